@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { Engine } from '../engine/engine';
+import type { Finding } from '../engine/findings';
+import { compareFindings } from '../engine/findings';
+import { DEFAULT_READ_LIMITS, type ReadLimits } from '../engine/source/sourceFile';
+import { collectPolicyFiles } from '../engine/workspaceFiles';
+import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
+import { VERSION } from '../version';
+
+const USAGE = `Usage: mesh-policy <command> [options]
+
+Commands:
+  lint <files or folders...>   Check Istio, Linkerd and Consul policies against their schemas.
+
+Options for lint:
+  --format text|json|sarif     Output format (default: text).
+  --max-file-size <MiB>        Skip files larger than this, with a finding (default: ${DEFAULT_READ_LIMITS.maxFileBytes / 1024 / 1024}).
+  --max-documents <N>          Documents read per file (default: ${DEFAULT_READ_LIMITS.maxDocuments}).
+  --quiet                      Report errors only.
+
+Exit codes: 0 no errors, 1 errors found, 2 usage error or unreadable input.`;
+
+class UsageError extends Error {}
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  cwd: string;
+}
+
+export function runCli(argv: string[], io: CliIo): number {
+  try {
+    const [command, ...rest] = argv;
+    if (!command || command === '--help' || command === '-h' || command === 'help') {
+      io.stdout(USAGE);
+      return command ? 0 : 2;
+    }
+    if (command === '--version' || command === '-v') {
+      io.stdout(VERSION);
+      return 0;
+    }
+    if (command !== 'lint') throw new UsageError(`unknown command "${command}"`);
+    return lint(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`mesh-policy: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    io.stderr(`mesh-policy: internal error: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+}
+
+function lint(args: string[], io: CliIo): number {
+  let format: OutputFormat = 'text';
+  let quiet = false;
+  const limits: ReadLimits = { ...DEFAULT_READ_LIMITS };
+  const paths: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--format': {
+        const v = value();
+        if (v !== 'text' && v !== 'json' && v !== 'sarif') throw new UsageError(`--format must be text, json or sarif (got "${v}")`);
+        format = v;
+        break;
+      }
+      case '--max-file-size': limits.maxFileBytes = positive(flag, value()) * 1024 * 1024; break;
+      case '--max-documents': limits.maxDocuments = positive(flag, value()); break;
+      case '--quiet': quiet = true; break;
+      default:
+        if (flag.startsWith('-')) throw new UsageError(`unknown option "${flag}"`);
+        paths.push(arg);
+    }
+  }
+  if (paths.length === 0) throw new UsageError('lint needs at least one file or folder');
+  const { files, missing } = collectPolicyFiles(paths);
+  if (missing.length) {
+    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
+    return 2;
+  }
+  const engine = new Engine(undefined, { limits });
+  const findings: Finding[] = [];
+  let unreadable = 0;
+  let resources = 0;
+  for (const path of files) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      io.stderr(`mesh-policy: cannot read "${path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      unreadable++;
+      continue;
+    }
+    const result = engine.lintText(path, text);
+    resources += result.resources.length;
+    findings.push(...result.findings);
+  }
+  const shown = (quiet ? findings.filter((f) => f.severity === 'error') : findings).sort(compareFindings);
+  const output = format === 'json' ? formatJson(shown, io.cwd) : format === 'sarif' ? formatSarif(shown, io.cwd, VERSION) : formatText(shown, io.cwd);
+  if (output) io.stdout(output);
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  if (format === 'text') {
+    const warnings = findings.filter((f) => f.severity === 'warning').length;
+    io.stderr(`${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} in ${resources} polic${resources === 1 ? 'y' : 'ies'} from ${files.length} file${files.length === 1 ? '' : 's'}`);
+  }
+  if (unreadable) return 2;
+  return errors > 0 ? 1 : 0;
+}
+
+function positive(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number (got "${raw}")`);
+  return n;
+}
+
+export function main(): void {
+  process.exitCode = runCli(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(`${t}\n`),
+    stderr: (t) => process.stderr.write(`${t}\n`),
+    cwd: process.cwd(),
+  });
+}

@@ -1,0 +1,54 @@
+import { relative } from 'node:path';
+import { CODE_INFO } from '../engine/codes';
+import type { Finding, Severity } from '../engine/findings';
+
+export type OutputFormat = 'text' | 'json' | 'sarif';
+
+export function formatText(findings: Finding[], cwd: string): string {
+  return findings.map((f) => `${relative(cwd, f.file) || f.file}:${f.range.start.line + 1}:${f.range.start.character + 1} ${f.severity} ${f.code} ${f.message}`).join('\n');
+}
+
+export function formatJson(findings: Finding[], cwd: string): string {
+  return JSON.stringify(findings.map((f) => ({ file: relative(cwd, f.file) || f.file, range: f.range, severity: f.severity, code: f.code, message: f.message })), null, 2);
+}
+
+const SARIF_LEVEL: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'note', hint: 'note' };
+
+export function formatSarif(findings: Finding[], cwd: string, version: string): string {
+  const ruleIds = [...new Set(findings.map((f) => f.code))].sort();
+  const rules = ruleIds.map((id) => {
+    const info = CODE_INFO.find((c) => c.code === id);
+    return {
+      id,
+      name: info ? info.title.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')) : id,
+      shortDescription: { text: info?.title ?? id },
+      fullDescription: { text: info?.description ?? id },
+      helpUri: `https://example.invalid/mesh-policy-auditor/docs/rules/${id}.md`,
+    };
+  });
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{
+      tool: { driver: { name: 'mesh-policy', semanticVersion: version, version, informationUri: 'https://example.invalid/mesh-policy-auditor', rules } },
+      columnKind: 'utf16CodeUnits',
+      results: findings.map((f) => ({
+        ruleId: f.code,
+        ruleIndex: ruleIds.indexOf(f.code),
+        level: SARIF_LEVEL[f.severity],
+        message: { text: f.message },
+        locations: [{
+          physicalLocation: {
+            artifactLocation: { uri: toUri(relative(cwd, f.file) || f.file), uriBaseId: '%SRCROOT%' },
+            region: { startLine: f.range.start.line + 1, startColumn: f.range.start.character + 1, endLine: f.range.end.line + 1, endColumn: f.range.end.character + 1 },
+          },
+        }],
+      })),
+    }],
+  };
+  return JSON.stringify(sarif, null, 2);
+}
+
+function toUri(path: string): string {
+  return path.split(/[\\/]/).map(encodeURIComponent).join('/');
+}

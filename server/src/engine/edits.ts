@@ -1,0 +1,72 @@
+import type { TextEdit } from './findings';
+import type { SourceFile, SourceFormat } from './source/sourceFile';
+import type { ObjectNode, ScalarNode, SourceNode, Span } from './source/tree';
+
+/** Text edits that change one thing and leave every other byte (comments, spacing) alone. */
+
+export function renderScalar(format: SourceFormat, value: unknown, style: ScalarNode['style'] = 'plain'): string {
+  if (typeof value !== 'string') return value === undefined ? 'null' : JSON.stringify(value);
+  if (format !== 'yaml' || style === 'double') return JSON.stringify(value);
+  if (style === 'single') return `'${value.replace(/'/g, "''")}'`;
+  return isPlainSafe(value) ? value : JSON.stringify(value);
+}
+
+function isPlainSafe(value: string): boolean {
+  if (value === '' || /^[\s]|[\s]$/.test(value)) return false;
+  if (/^(true|false|null|yes|no|on|off|~|[-+]?[0-9][0-9_.eExXoO+-]*)$/i.test(value)) return false;
+  return /^[A-Za-z0-9_./*][A-Za-z0-9_./*@%+=-]*$/.test(value) && !/[:#]/.test(value);
+}
+
+export function renderValue(format: SourceFormat, value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => renderValue(format, v)).join(', ')}]`;
+  if (value && typeof value === 'object') {
+    const parts = Object.entries(value).map(([k, v]) => format === 'hcl' ? `${k} = ${renderValue(format, v)}` : `${format === 'json' ? JSON.stringify(k) : k}: ${renderValue(format, v)}`);
+    return `{${parts.join(', ')}}`;
+  }
+  return renderScalar(format, value);
+}
+
+export function spanEdit(file: SourceFile, span: Span, newText: string): TextEdit {
+  return { range: file.lines.range(span), newText };
+}
+
+export function replaceScalar(file: SourceFile, node: SourceNode, value: unknown): TextEdit {
+  const style = node.type === 'scalar' && node.style !== 'block' ? node.style : 'plain';
+  return spanEdit(file, node.span, renderScalar(file.format, value, style));
+}
+
+export function renameKey(file: SourceFile, keySpan: Span, newKey: string): TextEdit {
+  const original = file.text.slice(keySpan.start, keySpan.end);
+  const quote = original.startsWith('"') ? '"' : original.startsWith("'") ? "'" : '';
+  return spanEdit(file, keySpan, `${quote}${newKey}${quote}`);
+}
+
+export function wrapInList(file: SourceFile, node: SourceNode): TextEdit {
+  return spanEdit(file, node.span, `[${file.text.slice(node.span.start, node.span.end)}]`);
+}
+
+/** Adds `key: value` to an object, in the object's own style and indentation. */
+export function addField(file: SourceFile, object: ObjectNode, key: string, value: unknown): TextEdit {
+  const { format, text, lines } = file;
+  const renderedKey = format === 'json' ? JSON.stringify(key) : key;
+  const pair = format === 'hcl' ? `${renderedKey} = ${renderValue(format, value)}` : `${renderedKey}: ${renderValue(format, value)}`;
+  const last = object.entries[object.entries.length - 1];
+  if (!last) {
+    if (object.flow || format === 'json') return spanEdit(file, object.span, format === 'hcl' ? `{ ${pair} }` : `{${pair}}`);
+    const start = lines.position(object.span.start);
+    return spanEdit(file, { start: object.span.start, end: object.span.start }, `\n${' '.repeat(start.character + 2)}${pair}\n${' '.repeat(start.character)}`);
+  }
+  if (format === 'json' || (object.flow && format === 'yaml')) {
+    const firstKey = lines.position(object.entries[0]!.keySpan.start);
+    const lastKey = lines.position(last.keySpan.start);
+    const multiline = firstKey.line !== lines.position(object.span.start).line || lastKey.line !== firstKey.line;
+    const separator = multiline ? `,\n${' '.repeat(lastKey.character)}` : ', ';
+    return spanEdit(file, { start: last.value.span.end, end: last.value.span.end }, `${separator}${pair}`);
+  }
+  const keyColumn = lines.position(last.keySpan.start).character;
+  const endLine = lines.position(Math.max(last.value.span.end - 1, last.keySpan.end)).line;
+  const insertAt = lines.lineEnd(endLine);
+  const indentText = text.slice(lines.lineStart(lines.position(last.keySpan.start).line), last.keySpan.start);
+  const indent = /^[ \t]*$/.test(indentText) ? indentText : ' '.repeat(keyColumn);
+  return spanEdit(file, { start: insertAt, end: insertAt }, `\n${indent}${pair}`);
+}

@@ -1,0 +1,114 @@
+import { Codes } from './codes';
+import { compareFindings, type Finding } from './findings';
+import { recognize } from './recognize';
+import type { Resource } from './resource';
+import { apiVersionOf, loadCatalog, type SchemaCatalog } from './schema/catalog';
+import { schemaFindings } from './schema/schemaFindings';
+import { SchemaRegistry } from './schema/registry';
+import { readSource } from './source/read';
+import { DEFAULT_READ_LIMITS, type ReadLimits, type SourceFile, type SourceFormat, type SyntaxProblem } from './source/sourceFile';
+import { getEntry } from './source/tree';
+import { replaceScalar } from './edits';
+
+export interface EngineOptions {
+  limits: ReadLimits;
+  /** Findings shown per document before the rest is summarized in one line. */
+  maxFindingsPerDocument: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { limits: DEFAULT_READ_LIMITS, maxFindingsPerDocument: 200 };
+
+export interface LintResult {
+  file: SourceFile;
+  resources: Resource[];
+  findings: Finding[];
+}
+
+/**
+ * The entry point shared by the language server and the CLI: read a file, recognize its mesh
+ * resources, validate them. It knows nothing about LSP or terminals.
+ */
+export class Engine {
+  readonly registry: SchemaRegistry;
+  options: EngineOptions;
+
+  constructor(catalog: SchemaCatalog = loadCatalog(), options: Partial<EngineOptions> = {}) {
+    this.registry = new SchemaRegistry(catalog);
+    this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
+  }
+
+  read(path: string, text: string, format?: SourceFormat): SourceFile {
+    return readSource(path, text, this.options.limits, format);
+  }
+
+  lint(file: SourceFile): LintResult {
+    const { resources, unserved } = recognize(file, this.registry);
+    const findings: Finding[] = [];
+    const owned = isOurs(file, resources.length + unserved.length);
+    if (owned) for (const problem of file.problems) findings.push(syntaxFinding(file, problem));
+    const documentsWithResources = new Set([...resources, ...unserved].map((r) => r.documentIndex));
+    const brokenDocuments = new Set<number>();
+    for (const document of file.documents) {
+      if (document.problems.some((p) => p.severity === 'error')) brokenDocuments.add(document.index);
+      if (!owned && !documentsWithResources.has(document.index)) continue;
+      for (const problem of document.problems) findings.push({ ...syntaxFinding(file, problem), documentIndex: document.index });
+    }
+    for (const item of unserved) {
+      const entry = getEntry(item.node, 'apiVersion')!;
+      const preferred = this.registry.catalog.entries.find((e) => e.kind === item.kind && item.servedVersions[0] === e.version && item.apiVersion.startsWith(`${e.group}/`));
+      const target = preferred ? apiVersionOf(preferred) : undefined;
+      findings.push({
+        file: file.path, documentIndex: item.documentIndex, severity: 'error', code: Codes.unknownVersion,
+        range: file.lines.range(entry.value.span),
+        message: `${item.kind} is not served as ${item.apiVersion}; use one of ${item.servedVersions.map((v) => `${item.apiVersion.split('/')[0]}/${v}`).join(', ')}`,
+        ...(target ? { fixes: [{ title: `Change to ${target}`, edits: [replaceScalar(file, entry.value, target)], preferred: true }] } : {}),
+      });
+    }
+    for (const resource of resources) {
+      // A document the parser could not read whole would only produce follow-on noise.
+      if (brokenDocuments.has(resource.documentIndex)) continue;
+      findings.push(...schemaFindings(file, resource, this.registry));
+    }
+    return { file, resources, findings: this.capPerDocument(findings).sort(compareFindings) };
+  }
+
+  lintText(path: string, text: string, format?: SourceFormat): LintResult {
+    return this.lint(this.read(path, text, format));
+  }
+
+  private capPerDocument(findings: Finding[]): Finding[] {
+    const max = this.options.maxFindingsPerDocument;
+    const counts = new Map<number, number>();
+    const kept: Finding[] = [];
+    const overflow = new Map<number, Finding>();
+    for (const finding of findings) {
+      const doc = finding.documentIndex ?? -1;
+      const count = (counts.get(doc) ?? 0) + 1;
+      counts.set(doc, count);
+      if (count <= max) kept.push(finding);
+      else if (!overflow.has(doc)) overflow.set(doc, finding);
+    }
+    for (const [doc, first] of overflow) {
+      kept.push({ ...first, severity: 'info', code: Codes.tooLarge, fixes: [], message: `${counts.get(doc)! - max} more problems in this document are not shown (limit set by maxFindingsPerDocument)` });
+    }
+    return kept;
+  }
+}
+
+/** Syntax errors are ours to report only in files that hold mesh policies; any other YAML or
+ * JSON is some other tool's business. Consul's HCL config entries say so in their text. */
+function isOurs(file: SourceFile, recognized: number): boolean {
+  if (recognized > 0) return true;
+  if (file.format === 'hcl') return /\bkind\s*=\s*"service-intentions"/i.test(file.text);
+  return [...file.problems, ...file.documents.flatMap((d) => d.problems)].some((p) => p.limit) && /apiVersion:\s*(security\.istio\.io|policy\.linkerd\.io|consul\.hashicorp\.com)\//.test(file.text.slice(0, 64 * 1024));
+}
+
+function syntaxFinding(file: SourceFile, problem: SyntaxProblem): Finding {
+  return {
+    file: file.path,
+    range: file.lines.range(problem.span),
+    severity: problem.severity,
+    code: problem.limit ? Codes.tooLarge : Codes.syntax,
+    message: problem.message,
+  };
+}

@@ -1,0 +1,46 @@
+/** Positions and findings as the engine reports them. 0-based lines and UTF-16 characters, the
+ * same convention as LSP, so adapters convert by copying — but nothing here depends on LSP. */
+
+export interface Position {
+  line: number;
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export type Severity = 'error' | 'warning' | 'info' | 'hint';
+
+export interface TextEdit {
+  range: Range;
+  newText: string;
+}
+
+export interface Fix {
+  title: string;
+  edits: TextEdit[];
+  /** The obvious fix, applied by "fix all" and offered first. */
+  preferred?: boolean;
+}
+
+export interface Finding {
+  file: string;
+  range: Range;
+  severity: Severity;
+  /** Stable identifier of the kind of finding, e.g. MPA0104. */
+  code: string;
+  message: string;
+  /** Index of the document inside a multi-document file, when the finding belongs to one. */
+  documentIndex?: number;
+  fixes?: Fix[];
+}
+
+export const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2, hint: 3 };
+
+export function compareFindings(a: Finding, b: Finding): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character ||
+    SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0);
+}

@@ -1,0 +1,2 @@
+export type Mesh = 'istio' | 'linkerd' | 'consul';
+export const MESHES: readonly Mesh[] = ['istio', 'linkerd', 'consul'];

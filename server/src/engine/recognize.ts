@@ -1,0 +1,85 @@
+import { consulModule } from './consul';
+import { istioModule } from './istio';
+import { linkerdModule } from './linkerd';
+import type { MeshModule } from './meshModule';
+import type { Resource, UnservedVersion } from './resource';
+import type { CatalogEntry } from './schema/catalog';
+import type { SchemaRegistry } from './schema/registry';
+import type { SourceFile } from './source/sourceFile';
+import { getEntry, getScalarString, type NodePath, type ObjectNode } from './source/tree';
+
+export const MESH_MODULES: readonly MeshModule[] = [istioModule, linkerdModule, consulModule];
+const moduleFor = new Map(MESH_MODULES.map((m) => [m.mesh, m]));
+
+export interface Recognition {
+  resources: Resource[];
+  unserved: UnservedVersion[];
+}
+
+/** Finds the mesh policy resources in a file. Anything else is left alone. */
+export function recognize(file: SourceFile, registry: SchemaRegistry): Recognition {
+  const result: Recognition = { resources: [], unserved: [] };
+  for (const document of file.documents) {
+    const root = document.root;
+    if (root?.type !== 'object') continue;
+    const items = getEntry(root, 'items')?.value;
+    if (getScalarString(root, 'kind')?.endsWith('List') && items?.type === 'array') {
+      // `kubectl get ... -o yaml` wraps what it returns in a List.
+      items.items.forEach((item, i) => {
+        if (item.type === 'object') recognizeObject(item, ['items', i], document.index, registry, result);
+      });
+    } else {
+      recognizeObject(root, [], document.index, registry, result);
+    }
+  }
+  return result;
+}
+
+function recognizeObject(node: ObjectNode, path: NodePath, documentIndex: number, registry: SchemaRegistry, out: Recognition): void {
+  const entries = registry.catalog.entries;
+  const apiVersion = getScalarString(node, 'apiVersion');
+  const kind = getScalarString(node, 'kind');
+  let entry: CatalogEntry | undefined;
+  if (apiVersion !== undefined && kind !== undefined) {
+    const [group, version] = apiVersion.includes('/') ? splitOnce(apiVersion) : ['', apiVersion];
+    const sameKind = entries.filter((e) => e.group === group && e.kind === kind && accepts(e, node));
+    entry = sameKind.find((e) => e.version === version);
+    if (!entry) {
+      if (sameKind.length) out.unserved.push({ documentIndex, path, node, apiVersion, kind, servedVersions: sameKind.map((e) => e.version!) });
+      return;
+    }
+  } else if (apiVersion === undefined) {
+    for (const module of MESH_MODULES) {
+      entry = module.recognizeUntyped?.(node, entries);
+      if (entry) break;
+    }
+  }
+  if (!entry) return;
+  const module = moduleFor.get(entry.mesh);
+  const canonical = module?.canonicalize ? module.canonicalize(node, entry, registry) : node;
+  const metadata = getEntry(canonical, 'metadata')?.value;
+  out.resources.push({
+    mesh: entry.mesh,
+    entry,
+    documentIndex,
+    path,
+    node: canonical,
+    kind: kind ?? entry.configEntryKind ?? '',
+    ...(apiVersion !== undefined ? { apiVersion } : {}),
+    ...optional('name', getScalarString(metadata, 'name') ?? getScalarString(canonical, 'Name')),
+    ...optional('namespace', getScalarString(metadata, 'namespace') ?? getScalarString(canonical, 'Namespace')),
+  });
+}
+
+function accepts(entry: CatalogEntry, node: ObjectNode): boolean {
+  return moduleFor.get(entry.mesh)?.accepts?.(entry, node) ?? true;
+}
+
+function splitOnce(apiVersion: string): [string, string] {
+  const slash = apiVersion.indexOf('/');
+  return [apiVersion.slice(0, slash), apiVersion.slice(slash + 1)];
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}

@@ -1,0 +1,85 @@
+/** Small helpers for writing findings in words people use. */
+
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(truncate(value, 60));
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'a list';
+  return 'an object';
+}
+
+export function describeType(type: string): string {
+  switch (type) {
+    case 'string': return 'a string';
+    case 'integer': return 'an integer';
+    case 'number': return 'a number';
+    case 'boolean': return 'true or false';
+    case 'array': return 'a list';
+    case 'object': return 'an object';
+    case 'null': return 'null';
+    default: return type;
+  }
+}
+
+export function typeOfValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return `the string ${JSON.stringify(truncate(value, 40))}`;
+  if (typeof value === 'number') return Number.isInteger(value) ? `the number ${value}` : `the number ${value}`;
+  return String(value);
+}
+
+export function listWords(values: string[], conjunction = 'or'): string {
+  if (values.length <= 1) return values.join('');
+  return `${values.slice(0, -1).join(', ')} ${conjunction} ${values[values.length - 1]}`;
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** Edit distance, capped: stops counting once it passes `max`. */
+export function editDistance(a: string, b: string, max = 8): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      current.push(value);
+      rowMin = Math.min(rowMin, value);
+    }
+    if (rowMin > max) return max + 1;
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The candidate a user most likely meant: same letters in another case, a missing or extra
+ * plural "s", or a small typo. */
+export function closestMatch(input: string, candidates: string[]): string | undefined {
+  const lower = input.toLowerCase();
+  const folded = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
+  const exactCase = candidates.find((c) => c.toLowerCase() === lower || folded(c) === folded(input));
+  if (exactCase) return exactCase;
+  const pluralMatch = candidates.find((c) => c.toLowerCase() === `${lower}s` || `${c.toLowerCase()}s` === lower);
+  if (pluralMatch) return pluralMatch;
+  const limit = Math.max(1, Math.min(3, Math.floor(input.length / 3)));
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const candidate of candidates) {
+    const distance = editDistance(lower, candidate.toLowerCase(), limit);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}

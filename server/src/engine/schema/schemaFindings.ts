@@ -1,0 +1,323 @@
+import type { ErrorObject } from 'ajv';
+import { Codes, type Code } from '../codes';
+import { addField, replaceScalar, renameKey, wrapInList } from '../edits';
+import type { Finding, Fix, Severity } from '../findings';
+import type { Resource } from '../resource';
+import type { SourceFile } from '../source/sourceFile';
+import { locate, type NodePath, type SourceNode, type Span } from '../source/tree';
+import { isSchema, type JsonSchema } from './jsonSchema';
+import { closestMatch, describeType, describeValue, listWords, plural, truncate, typeOfValue } from './messages';
+import { expand, firstWith } from './navigate';
+import type { SchemaRegistry } from './registry';
+
+const COMBINATORS = new Set(['oneOf', 'anyOf', 'not', 'if']);
+
+/** Validates one resource against its schema and turns every error into a finding a person can
+ * act on: the offending key or value as the range, plain words, and a fix where one is obvious. */
+export function schemaFindings(file: SourceFile, resource: Resource, registry: SchemaRegistry): Finding[] {
+  const errors = registry.validate(resource.entry, toPlain(resource.node));
+  if (errors.length === 0) return [];
+  const root = registry.rootSchema(resource.entry);
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+  for (const error of condense(errors)) {
+    const finding = describeError(file, resource, error, errors, root, registry);
+    const key = `${finding.range.start.line}:${finding.range.start.character}:${finding.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    findings.push(finding);
+  }
+  return findings;
+}
+
+/** The value the mesh validates. A field set to null is dropped first, as the Kubernetes API
+ * server does for non-nullable fields and Consul's decoder does for config entries. */
+function toPlain(node: SourceNode): unknown {
+  switch (node.type) {
+    case 'scalar': return node.value;
+    case 'array': return node.items.map(toPlain);
+    case 'object': return Object.fromEntries(node.entries.filter((e) => !(e.value.type === 'scalar' && e.value.value === null)).map((e) => [e.key, toPlain(e.value)]));
+  }
+}
+
+interface Reported {
+  error: ErrorObject;
+  message?: string;
+}
+
+/**
+ * Ajv reports every failed branch of a oneOf/anyOf and the "must match then" of an if. A person
+ * wants one statement per problem: the rule's own errorMessage when the schema gives one, or
+ * else the errors of the branch that came closest.
+ */
+function condense(errors: ErrorObject[]): Reported[] {
+  // Errors inside propertyNames repeat what the propertyNames error says, without the key.
+  const dropped = new Set<ErrorObject>(errors.filter((e) => (e as { propertyName?: string }).propertyName !== undefined && e.keyword !== 'propertyNames'));
+  const messages = new Map<ErrorObject, string>();
+  const combinators = errors.filter((e) => COMBINATORS.has(e.keyword)).sort((a, b) => b.schemaPath.length - a.schemaPath.length);
+  for (const combinator of combinators) {
+    if (dropped.has(combinator)) continue;
+    // Ajv restarts schemaPath at every $ref, so the owner comes from parentSchema, not a lookup.
+    const ownerPath = combinator.schemaPath.slice(0, combinator.schemaPath.lastIndexOf('/'));
+    const owner = combinator.parentSchema as JsonSchema | undefined;
+    const branchPrefix = combinator.keyword === 'if' ? ownerPath + '/' : combinator.schemaPath + '/';
+    const branchErrors = errors.filter((e) => e !== combinator && e.schemaPath.startsWith(branchPrefix) && e.instancePath.startsWith(combinator.instancePath) && !dropped.has(e));
+    if (owner?.errorMessage) {
+      branchErrors.forEach((e) => dropped.add(e));
+      messages.set(combinator, owner.errorMessage);
+      continue;
+    }
+    if (combinator.keyword === 'if') {
+      dropped.add(combinator);
+      continue;
+    }
+    if ((combinator.keyword === 'oneOf' || combinator.keyword === 'anyOf') && branchErrors.length) {
+      const byBranch = new Map<string, ErrorObject[]>();
+      for (const e of branchErrors) {
+        const branch = e.schemaPath.slice(branchPrefix.length).split('/')[0]!;
+        byBranch.set(branch, [...(byBranch.get(branch) ?? []), e]);
+      }
+      const best = [...byBranch.values()].sort((a, b) => rank(a) - rank(b))[0]!;
+      branchErrors.filter((e) => !best.includes(e)).forEach((e) => dropped.add(e));
+      dropped.add(combinator);
+    }
+  }
+  return errors.filter((e) => !dropped.has(e)).map((error) => ({ error, ...(messages.has(error) ? { message: messages.get(error)! } : {}) }));
+}
+
+/** Prefer the branch whose errors are about details, not about the value's whole shape. */
+function rank(errors: ErrorObject[]): number {
+  return errors.reduce((sum, e) => sum + (e.keyword === 'type' && e.instancePath === errors[0]!.instancePath ? 10 : 1), 0);
+}
+
+function decodePath(pointer: string): NodePath {
+  if (!pointer) return [];
+  return pointer.slice(1).split('/').map((raw) => {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    return /^\d+$/.test(segment) ? Number(segment) : segment;
+  });
+}
+
+function label(path: NodePath, resource: Resource): string {
+  if (path.length === 0) return resource.kind || 'the document';
+  const last = path[path.length - 1]!;
+  if (typeof last === 'number') {
+    const parent = path[path.length - 2];
+    return typeof parent === 'string' ? `${parent}[${last}]` : `item ${last}`;
+  }
+  return last;
+}
+
+/** Prefixes a schema's own errorMessage with the field, unless the message already names it. */
+function withName(name: string, message: string): string {
+  return message.toLowerCase().startsWith(name.toLowerCase()) ? message : `${name}: ${message}`;
+}
+
+function objectName(schema: JsonSchema | undefined, path: NodePath, resource: Resource): string {
+  if (schema?.title) return schema.title;
+  return path.length === 0 ? resource.kind || 'the document' : label(path, resource);
+}
+
+interface Described {
+  code: Code;
+  message: string;
+  span: Span;
+  fixes: Fix[];
+  severity?: Severity;
+}
+
+function describeError(file: SourceFile, resource: Resource, reported: Reported, errors: ErrorObject[], root: JsonSchema, registry: SchemaRegistry): Finding {
+  const { error } = reported;
+  const path = decodePath(error.instancePath);
+  const located = locate(resource.node, path);
+  const node = located.node;
+  const parentSchema = error.parentSchema as JsonSchema | undefined;
+  const name = label(path, resource);
+  const valueSpan = node ? displaySpan(file, node, located.keySpan) : resource.node.span;
+  const keyOrValueSpan = located.keySpan ?? valueSpan;
+  const params = error.params as Record<string, unknown>;
+  let described: Described;
+
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const field = String(params['additionalProperty']);
+      const entry = node?.type === 'object' ? [...node.entries].reverse().find((e) => e.key === field) : undefined;
+      const known = Object.keys(expand(registry, root, parentSchema ?? {}).reduce<Record<string, unknown>>((all, s) => ({ ...all, ...(s.properties ?? {}) }), {}));
+      const suggestion = closestMatch(field, known);
+      const fixes: Fix[] = [];
+      if (suggestion && entry) fixes.push({ title: `Rename "${field}" to "${suggestion}"`, edits: [renameKey(file, entry.keySpan, suggestion)], preferred: true });
+      described = {
+        code: Codes.unknownField,
+        message: `unknown field "${field}" in ${objectName(parentSchema, path, resource)}${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+        span: entry?.keySpan ?? keyOrValueSpan,
+        fixes,
+      };
+      break;
+    }
+    case 'required': {
+      const field = String(params['missingProperty']);
+      const fixes: Fix[] = [];
+      const propertySchema = parentSchema?.properties?.[field];
+      if (node?.type === 'object' && !(node.entries.length === 0 && !node.flow && file.format === 'yaml')) {
+        fixes.push({ title: `Add the missing field "${field}"`, edits: [addField(file, node, field, placeholder(isSchema(propertySchema) ? expand(registry, root, propertySchema) : []))], preferred: true });
+      }
+      described = {
+        code: Codes.missingField,
+        message: `missing required field "${field}" in ${objectName(parentSchema, path, resource)}`,
+        span: path.length === 0 ? rootSpan(file, resource) : located.keySpan ?? firstLine(file, valueSpan),
+        fixes,
+      };
+      break;
+    }
+    case 'type': {
+      const expected = String(params['type']).split(',').map(describeType);
+      const fixes: Fix[] = [];
+      if (params['type'] === 'array' && node?.type === 'scalar' && node.value !== null) fixes.push({ title: 'Wrap the value in a list', edits: [wrapInList(file, node)], preferred: true });
+      described = { code: Codes.wrongType, message: `${name} must be ${listWords(expected)} (got ${typeOfValue(error.data)})`, span: valueSpan, fixes };
+      break;
+    }
+    case 'enum':
+    case 'const': {
+      const allowed = (error.keyword === 'enum' ? params['allowedValues'] : [params['allowedValue']]) as unknown[];
+      const shown = allowed.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+      const fixes: Fix[] = [];
+      if (node?.type === 'scalar') {
+        const near = typeof error.data === 'string' ? closestMatch(error.data, allowed.filter((v): v is string => typeof v === 'string')) : undefined;
+        if (near !== undefined) fixes.push({ title: `Change to "${near}"`, edits: [replaceScalar(file, node, near)], preferred: true });
+        else if (allowed.length <= 8) for (const value of allowed) fixes.push({ title: `Change to ${JSON.stringify(value)}`, edits: [replaceScalar(file, node, value)] });
+      }
+      const message = allowed.length === 1 ? `${name} must be ${JSON.stringify(allowed[0])} (got ${describeValue(error.data)})` : `${name} must be one of ${shown.join(', ')} (got ${describeValue(error.data)})`;
+      described = { code: Codes.valueNotAllowed, message, span: valueSpan, fixes };
+      break;
+    }
+    case 'pattern':
+    case 'format': {
+      const example = firstWith([parentSchema ?? {}], 'examples')?.[0];
+      const message = parentSchema?.errorMessage
+        ? `${withName(name, parentSchema.errorMessage)} (got ${describeValue(error.data)})`
+        : error.keyword === 'format'
+          ? `${name} must be a valid ${String(params['format'])} (got ${describeValue(error.data)})`
+          : `${name} ${describeValue(error.data)} does not have the expected format${typeof example === 'string' ? ` (for example ${JSON.stringify(example)})` : ` (${truncate(String(params['pattern']), 80)})`}`;
+      described = { code: Codes.badFormat, message, span: valueSpan, fixes: [] };
+      break;
+    }
+    case 'minLength':
+    case 'maxLength': {
+      const limit = Number(params['limit']);
+      const length = typeof error.data === 'string' ? error.data.length : 0;
+      const message = parentSchema?.errorMessage ? withName(name, parentSchema.errorMessage) : error.keyword === 'maxLength' && limit === 0 ? `${name} must be empty (got ${describeValue(error.data)})` : error.keyword === 'minLength'
+        ? limit === 1 ? `${name} must not be empty` : `${name} must be at least ${plural(limit, 'character')} long (got ${length})`
+        : `${name} must be at most ${plural(limit, 'character')} long (got ${length})`;
+      described = { code: Codes.outOfBounds, message, span: valueSpan, fixes: [] };
+      break;
+    }
+    case 'minItems':
+    case 'maxItems': {
+      const limit = Number(params['limit']);
+      const count = Array.isArray(error.data) ? error.data.length : 0;
+      const message = error.keyword === 'minItems'
+        ? limit === 1 ? `${name} must have at least one item` : `${name} must have at least ${plural(limit, 'item')} (got ${count})`
+        : `${name} has ${plural(count, 'item')}; at most ${limit} are allowed`;
+      described = { code: Codes.outOfBounds, message, span: keyOrValueSpan, fixes: [] };
+      break;
+    }
+    case 'minProperties':
+    case 'maxProperties': {
+      const limit = Number(params['limit']);
+      const message = error.keyword === 'minProperties'
+        ? `${objectName(parentSchema, path, resource)} must set at least ${plural(limit, 'field')}`
+        : `${objectName(parentSchema, path, resource)} may set at most ${plural(limit, 'field')}`;
+      described = { code: Codes.outOfBounds, message, span: keyOrValueSpan, fixes: [] };
+      break;
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const words: Record<string, string> = { minimum: 'at least', maximum: 'at most', exclusiveMinimum: 'more than', exclusiveMaximum: 'less than' };
+      described = { code: Codes.outOfBounds, message: `${name} must be ${words[error.keyword]} ${String(params['limit'])} (got ${describeValue(error.data)})`, span: valueSpan, fixes: [] };
+      break;
+    }
+    case 'uniqueItems': {
+      const i = Number(params['i']);
+      const j = Number(params['j']);
+      const duplicate = node?.type === 'array' ? node.items[Math.max(i, j)] : undefined;
+      described = { code: Codes.duplicateItems, message: `${name} lists ${describeValue(Array.isArray(error.data) ? error.data[i] : undefined)} more than once`, span: duplicate ? duplicate.span : keyOrValueSpan, fixes: [] };
+      break;
+    }
+    case 'propertyNames': {
+      const property = String(params['propertyName']);
+      const entry = node?.type === 'object' ? node.entries.find((e) => e.key === property) : undefined;
+      const innerError = errors.find((e) => (e as { propertyName?: string }).propertyName === property && e.instancePath === error.instancePath);
+      const inner = parentSchema?.propertyNames?.errorMessage ?? (innerError?.parentSchema as JsonSchema | undefined)?.errorMessage ?? innerError?.message;
+      described = { code: Codes.badFormat, message: `key ${JSON.stringify(property)} in ${name} is not allowed${inner ? `: ${inner}` : ''}`, span: entry?.keySpan ?? keyOrValueSpan, fixes: [] };
+      break;
+    }
+    case 'dependencies': {
+      described = { code: Codes.conflictingFields, message: `"${String(params['property'])}" requires "${String(params['missingProperty'])}" in ${objectName(parentSchema, path, resource)}`, span: keyOrValueSpan, fixes: [] };
+      break;
+    }
+    case 'oneOf':
+    case 'anyOf':
+    case 'not':
+    case 'if': {
+      const message = reported.message ?? (error.keyword === 'oneOf' && params['passingSchemas']
+        ? `${objectName(parentSchema, path, resource)} matches more than one of its allowed forms; set only one of the alternatives`
+        : `${objectName(parentSchema, path, resource)} combines fields in a way that is not allowed`);
+      described = { code: Codes.conflictingFields, message, span: keyOrValueSpan, fixes: [] };
+      break;
+    }
+    case 'false schema':
+      described = { code: Codes.unknownField, message: `${name} is not allowed here`, span: keyOrValueSpan, fixes: [] };
+      break;
+    case 'propertyNames/pattern':
+    default:
+      described = { code: Codes.badFormat, message: `${name} ${error.message ?? 'is not valid'}`, span: valueSpan, fixes: [] };
+  }
+
+  return {
+    file: file.path,
+    range: file.lines.range(described.span),
+    severity: described.severity ?? 'error',
+    code: described.code,
+    message: described.message,
+    documentIndex: resource.documentIndex,
+    ...(described.fixes.length ? { fixes: described.fixes } : {}),
+  };
+}
+
+/** Objects and lists are shown by their key, or by their first line: never a whole block. */
+function displaySpan(file: SourceFile, node: SourceNode, keySpan: Span | undefined): Span {
+  if (node.type === 'scalar') return node.span.end > node.span.start ? node.span : keySpan ?? node.span;
+  return keySpan ?? firstLine(file, node.span);
+}
+
+function firstLine(file: SourceFile, span: Span): Span {
+  const line = file.lines.position(span.start).line;
+  return { start: span.start, end: Math.min(span.end, file.lines.lineEnd(line)) };
+}
+
+function rootSpan(file: SourceFile, resource: Resource): Span {
+  const kindEntry = resource.node.entries.find((e) => e.key === 'kind' || e.key === 'Kind');
+  return kindEntry ? { start: kindEntry.keySpan.start, end: kindEntry.value.span.end } : firstLine(file, resource.node.span);
+}
+
+function placeholder(schemas: JsonSchema[]): unknown {
+  const example = firstWith(schemas, 'examples')?.[0];
+  if (example !== undefined && (typeof example !== 'object' || example === null)) return example;
+  const enumValues = firstWith(schemas, 'enum');
+  if (enumValues?.length) return enumValues[0];
+  const defaultValue = firstWith(schemas, 'default');
+  if (defaultValue !== undefined && typeof defaultValue !== 'object') return defaultValue;
+  const type = firstWith(schemas, 'type');
+  const first = Array.isArray(type) ? type[0] : type;
+  switch (first) {
+    case 'array': return [];
+    case 'object': return {};
+    case 'integer':
+    case 'number': return 0;
+    case 'boolean': return false;
+    default: return '';
+  }
+}
+

@@ -1,0 +1,56 @@
+import type { Position, Range } from '../findings';
+import type { Span } from './tree';
+
+/** Converts between string offsets and 0-based line/character positions (UTF-16, as LSP). */
+export class LineIndex {
+  private readonly lineStarts: number[] = [0];
+
+  constructor(readonly text: string) {
+    for (let i = 0; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      if (ch === 10) this.lineStarts.push(i + 1);
+      else if (ch === 13 && text.charCodeAt(i + 1) !== 10) this.lineStarts.push(i + 1);
+    }
+  }
+
+  get lineCount(): number {
+    return this.lineStarts.length;
+  }
+
+  position(offset: number): Position {
+    const clamped = Math.max(0, Math.min(offset, this.text.length));
+    let low = 0;
+    let high = this.lineStarts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (this.lineStarts[mid]! <= clamped) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low, character: clamped - this.lineStarts[low]! };
+  }
+
+  offset(position: Position): number {
+    const lineStart = this.lineStarts[Math.min(position.line, this.lineStarts.length - 1)] ?? 0;
+    return Math.min(lineStart + position.character, this.lineEnd(position.line));
+  }
+
+  lineStart(line: number): number {
+    return this.lineStarts[Math.min(Math.max(line, 0), this.lineStarts.length - 1)]!;
+  }
+
+  lineEnd(line: number): number {
+    const next = this.lineStarts[line + 1];
+    if (next === undefined) return this.text.length;
+    let end = next - 1;
+    if (end > 0 && this.text.charCodeAt(end - 1) === 13 && this.text.charCodeAt(end) === 10) end--;
+    return end;
+  }
+
+  lineText(line: number): string {
+    return this.text.slice(this.lineStart(line), this.lineEnd(line));
+  }
+
+  range(span: Span): Range {
+    return { start: this.position(span.start), end: this.position(span.end) };
+  }
+}

@@ -1,0 +1,72 @@
+import { LineIndex } from './lineIndex';
+import type { SourceNode, Span } from './tree';
+
+export type SourceFormat = 'yaml' | 'json' | 'hcl';
+
+export interface SyntaxProblem {
+  span: Span;
+  message: string;
+  severity: 'error' | 'warning';
+  /** The input could not be read whole: a limit was hit (file size, documents, depth, aliases). */
+  limit?: boolean;
+}
+
+export interface SourceDocument {
+  index: number;
+  span: Span;
+  root: SourceNode | undefined;
+  problems: SyntaxProblem[];
+}
+
+export interface SourceFile {
+  path: string;
+  format: SourceFormat;
+  text: string;
+  lines: LineIndex;
+  documents: SourceDocument[];
+  /** Problems that belong to no single document, such as a file over the size limit. */
+  problems: SyntaxProblem[];
+}
+
+export interface ReadLimits {
+  /** Largest file read, in bytes of UTF-16 text (close enough to bytes for the limit's purpose). */
+  maxFileBytes: number;
+  maxDocuments: number;
+  maxDepth: number;
+  /** Nodes one document may expand to, counting every alias expansion: bounds alias bombs. */
+  maxNodes: number;
+}
+
+export const DEFAULT_READ_LIMITS: ReadLimits = {
+  maxFileBytes: 8 * 1024 * 1024,
+  maxDocuments: 20_000,
+  maxDepth: 64,
+  maxNodes: 1_000_000,
+};
+
+export class LimitExceeded extends Error {
+  constructor(message: string, readonly span: Span) {
+    super(message);
+  }
+}
+
+export function formatFromPath(path: string): SourceFormat | undefined {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.yaml') || lower.endsWith('.yml')) return 'yaml';
+  if (lower.endsWith('.json')) return 'json';
+  if (lower.endsWith('.hcl')) return 'hcl';
+  return undefined;
+}
+
+export function tooLargeFile(path: string, format: SourceFormat, text: string, limits: ReadLimits): SourceFile | undefined {
+  if (text.length <= limits.maxFileBytes) return undefined;
+  const lines = new LineIndex(text.slice(0, 1));
+  const mib = (n: number) => (n / (1024 * 1024)).toFixed(1);
+  return {
+    path, format, text, lines, documents: [],
+    problems: [{
+      span: { start: 0, end: 0 }, severity: 'error', limit: true,
+      message: `file is too large to check (${mib(text.length)} MiB; the limit is ${mib(limits.maxFileBytes)} MiB, set by maxFileSize)`,
+    }],
+  };
+}

@@ -1,0 +1,121 @@
+import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode, Scalar } from 'yaml';
+import { LineIndex } from './lineIndex';
+import { DEFAULT_READ_LIMITS, LimitExceeded, tooLargeFile, type ReadLimits, type SourceDocument, type SourceFile, type SyntaxProblem } from './sourceFile';
+import type { ObjectEntry, SourceNode, Span } from './tree';
+
+export function readYaml(path: string, text: string, limits: ReadLimits = DEFAULT_READ_LIMITS): SourceFile {
+  const tooLarge = tooLargeFile(path, 'yaml', text, limits);
+  if (tooLarge) return tooLarge;
+  const lines = new LineIndex(text);
+  const problems: SyntaxProblem[] = [];
+  let parsed: Document.Parsed[];
+  try {
+    const stream = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, strict: true });
+    parsed = Array.isArray(stream) ? stream : [];
+  } catch (error) {
+    // The parser recurses on nesting; a pathological file can exhaust the stack.
+    problems.push({ span: { start: 0, end: 0 }, severity: 'error', limit: true, message: `YAML could not be read: ${describe(error)}` });
+    return { path, format: 'yaml', text, lines, documents: [], problems };
+  }
+  const documents: SourceDocument[] = [];
+  for (const doc of parsed) {
+    if (documents.length >= limits.maxDocuments) {
+      const start = doc.range[0];
+      problems.push({
+        span: { start, end: lines.lineEnd(lines.position(start).line) }, severity: 'error', limit: true,
+        message: `file has more than ${limits.maxDocuments} documents; the rest was not checked (limit set by maxDocuments)`,
+      });
+      break;
+    }
+    documents.push(convertDocument(doc, documents.length, limits));
+  }
+  return { path, format: 'yaml', text, lines, documents, problems };
+}
+
+function convertDocument(doc: Document.Parsed, index: number, limits: ReadLimits): SourceDocument {
+  const span = { start: doc.range[0], end: doc.range[1] };
+  const docProblems: SyntaxProblem[] = [];
+  for (const error of doc.errors) docProblems.push({ span: { start: error.pos[0], end: error.pos[1] }, severity: 'error', message: cleanMessage(error.message) });
+  for (const warning of doc.warnings) docProblems.push({ span: { start: warning.pos[0], end: warning.pos[1] }, severity: 'warning', message: cleanMessage(warning.message) });
+  let root: SourceNode | undefined;
+  try {
+    const budget = { nodes: 0 };
+    root = doc.contents ? convertNode(doc.contents, doc, 0, budget, limits) : undefined;
+  } catch (error) {
+    if (!(error instanceof LimitExceeded)) throw error;
+    docProblems.push({ span: error.span, severity: 'error', limit: true, message: error.message });
+    root = undefined;
+  }
+  return { index, span, root, problems: docProblems };
+}
+
+function convertNode(node: YamlNode, doc: Document.Parsed, depth: number, budget: { nodes: number }, limits: ReadLimits, aliasSpan?: Span): SourceNode {
+  const span = aliasSpan ?? spanOf(node);
+  if (++budget.nodes > limits.maxNodes) {
+    throw new LimitExceeded(`document expands to more than ${limits.maxNodes} nodes (aliases included); it was not checked (limit set by maxNodes)`, span);
+  }
+  if (depth > limits.maxDepth) {
+    throw new LimitExceeded(`document is nested more than ${limits.maxDepth} levels deep; it was not checked (limit set by maxDepth)`, span);
+  }
+  if (isAlias(node)) {
+    const target = node.resolve(doc);
+    if (!target) return { type: 'scalar', span, value: null, style: 'plain' };
+    return convertNode(target, doc, depth + 1, budget, limits, span);
+  }
+  if (isMap(node)) {
+    const entries: ObjectEntry[] = [];
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const keyNode = pair.key as YamlNode | null;
+      const keySpan = keyNode ? spanOf(keyNode) : { start: span.start, end: span.start };
+      const key = keyNode && isScalar(keyNode) ? String(keyNode.value) : keyNode ? String(keyNode) : '';
+      const valueNode = pair.value as YamlNode | null;
+      const value: SourceNode = valueNode
+        ? convertNode(valueNode, doc, depth + 1, budget, limits)
+        : { type: 'scalar', span: { start: keySpan.end + 1, end: keySpan.end + 1 }, value: null, style: 'plain' };
+      entries.push({ key, keySpan, value });
+    }
+    return { type: 'object', span, entries, flow: Boolean(node.flow) };
+  }
+  if (isSeq(node)) {
+    const items = node.items.map((item) => item
+      ? convertNode(item as YamlNode, doc, depth + 1, budget, limits)
+      : { type: 'scalar' as const, span, value: null, style: 'plain' as const });
+    return { type: 'array', span, items, flow: Boolean(node.flow) };
+  }
+  if (isScalar(node)) return { type: 'scalar', span, value: scalarValue(node), style: scalarStyle(node) };
+  return { type: 'scalar', span, value: null, style: 'plain' };
+}
+
+function scalarValue(node: Scalar): string | number | boolean | null {
+  const value = node.value;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  return String(value);
+}
+
+function scalarStyle(node: Scalar): 'plain' | 'double' | 'single' | 'block' {
+  switch (node.type) {
+    case Scalar.QUOTE_DOUBLE: return 'double';
+    case Scalar.QUOTE_SINGLE: return 'single';
+    case Scalar.BLOCK_FOLDED:
+    case Scalar.BLOCK_LITERAL: return 'block';
+    default: return 'plain';
+  }
+}
+
+function spanOf(node: YamlNode): Span {
+  const range = node.range;
+  return range ? { start: range[0], end: range[1] } : { start: 0, end: 0 };
+}
+
+function cleanMessage(message: string): string {
+  // The parser appends " at line L, column C"; the range already says where.
+  return message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+}
+
+function describe(error: unknown): string {
+  if (error instanceof RangeError) return 'it is nested too deeply';
+  return error instanceof Error ? error.message : String(error);
+}

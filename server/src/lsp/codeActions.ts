@@ -1,0 +1,57 @@
+import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic } from 'vscode-languageserver';
+import type { LintResult } from '../engine/engine';
+import type { TextEdit } from '../engine/findings';
+import { DIAGNOSTIC_SOURCE, toDiagnostic, type DiagnosticData } from './convert';
+
+export const FIX_ALL_KIND = `${CodeActionKind.SourceFixAll}.meshPolicy`;
+
+export function codeActions(params: CodeActionParams, result: LintResult | undefined): CodeAction[] {
+  const uri = params.textDocument.uri;
+  const actions: CodeAction[] = [];
+  const only = params.context.only;
+  const wantsQuickFix = !only || only.some((k) => CodeActionKind.QuickFix.startsWith(k) || k.startsWith(CodeActionKind.QuickFix));
+  const wantsFixAll = only?.some((k) => FIX_ALL_KIND.startsWith(k)) ?? false;
+  if (wantsQuickFix) {
+    for (const diagnostic of params.context.diagnostics) {
+      if (diagnostic.source !== DIAGNOSTIC_SOURCE) continue;
+      for (const fix of fixesOf(diagnostic)) {
+        actions.push({
+          title: fix.title,
+          kind: CodeActionKind.QuickFix,
+          diagnostics: [diagnostic],
+          isPreferred: Boolean(fix.preferred),
+          edit: { changes: { [uri]: fix.edits } },
+        });
+      }
+    }
+  }
+  if ((wantsFixAll || wantsQuickFix) && result) {
+    const edits = preferredEdits(result);
+    if (edits.length > 1 || wantsFixAll) {
+      if (edits.length) actions.push({ title: 'Fix all mechanical mesh-policy problems in this file', kind: FIX_ALL_KIND, edit: { changes: { [uri]: edits } } });
+    }
+  }
+  return actions;
+}
+
+function fixesOf(diagnostic: Diagnostic): DiagnosticData['fixes'] {
+  const data = diagnostic.data as Partial<DiagnosticData> | undefined;
+  return Array.isArray(data?.fixes) ? data.fixes : [];
+}
+
+/** The preferred fix of every finding, skipping any that would overlap an earlier one. */
+function preferredEdits(result: LintResult): TextEdit[] {
+  const chosen: TextEdit[] = [];
+  for (const finding of result.findings) {
+    const fix = fixesOf(toDiagnostic(finding)).find((f) => f.preferred);
+    if (!fix) continue;
+    if (fix.edits.some((edit) => chosen.some((other) => overlaps(edit, other)))) continue;
+    chosen.push(...fix.edits);
+  }
+  return chosen;
+}
+
+function overlaps(a: TextEdit, b: TextEdit): boolean {
+  const before = (x: TextEdit['range']['start'], y: TextEdit['range']['start']) => x.line < y.line || (x.line === y.line && x.character <= y.character);
+  return !(before(a.range.end, b.range.start) || before(b.range.end, a.range.start));
+}

@@ -1,0 +1,26 @@
+import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver';
+import type { Finding, Fix, Severity } from '../engine/findings';
+
+export const DIAGNOSTIC_SOURCE = 'mesh-policy';
+
+const SEVERITY: Record<Severity, DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  info: DiagnosticSeverity.Information,
+  hint: DiagnosticSeverity.Hint,
+};
+
+export interface DiagnosticData {
+  fixes: Fix[];
+}
+
+export function toDiagnostic(finding: Finding): Diagnostic {
+  return {
+    range: finding.range,
+    severity: SEVERITY[finding.severity],
+    code: finding.code,
+    source: DIAGNOSTIC_SOURCE,
+    message: finding.message,
+    ...(finding.fixes?.length ? { data: { fixes: finding.fixes } satisfies DiagnosticData } : {}),
+  };
+}

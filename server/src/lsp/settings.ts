@@ -1,0 +1,46 @@
+import { DEFAULT_READ_LIMITS, type ReadLimits } from '../engine/source/sourceFile';
+
+/** The `meshPolicy.*` settings the server reads; the client contributes the same names. */
+export interface ServerSettings {
+  validateWorkspace: boolean;
+  limits: {
+    maxFileSizeMB: number;
+    maxDocuments: number;
+    maxNodes: number;
+    maxDepth: number;
+  };
+}
+
+export const DEFAULT_SETTINGS: ServerSettings = {
+  validateWorkspace: true,
+  limits: {
+    maxFileSizeMB: DEFAULT_READ_LIMITS.maxFileBytes / (1024 * 1024),
+    maxDocuments: DEFAULT_READ_LIMITS.maxDocuments,
+    maxNodes: DEFAULT_READ_LIMITS.maxNodes,
+    maxDepth: DEFAULT_READ_LIMITS.maxDepth,
+  },
+};
+
+export function mergeSettings(raw: unknown): ServerSettings {
+  const input = (raw && typeof raw === 'object' ? raw : {}) as Partial<ServerSettings>;
+  const limits = (input.limits && typeof input.limits === 'object' ? input.limits : {}) as Partial<ServerSettings['limits']>;
+  const positive = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback);
+  return {
+    validateWorkspace: typeof input.validateWorkspace === 'boolean' ? input.validateWorkspace : DEFAULT_SETTINGS.validateWorkspace,
+    limits: {
+      maxFileSizeMB: positive(limits.maxFileSizeMB, DEFAULT_SETTINGS.limits.maxFileSizeMB),
+      maxDocuments: positive(limits.maxDocuments, DEFAULT_SETTINGS.limits.maxDocuments),
+      maxNodes: positive(limits.maxNodes, DEFAULT_SETTINGS.limits.maxNodes),
+      maxDepth: positive(limits.maxDepth, DEFAULT_SETTINGS.limits.maxDepth),
+    },
+  };
+}
+
+export function readLimits(settings: ServerSettings): ReadLimits {
+  return {
+    maxFileBytes: settings.limits.maxFileSizeMB * 1024 * 1024,
+    maxDocuments: settings.limits.maxDocuments,
+    maxNodes: settings.limits.maxNodes,
+    maxDepth: settings.limits.maxDepth,
+  };
+}
