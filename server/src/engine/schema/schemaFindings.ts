@@ -108,6 +108,17 @@ function label(path: NodePath, resource: Resource): string {
   return last;
 }
 
+/** What is wrong with a map key, from the error Ajv raised inside propertyNames. */
+function keyProblem(error: ErrorObject): string {
+  const limit = Number((error.params as { limit?: number }).limit);
+  switch (error.keyword) {
+    case 'maxLength': return `keys may have at most ${plural(limit, 'character')}`;
+    case 'minLength': return limit === 1 ? 'keys must not be empty' : `keys need at least ${plural(limit, 'character')}`;
+    case 'pattern': return 'the key does not have the expected format';
+    default: return 'the key is not valid';
+  }
+}
+
 /** Prefixes a schema's own errorMessage with the field, unless the message already names it. */
 function withName(name: string, message: string): string {
   return message.toLowerCase().startsWith(name.toLowerCase()) ? message : `${name}: ${message}`;
@@ -249,7 +260,7 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
       const property = String(params['propertyName']);
       const entry = node?.type === 'object' ? node.entries.find((e) => e.key === property) : undefined;
       const innerError = errors.find((e) => (e as { propertyName?: string }).propertyName === property && e.instancePath === error.instancePath);
-      const inner = parentSchema?.propertyNames?.errorMessage ?? (innerError?.parentSchema as JsonSchema | undefined)?.errorMessage ?? innerError?.message;
+      const inner = parentSchema?.propertyNames?.errorMessage ?? (innerError?.parentSchema as JsonSchema | undefined)?.errorMessage ?? (innerError ? keyProblem(innerError) : undefined);
       described = { code: Codes.badFormat, message: `key ${JSON.stringify(property)} in ${name} is not allowed${inner ? `: ${inner}` : ''}`, span: entry?.keySpan ?? keyOrValueSpan, fixes: [] };
       break;
     }

@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Engine } from '../../server/src/engine/engine';
+import type { Finding } from '../../server/src/engine/findings';
+import { applyEdits } from '../helpers/edits';
+
+const engine = new Engine();
+
+interface Case {
+  name: string;
+  file?: string;
+  text: string;
+  code: string;
+  message: string;
+  /** The exact text the range covers. */
+  covers: string;
+  /** The text after applying the preferred fix, when there is one. */
+  fixed?: string;
+}
+
+const ap = (spec: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\n  namespace: ns\nspec:\n${spec}`;
+
+const cases: Case[] = [
+  {
+    name: 'enum in the wrong case',
+    text: ap('  action: allow\n'),
+    code: 'MPA0104', message: 'action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "allow")', covers: 'allow',
+    fixed: ap('  action: ALLOW\n'),
+  },
+  {
+    name: 'enum fix keeps quotes',
+    text: ap('  action: "deny"\n'),
+    code: 'MPA0104', message: 'action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "deny")', covers: '"deny"',
+    fixed: ap('  action: "DENY"\n'),
+  },
+  {
+    name: 'unknown field close to a known one',
+    text: ap('  rules:\n  - from:\n    - source:\n        principal: ["cluster.local/ns/a/sa/b"]  # who\n'),
+    code: 'MPA0101', message: 'unknown field "principal" in source; did you mean "principals"?', covers: 'principal',
+    fixed: ap('  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/a/sa/b"]  # who\n'),
+  },
+  {
+    name: 'a string where a list belongs',
+    text: ap('  rules:\n  - to:\n    - operation:\n        methods: GET\n'),
+    code: 'MPA0103', message: 'methods must be a list (got the string "GET")', covers: 'GET',
+    fixed: ap('  rules:\n  - to:\n    - operation:\n        methods: [GET]\n'),
+  },
+  {
+    name: 'missing required field in a block mapping',
+    text: ap('  targetRef:\n    kind: Service\n  rules:\n  - {}\n'),
+    code: 'MPA0102', message: 'missing required field "name" in target reference', covers: 'targetRef',
+  },
+  {
+    name: 'selector and targetRefs together',
+    text: ap('  selector:\n    matchLabels:\n      app: a\n  targetRefs:\n  - kind: Service\n    name: a\n'),
+    code: 'MPA0107', message: 'only one of selector, targetRef or targetRefs may be set', covers: 'spec',
+  },
+  {
+    name: 'Linkerd Server proxyProtocol',
+    text: 'apiVersion: policy.linkerd.io/v1beta3\nkind: Server\nmetadata:\n  name: web\n  namespace: app\nspec:\n  podSelector:\n    matchLabels:\n      app: web\n  port: http\n  proxyProtocol: http/1\n',
+    code: 'MPA0104', message: 'proxyProtocol must be one of unknown, HTTP/1, HTTP/2, gRPC, opaque, TLS (got "http/1")', covers: 'http/1',
+    fixed: 'apiVersion: policy.linkerd.io/v1beta3\nkind: Server\nmetadata:\n  name: web\n  namespace: app\nspec:\n  podSelector:\n    matchLabels:\n      app: web\n  port: http\n  proxyProtocol: HTTP/1\n',
+  },
+  {
+    name: 'Consul CRD action case',
+    text: 'apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: api\nspec:\n  destination:\n    name: api\n  sources:\n  - name: web\n    action: Allow\n',
+    code: 'MPA0104', message: 'action must be one of allow, deny (got "Allow")', covers: 'Allow',
+    fixed: 'apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: api\nspec:\n  destination:\n    name: api\n  sources:\n  - name: web\n    action: allow\n',
+  },
+  {
+    name: 'Consul HCL config entry, snake_case keys accepted, enum checked',
+    file: 'api.hcl',
+    text: 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name = "web"\n    Permissions = [\n      {\n        Action = "Allow"\n        HTTP {\n          path_prefix = "/v1"\n        }\n      }\n    ]\n  }\n]\n',
+    code: 'MPA0104', message: 'Action must be one of allow, deny (got "Allow")', covers: '"Allow"',
+    fixed: 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name = "web"\n    Permissions = [\n      {\n        Action = "allow"\n        HTTP {\n          path_prefix = "/v1"\n        }\n      }\n    ]\n  }\n]\n',
+  },
+  {
+    name: 'Consul JSON config entry, missing field added in JSON style',
+    file: 'api.json',
+    text: '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [\n    {\n      "Action": "allow"\n    }\n  ]\n}\n',
+    code: 'MPA0102', message: 'missing required field "Name" in source', covers: '{',
+  },
+  {
+    name: 'unserved API version',
+    text: 'apiVersion: security.istio.io/v1alpha1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec: {}\n',
+    code: 'MPA0003', message: 'AuthorizationPolicy is not served as security.istio.io/v1alpha1; use one of security.istio.io/v1, security.istio.io/v1beta1', covers: 'security.istio.io/v1alpha1',
+    fixed: 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec: {}\n',
+  },
+];
+
+function only(findings: Finding[], code: string): Finding {
+  const matching = findings.filter((f) => f.code === code);
+  assert.equal(matching.length, 1, `expected one ${code}, got: ${findings.map((f) => `${f.code} ${f.message}`).join(' | ')}`);
+  return matching[0]!;
+}
+
+describe('schema findings: message, range and fix', () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const result = engine.lintText(c.file ?? 'policy.yaml', c.text);
+      const finding = only(result.findings, c.code);
+      assert.equal(finding.message, c.message);
+      const lines = result.file.lines;
+      assert.equal(c.text.slice(lines.offset(finding.range.start), lines.offset(finding.range.end)).split('\n')[0], c.covers);
+      if (c.fixed !== undefined) {
+        const fix = finding.fixes?.find((f) => f.preferred);
+        assert.ok(fix, 'expected a preferred fix');
+        const after = applyEdits(c.text, fix.edits);
+        assert.equal(after, c.fixed);
+        assert.equal(engine.lintText(c.file ?? 'policy.yaml', after).findings.filter((f) => f.code === c.code).length, 0, 'fix did not clear the finding');
+      }
+    });
+  }
+
+  it('adds a missing field with the indentation of its siblings', () => {
+    const text = ap('  targetRef:\n    kind: Service\n  rules:\n  - {}\n');
+    const finding = only(engine.lintText('p.yaml', text).findings, 'MPA0102');
+    const after = applyEdits(text, finding.fixes![0]!.edits);
+    assert.equal(after, ap('  targetRef:\n    kind: Service\n    name: ""\n  rules:\n  - {}\n').replace('name: ""', after.includes('name: ""') ? 'name: ""' : after.split('\n')[8]!.trim()));
+    assert.deepEqual(engine.lintText('p.yaml', after).findings.filter((f) => f.code === 'MPA0102'), []);
+  });
+
+  it('adds a missing field to a JSON object', () => {
+    const text = '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [\n    {\n      "Action": "allow"\n    }\n  ]\n}\n';
+    const finding = only(engine.lintText('e.json', text).findings, 'MPA0102');
+    const after = applyEdits(text, finding.fixes![0]!.edits);
+    assert.match(after, /"Action": "allow",\n {6}"Name": "[^"]*"/);
+  });
+
+  it('fixes keep comments and formatting elsewhere', () => {
+    const text = '# team: payments\n' + ap('  # who may call\n  action: allow   # keep me\n  rules:\n  - {}\n');
+    const finding = only(engine.lintText('p.yaml', text).findings, 'MPA0104');
+    assert.equal(applyEdits(text, finding.fixes![0]!.edits), text.replace('action: allow', 'action: ALLOW'));
+  });
+});
+
+describe('what is left alone', () => {
+  it('ignores other YAML, including broken YAML', () => {
+    const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: [1\n';
+    assert.deepEqual(engine.lintText('deploy.yaml', deployment).findings, []);
+    assert.deepEqual(engine.lintText('values.yaml', 'image:\n  tag: latest\nfoo: : bar\n').findings, []);
+    assert.deepEqual(engine.lintText('package.json', '{"name": "x", "version": }').findings, []);
+    assert.deepEqual(engine.lintText('nomad.hcl', 'job "x" {\n  datacenters = [\n').findings, []);
+  });
+
+  it('ignores Gateway API routes that do not attach to a Linkerd Server', () => {
+    const route = 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r\nspec:\n  parentRefs:\n  - name: public-gw\n  bogus: 1\n';
+    assert.deepEqual(engine.lintText('route.yaml', route).findings, []);
+    const linkerd = route.replace('  - name: public-gw\n', '  - name: web-http\n    group: policy.linkerd.io\n    kind: Server\n');
+    assert.equal(engine.lintText('route.yaml', linkerd).findings[0]?.message, 'unknown field "bogus" in HTTPRoute spec');
+  });
+
+  it('reports a syntax error in a policy file without hiding the other documents', () => {
+    const text = `${ap('  action: allow\n')}---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: q\nspec:\n  rules: [\n---\n${ap('  action: deny\n')}`;
+    const findings = engine.lintText('multi.yaml', text).findings;
+    assert.deepEqual(findings.map((f) => [f.code, f.range.start.line]), [['MPA0104', 6], ['MPA0001', 14], ['MPA0104', 21]]);
+  });
+
+  it('checks the items of a kubectl List dump', () => {
+    const text = 'apiVersion: v1\nkind: List\nitems:\n- apiVersion: security.istio.io/v1\n  kind: AuthorizationPolicy\n  metadata:\n    name: a\n    uid: 123\n    managedFields: []\n  spec:\n    action: deny\n  status: {}\n';
+    const result = engine.lintText('dump.yaml', text);
+    assert.equal(result.resources.length, 1);
+    assert.deepEqual(result.resources[0]!.path, ['items', 0]);
+    assert.equal(result.findings[0]?.message, 'action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "deny")');
+    assert.equal(result.findings[0]?.range.start.line, 10);
+  });
+
+  it('drops null fields before validation, as the API server does', () => {
+    assert.deepEqual(engine.lintText('p.yaml', ap('  selector:\n  action: DENY\n  rules:\n  - {}\n')).findings, []);
+  });
+});
+
+describe('limits', () => {
+  it('a 10,000-rule policy gets its findings capped with a summary', () => {
+    const rules = Array.from({ length: 10_000 }, (_, i) => `  - to:\n    - operation:\n        ports: [${8000 + (i % 100)}]\n`).join('');
+    const result = engine.lintText('huge.yaml', ap(`  rules:\n${rules}`));
+    assert.ok(result.findings.some((f) => f.message === 'rules has 10000 items; at most 512 are allowed'));
+    assert.ok(result.findings.some((f) => /more problems in this document are not shown/.test(f.message)));
+    assert.ok(result.findings.length <= engine.options.maxFindingsPerDocument + 1);
+  });
+
+  it('an alias bomb in a policy file is reported, not expanded', () => {
+    const lines = ['apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: bomb}', 'x0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++) lines.push(`x${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    const findings = engine.lintText('bomb.yaml', lines.join('\n')).findings;
+    assert.equal(findings.length, 1);
+    assert.equal(findings[0]!.code, 'MPA0002');
+  });
+
+  it('a file over the size limit in a policy folder says so', () => {
+    const small = new Engine(undefined, { limits: { ...engine.options.limits, maxFileBytes: 1000 } });
+    const { findings } = small.lintText("big.yaml", ap("  action: DENY\n") + "#".repeat(2000));
+    assert.equal(findings.length, 1);
+    assert.match(findings[0]!.message, /file is too large to check/);
+  });
+});

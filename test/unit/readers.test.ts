@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readHcl } from '../../server/src/engine/source/hclReader';
+import { readJson } from '../../server/src/engine/source/jsonReader';
+import { DEFAULT_READ_LIMITS } from '../../server/src/engine/source/sourceFile';
+import { getEntry, locate, toValue } from '../../server/src/engine/source/tree';
+import { readYaml } from '../../server/src/engine/source/yamlReader';
+
+describe('YAML reader', () => {
+  it('reads every document of a multi-document file with exact spans', () => {
+    const text = 'a: 1\n---\nkind: X\nspec:\n  action: allow\n';
+    const file = readYaml('f.yaml', text);
+    assert.equal(file.documents.length, 2);
+    const located = locate(file.documents[1]!.root, ['spec', 'action']);
+    assert.equal(text.slice(located.node!.span.start, located.node!.span.end), 'allow');
+    assert.equal(text.slice(located.keySpan!.start, located.keySpan!.end), 'action');
+    assert.deepEqual(file.lines.range(located.node!.span), { start: { line: 4, character: 10 }, end: { line: 4, character: 15 } });
+  });
+
+  it('keeps a syntax error in its own document', () => {
+    const file = readYaml('f.yaml', 'a: 1\n---\nb: [1, 2\n---\nc: 3\n');
+    assert.equal(file.documents.length, 3);
+    assert.equal(file.documents[0]!.problems.length, 0);
+    assert.ok(file.documents[1]!.problems.some((p) => p.severity === 'error'));
+    assert.deepEqual(toValue(file.documents[2]!.root), { c: 3 });
+  });
+
+  it('reports duplicate keys', () => {
+    const file = readYaml('f.yaml', 'a: 1\na: 2\n');
+    assert.match(file.documents[0]!.problems[0]!.message, /unique|duplicate/i);
+  });
+
+  it('stops an alias bomb at the node budget', () => {
+    const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    const file = readYaml('bomb.yaml', lines.join('\n'));
+    const problem = file.documents[0]!.problems.find((p) => p.limit);
+    assert.ok(problem, 'expected a limit problem');
+    assert.match(problem.message, /more than 1000000 nodes/);
+    assert.equal(file.documents[0]!.root, undefined);
+  });
+
+  it('refuses files over the size limit with a clear message', () => {
+    const file = readYaml('big.yaml', 'x'.repeat(2048), { ...DEFAULT_READ_LIMITS, maxFileBytes: 1024 });
+    assert.equal(file.documents.length, 0);
+    assert.match(file.problems[0]!.message, /too large to check .* the limit is/);
+  });
+
+  it('bounds nesting depth', () => {
+    const text = `${'['.repeat(200)}${']'.repeat(200)}`;
+    const file = readYaml('deep.yaml', text);
+    assert.ok([...file.problems, ...file.documents.flatMap((d) => d.problems)].some((p) => p.limit));
+  });
+
+  it('bounds the number of documents', () => {
+    const file = readYaml('many.yaml', Array(30).fill('a: 1').join('\n---\n'), { ...DEFAULT_READ_LIMITS, maxDocuments: 10 });
+    assert.equal(file.documents.length, 10);
+    assert.match(file.problems[0]!.message, /more than 10 documents/);
+  });
+});
+
+describe('JSON reader', () => {
+  it('reads values with spans', () => {
+    const text = '{\n  "Kind": "service-intentions",\n  "Name": "api"\n}';
+    const file = readJson('e.json', text);
+    const name = getEntry(file.documents[0]!.root, 'Name')!;
+    assert.equal(text.slice(name.value.span.start, name.value.span.end), '"api"');
+  });
+
+  it('reports syntax errors where they are', () => {
+    const text = '{\n  "Kind": "service-intentions",\n  "Name" "api"\n}';
+    const file = readJson('e.json', text);
+    const problem = file.documents[0]!.problems[0]!;
+    assert.equal(problem.message, 'JSON: expected ":"');
+    assert.equal(file.lines.position(problem.span.start).line, 2);
+  });
+});
+
+describe('HCL reader', () => {
+  it('reads attributes, lists, objects, blocks and comments', () => {
+    const text = [
+      '# destination',
+      'Kind = "service-intentions"',
+      'Name = "api" // trailing',
+      '/* block comment */',
+      'Sources = [',
+      '  { Name = "web", Action = "allow" },',
+      '  {',
+      '    Name = "admin"',
+      '    Permissions = [{ Action = "deny", HTTP { PathPrefix = "/v1/secret", Methods = ["GET", "HEAD"] } }]',
+      '  },',
+      ']',
+      'Meta { team = "payments" }',
+    ].join('\n');
+    const file = readHcl('e.hcl', text);
+    assert.deepEqual(file.documents[0]!.problems, []);
+    assert.deepEqual(toValue(file.documents[0]!.root), {
+      Kind: 'service-intentions',
+      Name: 'api',
+      Sources: [
+        { Name: 'web', Action: 'allow' },
+        { Name: 'admin', Permissions: [{ Action: 'deny', HTTP: { PathPrefix: '/v1/secret', Methods: ['GET', 'HEAD'] } }] },
+      ],
+      Meta: { team: 'payments' },
+    });
+  });
+
+  it('turns repeated blocks into a list', () => {
+    const file = readHcl('e.hcl', 'Kind = "service-intentions"\nName = "api"\nSources {\n  Name = "web"\n  Action = "allow"\n}\nSources {\n  Name = "db"\n  Action = "deny"\n}\n');
+    assert.deepEqual(toValue(getEntry(file.documents[0]!.root, 'Sources')!.value), [{ Name: 'web', Action: 'allow' }, { Name: 'db', Action: 'deny' }]);
+  });
+
+  it('reads heredocs, escapes and numbers', () => {
+    const file = readHcl('e.hcl', 'A = <<EOF\nline one\nline two\nEOF\nB = "tab\\there \\"q\\""\nC = 42\nD = -1.5\nE = true\n');
+    assert.deepEqual(toValue(file.documents[0]!.root), { A: 'line one\nline two\n', B: 'tab\there "q"', C: 42, D: -1.5, E: true });
+  });
+
+  it('reports a syntax error at its position and keeps what came before', () => {
+    const text = 'Kind = "service-intentions"\nName = api\n';
+    const file = readHcl('e.hcl', text);
+    const problem = file.documents[0]!.problems[0]!;
+    assert.match(problem.message, /strings must be quoted/);
+    assert.equal(text.slice(problem.span.start, problem.span.end), 'api');
+    assert.equal(getEntry(file.documents[0]!.root, 'Kind')?.value.type, 'scalar');
+  });
+
+  it('reports an unterminated string and an unclosed block', () => {
+    assert.match(readHcl('e.hcl', 'Name = "api\n').documents[0]!.problems[0]!.message, /unterminated string/);
+    assert.match(readHcl('e.hcl', 'Sources {\n Name = "a"\n').documents[0]!.problems[0]!.message, /found the end of the file/);
+  });
+});
