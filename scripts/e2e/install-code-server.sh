@@ -13,6 +13,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TARGET="${1:-$ROOT/.vscode-e2e/cs}"
 ENTRY="$TARGET/node_modules/code-server/out/node/entry.js"
 STAMP="$TARGET/.installed-$VERSION"
+# keep `code-server --version` from writing ~/.config/code-server/config.yaml and ~/.local/share/code-server
+cs_version() { XDG_CONFIG_HOME="$TARGET/.xdg" XDG_DATA_HOME="$TARGET/.xdg" node "$ENTRY" --config "$TARGET/.xdg/config.yaml" --version; }
 
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 if [ "$node_major" != "20" ]; then
@@ -20,15 +22,16 @@ if [ "$node_major" != "20" ]; then
   exit 1
 fi
 
-if [ -f "$STAMP" ] && [ -f "$ENTRY" ] && node "$ENTRY" --version >/dev/null 2>&1; then
+if [ -f "$STAMP" ] && [ -f "$ENTRY" ] && cs_version >/dev/null 2>&1; then
   echo "code-server $VERSION already installed in $TARGET"
-  node "$ENTRY" --version
+  cs_version
   exit 0
 fi
 
 command -v rg >/dev/null || { echo "ripgrep (rg) is required: apt-get install ripgrep" >&2; exit 1; }
 
-mkdir -p "$TARGET"
+mkdir -p "$TARGET/.xdg"
+[ -f "$TARGET/.xdg/config.yaml" ] || echo 'auth: none' > "$TARGET/.xdg/config.yaml"
 cd "$TARGET"
 rm -f "$STAMP"
 [ -f package.json ] || npm init -y >/dev/null
@@ -53,6 +56,7 @@ ln -sfn browser-linux.sh bin/helpers/browser.sh
 (cd extensions && npm install --omit=dev --ignore-scripts --no-audit --no-fund)
 
 cd "$TARGET"
-node "$ENTRY" --version
+mkdir -p .xdg && echo 'auth: none' > .xdg/config.yaml
+cs_version
 touch "$STAMP"
 echo "code-server $VERSION installed in $TARGET"

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { CodeAction, CompletionItem, Hover, InitializeResult, MarkupContent } from 'vscode-languageserver-protocol';
+import { LspTestClient } from '../helpers/lspClient';
+import { applyEdits } from '../helpers/edits';
+
+const POLICY = [
+  'apiVersion: security.istio.io/v1',
+  'kind: AuthorizationPolicy',
+  'metadata:',
+  '  name: payments',
+  '  namespace: shop',
+  'spec:',
+  '  action: allow',
+  '  rules:',
+  '  - from:',
+  '    - source:',
+  '        principal: ["cluster.local/ns/shop/sa/frontend"]',
+  '',
+].join('\n');
+
+describe('language server over stdio', () => {
+  let client: LspTestClient;
+  const workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-lsp-'));
+  const uri = pathToFileURL(join(workspace, 'policy.yaml')).href;
+
+  before(async () => {
+    // A policy on disk that is never opened: the workspace scan must still report it.
+    writeFileSync(join(workspace, 'on-disk.yaml'), POLICY.replace('action: allow', 'action: deny'));
+    writeFileSync(join(workspace, 'values.yaml'), 'image: {tag: latest\n');
+    client = new LspTestClient();
+    const result = await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: 'ws' }]) as InitializeResult;
+    assert.equal(result.serverInfo?.name, 'mesh-policy-server');
+    assert.ok(result.capabilities.hoverProvider);
+    await client.open(uri, POLICY);
+  });
+
+  after(async () => {
+    await client.shutdown();
+  });
+
+  it('publishes diagnostics with exact ranges, codes and source', async () => {
+    const diagnostics = await client.diagnosticsFor(uri, { version: 1 });
+    const byCode = Object.fromEntries(diagnostics.map((d) => [d.code, d]));
+    assert.equal(byCode['MPA0104']?.message, 'action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "allow")');
+    assert.deepEqual(byCode['MPA0104']?.range, { start: { line: 6, character: 10 }, end: { line: 6, character: 15 } });
+    assert.equal(byCode['MPA0104']?.source, 'mesh-policy');
+    assert.equal(byCode['MPA0104']?.severity, 1);
+    assert.equal(byCode['MPA0101']?.message, 'unknown field "principal" in source; did you mean "principals"?');
+    assert.deepEqual(byCode['MPA0101']?.range, { start: { line: 10, character: 8 }, end: { line: 10, character: 17 } });
+  });
+
+  it('reports policy files in the workspace that are not open, and nothing for other YAML', async () => {
+    const diagnostics = await client.diagnosticsFor(pathToFileURL(join(workspace, 'on-disk.yaml')).href);
+    assert.ok(diagnostics.some((d) => typeof d.message === 'string' && d.message.endsWith('(got "deny")')));
+    await client.open(pathToFileURL(join(workspace, 'values.yaml')).href, 'image: {tag: latest\n');
+    assert.deepEqual(await client.diagnosticsFor(pathToFileURL(join(workspace, 'values.yaml')).href), []);
+  });
+
+  it('answers hovers from the schema', async () => {
+    const hover = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: { line: 6, character: 4 } });
+    const value = (hover.contents as MarkupContent).value;
+    assert.match(value, /\*\*action\*\*/);
+    assert.match(value, /`ALLOW`, `DENY`, `AUDIT`, `CUSTOM`/);
+    assert.deepEqual(hover.range, { start: { line: 6, character: 2 }, end: { line: 6, character: 8 } });
+  });
+
+  it('completes enum values and keys', async () => {
+    const values = await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: { line: 6, character: 12 } });
+    assert.deepEqual(values.map((v) => v.label).sort(), ['ALLOW', 'AUDIT', 'CUSTOM', 'DENY']);
+    const keysText = POLICY.replace('  action: allow\n', '  action: allow\n  \n');
+    await client.change(uri, keysText, 2);
+    await client.diagnosticsFor(uri, { version: 2 });
+    const keys = await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: { line: 7, character: 2 } });
+    const labels = keys.map((k) => k.label);
+    for (const expected of ['selector', 'targetRefs', 'provider']) assert.ok(labels.includes(expected), `missing ${expected} in ${labels.join(',')}`);
+    assert.ok(!labels.includes('action') && !labels.includes('rules'), 'offers keys already present');
+    await client.change(uri, POLICY, 3);
+    await client.diagnosticsFor(uri, { version: 3 });
+  });
+
+  it('offers quick fixes that clear the diagnostic', async () => {
+    const diagnostics = await client.diagnosticsFor(uri, { version: 3 });
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri }, range: diagnostics[0]!.range, context: { diagnostics },
+    });
+    const enumFix = actions.find((a) => a.title === 'Change to "ALLOW"');
+    const renameFix = actions.find((a) => a.title === 'Rename "principal" to "principals"');
+    assert.ok(enumFix?.isPreferred && renameFix, `got ${actions.map((a) => a.title).join(' | ')}`);
+    const fixed = applyEdits(POLICY, [...enumFix.edit!.changes![uri]!, ...renameFix.edit!.changes![uri]!]);
+    await client.change(uri, fixed, 4);
+    assert.deepEqual(await client.diagnosticsFor(uri, { version: 4 }), []);
+  });
+
+  it('survives hostile input and keeps answering', async () => {
+    const bombUri = pathToFileURL(join(workspace, 'bomb.yaml')).href;
+    const lines = ['apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: b}', 'x0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 14; i++) lines.push(`x${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    await client.open(bombUri, lines.join('\n'));
+    const bomb = await client.diagnosticsFor(bombUri);
+    assert.equal(bomb[0]?.code, 'MPA0002');
+    const brokenUri = pathToFileURL(join(workspace, 'broken.yaml')).href;
+    await client.open(brokenUri, `${POLICY}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nspec: {rules: [\n`);
+    const broken = await client.diagnosticsFor(brokenUri);
+    assert.ok(broken.some((d) => d.code === 'MPA0001'));
+    assert.ok(broken.some((d) => d.code === 'MPA0104'), 'the healthy document lost its findings');
+    const hover = await client.request<Hover | null>('textDocument/hover', { textDocument: { uri: brokenUri }, position: { line: 200, character: 0 } });
+    assert.equal(hover, null);
+    assert.equal(client.exited, false);
+  });
+});
