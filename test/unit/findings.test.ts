@@ -53,7 +53,7 @@ const cases: Case[] = [
   {
     name: 'selector and targetRefs together',
     text: ap('  selector:\n    matchLabels:\n      app: a\n  targetRefs:\n  - kind: Service\n    name: a\n'),
-    code: 'MPA0107', message: 'only one of selector, targetRef or targetRefs may be set', covers: 'spec',
+    code: 'MPA0107', message: 'only one of selector, targetRef or targetRefs may be set', covers: 'targetRefs',
   },
   {
     name: 'Linkerd Server proxyProtocol',

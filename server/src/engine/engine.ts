@@ -9,6 +9,7 @@ import { readSource } from './source/read';
 import { DEFAULT_READ_LIMITS, type ReadLimits, type SourceFile, type SourceFormat, type SyntaxProblem } from './source/sourceFile';
 import { getEntry } from './source/tree';
 import { replaceScalar } from './edits';
+import { YamlDocumentCache } from './source/yamlReader';
 
 export interface EngineOptions {
   limits: ReadLimits;
@@ -31,6 +32,7 @@ export interface LintResult {
 export class Engine {
   readonly registry: SchemaRegistry;
   options: EngineOptions;
+  private readonly yamlCache = new YamlDocumentCache();
 
   constructor(catalog: SchemaCatalog = loadCatalog(), options: Partial<EngineOptions> = {}) {
     this.registry = new SchemaRegistry(catalog);
@@ -38,7 +40,7 @@ export class Engine {
   }
 
   read(path: string, text: string, format?: SourceFormat): SourceFile {
-    return readSource(path, text, this.options.limits, format);
+    return readSource(path, text, this.options.limits, format, this.yamlCache);
   }
 
   lint(file: SourceFile): LintResult {
@@ -70,6 +72,11 @@ export class Engine {
       findings.push(...schemaFindings(file, resource, this.registry));
     }
     return { file, resources, findings: this.capPerDocument(findings).sort(compareFindings) };
+  }
+
+  /** Compiles every schema now rather than on first use, so the first edit is not the slow one. */
+  warmUp(): void {
+    for (const entry of this.registry.catalog.entries) this.registry.validate(entry, {});
   }
 
   lintText(path: string, text: string, format?: SourceFormat): LintResult {

@@ -107,6 +107,7 @@ export function startServer(connection: Connection): void {
   });
 
   connection.onInitialized(async () => {
+    engine.warmUp();
     if (canPullConfiguration) {
       void connection.client.register(DidChangeConfigurationNotification.type, { section: 'meshPolicy' }).catch(() => undefined);
       await refreshSettings();

@@ -83,3 +83,28 @@ export function closestMatch(input: string, candidates: string[]): string | unde
   }
   return best;
 }
+
+const DNS_SUBDOMAIN = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
+const PATTERN_WORDS: Record<string, string> = {
+  '^(?:/|$)': 'must start with "/"',
+  '^/': 'must start with "/"',
+  '^[^*]*$': 'must not contain the wildcard "*"',
+  '^(?:\\*|[^*]*)$': 'must be exactly "*" or hold no "*"; partial wildcards are not supported',
+  '^(?:\\*|[^*]+)$': 'must be exactly "*" or hold no "*"; partial wildcards are not supported',
+  [`^$|^${DNS_SUBDOMAIN}$`]: 'must be empty or a lower-case DNS subdomain (letters, digits, "-" and ".")',
+  [`^${DNS_SUBDOMAIN}$`]: 'must be a lower-case DNS subdomain (letters, digits, "-" and ".")',
+  [`^(\\*\\.)?${DNS_SUBDOMAIN}$`]: 'must be a lower-case host name, optionally starting with "*."',
+  '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$': 'must be a lower-case DNS label (letters, digits and "-")',
+  '^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$': 'must start with a letter and hold only letters, digits and "-"',
+  "^[A-Za-z0-9!#$%&'*+\\-.^_\\x60|~]+$": 'must be a valid HTTP header name',
+  '^[-_A-Za-z0-9]+$': 'must be a valid HTTP header name (letters, digits, "-" and "_")',
+  '^([0-9]{1,5}(h|m|s|ms)){1,4}$': 'must be a duration such as 500ms, 10s or 1h30m',
+  '^[-+]?(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$': 'must be a duration such as 500ms, 10s or 1h30m',
+};
+
+/** Plain words for the patterns our schemas use most; undefined for the rest. */
+export function explainPattern(pattern: string): string | undefined {
+  if (PATTERN_WORDS[pattern]) return PATTERN_WORDS[pattern];
+  if (/^\^\(\?:\[Gg\]\[Ee\]\[Tt\]/.test(pattern)) return 'must be an HTTP method: GET, HEAD, POST, PUT, PATCH, DELETE, CONNECT, OPTIONS or TRACE';
+  return undefined;
+}

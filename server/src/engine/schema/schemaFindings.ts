@@ -6,7 +6,7 @@ import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
 import { locate, type NodePath, type SourceNode, type Span } from '../source/tree';
 import { isSchema, type JsonSchema } from './jsonSchema';
-import { closestMatch, describeType, describeValue, listWords, plural, truncate, typeOfValue } from './messages';
+import { closestMatch, describeType, describeValue, explainPattern, listWords, plural, truncate, typeOfValue } from './messages';
 import { expand, firstWith } from './navigate';
 import type { SchemaRegistry } from './registry';
 
@@ -114,7 +114,7 @@ function keyProblem(error: ErrorObject): string {
   switch (error.keyword) {
     case 'maxLength': return `keys may have at most ${plural(limit, 'character')}`;
     case 'minLength': return limit === 1 ? 'keys must not be empty' : `keys need at least ${plural(limit, 'character')}`;
-    case 'pattern': return 'the key does not have the expected format';
+    case 'pattern': return explainPattern(String((error.params as { pattern?: string }).pattern)) ?? 'the key does not have the expected format';
     default: return 'the key is not valid';
   }
 }
@@ -208,6 +208,8 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
         ? `${withName(name, parentSchema.errorMessage)} (got ${describeValue(error.data)})`
         : error.keyword === 'format'
           ? `${name} must be a valid ${String(params['format'])} (got ${describeValue(error.data)})`
+          : explainPattern(String(params['pattern']))
+            ? `${name} ${explainPattern(String(params['pattern']))} (got ${describeValue(error.data)})`
           : `${name} ${describeValue(error.data)} does not have the expected format${typeof example === 'string' ? ` (for example ${JSON.stringify(example)})` : ` (${truncate(String(params['pattern']), 80)})`}`;
       described = { code: Codes.badFormat, message, span: valueSpan, fixes: [] };
       break;
@@ -275,7 +277,7 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
       const message = reported.message ?? (error.keyword === 'oneOf' && params['passingSchemas']
         ? `${objectName(parentSchema, path, resource)} matches more than one of its allowed forms; set only one of the alternatives`
         : `${objectName(parentSchema, path, resource)} combines fields in a way that is not allowed`);
-      described = { code: Codes.conflictingFields, message, span: keyOrValueSpan, fixes: [] };
+      described = { code: Codes.conflictingFields, message, span: conflictSpan(node, error) ?? keyOrValueSpan, fixes: [] };
       break;
     }
     case 'false schema':
@@ -295,6 +297,25 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
     documentIndex: resource.documentIndex,
     ...(described.fixes.length ? { fixes: described.fixes } : {}),
   };
+}
+
+/** For a rule about fields that exclude or require each other: the last of the named fields
+ * that is present, since that is usually the one added by mistake. */
+function conflictSpan(node: SourceNode | undefined, error: ErrorObject): Span | undefined {
+  if (node?.type !== 'object') return undefined;
+  const owner = error.parentSchema as JsonSchema | undefined;
+  const named = new Set<string>();
+  const collect = (value: unknown, depth: number): void => {
+    if (depth > 6 || value === null || typeof value !== 'object') return;
+    if (Array.isArray(value)) return value.forEach((v) => collect(v, depth + 1));
+    const schema = value as JsonSchema;
+    schema.required?.forEach((name) => named.add(name));
+    Object.keys(schema.properties ?? {}).forEach((name) => named.add(name));
+    for (const key of ['not', 'anyOf', 'oneOf', 'allOf', 'if', 'then'] as const) collect(schema[key], depth + 1);
+  };
+  collect(owner, 0);
+  const present = node.entries.filter((e) => named.has(e.key));
+  return present.length ? present[present.length - 1]!.keySpan : undefined;
 }
 
 /** Objects and lists are shown by their key, or by their first line: never a whole block. */

@@ -3,33 +3,118 @@ import { LineIndex } from './lineIndex';
 import { DEFAULT_READ_LIMITS, LimitExceeded, tooLargeFile, type ReadLimits, type SourceDocument, type SourceFile, type SyntaxProblem } from './sourceFile';
 import type { ObjectEntry, SourceNode, Span } from './tree';
 
-export function readYaml(path: string, text: string, limits: ReadLimits = DEFAULT_READ_LIMITS): SourceFile {
+/**
+ * Parsed documents by their exact text. YAML forbids `---` at the start of a line inside any
+ * scalar, so a file splits into documents at those lines before parsing; an edit then re-parses
+ * only the document it touched, and a file already read by the workspace scan costs nothing to
+ * open. Spans are stored relative to the document and shifted on the way out.
+ */
+export class YamlDocumentCache {
+  private readonly entries = new Map<string, { document: SourceDocument; fileProblems: SyntaxProblem[] }[]>();
+  private size = 0;
+
+  constructor(private readonly maxChars = 64 * 1024 * 1024) {}
+
+  get(text: string) {
+    const hit = this.entries.get(text);
+    if (hit) {
+      this.entries.delete(text);
+      this.entries.set(text, hit);
+    }
+    return hit;
+  }
+
+  set(text: string, value: { document: SourceDocument; fileProblems: SyntaxProblem[] }[]): void {
+    if (text.length > this.maxChars / 16) return;
+    this.entries.set(text, value);
+    this.size += text.length;
+    for (const [key] of this.entries) {
+      if (this.size <= this.maxChars) break;
+      this.entries.delete(key);
+      this.size -= key.length;
+    }
+  }
+}
+
+export function readYaml(path: string, text: string, limits: ReadLimits = DEFAULT_READ_LIMITS, cache?: YamlDocumentCache): SourceFile {
   const tooLarge = tooLargeFile(path, 'yaml', text, limits);
   if (tooLarge) return tooLarge;
   const lines = new LineIndex(text);
   const problems: SyntaxProblem[] = [];
+  const documents: SourceDocument[] = [];
+  for (const chunk of splitDocuments(text)) {
+    let parsed = cache?.get(chunk.text);
+    if (!parsed) {
+      parsed = parseChunk(chunk.text, limits);
+      cache?.set(chunk.text, parsed);
+    }
+    for (const { document, fileProblems } of parsed) {
+      problems.push(...fileProblems.map((p) => shiftProblem(p, chunk.offset)));
+      if (documents.length >= limits.maxDocuments) {
+        const start = document.span.start + chunk.offset;
+        problems.push({
+          span: { start, end: lines.lineEnd(lines.position(start).line) }, severity: 'error', limit: true,
+          message: `file has more than ${limits.maxDocuments} documents; the rest was not checked (limit set by maxDocuments)`,
+        });
+        return { path, format: 'yaml', text, lines, documents, problems };
+      }
+      documents.push(shiftDocument(document, chunk.offset, documents.length));
+    }
+  }
+  return { path, format: 'yaml', text, lines, documents, problems };
+}
+
+/** Splits at `---` lines; a file with directives (`%YAML`) is parsed whole, as they bind to the
+ * document that follows. */
+function splitDocuments(text: string): { text: string; offset: number }[] {
+  if (/^%/m.test(text)) return [{ text, offset: 0 }];
+  const chunks: { text: string; offset: number }[] = [];
+  const marker = /^---(?=[ \t\r\n]|$)/gm;
+  let start = 0;
+  for (let m = marker.exec(text); m; m = marker.exec(text)) {
+    if (m.index > start) chunks.push({ text: text.slice(start, m.index), offset: start });
+    start = m.index;
+  }
+  chunks.push({ text: text.slice(start), offset: start });
+  return chunks.filter((c, i) => i === 0 || c.text.length > 0);
+}
+
+function parseChunk(text: string, limits: ReadLimits): { document: SourceDocument; fileProblems: SyntaxProblem[] }[] {
   let parsed: Document.Parsed[];
   try {
     const stream = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, strict: true });
     parsed = Array.isArray(stream) ? stream : [];
   } catch (error) {
     // The parser recurses on nesting; a pathological file can exhaust the stack.
-    problems.push({ span: { start: 0, end: 0 }, severity: 'error', limit: true, message: `YAML could not be read: ${describe(error)}` });
-    return { path, format: 'yaml', text, lines, documents: [], problems };
+    const problem: SyntaxProblem = { span: { start: 0, end: 0 }, severity: 'error', limit: true, message: `YAML could not be read: ${describe(error)}` };
+    return [{ document: { index: 0, span: { start: 0, end: text.length }, root: undefined, problems: [problem] }, fileProblems: [] }];
   }
-  const documents: SourceDocument[] = [];
-  for (const doc of parsed) {
-    if (documents.length >= limits.maxDocuments) {
-      const start = doc.range[0];
-      problems.push({
-        span: { start, end: lines.lineEnd(lines.position(start).line) }, severity: 'error', limit: true,
-        message: `file has more than ${limits.maxDocuments} documents; the rest was not checked (limit set by maxDocuments)`,
-      });
-      break;
-    }
-    documents.push(convertDocument(doc, documents.length, limits));
+  return parsed.map((doc, index) => ({ document: convertDocument(doc, index, limits), fileProblems: [] }));
+}
+
+function shiftProblem(problem: SyntaxProblem, by: number): SyntaxProblem {
+  return by === 0 ? problem : { ...problem, span: shiftSpan(problem.span, by) };
+}
+
+function shiftSpan(span: Span, by: number): Span {
+  return { start: span.start + by, end: span.end + by };
+}
+
+function shiftDocument(document: SourceDocument, by: number, index: number): SourceDocument {
+  return {
+    index,
+    span: shiftSpan(document.span, by),
+    root: document.root && by !== 0 ? shiftNode(document.root, by) : document.root,
+    problems: document.problems.map((p) => shiftProblem(p, by)),
+  };
+}
+
+function shiftNode(node: SourceNode, by: number): SourceNode {
+  switch (node.type) {
+    case 'scalar': return { ...node, span: shiftSpan(node.span, by) };
+    case 'array': return { ...node, span: shiftSpan(node.span, by), items: node.items.map((item) => shiftNode(item, by)) };
+    case 'object': return { ...node, span: shiftSpan(node.span, by), entries: node.entries.map((e) => ({ key: e.key, keySpan: shiftSpan(e.keySpan, by), value: shiftNode(e.value, by) })) };
   }
-  return { path, format: 'yaml', text, lines, documents, problems };
 }
 
 function convertDocument(doc: Document.Parsed, index: number, limits: ReadLimits): SourceDocument {

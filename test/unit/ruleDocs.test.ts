@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CODE_INFO } from '../../server/src/engine/codes';
+import { Engine } from '../../server/src/engine/engine';
+import type { Finding } from '../../server/src/engine/findings';
+import { REPO_ROOT } from '../helpers/paths';
+
+/**
+ * The rule pages under docs/rules/ are user documentation: one page per finding code, each with
+ * a Wrong and a Right example. These tests keep them in step with the engine: every code has a
+ * page and a row in the index, and the examples still do what the page says they do.
+ */
+
+const RULES_DIR = join(REPO_ROOT, 'docs', 'rules');
+const NO_EXAMPLE_CHECK = '<!-- no-example-check -->';
+const EXTENSIONS: Record<string, string> = { yaml: 'yaml', yml: 'yaml', hcl: 'hcl', json: 'json' };
+
+interface Fence {
+  lang: string;
+  body: string;
+}
+
+interface Section {
+  heading: string;
+  level: number;
+  /** Lines after the heading, up to the next heading of the same or a higher level. */
+  lines: string[];
+}
+
+/** Headings outside code fences, each with the lines it owns. */
+function sections(markdown: string): Section[] {
+  const lines = markdown.split(/\r?\n/);
+  const found: { heading: string; level: number; start: number }[] = [];
+  let fence: string | undefined;
+  lines.forEach((line, i) => {
+    const marker = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
+    if (marker) {
+      if (fence === undefined) fence = marker;
+      else if (marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker) fence = undefined;
+      return;
+    }
+    if (fence !== undefined) return;
+    const heading = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
+    if (heading) found.push({ heading: heading[2]!, level: heading[1]!.length, start: i });
+  });
+  return found.map((h, k) => {
+    const next = found.slice(k + 1).find((o) => o.level <= h.level);
+    return { heading: h.heading, level: h.level, lines: lines.slice(h.start + 1, next ? next.start : lines.length) };
+  });
+}
+
+function section(markdown: string, heading: string, level: number): Section | undefined {
+  return sections(markdown).find((s) => s.level === level && s.heading.toLowerCase() === heading.toLowerCase());
+}
+
+/** The first fenced code block in the lines, with its language. */
+function firstFence(lines: string[]): Fence | undefined {
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)(`{3,}|~{3,})\s*([\w+-]*)/.exec(lines[i]!);
+    if (!open) continue;
+    const indent = open[1]!.length;
+    const marker = open[2]!;
+    const body: string[] = [];
+    for (let j = i + 1; j < lines.length; j++) {
+      const line = lines[j]!;
+      if (line.trim().startsWith(marker[0]!.repeat(marker.length)) && line.trim().replace(new RegExp(`^\\${marker[0]}+`), '') === '') {
+        return { lang: open[3]!.toLowerCase(), body: body.join('\n') + '\n' };
+      }
+      body.push(line.slice(Math.min(indent, line.length - line.trimStart().length)));
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+function readPage(code: string): string {
+  return readFileSync(join(RULES_DIR, `${code}.md`), 'utf8');
+}
+
+function describeFindings(findings: Finding[]): string {
+  return findings.length ? findings.map((f) => `${f.range.start.line + 1}:${f.range.start.character + 1} ${f.severity} ${f.code} ${f.message}`).join(' | ') : 'no findings';
+}
+
+function lintExample(engine: Engine, code: string, part: string, fence: Fence): Finding[] {
+  const ext = EXTENSIONS[fence.lang];
+  assert.ok(ext, `${code}.md: the ${part} example is fenced as "${fence.lang}"; use yaml, hcl or json`);
+  return engine.lintText(`${code.toLowerCase()}-${part.toLowerCase()}.${ext}`, fence.body).findings;
+}
+
+describe('rule pages (docs/rules)', () => {
+  const engine = new Engine();
+
+  it('the codes have distinct entries', () => {
+    assert.equal(new Set(CODE_INFO.map((c) => c.code)).size, CODE_INFO.length);
+  });
+
+  for (const info of CODE_INFO) {
+    describe(info.code, () => {
+      const path = join(RULES_DIR, `${info.code}.md`);
+
+      it('has a page with the title line and both examples', () => {
+        assert.ok(existsSync(path), `missing docs/rules/${info.code}.md`);
+        const page = readPage(info.code);
+        const firstLine = page.split(/\r?\n/, 1)[0];
+        assert.equal(firstLine, `# ${info.code}: ${info.title}`);
+        for (const heading of ['Wrong', 'Right']) {
+          const s = section(page, heading, 2);
+          assert.ok(s, `${info.code}.md has no "## ${heading}" section`);
+          assert.ok(firstFence(s.lines), `${info.code}.md: the ${heading} section has no code block`);
+        }
+      });
+
+      it('the Wrong example produces the finding shown, the Right example none', (t) => {
+        if (!existsSync(path)) return void assert.fail(`missing docs/rules/${info.code}.md`);
+        const page = readPage(info.code);
+        if (page.includes(NO_EXAMPLE_CHECK)) return void t.skip('page is marked no-example-check');
+        const wrong = section(page, 'Wrong', 2);
+        const right = section(page, 'Right', 2);
+        assert.ok(wrong && right, `${info.code}.md needs "## Wrong" and "## Right" sections`);
+        const wrongFence = firstFence(wrong.lines);
+        const rightFence = firstFence(right.lines);
+        assert.ok(wrongFence && rightFence, `${info.code}.md: each example section needs a code block`);
+
+        const wrongFindings = lintExample(engine, info.code, 'Wrong', wrongFence);
+        const matching = wrongFindings.filter((f) => f.code === info.code);
+        assert.ok(matching.length > 0, `${info.code}.md: the Wrong example should produce ${info.code}, got: ${describeFindings(wrongFindings)}`);
+
+        // The output pasted under "What you see" must still be what the CLI prints.
+        const shown = section(page, 'What you see', 3);
+        assert.ok(shown, `${info.code}.md: the Wrong section needs a "### What you see" part`);
+        const shownText = shown.lines.join('\n');
+        const first = matching[0]!;
+        const line = `:${first.range.start.line + 1}:${first.range.start.character + 1} ${first.severity} ${first.code} ${first.message}`;
+        assert.ok(shownText.includes(line), `${info.code}.md: "What you see" is out of date; the engine now reports "${line.slice(1)}"`);
+
+        const rightFindings = lintExample(engine, info.code, 'Right', rightFence);
+        assert.deepEqual(rightFindings.map((f) => `${f.range.start.line + 1}:${f.range.start.character + 1} ${f.code} ${f.message}`), [], `${info.code}.md: the Right example should be clean`);
+      });
+    });
+  }
+
+  it('no page documents a code the engine does not have', () => {
+    const known = new Set<string>(CODE_INFO.map((c) => c.code));
+    const pages = readdirSync(RULES_DIR).filter((name) => /^MPA\d+\.md$/.test(name)).map((name) => name.replace(/\.md$/, ''));
+    assert.deepEqual(pages.filter((code) => !known.has(code)), []);
+  });
+
+  it('the index lists exactly the codes, with their titles', () => {
+    const readme = readFileSync(join(RULES_DIR, 'README.md'), 'utf8');
+    const rows = readme.split(/\r?\n/).filter((line) => /^\|\s*\[?MPA\d+/.test(line)).map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
+    const listed = rows.map((cells) => /MPA\d+/.exec(cells[0]!)![0]);
+    assert.deepEqual(listed, CODE_INFO.map((c) => c.code), 'the index table must list the codes of codes.ts, in the same order, once each');
+    for (const [i, cells] of rows.entries()) {
+      const info = CODE_INFO[i]!;
+      assert.equal(cells[0], `[${info.code}](${info.code}.md)`, `index row of ${info.code} should link to its page`);
+      assert.equal(cells[1], info.title, `index row of ${info.code} has a stale title`);
+      assert.match(cells[2] ?? '', /^(error|warning|info|hint)$/, `index row of ${info.code} needs a default severity`);
+    }
+  });
+});
