@@ -29,19 +29,24 @@ interface Section {
   lines: string[];
 }
 
+/** A closing fence: only the opening's character, at least as many times. */
+function closesFence(line: string, opening: string): boolean {
+  const trimmed = line.trim();
+  return trimmed.length >= opening.length && [...trimmed].every((c) => c === opening[0]);
+}
+
 /** Headings outside code fences, each with the lines it owns. */
 function sections(markdown: string): Section[] {
   const lines = markdown.split(/\r?\n/);
   const found: { heading: string; level: number; start: number }[] = [];
   let fence: string | undefined;
   lines.forEach((line, i) => {
-    const marker = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
-    if (marker) {
-      if (fence === undefined) fence = marker;
-      else if (marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker) fence = undefined;
+    if (fence !== undefined) {
+      if (closesFence(line, fence)) fence = undefined;
       return;
     }
-    if (fence !== undefined) return;
+    const opening = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
+    if (opening) return void (fence = opening);
     const heading = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
     if (heading) found.push({ heading: heading[2]!, level: heading[1]!.length, start: i });
   });
@@ -65,7 +70,7 @@ function firstFence(lines: string[]): Fence | undefined {
     const body: string[] = [];
     for (let j = i + 1; j < lines.length; j++) {
       const line = lines[j]!;
-      if (line.trim().startsWith(marker[0]!.repeat(marker.length)) && line.trim().replace(new RegExp(`^\\${marker[0]}+`), '') === '') {
+      if (closesFence(line, marker)) {
         return { lang: open[3]!.toLowerCase(), body: body.join('\n') + '\n' };
       }
       body.push(line.slice(Math.min(indent, line.length - line.trimStart().length)));

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runCli } from '../../server/src/cli/main';
+import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
+
+function run(args: string[], cwd = REPO_ROOT): { code: number; stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  const code = runCli(args, { stdout: (t) => { stdout += `${t}\n`; }, stderr: (t) => { stderr += `${t}\n`; }, cwd });
+  return { code, stdout, stderr };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-cli-'));
+const bad = join(dir, 'bad.yaml');
+writeFileSync(bad, 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec:\n  action: allow\n');
+const good = join(dir, 'good.yaml');
+writeFileSync(good, 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec:\n  action: DENY\n  rules:\n  - {}\n');
+
+describe('mesh-policy lint', () => {
+  it('prints file:line:col severity code message and exits 1 on errors', () => {
+    const result = run(['lint', bad], dir);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout.trim(), 'bad.yaml:6:11 error MPA0104 action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "allow")');
+    assert.match(result.stderr, /1 error, 0 warnings in 1 policy from 1 file/);
+  });
+
+  it('exits 0 on clean input', () => {
+    assert.equal(run(['lint', good], dir).code, 0);
+  });
+
+  it('prints JSON with 0-based LSP ranges', () => {
+    const result = run(['lint', '--format', 'json', bad], dir);
+    assert.deepEqual(JSON.parse(result.stdout), [{
+      file: 'bad.yaml', range: { start: { line: 5, character: 10 }, end: { line: 5, character: 15 } },
+      severity: 'error', code: 'MPA0104', message: 'action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "allow")',
+    }]);
+  });
+
+  it('prints SARIF 2.1.0', () => {
+    const sarif = JSON.parse(run(['lint', '--format=sarif', bad, good], dir).stdout);
+    assert.equal(sarif.version, '2.1.0');
+    const runResult = sarif.runs[0];
+    assert.equal(runResult.tool.driver.name, 'mesh-policy');
+    assert.deepEqual(runResult.tool.driver.rules.map((r: { id: string }) => r.id), ['MPA0104']);
+    assert.deepEqual(runResult.results[0], {
+      ruleId: 'MPA0104', ruleIndex: 0, level: 'error', message: { text: 'action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "allow")' },
+      locations: [{ physicalLocation: { artifactLocation: { uri: 'bad.yaml', uriBaseId: '%SRCROOT%' }, region: { startLine: 6, startColumn: 11, endLine: 6, endColumn: 16 } } }],
+    });
+  });
+
+  it('exits 2 on usage errors and unreadable input', () => {
+    assert.equal(run(['lint']).code, 2);
+    assert.equal(run(['lint', '--format', 'xml', bad]).code, 2);
+    assert.equal(run(['frobnicate']).code, 2);
+    const missing = run(['lint', join(dir, 'nope.yaml')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot read .*nope\.yaml.*no such file/);
+  });
+
+  it('finds every deliberate mistake in examples/ and nothing else', () => {
+    const result = run(['lint', '--format', 'json', EXAMPLES]);
+    const findings = JSON.parse(result.stdout) as { file: string; code: string; message: string }[];
+    const readme = spawnSync('grep', ['-c', 'MPA0', join(EXAMPLES, 'README.md')], { encoding: 'utf8' });
+    assert.ok(Number(readme.stdout) >= findings.length, 'examples/README.md lists fewer mistakes than the linter finds');
+    assert.equal(result.code, 1);
+    const codes = findings.map((f) => f.code).sort();
+    assert.deepEqual(codes, ['MPA0101', 'MPA0101', 'MPA0102', 'MPA0103', 'MPA0104', 'MPA0104', 'MPA0104', 'MPA0105', 'MPA0107', 'MPA0107']);
+    assert.ok(!findings.some((f) => /values\.yaml|app\//.test(f.file)), 'a non-policy file was flagged');
+  });
+
+  it('runs as the package bin without a stack trace', () => {
+    const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'mesh-policy.js'), 'lint', '--format', 'json', bad], { encoding: 'utf8' });
+    assert.equal(result.status, 1);
+    assert.equal(JSON.parse(result.stdout)[0].code, 'MPA0104');
+    const usage = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'mesh-policy.js'), 'lint', '--max-file-size', 'abc', bad], { encoding: 'utf8' });
+    assert.equal(usage.status, 2);
+    assert.doesNotMatch(usage.stderr, /\n\s+at /);
+  });
+});
