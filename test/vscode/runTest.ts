@@ -4,7 +4,7 @@
 // VS Code comes from VSCODE_EXECUTABLE_PATH when set; otherwise @vscode/test-electron downloads
 // VSCODE_TEST_VERSION (default 1.100.3) into .vscode-test/. When that download fails for lack of
 // network, the suite is reported as not run and the process exits 0. On Linux without a display,
-// run under xvfb-run. The same suite can be checked offline in code-server: see test/e2e.
+// run under xvfb-run. test/e2e/vscode-suite.e2e.test.ts runs the same suite offline in code-server.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -1,0 +1,67 @@
+// Runs the @vscode/test-electron mocha suite (out/test/vscode/suite) offline, inside code-server's
+// Node extension host instead of a downloaded desktop VS Code: the workbench URL's `payload`
+// parameter carries --extensionDevelopmentPath / --extensionTestsPath, and mocha's report reaches the
+// browser console (extension-development mode forwards the extension host's console).
+// Skips like vscode.e2e.test.ts when code-server/chromium are missing.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { format } from 'node:util';
+import { CodeServerRun, delay, prerequisitesOrSkip } from './codeServer';
+import { repoRoot } from './helpers';
+
+const suiteIndex = path.join(repoRoot, 'out', 'test', 'vscode', 'suite', 'index.js');
+
+test('the VS Code mocha suite passes in code-server\'s extension host', { timeout: 240_000 }, async (t) => {
+  if (!prerequisitesOrSkip(t)) return;
+  assert.ok(fs.existsSync(suiteIndex), `${suiteIndex} (run npm run build)`);
+  assert.ok(fs.existsSync(path.join(repoRoot, 'dist', 'client.js')), 'dist/client.js (run npm run build)');
+
+  const t0 = Date.now();
+  const cs = new CodeServerRun();
+  const lines: string[] = [];
+  let ok = false;
+  try {
+    await cs.start();
+    const remote = (p: string) => `vscode-remote://127.0.0.1:${cs.port}${p}`;
+    const payload = JSON.stringify([['extensionDevelopmentPath', remote(repoRoot)], ['extensionTestsPath', remote(suiteIndex)]]);
+
+    let summary = '';
+    const page = await cs.open(`&payload=${encodeURIComponent(payload)}`);
+    page.on('console', (msg) => {
+      void Promise.all(msg.args().map((a) => a.jsonValue().catch(() => '')))
+        .then((args) => {
+          const text = (args.length ? format(...args) : msg.text()).replace(/^\s*INFO\s*/, '');
+          lines.push(text);
+          if (/\d+ (passing|failing)/.test(text)) summary += `${text.trim()} `;
+        });
+    });
+    const deadline = Date.now() + 180_000;
+    while (!/failing/.test(summary) && !(/passing/.test(summary) && await settled(lines)) && Date.now() < deadline) await delay(250);
+
+    const report = lines.filter((l) => /✔|✓|^\s+\d+\) |passing|failing|Error|assert/i.test(l)).join('\n');
+    for (const line of report.split('\n')) t.diagnostic(line);
+    assert.match(summary, /\d+ passing/, `mocha summary not seen within 180 s; console:\n${lines.slice(-40).join('\n')}`);
+    assert.doesNotMatch(summary, /failing/, report);
+    assert.match(report, /✔.*restartServer/, 'all five tests ran');
+    t.diagnostic(`suite in code-server: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    ok = true;
+  } catch (error) {
+    await cs.report(t);
+    throw error;
+  } finally {
+    await cs.stop();
+    if (ok) {
+      cs.cleanup();
+      fs.rmSync(cs.shots, { recursive: true, force: true });
+    }
+  }
+});
+
+/** Mocha prints "N failing" right after "N passing" when there are failures: wait a moment for it. */
+async function settled(lines: string[]): Promise<boolean> {
+  const n = lines.length;
+  await delay(1_500);
+  return lines.length === n;
+}
