@@ -2,7 +2,7 @@
 // scripts/e2e/install-code-server.sh) on 127.0.0.1, driven by Debian Chromium via playwright-core.
 // See /work/shared/recipes/vscode-e2e.md.
 //
-// Environment: MESH_POLICY_E2E=required (missing prerequisites fail instead of skip),
+// Environment: MESH_POLICY_E2E=required (missing prerequisites fail instead of skip) or =off (skip),
 // MESH_POLICY_CODE_SERVER_DIR, MESH_POLICY_CHROMIUM, MESH_POLICY_VSIX, MESH_POLICY_E2E_KEEP=1.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -27,6 +27,10 @@ export const fixture = path.join(repoRoot, 'test', 'e2e', 'fixtures', 'authz-all
  * with MESH_POLICY_E2E=required it throws instead.
  */
 export function prerequisitesOrSkip(t: TestContext): boolean {
+  if (process.env['MESH_POLICY_E2E'] === 'off') {
+    t.skip('VS Code e2e tests switched off (MESH_POLICY_E2E=off)');
+    return false;
+  }
   const missing: string[] = [];
   if (!fs.existsSync(csEntry)) missing.push(`code-server not found at ${csEntry} (run scripts/e2e/install-code-server.sh)`);
   if (!chromiumPath) missing.push('chromium not found (apt-get install chromium fonts-liberation, or set MESH_POLICY_CHROMIUM)');

@@ -1,6 +1,7 @@
 // Shared helpers for the end-to-end tests in test/e2e (compiled to out/test/e2e).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** The repository root (this file runs from out/test/e2e). */
@@ -25,7 +26,8 @@ function packagingInputs(): string[] {
 /**
  * The vsix to test: $MESH_POLICY_VSIX if set; else <repo>/mesh-policy-auditor.vsix when it is newer
  * than everything it is built from (e.g. made by `npm run package` just before); else it is built
- * now with scripts/e2e/package-vsix.mjs (dist/ must already be built).
+ * now with scripts/e2e/package-vsix.mjs into a temporary folder (so that concurrent test runs never
+ * rewrite a vsix another run is reading; dist/ must already be built).
  */
 export function ensureVsix(): string {
   const fromEnv = process.env['MESH_POLICY_VSIX'];
@@ -37,13 +39,16 @@ export function ensureVsix(): string {
     const built = fs.statSync(defaultVsixPath).mtimeMs;
     if (packagingInputs().every((f) => fs.statSync(f).mtimeMs <= built)) return defaultVsixPath;
   }
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'e2e', 'package-vsix.mjs'), defaultVsixPath], {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-policy-vsix-'));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const built = path.join(dir, path.basename(defaultVsixPath));
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'e2e', 'package-vsix.mjs'), built], {
     cwd: repoRoot,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (r.status !== 0) throw new Error(`packaging the vsix failed (exit ${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
-  return defaultVsixPath;
+  return built;
 }
 
 export interface ZipEntry {

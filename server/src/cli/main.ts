@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { findConfig, loadConfig } from '../engine/config/projectConfig';
+import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
 import { Engine } from '../engine/engine';
 import type { Finding } from '../engine/findings';
 import { compareFindings } from '../engine/findings';
@@ -16,6 +18,7 @@ Options for lint:
   --format text|json|sarif     Output format (default: text).
   --max-file-size <MiB>        Skip files larger than this, with a finding (default: ${DEFAULT_READ_LIMITS.maxFileBytes / 1024 / 1024}).
   --max-documents <N>          Documents read per file (default: ${DEFAULT_READ_LIMITS.maxDocuments}).
+  --config <file>              .meshpolicy.yaml to use (default: the nearest one above the current folder).
   --quiet                      Report errors only.
 
 Exit codes: 0 no errors, 1 errors found, 2 usage error or unreadable input.`;
@@ -54,6 +57,7 @@ export function runCli(argv: string[], io: CliIo): number {
 function lint(args: string[], io: CliIo): number {
   let format: OutputFormat = 'text';
   let quiet = false;
+  let configFile: string | undefined;
   const limits: ReadLimits = { ...DEFAULT_READ_LIMITS };
   const paths: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -74,6 +78,7 @@ function lint(args: string[], io: CliIo): number {
       case '--max-file-size': limits.maxFileBytes = positive(flag, value()) * 1024 * 1024; break;
       case '--max-documents': limits.maxDocuments = positive(flag, value()); break;
       case '--quiet': quiet = true; break;
+      case '--config': configFile = value(); break;
       default:
         if (flag.startsWith('-')) throw new UsageError(`unknown option "${flag}"`);
         paths.push(arg);
@@ -85,10 +90,16 @@ function lint(args: string[], io: CliIo): number {
     io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
     return 2;
   }
+  if (configFile && !existsSync(configFile)) {
+    io.stderr(`mesh-policy: cannot read config "${configFile}": no such file`);
+    return 2;
+  }
+  const config = configFile ? loadConfig(configFile) : findConfig(io.cwd);
+  for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
   const engine = new Engine(undefined, { limits });
-  const findings: Finding[] = [];
+  const workspace = new WorkspaceModel(config);
+  const prepared: PreparedFile[] = [];
   let unreadable = 0;
-  let resources = 0;
   for (const path of files) {
     let text: string;
     try {
@@ -98,7 +109,14 @@ function lint(args: string[], io: CliIo): number {
       unreadable++;
       continue;
     }
-    const result = engine.lintText(path, text);
+    const file = engine.prepare(engine.read(path, text));
+    workspace.update(file);
+    prepared.push(file);
+  }
+  const findings: Finding[] = [];
+  let resources = 0;
+  for (const file of prepared) {
+    const result = engine.lint(file, workspace);
     resources += result.resources.length;
     findings.push(...result.findings);
   }

@@ -1,4 +1,10 @@
+import { dirname } from 'node:path';
+import type { WorkspaceView } from './checks/check';
+import { runChecks } from './checks/runChecks';
+import { applyRuleSettings } from './checks/suppress';
 import { Codes } from './codes';
+import { defaultConfig, type RuleSetting } from './config/projectConfig';
+import { WorkspaceModel, type PreparedFile } from './workspace';
 import { compareFindings, type Finding } from './findings';
 import { recognize } from './recognize';
 import type { Resource } from './resource';
@@ -15,9 +21,11 @@ export interface EngineOptions {
   limits: ReadLimits;
   /** Findings shown per document before the rest is summarized in one line. */
   maxFindingsPerDocument: number;
+  /** Severity or off per code, from the editor settings; wins over `.meshpolicy.yaml`. */
+  rules: Record<string, RuleSetting>;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { limits: DEFAULT_READ_LIMITS, maxFindingsPerDocument: 200 };
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { limits: DEFAULT_READ_LIMITS, maxFindingsPerDocument: 200, rules: {} };
 
 export interface LintResult {
   file: SourceFile;
@@ -43,8 +51,20 @@ export class Engine {
     return readSource(path, text, this.options.limits, format, this.yamlCache);
   }
 
-  lint(file: SourceFile): LintResult {
-    const { resources, unserved } = recognize(file, this.registry);
+  prepare(file: SourceFile): PreparedFile {
+    return { file, recognition: recognize(file, this.registry) };
+  }
+
+  /** Lints one file. Checks across files see `workspace`; without one, the file is its own workspace. */
+  lint(input: SourceFile | PreparedFile, workspace?: WorkspaceView): LintResult {
+    const prepared = 'recognition' in input ? input : this.prepare(input);
+    const { file } = prepared;
+    const { resources, unserved } = prepared.recognition;
+    if (!workspace) {
+      const single = new WorkspaceModel(defaultConfig(dirname(file.path)));
+      single.update(prepared);
+      workspace = single;
+    }
     const findings: Finding[] = [];
     const owned = isOurs(file, resources.length + unserved.length);
     if (owned) for (const problem of file.problems) findings.push(syntaxFinding(file, problem));
@@ -70,8 +90,10 @@ export class Engine {
       // A document the parser could not read whole would only produce follow-on noise.
       if (brokenDocuments.has(resource.documentIndex)) continue;
       findings.push(...schemaFindings(file, resource, this.registry));
+      findings.push(...runChecks(file, resource, workspace));
     }
-    return { file, resources, findings: this.capPerDocument(findings).sort(compareFindings) };
+    const configured = applyRuleSettings(findings, file, { ...workspace.config.rules, ...this.options.rules });
+    return { file, resources, findings: this.capPerDocument(configured).sort(compareFindings) };
   }
 
   /** Compiles every schema now rather than on first use, so the first edit is not the slow one. */

@@ -1,0 +1,44 @@
+import type { ProjectConfig } from '../config/projectConfig';
+import type { Fix, Severity } from '../findings';
+import type { Inventory } from '../inventory/inventory';
+import type { Mesh } from '../meshes';
+import type { Resource } from '../resource';
+import type { SourceFile } from '../source/sourceFile';
+import type { NodePath, SourceNode, Span } from '../source/tree';
+
+/** Everything a check can see beyond its own resource. */
+export interface WorkspaceView {
+  /** Every recognized resource in the workspace (or in the files given to the CLI). */
+  resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>;
+  inventory: Inventory;
+  config: ProjectConfig;
+}
+
+export type Where = { path: NodePath; part?: 'key' | 'value' } | { span: Span };
+
+export interface CheckContext {
+  file: SourceFile;
+  resource: Resource;
+  /** The resource as plain data, with null fields dropped (what the mesh validates). */
+  value: Record<string, unknown>;
+  workspace: WorkspaceView;
+  /** The node at a path inside the resource, and the key that holds it. */
+  locate(path: NodePath): { node: SourceNode | undefined; keySpan: Span | undefined };
+  report(where: Where, message: string, options?: { fixes?: Fix[]; severity?: Severity }): void;
+}
+
+/** One semantic check: a module with a stable code, docs at docs/rules/<code>.md, and a table test. */
+export interface Check {
+  /** MPA1xxx Istio, MPA2xxx Linkerd, MPA3xxx Consul. */
+  code: string;
+  mesh: Mesh;
+  title: string;
+  defaultSeverity: Severity;
+  /** The upstream message or analyzer this mirrors, e.g. "IST0127" or the webhook's words. */
+  upstream?: string;
+  /** Resource kinds the check looks at (`kind`, or the config-entry Kind). */
+  kinds: string[];
+  /** The check needs the inventory and is skipped when the workspace has none. */
+  needsInventory?: boolean;
+  run(context: CheckContext): void;
+}

@@ -1,0 +1,55 @@
+import type { Finding } from '../findings';
+import type { Resource } from '../resource';
+import type { SourceFile } from '../source/sourceFile';
+import { locate, type SourceNode } from '../source/tree';
+import type { Check, CheckContext, WorkspaceView } from './check';
+import { ALL_CHECKS } from './registry';
+
+/** Runs every applicable check on one resource. A check that throws is reported, not fatal. */
+export function runChecks(file: SourceFile, resource: Resource, workspace: WorkspaceView, checks: readonly Check[] = ALL_CHECKS): Finding[] {
+  const findings: Finding[] = [];
+  const value = plain(resource.node) as Record<string, unknown>;
+  for (const check of checks) {
+    if (check.mesh !== resource.mesh || !check.kinds.includes(resource.kind)) continue;
+    if (check.needsInventory && !workspace.inventory.present) continue;
+    const context: CheckContext = {
+      file, resource, value, workspace,
+      locate: (path) => {
+        const found = locate(resource.node, path);
+        return { node: found.complete ? found.node : undefined, keySpan: found.complete ? found.keySpan : undefined };
+      },
+      report: (where, message, options) => {
+        let span;
+        if ('span' in where) span = where.span;
+        else {
+          const found = locate(resource.node, where.path);
+          const node = found.node ?? resource.node;
+          span = where.part === 'key' && found.keySpan ? found.keySpan : node.type === 'scalar' || !found.keySpan ? node.span : found.keySpan;
+          if (node.type !== 'scalar' && !found.keySpan) span = { start: node.span.start, end: Math.min(node.span.end, file.lines.lineEnd(file.lines.position(node.span.start).line)) };
+        }
+        findings.push({
+          file: file.path, range: file.lines.range(span), severity: options?.severity ?? check.defaultSeverity, code: check.code, message,
+          documentIndex: resource.documentIndex, ...(options?.fixes?.length ? { fixes: options.fixes } : {}),
+        });
+      },
+    };
+    try {
+      check.run(context);
+    } catch (error) {
+      findings.push({
+        file: file.path, range: file.lines.range({ start: resource.node.span.start, end: resource.node.span.start }), severity: 'warning', code: check.code,
+        message: `check ${check.code} failed on this resource: ${error instanceof Error ? error.message : String(error)}`,
+        documentIndex: resource.documentIndex,
+      });
+    }
+  }
+  return findings;
+}
+
+function plain(node: SourceNode): unknown {
+  switch (node.type) {
+    case 'scalar': return node.value;
+    case 'array': return node.items.map(plain);
+    case 'object': return Object.fromEntries(node.entries.filter((e) => !(e.value.type === 'scalar' && e.value.value === null)).map((e) => [e.key, plain(e.value)]));
+  }
+}

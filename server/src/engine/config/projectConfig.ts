@@ -1,0 +1,116 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Severity } from '../findings';
+import { readYaml } from '../source/yamlReader';
+import { toValue } from '../source/tree';
+
+export type RuleSetting = Severity | 'off';
+
+/** `.meshpolicy.yaml`: one configuration for the editor and the CLI. Every key is optional. */
+export interface ProjectConfig {
+  /** Folder the relative globs are resolved against. */
+  root: string;
+  /** Where the configuration came from, or undefined for the defaults. */
+  file?: string;
+  traffic: string[];
+  inventory: string[];
+  istio: { rootNamespace: string; trustDomain: string };
+  linkerd: { defaultInboundPolicy: string; clusterNetworks: string[] };
+  consul: { defaultIntentionPolicy: 'allow' | 'deny' };
+  /** Severity per finding code, or off. */
+  rules: Record<string, RuleSetting>;
+  /** Options for the log readers (format overrides and the like), passed through as written. */
+  readers: Record<string, unknown>;
+  /** Problems found while reading the file, reported by the adapters. */
+  problems: string[];
+}
+
+export const CONFIG_FILE_NAME = '.meshpolicy.yaml';
+
+export function defaultConfig(root: string): ProjectConfig {
+  return {
+    root,
+    traffic: ['**/*.log', '**/*.log.gz', '**/*.jsonl', '**/*.jsonl.gz', '**/traffic/**/*.json'],
+    inventory: ['**/*.yaml', '**/*.yml', '**/*.json'],
+    istio: { rootNamespace: 'istio-system', trustDomain: 'cluster.local' },
+    linkerd: { defaultInboundPolicy: 'all-unauthenticated', clusterNetworks: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'] },
+    consul: { defaultIntentionPolicy: 'allow' },
+    rules: {},
+    readers: {},
+    problems: [],
+  };
+}
+
+const SEVERITIES = new Set(['error', 'warning', 'info', 'hint', 'off']);
+const INBOUND_POLICIES = new Set(['all-unauthenticated', 'all-authenticated', 'cluster-unauthenticated', 'cluster-authenticated', 'deny', 'audit']);
+
+/** Reads a configuration file; a file that cannot be used gives the defaults plus problems. */
+export function loadConfig(file: string): ProjectConfig {
+  const config = defaultConfig(dirname(resolve(file)));
+  config.file = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    config.problems.push(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    return config;
+  }
+  return parseConfig(text, config);
+}
+
+export function parseConfig(text: string, config: ProjectConfig): ProjectConfig {
+  const source = readYaml(config.file ?? CONFIG_FILE_NAME, text);
+  const document = source.documents[0];
+  for (const problem of [...source.problems, ...(document?.problems ?? [])]) config.problems.push(`${CONFIG_FILE_NAME}: ${problem.message}`);
+  const raw = toValue(document?.root);
+  if (raw === undefined || raw === null) return config;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    config.problems.push(`${CONFIG_FILE_NAME}: expected a mapping at the top level`);
+    return config;
+  }
+  const value = raw as Record<string, unknown>;
+  const known = new Set(['traffic', 'inventory', 'istio', 'linkerd', 'consul', 'rules', 'readers']);
+  for (const key of Object.keys(value)) if (!known.has(key)) config.problems.push(`${CONFIG_FILE_NAME}: unknown key "${key}"`);
+  const globs = (key: 'traffic' | 'inventory') => {
+    const v = value[key];
+    if (v === undefined) return;
+    if (Array.isArray(v) && v.every((g) => typeof g === 'string')) config[key] = v as string[];
+    else config.problems.push(`${CONFIG_FILE_NAME}: ${key} must be a list of globs`);
+  };
+  globs('traffic');
+  globs('inventory');
+  const section = (key: string): Record<string, unknown> => {
+    const v = value[key];
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  };
+  const istio = section('istio');
+  if (typeof istio['rootNamespace'] === 'string') config.istio.rootNamespace = istio['rootNamespace'];
+  if (typeof istio['trustDomain'] === 'string') config.istio.trustDomain = istio['trustDomain'];
+  const linkerd = section('linkerd');
+  if (typeof linkerd['defaultInboundPolicy'] === 'string') {
+    if (INBOUND_POLICIES.has(linkerd['defaultInboundPolicy'])) config.linkerd.defaultInboundPolicy = linkerd['defaultInboundPolicy'];
+    else config.problems.push(`${CONFIG_FILE_NAME}: linkerd.defaultInboundPolicy must be one of ${[...INBOUND_POLICIES].join(', ')}`);
+  }
+  if (Array.isArray(linkerd['clusterNetworks'])) config.linkerd.clusterNetworks = linkerd['clusterNetworks'].map(String);
+  const consul = section('consul');
+  if (consul['defaultIntentionPolicy'] === 'allow' || consul['defaultIntentionPolicy'] === 'deny') config.consul.defaultIntentionPolicy = consul['defaultIntentionPolicy'];
+  else if (consul['defaultIntentionPolicy'] !== undefined) config.problems.push(`${CONFIG_FILE_NAME}: consul.defaultIntentionPolicy must be allow or deny`);
+  for (const [code, setting] of Object.entries(section('rules'))) {
+    if (typeof setting === 'string' && SEVERITIES.has(setting)) config.rules[code] = setting as RuleSetting;
+    else config.problems.push(`${CONFIG_FILE_NAME}: rules.${code} must be one of error, warning, info, hint, off`);
+  }
+  config.readers = section('readers');
+  return config;
+}
+
+/** The `.meshpolicy.yaml` in `start` or the nearest folder above it, else the defaults for `start`. */
+export function findConfig(start: string): ProjectConfig {
+  let dir = resolve(start);
+  for (;;) {
+    const candidate = join(dir, CONFIG_FILE_NAME);
+    if (existsSync(candidate)) return loadConfig(candidate);
+    const parent = dirname(dir);
+    if (parent === dir) return defaultConfig(resolve(start));
+    dir = parent;
+  }
+}

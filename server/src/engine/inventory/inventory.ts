@@ -1,0 +1,195 @@
+import type { SourceFile } from '../source/sourceFile';
+import { getEntry, toValue, type NodePath, type ObjectNode, type Span } from '../source/tree';
+
+/** Where an inventory object was declared, for messages and go-to. */
+export interface Declared {
+  file: string;
+  span: Span;
+}
+
+export interface NamespaceInfo extends Declared {
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface ServiceAccountInfo extends Declared {
+  name: string;
+  namespace: string;
+}
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol: string;
+}
+
+/** A pod template (of a Deployment, StatefulSet, ...) or a Pod. */
+export interface WorkloadInfo extends Declared {
+  kind: string;
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  serviceAccount: string;
+  ports: ContainerPort[];
+  /** Pod IPs, when the object is a Pod from a cluster dump. */
+  ips: string[];
+}
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  protocol: string;
+  appProtocol?: string;
+}
+
+export interface ServiceInfo extends Declared {
+  name: string;
+  namespace: string;
+  selector: Record<string, string> | undefined;
+  ports: ServicePort[];
+  clusterIPs: string[];
+}
+
+/** What the workspace says exists in the cluster: from manifests and `kubectl get -o yaml|json` dumps. */
+export interface Inventory {
+  namespaces: Map<string, NamespaceInfo>;
+  serviceAccounts: ServiceAccountInfo[];
+  workloads: WorkloadInfo[];
+  services: ServiceInfo[];
+  /** True when any Kubernetes object was found; checks that need an inventory stay quiet otherwise. */
+  present: boolean;
+}
+
+export function emptyInventory(): Inventory {
+  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], present: false };
+}
+
+const POD_TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController']);
+const DEFAULT_NAMESPACE = 'default';
+
+/** Adds every Kubernetes workload object of the file to the inventory. */
+export function addToInventory(inventory: Inventory, file: SourceFile): void {
+  for (const document of file.documents) {
+    const root = document.root;
+    if (root?.type !== 'object') continue;
+    const items = getEntry(root, 'items')?.value;
+    const kind = scalar(root, 'kind');
+    if (kind?.endsWith('List') && items?.type === 'array') {
+      for (const item of items.items) if (item.type === 'object') addObject(inventory, file, item);
+    } else {
+      addObject(inventory, file, root);
+    }
+  }
+}
+
+export function buildInventory(files: SourceFile[]): Inventory {
+  const inventory = emptyInventory();
+  for (const file of files) addToInventory(inventory, file);
+  return inventory;
+}
+
+function scalar(node: ObjectNode | undefined, key: string): string | undefined {
+  const value = getEntry(node, key)?.value;
+  return value?.type === 'scalar' && value.value !== null ? String(value.value) : undefined;
+}
+
+function object(node: ObjectNode | undefined, ...path: NodePath): ObjectNode | undefined {
+  let current: ObjectNode | undefined = node;
+  for (const key of path) {
+    const next = getEntry(current, String(key))?.value;
+    current = next?.type === 'object' ? next : undefined;
+  }
+  return current;
+}
+
+function stringMap(node: ObjectNode | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of node?.entries ?? []) if (entry.value.type === 'scalar' && entry.value.value !== null) out[entry.key] = String(entry.value.value);
+  return out;
+}
+
+function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): void {
+  const apiVersion = scalar(node, 'apiVersion');
+  const kind = scalar(node, 'kind');
+  if (!apiVersion || !kind) return;
+  const metadata = object(node, 'metadata');
+  const name = scalar(metadata, 'name') ?? '';
+  const namespace = scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE;
+  const declared = { file: file.path, span: node.span };
+  const labels = stringMap(object(metadata, 'labels'));
+  const annotations = stringMap(object(metadata, 'annotations'));
+  const isCore = apiVersion === 'v1';
+  const isApps = apiVersion.startsWith('apps/') || apiVersion.startsWith('batch/') || apiVersion.startsWith('extensions/');
+  if (isCore && kind === 'Namespace') {
+    inventory.namespaces.set(name, { ...declared, name, labels, annotations });
+  } else if (isCore && kind === 'ServiceAccount') {
+    inventory.serviceAccounts.push({ ...declared, name, namespace });
+  } else if (isCore && kind === 'Service') {
+    const spec = object(node, 'spec');
+    const selectorNode = object(spec, 'selector');
+    const ports = toValue(getEntry(spec, 'ports')?.value);
+    const clusterIPs = toValue(getEntry(spec, 'clusterIPs')?.value);
+    const clusterIP = scalar(spec, 'clusterIP');
+    inventory.services.push({
+      ...declared, name, namespace,
+      selector: selectorNode ? stringMap(selectorNode) : undefined,
+      ports: Array.isArray(ports) ? ports.filter(isRecord).map((p) => ({
+        ...(typeof p['name'] === 'string' ? { name: p['name'] } : {}),
+        port: Number(p['port']),
+        ...(p['targetPort'] !== undefined ? { targetPort: p['targetPort'] as number | string } : {}),
+        protocol: typeof p['protocol'] === 'string' ? p['protocol'] : 'TCP',
+        ...(typeof p['appProtocol'] === 'string' ? { appProtocol: p['appProtocol'] } : {}),
+      })) : [],
+      clusterIPs: Array.isArray(clusterIPs) ? clusterIPs.map(String) : clusterIP && clusterIP !== 'None' ? [clusterIP] : [],
+    });
+  } else if (isCore && kind === 'Pod') {
+    const status = toValue(getEntry(node, 'status')?.value) as { podIP?: unknown; podIPs?: unknown } | undefined;
+    const ips = new Set<string>();
+    if (typeof status?.podIP === 'string') ips.add(status.podIP);
+    if (Array.isArray(status?.podIPs)) for (const ip of status.podIPs) if (isRecord(ip) && typeof ip['ip'] === 'string') ips.add(ip['ip']);
+    inventory.workloads.push(workload(declared, kind, name, namespace, labels, annotations, object(node, 'spec'), [...ips]));
+  } else if ((isApps && POD_TEMPLATE_KINDS.has(kind)) || (isCore && kind === 'ReplicationController')) {
+    const template = object(node, 'spec', 'template');
+    inventory.workloads.push(workload(declared, kind, name, namespace, stringMap(object(template, 'metadata', 'labels')), stringMap(object(template, 'metadata', 'annotations')), object(template, 'spec'), []));
+  } else if (apiVersion.startsWith('batch/') && kind === 'CronJob') {
+    const template = object(node, 'spec', 'jobTemplate', 'spec', 'template');
+    inventory.workloads.push(workload(declared, kind, name, namespace, stringMap(object(template, 'metadata', 'labels')), stringMap(object(template, 'metadata', 'annotations')), object(template, 'spec'), []));
+  } else {
+    return;
+  }
+  inventory.present = true;
+}
+
+function workload(declared: Declared, kind: string, name: string, namespace: string, labels: Record<string, string>, annotations: Record<string, string>, podSpec: ObjectNode | undefined, ips: string[]): WorkloadInfo {
+  const containers = toValue(getEntry(podSpec, 'containers')?.value);
+  const ports: ContainerPort[] = [];
+  if (Array.isArray(containers)) {
+    for (const container of containers.filter(isRecord)) {
+      const list = container['ports'];
+      if (!Array.isArray(list)) continue;
+      for (const port of list.filter(isRecord)) {
+        ports.push({ ...(typeof port['name'] === 'string' ? { name: port['name'] } : {}), containerPort: Number(port['containerPort']), protocol: typeof port['protocol'] === 'string' ? port['protocol'] : 'TCP' });
+      }
+    }
+  }
+  return {
+    ...declared, kind, name, namespace, labels, annotations, ips, ports,
+    serviceAccount: scalar(podSpec, 'serviceAccountName') ?? scalar(podSpec, 'serviceAccount') ?? 'default',
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Kubernetes equality-based selector semantics: every selector label present with the same value. */
+export function matchesLabels(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([key, value]) => labels[key] === value);
+}
+
+export function namespaceKnown(inventory: Inventory, namespace: string): boolean {
+  return inventory.namespaces.has(namespace) || inventory.workloads.some((w) => w.namespace === namespace) || inventory.serviceAccounts.some((s) => s.namespace === namespace) || inventory.services.some((s) => s.namespace === namespace);
+}

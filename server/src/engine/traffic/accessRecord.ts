@@ -1,0 +1,54 @@
+import type { Mesh } from '../meshes';
+
+/**
+ * One observed call in our canonical form (docs/access-records.md,
+ * schemas/access-record.schema.json). The field names are fixed: users and other tools write
+ * files in this format.
+ */
+export interface AccessRecord {
+  /** RFC 3339. */
+  time?: string;
+  mesh?: Mesh;
+  protocol?: 'http' | 'http2' | 'grpc' | 'tcp';
+  source?: {
+    /** The mesh's own identity form; null or absent means plaintext (no peer identity). */
+    principal?: string | null;
+    namespace?: string;
+    serviceAccount?: string;
+    workload?: string;
+    service?: string;
+    ip?: string;
+    remoteIp?: string;
+    labels?: Record<string, string>;
+  };
+  destination?: {
+    namespace?: string;
+    workload?: string;
+    service?: string;
+    serviceAccount?: string;
+    labels?: Record<string, string>;
+    ip?: string;
+    port?: number;
+  };
+  request?: {
+    method?: string;
+    /** As sent, query string included. */
+    path?: string;
+    host?: string;
+    headers?: Record<string, string>;
+    /** Absent when no token was sent. */
+    jwt?: {
+      valid?: boolean;
+      issuer?: string;
+      subject?: string;
+      audiences?: string[];
+      presenter?: string;
+      claims?: Record<string, unknown>;
+    };
+  };
+  sni?: string;
+  response?: { status?: number; flags?: string; details?: string };
+  observed?: 'allowed' | 'denied' | 'unknown';
+  /** How many identical calls this record stands for (default 1). */
+  count?: number;
+}

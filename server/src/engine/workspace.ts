@@ -1,0 +1,50 @@
+import type { WorkspaceView } from './checks/check';
+import { defaultConfig, type ProjectConfig } from './config/projectConfig';
+import { addToInventory, emptyInventory, type Inventory } from './inventory/inventory';
+import type { Recognition } from './recognize';
+import type { Resource } from './resource';
+import type { SourceFile } from './source/sourceFile';
+
+export interface PreparedFile {
+  file: SourceFile;
+  recognition: Recognition;
+}
+
+/**
+ * The files of a workspace, as far as checks across files need them: every recognized resource
+ * and the inventory. The inventory is rebuilt lazily after a change.
+ */
+export class WorkspaceModel implements WorkspaceView {
+  private readonly files = new Map<string, PreparedFile>();
+  private cachedInventory: Inventory | undefined;
+  private cachedResources: { file: SourceFile; resource: Resource }[] | undefined;
+
+  constructor(public config: ProjectConfig = defaultConfig(process.cwd())) {}
+
+  update(prepared: PreparedFile): void {
+    this.files.set(prepared.file.path, prepared);
+    this.cachedInventory = undefined;
+    this.cachedResources = undefined;
+  }
+
+  remove(path: string): void {
+    if (this.files.delete(path)) {
+      this.cachedInventory = undefined;
+      this.cachedResources = undefined;
+    }
+  }
+
+  get resources(): { file: SourceFile; resource: Resource }[] {
+    this.cachedResources ??= [...this.files.values()].flatMap((p) => p.recognition.resources.map((resource) => ({ file: p.file, resource })));
+    return this.cachedResources;
+  }
+
+  get inventory(): Inventory {
+    if (!this.cachedInventory) {
+      const inventory = emptyInventory();
+      for (const prepared of this.files.values()) addToInventory(inventory, prepared.file);
+      this.cachedInventory = inventory;
+    }
+    return this.cachedInventory;
+  }
+}
