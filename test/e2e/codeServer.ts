@@ -51,13 +51,21 @@ export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 // Every code-server started here, so that a timed-out test still leaves nothing running.
 const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of live) if (child.pid) try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-});
+const killLive = () => {
+  for (const child of live) if (child.pid) signalGroup(child.pid, 'SIGKILL');
+  live.clear();
+};
+process.on('exit', killLive);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killLive();
+    process.kill(process.pid, signal); // then die of the same signal (this handler was a `once`)
+  });
+}
 
 export class CodeServerRun {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-policy-e2e-'));
-  readonly shots = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-policy-e2e-shots-'));
+  private shotsDir: string | undefined;
   readonly workspace = path.join(this.dir, 'ws');
   readonly userData = path.join(this.dir, 'ud');
   readonly extensionsDir = path.join(this.dir, 'ext');
@@ -130,6 +138,11 @@ export class CodeServerRun {
     await page.goto(`${this.url}/?folder=${encodeURIComponent(this.workspace)}${query}`);
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     return page;
+  }
+
+  /** Screenshot folder, outside the run folder so that it survives cleanup(); made on first use. */
+  get shots(): string {
+    return this.shotsDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-policy-e2e-shots-'));
   }
 
   get url(): string {

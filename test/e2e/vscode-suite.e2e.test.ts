@@ -57,9 +57,6 @@ test('the VS Code mocha suite passes in code-server\'s extension host', { timeou
     throw error;
   } finally {
     await cs.stop();
-    if (ok) {
-      cs.cleanup();
-      fs.rmSync(cs.shots, { recursive: true, force: true });
-    }
+    if (ok) cs.cleanup();
   }
 });

@@ -1,0 +1,58 @@
+import type { AccessRecord } from './accessRecord';
+
+/**
+ * The contract between the log-format readers (one module per format under traffic/formats/)
+ * and the ingest pipeline (identity resolution, folding, accounting). A reader turns one line
+ * into one result; it never throws.
+ */
+
+export type LogFormatId =
+  | 'envoy-text'        // Istio/Envoy default TEXT format, or a user-supplied Envoy format string
+  | 'envoy-json'        // Envoy/Istio JSON encoding (numbers or strings, "-" or null for empty)
+  | 'linkerd-apache'    // Linkerd proxy access log, apache style
+  | 'linkerd-json'      // Linkerd proxy access log, JSON
+  | 'consul-envoy-json' // Consul's Envoy JSON access logs
+  | 'access-record';    // our canonical JSON Lines
+
+/** What the shipper (Fluent Bit, Fluentd, Vector, Loki, kubectl logs --prefix) said about the writer. */
+export interface ShipperMetadata {
+  shipper: 'fluent-bit' | 'fluentd' | 'vector' | 'loki' | 'kubectl';
+  pod?: string;
+  namespace?: string;
+  container?: string;
+  labels?: Record<string, string>;
+  /** The shipper's own timestamp, when the line has none. */
+  time?: string;
+}
+
+export interface ParsedLine {
+  kind: 'record';
+  record: AccessRecord;
+  /** Which proxy leg wrote the line: the server side (inbound) is the one that carries RBAC denials. */
+  side: 'inbound' | 'outbound' | 'unknown';
+  /** x-request-id, for joining the client-side and server-side lines of one call. */
+  requestId?: string;
+  shipper?: ShipperMetadata;
+  /** Why the caller identity is missing from the line itself, when it is. */
+  identityGap?: string;
+}
+
+export interface SkippedLine {
+  kind: 'skip';
+  /** A short, stable reason, e.g. "not JSON", "no request fields", "blank line". Counted per reason. */
+  reason: string;
+}
+
+export type LineResult = ParsedLine | SkippedLine;
+
+export interface LineReader {
+  format: LogFormatId;
+  read(line: string): LineResult;
+}
+
+export interface ReaderOptions {
+  /** A user-supplied Envoy format string for envoy-text (operators mapped to fields by name). */
+  envoyFormat?: string;
+  /** The mesh to assume when the format does not say (Envoy formats are Istio by default). */
+  mesh?: 'istio' | 'linkerd' | 'consul';
+}
