@@ -1,8 +1,15 @@
+import type { RuleSetting } from '../engine/config/projectConfig';
 import { DEFAULT_READ_LIMITS, type ReadLimits } from '../engine/source/sourceFile';
+
+const RULE_SETTINGS = new Set(['error', 'warning', 'info', 'hint', 'off']);
 
 /** The `meshPolicy.*` settings the server reads; the client contributes the same names. */
 export interface ServerSettings {
   validateWorkspace: boolean;
+  /** Path of the project configuration; empty means `.meshpolicy.yaml` at the workspace root. */
+  configFile: string;
+  /** Severity or off per finding code; wins over `.meshpolicy.yaml`. */
+  rules: Record<string, RuleSetting>;
   limits: {
     maxFileSizeMB: number;
     maxDocuments: number;
@@ -13,6 +20,8 @@ export interface ServerSettings {
 
 export const DEFAULT_SETTINGS: ServerSettings = {
   validateWorkspace: true,
+  configFile: '',
+  rules: {},
   limits: {
     maxFileSizeMB: DEFAULT_READ_LIMITS.maxFileBytes / (1024 * 1024),
     maxDocuments: DEFAULT_READ_LIMITS.maxDocuments,
@@ -27,6 +36,9 @@ export function mergeSettings(raw: unknown): ServerSettings {
   const positive = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback);
   return {
     validateWorkspace: typeof input.validateWorkspace === 'boolean' ? input.validateWorkspace : DEFAULT_SETTINGS.validateWorkspace,
+    configFile: typeof input.configFile === 'string' ? input.configFile : '',
+    rules: Object.fromEntries(Object.entries(input.rules && typeof input.rules === 'object' ? input.rules : {})
+      .filter((entry): entry is [string, RuleSetting] => typeof entry[1] === 'string' && RULE_SETTINGS.has(entry[1]))),
     limits: {
       maxFileSizeMB: positive(limits.maxFileSizeMB, DEFAULT_SETTINGS.limits.maxFileSizeMB),
       maxDocuments: positive(limits.maxDocuments, DEFAULT_SETTINGS.limits.maxDocuments),
