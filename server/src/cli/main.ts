@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
 import { Engine } from '../engine/engine';
@@ -85,16 +86,16 @@ function lint(args: string[], io: CliIo): number {
     }
   }
   if (paths.length === 0) throw new UsageError('lint needs at least one file or folder');
-  const { files, missing } = collectPolicyFiles(paths);
+  const { files, missing } = collectPolicyFiles(paths.map((p) => resolve(io.cwd, p)));
   if (missing.length) {
     io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
     return 2;
   }
-  if (configFile && !existsSync(configFile)) {
+  if (configFile && !existsSync(resolve(io.cwd, configFile))) {
     io.stderr(`mesh-policy: cannot read config "${configFile}": no such file`);
     return 2;
   }
-  const config = configFile ? loadConfig(configFile) : findConfig(io.cwd);
+  const config = configFile ? loadConfig(resolve(io.cwd, configFile)) : findConfig(io.cwd);
   for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
   const engine = new Engine(undefined, { limits });
   const workspace = new WorkspaceModel(config);

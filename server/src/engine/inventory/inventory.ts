@@ -35,6 +35,8 @@ export interface WorkloadInfo extends Declared {
   ports: ContainerPort[];
   /** Pod IPs, when the object is a Pod from a cluster dump. */
   ips: string[];
+  /** The controller that owns the object (`metadata.ownerReferences`), when a cluster dump says so. */
+  owner?: { kind: string; name: string };
 }
 
 export interface ServicePort {
@@ -51,6 +53,8 @@ export interface ServiceInfo extends Declared {
   selector: Record<string, string> | undefined;
   ports: ServicePort[];
   clusterIPs: string[];
+  /** `spec.type` (ClusterIP, NodePort, LoadBalancer, ExternalName), when set. */
+  type?: string;
 }
 
 /** What the workspace says exists in the cluster: from manifests and `kubectl get -o yaml|json` dumps. */
@@ -118,23 +122,25 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
   const metadata = object(node, 'metadata');
   const name = scalar(metadata, 'name') ?? '';
   const namespace = scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE;
-  const declared = { file: file.path, span: node.span };
+  const owner = controllerOf(toValue(getEntry(metadata, 'ownerReferences')?.value));
+  const declared: Declared & { owner?: { kind: string; name: string } } = { file: file.path, span: node.span, ...(owner ? { owner } : {}) };
   const labels = stringMap(object(metadata, 'labels'));
   const annotations = stringMap(object(metadata, 'annotations'));
   const isCore = apiVersion === 'v1';
   const isApps = apiVersion.startsWith('apps/') || apiVersion.startsWith('batch/') || apiVersion.startsWith('extensions/');
   if (isCore && kind === 'Namespace') {
-    inventory.namespaces.set(name, { ...declared, name, labels, annotations });
+    inventory.namespaces.set(name, { file: file.path, span: node.span, name, labels, annotations });
   } else if (isCore && kind === 'ServiceAccount') {
-    inventory.serviceAccounts.push({ ...declared, name, namespace });
+    inventory.serviceAccounts.push({ file: file.path, span: node.span, name, namespace });
   } else if (isCore && kind === 'Service') {
     const spec = object(node, 'spec');
     const selectorNode = object(spec, 'selector');
     const ports = toValue(getEntry(spec, 'ports')?.value);
     const clusterIPs = toValue(getEntry(spec, 'clusterIPs')?.value);
     const clusterIP = scalar(spec, 'clusterIP');
+    const type = scalar(spec, 'type');
     inventory.services.push({
-      ...declared, name, namespace,
+      file: file.path, span: node.span, name, namespace,
       selector: selectorNode ? stringMap(selectorNode) : undefined,
       ports: Array.isArray(ports) ? ports.filter(isRecord).map((p) => ({
         ...(typeof p['name'] === 'string' ? { name: p['name'] } : {}),
@@ -143,7 +149,8 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
         protocol: typeof p['protocol'] === 'string' ? p['protocol'] : 'TCP',
         ...(typeof p['appProtocol'] === 'string' ? { appProtocol: p['appProtocol'] } : {}),
       })) : [],
-      clusterIPs: Array.isArray(clusterIPs) ? clusterIPs.map(String) : clusterIP && clusterIP !== 'None' ? [clusterIP] : [],
+      clusterIPs: (Array.isArray(clusterIPs) ? clusterIPs.map(String) : clusterIP ? [clusterIP] : []).filter((ip) => ip !== 'None' && ip !== ''),
+      ...(type ? { type } : {}),
     });
   } else if (isCore && kind === 'Pod') {
     const status = toValue(getEntry(node, 'status')?.value) as { podIP?: unknown; podIPs?: unknown } | undefined;
@@ -161,6 +168,14 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
     return;
   }
   inventory.present = true;
+}
+
+/** The controlling owner reference (or the first one) of a `metadata.ownerReferences` list. */
+function controllerOf(references: unknown): { kind: string; name: string } | undefined {
+  if (!Array.isArray(references)) return undefined;
+  const refs = references.filter(isRecord).filter((r) => typeof r['kind'] === 'string' && typeof r['name'] === 'string');
+  const chosen = refs.find((r) => r['controller'] === true) ?? refs[0];
+  return chosen ? { kind: chosen['kind'] as string, name: chosen['name'] as string } : undefined;
 }
 
 function workload(declared: Declared, kind: string, name: string, namespace: string, labels: Record<string, string>, annotations: Record<string, string>, podSpec: ObjectNode | undefined, ips: string[]): WorkloadInfo {

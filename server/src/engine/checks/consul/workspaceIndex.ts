@@ -1,0 +1,174 @@
+import { basename, dirname } from 'node:path';
+import type { Resource } from '../../resource';
+import type { SourceFile } from '../../source/sourceFile';
+import { getEntry, getScalarString, type ObjectNode, type SourceNode, type Span } from '../../source/tree';
+import type { WorkspaceView } from '../check';
+import { isIntentions, modelOf, type IntentionsModel } from './model';
+
+/**
+ * What the Consul checks need to know about the whole workspace, built once per workspace state
+ * (keyed by the `resources` array, which the workspace replaces whenever a file changes).
+ *
+ * Framework gap: `WorkspaceView` only lists recognized policy resources, but the write-time graph
+ * checks need `service-defaults`, `proxy-defaults` and `jwt-provider` entries (and their CRDs),
+ * which are not policies. `WorkspaceModel` keeps every file it was given in a private `files`
+ * map; we read that when it is there and fall back to the files that hold a recognized
+ * resource otherwise (which still covers multi-document YAML).
+ */
+
+export interface IntentionsRecord {
+  file: SourceFile;
+  resource: Resource;
+  model: IntentionsModel;
+}
+
+export interface ProtocolDeclaration {
+  /** Lower-cased protocol. */
+  protocol: string;
+  name?: string;
+  namespace?: string;
+  partition?: string;
+  where: string;
+}
+
+export interface WorkspaceIndex {
+  intentions: IntentionsRecord[];
+  /** `service-defaults` entries and `ServiceDefaults` resources that set a protocol. */
+  serviceProtocols: ProtocolDeclaration[];
+  /** `proxy-defaults` entries and `ProxyDefaults` resources that set `Config.protocol`. */
+  proxyProtocols: ProtocolDeclaration[];
+  /** Names of `jwt-provider` entries and `JWTProvider` resources. */
+  jwtProviders: Set<string>;
+  jwtProviderCount: number;
+}
+
+const indexes = new WeakMap<object, WorkspaceIndex>();
+
+export function workspaceIndex(workspace: WorkspaceView): WorkspaceIndex {
+  const memoKey = workspace.resources;
+  let index = indexes.get(memoKey);
+  if (!index) {
+    index = build(workspace);
+    indexes.set(memoKey, index);
+  }
+  return index;
+}
+
+/** Every file the workspace read, policies or not. */
+export function workspaceFiles(workspace: WorkspaceView): SourceFile[] {
+  const files = (workspace as unknown as { files?: unknown }).files;
+  if (files instanceof Map) {
+    const out: SourceFile[] = [];
+    for (const prepared of files.values()) {
+      const file = (prepared as { file?: SourceFile } | undefined)?.file;
+      if (file && Array.isArray(file.documents)) out.push(file);
+    }
+    return out;
+  }
+  return [...new Set(workspace.resources.map((r) => r.file))];
+}
+
+function build(workspace: WorkspaceView): WorkspaceIndex {
+  const index: WorkspaceIndex = { intentions: [], serviceProtocols: [], proxyProtocols: [], jwtProviders: new Set(), jwtProviderCount: 0 };
+  for (const { file, resource } of workspace.resources) {
+    if (isIntentions(resource)) index.intentions.push({ file, resource, model: modelOf(resource) });
+  }
+  for (const file of workspaceFiles(workspace)) {
+    for (const document of file.documents) {
+      const root = document.root;
+      if (root?.type !== 'object') continue;
+      const items = getEntry(root, 'items')?.value;
+      if (getScalarString(root, 'kind')?.endsWith('List') && items?.type === 'array') {
+        for (const item of items.items) if (item.type === 'object') scan(file, item, index);
+      } else {
+        scan(file, root, index);
+      }
+    }
+  }
+  return index;
+}
+
+function scan(file: SourceFile, node: ObjectNode, index: WorkspaceIndex): void {
+  const apiVersion = getScalarString(node, 'apiVersion');
+  if (apiVersion !== undefined) {
+    if (!apiVersion.startsWith('consul.hashicorp.com/')) return;
+    const kind = getScalarString(node, 'kind');
+    const metadata = getEntry(node, 'metadata')?.value;
+    const name = getScalarString(metadata, 'name');
+    const spec = getEntry(node, 'spec')?.value;
+    if (kind === 'ServiceDefaults') {
+      const protocol = getEntry(spec, 'protocol')?.value;
+      if (protocol?.type === 'scalar' && typeof protocol.value === 'string' && protocol.value !== '') {
+        index.serviceProtocols.push({ protocol: protocol.value.toLowerCase(), ...(name ? { name } : {}), where: where(file, kind, name, protocol.span) });
+      }
+    } else if (kind === 'ProxyDefaults') {
+      const protocol = getEntry(getEntry(spec, 'config')?.value, 'protocol')?.value;
+      if (protocol?.type === 'scalar' && typeof protocol.value === 'string' && protocol.value !== '') {
+        index.proxyProtocols.push({ protocol: protocol.value.toLowerCase(), where: where(file, kind, name, protocol.span) });
+      }
+    } else if (kind === 'JWTProvider') {
+      index.jwtProviderCount++;
+      if (name) index.jwtProviders.add(name);
+    }
+    return;
+  }
+  // A config entry: Consul matches its keys in any letter case (and snake_case where aliased).
+  const kind = scalarCI(node, 'Kind');
+  if (kind === undefined) return;
+  const name = scalarCI(node, 'Name');
+  if (kind === 'service-defaults') {
+    const protocol = entryCI(node, 'Protocol')?.value;
+    if (protocol?.type === 'scalar' && typeof protocol.value === 'string' && protocol.value !== '') {
+      const namespace = scalarCI(node, 'Namespace');
+      const partition = scalarCI(node, 'Partition');
+      index.serviceProtocols.push({
+        protocol: protocol.value.toLowerCase(), ...(name ? { name } : {}), ...(namespace ? { namespace } : {}), ...(partition ? { partition } : {}),
+        where: where(file, kind, name, protocol.span),
+      });
+    }
+  } else if (kind === 'proxy-defaults') {
+    let config = entryCI(node, 'Config')?.value;
+    if (config?.type === 'array' && config.items.length === 1) config = config.items[0];
+    const protocol = config?.type === 'object' ? entryCI(config, 'protocol')?.value : undefined;
+    if (protocol?.type === 'scalar' && typeof protocol.value === 'string' && protocol.value !== '') {
+      index.proxyProtocols.push({ protocol: protocol.value.toLowerCase(), where: where(file, kind, name, protocol.span) });
+    }
+  } else if (kind === 'jwt-provider') {
+    index.jwtProviderCount++;
+    if (name) index.jwtProviders.add(name);
+  }
+}
+
+function fold(key: string): string {
+  return key.replace(/_/g, '').toLowerCase();
+}
+
+function entryCI(node: SourceNode | undefined, name: string) {
+  if (node?.type !== 'object') return undefined;
+  const folded = fold(name);
+  for (let i = node.entries.length - 1; i >= 0; i--) if (fold(node.entries[i]!.key) === folded) return node.entries[i];
+  return undefined;
+}
+
+function scalarCI(node: SourceNode | undefined, name: string): string | undefined {
+  const value = entryCI(node, name)?.value;
+  return value?.type === 'scalar' && typeof value.value === 'string' ? value.value : undefined;
+}
+
+function where(file: SourceFile, kind: string, name: string | undefined, span: Span): string {
+  return `${kind}${name ? ` "${name}"` : ''} in ${location(file, span)}`;
+}
+
+/** `file.hcl:12`, for messages that point at another place. */
+export function location(file: SourceFile, span: Span): string {
+  return `${basename(file.path)}:${file.lines.position(span.start).line + 1}`;
+}
+
+export function directoryOf(file: SourceFile): string {
+  return dirname(file.path);
+}
+
+/** Consul's HTTP-like protocols, the ones L7 intentions need. */
+export function isHttpLike(protocol: string): boolean {
+  return protocol === 'http' || protocol === 'http2' || protocol === 'grpc';
+}

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runCli } from '../../server/src/cli/main';
+import { defaultConfig, findConfig, parseConfig } from '../../server/src/engine/config/projectConfig';
+import { Engine } from '../../server/src/engine/engine';
+import { WorkspaceModel } from '../../server/src/engine/workspace';
+
+const POLICY = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec:\n  action: allow\n';
+
+describe('.meshpolicy.yaml', () => {
+  it('reads every documented key', () => {
+    const config = parseConfig([
+      'traffic: ["logs/**/*.log"]',
+      'inventory: ["k8s/**/*.yaml"]',
+      'istio: {rootNamespace: mesh-root, trustDomain: example.org}',
+      'linkerd: {defaultInboundPolicy: deny, clusterNetworks: [10.0.0.0/8]}',
+      'consul: {defaultIntentionPolicy: deny}',
+      'rules: {MPA0104: warning, MPA0101: "off"}',
+      'readers: {format: envoy-json}',
+    ].join('\n'), defaultConfig('/ws'));
+    assert.deepEqual(config.problems, []);
+    assert.deepEqual(config.traffic, ['logs/**/*.log']);
+    assert.deepEqual(config.inventory, ['k8s/**/*.yaml']);
+    assert.deepEqual(config.istio, { rootNamespace: 'mesh-root', trustDomain: 'example.org' });
+    assert.deepEqual(config.linkerd, { defaultInboundPolicy: 'deny', clusterNetworks: ['10.0.0.0/8'] });
+    assert.equal(config.consul.defaultIntentionPolicy, 'deny');
+    assert.deepEqual(config.rules, { MPA0104: 'warning', MPA0101: 'off' });
+    assert.deepEqual(config.readers, { format: 'envoy-json' });
+  });
+
+  it('defaults work with no file, and mistakes are reported, not fatal', () => {
+    const defaults = defaultConfig('/ws');
+    assert.equal(defaults.istio.rootNamespace, 'istio-system');
+    assert.equal(defaults.istio.trustDomain, 'cluster.local');
+    assert.equal(defaults.linkerd.defaultInboundPolicy, 'all-unauthenticated');
+    const bad = parseConfig('rules: {MPA0104: loud}\nlinkerd: {defaultInboundPolicy: open}\nbogus: 1\n', defaultConfig('/ws'));
+    assert.equal(bad.problems.length, 3);
+    assert.equal(bad.linkerd.defaultInboundPolicy, 'all-unauthenticated');
+  });
+
+  it('is found in the nearest folder above', () => {
+    const root = mkdtempSync(join(tmpdir(), 'mesh-policy-config-'));
+    writeFileSync(join(root, '.meshpolicy.yaml'), 'rules: {MPA0104: "off"}\n');
+    mkdirSync(join(root, 'a', 'b'), { recursive: true });
+    assert.deepEqual(findConfig(join(root, 'a', 'b')).rules, { MPA0104: 'off' });
+  });
+});
+
+describe('severities and suppression', () => {
+  const engine = new Engine();
+  const lint = (text: string, rules: Record<string, 'off' | 'warning'> = {}) => {
+    const workspace = new WorkspaceModel({ ...defaultConfig('/ws'), rules });
+    const prepared = engine.prepare(engine.read('/ws/p.yaml', text));
+    workspace.update(prepared);
+    return engine.lint(prepared, workspace).findings;
+  };
+
+  it('a rule can be turned off or given another severity', () => {
+    assert.equal(lint(POLICY)[0]?.severity, 'error');
+    assert.equal(lint(POLICY, { MPA0104: 'warning' })[0]?.severity, 'warning');
+    assert.deepEqual(lint(POLICY, { MPA0104: 'off' }), []);
+  });
+
+  it('a comment on the line or the line above silences that code there only', () => {
+    assert.deepEqual(lint(POLICY.replace('action: allow', 'action: allow  # mesh-policy-ignore MPA0104')), []);
+    assert.deepEqual(lint(POLICY.replace('  action: allow', '  # mesh-policy-ignore MPA0104\n  action: allow')), []);
+    assert.equal(lint(POLICY.replace('action: allow', 'action: allow  # mesh-policy-ignore MPA0101')).length, 1);
+    assert.deepEqual(lint(`# mesh-policy-ignore-file MPA0104\n${POLICY}`), []);
+    assert.equal(lint(POLICY.replace('  action: allow', '  # mesh-policy-ignore MPA0104\n\n  action: allow')).length, 1);
+  });
+
+  it('the CLI reads .meshpolicy.yaml', () => {
+    const root = mkdtempSync(join(tmpdir(), 'mesh-policy-config-cli-'));
+    writeFileSync(join(root, 'p.yaml'), POLICY);
+    writeFileSync(join(root, '.meshpolicy.yaml'), 'rules: {MPA0104: warning}\n');
+    let out = '';
+    const code = runCli(['lint', 'p.yaml'], { stdout: (t) => { out += t; }, stderr: () => undefined, cwd: root });
+    assert.equal(code, 0, 'a warning is not an error');
+    assert.match(out, /p\.yaml:6:11 warning MPA0104/);
+  });
+});
