@@ -1,0 +1,80 @@
+import type { ProjectConfig } from '../config/projectConfig';
+import type { Range } from '../findings';
+import type { Inventory } from '../inventory/inventory';
+import type { Mesh } from '../meshes';
+import type { Resource } from '../resource';
+import type { SourceFile } from '../source/sourceFile';
+import type { AccessRecord } from '../traffic/accessRecord';
+
+/**
+ * The contract between the per-mesh simulators (simulate/istio, simulate/linkerd,
+ * simulate/consul) and everything that shows decisions (CLI simulate/explain, diagnostics,
+ * code lenses, hovers, reports). A simulator decides one observed call exactly as the mesh's
+ * proxy would, and says why.
+ */
+
+export type Verdict = 'allow' | 'deny' | 'external' | 'unknown';
+
+/** A place in a policy file: the policy, rule, intention or authorization that a step is about. */
+export interface SourceRef {
+  file: string;
+  range: Range;
+  /** e.g. "AuthorizationPolicy shop/allow-frontend", "rules[1]", "Sources[0] web". */
+  label: string;
+}
+
+export interface TraceStep {
+  /** One sentence of the walkthrough, e.g. "rules[0]: from[0].source.principals does not match cluster.local/ns/shop/sa/cart". */
+  text: string;
+  outcome: 'applies' | 'skipped' | 'matched' | 'not-matched' | 'unknown' | 'verdict';
+  at?: SourceRef;
+}
+
+export interface Decision {
+  verdict: Verdict;
+  mesh: Mesh;
+  /** The policy (or intention entry, Server, default) that decided; absent for a built-in default. */
+  policy?: SourceRef;
+  /** The rule / source / permission / authorization inside it that decided, when one did. */
+  rule?: SourceRef;
+  /** One line: why, e.g. "denied by DENY policy shop/deny-delete rules[0]". */
+  reason: string;
+  trace: TraceStep[];
+  /** For `unknown`: the attributes the call lacks that the policies need, e.g. "source.principal". */
+  missing?: string[];
+  /** Istio AUDIT matched, Linkerd audit access policy: the call is marked for audit. */
+  audited?: boolean;
+  /** Verdicts of dry-run policies (Istio istio.io/dry-run): never change `verdict`. */
+  shadow?: { verdict: Verdict; policy: SourceRef; reason: string }[];
+  /** An HTTP status the proxy would answer with, when the mesh decides one (e.g. Linkerd 404 with no route). */
+  status?: number;
+}
+
+export interface PolicySet {
+  /** Every recognized resource of the mesh in the workspace, with its file (for ranges). */
+  resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>;
+  inventory: Inventory;
+  config: ProjectConfig;
+  /** Stub verdicts for Istio CUSTOM providers, by provider name (from configuration). */
+  customProviderVerdicts?: Record<string, 'allow' | 'deny'>;
+}
+
+export interface CompiledPolicies {
+  decide(call: AccessRecord): Decision;
+}
+
+export interface MeshSimulator {
+  mesh: Mesh;
+  /** Compiles the policies once into matchers; decide() is then called per observed call shape. */
+  compile(policies: PolicySet): CompiledPolicies;
+}
+
+/** How a decision compares with what the logs observed. */
+export type Change = 'unchanged' | 'newly-denied' | 'newly-allowed' | 'unknown';
+
+export function classify(decision: Decision, observed: AccessRecord['observed']): Change {
+  if (decision.verdict === 'unknown' || decision.verdict === 'external' || !observed || observed === 'unknown') return decision.verdict === 'unknown' ? 'unknown' : 'unchanged';
+  if (decision.verdict === 'deny' && observed === 'allowed') return 'newly-denied';
+  if (decision.verdict === 'allow' && observed === 'denied') return 'newly-allowed';
+  return 'unchanged';
+}
