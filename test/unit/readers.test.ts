@@ -36,7 +36,7 @@ describe('YAML reader', () => {
     const file = readYaml('bomb.yaml', lines.join('\n'));
     const problem = file.documents[0]!.problems.find((p) => p.limit);
     assert.ok(problem, 'expected a limit problem');
-    assert.match(problem.message, /more than 1000000 nodes/);
+    assert.match(problem.message, /more than 250000 nodes/);
     assert.equal(file.documents[0]!.root, undefined);
   });
 

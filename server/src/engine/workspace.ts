@@ -18,25 +18,37 @@ export class WorkspaceModel implements WorkspaceView {
   private readonly files = new Map<string, PreparedFile>();
   private cachedInventory: Inventory | undefined;
   private cachedResources: { file: SourceFile; resource: Resource }[] | undefined;
+  private cachedFiles: SourceFile[] | undefined;
 
   constructor(public config: ProjectConfig = defaultConfig(process.cwd())) {}
 
   update(prepared: PreparedFile): void {
     this.files.set(prepared.file.path, prepared);
-    this.cachedInventory = undefined;
-    this.cachedResources = undefined;
+    this.invalidate();
   }
 
   remove(path: string): void {
-    if (this.files.delete(path)) {
-      this.cachedInventory = undefined;
-      this.cachedResources = undefined;
-    }
+    if (this.files.delete(path)) this.invalidate();
+  }
+
+  private invalidate(): void {
+    this.cachedInventory = undefined;
+    this.cachedResources = undefined;
+    this.cachedFiles = undefined;
   }
 
   get resources(): { file: SourceFile; resource: Resource }[] {
     this.cachedResources ??= [...this.files.values()].flatMap((p) => p.recognition.resources.map((resource) => ({ file: p.file, resource })));
     return this.cachedResources;
+  }
+
+  get sourceFiles(): SourceFile[] {
+    this.cachedFiles ??= [...this.files.values()].map((p) => p.file);
+    return this.cachedFiles;
+  }
+
+  sourceFile(path: string): SourceFile | undefined {
+    return this.files.get(path)?.file;
   }
 
   get inventory(): Inventory {

@@ -12,6 +12,10 @@ export interface WorkspaceView {
   resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>;
   inventory: Inventory;
   config: ProjectConfig;
+  /** Every file the workspace read, policy or not (manifests, defaults entries ...). */
+  sourceFiles: ReadonlyArray<SourceFile>;
+  /** The file read at a path, if any. */
+  sourceFile(path: string): SourceFile | undefined;
 }
 
 export type Where = { path: NodePath; part?: 'key' | 'value' } | { span: Span };

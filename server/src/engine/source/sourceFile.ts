@@ -41,7 +41,7 @@ export const DEFAULT_READ_LIMITS: ReadLimits = {
   maxFileBytes: 8 * 1024 * 1024,
   maxDocuments: 20_000,
   maxDepth: 64,
-  maxNodes: 1_000_000,
+  maxNodes: 250_000,
 };
 
 export class LimitExceeded extends Error {

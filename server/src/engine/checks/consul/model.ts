@@ -229,6 +229,21 @@ export function isWildcardDestination(model: IntentionsModel): boolean {
   return model.name === '*' || model.namespace === '*';
 }
 
+const CATCH_ALL_REGEX = new Set(['.*', '^.*$', '^.*', '.*$', '/.*', '^/.*$', '^/.*', '/.*$', '.+', '^.+$', '(.*)', '^(.*)$']);
+
+/** True when the path criterion (or its absence) lets every request path through. */
+export function pathMatchesEverything(http: HttpModel): boolean {
+  if (http.pathExact !== undefined) return false;
+  if (http.pathPrefix !== undefined) return http.pathPrefix === '/';
+  if (http.pathRegex !== undefined) return CATCH_ALL_REGEX.has(http.pathRegex);
+  return true;
+}
+
+/** An HTTP block that matches every request: a catch-all path and no method or header. */
+export function matchesEverything(http: HttpModel): boolean {
+  return pathMatchesEverything(http) && !http.methods?.length && http.headers.length === 0;
+}
+
 // ---- plain-data helpers ----
 
 /** The resource as plain data, nulls dropped (as the check context gives it). */

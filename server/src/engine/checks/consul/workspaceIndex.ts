@@ -28,7 +28,10 @@ export interface ProtocolDeclaration {
   name?: string;
   namespace?: string;
   partition?: string;
-  where: string;
+  /** `service-defaults`, `ServiceDefaults`, ... */
+  kind: string;
+  file: SourceFile;
+  span: Span;
 }
 
 export interface WorkspaceIndex {
@@ -55,17 +58,8 @@ export function workspaceIndex(workspace: WorkspaceView): WorkspaceIndex {
 }
 
 /** Every file the workspace read, policies or not. */
-export function workspaceFiles(workspace: WorkspaceView): SourceFile[] {
-  const files = (workspace as unknown as { files?: unknown }).files;
-  if (files instanceof Map) {
-    const out: SourceFile[] = [];
-    for (const prepared of files.values()) {
-      const file = (prepared as { file?: SourceFile } | undefined)?.file;
-      if (file && Array.isArray(file.documents)) out.push(file);
-    }
-    return out;
-  }
-  return [...new Set(workspace.resources.map((r) => r.file))];
+export function workspaceFiles(workspace: WorkspaceView): readonly SourceFile[] {
+  return workspace.sourceFiles;
 }
 
 function build(workspace: WorkspaceView): WorkspaceIndex {
@@ -99,12 +93,12 @@ function scan(file: SourceFile, node: ObjectNode, index: WorkspaceIndex): void {
     if (kind === 'ServiceDefaults') {
       const protocol = getEntry(spec, 'protocol')?.value;
       if (protocol?.type === 'scalar' && typeof protocol.value === 'string' && protocol.value !== '') {
-        index.serviceProtocols.push({ protocol: protocol.value.toLowerCase(), ...(name ? { name } : {}), where: where(file, kind, name, protocol.span) });
+        index.serviceProtocols.push({ protocol: protocol.value.toLowerCase(), ...(name ? { name } : {}), kind, file, span: protocol.span });
       }
-    } else if (kind === 'ProxyDefaults') {
+    } else if (kind === 'ProxyDefaults' && name === 'global') {
       const protocol = getEntry(getEntry(spec, 'config')?.value, 'protocol')?.value;
       if (protocol?.type === 'scalar' && typeof protocol.value === 'string' && protocol.value !== '') {
-        index.proxyProtocols.push({ protocol: protocol.value.toLowerCase(), where: where(file, kind, name, protocol.span) });
+        index.proxyProtocols.push({ protocol: protocol.value.toLowerCase(), name: 'global', kind, file, span: protocol.span });
       }
     } else if (kind === 'JWTProvider') {
       index.jwtProviderCount++;
@@ -123,15 +117,15 @@ function scan(file: SourceFile, node: ObjectNode, index: WorkspaceIndex): void {
       const partition = scalarCI(node, 'Partition');
       index.serviceProtocols.push({
         protocol: protocol.value.toLowerCase(), ...(name ? { name } : {}), ...(namespace ? { namespace } : {}), ...(partition ? { partition } : {}),
-        where: where(file, kind, name, protocol.span),
+        kind, file, span: protocol.span,
       });
     }
-  } else if (kind === 'proxy-defaults') {
+  } else if (kind === 'proxy-defaults' && name === 'global') {
     let config = entryCI(node, 'Config')?.value;
     if (config?.type === 'array' && config.items.length === 1) config = config.items[0];
     const protocol = config?.type === 'object' ? entryCI(config, 'protocol')?.value : undefined;
     if (protocol?.type === 'scalar' && typeof protocol.value === 'string' && protocol.value !== '') {
-      index.proxyProtocols.push({ protocol: protocol.value.toLowerCase(), where: where(file, kind, name, protocol.span) });
+      index.proxyProtocols.push({ protocol: protocol.value.toLowerCase(), name: 'global', kind, file, span: protocol.span });
     }
   } else if (kind === 'jwt-provider') {
     index.jwtProviderCount++;
@@ -155,13 +149,15 @@ function scalarCI(node: SourceNode | undefined, name: string): string | undefine
   return value?.type === 'scalar' && typeof value.value === 'string' ? value.value : undefined;
 }
 
-function where(file: SourceFile, kind: string, name: string | undefined, span: Span): string {
-  return `${kind}${name ? ` "${name}"` : ''} in ${location(file, span)}`;
+/** `file.hcl:12` for messages that point at another place, or `line 12` inside `from`. */
+export function location(file: SourceFile, span: Span, from?: SourceFile): string {
+  const line = file.lines.position(span.start).line + 1;
+  return from && from.path === file.path ? `line ${line}` : `${basename(file.path)}:${line}`;
 }
 
-/** `file.hcl:12`, for messages that point at another place. */
-export function location(file: SourceFile, span: Span): string {
-  return `${basename(file.path)}:${file.lines.position(span.start).line + 1}`;
+/** `service-defaults "api" (api.hcl:3)`, or `(line 3)` when it is in `from`. */
+export function describeDeclaration(d: ProtocolDeclaration, from: SourceFile): string {
+  return `${d.kind}${d.name ? ` "${d.name}"` : ''} (${location(d.file, d.span, from)})`;
 }
 
 export function directoryOf(file: SourceFile): string {

@@ -85,35 +85,60 @@ export interface SourceItem { rule: RuleItem; index: number; source: Obj; path: 
 export interface OperationItem { rule: RuleItem; index: number; operation: Obj; path: NodePath }
 export interface ConditionItem { rule: RuleItem; index: number; condition: Obj; path: NodePath }
 
+/* The walks below are memoized per object: the ~30 checks of one resource share `ctx.value`, so
+ * the rules, sources, operations and conditions (and their paths) are built once, not per check. */
+const noSpec: Obj = {};
+const rulesMemo = new WeakMap<Obj, RuleItem[]>();
+const sourcesMemo = new WeakMap<RuleItem, SourceItem[]>();
+const operationsMemo = new WeakMap<RuleItem, OperationItem[]>();
+const conditionsMemo = new WeakMap<RuleItem, ConditionItem[]>();
+
 export function rulesOf(spec: Obj | undefined): RuleItem[] {
-  const out: RuleItem[] = [];
-  list(spec?.['rules']).forEach((rule, index) => {
-    if (isObj(rule)) out.push({ index, rule, path: ['spec', 'rules', index] });
-  });
+  const key = spec ?? noSpec;
+  let out = rulesMemo.get(key);
+  if (!out) {
+    out = [];
+    list(key['rules']).forEach((rule, index) => {
+      if (isObj(rule)) out!.push({ index, rule, path: ['spec', 'rules', index] });
+    });
+    rulesMemo.set(key, out);
+  }
   return out;
 }
 
 export function sourcesOf(rule: RuleItem): SourceItem[] {
-  const out: SourceItem[] = [];
-  list(rule.rule['from']).forEach((from, index) => {
-    if (isObj(from) && isObj(from['source'])) out.push({ rule, index, source: from['source'], path: [...rule.path, 'from', index, 'source'] });
-  });
+  let out = sourcesMemo.get(rule);
+  if (!out) {
+    out = [];
+    list(rule.rule['from']).forEach((from, index) => {
+      if (isObj(from) && isObj(from['source'])) out!.push({ rule, index, source: from['source'], path: [...rule.path, 'from', index, 'source'] });
+    });
+    sourcesMemo.set(rule, out);
+  }
   return out;
 }
 
 export function operationsOf(rule: RuleItem): OperationItem[] {
-  const out: OperationItem[] = [];
-  list(rule.rule['to']).forEach((to, index) => {
-    if (isObj(to) && isObj(to['operation'])) out.push({ rule, index, operation: to['operation'], path: [...rule.path, 'to', index, 'operation'] });
-  });
+  let out = operationsMemo.get(rule);
+  if (!out) {
+    out = [];
+    list(rule.rule['to']).forEach((to, index) => {
+      if (isObj(to) && isObj(to['operation'])) out!.push({ rule, index, operation: to['operation'], path: [...rule.path, 'to', index, 'operation'] });
+    });
+    operationsMemo.set(rule, out);
+  }
   return out;
 }
 
 export function conditionsOf(rule: RuleItem): ConditionItem[] {
-  const out: ConditionItem[] = [];
-  list(rule.rule['when']).forEach((condition, index) => {
-    if (isObj(condition)) out.push({ rule, index, condition, path: [...rule.path, 'when', index] });
-  });
+  let out = conditionsMemo.get(rule);
+  if (!out) {
+    out = [];
+    list(rule.rule['when']).forEach((condition, index) => {
+      if (isObj(condition)) out!.push({ rule, index, condition, path: [...rule.path, 'when', index] });
+    });
+    conditionsMemo.set(rule, out);
+  }
   return out;
 }
 
@@ -137,10 +162,6 @@ export function matchLabelsOf(spec: Obj | undefined): Record<string, string> | u
 
 export function hasTargetRefs(spec: Obj | undefined): boolean {
   return isObj(spec?.['targetRef']) || nonEmpty(spec?.['targetRefs']);
-}
-
-export function quote(value: string): string {
-  return JSON.stringify(value);
 }
 
 /** Levenshtein distance, bounded (returns max + 1 once it is clearly larger). */

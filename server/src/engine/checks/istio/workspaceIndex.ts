@@ -1,0 +1,114 @@
+import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
+import type { Resource } from '../../resource';
+import type { SourceFile } from '../../source/sourceFile';
+import type { SourceNode } from '../../source/tree';
+import type { WorkspaceView } from '../check';
+import { PA, isObj, memo, namespaceOf, type Obj } from './util';
+
+/** Indexes over the workspace that several checks share, computed once per inventory or per
+ * resource list (the workspace keeps both until a file changes), so a check on one resource
+ * never scans every other resource. */
+
+/** The resource as plain data with null fields dropped, as runChecks gives it to checks. */
+export function plainOf(node: SourceNode): unknown {
+  switch (node.type) {
+    case 'scalar': return node.value;
+    case 'array': return node.items.map(plainOf);
+    case 'object': return Object.fromEntries(node.entries.filter((e) => !(e.value.type === 'scalar' && e.value.value === null)).map((e) => [e.key, plainOf(e.value)]));
+  }
+}
+
+export interface InventoryIndex {
+  workloadsByNamespace: Map<string, WorkloadInfo[]>;
+  /** Service accounts known per namespace: ServiceAccount objects and the ones workloads run as. */
+  serviceAccounts: Map<string, Set<string>>;
+  /** Namespaces the inventory mentions at all (Namespace objects or objects inside them). */
+  namespaces: Set<string>;
+}
+
+export const inventoryIndex = memo((inventory: Inventory): InventoryIndex => {
+  const workloadsByNamespace = new Map<string, WorkloadInfo[]>();
+  const serviceAccounts = new Map<string, Set<string>>();
+  const namespaces = new Set<string>(inventory.namespaces.keys());
+  const addSa = (ns: string, sa: string) => {
+    let set = serviceAccounts.get(ns);
+    if (!set) serviceAccounts.set(ns, (set = new Set()));
+    set.add(sa);
+  };
+  for (const w of inventory.workloads) {
+    let list = workloadsByNamespace.get(w.namespace);
+    if (!list) workloadsByNamespace.set(w.namespace, (list = []));
+    list.push(w);
+    addSa(w.namespace, w.serviceAccount);
+    namespaces.add(w.namespace);
+  }
+  for (const sa of inventory.serviceAccounts) {
+    addSa(sa.namespace, sa.name);
+    namespaces.add(sa.namespace);
+  }
+  for (const s of inventory.services) namespaces.add(s.namespace);
+  return { workloadsByNamespace, serviceAccounts, namespaces };
+});
+
+/** A workload is out of the mesh when it (or its namespace) explicitly opts out of injection
+ * and the namespace is not ambient. Everything else counts as in the mesh: manifests rarely say. */
+export function inMesh(workload: WorkloadInfo, inventory: Inventory): boolean {
+  const optOut = workload.labels['sidecar.istio.io/inject'] === 'false' || workload.annotations['sidecar.istio.io/inject'] === 'false';
+  const ns = inventory.namespaces.get(workload.namespace);
+  const ambient = ns?.labels['istio.io/dataplane-mode'] === 'ambient' || workload.labels['istio.io/dataplane-mode'] === 'ambient';
+  if (ambient) return workload.labels['istio.io/dataplane-mode'] !== 'none';
+  return !optOut && ns?.labels['istio-injection'] !== 'disabled';
+}
+
+export interface PeerAuthInfo {
+  file: SourceFile;
+  resource: Resource;
+  namespace: string;
+  name: string;
+  /** Non-empty matchLabels, or undefined for a namespace/mesh-wide policy. */
+  labels: Record<string, string> | undefined;
+  mode: string;
+  portLevel: Record<string, string>;
+  /** metadata.creationTimestamp in milliseconds, when the file has it (cluster dumps do). */
+  createdAt: number | undefined;
+}
+
+export const peerAuthentications = memo((resources: WorkspaceView['resources']): PeerAuthInfo[] => {
+  const out: PeerAuthInfo[] = [];
+  for (const { file, resource } of resources) {
+    if (resource.mesh !== 'istio' || resource.kind !== PA) continue;
+    const value = plainOf(resource.node) as Obj;
+    const spec = isObj(value['spec']) ? value['spec'] : {};
+    const selector = spec['selector'];
+    const matchLabels = isObj(selector) && isObj(selector['matchLabels']) ? selector['matchLabels'] : {};
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(matchLabels)) if (typeof v === 'string') labels[k] = v;
+    const mtls = spec['mtls'];
+    const mode = isObj(mtls) && typeof mtls['mode'] === 'string' ? mtls['mode'] : 'UNSET';
+    const portLevel: Record<string, string> = {};
+    if (isObj(spec['portLevelMtls'])) {
+      for (const [port, setting] of Object.entries(spec['portLevelMtls'])) {
+        if (isObj(setting) && typeof setting['mode'] === 'string') portLevel[String(Number(port))] = setting['mode'];
+      }
+    }
+    const metadata = isObj(value['metadata']) ? value['metadata'] : {};
+    const created = typeof metadata['creationTimestamp'] === 'string' ? Date.parse(metadata['creationTimestamp']) : NaN;
+    out.push({
+      file, resource, namespace: namespaceOf(resource), name: resource.name ?? '(unnamed)',
+      labels: Object.keys(labels).length ? labels : undefined, mode, portLevel,
+      createdAt: Number.isNaN(created) ? undefined : created,
+    });
+  }
+  return out;
+});
+
+/** Namespaces in which the workspace has any mesh resource: they exist (or will). */
+export const policyNamespaces = memo((resources: WorkspaceView['resources']): Set<string> => {
+  const out = new Set<string>();
+  for (const { resource } of resources) if (resource.namespace) out.add(resource.namespace);
+  return out;
+});
+
+export function labelsText(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+}
