@@ -1,6 +1,17 @@
-// npm start: the main job on the demo workspace. Findings are the point of the demo, so exit
-// code 1 (errors found) is a success here; 2 (a usage or read error) is not.
+// npm start: the main job on the demo workspace: lint every policy in examples/, then simulate
+// each example app's policies against its access logs. Findings and changed calls are the point
+// of the demo, so exit code 1 (errors found / calls newly denied) counts as success here; 2 (a
+// usage or read error) does not.
 import { spawnSync } from 'node:child_process';
 
-const result = spawnSync(process.execPath, ['bin/mesh-policy.js', 'lint', 'examples', ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(result.status === 1 ? 0 : result.status ?? 2);
+function run(title, args) {
+  console.log(`\n== ${title}\n$ mesh-policy ${args.join(' ')}`);
+  const result = spawnSync(process.execPath, ['bin/mesh-policy.js', ...args], { stdio: 'inherit' });
+  return result.status ?? 2;
+}
+
+const codes = [run('Lint', ['lint', 'examples'])];
+for (const mesh of ['istio', 'linkerd', 'consul']) {
+  codes.push(run(`Simulate ${mesh}`, ['simulate', '--policies', `examples/${mesh}`, '--traffic', `examples/${mesh}/traffic`]));
+}
+process.exit(codes.some((code) => code > 1) ? 2 : 0);

@@ -9,11 +9,20 @@ import { DEFAULT_READ_LIMITS, type ReadLimits } from '../engine/source/sourceFil
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
+import { runTrafficMain } from './traffic';
+import { runExplainCli, runSimulateCli } from './simulate';
 
 const USAGE = `Usage: mesh-policy <command> [options]
 
 Commands:
   lint <files or folders...>   Check Istio, Linkerd and Consul policies against their schemas.
+  traffic <files or folders...> Read access logs and the inventory into observed calls
+                               (mesh-policy traffic --help for its options).
+  simulate --policies <paths> --traffic <paths>
+                               Decide every observed call with the policies, as each mesh would,
+                               and compare with what was observed (mesh-policy simulate --help).
+  explain --policies <paths> --call '<access record JSON>'
+                               Walk through the decision for one call.
 
 Options for lint:
   --format text|json|sarif     Output format (default: text).
@@ -140,6 +149,26 @@ function positive(flag: string, raw: string): number {
 }
 
 export function main(): void {
+  // `mesh-policy ... | head` closes the pipe early: stop quietly, as Unix tools do.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+  if (process.argv[2] === 'traffic') return runTrafficMain(process.argv.slice(3));
+  const io: CliIo = {
+    stdout: (t) => process.stdout.write(`${t}\n`),
+    stderr: (t) => process.stderr.write(`${t}\n`),
+    cwd: process.cwd(),
+  };
+  if (process.argv[2] === 'simulate') {
+    const entry = process.argv[1];
+    void runSimulateCli(process.argv.slice(3), io, entry ? { file: entry, argv: ['traffic', '--ingest-worker'] } : undefined).then((code) => { process.exitCode = code; });
+    return;
+  }
+  if (process.argv[2] === 'explain') {
+    process.exitCode = runExplainCli(process.argv.slice(3), io);
+    return;
+  }
   process.exitCode = runCli(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(`${t}\n`),
     stderr: (t) => process.stderr.write(`${t}\n`),

@@ -57,18 +57,29 @@ export interface ServiceInfo extends Declared {
   type?: string;
 }
 
+/** A Gateway API `Gateway`. Istio deploys one for class `istio` as the Deployment, Service and
+ * ServiceAccount `<name>-istio`; traffic resolution uses that to name the gateway's pods. */
+export interface GatewayInfo extends Declared {
+  name: string;
+  namespace: string;
+  className: string;
+  ports: number[];
+}
+
 /** What the workspace says exists in the cluster: from manifests and `kubectl get -o yaml|json` dumps. */
 export interface Inventory {
   namespaces: Map<string, NamespaceInfo>;
   serviceAccounts: ServiceAccountInfo[];
   workloads: WorkloadInfo[];
   services: ServiceInfo[];
+  /** Gateway API Gateways (not workloads themselves: see GatewayInfo). Absent in inventories built by older code. */
+  gateways?: GatewayInfo[];
   /** True when any Kubernetes object was found; checks that need an inventory stay quiet otherwise. */
   present: boolean;
 }
 
 export function emptyInventory(): Inventory {
-  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], present: false };
+  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], gateways: [], present: false };
 }
 
 const POD_TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController']);
@@ -120,6 +131,17 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
   const kind = scalar(node, 'kind');
   if (!apiVersion || !kind) return;
   const metadata = object(node, 'metadata');
+  if (kind === 'Gateway' && apiVersion.startsWith('gateway.networking.k8s.io/')) {
+    const spec = object(node, 'spec');
+    const listeners = toValue(getEntry(spec, 'listeners')?.value);
+    (inventory.gateways ??= []).push({
+      file: file.path, span: node.span,
+      name: scalar(metadata, 'name') ?? '', namespace: scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE,
+      className: scalar(spec, 'gatewayClassName') ?? '',
+      ports: Array.isArray(listeners) ? listeners.filter(isRecord).map((l) => Number(l['port'])).filter((n) => Number.isInteger(n)) : [],
+    });
+    return;
+  }
   const name = scalar(metadata, 'name') ?? '';
   const namespace = scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE;
   const owner = controllerOf(toValue(getEntry(metadata, 'ownerReferences')?.value));

@@ -41,9 +41,25 @@ export class InventoryIndex {
   private readonly podMatchCache = new Map<string, WorkloadMatch | null>();
   private readonly servicesForCache = new Map<WorkloadInfo, ServiceInfo[]>();
   private readonly workloadsForCache = new Map<ServiceInfo, WorkloadInfo[]>();
+  private readonly hostCache = new Map<string, Map<string, ServiceInfo | null>>();
+
+  /** Workloads the inventory implies without declaring them: the Deployment Istio creates for a
+   * Gateway API Gateway of class `istio`. */
+  readonly impliedWorkloads: WorkloadInfo[] = [];
 
   constructor(readonly inventory: Inventory) {
-    for (const w of inventory.workloads) {
+    for (const g of inventory.gateways ?? []) {
+      if (g.className !== 'istio') continue;
+      const name = `${g.name}-istio`;
+      if (inventory.workloads.some((w) => w.namespace === g.namespace && w.name === name)) continue;
+      this.impliedWorkloads.push({
+        file: g.file, span: g.span, kind: 'Deployment', name, namespace: g.namespace,
+        labels: { 'gateway.networking.k8s.io/gateway-name': g.name, 'istio.io/gateway-name': g.name },
+        annotations: {}, serviceAccount: name, ips: [],
+        ports: g.ports.map((p) => ({ containerPort: p, protocol: 'TCP' })),
+      });
+    }
+    for (const w of [...inventory.workloads, ...this.impliedWorkloads]) {
       push(this.workloadsByNamespace, w.namespace, w);
       this.byKindName.set(`${w.kind}/${w.namespace}/${w.name}`, w);
       if (w.kind === 'Pod') push(this.podsByName, w.name, w);
@@ -196,8 +212,7 @@ export class InventoryIndex {
     return cached;
   }
 
-  /** Services by name; `namespace` narrows, and when nothing matches there every namespace is tried
-   * (Consul names services without the Kubernetes namespace). */
+  /** Services by name, in one namespace or in all. */
   services(name: string, namespace?: string): ServiceInfo[] {
     const all = this.servicesByName.get(name) ?? [];
     if (namespace === undefined) return all;
@@ -210,16 +225,29 @@ export class InventoryIndex {
    * used for short names. */
   serviceByHost(host: string | undefined, namespace?: string): ServiceInfo | undefined {
     if (!host) return undefined;
+    let byHost = this.hostCache.get(namespace ?? '');
+    if (!byHost) this.hostCache.set(namespace ?? '', (byHost = new Map()));
+    let found = byHost.get(host);
+    if (found === undefined) {
+      found = this.lookupHost(host, namespace) ?? null;
+      if (byHost.size > 50_000) byHost.clear();
+      byHost.set(host, found);
+    }
+    return found ?? undefined;
+  }
+
+  private lookupHost(host: string, namespace: string | undefined): ServiceInfo | undefined {
     const name = stripPort(host).toLowerCase();
     const parts = name.split('.');
-    if (parts.length >= 2 && parts[1] !== 'svc') {
+    if (parts.length >= 2) {
+      // name.namespace[.svc[.cluster.local]]; other dotted names (external hosts) name no Service
       const inNs = this.services(parts[0]!, parts[1]);
-      if (inNs.length === 1) return inNs[0];
+      return inNs.length === 1 ? inNs[0] : undefined;
     }
-    const candidates = this.services(parts[0]!, namespace);
+    const candidates = this.services(name, namespace);
     if (candidates.length === 1) return candidates[0];
-    if (namespace !== undefined && candidates.length === 0 && parts.length === 1) {
-      const anywhere = this.services(parts[0]!);
+    if (namespace !== undefined && candidates.length === 0) {
+      const anywhere = this.services(name);
       if (anywhere.length === 1) return anywhere[0];
     }
     return undefined;

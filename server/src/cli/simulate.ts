@@ -1,0 +1,283 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { findConfig, loadConfig } from '../engine/config/projectConfig';
+import { Engine } from '../engine/engine';
+import { Simulation, simulateShapes, type SimulationResult, type Tally } from '../engine/simulate';
+import type { Decision, SourceRef } from '../engine/simulate/types';
+import type { AccessRecord } from '../engine/traffic/accessRecord';
+import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
+import { collectPolicyFiles } from '../engine/workspaceFiles';
+import { WorkspaceModel } from '../engine/workspace';
+import { VERSION } from '../version';
+import type { CliIo } from './main';
+
+export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
+       mesh-policy explain  --policies <paths> --call '<access record JSON>' [options]
+
+simulate decides every observed call (access logs, see mesh-policy traffic) with the policies,
+as each mesh would, and compares the verdict with what the logs observed.
+explain prints the walkthrough for one call.
+
+Options:
+  --policies <paths>           Policy files or folders (repeat, or separate with commas).
+  --traffic <paths>            Access logs (simulate only).
+  --inventory <paths>          Kubernetes manifests or kubectl dumps (default: the policy paths).
+  --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
+  --format text|json|jsonl|sarif
+                               simulate: text (default) summary per policy and rule; json the whole
+                               result; jsonl one line per input record, in input order; sarif the
+                               newly denied calls, located on the deciding policy.
+                               explain: text (default) or json.
+  --call <json>                explain: the call, as an access record (docs/access-records.md).
+
+Exit codes: 0 no call changes from allowed to denied, 1 some observed-allowed calls would be
+denied, 2 usage error or unreadable input.`;
+
+class UsageError extends Error {}
+class HelpRequested extends Error {}
+
+interface Parsed {
+  policies: string[];
+  traffic: string[];
+  inventory: string[];
+  format: string;
+  config?: string;
+  call?: string;
+}
+
+function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
+  const parsed: Parsed = { policies: [], traffic: [], inventory: [], format: 'text' };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    const list = () => value().split(',').filter((p) => p.length > 0);
+    switch (flag) {
+      case '--help': case '-h': throw new HelpRequested();
+      case '--policies': parsed.policies.push(...list()); break;
+      case '--traffic': parsed.traffic.push(...list()); break;
+      case '--inventory': parsed.inventory.push(...list()); break;
+      case '--config': parsed.config = value(); break;
+      case '--format': parsed.format = value(); break;
+      case '--call': parsed.call = value(); break;
+      default:
+        throw new UsageError(flag.startsWith('-') ? `unknown option "${flag}"` : `unexpected argument "${arg}"`);
+    }
+  }
+  const formats = command === 'simulate' ? ['text', 'json', 'jsonl', 'sarif'] : ['text', 'json'];
+  if (!formats.includes(parsed.format)) throw new UsageError(`--format must be ${formats.join(', ')} (got "${parsed.format}")`);
+  if (parsed.policies.length === 0) throw new UsageError(`${command} needs --policies`);
+  if (command === 'simulate' && parsed.traffic.length === 0) throw new UsageError('simulate needs --traffic');
+  if (command === 'explain' && !parsed.call) throw new UsageError("explain needs --call '<access record JSON>'");
+  return parsed;
+}
+
+/** Reads the policies and the inventory into one workspace and compiles the simulators. */
+function loadWorkspace(parsed: Parsed, io: CliIo): { workspace: WorkspaceModel; simulation: Simulation } | number {
+  const all = [...parsed.policies, ...parsed.inventory].map((p) => resolve(io.cwd, p));
+  const missing = all.filter((p) => !existsSync(p));
+  if (missing.length) {
+    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
+    return 2;
+  }
+  if (parsed.config && !existsSync(resolve(io.cwd, parsed.config))) {
+    io.stderr(`mesh-policy: cannot read config "${parsed.config}": no such file`);
+    return 2;
+  }
+  const config = parsed.config ? loadConfig(resolve(io.cwd, parsed.config)) : findConfig(io.cwd);
+  for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
+  const engine = new Engine();
+  const workspace = new WorkspaceModel(config);
+  for (const path of collectPolicyFiles(all).files) {
+    try {
+      workspace.update(engine.prepare(engine.read(path, readFileSync(path, 'utf8'))));
+    } catch (error) {
+      io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      return 2;
+    }
+  }
+  if (workspace.resources.length === 0) io.stderr('mesh-policy: no Istio, Linkerd or Consul policy found in --policies');
+  return { workspace, simulation: new Simulation(workspace) };
+}
+
+export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }): Promise<number> {
+  try {
+    const parsed = parse(args, 'simulate');
+    const loaded = loadWorkspace(parsed, io);
+    if (typeof loaded === 'number') return loaded;
+    const trafficPaths = parsed.traffic.map((p) => resolve(io.cwd, p));
+    const missing = trafficPaths.filter((p) => !existsSync(p));
+    if (missing.length) {
+      io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
+      return 2;
+    }
+    const model = await ingestTraffic(trafficPaths, {
+      inventory: loaded.workspace.inventory, config: loaded.workspace.config,
+      // jsonl answers per input line, so every line's place is kept.
+      ...(parsed.format === 'jsonl' ? { maxSamples: Number.MAX_SAFE_INTEGER, workers: 1 } : {}),
+      ...(workerEntry ? { workerEntry } : {}),
+    });
+    for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
+    const result = simulateShapes(loaded.simulation, model.shapes);
+    const rel = (p: string) => relative(io.cwd, p) || p;
+    switch (parsed.format) {
+      case 'json': io.stdout(JSON.stringify(jsonResult(result, model, rel), null, 2)); break;
+      case 'jsonl': for (const line of jsonlLines(result, rel)) io.stdout(line); break;
+      case 'sarif': io.stdout(JSON.stringify(sarif(result, rel), null, 2)); break;
+      default: io.stdout(textSummary(result, model, rel));
+    }
+    if (model.stats.files.some((f) => f.error)) return 2;
+    return result.totals.newlyDenied > 0 ? 1 : 0;
+  } catch (error) {
+    return failure(error, io);
+  }
+}
+
+export function runExplainCli(args: string[], io: CliIo): number {
+  try {
+    const parsed = parse(args, 'explain');
+    let call: AccessRecord;
+    try {
+      call = JSON.parse(parsed.call!) as AccessRecord;
+    } catch (error) {
+      throw new UsageError(`--call is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!call || typeof call !== 'object' || Array.isArray(call)) throw new UsageError('--call must be a JSON object (an access record)');
+    const loaded = loadWorkspace(parsed, io);
+    if (typeof loaded === 'number') return loaded;
+    const decision = loaded.simulation.decide(call, true);
+    const rel = (p: string) => relative(io.cwd, p) || p;
+    io.stdout(parsed.format === 'json' ? JSON.stringify(decision, null, 2) : explainText(decision, rel));
+    return 0;
+  } catch (error) {
+    return failure(error, io);
+  }
+}
+
+function failure(error: unknown, io: CliIo): number {
+  if (error instanceof HelpRequested) {
+    io.stdout(SIMULATE_USAGE);
+    return 0;
+  }
+  if (error instanceof UsageError) {
+    io.stderr(`mesh-policy: ${error.message}\n\n${SIMULATE_USAGE}`);
+    return 2;
+  }
+  io.stderr(`mesh-policy: internal error: ${error instanceof Error ? error.message : String(error)}`);
+  return 2;
+}
+
+const n = (value: number): string => value.toLocaleString('en-US');
+
+function where(ref: SourceRef | undefined, rel: (p: string) => string): string {
+  return ref ? `${rel(ref.file)}:${ref.range.start.line + 1}` : '';
+}
+
+export function explainText(decision: Decision, rel: (p: string) => string): string {
+  const out = [`${decision.verdict.toUpperCase()} (${decision.mesh}): ${decision.reason}`];
+  if (decision.status) out.push(`status ${decision.status}`);
+  if (decision.audited) out.push('audited: an AUDIT rule or audit policy matched');
+  if (decision.missing?.length) out.push(`missing from the call: ${decision.missing.join(', ')}`);
+  out.push('', 'Walkthrough:');
+  decision.trace.forEach((step, i) => out.push(`  ${String(i + 1).padStart(2)}. [${step.outcome}] ${step.text}${step.at ? `  (${where(step.at, rel)} ${step.at.label})` : ''}`));
+  for (const shadow of decision.shadow ?? []) out.push(`  dry-run ${shadow.policy.label}: would ${shadow.verdict} (${shadow.reason})`);
+  return out.join('\n');
+}
+
+function tallyText(t: Tally): string {
+  const parts = [`${n(t.allow)} allowed`, `${n(t.deny)} denied`];
+  if (t.external) parts.push(`${n(t.external)} external`);
+  if (t.unknown) parts.push(`${n(t.unknown)} unknown`);
+  const changed = t.newlyDenied + t.newlyAllowed;
+  if (changed) parts.push(`${n(changed)} changed (${n(t.newlyDenied)} newly denied, ${n(t.newlyAllowed)} newly allowed)`);
+  return parts.join(' · ');
+}
+
+function describeCall(record: AccessRecord): string {
+  const src = record.source?.principal ?? (record.source?.workload ? `${record.source.namespace ?? '?'}/${record.source.workload}` : record.source?.ip ?? '(unknown caller)');
+  const dst = record.destination?.workload ? `${record.destination.namespace ?? '?'}/${record.destination.workload}` : record.destination?.service ?? record.destination?.ip ?? '(unknown destination)';
+  const port = record.destination?.port ? `:${record.destination.port}` : '';
+  const request = record.request?.method || record.request?.path ? ` ${record.request?.method ?? ''} ${record.request?.path ?? ''}`.trimEnd() : ` ${record.protocol ?? ''}`;
+  return `${src} → ${dst}${port}${request}`;
+}
+
+export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string): string {
+  const t = result.totals;
+  const out = [
+    `Simulated ${n(t.calls)} calls (${n(result.outcomes.length)} shapes from ${n(model.stats.lines)} log lines, ${n(model.stats.skipped)} skipped).`,
+    `Verdicts: ${tallyText(t)}; ${n(t.unchanged)} as observed.`,
+    '',
+    'Per policy and rule:',
+  ];
+  for (const policy of result.policies) {
+    out.push(`  ${where(policy.ref, rel)} ${policy.ref.label}: ${tallyText(policy)}`);
+    for (const rule of policy.rules.values()) out.push(`      ${rule.ref.label}: ${tallyText(rule)}`);
+  }
+  const undecided = result.outcomes.filter((o) => !o.decision.policy);
+  if (undecided.length) out.push(`  (no policy; mesh default): ${tallyText(undecided.reduce((acc, o) => { acc.calls += o.shape.count; acc[o.decision.verdict] += o.shape.count; if (o.change === 'newly-denied') acc.newlyDenied += o.shape.count; if (o.change === 'newly-allowed') acc.newlyAllowed += o.shape.count; return acc; }, { calls: 0, allow: 0, deny: 0, external: 0, unknown: 0, newlyDenied: 0, newlyAllowed: 0 } as Tally))}`);
+  const changed = result.outcomes.filter((o) => o.change === 'newly-denied' || o.change === 'newly-allowed').sort((a, b) => b.shape.count - a.shape.count);
+  if (changed.length) {
+    out.push('', 'Changes against what was observed (top 20 by calls):');
+    for (const o of changed.slice(0, 20)) {
+      const sample = o.shape.samples[0];
+      out.push(`  ${o.change === 'newly-denied' ? 'newly denied ' : 'newly allowed'}  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${o.decision.reason}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
+    }
+  }
+  const unknown = result.outcomes.filter((o) => o.decision.verdict === 'unknown');
+  if (unknown.length) {
+    const byMissing = new Map<string, number>();
+    for (const o of unknown) for (const m of o.decision.missing?.length ? o.decision.missing : ['(see trace)']) byMissing.set(m, (byMissing.get(m) ?? 0) + o.shape.count);
+    out.push('', 'Undecidable calls, by missing attribute:');
+    for (const [attribute, calls] of [...byMissing].sort((a, b) => b[1] - a[1])) out.push(`  ${n(calls).padStart(8)}  ${attribute}`);
+  }
+  return out.join('\n');
+}
+
+function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: string) => string): unknown {
+  return {
+    totals: result.totals,
+    stats: { lines: model.stats.lines, parsed: model.stats.parsed, skipped: model.stats.skipped, skippedByReason: model.stats.skippedByReason, calls: model.stats.calls, shapes: model.stats.shapes },
+    policies: result.policies.map((p) => ({ ...p, ref: { ...p.ref, file: rel(p.ref.file) }, rules: [...p.rules.values()].map((r) => ({ ...r, ref: { ...r.ref, file: rel(r.ref.file) } })) })),
+    calls: result.outcomes.map((o) => ({ record: o.shape.record, count: o.shape.count, samples: o.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), decision: o.decision.verdict, change: o.change, mesh: o.decision.mesh, reason: o.decision.reason, policy: o.decision.policy?.label, rule: o.decision.rule?.label, missing: o.decision.missing, trace: o.decision.trace.map((s) => s.text) })),
+  };
+}
+
+function* jsonlLines(result: SimulationResult, rel: (p: string) => string): Generator<string> {
+  const rows: { file: string; line: number; index: number }[] = [];
+  result.outcomes.forEach((o, index) => { for (const s of o.shape.samples) rows.push({ file: s.file, line: s.line, index }); });
+  rows.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+  for (const row of rows) {
+    const o = result.outcomes[row.index]!;
+    yield JSON.stringify({
+      file: rel(row.file), record: row.line, decision: o.decision.verdict, mesh: o.decision.mesh,
+      policy: o.decision.policy?.label ?? null, rule: o.decision.rule?.label ?? null,
+      observed: o.shape.record.observed ?? 'unknown', change: o.change, reason: o.decision.reason,
+      ...(o.decision.missing?.length ? { missing: o.decision.missing } : {}),
+      trace: o.decision.trace.map((s) => s.text),
+    });
+  }
+}
+
+function sarif(result: SimulationResult, rel: (p: string) => string): unknown {
+  const denied = result.outcomes.filter((o) => o.change === 'newly-denied' && o.decision.policy);
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{
+      tool: { driver: { name: 'mesh-policy', version: VERSION, informationUri: 'https://example.invalid/mesh-policy-auditor', rules: [{ id: 'MPA9001', name: 'NewlyDeniedCall', shortDescription: { text: 'The policies would deny calls that the logs show succeeded' } }] } },
+      columnKind: 'utf16CodeUnits',
+      results: denied.map((o) => {
+        const at = o.decision.rule ?? o.decision.policy!;
+        return {
+          ruleId: 'MPA9001', level: 'error',
+          message: { text: `would deny ${n(o.shape.count)} observed call${o.shape.count === 1 ? '' : 's'} that succeeded: ${describeCall(o.shape.record)} (${o.decision.reason})` },
+          locations: [{ physicalLocation: { artifactLocation: { uri: rel(at.file), uriBaseId: '%SRCROOT%' }, region: { startLine: at.range.start.line + 1, startColumn: at.range.start.character + 1, endLine: at.range.end.line + 1, endColumn: at.range.end.character + 1 } } }],
+        };
+      }),
+    }],
+  };
+}

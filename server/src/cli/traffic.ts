@@ -1,0 +1,321 @@
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import { findConfig, loadConfig, type ProjectConfig } from '../engine/config/projectConfig';
+import { emptyInventory } from '../engine/inventory/inventory';
+import { loadInventory } from '../engine/inventory/loadInventory';
+import type { AccessRecord } from '../engine/traffic/accessRecord';
+import { ingestTraffic, readerSettingProblems, runIngestWorker, type IngestStats, type ResolutionMethod, type TrafficModel, type TrafficShape } from '../engine/traffic/ingest';
+import type { CliIo } from './main';
+
+export const TRAFFIC_USAGE = `Usage: mesh-policy traffic <files or folders...> [options]
+
+Reads access logs (Istio/Envoy text and JSON, Linkerd apache and JSON, Consul Envoy JSON,
+access records; plain, gzipped, or wrapped by Fluent Bit, Fluentd, Vector, Loki or
+kubectl logs --prefix) and the cluster inventory, resolves who called whom, folds identical
+calls into shapes and prints them.
+
+Options for traffic:
+  --inventory <paths>          Kubernetes manifests or kubectl dumps (files or folders; repeat the
+                               option or separate with commas). Default: the configuration's
+                               inventory globs under the workspace root.
+  --no-inventory               Use no inventory.
+  --format text|jsonl          text (default): what was read, resolved, skipped and why, then the
+                               top shapes. jsonl: one access record per shape, with its count
+                               (the summary goes to stderr).
+  --key-headers <names>        Request headers that keep otherwise identical calls apart (comma-
+                               separated, e.g. the headers your policies test). Default: all
+                               headers the logs record, except per-request ones (x-request-id, ...).
+  --top <N>                    Shapes listed by the text format (default 20; 0 for all).
+  --config <file>              .meshpolicy.yaml to use (default: the nearest one above the current folder).
+  --join-window <seconds>      How far apart the two sides of a call may be logged (default 60).
+  --workers <N>                Worker threads for large inputs (default: CPUs, at most 4; 1 disables).
+
+Exit codes: 0 read, 2 usage error or unreadable input.`;
+
+class UsageError extends Error {}
+
+export interface TrafficCliOptions {
+  /** How workers re-enter the CLI when it runs from a bundle. */
+  workerEntry?: { file: string; argv: string[] };
+}
+
+/** `mesh-policy traffic ...` from the process (bin): output to stdout/stderr, exit code set. */
+export function runTrafficMain(args: string[]): void {
+  if (args[0] === '--ingest-worker' && !isMainThread) {
+    void runIngestWorker();
+    return;
+  }
+  const io: CliIo = {
+    stdout: (t) => process.stdout.write(`${t}\n`),
+    stderr: (t) => process.stderr.write(`${t}\n`),
+    cwd: process.cwd(),
+  };
+  const entry = process.argv[1];
+  void runTrafficCli(args, io, entry ? { workerEntry: { file: entry, argv: ['traffic', '--ingest-worker'] } } : {}).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+export async function runTrafficCli(args: string[], io: CliIo, cli: TrafficCliOptions = {}): Promise<number> {
+  try {
+    return await traffic(args, io, cli);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`mesh-policy: ${error.message}\n\n${TRAFFIC_USAGE}`);
+      return 2;
+    }
+    io.stderr(`mesh-policy: internal error: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+}
+
+async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promise<number> {
+  let format: 'text' | 'jsonl' = 'text';
+  let configFile: string | undefined;
+  let inventoryPaths: string[] | undefined;
+  let noInventory = false;
+  let top = 20;
+  let joinWindowMs: number | undefined;
+  let workers: number | undefined;
+  let keyHeaders: string[] | undefined;
+  const paths: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--help': case '-h':
+        io.stdout(TRAFFIC_USAGE);
+        return 0;
+      case '--format': {
+        const v = value();
+        if (v !== 'text' && v !== 'jsonl') throw new UsageError(`--format must be text or jsonl (got "${v}")`);
+        format = v;
+        break;
+      }
+      case '--inventory':
+        (inventoryPaths ??= []).push(...value().split(',').filter((p) => p.length > 0));
+        break;
+      case '--no-inventory': noInventory = true; break;
+      case '--config': configFile = value(); break;
+      case '--top': top = count(flag, value(), true); break;
+      case '--join-window': joinWindowMs = count(flag, value(), false) * 1000; break;
+      case '--workers': workers = count(flag, value(), false); break;
+      case '--key-headers': keyHeaders = value().split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0); break;
+      default:
+        if (flag.startsWith('-')) throw new UsageError(`unknown option "${flag}"`);
+        paths.push(arg);
+    }
+  }
+  if (paths.length === 0) throw new UsageError('traffic needs at least one file or folder');
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length) {
+    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
+    return 2;
+  }
+  if (configFile && !existsSync(configFile)) {
+    io.stderr(`mesh-policy: cannot read config "${configFile}": no such file`);
+    return 2;
+  }
+  const config = configFile ? loadConfig(configFile) : findConfig(io.cwd);
+  for (const problem of [...config.problems, ...readerSettingProblems(config)]) io.stderr(`mesh-policy: ${problem}`);
+
+  let inventoryNote: string;
+  let inventory = emptyInventory();
+  if (noInventory) inventoryNote = 'none (--no-inventory)';
+  else {
+    const loaded = loadInventory(inventoryPaths, config);
+    if (loaded.missing.length) {
+      io.stderr(`mesh-policy: cannot read inventory ${loaded.missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
+      return 2;
+    }
+    for (const problem of loaded.problems) io.stderr(`mesh-policy: inventory: ${problem}`);
+    inventory = loaded.inventory;
+    inventoryNote = describeInventory(loaded.files.length, inventory, inventoryPaths ? inventoryPaths.join(', ') : `the inventory globs under ${relative(io.cwd, config.root) || '.'}`);
+  }
+
+  const model = await ingestTraffic(paths, {
+    inventory, config,
+    ...(joinWindowMs !== undefined ? { joinWindowMs } : {}),
+    ...(workers !== undefined ? { workers } : {}),
+    ...(keyHeaders ? { keyHeaders } : {}),
+    ...(cli.workerEntry ? { workerEntry: cli.workerEntry } : {}),
+  });
+  const unreadable = model.stats.files.filter((f) => f.error);
+  for (const f of unreadable) io.stderr(`mesh-policy: cannot read "${relative(io.cwd, f.path) || f.path}": ${f.error}`);
+  for (const problem of model.stats.problems) if (!unreadable.some((f) => problem.startsWith(`${f.path}:`))) io.stderr(`mesh-policy: ${shorten(problem, io.cwd)}`);
+  if (format === 'jsonl') {
+    for (const shape of model.shapes) io.stdout(JSON.stringify(orderRecord(shape.record)));
+    io.stderr(summaryLine(model.stats));
+  } else {
+    io.stdout(formatSummary(model, io.cwd, inventoryNote, top, config));
+  }
+  return unreadable.length ? 2 : 0;
+}
+
+function count(flag: string, raw: string, zeroOk: boolean): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < (zeroOk ? 0 : 1) || (flag !== '--join-window' && !Number.isInteger(n))) throw new UsageError(`${flag} must be a ${zeroOk ? 'non-negative' : 'positive'} number (got "${raw}")`);
+  return n;
+}
+
+function shorten(problem: string, cwd: string): string {
+  const colon = problem.indexOf(': ');
+  if (colon < 0) return problem;
+  return `${relative(cwd, problem.slice(0, colon)) || problem.slice(0, colon)}: ${problem.slice(colon + 2)}`;
+}
+
+function describeInventory(files: number, inventory: ReturnType<typeof emptyInventory>, from: string): string {
+  if (!inventory.present) return `nothing found in ${files} file${files === 1 ? '' : 's'} (${from}); callers can only be resolved from the lines themselves`;
+  const pods = inventory.workloads.filter((w) => w.kind === 'Pod');
+  const ips = pods.reduce((n, p) => n + p.ips.length, 0);
+  const templates = inventory.workloads.length - pods.length;
+  return `${plural(templates, 'workload')}, ${plural(pods.length, 'pod')} (${plural(ips, 'IP')}), ${plural(inventory.services.length, 'service')}, ${plural(inventory.namespaces.size, 'namespace')} from ${plural(files, 'file')} (${from})`;
+}
+
+/** Canonical key order for printed records. */
+function orderRecord(r: AccessRecord): AccessRecord {
+  const out: AccessRecord = {};
+  const keys: (keyof AccessRecord)[] = ['time', 'mesh', 'protocol', 'source', 'destination', 'request', 'sni', 'response', 'observed', 'count'];
+  for (const key of keys) if (r[key] !== undefined) (out as Record<string, unknown>)[key] = r[key];
+  for (const key of Object.keys(r) as (keyof AccessRecord)[]) if (!(key in out)) (out as Record<string, unknown>)[key] = r[key];
+  return out;
+}
+
+const n = (value: number): string => value.toLocaleString('en-US');
+const plural = (value: number, word: string): string => `${n(value)} ${word}${value === 1 ? '' : 's'}`;
+
+function summaryLine(s: IngestStats): string {
+  return `${plural(s.lines, 'line')} from ${plural(s.files.length, 'file')}: ${n(s.parsed)} parsed, ${n(s.skipped)} skipped; ${plural(s.calls, 'call')} in ${plural(s.shapes, 'shape')} (${n(s.joinedPairs)} joined on x-request-id); callers unresolved: ${n(s.sourceBy.unresolved ?? 0)}`;
+}
+
+const METHOD_LABEL: Record<ResolutionMethod, string> = {
+  line: 'identity in the line',
+  shipper: 'shipper metadata',
+  join: 'client-side line (joined)',
+  ip: 'inventory pod IP',
+  host: 'host / SNI → Service',
+  unresolved: 'unresolved',
+};
+const METHOD_ORDER: ResolutionMethod[] = ['line', 'shipper', 'join', 'ip', 'host', 'unresolved'];
+
+function table(rows: string[][], indent = '  '): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
+  return rows.map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : /^[\d,.%]+$/.test(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+function byCount(counts: Record<string, number>): [string, number][] {
+  return Object.entries(counts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+export function formatSummary(model: TrafficModel, cwd: string, inventoryNote: string, top: number, config?: ProjectConfig): string {
+  const s = model.stats;
+  const out: string[] = [];
+  const rel = (p: string) => relative(cwd, p) || p;
+  out.push(`Read ${plural(s.files.length, 'file')}, ${plural(s.lines, 'line')} (${mib(s.bytes)}) in ${(s.durationMs / 1000).toFixed(2)} s${s.workers > 1 ? ` with ${s.workers} workers` : ''}.`);
+  out.push(`Inventory: ${inventoryNote}.`);
+  if (config?.file) out.push(`Configuration: ${rel(config.file)}.`);
+  out.push('');
+  out.push('Files:');
+  out.push(...table([['file', 'format', 'lines', 'parsed', 'skipped', ''], ...s.files.map((f) => [
+    rel(f.path) + (f.gzip ? ' (gzip)' : ''), f.format ?? '?', n(f.lines), n(f.parsed), n(f.skipped), f.error ? `error: ${f.error}` : '',
+  ])]));
+  out.push('');
+  if (s.skipped) {
+    out.push(`Skipped lines: ${n(s.skipped)}`);
+    const perFile = s.files.filter((f) => f.skipped);
+    for (const [reason, count] of byCount(s.skippedByReason)) {
+      const where = perFile.filter((f) => f.skippedByReason[reason]).map((f) => `${rel(f.path)}: ${n(f.skippedByReason[reason]!)}`);
+      out.push(`  ${n(count).padStart(8)}  ${reason}${where.length > 1 || s.files.length > 1 ? `  (${where.join(', ')})` : ''}`);
+    }
+    out.push('');
+  }
+  const observed = ['allowed', 'denied', 'unknown'].filter((o) => s.observed[o]).map((o) => `${n(s.observed[o]!)} ${o}`).join(', ');
+  out.push(`Calls: ${n(s.calls)} in ${plural(s.shapes, 'shape')} (${n(s.parsed)} parsed lines; ${n(s.joinedPairs)} client/server line pairs joined (${s.tcpPairs ? `${n(s.joinedPairs - s.tcpPairs)} on x-request-id, ${n(s.tcpPairs)} TCP on addresses` : 'on x-request-id'})${s.gatewayLegs ? `; ${n(s.gatewayLegs)} calls to a gateway read from its own lines` : ''}${s.extraCalls ? `; ${n(s.extraCalls)} more calls from records with a count` : ''})${observed ? `; observed: ${observed}` : ''}.`);
+  out.push('');
+  out.push('Caller resolved by:');
+  out.push(...table(METHOD_ORDER.filter((m) => m !== 'host' && s.sourceBy[m]).map((m) => [METHOD_LABEL[m], n(s.sourceBy[m]!), pct(s.sourceBy[m]!, s.calls)])));
+  if (s.sourceBy.unresolved) {
+    out.push('Unresolved callers, why:');
+    for (const [reason, count] of byCount(s.unresolvedSourceByReason)) out.push(`  ${n(count).padStart(8)}  ${reason}`);
+  }
+  out.push('Destination resolved by:');
+  out.push(...table(METHOD_ORDER.filter((m) => s.destinationBy[m]).map((m) => [METHOD_LABEL[m], n(s.destinationBy[m]!), pct(s.destinationBy[m]!, s.calls)])));
+  if (s.destinationBy.unresolved) {
+    out.push('Unresolved destinations, why:');
+    for (const [reason, count] of byCount(s.unresolvedDestinationByReason)) out.push(`  ${n(count).padStart(8)}  ${reason}`);
+  }
+  if (s.join.unmatched || s.join.evictedBySize) {
+    out.push(`Join: ${n(s.join.unmatched)} client- or server-side lines found no line of the other side${s.join.evictedBySize ? `; ${n(s.join.evictedBySize)} left the join window because it was full` : ''}${s.join.reused ? `; ${n(s.join.reused)} server-side retries reused a joined caller` : ''}.`);
+  }
+  out.push('');
+  const shown = top === 0 ? model.shapes : model.shapes.slice(0, top);
+  out.push(`Top ${shown.length === model.shapes.length ? `${plural(shown.length, 'shape')}` : `${shown.length} of ${plural(model.shapes.length, 'shape')}`} (by calls):`);
+  out.push(...table(shown.map((shape) => shapeRow(shape, rel))));
+  return out.join('\n');
+}
+
+function shapeRow(shape: TrafficShape, rel: (p: string) => string): string[] {
+  const r = shape.record;
+  const how = METHOD_ORDER.filter((m) => shape.sourceBy[m]).join('+');
+  const sample = shape.samples[0];
+  const unresolved = shape.unresolvedSource ? Object.keys(shape.unresolvedSource)[0] : undefined;
+  return [
+    n(shape.count),
+    describeSource(r),
+    '→',
+    describeDestination(r),
+    describeRequest(r),
+    describeOutcome(r),
+    `[${how}]`,
+    `${sample ? `${rel(sample.file)}:${sample.line}` : ''}${unresolved ? `  (${unresolved})` : ''}`,
+  ];
+}
+
+function describeSource(r: AccessRecord): string {
+  const s = r.source;
+  if (!s) return '?';
+  const ip = s.ip ? ` (${s.ip})` : '';
+  if (s.workload && s.namespace) return `${s.namespace}/${s.workload}${ip}`;
+  if (s.service && s.namespace) return `${s.namespace}/${s.service}${ip}`;
+  if (s.namespace && s.serviceAccount) return `${s.namespace}/${s.serviceAccount} [sa]${ip}`;
+  if (s.principal) return s.principal;
+  if (s.workload) return s.workload;
+  if (s.principal === null) return `plaintext ${s.ip ?? '?'}`;
+  return s.ip ? `? ${s.ip}` : '?';
+}
+
+function describeDestination(r: AccessRecord): string {
+  const d = r.destination;
+  if (!d) return '?';
+  const name = d.workload ? `${d.namespace ? `${d.namespace}/` : ''}${d.workload}` : d.service ?? d.ip ?? '?';
+  const ip = d.ip && (d.workload || d.service) ? ` (${d.ip})` : '';
+  return `${d.port !== undefined ? `${name}:${d.port}` : name}${ip}`;
+}
+
+function describeRequest(r: AccessRecord): string {
+  if (r.protocol === 'tcp') return 'TCP';
+  const q = r.request;
+  if (!q) return r.protocol ?? '';
+  const path = q.path && q.path.length > 60 ? `${q.path.slice(0, 57)}...` : q.path ?? '';
+  return `${q.method ?? ''} ${path}`.trim();
+}
+
+function describeOutcome(r: AccessRecord): string {
+  const status = r.response?.status;
+  return `${status ?? '-'} ${r.observed ?? 'unknown'}`;
+}
+
+function pct(value: number, total: number): string {
+  return total ? `${((value / total) * 100).toFixed(1)}%` : '';
+}
+
+function mib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}

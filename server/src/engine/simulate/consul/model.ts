@@ -1,0 +1,340 @@
+import type { Resource } from '../../resource';
+import type { SourceFile } from '../../source/sourceFile';
+import { locate, type NodePath, type SourceNode } from '../../source/tree';
+import type { SourceRef } from '../types';
+
+/**
+ * One internal model for both ways of writing Consul intentions:
+ *
+ * - the `ServiceIntentions` custom resource (consul-k8s; lowerCamelCase keys under `spec`,
+ *   destination in `spec.destination`), and
+ * - the `service-intentions` config entry (HCL/JSON; canonical CamelCase keys at the top, which
+ *   recognition has already mapped from any letter case or snake_case alias).
+ *
+ * The model is what Consul holds after `Normalize` (agent/structs/config_entry_intentions.go):
+ * a source that is neither peered nor a sameness group inherits the destination's namespace and
+ * partition (never a wildcard), empty values become `default`, methods are upper-cased, and the
+ * precedence is recomputed (a `Precedence` written in the file, as `consul config read` prints
+ * it, is ignored). Values of the wrong type (the schema reports those) are read as absent.
+ */
+
+export type IntentionAction = 'allow' | 'deny';
+
+export interface ClaimCheck {
+  path: string[];
+  value: string;
+}
+
+export interface JwtProviderRequirement {
+  name: string;
+  claims: ClaimCheck[];
+}
+
+export interface JwtRequirement {
+  providers: JwtProviderRequirement[];
+  ref: SourceRef;
+}
+
+export interface HeaderRule {
+  index: number;
+  name: string;
+  present?: boolean;
+  exact?: string;
+  prefix?: string;
+  suffix?: string;
+  contains?: string;
+  regex?: string;
+  ignoreCase?: boolean;
+  invert?: boolean;
+  ref: SourceRef;
+}
+
+export interface HttpRule {
+  pathExact?: string;
+  pathPrefix?: string;
+  pathRegex?: string;
+  /** Upper-cased, as Consul's Normalize leaves them. */
+  methods?: string[];
+  headers: HeaderRule[];
+  ref: SourceRef;
+}
+
+export interface PermissionRule {
+  index: number;
+  /** `allow` or `deny`; anything else (including a missing Action) is `deny`, as rbac.go reads it. */
+  action: IntentionAction;
+  rawAction?: string;
+  /** Absent: rbac.go turns a permission without HTTP into "any" (validation rejects it). */
+  http?: HttpRule;
+  jwt?: JwtRequirement;
+  ref: SourceRef;
+  label: string;
+}
+
+export interface SourceIntention {
+  entry: IntentionEntry;
+  index: number;
+  name: string;
+  /** Normalized: `default` when unset, inherited from the destination when not peered. */
+  namespace: string;
+  /** Normalized; empty for peered and sameness-group sources. */
+  partition: string;
+  peer: string;
+  samenessGroup: string;
+  /** L4 action (absent for L7 sources). Anything but `allow` counts as `deny` (rbac.go). */
+  action?: IntentionAction;
+  rawAction?: string;
+  /** L7 permissions, when the source has any. */
+  permissions?: PermissionRule[];
+  precedence: number;
+  /** Wildcards in (namespace, name): 0 exact, 1 `ns/*`, 2 `*\/*` (rbac.go countWild). */
+  wild: number;
+  ref: SourceRef;
+  /** `Sources[0] web` / `sources[1] *`. */
+  label: string;
+  /** `default/web`, `default/* (partition floor-a)`, `web from peer dc2`. */
+  describe: string;
+}
+
+export interface IntentionEntry {
+  /** Position in the policy set, for stable ordering. */
+  order: number;
+  form: 'crd' | 'entry';
+  file: SourceFile;
+  resource: Resource;
+  /** Destination, normalized. `*` for wildcards. */
+  name: string;
+  namespace: string;
+  partition: string;
+  jwt?: JwtRequirement;
+  sources: SourceIntention[];
+  ref: SourceRef;
+  /** `service-intentions api` / `ServiceIntentions shop/api-intentions`. */
+  label: string;
+  /** partition/namespace/name: Consul keeps one entry per destination. */
+  key: string;
+  /** A digest of what the entry means, to tell identical copies from different definitions. */
+  fingerprint: string;
+  /** Reasons the entry cannot take effect (no destination name, an invalid wildcard). */
+  problems: string[];
+}
+
+/** Reads every recognized Consul intentions resource into entries. `localPartition` is the
+ * partition of CRDs and of config entries without `Partition`. */
+export function readEntries(resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>, localPartition: string): IntentionEntry[] {
+  const out: IntentionEntry[] = [];
+  resources.forEach(({ file, resource }, order) => {
+    if (resource.mesh !== 'consul') return;
+    if (resource.kind !== 'ServiceIntentions' && resource.kind !== 'service-intentions') return;
+    out.push(readEntry(file, resource, order, localPartition));
+  });
+  return out;
+}
+
+function readEntry(file: SourceFile, resource: Resource, order: number, localPartition: string): IntentionEntry {
+  const form = resource.kind === 'ServiceIntentions' ? 'crd' : 'entry';
+  const k = (canonical: string) => key(form, canonical);
+  const root = resource.node;
+  const value = plain(root) as Record<string, unknown>;
+  const bodyPath: NodePath = form === 'crd' ? ['spec'] : [];
+  const body = form === 'crd' ? obj(value['spec']) ?? {} : value;
+  const destination = form === 'crd' ? obj(body['destination']) ?? {} : body;
+  const problems: string[] = [];
+  const name = str(destination[k('Name')]) ?? '';
+  if (!name) problems.push('it has no destination name');
+  const namespace = str(destination[k('Namespace')]) || 'default';
+  const partition = (form === 'entry' ? str(destination['Partition']) : undefined) || localPartition;
+  if (namespace !== '*' && namespace.includes('*')) problems.push('its namespace uses "*" with a partial value');
+  if (name !== '*' && name.includes('*')) problems.push('its name uses "*" with a partial value');
+  if (name !== '*' && namespace === '*') problems.push('an exact name cannot follow a wildcard namespace');
+  if (partition.includes('*')) problems.push('its partition uses "*"');
+  const metaName = resource.name;
+  const label = form === 'crd'
+    ? `ServiceIntentions ${resource.namespace ? `${resource.namespace}/` : ''}${metaName ?? name}`
+    : `service-intentions ${namespace !== 'default' || partition !== 'default' ? `${partition !== 'default' ? `${partition}/` : ''}${namespace}/` : ''}${name}`;
+  const entry: IntentionEntry = {
+    order, form, file, resource, name, namespace, partition,
+    sources: [], ref: refOf(file, root, [], label), label,
+    key: `${partition}/${namespace}/${name}`, fingerprint: '', problems,
+  };
+  const jwt = jwtRequirement(form, file, root, body[k('JWT')], [...bodyPath, k('JWT')], `${label} ${k('JWT')}`);
+  if (jwt) entry.jwt = jwt;
+  const destCount = countExact(namespace, name);
+  (arr(body[k('Sources')]) ?? []).forEach((raw, index) => {
+    const source = obj(raw);
+    if (!source) return;
+    const path = [...bodyPath, k('Sources'), index];
+    const srcName = str(source[k('Name')]) ?? '';
+    const peer = str(source[k('Peer')]) ?? '';
+    const samenessGroup = str(source[k('SamenessGroup')]) ?? '';
+    const inherit = (v: string) => (v === '*' ? '' : v);
+    let srcNamespace: string;
+    let srcPartition: string;
+    if (peer || samenessGroup) {
+      srcNamespace = str(source[k('Namespace')]) || 'default';
+      srcPartition = str(source[k('Partition')]) ?? '';
+    } else {
+      srcNamespace = str(source[k('Namespace')]) || inherit(namespace) || 'default';
+      srcPartition = str(source[k('Partition')]) || inherit(partition) || 'default';
+    }
+    const permsRaw = arr(source[k('Permissions')]);
+    const srcLabel = `${k('Sources')}[${index}] ${srcName || '(no name)'}`;
+    const precedence = destCount < 0 ? 0 : ({ 2: 9, 1: 6, 0: 3 } as Record<number, number>)[destCount]! - (2 - countExact(srcNamespace, srcName));
+    const rawAction = str(source[k('Action')]);
+    const src: SourceIntention = {
+      entry, index, name: srcName, namespace: srcNamespace, partition: srcPartition, peer, samenessGroup,
+      precedence, wild: 2 - countExact(srcNamespace, srcName),
+      ref: refOf(file, root, path, `${label} ${srcLabel}`),
+      label: srcLabel, describe: describeSource(srcNamespace, srcName, srcPartition, peer, samenessGroup),
+    };
+    if (rawAction !== undefined) src.rawAction = rawAction;
+    if (permsRaw && permsRaw.length > 0) {
+      src.permissions = permsRaw.flatMap((p, j) => permission(form, file, root, p, [...path, k('Permissions'), j], j, `${label} ${srcLabel}`));
+    } else {
+      src.action = rawAction === 'allow' ? 'allow' : 'deny';
+    }
+    if (!srcName) problems.push(`${srcLabel} has no name`);
+    entry.sources.push(src);
+  });
+  entry.fingerprint = JSON.stringify([entry.key, jwtDigest(entry.jwt), entry.sources.map((s) => [
+    s.name, s.namespace, s.partition, s.peer, s.samenessGroup, s.action ?? null,
+    s.permissions?.map((p) => [p.action, p.http ? [p.http.pathExact, p.http.pathPrefix, p.http.pathRegex, p.http.methods, p.http.headers.map((h) => [h.name, h.present, h.exact, h.prefix, h.suffix, h.contains, h.regex, h.ignoreCase, h.invert])] : null, jwtDigest(p.jwt)]) ?? null,
+  ])]);
+  return entry;
+}
+
+function permission(form: 'crd' | 'entry', file: SourceFile, root: SourceNode, raw: unknown, path: NodePath, index: number, owner: string): PermissionRule[] {
+  const k = (canonical: string) => key(form, canonical);
+  const p = obj(raw);
+  if (!p) return [];
+  const rawAction = str(p[k('Action')]);
+  const label = `${k('Permissions')}[${index}]`;
+  const out: PermissionRule = {
+    index, action: rawAction === 'allow' ? 'allow' : 'deny', label,
+    ref: refOf(file, root, path, `${owner} ${label}`),
+  };
+  if (rawAction !== undefined) out.rawAction = rawAction;
+  const httpRaw = obj(p[k('HTTP')]);
+  if (httpRaw) {
+    const httpPath = [...path, k('HTTP')];
+    const http: HttpRule = { headers: [], ref: refOf(file, root, httpPath, `${owner} ${label}.${k('HTTP')}`) };
+    const pe = nonEmpty(httpRaw[k('PathExact')]);
+    const pp = nonEmpty(httpRaw[k('PathPrefix')]);
+    const pr = nonEmpty(httpRaw[k('PathRegex')]);
+    if (pe !== undefined) http.pathExact = pe;
+    if (pp !== undefined) http.pathPrefix = pp;
+    if (pr !== undefined) http.pathRegex = pr;
+    const methods = arr(httpRaw[k('Methods')]);
+    if (methods && methods.length > 0) http.methods = methods.filter((m): m is string => typeof m === 'string').map((m) => m.toUpperCase());
+    (arr(httpRaw[k('Header')]) ?? []).forEach((h, i) => {
+      const header = obj(h);
+      if (!header) return;
+      const rule: HeaderRule = {
+        index: i, name: str(header[k('Name')]) ?? '',
+        ref: refOf(file, root, [...httpPath, k('Header'), i], `${owner} ${label}.${k('HTTP')}.${k('Header')}[${i}]`),
+      };
+      const present = bool(header[k('Present')]);
+      if (present !== undefined) rule.present = present;
+      for (const f of ['Exact', 'Prefix', 'Suffix', 'Contains', 'Regex'] as const) {
+        const v = nonEmpty(header[k(f)]);
+        if (v !== undefined) rule[f.toLowerCase() as 'exact' | 'prefix' | 'suffix' | 'contains' | 'regex'] = v;
+      }
+      const ignoreCase = bool(header[k('IgnoreCase')]);
+      if (ignoreCase !== undefined) rule.ignoreCase = ignoreCase;
+      const invert = bool(header[k('Invert')]);
+      if (invert !== undefined) rule.invert = invert;
+      http.headers.push(rule);
+    });
+    out.http = http;
+  }
+  const jwt = jwtRequirement(form, file, root, p[k('JWT')], [...path, k('JWT')], `${owner} ${label}.${k('JWT')}`);
+  if (jwt) out.jwt = jwt;
+  return [out];
+}
+
+function jwtRequirement(form: 'crd' | 'entry', file: SourceFile, root: SourceNode, raw: unknown, path: NodePath, label: string): JwtRequirement | undefined {
+  const k = (canonical: string) => key(form, canonical);
+  const jwt = obj(raw);
+  if (!jwt) return undefined;
+  const providers = (arr(jwt[k('Providers')]) ?? []).flatMap((p) => {
+    const provider = obj(p);
+    const name = str(provider?.[k('Name')]);
+    if (!provider || !name) return [];
+    const claims = (arr(provider[k('VerifyClaims')]) ?? []).flatMap((c) => {
+      const claim = obj(c);
+      const claimPath = arr(claim?.[k('Path')])?.filter((s): s is string => typeof s === 'string');
+      const v = claim?.[k('Value')];
+      if (!claimPath || claimPath.length === 0 || v === undefined || v === null || typeof v === 'object') return [];
+      return [{ path: claimPath, value: String(v) }];
+    });
+    return [{ name, claims }];
+  });
+  // rbac.go: `if ixn.JWT != nil` with no providers adds nothing.
+  if (providers.length === 0) return undefined;
+  return { providers, ref: refOf(file, root, path, label) };
+}
+
+function jwtDigest(jwt: JwtRequirement | undefined): unknown {
+  return jwt ? jwt.providers.map((p) => [p.name, p.claims.map((c) => [c.path, c.value])]) : null;
+}
+
+/** agent/structs/config_entry_intentions.go intentionCountExact: 0 for `*\/*`, 1 for `ns/*`, 2 exact. */
+export function countExact(namespace: string, name: string): number {
+  if (namespace === '*') return 0;
+  if (name === '*') return 1;
+  return 2;
+}
+
+export function describeSource(namespace: string, name: string, partition: string, peer: string, samenessGroup: string): string {
+  const base = `${namespace}/${name}`;
+  if (peer) return `${base} from peer ${peer}`;
+  if (samenessGroup) return `${base} from sameness group ${samenessGroup}`;
+  return partition && partition !== 'default' ? `${base} in partition ${partition}` : base;
+}
+
+/** The key a field has in this form: `PathExact` in a config entry, `pathExact` in the CRD. */
+export function key(form: 'crd' | 'entry', canonical: string): string {
+  if (form === 'entry') return canonical;
+  if (canonical === canonical.toUpperCase()) return canonical.toLowerCase();
+  return canonical[0]!.toLowerCase() + canonical.slice(1);
+}
+
+function refOf(file: SourceFile, root: SourceNode, path: NodePath, label: string): SourceRef {
+  const located = locate(root, path);
+  const node = located.node ?? root;
+  return { file: file.path, range: file.lines.range(node.span), label };
+}
+
+// ---- plain-data helpers ----
+
+function plain(node: SourceNode): unknown {
+  switch (node.type) {
+    case 'scalar': return node.value;
+    case 'array': return node.items.map(plain);
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      for (const e of node.entries) if (!(e.value.type === 'scalar' && e.value.value === null)) out[e.key] = plain(e.value);
+      return out;
+    }
+  }
+}
+
+function obj(value: unknown): Record<string, unknown> | undefined {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function arr(value: unknown): unknown[] | undefined {
+  return Array.isArray(value) ? value : undefined;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function bool(value: unknown): boolean | undefined {
+  return typeof value === 'boolean' ? value : undefined;
+}

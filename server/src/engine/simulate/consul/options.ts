@@ -1,0 +1,83 @@
+import type { ProjectConfig } from '../../config/projectConfig';
+import type { RequestNormalization } from './http';
+
+/**
+ * Settings the Consul simulator needs beyond the intentions themselves. Only
+ * `defaultIntentionPolicy` is in `.meshpolicy.yaml` today (`consul.defaultIntentionPolicy`); the
+ * others are taken from `createConsulSimulator(options)` and, when a future configuration passes
+ * them through, from `config.consul` under the same names. Every one has a default that keeps
+ * the simulator honest: where a setting is unknown and the verdict depends on it, the verdict
+ * is `unknown` and `missing` names the setting.
+ */
+export interface ConsulSimulatorOptions {
+  /**
+   * What happens when no intention decides. The effective value of the agent's
+   * `default_intention_policy` when set, else of `acl.default_policy` (allow when ACLs are
+   * disabled). Overrides `config.consul.defaultIntentionPolicy`.
+   */
+  defaultIntentionPolicy?: 'allow' | 'deny';
+  /**
+   * The local trust domain (`<cluster-id>.consul`). Set: local sources match only certificates of
+   * this trust domain (Consul's newer rbac.go). Unset: any trust domain matches a local source
+   * (older rbac.go; also the only choice when the cluster ID is not known).
+   */
+  trustDomain?: string;
+  /** The admin partition of the destination proxies, and of CRDs and entries without Partition. */
+  partition?: string;
+  /**
+   * Whether Consul Enterprise namespaces are in use. Unset: on when any intention names a
+   * namespace or partition other than `default`. Off (Consul CE): every namespace is `default`,
+   * and the namespaces of the record (Kubernetes namespaces) are not Consul's.
+   */
+  namespaces?: boolean;
+  /** Cluster peers: the trust domain their certificates carry and their exported partition. */
+  peers?: Record<string, { trustDomain: string; partition?: string }>;
+  /** Sameness group members (Enterprise): local partitions and peers. */
+  samenessGroups?: Record<string, { partitions?: string[]; peers?: string[] }>;
+  /** jwt-provider config entries: the `Issuer` each one verifies. */
+  jwtProviders?: Record<string, { issuer?: string }>;
+  /**
+   * `MutualTLSMode = "permissive"` (service-defaults/proxy-defaults, Consul 1.16+): true for
+   * every service, or the list of destination services. Plaintext calls to those are accepted
+   * and intentions are not enforced on them.
+   */
+  permissiveMtls?: boolean | string[];
+  /** The mesh entry's `HTTP.Incoming.RequestNormalization` (defaults: Consul CE 1.20.1+). */
+  requestNormalization?: RequestNormalization;
+}
+
+export interface ResolvedOptions {
+  defaultPolicy: 'allow' | 'deny';
+  /** Where the default policy came from, for the trace. */
+  defaultSource: string;
+  trustDomain: string | undefined;
+  partition: string | undefined;
+  namespaces: boolean | undefined;
+  peers: Record<string, { trustDomain: string; partition?: string }>;
+  samenessGroups: Record<string, { partitions?: string[]; peers?: string[] }>;
+  jwtProviders: Record<string, { issuer?: string }>;
+  permissiveMtls: boolean | string[];
+  normalization: RequestNormalization;
+}
+
+export function resolveOptions(config: ProjectConfig | undefined, options: ConsulSimulatorOptions): ResolvedOptions {
+  const fromConfig = (config?.consul ?? {}) as Partial<ConsulSimulatorOptions> & { defaultIntentionPolicy?: string };
+  const pick = <K extends keyof ConsulSimulatorOptions>(key: K): ConsulSimulatorOptions[K] => (options[key] !== undefined ? options[key] : (fromConfig[key] as ConsulSimulatorOptions[K]));
+  const configured = fromConfig.defaultIntentionPolicy === 'deny' || fromConfig.defaultIntentionPolicy === 'allow' ? fromConfig.defaultIntentionPolicy : undefined;
+  const defaultPolicy = options.defaultIntentionPolicy ?? configured ?? 'allow';
+  const defaultSource = options.defaultIntentionPolicy
+    ? 'simulator option defaultIntentionPolicy'
+    : configured && config?.file ? `consul.defaultIntentionPolicy in ${config.file}` : configured ? 'consul.defaultIntentionPolicy' : 'Consul with ACLs disabled';
+  return {
+    defaultPolicy,
+    defaultSource,
+    trustDomain: pick('trustDomain') || undefined,
+    partition: pick('partition') || undefined,
+    namespaces: pick('namespaces'),
+    peers: pick('peers') ?? {},
+    samenessGroups: pick('samenessGroups') ?? {},
+    jwtProviders: pick('jwtProviders') ?? {},
+    permissiveMtls: pick('permissiveMtls') ?? false,
+    normalization: pick('requestNormalization') ?? {},
+  };
+}

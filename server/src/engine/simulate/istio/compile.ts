@@ -1,0 +1,318 @@
+import type { Resource } from '../../resource';
+import type { SourceFile } from '../../source/sourceFile';
+import { getEntry, locate, toValue, type SourceNode } from '../../source/tree';
+import type { SourceRef } from '../types';
+import { compileOperation, compileSource, compileWhen, type CompileContext, type Field } from './fields';
+
+export type Action = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
+export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+
+export interface TargetRef {
+  group: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/** What every Istio security resource shares: where it is and what it attaches to (spec §1.2). */
+export interface Attachable {
+  kind: string;
+  name: string;
+  namespace: string;
+  /** matchLabels pairs; null = no selector; [] = empty matchLabels (selects every workload). */
+  selector: [string, string][] | null;
+  targetRefs: TargetRef[] | null;
+  ref: SourceRef;
+  /** "AuthorizationPolicy ns/name". */
+  label: string;
+  /** Document order, for "oldest wins" when no creationTimestamp says otherwise. */
+  order: number;
+  created: string | undefined;
+}
+
+/** A rule's constraints in one form: OR over `from`, OR over `to`, AND over `when`. */
+export interface RuleMatcher {
+  /** null = any source. An entry is an AND over its fields; an empty entry matches anything. */
+  from: Field[][] | null;
+  to: Field[][] | null;
+  when: Field[];
+}
+
+export interface CompiledRule {
+  index: number;
+  ref: SourceRef;
+  /** Why istiod skips the rule (invalid values), if it does; then every form is null. */
+  error: string | undefined;
+  /** The rule on an HTTP chain, a TCP chain (sidecar/gateway), and at ztunnel (L4). null = dropped. */
+  http: RuleMatcher | null;
+  tcp: RuleMatcher | null;
+  zt: RuleMatcher | null;
+  /** What happens to the rule on TCP / at ztunnel, for the trace. */
+  tcpNote: string | undefined;
+  ztNote: string | undefined;
+  /** Precomputed reason texts. */
+  allowReason: string;
+  denyReason: string;
+  externalReason: string;
+  /** Decision outcomes built on first use (evaluate.ts): deny HTTP, deny TCP, allow, external. */
+  outcomes: unknown[];
+}
+
+export interface CompiledPolicy extends Attachable {
+  kind: 'AuthorizationPolicy';
+  action: Action;
+  provider: string | undefined;
+  dryRun: boolean;
+  rules: CompiledRule[];
+  /** A policy the API server would not admit (bad action, selector with targetRefs): ignored. */
+  rejected: string | undefined;
+  notes: string[];
+  noAllowReason: string;
+  /** "No ALLOW policy matched" outcomes (HTTP, TCP), built on first use. */
+  outcomes: unknown[];
+}
+
+export interface CompiledPeerAuthentication extends Attachable {
+  kind: 'PeerAuthentication';
+  mode: MtlsMode;
+  ports: Map<number, MtlsMode>;
+}
+
+export interface JwtRule {
+  issuer: string;
+  audiences: string[];
+  spaceDelimitedClaims: string[];
+}
+
+export interface CompiledRequestAuthentication extends Attachable {
+  kind: 'RequestAuthentication';
+  jwtRules: JwtRule[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The line a node starts on, as a range (rules are shown by their first line). */
+function firstLine(file: SourceFile, node: SourceNode): SourceRef['range'] {
+  const start = file.lines.position(node.span.start);
+  const lineEnd = file.lines.lineEnd(start.line);
+  return { start, end: file.lines.position(Math.min(node.span.end, lineEnd)) };
+}
+
+function policyRef(file: SourceFile, resource: Resource, label: string): SourceRef {
+  const name = locate(resource.node, ['metadata', 'name']);
+  const kindEntry = getEntry(resource.node, 'kind');
+  const node = name.complete && name.node ? name.node : kindEntry?.value ?? resource.node;
+  const range = node === resource.node ? firstLine(file, node) : file.lines.range(node.span);
+  return { file: file.path, range, label };
+}
+
+function base(file: SourceFile, resource: Resource, order: number): Omit<Attachable, 'kind'> & { spec: Record<string, unknown>; metadata: Record<string, unknown>; problems: string[] } {
+  const value = toValue(resource.node);
+  const root = isRecord(value) ? value : {};
+  const metadata = isRecord(root['metadata']) ? root['metadata'] : {};
+  const spec = isRecord(root['spec']) ? root['spec'] : {};
+  const name = typeof metadata['name'] === 'string' ? metadata['name'] : resource.name ?? '';
+  const namespace = typeof metadata['namespace'] === 'string' && metadata['namespace'] !== '' ? metadata['namespace'] : resource.namespace ?? 'default';
+  const label = `${resource.kind} ${namespace}/${name}`;
+  const problems: string[] = [];
+  let selector: [string, string][] | null = null;
+  if (isRecord(spec['selector'])) {
+    const matchLabels = spec['selector']['matchLabels'];
+    selector = isRecord(matchLabels) ? Object.entries(matchLabels).map(([k, v]) => [k, v === null ? '' : String(v)] as [string, string]) : [];
+  }
+  let targetRefs: TargetRef[] | null = null;
+  const refs: unknown[] = [];
+  if (isRecord(spec['targetRef'])) refs.push(spec['targetRef']);
+  if (Array.isArray(spec['targetRefs'])) refs.push(...spec['targetRefs']);
+  if (refs.length > 0) {
+    targetRefs = refs.filter(isRecord).map((r) => ({
+      group: typeof r['group'] === 'string' ? r['group'] : '',
+      kind: typeof r['kind'] === 'string' ? r['kind'] : '',
+      name: typeof r['name'] === 'string' ? r['name'] : '',
+      ...(typeof r['namespace'] === 'string' && r['namespace'] !== '' ? { namespace: r['namespace'] } : {}),
+    }));
+  }
+  if (selector && targetRefs) problems.push('only one of targetRefs or selector can be set: the API server rejects the resource');
+  const created = typeof metadata['creationTimestamp'] === 'string' ? metadata['creationTimestamp'] : undefined;
+  return { name, namespace, selector, targetRefs, ref: policyRef(file, resource, label), label, order, created, spec, metadata, problems };
+}
+
+const ACTIONS = new Set<Action>(['ALLOW', 'DENY', 'AUDIT', 'CUSTOM']);
+const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+
+/** Compiles an AuthorizationPolicy into per-chain rule matchers (spec §1.3, §1.4, §1.7). */
+export function compileAuthorizationPolicy(file: SourceFile, resource: Resource, order: number, trustDomains: readonly string[]): CompiledPolicy {
+  const b = base(file, resource, order);
+  const { spec, metadata, problems, ...attach } = b;
+  const notes: string[] = [];
+  const rawAction = spec['action'] ?? 'ALLOW';
+  let rejected: string | undefined = problems[0];
+  let action: Action = 'ALLOW';
+  if (typeof rawAction === 'string' && ACTIONS.has(rawAction as Action)) action = rawAction as Action;
+  else rejected ??= `action ${JSON.stringify(rawAction)} is not one of ALLOW, DENY, AUDIT, CUSTOM: the API server rejects the resource`;
+  const annotations = isRecord(metadata['annotations']) ? metadata['annotations'] : {};
+  const dryRunValue = annotations['istio.io/dry-run'];
+  const dryRun = (action === 'ALLOW' || action === 'DENY') && dryRunValue !== undefined && dryRunValue !== null && TRUE.has(String(dryRunValue));
+  if (dryRunValue !== undefined && action !== 'ALLOW' && action !== 'DENY') notes.push(`istio.io/dry-run is only supported on ALLOW and DENY: the annotation has no effect on ${action}`);
+  let provider: string | undefined;
+  if (action === 'CUSTOM') {
+    const p = spec['provider'];
+    provider = isRecord(p) && typeof p['name'] === 'string' && p['name'] !== '' ? p['name'] : undefined;
+    if (!provider) notes.push('CUSTOM without provider.name: istiod turns its rules into DENY rules (bad CUSTOM action)');
+  }
+  const ctx: CompileContext = { policyNamespace: attach.namespace, trustDomains };
+  const rulesNode = locate(resource.node, ['spec', 'rules']).node;
+  const rawRules = Array.isArray(spec['rules']) ? spec['rules'] : [];
+  const rules: CompiledRule[] = [];
+  const who = `${action} policy ${attach.namespace}/${attach.name}${action === 'CUSTOM' ? ` (provider ${provider ?? 'unset'})` : ''}`;
+  rawRules.forEach((raw, index) => {
+    const node = rulesNode?.type === 'array' ? rulesNode.items[index] : undefined;
+    const ref: SourceRef = node ? { file: file.path, range: firstLine(file, node), label: `rules[${index}]` } : { ...attach.ref, label: `rules[${index}]` };
+    rules.push(compileRule(raw, index, ref, action, ctx, who));
+  });
+  return {
+    kind: 'AuthorizationPolicy',
+    name: attach.name, namespace: attach.namespace, selector: attach.selector, targetRefs: attach.targetRefs, ref: attach.ref, label: attach.label, order: attach.order, created: attach.created,
+    action, provider, dryRun, rules, rejected, notes,
+    noAllowReason: `denied: no ALLOW policy matches the call (ALLOW policy ${attach.namespace}/${attach.name} applies to the workload, so anything it does not allow is denied)`,
+    outcomes: [undefined, undefined],
+  };
+}
+
+function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action, ctx: CompileContext, who: string): CompiledRule {
+  const reasons = {
+    allowReason: `allowed by ${who} rules[${index}]`,
+    denyReason: `denied by ${who} rules[${index}]`,
+    externalReason: `external decision: ${who} rules[${index}] matches, so the request goes to the external authorizer`,
+  };
+  const fail = (error: string): CompiledRule => ({ index, ref, error, http: null, tcp: null, zt: null, tcpNote: undefined, ztNote: undefined, ...reasons, outcomes: [undefined, undefined, undefined, undefined] });
+  if (!isRecord(raw)) return fail('`rule` must not be nil');
+  let from: Field[][] | null = null;
+  if (raw['from'] !== undefined && raw['from'] !== null) {
+    if (!Array.isArray(raw['from'])) return fail('`from` must be a list');
+    if (raw['from'].length > 0) {
+      from = [];
+      for (let i = 0; i < raw['from'].length; i++) {
+        const entry = raw['from'][i];
+        if (!isRecord(entry) || !isRecord(entry['source'])) return fail(`from[${i}]: \`from.source\` must not be nil`);
+        if (Object.keys(entry['source']).length === 0) return fail(`from[${i}]: \`from.source\` must not be empty`);
+        const fields = compileSource(`from[${i}].source`, entry['source'], ctx);
+        if (typeof fields === 'string') return fail(`from[${i}].source: ${fields}`);
+        from.push(fields);
+      }
+    }
+  }
+  let to: Field[][] | null = null;
+  if (raw['to'] !== undefined && raw['to'] !== null) {
+    if (!Array.isArray(raw['to'])) return fail('`to` must be a list');
+    if (raw['to'].length > 0) {
+      to = [];
+      for (let i = 0; i < raw['to'].length; i++) {
+        const entry = raw['to'][i];
+        if (!isRecord(entry) || !isRecord(entry['operation'])) return fail(`to[${i}]: \`to.operation\` must not be nil`);
+        const fields = compileOperation(`to[${i}].operation`, entry['operation']);
+        if (typeof fields === 'string') return fail(`to[${i}].operation: ${fields}`);
+        if (fields.length === 0) return fail(`to[${i}]: \`to.operation\` must not be empty`);
+        to.push(fields);
+      }
+    }
+  }
+  const when: Field[] = [];
+  if (raw['when'] !== undefined && raw['when'] !== null) {
+    if (!Array.isArray(raw['when'])) return fail('`when` must be a list');
+    for (let i = 0; i < raw['when'].length; i++) {
+      const condition = raw['when'][i];
+      if (!isRecord(condition)) return fail(`when[${i}]: when field cannot be nil`);
+      const key = condition['key'];
+      if (typeof key !== 'string' || key === '') return fail(`when[${i}]: \`key\` must not be empty`);
+      const values = listOf(condition['values']);
+      const notValues = listOf(condition['notValues']);
+      const fields = compileWhen(i, key, values, notValues, ctx);
+      if (typeof fields === 'string') return fail(`when[${i}]: ${fields}`);
+      when.push(...fields);
+    }
+  }
+  const http: RuleMatcher = { from, to, when };
+  const all = [...(from ?? []).flat(), ...(to ?? []).flat(), ...when];
+  // TCP chain (spec §1.7): ALLOW drops the whole rule, DENY/AUDIT/CUSTOM drop the HTTP keys.
+  let tcp: RuleMatcher | null;
+  let tcpNote: string | undefined;
+  const httpFields = all.filter((f) => f.http);
+  if (httpFields.length === 0) tcp = http;
+  else if (action === 'ALLOW') {
+    tcp = null;
+    tcpNote = `on TCP the whole rule is dropped: ${httpFields[0]!.path} is an HTTP attribute`;
+  } else {
+    const keep = (f: Field) => !f.http;
+    tcp = { from: from && from.map((e) => e.filter(keep)), to: to && to.map((e) => e.filter(keep)), when: when.filter(keep) };
+    tcpNote = `on TCP the HTTP attributes ${httpFields.map((f) => f.path).join(', ')} are ignored, so the rule is broader`;
+  }
+  // ztunnel (spec §1.7 ambient): ALLOW drops the rule; DENY drops HTTP attributes, and a match that
+  // loses all its constraints becomes an empty match, which ztunnel never matches.
+  let zt: RuleMatcher | null = null;
+  let ztNote: string | undefined;
+  const l7 = all.filter((f) => !f.l4);
+  if (action === 'ALLOW' || action === 'DENY') {
+    if (l7.length === 0) zt = http;
+    else if (action === 'ALLOW') ztNote = `at ztunnel the whole rule is dropped: ${l7[0]!.path} is not an L4 attribute`;
+    else {
+      const keep = (f: Field) => f.l4;
+      const prune = (list: Field[][] | null): Field[][] | null | 'empty' => {
+        if (!list) return null;
+        const kept = list.filter((e) => e.length === 0 || e.some(keep)).map((e) => e.filter(keep));
+        return kept.length === 0 ? 'empty' : kept;
+      };
+      const f2 = prune(from);
+      const t2 = prune(to);
+      const w2 = when.filter(keep);
+      const anyL4 = all.some(keep);
+      if (f2 === 'empty' || t2 === 'empty' || !anyL4) ztNote = `at ztunnel the rule has no effect: without its non-L4 attributes (${l7.map((f) => f.path).join(', ')}) it is an empty match`;
+      else {
+        zt = { from: f2, to: t2, when: w2 };
+        ztNote = `at ztunnel the non-L4 attributes ${l7.map((f) => f.path).join(', ')} are ignored`;
+      }
+    }
+  }
+  return { index, ref, error: undefined, http, tcp, zt, tcpNote, ztNote, ...reasons, outcomes: [undefined, undefined, undefined, undefined] };
+}
+
+function listOf(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((v) => v !== null && v !== undefined).map((v) => String(v));
+}
+
+const MODES = new Set<MtlsMode>(['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT']);
+
+function modeOf(value: unknown): MtlsMode {
+  if (!isRecord(value)) return 'UNSET';
+  const mode = value['mode'];
+  return typeof mode === 'string' && MODES.has(mode as MtlsMode) ? mode as MtlsMode : 'UNSET';
+}
+
+export function compilePeerAuthentication(file: SourceFile, resource: Resource, order: number): CompiledPeerAuthentication {
+  const { spec, metadata: _metadata, problems: _problems, ...attach } = base(file, resource, order);
+  void _metadata; void _problems;
+  const ports = new Map<number, MtlsMode>();
+  if (isRecord(spec['portLevelMtls'])) {
+    for (const [port, value] of Object.entries(spec['portLevelMtls'])) {
+      const n = Number(port);
+      if (Number.isInteger(n) && n > 0 && n <= 65535) ports.set(n, modeOf(value));
+    }
+  }
+  return { kind: 'PeerAuthentication', ...attach, targetRefs: null, mode: modeOf(spec['mtls']), ports };
+}
+
+export function compileRequestAuthentication(file: SourceFile, resource: Resource, order: number): CompiledRequestAuthentication {
+  const { spec, metadata: _metadata, problems: _problems, ...attach } = base(file, resource, order);
+  void _metadata; void _problems;
+  const jwtRules: JwtRule[] = [];
+  if (Array.isArray(spec['jwtRules'])) {
+    for (const rule of spec['jwtRules']) {
+      if (!isRecord(rule) || typeof rule['issuer'] !== 'string') continue;
+      jwtRules.push({ issuer: rule['issuer'], audiences: listOf(rule['audiences']), spaceDelimitedClaims: listOf(rule['spaceDelimitedClaims']) });
+    }
+  }
+  return { kind: 'RequestAuthentication', ...attach, jwtRules };
+}

@@ -1,0 +1,1259 @@
+import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
+import { InventoryIndex } from '../../inventory/inventoryIndex';
+import type { AccessRecord } from '../../traffic/accessRecord';
+import type { CompiledPolicies, Decision, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
+import { Call, F, T, U, type Tri } from './call';
+import {
+  compileAuthorizationPolicy, compilePeerAuthentication, compileRequestAuthentication,
+  type Attachable, type CompiledPeerAuthentication, type CompiledPolicy, type CompiledRequestAuthentication,
+  type CompiledRule, type MtlsMode, type RuleMatcher,
+} from './compile';
+import type { Field } from './fields';
+import type { PathNormalization } from './path';
+
+/** Where a policy is enforced for a call (spec §1.2, §1.7). */
+type LayerKind = 'sidecar' | 'ztunnel' | 'gateway' | 'waypoint';
+type Variant = 'http' | 'tcp' | 'zt';
+
+interface Bucket {
+  all: CompiledPolicy[];
+  custom: CompiledPolicy[];
+  deny: CompiledPolicy[];
+  allow: CompiledPolicy[];
+  audit: CompiledPolicy[];
+  dryDeny: CompiledPolicy[];
+  dryAllow: CompiledPolicy[];
+}
+
+function bucket(): Bucket {
+  return { all: [], custom: [], deny: [], allow: [], audit: [], dryDeny: [], dryAllow: [] };
+}
+
+const EMPTY_BUCKET = bucket();
+
+/** The destination of a call as far as attachment needs it. */
+interface Dest {
+  ns: string | undefined;
+  workload: string | undefined;
+  service: string | undefined;
+  labels: Record<string, string> | undefined;
+  labelsFrom: string;
+  kind: LayerKind;
+  /** Why `kind` was chosen, for the trace. */
+  kindWhy: string;
+  gatewayName: string | undefined;
+  /** A classic (label-selected) ingress/egress gateway: PeerAuthentication does not govern it. */
+  classic: boolean;
+  /** The inventory says the pod runs a sidecar (injection label/annotation). */
+  sidecarKnown: boolean;
+  /** A waypoint in front of the destination's Service (ambient), enforcing targetRefs policies first. */
+  waypoint: { name: string | undefined; ns: string; why: string } | null;
+}
+
+/** The result of one enforcement point. */
+interface Outcome {
+  verdict: Verdict;
+  policy: SourceRef | undefined;
+  rule: SourceRef | undefined;
+  reason: string;
+  step: TraceStep;
+  status: number | undefined;
+  missing: string[] | undefined;
+}
+
+/** Non-targeted policies of one namespace, indexed by their selector so that attachment is a
+ * few map lookups per call. */
+interface Scope {
+  /** No selector, or empty matchLabels. */
+  always: Bucket | null;
+  /** Label keys of single-label selectors, and per key: value → bucket. */
+  keys: string[];
+  single: Map<string, Map<string, Bucket>>;
+  /** Selectors with several labels, one bucket per distinct selector. */
+  multi: { selector: [string, string][]; bucket: Bucket }[];
+}
+
+class Tracer {
+  readonly steps: TraceStep[] = [];
+  add(text: string, outcome: TraceStep['outcome'], at?: SourceRef): void {
+    this.steps.push(at ? { text, outcome, at } : { text, outcome });
+  }
+}
+
+interface IstioOptions {
+  rootNamespace: string;
+  trustDomain: string;
+  trustDomainAliases: string[];
+  normalization: PathNormalization;
+}
+
+const NORMALIZATIONS = new Set<PathNormalization>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
+
+/** Mesh options: the contract's config gives root namespace and trust domain; aliases and path
+ * normalization are read when a caller supplies them (`config.istio.trustDomainAliases`,
+ * `config.istio.pathNormalization`), else Istio's defaults apply. */
+function optionsOf(policies: PolicySet): IstioOptions {
+  const istio = (policies.config?.istio ?? {}) as { rootNamespace?: string; trustDomain?: string; trustDomainAliases?: unknown; pathNormalization?: unknown };
+  const aliases = Array.isArray(istio.trustDomainAliases) ? istio.trustDomainAliases.filter((a): a is string => typeof a === 'string') : [];
+  const normalization = typeof istio.pathNormalization === 'string' && NORMALIZATIONS.has(istio.pathNormalization.toUpperCase() as PathNormalization)
+    ? istio.pathNormalization.toUpperCase() as PathNormalization
+    : istio.pathNormalization === 'DEFAULT' ? 'BASE' : 'BASE';
+  return {
+    rootNamespace: istio.rootNamespace || 'istio-system',
+    trustDomain: istio.trustDomain || 'cluster.local',
+    trustDomainAliases: aliases,
+    normalization,
+  };
+}
+
+const MODE_BIT: Record<Exclude<MtlsMode, 'UNSET'>, number> = { STRICT: 1, PERMISSIVE: 2, DISABLE: 4 };
+
+interface PeerModes {
+  /** Bit set of possible effective modes (STRICT 1, PERMISSIVE 2, DISABLE 4). */
+  modes: number;
+  /** The PeerAuthentication that decided, when one did and the answer is definite. */
+  by: CompiledPeerAuthentication | undefined;
+  text: string;
+  missing: string | undefined;
+}
+
+/** Ordinary workloads whose pods Istio labels as gateways. */
+function gatewayNameOf(labels: Record<string, string> | undefined): string | undefined {
+  return labels?.['gateway.networking.k8s.io/gateway-name'] ?? labels?.['istio.io/gateway-name'];
+}
+
+function showLabels(labels: Record<string, string>): string {
+  const entries = Object.entries(labels);
+  return entries.length === 0 ? '(none)' : entries.map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+function showSelector(selector: [string, string][]): string {
+  return selector.length === 0 ? 'matchLabels {}' : selector.map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+/**
+ * The compiled Istio policies of a workspace. `decide` returns a decision with a one-step trace
+ * (the deciding step) and is built for throughput; `explain` returns the same decision with the
+ * full walkthrough: the destination, every policy that applies or not and why, per rule the
+ * first field that failed, PeerAuthentication and RequestAuthentication effects, and the verdict.
+ */
+export class IstioCompiledPolicies implements CompiledPolicies {
+  private readonly options: IstioOptions;
+  private readonly trustBundle: string[];
+  private readonly policies: CompiledPolicy[] = [];
+  private readonly peerAuths: CompiledPeerAuthentication[] = [];
+  private readonly requestAuths: CompiledRequestAuthentication[] = [];
+  /** Policies without targetRefs, by namespace. */
+  private readonly byNamespace = new Map<string, Bucket>();
+  /** Policies with targetRefs, by namespace. */
+  private readonly targetedByNamespace = new Map<string, Bucket>();
+  private readonly requestAuthByNamespace = new Map<string, CompiledRequestAuthentication[]>();
+  /** PeerAuthentication: mesh level (root namespace, no selector), namespace level, workload level. */
+  private readonly meshPeer: CompiledPeerAuthentication[] = [];
+  private readonly namespacePeer = new Map<string, CompiledPeerAuthentication[]>();
+  private readonly workloadPeer = new Map<string, CompiledPeerAuthentication[]>();
+  private readonly ignoredPeer: CompiledPeerAuthentication[] = [];
+  private readonly inventory: Inventory;
+  private readonly inventoryIndex: InventoryIndex;
+  private readonly workloads = new Map<string, Map<string, WorkloadInfo | null>>();
+  private readonly customVerdicts: Record<string, 'allow' | 'deny'>;
+  private readonly call = new Call();
+  private readonly dest: Dest = {
+    ns: undefined, workload: undefined, service: undefined, labels: undefined, labelsFrom: '', kind: 'sidecar', kindWhy: '',
+    gatewayName: undefined, classic: false, sidecarKnown: false, waypoint: null,
+  };
+  /** Non-targeted policies per namespace, indexed by selector. */
+  private readonly scopes = new Map<string, Scope>();
+  /** Policies targeting a Gateway API Gateway: namespace → gateway name → bucket. */
+  private readonly gatewayTargets = new Map<string, Map<string, Bucket>>();
+  private readonly groups: Bucket[] = [];
+  private readonly groupAttach: Tri[] = [];
+  private nGroups = 0;
+  private layerAudited = false;
+  private layerShadow: NonNullable<Decision['shadow']> | undefined;
+  private readonly peerCache = new Map<string, PeerModes>();
+  /** Whether any policy outside the root namespace exists (a call without a namespace is then unknown). */
+  private readonly outsideRoot: boolean;
+  /** Whether the kind of enforcement point (sidecar, gateway, waypoint, ztunnel) can change a decision. */
+  private readonly needsKind: boolean;
+  private readonly anyCustom: boolean;
+  private readonly anyAudit: boolean;
+  private readonly anyDryRun: boolean;
+  /** The rule that made the last policyMatch() true. */
+  private hitRule: CompiledRule | undefined;
+
+  constructor(set: PolicySet) {
+    this.options = optionsOf(set);
+    this.trustBundle = [this.options.trustDomain, ...this.options.trustDomainAliases.filter((a) => a !== this.options.trustDomain)];
+    this.inventory = set.inventory;
+    this.inventoryIndex = new InventoryIndex(set.inventory);
+    this.customVerdicts = set.customProviderVerdicts ?? {};
+    this.call.normalization = this.options.normalization;
+    let order = 0;
+    for (const { file, resource } of set.resources) {
+      if (resource.mesh !== 'istio') continue;
+      order++;
+      if (resource.kind === 'AuthorizationPolicy') this.policies.push(compileAuthorizationPolicy(file, resource, order, this.trustBundle));
+      else if (resource.kind === 'PeerAuthentication') this.peerAuths.push(compilePeerAuthentication(file, resource, order));
+      else if (resource.kind === 'RequestAuthentication') this.requestAuths.push(compileRequestAuthentication(file, resource, order));
+    }
+    for (const p of this.policies) {
+      if (p.rejected) continue;
+      const map = p.targetRefs ? this.targetedByNamespace : this.byNamespace;
+      let b = map.get(p.namespace);
+      if (!b) map.set(p.namespace, (b = bucket()));
+      addToBucket(b, p);
+      if (p.targetRefs) {
+        const names = new Set(p.targetRefs.filter((r) => r.group === 'gateway.networking.k8s.io' && r.kind === 'Gateway' && (r.namespace === undefined || r.namespace === p.namespace)).map((r) => r.name));
+        for (const name of names) {
+          let byName = this.gatewayTargets.get(p.namespace);
+          if (!byName) this.gatewayTargets.set(p.namespace, (byName = new Map()));
+          let gb = byName.get(name);
+          if (!gb) byName.set(name, (gb = bucket()));
+          addToBucket(gb, p);
+        }
+        continue;
+      }
+      let scope = this.scopes.get(p.namespace);
+      if (!scope) this.scopes.set(p.namespace, (scope = { always: null, keys: [], single: new Map(), multi: [] }));
+      const selector = p.selector;
+      if (selector === null || selector.length === 0) addToBucket((scope.always ??= bucket()), p);
+      else if (selector.length === 1) {
+        const [key, value] = selector[0]!;
+        let byValue = scope.single.get(key);
+        if (!byValue) { scope.single.set(key, (byValue = new Map())); scope.keys.push(key); }
+        let vb = byValue.get(value);
+        if (!vb) byValue.set(value, (vb = bucket()));
+        addToBucket(vb, p);
+      } else {
+        const signature = JSON.stringify([...selector].sort());
+        let group = scope.multi.find((m) => JSON.stringify([...m.selector].sort()) === signature);
+        if (!group) scope.multi.push((group = { selector, bucket: bucket() }));
+        addToBucket(group.bucket, p);
+      }
+    }
+    const root = this.options.rootNamespace;
+    this.outsideRoot = [...this.policies, ...this.peerAuths, ...this.requestAuths].some((p) => p.namespace !== root && !(p.kind === 'AuthorizationPolicy' && (p as CompiledPolicy).rejected));
+    for (const r of this.requestAuths) {
+      let list = this.requestAuthByNamespace.get(r.namespace);
+      if (!list) this.requestAuthByNamespace.set(r.namespace, (list = []));
+      list.push(r);
+    }
+    const admitted = this.policies.filter((p) => !p.rejected);
+    this.anyCustom = admitted.some((p) => p.action === 'CUSTOM');
+    this.anyAudit = admitted.some((p) => p.action === 'AUDIT');
+    this.anyDryRun = admitted.some((p) => p.dryRun);
+    this.needsKind = set.inventory.present || this.peerAuths.length > 0 || admitted.some((p) => p.targetRefs) || this.requestAuths.some((r) => r.targetRefs);
+    const oldestFirst = (a: Attachable, b: Attachable) => (a.created && b.created && a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.order - b.order);
+    for (const pa of [...this.peerAuths].sort(oldestFirst)) {
+      const root = pa.namespace === this.options.rootNamespace;
+      const workloadLevel = pa.selector !== null && pa.selector.length > 0;
+      if (workloadLevel && root) this.ignoredPeer.push(pa);
+      else if (workloadLevel) push(this.workloadPeer, pa.namespace, pa);
+      else if (root) this.meshPeer.push(pa);
+      else push(this.namespacePeer, pa.namespace, pa);
+    }
+  }
+
+  decide(call: AccessRecord): Decision {
+    return this.run(call, null);
+  }
+
+  /** The same decision as `decide`, with the full walkthrough in `trace`. */
+  explain(call: AccessRecord): Decision {
+    return this.run(call, new Tracer());
+  }
+
+  // --- top level ----------------------------------------------------------------------------
+
+  private run(rec: AccessRecord, t: Tracer | null): Decision {
+    const protocol = rec.protocol;
+    if (protocol !== undefined) return this.decideAs(rec, protocol !== 'tcp', t, undefined);
+    const req = rec.request;
+    if (req && (req.method !== undefined || req.path !== undefined || req.host !== undefined)) {
+      return this.decideAs(rec, true, t, 'protocol not recorded: treated as HTTP because the record has request fields');
+    }
+    const asHttp = this.decideAs(rec, true, null, undefined);
+    const asTcp = this.decideAs(rec, false, null, undefined);
+    if (asHttp.verdict === asTcp.verdict && asTcp.verdict !== 'unknown') {
+      return t ? this.decideAs(rec, false, t, `protocol not recorded: HTTP and TCP give the same verdict (${asTcp.verdict})`) : asTcp;
+    }
+    const missing = uniq(['protocol', ...(asTcp.missing ?? []), ...(asHttp.missing ?? [])]);
+    const reason = `unknown: the record does not say whether the call is HTTP or TCP (as HTTP: ${asHttp.verdict}; as TCP: ${asTcp.verdict})`;
+    const trace: TraceStep[] = [];
+    if (t) {
+      const http = this.decideAs(rec, true, new Tracer(), undefined);
+      const tcp = this.decideAs(rec, false, new Tracer(), undefined);
+      trace.push({ text: 'protocol not recorded: evaluating the call as HTTP and as TCP', outcome: 'unknown' });
+      for (const s of http.trace) trace.push({ ...s, text: `[as HTTP] ${s.text}` });
+      for (const s of tcp.trace) trace.push({ ...s, text: `[as TCP] ${s.text}` });
+    }
+    trace.push({ text: reason, outcome: 'verdict' });
+    return { verdict: 'unknown', mesh: 'istio', reason, trace, missing };
+  }
+
+  private decideAs(rec: AccessRecord, http: boolean, t: Tracer | null, note: string | undefined): Decision {
+    const c = this.call;
+    c.reset(rec, http);
+    if (t && note) t.add(note, 'applies');
+    const d = this.resolveDest(rec);
+    if (t) this.traceDest(d, rec, http, t);
+    if (d.ns === undefined && this.outsideRoot) {
+      c.missing.push('destination.namespace');
+      return this.finish(this.unknown(c, 'the destination namespace decides which policies apply, and it is not recorded'), t);
+    }
+    // Rejections before any authorization (spec §1.10).
+    if (http) {
+      const method = c.method();
+      if (method !== undefined && hasLowerCase(method)) {
+        return this.finish(this.preAuthz(`denied before authorization: method ${JSON.stringify(method)} is not upper-case and the proxy answers 400`, 400), t);
+      }
+      const rejection = c.pathRejection();
+      if (rejection !== undefined) return this.finish(this.preAuthz(`denied before authorization: ${rejection}`, 400), t);
+      const headers = rec.request?.headers;
+      if (headers) {
+        for (const name in headers) {
+          if (hasWhitespace(name)) return this.finish(this.preAuthz(`denied before authorization: the header name ${JSON.stringify(name)} contains whitespace and the proxy answers 400`, 400), t);
+        }
+      }
+    }
+    let first: Outcome | undefined;
+    let audited = false;
+    let shadow: NonNullable<Decision['shadow']> | undefined;
+    if (d.waypoint) {
+      first = this.evaluateLayer('waypoint', d, c, t);
+      audited = this.layerAudited;
+      shadow = this.layerShadow;
+      if (first.verdict === 'deny') return this.finish(first, t, audited, shadow);
+    }
+    const second = this.evaluateLayer(d.kind, d, c, t);
+    audited ||= this.layerAudited;
+    if (this.layerShadow) shadow = shadow ? [...shadow, ...this.layerShadow] : this.layerShadow;
+    return this.finish(first ? combine(first, second) : second, t, audited, shadow);
+  }
+
+  private preAuthz(reason: string, status: number): Outcome {
+    return outcome('deny', undefined, undefined, reason, status);
+  }
+
+  private finish(o: Outcome, t: Tracer | null, audited = false, shadow?: NonNullable<Decision['shadow']>): Decision {
+    const decision: Decision = { verdict: o.verdict, mesh: 'istio', reason: o.reason, trace: t ? t.steps : [o.step] };
+    if (o.policy) decision.policy = o.policy;
+    if (o.rule) decision.rule = o.rule;
+    if (o.missing) decision.missing = o.missing;
+    if (audited) decision.audited = true;
+    if (shadow && shadow.length) decision.shadow = shadow;
+    if (o.status !== undefined) decision.status = o.status;
+    if (t) t.add(o.reason, 'verdict', o.rule ?? o.policy);
+    return decision;
+  }
+
+  // --- destination --------------------------------------------------------------------------
+
+  private resolveDest(rec: AccessRecord): Dest {
+    const d = this.dest;
+    const dst = rec.destination;
+    d.ns = dst?.namespace;
+    d.workload = dst?.workload;
+    d.service = dst?.service;
+    d.labels = undefined;
+    d.labelsFrom = '';
+    d.gatewayName = undefined;
+    d.classic = false;
+    d.sidecarKnown = false;
+    d.waypoint = null;
+    const nsLabels = d.ns !== undefined && this.inventory.present ? this.inventory.namespaces.get(d.ns)?.labels : undefined;
+    let info: WorkloadInfo | null = null;
+    // The inventory gives labels when the record has none, and injection annotations.
+    if (d.ns !== undefined && d.workload !== undefined && this.inventory.present && (!dst?.labels || nsLabels !== undefined)) info = this.workloadInfo(d.ns, d.workload);
+    if (dst?.labels) {
+      d.labels = dst.labels;
+      d.labelsFrom = 'from the record';
+    } else if (info) {
+      d.labels = info.labels;
+      d.labelsFrom = `from the inventory (${info.kind} ${info.namespace}/${info.name})`;
+    }
+    const labels = d.labels;
+    if (!this.needsKind) {
+      // No PeerAuthentication, no targetRefs, no inventory: every enforcement point behaves alike.
+      d.kind = 'sidecar';
+      d.kindWhy = 'the sidecar';
+      return d;
+    }
+    const gateway = gatewayNameOf(labels);
+    if (gateway !== undefined) {
+      d.gatewayName = gateway;
+      const declared = this.inventory.gateways?.find((g) => g.namespace === d.ns && g.name === gateway);
+      const waypoint = labels!['gateway.istio.io/managed'] === 'istio.io-mesh-controller' || declared?.className === 'istio-waypoint';
+      d.kind = waypoint ? 'waypoint' : 'gateway';
+      d.kindWhy = waypoint ? `the waypoint ${d.ns}/${gateway}` : `the Gateway API gateway ${d.ns}/${gateway}`;
+      return d;
+    }
+    const annotations = info?.annotations;
+    const inject = labels?.['sidecar.istio.io/inject'] ?? annotations?.['sidecar.istio.io/inject'];
+    const classic = labels?.['istio'] === 'ingressgateway' || labels?.['istio'] === 'egressgateway';
+    if (classic) {
+      d.classic = true;
+      d.kind = 'sidecar';
+      d.kindWhy = `the ${labels!['istio']} (selected by its labels)`;
+    } else {
+      const sidecar = inject === 'true' || (inject !== 'false' && (nsLabels?.['istio-injection'] === 'enabled' || nsLabels?.['istio.io/rev'] !== undefined));
+      const mode = labels?.['istio.io/dataplane-mode'] ?? nsLabels?.['istio.io/dataplane-mode'];
+      d.sidecarKnown = sidecar;
+      if (!sidecar && mode === 'ambient' && labels?.['istio.io/dataplane-mode'] !== 'none') {
+        d.kind = 'ztunnel';
+        d.kindWhy = 'ztunnel (ambient: istio.io/dataplane-mode=ambient)';
+      } else {
+        d.kind = 'sidecar';
+        d.kindWhy = sidecar ? 'the sidecar (injection enabled)' : 'the sidecar';
+      }
+    }
+    // A waypoint in front of the Service (ambient): named by istio.io/use-waypoint, or implied by a
+    // policy that targets the Service (only waypoints enforce those).
+    if (d.service !== undefined && d.ns !== undefined) {
+      const named = nsLabels?.['istio.io/use-waypoint'];
+      if (named !== undefined && named !== 'none') {
+        d.waypoint = { name: named, ns: nsLabels?.['istio.io/use-waypoint-namespace'] ?? d.ns, why: `namespace ${d.ns} has istio.io/use-waypoint=${named}` };
+      } else if (named === undefined && !d.sidecarKnown && this.targetsService(d.ns, d.service)) {
+        d.waypoint = { name: undefined, ns: d.ns, why: `a policy targets Service ${d.ns}/${d.service}, which only its waypoint enforces` };
+      }
+    }
+    return d;
+  }
+
+  private targetsService(ns: string, service: string): boolean {
+    const b = this.targetedByNamespace.get(ns);
+    if (!b) return false;
+    for (const p of b.all) for (const ref of p.targetRefs!) if (serviceRef(ref, service)) return true;
+    return false;
+  }
+
+  private workloadInfo(ns: string, name: string): WorkloadInfo | null {
+    let byName = this.workloads.get(ns);
+    if (!byName) this.workloads.set(ns, (byName = new Map()));
+    let info = byName.get(name);
+    if (info === undefined) {
+      info = this.inventoryIndex.workload(ns, name) ?? null;
+      if (!info) {
+        const match = this.inventoryIndex.workloadForPod(name, ns);
+        info = match ? (match.pod ?? { ...match.workload, labels: match.labels }) : null;
+      }
+      byName.set(name, info);
+    }
+    return info;
+  }
+
+  private traceDest(d: Dest, rec: AccessRecord, http: boolean, t: Tracer): void {
+    const dst = rec.destination;
+    const who = d.ns === undefined ? 'an unknown namespace' : `${d.ns}/${d.workload ?? '(workload not recorded)'}`;
+    const labels = d.labels ? `labels ${showLabels(d.labels)} ${d.labelsFrom}` : 'labels not recorded and not in the inventory';
+    t.add(`destination ${who}${d.service ? ` (Service ${d.service})` : ''}, ${labels}; port ${dst?.port ?? 'not recorded'}; ${http ? `HTTP (${rec.protocol ?? 'http'})` : 'TCP'}; enforced by ${d.kindWhy}`, 'applies');
+    if (d.waypoint) t.add(`the call passes the waypoint ${d.waypoint.name ? `${d.waypoint.ns}/${d.waypoint.name}` : `of Service ${d.ns}/${d.service}`} first (${d.waypoint.why})`, 'applies');
+  }
+
+  // --- one enforcement point ----------------------------------------------------------------
+
+  private computeCandidates(kind: LayerKind, d: Dest): Bucket[] {
+    const root = this.options.rootNamespace;
+    const out: Bucket[] = [];
+    const ns = d.ns;
+    if (kind === 'waypoint') {
+      const wpNs = d.kind === 'waypoint' ? ns : d.waypoint?.ns;
+      const seen = new Set<string | undefined>();
+      for (const n of [ns, wpNs, root]) {
+        if (n === undefined || seen.has(n)) continue;
+        seen.add(n);
+        out.push(this.targetedByNamespace.get(n) ?? EMPTY_BUCKET);
+      }
+      return out;
+    }
+    if (ns !== undefined) out.push(this.byNamespace.get(ns) ?? EMPTY_BUCKET);
+    if (ns !== root) out.push(this.byNamespace.get(root) ?? EMPTY_BUCKET);
+    if (kind === 'gateway' && ns !== undefined) out.push(this.targetedByNamespace.get(ns) ?? EMPTY_BUCKET);
+    return out;
+  }
+
+  /** Whether a policy (or RequestAuthentication) attaches at this enforcement point (spec §1.2). */
+  private attach(p: Attachable, kind: LayerKind, d: Dest): Tri {
+    if (d.ns === undefined && p.namespace !== this.options.rootNamespace) return U;
+    if (kind === 'waypoint') {
+      if (!p.targetRefs) return F;
+      const wpName = d.kind === 'waypoint' ? d.gatewayName : d.waypoint?.name;
+      const wpNs = d.kind === 'waypoint' ? d.ns : d.waypoint?.ns;
+      let result: Tri = F;
+      for (const ref of p.targetRefs) {
+        if (d.service !== undefined && p.namespace === d.ns && (serviceRef(ref, d.service) || serviceEntryRef(ref, d.service))) return T;
+        if (ref.group === 'gateway.networking.k8s.io' && ref.kind === 'Gateway' && p.namespace === wpNs) {
+          if (wpName === undefined) result = U;
+          else if (ref.name === wpName) return T;
+        }
+        if (ref.group === 'gateway.networking.k8s.io' && ref.kind === 'GatewayClass' && ref.name === 'istio-waypoint' && p.namespace === this.options.rootNamespace) return T;
+      }
+      return result;
+    }
+    if (p.targetRefs) {
+      if (kind !== 'gateway') return F;
+      for (const ref of p.targetRefs) {
+        if (ref.group === 'gateway.networking.k8s.io' && ref.kind === 'Gateway' && ref.name === d.gatewayName && p.namespace === d.ns && (ref.namespace === undefined || ref.namespace === d.ns)) return T;
+      }
+      return F;
+    }
+    const selector = p.selector;
+    if (selector === null || selector.length === 0) return T;
+    const labels = d.labels;
+    if (labels === undefined) return U;
+    for (let i = 0; i < selector.length; i++) {
+      const pair = selector[i]!;
+      if (labels[pair[0]] !== pair[1]) return F;
+    }
+    return T;
+  }
+
+  private attachText(p: Attachable, kind: LayerKind, d: Dest, v: Tri): string {
+    const root = p.namespace === this.options.rootNamespace;
+    if (v === U) {
+      if (d.ns === undefined) return 'the destination namespace is not recorded';
+      if (kind === 'waypoint') return 'targets the waypoint by Gateway name, and the waypoint is not named';
+      return `selector ${showSelector(p.selector ?? [])}, and the destination's labels are not recorded`;
+    }
+    if (kind === 'waypoint') {
+      if (!p.targetRefs) return v === T ? '' : 'selector and namespace-wide policies do not apply at a waypoint (only targetRefs)';
+      const refs = p.targetRefs.map((r) => `${r.kind} ${r.name}`).join(', ');
+      return v === T ? `targetRefs ${refs} names this waypoint or its Service` : `targetRefs ${refs} names neither this waypoint nor Service ${d.service ?? '(not recorded)'}`;
+    }
+    if (p.targetRefs) {
+      const refs = p.targetRefs.map((r) => `${r.kind} ${r.name}`).join(', ');
+      if (kind !== 'gateway') return `targetRefs ${refs}: ${kind === 'ztunnel' ? 'ztunnel' : 'sidecars'} ignore policies with targetRefs`;
+      return v === T ? `targetRefs Gateway ${d.gatewayName}` : `targetRefs ${refs} does not name the gateway ${d.gatewayName}`;
+    }
+    if (p.selector === null) return root ? `no selector in the root namespace ${p.namespace}: applies to every workload of the mesh` : `no selector: applies to every workload in namespace ${p.namespace}`;
+    if (p.selector.length === 0) return 'selector with empty matchLabels selects every workload';
+    const sel = showSelector(p.selector);
+    return v === T ? `selector ${sel} matches${root ? ' (root namespace: in every namespace)' : ''}` : `selector ${sel} does not match the destination's labels`;
+  }
+
+  /** Fills groups/groupAttach with the buckets of policies that attach here (spec §1.2). */
+  private collectGroups(kind: LayerKind, d: Dest): void {
+    this.nGroups = 0;
+    const root = this.options.rootNamespace;
+    if (kind === 'waypoint') {
+      const certain = bucket();
+      const maybe = bucket();
+      for (const b of this.computeCandidates('waypoint', d)) {
+        for (const p of b.all) {
+          const a = this.attach(p, kind, d);
+          if (a !== F) addToBucket(a === T ? certain : maybe, p);
+        }
+      }
+      if (certain.all.length) this.pushGroup(certain, T);
+      if (maybe.all.length) this.pushGroup(maybe, U);
+      return;
+    }
+    const ns = d.ns;
+    if (ns !== undefined) this.addScope(this.scopes.get(ns), d);
+    if (ns !== root) this.addScope(this.scopes.get(root), d);
+    if (kind === 'gateway' && ns !== undefined && d.gatewayName !== undefined) {
+      const b = this.gatewayTargets.get(ns)?.get(d.gatewayName);
+      if (b) this.pushGroup(b, T);
+    } else if (kind === 'sidecar' && ns !== undefined && d.labels === undefined) {
+      // Without labels the destination might be a Gateway API gateway that these policies target.
+      const byName = this.gatewayTargets.get(ns);
+      if (byName) for (const b of byName.values()) this.pushGroup(b, U);
+    }
+  }
+
+  private addScope(scope: Scope | undefined, d: Dest): void {
+    if (!scope) return;
+    if (scope.always) this.pushGroup(scope.always, T);
+    const labels = d.labels;
+    for (let k = 0; k < scope.keys.length; k++) {
+      const key = scope.keys[k]!;
+      const byValue = scope.single.get(key)!;
+      if (labels === undefined) {
+        for (const b of byValue.values()) this.pushGroup(b, U);
+        continue;
+      }
+      const value = labels[key];
+      if (typeof value !== 'string') continue;
+      const b = byValue.get(value);
+      if (b) this.pushGroup(b, T);
+    }
+    for (let m = 0; m < scope.multi.length; m++) {
+      const group = scope.multi[m]!;
+      const a = selectorAttach(group.selector, labels);
+      if (a !== F) this.pushGroup(group.bucket, a);
+    }
+  }
+
+  private pushGroup(b: Bucket, a: Tri): void {
+    const n = this.nGroups++;
+    this.groups[n] = b;
+    this.groupAttach[n] = a;
+  }
+
+  private evaluateLayer(kind: LayerKind, d: Dest, c: Call, t: Tracer | null): Outcome {
+    const variant: Variant = kind === 'ztunnel' ? 'zt' : c.http ? 'http' : 'tcp';
+    this.layerAudited = false;
+    this.layerShadow = undefined;
+    if (t) t.add(`enforcement point: ${kind === 'waypoint' ? 'waypoint' : kind === 'ztunnel' ? 'ztunnel (L4 only)' : kind === 'gateway' || d.classic ? 'gateway proxy' : 'sidecar'}${variant === 'tcp' ? ' (TCP chain: HTTP attributes cannot be evaluated)' : ''}`, 'applies');
+    // Identity (spec §1.8).
+    const principal = recordPrincipal(c.rec);
+    let strictUnknown: string | undefined;
+    c.peer = principal;
+    c.peerMissing = null;
+    c.sourceIpMissing = null;
+    if (kind === 'ztunnel' && d.waypoint) {
+      // Behind a waypoint, ztunnel sees the waypoint's identity and address, not the client's.
+      c.peer = d.waypoint.name ? `${this.options.trustDomain}/ns/${d.waypoint.ns}/sa/${d.waypoint.name}` : null;
+      if (!d.waypoint.name) c.peerMissing = 'waypoint identity (istio.io/use-waypoint)';
+      c.sourceIpMissing = 'source.ip of the waypoint';
+      if (t) t.add(`ztunnel sees the waypoint's identity${c.peer ? ` ${c.peer}` : ''}, not the client's`, 'applies');
+    } else if ((kind === 'sidecar' && !d.classic) || kind === 'ztunnel') {
+      const pm = this.peerModes(d, c.rec.destination?.port);
+      let modes = pm.modes;
+      if (kind === 'ztunnel' && modes & MODE_BIT.DISABLE) modes = (modes & ~MODE_BIT.DISABLE) | MODE_BIT.PERMISSIVE;
+      if (t) {
+        t.add(pm.text, pm.missing ? 'unknown' : 'applies', pm.by?.ref);
+        for (const ignored of this.ignoredPeer) {
+          if (this.attach(ignored, 'sidecar', d) !== F) t.add(`${ignored.label} has a workload selector in the root namespace: Istio ignores it`, 'skipped', ignored.ref);
+        }
+      }
+      if (principal === null) {
+        if (modes === MODE_BIT.STRICT) {
+          const reason = `denied before authorization: ${pm.by ? pm.by.label : 'PeerAuthentication'} requires mutual TLS (STRICT) and the call is plaintext, so the connection is rejected`;
+          return outcome('deny', pm.by?.ref, undefined, reason, undefined);
+        }
+        if (modes & MODE_BIT.STRICT) strictUnknown = pm.missing;
+      } else if (modes === MODE_BIT.DISABLE) {
+        c.peer = null;
+        if (t) t.add('mTLS is DISABLE for this workload: the call carries no peer identity here, whatever the record says', 'applies');
+      } else if (modes & MODE_BIT.DISABLE) {
+        c.peerMissing = pm.missing ?? 'destination.labels';
+      }
+    } else if (t) {
+      t.add(`${kind === 'gateway' || d.classic ? 'gateway' : 'waypoint'}: the peer identity is the recorded one (${principal ?? 'none, plaintext'}); PeerAuthentication does not govern this listener`, 'applies');
+    }
+    // Request authentication (spec §1.8).
+    const jwtOutcome = this.requestAuthentication(kind, d, c, t);
+    if (jwtOutcome) return jwtOutcome;
+
+    if (t) this.traceAttachment(kind, d, t);
+    this.collectGroups(kind, d);
+    const n = this.nGroups;
+    const groups = this.groups;
+    const attach = this.groupAttach;
+    const ztunnel = kind === 'ztunnel';
+    // CUSTOM (spec §1.3). Several providers on one workload become DENY (feature flag off).
+    let customValue: Tri = F;
+    let customBy: CompiledPolicy | undefined;
+    let customRule: CompiledRule | undefined;
+    let customMaybe: CompiledPolicy | undefined;
+    let customAsDeny = false;
+    let missingMark = c.missing.length;
+    if (!ztunnel && this.anyCustom) {
+      let provider: string | undefined;
+      let providers = 0;
+      for (let g = 0; g < n; g++) {
+        const list = groups[g]!.custom;
+        for (let i = 0; i < list.length; i++) {
+          const name = list[i]!.provider ?? '';
+          if (providers === 0 || name !== provider) { providers++; provider = name; }
+          if (list[i]!.provider === undefined) customAsDeny = true;
+        }
+      }
+      if (providers > 1) {
+        customAsDeny = true;
+        if (t) t.add('more than one CUSTOM provider applies to the workload: istiod turns their rules into DENY rules (PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS is off by default)', 'applies');
+      }
+      for (let g = 0; g < n && providers > 0; g++) {
+        const list = groups[g]!.custom;
+        for (let i = 0; i < list.length; i++) {
+          const p = list[i]!;
+          const v = this.policyValue(p, attach[g]!, variant, d, c, t);
+          if (v === T) {
+            if (customValue !== T) { customBy = p; customRule = this.hitRule; }
+            customValue = T;
+          } else if (v === U) {
+            customMaybe ??= p;
+            if (customValue === F) customValue = U;
+          }
+        }
+      }
+      if (customValue !== U) c.truncate(missingMark);
+    }
+    // DENY.
+    missingMark = c.missing.length;
+    let denyValue: Tri = F;
+    let denyBy: CompiledPolicy | undefined;
+    let denyRule: CompiledRule | undefined;
+    for (let g = 0; g < n; g++) {
+      const list = groups[g]!.deny;
+      for (let i = 0; i < list.length; i++) {
+        const p = list[i]!;
+        const v = this.policyValue(p, attach[g]!, variant, d, c, t);
+        if (v === T) {
+          if (denyValue !== T) { denyBy = p; denyRule = this.hitRule; }
+          denyValue = T;
+          if (!t) break;
+        } else if (v === U && denyValue === F) denyValue = U;
+      }
+      if (denyValue === T && !t) break;
+    }
+    if (denyValue !== U) c.truncate(missingMark);
+    if (customAsDeny && customValue !== F) {
+      if (customValue === T && denyValue !== T) { denyBy = customBy; denyRule = customRule; }
+      denyValue = denyValue === T || customValue === T ? T : U;
+      customValue = F;
+    }
+    // ALLOW.
+    missingMark = c.missing.length;
+    let allowExists: Tri = F;
+    let allowValue: Tri = F;
+    let allowBy: CompiledPolicy | undefined;
+    let allowRule: CompiledRule | undefined;
+    let firstAllow: CompiledPolicy | undefined;
+    if (!(denyValue === T && !t)) {
+      for (let g = 0; g < n; g++) {
+        const list = groups[g]!.allow;
+        if (list.length === 0) continue;
+        const a = attach[g]!;
+        if (a === T) {
+          if (allowExists !== T) firstAllow = list[0];
+          allowExists = T;
+        } else if (allowExists === F) {
+          allowExists = U;
+          firstAllow ??= list[0];
+        }
+        if (allowValue === T && !t) continue;
+        for (let i = 0; i < list.length; i++) {
+          const p = list[i]!;
+          const v = this.policyValue(p, a, variant, d, c, t);
+          if (v === T) {
+            if (allowValue !== T) { allowBy = p; allowRule = this.hitRule; }
+            allowValue = T;
+            if (!t) break;
+          } else if (v === U && allowValue === F) allowValue = U;
+        }
+      }
+    }
+    if (allowValue !== U && allowExists !== U) c.truncate(missingMark);
+    else if (allowExists === U && allowValue !== U) c.missing.push(d.ns === undefined ? 'destination.namespace' : 'destination.labels');
+    // AUDIT (never changes the verdict).
+    if (!ztunnel && this.anyAudit) {
+      const mark = c.missing.length;
+      let audited = false;
+      for (let g = 0; g < n && (!audited || t); g++) {
+        const list = groups[g]!.audit;
+        for (let i = 0; i < list.length; i++) if (this.policyValue(list[i]!, attach[g]!, variant, d, c, t) === T) { audited = true; if (!t) break; }
+      }
+      c.truncate(mark);
+      this.layerAudited = audited;
+    }
+    // Combine (spec §1.10): DENY, then ALLOW; CUSTOM can only add a denial.
+    let result: Outcome;
+    if (denyValue === T) result = this.denied(denyBy!, denyRule!, c);
+    else {
+      let allowSide: Outcome;
+      if (allowExists === F) allowSide = this.defaultAllow(kind);
+      else if (allowValue === T) allowSide = this.allowed(allowBy!, allowRule!);
+      else if (allowValue === F && allowExists === T) allowSide = this.noAllow(firstAllow!, c);
+      else allowSide = this.unknown(c, 'whether an ALLOW policy matches depends on attributes the record does not carry');
+      if (denyValue === F || allowSide.verdict === 'deny') result = allowSide;
+      else result = this.unknown(c, 'whether a DENY policy matches depends on attributes the record does not carry');
+    }
+    if (customValue !== F && result.verdict !== 'deny') {
+      const cp = customBy ?? customMaybe!;
+      const provider = cp.provider ?? '';
+      const stub = this.customVerdicts[provider];
+      if (customValue === T) {
+        if (stub === 'deny') {
+          const reason = `denied by the external authorizer ${provider} (stub verdict from the configuration): CUSTOM policy ${cp.namespace}/${cp.name} rules[${customRule!.index}] matches`;
+          result = outcome('deny', cp.ref, customRule!.ref, reason, c.http ? 403 : undefined);
+        } else if (stub !== 'allow') result = this.external(cp, customRule!);
+      } else if (stub !== 'allow') {
+        result = this.unknown(c, `whether CUSTOM policy ${cp.namespace}/${cp.name} (provider ${provider}) matches depends on attributes the record does not carry`);
+      }
+    }
+    if (strictUnknown !== undefined && result.verdict !== 'deny') {
+      c.missing.push(strictUnknown);
+      result = this.unknown(c, 'whether mTLS is STRICT for this workload (which rejects this plaintext call) depends on attributes the record does not carry');
+    }
+    // Dry-run policies: separate shadow verdicts (spec §1.3).
+    if (!ztunnel && this.anyDryRun) this.layerShadow = this.shadow(variant, d, c, t);
+    return result;
+  }
+
+  /** Attach × match of one policy, with trace lines in explain mode. */
+  private policyValue(p: CompiledPolicy, a: Tri, variant: Variant, d: Dest, c: Call, t: Tracer | null): Tri {
+    const mark = c.missing.length;
+    if (a === U) c.missing.push(d.ns === undefined ? 'destination.namespace' : 'destination.labels');
+    const m = this.policyMatch(p, variant, c);
+    const v: Tri = m === F ? F : a === T ? m : U;
+    if (v !== U) c.truncate(mark);
+    if (t) this.traceRules(p, variant, c, t, v);
+    return v;
+  }
+
+  /** OR over the rules of a policy in the given form; sets hitRule to the first matching rule. */
+  private policyMatch(p: CompiledPolicy, variant: Variant, c: Call): Tri {
+    const rules = p.rules;
+    const mark = c.missing.length;
+    let r: Tri = F;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      const m = variant === 'http' ? rule.http : variant === 'tcp' ? rule.tcp : rule.zt;
+      if (m === null) continue;
+      const v = evalRule(m, c);
+      if (v === T) {
+        c.truncate(mark);
+        this.hitRule = rule;
+        return T;
+      }
+      if (v === U) r = U;
+    }
+    if (r === F) c.truncate(mark);
+    return r;
+  }
+
+  /** Outcomes that do not depend on the call are built once and shared. */
+  private cached(key: { outcomes: unknown[] }, slot: number, make: () => Outcome): Outcome {
+    let o = key.outcomes[slot] as Outcome | undefined;
+    if (o === undefined) key.outcomes[slot] = o = make();
+    return o;
+  }
+
+  private denied(p: CompiledPolicy, rule: CompiledRule, c: Call): Outcome {
+    const http = c.http;
+    return this.cached(rule, http ? 0 : 1, () => {
+      const reason = p.action === 'CUSTOM'
+        ? `denied: CUSTOM policy ${p.namespace}/${p.name} rules[${rule.index}] matches and istiod enforces it as DENY (${p.provider ? 'several CUSTOM providers on one workload' : 'no provider.name'})`
+        : rule.denyReason;
+      return outcome('deny', p.ref, rule.ref, reason, http ? 403 : undefined);
+    });
+  }
+
+  private allowed(p: CompiledPolicy, rule: CompiledRule): Outcome {
+    return this.cached(rule, 2, () => outcome('allow', p.ref, rule.ref, rule.allowReason, undefined));
+  }
+
+  private external(p: CompiledPolicy, rule: CompiledRule): Outcome {
+    return this.cached(rule, 3, () => outcome('external', p.ref, rule.ref, rule.externalReason, undefined));
+  }
+
+  private noAllow(p: CompiledPolicy, c: Call): Outcome {
+    const http = c.http;
+    return this.cached(p, http ? 0 : 1, () => outcome('deny', p.ref, undefined, p.noAllowReason, http ? 403 : undefined));
+  }
+
+  private defaultAllow(kind: LayerKind): Outcome {
+    return this.cached(DEFAULT_KEY, kind === 'waypoint' ? 0 : kind === 'ztunnel' ? 1 : 2, () => {
+      const reason = kind === 'waypoint' ? 'allowed: no ALLOW policy applies at the waypoint' : kind === 'ztunnel' ? 'allowed: no ALLOW policy applies to the workload at ztunnel' : 'allowed: no ALLOW policy applies to the workload';
+      return outcome('allow', undefined, undefined, reason, undefined);
+    });
+  }
+
+  private unknown(c: Call, why: string): Outcome {
+    const missing = uniq(c.missing);
+    const reason = `unknown: ${why}: ${missing.length ? missing.join(', ') : 'see the trace'}`;
+    return outcome('unknown', undefined, undefined, reason, undefined, missing);
+  }
+
+  // --- PeerAuthentication -------------------------------------------------------------------
+
+  private peerModes(d: Dest, port: number | undefined): PeerModes {
+    if (this.peerAuths.length === 0) return NO_PEER_AUTHENTICATION;
+    const ns = d.ns;
+    if (ns !== undefined && !this.workloadPeer.has(ns)) {
+      let cached = this.peerCache.get(ns);
+      if (!cached) this.peerCache.set(ns, (cached = this.computePeerModes(d, port)));
+      return cached;
+    }
+    return this.computePeerModes(d, port);
+  }
+
+  private computePeerModes(d: Dest, port: number | undefined): PeerModes {
+    const ns = d.ns;
+    if (ns === undefined) {
+      if (this.namespacePeer.size === 0 && this.workloadPeer.size === 0) {
+        const mesh = this.meshPeer.find((p) => p.mode !== 'UNSET');
+        const mode = mesh?.mode ?? 'PERMISSIVE';
+        return { modes: MODE_BIT[mode as Exclude<MtlsMode, 'UNSET'>], by: mesh, text: mesh ? `${mesh.label} (mesh-wide) sets mTLS ${mode}` : 'no PeerAuthentication: mTLS PERMISSIVE (the default)', missing: undefined };
+      }
+      return { modes: 7, by: undefined, text: 'mTLS mode unknown: the destination namespace is not recorded', missing: 'destination.namespace' };
+    }
+    // Candidate workload-level policies, oldest first: the first that certainly selects wins.
+    const candidates: (CompiledPeerAuthentication | null)[] = [];
+    let missing: string | undefined;
+    let certain = false;
+    for (const pa of this.workloadPeer.get(ns) ?? []) {
+      const a = this.attach(pa, 'sidecar', d);
+      if (a === F) continue;
+      candidates.push(pa);
+      if (a === T) { certain = true; break; }
+      missing = 'destination.labels';
+    }
+    if (!certain) candidates.push(null);
+    let modes = 0;
+    let by: CompiledPeerAuthentication | undefined;
+    const texts: string[] = [];
+    for (const wl of candidates) {
+      let mode: MtlsMode = 'UNSET';
+      let decidedBy: CompiledPeerAuthentication | undefined;
+      let via = '';
+      const wlModes: MtlsMode[] = [];
+      if (wl) {
+        if (wl.ports.size > 0 && port === undefined) {
+          const distinct = new Set<MtlsMode>([...wl.ports.values(), wl.mode]);
+          if (distinct.size > 1) {
+            missing = 'destination.port';
+            for (const m of distinct) wlModes.push(m);
+          }
+        }
+        const pm = port !== undefined ? wl.ports.get(port) : undefined;
+        if (pm !== undefined && pm !== 'UNSET') { mode = pm; via = ` (portLevelMtls ${port})`; }
+        else mode = wl.mode;
+        if (mode !== 'UNSET') decidedBy = wl;
+      }
+      const resolve = (start: MtlsMode): [MtlsMode, CompiledPeerAuthentication | undefined, string] => {
+        if (start !== 'UNSET') return [start, decidedBy, via];
+        const nsLevel = ns === this.options.rootNamespace ? undefined : (this.namespacePeer.get(ns) ?? []).find((p) => p.mode !== 'UNSET');
+        if (nsLevel) return [nsLevel.mode, nsLevel, ' (namespace-wide)'];
+        const mesh = this.meshPeer.find((p) => p.mode !== 'UNSET');
+        if (mesh) return [mesh.mode, mesh, ' (mesh-wide)'];
+        return ['PERMISSIVE', undefined, ''];
+      };
+      const starts = wlModes.length ? wlModes : [mode];
+      for (const start of starts) {
+        const [m, who, how] = resolve(start);
+        modes |= MODE_BIT[m as Exclude<MtlsMode, 'UNSET'>];
+        by = who;
+        texts.push(who ? `${who.label}${how} sets mTLS ${m}` : 'no PeerAuthentication applies: mTLS PERMISSIVE (the default)');
+      }
+    }
+    const single = candidates.length === 1 && texts.length === 1;
+    return {
+      modes,
+      by: single ? by : undefined,
+      text: single ? texts[0]! : `mTLS mode depends on ${missing}: ${uniq(texts).join('; or ')}`,
+      missing: single ? undefined : missing,
+    };
+  }
+
+  // --- RequestAuthentication ----------------------------------------------------------------
+
+  private requestAuthentication(kind: LayerKind, d: Dest, c: Call, t: Tracer | null): Outcome | undefined {
+    c.jwtState = 0;
+    c.jwtMissing = 'request.jwt';
+    if (!c.http || kind === 'ztunnel') return undefined;
+    const jwt = c.rec.request?.jwt;
+    if (!jwt) {
+      if (t) t.add('no token in the request: no request identity (requestPrincipals and request.auth.* match nothing; their not-forms match)', 'applies');
+      return undefined;
+    }
+    let anyUnknown = false;
+    let rules: { issuer: string; audiences: string[]; spaceDelimitedClaims: string[] }[] | undefined;
+    let first: CompiledRequestAuthentication | undefined;
+    const namespaces = kind === 'waypoint' ? [d.ns, d.waypoint?.ns, this.options.rootNamespace] : [d.ns, this.options.rootNamespace];
+    const seen = new Set<string | undefined>();
+    for (const ns of namespaces) {
+      if (ns === undefined || seen.has(ns)) continue;
+      seen.add(ns);
+      for (const ra of this.requestAuthByNamespace.get(ns) ?? []) {
+        const a = this.attach(ra, kind, d);
+        if (a === F) continue;
+        if (a === U) { anyUnknown = true; continue; }
+        first ??= ra;
+        (rules ??= []).push(...ra.jwtRules);
+      }
+    }
+    if (!rules) {
+      if (anyUnknown) {
+        c.jwtState = 2;
+        c.jwtMissing = 'destination.labels';
+        if (t) t.add('whether a RequestAuthentication applies depends on the destination labels, which are not recorded', 'unknown');
+      } else if (t) t.add('no RequestAuthentication applies: the token is not validated and gives no request identity', 'applies');
+      return undefined;
+    }
+    const reject = (why: string): Outcome => {
+      const reason = `denied before authorization (401): ${why}`;
+      return outcome('deny', first!.ref, undefined, reason, 401);
+    };
+    if (jwt.valid === false) return reject(`the request's token is invalid and ${first!.label} validates tokens for this workload`);
+    if (jwt.issuer === undefined) {
+      if (jwt.valid !== true) {
+        c.jwtState = 2;
+        c.jwtMissing = 'request.jwt.issuer';
+        if (t) t.add('the token\'s issuer is not recorded: whether it validates is unknown', 'unknown');
+        return undefined;
+      }
+    } else {
+      const matching = rules.filter((r) => r.issuer === jwt.issuer);
+      if (matching.length === 0) return reject(`Jwt issuer is not configured: ${JSON.stringify(jwt.issuer)} is not an issuer of ${first!.label}${rules.length ? ` (configured: ${uniq(rules.map((r) => r.issuer)).join(', ')})` : ''}`);
+      if (!matching.some((r) => r.audiences.length === 0)) {
+        const audiences = jwt.audiences;
+        if (audiences === undefined) {
+          if (jwt.valid !== true) {
+            c.jwtState = 2;
+            c.jwtMissing = 'request.jwt.audiences';
+            if (t) t.add('the token\'s audiences are not recorded and the RequestAuthentication requires some', 'unknown');
+            return undefined;
+          }
+        } else if (!matching.some((r) => r.audiences.some((a) => audiences.includes(a)))) {
+          return reject(`Audiences in Jwt are not allowed: ${JSON.stringify(audiences)} is not among ${JSON.stringify(uniq(matching.flatMap((r) => r.audiences)))}`);
+        }
+      }
+      const extra = matching.flatMap((r) => r.spaceDelimitedClaims);
+      c.spaceDelimited = extra.length ? new Set(['scope', 'permission', ...extra]) : DEFAULT_SPACE_DELIMITED;
+    }
+    c.spaceDelimited ??= DEFAULT_SPACE_DELIMITED;
+    c.jwtState = 1;
+    if (t) t.add(`${first!.label} validates the token: request principal ${jwt.issuer ?? '(issuer not recorded)'}/${jwt.subject ?? ''}`, 'applies', first!.ref);
+    return undefined;
+  }
+
+  // --- dry run ------------------------------------------------------------------------------
+
+  private shadow(variant: Variant, d: Dest, c: Call, t: Tracer | null): NonNullable<Decision['shadow']> | undefined {
+    const n = this.nGroups;
+    let dry = false;
+    for (let g = 0; g < n; g++) if (this.groups[g]!.dryDeny.length || this.groups[g]!.dryAllow.length) { dry = true; break; }
+    if (!dry) return undefined;
+    let out: NonNullable<Decision['shadow']> | undefined;
+    const mark = c.missing.length;
+    for (const action of ['dryDeny', 'dryAllow'] as const) {
+      let any: CompiledPolicy | undefined;
+      let value: Tri = F;
+      let by: CompiledPolicy | undefined;
+      let rule: CompiledRule | undefined;
+      for (let g = 0; g < n; g++) {
+        const a = this.groupAttach[g]!;
+        for (const p of this.groups[g]![action]) {
+          any ??= p;
+          if (t) t.add(`dry-run ${p.label} (${p.action}) ${a === T ? 'applies' : 'may apply'}: it only yields a shadow verdict`, a === T ? 'applies' : 'unknown', p.ref);
+          const v = this.policyValue(p, a, variant, d, c, t);
+          if (v === T && value !== T) { value = T; by = p; rule = this.hitRule; }
+          else if (v === U && value === F) value = U;
+        }
+      }
+      if (!any) continue;
+      out ??= [];
+      const deny = action === 'dryDeny';
+      if (value === T) out.push({ verdict: deny ? 'deny' : 'allow', policy: rule!.ref, reason: `dry-run: ${deny ? 'would deny' : 'would allow'}: ${by!.label} rules[${rule!.index}] matches` });
+      else if (value === F) out.push({ verdict: deny ? 'allow' : 'deny', policy: any.ref, reason: deny ? 'dry-run: no dry-run DENY policy matches (would not deny)' : 'dry-run: no dry-run ALLOW policy matches (would deny)' });
+      else out.push({ verdict: 'unknown', policy: any.ref, reason: `dry-run: unknown: ${uniq(c.missing.slice(mark)).join(', ')}` });
+    }
+    c.truncate(mark);
+    return out;
+  }
+
+  // --- explain ------------------------------------------------------------------------------
+
+  private traceAttachment(kind: LayerKind, d: Dest, t: Tracer): void {
+    const seen = new Set<CompiledPolicy>();
+    const buckets = this.computeCandidates(kind, d);
+    for (const b of buckets) {
+      for (const p of b.all) {
+        seen.add(p);
+        const v = this.attach(p, kind, d);
+        const extra = p.dryRun ? ', dry-run' : '';
+        const skipAction = kind === 'ztunnel' && (p.action === 'AUDIT' || p.action === 'CUSTOM' || p.dryRun) ? `; ztunnel ignores ${p.dryRun ? 'dry-run' : p.action} policies` : '';
+        const text = v === T ? `${p.label} (${p.action}${extra}) applies: ${this.attachText(p, kind, d, v)}${skipAction}`
+          : v === U ? `${p.label} (${p.action}${extra}) may apply: ${this.attachText(p, kind, d, v)}`
+          : `${p.label} (${p.action}${extra}) does not apply: ${this.attachText(p, kind, d, v)}`;
+        t.add(text, v === T ? 'applies' : v === U ? 'unknown' : 'skipped', p.ref);
+        for (const note of p.notes) if (v !== F) t.add(`${p.label}: ${note}`, 'applies', p.ref);
+      }
+    }
+    // Policies elsewhere, for completeness (bounded).
+    let others = 0;
+    const root = this.options.rootNamespace;
+    for (const p of this.policies) {
+      if (seen.has(p)) continue;
+      let why: string;
+      if (p.rejected) why = `not admitted: ${p.rejected}`;
+      else if (p.namespace !== d.ns && p.namespace !== root && !(kind === 'waypoint' && p.namespace === d.waypoint?.ns)) why = `in namespace ${p.namespace}, not ${d.ns ?? '(not recorded)'} or the root namespace ${root}`;
+      else if (p.targetRefs) why = `targetRefs ${p.targetRefs.map((r) => `${r.kind} ${r.name}`).join(', ')}: ${kind === 'ztunnel' ? 'ztunnel does not enforce policies with targetRefs' : kind === 'sidecar' ? 'sidecars ignore policies with targetRefs' : 'names something other than this proxy'}`;
+      else why = kind === 'waypoint' ? 'selector and namespace-wide policies do not apply at a waypoint' : 'not a candidate here';
+      if (others++ < 20) t.add(`${p.label} does not apply: ${why}`, 'skipped', p.ref);
+    }
+    if (others > 20) t.add(`… and ${others - 20} more policies that do not apply`, 'skipped');
+  }
+
+  private traceRules(p: CompiledPolicy, variant: Variant, c: Call, t: Tracer, value: Tri): void {
+    const mark = c.missing.length;
+    if (p.rules.length === 0) t.add(`${p.label}: no rules, so it matches nothing${p.action === 'ALLOW' ? ' (allow-nothing)' : ''}`, 'not-matched', p.ref);
+    for (const rule of p.rules) {
+      const at = rule.ref;
+      const label = `${p.label} rules[${rule.index}]`;
+      if (rule.error) { t.add(`${label} skipped: ${rule.error} (istiod's validation rejects this; if the policy is applied anyway, istiod skips the rule)`, 'skipped', at); continue; }
+      const m = variant === 'http' ? rule.http : variant === 'tcp' ? rule.tcp : rule.zt;
+      const note = variant === 'tcp' ? rule.tcpNote : variant === 'zt' ? rule.ztNote : undefined;
+      if (!m) { t.add(`${label} ${note ?? 'does not apply here'}`, 'skipped', at); continue; }
+      const [v, text] = explainRule(m, c);
+      t.add(`${label}: ${text}${note ? ` (${note})` : ''}`, v === T ? 'matched' : v === U ? 'unknown' : 'not-matched', at);
+    }
+    c.truncate(mark);
+    t.add(`${p.label}: ${value === T ? 'matches' : value === U ? 'may match' : 'does not match'}`, value === T ? 'matched' : value === U ? 'unknown' : 'not-matched', p.ref);
+  }
+}
+
+const NO_PEER_AUTHENTICATION: PeerModes = { modes: MODE_BIT.PERMISSIVE, by: undefined, text: 'no PeerAuthentication applies: mTLS PERMISSIVE (the default)', missing: undefined };
+const DEFAULT_KEY: { outcomes: unknown[] } = { outcomes: [undefined, undefined, undefined] };
+const DEFAULT_SPACE_DELIMITED: ReadonlySet<string> = new Set(['scope', 'permission']);
+
+/** Every outcome has the same shape (one hidden class); the step points at the rule, else the policy. */
+function outcome(verdict: Verdict, policy: SourceRef | undefined, rule: SourceRef | undefined, reason: string, status: number | undefined, missing?: string[]): Outcome {
+  const at = rule ?? policy;
+  return { verdict, policy, rule, reason, step: at ? { text: reason, outcome: 'verdict', at } : { text: reason, outcome: 'verdict' }, status, missing };
+}
+
+function combine(first: Outcome, second: Outcome): Outcome {
+  // Deny anywhere denies; otherwise unknown, then external, then allow (the workload's reason).
+  if (second.verdict === 'deny') return second;
+  if (first.verdict === 'unknown' || second.verdict === 'unknown') {
+    const u = first.verdict === 'unknown' ? first : second;
+    return outcome(u.verdict, u.policy, u.rule, u.reason, u.status, uniq([...(first.missing ?? []), ...(second.missing ?? [])]));
+  }
+  if (first.verdict === 'external') return first;
+  if (second.verdict === 'external') return second;
+  return second.policy ? second : first.policy ? first : second;
+}
+
+function addToBucket(b: Bucket, p: CompiledPolicy): void {
+  b.all.push(p);
+  if (p.action === 'CUSTOM') b.custom.push(p);
+  else if (p.action === 'AUDIT') b.audit.push(p);
+  else if (p.action === 'DENY') (p.dryRun ? b.dryDeny : b.deny).push(p);
+  else (p.dryRun ? b.dryAllow : b.allow).push(p);
+}
+
+function selectorAttach(selector: [string, string][] | null, labels: Record<string, string> | undefined): Tri {
+  if (selector === null || selector.length === 0) return T;
+  if (labels === undefined) return U;
+  for (let i = 0; i < selector.length; i++) {
+    const pair = selector[i]!;
+    if (labels[pair[0]] !== pair[1]) return F;
+  }
+  return T;
+}
+
+/** Evaluates one rule form: (OR from) AND (OR to) AND (AND when), three-valued. */
+export function evalRule(m: RuleMatcher, c: Call): Tri {
+  const mark = c.missing.length;
+  let r: Tri = T;
+  if (m.from !== null) {
+    const v = anyOf(m.from, c);
+    if (v === F) { c.truncate(mark); return F; }
+    r = v;
+  }
+  if (m.to !== null) {
+    const v = anyOf(m.to, c);
+    if (v === F) { c.truncate(mark); return F; }
+    if (v === U) r = U;
+  }
+  const when = m.when;
+  for (let i = 0; i < when.length; i++) {
+    const v = when[i]!.test(c);
+    if (v === F) { c.truncate(mark); return F; }
+    if (v === U) r = U;
+  }
+  return r;
+}
+
+function anyOf(entries: Field[][], c: Call): Tri {
+  const mark = c.missing.length;
+  let unknown = false;
+  for (let e = 0; e < entries.length; e++) {
+    const fields = entries[e]!;
+    const entryMark = c.missing.length;
+    let v: Tri = T;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!.test(c);
+      if (f === F) { v = F; break; }
+      if (f === U) v = U;
+    }
+    if (v === T) { c.truncate(mark); return T; }
+    if (v === F) c.truncate(entryMark);
+    else unknown = true;
+  }
+  if (!unknown) { c.truncate(mark); return F; }
+  return U;
+}
+
+/** The rule's value with a sentence naming, per failed part, the first field that failed. */
+function explainRule(m: RuleMatcher, c: Call): [Tri, string] {
+  const failures: string[] = [];
+  const unknowns: string[] = [];
+  const describe = (f: Field, v: Tri): string => (v === U ? `${f.path}: ${f.actual(c)}` : f.negative ? `${f.path} ${f.shown} matches ${f.actual(c)}` : `${f.path} ${f.shown} does not match ${f.actual(c)}`);
+  const part = (entries: Field[][] | null, name: string): Tri => {
+    if (entries === null) return T;
+    const reasons: string[] = [];
+    let unknown = false;
+    for (const fields of entries) {
+      let v: Tri = T;
+      let why = '';
+      for (const f of fields) {
+        const fv = f.test(c);
+        if (fv === F) { v = F; why = describe(f, fv); break; }
+        if (fv === U && v === T) { v = U; why = describe(f, fv); }
+      }
+      if (v === T) return T;
+      if (v === U) unknown = true;
+      reasons.push(why);
+    }
+    (unknown ? unknowns : failures).push(entries.length > 1 ? `no ${name} entry matches (${reasons.join('; ')})` : reasons[0]!);
+    return unknown ? U : F;
+  };
+  const from = part(m.from, 'from');
+  const to = part(m.to, 'to');
+  let when: Tri = T;
+  for (const f of m.when) {
+    const v = f.test(c);
+    if (v === F) { when = F; failures.push(describe(f, v)); break; }
+    if (v === U) { when = U; unknowns.push(describe(f, v)); }
+  }
+  const value: Tri = from === F || to === F || when === F ? F : from === U || to === U || when === U ? U : T;
+  if (value === T) return [T, m.from === null && m.to === null && m.when.length === 0 ? 'no constraints: matches every request' : 'matches'];
+  if (value === F) return [F, failures[0]!];
+  return [U, `depends on attributes the record does not carry: ${unknowns.join('; ')}`];
+}
+
+function recordPrincipal(rec: AccessRecord): string | null {
+  const p = rec.source?.principal;
+  if (p === undefined || p === null || p === '') return null;
+  return p.startsWith('spiffe://') ? p.slice(9) : p;
+}
+
+function serviceRef(ref: { group: string; kind: string; name: string }, service: string): boolean {
+  return (ref.group === '' || ref.group === 'core') && ref.kind === 'Service' && ref.name === service;
+}
+
+function serviceEntryRef(ref: { group: string; kind: string; name: string }, service: string): boolean {
+  return ref.group === 'networking.istio.io' && ref.kind === 'ServiceEntry' && ref.name === service;
+}
+
+function hasLowerCase(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch >= 97 && ch <= 122) return true;
+  }
+  return false;
+}
+
+function hasWhitespace(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch === 32 || ch === 9 || ch === 10 || ch === 13) return true;
+  }
+  return false;
+}
+
+function uniq(list: readonly string[]): string[] {
+  return [...new Set(list)];
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

@@ -1,0 +1,588 @@
+import { F, T, U, type Call, type Tri } from './call';
+import { cidrContains, parseCidr, type Cidr } from './ip';
+import { compileTemplate, isTemplate } from './path';
+
+/** A compiled list of string patterns: exact, `prefix*`, `*suffix`, `*` (presence). */
+export class StrList {
+  private readonly exact: Set<string> | null;
+  private readonly single: string | undefined;
+  private readonly prefixes: string[] = [];
+  private readonly suffixes: string[] = [];
+  private readonly presence: boolean;
+
+  constructor(values: readonly string[], lower = false) {
+    const exact: string[] = [];
+    let presence = false;
+    for (const raw of values) {
+      const v = lower ? raw.toLowerCase() : raw;
+      if (v === '*') presence = true;
+      else if (v.startsWith('*')) this.suffixes.push(v.slice(1));
+      else if (v.endsWith('*')) this.prefixes.push(v.slice(0, -1));
+      else exact.push(v);
+    }
+    this.presence = presence;
+    this.single = exact.length === 1 ? exact[0] : undefined;
+    this.exact = exact.length > 1 ? new Set(exact) : null;
+  }
+
+  /** `emptyIsPresent`: a header sent with an empty value is present (Envoy present_match). */
+  test(s: string, emptyIsPresent = false): boolean {
+    if (this.presence && (emptyIsPresent || s.length > 0)) return true;
+    if (this.single !== undefined ? s === this.single : this.exact !== null && this.exact.has(s)) return true;
+    for (let i = 0; i < this.prefixes.length; i++) if (s.startsWith(this.prefixes[i]!)) return true;
+    for (let i = 0; i < this.suffixes.length; i++) if (s.endsWith(this.suffixes[i]!)) return true;
+    return false;
+  }
+
+  testAny(list: readonly string[]): boolean {
+    for (let i = 0; i < list.length; i++) if (this.test(list[i]!)) return true;
+    return false;
+  }
+}
+
+export interface CompileContext {
+  policyNamespace: string;
+  /** The trust-domain bundle: mesh trust domain first, then aliases. */
+  trustDomains: readonly string[];
+}
+
+/** What a field reads from the call. */
+const enum Kind {
+  /** principals, source.principal: StrList over the peer identity (without spiffe://). */
+  Principal,
+  /** namespaces, source.namespace: `/ns/<v>/` needles and regexes over the peer identity. */
+  Namespace,
+  /** serviceAccounts, trustDomains and their when keys: prefixes and regexes over the peer identity. */
+  PeerPattern,
+  SourceIp,
+  RemoteIp,
+  DestinationIp,
+  Port,
+  Host,
+  Method,
+  Path,
+  Header,
+  RequestPrincipal,
+  Audiences,
+  Presenter,
+  Claim,
+  Sni,
+  /** experimental.envoy.filters.*: dynamic metadata, never in a record. */
+  Metadata,
+}
+
+type RequestPrincipalTest = (iss: string, sub: string) => boolean;
+
+const NO_PEER = 'no peer identity (plaintext, or mTLS not available here)';
+const quote = (s: string) => JSON.stringify(s);
+const shownList = (values: readonly string[]) => `[${values.map(quote).join(', ')}]`;
+
+/**
+ * One constraint of a rule (a Source/Operation field or a `when` condition), compiled to a test.
+ * Values are OR-ed; a `not…` field / `notValues` is NOT(OR); a call that lacks the attribute fails
+ * a positive field and satisfies a negative one (spec §1.4); a call that does not record it gives
+ * U and names the attribute in `c.missing`. One class with a switch keeps every field the same
+ * shape and the calls monomorphic.
+ */
+export class Field {
+  /** The field or key name, e.g. `principals`, `request.headers[x-env]`. */
+  readonly name: string;
+  readonly negative: boolean;
+  /** HTTP-only at sidecars and gateways (spec §1.7). */
+  readonly http: boolean;
+  /** Enforced by ztunnel (L4); everything else is an HTTP attribute there. */
+  l4: boolean;
+  /** The policy's values as written, for the trace. */
+  readonly shown: string;
+  list: StrList | null = null;
+  needles: string[] = [];
+  patterns: RegExp[] = [];
+  /** Trust domains: the peer identity starts with one of these (or `any`). */
+  prefixes: string[] = [];
+  any = false;
+  cidrs: Cidr[] = [];
+  ports: Set<number> | null = null;
+  principals: RequestPrincipalTest[] = [];
+  /** Header name (lower-case) or metadata key. */
+  key = '';
+  claimPath: string[] = [];
+
+  constructor(
+    /** Where it is written, e.g. `from[0].source.principals`, `when[1] request.headers[x-env]`. */
+    public path: string,
+    name: string,
+    negative: boolean,
+    private readonly kind: Kind,
+    flags: { http: boolean; l4: boolean },
+    shown: string,
+  ) {
+    this.name = name;
+    this.negative = negative;
+    this.http = flags.http;
+    this.l4 = flags.l4;
+    this.shown = shown;
+  }
+
+  test(c: Call): Tri {
+    const negative = this.negative;
+    let m: boolean;
+    switch (this.kind) {
+      case Kind.Principal:
+      case Kind.Namespace:
+      case Kind.PeerPattern: {
+        if (c.peerMissing !== null) return unknown(c, c.peerMissing);
+        const p = c.peer;
+        if (p === null) return negative ? T : F;
+        m = this.kind === Kind.Principal ? this.list!.test(p) : this.kind === Kind.Namespace ? this.namespaceMatch(p) : this.peerPatternMatch(p);
+        break;
+      }
+      case Kind.SourceIp:
+      case Kind.RemoteIp: {
+        if (c.sourceIpMissing !== null) return unknown(c, c.sourceIpMissing);
+        const remote = this.kind === Kind.RemoteIp;
+        const family = remote ? c.remoteFamilyOf() : c.sourceFamily();
+        if (family === 0) return unknown(c, remote ? 'source.remoteIp' : 'source.ip');
+        m = this.cidrMatch(family, remote ? c.remoteIp : c.srcIp);
+        break;
+      }
+      case Kind.DestinationIp: {
+        const family = c.destinationFamily();
+        if (family === 0) return unknown(c, 'destination.ip');
+        m = this.cidrMatch(family, c.dstIp);
+        break;
+      }
+      case Kind.Port: {
+        const port = c.rec.destination?.port;
+        if (port === undefined) return unknown(c, 'destination.port');
+        m = this.ports!.has(port);
+        break;
+      }
+      case Kind.Host: {
+        const host = c.lowerHost();
+        if (host === undefined) return unknown(c, 'request.host');
+        m = this.list!.test(host, true);
+        break;
+      }
+      case Kind.Method: {
+        const method = c.method();
+        if (method === undefined) return unknown(c, 'request.method');
+        m = this.list!.test(method, true);
+        break;
+      }
+      case Kind.Path: {
+        const path = c.normalizedPath();
+        if (path === undefined) return unknown(c, 'request.path');
+        m = this.pathMatch(path);
+        break;
+      }
+      case Kind.Header: {
+        const value = c.header(this.key);
+        if (value === undefined) return unknown(c, 'request.host');
+        if (value === null) return negative ? T : F;
+        m = this.list!.test(value, true);
+        break;
+      }
+      case Kind.RequestPrincipal: {
+        if (c.jwtState === 0) return negative ? T : F;
+        if (c.jwtState === 2) return unknown(c, c.jwtMissing);
+        const jwt = c.rec.request!.jwt!;
+        if (jwt.issuer === undefined) return unknown(c, 'request.jwt.issuer');
+        const sub = jwt.subject ?? '';
+        m = false;
+        for (let i = 0; i < this.principals.length; i++) if (this.principals[i]!(jwt.issuer, sub)) { m = true; break; }
+        break;
+      }
+      case Kind.Audiences:
+      case Kind.Presenter:
+      case Kind.Claim: {
+        if (c.jwtState === 0) return negative ? T : F;
+        if (c.jwtState === 2) return unknown(c, c.jwtMissing);
+        const values = this.jwtValues(c);
+        if (values === undefined) return unknown(c, 'request.jwt.claims');
+        if (values === null) return negative ? T : F;
+        m = this.list!.testAny(values);
+        break;
+      }
+      case Kind.Sni: {
+        const sni = c.rec.sni;
+        if (sni === undefined || sni === '') return negative ? T : F;
+        m = this.list!.test(sni);
+        break;
+      }
+      default:
+        return unknown(c, this.key);
+    }
+    return m !== negative ? T : F;
+  }
+
+  /** What the call has for the attribute, for the trace. */
+  actual(c: Call): string {
+    const rec = c.rec;
+    switch (this.kind) {
+      case Kind.Principal:
+      case Kind.Namespace:
+      case Kind.PeerPattern:
+        return c.peerMissing !== null ? `not recorded (${c.peerMissing})` : c.peer === null ? NO_PEER : `peer identity ${quote(c.peer)}`;
+      case Kind.SourceIp:
+        return c.sourceIpMissing ?? (rec.source?.ip === undefined ? 'not recorded (source.ip)' : `source.ip ${rec.source.ip}`);
+      case Kind.RemoteIp: {
+        const ip = rec.source?.remoteIp ?? rec.source?.ip;
+        return c.sourceIpMissing ?? (ip === undefined ? 'not recorded (source.remoteIp)' : `remote address ${ip}`);
+      }
+      case Kind.DestinationIp:
+        return rec.destination?.ip === undefined ? 'not recorded (destination.ip)' : `destination.ip ${rec.destination.ip}`;
+      case Kind.Port:
+        return rec.destination?.port === undefined ? 'not recorded (destination.port)' : `port ${rec.destination.port}`;
+      case Kind.Host:
+        return rec.request?.host === undefined ? 'not recorded (request.host)' : `host ${quote(rec.request.host)}`;
+      case Kind.Method: {
+        const method = c.method();
+        return method === undefined ? 'not recorded (request.method)' : `method ${method}`;
+      }
+      case Kind.Path: {
+        const path = c.normalizedPath();
+        return path === undefined ? 'not recorded (request.path)' : `path ${quote(path)}${path !== rec.request?.path ? ` (as sent: ${quote(rec.request!.path!)})` : ''}`;
+      }
+      case Kind.Header: {
+        const value = c.header(this.key);
+        return value === undefined ? 'not recorded (request.host)' : value === null ? `no ${this.key} header` : `header ${this.key}: ${quote(value)}`;
+      }
+      case Kind.RequestPrincipal: {
+        if (c.jwtState === 0) return 'no request identity (no validated token)';
+        if (c.jwtState === 2) return `not recorded (${c.jwtMissing})`;
+        const jwt = rec.request!.jwt!;
+        return jwt.issuer === undefined ? 'not recorded (request.jwt.issuer)' : `request principal ${quote(`${jwt.issuer}/${jwt.subject ?? ''}`)}`;
+      }
+      case Kind.Audiences:
+      case Kind.Presenter:
+      case Kind.Claim: {
+        if (c.jwtState === 0) return 'no request identity (no validated token)';
+        if (c.jwtState === 2) return `not recorded (${c.jwtMissing})`;
+        const values = this.jwtValues(c);
+        const what = this.kind === Kind.Audiences ? 'audiences' : this.kind === Kind.Presenter ? 'presenter' : `claim ${this.claimPath.join('.')}`;
+        return values === undefined ? 'not recorded (request.jwt.claims)' : values === null ? `the token has no ${what}` : `${what} ${shownList(values)}`;
+      }
+      case Kind.Sni:
+        return rec.sni ? `SNI ${quote(rec.sni)}` : 'no SNI';
+      default:
+        return `not recorded (${this.key}: dynamic metadata is not in access records)`;
+    }
+  }
+
+  private namespaceMatch(p: string): boolean {
+    for (let i = 0; i < this.needles.length; i++) if (p.includes(this.needles[i]!)) return true;
+    for (let i = 0; i < this.patterns.length; i++) if (this.patterns[i]!.test(p)) return true;
+    return false;
+  }
+
+  private peerPatternMatch(p: string): boolean {
+    if (this.any) return true;
+    for (let i = 0; i < this.prefixes.length; i++) if (p.startsWith(this.prefixes[i]!)) return true;
+    for (let i = 0; i < this.patterns.length; i++) if (this.patterns[i]!.test(p)) return true;
+    return false;
+  }
+
+  private cidrMatch(family: 4 | 6, address: Uint32Array): boolean {
+    for (let i = 0; i < this.cidrs.length; i++) if (cidrContains(this.cidrs[i]!, family, address)) return true;
+    return false;
+  }
+
+  private pathMatch(path: string): boolean {
+    if (this.list !== null && this.list.test(path)) return true;
+    for (let i = 0; i < this.patterns.length; i++) if (this.patterns[i]!.test(path)) return true;
+    return false;
+  }
+
+  /** Audiences, presenter or a claim as a list of strings; null = absent; undefined = not recorded. */
+  private jwtValues(c: Call): string[] | null | undefined {
+    const jwt = c.rec.request!.jwt!;
+    if (this.kind === Kind.Audiences) return jwt.audiences ?? (jwt.claims ? toStrings(jwt.claims['aud']) : null);
+    if (this.kind === Kind.Presenter) {
+      const azp = jwt.presenter ?? (typeof jwt.claims?.['azp'] === 'string' ? jwt.claims['azp'] as string : undefined);
+      return azp === undefined ? null : [azp];
+    }
+    return c.claim(this.claimPath);
+  }
+}
+
+function unknown(c: Call, attribute: string): Tri {
+  c.missing.push(attribute);
+  return U;
+}
+
+function toStrings(value: unknown): string[] | null {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return null;
+}
+
+// --- identity -------------------------------------------------------------------------------
+
+const IDENTITY = { http: false, l4: true };
+
+/** Trust-domain aliasing of a principal value (spec §1.5.2, istio bundle.go). */
+export function expandPrincipal(value: string, bundle: readonly string[]): string[] {
+  const parts = value.split('/');
+  if (parts.length !== 5 || parts[0] === '*') return [value];
+  const td = parts[0]!;
+  if (!bundle.includes(td) && td !== 'cluster.local') return [value];
+  return bundle.map((member) => `${member}/ns/${parts[2]}/sa/${parts[4]}`);
+}
+
+function principals(path: string, name: string, values: string[], negative: boolean, ctx: CompileContext): Field {
+  const expanded = values.flatMap((v) => expandPrincipal(v, ctx.trustDomains));
+  const same = expanded.length === values.length && expanded.every((v, i) => v === values[i]);
+  const f = new Field(path, name, negative, Kind.Principal, IDENTITY, same ? shownList(values) : `${shownList(values)} (trust domains → ${shownList(expanded)})`);
+  f.list = new StrList(expanded);
+  return f;
+}
+
+const REGEX_SPECIAL = /[\\^$+?()[\]{}|/]/g;
+
+function namespaces(path: string, name: string, values: string[], negative: boolean): Field {
+  const f = new Field(path, name, negative, Kind.Namespace, IDENTITY, shownList(values));
+  for (const v of values) {
+    // Istio: regex `.*/ns/<v>/.*` with `*` → `.*` (a `.` stays a regex dot).
+    if (!v.includes('*') && !v.includes('.')) f.needles.push(`/ns/${v}/`);
+    else f.patterns.push(new RegExp(`^.*/ns/${v.replace(REGEX_SPECIAL, '\\$&').replace(/\*/g, '.*')}/.*$`));
+  }
+  return f;
+}
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+function serviceAccounts(path: string, name: string, values: string[], negative: boolean, ctx: CompileContext, l4: boolean): Field | string {
+  const f = new Field(path, name, negative, Kind.PeerPattern, { http: false, l4 }, shownList(values));
+  for (const v of values) {
+    if (v === '' || v.includes('*') || v.split('/').length > 2 || v.startsWith('/') || v.endsWith('/')) return `bad ${name} value ${quote(v)}: expected 'serviceAccount' or 'namespace/serviceAccount' without wildcards`;
+    const [ns, sa] = v.includes('/') ? v.split('/') as [string, string] : [ctx.policyNamespace, v];
+    f.patterns.push(new RegExp(`^.+/ns/${escapeRegex(ns)}/(.+/|)sa/${escapeRegex(sa)}(/.+)?$`));
+  }
+  return f;
+}
+
+function trustDomains(path: string, name: string, values: string[], negative: boolean, ctx: CompileContext): Field | string {
+  const f = new Field(path, name, negative, Kind.PeerPattern, { http: false, l4: false }, shownList(values));
+  for (const v of values) {
+    if (v === '') return `empty value not allowed, found in ${name}`;
+    if (v.includes('/')) return `bad ${name} value ${quote(v)}: trust domain must not contain '/'`;
+    const stars = v.split('*').length - 1;
+    if (v === '*') { f.any = true; continue; }
+    if (stars > 1) return `bad ${name} value ${quote(v)}: at most one wildcard is allowed`;
+    if (stars === 1 && !v.startsWith('*') && !v.endsWith('*')) return `bad ${name} value ${quote(v)}: wildcard is only allowed at the start or end`;
+    if (stars === 0) {
+      for (const member of ctx.trustDomains.includes(v) ? ctx.trustDomains : [v]) f.prefixes.push(`${member}/`);
+    } else {
+      const [before, after] = v.split('*') as [string, string];
+      f.patterns.push(new RegExp(`^${escapeRegex(before)}[^/]*${escapeRegex(after)}/.*$`));
+    }
+  }
+  return f;
+}
+
+// --- addresses and ports --------------------------------------------------------------------
+
+function ipBlocks(path: string, name: string, values: string[], negative: boolean, kind: Kind.SourceIp | Kind.RemoteIp | Kind.DestinationIp, l4: boolean): Field | string {
+  const f = new Field(path, name, negative, kind, { http: false, l4 }, shownList(values));
+  for (const v of values) {
+    const parsed = parseCidr(v);
+    if (typeof parsed === 'string') return parsed;
+    f.cidrs.push(parsed);
+  }
+  return f;
+}
+
+function ports(path: string, name: string, values: string[], negative: boolean): Field | string {
+  const f = new Field(path, name, negative, Kind.Port, { http: false, l4: true }, shownList(values));
+  f.ports = new Set();
+  for (const v of values) {
+    if (!/^[0-9]+$/.test(v) || Number(v) > 65535) return `bad port (${v}) in ${name}: ports are decimal numbers up to 65535`;
+    f.ports.add(Number(v));
+  }
+  return f;
+}
+
+// --- operation ------------------------------------------------------------------------------
+
+const HTTP = { http: true, l4: false };
+
+function stringField(path: string, name: string, values: string[], negative: boolean, kind: Kind, flags: { http: boolean; l4: boolean }, lower = false): Field {
+  const f = new Field(path, name, negative, kind, flags, shownList(values));
+  f.list = new StrList(values, lower);
+  return f;
+}
+
+function paths(path: string, name: string, values: string[], negative: boolean): Field | string {
+  const f = new Field(path, name, negative, Kind.Path, HTTP, shownList(values));
+  const plain: string[] = [];
+  for (const v of values) {
+    if (isTemplate(v)) {
+      const compiled = compileTemplate(v);
+      if (typeof compiled === 'string') return compiled;
+      f.patterns.push(compiled);
+    } else if (v.includes('{') || v.includes('}')) {
+      return `invalid or unsupported path ${v}: contains '{' or '}' beyond a supported path template`;
+    } else {
+      plain.push(v);
+    }
+  }
+  if (plain.length) f.list = new StrList(plain);
+  return f;
+}
+
+// --- request authentication -----------------------------------------------------------------
+
+/** One `requestPrincipals` value split at the last `/` into issuer and subject tests (spec §1.5.3). */
+function requestPrincipalTest(v: string): RequestPrincipalTest {
+  if (v === '*') return (iss, sub) => iss.length > 0 && sub.length > 0;
+  const slash = v.lastIndexOf('/');
+  if (slash < 0) {
+    if (v.startsWith('*')) { const suffix = v.slice(1); return (iss, sub) => iss.length > 0 && sub.endsWith(suffix); }
+    if (v.endsWith('*')) { const prefix = v.slice(0, -1); return (iss, sub) => iss.startsWith(prefix) && sub.length > 0; }
+    return (iss, sub) => iss === v && sub === '';
+  }
+  const issPart = v.slice(0, slash);
+  const subPart = v.slice(slash + 1);
+  const issSuffix = issPart.slice(1);
+  const subPrefix = subPart.slice(0, -1);
+  const issTest = issPart === '*' ? (s: string) => s.length > 0 : issPart.startsWith('*') ? (s: string) => s.endsWith(issSuffix) : (s: string) => s === issPart;
+  const subTest = subPart === '*' ? (s: string) => s.length > 0 : subPart.endsWith('*') ? (s: string) => s.startsWith(subPrefix) : (s: string) => s === subPart;
+  return (iss, sub) => issTest(iss) && subTest(sub);
+}
+
+function requestPrincipals(path: string, name: string, values: string[], negative: boolean): Field {
+  const f = new Field(path, name, negative, Kind.RequestPrincipal, HTTP, shownList(values));
+  f.principals = values.map(requestPrincipalTest);
+  return f;
+}
+
+// --- when -----------------------------------------------------------------------------------
+
+/** Reads `[a][b]…`: the bracketed parts, or undefined when malformed. */
+function brackets(rest: string): string[] | undefined {
+  if (!rest.startsWith('[') || !rest.endsWith(']')) return undefined;
+  const parts = rest.slice(1, -1).split('][');
+  if (parts.some((p) => p === '' || p.includes('[') || p.includes(']'))) return undefined;
+  return parts;
+}
+
+/** Compiles one `when` condition. Returns an error for keys or values istiod rejects. */
+export function compileWhen(index: number, key: string, values: string[], notValues: string[], ctx: CompileContext): Field[] | string {
+  const path = `when[${index}] ${key}`;
+  if (values.length === 0 && notValues.length === 0) return `at least one of values or notValues must be set for key ${key}`;
+  if ([...values, ...notValues].some((v) => v === '')) return `invalid value for key ${key}: empty value not allowed`;
+  let make: ((vals: string[], negative: boolean) => Field | string) | undefined;
+  if (key.startsWith('request.headers')) {
+    const parts = brackets(key.slice('request.headers'.length));
+    if (!parts || parts.length !== 1) return `bad key (${key}): should have format request.headers[name]`;
+    const lower = parts[0]!.toLowerCase();
+    make = (vals, negative) => { const f = stringField(path, key, vals, negative, Kind.Header, HTTP); f.key = lower; return f; };
+  } else if (key === 'source.ip') make = (vals, negative) => ipBlocks(path, key, vals, negative, Kind.SourceIp, true);
+  else if (key === 'remote.ip') make = (vals, negative) => ipBlocks(path, key, vals, negative, Kind.RemoteIp, false);
+  else if (key === 'destination.ip') make = (vals, negative) => ipBlocks(path, key, vals, negative, Kind.DestinationIp, true);
+  else if (key === 'destination.port') make = (vals, negative) => ports(path, key, vals, negative);
+  else if (key === 'source.namespace') make = (vals, negative) => namespaces(path, key, vals, negative);
+  else if (key === 'source.principal') make = (vals, negative) => principals(path, key, vals, negative, ctx);
+  else if (key === 'source.serviceAccount') make = (vals, negative) => serviceAccounts(path, key, vals, negative, ctx, false);
+  else if (key === 'source.trustDomain') make = (vals, negative) => trustDomains(path, key, vals, negative, ctx);
+  else if (key === 'request.auth.principal') make = (vals, negative) => requestPrincipals(path, key, vals, negative);
+  else if (key === 'request.auth.audiences') make = (vals, negative) => stringField(path, key, vals, negative, Kind.Audiences, HTTP);
+  else if (key === 'request.auth.presenter') make = (vals, negative) => stringField(path, key, vals, negative, Kind.Presenter, HTTP);
+  else if (key.startsWith('request.auth.claims')) {
+    const claimPath = brackets(key.slice('request.auth.claims'.length));
+    if (!claimPath) return `bad key (${key}): should have format request.auth.claims[name] (nested: [a][b])`;
+    make = (vals, negative) => { const f = stringField(path, key, vals, negative, Kind.Claim, HTTP); f.claimPath = claimPath; return f; };
+  } else if (key === 'connection.sni') make = (vals, negative) => stringField(path, key, vals, negative, Kind.Sni, { http: false, l4: false });
+  else if (key.startsWith('experimental.envoy.filters.')) {
+    const open = key.indexOf('[');
+    if (open <= 0 || !brackets(key.slice(open))) return `bad key (${key}): should have format experimental.envoy.filters.<filter>[<key>]`;
+    make = (vals, negative) => { const f = new Field(path, key, negative, Kind.Metadata, { http: false, l4: false }, shownList(vals)); f.key = key; return f; };
+  } else if (key === 'destination.namespace' || key.startsWith('destination.labels') || key === 'destination.name' || key === 'destination.user') {
+    return `unsupported attribute ${key} (${key === 'destination.namespace' ? 'replaced by the policy namespace' : key.startsWith('destination.labels') ? 'replaced by the workload selector' : 'only supported in v1alpha1'})`;
+  } else {
+    return `unknown attribute ${key}`;
+  }
+  const out: Field[] = [];
+  for (const [vals, negative] of [[values, false], [notValues, true]] as const) {
+    if (vals.length === 0) continue;
+    const f = make(vals, negative);
+    if (typeof f === 'string') return f;
+    if (negative) f.path = `${path} notValues`;
+    out.push(f);
+  }
+  return out;
+}
+
+type Maker = (path: string, values: string[], negative: boolean) => Field | string;
+
+/** Compiles one `source`. Returns an error for values istiod rejects. */
+export function compileSource(prefix: string, source: Record<string, unknown>, ctx: CompileContext): Field[] | string {
+  for (const key of ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks']) {
+    const values = strings(source[key], key);
+    if (Array.isArray(values) && values.includes('')) return `empty value not allowed, found in ${key}`;
+  }
+  const hasSa = source['serviceAccounts'] !== undefined || source['notServiceAccounts'] !== undefined;
+  if (hasSa && ['principals', 'notPrincipals', 'namespaces', 'notNamespaces'].some((k) => source[k] !== undefined)) return 'cannot set serviceAccounts with namespaces or principals';
+  const steps: [string, Maker][] = [
+    ['principals', (p, v, n) => principals(p, 'principals', v, n, ctx)],
+    ['notPrincipals', (p, v, n) => principals(p, 'notPrincipals', v, n, ctx)],
+    ['requestPrincipals', (p, v, n) => requestPrincipals(p, 'requestPrincipals', v, n)],
+    ['notRequestPrincipals', (p, v, n) => requestPrincipals(p, 'notRequestPrincipals', v, n)],
+    ['namespaces', (p, v, n) => namespaces(p, 'namespaces', v, n)],
+    ['notNamespaces', (p, v, n) => namespaces(p, 'notNamespaces', v, n)],
+    ['serviceAccounts', (p, v, n) => serviceAccounts(p, 'serviceAccounts', v, n, ctx, true)],
+    ['notServiceAccounts', (p, v, n) => serviceAccounts(p, 'notServiceAccounts', v, n, ctx, true)],
+    ['trustDomains', (p, v, n) => trustDomains(p, 'trustDomains', v, n, ctx)],
+    ['notTrustDomains', (p, v, n) => trustDomains(p, 'notTrustDomains', v, n, ctx)],
+    ['ipBlocks', (p, v, n) => ipBlocks(p, 'ipBlocks', v, n, Kind.SourceIp, true)],
+    ['notIpBlocks', (p, v, n) => ipBlocks(p, 'notIpBlocks', v, n, Kind.SourceIp, true)],
+    ['remoteIpBlocks', (p, v, n) => ipBlocks(p, 'remoteIpBlocks', v, n, Kind.RemoteIp, false)],
+    ['notRemoteIpBlocks', (p, v, n) => ipBlocks(p, 'notRemoteIpBlocks', v, n, Kind.RemoteIp, false)],
+  ];
+  return build(prefix, source, steps);
+}
+
+/** Compiles one `operation`. */
+export function compileOperation(prefix: string, operation: Record<string, unknown>): Field[] | string {
+  for (const key of ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths']) {
+    const values = strings(operation[key], key);
+    if (Array.isArray(values) && values.includes('')) return `empty value not allowed, found in ${key}`;
+  }
+  const steps: [string, Maker][] = [
+    ['hosts', (p, v, n) => stringField(p, 'hosts', v, n, Kind.Host, HTTP, true)],
+    ['notHosts', (p, v, n) => stringField(p, 'notHosts', v, n, Kind.Host, HTTP, true)],
+    ['ports', (p, v, n) => ports(p, 'ports', v, n)],
+    ['notPorts', (p, v, n) => ports(p, 'notPorts', v, n)],
+    ['methods', (p, v, n) => stringField(p, 'methods', v, n, Kind.Method, HTTP)],
+    ['notMethods', (p, v, n) => stringField(p, 'notMethods', v, n, Kind.Method, HTTP)],
+    ['paths', (p, v, n) => paths(p, 'paths', v, n)],
+    ['notPaths', (p, v, n) => paths(p, 'notPaths', v, n)],
+  ];
+  return build(prefix, operation, steps);
+}
+
+function build(prefix: string, object: Record<string, unknown>, steps: [string, Maker][]): Field[] | string {
+  const out: Field[] = [];
+  for (const [key, make] of steps) {
+    const values = strings(object[key], key);
+    if (typeof values === 'string') return values;
+    if (!values || values.length === 0) continue;
+    const f = make(`${prefix}.${key}`, values, key.startsWith('not'));
+    if (typeof f === 'string') return f;
+    out.push(f);
+  }
+  return out;
+}
+
+/** A list of strings as written (numbers, as in `ports: [8080]`, are read as their text). */
+export function strings(value: unknown, key: string): string[] | string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) return `${key} must be a list of strings`;
+  const out: string[] = [];
+  for (const v of value) {
+    if (typeof v === 'string') out.push(v);
+    else if (typeof v === 'number' || typeof v === 'boolean') out.push(String(v));
+    else return `${key} must be a list of strings`;
+  }
+  return out;
+}

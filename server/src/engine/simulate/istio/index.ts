@@ -1,0 +1,26 @@
+import type { AccessRecord } from '../../traffic/accessRecord';
+import type { CompiledPolicies, Decision, MeshSimulator, PolicySet } from '../types';
+import { IstioCompiledPolicies } from './evaluate';
+
+/** Compiled Istio policies: `decide` (short trace) plus `explain` (the full walkthrough). */
+export interface IstioCompiled extends CompiledPolicies {
+  /** The same decision as `decide(call)`, with the full walkthrough in `trace`. */
+  explain(call: AccessRecord): Decision;
+}
+
+/**
+ * The Istio simulator: decides each observed call as Istio's proxies would (sidecar, gateway,
+ * waypoint, ztunnel), following ../shared/spec/mesh-semantics.md §1 and §4.
+ */
+export interface IstioSimulator extends MeshSimulator {
+  compile(policies: PolicySet): IstioCompiled;
+}
+
+export const istioSimulator: IstioSimulator = {
+  mesh: 'istio',
+  compile(policies: PolicySet): IstioCompiled {
+    return new IstioCompiledPolicies(policies);
+  },
+};
+
+export { IstioCompiledPolicies };

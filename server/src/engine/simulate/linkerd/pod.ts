@@ -1,0 +1,298 @@
+import { readFileSync } from 'node:fs';
+import type { Declared, Inventory, WorkloadInfo } from '../../inventory/inventory';
+import { readSource } from '../../source/read';
+import type { SourceFile } from '../../source/sourceFile';
+import { getEntry, type ObjectNode } from '../../source/tree';
+import type { SourceRef } from '../types';
+import { arr, isDefaultPolicy, isRec, plain, str, type DefaultPolicyName, type Rec } from './model';
+
+/**
+ * The destination pod as the policy controller sees it (linkerd/linkerd2:
+ * policy-controller/k8s/index/src/inbound/workload.rs): labels, the annotations that configure
+ * the proxy (after the proxy injector copied the namespace's and added the default opaque
+ * ports, linkerd/linkerd2:pkg/inject/inject.go), named TCP container ports, HTTP probe paths.
+ */
+
+export const ANNOTATION = {
+  defaultPolicy: 'config.linkerd.io/default-inbound-policy',
+  opaquePorts: 'config.linkerd.io/opaque-ports',
+  requireIdentity: 'config.linkerd.io/proxy-require-identity-inbound-ports',
+  skipInbound: 'config.linkerd.io/skip-inbound-ports',
+  inject: 'linkerd.io/inject',
+} as const;
+
+/** `proxy.opaquePorts` default (linkerd/linkerd2:charts/linkerd-control-plane/values.yaml). */
+export const DEFAULT_OPAQUE_PORTS = [25, 587, 3306, 4444, 5432, 6379, 9300, 11211];
+
+/** The named TCP ports the proxy container adds at injection, and its own probes. */
+const PROXY_PORTS: [string, number][] = [['linkerd-admin', 4191], ['linkerd-proxy', 4143]];
+const PROXY_ADMIN_PORT = 4191;
+const PROXY_PROBE_PATHS = ['/live', '/ready'];
+
+export interface DefaultPolicyChoice {
+  name: DefaultPolicyName;
+  /** "cluster default", "namespace annotation", "pod annotation". */
+  source: string;
+  at?: SourceRef;
+  /** An annotation whose value is not a policy, ignored. */
+  ignoredNote?: string;
+}
+
+export interface PodView {
+  namespace: string;
+  /** What the record or inventory calls the destination, for messages. */
+  name: string;
+  workload?: WorkloadInfo;
+  /** Undefined when neither the inventory nor the record gives them. */
+  labels?: Record<string, string>;
+  labelsFrom: 'inventory' | 'record' | 'unknown';
+  annotationsAssumed: boolean;
+  /** Named TCP container ports; undefined when the pod spec is not known. */
+  namedPorts?: Map<string, number[]>;
+  declaredPorts?: number[];
+  probes: Map<number, string[]>;
+  probesKnown: boolean;
+  defaultPolicy: DefaultPolicyChoice;
+  opaquePorts: Set<number>;
+  requireIdPorts: Set<number>;
+  skipPorts: Set<number>;
+  injectDisabled?: SourceRef | true;
+  /** Where the pod came from, for the walkthrough. */
+  description: string;
+  at?: SourceRef;
+  /** Per port: the candidate inbound servers (filled lazily by the evaluator). */
+  inbound: Map<number, unknown>;
+}
+
+/** `parse_portset` (linkerd/linkerd2:policy-controller/k8s/index/src/ports.rs): ports and ranges,
+ * comma separated; an invalid list counts as empty. */
+export function parsePortSet(text: string | undefined): Set<number> | undefined {
+  if (text === undefined) return undefined;
+  const out = new Set<number>();
+  const port = (s: string): number | undefined => {
+    const t = s.trim();
+    if (!/^[0-9]+$/.test(t)) return undefined;
+    const n = Number(t);
+    return n >= 1 && n <= 65535 ? n : undefined;
+  };
+  for (const spec of text.split(',')) {
+    const dash = spec.indexOf('-');
+    if (dash < 0) {
+      if (spec.trim() === '') continue;
+      const p = port(spec);
+      if (p === undefined) return new Set();
+      out.add(p);
+    } else {
+      const lo = port(spec.slice(0, dash));
+      const hi = port(spec.slice(dash + 1));
+      if (lo === undefined || hi === undefined || lo > hi) return new Set();
+      for (let p = lo; p <= hi; p++) out.add(p);
+    }
+  }
+  return out;
+}
+
+/** Finds the text of inventory and policy files to turn spans into ranges and to read what the
+ * inventory does not keep (probes). Files of the policy set first, then the disk. */
+export class FileLookup {
+  private readonly files = new Map<string, SourceFile | null>();
+
+  constructor(known: Iterable<SourceFile>) {
+    for (const f of known) this.files.set(f.path, f);
+  }
+
+  get(path: string): SourceFile | undefined {
+    let f = this.files.get(path);
+    if (f === undefined) {
+      try {
+        f = readSource(path, readFileSync(path, 'utf8'));
+      } catch {
+        f = null;
+      }
+      this.files.set(path, f);
+    }
+    return f ?? undefined;
+  }
+
+  ref(declared: Declared, label: string): SourceRef | undefined {
+    const f = this.get(declared.file);
+    return f ? { file: declared.file, range: f.lines.range(declared.span), label } : undefined;
+  }
+
+  objectAt(declared: Declared): ObjectNode | undefined {
+    const f = this.get(declared.file);
+    if (!f) return undefined;
+    for (const document of f.documents) {
+      const root = document.root;
+      if (root?.type !== 'object') continue;
+      if (root.span.start === declared.span.start && root.span.end === declared.span.end) return root;
+      const items = getEntry(root, 'items')?.value;
+      if (items?.type === 'array') for (const item of items.items) if (item.type === 'object' && item.span.start === declared.span.start && item.span.end === declared.span.end) return item;
+    }
+    return undefined;
+  }
+}
+
+function podSpecOf(kind: string, value: Rec): Rec | undefined {
+  const spec = value['spec'];
+  if (!isRec(spec)) return undefined;
+  if (kind === 'Pod') return spec;
+  if (kind === 'CronJob') {
+    const job = spec['jobTemplate'];
+    const template = isRec(job) && isRec(job['spec']) ? job['spec']['template'] : undefined;
+    return isRec(template) && isRec(template['spec']) ? template['spec'] : undefined;
+  }
+  const template = spec['template'];
+  return isRec(template) && isRec(template['spec']) ? template['spec'] : undefined;
+}
+
+/** `pod_http_probes`: liveness, readiness and startup `httpGet` probes of containers and init
+ * containers; a named port resolves within the same container (TCP, case-insensitive); the path
+ * is the URI path without the query. Undefined when the pod spec cannot be read. */
+function readProbes(workload: WorkloadInfo, files: FileLookup): Map<number, string[]> | undefined {
+  const node = files.objectAt(workload);
+  if (!node) return undefined;
+  const value = plain(node);
+  const podSpec = isRec(value) ? podSpecOf(workload.kind, value) : undefined;
+  if (!podSpec) return undefined;
+  const probes = new Map<number, string[]>();
+  for (const container of [...arr(podSpec['containers']), ...arr(podSpec['initContainers'])]) {
+    if (!isRec(container)) continue;
+    for (const type of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+      const probe = container[type];
+      const httpGet = isRec(probe) ? probe['httpGet'] : undefined;
+      if (!isRec(httpGet)) continue;
+      const rawPort = httpGet['port'];
+      let port: number | undefined;
+      if (typeof rawPort === 'number') port = rawPort;
+      else if (typeof rawPort === 'string') {
+        for (const p of arr(container['ports'])) {
+          if (!isRec(p) || typeof p['name'] !== 'string') continue;
+          const protocol = str(p['protocol']) ?? 'TCP';
+          if (protocol.toUpperCase() === 'TCP' && p['name'].toLowerCase() === rawPort.toLowerCase()) { port = Number(p['containerPort']); break; }
+        }
+      }
+      if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) continue;
+      let path = str(httpGet['path']) ?? '/';
+      const q = path.search(/[?#]/);
+      if (q >= 0) path = path.slice(0, q);
+      if (path === '') path = '/';
+      const list = probes.get(port) ?? [];
+      if (!list.includes(path)) list.push(path);
+      probes.set(port, list);
+    }
+  }
+  return probes;
+}
+
+/** A Pod object from a cluster dump that the injector already handled. */
+function alreadyInjected(w: WorkloadInfo): boolean {
+  return w.kind === 'Pod' && (w.annotations['linkerd.io/proxy-version'] !== undefined || w.annotations['linkerd.io/identity-mode'] !== undefined);
+}
+
+export interface PodContext {
+  inventory: Inventory;
+  files: FileLookup;
+  clusterDefault: DefaultPolicyName;
+  clusterDefaultFromConfig: boolean;
+  configRef?: SourceRef;
+}
+
+function findWorkload(inventory: Inventory, namespace: string | undefined, name: string | undefined, ip: string | undefined): WorkloadInfo | undefined {
+  if (ip) {
+    for (const w of inventory.workloads) if (w.ips.includes(ip) && (namespace === undefined || w.namespace === namespace)) return w;
+  }
+  if (namespace === undefined || name === undefined) return undefined;
+  let pod: WorkloadInfo | undefined;
+  for (const w of inventory.workloads) {
+    if (w.namespace !== namespace || w.name !== name) continue;
+    if (w.kind !== 'Pod') return w;
+    pod ??= w;
+  }
+  return pod;
+}
+
+/** Builds the view of a destination; undefined when the namespace is not known. */
+export function buildPodView(ctx: PodContext, dest: { namespace?: string; workload?: string; ip?: string; labels?: Record<string, string> }): PodView | undefined {
+  const workload = findWorkload(ctx.inventory, dest.namespace, dest.workload, dest.ip);
+  const namespace = dest.namespace ?? workload?.namespace;
+  if (namespace === undefined) return undefined;
+  const nsInfo = ctx.inventory.namespaces.get(namespace);
+  const nsAnnotations = nsInfo?.annotations ?? {};
+  const injected = workload ? alreadyInjected(workload) : false;
+  // Effective annotations: the pod's own, plus the namespace's proxy configuration the injector
+  // copies when the pod does not set it (not for Pods the injector already handled).
+  const annotations: Record<string, string> = { ...(workload?.annotations ?? {}) };
+  const fromNamespace = new Set<string>();
+  if (!injected) {
+    for (const [k, v] of Object.entries(nsAnnotations)) {
+      if ((k.startsWith('config.linkerd.io/') || k.startsWith('config.alpha.linkerd.io/')) && annotations[k] === undefined) {
+        annotations[k] = v;
+        fromNamespace.add(k);
+      }
+    }
+  }
+  const declaredPorts = workload ? workload.ports.filter((p) => p.protocol.toUpperCase() === 'TCP').map((p) => p.containerPort) : undefined;
+  let namedPorts: Map<string, number[]> | undefined;
+  if (workload) {
+    namedPorts = new Map();
+    for (const p of workload.ports) {
+      if (!p.name || p.protocol.toUpperCase() !== 'TCP') continue;
+      const list = namedPorts.get(p.name) ?? [];
+      if (!list.includes(p.containerPort)) list.push(p.containerPort);
+      namedPorts.set(p.name, list);
+    }
+    if (!injected) for (const [name, port] of PROXY_PORTS) if (!namedPorts.has(name)) namedPorts.set(name, [port]);
+  }
+  let opaquePorts = parsePortSet(annotations[ANNOTATION.opaquePorts]);
+  if (opaquePorts === undefined) {
+    // The injector adds the cluster's default opaque ports that the pod exposes.
+    opaquePorts = new Set(!injected && declaredPorts ? DEFAULT_OPAQUE_PORTS.filter((p) => declaredPorts.includes(p)) : []);
+  }
+  const probes = workload ? readProbes(workload, ctx.files) : undefined;
+  if (probes && workload && !injected) {
+    const admin = probes.get(PROXY_ADMIN_PORT) ?? [];
+    for (const p of PROXY_PROBE_PATHS) if (!admin.includes(p)) admin.push(p);
+    probes.set(PROXY_ADMIN_PORT, admin);
+  }
+  const wRef = workload ? ctx.files.ref(workload, `${workload.kind} ${workload.namespace}/${workload.name}`) : undefined;
+  const nsRef = nsInfo ? ctx.files.ref(nsInfo, `Namespace ${namespace}`) : undefined;
+  // Default policy: the pod's annotation if it parses, else the cluster default.
+  let defaultPolicy: DefaultPolicyChoice = ctx.clusterDefaultFromConfig
+    ? { name: ctx.clusterDefault, source: 'cluster default (linkerd.defaultInboundPolicy in .meshpolicy.yaml)', ...(ctx.configRef ? { at: ctx.configRef } : {}) }
+    : { name: ctx.clusterDefault, source: 'cluster default (proxy.defaultInboundPolicy)' };
+  const annotated = annotations[ANNOTATION.defaultPolicy];
+  if (annotated !== undefined) {
+    const viaNamespace = fromNamespace.has(ANNOTATION.defaultPolicy);
+    const where = viaNamespace ? `namespace ${namespace} annotation ${ANNOTATION.defaultPolicy} (copied onto the pod at injection)` : `pod annotation ${ANNOTATION.defaultPolicy}`;
+    const at = viaNamespace ? nsRef : wRef;
+    if (isDefaultPolicy(annotated)) defaultPolicy = { name: annotated, source: where, ...(at ? { at } : {}) };
+    else defaultPolicy = { ...defaultPolicy, ignoredNote: `${where} "${annotated}" is not a default policy value and is ignored` };
+  }
+  const injectValue = workload?.annotations[ANNOTATION.inject];
+  const labelsFromRecord = !workload && dest.labels !== undefined;
+  const labels = workload ? workload.labels : dest.labels;
+  const name = workload ? `${workload.kind} ${workload.namespace}/${workload.name}` : `${namespace}/${dest.workload ?? dest.ip ?? '(unnamed pod)'}`;
+  const view: PodView = {
+    namespace, name,
+    ...(workload ? { workload } : {}),
+    ...(labels ? { labels } : {}),
+    labelsFrom: workload ? 'inventory' : labelsFromRecord ? 'record' : 'unknown',
+    annotationsAssumed: !workload,
+    ...(namedPorts ? { namedPorts } : {}),
+    ...(declaredPorts ? { declaredPorts } : {}),
+    probes: probes ?? new Map(),
+    probesKnown: probes !== undefined,
+    defaultPolicy,
+    opaquePorts,
+    requireIdPorts: parsePortSet(annotations[ANNOTATION.requireIdentity]) ?? new Set(),
+    skipPorts: parsePortSet(annotations[ANNOTATION.skipInbound]) ?? new Set(),
+    ...(injectValue === 'disabled' ? { injectDisabled: wRef ?? true } : {}),
+    description: workload
+      ? `destination pod: ${name} from the inventory${probes === undefined ? ' (its probes could not be read)' : ''}`
+      : `destination pod ${name} is not in the inventory: ${labelsFromRecord ? 'labels from the record' : 'labels unknown'}; annotations assumed to be the namespace's`,
+    ...(wRef ? { at: wRef } : {}),
+    inbound: new Map(),
+  };
+  return view;
+}

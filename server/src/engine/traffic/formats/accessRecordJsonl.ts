@@ -1,0 +1,179 @@
+import { isIP } from 'node:net';
+import type { AccessRecord } from '../accessRecord';
+import type { LineReader, LineResult, ParsedLine, ReaderOptions } from '../readerTypes';
+import type { Mesh } from '../../meshes';
+import { SKIP, isBlank, skipWith } from './common';
+
+/**
+ * Our canonical format (docs/access-records.md, schemas/access-record.schema.json): JSON Lines,
+ * one AccessRecord per line. The shape is checked here by hand, with the same rules as the
+ * schema (closed objects except the maps; only `source.principal` may be null), so that a typo
+ * such as `principle` is reported instead of silently meaning "plaintext". A line that breaks a
+ * rule is skipped with the rule as its reason: `access record: <path> <problem>`.
+ *
+ * Defaults: `count` 1 and `observed` "unknown" when absent; `mesh` from the reader options
+ * when absent. `request.headers["x-request-id"]` becomes the request id. The record names no
+ * proxy leg, so the side is `unknown`.
+ */
+
+const MESHES = new Set(['istio', 'linkerd', 'consul']);
+const PROTOCOLS = new Set(['http', 'http2', 'grpc', 'tcp']);
+const OBSERVED = new Set(['allowed', 'denied', 'unknown']);
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)$/;
+
+type Problem = string | undefined;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`.slice(0, 60);
+}
+
+function checkString(value: unknown, path: string): Problem {
+  return typeof value === 'string' ? undefined : `${path} must be a string, not ${describe(value)}`;
+}
+
+function checkStringMap(value: unknown, path: string): Problem {
+  if (!isObject(value)) return `${path} must be an object of strings, not ${describe(value)}`;
+  for (const key in value) {
+    if (typeof value[key] !== 'string') return `${path}.${key} must be a string, not ${describe(value[key])}`;
+  }
+  return undefined;
+}
+
+function checkIp(value: unknown, path: string): Problem {
+  if (typeof value !== 'string') return `${path} must be a string, not ${describe(value)}`;
+  return isIP(value) === 0 ? `${path} must be an IPv4 or IPv6 address, not ${JSON.stringify(value).slice(0, 60)}` : undefined;
+}
+
+function checkInteger(value: unknown, path: string, min: number, max: number): Problem {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+    ? undefined
+    : `${path} must be an integer from ${min} to ${max}, not ${describe(value)}`;
+}
+
+function checkEnum(value: unknown, path: string, allowed: Set<string>): Problem {
+  return typeof value === 'string' && allowed.has(value) ? undefined : `${path} must be one of ${[...allowed].join(', ')}, not ${describe(value)}`;
+}
+
+type FieldCheck = (value: unknown, path: string) => Problem;
+/** A field's check and its full path, built once (paths appear only in problems). */
+type Fields = Record<string, readonly [FieldCheck, string]>;
+
+function fields(prefix: string, checks: Record<string, FieldCheck>): Fields {
+  const out: Fields = {};
+  for (const [key, check] of Object.entries(checks)) out[key] = [check, prefix === '' ? key : `${prefix}.${key}`];
+  return out;
+}
+
+function checkObject(value: unknown, path: string, known: Fields): Problem {
+  if (!isObject(value)) return `${path} must be an object, not ${describe(value)}`;
+  for (const key in value) {
+    const field = known[key];
+    if (field === undefined) return path === '' ? `unknown field "${key}"` : `${path} has an unknown field "${key}"`;
+    const problem = field[0](value[key], field[1]);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+const SOURCE_FIELDS = fields('source', {
+  principal: (v, p) => (v === null ? undefined : checkString(v, p)),
+  namespace: checkString,
+  serviceAccount: checkString,
+  workload: checkString,
+  service: checkString,
+  ip: checkIp,
+  remoteIp: checkIp,
+  labels: checkStringMap,
+});
+
+const DESTINATION_FIELDS = fields('destination', {
+  namespace: checkString,
+  workload: checkString,
+  service: checkString,
+  serviceAccount: checkString,
+  labels: checkStringMap,
+  ip: checkIp,
+  port: (v, p) => checkInteger(v, p, 1, 65535),
+});
+
+const JWT_FIELDS = fields('request.jwt', {
+  valid: (v, p) => (typeof v === 'boolean' ? undefined : `${p} must be true or false, not ${describe(v)}`),
+  issuer: checkString,
+  subject: checkString,
+  audiences: (v, p) => (Array.isArray(v) && v.every(isString) ? undefined : `${p} must be an array of strings, not ${describe(v)}`),
+  presenter: checkString,
+  claims: (v, p) => (isObject(v) ? undefined : `${p} must be an object, not ${describe(v)}`),
+});
+
+const REQUEST_FIELDS = fields('request', {
+  method: checkString,
+  path: checkString,
+  host: checkString,
+  headers: checkStringMap,
+  jwt: (v, p) => checkObject(v, p, JWT_FIELDS),
+});
+
+const RESPONSE_FIELDS = fields('response', {
+  status: (v, p) => checkInteger(v, p, 0, 999),
+  flags: checkString,
+  details: checkString,
+});
+
+const RECORD_FIELDS = fields('', {
+  time: (v, p) => (typeof v === 'string' && RFC3339.test(v) ? undefined : `${p} must be an RFC 3339 date-time, not ${describe(v)}`),
+  mesh: (v, p) => checkEnum(v, p, MESHES),
+  protocol: (v, p) => checkEnum(v, p, PROTOCOLS),
+  source: (v, p) => checkObject(v, p, SOURCE_FIELDS),
+  destination: (v, p) => checkObject(v, p, DESTINATION_FIELDS),
+  request: (v, p) => checkObject(v, p, REQUEST_FIELDS),
+  sni: checkString,
+  response: (v, p) => checkObject(v, p, RESPONSE_FIELDS),
+  observed: (v, p) => checkEnum(v, p, OBSERVED),
+  count: (v, p) => checkInteger(v, p, 1, Number.MAX_SAFE_INTEGER),
+});
+
+function isString(value: unknown): boolean {
+  return typeof value === 'string';
+}
+
+/** The first rule the value breaks, as "<path> <problem>", or undefined for a valid record. */
+export function checkAccessRecord(value: unknown): string | undefined {
+  if (!isObject(value)) return `the line must be a JSON object, not ${describe(value)}`;
+  return checkObject(value, '', RECORD_FIELDS);
+}
+
+export class AccessRecordReader implements LineReader {
+  readonly format = 'access-record' as const;
+
+  constructor(private readonly mesh: Mesh | undefined) {}
+
+  read(line: string): LineResult {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return isBlank(line) ? SKIP.blank : SKIP.notJson;
+    }
+    if (!isObject(value)) return SKIP.notObject;
+    const problem = checkAccessRecord(value);
+    if (problem !== undefined) return skipWith(`access record: ${problem}`);
+    const record = value as AccessRecord;
+    if (record.count === undefined) record.count = 1;
+    if (record.observed === undefined) record.observed = 'unknown';
+    if (record.mesh === undefined && this.mesh !== undefined) record.mesh = this.mesh;
+    const parsed: ParsedLine = { kind: 'record', record, side: 'unknown' };
+    const requestId = record.request?.headers?.['x-request-id'];
+    if (requestId !== undefined) parsed.requestId = requestId;
+    return parsed;
+  }
+}
+
+export function createAccessRecordReader(options: ReaderOptions = {}): AccessRecordReader {
+  return new AccessRecordReader(options.mesh);
+}

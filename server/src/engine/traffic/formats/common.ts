@@ -1,0 +1,178 @@
+import type { SkippedLine } from '../readerTypes';
+
+/**
+ * Helpers shared by the log-format readers: the stable skip results, address and time parsing.
+ * Everything here runs once per line, so nothing allocates more than the values it returns.
+ */
+
+function skipped(reason: string): SkippedLine {
+  return Object.freeze({ kind: 'skip', reason }) as SkippedLine;
+}
+
+/** Skip results are shared, frozen objects: compare `reason`, never mutate them. */
+export const SKIP = {
+  blank: skipped('blank line'),
+  notJson: skipped('not JSON'),
+  notObject: skipped('not a JSON object'),
+  noFields: skipped('no access log fields'),
+  notEnvoyText: skipped('not an Envoy access log line'),
+  notLinkerd: skipped('not a Linkerd access log line'),
+  linkerdProxyLog: skipped('Linkerd proxy log line, not an access log line'),
+  partial: skipped('partial line (joined with the next)'),
+  emptyEnvelope: skipped('shipper record without a log line'),
+} as const;
+
+export function skipWith(reason: string): SkippedLine {
+  return { kind: 'skip', reason };
+}
+
+/** True when the line holds nothing but whitespace. */
+export function isBlank(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false;
+  }
+  return true;
+}
+
+/** `-`, the empty string and absent all mean "no value" in Envoy and Linkerd logs. */
+export function present(value: string | undefined): string | undefined {
+  return value === undefined || value === '' || value === '-' ? undefined : value;
+}
+
+/**
+ * The IP of `ip:port`, `[v6]:port`, a bare IP, or `tcp://ip:port` (older Envoy TCP proxies).
+ * Envoy's internal addresses (`envoy://...`) and pipe paths have no IP.
+ */
+export function addressIp(address: string): string | undefined {
+  const c = address.charCodeAt(0);
+  if (c >= 48 && c <= 57) {
+    // IPv4 with or without a port (the common case), or a bare IPv6 address.
+    const colon = address.indexOf(':');
+    if (colon < 0) return address;
+    return address.indexOf(':', colon + 1) < 0 ? address.slice(0, colon) : address;
+  }
+  if (c === 91 /* [ */) {
+    const close = address.indexOf(']');
+    return close > 1 ? address.slice(1, close) : undefined;
+  }
+  const scheme = address.indexOf('://');
+  if (scheme >= 0) {
+    if (!address.startsWith('tcp') && !address.startsWith('udp')) return undefined;
+    return addressIp(address.slice(scheme + 3));
+  }
+  if (c === 47 /* / */ || address.length === 0) return undefined;
+  // A bare IPv6 address starting with a letter (fd00::1).
+  return address.indexOf(':') >= 0 ? address : undefined;
+}
+
+/** The port of `ip:port` or `[v6]:port`; undefined for a bare IP or a port that is not 1-65535. */
+export function addressPort(address: string): number | undefined {
+  const colon = address.lastIndexOf(':');
+  if (colon < 0) return undefined;
+  const c = address.charCodeAt(0);
+  if (c >= 48 && c <= 57) {
+    if (address.indexOf(':') !== colon) return undefined; // bare IPv6
+  } else if (c === 91 /* [ */) {
+    if (address.charCodeAt(colon - 1) !== 93 /* ] */) return undefined;
+  } else if (address.indexOf('://') < 0) {
+    return undefined;
+  }
+  return parsePort(address, colon + 1, address.length);
+}
+
+/** Digits in s[start, end) as a port number (1-65535), else undefined. */
+export function parsePort(s: string, start: number, end: number): number | undefined {
+  if (end <= start || end - start > 5) return undefined;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n > 0 && n <= 65535 ? n : undefined;
+}
+
+/** A non-negative decimal integer (a status code), else undefined. Accepts "403" and "403.0". */
+export function parseStatus(s: string | undefined): number | undefined {
+  if (s === undefined || s.length === 0 || s.length > 6) return undefined;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) {
+      if (s.charCodeAt(i) === 46 /* . */ && ZERO_FRACTION.test(s.slice(i))) break;
+      return undefined;
+    }
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function digits(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+  }
+  return true;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, checked without a regular expression (it runs per line). */
+export function isRfc3339(s: string): boolean {
+  const n = s.length;
+  if (n < 20 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return false;
+  if (!digits(s, 0, 4) || !digits(s, 5, 7) || !digits(s, 8, 10) || !digits(s, 11, 13) || !digits(s, 14, 16) || !digits(s, 17, 19)) return false;
+  let i = 19;
+  if (s.charCodeAt(i) === 46 /* . */) {
+    i++;
+    const start = i;
+    while (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+    if (i === start) return false;
+  }
+  const z = s.charCodeAt(i);
+  if (z === 90 /* Z */) return i + 1 === n;
+  if (z === 43 || z === 45) return i + 6 === n && digits(s, i + 1, i + 3) && s.charCodeAt(i + 3) === 58 && digits(s, i + 4, i + 6);
+  return false;
+}
+
+const RFC3339_SHAPE = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:?\d\d)?$/;
+const EPOCH = /^\d{9,19}(?:\.\d+)?$/;
+const HAS_ZONE = /(?:[Zz]|[+-]\d\d:?\d\d)$/;
+const ZERO_FRACTION = /^\.0*$/;
+
+/**
+ * A timestamp as RFC 3339. Envoy's and Linkerd's defaults already are, and pass unchanged (a
+ * cheap shape check); a space separator becomes `T` and a missing zone means UTC; epoch seconds,
+ * milliseconds, microseconds or nanoseconds (a custom `%START_TIME(%s)%`, Fluent Bit's `date`)
+ * become an ISO string. Anything else gives undefined: the record then has no time.
+ */
+export function normalizeTime(s: string | undefined): string | undefined {
+  if (s === undefined) return undefined;
+  if (isRfc3339(s)) return s;
+  if (RFC3339_SHAPE.test(s)) {
+    let t = s.charCodeAt(10) === 32 ? `${s.slice(0, 10)}T${s.slice(11)}` : s;
+    if (!HAS_ZONE.test(t)) t += 'Z';
+    return t;
+  }
+  if (EPOCH.test(s)) {
+    const dot = s.indexOf('.');
+    const whole = dot < 0 ? s : s.slice(0, dot);
+    let ms: number;
+    if (whole.length <= 11) ms = Number(s) * 1000;
+    else if (whole.length <= 14) ms = Number(s);
+    else if (whole.length <= 17) ms = Number(whole) / 1000;
+    else ms = Number(whole) / 1e6;
+    const date = new Date(Math.round(ms));
+    return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+  }
+  return undefined;
+}
+
+/** The HTTP protocol name of a request line or `version` field. */
+export function httpProtocol(version: string | undefined): 'http' | 'http2' {
+  return version !== undefined && (version === 'HTTP/2' || version === 'HTTP/2.0') ? 'http2' : 'http';
+}
+
+/** gRPC clients name themselves `grpc-<language>/<version>` in User-Agent. */
+export function isGrpcUserAgent(ua: string | undefined): boolean {
+  return ua !== undefined && ua.startsWith('grpc-');
+}

@@ -1,0 +1,491 @@
+import type { AccessRecord } from '../accessRecord';
+import type { ParsedLine } from '../readerTypes';
+import type { Mesh } from '../../meshes';
+import { addressIp, addressPort, httpProtocol, isGrpcUserAgent, normalizeTime, parsePort, parseStatus } from './common';
+import { DENIAL_JWT, DENIAL_NONE, denialOf, isRbacDenial } from './denial';
+import {
+  consulPrincipal,
+  fillConsulParts,
+  fillConsulServiceName,
+  fillIstioParts,
+  fillIstioServiceHost,
+  istioPrincipal,
+} from './identity';
+
+/**
+ * The Envoy field model shared by the Envoy text, Envoy JSON and Consul JSON readers: one slot
+ * per Envoy command operator that maps onto an access record field (spec §6), filled by a
+ * reader from a line, then turned into a record by `buildEnvoyRecord`. Slots hold the value
+ * as text, or undefined for Envoy's empty values (`-`, `""`, null).
+ */
+export const F = {
+  START_TIME: 0,
+  METHOD: 1,
+  PATH: 2,
+  PROTOCOL: 3,
+  RESPONSE_CODE: 4,
+  RESPONSE_FLAGS: 5,
+  RESPONSE_CODE_DETAILS: 6,
+  CONNECTION_TERMINATION_DETAILS: 7,
+  REQUEST_ID: 8,
+  AUTHORITY: 9,
+  UPSTREAM_HOST: 10,
+  UPSTREAM_CLUSTER: 11,
+  DOWNSTREAM_LOCAL_ADDRESS: 12,
+  DOWNSTREAM_REMOTE_ADDRESS: 13,
+  DOWNSTREAM_DIRECT_REMOTE_ADDRESS: 14,
+  DOWNSTREAM_LOCAL_PORT: 15,
+  REQUESTED_SERVER_NAME: 16,
+  DOWNSTREAM_PEER_URI_SAN: 17,
+  UPSTREAM_PEER_URI_SAN: 18,
+  DOWNSTREAM_LOCAL_URI_SAN: 19,
+  USER_AGENT: 20,
+  X_FORWARDED_FOR: 21,
+  CONTENT_TYPE: 22,
+  GRPC_STATUS: 23,
+  SOURCE_WORKLOAD: 24,
+  SOURCE_NAMESPACE: 25,
+  DESTINATION_WORKLOAD: 26,
+  DESTINATION_NAMESPACE: 27,
+  /** JSON only: a shipper's `kubernetes` object merged into the line (Fluent Bit Merge_Log). */
+  KUBERNETES: 28,
+} as const;
+
+/** Slots 0..SLOT_COUNT-1 are the fixed ones; request headers named in a custom format follow. */
+export const SLOT_COUNT = 29;
+
+/** An operator's target: a fixed slot, a request header to keep, or nothing. */
+export type OperatorTarget = { slot: number } | { header: string } | undefined;
+
+const REQUEST_HEADER_SLOTS: Record<string, number> = {
+  ':method': F.METHOD,
+  ':path': F.PATH,
+  ':authority': F.AUTHORITY,
+  host: F.AUTHORITY,
+  'x-request-id': F.REQUEST_ID,
+  'user-agent': F.USER_AGENT,
+  'x-forwarded-for': F.X_FORWARDED_FOR,
+  'content-type': F.CONTENT_TYPE,
+};
+
+const PLAIN_OPERATORS: Record<string, number> = {
+  START_TIME: F.START_TIME,
+  PROTOCOL: F.PROTOCOL,
+  RESPONSE_CODE: F.RESPONSE_CODE,
+  RESPONSE_FLAGS: F.RESPONSE_FLAGS,
+  RESPONSE_FLAGS_LONG: F.RESPONSE_FLAGS,
+  RESPONSE_CODE_DETAILS: F.RESPONSE_CODE_DETAILS,
+  CONNECTION_TERMINATION_DETAILS: F.CONNECTION_TERMINATION_DETAILS,
+  UPSTREAM_HOST: F.UPSTREAM_HOST,
+  UPSTREAM_CLUSTER: F.UPSTREAM_CLUSTER,
+  UPSTREAM_CLUSTER_RAW: F.UPSTREAM_CLUSTER,
+  DOWNSTREAM_LOCAL_ADDRESS: F.DOWNSTREAM_LOCAL_ADDRESS,
+  DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT: F.DOWNSTREAM_LOCAL_ADDRESS,
+  DOWNSTREAM_LOCAL_PORT: F.DOWNSTREAM_LOCAL_PORT,
+  DOWNSTREAM_REMOTE_ADDRESS: F.DOWNSTREAM_REMOTE_ADDRESS,
+  DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT: F.DOWNSTREAM_REMOTE_ADDRESS,
+  DOWNSTREAM_DIRECT_REMOTE_ADDRESS: F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS,
+  DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT: F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS,
+  REQUESTED_SERVER_NAME: F.REQUESTED_SERVER_NAME,
+  DOWNSTREAM_PEER_URI_SAN: F.DOWNSTREAM_PEER_URI_SAN,
+  UPSTREAM_PEER_URI_SAN: F.UPSTREAM_PEER_URI_SAN,
+  DOWNSTREAM_LOCAL_URI_SAN: F.DOWNSTREAM_LOCAL_URI_SAN,
+  GRPC_STATUS: F.GRPC_STATUS,
+  GRPC_STATUS_NUMBER: F.GRPC_STATUS,
+};
+
+const PEER_FIELDS: Record<string, number> = {
+  'downstream_peer.workload': F.SOURCE_WORKLOAD,
+  'downstream_peer.namespace': F.SOURCE_NAMESPACE,
+  'upstream_peer.workload': F.DESTINATION_WORKLOAD,
+  'upstream_peer.namespace': F.DESTINATION_NAMESPACE,
+};
+
+/**
+ * Maps one command operator (the text between the `%`s, e.g. `REQ(X-ENVOY-ORIGINAL-PATH?:PATH):64`)
+ * to its slot, by name:
+ * - `REQ(h)` / `REQ(a?b)`: `:method`, `:path` (also as the fallback of `?`), `:authority`/`host`,
+ *   `x-request-id`, `user-agent`, `x-forwarded-for`, `content-type` have slots; any other header
+ *   is kept under its (first) name in `request.headers`. `REQ_WITHOUT_QUERY(:path)` fills the
+ *   path too (without its query: that is what the line holds).
+ * - `RESP(grpc-status)`, `TRAILER(grpc-status)`, `GRPC_STATUS[_NUMBER]`: the gRPC status.
+ * - `FILTER_STATE(downstream_peer[_obj]:FIELD:workload|namespace)` and the upstream_peer twin,
+ *   `CEL(filter_state.downstream_peer.workload)` and the like: Istio's peer metadata.
+ * - `CEL(source.principal)` / `CEL(connection.uri_san_peer_certificate)`: the peer identity.
+ * - the plain operators in PLAIN_OPERATORS. Everything else (bytes, durations, ...) is ignored.
+ */
+export function operatorTarget(operator: string): OperatorTarget {
+  let op = operator;
+  // A trailing `:N` length limit.
+  const close = op.lastIndexOf(')');
+  const limit = op.lastIndexOf(':');
+  if (limit > close && /^\d+$/.test(op.slice(limit + 1))) op = op.slice(0, limit);
+  const open = op.indexOf('(');
+  const name = open < 0 ? op : op.slice(0, open);
+  const arg = open < 0 ? '' : op.slice(open + 1, op.endsWith(')') ? -1 : op.length);
+  if (open < 0 || name === 'START_TIME') {
+    const slot = PLAIN_OPERATORS[name];
+    return slot === undefined ? undefined : { slot };
+  }
+  switch (name) {
+    case 'REQ':
+    case 'REQ_WITHOUT_QUERY': {
+      const names = arg.toLowerCase().split('?');
+      if (names.includes(':path')) return { slot: F.PATH };
+      if (name === 'REQ_WITHOUT_QUERY') return undefined;
+      const slot = REQUEST_HEADER_SLOTS[names[0]!];
+      if (slot !== undefined) return { slot };
+      const header = names[0]!;
+      return header.length === 0 || header.startsWith(':') ? undefined : { header };
+    }
+    case 'RESP':
+    case 'TRAILER':
+      return arg.toLowerCase() === 'grpc-status' ? { slot: F.GRPC_STATUS } : undefined;
+    case 'GRPC_STATUS':
+      return { slot: F.GRPC_STATUS };
+    case 'FILTER_STATE': {
+      const parts = arg.split(':');
+      const key = (parts[0] ?? '').replace(/_obj$/, '');
+      const field = parts[1] === 'FIELD' ? parts[2] : undefined;
+      const slot = field === undefined ? undefined : PEER_FIELDS[`${key}.${field}`];
+      return slot === undefined ? undefined : { slot };
+    }
+    case 'CEL': {
+      const expr = arg.trim();
+      if (expr === 'source.principal' || expr === 'connection.uri_san_peer_certificate') return { slot: F.DOWNSTREAM_PEER_URI_SAN };
+      if (expr === 'connection.requested_server_name') return { slot: F.REQUESTED_SERVER_NAME };
+      const slot = expr.startsWith('filter_state.') ? PEER_FIELDS[expr.slice('filter_state.'.length)] : undefined;
+      return slot === undefined ? undefined : { slot };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Keys of Istio's and Consul's default JSON access log (spec §2.1, §5.1), plus the identity
+ * labels the docs recommend adding to it (`source_principal`, ...) and snake_case names of the
+ * other mapped operators, so that a JSON line with any of them is read without configuration.
+ */
+export const DEFAULT_JSON_KEYS: ReadonlyArray<readonly [string, number]> = [
+  ['start_time', F.START_TIME],
+  ['method', F.METHOD],
+  ['path', F.PATH],
+  ['protocol', F.PROTOCOL],
+  ['response_code', F.RESPONSE_CODE],
+  ['response_flags', F.RESPONSE_FLAGS],
+  ['response_code_details', F.RESPONSE_CODE_DETAILS],
+  ['connection_termination_details', F.CONNECTION_TERMINATION_DETAILS],
+  ['request_id', F.REQUEST_ID],
+  ['authority', F.AUTHORITY],
+  ['upstream_host', F.UPSTREAM_HOST],
+  ['upstream_cluster', F.UPSTREAM_CLUSTER],
+  ['downstream_local_address', F.DOWNSTREAM_LOCAL_ADDRESS],
+  ['downstream_remote_address', F.DOWNSTREAM_REMOTE_ADDRESS],
+  ['requested_server_name', F.REQUESTED_SERVER_NAME],
+  ['user_agent', F.USER_AGENT],
+  ['x_forwarded_for', F.X_FORWARDED_FOR],
+  ['source_principal', F.DOWNSTREAM_PEER_URI_SAN],
+  ['source_workload', F.SOURCE_WORKLOAD],
+  ['source_namespace', F.SOURCE_NAMESPACE],
+  ['destination_principal', F.DOWNSTREAM_LOCAL_URI_SAN],
+  ['destination_workload', F.DESTINATION_WORKLOAD],
+  ['destination_namespace', F.DESTINATION_NAMESPACE],
+  ['sni', F.REQUESTED_SERVER_NAME],
+  ['downstream_peer_uri_san', F.DOWNSTREAM_PEER_URI_SAN],
+  ['upstream_peer_uri_san', F.UPSTREAM_PEER_URI_SAN],
+  ['downstream_local_uri_san', F.DOWNSTREAM_LOCAL_URI_SAN],
+  ['downstream_direct_remote_address', F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS],
+  ['upstream_cluster_raw', F.UPSTREAM_CLUSTER],
+  ['x_request_id', F.REQUEST_ID],
+  ['content_type', F.CONTENT_TYPE],
+  ['grpc_status', F.GRPC_STATUS],
+  ['kubernetes', F.KUBERNETES],
+];
+
+/** Slots whose presence says the line is an HTTP or TCP access log line at all. */
+const REQUEST_SHAPE_SLOTS = [F.METHOD, F.PATH, F.PROTOCOL] as const;
+
+export const GAP_NO_IDENTITY_FIELD = 'the log format has no peer identity field (add %DOWNSTREAM_PEER_URI_SAN%)';
+export const GAP_CLIENT_SIDE = 'client-side line: the caller is the workload that wrote it';
+
+type Side = ParsedLine['side'];
+type Source = NonNullable<AccessRecord['source']>;
+type Destination = NonNullable<AccessRecord['destination']>;
+
+/** s starts with p; the first character is compared inline, which rejects most misses without a call. */
+function prefixed(s: string, p: string): boolean {
+  return s.charCodeAt(0) === p.charCodeAt(0) && s.startsWith(p);
+}
+
+function endsConsul(s: string): boolean {
+  return s.charCodeAt(s.length - 1) === 108 /* l */ && s.endsWith('.consul');
+}
+
+/** `%UPSTREAM_CLUSTER%` may carry a `;`-separated alt stat name (`%UPSTREAM_CLUSTER_RAW%` never does). */
+function cleanCluster(cluster: string | undefined): string | undefined {
+  if (cluster === undefined) return undefined;
+  const semi = cluster.indexOf(';');
+  return semi < 0 ? cluster : semi === 0 ? undefined : cluster.slice(0, semi);
+}
+
+function looksConsul(cluster: string | undefined, sni: string | undefined): boolean {
+  if (cluster !== undefined && (cluster === 'local_app' || endsConsul(cluster) || prefixed(cluster, 'passthrough~'))) return true;
+  return sni !== undefined && endsConsul(sni);
+}
+
+function sideOf(consul: boolean, cluster: string | undefined, sni: string | undefined): Side {
+  if (cluster !== undefined) {
+    if (consul) {
+      if (cluster === 'local_app') return 'inbound';
+      if (endsConsul(cluster) || prefixed(cluster, 'passthrough~') || cluster === 'original-destination') return 'outbound';
+      return 'unknown';
+    }
+    if (prefixed(cluster, 'inbound|') || prefixed(cluster, 'InboundPassthroughCluster')) return 'inbound';
+    if (prefixed(cluster, 'outbound|') || cluster === 'PassthroughCluster' || cluster === 'BlackHoleCluster') return 'outbound';
+    return 'unknown';
+  }
+  // Only server-side listeners see the mesh's mTLS SNI.
+  if (sni !== undefined && (consul ? endsConsul(sni) : prefixed(sni, 'outbound_.'))) return 'inbound';
+  return 'unknown';
+}
+
+/** The `port` and `host` fields of `inbound|port||` / `outbound|port|subset|host`. */
+function clusterField(cluster: string, index: number): string | undefined {
+  let start = 0;
+  for (let i = 0; i < index; i++) {
+    const bar = cluster.indexOf('|', start);
+    if (bar < 0) return undefined;
+    start = bar + 1;
+  }
+  const end = cluster.indexOf('|', start);
+  const value = cluster.slice(start, end < 0 ? cluster.length : end);
+  return value.length === 0 ? undefined : value;
+}
+
+function fillAddress(target: Destination, address: string): void {
+  const ip = addressIp(address);
+  if (ip !== undefined) target.ip = ip;
+  const port = addressPort(address);
+  if (port !== undefined) target.port = port;
+}
+
+function isEmpty(o: object): boolean {
+  for (const key in o) if (key.length > 0) return false;
+  return true;
+}
+
+/**
+ * Turns one line's slot values into a ParsedLine (docs/access-records.md, "Envoy").
+ * @param v slot values (undefined = empty)
+ * @param seen 1 per slot the line's format has (text) or the line carries as a key (JSON)
+ * @param meshOption the configured mesh; undefined means "Istio unless the line is Consul's"
+ * @param headerNames names of the extra request-header slots that follow SLOT_COUNT
+ */
+export function buildEnvoyRecord(
+  v: ReadonlyArray<string | undefined>,
+  seen: ArrayLike<number>,
+  meshOption: Mesh | undefined,
+  headerNames: readonly string[] | undefined,
+): ParsedLine {
+  const cluster = cleanCluster(v[F.UPSTREAM_CLUSTER]);
+  const sni = v[F.REQUESTED_SERVER_NAME];
+  const details = v[F.RESPONSE_CODE_DETAILS];
+  const termination = v[F.CONNECTION_TERMINATION_DETAILS];
+  const flags = v[F.RESPONSE_FLAGS];
+  const mesh: Mesh = meshOption ?? (looksConsul(cluster, sni) ? 'consul' : 'istio');
+  const consul = mesh === 'consul';
+
+  const denial = denialOf(details, termination, flags);
+  let side = sideOf(consul, cluster, sni);
+  // A request refused before any cluster was picked was refused by the server side.
+  if (side === 'unknown' && cluster === undefined && denial !== DENIAL_NONE) side = 'inbound';
+
+  const record: AccessRecord = {};
+  const time = normalizeTime(v[F.START_TIME]);
+  if (time !== undefined) record.time = time;
+  record.mesh = mesh;
+
+  // Protocol.
+  const method = v[F.METHOD];
+  const path = v[F.PATH];
+  const protocolField = v[F.PROTOCOL];
+  const host = v[F.AUTHORITY];
+  const userAgent = v[F.USER_AGENT];
+  const contentType = v[F.CONTENT_TYPE];
+  let protocol: AccessRecord['protocol'];
+  if (method === undefined && path === undefined && protocolField === undefined && host === undefined) {
+    for (const slot of REQUEST_SHAPE_SLOTS) {
+      if (seen[slot]) {
+        protocol = 'tcp';
+        break;
+      }
+    }
+  } else if (
+    (contentType !== undefined && contentType.startsWith('application/grpc')) ||
+    v[F.GRPC_STATUS] !== undefined ||
+    isGrpcUserAgent(userAgent)
+  ) {
+    protocol = 'grpc';
+  } else {
+    protocol = httpProtocol(protocolField);
+  }
+  if (protocol !== undefined) record.protocol = protocol;
+
+  // Source and destination, by side.
+  const source: Source = {};
+  const destination: Destination = {};
+  let identityGap: string | undefined;
+  const remote = v[F.DOWNSTREAM_REMOTE_ADDRESS];
+  const direct = v[F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS];
+  const sourceAddress = direct ?? remote;
+  if (side === 'outbound') {
+    // The downstream is the local application: it is the caller.
+    if (sourceAddress !== undefined) {
+      const ip = addressIp(sourceAddress);
+      if (ip !== undefined) source.ip = ip;
+    }
+    identityGap = GAP_CLIENT_SIDE;
+    if (cluster !== undefined) {
+      if (consul) fillConsulServiceName(destination, cluster);
+      else if (prefixed(cluster, 'outbound|')) {
+        const serviceHost = clusterField(cluster, 3);
+        if (serviceHost !== undefined) fillIstioServiceHost(destination, serviceHost);
+      }
+    }
+    const upstream = v[F.UPSTREAM_HOST];
+    const local = v[F.DOWNSTREAM_LOCAL_ADDRESS];
+    if (upstream !== undefined) fillAddress(destination, upstream);
+    else if (local !== undefined && (cluster === 'PassthroughCluster' || cluster === 'BlackHoleCluster' || cluster === 'original-destination')) fillAddress(destination, local);
+    if (destination.port === undefined && cluster !== undefined && prefixed(cluster, 'outbound|')) {
+      const port = clusterField(cluster, 1);
+      const n = port === undefined ? undefined : parsePort(port, 0, port.length);
+      if (n !== undefined) destination.port = n;
+    }
+    const upstreamSan = v[F.UPSTREAM_PEER_URI_SAN];
+    if (upstreamSan !== undefined) {
+      if (consul) fillConsulParts(destination, consulPrincipal(upstreamSan));
+      else fillIstioParts(destination, istioPrincipal(upstreamSan));
+    }
+    const dw = v[F.DESTINATION_WORKLOAD];
+    if (dw !== undefined) destination.workload = dw;
+    const dn = v[F.DESTINATION_NAMESPACE];
+    if (dn !== undefined) destination.namespace = dn;
+  } else {
+    // Server side (or a proxy whose side the line does not show: the gateway is the destination).
+    if (seen[F.DOWNSTREAM_PEER_URI_SAN]) {
+      const san = v[F.DOWNSTREAM_PEER_URI_SAN];
+      if (san === undefined) source.principal = null;
+      else if (consul) {
+        const principal = consulPrincipal(san);
+        source.principal = principal;
+        fillConsulParts(source, principal);
+      } else {
+        const principal = istioPrincipal(san);
+        source.principal = principal;
+        fillIstioParts(source, principal);
+      }
+    } else {
+      identityGap = GAP_NO_IDENTITY_FIELD;
+    }
+    const sw = v[F.SOURCE_WORKLOAD];
+    if (sw !== undefined) source.workload = sw;
+    const sns = v[F.SOURCE_NAMESPACE];
+    if (sns !== undefined) source.namespace = sns;
+    if (sourceAddress !== undefined) {
+      const ip = addressIp(sourceAddress);
+      if (ip !== undefined) source.ip = ip;
+      if (direct !== undefined && remote !== undefined) {
+        const remoteIp = addressIp(remote);
+        if (remoteIp !== undefined && remoteIp !== ip) source.remoteIp = remoteIp;
+      }
+    }
+    if (sni !== undefined) {
+      if (consul) fillConsulServiceName(destination, sni);
+      else if (prefixed(sni, 'outbound_.')) {
+        // outbound_.<port>_.<subset>_.<host>
+        const hostStart = sni.indexOf('_.', sni.indexOf('_.', 10) + 2);
+        if (hostStart > 0) fillIstioServiceHost(destination, sni.slice(hostStart + 2));
+      }
+    }
+    const local = v[F.DOWNSTREAM_LOCAL_ADDRESS];
+    if (local !== undefined) fillAddress(destination, local);
+    const localPort = v[F.DOWNSTREAM_LOCAL_PORT];
+    if (localPort !== undefined) {
+      const n = parsePort(localPort, 0, localPort.length);
+      if (n !== undefined) destination.port = n;
+    }
+    if (destination.port === undefined && cluster !== undefined && prefixed(cluster, 'inbound|')) {
+      const port = clusterField(cluster, 1);
+      const n = port === undefined ? undefined : parsePort(port, 0, port.length);
+      if (n !== undefined) destination.port = n;
+    }
+    const localSan = v[F.DOWNSTREAM_LOCAL_URI_SAN];
+    if (localSan !== undefined) {
+      if (consul) fillConsulParts(destination, consulPrincipal(localSan));
+      else fillIstioParts(destination, istioPrincipal(localSan));
+    }
+  }
+  if (!isEmpty(source)) record.source = source;
+  if (!isEmpty(destination)) record.destination = destination;
+
+  // Request.
+  if (protocol !== 'tcp') {
+    const request: NonNullable<AccessRecord['request']> = {};
+    if (method !== undefined) request.method = method;
+    if (path !== undefined) request.path = path;
+    if (host !== undefined) request.host = host;
+    let headers: Record<string, string> | undefined;
+    if (userAgent !== undefined) (headers ??= {})['user-agent'] = userAgent;
+    const xff = v[F.X_FORWARDED_FOR];
+    if (xff !== undefined) (headers ??= {})['x-forwarded-for'] = xff;
+    if (contentType !== undefined) (headers ??= {})['content-type'] = contentType;
+    if (headerNames !== undefined) {
+      for (let i = 0; i < headerNames.length; i++) {
+        const value = v[SLOT_COUNT + i];
+        if (value !== undefined) (headers ??= {})[headerNames[i]!] = value;
+      }
+    }
+    if (headers !== undefined) request.headers = headers;
+    // A JWT rejected for any reason but its absence was sent, and was not valid.
+    if (denial === DENIAL_JWT && details !== undefined && !details.includes('Jwt_is_missing')) request.jwt = { valid: false };
+    if (!isEmpty(request)) record.request = request;
+  }
+  if (sni !== undefined) record.sni = sni;
+
+  // Response and decision.
+  const code = parseStatus(v[F.RESPONSE_CODE]);
+  const status = code !== undefined && code > 0 ? code : undefined;
+  const detail =
+    termination !== undefined && (details === undefined || (isRbacDenial(termination) && !isRbacDenial(details))) ? termination : details;
+  const response: NonNullable<AccessRecord['response']> = {};
+  if (status !== undefined) response.status = status;
+  if (flags !== undefined) response.flags = flags;
+  if (detail !== undefined) response.details = detail;
+  if (!isEmpty(response)) record.response = response;
+
+  let observed: AccessRecord['observed'];
+  if (denial !== DENIAL_NONE) observed = 'denied';
+  else if (details === 'via_upstream') {
+    // Seen from a client or a gateway, a 401/403 from upstream may be the server sidecar's denial.
+    observed = side !== 'inbound' && (status === 401 || status === 403) ? 'unknown' : 'allowed';
+  } else if (
+    protocol === 'tcp' &&
+    side === 'inbound' &&
+    seen[F.CONNECTION_TERMINATION_DETAILS] &&
+    termination === undefined &&
+    flags === undefined &&
+    v[F.UPSTREAM_HOST] !== undefined
+  ) {
+    // A TCP connection the server side passed on to the application, and not closed by RBAC.
+    observed = 'allowed';
+  } else observed = 'unknown';
+  record.observed = observed;
+  record.count = 1;
+
+  const parsed: ParsedLine = { kind: 'record', record, side };
+  const requestId = v[F.REQUEST_ID];
+  if (requestId !== undefined) parsed.requestId = requestId;
+  if (identityGap !== undefined) parsed.identityGap = identityGap;
+  return parsed;
+}

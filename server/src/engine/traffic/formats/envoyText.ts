@@ -1,0 +1,238 @@
+import type { LineReader, LineResult, ReaderOptions } from '../readerTypes';
+import type { Mesh } from '../../meshes';
+import { SKIP, isBlank } from './common';
+import { SLOT_COUNT, buildEnvoyRecord, operatorTarget } from './envoyFields';
+
+/**
+ * Envoy TEXT access logs: Istio's default format, plain Envoy's default format, and any
+ * user-supplied Envoy format string (`meshConfig.accessLogFormat`, Telemetry
+ * `logFormat.text`, Consul `TextFormat`), compiled once into a list of literals and operators.
+ *
+ * Reading a line walks the compiled list left to right: each operator's value runs up to the
+ * next literal (found with `indexOf`), so a line costs one pass whatever the format. Operators
+ * that the format does not enclose in quotes or brackets must not contain a space (Envoy
+ * replaces spaces in details with `_`), which keeps a line of another format from matching by
+ * accident. Quoted values may contain anything but the literal that follows them; Envoy does
+ * not escape quotes, so a `"` inside a User-Agent only matters when it is followed by the rest
+ * of that literal (`" "`).
+ */
+
+/** Istio's default TEXT format (`EnvoyTextLogFormat`, istio/istio pilot/pkg/model/telemetry_logging.go). */
+export const ISTIO_TEXT_FORMAT =
+  '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% ' +
+  '%RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% ' +
+  '%BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" ' +
+  '"%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW% %UPSTREAM_LOCAL_ADDRESS% ' +
+  '%DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n';
+
+/** Envoy's own default format (no Istio). */
+export const ENVOY_DEFAULT_FORMAT =
+  '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% ' +
+  '%BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" ' +
+  '"%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"\n';
+
+/** A format string that cannot be compiled. */
+export class EnvoyFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvoyFormatError';
+  }
+}
+
+/** A compiled format: literals[i] precedes operator i; literals[ops] follows the last one. */
+export class CompiledEnvoyFormat {
+  readonly literals: string[] = [];
+  /** Per operator: slot index, or -1 when the value is not used. */
+  readonly slots: number[] = [];
+  /** Per operator: the value may not contain a space. */
+  readonly bare: boolean[] = [];
+  /** Names of the request headers kept beyond the fixed slots, in slot order. */
+  readonly headerNames: string[] = [];
+  /** 1 per slot the format fills. */
+  readonly seen: Uint8Array;
+
+  constructor(readonly source: string) {
+    let text = source;
+    // Istio appends a newline to custom formats; settings files often hold a literal "\n".
+    for (;;) {
+      if (text.endsWith('\n') || text.endsWith('\r')) text = text.slice(0, -1);
+      else if (text.endsWith('\\n')) text = text.slice(0, -2);
+      else break;
+    }
+    if (text.length === 0) throw new EnvoyFormatError('the Envoy format string is empty');
+    const slots = new Map<string, number>();
+    const ops: string[] = [];
+    let literal = '';
+    let i = 0;
+    while (i < text.length) {
+      const c = text[i]!;
+      if (c !== '%') {
+        literal += c;
+        i++;
+        continue;
+      }
+      if (text[i + 1] === '%') {
+        literal += '%';
+        i += 2;
+        continue;
+      }
+      const end = operatorEnd(text, i + 1);
+      if (end < 0) throw new EnvoyFormatError(`unterminated command operator at column ${i + 1} of the Envoy format string`);
+      const op = text.slice(i + 1, end);
+      if (ops.length > 0 && literal.length === 0) {
+        throw new EnvoyFormatError(`%${ops[ops.length - 1]}% and %${op}% follow each other with no text between them, so a line cannot be split`);
+      }
+      this.literals.push(literal);
+      literal = '';
+      ops.push(op);
+      const target = operatorTarget(op);
+      if (target === undefined) this.slots.push(-1);
+      else if ('slot' in target) this.slots.push(target.slot);
+      else {
+        let slot = slots.get(target.header);
+        if (slot === undefined) {
+          slot = SLOT_COUNT + this.headerNames.length;
+          this.headerNames.push(target.header);
+          slots.set(target.header, slot);
+        }
+        this.slots.push(slot);
+      }
+      i = end + 1;
+    }
+    this.literals.push(literal);
+    if (ops.length === 0) throw new EnvoyFormatError('the Envoy format string has no command operators');
+    if (!this.slots.some((s) => s >= 0)) throw new EnvoyFormatError('no operator of the Envoy format string maps to an access record field');
+    this.seen = new Uint8Array(SLOT_COUNT + this.headerNames.length);
+    for (let k = 0; k < ops.length; k++) {
+      const before = this.literals[k]!;
+      const after = this.literals[k + 1]!;
+      const quoted = (before.endsWith('"') && after.startsWith('"')) || (before.endsWith('[') && after.startsWith(']')) || (before.endsWith("'") && after.startsWith("'"));
+      this.bare.push(!quoted);
+      const slot = this.slots[k]!;
+      if (slot >= 0) this.seen[slot] = 1;
+    }
+  }
+
+  get slotCount(): number {
+    return SLOT_COUNT + this.headerNames.length;
+  }
+
+  /** Fills `out` (cleared by the caller) from the line; false when the line does not have this shape. */
+  match(line: string, out: (string | undefined)[]): boolean {
+    const literals = this.literals;
+    let n = line.length;
+    if (n > 0 && line.charCodeAt(n - 1) === 13) n--;
+    const first = literals[0]!;
+    if (first.length > 0 && !line.startsWith(first)) return false;
+    let pos = first.length;
+    const last = this.slots.length - 1;
+    for (let k = 0; k <= last; k++) {
+      const lit = literals[k + 1]!;
+      let end: number;
+      if (lit.length === 0) {
+        end = n; // the last operator runs to the end of the line
+      } else {
+        end = line.indexOf(lit, pos);
+        if (end < 0 || end + lit.length > n) return false;
+      }
+      if (this.bare[k]) {
+        const space = line.indexOf(' ', pos);
+        if (space >= 0 && space < end) return false;
+      }
+      const slot = this.slots[k]!;
+      if (slot >= 0) {
+        const len = end - pos;
+        out[slot] = len === 0 || (len === 1 && line.charCodeAt(pos) === 45) /* - */ ? undefined : line.slice(pos, end);
+      }
+      pos = end + lit.length;
+    }
+    // Nothing may follow the last literal but trailing whitespace.
+    for (let k = pos; k < n; k++) {
+      const c = line.charCodeAt(k);
+      if (c !== 32 && c !== 9) return false;
+    }
+    return true;
+  }
+}
+
+const OPERATOR_NAME_CHAR = /[A-Z0-9_]/;
+
+/** Index of the `%` that closes the operator starting at `start`, or -1. */
+function operatorEnd(text: string, start: number): number {
+  let i = start;
+  while (i < text.length && OPERATOR_NAME_CHAR.test(text[i]!)) i++;
+  if (i === start) return -1;
+  if (text[i] === '(') {
+    let depth = 0;
+    for (; i < text.length; i++) {
+      if (text[i] === '(') depth++;
+      else if (text[i] === ')' && --depth === 0) break;
+    }
+    if (i >= text.length) return -1;
+    i++;
+  }
+  if (text[i] === ':') {
+    i++;
+    const digits = i;
+    while (i < text.length && text[i]! >= '0' && text[i]! <= '9') i++;
+    if (i === digits) return -1;
+  }
+  return text[i] === '%' ? i : -1;
+}
+
+let defaultFormats: CompiledEnvoyFormat[] | undefined;
+
+/** Istio's default, then plain Envoy's default. */
+export function defaultEnvoyTextFormats(): CompiledEnvoyFormat[] {
+  return (defaultFormats ??= [new CompiledEnvoyFormat(ISTIO_TEXT_FORMAT), new CompiledEnvoyFormat(ENVOY_DEFAULT_FORMAT)]);
+}
+
+/** Checks a user-supplied format string; returns the problem, or undefined when it compiles. */
+export function checkEnvoyFormat(format: string): string | undefined {
+  try {
+    new CompiledEnvoyFormat(format);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+export class EnvoyTextReader implements LineReader {
+  readonly format = 'envoy-text' as const;
+  private readonly values: (string | undefined)[];
+  /** Index of the format that matched last; tried first. */
+  private last = 0;
+
+  constructor(
+    private readonly formats: CompiledEnvoyFormat[],
+    private readonly mesh: Mesh | undefined,
+  ) {
+    this.values = new Array<string | undefined>(Math.max(...formats.map((f) => f.slotCount))).fill(undefined);
+  }
+
+  read(line: string): LineResult {
+    const formats = this.formats;
+    const values = this.values;
+    for (let attempt = 0; attempt < formats.length; attempt++) {
+      const index = (this.last + attempt) % formats.length;
+      const format = formats[index]!;
+      values.fill(undefined);
+      if (format.match(line, values)) {
+        this.last = index;
+        return buildEnvoyRecord(values, format.seen, this.mesh, format.headerNames.length > 0 ? format.headerNames : undefined);
+      }
+    }
+    return isBlank(line) ? SKIP.blank : SKIP.notEnvoyText;
+  }
+}
+
+/**
+ * A reader for one user-supplied Envoy format string, or, without one, for Istio's and plain
+ * Envoy's default formats (each line is tried against the format that matched last first).
+ * Throws EnvoyFormatError when the format string cannot be compiled.
+ */
+export function createEnvoyTextReader(formatString?: string, options: ReaderOptions = {}): EnvoyTextReader {
+  const formats = formatString === undefined || formatString.trim() === '' ? defaultEnvoyTextFormats() : [new CompiledEnvoyFormat(formatString)];
+  return new EnvoyTextReader(formats, options.mesh);
+}
+

@@ -1,0 +1,74 @@
+import type { LineReader, LineResult } from '../readerTypes';
+import { SKIP, isBlank, parseStatus, present } from './common';
+import { buildLinkerdRecord } from './linkerdCommon';
+
+/**
+ * Linkerd's `apache` access log (`config.linkerd.io/access-log: apache`):
+ *
+ *     <client.addr> <client.id> - [<timestamp>] "<method> <uri> <version>" <status>
+ *
+ * `client.id` is `-` for clients without a mesh identity; the status is missing when the
+ * response never completed. Linkerd's proxy log lines (`[  4021.118340s]  INFO ...`), which
+ * `kubectl logs` mixes in, are skipped with their own reason.
+ */
+export class LinkerdApacheReader implements LineReader {
+  readonly format = 'linkerd-apache' as const;
+
+  read(line: string): LineResult {
+    let n = line.length;
+    if (n > 0 && line.charCodeAt(n - 1) === 13) n--;
+    const sp1 = line.indexOf(' ');
+    if (sp1 <= 0 || sp1 >= n) return fail(line);
+    const addr = line.slice(0, sp1);
+    // ip:port or [v6]:port
+    const colon = addr.lastIndexOf(':');
+    if (colon <= 0 || colon === addr.length - 1) return fail(line);
+    const c0 = addr.charCodeAt(0);
+    if (!(c0 === 91 || (c0 >= 48 && c0 <= 57) || (c0 >= 97 && c0 <= 102) || (c0 >= 65 && c0 <= 70))) return fail(line);
+    const sp2 = line.indexOf(' ', sp1 + 1);
+    if (sp2 < 0) return fail(line);
+    const id = line.slice(sp1 + 1, sp2);
+    if (!line.startsWith(' - [', sp2)) return fail(line);
+    const tsStart = sp2 + 4;
+    const tsEnd = line.indexOf('] "', tsStart);
+    if (tsEnd < 0) return fail(line);
+    const reqStart = tsEnd + 3;
+    const sp3 = line.indexOf(' ', reqStart);
+    if (sp3 < 0) return fail(line);
+    const sp4 = line.indexOf(' ', sp3 + 1);
+    if (sp4 < 0) return fail(line);
+    const quote = line.indexOf('"', sp4 + 1);
+    if (quote < 0 || quote > n) return fail(line);
+    const version = line.slice(sp4 + 1, quote);
+    if (version.includes(' ')) return fail(line);
+    let status: number | undefined;
+    let k = quote + 1;
+    while (k < n && line.charCodeAt(k) === 32) k++;
+    if (k < n) {
+      status = parseStatus(line.slice(k, n).trimEnd());
+      if (status === undefined) return fail(line);
+    }
+    return buildLinkerdRecord({
+      clientAddr: addr,
+      clientId: present(id),
+      timestamp: line.slice(tsStart, tsEnd),
+      method: present(line.slice(reqStart, sp3)),
+      uri: present(line.slice(sp3 + 1, sp4)),
+      version: present(version),
+      status,
+      host: undefined,
+      userAgent: undefined,
+      traceId: undefined,
+    });
+  }
+}
+
+const PROXY_LOG = /^\[\s*\d+\.\d+s\]\s/;
+
+function fail(line: string): LineResult {
+  return isBlank(line) ? SKIP.blank : PROXY_LOG.test(line) ? SKIP.linkerdProxyLog : SKIP.notLinkerd;
+}
+
+export function createLinkerdApacheReader(): LinkerdApacheReader {
+  return new LinkerdApacheReader();
+}

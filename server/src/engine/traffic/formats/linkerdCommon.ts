@@ -1,0 +1,106 @@
+import type { AccessRecord } from '../accessRecord';
+import type { ParsedLine } from '../readerTypes';
+import { addressIp, httpProtocol, isGrpcUserAgent, normalizeTime } from './common';
+import { LINKERD_DENIAL_DETAIL } from './denial';
+import { fillLinkerdParts } from './identity';
+
+/**
+ * What both Linkerd access log formats have, turned into a record. Linkerd logs inbound HTTP
+ * only, so every line is the server side, written by the destination's proxy; the destination
+ * workload is the pod that wrote the line (the shipper's metadata), and the port is not logged.
+ *
+ * Decision (docs/access-records.md, "Linkerd"):
+ * - 403: `denied`, detail `linkerd_policy_403`. Policy rejections are 403s; an application's own
+ *   403 reads the same, which the docs point out.
+ * - gRPC (User-Agent `grpc-*`): `unknown` for any other status. A gRPC request refused by policy
+ *   is answered `200` with grpc-status 7 (PERMISSION_DENIED) in the trailers, which the log does
+ *   not show.
+ * - 404 and 429: `unknown`. The proxy answers 404 when no HTTPRoute matches (before
+ *   authorization) and 429 when a rate limit applies; the application may answer the same.
+ * - no status (the response never completed): `unknown`.
+ * - anything else: `allowed`.
+ */
+export interface LinkerdFields {
+  clientAddr: string | undefined;
+  /** The client identity, or undefined for `-` (no mTLS identity). */
+  clientId: string | undefined;
+  timestamp: string | undefined;
+  method: string | undefined;
+  uri: string | undefined;
+  version: string | undefined;
+  status: number | undefined;
+  host: string | undefined;
+  userAgent: string | undefined;
+  traceId: string | undefined;
+}
+
+/** The origin form (`/path?query`) of an absolute URI, and its authority. */
+function splitUri(uri: string): { path: string; authority?: string } {
+  let rest: number;
+  if (uri.startsWith('http://')) rest = 7;
+  else if (uri.startsWith('https://')) rest = 8;
+  else return { path: uri };
+  let end = rest;
+  while (end < uri.length) {
+    const c = uri.charCodeAt(end);
+    if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) break;
+    end++;
+  }
+  const authority = uri.slice(rest, end);
+  let path = uri.slice(end);
+  if (path.length === 0 || path.charCodeAt(0) === 63) path = `/${path}`;
+  return authority.length > 0 ? { path, authority } : { path };
+}
+
+export function buildLinkerdRecord(f: LinkerdFields): ParsedLine {
+  const record: AccessRecord = {};
+  const time = normalizeTime(f.timestamp);
+  if (time !== undefined) record.time = time;
+  record.mesh = 'linkerd';
+  const grpc = isGrpcUserAgent(f.userAgent);
+  record.protocol = grpc ? 'grpc' : httpProtocol(f.version);
+
+  const source: NonNullable<AccessRecord['source']> = {};
+  if (f.clientId === undefined) source.principal = null;
+  else {
+    source.principal = f.clientId;
+    fillLinkerdParts(source, f.clientId);
+  }
+  if (f.clientAddr !== undefined) {
+    const ip = addressIp(f.clientAddr);
+    if (ip !== undefined) source.ip = ip;
+  }
+  record.source = source;
+
+  const request: NonNullable<AccessRecord['request']> = {};
+  if (f.method !== undefined) request.method = f.method;
+  let authority: string | undefined;
+  if (f.uri !== undefined) {
+    const split = splitUri(f.uri);
+    request.path = split.path;
+    authority = split.authority;
+  }
+  const host = f.host ?? authority;
+  if (host !== undefined) request.host = host;
+  if (f.userAgent !== undefined) request.headers = { 'user-agent': f.userAgent };
+  record.request = request;
+
+  const status = f.status;
+  const response: NonNullable<AccessRecord['response']> = {};
+  let observed: AccessRecord['observed'];
+  if (status === undefined) observed = 'unknown';
+  else {
+    response.status = status;
+    if (status === 403) {
+      observed = 'denied';
+      response.details = LINKERD_DENIAL_DETAIL;
+    } else if (grpc || status === 404 || status === 429) observed = 'unknown';
+    else observed = 'allowed';
+    record.response = response;
+  }
+  record.observed = observed;
+  record.count = 1;
+  const parsed: ParsedLine = { kind: 'record', record, side: 'inbound' };
+  if (f.traceId !== undefined) parsed.requestId = f.traceId;
+  return parsed;
+}

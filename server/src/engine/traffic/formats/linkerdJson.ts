@@ -1,0 +1,88 @@
+import type { LineReader, LineResult } from '../readerTypes';
+import { SKIP, isBlank, parseStatus } from './common';
+import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
+import { buildLinkerdRecord } from './linkerdCommon';
+import { metadataFromKubernetes } from './shipper';
+
+/**
+ * Linkerd's `json` access log (`config.linkerd.io/access-log: json`): one flat object per line,
+ * keys `client.addr, client.id, host, method, processing_ns, request_bytes, response_bytes,
+ * status, timestamp, total_ns, trace_id, uri, user_agent, version`. `status` is a number, the
+ * rest strings; `""` is a missing header and `"-"` a client without identity. `trace_id` (the
+ * first of x-b3-traceid, x-request-id, x-amzn-trace-id) becomes the request id.
+ * Linkerd's own JSON proxy logs (`proxy-log-format: json`: `level`, `fields`, `target`) are
+ * skipped with their own reason.
+ */
+const K = {
+  clientAddr: 0,
+  clientId: 1,
+  host: 2,
+  method: 3,
+  status: 4,
+  timestamp: 5,
+  traceId: 6,
+  uri: 7,
+  userAgent: 8,
+  version: 9,
+  kubernetes: 10,
+  level: 11,
+  fields: 12,
+} as const;
+
+const TABLE = new Map<string, number>([
+  ['client.addr', K.clientAddr],
+  ['client.id', K.clientId],
+  ['host', K.host],
+  ['method', K.method],
+  ['status', K.status],
+  ['timestamp', K.timestamp],
+  ['trace_id', K.traceId],
+  ['uri', K.uri],
+  ['user_agent', K.userAgent],
+  ['version', K.version],
+  ['kubernetes', K.kubernetes],
+  ['level', K.level],
+  ['fields', K.fields],
+]);
+
+export class LinkerdJsonReader implements LineReader {
+  readonly format = 'linkerd-json' as const;
+  private readonly scanner = new FlatJsonScanner(TABLE, 13);
+
+  read(line: string): LineResult {
+    const s = this.scanner;
+    const status = s.scan(line);
+    if (status !== SCAN_OK) {
+      if (isBlank(line)) return SKIP.blank;
+      return status === SCAN_NOT_OBJECT ? SKIP.notObject : SKIP.notJson;
+    }
+    const v = s.values;
+    const seen = s.seen;
+    if (!seen[K.clientAddr] && !seen[K.clientId]) {
+      return seen[K.fields] || seen[K.level] ? SKIP.linkerdProxyLog : SKIP.noFields;
+    }
+    if (!seen[K.method] && !seen[K.uri] && !seen[K.status]) return SKIP.noFields;
+    const parsed = buildLinkerdRecord({
+      clientAddr: v[K.clientAddr],
+      clientId: v[K.clientId],
+      timestamp: v[K.timestamp],
+      method: v[K.method],
+      uri: v[K.uri],
+      version: v[K.version],
+      status: parseStatus(v[K.status]),
+      host: v[K.host],
+      userAgent: v[K.userAgent],
+      traceId: v[K.traceId],
+    });
+    const raw = v[K.kubernetes];
+    if (raw !== undefined) {
+      const meta = metadataFromKubernetes(raw);
+      if (meta !== undefined) parsed.shipper = meta;
+    }
+    return parsed;
+  }
+}
+
+export function createLinkerdJsonReader(): LinkerdJsonReader {
+  return new LinkerdJsonReader();
+}

@@ -1,0 +1,362 @@
+import type { LineReader, LineResult, LogFormatId, ShipperMetadata } from '../readerTypes';
+import { SKIP, normalizeTime } from './common';
+import { FlatJsonScanner, SCAN_OK } from './jsonScan';
+
+/**
+ * Lines wrapped by a log shipper or by kubectl, and the reader wrapper that unwraps them.
+ *
+ * Recognized wrappings (docs/access-records.md, "Shippers"):
+ * - Fluent Bit / Fluentd JSON: `{"log": "<line>", "kubernetes": {pod_name, namespace_name,
+ *   container_name, labels}, "time"|"date": ...}`. Fluentd is told apart by its own metadata
+ *   keys (`docker`, `kubernetes.master_url`, `namespace_id`, `container_image_id`); a bare
+ *   `{"log": ...}` (Docker's json-file format, as both tail it) counts as Fluent Bit.
+ * - Vector (kubernetes_logs source, JSON codec): `{"message": "<line>", "kubernetes":
+ *   {pod_name, pod_namespace, container_name, pod_labels}, "source_type", "timestamp"}`.
+ * - Loki (`logcli query -o jsonl`): `{"labels": {namespace, pod, container, ...}, "line":
+ *   "<line>", "timestamp"}`; labels other than the stream's infrastructure labels become
+ *   pod labels.
+ * - `kubectl logs --prefix`: `[pod/<pod>/<container>] <line>`, optionally with
+ *   `--timestamps` (`<RFC 3339> <line>`), and the kubelet's CRI log file lines
+ *   `<RFC 3339> stdout|stderr P|F <line>` (P fragments are joined with the line that ends
+ *   them). Both count as `kubectl`: the CRI files are what kubectl logs reads.
+ *
+ * A body that is itself a JSON object (a shipper that parsed the line) is read as that object's
+ * JSON text. Fluent Bit's Merge_Log, which merges the parsed line into the top level next to
+ * `kubernetes`, is read by the JSON readers themselves (they pick up `kubernetes`).
+ */
+
+const E = { log: 0, message: 1, line: 2, kubernetes: 3, labels: 4, source_type: 5, docker: 6, date: 7, time: 8, timestamp: 9 } as const;
+const ENVELOPE_KEYS = new Map<string, number>(Object.entries(E));
+const ENVELOPE_SLOTS = 10;
+
+interface KubernetesCore {
+  flavor: 'fluent-bit' | 'fluentd' | 'vector';
+  pod?: string;
+  namespace?: string;
+  container?: string;
+  labels?: Record<string, string>;
+}
+
+function stringMap(value: unknown): Record<string, string> | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v === 'string') (out ??= {})[k] = v;
+  }
+  return out;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function parseObject(raw: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(raw);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Parsed metadata objects by their raw text: the lines of one pod repeat it, and a stream
+ * interleaves a few pods. Bounded; cleared when full.
+ */
+class MetadataCache<T> {
+  private lastRaw: string | undefined;
+  private lastValue: T | undefined;
+  private readonly byRaw = new Map<string, T | undefined>();
+  constructor(private readonly parse: (raw: string) => T | undefined) {}
+  get(raw: string): T | undefined {
+    if (raw === this.lastRaw) return this.lastValue;
+    let value = this.byRaw.get(raw);
+    if (value === undefined && !this.byRaw.has(raw)) {
+      if (this.byRaw.size >= 1024) this.byRaw.clear();
+      value = this.parse(raw);
+      this.byRaw.set(raw, value);
+    }
+    this.lastRaw = raw;
+    this.lastValue = value;
+    return value;
+  }
+}
+
+function kubernetesCore(raw: string): KubernetesCore | undefined {
+  const k = parseObject(raw);
+  if (k === undefined) return undefined;
+  const vector = 'pod_namespace' in k || 'pod_labels' in k;
+  const fluentd = !vector && ('master_url' in k || 'namespace_id' in k || 'container_image_id' in k);
+  const core: KubernetesCore = { flavor: vector ? 'vector' : fluentd ? 'fluentd' : 'fluent-bit' };
+  const pod = str(k['pod_name']);
+  if (pod !== undefined) core.pod = pod;
+  const namespace = str(k['namespace_name']) ?? str(k['pod_namespace']);
+  if (namespace !== undefined) core.namespace = namespace;
+  const container = str(k['container_name']);
+  if (container !== undefined) core.container = container;
+  const labels = stringMap(k['labels'] ?? k['pod_labels']);
+  if (labels !== undefined) core.labels = labels;
+  return core;
+}
+
+/** Loki stream labels that describe the log stream, not the pod. */
+const LOKI_STREAM_LABELS = new Set([
+  'namespace', 'namespace_name', 'k8s_namespace_name', 'pod', 'pod_name', 'k8s_pod_name', 'container', 'container_name',
+  'k8s_container_name', 'job', 'stream', 'filename', 'node_name', 'instance', 'host', 'cluster', 'service_name',
+  'detected_level', 'level', '__stream_shard__',
+]);
+
+function lokiCore(raw: string): Omit<KubernetesCore, 'flavor'> | undefined {
+  const l = stringMap(parseObject(raw));
+  if (l === undefined) return {};
+  const core: Omit<KubernetesCore, 'flavor'> = {};
+  const pod = str(l['pod']) ?? str(l['pod_name']) ?? str(l['k8s_pod_name']);
+  if (pod !== undefined) core.pod = pod;
+  const namespace = str(l['namespace']) ?? str(l['namespace_name']) ?? str(l['k8s_namespace_name']);
+  if (namespace !== undefined) core.namespace = namespace;
+  const container = str(l['container']) ?? str(l['container_name']) ?? str(l['k8s_container_name']);
+  if (container !== undefined) core.container = container;
+  let labels: Record<string, string> | undefined;
+  for (const key of Object.keys(l)) {
+    if (!LOKI_STREAM_LABELS.has(key)) (labels ??= {})[key] = l[key]!;
+  }
+  if (labels !== undefined) core.labels = labels;
+  return core;
+}
+
+function metadata(shipper: ShipperMetadata['shipper'], core: Omit<KubernetesCore, 'flavor'> | undefined, time: string | undefined): ShipperMetadata {
+  const meta: ShipperMetadata = { shipper };
+  if (core !== undefined) {
+    if (core.pod !== undefined) meta.pod = core.pod;
+    if (core.namespace !== undefined) meta.namespace = core.namespace;
+    if (core.container !== undefined) meta.container = core.container;
+    if (core.labels !== undefined) meta.labels = core.labels;
+  }
+  if (time !== undefined) meta.time = time;
+  return meta;
+}
+
+const kubernetesCache = new MetadataCache(kubernetesCore);
+
+/**
+ * Shipper metadata from a `kubernetes` object merged into a JSON access log line (Fluent Bit
+ * Merge_Log, Vector remaps). The labels object is shared between lines of one pod: read-only.
+ */
+export function metadataFromKubernetes(raw: string): ShipperMetadata | undefined {
+  const core = kubernetesCache.get(raw);
+  return core === undefined ? undefined : metadata(core.flavor, core, undefined);
+}
+
+/** A line taken out of its wrapping. */
+export interface Unwrapped {
+  inner: string;
+  meta: ShipperMetadata;
+  /** CRI only: P = a fragment continued by the next line. */
+  partial?: boolean;
+}
+
+function trimNewline(s: string): string {
+  let end = s.length;
+  while (end > 0) {
+    const c = s.charCodeAt(end - 1);
+    if (c === 10 || c === 13) end--;
+    else break;
+  }
+  return end === s.length ? s : s.slice(0, end);
+}
+
+/** An envelope whose log line is empty. */
+export const EMPTY_ENVELOPE = 'empty';
+
+export class EnvelopeParser {
+  private readonly scanner = new FlatJsonScanner(ENVELOPE_KEYS, ENVELOPE_SLOTS, false);
+  private readonly kubernetes = kubernetesCache;
+  private readonly loki = new MetadataCache(lokiCore);
+
+  /** The JSON shipper record's log line and metadata; undefined when the line is no such record. */
+  parse(line: string): Unwrapped | typeof EMPTY_ENVELOPE | undefined {
+    const s = this.scanner;
+    if (s.scan(line) !== SCAN_OK) return undefined;
+    const v = s.values;
+    const seen = s.seen;
+    let shipper: ShipperMetadata['shipper'];
+    let body: string | undefined;
+    let core: Omit<KubernetesCore, 'flavor'> | undefined;
+    let time: string | undefined;
+    if (seen[E.line] && seen[E.labels]) {
+      shipper = 'loki';
+      body = v[E.line];
+      const labels = v[E.labels];
+      core = labels === undefined ? undefined : this.loki.get(labels);
+      time = v[E.timestamp];
+    } else if (seen[E.message] && (seen[E.source_type] || seen[E.kubernetes])) {
+      shipper = 'vector';
+      body = v[E.message];
+      const k = v[E.kubernetes];
+      core = k === undefined ? undefined : this.kubernetes.get(k);
+      time = v[E.timestamp];
+    } else if (seen[E.log]) {
+      body = v[E.log];
+      const k = v[E.kubernetes];
+      const kc = k === undefined ? undefined : this.kubernetes.get(k);
+      core = kc;
+      shipper = seen[E.docker] || kc?.flavor === 'fluentd' ? 'fluentd' : 'fluent-bit';
+      time = v[E.time] ?? v[E.date] ?? v[E.timestamp];
+    } else {
+      return undefined;
+    }
+    const inner = body === undefined ? '' : trimNewline(body);
+    if (inner.length === 0) return EMPTY_ENVELOPE;
+    return { inner, meta: metadata(shipper, core, normalizeTime(time)) };
+  }
+}
+
+const TIMESTAMP_PREFIX = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) /;
+const CRI_STREAM = /^(?:stdout|stderr) ([PF]) /;
+
+/** `[pod/<pod>/<container>] `, `<RFC 3339> ` and CRI prefixes; undefined when the line has none. */
+export function unwrapPrefix(line: string): Unwrapped | undefined {
+  let rest = line;
+  let meta: ShipperMetadata | undefined;
+  if (line.startsWith('[pod/')) {
+    const close = line.indexOf('] ');
+    if (close < 0) return undefined;
+    const name = line.slice(5, close);
+    const slash = name.lastIndexOf('/');
+    meta = { shipper: 'kubectl', pod: slash < 0 ? name : name.slice(0, slash) };
+    if (slash >= 0) meta.container = name.slice(slash + 1);
+    rest = line.slice(close + 2);
+  }
+  const c = rest.charCodeAt(0);
+  if (c >= 48 && c <= 57) {
+    const ts = TIMESTAMP_PREFIX.exec(rest);
+    if (ts !== null) {
+      meta ??= { shipper: 'kubectl' };
+      meta.time = ts[1]!;
+      rest = rest.slice(ts[0].length);
+      const cri = CRI_STREAM.exec(rest);
+      if (cri !== null) {
+        return { inner: trimNewline(rest.slice(cri[0].length)), meta, partial: cri[1] === 'P' };
+      }
+    }
+  }
+  return meta === undefined ? undefined : { inner: trimNewline(rest), meta };
+}
+
+/** Where the wrapper finds the reader for an unwrapped line. */
+export interface InnerReaders {
+  /** The format of one unwrapped line, or undefined. */
+  classify(line: string): LogFormatId | undefined;
+  /** A (bare) reader for the format, created once. */
+  reader(format: LogFormatId): LineReader;
+}
+
+function firstNonSpace(line: string): number {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c !== 32 && c !== 9) return c;
+  }
+  return -1;
+}
+
+/**
+ * Wraps a format's reader so that shipper-wrapped lines are unwrapped automatically. A line is
+ * read as the format first; a line the format cannot read is tried as a wrapped line. Once a
+ * line was wrapped, the next is tried unwrapped first (a wrapped stream stays wrapped). The
+ * unwrapped line is read by the reader that read the previous unwrapped line, and when that
+ * fails, by the reader of the format it is detected as (a shipper stream mixes formats).
+ */
+export class ShipperAwareReader implements LineReader {
+  readonly format: LogFormatId;
+  private current: LineReader;
+  private wrapped = false;
+  private fragment: string | undefined;
+  private readonly envelopes = new EnvelopeParser();
+  /** The readers that read an unwrapped line so far (the base reader first). */
+  private readonly used: LineReader[];
+
+  constructor(
+    private readonly base: LineReader,
+    private readonly inner: InnerReaders,
+  ) {
+    this.format = base.format;
+    this.current = base;
+    this.used = [base];
+  }
+
+  read(line: string): LineResult {
+    // No access log format starts with kubectl's prefix, while Envoy's `[%START_TIME%]` would take it.
+    if (line.startsWith('[pod/')) return this.readWrapped(line) ?? this.base.read(line);
+    if (this.wrapped) {
+      const unwrapped = this.readWrapped(line);
+      if (unwrapped !== undefined && unwrapped.kind === 'record') return unwrapped;
+      const direct = this.base.read(line);
+      if (direct.kind === 'record') {
+        this.wrapped = false;
+        return direct;
+      }
+      return unwrapped ?? direct;
+    }
+    const direct = this.base.read(line);
+    if (direct.kind === 'record' || direct === SKIP.blank) return direct;
+    return this.readWrapped(line) ?? direct;
+  }
+
+  private readWrapped(line: string): LineResult | undefined {
+    let unwrapped = unwrapPrefix(line);
+    if (unwrapped === undefined && firstNonSpace(line) === 123 /* { */) {
+      const envelope = this.envelopes.parse(line);
+      if (envelope === EMPTY_ENVELOPE) {
+        this.wrapped = true;
+        return SKIP.emptyEnvelope;
+      }
+      unwrapped = envelope;
+    }
+    if (unwrapped === undefined) return undefined;
+    this.wrapped = true;
+    if (unwrapped.partial) {
+      this.fragment = (this.fragment ?? '') + unwrapped.inner;
+      return SKIP.partial;
+    }
+    let text = unwrapped.inner;
+    if (this.fragment !== undefined) {
+      text = this.fragment + text;
+      this.fragment = undefined;
+    }
+    return this.readInner(text, unwrapped.meta);
+  }
+
+  private readInner(text: string, meta: ShipperMetadata): LineResult {
+    let result = this.current.read(text);
+    if (result.kind === 'skip' && result !== SKIP.blank) {
+      // Readers that read earlier lines of this stream first (a failed read is cheap), then detection.
+      for (const reader of this.used) {
+        if (reader === this.current) continue;
+        const again = reader.read(text);
+        if (again.kind === 'record') {
+          this.current = reader;
+          result = again;
+          break;
+        }
+      }
+      if (result.kind === 'skip') {
+        const format = this.inner.classify(text);
+        let known = false;
+        for (const reader of this.used) if (reader.format === format) known = true;
+        if (format !== undefined && !known) {
+          const other = this.inner.reader(format);
+          const second = other.read(text);
+          if (second.kind === 'record') {
+            this.current = other;
+            this.used.push(other);
+            result = second;
+          }
+        }
+      }
+      // A line nobody reads is skipped for the reason of the file's own format.
+      if (result.kind === 'skip' && this.current !== this.base) result = this.base.read(text);
+    }
+    if (result.kind === 'record') result.shipper = meta;
+    return result;
+  }
+}

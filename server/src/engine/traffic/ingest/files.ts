@@ -1,0 +1,94 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import type { ProjectConfig } from '../../config/projectConfig';
+
+const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git', 'out', 'dist', '.vscode-test', '.vscode-e2e']);
+const DEFAULT_TRAFFIC_GLOBS = ['**/*.log', '**/*.log.gz', '**/*.jsonl', '**/*.jsonl.gz', '**/traffic/**/*.json'];
+
+const globCache = new Map<string, RegExp>();
+
+/** A glob (`*`, `**`, `?`, `{a,b}`) as an anchored regular expression over `/`-separated paths. */
+export function globToRegExp(glob: string): RegExp {
+  let re = globCache.get(glob);
+  if (re) return re;
+  let out = '';
+  let braces = 0;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        const slash = glob[i + 2] === '/';
+        out += slash ? '(?:.*/)?' : '.*';
+        i += slash ? 2 : 1;
+      } else out += '[^/]*';
+    } else if (c === '?') out += '[^/]';
+    else if (c === '{') { braces++; out += '(?:'; }
+    else if (c === '}' && braces > 0) { braces--; out += ')'; }
+    else if (c === ',' && braces > 0) out += '|';
+    else out += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
+  }
+  re = new RegExp(`^${out}$`);
+  globCache.set(glob, re);
+  return re;
+}
+
+/**
+ * The traffic files under the given paths, in a stable order. Files named explicitly are always
+ * taken; in folders, files matching the configuration's `traffic` globs (relative to the
+ * configuration folder, or to the folder given) are. Paths that do not exist come back in `missing`.
+ */
+export function collectTrafficFiles(paths: string[], config?: ProjectConfig, maxFiles = 100_000): { files: string[]; missing: string[] } {
+  return collectByGlobs(paths, config?.traffic.length ? config.traffic : DEFAULT_TRAFFIC_GLOBS, config?.root, maxFiles);
+}
+
+/** Files under `paths` that match `globs` (relative to `root`, or to the folder given); files named explicitly are always taken. */
+export function collectByGlobs(paths: string[], globList: string[], root: string | undefined, maxFiles = 100_000): { files: string[]; missing: string[] } {
+  const globs = globList.map(globToRegExp);
+  const files: string[] = [];
+  const seen = new Set<string>();
+  const missing: string[] = [];
+  const wanted = (path: string, base: string): boolean => {
+    const candidates = [relative(base, path)];
+    if (root) {
+      const fromRoot = relative(root, resolve(path));
+      if (!fromRoot.startsWith('..')) candidates.push(fromRoot);
+    }
+    return candidates.some((c) => {
+      const slashed = c.split(sep).join('/');
+      return globs.some((g) => g.test(slashed));
+    });
+  };
+  const add = (path: string): void => {
+    const key = resolve(path);
+    if (seen.has(key)) return;
+    seen.add(key);
+    files.push(path);
+  };
+  const visit = (path: string, base: string, explicit: boolean): void => {
+    if (files.length >= maxFiles) return;
+    let stats;
+    try {
+      stats = statSync(path);
+    } catch {
+      if (explicit) missing.push(path);
+      return;
+    }
+    if (stats.isDirectory()) {
+      let names: string[];
+      try {
+        names = readdirSync(path).sort();
+      } catch {
+        if (explicit) missing.push(path);
+        return;
+      }
+      for (const name of names) {
+        if (SKIPPED_DIRECTORIES.has(name) || name.startsWith('.')) continue;
+        visit(join(path, name), base, false);
+      }
+    } else if (explicit || wanted(path, base)) {
+      add(path);
+    }
+  };
+  for (const path of paths) visit(path, path, true);
+  return { files, missing };
+}

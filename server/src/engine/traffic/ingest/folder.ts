@@ -1,0 +1,244 @@
+import type { ParsedLine } from '../readerTypes';
+import type { ClientIdentity, Resolver } from './resolve';
+import { mix, ShapeTable } from './shapes';
+
+/** One parsed line on its way to a shape. `file` indexes the pipeline's file (or range) list. */
+export interface Item {
+  p: ParsedLine;
+  /** Epoch ms of the record's time (NaN when it has none). */
+  t: number;
+  file: number;
+  line: number;
+}
+
+export interface FolderOptions {
+  joinWindowMs: number;
+  maxPending: number;
+  maxSamples: number;
+  /** Request headers that keep calls apart (default: all but per-request ones). */
+  keyHeaders?: string[];
+  /** Worker mode: an unmatched line near the edge of this worker's slice of time is handed back
+   * (its other side may be in the next slice) instead of being resolved alone. */
+  isEdge?: (t: number) => boolean;
+}
+
+export interface JoinStats {
+  joinedPairs: number;
+  /** Of those, TCP connections joined on their addresses (TCP lines carry no x-request-id). */
+  tcpPairs: number;
+  /** Calls added for the server-side leg of a gateway's line (not lines of their own). */
+  gatewayLegs: number;
+  unmatched: number;
+  evictedBySize: number;
+  reused: number;
+}
+
+interface Pending {
+  item: Item;
+  t: number;
+  side: 'inbound' | 'outbound';
+  /** The pair was joined; the caller it gave stays for server-side retries with the same id. */
+  done: boolean;
+  caller?: ClientIdentity | undefined;
+  /** Hash of the hop (method, host, path), kept when the line is let go. */
+  hop?: number;
+  tcp: boolean;
+  /** The other hops of the same request (one x-request-id is shared by every hop). */
+  next: Pending | undefined;
+}
+
+/** Two sides of one TCP connection are logged within this much of each other. */
+const TCP_JOIN_WINDOW_MS = 5000;
+
+/**
+ * What joins the client-side and server-side lines of one call (Linkerd logs only the server
+ * side; lines of an unknown side join nothing):
+ * - HTTP: the x-request-id, and the same method, host and path (one id is shared by every hop
+ *   of a request: the hop is what tells them apart; see sameHop);
+ * - TCP (no request id): the client's IP and the server's IP and port, which both proxies log
+ *   (the client side as the app's own address and the upstream host, the server side as the
+ *   downstream remote and local addresses). Concurrent connections between the same two pods
+ *   may pair up crosswise; they are identical calls, so nothing is lost.
+ */
+function joinKey(p: ParsedLine): string | undefined {
+  // (a request id is matched with sameHop; TCP keys start with NUL so they never meet one)
+  const r = p.record;
+  if (p.requestId !== undefined && p.requestId !== '') return p.requestId;
+  if (r.protocol === 'tcp') {
+    const src = r.source?.ip;
+    const d = r.destination;
+    if (src && d?.ip && d.port !== undefined) return `\u0000tcp\u0001${src}\u0001${d.ip}\u0001${d.port}`;
+  }
+  return undefined;
+}
+
+/**
+ * Takes parsed lines in (roughly) time order, joins the client-side and server-side lines of one
+ * call on x-request-id within a time/size-bounded window, resolves who called whom and folds the
+ * calls into shapes. Memory: the shapes plus at most `maxPending` waiting lines.
+ */
+const EMPTY_ITEM: Item = { p: { kind: 'record', record: {}, side: 'outbound' }, t: NaN, file: -1, line: 0 };
+
+function hopHash(p: ParsedLine): number {
+  const q = p.record.request;
+  return q ? mix(mix(mix(0x811c9dc5, q.method), q.host), q.path) : 0;
+}
+
+/** Whether two lines with one x-request-id are the two sides of the same hop. */
+function sameHop(a: ParsedLine, b: ParsedLine): boolean {
+  const x = a.record.request;
+  const y = b.record.request;
+  if (!x || !y) return x === y;
+  return x.method === y.method && x.host === y.host && x.path === y.path;
+}
+
+export class Folder {
+  readonly table: ShapeTable;
+  readonly join: JoinStats = { joinedPairs: 0, tcpPairs: 0, gatewayLegs: 0, unmatched: 0, evictedBySize: 0, reused: 0 };
+  /** Unmatched lines near a slice edge (worker mode only). */
+  readonly edge: Item[] = [];
+  private readonly pending = new Map<string, Pending>();
+  private pendingCount = 0;
+  private now = NaN;
+  private sinceEviction = 0;
+
+  constructor(private readonly resolver: Resolver, private readonly options: FolderOptions) {
+    this.table = new ShapeTable(options.maxSamples, options.keyHeaders ? new Set(options.keyHeaders.map((h) => h.toLowerCase())) : undefined);
+  }
+
+  add(item: Item): void {
+    const p = item.p;
+    let t = item.t;
+    if (Number.isNaN(t)) t = item.t = Number.isNaN(this.now) ? 0 : this.now;
+    else if (!(t <= this.now)) this.now = t;
+    const side = p.side;
+    if (side === 'outbound') {
+      const leg = this.resolver.gatewayLeg(p);
+      if (leg) {
+        this.join.gatewayLegs++;
+        this.emit({ p: leg, t, file: item.file, line: item.line });
+      }
+    }
+    // Linkerd logs the server side only: its trace ids have no other side to wait for.
+    const key = side === 'unknown' || p.record.mesh === 'linkerd' ? undefined : joinKey(p);
+    if (key === undefined) {
+      this.emit(item);
+      return;
+    }
+    const tcp = key.charCodeAt(0) === 0;
+    const head = this.pending.get(key);
+    let pending = head;
+    let hop: number | undefined;
+    while (pending !== undefined && !(tcp || (pending.done ? pending.hop === (hop ??= hopHash(p)) : sameHop(pending.item.p, p)))) pending = pending.next;
+    if (pending) {
+      const close = Math.abs(pending.t - t) <= (tcp ? Math.min(TCP_JOIN_WINDOW_MS, this.options.joinWindowMs) : this.options.joinWindowMs);
+      if (!pending.done && pending.side !== side && close) {
+        const [server, client] = side === 'inbound' ? [item, pending.item] : [pending.item, item];
+        const caller = this.resolver.clientIdentity(client.p);
+        this.emit(server, client, caller);
+        this.join.joinedPairs++;
+        if (tcp) {
+          this.join.tcpPairs++;
+          this.remove(key, pending);
+        } else {
+          // an HTTP request may reach the server again (retries) with the same id; a TCP connection does not
+          // keep only the (small) caller: the line itself would keep its chunk of input alive
+          pending.hop = hopHash(client.p);
+          pending.item = EMPTY_ITEM;
+          pending.caller = caller && { ...caller, ip: undefined, remoteIp: undefined };
+          pending.side = 'outbound';
+          pending.done = true;
+        }
+        this.maybeEvict();
+        return;
+      }
+      if (pending.done && side === 'inbound' && close) {
+        // a retry reaching the server again: same caller, a call of its own
+        this.join.reused++;
+        this.emit(item, undefined, pending.caller ?? null);
+        return;
+      }
+      this.remove(key, pending);
+      if (!pending.done) this.alone(pending.item, false);
+    }
+    const entry: Pending = { item, t, side: side as Pending['side'], done: false, tcp, next: undefined };
+    const current = this.pending.get(key);
+    if (current) {
+      entry.next = current.next;
+      current.next = entry;
+    } else this.pending.set(key, entry);
+    this.pendingCount++;
+    this.maybeEvict();
+  }
+
+  /** End of input: every line still waiting is resolved alone (or handed back, in worker mode). */
+  flush(): void {
+    for (const head of this.pending.values()) {
+      for (let e: Pending | undefined = head; e; e = e.next) if (!e.done) this.alone(e.item, false);
+    }
+    this.pending.clear();
+    this.pendingCount = 0;
+  }
+
+  private remove(key: string, entry: Pending): void {
+    const head = this.pending.get(key);
+    if (head === entry) {
+      if (entry.next) this.pending.set(key, entry.next);
+      else this.pending.delete(key);
+    } else {
+      for (let e = head; e; e = e.next) {
+        if (e.next === entry) { e.next = entry.next; break; }
+      }
+    }
+    this.pendingCount--;
+  }
+
+  private maybeEvict(): void {
+    const over = this.pendingCount > this.options.maxPending;
+    if (!over && ++this.sinceEviction < 64) return;
+    this.sinceEviction = 0;
+    const horizon = this.now - this.options.joinWindowMs;
+    for (const [key, head] of this.pending) {
+      const bySize = this.pendingCount > this.options.maxPending;
+      if (!bySize && !(head.t < horizon)) break;
+      let keep: Pending | undefined;
+      let last: Pending | undefined;
+      for (let e: Pending | undefined = head; e; ) {
+        const next: Pending | undefined = e.next;
+        if (bySize || e.t < horizon) {
+          this.pendingCount--;
+          if (!e.done) this.alone(e.item, bySize);
+        } else {
+          e.next = undefined;
+          if (last) last.next = e;
+          else keep = e;
+          last = e;
+        }
+        e = next;
+      }
+      if (keep) this.pending.set(key, keep);
+      else this.pending.delete(key);
+    }
+  }
+
+  private alone(item: Item, bySize: boolean): void {
+    if (bySize) this.join.evictedBySize++;
+    if (this.options.isEdge?.(item.t)) {
+      this.edge.push(item);
+      return;
+    }
+    this.join.unmatched++;
+    this.emit(item);
+  }
+
+  /** `caller`: the caller from the client side (joined or reused); null when the client side did not know it. */
+  private emit(base: Item, client?: Item, caller?: ClientIdentity | null): void {
+    const resolution = this.resolver.resolve(base.p, client?.p, caller);
+    this.table.add({
+      record: base.p.record, t: base.t, file: base.file, line: base.line,
+      ...(client ? { file2: client.file, line2: client.line } : {}),
+      ...resolution,
+      ...(base.p.identityGap ? { identityGap: base.p.identityGap } : {}),
+    });
+  }
+}

@@ -1,0 +1,211 @@
+import { promises as fsp } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { defaultConfig } from '../../config/projectConfig';
+import { emptyInventory } from '../../inventory/inventory';
+import { InventoryIndex } from '../../inventory/inventoryIndex';
+import type { LineReader, LogFormatId } from '../readerTypes';
+import { collectTrafficFiles } from './files';
+import { Folder, type JoinStats } from './folder';
+import { isGzip, sampleLines } from './lineSource';
+import { runParallel } from './parallel';
+import { describeError, emptyTaskStats, foldTasks, type TaskStats } from './pipeline';
+import { chooseReader, skippingReader, type ReaderSetting } from './readers';
+import { Resolver } from './resolve';
+import { addCounts, type ShapeTable } from './shapes';
+import type { FileStats, IngestOptions, IngestProgress, IngestStats, ResolutionMethod, TrafficModel } from './types';
+
+export const DEFAULT_JOIN_WINDOW_MS = 60_000;
+export const DEFAULT_MAX_PENDING = 100_000;
+export const DEFAULT_MAX_SAMPLES = 3;
+export const DEFAULT_PARALLEL_THRESHOLD = 64 * 1024 * 1024;
+
+/** A file ready to read: its reader, and how to make the same reader in a worker. */
+export interface FilePlan {
+  index: number;
+  path: string;
+  gzip: boolean;
+  size: number;
+  reader: LineReader;
+  format?: LogFormatId;
+  /** Set when the reader came from detection or configuration (workers can rebuild it). */
+  recipe?: ReaderSetting;
+  /** Why the file's lines are all skipped, when they are. */
+  problem?: string;
+  /** The file could not be opened or read at all. */
+  unreadable?: boolean;
+}
+
+export interface RunResult {
+  table: ShapeTable;
+  /** Σ (count − 1) over the records folded. */
+  extraCalls: number;
+  join: JoinStats;
+  /** Per file, in plan order. */
+  stats: TaskStats[];
+  workers: number;
+}
+
+/** Context the sequential and parallel runners share. */
+export interface RunContext {
+  options: IngestOptions;
+  resolver: Resolver;
+  joinWindowMs: number;
+  maxPending: number;
+  maxSamples: number;
+  keyHeaders?: string[];
+  trustDomain: string;
+  onBatch: (bytes: number, lines: number) => void;
+}
+
+/**
+ * Reads access logs into shapes of observed calls. `paths` are files or folders (folders are
+ * searched with the configuration's `traffic` globs). Every line ends up parsed (and folded into a
+ * shape) or skipped with a reason; see {@link IngestStats} for how the counts add up.
+ * Rejects with an AbortError when `signal` aborts.
+ */
+export async function ingestTraffic(paths: string[], options: IngestOptions = {}): Promise<TrafficModel> {
+  const started = performance.now();
+  const signal = options.signal;
+  signal?.throwIfAborted();
+  const config = options.config ?? defaultConfig(process.cwd());
+  const index = new InventoryIndex(options.inventory ?? emptyInventory());
+  const { files, missing } = collectTrafficFiles(paths, config);
+  const problems = missing.map((m) => `${m}: no such file or folder`);
+  const plans: FilePlan[] = [];
+  const fileStats: FileStats[] = [];
+  for (const path of files) {
+    signal?.throwIfAborted();
+    const stats: FileStats = { path, gzip: false, bytes: 0, lines: 0, parsed: 0, skipped: 0, skippedByReason: {} };
+    fileStats.push(stats);
+    let size: number;
+    let gzip: boolean;
+    let sample: string[];
+    try {
+      const st = await fsp.stat(path);
+      if (st.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+      size = st.size;
+      gzip = await isGzip(path);
+      stats.gzip = gzip;
+      sample = await sampleLines(path, gzip);
+    } catch (error) {
+      stats.error = describeError(error);
+      problems.push(`${path}: ${stats.error}`);
+      plans.push({ index: plans.length, path, gzip: false, size: 0, reader: skippingReader('unreadable'), problem: stats.error, unreadable: true });
+      continue;
+    }
+    const choice = chooseReader(path, sample, config, options.readerFor);
+    if (choice.format) stats.format = choice.format;
+    if (choice.problem && choice.problem !== 'empty file') problems.push(`${path}: ${choice.problem}`);
+    plans.push({
+      index: plans.length, path, gzip, size,
+      reader: choice.reader ?? skippingReader(choice.problem ?? 'format not recognized'),
+      ...(choice.format ? { format: choice.format } : {}),
+      ...(choice.recipe ? { recipe: choice.recipe } : {}),
+      ...(choice.problem ? { problem: choice.problem } : {}),
+    });
+  }
+
+  const totalBytes = plans.reduce((sum, p) => sum + p.size, 0);
+  const progress: IngestProgress = { bytesRead: 0, totalBytes, lines: 0, filesDone: 0, files: plans.length };
+  let lastReport = 0;
+  const report = (force: boolean): void => {
+    if (!options.onProgress) return;
+    const now = performance.now();
+    if (!force && now - lastReport < 50) return;
+    lastReport = now;
+    options.onProgress({ ...progress });
+  };
+  const context: RunContext = {
+    options,
+    resolver: new Resolver({ index, trustDomain: config.istio.trustDomain, defaultMesh: 'istio' }),
+    joinWindowMs: options.joinWindowMs ?? DEFAULT_JOIN_WINDOW_MS,
+    maxPending: options.maxPendingJoins ?? DEFAULT_MAX_PENDING,
+    maxSamples: options.maxSamples ?? DEFAULT_MAX_SAMPLES,
+    ...(options.keyHeaders ? { keyHeaders: options.keyHeaders } : {}),
+    trustDomain: config.istio.trustDomain,
+    onBatch: (bytes, lines) => {
+      progress.bytesRead += bytes;
+      progress.lines += lines;
+      report(false);
+    },
+  };
+  report(true);
+
+  const readable = plans.filter((p) => !p.unreadable);
+  const workers = Math.max(1, Math.min(options.workers ?? Math.min(availableParallelism(), 4), 16));
+  const uncompressed = readable.every((p) => !p.gzip);
+  const big = readable.reduce((sum, p) => sum + p.size, 0) >= (options.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD);
+  let result: RunResult | undefined;
+  if (workers > 1 && big && uncompressed && readable.every((p) => p.recipe !== undefined || p.problem !== undefined)) {
+    result = await runParallel(readable, workers, context);
+  }
+  result ??= await runSequential(readable, context);
+
+  // per-file counts
+  const byPath = new Map(readable.map((p, i) => [p.index, result!.stats[i]!]));
+  for (const plan of plans) {
+    const s = byPath.get(plan.index);
+    const stats = fileStats[plan.index]!;
+    if (!s) continue;
+    stats.bytes = s.bytes;
+    stats.lines = s.lines;
+    stats.parsed = s.parsed;
+    stats.skipped = s.skipped;
+    stats.skippedByReason = s.skippedByReason;
+    if (s.error) {
+      stats.error = s.error;
+      problems.push(`${plan.path}: ${s.error}`);
+    }
+  }
+  progress.filesDone = plans.length;
+  progress.bytesRead = fileStats.reduce((sum, f) => sum + f.bytes, 0);
+  report(true);
+
+  const shapes = result.table.finish(plans.map((p) => p.path));
+  const stats: IngestStats = {
+    files: fileStats,
+    bytes: progress.bytesRead,
+    lines: 0, parsed: 0, skipped: 0, skippedByReason: {},
+    calls: 0, shapes: shapes.length, joinedPairs: result.join.joinedPairs, extraCalls: result.extraCalls, tcpPairs: result.join.tcpPairs, gatewayLegs: result.join.gatewayLegs,
+    sourceBy: {}, destinationBy: {}, unresolvedSourceByReason: {}, unresolvedDestinationByReason: {}, observed: {},
+    join: { unmatched: result.join.unmatched, evictedBySize: result.join.evictedBySize, reused: result.join.reused },
+    durationMs: Math.round(performance.now() - started),
+    workers: result.workers,
+    problems,
+  };
+  for (const f of fileStats) {
+    stats.lines += f.lines;
+    stats.parsed += f.parsed;
+    stats.skipped += f.skipped;
+    addCounts(stats.skippedByReason, f.skippedByReason);
+  }
+  for (const shape of shapes) {
+    stats.calls += shape.count;
+    addCounts<ResolutionMethod>(stats.sourceBy, shape.sourceBy);
+    addCounts<ResolutionMethod>(stats.destinationBy, shape.destinationBy);
+    if (shape.unresolvedSource) addCounts(stats.unresolvedSourceByReason, shape.unresolvedSource);
+    if (shape.unresolvedDestination) addCounts(stats.unresolvedDestinationByReason, shape.unresolvedDestination);
+    const observed = shape.record.observed ?? 'unknown';
+    stats.observed[observed] = (stats.observed[observed] ?? 0) + shape.count;
+  }
+  return { shapes, stats };
+}
+
+export async function runSequential(plans: FilePlan[], context: RunContext): Promise<RunResult> {
+  const folder = new Folder(context.resolver, folderOptions(context));
+  const stats = plans.length
+    ? await foldTasks(plans.map((p) => ({ task: { id: p.index, path: p.path, gzip: p.gzip }, reader: p.reader })), folder, {
+      ...(context.options.signal ? { signal: context.options.signal } : {}),
+      onBatch: context.onBatch,
+    })
+    : [];
+  return { table: folder.table, extraCalls: folder.table.extraCalls, join: folder.join, stats: stats.length ? stats : plans.map(() => emptyTaskStats()), workers: 1 };
+}
+
+export function folderOptions(context: RunContext): { joinWindowMs: number; maxPending: number; maxSamples: number; keyHeaders?: string[] } {
+  return {
+    joinWindowMs: context.joinWindowMs, maxPending: context.maxPending, maxSamples: context.maxSamples,
+    ...(context.keyHeaders ? { keyHeaders: context.keyHeaders } : {}),
+  };
+}

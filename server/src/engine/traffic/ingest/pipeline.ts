@@ -1,0 +1,185 @@
+import type { LineReader } from '../readerTypes';
+import type { Folder, Item } from './folder';
+import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
+import { TimeParser } from './time';
+
+/** One file, or one byte range of a file, to read with one reader. */
+export interface ReadTask {
+  /** Index of this task in the caller's location table (sample locations and items refer to it). */
+  id: number;
+  path: string;
+  gzip: boolean;
+  start?: number;
+  end?: number;
+}
+
+export interface TaskStats {
+  bytes: number;
+  lines: number;
+  parsed: number;
+  skipped: number;
+  skippedByReason: Record<string, number>;
+  error?: string;
+}
+
+export interface PipelineHooks {
+  signal?: AbortSignal;
+  /** Called after every batch with the bytes and lines it covered. */
+  onBatch?: (bytes: number, lines: number) => void;
+  chunkBytes?: number;
+}
+
+export function emptyTaskStats(): TaskStats {
+  return { bytes: 0, lines: 0, parsed: 0, skipped: 0, skippedByReason: {} };
+}
+
+/** Reads one task batch by batch, turning lines into items (and counting the skipped ones). */
+class Cursor {
+  items: Item[] = [];
+  pos = 0;
+  done = false;
+  readonly stats = emptyTaskStats();
+  private readonly batches: AsyncGenerator<LineBatch>;
+  private readonly times = new TimeParser();
+  private lineNo = 0;
+  private lastT = NaN;
+
+  constructor(readonly task: ReadTask, private readonly reader: LineReader, private readonly hooks: PipelineHooks) {
+    this.batches = readLineBatches(task.path, {
+      gzip: task.gzip,
+      ...(task.start !== undefined ? { start: task.start } : {}),
+      ...(task.end !== undefined ? { end: task.end } : {}),
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+      ...(hooks.chunkBytes ? { chunkBytes: hooks.chunkBytes } : {}),
+    });
+  }
+
+  /** The time of the next item (NaN sorts first). */
+  head(): number {
+    const t = this.items[this.pos]!.t;
+    return Number.isNaN(t) ? -Infinity : t;
+  }
+
+  /** Loads the next batch that has items; false at the end of the task. */
+  async fill(): Promise<boolean> {
+    this.items = [];
+    this.pos = 0;
+    while (!this.done) {
+      let next: IteratorResult<LineBatch>;
+      try {
+        next = await this.batches.next();
+      } catch (error) {
+        if (this.hooks.signal?.aborted) throw error;
+        this.stats.error = describeError(error);
+        this.done = true;
+        break;
+      }
+      if (next.done) {
+        this.done = true;
+        break;
+      }
+      this.parse(next.value.lines);
+      this.stats.bytes += next.value.bytes;
+      this.hooks.onBatch?.(next.value.bytes, next.value.lines.length);
+      if (this.items.length) return true;
+    }
+    return false;
+  }
+
+  async close(): Promise<void> {
+    await this.batches.return(undefined);
+  }
+
+  private skip(reason: string): void {
+    this.stats.skipped++;
+    this.stats.skippedByReason[reason] = (this.stats.skippedByReason[reason] ?? 0) + 1;
+  }
+
+  private parse(lines: string[]): void {
+    const reader = this.reader;
+    const items = this.items;
+    const id = this.task.id;
+    const stats = this.stats;
+    for (let i = 0; i < lines.length; i++) {
+      let line = lines[i]!;
+      this.lineNo++;
+      stats.lines++;
+      if (line.length !== 0 && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+      if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) { this.skip('blank line'); continue; }
+      if (line === TOO_LONG) { this.skip('line too long'); continue; }
+      let result;
+      try {
+        result = reader.read(line);
+      } catch {
+        this.skip('reader error');
+        continue;
+      }
+      if (result.kind !== 'record') { this.skip(result.reason || 'unreadable line'); continue; }
+      stats.parsed++;
+      const record = result.record;
+      if (record.time === undefined && result.shipper?.time) record.time = result.shipper.time;
+      let t = this.times.parse(record.time);
+      if (Number.isNaN(t)) t = this.lastT;
+      else this.lastT = t;
+      items.push({ p: result, t, file: id, line: this.lineNo });
+    }
+  }
+}
+
+/**
+ * Reads the tasks and feeds their items to the folder, merged by time across tasks so that the
+ * two sides of a call, logged by two proxies into two files, meet inside the join window.
+ * Returns each task's counts (in task order). Honours the abort signal between batches.
+ */
+export async function foldTasks(tasks: { task: ReadTask; reader: LineReader }[], folder: Folder, hooks: PipelineHooks = {}): Promise<TaskStats[]> {
+  const cursors = tasks.map(({ task, reader }) => new Cursor(task, reader, hooks));
+  try {
+    const active: Cursor[] = [];
+    await Promise.all(cursors.map(async (c) => { if (await c.fill()) active.push(c); }));
+    // keep a stable order (the order of the tasks) for equal times
+    active.sort((a, b) => a.task.id - b.task.id);
+    while (active.length) {
+      hooks.signal?.throwIfAborted();
+      if (active.length === 1) {
+        const c = active[0]!;
+        for (let i = c.pos; i < c.items.length; i++) folder.add(c.items[i]!);
+        if (!(await c.fill())) active.pop();
+        continue;
+      }
+      // the cursor with the earliest head goes until it passes the next earliest
+      let best = 0;
+      let bestT = active[0]!.head();
+      let secondT = Infinity;
+      for (let i = 1; i < active.length; i++) {
+        const t = active[i]!.head();
+        if (t < bestT) { secondT = bestT; bestT = t; best = i; }
+        else if (t < secondT) secondT = t;
+      }
+      const c = active[best]!;
+      const items = c.items;
+      let pos = c.pos;
+      while (pos < items.length) {
+        const item = items[pos]!;
+        const t = Number.isNaN(item.t) ? -Infinity : item.t;
+        if (t > secondT) break;
+        folder.add(item);
+        pos++;
+      }
+      c.pos = pos;
+      if (pos >= items.length && !(await c.fill())) active.splice(best, 1);
+    }
+    folder.flush();
+    return cursors.map((c) => c.stats);
+  } finally {
+    await Promise.all(cursors.map((c) => c.close().catch(() => undefined)));
+  }
+}
+
+export function describeError(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT') return 'no such file';
+  if (e?.code === 'EACCES' || e?.code === 'EPERM') return 'permission denied';
+  if (e?.code === 'EISDIR') return 'is a folder';
+  if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR') return `gzip data is corrupt or truncated (${e.message})`;
+  return e?.message ?? String(error);
+}

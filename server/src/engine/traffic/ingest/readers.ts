@@ -1,0 +1,148 @@
+import { basename, relative, sep } from 'node:path';
+import type { ProjectConfig } from '../../config/projectConfig';
+import type { LineReader, LogFormatId, ReaderOptions } from '../readerTypes';
+import { createReader, detectFormat } from '../detect';
+import { globToRegExp } from './files';
+
+/**
+ * Which reader reads a file: a format forced by `.meshpolicy.yaml` (`readers`), else the format
+ * detected from the first lines. Recognised reader settings:
+ *
+ * ```yaml
+ * readers:
+ *   format: envoy-text          # force one format for every file
+ *   envoyFormat: '[%START_TIME%] ...'   # a custom Envoy format string (envoy-text)
+ *   mesh: istio                 # mesh to assume when the format does not say
+ *   files:                      # per glob (relative to the config folder, or a file name)
+ *     "gateway/*.log": { format: envoy-json, mesh: istio }
+ * ```
+ * `overrides: [{ files: <glob>, format, envoyFormat, mesh }]` is read too.
+ */
+
+export const FORMAT_IDS: readonly LogFormatId[] = ['envoy-text', 'envoy-json', 'linkerd-apache', 'linkerd-json', 'consul-envoy-json', 'access-record'];
+
+export interface ReaderSetting {
+  format?: LogFormatId;
+  options: ReaderOptions;
+}
+
+interface DetectModule {
+  detectFormat(sampleLines: string[], fileName: string): unknown;
+  createReader(format: LogFormatId, options?: ReaderOptions): LineReader;
+}
+
+const detect: DetectModule = { detectFormat, createReader };
+
+/** The format readers (traffic/detect.ts). */
+function formats(): DetectModule | undefined {
+  return detect;
+}
+
+export function readersAvailable(): boolean {
+  return true;
+}
+
+function asFormat(value: unknown): LogFormatId | undefined {
+  return typeof value === 'string' && (FORMAT_IDS as readonly string[]).includes(value) ? (value as LogFormatId) : undefined;
+}
+
+function optionsOf(raw: Record<string, unknown>): ReaderOptions {
+  const out: ReaderOptions = {};
+  if (typeof raw['envoyFormat'] === 'string') out.envoyFormat = raw['envoyFormat'];
+  if (raw['mesh'] === 'istio' || raw['mesh'] === 'linkerd' || raw['mesh'] === 'consul') out.mesh = raw['mesh'];
+  return out;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The reader settings `.meshpolicy.yaml` gives for a file. */
+export function readerSetting(file: string, config: ProjectConfig | undefined): ReaderSetting {
+  const readers = config?.readers ?? {};
+  let format = asFormat(readers['format']);
+  let options = optionsOf(readers);
+  const rel = config ? relative(config.root, file).split(sep).join('/') : file;
+  const matches = (glob: string): boolean => {
+    const re = globToRegExp(glob);
+    return re.test(rel) || re.test(basename(file)) || re.test(file.split(sep).join('/'));
+  };
+  const apply = (raw: Record<string, unknown>): void => {
+    format = asFormat(raw['format']) ?? format;
+    options = { ...options, ...optionsOf(raw) };
+  };
+  const files = readers['files'];
+  if (isObject(files)) for (const [glob, raw] of Object.entries(files)) if (isObject(raw) && matches(glob)) apply(raw);
+  const overrides = readers['overrides'];
+  if (Array.isArray(overrides)) for (const raw of overrides) if (isObject(raw) && typeof raw['files'] === 'string' && matches(raw['files'])) apply(raw);
+  return { ...(format ? { format } : {}), options };
+}
+
+/** Problems in the `readers` section (unknown formats), for the CLI to report. */
+export function readerSettingProblems(config: ProjectConfig | undefined): string[] {
+  const problems: string[] = [];
+  const check = (where: string, value: unknown): void => {
+    if (value !== undefined && !asFormat(value)) problems.push(`${where} must be one of ${FORMAT_IDS.join(', ')} (got ${JSON.stringify(value)})`);
+  };
+  const readers = config?.readers ?? {};
+  check('readers.format', readers['format']);
+  const files = readers['files'];
+  if (isObject(files)) for (const [glob, raw] of Object.entries(files)) if (isObject(raw)) check(`readers.files["${glob}"].format`, raw['format']);
+  return problems;
+}
+
+export interface ReaderChoice {
+  reader?: LineReader;
+  format?: LogFormatId;
+  /** Why there is no reader. */
+  problem?: string;
+}
+
+/** The format and options for a file: forced by the configuration, else detected from its first lines. */
+export function readerRecipe(file: string, sample: string[], config: ProjectConfig | undefined): ReaderSetting {
+  const setting = readerSetting(file, config);
+  const module = formats();
+  if (setting.format || !module) return setting;
+  let detected: unknown;
+  try {
+    detected = module.detectFormat(sample, basename(file));
+  } catch {
+    detected = undefined;
+  }
+  if (typeof detected === 'string') {
+    const format = asFormat(detected);
+    return { ...(format ? { format } : {}), options: setting.options };
+  }
+  if (isObject(detected)) {
+    const extra = detected['options'] ?? detected['readerOptions'];
+    const format = asFormat(detected['format']);
+    return { ...(format ? { format } : {}), options: { ...(isObject(extra) ? (extra as ReaderOptions) : {}), ...setting.options } };
+  }
+  return setting;
+}
+
+/** Picks the reader for a file from its first lines. */
+export function chooseReader(file: string, sample: string[], config: ProjectConfig | undefined, readerFor?: (file: string, sample: string[]) => LineReader | undefined): ReaderChoice & { recipe?: ReaderSetting } {
+  const custom = readerFor?.(file, sample);
+  if (custom) return { reader: custom, format: custom.format };
+  if (!formats()) return { problem: 'the log format readers are not available' };
+  const recipe = readerRecipe(file, sample, config);
+  if (!recipe.format) return { problem: sample.length === 0 ? 'empty file' : 'format not recognized' };
+  let reader: LineReader | undefined;
+  try {
+    reader = createReaderFor(recipe.format, recipe.options);
+  } catch (error) {
+    return { format: recipe.format, problem: `cannot read as ${recipe.format}: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  if (!reader) return { problem: `no reader for ${recipe.format}` };
+  return { reader, format: recipe.format, recipe };
+}
+
+export function createReaderFor(format: LogFormatId, options: ReaderOptions): LineReader | undefined {
+  return formats()?.createReader(format, options);
+}
+
+/** A reader for a file nobody can read: every line is skipped with the reason. */
+export function skippingReader(reason: string): LineReader {
+  return { format: 'access-record', read: () => ({ kind: 'skip', reason }) };
+}

@@ -1,0 +1,358 @@
+import type { AccessRecord } from '../accessRecord';
+import type { ResolutionMethod, SampleLocation, TrafficShape } from './types';
+
+/**
+ * Folding: identical calls become one shape. Identical means the same identities, destination,
+ * port, protocol, method, path (query included), host, SNI, the headers and JWT facts a policy can
+ * test, and the same outcome (status, flags, details, observed). Values that differ on every
+ * request (x-request-id, trace ids, token timestamps) are left out of the key.
+ */
+
+const SEP = '\u0001';
+const NULL = '\u0000';
+
+/** Headers that identify one request rather than a kind of request. */
+export const VOLATILE_HEADERS = new Set([
+  'x-request-id', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'b3', 'traceparent', 'tracestate',
+  'x-amzn-trace-id', 'x-cloud-trace-context', 'x-datadog-trace-id', 'x-datadog-parent-id', 'uber-trace-id', 'x-ot-span-context',
+  'x-envoy-attempt-count', 'x-envoy-expected-rq-timeout-ms', 'content-length', 'date', 'l5d-ctx-trace',
+]);
+
+/** JWT claims that change with every token. */
+export const VOLATILE_CLAIMS = new Set(['exp', 'iat', 'nbf', 'jti', 'auth_time']);
+
+function v(value: string | number | undefined | null): string {
+  return value === undefined ? '' : value === null ? NULL : typeof value === 'number' ? String(value) : value;
+}
+
+/**
+ * The folding key of a record. `keyHeaders`, when given, limits the request headers that keep
+ * calls apart to those names (lower case), e.g. the headers the workspace's policies test; the
+ * other headers of a shape are then those of its first call.
+ */
+export function shapeKey(r: AccessRecord, keyHeaders?: ReadonlySet<string>): string {
+  let k = v(r.mesh) + SEP + v(r.protocol) + SEP;
+  const s = r.source;
+  if (s) k += v(s.principal) + SEP + v(s.namespace) + SEP + v(s.serviceAccount) + SEP + v(s.workload) + SEP + v(s.service) + SEP + v(s.ip) + SEP + v(s.remoteIp);
+  k += '\u0002';
+  const d = r.destination;
+  if (d) k += v(d.namespace) + SEP + v(d.workload) + SEP + v(d.service) + SEP + v(d.serviceAccount) + SEP + v(d.ip) + SEP + v(d.port);
+  k += '\u0002';
+  const q = r.request;
+  if (q) {
+    k += v(q.method) + SEP + v(q.path) + SEP + v(q.host);
+    const h = q.headers;
+    if (h) {
+      const names = Object.keys(h);
+      if (names.length > 1) names.sort();
+      for (const name of names) {
+        const lower = name.toLowerCase();
+        if (keyHeaders ? keyHeaders.has(lower) : !VOLATILE_HEADERS.has(lower)) k += SEP + 'h:' + lower + '=' + h[name];
+      }
+    }
+    const j = q.jwt;
+    if (j) {
+      k += SEP + 'jwt:' + (j.valid === undefined ? '' : j.valid ? '1' : '0') + SEP + v(j.issuer) + SEP + v(j.subject) + SEP + v(j.presenter) + SEP + (j.audiences ? j.audiences.slice().sort().join(',') : '');
+      if (j.claims) k += SEP + stableClaims(j.claims);
+    }
+  }
+  k += '\u0002' + v(r.sni);
+  const o = r.response;
+  if (o) k += SEP + v(o.status) + SEP + v(o.flags) + SEP + v(o.details);
+  k += SEP + v(r.observed);
+  return k;
+}
+
+/** FNV-1a step over a value; strings over 128 characters contribute their length, both ends and a
+ * middle sample, which is enough for a hash that is always verified by {@link sameShape}. */
+export function mix(x: number, value: string | number | undefined | null): number {
+  if (value === undefined) return Math.imul(x ^ 0x55, 16777619);
+  if (value === null) return Math.imul(x ^ 0xaa, 16777619);
+  if (typeof value === 'number') return Math.imul(x ^ (value | 0), 16777619);
+  const n = value.length;
+  x = Math.imul(x ^ n, 16777619);
+  if (n <= 128) {
+    for (let i = 0; i < n; i++) x = Math.imul(x ^ value.charCodeAt(i), 16777619);
+  } else {
+    for (let i = 0; i < 48; i++) x = Math.imul(x ^ value.charCodeAt(i), 16777619);
+    const mid = (n >> 1) - 16;
+    for (let i = mid; i < mid + 32; i++) x = Math.imul(x ^ value.charCodeAt(i), 16777619);
+    for (let i = n - 48; i < n; i++) x = Math.imul(x ^ value.charCodeAt(i), 16777619);
+  }
+  return x;
+}
+
+/** A hash of the fields {@link shapeKey} covers (the JWT only by its presence). */
+export function shapeHash(r: AccessRecord, keyHeaders?: ReadonlySet<string>): number {
+  let x = 0x811c9dc5;
+  x = mix(x, r.mesh);
+  x = mix(x, r.protocol);
+  const s = r.source;
+  if (s) {
+    x = mix(x, s.principal); x = mix(x, s.namespace); x = mix(x, s.serviceAccount); x = mix(x, s.workload);
+    x = mix(x, s.service); x = mix(x, s.ip); x = mix(x, s.remoteIp);
+  }
+  const d = r.destination;
+  if (d) {
+    x = mix(x, d.namespace); x = mix(x, d.workload); x = mix(x, d.service); x = mix(x, d.serviceAccount);
+    x = mix(x, d.ip); x = mix(x, d.port);
+  }
+  const q = r.request;
+  if (q) {
+    x = mix(x, q.method); x = mix(x, q.path); x = mix(x, q.host);
+    const h = q.headers;
+    if (h) {
+      let sum = 0;
+      for (const name in h) {
+        const lower = name.toLowerCase();
+        if (keyHeaders ? keyHeaders.has(lower) : !VOLATILE_HEADERS.has(lower)) sum = (sum + mix(mix(0x811c9dc5, lower), h[name])) | 0;
+      }
+      x = mix(x, sum);
+    }
+    if (q.jwt) x = mix(x, 'jwt');
+  }
+  x = mix(x, r.sni);
+  const o = r.response;
+  if (o) { x = mix(x, o.status); x = mix(x, o.flags); x = mix(x, o.details); }
+  x = mix(x, r.observed);
+  return x >>> 0;
+}
+
+function sameHeaders(a: Record<string, string> | undefined, b: Record<string, string> | undefined, keyHeaders: ReadonlySet<string> | undefined): boolean {
+  if (a === b) return true;
+  const count = (h: Record<string, string> | undefined): number => {
+    let n = 0;
+    if (h) for (const name in h) if (keyHeaders ? keyHeaders.has(name.toLowerCase()) : !VOLATILE_HEADERS.has(name.toLowerCase())) n++;
+    return n;
+  };
+  const n = count(a);
+  if (n !== count(b)) return false;
+  if (n === 0) return true;
+  for (const name in a) {
+    const lower = name.toLowerCase();
+    if (keyHeaders ? !keyHeaders.has(lower) : VOLATILE_HEADERS.has(lower)) continue;
+    if (b![name] !== a[name]) return lower === name ? false : shapeHeadersSlow(a, b, keyHeaders);
+  }
+  return true;
+}
+
+function shapeHeadersSlow(a: Record<string, string> | undefined, b: Record<string, string> | undefined, keyHeaders: ReadonlySet<string> | undefined): boolean {
+  return shapeKey({ request: { headers: a ?? {} } }, keyHeaders) === shapeKey({ request: { headers: b ?? {} } }, keyHeaders);
+}
+
+/** Whether two records fold into the same shape: `shapeKey(a) === shapeKey(b)`, without building keys. */
+export function sameShape(a: AccessRecord, b: AccessRecord, keyHeaders?: ReadonlySet<string>): boolean {
+  if (a.mesh !== b.mesh || a.protocol !== b.protocol || a.sni !== b.sni || a.observed !== b.observed) return false;
+  const s = a.source;
+  const t = b.source;
+  if (s !== t) {
+    if (!s || !t) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
+    if (s.principal !== t.principal || s.namespace !== t.namespace || s.serviceAccount !== t.serviceAccount || s.workload !== t.workload
+      || s.service !== t.service || s.ip !== t.ip || s.remoteIp !== t.remoteIp) return false;
+  }
+  const d = a.destination;
+  const e = b.destination;
+  if (d !== e) {
+    if (!d || !e) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
+    if (d.namespace !== e.namespace || d.workload !== e.workload || d.service !== e.service || d.serviceAccount !== e.serviceAccount
+      || d.ip !== e.ip || d.port !== e.port) return false;
+  }
+  const o = a.response;
+  const p = b.response;
+  if (o !== p) {
+    if (!o || !p) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
+    if (o.status !== p.status || o.flags !== p.flags || o.details !== p.details) return false;
+  }
+  const q = a.request;
+  const r = b.request;
+  if (q === r) return true;
+  if (!q || !r || q.jwt || r.jwt) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
+  return q.method === r.method && q.path === r.path && q.host === r.host && sameHeaders(q.headers, r.headers, keyHeaders);
+}
+
+function stableClaims(claims: Record<string, unknown>): string {
+  const names = Object.keys(claims).filter((n) => !VOLATILE_CLAIMS.has(n)).sort();
+  return names.map((n) => `${n}=${JSON.stringify(sortDeep(claims[n]))}`).join(SEP);
+}
+
+function sortDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortDeep);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = sortDeep((value as Record<string, unknown>)[key]);
+    return out;
+  }
+  return value;
+}
+
+/** A shape while lines are being folded; plain data, so workers can send it over. */
+export interface ShapeAcc {
+  key: string;
+  record: AccessRecord;
+  count: number;
+  firstMs: number;
+  firstTime?: string;
+  lastMs: number;
+  lastTime?: string;
+  /** Sample locations as [fileIndex, line, fileIndex, line, ...]. */
+  samples: number[];
+  sourceBy: Partial<Record<ResolutionMethod, number>>;
+  destinationBy: Partial<Record<ResolutionMethod, number>>;
+  unresolvedSource?: Record<string, number>;
+  unresolvedDestination?: Record<string, number>;
+  joined: number;
+  identityGap?: string;
+}
+
+export interface FoldedCall {
+  record: AccessRecord;
+  t: number;
+  file: number;
+  line: number;
+  /** The other side's line, when two lines were joined into this call. */
+  file2?: number;
+  line2?: number;
+  sourceMethod: ResolutionMethod;
+  sourceReason?: string;
+  destinationMethod: ResolutionMethod;
+  destinationReason?: string;
+  identityGap?: string;
+}
+
+export class ShapeTable {
+  /** By folding key. */
+  readonly shapes = new Map<string, ShapeAcc>();
+  /** Calls beyond one that records with a `count` above 1 stood for (canonical access records). */
+  extraCalls = 0;
+  /** By shapeHash: the lookup done for every call (no key string is built for known shapes). */
+  private readonly buckets = new Map<number, ShapeAcc | ShapeAcc[]>();
+
+  constructor(private readonly maxSamples = 3, private readonly keyHeaders?: ReadonlySet<string>) {}
+
+  private find(record: AccessRecord, hash: number): ShapeAcc | undefined {
+    const bucket = this.buckets.get(hash);
+    if (bucket === undefined) return undefined;
+    if (!Array.isArray(bucket)) return sameShape(bucket.record, record, this.keyHeaders) ? bucket : undefined;
+    for (const shape of bucket) if (sameShape(shape.record, record, this.keyHeaders)) return shape;
+    return undefined;
+  }
+
+  private insert(shape: ShapeAcc, hash: number): void {
+    this.shapes.set(shape.key, shape);
+    const bucket = this.buckets.get(hash);
+    if (bucket === undefined) this.buckets.set(hash, shape);
+    else if (Array.isArray(bucket)) bucket.push(shape);
+    else this.buckets.set(hash, [bucket, shape]);
+  }
+
+  add(call: FoldedCall): void {
+    const hash = shapeHash(call.record, this.keyHeaders);
+    let shape = this.find(call.record, hash);
+    const time = call.record.time;
+    if (!shape) {
+      const record = detach(call.record);
+      shape = {
+        key: shapeKey(record, this.keyHeaders), record, count: 0, firstMs: call.t, lastMs: call.t,
+        ...(record.time !== undefined ? { firstTime: record.time, lastTime: record.time } : {}),
+        samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+        ...(call.identityGap ? { identityGap: call.identityGap } : {}),
+      };
+      this.insert(shape, hash);
+    } else if (time !== undefined) {
+      // copies: a time cut out of a line would keep the line's whole chunk of input alive
+      if (shape.firstTime === undefined || call.t < shape.firstMs) { shape.firstMs = call.t; shape.firstTime = copyString(time); }
+      if (shape.lastTime === undefined || call.t > shape.lastMs) { shape.lastMs = call.t; shape.lastTime = copyString(time); }
+    }
+    const raw = call.record.count;
+    const n = typeof raw === 'number' && raw > 1 && Number.isFinite(raw) ? Math.floor(raw) : 1;
+    this.extraCalls += n - 1;
+    shape.count += n;
+    if (shape.samples.length < this.maxSamples * 2) {
+      shape.samples.push(call.file, call.line);
+      if (call.file2 !== undefined && shape.samples.length < this.maxSamples * 2) shape.samples.push(call.file2, call.line2!);
+    }
+    shape.sourceBy[call.sourceMethod] = (shape.sourceBy[call.sourceMethod] ?? 0) + n;
+    shape.destinationBy[call.destinationMethod] = (shape.destinationBy[call.destinationMethod] ?? 0) + n;
+    if (call.sourceReason) (shape.unresolvedSource ??= {})[call.sourceReason] = (shape.unresolvedSource[call.sourceReason] ?? 0) + n;
+    if (call.destinationReason) (shape.unresolvedDestination ??= {})[call.destinationReason] = (shape.unresolvedDestination[call.destinationReason] ?? 0) + n;
+    if (call.file2 !== undefined) shape.joined += n;
+  }
+
+  /** Folds another table's shapes in (from a worker); `remap` turns its sample file indexes into ours. */
+  merge(other: Iterable<ShapeAcc>, remap: (file: number, line: number) => [number, number] = (f, l) => [f, l]): void {
+    for (const o of other) {
+      const samples: number[] = [];
+      for (let i = 0; i < o.samples.length; i += 2) samples.push(...remap(o.samples[i]!, o.samples[i + 1]!));
+      const shape = this.shapes.get(o.key);
+      if (!shape) {
+        this.insert({ ...o, samples: samples.slice(0, this.maxSamples * 2) }, shapeHash(o.record, this.keyHeaders));
+        continue;
+      }
+      shape.count += o.count;
+      if (o.firstTime !== undefined && (shape.firstTime === undefined || o.firstMs < shape.firstMs)) { shape.firstMs = o.firstMs; shape.firstTime = o.firstTime; }
+      if (o.lastTime !== undefined && (shape.lastTime === undefined || o.lastMs > shape.lastMs)) { shape.lastMs = o.lastMs; shape.lastTime = o.lastTime; }
+      for (let i = 0; i < samples.length && shape.samples.length < this.maxSamples * 2; i += 2) shape.samples.push(samples[i]!, samples[i + 1]!);
+      addCounts(shape.sourceBy, o.sourceBy);
+      addCounts(shape.destinationBy, o.destinationBy);
+      if (o.unresolvedSource) addCounts(shape.unresolvedSource ??= {}, o.unresolvedSource);
+      if (o.unresolvedDestination) addCounts(shape.unresolvedDestination ??= {}, o.unresolvedDestination);
+      shape.joined += o.joined;
+      shape.identityGap ??= o.identityGap;
+    }
+  }
+
+  /** The shapes, most frequent first, with their records' `count` and `time` filled in. */
+  finish(files: string[]): TrafficShape[] {
+    const out: TrafficShape[] = [];
+    for (const s of this.shapes.values()) {
+      const samples: SampleLocation[] = [];
+      for (let i = 0; i < s.samples.length; i += 2) samples.push({ file: files[s.samples[i]!] ?? '?', line: s.samples[i + 1]! });
+      samples.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+      const record: AccessRecord = { ...s.record, count: s.count };
+      if (s.firstTime !== undefined) record.time = s.firstTime;
+      out.push({
+        key: s.key, record, count: s.count,
+        ...(s.firstTime !== undefined ? { firstTime: s.firstTime } : {}),
+        ...(s.lastTime !== undefined ? { lastTime: s.lastTime } : {}),
+        samples, sourceBy: s.sourceBy, destinationBy: s.destinationBy,
+        ...(s.unresolvedSource ? { unresolvedSource: s.unresolvedSource } : {}),
+        ...(s.unresolvedDestination ? { unresolvedDestination: s.unresolvedDestination } : {}),
+        joined: s.joined,
+        ...(s.identityGap ? { identityGap: s.identityGap } : {}),
+      });
+    }
+    out.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
+  }
+}
+
+/**
+ * A copy of a record that shares no string with the line it came from. Strings cut out of a line
+ * are V8 "sliced strings" that keep the whole chunk of text they were cut from alive: a shape that
+ * kept them would pin a megabyte of input, and memory would grow with the input, not the shapes.
+ */
+/** A copy of a string that does not refer to the text it was cut from: V8 copies strings under 13
+ * characters; for longer ones the concatenation is flattened into a new string before slicing. */
+function copyString(value: string): string {
+  return value.length < 13 ? value : (` ${value}`).slice(1);
+}
+
+export function detach<T>(value: T): T {
+  return copyDeep(value) as T;
+}
+
+function copyDeep(value: unknown): unknown {
+  if (typeof value === 'string') return copyString(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyDeep);
+  const out: Record<string, unknown> = {};
+  for (const key in value as Record<string, unknown>) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== undefined) out[copyString(key)] = copyDeep(v);
+  }
+  return out;
+}
+
+export function addCounts<K extends string>(into: Partial<Record<K, number>>, from: Partial<Record<K, number>>): void {
+  for (const key of Object.keys(from) as K[]) into[key] = (into[key] ?? 0) + (from[key] ?? 0);
+}

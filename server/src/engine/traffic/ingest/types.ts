@@ -1,0 +1,142 @@
+import type { ProjectConfig } from '../../config/projectConfig';
+import type { Inventory } from '../../inventory/inventory';
+import type { AccessRecord } from '../accessRecord';
+import type { LineReader, LogFormatId } from '../readerTypes';
+
+/**
+ * How the caller (or the destination) of a call was found, in the order tried:
+ * - `line`: the line itself names it (peer URI SAN, peer metadata, Linkerd client.id, ...);
+ * - `shipper`: the log shipper's pod/namespace metadata names the proxy that wrote the line;
+ * - `join`: the client-side line of the same call (same x-request-id) was found;
+ * - `ip`: the inventory's pod IPs (or Service cluster IPs, for destinations);
+ * - `host`: (destinations only) the request's host or SNI names a Service of the inventory;
+ * - `unresolved`: none of these worked; the shape says why.
+ */
+export type ResolutionMethod = 'line' | 'shipper' | 'join' | 'ip' | 'host' | 'unresolved';
+
+export interface SampleLocation {
+  file: string;
+  /** 1-based line number in the (decompressed) file. */
+  line: number;
+}
+
+/** Identical calls folded into one: the record (with `count`), when they happened, where to look. */
+export interface TrafficShape {
+  /** The folding key: identities, destination, port, protocol, method, path, host, testable headers and JWT facts, outcome. */
+  key: string;
+  /** One normalized record standing for `count` calls; `time` is the first call's time. */
+  record: AccessRecord;
+  count: number;
+  firstTime?: string;
+  lastTime?: string;
+  /** file:line of the first few lines folded here. */
+  samples: SampleLocation[];
+  /** Calls per way the caller was resolved (`unresolved` included). */
+  sourceBy: Partial<Record<ResolutionMethod, number>>;
+  /** Calls per way the destination was resolved. */
+  destinationBy: Partial<Record<ResolutionMethod, number>>;
+  /** Why the caller could not be resolved, per reason, in calls. */
+  unresolvedSource?: Record<string, number>;
+  /** Why the destination could not be resolved, per reason, in calls. */
+  unresolvedDestination?: Record<string, number>;
+  /** Calls of this shape that merged a client-side and a server-side line (x-request-id). */
+  joined: number;
+  /** What the reader said the line does not record about the caller (first one seen). */
+  identityGap?: string;
+}
+
+export interface FileStats {
+  path: string;
+  format?: LogFormatId;
+  gzip: boolean;
+  /** Bytes read from disk (compressed bytes for gzip files). */
+  bytes: number;
+  lines: number;
+  parsed: number;
+  skipped: number;
+  skippedByReason: Record<string, number>;
+  /** Set when the file could not be read (whole or in part); the counts cover what was read. */
+  error?: string;
+}
+
+/**
+ * Every line is accounted for:
+ * - `lines = parsed + skipped` (per file and in total);
+ * - `parsed + gatewayLegs + extraCalls = calls + joinedPairs` (a joined pair is two lines, one
+ *   call; a gateway's line also gives the call the gateway received; an access record with
+ *   `count: n` stands for n calls);
+ * - `calls = Σ shape.count = Σ sourceBy = Σ destinationBy`.
+ */
+export interface IngestStats {
+  files: FileStats[];
+  bytes: number;
+  lines: number;
+  parsed: number;
+  skipped: number;
+  skippedByReason: Record<string, number>;
+  calls: number;
+  shapes: number;
+  joinedPairs: number;
+  /** Calls beyond one that records with `count` > 1 stand for (canonical access records). */
+  extraCalls: number;
+  /** Of the joined pairs, TCP connections joined on their addresses. */
+  tcpPairs: number;
+  /** Calls to an Istio gateway, taken from the gateway's own (client-side) lines. */
+  gatewayLegs: number;
+  sourceBy: Partial<Record<ResolutionMethod, number>>;
+  destinationBy: Partial<Record<ResolutionMethod, number>>;
+  unresolvedSourceByReason: Record<string, number>;
+  unresolvedDestinationByReason: Record<string, number>;
+  observed: Record<string, number>;
+  join: {
+    /** Lines with an x-request-id that found no line of the other side within the window. */
+    unmatched: number;
+    /** Entries pushed out of the join window because it was full (size bound). */
+    evictedBySize: number;
+    /** Server-side lines that took the caller from an already joined call (retries). */
+    reused: number;
+  };
+  durationMs: number;
+  workers: number;
+  /** Files that could not be read, or whose format was not recognized. */
+  problems: string[];
+}
+
+export interface TrafficModel {
+  shapes: TrafficShape[];
+  stats: IngestStats;
+}
+
+export interface IngestProgress {
+  /** Bytes read so far, over all files (compressed bytes for gzip). */
+  bytesRead: number;
+  totalBytes: number;
+  lines: number;
+  filesDone: number;
+  files: number;
+}
+
+export interface IngestOptions {
+  inventory?: Inventory;
+  config?: ProjectConfig;
+  onProgress?: (progress: IngestProgress) => void;
+  signal?: AbortSignal;
+  /** Choose the reader of a file yourself (tests, embedding); undefined falls back to detection. */
+  readerFor?: (file: string, sampleLines: string[]) => LineReader | undefined;
+  /** How far apart (ms) the two sides of a call may be and still join; default 60 s. */
+  joinWindowMs?: number;
+  /** Most lines waiting for their other side at once; default 100,000. */
+  maxPendingJoins?: number;
+  /** Request headers that keep otherwise identical calls apart, e.g. the headers the policies test.
+   * Default: every header the log records except per-request ones (x-request-id, trace ids, ...).
+   * With a list, a shape's other headers are those of its first call. */
+  keyHeaders?: string[];
+  /** Sample locations kept per shape; default 3. */
+  maxSamples?: number;
+  /** Worker threads for large inputs: default the number of CPUs (at most 4); 1 disables them. */
+  workers?: number;
+  /** Total uncompressed bytes from which workers are used; default 64 MiB. */
+  parallelThreshold?: number;
+  /** How to start a worker when the pipeline runs from a bundle (the CLI sets this). */
+  workerEntry?: { file: string; argv: string[] };
+}

@@ -1,0 +1,807 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { describe, it } from 'node:test';
+import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
+import { Engine } from '../../../server/src/engine/engine';
+import { buildInventory } from '../../../server/src/engine/inventory/inventory';
+import { istioSimulator, type IstioCompiled } from '../../../server/src/engine/simulate/istio';
+import { cidrContains, parseCidr, parseIpInto } from '../../../server/src/engine/simulate/istio/ip';
+import { compileTemplate, normalizePath } from '../../../server/src/engine/simulate/istio/path';
+import type { Decision, PolicySet, Verdict } from '../../../server/src/engine/simulate/types';
+import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
+import { FIXTURES } from '../../helpers/paths';
+
+// Expected verdicts come from ../shared/spec/mesh-semantics.md §1 and the Istio documentation,
+// not from the implementation.
+
+const engine = new Engine();
+const FIXTURE_DIR = join(FIXTURES, 'simulate', 'istio');
+
+interface Options {
+  inventory?: string;
+  istio?: Record<string, unknown>;
+  custom?: Record<string, 'allow' | 'deny'>;
+}
+
+function policySet(yaml: string, options: Options = {}, path = '/ws/policies.yaml'): PolicySet {
+  const file = engine.read(path, yaml);
+  const resources = engine.prepare(file).recognition.resources.map((resource) => ({ file, resource }));
+  const inventory = buildInventory(options.inventory ? [engine.read('/ws/inventory.yaml', options.inventory)] : []);
+  const config = defaultConfig('/ws');
+  Object.assign(config.istio, options.istio ?? {});
+  return { resources, inventory, config, ...(options.custom ? { customProviderVerdicts: options.custom } : {}) };
+}
+
+function compile(yaml: string, options: Options = {}): IstioCompiled {
+  return istioSimulator.compile(policySet(yaml, options));
+}
+
+const fixture = (name: string) => readFileSync(join(FIXTURE_DIR, name), 'utf8');
+
+interface Meta { name?: string; namespace?: string; annotations?: Record<string, string>; kind?: string }
+
+/** A resource document; the spec is written as JSON, which is YAML. */
+function doc(spec: unknown, meta: Meta = {}): string {
+  const annotations = meta.annotations ? `\n  annotations: ${JSON.stringify(meta.annotations)}` : '';
+  return `apiVersion: security.istio.io/v1
+kind: ${meta.kind ?? 'AuthorizationPolicy'}
+metadata:
+  name: ${meta.name ?? 'p'}
+  namespace: ${meta.namespace ?? 'foo'}${annotations}
+spec: ${JSON.stringify(spec)}
+`;
+}
+
+const docs = (...list: string[]) => list.join('---\n');
+const allowRule = (rule: unknown) => doc({ action: 'ALLOW', rules: [rule] });
+const denyRule = (rule: unknown, meta: Meta = {}) => doc({ action: 'DENY', rules: [rule] }, { name: 'deny', ...meta });
+const from = (source: unknown) => ({ from: [{ source }] });
+const to = (operation: unknown) => ({ to: [{ operation }] });
+const when = (key: string, values?: string[], notValues?: string[]) => ({ when: [{ key, ...(values ? { values } : {}), ...(notValues ? { notValues } : {}) }] });
+
+const BASE: AccessRecord = {
+  protocol: 'http',
+  source: { principal: 'cluster.local/ns/foo/sa/sleep', namespace: 'foo', serviceAccount: 'sleep', ip: '10.0.0.5' },
+  destination: { namespace: 'foo', workload: 'httpbin', labels: { app: 'httpbin' }, port: 8000, ip: '10.0.1.7' },
+  request: { method: 'GET', path: '/ip', host: 'httpbin.foo:8000', headers: {} },
+};
+
+interface Patch {
+  protocol?: AccessRecord['protocol'] | null;
+  source?: Partial<NonNullable<AccessRecord['source']>>;
+  destination?: Partial<NonNullable<AccessRecord['destination']>>;
+  request?: Partial<NonNullable<AccessRecord['request']>> | null;
+  sni?: string;
+}
+
+function rec(patch: Patch = {}): AccessRecord {
+  const out: AccessRecord = {
+    source: { ...BASE.source, ...patch.source },
+    destination: { ...BASE.destination, ...patch.destination },
+  };
+  if (patch.protocol !== null) out.protocol = patch.protocol ?? BASE.protocol!;
+  if (patch.request !== null) out.request = { ...BASE.request, ...patch.request };
+  if (patch.sni !== undefined) out.sni = patch.sni;
+  return out;
+}
+
+const plaintext: Patch = { source: { principal: null } };
+const as = (principal: string): Patch => ({ source: { principal } });
+const req = (request: Partial<NonNullable<AccessRecord['request']>>): Patch => ({ request });
+const headers = (h: Record<string, string>): Patch => req({ headers: h });
+const jwt = (token: NonNullable<NonNullable<AccessRecord['request']>['jwt']>): Patch => req({ jwt: token });
+
+interface Case {
+  name: string;
+  policies: string;
+  call?: Patch;
+  expect: Verdict;
+  missing?: string[];
+  status?: number;
+  options?: Options;
+}
+
+function check(c: Case): Decision {
+  const sim = compile(c.policies, c.options);
+  const record = rec(c.call);
+  const decision = sim.decide(record);
+  const explained = sim.explain(record);
+  assert.equal(decision.verdict, c.expect, `${c.name}: ${decision.reason}`);
+  assert.equal(explained.verdict, decision.verdict, `${c.name}: explain agrees with decide`);
+  assert.equal(explained.reason, decision.reason, `${c.name}: same reason`);
+  assert.equal(decision.mesh, 'istio');
+  assert.equal(decision.trace.length, 1);
+  assert.equal(explained.trace.at(-1)!.outcome, 'verdict');
+  if (c.missing) assert.deepEqual([...(decision.missing ?? [])].sort(), [...c.missing].sort(), `${c.name}: missing`);
+  else if (decision.verdict !== 'unknown') assert.equal(decision.missing, undefined, `${c.name}: no missing`);
+  if (c.status !== undefined) assert.equal(decision.status, c.status, `${c.name}: status`);
+  return decision;
+}
+
+function table(title: string, cases: Case[]): void {
+  describe(title, () => {
+    for (const c of cases) it(c.name, () => { check(c); });
+  });
+}
+
+// --- micro-benchmark (printed, not asserted) ------------------------------------------------
+// First in the file, so that the figures are not depressed by inline caches that the many record
+// shapes of the tables below make megamorphic (the CLI feeds records of one reader's shape).
+
+describe('Istio simulator throughput', () => {
+  it('decides folded shapes quickly (printed)', () => {
+    const namespaces = 100;
+    const items: unknown[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const ns = `team-${i % namespaces}`;
+      const app = `svc-${Math.floor(i / namespaces) % 10}`;
+      const kind = i % 5;
+      const spec = kind === 4
+        ? { selector: { matchLabels: { app } }, action: 'DENY', rules: [{ from: [{ source: { notNamespaces: [ns, 'istio-system'] } }], to: [{ operation: { paths: ['/admin/*'] } }] }] }
+        : { selector: { matchLabels: { app } }, action: 'ALLOW', rules: [
+          { from: [{ source: { principals: [`cluster.local/ns/${ns}/sa/client-${kind}`] } }], to: [{ operation: { methods: ['GET', 'POST'], paths: ['/api/v1/*', '/healthz'], ports: ['8080'] } }], when: [{ key: 'request.headers[x-tenant]', values: [`t-${kind}`] }] },
+          { from: [{ source: { namespaces: ['monitoring'] } }], to: [{ operation: { paths: ['/metrics'] } }] },
+        ] };
+      items.push({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: `p-${i}`, namespace: ns }, spec });
+    }
+    // A kubectl List in JSON: the same resources as YAML documents, read faster.
+    const set = policySet(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }), {}, '/ws/policies.json');
+    assert.equal(set.resources.length, 1000);
+    const t0 = performance.now();
+    const sim = istioSimulator.compile(set);
+    const compileMs = performance.now() - t0;
+    const shapes: AccessRecord[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const ns = `team-${i % namespaces}`;
+      shapes.push({
+        protocol: 'http',
+        source: { principal: `cluster.local/ns/${i % 7 === 0 ? 'monitoring' : ns}/sa/client-${i % 4}`, ip: `10.${i % 250}.${(i >> 8) % 250}.7` },
+        destination: { namespace: ns, workload: `svc-${i % 10}`, labels: { app: `svc-${i % 10}` }, port: 8080 },
+        request: { method: i % 3 === 0 ? 'POST' : 'GET', path: i % 11 === 0 ? '/metrics' : `/api/v1/items/${i % 97}?page=${i % 5}`, host: `svc-${i % 10}.${ns}:8080`, headers: { 'x-tenant': `t-${i % 4}` } },
+      });
+    }
+    // Records reach the simulator parsed from JSON (flat strings), as from the traffic readers.
+    const parsed = JSON.parse(JSON.stringify(shapes)) as AccessRecord[];
+    const counts: Record<string, number> = {};
+    for (const s of parsed) { const v = sim.decide(s).verdict; counts[v] = (counts[v] ?? 0) + 1; }
+    const passes = 3;
+    const cpu0 = process.cpuUsage();
+    const start = performance.now();
+    for (let p = 0; p < passes; p++) for (let i = 0; i < parsed.length; i++) sim.decide(parsed[i]!);
+    const seconds = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const rate = Math.round((passes * parsed.length) / seconds);
+    const cpuRate = Math.round((passes * parsed.length) / ((cpu.user + cpu.system) / 1e6));
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    console.log(`istio simulator: 1,000 policies compiled in ${compileMs.toFixed(0)} ms; ${fmt(rate)} decisions/s wall, ${fmt(cpuRate)} decisions/s per CPU-second, over ${fmt(parsed.length)} shapes × ${passes} (${JSON.stringify(counts)})`);
+    assert.ok(rate > 0);
+  });
+});
+
+// --- Source fields (spec §1.4.1, §1.5) ------------------------------------------------------
+
+const SLEEP = 'cluster.local/ns/foo/sa/sleep';
+table('Istio source: principals', [
+  { name: 'exact principal matches', policies: allowRule(from({ principals: [SLEEP] })), expect: 'allow' },
+  { name: 'spiffe:// form in the record matches', policies: allowRule(from({ principals: [SLEEP] })), call: as(`spiffe://${SLEEP}`), expect: 'allow' },
+  { name: 'other service account does not match', policies: allowRule(from({ principals: [SLEEP] })), call: as('cluster.local/ns/foo/sa/other'), expect: 'deny', status: 403 },
+  { name: 'plaintext has no principal', policies: allowRule(from({ principals: [SLEEP] })), call: plaintext, expect: 'deny' },
+  { name: 'prefix a*', policies: allowRule(from({ principals: ['cluster.local/ns/foo/*'] })), call: as('cluster.local/ns/foo/sa/x'), expect: 'allow' },
+  { name: 'prefix a* other namespace', policies: allowRule(from({ principals: ['cluster.local/ns/foo/*'] })), call: as('cluster.local/ns/bar/sa/x'), expect: 'deny' },
+  { name: 'suffix *a', policies: allowRule(from({ principals: ['*/sa/sleep'] })), call: as('cluster.local/ns/bar/sa/sleep'), expect: 'allow' },
+  { name: 'suffix *a no match', policies: allowRule(from({ principals: ['*/sa/sleep'] })), call: as('cluster.local/ns/foo/sa/x'), expect: 'deny' },
+  { name: '* is presence: any mTLS peer', policies: allowRule(from({ principals: ['*'] })), call: as('other.td/ns/x/sa/y'), expect: 'allow' },
+  { name: '* is presence: plaintext fails', policies: allowRule(from({ principals: ['*'] })), call: plaintext, expect: 'deny' },
+  { name: 'notPrincipals excludes', policies: allowRule(from({ notPrincipals: [SLEEP] })), expect: 'deny' },
+  { name: 'notPrincipals other', policies: allowRule(from({ notPrincipals: [SLEEP] })), call: as('cluster.local/ns/foo/sa/x'), expect: 'allow' },
+  { name: 'notPrincipals matches plaintext (absent attribute)', policies: allowRule(from({ notPrincipals: [SLEEP] })), call: plaintext, expect: 'allow' },
+  { name: 'principals and notPrincipals both hold', policies: allowRule(from({ principals: ['cluster.local/ns/foo/*'], notPrincipals: [SLEEP] })), call: as('cluster.local/ns/foo/sa/x'), expect: 'allow' },
+  { name: 'principals and notPrincipals: excluded', policies: allowRule(from({ principals: ['cluster.local/ns/foo/*'], notPrincipals: [SLEEP] })), expect: 'deny' },
+  { name: 'values OR within a field', policies: allowRule(from({ principals: ['a/ns/b/sa/c', SLEEP] })), expect: 'allow' },
+  { name: 'from entries OR', policies: doc({ rules: [{ from: [{ source: { principals: ['x/ns/y/sa/z'] } }, { source: { namespaces: ['foo'] } }] }] }), expect: 'allow' },
+  { name: 'fields AND within a source', policies: allowRule(from({ principals: [SLEEP], ipBlocks: ['192.168.0.0/16'] })), expect: 'deny' },
+]);
+
+table('Istio source: trust domains of principals (spec §1.5.2)', [
+  { name: 'cluster.local value is rewritten to the mesh trust domain', policies: allowRule(from({ principals: [SLEEP] })), call: as('acme.org/ns/foo/sa/sleep'), options: { istio: { trustDomain: 'acme.org' } }, expect: 'allow' },
+  { name: '…and no longer matches cluster.local', policies: allowRule(from({ principals: [SLEEP] })), call: as(SLEEP), options: { istio: { trustDomain: 'acme.org' } }, expect: 'deny' },
+  { name: 'aliases expand to every member', policies: allowRule(from({ principals: ['acme.org/ns/foo/sa/sleep'] })), call: as('old.td/ns/foo/sa/sleep'), options: { istio: { trustDomain: 'acme.org', trustDomainAliases: ['old.td'] } }, expect: 'allow' },
+  { name: 'a foreign trust domain is kept as written', policies: allowRule(from({ principals: ['other.td/ns/foo/sa/sleep'] })), call: as('other.td/ns/foo/sa/sleep'), expect: 'allow' },
+  { name: '* trust domain part is left alone', policies: allowRule(from({ principals: ['*/ns/foo/sa/sleep'] })), call: as('any.td/ns/foo/sa/sleep'), options: { istio: { trustDomain: 'acme.org' } }, expect: 'allow' },
+]);
+
+table('Istio source: namespaces, serviceAccounts, trustDomains', [
+  { name: 'namespaces exact', policies: allowRule(from({ namespaces: ['foo'] })), expect: 'allow' },
+  { name: 'namespaces other', policies: allowRule(from({ namespaces: ['foo'] })), call: as('cluster.local/ns/bar/sa/sleep'), expect: 'deny' },
+  { name: 'namespaces need mTLS', policies: allowRule(from({ namespaces: ['foo'] })), call: plaintext, expect: 'deny' },
+  { name: 'namespaces prefix', policies: allowRule(from({ namespaces: ['fo*'] })), expect: 'allow' },
+  { name: 'namespaces suffix', policies: allowRule(from({ namespaces: ['*oo'] })), expect: 'allow' },
+  { name: 'namespaces suffix no match', policies: allowRule(from({ namespaces: ['*oo'] })), call: as('cluster.local/ns/bar/sa/x'), expect: 'deny' },
+  { name: 'namespaces presence', policies: allowRule(from({ namespaces: ['*'] })), call: as('cluster.local/ns/bar/sa/x'), expect: 'allow' },
+  { name: 'namespaces presence, plaintext', policies: allowRule(from({ namespaces: ['*'] })), call: plaintext, expect: 'deny' },
+  { name: 'notNamespaces excludes', policies: allowRule(from({ notNamespaces: ['foo'] })), expect: 'deny' },
+  { name: 'notNamespaces matches plaintext', policies: allowRule(from({ notNamespaces: ['foo'] })), call: plaintext, expect: 'allow' },
+  { name: 'serviceAccounts sa = policy namespace', policies: allowRule(from({ serviceAccounts: ['sleep'] })), expect: 'allow' },
+  { name: 'serviceAccounts sa in another namespace', policies: allowRule(from({ serviceAccounts: ['sleep'] })), call: as('cluster.local/ns/bar/sa/sleep'), expect: 'deny' },
+  { name: 'serviceAccounts ns/sa', policies: allowRule(from({ serviceAccounts: ['bar/sleep'] })), call: as('cluster.local/ns/bar/sa/sleep'), expect: 'allow' },
+  { name: 'serviceAccounts need mTLS', policies: allowRule(from({ serviceAccounts: ['sleep'] })), call: plaintext, expect: 'deny' },
+  { name: 'notServiceAccounts', policies: allowRule(from({ notServiceAccounts: ['sleep'] })), expect: 'deny' },
+  { name: 'serviceAccounts with a wildcard: rule skipped', policies: allowRule(from({ serviceAccounts: ['sl*'] })), expect: 'deny' },
+  { name: 'trustDomains exact', policies: allowRule(from({ trustDomains: ['cluster.local'] })), expect: 'allow' },
+  { name: 'trustDomains other', policies: allowRule(from({ trustDomains: ['cluster.local'] })), call: as('other.td/ns/foo/sa/sleep'), expect: 'deny' },
+  { name: 'trustDomains leading *', policies: allowRule(from({ trustDomains: ['*.local'] })), expect: 'allow' },
+  { name: 'trustDomains trailing *', policies: allowRule(from({ trustDomains: ['cluster.*'] })), expect: 'allow' },
+  { name: 'trustDomains * needs a peer', policies: allowRule(from({ trustDomains: ['*'] })), call: plaintext, expect: 'deny' },
+  { name: 'notTrustDomains', policies: allowRule(from({ notTrustDomains: ['cluster.local'] })), call: as('other.td/ns/foo/sa/sleep'), expect: 'allow' },
+  { name: 'trustDomains value that is a bundle member matches aliases', policies: allowRule(from({ trustDomains: ['acme.org'] })), call: as('old.td/ns/foo/sa/sleep'), options: { istio: { trustDomain: 'acme.org', trustDomainAliases: ['old.td'] } }, expect: 'allow' },
+]);
+
+table('Istio source: ipBlocks and remoteIpBlocks', [
+  { name: 'ipBlocks CIDR', policies: allowRule(from({ ipBlocks: ['10.0.0.0/8'] })), expect: 'allow' },
+  { name: 'ipBlocks single address', policies: allowRule(from({ ipBlocks: ['10.0.0.5'] })), expect: 'allow' },
+  { name: 'ipBlocks outside', policies: allowRule(from({ ipBlocks: ['10.0.0.0/8'] })), call: { source: { ip: '192.168.0.1' } }, expect: 'deny' },
+  { name: 'ipBlocks not recorded → unknown', policies: allowRule(from({ ipBlocks: ['10.0.0.0/8'] })), call: { source: { ip: undefined } }, expect: 'unknown', missing: ['source.ip'] },
+  { name: 'ipBlocks IPv6', policies: allowRule(from({ ipBlocks: ['2001:db8::/32'] })), call: { source: { ip: '2001:db8::1' } }, expect: 'allow' },
+  { name: 'ipBlocks IPv6 prefix vs IPv4 address', policies: allowRule(from({ ipBlocks: ['::/0'] })), expect: 'deny' },
+  { name: 'ipBlocks with host bits', policies: allowRule(from({ ipBlocks: ['10.0.0.77/24'] })), expect: 'allow' },
+  { name: 'ipBlocks need no mTLS', policies: allowRule(from({ ipBlocks: ['10.0.0.0/8'] })), call: { source: { principal: null } }, expect: 'allow' },
+  { name: 'notIpBlocks', policies: allowRule(from({ notIpBlocks: ['10.0.0.0/8'] })), expect: 'deny' },
+  { name: 'bad CIDR: rule skipped', policies: allowRule(from({ ipBlocks: ['10.0.0.0/33'] })), expect: 'deny' },
+  { name: 'remoteIpBlocks uses the remote address', policies: allowRule(from({ remoteIpBlocks: ['198.51.100.0/24'] })), call: { source: { remoteIp: '198.51.100.7' } }, expect: 'allow' },
+  { name: 'remoteIpBlocks falls back to the peer address', policies: allowRule(from({ remoteIpBlocks: ['10.0.0.5'] })), expect: 'allow' },
+  { name: 'remoteIpBlocks with no address recorded', policies: allowRule(from({ remoteIpBlocks: ['10.0.0.5'] })), call: { source: { ip: undefined } }, expect: 'unknown', missing: ['source.remoteIp'] },
+  { name: 'notRemoteIpBlocks', policies: allowRule(from({ notRemoteIpBlocks: ['198.51.100.0/24'] })), call: { source: { remoteIp: '198.51.100.7' } }, expect: 'deny' },
+]);
+
+// --- Operation fields (spec §1.4.2, §1.6) ---------------------------------------------------
+
+table('Istio operation: hosts, ports, methods', [
+  { name: 'hosts exact, case-insensitive', policies: allowRule(to({ hosts: ['httpbin.foo'] })), call: req({ host: 'HTTPBIN.foo' }), expect: 'allow' },
+  { name: 'hosts without port does not match host:port', policies: allowRule(to({ hosts: ['httpbin.foo'] })), expect: 'deny' },
+  { name: 'hosts with the port variant', policies: allowRule(to({ hosts: ['httpbin.foo', 'httpbin.foo:8000'] })), expect: 'allow' },
+  { name: 'hosts prefix', policies: allowRule(to({ hosts: ['httpbin.*'] })), expect: 'allow' },
+  { name: 'hosts suffix', policies: allowRule(to({ hosts: ['*.FOO'] })), call: req({ host: 'httpbin.foo' }), expect: 'allow' },
+  { name: 'hosts presence', policies: allowRule(to({ hosts: ['*'] })), expect: 'allow' },
+  { name: 'hosts not recorded', policies: allowRule(to({ hosts: ['httpbin.foo'] })), call: req({ host: undefined }), expect: 'unknown', missing: ['request.host'] },
+  { name: 'notHosts', policies: allowRule(to({ notHosts: ['*.internal'] })), call: req({ host: 'x.internal' }), expect: 'deny' },
+  { name: 'ports', policies: allowRule(to({ ports: ['8000'] })), expect: 'allow' },
+  { name: 'ports other', policies: allowRule(to({ ports: ['8000'] })), call: { destination: { port: 9000 } }, expect: 'deny' },
+  { name: 'ports written as numbers', policies: allowRule(to({ ports: [8000] })), expect: 'allow' },
+  { name: 'ports not recorded', policies: allowRule(to({ ports: ['8000'] })), call: { destination: { port: undefined } }, expect: 'unknown', missing: ['destination.port'] },
+  { name: 'ports range is invalid: rule skipped', policies: allowRule(to({ ports: ['8000-9000'] })), expect: 'deny' },
+  { name: 'notPorts', policies: allowRule(to({ notPorts: ['8000'] })), expect: 'deny' },
+  { name: 'methods exact', policies: allowRule(to({ methods: ['GET'] })), expect: 'allow' },
+  { name: 'methods other', policies: allowRule(to({ methods: ['GET'] })), call: req({ method: 'POST' }), expect: 'deny' },
+  { name: 'methods are case-sensitive: lower-case policy value never matches', policies: allowRule(to({ methods: ['get'] })), expect: 'deny' },
+  { name: 'lower-case request method is rejected with 400', policies: '', call: req({ method: 'get' }), expect: 'deny', status: 400 },
+  { name: 'methods prefix', policies: allowRule(to({ methods: ['G*'] })), expect: 'allow' },
+  { name: 'gRPC is POST', policies: allowRule(to({ methods: ['POST'] })), call: { protocol: 'grpc', request: { method: undefined, path: '/pkg.Svc/Call' } }, expect: 'allow' },
+  { name: 'notMethods', policies: allowRule(to({ notMethods: ['DELETE'] })), call: req({ method: 'DELETE' }), expect: 'deny' },
+  { name: 'to entries OR', policies: doc({ rules: [{ to: [{ operation: { methods: ['POST'] } }, { operation: { ports: ['8000'] } }] }] }), expect: 'allow' },
+  { name: 'fields AND within an operation', policies: allowRule(to({ methods: ['GET'], ports: ['9000'] })), expect: 'deny' },
+]);
+
+table('Istio operation: paths, normalization, templates', [
+  { name: 'exact path', policies: allowRule(to({ paths: ['/ip'] })), expect: 'allow' },
+  { name: 'query string ignored', policies: allowRule(to({ paths: ['/ip'] })), call: req({ path: '/ip?x=1' }), expect: 'allow' },
+  { name: 'fragment ignored', policies: allowRule(to({ paths: ['/ip'] })), call: req({ path: '/ip#top' }), expect: 'allow' },
+  { name: 'case-sensitive', policies: allowRule(to({ paths: ['/ip'] })), call: req({ path: '/IP' }), expect: 'deny' },
+  { name: 'dot segments removed', policies: allowRule(to({ paths: ['/ip'] })), call: req({ path: '/a/../ip' }), expect: 'allow' },
+  { name: 'encoded dot segments removed', policies: allowRule(to({ paths: ['/ip'] })), call: req({ path: '/a/%2E%2e/ip' }), expect: 'allow' },
+  { name: 'unreserved characters decoded', policies: allowRule(to({ paths: ['/ip'] })), call: req({ path: '/%69p' }), expect: 'allow' },
+  { name: 'backslash becomes slash', policies: allowRule(to({ paths: ['/ip'] })), call: req({ path: '/a\\..\\ip' }), expect: 'allow' },
+  { name: 'slashes are not merged by default (BASE)', policies: allowRule(to({ paths: ['/ip'] })), call: req({ path: '//ip' }), expect: 'deny' },
+  { name: 'MERGE_SLASHES merges', policies: allowRule(to({ paths: ['/ip'] })), call: req({ path: '//ip' }), options: { istio: { pathNormalization: 'MERGE_SLASHES' } }, expect: 'allow' },
+  { name: 'NONE keeps dot segments', policies: allowRule(to({ paths: ['/ip'] })), call: req({ path: '/a/../ip' }), options: { istio: { pathNormalization: 'NONE' } }, expect: 'deny' },
+  { name: 'escaped slash kept by default', policies: allowRule(to({ paths: ['/a/b'] })), call: req({ path: '/a%2Fb' }), expect: 'deny' },
+  { name: 'escaped slash decoded with DECODE_AND_MERGE_SLASHES', policies: allowRule(to({ paths: ['/a/b'] })), call: req({ path: '/a%2Fb' }), options: { istio: { pathNormalization: 'DECODE_AND_MERGE_SLASHES' } }, expect: 'allow' },
+  { name: '%00 is rejected with 400', policies: '', call: req({ path: '/a%00b' }), expect: 'deny', status: 400 },
+  { name: 'a header name with whitespace is rejected with 400', policies: '', call: headers({ 'x bad': '1' }), expect: 'deny', status: 400 },
+  { name: 'path not recorded', policies: allowRule(to({ paths: ['/ip'] })), call: req({ path: undefined }), expect: 'unknown', missing: ['request.path'] },
+  { name: 'prefix', policies: allowRule(to({ paths: ['/api/*'] })), call: req({ path: '/api/v1/x' }), expect: 'allow' },
+  { name: 'prefix does not match a sibling', policies: allowRule(to({ paths: ['/api/*'] })), call: req({ path: '/apix' }), expect: 'deny' },
+  { name: 'suffix', policies: allowRule(to({ paths: ['*.png'] })), call: req({ path: '/img/a.png?w=1' }), expect: 'allow' },
+  { name: 'notPaths', policies: allowRule(to({ notPaths: ['/admin*'] })), call: req({ path: '/admin/x' }), expect: 'deny' },
+  { name: '{*} one segment', policies: allowRule(to({ paths: ['/v1/{*}/x'] })), call: req({ path: '/v1/a/x' }), expect: 'allow' },
+  { name: '{*} is never empty', policies: allowRule(to({ paths: ['/v1/{*}/x'] })), call: req({ path: '/v1//x' }), expect: 'deny' },
+  { name: '{*} is one segment only', policies: allowRule(to({ paths: ['/v1/{*}/x'] })), call: req({ path: '/v1/a/b/x' }), expect: 'deny' },
+  { name: '{**} many segments', policies: allowRule(to({ paths: ['/v1/{**}'] })), call: req({ path: '/v1/a/b' }), expect: 'allow' },
+  { name: '{**} matches /v1/', policies: allowRule(to({ paths: ['/v1/{**}'] })), call: req({ path: '/v1/' }), expect: 'allow' },
+  { name: '{**} does not match /v1', policies: allowRule(to({ paths: ['/v1/{**}'] })), call: req({ path: '/v1' }), expect: 'deny' },
+  { name: '{**} then a literal', policies: allowRule(to({ paths: ['/v1/{**}/edit'] })), call: req({ path: '/v1/a/b/edit' }), expect: 'allow' },
+  { name: '{**} slashes are literal', policies: allowRule(to({ paths: ['/v1/{**}/edit'] })), call: req({ path: '/v1/edit' }), expect: 'deny' },
+  { name: 'template on the normalized path without query', policies: allowRule(to({ paths: ['/v1/{*}'] })), call: req({ path: '/v1/x/../y?z=1' }), expect: 'allow' },
+  { name: '{id} is not a template: rule skipped', policies: allowRule(to({ paths: ['/users/{id}'] })), call: req({ path: '/users/{id}' }), expect: 'deny' },
+  { name: '{**} not last: rule skipped', policies: allowRule(to({ paths: ['/a/{**}/{*}'] })), call: req({ path: '/a/b/c' }), expect: 'deny' },
+]);
+
+// --- when (spec §1.4.3) ---------------------------------------------------------------------
+
+table('Istio when keys', [
+  { name: 'request.headers values, name case-insensitive', policies: allowRule(when('request.headers[X-Env]', ['prod'])), call: headers({ 'x-env': 'prod' }), expect: 'allow' },
+  { name: 'request.headers record name case', policies: allowRule(when('request.headers[x-env]', ['prod'])), call: headers({ 'X-ENV': 'prod' }), expect: 'allow' },
+  { name: 'request.headers value case-sensitive', policies: allowRule(when('request.headers[x-env]', ['prod'])), call: headers({ 'x-env': 'PROD' }), expect: 'deny' },
+  { name: 'request.headers absent fails values', policies: allowRule(when('request.headers[x-env]', ['prod'])), expect: 'deny' },
+  { name: 'request.headers absent satisfies notValues', policies: allowRule(when('request.headers[x-env]', undefined, ['dev'])), expect: 'allow' },
+  { name: 'request.headers notValues', policies: allowRule(when('request.headers[x-env]', undefined, ['dev'])), call: headers({ 'x-env': 'dev' }), expect: 'deny' },
+  { name: 'request.headers values and notValues', policies: allowRule(when('request.headers[x-env]', ['p*'], ['prod'])), call: headers({ 'x-env': 'preprod' }), expect: 'allow' },
+  { name: 'request.headers presence', policies: allowRule(when('request.headers[x-env]', ['*'])), call: headers({ 'x-env': 'a' }), expect: 'allow' },
+  { name: 'request.headers[host] reads the authority', policies: allowRule(when('request.headers[host]', ['httpbin.foo:8000'])), expect: 'allow' },
+  { name: 'source.ip', policies: allowRule(when('source.ip', ['10.0.0.0/24'])), expect: 'allow' },
+  { name: 'source.ip notValues', policies: allowRule(when('source.ip', undefined, ['10.0.0.5'])), expect: 'deny' },
+  { name: 'remote.ip', policies: allowRule(when('remote.ip', ['203.0.113.9'])), call: { source: { remoteIp: '203.0.113.9' } }, expect: 'allow' },
+  { name: 'source.namespace', policies: allowRule(when('source.namespace', ['foo'])), expect: 'allow' },
+  { name: 'source.namespace needs mTLS', policies: allowRule(when('source.namespace', ['foo'])), call: plaintext, expect: 'deny' },
+  { name: 'source.namespace notValues with plaintext', policies: allowRule(when('source.namespace', undefined, ['foo'])), call: plaintext, expect: 'allow' },
+  { name: 'source.principal', policies: allowRule(when('source.principal', [SLEEP])), expect: 'allow' },
+  { name: 'source.serviceAccount', policies: allowRule(when('source.serviceAccount', ['foo/sleep'])), expect: 'allow' },
+  { name: 'source.trustDomain', policies: allowRule(when('source.trustDomain', ['cluster.local'])), expect: 'allow' },
+  { name: 'destination.ip', policies: allowRule(when('destination.ip', ['10.0.1.0/24'])), expect: 'allow' },
+  { name: 'destination.ip not recorded', policies: allowRule(when('destination.ip', ['10.0.1.0/24'])), call: { destination: { ip: undefined } }, expect: 'unknown', missing: ['destination.ip'] },
+  { name: 'destination.port', policies: allowRule(when('destination.port', ['8000'])), expect: 'allow' },
+  { name: 'connection.sni', policies: allowRule(when('connection.sni', ['*.svc.cluster.local'])), call: { sni: 'outbound_.8000_._.httpbin.foo.svc.cluster.local' }, expect: 'allow' },
+  { name: 'connection.sni absent', policies: allowRule(when('connection.sni', ['*.svc.cluster.local'])), expect: 'deny' },
+  { name: 'connection.sni absent satisfies notValues', policies: allowRule(when('connection.sni', undefined, ['evil'])), expect: 'allow' },
+  { name: 'experimental.envoy.filters: never in a record', policies: allowRule(when('experimental.envoy.filters.network.mysql_proxy[db.table]', ['[update]'])), expect: 'unknown', missing: ['experimental.envoy.filters.network.mysql_proxy[db.table]'] },
+  { name: 'destination.namespace is rejected: rule skipped', policies: allowRule(when('destination.namespace', ['foo'])), expect: 'deny' },
+  { name: 'unknown key: rule skipped', policies: allowRule(when('request.method', ['GET'])), expect: 'deny' },
+  { name: 'when conditions AND', policies: doc({ rules: [{ when: [{ key: 'source.namespace', values: ['foo'] }, { key: 'request.headers[x-env]', values: ['prod'] }] }] }), expect: 'deny' },
+]);
+
+// --- JWT (spec §1.5.3, §1.8) ----------------------------------------------------------------
+
+const ISS = 'testing@secure.istio.io';
+const RA = doc({ selector: { matchLabels: { app: 'httpbin' } }, jwtRules: [{ issuer: ISS, jwksUri: 'https://example.com/jwks.json' }, { issuer: 'https://accounts.example.com/realm', audiences: ['aud1'] }] }, { kind: 'RequestAuthentication', name: 'jwt' });
+const TOKEN = { issuer: ISS, subject: ISS };
+const withRa = (...list: string[]) => docs(RA, ...list);
+
+table('Istio RequestAuthentication and JWT', [
+  { name: 'requestPrincipals iss/sub', policies: withRa(allowRule(from({ requestPrincipals: [`${ISS}/${ISS}`] }))), call: jwt(TOKEN), expect: 'allow' },
+  { name: 'no token: no request principal', policies: withRa(allowRule(from({ requestPrincipals: ['*'] }))), expect: 'deny', status: 403 },
+  { name: 'no token is accepted when no policy requires one', policies: RA, expect: 'allow' },
+  { name: 'invalid token → 401', policies: RA, call: jwt({ valid: false }), expect: 'deny', status: 401 },
+  { name: 'issuer not configured → 401', policies: RA, call: jwt({ issuer: 'evil', subject: 'x' }), expect: 'deny', status: 401 },
+  { name: 'audience not allowed → 401', policies: RA, call: jwt({ issuer: 'https://accounts.example.com/realm', subject: 'alice', audiences: ['other'] }), expect: 'deny', status: 401 },
+  { name: 'without RequestAuthentication the token gives no identity', policies: allowRule(from({ requestPrincipals: ['*'] })), call: jwt(TOKEN), expect: 'deny' },
+  { name: 'without RequestAuthentication an invalid token is not checked', policies: '', call: jwt({ valid: false }), expect: 'allow' },
+  { name: '* needs issuer and subject', policies: withRa(allowRule(from({ requestPrincipals: ['*'] }))), call: jwt(TOKEN), expect: 'allow' },
+  { name: 'issuer with slashes split at the last /', policies: withRa(allowRule(from({ requestPrincipals: ['https://accounts.example.com/realm/alice'] }))), call: jwt({ issuer: 'https://accounts.example.com/realm', subject: 'alice', audiences: ['aud1'] }), expect: 'allow' },
+  { name: '*X/sub: issuer suffix', policies: withRa(allowRule(from({ requestPrincipals: ['*/realm/alice'] }))), call: jwt({ issuer: 'https://accounts.example.com/realm', subject: 'alice', audiences: ['aud1'] }), expect: 'allow' },
+  { name: '*X: subject suffix', policies: withRa(allowRule(from({ requestPrincipals: ['*lice'] }))), call: jwt({ issuer: 'https://accounts.example.com/realm', subject: 'alice', audiences: ['aud1'] }), expect: 'allow' },
+  { name: 'iss/X*: subject prefix', policies: withRa(allowRule(from({ requestPrincipals: [`${ISS}/test*`] }))), call: jwt(TOKEN), expect: 'allow' },
+  { name: 'X*: issuer prefix', policies: withRa(allowRule(from({ requestPrincipals: ['test*'] }))), call: jwt(TOKEN), expect: 'allow' },
+  { name: 'iss alone never matches a subject', policies: withRa(allowRule(from({ requestPrincipals: [ISS] }))), call: jwt(TOKEN), expect: 'deny' },
+  { name: 'notRequestPrincipals * in DENY requires a token', policies: withRa(denyRule(from({ notRequestPrincipals: ['*'] }))), expect: 'deny' },
+  { name: 'notRequestPrincipals * in DENY, with a token', policies: withRa(denyRule(from({ notRequestPrincipals: ['*'] }))), call: jwt(TOKEN), expect: 'allow' },
+  { name: 'request.auth.principal', policies: withRa(allowRule(when('request.auth.principal', [`${ISS}/${ISS}`]))), call: jwt(TOKEN), expect: 'allow' },
+  { name: 'request.auth.audiences', policies: withRa(allowRule(when('request.auth.audiences', ['aud1']))), call: jwt({ issuer: 'https://accounts.example.com/realm', subject: 'a', audiences: ['aud1', 'aud2'] }), expect: 'allow' },
+  { name: 'request.auth.presenter', policies: withRa(allowRule(when('request.auth.presenter', ['client-*']))), call: jwt({ ...TOKEN, presenter: 'client-7' }), expect: 'allow' },
+  { name: 'claims list element', policies: withRa(allowRule(when('request.auth.claims[groups]', ['group1']))), call: jwt({ ...TOKEN, claims: { groups: ['group1', 'group2'] } }), expect: 'allow' },
+  { name: 'claims list without the value', policies: withRa(allowRule(when('request.auth.claims[groups]', ['group1']))), call: jwt({ ...TOKEN, claims: { groups: ['group2'] } }), expect: 'deny' },
+  { name: 'nested claims [a][b]', policies: withRa(allowRule(when('request.auth.claims[nested][key]', ['v']))), call: jwt({ ...TOKEN, claims: { nested: { key: 'v' } } }), expect: 'allow' },
+  { name: 'claim [a.b] is one literal name', policies: withRa(allowRule(when('request.auth.claims[a.b]', ['v']))), call: jwt({ ...TOKEN, claims: { a: { b: 'v' } } }), expect: 'deny' },
+  { name: 'scope is space-delimited', policies: withRa(allowRule(when('request.auth.claims[scope]', ['write']))), call: jwt({ ...TOKEN, claims: { scope: 'read write' } }), expect: 'allow' },
+  { name: 'non-string claims never match', policies: withRa(allowRule(when('request.auth.claims[admin]', ['true']))), call: jwt({ ...TOKEN, claims: { admin: true } }), expect: 'deny' },
+  { name: 'claims not recorded', policies: withRa(allowRule(when('request.auth.claims[groups]', ['group1']))), call: jwt(TOKEN), expect: 'unknown', missing: ['request.jwt.claims'] },
+  { name: 'claims notValues without a token', policies: withRa(allowRule(when('request.auth.claims[groups]', undefined, ['banned']))), expect: 'allow' },
+]);
+
+// --- actions and attachment (spec §1.2, §1.3) -----------------------------------------------
+
+table('Istio actions', [
+  { name: 'no policy: allow', policies: '', expect: 'allow' },
+  { name: 'spec {} is allow-nothing', policies: doc({}), expect: 'deny' },
+  { name: 'rules [{}] allows all', policies: doc({ rules: [{}] }), expect: 'allow' },
+  { name: 'DENY rules [{}] denies all', policies: doc({ action: 'DENY', rules: [{}] }), expect: 'deny' },
+  { name: 'DENY without rules has no effect', policies: doc({ action: 'DENY' }), expect: 'allow' },
+  { name: 'DENY wins over ALLOW', policies: docs(doc({ rules: [{}] }), denyRule(to({ paths: ['/ip'] }))), expect: 'deny' },
+  { name: 'ALLOW policies OR', policies: docs(allowRule(to({ paths: ['/x'] })), doc({ rules: [to({ paths: ['/ip'] })] }, { name: 'q' })), expect: 'allow' },
+  { name: 'invalid action: not admitted', policies: doc({ action: 'allow' }), expect: 'allow' },
+  { name: 'selector and targetRefs together: not admitted', policies: doc({ selector: { matchLabels: { app: 'httpbin' } }, targetRefs: [{ kind: 'Service', group: '', name: 'httpbin' }] }), expect: 'allow' },
+]);
+
+describe('Istio AUDIT, dry run, CUSTOM', () => {
+  it('AUDIT marks a matching call and never changes the verdict', () => {
+    const d = check({ name: 'audit', policies: doc({ action: 'AUDIT', rules: [to({ paths: ['/ip'] })] }), expect: 'allow' });
+    assert.equal(d.audited, true);
+    const n = check({ name: 'audit no match', policies: doc({ action: 'AUDIT', rules: [to({ paths: ['/x'] })] }), expect: 'allow' });
+    assert.equal(n.audited, undefined);
+    const denied = check({ name: 'audit with deny', policies: docs(doc({ action: 'AUDIT', rules: [{}] }), doc({}, { name: 'nothing' })), expect: 'deny' });
+    assert.equal(denied.audited, true);
+  });
+
+  it('a dry-run DENY yields a shadow verdict only', () => {
+    const d = check({ name: 'dry deny', policies: doc({ action: 'DENY', rules: [to({ paths: ['/ip'] })] }, { annotations: { 'istio.io/dry-run': 'true' } }), expect: 'allow' });
+    assert.equal(d.shadow?.length, 1);
+    assert.equal(d.shadow![0]!.verdict, 'deny');
+  });
+
+  it('dry-run ALLOW policies do not make the workload default-deny', () => {
+    const d = check({ name: 'dry allow', policies: doc({ rules: [to({ paths: ['/x'] })] }, { annotations: { 'istio.io/dry-run': 'True' } }), expect: 'allow' });
+    assert.deepEqual(d.shadow?.map((s) => s.verdict), ['deny']);
+  });
+
+  it('istio.io/dry-run "false" is enforced; an unparsable value is not dry-run', () => {
+    check({ name: 'false', policies: denyRule({}, { annotations: { 'istio.io/dry-run': 'false' } }), expect: 'deny' });
+    check({ name: 'yes', policies: denyRule({}, { annotations: { 'istio.io/dry-run': 'yes' } }), expect: 'deny' });
+  });
+
+  const custom = (rule: unknown, provider = 'ext', name = 'ext') => doc({ action: 'CUSTOM', provider: { name: provider }, rules: [rule] }, { name });
+  it('a matching CUSTOM rule is an external decision naming the provider', () => {
+    const d = check({ name: 'custom', policies: custom(to({ paths: ['/ip'] }), 'my-authz'), expect: 'external' });
+    assert.match(d.reason, /my-authz/);
+    check({ name: 'custom no match', policies: custom(to({ paths: ['/x'] })), expect: 'allow' });
+  });
+
+  it('a stub verdict replaces the external decision', () => {
+    check({ name: 'stub allow', policies: custom({}), options: { custom: { ext: 'allow' } }, expect: 'allow' });
+    const d = check({ name: 'stub deny', policies: custom({}), options: { custom: { ext: 'deny' } }, expect: 'deny' });
+    assert.match(d.reason, /ext/);
+    check({ name: 'stub allow then no ALLOW match', policies: docs(custom({}), doc({ rules: [to({ paths: ['/x'] })] })), options: { custom: { ext: 'allow' } }, expect: 'deny' });
+  });
+
+  it('CUSTOM cannot bypass DENY or ALLOW', () => {
+    check({ name: 'custom + deny', policies: docs(custom({}), denyRule({})), expect: 'deny' });
+    check({ name: 'custom + no allow match', policies: docs(custom({}), doc({ rules: [to({ paths: ['/x'] })] })), expect: 'deny' });
+  });
+
+  it('two CUSTOM providers on one workload become DENY', () => {
+    check({ name: 'two providers', policies: docs(custom(to({ paths: ['/ip'] }), 'a', 'a'), custom(to({ paths: ['/other'] }), 'b', 'b')), expect: 'deny' });
+    check({ name: 'two providers, no match', policies: docs(custom(to({ paths: ['/x'] }), 'a', 'a'), custom(to({ paths: ['/y'] }), 'b', 'b')), expect: 'allow' });
+  });
+
+  it('CUSTOM without provider.name is enforced as DENY', () => {
+    check({ name: 'no provider', policies: doc({ action: 'CUSTOM', rules: [{}] }), expect: 'deny' });
+  });
+});
+
+const SELECT = (app: string) => ({ selector: { matchLabels: { app } } });
+table('Istio attachment', [
+  { name: 'selector matches', policies: doc({ ...SELECT('httpbin') }), expect: 'deny' },
+  { name: 'selector does not match', policies: doc({ ...SELECT('other') }), expect: 'allow' },
+  { name: 'empty matchLabels selects every workload', policies: doc({ selector: { matchLabels: {} } }), expect: 'deny' },
+  { name: 'other namespace', policies: doc({}, { namespace: 'bar' }), expect: 'allow' },
+  { name: 'root namespace without selector applies mesh-wide', policies: doc({}, { namespace: 'istio-system' }), expect: 'deny' },
+  { name: 'root namespace selector matches in every namespace', policies: doc({ ...SELECT('httpbin') }, { namespace: 'istio-system' }), expect: 'deny' },
+  { name: 'configured root namespace', policies: doc({}, { namespace: 'istio-system' }), options: { istio: { rootNamespace: 'mesh-root' } }, expect: 'allow' },
+  { name: 'targetRefs are ignored by sidecars', policies: doc({ targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'gw' }] }), expect: 'allow' },
+  { name: 'labels not recorded and selector policy', policies: doc({ ...SELECT('httpbin') }), call: { destination: { labels: undefined } }, expect: 'unknown', missing: ['destination.labels'] },
+  { name: 'labels not recorded, namespace-wide policy only', policies: doc({}), call: { destination: { labels: undefined } }, expect: 'deny' },
+  { name: 'labels not recorded, other selector may apply but cannot change a DENY', policies: docs(denyRule({}), doc({ ...SELECT('x') })), call: { destination: { labels: undefined } }, expect: 'deny' },
+  { name: 'labels from the inventory', policies: doc({ ...SELECT('httpbin') }), call: { destination: { labels: undefined } }, options: { inventory: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: httpbin, namespace: foo}\nspec: {template: {metadata: {labels: {app: httpbin}}}}\n' }, expect: 'deny' },
+  { name: 'namespace not recorded', policies: doc({}), call: { destination: { namespace: undefined } }, expect: 'unknown', missing: ['destination.namespace'] },
+  { name: 'targetRefs Service: enforced by the Service waypoint', policies: denyRule({}, { name: 'svc' }).replace('"action":"DENY"', '"targetRefs":[{"kind":"Service","group":"","name":"httpbin"}],"action":"DENY"'), call: { destination: { service: 'httpbin' } }, expect: 'deny' },
+  { name: 'targetRefs another Service', policies: doc({ targetRefs: [{ kind: 'Service', group: '', name: 'other' }], action: 'DENY', rules: [{}] }), call: { destination: { service: 'httpbin' } }, expect: 'allow' },
+]);
+
+describe('Istio Gateway API gateways', () => {
+  const gw = { destination: { namespace: 'foo', workload: 'gw-istio', labels: { 'gateway.networking.k8s.io/gateway-name': 'gw' }, port: 80 } };
+  const ref = (name: string) => ({ targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name }] });
+  it('a policy targeting the gateway applies to it', () => {
+    check({ name: 'gw', policies: doc({ ...ref('gw'), action: 'DENY', rules: [to({ paths: ['/ip'] })] }), call: gw, expect: 'deny' });
+  });
+  it('a policy targeting another gateway does not', () => {
+    check({ name: 'other gw', policies: doc({ ...ref('other'), action: 'DENY', rules: [{}] }), call: gw, expect: 'allow' });
+  });
+  it('selector policies also apply to gateways (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY)', () => {
+    check({ name: 'selector', policies: doc({ selector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'gw' } } }), call: gw, expect: 'deny' });
+  });
+  it('without labels a sidecar cannot be told from the targeted gateway', () => {
+    check({ name: 'no labels', policies: doc({ ...ref('gw'), action: 'DENY', rules: [{}] }), call: { destination: { namespace: 'foo', workload: 'gw-istio', labels: undefined } }, expect: 'unknown', missing: ['destination.labels'] });
+  });
+  it('a targeting policy in another namespace does not apply', () => {
+    check({ name: 'ns', policies: doc({ ...ref('gw'), action: 'DENY', rules: [{}] }, { namespace: 'istio-system' }), call: gw, expect: 'allow' });
+  });
+});
+
+// --- HTTP-only attributes on TCP (spec §1.7) ------------------------------------------------
+
+const tcp = (port: number): Patch => ({ protocol: 'tcp', request: null, destination: { port } });
+table('Istio HTTP-only attributes on TCP', [
+  { name: 'ALLOW methods+port: the rule is dropped on TCP, port 9000 denied', policies: allowRule(to({ methods: ['GET'], ports: ['9000'] })), call: tcp(9000), expect: 'deny' },
+  { name: 'ALLOW methods+port: port 9001 denied too', policies: allowRule(to({ methods: ['GET'], ports: ['9000'] })), call: tcp(9001), expect: 'deny' },
+  { name: 'ALLOW rule dropped even with a TCP-only to entry', policies: doc({ rules: [{ to: [{ operation: { ports: ['9000'] } }, { operation: { methods: ['GET'] } }] }] }), call: tcp(9000), expect: 'deny' },
+  { name: 'ALLOW with TCP fields only works', policies: allowRule(to({ ports: ['9000', '9001'] })), call: tcp(9001), expect: 'allow' },
+  { name: 'ALLOW with a header condition is dropped on TCP', policies: allowRule({ ...to({ ports: ['9000'] }), ...when('request.headers[x]', ['y']) }), call: tcp(9000), expect: 'deny' },
+  { name: 'DENY methods+port becomes deny port 9000', policies: denyRule(to({ methods: ['GET'], ports: ['9000'] })), call: tcp(9000), expect: 'deny' },
+  { name: 'DENY methods+port: port 9001 unaffected', policies: denyRule(to({ methods: ['GET'], ports: ['9000'] })), call: tcp(9001), expect: 'allow' },
+  { name: 'DENY methods only denies every TCP connection', policies: denyRule(to({ methods: ['GET'] })), call: tcp(9001), expect: 'deny' },
+  { name: 'DENY notMethods dropped too', policies: denyRule(to({ notMethods: ['GET'], ports: ['9000'] })), call: tcp(9000), expect: 'deny' },
+  { name: 'DENY requestPrincipals dropped, principals kept', policies: denyRule(from({ requestPrincipals: ['*'], principals: ['cluster.local/ns/bar/*'] })), call: tcp(9000), expect: 'allow' },
+  { name: 'the same DENY on HTTP needs the method', policies: denyRule(to({ methods: ['GET'], ports: ['9000'] })), call: { destination: { port: 9000 }, request: { method: 'POST' } }, expect: 'allow' },
+]);
+
+// --- mTLS availability (spec §1.8) ----------------------------------------------------------
+
+const pa = (spec: unknown, meta: Meta = {}) => doc(spec, { kind: 'PeerAuthentication', name: 'pa', ...meta });
+table('Istio PeerAuthentication', [
+  { name: 'STRICT rejects plaintext before authorization', policies: pa({ mtls: { mode: 'STRICT' } }, { namespace: 'istio-system' }), call: plaintext, expect: 'deny' },
+  { name: 'STRICT accepts mTLS', policies: pa({ mtls: { mode: 'STRICT' } }, { namespace: 'istio-system' }), expect: 'allow' },
+  { name: 'PERMISSIVE plaintext has no principal', policies: docs(pa({ mtls: { mode: 'PERMISSIVE' } }), allowRule(from({ principals: ['*'] }))), call: plaintext, expect: 'deny' },
+  { name: 'DENY notPrincipals * denies plaintext', policies: denyRule(from({ notPrincipals: ['*'] })), call: plaintext, expect: 'deny' },
+  { name: 'DENY notPrincipals * lets mTLS through', policies: denyRule(from({ notPrincipals: ['*'] })), expect: 'allow' },
+  { name: 'DISABLE: a recorded principal is not available', policies: docs(pa({ mtls: { mode: 'DISABLE' } }), allowRule(from({ principals: [SLEEP] }))), expect: 'deny' },
+  { name: 'namespace PERMISSIVE overrides mesh STRICT', policies: docs(pa({ mtls: { mode: 'STRICT' } }, { namespace: 'istio-system', name: 'mesh' }), pa({ mtls: { mode: 'PERMISSIVE' } })), call: plaintext, expect: 'allow' },
+  { name: 'workload UNSET inherits namespace STRICT', policies: docs(pa({ mtls: { mode: 'STRICT' } }, { name: 'ns' }), pa({ selector: { matchLabels: { app: 'httpbin' } }, mtls: { mode: 'UNSET' } })), call: plaintext, expect: 'deny' },
+  { name: 'port-level DISABLE on a STRICT workload', policies: pa({ selector: { matchLabels: { app: 'httpbin' } }, mtls: { mode: 'STRICT' }, portLevelMtls: { 8000: { mode: 'DISABLE' } } }), call: plaintext, expect: 'allow' },
+  { name: 'port-level: another port stays STRICT', policies: pa({ selector: { matchLabels: { app: 'httpbin' } }, mtls: { mode: 'STRICT' }, portLevelMtls: { 9000: { mode: 'DISABLE' } } }), call: plaintext, expect: 'deny' },
+  { name: 'port-level with the port not recorded', policies: pa({ selector: { matchLabels: { app: 'httpbin' } }, mtls: { mode: 'STRICT' }, portLevelMtls: { 9000: { mode: 'DISABLE' } } }), call: { source: { principal: null }, destination: { port: undefined } }, expect: 'unknown', missing: ['destination.port'] },
+  { name: 'a workload selector in the root namespace is ignored', policies: pa({ selector: { matchLabels: { app: 'httpbin' } }, mtls: { mode: 'STRICT' } }, { namespace: 'istio-system' }), call: plaintext, expect: 'allow' },
+  { name: 'workload STRICT with labels not recorded', policies: pa({ selector: { matchLabels: { app: 'httpbin' } }, mtls: { mode: 'STRICT' } }), call: { source: { principal: null }, destination: { labels: undefined } }, expect: 'unknown', missing: ['destination.labels'] },
+]);
+
+// --- protocol not recorded, ztunnel ---------------------------------------------------------
+
+table('Istio protocol not recorded', [
+  { name: 'same verdict as HTTP and TCP', policies: allowRule(to({ ports: ['8000'] })), call: { protocol: null, request: null }, expect: 'allow' },
+  { name: 'HTTP-only policy: unknown', policies: allowRule(to({ methods: ['GET'] })), call: { protocol: null, request: null }, expect: 'unknown', missing: ['protocol', 'request.method'] },
+  { name: 'request fields imply HTTP', policies: allowRule(to({ methods: ['GET'] })), call: { protocol: null }, expect: 'allow' },
+]);
+
+const AMBIENT = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n  labels: {istio.io/dataplane-mode: ambient}\n';
+table('Istio ambient (ztunnel, L4)', [
+  { name: 'ALLOW with an HTTP attribute is dropped: deny', policies: allowRule(to({ methods: ['GET'] })), options: { inventory: AMBIENT }, expect: 'deny' },
+  { name: 'ALLOW with L4 attributes works', policies: allowRule(from({ namespaces: ['foo'] })), options: { inventory: AMBIENT }, expect: 'allow' },
+  { name: 'DENY with only HTTP attributes has no effect', policies: denyRule(to({ methods: ['GET'] })), options: { inventory: AMBIENT }, expect: 'allow' },
+  { name: 'DENY enforced on its L4 part', policies: denyRule(to({ methods: ['POST'], ports: ['8000'] })), options: { inventory: AMBIENT }, expect: 'deny' },
+  { name: 'DENY L4 part on another port', policies: denyRule(to({ methods: ['POST'], ports: ['9000'] })), options: { inventory: AMBIENT }, expect: 'allow' },
+  { name: 'AUDIT and CUSTOM are not enforced by ztunnel', policies: doc({ action: 'CUSTOM', provider: { name: 'x' }, rules: [{}] }), options: { inventory: AMBIENT }, expect: 'allow' },
+  { name: 'remoteIpBlocks is not L4 at ztunnel', policies: allowRule(from({ remoteIpBlocks: ['10.0.0.5'] })), options: { inventory: AMBIENT }, expect: 'deny' },
+]);
+
+describe('Istio waypoint in front of a Service (ambient)', () => {
+  const inventory = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}\n';
+  const policies = docs(
+    doc({ targetRefs: [{ kind: 'Service', group: '', name: 'httpbin' }], action: 'DENY', rules: [to({ methods: ['POST'] })] }, { name: 'svc' }),
+    doc({ selector: { matchLabels: { app: 'httpbin' } }, rules: [from({ principals: ['cluster.local/ns/foo/sa/waypoint'] })] }, { name: 'l4' }),
+  );
+  const sim = compile(policies, { inventory });
+  const call = (method: string) => rec({ destination: { service: 'httpbin' }, request: { method } });
+  it('the waypoint enforces the Service policy (L7)', () => {
+    assert.equal(sim.decide(call('POST')).verdict, 'deny');
+  });
+  it('ztunnel then sees the waypoint identity', () => {
+    const d = sim.explain(call('GET'));
+    assert.equal(d.verdict, 'allow');
+    assert.ok(d.trace.some((s) => /ztunnel sees the waypoint's identity cluster\.local\/ns\/foo\/sa\/waypoint/.test(s.text)));
+  });
+  it('a selector policy does not apply at the waypoint', () => {
+    const d = sim.explain(call('GET'));
+    assert.ok(d.trace.some((s) => s.outcome === 'skipped' && /foo\/l4 does not apply: selector and namespace-wide policies do not apply at a waypoint/.test(s.text)));
+  });
+});
+
+// --- Scenarios: the Istio documentation's authorization tasks -------------------------------
+
+describe('Istio task: HTTP traffic (bookinfo)', () => {
+  const sim = compile(fixture('bookinfo-http.yaml'), { inventory: fixture('bookinfo-inventory.yaml') });
+  const call = (from: string | null, workload: string, method = 'GET'): AccessRecord => ({
+    protocol: 'http',
+    source: { principal: from === null ? null : `cluster.local/ns/default/sa/${from}` },
+    destination: { namespace: 'default', workload, port: 9080 },
+    request: { method, path: '/', host: `${workload}:9080` },
+  });
+  it('allow-nothing denies what no viewer policy allows', () => {
+    assert.equal(sim.decide(call('bookinfo-productpage', 'ratings-v1')).verdict, 'deny');
+  });
+  it('productpage-viewer allows GET from anyone, not POST', () => {
+    assert.equal(sim.decide(call(null, 'productpage-v1')).verdict, 'allow');
+    assert.equal(sim.decide(call(null, 'productpage-v1', 'POST')).verdict, 'deny');
+  });
+  it('details and reviews accept GET from productpage only', () => {
+    assert.equal(sim.decide(call('bookinfo-productpage', 'details-v1')).verdict, 'allow');
+    assert.equal(sim.decide(call('bookinfo-productpage', 'reviews-v2')).verdict, 'allow');
+    assert.equal(sim.decide(call('bookinfo-reviews', 'details-v1')).verdict, 'deny');
+  });
+  it('ratings accepts GET from reviews', () => {
+    assert.equal(sim.decide(call('bookinfo-reviews', 'ratings-v1')).verdict, 'allow');
+  });
+  it('without mTLS the principal rules cannot match', () => {
+    assert.equal(sim.decide(call(null, 'details-v1')).verdict, 'deny');
+  });
+});
+
+describe('Istio task: TCP traffic', () => {
+  const call = (port: number): AccessRecord => ({ protocol: 'tcp', source: { principal: 'cluster.local/ns/foo/sa/sleep', ip: '10.0.0.5' }, destination: { namespace: 'foo', workload: 'tcp-echo', labels: { app: 'tcp-echo' }, port } });
+  const policy = (spec: unknown) => compile(doc({ selector: { matchLabels: { app: 'tcp-echo' } }, ...spec as object }, { name: 'tcp-policy' }));
+  it('ALLOW ports 9000, 9001: 9002 is denied', () => {
+    const sim = policy({ action: 'ALLOW', rules: [to({ ports: ['9000', '9001'] })] });
+    assert.deepEqual([9000, 9001, 9002].map((p) => sim.decide(call(p)).verdict), ['allow', 'allow', 'deny']);
+  });
+  it('adding methods: GET drops the rule for TCP: everything is denied', () => {
+    const sim = policy({ action: 'ALLOW', rules: [to({ methods: ['GET'], ports: ['9000'] })] });
+    assert.deepEqual([9000, 9001].map((p) => sim.decide(call(p)).verdict), ['deny', 'deny']);
+  });
+  it('DENY with methods: GET on port 9000 denies port 9000 only', () => {
+    const sim = policy({ action: 'DENY', rules: [to({ methods: ['GET'], ports: ['9000'] })] });
+    assert.deepEqual([9000, 9001].map((p) => sim.decide(call(p)).verdict), ['deny', 'allow']);
+  });
+});
+
+describe('Istio task: JWT', () => {
+  const ra = doc({ selector: { matchLabels: { app: 'httpbin' } }, jwtRules: [{ issuer: ISS, jwksUri: 'https://raw.githubusercontent.com/istio/istio/master/security/tools/jwt/samples/jwks.json' }] }, { kind: 'RequestAuthentication', name: 'jwt-example' });
+  const requireJwt = doc({ selector: { matchLabels: { app: 'httpbin' } }, action: 'ALLOW', rules: [from({ requestPrincipals: [`${ISS}/${ISS}`] })] }, { name: 'require-jwt' });
+  const groups = doc({ selector: { matchLabels: { app: 'httpbin' } }, action: 'ALLOW', rules: [{ ...from({ requestPrincipals: [`${ISS}/${ISS}`] }), ...when('request.auth.claims[groups]', ['group1']) }] }, { name: 'require-jwt' });
+  const call = (token?: NonNullable<NonNullable<AccessRecord['request']>['jwt']>) => rec(token ? jwt(token) : {});
+  it('RequestAuthentication alone: invalid token 401, no token 200', () => {
+    const sim = compile(ra);
+    const bad = sim.decide(call({ valid: false }));
+    assert.equal(bad.verdict, 'deny');
+    assert.equal(bad.status, 401);
+    assert.equal(sim.decide(call()).verdict, 'allow');
+  });
+  it('require-jwt: no token 403, valid token 200', () => {
+    const sim = compile(docs(ra, requireJwt));
+    const none = sim.decide(call());
+    assert.equal(none.verdict, 'deny');
+    assert.equal(none.status, 403);
+    assert.equal(sim.decide(call({ valid: true, ...TOKEN })).verdict, 'allow');
+  });
+  it('groups claim: group1 allowed, others denied', () => {
+    const sim = compile(docs(ra, groups));
+    assert.equal(sim.decide(call({ ...TOKEN, claims: { groups: ['group1', 'group2'] } })).verdict, 'allow');
+    assert.equal(sim.decide(call({ ...TOKEN, claims: { groups: ['group2'] } })).verdict, 'deny');
+  });
+});
+
+describe('Istio task: explicit deny', () => {
+  const denyGet = (spec: object = {}) => doc({ selector: { matchLabels: { app: 'httpbin' } }, action: 'DENY', rules: [{ ...to({ methods: ['GET'] }), ...spec }] }, { name: 'deny-method-get' });
+  it('DENY GET: GET /get denied, POST /post allowed', () => {
+    const sim = compile(denyGet());
+    assert.equal(sim.decide(rec(req({ path: '/get' }))).verdict, 'deny');
+    assert.equal(sim.decide(rec(req({ method: 'POST', path: '/post' }))).verdict, 'allow');
+  });
+  it('unless x-token: admin', () => {
+    const sim = compile(denyGet(when('request.headers[x-token]', undefined, ['admin'])));
+    assert.equal(sim.decide(rec(req({ path: '/get', headers: { 'x-token': 'admin' } }))).verdict, 'allow');
+    assert.equal(sim.decide(rec(req({ path: '/get', headers: { 'x-token': 'guest' } }))).verdict, 'deny');
+  });
+  it('plus ALLOW /ip for admin: /get is now denied for admin too', () => {
+    const allowIp = doc({ selector: { matchLabels: { app: 'httpbin' } }, action: 'ALLOW', rules: [{ ...to({ paths: ['/ip'] }), ...when('request.headers[x-token]', ['admin']) }] }, { name: 'allow-path-ip' });
+    const sim = compile(docs(denyGet(when('request.headers[x-token]', undefined, ['admin'])), allowIp));
+    assert.equal(sim.decide(rec(req({ path: '/ip', headers: { 'x-token': 'admin' } }))).verdict, 'allow');
+    assert.equal(sim.decide(rec(req({ path: '/get', headers: { 'x-token': 'admin' } }))).verdict, 'deny');
+  });
+});
+
+describe('Istio task: ingress gateway with ipBlocks and remoteIpBlocks', () => {
+  const sim = compile(fixture('ingress.yaml'));
+  const call = (ip: string, remoteIp?: string): AccessRecord => ({
+    protocol: 'http',
+    source: { principal: null, ip, ...(remoteIp ? { remoteIp } : {}) },
+    destination: { namespace: 'istio-system', workload: 'istio-ingressgateway', labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' }, port: 8080 },
+    request: { method: 'GET', path: '/headers', host: 'httpbin.example.com' },
+  });
+  it('allows listed client addresses, denies others', () => {
+    assert.equal(sim.decide(call('1.2.3.4')).verdict, 'allow');
+    assert.equal(sim.decide(call('5.6.7.99')).verdict, 'allow');
+    assert.equal(sim.decide(call('8.8.8.8')).verdict, 'deny');
+  });
+  it('denies by the X-Forwarded-For address', () => {
+    assert.equal(sim.decide(call('1.2.3.4', '203.0.113.50')).verdict, 'deny');
+    assert.equal(sim.decide(call('1.2.3.4', '2001:db8:bad::1')).verdict, 'deny');
+    assert.equal(sim.decide(call('1.2.3.4', '198.51.100.1')).verdict, 'allow');
+  });
+  it('does not apply to workloads of other namespaces', () => {
+    assert.equal(sim.decide(rec()).verdict, 'allow');
+  });
+});
+
+describe('Istio task: dry run', () => {
+  it('a dry-run DENY on /headers leaves the request allowed and reports the shadow denial', () => {
+    const sim = compile(doc({ selector: { matchLabels: { app: 'httpbin' } }, action: 'DENY', rules: [to({ paths: ['/headers'] })] }, { name: 'deny-path-headers', annotations: { 'istio.io/dry-run': 'true' } }));
+    const d = sim.decide(rec(req({ path: '/headers' })));
+    assert.equal(d.verdict, 'allow');
+    assert.equal(d.shadow?.[0]?.verdict, 'deny');
+    assert.match(d.shadow![0]!.reason, /deny-path-headers/);
+    assert.equal(sim.decide(rec(req({ path: '/ip' }))).shadow?.[0]?.verdict, 'allow');
+  });
+});
+
+describe('Istio task: external authorization', () => {
+  const sim = compile(fixture('custom.yaml'));
+  it('/headers goes to the external authorizer; /ip does not', () => {
+    const d = sim.decide(rec(req({ path: '/headers' })));
+    assert.equal(d.verdict, 'external');
+    assert.match(d.reason, /sample-ext-authz-grpc/);
+    assert.equal(sim.decide(rec(req({ path: '/ip' }))).verdict, 'allow');
+  });
+});
+
+describe('Istio task: trust domain migration', () => {
+  const policy = doc({ selector: { matchLabels: { app: 'httpbin' } }, rules: [from({ principals: ['old-td/ns/foo/sa/sleep'] })] }, { name: 'service-httpbin' });
+  const call = rec(as('new-td/ns/foo/sa/sleep'));
+  it('without the alias, the new identity is denied', () => {
+    assert.equal(compile(policy, { istio: { trustDomain: 'new-td' } }).decide(call).verdict, 'deny');
+  });
+  it('with trustDomainAliases [old-td] it is allowed', () => {
+    assert.equal(compile(policy, { istio: { trustDomain: 'new-td', trustDomainAliases: ['old-td'] } }).decide(call).verdict, 'allow');
+  });
+});
+
+// --- trace ----------------------------------------------------------------------------------
+
+describe('Istio trace', () => {
+  const yaml = fixture('bookinfo-http.yaml');
+  const sim = compile(yaml, { inventory: fixture('bookinfo-inventory.yaml') });
+  const call: AccessRecord = { protocol: 'http', source: { principal: 'cluster.local/ns/default/sa/bookinfo-reviews' }, destination: { namespace: 'default', workload: 'details-v1', port: 9080 }, request: { method: 'GET', path: '/', host: 'details:9080' } };
+  it('decide gives one verdict step at the deciding policy', () => {
+    const d = sim.decide(call);
+    assert.equal(d.verdict, 'deny');
+    assert.equal(d.trace.length, 1);
+    assert.equal(d.policy?.label, 'AuthorizationPolicy default/allow-nothing');
+  });
+  it('explain walks through attachment, rules and the first failing field', () => {
+    const d = sim.explain(call);
+    const texts = d.trace.map((s) => `${s.outcome}: ${s.text}`);
+    assert.ok(texts.some((s) => /^applies: AuthorizationPolicy default\/details-viewer \(ALLOW\) applies: selector app=details matches/.test(s)), texts.join('\n'));
+    assert.ok(texts.some((s) => /^skipped: AuthorizationPolicy default\/ratings-viewer \(ALLOW\) does not apply: selector app=ratings does not match/.test(s)), texts.join('\n'));
+    assert.ok(texts.some((s) => /^not-matched: AuthorizationPolicy default\/details-viewer rules\[0\]: from\[0\]\.source\.principals .* does not match peer identity "cluster\.local\/ns\/default\/sa\/bookinfo-reviews"/.test(s)), texts.join('\n'));
+    assert.ok(texts.some((s) => /labels app=details, version=v1 from the inventory/.test(s)), texts.join('\n'));
+    assert.equal(d.trace.at(-1)!.outcome, 'verdict');
+  });
+  it('source refs point at the policy name and the rule line', () => {
+    const d = sim.explain({ ...call, source: { principal: 'cluster.local/ns/default/sa/bookinfo-productpage' } });
+    assert.equal(d.verdict, 'allow');
+    const lines = yaml.split('\n');
+    assert.equal(lines[d.policy!.range.start.line], '  name: details-viewer');
+    assert.equal(lines[d.rule!.range.start.line]!.trim(), '- from:');
+    assert.equal(d.rule!.label, 'rules[0]');
+  });
+  it('unknown decisions name the missing attribute in the trace', () => {
+    const d = compile(allowRule(from({ ipBlocks: ['10.0.0.0/8'] }))).explain(rec({ source: { ip: undefined } }));
+    assert.equal(d.verdict, 'unknown');
+    assert.deepEqual(d.missing, ['source.ip']);
+    assert.ok(d.trace.some((s) => s.outcome === 'unknown' && /source\.ip/.test(s.text)));
+  });
+  it('the TCP trace says why an ALLOW rule was dropped', () => {
+    const d = compile(allowRule(to({ methods: ['GET'], ports: ['9000'] }))).explain(rec(tcp(9000)));
+    assert.ok(d.trace.some((s) => s.outcome === 'skipped' && /on TCP the whole rule is dropped: to\[0\]\.operation\.methods/.test(s.text)));
+  });
+});
+
+// --- building blocks ------------------------------------------------------------------------
+
+describe('Istio IP and CIDR parsing', () => {
+  const words = new Uint32Array(4);
+  for (const [text, family] of [['10.0.0.1', 4], ['0.0.0.0', 4], ['255.255.255.255', 4], ['::', 6], ['::1', 6], ['2001:db8::', 6], ['fe80::1:2', 6], ['::ffff:1.2.3.4', 6], ['1:2:3:4:5:6:7:8', 6]] as const) {
+    it(`parses ${text}`, () => assert.equal(parseIpInto(text, words), family));
+  }
+  for (const text of ['10.0.0', '10.0.0.256', '010.0.0.1', '1::2::3', '1:2:3:4:5:6:7:8:9', 'x', '', '1.2.3.4.5', ':1', '1:']) {
+    it(`rejects ${JSON.stringify(text)}`, () => assert.equal(parseIpInto(text, words), 0));
+  }
+  it('reads addresses with ports in records', () => {
+    assert.equal(parseIpInto('10.1.2.3:8080', words, true), 4);
+    assert.equal(parseIpInto('[2001:db8::1]:443', words, true), 6);
+  });
+  it('matches prefixes per family', () => {
+    const c = parseCidr('2001:db8:abcd::/48');
+    assert.ok(typeof c !== 'string');
+    assert.ok(cidrContains(c, parseIpInto('2001:db8:abcd:1::5', words), words));
+    assert.ok(!cidrContains(c, parseIpInto('2001:db8:abce::5', words), words));
+    const v4 = parseCidr('192.168.0.0/23');
+    assert.ok(typeof v4 !== 'string');
+    assert.ok(cidrContains(v4, parseIpInto('192.168.1.255', words), words));
+    assert.ok(!cidrContains(v4, parseIpInto('192.168.2.0', words), words));
+    const all = parseCidr('0.0.0.0/0');
+    assert.ok(typeof all !== 'string' && cidrContains(all, parseIpInto('8.8.8.8', words), words));
+    assert.equal(typeof parseCidr('10.0.0.0/x'), 'string');
+    assert.equal(typeof parseCidr('::/129'), 'string');
+  });
+});
+
+describe('Istio path normalization and templates', () => {
+  const cases: [string, string][] = [['/a/./b', '/a/b'], ['/a/b/..', '/a/'], ['/../a', '/a'], ['/a/%2e%2E/b', '/b'], ['/a%2Db', '/a-b'], ['/a%2fb', '/a%2fb'], ['/a//b', '/a//b'], ['/a?x=/..', '/a']];
+  for (const [input, output] of cases) {
+    it(`BASE ${input} → ${output}`, () => assert.deepEqual(normalizePath(input, 'BASE'), { ok: true, path: output }));
+  }
+  it('templates compile to full matches', () => {
+    const r = compileTemplate('/v1/{*}/x.y');
+    assert.ok(r instanceof RegExp);
+    assert.ok(r.test('/v1/a/x.y'));
+    assert.ok(!r.test('/v1/a/xzy'));
+    assert.equal(typeof compileTemplate('/a/{x}'), 'string');
+  });
+});

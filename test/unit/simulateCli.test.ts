@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runExplainCli, runSimulateCli } from '../../server/src/cli/simulate';
+import { REPO_ROOT } from '../helpers/paths';
+
+async function run(args: string[], cwd = REPO_ROOT, command: 'simulate' | 'explain' = 'simulate'): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io = { stdout: (t: string) => { stdout += `${t}\n`; }, stderr: (t: string) => { stderr += `${t}\n`; }, cwd };
+  const code = command === 'simulate' ? await runSimulateCli(args, io) : runExplainCli(args, io);
+  return { code, stdout, stderr };
+}
+
+/** A small Istio workspace: a namespace-wide allow-nothing plus one ALLOW for GET from frontend. */
+const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-simulate-'));
+writeFileSync(join(dir, 'policies.yaml'), `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-nothing, namespace: shop}
+spec: {}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: cart-readers, namespace: shop}
+spec:
+  selector:
+    matchLabels: {app: cart}
+  rules:
+  - from:
+    - source:
+        principals: ["cluster.local/ns/shop/sa/frontend"]
+    to:
+    - operation:
+        methods: ["GET"]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec: {serviceAccountName: cart, containers: [{name: cart, image: cart, ports: [{containerPort: 8080}]}]}
+`);
+const call = (method: string, principal: string, observed: string) => JSON.stringify({
+  time: '2026-11-28T10:00:00Z', mesh: 'istio', protocol: 'http',
+  source: { principal, namespace: 'shop' }, destination: { namespace: 'shop', workload: 'cart', labels: { app: 'cart' }, port: 8080 },
+  request: { method, path: '/cart', host: 'cart.shop.svc.cluster.local' }, response: { status: observed === 'allowed' ? 200 : 403 }, observed,
+});
+writeFileSync(join(dir, 'calls.jsonl'), [
+  call('GET', 'cluster.local/ns/shop/sa/frontend', 'allowed'),
+  call('DELETE', 'cluster.local/ns/shop/sa/frontend', 'allowed'),
+  'this line is not JSON',
+  call('GET', 'cluster.local/ns/shop/sa/frontend', 'allowed'),
+  call('GET', 'cluster.local/ns/shop/sa/batch', 'denied'),
+].join('\n') + '\n');
+
+describe('mesh-policy simulate', () => {
+  it('jsonl: one line per input record, in input order, with decision, policy, rule and change', async () => {
+    const result = await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'jsonl'], dir);
+    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => [l['file'], l['record'], l['decision'], l['change']]), [
+      ['calls.jsonl', 1, 'allow', 'unchanged'],
+      ['calls.jsonl', 2, 'deny', 'newly-denied'],
+      ['calls.jsonl', 4, 'allow', 'unchanged'],
+      ['calls.jsonl', 5, 'deny', 'unchanged'],
+    ]);
+    assert.equal(lines[0]!['policy'], 'AuthorizationPolicy shop/cart-readers');
+    assert.equal(lines[0]!['rule'], 'rules[0]');
+    assert.equal(lines[0]!['mesh'], 'istio');
+    assert.equal(result.code, 1, 'a newly denied call makes the exit code 1');
+  });
+
+  it('text: a summary per policy and rule and the changes', async () => {
+    const result = await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl'], dir);
+    assert.match(result.stdout, /Simulated 4 calls/);
+    assert.match(result.stdout, /AuthorizationPolicy shop\/cart-readers: 2 allowed · 0 denied/);
+    assert.match(result.stdout, /newly denied\s+1×\s+cluster\.local\/ns\/shop\/sa\/frontend → shop\/cart:8080 DELETE \/cart/);
+  });
+
+  it('sarif: newly denied calls located on the deciding policy', async () => {
+    const sarif = JSON.parse((await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'sarif'], dir)).stdout);
+    const results = sarif.runs[0].results as { message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[];
+    assert.equal(results.length, 1);
+    assert.equal(results[0]!.locations[0]!.physicalLocation.artifactLocation.uri, 'policies.yaml');
+    assert.match(results[0]!.message.text, /would deny 1 observed call that succeeded/);
+  });
+
+  it('json: the whole result', async () => {
+    const json = JSON.parse((await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'json'], dir)).stdout);
+    assert.equal(json.totals.calls, 4);
+    assert.equal(json.totals.newlyDenied, 1);
+    assert.equal(json.stats.skipped, 1);
+  });
+
+  it('exits 2 on usage errors and missing input', async () => {
+    assert.equal((await run(['--traffic', 'calls.jsonl'], dir)).code, 2);
+    assert.equal((await run(['--policies', 'policies.yaml'], dir)).code, 2);
+    assert.equal((await run(['--policies', 'nope.yaml', '--traffic', 'calls.jsonl'], dir)).code, 2);
+    assert.equal((await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'xml'], dir)).code, 2);
+  });
+
+  it('runs on every example app', async () => {
+    for (const mesh of ['istio', 'linkerd', 'consul']) {
+      const result = await run(['--policies', `examples/${mesh}`, '--traffic', `examples/${mesh}/traffic`, '--format', 'json']);
+      assert.ok(result.code <= 1, `${mesh}: exit ${result.code}: ${result.stderr}`);
+      const json = JSON.parse(result.stdout);
+      assert.ok(json.totals.calls > 1000, `${mesh}: too few calls`);
+      assert.ok(json.totals.allow > 0 && json.totals.deny > 0, `${mesh}: expected both verdicts`);
+    }
+  });
+});
+
+describe('mesh-policy explain', () => {
+  it('prints the walkthrough of one call', async () => {
+    const result = await run(['--policies', 'policies.yaml', '--call', call('DELETE', 'cluster.local/ns/shop/sa/frontend', 'allowed')], dir, 'explain');
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^DENY \(istio\)/);
+    assert.match(result.stdout, /cart-readers rules\[0\]: .*methods/);
+    assert.match(result.stdout, /policies\.yaml:\d+/);
+  });
+
+  it('rejects a call that is not JSON', async () => {
+    const result = await run(['--policies', 'policies.yaml', '--call', '{nope'], dir, 'explain');
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--call is not valid JSON/);
+  });
+});

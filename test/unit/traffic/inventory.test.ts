@@ -1,0 +1,284 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildInventory, emptyInventory, namespaceKnown } from '../../../server/src/engine/inventory/inventory';
+import { InventoryIndex, podNameMatches, portOf, stripPort } from '../../../server/src/engine/inventory/inventoryIndex';
+import { readSource } from '../../../server/src/engine/source/read';
+
+function index(files: Record<string, string>): InventoryIndex {
+  return new InventoryIndex(buildInventory(Object.entries(files).map(([path, text]) => readSource(path, text))));
+}
+
+const MANIFESTS = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    istio-injection: enabled
+  annotations:
+    owner: team-shop
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: cart, namespace: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  template:
+    metadata:
+      labels: {app: cart, version: v1}
+    spec:
+      serviceAccountName: cart
+      containers:
+        - name: cart
+          ports:
+            - {name: http, containerPort: 7070}
+            - {name: metrics, containerPort: 9102}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {app: cart}
+  clusterIP: 10.96.10.7
+  ports:
+    - {name: http, port: 80, targetPort: http}
+    - {name: metrics, port: 9102, targetPort: 9102}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, ports: [{containerPort: 5432}]}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report, namespace: shop}
+spec:
+  jobTemplate:
+    spec:
+      template:
+        metadata: {labels: {app: report}}
+        spec: {serviceAccountName: reporter, containers: [{name: r}]}
+`;
+
+/** \`kubectl get deploy,rs,pods,svc -o yaml\` style dump. */
+const YAML_DUMP = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: payments, namespace: shop}
+    spec:
+      template:
+        metadata: {labels: {app: payments}}
+        spec:
+          serviceAccountName: payments
+          containers: [{name: p, ports: [{name: http, containerPort: 9090}]}]
+  - apiVersion: apps/v1
+    kind: ReplicaSet
+    metadata:
+      name: payments-7c9d8f6b5
+      namespace: shop
+      ownerReferences:
+        - {apiVersion: apps/v1, kind: Deployment, name: payments, controller: true}
+    spec:
+      template:
+        metadata: {labels: {app: payments, pod-template-hash: 7c9d8f6b5}}
+        spec: {serviceAccountName: payments, containers: [{name: p}]}
+  - apiVersion: v1
+    kind: Pod
+    metadata:
+      name: payments-7c9d8f6b5-q4w2e
+      namespace: shop
+      labels: {app: payments, pod-template-hash: 7c9d8f6b5}
+      ownerReferences:
+        - {apiVersion: apps/v1, kind: ReplicaSet, name: payments-7c9d8f6b5, controller: true}
+    spec:
+      serviceAccountName: payments
+      containers: [{name: p, ports: [{name: http, containerPort: 9090}]}]
+    status:
+      podIP: 10.244.1.17
+      podIPs: [{ip: 10.244.1.17}, {ip: "fd00::17"}]
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: payments, namespace: shop}
+    spec:
+      selector: {app: payments}
+      clusterIP: 10.96.20.1
+      clusterIPs: [10.96.20.1]
+      ports: [{name: http, port: 80, targetPort: 9090}]
+`;
+
+/** \`kubectl get pods -o json\`: a PodList whose ReplicaSet is not in the dump. */
+const JSON_DUMP = JSON.stringify({
+  apiVersion: 'v1',
+  kind: 'PodList',
+  items: [
+    {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: {
+        name: 'cart-5b7d9c6f4-x2k9p', namespace: 'shop', labels: { app: 'cart', version: 'v1', 'pod-template-hash': '5b7d9c6f4' },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'cart-5b7d9c6f4', controller: true }],
+      },
+      spec: { serviceAccountName: 'cart', containers: [{ name: 'cart', ports: [{ name: 'http', containerPort: 7070 }] }] },
+      status: { podIP: '10.244.2.30', podIPs: [{ ip: '10.244.2.30' }] },
+    },
+    {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: 'debug-shell', namespace: 'shop', labels: { run: 'debug' } },
+      spec: { containers: [{ name: 'sh' }] },
+      status: { podIP: '10.244.2.99' },
+    },
+  ],
+});
+
+describe('inventory', () => {
+  it('reads manifests: namespaces with labels and annotations, service accounts, pod templates, services', () => {
+    const inv = buildInventory([readSource('app.yaml', MANIFESTS)]);
+    assert.equal(inv.present, true);
+    assert.deepEqual(inv.namespaces.get('shop')?.labels, { 'istio-injection': 'enabled' });
+    assert.deepEqual(inv.namespaces.get('shop')?.annotations, { owner: 'team-shop' });
+    assert.deepEqual(inv.serviceAccounts.map((s) => `${s.namespace}/${s.name}`), ['shop/cart']);
+    assert.deepEqual(inv.workloads.map((w) => `${w.kind}/${w.name}:${w.serviceAccount}`), ['Deployment/cart:cart', 'StatefulSet/db:default', 'CronJob/report:reporter']);
+    assert.deepEqual(inv.services[0]!.clusterIPs, ['10.96.10.7']);
+    assert.equal(namespaceKnown(inv, 'shop'), true);
+  });
+
+  it('reads List dumps in YAML and JSON, with pod IPs and owner references', () => {
+    const inv = buildInventory([readSource('dump.yaml', YAML_DUMP), readSource('pods.json', JSON_DUMP)]);
+    const pod = inv.workloads.find((w) => w.name === 'payments-7c9d8f6b5-q4w2e')!;
+    assert.deepEqual(pod.ips, ['10.244.1.17', 'fd00::17']);
+    assert.deepEqual(pod.owner, { kind: 'ReplicaSet', name: 'payments-7c9d8f6b5' });
+    const jsonPod = inv.workloads.find((w) => w.name === 'cart-5b7d9c6f4-x2k9p')!;
+    assert.equal(jsonPod.file, 'pods.json');
+    assert.deepEqual(jsonPod.ips, ['10.244.2.30']);
+  });
+
+  it('keeps an empty inventory empty', () => {
+    const idx = new InventoryIndex(emptyInventory());
+    assert.equal(idx.present, false);
+    assert.equal(idx.byIp('10.0.0.1'), undefined);
+    assert.equal(idx.workloadForPod('cart-5b7d9c6f4-x2k9p'), undefined);
+  });
+});
+
+describe('inventory index', () => {
+  const idx = index({ 'app.yaml': MANIFESTS, 'dump.yaml': YAML_DUMP, 'pods.json': JSON_DUMP });
+
+  it('maps pod IPs to the top-level workload (Pod → ReplicaSet → Deployment)', () => {
+    const hit = idx.byIp('10.244.1.17');
+    assert.equal(hit?.kind, 'pod');
+    if (hit?.kind !== 'pod') return;
+    assert.equal(hit.match.name, 'payments');
+    assert.equal(hit.match.workload.kind, 'Deployment');
+    assert.equal(hit.match.serviceAccount, 'payments');
+    assert.equal(hit.match.pod?.name, 'payments-7c9d8f6b5-q4w2e');
+    assert.equal(idx.byIp('[fd00::17]:9090')?.kind, 'pod');
+    assert.equal(idx.byIp('10.244.1.17:9090')?.kind, 'pod');
+  });
+
+  it('maps a pod whose ReplicaSet is missing to its Deployment by pod-template-hash', () => {
+    const hit = idx.byIp('10.244.2.30');
+    assert.ok(hit?.kind === 'pod');
+    assert.equal(hit.match.name, 'cart');
+    assert.equal(hit.match.workload.kind, 'Deployment');
+    assert.equal(hit.match.labels['pod-template-hash'], '5b7d9c6f4');
+  });
+
+  it('keeps a bare pod as its own workload', () => {
+    const hit = idx.byIp('10.244.2.99');
+    assert.ok(hit?.kind === 'pod');
+    assert.equal(hit.match.name, 'debug-shell');
+    assert.equal(hit.match.serviceAccount, 'default');
+  });
+
+  it('maps Service cluster IPs to the Service', () => {
+    const hit = idx.byIp('10.96.10.7');
+    assert.ok(hit?.kind === 'service');
+    assert.equal(hit.service.name, 'cart');
+    assert.equal(idx.byIp('10.96.20.1:80')?.kind, 'service');
+    assert.equal(idx.byIp('10.1.1.1'), undefined);
+  });
+
+  it('finds the workload of a pod by name when the inventory has only templates', () => {
+    assert.equal(idx.workloadForPod('cart-6f8d9c7b5-abcde', 'shop')?.name, 'cart');
+    assert.equal(idx.workloadForPod('db-0', 'shop')?.name, 'db');
+    assert.equal(idx.workloadForPod('report-28912345-k2j4h', 'shop')?.name, 'report');
+    assert.equal(idx.workloadForPod('report-28912345-k2j4h', 'shop')?.serviceAccount, 'reporter');
+    assert.equal(idx.workloadForPod('cart-6f8d9c7b5-abcde')?.namespace, 'shop', 'no namespace: unique by name');
+    assert.equal(idx.workloadForPod('cartography-6f8d9c7b5-abcde', 'shop'), undefined);
+    assert.equal(idx.workloadForPod('nothing-here', 'shop'), undefined);
+    assert.equal(idx.workloadForPod('payments-7c9d8f6b5-q4w2e', 'shop')?.pod?.name, 'payments-7c9d8f6b5-q4w2e');
+  });
+
+  it('finds the workload of a pod by its labels', () => {
+    assert.equal(idx.workloadForPod('whatever', 'shop', { app: 'db', 'controller-revision-hash': 'x' })?.name, 'db');
+  });
+
+  it('links services and workloads through selectors', () => {
+    const cart = idx.workload('shop', 'cart')!;
+    assert.deepEqual(idx.servicesFor(cart).map((s) => s.name), ['cart']);
+    const service = idx.services('payments', 'shop')[0]!;
+    assert.deepEqual(idx.workloadsFor(service).map((w) => `${w.kind}/${w.name}`), ['Deployment/payments'], 'ReplicaSet and Pod fold into the Deployment');
+  });
+
+  it('resolves named and numeric targetPorts to container ports', () => {
+    const cart = idx.services('cart', 'shop')[0]!;
+    assert.deepEqual(idx.targetPort(cart, 80), [{ containerPort: 7070, name: 'http' }]);
+    assert.deepEqual(idx.targetPort(cart, 'http'), [{ containerPort: 7070, name: 'http' }]);
+    assert.deepEqual(idx.targetPort(cart, 9102), [{ containerPort: 9102, name: 'metrics' }]);
+    assert.deepEqual(idx.targetPort(cart, 81), []);
+    assert.equal(idx.namedPort(idx.workload('shop', 'cart')!, 'metrics'), 9102);
+  });
+
+  it('finds services from host names', () => {
+    for (const host of ['cart', 'cart:80', 'cart.shop', 'cart.shop.svc', 'cart.shop.svc.cluster.local', 'cart.shop.svc.cluster.local:80']) {
+      assert.equal(idx.serviceByHost(host, 'shop')?.name, 'cart', host);
+    }
+    assert.equal(idx.serviceByHost('cart.other')?.name, undefined);
+    assert.equal(idx.serviceByHost('cart', 'elsewhere')?.name, 'cart', 'a short name unique in the inventory');
+    assert.equal(idx.serviceByHost('shop.example.com'), undefined);
+  });
+
+  it('gives namespace labels and annotations', () => {
+    assert.deepEqual(idx.namespaceLabels('shop'), { 'istio-injection': 'enabled' });
+    assert.deepEqual(idx.namespaceAnnotations('shop'), { owner: 'team-shop' });
+    assert.deepEqual(idx.namespaceLabels('nope'), {});
+  });
+
+  it('lists workloads per service account', () => {
+    assert.deepEqual(idx.workloadsForServiceAccount('shop', 'payments').map((w) => w.name), ['payments']);
+    assert.deepEqual(idx.workloadsForServiceAccount('shop', 'cart').map((w) => w.name), ['cart']);
+  });
+
+  it('implies the Deployment Istio creates for a Gateway API gateway', () => {
+    const gw = index({ 'gw.yaml': 'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: shop-gateway, namespace: shop}\nspec:\n  gatewayClassName: istio\n  listeners: [{name: http, port: 80, protocol: HTTP}]\n' });
+    const match = gw.workloadForPod('shop-gateway-istio-6d5f7b8c9-q7w2e', 'shop');
+    assert.equal(match?.name, 'shop-gateway-istio');
+    assert.equal(match?.serviceAccount, 'shop-gateway-istio');
+    assert.equal(gw.inventory.workloads.length, 0, 'not added to the workloads the lint checks see');
+  });
+
+  it('splits host:port', () => {
+    assert.equal(stripPort('10.0.0.1:80'), '10.0.0.1');
+    assert.equal(stripPort('[fd00::1]:80'), 'fd00::1');
+    assert.equal(stripPort('fd00::1'), 'fd00::1');
+    assert.equal(portOf('cart:8080'), 8080);
+    assert.equal(portOf('cart'), undefined);
+    assert.equal(portOf('fd00::1'), undefined);
+    assert.equal(portOf('[fd00::1]:443'), 443);
+  });
+
+  it('matches pod names by workload kind', () => {
+    const w = (kind: string, name: string) => ({ kind, name } as Parameters<typeof podNameMatches>[0]);
+    assert.equal(podNameMatches(w('Deployment', 'web'), 'web-5f7d8c9b6-abcde'), true);
+    assert.equal(podNameMatches(w('Deployment', 'web'), 'web-0'), false);
+    assert.equal(podNameMatches(w('StatefulSet', 'web'), 'web-0'), true);
+    assert.equal(podNameMatches(w('DaemonSet', 'agent'), 'agent-x7k2p'), true);
+  });
+});
