@@ -548,6 +548,16 @@ describe('ingest with the format readers', () => {
     assertAccounting(two);
   });
 
+  it('stops the worker threads when cancelled', async () => {
+    const { client, server } = envoyJsonCalls(4000, 3);
+    const path = file([...client, ...server], 'cancel-parallel.log');
+    const controller = new AbortController();
+    await assert.rejects(
+      withReaders([path], { workers: 2, parallelThreshold: 0, signal: controller.signal, onProgress: (p) => { if (p.lines > 0) controller.abort(); } }),
+      (error: Error) => error.name === 'AbortError',
+    );
+  });
+
   it('joins TCP connections on their addresses', async () => {
     const td = '7d4e.consul';
     const out = JSON.stringify({ start_time: '2025-03-14T14:00:00.000Z', method: null, path: null, protocol: null, response_code: 0, response_flags: '-', upstream_cluster: `counting.default.dc1.internal.${td}`, upstream_host: '10.244.0.20:20000', downstream_remote_address: '10.244.0.10:41000', downstream_local_address: '240.0.0.2:9001', request_id: null, connection_termination_details: null });

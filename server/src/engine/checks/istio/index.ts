@@ -1,4 +1,6 @@
 import type { Check } from '../check';
+import { ambientL7WithoutWaypointCheck } from './MPA1030-ambient-l7-without-waypoint';
+import { unknownHostCheck } from './MPA1031-unknown-host';
 import { annotationsCheck } from './MPA1001-annotations';
 import { targetRefKindCheck } from './MPA1002-target-ref-kind';
 import { noRulesCheck } from './MPA1003-no-rules';
@@ -62,4 +64,6 @@ export const ISTIO_CHECKS: Check[] = [
   emptyAllowRulesCheck,
   literalWildcardCheck,
   servicePortCheck,
+  ambientL7WithoutWaypointCheck,
+  unknownHostCheck,
 ];

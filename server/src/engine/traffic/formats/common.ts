@@ -147,6 +147,21 @@ const ZERO_FRACTION = /^\.0*$/;
  */
 export function normalizeTime(s: string | undefined): string | undefined {
   if (s === undefined) return undefined;
+  // Envoy's and Linkerd's own timestamps (`2025-03-14T09:26:53.412Z`): separators and zone only,
+  // which is all a machine-written time can get wrong; everything else gets the full check.
+  const n = s.length;
+  if (
+    n >= 20 &&
+    s.charCodeAt(n - 1) === 90 /* Z */ &&
+    s.charCodeAt(4) === 45 &&
+    s.charCodeAt(7) === 45 &&
+    s.charCodeAt(10) === 84 &&
+    s.charCodeAt(13) === 58 &&
+    s.charCodeAt(16) === 58 &&
+    (n === 20 || s.charCodeAt(19) === 46)
+  ) {
+    return s;
+  }
   if (isRfc3339(s)) return s;
   if (RFC3339_SHAPE.test(s)) {
     let t = s.charCodeAt(10) === 32 ? `${s.slice(0, 10)}T${s.slice(11)}` : s;

@@ -213,41 +213,8 @@ type Side = ParsedLine['side'];
 type Source = NonNullable<AccessRecord['source']>;
 type Destination = NonNullable<AccessRecord['destination']>;
 
-/** s starts with p; the first character is compared inline, which rejects most misses without a call. */
-function prefixed(s: string, p: string): boolean {
-  return s.charCodeAt(0) === p.charCodeAt(0) && s.startsWith(p);
-}
-
 function endsConsul(s: string): boolean {
   return s.charCodeAt(s.length - 1) === 108 /* l */ && s.endsWith('.consul');
-}
-
-/** `%UPSTREAM_CLUSTER%` may carry a `;`-separated alt stat name (`%UPSTREAM_CLUSTER_RAW%` never does). */
-function cleanCluster(cluster: string | undefined): string | undefined {
-  if (cluster === undefined) return undefined;
-  const semi = cluster.indexOf(';');
-  return semi < 0 ? cluster : semi === 0 ? undefined : cluster.slice(0, semi);
-}
-
-function looksConsul(cluster: string | undefined, sni: string | undefined): boolean {
-  if (cluster !== undefined && (cluster === 'local_app' || endsConsul(cluster) || prefixed(cluster, 'passthrough~'))) return true;
-  return sni !== undefined && endsConsul(sni);
-}
-
-function sideOf(consul: boolean, cluster: string | undefined, sni: string | undefined): Side {
-  if (cluster !== undefined) {
-    if (consul) {
-      if (cluster === 'local_app') return 'inbound';
-      if (endsConsul(cluster) || prefixed(cluster, 'passthrough~') || cluster === 'original-destination') return 'outbound';
-      return 'unknown';
-    }
-    if (prefixed(cluster, 'inbound|') || prefixed(cluster, 'InboundPassthroughCluster')) return 'inbound';
-    if (prefixed(cluster, 'outbound|') || cluster === 'PassthroughCluster' || cluster === 'BlackHoleCluster') return 'outbound';
-    return 'unknown';
-  }
-  // Only server-side listeners see the mesh's mTLS SNI.
-  if (sni !== undefined && (consul ? endsConsul(sni) : prefixed(sni, 'outbound_.'))) return 'inbound';
-  return 'unknown';
 }
 
 /** The `port` and `host` fields of `inbound|port||` / `outbound|port|subset|host`. */
@@ -263,16 +230,123 @@ function clusterField(cluster: string, index: number): string | undefined {
   return value.length === 0 ? undefined : value;
 }
 
-function fillAddress(target: Destination, address: string): void {
-  const ip = addressIp(address);
-  if (ip !== undefined) target.ip = ip;
-  const port = addressPort(address);
-  if (port !== undefined) target.port = port;
+interface ServiceParts {
+  service?: string;
+  namespace?: string;
+  port?: number;
 }
 
-function isEmpty(o: object): boolean {
-  for (const key in o) if (key.length > 0) return false;
-  return true;
+/** What a cluster name or an SNI says, read once per distinct value (they repeat line after line). */
+interface NameInfo {
+  /** Clusters: the name without a `;` alt stat name, or undefined when nothing is left. */
+  name: string | undefined;
+  /** Consul's shape: `local_app`, `passthrough~...`, a `*.consul` mesh name. */
+  consulShape: boolean;
+  istioSide: Side;
+  consulSide: Side;
+  /** Istio: the service host and port of `outbound|port|subset|host`, the port of `inbound|port||`, the host of an `outbound_.` SNI. */
+  istio: ServiceParts;
+  /** Consul: the service and namespace of a mesh name. */
+  consul: ServiceParts;
+}
+
+/**
+ * A bounded memo of string → derived value. Cluster names, SNIs and pod addresses repeat line
+ * after line, so most lookups hit. When a full memo had fewer hits than entries (values that do
+ * not repeat), it stands aside for a while: a miss costs more than computing the value.
+ */
+class Memo<V> {
+  private readonly map = new Map<string, V>();
+  private hits = 0;
+  private bypass = 0;
+  constructor(private readonly compute: (key: string) => V) {}
+  get(key: string): V {
+    if (this.bypass > 0) {
+      this.bypass--;
+      return this.compute(key);
+    }
+    let value = this.map.get(key);
+    if (value !== undefined) {
+      this.hits++;
+      return value;
+    }
+    if (this.map.size >= MEMO_SIZE) {
+      if (this.hits < MEMO_SIZE) this.bypass = MEMO_BYPASS;
+      this.map.clear();
+      this.hits = 0;
+    }
+    value = this.compute(key);
+    this.map.set(key, value);
+    return value;
+  }
+}
+
+const MEMO_SIZE = 2048;
+const MEMO_BYPASS = 100_000;
+
+function clusterInfo(raw: string): NameInfo {
+  // `%UPSTREAM_CLUSTER%` may carry a `;`-separated alt stat name (`%UPSTREAM_CLUSTER_RAW%` never does).
+  const semi = raw.indexOf(';');
+  const name = semi < 0 ? raw : semi === 0 ? undefined : raw.slice(0, semi);
+  const info: NameInfo = { name, consulShape: false, istioSide: 'unknown', consulSide: 'unknown', istio: {}, consul: {} };
+  if (name === undefined) return info;
+  info.consulShape = name === 'local_app' || endsConsul(name) || name.startsWith('passthrough~');
+  if (name === 'local_app') info.consulSide = 'inbound';
+  else if (endsConsul(name) || name.startsWith('passthrough~') || name === 'original-destination') info.consulSide = 'outbound';
+  fillConsulServiceName(info.consul, name);
+  if (name.startsWith('inbound|') || name.startsWith('InboundPassthroughCluster')) info.istioSide = 'inbound';
+  else if (name.startsWith('outbound|') || name === 'PassthroughCluster' || name === 'BlackHoleCluster') info.istioSide = 'outbound';
+  if (name.startsWith('outbound|')) {
+    const host = clusterField(name, 3);
+    if (host !== undefined) fillIstioServiceHost(info.istio, host);
+  }
+  if (name.startsWith('outbound|') || name.startsWith('inbound|')) {
+    const port = clusterField(name, 1);
+    const n = port === undefined ? undefined : parsePort(port, 0, port.length);
+    if (n !== undefined) info.istio.port = n;
+  }
+  return info;
+}
+
+function sniInfo(sni: string): NameInfo {
+  const info: NameInfo = { name: sni, consulShape: endsConsul(sni), istioSide: 'unknown', consulSide: 'unknown', istio: {}, consul: {} };
+  // Only server-side listeners see the mesh's mTLS SNI.
+  if (info.consulShape) {
+    info.consulSide = 'inbound';
+    fillConsulServiceName(info.consul, sni);
+  }
+  if (sni.startsWith('outbound_.')) {
+    info.istioSide = 'inbound';
+    // outbound_.<port>_.<subset>_.<host>
+    const hostStart = sni.indexOf('_.', sni.indexOf('_.', 10) + 2);
+    if (hostStart > 0) fillIstioServiceHost(info.istio, sni.slice(hostStart + 2));
+  }
+  return info;
+}
+
+interface AddressInfo {
+  ip: string | undefined;
+  port: number | undefined;
+}
+
+function addressInfo(address: string): AddressInfo {
+  return { ip: addressIp(address), port: addressPort(address) };
+}
+
+const clusters = new Memo(clusterInfo);
+const snis = new Memo(sniInfo);
+const addresses = new Memo(addressInfo);
+
+/** Destination ip and port from a pod or upstream address (addresses of pods repeat; memoized). */
+function fillAddress(target: Destination, address: string): void {
+  const a = addresses.get(address);
+  if (a.ip !== undefined) target.ip = a.ip;
+  if (a.port !== undefined) target.port = a.port;
+}
+
+function fillService(target: Destination, parts: ServiceParts): void {
+  if (parts.service !== undefined) target.service = parts.service;
+  if (parts.namespace !== undefined) target.namespace = parts.namespace;
 }
 
 /**
@@ -288,16 +362,19 @@ export function buildEnvoyRecord(
   meshOption: Mesh | undefined,
   headerNames: readonly string[] | undefined,
 ): ParsedLine {
-  const cluster = cleanCluster(v[F.UPSTREAM_CLUSTER]);
+  const clusterRaw = v[F.UPSTREAM_CLUSTER];
+  const ci = clusterRaw === undefined ? undefined : clusters.get(clusterRaw);
+  const cluster = ci === undefined ? undefined : ci.name;
   const sni = v[F.REQUESTED_SERVER_NAME];
+  const si = sni === undefined ? undefined : snis.get(sni);
   const details = v[F.RESPONSE_CODE_DETAILS];
   const termination = v[F.CONNECTION_TERMINATION_DETAILS];
   const flags = v[F.RESPONSE_FLAGS];
-  const mesh: Mesh = meshOption ?? (looksConsul(cluster, sni) ? 'consul' : 'istio');
+  const mesh: Mesh = meshOption ?? ((cluster !== undefined && ci!.consulShape) || (si !== undefined && si.consulShape) ? 'consul' : 'istio');
   const consul = mesh === 'consul';
 
   const denial = denialOf(details, termination, flags);
-  let side = sideOf(consul, cluster, sni);
+  let side: Side = cluster !== undefined ? (consul ? ci!.consulSide : ci!.istioSide) : si !== undefined ? (consul ? si.consulSide : si.istioSide) : 'unknown';
   // A request refused before any cluster was picked was refused by the server side.
   if (side === 'unknown' && cluster === undefined && denial !== DENIAL_NONE) side = 'inbound';
 
@@ -346,22 +423,12 @@ export function buildEnvoyRecord(
       if (ip !== undefined) source.ip = ip;
     }
     identityGap = GAP_CLIENT_SIDE;
-    if (cluster !== undefined) {
-      if (consul) fillConsulServiceName(destination, cluster);
-      else if (prefixed(cluster, 'outbound|')) {
-        const serviceHost = clusterField(cluster, 3);
-        if (serviceHost !== undefined) fillIstioServiceHost(destination, serviceHost);
-      }
-    }
+    if (cluster !== undefined) fillService(destination, consul ? ci!.consul : ci!.istio);
     const upstream = v[F.UPSTREAM_HOST];
     const local = v[F.DOWNSTREAM_LOCAL_ADDRESS];
     if (upstream !== undefined) fillAddress(destination, upstream);
     else if (local !== undefined && (cluster === 'PassthroughCluster' || cluster === 'BlackHoleCluster' || cluster === 'original-destination')) fillAddress(destination, local);
-    if (destination.port === undefined && cluster !== undefined && prefixed(cluster, 'outbound|')) {
-      const port = clusterField(cluster, 1);
-      const n = port === undefined ? undefined : parsePort(port, 0, port.length);
-      if (n !== undefined) destination.port = n;
-    }
+    if (destination.port === undefined && cluster !== undefined && !consul && ci!.istio.port !== undefined && ci!.istioSide === 'outbound') destination.port = ci!.istio.port;
     const upstreamSan = v[F.UPSTREAM_PEER_URI_SAN];
     if (upstreamSan !== undefined) {
       if (consul) fillConsulParts(destination, consulPrincipal(upstreamSan));
@@ -400,14 +467,7 @@ export function buildEnvoyRecord(
         if (remoteIp !== undefined && remoteIp !== ip) source.remoteIp = remoteIp;
       }
     }
-    if (sni !== undefined) {
-      if (consul) fillConsulServiceName(destination, sni);
-      else if (prefixed(sni, 'outbound_.')) {
-        // outbound_.<port>_.<subset>_.<host>
-        const hostStart = sni.indexOf('_.', sni.indexOf('_.', 10) + 2);
-        if (hostStart > 0) fillIstioServiceHost(destination, sni.slice(hostStart + 2));
-      }
-    }
+    if (si !== undefined) fillService(destination, consul ? si.consul : si.istio);
     const local = v[F.DOWNSTREAM_LOCAL_ADDRESS];
     if (local !== undefined) fillAddress(destination, local);
     const localPort = v[F.DOWNSTREAM_LOCAL_PORT];
@@ -415,19 +475,26 @@ export function buildEnvoyRecord(
       const n = parsePort(localPort, 0, localPort.length);
       if (n !== undefined) destination.port = n;
     }
-    if (destination.port === undefined && cluster !== undefined && prefixed(cluster, 'inbound|')) {
-      const port = clusterField(cluster, 1);
-      const n = port === undefined ? undefined : parsePort(port, 0, port.length);
-      if (n !== undefined) destination.port = n;
-    }
+    if (destination.port === undefined && cluster !== undefined && !consul && ci!.istioSide === 'inbound' && ci!.istio.port !== undefined) destination.port = ci!.istio.port;
     const localSan = v[F.DOWNSTREAM_LOCAL_URI_SAN];
     if (localSan !== undefined) {
       if (consul) fillConsulParts(destination, consulPrincipal(localSan));
       else fillIstioParts(destination, istioPrincipal(localSan));
     }
   }
-  if (!isEmpty(source)) record.source = source;
-  if (!isEmpty(destination)) record.destination = destination;
+  if (
+    source.principal !== undefined ||
+    source.ip !== undefined ||
+    source.namespace !== undefined ||
+    source.workload !== undefined ||
+    source.serviceAccount !== undefined ||
+    source.service !== undefined
+  ) {
+    record.source = source;
+  }
+  if (destination.ip !== undefined || destination.port !== undefined || destination.service !== undefined || destination.namespace !== undefined || destination.workload !== undefined || destination.serviceAccount !== undefined) {
+    record.destination = destination;
+  }
 
   // Request.
   if (protocol !== 'tcp') {
@@ -449,7 +516,7 @@ export function buildEnvoyRecord(
     if (headers !== undefined) request.headers = headers;
     // A JWT rejected for any reason but its absence was sent, and was not valid.
     if (denial === DENIAL_JWT && details !== undefined && !details.includes('Jwt_is_missing')) request.jwt = { valid: false };
-    if (!isEmpty(request)) record.request = request;
+    if (method !== undefined || path !== undefined || host !== undefined || headers !== undefined || request.jwt !== undefined) record.request = request;
   }
   if (sni !== undefined) record.sni = sni;
 
@@ -462,7 +529,7 @@ export function buildEnvoyRecord(
   if (status !== undefined) response.status = status;
   if (flags !== undefined) response.flags = flags;
   if (detail !== undefined) response.details = detail;
-  if (!isEmpty(response)) record.response = response;
+  if (status !== undefined || flags !== undefined || detail !== undefined) record.response = response;
 
   let observed: AccessRecord['observed'];
   if (denial !== DENIAL_NONE) observed = 'denied';

@@ -7,8 +7,8 @@
  *
  * Measured on Node 20 against JSON.parse of the same ~850-byte Envoy lines, the scan costs
  * about 0.9x JSON.parse of the whole object; verifying keys with a charCodeAt loop instead
- * costs 1.3x, and JSON.parse plus a key → slot table 1.3x (see the report in
- * docs/access-records.md, "Performance").
+ * costs 1.3x, and so does JSON.parse followed by a key → slot table (docs/access-records.md,
+ * "Performance").
  *
  * The scanner is reused across lines (its arrays are reset, not reallocated) and never throws.
  * It checks the grammar as far as it walks: structure, quotes, literals, number characters,
@@ -21,6 +21,7 @@ export const SCAN_NOT_JSON = 1;
 export const SCAN_NOT_OBJECT = 2;
 
 const BUCKETS = 1024;
+const MAX_INDEXOF_MISSES = 4;
 
 interface KeyEntry {
   key: string;
@@ -76,6 +77,7 @@ export class FlatJsonScanner {
       seen[k] = 0;
     }
     let matched = 0;
+    let misses = 0;
     const n = line.length;
     const bs = line.indexOf('\\');
     this.backslash = bs < 0 ? n : bs;
@@ -115,7 +117,16 @@ export class FlatJsonScanner {
           if (bucket !== undefined) {
             for (let e = 0; e < bucket.length; e++) {
               const entry = bucket[e]!;
-              if (entry.key.length === len && line.indexOf(entry.key, i + 1) === i + 1) {
+              if (entry.key.length !== len) continue;
+              // indexOf is the fastest native comparison here, but a mismatch searches on to the end
+              // of the line: after a few mismatches in one line, compare slices (linear time).
+              if (misses < MAX_INDEXOF_MISSES) {
+                if (line.indexOf(entry.key, i + 1) === i + 1) {
+                  slot = entry.slot;
+                  break;
+                }
+                misses++;
+              } else if (line.slice(i + 1, keyEnd) === entry.key) {
                 slot = entry.slot;
                 break;
               }

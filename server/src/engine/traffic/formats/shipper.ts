@@ -284,9 +284,11 @@ export class ShipperAwareReader implements LineReader {
     this.used = [base];
   }
 
-  read(line: string): LineResult {
+  read(text: string): LineResult {
+    // A byte order mark on a file's first line.
+    const line = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
     // No access log format starts with kubectl's prefix, while Envoy's `[%START_TIME%]` would take it.
-    if (line.startsWith('[pod/')) return this.readWrapped(line) ?? this.base.read(line);
+    if (line.charCodeAt(0) === 91 /* [ */ && line.startsWith('[pod/')) return this.readWrapped(line) ?? this.base.read(line);
     if (this.wrapped) {
       const unwrapped = this.readWrapped(line);
       if (unwrapped !== undefined && unwrapped.kind === 'record') return unwrapped;

@@ -1,6 +1,6 @@
 import type { ParsedLine } from '../readerTypes';
 import type { ClientIdentity, Resolver } from './resolve';
-import { mix, ShapeTable } from './shapes';
+import { mix, ShapeTable, type FoldedCall } from './shapes';
 
 /** One parsed line on its way to a shape. `file` indexes the pipeline's file (or range) list. */
 export interface Item {
@@ -99,6 +99,7 @@ export class Folder {
   readonly edge: Item[] = [];
   private readonly pending = new Map<string, Pending>();
   private pendingCount = 0;
+  private readonly scratch: FoldedCall = { record: {}, t: 0, file: 0, line: 0, sourceMethod: 'unresolved', destinationMethod: 'unresolved' };
   private now = NaN;
   private sinceEviction = 0;
 
@@ -145,7 +146,7 @@ export class Folder {
           // keep only the (small) caller: the line itself would keep its chunk of input alive
           pending.hop = hopHash(client.p);
           pending.item = EMPTY_ITEM;
-          pending.caller = caller && { ...caller, ip: undefined, remoteIp: undefined };
+          pending.caller = caller;
           pending.side = 'outbound';
           pending.done = true;
         }
@@ -233,12 +234,17 @@ export class Folder {
 
   /** `caller`: the caller from the client side (joined or reused); null when the client side did not know it. */
   private emit(base: Item, client?: Item, caller?: ClientIdentity | null): void {
-    const resolution = this.resolver.resolve(base.p, client?.p, caller);
-    this.table.add({
-      record: base.p.record, t: base.t, file: base.file, line: base.line,
-      ...(client ? { file2: client.file, line2: client.line } : {}),
-      ...resolution,
-      ...(base.p.identityGap ? { identityGap: base.p.identityGap } : {}),
-    });
+    // one scratch object for every call: the table copies what it keeps
+    const call = this.scratch;
+    this.resolver.resolve(base.p, client?.p, caller, call);
+    call.record = base.p.record;
+    call.t = base.t;
+    call.file = base.file;
+    call.line = base.line;
+    call.file2 = client?.file;
+    call.line2 = client?.line;
+    call.identityGap = base.p.identityGap;
+    this.table.add(call);
+    call.record = EMPTY_ITEM.p.record;
   }
 }

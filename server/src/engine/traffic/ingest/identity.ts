@@ -1,5 +1,5 @@
 import type { Mesh } from '../../meshes';
-import type { InventoryIndex, WorkloadMatch } from '../../inventory/inventoryIndex';
+import type { InventoryIndex } from '../../inventory/inventoryIndex';
 import type { WorkloadInfo } from '../../inventory/inventory';
 
 /** What a principal says about the caller. */
@@ -94,5 +94,3 @@ export function workloadNameFromPod(pod: string): string {
   if (m && /\d/.test(pod.slice(m[1]!.length))) return m[1]!;
   return pod;
 }
-
-export type { WorkloadMatch };

@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { defaultConfig } from '../../config/projectConfig';
 import { emptyInventory } from '../../inventory/inventory';
@@ -133,7 +133,7 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
   report(true);
 
   const readable = plans.filter((p) => !p.unreadable);
-  const workers = Math.max(1, Math.min(options.workers ?? Math.min(availableParallelism(), 4), 16));
+  const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), 16));
   const uncompressed = readable.every((p) => !p.gzip);
   const big = readable.reduce((sum, p) => sum + p.size, 0) >= (options.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD);
   let result: RunResult | undefined;
@@ -190,6 +190,16 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
     stats.observed[observed] = (stats.observed[observed] ?? 0) + shape.count;
   }
   return { shapes, stats };
+}
+
+/**
+ * Worker threads pay off only with idle CPUs: on a busy machine two isolates time-sharing one core
+ * each run slower than one thread alone. Default: the CPUs (at most 4) that the load leaves free.
+ */
+export function defaultWorkers(): number {
+  const cpus = availableParallelism();
+  const free = Math.floor(cpus - loadavg()[0] + 0.5);
+  return Math.max(1, Math.min(4, cpus, free));
 }
 
 export async function runSequential(plans: FilePlan[], context: RunContext): Promise<RunResult> {

@@ -26,22 +26,6 @@ export interface ReaderSetting {
   options: ReaderOptions;
 }
 
-interface DetectModule {
-  detectFormat(sampleLines: string[], fileName: string): unknown;
-  createReader(format: LogFormatId, options?: ReaderOptions): LineReader;
-}
-
-const detect: DetectModule = { detectFormat, createReader };
-
-/** The format readers (traffic/detect.ts). */
-function formats(): DetectModule | undefined {
-  return detect;
-}
-
-export function readersAvailable(): boolean {
-  return true;
-}
-
 function asFormat(value: unknown): LogFormatId | undefined {
   return typeof value === 'string' && (FORMAT_IDS as readonly string[]).includes(value) ? (value as LogFormatId) : undefined;
 }
@@ -101,11 +85,10 @@ export interface ReaderChoice {
 /** The format and options for a file: forced by the configuration, else detected from its first lines. */
 export function readerRecipe(file: string, sample: string[], config: ProjectConfig | undefined): ReaderSetting {
   const setting = readerSetting(file, config);
-  const module = formats();
-  if (setting.format || !module) return setting;
+  if (setting.format) return setting;
   let detected: unknown;
   try {
-    detected = module.detectFormat(sample, basename(file));
+    detected = detectFormat(sample, basename(file));
   } catch {
     detected = undefined;
   }
@@ -125,21 +108,18 @@ export function readerRecipe(file: string, sample: string[], config: ProjectConf
 export function chooseReader(file: string, sample: string[], config: ProjectConfig | undefined, readerFor?: (file: string, sample: string[]) => LineReader | undefined): ReaderChoice & { recipe?: ReaderSetting } {
   const custom = readerFor?.(file, sample);
   if (custom) return { reader: custom, format: custom.format };
-  if (!formats()) return { problem: 'the log format readers are not available' };
   const recipe = readerRecipe(file, sample, config);
   if (!recipe.format) return { problem: sample.length === 0 ? 'empty file' : 'format not recognized' };
-  let reader: LineReader | undefined;
   try {
-    reader = createReaderFor(recipe.format, recipe.options);
+    return { reader: createReaderFor(recipe.format, recipe.options), format: recipe.format, recipe };
   } catch (error) {
     return { format: recipe.format, problem: `cannot read as ${recipe.format}: ${error instanceof Error ? error.message : String(error)}` };
   }
-  if (!reader) return { problem: `no reader for ${recipe.format}` };
-  return { reader, format: recipe.format, recipe };
 }
 
-export function createReaderFor(format: LogFormatId, options: ReaderOptions): LineReader | undefined {
-  return formats()?.createReader(format, options);
+/** The reader for a format (throws when `options.envoyFormat` cannot be compiled). */
+export function createReaderFor(format: LogFormatId, options: ReaderOptions): LineReader {
+  return createReader(format, options);
 }
 
 /** A reader for a file nobody can read: every line is skipped with the reason. */

@@ -4,6 +4,7 @@ import type { ServiceInfo } from '../../inventory/inventory';
 import type { AccessRecord } from '../accessRecord';
 import type { ParsedLine } from '../readerTypes';
 import { consulServiceName, isMeshed, parsePrincipal, principalFor, workloadNameFromPod } from './identity';
+import { detach } from './shapes';
 import type { ResolutionMethod } from './types';
 
 type Source = NonNullable<AccessRecord['source']>;
@@ -27,9 +28,9 @@ export interface ResolverOptions {
 
 export interface Resolution {
   sourceMethod: ResolutionMethod;
-  sourceReason?: string;
+  sourceReason?: string | undefined;
   destinationMethod: ResolutionMethod;
-  destinationReason?: string;
+  destinationReason?: string | undefined;
 }
 
 /** A caller found on the client side of a call, to copy into the server-side record. */
@@ -101,13 +102,14 @@ export class Resolver {
     return { kind: 'record', record, side: 'inbound', ...(p.shipper ? { shipper: p.shipper } : {}), identityGap: GATEWAY_CLIENT_GAP };
   }
 
-  /** The caller as the client-side (outbound) line knows it, for a joined server-side line. */
+  /** The caller as the client-side (outbound) line knows it, for a joined server-side line.
+   * Read-only (shared between calls); holds no string of the line, so it may outlive it. */
   clientIdentity(p: ParsedLine): ClientIdentity | undefined {
     const r = p.record;
     const mesh = r.mesh ?? this.options.defaultMesh;
     const s = r.source;
     if (s && hasIdentity(s)) {
-      const copy = { ...s };
+      const copy = detach(s);
       this.fromPrincipal(copy, mesh);
       return copy;
     }
@@ -124,7 +126,7 @@ export class Resolver {
    * undefined; null when the client side does not know it), also for a server-side retry that
    * reuses an earlier join of the same x-request-id.
    */
-  resolve(base: ParsedLine, client?: ParsedLine, caller?: ClientIdentity | null): Resolution {
+  resolve(base: ParsedLine, client?: ParsedLine, caller?: ClientIdentity | null, out: Resolution = { sourceMethod: 'unresolved', destinationMethod: 'unresolved' }): Resolution {
     const r = base.record;
     normalize(r);
     const mesh = r.mesh ?? this.options.defaultMesh;
@@ -165,8 +167,13 @@ export class Resolver {
       sourceMethod = 'unresolved';
       sourceReason = this.sourceReason(base, client !== undefined || caller !== undefined);
     }
-    const destination = this.resolveDestination(base, client, mesh);
-    return { sourceMethod, ...(sourceReason ? { sourceReason } : {}), ...destination };
+    out.sourceMethod = sourceMethod;
+    out.sourceReason = sourceReason;
+    this.resolveDestination(base, client, mesh, out);
+    // one object shape for every resolved record: folding compares these fields call after call
+    r.source = fixedSource(src);
+    r.destination = fixedDestination(r.destination!);
+    return out;
   }
 
   private sourceReason(p: ParsedLine, joined: boolean): string {
@@ -180,7 +187,7 @@ export class Resolver {
     return 'caller IP not in the inventory';
   }
 
-  private resolveDestination(base: ParsedLine, client: ParsedLine | undefined, mesh: Mesh): Pick<Resolution, 'destinationMethod' | 'destinationReason'> {
+  private resolveDestination(base: ParsedLine, client: ParsedLine | undefined, mesh: Mesh, out: Resolution): void {
     const r = base.record;
     const index = this.options.index;
     const d = (r.destination ??= {});
@@ -265,8 +272,8 @@ export class Resolver {
       const hostPort = portOf(host);
       if (hostPort !== undefined && match.workload.ports.some((p) => p.containerPort === hostPort)) d.port = hostPort;
     }
-    if (!method) return { destinationMethod: 'unresolved', destinationReason: d.ip || host ? 'destination not in the inventory' : 'no destination in the line' };
-    return { destinationMethod: method };
+    out.destinationMethod = method ?? 'unresolved';
+    out.destinationReason = method ? undefined : d.ip || host ? 'destination not in the inventory' : 'no destination in the line';
   }
 
   /** Turns a Service port into the container port policies match, or finds the port from the host. */
@@ -378,6 +385,14 @@ export class Resolver {
 function isGateway(labels: Record<string, string>): boolean {
   return labels['gateway.networking.k8s.io/gateway-name'] !== undefined || labels['istio.io/gateway-name'] !== undefined
     || labels['istio'] === 'ingressgateway' || labels['istio'] === 'egressgateway' || labels['app'] === 'istio-ingressgateway';
+}
+
+function fixedSource(s: Source): Source {
+  return { principal: s.principal, namespace: s.namespace, serviceAccount: s.serviceAccount, workload: s.workload, service: s.service, ip: s.ip, remoteIp: s.remoteIp, labels: s.labels };
+}
+
+function fixedDestination(d: Destination): Destination {
+  return { namespace: d.namespace, workload: d.workload, service: d.service, serviceAccount: d.serviceAccount, labels: d.labels, ip: d.ip, port: d.port };
 }
 
 /** Whether the line itself says who the caller is (a null principal says: plaintext). */

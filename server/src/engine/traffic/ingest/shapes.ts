@@ -115,7 +115,8 @@ export function shapeHash(r: AccessRecord, keyHeaders?: ReadonlySet<string>): nu
   const o = r.response;
   if (o) { x = mix(x, o.status); x = mix(x, o.flags); x = mix(x, o.details); }
   x = mix(x, r.observed);
-  return x >>> 0;
+  // 30 bits: a small integer for V8, so the bucket map does not box its keys
+  return x & 0x3fffffff;
 }
 
 function sameHeaders(a: Record<string, string> | undefined, b: Record<string, string> | undefined, keyHeaders: ReadonlySet<string> | undefined): boolean {
@@ -210,13 +211,13 @@ export interface FoldedCall {
   file: number;
   line: number;
   /** The other side's line, when two lines were joined into this call. */
-  file2?: number;
-  line2?: number;
+  file2?: number | undefined;
+  line2?: number | undefined;
   sourceMethod: ResolutionMethod;
-  sourceReason?: string;
+  sourceReason?: string | undefined;
   destinationMethod: ResolutionMethod;
-  destinationReason?: string;
-  identityGap?: string;
+  destinationReason?: string | undefined;
+  identityGap?: string | undefined;
 }
 
 export class ShapeTable {
@@ -259,9 +260,10 @@ export class ShapeTable {
       };
       this.insert(shape, hash);
     } else if (time !== undefined) {
-      // copies: a time cut out of a line would keep the line's whole chunk of input alive
-      if (shape.firstTime === undefined || call.t < shape.firstMs) { shape.firstMs = call.t; shape.firstTime = copyString(time); }
-      if (shape.lastTime === undefined || call.t > shape.lastMs) { shape.lastMs = call.t; shape.lastTime = copyString(time); }
+      // Times in toISOString()'s own form are rebuilt from the milliseconds at the end; others are
+      // copied (a time cut out of a line would keep the line's whole chunk of input alive).
+      if (shape.firstTime === undefined || call.t < shape.firstMs) { shape.firstMs = call.t; shape.firstTime = isoForm(time) ? ISO : copyString(time); }
+      if (shape.lastTime === undefined || call.t > shape.lastMs) { shape.lastMs = call.t; shape.lastTime = isoForm(time) ? ISO : copyString(time); }
     }
     const raw = call.record.count;
     const n = typeof raw === 'number' && raw > 1 && Number.isFinite(raw) ? Math.floor(raw) : 1;
@@ -308,12 +310,14 @@ export class ShapeTable {
       const samples: SampleLocation[] = [];
       for (let i = 0; i < s.samples.length; i += 2) samples.push({ file: files[s.samples[i]!] ?? '?', line: s.samples[i + 1]! });
       samples.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+      const firstTime = s.firstTime === ISO ? new Date(s.firstMs).toISOString() : s.firstTime;
+      const lastTime = s.lastTime === ISO ? new Date(s.lastMs).toISOString() : s.lastTime;
       const record: AccessRecord = { ...s.record, count: s.count };
-      if (s.firstTime !== undefined) record.time = s.firstTime;
+      if (firstTime !== undefined) record.time = firstTime;
       out.push({
         key: s.key, record, count: s.count,
-        ...(s.firstTime !== undefined ? { firstTime: s.firstTime } : {}),
-        ...(s.lastTime !== undefined ? { lastTime: s.lastTime } : {}),
+        ...(firstTime !== undefined ? { firstTime } : {}),
+        ...(lastTime !== undefined ? { lastTime } : {}),
         samples, sourceBy: s.sourceBy, destinationBy: s.destinationBy,
         ...(s.unresolvedSource ? { unresolvedSource: s.unresolvedSource } : {}),
         ...(s.unresolvedDestination ? { unresolvedDestination: s.unresolvedDestination } : {}),
@@ -331,6 +335,14 @@ export class ShapeTable {
  * are V8 "sliced strings" that keep the whole chunk of text they were cut from alive: a shape that
  * kept them would pin a megabyte of input, and memory would grow with the input, not the shapes.
  */
+/** Marks a shape time to be rebuilt from its milliseconds (see ShapeTable.add). */
+const ISO = '\u0000iso';
+
+/** `YYYY-MM-DDTHH:MM:SS.mmmZ`, which `new Date(ms).toISOString()` gives back exactly. */
+function isoForm(time: string): boolean {
+  return time.length === 24 && time.charCodeAt(23) === 90 && time.charCodeAt(19) === 46 && time.charCodeAt(10) === 84;
+}
+
 /** A copy of a string that does not refer to the text it was cut from: V8 copies strings under 13
  * characters; for longer ones the concatenation is flattened into a new string before slicing. */
 function copyString(value: string): string {

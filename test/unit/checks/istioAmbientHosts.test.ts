@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Engine } from '../../../server/src/engine/engine';
+
+const engine = new Engine();
+const codesOf = (text: string, code: string) => engine.lintText('/ws/p.yaml', text).findings.filter((f) => f.code === code).map((f) => `${f.range.start.line + 1}: ${f.message}`);
+
+const ns = (labels: string) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {${labels}}\n---\n`;
+const deploy = (labels = 'app: cart') => `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cart, namespace: shop}\nspec:\n  selector: {matchLabels: {app: cart}}\n  template:\n    metadata: {labels: {${labels}}}\n    spec: {containers: [{name: c, image: c}]}\n---\n`;
+const policy = (spec: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: shop}\nspec:\n${spec}`;
+
+describe('MPA1030 L7 rule enforced by ztunnel', () => {
+  const cases: { name: string; text: string; expect: RegExp | null }[] = [
+    { name: 'ALLOW with methods in an ambient namespace', text: ns('istio.io/dataplane-mode: ambient') + deploy() + policy('  selector: {matchLabels: {app: cart}}\n  rules:\n  - to:\n    - operation: {methods: [GET]}\n'), expect: /uses methods.*drops this ALLOW rule, so it allows nothing/ },
+    { name: 'DENY with only paths: no effect at ztunnel', text: ns('istio.io/dataplane-mode: ambient') + policy('  action: DENY\n  rules:\n  - to:\n    - operation: {paths: [/admin]}\n'), expect: /DENY rule left with no constraint never matches/ },
+    { name: 'DENY with paths and ports: L4 part only', text: ns('istio.io/dataplane-mode: ambient') + policy('  action: DENY\n  rules:\n  - to:\n    - operation: {paths: [/admin], ports: ["8080"]}\n'), expect: /enforces the rule on its L4 fields alone/ },
+    { name: 'a request header when-key', text: ns('istio.io/dataplane-mode: ambient') + policy('  rules:\n  - when:\n    - key: request.headers[x-team]\n      values: [a]\n'), expect: /when request\.headers\[x-team\]/ },
+    { name: 'the namespace has a waypoint: the message says to attach to it', text: ns('istio.io/dataplane-mode: ambient, istio.io/use-waypoint: wp') + policy('  rules:\n  - to:\n    - operation: {methods: [GET]}\n'), expect: /uses waypoint wp: attach this policy to it with targetRefs/ },
+    { name: 'L4-only rules are fine', text: ns('istio.io/dataplane-mode: ambient') + policy('  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/shop/sa/web"]}\n    to:\n    - operation: {ports: ["8080"]}\n    when:\n    - key: source.ip\n      values: [10.0.0.0/8]\n'), expect: null },
+    { name: 'targetRefs: enforced by the waypoint', text: ns('istio.io/dataplane-mode: ambient') + policy('  targetRefs:\n  - {kind: Gateway, group: gateway.networking.k8s.io, name: wp}\n  rules:\n  - to:\n    - operation: {methods: [GET]}\n'), expect: null },
+    { name: 'sidecar namespace', text: ns('istio-injection: enabled') + policy('  rules:\n  - to:\n    - operation: {methods: [GET]}\n'), expect: null },
+    { name: 'workload opted out of ambient', text: ns('istio.io/dataplane-mode: ambient') + deploy('app: cart, istio.io/dataplane-mode: none') + policy('  selector: {matchLabels: {app: cart}}\n  rules:\n  - to:\n    - operation: {methods: [GET]}\n'), expect: null },
+    { name: 'no inventory: quiet', text: policy('  rules:\n  - to:\n    - operation: {methods: [GET]}\n'), expect: null },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const found = codesOf(c.text, 'MPA1030');
+      if (c.expect) assert.ok(found.length === 1 && c.expect.test(found[0]!), JSON.stringify(found));
+      else assert.deepEqual(found, []);
+    });
+  }
+});
+
+describe('MPA1031 host not found', () => {
+  const svc = 'apiVersion: v1\nkind: Service\nmetadata: {name: reviews, namespace: bookinfo}\nspec:\n  selector: {app: reviews}\n  ports: [{port: 9080}]\n---\n';
+  const se = 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ext, namespace: bookinfo}\nspec:\n  hosts: ["api.example.com", "*.wiki.example.org"]\n---\n';
+  const ap = (hosts: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: bookinfo}\nspec:\n  rules:\n  - to:\n    - operation: {hosts: [${hosts}]}\n`;
+  const cases: { name: string; text: string; expect: RegExp | null }[] = [
+    { name: 'a typo in a Service host', text: svc + ap('"review.bookinfo.svc.cluster.local"'), expect: /host "review\.bookinfo\.svc\.cluster\.local" matches no .*did you mean "reviews\.bookinfo\.svc\.cluster\.local"/ },
+    { name: 'an unknown external host', text: svc + se + ap('"api.example.net"'), expect: /host "api\.example\.net"/ },
+    { name: 'every DNS form of a Service, with a port', text: svc + ap('"reviews", "reviews.bookinfo:9080", "reviews.bookinfo.svc", "REVIEWS.bookinfo.svc.cluster.local"'), expect: null },
+    { name: 'ServiceEntry hosts and wildcards', text: svc + se + ap('"api.example.com", "docs.wiki.example.org", "*.example.com", "*"'), expect: null },
+    { name: 'Gateway API listener hostnames and route hostnames', text: svc + 'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: bookinfo}\nspec:\n  gatewayClassName: istio\n  listeners: [{name: http, port: 80, protocol: HTTP, hostname: shop.example.com}]\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: bookinfo}\nspec:\n  hostnames: [api.shop.example.com]\n---\n' + ap('"shop.example.com", "shop.example.com:*", "api.shop.example.com:443"'), expect: null },
+    { name: 'no Services in the workspace: quiet', text: ap('"anything.example"'), expect: null },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const found = codesOf(c.text, 'MPA1031');
+      if (c.expect) assert.ok(found.length === 1 && c.expect.test(found[0]!), JSON.stringify(found));
+      else assert.deepEqual(found, []);
+    });
+  }
+});
