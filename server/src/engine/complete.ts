@@ -5,6 +5,8 @@ import type { SchemaRegistry } from './schema/registry';
 import { resourceAt } from './resourceAt';
 import type { SourceFile } from './source/sourceFile';
 import type { NodePath, Span } from './source/tree';
+import { getLocation } from 'jsonc-parser';
+import { foldKey } from './consul';
 
 export interface Suggestion {
   label: string;
@@ -97,9 +99,10 @@ function pathFromIndentation(lines: string[], lineNo: number, column: number, st
   return { path, siblings };
 }
 
-/** Field and value suggestions for YAML, from the schema of the resource under the cursor. */
+/** Field and value suggestions, from the schema of the resource under the cursor. */
 export function completeAt(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number): Suggestion[] {
-  if (file.format !== 'yaml') return [];
+  if (file.format === 'json') return completeJson(file, resources, registry, offset);
+  if (file.format === 'hcl') return completeHcl(file, resources, registry, offset);
   const resource = resourceAt(file, resources, offset);
   if (!resource) return [];
   const position = file.lines.position(offset);
@@ -187,4 +190,161 @@ function valueSuggestions(schemas: JsonSchema[], replace: Span): Suggestion[] {
     label: String(value), kind: 'value' as const, insertText: String(value), replace,
     ...(description ? { documentation: description } : {}),
   }));
+}
+
+/** The resource of a one-document file (JSON and HCL config entries), even while it does not parse. */
+function onlyResource(resources: Resource[]): Resource | undefined {
+  return resources.find((r) => r.documentIndex === 0 && r.path.length === 0);
+}
+
+/** Maps each segment to the schema's spelling (Consul accepts any case and snake_case aliases). */
+function canonicalPath(registry: SchemaRegistry, root: JsonSchema, path: NodePath): NodePath {
+  const out: NodePath = [];
+  for (const segment of path) {
+    if (typeof segment === 'number') {
+      out.push(segment);
+      continue;
+    }
+    const names = [...propertyNames(schemasAt(registry, root, out)).keys()];
+    out.push(names.find((n) => n === segment) ?? names.find((n) => foldKey(n) === foldKey(segment)) ?? segment);
+  }
+  return out;
+}
+
+function completeJson(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number): Suggestion[] {
+  const resource = onlyResource(resources);
+  if (!resource) return [];
+  const root = registry.rootSchema(resource.entry);
+  const location = getLocation(file.text, offset);
+  const typedNode = location.previousNode;
+  const typedSpan = typedNode && offset >= typedNode.offset && offset <= typedNode.offset + typedNode.length ? { start: typedNode.offset, end: typedNode.offset + typedNode.length } : { start: offset, end: offset };
+  if (location.isAtPropertyKey) {
+    const parentPath = canonicalPath(registry, root, location.path.slice(0, -1));
+    const present = new Set(presentKeys(file.text, offset));
+    return keySuggestions(schemasAt(registry, root, parentPath), present, typedSpan, 0).map((s) => ({ ...s, insertText: `${JSON.stringify(s.label)}: ` }));
+  }
+  const values = valueSuggestions(schemasAt(registry, root, canonicalPath(registry, root, location.path)), typedSpan);
+  return values.map((s) => ({ ...s, insertText: /^(true|false)$/.test(s.label) ? s.label : JSON.stringify(s.label) }));
+}
+
+/** Keys already written in the JSON object around the offset (same nesting level). */
+function presentKeys(text: string, offset: number): string[] {
+  let depth = 0;
+  let start = offset;
+  for (let i = offset - 1; i >= 0; i--) {
+    const ch = text[i];
+    if (ch === '}' || ch === ']') depth++;
+    else if (ch === '{' || ch === '[') {
+      if (depth === 0) { start = i; break; }
+      depth--;
+    }
+  }
+  const keys: string[] = [];
+  depth = 0;
+  for (let i = start + 1; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '{' || ch === '[') depth++;
+    else if (ch === '}' || ch === ']') { if (depth === 0) break; depth--; }
+    else if (ch === '"' && depth === 0) {
+      const m = /^"((?:[^"\\]|\\.)*)"\s*:/.exec(text.slice(i, i + 300));
+      if (m) keys.push(m[1]!);
+      const end = text.indexOf('"', i + 1);
+      i = end < 0 ? text.length : end;
+    }
+  }
+  return keys;
+}
+
+/**
+ * HCL: the block path of the cursor comes from a scan of the text before it (keys before `{`,
+ * `= {` and `= [`, brackets), which works while the entry is half written and does not parse.
+ */
+function completeHcl(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number): Suggestion[] {
+  const resource = onlyResource(resources);
+  if (!resource) return [];
+  const root = registry.rootSchema(resource.entry);
+  const before = file.text.slice(0, offset);
+  const stack: { key: string | undefined; list: boolean }[] = [];
+  let lastKey: string | undefined;
+  const token = /#[^\n]*|\/\/[^\n]*|\/\*[\s\S]*?\*\/|"(?:[^"\\\n]|\\.)*"?|[A-Za-z_][\w.-]*|[{}[\]=,]/g;
+  for (let m = token.exec(before); m; m = token.exec(before)) {
+    const t = m[0];
+    if (t.startsWith('#') || t.startsWith('//') || t.startsWith('/*')) continue;
+    if (t === '{' || t === '[') {
+      const inList = stack[stack.length - 1]?.list ?? false;
+      stack.push({ key: inList ? undefined : lastKey, list: t === '[' });
+      lastKey = undefined;
+    } else if (t === '}' || t === ']') {
+      stack.pop();
+      lastKey = undefined;
+    } else if (t !== '=' && t !== ',' && !t.startsWith('"')) {
+      lastKey = t;
+    } else if (t.startsWith('"') && stack.length && !stack[stack.length - 1]!.list && /^\s*=/.test(file.text.slice(m.index + t.length, m.index + t.length + 20))) {
+      lastKey = t.slice(1, -1);
+    }
+  }
+  let path: NodePath = [];
+  for (const frame of stack) {
+    if (frame.key !== undefined) {
+      path = canonicalPath(registry, root, [...path, frame.key]);
+      // A block (`Sources { ... }`) where the schema wants a list is one item of that list.
+      const types = typesOf(schemasAt(registry, root, path));
+      if (!frame.list && types.includes('array') && !types.includes('object')) path.push(0);
+    }
+    if (frame.list) path.push(0);
+  }
+  const lineStart = file.lines.lineStart(file.lines.position(offset).line);
+  const line = file.text.slice(lineStart, offset);
+  const value = /([A-Za-z_][\w.-]*)\s*=\s*"?([^"]*)$/.exec(line);
+  if (value) {
+    const typed = value[2]!;
+    const replace = { start: offset - typed.length - (line.endsWith(`"${typed}`) ? 1 : 0), end: offset };
+    const schemas = schemasAt(registry, root, canonicalPath(registry, root, [...path, value[1]!]));
+    return valueSuggestions(schemas, replace).map((s) => ({ ...s, insertText: /^(true|false)$/.test(s.label) ? s.label : JSON.stringify(s.label) }));
+  }
+  const key = /(?:^|[{,\s])([A-Za-z_][\w.-]*)?$/.exec(line);
+  if (!key || /=\s*$/.test(line)) return [];
+  const typed = key[1] ?? '';
+  const schemas = schemasAt(registry, root, path);
+  return keySuggestions(schemas, hclKeysInBlock(file.text, offset), { start: offset - typed.length, end: offset }, 0).map((s) => {
+    const types = typesOf(propertyNames(schemas).has(s.label) ? [propertyNames(schemas).get(s.label)!] : []);
+    const insertText = types.includes('array') && !types.includes('string') ? `${s.label} = [` : types.includes('object') && !types.includes('string') ? `${s.label} {` : `${s.label} = `;
+    return { ...s, insertText };
+  });
+}
+
+/** Keys already set in the HCL block (or object) around the offset. */
+function hclKeysInBlock(text: string, offset: number): Set<string> {
+  let depth = 0;
+  let start = 0;
+  for (let i = offset - 1; i >= 0; i--) {
+    const ch = text[i];
+    if (ch === '}' || ch === ']') depth++;
+    else if (ch === '{' || ch === '[') {
+      if (depth === 0) { start = i + 1; break; }
+      depth--;
+    }
+  }
+  const keys = new Set<string>();
+  depth = 0;
+  const lineKey = /^\s*"?([A-Za-z_][\w.-]*)"?\s*(=|\{)/;
+  let lineStartIndex = start;
+  for (let i = start; i <= text.length; i++) {
+    const ch = text[i];
+    if (i === text.length || ch === '\n') {
+      if (depth === 0 && !(offset >= lineStartIndex && offset <= i)) {
+        const m = lineKey.exec(text.slice(lineStartIndex, i));
+        if (m) keys.add(m[1]!);
+      }
+      lineStartIndex = i + 1;
+      if (i === text.length) break;
+      continue;
+    }
+    if (ch === '{' || ch === '[') depth++;
+    else if (ch === '}' || ch === ']') {
+      if (depth === 0) break;
+      depth--;
+    }
+  }
+  return keys;
 }
