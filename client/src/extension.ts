@@ -36,6 +36,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   context.subscriptions.push(
     vscode.commands.registerCommand('meshPolicy.showOutput', () => output.show(true)),
+    vscode.commands.registerCommand('meshPolicy.insertAccessLogConfiguration', async () => {
+      if (!client) return;
+      const snippets = await client.sendRequest<{ mesh: string; title: string; language: string; text: string }[]>('meshPolicy/accessLogConfiguration');
+      const picked = await vscode.window.showQuickPick(snippets.map((s) => ({ label: s.title, description: s.mesh, snippet: s })), {
+        placeHolder: 'Which mesh? The configuration makes access logs carry the caller identity the simulator needs.',
+      });
+      if (!picked) return;
+      const document = await vscode.workspace.openTextDocument({ language: picked.snippet.language, content: picked.snippet.text });
+      await vscode.window.showTextDocument(document);
+    }),
     vscode.commands.registerCommand('meshPolicy.restartServer', async () => {
       status.tooltip = 'Mesh Policy Auditor: restarting';
       await client?.restart();

@@ -96,6 +96,12 @@ describe('language server over stdio', () => {
     assert.deepEqual(await client.diagnosticsFor(uri, { version: 4 }), []);
   });
 
+  it('serves the access log configuration snippets for the client command', async () => {
+    const snippets = await client.request<{ mesh: string; language: string; text: string }[]>('meshPolicy/accessLogConfiguration', null);
+    assert.deepEqual([...new Set(snippets.map((s) => s.mesh))].sort(), ['consul', 'istio', 'linkerd']);
+    assert.ok(snippets.find((s) => s.mesh === 'istio')?.text.includes('%DOWNSTREAM_PEER_URI_SAN%'));
+  });
+
   it('survives hostile input and keeps answering', async () => {
     const bombUri = pathToFileURL(join(workspace, 'bomb.yaml')).href;
     const lines = ['apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: b}', 'x0: &a0 [x, x, x, x, x, x, x, x, x, x]'];

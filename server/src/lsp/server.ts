@@ -12,6 +12,9 @@ import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { CONFIG_FILE_NAME, findConfig, loadConfig } from '../engine/config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
 import { VERSION } from '../version';
+import { LOG_CONFIGURATION } from '../engine/traffic/logConfiguration';
+
+export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
 import { codeActions, FIX_ALL_KIND } from './codeActions';
 import { completion } from './completion';
 import { hover } from './hover';
@@ -232,6 +235,10 @@ export function startServer(connection: Connection): void {
       return fallback;
     }
   };
+
+  // Custom request for the client's "Insert access log configuration" command: the snippets are
+  // engine data, so the client stays free of mesh knowledge.
+  connection.onRequest(ACCESS_LOG_CONFIGURATION_REQUEST, () => LOG_CONFIGURATION);
 
   connection.onHover((params) => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position)));
   connection.onCompletion((params) => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position)));

@@ -69,6 +69,7 @@ suite('Mesh Policy Auditor in VS Code', () => {
     const commands = await vscode.commands.getCommands(true);
     assert.ok(commands.includes('meshPolicy.restartServer'), 'meshPolicy.restartServer');
     assert.ok(commands.includes('meshPolicy.showOutput'), 'meshPolicy.showOutput');
+    assert.ok(commands.includes('meshPolicy.insertAccessLogConfiguration'), 'meshPolicy.insertAccessLogConfiguration');
   });
 
   test('the lower-case action is an error from mesh-policy', () => {
