@@ -193,13 +193,13 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
 }
 
 /**
- * Worker threads pay off only with idle CPUs: on a busy machine two isolates time-sharing one core
- * each run slower than one thread alone. Default: the CPUs (at most 4) that the load leaves free.
+ * Worker threads pay off only with idle CPUs: on a saturated machine two isolates time-sharing
+ * one core each run slower than one thread alone. Default: every CPU (at most 4) unless the load
+ * average already reaches the number of CPUs.
  */
 export function defaultWorkers(): number {
   const cpus = availableParallelism();
-  const free = Math.floor(cpus - loadavg()[0] + 0.5);
-  return Math.max(1, Math.min(4, cpus, free));
+  return cpus > 1 && loadavg()[0] < cpus ? Math.min(4, cpus) : 1;
 }
 
 export async function runSequential(plans: FilePlan[], context: RunContext): Promise<RunResult> {

@@ -117,7 +117,7 @@ export async function runParallel(plans: FilePlan[], workers: number, context: R
     const folder = new Folder(context.resolver, folderOptions(context));
     for (const item of edge) folder.add(item);
     folder.flush();
-    table.merge(folder.table.shapes.values());
+    table.merge(folder.table.shapes);
     extraCalls += folder.table.extraCalls;
     join.joinedPairs += folder.join.joinedPairs;
     join.tcpPairs += folder.join.tcpPairs;

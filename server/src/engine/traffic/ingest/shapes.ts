@@ -190,6 +190,8 @@ function sortDeep(value: unknown): unknown {
 export interface ShapeAcc {
   key: string;
   record: AccessRecord;
+  /** shapeHash of the record. */
+  hash: number;
   count: number;
   firstMs: number;
   firstTime?: string;
@@ -221,8 +223,8 @@ export interface FoldedCall {
 }
 
 export class ShapeTable {
-  /** By folding key. */
-  readonly shapes = new Map<string, ShapeAcc>();
+  /** Every shape, in order of appearance. */
+  readonly shapes: ShapeAcc[] = [];
   /** Calls beyond one that records with a `count` above 1 stood for (canonical access records). */
   extraCalls = 0;
   /** By shapeHash: the lookup done for every call (no key string is built for known shapes). */
@@ -239,7 +241,7 @@ export class ShapeTable {
   }
 
   private insert(shape: ShapeAcc, hash: number): void {
-    this.shapes.set(shape.key, shape);
+    this.shapes.push(shape);
     const bucket = this.buckets.get(hash);
     if (bucket === undefined) this.buckets.set(hash, shape);
     else if (Array.isArray(bucket)) bucket.push(shape);
@@ -253,7 +255,7 @@ export class ShapeTable {
     if (!shape) {
       const record = detach(call.record);
       shape = {
-        key: shapeKey(record, this.keyHeaders), record, count: 0, firstMs: call.t, lastMs: call.t,
+        key: shapeKey(record, this.keyHeaders), record, hash, count: 0, firstMs: call.t, lastMs: call.t,
         ...(record.time !== undefined ? { firstTime: record.time, lastTime: record.time } : {}),
         samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
         ...(call.identityGap ? { identityGap: call.identityGap } : {}),
@@ -285,9 +287,9 @@ export class ShapeTable {
     for (const o of other) {
       const samples: number[] = [];
       for (let i = 0; i < o.samples.length; i += 2) samples.push(...remap(o.samples[i]!, o.samples[i + 1]!));
-      const shape = this.shapes.get(o.key);
+      const shape = this.find(o.record, o.hash);
       if (!shape) {
-        this.insert({ ...o, samples: samples.slice(0, this.maxSamples * 2) }, shapeHash(o.record, this.keyHeaders));
+        this.insert({ ...o, samples: samples.slice(0, this.maxSamples * 2) }, o.hash);
         continue;
       }
       shape.count += o.count;
@@ -306,7 +308,7 @@ export class ShapeTable {
   /** The shapes, most frequent first, with their records' `count` and `time` filled in. */
   finish(files: string[]): TrafficShape[] {
     const out: TrafficShape[] = [];
-    for (const s of this.shapes.values()) {
+    for (const s of this.shapes) {
       const samples: SampleLocation[] = [];
       for (let i = 0; i < s.samples.length; i += 2) samples.push({ file: files[s.samples[i]!] ?? '?', line: s.samples[i + 1]! });
       samples.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));

@@ -71,7 +71,7 @@ export async function runIngestWorker(): Promise<void> {
       },
     });
     if (bytes || lines) port.postMessage({ type: 'progress', bytes, lines } satisfies WorkerMessage);
-    port.postMessage({ type: 'done', shapes: [...folder.table.shapes.values()], extraCalls: folder.table.extraCalls, join: folder.join, stats, edge: folder.edge } satisfies WorkerMessage);
+    port.postMessage({ type: 'done', shapes: folder.table.shapes, extraCalls: folder.table.extraCalls, join: folder.join, stats, edge: folder.edge } satisfies WorkerMessage);
   } catch (error) {
     port.postMessage({ type: 'error', message: error instanceof Error ? error.stack ?? error.message : String(error) } satisfies WorkerMessage);
   }
