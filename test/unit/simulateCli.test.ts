@@ -3,7 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runExplainCli, runSimulateCli } from '../../server/src/cli/simulate';
+import { headersTestedBy, runExplainCli, runSimulateCli } from '../../server/src/cli/simulate';
+import { Engine } from '../../server/src/engine/engine';
+import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { REPO_ROOT } from '../helpers/paths';
 
 async function run(args: string[], cwd = REPO_ROOT, command: 'simulate' | 'explain' = 'simulate'): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -110,6 +112,25 @@ describe('mesh-policy simulate', () => {
       assert.ok(json.totals.calls > 1000, `${mesh}: too few calls`);
       assert.ok(json.totals.allow > 0 && json.totals.deny > 0, `${mesh}: expected both verdicts`);
     }
+  });
+});
+
+describe('headers the policies test', () => {
+  it('are collected from Istio conditions, route header matches and Consul permissions', () => {
+    const engine = new Engine();
+    const workspace = new WorkspaceModel();
+    const text = [
+      'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: a, namespace: n}\nspec:\n  rules:\n  - when:\n    - key: request.headers[X-Tenant]\n      values: [a]\n    - key: source.ip\n      values: [10.0.0.1]',
+      'apiVersion: policy.linkerd.io/v1beta3\nkind: HTTPRoute\nmetadata: {name: r, namespace: n}\nspec:\n  parentRefs: [{name: s, kind: Server, group: policy.linkerd.io}]\n  rules:\n  - matches:\n    - headers: [{name: x-canary, value: "1"}]',
+      'apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata: {name: i}\nspec:\n  destination: {name: api}\n  sources:\n  - name: web\n    permissions:\n    - action: allow\n      http: {header: [{name: X-Team, exact: ops}]}',
+    ].join('\n---\n');
+    workspace.update(engine.prepare(engine.read('/ws/p.yaml', text)));
+    assert.deepEqual(headersTestedBy(workspace), ['x-canary', 'x-team', 'x-tenant']);
+  });
+
+  it('folding away untested headers changes no verdict', async () => {
+    const json = JSON.parse((await run(['--policies', 'examples/istio', '--traffic', 'examples/istio/traffic', '--format', 'json'])).stdout);
+    assert.ok(json.totals.calls > 1000 && json.calls.length < json.totals.calls / 2, 'shapes should fold well below the call count');
   });
 });
 

@@ -8,6 +8,7 @@ import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
+import { toValue } from '../engine/source/tree';
 import { VERSION } from '../version';
 import type { CliIo } from './main';
 
@@ -117,6 +118,8 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     }
     const model = await ingestTraffic(trafficPaths, {
       inventory: loaded.workspace.inventory, config: loaded.workspace.config,
+      // Only headers some policy tests can change a decision: fold the rest away.
+      keyHeaders: headersTestedBy(loaded.workspace),
       // jsonl answers per input line, so every line's place is kept.
       ...(parsed.format === 'jsonl' ? { maxSamples: Number.MAX_SAFE_INTEGER, workers: 1 } : {}),
       ...(workerEntry ? { workerEntry } : {}),
@@ -156,6 +159,36 @@ export function runExplainCli(args: string[], io: CliIo): number {
   } catch (error) {
     return failure(error, io);
   }
+}
+
+/**
+ * Request headers the policies test: Istio `request.headers[name]` conditions, and the header
+ * matches of Linkerd/Gateway API routes and Consul permissions (`headers`/`header`/`Header`
+ * lists of objects with a name).
+ */
+export function headersTestedBy(workspace: WorkspaceModel): string[] {
+  const names = new Set<string>();
+  const visit = (value: unknown, key: string | undefined): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        if (key && /^headers?$/i.test(key) && item && typeof item === 'object' && !Array.isArray(item)) {
+          const name = (item as Record<string, unknown>)['name'] ?? (item as Record<string, unknown>)['Name'];
+          if (typeof name === 'string') names.add(name.toLowerCase());
+        }
+        visit(item, undefined);
+      }
+    } else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (k === 'key' && typeof v === 'string') {
+          const header = /^request\.headers\[(.+)\]$/.exec(v);
+          if (header) names.add(header[1]!.toLowerCase());
+        }
+        visit(v, k);
+      }
+    }
+  };
+  for (const { resource } of workspace.resources) visit(toValue(resource.node), undefined);
+  return [...names].sort();
 }
 
 function failure(error: unknown, io: CliIo): number {
