@@ -1,14 +1,14 @@
 import type { Finding } from '../findings';
 import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
-import { locate, type SourceNode } from '../source/tree';
+import { admittedValue, locate } from '../source/tree';
 import type { Check, CheckContext, WorkspaceView } from './check';
 import { ALL_CHECKS } from './registry';
 
 /** Runs every applicable check on one resource. A check that throws is reported, not fatal. */
 export function runChecks(file: SourceFile, resource: Resource, workspace: WorkspaceView, checks: readonly Check[] = ALL_CHECKS): Finding[] {
   const findings: Finding[] = [];
-  const value = plain(resource.node) as Record<string, unknown>;
+  const value = admittedValue(resource.node) as Record<string, unknown>;
   for (const check of checks) {
     if (check.mesh !== resource.mesh || !check.kinds.includes(resource.kind)) continue;
     if (check.needsInventory && !workspace.inventory.present) continue;
@@ -46,10 +46,3 @@ export function runChecks(file: SourceFile, resource: Resource, workspace: Works
   return findings;
 }
 
-function plain(node: SourceNode): unknown {
-  switch (node.type) {
-    case 'scalar': return node.value;
-    case 'array': return node.items.map(plain);
-    case 'object': return Object.fromEntries(node.entries.filter((e) => !(e.value.type === 'scalar' && e.value.value === null)).map((e) => [e.key, plain(e.value)]));
-  }
-}

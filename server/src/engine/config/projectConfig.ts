@@ -26,11 +26,12 @@ export interface ProjectConfig {
 }
 
 export const CONFIG_FILE_NAME = '.meshpolicy.yaml';
+export const DEFAULT_TRAFFIC_GLOBS: readonly string[] = ['**/*.log', '**/*.log.gz', '**/*.jsonl', '**/*.jsonl.gz', '**/traffic/**/*.json'];
 
 export function defaultConfig(root: string): ProjectConfig {
   return {
     root,
-    traffic: ['**/*.log', '**/*.log.gz', '**/*.jsonl', '**/*.jsonl.gz', '**/traffic/**/*.json'],
+    traffic: [...DEFAULT_TRAFFIC_GLOBS],
     inventory: ['**/*.yaml', '**/*.yml', '**/*.json'],
     istio: { rootNamespace: 'istio-system', trustDomain: 'cluster.local' },
     linkerd: { defaultInboundPolicy: 'all-unauthenticated', clusterNetworks: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'] },

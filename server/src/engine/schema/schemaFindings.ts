@@ -4,7 +4,7 @@ import { addField, replaceScalar, renameKey, wrapInList } from '../edits';
 import type { Finding, Fix, Severity } from '../findings';
 import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
-import { locate, type NodePath, type SourceNode, type Span } from '../source/tree';
+import { admittedValue, locate, type NodePath, type SourceNode, type Span } from '../source/tree';
 import { isSchema, type JsonSchema } from './jsonSchema';
 import { closestMatch, describeType, describeValue, explainPattern, listWords, plural, truncate, typeOfValue } from './messages';
 import { expand, firstWith } from './navigate';
@@ -15,7 +15,7 @@ const COMBINATORS = new Set(['oneOf', 'anyOf', 'not', 'if']);
 /** Validates one resource against its schema and turns every error into a finding a person can
  * act on: the offending key or value as the range, plain words, and a fix where one is obvious. */
 export function schemaFindings(file: SourceFile, resource: Resource, registry: SchemaRegistry): Finding[] {
-  const errors = registry.validate(resource.entry, toPlain(resource.node));
+  const errors = registry.validate(resource.entry, admittedValue(resource.node));
   if (errors.length === 0) return [];
   const root = registry.rootSchema(resource.entry);
   const findings: Finding[] = [];
@@ -30,15 +30,6 @@ export function schemaFindings(file: SourceFile, resource: Resource, registry: S
   return findings;
 }
 
-/** The value the mesh validates. A field set to null is dropped first, as the Kubernetes API
- * server does for non-nullable fields and Consul's decoder does for config entries. */
-function toPlain(node: SourceNode): unknown {
-  switch (node.type) {
-    case 'scalar': return node.value;
-    case 'array': return node.items.map(toPlain);
-    case 'object': return Object.fromEntries(node.entries.filter((e) => !(e.value.type === 'scalar' && e.value.value === null)).map((e) => [e.key, toPlain(e.value)]));
-  }
-}
 
 interface Reported {
   error: ErrorObject;

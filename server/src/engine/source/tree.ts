@@ -58,6 +58,25 @@ export function toValue(node: SourceNode | undefined): unknown {
   }
 }
 
+/**
+ * The value the mesh sees: like toValue, but a field set to null is dropped, as the Kubernetes
+ * API server does for non-nullable fields and Consul's decoder does for config entries. Schema
+ * validation, checks and simulators all work on this form.
+ */
+export function admittedValue(node: SourceNode): unknown {
+  switch (node.type) {
+    case 'scalar':
+      return node.value;
+    case 'array':
+      return node.items.map(admittedValue);
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      for (const entry of node.entries) if (!(entry.value.type === 'scalar' && entry.value.value === null)) out[entry.key] = admittedValue(entry.value);
+      return out;
+    }
+  }
+}
+
 export function getEntry(node: SourceNode | undefined, key: string): ObjectEntry | undefined {
   if (node?.type !== 'object') return undefined;
   for (let i = node.entries.length - 1; i >= 0; i--) if (node.entries[i]!.key === key) return node.entries[i];

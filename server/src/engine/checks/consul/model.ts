@@ -1,5 +1,6 @@
+import { admittedValue } from '../../source/tree';
 import type { Resource } from '../../resource';
-import type { NodePath, SourceNode } from '../../source/tree';
+import type { NodePath } from '../../source/tree';
 
 /**
  * One view of a Consul intentions resource whatever its form: the `ServiceIntentions` custom
@@ -100,7 +101,7 @@ const cache = new WeakMap<Resource, IntentionsModel>();
 export function modelOf(resource: Resource): IntentionsModel {
   let model = cache.get(resource);
   if (!model) {
-    model = buildModel(formOf(resource), plain(resource.node) as Record<string, unknown>);
+    model = buildModel(formOf(resource), admittedValue(resource.node) as Record<string, unknown>);
     cache.set(resource, model);
   }
   return model;
@@ -246,14 +247,6 @@ export function matchesEverything(http: HttpModel): boolean {
 
 // ---- plain-data helpers ----
 
-/** The resource as plain data, nulls dropped (as the check context gives it). */
-export function plain(node: SourceNode): unknown {
-  switch (node.type) {
-    case 'scalar': return node.value;
-    case 'array': return node.items.map(plain);
-    case 'object': return Object.fromEntries(node.entries.filter((e) => !(e.value.type === 'scalar' && e.value.value === null)).map((e) => [e.key, plain(e.value)]));
-  }
-}
 
 export function obj(value: unknown): Record<string, unknown> | undefined {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
@@ -278,3 +271,4 @@ function bool(value: unknown): boolean | undefined {
 function opt<K extends string, V>(name: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [name]: value } as Record<K, V>);
 }
+

@@ -1,7 +1,7 @@
+import { admittedValue } from '../../source/tree';
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
-import type { SourceNode } from '../../source/tree';
 import type { WorkspaceView } from '../check';
 import { PA, isObj, memo, namespaceOf, type Obj } from './util';
 
@@ -9,14 +9,6 @@ import { PA, isObj, memo, namespaceOf, type Obj } from './util';
  * resource list (the workspace keeps both until a file changes), so a check on one resource
  * never scans every other resource. */
 
-/** The resource as plain data with null fields dropped, as runChecks gives it to checks. */
-export function plainOf(node: SourceNode): unknown {
-  switch (node.type) {
-    case 'scalar': return node.value;
-    case 'array': return node.items.map(plainOf);
-    case 'object': return Object.fromEntries(node.entries.filter((e) => !(e.value.type === 'scalar' && e.value.value === null)).map((e) => [e.key, plainOf(e.value)]));
-  }
-}
 
 export interface InventoryIndex {
   workloadsByNamespace: Map<string, WorkloadInfo[]>;
@@ -77,7 +69,7 @@ export const peerAuthentications = memo((resources: WorkspaceView['resources']):
   const out: PeerAuthInfo[] = [];
   for (const { file, resource } of resources) {
     if (resource.mesh !== 'istio' || resource.kind !== PA) continue;
-    const value = plainOf(resource.node) as Obj;
+    const value = admittedValue(resource.node) as Obj;
     const spec = isObj(value['spec']) ? value['spec'] : {};
     const selector = spec['selector'];
     const matchLabels = isObj(selector) && isObj(selector['matchLabels']) ? selector['matchLabels'] : {};
@@ -112,3 +104,4 @@ export const policyNamespaces = memo((resources: WorkspaceView['resources']): Se
 export function labelsText(labels: Record<string, string>): string {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
 }
+

@@ -1,6 +1,6 @@
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
-import { locate, type NodePath, type SourceNode } from '../../source/tree';
+import { admittedValue, locate, type NodePath, type SourceNode } from '../../source/tree';
 import type { SourceRef } from '../types';
 
 /**
@@ -135,7 +135,7 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
   const form = resource.kind === 'ServiceIntentions' ? 'crd' : 'entry';
   const k = (canonical: string) => key(form, canonical);
   const root = resource.node;
-  const value = plain(root) as Record<string, unknown>;
+  const value = admittedValue(root) as Record<string, unknown>;
   const bodyPath: NodePath = form === 'crd' ? ['spec'] : [];
   const body = form === 'crd' ? obj(value['spec']) ?? {} : value;
   const destination = form === 'crd' ? obj(body['destination']) ?? {} : body;
@@ -307,17 +307,6 @@ function refOf(file: SourceFile, root: SourceNode, path: NodePath, label: string
 
 // ---- plain-data helpers ----
 
-function plain(node: SourceNode): unknown {
-  switch (node.type) {
-    case 'scalar': return node.value;
-    case 'array': return node.items.map(plain);
-    case 'object': {
-      const out: Record<string, unknown> = {};
-      for (const e of node.entries) if (!(e.value.type === 'scalar' && e.value.value === null)) out[e.key] = plain(e.value);
-      return out;
-    }
-  }
-}
 
 function obj(value: unknown): Record<string, unknown> | undefined {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;

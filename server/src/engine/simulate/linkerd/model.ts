@@ -1,6 +1,6 @@
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
-import { locate, type NodePath, type SourceNode, type Span } from '../../source/tree';
+import { admittedValue, locate, type NodePath, type SourceNode, type Span } from '../../source/tree';
 import type { SourceRef } from '../types';
 import { parseNet, type NetMatch } from './net';
 import { AnchoredRegex } from './regex';
@@ -30,18 +30,6 @@ function rec(value: unknown): Rec {
   return isRec(value) ? value : {};
 }
 
-/** Plain data with null fields dropped (as the API server stores them). */
-export function plain(node: SourceNode): unknown {
-  switch (node.type) {
-    case 'scalar': return node.value;
-    case 'array': return node.items.map(plain);
-    case 'object': {
-      const out: Rec = {};
-      for (const e of node.entries) if (!(e.value.type === 'scalar' && e.value.value === null)) out[e.key] = plain(e.value);
-      return out;
-    }
-  }
-}
 
 /** The policy controller's `targets_kind`: groups compared case-insensitively, an empty or
  * omitted group meaning `core`; kinds compared case-insensitively. */
@@ -633,7 +621,7 @@ export function readResources(resources: ReadonlyArray<{ file: SourceFile; resou
   const seen = new Set<string>();
   for (const { file, resource } of resources) {
     if (resource.mesh !== 'linkerd') continue;
-    const raw = plain(resource.node);
+    const raw = admittedValue(resource.node);
     const value = isRec(raw) ? raw : {};
     const namespace = resource.namespace ?? 'default';
     const name = resource.name ?? '';
@@ -693,3 +681,4 @@ export function readResources(resources: ReadonlyArray<{ file: SourceFile; resou
   for (const list of index.policies.values()) list.sort(byAge);
   return index;
 }
+

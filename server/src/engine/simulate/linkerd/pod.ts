@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Declared, Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { readSource } from '../../source/read';
 import type { SourceFile } from '../../source/sourceFile';
-import { getEntry, type ObjectNode } from '../../source/tree';
+import { admittedValue, getEntry, type ObjectNode } from '../../source/tree';
 import type { SourceRef } from '../types';
-import { arr, isDefaultPolicy, isRec, plain, str, type DefaultPolicyName, type Rec } from './model';
+import { arr, isDefaultPolicy, isRec, str, type DefaultPolicyName, type Rec } from './model';
 
 /**
  * The destination pod as the policy controller sees it (linkerd/linkerd2:
@@ -152,7 +152,7 @@ function podSpecOf(kind: string, value: Rec): Rec | undefined {
 function readProbes(workload: WorkloadInfo, files: FileLookup): Map<number, string[]> | undefined {
   const node = files.objectAt(workload);
   if (!node) return undefined;
-  const value = plain(node);
+  const value = admittedValue(node);
   const podSpec = isRec(value) ? podSpecOf(workload.kind, value) : undefined;
   if (!podSpec) return undefined;
   const probes = new Map<number, string[]>();

@@ -1,9 +1,6 @@
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
-import type { ProjectConfig } from '../../config/projectConfig';
-
-const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git', 'out', 'dist', '.vscode-test', '.vscode-e2e']);
-const DEFAULT_TRAFFIC_GLOBS = ['**/*.log', '**/*.log.gz', '**/*.jsonl', '**/*.jsonl.gz', '**/traffic/**/*.json'];
+import { relative, resolve, sep } from 'node:path';
+import { DEFAULT_TRAFFIC_GLOBS, type ProjectConfig } from '../../config/projectConfig';
+import { walkFiles } from '../../workspaceFiles';
 
 const globCache = new Map<string, RegExp>();
 
@@ -42,11 +39,8 @@ export function collectTrafficFiles(paths: string[], config?: ProjectConfig, max
 }
 
 /** Files under `paths` that match `globs` (relative to `root`, or to the folder given); files named explicitly are always taken. */
-export function collectByGlobs(paths: string[], globList: string[], root: string | undefined, maxFiles = 100_000): { files: string[]; missing: string[] } {
+export function collectByGlobs(paths: string[], globList: readonly string[], root: string | undefined, maxFiles = 100_000): { files: string[]; missing: string[] } {
   const globs = globList.map(globToRegExp);
-  const files: string[] = [];
-  const seen = new Set<string>();
-  const missing: string[] = [];
   const wanted = (path: string, base: string): boolean => {
     const candidates = [relative(base, path)];
     if (root) {
@@ -58,37 +52,5 @@ export function collectByGlobs(paths: string[], globList: string[], root: string
       return globs.some((g) => g.test(slashed));
     });
   };
-  const add = (path: string): void => {
-    const key = resolve(path);
-    if (seen.has(key)) return;
-    seen.add(key);
-    files.push(path);
-  };
-  const visit = (path: string, base: string, explicit: boolean): void => {
-    if (files.length >= maxFiles) return;
-    let stats;
-    try {
-      stats = statSync(path);
-    } catch {
-      if (explicit) missing.push(path);
-      return;
-    }
-    if (stats.isDirectory()) {
-      let names: string[];
-      try {
-        names = readdirSync(path).sort();
-      } catch {
-        if (explicit) missing.push(path);
-        return;
-      }
-      for (const name of names) {
-        if (SKIPPED_DIRECTORIES.has(name) || name.startsWith('.')) continue;
-        visit(join(path, name), base, false);
-      }
-    } else if (explicit || wanted(path, base)) {
-      add(path);
-    }
-  };
-  for (const path of paths) visit(path, path, true);
-  return { files, missing };
+  return walkFiles(paths, wanted, maxFiles);
 }

@@ -29,14 +29,6 @@ export function rec(value: unknown): Rec {
   return isRec(value) ? value : {};
 }
 
-/** The resource as plain data with null fields dropped, as `CheckContext.value` gives it. */
-export function plain(node: SourceNode): unknown {
-  switch (node.type) {
-    case 'scalar': return node.value;
-    case 'array': return node.items.map(plain);
-    case 'object': return Object.fromEntries(node.entries.filter((e) => !(e.value.type === 'scalar' && e.value.value === null)).map((e) => [e.key, plain(e.value)]));
-  }
-}
 
 /** The policy controller's `targets_kind`: group compared case-insensitively with an omitted or
  * empty group meaning `core`, kind compared case-insensitively. */
@@ -211,3 +203,4 @@ export function objectAtSpan(file: SourceFile, span: { start: number; end: numbe
 export function whereText(file: string, line: number): string {
   return `${file}:${line + 1}`;
 }
+
