@@ -17,26 +17,46 @@ function where(ref: Decision['rule']): string {
   return ref ? `${ref.label} (${ref.file.split(/[\\/]/).pop()}:${ref.range.start.line + 1})` : 'mesh default';
 }
 
+/** A row of a table: shapes that read the same (they differ in what is not shown, like pod IPs), summed. */
+export interface DisplayedCall {
+  outcome: ShapeOutcome;
+  calls: number;
+}
+
+/** Merges shapes that read the same, busiest first. */
+export function displayedCalls(outcomes: readonly ShapeOutcome[]): DisplayedCall[] {
+  const rows = new Map<string, DisplayedCall>();
+  for (const outcome of outcomes) {
+    const key = `${describeCall(outcome.shape.record)}\u0000${outcome.shape.record.observed}\u0000${outcome.decision.verdict}\u0000${outcome.change}\u0000${outcome.decision.reason}`;
+    const row = rows.get(key);
+    if (row) {
+      row.calls += outcome.shape.count;
+      if (outcome.shape.count > row.outcome.shape.count) row.outcome = outcome;
+    } else rows.set(key, { outcome, calls: outcome.shape.count });
+  }
+  return [...rows.values()].sort((a, b) => b.calls - a.calls);
+}
+
 /** A markdown table of call shapes: count, caller → callee, request, observed, now. */
-export function callsTable(outcomes: readonly ShapeOutcome[], options: { explainId?: (outcome: ShapeOutcome) => string; samples?: boolean; decidedBy?: boolean } = {}): string {
+export function callsTable(rows: readonly DisplayedCall[], options: { explainId?: (outcome: ShapeOutcome) => string; samples?: boolean; decidedBy?: boolean } = {}): string {
   const header = ['calls', 'source → destination', 'request', 'observed', 'now'];
   if (options.decidedBy) header.push('decided by');
   if (options.samples) header.push('log line');
   if (options.explainId) header.push('');
-  const rows = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---:' : '---')).join('|')}|`];
-  for (const outcome of outcomes) {
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---:' : '---')).join('|')}|`];
+  for (const { outcome, calls } of rows) {
     const { shape, decision, change } = outcome;
     const now = change === 'newly-denied' || change === 'newly-allowed' ? `**${decision.verdict}** (${change.replace('-', ' ')})` : decision.verdict;
-    const cells = [count(shape.count), cell(`${callerOf(shape.record)} → ${calleeOf(shape.record)}`), cell(requestOf(shape.record)), shape.record.observed ?? 'unknown', now];
+    const cells = [count(calls), cell(`${callerOf(shape.record)} → ${calleeOf(shape.record)}`), cell(requestOf(shape.record)), shape.record.observed ?? 'unknown', now];
     if (options.decidedBy) cells.push(cell(where(decision.rule ?? decision.policy)));
     if (options.samples) {
       const sample = shape.samples[0];
       cells.push(sample ? cell(`${sample.file.split(/[\\/]/).pop()}:${sample.line}`) : '');
     }
     if (options.explainId) cells.push(`[explain](command:meshPolicy.explainCall?${encodeURIComponent(JSON.stringify([options.explainId(outcome)]))})`);
-    rows.push(`| ${cells.join(' | ')} |`);
+    lines.push(`| ${cells.join(' | ')} |`);
   }
-  return rows.join('\n');
+  return lines.join('\n');
 }
 
 /** The walkthrough of one call, as markdown. */

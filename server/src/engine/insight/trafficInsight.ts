@@ -11,7 +11,7 @@ import { nodeAt, type Span } from '../source/tree';
 import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineFile, type OutlineItem } from './outline';
-import { callsTable, count, explainMarkdown, plural } from './render';
+import { callsTable, count, displayedCalls, explainMarkdown, plural } from './render';
 import { valueFilter } from './valueFilter';
 
 /** Counts shown in a lens: calls decided by a policy or rule, by verdict and change. */
@@ -235,9 +235,10 @@ export class TrafficInsight {
       lines.push(`Calls it decides with ${filter.label}:`, '');
     }
     const counts = tally(matched);
-    lines.push(matched.length ? `${lensTitle(counts)} (${plural(matched.length, 'call shape')})` : 'It decides no observed call.', '');
-    if (matched.length) lines.push(callsTable(matched.slice(0, HOVER_ROWS), { explainId: (o) => callId(this.indexOf.get(o)!) }), '');
-    if (matched.length > HOVER_ROWS) lines.push(`…and ${plural(matched.length - HOVER_ROWS, 'more call shape')}.`, '');
+    const rows = displayedCalls(matched);
+    lines.push(matched.length ? lensTitle(counts) : 'It decides no observed call.', '');
+    if (rows.length) lines.push(callsTable(rows.slice(0, HOVER_ROWS), { explainId: (o) => callId(this.indexOf.get(o)!) }), '');
+    if (rows.length > HOVER_ROWS) lines.push(`…and ${plural(rows.length - HOVER_ROWS, 'more kind')} of call.`, '');
     const misses = this.nearMisses(item).slice(0, 5);
     if (misses.length) {
       lines.push('**Narrowly missed** (reached it, failed one condition):', '');
@@ -274,9 +275,10 @@ export class TrafficInsight {
     if (!item) return undefined;
     const matched = this.outcomesOf(item).sort((a, b) => b.shape.count - a.shape.count);
     const title = item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label;
-    const out = [`# Observed calls decided by ${title}`, '', `${item.file}:${item.head.start.line + 1}`, '', matched.length ? `${lensTitle(tally(matched))} in ${plural(matched.length, 'call shape')}.` : 'It decides no observed call.', ''];
-    if (matched.length) out.push(callsTable(matched.slice(0, limit), { samples: true, decidedBy: true }), '');
-    if (matched.length > limit) out.push(`…and ${plural(matched.length - limit, 'more call shape')}.`);
+    const rows = displayedCalls(matched);
+    const out = [`# Observed calls decided by ${title}`, '', `${item.file}:${item.head.start.line + 1}`, '', matched.length ? `${lensTitle(tally(matched))}.` : 'It decides no observed call.', ''];
+    if (rows.length) out.push(callsTable(rows.slice(0, limit), { samples: true, decidedBy: true }), '');
+    if (rows.length > limit) out.push(`…and ${plural(rows.length - limit, 'more kind')} of call.`);
     const misses = this.nearMisses(item);
     if (misses.length) {
       out.push('', '## Narrowly missed', '');
@@ -352,19 +354,19 @@ export function lensTitle(counts: LensCounts): string {
 }
 
 function topCalls(outcomes: readonly ShapeOutcome[]): string {
-  const sorted = [...outcomes].sort((a, b) => b.shape.count - a.shape.count);
-  const top = sorted.slice(0, TOP_IN_MESSAGE).map((o) => `${describeCall(o.shape.record)} (${count(o.shape.count)}×)`);
-  return top.join('; ') + (sorted.length > TOP_IN_MESSAGE ? `; and ${plural(sorted.length - TOP_IN_MESSAGE, 'more call shape')}` : '');
+  const rows = displayedCalls(outcomes);
+  const top = rows.slice(0, TOP_IN_MESSAGE).map((r) => `${describeCall(r.outcome.shape.record)} (${count(r.calls)}×)`);
+  return top.join('; ') + (rows.length > TOP_IN_MESSAGE ? `; and ${plural(rows.length - TOP_IN_MESSAGE, 'more kind')} of call` : '');
 }
 
 /** Links to the first log lines of the busiest calls, so a click opens the log there. */
 function sampleLinks(outcomes: readonly ShapeOutcome[]): RelatedLocation[] {
   const out: RelatedLocation[] = [];
-  for (const o of [...outcomes].sort((a, b) => b.shape.count - a.shape.count)) {
+  for (const { outcome: o, calls } of displayedCalls(outcomes)) {
     const sample = o.shape.samples[0];
     if (!sample) continue;
     const line = Math.max(0, sample.line - 1);
-    out.push({ file: sample.file, range: { start: { line, character: 0 }, end: { line, character: 0 } }, message: `${count(o.shape.count)}× ${describeCall(o.shape.record)} (observed ${o.shape.record.observed ?? 'unknown'})` });
+    out.push({ file: sample.file, range: { start: { line, character: 0 }, end: { line, character: 0 } }, message: `${count(calls)}× ${describeCall(o.shape.record)} (observed ${o.shape.record.observed ?? 'unknown'})` });
     if (out.length >= SAMPLE_LINKS) break;
   }
   return out;
