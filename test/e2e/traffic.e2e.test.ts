@@ -3,6 +3,7 @@
 // traffic table in a hover, the calls behind a lens, and "Explain Call..." from the palette.
 // Skips when code-server/chromium are missing, fails instead when MESH_POLICY_E2E=required.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -66,6 +67,17 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
     await p.locator('.monaco-editor .view-lines', { hasText: 'Walkthrough' }).waitFor({ timeout: 30_000 });
     await p.screenshot({ path: path.join(cs.shots, 'traffic-4-explain.png') });
 
+    // 6. the language server dies: the extension says so, restarts it, and the traffic comes back
+    const servers = serverProcesses(cs.extensionsDir);
+    assert.ok(servers.length > 0, 'the language server process is running');
+    for (const pid of servers) process.kill(pid, 'SIGKILL');
+    await p.locator('.notifications-toasts', { hasText: 'stopped unexpectedly' }).first().waitFor({ timeout: 60_000 });
+    await p.locator('.statusbar-item', { hasText: /reading traffic/ }).first().waitFor({ timeout: 60_000 }).catch(() => undefined);
+    await p.locator('.statusbar-item', { hasText: /3,549 calls/ }).first().waitFor({ timeout: 120_000 });
+    const restarted = serverProcesses(cs.extensionsDir);
+    assert.ok(restarted.length > 0 && restarted.every((pid) => !servers.includes(pid)), 'a new server process runs');
+    await p.screenshot({ path: path.join(cs.shots, 'traffic-5-restarted.png') });
+
     // The workbench only ever talked to code-server on 127.0.0.1.
     const outside = requests.filter((u) => !/^(https?|wss?):\/\/127\.0\.0\.1[:/]/.test(u) && !u.startsWith('data:') && !u.startsWith('blob:') && !u.startsWith('vscode-'));
     assert.deepEqual(outside, [], 'no requests outside 127.0.0.1');
@@ -93,4 +105,10 @@ async function runCommand(page: Page, label: string): Promise<void> {
   await page.locator('.quick-input-widget input').fill('>' + label);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 30_000 });
   await page.keyboard.press('Enter');
+}
+
+/** PIDs of our language server started from the extension installed in `extensionsDir`. */
+function serverProcesses(extensionsDir: string): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes(extensionsDir) && l.includes('dist/server.js')).map((l) => Number(l.trim().split(/\s+/)[0]));
 }
