@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { completeAt } from '../../server/src/engine/complete';
 import { Engine } from '../../server/src/engine/engine';
+import { emptyInventory } from '../../server/src/engine/inventory/inventory';
+import { trafficCompletionValues } from '../../server/src/engine/observedValues';
+import type { AccessRecord } from '../../server/src/engine/traffic/accessRecord';
+import type { TrafficShape } from '../../server/src/engine/traffic/ingest/types';
 
 const engine = new Engine();
 
@@ -40,5 +44,56 @@ describe('completion', () => {
   it('nothing for files that are not policies', () => {
     assert.deepEqual(labels('values.yaml', 'image:\n  |\n'), []);
     assert.deepEqual(labels('package.json', '{"|"}'), []);
+  });
+});
+
+describe('completion from reality: values seen in the traffic and the inventory', () => {
+  const shape = (record: AccessRecord, count: number): TrafficShape => ({ key: JSON.stringify(record), record, count, samples: [], sourceBy: {}, destinationBy: {}, joined: 0 });
+  const shapes = [
+    shape({ mesh: 'istio', source: { principal: 'cluster.local/ns/shop/sa/frontend', namespace: 'shop', serviceAccount: 'frontend' }, destination: { namespace: 'shop', port: 7070, labels: { app: 'cart', 'pod-template-hash': 'abc' } }, request: { method: 'GET', path: '/v1/carts/42?full=1', host: 'cart.shop' } }, 30),
+    shape({ mesh: 'istio', source: { principal: 'spiffe://cluster.local/ns/ops/sa/admin', namespace: 'ops' }, destination: { namespace: 'shop', port: 7070, labels: { app: 'cart' } }, request: { method: 'DELETE', path: '/v1/carts/42' } }, 2),
+    shape({ mesh: 'linkerd', source: { principal: 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local' }, destination: { namespace: 'emojivoto', port: 8080 }, request: { method: 'POST', path: '/api/vote' } }, 5),
+    shape({ mesh: 'consul', source: { principal: 'spiffe://td.consul/ns/default/dc/dc1/svc/dashboard', service: 'dashboard' }, destination: { service: 'api', port: 20000 }, request: { method: 'GET', path: '/v1/count' } }, 7),
+  ];
+  const inventory = emptyInventory();
+  inventory.serviceAccounts.push({ name: 'batch', namespace: 'jobs', file: '/ws/sa.yaml', span: { start: 0, end: 0 } });
+  const observed = trafficCompletionValues(shapes, inventory);
+
+  it('collects each kind, in each mesh\'s identity form, most called first', () => {
+    const values = (list: { value: string }[]) => list.map((v) => v.value);
+    assert.deepEqual(values(observed.istioPrincipals), ['cluster.local/ns/shop/sa/frontend', 'cluster.local/ns/ops/sa/admin', 'cluster.local/ns/jobs/sa/batch']);
+    assert.deepEqual(values(observed.linkerdIdentities), ['web.emojivoto.serviceaccount.identity.linkerd.cluster.local', 'batch.jobs.serviceaccount.identity.linkerd.cluster.local']);
+    assert.deepEqual(values(observed.consulServices), ['api', 'dashboard'], 'a caller counted once per call');
+    assert.deepEqual(values(observed.paths), ['/v1/carts/42', '/v1/count', '/api/vote']);
+    assert.deepEqual(values(observed.pathPrefixes), ['/v1/', '/v1/carts/', '/api/']);
+    assert.deepEqual(values(observed.methods), ['GET', 'POST', 'DELETE']);
+    assert.deepEqual(values(observed.ports), ['7070', '20000', '8080']);
+    assert.deepEqual(values(observed.selectorLabels), ['app=cart'], 'generated labels are left out');
+    assert.deepEqual(values(observed.namespaces), ['shop', 'emojivoto', 'ops', 'jobs']);
+    assert.deepEqual(values(observed.serviceAccounts), ['frontend', 'batch']);
+    assert.deepEqual(observed.istioPrincipals[0], { value: 'cluster.local/ns/shop/sa/frontend', calls: 30 });
+  });
+
+  function observedLabels(path: string, textWithCursor: string): string[] {
+    const offset = textWithCursor.indexOf('|');
+    const result = engine.lintText(path, textWithCursor.replace('|', ''));
+    return completeAt(result.file, result.resources, engine.registry, offset, observed).map((s) => s.insertText);
+  }
+  const istio = (rule: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: c|\n  rules:\n  - ${rule}\n`;
+
+  it('Istio: principals, paths (and prefixes), methods, ports, selector label values', () => {
+    assert.deepEqual(observedLabels('p.yaml', istio('from:\n    - source:\n        principals:\n        - |').replace('app: c|', 'app: cart')), ['cluster.local/ns/shop/sa/frontend', 'cluster.local/ns/ops/sa/admin', 'cluster.local/ns/jobs/sa/batch']);
+    assert.deepEqual(observedLabels('p.yaml', istio('to:\n    - operation:\n        paths:\n        - |').replace('app: c|', 'app: cart')), ['/v1/carts/42', '/v1/count', '/api/vote', '/v1/*', '/v1/carts/*', '/api/*']);
+    assert.deepEqual(observedLabels('p.yaml', istio('to:\n    - operation:\n        methods:\n        - |').replace('app: c|', 'app: cart')), ['GET', 'POST', 'DELETE']);
+    assert.deepEqual(observedLabels('p.yaml', istio('to:\n    - operation:\n        ports:\n        - |').replace('app: c|', 'app: cart')), ['"7070"', '"20000"', '"8080"']);
+    assert.deepEqual(observedLabels('p.yaml', istio('to:\n    - operation:\n        ports: ["80"]')), ['cart']);
+    assert.deepEqual(observedLabels('p.yaml', istio('from:\n    - source:\n        namespaces:\n        - |').replace('app: c|', 'app: cart')), ['shop', 'emojivoto', 'ops', 'jobs']);
+  });
+
+  it('Linkerd identities; Consul service names and paths in HCL and JSON', () => {
+    assert.deepEqual(observedLabels('a.yaml', 'apiVersion: policy.linkerd.io/v1alpha1\nkind: MeshTLSAuthentication\nmetadata:\n  name: a\nspec:\n  identities:\n  - |\n'), ['web.emojivoto.serviceaccount.identity.linkerd.cluster.local', 'batch.jobs.serviceaccount.identity.linkerd.cluster.local']);
+    assert.deepEqual(observedLabels('e.hcl', 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name = "|"\n  }\n]\n'), ['"*"', '"api"', '"dashboard"'], 'the schema\'s wildcard, then the observed services');
+    assert.deepEqual(observedLabels('e.json', '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [{"Name": "web", "Permissions": [{"Action": "allow", "HTTP": {"PathPrefix": "|"}}]}]\n}'), ['"/v1/"', '"/v1/carts/"', '"/api/"']);
+    assert.deepEqual(observedLabels('e.json', '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [{"Name": "web", "Action": "|"}]\n}'), ['"allow"', '"deny"'], 'fields with no observed kind keep the schema values only');
   });
 });

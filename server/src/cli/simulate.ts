@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { BaselineError, compareWithGit, impactLens, impactSentence, type BaselineComparison } from '../engine/baseline';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { Engine } from '../engine/engine';
 import { Simulation, simulateShapes, type SimulationResult, type Tally } from '../engine/simulate';
@@ -31,9 +32,14 @@ Options:
                                newly denied calls, located on the deciding policy.
                                explain: text (default) or json.
   --call <json>                explain: the call, as an access record (docs/access-records.md).
+  --baseline <git ref>         simulate: also decide the calls with the policies as they were at the
+                               ref (e.g. HEAD, main, a commit) and report the calls whose verdict
+                               changes: "compared with HEAD, N allowed calls become denied ...".
+  --fail-on-newly-denied <N>   simulate: exit 1 only when more than N calls become denied (compared
+                               with the baseline when given, else with what was observed); default 0.
 
-Exit codes: 0 no call changes from allowed to denied, 1 some observed-allowed calls would be
-denied, 2 usage error or unreadable input.`;
+Exit codes: 0 no more than N calls become denied, 1 more did, 2 usage error or unreadable input
+(including a --baseline that is not a git ref of the repository holding the policies).`;
 
 class UsageError extends Error {}
 class HelpRequested extends Error {}
@@ -45,10 +51,12 @@ interface Parsed {
   format: string;
   config?: string;
   call?: string;
+  baseline?: string;
+  failOnNewlyDenied: number;
 }
 
 function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
-  const parsed: Parsed = { policies: [], traffic: [], inventory: [], format: 'text' };
+  const parsed: Parsed = { policies: [], traffic: [], inventory: [], format: 'text', failOnNewlyDenied: 0 };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -66,6 +74,13 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
       case '--config': parsed.config = value(); break;
       case '--format': parsed.format = value(); break;
       case '--call': parsed.call = value(); break;
+      case '--baseline': parsed.baseline = value(); break;
+      case '--fail-on-newly-denied': {
+        const raw = value();
+        if (!/^\d+$/.test(raw)) throw new UsageError(`--fail-on-newly-denied must be a whole number of calls (got "${raw}")`);
+        parsed.failOnNewlyDenied = Number(raw);
+        break;
+      }
       default:
         throw new UsageError(flag.startsWith('-') ? `unknown option "${flag}"` : `unexpected argument "${arg}"`);
     }
@@ -75,11 +90,12 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
   if (parsed.policies.length === 0) throw new UsageError(`${command} needs --policies`);
   if (command === 'simulate' && parsed.traffic.length === 0) throw new UsageError('simulate needs --traffic');
   if (command === 'explain' && !parsed.call) throw new UsageError("explain needs --call '<access record JSON>'");
+  if (command === 'explain' && parsed.baseline) throw new UsageError('--baseline is an option of simulate');
   return parsed;
 }
 
 /** Reads the policies and the inventory into one workspace and compiles the simulators. */
-function loadWorkspace(parsed: Parsed, io: CliIo): { workspace: WorkspaceModel; simulation: Simulation } | number {
+function loadWorkspace(parsed: Parsed, io: CliIo): { workspace: WorkspaceModel; simulation: Simulation; engine: Engine } | number {
   const all = [...parsed.policies, ...parsed.inventory].map((p) => resolve(io.cwd, p));
   const missing = all.filter((p) => !existsSync(p));
   if (missing.length) {
@@ -103,7 +119,7 @@ function loadWorkspace(parsed: Parsed, io: CliIo): { workspace: WorkspaceModel; 
     }
   }
   if (workspace.resources.length === 0) io.stderr('mesh-policy: no Istio, Linkerd or Consul policy found in --policies');
-  return { workspace, simulation: new Simulation(workspace) };
+  return { workspace, simulation: new Simulation(workspace), engine };
 }
 
 export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }): Promise<number> {
@@ -128,14 +144,26 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
     const result = simulateShapes(loaded.simulation, model.shapes);
     const rel = (p: string) => relative(io.cwd, p) || p;
+    let comparison: BaselineComparison | undefined;
+    if (parsed.baseline) {
+      const paths = [...parsed.policies, ...parsed.inventory].map((p) => resolve(io.cwd, p));
+      try {
+        comparison = await compareWithGit({ engine: loaded.engine, workspace: loaded.workspace, paths, currentFiles: collectPolicyFiles(paths).files, ref: parsed.baseline, outcomes: result.outcomes });
+      } catch (error) {
+        if (!(error instanceof BaselineError)) throw error;
+        io.stderr(`mesh-policy: --baseline: ${error.message}`);
+        return 2;
+      }
+    }
     switch (parsed.format) {
-      case 'json': io.stdout(JSON.stringify(jsonResult(result, model, rel), null, 2)); break;
+      case 'json': io.stdout(JSON.stringify({ ...(jsonResult(result, model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel) } : {}) }, null, 2)); break;
       case 'jsonl': for (const line of jsonlLines(result, rel)) io.stdout(line); break;
-      case 'sarif': io.stdout(JSON.stringify(sarif(result, rel), null, 2)); break;
-      default: io.stdout(textSummary(result, model, rel));
+      case 'sarif': io.stdout(JSON.stringify(sarif(result, rel, comparison), null, 2)); break;
+      default: io.stdout(textSummary(result, model, rel) + (comparison ? `\n\n${baselineText(comparison, rel)}` : ''));
     }
     if (model.stats.files.some((f) => f.error)) return 2;
-    return result.totals.newlyDenied > 0 ? 1 : 0;
+    const newlyDenied = comparison ? comparison.becomeDenied : result.totals.newlyDenied;
+    return newlyDenied > parsed.failOnNewlyDenied ? 1 : 0;
   } catch (error) {
     return failure(error, io);
   }
@@ -260,22 +288,69 @@ function* jsonlLines(result: SimulationResult, rel: (p: string) => string): Gene
   }
 }
 
-function sarif(result: SimulationResult, rel: (p: string) => string): unknown {
+function sarifLocation(at: SourceRef, rel: (p: string) => string): unknown {
+  return { physicalLocation: { artifactLocation: { uri: rel(at.file), uriBaseId: '%SRCROOT%' }, region: { startLine: at.range.start.line + 1, startColumn: at.range.start.character + 1, endLine: at.range.end.line + 1, endColumn: at.range.end.character + 1 } } };
+}
+
+function baselineText(c: BaselineComparison, rel: (p: string) => string): string {
+  const out = [`Baseline ${c.ref} (${c.commit.slice(0, 12)}): ${impactSentence(c.ref, c)}.`];
+  if (c.added.length) out.push(`  files added since ${c.ref}: ${c.added.map(rel).join(', ')}`);
+  if (c.deleted.length) out.push(`  files deleted since ${c.ref}: ${c.deleted.map(rel).join(', ')}`);
+  if (c.policies.length) out.push('', `Per policy and rule (calls whose verdict differs from ${c.ref}):`);
+  for (const policy of c.policies) {
+    out.push(`  ${where(policy.ref, rel)} ${policy.ref.label}: ${impactLens(c.ref, policy) ?? ''}`);
+    for (const rule of policy.rules.values()) out.push(`      ${rule.ref.label}: ${impactLens(c.ref, rule) ?? ''}`);
+  }
+  if (c.baselinePolicies.length) out.push('', `The same calls by the policy and rule that decided them at ${c.ref}:`);
+  for (const policy of c.baselinePolicies) {
+    out.push(`  ${rel(policy.ref.file)} ${policy.ref.label}: ${impactLens(c.ref, policy) ?? ''}`);
+    for (const rule of policy.rules.values()) out.push(`      ${rule.ref.label}: ${impactLens(c.ref, rule) ?? ''}`);
+  }
+  if (c.changed.length) {
+    out.push('', `Calls whose verdict differs from ${c.ref} (top 20 by calls):`);
+    for (const { outcome, baseline } of c.changed.slice(0, 20)) {
+      const sample = outcome.shape.samples[0];
+      out.push(`  ${baseline.verdict} → ${outcome.decision.verdict}  ${n(outcome.shape.count).padStart(6)}×  ${describeCall(outcome.shape.record)}  — ${outcome.decision.reason}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
+    }
+  }
+  return out.join('\n');
+}
+
+function baselineJson(c: BaselineComparison, rel: (p: string) => string): unknown {
+  const ref = (r: SourceRef) => ({ ...r, file: rel(r.file) });
+  return {
+    ref: c.ref, commit: c.commit, summary: impactSentence(c.ref, c),
+    becomeDenied: c.becomeDenied, becomeAllowed: c.becomeAllowed, otherwise: c.otherwise,
+    added: c.added.map(rel), deleted: c.deleted.map(rel),
+    policies: c.policies.map((p) => ({ ref: ref(p.ref), becomeDenied: p.becomeDenied, becomeAllowed: p.becomeAllowed, otherwise: p.otherwise, rules: [...p.rules.values()].map((r) => ({ ref: ref(r.ref), becomeDenied: r.becomeDenied, becomeAllowed: r.becomeAllowed, otherwise: r.otherwise })) })),
+    calls: c.changed.map(({ outcome, baseline }) => ({ record: outcome.shape.record, count: outcome.shape.count, samples: outcome.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), before: baseline.verdict, after: outcome.decision.verdict, reason: outcome.decision.reason, baselineReason: baseline.reason, policy: outcome.decision.policy?.label, rule: outcome.decision.rule?.label })),
+  };
+}
+
+function sarif(result: SimulationResult, rel: (p: string) => string, comparison?: BaselineComparison): unknown {
   const denied = result.outcomes.filter((o) => o.change === 'newly-denied' && o.decision.policy);
+  const vsBaseline = (comparison?.changed ?? []).filter((c) => c.baseline.verdict === 'allow' && c.outcome.decision.verdict === 'deny' && c.outcome.decision.policy);
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [{
-      tool: { driver: { name: 'mesh-policy', version: VERSION, informationUri: 'https://example.invalid/mesh-policy-auditor', rules: [{ id: 'MPA9001', name: 'NewlyDeniedCall', shortDescription: { text: 'The policies would deny calls that the logs show succeeded' } }] } },
+      tool: { driver: { name: 'mesh-policy', version: VERSION, informationUri: 'https://example.invalid/mesh-policy-auditor', rules: [{ id: 'MPA9001', name: 'NewlyDeniedCall', shortDescription: { text: 'The policies would deny calls that the logs show succeeded' } }, { id: 'MPA9002', name: 'DeniedSinceBaseline', shortDescription: { text: 'The policies deny calls that the policies at the baseline git ref allowed' } }] } },
       columnKind: 'utf16CodeUnits',
       results: denied.map((o) => {
         const at = o.decision.rule ?? o.decision.policy!;
         return {
           ruleId: 'MPA9001', level: 'error',
           message: { text: `would deny ${n(o.shape.count)} observed call${o.shape.count === 1 ? '' : 's'} that succeeded: ${describeCall(o.shape.record)} (${o.decision.reason})` },
-          locations: [{ physicalLocation: { artifactLocation: { uri: rel(at.file), uriBaseId: '%SRCROOT%' }, region: { startLine: at.range.start.line + 1, startColumn: at.range.start.character + 1, endLine: at.range.end.line + 1, endColumn: at.range.end.character + 1 } } }],
+          locations: [sarifLocation(at, rel)],
         };
-      }),
+      }).concat(vsBaseline.map(({ outcome }) => {
+        const at = outcome.decision.rule ?? outcome.decision.policy!;
+        return {
+          ruleId: 'MPA9002', level: 'error',
+          message: { text: `denies ${n(outcome.shape.count)} observed call${outcome.shape.count === 1 ? '' : 's'} that ${comparison!.ref} allowed: ${describeCall(outcome.shape.record)} (${outcome.decision.reason})` },
+          locations: [sarifLocation(at, rel)],
+        };
+      })),
     }],
   };
 }

@@ -7,6 +7,7 @@ import type { SourceFile } from './source/sourceFile';
 import type { NodePath, Span } from './source/tree';
 import { getLocation } from 'jsonc-parser';
 import { foldKey } from './consul';
+import { observedDetail, observedFor, observedInsertText, type ObservedValues } from './observedValues';
 
 export interface Suggestion {
   label: string;
@@ -99,10 +100,14 @@ function pathFromIndentation(lines: string[], lineNo: number, column: number, st
   return { path, siblings };
 }
 
-/** Field and value suggestions, from the schema of the resource under the cursor. */
-export function completeAt(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number): Suggestion[] {
-  if (file.format === 'json') return completeJson(file, resources, registry, offset);
-  if (file.format === 'hcl') return completeHcl(file, resources, registry, offset);
+/**
+ * Field and value suggestions, from the schema of the resource under the cursor; with `observed`
+ * (trafficCompletionValues), also the values seen in the traffic and the inventory that fit the
+ * field (principals, identities, namespaces, paths, methods, ports, hosts, labels, services).
+ */
+export function completeAt(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number, observed?: ObservedValues): Suggestion[] {
+  if (file.format === 'json') return completeJson(file, resources, registry, offset, observed);
+  if (file.format === 'hcl') return completeHcl(file, resources, registry, offset, observed);
   const resource = resourceAt(file, resources, offset);
   if (!resource) return [];
   const position = file.lines.position(offset);
@@ -119,7 +124,8 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
     const { path } = pathFromIndentation(lines, position.line, keyColumn, valueMatch[2]!.length > 0);
     const typed = valueMatch[5]!;
     const replace = { start: offset - typed.length - valueMatch[4]!.length, end: offset };
-    return valueSuggestions(schemasAt(registry, root, relative(base, [...path, key])), replace);
+    const valuePath = relative(base, [...path, key]);
+    return withObserved(valueSuggestions(schemasAt(registry, root, valuePath), replace), resource, file, valuePath, replace, observed);
   }
 
   const itemMatch = /^(\s*)((?:-\s+)*)-\s+(["']?)([^"':#{[]*)$/.exec(before);
@@ -128,8 +134,9 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
     const { path } = pathFromIndentation(lines, position.line, dashColumn + 1, false);
     const typed = itemMatch[4]!;
     const replace = { start: offset - typed.length - itemMatch[3]!.length, end: offset };
-    const itemSchemas = schemasAt(registry, root, relative(base, [...path, 0]));
-    const values = valueSuggestions(itemSchemas, replace);
+    const itemPath = relative(base, [...path, 0]);
+    const itemSchemas = schemasAt(registry, root, itemPath);
+    const values = withObserved(valueSuggestions(itemSchemas, replace), resource, file, itemPath, replace, observed);
     if (values.length) return values;
     const keyed = keySuggestions(itemSchemas, new Set(), { start: offset - typed.length, end: offset }, dashColumn + 2);
     return keyed;
@@ -143,6 +150,16 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
     return keySuggestions(schemasAt(registry, root, relative(base, path)), siblings, { start: offset - typed.length, end: offset + restOfKey(file.text, offset) }, column);
   }
   return [];
+}
+
+/** Schema values first, then the observed values that fit the field, most called first. */
+function withObserved(values: Suggestion[], resource: Resource, file: SourceFile, path: NodePath, replace: Span, observed: ObservedValues | undefined): Suggestion[] {
+  if (!observed) return values;
+  const known = new Set(values.map((v) => v.label));
+  const extra = observedFor(resource.mesh, path, observed).filter((v) => !known.has(v.value)).map((v) => ({
+    label: v.value, kind: 'value' as const, insertText: observedInsertText(file.format, v.value), replace, detail: observedDetail(v),
+  }));
+  return [...values, ...extra];
 }
 
 function restOfKey(text: string, offset: number): number {
@@ -211,7 +228,7 @@ function canonicalPath(registry: SchemaRegistry, root: JsonSchema, path: NodePat
   return out;
 }
 
-function completeJson(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number): Suggestion[] {
+function completeJson(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number, observed?: ObservedValues): Suggestion[] {
   const resource = onlyResource(resources);
   if (!resource) return [];
   const root = registry.rootSchema(resource.entry);
@@ -223,8 +240,9 @@ function completeJson(file: SourceFile, resources: Resource[], registry: SchemaR
     const present = new Set(presentKeys(file.text, offset));
     return keySuggestions(schemasAt(registry, root, parentPath), present, typedSpan, 0).map((s) => ({ ...s, insertText: `${JSON.stringify(s.label)}: ` }));
   }
-  const values = valueSuggestions(schemasAt(registry, root, canonicalPath(registry, root, location.path)), typedSpan);
-  return values.map((s) => ({ ...s, insertText: /^(true|false)$/.test(s.label) ? s.label : JSON.stringify(s.label) }));
+  const valuePath = canonicalPath(registry, root, location.path);
+  const values = valueSuggestions(schemasAt(registry, root, valuePath), typedSpan).map((s) => ({ ...s, insertText: /^(true|false)$/.test(s.label) ? s.label : JSON.stringify(s.label) }));
+  return withObserved(values, resource, file, valuePath, typedSpan, observed);
 }
 
 /** Keys already written in the JSON object around the offset (same nesting level). */
@@ -259,7 +277,7 @@ function presentKeys(text: string, offset: number): string[] {
  * HCL: the block path of the cursor comes from a scan of the text before it (keys before `{`,
  * `= {` and `= [`, brackets), which works while the entry is half written and does not parse.
  */
-function completeHcl(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number): Suggestion[] {
+function completeHcl(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number, observed?: ObservedValues): Suggestion[] {
   const resource = onlyResource(resources);
   if (!resource) return [];
   const root = registry.rootSchema(resource.entry);
@@ -299,8 +317,9 @@ function completeHcl(file: SourceFile, resources: Resource[], registry: SchemaRe
   if (value) {
     const typed = value[2]!;
     const replace = { start: offset - typed.length - (line.endsWith(`"${typed}`) ? 1 : 0), end: offset };
-    const schemas = schemasAt(registry, root, canonicalPath(registry, root, [...path, value[1]!]));
-    return valueSuggestions(schemas, replace).map((s) => ({ ...s, insertText: /^(true|false)$/.test(s.label) ? s.label : JSON.stringify(s.label) }));
+    const valuePath = canonicalPath(registry, root, [...path, value[1]!]);
+    const values = valueSuggestions(schemasAt(registry, root, valuePath), replace).map((s) => ({ ...s, insertText: /^(true|false)$/.test(s.label) ? s.label : JSON.stringify(s.label) }));
+    return withObserved(values, resource, file, valuePath, replace, observed);
   }
   const key = /(?:^|[{,\s])([A-Za-z_][\w.-]*)?$/.exec(line);
   if (!key || /=\s*$/.test(line)) return [];

@@ -1,0 +1,292 @@
+import { replaceScalar } from '../edits';
+import type { Range, TextEdit } from '../findings';
+import type { ShapeOutcome } from '../simulate';
+import type { SourceFile } from '../source/sourceFile';
+import { nodeAt as treeNodeAt } from '../source/tree';
+import type { AccessRecord } from '../traffic/accessRecord';
+import {
+  asList, asRecord, decidedBy, describeCall, empty, freshName, isHttp, merge, nodeAt, notOffered, pathOf, resourceAtRange, resourceAtRef, resourcesOf,
+  unique, valueAt, verified, type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult,
+} from './common';
+import { appendDocuments, insertField, insertItems, replaceItem } from './layout';
+
+/**
+ * Istio AuthorizationPolicy fixes. Which values a rule needs follows mesh-semantics §1.4–1.6:
+ * string fields match exactly, by `prefix*`, `*suffix` or `*`; paths may use `{*}`/`{**}`.
+ */
+
+const ISTIO_API = 'security.istio.io/v1';
+
+function matchesIstio(pattern: unknown, value: string): boolean {
+  const p = String(pattern);
+  if (p === '*') return true;
+  if (p.includes('{*}') || p.includes('{**}')) {
+    const source = p.split(/(\{\*\*\}|\{\*\})/).map((part) => (part === '{**}' ? '.*' : part === '{*}' ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
+    return new RegExp(`^${source}$`).test(value);
+  }
+  if (p.endsWith('*')) return value.startsWith(p.slice(0, -1));
+  if (p.startsWith('*')) return value.endsWith(p.slice(1));
+  return p === value;
+}
+
+function namespaceOf(record: AccessRecord): string | undefined {
+  return record.source?.namespace ?? /\/ns\/([^/]+)\//.exec(record.source?.principal ?? '')?.[1];
+}
+
+function actionOf(located: Located): string {
+  const action = valueAt(located.resource, ['spec', 'action']);
+  return typeof action === 'string' ? action : 'ALLOW';
+}
+
+function isDryRun(located: Located): boolean {
+  return String(asRecord(valueAt(located.resource, ['metadata', 'annotations']))['istio.io/dry-run']).toLowerCase() === 'true';
+}
+
+/** Policies with a selector (or none) that reach the destination workload. */
+function applyingPolicies(context: FixContext, record: AccessRecord, action: string): Located[] {
+  const root = asRecord(asRecord(context.workspace.config as unknown)['istio'])['rootNamespace'] ?? 'istio-system';
+  const labels = record.destination?.labels ?? {};
+  return resourcesOf(context.workspace, 'istio', 'AuthorizationPolicy').filter((p) => {
+    if (actionOf(p) !== action || isDryRun(p)) return false;
+    if (p.resource.namespace !== record.destination?.namespace && p.resource.namespace !== root) return false;
+    const spec = asRecord(valueAt(p.resource, ['spec']));
+    if (spec['targetRef'] || spec['targetRefs']) return false;
+    const matchLabels = asRecord(asRecord(spec['selector'])['matchLabels']);
+    return Object.entries(matchLabels).every(([k, v]) => labels[k] === v);
+  }).sort((a, b) => Object.keys(asRecord(valueAt(b.resource, ['spec', 'selector', 'matchLabels']))).length - Object.keys(asRecord(valueAt(a.resource, ['spec', 'selector', 'matchLabels']))).length);
+}
+
+interface Addition {
+  path: (string | number)[];
+  value: string | number;
+}
+
+/** What a rule lacks to match the call, or undefined when adding values cannot make it match. */
+function missingFromRule(rule: Record<string, unknown>, record: AccessRecord): Addition[] | undefined {
+  if (rule['when'] !== undefined) return undefined;
+  const sourceFields: [string, string | undefined][] = [['principals', record.source?.principal ?? undefined], ['namespaces', namespaceOf(record)]];
+  const path = pathOf(record);
+  const port = record.destination?.port;
+  const operationFields: [string, string | undefined][] = [['methods', record.request?.method], ['paths', path], ['hosts', record.request?.host]];
+  const bestOf = (clauses: unknown[], key: 'source' | 'operation', fields: [string, string | undefined][], list: string): Addition[] | undefined => {
+    if (clauses.length === 0) return [];
+    let best: Addition[] | undefined;
+    clauses.forEach((clause, index) => {
+      const body = asRecord(asRecord(clause)[key]);
+      const additions: Addition[] = [];
+      for (const [field, raw] of Object.entries(body)) {
+        const values = asList(raw);
+        if (field.startsWith('not')) {
+          const positive = field[3]!.toLowerCase() + field.slice(4);
+          const actual = positive === 'ports' ? (port === undefined ? undefined : String(port)) : [...fields].find(([f]) => f === positive)?.[1];
+          if (actual !== undefined && values.some((v) => matchesIstio(v, actual))) return;
+          continue;
+        }
+        if (field === 'ports') {
+          if (port === undefined) return;
+          if (!values.some((v) => String(v) === String(port))) additions.push({ path: [list, index, key, field], value: typeof values[0] === 'number' ? port : String(port) });
+          continue;
+        }
+        const actual = fields.find(([f]) => f === field);
+        if (!actual || actual[1] === undefined) return;
+        if (!values.some((v) => matchesIstio(v, actual[1]!))) additions.push({ path: [list, index, key, field], value: actual[1] });
+      }
+      if (!best || additions.length < best.length) best = additions;
+    });
+    return best;
+  };
+  const from = bestOf(asList(rule['from']), 'source', sourceFields, 'from');
+  const to = bestOf(asList(rule['to']), 'operation', operationFields, 'to');
+  return from && to ? [...from, ...to] : undefined;
+}
+
+function ruleFor(record: AccessRecord, sourceOnly = false): Record<string, unknown> {
+  const source: Record<string, unknown> = {};
+  if (record.source?.principal) source['principals'] = [record.source.principal];
+  else if (record.source?.ip) source['ipBlocks'] = [record.source.ip];
+  const operation: Record<string, unknown> = {};
+  if (isHttp(record) && !sourceOnly) {
+    operation['methods'] = [record.request!.method];
+    if (pathOf(record)) operation['paths'] = [pathOf(record)];
+  }
+  if (record.destination?.port !== undefined) operation['ports'] = [String(record.destination.port)];
+  const rule: Record<string, unknown> = {};
+  if (Object.keys(source).length) rule['from'] = [{ source }];
+  if (Object.keys(operation).length) rule['to'] = [{ operation }];
+  return rule;
+}
+
+function selectorFor(record: AccessRecord): Record<string, string> | undefined {
+  const labels = record.destination?.labels ?? {};
+  for (const key of ['app', 'app.kubernetes.io/name', 'service.istio.io/canonical-name']) if (labels[key]) return { [key]: labels[key]! };
+  return undefined;
+}
+
+function label(located: Located): string {
+  return `${located.resource.namespace ?? 'default'}/${located.resource.name ?? '?'}`;
+}
+
+/** Adds `rule` to the policy's rules (creating the list when the policy has none). */
+function addRule(located: Located, rule: Record<string, unknown>): TextEdit | undefined {
+  const rules = nodeAt(located.resource, ['spec', 'rules']);
+  if (rules?.type === 'array') return insertItems(located.file, rules, [rule]);
+  const spec = nodeAt(located.resource, ['spec']);
+  if (spec?.type === 'object') return insertField(located.file, spec, 'rules', [rule]);
+  return undefined;
+}
+
+function newPolicyDocument(record: AccessRecord, name: string, action: 'ALLOW' | 'DENY', rule: Record<string, unknown>, selector: Record<string, string>): Record<string, unknown> {
+  return {
+    apiVersion: ISTIO_API, kind: 'AuthorizationPolicy',
+    metadata: { name, namespace: record.destination!.namespace },
+    spec: { selector: { matchLabels: selector }, action, rules: [rule] },
+  };
+}
+
+function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult {
+  const { record } = outcome.shape;
+  if (!record.destination?.namespace) return notOffered('the call does not say which namespace it went to');
+  if (!record.source?.principal && !record.source?.ip) return notOffered('the call has neither a peer identity nor a source address to allow');
+  const call = describeCall(record);
+  const allowed = (d: { verdict: string }) => d.verdict === 'allow';
+  const result = empty();
+  const policies = applyingPolicies(context, record, 'ALLOW');
+  // The closest rule: the fewest values to add.
+  const candidates: { located: Located; index: number; additions: { path: (string | number)[]; value: string | number }[] }[] = [];
+  for (const located of policies) {
+    asList(valueAt(located.resource, ['spec', 'rules'])).forEach((rule, index) => {
+      const additions = missingFromRule(asRecord(rule), record);
+      if (additions && additions.length > 0) candidates.push({ located, index, additions });
+    });
+  }
+  candidates.sort((a, b) => a.additions.length - b.additions.length);
+  for (const candidate of candidates.slice(0, 4)) {
+    const edits: TextEdit[] = [];
+    for (const addition of candidate.additions) {
+      const list = nodeAt(candidate.located.resource, ['spec', 'rules', candidate.index, ...addition.path]);
+      if (list?.type !== 'array') break;
+      edits.push(insertItems(candidate.located.file, list, [addition.value]));
+    }
+    if (edits.length !== candidate.additions.length) continue;
+    const what = candidate.additions.map((a) => `${String(a.value)} to ${String(a.path[a.path.length - 1])}`).join(', ');
+    const fix: TrafficFix = { kind: 'allow', file: candidate.located.file.path, title: `Allow ${call}: add ${what} of ${label(candidate.located)} rules[${candidate.index}]`, edits, preferred: true };
+    const ok = verified(context, candidate.located.file, fix, [record], allowed);
+    if (ok) {
+      result.fixes.push(ok);
+      break;
+    }
+  }
+  const rule = ruleFor(record);
+  const withSelector = policies.find((p) => Object.keys(asRecord(valueAt(p.resource, ['spec', 'selector', 'matchLabels']))).length > 0);
+  if (withSelector) {
+    const edit = addRule(withSelector, rule);
+    const fix: TrafficFix | undefined = edit && { kind: 'allow', file: withSelector.file.path, title: `Allow ${call}: new rule in ${label(withSelector)}`, edits: [edit], preferred: result.fixes.length === 0 };
+    const ok = fix && verified(context, withSelector.file, fix, [record], allowed);
+    if (ok) result.fixes.push(ok);
+  } else {
+    const selector = selectorFor(record);
+    const home = resourceAtRef(context.workspace, outcome.decision.policy) ?? policies[0];
+    if (selector && home && home.file.format === 'yaml') {
+      const name = freshName(context.workspace, 'istio', 'AuthorizationPolicy', record.destination.namespace, `allow-${record.source?.serviceAccount ?? 'observed'}-to-${Object.values(selector)[0]}`);
+      const fix: TrafficFix = { kind: 'allow', file: home.file.path, title: `Allow ${call}: new ALLOW policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'ALLOW', rule, selector)])], preferred: result.fixes.length === 0 };
+      const ok = verified(context, home.file, fix, [record], allowed);
+      if (ok) result.fixes.push(ok);
+    }
+  }
+  if (result.fixes.length === 0) result.notOffered.push(`no edit to the ALLOW policies of ${record.destination.namespace}/${record.destination.workload ?? '?'} makes the call allowed (${outcome.decision.reason})`);
+  return result;
+}
+
+function denyCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult {
+  const { record } = outcome.shape;
+  if (!record.destination?.namespace) return notOffered('the call does not say which namespace it went to');
+  if (!record.source?.principal && !record.source?.ip) return notOffered('the call has neither a peer identity nor a source address to deny');
+  const call = describeCall(record);
+  const denied = (d: { verdict: string }) => d.verdict === 'deny';
+  const rule = ruleFor(record);
+  const existing = applyingPolicies(context, record, 'DENY').find((p) => Object.keys(asRecord(valueAt(p.resource, ['spec', 'selector', 'matchLabels']))).length > 0);
+  if (existing) {
+    const edit = addRule(existing, rule);
+    const fix: TrafficFix | undefined = edit && { kind: 'deny', file: existing.file.path, title: `Deny ${call}: new rule in DENY policy ${label(existing)}`, edits: [edit], preferred: true };
+    const ok = fix && verified(context, existing.file, fix, [record], denied);
+    if (ok) return { fixes: [ok], notOffered: [] };
+  }
+  const selector = selectorFor(record);
+  const home = resourceAtRef(context.workspace, outcome.decision.policy) ?? resourcesOf(context.workspace, 'istio', 'AuthorizationPolicy').find((p) => p.resource.namespace === record.destination!.namespace && p.file.format === 'yaml');
+  if (!selector) return notOffered('the destination has no app label to select it by');
+  if (!home || home.file.format !== 'yaml') return notOffered('no YAML policy file to add a DENY policy to');
+  const name = freshName(context.workspace, 'istio', 'AuthorizationPolicy', record.destination.namespace, `deny-${record.source?.serviceAccount ?? 'observed'}-${record.request?.method ?? 'tcp'}-${Object.values(selector)[0]}`);
+  const fix: TrafficFix = { kind: 'deny', file: home.file.path, title: `Deny ${call}: new DENY policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'DENY', rule, selector)])], preferred: true };
+  const ok = verified(context, home.file, fix, [record], denied);
+  return ok ? { fixes: [ok], notOffered: [] } : notOffered('a DENY policy for this call would not deny it (see the explanation of the call)');
+}
+
+const NARROWABLE = new Set(['principals', 'namespaces', 'paths', 'hosts', 'requestPrincipals']);
+const MAX_NARROWED = 20;
+
+function observedValue(field: string, record: AccessRecord): string | undefined {
+  switch (field) {
+    case 'principals': return record.source?.principal ?? undefined;
+    case 'namespaces': return namespaceOf(record);
+    case 'paths': return pathOf(record);
+    case 'hosts': return record.request?.host;
+    case 'requestPrincipals': return record.request?.jwt?.issuer && record.request.jwt.subject ? `${record.request.jwt.issuer}/${record.request.jwt.subject}` : undefined;
+    default: return undefined;
+  }
+}
+
+function narrowWildcard(context: FixContext, file: SourceFile, range: Range): TrafficFixResult {
+  const located = resourceAtRange(context.workspace, file.path, range);
+  if (!located || located.resource.kind !== 'AuthorizationPolicy') return empty();
+  const offset = file.lines.offset(range.start);
+  const { path } = treeNodeAt(located.resource.node, offset);
+  // spec.rules[r].from[i].source.<field>[k]
+  const fieldIndex = path.findIndex((s) => typeof s === 'string' && NARROWABLE.has(s));
+  if (fieldIndex < 0 || path[0] !== 'spec' || path[1] !== 'rules' || typeof path[path.length - 1] !== 'number' || fieldIndex !== path.length - 2) return empty();
+  const field = path[fieldIndex] as string;
+  const index = path[path.length - 1] as number;
+  const list = nodeAt(located.resource, path.slice(0, -1));
+  const item = list?.type === 'array' ? list.items[index] : undefined;
+  if (list?.type !== 'array' || item?.type !== 'scalar' || typeof item.value !== 'string' || !item.value.includes('*')) return empty();
+  const pattern = item.value;
+  const ruleNode = nodeAt(located.resource, path.slice(0, 3));
+  if (!ruleNode) return empty();
+  const matched = decidedBy(context.outcomes, file.path, file.lines.range(ruleNode.span)).filter((o) => o.decision.rule);
+  const values = unique(matched.map((o) => observedValue(field, o.shape.record)).filter((v): v is string => v !== undefined && matchesIstio(pattern, v))).sort();
+  if (values.length === 0) return notOffered(`no observed call went through ${field} "${pattern}"`);
+  if (values.length > MAX_NARROWED) return notOffered(`${values.length} different ${field} went through "${pattern}"; too many to list`);
+  const fix: TrafficFix = { kind: 'narrow', file: file.path, title: `Narrow "${pattern}" to the ${values.length} observed ${field}`, edits: [replaceItem(file, list, index, values)] };
+  const ok = verified(context, file, fix, matched.map((o) => o.shape.record), (d, i) => d.verdict === matched[i]!.decision.verdict);
+  return ok ? { fixes: [ok], notOffered: [] } : notOffered(`narrowing "${pattern}" would change the verdict of observed calls`);
+}
+
+function shadowPolicy(context: FixContext, file: SourceFile, range: Range): TrafficFixResult {
+  const located = resourceAtRange(context.workspace, file.path, range);
+  if (!located || located.resource.kind !== 'AuthorizationPolicy') return empty();
+  const action = actionOf(located);
+  if (action !== 'ALLOW' && action !== 'DENY') return notOffered(`istio.io/dry-run supports only ALLOW and DENY policies, not ${action}`);
+  const annotations = nodeAt(located.resource, ['metadata', 'annotations']);
+  const metadata = nodeAt(located.resource, ['metadata']);
+  let edit: TextEdit | undefined;
+  if (annotations?.type === 'object') {
+    const current = annotations.entries.find((e) => e.key === 'istio.io/dry-run');
+    if (current && String((current.value as { value?: unknown }).value).toLowerCase() === 'true') return empty();
+    edit = current ? replaceScalar(file, current.value, 'true') : insertField(file, annotations, 'istio.io/dry-run', 'true');
+  } else if (metadata?.type === 'object') {
+    edit = insertField(file, metadata, 'annotations', { 'istio.io/dry-run': 'true' });
+  }
+  if (!edit) return empty();
+  const fix: TrafficFix = { kind: 'dry-run', file: file.path, title: `Dry-run ${label(located)}: evaluate it without enforcing it (istio.io/dry-run)`, edits: [edit] };
+  const decided = decidedBy(context.outcomes, file.path, file.lines.range(located.resource.node.span));
+  if (decided.length === 0) return { fixes: [fix], notOffered: [] };
+  const ok = verified(context, file, fix, decided.slice(0, 20).map((o) => o.shape.record), (d) => (d.shadow ?? []).some((s) => s.policy.file === file.path));
+  return ok ? { fixes: [ok], notOffered: [] } : notOffered('the simulator does not report the policy as dry-run after the edit');
+}
+
+export const istioTrafficFixes: MeshTrafficFixes = {
+  mesh: 'istio',
+  allowCall,
+  denyCall,
+  narrowWildcard,
+  shadowPolicy: (context, file, range) => merge(shadowPolicy(context, file, range)),
+};

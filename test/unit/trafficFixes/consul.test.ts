@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
+import { addIntentionSource, allowCall, denyCall, narrowWildcard, shadowPolicy } from '../../../server/src/engine/trafficFixes';
+import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
+import { apply, changes, find, loadExample, loadInline, rangeAt, type Loaded } from './harness';
+
+/** Consul intention fixes (mesh-semantics §3): applied, re-read and decided again. */
+
+const TD = '7d4e1f2a-0b1c-4d2e-9f30-a1b2c3d4e5f6.consul';
+const spiffe = (svc: string) => `spiffe://${TD}/ns/default/dc/dc1/svc/${svc}`;
+
+function onlyCalls(l: Loaded, applied: ReturnType<typeof apply>, from: string, to: string, predicate: (r: AccessRecord) => boolean): void {
+  const changed = changes(l, applied);
+  assert.ok(changed.length > 0, 'some call changes');
+  for (const [i, a, b] of changed) {
+    assert.deepEqual([a, b], [from, to]);
+    assert.ok(predicate(l.outcomes[i]!.shape.record), JSON.stringify(l.outcomes[i]!.shape.record));
+  }
+}
+
+describe('consul: config entries of the examples (HCL and JSON)', () => {
+  let loaded: Promise<Loaded> | undefined;
+  const example = () => (loaded ??= loadExample('consul', ['config', 'app']));
+
+  it('HCL list: a new source for a caller the wildcard deny refused', async () => {
+    const l = await example();
+    const refused = find(l, (o) => o.decision.verdict === 'deny' && o.shape.record.source?.service === 'web-legacy');
+    const fix = allowCall(l.context, refused).fixes[0]!;
+    assert.equal(fix.kind, 'add-source');
+    const applied = apply(l, fix);
+    assert.ok(applied.after.includes('    Name   = "api"\n    Action = "allow"\n  },\n  {\n    Name = "web-legacy"\n    Action = "allow"\n  },\n]\n'), applied.after);
+    onlyCalls(l, applied, 'deny', 'allow', (r) => r.source?.service === 'web-legacy' && r.destination?.service === 'counting');
+  });
+
+  it('HCL blocks: allow one request first in the caller\'s permissions', async () => {
+    const l = await example();
+    const refused = find(l, (o) => o.decision.verdict === 'deny' && o.shape.record.request?.path?.startsWith('/v1/admin') === true && o.shape.record.source?.service === 'dashboard');
+    const fix = allowCall(l.context, refused).fixes[0]!;
+    const applied = apply(l, fix);
+    assert.ok(applied.after.includes(`  Permissions = [\n    {\n      Action = "allow"\n      HTTP = {\n        PathExact = "${refused.shape.record.request!.path!.split('?')[0]}"\n        Methods = ["${refused.shape.record.request!.method}"]\n      }\n    },\n    {\n      Action = "deny"`), applied.after);
+    onlyCalls(l, applied, 'deny', 'allow', (r) => r.source?.service === 'dashboard' && r.request?.path === refused.shape.record.request?.path);
+  });
+
+  it('JSON: deny one request first; L4: change the source action', async () => {
+    const l = await example();
+    const allowed = find(l, (o) => o.decision.verdict === 'allow' && o.shape.record.destination?.service === 'dashboard' && o.shape.record.request?.path === '/');
+    const applied = apply(l, denyCall(l.context, allowed).fixes[0]!);
+    assert.deepEqual(JSON.parse(applied.after).Sources[0].Permissions[0], { Action: 'deny', HTTP: { PathExact: '/', Methods: ['GET'] } });
+    onlyCalls(l, applied, 'allow', 'deny', (r) => r.request?.path === '/' && r.request.method === 'GET');
+    const tcp = find(l, (o) => o.decision.verdict === 'allow' && o.shape.record.destination?.service === 'counting' && o.shape.record.source?.service === 'api');
+    const l4 = apply(l, denyCall(l.context, tcp).fixes[0]!);
+    assert.ok(l4.after.includes('    Name   = "api"\n    Action = "deny"\n'));
+    onlyCalls(l, l4, 'allow', 'deny', (r) => r.source?.service === 'api' && r.destination?.service === 'counting');
+  });
+
+  it('no dry-run or audit mode in Consul', async () => {
+    const l = await example();
+    const file = l.workspace.sourceFiles.find((f) => f.path.endsWith('api.hcl'))!;
+    assert.match(shadowPolicy(l.context, file.path, rangeAt(file.text, 'Sources')).notOffered[0]!, /no dry-run or audit/);
+  });
+});
+
+describe('consul: ServiceIntentions resources of the examples (YAML)', () => {
+  it('allow: fix the source action; a destination without intentions gets a new resource', async () => {
+    const l = await loadExample('consul', ['crds', 'app']);
+    const refused = find(l, (o) => o.decision.verdict === 'deny' && o.shape.record.source?.service === 'dashboard' && o.shape.record.destination?.service === 'counting');
+    const applied = apply(l, allowCall(l.context, refused).fixes[0]!);
+    assert.ok(applied.after.includes('    - name: dashboard\n      action: allow\n'), 'the invalid "Allow" becomes allow');
+    onlyCalls(l, applied, 'deny', 'allow', (r) => r.source?.service === 'dashboard' && r.destination?.service === 'counting');
+    const toDashboard = find(l, (o) => o.decision.verdict === 'deny' && o.shape.record.destination?.service === 'dashboard');
+    const created = apply(l, allowCall(l.context, toDashboard).fixes[0]!);
+    assert.ok(created.after.endsWith('---\napiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: dashboard\n  namespace: counting-demo\nspec:\n  destination:\n    name: dashboard\n  sources:\n    - name: ingress-gateway\n      action: allow\n'), created.after);
+    onlyCalls(l, created, 'deny', 'allow', (r) => r.source?.service === 'ingress-gateway' && r.destination?.service === 'dashboard');
+  });
+
+  it('config entries only: a destination without an entry needs a new file, which a fix cannot create', async () => {
+    const l = loadInline({ '/ws/deny-all.hcl': 'Kind = "service-intentions"\nName = "*"\nSources = [{ Name = "*", Action = "deny" }]\n' }, [call('web', 'api', 'GET', '/x', 'denied')], consulConfig());
+    assert.match(allowCall(l.context, l.outcomes[0]!).notOffered[0]!, /no service-intentions entry for api/);
+  });
+});
+
+function call(source: string, destination: string, method: string | undefined, path: string | undefined, observed: AccessRecord['observed'] = 'allowed'): AccessRecord {
+  return {
+    mesh: 'consul', protocol: method ? 'http' : 'tcp', observed,
+    source: { principal: spiffe(source), service: source, namespace: 'default' },
+    destination: { service: destination, namespace: 'default', port: 20000 },
+    ...(method ? { request: { method, ...(path ? { path } : {}) } } : {}),
+  };
+}
+
+function consulConfig() {
+  const config = defaultConfig('/ws');
+  config.consul = { defaultIntentionPolicy: 'deny' };
+  return config;
+}
+
+describe('consul: inline entries in each form', () => {
+  const forms: [string, string, string][] = [
+    ['HCL blocks', '/ws/api.hcl', `# api\nKind = "service-intentions"\nName = "api"\n\nSources {\n  Name   = "*"\n  Action = "allow"  # for now\n}\n`],
+    ['snake_case HCL list', '/ws/api.hcl', `kind = "service-intentions"\nname = "api"\nsources = [\n  { name = "*", action = "allow" },\n]\n`],
+    ['JSON', '/ws/api.json', `{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [\n    {\n      "Name": "*",\n      "Action": "allow"\n    }\n  ]\n}\n`],
+    ['CRD YAML', '/ws/api.yaml', `apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: api\nspec:\n  destination:\n    name: api\n  sources:\n    - name: "*"  # everyone\n      action: allow\n`],
+  ];
+  const traffic = [call('web', 'api', 'GET', '/a'), call('batch', 'api', 'POST', '/b'), call('web', 'api', 'GET', '/c')];
+  for (const [name, path, text] of forms) {
+    it(`${name}: narrow "*" to the observed callers`, () => {
+      const l = loadInline({ [path]: text }, traffic, consulConfig());
+      assert.deepEqual(l.outcomes.map((o) => o.decision.verdict), ['allow', 'allow', 'allow']);
+      const fix = narrowWildcard(l.context, path, rangeAt(text, '"*"')).fixes[0]!;
+      assert.match(fix.title, /2 observed callers \(batch, web\)/);
+      const applied = apply(l, fix);
+      assert.deepEqual(changes(l, applied), []);
+      const stranger = loadInline({ [path]: applied.after }, [call('stranger', 'api', 'GET', '/a')], consulConfig());
+      assert.equal(stranger.outcomes[0]!.decision.verdict, 'deny');
+    });
+
+    it(`${name}: deny one request of an L4-allowed caller (its other requests stay allowed)`, () => {
+      const l = loadInline({ [path]: text }, traffic, consulConfig());
+      const fix = denyCall(l.context, l.outcomes[0]!).fixes[0]!;
+      assert.equal(fix.kind, 'add-source');
+      const applied = apply(l, fix);
+      assert.deepEqual(changes(l, applied), [[0, 'allow', 'deny']]);
+    });
+
+    it(`${name}: add an intention source`, () => {
+      const l = loadInline({ [path]: text }, traffic, consulConfig());
+      const located = { file: l.workspace.sourceFiles[0]!, resource: l.workspace.resources[0]!.resource };
+      const edit = addIntentionSource(located, { Name: 'web', Action: 'deny' })!;
+      const applied = apply(l, { kind: 'add-source', file: path, title: 'add', edits: [edit] });
+      assert.deepEqual(changes(l, applied), [[0, 'allow', 'deny'], [2, 'allow', 'deny']]);
+    });
+  }
+
+  it('the file\'s spelling is kept: snake_case and PascalCase config entries, camelCase resources', () => {
+    const l = loadInline({ [forms[1]![1]]: forms[1]![2] }, traffic, consulConfig());
+    const located = { file: l.workspace.sourceFiles[0]!, resource: l.workspace.resources[0]!.resource };
+    const applied = apply(l, { kind: 'add-source', file: forms[1]![1], title: 'add', edits: [addIntentionSource(located, { Name: 'web', Permissions: [{ Action: 'deny', HTTP: { PathPrefix: '/a' } }, { Action: 'allow', HTTP: { PathPrefix: '/' } }] })!] });
+    assert.ok(applied.after.includes('  {\n    name = "web"\n    permissions = [\n      {\n        action = "deny"\n        http = {\n          path_prefix = "/a"\n        }\n      },'), applied.after);
+    assert.deepEqual(changes(l, applied), [[0, 'allow', 'deny']]);
+  });
+});
