@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,11 @@ describe('traffic in the editor (LSP)', () => {
   before(async () => {
     workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-traffic-'));
     cpSync(join(REPO_ROOT, 'examples', 'istio'), workspace, { recursive: true });
+    // A git repository, so that edits are compared with the policies at HEAD.
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: workspace, stdio: 'ignore' });
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-q', '-m', 'policies');
     policyPath = join(workspace, 'security', 'authorization-policies.yaml');
     policyUri = pathToFileURL(policyPath).href;
     client = new LspTestClient();
@@ -98,6 +104,26 @@ describe('traffic in the editor (LSP)', () => {
     assert.deepEqual(counts, [...counts].sort((a, b) => b - a));
   });
 
+  it('offers traffic quick fixes at a policy (dry-run, allow the denied calls) that edit only their range', async () => {
+    const started = Date.now();
+    const actions = await client.request<{ title: string; edit?: { changes?: Record<string, { range: unknown; newText: string }[]> } }[]>('textDocument/codeAction', {
+      textDocument: { uri: policyUri }, range: { start: { line: 9, character: 10 }, end: { line: 9, character: 10 } }, context: { diagnostics: [] },
+    });
+    const titles = actions.map((a) => a.title);
+    assert.ok(titles.some((t) => /dry-run/i.test(t)), titles.join('\n'));
+    assert.ok(titles.some((t) => /^Allow /.test(t)), titles.join('\n'));
+    for (const action of actions) assert.ok(Object.keys(action.edit?.changes ?? {}).length > 0, action.title);
+    assert.ok(Date.now() - started < 2000, `code actions answered in ${Date.now() - started} ms`);
+  });
+
+  it('completes values seen in the traffic (principals)', async () => {
+    const text = readFileSync(policyPath, 'utf8').split('\n');
+    const line = text.findIndex((l) => l.includes('- cluster.local/ns/shop/sa/shop-gateway-istio'));
+    const character = text[line]!.indexOf('cluster.local');
+    const items = await client.request<{ label: string }[]>('textDocument/completion', { textDocument: { uri: policyUri }, position: { line, character } });
+    assert.ok(items.some((i) => i.label === 'cluster.local/ns/shop/sa/frontend'), items.map((i) => i.label).slice(0, 20).join(', '));
+  });
+
   it('explains a call with the full walkthrough', async () => {
     const calls = await client.request<{ key: string; label: string }[]>('meshPolicy/calls', {});
     assert.ok(calls.length > 0);
@@ -113,8 +139,11 @@ describe('traffic in the editor (LSP)', () => {
     assert.notEqual(kept, text);
     await client.change(policyUri, kept, 2);
     const diagnostics = await client.diagnosticsFor(policyUri, { version: 2 });
-    assert.ok(!diagnostics.some((d: Diagnostic) => String(d.message).includes('allow-nothing')), JSON.stringify(diagnostics.map((d) => d.message)));
+    assert.ok(!diagnostics.some((d: Diagnostic) => d.code === 'MPA4001' && String(d.message).includes('allow-nothing')), JSON.stringify(diagnostics.map((d) => d.message)));
     const status = await waitForStatus((s) => s.newlyDenied < 1352);
     assert.ok(status.newlyDenied < 1352);
+    // Compared with the policies at HEAD, calls allow-nothing denied are now allowed (MPA4006).
+    const impact = diagnostics.filter((d) => d.code === 'MPA4006').map((d) => String(d.message));
+    assert.ok(impact.some((m) => /compared with HEAD, [\d,]+ allowed calls? becomes? denied and [1-9][\d,]* denied calls? becomes? allowed/.test(m)), JSON.stringify(impact));
   });
 });

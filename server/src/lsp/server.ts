@@ -15,7 +15,7 @@ import { VERSION } from '../version';
 import { LOG_CONFIGURATION } from '../engine/traffic/logConfiguration';
 import type { Finding } from '../engine/findings';
 import { globToRegExp } from '../engine/traffic/ingest';
-import { codeActions, FIX_ALL_KIND } from './codeActions';
+import { codeActions, FIX_ALL_KIND, trafficCodeActions } from './codeActions';
 import { codeLenses } from './codeLens';
 import { completion } from './completion';
 import { hover } from './hover';
@@ -213,6 +213,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   async function scanThenLoadTraffic(): Promise<void> {
     await validateWorkspace().catch((error) => connection.console.error(`mesh-policy: workspace scan failed: ${describe(error)}`));
     traffic.enabled = trusted && settings.traffic.enabled;
+    traffic.baselineRef = settings.traffic.baseline;
     await traffic.load();
   }
 
@@ -335,8 +336,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       if (document) lintDocument(document);
     },
   });
-  connection.onCompletion((params) => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position)));
-  connection.onCodeAction((params) => withResult(params.textDocument.uri, [], (result) => codeActions(params, result)));
+  connection.onCompletion((params) => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues())));
+  connection.onCodeAction((params) => withResult(params.textDocument.uri, [], (result) => [
+    ...codeActions(params, result),
+    ...trafficCodeActions(params, currentInsight(), workspace, engine),
+  ]));
 
   documents.listen(connection);
   connection.listen();

@@ -5,6 +5,9 @@ import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
 import type { WorkspaceModel } from '../engine/workspace';
 import type { RuleSetting } from '../engine/config/projectConfig';
+import { BaselineError, baselineWorkspace, compareWithBaseline, readFilesAtRef, type BaselineFiles } from '../engine/baseline';
+import { Engine } from '../engine/engine';
+import { trafficCompletionValues, type ObservedValues } from '../engine/observedValues';
 
 export const TRAFFIC_STATUS_NOTIFICATION = 'meshPolicy/trafficStatus';
 
@@ -38,6 +41,10 @@ export class TrafficService {
   private insightCache: { generation: number; modelVersion: number; insight: TrafficInsight } | undefined;
   private modelVersion = 0;
   enabled = true;
+  /** Git ref to compare with; empty for none. */
+  baselineRef = '';
+  private baseline: { files: BaselineFiles; simulation: Simulation } | undefined;
+  private observed: ObservedValues | undefined;
   status: TrafficStatus = { state: 'off', files: 0, lines: 0, skipped: 0, calls: 0, shapes: 0, policies: 0, newlyDenied: 0, newlyAllowed: 0, unknown: 0 };
 
   constructor(
@@ -88,6 +95,8 @@ export class TrafficService {
       if (run.signal.aborted) return;
       this.model = model;
       this.modelVersion++;
+      this.observed = undefined;
+      await this.loadBaseline();
       this.loadedWithHeaders = keyHeaders.join('\n');
       const s = model.stats;
       this.connection.console.info(`mesh-policy: read ${n(s.lines)} log lines from ${n(s.files.length)} files in ${Math.round(s.durationMs)} ms: ${n(s.parsed)} parsed, ${n(s.skipped)} skipped; ${n(s.calls)} calls in ${n(s.shapes)} shapes`);
@@ -110,6 +119,28 @@ export class TrafficService {
     this.onChange();
   }
 
+  /** The policies at the baseline ref, simulated once per traffic load (they do not change with edits). */
+  private async loadBaseline(): Promise<void> {
+    this.baseline = undefined;
+    if (!this.baselineRef) return;
+    try {
+      const current = [...new Set(this.workspace.resources.map((r) => r.file.path))];
+      const files = await readFilesAtRef(this.roots(), this.baselineRef, current);
+      const workspace = baselineWorkspace(new Engine(), files, this.workspace.config);
+      this.baseline = { files, simulation: new Simulation(workspace) };
+      this.connection.console.info(`mesh-policy: comparing with the policies at ${this.baselineRef} (${files.commit.slice(0, 12)}, ${files.texts.size} files)`);
+    } catch (error) {
+      this.connection.console.info(`mesh-policy: no comparison with ${this.baselineRef}: ${error instanceof BaselineError ? error.message : describe(error)}`);
+    }
+  }
+
+  /** Values seen in the traffic and the inventory, for completion. */
+  observedValues(): ObservedValues | undefined {
+    if (!this.model) return undefined;
+    this.observed ??= trafficCompletionValues(this.model.shapes, this.workspace.inventory, { istioTrustDomain: this.workspace.config.istio.trustDomain });
+    return this.observed;
+  }
+
   cancel(): void {
     this.loadingRun?.abort();
   }
@@ -121,7 +152,8 @@ export class TrafficService {
     if (cached && cached.generation === generation && cached.modelVersion === this.modelVersion) return cached.insight;
     const simulation = new Simulation(this.workspace);
     const result = simulateShapes(simulation, this.model.shapes);
-    const insight = new TrafficInsight(this.workspace, simulation, result, { ...this.workspace.config.rules, ...rules });
+    const comparison = this.baseline ? compareWithBaseline(result.outcomes, this.baseline.simulation, this.baseline.files) : undefined;
+    const insight = new TrafficInsight(this.workspace, simulation, result, { ...this.workspace.config.rules, ...rules }, comparison);
     this.insightCache = { generation, modelVersion: this.modelVersion, insight };
     this.setStatus({
       ...this.status,

@@ -11,6 +11,7 @@ import { nodeAt, type Span } from '../source/tree';
 import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineFile, type OutlineItem } from './outline';
+import { impactAt, impactLens, impactSentence, type BaselineComparison } from '../baseline';
 import { callsTable, count, displayedCalls, explainMarkdown, plural } from './render';
 import { valueFilter } from './valueFilter';
 
@@ -55,6 +56,8 @@ export class TrafficInsight {
     private readonly simulation: Simulation,
     readonly result: SimulationResult,
     private readonly rules: Record<string, RuleSetting> = {},
+    /** The same calls decided by the policies at a git ref, when there is one to compare with. */
+    readonly baseline?: BaselineComparison,
   ) {
     const resourcesByFile = new Map<string, { file: SourceFile; resources: Resource[] }>();
     for (const { file, resource } of workspace.resources) {
@@ -110,7 +113,9 @@ export class TrafficInsight {
   lenses(path: string): TrafficLens[] {
     return this.outline(path).map((item) => {
       const counts = tally(this.outcomesOf(item));
-      return { item, counts, title: lensTitle(counts) };
+      const impact = this.baseline ? impactAt(this.baseline, path, item.head) : undefined;
+      const versus = this.baseline && impact ? impactLens(this.baseline.ref, impact) : undefined;
+      return { item, counts, title: versus ? `${lensTitle(counts)} · ${versus}` : lensTitle(counts) };
     });
   }
 
@@ -119,7 +124,7 @@ export class TrafficInsight {
     let cached = this.findingsCache.get(path);
     if (!cached) {
       const file = this.workspace.sourceFile(path);
-      cached = file ? applyRuleSettings([...this.decisionFindings(path), ...this.unusedFindings(path), ...this.uncoveredFindings(path)], file, this.rules) : [];
+      cached = file ? applyRuleSettings([...this.decisionFindings(path), ...this.unusedFindings(path), ...this.uncoveredFindings(path), ...this.baselineFindings(path)], file, this.rules) : [];
       this.findingsCache.set(path, cached);
     }
     return cached;
@@ -149,6 +154,27 @@ export class TrafficInsight {
       if (unknown.length) {
         const missing = [...new Set(unknown.flatMap((o) => o.decision.missing ?? []))];
         out.push(this.finding(TrafficCodes.undecided, path, ref.range, `${ref.label} cannot decide ${plural(sum(unknown), 'observed call')}${missing.length ? `: the logs do not record ${missing.join(', ')}` : ''}: ${topCalls(unknown)}`, sampleLinks(unknown)));
+      }
+    }
+    return out;
+  }
+
+  /** MPA4006: per policy (or rule) whose decisions differ from the baseline's. */
+  private baselineFindings(path: string): Finding[] {
+    const comparison = this.baseline;
+    if (!comparison) return [];
+    const out: Finding[] = [];
+    for (const policy of comparison.policies) {
+      if (policy.ref.file !== path) continue;
+      // A policy only the baseline has: its range is in the old text, so the finding goes to the top.
+      if (!this.outline(path).some((item) => item.kind === 'policy' && item.label === policy.ref.label)) {
+        if (policy.becomeDenied || policy.becomeAllowed) out.push(this.finding(TrafficCodes.baselineChange, path, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, `${policy.ref.label} (removed since ${comparison.ref}): ${impactSentence(comparison.ref, policy)}`));
+        continue;
+      }
+      const targets = policy.rules.size ? [...policy.rules.values()].map((r) => ({ ...r, label: `${policy.ref.label} ${r.ref.label}` })) : [{ ...policy, label: policy.ref.label }];
+      for (const target of targets) {
+        if (!target.becomeDenied && !target.becomeAllowed) continue;
+        out.push(this.finding(TrafficCodes.baselineChange, path, target.ref.range, `${target.label}: ${impactSentence(comparison.ref, target)}`));
       }
     }
     return out;
