@@ -318,6 +318,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     return this.run(call, null);
   }
 
+  globals(): string {
+    return `needsKind=${this.needsKind} outsideRoot=${this.outsideRoot}`;
+  }
+
   /** The same decision as `decide`, with the full walkthrough in `trace`. */
   explain(call: AccessRecord): Decision {
     return this.run(call, new Tracer());
