@@ -175,13 +175,20 @@ function meshesPresent(workspace: WorkspaceView): Mesh[] {
   return (Object.keys(SIMULATORS) as Mesh[]).filter((m) => present.has(m));
 }
 
-/** What a file adds to the inventory, positions included (traces cite them). */
+const inventoryKeys = new WeakMap<SourceFile, string>();
+
+/** What a file adds to the inventory, positions included (traces cite them). A file read once
+ * is not changed afterwards (an edit reads a new SourceFile), so the answer is kept. */
 function inventoryKey(file: SourceFile | undefined): string {
   if (!file) return '';
-  const inventory = emptyInventory();
-  addToInventory(inventory, file);
-  if (!inventory.present) return '';
-  return JSON.stringify(inventory, (_, value: unknown) => (value instanceof Map ? [...value.entries()] : value));
+  let key = inventoryKeys.get(file);
+  if (key === undefined) {
+    const inventory = emptyInventory();
+    addToInventory(inventory, file);
+    key = inventory.present ? JSON.stringify(inventory, (_, value: unknown) => (value instanceof Map ? [...value.entries()] : value)) : '';
+    inventoryKeys.set(file, key);
+  }
+  return key;
 }
 
 export interface ShapeOutcome {
@@ -234,35 +241,76 @@ export function simulateShapes(simulation: Simulation, shapes: readonly TrafficS
 }
 
 /**
- * After `simulation.update(...)`: decides again only the shapes `affects` names and keeps every
- * other outcome of `previous`. Equal to `simulateShapes(simulation, shapes)` over the same
- * shapes when `affects` is the update's.
+ * After `simulation.update(...)`: decides again only the shapes `affects` names, keeps every
+ * other outcome of `previous`, and adjusts the tallies by the difference (work in proportion to
+ * the affected shapes, plus a copy of the per-policy tallies). Equal to
+ * `simulateShapes(simulation, shapes)` over the same shapes when `affects` is the update's.
  */
 export function resimulate(previous: SimulationResult, simulation: Simulation, affects: (record: AccessRecord) => boolean): SimulationResult {
-  const outcomes = previous.outcomes.map((o) => {
-    if (!affects(o.shape.record)) return o;
-    const decision = simulation.decide(o.shape.record);
-    return { shape: o.shape, decision, change: classify(decision, o.shape.record.observed) };
-  });
-  return tallied(outcomes);
+  const totals = { ...previous.totals };
+  const policies = new Map<string, PolicyTally>();
+  for (const p of previous.policies) policies.set(policyKey(p.ref), { ...p, rules: new Map([...p.rules].map(([label, rule]) => [label, { ...rule }])) });
+  const outcomes = previous.outcomes.slice();
+  const redo: number[] = [];
+  for (let i = 0; i < outcomes.length; i++) {
+    const outcome = outcomes[i]!;
+    if (!affects(outcome.shape.record)) continue;
+    redo.push(i);
+    tally(totals, policies, outcome, -1);
+  }
+  // A tally left empty goes: its policy may have moved or changed, and the new decisions bring its new place.
+  for (const [key, policy] of policies) {
+    if (policy.calls === 0) { policies.delete(key); continue; }
+    for (const [label, rule] of policy.rules) if (rule.calls === 0) policy.rules.delete(label);
+  }
+  for (const i of redo) {
+    const shape = outcomes[i]!.shape;
+    const decision = simulation.decide(shape.record);
+    const outcome = { shape, decision, change: classify(decision, shape.record.observed) };
+    outcomes[i] = outcome;
+    tally(totals, policies, outcome, 1);
+  }
+  return { outcomes, totals, policies: inSourceOrder(policies) };
 }
 
 function tallied(outcomes: ShapeOutcome[]): SimulationResult {
   const totals = { ...emptyTally(), unchanged: 0 };
   const policies = new Map<string, PolicyTally>();
-  for (const { shape, decision, change } of outcomes) {
-    count(totals, decision.verdict, change, shape.count);
-    if (change === 'unchanged') totals.unchanged += shape.count;
-    if (!decision.policy) continue;
-    const key = `${decision.policy.file}\u0000${decision.policy.label}`;
-    let policy = policies.get(key);
-    if (!policy) policies.set(key, (policy = { ...emptyTally(), ref: decision.policy, rules: new Map() }));
-    count(policy, decision.verdict, change, shape.count);
-    if (decision.rule) {
-      let rule = policy.rules.get(decision.rule.label);
-      if (!rule) policy.rules.set(decision.rule.label, (rule = { ...emptyTally(), ref: decision.rule }));
-      count(rule, decision.verdict, change, shape.count);
-    }
+  for (const outcome of outcomes) tally(totals, policies, outcome, 1);
+  return { outcomes, totals, policies: inSourceOrder(policies) };
+}
+
+function policyKey(ref: SourceRef): string {
+  return `${ref.file}\u0000${ref.label}`;
+}
+
+/** Adds (sign 1) or takes back (sign -1) one outcome's calls. */
+function tally(totals: SimulationResult['totals'], policies: Map<string, PolicyTally>, { shape, decision, change }: ShapeOutcome, sign: 1 | -1): void {
+  const calls = sign * shape.count;
+  count(totals, decision.verdict, change, calls);
+  if (change === 'unchanged') totals.unchanged += calls;
+  if (!decision.policy) return;
+  const key = policyKey(decision.policy);
+  let policy = policies.get(key);
+  if (!policy) policies.set(key, (policy = { ...emptyTally(), ref: decision.policy, rules: new Map() }));
+  count(policy, decision.verdict, change, calls);
+  if (decision.rule) {
+    let rule = policy.rules.get(decision.rule.label);
+    if (!rule) policy.rules.set(decision.rule.label, (rule = { ...emptyTally(), ref: decision.rule }));
+    count(rule, decision.verdict, change, calls);
   }
-  return { outcomes, totals, policies: [...policies.values()].sort((a, b) => (a.ref.file < b.ref.file ? -1 : a.ref.file > b.ref.file ? 1 : a.ref.range.start.line - b.ref.range.start.line)) };
+}
+
+function bySource(a: SourceRef, b: SourceRef): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  const s = a.range.start;
+  const t = b.range.start;
+  return s.line - t.line || s.character - t.character || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
+}
+
+/** Policies, and the rules of each, in the order they are written. */
+function inSourceOrder(policies: Map<string, PolicyTally>): PolicyTally[] {
+  const list = [...policies.values()].sort((a, b) => bySource(a.ref, b.ref));
+  for (const p of list) if (p.rules.size > 1) p.rules = new Map([...p.rules].sort((a, b) => bySource(a[1].ref, b[1].ref)));
+  return list;
 }
