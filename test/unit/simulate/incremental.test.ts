@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { headersTestedBy } from '../../../server/src/cli/simulate';
+import { headersTestedBy } from '../../../server/src/engine/simulate/testedHeaders';
 import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import { Engine } from '../../../server/src/engine/engine';
 import type { Mesh } from '../../../server/src/engine/meshes';
