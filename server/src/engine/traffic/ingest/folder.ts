@@ -1,6 +1,6 @@
 import type { ParsedLine } from '../readerTypes';
 import type { ClientIdentity, Resolver } from './resolve';
-import { mix, ShapeTable, type FoldedCall } from './shapes';
+import { copyString, mix, ShapeTable, type FoldedCall } from './shapes';
 
 /** One parsed line on its way to a shape. `file` indexes the pipeline's file (or range) list. */
 export interface Item {
@@ -167,7 +167,7 @@ export class Folder {
     if (current) {
       entry.next = current.next;
       current.next = entry;
-    } else this.pending.set(key, entry);
+    } else this.pending.set(copyString(key), entry); // a key cut out of a line would keep the line's chunk of input alive
     this.pendingCount++;
     this.maybeEvict();
   }

@@ -347,7 +347,7 @@ function isoForm(time: string): boolean {
 
 /** A copy of a string that does not refer to the text it was cut from: V8 copies strings under 13
  * characters; for longer ones the concatenation is flattened into a new string before slicing. */
-function copyString(value: string): string {
+export function copyString(value: string): string {
   return value.length < 13 ? value : (` ${value}`).slice(1);
 }
 
