@@ -327,10 +327,7 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
   const observedDenied = result.outcomes.filter((o) => o.shape.record.observed === 'denied');
   const newlyDenied = result.outcomes.filter((o) => o.change === 'newly-denied');
   const newlyAllowed = result.outcomes.filter((o) => o.change === 'newly-allowed');
-  const capRows = (list: ShapeOutcome[]): Capped<CallRow> => {
-    const sorted = list.slice().sort((a, b) => b.shape.count - a.shape.count);
-    return { rows: sorted.slice(0, top).map(row), more: Math.max(0, sorted.length - top), calls: sorted.reduce((sum, o) => sum + o.shape.count, 0) };
-  };
+  const capRows = (list: ShapeOutcome[]): Capped<CallRow> => cap(mergeRows(list.map(row)), top);
 
   const ranked = (entries: Map<string, { flow: FlowCounts; peers: Set<string> }>): Ranked[] => [...entries].map(([name, e]) => ({
     name, calls: e.flow.calls, peers: e.peers.size, observedDenied: e.flow.observed.denied, deniedNow: e.flow.decision.deny, newlyDenied: e.flow.newlyDenied,
@@ -368,7 +365,8 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
       if (entry) entry.calls += o.shape.count;
       else rules.set(k, { ...r, calls: o.shape.count });
     }
-    return { source: pair.source, destination: pair.destination, ...pair.flow, state: edgeState(pair.flow), rows: outcomes.slice(0, 12).map(row), moreRows: Math.max(0, outcomes.length - 12), rules: [...rules.values()].sort(byCalls).slice(0, 8) };
+    const rows = mergeRows(outcomes.map(row)).sort(byCalls);
+    return { source: pair.source, destination: pair.destination, ...pair.flow, state: edgeState(pair.flow), rows: rows.slice(0, 12), moreRows: Math.max(0, rows.length - 12), rules: [...rules.values()].sort(byCalls).slice(0, 8) };
   });
   const nodeCalls = new Map<string, { calls: number; caller: boolean; service: boolean }>();
   for (const e of edges) {
@@ -402,6 +400,21 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
       edges, moreEdges: Math.max(0, edgesSorted.length - edges.length), callsNotShown: edgesSorted.slice(maxEdges).reduce((sum, p) => sum + p.flow.calls, 0),
     },
   };
+}
+
+/**
+ * Rows that read the same (caller, destination, port, request, verdicts, rule) become one: shapes
+ * also differ by pod IPs and headers, which the tables do not show.
+ */
+function mergeRows(rows: CallRow[]): CallRow[] {
+  const merged = new Map<string, CallRow>();
+  for (const r of rows) {
+    const key = [r.source, r.destination, r.port ?? '', r.request, r.observed, r.decision, r.change, r.rule?.file ?? '', r.rule?.line ?? '', r.rule?.label ?? '', r.status ?? ''].join('\u0000');
+    const seen = merged.get(key);
+    if (seen) seen.calls += r.calls;
+    else merged.set(key, { ...r });
+  }
+  return [...merged.values()];
 }
 
 function edgeState(flow: FlowCounts): EdgeState {

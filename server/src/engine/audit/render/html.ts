@@ -50,6 +50,7 @@ const REPORT_CSS = `
 .matrix td{min-width:44px;text-align:right}.matrix th.rot{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;max-height:180px}
 .legend span{margin-right:14px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
 .scroll{overflow-x:auto}
+table.calls td{white-space:nowrap}
 `;
 
 function section(id: string, title: string, body: string): string {
@@ -68,13 +69,14 @@ function more(n: number, what: string, colspan: number): string {
 }
 
 function refText(ref: AuditRef | undefined): string {
-  return ref ? `<code title="${esc(ref.file)}:${ref.line}">${esc(clip(ref.label, 90))}</code><br><span class="muted">${esc(clip(ref.file, 80))}:${ref.line}</span>` : '<span class="muted">no policy (mesh default)</span>';
+  return ref ? `<code>${esc(clip(ref.label, 90))}</code> <span class="muted">${esc(clip(ref.file, 80))}:${ref.line}</span>` : '<span class="muted">no policy (mesh default)</span>';
 }
 
 function callTable(capped: Capped<CallRow>, kind: string, empty: string): string {
   if (capped.rows.length === 0) return `<p class="muted" data-empty="${kind}">${esc(empty)}</p>`;
-  const rows = capped.rows.map((r) => `<tr><td>${esc(clip(r.source, 70))}</td><td>${esc(clip(r.destination, 60))}${r.port !== undefined ? `:${r.port}` : ''}</td><td><code>${esc(clip(r.request, 90))}</code>${r.status !== undefined ? ` <span class="muted">${r.status}</span>` : ''}</td><td class="n">${num(r.calls)}</td><td>${esc(r.decision)}</td><td>${refText(r.rule)}</td><td class="muted">${esc(clip(r.reason, 160))}${r.sample ? `<br><code>${esc(clip(r.sample, 90))}</code>` : ''}</td></tr>`);
-  return `<p class="muted">${num(capped.calls)} calls in ${num(capped.rows.length + capped.more)} kinds of call.</p><div class="scroll"><table data-table="${kind}"><thead><tr><th>caller</th><th>destination</th><th>request</th><th class="n">calls</th><th>policies say</th><th>deciding rule</th><th>why · where</th></tr></thead><tbody>${rows.join('')}${more(capped.more, 'kinds of call', 7)}</tbody></table></div>`;
+  // the reason and a sample line are in the row's tooltip: the table stays one line per call kind
+  const rows = capped.rows.map((r) => `<tr title="${esc(clip(r.reason, 300))}${r.sample ? ` [${esc(clip(r.sample, 120))}]` : ''}"><td>${esc(clip(r.source, 60))}</td><td>${esc(clip(r.destination, 50))}${r.port !== undefined ? `:${r.port}` : ''}</td><td><code>${esc(clip(r.request, 80))}</code>${r.status !== undefined ? ` <span class="muted">${r.status}</span>` : ''}</td><td class="n">${num(r.calls)}</td><td>${esc(r.decision)}</td><td>${refText(r.rule)}</td></tr>`);
+  return `<p class="muted">${num(capped.calls)} calls in ${num(capped.rows.length + capped.more)} kinds of call. Hover a row for why and where.</p><div class="scroll"><table class="calls" data-table="${kind}"><thead><tr><th>caller</th><th>destination</th><th>request</th><th class="n">calls</th><th>policies say</th><th>deciding rule</th></tr></thead><tbody>${rows.join('')}${more(capped.more, 'kinds of call', 6)}</tbody></table></div>`;
 }
 
 function rankedBlock(capped: Capped<Ranked>, peers: string, kind: string): string {
@@ -128,7 +130,7 @@ function trendChart(model: AuditModel): string {
   const plotW = width - left - 10;
   const plotH = height - bottom - 10;
   const max = Math.max(1, ...tr.points.map((p) => p.calls));
-  const step = plotW / tr.points.length;
+  const step = Math.min(60, plotW / tr.points.length);
   const barW = Math.max(1, step * 0.8);
   const y = (v: number) => 10 + plotH - (plotH * v) / max;
   const bars = tr.points.map((p, i) => {
@@ -137,10 +139,11 @@ function trendChart(model: AuditModel): string {
     return `<g data-point="${esc(p.start)}"><title>${esc(tip)}</title><rect x="${x.toFixed(1)}" y="${y(p.calls).toFixed(1)}" width="${barW.toFixed(1)}" height="${(10 + plotH - y(p.calls)).toFixed(1)}" fill="${STATE_COLORS['allowed']}" opacity="0.75"/>${p.observedDenied ? `<rect x="${x.toFixed(1)}" y="${y(p.observedDenied).toFixed(1)}" width="${barW.toFixed(1)}" height="${(10 + plotH - y(p.observedDenied)).toFixed(1)}" fill="${STATE_COLORS['denied']}"/>` : ''}</g>`;
   });
   const line = tr.points.map((p, i) => `${(left + i * step + barW / 2).toFixed(1)},${y(p.deniedNow).toFixed(1)}`).join(' ');
+  const dots = tr.points.map((p, i) => `<circle cx="${(left + i * step + barW / 2).toFixed(1)}" cy="${y(p.deniedNow).toFixed(1)}" r="3" fill="${STATE_COLORS['newly-denied']}"/>`).join('');
   const ticks = [0, 0.5, 1].map((f) => `<text x="${left - 6}" y="${(y(max * f) + 4).toFixed(1)}" text-anchor="end">${num(Math.round(max * f))}</text><line x1="${left}" x2="${width - 10}" y1="${y(max * f).toFixed(1)}" y2="${y(max * f).toFixed(1)}" stroke="currentColor" opacity="0.15"/>`);
   const labelEvery = Math.max(1, Math.ceil(tr.points.length / 8));
   const labels = tr.points.map((p, i) => (i % labelEvery === 0 ? `<text x="${(left + i * step).toFixed(1)}" y="${height - 18}">${esc(tr.bucket === 'day' ? p.start.slice(0, 10) : p.start.slice(5, 16).replace('T', ' '))}</text>` : '')).join('');
-  const svg = `<svg class="trend" role="img" aria-label="calls and denials per ${tr.bucket}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${ticks.join('')}${bars.join('')}<polyline points="${line}" fill="none" stroke="${STATE_COLORS['newly-denied']}" stroke-width="2"/>${labels}</svg>`;
+  const svg = `<svg class="trend" role="img" aria-label="calls and denials per ${tr.bucket}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${ticks.join('')}${bars.join('')}<polyline points="${line}" fill="none" stroke="${STATE_COLORS['newly-denied']}" stroke-width="2"/>${dots}${labels}</svg>`;
   const notes: string[] = [`Per ${tr.bucket} (UTC).`];
   if (!tr.exact) notes.push('The traffic was read without per-hour counts: each kind of call is counted at its first time.');
   if (tr.untimedCalls) notes.push(`${num(tr.untimedCalls)} calls have no time and are not shown.`);

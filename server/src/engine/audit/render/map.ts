@@ -22,7 +22,7 @@ export function renderTrafficMapHtml(model: AuditModel, options: HtmlOptions = {
     return `<g class="edge" data-edge="${i}" data-state="${e.state}" tabindex="0" role="button" aria-label="${esc(`${e.source} to ${e.destination}: ${e.calls} calls, ${STATE_TEXT[e.state]}`)}"><path d="${d}" class="hit"/><path d="${d}" class="line" stroke="${color}" stroke-width="${width}" marker-end="url(#arrow-${e.state})"/><title>${esc(`${e.source} → ${e.destination}: ${num(e.calls)} calls (${STATE_TEXT[e.state]})`)}</title></g>`;
   });
   const svgNodes = [...layout.nodes.values()].map((n) => `<g class="node" data-node="${esc(n.name)}" transform="translate(${n.x},${n.y})"><rect width="${NODE_W}" height="${NODE_H}" rx="6"/><text x="8" y="17">${esc(clip(n.name, 30))}</text><text x="8" y="31" class="sub">${num(n.calls)} calls</text><title>${esc(n.name)}</title></g>`);
-  const markers = Object.entries(STATE_COLORS).map(([state, color]) => `<marker id="arrow-${state}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${color}"/></marker>`).join('');
+  const markers = Object.entries(STATE_COLORS).map(([state, color]) => `<marker id="arrow-${state}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${color}"/></marker>`).join('');
   const legend = Object.entries(STATE_TEXT).map(([state, text]) => `<span><i style="background:${STATE_COLORS[state]}"></i>${esc(text)}</span>`).join('');
   const data = edges.map(edgeData);
   const note = model.map.moreEdges ? `<p class="more">… ${num(model.map.moreEdges)} more edges (${num(model.map.callsNotShown)} calls) not shown: the busiest ${num(edges.length)} are drawn.</p>` : '';
@@ -36,9 +36,9 @@ export function renderTrafficMapHtml(model: AuditModel, options: HtmlOptions = {
 </body></html>`;
 }
 
-const NODE_W = 210;
+const NODE_W = 190;
 const NODE_H = 40;
-const COL_GAP = 170;
+const COL_GAP = 130;
 const ROW_GAP = 14;
 
 interface PlacedNode {
@@ -48,10 +48,17 @@ interface PlacedNode {
   y: number;
 }
 
-/** Callers on the left, services that also call in the middle, pure services on the right. */
+/** Callers on the left, services that also call in the middle, pure services on the right (nodes from the edges drawn). */
 function layoutMap(model: AuditModel): { nodes: Map<string, PlacedNode>; width: number; height: number } {
+  const seen = new Map<string, { calls: number; caller: boolean; service: boolean }>();
+  for (const e of model.map.edges) {
+    const s = seen.get(e.source) ?? { calls: 0, caller: false, service: false };
+    s.calls += e.calls; s.caller = true; seen.set(e.source, s);
+    const d = seen.get(e.destination) ?? { calls: 0, caller: false, service: false };
+    d.calls += e.calls; d.service = true; seen.set(e.destination, d);
+  }
   const columns: Record<'caller' | 'both' | 'service', { name: string; calls: number }[]> = { caller: [], both: [], service: [] };
-  for (const n of model.map.nodes) columns[n.role].push(n);
+  for (const [name, n] of seen) columns[n.caller && n.service ? 'both' : n.caller ? 'caller' : 'service'].push({ name, calls: n.calls });
   const order: ('caller' | 'both' | 'service')[] = (['caller', 'both', 'service'] as const).filter((c) => columns[c].length > 0);
   const nodes = new Map<string, PlacedNode>();
   let tallest = 0;
@@ -105,7 +112,8 @@ aside{flex:0 0 380px;max-height:80vh;overflow:auto;border:1px solid var(--line);
 .edge:hover .line,.edge.selected .line{opacity:1;filter:drop-shadow(0 0 2px var(--accent))}
 .edge.selected .line{stroke-dasharray:6 3}
 .legend span{margin-right:14px;white-space:nowrap}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
-aside table{width:100%}aside a.rule{color:var(--accent);cursor:pointer}
+aside table{width:100%;font-size:12px}aside td,aside th{padding:2px 5px}aside code{word-break:break-all}aside a.rule{color:var(--accent);cursor:pointer}
+@media (max-width:1100px){.wrap{flex-direction:column}aside{flex-basis:auto;width:100%}}
 `;
 
 /** Builds the details panel with DOM calls only (no HTML parsing of the data). */
