@@ -6,7 +6,7 @@ import { Engine } from '../engine/engine';
 import { Simulation, simulateShapes, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
-import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
+import { ingestTraffic, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
@@ -94,8 +94,11 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
   return parsed;
 }
 
+/** What the commands that decide observed calls (simulate, explain, report, generate) load. */
+export type LoadRequest = Pick<Parsed, 'policies' | 'inventory' | 'config'>;
+
 /** Reads the policies and the inventory into one workspace and compiles the simulators. */
-function loadWorkspace(parsed: Parsed, io: CliIo): { workspace: WorkspaceModel; simulation: Simulation; engine: Engine } | number {
+export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWithoutPolicies?: boolean } = {}): { workspace: WorkspaceModel; simulation: Simulation; engine: Engine } | number {
   const all = [...parsed.policies, ...parsed.inventory].map((p) => resolve(io.cwd, p));
   const missing = all.filter((p) => !existsSync(p));
   if (missing.length) {
@@ -118,7 +121,7 @@ function loadWorkspace(parsed: Parsed, io: CliIo): { workspace: WorkspaceModel; 
       return 2;
     }
   }
-  if (workspace.resources.length === 0) io.stderr('mesh-policy: no Istio, Linkerd or Consul policy found in --policies');
+  if (workspace.resources.length === 0 && !options.quietWithoutPolicies) io.stderr('mesh-policy: no Istio, Linkerd or Consul policy found in --policies');
   return { workspace, simulation: new Simulation(workspace), engine };
 }
 
@@ -127,21 +130,12 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     const parsed = parse(args, 'simulate');
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
-    const trafficPaths = parsed.traffic.map((p) => resolve(io.cwd, p));
-    const missing = trafficPaths.filter((p) => !existsSync(p));
-    if (missing.length) {
-      io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
-      return 2;
-    }
-    const model = await ingestTraffic(trafficPaths, {
-      inventory: loaded.workspace.inventory, config: loaded.workspace.config,
-      // Only headers some policy tests can change a decision: fold the rest away.
-      keyHeaders: headersTestedBy(loaded.workspace),
+    const model = await readTraffic(parsed.traffic, loaded.workspace, io, {
       // jsonl answers per input line, so every line's place is kept.
       ...(parsed.format === 'jsonl' ? { maxSamples: Number.MAX_SAFE_INTEGER, workers: 1 } : {}),
       ...(workerEntry ? { workerEntry } : {}),
     });
-    for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
+    if (typeof model === 'number') return model;
     const result = simulateShapes(loaded.simulation, model.shapes);
     const rel = (p: string) => relative(io.cwd, p) || p;
     let comparison: BaselineComparison | undefined;
@@ -167,6 +161,22 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
   } catch (error) {
     return failure(error, io);
   }
+}
+
+/**
+ * Reads the access logs with the workspace's inventory and configuration, folding away the
+ * request headers no policy tests (they cannot change a decision); 2 when a path is missing.
+ */
+export async function readTraffic(paths: string[], workspace: WorkspaceModel, io: CliIo, options: IngestOptions = {}): Promise<TrafficModel | number> {
+  const trafficPaths = paths.map((p) => resolve(io.cwd, p));
+  const missing = trafficPaths.filter((p) => !existsSync(p));
+  if (missing.length) {
+    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
+    return 2;
+  }
+  const model = await ingestTraffic(trafficPaths, { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), ...options });
+  for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
+  return model;
 }
 
 export function runExplainCli(args: string[], io: CliIo): number {

@@ -17,6 +17,8 @@ export interface FolderOptions {
   maxSamples: number;
   /** Request headers that keep calls apart (default: all but per-request ones). */
   keyHeaders?: string[];
+  /** Count calls per time bucket of this many ms (IngestOptions.timeBucketMs). */
+  timeBucketMs?: number;
   /** Worker mode: an unmatched line near the edge of this worker's slice of time is handed back
    * (its other side may be in the next slice) instead of being resolved alone. */
   isEdge?: (t: number) => boolean;
@@ -104,7 +106,7 @@ export class Folder {
   private sinceEviction = 0;
 
   constructor(private readonly resolver: Resolver, private readonly options: FolderOptions) {
-    this.table = new ShapeTable(options.maxSamples, options.keyHeaders ? new Set(options.keyHeaders.map((h) => h.toLowerCase())) : undefined);
+    this.table = new ShapeTable(options.maxSamples, options.keyHeaders ? new Set(options.keyHeaders.map((h) => h.toLowerCase())) : undefined, options.timeBucketMs);
   }
 
   add(item: Item): void {
