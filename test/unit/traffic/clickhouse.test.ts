@@ -3,11 +3,13 @@
 // errors for servers that are down, slow or refusing. Skipped (with the reason) without the
 // binary, unless MESH_POLICY_CLICKHOUSE=required.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { headersTestedBy } from '../../../server/src/cli/simulate';
+import { headersTestedBy, runSimulateCli } from '../../../server/src/cli/simulate';
+import { runTrafficCli } from '../../../server/src/cli/traffic';
 import { parseClickHouseSettings } from '../../../server/src/engine/config/clickhouseConfig';
 import { defaultConfig, parseConfig } from '../../../server/src/engine/config/projectConfig';
 import { Engine } from '../../../server/src/engine/engine';
@@ -119,6 +121,43 @@ describe('ClickHouse source against a real clickhouse-server', () => {
       const fromTable = decide(table.shapes);
       assert.deepEqual(fromTable, decide(files.shapes));
       assert.ok(fromTable.some((d) => d.verdict === 'deny') && fromTable.some((d) => d.verdict === 'allow'));
+    }
+  });
+
+  it('CLI: traffic and simulate --source clickhouse read the configured table', { skip }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-ch-cli-'));
+    const config = join(dir, '.meshpolicy.yaml');
+    writeFileSync(config, `clickhouse:\n  url: ${server!.url}\n  table: istio_logs\n  username: reader\n  passwordEnv: MESH_POLICY_TEST_CH_PASSWORD\n`);
+    process.env['MESH_POLICY_TEST_CH_PASSWORD'] = server!.readerPassword;
+    const run = async (cli: (args: string[], io: { stdout: (t: string) => void; stderr: (t: string) => void; cwd: string }) => Promise<number>, args: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await cli(args, { stdout: (t) => { stdout += `${t}\n`; }, stderr: (t) => { stderr += `${t}\n`; }, cwd: dir });
+      return { code, stdout, stderr };
+    };
+    try {
+      const traffic = await run(runTrafficCli, ['--source', 'clickhouse', '--config', config, '--inventory', join(ISTIO, 'app'), '--format', 'jsonl']);
+      assert.equal(traffic.code, 0, traffic.stderr);
+      const fromFiles = await run(runTrafficCli, [...LOGS, '--config', config, '--inventory', join(ISTIO, 'app'), '--format', 'jsonl', '--workers', '1']);
+      assert.equal(traffic.stdout, fromFiles.stdout);
+      const policies = ['--policies', join(ISTIO, 'security'), '--inventory', join(ISTIO, 'app'), '--config', config, '--format', 'json'];
+      const simulated = await run(runSimulateCli, [...policies, '--source', 'clickhouse']);
+      const simulatedFiles = await run(runSimulateCli, [...policies, '--traffic', LOGS.join(',')]);
+      assert.equal(simulated.code, simulatedFiles.code);
+      assert.deepEqual(JSON.parse(simulated.stdout).totals, JSON.parse(simulatedFiles.stdout).totals);
+      const usage = await run(runTrafficCli, ['--source', 'clickhouse', '--config', config, LOGS[0]!]);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /--source clickhouse reads the configured table: give no files/);
+      writeFileSync(config, `clickhouse:\n  url: http://127.0.0.1:${await freePort()}\n  table: istio_logs\n`);
+      const down = await run(runTrafficCli, ['--source', 'clickhouse', '--config', config, '--no-inventory']);
+      assert.equal(down.code, 2);
+      assert.match(down.stderr, /cannot reach ClickHouse at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+      writeFileSync(config, 'rules: {}\n');
+      const unconfigured = await run(runSimulateCli, [...policies, '--source', 'clickhouse']);
+      assert.equal(unconfigured.code, 2);
+      assert.match(unconfigured.stderr, /--source clickhouse needs a clickhouse: block/);
+    } finally {
+      delete process.env['MESH_POLICY_TEST_CH_PASSWORD'];
     }
   });
 
