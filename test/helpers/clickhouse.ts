@@ -128,7 +128,7 @@ export async function startClickHouse(timeoutMs = 60_000): Promise<ClickHouseSer
 export function envoyTableSql(table: string): string {
   return `CREATE TABLE ${table} (
   start_time String,
-  timestamp DateTime DEFAULT parseDateTimeBestEffortOrZero(start_time),
+  timestamp DateTime MATERIALIZED parseDateTimeBestEffortOrZero(start_time),
   method Nullable(String),
   path Nullable(String),
   protocol Nullable(String),
