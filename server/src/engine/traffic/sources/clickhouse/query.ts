@@ -13,7 +13,8 @@ import { durationMs } from '../../../config/clickhouseConfig';
  * - `serverQuery`: every line that is not client-side, with the columns of the client-side line
  *   of the same request id and hop, if any (ANY LEFT JOIN);
  * - `clientQuery`: the client-side lines, each marked `consumed` when a server-side line of the
- *   same request id and hop exists (it then is that call's other half, not a call of its own).
+ *   same request id and hop exists (it then is that call's other half, not a call of its own);
+ *   a tuple IN, whose set holds only server-side lines whose request id a client-side line has.
  * The side is decided in SQL with the reader's rule for Istio and Consul clusters and SNIs.
  *
  * Written for ClickHouse 18.16 (Debian bookworm) and current releases: no query parameters
@@ -101,14 +102,15 @@ export function planQueries(settings: ClickHouseSettings, now: Date = new Date()
     `GROUP BY ${list([...groupedNames('f'), 'has_request_id', ...groupedNames('c'), 'client_found'])}`,
   ].join('\n');
 
+  // consumed: a server-side line has the same request id and hop; the set is built only from the
+  // server-side lines whose request id some client-side line has (few when few lines are client-side)
+  const clientRids = `SELECT ${rid} FROM ${table}${where(outbound, `${rid} != ''`)}`;
+  const serverHops = `SELECT ${rid}, ${text('method')}, ${text('authority')}, ${text('path')} FROM ${table}${where(`NOT ${outbound}`, `${rid} != ''`, `${rid} IN (${clientRids})`)}`;
   const clientQuery = [
     `SELECT ${list([...groupedNames('f'), 'has_request_id', 'consumed'])}, ${aggregates}`,
-    `FROM (SELECT ${list([selectFields('f'), pod('f')])}, ${text('start_time')} AS t, ${rid} AS rid, rid != '' AS has_request_id, rid AS j_rid, ${hop}`,
+    `FROM (SELECT ${list([selectFields('f'), pod('f')])}, ${text('start_time')} AS t, ${rid} AS rid, rid != '' AS has_request_id,`,
+    `        (rid, ${text('method')}, ${text('authority')}, ${text('path')}) IN (${serverHops}) AS consumed`,
     `      FROM ${table}${where(outbound)})`,
-    'ANY LEFT JOIN',
-    `     (SELECT DISTINCT ${rid} AS j_rid, ${hop}, toUInt8(1) AS consumed`,
-    `      FROM ${table}${where(`NOT ${outbound}`, `${rid} != ''`)})`,
-    'USING (j_rid, j_method, j_authority, j_path)',
     `GROUP BY ${list([...groupedNames('f'), 'has_request_id', 'consumed'])}`,
   ].join('\n');
   return { fields, serverQuery, clientQuery };
