@@ -24,6 +24,8 @@ import { EXAMPLES } from '../../helpers/paths';
 
 const ISTIO = join(EXAMPLES, 'istio');
 const LOGS = ['cart.log', 'frontend.log', 'gateway.log', 'payments.log'].map((f) => join(ISTIO, 'traffic', f));
+/** Logs of server-side proxies only: no client-side line, nothing to join. */
+const SERVER_SIDE_LOGS = ['cart.log', 'payments.log'].map((f) => join(ISTIO, 'traffic', f));
 
 /** What a shape says, without where its samples are (files vs table rows). */
 function comparable(shape: TrafficShape): unknown {
@@ -84,6 +86,7 @@ describe('ClickHouse source against a real clickhouse-server', () => {
     server = await startClickHouse();
     const rows = LOGS.flatMap((f) => envoyRowsFromLog(f));
     await loadEnvoyTable(server.url, 'istio_logs', rows);
+    await loadEnvoyTable(server.url, 'server_side_logs', SERVER_SIDE_LOGS.flatMap((f) => envoyRowsFromLog(f)));
   });
   after(async () => {
     await server?.stop();
@@ -159,6 +162,17 @@ describe('ClickHouse source against a real clickhouse-server', () => {
     } finally {
       delete process.env['MESH_POLICY_TEST_CH_PASSWORD'];
     }
+  });
+
+  it('logs of the server side only: the same shapes, without the join', { skip }, async () => {
+    const config = defaultConfig(ISTIO);
+    const inventory = loadInventory([join(ISTIO, 'app')], config).inventory;
+    const files = await new FileTrafficSource(SERVER_SIDE_LOGS, { workers: 1 }).read({ inventory, config });
+    const table = await new ClickHouseTrafficSource(tableSettings(server!.url, 'server_side_logs')).read({ inventory, config });
+    assert.ok(files.shapes.length > 10);
+    assert.equal(files.stats.joinedPairs, 0);
+    assert.deepEqual(table.shapes.map(comparable), files.shapes.map(comparable));
+    assert.deepEqual(table.stats.join, files.stats.join);
   });
 
   it('a time window keeps only the lines inside it', { skip }, async () => {

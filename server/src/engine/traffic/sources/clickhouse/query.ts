@@ -31,7 +31,11 @@ export interface PlannedQueries {
   /** Grouped log fields: row column `f<i>` is fields[i] (`c<i>` for the joined client line). */
   fields: ClickHouseField[];
   serverQuery: string;
+  /** The server-side query without the join, for tables with no client-side line in the window. */
+  serverOnlyQuery: string;
   clientQuery: string;
+  /** How many client-side lines the window has (`n`): with none, the join and clientQuery are skipped. */
+  clientCountQuery: string;
 }
 
 /** `name` as a quoted identifier; config validation only lets plain identifiers through. */
@@ -91,6 +95,14 @@ export function planQueries(settings: ClickHouseSettings, now: Date = new Date()
   const rid = text('request_id');
   const aggregates = "count() AS n, min(t) AS first_time, max(t) AS last_time, argMin(rid, t) AS sample_request_id";
 
+  const serverOnlyQuery = [
+    `SELECT ${list([...groupedNames('f'), 'has_request_id'])}, toUInt8(0) AS client_found, ${aggregates}`,
+    `FROM (SELECT ${list([selectFields('f'), pod('f')])}, ${text('start_time')} AS t, ${rid} AS rid, rid != '' AS has_request_id`,
+    `      FROM ${table}${where(`NOT ${outbound}`)})`,
+    `GROUP BY ${list([...groupedNames('f'), 'has_request_id'])}`,
+  ].join('\n');
+  const clientCountQuery = `SELECT count() AS n FROM ${table}${where(outbound)}`;
+
   const serverQuery = [
     `SELECT ${list([...groupedNames('f'), 'has_request_id', ...groupedNames('c'), 'client_found'])}, ${aggregates}`,
     `FROM (SELECT ${list([selectFields('f'), pod('f')])}, ${text('start_time')} AS t, ${rid} AS rid, rid != '' AS has_request_id, rid AS j_rid, ${hop}`,
@@ -113,5 +125,5 @@ export function planQueries(settings: ClickHouseSettings, now: Date = new Date()
     `      FROM ${table}${where(outbound)})`,
     `GROUP BY ${list([...groupedNames('f'), 'has_request_id', 'consumed'])}`,
   ].join('\n');
-  return { fields, serverQuery, clientQuery };
+  return { fields, serverQuery, serverOnlyQuery, clientQuery, clientCountQuery };
 }

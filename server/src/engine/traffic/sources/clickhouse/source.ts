@@ -13,7 +13,7 @@ import { RowFolder, type GroupRow } from './fold';
 import { planQueries } from './query';
 
 /**
- * Access logs in a ClickHouse table (docs/scale.md), folded on the server by two aggregating
+ * Access logs in a ClickHouse table (docs/scale.md), folded on the server by aggregating
  * queries (query.ts) sent with the official @clickhouse/client over HTTP, their results streamed
  * (JSONEachRow) into shapes (fold.ts).
  *
@@ -53,18 +53,17 @@ export class ClickHouseTrafficSource implements TrafficSource {
     };
     report(true);
     try {
-      await this.stream(client, plan.serverQuery, signal, (row, bytes) => {
-        folder.addServerRow(row);
+      const fold = (add: (row: GroupRow) => void) => (row: GroupRow, bytes: number): void => {
+        add(row);
         progress.bytesRead += bytes;
         progress.lines = folder.counts.lines;
         report(false);
-      });
-      await this.stream(client, plan.clientQuery, signal, (row, bytes) => {
-        folder.addClientRow(row);
-        progress.bytesRead += bytes;
-        progress.lines = folder.counts.lines;
-        report(false);
-      });
+      };
+      // without client-side lines in the window there is nothing to join (logs of the server side only)
+      let clientLines = 0;
+      await this.stream(client, plan.clientCountQuery, signal, (row) => { clientLines = Number(row['n']); });
+      await this.stream(client, clientLines > 0 ? plan.serverQuery : plan.serverOnlyQuery, signal, fold((row) => folder.addServerRow(row)));
+      if (clientLines > 0) await this.stream(client, plan.clientQuery, signal, fold((row) => folder.addClientRow(row)));
     } finally {
       await client.close().catch(() => undefined);
     }
