@@ -4,7 +4,7 @@ import type { AccessRecord } from '../../accessRecord';
 import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord } from '../../formats/envoyFields';
 import { normalizeTime } from '../../formats/common';
 import type { Resolution, Resolver } from '../../ingest/resolve';
-import { addCounts, detach, shapeKey } from '../../ingest/shapes';
+import { detach, shapeKey } from '../../ingest/shapes';
 import { TimeParser } from '../../ingest/time';
 import type { SampleLocation, TrafficShape } from '../../ingest/types';
 import type { ParsedLine } from '../../readerTypes';
@@ -47,6 +47,7 @@ export class RowFolder {
   private readonly labels = new Map<string, Record<string, string> | undefined>();
   private readonly times = new TimeParser();
   private readonly keyHeaders: ReadonlySet<string> | undefined;
+  private readonly resolution: Resolution = { sourceMethod: 'unresolved', destinationMethod: 'unresolved' };
 
   /**
    * @param fields the query's grouped fields (column `f<i>` / `c<i>` is fields[i])
@@ -164,7 +165,7 @@ export class RowFolder {
   }
 
   private emit(line: ParsedLine, row: GroupRow, n: number, client?: ParsedLine): void {
-    const resolution: Resolution = this.resolver.resolve(line, client);
+    const resolution = this.resolver.resolve(line, client, undefined, this.resolution);
     const record = line.record;
     this.counts.calls += n;
     const key = shapeKey(record, this.keyHeaders);
@@ -196,10 +197,10 @@ export class RowFolder {
     }
     shape.count += n;
     if (shape.samples.length < this.maxSamples) shape.samples.push(this.sample(row));
-    addCounts(shape.sourceBy, { [resolution.sourceMethod]: n });
-    addCounts(shape.destinationBy, { [resolution.destinationMethod]: n });
-    if (resolution.sourceReason) addCounts(shape.unresolvedSource ??= {}, { [resolution.sourceReason]: n });
-    if (resolution.destinationReason) addCounts(shape.unresolvedDestination ??= {}, { [resolution.destinationReason]: n });
+    shape.sourceBy[resolution.sourceMethod] = (shape.sourceBy[resolution.sourceMethod] ?? 0) + n;
+    shape.destinationBy[resolution.destinationMethod] = (shape.destinationBy[resolution.destinationMethod] ?? 0) + n;
+    if (resolution.sourceReason) (shape.unresolvedSource ??= {})[resolution.sourceReason] = (shape.unresolvedSource[resolution.sourceReason] ?? 0) + n;
+    if (resolution.destinationReason) (shape.unresolvedDestination ??= {})[resolution.destinationReason] = (shape.unresolvedDestination[resolution.destinationReason] ?? 0) + n;
     if (client) shape.joined += n;
   }
 
