@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { headersTestedBy, runSimulateCli } from '../../../server/src/cli/simulate';
@@ -20,7 +21,8 @@ import { ClickHouseTrafficSource, FileTrafficSource, TrafficSourceError, planQue
 import { collectPolicyFiles } from '../../../server/src/engine/workspaceFiles';
 import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { clickhouseSkipReason, envoyRowsFromLog, freePort, loadEnvoyTable, startClickHouse, tableSettings, type ClickHouseServer } from '../../helpers/clickhouse';
-import { EXAMPLES } from '../../helpers/paths';
+import { createAccessRecordReader } from '../../../server/src/engine/traffic/formats/accessRecordJsonl';
+import { EXAMPLES, REPO_ROOT } from '../../helpers/paths';
 
 const ISTIO = join(EXAMPLES, 'istio');
 const LOGS = ['cart.log', 'frontend.log', 'gateway.log', 'payments.log'].map((f) => join(ISTIO, 'traffic', f));
@@ -208,6 +210,32 @@ describe('ClickHouse source against a real clickhouse-server', () => {
     const later = new AbortController();
     const reading = new ClickHouseTrafficSource(tableSettings(server!.url, 'istio_logs')).read({ signal: later.signal, onProgress: () => later.abort() });
     await assert.rejects(reading, { name: 'AbortError' });
+  });
+});
+
+describe('docs/scale.md: the jq filter that turns aggregated rows into access records', () => {
+  const jq = spawnSync('jq', ['--version']).status === 0;
+  it('gives valid access records with their count (denied, allowed, plaintext, TCP)', { skip: jq ? undefined : 'jq is not installed' }, () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs', 'scale.md'), 'utf8');
+    const filter = /```jq\n([\s\S]*?)```/.exec(doc)![1]!;
+    const rows = [
+      { namespace: 'shop', workload: 'cart', method: 'POST', path: '/v1/carts', protocol: 'HTTP/1.1', authority: 'cart.shop.svc.cluster.local', response_code: '403', response_flags: '-', response_code_details: 'rbac_access_denied_matched_policy[none]', requested_server_name: 'outbound_.80_._.cart.shop.svc.cluster.local', downstream_local_address: '10.244.3.22:7070', src_ip: '10.244.2.12', n: '12', first_time: '2025-03-14T09:02:16.127Z' },
+      { namespace: 'shop', workload: 'payments', method: 'GET', path: '/metrics', protocol: 'HTTP/2', authority: '10.244.2.32:9102', response_code: 200, response_flags: null, response_code_details: 'via_upstream', requested_server_name: null, downstream_local_address: '10.244.2.32:9102', src_ip: '10.244.5.9', peer: '-', n: 240 },
+      { namespace: 'db', workload: 'postgres', method: null, response_code: 0, response_flags: 'UF', downstream_local_address: '10.1.0.7:5432', src_ip: '10.1.0.9', peer: 'spiffe://cluster.local/ns/shop/sa/cart', n: 3 },
+    ];
+    const run = spawnSync('jq', ['-c', filter], { input: rows.map((r) => JSON.stringify(r)).join('\n'), encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const reader = createAccessRecordReader();
+    const records = run.stdout.trim().split('\n').map((line) => {
+      const result = reader.read(line);
+      assert.equal(result.kind, 'record', line);
+      return JSON.parse(line) as Record<string, unknown>;
+    });
+    assert.deepEqual(records, [
+      { time: '2025-03-14T09:02:16.127Z', mesh: 'istio', protocol: 'http', source: { ip: '10.244.2.12' }, destination: { namespace: 'shop', workload: 'cart', ip: '10.244.3.22', port: 7070 }, request: { method: 'POST', path: '/v1/carts', host: 'cart.shop.svc.cluster.local' }, sni: 'outbound_.80_._.cart.shop.svc.cluster.local', response: { status: 403, details: 'rbac_access_denied_matched_policy[none]' }, observed: 'denied', count: 12 },
+      { mesh: 'istio', protocol: 'http2', source: { ip: '10.244.5.9', principal: null }, destination: { namespace: 'shop', workload: 'payments', ip: '10.244.2.32', port: 9102 }, request: { method: 'GET', path: '/metrics', host: '10.244.2.32:9102' }, response: { status: 200, details: 'via_upstream' }, observed: 'allowed', count: 240 },
+      { mesh: 'istio', protocol: 'tcp', source: { ip: '10.1.0.9', principal: 'spiffe://cluster.local/ns/shop/sa/cart' }, destination: { namespace: 'db', workload: 'postgres', ip: '10.1.0.7', port: 5432 }, response: { flags: 'UF' }, observed: 'unknown', count: 3 },
+    ]);
   });
 });
 
