@@ -1,6 +1,5 @@
 import type { ClickHouseField } from '../../../config/clickhouseConfig';
 import type { Mesh } from '../../../meshes';
-import type { AccessRecord } from '../../accessRecord';
 import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord } from '../../formats/envoyFields';
 import { normalizeTime } from '../../formats/common';
 import type { Resolution, Resolver } from '../../ingest/resolve';
@@ -31,17 +30,16 @@ export interface FoldCounts {
   sideMismatches: number;
 }
 
-/** A shape being folded, with its times in epoch ms for comparisons. */
-interface ShapeAcc extends TrafficShape {
-  firstMs: number;
-  lastMs: number;
-}
-
 const SLOT_OF = new Map<string, number>(DEFAULT_JSON_KEYS);
 
 export class RowFolder {
   readonly counts: FoldCounts = { lines: 0, calls: 0, joinedPairs: 0, gatewayLegs: 0, reused: 0, unmatched: 0, sideMismatches: 0 };
-  private readonly shapes = new Map<string, ShapeAcc>();
+  /** The shapes as they will be returned (completed in place by finish), by key; their first
+   * and last times in epoch ms, by position. */
+  private readonly positions = new Map<string, number>();
+  private readonly shapes: TrafficShape[] = [];
+  private readonly firstMs: number[] = [];
+  private readonly lastMs: number[] = [];
   private readonly slots: number[];
   private readonly seen: Uint8Array;
   private readonly labels = new Map<string, Record<string, string> | undefined>();
@@ -114,14 +112,15 @@ export class RowFolder {
   finish(): TrafficShape[] {
     let joinedCalls = 0;
     const out: TrafficShape[] = [];
-    for (const s of this.shapes.values()) {
+    for (const s of this.shapes) {
       joinedCalls += s.joined;
       s.samples.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
-      const { firstMs: _first, lastMs: _last, ...shape } = s;
-      const record: AccessRecord = { ...s.record, count: s.count };
-      if (s.firstTime !== undefined) record.time = s.firstTime;
-      out.push({ ...shape, record });
+      s.record.count = s.count;
+      if (s.firstTime !== undefined) s.record.time = s.firstTime;
+      out.push(s);
     }
+    this.positions.clear();
+    this.shapes.length = 0;
     this.counts.reused = Math.max(0, joinedCalls - this.counts.joinedPairs);
     out.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return out;
@@ -173,25 +172,31 @@ export class RowFolder {
     const lastTime = normalizeTime(present(row['last_time'])) ?? firstTime;
     const firstMs = this.times.parse(firstTime);
     const lastMs = this.times.parse(lastTime);
-    let shape = this.shapes.get(key);
-    if (!shape) {
+    let at = this.positions.get(key);
+    let shape: TrafficShape;
+    if (at === undefined) {
+      at = this.shapes.length;
       shape = {
-        key, record: detach(record), count: 0, firstMs, lastMs,
+        key, record: detach(record), count: 0,
         ...(firstTime !== undefined ? { firstTime } : {}),
         ...(lastTime !== undefined ? { lastTime } : {}),
         samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
         ...(line.identityGap ? { identityGap: line.identityGap } : {}),
       };
-      this.shapes.set(key, shape);
+      this.positions.set(key, at);
+      this.shapes.push(shape);
+      this.firstMs.push(firstMs);
+      this.lastMs.push(lastMs);
     } else {
+      shape = this.shapes[at]!;
       // the record of the earliest call stands for the shape, as in ingest/
-      if (firstTime !== undefined && (shape.firstTime === undefined || firstMs < shape.firstMs)) {
-        shape.firstMs = firstMs;
+      if (firstTime !== undefined && (shape.firstTime === undefined || firstMs < this.firstMs[at]!)) {
+        this.firstMs[at] = firstMs;
         shape.firstTime = firstTime;
         shape.record = detach(record);
       }
-      if (lastTime !== undefined && (shape.lastTime === undefined || lastMs > shape.lastMs)) {
-        shape.lastMs = lastMs;
+      if (lastTime !== undefined && (shape.lastTime === undefined || lastMs > this.lastMs[at]!)) {
+        this.lastMs[at] = lastMs;
         shape.lastTime = lastTime;
       }
     }
