@@ -7,6 +7,8 @@ import { Simulation, simulateShapes, type SimulationResult, type Tally } from '.
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
+import { FileTrafficSource } from '../engine/traffic/sources';
+import { clickhouseSource, displayPath, readSource, sourceOption } from './traffic';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
@@ -24,6 +26,8 @@ explain prints the walkthrough for one call.
 Options:
   --policies <paths>           Policy files or folders (repeat, or separate with commas).
   --traffic <paths>            Access logs (simulate only).
+  --source files|clickhouse    simulate: read the calls from files (--traffic, default) or from the
+                               ClickHouse table of the configuration's clickhouse: block (docs/scale.md).
   --inventory <paths>          Kubernetes manifests or kubectl dumps (default: the policy paths).
   --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
   --format text|json|jsonl|sarif
@@ -53,10 +57,11 @@ interface Parsed {
   call?: string;
   baseline?: string;
   failOnNewlyDenied: number;
+  source: 'files' | 'clickhouse';
 }
 
 function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
-  const parsed: Parsed = { policies: [], traffic: [], inventory: [], format: 'text', failOnNewlyDenied: 0 };
+  const parsed: Parsed = { policies: [], traffic: [], inventory: [], format: 'text', failOnNewlyDenied: 0, source: 'files' };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -81,6 +86,7 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
         parsed.failOnNewlyDenied = Number(raw);
         break;
       }
+      case '--source': parsed.source = sourceOption(value(), UsageError); break;
       default:
         throw new UsageError(flag.startsWith('-') ? `unknown option "${flag}"` : `unexpected argument "${arg}"`);
     }
@@ -88,7 +94,8 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
   const formats = command === 'simulate' ? ['text', 'json', 'jsonl', 'sarif'] : ['text', 'json'];
   if (!formats.includes(parsed.format)) throw new UsageError(`--format must be ${formats.join(', ')} (got "${parsed.format}")`);
   if (parsed.policies.length === 0) throw new UsageError(`${command} needs --policies`);
-  if (command === 'simulate' && parsed.traffic.length === 0) throw new UsageError('simulate needs --traffic');
+  if (command === 'simulate' && parsed.source === 'files' && parsed.traffic.length === 0) throw new UsageError('simulate needs --traffic (or --source clickhouse)');
+  if (parsed.source === 'clickhouse' && parsed.traffic.length) throw new UsageError('--source clickhouse reads the configured table: give no --traffic');
   if (command === 'explain' && !parsed.call) throw new UsageError("explain needs --call '<access record JSON>'");
   if (command === 'explain' && parsed.baseline) throw new UsageError('--baseline is an option of simulate');
   return parsed;
@@ -130,14 +137,31 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     const parsed = parse(args, 'simulate');
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
-    const model = await readTraffic(parsed.traffic, loaded.workspace, io, {
-      // jsonl answers per input line, so every line's place is kept.
-      ...(parsed.format === 'jsonl' ? { maxSamples: Number.MAX_SAFE_INTEGER, workers: 1 } : {}),
+    const trafficPaths = parsed.traffic.map((p) => resolve(io.cwd, p));
+    const missing = trafficPaths.filter((p) => !existsSync(p));
+    if (missing.length) {
+      io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
+      return 2;
+    }
+    const source = parsed.source === 'clickhouse' ? clickhouseSource(loaded.workspace.config) : new FileTrafficSource(trafficPaths, {
+      ...(parsed.format === 'jsonl' ? { workers: 1 } : {}),
       ...(workerEntry ? { workerEntry } : {}),
     });
-    if (typeof model === 'number') return model;
+    if (typeof source === 'string') {
+      io.stderr(`mesh-policy: ${source}`);
+      return 2;
+    }
+    const model = await readSource(source, {
+      inventory: loaded.workspace.inventory, config: loaded.workspace.config,
+      // Only headers some policy tests can change a decision: fold the rest away.
+      keyHeaders: headersTestedBy(loaded.workspace),
+      // jsonl answers per input line, so every line's place is kept.
+      ...(parsed.format === 'jsonl' ? { maxSamples: Number.MAX_SAFE_INTEGER } : {}),
+    }, io);
+    if (model === undefined) return 2;
+    for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
     const result = simulateShapes(loaded.simulation, model.shapes);
-    const rel = (p: string) => relative(io.cwd, p) || p;
+    const rel = (p: string) => displayPath(io.cwd, p);
     let comparison: BaselineComparison | undefined;
     if (parsed.baseline) {
       const paths = [...parsed.policies, ...parsed.inventory].map((p) => resolve(io.cwd, p));
@@ -192,7 +216,7 @@ export function runExplainCli(args: string[], io: CliIo): number {
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
     const decision = loaded.simulation.decide(call, true);
-    const rel = (p: string) => relative(io.cwd, p) || p;
+    const rel = (p: string) => displayPath(io.cwd, p);
     io.stdout(parsed.format === 'json' ? JSON.stringify(decision, null, 2) : explainText(decision, rel));
     return 0;
   } catch (error) {
