@@ -8,7 +8,8 @@ import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
-import { toValue } from '../engine/source/tree';
+import { describeCall } from '../engine/traffic/describeCall';
+import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { VERSION } from '../version';
 import type { CliIo } from './main';
 
@@ -161,35 +162,6 @@ export function runExplainCli(args: string[], io: CliIo): number {
   }
 }
 
-/**
- * Request headers the policies test: Istio `request.headers[name]` conditions, and the header
- * matches of Linkerd/Gateway API routes and Consul permissions (`headers`/`header`/`Header`
- * lists of objects with a name).
- */
-export function headersTestedBy(workspace: WorkspaceModel): string[] {
-  const names = new Set<string>();
-  const visit = (value: unknown, key: string | undefined): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) {
-        if (key && /^headers?$/i.test(key) && item && typeof item === 'object' && !Array.isArray(item)) {
-          const name = (item as Record<string, unknown>)['name'] ?? (item as Record<string, unknown>)['Name'];
-          if (typeof name === 'string') names.add(name.toLowerCase());
-        }
-        visit(item, undefined);
-      }
-    } else if (value && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
-        if (k === 'key' && typeof v === 'string') {
-          const header = /^request\.headers\[(.+)\]$/.exec(v);
-          if (header) names.add(header[1]!.toLowerCase());
-        }
-        visit(v, k);
-      }
-    }
-  };
-  for (const { resource } of workspace.resources) visit(toValue(resource.node), undefined);
-  return [...names].sort();
-}
 
 function failure(error: unknown, io: CliIo): number {
   if (error instanceof HelpRequested) {
@@ -230,13 +202,6 @@ function tallyText(t: Tally): string {
   return parts.join(' · ');
 }
 
-function describeCall(record: AccessRecord): string {
-  const src = record.source?.principal ?? (record.source?.workload ? `${record.source.namespace ?? '?'}/${record.source.workload}` : record.source?.ip ?? '(unknown caller)');
-  const dst = record.destination?.workload ? `${record.destination.namespace ?? '?'}/${record.destination.workload}` : record.destination?.service ?? record.destination?.ip ?? '(unknown destination)';
-  const port = record.destination?.port ? `:${record.destination.port}` : '';
-  const request = record.request?.method || record.request?.path ? ` ${record.request?.method ?? ''} ${record.request?.path ?? ''}`.trimEnd() : ` ${record.protocol ?? ''}`;
-  return `${src} → ${dst}${port}${request}`;
-}
 
 export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string): string {
   const t = result.totals;
