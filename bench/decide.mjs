@@ -10,7 +10,8 @@
 // up in a Map with one entry per policy. A simulator at 1.0× the baseline would be as fast as a
 // plain lookup table; below 1.0× is expected (a decision evaluates rules, not one lookup).
 //
-//   npm run build && node bench/decide.mjs [--quick] [--shapes 100000] [--policies 1000]
+//   npm run build && node bench/decide.mjs [--quick] [--shapes 100000] [--policies 1000] [--profile dir]
+// --profile writes a CPU profile of the timed passes only, one per mesh (bench/profile-summary.mjs reads it).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { buildModel, calls, consulPolicies, CONSUL_TRUST_DOMAIN, inventoryYaml, istioPolicies, linkerdPolicies } from './generate.mjs';
@@ -29,6 +30,23 @@ const arg = (name, fallback) => {
 const quick = process.argv.includes('--quick');
 const SHAPES = arg('shapes', quick ? 20_000 : 100_000);
 const POLICIES = arg('policies', 1000);
+const PROFILE_DIR = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
+
+/** Runs `work` under the V8 CPU profiler when --profile is given, writing <dir>/decide-<name>.cpuprofile. */
+async function profiled(name, work) {
+  if (!PROFILE_DIR) return work();
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  const result = work();
+  const { profile } = await session.post('Profiler.stop');
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  writeFileSync(`${PROFILE_DIR}/decide-${name}.cpuprofile`, JSON.stringify(profile));
+  session.disconnect();
+  return result;
+}
 
 /** A call as the readers give it for `mesh` (identities in the mesh's form, destination labels from the inventory). */
 function record(mesh, c) {
@@ -108,13 +126,16 @@ for (const mesh of ['istio', 'linkerd', 'consul']) {
   const records = shapes(model, mesh, SHAPES);
   for (let i = 0; i < 20_000; i++) simulation.decide(records[i % records.length]); // warm up the JIT
   const verdicts = {};
-  let best = 0;
-  for (let pass = 0; pass < 3; pass++) {
-    start = cpuMs();
-    if (pass === 0) for (const r of records) { const v = simulation.decide(r).verdict; verdicts[v] = (verdicts[v] ?? 0) + 1; }
-    else for (const r of records) simulation.decide(r);
-    best = Math.max(best, records.length / ((cpuMs() - start) / 1000));
-  }
+  const best = await profiled(mesh, () => {
+    let most = 0;
+    for (let pass = 0; pass < 3; pass++) {
+      start = cpuMs();
+      if (pass === 0) for (const r of records) { const v = simulation.decide(r).verdict; verdicts[v] = (verdicts[v] ?? 0) + 1; }
+      else for (const r of records) simulation.decide(r);
+      most = Math.max(most, records.length / ((cpuMs() - start) / 1000));
+    }
+    return most;
+  });
   const base = baseline(records, model);
   results.meshes[mesh] = { compileMs, shapes: records.length, decisionsPerSecond: best, baselinePerSecond: base.perSecond, ratioToBaseline: best / base.perSecond, ratioToTarget: best / 2e6, verdicts };
   const k = (v) => Math.round(v).toLocaleString('en-US');

@@ -10,7 +10,8 @@
 // whatever the server does; it also reports whether simulation diagnostics (about observed
 // calls) appeared at all.
 //
-//   node bench/edit.mjs [--quick] [--lines 1000000] [--edits 30]
+//   node bench/edit.mjs [--quick] [--lines 1000000] [--edits 30] [--profile dir]
+// --profile runs the server under `node --cpu-prof` and writes its profile into dir.
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +51,8 @@ const variant = (n) => (n % 2 ? text.replace(anchor, 'methods: ["GET", "POST", "
 const server = join(ROOT, 'dist', 'server.js');
 if (!existsSync(server)) throw new Error('bench/edit.mjs: run "npm run build" first');
 
-const client = new LspClient([process.execPath, server, '--stdio']);
+const profileDir = arg('profile', undefined);
+const client = new LspClient([process.execPath, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), server, '--stdio']);
 const t0 = performance.now();
 await client.initialize(ws);
 client.open(uri, text);

@@ -383,8 +383,8 @@ export function istioPolicies(model, count) {
       case 2: // reads of one record by id (template), with a tenant header condition
         doc = `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n${meta(`${s.name}-tenant-reads`, s.ns)}\nspec:\n${selector(s)}\n  action: ALLOW\n  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/${s.ns}/sa/*"]\n    to:\n    - operation:\n        methods: ["GET", "HEAD"]\n        paths: ["${s.base}/{*}"]\n        ports: ["${s.port}"]\n    when:\n    - key: request.headers[x-tenant]\n      values: ["t-0", "t-1", "t-2"]\n    - key: source.ip\n      notValues: ["10.200.0.0/16"]`;
         break;
-      case 3: // namespace-wide (no selector) or in dry-run
-        doc = i % 2
+      case 3: // namespace-wide (no selector) for the namespace's first service, else a DENY in dry-run
+        doc = services.find((x) => x.ns === s.ns) === s
           ? `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n${meta(`${s.name}-ns-health-${round}`, s.ns)}\nspec:\n  action: ALLOW\n  rules:\n  - to:\n    - operation:\n        methods: ["GET"]\n        paths: ["/healthz", "/readyz"]`
           : `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n${meta(`${s.name}-tighten`, s.ns, '\n  annotations:\n    istio.io/dry-run: "true"')}\nspec:\n${selector(s)}\n  action: DENY\n  rules:\n  - from:\n    - source:\n        notPrincipals: ${yamlList(callers(s))}\n    to:\n    - operation:\n        ports: ["${s.port}"]${tcp ? '' : '\n        notMethods: ["GET"]'}`;
         break;

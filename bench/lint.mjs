@@ -10,7 +10,8 @@
 // workspace/configuration answers. Before timing, both servers must report the schema errors
 // planted in a known-bad document, or the comparison would be meaningless.
 //
-//   node bench/lint.mjs [--quick] [--edits 30]
+//   node bench/lint.mjs [--quick] [--edits 30] [--profile dir]
+// --profile runs our server under `node --cpu-prof` and writes its profile into dir.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -187,7 +188,9 @@ const yamlSettings = { schemas: { [`file://${schemaPath}`]: [join(root, 'known-b
 const require = createRequire(import.meta.url);
 const yls = join(dirname(require.resolve('yaml-language-server/package.json')), 'bin', 'yaml-language-server');
 
-const ours = await measure('mesh-policy', [process.execPath, join(ROOT, 'dist', 'server.js'), '--stdio'], { root });
+const profileIndex = process.argv.indexOf('--profile');
+const profile = profileIndex >= 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[profileIndex + 1]] : [];
+const ours = await measure('mesh-policy', [process.execPath, ...profile, join(ROOT, 'dist', 'server.js'), '--stdio'], { root });
 const theirs = await measure('yaml-language-server 1.25.0', [process.execPath, yls, '--stdio'], {
   root,
   initializationOptions: { yaml: yamlSettings },
