@@ -157,6 +157,21 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
       assert.ok(applied >= 10, `${applied} edits applied`);
     });
 
+    it('removing and restoring a policy file: incremental equals full', () => {
+      const simulation = new Simulation(example.workspace);
+      let result = simulateShapes(simulation, example.shapes);
+      const path = [...example.texts.keys()].find((p) => example.workspace.resources.some((r) => r.file.path === p && r.resource.mesh === mesh))!;
+      const text = example.texts.get(path)!;
+      example.workspace.remove(path);
+      let update = simulation.update(example.workspace, [path]);
+      result = resimulate(result, simulation, update.affects);
+      assertSame(result, simulateShapes(new Simulation(example.workspace), example.shapes), `without ${path}`);
+      edit(example, path, text);
+      update = simulation.update(example.workspace, [path]);
+      result = resimulate(result, simulation, update.affects);
+      assertSame(result, simulateShapes(new Simulation(example.workspace), example.shapes), `with ${path} again`);
+    });
+
     it('a manifest edit (inventory) re-decides everything', () => {
       const simulation = new Simulation(example.workspace);
       const path = join(EXAMPLES, mesh, 'app', 'inventory-extra.yaml');
