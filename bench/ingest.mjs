@@ -80,9 +80,10 @@ export function runMeasure(what, format, file, inventory, workers, nodeArgs = []
   return JSON.parse(child.stdout);
 }
 
-if (process.argv[2] === '--measure') {
+const entry = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (entry && process.argv[2] === '--measure') {
   await measure(process.argv[3], process.argv[4], process.argv[5], process.argv[6], process.argv[7]);
-} else {
+} else if (entry) {
   const quick = process.argv.includes('--quick');
   const lines = Number(arg('lines', quick ? '100000' : '1000000'));
   const workers = arg('workers', undefined);

@@ -2,18 +2,20 @@
 // heap does not disturb the next. Figures are printed as they come, then one summary table
 // (figure, baseline measured in the same run, ratio, target), gathered in bench/results.json
 // with the machine they were taken on.
-//   npm run bench                                 all: ingest decide edit lint memory
+//   npm run bench                                 all: decide lint edit ingest memory
 //   npm run bench -- lint decide                  a selection
 //   npm run bench -- --quick                      smaller sizes (a smoke run of a minute or two)
+//   npm run bench -- memory --keep                run a selection, keep the other suites' last results
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
+// cheapest first, so a long run that is stopped still has the quick figures
 const SUITES = {
-  ingest: { script: 'bench/ingest.mjs', results: 'bench/.data/ingest-results.json', what: 'read + fold 1M lines per format vs read + split + parse (target ≤ 1.0×)' },
   decide: { script: 'bench/decide.mjs', results: 'bench/.data/decide-results.json', what: 'decisions per CPU-second, 1,000 policies × 100k shapes per mesh (target ≥ 2M)' },
-  edit: { script: 'bench/edit.mjs', results: 'bench/.data/edit-results.json', what: 'didChange → publishDiagnostics with 1M lines loaded (target p95 ≤ 100 ms)' },
   lint: { script: 'bench/lint.mjs', results: 'bench/.data/lint-results.json', what: 'edit to one document of 1,000: ours vs yaml-language-server (target ≤ 0.2×)' },
+  edit: { script: 'bench/edit.mjs', results: 'bench/.data/edit-results.json', what: 'didChange → publishDiagnostics with 1M lines loaded (target p95 ≤ 100 ms)' },
+  ingest: { script: 'bench/ingest.mjs', results: 'bench/.data/ingest-results.json', what: 'read + fold 1M lines per format vs read + split + parse (target ≤ 1.0×)' },
   memory: { script: 'bench/memory.mjs', results: 'bench/.data/memory-results.json', what: 'peak RSS for 100k, 1M, 5M lines (target ≤ 1 GB at 1M)' },
 };
 const quick = process.argv.includes('--quick');
@@ -24,6 +26,11 @@ const results = {
   machine: { cpus: cpus.length, cpuModel: cpus[0]?.model, availableParallelism: os.availableParallelism(), memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)), platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverageAtStart: os.loadavg().map((l) => Number(l.toFixed(2))) },
   suites: {},
 };
+if (process.argv.includes('--keep') && existsSync('bench/results.json')) {
+  // the other suites' figures from the last run, each with the date of its own run
+  const previous = JSON.parse(readFileSync('bench/results.json', 'utf8'));
+  for (const [name, r] of Object.entries(previous.suites ?? {})) if (!chosen.includes(name)) results.suites[name] = { runDate: r.runDate ?? previous.date, ...r };
+}
 let failed = false;
 const started = Date.now();
 for (const name of chosen.length ? chosen : Object.keys(SUITES)) {
@@ -33,7 +40,8 @@ for (const name of chosen.length ? chosen : Object.keys(SUITES)) {
   const t0 = Date.now();
   const run = spawnSync(process.execPath, ['--expose-gc', suite.script, ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
   if (run.status !== 0) { failed = true; console.log(`(${name} failed with status ${run.status})`); }
-  if (existsSync(suite.results)) results.suites[name] = { seconds: Math.round((Date.now() - t0) / 1000), ...JSON.parse(readFileSync(suite.results, 'utf8')) };
+  if (existsSync(suite.results)) results.suites[name] = { runDate: new Date(t0).toISOString(), seconds: Math.round((Date.now() - t0) / 1000), ...JSON.parse(readFileSync(suite.results, 'utf8')) };
+  writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`); // kept current after each suite
 }
 results.machine.loadAverageAtEnd = os.loadavg().map((l) => Number(l.toFixed(2)));
 results.totalSeconds = Math.round((Date.now() - started) / 1000);
