@@ -5,7 +5,10 @@
 //
 //   node bench/generate.mjs [--namespaces 20] [--services 200] [--policies 1000] [--lines 100000]
 //                           [--mesh istio|linkerd|consul|all] [--out bench/.data/mesh] [--seed 8]
-//                           [--formats istio-text,istio-json,...] [--malformed-every 200000]
+//                           [--formats istio-text,istio-json,...] [--malformed-every 200000] [--verify]
+//
+// --verify reads every file back through the product's ingestion (build first): each must skip
+// exactly its deliberate malformed lines and resolve every caller and destination.
 //
 // Layout of --out:
 //   .meshpolicy.yaml                    traffic + inventory globs for this folder
@@ -590,4 +593,29 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const started = Date.now();
   const { manifest } = await generate(options);
   console.log(`generated in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.entries(manifest.files).map(([f, v]) => `${f} ${v.lines.toLocaleString('en-US')} lines`).join(', ')}`);
+  if (args.includes('--verify')) process.exitCode = await verify(options.out ?? 'bench/.data/mesh', manifest);
+}
+
+/**
+ * Reads every generated file back through the product's ingestion (out/, so build first): each
+ * must be detected, skip exactly its deliberate malformed lines, and resolve every caller and
+ * destination. Returns the number of files that did not.
+ */
+async function verify(out, manifest) {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  const { ingestTraffic } = require('../out/server/src/engine/traffic/ingest/index.js');
+  const { loadInventory } = require('../out/server/src/engine/inventory/loadInventory.js');
+  const { defaultConfig } = require('../out/server/src/engine/config/projectConfig.js');
+  const config = defaultConfig(resolve(out));
+  const inventory = loadInventory([join(out, 'inventory', 'cluster.yaml')], config).inventory;
+  let bad = 0;
+  for (const [format, file] of Object.entries(manifest.files)) {
+    const { stats } = await ingestTraffic([join(out, file.path)], { inventory, config });
+    const unresolved = Object.values(stats.unresolvedSourceByReason).reduce((a, b) => a + b, 0) + Object.values(stats.unresolvedDestinationByReason).reduce((a, b) => a + b, 0);
+    const ok = stats.files[0]?.format !== undefined && stats.skipped === file.malformed && unresolved === 0 && stats.problems.length === 0;
+    if (!ok) bad++;
+    console.log(`${ok ? 'ok ' : 'BAD'} ${format.padEnd(15)} ${String(stats.files[0]?.format).padEnd(18)} lines ${stats.lines}, skipped ${stats.skipped} (planted ${file.malformed}), unresolved ${unresolved}, calls ${stats.calls}, shapes ${stats.shapes}, observed ${JSON.stringify(stats.observed)}`);
+  }
+  return bad ? 1 : 0;
 }
