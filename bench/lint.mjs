@@ -26,7 +26,8 @@ const EDITS = Number(process.argv[process.argv.indexOf('--edits') + 1]) || (QUIC
 const DOCUMENTS = 1000;
 
 /** A 1,000-document policy file: a realistic mix of kinds across the three meshes, with a
- * schema mistake in every tenth document so the diagnostics path is exercised too. */
+ * schema mistake in every twentieth document (an Istio `action: allow`), so the diagnostics path
+ * is exercised too. */
 export function policyFile(documents = DOCUMENTS) {
   const docs = [];
   for (let i = 0; i < documents; i++) {
