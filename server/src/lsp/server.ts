@@ -109,6 +109,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const prepared = engine.prepare(file);
     openPrepared.set(document.uri, { version: document.version, prepared });
     workspace.update(prepared);
+    traffic.noteChanged(prepared.file.path);
     generation++;
     return prepared;
   }
@@ -170,6 +171,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const prepared = await readDisk(path);
     if (!prepared) {
       workspace.remove(path);
+      traffic.noteChanged(path);
       generation++;
       lintFindings.delete(uri);
       if (diskUris.delete(uri)) send(uri);
@@ -177,6 +179,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       return;
     }
     workspace.update(prepared);
+    traffic.noteChanged(path);
     generation++;
     publishDisk(prepared);
     refreshTraffic(uri);
@@ -192,6 +195,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const file = await readDisk(path);
       if (file) {
         workspace.update(file);
+        traffic.noteChanged(path);
         prepared.push(file);
       }
       // Let requests from the editor in between files.
@@ -300,6 +304,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     openResults.delete(event.document.uri);
     openPrepared.delete(event.document.uri);
     workspace.remove(pathOf(event.document.uri));
+    traffic.noteChanged(pathOf(event.document.uri));
     generation++;
     clearTimeout(timers.get(event.document.uri));
     lintFindings.delete(event.document.uri);

@@ -1,6 +1,6 @@
 import type { Connection } from 'vscode-languageserver';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
-import { Simulation, simulateShapes } from '../engine/simulate';
+import { resimulate, Simulation, simulateShapes, type SimulationResult } from '../engine/simulate';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
 import type { WorkspaceModel } from '../engine/workspace';
@@ -39,6 +39,10 @@ export class TrafficService {
   private loadingRun: AbortController | undefined;
   private loadedWithHeaders = '';
   private insightCache: { generation: number; modelVersion: number; insight: TrafficInsight } | undefined;
+  /** The last simulation, kept so that an edit re-decides only the calls it can change. */
+  private lastRun: { simulation: Simulation; result: SimulationResult; modelVersion: number; config: unknown } | undefined;
+  /** Files read into the workspace since the last simulation (edited, opened, changed on disk, removed). */
+  private readonly changedFiles = new Set<string>();
   private modelVersion = 0;
   enabled = true;
   /** Git ref to compare with; empty for none. */
@@ -141,6 +145,11 @@ export class TrafficService {
     return this.observed;
   }
 
+  /** The server calls this for every file it puts into or takes out of the workspace. */
+  noteChanged(path: string): void {
+    this.changedFiles.add(path);
+  }
+
   cancel(): void {
     this.loadingRun?.abort();
   }
@@ -150,8 +159,7 @@ export class TrafficService {
     if (!this.model || this.model.shapes.length === 0) return undefined;
     const cached = this.insightCache;
     if (cached && cached.generation === generation && cached.modelVersion === this.modelVersion) return cached.insight;
-    const simulation = new Simulation(this.workspace);
-    const result = simulateShapes(simulation, this.model.shapes);
+    const { simulation, result } = this.simulate(this.model.shapes);
     const comparison = this.baseline ? compareWithBaseline(result.outcomes, this.baseline.simulation, this.baseline.files) : undefined;
     const insight = new TrafficInsight(this.workspace, simulation, result, { ...this.workspace.config.rules, ...rules }, comparison);
     this.insightCache = { generation, modelVersion: this.modelVersion, insight };
@@ -166,6 +174,27 @@ export class TrafficService {
     const loaded = new Set(this.loadedWithHeaders.split('\n'));
     if (!this.loading && headersTestedBy(this.workspace).some((h) => !loaded.has(h))) void this.load();
     return insight;
+  }
+
+  /**
+   * After an edit, recompiles only the edited meshes and re-decides only the calls the changed
+   * resources can reach (Simulation.update); after a traffic reload or a configuration change,
+   * everything.
+   */
+  private simulate(shapes: TrafficModel['shapes']): { simulation: Simulation; result: SimulationResult } {
+    const last = this.lastRun;
+    const changed = [...this.changedFiles];
+    this.changedFiles.clear();
+    let run: { simulation: Simulation; result: SimulationResult };
+    if (last && last.modelVersion === this.modelVersion && last.config === this.workspace.config) {
+      const update = last.simulation.update(this.workspace, changed);
+      run = { simulation: last.simulation, result: resimulate(last.result, last.simulation, update.affects) };
+    } else {
+      const simulation = new Simulation(this.workspace);
+      run = { simulation, result: simulateShapes(simulation, shapes) };
+    }
+    this.lastRun = { ...run, modelVersion: this.modelVersion, config: this.workspace.config };
+    return run;
   }
 
   private setStatus(next: TrafficStatus): void {
