@@ -7,6 +7,7 @@ import type { WorkspaceModel } from '../engine/workspace';
 import type { RuleSetting } from '../engine/config/projectConfig';
 import { BaselineError, baselineWorkspace, compareWithBaseline, readFilesAtRef, type BaselineFiles } from '../engine/baseline';
 import { Engine } from '../engine/engine';
+import { AUDIT_TIME_BUCKET_MS } from '../engine/audit';
 import { trafficCompletionValues, type ObservedValues } from '../engine/observedValues';
 
 export const TRAFFIC_STATUS_NOTIFICATION = 'meshPolicy/trafficStatus';
@@ -86,6 +87,8 @@ export class TrafficService {
         inventory: this.workspace.inventory,
         config: this.workspace.config,
         keyHeaders,
+        // Calls per hour for the report's trends (the audit model reads them from the stats).
+        timeBucketMs: AUDIT_TIME_BUCKET_MS,
         signal: run.signal,
         ...(this.workerEntry ? { workerEntry: this.workerEntry } : {}),
         onProgress: (p) => {
@@ -143,6 +146,11 @@ export class TrafficService {
     if (!this.model) return undefined;
     this.observed ??= trafficCompletionValues(this.model.shapes, this.workspace.inventory, { istioTrustDomain: this.workspace.config.istio.trustDomain });
     return this.observed;
+  }
+
+  /** What the last read of the logs counted, for reports. */
+  get stats(): TrafficModel['stats'] | undefined {
+    return this.model?.stats;
   }
 
   /** The server calls this for every file it puts into or takes out of the workspace. */
