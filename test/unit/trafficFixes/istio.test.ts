@@ -162,6 +162,19 @@ describe('istio: dry-run', () => {
   });
 });
 
+describe('istio: trafficFixesAt', () => {
+  it('on a rule: allow the calls it narrowly misses, deny those it decides, narrow its wildcard, dry-run its policy', () => {
+    const text = BLOCK.replace('paths: ["/api/*"]', 'paths: ["/api/*"]  # api');
+    const l = loadInline({ '/ws/p.yaml': text }, [call(FRONTEND, 'GET', '/api/a', 'allowed', 8080), call(FRONTEND, 'POST', '/api/a', 'denied'), call(FRONTEND, 'GET', '/api/b')]);
+    const kinds = (range: ReturnType<typeof rangeAt>) => trafficFixesAt({ workspace: l.workspace, file: '/ws/p.yaml', range, outcomes: l.outcomes }).map((f) => `${f.kind}: ${f.title}`);
+    const onWildcard = kinds(rangeAt(text, '/api/*'));
+    assert.deepEqual(onWildcard.map((k) => k.split(':')[0]), ['narrow', 'deny', 'deny', 'allow', 'allow', 'dry-run'], onWildcard.join('\n'));
+    assert.match(onWildcard[3]!, /Allow cluster.local\/ns\/shop\/sa\/frontend → cart POST \/api\/a: add POST to methods/);
+    const outside = loadInline({ '/ws/p.yaml': text, '/ws/other.yaml': text.replace(/cart/g, 'orders') }, l.outcomes.map((o) => o.shape.record));
+    assert.deepEqual(trafficFixesAt({ workspace: outside.workspace, file: '/ws/other.yaml', range: rangeAt(text, 'rules'), outcomes: outside.outcomes }).map((f) => f.kind), ['dry-run'], 'a policy for another workload is offered nothing about these calls');
+  });
+});
+
 describe('istio: the examples', () => {
   it('allow the gateway to the frontend: a new ALLOW policy; nothing allowed becomes denied', async () => {
     const l = await loadExample('istio', ['security', 'app']);
@@ -177,6 +190,14 @@ describe('istio: the examples', () => {
       assert.equal(l.outcomes[i]!.shape.record.source?.principal, denied.shape.record.source?.principal);
       assert.equal(l.outcomes[i]!.shape.record.destination?.workload, 'frontend');
     }
+  });
+
+  it('a call refused before authorization (PeerAuthentication STRICT, plaintext) gets no allow fix', async () => {
+    const l = await loadExample('istio', ['security', 'app']);
+    const plaintext = find(l, (o) => o.decision.verdict === 'deny' && o.decision.policy?.label.startsWith('PeerAuthentication') === true);
+    const result = allowCall(l.context, plaintext);
+    assert.deepEqual(result.fixes, []);
+    assert.match(result.notOffered[0]!, /refused before authorization, by PeerAuthentication/);
   });
 
   it('deny frontend → payments charges; dry-run payments-callers', async () => {
