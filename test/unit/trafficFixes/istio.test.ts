@@ -81,6 +81,15 @@ describe('istio: allow a denied call by widening the closest rule', () => {
     assert.deepEqual(applied.verdicts, ['allow']);
   });
 
+  it('a call a DENY policy matches cannot be allowed by an ALLOW rule (DENY is evaluated first, §1.3)', () => {
+    const guard = `${BLOCK}---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: guard, namespace: shop}\nspec: {selector: {matchLabels: {app: cart}}, action: DENY, rules: [{to: [{operation: {paths: [/api/secret]}}]}]}\n`;
+    const l = loadInline({ '/ws/p.yaml': guard }, [call(FRONTEND, 'GET', '/api/secret', 'denied')]);
+    assert.equal(l.outcomes[0]!.decision.verdict, 'deny');
+    const result = allowCall(l.context, l.outcomes[0]!);
+    assert.deepEqual(result.fixes, []);
+    assert.match(result.notOffered[0]!, /denied by DENY policy shop\/guard/);
+  });
+
   it('a plaintext caller with no address gets no fix, and says why', () => {
     const plain = call(null, 'GET', '/api/items', 'denied');
     delete plain.source!.ip;

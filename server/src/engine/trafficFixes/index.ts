@@ -117,7 +117,14 @@ export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
   if (!located) return [];
   const fixes: TrafficFix[] = [];
   const seen = new Set<string>();
-  const add = (result: TrafficFixResult) => {
+  const add = (build: () => TrafficFixResult) => {
+    let result: TrafficFixResult;
+    try {
+      result = build();
+    } catch {
+      // A fix that cannot be built is not offered; the other fixes still are.
+      return;
+    }
     for (const fix of result.fixes) {
       const key = JSON.stringify([fix.file, fix.edits]);
       if (!seen.has(key)) {
@@ -126,12 +133,12 @@ export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
       }
     }
   };
-  add(narrowWildcard(context, input.file, input.range));
+  add(() => narrowWildcard(context, input.file, input.range));
   for (const outcome of outcomesAt(input.outcomes, input.file, input.range, input.workspace).slice(0, input.maxCalls ?? 3)) {
-    if (outcome.decision.verdict === 'deny') add(allowCall(context, outcome));
-    else if (outcome.decision.verdict === 'allow') add(denyCall(context, outcome));
+    if (outcome.decision.verdict === 'deny') add(() => allowCall(context, outcome));
+    else if (outcome.decision.verdict === 'allow') add(() => denyCall(context, outcome));
   }
-  add(shadowPolicy(context, input.file, input.range));
-  if (located.resource.mesh === 'linkerd') add(linkerdTrafficFixes.createAuthentication(context, located.file, input.range));
+  add(() => shadowPolicy(context, input.file, input.range));
+  if (located.resource.mesh === 'linkerd') add(() => linkerdTrafficFixes.createAuthentication(context, located.file, input.range));
   return fixes;
 }
