@@ -73,6 +73,16 @@ describe('istio: allow a denied call by widening the closest rule', () => {
     });
   }
 
+  it('CRLF files get CRLF line ends in the inserted text', () => {
+    const crlf = BLOCK.replace(/\n/g, '\r\n');
+    const l = loadInline({ '/ws/p.yaml': crlf }, [call(BATCH, 'GET', '/api/items', 'denied')]);
+    const fix = allowCall(l.context, l.outcomes[0]!).fixes[0]!;
+    const applied = apply(l, fix);
+    assert.ok(applied.after.includes(`# the web tier\r\n              - ${BATCH}\r\n`), JSON.stringify(applied.after));
+    assert.ok(!/[^\r]\n/.test(applied.after));
+    assert.deepEqual(applied.verdicts, ['allow']);
+  });
+
   it('adds the principal when only the caller is missing', () => {
     const l = loadInline({ '/ws/p.yaml': BLOCK }, [call(BATCH, 'GET', '/api/items', 'denied')]);
     const fix = allowCall(l.context, l.outcomes[0]!).fixes[0]!;

@@ -82,7 +82,7 @@ describe('linkerd: the examples', () => {
   it('create the MeshTLSAuthentication for the identities observed at the policy target', async () => {
     const l = await example();
     const file = l.workspace.sourceFiles.find((f) => f.path.endsWith('authorization-policies.yaml'))!;
-    const result = createMeshTlsAuthentication(l.context, file, rangeAt(file.text, 'emoji-grpc-web'));
+    const result = createMeshTlsAuthentication(l.context, file.path, rangeAt(file.text, 'emoji-grpc-web'));
     const fix = result.fixes[0]!;
     // web, and a debug pod seen calling emoji in the example logs.
     assert.match(fix.title, /Create MeshTLSAuthentication emoji-grpc-web-clients for the 2 observed identities/);
@@ -91,7 +91,7 @@ describe('linkerd: the examples', () => {
     assert.ok(applied.after.endsWith(`---\napiVersion: policy.linkerd.io/v1alpha1\nkind: MeshTLSAuthentication\nmetadata:\n  name: emoji-grpc-web-clients\n  namespace: emojivoto\nspec:\n  identities:\n    - ${id('default', 'debug')}\n    - ${id('web')}\n`));
     only(l, applied, 'deny', 'allow', id('web'), id('default', 'debug'));
     // A policy that already names identities gets no new authentication.
-    assert.deepEqual(createMeshTlsAuthentication(l.context, file, rangeAt(file.text, 'web-app-clients')).fixes, []);
+    assert.deepEqual(createMeshTlsAuthentication(l.context, file.path, rangeAt(file.text, 'web-app-clients')).fixes, []);
     // trafficFixesAt offers it on the policy.
     assert.ok(trafficFixesAt({ workspace: l.workspace, file: file.path, range: rangeAt(file.text, 'emoji-grpc-web'), outcomes: l.outcomes, engine: l.context.engine }).some((f) => f.kind === 'create-authentication'));
   });

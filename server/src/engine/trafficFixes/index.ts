@@ -7,11 +7,10 @@ import type { SourceRef } from '../simulate/types';
 import { asRecord, overlaps, refExtent, resourceAtRange, valueAt, type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult } from './common';
 import { consulTrafficFixes } from './consul';
 import { istioTrafficFixes } from './istio';
-import { linkerdTrafficFixes } from './linkerd';
+import { createMeshTlsAuthentication as createLinkerdAuthentication, linkerdTrafficFixes } from './linkerd';
 
 export type { FixContext, MeshTrafficFixes, TrafficFix, TrafficFixKind, TrafficFixResult } from './common';
 export { applyEdits, OverlayWorkspace, workspaceWithFix } from './verify';
-export { createMeshTlsAuthentication } from './linkerd';
 export { addIntentionSource } from './consul';
 
 /** Quick fixes built from observed traffic: allow, deny, narrow, dry-run/audit (docs/quick-fixes.md). */
@@ -85,31 +84,51 @@ function reaches(located: Located, outcome: ShapeOutcome): boolean {
   }
 }
 
-/** Allow a denied call (or deny an allowed one) with the module of its mesh. */
-export function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult {
-  return TRAFFIC_FIXES[outcome.decision.mesh].allowCall(context, outcome);
+/** Inserted text uses the line ends of the file it goes into (the modules write `\n`). */
+function withFileLineEnds(context: FixContext, result: TrafficFixResult): TrafficFixResult {
+  return {
+    ...result,
+    fixes: result.fixes.map((fix) => {
+      const text = context.workspace.sourceFile(fix.file)?.text ?? '';
+      if (!text.includes('\r\n')) return fix;
+      return { ...fix, edits: fix.edits.map((e) => ({ ...e, newText: e.newText.replace(/\r?\n/g, '\r\n') })) };
+    }),
+  };
 }
 
+/** Allow a denied call with the module of its mesh. */
+export function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult {
+  return withFileLineEnds(context, TRAFFIC_FIXES[outcome.decision.mesh].allowCall(context, outcome));
+}
+
+/** Deny an allowed call (Linkerd: explains why it cannot, and offers narrowing). */
 export function denyCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult {
-  return TRAFFIC_FIXES[outcome.decision.mesh].denyCall(context, outcome);
+  return withFileLineEnds(context, TRAFFIC_FIXES[outcome.decision.mesh].denyCall(context, outcome));
 }
 
 export function narrowWildcard(context: FixContext, file: string, range: Range): TrafficFixResult {
   const located = resourceAtRange(context.workspace, file, range);
-  return located ? TRAFFIC_FIXES[located.resource.mesh].narrowWildcard(context, located.file, range) : { fixes: [], notOffered: [] };
+  return located ? withFileLineEnds(context, TRAFFIC_FIXES[located.resource.mesh].narrowWildcard(context, located.file, range)) : { fixes: [], notOffered: [] };
 }
 
 /** Istio dry-run or Linkerd audit for the policy at the range. */
 export function shadowPolicy(context: FixContext, file: string, range: Range): TrafficFixResult {
   const located = resourceAtRange(context.workspace, file, range);
-  return located ? TRAFFIC_FIXES[located.resource.mesh].shadowPolicy(context, located.file, range) : { fixes: [], notOffered: [] };
+  return located ? withFileLineEnds(context, TRAFFIC_FIXES[located.resource.mesh].shadowPolicy(context, located.file, range)) : { fixes: [], notOffered: [] };
+}
+
+/** A MeshTLSAuthentication for the identities observed at a Linkerd AuthorizationPolicy's target. */
+export function createMeshTlsAuthentication(context: FixContext, file: string, range: Range): TrafficFixResult {
+  const located = resourceAtRange(context.workspace, file, range);
+  return located?.resource.mesh === 'linkerd' ? withFileLineEnds(context, createLinkerdAuthentication(context, located.file, range)) : { fixes: [], notOffered: [] };
 }
 
 /**
  * Every traffic fix that applies at a range of a policy file: for the calls decided there,
  * allow the denied ones and deny the allowed ones; narrow a wildcard under the cursor;
  * dry-run/audit the policy; create a MeshTLSAuthentication for a Linkerd AuthorizationPolicy.
- * Each fix was checked by applying it and deciding the call again.
+ * Each fix was checked by applying it and deciding the calls again (dry-run and audit only when
+ * the policy decided some call).
  */
 export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
   const context = fixContext(input);
@@ -139,6 +158,6 @@ export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
     else if (outcome.decision.verdict === 'allow') add(() => denyCall(context, outcome));
   }
   add(() => shadowPolicy(context, input.file, input.range));
-  if (located.resource.mesh === 'linkerd') add(() => linkerdTrafficFixes.createAuthentication(context, located.file, input.range));
+  if (located.resource.mesh === 'linkerd') add(() => createMeshTlsAuthentication(context, input.file, input.range));
   return fixes;
 }
