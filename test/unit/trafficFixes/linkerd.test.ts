@@ -124,6 +124,22 @@ spec:
     ['flow "*"', '["*"]', '"*"', `identities: ["${id('vote-bot')}", "${id('web')}"]  # who`],
     ['flow suffix, plain', '[a.example, "*.emojivoto.serviceaccount.identity.linkerd.cluster.local"]', '"*.emojivoto', `identities: [a.example, "${id('vote-bot')}", "${id('web')}"]  # who`],
   ];
+  it('JSON authentication: allow adds the identity to its list; deny takes it out', () => {
+    const yaml = policies('[]').split('---\n').slice(0, 2).join('---\n');
+    const json = JSON.stringify({ apiVersion: 'policy.linkerd.io/v1alpha1', kind: 'MeshTLSAuthentication', metadata: { name: 'clients', namespace: 'emojivoto' }, spec: { identities: [id('web')] } }, null, 2);
+    const l = loadInline({ '/ws/p.yaml': yaml, '/ws/clients.json': json }, [call(id('web')), { ...call(id('vote-bot')), observed: 'denied' }]);
+    assert.deepEqual(l.outcomes.map((o) => o.decision.verdict), ['allow', 'deny']);
+    const allow = allowCall(l.context, l.outcomes[1]!).fixes[0]!;
+    assert.equal(allow.file, '/ws/clients.json');
+    const allowed = apply(l, allow);
+    assert.deepEqual(JSON.parse(allowed.after).spec.identities, [id('web'), id('vote-bot')]);
+    assert.ok(allowed.after.includes(`      "${id('web')}",\n      "${id('vote-bot')}"\n`), allowed.after);
+    assert.deepEqual(changes(l, allowed), [[1, 'deny', 'allow']]);
+    const both = loadInline({ '/ws/p.yaml': yaml, '/ws/clients.json': allowed.after }, [call(id('web')), call(id('vote-bot'))]);
+    const denied = apply(both, denyCall(both.context, both.outcomes[1]!).fixes[0]!);
+    assert.equal(denied.after, json, 'taking the identity out restores the file byte for byte');
+  });
+
   for (const [name, identities, at, expected] of cases) {
     it(name, () => {
       const text = policies(identities);
