@@ -1,25 +1,75 @@
-// npm run bench: every benchmark with its target, each in its own process so that one's heap
-// does not disturb the next. Figures are printed as they come, and gathered in bench/results.json.
-//   npm run bench                 all: lint, decide, ingest
-//   npm run bench -- lint decide  a selection
+// npm run bench: every benchmark with its target, each suite in its own process so that one's
+// heap does not disturb the next. Figures are printed as they come, then one summary table
+// (figure, baseline measured in the same run, ratio, target), gathered in bench/results.json
+// with the machine they were taken on.
+//   npm run bench                                 all: ingest decide edit lint memory
+//   npm run bench -- lint decide                  a selection
+//   npm run bench -- --quick                      smaller sizes (a smoke run of a minute or two)
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 
 const SUITES = {
-  lint: { script: 'bench/lint.mjs', results: 'bench/.data/lint-results.json', what: 'schema lint of a 1,000-document file (target 300 ms)' },
-  decide: { script: 'bench/decide.mjs', results: 'bench/.data/decide-results.json', what: 'decisions per CPU-second, 1,000 policies × 100k shapes (target 2M)' },
-  ingest: { script: 'bench/ingest.mjs', results: 'bench/.data/ingest-results.json', what: 'read + fold 1M log lines vs read + split + parse (target ≤ 1.0×)' },
+  ingest: { script: 'bench/ingest.mjs', results: 'bench/.data/ingest-results.json', what: 'read + fold 1M lines per format vs read + split + parse (target ≤ 1.0×)' },
+  decide: { script: 'bench/decide.mjs', results: 'bench/.data/decide-results.json', what: 'decisions per CPU-second, 1,000 policies × 100k shapes per mesh (target ≥ 2M)' },
+  edit: { script: 'bench/edit.mjs', results: 'bench/.data/edit-results.json', what: 'didChange → publishDiagnostics with 1M lines loaded (target p95 ≤ 100 ms)' },
+  lint: { script: 'bench/lint.mjs', results: 'bench/.data/lint-results.json', what: 'edit to one document of 1,000: ours vs yaml-language-server (target ≤ 0.2×)' },
+  memory: { script: 'bench/memory.mjs', results: 'bench/.data/memory-results.json', what: 'peak RSS for 100k, 1M, 5M lines (target ≤ 1 GB at 1M)' },
 };
+const quick = process.argv.includes('--quick');
 const chosen = process.argv.slice(2).filter((a) => a in SUITES);
-const results = { date: new Date().toISOString(), node: process.version };
+const cpus = os.cpus();
+const results = {
+  date: new Date().toISOString(), quick,
+  machine: { cpus: cpus.length, cpuModel: cpus[0]?.model, availableParallelism: os.availableParallelism(), memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)), platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverageAtStart: os.loadavg().map((l) => Number(l.toFixed(2))) },
+  suites: {},
+};
 let failed = false;
+const started = Date.now();
 for (const name of chosen.length ? chosen : Object.keys(SUITES)) {
   const suite = SUITES[name];
   console.log(`\n## ${name}: ${suite.what}`);
-  const run = spawnSync(process.execPath, ['--expose-gc', suite.script], { stdio: 'inherit' });
-  if (run.status !== 0) failed = true;
-  if (existsSync(suite.results)) results[name] = JSON.parse(readFileSync(suite.results, 'utf8'));
+  rmSync(suite.results, { force: true });
+  const t0 = Date.now();
+  const run = spawnSync(process.execPath, ['--expose-gc', suite.script, ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
+  if (run.status !== 0) { failed = true; console.log(`(${name} failed with status ${run.status})`); }
+  if (existsSync(suite.results)) results.suites[name] = { seconds: Math.round((Date.now() - t0) / 1000), ...JSON.parse(readFileSync(suite.results, 'utf8')) };
 }
+results.machine.loadAverageAtEnd = os.loadavg().map((l) => Number(l.toFixed(2)));
+results.totalSeconds = Math.round((Date.now() - started) / 1000);
+
+// Summary: one row per figure, with its baseline from the same run.
+const rows = [];
+const s = results.suites;
+const x = (v) => `${v.toFixed(2)}×`;
+if (s.ingest) {
+  for (const [format, r] of Object.entries(s.ingest.runs)) {
+    rows.push([`ingest ${format}`, `${(r.ingest.ingestMs / 1000).toFixed(1)} s`, `${(r.baseline.ingestMs / 1000).toFixed(1)} s`, x(r.ratio), '≤ 1.00×', r.ratio <= 1]);
+  }
+}
+if (s.decide) {
+  for (const [mesh, r] of Object.entries(s.decide.meshes)) {
+    rows.push([`decide ${mesh}`, `${(r.decisionsPerSecond / 1e6).toFixed(3)} M/s`, `${(r.baselinePerSecond / 1e6).toFixed(2)} M/s`, x(r.ratioToBaseline), '≥ 2 M/s', r.decisionsPerSecond >= 2e6]);
+  }
+}
+if (s.edit) {
+  rows.push(['edit p95 (settled)', `${s.edit.settledP95Ms.toFixed(0)} ms`, '100 ms target', x(s.edit.settledP95Ms / 100), '≤ 100 ms', s.edit.settledP95Ms <= 100]);
+  rows.push(['edit p50 (settled)', `${s.edit.settledP50Ms.toFixed(0)} ms`, '', '', '', undefined]);
+}
+if (s.lint) {
+  rows.push(['lint edit p95', `${s.lint.ours.editP95Ms.toFixed(0)} ms`, `${s.lint.yamlLanguageServer.editP95Ms.toFixed(0)} ms (yaml-ls)`, x(s.lint.ratioEditP95), '≤ 0.20×', s.lint.ratioEditP95 <= 0.2]);
+  rows.push(['lint open', `${s.lint.ours.openMs.toFixed(0)} ms`, `${s.lint.yamlLanguageServer.openMs.toFixed(0)} ms (yaml-ls)`, x(s.lint.ratioOpen), '', undefined]);
+}
+if (s.memory) {
+  for (const r of s.memory.rows) {
+    rows.push([`memory ${r.lines.toLocaleString('en-US')} lines`, `${r.peakRssMiB} MiB`, `${r.baselinePeakRssMiB} MiB (bare read)`, `${r.shapes.toLocaleString('en-US')} shapes`, r.lines === 1_000_000 ? '≤ 1,024 MiB' : '', r.lines === 1_000_000 ? r.peakRssMiB <= 1024 : undefined]);
+  }
+}
+results.summary = rows.map(([figure, ours, baseline, ratio, target, met]) => ({ figure, ours, baseline, ratio, target, met }));
+const widths = [24, 14, 26, 14, 13];
+console.log(`\n## Summary (${results.machine.cpus} × ${results.machine.cpuModel}, Node ${process.version}, load ${results.machine.loadAverageAtStart[0]} → ${results.machine.loadAverageAtEnd[0]}, ${results.totalSeconds} s)`);
+console.log(['figure', 'ours', 'baseline (same run)', 'ratio', 'target', 'met'].map((h, i) => (i < widths.length ? h.padEnd(widths[i]) : h)).join(''));
+for (const r of rows) console.log(r.map((c, i) => (i < widths.length ? String(c).padEnd(widths[i]) : c === undefined ? '' : c ? 'yes' : 'NO')).join(''));
 writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nResults: bench/results.json');
 process.exit(failed ? 1 : 0);

@@ -1,10 +1,42 @@
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import {
+  CloseAction, ErrorAction, LanguageClient, State, TransportKind,
+  type ErrorHandler, type LanguageClientOptions, type ServerOptions,
+} from 'vscode-languageclient/node';
+// Types only (erased from the bundle): the status the server sends.
+import type { TrafficStatus } from '../../server/src/lsp/traffic';
 
 /** The VS Code side: start the language server, register commands, show status. No policy
  * logic lives here; everything else is in server/. */
 
 let client: LanguageClient | undefined;
+
+/** Commands the server's hovers may link to (hover markdown is trusted for these only). */
+const HOVER_COMMANDS = ['meshPolicy.explainCall', 'meshPolicy.showTrafficForPolicy'];
+
+
+const n = (value: number): string => value.toLocaleString('en-US');
+
+function statusText(s: TrafficStatus): { text: string; tooltip: string } {
+  switch (s.state) {
+    case 'loading': return { text: '$(sync~spin) Mesh Policy: reading traffic', tooltip: 'Mesh Policy Auditor: reading the access logs' };
+    case 'off': return { text: '$(shield) Mesh Policy', tooltip: `Mesh Policy Auditor: lint only${s.message ? ` (${s.message})` : ''}` };
+    case 'empty': return { text: '$(shield) Mesh Policy: no traffic', tooltip: 'Mesh Policy Auditor: no access logs found (see traffic: in .meshpolicy.yaml)' };
+    case 'failed': return { text: '$(warning) Mesh Policy: traffic', tooltip: `Mesh Policy Auditor: could not read the access logs: ${s.message ?? ''}` };
+    default: {
+      const changed = s.newlyDenied + s.newlyAllowed;
+      return {
+        text: `$(shield) ${n(s.calls)} calls · ${n(s.policies)} policies · ${n(changed)} changed`,
+        tooltip: `Mesh Policy Auditor: ${n(s.calls)} observed calls (${n(s.shapes)} shapes) from ${n(s.lines)} log lines in ${n(s.files)} files, ${n(s.skipped)} skipped\n${n(s.newlyDenied)} newly denied, ${n(s.newlyAllowed)} newly allowed, ${n(s.unknown)} undecided — click for the log`,
+      };
+    }
+  }
+}
+
+async function showMarkdown(content: string): Promise<void> {
+  const document = await vscode.workspace.openTextDocument({ language: 'markdown', content });
+  await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+}
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('Mesh Policy Auditor', { log: true });
@@ -21,6 +53,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     run: { module: serverModule, transport: TransportKind.ipc },
     debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
   };
+  let restarts: number[] = [];
+  // Restart a server that died and say so; give up (with a message) after 5 deaths in 3 minutes.
+  const errorHandler: ErrorHandler = {
+    error: () => ({ action: ErrorAction.Continue }),
+    closed: () => {
+      const now = Date.now();
+      restarts = [...restarts.filter((t) => now - t < 180_000), now];
+      if (restarts.length > 5) {
+        const message = 'Mesh Policy Auditor: the language server stopped 5 times in 3 minutes and was not restarted. See the output channel; run "Mesh Policy: Restart Language Server" to try again.';
+        output.error(message);
+        return { action: CloseAction.DoNotRestart, message };
+      }
+      output.warn('the language server stopped unexpectedly; restarting it and reading the traffic again');
+      void vscode.window.showWarningMessage('Mesh Policy Auditor: the language server stopped unexpectedly. It was restarted and is reading the traffic again.');
+      return { action: CloseAction.Restart, handled: true };
+    },
+  };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
       { scheme: 'file', language: 'yaml' },
@@ -28,17 +77,34 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       { scheme: 'file', language: 'json' },
       { scheme: 'file', pattern: '**/*.hcl' },
     ],
-    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{yaml,yml,json,hcl}') },
+    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{yaml,yml,json,hcl,log,jsonl,gz}') },
     outputChannel: output,
-    initializationOptions: { settings: vscode.workspace.getConfiguration('meshPolicy') },
+    errorHandler,
+    initializationOptions: { settings: vscode.workspace.getConfiguration('meshPolicy'), trusted: vscode.workspace.isTrusted },
+    middleware: {
+      provideHover: async (document, position, token, next) => {
+        const hover = await next(document, position, token);
+        for (const content of hover?.contents ?? []) {
+          if (content instanceof vscode.MarkdownString) content.isTrusted = { enabledCommands: HOVER_COMMANDS };
+        }
+        return hover;
+      },
+    },
   };
   client = new LanguageClient('meshPolicy', 'Mesh Policy Auditor', serverOptions, clientOptions);
+  const request = async <T>(method: string, params?: unknown): Promise<T | undefined> => {
+    if (!client || client.state !== State.Running) {
+      void vscode.window.showWarningMessage('Mesh Policy Auditor: the language server is not running.');
+      return undefined;
+    }
+    return client.sendRequest<T>(method, params);
+  };
 
   context.subscriptions.push(
     vscode.commands.registerCommand('meshPolicy.showOutput', () => output.show(true)),
     vscode.commands.registerCommand('meshPolicy.insertAccessLogConfiguration', async () => {
-      if (!client) return;
-      const snippets = await client.sendRequest<{ mesh: string; title: string; language: string; text: string }[]>('meshPolicy/accessLogConfiguration');
+      const snippets = await request<{ mesh: string; title: string; language: string; text: string }[]>('meshPolicy/accessLogConfiguration');
+      if (!snippets) return;
       const picked = await vscode.window.showQuickPick(snippets.map((s) => ({ label: s.title, description: s.mesh, snippet: s })), {
         placeHolder: 'Which mesh? The configuration makes access logs carry the caller identity the simulator needs.',
       });
@@ -46,16 +112,48 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const document = await vscode.workspace.openTextDocument({ language: picked.snippet.language, content: picked.snippet.text });
       await vscode.window.showTextDocument(document);
     }),
+    vscode.commands.registerCommand('meshPolicy.showTrafficForPolicy', async (at?: { file: string; offset: number }) => {
+      let params: unknown = at;
+      if (!params) {
+        const editor = vscode.window.activeTextEditor;
+        if (!editor) return void vscode.window.showInformationMessage('Mesh Policy Auditor: open a policy file and put the cursor in a policy or rule.');
+        params = { uri: editor.document.uri.toString(), position: editor.selection.active };
+      }
+      const markdown = await request<string | null>('meshPolicy/callsFor', params);
+      if (markdown) await showMarkdown(markdown);
+    }),
+    vscode.commands.registerCommand('meshPolicy.explainCall', async (key?: string) => {
+      if (!key) {
+        const calls = await request<{ key: string; label: string; detail: string }[]>('meshPolicy/calls');
+        if (!calls) return;
+        if (!calls.length) return void vscode.window.showInformationMessage('Mesh Policy Auditor: no observed traffic is loaded.');
+        const picked = await vscode.window.showQuickPick(calls.map((c) => ({ label: c.label, detail: c.detail, key: c.key })), { placeHolder: 'Which observed call? (busiest first)', matchOnDetail: true });
+        if (!picked) return;
+        key = picked.key;
+      }
+      const markdown = await request<string>('meshPolicy/explain', { key });
+      if (markdown) await showMarkdown(markdown);
+    }),
+    vscode.commands.registerCommand('meshPolicy.reloadTraffic', async () => {
+      const result = await request<TrafficStatus>('meshPolicy/reloadTraffic');
+      if (result) void vscode.window.showInformationMessage(`Mesh Policy Auditor: ${statusText(result).tooltip.replace(/^Mesh Policy Auditor: /, '').split('\n')[0]}`);
+    }),
     vscode.commands.registerCommand('meshPolicy.restartServer', async () => {
+      restarts = [];
       status.tooltip = 'Mesh Policy Auditor: restarting';
       await client?.restart();
-      status.tooltip = 'Mesh Policy Auditor: running';
     }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void client?.restart()),
   );
 
+  client.onNotification('meshPolicy/trafficStatus', (s: TrafficStatus) => {
+    const shown = statusText(s);
+    status.text = shown.text;
+    status.tooltip = shown.tooltip;
+  });
   try {
     await client.start();
-    status.tooltip = 'Mesh Policy Auditor: running — click for the log';
+    if (status.tooltip === 'Mesh Policy Auditor: starting') status.tooltip = 'Mesh Policy Auditor: running — click for the log';
   } catch (error) {
     status.text = '$(error) Mesh Policy';
     status.tooltip = `Mesh Policy Auditor could not start: ${error instanceof Error ? error.message : String(error)}`;

@@ -77,11 +77,12 @@ export class CodeServerRun {
   private readonly env = { ...process.env, XDG_DATA_HOME: path.join(this.dir, 'xdg'), XDG_CONFIG_HOME: path.join(this.dir, 'xdg') };
   private readonly common = ['--config', path.join(this.dir, 'config.yaml'), '--user-data-dir', this.userData, '--extensions-dir', this.extensionsDir];
 
-  /** A workspace holding the fixture as security/authz-frontend.yaml, and quiet user settings. */
-  constructor() {
+  /** A workspace holding the fixture as security/authz-frontend.yaml (or a copy of `folder`), and quiet user settings. */
+  constructor(folder?: string) {
     fs.mkdirSync(path.join(this.workspace, 'security'), { recursive: true });
     fs.mkdirSync(path.join(this.userData, 'User'), { recursive: true });
-    fs.copyFileSync(fixture, path.join(this.workspace, 'security', 'authz-frontend.yaml'));
+    if (folder) fs.cpSync(folder, this.workspace, { recursive: true });
+    else fs.copyFileSync(fixture, path.join(this.workspace, 'security', 'authz-frontend.yaml'));
     fs.writeFileSync(path.join(this.dir, 'config.yaml'), 'auth: none\n');
     fs.writeFileSync(path.join(this.userData, 'User', 'settings.json'), JSON.stringify({
       'workbench.startupEditor': 'none',

@@ -11,6 +11,7 @@ import { formatJson, formatSarif, formatText, type OutputFormat } from './output
 import { VERSION } from '../version';
 import { runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
+import { runGenerateCli, runReportCli } from './audit';
 
 const USAGE = `Usage: mesh-policy <command> [options]
 
@@ -23,6 +24,10 @@ Commands:
                                and compare with what was observed (mesh-policy simulate --help).
   explain --policies <paths> --call '<access record JSON>'
                                Walk through the decision for one call.
+  report --traffic <paths> [--policies <paths>] [--format html|md|json]
+                               The audit of the observed traffic (mesh-policy report --help).
+  generate --mesh istio|linkerd|consul --traffic <paths>
+                               Least-privilege policies from the observed allowed calls.
 
 Options for lint:
   --format text|json|sarif     Output format (default: text).
@@ -163,6 +168,12 @@ export function main(): void {
   if (process.argv[2] === 'simulate') {
     const entry = process.argv[1];
     void runSimulateCli(process.argv.slice(3), io, entry ? { file: entry, argv: ['traffic', '--ingest-worker'] } : undefined).then((code) => { process.exitCode = code; });
+    return;
+  }
+  if (process.argv[2] === 'report' || process.argv[2] === 'generate') {
+    const entry = process.argv[1];
+    const run = process.argv[2] === 'report' ? runReportCli : runGenerateCli;
+    void run(process.argv.slice(3), io, entry ? { file: entry, argv: ['traffic', '--ingest-worker'] } : undefined).then((code) => { process.exitCode = code; });
     return;
   }
   if (process.argv[2] === 'explain') {

@@ -6,10 +6,13 @@ import { Engine } from '../engine/engine';
 import { Simulation, simulateShapes, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
-import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
+import { ingestTraffic, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
+import { FileTrafficSource } from '../engine/traffic/sources';
+import { clickhouseSource, displayPath, readSource, sourceOption } from './traffic';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
-import { toValue } from '../engine/source/tree';
+import { describeCall } from '../engine/traffic/describeCall';
+import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { VERSION } from '../version';
 import type { CliIo } from './main';
 
@@ -23,6 +26,8 @@ explain prints the walkthrough for one call.
 Options:
   --policies <paths>           Policy files or folders (repeat, or separate with commas).
   --traffic <paths>            Access logs (simulate only).
+  --source files|clickhouse    simulate: read the calls from files (--traffic, default) or from the
+                               ClickHouse table of the configuration's clickhouse: block (docs/scale.md).
   --inventory <paths>          Kubernetes manifests or kubectl dumps (default: the policy paths).
   --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
   --format text|json|jsonl|sarif
@@ -52,10 +57,11 @@ interface Parsed {
   call?: string;
   baseline?: string;
   failOnNewlyDenied: number;
+  source: 'files' | 'clickhouse';
 }
 
 function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
-  const parsed: Parsed = { policies: [], traffic: [], inventory: [], format: 'text', failOnNewlyDenied: 0 };
+  const parsed: Parsed = { policies: [], traffic: [], inventory: [], format: 'text', failOnNewlyDenied: 0, source: 'files' };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -80,6 +86,7 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
         parsed.failOnNewlyDenied = Number(raw);
         break;
       }
+      case '--source': parsed.source = sourceOption(value(), UsageError); break;
       default:
         throw new UsageError(flag.startsWith('-') ? `unknown option "${flag}"` : `unexpected argument "${arg}"`);
     }
@@ -87,14 +94,18 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
   const formats = command === 'simulate' ? ['text', 'json', 'jsonl', 'sarif'] : ['text', 'json'];
   if (!formats.includes(parsed.format)) throw new UsageError(`--format must be ${formats.join(', ')} (got "${parsed.format}")`);
   if (parsed.policies.length === 0) throw new UsageError(`${command} needs --policies`);
-  if (command === 'simulate' && parsed.traffic.length === 0) throw new UsageError('simulate needs --traffic');
+  if (command === 'simulate' && parsed.source === 'files' && parsed.traffic.length === 0) throw new UsageError('simulate needs --traffic (or --source clickhouse)');
+  if (parsed.source === 'clickhouse' && parsed.traffic.length) throw new UsageError('--source clickhouse reads the configured table: give no --traffic');
   if (command === 'explain' && !parsed.call) throw new UsageError("explain needs --call '<access record JSON>'");
   if (command === 'explain' && parsed.baseline) throw new UsageError('--baseline is an option of simulate');
   return parsed;
 }
 
+/** What the commands that decide observed calls (simulate, explain, report, generate) load. */
+export type LoadRequest = Pick<Parsed, 'policies' | 'inventory' | 'config'>;
+
 /** Reads the policies and the inventory into one workspace and compiles the simulators. */
-function loadWorkspace(parsed: Parsed, io: CliIo): { workspace: WorkspaceModel; simulation: Simulation; engine: Engine } | number {
+export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWithoutPolicies?: boolean } = {}): { workspace: WorkspaceModel; simulation: Simulation; engine: Engine } | number {
   const all = [...parsed.policies, ...parsed.inventory].map((p) => resolve(io.cwd, p));
   const missing = all.filter((p) => !existsSync(p));
   if (missing.length) {
@@ -117,7 +128,7 @@ function loadWorkspace(parsed: Parsed, io: CliIo): { workspace: WorkspaceModel; 
       return 2;
     }
   }
-  if (workspace.resources.length === 0) io.stderr('mesh-policy: no Istio, Linkerd or Consul policy found in --policies');
+  if (workspace.resources.length === 0 && !options.quietWithoutPolicies) io.stderr('mesh-policy: no Istio, Linkerd or Consul policy found in --policies');
   return { workspace, simulation: new Simulation(workspace), engine };
 }
 
@@ -132,17 +143,25 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
       io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
       return 2;
     }
-    const model = await ingestTraffic(trafficPaths, {
+    const source = parsed.source === 'clickhouse' ? clickhouseSource(loaded.workspace.config) : new FileTrafficSource(trafficPaths, {
+      ...(parsed.format === 'jsonl' ? { workers: 1 } : {}),
+      ...(workerEntry ? { workerEntry } : {}),
+    });
+    if (typeof source === 'string') {
+      io.stderr(`mesh-policy: ${source}`);
+      return 2;
+    }
+    const model = await readSource(source, {
       inventory: loaded.workspace.inventory, config: loaded.workspace.config,
       // Only headers some policy tests can change a decision: fold the rest away.
       keyHeaders: headersTestedBy(loaded.workspace),
       // jsonl answers per input line, so every line's place is kept.
-      ...(parsed.format === 'jsonl' ? { maxSamples: Number.MAX_SAFE_INTEGER, workers: 1 } : {}),
-      ...(workerEntry ? { workerEntry } : {}),
-    });
+      ...(parsed.format === 'jsonl' ? { maxSamples: Number.MAX_SAFE_INTEGER } : {}),
+    }, io);
+    if (model === undefined) return 2;
     for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
     const result = simulateShapes(loaded.simulation, model.shapes);
-    const rel = (p: string) => relative(io.cwd, p) || p;
+    const rel = (p: string) => displayPath(io.cwd, p);
     let comparison: BaselineComparison | undefined;
     if (parsed.baseline) {
       const paths = [...parsed.policies, ...parsed.inventory].map((p) => resolve(io.cwd, p));
@@ -168,6 +187,22 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
   }
 }
 
+/**
+ * Reads the access logs with the workspace's inventory and configuration, folding away the
+ * request headers no policy tests (they cannot change a decision); 2 when a path is missing.
+ */
+export async function readTraffic(paths: string[], workspace: WorkspaceModel, io: CliIo, options: IngestOptions = {}): Promise<TrafficModel | number> {
+  const trafficPaths = paths.map((p) => resolve(io.cwd, p));
+  const missing = trafficPaths.filter((p) => !existsSync(p));
+  if (missing.length) {
+    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
+    return 2;
+  }
+  const model = await ingestTraffic(trafficPaths, { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), ...options });
+  for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
+  return model;
+}
+
 export function runExplainCli(args: string[], io: CliIo): number {
   try {
     const parsed = parse(args, 'explain');
@@ -181,7 +216,7 @@ export function runExplainCli(args: string[], io: CliIo): number {
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
     const decision = loaded.simulation.decide(call, true);
-    const rel = (p: string) => relative(io.cwd, p) || p;
+    const rel = (p: string) => displayPath(io.cwd, p);
     io.stdout(parsed.format === 'json' ? JSON.stringify(decision, null, 2) : explainText(decision, rel));
     return 0;
   } catch (error) {
@@ -189,35 +224,6 @@ export function runExplainCli(args: string[], io: CliIo): number {
   }
 }
 
-/**
- * Request headers the policies test: Istio `request.headers[name]` conditions, and the header
- * matches of Linkerd/Gateway API routes and Consul permissions (`headers`/`header`/`Header`
- * lists of objects with a name).
- */
-export function headersTestedBy(workspace: WorkspaceModel): string[] {
-  const names = new Set<string>();
-  const visit = (value: unknown, key: string | undefined): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) {
-        if (key && /^headers?$/i.test(key) && item && typeof item === 'object' && !Array.isArray(item)) {
-          const name = (item as Record<string, unknown>)['name'] ?? (item as Record<string, unknown>)['Name'];
-          if (typeof name === 'string') names.add(name.toLowerCase());
-        }
-        visit(item, undefined);
-      }
-    } else if (value && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
-        if (k === 'key' && typeof v === 'string') {
-          const header = /^request\.headers\[(.+)\]$/.exec(v);
-          if (header) names.add(header[1]!.toLowerCase());
-        }
-        visit(v, k);
-      }
-    }
-  };
-  for (const { resource } of workspace.resources) visit(toValue(resource.node), undefined);
-  return [...names].sort();
-}
 
 function failure(error: unknown, io: CliIo): number {
   if (error instanceof HelpRequested) {
@@ -258,13 +264,6 @@ function tallyText(t: Tally): string {
   return parts.join(' · ');
 }
 
-function describeCall(record: AccessRecord): string {
-  const src = record.source?.principal ?? (record.source?.workload ? `${record.source.namespace ?? '?'}/${record.source.workload}` : record.source?.ip ?? '(unknown caller)');
-  const dst = record.destination?.workload ? `${record.destination.namespace ?? '?'}/${record.destination.workload}` : record.destination?.service ?? record.destination?.ip ?? '(unknown destination)';
-  const port = record.destination?.port ? `:${record.destination.port}` : '';
-  const request = record.request?.method || record.request?.path ? ` ${record.request?.method ?? ''} ${record.request?.path ?? ''}`.trimEnd() : ` ${record.protocol ?? ''}`;
-  return `${src} → ${dst}${port}${request}`;
-}
 
 export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string): string {
   const t = result.totals;

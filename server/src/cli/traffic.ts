@@ -5,10 +5,12 @@ import { findConfig, loadConfig, type ProjectConfig } from '../engine/config/pro
 import { emptyInventory } from '../engine/inventory/inventory';
 import { loadInventory } from '../engine/inventory/loadInventory';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
-import { ingestTraffic, readerSettingProblems, runIngestWorker, type IngestStats, type ResolutionMethod, type TrafficModel, type TrafficShape } from '../engine/traffic/ingest';
+import { readerSettingProblems, runIngestWorker, type IngestStats, type ResolutionMethod, type TrafficModel, type TrafficShape } from '../engine/traffic/ingest';
+import { ClickHouseTrafficSource, FileTrafficSource, TrafficSourceError, type TrafficSource } from '../engine/traffic/sources';
 import type { CliIo } from './main';
 
 export const TRAFFIC_USAGE = `Usage: mesh-policy traffic <files or folders...> [options]
+       mesh-policy traffic --source clickhouse [options]
 
 Reads access logs (Istio/Envoy text and JSON, Linkerd apache and JSON, Consul Envoy JSON,
 access records; plain, gzipped, or wrapped by Fluent Bit, Fluentd, Vector, Loki or
@@ -16,6 +18,8 @@ kubectl logs --prefix) and the cluster inventory, resolves who called whom, fold
 calls into shapes and prints them.
 
 Options for traffic:
+  --source files|clickhouse    Where the logs are: files (default), or the ClickHouse table of the
+                               configuration's clickhouse: block, folded on the server (docs/scale.md).
   --inventory <paths>          Kubernetes manifests or kubectl dumps (files or folders; repeat the
                                option or separate with commas). Default: the configuration's
                                inventory globs under the workspace root.
@@ -80,6 +84,7 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   let joinWindowMs: number | undefined;
   let workers: number | undefined;
   let keyHeaders: string[] | undefined;
+  let sourceKind: 'files' | 'clickhouse' = 'files';
   const paths: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -103,6 +108,7 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
         (inventoryPaths ??= []).push(...value().split(',').filter((p) => p.length > 0));
         break;
       case '--no-inventory': noInventory = true; break;
+      case '--source': sourceKind = sourceOption(value(), UsageError); break;
       case '--config': configFile = value(); break;
       case '--top': top = count(flag, value(), true); break;
       case '--join-window': joinWindowMs = count(flag, value(), false) * 1000; break;
@@ -113,7 +119,8 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
         paths.push(arg);
     }
   }
-  if (paths.length === 0) throw new UsageError('traffic needs at least one file or folder');
+  if (sourceKind === 'clickhouse' && paths.length) throw new UsageError('--source clickhouse reads the configured table: give no files');
+  if (sourceKind === 'files' && paths.length === 0) throw new UsageError('traffic needs at least one file or folder');
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length) {
     io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
@@ -140,13 +147,17 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
     inventoryNote = describeInventory(loaded.files.length, inventory, inventoryPaths ? inventoryPaths.join(', ') : `the inventory globs under ${relative(io.cwd, config.root) || '.'}`);
   }
 
-  const model = await ingestTraffic(paths, {
-    inventory, config,
+  const source = sourceKind === 'clickhouse' ? clickhouseSource(config) : new FileTrafficSource(paths, {
     ...(joinWindowMs !== undefined ? { joinWindowMs } : {}),
     ...(workers !== undefined ? { workers } : {}),
-    ...(keyHeaders ? { keyHeaders } : {}),
     ...(cli.workerEntry ? { workerEntry: cli.workerEntry } : {}),
   });
+  if (typeof source === 'string') {
+    io.stderr(`mesh-policy: ${source}`);
+    return 2;
+  }
+  const model = await readSource(source, { inventory, config, ...(keyHeaders ? { keyHeaders } : {}) }, io);
+  if (model === undefined) return 2;
   const unreadable = model.stats.files.filter((f) => f.error);
   for (const f of unreadable) io.stderr(`mesh-policy: cannot read "${relative(io.cwd, f.path) || f.path}": ${f.error}`);
   for (const problem of model.stats.problems) if (!unreadable.some((f) => problem.startsWith(`${f.path}:`))) io.stderr(`mesh-policy: ${shorten(problem, io.cwd)}`);
@@ -159,6 +170,34 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   return unreadable.length ? 2 : 0;
 }
 
+/** The value of `--source`; `usage` builds the command's usage error. */
+export function sourceOption(raw: string, usage: new (message: string) => Error): 'files' | 'clickhouse' {
+  if (raw !== 'files' && raw !== 'clickhouse') throw new usage(`--source must be files or clickhouse (got "${raw}")`);
+  return raw;
+}
+
+/** The configured ClickHouse source, or why there is none. */
+export function clickhouseSource(config: ProjectConfig): TrafficSource | string {
+  if (config.clickhouse) return new ClickHouseTrafficSource(config.clickhouse);
+  return `--source clickhouse needs a clickhouse: block (url, table, ...) in ${config.file ?? '.meshpolicy.yaml'} (docs/scale.md)`;
+}
+
+/** Reads a source; a source that cannot be read is reported (undefined), anything else thrown. */
+export async function readSource(source: TrafficSource, options: Parameters<TrafficSource['read']>[0], io: CliIo): Promise<TrafficModel | undefined> {
+  try {
+    return await source.read(options);
+  } catch (error) {
+    if (!(error instanceof TrafficSourceError)) throw error;
+    io.stderr(`mesh-policy: ${error.message}`);
+    return undefined;
+  }
+}
+
+/** Paths relative to the working folder; URIs (a table's sample references) as they are. */
+export function displayPath(cwd: string, path: string): string {
+  return path.includes('://') ? path : relative(cwd, path) || path;
+}
+
 function count(flag: string, raw: string, zeroOk: boolean): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n < (zeroOk ? 0 : 1) || (flag !== '--join-window' && !Number.isInteger(n))) throw new UsageError(`${flag} must be a ${zeroOk ? 'non-negative' : 'positive'} number (got "${raw}")`);
@@ -168,7 +207,7 @@ function count(flag: string, raw: string, zeroOk: boolean): number {
 function shorten(problem: string, cwd: string): string {
   const colon = problem.indexOf(': ');
   if (colon < 0) return problem;
-  return `${relative(cwd, problem.slice(0, colon)) || problem.slice(0, colon)}: ${problem.slice(colon + 2)}`;
+  return `${displayPath(cwd, problem.slice(0, colon))}: ${problem.slice(colon + 2)}`;
 }
 
 function describeInventory(files: number, inventory: ReturnType<typeof emptyInventory>, from: string): string {
@@ -218,7 +257,7 @@ function byCount(counts: Record<string, number>): [string, number][] {
 export function formatSummary(model: TrafficModel, cwd: string, inventoryNote: string, top: number, config?: ProjectConfig): string {
   const s = model.stats;
   const out: string[] = [];
-  const rel = (p: string) => relative(cwd, p) || p;
+  const rel = (p: string) => displayPath(cwd, p);
   out.push(`Read ${plural(s.files.length, 'file')}, ${plural(s.lines, 'line')} (${mib(s.bytes)}) in ${(s.durationMs / 1000).toFixed(2)} s${s.workers > 1 ? ` with ${s.workers} workers` : ''}.`);
   out.push(`Inventory: ${inventoryNote}.`);
   if (config?.file) out.push(`Configuration: ${rel(config.file)}.`);

@@ -25,6 +25,13 @@ export interface Fix {
   preferred?: boolean;
 }
 
+/** Another place that explains a finding, e.g. a log line of a call it is about. */
+export interface RelatedLocation {
+  file: string;
+  range: Range;
+  message: string;
+}
+
 export interface Finding {
   file: string;
   range: Range;
@@ -35,6 +42,7 @@ export interface Finding {
   /** Index of the document inside a multi-document file, when the finding belongs to one. */
   documentIndex?: number;
   fixes?: Fix[];
+  related?: RelatedLocation[];
 }
 
 export const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2, hint: 3 };

@@ -1,6 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic } from 'vscode-languageserver';
 import type { LintResult } from '../engine/engine';
 import type { TextEdit } from '../engine/findings';
+import type { Engine } from '../engine/engine';
+import type { TrafficInsight } from '../engine/insight/trafficInsight';
+import { trafficFixesAt } from '../engine/trafficFixes';
+import type { WorkspaceModel } from '../engine/workspace';
+import { uriOf } from './convert';
 import { DIAGNOSTIC_SOURCE, toDiagnostic, type DiagnosticData } from './convert';
 
 export const FIX_ALL_KIND = `${CodeActionKind.SourceFixAll}.meshPolicy`;
@@ -54,4 +60,20 @@ function preferredEdits(result: LintResult): TextEdit[] {
 function overlaps(a: TextEdit, b: TextEdit): boolean {
   const before = (x: TextEdit['range']['start'], y: TextEdit['range']['start']) => x.line < y.line || (x.line === y.line && x.character <= y.character);
   return !(before(a.range.end, b.range.start) || before(b.range.end, a.range.start));
+}
+
+/**
+ * Fixes from the observed traffic at the cursor: allow a denied call, deny an allowed one, narrow a
+ * wildcard to what was observed, dry-run/audit a policy, and the like (docs/quick-fixes.md).
+ */
+export function trafficCodeActions(params: CodeActionParams, insight: TrafficInsight | undefined, workspace: WorkspaceModel, engine: Engine): CodeAction[] {
+  if (!insight) return [];
+  const only = params.context.only;
+  if (only && !only.some((k) => CodeActionKind.QuickFix.startsWith(k) || k.startsWith(CodeActionKind.QuickFix) || CodeActionKind.Refactor.startsWith(k))) return [];
+  const path = params.textDocument.uri.startsWith('file:') ? fileURLToPath(params.textDocument.uri) : params.textDocument.uri;
+  return trafficFixesAt({ workspace, file: path, range: params.range, outcomes: insight.result.outcomes, engine }).map((fix) => ({
+    title: fix.title,
+    kind: CodeActionKind.QuickFix,
+    edit: { changes: { [fix.file === path ? params.textDocument.uri : uriOf(fix.file)]: fix.edits } },
+  }));
 }

@@ -2,10 +2,12 @@ import { CompletionItemKind, InsertTextFormat, MarkupKind, type CompletionItem }
 import { completeAt } from '../engine/complete';
 import type { Engine, LintResult } from '../engine/engine';
 import type { Position } from '../engine/findings';
+import type { ObservedValues } from '../engine/observedValues';
 
-export function completion(engine: Engine, result: LintResult, position: Position): CompletionItem[] {
+/** Schema-driven fields and values, plus values seen in the traffic and the inventory. */
+export function completion(engine: Engine, result: LintResult, position: Position, observed?: ObservedValues): CompletionItem[] {
   const file = result.file;
-  return completeAt(file, result.resources, engine.registry, file.lines.offset(position)).map((s, index) => ({
+  return completeAt(file, result.resources, engine.registry, file.lines.offset(position), observed).map((s, index) => ({
     label: s.label,
     kind: s.kind === 'field' ? CompletionItemKind.Property : CompletionItemKind.EnumMember,
     textEdit: { range: file.lines.range(s.replace), newText: s.insertText },

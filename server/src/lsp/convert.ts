@@ -1,3 +1,5 @@
+import { pathToFileURL } from 'node:url';
+import { isAbsolute } from 'node:path';
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver';
 import type { Finding, Fix, Severity } from '../engine/findings';
 
@@ -22,5 +24,10 @@ export function toDiagnostic(finding: Finding): Diagnostic {
     source: DIAGNOSTIC_SOURCE,
     message: finding.message,
     ...(finding.fixes?.length ? { data: { fixes: finding.fixes } satisfies DiagnosticData } : {}),
+    ...(finding.related?.length ? { relatedInformation: finding.related.map((r) => ({ location: { uri: uriOf(r.file), range: r.range }, message: r.message })) } : {}),
   };
+}
+
+export function uriOf(path: string): string {
+  return isAbsolute(path) ? pathToFileURL(path).href : path;
 }

@@ -2,10 +2,15 @@ import { MarkupKind, type Hover } from 'vscode-languageserver';
 import { describeAt } from '../engine/describe';
 import type { Engine, LintResult } from '../engine/engine';
 import type { Position } from '../engine/findings';
+import type { TrafficInsight } from '../engine/insight/trafficInsight';
 
-export function hover(engine: Engine, result: LintResult, position: Position): Hover | null {
+/** The schema's description of what is under the cursor, then the observed traffic it decides. */
+export function hover(engine: Engine, result: LintResult, position: Position, insight?: TrafficInsight): Hover | null {
   if (position.line >= result.file.lines.lineCount) return null;
-  const doc = describeAt(result.file, result.resources, engine.registry, result.file.lines.offset(position));
-  if (!doc) return null;
-  return { contents: { kind: MarkupKind.Markdown, value: doc.contents }, range: result.file.lines.range(doc.span) };
+  const offset = result.file.lines.offset(position);
+  const doc = describeAt(result.file, result.resources, engine.registry, offset);
+  const traffic = insight?.hover(result.file.path, offset);
+  if (!doc && !traffic) return null;
+  const value = [doc?.contents, traffic].filter((part): part is string => Boolean(part)).join('\n\n---\n\n');
+  return { contents: { kind: MarkupKind.Markdown, value }, ...(doc ? { range: result.file.lines.range(doc.span) } : {}) };
 }

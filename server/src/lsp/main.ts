@@ -1,3 +1,6 @@
-import { main } from './server';
+import { isMainThread } from 'node:worker_threads';
+import { runIngestWorker } from '../engine/traffic/ingest';
+import { INGEST_WORKER_FLAG, main } from './server';
 
-main();
+if (!isMainThread && process.argv.includes(INGEST_WORKER_FLAG)) void runIngestWorker();
+else main();

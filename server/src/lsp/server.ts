@@ -13,19 +13,30 @@ import { CONFIG_FILE_NAME, findConfig, loadConfig } from '../engine/config/proje
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
 import { VERSION } from '../version';
 import { LOG_CONFIGURATION } from '../engine/traffic/logConfiguration';
-
-export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
-import { codeActions, FIX_ALL_KIND } from './codeActions';
+import type { Finding } from '../engine/findings';
+import { globToRegExp } from '../engine/traffic/ingest';
+import { codeActions, FIX_ALL_KIND, trafficCodeActions } from './codeActions';
+import { codeLenses } from './codeLens';
 import { completion } from './completion';
 import { hover } from './hover';
 import { DEFAULT_SETTINGS, mergeSettings, readLimits, type ServerSettings } from './settings';
+import { TrafficService } from './traffic';
+import { registerTrafficRequests } from './trafficRequests';
 import { publish } from './validation';
 
-const DEBOUNCE_MS = 60;
+export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
+
+const DEBOUNCE_MS = 40;
 const CROSS_FILE_DELAY_MS = 250;
+const TRAFFIC_RELOAD_DELAY_MS = 500;
+
+export interface ServerOptions {
+  /** How ingest workers start when the server runs from its bundle. */
+  workerEntry?: { file: string; argv: string[] };
+}
 
 /** Wires the engine to an LSP connection. Every feature is a thin adapter in its own module. */
-export function startServer(connection: Connection): void {
+export function startServer(connection: Connection, options: ServerOptions = {}): void {
   const documents = new TextDocuments(TextDocument);
   const engine = new Engine();
   const workspace = new WorkspaceModel();
@@ -38,6 +49,56 @@ export function startServer(connection: Connection): void {
   let settings: ServerSettings = DEFAULT_SETTINGS;
   let workspaceFolders: string[] = [];
   let canPullConfiguration = false;
+  let canRefreshLenses = false;
+  let trusted = true;
+  /** What was last published per URI: lint findings and findings from the traffic simulation. */
+  const lintFindings = new Map<string, Finding[]>();
+  let trafficFindings = new Map<string, Finding[]>();
+  let trafficReloadTimer: NodeJS.Timeout | undefined;
+  const traffic = new TrafficService(connection, workspace, () => workspaceFolders, () => refreshTraffic(), options.workerEntry);
+
+  function send(uri: string, version?: number): void {
+    publish(connection, uri, [...(lintFindings.get(uri) ?? []), ...(trafficFindings.get(uri) ?? [])], version);
+  }
+
+  function currentInsight() {
+    try {
+      return traffic.insight(generation, settings.rules);
+    } catch (error) {
+      connection.console.error(`mesh-policy: simulation failed: ${describe(error)}`);
+      return undefined;
+    }
+  }
+
+  /** Re-simulates if the policies or the traffic changed, and republishes the files whose traffic findings changed. */
+  function refreshTraffic(except?: string): void {
+    const insight = currentInsight();
+    const next = new Map<string, Finding[]>();
+    if (insight) {
+      for (const path of insight.files) {
+        const findings = insight.findings(path);
+        if (findings.length) next.set(pathToFileURL(path).href, findings);
+      }
+    }
+    const previous = trafficFindings;
+    trafficFindings = next;
+    for (const uri of new Set([...previous.keys(), ...next.keys()])) {
+      if (uri === except || JSON.stringify(previous.get(uri) ?? []) === JSON.stringify(next.get(uri) ?? [])) continue;
+      send(uri, documents.get(uri)?.version);
+    }
+    if (canRefreshLenses) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+  }
+
+  function isTrafficFile(path: string): boolean {
+    const root = workspace.config.root;
+    const relativePath = path.startsWith(root) ? path.slice(root.length).replace(/^[\\/]+/, '').split('\\').join('/') : undefined;
+    return relativePath !== undefined && workspace.config.traffic.some((glob) => globToRegExp(glob).test(relativePath));
+  }
+
+  function scheduleTrafficReload(): void {
+    clearTimeout(trafficReloadTimer);
+    trafficReloadTimer = setTimeout(() => void traffic.load(), TRAFFIC_RELOAD_DELAY_MS);
+  }
 
   const pathOf = (uri: string): string => (uri.startsWith('file:') ? fileURLToPath(uri) : uri);
 
@@ -48,6 +109,7 @@ export function startServer(connection: Connection): void {
     const prepared = engine.prepare(file);
     openPrepared.set(document.uri, { version: document.version, prepared });
     workspace.update(prepared);
+    traffic.noteChanged(prepared.file.path);
     generation++;
     return prepared;
   }
@@ -63,7 +125,9 @@ export function startServer(connection: Connection): void {
 
   function validateNow(document: TextDocument): void {
     try {
-      publish(connection, document.uri, lintDocument(document), document.version);
+      lintFindings.set(document.uri, lintDocument(document).findings);
+      refreshTraffic(document.uri);
+      send(document.uri, document.version);
     } catch (error) {
       connection.console.error(`mesh-policy: could not check ${document.uri}: ${describe(error)}`);
     }
@@ -95,7 +159,8 @@ export function startServer(connection: Connection): void {
     const uri = pathToFileURL(prepared.file.path).href;
     if (documents.get(uri)) return;
     const result = engine.lint(prepared, workspace);
-    if (result.findings.length || diskUris.has(uri)) publish(connection, uri, result);
+    lintFindings.set(uri, result.findings);
+    if (result.findings.length || diskUris.has(uri) || trafficFindings.has(uri)) send(uri);
     if (result.findings.length) diskUris.add(uri);
     else diskUris.delete(uri);
   }
@@ -106,13 +171,18 @@ export function startServer(connection: Connection): void {
     const prepared = await readDisk(path);
     if (!prepared) {
       workspace.remove(path);
+      traffic.noteChanged(path);
       generation++;
-      if (diskUris.delete(uri)) publish(connection, uri, undefined);
+      lintFindings.delete(uri);
+      if (diskUris.delete(uri)) send(uri);
+      refreshTraffic();
       return;
     }
     workspace.update(prepared);
+    traffic.noteChanged(path);
     generation++;
     publishDisk(prepared);
+    refreshTraffic(uri);
   }
 
   /** Reads every file first, so that checks across files see the whole workspace, then lints. */
@@ -125,6 +195,7 @@ export function startServer(connection: Connection): void {
       const file = await readDisk(path);
       if (file) {
         workspace.update(file);
+        traffic.noteChanged(path);
         prepared.push(file);
       }
       // Let requests from the editor in between files.
@@ -140,6 +211,14 @@ export function startServer(connection: Connection): void {
       await new Promise((resolve) => setImmediate(resolve));
     }
     documents.all().forEach((d) => schedule(d, 0));
+  }
+
+  /** The first scan, then the traffic (its callers are resolved against the inventory the scan read). */
+  async function scanThenLoadTraffic(): Promise<void> {
+    await validateWorkspace().catch((error) => connection.console.error(`mesh-policy: workspace scan failed: ${describe(error)}`));
+    traffic.enabled = trusted && settings.traffic.enabled;
+    traffic.baselineRef = settings.traffic.baseline;
+    await traffic.load();
   }
 
   function loadProjectConfig(): void {
@@ -168,7 +247,10 @@ export function startServer(connection: Connection): void {
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     canPullConfiguration = Boolean(params.capabilities.workspace?.configuration);
-    applySettings(mergeSettings((params.initializationOptions as { settings?: unknown } | undefined)?.settings));
+    canRefreshLenses = Boolean(params.capabilities.workspace?.codeLens?.refreshSupport);
+    const initOptions = params.initializationOptions as { settings?: unknown; trusted?: unknown } | undefined;
+    trusted = initOptions?.trusted !== false;
+    applySettings(mergeSettings(initOptions?.settings));
     workspaceFolders = (params.workspaceFolders ?? []).map((f) => pathOf(f.uri));
     if (workspaceFolders.length === 0 && params.rootUri) workspaceFolders = [pathOf(params.rootUri)];
     loadProjectConfig();
@@ -178,6 +260,7 @@ export function startServer(connection: Connection): void {
         hoverProvider: true,
         completionProvider: { triggerCharacters: [':', ' ', '-'], resolveProvider: false },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND] },
+        codeLensProvider: { resolveProvider: false },
       },
       serverInfo: { name: 'mesh-policy-server', version: VERSION },
     };
@@ -190,25 +273,27 @@ export function startServer(connection: Connection): void {
       await refreshSettings();
       loadProjectConfig();
     }
-    void validateWorkspace().catch((error) => connection.console.error(`mesh-policy: workspace scan failed: ${describe(error)}`));
+    void scanThenLoadTraffic();
   });
 
   connection.onDidChangeConfiguration(async (change) => {
     if (canPullConfiguration) await refreshSettings();
     else applySettings(mergeSettings((change.settings as { meshPolicy?: unknown } | undefined)?.meshPolicy));
     loadProjectConfig();
-    await validateWorkspace();
+    await scanThenLoadTraffic();
   });
 
   connection.onDidChangeWatchedFiles(async ({ changes }) => {
     if (changes.some((c) => c.uri.endsWith(`/${CONFIG_FILE_NAME}`) || (workspace.config.file && pathOf(c.uri) === workspace.config.file))) {
       loadProjectConfig();
       openResults.clear();
-      await validateWorkspace();
+      await scanThenLoadTraffic();
       return;
     }
     for (const change of changes) {
-      if (!change.uri.startsWith('file:') || !formatFromPath(change.uri) || documents.get(change.uri)) continue;
+      if (!change.uri.startsWith('file:')) continue;
+      if (isTrafficFile(pathOf(change.uri))) scheduleTrafficReload();
+      if (!formatFromPath(change.uri) || documents.get(change.uri)) continue;
       await lintFromDisk(pathOf(change.uri));
     }
   });
@@ -219,9 +304,11 @@ export function startServer(connection: Connection): void {
     openResults.delete(event.document.uri);
     openPrepared.delete(event.document.uri);
     workspace.remove(pathOf(event.document.uri));
+    traffic.noteChanged(pathOf(event.document.uri));
     generation++;
     clearTimeout(timers.get(event.document.uri));
-    publish(connection, event.document.uri, undefined);
+    lintFindings.delete(event.document.uri);
+    send(event.document.uri);
     if (event.document.uri.startsWith('file:') && settings.validateWorkspace) void lintFromDisk(pathOf(event.document.uri));
   });
 
@@ -240,9 +327,25 @@ export function startServer(connection: Connection): void {
   // engine data, so the client stays free of mesh knowledge.
   connection.onRequest(ACCESS_LOG_CONFIGURATION_REQUEST, () => LOG_CONFIGURATION);
 
-  connection.onHover((params) => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position)));
-  connection.onCompletion((params) => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position)));
-  connection.onCodeAction((params) => withResult(params.textDocument.uri, [], (result) => codeActions(params, result)));
+  connection.onHover((params) => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position, currentInsight())));
+  connection.onCodeLens((params) => withResult(params.textDocument.uri, [], (result) => codeLenses(result, currentInsight())));
+  registerTrafficRequests(connection, {
+    insight: () => currentInsight(),
+    status: () => traffic.status,
+    reload: async () => {
+      await traffic.load();
+      return traffic.status;
+    },
+    prepare: (uri) => {
+      const document = documents.get(uri);
+      if (document) lintDocument(document);
+    },
+  });
+  connection.onCompletion((params) => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues())));
+  connection.onCodeAction((params) => withResult(params.textDocument.uri, [], (result) => [
+    ...codeActions(params, result),
+    ...trafficCodeActions(params, currentInsight(), workspace, engine),
+  ]));
 
   documents.listen(connection);
   connection.listen();
@@ -264,5 +367,8 @@ export function main(): void {
   const connection = createConnection(ProposedFeatures.all);
   process.on('uncaughtException', (error) => connection.console.error(`mesh-policy: unexpected error: ${describe(error)}`));
   process.on('unhandledRejection', (error) => connection.console.error(`mesh-policy: unexpected rejection: ${describe(error)}`));
-  startServer(connection);
+  startServer(connection, { workerEntry: { file: __filename, argv: [INGEST_WORKER_FLAG] } });
 }
+
+/** Workers of the traffic ingest re-enter the server bundle with this flag. */
+export const INGEST_WORKER_FLAG = '--ingest-worker';

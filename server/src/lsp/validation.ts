@@ -1,8 +1,8 @@
 import type { Connection } from 'vscode-languageserver';
-import type { LintResult } from '../engine/engine';
+import type { Finding } from '../engine/findings';
 import { toDiagnostic } from './convert';
 
-/** Publishes findings as diagnostics, one call per file. */
-export function publish(connection: Connection, uri: string, result: LintResult | undefined, version?: number): void {
-  void connection.sendDiagnostics({ uri, diagnostics: result ? result.findings.map(toDiagnostic) : [], ...(version !== undefined ? { version } : {}) });
+/** Publishes findings as diagnostics, one call per file (none clears the file). */
+export function publish(connection: Connection, uri: string, findings: readonly Finding[] | undefined, version?: number): void {
+  void connection.sendDiagnostics({ uri, diagnostics: (findings ?? []).map(toDiagnostic), ...(version !== undefined ? { version } : {}) });
 }

@@ -402,6 +402,34 @@ table('Istio actions', [
   { name: 'selector and targetRefs together: not admitted', policies: doc({ selector: { matchLabels: { app: 'httpbin' } }, targetRefs: [{ kind: 'Service', group: '', name: 'httpbin' }] }), expect: 'allow' },
 ]);
 
+// Several ALLOW/DENY policies on one workload: decide() only evaluates the policies whose
+// principals can match the peer (an index); explain() evaluates all. Both must agree with the spec.
+const allowFrom = (name: string, source: unknown) => doc({ action: 'ALLOW', rules: [from(source)] }, { name });
+const denyFrom = (name: string, source: unknown) => doc({ action: 'DENY', rules: [from(source)] }, { name });
+table('Istio policies indexed by peer identity', [
+  { name: 'the second of two exact-principal ALLOWs matches', policies: docs(allowFrom('a', { principals: ['cluster.local/ns/foo/sa/other'] }), allowFrom('b', { principals: ['cluster.local/ns/foo/sa/sleep'] })), expect: 'allow' },
+  { name: 'no exact-principal ALLOW names the peer', policies: docs(allowFrom('a', { principals: ['cluster.local/ns/foo/sa/other'] }), allowFrom('b', { principals: ['cluster.local/ns/bar/sa/sleep'] })), expect: 'deny' },
+  { name: 'a prefix principal is always tried', policies: docs(allowFrom('a', { principals: ['cluster.local/ns/foo/sa/other'] }), allowFrom('b', { principals: ['cluster.local/ns/foo/*'] })), expect: 'allow' },
+  { name: 'notPrincipals is always tried', policies: docs(allowFrom('a', { principals: ['cluster.local/ns/foo/sa/other'] }), allowFrom('b', { notPrincipals: ['cluster.local/ns/foo/sa/other'] })), expect: 'allow' },
+  { name: 'plaintext: exact principals fail, notPrincipals match', policies: docs(allowFrom('a', { principals: ['cluster.local/ns/foo/sa/sleep'] }), allowFrom('b', { notPrincipals: ['cluster.local/ns/foo/sa/other'] })), call: plaintext, expect: 'allow' },
+  { name: 'plaintext: only exact principals, denied', policies: docs(allowFrom('a', { principals: ['cluster.local/ns/foo/sa/sleep'] }), allowFrom('b', { principals: ['cluster.local/ns/foo/sa/x'] })), call: plaintext, expect: 'deny' },
+  { name: 'a rule without from is always tried', policies: docs(allowFrom('a', { principals: ['cluster.local/ns/foo/sa/other'] }), doc({ action: 'ALLOW', rules: [to({ paths: ['/ip'] })] }, { name: 'b' })), expect: 'allow' },
+  { name: 'one rule pins the peer, another does not', policies: docs(allowFrom('a', { principals: ['cluster.local/ns/foo/sa/other'] }), doc({ action: 'ALLOW', rules: [from({ principals: ['cluster.local/ns/foo/sa/other'] }), to({ paths: ['/ip'] })] }, { name: 'b' })), expect: 'allow' },
+  { name: 'a from entry without principals is always tried', policies: docs(allowFrom('a', { principals: ['cluster.local/ns/foo/sa/other'] }), doc({ action: 'ALLOW', rules: [{ from: [{ source: { principals: ['cluster.local/ns/foo/sa/other'] } }, { source: { namespaces: ['foo'] } }] }] }, { name: 'b' })), expect: 'allow' },
+  { name: 'exact-principal DENY among others denies its peer', policies: docs(doc({ rules: [{}] }, { name: 'all' }), denyFrom('d1', { principals: ['cluster.local/ns/foo/sa/other'] }), denyFrom('d2', { principals: ['cluster.local/ns/foo/sa/sleep'] })), expect: 'deny' },
+  { name: 'exact-principal DENYs for other peers do not deny', policies: docs(doc({ rules: [{}] }, { name: 'all' }), denyFrom('d1', { principals: ['cluster.local/ns/foo/sa/other'] }), denyFrom('d2', { principals: ['cluster.local/ns/foo/sa/x'] })), expect: 'allow' },
+  { name: 'trust domain aliases are in the index', policies: docs(allowFrom('a', { principals: ['acme.org/ns/foo/sa/other'] }), allowFrom('b', { principals: ['acme.org/ns/foo/sa/sleep'] })), call: as('old.td/ns/foo/sa/sleep'), options: { istio: { trustDomain: 'acme.org', trustDomainAliases: ['old.td'] } }, expect: 'allow' },
+  { name: 'spiffe:// prefix on the recorded peer', policies: docs(allowFrom('a', { principals: ['cluster.local/ns/foo/sa/other'] }), allowFrom('b', { principals: ['cluster.local/ns/foo/sa/sleep'] })), call: as('spiffe://cluster.local/ns/foo/sa/sleep'), expect: 'allow' },
+]);
+
+it('Istio decide() names the first matching policy in order, as explain() does', () => {
+  const sim = compile(docs(allowFrom('a', { principals: ['cluster.local/ns/foo/sa/other'] }), allowFrom('b', { principals: ['cluster.local/ns/foo/*'] }), allowFrom('c', { principals: ['cluster.local/ns/foo/sa/sleep'] })));
+  const decision = sim.decide(rec());
+  assert.equal(decision.verdict, 'allow');
+  assert.match(decision.reason, /foo\/b\b/);
+  assert.equal(sim.explain(rec()).reason, decision.reason);
+});
+
 describe('Istio AUDIT, dry run, CUSTOM', () => {
   it('AUDIT marks a matching call and never changes the verdict', () => {
     const d = check({ name: 'audit', policies: doc({ action: 'AUDIT', rules: [to({ paths: ['/ip'] })] }), expect: 'allow' });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { headersTestedBy } from '../../../server/src/cli/simulate';
+import { headersTestedBy } from '../../../server/src/engine/simulate/testedHeaders';
 import { defaultConfig, type ProjectConfig } from '../../../server/src/engine/config/projectConfig';
 import { Engine } from '../../../server/src/engine/engine';
 import { Simulation, simulateShapes, type ShapeOutcome } from '../../../server/src/engine/simulate';

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Severity } from '../findings';
 import { readYaml } from '../source/yamlReader';
 import { toValue } from '../source/tree';
+import { parseClickHouseSettings, type ClickHouseSettings } from './clickhouseConfig';
 
 export type RuleSetting = Severity | 'off';
 
@@ -21,6 +22,8 @@ export interface ProjectConfig {
   rules: Record<string, RuleSetting>;
   /** Options for the log readers (format overrides and the like), passed through as written. */
   readers: Record<string, unknown>;
+  /** Where to query the logs when they sit in ClickHouse (`clickhouse:`; docs/scale.md). */
+  clickhouse?: ClickHouseSettings;
   /** Problems found while reading the file, reported by the adapters. */
   problems: string[];
 }
@@ -70,7 +73,7 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     return config;
   }
   const value = raw as Record<string, unknown>;
-  const known = new Set(['traffic', 'inventory', 'istio', 'linkerd', 'consul', 'rules', 'readers']);
+  const known = new Set(['traffic', 'inventory', 'istio', 'linkerd', 'consul', 'rules', 'readers', 'clickhouse']);
   for (const key of Object.keys(value)) if (!known.has(key)) config.problems.push(`${CONFIG_FILE_NAME}: unknown key "${key}"`);
   const globs = (key: 'traffic' | 'inventory') => {
     const v = value[key];
@@ -101,6 +104,8 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     else config.problems.push(`${CONFIG_FILE_NAME}: rules.${code} must be one of error, warning, info, hint, off`);
   }
   config.readers = section('readers');
+  const clickhouse = parseClickHouseSettings(value['clickhouse'], config.problems, `${CONFIG_FILE_NAME}: clickhouse`);
+  if (clickhouse) config.clickhouse = clickhouse;
   return config;
 }
 

@@ -2,6 +2,10 @@ import type { WorkspaceView } from '../checks/check';
 import type { Mesh } from '../meshes';
 import type { AccessRecord } from '../traffic/accessRecord';
 import type { TrafficShape } from '../traffic/ingest/types';
+import { addToInventory, emptyInventory } from '../inventory/inventory';
+import type { Resource } from '../resource';
+import type { SourceFile } from '../source/sourceFile';
+import { attachmentOf, inScope, type AttachmentScope } from './attachment';
 import { consulSimulator } from './consul';
 import { istioSimulator } from './istio';
 import { linkerdSimulator } from './linkerd';
@@ -12,19 +16,87 @@ export const SIMULATORS: Record<Mesh, MeshSimulator> = { istio: istioSimulator, 
 /** Policies compiled once per mesh present in the workspace. */
 export class Simulation {
   private readonly compiled = new Map<Mesh, CompiledPolicies>();
-  readonly meshes: Mesh[];
+  meshes: Mesh[];
+  private readonly options: SimulationOptions;
+  /** What the policies were compiled from, per file: to know, after an edit, what changed. */
+  private files = new Map<string, FileSnapshot>();
 
-  constructor(workspace: WorkspaceView, options: { customProviderVerdicts?: Record<string, 'allow' | 'deny'> } = {}) {
-    const present = new Set(workspace.resources.map((r) => r.resource.mesh));
-    this.meshes = (Object.keys(SIMULATORS) as Mesh[]).filter((m) => present.has(m));
-    for (const mesh of this.meshes) {
-      this.compiled.set(mesh, SIMULATORS[mesh].compile({
-        resources: workspace.resources.filter((r) => r.resource.mesh === mesh),
-        inventory: workspace.inventory,
-        config: workspace.config,
-        ...(options.customProviderVerdicts ? { customProviderVerdicts: options.customProviderVerdicts } : {}),
-      }));
+  constructor(workspace: WorkspaceView, options: SimulationOptions = {}) {
+    this.options = options;
+    this.files = snapshot(workspace);
+    this.meshes = meshesPresent(workspace);
+    for (const mesh of this.meshes) this.compiled.set(mesh, this.compile(workspace, mesh));
+  }
+
+  private compile(workspace: WorkspaceView, mesh: Mesh): CompiledPolicies {
+    return SIMULATORS[mesh].compile({
+      resources: workspace.resources.filter((r) => r.resource.mesh === mesh),
+      inventory: workspace.inventory,
+      config: workspace.config,
+      ...(this.options.customProviderVerdicts ? { customProviderVerdicts: this.options.customProviderVerdicts } : {}),
+    });
+  }
+
+  /**
+   * Brings the simulation up to date after `changedFiles` (added, edited or removed) changed in
+   * `workspace` (the same workspace, or one with the same configuration; after a configuration
+   * change build a new Simulation). Recompiles only the meshes with resources in those files,
+   * and says which calls may now be decided differently: those to the destinations that the
+   * changed files' resources attach to, before or after the change. A change to the inventory
+   * (a manifest in a changed file), to the meshes present, or to a mesh-wide fact recompiles
+   * every mesh and affects every call. Pass the result's `affects` to `resimulate`.
+   */
+  update(workspace: WorkspaceView, changedFiles: readonly string[]): SimulationUpdate {
+    const before = this.files;
+    const after = snapshot(workspace);
+    this.files = after;
+    const meshes = meshesPresent(workspace);
+    const changed = [...new Set(changedFiles)];
+    const inventoryChanged = changed.some((path) => inventoryKey(before.get(path)?.file) !== inventoryKey(after.get(path)?.file));
+    const changedResources = changed.flatMap((path) => editedResources(before.get(path), after.get(path)));
+    const meshesChanged = meshes.join() !== this.meshes.join();
+    const recompile = inventoryChanged || meshesChanged ? new Set<Mesh>([...meshes, ...this.meshes]) : new Set(changedResources.map((r) => r.mesh));
+    const wholeMesh = new Set<Mesh>();
+    for (const mesh of recompile) {
+      const old = this.compiled.get(mesh);
+      if (!meshes.includes(mesh)) {
+        this.compiled.delete(mesh);
+        wholeMesh.add(mesh);
+        continue;
+      }
+      const fresh = this.compile(workspace, mesh);
+      this.compiled.set(mesh, fresh);
+      if (inventoryChanged || meshesChanged || !old || old.globals?.() !== fresh.globals?.()) wholeMesh.add(mesh);
     }
+    const previousMeshes = this.meshes;
+    this.meshes = meshes;
+    const rootNamespace = workspace.config.istio.rootNamespace || 'istio-system';
+    const linkerdPolicies = [...before.values(), ...after.values()].flatMap((f) => f.resources.filter((r) => r.mesh === 'linkerd' && r.kind === 'AuthorizationPolicy'));
+    const scopes = new Map<Mesh, AttachmentScope[]>();
+    for (const resource of changedResources) {
+      if (wholeMesh.has(resource.mesh)) continue;
+      const list = scopes.get(resource.mesh) ?? [];
+      list.push(...attachmentOf(resource, rootNamespace, linkerdPolicies));
+      scopes.set(resource.mesh, list);
+    }
+    const all = meshesChanged || inventoryChanged;
+    const meshOf = (record: AccessRecord): Mesh | undefined => record.mesh ?? (previousMeshes.length === 1 ? previousMeshes[0] : undefined);
+    return {
+      recompiled: [...recompile],
+      all,
+      wholeMesh: [...wholeMesh],
+      scopes,
+      affects: (record) => {
+        if (all) return true;
+        const mesh = meshOf(record);
+        if (mesh === undefined) return true;
+        if (wholeMesh.has(mesh)) return true;
+        const list = scopes.get(mesh);
+        if (!list) return false;
+        for (const scope of list) if (inScope(scope, record)) return true;
+        return false;
+      },
+    };
   }
 
   /** The mesh a record belongs to: its own `mesh`, or the only mesh with policies. */
@@ -43,6 +115,80 @@ export class Simulation {
     const explaining = compiled as CompiledPolicies & { explain?: (call: AccessRecord) => Decision };
     return full && explaining.explain ? explaining.explain(record) : compiled.decide(record);
   }
+}
+
+export interface SimulationOptions {
+  customProviderVerdicts?: Record<string, 'allow' | 'deny'>;
+}
+
+/** What `Simulation.update` did and which calls it may have changed. */
+export interface SimulationUpdate {
+  /** Meshes whose policies were compiled again. */
+  recompiled: Mesh[];
+  /** Every call is affected: the inventory or the set of meshes with policies changed. */
+  all: boolean;
+  /** Meshes whose every call is affected (a mesh-wide fact changed, or its policies are gone). */
+  wholeMesh: Mesh[];
+  /** Per mesh, where the changed files' resources attach, before and after the change. */
+  scopes: ReadonlyMap<Mesh, readonly AttachmentScope[]>;
+  /** Whether a call's decision may differ from the one before the update. */
+  affects(record: AccessRecord): boolean;
+}
+
+interface FileSnapshot {
+  file: SourceFile;
+  resources: Resource[];
+}
+
+function snapshot(workspace: WorkspaceView): Map<string, FileSnapshot> {
+  const out = new Map<string, FileSnapshot>();
+  for (const file of workspace.sourceFiles) out.set(file.path, { file, resources: [] });
+  for (const { file, resource } of workspace.resources) {
+    let entry = out.get(file.path);
+    if (!entry) out.set(file.path, (entry = { file, resources: [] }));
+    entry.resources.push(resource);
+  }
+  return out;
+}
+
+/** The resources of a file that an edit added, removed or changed (text or place), old and new
+ * versions both. A resource left as it was, at the same line and column, decides as before. */
+function editedResources(before: FileSnapshot | undefined, after: FileSnapshot | undefined): Resource[] {
+  const identity = (snapshot: FileSnapshot, resource: Resource): string => {
+    const span = resource.node.span;
+    const range = snapshot.file.lines.range(span);
+    return `${resource.mesh}\u0000${range.start.line}:${range.start.character}-${range.end.line}:${range.end.character}\u0000${snapshot.file.text.slice(span.start, span.end)}`;
+  };
+  const old = new Map<string, Resource>();
+  for (const resource of before?.resources ?? []) old.set(identity(before!, resource), resource);
+  const out: Resource[] = [];
+  for (const resource of after?.resources ?? []) {
+    const key = identity(after!, resource);
+    if (old.has(key)) old.delete(key);
+    else out.push(resource);
+  }
+  return [...old.values(), ...out];
+}
+
+function meshesPresent(workspace: WorkspaceView): Mesh[] {
+  const present = new Set(workspace.resources.map((r) => r.resource.mesh));
+  return (Object.keys(SIMULATORS) as Mesh[]).filter((m) => present.has(m));
+}
+
+const inventoryKeys = new WeakMap<SourceFile, string>();
+
+/** What a file adds to the inventory, positions included (traces cite them). A file read once
+ * is not changed afterwards (an edit reads a new SourceFile), so the answer is kept. */
+function inventoryKey(file: SourceFile | undefined): string {
+  if (!file) return '';
+  let key = inventoryKeys.get(file);
+  if (key === undefined) {
+    const inventory = emptyInventory();
+    addToInventory(inventory, file);
+    key = inventory.present ? JSON.stringify(inventory, (_, value: unknown) => (value instanceof Map ? [...value.entries()] : value)) : '';
+    inventoryKeys.set(file, key);
+  }
+  return key;
 }
 
 export interface ShapeOutcome {
@@ -87,24 +233,84 @@ function count(tally: Tally, verdict: Verdict, change: Change, calls: number): v
 /** Decides every shape and tallies the calls per policy and rule that decided them. */
 export function simulateShapes(simulation: Simulation, shapes: readonly TrafficShape[]): SimulationResult {
   const outcomes: ShapeOutcome[] = [];
-  const totals = { ...emptyTally(), unchanged: 0 };
-  const policies = new Map<string, PolicyTally>();
   for (const shape of shapes) {
     const decision = simulation.decide(shape.record);
-    const change = classify(decision, shape.record.observed);
-    outcomes.push({ shape, decision, change });
-    count(totals, decision.verdict, change, shape.count);
-    if (change === 'unchanged') totals.unchanged += shape.count;
-    if (!decision.policy) continue;
-    const key = `${decision.policy.file}\u0000${decision.policy.label}`;
-    let policy = policies.get(key);
-    if (!policy) policies.set(key, (policy = { ...emptyTally(), ref: decision.policy, rules: new Map() }));
-    count(policy, decision.verdict, change, shape.count);
-    if (decision.rule) {
-      let rule = policy.rules.get(decision.rule.label);
-      if (!rule) policy.rules.set(decision.rule.label, (rule = { ...emptyTally(), ref: decision.rule }));
-      count(rule, decision.verdict, change, shape.count);
-    }
+    outcomes.push({ shape, decision, change: classify(decision, shape.record.observed) });
   }
-  return { outcomes, totals, policies: [...policies.values()].sort((a, b) => (a.ref.file < b.ref.file ? -1 : a.ref.file > b.ref.file ? 1 : a.ref.range.start.line - b.ref.range.start.line)) };
+  return tallied(outcomes);
+}
+
+/**
+ * After `simulation.update(...)`: decides again only the shapes `affects` names, keeps every
+ * other outcome of `previous`, and adjusts the tallies by the difference (work in proportion to
+ * the affected shapes, plus a copy of the per-policy tallies). Equal to
+ * `simulateShapes(simulation, shapes)` over the same shapes when `affects` is the update's.
+ */
+export function resimulate(previous: SimulationResult, simulation: Simulation, affects: (record: AccessRecord) => boolean): SimulationResult {
+  const totals = { ...previous.totals };
+  const policies = new Map<string, PolicyTally>();
+  for (const p of previous.policies) policies.set(policyKey(p.ref), { ...p, rules: new Map([...p.rules].map(([label, rule]) => [label, { ...rule }])) });
+  const outcomes = previous.outcomes.slice();
+  const redo: number[] = [];
+  for (let i = 0; i < outcomes.length; i++) {
+    const outcome = outcomes[i]!;
+    if (!affects(outcome.shape.record)) continue;
+    redo.push(i);
+    tally(totals, policies, outcome, -1);
+  }
+  // A tally left empty goes: its policy may have moved or changed, and the new decisions bring its new place.
+  for (const [key, policy] of policies) {
+    if (policy.calls === 0) { policies.delete(key); continue; }
+    for (const [label, rule] of policy.rules) if (rule.calls === 0) policy.rules.delete(label);
+  }
+  for (const i of redo) {
+    const shape = outcomes[i]!.shape;
+    const decision = simulation.decide(shape.record);
+    const outcome = { shape, decision, change: classify(decision, shape.record.observed) };
+    outcomes[i] = outcome;
+    tally(totals, policies, outcome, 1);
+  }
+  return { outcomes, totals, policies: inSourceOrder(policies) };
+}
+
+function tallied(outcomes: ShapeOutcome[]): SimulationResult {
+  const totals = { ...emptyTally(), unchanged: 0 };
+  const policies = new Map<string, PolicyTally>();
+  for (const outcome of outcomes) tally(totals, policies, outcome, 1);
+  return { outcomes, totals, policies: inSourceOrder(policies) };
+}
+
+function policyKey(ref: SourceRef): string {
+  return `${ref.file}\u0000${ref.label}`;
+}
+
+/** Adds (sign 1) or takes back (sign -1) one outcome's calls. */
+function tally(totals: SimulationResult['totals'], policies: Map<string, PolicyTally>, { shape, decision, change }: ShapeOutcome, sign: 1 | -1): void {
+  const calls = sign * shape.count;
+  count(totals, decision.verdict, change, calls);
+  if (change === 'unchanged') totals.unchanged += calls;
+  if (!decision.policy) return;
+  const key = policyKey(decision.policy);
+  let policy = policies.get(key);
+  if (!policy) policies.set(key, (policy = { ...emptyTally(), ref: decision.policy, rules: new Map() }));
+  count(policy, decision.verdict, change, calls);
+  if (decision.rule) {
+    let rule = policy.rules.get(decision.rule.label);
+    if (!rule) policy.rules.set(decision.rule.label, (rule = { ...emptyTally(), ref: decision.rule }));
+    count(rule, decision.verdict, change, calls);
+  }
+}
+
+function bySource(a: SourceRef, b: SourceRef): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  const s = a.range.start;
+  const t = b.range.start;
+  return s.line - t.line || s.character - t.character || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
+}
+
+/** Policies, and the rules of each, in the order they are written. */
+function inSourceOrder(policies: Map<string, PolicyTally>): PolicyTally[] {
+  const list = [...policies.values()].sort((a, b) => bySource(a.ref, b.ref));
+  for (const p of list) if (p.rules.size > 1) p.rules = new Map([...p.rules].sort((a, b) => bySource(a[1].ref, b[1].ref)));
+  return list;
 }

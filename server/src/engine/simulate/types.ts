@@ -61,6 +61,12 @@ export interface PolicySet {
 
 export interface CompiledPolicies {
   decide(call: AccessRecord): Decision;
+  /**
+   * Facts drawn from all the mesh's policies together that change decisions beyond the
+   * destinations each policy attaches to (e.g. whether any PeerAuthentication exists). When the
+   * text differs after an edit, every call of the mesh is decided again.
+   */
+  globals?(): string;
 }
 
 export interface MeshSimulator {

@@ -16,7 +16,8 @@ export type LogFormatId =
 
 /** What the shipper (Fluent Bit, Fluentd, Vector, Loki, kubectl logs --prefix) said about the writer. */
 export interface ShipperMetadata {
-  shipper: 'fluent-bit' | 'fluentd' | 'vector' | 'loki' | 'kubectl';
+  /** `table`: the pod columns of a log store's table (traffic/sources/clickhouse). */
+  shipper: 'fluent-bit' | 'fluentd' | 'vector' | 'loki' | 'kubectl' | 'table';
   pod?: string;
   namespace?: string;
   container?: string;

@@ -481,6 +481,13 @@ export class ConsulPolicies implements CompiledPolicies {
 
   // ---------------------------------------------------------------- deciding
 
+  /** Enterprise namespaces, partitions, peers and the destinations' namespaces: they open
+   * alternatives for calls to any destination. */
+  globals(): string {
+    const namespaces = [...new Set([...this.byKey.keys()].map((k) => k.slice(0, k.lastIndexOf('/'))))].sort();
+    return JSON.stringify([this.enterprise, this.unconfiguredPeers, this.entryPartitions, this.partitionAlts.map((a) => a.value), namespaces]);
+  }
+
   private run(call: AccessRecord, full: boolean): Decision {
     const caller = this.callerOf(call);
     if (caller.kind === 'plaintext') return this.plaintext(call, full);

@@ -23,10 +23,63 @@ interface Bucket {
   audit: CompiledPolicy[];
   dryDeny: CompiledPolicy[];
   dryAllow: CompiledPolicy[];
+  /** `deny` and `allow` indexed by the peer identities their rules require (built once compiled). */
+  denyByPeer: PeerIndex | null;
+  allowByPeer: PeerIndex | null;
+}
+
+/**
+ * The policies of a list that a call with a given peer identity can match, in list order. A policy
+ * whose every rule requires, in every `from` entry, a principal out of a fixed set of exact values
+ * fails for any other peer (and for a plaintext call); the rest (`others`) are always tried.
+ */
+interface PeerIndex {
+  byPeer: Map<string, CompiledPolicy[]>;
+  others: CompiledPolicy[];
 }
 
 function bucket(): Bucket {
-  return { all: [], custom: [], deny: [], allow: [], audit: [], dryDeny: [], dryAllow: [] };
+  return { all: [], custom: [], deny: [], allow: [], audit: [], dryDeny: [], dryAllow: [], denyByPeer: null, allowByPeer: null };
+}
+
+/** The exact peer identities a policy can match, or null when some rule does not pin them down. */
+function requiredPeers(p: CompiledPolicy): Set<string> | null {
+  const peers = new Set<string>();
+  for (const rule of p.rules) {
+    for (const m of [rule.http, rule.tcp, rule.zt]) {
+      if (m === null) continue;
+      if (m.from === null) return null;
+      for (const entry of m.from) {
+        let values: string[] | null = null;
+        for (const field of entry) if ((values = field.requiredPeers()) !== null) break;
+        if (values === null) return null;
+        for (const v of values) peers.add(v);
+      }
+    }
+  }
+  return peers;
+}
+
+function peerIndex(list: CompiledPolicy[]): PeerIndex | null {
+  if (list.length < 2) return null;
+  const required = list.map(requiredPeers);
+  if (required.every((r) => r === null)) return null;
+  const others = list.filter((_, i) => required[i] === null);
+  const byPeer = new Map<string, CompiledPolicy[]>();
+  for (const peers of required) for (const peer of peers ?? []) byPeer.set(peer, list.filter((_, i) => required[i] === null || required[i]!.has(peer)));
+  return { byPeer, others };
+}
+
+function indexBucket(b: Bucket): void {
+  b.denyByPeer = peerIndex(b.deny);
+  b.allowByPeer = peerIndex(b.allow);
+}
+
+/** The part of a deny or allow list worth evaluating for the call (every other policy is F). */
+function forPeer(list: CompiledPolicy[], index: PeerIndex | null, c: Call): CompiledPolicy[] {
+  if (index === null || c.peerMissing !== null) return list;
+  const peer = c.peer;
+  return peer === null ? index.others : index.byPeer.get(peer) ?? index.others;
 }
 
 const EMPTY_BUCKET = bucket();
@@ -232,6 +285,12 @@ export class IstioCompiledPolicies implements CompiledPolicies {
         addToBucket(group.bucket, p);
       }
     }
+    for (const scope of this.scopes.values()) {
+      if (scope.always) indexBucket(scope.always);
+      for (const byValue of scope.single.values()) for (const b of byValue.values()) indexBucket(b);
+      for (const group of scope.multi) indexBucket(group.bucket);
+    }
+    for (const byName of this.gatewayTargets.values()) for (const b of byName.values()) indexBucket(b);
     const root = this.options.rootNamespace;
     this.outsideRoot = [...this.policies, ...this.peerAuths, ...this.requestAuths].some((p) => p.namespace !== root && !(p.kind === 'AuthorizationPolicy' && (p as CompiledPolicy).rejected));
     for (const r of this.requestAuths) {
@@ -257,6 +316,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   decide(call: AccessRecord): Decision {
     return this.run(call, null);
+  }
+
+  globals(): string {
+    return `needsKind=${this.needsKind} outsideRoot=${this.outsideRoot}`;
   }
 
   /** The same decision as `decide`, with the full walkthrough in `trace`. */
@@ -687,7 +750,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     let denyBy: CompiledPolicy | undefined;
     let denyRule: CompiledRule | undefined;
     for (let g = 0; g < n; g++) {
-      const list = groups[g]!.deny;
+      const list = t ? groups[g]!.deny : forPeer(groups[g]!.deny, groups[g]!.denyByPeer, c);
       for (let i = 0; i < list.length; i++) {
         const p = list[i]!;
         const v = this.policyValue(p, attach[g]!, variant, d, c, t);
@@ -725,8 +788,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
           firstAllow ??= list[0];
         }
         if (allowValue === T && !t) continue;
-        for (let i = 0; i < list.length; i++) {
-          const p = list[i]!;
+        const tried = t ? list : forPeer(list, groups[g]!.allowByPeer, c);
+        for (let i = 0; i < tried.length; i++) {
+          const p = tried[i]!;
           const v = this.policyValue(p, a, variant, d, c, t);
           if (v === T) {
             if (allowValue !== T) { allowBy = p; allowRule = this.hitRule; }

@@ -34,6 +34,12 @@ export class StrList {
     return false;
   }
 
+  /** The values when the list is exact matches only (no prefix, suffix or presence), else null. */
+  exactValues(): string[] | null {
+    if (this.presence || this.prefixes.length || this.suffixes.length) return null;
+    return this.single !== undefined ? [this.single] : this.exact ? [...this.exact] : [];
+  }
+
   testAny(list: readonly string[]): boolean {
     for (let i = 0; i < list.length; i++) if (this.test(list[i]!)) return true;
     return false;
@@ -121,6 +127,16 @@ export class Field {
     this.http = flags.http;
     this.l4 = flags.l4;
     this.shown = shown;
+  }
+
+  /**
+   * For a positive `principals` field of exact values: the peer identities it can match. Any
+   * other peer (including none) fails it, so callers may index rules by these values. null when
+   * the field is anything else.
+   */
+  requiredPeers(): string[] | null {
+    if (this.kind !== Kind.Principal || this.negative) return null;
+    return this.list!.exactValues();
   }
 
   test(c: Call): Tri {

@@ -1,6 +1,6 @@
 import type { ParsedLine } from '../readerTypes';
 import type { ClientIdentity, Resolver } from './resolve';
-import { mix, ShapeTable, type FoldedCall } from './shapes';
+import { copyString, mix, ShapeTable, type FoldedCall } from './shapes';
 
 /** One parsed line on its way to a shape. `file` indexes the pipeline's file (or range) list. */
 export interface Item {
@@ -17,6 +17,8 @@ export interface FolderOptions {
   maxSamples: number;
   /** Request headers that keep calls apart (default: all but per-request ones). */
   keyHeaders?: string[];
+  /** Count calls per time bucket of this many ms (IngestOptions.timeBucketMs). */
+  timeBucketMs?: number;
   /** Worker mode: an unmatched line near the edge of this worker's slice of time is handed back
    * (its other side may be in the next slice) instead of being resolved alone. */
   isEdge?: (t: number) => boolean;
@@ -104,7 +106,7 @@ export class Folder {
   private sinceEviction = 0;
 
   constructor(private readonly resolver: Resolver, private readonly options: FolderOptions) {
-    this.table = new ShapeTable(options.maxSamples, options.keyHeaders ? new Set(options.keyHeaders.map((h) => h.toLowerCase())) : undefined);
+    this.table = new ShapeTable(options.maxSamples, options.keyHeaders ? new Set(options.keyHeaders.map((h) => h.toLowerCase())) : undefined, options.timeBucketMs);
   }
 
   add(item: Item): void {
@@ -167,7 +169,7 @@ export class Folder {
     if (current) {
       entry.next = current.next;
       current.next = entry;
-    } else this.pending.set(key, entry);
+    } else this.pending.set(copyString(key), entry); // a key cut out of a line would keep the line's chunk of input alive
     this.pendingCount++;
     this.maybeEvict();
   }

@@ -16,7 +16,7 @@
  * worker threads when CPUs are idle (parallel.ts).
  */
 export { ingestTraffic, DEFAULT_JOIN_WINDOW_MS, DEFAULT_MAX_PENDING, DEFAULT_MAX_SAMPLES, DEFAULT_PARALLEL_THRESHOLD } from './ingest';
-export type { FileStats, IngestOptions, IngestProgress, IngestStats, ResolutionMethod, SampleLocation, TrafficModel, TrafficShape } from './types';
+export type { FileStats, IngestOptions, IngestProgress, IngestStats, ResolutionMethod, SampleLocation, TimeWindow, TrafficModel, TrafficShape } from './types';
 export { collectTrafficFiles, globToRegExp } from './files';
 export { shapeKey, VOLATILE_CLAIMS, VOLATILE_HEADERS } from './shapes';
 export { parsePrincipal, principalFor } from './identity';

@@ -207,15 +207,17 @@ export async function runSequential(plans: FilePlan[], context: RunContext): Pro
   const stats = plans.length
     ? await foldTasks(plans.map((p) => ({ task: { id: p.index, path: p.path, gzip: p.gzip }, reader: p.reader })), folder, {
       ...(context.options.signal ? { signal: context.options.signal } : {}),
+      ...(context.options.timeWindow ? { timeWindow: context.options.timeWindow } : {}),
       onBatch: context.onBatch,
     })
     : [];
   return { table: folder.table, extraCalls: folder.table.extraCalls, join: folder.join, stats: stats.length ? stats : plans.map(() => emptyTaskStats()), workers: 1 };
 }
 
-export function folderOptions(context: RunContext): { joinWindowMs: number; maxPending: number; maxSamples: number; keyHeaders?: string[] } {
+export function folderOptions(context: RunContext): { joinWindowMs: number; maxPending: number; maxSamples: number; keyHeaders?: string[]; timeBucketMs?: number } {
   return {
     joinWindowMs: context.joinWindowMs, maxPending: context.maxPending, maxSamples: context.maxSamples,
     ...(context.keyHeaders ? { keyHeaders: context.keyHeaders } : {}),
+    ...(context.options.timeBucketMs ? { timeBucketMs: context.options.timeBucketMs } : {}),
   };
 }

@@ -63,6 +63,8 @@ export async function runParallel(plans: FilePlan[], workers: number, context: R
       maxPending: context.maxPending,
       maxSamples: context.maxSamples,
       ...(context.keyHeaders ? { keyHeaders: context.keyHeaders } : {}),
+      ...(context.options.timeWindow ? { timeWindow: context.options.timeWindow } : {}),
+      ...(context.options.timeBucketMs ? { timeBucketMs: context.options.timeBucketMs } : {}),
       lowerBound: j === 0 ? -Infinity : (Number.isNaN(cuts[j - 1]!) ? -Infinity : cuts[j - 1]!),
       upperBound: j === slices - 1 ? Infinity : (Number.isNaN(cuts[j]!) ? Infinity : cuts[j]!),
     });
@@ -80,7 +82,7 @@ export async function runParallel(plans: FilePlan[], workers: number, context: R
     }
   }
   const remap = (task: number, line: number): [number, number] => [plans[task % n]!.index, lineBase[task]! + line];
-  const table = new ShapeTable(context.maxSamples, context.keyHeaders ? new Set(context.keyHeaders.map((h) => h.toLowerCase())) : undefined);
+  const table = new ShapeTable(context.maxSamples, context.keyHeaders ? new Set(context.keyHeaders.map((h) => h.toLowerCase())) : undefined, context.options.timeBucketMs);
   const join: JoinStats = { joinedPairs: 0, tcpPairs: 0, gatewayLegs: 0, unmatched: 0, evictedBySize: 0, reused: 0 };
   const stats: TaskStats[] = plans.map(() => emptyTaskStats());
   const edge: Item[] = [];

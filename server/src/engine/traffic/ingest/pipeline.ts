@@ -2,6 +2,7 @@ import type { LineReader } from '../readerTypes';
 import type { Folder, Item } from './folder';
 import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
 import { TimeParser } from './time';
+import type { TimeWindow } from './types';
 
 /** One file, or one byte range of a file, to read with one reader. */
 export interface ReadTask {
@@ -27,6 +28,8 @@ export interface PipelineHooks {
   /** Called after every batch with the bytes and lines it covered. */
   onBatch?: (bytes: number, lines: number) => void;
   chunkBytes?: number;
+  /** Lines outside it are skipped ("outside the time window"); see IngestOptions.timeWindow. */
+  timeWindow?: TimeWindow;
 }
 
 export function emptyTaskStats(): TaskStats {
@@ -100,6 +103,9 @@ class Cursor {
     const items = this.items;
     const id = this.task.id;
     const stats = this.stats;
+    const tw = this.hooks.timeWindow;
+    // NaN (no time yet) compares false both ways, so such lines are kept
+    const window = tw ? { since: tw.since ?? -Infinity, until: tw.until ?? Infinity } : undefined;
     for (let i = 0; i < lines.length; i++) {
       let line = lines[i]!;
       this.lineNo++;
@@ -115,12 +121,13 @@ class Cursor {
         continue;
       }
       if (result.kind !== 'record') { this.skip(result.reason || 'unreadable line'); continue; }
-      stats.parsed++;
       const record = result.record;
       if (record.time === undefined && result.shipper?.time) record.time = result.shipper.time;
       let t = this.times.parse(record.time);
       if (Number.isNaN(t)) t = this.lastT;
       else this.lastT = t;
+      if (window && (t < window.since! || t >= window.until!)) { this.skip('outside the time window'); continue; }
+      stats.parsed++;
       items.push({ p: result, t, file: id, line: this.lineNo });
     }
   }

@@ -205,6 +205,8 @@ export interface ShapeAcc {
   unresolvedDestination?: Record<string, number>;
   joined: number;
   identityGap?: string;
+  /** Calls per time bucket start (epoch ms), when the table counts them. */
+  callsByTime?: Record<string, number>;
 }
 
 export interface FoldedCall {
@@ -230,7 +232,7 @@ export class ShapeTable {
   /** By shapeHash: the lookup done for every call (no key string is built for known shapes). */
   private readonly buckets = new Map<number, ShapeAcc | ShapeAcc[]>();
 
-  constructor(private readonly maxSamples = 3, private readonly keyHeaders?: ReadonlySet<string>) {}
+  constructor(private readonly maxSamples = 3, private readonly keyHeaders?: ReadonlySet<string>, private readonly timeBucketMs?: number) {}
 
   private find(record: AccessRecord, hash: number): ShapeAcc | undefined {
     const bucket = this.buckets.get(hash);
@@ -280,6 +282,11 @@ export class ShapeTable {
     if (call.sourceReason) (shape.unresolvedSource ??= {})[call.sourceReason] = (shape.unresolvedSource[call.sourceReason] ?? 0) + n;
     if (call.destinationReason) (shape.unresolvedDestination ??= {})[call.destinationReason] = (shape.unresolvedDestination[call.destinationReason] ?? 0) + n;
     if (call.file2 !== undefined) shape.joined += n;
+    if (this.timeBucketMs && time !== undefined) {
+      const bucket = String(Math.floor(call.t / this.timeBucketMs) * this.timeBucketMs);
+      const byTime = (shape.callsByTime ??= {});
+      byTime[bucket] = (byTime[bucket] ?? 0) + n;
+    }
   }
 
   /** Folds another table's shapes in (from a worker); `remap` turns its sample file indexes into ours. */
@@ -302,6 +309,7 @@ export class ShapeTable {
       if (o.unresolvedDestination) addCounts(shape.unresolvedDestination ??= {}, o.unresolvedDestination);
       shape.joined += o.joined;
       shape.identityGap ??= o.identityGap;
+      if (o.callsByTime) addCounts(shape.callsByTime ??= {}, o.callsByTime);
     }
   }
 
@@ -325,6 +333,7 @@ export class ShapeTable {
         ...(s.unresolvedDestination ? { unresolvedDestination: s.unresolvedDestination } : {}),
         joined: s.joined,
         ...(s.identityGap ? { identityGap: s.identityGap } : {}),
+        ...(s.callsByTime ? { callsByTime: s.callsByTime } : {}),
       });
     }
     out.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -347,7 +356,7 @@ function isoForm(time: string): boolean {
 
 /** A copy of a string that does not refer to the text it was cut from: V8 copies strings under 13
  * characters; for longer ones the concatenation is flattened into a new string before slicing. */
-function copyString(value: string): string {
+export function copyString(value: string): string {
   return value.length < 13 ? value : (` ${value}`).slice(1);
 }
 

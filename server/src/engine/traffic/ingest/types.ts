@@ -41,6 +41,9 @@ export interface TrafficShape {
   unresolvedDestination?: Record<string, number>;
   /** Calls of this shape that merged a client-side and a server-side line (x-request-id). */
   joined: number;
+  /** With `timeBucketMs`: calls per time bucket (key: the bucket's start, epoch ms), for calls
+   * whose record has a time. */
+  callsByTime?: Record<string, number>;
   /** What the reader said the line does not record about the caller (first one seen). */
   identityGap?: string;
 }
@@ -107,6 +110,11 @@ export interface TrafficModel {
   stats: IngestStats;
 }
 
+export interface TimeWindow {
+  since?: number;
+  until?: number;
+}
+
 export interface IngestProgress {
   /** Bytes read so far, over all files (compressed bytes for gzip). */
   bytesRead: number;
@@ -138,6 +146,12 @@ export interface IngestOptions {
   workers?: number;
   /** Total uncompressed bytes from which workers are used; default 64 MiB. */
   parallelThreshold?: number;
+  /** Keep only lines whose time is in [since, until) (epoch ms); the others are skipped with the
+   * reason "outside the time window". A line without a time takes the time of the line before it
+   * in its file; lines before the first timed line of a file are kept. */
+  timeWindow?: TimeWindow;
+  /** Count each shape's calls per time bucket of this many ms (TrafficShape.callsByTime). */
+  timeBucketMs?: number;
   /** How to start a worker when the pipeline runs from a bundle (the CLI sets this). */
   workerEntry?: { file: string; argv: string[] };
 }

@@ -7,6 +7,7 @@ import { foldTasks, type ReadTask, type TaskStats } from './pipeline';
 import { createReaderFor, skippingReader } from './readers';
 import { Resolver } from './resolve';
 import type { ShapeAcc } from './shapes';
+import type { TimeWindow } from './types';
 
 /** What the main thread sends a worker: its slice of every file, and the slice's time bounds. */
 export interface WorkerInput {
@@ -18,6 +19,8 @@ export interface WorkerInput {
   maxPending: number;
   maxSamples: number;
   keyHeaders?: string[];
+  timeWindow?: TimeWindow;
+  timeBucketMs?: number;
   /** Time bounds (epoch ms) of the slice; lines within the join window of a bound may have
    * their other side in the neighbouring slice. Infinite on the outer sides. */
   lowerBound: number;
@@ -41,6 +44,7 @@ export async function runIngestWorker(): Promise<void> {
     const folder = new Folder(resolver, {
       joinWindowMs: window, maxPending: input.maxPending, maxSamples: input.maxSamples,
       ...(input.keyHeaders ? { keyHeaders: input.keyHeaders } : {}),
+      ...(input.timeBucketMs ? { timeBucketMs: input.timeBucketMs } : {}),
       isEdge: (t) => t < lower + window || t > upper - window,
     });
     let bytes = 0;
@@ -58,6 +62,7 @@ export async function runIngestWorker(): Promise<void> {
       return { task, reader: reader ?? skippingReader(task.problem ?? 'format not recognized') };
     });
     const stats = await foldTasks(tasks, folder, {
+      ...(input.timeWindow ? { timeWindow: input.timeWindow } : {}),
       onBatch: (b, l) => {
         bytes += b;
         lines += l;

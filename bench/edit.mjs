@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// Edit latency benchmark (issues 5 and 8): the built server (dist/server.js) over stdio, in a
+// workspace whose .meshpolicy.yaml points `traffic:` at 1M generated Istio JSON lines, with the
+// generated inventory and 1,000 Istio policies. After the server has loaded (it goes quiet: no
+// notification for QUIET_MS, and any $/progress it began has ended), one policy is edited
+// through didChange again and again, alternating two versions of its rule; each edit is timed
+// to the publishDiagnostics of that version for the edited file: to the first publish and to
+// the last one (a server may publish lint first and simulation later). p50/p95 over ≥30 edits.
+// Target: p95 ≤ 100 ms with 1M lines loaded. The harness speaks plain LSP, so it measures
+// whatever the server does; it also reports whether simulation diagnostics (about observed
+// calls) appeared at all.
+//
+//   node bench/edit.mjs [--quick] [--lines 1000000] [--edits 30] [--profile dir]
+// --profile runs the server under `node --cpu-prof` and writes its profile into dir.
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FORMATS } from './generate.mjs';
+import { ensureMesh } from './data.mjs';
+import { LspClient, peakRssMiB, percentile } from './lsp.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+};
+const quick = process.argv.includes('--quick');
+const LINES = Number(arg('lines', quick ? '100000' : '1000000'));
+const EDITS = Number(arg('edits', quick ? '10' : '30'));
+const QUIET_MS = 5000;
+const SETTLE_MS = 1500;
+const FORMAT = 'istio-json';
+
+const mesh = await ensureMesh(LINES, [FORMAT]);
+const ws = join(HERE, '.data', `edit-ws-${LINES}`);
+rmSync(ws, { recursive: true, force: true });
+for (const d of ['policies', 'inventory', 'traffic']) mkdirSync(join(ws, d), { recursive: true });
+writeFileSync(join(ws, 'policies', 'istio.yaml'), readFileSync(join(mesh.dir, 'policies', 'istio.yaml')));
+writeFileSync(join(ws, 'inventory', 'cluster.yaml'), readFileSync(mesh.inventory));
+linkSync(join(mesh.dir, 'traffic', FORMATS[FORMAT].file), join(ws, 'traffic', FORMATS[FORMAT].file));
+writeFileSync(join(ws, '.meshpolicy.yaml'), `traffic:\n  - traffic/${FORMATS[FORMAT].file}\ninventory:\n  - inventory/*.yaml\n`);
+
+const policyPath = join(ws, 'policies', 'istio.yaml');
+const uri = `file://${policyPath}`;
+const text = readFileSync(policyPath, 'utf8');
+// The edit: the first policy (the first service's main ALLOW) loses DELETE and gets it back.
+const anchor = 'methods: ["GET", "POST", "PUT", "DELETE"]';
+if (!text.includes(anchor)) throw new Error('bench/edit.mjs: the policy to edit is not in the generated file');
+const variant = (n) => (n % 2 ? text.replace(anchor, 'methods: ["GET", "POST", "PUT"]') : text);
+const server = join(ROOT, 'dist', 'server.js');
+if (!existsSync(server)) throw new Error('bench/edit.mjs: run "npm run build" first');
+
+const profileDir = arg('profile', undefined);
+const client = new LspClient([process.execPath, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), server, '--stdio']);
+const t0 = performance.now();
+await client.initialize(ws);
+client.open(uri, text);
+await client.waitForDiagnostics(uri, { version: 1, timeoutMs: 300_000 });
+const firstDiagnosticsMs = performance.now() - t0;
+
+// Loaded = no notification and no publish for QUIET_MS, with every begun $/progress ended
+// (10 minutes at most).
+let lastActivity = performance.now();
+let windowStart = lastActivity;
+const open = new Set();
+const statuses = [];
+for (;;) {
+  await new Promise((r) => setTimeout(r, QUIET_MS));
+  const events = client.notifications.filter((x) => x.at > windowStart);
+  for (const e of events) {
+    if (e.method === '$/progress' && e.params?.value?.kind === 'begin') open.add(e.params.token);
+    if (e.method === '$/progress' && e.params?.value?.kind === 'end') open.delete(e.params.token);
+    // a status notification saying it is loading (ours: meshPolicy/trafficStatus) counts as busy too
+    if (typeof e.params?.state === 'string') {
+      if (e.params.state === 'loading') open.add(e.method);
+      else open.delete(e.method);
+      statuses.push({ at: e.at - t0, method: e.method, ...e.params });
+    }
+  }
+  const latest = Math.max(client.lastPublishAt, ...events.map((e) => e.at));
+  if (latest > windowStart) lastActivity = latest;
+  else if (open.size === 0) break;
+  if (performance.now() - t0 > 600_000) break;
+  windowStart = performance.now();
+}
+const loadedMs = lastActivity - t0;
+const loaded = client.latest(uri, {});
+const traffic = (d) => /observed/i.test(d.message);
+const simulationDiagnostics = loaded ? loaded.diagnostics.filter(traffic).length : 0;
+const rssAfterLoad = await peakRssMiB(client.process.pid);
+
+const first = [];
+const last = [];
+let withTraffic = 0;
+for (let v = 2; v < 2 + EDITS + 2; v++) {
+  const start = performance.now();
+  client.change(uri, variant(v), v);
+  const p = await client.waitForDiagnostics(uri, { version: v, since: start, timeoutMs: 120_000 });
+  // wait for the server to settle: later publishes for this version (e.g. simulation after lint)
+  for (;;) {
+    const before = client.latest(uri, { version: v, since: start });
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const after = client.latest(uri, { version: v, since: start });
+    if (after === before) break;
+  }
+  const final = client.latest(uri, { version: v, since: start });
+  if (v >= 4) {
+    first.push(p.at - start);
+    last.push(final.at - start);
+    if (final.diagnostics.some(traffic)) withTraffic++;
+  }
+}
+const peak = await peakRssMiB(client.process.pid);
+await client.shutdown();
+
+const results = {
+  lines: LINES, format: FORMAT, edits: first.length, firstDiagnosticsMs, loadedMs, simulationDiagnosticsAfterLoad: simulationDiagnostics,
+  editsWithTrafficDiagnostics: withTraffic, lastStatus: statuses.at(-1), rssAfterLoadMiB: rssAfterLoad, peakRssMiB: peak,
+  firstPublishP50Ms: percentile(first, 50), firstPublishP95Ms: percentile(first, 95), settledP50Ms: percentile(last, 50), settledP95Ms: percentile(last, 95), targetP95Ms: 100,
+};
+console.log(`Edit latency: ${LINES.toLocaleString('en-US')} ${FORMAT} lines in the workspace, 1,000 Istio policies, ${first.length} edits (didChange → publishDiagnostics); target p95 ≤ 100 ms`);
+console.log(`  first diagnostics after open ${(firstDiagnosticsMs / 1000).toFixed(1)} s; server quiet (loaded) after ${(loadedMs / 1000).toFixed(1)} s; peak RSS ${peak} MiB`);
+if (statuses.length) console.log(`  last status before the edits: ${JSON.stringify(statuses.at(-1))}`);
+console.log(`  diagnostics about observed traffic: ${simulationDiagnostics} after load, present in ${withTraffic} of ${first.length} edits${simulationDiagnostics === 0 && withTraffic === 0 ? ' (the server did not simulate: this measures lint only)' : ''}`);
+console.log(`  first publish: p50 ${results.firstPublishP50Ms.toFixed(1)} ms, p95 ${results.firstPublishP95Ms.toFixed(1)} ms`);
+console.log(`  settled (last publish of the version): p50 ${results.settledP50Ms.toFixed(1)} ms, p95 ${results.settledP95Ms.toFixed(1)} ms (${results.settledP95Ms <= 100 ? 'met' : 'NOT met'})`);
+mkdirSync(join(HERE, '.data'), { recursive: true });
+writeFileSync(join(HERE, '.data', 'edit-results.json'), `${JSON.stringify(results, null, 2)}\n`);

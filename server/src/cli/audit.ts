@@ -1,0 +1,204 @@
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generatePolicies, renderReportHtml, renderReportMarkdown } from '../engine/audit';
+import { MESHES, type Mesh } from '../engine/meshes';
+import { simulateShapes } from '../engine/simulate';
+import type { TimeWindow } from '../engine/traffic/ingest';
+import type { CliIo } from './main';
+import { loadWorkspace, readTraffic } from './simulate';
+
+export const AUDIT_USAGE = `Usage: mesh-policy report   --traffic <paths> [--policies <paths>] [options]
+       mesh-policy generate --mesh istio|linkerd|consul --traffic <paths> [--inventory <paths>] [options]
+
+report decides every observed call with the policies and writes the audit: traffic matrix,
+trends, violations, top services and callers, workloads with no policy, unused rules, risky
+patterns (docs/audit.md). generate writes least-privilege policies that allow exactly the
+observed allowed calls of identified callers, with comments stating the evidence.
+
+Options:
+  --policies <paths>           Policy files or folders (report; default: the current folder).
+  --traffic <paths>            Access logs (files or folders).
+  --inventory <paths>          Kubernetes manifests or kubectl dumps (default: the policy paths).
+  --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
+  --format html|md|json        report: the HTML file (default), Markdown for a PR comment, or the model.
+  --since <ISO time>           report: only log lines at or after this time.
+  --until <ISO time>           report: only log lines before this time.
+  --mesh istio|linkerd|consul  generate: the mesh to write policies for.
+  --include-unknown            generate: also count calls whose outcome the log does not record.
+  --output <file>              Write there (atomically) instead of standard output.
+
+Exit codes: report: 0, or 1 when observed-allowed calls would be denied by the policies;
+generate: 0, or 1 when no policy could be generated; 2 usage error or unreadable input.`;
+
+class UsageError extends Error {}
+class HelpRequested extends Error {}
+
+interface AuditArgs {
+  policies: string[];
+  traffic: string[];
+  inventory: string[];
+  config?: string;
+  format: 'html' | 'md' | 'json';
+  since?: string;
+  until?: string;
+  mesh?: Mesh;
+  includeUnknown: boolean;
+  output?: string;
+}
+
+function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
+  const parsed: AuditArgs = { policies: [], traffic: [], inventory: [], format: 'html', includeUnknown: false };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    const list = () => value().split(',').filter((p) => p.length > 0);
+    const only = (which: 'report' | 'generate') => { if (command !== which) throw new UsageError(`${flag} is an option of ${which}`); };
+    switch (flag) {
+      case '--help': case '-h': throw new HelpRequested();
+      case '--policies': only('report'); parsed.policies.push(...list()); break;
+      case '--traffic': parsed.traffic.push(...list()); break;
+      case '--inventory': parsed.inventory.push(...list()); break;
+      case '--config': parsed.config = value(); break;
+      case '--output': parsed.output = value(); break;
+      case '--format': {
+        only('report');
+        const v = value();
+        if (v !== 'html' && v !== 'md' && v !== 'json') throw new UsageError(`--format must be html, md or json (got "${v}")`);
+        parsed.format = v;
+        break;
+      }
+      case '--since': only('report'); parsed.since = isoTime(flag, value()); break;
+      case '--until': only('report'); parsed.until = isoTime(flag, value()); break;
+      case '--mesh': {
+        only('generate');
+        const v = value();
+        if (!(MESHES as readonly string[]).includes(v)) throw new UsageError(`--mesh must be istio, linkerd or consul (got "${v}")`);
+        parsed.mesh = v as Mesh;
+        break;
+      }
+      case '--include-unknown': only('generate'); parsed.includeUnknown = true; break;
+      default:
+        throw new UsageError(flag.startsWith('-') ? `unknown option "${flag}"` : `unexpected argument "${arg}"`);
+    }
+  }
+  if (parsed.traffic.length === 0) throw new UsageError(`${command} needs --traffic`);
+  if (command === 'generate' && !parsed.mesh) throw new UsageError('generate needs --mesh istio|linkerd|consul');
+  if (parsed.since && parsed.until && Date.parse(parsed.since) >= Date.parse(parsed.until)) throw new UsageError('--since must be before --until');
+  return parsed;
+}
+
+function isoTime(flag: string, raw: string): string {
+  // a date, or a date and time with an explicit zone (a time without one would depend on the machine)
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(raw) || Number.isNaN(Date.parse(raw))) {
+    throw new UsageError(`${flag} must be an ISO 8601 date or date-time with a zone, e.g. 2025-03-14 or 2025-03-14T09:00:00Z (got "${raw}")`);
+  }
+  return new Date(Date.parse(raw)).toISOString();
+}
+
+/**
+ * Writes the whole text to a temporary file beside the target, then renames it over the target:
+ * readers never see a partial file, and a failure leaves no file behind.
+ */
+export function writeFileAtomic(path: string, text: string): void {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(temp, 'wx', 0o644);
+    writeSync(fd, text);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, path);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    try { unlinkSync(temp); } catch { /* not created */ }
+    throw error;
+  }
+}
+
+function emit(text: string, parsed: AuditArgs, io: CliIo): number {
+  if (!parsed.output) {
+    io.stdout(text.endsWith('\n') ? text.slice(0, -1) : text);
+    return 0;
+  }
+  const target = resolve(io.cwd, parsed.output);
+  try {
+    writeFileAtomic(target, text);
+  } catch (error) {
+    io.stderr(`mesh-policy: cannot write "${parsed.output}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    return 2;
+  }
+  io.stderr(`mesh-policy: wrote ${relative(io.cwd, target) || target} (${Math.ceil(Buffer.byteLength(text) / 1024)} KiB)`);
+  return 0;
+}
+
+export async function runReportCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }): Promise<number> {
+  try {
+    const parsed = parse(args, 'report');
+    const loaded = loadWorkspace({ policies: parsed.policies.length ? parsed.policies : ['.'], inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io);
+    if (typeof loaded === 'number') return loaded;
+    const window: TimeWindow = {
+      ...(parsed.since ? { since: Date.parse(parsed.since) } : {}),
+      ...(parsed.until ? { until: Date.parse(parsed.until) } : {}),
+    };
+    const traffic = await readTraffic(parsed.traffic, loaded.workspace, io, {
+      timeBucketMs: AUDIT_TIME_BUCKET_MS,
+      ...(parsed.since || parsed.until ? { timeWindow: window } : {}),
+      ...(workerEntry ? { workerEntry } : {}),
+    });
+    if (typeof traffic === 'number') return traffic;
+    const result = simulateShapes(loaded.simulation, traffic.shapes);
+    const model = buildAuditModel({ stats: traffic.stats, result, workspace: loaded.workspace }, {
+      displayPath: (p) => relative(io.cwd, p) || p,
+      window: { ...(parsed.since ? { since: parsed.since } : {}), ...(parsed.until ? { until: parsed.until } : {}) },
+    });
+    const text = parsed.format === 'json' ? `${JSON.stringify(model, null, 2)}\n` : parsed.format === 'md' ? renderReportMarkdown(model) : renderReportHtml(model);
+    const written = emit(text, parsed, io);
+    if (written !== 0) return written;
+    if (traffic.stats.files.some((f) => f.error)) return 2;
+    return result.totals.newlyDenied > 0 ? 1 : 0;
+  } catch (error) {
+    return failure(error, io);
+  }
+}
+
+export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }): Promise<number> {
+  try {
+    const parsed = parse(args, 'generate');
+    // only the inventory (and the configuration) are read: existing policies play no part
+    const loaded = loadWorkspace({ policies: [], inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io, { quietWithoutPolicies: true });
+    if (typeof loaded === 'number') return loaded;
+    const traffic = await readTraffic(parsed.traffic, loaded.workspace, io, workerEntry ? { workerEntry } : {});
+    if (typeof traffic === 'number') return traffic;
+    const generated = generatePolicies(parsed.mesh!, traffic.shapes, {
+      inventory: loaded.workspace.inventory, config: loaded.workspace.config, includeUnknownOutcome: parsed.includeUnknown,
+    });
+    const s = generated.summary;
+    const written = emit(generated.yaml, parsed, io);
+    if (written !== 0) return written;
+    const skipped = s.skipped.reduce((sum, x) => sum + x.calls, 0);
+    io.stderr(`mesh-policy: ${generated.resources} resources for ${s.destinations.length} destinations from ${s.counted} allowed calls; ${skipped} calls skipped${s.conflicts.length ? `; ${s.conflicts.length} conflicts` : ''} (see the comments at the top)`);
+    if (traffic.stats.files.some((f) => f.error)) return 2;
+    return generated.resources > 0 ? 0 : 1;
+  } catch (error) {
+    return failure(error, io);
+  }
+}
+
+function failure(error: unknown, io: CliIo): number {
+  if (error instanceof HelpRequested) {
+    io.stdout(AUDIT_USAGE);
+    return 0;
+  }
+  if (error instanceof UsageError) {
+    io.stderr(`mesh-policy: ${error.message}\n\n${AUDIT_USAGE}`);
+    return 2;
+  }
+  io.stderr(`mesh-policy: internal error: ${error instanceof Error ? error.message : String(error)}`);
+  return 2;
+}

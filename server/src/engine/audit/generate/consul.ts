@@ -1,0 +1,89 @@
+import type { TrafficShape } from '../../traffic/ingest/types';
+import { collectEvidence, plural, templateRegex, type Caller, type GenerateOptions, type Operation } from './evidence';
+import { summarize, writeHeader } from './summary';
+import type { GeneratedPolicies, GenerationSummary, PolicyGenerator } from './types';
+import { YamlWriter } from './yaml';
+
+/** The service name in a Consul SPIFFE ID: spiffe://<trust domain>/ns/<ns>/dc/<dc>/svc/<name>. */
+function serviceOf(caller: Caller): string | undefined {
+  if (caller.service) return caller.service;
+  return /\/svc\/([^/]+)$/.exec(caller.principal)?.[1];
+}
+
+/**
+ * Consul: one ServiceIntentions (consul-k8s CRD) per destination service. Each calling service is
+ * a source: L4 `action: allow` for TCP services; for HTTP services, L7 permissions (one per
+ * method set and path: `pathExact`, or `pathRegex` of one segment for a template) ending with a
+ * deny of every other path, so that the default intention policy never decides its requests.
+ * A wildcard source denies every service not listed.
+ */
+export const consulGenerator: PolicyGenerator = {
+  mesh: 'consul',
+  generate(shapes: readonly TrafficShape[], options: GenerateOptions): GeneratedPolicies {
+    const evidence = collectEvidence('consul', shapes, (r) => {
+      const name = r.destination?.service ?? r.destination?.workload;
+      if (!name) return 'destination service not resolved';
+      return { key: name, namespace: r.destination?.namespace ?? 'default', service: name };
+    }, options);
+    const body = new YamlWriter();
+    const destinations: GenerationSummary['destinations'] = [];
+    const skipped: GenerationSummary['skipped'] = [];
+    let resources = 0;
+    for (const dest of evidence.destinations) {
+      // per calling service: its operations (from every group it belongs to) and whether it used TCP
+      const sources = new Map<string, { calls: number; operations: Operation[]; tcp: number }>();
+      for (const group of dest.groups) {
+        for (const caller of group.callers) {
+          const name = serviceOf(caller);
+          if (!name) {
+            skipped.push({ reason: 'caller identity names no Consul service', calls: caller.calls, examples: [caller.principal] });
+            continue;
+          }
+          const s = sources.get(name) ?? { calls: 0, operations: [], tcp: 0 };
+          s.calls += caller.calls;
+          s.operations.push(...group.operations);
+          s.tcp += group.tcp.reduce((sum, t) => sum + t.calls, 0);
+          sources.set(name, s);
+        }
+      }
+      if (sources.size === 0) continue;
+      const http = [...dest.ports.values()].some((p) => p.http || p.grpc);
+      body.document();
+      body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')} from ${plural(sources.size, 'service')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
+      if (http) body.comment(0, `L7 permissions need ${dest.key} to be an http service (ServiceDefaults protocol: http).`);
+      body.key(0, 'apiVersion', 'consul.hashicorp.com/v1alpha1').key(0, 'kind', 'ServiceIntentions');
+      body.key(0, 'metadata').key(2, 'name', dest.key);
+      body.key(0, 'spec');
+      body.key(2, 'destination').key(4, 'name', dest.key);
+      body.key(2, 'sources');
+      for (const [name, s] of [...sources].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+        body.line(4, `- name: ${JSON.stringify(name)}`, plural(s.calls, 'call'));
+        if (!http || s.operations.length === 0) {
+          body.key(6, 'action', 'allow');
+          continue;
+        }
+        body.key(6, 'permissions');
+        for (const op of s.operations) {
+          for (const path of op.paths) {
+            body.line(8, '- action: allow', path.kind === 'template' ? `${path.distinct} distinct paths, ${plural(path.calls, 'call')}` : plural(path.calls, 'call'));
+            body.key(10, 'http');
+            if (path.value === '') body.key(12, 'pathPrefix', '/');
+            else if (path.kind === 'template') body.key(12, 'pathRegex', templateRegex(path.value));
+            else body.key(12, 'pathExact', path.value);
+            if (op.methods.length) body.list(12, 'methods', op.methods.map((m) => ({ value: m })));
+          }
+        }
+        body.line(8, '- action: deny', 'every other request from this source');
+        body.key(10, 'http').key(12, 'pathPrefix', '/');
+      }
+      body.line(4, '- name: "*"', 'every other service');
+      body.key(6, 'action', 'deny');
+      resources++;
+      destinations.push({ name: dest.key, calls: dest.calls, callers: sources.size, resources: [`ServiceIntentions ${dest.key}`] });
+    }
+    const summary = summarize(evidence, destinations, skipped, []);
+    const head = new YamlWriter();
+    writeHeader(head, 'Consul', summary, options.minDistinct ?? 3);
+    return { mesh: 'consul', yaml: head.toString() + body.toString(), resources, summary };
+  },
+};

@@ -1,0 +1,104 @@
+import type { TrafficShape } from '../../traffic/ingest/types';
+import { collectEvidence, plural, selectorOrSkip, templateRegex, workloadKeyer, type CallerGroup, type GenerateOptions } from './evidence';
+import { summarize, writeHeader } from './summary';
+import type { GeneratedPolicies, GenerationSummary, PolicyGenerator } from './types';
+import { dnsName, YamlWriter } from './yaml';
+
+/**
+ * Linkerd: per workload port, a Server; per group of callers that make the same requests, an
+ * HTTPRoute (Gateway API, parent the Server) with one match per method and path, a
+ * MeshTLSAuthentication with the callers' identities, and an AuthorizationPolicy that targets
+ * the route and requires that authentication. Groups never share a path, so a request matches
+ * the route of exactly one group. TCP-only ports get an AuthorizationPolicy on the Server.
+ * Path templates become `RegularExpression` matches of one segment.
+ */
+export const linkerdGenerator: PolicyGenerator = {
+  mesh: 'linkerd',
+  generate(shapes: readonly TrafficShape[], options: GenerateOptions): GeneratedPolicies {
+    const evidence = collectEvidence('linkerd', shapes, workloadKeyer(true), options);
+    const body = new YamlWriter();
+    const destinations: GenerationSummary['destinations'] = [];
+    const skipped: GenerationSummary['skipped'] = [];
+    const unprotected: GenerationSummary['unprotectedDenied'] = [];
+    let resources = 0;
+    for (const dest of evidence.destinations) {
+      const selector = selectorOrSkip(dest, options.inventory, skipped, unprotected);
+      // the keyer puts the port in the destination
+      const port = [...dest.ports.keys()][0];
+      if (!selector || port === undefined) continue;
+      const kinds = dest.ports.get(port)!;
+      const server = dnsName(dest.workload ?? 'workload', port);
+      const names: string[] = [];
+      const doc = (kind: string, apiVersion: string, name: string): void => {
+        body.document();
+        body.key(0, 'apiVersion', apiVersion).key(0, 'kind', kind);
+        body.key(0, 'metadata').key(2, 'name', name).key(2, 'namespace', dest.namespace);
+        body.key(0, 'spec');
+        names.push(`${kind} ${dest.namespace}/${name}`);
+        resources++;
+      };
+      body.document();
+      body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
+      body.comment(0, 'Once a Server selects the port, only the authorizations below admit calls (kubelet probes included).');
+      body.key(0, 'apiVersion', 'policy.linkerd.io/v1beta3').key(0, 'kind', 'Server');
+      body.key(0, 'metadata').key(2, 'name', server).key(2, 'namespace', dest.namespace);
+      body.key(0, 'spec');
+      body.key(2, 'podSelector').key(4, 'matchLabels');
+      for (const [k, v] of Object.entries(selector)) body.key(6, k, v);
+      body.key(2, 'port', port);
+      if (kinds.grpc && !kinds.http && !kinds.tcp) body.key(2, 'proxyProtocol', 'gRPC');
+      else if (kinds.tcp && !kinds.http && !kinds.grpc) body.key(2, 'proxyProtocol', 'opaque');
+      names.push(`Server ${dest.namespace}/${server}`);
+      resources++;
+      dest.groups.forEach((group, i) => {
+        const base = dest.groups.length === 1 ? server : dnsName(server, i + 1);
+        const authn = dnsName(base, 'clients');
+        doc('MeshTLSAuthentication', 'policy.linkerd.io/v1alpha1', authn);
+        body.list(2, 'identities', group.callers.map((c) => ({ value: c.principal, note: plural(c.calls, 'call') })));
+        const http = group.operations.length > 0;
+        if (http) {
+          writeRoute(body, doc, base, server, group);
+        }
+        doc('AuthorizationPolicy', 'policy.linkerd.io/v1alpha1', base);
+        body.key(2, 'targetRef');
+        if (http) body.key(4, 'group', 'gateway.networking.k8s.io').key(4, 'kind', 'HTTPRoute').key(4, 'name', base);
+        else body.key(4, 'group', 'policy.linkerd.io').key(4, 'kind', 'Server').key(4, 'name', server);
+        body.key(2, 'requiredAuthenticationRefs');
+        body.line(4, '- group: policy.linkerd.io', plural(group.calls, 'call'));
+        body.key(6, 'kind', 'MeshTLSAuthentication').key(6, 'name', authn);
+      });
+      destinations.push({ name: dest.key, calls: dest.calls, callers: new Set(dest.groups.flatMap((g) => g.callers.map((c) => c.principal))).size, resources: names });
+    }
+    const summary = summarize(evidence, destinations, skipped, unprotected);
+    const head = new YamlWriter();
+    writeHeader(head, 'Linkerd', summary, options.minDistinct ?? 3);
+    return { mesh: 'linkerd', yaml: head.toString() + body.toString(), resources, summary };
+  },
+};
+
+function writeRoute(body: YamlWriter, doc: (kind: string, apiVersion: string, name: string) => void, name: string, server: string, group: CallerGroup): void {
+  doc('HTTPRoute', 'gateway.networking.k8s.io/v1', name);
+  body.key(2, 'parentRefs');
+  body.line(4, '- group: policy.linkerd.io');
+  body.key(6, 'kind', 'Server').key(6, 'name', server);
+  body.key(2, 'rules');
+  body.line(4, '- matches:');
+  for (const op of group.operations) {
+    for (const path of op.paths) {
+      const methods = op.methods.length ? op.methods : [undefined];
+      for (const method of methods) {
+        const note = path.kind === 'template' ? `${path.distinct} distinct paths, ${plural(path.calls, 'call')}` : plural(path.calls, 'call');
+        if (path.value === '') {
+          // the log gives no path: any path, with the method when known
+          if (method) body.line(8, `- method: ${method}`, `${note}; no path in the log`);
+          else body.line(8, '- path:', `${note}; no path in the log`).key(12, 'type', 'PathPrefix').key(12, 'value', '/');
+          continue;
+        }
+        body.line(8, '- path:', note);
+        body.key(12, 'type', path.kind === 'template' ? 'RegularExpression' : 'Exact');
+        body.key(12, 'value', path.kind === 'template' ? templateRegex(path.value) : path.value);
+        if (method) body.key(10, 'method', method);
+      }
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import type { AuditModel, CallRow, Capped, Ranked } from '../model';
+import { clip, num, pct } from './common';
+import { windowText } from './html';
+
+/** GitHub refuses comments over 65,536 characters; stay well below. */
+export const MARKDOWN_LIMIT = 60_000;
+const ROWS = 10;
+
+function cell(text: string, max = 60): string {
+  return clip(text, max).replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/`/g, "'");
+}
+
+function more(n: number, what: string): string {
+  return n > 0 ? `\n_… ${num(n)} more ${what}._\n` : '\n';
+}
+
+function callRows(title: string, capped: Capped<CallRow>, empty: string): string {
+  if (capped.rows.length === 0) return `**${title}:** ${empty}\n`;
+  const rows = capped.rows.slice(0, ROWS).map((r) => `| ${cell(r.source, 48)} | ${cell(r.destination, 40)}${r.port !== undefined ? `:${r.port}` : ''} | \`${cell(r.request, 50)}\` | ${num(r.calls)} | ${r.rule ? `\`${cell(r.rule.label, 60)}\` (${cell(r.rule.file, 80)}:${r.rule.line})` : 'mesh default'} |`);
+  return `**${title}** (${num(capped.calls)} calls)\n\n| caller | destination | request | calls | deciding rule |\n|---|---|---|--:|---|\n${rows.join('\n')}${more(capped.more + Math.max(0, capped.rows.length - ROWS), 'kinds of call')}`;
+}
+
+function rankedRows(title: string, capped: Capped<Ranked>, peers: string): string {
+  if (capped.rows.length === 0) return '';
+  const rows = capped.rows.slice(0, ROWS).map((r) => `| ${cell(r.name, 56)} | ${num(r.calls)} | ${num(r.peers)} | ${num(r.observedDenied)} | ${num(r.deniedNow)} |`);
+  return `**${title}**\n\n| name | calls | ${peers} | observed denied | policies deny |\n|---|--:|--:|--:|--:|\n${rows.join('\n')}${more(capped.more + Math.max(0, capped.rows.length - ROWS), 'names')}`;
+}
+
+/** The audit as Markdown that fits a pull-request comment: compact tables, top 10 of each. */
+export function renderReportMarkdown(model: AuditModel): string {
+  const t = model.totals;
+  const out: string[] = [];
+  out.push(`## Mesh policy audit\n\n${windowText(model)}${model.meshes.length ? ` · ${model.meshes.join(', ')}` : ''}\n`);
+  out.push(`| calls | observed allowed | observed denied | policies allow | policies deny | newly denied | newly allowed | undecidable |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n| ${num(t.calls)} | ${num(t.observed.allowed)} | ${num(t.observed.denied)} | ${num(t.decision.allow)} | ${num(t.decision.deny)} | ${num(t.newlyDenied)} | ${num(t.newlyAllowed)} | ${num(t.decision.unknown)} |\n`);
+  out.push(`${num(t.lines)} log lines: ${num(t.parsed)} parsed, ${num(t.skipped)} skipped.\n`);
+  const peak = model.trends.points.reduce<(typeof model.trends.points)[number] | undefined>((best, p) => (!best || p.observedDenied > best.observedDenied ? p : best), undefined);
+  if (peak && peak.observedDenied > 0) out.push(`Busiest ${model.trends.bucket} for denials: ${peak.start} (${num(peak.observedDenied)} of ${num(peak.calls)} calls denied, ${pct(peak.observedDenied, peak.calls)}).\n`);
+  out.push('### Violations\n');
+  out.push(callRows('Calls the current policies would newly deny', model.violations.newlyDenied, 'none.'));
+  out.push(callRows('Observed denials', model.violations.observedDenied, 'none.'));
+  if (model.violations.newlyAllowed.rows.length) out.push(callRows('Calls the current policies would newly allow', model.violations.newlyAllowed, 'none.'));
+  out.push('### Traffic\n');
+  out.push(rankedRows('Most-accessed services', model.topServices, 'callers'));
+  out.push(rankedRows('Busiest callers', model.topCallers, 'services'));
+  if (model.uncovered.rows.length) {
+    const rows = model.uncovered.rows.slice(0, ROWS).map((u) => `| ${cell(u.destination, 56)} | ${u.mesh} | ${num(u.calls)} | ${num(u.callers)} |`);
+    out.push(`**Workloads receiving traffic with no policy** (mesh default decides)\n\n| workload | mesh | calls | callers |\n|---|---|--:|--:|\n${rows.join('\n')}${more(model.uncovered.more + Math.max(0, model.uncovered.rows.length - ROWS), 'workloads')}`);
+  }
+  const u = model.unusedRules;
+  if (u.total) {
+    const rows = u.rows.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${cell(r.file, 60)}:${r.line} |`);
+    out.push(`**Unused rules:** ${num(u.total)} of ${num(u.of)} decided no observed call.\n\n| rule | where |\n|---|---|\n${rows.join('\n')}${more(u.total - Math.min(ROWS, u.rows.length), 'rules')}`);
+  }
+  const r = model.risks;
+  if (r.rows.length) {
+    const rows = r.rows.slice(0, ROWS).map((x) => `| ${x.kind} | ${cell(x.message, 140)} | ${x.at ? `${cell(x.at.file, 60)}:${x.at.line}` : ''} |`);
+    out.push(`**Risky patterns:** ${num(r.byKind['allow-all'])} allow-all, ${num(r.byKind.wildcard)} wildcard, ${num(r.byKind.plaintext)} plaintext.\n\n| kind | what | where |\n|---|---|---|\n${rows.join('\n')}${more(r.rows.length + r.more - Math.min(ROWS, r.rows.length), 'findings')}`);
+  }
+  let text = out.join('\n');
+  if (text.length > MARKDOWN_LIMIT) text = `${text.slice(0, MARKDOWN_LIMIT - 80)}\n\n_… cut to fit a comment; see the HTML or JSON report._\n`;
+  return text;
+}

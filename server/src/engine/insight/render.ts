@@ -1,0 +1,83 @@
+import type { ShapeOutcome } from '../simulate';
+import type { Decision } from '../simulate/types';
+import { calleeOf, callerOf, describeCall, requestOf } from '../traffic/describeCall';
+
+export const count = (value: number): string => value.toLocaleString('en-US');
+
+export function plural(value: number, noun: string): string {
+  return `${count(value)} ${noun}${value === 1 ? '' : noun.endsWith('s') ? 'es' : 's'}`;
+}
+
+/** Escapes what would break a markdown table cell or start markup. */
+function cell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/([*_`[\]<>])/g, '\\$1').replace(/\r?\n/g, ' ');
+}
+
+function where(ref: Decision['rule']): string {
+  return ref ? `${ref.label} (${ref.file.split(/[\\/]/).pop()}:${ref.range.start.line + 1})` : 'mesh default';
+}
+
+/** A row of a table: shapes that read the same (they differ in what is not shown, like pod IPs), summed. */
+export interface DisplayedCall {
+  outcome: ShapeOutcome;
+  calls: number;
+}
+
+/** Merges shapes that read the same, busiest first. */
+export function displayedCalls(outcomes: readonly ShapeOutcome[]): DisplayedCall[] {
+  const rows = new Map<string, DisplayedCall>();
+  for (const outcome of outcomes) {
+    const key = `${describeCall(outcome.shape.record)}\u0000${outcome.shape.record.observed}\u0000${outcome.decision.verdict}\u0000${outcome.change}\u0000${outcome.decision.reason}`;
+    const row = rows.get(key);
+    if (row) {
+      row.calls += outcome.shape.count;
+      if (outcome.shape.count > row.outcome.shape.count) row.outcome = outcome;
+    } else rows.set(key, { outcome, calls: outcome.shape.count });
+  }
+  return [...rows.values()].sort((a, b) => b.calls - a.calls);
+}
+
+/** A markdown table of call shapes: count, caller → callee, request, observed, now. */
+export function callsTable(rows: readonly DisplayedCall[], options: { explainId?: (outcome: ShapeOutcome) => string; samples?: boolean; decidedBy?: boolean } = {}): string {
+  const header = ['calls', 'source → destination', 'request', 'observed', 'now'];
+  if (options.decidedBy) header.push('decided by');
+  if (options.samples) header.push('log line');
+  if (options.explainId) header.push('');
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---:' : '---')).join('|')}|`];
+  for (const { outcome, calls } of rows) {
+    const { shape, decision, change } = outcome;
+    const now = change === 'newly-denied' || change === 'newly-allowed' ? `**${decision.verdict}** (${change.replace('-', ' ')})` : decision.verdict;
+    const cells = [count(calls), cell(`${callerOf(shape.record)} → ${calleeOf(shape.record)}`), cell(requestOf(shape.record)), shape.record.observed ?? 'unknown', now];
+    if (options.decidedBy) cells.push(cell(where(decision.rule ?? decision.policy)));
+    if (options.samples) {
+      const sample = shape.samples[0];
+      cells.push(sample ? cell(`${sample.file.split(/[\\/]/).pop()}:${sample.line}`) : '');
+    }
+    if (options.explainId) cells.push(`[explain](command:meshPolicy.explainCall?${encodeURIComponent(JSON.stringify([options.explainId(outcome)]))})`);
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** The walkthrough of one call, as markdown. */
+export function explainMarkdown(outcome: ShapeOutcome, decision: Decision): string {
+  const { shape } = outcome;
+  const out = [
+    `# ${decision.verdict.toUpperCase()}: ${describeCall(shape.record)}`,
+    '',
+    `${decision.mesh} · ${plural(shape.count, 'observed call')} · observed ${shape.record.observed ?? 'unknown'} · ${outcome.change.replace('-', ' ')}`,
+    '',
+    `**Why:** ${decision.reason}`,
+  ];
+  if (decision.status) out.push('', `The proxy answers with status ${decision.status}.`);
+  if (decision.audited) out.push('', 'Audited: an AUDIT rule or audit policy matched.');
+  if (decision.missing?.length) out.push('', `Missing from the call: ${decision.missing.join(', ')}.`);
+  out.push('', '## Walkthrough', '');
+  decision.trace.forEach((step, i) => out.push(`${i + 1}. \`${step.outcome}\` ${step.text}${step.at ? ` — ${step.at.label} (${step.at.file}:${step.at.range.start.line + 1})` : ''}`));
+  for (const shadow of decision.shadow ?? []) out.push('', `Dry-run ${shadow.policy.label}: would ${shadow.verdict} (${shadow.reason}).`);
+  if (shape.samples.length) {
+    out.push('', '## Log lines', '');
+    for (const sample of shape.samples) out.push(`- ${sample.file}:${sample.line}`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,234 @@
+import type { ClickHouseField } from '../../../config/clickhouseConfig';
+import type { Mesh } from '../../../meshes';
+import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord } from '../../formats/envoyFields';
+import { normalizeTime } from '../../formats/common';
+import type { Resolution, Resolver } from '../../ingest/resolve';
+import { detach, shapeKey } from '../../ingest/shapes';
+import { TimeParser } from '../../ingest/time';
+import type { SampleLocation, TrafficShape } from '../../ingest/types';
+import type { ParsedLine } from '../../readerTypes';
+
+/**
+ * Grouped rows (query.ts) into shapes. Each row stands for `n` lines that the Envoy reader cannot
+ * tell apart; it is read by that reader (buildEnvoyRecord, the code that reads a file's line),
+ * resolved by ingest's Resolver exactly as a file's line (with its joined client line, when the
+ * query found one), and folded with ingest's shapeKey. Rows that differ only in what folding
+ * drops (pod names of one workload, the caller's port) meet again in one shape here.
+ */
+
+/** One row of either query, as JSONEachRow gives it (64-bit integers quoted). */
+export type GroupRow = Record<string, string | number | null>;
+
+export interface FoldCounts {
+  lines: number;
+  calls: number;
+  joinedPairs: number;
+  gatewayLegs: number;
+  reused: number;
+  unmatched: number;
+  /** Rows whose side the reader and the query's SQL rule saw differently (never expected). */
+  sideMismatches: number;
+}
+
+const SLOT_OF = new Map<string, number>(DEFAULT_JSON_KEYS);
+
+export class RowFolder {
+  readonly counts: FoldCounts = { lines: 0, calls: 0, joinedPairs: 0, gatewayLegs: 0, reused: 0, unmatched: 0, sideMismatches: 0 };
+  /** The shapes as they will be returned (completed in place by finish), by key; their first
+   * and last times in epoch ms, by position. */
+  private readonly positions = new Map<string, number>();
+  private readonly shapes: TrafficShape[] = [];
+  private readonly firstMs: number[] = [];
+  private readonly lastMs: number[] = [];
+  private readonly slots: number[];
+  private readonly seen: Uint8Array;
+  private readonly labels = new Map<string, Record<string, string> | undefined>();
+  private readonly times = new TimeParser();
+  private readonly keyHeaders: ReadonlySet<string> | undefined;
+  private readonly resolution: Resolution = { sourceMethod: 'unresolved', destinationMethod: 'unresolved' };
+
+  /**
+   * @param fields the query's grouped fields (column `f<i>` / `c<i>` is fields[i])
+   * @param mapped every field the table maps: those are the fields "the format has" (`seen`)
+   * @param sampleBase `clickhouse://host:port/db.table`, for sample references
+   */
+  constructor(
+    fields: readonly ClickHouseField[],
+    mapped: readonly ClickHouseField[],
+    private readonly resolver: Resolver,
+    private readonly mesh: Mesh | undefined,
+    private readonly sampleBase: string,
+    private readonly maxSamples: number,
+    keyHeaders: readonly string[] | undefined,
+  ) {
+    this.slots = fields.map((f) => SLOT_OF.get(f) ?? -1);
+    this.seen = new Uint8Array(SLOT_COUNT);
+    for (const f of mapped) {
+      const slot = SLOT_OF.get(f);
+      if (slot !== undefined) this.seen[slot] = 1;
+    }
+    this.keyHeaders = keyHeaders ? new Set(keyHeaders.map((h) => h.toLowerCase())) : undefined;
+  }
+
+  /** A row of the server-side query: lines that are not client-side, with their client line. */
+  addServerRow(row: GroupRow): void {
+    const n = count(row);
+    this.counts.lines += n;
+    const base = this.line(row, 'f');
+    const found = Number(row['client_found']) === 1;
+    if (base.side === 'outbound') this.counts.sideMismatches += n;
+    if (found && base.side === 'inbound') {
+      const client = this.line(row, 'c');
+      if (client.side !== 'outbound') this.counts.sideMismatches += n;
+      this.emit(base, row, n, client);
+      return;
+    }
+    if (found) this.counts.sideMismatches += n;
+    if (base.requestId !== undefined && base.side === 'inbound') this.counts.unmatched += n;
+    this.emit(base, row, n);
+  }
+
+  /** A row of the client-side query; `consumed` lines are the other half of a joined call. */
+  addClientRow(row: GroupRow): void {
+    const n = count(row);
+    this.counts.lines += n;
+    const line = this.line(row, 'f');
+    if (line.side !== 'outbound') this.counts.sideMismatches += n;
+    // as ingest/folder.ts: a gateway's client-side line is also the call the gateway received
+    const leg = this.resolver.gatewayLeg(line);
+    if (leg) {
+      this.counts.gatewayLegs += n;
+      this.emit(leg, row, n);
+    }
+    if (Number(row['consumed']) === 1) {
+      this.counts.joinedPairs += n;
+      return;
+    }
+    if (line.requestId !== undefined) this.counts.unmatched += n;
+    this.emit(line, row, n);
+  }
+
+  /** The joined server lines beyond one per client line are retries that reused its caller. */
+  finish(): TrafficShape[] {
+    let joinedCalls = 0;
+    const out: TrafficShape[] = [];
+    for (const s of this.shapes) {
+      joinedCalls += s.joined;
+      s.samples.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+      s.record.count = s.count;
+      if (s.firstTime !== undefined) s.record.time = s.firstTime;
+      out.push(s);
+    }
+    this.positions.clear();
+    this.shapes.length = 0;
+    this.counts.reused = Math.max(0, joinedCalls - this.counts.joinedPairs);
+    out.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
+  }
+
+  /** The row's line (prefix f) or its joined client line (prefix c), as the Envoy reader reads it. */
+  private line(row: GroupRow, prefix: 'f' | 'c'): ParsedLine {
+    const v: (string | undefined)[] = new Array(SLOT_COUNT);
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[i]!;
+      if (slot >= 0) v[slot] = present(row[`${prefix}${i}`]);
+    }
+    if (prefix === 'f') v[F.START_TIME] = present(row['first_time']);
+    const parsed = buildEnvoyRecord(v, this.seen, this.mesh, undefined);
+    const requestId = present(row['sample_request_id']);
+    if (prefix === 'f' && Number(row['has_request_id']) === 1 && requestId !== undefined) parsed.requestId = requestId;
+    const pod = present(row[`${prefix}pod`]);
+    if (pod !== undefined) {
+      const namespace = present(row[`${prefix}pod_namespace`]);
+      const labels = this.podLabels(present(row[`${prefix}pod_labels`]));
+      parsed.shipper = { shipper: 'table', pod, ...(namespace !== undefined ? { namespace } : {}), ...(labels ? { labels } : {}) };
+    }
+    return parsed;
+  }
+
+  private podLabels(text: string | undefined): Record<string, string> | undefined {
+    if (text === undefined) return undefined;
+    if (this.labels.has(text)) return this.labels.get(text);
+    let labels: Record<string, string> | undefined;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (value && typeof value === 'object' && !Array.isArray(value)) {
+        labels = {};
+        for (const [k, x] of Object.entries(value)) if (typeof x === 'string') labels[k] = x;
+      }
+    } catch {
+      labels = undefined;
+    }
+    this.labels.set(text, labels);
+    return labels;
+  }
+
+  private emit(line: ParsedLine, row: GroupRow, n: number, client?: ParsedLine): void {
+    const resolution = this.resolver.resolve(line, client, undefined, this.resolution);
+    const record = line.record;
+    this.counts.calls += n;
+    const key = shapeKey(record, this.keyHeaders);
+    const firstTime = record.time;
+    const lastTime = normalizeTime(present(row['last_time'])) ?? firstTime;
+    const firstMs = this.times.parse(firstTime);
+    const lastMs = this.times.parse(lastTime);
+    let at = this.positions.get(key);
+    let shape: TrafficShape;
+    if (at === undefined) {
+      at = this.shapes.length;
+      shape = {
+        key, record: detach(record), count: 0,
+        ...(firstTime !== undefined ? { firstTime } : {}),
+        ...(lastTime !== undefined ? { lastTime } : {}),
+        samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+        ...(line.identityGap ? { identityGap: line.identityGap } : {}),
+      };
+      this.positions.set(key, at);
+      this.shapes.push(shape);
+      this.firstMs.push(firstMs);
+      this.lastMs.push(lastMs);
+    } else {
+      shape = this.shapes[at]!;
+      // the record of the earliest call stands for the shape, as in ingest/
+      if (firstTime !== undefined && (shape.firstTime === undefined || firstMs < this.firstMs[at]!)) {
+        this.firstMs[at] = firstMs;
+        shape.firstTime = firstTime;
+        shape.record = detach(record);
+      }
+      if (lastTime !== undefined && (shape.lastTime === undefined || lastMs > this.lastMs[at]!)) {
+        this.lastMs[at] = lastMs;
+        shape.lastTime = lastTime;
+      }
+    }
+    shape.count += n;
+    if (shape.samples.length < this.maxSamples) shape.samples.push(this.sample(row));
+    shape.sourceBy[resolution.sourceMethod] = (shape.sourceBy[resolution.sourceMethod] ?? 0) + n;
+    shape.destinationBy[resolution.destinationMethod] = (shape.destinationBy[resolution.destinationMethod] ?? 0) + n;
+    if (resolution.sourceReason) (shape.unresolvedSource ??= {})[resolution.sourceReason] = (shape.unresolvedSource[resolution.sourceReason] ?? 0) + n;
+    if (resolution.destinationReason) (shape.unresolvedDestination ??= {})[resolution.destinationReason] = (shape.unresolvedDestination[resolution.destinationReason] ?? 0) + n;
+    if (client) shape.joined += n;
+  }
+
+  /** `clickhouse://host:port/db.table?start_time=<first line's time>&request_id=<its id>`, line 0. */
+  private sample(row: GroupRow): SampleLocation {
+    const params = new URLSearchParams();
+    const time = present(row['first_time']);
+    if (time !== undefined) params.set('start_time', time);
+    const id = present(row['sample_request_id']);
+    if (id !== undefined) params.set('request_id', id);
+    const query = params.toString();
+    return { file: query ? `${this.sampleBase}?${query}` : this.sampleBase, line: 0 };
+  }
+}
+
+function count(row: GroupRow): number {
+  const n = Number(row['n']);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/** Envoy's empty values (`-`, `""`, null) are no value. */
+function present(value: string | number | null | undefined): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = typeof value === 'number' ? String(value) : value;
+  return text === '' || text === '-' ? undefined : text;
+}

@@ -1,0 +1,169 @@
+import { performance } from 'node:perf_hooks';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseField, ClickHouseSettings } from '../../../config/clickhouseConfig';
+import { defaultConfig } from '../../../config/projectConfig';
+import { emptyInventory } from '../../../inventory/inventory';
+import { InventoryIndex } from '../../../inventory/inventoryIndex';
+import { DEFAULT_MAX_SAMPLES } from '../../ingest/ingest';
+import { Resolver } from '../../ingest/resolve';
+import { addCounts } from '../../ingest/shapes';
+import type { FileStats, IngestProgress, IngestStats, ResolutionMethod, TrafficModel } from '../../ingest/types';
+import { TrafficSourceError, type SourceReadOptions, type TrafficSource } from '../types';
+import { RowFolder, type GroupRow } from './fold';
+import { planQueries } from './query';
+
+/**
+ * Access logs in a ClickHouse table (docs/scale.md), folded on the server by aggregating
+ * queries (query.ts) sent with the official @clickhouse/client over HTTP, their results streamed
+ * (JSONEachRow) into shapes (fold.ts).
+ *
+ * Settings chosen so that ClickHouse 18.16 (Debian bookworm) answers as current releases do:
+ * no HTTP compression either way, no query parameters (18.16 has none), no session, and errors
+ * read from the message (18.16's "Code: N, e.displayText() = ..." is not the form the client
+ * parses into a code). Credentials come from the environment variables the settings name.
+ */
+export class ClickHouseTrafficSource implements TrafficSource {
+  readonly kind = 'clickhouse';
+
+  constructor(private readonly settings: ClickHouseSettings, private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  describe(): string {
+    return `clickhouse://${hostOf(this.settings.url)}/${this.settings.database}.${this.settings.table}`;
+  }
+
+  async read(options: SourceReadOptions = {}): Promise<TrafficModel> {
+    const started = performance.now();
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    const settings = this.settings;
+    const config = options.config ?? defaultConfig(process.cwd());
+    const resolver = new Resolver({ index: new InventoryIndex(options.inventory ?? emptyInventory()), trustDomain: config.istio.trustDomain, defaultMesh: settings.mesh ?? 'istio' });
+    const plan = planQueries(settings);
+    const mapped = Object.keys(settings.columns) as ClickHouseField[];
+    const folder = new RowFolder(plan.fields, mapped, resolver, settings.mesh, this.describe(), options.maxSamples ?? DEFAULT_MAX_SAMPLES, options.keyHeaders);
+    const client = this.client();
+    const progress: IngestProgress = { bytesRead: 0, totalBytes: 0, lines: 0, filesDone: 0, files: 1 };
+    let lastReport = 0;
+    const report = (force: boolean): void => {
+      if (!options.onProgress) return;
+      const now = performance.now();
+      if (!force && now - lastReport < 50) return;
+      lastReport = now;
+      options.onProgress({ ...progress });
+    };
+    report(true);
+    try {
+      const fold = (add: (row: GroupRow) => void) => (row: GroupRow, bytes: number): void => {
+        add(row);
+        progress.bytesRead += bytes;
+        progress.lines = folder.counts.lines;
+        report(false);
+      };
+      // without client-side lines in the window there is nothing to join (logs of the server side only)
+      let clientLines = 0;
+      await this.stream(client, plan.clientCountQuery, signal, (row) => { clientLines = Number(row['n']); });
+      await this.stream(client, clientLines > 0 ? plan.serverQuery : plan.serverOnlyQuery, signal, fold((row) => folder.addServerRow(row)));
+      if (clientLines > 0) await this.stream(client, plan.clientQuery, signal, fold((row) => folder.addClientRow(row)));
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+    progress.filesDone = 1;
+    report(true);
+
+    const shapes = folder.finish();
+    const c = folder.counts;
+    const file: FileStats = { path: this.describe(), format: 'envoy-json', gzip: false, bytes: progress.bytesRead, lines: c.lines, parsed: c.lines, skipped: 0, skippedByReason: {} };
+    const problems: string[] = [];
+    if (c.sideMismatches) problems.push(`${this.describe()}: ${c.sideMismatches} lines whose side (client or server) the query decided differently from the Envoy reader; their join may differ from reading the same lines from files`);
+    const stats: IngestStats = {
+      files: [file], bytes: file.bytes, lines: c.lines, parsed: c.lines, skipped: 0, skippedByReason: {},
+      calls: 0, shapes: shapes.length, joinedPairs: c.joinedPairs, extraCalls: 0, tcpPairs: 0, gatewayLegs: c.gatewayLegs,
+      sourceBy: {}, destinationBy: {}, unresolvedSourceByReason: {}, unresolvedDestinationByReason: {}, observed: {},
+      join: { unmatched: c.unmatched, evictedBySize: 0, reused: c.reused },
+      durationMs: Math.round(performance.now() - started), workers: 1, problems,
+    };
+    for (const shape of shapes) {
+      stats.calls += shape.count;
+      addCounts<ResolutionMethod>(stats.sourceBy, shape.sourceBy);
+      addCounts<ResolutionMethod>(stats.destinationBy, shape.destinationBy);
+      if (shape.unresolvedSource) addCounts(stats.unresolvedSourceByReason, shape.unresolvedSource);
+      if (shape.unresolvedDestination) addCounts(stats.unresolvedDestinationByReason, shape.unresolvedDestination);
+      const observed = shape.record.observed ?? 'unknown';
+      stats.observed[observed] = (stats.observed[observed] ?? 0) + shape.count;
+    }
+    return { shapes, stats };
+  }
+
+  private client(): ClickHouseClient {
+    const s = this.settings;
+    if (!s.url || !s.table) throw new TrafficSourceError('the clickhouse source needs url and table in .meshpolicy.yaml (clickhouse:)', 'config');
+    const username = s.usernameEnv ? this.env[s.usernameEnv] : s.username;
+    if (s.usernameEnv && username === undefined) throw new TrafficSourceError(`environment variable ${s.usernameEnv} (clickhouse.usernameEnv) is not set`, 'config');
+    const password = s.passwordEnv ? this.env[s.passwordEnv] : undefined;
+    if (s.passwordEnv && password === undefined) throw new TrafficSourceError(`environment variable ${s.passwordEnv} (clickhouse.passwordEnv) is not set`, 'config');
+    return createClient({
+      url: s.url,
+      ...(username !== undefined ? { username } : {}),
+      ...(password !== undefined ? { password } : {}),
+      database: s.database,
+      request_timeout: Math.round(s.timeoutSeconds * 1000),
+      compression: { request: false, response: false },
+      keep_alive: { enabled: false },
+      log: { level: ClickHouseLogLevel.OFF },
+      clickhouse_settings: { max_execution_time: Math.max(1, Math.ceil(s.timeoutSeconds)) },
+    });
+  }
+
+  /** Runs one query and hands each result row to `onRow`, as it arrives. */
+  private async stream(client: ClickHouseClient, query: string, signal: AbortSignal | undefined, onRow: (row: GroupRow, bytes: number) => void): Promise<void> {
+    try {
+      const result = await client.query({ query, format: 'JSONEachRow', ...(signal ? { abort_signal: signal } : {}) });
+      for await (const rows of result.stream<GroupRow>()) {
+        signal?.throwIfAborted();
+        for (const row of rows) onRow(row.json(), row.text.length + 1);
+      }
+    } catch (error) {
+      if (signal?.aborted) signal.throwIfAborted();
+      throw this.explain(error);
+    }
+  }
+
+  /** A clear message for what went wrong talking to the server. */
+  private explain(error: unknown): TrafficSourceError {
+    const where = this.describe();
+    const e = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+    const code = e?.code ?? e?.cause?.code;
+    const message = e instanceof Error ? e.message : String(error);
+    if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENOTFOUND' || code === 'ECONNRESET' || code === 'EAI_AGAIN') {
+      return new TrafficSourceError(`cannot reach ClickHouse at ${this.settings.url} (${code}): is the server running, and is the url right?`, 'unreachable');
+    }
+    if (/timeout/i.test(message) || code === 'ETIMEDOUT') {
+      return new TrafficSourceError(`ClickHouse at ${this.settings.url} did not answer within ${this.settings.timeoutSeconds} s (clickhouse.timeoutSeconds)`, 'timeout');
+    }
+    const server = /Code: (\d+)/.exec(message);
+    const serverCode = server ? Number(server[1]) : undefined;
+    const text = firstLine(message.replace(/^Code: \d+[.,]\s*(e\.displayText\(\) = )?/, '').replace(/, e\.what\(\) = .*$/, ''));
+    if (serverCode === 192 || serverCode === 193 || serverCode === 516 || serverCode === 194 || serverCode === 195) {
+      return new TrafficSourceError(`ClickHouse at ${this.settings.url} refused the credentials (${text}); set them in the variables named by clickhouse.usernameEnv / passwordEnv`, 'refused');
+    }
+    if (serverCode === 60 || serverCode === 81 || serverCode === 47 || serverCode === 16) {
+      return new TrafficSourceError(`ClickHouse query on ${where} failed: ${text} (check clickhouse.database, table and columns in .meshpolicy.yaml)`, 'query');
+    }
+    if (serverCode === 159) return new TrafficSourceError(`ClickHouse stopped the query on ${where} after ${this.settings.timeoutSeconds} s (clickhouse.timeoutSeconds): ${text}`, 'timeout');
+    if (serverCode !== undefined) return new TrafficSourceError(`ClickHouse query on ${where} failed: ${text}`, 'query');
+    return new TrafficSourceError(`ClickHouse at ${this.settings.url}: ${firstLine(message)}`, 'unreachable');
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0]!.trim();
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+}

@@ -1,0 +1,205 @@
+import type { Connection } from 'vscode-languageserver';
+import { TrafficInsight } from '../engine/insight/trafficInsight';
+import { resimulate, Simulation, simulateShapes, type SimulationResult } from '../engine/simulate';
+import { headersTestedBy } from '../engine/simulate/testedHeaders';
+import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
+import type { WorkspaceModel } from '../engine/workspace';
+import type { RuleSetting } from '../engine/config/projectConfig';
+import { BaselineError, baselineWorkspace, compareWithBaseline, readFilesAtRef, type BaselineFiles } from '../engine/baseline';
+import { Engine } from '../engine/engine';
+import { trafficCompletionValues, type ObservedValues } from '../engine/observedValues';
+
+export const TRAFFIC_STATUS_NOTIFICATION = 'meshPolicy/trafficStatus';
+
+/** What the status bar shows; sent whenever loading starts or ends, and after each re-simulation. */
+export interface TrafficStatus {
+  state: 'off' | 'loading' | 'ready' | 'empty' | 'failed';
+  files: number;
+  lines: number;
+  skipped: number;
+  calls: number;
+  shapes: number;
+  policies: number;
+  newlyDenied: number;
+  newlyAllowed: number;
+  unknown: number;
+  message?: string;
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const n = (value: number): string => value.toLocaleString('en-US');
+
+/**
+ * The observed traffic of the workspace, as the server sees it: loaded from the configuration's
+ * `traffic` globs inside the workspace folders, in the background, with progress and cancellation;
+ * and the simulation of the current policies over it, redone when the policies change.
+ */
+export class TrafficService {
+  private model: TrafficModel | undefined;
+  private loadingRun: AbortController | undefined;
+  private loadedWithHeaders = '';
+  private insightCache: { generation: number; modelVersion: number; insight: TrafficInsight } | undefined;
+  /** The last simulation, kept so that an edit re-decides only the calls it can change. */
+  private lastRun: { simulation: Simulation; result: SimulationResult; modelVersion: number; config: unknown } | undefined;
+  /** Files read into the workspace since the last simulation (edited, opened, changed on disk, removed). */
+  private readonly changedFiles = new Set<string>();
+  private modelVersion = 0;
+  enabled = true;
+  /** Git ref to compare with; empty for none. */
+  baselineRef = '';
+  private baseline: { files: BaselineFiles; simulation: Simulation } | undefined;
+  private observed: ObservedValues | undefined;
+  status: TrafficStatus = { state: 'off', files: 0, lines: 0, skipped: 0, calls: 0, shapes: 0, policies: 0, newlyDenied: 0, newlyAllowed: 0, unknown: 0 };
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly workspace: WorkspaceModel,
+    private readonly roots: () => string[],
+    private readonly onChange: () => void,
+    private readonly workerEntry?: { file: string; argv: string[] },
+  ) {}
+
+  get loading(): boolean {
+    return this.loadingRun !== undefined;
+  }
+
+  /** (Re)reads the access logs. A load already running is cancelled first. */
+  async load(): Promise<void> {
+    this.loadingRun?.abort();
+    if (!this.enabled) {
+      this.model = undefined;
+      this.modelVersion++;
+      this.setStatus({ ...this.status, state: 'off', message: 'traffic is not read in this workspace' });
+      this.onChange();
+      return;
+    }
+    const run = new AbortController();
+    this.loadingRun = run;
+    const keyHeaders = headersTestedBy(this.workspace);
+    this.setStatus({ ...this.status, state: 'loading' });
+    const progress = await this.connection.window.createWorkDoneProgress().catch(() => undefined);
+    progress?.begin('Mesh Policy: reading access logs', 0, undefined, true);
+    progress?.token.onCancellationRequested(() => run.abort());
+    let lastReport = 0;
+    try {
+      const model = await ingestTraffic(this.roots(), {
+        inventory: this.workspace.inventory,
+        config: this.workspace.config,
+        keyHeaders,
+        signal: run.signal,
+        ...(this.workerEntry ? { workerEntry: this.workerEntry } : {}),
+        onProgress: (p) => {
+          const now = Date.now();
+          if (now - lastReport < 200) return;
+          lastReport = now;
+          const percent = p.totalBytes ? Math.floor((100 * p.bytesRead) / p.totalBytes) : undefined;
+          progress?.report(percent ?? 0, `${n(p.lines)} lines, file ${Math.min(p.filesDone + 1, p.files)} of ${p.files}`);
+        },
+      });
+      if (run.signal.aborted) return;
+      this.model = model;
+      this.modelVersion++;
+      this.observed = undefined;
+      await this.loadBaseline();
+      this.loadedWithHeaders = keyHeaders.join('\n');
+      const s = model.stats;
+      this.connection.console.info(`mesh-policy: read ${n(s.lines)} log lines from ${n(s.files.length)} files in ${Math.round(s.durationMs)} ms: ${n(s.parsed)} parsed, ${n(s.skipped)} skipped; ${n(s.calls)} calls in ${n(s.shapes)} shapes`);
+      for (const [reason, count] of Object.entries(s.skippedByReason)) this.connection.console.info(`mesh-policy:   skipped ${n(count)}: ${reason}`);
+      for (const [reason, count] of Object.entries(s.unresolvedSourceByReason)) this.connection.console.info(`mesh-policy:   caller unresolved for ${n(count)} calls: ${reason}`);
+      for (const problem of s.problems) this.connection.console.warn(`mesh-policy: ${problem}`);
+      this.setStatus({ ...this.status, state: model.stats.files.length ? 'ready' : 'empty', files: s.files.length, lines: s.lines, skipped: s.skipped, calls: s.calls, shapes: s.shapes, message: '' });
+    } catch (error) {
+      if (run.signal.aborted) {
+        this.connection.console.info('mesh-policy: reading access logs was cancelled');
+        if (this.loadingRun === run) this.setStatus({ ...this.status, state: this.model ? 'ready' : 'empty', message: 'cancelled' });
+        return;
+      }
+      this.connection.console.error(`mesh-policy: could not read the access logs: ${describe(error)}`);
+      this.setStatus({ ...this.status, state: 'failed', message: describe(error) });
+    } finally {
+      progress?.done();
+      if (this.loadingRun === run) this.loadingRun = undefined;
+    }
+    this.onChange();
+  }
+
+  /** The policies at the baseline ref, simulated once per traffic load (they do not change with edits). */
+  private async loadBaseline(): Promise<void> {
+    this.baseline = undefined;
+    if (!this.baselineRef) return;
+    try {
+      const current = [...new Set(this.workspace.resources.map((r) => r.file.path))];
+      const files = await readFilesAtRef(this.roots(), this.baselineRef, current);
+      const workspace = baselineWorkspace(new Engine(), files, this.workspace.config);
+      this.baseline = { files, simulation: new Simulation(workspace) };
+      this.connection.console.info(`mesh-policy: comparing with the policies at ${this.baselineRef} (${files.commit.slice(0, 12)}, ${files.texts.size} files)`);
+    } catch (error) {
+      this.connection.console.info(`mesh-policy: no comparison with ${this.baselineRef}: ${error instanceof BaselineError ? error.message : describe(error)}`);
+    }
+  }
+
+  /** Values seen in the traffic and the inventory, for completion. */
+  observedValues(): ObservedValues | undefined {
+    if (!this.model) return undefined;
+    this.observed ??= trafficCompletionValues(this.model.shapes, this.workspace.inventory, { istioTrustDomain: this.workspace.config.istio.trustDomain });
+    return this.observed;
+  }
+
+  /** The server calls this for every file it puts into or takes out of the workspace. */
+  noteChanged(path: string): void {
+    this.changedFiles.add(path);
+  }
+
+  cancel(): void {
+    this.loadingRun?.abort();
+  }
+
+  /** The simulation of the current policies over the loaded traffic; recomputed when either changed. */
+  insight(generation: number, rules: Record<string, RuleSetting>): TrafficInsight | undefined {
+    if (!this.model || this.model.shapes.length === 0) return undefined;
+    const cached = this.insightCache;
+    if (cached && cached.generation === generation && cached.modelVersion === this.modelVersion) return cached.insight;
+    const { simulation, result } = this.simulate(this.model.shapes);
+    const comparison = this.baseline ? compareWithBaseline(result.outcomes, this.baseline.simulation, this.baseline.files) : undefined;
+    const insight = new TrafficInsight(this.workspace, simulation, result, { ...this.workspace.config.rules, ...rules }, comparison);
+    this.insightCache = { generation, modelVersion: this.modelVersion, insight };
+    this.setStatus({
+      ...this.status,
+      policies: this.workspace.resources.length,
+      newlyDenied: result.totals.newlyDenied,
+      newlyAllowed: result.totals.newlyAllowed,
+      unknown: result.totals.unknown,
+    });
+    // A policy now tests a header the loaded shapes folded away: read the logs again.
+    const loaded = new Set(this.loadedWithHeaders.split('\n'));
+    if (!this.loading && headersTestedBy(this.workspace).some((h) => !loaded.has(h))) void this.load();
+    return insight;
+  }
+
+  /**
+   * After an edit, recompiles only the edited meshes and re-decides only the calls the changed
+   * resources can reach (Simulation.update); after a traffic reload or a configuration change,
+   * everything.
+   */
+  private simulate(shapes: TrafficModel['shapes']): { simulation: Simulation; result: SimulationResult } {
+    const last = this.lastRun;
+    const changed = [...this.changedFiles];
+    this.changedFiles.clear();
+    let run: { simulation: Simulation; result: SimulationResult };
+    if (last && last.modelVersion === this.modelVersion && last.config === this.workspace.config) {
+      const update = last.simulation.update(this.workspace, changed);
+      run = { simulation: last.simulation, result: resimulate(last.result, last.simulation, update.affects) };
+    } else {
+      const simulation = new Simulation(this.workspace);
+      run = { simulation, result: simulateShapes(simulation, shapes) };
+    }
+    this.lastRun = { ...run, modelVersion: this.modelVersion, config: this.workspace.config };
+    return run;
+  }
+
+  private setStatus(next: TrafficStatus): void {
+    const changed = JSON.stringify(next) !== JSON.stringify(this.status);
+    this.status = next;
+    if (changed) void this.connection.sendNotification(TRAFFIC_STATUS_NOTIFICATION, next);
+  }
+}

@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import type { Connection } from 'vscode-languageserver';
+import type { TrafficInsight } from '../engine/insight/trafficInsight';
+import type { TrafficStatus } from './traffic';
+
+/** Custom requests behind the client's traffic commands; the client only shows what comes back. */
+export const TrafficRequests = {
+  /** `{file, offset}` or `{uri, position}` → markdown listing the calls the policy or rule there decides. */
+  callsFor: 'meshPolicy/callsFor',
+  /** → `{key, label, detail}[]`, busiest first, for the "Explain call..." picker. */
+  calls: 'meshPolicy/calls',
+  /** `{key}` → markdown walkthrough of that call. */
+  explain: 'meshPolicy/explain',
+  /** → TrafficStatus once the logs are read again. */
+  reload: 'meshPolicy/reloadTraffic',
+  /** → TrafficStatus. */
+  status: 'meshPolicy/trafficStatus',
+} as const;
+
+interface Hooks {
+  insight(): TrafficInsight | undefined;
+  status(): TrafficStatus;
+  reload(): Promise<TrafficStatus>;
+  /** Brings an open document's latest text into the workspace before positions in it are used. */
+  prepare(uri: string): void;
+}
+
+const NO_TRAFFIC = 'No observed traffic is loaded. Put access logs in the workspace (see `traffic:` in `.meshpolicy.yaml`), or run **Mesh Policy: Reload traffic**.';
+
+export function registerTrafficRequests(connection: Connection, hooks: Hooks): void {
+  connection.onRequest(TrafficRequests.callsFor, (params: { file?: string; offset?: number; uri?: string; position?: { line: number; character: number } }) => {
+    if (params.uri) hooks.prepare(params.uri);
+    const insight = hooks.insight();
+    if (!insight) return NO_TRAFFIC;
+    const file = params.file ?? (params.uri?.startsWith('file:') ? fileURLToPath(params.uri) : params.uri);
+    if (!file) return null;
+    let offset = params.offset;
+    if (offset === undefined && params.position) offset = insight.offsetOf(file, params.position);
+    if (offset === undefined) return null;
+    return insight.callsMarkdown(file, offset) ?? 'No policy or rule at the cursor.';
+  });
+  connection.onRequest(TrafficRequests.calls, () => hooks.insight()?.calls() ?? []);
+  connection.onRequest(TrafficRequests.explain, (params: { key: string }) => hooks.insight()?.explain(params.key) ?? NO_TRAFFIC);
+  connection.onRequest(TrafficRequests.reload, () => hooks.reload());
+  connection.onRequest(TrafficRequests.status, () => hooks.status());
+}

@@ -1,0 +1,114 @@
+// Real VS Code end to end, with traffic: the packaged .vsix in code-server on a copy of
+// examples/istio (policies, manifests and access logs). A user sees the code lens counts, the
+// traffic table in a hover, the calls behind a lens, and "Explain Call..." from the palette.
+// Skips when code-server/chromium are missing, fails instead when MESH_POLICY_E2E=required.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { CodeServerRun, prerequisitesOrSkip } from './codeServer';
+import { ensureVsix, repoRoot } from './helpers';
+
+test('VS Code (code-server) shows code lenses, traffic hovers and traffic commands on examples/istio', { timeout: 300_000 }, async (t) => {
+  if (!prerequisitesOrSkip(t)) return;
+  const vsix = ensureVsix();
+  const cs = new CodeServerRun(path.join(repoRoot, 'examples', 'istio'));
+  const requests: string[] = [];
+  let ok = false;
+  try {
+    assert.match(await cs.installExtension(vsix), /successfully installed/i);
+    await cs.start();
+    const p = await cs.open();
+    p.on('request', (r) => requests.push(r.url()));
+
+    await openFile(p, 'authorization-policies.yaml', 'cart-from-frontend');
+
+    // 1. the status bar shows the traffic once read
+    const statusItem = p.locator('.statusbar-item', { hasText: /calls · \d+ policies · [\d,]+ changed/ }).first();
+    await statusItem.waitFor({ timeout: 120_000 });
+    t.diagnostic(`status bar: ${(await statusItem.innerText()).trim()}`);
+    assert.match(await statusItem.innerText(), /3,549 calls/);
+
+    // 2. code lenses with the counts (CLI: allow-nothing 0 allowed · 1,459 denied · 1,302 changed)
+    const lens = p.locator('.monaco-editor .codelens-decoration', { hasText: '1,459 denied' }).first();
+    await lens.waitFor({ timeout: 60_000 });
+    const lensTexts = (await p.locator('.monaco-editor .codelens-decoration').allInnerTexts()).map((s) => s.trim());
+    t.diagnostic(`lenses: ${JSON.stringify(lensTexts)}`);
+    assert.ok(lensTexts.some((s) => s === '0 allowed · 1,459 denied · 1,302 changed'));
+    await p.screenshot({ path: path.join(cs.shots, 'traffic-1-lenses.png') });
+
+    // 3. hover the allow-nothing policy's name (line 10): the traffic table of the calls it decides
+    await runCommand(p, 'Go to Line/Column...');
+    await p.keyboard.type('10:13');
+    await p.keyboard.press('Enter');
+    await runCommand(p, 'Show or Focus Hover');
+    const hover = p.locator('.monaco-hover-content', { hasText: 'Observed traffic' }).first();
+    await hover.waitFor({ timeout: 30_000 });
+    const hoverText = await hover.innerText();
+    t.diagnostic(`hover: ${hoverText.replace(/\s+/g, ' ').slice(0, 400)}`);
+    assert.match(hoverText, /0 allowed · 1,459 denied · 1,302 changed/);
+    assert.ok((await hover.locator('table tr').count()) > 1, 'the calls are a rendered table');
+    assert.ok(!hoverText.includes('| calls |'), 'markdown rendered, not raw');
+    await p.screenshot({ path: path.join(cs.shots, 'traffic-2-hover.png') });
+    await p.keyboard.press('Escape');
+
+    // 4. clicking a lens lists its calls
+    await lens.locator('a').first().click();
+    await p.locator('.monaco-editor .view-lines', { hasText: '# Observed calls decided by AuthorizationPolicy shop/allow-nothing' }).waitFor({ timeout: 30_000 });
+    await p.screenshot({ path: path.join(cs.shots, 'traffic-3-calls.png') });
+
+    // 5. a command from the palette: Explain Call... → pick the busiest call → its walkthrough
+    await runCommand(p, 'Mesh Policy: Explain Call...');
+    const firstCall = p.locator('.quick-input-list .monaco-list-row').first();
+    await firstCall.waitFor({ timeout: 30_000 });
+    t.diagnostic(`first call: ${(await firstCall.innerText()).replace(/\s+/g, ' ')}`);
+    await p.keyboard.press('Enter');
+    await p.locator('.monaco-editor .view-lines', { hasText: 'Walkthrough' }).waitFor({ timeout: 30_000 });
+    await p.screenshot({ path: path.join(cs.shots, 'traffic-4-explain.png') });
+
+    // 6. the language server dies: the extension says so, restarts it, and the traffic comes back
+    const servers = serverProcesses(cs.extensionsDir);
+    assert.ok(servers.length > 0, 'the language server process is running');
+    for (const pid of servers) process.kill(pid, 'SIGKILL');
+    await p.locator('.notifications-toasts', { hasText: 'stopped unexpectedly' }).first().waitFor({ timeout: 60_000 });
+    await p.locator('.statusbar-item', { hasText: /reading traffic/ }).first().waitFor({ timeout: 60_000 }).catch(() => undefined);
+    await p.locator('.statusbar-item', { hasText: /3,549 calls/ }).first().waitFor({ timeout: 120_000 });
+    const restarted = serverProcesses(cs.extensionsDir);
+    assert.ok(restarted.length > 0 && restarted.every((pid) => !servers.includes(pid)), 'a new server process runs');
+    await p.screenshot({ path: path.join(cs.shots, 'traffic-5-restarted.png') });
+
+    // The workbench only ever talked to code-server on 127.0.0.1.
+    const outside = requests.filter((u) => !/^(https?|wss?):\/\/127\.0\.0\.1[:/]/.test(u) && !u.startsWith('data:') && !u.startsWith('blob:') && !u.startsWith('vscode-'));
+    assert.deepEqual(outside, [], 'no requests outside 127.0.0.1');
+    t.diagnostic(`screenshots: ${cs.shots} (traffic-1-lenses.png … traffic-4-explain.png)`);
+    ok = true;
+  } catch (error) {
+    await cs.report(t);
+    throw error;
+  } finally {
+    await cs.stop();
+    if (ok) cs.cleanup();
+  }
+});
+
+async function openFile(p: Page, name: string, expectedText: string): Promise<void> {
+  await p.keyboard.press('Control+P');
+  await p.locator('.quick-input-widget input').fill(name);
+  await p.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await p.keyboard.press('Enter');
+  await p.locator('.monaco-editor .view-lines', { hasText: expectedText }).waitFor({ timeout: 30_000 });
+}
+
+async function runCommand(page: Page, label: string): Promise<void> {
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').fill('>' + label);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** PIDs of our language server started from the extension installed in `extensionsDir`. */
+function serverProcesses(extensionsDir: string): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes(extensionsDir) && l.includes('dist/server.js')).map((l) => Number(l.trim().split(/\s+/)[0]));
+}

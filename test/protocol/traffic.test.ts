@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { CodeLens, Diagnostic, Hover, MarkupContent } from 'vscode-languageserver-protocol';
+import { LspTestClient } from '../helpers/lspClient';
+import { REPO_ROOT } from '../helpers/paths';
+
+/**
+ * The simulation in the editor, over a real LSP connection, on a copy of examples/istio (its
+ * policies, manifests and access logs). Expected counts come from the CLI's own simulation of the
+ * same files (`mesh-policy simulate`), which the unit tests check against the spec.
+ */
+interface Status { state: string; calls: number; newlyDenied: number; policies: number }
+
+describe('traffic in the editor (LSP)', () => {
+  let client: LspTestClient;
+  let workspace: string;
+  const statuses: Status[] = [];
+  let policyPath: string;
+  let policyUri: string;
+
+  const waitForStatus = async (ready: (s: Status) => boolean, timeoutMs = 30_000): Promise<Status> => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const last = statuses[statuses.length - 1];
+      if (last && ready(last)) return last;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`status never became ready: ${JSON.stringify(statuses.slice(-3))}`);
+  };
+
+  before(async () => {
+    workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-traffic-'));
+    cpSync(join(REPO_ROOT, 'examples', 'istio'), workspace, { recursive: true });
+    // A git repository, so that edits are compared with the policies at HEAD.
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: workspace, stdio: 'ignore' });
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-q', '-m', 'policies');
+    policyPath = join(workspace, 'security', 'authorization-policies.yaml');
+    policyUri = pathToFileURL(policyPath).href;
+    client = new LspTestClient();
+    client.connection.onNotification('meshPolicy/trafficStatus', (s: Status) => { statuses.push(s); });
+    client.connection.onRequest('workspace/codeLens/refresh', () => null);
+    await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: 'istio' }]);
+    await waitForStatus((s) => s.state === 'ready' && s.policies > 0);
+  });
+
+  after(async () => {
+    await client.shutdown();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('loads the access logs and reports the totals in a status notification', async () => {
+    const status = await waitForStatus((s) => s.state === 'ready' && s.policies > 0);
+    // mesh-policy simulate --policies examples/istio --traffic examples/istio/traffic: 3,549 calls, 1,352 newly denied.
+    assert.equal(status.calls, 3549);
+    assert.equal(status.newlyDenied, 1352);
+  });
+
+  it('publishes one aggregated "would deny" diagnostic on the deciding policy, linked to log lines', async () => {
+    const diagnostics = await client.diagnosticsFor(policyUri, { ready: (d) => d.some((x) => x.code === 'MPA4001') });
+    const denials = diagnostics.filter((d) => d.code === 'MPA4001');
+    const allowNothing = denials.find((d) => String(d.message).startsWith('AuthorizationPolicy shop/allow-nothing would deny 1,302 observed calls that succeeded'));
+    assert.ok(allowNothing, JSON.stringify(denials.map((d) => d.message)));
+    assert.equal(allowNothing.severity, 2);
+    assert.equal(allowNothing.range.start.line, 9, 'on metadata.name of allow-nothing');
+    const related = allowNothing.relatedInformation ?? [];
+    assert.ok(related.length > 0 && related.length <= 5);
+    for (const info of related) {
+      assert.ok(info.location.uri.startsWith(pathToFileURL(join(workspace, 'traffic')).href), info.location.uri);
+      const line = readFileSync(new URL(info.location.uri), 'utf8').split('\n')[info.location.range.start.line]!;
+      assert.ok(line.includes('shop-gateway') || line.includes('frontend') || line.length > 0);
+    }
+  });
+
+  it('shows code lenses with counts above policies and rules', async () => {
+    await client.open(policyUri, readFileSync(policyPath, 'utf8'));
+    const lenses = await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: policyUri } });
+    const titles = lenses.map((l) => `${l.range.start.line}:${l.command?.title}`);
+    assert.ok(titles.some((t) => t.endsWith('0 allowed · 1,459 denied · 1,302 changed')), titles.join('\n'));
+    assert.ok(titles.some((t) => t.endsWith('501 allowed · 0 denied · 0 changed')), titles.join('\n'));
+    assert.ok(lenses.every((l) => l.command?.command === 'meshPolicy.showTrafficForPolicy'));
+    const listing = await client.request<string>('meshPolicy/callsFor', lenses.find((l) => l.command?.title.startsWith('501 allowed'))!.command!.arguments![0]);
+    assert.match(listing, /^# Observed calls decided by AuthorizationPolicy shop\/cart-from-frontend/);
+    assert.match(listing, /\| calls \| source → destination \|/);
+  });
+
+  it('hovers a rule with the observed calls it decides, busiest first, and an explain link', async () => {
+    const text = readFileSync(policyPath, 'utf8').split('\n');
+    const line = text.findIndex((l, i) => i > 38 && l.includes('- from:'));
+    const hover = await client.request<Hover>('textDocument/hover', { textDocument: { uri: policyUri }, position: { line, character: text[line]!.indexOf('from') } });
+    const value = (hover.contents as MarkupContent).value;
+    assert.match(value, /\*\*Observed traffic\*\* · AuthorizationPolicy shop\/cart-from-frontend rules\[0\]/);
+    assert.match(value, /501 allowed · 0 denied · 0 changed/);
+    assert.match(value, /command:meshPolicy\.explainCall\?/);
+    const rows = value.split('\n').filter((l) => /^\| [\d,]+ \|/.test(l));
+    assert.ok(rows.length > 0 && rows.length <= 10);
+    const counts = rows.map((r) => Number(r.split('|')[1]!.trim().replace(/,/g, '')));
+    assert.deepEqual(counts, [...counts].sort((a, b) => b - a));
+  });
+
+  it('offers traffic quick fixes at a policy (dry-run, allow the denied calls) that edit only their range', async () => {
+    const started = Date.now();
+    const actions = await client.request<{ title: string; edit?: { changes?: Record<string, { range: unknown; newText: string }[]> } }[]>('textDocument/codeAction', {
+      textDocument: { uri: policyUri }, range: { start: { line: 9, character: 10 }, end: { line: 9, character: 10 } }, context: { diagnostics: [] },
+    });
+    const titles = actions.map((a) => a.title);
+    assert.ok(titles.some((t) => /dry-run/i.test(t)), titles.join('\n'));
+    assert.ok(titles.some((t) => /^Allow /.test(t)), titles.join('\n'));
+    for (const action of actions) assert.ok(Object.keys(action.edit?.changes ?? {}).length > 0, action.title);
+    assert.ok(Date.now() - started < 2000, `code actions answered in ${Date.now() - started} ms`);
+  });
+
+  it('completes values seen in the traffic (principals)', async () => {
+    const text = readFileSync(policyPath, 'utf8').split('\n');
+    const line = text.findIndex((l) => l.includes('- cluster.local/ns/shop/sa/shop-gateway-istio'));
+    const character = text[line]!.indexOf('cluster.local');
+    const items = await client.request<{ label: string }[]>('textDocument/completion', { textDocument: { uri: policyUri }, position: { line, character } });
+    assert.ok(items.some((i) => i.label === 'cluster.local/ns/shop/sa/frontend'), items.map((i) => i.label).slice(0, 20).join(', '));
+  });
+
+  it('explains a call with the full walkthrough', async () => {
+    const calls = await client.request<{ key: string; label: string }[]>('meshPolicy/calls', {});
+    assert.ok(calls.length > 0);
+    const markdown = await client.request<string>('meshPolicy/explain', { key: calls[0]!.key });
+    assert.match(markdown, /^# (ALLOW|DENY|UNKNOWN|EXTERNAL): /);
+    assert.match(markdown, /## Walkthrough/);
+  });
+
+  it('re-simulates on each edit: removing allow-nothing removes its denials', async () => {
+    const text = readFileSync(policyPath, 'utf8');
+    const documents = text.split(/^---$/m);
+    const kept = documents.filter((d) => !d.includes('name: allow-nothing')).join('---');
+    assert.notEqual(kept, text);
+    await client.change(policyUri, kept, 2);
+    const diagnostics = await client.diagnosticsFor(policyUri, { version: 2 });
+    assert.ok(!diagnostics.some((d: Diagnostic) => d.code === 'MPA4001' && String(d.message).includes('allow-nothing')), JSON.stringify(diagnostics.map((d) => d.message)));
+    const status = await waitForStatus((s) => s.newlyDenied < 1352);
+    assert.ok(status.newlyDenied < 1352);
+    // Compared with the policies at HEAD, calls allow-nothing denied are now allowed (MPA4006).
+    const impact = diagnostics.filter((d) => d.code === 'MPA4006').map((d) => String(d.message));
+    assert.ok(impact.some((m) => /compared with HEAD, [\d,]+ allowed calls? becomes? denied and [1-9][\d,]* denied calls? becomes? allowed/.test(m)), JSON.stringify(impact));
+  });
+});

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { generatePolicies } from '../../server/src/engine/audit';
+import { templateMatches, templateRegex } from '../../server/src/engine/audit/generate/evidence';
+import { str } from '../../server/src/engine/audit/generate/yaml';
+import { defaultConfig } from '../../server/src/engine/config/projectConfig';
+import { Engine } from '../../server/src/engine/engine';
+import type { Mesh } from '../../server/src/engine/meshes';
+import { Simulation } from '../../server/src/engine/simulate';
+import { ingestTraffic, type TrafficShape } from '../../server/src/engine/traffic/ingest';
+import { collectPolicyFiles } from '../../server/src/engine/workspaceFiles';
+import { WorkspaceModel, type PreparedFile } from '../../server/src/engine/workspace';
+import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
+
+const engine = new Engine();
+
+function workspaceOf(paths: string[], extra?: PreparedFile): WorkspaceModel {
+  const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+  for (const path of collectPolicyFiles(paths).files) workspace.update(engine.prepare(engine.read(path, readFileSync(path, 'utf8'))));
+  if (extra) workspace.update(extra);
+  return workspace;
+}
+
+const pathOf = (r: TrafficShape['record']) => (r.request?.path ?? '').replace(/[?#].*$/, '');
+const requestOf = (s: TrafficShape) => `${s.record.source?.principal}|${s.record.destination?.namespace}/${s.record.destination?.workload ?? s.record.destination?.service}|${s.record.destination?.port}|${s.record.request?.method ?? ''}|${pathOf(s.record)}`;
+
+const out = mkdtempSync(join(tmpdir(), 'mesh-policy-generate-'));
+
+/**
+ * The key property of generation (issue #10): the generated policies, read back through the
+ * normal readers and decided by the same simulators, allow every observed allowed call of an
+ * identified caller, and no observed denied call (except a request also seen allowed: no
+ * policy can tell those apart, and the generator lists them).
+ */
+for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
+  describe(`generate ${mesh}: the example app's own traffic`, () => {
+    it('allows 100% of the observed allowed calls it counts and none of the observed denied ones', async () => {
+      const inventory = workspaceOf([join(EXAMPLES, mesh, 'app')]);
+      const traffic = await ingestTraffic([join(EXAMPLES, mesh, 'traffic')], { inventory: inventory.inventory, config: inventory.config, workers: 1 });
+      const generated = generatePolicies(mesh, traffic.shapes, { inventory: inventory.inventory, config: inventory.config });
+      assert.ok(generated.resources > 0, 'some policy is generated');
+      const file = join(out, `${mesh}-generated.yaml`);
+      writeFileSync(file, generated.yaml);
+
+      // the YAML is valid for the mesh: recognized and free of lint errors
+      const prepared = engine.prepare(engine.read(file, generated.yaml));
+      const generatedWorkspace = workspaceOf([join(EXAMPLES, mesh, 'app')], prepared);
+      const lint = engine.lint(prepared, generatedWorkspace);
+      assert.equal(lint.resources.length, generated.resources, 'every generated document is recognized');
+      assert.deepEqual(lint.findings.filter((f) => f.severity === 'error').map((f) => `${f.range.start.line + 1}: ${f.code} ${f.message}`), []);
+
+      const simulation = new Simulation(generatedWorkspace);
+      const covered = new Set(generated.summary.destinations.map((d) => d.name));
+      const keyOf = (s: TrafficShape): string => {
+        const dest = s.record.destination;
+        if (mesh === 'linkerd') return `${dest?.namespace}/${dest?.workload}:${dest?.port}`;
+        if (mesh === 'consul') return dest?.service ?? dest?.workload ?? '';
+        return `${dest?.namespace}/${dest?.workload}`;
+      };
+      const allowedRequests = new Set(traffic.shapes.filter((s) => s.record.observed === 'allowed' && s.record.source?.principal).map(requestOf));
+      let counted = 0;
+      let deniedChecked = 0;
+      const notAllowed: string[] = [];
+      const wronglyAllowed: string[] = [];
+      for (const shape of traffic.shapes) {
+        const r = shape.record;
+        const decision = simulation.decide(r);
+        if (r.observed === 'allowed' && r.source?.principal && covered.has(keyOf(shape))) {
+          counted += shape.count;
+          if (decision.verdict !== 'allow') notAllowed.push(`${requestOf(shape)}: ${decision.verdict} (${decision.reason})`);
+        }
+        if (r.observed === 'denied' && covered.has(keyOf(shape))) {
+          deniedChecked += shape.count;
+          // a request identical to an observed allowed one cannot be denied by any policy
+          if (decision.verdict === 'allow' && !allowedRequests.has(requestOf(shape))) wronglyAllowed.push(`${requestOf(shape)}: ${decision.reason}`);
+        }
+      }
+      assert.deepEqual(notAllowed, [], 'every counted allowed call is allowed');
+      assert.deepEqual(wronglyAllowed, [], 'no observed denied call is allowed');
+      assert.equal(counted, generated.summary.counted, 'the summary counts the calls the test counts');
+      assert.ok(deniedChecked > 0, 'the example has denied calls to the covered destinations');
+      assert.equal(deniedChecked, generated.summary.denied);
+
+      // every call is accounted for: allowed and counted, skipped with a reason, or denied
+      const skipped = generated.summary.skipped.reduce((sum, s) => sum + s.calls, 0);
+      const denied = traffic.shapes.filter((s) => s.record.observed === 'denied').reduce((sum, s) => sum + s.count, 0);
+      assert.equal(counted + skipped + denied, traffic.stats.calls);
+      // denied calls to destinations with no generated policy are listed
+      const unprotected = generated.summary.unprotectedDenied.reduce((sum, u) => sum + u.calls, 0);
+      assert.equal(unprotected, denied - deniedChecked);
+    });
+  });
+}
+
+describe('generate: path templates', () => {
+  it('matches one whole segment, as Istio {*} does', () => {
+    const cases: [string, string, boolean][] = [
+      ['/v1/carts/{*}', '/v1/carts/c1', true],
+      ['/v1/carts/{*}', '/v1/carts/', false],
+      ['/v1/carts/{*}', '/v1/carts/c1/items', false],
+      ['/v1/carts/{*}/items', '/v1/carts/c1/items', true],
+      ['/v1/carts/{*}/items', '/v1/carts/c1/other', false],
+    ];
+    for (const [template, path, expected] of cases) assert.equal(templateMatches(template, path), expected, `${template} ${path}`);
+  });
+
+  it('writes templates as RE2 with the literal parts escaped', () => {
+    assert.equal(templateRegex('/v1.0/carts/{*}/items'), '/v1\\.0/carts/[^/]+/items');
+  });
+
+  it('generalizes only with enough evidence, and never over a denied call of the same caller', () => {
+    const shape = (path: string, observed: 'allowed' | 'denied', principal = 'cluster.local/ns/shop/sa/frontend'): TrafficShape => ({
+      key: `${principal}${path}${observed}`, count: 1, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+      record: { mesh: 'istio', protocol: 'http', source: { principal }, destination: { namespace: 'shop', workload: 'cart', port: 7070, labels: { app: 'cart' } }, request: { method: 'GET', path }, observed },
+    });
+    const two = generatePolicies('istio', [shape('/items/a', 'allowed'), shape('/items/b', 'allowed')]);
+    assert.match(two.yaml, /- \/items\/a/);
+    assert.doesNotMatch(two.yaml, /"\/items\/\{\*\}"/);
+    const three = generatePolicies('istio', [shape('/items/a', 'allowed'), shape('/items/b', 'allowed'), shape('/items/c?x=1', 'allowed')]);
+    assert.match(three.yaml, /"\/items\/\{\*\}"  # 3 distinct paths, 3 calls/);
+    const blocked = generatePolicies('istio', [shape('/items/a', 'allowed'), shape('/items/b', 'allowed'), shape('/items/c', 'allowed'), shape('/items/secret', 'denied')]);
+    assert.doesNotMatch(blocked.yaml, /"\/items\/\{\*\}"/);
+    // a denial of another caller does not block it: the rule requires the frontend's identity
+    const other = generatePolicies('istio', [shape('/items/a', 'allowed'), shape('/items/b', 'allowed'), shape('/items/c', 'allowed'), shape('/items/secret', 'denied', 'cluster.local/ns/shop/sa/intruder')]);
+    assert.match(other.yaml, /"\/items\/\{\*\}"/);
+  });
+
+  it('quotes scalars YAML would read differently', () => {
+    assert.equal(str('/v1/carts'), '/v1/carts');
+    assert.equal(str('*'), '"*"');
+    assert.equal(str('7070'), '"7070"');
+    assert.equal(str('true'), '"true"');
+    assert.equal(str('/a/{*}'), '"/a/{*}"');
+    assert.equal(str('a: b'), '"a: b"');
+  });
+});

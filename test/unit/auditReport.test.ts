@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runGenerateCli, runReportCli } from '../../server/src/cli/audit';
+import { AUDIT_TIME_BUCKET_MS, buildAuditModel, MARKDOWN_LIMIT, redactPath, renderReportHtml, renderReportMarkdown, renderTrafficMapHtml, type AuditModel } from '../../server/src/engine/audit';
+import { defaultConfig } from '../../server/src/engine/config/projectConfig';
+import { Engine } from '../../server/src/engine/engine';
+import type { Mesh } from '../../server/src/engine/meshes';
+import { Simulation, simulateShapes, type SimulationResult } from '../../server/src/engine/simulate';
+import type { AccessRecord } from '../../server/src/engine/traffic/accessRecord';
+import { ingestTraffic, type IngestStats, type TrafficShape } from '../../server/src/engine/traffic/ingest';
+import { collectPolicyFiles } from '../../server/src/engine/workspaceFiles';
+import { WorkspaceModel } from '../../server/src/engine/workspace';
+import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
+
+const engine = new Engine();
+
+function workspaceOf(paths: string[]): WorkspaceModel {
+  const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+  for (const path of collectPolicyFiles(paths).files) workspace.update(engine.prepare(engine.read(path, readFileSync(path, 'utf8'))));
+  return workspace;
+}
+
+async function auditExample(mesh: Mesh): Promise<{ model: AuditModel; result: SimulationResult; stats: IngestStats }> {
+  const workspace = workspaceOf([join(EXAMPLES, mesh)]);
+  const traffic = await ingestTraffic([join(EXAMPLES, mesh, 'traffic')], { inventory: workspace.inventory, config: workspace.config, timeBucketMs: AUDIT_TIME_BUCKET_MS, workers: 1 });
+  const result = simulateShapes(new Simulation(workspace), traffic.shapes);
+  // top large enough that the capped lists hold every row, so their sums can be checked
+  return { model: buildAuditModel({ stats: traffic.stats, result, workspace }, { top: 10_000, maxEdges: 10_000 }), result, stats: traffic.stats };
+}
+
+async function cli(run: typeof runReportCli, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, { stdout: (t) => { stdout += `${t}\n`; }, stderr: (t) => { stderr += `${t}\n`; }, cwd: REPO_ROOT });
+  return { code, stdout, stderr };
+}
+
+/** References that would make the page load something: any src/href/url()/@import not pointing into the page itself. */
+export function externalReferences(html: string): string[] {
+  const found: string[] = [];
+  for (const m of html.matchAll(/\b(?:src|href|xlink:href|action|poster|srcset)\s*=\s*["']?([^"'\s>]*)/gi)) if (!m[1]!.startsWith('#')) found.push(m[0]);
+  for (const m of html.matchAll(/url\(\s*["']?([^"')]*)/gi)) if (!m[1]!.startsWith('#')) found.push(m[0]);
+  for (const m of html.matchAll(/@import|<link\b|<iframe\b|<object\b|<embed\b|<base\b|\bfetch\(|XMLHttpRequest|WebSocket|EventSource|sendBeacon/gi)) found.push(m[0]);
+  return found;
+}
+
+describe('audit report numbers are the engine\'s own counts', () => {
+  for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
+    it(`${mesh}: totals, matrix, trends, rankings and violations add up to simulateShapes`, async () => {
+      const { model, result, stats } = await auditExample(mesh);
+      const t = model.totals;
+      assert.equal(t.calls, result.totals.calls);
+      assert.equal(t.calls, stats.calls);
+      assert.equal(t.decision.allow, result.totals.allow);
+      assert.equal(t.decision.deny, result.totals.deny);
+      assert.equal(t.decision.unknown, result.totals.unknown);
+      assert.equal(t.decision.external, result.totals.external);
+      assert.equal(t.newlyDenied, result.totals.newlyDenied);
+      assert.equal(t.newlyAllowed, result.totals.newlyAllowed);
+      assert.equal(t.unchanged, result.totals.unchanged);
+      assert.equal(t.observed.allowed, stats.observed['allowed'] ?? 0);
+      assert.equal(t.observed.denied, stats.observed['denied'] ?? 0);
+      assert.equal(t.lines, stats.lines);
+      assert.equal(t.parsed + t.skipped, t.lines);
+      const cells = model.matrix.cells.flat().reduce((sum, c) => sum + (c?.calls ?? 0), 0);
+      assert.equal(cells + model.matrix.callsNotShown, t.calls);
+      assert.equal(model.trends.points.reduce((sum, p) => sum + p.calls, 0) + model.trends.untimedCalls, t.calls);
+      assert.equal(model.trends.points.reduce((sum, p) => sum + p.newlyDenied, 0), result.totals.newlyDenied, 'every call of these examples has a time');
+      assert.ok(model.trends.exact);
+      assert.equal(model.topServices.calls, t.calls);
+      assert.equal(model.topCallers.calls, t.calls);
+      assert.equal(model.topServices.rows.reduce((sum, r) => sum + r.calls, 0), t.calls);
+      assert.equal(model.violations.newlyDenied.calls, result.totals.newlyDenied);
+      assert.equal(model.violations.newlyDenied.rows.reduce((sum, r) => sum + r.calls, 0), result.totals.newlyDenied);
+      assert.equal(model.violations.newlyAllowed.calls, result.totals.newlyAllowed);
+      assert.equal(model.violations.observedDenied.calls, stats.observed['denied'] ?? 0);
+      assert.equal(model.map.edges.reduce((sum, e) => sum + e.calls, 0) + model.map.callsNotShown, t.calls);
+      // uncovered: exactly the calls no policy decided (and that got a verdict)
+      const undecided = result.outcomes.filter((o) => !o.decision.policy && (o.decision.verdict === 'allow' || o.decision.verdict === 'deny')).reduce((sum, o) => sum + o.shape.count, 0);
+      assert.equal(model.uncovered.calls, undecided);
+      // a rule that decided calls is never "unused"
+      const unused = new Set(model.unusedRules.rows.map((r) => r.label));
+      for (const policy of result.policies) for (const rule of policy.rules.values()) {
+        if (rule.ref.label.startsWith('rules[')) assert.ok(!unused.has(`${policy.ref.label} ${rule.ref.label}`), `${policy.ref.label} ${rule.ref.label} decided ${rule.calls} calls`);
+      }
+    });
+  }
+
+  it('istio: the unused rules and risky patterns of the example', async () => {
+    const { model } = await auditExample('istio');
+    const unused = model.unusedRules.rows.map((r) => r.label);
+    // simulate's per-rule tallies: payments-callers rules[0] and rules[2] decide calls, rules[1] none
+    assert.ok(unused.includes('AuthorizationPolicy shop/payments-callers rules[1]'));
+    assert.ok(!unused.includes('AuthorizationPolicy shop/payments-callers rules[0]'));
+    assert.ok(!unused.includes('AuthorizationPolicy shop/payments-callers rules[2]'));
+    assert.ok(!unused.includes('AuthorizationPolicy shop/cart-from-frontend rules[0]'));
+    // port-level PERMISSIVE mTLS on the payments metrics port
+    assert.ok(model.risks.rows.some((r) => r.kind === 'plaintext' && r.at?.label === 'PeerAuthentication shop/payments-metrics'), JSON.stringify(model.risks.rows));
+    // the gateway rule without "from" admits any caller
+    assert.ok(model.risks.rows.some((r) => r.kind === 'allow-all' && r.message.startsWith('AuthorizationPolicy shop/gateway-access: rules[0] has no "from"')));
+  });
+
+  it('linkerd: a workload receiving traffic under the mesh default is listed as uncovered', async () => {
+    const { model, result } = await auditExample('linkerd');
+    const byDestination = new Map<string, number>();
+    for (const o of result.outcomes) if (!o.decision.policy && o.decision.verdict === 'allow') byDestination.set(`${o.shape.record.destination?.namespace}/${o.shape.record.destination?.workload}`, (byDestination.get(`${o.shape.record.destination?.namespace}/${o.shape.record.destination?.workload}`) ?? 0) + o.shape.count);
+    assert.ok(byDestination.size > 0);
+    for (const [name, calls] of byDestination) assert.equal(model.uncovered.rows.find((u) => u.destination === name)?.allowedNow, calls, name);
+  });
+});
+
+describe('audit output stays bounded and self-contained', () => {
+  /** 40,000 distinct calls: 200 callers × 200 services, long paths, every one denied by a policy. */
+  function bigModel(): AuditModel {
+    const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+    const path = join(mkdtempSync(join(tmpdir(), 'mesh-policy-big-')), 'policy.yaml');
+    workspace.update(engine.prepare(engine.read(path, 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: allow-nothing, namespace: big}\nspec: {}\n')));
+    const shapes: TrafficShape[] = [];
+    for (let i = 0; i < 200; i++) {
+      for (let j = 0; j < 200; j++) {
+        const record: AccessRecord = {
+          time: new Date(Date.UTC(2025, 0, 1) + ((i * 200 + j) % 240) * 3_600_000).toISOString(), mesh: 'istio', protocol: 'http',
+          source: { principal: `cluster.local/ns/big/sa/caller-${i}-${'x'.repeat(40)}`, namespace: 'big', workload: `caller-${i}-${'x'.repeat(40)}` },
+          destination: { namespace: 'big', workload: `service-${j}-${'y'.repeat(40)}`, port: 8080 },
+          request: { method: 'GET', path: `/api/${'z'.repeat(300)}/${i}/${j}`, headers: { authorization: 'Bearer SECRET-TOKEN-VALUE' } },
+          observed: 'allowed', count: 1 + ((i + j) % 5),
+        };
+        shapes.push({ key: `${i}/${j}`, record, count: record.count!, firstTime: record.time!, lastTime: record.time!, samples: [{ file: '/logs/big.log', line: i * 200 + j + 1 }], sourceBy: {}, destinationBy: {}, joined: 0 });
+      }
+    }
+    const result = simulateShapes(new Simulation(workspace), shapes);
+    const stats = { lines: shapes.length, parsed: shapes.length, skipped: 0, skippedByReason: {}, calls: result.totals.calls, observed: {} } as unknown as IngestStats;
+    return buildAuditModel({ stats, result, workspace });
+  }
+
+  it('HTML report and traffic map are under 2 MB, Markdown fits a PR comment, whatever the traffic size', () => {
+    const model = bigModel();
+    assert.equal(model.totals.calls, 40_000 * 3);
+    const html = renderReportHtml(model);
+    const map = renderTrafficMapHtml(model);
+    const md = renderReportMarkdown(model);
+    assert.ok(Buffer.byteLength(html) < 2 * 1024 * 1024, `report ${Buffer.byteLength(html)} bytes`);
+    assert.ok(Buffer.byteLength(map) < 2 * 1024 * 1024, `map ${Buffer.byteLength(map)} bytes`);
+    assert.ok(md.length <= MARKDOWN_LIMIT, `markdown ${md.length} characters`);
+    assert.match(html, /… 39,980 more kinds of call/);
+    assert.match(html, /… 180 more callers and 180 more destinations/);
+    assert.equal(model.trends.bucket, 'day', '240 hours of traffic are shown per day');
+    assert.equal(model.trends.points.length, 10);
+    for (const text of [html, map, md, JSON.stringify(model)]) assert.ok(!text.includes('SECRET-TOKEN-VALUE'));
+  });
+
+  it('has no external reference: no script src, link, url(), import or network call', async () => {
+    const { model } = await auditExample('istio');
+    const report = renderReportHtml(model);
+    const map = renderTrafficMapHtml(model);
+    assert.deepEqual(externalReferences(report), []);
+    assert.deepEqual(externalReferences(map), []);
+    assert.doesNotMatch(report, /<script/i, 'the report has no script at all');
+    assert.match(map, /<svg id="map"/);
+    // the detector itself finds what it should
+    assert.deepEqual(externalReferences('<script src="https://x/y.js"></script><a href="#ok">a</a><div style="background:url(https://x/i.png)">').length, 2);
+  });
+
+  it('escapes what the logs say: a hostile path cannot open an element', async () => {
+    const { model } = await auditExample('linkerd');
+    const hostile = structuredClone(model);
+    hostile.violations.observedDenied.rows[0]!.request = 'GET /<script>alert(1)</script>';
+    hostile.map.edges[0]!.source = '</script><script>alert(2)</script>';
+    const html = renderReportHtml(hostile);
+    const map = renderTrafficMapHtml(hostile);
+    assert.ok(!html.includes('<script>alert(1)'));
+    assert.ok(!map.includes('<script>alert(2)'));
+    assert.equal(map.match(/<script/g)?.length, 2, 'only the data block and the map script');
+  });
+
+  it('redacts credential query parameters', () => {
+    assert.equal(redactPath('/a?token=abc&page=2&api_key=k'), '/a?token=[redacted]&page=2&api_key=[redacted]');
+    assert.equal(redactPath('/plain'), '/plain');
+  });
+});
+
+describe('mesh-policy report and generate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-report-'));
+
+  it('writes each format atomically with --output and exits as simulate does', async () => {
+    for (const format of ['html', 'md', 'json']) {
+      const output = join(dir, `report.${format}`);
+      const { code, stderr } = await cli(runReportCli, ['--policies', 'examples/istio', '--traffic', 'examples/istio/traffic', '--format', format, '--output', output]);
+      assert.equal(code, 1, `newly denied calls exit 1 (${stderr})`);
+      assert.ok(existsSync(output));
+    }
+    const model = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as AuditModel;
+    assert.equal(model.totals.calls, 3549);
+    assert.ok(readFileSync(join(dir, 'report.md'), 'utf8').startsWith('## Mesh policy audit'));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+    const linkerd = await cli(runReportCli, ['--policies', 'examples/linkerd', '--traffic', 'examples/linkerd/traffic', '--format', 'md']);
+    assert.equal(linkerd.code, 0, 'nothing newly denied');
+  });
+
+  it('leaves no file when the output cannot be written, and rejects bad options with exit 2', async () => {
+    const output = join(dir, 'missing-folder', 'report.html');
+    const failed = await cli(runReportCli, ['--policies', 'examples/istio', '--traffic', 'examples/istio/traffic', '--output', output]);
+    assert.equal(failed.code, 2);
+    assert.ok(!existsSync(join(dir, 'missing-folder')));
+    for (const args of [['--traffic', 'x', '--format', 'pdf'], ['--traffic', 'examples/istio/traffic', '--since', 'yesterday'], ['--traffic', 'examples/istio/traffic', '--since', '2025-03-14T10:00:00Z', '--until', '2025-03-14T09:00:00Z'], ['--format', 'md'], ['--traffic', 'does-not-exist']]) {
+      const r = await cli(runReportCli, args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    assert.equal((await cli(runGenerateCli, ['--traffic', 'examples/istio/traffic'])).code, 2, 'generate needs --mesh');
+    assert.equal((await cli(runGenerateCli, ['--mesh', 'kuma', '--traffic', 'examples/istio/traffic'])).code, 2);
+  });
+
+  it('--since/--until split the lines: the two halves add up to the whole', async () => {
+    // Linkerd logs only the server side: no call joins two lines across the cut
+    const whole = JSON.parse((await cli(runReportCli, ['--policies', 'examples/linkerd', '--traffic', 'examples/linkerd/traffic', '--format', 'json'])).stdout) as AuditModel;
+    const cut = '2025-03-14T13:30:00Z';
+    const before = JSON.parse((await cli(runReportCli, ['--policies', 'examples/linkerd', '--traffic', 'examples/linkerd/traffic', '--format', 'json', '--until', cut])).stdout) as AuditModel;
+    const after = JSON.parse((await cli(runReportCli, ['--policies', 'examples/linkerd', '--traffic', 'examples/linkerd/traffic', '--format', 'json', '--since', cut])).stdout) as AuditModel;
+    assert.ok(before.totals.calls > 0 && after.totals.calls > 0);
+    assert.equal(before.totals.calls + after.totals.calls, whole.totals.calls);
+    assert.equal(before.totals.observed.denied + after.totals.observed.denied, whole.totals.observed.denied);
+    assert.equal(before.totals.skippedByReason['outside the time window'], after.totals.parsed, 'what one half skips, the other reads');
+    assert.ok(before.window.lastCall! < '2025-03-14T13:30:00.000Z' && after.window.firstCall! >= '2025-03-14T13:30:00.000Z');
+    assert.equal(before.window.until, '2025-03-14T13:30:00.000Z');
+  });
+
+  it('never shows credential header values', async () => {
+    const logs = join(dir, 'secrets.jsonl');
+    const record = (i: number) => JSON.stringify({
+      time: `2025-03-14T10:00:0${i}Z`, mesh: 'istio', protocol: 'http',
+      source: { principal: 'cluster.local/ns/shop/sa/frontend', namespace: 'shop', workload: 'frontend' },
+      destination: { namespace: 'shop', workload: 'cart', port: 7070, labels: { app: 'cart' } },
+      request: { method: 'GET', path: `/v1/carts/c${i}?access_token=SECRETQUERY`, headers: { authorization: 'Bearer SECRETAUTH', cookie: 'sid=SECRETCOOKIE', 'set-cookie': 'a=SECRETSET', 'x-api-key': 'SECRETKEY', 'proxy-authorization': 'Basic SECRETPROXY', 'user-agent': 'test' } },
+      response: { status: 200 }, observed: 'allowed',
+    });
+    writeFileSync(logs, `${[1, 2, 3, 4].map(record).join('\n')}\n`);
+    for (const format of ['html', 'md', 'json']) {
+      const r = await cli(runReportCli, ['--policies', 'examples/istio/security', '--traffic', logs, '--format', format]);
+      assert.doesNotMatch(r.stdout + r.stderr, /SECRET/, format);
+      if (format === 'json') assert.match(r.stdout, /"authorization": "\[redacted\]"/);
+    }
+    const generated = await cli(runGenerateCli, ['--mesh', 'istio', '--traffic', logs]);
+    assert.equal(generated.code, 0, generated.stderr);
+    assert.doesNotMatch(generated.stdout, /SECRET/);
+    assert.match(generated.stdout, /"\/v1\/carts\/\{\*\}"  # 4 distinct paths, 4 calls/);
+  });
+});

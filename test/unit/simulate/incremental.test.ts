@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { headersTestedBy } from '../../../server/src/engine/simulate/testedHeaders';
+import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
+import { Engine } from '../../../server/src/engine/engine';
+import type { Mesh } from '../../../server/src/engine/meshes';
+import { inScope } from '../../../server/src/engine/simulate/attachment';
+import { resimulate, Simulation, simulateShapes, type SimulationResult } from '../../../server/src/engine/simulate';
+import { collectTrafficFiles } from '../../../server/src/engine/traffic/ingest/files';
+import { ingestTraffic } from '../../../server/src/engine/traffic/ingest/ingest';
+import type { TrafficShape } from '../../../server/src/engine/traffic/ingest/types';
+import { collectPolicyFiles } from '../../../server/src/engine/workspaceFiles';
+import { WorkspaceModel } from '../../../server/src/engine/workspace';
+import { EXAMPLES } from '../../helpers/paths';
+
+// Incremental simulation (issue 4, "when one policy changes, re-decide only the workloads it
+// attaches to"): after each edit, Simulation.update + resimulate must give exactly what a new
+// Simulation + simulateShapes gives over the same shapes, and re-decide fewer shapes when the
+// edit attaches to fewer destinations.
+
+const engine = new Engine();
+
+interface Example {
+  workspace: WorkspaceModel;
+  texts: Map<string, string>;
+  shapes: TrafficShape[];
+}
+
+async function loadExample(mesh: Mesh): Promise<Example> {
+  const dir = join(EXAMPLES, mesh);
+  const workspace = new WorkspaceModel(defaultConfig(dir));
+  const texts = new Map<string, string>();
+  for (const path of collectPolicyFiles([dir]).files) {
+    const text = readFileSync(path, 'utf8');
+    texts.set(path, text);
+    workspace.update(engine.prepare(engine.read(path, text)));
+  }
+  const traffic = collectTrafficFiles([join(dir, 'traffic')], workspace.config).files;
+  const model = await ingestTraffic(traffic, { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
+  assert.ok(model.shapes.length > 20, `${mesh}: the example has traffic`);
+  return { workspace, texts, shapes: model.shapes };
+}
+
+function edit(example: Example, path: string, text: string): void {
+  example.texts.set(path, text);
+  example.workspace.update(engine.prepare(engine.read(path, text)));
+}
+
+function assertSame(incremental: SimulationResult, full: SimulationResult, what: string): void {
+  assert.equal(incremental.outcomes.length, full.outcomes.length);
+  for (let i = 0; i < full.outcomes.length; i++) {
+    const a = incremental.outcomes[i]!;
+    const b = full.outcomes[i]!;
+    assert.equal(a.shape, b.shape);
+    assert.deepEqual(a.decision, b.decision, `${what}: shape ${b.shape.key}`);
+    assert.equal(a.change, b.change, `${what}: change of ${b.shape.key}`);
+  }
+  assert.deepEqual(incremental.totals, full.totals, `${what}: totals`);
+  assert.deepEqual(incremental.policies, full.policies, `${what}: per policy`);
+}
+
+interface Edit {
+  name: string;
+  /** File under examples/<mesh>/. */
+  file: string;
+  find: string;
+  replace: string;
+  /** The edit attaches to some destinations only: fewer shapes are decided again. */
+  scoped: boolean;
+}
+
+const EDITS: Record<Mesh, Edit[]> = {
+  istio: [
+    { name: 'cart ALLOW: another principal', file: 'security/authorization-policies.yaml', find: 'cluster.local/ns/shop/sa/frontend', replace: 'cluster.local/ns/shop/sa/nobody', scoped: true },
+    { name: 'frontend ALLOW becomes DENY', file: 'security/authorization-policies.yaml', find: 'action: allow', replace: 'action: DENY', scoped: true },
+    { name: 'allow-nothing removed (namespace-wide)', file: 'security/authorization-policies.yaml', find: 'spec: {}', replace: 'spec: {selector: {matchLabels: {app: none}}}', scoped: false },
+    { name: 'mTLS mode changed', file: 'security/peer-authentication.yaml', find: 'STRICT', replace: 'PERMISSIVE', scoped: false },
+  ],
+  linkerd: [
+    { name: 'web-clients authentication: another identity', file: 'policy/authentications.yaml', find: 'name: web-clients', replace: 'name: web-clients-renamed', scoped: false },
+    { name: 'an AuthorizationPolicy targets another route', file: 'policy/authorization-policies.yaml', find: 'name: web-app\n', replace: 'name: web-app-2\n', scoped: false },
+  ],
+  consul: [
+    { name: 'api intentions: dashboard denied', file: 'config/api.hcl', find: 'Action = "allow"', replace: 'Action = "deny"', scoped: true },
+    { name: 'api intentions: admin path opened', file: 'config/api.hcl', find: '"/v1/admin"', replace: '"/v1/adm1n"', scoped: true },
+    { name: 'counting intentions: first action flipped', file: 'crds/service-intentions.yaml', find: 'action: deny', replace: 'action: allow', scoped: false },
+  ],
+};
+
+/** Small seeded edits: each replaces one occurrence of a token in one policy file. */
+const MUTATIONS: [RegExp, string][] = [
+  [/\bALLOW\b/g, 'DENY'], [/\bDENY\b/g, 'ALLOW'], [/\ballow\b/g, 'deny'], [/\bdeny\b/g, 'allow'],
+  [/"GET"/g, '"POST"'], [/\bSTRICT\b/g, 'DISABLE'], [/\bPERMISSIVE\b/g, 'STRICT'], [/\/v1\//g, '/v2/'],
+  [/app: (\w+)/g, 'app: $1x'], [/sa\/(\w+)/g, 'sa/$1y'], [/PathPrefix/g, 'Exact'], [/\bname: (\w+)/g, 'name: $1z'],
+  [/namespace: (\w+)/g, 'namespace: $1-moved'],
+];
+
+/** A linear congruential generator: the same edits on every run. */
+function rng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 4294967296;
+  };
+}
+
+for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
+  describe(`incremental simulation: ${mesh} example`, () => {
+    let example: Example;
+    before(async () => { example = await loadExample(mesh); });
+
+    it('a table of edits: incremental equals full, scoped edits re-decide fewer shapes', () => {
+      const simulation = new Simulation(example.workspace);
+      let result = simulateShapes(simulation, example.shapes);
+      let changedSomething = false;
+      for (const e of EDITS[mesh]) {
+        const path = join(EXAMPLES, mesh, e.file);
+        const text = example.texts.get(path)!;
+        assert.ok(text.includes(e.find), `${e.name}: ${e.file} contains ${JSON.stringify(e.find)}`);
+        edit(example, path, text.replace(e.find, e.replace));
+        const update = simulation.update(example.workspace, [path]);
+        assert.deepEqual(update.recompiled, [mesh], `${e.name}: only ${mesh} recompiled`);
+        const redecided = example.shapes.filter((s) => update.affects(s.record)).length;
+        const next = resimulate(result, simulation, update.affects);
+        const full = simulateShapes(new Simulation(example.workspace), example.shapes);
+        assertSame(next, full, e.name);
+        if (e.scoped) assert.ok(redecided < example.shapes.length, `${e.name}: ${redecided} of ${example.shapes.length} shapes re-decided`);
+        assert.ok(redecided > 0, `${e.name}: some shapes re-decided`);
+        changedSomething ||= next.outcomes.some((o, i) => o.decision.verdict !== result.outcomes[i]!.decision.verdict);
+        result = next;
+      }
+      assert.ok(changedSomething, 'the edits change some verdicts');
+    });
+
+    it('seeded random edits, chained: incremental equals full after each', () => {
+      const random = rng(mesh.length * 7919);
+      const simulation = new Simulation(example.workspace);
+      let result = simulateShapes(simulation, example.shapes);
+      const files = [...example.texts.keys()].filter((p) => example.workspace.resources.some((r) => r.file.path === p && r.resource.mesh === mesh));
+      let applied = 0;
+      for (let step = 0; step < 100 && applied < 15; step++) {
+        const path = files[Math.floor(random() * files.length)]!;
+        const [pattern, replacement] = MUTATIONS[Math.floor(random() * MUTATIONS.length)]!;
+        const text = example.texts.get(path)!;
+        const hits = [...text.matchAll(pattern)];
+        if (hits.length === 0) continue;
+        const hit = hits[Math.floor(random() * hits.length)]!;
+        const replaced = hit[0].replace(new RegExp(pattern.source), replacement);
+        edit(example, path, text.slice(0, hit.index) + replaced + text.slice(hit.index! + hit[0].length));
+        applied++;
+        const update = simulation.update(example.workspace, [path]);
+        result = resimulate(result, simulation, update.affects);
+        assertSame(result, simulateShapes(new Simulation(example.workspace), example.shapes), `step ${step}: ${path} ${pattern} → ${replacement}`);
+      }
+      assert.ok(applied >= 10, `${applied} edits applied`);
+    });
+
+    it('removing and restoring a policy file: incremental equals full', () => {
+      const simulation = new Simulation(example.workspace);
+      let result = simulateShapes(simulation, example.shapes);
+      const path = [...example.texts.keys()].find((p) => example.workspace.resources.some((r) => r.file.path === p && r.resource.mesh === mesh))!;
+      const text = example.texts.get(path)!;
+      example.workspace.remove(path);
+      let update = simulation.update(example.workspace, [path]);
+      result = resimulate(result, simulation, update.affects);
+      assertSame(result, simulateShapes(new Simulation(example.workspace), example.shapes), `without ${path}`);
+      edit(example, path, text);
+      update = simulation.update(example.workspace, [path]);
+      result = resimulate(result, simulation, update.affects);
+      assertSame(result, simulateShapes(new Simulation(example.workspace), example.shapes), `with ${path} again`);
+    });
+
+    it('a manifest edit (inventory) re-decides everything', () => {
+      const simulation = new Simulation(example.workspace);
+      const path = join(EXAMPLES, mesh, 'app', 'inventory-extra.yaml');
+      edit(example, path, 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: extra\n');
+      const update = simulation.update(example.workspace, [path]);
+      assert.equal(update.all, true);
+      assert.ok(example.shapes.every((s) => update.affects(s.record)));
+      example.workspace.remove(path);
+    });
+  });
+}
+
+describe('attachment scopes', () => {
+  const call = (namespace?: string, labels?: Record<string, string>, service?: string) => ({ destination: { ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}), ...(service ? { service } : {}) } });
+  const cases: [string, Parameters<typeof inScope>[0], ReturnType<typeof call>, boolean][] = [
+    ['namespace: same', { kind: 'namespace', namespace: 'a' }, call('a'), true],
+    ['namespace: other', { kind: 'namespace', namespace: 'a' }, call('b'), false],
+    ['namespace: not recorded', { kind: 'namespace', namespace: 'a' }, call(), true],
+    ['selector: labels match', { kind: 'namespace', namespace: 'a', selector: [['app', 'x']] }, call('a', { app: 'x', v: '1' }), true],
+    ['selector: labels differ', { kind: 'namespace', namespace: 'a', selector: [['app', 'x']] }, call('a', { app: 'y' }), false],
+    ['selector: labels not recorded (the inventory may have them)', { kind: 'namespace', namespace: 'a', selector: [['app', 'x']] }, call('a'), true],
+    ['service: same name', { kind: 'service', name: 'api' }, call('x', undefined, 'api'), true],
+    ['service: other name', { kind: 'service', name: 'api' }, call('x', undefined, 'web'), false],
+    ['service: not recorded', { kind: 'service', name: 'api' }, call('x'), true],
+    ['all', { kind: 'all' }, call('b'), true],
+  ];
+  for (const [name, scope, record, expected] of cases) it(name, () => assert.equal(inScope(scope, record), expected));
+});
