@@ -3,14 +3,8 @@
 // commands, through the vscode API.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { workspaceRoot } from './workspace';
 
-function workspaceRoot(): vscode.Uri {
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-  if (folder) return folder;
-  const fromEnv = process.env['MESH_POLICY_TEST_WORKSPACE'];
-  assert.ok(fromEnv, 'no workspace folder open and MESH_POLICY_TEST_WORKSPACE unset');
-  return vscode.Uri.file(fromEnv);
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
