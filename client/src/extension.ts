@@ -5,6 +5,7 @@ import {
 } from 'vscode-languageclient/node';
 // Types only (erased from the bundle): the status the server sends.
 import type { TrafficStatus } from '../../server/src/lsp/traffic';
+import { AuditViews } from './auditViews';
 
 /** The VS Code side: start the language server, register commands, show status. No policy
  * logic lives here; everything else is in server/. */
@@ -33,9 +34,17 @@ function statusText(s: TrafficStatus): { text: string; tooltip: string } {
   }
 }
 
-async function showMarkdown(content: string): Promise<void> {
-  const document = await vscode.workspace.openTextDocument({ language: 'markdown', content });
-  await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+/** Read-only markdown views (calls of a policy, a call's walkthrough): closing them asks nothing. */
+const VIEW_SCHEME = 'mesh-policy';
+const viewContents = new Map<string, string>();
+let viewCount = 0;
+
+async function showMarkdown(content: string, name: string): Promise<void> {
+  const uri = vscode.Uri.from({ scheme: VIEW_SCHEME, path: `/${++viewCount}/${name.replace(/[^\w.-]+/g, '-').slice(0, 60)}.md` });
+  viewContents.set(uri.toString(), content);
+  const document = await vscode.workspace.openTextDocument(uri);
+  await vscode.languages.setTextDocumentLanguage(document, 'markdown');
+  await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Two, preview: true });
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -46,7 +55,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.tooltip = 'Mesh Policy Auditor: starting';
   status.command = 'meshPolicy.showOutput';
   status.show();
-  context.subscriptions.push(output, status);
+  context.subscriptions.push(output, status, vscode.workspace.registerTextDocumentContentProvider(VIEW_SCHEME, {
+    provideTextDocumentContent: (uri) => viewContents.get(uri.toString()) ?? '',
+  }), vscode.workspace.onDidCloseTextDocument((document) => {
+    if (document.uri.scheme === VIEW_SCHEME) viewContents.delete(document.uri.toString());
+  }));
 
   const serverModule = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
@@ -100,7 +113,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     return client.sendRequest<T>(method, params);
   };
 
+  const auditViews = new AuditViews((view, nonce) => request<string | null>('meshPolicy/auditHtml', { view, nonce }));
   context.subscriptions.push(
+    auditViews,
+    vscode.commands.registerCommand('meshPolicy.showReport', () => auditViews.show('report')),
+    vscode.commands.registerCommand('meshPolicy.showTrafficMap', () => auditViews.show('map')),
     vscode.commands.registerCommand('meshPolicy.showOutput', () => output.show(true)),
     vscode.commands.registerCommand('meshPolicy.insertAccessLogConfiguration', async () => {
       const snippets = await request<{ mesh: string; title: string; language: string; text: string }[]>('meshPolicy/accessLogConfiguration');
@@ -120,7 +137,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         params = { uri: editor.document.uri.toString(), position: editor.selection.active };
       }
       const markdown = await request<string | null>('meshPolicy/callsFor', params);
-      if (markdown) await showMarkdown(markdown);
+      if (markdown) await showMarkdown(markdown, 'calls');
     }),
     vscode.commands.registerCommand('meshPolicy.explainCall', async (key?: string) => {
       if (!key) {
@@ -132,7 +149,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         key = picked.key;
       }
       const markdown = await request<string>('meshPolicy/explain', { key });
-      if (markdown) await showMarkdown(markdown);
+      if (markdown) await showMarkdown(markdown, `explain-${key}`);
     }),
     vscode.commands.registerCommand('meshPolicy.reloadTraffic', async () => {
       const result = await request<TrafficStatus>('meshPolicy/reloadTraffic');
@@ -146,6 +163,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidGrantWorkspaceTrust(() => void client?.restart()),
   );
 
+  client.onNotification('meshPolicy/simulated', () => auditViews.refreshSoon());
   client.onNotification('meshPolicy/trafficStatus', (s: TrafficStatus) => {
     const shown = statusText(s);
     status.text = shown.text;

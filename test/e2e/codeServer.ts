@@ -77,12 +77,13 @@ export class CodeServerRun {
   private readonly env = { ...process.env, XDG_DATA_HOME: path.join(this.dir, 'xdg'), XDG_CONFIG_HOME: path.join(this.dir, 'xdg') };
   private readonly common = ['--config', path.join(this.dir, 'config.yaml'), '--user-data-dir', this.userData, '--extensions-dir', this.extensionsDir];
 
-  /** A workspace holding the fixture as security/authz-frontend.yaml (or a copy of `folder`), and quiet user settings. */
-  constructor(folder?: string) {
+  /** A workspace holding the fixture as security/authz-frontend.yaml (or a copy of `folder`), optionally an example app as shop/, and quiet user settings. */
+  constructor(folder?: string, withExample?: string) {
     fs.mkdirSync(path.join(this.workspace, 'security'), { recursive: true });
     fs.mkdirSync(path.join(this.userData, 'User'), { recursive: true });
     if (folder) fs.cpSync(folder, this.workspace, { recursive: true });
     else fs.copyFileSync(fixture, path.join(this.workspace, 'security', 'authz-frontend.yaml'));
+    if (withExample) fs.cpSync(withExample, path.join(this.workspace, 'shop'), { recursive: true });
     fs.writeFileSync(path.join(this.dir, 'config.yaml'), 'auth: none\n');
     fs.writeFileSync(path.join(this.userData, 'User', 'settings.json'), JSON.stringify({
       'workbench.startupEditor': 'none',

@@ -67,7 +67,20 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
     await p.locator('.monaco-editor .view-lines', { hasText: 'Walkthrough' }).waitFor({ timeout: 30_000 });
     await p.screenshot({ path: path.join(cs.shots, 'traffic-4-explain.png') });
 
-    // 6. the language server dies: the extension says so, restarts it, and the traffic comes back
+    // 6. the traffic map and the access report in webviews, rendered by the server
+    await runCommand(p, 'View: Close All Editors');
+    await runCommand(p, 'Mesh Policy: Show Traffic Map');
+    const map = p.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+    await map.locator('svg').first().waitFor({ timeout: 60_000 });
+    assert.ok(await map.locator('svg line, svg path').count() > 0, 'the map has edges');
+    await p.screenshot({ path: path.join(cs.shots, 'traffic-5-map.png') });
+    await runCommand(p, 'Mesh Policy: Show Access Report');
+    const report = p.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+    await report.locator('h1', { hasText: 'Mesh Policy: access report' }).waitFor({ timeout: 60_000 });
+    assert.match(await report.locator('body').innerText(), /shop\/frontend/);
+    await p.screenshot({ path: path.join(cs.shots, 'traffic-6-report.png') });
+
+    // 7. the language server dies: the extension says so, restarts it, and the traffic comes back
     const servers = serverProcesses(cs.extensionsDir);
     assert.ok(servers.length > 0, 'the language server process is running');
     for (const pid of servers) process.kill(pid, 'SIGKILL');
@@ -76,7 +89,7 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
     await p.locator('.statusbar-item', { hasText: /3,549 calls/ }).first().waitFor({ timeout: 120_000 });
     const restarted = serverProcesses(cs.extensionsDir);
     assert.ok(restarted.length > 0 && restarted.every((pid) => !servers.includes(pid)), 'a new server process runs');
-    await p.screenshot({ path: path.join(cs.shots, 'traffic-5-restarted.png') });
+    await p.screenshot({ path: path.join(cs.shots, 'traffic-7-restarted.png') });
 
     // The workbench only ever talked to code-server on 127.0.0.1.
     const outside = requests.filter((u) => !/^(https?|wss?):\/\/127\.0\.0\.1[:/]/.test(u) && !u.startsWith('data:') && !u.startsWith('blob:') && !u.startsWith('vscode-'));

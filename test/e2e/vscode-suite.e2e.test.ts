@@ -19,7 +19,8 @@ test('the VS Code mocha suite passes in code-server\'s extension host', { timeou
   assert.ok(fs.existsSync(path.join(repoRoot, 'dist', 'client.js')), 'dist/client.js (run npm run build)');
 
   const t0 = Date.now();
-  const cs = new CodeServerRun();
+  // The fixture for the lint tests, and examples/istio (policies, manifests, logs) for the traffic tests.
+  const cs = new CodeServerRun(undefined, path.join(repoRoot, 'examples', 'istio'));
   const lines: string[] = [];
   let ok = false;
   try {

@@ -51,6 +51,7 @@ async function main(): Promise<number> {
   const workspace = path.join(run, 'ws');
   fs.mkdirSync(path.join(workspace, 'security'), { recursive: true });
   fs.copyFileSync(fixture, path.join(workspace, 'security', 'authz-frontend.yaml'));
+  fs.cpSync(path.join(repoRoot, 'examples', 'istio'), path.join(workspace, 'shop'), { recursive: true });
   try {
     await runTests({
       vscodeExecutablePath,

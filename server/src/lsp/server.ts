@@ -14,6 +14,7 @@ import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
 import { VERSION } from '../version';
 import { LOG_CONFIGURATION } from '../engine/traffic/logConfiguration';
 import type { Finding } from '../engine/findings';
+import { buildAuditModel, renderReportHtml, renderTrafficMapHtml } from '../engine/audit';
 import { globToRegExp } from '../engine/traffic/ingest';
 import { codeActions, FIX_ALL_KIND, trafficCodeActions } from './codeActions';
 import { codeLenses } from './codeLens';
@@ -25,6 +26,8 @@ import { registerTrafficRequests } from './trafficRequests';
 import { publish } from './validation';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
+/** Sent after each new simulation, so that open reports and maps refresh. */
+export const SIMULATED_NOTIFICATION = 'meshPolicy/simulated';
 
 const DEBOUNCE_MS = 40;
 const CROSS_FILE_DELAY_MS = 250;
@@ -55,6 +58,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const lintFindings = new Map<string, Finding[]>();
   let trafficFindings = new Map<string, Finding[]>();
   let trafficReloadTimer: NodeJS.Timeout | undefined;
+  let lastInsight: unknown;
   const traffic = new TrafficService(connection, workspace, () => workspaceFolders, () => refreshTraffic(), options.workerEntry);
 
   function send(uri: string, version?: number): void {
@@ -87,6 +91,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       send(uri, documents.get(uri)?.version);
     }
     if (canRefreshLenses) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    if (insight && insight !== lastInsight) void connection.sendNotification(SIMULATED_NOTIFICATION, {});
+    lastInsight = insight;
   }
 
   function isTrafficFile(path: string): boolean {
@@ -109,6 +115,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const prepared = engine.prepare(file);
     openPrepared.set(document.uri, { version: document.version, prepared });
     workspace.update(prepared);
+    traffic.noteChanged(prepared.file.path);
     generation++;
     return prepared;
   }
@@ -170,6 +177,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const prepared = await readDisk(path);
     if (!prepared) {
       workspace.remove(path);
+      traffic.noteChanged(path);
       generation++;
       lintFindings.delete(uri);
       if (diskUris.delete(uri)) send(uri);
@@ -177,6 +185,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       return;
     }
     workspace.update(prepared);
+    traffic.noteChanged(path);
     generation++;
     publishDisk(prepared);
     refreshTraffic(uri);
@@ -192,6 +201,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const file = await readDisk(path);
       if (file) {
         workspace.update(file);
+        traffic.noteChanged(path);
         prepared.push(file);
       }
       // Let requests from the editor in between files.
@@ -300,6 +310,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     openResults.delete(event.document.uri);
     openPrepared.delete(event.document.uri);
     workspace.remove(pathOf(event.document.uri));
+    traffic.noteChanged(pathOf(event.document.uri));
     generation++;
     clearTimeout(timers.get(event.document.uri));
     lintFindings.delete(event.document.uri);
@@ -330,6 +341,17 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     reload: async () => {
       await traffic.load();
       return traffic.status;
+    },
+    auditHtml: (view, nonce) => {
+      const insight = currentInsight();
+      const stats = traffic.stats;
+      if (!insight || !stats) return null;
+      const root = workspaceFolders[0];
+      // The map's rule links must name files VS Code can open: absolute paths there.
+      const relativePaths = view === 'report' && root ? { displayPath: (p: string) => (p.startsWith(root) ? p.slice(root.length + 1) : p) } : {};
+      const model = buildAuditModel({ stats, result: insight.result, workspace }, { generatedAt: new Date().toISOString(), ...relativePaths });
+      const options = { ...(nonce ? { nonce } : {}), title: view === 'map' ? 'Mesh Policy: traffic map' : 'Mesh Policy: access report' };
+      return view === 'map' ? renderTrafficMapHtml(model, options) : renderReportHtml(model, options);
     },
     prepare: (uri) => {
       const document = documents.get(uri);

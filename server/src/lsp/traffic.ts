@@ -1,12 +1,13 @@
 import type { Connection } from 'vscode-languageserver';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
-import { Simulation, simulateShapes } from '../engine/simulate';
+import { resimulate, Simulation, simulateShapes, type SimulationResult } from '../engine/simulate';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
 import type { WorkspaceModel } from '../engine/workspace';
 import type { RuleSetting } from '../engine/config/projectConfig';
 import { BaselineError, baselineWorkspace, compareWithBaseline, readFilesAtRef, type BaselineFiles } from '../engine/baseline';
 import { Engine } from '../engine/engine';
+import { AUDIT_TIME_BUCKET_MS } from '../engine/audit';
 import { trafficCompletionValues, type ObservedValues } from '../engine/observedValues';
 
 export const TRAFFIC_STATUS_NOTIFICATION = 'meshPolicy/trafficStatus';
@@ -39,6 +40,10 @@ export class TrafficService {
   private loadingRun: AbortController | undefined;
   private loadedWithHeaders = '';
   private insightCache: { generation: number; modelVersion: number; insight: TrafficInsight } | undefined;
+  /** The last simulation, kept so that an edit re-decides only the calls it can change. */
+  private lastRun: { simulation: Simulation; result: SimulationResult; modelVersion: number; config: unknown } | undefined;
+  /** Files read into the workspace since the last simulation (edited, opened, changed on disk, removed). */
+  private readonly changedFiles = new Set<string>();
   private modelVersion = 0;
   enabled = true;
   /** Git ref to compare with; empty for none. */
@@ -82,6 +87,8 @@ export class TrafficService {
         inventory: this.workspace.inventory,
         config: this.workspace.config,
         keyHeaders,
+        // Calls per hour for the report's trends (the audit model reads them from the stats).
+        timeBucketMs: AUDIT_TIME_BUCKET_MS,
         signal: run.signal,
         ...(this.workerEntry ? { workerEntry: this.workerEntry } : {}),
         onProgress: (p) => {
@@ -141,6 +148,16 @@ export class TrafficService {
     return this.observed;
   }
 
+  /** What the last read of the logs counted, for reports. */
+  get stats(): TrafficModel['stats'] | undefined {
+    return this.model?.stats;
+  }
+
+  /** The server calls this for every file it puts into or takes out of the workspace. */
+  noteChanged(path: string): void {
+    this.changedFiles.add(path);
+  }
+
   cancel(): void {
     this.loadingRun?.abort();
   }
@@ -150,8 +167,7 @@ export class TrafficService {
     if (!this.model || this.model.shapes.length === 0) return undefined;
     const cached = this.insightCache;
     if (cached && cached.generation === generation && cached.modelVersion === this.modelVersion) return cached.insight;
-    const simulation = new Simulation(this.workspace);
-    const result = simulateShapes(simulation, this.model.shapes);
+    const { simulation, result } = this.simulate(this.model.shapes);
     const comparison = this.baseline ? compareWithBaseline(result.outcomes, this.baseline.simulation, this.baseline.files) : undefined;
     const insight = new TrafficInsight(this.workspace, simulation, result, { ...this.workspace.config.rules, ...rules }, comparison);
     this.insightCache = { generation, modelVersion: this.modelVersion, insight };
@@ -166,6 +182,27 @@ export class TrafficService {
     const loaded = new Set(this.loadedWithHeaders.split('\n'));
     if (!this.loading && headersTestedBy(this.workspace).some((h) => !loaded.has(h))) void this.load();
     return insight;
+  }
+
+  /**
+   * After an edit, recompiles only the edited meshes and re-decides only the calls the changed
+   * resources can reach (Simulation.update); after a traffic reload or a configuration change,
+   * everything.
+   */
+  private simulate(shapes: TrafficModel['shapes']): { simulation: Simulation; result: SimulationResult } {
+    const last = this.lastRun;
+    const changed = [...this.changedFiles];
+    this.changedFiles.clear();
+    let run: { simulation: Simulation; result: SimulationResult };
+    if (last && last.modelVersion === this.modelVersion && last.config === this.workspace.config) {
+      const update = last.simulation.update(this.workspace, changed);
+      run = { simulation: last.simulation, result: resimulate(last.result, last.simulation, update.affects) };
+    } else {
+      const simulation = new Simulation(this.workspace);
+      run = { simulation, result: simulateShapes(simulation, shapes) };
+    }
+    this.lastRun = { ...run, modelVersion: this.modelVersion, config: this.workspace.config };
+    return run;
   }
 
   private setStatus(next: TrafficStatus): void {

@@ -15,12 +15,16 @@ export const TrafficRequests = {
   reload: 'meshPolicy/reloadTraffic',
   /** → TrafficStatus. */
   status: 'meshPolicy/trafficStatus',
+  /** `{view: 'report' | 'map', nonce?}` → one self-contained HTML page (docs/audit.md), or null without traffic. */
+  auditHtml: 'meshPolicy/auditHtml',
 } as const;
 
 interface Hooks {
   insight(): TrafficInsight | undefined;
   status(): TrafficStatus;
   reload(): Promise<TrafficStatus>;
+  /** The audit report or the traffic map of the current simulation, as HTML. */
+  auditHtml(view: 'report' | 'map', nonce: string | undefined): string | null;
   /** Brings an open document's latest text into the workspace before positions in it are used. */
   prepare(uri: string): void;
 }
@@ -43,4 +47,5 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
   connection.onRequest(TrafficRequests.explain, (params: { key: string }) => hooks.insight()?.explain(params.key) ?? NO_TRAFFIC);
   connection.onRequest(TrafficRequests.reload, () => hooks.reload());
   connection.onRequest(TrafficRequests.status, () => hooks.status());
+  connection.onRequest(TrafficRequests.auditHtml, (params: { view?: string; nonce?: string }) => hooks.auditHtml(params.view === 'map' ? 'map' : 'report', typeof params.nonce === 'string' ? params.nonce : undefined));
 }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -260,6 +261,22 @@ describe('ClickHouse source: servers that are down or slow', () => {
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise((r) => silent.close(r));
+    }
+  });
+
+  it('a server that stalls in the middle of the result: a timeout error, no hang', async () => {
+    const stalling = createHttpServer((request, response) => {
+      request.resume();
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.write('{"n":"0"}\n');
+    });
+    await new Promise<void>((r) => stalling.listen(0, '127.0.0.1', () => r()));
+    const port = (stalling.address() as { port: number }).port;
+    try {
+      await assert.rejects(new ClickHouseTrafficSource(tableSettings(`http://127.0.0.1:${port}`, 't', { timeoutSeconds: 1 })).read(), (e: unknown) => e instanceof TrafficSourceError && e.reason === 'timeout');
+    } finally {
+      stalling.closeAllConnections();
+      await new Promise((r) => stalling.close(r));
     }
   });
 });

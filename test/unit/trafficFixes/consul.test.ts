@@ -38,7 +38,7 @@ describe('consul: config entries of the examples (HCL and JSON)', () => {
     const refused = find(l, (o) => o.decision.verdict === 'deny' && o.shape.record.request?.path?.startsWith('/v1/admin') === true && o.shape.record.source?.service === 'dashboard');
     const fix = allowCall(l.context, refused).fixes[0]!;
     const applied = apply(l, fix);
-    assert.ok(applied.after.includes(`  Permissions = [\n    {\n      Action = "allow"\n      HTTP = {\n        PathExact = "${refused.shape.record.request!.path!.split('?')[0]}"\n        Methods = ["${refused.shape.record.request!.method}"]\n      }\n    },\n    {\n      Action = "deny"`), applied.after);
+    assert.ok(applied.after.includes(`  Permissions = [\n    {\n      Action = "allow"\n      HTTP {\n        PathExact = "${refused.shape.record.request!.path!.split('?')[0]}"\n        Methods = ["${refused.shape.record.request!.method}"]\n      }\n    },\n    {\n      Action = "deny"`), applied.after);
     onlyCalls(l, applied, 'deny', 'allow', (r) => r.source?.service === 'dashboard' && r.request?.path === refused.shape.record.request?.path);
   });
 
@@ -136,7 +136,7 @@ describe('consul: inline entries in each form', () => {
     const l = loadInline({ [forms[1]![1]]: forms[1]![2] }, traffic, consulConfig());
     const located = { file: l.workspace.sourceFiles[0]!, resource: l.workspace.resources[0]!.resource };
     const applied = apply(l, { kind: 'add-source', file: forms[1]![1], title: 'add', edits: [addIntentionSource(located, { Name: 'web', Permissions: [{ Action: 'deny', HTTP: { PathPrefix: '/a' } }, { Action: 'allow', HTTP: { PathPrefix: '/' } }] })!] });
-    assert.ok(applied.after.includes('  {\n    name = "web"\n    permissions = [\n      {\n        action = "deny"\n        http = {\n          path_prefix = "/a"\n        }\n      },'), applied.after);
+    assert.ok(applied.after.includes('  {\n    name = "web"\n    permissions = [\n      {\n        action = "deny"\n        http {\n          path_prefix = "/a"\n        }\n      },'), applied.after);
     assert.deepEqual(changes(l, applied), [[0, 'allow', 'deny']]);
   });
 });

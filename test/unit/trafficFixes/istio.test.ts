@@ -73,12 +73,31 @@ describe('istio: allow a denied call by widening the closest rule', () => {
     });
   }
 
+  it('CRLF files get CRLF line ends in the inserted text', () => {
+    const crlf = BLOCK.replace(/\n/g, '\r\n');
+    const l = loadInline({ '/ws/p.yaml': crlf }, [call(BATCH, 'GET', '/api/items', 'denied')]);
+    const fix = allowCall(l.context, l.outcomes[0]!).fixes[0]!;
+    const applied = apply(l, fix);
+    assert.ok(applied.after.includes(`# the web tier\r\n              - ${BATCH}\r\n`), JSON.stringify(applied.after));
+    assert.ok(!/[^\r]\n/.test(applied.after));
+    assert.deepEqual(applied.verdicts, ['allow']);
+  });
+
   it('adds the principal when only the caller is missing', () => {
     const l = loadInline({ '/ws/p.yaml': BLOCK }, [call(BATCH, 'GET', '/api/items', 'denied')]);
     const fix = allowCall(l.context, l.outcomes[0]!).fixes[0]!;
     const applied = apply(l, fix);
     assert.ok(applied.after.includes(`              - ${FRONTEND}  # the web tier\n              - ${BATCH}\n`), applied.after);
     assert.deepEqual(applied.verdicts, ['allow']);
+  });
+
+  it('a call a DENY policy matches cannot be allowed by an ALLOW rule (DENY is evaluated first, §1.3)', () => {
+    const guard = `${BLOCK}---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: guard, namespace: shop}\nspec: {selector: {matchLabels: {app: cart}}, action: DENY, rules: [{to: [{operation: {paths: [/api/secret]}}]}]}\n`;
+    const l = loadInline({ '/ws/p.yaml': guard }, [call(FRONTEND, 'GET', '/api/secret', 'denied')]);
+    assert.equal(l.outcomes[0]!.decision.verdict, 'deny');
+    const result = allowCall(l.context, l.outcomes[0]!);
+    assert.deepEqual(result.fixes, []);
+    assert.match(result.notOffered[0]!, /denied by DENY policy shop\/guard/);
   });
 
   it('a plaintext caller with no address gets no fix, and says why', () => {
@@ -162,6 +181,19 @@ describe('istio: dry-run', () => {
   });
 });
 
+describe('istio: trafficFixesAt', () => {
+  it('on a rule: allow the calls it narrowly misses, deny those it decides, narrow its wildcard, dry-run its policy', () => {
+    const text = BLOCK.replace('paths: ["/api/*"]', 'paths: ["/api/*"]  # api');
+    const l = loadInline({ '/ws/p.yaml': text }, [call(FRONTEND, 'GET', '/api/a', 'allowed', 8080), call(FRONTEND, 'POST', '/api/a', 'denied'), call(FRONTEND, 'GET', '/api/b')]);
+    const kinds = (range: ReturnType<typeof rangeAt>) => trafficFixesAt({ workspace: l.workspace, file: '/ws/p.yaml', range, outcomes: l.outcomes }).map((f) => `${f.kind}: ${f.title}`);
+    const onWildcard = kinds(rangeAt(text, '/api/*'));
+    assert.deepEqual(onWildcard.map((k) => k.split(':')[0]), ['narrow', 'deny', 'deny', 'allow', 'allow', 'dry-run'], onWildcard.join('\n'));
+    assert.match(onWildcard[3]!, /Allow cluster.local\/ns\/shop\/sa\/frontend → cart POST \/api\/a: add POST to methods/);
+    const outside = loadInline({ '/ws/p.yaml': text, '/ws/other.yaml': text.replace(/cart/g, 'orders') }, l.outcomes.map((o) => o.shape.record));
+    assert.deepEqual(trafficFixesAt({ workspace: outside.workspace, file: '/ws/other.yaml', range: rangeAt(text, 'rules'), outcomes: outside.outcomes }).map((f) => f.kind), ['dry-run'], 'a policy for another workload is offered nothing about these calls');
+  });
+});
+
 describe('istio: the examples', () => {
   it('allow the gateway to the frontend: a new ALLOW policy; nothing allowed becomes denied', async () => {
     const l = await loadExample('istio', ['security', 'app']);
@@ -177,6 +209,14 @@ describe('istio: the examples', () => {
       assert.equal(l.outcomes[i]!.shape.record.source?.principal, denied.shape.record.source?.principal);
       assert.equal(l.outcomes[i]!.shape.record.destination?.workload, 'frontend');
     }
+  });
+
+  it('a call refused before authorization (PeerAuthentication STRICT, plaintext) gets no allow fix', async () => {
+    const l = await loadExample('istio', ['security', 'app']);
+    const plaintext = find(l, (o) => o.decision.verdict === 'deny' && o.decision.policy?.label.startsWith('PeerAuthentication') === true);
+    const result = allowCall(l.context, plaintext);
+    assert.deepEqual(result.fixes, []);
+    assert.match(result.notOffered[0]!, /refused before authorization, by PeerAuthentication/);
   });
 
   it('deny frontend → payments charges; dry-run payments-callers', async () => {

@@ -82,7 +82,7 @@ describe('linkerd: the examples', () => {
   it('create the MeshTLSAuthentication for the identities observed at the policy target', async () => {
     const l = await example();
     const file = l.workspace.sourceFiles.find((f) => f.path.endsWith('authorization-policies.yaml'))!;
-    const result = createMeshTlsAuthentication(l.context, file, rangeAt(file.text, 'emoji-grpc-web'));
+    const result = createMeshTlsAuthentication(l.context, file.path, rangeAt(file.text, 'emoji-grpc-web'));
     const fix = result.fixes[0]!;
     // web, and a debug pod seen calling emoji in the example logs.
     assert.match(fix.title, /Create MeshTLSAuthentication emoji-grpc-web-clients for the 2 observed identities/);
@@ -91,7 +91,7 @@ describe('linkerd: the examples', () => {
     assert.ok(applied.after.endsWith(`---\napiVersion: policy.linkerd.io/v1alpha1\nkind: MeshTLSAuthentication\nmetadata:\n  name: emoji-grpc-web-clients\n  namespace: emojivoto\nspec:\n  identities:\n    - ${id('default', 'debug')}\n    - ${id('web')}\n`));
     only(l, applied, 'deny', 'allow', id('web'), id('default', 'debug'));
     // A policy that already names identities gets no new authentication.
-    assert.deepEqual(createMeshTlsAuthentication(l.context, file, rangeAt(file.text, 'web-app-clients')).fixes, []);
+    assert.deepEqual(createMeshTlsAuthentication(l.context, file.path, rangeAt(file.text, 'web-app-clients')).fixes, []);
     // trafficFixesAt offers it on the policy.
     assert.ok(trafficFixesAt({ workspace: l.workspace, file: file.path, range: rangeAt(file.text, 'emoji-grpc-web'), outcomes: l.outcomes, engine: l.context.engine }).some((f) => f.kind === 'create-authentication'));
   });
@@ -124,6 +124,22 @@ spec:
     ['flow "*"', '["*"]', '"*"', `identities: ["${id('vote-bot')}", "${id('web')}"]  # who`],
     ['flow suffix, plain', '[a.example, "*.emojivoto.serviceaccount.identity.linkerd.cluster.local"]', '"*.emojivoto', `identities: [a.example, "${id('vote-bot')}", "${id('web')}"]  # who`],
   ];
+  it('JSON authentication: allow adds the identity to its list; deny takes it out', () => {
+    const yaml = policies('[]').split('---\n').slice(0, 2).join('---\n');
+    const json = JSON.stringify({ apiVersion: 'policy.linkerd.io/v1alpha1', kind: 'MeshTLSAuthentication', metadata: { name: 'clients', namespace: 'emojivoto' }, spec: { identities: [id('web')] } }, null, 2);
+    const l = loadInline({ '/ws/p.yaml': yaml, '/ws/clients.json': json }, [call(id('web')), { ...call(id('vote-bot')), observed: 'denied' }]);
+    assert.deepEqual(l.outcomes.map((o) => o.decision.verdict), ['allow', 'deny']);
+    const allow = allowCall(l.context, l.outcomes[1]!).fixes[0]!;
+    assert.equal(allow.file, '/ws/clients.json');
+    const allowed = apply(l, allow);
+    assert.deepEqual(JSON.parse(allowed.after).spec.identities, [id('web'), id('vote-bot')]);
+    assert.ok(allowed.after.includes(`      "${id('web')}",\n      "${id('vote-bot')}"\n`), allowed.after);
+    assert.deepEqual(changes(l, allowed), [[1, 'deny', 'allow']]);
+    const both = loadInline({ '/ws/p.yaml': yaml, '/ws/clients.json': allowed.after }, [call(id('web')), call(id('vote-bot'))]);
+    const denied = apply(both, denyCall(both.context, both.outcomes[1]!).fixes[0]!);
+    assert.equal(denied.after, json, 'taking the identity out restores the file byte for byte');
+  });
+
   for (const [name, identities, at, expected] of cases) {
     it(name, () => {
       const text = policies(identities);

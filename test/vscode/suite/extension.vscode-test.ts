@@ -3,17 +3,11 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { workspaceRoot } from './workspace';
 
 const EXTENSION_ID = 'mesh-policy.mesh-policy-auditor';
 const SOURCE = 'mesh-policy';
 
-function workspaceRoot(): vscode.Uri {
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-  if (folder) return folder;
-  const fromEnv = process.env['MESH_POLICY_TEST_WORKSPACE'];
-  assert.ok(fromEnv, 'no workspace folder open and MESH_POLICY_TEST_WORKSPACE unset');
-  return vscode.Uri.file(fromEnv);
-}
 
 function ours(uri: vscode.Uri): vscode.Diagnostic[] {
   return vscode.languages.getDiagnostics(uri).filter((d) => d.source === SOURCE);

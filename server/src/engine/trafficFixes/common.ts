@@ -6,7 +6,7 @@ import type { Resource } from '../resource';
 import type { ShapeOutcome } from '../simulate';
 import type { Decision, SourceRef } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
-import { admittedValue, locate, type NodePath, type SourceNode } from '../source/tree';
+import { admittedValue, locate, nodeAt as treeNodeAt, type NodePath, type SourceNode } from '../source/tree';
 import type { AccessRecord } from '../traffic/accessRecord';
 import { decideWithFix } from './verify';
 
@@ -145,6 +145,21 @@ export function freshName(workspace: WorkspaceView, mesh: Mesh, kind: string, na
   const taken = new Set(workspace.resources.filter((r) => r.resource.mesh === mesh && r.resource.kind === kind && r.resource.namespace === namespace).map((r) => r.resource.name));
   if (!taken.has(base)) return base;
   for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+}
+
+/**
+ * The whole node a SourceRef names. Refs point at a key or a name (a rule's first key, a
+ * policy's metadata.name); the rule is the list item around it, the policy the resource.
+ */
+export function refExtent(workspace: WorkspaceView, ref: SourceRef): Range {
+  const located = resourceAtRef(workspace, ref);
+  if (!located) return ref.range;
+  const { file, resource } = located;
+  const { path } = treeNodeAt(resource.node, file.lines.offset(ref.range.start));
+  let last = -1;
+  path.forEach((segment, i) => { if (typeof segment === 'number') last = i; });
+  const node = last < 0 ? resource.node : nodeAt(resource, path.slice(0, last + 1));
+  return node ? file.lines.range(node.span) : ref.range;
 }
 
 /** Outcomes that a rule or policy decided. */

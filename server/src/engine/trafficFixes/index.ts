@@ -3,14 +3,14 @@ import { Engine } from '../engine';
 import type { Range } from '../findings';
 import type { Mesh } from '../meshes';
 import type { ShapeOutcome } from '../simulate';
-import { contains, overlaps, resourceAtRange, type FixContext, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult } from './common';
+import type { SourceRef } from '../simulate/types';
+import { asRecord, overlaps, refExtent, resourceAtRange, valueAt, type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult } from './common';
 import { consulTrafficFixes } from './consul';
 import { istioTrafficFixes } from './istio';
-import { linkerdTrafficFixes } from './linkerd';
+import { createMeshTlsAuthentication as createLinkerdAuthentication, linkerdTrafficFixes } from './linkerd';
 
 export type { FixContext, MeshTrafficFixes, TrafficFix, TrafficFixKind, TrafficFixResult } from './common';
 export { applyEdits, OverlayWorkspace, workspaceWithFix } from './verify';
-export { createMeshTlsAuthentication } from './linkerd';
 export { addIntentionSource } from './consul';
 
 /** Quick fixes built from observed traffic: allow, deny, narrow, dry-run/audit (docs/quick-fixes.md). */
@@ -37,41 +37,98 @@ export function fixContext(input: { workspace: WorkspaceView; outcomes: readonly
 }
 
 /**
- * Outcomes decided at the range (the deciding policy or rule overlaps it), or that narrowly
- * missed it (a trace step about the range did not match), largest first.
+ * Outcomes decided at the range (the deciding policy or rule overlaps it), then the denied calls
+ * that the policy at the range narrowly misses: it reaches their destination but did not admit
+ * them (Istio: same namespace and selector; Linkerd: the Server the policy targets; Consul: the
+ * entry's destination). Largest first within each group.
  */
-export function outcomesAt(outcomes: readonly ShapeOutcome[], file: string, range: Range): ShapeOutcome[] {
-  const at = (ref: { file: string; range: Range } | undefined) => ref !== undefined && ref.file === file && (overlaps(ref.range, range) || contains(ref.range, range));
-  const decided = outcomes.filter((o) => at(o.decision.rule) || (!o.decision.rule && at(o.decision.policy)));
-  const missed = outcomes.filter((o) => !decided.includes(o) && o.decision.verdict !== 'allow' && o.decision.trace.some((s) => s.outcome === 'not-matched' && at(s.at)));
-  return [...decided, ...missed].sort((a, b) => b.shape.count - a.shape.count);
+export function outcomesAt(outcomes: readonly ShapeOutcome[], file: string, range: Range, workspace?: WorkspaceView): ShapeOutcome[] {
+  const extents = new Map<string, Range>();
+  const extent = (ref: SourceRef): Range => {
+    if (!workspace) return ref.range;
+    const key = `${ref.file}:${ref.range.start.line}:${ref.range.start.character}`;
+    let found = extents.get(key);
+    if (!found) extents.set(key, (found = refExtent(workspace, ref)));
+    return found;
+  };
+  const at = (ref: SourceRef | undefined) => ref !== undefined && ref.file === file && overlaps(extent(ref), range);
+  const byCount = (a: ShapeOutcome, b: ShapeOutcome) => b.shape.count - a.shape.count;
+  // A rule under the cursor: its calls; otherwise the calls of the policy under the cursor.
+  const byRule = outcomes.filter((o) => at(o.decision.rule));
+  const decided = (byRule.length ? byRule : outcomes.filter((o) => at(o.decision.policy))).sort(byCount);
+  const located = workspace && resourceAtRange(workspace, file, range);
+  if (!located) return decided;
+  const chosen = new Set(decided);
+  const missed = outcomes.filter((o) => !chosen.has(o) && o.decision.verdict === 'deny' && o.decision.mesh === located.resource.mesh && reaches(located, o)).sort(byCount);
+  return [...decided, ...missed];
 }
 
-/** Allow a denied call (or deny an allowed one) with the module of its mesh. */
+function reaches(located: Located, outcome: ShapeOutcome): boolean {
+  const { resource } = located;
+  const record = outcome.shape.record;
+  const spec = asRecord(valueAt(resource, ['spec']));
+  switch (resource.mesh) {
+    case 'istio': {
+      if (resource.kind !== 'AuthorizationPolicy' || resource.namespace !== record.destination?.namespace || spec['targetRef'] || spec['targetRefs']) return false;
+      const labels = record.destination?.labels ?? {};
+      return Object.entries(asRecord(asRecord(spec['selector'])['matchLabels'])).every(([k, v]) => labels[k] === v);
+    }
+    case 'linkerd': {
+      const server = resource.kind === 'Server' ? resource.name : resource.kind === 'AuthorizationPolicy' && asRecord(spec['targetRef'])['kind'] === 'Server' ? asRecord(spec['targetRef'])['name'] : undefined;
+      return server !== undefined && outcome.decision.policy?.label === `Server ${resource.namespace ?? 'default'}/${String(server)}`;
+    }
+    case 'consul': {
+      const destination = resource.kind === 'ServiceIntentions' ? asRecord(spec['destination'])['name'] : valueAt(resource, ['Name']);
+      return destination !== undefined && destination === (record.destination?.service ?? record.destination?.workload);
+    }
+  }
+}
+
+/** Inserted text uses the line ends of the file it goes into (the modules write `\n`). */
+function withFileLineEnds(context: FixContext, result: TrafficFixResult): TrafficFixResult {
+  return {
+    ...result,
+    fixes: result.fixes.map((fix) => {
+      const text = context.workspace.sourceFile(fix.file)?.text ?? '';
+      if (!text.includes('\r\n')) return fix;
+      return { ...fix, edits: fix.edits.map((e) => ({ ...e, newText: e.newText.replace(/\r?\n/g, '\r\n') })) };
+    }),
+  };
+}
+
+/** Allow a denied call with the module of its mesh. */
 export function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult {
-  return TRAFFIC_FIXES[outcome.decision.mesh].allowCall(context, outcome);
+  return withFileLineEnds(context, TRAFFIC_FIXES[outcome.decision.mesh].allowCall(context, outcome));
 }
 
+/** Deny an allowed call (Linkerd: explains why it cannot, and offers narrowing). */
 export function denyCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult {
-  return TRAFFIC_FIXES[outcome.decision.mesh].denyCall(context, outcome);
+  return withFileLineEnds(context, TRAFFIC_FIXES[outcome.decision.mesh].denyCall(context, outcome));
 }
 
 export function narrowWildcard(context: FixContext, file: string, range: Range): TrafficFixResult {
   const located = resourceAtRange(context.workspace, file, range);
-  return located ? TRAFFIC_FIXES[located.resource.mesh].narrowWildcard(context, located.file, range) : { fixes: [], notOffered: [] };
+  return located ? withFileLineEnds(context, TRAFFIC_FIXES[located.resource.mesh].narrowWildcard(context, located.file, range)) : { fixes: [], notOffered: [] };
 }
 
 /** Istio dry-run or Linkerd audit for the policy at the range. */
 export function shadowPolicy(context: FixContext, file: string, range: Range): TrafficFixResult {
   const located = resourceAtRange(context.workspace, file, range);
-  return located ? TRAFFIC_FIXES[located.resource.mesh].shadowPolicy(context, located.file, range) : { fixes: [], notOffered: [] };
+  return located ? withFileLineEnds(context, TRAFFIC_FIXES[located.resource.mesh].shadowPolicy(context, located.file, range)) : { fixes: [], notOffered: [] };
+}
+
+/** A MeshTLSAuthentication for the identities observed at a Linkerd AuthorizationPolicy's target. */
+export function createMeshTlsAuthentication(context: FixContext, file: string, range: Range): TrafficFixResult {
+  const located = resourceAtRange(context.workspace, file, range);
+  return located?.resource.mesh === 'linkerd' ? withFileLineEnds(context, createLinkerdAuthentication(context, located.file, range)) : { fixes: [], notOffered: [] };
 }
 
 /**
  * Every traffic fix that applies at a range of a policy file: for the calls decided there,
  * allow the denied ones and deny the allowed ones; narrow a wildcard under the cursor;
  * dry-run/audit the policy; create a MeshTLSAuthentication for a Linkerd AuthorizationPolicy.
- * Each fix was checked by applying it and deciding the call again.
+ * Each fix was checked by applying it and deciding the calls again (dry-run and audit only when
+ * the policy decided some call).
  */
 export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
   const context = fixContext(input);
@@ -79,7 +136,14 @@ export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
   if (!located) return [];
   const fixes: TrafficFix[] = [];
   const seen = new Set<string>();
-  const add = (result: TrafficFixResult) => {
+  const add = (build: () => TrafficFixResult) => {
+    let result: TrafficFixResult;
+    try {
+      result = build();
+    } catch {
+      // A fix that cannot be built is not offered; the other fixes still are.
+      return;
+    }
     for (const fix of result.fixes) {
       const key = JSON.stringify([fix.file, fix.edits]);
       if (!seen.has(key)) {
@@ -88,12 +152,12 @@ export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
       }
     }
   };
-  add(narrowWildcard(context, input.file, input.range));
-  for (const outcome of outcomesAt(input.outcomes, input.file, input.range).slice(0, input.maxCalls ?? 3)) {
-    if (outcome.decision.verdict === 'deny') add(allowCall(context, outcome));
-    else if (outcome.decision.verdict === 'allow') add(denyCall(context, outcome));
+  add(() => narrowWildcard(context, input.file, input.range));
+  for (const outcome of outcomesAt(input.outcomes, input.file, input.range, input.workspace).slice(0, input.maxCalls ?? 3)) {
+    if (outcome.decision.verdict === 'deny') add(() => allowCall(context, outcome));
+    else if (outcome.decision.verdict === 'allow') add(() => denyCall(context, outcome));
   }
-  add(shadowPolicy(context, input.file, input.range));
-  if (located.resource.mesh === 'linkerd') add(linkerdTrafficFixes.createAuthentication(context, located.file, input.range));
+  add(() => shadowPolicy(context, input.file, input.range));
+  if (located.resource.mesh === 'linkerd') add(() => createMeshTlsAuthentication(context, input.file, input.range));
   return fixes;
 }

@@ -147,6 +147,9 @@ function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult
   const { record } = outcome.shape;
   if (!record.destination?.namespace) return notOffered('the call does not say which namespace it went to');
   if (!record.source?.principal && !record.source?.ip) return notOffered('the call has neither a peer identity nor a source address to allow');
+  const decider = resourceAtRef(context.workspace, outcome.decision.policy);
+  if (decider && decider.resource.kind !== 'AuthorizationPolicy') return notOffered(`the call is refused before authorization, by ${decider.resource.kind} ${label(decider)}; no AuthorizationPolicy can allow it (${outcome.decision.reason})`);
+  if (decider && actionOf(decider) !== 'ALLOW' && !outcome.decision.reason.includes('no ALLOW policy')) return notOffered(`the call is denied by ${actionOf(decider)} policy ${label(decider)}, which an ALLOW rule cannot override; narrow that policy's rule instead`);
   const call = describeCall(record);
   const allowed = (d: { verdict: string }) => d.verdict === 'allow';
   const result = empty();

@@ -53,7 +53,8 @@ export function hclBlock(value: unknown, indent: number, unit = 2): string {
   if (value && typeof value === 'object') {
     const entries = Object.entries(value);
     if (entries.length === 0) return '{}';
-    return `{\n${entries.map(([k, v]) => `${inner}${k} = ${hclBlock(v, indent + unit, unit)}`).join('\n')}\n${pad}}`;
+    // Nested maps as blocks (`HTTP { ... }`), as Consul's docs write them.
+    return `{\n${entries.map(([k, v]) => `${inner}${k}${v && typeof v === 'object' && !Array.isArray(v) ? '' : ' ='} ${hclBlock(v, indent + unit, unit)}`).join('\n')}\n${pad}}`;
   }
   return JSON.stringify(value);
 }

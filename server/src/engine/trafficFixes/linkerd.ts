@@ -242,11 +242,10 @@ export function createMeshTlsAuthentication(context: FixContext, file: SourceFil
   return ok ? { fixes: [ok], notOffered: [] } : notOffered(`the new MeshTLSAuthentication would not admit every observed identity at ${targetLabel}`);
 }
 
-export const linkerdTrafficFixes: MeshTrafficFixes & { createAuthentication: typeof createMeshTlsAuthentication } = {
+export const linkerdTrafficFixes: MeshTrafficFixes = {
   mesh: 'linkerd',
   allowCall,
   denyCall,
   narrowWildcard,
   shadowPolicy,
-  createAuthentication: createMeshTlsAuthentication,
 };

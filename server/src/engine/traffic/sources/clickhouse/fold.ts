@@ -13,7 +13,7 @@ import type { ParsedLine } from '../../readerTypes';
  * tell apart; it is read by that reader (buildEnvoyRecord, the code that reads a file's line),
  * resolved by ingest's Resolver exactly as a file's line (with its joined client line, when the
  * query found one), and folded with ingest's shapeKey. Rows that differ only in what folding
- * drops (pod names of one workload, the caller's port) meet again in one shape here.
+ * drops (pods of one workload, headers no policy tests) meet again in one shape here.
  */
 
 /** One row of either query, as JSONEachRow gives it (64-bit integers quoted). */

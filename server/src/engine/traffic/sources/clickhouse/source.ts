@@ -116,6 +116,7 @@ export class ClickHouseTrafficSource implements TrafficSource {
 
   /** Runs one query and hands each result row to `onRow`, as it arrives. */
   private async stream(client: ClickHouseClient, query: string, signal: AbortSignal | undefined, onRow: (row: GroupRow, bytes: number) => void): Promise<void> {
+    const started = performance.now();
     try {
       const result = await client.query({ query, format: 'JSONEachRow', ...(signal ? { abort_signal: signal } : {}) });
       for await (const rows of result.stream<GroupRow>()) {
@@ -124,21 +125,23 @@ export class ClickHouseTrafficSource implements TrafficSource {
       }
     } catch (error) {
       if (signal?.aborted) signal.throwIfAborted();
-      throw this.explain(error);
+      // the client ends a connection that stays silent for the timeout (also mid-result) with a reset
+      const silent = performance.now() - started >= this.settings.timeoutSeconds * 1000 * 0.9;
+      throw this.explain(error, silent);
     }
   }
 
   /** A clear message for what went wrong talking to the server. */
-  private explain(error: unknown): TrafficSourceError {
+  private explain(error: unknown, silentForTimeout: boolean): TrafficSourceError {
     const where = this.describe();
     const e = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
     const code = e?.code ?? e?.cause?.code;
     const message = e instanceof Error ? e.message : String(error);
+    if (/timeout/i.test(message) || code === 'ETIMEDOUT' || (silentForTimeout && code === 'ECONNRESET')) {
+      return new TrafficSourceError(`ClickHouse at ${this.settings.url} did not answer within ${this.settings.timeoutSeconds} s (clickhouse.timeoutSeconds)`, 'timeout');
+    }
     if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENOTFOUND' || code === 'ECONNRESET' || code === 'EAI_AGAIN') {
       return new TrafficSourceError(`cannot reach ClickHouse at ${this.settings.url} (${code}): is the server running, and is the url right?`, 'unreachable');
-    }
-    if (/timeout/i.test(message) || code === 'ETIMEDOUT') {
-      return new TrafficSourceError(`ClickHouse at ${this.settings.url} did not answer within ${this.settings.timeoutSeconds} s (clickhouse.timeoutSeconds)`, 'timeout');
     }
     const server = /Code: (\d+)/.exec(message);
     const serverCode = server ? Number(server[1]) : undefined;

@@ -1,0 +1,73 @@
+// Runs inside the VS Code extension host with examples/istio copied to shop/ (see ../runTest.ts):
+// the simulation over its access logs reaches the user as code lenses, hovers, code actions and
+// commands, through the vscode API.
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { workspaceRoot } from './workspace';
+
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+suite('Mesh Policy Auditor: observed traffic in VS Code', () => {
+  let uri: vscode.Uri;
+  let doc: vscode.TextDocument;
+  let namePosition: vscode.Position;
+
+  suiteSetup(async () => {
+    uri = vscode.Uri.joinPath(workspaceRoot(), 'shop', 'security', 'authorization-policies.yaml');
+    doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const line = doc.getText().split('\n').findIndex((l) => l.includes('name: allow-nothing'));
+    namePosition = new vscode.Position(line, doc.lineAt(line).text.indexOf('allow-nothing') + 2);
+  });
+
+  test('the traffic commands are registered', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ['meshPolicy.explainCall', 'meshPolicy.showTrafficForPolicy', 'meshPolicy.reloadTraffic', 'meshPolicy.showReport', 'meshPolicy.showTrafficMap']) assert.ok(commands.includes(id), id);
+  });
+
+  test('code lenses count the observed calls each policy decides', async () => {
+    const lenses = await until('code lenses with counts', async () => {
+      const found = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+      return found.some((l) => l.command?.title.includes('1,459 denied')) ? found : undefined;
+    });
+    const titles = lenses.map((l) => l.command?.title ?? '');
+    assert.ok(titles.includes('0 allowed · 1,459 denied · 1,302 changed'), JSON.stringify(titles));
+    assert.ok(titles.includes('501 allowed · 0 denied · 0 changed'), JSON.stringify(titles));
+  });
+
+  test('the would-deny diagnostic links to log lines', async () => {
+    const diagnostic = await until('MPA4001', async () => vscode.languages.getDiagnostics(uri).find((d) => String(typeof d.code === 'object' ? d.code.value : d.code) === 'MPA4001' && d.message.includes('allow-nothing')));
+    assert.ok(diagnostic.relatedInformation?.length, 'related information');
+    assert.match(diagnostic.relatedInformation![0]!.location.uri.path, /\/shop\/traffic\//);
+  });
+
+  test('a hover over a policy shows the calls it decides', async () => {
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, namePosition);
+    const text = hovers.flatMap((h) => h.contents).map((c) => (typeof c === 'string' ? c : c.value)).join('\n');
+    assert.match(text, /\*\*Observed traffic\*\* · AuthorizationPolicy shop\/allow-nothing/);
+    assert.match(text, /0 allowed · 1,459 denied · 1,302 changed/);
+  });
+
+  test('code actions from the traffic are offered at the policy', async () => {
+    const actions = await vscode.commands.executeCommand<(vscode.CodeAction | vscode.Command)[]>('vscode.executeCodeActionProvider', uri, new vscode.Range(namePosition, namePosition));
+    const titles = actions.map((a) => a.title);
+    assert.ok(titles.some((t) => /dry-run/i.test(t)), JSON.stringify(titles));
+  });
+
+  test('Show Traffic for Policy opens the calls as a read-only markdown view', async () => {
+    await vscode.window.showTextDocument(doc);
+    vscode.window.activeTextEditor!.selection = new vscode.Selection(namePosition, namePosition);
+    await vscode.commands.executeCommand('meshPolicy.showTrafficForPolicy');
+    const view = await until('the calls view', async () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'mesh-policy' && d.getText().startsWith('# Observed calls decided by AuthorizationPolicy shop/allow-nothing')));
+    assert.equal(view.languageId, 'markdown');
+  });
+});
