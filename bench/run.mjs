@@ -17,6 +17,8 @@ const SUITES = {
   edit: { script: 'bench/edit.mjs', results: 'bench/.data/edit-results.json', what: 'didChange → publishDiagnostics with 1M lines loaded (target p95 ≤ 100 ms)' },
   ingest: { script: 'bench/ingest.mjs', results: 'bench/.data/ingest-results.json', what: 'read + fold 1M lines per format vs read + split + parse (target ≤ 1.0×)' },
   memory: { script: 'bench/memory.mjs', results: 'bench/.data/memory-results.json', what: 'peak RSS for 100k, 1M, 5M lines (target ≤ 1 GB at 1M)' },
+  // Only when named (`npm run bench -- clickhouse`): it needs clickhouse-server and takes ~30 min at 10M rows.
+  clickhouse: { script: 'bench/clickhouse.mjs', results: 'bench/.data/clickhouse-results.json', what: 'fold 10M rows in ClickHouse + simulate vs the same rows from a file (RSS < 200 MB, faster)', onlyWhenNamed: true },
 };
 const quick = process.argv.includes('--quick');
 const chosen = process.argv.slice(2).filter((a) => a in SUITES);
@@ -33,7 +35,7 @@ if (process.argv.includes('--keep') && existsSync('bench/results.json')) {
 }
 let failed = false;
 const started = Date.now();
-for (const name of chosen.length ? chosen : Object.keys(SUITES)) {
+for (const name of chosen.length ? chosen : Object.keys(SUITES).filter((n) => !SUITES[n].onlyWhenNamed)) {
   const suite = SUITES[name];
   console.log(`\n## ${name}: ${suite.what}`);
   rmSync(suite.results, { force: true });
