@@ -134,7 +134,17 @@ export class TrafficService {
       const current = [...new Set(this.workspace.resources.map((r) => r.file.path))];
       const files = await readFilesAtRef(this.roots(), this.baselineRef, current);
       const workspace = baselineWorkspace(new Engine(), files, this.workspace.config);
-      this.baseline = { files, simulation: new Simulation(workspace) };
+      // The baseline never changes between edits: decide each call once.
+      const simulation = new Simulation(workspace);
+      const decided = new WeakMap<object, ReturnType<Simulation['decide']>>();
+      const memo = Object.create(simulation) as Simulation;
+      memo.decide = (record, full = false) => {
+        if (full) return simulation.decide(record, true);
+        let decision = decided.get(record);
+        if (!decision) decided.set(record, (decision = simulation.decide(record)));
+        return decision;
+      };
+      this.baseline = { files, simulation: memo };
       this.connection.console.info(`mesh-policy: comparing with the policies at ${this.baselineRef} (${files.commit.slice(0, 12)}, ${files.texts.size} files)`);
     } catch (error) {
       this.connection.console.info(`mesh-policy: no comparison with ${this.baselineRef}: ${error instanceof BaselineError ? error.message : describe(error)}`);

@@ -201,11 +201,13 @@ export class TrafficInsight {
     if (this.uncoveredCache) return this.uncoveredCache;
     const out = new Map<string, { workload: { file: string; span: Span; kind: string; name: string; namespace: string }; outcomes: ShapeOutcome[] }>();
     if (!this.workspace.inventory.present) return out;
+    const workloads = new Map<string, (typeof this.workspace.inventory.workloads)[number]>();
+    for (const w of this.workspace.inventory.workloads) if (!workloads.has(`${w.namespace}/${w.name}`)) workloads.set(`${w.namespace}/${w.name}`, w);
     for (const outcome of this.result.outcomes) {
       if (outcome.decision.policy || outcome.decision.verdict === 'unknown') continue;
       const destination = outcome.shape.record.destination;
       if (!destination?.workload || !destination.namespace) continue;
-      const workload = this.workspace.inventory.workloads.find((w) => w.name === destination.workload && w.namespace === destination.namespace);
+      const workload = workloads.get(`${destination.namespace}/${destination.workload}`);
       if (!workload) continue;
       const key = `${workload.namespace}/${workload.name}`;
       let entry = out.get(key);
