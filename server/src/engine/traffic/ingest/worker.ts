@@ -32,8 +32,13 @@ export type WorkerMessage =
   | { type: 'done'; shapes: ShapeAcc[]; extraCalls: number; join: JoinStats; stats: TaskStats[]; edge: Item[] }
   | { type: 'error'; message: string };
 
-/** Runs one slice of an ingest in a worker thread and posts the result to the parent. */
+let workerStarted = false;
+
+/** Runs one slice of an ingest in a worker thread and posts the result to the parent. Idempotent:
+ * a bundle may reach it both from this module's own start-up check and from its entry point. */
 export async function runIngestWorker(): Promise<void> {
+  if (workerStarted) return;
+  workerStarted = true;
   const input = workerData as WorkerInput;
   const port = parentPort!;
   try {
