@@ -6,6 +6,7 @@ import { Simulation, simulateShapes, type SimulationResult, type Tally } from '.
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
+import { redactorFor, type Redactor } from '../engine/traffic/redact';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { toValue } from '../engine/source/tree';
@@ -125,7 +126,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
       ...(workerEntry ? { workerEntry } : {}),
     });
     for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
-    const result = simulateShapes(loaded.simulation, model.shapes);
+    const result = redacted(simulateShapes(loaded.simulation, model.shapes), redactorFor(loaded.workspace.config));
     const rel = (p: string) => relative(io.cwd, p) || p;
     switch (parsed.format) {
       case 'json': io.stdout(JSON.stringify(jsonResult(result, model, rel), null, 2)); break;
@@ -152,13 +153,27 @@ export function runExplainCli(args: string[], io: CliIo): number {
     if (!call || typeof call !== 'object' || Array.isArray(call)) throw new UsageError('--call must be a JSON object (an access record)');
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
-    const decision = loaded.simulation.decide(call, true);
+    const redactor = redactorFor(loaded.workspace.config);
+    const decision = redactor.deep(loaded.simulation.decide(call, true), redactor.secretsOf(call));
     const rel = (p: string) => relative(io.cwd, p) || p;
     io.stdout(parsed.format === 'json' ? JSON.stringify(decision, null, 2) : explainText(decision, rel));
     return 0;
   } catch (error) {
     return failure(error, io);
   }
+}
+
+/** The result as it may be printed: records without their secrets, and decisions (reasons,
+ * traces) without the secret values of the call they are about. */
+function redacted(result: SimulationResult, redactor: Redactor): SimulationResult {
+  return {
+    ...result,
+    outcomes: result.outcomes.map((o) => ({
+      ...o,
+      shape: { ...o.shape, record: redactor.record(o.shape.record) },
+      decision: redactor.deep(o.decision, redactor.secretsOf(o.shape.record)),
+    })),
+  };
 }
 
 /**

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { findConfig, loadConfig, type ProjectConfig } from '../engine/config/projectConfig';
 import { emptyInventory } from '../engine/inventory/inventory';
 import { loadInventory } from '../engine/inventory/loadInventory';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
+import { redactorFor } from '../engine/traffic/redact';
 import { ingestTraffic, readerSettingProblems, runIngestWorker, type IngestStats, type ResolutionMethod, type TrafficModel, type TrafficShape } from '../engine/traffic/ingest';
 import type { CliIo } from './main';
 
@@ -114,9 +115,11 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
     }
   }
   if (paths.length === 0) throw new UsageError('traffic needs at least one file or folder');
+  paths.splice(0, paths.length, ...paths.map((p) => resolve(io.cwd, p)));
+  if (configFile) configFile = resolve(io.cwd, configFile);
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length) {
-    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
+    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
     return 2;
   }
   if (configFile && !existsSync(configFile)) {
@@ -150,6 +153,9 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   const unreadable = model.stats.files.filter((f) => f.error);
   for (const f of unreadable) io.stderr(`mesh-policy: cannot read "${relative(io.cwd, f.path) || f.path}": ${f.error}`);
   for (const problem of model.stats.problems) if (!unreadable.some((f) => problem.startsWith(`${f.path}:`))) io.stderr(`mesh-policy: ${shorten(problem, io.cwd)}`);
+  // Secrets in the logs (credentials in headers, tokens in paths) never reach the output.
+  const redactor = redactorFor(config);
+  model.shapes = model.shapes.map((shape) => ({ ...shape, record: redactor.record(shape.record) }));
   if (format === 'jsonl') {
     for (const shape of model.shapes) io.stdout(JSON.stringify(orderRecord(shape.record)));
     io.stderr(summaryLine(model.stats));

@@ -21,6 +21,8 @@ export interface ProjectConfig {
   rules: Record<string, RuleSetting>;
   /** Options for the log readers (format overrides and the like), passed through as written. */
   readers: Record<string, unknown>;
+  /** More request headers whose values are secret, beyond the built-in list (traffic/redact.ts). */
+  redact: { headers: string[] };
   /** Problems found while reading the file, reported by the adapters. */
   problems: string[];
 }
@@ -38,6 +40,7 @@ export function defaultConfig(root: string): ProjectConfig {
     consul: { defaultIntentionPolicy: 'allow' },
     rules: {},
     readers: {},
+    redact: { headers: [] },
     problems: [],
   };
 }
@@ -70,7 +73,7 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     return config;
   }
   const value = raw as Record<string, unknown>;
-  const known = new Set(['traffic', 'inventory', 'istio', 'linkerd', 'consul', 'rules', 'readers']);
+  const known = new Set(['traffic', 'inventory', 'istio', 'linkerd', 'consul', 'rules', 'readers', 'redact']);
   for (const key of Object.keys(value)) if (!known.has(key)) config.problems.push(`${CONFIG_FILE_NAME}: unknown key "${key}"`);
   const globs = (key: 'traffic' | 'inventory') => {
     const v = value[key];
@@ -101,6 +104,9 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     else config.problems.push(`${CONFIG_FILE_NAME}: rules.${code} must be one of error, warning, info, hint, off`);
   }
   config.readers = section('readers');
+  const redactHeaders = section('redact')['headers'];
+  if (Array.isArray(redactHeaders) && redactHeaders.every((h) => typeof h === 'string')) config.redact.headers = redactHeaders as string[];
+  else if (redactHeaders !== undefined) config.problems.push(`${CONFIG_FILE_NAME}: redact.headers must be a list of header names`);
   return config;
 }
 
