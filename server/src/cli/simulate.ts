@@ -12,6 +12,7 @@ import { WorkspaceModel } from '../engine/workspace';
 import { toValue } from '../engine/source/tree';
 import { VERSION } from '../version';
 import type { CliIo } from './main';
+import { EXIT_INTERRUPTED, isAbort, progressPrinter } from './traffic';
 
 export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
        mesh-policy explain  --policies <paths> --call '<access record JSON>' [options]
@@ -31,9 +32,11 @@ Options:
                                newly denied calls, located on the deciding policy.
                                explain: text (default) or json.
   --call <json>                explain: the call, as an access record (docs/access-records.md).
+  --max-lines <N>              simulate: lines read per log file (the rest is counted as skipped).
+  --progress                   simulate: show progress on stderr (default: when stderr is a terminal).
 
 Exit codes: 0 no call changes from allowed to denied, 1 some observed-allowed calls would be
-denied, 2 usage error or unreadable input.`;
+denied, 2 usage error or unreadable input, 130 interrupted (Ctrl-C).`;
 
 class UsageError extends Error {}
 class HelpRequested extends Error {}
@@ -45,6 +48,8 @@ interface Parsed {
   format: string;
   config?: string;
   call?: string;
+  maxLines?: number;
+  progress?: boolean;
 }
 
 function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
@@ -66,6 +71,14 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
       case '--config': parsed.config = value(); break;
       case '--format': parsed.format = value(); break;
       case '--call': parsed.call = value(); break;
+      case '--max-lines': {
+        const raw = value();
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < 1) throw new UsageError(`--max-lines must be a positive whole number (got "${raw}")`);
+        parsed.maxLines = n;
+        break;
+      }
+      case '--progress': parsed.progress = true; break;
       default:
         throw new UsageError(flag.startsWith('-') ? `unknown option "${flag}"` : `unexpected argument "${arg}"`);
     }
@@ -106,7 +119,7 @@ function loadWorkspace(parsed: Parsed, io: CliIo): { workspace: WorkspaceModel; 
   return { workspace, simulation: new Simulation(workspace) };
 }
 
-export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }): Promise<number> {
+export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }, run: { signal?: AbortSignal; stderrIsTty?: boolean } = {}): Promise<number> {
   try {
     const parsed = parse(args, 'simulate');
     const loaded = loadWorkspace(parsed, io);
@@ -117,14 +130,18 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
       io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
       return 2;
     }
+    const shown = parsed.progress || run.stderrIsTty ? progressPrinter((t) => process.stderr.write(t)) : undefined;
     const model = await ingestTraffic(trafficPaths, {
       inventory: loaded.workspace.inventory, config: loaded.workspace.config,
+      ...(parsed.maxLines !== undefined ? { maxLinesPerFile: parsed.maxLines } : {}),
+      ...(run.signal ? { signal: run.signal } : {}),
+      ...(shown ? { onProgress: shown.onProgress } : {}),
       // Only headers some policy tests can change a decision: fold the rest away.
       keyHeaders: headersTestedBy(loaded.workspace),
       // jsonl answers per input line, so every line's place is kept.
       ...(parsed.format === 'jsonl' ? { maxSamples: Number.MAX_SAFE_INTEGER, workers: 1 } : {}),
       ...(workerEntry ? { workerEntry } : {}),
-    });
+    }).finally(() => shown?.done());
     for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
     const result = redacted(simulateShapes(loaded.simulation, model.shapes), redactorFor(loaded.workspace.config));
     const rel = (p: string) => relative(io.cwd, p) || p;
@@ -137,6 +154,10 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     if (model.stats.files.some((f) => f.error)) return 2;
     return result.totals.newlyDenied > 0 ? 1 : 0;
   } catch (error) {
+    if (isAbort(error, run.signal)) {
+      io.stderr('\nmesh-policy: interrupted; nothing was printed');
+      return EXIT_INTERRUPTED;
+    }
     return failure(error, io);
   }
 }
