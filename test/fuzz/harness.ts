@@ -335,7 +335,7 @@ async function runCliCase(c: FuzzCase): Promise<void> {
   const args = command === 'lint' ? ['lint', name, '--format', format]
     : command === 'traffic' ? ['traffic', logName, '--format', format, '--no-inventory', '--workers', '1']
       : command === 'simulate' ? ['simulate', '--policies', name, '--traffic', logName, '--format', format]
-        : command === 'explain' ? ['explain', '--policies', name, '--call', c.parts[2]!, '--format', format]
+        : command === 'explain' ? ['explain', '--policies', name, '--call', c.parts[2]!.length > 64_000 ? '{"mesh":"istio"}' : c.parts[2]!, '--format', format]
           : [command, name];
   try {
     const result = await spawnCli([...args, ...extra], dir);
@@ -489,7 +489,7 @@ export async function minimize(c: FuzzCase, message: string, budget = 150): Prom
 export function describeFailure(f: Failure): string {
   const c = f.fuzzCase;
   const parts = c.parts.map((p, i) => `  part ${i} (${p.length} chars): ${JSON.stringify(p.length > 600 ? `${p.slice(0, 300)}…${p.slice(-300)}` : p)}`);
-  return [`seed ${c.seed} case ${c.index} (${c.kind}): ${f.message}`, `  meta: ${JSON.stringify(c.meta).slice(0, 400)}`, ...parts, `  reproduce: npm run fuzz -- --seed ${c.seed} --case ${c.index}`].join('\n');
+  return [`seed ${c.seed} case ${c.index} (${c.kind}): ${f.message}`, `  meta: ${JSON.stringify(c.meta).slice(0, 400)}`, ...parts, `  reproduce: npm run fuzz -- --seed ${c.seed} --case ${c.index} --kind ${c.kind}`].join('\n');
 }
 
 export interface RunOptions {
@@ -499,6 +499,8 @@ export interface RunOptions {
   cliEvery: number;
   lspEvery: number;
   minimize: boolean;
+  /** Run every case as this kind (to replay one case of a run with another mix). */
+  kind?: CaseKind;
   onProgress?: (done: number, failures: number) => void;
 }
 
@@ -508,7 +510,7 @@ export async function runFuzz(options: RunOptions): Promise<Failure[]> {
   const first = options.first ?? 0;
   try {
     for (let index = first; index < first + options.cases; index++) {
-      const c = generate(kindOf(index, options), options.seed, index);
+      const c = generate(options.kind ?? kindOf(index, options), options.seed, index);
       const message = await failureOf(c);
       if (message) failures.push({ fuzzCase: c, message });
       options.onProgress?.(index - first + 1, failures.length);

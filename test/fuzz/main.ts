@@ -1,9 +1,10 @@
 // `npm run fuzz -- --cases N --seed S` runs N cases of seed S and prints each failure minimized,
 // with the command that replays it (`--case I` runs case I alone).
-import { describeFailure, runFuzz, timeByKind } from './harness';
+import { describeFailure, runFuzz, timeByKind, type CaseKind } from './harness';
 
 function main(argv: string[]): Promise<number> | number {
-  const options = { seed: 1, cases: 2000, first: 0, cliEvery: 50, lspEvery: 20, minimize: true };
+  const options: { seed: number; cases: number; first: number; cliEvery: number; lspEvery: number; minimize: boolean; kind?: CaseKind } = { seed: 1, cases: 2000, first: 0, cliEvery: 50, lspEvery: 20, minimize: true };
+  const KINDS: CaseKind[] = ['lint', 'reader', 'ingest', 'decide', 'cli', 'lsp'];
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): number => {
@@ -19,8 +20,14 @@ function main(argv: string[]): Promise<number> | number {
       case '--cli-every': options.cliEvery = value(); break;
       case '--lsp-every': options.lspEvery = value(); break;
       case '--no-minimize': options.minimize = false; break;
+      case '--kind': {
+        const kind = argv[++i] as CaseKind;
+        if (!KINDS.includes(kind)) throw new Error(`--kind must be one of ${KINDS.join(', ')}`);
+        options.kind = kind;
+        break;
+      }
       default:
-        process.stderr.write(`fuzz: unknown option ${flag}\nUsage: npm run fuzz -- [--cases N] [--seed S] [--case I] [--first I] [--cli-every N] [--lsp-every N] [--no-minimize]\n`);
+        process.stderr.write(`fuzz: unknown option ${flag}\nUsage: npm run fuzz -- [--cases N] [--seed S] [--case I] [--first I] [--kind K] [--cli-every N] [--lsp-every N] [--no-minimize]\n`);
         return 2;
     }
   }
