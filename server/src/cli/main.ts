@@ -9,7 +9,7 @@ import { DEFAULT_READ_LIMITS, type ReadLimits } from '../engine/source/sourceFil
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
-import { runTrafficMain } from './traffic';
+import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
 import { runGenerateCli, runReportCli } from './audit';
 
@@ -33,10 +33,12 @@ Options for lint:
   --format text|json|sarif     Output format (default: text).
   --max-file-size <MiB>        Skip files larger than this, with a finding (default: ${DEFAULT_READ_LIMITS.maxFileBytes / 1024 / 1024}).
   --max-documents <N>          Documents read per file (default: ${DEFAULT_READ_LIMITS.maxDocuments}).
+  --max-depth <N>              Deepest nesting read in a document (default: ${DEFAULT_READ_LIMITS.maxDepth}).
+  --max-nodes <N>              Nodes a YAML document may expand to, aliases included (default: ${DEFAULT_READ_LIMITS.maxNodes}).
   --config <file>              .meshpolicy.yaml to use (default: the nearest one above the current folder).
   --quiet                      Report errors only.
 
-Exit codes: 0 no errors, 1 errors found, 2 usage error or unreadable input.`;
+Exit codes: 0 no errors, 1 errors found, 2 usage error or unreadable input, 130 interrupted (Ctrl-C).`;
 
 class UsageError extends Error {}
 
@@ -92,6 +94,8 @@ function lint(args: string[], io: CliIo): number {
       }
       case '--max-file-size': limits.maxFileBytes = positive(flag, value()) * 1024 * 1024; break;
       case '--max-documents': limits.maxDocuments = positive(flag, value()); break;
+      case '--max-depth': limits.maxDepth = positive(flag, value()); break;
+      case '--max-nodes': limits.maxNodes = positive(flag, value()); break;
       case '--quiet': quiet = true; break;
       case '--config': configFile = value(); break;
       default:
@@ -167,7 +171,7 @@ export function main(): void {
   };
   if (process.argv[2] === 'simulate') {
     const entry = process.argv[1];
-    void runSimulateCli(process.argv.slice(3), io, entry ? { file: entry, argv: ['traffic', '--ingest-worker'] } : undefined).then((code) => { process.exitCode = code; });
+    void runSimulateCli(process.argv.slice(3), io, entry ? { file: entry, argv: ['traffic', '--ingest-worker'] } : undefined, { signal: interruptSignal(), stderrIsTty: Boolean(process.stderr.isTTY) }).then(finishProcess);
     return;
   }
   if (process.argv[2] === 'report' || process.argv[2] === 'generate') {

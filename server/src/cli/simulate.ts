@@ -8,7 +8,8 @@ import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
 import { FileTrafficSource } from '../engine/traffic/sources';
-import { clickhouseSource, displayPath, readSource, sourceOption } from './traffic';
+import { redactorFor, type Redactor } from '../engine/traffic/redact';
+import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readSource, sourceOption } from './traffic';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
@@ -41,9 +42,12 @@ Options:
                                changes: "compared with HEAD, N allowed calls become denied ...".
   --fail-on-newly-denied <N>   simulate: exit 1 only when more than N calls become denied (compared
                                with the baseline when given, else with what was observed); default 0.
+  --max-lines <N>              simulate: lines read per log file (the rest is counted as skipped).
+  --progress                   simulate: show progress on stderr (default: when stderr is a terminal).
 
 Exit codes: 0 no more than N calls become denied, 1 more did, 2 usage error or unreadable input
-(including a --baseline that is not a git ref of the repository holding the policies).`;
+(including a --baseline that is not a git ref of the repository holding the policies), 130
+interrupted (Ctrl-C).`;
 
 class UsageError extends Error {}
 class HelpRequested extends Error {}
@@ -58,6 +62,8 @@ interface Parsed {
   baseline?: string;
   failOnNewlyDenied: number;
   source: 'files' | 'clickhouse';
+  maxLines?: number;
+  progress?: boolean;
 }
 
 function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
@@ -87,6 +93,14 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
         break;
       }
       case '--source': parsed.source = sourceOption(value(), UsageError); break;
+      case '--max-lines': {
+        const raw = value();
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < 1) throw new UsageError(`--max-lines must be a positive whole number (got "${raw}")`);
+        parsed.maxLines = n;
+        break;
+      }
+      case '--progress': parsed.progress = true; break;
       default:
         throw new UsageError(flag.startsWith('-') ? `unknown option "${flag}"` : `unexpected argument "${arg}"`);
     }
@@ -132,7 +146,7 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   return { workspace, simulation: new Simulation(workspace), engine };
 }
 
-export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }): Promise<number> {
+export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }, run: { signal?: AbortSignal; stderrIsTty?: boolean } = {}): Promise<number> {
   try {
     const parsed = parse(args, 'simulate');
     const loaded = loadWorkspace(parsed, io);
@@ -151,28 +165,37 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
       io.stderr(`mesh-policy: ${source}`);
       return 2;
     }
+    const shown = parsed.progress || run.stderrIsTty ? progressPrinter((t) => process.stderr.write(t)) : undefined;
     const model = await readSource(source, {
+      ...(parsed.maxLines !== undefined ? { maxLinesPerFile: parsed.maxLines } : {}),
+      ...(run.signal ? { signal: run.signal } : {}),
+      ...(shown ? { onProgress: shown.onProgress } : {}),
       inventory: loaded.workspace.inventory, config: loaded.workspace.config,
+      ...(parsed.maxLines !== undefined ? { maxLinesPerFile: parsed.maxLines } : {}),
+      ...(run.signal ? { signal: run.signal } : {}),
+      ...(shown ? { onProgress: shown.onProgress } : {}),
       // Only headers some policy tests can change a decision: fold the rest away.
       keyHeaders: headersTestedBy(loaded.workspace),
       // jsonl answers per input line, so every line's place is kept.
       ...(parsed.format === 'jsonl' ? { maxSamples: Number.MAX_SAFE_INTEGER } : {}),
-    }, io);
+    }, io).finally(() => shown?.done());
     if (model === undefined) return 2;
     for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
-    const result = simulateShapes(loaded.simulation, model.shapes);
+    const decided = simulateShapes(loaded.simulation, model.shapes);
     const rel = (p: string) => displayPath(io.cwd, p);
     let comparison: BaselineComparison | undefined;
     if (parsed.baseline) {
       const paths = [...parsed.policies, ...parsed.inventory].map((p) => resolve(io.cwd, p));
       try {
-        comparison = await compareWithGit({ engine: loaded.engine, workspace: loaded.workspace, paths, currentFiles: collectPolicyFiles(paths).files, ref: parsed.baseline, outcomes: result.outcomes });
+        comparison = await compareWithGit({ engine: loaded.engine, workspace: loaded.workspace, paths, currentFiles: collectPolicyFiles(paths).files, ref: parsed.baseline, outcomes: decided.outcomes });
       } catch (error) {
         if (!(error instanceof BaselineError)) throw error;
         io.stderr(`mesh-policy: --baseline: ${error.message}`);
         return 2;
       }
     }
+    // Secrets in the logs never reach the output (decisions above used the real values).
+    const result = redacted(decided, redactorFor(loaded.workspace.config));
     switch (parsed.format) {
       case 'json': io.stdout(JSON.stringify({ ...(jsonResult(result, model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel) } : {}) }, null, 2)); break;
       case 'jsonl': for (const line of jsonlLines(result, rel)) io.stdout(line); break;
@@ -183,6 +206,10 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     const newlyDenied = comparison ? comparison.becomeDenied : result.totals.newlyDenied;
     return newlyDenied > parsed.failOnNewlyDenied ? 1 : 0;
   } catch (error) {
+    if (isAbort(error, run.signal)) {
+      io.stderr('\nmesh-policy: interrupted; nothing was printed');
+      return EXIT_INTERRUPTED;
+    }
     return failure(error, io);
   }
 }
@@ -215,13 +242,27 @@ export function runExplainCli(args: string[], io: CliIo): number {
     if (!call || typeof call !== 'object' || Array.isArray(call)) throw new UsageError('--call must be a JSON object (an access record)');
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
-    const decision = loaded.simulation.decide(call, true);
+    const redactor = redactorFor(loaded.workspace.config);
+    const decision = redactor.deep(loaded.simulation.decide(call, true), redactor.secretsOf(call));
     const rel = (p: string) => displayPath(io.cwd, p);
     io.stdout(parsed.format === 'json' ? JSON.stringify(decision, null, 2) : explainText(decision, rel));
     return 0;
   } catch (error) {
     return failure(error, io);
   }
+}
+
+/** The result as it may be printed: records without their secrets, and decisions (reasons,
+ * traces) without the secret values of the call they are about. */
+function redacted(result: SimulationResult, redactor: Redactor): SimulationResult {
+  return {
+    ...result,
+    outcomes: result.outcomes.map((o) => ({
+      ...o,
+      shape: { ...o.shape, record: redactor.record(o.shape.record) },
+      decision: redactor.deep(o.decision, redactor.secretsOf(o.shape.record)),
+    })),
+  };
 }
 
 

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { findConfig, loadConfig, type ProjectConfig } from '../engine/config/projectConfig';
 import { emptyInventory } from '../engine/inventory/inventory';
 import { loadInventory } from '../engine/inventory/loadInventory';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
-import { readerSettingProblems, runIngestWorker, type IngestStats, type ResolutionMethod, type TrafficModel, type TrafficShape } from '../engine/traffic/ingest';
+import { readerSettingProblems, runIngestWorker, type IngestProgress, type IngestStats, type ResolutionMethod, type TrafficModel, type TrafficShape } from '../engine/traffic/ingest';
 import { ClickHouseTrafficSource, FileTrafficSource, TrafficSourceError, type TrafficSource } from '../engine/traffic/sources';
+import { redactorFor } from '../engine/traffic/redact';
 import type { CliIo } from './main';
 
 export const TRAFFIC_USAGE = `Usage: mesh-policy traffic <files or folders...> [options]
@@ -35,14 +36,64 @@ Options for traffic:
   --join-window <seconds>      How far apart the two sides of a call may be logged (default 60).
   --workers <N>                Worker threads for large inputs (default: the CPUs, at most 4, unless
                                the machine is already busy; 1 disables them).
+  --max-lines <N>              Lines read per file; the rest is counted as skipped, with the reason
+                               (default: readers.maxLines of the configuration, else no limit).
+  --progress                   Show progress on stderr (default: when stderr is a terminal).
 
-Exit codes: 0 read, 2 usage error or unreadable input.`;
+Exit codes: 0 read, 2 usage error or unreadable input, 130 interrupted (Ctrl-C).`;
 
 class UsageError extends Error {}
 
 export interface TrafficCliOptions {
   /** How workers re-enter the CLI when it runs from a bundle. */
   workerEntry?: { file: string; argv: string[] };
+  /** Aborts the reading (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Whether stderr is a terminal (progress is shown there by default). */
+  stderrIsTty?: boolean;
+}
+
+/** Exit code when Ctrl-C stopped the command (128 + SIGINT, as shells report it). */
+export const EXIT_INTERRUPTED = 130;
+
+/**
+ * Ctrl-C aborts the returned signal: reading stops at the next batch, nothing more is printed.
+ * A second Ctrl-C exits at once.
+ */
+export function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    controller.abort(new DOMException('interrupted', 'AbortError'));
+    process.once('SIGINT', () => process.exit(EXIT_INTERRUPTED));
+  });
+  return controller.signal;
+}
+
+export function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
+  return Boolean(signal?.aborted) || (error instanceof Error && error.name === 'AbortError');
+}
+
+/** Sets the exit code; after an interruption, exits soon even if a worker or stream lingers. */
+export function finishProcess(code: number): void {
+  process.exitCode = code;
+  if (code === EXIT_INTERRUPTED) setTimeout(() => process.exit(code), 300).unref();
+}
+
+/** Progress of a long read on stderr, on one line rewritten in place (cleared at the end). */
+export function progressPrinter(write: (text: string) => void): { onProgress: (p: IngestProgress) => void; done: () => void } {
+  let last = 0;
+  let shown = false;
+  return {
+    onProgress: (p) => {
+      const now = Date.now();
+      if (now - last < 250) return;
+      last = now;
+      shown = true;
+      const percent = p.totalBytes ? Math.min(100, (p.bytesRead / p.totalBytes) * 100).toFixed(1) : '?';
+      write(`\rreading: ${percent}% (${mib(p.bytesRead)} of ${mib(p.totalBytes)}), ${n(p.lines)} lines, file ${Math.min(p.filesDone + 1, p.files)} of ${p.files}\u001b[K`);
+    },
+    done: () => { if (shown) write('\r\u001b[K'); },
+  };
 }
 
 /** `mesh-policy traffic ...` from the process (bin): output to stdout/stderr, exit code set. */
@@ -57,9 +108,8 @@ export function runTrafficMain(args: string[]): void {
     cwd: process.cwd(),
   };
   const entry = process.argv[1];
-  void runTrafficCli(args, io, entry ? { workerEntry: { file: entry, argv: ['traffic', '--ingest-worker'] } } : {}).then((code) => {
-    process.exitCode = code;
-  });
+  const signal = interruptSignal();
+  void runTrafficCli(args, io, { signal, stderrIsTty: Boolean(process.stderr.isTTY), ...(entry ? { workerEntry: { file: entry, argv: ['traffic', '--ingest-worker'] } } : {}) }).then(finishProcess);
 }
 
 export async function runTrafficCli(args: string[], io: CliIo, cli: TrafficCliOptions = {}): Promise<number> {
@@ -69,6 +119,10 @@ export async function runTrafficCli(args: string[], io: CliIo, cli: TrafficCliOp
     if (error instanceof UsageError) {
       io.stderr(`mesh-policy: ${error.message}\n\n${TRAFFIC_USAGE}`);
       return 2;
+    }
+    if (isAbort(error, cli.signal)) {
+      io.stderr('\nmesh-policy: interrupted; nothing was printed');
+      return EXIT_INTERRUPTED;
     }
     io.stderr(`mesh-policy: internal error: ${error instanceof Error ? error.message : String(error)}`);
     return 2;
@@ -85,6 +139,8 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   let workers: number | undefined;
   let keyHeaders: string[] | undefined;
   let sourceKind: 'files' | 'clickhouse' = 'files';
+  let maxLines: number | undefined;
+  let progress = Boolean(cli.stderrIsTty);
   const paths: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -113,6 +169,8 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
       case '--top': top = count(flag, value(), true); break;
       case '--join-window': joinWindowMs = count(flag, value(), false) * 1000; break;
       case '--workers': workers = count(flag, value(), false); break;
+      case '--max-lines': maxLines = count(flag, value(), false); break;
+      case '--progress': progress = true; break;
       case '--key-headers': keyHeaders = value().split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0); break;
       default:
         if (flag.startsWith('-')) throw new UsageError(`unknown option "${flag}"`);
@@ -121,9 +179,11 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   }
   if (sourceKind === 'clickhouse' && paths.length) throw new UsageError('--source clickhouse reads the configured table: give no files');
   if (sourceKind === 'files' && paths.length === 0) throw new UsageError('traffic needs at least one file or folder');
+  paths.splice(0, paths.length, ...paths.map((p) => resolve(io.cwd, p)));
+  if (configFile) configFile = resolve(io.cwd, configFile);
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length) {
-    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
+    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
     return 2;
   }
   if (configFile && !existsSync(configFile)) {
@@ -156,11 +216,21 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
     io.stderr(`mesh-policy: ${source}`);
     return 2;
   }
-  const model = await readSource(source, { inventory, config, ...(keyHeaders ? { keyHeaders } : {}) }, io);
+  const shown = progress ? progressPrinter((t) => process.stderr.write(t)) : undefined;
+  const model = await readSource(source, {
+    inventory, config,
+    ...(keyHeaders ? { keyHeaders } : {}),
+    ...(maxLines !== undefined ? { maxLinesPerFile: maxLines } : {}),
+    ...(cli.signal ? { signal: cli.signal } : {}),
+    ...(shown ? { onProgress: shown.onProgress } : {}),
+  }, io).finally(() => shown?.done());
   if (model === undefined) return 2;
   const unreadable = model.stats.files.filter((f) => f.error);
   for (const f of unreadable) io.stderr(`mesh-policy: cannot read "${relative(io.cwd, f.path) || f.path}": ${f.error}`);
   for (const problem of model.stats.problems) if (!unreadable.some((f) => problem.startsWith(`${f.path}:`))) io.stderr(`mesh-policy: ${shorten(problem, io.cwd)}`);
+  // Secrets in the logs (credentials in headers, tokens in paths) never reach the output.
+  const redactor = redactorFor(config);
+  model.shapes = model.shapes.map((shape) => ({ ...shape, record: redactor.record(shape.record) }));
   if (format === 'jsonl') {
     for (const shape of model.shapes) io.stdout(JSON.stringify(orderRecord(shape.record)));
     io.stderr(summaryLine(model.stats));

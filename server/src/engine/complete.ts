@@ -1,6 +1,6 @@
 import type { Resource } from './resource';
 import type { JsonSchema } from './schema/jsonSchema';
-import { firstWith, propertyNames, schemasAt, typesOf } from './schema/navigate';
+import { firstWith, propertyNames, schemasAt, schemasBelow, typesOf } from './schema/navigate';
 import type { SchemaRegistry } from './schema/registry';
 import { resourceAt } from './resourceAt';
 import type { SourceFile } from './source/sourceFile';
@@ -216,14 +216,17 @@ function onlyResource(resources: Resource[]): Resource | undefined {
 
 /** Maps each segment to the schema's spelling (Consul accepts any case and snake_case aliases). */
 function canonicalPath(registry: SchemaRegistry, root: JsonSchema, path: NodePath): NodePath {
+  // One step at a time (not schemasAt per prefix): a path thousands of levels deep stays linear.
   const out: NodePath = [];
-  for (const segment of path) {
-    if (typeof segment === 'number') {
-      out.push(segment);
-      continue;
+  let current = schemasAt(registry, root, []);
+  for (let segment of path) {
+    if (typeof segment === 'string' && current.length) {
+      const names = [...propertyNames(current).keys()];
+      const typed = segment;
+      segment = names.find((n) => n === typed) ?? names.find((n) => foldKey(n) === foldKey(typed)) ?? typed;
     }
-    const names = [...propertyNames(schemasAt(registry, root, out)).keys()];
-    out.push(names.find((n) => n === segment) ?? names.find((n) => foldKey(n) === foldKey(segment)) ?? segment);
+    out.push(segment);
+    current = current.length ? schemasBelow(registry, root, current, segment) : [];
   }
   return out;
 }
@@ -305,15 +308,18 @@ function completeHcl(file: SourceFile, resources: Resource[], registry: SchemaRe
   for (const frame of stack) {
     if (frame.key !== undefined) {
       path = canonicalPath(registry, root, [...path, frame.key]);
+      const here = schemasAt(registry, root, path);
+      // Outside what the schema describes there is nothing to suggest (and deeper frames cost time).
+      if (here.length === 0) return [];
       // A block (`Sources { ... }`) where the schema wants a list is one item of that list.
-      const types = typesOf(schemasAt(registry, root, path));
+      const types = typesOf(here);
       if (!frame.list && types.includes('array') && !types.includes('object')) path.push(0);
     }
     if (frame.list) path.push(0);
   }
   const lineStart = file.lines.lineStart(file.lines.position(offset).line);
   const line = file.text.slice(lineStart, offset);
-  const value = /([A-Za-z_][\w.-]*)\s*=\s*"?([^"]*)$/.exec(line);
+  const value = valueBeingTyped(line);
   if (value) {
     const typed = value[2]!;
     const replace = { start: offset - typed.length - (line.endsWith(`"${typed}`) ? 1 : 0), end: offset };
@@ -321,15 +327,47 @@ function completeHcl(file: SourceFile, resources: Resource[], registry: SchemaRe
     const values = valueSuggestions(schemasAt(registry, root, valuePath), replace).map((s) => ({ ...s, insertText: /^(true|false)$/.test(s.label) ? s.label : JSON.stringify(s.label) }));
     return withObserved(values, resource, file, valuePath, replace, observed);
   }
-  const key = /(?:^|[{,\s])([A-Za-z_][\w.-]*)?$/.exec(line);
-  if (!key || /=\s*$/.test(line)) return [];
-  const typed = key[1] ?? '';
+  const typed = keyBeingTyped(line);
+  if (typed === undefined || /=\s*$/.test(line)) return [];
   const schemas = schemasAt(registry, root, path);
   return keySuggestions(schemas, hclKeysInBlock(file.text, offset), { start: offset - typed.length, end: offset }, 0).map((s) => {
     const types = typesOf(propertyNames(schemas).has(s.label) ? [propertyNames(schemas).get(s.label)!] : []);
     const insertText = types.includes('array') && !types.includes('string') ? `${s.label} = [` : types.includes('object') && !types.includes('string') ? `${s.label} {` : `${s.label} = `;
     return { ...s, insertText };
   });
+}
+
+const isKeyChar = (c: string | undefined): boolean => c !== undefined && /[\w.-]/.test(c);
+
+/**
+ * `key = "partial` at the end of the line: [, key, partial value], for the first `=` whose value
+ * has no closing quote yet. Scans instead of an unanchored regex, which is quadratic on long lines.
+ */
+function valueBeingTyped(line: string): [string, string, string] | undefined {
+  const lastQuote = line.lastIndexOf('"');
+  for (let eq = line.indexOf('='); eq >= 0; eq = line.indexOf('=', eq + 1)) {
+    let rest = eq + 1;
+    while (rest < line.length && /\s/.test(line[rest]!)) rest++;
+    if (line[rest] === '"') rest++;
+    if (lastQuote >= rest) continue;
+    let end = eq;
+    while (end > 0 && /\s/.test(line[end - 1]!)) end--;
+    let start = end;
+    while (start > 0 && isKeyChar(line[start - 1])) start--;
+    while (start < end && !/[A-Za-z_]/.test(line[start]!)) start++;
+    if (start === end) continue;
+    return [line.slice(start, line.length), line.slice(start, end), line.slice(rest)];
+  }
+  return undefined;
+}
+
+/** The key being typed at the end of the line (possibly ''), or undefined when the line does not end in one. */
+function keyBeingTyped(line: string): string | undefined {
+  let start = line.length;
+  while (start > 0 && isKeyChar(line[start - 1])) start--;
+  if (start > 0 && !/[{,\s]/.test(line[start - 1]!)) return undefined;
+  const run = line.slice(start);
+  return run === '' || /^[A-Za-z_]/.test(run) ? run : undefined;
 }
 
 /** Keys already set in the HCL block (or object) around the offset. */

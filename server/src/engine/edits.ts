@@ -42,7 +42,12 @@ export function renameKey(file: SourceFile, keySpan: Span, newKey: string): Text
 }
 
 export function wrapInList(file: SourceFile, node: SourceNode): TextEdit {
-  return spanEdit(file, node.span, `[${file.text.slice(node.span.start, node.span.end)}]`);
+  const original = file.text.slice(node.span.start, node.span.end);
+  // Inside `[...]` a YAML plain scalar may not hold flow indicators or line breaks, and a block
+  // scalar cannot stand at all: those are written double-quoted instead.
+  const unsafeInFlow = file.format === 'yaml' && node.type === 'scalar' && typeof node.value === 'string' &&
+    (node.style === 'block' || (node.style === 'plain' && /[[\]{},#\r\n]/.test(original)));
+  return spanEdit(file, node.span, `[${unsafeInFlow ? JSON.stringify(node.value) : original}]`);
 }
 
 /** Adds `key: value` to an object, in the object's own style and indentation. */
@@ -50,9 +55,21 @@ export function addField(file: SourceFile, object: ObjectNode, key: string, valu
   const { format, text, lines } = file;
   const renderedKey = format === 'json' ? JSON.stringify(key) : key;
   const pair = format === 'hcl' ? `${renderedKey} = ${renderValue(format, value)}` : `${renderedKey}: ${renderValue(format, value)}`;
+  // `key:` written with no value (null) reads as missing: give it the value rather than a second `key`.
+  const present = object.entries.find((e) => e.key === key);
+  if (present && present.value.type === 'scalar' && present.value.value === null) {
+    const colon = text.indexOf(format === 'hcl' ? '=' : ':', present.keySpan.end);
+    const end = Math.max(present.value.span.end, colon < 0 ? present.keySpan.end : colon + 1);
+    return spanEdit(file, { start: present.keySpan.end, end }, `${format === 'hcl' ? ' = ' : ': '}${renderValue(format, value)}`);
+  }
   const last = object.entries[object.entries.length - 1];
   if (!last) {
     if (object.flow || format === 'json') return spanEdit(file, object.span, format === 'hcl' ? `{ ${pair} }` : `{${pair}}`);
+    if (format === 'hcl' && text[object.span.start] === '{') {
+      // An empty block: the field goes inside the braces, indented one step from the block's line.
+      const lineIndent = /^[ \t]*/.exec(lines.lineText(lines.position(object.span.start).line))![0];
+      return spanEdit(file, { start: object.span.start + 1, end: object.span.start + 1 }, `\n${lineIndent}  ${pair}`);
+    }
     const start = lines.position(object.span.start);
     return spanEdit(file, { start: object.span.start, end: object.span.start }, `\n${' '.repeat(start.character + 2)}${pair}\n${' '.repeat(start.character)}`);
   }

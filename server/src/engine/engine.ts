@@ -129,7 +129,7 @@ export class Engine {
 function isOurs(file: SourceFile, recognized: number): boolean {
   if (recognized > 0) return true;
   if (file.format === 'hcl') return /\bkind\s*=\s*"service-intentions"/i.test(file.text);
-  return [...file.problems, ...file.documents.flatMap((d) => d.problems)].some((p) => p.limit) && /apiVersion:\s*(security\.istio\.io|policy\.linkerd\.io|consul\.hashicorp\.com)\//.test(file.text.slice(0, 64 * 1024));
+  return [...file.problems, ...file.documents.flatMap((d) => d.problems)].some((p) => p.limit) && /"?apiVersion"?\s*:\s*"?(security\.istio\.io|policy\.linkerd\.io|consul\.hashicorp\.com)\//.test(file.text.slice(0, 64 * 1024));
 }
 
 function syntaxFinding(file: SourceFile, problem: SyntaxProblem): Finding {

@@ -24,6 +24,8 @@ export interface ProjectConfig {
   readers: Record<string, unknown>;
   /** Where to query the logs when they sit in ClickHouse (`clickhouse:`; docs/scale.md). */
   clickhouse?: ClickHouseSettings;
+  /** More request headers whose values are secret, beyond the built-in list (traffic/redact.ts). */
+  redact: { headers: string[] };
   /** Problems found while reading the file, reported by the adapters. */
   problems: string[];
 }
@@ -41,6 +43,7 @@ export function defaultConfig(root: string): ProjectConfig {
     consul: { defaultIntentionPolicy: 'allow' },
     rules: {},
     readers: {},
+    redact: { headers: [] },
     problems: [],
   };
 }
@@ -73,7 +76,7 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     return config;
   }
   const value = raw as Record<string, unknown>;
-  const known = new Set(['traffic', 'inventory', 'istio', 'linkerd', 'consul', 'rules', 'readers', 'clickhouse']);
+  const known = new Set(['traffic', 'inventory', 'istio', 'linkerd', 'consul', 'rules', 'readers', 'clickhouse', 'redact']);
   for (const key of Object.keys(value)) if (!known.has(key)) config.problems.push(`${CONFIG_FILE_NAME}: unknown key "${key}"`);
   const globs = (key: 'traffic' | 'inventory') => {
     const v = value[key];
@@ -106,6 +109,9 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   config.readers = section('readers');
   const clickhouse = parseClickHouseSettings(value['clickhouse'], config.problems, `${CONFIG_FILE_NAME}: clickhouse`);
   if (clickhouse) config.clickhouse = clickhouse;
+  const redactHeaders = section('redact')['headers'];
+  if (Array.isArray(redactHeaders) && redactHeaders.every((h) => typeof h === 'string')) config.redact.headers = redactHeaders as string[];
+  else if (redactHeaders !== undefined) config.problems.push(`${CONFIG_FILE_NAME}: redact.headers must be a list of header names`);
   return config;
 }
 

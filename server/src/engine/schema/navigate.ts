@@ -10,26 +10,31 @@ import type { SchemaRegistry } from './registry';
 export function schemasAt(registry: SchemaRegistry, root: JsonSchema, path: NodePath): JsonSchema[] {
   let current = expand(registry, root, root);
   for (const segment of path) {
-    const next: JsonSchema[] = [];
-    for (const schema of current) {
-      if (typeof segment === 'string') {
-        const property = schema.properties?.[segment];
-        if (isSchema(property)) next.push(property);
-        else if (schema.patternProperties) {
-          for (const [pattern, sub] of Object.entries(schema.patternProperties)) if (isSchema(sub) && safeTest(pattern, segment)) next.push(sub);
-        }
-        if (!property && isSchema(schema.additionalProperties)) next.push(schema.additionalProperties);
-      } else if (Array.isArray(schema.items)) {
-        const item = schema.items[segment];
-        if (item) next.push(item);
-      } else if (isSchema(schema.items)) {
-        next.push(schema.items);
-      }
-    }
-    current = next.flatMap((s) => expand(registry, root, s));
+    current = schemasBelow(registry, root, current, segment);
     if (current.length === 0) return [];
   }
   return current;
+}
+
+/** One step of {@link schemasAt}: the schemas of the value at `segment` below `current`. */
+export function schemasBelow(registry: SchemaRegistry, root: JsonSchema, current: JsonSchema[], segment: string | number): JsonSchema[] {
+  const next: JsonSchema[] = [];
+  for (const schema of current) {
+    if (typeof segment === 'string') {
+      const property = schema.properties?.[segment];
+      if (isSchema(property)) next.push(property);
+      else if (schema.patternProperties) {
+        for (const [pattern, sub] of Object.entries(schema.patternProperties)) if (isSchema(sub) && safeTest(pattern, segment)) next.push(sub);
+      }
+      if (!property && isSchema(schema.additionalProperties)) next.push(schema.additionalProperties);
+    } else if (Array.isArray(schema.items)) {
+      const item = schema.items[segment];
+      if (item) next.push(item);
+    } else if (isSchema(schema.items)) {
+      next.push(schema.items);
+    }
+  }
+  return next.flatMap((s) => expand(registry, root, s));
 }
 
 export function expand(registry: SchemaRegistry, root: JsonSchema, schema: JsonSchema, depth = 0): JsonSchema[] {

@@ -26,6 +26,13 @@ export function readJson(path: string, text: string, limits: ReadLimits = DEFAUL
   const tooLarge = tooLargeFile(path, 'json', text, limits);
   if (tooLarge) return tooLarge;
   const lines = new LineIndex(text);
+  // jsonc-parser recurses once per level: past the depth limit it is not called at all, so a
+  // deeply nested file cannot overflow the stack.
+  const tooDeep = nestingPast(text, limits.maxDepth + 1);
+  if (tooDeep !== undefined) {
+    const problem: SyntaxProblem = { span: { start: tooDeep, end: tooDeep + 1 }, severity: 'error', limit: true, message: `document is nested more than ${limits.maxDepth} levels deep; it was not checked (limit set by maxDepth)` };
+    return { path, format: 'json', text, lines, problems: [], documents: [{ index: 0, span: { start: 0, end: text.length }, root: undefined, problems: [problem] }] };
+  }
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: true });
   const problems: SyntaxProblem[] = errors.map((error) => ({
@@ -44,6 +51,26 @@ export function readJson(path: string, text: string, limits: ReadLimits = DEFAUL
     path, format: 'json', text, lines, problems: [],
     documents: [{ index: 0, span: { start: 0, end: text.length }, root, problems }],
   };
+}
+
+/** The offset of the first bracket nested deeper than `depth` (outside strings), if any. */
+function nestingPast(text: string, depth: number): number | undefined {
+  let level = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92 /* \ */) i++;
+        else if (d === 34 || d === 10) break;
+      }
+    } else if (c === 123 || c === 91) {
+      if (++level > depth) return i;
+    } else if (c === 125 || c === 93) {
+      if (level > 0) level--;
+    }
+  }
+  return undefined;
 }
 
 function convert(node: JsonNode, depth: number, budget: { nodes: number }, limits: ReadLimits): SourceNode {

@@ -26,7 +26,8 @@ export class LineIndex {
       if (this.lineStarts[mid]! <= clamped) low = mid;
       else high = mid - 1;
     }
-    return { line: low, character: clamped - this.lineStarts[low]! };
+    // An offset inside a "\r\n" (or at a line's last "\n") is the end of that line.
+    return { line: low, character: Math.min(clamped, this.lineEnd(low)) - this.lineStarts[low]! };
   }
 
   offset(position: Position): number {

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode, Scalar } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit, type Alias, type Document, type Node as YamlNode, Scalar } from 'yaml';
 import { LineIndex } from './lineIndex';
 import { DEFAULT_READ_LIMITS, LimitExceeded, tooLargeFile, type ReadLimits, type SourceDocument, type SourceFile, type SyntaxProblem } from './sourceFile';
 import type { ObjectEntry, SourceNode, Span } from './tree';
@@ -143,7 +143,7 @@ function convertNode(node: YamlNode, doc: Document.Parsed, depth: number, budget
     throw new LimitExceeded(`document is nested more than ${limits.maxDepth} levels deep; it was not checked (limit set by maxDepth)`, span);
   }
   if (isAlias(node)) {
-    const target = node.resolve(doc);
+    const target = resolveAlias(node, doc);
     if (!target) return { type: 'scalar', span, value: null, style: 'plain' };
     return convertNode(target, doc, depth + 1, budget, limits, span);
   }
@@ -170,6 +170,34 @@ function convertNode(node: YamlNode, doc: Document.Parsed, depth: number, budget
   }
   if (isScalar(node)) return { type: 'scalar', span, value: scalarValue(node), style: scalarStyle(node) };
   return { type: 'scalar', span, value: null, style: 'plain' };
+}
+
+const anchorIndex = new WeakMap<Document.Parsed, Map<string, YamlNode[]>>();
+
+/**
+ * The node an alias stands for: the last node before it with that anchor, as `Alias.resolve`
+ * finds it, but from an index built once per document. `resolve` walks the whole document for
+ * every alias, which makes an alias bomb quadratic long before the node budget stops it.
+ */
+function resolveAlias(alias: Alias, doc: Document.Parsed): YamlNode | undefined {
+  let index = anchorIndex.get(doc);
+  if (!index) {
+    const built = new Map<string, YamlNode[]>();
+    visit(doc, {
+      Node: (_key, node) => {
+        if (!isAlias(node) && node.anchor) {
+          const list = built.get(node.anchor);
+          if (list) list.push(node);
+          else built.set(node.anchor, [node]);
+        }
+      },
+    });
+    anchorIndex.set(doc, (index = built));
+  }
+  const at = alias.range?.[0] ?? Infinity;
+  let found: YamlNode | undefined;
+  for (const node of index.get(alias.source) ?? []) if ((node.range?.[0] ?? 0) < at) found = node;
+  return found;
 }
 
 function scalarValue(node: Scalar): string | number | boolean | null {

@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { F, T, U, type Call, type Tri } from './call';
 import { cidrContains, parseCidr, type Cidr } from './ip';
 import { compileTemplate, isTemplate } from './path';
@@ -102,7 +103,8 @@ export class Field {
   readonly shown: string;
   list: StrList | null = null;
   needles: string[] = [];
-  patterns: RegExp[] = [];
+  /** Built from policy values: RE2 (linear time) for those, a RegExp only for our own path templates. */
+  patterns: { test(value: string): boolean }[] = [];
   /** Trust domains: the peer identity starts with one of these (or `any`). */
   prefixes: string[] = [];
   any = false;
@@ -360,7 +362,7 @@ function namespaces(path: string, name: string, values: string[], negative: bool
   for (const v of values) {
     // Istio: regex `.*/ns/<v>/.*` with `*` → `.*` (a `.` stays a regex dot).
     if (!v.includes('*') && !v.includes('.')) f.needles.push(`/ns/${v}/`);
-    else f.patterns.push(new RegExp(`^.*/ns/${v.replace(REGEX_SPECIAL, '\\$&').replace(/\*/g, '.*')}/.*$`));
+    else f.patterns.push(RE2JS.compile(`^.*/ns/${v.replace(REGEX_SPECIAL, '\\$&').replace(/\*/g, '.*')}/.*$`));
   }
   return f;
 }
@@ -372,7 +374,7 @@ function serviceAccounts(path: string, name: string, values: string[], negative:
   for (const v of values) {
     if (v === '' || v.includes('*') || v.split('/').length > 2 || v.startsWith('/') || v.endsWith('/')) return `bad ${name} value ${quote(v)}: expected 'serviceAccount' or 'namespace/serviceAccount' without wildcards`;
     const [ns, sa] = v.includes('/') ? v.split('/') as [string, string] : [ctx.policyNamespace, v];
-    f.patterns.push(new RegExp(`^.+/ns/${escapeRegex(ns)}/(.+/|)sa/${escapeRegex(sa)}(/.+)?$`));
+    f.patterns.push(RE2JS.compile(`^.+/ns/${escapeRegex(ns)}/(.+/|)sa/${escapeRegex(sa)}(/.+)?$`));
   }
   return f;
 }
@@ -390,7 +392,7 @@ function trustDomains(path: string, name: string, values: string[], negative: bo
       for (const member of ctx.trustDomains.includes(v) ? ctx.trustDomains : [v]) f.prefixes.push(`${member}/`);
     } else {
       const [before, after] = v.split('*') as [string, string];
-      f.patterns.push(new RegExp(`^${escapeRegex(before)}[^/]*${escapeRegex(after)}/.*$`));
+      f.patterns.push(RE2JS.compile(`^${escapeRegex(before)}[^/]*${escapeRegex(after)}/.*$`));
     }
   }
   return f;

@@ -56,6 +56,7 @@ export interface RunContext {
   keyHeaders?: string[];
   trustDomain: string;
   onBatch: (bytes: number, lines: number) => void;
+  maxLines?: number;
 }
 
 /**
@@ -133,11 +134,16 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
   report(true);
 
   const readable = plans.filter((p) => !p.unreadable);
+  const maxLines = options.maxLinesPerFile ?? configuredMaxLines(config);
+  if (maxLines !== undefined) context.maxLines = maxLines;
   const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), 16));
   const uncompressed = readable.every((p) => !p.gzip);
   const big = readable.reduce((sum, p) => sum + p.size, 0) >= (options.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD);
   let result: RunResult | undefined;
-  if (workers > 1 && big && uncompressed && readable.every((p) => p.recipe !== undefined || p.problem !== undefined)) {
+  // Workers read slices of a file and cannot tell where its line limit falls: files that may
+  // reach the limit (a line takes at least one byte) are read on this thread.
+  const underLimit = maxLines === undefined || readable.every((p) => p.size < maxLines);
+  if (workers > 1 && big && uncompressed && underLimit && readable.every((p) => p.recipe !== undefined || p.problem !== undefined)) {
     result = await runParallel(readable, workers, context);
   }
   result ??= await runSequential(readable, context);
@@ -192,6 +198,12 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
   return { shapes, stats };
 }
 
+/** `readers.maxLines` of the configuration, when it is a positive integer. */
+export function configuredMaxLines(config: { readers: Record<string, unknown> }): number | undefined {
+  const value = config.readers['maxLines'];
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
 /**
  * Worker threads pay off only with idle CPUs: on a saturated machine two isolates time-sharing
  * one core each run slower than one thread alone. Default: every CPU (at most 4) unless the load
@@ -208,6 +220,7 @@ export async function runSequential(plans: FilePlan[], context: RunContext): Pro
     ? await foldTasks(plans.map((p) => ({ task: { id: p.index, path: p.path, gzip: p.gzip }, reader: p.reader })), folder, {
       ...(context.options.signal ? { signal: context.options.signal } : {}),
       ...(context.options.timeWindow ? { timeWindow: context.options.timeWindow } : {}),
+      ...(context.maxLines !== undefined ? { maxLines: context.maxLines } : {}),
       onBatch: context.onBatch,
     })
     : [];

@@ -30,6 +30,13 @@ export interface PipelineHooks {
   chunkBytes?: number;
   /** Lines outside it are skipped ("outside the time window"); see IngestOptions.timeWindow. */
   timeWindow?: TimeWindow;
+  /** Lines parsed per task; later lines are skipped with {@link overLineLimit}. */
+  maxLines?: number;
+}
+
+/** The skip reason of the lines past the per-file line limit. */
+export function overLineLimit(maxLines: number): string {
+  return `past the line limit (${maxLines.toLocaleString('en-US')} lines per file, set by --max-lines or readers.maxLines)`;
 }
 
 export function emptyTaskStats(): TaskStats {
@@ -106,10 +113,12 @@ class Cursor {
     const tw = this.hooks.timeWindow;
     // NaN (no time yet) compares false both ways, so such lines are kept
     const window = tw ? { since: tw.since ?? -Infinity, until: tw.until ?? Infinity } : undefined;
+    const maxLines = this.hooks.maxLines ?? Infinity;
     for (let i = 0; i < lines.length; i++) {
       let line = lines[i]!;
       this.lineNo++;
       stats.lines++;
+      if (this.lineNo > maxLines) { this.skip(overLineLimit(maxLines)); continue; }
       if (line.length !== 0 && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
       if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) { this.skip('blank line'); continue; }
       if (line === TOO_LONG) { this.skip('line too long'); continue; }

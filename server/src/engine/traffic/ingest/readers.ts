@@ -13,6 +13,7 @@ import { globToRegExp } from './files';
  *   format: envoy-text          # force one format for every file
  *   envoyFormat: '[%START_TIME%] ...'   # a custom Envoy format string (envoy-text)
  *   mesh: istio                 # mesh to assume when the format does not say
+ *   maxLines: 10000000          # lines read per file; the rest is counted and skipped
  *   files:                      # per glob (relative to the config folder, or a file name)
  *     "gateway/*.log": { format: envoy-json, mesh: istio }
  * ```
@@ -70,6 +71,8 @@ export function readerSettingProblems(config: ProjectConfig | undefined): string
   };
   const readers = config?.readers ?? {};
   check('readers.format', readers['format']);
+  const maxLines = readers['maxLines'];
+  if (maxLines !== undefined && !(typeof maxLines === 'number' && Number.isInteger(maxLines) && maxLines > 0)) problems.push(`readers.maxLines must be a positive whole number of lines (got ${JSON.stringify(maxLines)}); no line limit is applied`);
   const files = readers['files'];
   if (isObject(files)) for (const [glob, raw] of Object.entries(files)) if (isObject(raw)) check(`readers.files["${glob}"].format`, raw['format']);
   return problems;

@@ -154,4 +154,7 @@ export interface IngestOptions {
   timeBucketMs?: number;
   /** How to start a worker when the pipeline runs from a bundle (the CLI sets this). */
   workerEntry?: { file: string; argv: string[] };
+  /** Lines read per file; the rest of a file is counted and skipped with a reason. Default:
+   * `readers.maxLines` of the configuration, else no limit. */
+  maxLinesPerFile?: number;
 }

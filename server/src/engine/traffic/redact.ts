@@ -1,0 +1,101 @@
+import type { AccessRecord } from './accessRecord';
+
+/**
+ * Secrets in observed traffic never reach output: the one place that decides what is a secret and
+ * how it is masked, for every adapter (CLI text, JSON, JSONL, SARIF, explain; hovers; reports).
+ *
+ * - request headers that carry credentials (`authorization`, `proxy-authorization`, `cookie`,
+ *   `set-cookie`, `x-api-key`, plus `redact.headers` of `.meshpolicy.yaml`) keep their name and
+ *   lose their value;
+ * - JWTs anywhere in text (three base64url parts, the first starting `eyJ`), credentials after
+ *   `Bearer`/`Basic`, and query parameters that carry tokens (`access_token=`, `api_key=`, ...);
+ * - the values above, wherever else they turn up in text (a trace quoting a header's value).
+ */
+
+export const DEFAULT_REDACTED_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
+export const REDACTED = '[redacted]';
+
+const JWT = /\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g;
+const SCHEME_CREDENTIALS = /\b(Bearer|Basic|Digest|Negotiate|Token)(\s+)[A-Za-z0-9._~+/=-]{4,}/gi;
+const SECRET_QUERY = /([?&;](?:access_token|id_token|refresh_token|token|api_key|apikey|api-key|key|password|passwd|secret|client_secret|sig|signature|auth|jwt)=)[^&#\s"']*/gi;
+/** Values shorter than this are not searched for in free text: too likely to hit ordinary words. */
+const MIN_SECRET_LENGTH = 6;
+
+export class Redactor {
+  private readonly headers: Set<string>;
+
+  /** `extraHeaders`: more header names whose values are secret (case-insensitive). */
+  constructor(extraHeaders: readonly string[] = []) {
+    this.headers = new Set([...DEFAULT_REDACTED_HEADERS, ...extraHeaders.map((h) => h.toLowerCase())]);
+  }
+
+  isSecretHeader(name: string): boolean {
+    return this.headers.has(name.toLowerCase());
+  }
+
+  /** The secret values a record carries, to scrub from text printed about it. */
+  secretsOf(record: AccessRecord | undefined): string[] {
+    const out = new Set<string>();
+    const add = (value: string): void => {
+      if (value.length >= MIN_SECRET_LENGTH) out.add(value);
+      // `Bearer <token>` and `a=1; b=2`: the parts may be quoted on their own
+      for (const part of value.split(/[\s;,]+/)) {
+        const token = part.includes('=') && !part.startsWith('ey') ? part.slice(part.indexOf('=') + 1) : part;
+        if (token.length >= MIN_SECRET_LENGTH && !/^(bearer|basic|digest|negotiate|token)$/i.test(token)) out.add(token);
+      }
+    };
+    const headers = record?.request?.headers;
+    if (headers && typeof headers === 'object') {
+      for (const [name, value] of Object.entries(headers)) if (this.isSecretHeader(name) && typeof value === 'string') add(value);
+    }
+    const path = record?.request?.path;
+    if (typeof path === 'string') {
+      for (const m of path.matchAll(SECRET_QUERY)) add(m[0].slice(m[1]!.length));
+      for (const m of path.matchAll(JWT)) add(m[0]);
+    }
+    return [...out].sort((a, b) => b.length - a.length);
+  }
+
+  /** Text with JWTs, scheme credentials, token query parameters and the given secret values masked. */
+  text(text: string, secrets: readonly string[] = []): string {
+    let out = text;
+    for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    if (out.includes('eyJ')) out = out.replace(JWT, REDACTED);
+    return out.replace(SCHEME_CREDENTIALS, (_m, scheme: string, space: string) => `${scheme}${space}${REDACTED}`).replace(SECRET_QUERY, (_m, name: string) => `${name}${REDACTED}`);
+  }
+
+  /** A copy of the record with secret header values and path credentials masked (the record itself is not changed). */
+  record(record: AccessRecord): AccessRecord {
+    const request = record.request;
+    if (!request || typeof request !== 'object') return record;
+    const secrets = this.secretsOf(record);
+    const copy: AccessRecord = { ...record, request: { ...request } };
+    if (typeof request.path === 'string') copy.request!.path = this.text(request.path, secrets);
+    if (request.headers && typeof request.headers === 'object') {
+      copy.request!.headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, this.isSecretHeader(name) ? REDACTED : typeof value === 'string' ? this.text(value, secrets) : value]));
+    }
+    return copy;
+  }
+
+  /**
+   * Any value about to be printed (a decision, a JSON result): strings are scrubbed, `headers`
+   * objects lose their secret values, records inside are redacted as records.
+   */
+  deep<T>(value: T, secrets: readonly string[] = []): T {
+    const visit = (v: unknown, key: string | undefined): unknown => {
+      if (typeof v === 'string') return key !== undefined && this.isSecretHeader(key) ? REDACTED : this.text(v, secrets);
+      if (Array.isArray(v)) return v.map((item) => visit(item, undefined));
+      if (v && typeof v === 'object') {
+        if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, visit(x, undefined)]));
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, visit(x, k)]));
+      }
+      return v;
+    };
+    return visit(value, undefined) as T;
+  }
+}
+
+/** The redactor for a configuration: `redact.headers` adds header names to the default list. */
+export function redactorFor(config: { redact?: { headers: string[] } } | undefined): Redactor {
+  return new Redactor(config?.redact?.headers ?? []);
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FIXTURES, REPO_ROOT } from '../helpers/paths';
+
+const BIN = join(REPO_ROOT, 'bin', 'mesh-policy.js');
+const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-cli-process-'));
+const ENVOY_LINE = readFileSync(join(FIXTURES, 'traffic', 'formats', 'istio-text.log'), 'utf8').split('\n')[0]!;
+writeFileSync(join(dir, 'good.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ok, namespace: shop}\nspec: {action: DENY, rules: [{to: [{operation: {methods: ["DELETE"]}}]}]}\n');
+writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: bad, namespace: shop}\nspec: {action: allow}\n');
+// Denies GET from everyone in shop: the logged GET that succeeded becomes newly denied.
+writeFileSync(join(dir, 'deny-get.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-get, namespace: foo}\nspec: {action: DENY, rules: [{to: [{operation: {methods: ["GET"]}}]}]}\n');
+writeFileSync(join(dir, 'one.log'), `${ENVOY_LINE}\n`);
+
+function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The exit codes the README documents, per command (a real process each time). */
+const CASES: [string, string[], number][] = [
+  ['lint: no error', ['lint', 'good.yaml'], 0],
+  ['lint: an error found', ['lint', 'bad.yaml'], 1],
+  ['lint: unknown option', ['lint', 'good.yaml', '--bogus'], 2],
+  ['lint: missing file', ['lint', 'nope.yaml'], 2],
+  ['no command', [], 2],
+  ['unknown command', ['frobnicate'], 2],
+  ['traffic: read', ['traffic', 'one.log', '--no-inventory'], 0],
+  ['traffic: missing file', ['traffic', 'nope.log'], 2],
+  ['traffic: bad --max-lines', ['traffic', 'one.log', '--max-lines', '0'], 2],
+  ['simulate: nothing newly denied', ['simulate', '--policies', 'good.yaml', '--traffic', 'one.log'], 0],
+  ['simulate: an allowed call would be denied', ['simulate', '--policies', 'deny-get.yaml', '--traffic', 'one.log'], 1],
+  ['simulate: no --traffic', ['simulate', '--policies', 'good.yaml'], 2],
+  ['explain: decided', ['explain', '--policies', 'good.yaml', '--call', '{"mesh":"istio","request":{"method":"GET"}}'], 0],
+  ['explain: --call is not JSON', ['explain', '--policies', 'good.yaml', '--call', '{nope'], 2],
+];
+
+describe('the mesh-policy process', () => {
+  for (const [name, args, code] of CASES) {
+    it(`exits ${code}: ${name}`, () => {
+      const result = run(args);
+      assert.equal(result.code, code, `stdout: ${result.stdout.slice(0, 500)}\nstderr: ${result.stderr.slice(0, 500)}`);
+      assert.doesNotMatch(result.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
+      if (code === 2) assert.match(result.stderr + result.stdout, /^mesh-policy: |Usage:/m);
+    });
+  }
+
+  it('stops within 2 s on Ctrl-C (SIGINT) with a clean message, no output and no file left behind', { timeout: 120_000 }, async () => {
+    // ~40 MB of log: long enough to be interrupted while reading.
+    const big = join(dir, 'big.log');
+    const fd = openSync(big, 'w');
+    const chunk = `${ENVOY_LINE}\n`.repeat(2000);
+    for (let i = 0; i < 70; i++) writeSync(fd, chunk);
+    closeSync(fd);
+    const before = readdirSync(dir).sort();
+    const child = spawn(process.execPath, [BIN, 'traffic', 'big.log', '--progress', '--workers', '1', '--no-inventory'], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const reading = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); if (/reading: /.test(stderr)) resolve(); }));
+    const exited = new Promise<{ code: number | null; ms: number }>((resolve) => {
+      let sent = 0;
+      void reading.then(() => { sent = Date.now(); child.kill('SIGINT'); });
+      child.on('close', (code) => resolve({ code, ms: Date.now() - sent }));
+    });
+    const { code, ms } = await exited;
+    assert.equal(code, 130, stderr);
+    assert.ok(ms < 2000, `exited ${ms} ms after SIGINT`);
+    assert.match(stderr, /mesh-policy: interrupted; nothing was printed/);
+    assert.doesNotMatch(stderr, /\n\s+at .+:\d+:\d+/);
+    assert.equal(stdout, '');
+    assert.deepEqual(readdirSync(dir).sort(), before);
+  });
+});

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { defaultConfig } from '../../server/src/engine/config/projectConfig';
+import { Engine } from '../../server/src/engine/engine';
+import { Simulation } from '../../server/src/engine/simulate';
+import { ingestTraffic, readerSettingProblems } from '../../server/src/engine/traffic/ingest';
+import { WorkspaceModel } from '../../server/src/engine/workspace';
+import { FIXTURES } from '../helpers/paths';
+
+const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-limits-'));
+const line = readFileSync(join(FIXTURES, 'traffic', 'formats', 'istio-text.log'), 'utf8').split('\n')[0]!;
+const log = join(dir, 'ten.log');
+writeFileSync(log, `${line}\n`.repeat(10));
+
+describe('limits', () => {
+  it('log lines past the per-file limit are counted and skipped with the reason', async () => {
+    const model = await ingestTraffic([log], { workers: 1, config: defaultConfig(dir), maxLinesPerFile: 4 });
+    const file = model.stats.files[0]!;
+    assert.deepEqual({ lines: file.lines, parsed: file.parsed, skipped: file.skipped }, { lines: 10, parsed: 4, skipped: 6 });
+    assert.deepEqual(file.skippedByReason, { 'past the line limit (4 lines per file, set by --max-lines or readers.maxLines)': 6 });
+    assert.equal(model.stats.calls, 4);
+  });
+
+  it('readers.maxLines of .meshpolicy.yaml sets the limit; a bad value is reported', async () => {
+    const config = { ...defaultConfig(dir), readers: { maxLines: 7 } };
+    const model = await ingestTraffic([log], { workers: 1, config });
+    assert.equal(model.stats.parsed, 7);
+    assert.deepEqual(readerSettingProblems({ ...config, readers: { maxLines: 'lots' } }), ['readers.maxLines must be a positive whole number of lines (got "lots"); no line limit is applied']);
+  });
+
+  it('a YAML alias bomb stops at the node limit, quickly', () => {
+    const levels = Array.from({ length: 12 }, (_, i) => (i === 0 ? 'a0: &a0 ["lol"]' : `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`));
+    const text = `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: x}\nspec:\n${levels.map((l) => `  ${l}`).join('\n')}\n`;
+    const started = Date.now();
+    const findings = new Engine().lintText('/bomb.yaml', text).findings;
+    assert.ok(Date.now() - started < 5000);
+    assert.deepEqual(findings.map((f) => [f.code, f.message]), [['MPA0002', 'document expands to more than 250000 nodes (aliases included); it was not checked (limit set by maxNodes)']]);
+  });
+
+  it('JSON nested past the depth limit is reported, not parsed (no stack overflow)', () => {
+    const text = `{"apiVersion":"security.istio.io/v1","kind":"AuthorizationPolicy","spec":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    const findings = new Engine().lintText('/deep.json', text).findings;
+    assert.deepEqual(findings.map((f) => f.message), ['document is nested more than 64 levels deep; it was not checked (limit set by maxDepth)']);
+  });
+
+  it('hostile regexes in Consul PathRegex and Linkerd RegularExpression run in linear time (RE2)', () => {
+    const engine = new Engine();
+    const workspace = new WorkspaceModel(defaultConfig(dir));
+    workspace.update(engine.prepare(engine.read('/consul.json', JSON.stringify({ Kind: 'service-intentions', Name: 'api', Sources: [{ Name: 'web', Permissions: [{ Action: 'deny', HTTP: { PathRegex: '(a+)+$' } }] }] }))));
+    const started = Date.now();
+    const decision = new Simulation(workspace).decide({ mesh: 'consul', source: { service: 'web' }, destination: { service: 'api' }, request: { method: 'GET', path: `/${'a'.repeat(50_000)}!` } });
+    assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
+    assert.ok(['allow', 'deny', 'unknown'].includes(decision.verdict));
+  });
+});
