@@ -151,6 +151,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const markdown = await request<string>('meshPolicy/explain', { key });
       if (markdown) await showMarkdown(markdown, `explain-${key}`);
     }),
+    vscode.commands.registerCommand('meshPolicy.generatePolicies', async (target?: { mesh: string; namespace?: string; workload?: string }) => {
+      if (!target) {
+        const mesh = await vscode.window.showQuickPick(['istio', 'linkerd', 'consul'], { placeHolder: 'Generate least-privilege policies for which mesh, from the observed allowed calls?' });
+        if (!mesh) return;
+        target = { mesh };
+      }
+      const generated = await request<{ yaml: string; resources: number } | null>('meshPolicy/generate', target);
+      if (generated === undefined) return;
+      if (!generated) return void vscode.window.showInformationMessage('Mesh Policy Auditor: no observed calls to generate policies from.');
+      const document = await vscode.workspace.openTextDocument({ language: 'yaml', content: generated.yaml });
+      await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Two });
+    }),
     vscode.commands.registerCommand('meshPolicy.reloadTraffic', async () => {
       const result = await request<TrafficStatus>('meshPolicy/reloadTraffic');
       if (result) void vscode.window.showInformationMessage(`Mesh Policy Auditor: ${statusText(result).tooltip.replace(/^Mesh Policy Auditor: /, '').split('\n')[0]}`);

@@ -124,6 +124,14 @@ describe('traffic in the editor (LSP)', () => {
     assert.ok(items.some((i) => i.label === 'cluster.local/ns/shop/sa/frontend'), items.map((i) => i.label).slice(0, 20).join(', '));
   });
 
+  it('generates a least-privilege policy for one workload from its observed calls', async () => {
+    const generated = await client.request<{ yaml: string; resources: number } | null>('meshPolicy/generate', { mesh: 'istio', namespace: 'shop', workload: 'cart' });
+    assert.ok(generated && generated.resources > 0);
+    assert.match(generated.yaml, /kind: AuthorizationPolicy/);
+    assert.match(generated.yaml, /cluster\.local\/ns\/shop\/sa\/frontend/);
+    assert.equal(await client.request('meshPolicy/generate', { mesh: 'istio', namespace: 'nowhere', workload: 'none' }), null);
+  });
+
   it('explains a call with the full walkthrough', async () => {
     const calls = await client.request<{ key: string; label: string }[]>('meshPolicy/calls', {});
     assert.ok(calls.length > 0);

@@ -43,6 +43,8 @@ export interface Finding {
   documentIndex?: number;
   fixes?: Fix[];
   related?: RelatedLocation[];
+  /** An action that is not a text edit (e.g. open a generated policy), offered next to the fixes. */
+  command?: { title: string; command: string; arguments: unknown[] };
 }
 
 export const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2, hint: 3 };

@@ -20,6 +20,8 @@ export function codeActions(params: CodeActionParams, result: LintResult | undef
   if (wantsQuickFix) {
     for (const diagnostic of params.context.diagnostics) {
       if (diagnostic.source !== DIAGNOSTIC_SOURCE) continue;
+      const command = (diagnostic.data as Partial<DiagnosticData> | undefined)?.command;
+      if (command) actions.push({ title: command.title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command });
       for (const fix of fixesOf(diagnostic)) {
         actions.push({
           title: fix.title,

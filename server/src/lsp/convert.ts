@@ -14,6 +14,7 @@ const SEVERITY: Record<Severity, DiagnosticSeverity> = {
 
 export interface DiagnosticData {
   fixes: Fix[];
+  command?: Finding['command'];
 }
 
 export function toDiagnostic(finding: Finding): Diagnostic {
@@ -23,7 +24,7 @@ export function toDiagnostic(finding: Finding): Diagnostic {
     code: finding.code,
     source: DIAGNOSTIC_SOURCE,
     message: finding.message,
-    ...(finding.fixes?.length ? { data: { fixes: finding.fixes } satisfies DiagnosticData } : {}),
+    ...(finding.fixes?.length || finding.command ? { data: { fixes: finding.fixes ?? [], ...(finding.command ? { command: finding.command } : {}) } satisfies DiagnosticData } : {}),
     ...(finding.related?.length ? { relatedInformation: finding.related.map((r) => ({ location: { uri: uriOf(r.file), range: r.range }, message: r.message })) } : {}),
   };
 }

@@ -5,11 +5,11 @@ import type { Position } from '../engine/findings';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 
 /** The schema's description of what is under the cursor, then the observed traffic it decides. */
-export function hover(engine: Engine, result: LintResult, position: Position, insight?: TrafficInsight): Hover | null {
+export function hover(engine: Engine, result: LintResult, position: Position, insight?: TrafficInsight, cancelled?: () => boolean): Hover | null {
   if (position.line >= result.file.lines.lineCount) return null;
   const offset = result.file.lines.offset(position);
   const doc = describeAt(result.file, result.resources, engine.registry, offset);
-  const traffic = insight?.hover(result.file.path, offset);
+  const traffic = insight?.hover(result.file.path, offset, cancelled);
   if (!doc && !traffic) return null;
   const value = [doc?.contents, traffic].filter((part): part is string => Boolean(part)).join('\n\n---\n\n');
   return { contents: { kind: MarkupKind.Markdown, value }, ...(doc ? { range: result.file.lines.range(doc.span) } : {}) };

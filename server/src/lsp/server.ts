@@ -14,7 +14,7 @@ import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
 import { VERSION } from '../version';
 import { LOG_CONFIGURATION } from '../engine/traffic/logConfiguration';
 import type { Finding } from '../engine/findings';
-import { buildAuditModel, renderReportHtml, renderTrafficMapHtml } from '../engine/audit';
+import { buildAuditModel, generatePolicies, renderReportHtml, renderTrafficMapHtml } from '../engine/audit';
 import { globToRegExp } from '../engine/traffic/ingest';
 import { codeActions, FIX_ALL_KIND, trafficCodeActions } from './codeActions';
 import { codeLenses } from './codeLens';
@@ -333,7 +333,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   // engine data, so the client stays free of mesh knowledge.
   connection.onRequest(ACCESS_LOG_CONFIGURATION_REQUEST, () => LOG_CONFIGURATION);
 
-  connection.onHover((params) => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position, currentInsight())));
+  connection.onHover((params, token) => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested)));
   connection.onCodeLens((params) => withResult(params.textDocument.uri, [], (result) => codeLenses(result, currentInsight())));
   registerTrafficRequests(connection, {
     insight: () => currentInsight(),
@@ -341,6 +341,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     reload: async () => {
       await traffic.load();
       return traffic.status;
+    },
+    generate: (mesh, destination) => {
+      const shapes = traffic.shapes.filter((shape) => {
+        const d = shape.record.destination;
+        return (!destination.namespace || d?.namespace === destination.namespace) && (!destination.workload || d?.workload === destination.workload);
+      });
+      if (!shapes.length) return null;
+      const generated = generatePolicies(mesh, shapes, { inventory: workspace.inventory, config: workspace.config });
+      return { yaml: generated.yaml, resources: generated.resources };
     },
     auditHtml: (view, nonce) => {
       const insight = currentInsight();
@@ -359,9 +368,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     },
   });
   connection.onCompletion((params) => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues())));
-  connection.onCodeAction((params) => withResult(params.textDocument.uri, [], (result) => [
+  connection.onCodeAction((params, token) => withResult(params.textDocument.uri, [], (result) => [
     ...codeActions(params, result),
-    ...trafficCodeActions(params, currentInsight(), workspace, engine),
+    ...(token.isCancellationRequested ? [] : trafficCodeActions(params, currentInsight(), workspace, engine)),
   ]));
 
   documents.listen(connection);

@@ -158,6 +158,11 @@ export class TrafficService {
     return this.observed;
   }
 
+  /** The observed call shapes of the last read, for policy generation. */
+  get shapes(): TrafficModel['shapes'] {
+    return this.model?.shapes ?? [];
+  }
+
   /** What the last read of the logs counted, for reports. */
   get stats(): TrafficModel['stats'] | undefined {
     return this.model?.stats;

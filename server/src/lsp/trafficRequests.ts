@@ -2,6 +2,9 @@ import { fileURLToPath } from 'node:url';
 import type { Connection } from 'vscode-languageserver';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { TrafficStatus } from './traffic';
+import type { Mesh } from '../engine/meshes';
+
+const MESHES: readonly string[] = ['istio', 'linkerd', 'consul'];
 
 /** Custom requests behind the client's traffic commands; the client only shows what comes back. */
 export const TrafficRequests = {
@@ -15,6 +18,8 @@ export const TrafficRequests = {
   reload: 'meshPolicy/reloadTraffic',
   /** → TrafficStatus. */
   status: 'meshPolicy/trafficStatus',
+  /** `{mesh, namespace?, workload?}` → `{yaml, resources}`: least-privilege policies from the observed allowed calls (of one workload when given). */
+  generate: 'meshPolicy/generate',
   /** `{view: 'report' | 'map', nonce?}` → one self-contained HTML page (docs/audit.md), or null without traffic. */
   auditHtml: 'meshPolicy/auditHtml',
 } as const;
@@ -23,6 +28,8 @@ interface Hooks {
   insight(): TrafficInsight | undefined;
   status(): TrafficStatus;
   reload(): Promise<TrafficStatus>;
+  /** Generated policies for a mesh, from the observed calls to one workload or to all. */
+  generate(mesh: Mesh, destination: { namespace?: string; workload?: string }): { yaml: string; resources: number } | null;
   /** The audit report or the traffic map of the current simulation, as HTML. */
   auditHtml(view: 'report' | 'map', nonce: string | undefined): string | null;
   /** Brings an open document's latest text into the workspace before positions in it are used. */
@@ -32,7 +39,11 @@ interface Hooks {
 const NO_TRAFFIC = 'No observed traffic is loaded. Put access logs in the workspace (see `traffic:` in `.meshpolicy.yaml`), or run **Mesh Policy: Reload traffic**.';
 
 export function registerTrafficRequests(connection: Connection, hooks: Hooks): void {
-  connection.onRequest(TrafficRequests.callsFor, (params: { file?: string; offset?: number; uri?: string; position?: { line: number; character: number } }) => {
+  connection.onRequest(TrafficRequests.generate, (params: { mesh?: string; namespace?: string; workload?: string }) => {
+    if (!params.mesh || !MESHES.includes(params.mesh)) return null;
+    return hooks.generate(params.mesh as Mesh, { ...(params.namespace ? { namespace: params.namespace } : {}), ...(params.workload ? { workload: params.workload } : {}) });
+  });
+  connection.onRequest(TrafficRequests.callsFor, (params: { file?: string; offset?: number; uri?: string; position?: { line: number; character: number } }, token) => {
     if (params.uri) hooks.prepare(params.uri);
     const insight = hooks.insight();
     if (!insight) return NO_TRAFFIC;
@@ -41,7 +52,7 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
     let offset = params.offset;
     if (offset === undefined && params.position) offset = insight.offsetOf(file, params.position);
     if (offset === undefined) return null;
-    return insight.callsMarkdown(file, offset) ?? 'No policy or rule at the cursor.';
+    return insight.callsMarkdown(file, offset, 200, () => token.isCancellationRequested) ?? 'No policy or rule at the cursor.';
   });
   connection.onRequest(TrafficRequests.calls, () => hooks.insight()?.calls() ?? []);
   connection.onRequest(TrafficRequests.explain, (params: { key: string }) => hooks.insight()?.explain(params.key) ?? NO_TRAFFIC);

@@ -31,6 +31,9 @@ export interface TrafficLens {
   title: string;
 }
 
+/** The client command that opens generated policies (meshPolicy/generate). */
+export const GENERATE_COMMAND = 'meshPolicy.generatePolicies';
+
 const DEFAULT_SEVERITY = new Map(TRAFFIC_RULES.map((r) => [r.code, r.defaultSeverity]));
 const TOP_IN_MESSAGE = 3;
 const SAMPLE_LINKS = 5;
@@ -232,7 +235,10 @@ export class TrafficInsight {
       const range = { start, end: file.lines.position(Math.min(workload.span.end, file.lines.lineEnd(start.line))) };
       const mesh = outcomes[0]!.decision.mesh;
       const callers = new Set(outcomes.map((o) => describeCall(o.shape.record).split(' → ')[0]));
-      out.push(this.finding(TrafficCodes.uncoveredWorkload, path, range, `${workload.kind} ${workload.namespace}/${workload.name} receives ${plural(sum(outcomes), 'observed call')} from ${plural(callers.size, 'caller')}, but no ${mesh} policy covers it: ${outcomes[0]!.decision.reason}`, sampleLinks(outcomes)));
+      out.push({
+        ...this.finding(TrafficCodes.uncoveredWorkload, path, range, `${workload.kind} ${workload.namespace}/${workload.name} receives ${plural(sum(outcomes), 'observed call')} from ${plural(callers.size, 'caller')}, but no ${mesh} policy covers it: ${outcomes[0]!.decision.reason}`, sampleLinks(outcomes)),
+        command: { title: `Generate a least-privilege ${mesh} policy for ${workload.namespace}/${workload.name} from the observed calls`, command: GENERATE_COMMAND, arguments: [{ mesh, namespace: workload.namespace, workload: workload.name }] },
+      });
     }
     return out;
   }
@@ -248,7 +254,7 @@ export class TrafficInsight {
   }
 
   /** Hover text over a policy, rule or value inside one: the calls it decides and those it narrowly misses. */
-  hover(path: string, offset: number): string | undefined {
+  hover(path: string, offset: number, cancelled: () => boolean = () => false): string | undefined {
     const item = this.itemAt(path, offset);
     if (!item) return undefined;
     const file = this.workspace.sourceFile(path);
@@ -267,7 +273,7 @@ export class TrafficInsight {
     lines.push(matched.length ? lensTitle(counts) : 'It decides no observed call.', '');
     if (rows.length) lines.push(callsTable(rows.slice(0, HOVER_ROWS), { explainId: (o) => callId(this.indexOf.get(o)!) }), '');
     if (rows.length > HOVER_ROWS) lines.push(`…and ${plural(rows.length - HOVER_ROWS, 'more kind')} of call.`, '');
-    const misses = this.nearMisses(item).slice(0, 5);
+    const misses = this.nearMisses(item, cancelled).slice(0, 5);
     if (misses.length) {
       lines.push('**Narrowly missed** (reached it, failed one condition):', '');
       for (const miss of misses) lines.push(`- ${count(miss.calls)}× \`${describeCall(miss.outcome.shape.record)}\`: ${miss.why}`);
@@ -278,7 +284,7 @@ export class TrafficInsight {
   }
 
   /** Calls whose walkthrough reached the item and stopped at a condition in it. */
-  nearMisses(item: OutlineItem): { outcome: ShapeOutcome; why: string; calls: number }[] {
+  nearMisses(item: OutlineItem, cancelled: () => boolean = () => false): { outcome: ShapeOutcome; why: string; calls: number }[] {
     const file = this.workspace.sourceFile(item.file);
     if (!file) return [];
     const decided = new Set(this.outcomesOf(item));
@@ -286,6 +292,7 @@ export class TrafficInsight {
     // Shapes that differ only in what the line shows no sign of (pod IPs, status) read the same: merge them.
     const byText = new Map<string, { outcome: ShapeOutcome; why: string; calls: number }>();
     for (const outcome of candidates) {
+      if (cancelled()) break;
       const full = this.simulation.decide(outcome.shape.record, true);
       const step = full.trace.find((s) => s.outcome === 'not-matched' && s.at?.file === item.file && within(file.lines.offset(s.at.range.start), item.span));
       if (!step) continue;
@@ -298,7 +305,7 @@ export class TrafficInsight {
   }
 
   /** Every call a policy or rule decides, as markdown (the lens and "Show traffic for policy"). */
-  callsMarkdown(path: string, offset: number, limit = 200): string | undefined {
+  callsMarkdown(path: string, offset: number, limit = 200, cancelled: () => boolean = () => false): string | undefined {
     const item = this.itemAt(path, offset);
     if (!item) return undefined;
     const matched = this.outcomesOf(item).sort((a, b) => b.shape.count - a.shape.count);
@@ -307,7 +314,7 @@ export class TrafficInsight {
     const out = [`# Observed calls decided by ${title}`, '', `${item.file}:${item.head.start.line + 1}`, '', matched.length ? `${lensTitle(tally(matched))}.` : 'It decides no observed call.', ''];
     if (rows.length) out.push(callsTable(rows.slice(0, limit), { samples: true, decidedBy: true }), '');
     if (rows.length > limit) out.push(`…and ${plural(rows.length - limit, 'more kind')} of call.`);
-    const misses = this.nearMisses(item);
+    const misses = this.nearMisses(item, cancelled);
     if (misses.length) {
       out.push('', '## Narrowly missed', '');
       for (const miss of misses) out.push(`- ${count(miss.calls)}× \`${describeCall(miss.outcome.shape.record)}\`: ${miss.why}`);
