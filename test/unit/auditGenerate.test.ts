@@ -35,14 +35,24 @@ const out = mkdtempSync(join(tmpdir(), 'mesh-policy-generate-'));
  * identified caller, and no observed denied call (except a request also seen allowed: no
  * policy can tell those apart, and the generator lists them).
  */
-for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
-  describe(`generate ${mesh}: the example app's own traffic`, () => {
+const RUNS: { mesh: Mesh; includeUnknownOutcome: boolean }[] = [
+  { mesh: 'istio', includeUnknownOutcome: false },
+  { mesh: 'linkerd', includeUnknownOutcome: false },
+  // Linkerd's log does not say whether a gRPC call was authorized: --include-unknown counts the successful ones
+  { mesh: 'linkerd', includeUnknownOutcome: true },
+  { mesh: 'consul', includeUnknownOutcome: false },
+];
+
+for (const { mesh, includeUnknownOutcome } of RUNS) {
+  describe(`generate ${mesh}${includeUnknownOutcome ? ' --include-unknown' : ''}: the example app's own traffic`, () => {
     it('allows 100% of the observed allowed calls it counts and none of the observed denied ones', async () => {
       const inventory = workspaceOf([join(EXAMPLES, mesh, 'app')]);
       const traffic = await ingestTraffic([join(EXAMPLES, mesh, 'traffic')], { inventory: inventory.inventory, config: inventory.config, workers: 1 });
-      const generated = generatePolicies(mesh, traffic.shapes, { inventory: inventory.inventory, config: inventory.config });
+      const generated = generatePolicies(mesh, traffic.shapes, { inventory: inventory.inventory, config: inventory.config, includeUnknownOutcome });
+      // what counts as allowed evidence
+      const allowedEvidence = (r: TrafficShape['record']): boolean => r.observed === 'allowed' || (includeUnknownOutcome && (r.observed ?? 'unknown') === 'unknown' && (r.response?.status ?? 0) < 400);
       assert.ok(generated.resources > 0, 'some policy is generated');
-      const file = join(out, `${mesh}-generated.yaml`);
+      const file = join(out, `${mesh}${includeUnknownOutcome ? '-unknown' : ''}-generated.yaml`);
       writeFileSync(file, generated.yaml);
 
       // the YAML is valid for the mesh: recognized and free of lint errors
@@ -60,7 +70,7 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
         if (mesh === 'consul') return dest?.service ?? dest?.workload ?? '';
         return `${dest?.namespace}/${dest?.workload}`;
       };
-      const allowedRequests = new Set(traffic.shapes.filter((s) => s.record.observed === 'allowed' && s.record.source?.principal).map(requestOf));
+      const allowedRequests = new Set(traffic.shapes.filter((s) => allowedEvidence(s.record) && s.record.source?.principal).map(requestOf));
       let counted = 0;
       let deniedChecked = 0;
       const notAllowed: string[] = [];
@@ -68,7 +78,7 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
       for (const shape of traffic.shapes) {
         const r = shape.record;
         const decision = simulation.decide(r);
-        if (r.observed === 'allowed' && r.source?.principal && covered.has(keyOf(shape))) {
+        if (allowedEvidence(r) && r.source?.principal && covered.has(keyOf(shape))) {
           counted += shape.count;
           if (decision.verdict !== 'allow') notAllowed.push(`${requestOf(shape)}: ${decision.verdict} (${decision.reason})`);
         }
@@ -88,6 +98,7 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
       const skipped = generated.summary.skipped.reduce((sum, s) => sum + s.calls, 0);
       const denied = traffic.shapes.filter((s) => s.record.observed === 'denied').reduce((sum, s) => sum + s.count, 0);
       assert.equal(counted + skipped + denied, traffic.stats.calls);
+      if (includeUnknownOutcome) assert.ok(generated.summary.destinations.some((d) => d.name === 'emojivoto/emoji:8080'), 'the gRPC calls to emoji are evidence');
       // denied calls to destinations with no generated policy are listed
       const unprotected = generated.summary.unprotectedDenied.reduce((sum, u) => sum + u.calls, 0);
       assert.equal(unprotected, denied - deniedChecked);

@@ -249,3 +249,34 @@ describe('mesh-policy report and generate', () => {
     assert.match(generated.stdout, /"\/v1\/carts\/\{\*\}"  # 4 distinct paths, 4 calls/);
   });
 });
+
+describe('ingest options the audit uses', () => {
+  it('time window and per-hour counts give the same result with worker threads as without', async () => {
+    // Linkerd logs one line per call: no join depends on how the input is cut between workers
+    const workspace = workspaceOf([join(EXAMPLES, 'linkerd', 'app')]);
+    const window = { since: Date.parse('2025-03-14T13:10:00Z'), until: Date.parse('2025-03-14T13:50:00Z') };
+    const read = (workers: number) => ingestTraffic([join(EXAMPLES, 'linkerd', 'traffic')], { inventory: workspace.inventory, config: workspace.config, timeBucketMs: 600_000, timeWindow: window, workers, parallelThreshold: 0 });
+    const [one, two] = [await read(1), await read(2)];
+    assert.ok(two.stats.workers > 1, 'the parallel path ran');
+    for (const model of [one, two]) {
+      assert.equal(model.stats.parsed + model.stats.skipped, model.stats.lines);
+      assert.ok(model.stats.skippedByReason['outside the time window']! > 0);
+      for (const shape of model.shapes) {
+        assert.equal(Object.values(shape.callsByTime ?? {}).reduce((a, b) => a + b, 0), shape.count, 'every call of the example has a time');
+        for (const bucket of Object.keys(shape.callsByTime ?? {})) {
+          const start = Number(bucket);
+          assert.equal(start % 600_000, 0);
+          assert.ok(start >= window.since && start < window.until, new Date(start).toISOString());
+        }
+      }
+    }
+    assert.equal(two.stats.calls, one.stats.calls);
+    assert.deepEqual(two.stats.skippedByReason, one.stats.skippedByReason);
+    const perBucket = (m: typeof one) => {
+      const out: Record<string, number> = {};
+      for (const s of m.shapes) for (const [b, n] of Object.entries(s.callsByTime ?? {})) out[b] = (out[b] ?? 0) + n;
+      return out;
+    };
+    assert.deepEqual(perBucket(two), perBucket(one));
+  });
+});

@@ -2,7 +2,7 @@ import type { TrafficShape } from '../../traffic/ingest/types';
 import { collectEvidence, plural, templateRegex, type Caller, type GenerateOptions, type Operation } from './evidence';
 import { summarize, writeHeader } from './summary';
 import type { GeneratedPolicies, GenerationSummary, PolicyGenerator } from './types';
-import { YamlWriter } from './yaml';
+import { dnsName, YamlWriter } from './yaml';
 
 /** The service name in a Consul SPIFFE ID: spiffe://<trust domain>/ns/<ns>/dc/<dc>/svc/<name>. */
 function serviceOf(caller: Caller): string | undefined {
@@ -52,7 +52,7 @@ export const consulGenerator: PolicyGenerator = {
       body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')} from ${plural(sources.size, 'service')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
       if (http) body.comment(0, `L7 permissions need ${dest.key} to be an http service (ServiceDefaults protocol: http).`);
       body.key(0, 'apiVersion', 'consul.hashicorp.com/v1alpha1').key(0, 'kind', 'ServiceIntentions');
-      body.key(0, 'metadata').key(2, 'name', dest.key);
+      body.key(0, 'metadata').key(2, 'name', dnsName(dest.key));
       body.key(0, 'spec');
       body.key(2, 'destination').key(4, 'name', dest.key);
       body.key(2, 'sources');

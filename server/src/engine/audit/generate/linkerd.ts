@@ -1,5 +1,5 @@
 import type { TrafficShape } from '../../traffic/ingest/types';
-import { collectEvidence, plural, selectorOrSkip, templateRegex, workloadKeyer, type CallerGroup, type GenerateOptions } from './evidence';
+import { collectEvidence, plural, selectorOrSkip, templateRegex, TEMPLATE_SEGMENT, workloadKeyer, type CallerGroup, type GenerateOptions, type PathPattern } from './evidence';
 import { summarize, writeHeader } from './summary';
 import type { GeneratedPolicies, GenerationSummary, PolicyGenerator } from './types';
 import { dnsName, YamlWriter } from './yaml';
@@ -10,7 +10,8 @@ import { dnsName, YamlWriter } from './yaml';
  * MeshTLSAuthentication with the callers' identities, and an AuthorizationPolicy that targets
  * the route and requires that authentication. Groups never share a path, so a request matches
  * the route of exactly one group. TCP-only ports get an AuthorizationPolicy on the Server.
- * Path templates become `RegularExpression` matches of one segment.
+ * Path templates become `RegularExpression` matches of one segment. Ports that only carried
+ * gRPC get `proxyProtocol: gRPC` and GRPCRoutes (Linkerd does not use HTTPRoutes there).
  */
 export const linkerdGenerator: PolicyGenerator = {
   mesh: 'linkerd',
@@ -46,7 +47,9 @@ export const linkerdGenerator: PolicyGenerator = {
       body.key(2, 'podSelector').key(4, 'matchLabels');
       for (const [k, v] of Object.entries(selector)) body.key(6, k, v);
       body.key(2, 'port', port);
-      if (kinds.grpc && !kinds.http && !kinds.tcp) body.key(2, 'proxyProtocol', 'gRPC');
+      // gRPC Servers route with GRPCRoutes (HTTPRoutes are not used for them)
+      const grpc = kinds.grpc && !kinds.http && !kinds.tcp;
+      if (grpc) body.key(2, 'proxyProtocol', 'gRPC');
       else if (kinds.tcp && !kinds.http && !kinds.grpc) body.key(2, 'proxyProtocol', 'opaque');
       names.push(`Server ${dest.namespace}/${server}`);
       resources++;
@@ -55,17 +58,35 @@ export const linkerdGenerator: PolicyGenerator = {
         const authn = dnsName(base, 'clients');
         doc('MeshTLSAuthentication', 'policy.linkerd.io/v1alpha1', authn);
         body.list(2, 'identities', group.callers.map((c) => ({ value: c.principal, note: plural(c.calls, 'call') })));
-        const http = group.operations.length > 0;
-        if (http) {
-          writeRoute(body, doc, base, server, group);
+        const matches = group.operations.length > 0 ? (grpc ? grpcMatches(group, skipped) : httpMatches(group)) : [];
+        const authorize = (targetGroup: string, targetKind: string, targetName: string, calls: number): void => {
+          doc('AuthorizationPolicy', 'policy.linkerd.io/v1alpha1', targetName);
+          body.key(2, 'targetRef');
+          body.key(4, 'group', targetGroup).key(4, 'kind', targetKind).key(4, 'name', targetName);
+          body.key(2, 'requiredAuthenticationRefs');
+          body.line(4, '- group: policy.linkerd.io', plural(calls, 'call'));
+          body.key(6, 'kind', 'MeshTLSAuthentication').key(6, 'name', authn);
+        };
+        if (matches.length === 0) {
+          authorize('policy.linkerd.io', 'Server', server, group.calls);
+          return;
         }
-        doc('AuthorizationPolicy', 'policy.linkerd.io/v1alpha1', base);
-        body.key(2, 'targetRef');
-        if (http) body.key(4, 'group', 'gateway.networking.k8s.io').key(4, 'kind', 'HTTPRoute').key(4, 'name', base);
-        else body.key(4, 'group', 'policy.linkerd.io').key(4, 'kind', 'Server').key(4, 'name', server);
-        body.key(2, 'requiredAuthenticationRefs');
-        body.line(4, '- group: policy.linkerd.io', plural(group.calls, 'call'));
-        body.key(6, 'kind', 'MeshTLSAuthentication').key(6, 'name', authn);
+        // Gateway API bounds: 8 matches per rule, 16 rules per route; more matches make more routes
+        const perRoute = MAX_MATCHES * MAX_RULES;
+        for (let r = 0; r * perRoute < matches.length; r++) {
+          const routeName = r === 0 ? base : dnsName(base, 'part', r + 1);
+          const part = matches.slice(r * perRoute, (r + 1) * perRoute);
+          doc(grpc ? 'GRPCRoute' : 'HTTPRoute', 'gateway.networking.k8s.io/v1', routeName);
+          body.key(2, 'parentRefs');
+          body.line(4, '- group: policy.linkerd.io');
+          body.key(6, 'kind', 'Server').key(6, 'name', server);
+          body.key(2, 'rules');
+          part.forEach((write, k) => {
+            if (k % MAX_MATCHES === 0) body.line(4, '- matches:');
+            write(body);
+          });
+          authorize('gateway.networking.k8s.io', grpc ? 'GRPCRoute' : 'HTTPRoute', routeName, group.calls);
+        }
       });
       destinations.push({ name: dest.key, calls: dest.calls, callers: new Set(dest.groups.flatMap((g) => g.callers.map((c) => c.principal))).size, resources: names });
     }
@@ -76,29 +97,58 @@ export const linkerdGenerator: PolicyGenerator = {
   },
 };
 
-function writeRoute(body: YamlWriter, doc: (kind: string, apiVersion: string, name: string) => void, name: string, server: string, group: CallerGroup): void {
-  doc('HTTPRoute', 'gateway.networking.k8s.io/v1', name);
-  body.key(2, 'parentRefs');
-  body.line(4, '- group: policy.linkerd.io');
-  body.key(6, 'kind', 'Server').key(6, 'name', server);
-  body.key(2, 'rules');
-  body.line(4, '- matches:');
+const MAX_MATCHES = 8;
+const MAX_RULES = 16;
+
+/** Writes one match (a list item under `matches:`). */
+type MatchWriter = (body: YamlWriter) => void;
+
+/** gRPC calls are POST /<service>/<method>: a path template of the method is the whole service. */
+function grpcMatch(path: PathPattern): { service: string; method?: string } | undefined {
+  const m = /^\/([^/]+)\/([^/]+)$/.exec(path.value);
+  if (!m || m[1] === TEMPLATE_SEGMENT) return undefined;
+  return m[2] === TEMPLATE_SEGMENT ? { service: m[1]! } : { service: m[1]!, method: m[2]! };
+}
+
+function grpcMatches(group: CallerGroup, skipped: GenerationSummary['skipped']): MatchWriter[] {
+  const out: MatchWriter[] = [];
   for (const op of group.operations) {
     for (const path of op.paths) {
-      const methods = op.methods.length ? op.methods : [undefined];
-      for (const method of methods) {
-        const note = path.kind === 'template' ? `${path.distinct} distinct paths, ${plural(path.calls, 'call')}` : plural(path.calls, 'call');
-        if (path.value === '') {
-          // the log gives no path: any path, with the method when known
-          if (method) body.line(8, `- method: ${method}`, `${note}; no path in the log`);
-          else body.line(8, '- path:', `${note}; no path in the log`).key(12, 'type', 'PathPrefix').key(12, 'value', '/');
-          continue;
-        }
-        body.line(8, '- path:', note);
-        body.key(12, 'type', path.kind === 'template' ? 'RegularExpression' : 'Exact');
-        body.key(12, 'value', path.kind === 'template' ? templateRegex(path.value) : path.value);
-        if (method) body.key(10, 'method', method);
+      const match = grpcMatch(path);
+      if (!match) {
+        skipped.push({ reason: 'gRPC path that names no service and method', calls: path.calls, examples: [path.value] });
+        continue;
+      }
+      out.push((body) => {
+        body.line(8, '- method:', path.kind === 'template' ? `every method of the service: ${path.distinct} seen, ${plural(path.calls, 'call')}` : plural(path.calls, 'call'));
+        body.key(12, 'type', 'Exact').key(12, 'service', match.service);
+        if (match.method) body.key(12, 'method', match.method);
+      });
+    }
+  }
+  return out;
+}
+
+function httpMatches(group: CallerGroup): MatchWriter[] {
+  const out: MatchWriter[] = [];
+  for (const op of group.operations) {
+    for (const path of op.paths) {
+      const note = path.kind === 'template' ? `${path.distinct} distinct paths, ${plural(path.calls, 'call')}` : plural(path.calls, 'call');
+      for (const method of op.methods.length ? op.methods : [undefined]) {
+        out.push((body) => {
+          if (path.value === '') {
+            // the log gives no path: any path, with the method when known
+            if (method) body.line(8, `- method: ${method}`, `${note}; no path in the log`);
+            else body.line(8, '- path:', `${note}; no path in the log`).key(12, 'type', 'PathPrefix').key(12, 'value', '/');
+            return;
+          }
+          body.line(8, '- path:', note);
+          body.key(12, 'type', path.kind === 'template' ? 'RegularExpression' : 'Exact');
+          body.key(12, 'value', path.kind === 'template' ? templateRegex(path.value) : path.value);
+          if (method) body.key(10, 'method', method);
+        });
       }
     }
   }
+  return out;
 }

@@ -39,9 +39,11 @@ export function renderReportMarkdown(model: AuditModel): string {
   out.push(callRows('Calls the current policies would newly deny', model.violations.newlyDenied, 'none.'));
   out.push(callRows('Observed denials', model.violations.observedDenied, 'none.'));
   if (model.violations.newlyAllowed.rows.length) out.push(callRows('Calls the current policies would newly allow', model.violations.newlyAllowed, 'none.'));
-  out.push('### Traffic\n');
-  out.push(rankedRows('Most-accessed services', model.topServices, 'callers'));
-  out.push(rankedRows('Busiest callers', model.topCallers, 'services'));
+  if (model.topServices.rows.length) {
+    out.push('### Traffic\n');
+    out.push(rankedRows('Most-accessed services', model.topServices, 'callers'));
+    out.push(rankedRows('Busiest callers', model.topCallers, 'services'));
+  }
   if (model.uncovered.rows.length) {
     const rows = model.uncovered.rows.slice(0, ROWS).map((u) => `| ${cell(u.destination, 56)} | ${u.mesh} | ${num(u.calls)} | ${num(u.callers)} |`);
     out.push(`**Workloads receiving traffic with no policy** (mesh default decides)\n\n| workload | mesh | calls | callers |\n|---|---|--:|--:|\n${rows.join('\n')}${more(model.uncovered.more + Math.max(0, model.uncovered.rows.length - ROWS), 'workloads')}`);
