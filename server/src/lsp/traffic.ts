@@ -7,6 +7,8 @@ import type { WorkspaceModel } from '../engine/workspace';
 import type { RuleSetting } from '../engine/config/projectConfig';
 import { BaselineError, baselineWorkspace, compareWithBaseline, readFilesAtRef, type BaselineFiles } from '../engine/baseline';
 import { Engine } from '../engine/engine';
+import type { Decision } from '../engine/simulate/types';
+import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { AUDIT_TIME_BUCKET_MS } from '../engine/audit';
 import { trafficCompletionValues, type ObservedValues } from '../engine/observedValues';
 
@@ -48,7 +50,7 @@ export class TrafficService {
   enabled = true;
   /** Git ref to compare with; empty for none. */
   baselineRef = '';
-  private baseline: { files: BaselineFiles; simulation: Simulation } | undefined;
+  private baseline: { files: BaselineFiles; decider: Pick<Simulation, 'decide'> } | undefined;
   private observed: ObservedValues | undefined;
   status: TrafficStatus = { state: 'off', files: 0, lines: 0, skipped: 0, calls: 0, shapes: 0, policies: 0, newlyDenied: 0, newlyAllowed: 0, unknown: 0 };
 
@@ -136,15 +138,13 @@ export class TrafficService {
       const workspace = baselineWorkspace(new Engine(), files, this.workspace.config);
       // The baseline never changes between edits: decide each call once.
       const simulation = new Simulation(workspace);
-      const decided = new WeakMap<object, ReturnType<Simulation['decide']>>();
-      const memo = Object.create(simulation) as Simulation;
-      memo.decide = (record, full = false) => {
-        if (full) return simulation.decide(record, true);
+      const decided = new WeakMap<AccessRecord, Decision>();
+      const decide = (record: AccessRecord): Decision => {
         let decision = decided.get(record);
         if (!decision) decided.set(record, (decision = simulation.decide(record)));
         return decision;
       };
-      this.baseline = { files, simulation: memo };
+      this.baseline = { files, decider: { decide } };
       this.connection.console.info(`mesh-policy: comparing with the policies at ${this.baselineRef} (${files.commit.slice(0, 12)}, ${files.texts.size} files)`);
     } catch (error) {
       this.connection.console.info(`mesh-policy: no comparison with ${this.baselineRef}: ${error instanceof BaselineError ? error.message : describe(error)}`);
@@ -183,7 +183,7 @@ export class TrafficService {
     const cached = this.insightCache;
     if (cached && cached.generation === generation && cached.modelVersion === this.modelVersion) return cached.insight;
     const { simulation, result } = this.simulate(this.model.shapes);
-    const comparison = this.baseline ? compareWithBaseline(result.outcomes, this.baseline.simulation, this.baseline.files) : undefined;
+    const comparison = this.baseline ? compareWithBaseline(result.outcomes, this.baseline.decider, this.baseline.files) : undefined;
     const insight = new TrafficInsight(this.workspace, simulation, result, { ...this.workspace.config.rules, ...rules }, comparison);
     this.insightCache = { generation, modelVersion: this.modelVersion, insight };
     this.setStatus({

@@ -143,7 +143,7 @@ function count(tally: ImpactTally, before: Verdict, after: Verdict, calls: numbe
 }
 
 /** Compares the outcomes of the current policies with the baseline's decisions of the same calls. */
-export function compareWithBaseline(outcomes: readonly ShapeOutcome[], baseline: Simulation, files: Pick<BaselineFiles, 'ref' | 'commit' | 'added' | 'deleted'>): BaselineComparison {
+export function compareWithBaseline(outcomes: readonly ShapeOutcome[], baseline: Pick<Simulation, 'decide'>, files: Pick<BaselineFiles, 'ref' | 'commit' | 'added' | 'deleted'>): BaselineComparison {
   const totals = emptyImpact();
   const changed: CallImpact[] = [];
   const policies = new Map<string, PolicyImpact>();
