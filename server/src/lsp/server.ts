@@ -15,7 +15,7 @@ import { VERSION } from '../version';
 import { LOG_CONFIGURATION } from '../engine/traffic/logConfiguration';
 import type { Finding } from '../engine/findings';
 import { buildAuditModel, generatePolicies, renderReportHtml, renderTrafficMapHtml } from '../engine/audit';
-import { globToRegExp } from '../engine/traffic/ingest';
+import { compileGlob } from '../engine/traffic/ingest';
 import { codeActions, FIX_ALL_KIND, trafficCodeActions } from './codeActions';
 import { codeLenses } from './codeLens';
 import { completion } from './completion';
@@ -98,7 +98,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   function isTrafficFile(path: string): boolean {
     const root = workspace.config.root;
     const relativePath = path.startsWith(root) ? path.slice(root.length).replace(/^[\\/]+/, '').split('\\').join('/') : undefined;
-    return relativePath !== undefined && workspace.config.traffic.some((glob) => globToRegExp(glob).test(relativePath));
+    return relativePath !== undefined && workspace.config.traffic.some((glob) => compileGlob(glob).test(relativePath));
   }
 
   function scheduleTrafficReload(): void {

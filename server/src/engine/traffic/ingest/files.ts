@@ -1,11 +1,21 @@
+import { RE2JS } from 're2js';
 import { relative, resolve, sep } from 'node:path';
 import { DEFAULT_TRAFFIC_GLOBS, type ProjectConfig } from '../../config/projectConfig';
 import { walkFiles } from '../../workspaceFiles';
 
-const globCache = new Map<string, RegExp>();
+/** Whether a `/`-separated relative path matches a glob. */
+export interface GlobMatcher {
+  test(path: string): boolean;
+}
 
-/** A glob (`*`, `**`, `?`, `{a,b}`) as an anchored regular expression over `/`-separated paths. */
-export function globToRegExp(glob: string): RegExp {
+const globCache = new Map<string, GlobMatcher>();
+
+/**
+ * A glob (`*`, `**`, `?`, `{a,b}`) as a matcher over `/`-separated paths. The globs come from a
+ * workspace's `.meshpolicy.yaml`, so they run on RE2 (linear time): a backtracking RegExp would
+ * hang on a glob such as `*a*a*a*a*a*b`.
+ */
+export function compileGlob(glob: string): GlobMatcher {
   let re = globCache.get(glob);
   if (re) return re;
   let out = '';
@@ -24,7 +34,8 @@ export function globToRegExp(glob: string): RegExp {
     else if (c === ',' && braces > 0) out += '|';
     else out += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
   }
-  re = new RegExp(`^${out}$`);
+  const pattern = RE2JS.compile(`^(?:${out})$`);
+  re = { test: (path: string) => pattern.matches(path) };
   globCache.set(glob, re);
   return re;
 }
@@ -40,7 +51,7 @@ export function collectTrafficFiles(paths: string[], config?: ProjectConfig, max
 
 /** Files under `paths` that match `globs` (relative to `root`, or to the folder given); files named explicitly are always taken. */
 export function collectByGlobs(paths: string[], globList: readonly string[], root: string | undefined, maxFiles = 100_000): { files: string[]; missing: string[] } {
-  const globs = globList.map(globToRegExp);
+  const globs = globList.map(compileGlob);
   const wanted = (path: string, base: string): boolean => {
     const candidates = [relative(base, path)];
     if (root) {

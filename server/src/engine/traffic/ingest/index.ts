@@ -17,7 +17,7 @@
  */
 export { ingestTraffic, DEFAULT_JOIN_WINDOW_MS, DEFAULT_MAX_PENDING, DEFAULT_MAX_SAMPLES, DEFAULT_PARALLEL_THRESHOLD } from './ingest';
 export type { FileStats, IngestOptions, IngestProgress, IngestStats, ResolutionMethod, SampleLocation, TimeWindow, TrafficModel, TrafficShape } from './types';
-export { collectTrafficFiles, globToRegExp } from './files';
+export { collectTrafficFiles, compileGlob } from './files';
 export { shapeKey, VOLATILE_CLAIMS, VOLATILE_HEADERS } from './shapes';
 export { parsePrincipal, principalFor } from './identity';
 export { serviceFromSni } from './resolve';

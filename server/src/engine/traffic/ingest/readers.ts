@@ -2,7 +2,7 @@ import { basename, relative, sep } from 'node:path';
 import type { ProjectConfig } from '../../config/projectConfig';
 import type { LineReader, LogFormatId, ReaderOptions } from '../readerTypes';
 import { createReader, detectFormat } from '../detect';
-import { globToRegExp } from './files';
+import { compileGlob } from './files';
 
 /**
  * Which reader reads a file: a format forced by `.meshpolicy.yaml` (`readers`), else the format
@@ -49,7 +49,7 @@ export function readerSetting(file: string, config: ProjectConfig | undefined): 
   let options = optionsOf(readers);
   const rel = config ? relative(config.root, file).split(sep).join('/') : file;
   const matches = (glob: string): boolean => {
-    const re = globToRegExp(glob);
+    const re = compileGlob(glob);
     return re.test(rel) || re.test(basename(file)) || re.test(file.split(sep).join('/'));
   };
   const apply = (raw: Record<string, unknown>): void => {
