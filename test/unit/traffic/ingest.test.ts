@@ -637,6 +637,21 @@ describe('the example logs', () => {
         assert.ok(model.shapes.some((s) => s.record.response?.details === 'rbac_access_denied_matched_policy[consul-intentions-layer7-0]'));
       }
     });
+
+    it(`${mesh}: worker threads give the same shapes, counts and joins as one thread`, async () => {
+      const inventory = load(mesh);
+      const read = (workers: number) => ingestTraffic([join(examples, mesh, 'traffic')], { inventory, config: defaultConfig(examples), workers, parallelThreshold: 0 });
+      const [one, two] = [await read(1), await read(2)];
+      assert.equal(one.stats.workers, 1);
+      assert.ok(two.stats.workers > 1, 'the parallel path ran');
+      assertAccounting(two);
+      const facts = (m: TrafficModel) => ({
+        ...(summary(m) as object),
+        gatewayLegs: m.stats.gatewayLegs, tcpPairs: m.stats.tcpPairs, join: m.stats.join, destinationBy: m.stats.destinationBy,
+        perShape: Object.fromEntries(m.shapes.map((s) => [s.key, { count: s.count, joined: s.joined, sourceBy: s.sourceBy, destinationBy: s.destinationBy, first: s.firstTime, last: s.lastTime }])),
+      });
+      assert.deepEqual(facts(two), facts(one));
+    });
   }
 });
 

@@ -9,6 +9,8 @@ export interface Item {
   t: number;
   file: number;
   line: number;
+  /** The gateway leg of this line was already counted (a line handed back by a worker). */
+  legDone?: boolean;
 }
 
 export interface FolderOptions {
@@ -115,7 +117,7 @@ export class Folder {
     if (Number.isNaN(t)) t = item.t = Number.isNaN(this.now) ? 0 : this.now;
     else if (!(t <= this.now)) this.now = t;
     const side = p.side;
-    if (side === 'outbound') {
+    if (side === 'outbound' && item.legDone !== true) {
       const leg = this.resolver.gatewayLeg(p);
       if (leg) {
         this.join.gatewayLegs++;
@@ -227,6 +229,7 @@ export class Folder {
   private alone(item: Item, bySize: boolean): void {
     if (bySize) this.join.evictedBySize++;
     if (this.options.isEdge?.(item.t)) {
+      item.legDone = true;
       this.edge.push(item);
       return;
     }

@@ -1,10 +1,11 @@
 import { existsSync, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { LineReader } from '../readerTypes';
 import { Folder, type Item, type JoinStats } from './folder';
 import { folderOptions, type FilePlan, type RunContext, type RunResult } from './ingest';
-import { splitOffsets } from './lineSource';
+import { MAX_LINE_BYTES, splitOffsets } from './lineSource';
 import { emptyTaskStats, type TaskStats } from './pipeline';
 import { ShapeTable, addCounts } from './shapes';
 import { TimeParser } from './time';
@@ -211,8 +212,26 @@ async function firstTimedLine(path: string, position: number, size: number, read
   }
 }
 
-/** A line start in the file near the first line whose time is at or after `cut` (binary search;
- * files are assumed to be roughly in time order, and a near miss only costs a join). */
+/** The start of the line after the one that goes on at `position`. */
+async function nextLineStart(handle: FileHandle, position: number, size: number): Promise<number> {
+  const buffer = Buffer.alloc(64 * 1024);
+  while (position < size) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead <= 0) break;
+    const nl = buffer.subarray(0, bytesRead).indexOf(10);
+    if (nl >= 0) return position + nl + 1;
+    position += bytesRead;
+  }
+  return size;
+}
+
+/**
+ * The start of the first line whose time is at or after `cut`, found by binary search down to
+ * 64 KiB and then line by line: the cut must fall on the same line as on one thread, or the two
+ * sides of a call near it end up in two slices without being near either slice's edge. Lines
+ * without a time stay with the lines before them. Files are assumed to be roughly in time order;
+ * lines out of order are handed back by the workers (see `isEdge` in worker.ts).
+ */
 async function offsetForTime(plan: FilePlan, cut: number): Promise<number> {
   if (Number.isNaN(cut)) return 0;
   let lo = 0;
@@ -226,6 +245,54 @@ async function offsetForTime(plan: FilePlan, cut: number): Promise<number> {
     if (Number.isNaN(at.t) || at.t < cut) lo = mid;
     else hi = mid;
   }
-  const at = await firstTimedLine(plan.path, hi, plan.size, plan.reader);
-  return Math.min(at.start, plan.size);
+  const from = lo === 0 ? 0 : (await firstTimedLine(plan.path, lo, plan.size, plan.reader)).start;
+  return firstLineAtOrAfter(plan, from, cut);
+}
+
+/** Scans lines from the line start `from` to the first one timed at or after `cut`; the file's size when none is. */
+async function firstLineAtOrAfter(plan: FilePlan, from: number, cut: number): Promise<number> {
+  const parser = new TimeParser();
+  const handle = await fsp.open(plan.path, 'r');
+  try {
+    let buffer = Buffer.alloc(256 * 1024);
+    let position = from;
+    while (position < plan.size) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      if (bytesRead <= 0) break;
+      const data = buffer.subarray(0, bytesRead);
+      let offset = 0;
+      for (;;) {
+        let end = data.indexOf(10, offset);
+        if (end < 0) {
+          if (position + bytesRead < plan.size) break;
+          end = bytesRead; // the last line, without a newline
+        }
+        const line = data.toString('utf8', offset, end).replace(/\r$/, '');
+        const start = position + offset;
+        offset = end + 1;
+        let read;
+        try { read = plan.reader.read(line); } catch { read = undefined; }
+        if (read?.kind === 'record') {
+          const t = parser.parse(read.record.time ?? read.shipper?.time);
+          if (!Number.isNaN(t) && t >= cut) return start;
+        }
+        if (offset >= bytesRead) break;
+      }
+      if (offset === 0) {
+        // one line longer than the buffer: read it whole, or skip it when it is too long to read
+        if (buffer.length < MAX_LINE_BYTES) {
+          buffer = Buffer.alloc(buffer.length * 2);
+          continue;
+        }
+        const next = await nextLineStart(handle, position + buffer.length, plan.size);
+        if (next >= plan.size) break;
+        position = next;
+        continue;
+      }
+      position += offset;
+    }
+    return plan.size;
+  } finally {
+    await handle.close();
+  }
 }
