@@ -84,7 +84,7 @@ describe('upstream decision cases, replayed through mesh-policy simulate --forma
   it('cover every mesh with a broad table', () => {
     const counts = new Map<string, number>();
     for (const { mesh, table } of all) counts.set(mesh, (counts.get(mesh) ?? 0) + table.cases.length);
-    for (const mesh of ['istio']) assert.ok((counts.get(mesh) ?? 0) >= 30, `${mesh}: ${counts.get(mesh) ?? 0} cases`);
+    for (const mesh of ['istio', 'linkerd', 'consul']) assert.ok((counts.get(mesh) ?? 0) >= 30, `${mesh}: ${counts.get(mesh) ?? 0} cases`);
   });
 
   for (const { mesh, file, table } of all) {
