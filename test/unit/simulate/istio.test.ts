@@ -384,7 +384,9 @@ table('Istio RequestAuthentication and JWT', [
   { name: 'claim [a.b] is one literal name', policies: withRa(allowRule(when('request.auth.claims[a.b]', ['v']))), call: jwt({ ...TOKEN, claims: { a: { b: 'v' } } }), expect: 'deny' },
   { name: 'scope is space-delimited', policies: withRa(allowRule(when('request.auth.claims[scope]', ['write']))), call: jwt({ ...TOKEN, claims: { scope: 'read write' } }), expect: 'allow' },
   { name: 'non-string claims never match', policies: withRa(allowRule(when('request.auth.claims[admin]', ['true']))), call: jwt({ ...TOKEN, claims: { admin: true } }), expect: 'deny' },
-  { name: 'claims not recorded', policies: withRa(allowRule(when('request.auth.claims[groups]', ['group1']))), call: jwt(TOKEN), expect: 'unknown', missing: ['request.jwt.claims'] },
+  // Canonical records are complete (spec §4.0): a token given without `claims` has none beyond iss/sub/aud/azp.
+  { name: 'token without claims lacks the claim', policies: withRa(allowRule(when('request.auth.claims[groups]', ['group1']))), call: jwt(TOKEN), expect: 'deny' },
+  { name: 'token without claims: claim notValues match', policies: withRa(denyRule(when('request.auth.claims[groups]', undefined, ['group1']))), call: jwt(TOKEN), expect: 'deny' },
   { name: 'claims notValues without a token', policies: withRa(allowRule(when('request.auth.claims[groups]', undefined, ['banned']))), expect: 'allow' },
 ]);
 

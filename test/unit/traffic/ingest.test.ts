@@ -14,7 +14,7 @@ import { collectTrafficFiles, compileGlob } from '../../../server/src/engine/tra
 import { parsePrincipal, principalFor, workloadNameFromPod } from '../../../server/src/engine/traffic/ingest/identity';
 import { readLineBatches } from '../../../server/src/engine/traffic/ingest/lineSource';
 import { serviceFromSni } from '../../../server/src/engine/traffic/ingest/resolve';
-import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
+import { sameShape, shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
 import { TimeParser } from '../../../server/src/engine/traffic/ingest/time';
 import type { LineReader, ParsedLine, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
 import { runTrafficCli } from '../../../server/src/cli/traffic';
@@ -484,6 +484,21 @@ describe('ingest helpers', () => {
     const b: AccessRecord = { request: { headers: { a: 'b', 'x-request-id': '2' }, jwt: { issuer: 'i', claims: { sub: 's', exp: 2 } } } };
     assert.equal(shapeKey(a), shapeKey(b));
     assert.notEqual(shapeKey({ source: { principal: null } }), shapeKey({ source: {} }), 'plaintext is not "not recorded"');
+  });
+
+  it('keeps calls to or from pods with different labels apart (selectors read them)', () => {
+    const cases: [string, AccessRecord, AccessRecord, boolean][] = [
+      ['same labels, other order', { destination: { workload: 'w', labels: { app: 'a', v: '1' } } }, { destination: { workload: 'w', labels: { v: '1', app: 'a' } } }, true],
+      ['destination label value differs', { destination: { workload: 'w', labels: { app: 'a' } } }, { destination: { workload: 'w', labels: { app: 'b' } } }, false],
+      ['destination has an extra label', { destination: { workload: 'w', labels: { app: 'a' } } }, { destination: { workload: 'w', labels: { app: 'a', tier: 'db' } } }, false],
+      ['labels against none', { destination: { workload: 'w', labels: { app: 'a' } } }, { destination: { workload: 'w' } }, false],
+      ['source labels differ', { source: { workload: 'c', labels: { app: 'x' } } }, { source: { workload: 'c', labels: { app: 'y' } } }, false],
+    ];
+    for (const [name, a, b, same] of cases) {
+      assert.equal(shapeKey(a) === shapeKey(b), same, `${name}: shapeKey`);
+      assert.equal(sameShape(a, b), same, `${name}: sameShape`);
+      assert.equal(sameShape(b, a), same, `${name}: sameShape reversed`);
+    }
   });
 });
 

@@ -156,17 +156,17 @@ export class Call {
     return null;
   }
 
-  /**
-   * A JWT claim by path as a list of string values (Envoy matches list claims element-wise, and
-   * space-delimited claims are split); null when the token lacks the claim, undefined when the
-   * record does not carry the token's claims. Non-string values match nothing (empty list).
-   */
   /** Drops the names pushed after `mark` (a result became definite). */
   truncate(mark: number): void {
     if (this.missing.length !== mark) this.missing.length = mark;
   }
 
-  claim(path: readonly string[]): string[] | null | undefined {
+  /**
+   * A JWT claim by path as a list of string values (Envoy matches list claims element-wise, and
+   * space-delimited claims are split); null when the token lacks the claim. Non-string values
+   * match nothing (empty list).
+   */
+  claim(path: readonly string[]): string[] | null {
     const jwt = this.rec.request?.jwt;
     if (!jwt) return null;
     const top = path[0]!;
@@ -177,7 +177,7 @@ export class Call {
     else if (top === 'sub' && jwt.subject !== undefined) value = jwt.subject;
     else if (top === 'aud' && jwt.audiences !== undefined) value = jwt.audiences;
     else if (top === 'azp' && jwt.presenter !== undefined) value = jwt.presenter;
-    else if (!claims) return undefined;
+    // A canonical record is complete: a token without `claims` carries none beyond those named.
     else return null;
     for (let i = 1; i < path.length; i++) {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;

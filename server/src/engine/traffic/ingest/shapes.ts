@@ -21,6 +21,26 @@ export const VOLATILE_HEADERS = new Set([
 /** JWT claims that change with every token. */
 export const VOLATILE_CLAIMS = new Set(['exp', 'iat', 'nbf', 'jti', 'auth_time']);
 
+/** Labels decide which policies select a workload, so records that differ in them stay apart. */
+function labelKey(labels: Record<string, string> | undefined): string {
+  if (!labels) return '';
+  let k = '';
+  for (const name of Object.keys(labels).sort()) k += SEP + 'l:' + name + '=' + labels[name];
+  return k;
+}
+
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return labelKey(a) === labelKey(b);
+  let n = 0;
+  for (const name in a) {
+    if (b[name] !== a[name]) return false;
+    n++;
+  }
+  for (const name in b) if (--n < 0 || a[name] === undefined) return false;
+  return n === 0;
+}
+
 function v(value: string | number | undefined | null): string {
   return value === undefined ? '' : value === null ? NULL : typeof value === 'number' ? String(value) : value;
 }
@@ -33,10 +53,10 @@ function v(value: string | number | undefined | null): string {
 export function shapeKey(r: AccessRecord, keyHeaders?: ReadonlySet<string>): string {
   let k = v(r.mesh) + SEP + v(r.protocol) + SEP;
   const s = r.source;
-  if (s) k += v(s.principal) + SEP + v(s.namespace) + SEP + v(s.serviceAccount) + SEP + v(s.workload) + SEP + v(s.service) + SEP + v(s.ip) + SEP + v(s.remoteIp);
+  if (s) k += v(s.principal) + SEP + v(s.namespace) + SEP + v(s.serviceAccount) + SEP + v(s.workload) + SEP + v(s.service) + SEP + v(s.ip) + SEP + v(s.remoteIp) + labelKey(s.labels);
   k += '\u0002';
   const d = r.destination;
-  if (d) k += v(d.namespace) + SEP + v(d.workload) + SEP + v(d.service) + SEP + v(d.serviceAccount) + SEP + v(d.ip) + SEP + v(d.port);
+  if (d) k += v(d.namespace) + SEP + v(d.workload) + SEP + v(d.service) + SEP + v(d.serviceAccount) + SEP + v(d.ip) + SEP + v(d.port) + labelKey(d.labels);
   k += '\u0002';
   const q = r.request;
   if (q) {
@@ -149,14 +169,14 @@ export function sameShape(a: AccessRecord, b: AccessRecord, keyHeaders?: Readonl
   if (s !== t) {
     if (!s || !t) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
     if (s.principal !== t.principal || s.namespace !== t.namespace || s.serviceAccount !== t.serviceAccount || s.workload !== t.workload
-      || s.service !== t.service || s.ip !== t.ip || s.remoteIp !== t.remoteIp) return false;
+      || s.service !== t.service || s.ip !== t.ip || s.remoteIp !== t.remoteIp || !sameLabels(s.labels, t.labels)) return false;
   }
   const d = a.destination;
   const e = b.destination;
   if (d !== e) {
     if (!d || !e) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
     if (d.namespace !== e.namespace || d.workload !== e.workload || d.service !== e.service || d.serviceAccount !== e.serviceAccount
-      || d.ip !== e.ip || d.port !== e.port) return false;
+      || d.ip !== e.ip || d.port !== e.port || !sameLabels(d.labels, e.labels)) return false;
   }
   const o = a.response;
   const p = b.response;
