@@ -47,6 +47,12 @@ export function prerequisitesOrSkip(t: TestContext): boolean {
   return false;
 }
 
+/** Environment that preloads test/e2e/netRecorder into every Node process started with it, logging to `log`. */
+export function recorderEnv(log: string): Record<string, string> {
+  const recorder = path.join(__dirname, 'netRecorder.js');
+  return { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require ${recorder}`.trim(), MESH_POLICY_NET_LOG: log };
+}
+
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 // Every code-server started here, so that a timed-out test still leaves nothing running.
@@ -74,7 +80,9 @@ export class CodeServerRun {
   page: Page | undefined;
   private server: ChildProcess | undefined;
   private browser: Browser | undefined;
-  private readonly env = { ...process.env, XDG_DATA_HOME: path.join(this.dir, 'xdg'), XDG_CONFIG_HOME: path.join(this.dir, 'xdg') };
+  private readonly env: NodeJS.ProcessEnv = { ...process.env, XDG_DATA_HOME: path.join(this.dir, 'xdg'), XDG_CONFIG_HOME: path.join(this.dir, 'xdg') };
+  /** Where the network recorder logs, once recordNetwork() was called. */
+  netLog: string | undefined;
   private readonly common = ['--config', path.join(this.dir, 'config.yaml'), '--user-data-dir', this.userData, '--extensions-dir', this.extensionsDir];
 
   /** A workspace holding the fixture as security/authz-frontend.yaml (or a copy of `folder`), optionally an example app as shop/, and quiet user settings. */
@@ -103,6 +111,17 @@ export class CodeServerRun {
   async installExtension(vsix: string): Promise<string> {
     const r = await promisify(execFile)(process.execPath, [csEntry, ...this.common, '--install-extension', vsix], { env: this.env, timeout: 60_000 });
     return `${r.stdout}${r.stderr}`;
+  }
+
+  /**
+   * From the next start() on, every Node process of code-server (itself, the extension host, our
+   * language server and its workers) logs its connection attempts and lookups to `netLog`, and
+   * non-loopback ones are refused (test/e2e/netRecorder.ts).
+   */
+  recordNetwork(): string {
+    this.netLog = path.join(this.dir, 'net.jsonl');
+    Object.assign(this.env, recorderEnv(this.netLog));
+    return this.netLog;
   }
 
   /** Starts code-server on a free 127.0.0.1 port and waits for /healthz. */

@@ -1,8 +1,9 @@
 // The .vsix holds the bundles, the schemas, the manifest, README and LICENSE, and nothing else.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
-import { ensureVsix, listZip, readCentralDirectory } from './helpers';
+import { ensureVsix, listZip, readCentralDirectory, repoRoot } from './helpers';
 
 test('the vsix holds only the bundles, schemas, manifest, README and LICENSE', (t) => {
   const vsix = ensureVsix();
@@ -31,4 +32,18 @@ test('the vsix holds only the bundles, schemas, manifest, README and LICENSE', (
   ];
   assert.deepEqual(names.filter((n) => !allowed.some((re) => re.test(n))), [], 'unexpected files in the vsix');
   assert.ok(size < 2 * 1024 * 1024, `vsix is ${size} bytes, limit 2 MiB`);
+});
+
+test('the extension carries no telemetry: no SDK, no telemetry API use, no setting that enables it', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const dependencies = Object.keys({ ...(manifest['dependencies'] as object), ...(manifest['optionalDependencies'] as object | undefined) });
+  assert.deepEqual(dependencies.filter((d) => /telemetry|insights|analytics|sentry|segment|posthog|mixpanel|bugsnag|datadog|newrelic/i.test(d)), [], 'no telemetry or crash-reporting package');
+  const text = JSON.stringify(manifest);
+  assert.doesNotMatch(text, /telemetry|aiKey|instrumentationKey|connectionString/i, 'package.json names no telemetry key or setting');
+  // Our code never calls VS Code's or LSP's telemetry APIs (the LSP libraries define telemetry/event; we never send or forward it; Istio's Telemetry kind is data).
+  const sources = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []);
+  const users = [...sources(path.join(repoRoot, 'client', 'src')), ...sources(path.join(repoRoot, 'server', 'src'))]
+    .filter((f) => /\.telemetry\b|telemetry\/event|TelemetryLogger|isTelemetryEnabled|onTelemetry|TelemetryEventNotification/.test(fs.readFileSync(f, 'utf8')));
+  assert.deepEqual(users, [], 'no source file uses a telemetry API');
 });

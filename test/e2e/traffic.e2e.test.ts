@@ -9,12 +9,14 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { CodeServerRun, prerequisitesOrSkip } from './codeServer';
 import { ensureVsix, repoRoot } from './helpers';
+import { isLocal, readNetLog } from './netRecorder';
 
 test('VS Code (code-server) shows code lenses, traffic hovers and traffic commands on examples/istio', { timeout: 300_000 }, async (t) => {
   if (!prerequisitesOrSkip(t)) return;
   const vsix = ensureVsix();
   const cs = new CodeServerRun(path.join(repoRoot, 'examples', 'istio'));
   const requests: string[] = [];
+  const netLog = cs.recordNetwork();
   let ok = false;
   try {
     assert.match(await cs.installExtension(vsix), /successfully installed/i);
@@ -95,6 +97,17 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
     const outside = requests.filter((u) => !/^(https?|wss?):\/\/127\.0\.0\.1[:/]/.test(u) && !u.startsWith('data:') && !u.startsWith('blob:') && !u.startsWith('vscode-'));
     assert.deepEqual(outside, [], 'no requests outside 127.0.0.1');
     t.diagnostic(`screenshots: ${cs.shots} (traffic-1-lenses.png … traffic-4-explain.png)`);
+
+    // Neither did any Node process: code-server, the extension host, both language servers.
+    await cs.stop();
+    const events = readNetLog(netLog);
+    const loaded = events.filter((e) => e.kind === 'loaded');
+    t.diagnostic(`network recorder: ${events.length} events; processes: ${[...new Set(loaded.map((e) => `${e.pid}${e.thread ? `/${e.thread}` : ''} ${e.argv}`))].join(' | ')}`);
+    t.diagnostic(`connections: ${JSON.stringify([...new Set(events.filter((e) => e.kind !== 'loaded').map((e) => `${e.kind} ${e.path ?? `${e.host}:${e.port ?? ''}`} ${e.via ?? ''}`))])}`);
+    const inProcess = (pids: number[]) => pids.every((pid) => loaded.some((e) => e.pid === pid));
+    assert.ok(inProcess([...servers, ...restarted]), `the recorder ran in both language servers (${[...servers, ...restarted].join(', ')})`);
+    assert.ok(loaded.some((e) => /extensionHost/.test(e.argv)), 'the recorder ran in the extension host');
+    assert.deepEqual(events.filter((e) => !isLocal(e)), [], 'no connection or lookup outside 127.0.0.1/::1/unix sockets');
     ok = true;
   } catch (error) {
     await cs.report(t);

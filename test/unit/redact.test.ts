@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runExplainCli, runSimulateCli } from '../../server/src/cli/simulate';
 import { runTrafficCli } from '../../server/src/cli/traffic';
-import { Redactor, REDACTED } from '../../server/src/engine/traffic/redact';
+import { Redactor, REDACTED, SecretValues } from '../../server/src/engine/traffic/redact';
 
 // A JWT (header {"alg":"RS256"}, payload {"sub":"alice"}) and credentials that must never be printed.
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW9mLWFsaWNl';
@@ -102,5 +102,26 @@ describe('secret redaction', () => {
     assert.equal(r.text('/a?b=1&access_token=xyz&c=2'), `/a?b=1&access_token=${REDACTED}&c=2`);
     assert.equal(r.text('header authorization: "s3cr3t-value"', ['s3cr3t-value']), `header authorization: "${REDACTED}"`);
     assert.equal(r.text('/plain/path?page=2'), '/plain/path?page=2');
+    // a header name ending in -token is no `Token <credential>`
+    assert.equal(r.text('does not match no x-internal-token header'), 'does not match no x-internal-token header');
+  });
+
+  it('finds many known secret values in one pass, also as JSON, markdown table cells and HTML escape them', () => {
+    const values = new SecretValues();
+    for (let i = 0; i < 5_000; i++) values.add(`secret-${String(i).padStart(5, '0')}-value`);
+    values.add('a_b|c<d>"e"');
+    values.add('short'); // below the length searched for in free text
+    const cases: [string, string][] = [
+      ['x secret-00042-value y', `x ${REDACTED} y`],
+      ['secret-04999-valuesecret-00000-value', `${REDACTED}${REDACTED}`],
+      ['header cookie: "a_b|c<d>\\"e\\""', `header cookie: "${REDACTED}"`],
+      ['| a\\_b\\|c\\<d\\>"e" |', `| ${REDACTED} |`],
+      ['<td>a_b|c&lt;d&gt;&quot;e&quot;</td>', `<td>${REDACTED}</td>`],
+      ['secret-0004-value short', 'secret-0004-value short'],
+    ];
+    for (const [text, expected] of cases) assert.equal(new Redactor().text(text, values), expected, text);
+    const records = [{ request: { headers: { authorization: 'Bearer tok-123456', 'x-env': 'staging-1' } } }, { request: { path: '/p?api_key=k-999999' } }];
+    const fromRecords = new Redactor().secretValues(records);
+    assert.equal(new Redactor().text('tok-123456 staging-1 k-999999', fromRecords), `${REDACTED} staging-1 ${REDACTED}`);
   });
 });

@@ -24,6 +24,8 @@ import { DEFAULT_SETTINGS, mergeSettings, readLimits, type ServerSettings } from
 import { TrafficService } from './traffic';
 import { registerTrafficRequests } from './trafficRequests';
 import { publish } from './validation';
+import { EditorRedaction } from './redaction';
+import type { AccessRecord } from '../engine/traffic/accessRecord';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
 /** Sent after each new simulation, so that open reports and maps refresh. */
@@ -59,6 +61,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   let trafficFindings = new Map<string, Finding[]>();
   let trafficReloadTimer: NodeJS.Timeout | undefined;
   let lastInsight: unknown;
+  const redaction = new EditorRedaction();
+  redaction.guardLog(connection);
+  let redactedFor: unknown;
   const traffic = new TrafficService(connection, workspace, () => workspaceFolders, () => refreshTraffic(), options.workerEntry);
 
   function send(uri: string, version?: number): void {
@@ -76,11 +81,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   /** Re-simulates if the policies or the traffic changed, and republishes the files whose traffic findings changed. */
   function refreshTraffic(except?: string): void {
+    if (traffic.shapes !== redactedFor) {
+      redactedFor = traffic.shapes;
+      redaction.observe(traffic.shapes.map((shape): AccessRecord => shape.record));
+    }
     const insight = currentInsight();
     const next = new Map<string, Finding[]>();
     if (insight) {
       for (const path of insight.files) {
-        const findings = insight.findings(path);
+        const findings = insight.findings(path).map((finding) => redaction.finding(finding));
         if (findings.length) next.set(pathToFileURL(path).href, findings);
       }
     }
@@ -232,6 +241,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const configured = settings.configFile ? (isAbsolute(settings.configFile) ? settings.configFile : join(root, settings.configFile)) : undefined;
     workspace.config = configured ? loadConfig(configured) : findConfig(root);
     for (const problem of workspace.config.problems) connection.console.warn(`mesh-policy: ${problem}`);
+    redaction.configure(workspace.config);
     generation++;
   }
 
@@ -333,9 +343,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   // engine data, so the client stays free of mesh knowledge.
   connection.onRequest(ACCESS_LOG_CONFIGURATION_REQUEST, () => LOG_CONFIGURATION);
 
-  connection.onHover((params, token) => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested)));
-  connection.onCodeLens((params) => withResult(params.textDocument.uri, [], (result) => codeLenses(result, currentInsight())));
+  connection.onHover((params, token) => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text))));
+  connection.onCodeLens((params) => withResult(params.textDocument.uri, [], (result) => redaction.deep(codeLenses(result, currentInsight()))));
   registerTrafficRequests(connection, {
+    redact: (response) => redaction.deep(response),
     insight: () => currentInsight(),
     status: () => traffic.status,
     reload: async () => {
@@ -358,7 +369,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const root = workspaceFolders[0];
       // The map's rule links must name files VS Code can open: absolute paths there.
       const relativePaths = view === 'report' && root ? { displayPath: (p: string) => (p.startsWith(root) ? p.slice(root.length + 1) : p) } : {};
-      const model = buildAuditModel({ stats, result: insight.result, workspace }, { generatedAt: new Date().toISOString(), ...relativePaths });
+      const model = buildAuditModel({ stats, result: insight.result, workspace }, { generatedAt: new Date().toISOString(), redactHeaders: workspace.config.redact.headers, ...relativePaths });
       const options = { ...(nonce ? { nonce } : {}), title: view === 'map' ? 'Mesh Policy: traffic map' : 'Mesh Policy: access report' };
       return view === 'map' ? renderTrafficMapHtml(model, options) : renderReportHtml(model, options);
     },
@@ -370,7 +381,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onCompletion((params) => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues())));
   connection.onCodeAction((params, token) => withResult(params.textDocument.uri, [], (result) => [
     ...codeActions(params, result),
-    ...(token.isCancellationRequested ? [] : trafficCodeActions(params, currentInsight(), workspace, engine)),
+    ...(token.isCancellationRequested ? [] : trafficCodeActions(params, currentInsight(), workspace, engine).map((action) => ({ ...action, title: redaction.text(action.title) }))),
   ]));
 
   documents.listen(connection);

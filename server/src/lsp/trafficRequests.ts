@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { Connection } from 'vscode-languageserver';
+import type { CancellationToken, Connection } from 'vscode-languageserver';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { TrafficStatus } from './traffic';
 import type { Mesh } from '../engine/meshes';
@@ -34,16 +34,21 @@ interface Hooks {
   auditHtml(view: 'report' | 'map', nonce: string | undefined): string | null;
   /** Brings an open document's latest text into the workspace before positions in it are used. */
   prepare(uri: string): void;
+  /** Every response passes through this (secrets from the logs masked) before it leaves. */
+  redact<T>(response: T): T;
 }
 
 const NO_TRAFFIC = 'No observed traffic is loaded. Put access logs in the workspace (see `traffic:` in `.meshpolicy.yaml`), or run **Mesh Policy: Reload traffic**.';
 
 export function registerTrafficRequests(connection: Connection, hooks: Hooks): void {
-  connection.onRequest(TrafficRequests.generate, (params: { mesh?: string; namespace?: string; workload?: string }) => {
+  const on = <P>(method: string, handler: (params: P, token: CancellationToken) => unknown): void => {
+    connection.onRequest(method, async (params: P, token: CancellationToken) => hooks.redact(await handler(params, token)));
+  };
+  on(TrafficRequests.generate, (params: { mesh?: string; namespace?: string; workload?: string }) => {
     if (!params.mesh || !MESHES.includes(params.mesh)) return null;
     return hooks.generate(params.mesh as Mesh, { ...(params.namespace ? { namespace: params.namespace } : {}), ...(params.workload ? { workload: params.workload } : {}) });
   });
-  connection.onRequest(TrafficRequests.callsFor, (params: { file?: string; offset?: number; uri?: string; position?: { line: number; character: number } }, token) => {
+  on(TrafficRequests.callsFor, (params: { file?: string; offset?: number; uri?: string; position?: { line: number; character: number } }, token) => {
     if (params.uri) hooks.prepare(params.uri);
     const insight = hooks.insight();
     if (!insight) return NO_TRAFFIC;
@@ -54,9 +59,9 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
     if (offset === undefined) return null;
     return insight.callsMarkdown(file, offset, 200, () => token.isCancellationRequested) ?? 'No policy or rule at the cursor.';
   });
-  connection.onRequest(TrafficRequests.calls, () => hooks.insight()?.calls() ?? []);
-  connection.onRequest(TrafficRequests.explain, (params: { key: string }) => hooks.insight()?.explain(params.key) ?? NO_TRAFFIC);
-  connection.onRequest(TrafficRequests.reload, () => hooks.reload());
-  connection.onRequest(TrafficRequests.status, () => hooks.status());
-  connection.onRequest(TrafficRequests.auditHtml, (params: { view?: string; nonce?: string }) => hooks.auditHtml(params.view === 'map' ? 'map' : 'report', typeof params.nonce === 'string' ? params.nonce : undefined));
+  on(TrafficRequests.calls, () => hooks.insight()?.calls() ?? []);
+  on(TrafficRequests.explain, (params: { key: string }) => hooks.insight()?.explain(params.key) ?? NO_TRAFFIC);
+  on(TrafficRequests.reload, () => hooks.reload());
+  on(TrafficRequests.status, () => hooks.status());
+  on(TrafficRequests.auditHtml, (params: { view?: string; nonce?: string }) => hooks.auditHtml(params.view === 'map' ? 'map' : 'report', typeof params.nonce === 'string' ? params.nonce : undefined));
 }

@@ -1,4 +1,5 @@
 import type { AccessRecord } from './accessRecord';
+import { redactPathCredentials } from './redact';
 
 /** Who called: the identity, else the workload, else the address. */
 export function callerOf(record: AccessRecord): string {
@@ -15,10 +16,10 @@ export function calleeOf(record: AccessRecord): string {
   return destination?.port ? `${name}:${destination.port}` : name;
 }
 
-/** The request part: method and path, or the protocol for TCP. Never headers (they may carry secrets). */
+/** The request part: method and path (credentials in it masked), or the protocol for TCP. Never headers (they may carry secrets). */
 export function requestOf(record: AccessRecord): string {
   const request = record.request;
-  if (request?.method || request?.path) return `${request?.method ?? ''} ${request?.path ?? ''}`.trim();
+  if (request?.method || request?.path) return `${request?.method ?? ''} ${request?.path !== undefined ? redactPathCredentials(request.path) : ''}`.trim();
   return record.protocol ?? '';
 }
 

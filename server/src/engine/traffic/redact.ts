@@ -16,7 +16,8 @@ export const DEFAULT_REDACTED_HEADERS: readonly string[] = ['authorization', 'pr
 export const REDACTED = '[redacted]';
 
 const JWT = /\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g;
-const SCHEME_CREDENTIALS = /\b(Bearer|Basic|Digest|Negotiate|Token)(\s+)[A-Za-z0-9._~+/=-]{4,}/gi;
+// Not after `-`: `x-internal-token header` names a header, it is no `Token <credential>`.
+const SCHEME_CREDENTIALS = /(?<![\w-])(Bearer|Basic|Digest|Negotiate|Token)(\s+)[A-Za-z0-9._~+/=-]{4,}/gi;
 const SECRET_QUERY = /([?&;](?:access_token|id_token|refresh_token|token|api_key|apikey|api-key|key|password|passwd|secret|client_secret|sig|signature|auth|jwt)=)[^&#\s"']*/gi;
 /** Values shorter than this are not searched for in free text: too likely to hit ordinary words. */
 const MIN_SECRET_LENGTH = 6;
@@ -56,10 +57,18 @@ export class Redactor {
     return [...out].sort((a, b) => b.length - a.length);
   }
 
+  /** Every secret value the records carry, indexed to be found in any text at once (the editor's many calls). */
+  secretValues(records: Iterable<AccessRecord>): SecretValues {
+    const values = new SecretValues();
+    for (const record of records) for (const secret of this.secretsOf(record)) values.add(secret);
+    return values;
+  }
+
   /** Text with JWTs, scheme credentials, token query parameters and the given secret values masked. */
-  text(text: string, secrets: readonly string[] = []): string {
+  text(text: string, secrets: readonly string[] | SecretValues = []): string {
     let out = text;
-    for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    if (secrets instanceof SecretValues) out = secrets.scrub(out);
+    else for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     if (out.includes('eyJ')) out = out.replace(JWT, REDACTED);
     return out.replace(SCHEME_CREDENTIALS, (_m, scheme: string, space: string) => `${scheme}${space}${REDACTED}`).replace(SECRET_QUERY, (_m, name: string) => `${name}${REDACTED}`);
   }
@@ -81,7 +90,7 @@ export class Redactor {
    * Any value about to be printed (a decision, a JSON result): strings are scrubbed, `headers`
    * objects lose their secret values, records inside are redacted as records.
    */
-  deep<T>(value: T, secrets: readonly string[] = []): T {
+  deep<T>(value: T, secrets: readonly string[] | SecretValues = []): T {
     const visit = (v: unknown, key: string | undefined): unknown => {
       if (typeof v === 'string') return key !== undefined && this.isSecretHeader(key) ? REDACTED : this.text(v, secrets);
       if (Array.isArray(v)) return v.map((item) => visit(item, undefined));
@@ -93,6 +102,63 @@ export class Redactor {
     };
     return visit(value, undefined) as T;
   }
+}
+
+/**
+ * Known secret values, found in any text in one pass however many there are: each is indexed by
+ * its first MIN_SECRET_LENGTH characters. Each value is also indexed as it reads once escaped for
+ * JSON strings (traces quote values), markdown table cells and HTML, so that escaping done by a
+ * renderer cannot hide it.
+ */
+export class SecretValues {
+  private readonly byPrefix = new Map<string, string[]>();
+
+  get size(): number {
+    return this.byPrefix.size;
+  }
+
+  add(secret: string): void {
+    const forms = new Set([
+      secret,
+      JSON.stringify(secret).slice(1, -1),
+      secret.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/([*_`[\]<>])/g, '\\$1'),
+      secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'),
+    ]);
+    for (const form of forms) {
+      if (form.length < MIN_SECRET_LENGTH) continue;
+      const key = form.slice(0, MIN_SECRET_LENGTH);
+      const list = this.byPrefix.get(key) ?? [];
+      if (list.includes(form)) continue;
+      list.push(form);
+      list.sort((a, b) => b.length - a.length); // the longest match wins
+      this.byPrefix.set(key, list);
+    }
+  }
+
+  /** `text` with every occurrence of a known value replaced by REDACTED. */
+  scrub(text: string): string {
+    if (this.byPrefix.size === 0 || text.length < MIN_SECRET_LENGTH) return text;
+    let out = '';
+    let copied = 0;
+    for (let i = 0; i + MIN_SECRET_LENGTH <= text.length;) {
+      const match = this.byPrefix.get(text.slice(i, i + MIN_SECRET_LENGTH))?.find((secret) => text.startsWith(secret, i));
+      if (match === undefined) {
+        i++;
+        continue;
+      }
+      out += text.slice(copied, i) + REDACTED;
+      i += match.length;
+      copied = i;
+    }
+    return copied === 0 ? text : out + text.slice(copied);
+  }
+}
+
+const DEFAULT_REDACTOR = new Redactor();
+
+/** A request path with JWTs and credential query parameters masked, for one-line descriptions of calls. */
+export function redactPathCredentials(path: string): string {
+  return path.includes('=') || path.includes('eyJ') ? DEFAULT_REDACTOR.text(path) : path;
 }
 
 /** The redactor for a configuration: `redact.headers` adds header names to the default list. */
