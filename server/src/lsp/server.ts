@@ -22,6 +22,7 @@ import { completion } from './completion';
 import { hover } from './hover';
 import { DEFAULT_SETTINGS, mergeSettings, readLimits, type ServerSettings } from './settings';
 import { TrafficService } from './traffic';
+import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import { registerTrafficRequests } from './trafficRequests';
 import { publish } from './validation';
 import { EditorRedaction } from './redaction';
@@ -60,7 +61,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const lintFindings = new Map<string, Finding[]>();
   let trafficFindings = new Map<string, Finding[]>();
   let trafficReloadTimer: NodeJS.Timeout | undefined;
-  let lastInsight: unknown;
+  let lastInsight: TrafficInsight | undefined;
   const redaction = new EditorRedaction();
   redaction.guardLog(connection);
   let redactedFor: unknown;
@@ -79,25 +80,36 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
   }
 
-  /** Re-simulates if the policies or the traffic changed, and republishes the files whose traffic findings changed. */
+  /**
+   * Re-simulates if the policies or the traffic changed, and republishes the files whose traffic
+   * findings changed. An insight built by difference names the files whose findings may have
+   * changed; only those are computed again and compared.
+   */
   function refreshTraffic(except?: string): void {
     if (traffic.shapes !== redactedFor) {
       redactedFor = traffic.shapes;
       redaction.observe(traffic.shapes.map((shape): AccessRecord => shape.record));
     }
     const insight = currentInsight();
-    const next = new Map<string, Finding[]>();
-    if (insight) {
-      for (const path of insight.files) {
-        const findings = insight.findings(path).map((finding) => redaction.finding(finding));
-        if (findings.length) next.set(pathToFileURL(path).href, findings);
+    if (insight !== lastInsight) {
+      const previous = trafficFindings;
+      // Findings of files outside dirtyFiles are as published only when built from the insight last published.
+      const incremental = insight?.dirtyFiles !== undefined && lastInsight !== undefined && insight.basis === lastInsight;
+      const next = incremental ? new Map(previous) : new Map<string, Finding[]>();
+      const paths = !insight ? [] : incremental ? [...insight.dirtyFiles!] : insight.files;
+      const uris = new Set(incremental ? [] : previous.keys());
+      for (const path of paths) {
+        const uri = pathToFileURL(path).href;
+        uris.add(uri);
+        const findings = insight!.findings(path).map((finding) => redaction.finding(finding));
+        if (findings.length) next.set(uri, findings);
+        else next.delete(uri);
       }
-    }
-    const previous = trafficFindings;
-    trafficFindings = next;
-    for (const uri of new Set([...previous.keys(), ...next.keys()])) {
-      if (uri === except || JSON.stringify(previous.get(uri) ?? []) === JSON.stringify(next.get(uri) ?? [])) continue;
-      send(uri, documents.get(uri)?.version);
+      trafficFindings = next;
+      for (const uri of uris) {
+        if (uri === except || sameFindings(previous.get(uri), next.get(uri))) continue;
+        send(uri, documents.get(uri)?.version);
+      }
     }
     if (canRefreshLenses) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
     if (insight && insight !== lastInsight) void connection.sendNotification(SIMULATED_NOTIFICATION, {});
@@ -393,6 +405,11 @@ function languageFormat(languageId: string): 'yaml' | 'json' | 'hcl' | undefined
   if (languageId === 'hcl' || languageId === 'terraform') return 'hcl';
   if (languageId === 'yaml') return 'yaml';
   return undefined;
+}
+
+/** Findings lists are rebuilt only for files that changed, so an unchanged list is usually the same array. */
+function sameFindings(a: Finding[] | undefined, b: Finding[] | undefined): boolean {
+  return a === b || JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 }
 
 function describe(error: unknown): string {

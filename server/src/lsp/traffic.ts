@@ -1,11 +1,13 @@
 import type { Connection } from 'vscode-languageserver';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
-import { resimulate, Simulation, simulateShapes, type SimulationResult } from '../engine/simulate';
+import { Simulation } from '../engine/simulate';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
 import type { WorkspaceModel } from '../engine/workspace';
 import type { RuleSetting } from '../engine/config/projectConfig';
-import { BaselineError, baselineWorkspace, compareWithBaseline, readFilesAtRef, type BaselineFiles } from '../engine/baseline';
+import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/baseline';
+import { LiveInsight, type LiveBaseline } from '../engine/insight/live';
+import type { Resource } from '../engine/resource';
 import { Engine } from '../engine/engine';
 import type { Decision } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
@@ -42,15 +44,16 @@ export class TrafficService {
   private loadingRun: AbortController | undefined;
   private loadedWithHeaders = '';
   private insightCache: { generation: number; modelVersion: number; insight: TrafficInsight } | undefined;
-  /** The last simulation, kept so that an edit re-decides only the calls it can change. */
-  private lastRun: { simulation: Simulation; result: SimulationResult; modelVersion: number; config: unknown } | undefined;
+  private readonly headersOf = new WeakMap<Resource, string[]>();
+  /** The simulation of the loaded traffic, kept up to date by difference while the policies are edited. */
+  private live: { modelVersion: number; baseline: LiveBaseline | undefined; insight: LiveInsight } | undefined;
   /** Files read into the workspace since the last simulation (edited, opened, changed on disk, removed). */
   private readonly changedFiles = new Set<string>();
   private modelVersion = 0;
   enabled = true;
   /** Git ref to compare with; empty for none. */
   baselineRef = '';
-  private baseline: { files: BaselineFiles; decider: Pick<Simulation, 'decide'> } | undefined;
+  private baseline: LiveBaseline | undefined;
   private observed: ObservedValues | undefined;
   status: TrafficStatus = { state: 'off', files: 0, lines: 0, skipped: 0, calls: 0, shapes: 0, policies: 0, newlyDenied: 0, newlyAllowed: 0, unknown: 0 };
 
@@ -78,7 +81,7 @@ export class TrafficService {
     }
     const run = new AbortController();
     this.loadingRun = run;
-    const keyHeaders = headersTestedBy(this.workspace);
+    const keyHeaders = this.testedHeaders();
     this.setStatus({ ...this.status, state: 'loading' });
     const progress = await this.connection.window.createWorkDoneProgress().catch(() => undefined);
     progress?.begin('Mesh Policy: reading access logs', 0, undefined, true);
@@ -177,14 +180,25 @@ export class TrafficService {
     this.loadingRun?.abort();
   }
 
-  /** The simulation of the current policies over the loaded traffic; recomputed when either changed. */
+  /**
+   * The simulation of the current policies over the loaded traffic; recomputed when either
+   * changed. After an edit, each step works by difference from the last run: the re-simulation
+   * re-decides only the calls the edit can reach, the baseline comparison and the insight's
+   * indexes take in only the outcomes decided again, and the insight names the files whose
+   * findings may have changed (`dirtyFiles`).
+   */
   insight(generation: number, rules: Record<string, RuleSetting>): TrafficInsight | undefined {
     if (!this.model || this.model.shapes.length === 0) return undefined;
     const cached = this.insightCache;
     if (cached && cached.generation === generation && cached.modelVersion === this.modelVersion) return cached.insight;
-    const { simulation, result } = this.simulate(this.model.shapes);
-    const comparison = this.baseline ? compareWithBaseline(result.outcomes, this.baseline.decider, this.baseline.files) : undefined;
-    const insight = new TrafficInsight(this.workspace, simulation, result, { ...this.workspace.config.rules, ...rules }, comparison);
+    // The baseline is read after the traffic: a simulation started without it starts over once it is there.
+    if (!this.live || this.live.modelVersion !== this.modelVersion || this.live.baseline !== this.baseline) {
+      this.live = { modelVersion: this.modelVersion, baseline: this.baseline, insight: new LiveInsight(this.workspace, this.model.shapes, this.baseline) };
+      this.changedFiles.clear();
+    }
+    const insight = this.live.insight.next([...this.changedFiles], rules);
+    this.changedFiles.clear();
+    const result = insight.result;
     this.insightCache = { generation, modelVersion: this.modelVersion, insight };
     this.setStatus({
       ...this.status,
@@ -195,29 +209,19 @@ export class TrafficService {
     });
     // A policy now tests a header the loaded shapes folded away: read the logs again.
     const loaded = new Set(this.loadedWithHeaders.split('\n'));
-    if (!this.loading && headersTestedBy(this.workspace).some((h) => !loaded.has(h))) void this.load();
+    if (!this.loading && this.testedHeaders().some((h) => !loaded.has(h))) void this.load();
     return insight;
   }
 
-  /**
-   * After an edit, recompiles only the edited meshes and re-decides only the calls the changed
-   * resources can reach (Simulation.update); after a traffic reload or a configuration change,
-   * everything.
-   */
-  private simulate(shapes: TrafficModel['shapes']): { simulation: Simulation; result: SimulationResult } {
-    const last = this.lastRun;
-    const changed = [...this.changedFiles];
-    this.changedFiles.clear();
-    let run: { simulation: Simulation; result: SimulationResult };
-    if (last && last.modelVersion === this.modelVersion && last.config === this.workspace.config) {
-      const update = last.simulation.update(this.workspace, changed);
-      run = { simulation: last.simulation, result: resimulate(last.result, last.simulation, update.affects) };
-    } else {
-      const simulation = new Simulation(this.workspace);
-      run = { simulation, result: simulateShapes(simulation, shapes) };
+  /** Headers the policies test, each resource walked once (resources of unchanged files are kept as they were). */
+  private testedHeaders(): string[] {
+    const names = new Set<string>();
+    for (const entry of this.workspace.resources) {
+      let tested = this.headersOf.get(entry.resource);
+      if (!tested) this.headersOf.set(entry.resource, (tested = headersTestedBy({ resources: [entry] })));
+      for (const name of tested) names.add(name);
     }
-    this.lastRun = { ...run, modelVersion: this.modelVersion, config: this.workspace.config };
-    return run;
+    return [...names].sort();
   }
 
   private setStatus(next: TrafficStatus): void {

@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { headersTestedBy } from '../../../server/src/engine/simulate/testedHeaders';
-import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import { Engine } from '../../../server/src/engine/engine';
 import type { Mesh } from '../../../server/src/engine/meshes';
 import { inScope } from '../../../server/src/engine/simulate/attachment';
 import { resimulate, Simulation, simulateShapes, type SimulationResult } from '../../../server/src/engine/simulate';
-import { collectTrafficFiles } from '../../../server/src/engine/traffic/ingest/files';
-import { ingestTraffic } from '../../../server/src/engine/traffic/ingest/ingest';
-import type { TrafficShape } from '../../../server/src/engine/traffic/ingest/types';
-import { collectPolicyFiles } from '../../../server/src/engine/workspaceFiles';
-import { WorkspaceModel } from '../../../server/src/engine/workspace';
+import { loadExampleTraffic, rng, type ExampleTraffic } from '../../helpers/exampleTraffic';
 import { EXAMPLES } from '../../helpers/paths';
 
 // Incremental simulation (issue 4, "when one policy changes, re-decide only the workloads it
@@ -22,25 +15,12 @@ import { EXAMPLES } from '../../helpers/paths';
 
 const engine = new Engine();
 
-interface Example {
-  workspace: WorkspaceModel;
-  texts: Map<string, string>;
-  shapes: TrafficShape[];
-}
+type Example = ExampleTraffic;
 
 async function loadExample(mesh: Mesh): Promise<Example> {
-  const dir = join(EXAMPLES, mesh);
-  const workspace = new WorkspaceModel(defaultConfig(dir));
-  const texts = new Map<string, string>();
-  for (const path of collectPolicyFiles([dir]).files) {
-    const text = readFileSync(path, 'utf8');
-    texts.set(path, text);
-    workspace.update(engine.prepare(engine.read(path, text)));
-  }
-  const traffic = collectTrafficFiles([join(dir, 'traffic')], workspace.config).files;
-  const model = await ingestTraffic(traffic, { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
-  assert.ok(model.shapes.length > 20, `${mesh}: the example has traffic`);
-  return { workspace, texts, shapes: model.shapes };
+  const example = await loadExampleTraffic(engine, mesh);
+  assert.ok(example.shapes.length > 20, `${mesh}: the example has traffic`);
+  return example;
 }
 
 function edit(example: Example, path: string, text: string): void {
@@ -96,15 +76,6 @@ const MUTATIONS: [RegExp, string][] = [
   [/app: (\w+)/g, 'app: $1x'], [/sa\/(\w+)/g, 'sa/$1y'], [/PathPrefix/g, 'Exact'], [/\bname: (\w+)/g, 'name: $1z'],
   [/namespace: (\w+)/g, 'namespace: $1-moved'],
 ];
-
-/** A linear congruential generator: the same edits on every run. */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 4294967296;
-  };
-}
 
 for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
   describe(`incremental simulation: ${mesh} example`, () => {

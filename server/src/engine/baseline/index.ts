@@ -5,9 +5,12 @@ import type { WorkspaceView } from '../checks/check';
 import type { Engine } from '../engine';
 import type { Range } from '../findings';
 import { Simulation, type ShapeOutcome } from '../simulate';
-import type { Decision, SourceRef, Verdict } from '../simulate/types';
+import type { Decision, SourceRef } from '../simulate/types';
 import { formatFromPath } from '../source/sourceFile';
 import { WorkspaceModel } from '../workspace';
+import { BaselineTracker } from './tracker';
+
+export { BaselineTracker, countImpact, emptyImpact } from './tracker';
 
 /**
  * Impact against git: the same observed calls decided with the policies as they were at a git
@@ -132,46 +135,9 @@ export interface BaselineComparison extends ImpactTally {
   deleted: string[];
 }
 
-function emptyImpact(): ImpactTally {
-  return { becomeDenied: 0, becomeAllowed: 0, otherwise: 0 };
-}
-
-function count(tally: ImpactTally, before: Verdict, after: Verdict, calls: number): void {
-  if (before === 'allow' && after === 'deny') tally.becomeDenied += calls;
-  else if (before === 'deny' && after === 'allow') tally.becomeAllowed += calls;
-  else tally.otherwise += calls;
-}
-
 /** Compares the outcomes of the current policies with the baseline's decisions of the same calls. */
 export function compareWithBaseline(outcomes: readonly ShapeOutcome[], baseline: Pick<Simulation, 'decide'>, files: Pick<BaselineFiles, 'ref' | 'commit' | 'added' | 'deleted'>): BaselineComparison {
-  const totals = emptyImpact();
-  const changed: CallImpact[] = [];
-  const policies = new Map<string, PolicyImpact>();
-  const baselinePolicies = new Map<string, PolicyImpact>();
-  const tally = (into: Map<string, PolicyImpact>, policyRef: SourceRef | undefined, ruleRef: SourceRef | undefined, before: Verdict, after: Verdict, calls: number) => {
-    if (!policyRef) return;
-    const key = `${policyRef.file}\u0000${policyRef.label}`;
-    let policy = into.get(key);
-    if (!policy) into.set(key, (policy = { ...emptyImpact(), ref: policyRef, rules: new Map() }));
-    count(policy, before, after, calls);
-    if (!ruleRef) return;
-    let rule = policy.rules.get(ruleRef.label);
-    if (!rule) policy.rules.set(ruleRef.label, (rule = { ...emptyImpact(), ref: ruleRef }));
-    count(rule, before, after, calls);
-  };
-  for (const outcome of outcomes) {
-    const before = baseline.decide(outcome.shape.record);
-    const after = outcome.decision;
-    if (before.verdict === after.verdict) continue;
-    const calls = outcome.shape.count;
-    count(totals, before.verdict, after.verdict, calls);
-    changed.push({ outcome, baseline: before });
-    if (after.policy) tally(policies, after.policy, after.rule, before.verdict, after.verdict, calls);
-    else tally(policies, before.policy, before.rule, before.verdict, after.verdict, calls);
-    tally(baselinePolicies, before.policy, before.rule, before.verdict, after.verdict, calls);
-  }
-  changed.sort((a, b) => b.outcome.shape.count - a.outcome.shape.count);
-  return { ...totals, ref: files.ref, commit: files.commit, changed, policies: [...policies.values()], baselinePolicies: [...baselinePolicies.values()], added: files.added, deleted: files.deleted };
+  return new BaselineTracker(baseline, files).compareAll(outcomes);
 }
 
 const n = (value: number): string => value.toLocaleString('en-US');
@@ -196,14 +162,25 @@ export function impactLens(ref: string, tally: ImpactTally): string | undefined 
 
 /** The impact of the policy or rule at a range (of the current text), for lenses and diagnostics. */
 export function impactAt(comparison: BaselineComparison, file: string, range: Range): ImpactTally | undefined {
-  const line = range.start.line;
-  for (const policy of comparison.policies) {
-    if (policy.ref.file !== file) continue;
-    for (const rule of policy.rules.values()) if (rule.ref.range.start.line === line) return rule;
-    if (policy.ref.range.start.line === line) return policy;
+  let byLine = impactsByLine.get(comparison);
+  if (!byLine) {
+    // The first policy (in the comparison's order) with a rule, else itself, on the line wins.
+    byLine = new Map();
+    for (const policy of comparison.policies) {
+      let lines = byLine.get(policy.ref.file);
+      if (!lines) byLine.set(policy.ref.file, (lines = new Map()));
+      const own = new Map<number, ImpactTally>();
+      for (const rule of policy.rules.values()) if (!own.has(rule.ref.range.start.line)) own.set(rule.ref.range.start.line, rule);
+      if (!own.has(policy.ref.range.start.line)) own.set(policy.ref.range.start.line, policy);
+      for (const [line, tally] of own) if (!lines.has(line)) lines.set(line, tally);
+    }
+    impactsByLine.set(comparison, byLine);
   }
-  return undefined;
+  return byLine.get(file)?.get(range.start.line);
 }
+
+/** Lenses ask for every policy and rule of a file: index each comparison by file and line once. */
+const impactsByLine = new WeakMap<BaselineComparison, Map<string, Map<number, ImpactTally>>>();
 
 /**
  * The impact on the calls that a policy (and optionally one of its rules) decided at the ref,

@@ -11,7 +11,8 @@ import { nodeAt, type Span } from '../source/tree';
 import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineFile, type OutlineItem } from './outline';
-import { impactAt, impactLens, impactSentence, type BaselineComparison } from '../baseline';
+import { impactAt, impactLens, impactSentence, type BaselineComparison, type PolicyImpact } from '../baseline';
+import { PositionIndex, positionKey } from './decidedIndex';
 import { callsTable, count, displayedCalls, explainMarkdown, plural } from './render';
 import { valueFilter } from './valueFilter';
 
@@ -40,19 +41,64 @@ const SAMPLE_LINKS = 5;
 const HOVER_ROWS = 10;
 const NEAR_MISS_CANDIDATES = 2_000;
 
+/** An inventory workload that receives calls no policy decided, and those calls (outcome indexes). */
+interface Uncovered {
+  workload: { file: string; span: Span; kind: string; name: string; namespace: string };
+  calls: Set<number>;
+}
+
+/** A file's outline, with each item's span as position keys (see `PositionIndex`). */
+interface Outline {
+  file: SourceFile;
+  items: OutlineItem[];
+  keys: { from: number; to: number }[];
+}
+
+/**
+ * The indexes one insight hands on to the next while the traffic stays the same: the next one
+ * updates them by difference (only outcomes decided again move) and then owns them.
+ */
+interface InsightState {
+  outcomes: readonly ShapeOutcome[];
+  /** Outcome indexes, busiest shape first (ties in shape order); shapes do not change with edits. */
+  byCount: number[];
+  /** Per file: outcomes by where their deciding policy and rule start. */
+  refs: Map<string, PositionIndex>;
+  /** Per file: outcomes by the ref their MPA4001–4003 finding goes on (the rule in the file, else the policy). */
+  groups: Map<string, PositionIndex>;
+  /** Per file and group: its findings, before rule settings. */
+  groupFindings: Map<string, Map<number, Finding[]>>;
+  meshes: Map<Mesh, number>;
+  uncovered: Map<string, Uncovered>;
+  outlines: Map<string, Outline>;
+  /** Per file: MPA4xxx findings after rule settings. */
+  findings: Map<string, Finding[]>;
+  /** Per file: the baseline comparison's policy tallies there. */
+  impacts: Map<string, PolicyImpact[]>;
+}
+
+/** What changed since the previous insight, for an insight built by difference. */
+export interface InsightChange {
+  previous: TrafficInsight;
+  /** Indexes of the outcomes decided again (result.outcomes[i] !== previous.result.outcomes[i]). */
+  redecided: readonly number[];
+  /** Files read again, added or removed since the previous insight. */
+  changedFiles: readonly string[];
+}
+
 /**
  * What the simulation of the observed traffic says about each policy file: findings (MPA4xxx),
- * lens counts, hovers, call lists and explanations. Built once per simulation run; LSP-free, the
- * language server and the CLI adapt it.
+ * lens counts, hovers, call lists and explanations. LSP-free, the language server and the CLI
+ * adapt it. Built from scratch after a traffic load, or, after an edit, from the previous
+ * insight by difference (`InsightChange`): only the outcomes decided again are re-filed, and
+ * findings are computed again only for `dirtyFiles`. Either way the answers are the same.
  */
 export class TrafficInsight {
-  private readonly outlines = new Map<string, OutlineItem[]>();
-  /** Per file: the outcomes whose deciding policy or rule lies in it, by the ref's offset. */
-  private readonly refsByFile = new Map<string, { offset: number; outcome: number }[]>();
-  private readonly meshesWithTraffic = new Set<Mesh>();
-  private readonly findingsCache = new Map<string, Finding[]>();
-  private readonly byKey = new Map<string, ShapeOutcome>();
-  private readonly indexOf = new Map<ShapeOutcome, number>();
+  private state: InsightState;
+  /** Files whose findings may differ from those of the insight it was built from (`basis`); undefined: every file. */
+  readonly dirtyFiles: ReadonlySet<string> | undefined;
+  /** The insight this one was built from by difference. */
+  readonly basis: TrafficInsight | undefined;
 
   constructor(
     private readonly workspace: WorkspaceView,
@@ -61,47 +107,152 @@ export class TrafficInsight {
     private readonly rules: Record<string, RuleSetting> = {},
     /** The same calls decided by the policies at a git ref, when there is one to compare with. */
     readonly baseline?: BaselineComparison,
+    change?: InsightChange,
   ) {
-    const resourcesByFile = new Map<string, { file: SourceFile; resources: Resource[] }>();
-    for (const { file, resource } of workspace.resources) {
-      let entry = resourcesByFile.get(file.path);
-      if (!entry) resourcesByFile.set(file.path, (entry = { file, resources: [] }));
+    const previous = change?.previous.takeState();
+    if (previous && previous.outcomes.length === result.outcomes.length) {
+      this.state = previous;
+      this.dirtyFiles = this.update(previous, change!);
+      this.basis = change!.previous;
+      // Only the last step is kept: an older insight (and its outcomes) can be collected.
+      change!.previous.forgetBasis();
+    } else {
+      this.state = this.build();
+      this.dirtyFiles = undefined;
+      this.basis = undefined;
+    }
+  }
+
+  private forgetBasis(): void {
+    (this as { basis: TrafficInsight | undefined }).basis = undefined;
+  }
+
+  /** Hands the indexes on to the next insight; this one must not be asked anything afterwards. */
+  private takeState(): InsightState | undefined {
+    const state = this.state;
+    this.state = undefined as unknown as InsightState;
+    return state;
+  }
+
+  private build(): InsightState {
+    const outcomes = this.result.outcomes;
+    const state: InsightState = {
+      outcomes,
+      byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
+      refs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
+      outlines: new Map(), findings: new Map(), impacts: impactsByFile(this.baseline),
+    };
+    this.state = state;
+    this.refreshOutlines(new Set());
+    const workloads = this.workloads();
+    outcomes.forEach((outcome, index) => this.file(index, outcome, 1, new Set(), workloads));
+    return state;
+  }
+
+  /** Re-files the outcomes decided again and says which files' findings may have changed. */
+  private update(state: InsightState, change: InsightChange): Set<string> {
+    const dirty = new Set(change.changedFiles);
+    const meshesBefore = [...state.meshes.keys()].join();
+    const workloads = this.workloads();
+    for (const index of change.redecided) {
+      this.file(index, state.outcomes[index]!, -1, dirty, workloads);
+      this.file(index, this.result.outcomes[index]!, 1, dirty, workloads);
+    }
+    state.outcomes = this.result.outcomes;
+    this.refreshOutlines(dirty);
+    const impacts = impactsByFile(this.baseline);
+    for (const path of new Set([...impacts.keys(), ...state.impacts.keys()])) {
+      const before = state.impacts.get(path) ?? [];
+      const after = impacts.get(path) ?? [];
+      if (before.length !== after.length || before.some((p, i) => p !== after[i])) dirty.add(path);
+    }
+    state.impacts = impacts;
+    // Unused-rule hints are given only for meshes with traffic.
+    if ([...state.meshes.keys()].join() !== meshesBefore) for (const path of state.outlines.keys()) dirty.add(path);
+    for (const path of dirty) state.findings.delete(path);
+    return dirty;
+  }
+
+  /** Outlines of files not seen yet or read again; files gone lose theirs. */
+  private refreshOutlines(dirty: Set<string>): void {
+    const byFile = new Map<string, { file: SourceFile; resources: Resource[] }>();
+    for (const { file, resource } of this.workspace.resources) {
+      let entry = byFile.get(file.path);
+      if (!entry) byFile.set(file.path, (entry = { file, resources: [] }));
       entry.resources.push(resource);
     }
-    for (const [path, { file, resources }] of resourcesByFile) this.outlines.set(path, outlineFile(file, resources));
-    result.outcomes.forEach((outcome, index) => {
-      this.byKey.set(callId(index), outcome);
-      this.indexOf.set(outcome, index);
-      this.meshesWithTraffic.add(outcome.decision.mesh);
-      for (const ref of decidingRefs(outcome.decision)) {
-        const file = workspace.sourceFile(ref.file);
-        if (!file) continue;
-        let list = this.refsByFile.get(ref.file);
-        if (!list) this.refsByFile.set(ref.file, (list = []));
-        list.push({ offset: file.lines.offset(ref.range.start), outcome: index });
-      }
-    });
-    for (const list of this.refsByFile.values()) list.sort((a, b) => a.offset - b.offset);
+    const outlines = this.state.outlines;
+    for (const path of outlines.keys()) {
+      if (byFile.has(path)) continue;
+      outlines.delete(path);
+      dirty.add(path);
+    }
+    for (const [path, { file, resources }] of byFile) {
+      if (outlines.get(path)?.file === file) continue;
+      const items = outlineFile(file, resources);
+      outlines.set(path, { file, items, keys: items.map((item) => ({ from: positionKey(file.lines.position(item.span.start)), to: positionKey(file.lines.position(item.span.end)) })) });
+      dirty.add(path);
+    }
+  }
+
+  private workloads(): Map<string, Uncovered['workload']> {
+    const workloads = new Map<string, Uncovered['workload']>();
+    if (!this.workspace.inventory.present) return workloads;
+    for (const w of this.workspace.inventory.workloads) if (!workloads.has(`${w.namespace}/${w.name}`)) workloads.set(`${w.namespace}/${w.name}`, w);
+    return workloads;
+  }
+
+  /** Files (sign 1) or takes out (sign -1) one outcome in every index, noting the files it touches. */
+  private file(index: number, outcome: ShapeOutcome, sign: 1 | -1, dirty: Set<string>, workloads: Map<string, Uncovered['workload']>): void {
+    const state = this.state;
+    const { decision } = outcome;
+    state.meshes.set(decision.mesh, (state.meshes.get(decision.mesh) ?? 0) + sign);
+    if (state.meshes.get(decision.mesh) === 0) state.meshes.delete(decision.mesh);
+    for (const ref of decidingRefs(decision)) {
+      // An outcome whose ref names a file outside the workspace is filed nowhere (and was not before).
+      if (sign === 1 && !this.workspace.sourceFile(ref.file)) continue;
+      dirty.add(ref.file);
+      let refs = state.refs.get(ref.file);
+      if (!refs) state.refs.set(ref.file, (refs = new PositionIndex()));
+      const key = positionKey(ref.range.start);
+      if (sign === 1) refs.add(key, index);
+      else refs.remove(key, index);
+      const group = findingRef(decision, ref.file)!;
+      const groupKey = positionKey(group.range.start);
+      let groups = state.groups.get(ref.file);
+      if (!groups) state.groups.set(ref.file, (groups = new PositionIndex()));
+      if (sign === 1) groups.add(groupKey, index);
+      else groups.remove(groupKey, index);
+      state.groupFindings.get(ref.file)?.delete(groupKey);
+    }
+    if (decision.policy || decision.verdict === 'unknown') return;
+    const destination = outcome.shape.record.destination;
+    if (!destination?.workload || !destination.namespace) return;
+    const key = `${destination.namespace}/${destination.workload}`;
+    const workload = workloads.get(key);
+    if (!workload) return;
+    let entry = state.uncovered.get(key);
+    if (sign === 1) {
+      if (!entry) state.uncovered.set(key, (entry = { workload, calls: new Set() }));
+      entry.calls.add(index);
+    } else if (entry?.calls.delete(index) && entry.calls.size === 0) state.uncovered.delete(key);
+    dirty.add(workload.file);
   }
 
   get files(): string[] {
-    return [...new Set([...this.outlines.keys(), ...this.uncoveredFiles()])];
+    return [...new Set([...this.state.outlines.keys(), ...[...this.state.uncovered.values()].map((u) => u.workload.file)])];
   }
 
-  /** The outcomes a policy or rule decided: those whose deciding policy or rule lies in its text. */
+  /** The outcomes a policy or rule decided: those whose deciding policy or rule lies in its text, in shape order. */
   outcomesOf(item: { file: string; span: Span }): ShapeOutcome[] {
-    const list = this.refsByFile.get(item.file);
-    if (!list) return [];
-    const seen = new Set<number>();
-    let low = 0;
-    let high = list.length;
-    while (low < high) {
-      const mid = (low + high) >> 1;
-      if (list[mid]!.offset < item.span.start) low = mid + 1;
-      else high = mid;
-    }
-    for (let i = low; i < list.length && list[i]!.offset <= item.span.end; i++) seen.add(list[i]!.outcome);
-    return [...seen].map((i) => this.result.outcomes[i]!);
+    return this.indexesOf(item).map((i) => this.result.outcomes[i]!);
+  }
+
+  private indexesOf(item: { file: string; span: Span }): number[] {
+    const refs = this.state.refs.get(item.file);
+    const file = this.workspace.sourceFile(item.file);
+    if (!refs || !file) return [];
+    return refs.indexesIn(positionKey(file.lines.position(item.span.start)), positionKey(file.lines.position(item.span.end)));
   }
 
   offsetOf(path: string, position: { line: number; character: number }): number | undefined {
@@ -110,7 +261,7 @@ export class TrafficInsight {
   }
 
   outline(path: string): OutlineItem[] {
-    return this.outlines.get(path) ?? [];
+    return this.state.outlines.get(path)?.items ?? [];
   }
 
   lenses(path: string): TrafficLens[] {
@@ -124,11 +275,11 @@ export class TrafficInsight {
 
   /** MPA4xxx findings of one file, after the configured severities and inline suppressions. */
   findings(path: string): Finding[] {
-    let cached = this.findingsCache.get(path);
+    let cached = this.state.findings.get(path);
     if (!cached) {
       const file = this.workspace.sourceFile(path);
       cached = file ? applyRuleSettings([...this.decisionFindings(path), ...this.unusedFindings(path), ...this.uncoveredFindings(path), ...this.baselineFindings(path)], file, this.rules) : [];
-      this.findingsCache.set(path, cached);
+      this.state.findings.set(path, cached);
     }
     return cached;
   }
@@ -137,27 +288,32 @@ export class TrafficInsight {
     return { file, range, severity: DEFAULT_SEVERITY.get(code) ?? 'info', code, message, ...(related?.length ? { related } : {}) };
   }
 
-  /** Newly denied, newly allowed and undecided calls, one finding per deciding rule (or policy). */
+  /** Newly denied, newly allowed and undecided calls, one finding per deciding rule (or policy), in source order. */
   private decisionFindings(path: string): Finding[] {
-    const groups = new Map<string, { ref: SourceRef; denied: ShapeOutcome[]; allowed: ShapeOutcome[]; unknown: ShapeOutcome[] }>();
-    for (const outcome of this.outcomesOf({ file: path, span: { start: 0, end: Number.MAX_SAFE_INTEGER } })) {
-      const ref = outcome.decision.rule?.file === path ? outcome.decision.rule : outcome.decision.policy;
-      if (!ref || ref.file !== path) continue;
-      const key = `${ref.range.start.line}:${ref.range.start.character}`;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { ref, denied: [], allowed: [], unknown: [] }));
-      if (outcome.change === 'newly-denied') group.denied.push(outcome);
-      else if (outcome.change === 'newly-allowed') group.allowed.push(outcome);
-      else if (outcome.decision.verdict === 'unknown') group.unknown.push(outcome);
-    }
+    const groups = this.state.groups.get(path);
+    if (!groups) return [];
+    let cache = this.state.groupFindings.get(path);
+    if (!cache) this.state.groupFindings.set(path, (cache = new Map()));
     const out: Finding[] = [];
-    for (const { ref, denied, allowed, unknown } of groups.values()) {
-      if (denied.length) out.push(this.finding(TrafficCodes.newlyDenied, path, ref.range, `${ref.label} would deny ${plural(sum(denied), 'observed call')} that succeeded: ${topCalls(denied)}`, sampleLinks(denied)));
-      if (allowed.length) out.push(this.finding(TrafficCodes.newlyAllowed, path, ref.range, `${ref.label} would allow ${plural(sum(allowed), 'observed call')} that were denied: ${topCalls(allowed)}`, sampleLinks(allowed)));
-      if (unknown.length) {
-        const missing = [...new Set(unknown.flatMap((o) => o.decision.missing ?? []))];
-        out.push(this.finding(TrafficCodes.undecided, path, ref.range, `${ref.label} cannot decide ${plural(sum(unknown), 'observed call')}${missing.length ? `: the logs do not record ${missing.join(', ')}` : ''}: ${topCalls(unknown)}`, sampleLinks(unknown)));
-      }
+    for (const key of groups.keys()) {
+      let findings = cache.get(key);
+      if (!findings) cache.set(key, (findings = this.groupFindings(path, groups.indexesAt(key).map((i) => this.result.outcomes[i]!))));
+      out.push(...findings);
+    }
+    return out;
+  }
+
+  private groupFindings(path: string, outcomes: ShapeOutcome[]): Finding[] {
+    const ref = findingRef(outcomes[0]!.decision, path)!;
+    const denied = outcomes.filter((o) => o.change === 'newly-denied');
+    const allowed = outcomes.filter((o) => o.change === 'newly-allowed');
+    const unknown = outcomes.filter((o) => o.change !== 'newly-denied' && o.change !== 'newly-allowed' && o.decision.verdict === 'unknown');
+    const out: Finding[] = [];
+    if (denied.length) out.push(this.finding(TrafficCodes.newlyDenied, path, ref.range, `${ref.label} would deny ${plural(sum(denied), 'observed call')} that succeeded: ${topCalls(denied)}`, sampleLinks(denied)));
+    if (allowed.length) out.push(this.finding(TrafficCodes.newlyAllowed, path, ref.range, `${ref.label} would allow ${plural(sum(allowed), 'observed call')} that were denied: ${topCalls(allowed)}`, sampleLinks(allowed)));
+    if (unknown.length) {
+      const missing = [...new Set(unknown.flatMap((o) => o.decision.missing ?? []))];
+      out.push(this.finding(TrafficCodes.undecided, path, ref.range, `${ref.label} cannot decide ${plural(sum(unknown), 'observed call')}${missing.length ? `: the logs do not record ${missing.join(', ')}` : ''}: ${topCalls(unknown)}`, sampleLinks(unknown)));
     }
     return out;
   }
@@ -167,8 +323,7 @@ export class TrafficInsight {
     const comparison = this.baseline;
     if (!comparison) return [];
     const out: Finding[] = [];
-    for (const policy of comparison.policies) {
-      if (policy.ref.file !== path) continue;
+    for (const policy of this.state.impacts.get(path) ?? []) {
       // A policy only the baseline has: its range is in the old text, so the finding goes to the top.
       if (!this.outline(path).some((item) => item.kind === 'policy' && item.label === policy.ref.label)) {
         if (policy.becomeDenied || policy.becomeAllowed) out.push(this.finding(TrafficCodes.baselineChange, path, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, `${policy.ref.label} (removed since ${comparison.ref}): ${impactSentence(comparison.ref, policy)}`));
@@ -185,52 +340,29 @@ export class TrafficInsight {
 
   /** Rules (and rule-less policies) that decide no observed call, for meshes that have traffic. */
   private unusedFindings(path: string): Finding[] {
-    const items = this.outline(path);
+    const outline = this.state.outlines.get(path);
+    if (!outline) return [];
+    const refs = this.state.refs.get(path);
+    const items = outline.items;
     const out: Finding[] = [];
-    for (const item of items) {
-      if (!this.meshesWithTraffic.has(item.mesh)) continue;
+    items.forEach((item, i) => {
+      if (!this.state.meshes.has(item.mesh)) return;
       const hasRules = item.kind === 'policy' && items.some((r) => r.kind === 'rule' && r.policyLabel === item.label && r.span.start >= item.span.start && r.span.end <= item.span.end);
-      if (hasRules || this.outcomesOf(item).length) continue;
-      if (item.kind === 'policy' && !decidesCalls(item.label)) continue;
+      if (hasRules || refs?.any(outline.keys[i]!.from, outline.keys[i]!.to)) return;
+      if (item.kind === 'policy' && !decidesCalls(item.label)) return;
       out.push(this.finding(TrafficCodes.noObservedTraffic, path, item.head, `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`));
-    }
+    });
     return out;
   }
 
-  private uncoveredCache: Map<string, { workload: { file: string; span: Span; kind: string; name: string; namespace: string }; outcomes: ShapeOutcome[] }> | undefined;
-
-  /** Workloads of the inventory that receive calls no policy decided (the mesh default did). */
-  private uncovered(): Map<string, { workload: { file: string; span: Span; kind: string; name: string; namespace: string }; outcomes: ShapeOutcome[] }> {
-    if (this.uncoveredCache) return this.uncoveredCache;
-    const out = new Map<string, { workload: { file: string; span: Span; kind: string; name: string; namespace: string }; outcomes: ShapeOutcome[] }>();
-    if (!this.workspace.inventory.present) return out;
-    const workloads = new Map<string, (typeof this.workspace.inventory.workloads)[number]>();
-    for (const w of this.workspace.inventory.workloads) if (!workloads.has(`${w.namespace}/${w.name}`)) workloads.set(`${w.namespace}/${w.name}`, w);
-    for (const outcome of this.result.outcomes) {
-      if (outcome.decision.policy || outcome.decision.verdict === 'unknown') continue;
-      const destination = outcome.shape.record.destination;
-      if (!destination?.workload || !destination.namespace) continue;
-      const workload = workloads.get(`${destination.namespace}/${destination.workload}`);
-      if (!workload) continue;
-      const key = `${workload.namespace}/${workload.name}`;
-      let entry = out.get(key);
-      if (!entry) out.set(key, (entry = { workload, outcomes: [] }));
-      entry.outcomes.push(outcome);
-    }
-    this.uncoveredCache = out;
-    return out;
-  }
-
-  private uncoveredFiles(): string[] {
-    return [...this.uncovered().values()].map((u) => u.workload.file);
-  }
-
+  /** Workloads of the inventory (in the file) that receive calls no policy decided (the mesh default did), in source order. */
   private uncoveredFindings(path: string): Finding[] {
     const file = this.workspace.sourceFile(path);
     if (!file) return [];
     const out: Finding[] = [];
-    for (const { workload, outcomes } of this.uncovered().values()) {
-      if (workload.file !== path) continue;
+    const here = [...this.state.uncovered.values()].filter((u) => u.workload.file === path).sort((a, b) => a.workload.span.start - b.workload.span.start || a.workload.span.end - b.workload.span.end);
+    for (const { workload, calls } of here) {
+      const outcomes = [...calls].sort((a, b) => a - b).map((i) => this.result.outcomes[i]!);
       const start = file.lines.position(workload.span.start);
       const range = { start, end: file.lines.position(Math.min(workload.span.end, file.lines.lineEnd(start.line))) };
       const mesh = outcomes[0]!.decision.mesh;
@@ -261,7 +393,9 @@ export class TrafficInsight {
     const resource = this.workspace.resources.find((r) => r.file.path === path && offset >= r.resource.node.span.start && offset <= r.resource.node.span.end);
     const at = resource ? nodeAt(resource.resource.node, offset) : undefined;
     const filter = file && at ? valueFilter(resource!.resource.mesh, at.path, at.node) : undefined;
-    let matched = this.outcomesOf(item).sort((a, b) => b.shape.count - a.shape.count);
+    const indexes = this.indexesOf(item);
+    const indexOf = new Map(indexes.map((i) => [this.result.outcomes[i]!, i]));
+    let matched = indexes.map((i) => this.result.outcomes[i]!).sort((a, b) => b.shape.count - a.shape.count);
     const heading = `**Observed traffic** · ${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label}`;
     const lines = [heading, ''];
     if (filter) {
@@ -271,7 +405,7 @@ export class TrafficInsight {
     const counts = tally(matched);
     const rows = displayedCalls(matched);
     lines.push(matched.length ? lensTitle(counts) : 'It decides no observed call.', '');
-    if (rows.length) lines.push(callsTable(rows.slice(0, HOVER_ROWS), { explainId: (o) => callId(this.indexOf.get(o)!) }), '');
+    if (rows.length) lines.push(callsTable(rows.slice(0, HOVER_ROWS), { explainId: (o) => callId(indexOf.get(o)!) }), '');
     if (rows.length > HOVER_ROWS) lines.push(`…and ${plural(rows.length - HOVER_ROWS, 'more kind')} of call.`, '');
     const misses = this.nearMisses(item, cancelled).slice(0, 5);
     if (misses.length) {
@@ -287,8 +421,13 @@ export class TrafficInsight {
   nearMisses(item: OutlineItem, cancelled: () => boolean = () => false): { outcome: ShapeOutcome; why: string; calls: number }[] {
     const file = this.workspace.sourceFile(item.file);
     if (!file) return [];
-    const decided = new Set(this.outcomesOf(item));
-    const candidates = [...this.result.outcomes].filter((o) => !decided.has(o) && o.decision.mesh === item.mesh).sort((a, b) => b.shape.count - a.shape.count).slice(0, NEAR_MISS_CANDIDATES);
+    const decided = new Set(this.indexesOf(item));
+    const candidates: ShapeOutcome[] = [];
+    for (const index of this.state.byCount) {
+      if (candidates.length >= NEAR_MISS_CANDIDATES) break;
+      const outcome = this.result.outcomes[index]!;
+      if (!decided.has(index) && outcome.decision.mesh === item.mesh) candidates.push(outcome);
+    }
     // Shapes that differ only in what the line shows no sign of (pod IPs, status) read the same: merge them.
     const byText = new Map<string, { outcome: ShapeOutcome; why: string; calls: number }>();
     for (const outcome of candidates) {
@@ -324,7 +463,7 @@ export class TrafficInsight {
 
   /** Observed calls, busiest first, for a picker. */
   calls(limit = 1_000): { key: string; label: string; detail: string }[] {
-    return this.result.outcomes.map((o, index) => ({ o, index })).sort((a, b) => b.o.shape.count - a.o.shape.count).slice(0, limit).map(({ o, index }) => ({
+    return this.state.byCount.slice(0, limit).map((index) => ({ o: this.result.outcomes[index]!, index })).map(({ o, index }) => ({
       key: callId(index),
       label: `${count(o.shape.count)}× ${describeCall(o.shape.record)}`,
       detail: `${o.decision.verdict}${o.change !== 'unchanged' ? ` (${o.change})` : ''} · observed ${o.shape.record.observed ?? 'unknown'} · ${o.decision.reason}`,
@@ -333,13 +472,18 @@ export class TrafficInsight {
 
   /** The full walkthrough of one observed call shape. */
   explain(key: string): string | undefined {
-    const outcome = this.byKey.get(key);
+    const outcome = this.outcomeByKey(key);
     if (!outcome) return undefined;
     return explainMarkdown(outcome, this.simulation.decide(outcome.shape.record, true));
   }
 
+  private outcomeByKey(key: string): ShapeOutcome | undefined {
+    const match = /^call-(\d+)$/.exec(key);
+    return match ? this.result.outcomes[Number(match[1])] : undefined;
+  }
+
   decisionFor(key: string): Decision | undefined {
-    const outcome = this.byKey.get(key);
+    const outcome = this.outcomeByKey(key);
     return outcome ? this.simulation.decide(outcome.shape.record, true) : undefined;
   }
 }
@@ -347,6 +491,23 @@ export class TrafficInsight {
 /** Calls are named by their place in the shape list, which stays the same until the logs are read again. */
 function callId(index: number): string {
   return `call-${index}`;
+}
+
+/** Where the finding about an outcome in `file` goes: its deciding rule when in the file, else its policy when in the file. */
+function findingRef(decision: Decision, file: string): SourceRef | undefined {
+  const ref = decision.rule?.file === file ? decision.rule : decision.policy;
+  return ref?.file === file ? ref : undefined;
+}
+
+/** The comparison's policy tallies, by the file of the policy. */
+function impactsByFile(comparison: BaselineComparison | undefined): Map<string, PolicyImpact[]> {
+  const out = new Map<string, PolicyImpact[]>();
+  for (const policy of comparison?.policies ?? []) {
+    const list = out.get(policy.ref.file);
+    if (list) list.push(policy);
+    else out.set(policy.ref.file, [policy]);
+  }
+  return out;
 }
 
 function decidingRefs(decision: Decision): SourceRef[] {

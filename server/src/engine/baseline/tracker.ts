@@ -1,0 +1,140 @@
+import type { Simulation, ShapeOutcome } from '../simulate';
+import type { SourceRef, Verdict } from '../simulate/types';
+import type { BaselineComparison, BaselineFiles, CallImpact, ImpactTally, PolicyImpact } from './index';
+
+export function emptyImpact(): ImpactTally {
+  return { becomeDenied: 0, becomeAllowed: 0, otherwise: 0 };
+}
+
+/** Adds `calls` (negative: takes them back) to the tally of a change from `before` to `after`. */
+export function countImpact(tally: ImpactTally, before: Verdict, after: Verdict, calls: number): void {
+  if (before === 'allow' && after === 'deny') tally.becomeDenied += calls;
+  else if (before === 'deny' && after === 'allow') tally.becomeAllowed += calls;
+  else tally.otherwise += calls;
+}
+
+/** The calls charged to one policy, and the tally built from them (rebuilt when they change). */
+interface Charged {
+  calls: Set<number>;
+  impact?: PolicyImpact;
+  /** The smallest outcome index charged: policies are listed in the order of their first call. */
+  first: number;
+}
+
+type Charge = (impact: CallImpact) => { policy?: SourceRef; rule?: SourceRef };
+/** Now: the policy deciding the call, or the baseline's when none decides it now. */
+const chargedNow: Charge = ({ outcome, baseline }) => (outcome.decision.policy ? outcome.decision : baseline);
+const chargedAtRef: Charge = ({ baseline }) => baseline;
+
+/**
+ * The comparison with the baseline, kept call by call so that after an edit only the calls
+ * decided again are compared again. The baseline's decisions never change while it lives (one
+ * per traffic load), so a call's difference can only change when its current decision does.
+ * Policy tallies whose calls did not change keep their objects; changed ones are built anew
+ * from their calls in outcome order, so the result equals a comparison of every call.
+ */
+export class BaselineTracker {
+  private readonly differing = new Map<number, CallImpact>();
+  private readonly now = new Map<string, Charged>();
+  private readonly atRef = new Map<string, Charged>();
+  private totals = emptyImpact();
+
+  constructor(
+    private readonly baseline: Pick<Simulation, 'decide'>,
+    private readonly files: Pick<BaselineFiles, 'ref' | 'commit' | 'added' | 'deleted'>,
+  ) {}
+
+  /** Compares every call, forgetting earlier comparisons. */
+  compareAll(outcomes: readonly ShapeOutcome[]): BaselineComparison {
+    this.differing.clear();
+    this.now.clear();
+    this.atRef.clear();
+    this.totals = emptyImpact();
+    return this.update(outcomes, outcomes.keys());
+  }
+
+  /** After a re-simulation of the same shapes: compares again the outcomes at `redecided` indexes. */
+  update(outcomes: readonly ShapeOutcome[], redecided: Iterable<number>): BaselineComparison {
+    const touchedNow = new Set<string>();
+    const touchedAtRef = new Set<string>();
+    const totals = { ...this.totals };
+    const move = (index: number, impact: CallImpact, sign: 1 | -1): void => {
+      countImpact(totals, impact.baseline.verdict, impact.outcome.decision.verdict, sign * impact.outcome.shape.count);
+      for (const [charges, charge, touched] of [[this.now, chargedNow, touchedNow], [this.atRef, chargedAtRef, touchedAtRef]] as const) {
+        const policy = charge(impact).policy;
+        if (!policy) continue;
+        const key = policyKey(policy);
+        touched.add(key);
+        let charged = charges.get(key);
+        if (!charged) charges.set(key, (charged = { calls: new Set(), first: index }));
+        if (sign === 1) charged.calls.add(index);
+        else charged.calls.delete(index);
+      }
+    };
+    for (const index of redecided) {
+      const old = this.differing.get(index);
+      if (old) {
+        this.differing.delete(index);
+        move(index, old, -1);
+      }
+      const outcome = outcomes[index]!;
+      const before = this.baseline.decide(outcome.shape.record);
+      if (before.verdict === outcome.decision.verdict) continue;
+      const impact = { outcome, baseline: before };
+      this.differing.set(index, impact);
+      move(index, impact, 1);
+    }
+    this.totals = totals;
+    for (const key of touchedNow) this.rebuild(this.now, key, chargedNow);
+    for (const key of touchedAtRef) this.rebuild(this.atRef, key, chargedAtRef);
+    const differing = this.differing;
+    let changed: CallImpact[] | undefined;
+    return {
+      ...totals,
+      ref: this.files.ref,
+      commit: this.files.commit,
+      // Only reports read the list of calls: sorted when asked for, busiest first (ties in outcome order).
+      get changed(): CallImpact[] {
+        changed ??= [...differing].sort((a, b) => b[1].outcome.shape.count - a[1].outcome.shape.count || a[0] - b[0]).map(([, impact]) => impact);
+        return changed;
+      },
+      policies: inOrder(this.now),
+      baselinePolicies: inOrder(this.atRef),
+      added: this.files.added,
+      deleted: this.files.deleted,
+    };
+  }
+
+  private rebuild(charges: Map<string, Charged>, key: string, charge: Charge): void {
+    const charged = charges.get(key)!;
+    if (charged.calls.size === 0) {
+      charges.delete(key);
+      return;
+    }
+    const calls = [...charged.calls].sort((a, b) => a - b);
+    charged.first = calls[0]!;
+    let policy: PolicyImpact | undefined;
+    for (const index of calls) {
+      const impact = this.differing.get(index)!;
+      const { policy: policyRef, rule: ruleRef } = charge(impact);
+      const before = impact.baseline.verdict;
+      const after = impact.outcome.decision.verdict;
+      const n = impact.outcome.shape.count;
+      policy ??= { ...emptyImpact(), ref: policyRef!, rules: new Map() };
+      countImpact(policy, before, after, n);
+      if (!ruleRef) continue;
+      let rule = policy.rules.get(ruleRef.label);
+      if (!rule) policy.rules.set(ruleRef.label, (rule = { ...emptyImpact(), ref: ruleRef }));
+      countImpact(rule, before, after, n);
+    }
+    charged.impact = policy;
+  }
+}
+
+function policyKey(ref: SourceRef): string {
+  return `${ref.file}\u0000${ref.label}`;
+}
+
+function inOrder(charges: Map<string, Charged>): PolicyImpact[] {
+  return [...charges.values()].sort((a, b) => a.first - b.first).map((c) => c.impact!);
+}

@@ -1,0 +1,88 @@
+import type { Position } from '../findings';
+
+/** A position as one number that sorts like the position (line first, then character). */
+export function positionKey(position: Position): number {
+  return position.line * CHARACTERS + Math.min(position.character, CHARACTERS - 1);
+}
+
+const CHARACTERS = 2 ** 24;
+
+/**
+ * Outcome indexes filed under positions of one file (where their deciding policy or rule starts),
+ * updated one outcome at a time. Keys are positions, not offsets: an edit elsewhere in the file
+ * moves offsets, while a ref whose resource kept its line and column keeps its position (a
+ * resource that moved is a changed resource, and its calls are decided again).
+ */
+export class PositionIndex {
+  private readonly at = new Map<number, Set<number>>();
+  private sortedKeys: number[] | undefined;
+
+  get size(): number {
+    return this.at.size;
+  }
+
+  add(key: number, index: number): void {
+    let set = this.at.get(key);
+    if (!set) {
+      this.at.set(key, (set = new Set()));
+      this.sortedKeys = undefined;
+    }
+    set.add(index);
+  }
+
+  remove(key: number, index: number): void {
+    const set = this.at.get(key);
+    if (!set?.delete(index) || set.size) return;
+    this.at.delete(key);
+    this.sortedKeys = undefined;
+  }
+
+  /** The keys from `from` to `to` (both included), in order. */
+  keysIn(from: number, to: number): number[] {
+    const keys = this.keys();
+    const out: number[] = [];
+    for (let i = lowerBound(keys, from); i < keys.length && keys[i]! <= to; i++) out.push(keys[i]!);
+    return out;
+  }
+
+  /** Whether any outcome is filed from `from` to `to`. */
+  any(from: number, to: number): boolean {
+    const keys = this.keys();
+    const i = lowerBound(keys, from);
+    return i < keys.length && keys[i]! <= to;
+  }
+
+  /** The outcome indexes filed from `from` to `to`, each once, in ascending order. */
+  indexesIn(from: number, to: number): number[] {
+    const keys = this.keysIn(from, to);
+    if (keys.length === 1) return [...this.at.get(keys[0]!)!].sort(ascending);
+    const seen = new Set<number>();
+    for (const key of keys) for (const index of this.at.get(key)!) seen.add(index);
+    return [...seen].sort(ascending);
+  }
+
+  indexesAt(key: number): number[] {
+    const set = this.at.get(key);
+    return set ? [...set].sort(ascending) : [];
+  }
+
+  keys(): number[] {
+    this.sortedKeys ??= [...this.at.keys()].sort(ascending);
+    return this.sortedKeys;
+  }
+}
+
+function ascending(a: number, b: number): number {
+  return a - b;
+}
+
+function lowerBound(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (sorted[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}

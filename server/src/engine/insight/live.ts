@@ -1,0 +1,70 @@
+import type { WorkspaceView } from '../checks/check';
+import type { RuleSetting } from '../config/projectConfig';
+import { BaselineTracker, type BaselineFiles } from '../baseline';
+import { resimulate, Simulation, simulateShapes, type SimulationResult } from '../simulate';
+import type { TrafficShape } from '../traffic/ingest/types';
+import { TrafficInsight } from './trafficInsight';
+
+const NO_RULES: Record<string, RuleSetting> = Object.freeze({});
+
+/** The policies at a git ref to compare with: how they decide a call (memoized by the caller if it likes), and what was read. */
+export interface LiveBaseline {
+  decider: Pick<Simulation, 'decide'>;
+  files: Pick<BaselineFiles, 'ref' | 'commit' | 'added' | 'deleted'>;
+}
+
+/**
+ * The simulation of one traffic load, kept up to date while the policies are edited (the
+ * editor's loop). Each `next` is a difference from the last run: `Simulation.update` + `resimulate`
+ * re-decide only the calls the changed files can reach; the baseline comparison
+ * (`BaselineTracker`) and the insight's indexes (`TrafficInsight` built from the previous one)
+ * take in only the outcomes decided again. A change of configuration or of the rule settings,
+ * or an edit that reaches every call (inventory, meshes present), starts over.
+ * The answers equal those of a fresh `TrafficInsight` over a fresh simulation.
+ */
+export class LiveInsight {
+  private last: { simulation: Simulation; result: SimulationResult; config: unknown; rules: Record<string, RuleSetting>; insight: TrafficInsight } | undefined;
+  private readonly tracker: BaselineTracker | undefined;
+
+  constructor(
+    private readonly workspace: WorkspaceView,
+    private readonly shapes: readonly TrafficShape[],
+    baseline?: LiveBaseline,
+  ) {
+    this.tracker = baseline ? new BaselineTracker(baseline.decider, baseline.files) : undefined;
+  }
+
+  /** The last insight built, if any. */
+  get current(): TrafficInsight | undefined {
+    return this.last?.insight;
+  }
+
+  /**
+   * The insight for the workspace as it is now. `changedFiles`: every file read again, added or
+   * removed since the last call. `rules`: severities from the settings, over the configuration's.
+   */
+  next(changedFiles: readonly string[], rules: Record<string, RuleSetting> = NO_RULES): TrafficInsight {
+    const last = this.last;
+    const config = this.workspace.config;
+    let simulation: Simulation;
+    let result: SimulationResult;
+    let redecided: number[] | undefined;
+    if (last && last.config === config) {
+      simulation = last.simulation;
+      const update = simulation.update(this.workspace, changedFiles);
+      result = resimulate(last.result, simulation, update.affects);
+      if (!update.all) {
+        redecided = [];
+        for (let i = 0; i < result.outcomes.length; i++) if (result.outcomes[i] !== last.result.outcomes[i]) redecided.push(i);
+      }
+    } else {
+      simulation = new Simulation(this.workspace);
+      result = simulateShapes(simulation, this.shapes);
+    }
+    const comparison = this.tracker ? (last && redecided ? this.tracker.update(result.outcomes, redecided) : this.tracker.compareAll(result.outcomes)) : undefined;
+    const change = last && redecided && last.rules === rules ? { previous: last.insight, redecided, changedFiles } : undefined;
+    const insight = new TrafficInsight(this.workspace, simulation, result, { ...config.rules, ...rules }, comparison, change);
+    this.last = { simulation, result, config, rules, insight };
+    return insight;
+  }
+}

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { baselineWorkspace } from '../../../server/src/engine/baseline';
+import { Engine } from '../../../server/src/engine/engine';
+import type { Finding } from '../../../server/src/engine/findings';
+import { LiveInsight, type LiveBaseline } from '../../../server/src/engine/insight/live';
+import type { TrafficInsight } from '../../../server/src/engine/insight/trafficInsight';
+import type { Mesh } from '../../../server/src/engine/meshes';
+import { Simulation } from '../../../server/src/engine/simulate';
+import { loadExampleTraffic, rng, type ExampleTraffic } from '../../helpers/exampleTraffic';
+import { EXAMPLES } from '../../helpers/paths';
+import type { RuleSetting } from '../../../server/src/engine/config/projectConfig';
+
+// The editor's loop (issue 5): after each edit, LiveInsight updates the simulation, the baseline
+// comparison and the insight by difference. Its diagnostics (as the server keeps them: only the
+// files named dirty are computed again), lenses, hovers and call lists must equal those of a
+// fresh computation over the same workspace, after a table of edits and after seeded random ones.
+
+const engine = new Engine();
+
+interface Example extends ExampleTraffic {
+  baseline: LiveBaseline;
+}
+
+async function loadExample(mesh: Mesh): Promise<Example> {
+  const example = await loadExampleTraffic(engine, mesh);
+  // The baseline: the example as it is on disk (what git HEAD would hold).
+  const files = { ref: 'HEAD', commit: '0'.repeat(40), root: join(EXAMPLES, mesh), texts: new Map(example.texts), added: [], deleted: [] };
+  const baseline = { decider: new Simulation(baselineWorkspace(engine, files, example.workspace.config)), files };
+  return { ...example, baseline };
+}
+
+function edit(example: Example, path: string, text: string): void {
+  example.texts.set(path, text);
+  example.workspace.update(engine.prepare(engine.read(path, text)));
+}
+
+/** What the language server publishes: findings of every file, recomputed only where the insight says they may have changed. */
+class Published {
+  readonly findings = new Map<string, Finding[]>();
+  private last: TrafficInsight | undefined;
+
+  take(insight: TrafficInsight): void {
+    const incremental = insight.dirtyFiles !== undefined && this.last !== undefined && insight.basis === this.last;
+    if (!incremental) this.findings.clear();
+    for (const path of incremental ? insight.dirtyFiles! : insight.files) this.findings.set(path, insight.findings(path));
+    this.last = insight;
+  }
+}
+
+/** Everything the editor shows from the insight, for the files of the workspace. */
+function assertSameView(live: TrafficInsight, published: Published, fresh: TrafficInsight, example: Example, hoverFiles: string[], what: string): void {
+  assert.deepEqual(live.result.totals, fresh.result.totals, `${what}: totals`);
+  assert.deepEqual(live.result.policies, fresh.result.policies, `${what}: per policy`);
+  assert.deepEqual(live.baseline, fresh.baseline, `${what}: baseline comparison`);
+  assert.deepEqual(new Set(live.files), new Set(fresh.files), `${what}: files with traffic findings`);
+  for (const path of new Set([...fresh.files, ...published.findings.keys()])) {
+    assert.deepEqual(published.findings.get(path) ?? [], fresh.findings(path), `${what}: diagnostics of ${path}`);
+  }
+  for (const path of example.texts.keys()) assert.deepEqual(live.lenses(path), fresh.lenses(path), `${what}: lenses of ${path}`);
+  for (const path of hoverFiles) {
+    for (const item of fresh.outline(path)) {
+      for (const offset of [item.span.start, Math.floor((item.span.start + item.span.end) / 2)]) {
+        assert.equal(live.hover(path, offset), fresh.hover(path, offset), `${what}: hover at ${path}:${offset}`);
+      }
+    }
+  }
+  assert.deepEqual(live.calls(50), fresh.calls(50), `${what}: calls`);
+  for (const { key } of fresh.calls(3)) assert.equal(live.explain(key), fresh.explain(key), `${what}: explain ${key}`);
+}
+
+interface Edit {
+  name: string;
+  /** File under examples/<mesh>/. */
+  file: string;
+  find: string | RegExp;
+  replace: string;
+}
+
+const EDITS: Record<Mesh, Edit[]> = {
+  istio: [
+    { name: 'cart ALLOW: another principal', file: 'security/authorization-policies.yaml', find: 'cluster.local/ns/shop/sa/frontend', replace: 'cluster.local/ns/shop/sa/nobody' },
+    { name: 'a line inserted at the top (every resource moves)', file: 'security/authorization-policies.yaml', find: /^/, replace: '# moved down by one line\n' },
+    { name: 'frontend ALLOW becomes DENY', file: 'security/authorization-policies.yaml', find: 'action: allow', replace: 'action: DENY' },
+    { name: 'a comment made longer (offsets move, positions stay)', file: 'security/authorization-policies.yaml', find: /^# moved down by one line$/m, replace: '# moved down by one line, and this comment is longer now' },
+    { name: 'allow-nothing removed (namespace-wide)', file: 'security/authorization-policies.yaml', find: 'spec: {}', replace: 'spec: {selector: {matchLabels: {app: none}}}' },
+    { name: 'mTLS mode changed', file: 'security/peer-authentication.yaml', find: 'STRICT', replace: 'PERMISSIVE' },
+    { name: 'a suppression comment', file: 'security/authorization-policies.yaml', find: /^# moved down.*$/m, replace: '# mesh-policy-ignore-file MPA4001' },
+  ],
+  linkerd: [
+    { name: 'web-clients authentication: another identity', file: 'policy/authentications.yaml', find: 'name: web-clients', replace: 'name: web-clients-renamed' },
+    { name: 'an AuthorizationPolicy targets another route', file: 'policy/authorization-policies.yaml', find: 'name: web-app\n', replace: 'name: web-app-2\n' },
+    { name: 'a line inserted at the top', file: 'policy/authorization-policies.yaml', find: /^/, replace: '# moved\n' },
+  ],
+  consul: [
+    { name: 'api intentions: dashboard denied', file: 'config/api.hcl', find: 'Action = "allow"', replace: 'Action = "deny"' },
+    { name: 'api intentions: admin path opened', file: 'config/api.hcl', find: '"/v1/admin"', replace: '"/v1/adm1n"' },
+    { name: 'counting intentions: first action flipped', file: 'crds/service-intentions.yaml', find: 'action: deny', replace: 'action: allow' },
+  ],
+};
+
+/** Small seeded edits: each replaces one occurrence of a token in one policy file. */
+const MUTATIONS: [RegExp, string][] = [
+  [/\bALLOW\b/g, 'DENY'], [/\bDENY\b/g, 'ALLOW'], [/\ballow\b/g, 'deny'], [/\bdeny\b/g, 'allow'],
+  [/"GET"/g, '"POST"'], [/\bSTRICT\b/g, 'DISABLE'], [/\bPERMISSIVE\b/g, 'STRICT'], [/\/v1\//g, '/v2/'],
+  [/app: (\w+)/g, 'app: $1x'], [/sa\/(\w+)/g, 'sa/$1y'], [/PathPrefix/g, 'Exact'], [/\bname: (\w+)/g, 'name: $1z'],
+  [/namespace: (\w+)/g, 'namespace: $1-moved'], [/\n/g, '\n\n'], [/^---$/gm, '---\n# a comment line'],
+];
+
+const fresh = (example: Example, rules: Record<string, RuleSetting> = {}): TrafficInsight => new LiveInsight(example.workspace, example.shapes, example.baseline).next([], rules);
+
+for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
+  describe(`editor insight by difference: ${mesh} example`, () => {
+    let example: Example;
+    before(async () => { example = await loadExample(mesh); });
+
+    it('a table of edits: diagnostics, lenses, hovers and calls equal a fresh computation after each', () => {
+      const live = new LiveInsight(example.workspace, example.shapes, example.baseline);
+      const published = new Published();
+      published.take(live.next([]));
+      let incremental = 0;
+      for (const e of EDITS[mesh]) {
+        const path = join(EXAMPLES, mesh, e.file);
+        const text = example.texts.get(path)!;
+        assert.ok(typeof e.find === 'string' ? text.includes(e.find) : e.find.test(text), `${e.name}: ${e.file} contains ${String(e.find)}`);
+        edit(example, path, text.replace(e.find, e.replace));
+        const insight = live.next([path]);
+        if (insight.dirtyFiles) incremental++;
+        published.take(insight);
+        assertSameView(insight, published, fresh(example), example, [path], e.name);
+      }
+      assert.ok(incremental > 0, 'some edits were taken in by difference');
+    });
+
+    it('seeded random edits, chained, with files removed and restored', () => {
+      const random = rng(mesh.length * 104729);
+      const live = new LiveInsight(example.workspace, example.shapes, example.baseline);
+      const published = new Published();
+      published.take(live.next([]));
+      const files = [...example.texts.keys()].filter((p) => example.workspace.resources.some((r) => r.file.path === p && r.resource.mesh === mesh));
+      let applied = 0;
+      for (let step = 0; step < 120 && applied < 15; step++) {
+        const path = files[Math.floor(random() * files.length)]!;
+        if (random() < 0.1) {
+          // The file closed and gone, then back (as the editor reads it from disk again).
+          example.workspace.remove(path);
+          published.take(live.next([path]));
+          assertSameView(live.current!, published, fresh(example), example, [], `step ${step}: ${path} removed`);
+          edit(example, path, example.texts.get(path)!);
+          published.take(live.next([path]));
+          continue;
+        }
+        const [pattern, replacement] = MUTATIONS[Math.floor(random() * MUTATIONS.length)]!;
+        const text = example.texts.get(path)!;
+        const hits = [...text.matchAll(pattern)];
+        if (hits.length === 0) continue;
+        const hit = hits[Math.floor(random() * hits.length)]!;
+        const replaced = hit[0].replace(new RegExp(pattern.source, pattern.flags.replace('g', '')), replacement);
+        edit(example, path, text.slice(0, hit.index) + replaced + text.slice(hit.index! + hit[0].length));
+        applied++;
+        const insight = live.next([path]);
+        published.take(insight);
+        assertSameView(insight, published, fresh(example), example, applied % 3 === 0 ? [path] : [], `step ${step}: ${path} ${pattern} → ${replacement}`);
+      }
+      assert.ok(applied >= 10, `${applied} edits applied`);
+    });
+
+    it('a change of rule severities starts the findings over, and they equal a fresh computation', () => {
+      const live = new LiveInsight(example.workspace, example.shapes, example.baseline);
+      const published = new Published();
+      published.take(live.next([]));
+      const rules: Record<string, RuleSetting> = { MPA4001: 'error', MPA4005: 'off' };
+      const insight = live.next([], rules);
+      assert.equal(insight.dirtyFiles, undefined);
+      published.take(insight);
+      assertSameView(insight, published, fresh(example, rules), example, [], 'severities changed');
+    });
+  });
+}
