@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -112,6 +112,61 @@ describe('mesh-policy simulate', () => {
       const json = JSON.parse(result.stdout);
       assert.ok(json.totals.calls > 1000, `${mesh}: too few calls`);
       assert.ok(json.totals.allow > 0 && json.totals.deny > 0, `${mesh}: expected both verdicts`);
+    }
+  });
+});
+
+describe('mesh-policy simulate: the inputs a replay tool feeds', () => {
+  const feed = mkdtempSync(join(tmpdir(), 'mesh-policy-feed-'));
+  mkdirSync(join(feed, 'policies'));
+  // A folder of policies: multi-document YAML for Istio, HCL for Consul.
+  writeFileSync(join(feed, 'policies', 'istio.yaml'), `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-delete, namespace: shop}
+spec: {action: DENY, rules: [{to: [{operation: {methods: ["DELETE"]}}]}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: frontend-only, namespace: shop}
+spec:
+  rules: [{from: [{source: {principals: ["cluster.local/ns/shop/sa/frontend"]}}]}]
+`);
+  writeFileSync(join(feed, 'policies', 'api.hcl'), 'Kind = "service-intentions"\nName = "api"\nSources = [{ Name = "web", Action = "deny" }]\n');
+  const istio = (principal: string | null, method: string, extra: Record<string, unknown> = {}) => JSON.stringify({
+    ...extra, mesh: 'istio', source: { principal }, destination: { namespace: 'shop' }, request: { method, path: '/' },
+  });
+  const consul = (service: string) => JSON.stringify({ mesh: 'consul', protocol: 'tcp', source: { principal: `spiffe://td.consul/ns/default/dc/dc1/svc/${service}` }, destination: { service: 'api' } });
+  writeFileSync(join(feed, 'b.jsonl'), [
+    istio('spiffe://cluster.local/ns/shop/sa/frontend', 'GET', { id: 'b1', expect: 'allow' }),
+    istio('cluster.local/ns/shop/sa/frontend', 'DELETE', { id: 'b2' }),
+    istio(null, 'GET'),
+  ].join('\n') + '\n');
+  writeFileSync(join(feed, 'a.jsonl'), [consul('web'), consul('other')].join('\n') + '\n');
+
+  it('takes several paths after --traffic and answers them in that order, records with keys of their own included', async () => {
+    const result = await run(['--policies', 'policies', '--traffic', 'b.jsonl', 'a.jsonl', '--format', 'jsonl'], feed);
+    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => [l['file'], l['record'], l['mesh'], l['decision']]), [
+      ['b.jsonl', 1, 'istio', 'allow'],
+      ['b.jsonl', 2, 'istio', 'deny'],
+      ['b.jsonl', 3, 'istio', 'deny'],
+      ['a.jsonl', 1, 'consul', 'deny'],
+      ['a.jsonl', 2, 'consul', 'allow'],
+    ]);
+    for (const line of lines) {
+      assert.deepEqual(Object.keys(line).slice(0, 10), ['file', 'record', 'decision', 'mesh', 'policy', 'rule', 'observed', 'change', 'reason', 'trace'].slice(0, Object.keys(line).includes('missing') ? 9 : 10));
+      assert.ok(Array.isArray(line['trace']) && (line['trace'] as unknown[]).length > 0);
+    }
+  });
+
+  it('explain takes a bare record, the principal with or without spiffe://', () => {
+    for (const principal of ['cluster.local/ns/shop/sa/frontend', 'spiffe://cluster.local/ns/shop/sa/frontend']) {
+      let stdout = '';
+      const code = runExplainCli(['--policies', 'policies', '--call', JSON.stringify({ source: { principal }, destination: { namespace: 'shop' }, request: { method: 'GET' } }), '--format', 'json'], { stdout: (t) => { stdout += t; }, stderr: () => undefined, cwd: feed });
+      assert.equal(code, 0);
+      const decision = JSON.parse(stdout) as { verdict: string; mesh: string; trace: unknown[] };
+      assert.equal(decision.verdict, 'allow', principal);
+      assert.equal(decision.mesh, 'istio');
     }
   });
 });

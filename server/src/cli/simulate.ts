@@ -25,8 +25,9 @@ as each mesh would, and compares the verdict with what the logs observed.
 explain prints the walkthrough for one call.
 
 Options:
-  --policies <paths>           Policy files or folders (repeat, or separate with commas).
-  --traffic <paths>            Access logs (simulate only).
+  --policies <paths>           Policy files or folders (several after the option, repeated, or
+                               separated with commas).
+  --traffic <paths>            Access logs (simulate only), given the same ways.
   --source files|clickhouse    simulate: read the calls from files (--traffic, default) or from the
                                ClickHouse table of the configuration's clickhouse: block (docs/scale.md).
   --inventory <paths>          Kubernetes manifests or kubectl dumps (default: the policy paths).
@@ -76,7 +77,13 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
       if (v === undefined) throw new UsageError(`${flag} needs a value`);
       return v;
     };
-    const list = () => value().split(',').filter((p) => p.length > 0);
+    // A path list: the value, then every following argument up to the next option, so that
+    // `--traffic a.jsonl b.jsonl` (a shell glob) works as well as repeating the option or commas.
+    const list = () => {
+      const paths = value().split(',');
+      if (inline === undefined) while (i + 1 < args.length && !args[i + 1]!.startsWith('-')) paths.push(...args[++i]!.split(','));
+      return paths.filter((p) => p.length > 0);
+    };
     switch (flag) {
       case '--help': case '-h': throw new HelpRequested();
       case '--policies': parsed.policies.push(...list()); break;
@@ -198,7 +205,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     const result = redacted(decided, redactorFor(loaded.workspace.config));
     switch (parsed.format) {
       case 'json': io.stdout(JSON.stringify({ ...(jsonResult(result, model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel) } : {}) }, null, 2)); break;
-      case 'jsonl': for (const line of jsonlLines(result, rel)) io.stdout(line); break;
+      case 'jsonl': for (const line of jsonlLines(result, rel, model.stats.files.map((f) => f.path))) io.stdout(line); break;
       case 'sarif': io.stdout(JSON.stringify(sarif(result, rel, comparison), null, 2)); break;
       default: io.stdout(textSummary(result, model, rel) + (comparison ? `\n\n${baselineText(comparison, rel)}` : ''));
     }
@@ -347,10 +354,12 @@ function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: stri
   };
 }
 
-function* jsonlLines(result: SimulationResult, rel: (p: string) => string): Generator<string> {
-  const rows: { file: string; line: number; index: number }[] = [];
-  result.outcomes.forEach((o, index) => { for (const s of o.shape.samples) rows.push({ file: s.file, line: s.line, index }); });
-  rows.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+/** One line per record, files in the order they were read (as given on the command line). */
+function* jsonlLines(result: SimulationResult, rel: (p: string) => string, fileOrder: readonly string[]): Generator<string> {
+  const rank = new Map(fileOrder.map((f, i) => [f, i]));
+  const rows: { file: string; rank: number; line: number; index: number }[] = [];
+  result.outcomes.forEach((o, index) => { for (const s of o.shape.samples) rows.push({ file: s.file, rank: rank.get(s.file) ?? fileOrder.length, line: s.line, index }); });
+  rows.sort((a, b) => a.rank - b.rank || (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
   for (const row of rows) {
     const o = result.outcomes[row.index]!;
     yield JSON.stringify({

@@ -962,7 +962,13 @@ const RECORDS: Case[] = [
     ),
   },
   { name: 'a misspelt field', line: '{"source":{"principle":"cluster.local/ns/foo/sa/sleep"}}', expect: skip('access record: source has an unknown field "principle"') },
-  { name: 'an unknown top-level field', line: '{"src":{}}', expect: skip('access record: unknown field "src"') },
+  {
+    name: 'top-level keys of the writer\'s own are dropped (a test table\'s id and expectation)',
+    line: '{"id":"case-7","expect":"deny","mesh":"istio","destination":{"namespace":"foo","port":8080}}',
+    expect: record({ mesh: 'istio', destination: { namespace: 'foo', port: 8080 }, count: 1, observed: 'unknown' }, 'unknown'),
+  },
+  { name: 'keys named like Object members', line: '{"constructor":"x","__proto__":{},"toString":1,"observed":"allowed"}', expect: record({ observed: 'allowed', count: 1 }, 'unknown') },
+  { name: 'a nested key named like an Object member', line: '{"source":{"constructor":"x"}}', expect: skip('access record: source has an unknown field "constructor"') },
   { name: 'count 0', line: '{"observed":"allowed","count":0}', expect: skip('access record: count must be an integer from 1 to 9007199254740991, not number 0') },
   { name: 'a port out of range', line: '{"destination":{"port":70000}}', expect: skip('access record: destination.port must be an integer from 1 to 65535, not number 70000') },
   { name: 'a time that is not RFC 3339', line: '{"time":"14/03/2025","observed":"allowed"}', expect: skip('access record: time must be an RFC 3339 date-time, not string "14/03/2025"') },
@@ -1159,6 +1165,8 @@ describe('format detection', () => {
 
   it('classifies single lines', () => {
     assert.equal(classifyLine(ISTIO_TEXT[0]!.line), 'envoy-text');
+    assert.equal(classifyLine('{"id":7,"destination":{"namespace":"foo"}}'), 'access-record', 'a record with a key of its own');
+    assert.equal(classifyLine('{"id":7,"source":"10.0.0.1"}'), undefined, 'a flat object is not a record');
     assert.equal(classifyLine(CONSUL[0]!.line), 'consul-envoy-json');
     assert.equal(classifyLine('[  4021.118340s]  INFO ThreadId(02) x'), undefined);
   });

@@ -99,10 +99,13 @@ export class Simulation {
     };
   }
 
-  /** The mesh a record belongs to: its own `mesh`, or the only mesh with policies. */
+  /** The mesh a record belongs to: its own `mesh`, the only mesh with policies, or the one
+   * whose identity form the caller's principal has (each mesh writes identities its own way). */
   meshOf(record: AccessRecord): Mesh | undefined {
     if (record.mesh) return record.mesh;
-    return this.meshes.length === 1 ? this.meshes[0] : undefined;
+    if (this.meshes.length === 1) return this.meshes[0];
+    const byPrincipal = meshOfPrincipal(record.source?.principal);
+    return byPrincipal && this.meshes.includes(byPrincipal) ? byPrincipal : undefined;
   }
 
   decide(record: AccessRecord, full = false): Decision {
@@ -313,4 +316,16 @@ function inSourceOrder(policies: Map<string, PolicyTally>): PolicyTally[] {
   const list = [...policies.values()].sort((a, b) => bySource(a.ref, b.ref));
   for (const p of list) if (p.rules.size > 1) p.rules = new Map([...p.rules].sort((a, b) => bySource(a[1].ref, b[1].ref)));
   return list;
+}
+
+const CONSUL_IDENTITY = /\/ns\/[^/]+\/dc\/[^/]+\/svc\/[^/]+$/;
+const ISTIO_IDENTITY = /\/ns\/[^/]+\/sa\/[^/]+$/;
+
+/** Linkerd `sa.ns.serviceaccount.identity.…`, Consul `…/ns/N/dc/DC/svc/S`, Istio `…/ns/N/sa/S`. */
+export function meshOfPrincipal(principal: string | null | undefined): Mesh | undefined {
+  if (!principal) return undefined;
+  if (principal.includes('.serviceaccount.identity.')) return 'linkerd';
+  if (CONSUL_IDENTITY.test(principal)) return 'consul';
+  if (ISTIO_IDENTITY.test(principal)) return 'istio';
+  return undefined;
 }

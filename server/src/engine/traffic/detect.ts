@@ -17,7 +17,8 @@ import { EMPTY_ENVELOPE, EnvelopeParser, ShipperAwareReader, unwrapPrefix, type 
  *   `upstream_cluster`, `downstream_remote_address`, ...) → envoy-json, or consul-envoy-json
  *   when a cluster, SNI or authority has Consul's shape (`local_app`, `*.consul`);
  * - a JSON object whose keys are all access-record fields, with at least one of source,
- *   destination, request, response, observed → access-record;
+ *   destination, request, response, observed, or any JSON object whose `source`, `destination`
+ *   or `request` is an object (records with keys of their own) → access-record;
  * - `<ip>:<port> <id> - [<time>] "` → linkerd-apache;
  * - `[<RFC 3339 time>] ` at the start, or a quoted request line (`"GET /x HTTP/1.1"`,
  *   `"- - -"`) anywhere → envoy-text.
@@ -40,6 +41,11 @@ const ENVOY_JSON_KEYS = new Set([
 ]);
 const RECORD_KEYS = new Set(['time', 'mesh', 'protocol', 'source', 'destination', 'request', 'sni', 'response', 'observed', 'count']);
 const RECORD_BODY_KEYS = ['source', 'destination', 'request', 'response', 'observed'];
+const RECORD_NESTED_KEYS = ['source', 'destination', 'request'];
+
+function isPlainObject(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
 
 const LINKERD_APACHE = /^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+):\d+ \S+ - \[[^\]]+\] "/;
 const ENVOY_TEXT_START = /^\[\d{4}-\d\d-\d\dT[^\]]*\] /;
@@ -72,6 +78,8 @@ export function classifyLine(line: string): LogFormatId | undefined {
         : 'envoy-json';
     }
     if (keys.length > 0 && keys.every((k) => RECORD_KEYS.has(k)) && RECORD_BODY_KEYS.some((k) => k in obj)) return 'access-record';
+    // Records annotated with keys of their own (an id, a test name): the nested parts say it.
+    if (RECORD_NESTED_KEYS.some((k) => isPlainObject(obj[k]))) return 'access-record';
     return undefined;
   }
   if (LINKERD_APACHE.test(text)) return 'linkerd-apache';

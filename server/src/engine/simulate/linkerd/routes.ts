@@ -9,8 +9,10 @@ import type { HostMatchDef, HttpMatchDef, RouteDef } from './model';
  * The best match is the greatest (host match, request match) summary; ties keep the first in
  * order (routes oldest first, then rules and matches as written). Summaries compare:
  * - host: none < suffix < exact, then length;
- * - HTTP: path-match length (the type is not compared), then method present, then the number of
- *   header matches, then the number of query matches (`RequestMatch::cmp`);
+ * - HTTP: path-match length, an Exact path before any other type of the same length (Gateway
+ *   API precedence; linkerd2-proxy's `exact_beats_prefix_of_equal_length` test), then method
+ *   present, then the number of header matches, then the number of query matches
+ *   (`RequestMatch::cmp`);
  * - gRPC: service name length, method name length, number of header matches.
  *
  * Attributes a record may lack (method, path, host, all headers) make a match "maybe": the
@@ -136,12 +138,14 @@ function queryPairs(req: RequestView): [string, string][] {
 /*
  * Summaries are encoded as one number so that comparing them allocates nothing:
  *   key = (hostRank * 65536 + hostLength) * HOST_SCALE + requestPart
- *   HTTP requestPart = ((pathLength * 2 + method) * 128 + headers) * 128 + queryParams
+ *   HTTP requestPart = (((pathLength * 2 + exact) * 2 + method) * 128 + headers) * 128 + queryParams
  *   gRPC requestPart = (serviceLength * 4096 + methodLength) * 128 + headers
- * hostRank: 0 no hostnames, 1 suffix, 2 exact. Lengths are capped (65535 path, 4095 gRPC names).
+ * hostRank: 0 no hostnames, 1 suffix, 2 exact. Lengths are capped (32767 path, 4095 gRPC names),
+ * so a request part stays below HOST_SCALE.
  */
 const HOST_SCALE = 2 ** 31;
 const CAP = 65535;
+const PATH_CAP = 32767;
 
 /** Host match part (rank * 65536 + length), or -1. */
 function hostKey(h: HostMatchDef, host: string): number {
@@ -185,11 +189,12 @@ export function matchHttp(m: HttpMatchDef, req: RequestView): number {
   }
   let pathLen = 1;
   const p = m.path;
+  const exact = p?.type === 'Exact' ? 1 : 0;
   if (p) {
     const path = req.path;
     if (path === undefined) {
       (lastMissing ??= []).push('request.path');
-      pathLen = p.type === 'Exact' ? p.value.length : p.type === 'PathPrefix' ? (p.value === '/' ? 1 : p.trimmed.length) : CAP;
+      pathLen = p.type === 'Exact' ? p.value.length : p.type === 'PathPrefix' ? (p.value === '/' ? 1 : p.trimmed.length) : PATH_CAP;
     } else if (p.type === 'Exact') {
       if (path !== p.value) return -1;
       pathLen = p.value.length;
@@ -223,7 +228,7 @@ export function matchHttp(m: HttpMatchDef, req: RequestView): number {
       }
     }
   }
-  return ((Math.min(pathLen, CAP) * 2 + method) * 128 + Math.min(m.headers.length, 127)) * 128 + Math.min(m.query.length, 127);
+  return (((Math.min(pathLen, PATH_CAP) * 2 + exact) * 2 + method) * 128 + Math.min(m.headers.length, 127)) * 128 + Math.min(m.query.length, 127);
 }
 
 /** One GRPCRoute match (`MatchRoute::match_request`): POST, `/<service>/<method>`, headers. */
@@ -291,7 +296,7 @@ export function selectRoute(routes: readonly RouteC[], req: RequestView, grpc: b
   let bestMatch: HttpMatchDef | undefined;
   let maybes: { route: RouteC; rule: RuleC; match: HttpMatchDef | undefined; key: number; pos: number; missing: string[] }[] | undefined;
   let pos = 0;
-  const defaultPart = grpc ? 0 : 32768; // HTTP: PathPrefix "/" (length 1)
+  const defaultPart = grpc ? 0 : 65536; // HTTP: PathPrefix "/" (length 1)
   for (const route of routes) {
     let host = 0;
     let hostMaybe = false;

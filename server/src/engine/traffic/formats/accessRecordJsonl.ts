@@ -9,7 +9,9 @@ import { SKIP, isBlank, skipWith } from './common';
  * one AccessRecord per line. The shape is checked here by hand, with the same rules as the
  * schema (closed objects except the maps; only `source.principal` may be null), so that a typo
  * such as `principle` is reported instead of silently meaning "plaintext". A line that breaks a
- * rule is skipped with the rule as its reason: `access record: <path> <problem>`.
+ * rule is skipped with the rule as its reason: `access record: <path> <problem>`. Unknown keys
+ * at the top level (an id or a test name a tool added) are dropped, not errors: a record is
+ * then still decided, and its line still answered in `simulate --format jsonl`.
  *
  * Defaults: `count` 1 and `observed` "unknown" when absent; `mesh` from the reader options
  * when absent. `request.headers["x-request-id"]` becomes the request id. The record names no
@@ -65,7 +67,8 @@ type FieldCheck = (value: unknown, path: string) => Problem;
 type Fields = Record<string, readonly [FieldCheck, string]>;
 
 function fields(prefix: string, checks: Record<string, FieldCheck>): Fields {
-  const out: Fields = {};
+  // No prototype: a key such as "constructor" in a line must not find Object's.
+  const out: Fields = Object.create(null) as Fields;
   for (const [key, check] of Object.entries(checks)) out[key] = [check, prefix === '' ? key : `${prefix}.${key}`];
   return out;
 }
@@ -74,7 +77,11 @@ function checkObject(value: unknown, path: string, known: Fields): Problem {
   if (!isObject(value)) return `${path} must be an object, not ${describe(value)}`;
   for (const key in value) {
     const field = known[key];
-    if (field === undefined) return path === '' ? `unknown field "${key}"` : `${path} has an unknown field "${key}"`;
+    if (field === undefined) {
+      // Top-level keys of the writer's own (an id, a test name) are dropped by read().
+      if (path === '') continue;
+      return `${path} has an unknown field "${key}"`;
+    }
     const problem = field[0](value[key], field[1]);
     if (problem !== undefined) return problem;
   }
@@ -163,6 +170,7 @@ export class AccessRecordReader implements LineReader {
     if (!isObject(value)) return SKIP.notObject;
     const problem = checkAccessRecord(value);
     if (problem !== undefined) return skipWith(`access record: ${problem}`);
+    for (const key in value) if (RECORD_FIELDS[key] === undefined) delete value[key];
     const record = value as AccessRecord;
     if (record.count === undefined) record.count = 1;
     if (record.observed === undefined) record.observed = 'unknown';
