@@ -4,6 +4,7 @@ import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generatePolicies, renderReportHt
 import { MESHES, type Mesh } from '../engine/meshes';
 import { simulateShapes } from '../engine/simulate';
 import type { TimeWindow } from '../engine/traffic/ingest';
+import { commandFailure, HelpRequested, UsageError } from './errors';
 import type { CliIo } from './main';
 import { loadWorkspace, readTraffic } from './simulate';
 
@@ -30,8 +31,6 @@ Options:
 Exit codes: report: 0, or 1 when observed-allowed calls would be denied by the policies;
 generate: 0, or 1 when no policy could be generated; 2 usage error or unreadable input.`;
 
-class UsageError extends Error {}
-class HelpRequested extends Error {}
 
 interface AuditArgs {
   policies: string[];
@@ -163,7 +162,7 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
     if (traffic.stats.files.some((f) => f.error)) return 2;
     return result.totals.newlyDenied > 0 ? 1 : 0;
   } catch (error) {
-    return failure(error, io);
+    return commandFailure(error, io, AUDIT_USAGE);
   }
 }
 
@@ -186,19 +185,7 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
     if (traffic.stats.files.some((f) => f.error)) return 2;
     return generated.resources > 0 ? 0 : 1;
   } catch (error) {
-    return failure(error, io);
+    return commandFailure(error, io, AUDIT_USAGE);
   }
 }
 
-function failure(error: unknown, io: CliIo): number {
-  if (error instanceof HelpRequested) {
-    io.stdout(AUDIT_USAGE);
-    return 0;
-  }
-  if (error instanceof UsageError) {
-    io.stderr(`mesh-policy: ${error.message}\n\n${AUDIT_USAGE}`);
-    return 2;
-  }
-  io.stderr(`mesh-policy: internal error: ${error instanceof Error ? error.message : String(error)}`);
-  return 2;
-}

@@ -9,6 +9,7 @@ import { DEFAULT_READ_LIMITS, type ReadLimits } from '../engine/source/sourceFil
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
+import { commandFailure, UsageError } from './errors';
 import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
 import { runGenerateCli, runReportCli } from './audit';
@@ -40,7 +41,6 @@ Options for lint:
 
 Exit codes: 0 no errors, 1 errors found, 2 usage error or unreadable input, 130 interrupted (Ctrl-C).`;
 
-class UsageError extends Error {}
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -62,12 +62,7 @@ export function runCli(argv: string[], io: CliIo): number {
     if (command !== 'lint') throw new UsageError(`unknown command "${command}"`);
     return lint(rest, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`mesh-policy: ${error.message}\n\n${USAGE}`);
-      return 2;
-    }
-    io.stderr(`mesh-policy: internal error: ${error instanceof Error ? error.message : String(error)}`);
-    return 2;
+    return commandFailure(error, io, USAGE);
   }
 }
 

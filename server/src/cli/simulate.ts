@@ -15,6 +15,7 @@ import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { VERSION } from '../version';
+import { commandFailure, HelpRequested, UsageError } from './errors';
 import type { CliIo } from './main';
 
 export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
@@ -50,8 +51,6 @@ Exit codes: 0 no more than N calls become denied, 1 more did, 2 usage error or u
 (including a --baseline that is not a git ref of the repository holding the policies), 130
 interrupted (Ctrl-C).`;
 
-class UsageError extends Error {}
-class HelpRequested extends Error {}
 
 interface Parsed {
   policies: string[];
@@ -217,7 +216,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
       io.stderr('\nmesh-policy: interrupted; nothing was printed');
       return EXIT_INTERRUPTED;
     }
-    return failure(error, io);
+    return commandFailure(error, io, SIMULATE_USAGE);
   }
 }
 
@@ -255,7 +254,7 @@ export function runExplainCli(args: string[], io: CliIo): number {
     io.stdout(parsed.format === 'json' ? JSON.stringify(decision, null, 2) : explainText(decision, rel));
     return 0;
   } catch (error) {
-    return failure(error, io);
+    return commandFailure(error, io, SIMULATE_USAGE);
   }
 }
 
@@ -273,18 +272,6 @@ function redacted(result: SimulationResult, redactor: Redactor): SimulationResul
 }
 
 
-function failure(error: unknown, io: CliIo): number {
-  if (error instanceof HelpRequested) {
-    io.stdout(SIMULATE_USAGE);
-    return 0;
-  }
-  if (error instanceof UsageError) {
-    io.stderr(`mesh-policy: ${error.message}\n\n${SIMULATE_USAGE}`);
-    return 2;
-  }
-  io.stderr(`mesh-policy: internal error: ${error instanceof Error ? error.message : String(error)}`);
-  return 2;
-}
 
 const n = (value: number): string => value.toLocaleString('en-US');
 

@@ -8,6 +8,7 @@ import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { readerSettingProblems, runIngestWorker, type IngestProgress, type IngestStats, type ResolutionMethod, type TrafficModel, type TrafficShape } from '../engine/traffic/ingest';
 import { ClickHouseTrafficSource, FileTrafficSource, TrafficSourceError, type TrafficSource } from '../engine/traffic/sources';
 import { redactorFor } from '../engine/traffic/redact';
+import { commandFailure, UsageError } from './errors';
 import type { CliIo } from './main';
 
 export const TRAFFIC_USAGE = `Usage: mesh-policy traffic <files or folders...> [options]
@@ -42,7 +43,6 @@ Options for traffic:
 
 Exit codes: 0 read, 2 usage error or unreadable input, 130 interrupted (Ctrl-C).`;
 
-class UsageError extends Error {}
 
 export interface TrafficCliOptions {
   /** How workers re-enter the CLI when it runs from a bundle. */
@@ -116,16 +116,11 @@ export async function runTrafficCli(args: string[], io: CliIo, cli: TrafficCliOp
   try {
     return await traffic(args, io, cli);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`mesh-policy: ${error.message}\n\n${TRAFFIC_USAGE}`);
-      return 2;
-    }
     if (isAbort(error, cli.signal)) {
       io.stderr('\nmesh-policy: interrupted; nothing was printed');
       return EXIT_INTERRUPTED;
     }
-    io.stderr(`mesh-policy: internal error: ${error instanceof Error ? error.message : String(error)}`);
-    return 2;
+    return commandFailure(error, io, TRAFFIC_USAGE);
   }
 }
 

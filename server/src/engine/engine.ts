@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import type { WorkspaceView } from './checks/check';
-import { runChecks } from './checks/runChecks';
+import { runChecks, runChecksTracked, type TrackedCheck } from './checks/runChecks';
 import { applyRuleSettings } from './checks/suppress';
 import { Codes } from './codes';
 import { defaultConfig, type RuleSetting } from './config/projectConfig';
@@ -12,10 +12,10 @@ import { apiVersionOf, loadCatalog, type SchemaCatalog } from './schema/catalog'
 import { schemaFindings } from './schema/schemaFindings';
 import { SchemaRegistry } from './schema/registry';
 import { readSource } from './source/read';
-import { DEFAULT_READ_LIMITS, type ReadLimits, type SourceFile, type SourceFormat, type SyntaxProblem } from './source/sourceFile';
-import { getEntry } from './source/tree';
+import { DEFAULT_READ_LIMITS, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat, type SyntaxProblem } from './source/sourceFile';
+import { admittedValue, getEntry } from './source/tree';
 import { replaceScalar } from './edits';
-import { YamlDocumentCache } from './source/yamlReader';
+import { documentOrigin, YamlDocumentCache } from './source/yamlReader';
 
 export interface EngineOptions {
   limits: ReadLimits;
@@ -26,6 +26,13 @@ export interface EngineOptions {
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { limits: DEFAULT_READ_LIMITS, maxFindingsPerDocument: 200, rules: {} };
+
+interface DocumentLint {
+  path: string;
+  line: number;
+  index: number;
+  resources: { schema: Finding[]; value: Record<string, unknown>; checks: TrackedCheck[] }[];
+}
 
 export interface LintResult {
   file: SourceFile;
@@ -40,7 +47,10 @@ export interface LintResult {
 export class Engine {
   readonly registry: SchemaRegistry;
   options: EngineOptions;
-  private readonly yamlCache = new YamlDocumentCache();
+  private yamlCache = new YamlDocumentCache();
+  private yamlCacheLimits: ReadLimits | undefined;
+  /** Lint results per parsed document (see `lintDocument`); they go when the parse does. */
+  private readonly documentLints = new WeakMap<SourceDocument, DocumentLint>();
 
   constructor(catalog: SchemaCatalog = loadCatalog(), options: Partial<EngineOptions> = {}) {
     this.registry = new SchemaRegistry(catalog);
@@ -48,6 +58,11 @@ export class Engine {
   }
 
   read(path: string, text: string, format?: SourceFormat): SourceFile {
+    if (this.yamlCacheLimits !== this.options.limits) {
+      // Limits decide what a parse keeps (depth, nodes): parses under other limits do not count.
+      this.yamlCache = new YamlDocumentCache();
+      this.yamlCacheLimits = this.options.limits;
+    }
     return readSource(path, text, this.options.limits, format, this.yamlCache);
   }
 
@@ -86,14 +101,51 @@ export class Engine {
         ...(target ? { fixes: [{ title: `Change to ${target}`, edits: [replaceScalar(file, entry.value, target)], preferred: true }] } : {}),
       });
     }
+    const resourcesByDocument = new Map<number, Resource[]>();
     for (const resource of resources) {
       // A document the parser could not read whole would only produce follow-on noise.
       if (brokenDocuments.has(resource.documentIndex)) continue;
-      findings.push(...schemaFindings(file, resource, this.registry));
-      findings.push(...runChecks(file, resource, workspace));
+      const list = resourcesByDocument.get(resource.documentIndex);
+      if (list) list.push(resource);
+      else resourcesByDocument.set(resource.documentIndex, [resource]);
     }
+    for (const [index, inDocument] of resourcesByDocument) this.lintDocument(file, file.documents[index], inDocument, workspace, findings);
     const configured = applyRuleSettings(findings, file, { ...workspace.config.rules, ...this.options.rules });
     return { file, resources, findings: this.capPerDocument(configured).sort(compareFindings) };
+  }
+
+  /**
+   * Schema and check findings of one document's resources. What depends only on the document's
+   * text is kept per text (its cached parse) and start line, as line/character ranges do not
+   * change while neither does; the checks that read the workspace run again every time.
+   */
+  private lintDocument(file: SourceFile, document: SourceDocument | undefined, resources: Resource[], workspace: WorkspaceView, findings: Finding[]): void {
+    const origin = document && documentOrigin(document);
+    const start = origin && file.lines.position(origin.offset);
+    // A chunk that starts mid-line (after a separator LineIndex does not count) keeps nothing.
+    const key = origin && start!.character === 0 ? origin.parsed : undefined;
+    const cached = key && this.documentLints.get(key);
+    if (cached && cached.path === file.path && cached.line === start!.line && cached.index === document!.index && cached.resources.length === resources.length) {
+      resources.forEach((resource, i) => {
+        const kept = cached.resources[i]!;
+        findings.push(...kept.schema);
+        for (const { check, findings: found, readsWorkspace } of kept.checks) {
+          findings.push(...(readsWorkspace ? runChecks(file, resource, workspace, [check], kept.value) : found));
+        }
+      });
+      return;
+    }
+    const computed: DocumentLint = { path: file.path, line: start?.line ?? -1, index: document?.index ?? -1, resources: [] };
+    for (const resource of resources) {
+      const value = admittedValue(resource.node) as Record<string, unknown>;
+      const schema = schemaFindings(file, resource, this.registry, value);
+      const checks = runChecksTracked(file, resource, workspace, value);
+      findings.push(...schema);
+      for (const check of checks) findings.push(...check.findings);
+      // Findings of checks that read the workspace are not kept: they are found again each time.
+      computed.resources.push({ schema, value, checks: checks.map((c) => (c.readsWorkspace ? { ...c, findings: [] } : c)) });
+    }
+    if (key) this.documentLints.set(key, computed);
   }
 
   /** Compiles every schema now rather than on first use, so the first edit is not the slow one. */

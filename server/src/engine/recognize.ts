@@ -5,7 +5,7 @@ import type { MeshModule } from './meshModule';
 import type { Resource, UnservedVersion } from './resource';
 import type { CatalogEntry } from './schema/catalog';
 import type { SchemaRegistry } from './schema/registry';
-import type { SourceFile } from './source/sourceFile';
+import type { SourceDocument, SourceFile } from './source/sourceFile';
 import { getEntry, getScalarString, type NodePath, type ObjectNode } from './source/tree';
 
 export const MESH_MODULES: readonly MeshModule[] = [istioModule, linkerdModule, consulModule];
@@ -16,21 +16,36 @@ export interface Recognition {
   unserved: UnservedVersion[];
 }
 
+/** Per registry, what each document holds: a document the reader hands out again unchanged
+ * (the same object) keeps its resources. */
+const byDocument = new WeakMap<SchemaRegistry, WeakMap<SourceDocument, Recognition>>();
+
 /** Finds the mesh policy resources in a file. Anything else is left alone. */
 export function recognize(file: SourceFile, registry: SchemaRegistry): Recognition {
+  let known = byDocument.get(registry);
+  if (!known) byDocument.set(registry, (known = new WeakMap()));
   const result: Recognition = { resources: [], unserved: [] };
   for (const document of file.documents) {
-    const root = document.root;
-    if (root?.type !== 'object') continue;
-    const items = getEntry(root, 'items')?.value;
-    if (getScalarString(root, 'kind')?.endsWith('List') && items?.type === 'array') {
-      // `kubectl get ... -o yaml` wraps what it returns in a List.
-      items.items.forEach((item, i) => {
-        if (item.type === 'object') recognizeObject(item, ['items', i], document.index, registry, result);
-      });
-    } else {
-      recognizeObject(root, [], document.index, registry, result);
-    }
+    let found = known.get(document);
+    if (!found) known.set(document, (found = recognizeDocument(document, registry)));
+    result.resources.push(...found.resources);
+    result.unserved.push(...found.unserved);
+  }
+  return result;
+}
+
+function recognizeDocument(document: SourceDocument, registry: SchemaRegistry): Recognition {
+  const result: Recognition = { resources: [], unserved: [] };
+  const root = document.root;
+  if (root?.type !== 'object') return result;
+  const items = getEntry(root, 'items')?.value;
+  if (getScalarString(root, 'kind')?.endsWith('List') && items?.type === 'array') {
+    // `kubectl get ... -o yaml` wraps what it returns in a List.
+    items.items.forEach((item, i) => {
+      if (item.type === 'object') recognizeObject(item, ['items', i], document.index, registry, result);
+    });
+  } else {
+    recognizeObject(root, [], document.index, registry, result);
   }
   return result;
 }

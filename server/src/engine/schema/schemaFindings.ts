@@ -14,8 +14,8 @@ const COMBINATORS = new Set(['oneOf', 'anyOf', 'not', 'if']);
 
 /** Validates one resource against its schema and turns every error into a finding a person can
  * act on: the offending key or value as the range, plain words, and a fix where one is obvious. */
-export function schemaFindings(file: SourceFile, resource: Resource, registry: SchemaRegistry): Finding[] {
-  const errors = registry.validate(resource.entry, admittedValue(resource.node));
+export function schemaFindings(file: SourceFile, resource: Resource, registry: SchemaRegistry, value: unknown = admittedValue(resource.node)): Finding[] {
+  const errors = registry.validate(resource.entry, value);
   if (errors.length === 0) return [];
   const root = registry.rootSchema(resource.entry);
   const findings: Finding[] = [];

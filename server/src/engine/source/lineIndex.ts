@@ -3,14 +3,12 @@ import type { Span } from './tree';
 
 /** Converts between string offsets and 0-based line/character positions (UTF-16, as LSP). */
 export class LineIndex {
-  private readonly lineStarts: number[] = [0];
+  private readonly lineStarts: number[];
 
-  constructor(readonly text: string) {
-    for (let i = 0; i < text.length; i++) {
-      const ch = text.charCodeAt(i);
-      if (ch === 10) this.lineStarts.push(i + 1);
-      else if (ch === 13 && text.charCodeAt(i + 1) !== 10) this.lineStarts.push(i + 1);
-    }
+  /** `lineStarts`, when given, must be `[0, ...lineBreaksIn(text)]` (a reader that keeps
+   * them per part of the text joins them rather than scanning the whole text again). */
+  constructor(readonly text: string, lineStarts?: number[]) {
+    this.lineStarts = lineStarts ?? [0, ...lineBreaksIn(text)];
   }
 
   get lineCount(): number {
@@ -54,4 +52,17 @@ export class LineIndex {
   range(span: Span): Range {
     return { start: this.position(span.start), end: this.position(span.end) };
   }
+}
+
+/** The offsets at which a line starts after a line break in `text` (so not 0). Text cut at line
+ * starts gives, per part, these offsets relative to the part: shifted and joined, they equal the
+ * whole text's, as a break never spans two parts. */
+export function lineBreaksIn(text: string): number[] {
+  const starts: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 10) starts.push(i + 1);
+    else if (ch === 13 && text.charCodeAt(i + 1) !== 10) starts.push(i + 1);
+  }
+  return starts;
 }

@@ -1,7 +1,33 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit, type Alias, type Document, type Node as YamlNode, Scalar } from 'yaml';
-import { LineIndex } from './lineIndex';
+import { LineIndex, lineBreaksIn } from './lineIndex';
 import { DEFAULT_READ_LIMITS, LimitExceeded, tooLargeFile, type ReadLimits, type SourceDocument, type SourceFile, type SyntaxProblem } from './sourceFile';
 import type { ObjectEntry, SourceNode, Span } from './tree';
+
+type ParsedChunk = { document: SourceDocument; fileProblems: SyntaxProblem[] }[];
+
+interface CacheEntry {
+  parsed: ParsedChunk;
+  /** `lineBreaksIn` the chunk's text. */
+  lineBreaks?: number[];
+  /** The documents as last placed in a file: reused while the chunk stays at that offset and
+   * index, so that what is derived from them (recognition, lint results) can be kept too. */
+  placed?: { offset: number; firstIndex: number; documents: SourceDocument[] };
+}
+
+/** Where a document read through the cache came from: its chunk's parse (the same object for
+ * the same text) and the chunk's offset in the file. */
+export interface DocumentOrigin {
+  parsed: SourceDocument;
+  offset: number;
+}
+
+const origins = new WeakMap<SourceDocument, DocumentOrigin>();
+
+/** The cached parse a document was placed from, when it was read through a `YamlDocumentCache`:
+ * two documents with the same origin `parsed` have the same text. */
+export function documentOrigin(document: SourceDocument): DocumentOrigin | undefined {
+  return origins.get(document);
+}
 
 /**
  * Parsed documents by their exact text. YAML forbids `---` at the start of a line inside any
@@ -10,12 +36,12 @@ import type { ObjectEntry, SourceNode, Span } from './tree';
  * open. Spans are stored relative to the document and shifted on the way out.
  */
 export class YamlDocumentCache {
-  private readonly entries = new Map<string, { document: SourceDocument; fileProblems: SyntaxProblem[] }[]>();
+  private readonly entries = new Map<string, CacheEntry>();
   private size = 0;
 
   constructor(private readonly maxChars = 64 * 1024 * 1024) {}
 
-  get(text: string) {
+  get(text: string): CacheEntry | undefined {
     const hit = this.entries.get(text);
     if (hit) {
       this.entries.delete(text);
@@ -24,7 +50,7 @@ export class YamlDocumentCache {
     return hit;
   }
 
-  set(text: string, value: { document: SourceDocument; fileProblems: SyntaxProblem[] }[]): void {
+  set(text: string, value: CacheEntry): void {
     if (text.length > this.maxChars / 16) return;
     this.entries.set(text, value);
     this.size += text.length;
@@ -39,16 +65,26 @@ export class YamlDocumentCache {
 export function readYaml(path: string, text: string, limits: ReadLimits = DEFAULT_READ_LIMITS, cache?: YamlDocumentCache): SourceFile {
   const tooLarge = tooLargeFile(path, 'yaml', text, limits);
   if (tooLarge) return tooLarge;
-  const lines = new LineIndex(text);
+  const chunks = splitDocuments(text).map((chunk) => {
+    let entry = cache?.get(chunk.text);
+    if (!entry) {
+      entry = { parsed: parseChunk(chunk.text, limits) };
+      cache?.set(chunk.text, entry);
+    }
+    return { ...chunk, entry };
+  });
+  const lines = cache ? new LineIndex(text, joinLineStarts(chunks)) : new LineIndex(text);
   const problems: SyntaxProblem[] = [];
   const documents: SourceDocument[] = [];
-  for (const chunk of splitDocuments(text)) {
-    let parsed = cache?.get(chunk.text);
-    if (!parsed) {
-      parsed = parseChunk(chunk.text, limits);
-      cache?.set(chunk.text, parsed);
+  for (const { entry, ...chunk } of chunks) {
+    const placed = entry.placed;
+    if (cache && placed && placed.offset === chunk.offset && placed.firstIndex === documents.length && documents.length + placed.documents.length <= limits.maxDocuments) {
+      for (const { fileProblems } of entry.parsed) problems.push(...fileProblems.map((p) => shiftProblem(p, chunk.offset)));
+      documents.push(...placed.documents);
+      continue;
     }
-    for (const { document, fileProblems } of parsed) {
+    const firstIndex = documents.length;
+    for (const { document, fileProblems } of entry.parsed) {
       problems.push(...fileProblems.map((p) => shiftProblem(p, chunk.offset)));
       if (documents.length >= limits.maxDocuments) {
         const start = document.span.start + chunk.offset;
@@ -58,10 +94,23 @@ export function readYaml(path: string, text: string, limits: ReadLimits = DEFAUL
         });
         return { path, format: 'yaml', text, lines, documents, problems };
       }
-      documents.push(shiftDocument(document, chunk.offset, documents.length));
+      const shifted = shiftDocument(document, chunk.offset, documents.length);
+      if (cache) origins.set(shifted, { parsed: document, offset: chunk.offset });
+      documents.push(shifted);
     }
+    if (cache) entry.placed = { offset: chunk.offset, firstIndex, documents: documents.slice(firstIndex) };
   }
   return { path, format: 'yaml', text, lines, documents, problems };
+}
+
+/** The file's line starts from each chunk's (kept with its parse), without scanning the text. */
+function joinLineStarts(chunks: { text: string; offset: number; entry: CacheEntry }[]): number[] {
+  const starts = [0];
+  for (const { text, offset, entry } of chunks) {
+    entry.lineBreaks ??= lineBreaksIn(text);
+    for (const start of entry.lineBreaks) starts.push(start + offset);
+  }
+  return starts;
 }
 
 /** Splits at `---` lines; a file with directives (`%YAML`) is parsed whole, as they bind to the
@@ -79,7 +128,7 @@ function splitDocuments(text: string): { text: string; offset: number }[] {
   return chunks.filter((c, i) => i === 0 || c.text.length > 0);
 }
 
-function parseChunk(text: string, limits: ReadLimits): { document: SourceDocument; fileProblems: SyntaxProblem[] }[] {
+function parseChunk(text: string, limits: ReadLimits): ParsedChunk {
   let parsed: Document.Parsed[];
   try {
     const stream = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, strict: true });

@@ -1,7 +1,7 @@
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import type { SourceNode } from '../../source/tree';
-import { at, child, items, scalar, type AuditMeshModule, type RuleCandidate, type StaticRisk } from './types';
+import { at, child, items, outlinedRules, scalar, type AuditMeshModule, type RuleCandidate, type StaticRisk } from './types';
 
 /** ServiceIntentions (consul-k8s CRD, camelCase under spec) and service-intentions config entries (top level). */
 function intentions(resource: Resource): { destination: string; sources: SourceNode[]; label: string } {
@@ -19,14 +19,7 @@ export const consulAudit: AuditMeshModule = {
 
   rules(file: SourceFile, resource: Resource): RuleCandidate[] {
     if (!/^(ServiceIntentions|service-intentions)$/i.test(resource.kind)) return [];
-    const { sources, label } = intentions(resource);
-    const out: RuleCandidate[] = [];
-    sources.forEach((source, i) => {
-      const name = scalar(child(source, 'name')) ?? '?';
-      out.push({ mesh: 'consul', file: file.path, ...at(file, source), label: `${label} Sources[${i}] ${name}` });
-      permissionsOf(source).forEach((permission, j) => out.push({ mesh: 'consul', file: file.path, ...at(file, permission), label: `${label} Sources[${i}] ${name} Permissions[${j}]` }));
-    });
-    return out;
+    return outlinedRules(file, resource, intentions(resource).label);
   },
 
   risks(file: SourceFile, resource: Resource): StaticRisk[] {

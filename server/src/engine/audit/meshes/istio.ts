@@ -1,6 +1,6 @@
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
-import { at, child, isEmptyObject, items, policyLabel, scalar, strings, type AuditMeshModule, type RuleCandidate, type StaticRisk } from './types';
+import { at, child, isEmptyObject, items, outlinedRules, policyLabel, scalar, strings, type AuditMeshModule, type RuleCandidate, type StaticRisk } from './types';
 
 /** Fields whose values are matched with `*` prefix/suffix wildcards (a lone `*` matches anything). */
 const SOURCE_WILDCARD_FIELDS = ['principals', 'namespaces', 'requestPrincipals'];
@@ -12,10 +12,9 @@ export const istioAudit: AuditMeshModule = {
   rules(file: SourceFile, resource: Resource): RuleCandidate[] {
     if (resource.kind !== 'AuthorizationPolicy') return [];
     const label = policyLabel(resource);
-    const rules = items(child(child(resource.node, 'spec'), 'rules'));
+    const rules = outlinedRules(file, resource, label);
     // A policy without rules still decides (ALLOW: allow-nothing; DENY: nothing): the policy is the rule.
-    if (rules.length === 0) return [{ mesh: 'istio', file: file.path, ...at(file, resource.node), label }];
-    return rules.map((rule, i) => ({ mesh: 'istio', file: file.path, ...at(file, rule), label: `${label} rules[${i}]` }));
+    return rules.length ? rules : [{ mesh: 'istio', file: file.path, ...at(file, resource.node), label }];
   },
 
   risks(file: SourceFile, resource: Resource): StaticRisk[] {

@@ -1,8 +1,7 @@
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
-import { at, child, items, policyLabel, scalar, strings, type AuditMeshModule, type RuleCandidate, type StaticRisk } from './types';
+import { at, child, items, outlinedRules, policyLabel, scalar, strings, type AuditMeshModule, type RuleCandidate, type StaticRisk } from './types';
 
-const ROUTE_KINDS = new Set(['HTTPRoute', 'GRPCRoute']);
 const ANYWHERE = new Set(['0.0.0.0/0', '::/0']);
 
 export const linkerdAudit: AuditMeshModule = {
@@ -11,10 +10,7 @@ export const linkerdAudit: AuditMeshModule = {
   rules(file: SourceFile, resource: Resource): RuleCandidate[] {
     const label = policyLabel(resource);
     if (resource.kind === 'AuthorizationPolicy' || resource.kind === 'ServerAuthorization') return [{ mesh: 'linkerd', file: file.path, ...at(file, resource.node), label }];
-    if (ROUTE_KINDS.has(resource.kind)) {
-      return items(child(child(resource.node, 'spec'), 'rules')).map((rule, i) => ({ mesh: 'linkerd', file: file.path, ...at(file, rule), label: `${label} rules[${i}]` }));
-    }
-    return [];
+    return outlinedRules(file, resource, label);
   },
 
   risks(file: SourceFile, resource: Resource): StaticRisk[] {

@@ -2,7 +2,8 @@ import type { Range } from '../../findings';
 import type { Mesh } from '../../meshes';
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
-import type { ObjectNode, SourceNode, Span } from '../../source/tree';
+import { admittedValue, locate, type ObjectNode, type SourceNode, type Span } from '../../source/tree';
+import { RULE_OUTLINERS } from '../../policyRules';
 
 /** A rule, intention source, permission or authorization that can decide a call. */
 export interface RuleCandidate {
@@ -66,4 +67,15 @@ export function policyLabel(resource: Resource): string {
 
 export function at(file: SourceFile, node: SourceNode | ObjectNode): { span: Span; range: Range } {
   return { span: node.span, range: file.lines.range(node.span) };
+}
+
+/** The resource's rules (`RULE_OUTLINERS`, shared with the editor), labelled after `label`. */
+export function outlinedRules(file: SourceFile, resource: Resource, label: string): RuleCandidate[] {
+  const value = admittedValue(resource.node) as Record<string, unknown>;
+  const out: RuleCandidate[] = [];
+  for (const rule of RULE_OUTLINERS[resource.mesh](resource, value)) {
+    const node = locate(resource.node, rule.path).node;
+    if (node) out.push({ mesh: resource.mesh, file: file.path, ...at(file, node), label: `${label} ${rule.label}` });
+  }
+  return out;
 }

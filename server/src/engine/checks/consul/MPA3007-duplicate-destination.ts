@@ -1,7 +1,7 @@
 import type { SourceFile } from '../../source/sourceFile';
 import type { Check } from '../check';
 import { modelOf } from './model';
-import { directoryOf, location, workspaceIndex, type IntentionsRecord } from './workspaceIndex';
+import { intentionsNamed, location, type IntentionsRecord } from './workspaceIndex';
 
 /**
  * Two ServiceIntentions resources for one destination: consul-k8s keeps one config entry per
@@ -26,10 +26,9 @@ export const duplicateDestination: Check = {
     const model = modelOf(context.resource);
     if (!model.name) return;
     const mine = destinationKey(model.name, model.namespace);
-    const dir = directoryOf(context.file);
-    const others = workspaceIndex(context.workspace).intentions.filter((other) =>
+    const others = intentionsNamed(context.workspace, context.file, model.name).filter((other) =>
       other.resource !== context.resource && other.model.form === 'crd' && other.model.name !== undefined &&
-      destinationKey(other.model.name, other.model.namespace) === mine && directoryOf(other.file) === dir);
+      destinationKey(other.model.name, other.model.namespace) === mine);
     if (!others.length) return;
     const names = others.map((o) => describe(o, context.file)).join(', ');
     context.report({ path: model.namePath },

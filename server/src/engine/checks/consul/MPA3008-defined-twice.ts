@@ -3,7 +3,7 @@ import type { SourceFile } from '../../source/sourceFile';
 import { getEntry, getScalarString } from '../../source/tree';
 import type { Check } from '../check';
 import { modelOf, type IntentionsModel } from './model';
-import { directoryOf, location, workspaceIndex, type IntentionsRecord } from './workspaceIndex';
+import { intentionsNamed, location, type IntentionsRecord } from './workspaceIndex';
 
 /**
  * Intentions for one destination written as a config entry next to another config entry or a
@@ -26,11 +26,10 @@ export const definedTwice: Check = {
   run(context) {
     const model = modelOf(context.resource);
     if (!model.name) return;
-    const dir = directoryOf(context.file);
     const mineIsCrd = model.form === 'crd';
     const migrating = migrates(context.resource);
-    const others = workspaceIndex(context.workspace).intentions.filter((other) =>
-      other.resource !== context.resource && directoryOf(other.file) === dir && sameDestination(model, other.model) &&
+    const others = intentionsNamed(context.workspace, context.file, model.name).filter((other) =>
+      other.resource !== context.resource && sameDestination(model, other.model) &&
       // Two CRDs are MPA3007's; a CRD that migrates the entry is meant to take it over.
       !(mineIsCrd && other.model.form === 'crd') && !migrating && !migrates(other.resource));
     if (!others.length) return;

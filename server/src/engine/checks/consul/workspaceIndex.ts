@@ -36,6 +36,9 @@ export interface ProtocolDeclaration {
 
 export interface WorkspaceIndex {
   intentions: IntentionsRecord[];
+  /** The intentions by folder and destination name (`sameFolderAndName`), so that a check
+   * comparing destinations looks at a few candidates rather than every entry. */
+  intentionsByFolderAndName: Map<string, IntentionsRecord[]>;
   /** `service-defaults` entries and `ServiceDefaults` resources that set a protocol. */
   serviceProtocols: ProtocolDeclaration[];
   /** `proxy-defaults` entries and `ProxyDefaults` resources that set `Config.protocol`. */
@@ -63,9 +66,16 @@ export function workspaceFiles(workspace: WorkspaceView): readonly SourceFile[] 
 }
 
 function build(workspace: WorkspaceView): WorkspaceIndex {
-  const index: WorkspaceIndex = { intentions: [], serviceProtocols: [], proxyProtocols: [], jwtProviders: new Set(), jwtProviderCount: 0 };
+  const index: WorkspaceIndex = { intentions: [], intentionsByFolderAndName: new Map(), serviceProtocols: [], proxyProtocols: [], jwtProviders: new Set(), jwtProviderCount: 0 };
   for (const { file, resource } of workspace.resources) {
-    if (isIntentions(resource)) index.intentions.push({ file, resource, model: modelOf(resource) });
+    if (!isIntentions(resource)) continue;
+    const record = { file, resource, model: modelOf(resource) };
+    index.intentions.push(record);
+    if (record.model.name === undefined) continue;
+    const key = folderAndName(file, record.model.name);
+    const list = index.intentionsByFolderAndName.get(key);
+    if (list) list.push(record);
+    else index.intentionsByFolderAndName.set(key, [record]);
   }
   for (const file of workspaceFiles(workspace)) {
     for (const document of file.documents) {
@@ -162,6 +172,15 @@ export function describeDeclaration(d: ProtocolDeclaration, from: SourceFile): s
 
 export function directoryOf(file: SourceFile): string {
   return dirname(file.path);
+}
+
+/** The intentions named `name` in the folder of `file` (the candidates for MPA3007 and MPA3008). */
+export function intentionsNamed(workspace: WorkspaceView, file: SourceFile, name: string): readonly IntentionsRecord[] {
+  return workspaceIndex(workspace).intentionsByFolderAndName.get(folderAndName(file, name)) ?? [];
+}
+
+function folderAndName(file: SourceFile, name: string): string {
+  return `${directoryOf(file)}\0${name}`;
 }
 
 /** Consul's HTTP-like protocols, the ones L7 intentions need. */

@@ -3,12 +3,7 @@ import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import { admittedValue, locate, type Span } from '../../source/tree';
 import type { Range } from '../../findings';
-import { consulRules } from './consul';
-import { istioRules } from './istio';
-import { linkerdRules } from './linkerd';
-import type { RuleOutliner } from './types';
-
-const OUTLINERS: Record<Mesh, RuleOutliner> = { istio: istioRules, linkerd: linkerdRules, consul: consulRules };
+import { RULE_OUTLINERS as OUTLINERS } from '../../policyRules';
 
 /** A policy resource or one of its rules, where a lens goes and what text it covers. */
 export interface OutlineItem {

@@ -100,8 +100,11 @@ export function closest(name: string, candidates: Iterable<string>): string | un
   let best: string | undefined;
   let bestDistance = Infinity;
   let tie = false;
+  const lower = name.toLowerCase();
   for (const candidate of unique) {
-    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    // The distance is at least the difference in length: most candidates need no table.
+    if (Math.abs(candidate.length - name.length) > limit) continue;
+    const d = editDistance(lower, candidate.toLowerCase());
     if (d > limit) continue;
     if (d < bestDistance) {
       best = candidate;

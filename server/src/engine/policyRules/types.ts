@@ -1,5 +1,5 @@
-import type { Resource } from '../../resource';
-import type { NodePath } from '../../source/tree';
+import type { Resource } from '../resource';
+import type { NodePath } from '../source/tree';
 
 /** A part of a policy that decides calls on its own: a rule, an intention source, a permission. */
 export interface RulePath {

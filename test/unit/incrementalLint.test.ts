@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { defaultConfig } from '../../server/src/engine/config/projectConfig';
+import { Engine } from '../../server/src/engine/engine';
+import type { Finding } from '../../server/src/engine/findings';
+import { readSource } from '../../server/src/engine/source/read';
+import { WorkspaceModel } from '../../server/src/engine/workspace';
+import { collectPolicyFiles } from '../../server/src/engine/workspaceFiles';
+import { EXAMPLES } from '../helpers/paths';
+
+// Issue 8, "re-validate only what changed": the editor keeps one Engine and one WorkspaceModel
+// and lints the edited file again on every change, reusing what it found per document. After
+// any series of edits that must give exactly what a new Engine finds in the same workspace.
+
+/** Every YAML policy and manifest of one example, joined into one multi-document file; the
+ * example's other files (HCL, JSON) stay beside it as the rest of the workspace. */
+function exampleWorkspace(mesh: 'istio' | 'linkerd' | 'consul'): { dir: string; joined: string; others: Map<string, string> } {
+  const dir = join(EXAMPLES, mesh);
+  const yaml: string[] = [];
+  const others = new Map<string, string>();
+  for (const path of collectPolicyFiles([dir]).files) {
+    const text = readFileSync(path, 'utf8');
+    if (path.endsWith('.yaml') && !path.includes('helm')) yaml.push(text.replace(/^---\n/, '').trimEnd());
+    else others.set(path, text);
+  }
+  return { dir, joined: `${yaml.join('\n---\n')}\n`, others };
+}
+
+class Editor {
+  readonly engine = new Engine();
+  readonly workspace: WorkspaceModel;
+  validations = 0;
+
+  constructor(readonly dir: string, others: Map<string, string>) {
+    this.workspace = new WorkspaceModel(defaultConfig(dir));
+    for (const [path, text] of others) this.workspace.update(this.engine.prepare(this.engine.read(path, text)));
+    const validate = this.engine.registry.validate.bind(this.engine.registry);
+    this.engine.registry.validate = (entry, value) => {
+      this.validations++;
+      return validate(entry, value);
+    };
+  }
+
+  lint(path: string, text: string): Finding[] {
+    const prepared = this.engine.prepare(this.engine.read(path, text));
+    this.workspace.update(prepared);
+    return this.engine.lint(prepared, this.workspace).findings;
+  }
+}
+
+const reference = new Engine();
+
+/** A full lint: every file read without a document cache (so nothing found before is reused),
+ * into a new workspace. */
+function freshLint(dir: string, others: Map<string, string>, path: string, text: string): Finding[] {
+  const workspace = new WorkspaceModel(defaultConfig(dir));
+  const read = (p: string, t: string) => reference.prepare(readSource(p, t, reference.options.limits));
+  for (const [other, otherText] of others) workspace.update(read(other, otherText));
+  const prepared = read(path, text);
+  workspace.update(prepared);
+  return reference.lint(prepared, workspace).findings;
+}
+
+type Edit = (text: string) => string;
+
+/** Edits in the order an author might make them; each applies to the text before it. */
+const EDITS: Record<'istio' | 'linkerd' | 'consul', [string, Edit][]> = {
+  istio: [
+    ['an action typo (a schema error) in one document', (t) => t.replace('action: ALLOW', 'action: allow')],
+    ['characters added on a line above other documents', (t) => t.replace('namespace: ', 'namespace:    ')],
+    ['a line inserted at the top (every document moves down)', (t) => `# a comment\n${t}`],
+    ['a PeerAuthentication removed (other documents read it)', (t) => t.replace(/kind: PeerAuthentication/g, 'kind: NotAPeerAuthentication')],
+    ['a syntax error', (t) => t.replace('rules:', 'rules: [')],
+    ['the syntax error fixed', (t) => t.replace('rules: [', 'rules:')],
+    ['a suppression comment', (t) => t.replace('action: allow', 'action: allow # mesh-policy-ignore')],
+    ['a document duplicated at the end', (t) => `${t}---\n${t.split(/^---$/m)[1]!.trim()}\n`],
+    ['a separator removed (two documents become one)', (t) => t.replace(/\n---\n/, '\n')],
+  ],
+  linkerd: [
+    ['a Server renamed (routes and policies name it)', (t) => t.replace(/name: (\S+)\n/, 'name: $1-renamed\n')],
+    ['a line deleted near the top', (t) => t.split('\n').filter((_, i) => i !== 2).join('\n')],
+    ['the namespace of every resource changed', (t) => t.replaceAll('namespace: emojivoto', 'namespace: emojivoto2')],
+    ['an empty document added in the middle', (t) => t.replace('\n---\n', '\n---\n---\n')],
+    ['a document emptied', (t) => t.replace(/\n---\n[\s\S]*?(?=\n---\n)/, '\n---\n# nothing here')],
+  ],
+  consul: [
+    ['a second intentions resource for one destination', (t) => `${t}---\n${t.split(/^---$/m).find((d) => d.includes('ServiceIntentions'))!.trim().replace(/name: (\S+)\n/, 'name: $1-copy\n')}\n`],
+    ['a source action typo', (t) => t.replace('action: allow', 'action: alow')],
+    ['an indentation change that moves every character after it', (t) => t.replace('spec:\n', 'spec:  \n')],
+    ['the copied destination renamed', (t) => t.replace(/-copy\n/, '-other\n')],
+  ],
+};
+
+/** A seeded series of small edits anywhere in the text: characters in, lines out, lines copied. */
+function randomEdits(seed: number, count: number): Edit[] {
+  let state = seed;
+  const next = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const edits: Edit[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = next();
+    const at = next();
+    edits.push((text) => {
+      const lines = text.split('\n');
+      const line = Math.floor(at * lines.length);
+      if (kind < 0.4) lines[line] = `${lines[line]}${'xy: -'[Math.floor(kind * 12) % 5]}`;
+      else if (kind < 0.7) lines.splice(line, 1);
+      else lines.splice(line, 0, lines[line] ?? '');
+      return lines.join('\n');
+    });
+  }
+  return edits;
+}
+
+describe('incremental lint', () => {
+  for (const mesh of ['istio', 'linkerd', 'consul'] as const) {
+    it(`${mesh}: after each edit, the same findings as a fresh lint`, () => {
+      const { dir, joined, others } = exampleWorkspace(mesh);
+      const path = join(dir, 'joined.yaml');
+      const editor = new Editor(dir, others);
+      let text = joined;
+      assert.deepEqual(editor.lint(path, text), freshLint(dir, others, path, text));
+      for (const [what, edit] of EDITS[mesh]) {
+        const changed = edit(text);
+        assert.notEqual(changed, text, `the edit "${what}" changes nothing`);
+        text = changed;
+        assert.deepEqual(editor.lint(path, text), freshLint(dir, others, path, text), what);
+      }
+      for (const [i, edit] of randomEdits(mesh.length * 7919, 25).entries()) {
+        text = edit(text);
+        assert.deepEqual(editor.lint(path, text), freshLint(dir, others, path, text), `random edit ${i}`);
+      }
+    });
+  }
+
+  it('validates only the edited document against its schema', () => {
+    const { dir, joined, others } = exampleWorkspace('istio');
+    const path = join(dir, 'joined.yaml');
+    const editor = new Editor(dir, others);
+    editor.lint(path, joined);
+    const resources = editor.engine.prepare(editor.engine.read(path, joined)).recognition.resources.length;
+    assert.ok(resources > 5);
+    assert.equal(editor.validations, resources, 'the first lint validates every resource');
+    editor.validations = 0;
+    const edited = joined.replace('action: ALLOW', 'action: DENY');
+    assert.notEqual(edited, joined);
+    const findings = editor.lint(path, edited);
+    assert.equal(editor.validations, 1);
+    assert.deepEqual(findings, freshLint(dir, others, path, edited));
+    // Typing on a line keeps every later document where it was (same lines): nothing is validated again.
+    editor.validations = 0;
+    editor.lint(path, edited.replace('action: DENY', 'action:  DENY'));
+    assert.equal(editor.validations, 1);
+  });
+});
