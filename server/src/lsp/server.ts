@@ -323,7 +323,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
     for (const change of changes) {
       if (!change.uri.startsWith('file:')) continue;
-      if (isTrafficFile(pathOf(change.uri))) scheduleTrafficReload();
+      if (isTrafficFile(pathOf(change.uri)) && !workspace.config.clickhouse) scheduleTrafficReload();
       if (!formatFromPath(change.uri) || documents.get(change.uri)) continue;
       await lintFromDisk(pathOf(change.uri));
     }
