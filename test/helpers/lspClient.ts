@@ -30,9 +30,9 @@ export class LspTestClient {
     this.connection.listen();
   }
 
-  async initialize(rootUri: string | null = null, workspaceFolders: { uri: string; name: string }[] | null = null): Promise<unknown> {
+  async initialize(rootUri: string | null = null, workspaceFolders: { uri: string; name: string }[] | null = null, initializationOptions?: unknown): Promise<unknown> {
     const result = await this.connection.sendRequest('initialize', {
-      processId: process.pid, rootUri, workspaceFolders,
+      processId: process.pid, rootUri, workspaceFolders, ...(initializationOptions !== undefined ? { initializationOptions } : {}),
       capabilities: { textDocument: { publishDiagnostics: { relatedInformation: true }, hover: { contentFormat: ['markdown'] } }, workspace: { configuration: true } },
     });
     await this.connection.sendNotification('initialized', {});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -74,4 +74,36 @@ describe('the mesh-policy process', () => {
     assert.equal(stdout, '');
     assert.deepEqual(readdirSync(dir).sort(), before);
   });
+
+  for (const [name, args] of [
+    ['report --output', ['report', '--traffic', 'big.log', '--policies', 'good.yaml', '--output', 'report.html']],
+    ['generate --output', ['generate', '--mesh', 'istio', '--traffic', 'big.log', '--output', 'generated.yaml']],
+  ] as const) {
+    it(`${name}: Ctrl-C while reading leaves no file, not even a partial one, and exits 130`, { timeout: 120_000 }, async () => {
+      const big = join(dir, 'big.log');
+      assert.ok(existsSync(big), 'made by the test above');
+      const before = readdirSync(dir).sort();
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: dir });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // Interrupt once the log is open (Linux: /proc/<pid>/fd), i.e. while it is being read.
+      const reading = (): boolean => {
+        try {
+          return readdirSync(`/proc/${child.pid}/fd`).some((fd) => { try { return readlinkSync(`/proc/${child.pid}/fd/${fd}`) === big; } catch { return false; } });
+        } catch {
+          return false;
+        }
+      };
+      for (const deadline = Date.now() + 30_000; !reading() && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 5));
+      child.kill('SIGINT');
+      assert.equal(await closed, 130, stderr);
+      assert.match(stderr, /mesh-policy: interrupted; nothing was written/);
+      assert.doesNotMatch(stderr, /\n\s+at .+:\d+:\d+/);
+      assert.equal(stdout, '');
+      assert.deepEqual(readdirSync(dir).sort(), before, 'no output file and no temporary file');
+    });
+  }
 });

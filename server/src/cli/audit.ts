@@ -7,6 +7,7 @@ import type { TimeWindow } from '../engine/traffic/ingest';
 import { commandFailure, HelpRequested, UsageError } from './errors';
 import type { CliIo } from './main';
 import { loadWorkspace, readTraffic } from './simulate';
+import { EXIT_INTERRUPTED, isAbort } from './traffic';
 
 export const AUDIT_USAGE = `Usage: mesh-policy report   --traffic <paths> [--policies <paths>] [options]
        mesh-policy generate --mesh istio|linkerd|consul --traffic <paths> [--inventory <paths>] [options]
@@ -136,7 +137,12 @@ function emit(text: string, parsed: AuditArgs, io: CliIo): number {
   return 0;
 }
 
-export async function runReportCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }): Promise<number> {
+/** What a run was given by the process: Ctrl-C aborts `signal` (nothing is written then). */
+export interface AuditRun {
+  signal?: AbortSignal;
+}
+
+export async function runReportCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }, run: AuditRun = {}): Promise<number> {
   try {
     const parsed = parse(args, 'report');
     const loaded = loadWorkspace({ policies: parsed.policies.length ? parsed.policies : ['.'], inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io);
@@ -149,6 +155,7 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
       timeBucketMs: AUDIT_TIME_BUCKET_MS,
       ...(parsed.since || parsed.until ? { timeWindow: window } : {}),
       ...(workerEntry ? { workerEntry } : {}),
+      ...(run.signal ? { signal: run.signal } : {}),
     });
     if (typeof traffic === 'number') return traffic;
     const result = simulateShapes(loaded.simulation, traffic.shapes);
@@ -157,27 +164,34 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
       window: { ...(parsed.since ? { since: parsed.since } : {}), ...(parsed.until ? { until: parsed.until } : {}) },
     });
     const text = parsed.format === 'json' ? `${JSON.stringify(model, null, 2)}\n` : parsed.format === 'md' ? renderReportMarkdown(model) : renderReportHtml(model);
+    if (run.signal?.aborted) return interrupted(io);
     const written = emit(text, parsed, io);
     if (written !== 0) return written;
     if (traffic.stats.files.some((f) => f.error)) return 2;
     return result.totals.newlyDenied > 0 ? 1 : 0;
   } catch (error) {
-    return commandFailure(error, io, AUDIT_USAGE);
+    return isAbort(error, run.signal) ? interrupted(io) : commandFailure(error, io, AUDIT_USAGE);
   }
 }
 
-export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }): Promise<number> {
+function interrupted(io: CliIo): number {
+  io.stderr('\nmesh-policy: interrupted; nothing was written');
+  return EXIT_INTERRUPTED;
+}
+
+export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }, run: AuditRun = {}): Promise<number> {
   try {
     const parsed = parse(args, 'generate');
     // only the inventory (and the configuration) are read: existing policies play no part
     const loaded = loadWorkspace({ policies: [], inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io, { quietWithoutPolicies: true });
     if (typeof loaded === 'number') return loaded;
-    const traffic = await readTraffic(parsed.traffic, loaded.workspace, io, workerEntry ? { workerEntry } : {});
+    const traffic = await readTraffic(parsed.traffic, loaded.workspace, io, { ...(workerEntry ? { workerEntry } : {}), ...(run.signal ? { signal: run.signal } : {}) });
     if (typeof traffic === 'number') return traffic;
     const generated = generatePolicies(parsed.mesh!, traffic.shapes, {
       inventory: loaded.workspace.inventory, config: loaded.workspace.config, includeUnknownOutcome: parsed.includeUnknown,
     });
     const s = generated.summary;
+    if (run.signal?.aborted) return interrupted(io);
     const written = emit(generated.yaml, parsed, io);
     if (written !== 0) return written;
     const skipped = s.skipped.reduce((sum, x) => sum + x.calls, 0);
@@ -185,7 +199,7 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
     if (traffic.stats.files.some((f) => f.error)) return 2;
     return generated.resources > 0 ? 0 : 1;
   } catch (error) {
-    return commandFailure(error, io, AUDIT_USAGE);
+    return isAbort(error, run.signal) ? interrupted(io) : commandFailure(error, io, AUDIT_USAGE);
   }
 }
 

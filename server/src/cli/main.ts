@@ -172,7 +172,7 @@ export function main(): void {
   if (process.argv[2] === 'report' || process.argv[2] === 'generate') {
     const entry = process.argv[1];
     const run = process.argv[2] === 'report' ? runReportCli : runGenerateCli;
-    void run(process.argv.slice(3), io, entry ? { file: entry, argv: ['traffic', '--ingest-worker'] } : undefined).then((code) => { process.exitCode = code; });
+    void run(process.argv.slice(3), io, entry ? { file: entry, argv: ['traffic', '--ingest-worker'] } : undefined, { signal: interruptSignal() }).then(finishProcess);
     return;
   }
   if (process.argv[2] === 'explain') {

@@ -217,7 +217,21 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (!settings.validateWorkspace) return;
     const { files } = collectPolicyFiles(workspaceFolders, 20_000);
     const prepared: PreparedFile[] = [];
-    for (const path of files) {
+    // Cancellable: the files read so far are checked, the rest only once opened.
+    const progress = files.length ? await connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;
+    let cancelled = false;
+    progress?.begin('Mesh Policy: checking the workspace', 0, `${files.length} files`, true);
+    progress?.token.onCancellationRequested(() => { cancelled = true; });
+    let lastReport = Date.now();
+    for (const [index, path] of files.entries()) {
+      if (cancelled) {
+        connection.console.info(`mesh-policy: checking the workspace was cancelled after ${index} of ${files.length} files; open files are still checked`);
+        break;
+      }
+      if (Date.now() - lastReport > 200) {
+        lastReport = Date.now();
+        progress?.report(Math.floor((100 * index) / files.length), `${index} of ${files.length} files`);
+      }
       if (documents.get(pathToFileURL(path).href)) continue;
       const file = await readDisk(path);
       if (file) {
@@ -228,6 +242,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       // Let requests from the editor in between files.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    progress?.done();
     generation++;
     for (const file of prepared) {
       try {
@@ -320,7 +335,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
     for (const change of changes) {
       if (!change.uri.startsWith('file:')) continue;
-      if (isTrafficFile(pathOf(change.uri))) scheduleTrafficReload();
+      if (isTrafficFile(pathOf(change.uri)) && !workspace.config.clickhouse) scheduleTrafficReload();
       if (!formatFromPath(change.uri) || documents.get(change.uri)) continue;
       await lintFromDisk(pathOf(change.uri));
     }

@@ -2,7 +2,8 @@ import type { Connection } from 'vscode-languageserver';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
 import { Simulation } from '../engine/simulate';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
-import { ingestTraffic, type TrafficModel } from '../engine/traffic/ingest';
+import { ingestTraffic, type IngestProgress, type TrafficModel } from '../engine/traffic/ingest';
+import { ClickHouseTrafficSource } from '../engine/traffic/sources';
 import type { WorkspaceModel } from '../engine/workspace';
 import type { RuleSetting } from '../engine/config/projectConfig';
 import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/baseline';
@@ -83,26 +84,33 @@ export class TrafficService {
     this.loadingRun = run;
     const keyHeaders = this.testedHeaders();
     this.setStatus({ ...this.status, state: 'loading' });
+    // The one connection the server ever makes: to the ClickHouse server the user configured
+    // (`clickhouse:` in .meshpolicy.yaml; never in an untrusted workspace, where this is disabled).
+    const clickhouse = this.workspace.config.clickhouse ? new ClickHouseTrafficSource(this.workspace.config.clickhouse) : undefined;
     const progress = await this.connection.window.createWorkDoneProgress().catch(() => undefined);
-    progress?.begin('Mesh Policy: reading access logs', 0, undefined, true);
+    progress?.begin(clickhouse ? `Mesh Policy: folding access logs in ${clickhouse.describe()}` : 'Mesh Policy: reading access logs', 0, undefined, true);
     progress?.token.onCancellationRequested(() => run.abort());
     let lastReport = 0;
     try {
-      const model = await ingestTraffic(this.roots(), {
+      const options = {
         inventory: this.workspace.inventory,
         config: this.workspace.config,
         keyHeaders,
-        // Calls per hour for the report's trends (the audit model reads them from the stats).
-        timeBucketMs: AUDIT_TIME_BUCKET_MS,
         signal: run.signal,
-        ...(this.workerEntry ? { workerEntry: this.workerEntry } : {}),
-        onProgress: (p) => {
+        onProgress: (p: IngestProgress) => {
           const now = Date.now();
           if (now - lastReport < 200) return;
           lastReport = now;
           const percent = p.totalBytes ? Math.floor((100 * p.bytesRead) / p.totalBytes) : undefined;
-          progress?.report(percent ?? 0, `${n(p.lines)} lines, file ${Math.min(p.filesDone + 1, p.files)} of ${p.files}`);
+          progress?.report(percent ?? 0, clickhouse ? `${n(p.lines)} log lines folded` : `${n(p.lines)} lines, file ${Math.min(p.filesDone + 1, p.files)} of ${p.files}`);
         },
+      };
+      if (clickhouse) this.connection.console.info(`mesh-policy: reading the traffic from ${clickhouse.describe()} (clickhouse: in .meshpolicy.yaml); log files in the workspace are not read`);
+      const model = clickhouse ? await clickhouse.read(options) : await ingestTraffic(this.roots(), {
+        ...options,
+        // Calls per hour for the report's trends (the audit model reads them from the stats).
+        timeBucketMs: AUDIT_TIME_BUCKET_MS,
+        ...(this.workerEntry ? { workerEntry: this.workerEntry } : {}),
       });
       if (run.signal.aborted) return;
       this.model = model;
