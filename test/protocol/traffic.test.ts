@@ -146,12 +146,14 @@ describe('traffic in the editor (LSP)', () => {
     const kept = documents.filter((d) => !d.includes('name: allow-nothing')).join('---');
     assert.notEqual(kept, text);
     await client.change(policyUri, kept, 2);
-    const diagnostics = await client.diagnosticsFor(policyUri, { version: 2 });
+    // Lint findings are published first, the simulation's right after: wait for the comparison with HEAD.
+    const impactSentence = /compared with HEAD, [\d,]+ allowed calls? becomes? denied and [1-9][\d,]* denied calls? becomes? allowed/;
+    const diagnostics = await client.diagnosticsFor(policyUri, { version: 2, ready: (d) => d.some((x) => x.code === 'MPA4006' && impactSentence.test(String(x.message))) });
     assert.ok(!diagnostics.some((d: Diagnostic) => d.code === 'MPA4001' && String(d.message).includes('allow-nothing')), JSON.stringify(diagnostics.map((d) => d.message)));
     const status = await waitForStatus((s) => s.newlyDenied < 1352);
     assert.ok(status.newlyDenied < 1352);
     // Compared with the policies at HEAD, calls allow-nothing denied are now allowed (MPA4006).
     const impact = diagnostics.filter((d) => d.code === 'MPA4006').map((d) => String(d.message));
-    assert.ok(impact.some((m) => /compared with HEAD, [\d,]+ allowed calls? becomes? denied and [1-9][\d,]* denied calls? becomes? allowed/.test(m)), JSON.stringify(impact));
+    assert.ok(impact.some((m) => impactSentence.test(m)), JSON.stringify(impact));
   });
 });

@@ -61,6 +61,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const lintFindings = new Map<string, Finding[]>();
   let trafficFindings = new Map<string, Finding[]>();
   let trafficReloadTimer: NodeJS.Timeout | undefined;
+  let pendingTraffic: NodeJS.Immediate | undefined;
   let lastInsight: TrafficInsight | undefined;
   const redaction = new EditorRedaction();
   redaction.guardLog(connection);
@@ -85,7 +86,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
    * findings changed. An insight built by difference names the files whose findings may have
    * changed; only those are computed again and compared.
    */
-  function refreshTraffic(except?: string): void {
+  function refreshTraffic(): void {
     if (traffic.shapes !== redactedFor) {
       redactedFor = traffic.shapes;
       redaction.observe(traffic.shapes.map((shape): AccessRecord => shape.record));
@@ -107,7 +108,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       }
       trafficFindings = next;
       for (const uri of uris) {
-        if (uri === except || sameFindings(previous.get(uri), next.get(uri))) continue;
+        if (sameFindings(previous.get(uri), next.get(uri))) continue;
         send(uri, documents.get(uri)?.version);
       }
     }
@@ -150,14 +151,27 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     return result;
   }
 
+  /**
+   * Publishes the document's lint findings at once (with its traffic findings as last
+   * published), then re-simulates on the next turn of the event loop, so that the lint result
+   * is on its way first, and publishes again if the traffic findings changed.
+   */
   function validateNow(document: TextDocument): void {
     try {
       lintFindings.set(document.uri, lintDocument(document).findings);
-      refreshTraffic(document.uri);
       send(document.uri, document.version);
     } catch (error) {
       connection.console.error(`mesh-policy: could not check ${document.uri}: ${describe(error)}`);
+      return;
     }
+    clearImmediate(pendingTraffic);
+    pendingTraffic = setImmediate(() => {
+      try {
+        refreshTraffic();
+      } catch (error) {
+        connection.console.error(`mesh-policy: could not simulate after ${document.uri} changed: ${describe(error)}`);
+      }
+    });
   }
 
   function schedule(document: TextDocument, delay = DEBOUNCE_MS): void {
@@ -209,7 +223,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     traffic.noteChanged(path);
     generation++;
     publishDisk(prepared);
-    refreshTraffic(uri);
+    refreshTraffic();
   }
 
   /** Reads every file first, so that checks across files see the whole workspace, then lints. */

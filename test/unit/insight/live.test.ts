@@ -51,6 +51,7 @@ class Published {
 
 /** Everything the editor shows from the insight, for the files of the workspace. */
 function assertSameView(live: TrafficInsight, published: Published, fresh: TrafficInsight, example: Example, hoverFiles: string[], what: string): void {
+  assert.deepEqual(live.result.outcomes.map((o) => [o.decision, o.change]), fresh.result.outcomes.map((o) => [o.decision, o.change]), `${what}: decisions`);
   assert.deepEqual(live.result.totals, fresh.result.totals, `${what}: totals`);
   assert.deepEqual(live.result.policies, fresh.result.policies, `${what}: per policy`);
   assert.deepEqual(live.baseline, fresh.baseline, `${what}: baseline comparison`);

@@ -1,7 +1,7 @@
 import type { WorkspaceView } from '../checks/check';
 import type { RuleSetting } from '../config/projectConfig';
 import { BaselineTracker, type BaselineFiles } from '../baseline';
-import { resimulate, Simulation, simulateShapes, type SimulationResult } from '../simulate';
+import { DestinationGroups, resimulate, Simulation, simulateShapes, type SimulationResult } from '../simulate';
 import type { TrafficShape } from '../traffic/ingest/types';
 import { TrafficInsight } from './trafficInsight';
 
@@ -25,6 +25,7 @@ export interface LiveBaseline {
 export class LiveInsight {
   private last: { simulation: Simulation; result: SimulationResult; config: unknown; rules: Record<string, RuleSetting>; insight: TrafficInsight } | undefined;
   private readonly tracker: BaselineTracker | undefined;
+  private destinations: DestinationGroups | undefined;
 
   constructor(
     private readonly workspace: WorkspaceView,
@@ -52,7 +53,8 @@ export class LiveInsight {
     if (last && last.config === config) {
       simulation = last.simulation;
       const update = simulation.update(this.workspace, changedFiles);
-      result = resimulate(last.result, simulation, update.affects);
+      this.destinations ??= new DestinationGroups(this.shapes);
+      result = resimulate(last.result, simulation, update.affects, this.destinations);
       if (!update.all) {
         redecided = [];
         for (let i = 0; i < result.outcomes.length; i++) if (result.outcomes[i] !== last.result.outcomes[i]) redecided.push(i);

@@ -52,6 +52,9 @@ interface Outline {
   file: SourceFile;
   items: OutlineItem[];
   keys: { from: number; to: number }[];
+  policyLabels: Set<string>;
+  /** Policy items with a rule item inside (their rules get the unused-rule hints, not they). */
+  withRules: Set<OutlineItem>;
 }
 
 /**
@@ -190,7 +193,15 @@ export class TrafficInsight {
     for (const [path, { file, resources }] of byFile) {
       if (outlines.get(path)?.file === file) continue;
       const items = outlineFile(file, resources);
-      outlines.set(path, { file, items, keys: items.map((item) => ({ from: positionKey(file.lines.position(item.span.start)), to: positionKey(file.lines.position(item.span.end)) })) });
+      const policies = new Map<string, OutlineItem[]>();
+      for (const item of items) if (item.kind === 'policy') policies.set(item.label, [...(policies.get(item.label) ?? []), item]);
+      const withRules = new Set<OutlineItem>();
+      for (const rule of items) {
+        if (rule.kind !== 'rule' || rule.policyLabel === undefined) continue;
+        for (const policy of policies.get(rule.policyLabel) ?? []) if (rule.span.start >= policy.span.start && rule.span.end <= policy.span.end) withRules.add(policy);
+      }
+      const keys = items.map((item) => ({ from: positionKey(file.lines.position(item.span.start)), to: positionKey(file.lines.position(item.span.end)) }));
+      outlines.set(path, { file, items, keys, policyLabels: new Set(policies.keys()), withRules });
       dirty.add(path);
     }
   }
@@ -325,7 +336,7 @@ export class TrafficInsight {
     const out: Finding[] = [];
     for (const policy of this.state.impacts.get(path) ?? []) {
       // A policy only the baseline has: its range is in the old text, so the finding goes to the top.
-      if (!this.outline(path).some((item) => item.kind === 'policy' && item.label === policy.ref.label)) {
+      if (!this.state.outlines.get(path)?.policyLabels.has(policy.ref.label)) {
         if (policy.becomeDenied || policy.becomeAllowed) out.push(this.finding(TrafficCodes.baselineChange, path, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, `${policy.ref.label} (removed since ${comparison.ref}): ${impactSentence(comparison.ref, policy)}`));
         continue;
       }
@@ -347,8 +358,7 @@ export class TrafficInsight {
     const out: Finding[] = [];
     items.forEach((item, i) => {
       if (!this.state.meshes.has(item.mesh)) return;
-      const hasRules = item.kind === 'policy' && items.some((r) => r.kind === 'rule' && r.policyLabel === item.label && r.span.start >= item.span.start && r.span.end <= item.span.end);
-      if (hasRules || refs?.any(outline.keys[i]!.from, outline.keys[i]!.to)) return;
+      if (outline.withRules.has(item) || refs?.any(outline.keys[i]!.from, outline.keys[i]!.to)) return;
       if (item.kind === 'policy' && !decidesCalls(item.label)) return;
       out.push(this.finding(TrafficCodes.noObservedTraffic, path, item.head, `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`));
     });

@@ -134,7 +134,8 @@ export interface SimulationUpdate {
   wholeMesh: Mesh[];
   /** Per mesh, where the changed files' resources attach, before and after the change. */
   scopes: ReadonlyMap<Mesh, readonly AttachmentScope[]>;
-  /** Whether a call's decision may differ from the one before the update. */
+  /** Whether a call's decision may differ from the one before the update. Reads only the
+   * record's mesh and destination namespace, service and labels (see `DestinationGroups`). */
   affects(record: AccessRecord): boolean;
 }
 
@@ -249,18 +250,19 @@ export function simulateShapes(simulation: Simulation, shapes: readonly TrafficS
  * the affected shapes, plus a copy of the per-policy tallies). Equal to
  * `simulateShapes(simulation, shapes)` over the same shapes when `affects` is the update's.
  */
-export function resimulate(previous: SimulationResult, simulation: Simulation, affects: (record: AccessRecord) => boolean): SimulationResult {
+export function resimulate(previous: SimulationResult, simulation: Simulation, affects: (record: AccessRecord) => boolean, destinations?: DestinationGroups): SimulationResult {
   const totals = { ...previous.totals };
   const policies = new Map<string, PolicyTally>();
   for (const p of previous.policies) policies.set(policyKey(p.ref), { ...p, rules: new Map([...p.rules].map(([label, rule]) => [label, { ...rule }])) });
   const outcomes = previous.outcomes.slice();
-  const redo: number[] = [];
-  for (let i = 0; i < outcomes.length; i++) {
-    const outcome = outcomes[i]!;
-    if (!affects(outcome.shape.record)) continue;
-    redo.push(i);
-    tally(totals, policies, outcome, -1);
+  let redo: number[] = [];
+  if (destinations && destinations.shapes === outcomes.length) {
+    for (const group of destinations.groups) if (affects(group.record)) for (const i of group.indexes) redo.push(i);
+    redo = redo.sort((a, b) => a - b);
+  } else {
+    for (let i = 0; i < outcomes.length; i++) if (affects(outcomes[i]!.shape.record)) redo.push(i);
   }
+  for (const i of redo) tally(totals, policies, outcomes[i]!, -1);
   // A tally left empty goes: its policy may have moved or changed, and the new decisions bring its new place.
   for (const [key, policy] of policies) {
     if (policy.calls === 0) { policies.delete(key); continue; }
@@ -274,6 +276,32 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     tally(totals, policies, outcome, 1);
   }
   return { outcomes, totals, policies: inSourceOrder(policies) };
+}
+
+/**
+ * Shapes grouped by what `SimulationUpdate.affects` reads of a record (its mesh and destination
+ * namespace, service and labels), built once per list of shapes: `resimulate` then asks
+ * `affects` once per group instead of once per shape.
+ */
+export class DestinationGroups {
+  readonly groups: { record: AccessRecord; indexes: number[] }[] = [];
+  readonly shapes: number;
+
+  constructor(shapes: readonly TrafficShape[]) {
+    this.shapes = shapes.length;
+    const byKey = new Map<string, { record: AccessRecord; indexes: number[] }>();
+    shapes.forEach((shape, index) => {
+      const { mesh, destination } = shape.record;
+      const labels = destination?.labels ? Object.entries(destination.labels).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)) : null;
+      const key = JSON.stringify([mesh ?? null, destination ? 1 : 0, destination?.namespace ?? null, destination?.service ?? null, labels]);
+      let group = byKey.get(key);
+      if (!group) {
+        byKey.set(key, (group = { record: shape.record, indexes: [] }));
+        this.groups.push(group);
+      }
+      group.indexes.push(index);
+    });
+  }
 }
 
 function tallied(outcomes: ShapeOutcome[]): SimulationResult {
