@@ -45,7 +45,12 @@ interface Inbound {
 interface PortWorlds {
   worlds: Inbound[];
   missing: string[];
-  notes: TraceStep[];
+  /** The Servers of the namespace that do not take the port, and why; their trace steps
+   * (`notes`) are written only when a call is explained. */
+  skipped: { server: ServerDef; why: 'rejected' | 'selector' | 'port' | 'older'; older?: ServerDef }[];
+  notes: TraceStep[] | undefined;
+  pod: PodView;
+  port: number;
 }
 
 interface ServerBase {
@@ -300,17 +305,17 @@ export class LinkerdPolicies {
     if (cached) return cached;
     const worlds: Inbound[] = [];
     const missing: string[] = [];
-    const notes: TraceStep[] = [];
+    const skipped: PortWorlds['skipped'] = [];
     let certain: ServerDef | undefined;
     for (const s of this.idx.servers.get(pod.namespace) ?? []) {
       if (s.rejected) {
-        notes.push({ text: `${s.at.label} would be rejected at admission: ${s.rejected}`, outcome: 'skipped', at: s.at });
+        skipped.push({ server: s, why: 'rejected' });
         continue;
       }
       if (!s.podSelector) continue;
       const sm = matchSelector(s.podSelector, pod.labels);
       if (sm === 0) {
-        notes.push({ text: `${s.at.label} does not select the pod: ${selectorMismatch(s.podSelector, pod.labels ?? {})}`, outcome: 'skipped', at: s.at });
+        skipped.push({ server: s, why: 'selector' });
         continue;
       }
       let pm: 0 | 1 | 2;
@@ -318,11 +323,11 @@ export class LinkerdPolicies {
       else if (pod.namedPorts) pm = pod.namedPorts.get(s.port)?.includes(port) ? 1 : 0;
       else pm = 2;
       if (pm === 0) {
-        notes.push({ text: `${s.at.label} selects the pod but not port ${port} (port ${typeof s.port === 'number' ? s.port : `"${s.port}" = ${pod.namedPorts?.get(s.port)?.join(', ') || 'no TCP container port of that name'}`})`, outcome: 'skipped', at: s.at });
+        skipped.push({ server: s, why: 'port' });
         continue;
       }
       if (certain) {
-        notes.push({ text: `${s.at.label} also selects port ${port}, but the older ${certain.at.label} wins`, outcome: 'skipped', at: s.at });
+        skipped.push({ server: s, why: 'older', older: certain });
         continue;
       }
       worlds.push(this.inboundFor(s, pod, port));
@@ -333,9 +338,23 @@ export class LinkerdPolicies {
       }
     }
     if (!certain) worlds.push(this.defaultInbound(pod, port));
-    const out = { worlds, missing, notes };
+    const out: PortWorlds = { worlds, missing, skipped, notes: undefined, pod, port };
     pod.inbound.set(port, out);
     return out;
+  }
+
+  /** The trace steps for the Servers that do not take the port (explain only). */
+  private portNotes(pw: PortWorlds): TraceStep[] {
+    if (pw.notes) return pw.notes;
+    const { pod, port } = pw;
+    pw.notes = pw.skipped.map(({ server: s, why, older }): TraceStep => {
+      const text = why === 'rejected' ? `${s.at.label} would be rejected at admission: ${s.rejected}`
+        : why === 'selector' ? `${s.at.label} does not select the pod: ${selectorMismatch(s.podSelector!, pod.labels ?? {})}`
+          : why === 'port' ? `${s.at.label} selects the pod but not port ${port} (port ${typeof s.port === 'number' ? s.port : `"${s.port}" = ${pod.namedPorts?.get(s.port)?.join(', ') || 'no TCP container port of that name'}`})`
+            : `${s.at.label} also selects port ${port}, but the older ${older!.at.label} wins`;
+      return { text, outcome: 'skipped', at: s.at };
+    });
+    return pw.notes;
   }
 
   private inboundFor(s: ServerDef, pod: PodView, port: number): Inbound {
@@ -501,7 +520,7 @@ export class LinkerdPolicies {
 
   /** Decides one call on one inbound server (spec §2.6). */
   private evaluate(ib: Inbound, mode: 'conn' | 'http', cv: CallView, pw: PortWorlds): Outcome {
-    const steps: TraceStep[] = cv.verbose ? [...pw.notes, ...ib.notes, ib.step] : [ib.step];
+    const steps: TraceStep[] = cv.verbose ? [...this.portNotes(pw), ...ib.notes, ib.step] : [ib.step];
     if (mode === 'conn') return this.evaluateConnection(ib, cv, steps);
     const grpcRoutes = ib.protocol === 'grpc';
     const routes = grpcRoutes ? ib.grpc : ib.http;

@@ -96,6 +96,8 @@ export function parsePortSet(text: string | undefined): Set<number> | undefined 
  * inventory does not keep (probes). Files of the policy set first, then the disk. */
 export class FileLookup {
   private readonly files = new Map<string, SourceFile | null>();
+  /** Per file, its top-level objects and `items` of lists by where they start (built on first use). */
+  private readonly objects = new Map<SourceFile, Map<number, ObjectNode[]>>();
 
   constructor(known: Iterable<SourceFile>) {
     for (const f of known) this.files.set(f.path, f);
@@ -122,14 +124,24 @@ export class FileLookup {
   objectAt(declared: Declared): ObjectNode | undefined {
     const f = this.get(declared.file);
     if (!f) return undefined;
-    for (const document of f.documents) {
-      const root = document.root;
-      if (root?.type !== 'object') continue;
-      if (root.span.start === declared.span.start && root.span.end === declared.span.end) return root;
-      const items = getEntry(root, 'items')?.value;
-      if (items?.type === 'array') for (const item of items.items) if (item.type === 'object' && item.span.start === declared.span.start && item.span.end === declared.span.end) return item;
+    let byStart = this.objects.get(f);
+    if (!byStart) {
+      byStart = new Map();
+      const add = (node: ObjectNode) => {
+        const list = byStart!.get(node.span.start);
+        if (list) list.push(node);
+        else byStart!.set(node.span.start, [node]);
+      };
+      for (const document of f.documents) {
+        const root = document.root;
+        if (root?.type !== 'object') continue;
+        add(root);
+        const items = getEntry(root, 'items')?.value;
+        if (items?.type === 'array') for (const item of items.items) if (item.type === 'object') add(item);
+      }
+      this.objects.set(f, byStart);
     }
-    return undefined;
+    return byStart.get(declared.span.start)?.find((node) => node.span.end === declared.span.end);
   }
 }
 
@@ -196,16 +208,40 @@ export interface PodContext {
   clusterDefault: DefaultPolicyName;
   clusterDefaultFromConfig: boolean;
   configRef?: SourceRef;
+  /** Built on first use (findWorkload). */
+  workloads?: WorkloadIndex;
 }
 
-function findWorkload(inventory: Inventory, namespace: string | undefined, name: string | undefined, ip: string | undefined): WorkloadInfo | undefined {
+/** The inventory's workloads by pod IP and by namespace and name, each list in inventory order. */
+export interface WorkloadIndex {
+  byIp: Map<string, WorkloadInfo[]>;
+  byName: Map<string, WorkloadInfo[]>;
+}
+
+function indexWorkloads(inventory: Inventory): WorkloadIndex {
+  const index: WorkloadIndex = { byIp: new Map(), byName: new Map() };
+  const add = (map: Map<string, WorkloadInfo[]>, key: string, w: WorkloadInfo) => {
+    const list = map.get(key);
+    if (list) list.push(w);
+    else map.set(key, [w]);
+  };
+  for (const w of inventory.workloads) {
+    for (const ip of new Set(w.ips)) add(index.byIp, ip, w);
+    add(index.byName, `${w.namespace}\u0000${w.name}`, w);
+  }
+  return index;
+}
+
+/** The first workload with the pod IP (in the namespace, when known), else by namespace and name:
+ * a controller (Deployment, ...) before a Pod of the same name. */
+function findWorkload(ctx: PodContext, namespace: string | undefined, name: string | undefined, ip: string | undefined): WorkloadInfo | undefined {
+  const index = (ctx.workloads ??= indexWorkloads(ctx.inventory));
   if (ip) {
-    for (const w of inventory.workloads) if (w.ips.includes(ip) && (namespace === undefined || w.namespace === namespace)) return w;
+    for (const w of index.byIp.get(ip) ?? []) if (namespace === undefined || w.namespace === namespace) return w;
   }
   if (namespace === undefined || name === undefined) return undefined;
   let pod: WorkloadInfo | undefined;
-  for (const w of inventory.workloads) {
-    if (w.namespace !== namespace || w.name !== name) continue;
+  for (const w of index.byName.get(`${namespace}\u0000${name}`) ?? []) {
     if (w.kind !== 'Pod') return w;
     pod ??= w;
   }
@@ -214,7 +250,7 @@ function findWorkload(inventory: Inventory, namespace: string | undefined, name:
 
 /** Builds the view of a destination; undefined when the namespace is not known. */
 export function buildPodView(ctx: PodContext, dest: { namespace?: string; workload?: string; ip?: string; labels?: Record<string, string> }): PodView | undefined {
-  const workload = findWorkload(ctx.inventory, dest.namespace, dest.workload, dest.ip);
+  const workload = findWorkload(ctx, dest.namespace, dest.workload, dest.ip);
   const namespace = dest.namespace ?? workload?.namespace;
   if (namespace === undefined) return undefined;
   const nsInfo = ctx.inventory.namespaces.get(namespace);
