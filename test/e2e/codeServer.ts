@@ -156,7 +156,7 @@ export class CodeServerRun {
     });
     const context = await this.browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = this.page = await context.newPage();
-    await page.goto(`${this.url}/?folder=${encodeURIComponent(this.workspace)}${query}`);
+    await page.goto(`${this.url}/?folder=${encodeURIComponent(this.workspace)}${query}`, { timeout: 90_000 }); // a loaded machine is slow to serve the workbench
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     return page;
   }
@@ -206,6 +206,21 @@ export class CodeServerRun {
   /** Deletes the run folder (kept when MESH_POLICY_E2E_KEEP=1). Screenshots stay. */
   cleanup(): void {
     if (process.env['MESH_POLICY_E2E_KEEP'] !== '1') fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `body` against `cs`: on failure a screenshot and the logs go to the test's diagnostics; code-server is always stopped; the run folder is removed after success. */
+export async function withCodeServer(t: TestContext, cs: CodeServerRun, body: () => Promise<void>): Promise<void> {
+  let ok = false;
+  try {
+    await body();
+    ok = true;
+  } catch (error) {
+    await cs.report(t);
+    throw error;
+  } finally {
+    await cs.stop();
+    if (ok) cs.cleanup();
   }
 }
 

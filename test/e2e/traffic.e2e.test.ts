@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { CodeServerRun, prerequisitesOrSkip } from './codeServer';
+import { CodeServerRun, prerequisitesOrSkip, withCodeServer } from './codeServer';
 import { ensureVsix, repoRoot } from './helpers';
 import { isLocal, readNetLog } from './netRecorder';
 
@@ -17,8 +17,7 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
   const cs = new CodeServerRun(path.join(repoRoot, 'examples', 'istio'));
   const requests: string[] = [];
   const netLog = cs.recordNetwork();
-  let ok = false;
-  try {
+  await withCodeServer(t, cs, async () => {
     assert.match(await cs.installExtension(vsix), /successfully installed/i);
     await cs.start();
     const p = await cs.open();
@@ -108,14 +107,7 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
     assert.ok(inProcess([...servers, ...restarted]), `the recorder ran in both language servers (${[...servers, ...restarted].join(', ')})`);
     assert.ok(loaded.some((e) => /extensionHost/.test(e.argv)), 'the recorder ran in the extension host');
     assert.deepEqual(events.filter((e) => !isLocal(e)), [], 'no connection or lookup outside 127.0.0.1/::1/unix sockets');
-    ok = true;
-  } catch (error) {
-    await cs.report(t);
-    throw error;
-  } finally {
-    await cs.stop();
-    if (ok) cs.cleanup();
-  }
+  });
 });
 
 async function openFile(p: Page, name: string, expectedText: string): Promise<void> {
@@ -138,3 +130,45 @@ function serverProcesses(extensionsDir: string): number[] {
   const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
   return out.split('\n').filter((l) => l.includes(extensionsDir) && l.includes('dist/server.js')).map((l) => Number(l.trim().split(/\s+/)[0]));
 }
+
+test('VS Code (code-server) generates least-privilege policies from the palette and from the MPA4004 quick fix on examples/linkerd', { timeout: 300_000 }, async (t) => {
+  if (!prerequisitesOrSkip(t)) return;
+  const vsix = ensureVsix();
+  const cs = new CodeServerRun(path.join(repoRoot, 'examples', 'linkerd'));
+  await withCodeServer(t, cs, async () => {
+    assert.match(await cs.installExtension(vsix), /successfully installed/i);
+    await cs.start();
+    const p = await cs.open();
+    await openFile(p, 'emojivoto.yaml', 'emojivoto');
+    await p.locator('.statusbar-item', { hasText: /calls · \d+ policies/ }).first().waitFor({ timeout: 120_000 });
+
+    // 1. the command from the palette: pick the mesh, the generated YAML opens beside
+    await runCommand(p, 'Mesh Policy: Generate Least-Privilege Policies from Traffic...');
+    await p.locator('.quick-input-list .monaco-list-row', { hasText: 'linkerd' }).first().waitFor({ timeout: 30_000 });
+    await p.locator('.quick-input-widget input').fill('linkerd');
+    await p.keyboard.press('Enter');
+    const generated = p.locator('.monaco-editor .view-lines', { hasText: 'Least-privilege Linkerd policies generated' }).first();
+    await generated.waitFor({ timeout: 30_000 });
+    assert.match(await generated.innerText(), /Evidence:\s[\d,]+\sobserved\sallowed\scalls/); // Monaco renders spaces as U+00A0
+    await p.screenshot({ path: path.join(cs.shots, 'generate-1-palette.png') });
+    await runCommand(p, 'View: Revert and Close Editor');
+
+    // 2. the quick fix on the uncovered workload (MPA4004 on Deployment emojivoto/voting, line 96)
+    await runCommand(p, 'Go to Line/Column...');
+    await p.keyboard.type('96:1');
+    await p.keyboard.press('Enter');
+    await p.keyboard.press('Control+.');
+    const fixTitle = 'Generate a least-privilege linkerd policy for emojivoto/voting';
+    await p.locator('.action-widget .monaco-list-row', { hasText: fixTitle }).first().waitFor({ timeout: 60_000 });
+    const titles = (await p.locator('.action-widget .monaco-list-row').allInnerTexts()).map((s) => s.trim());
+    t.diagnostic(`quick fixes: ${JSON.stringify(titles)}`);
+    const focused = p.locator('.action-widget .monaco-list-row.focused').first();
+    for (let i = 0; i < titles.length && !(await focused.innerText().catch(() => '')).includes(fixTitle); i++) await p.keyboard.press('ArrowDown');
+    assert.match(await focused.innerText(), /Generate a least-privilege linkerd policy for emojivoto\/voting/);
+    await p.keyboard.press('Enter');
+    const forVoting = p.locator('.monaco-editor .view-lines', { hasText: /#\semojivoto\/voting:\d+:\s[\d,]+\sallowed\scalls/ }).first();
+    await forVoting.waitFor({ timeout: 30_000 });
+    assert.doesNotMatch(await forVoting.innerText(), /#\semojivoto\/(emoji|web):/, 'only the policies of the uncovered workload');
+    await p.screenshot({ path: path.join(cs.shots, 'generate-2-quick-fix.png') });
+  });
+});

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { format } from 'node:util';
-import { CodeServerRun, delay, prerequisitesOrSkip } from './codeServer';
+import { CodeServerRun, delay, prerequisitesOrSkip, withCodeServer } from './codeServer';
 import { repoRoot } from './helpers';
 
 const suiteIndex = path.join(repoRoot, 'out', 'test', 'vscode', 'suite', 'index.js');
@@ -22,8 +22,7 @@ test('the VS Code mocha suite passes in code-server\'s extension host', { timeou
   // The fixture for the lint tests, and examples/istio (policies, manifests, logs) for the traffic tests.
   const cs = new CodeServerRun(undefined, path.join(repoRoot, 'examples', 'istio'));
   const lines: string[] = [];
-  let ok = false;
-  try {
+  await withCodeServer(t, cs, async () => {
     await cs.start();
     const remote = (p: string) => `vscode-remote://127.0.0.1:${cs.port}${p}`;
     const payload = JSON.stringify([['extensionDevelopmentPath', remote(repoRoot)], ['extensionTestsPath', remote(suiteIndex)]]);
@@ -52,12 +51,5 @@ test('the VS Code mocha suite passes in code-server\'s extension host', { timeou
     assert.doesNotMatch(summary, /failing/, report);
     assert.match(report, /✔.*restartServer/, 'all five tests ran');
     t.diagnostic(`suite in code-server: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    ok = true;
-  } catch (error) {
-    await cs.report(t);
-    throw error;
-  } finally {
-    await cs.stop();
-    if (ok) cs.cleanup();
-  }
+  });
 });

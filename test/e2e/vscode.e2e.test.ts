@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { CodeServerRun, prerequisitesOrSkip } from './codeServer';
+import { CodeServerRun, prerequisitesOrSkip, withCodeServer } from './codeServer';
 import { ensureVsix } from './helpers';
 
 const EXTENSION_ID = 'mesh-policy.mesh-policy-auditor';
@@ -21,8 +21,7 @@ test('VS Code (code-server) shows the diagnostic, hover and quick fix of the pac
   const vsix = ensureVsix();
   mark('vsix ready');
   const cs = new CodeServerRun();
-  let ok = false;
-  try {
+  await withCodeServer(t, cs, async () => {
     // 1. install the vsix into the fresh extensions dir, then start code-server on 127.0.0.1
     assert.match(await cs.installExtension(vsix), /successfully installed/i);
     const installed = fs.readdirSync(cs.extensionsDir);
@@ -95,16 +94,10 @@ test('VS Code (code-server) shows the diagnostic, hover and quick fix of the pac
 
     await p.screenshot({ path: path.join(cs.shots, '2-after-fix.png') });
     t.diagnostic(`screenshots: ${cs.shots} (1-hover.png, 2-after-fix.png)`);
-    ok = true;
-  } catch (error) {
-    await cs.report(t);
-    throw error;
-  } finally {
-    await cs.stop();
+  }).finally(() => {
     mark('teardown done');
     t.diagnostic(`timings: ${timings.join(', ')}`);
-    if (ok) cs.cleanup();
-  }
+  });
 });
 
 async function runCommand(page: Page, label: string): Promise<void> {
