@@ -75,7 +75,8 @@ async function measureEdits({ ws, policyPath, variant }) {
     }
     const latest = Math.max(client.lastPublishAt, ...events.map((e) => e.at));
     if (latest > windowStart) lastActivity = latest;
-    else if (open.size === 0) break;
+    // A workspace with traffic is loaded once the server has said so (its scan may be quiet for a while before the load begins).
+    else if (open.size === 0 && statuses.some((x) => x.state !== 'loading')) break;
     if (performance.now() - t0 > 600_000) break;
     windowStart = performance.now();
   }
