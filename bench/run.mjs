@@ -2,7 +2,7 @@
 // heap does not disturb the next. Figures are printed as they come, then one summary table
 // (figure, baseline measured in the same run, ratio, target), gathered in bench/results.json
 // with the machine they were taken on.
-//   npm run bench                                 all: decide lint edit ingest memory
+//   npm run bench                                 all: decide lint edit ingest report memory
 //   npm run bench -- lint decide                  a selection
 //   npm run bench -- --quick                      smaller sizes (a smoke run of a minute or two)
 //   npm run bench -- memory --keep                run a selection, keep the other suites' last results
@@ -16,6 +16,7 @@ const SUITES = {
   lint: { script: 'bench/lint.mjs', results: 'bench/.data/lint-results.json', what: 'edit to one document of 1,000: ours vs yaml-language-server (target ≤ 0.2×)' },
   edit: { script: 'bench/edit.mjs', results: 'bench/.data/edit-results.json', what: 'didChange → publishDiagnostics in examples/istio and with 1M lines loaded (target p95 ≤ 100 ms)' },
   ingest: { script: 'bench/ingest.mjs', results: 'bench/.data/ingest-results.json', what: 'read + fold 1M lines per format vs read + split + parse (target ≤ 1.0×)' },
+  report: { script: 'bench/report.mjs', results: 'bench/.data/report-results.json', what: 'report --format html vs simulate on the same 1M lines (target ≤ 2×, HTML < 2 MB)' },
   memory: { script: 'bench/memory.mjs', results: 'bench/.data/memory-results.json', what: 'peak RSS for 100k, 1M, 5M lines (target ≤ 1 GB at 1M)' },
   // Only when named (`npm run bench -- clickhouse`): it needs clickhouse-server and takes ~30 min at 10M rows.
   clickhouse: { script: 'bench/clickhouse.mjs', results: 'bench/.data/clickhouse-results.json', what: 'fold 10M rows in ClickHouse + simulate vs the same rows from a file (RSS < 200 MB, faster)', onlyWhenNamed: true },
@@ -73,6 +74,10 @@ if (s.edit?.examples) {
 if (s.lint) {
   rows.push(['lint edit p95', `${s.lint.ours.editP95Ms.toFixed(0)} ms`, `${s.lint.yamlLanguageServer.editP95Ms.toFixed(0)} ms (yaml-ls)`, x(s.lint.ratioEditP95), '≤ 0.20×', s.lint.ratioEditP95 <= 0.2]);
   rows.push(['lint open', `${s.lint.ours.openMs.toFixed(0)} ms`, `${s.lint.yamlLanguageServer.openMs.toFixed(0)} ms (yaml-ls)`, x(s.lint.ratioOpen), '', undefined]);
+}
+if (s.report) {
+  rows.push(['report vs simulate', `${(s.report.report.wallMs / 1000).toFixed(1)} s`, `${(s.report.simulate.wallMs / 1000).toFixed(1)} s (simulate)`, x(s.report.ratioWall), '≤ 2.00×', s.report.ratioWall <= 2]);
+  rows.push(['report HTML size', `${(s.report.htmlBytes / 1024).toFixed(0)} KiB`, '', '', '< 2,048 KiB', s.report.htmlBytes < 2 * 1024 * 1024]);
 }
 if (s.memory) {
   for (const r of s.memory.rows) {

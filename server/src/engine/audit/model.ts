@@ -7,6 +7,7 @@ import type { AccessRecord } from '../traffic/accessRecord';
 import type { IngestStats } from '../traffic/ingest/types';
 import { AUDIT_MESHES, type RiskKind, type RuleCandidate } from './meshes';
 import { redactHeaders, redactPath } from './redact';
+import { mergeRows } from '../mergeRows';
 
 /**
  * The audit model: what the report, the Markdown summary, the JSON output and the traffic map
@@ -327,7 +328,7 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
   const observedDenied = result.outcomes.filter((o) => o.shape.record.observed === 'denied');
   const newlyDenied = result.outcomes.filter((o) => o.change === 'newly-denied');
   const newlyAllowed = result.outcomes.filter((o) => o.change === 'newly-allowed');
-  const capRows = (list: ShapeOutcome[]): Capped<CallRow> => cap(mergeRows(list.map(row)), top);
+  const capRows = (list: ShapeOutcome[]): Capped<CallRow> => cap(mergeCallRows(list.map(row)), top);
 
   const ranked = (entries: Map<string, { flow: FlowCounts; peers: Set<string> }>): Ranked[] => [...entries].map(([name, e]) => ({
     name, calls: e.flow.calls, peers: e.peers.size, observedDenied: e.flow.observed.denied, deniedNow: e.flow.decision.deny, newlyDenied: e.flow.newlyDenied,
@@ -365,7 +366,7 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
       if (entry) entry.calls += o.shape.count;
       else rules.set(k, { ...r, calls: o.shape.count });
     }
-    const rows = mergeRows(outcomes.map(row)).sort(byCalls);
+    const rows = mergeCallRows(outcomes.map(row)).sort(byCalls);
     return { source: pair.source, destination: pair.destination, ...pair.flow, state: edgeState(pair.flow), rows: rows.slice(0, 12), moreRows: Math.max(0, rows.length - 12), rules: [...rules.values()].sort(byCalls).slice(0, 8) };
   });
   const nodeCalls = new Map<string, { calls: number; caller: boolean; service: boolean }>();
@@ -406,15 +407,12 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
  * Rows that read the same (caller, destination, port, request, verdicts, rule) become one: shapes
  * also differ by pod IPs and headers, which the tables do not show.
  */
-function mergeRows(rows: CallRow[]): CallRow[] {
-  const merged = new Map<string, CallRow>();
-  for (const r of rows) {
-    const key = [r.source, r.destination, r.port ?? '', r.request, r.observed, r.decision, r.change, r.rule?.file ?? '', r.rule?.line ?? '', r.rule?.label ?? '', r.status ?? ''].join('\u0000');
-    const seen = merged.get(key);
-    if (seen) seen.calls += r.calls;
-    else merged.set(key, { ...r });
-  }
-  return [...merged.values()];
+function mergeCallRows(rows: CallRow[]): CallRow[] {
+  return mergeRows(
+    rows.map((r) => ({ ...r })),
+    (r) => [r.source, r.destination, r.port ?? '', r.request, r.observed, r.decision, r.change, r.rule?.file ?? '', r.rule?.line ?? '', r.rule?.label ?? '', r.status ?? ''].join('\u0000'),
+    (seen, r) => { seen.calls += r.calls; },
+  );
 }
 
 function edgeState(flow: FlowCounts): EdgeState {

@@ -1,6 +1,7 @@
 import type { ShapeOutcome } from '../simulate';
 import type { Decision } from '../simulate/types';
 import { calleeOf, callerOf, describeCall, requestOf } from '../traffic/describeCall';
+import { mergeRows } from '../mergeRows';
 
 export const count = (value: number): string => value.toLocaleString('en-US');
 
@@ -25,16 +26,14 @@ export interface DisplayedCall {
 
 /** Merges shapes that read the same, busiest first. */
 export function displayedCalls(outcomes: readonly ShapeOutcome[]): DisplayedCall[] {
-  const rows = new Map<string, DisplayedCall>();
-  for (const outcome of outcomes) {
-    const key = `${describeCall(outcome.shape.record)}\u0000${outcome.shape.record.observed}\u0000${outcome.decision.verdict}\u0000${outcome.change}\u0000${outcome.decision.reason}`;
-    const row = rows.get(key);
-    if (row) {
+  return mergeRows(
+    outcomes.map((outcome): DisplayedCall => ({ outcome, calls: outcome.shape.count })),
+    ({ outcome }) => `${describeCall(outcome.shape.record)}\u0000${outcome.shape.record.observed}\u0000${outcome.decision.verdict}\u0000${outcome.change}\u0000${outcome.decision.reason}`,
+    (row, { outcome }) => {
       row.calls += outcome.shape.count;
       if (outcome.shape.count > row.outcome.shape.count) row.outcome = outcome;
-    } else rows.set(key, { outcome, calls: outcome.shape.count });
-  }
-  return [...rows.values()].sort((a, b) => b.calls - a.calls);
+    },
+  ).sort((a, b) => b.calls - a.calls);
 }
 
 /** A markdown table of call shapes: count, caller → callee, request, observed, now. */
