@@ -749,6 +749,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     let denyValue: Tri = F;
     let denyBy: CompiledPolicy | undefined;
     let denyRule: CompiledRule | undefined;
+    let denyMaybe: CompiledPolicy | undefined;
     for (let g = 0; g < n; g++) {
       const list = t ? groups[g]!.deny : forPeer(groups[g]!.deny, groups[g]!.denyByPeer, c);
       for (let i = 0; i < list.length; i++) {
@@ -758,7 +759,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
           if (denyValue !== T) { denyBy = p; denyRule = this.hitRule; }
           denyValue = T;
           if (!t) break;
-        } else if (v === U && denyValue === F) denyValue = U;
+        } else if (v === U) {
+          denyMaybe ??= p;
+          if (denyValue === F) denyValue = U;
+        }
       }
       if (denyValue === T && !t) break;
     }
@@ -775,6 +779,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     let allowBy: CompiledPolicy | undefined;
     let allowRule: CompiledRule | undefined;
     let firstAllow: CompiledPolicy | undefined;
+    let allowMaybe: CompiledPolicy | undefined;
     if (!(denyValue === T && !t)) {
       for (let g = 0; g < n; g++) {
         const list = groups[g]!.allow;
@@ -796,7 +801,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
             if (allowValue !== T) { allowBy = p; allowRule = this.hitRule; }
             allowValue = T;
             if (!t) break;
-          } else if (v === U && allowValue === F) allowValue = U;
+          } else if (v === U) {
+            allowMaybe ??= p;
+            if (allowValue === F) allowValue = U;
+          }
         }
       }
     }
@@ -821,9 +829,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       if (allowExists === F) allowSide = this.defaultAllow(kind);
       else if (allowValue === T) allowSide = this.allowed(allowBy!, allowRule!);
       else if (allowValue === F && allowExists === T) allowSide = this.noAllow(firstAllow!, c);
-      else allowSide = this.unknown(c, 'whether an ALLOW policy matches depends on attributes the record does not carry');
+      else allowSide = this.unknown(c, 'whether an ALLOW policy matches depends on attributes the record does not carry', allowMaybe ?? firstAllow);
       if (denyValue === F || allowSide.verdict === 'deny') result = allowSide;
-      else result = this.unknown(c, 'whether a DENY policy matches depends on attributes the record does not carry');
+      else result = this.unknown(c, 'whether a DENY policy matches depends on attributes the record does not carry', denyMaybe);
     }
     if (customValue !== F && result.verdict !== 'deny') {
       const cp = customBy ?? customMaybe!;
@@ -835,7 +843,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
           result = outcome('deny', cp.ref, customRule!.ref, reason, c.http ? 403 : undefined);
         } else if (stub !== 'allow') result = this.external(cp, customRule!);
       } else if (stub !== 'allow') {
-        result = this.unknown(c, `whether CUSTOM policy ${cp.namespace}/${cp.name} (provider ${provider}) matches depends on attributes the record does not carry`);
+        result = this.unknown(c, `whether CUSTOM policy ${cp.namespace}/${cp.name} (provider ${provider}) matches depends on attributes the record does not carry`, cp);
       }
     }
     if (strictUnknown !== undefined && result.verdict !== 'deny') {
@@ -916,10 +924,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     });
   }
 
-  private unknown(c: Call, why: string): Outcome {
+  /** `hinge`: the first policy whose match could not be decided, where the editor shows the unknown calls. */
+  private unknown(c: Call, why: string, hinge?: CompiledPolicy): Outcome {
     const missing = uniq(c.missing);
     const reason = `unknown: ${why}: ${missing.length ? missing.join(', ') : 'see the trace'}`;
-    return outcome('unknown', undefined, undefined, reason, undefined, missing);
+    return outcome('unknown', hinge?.ref, undefined, reason, undefined, missing);
   }
 
   // --- PeerAuthentication -------------------------------------------------------------------

@@ -16,6 +16,8 @@ interface Writer {
   namespace?: string;
   /** Workload name: from the inventory, or guessed from the pod name when the inventory lacks it. */
   name: string;
+  /** The pod's labels as the shipper saw them, when the inventory lacks the workload. */
+  labels?: Record<string, string>;
 }
 
 export interface ResolverOptions {
@@ -72,7 +74,7 @@ export class Resolver {
       const match = this.options.index.workloadForPod(shipper.pod, shipper.namespace, shipper.labels);
       writer = match
         ? { match, namespace: match.namespace, name: match.name }
-        : { ...(shipper.namespace ? { namespace: shipper.namespace } : {}), name: workloadNameFromPod(shipper.pod) };
+        : { ...(shipper.namespace ? { namespace: shipper.namespace } : {}), name: workloadNameFromPod(shipper.pod), ...(hasKeys(shipper.labels) ? { labels: shipper.labels } : {}) };
       if (this.writers.size > 100_000) this.writers.clear();
       this.writers.set(key, writer);
     }
@@ -203,6 +205,7 @@ export class Resolver {
         if (!match) {
           if (writer.namespace && mesh !== 'consul') d.namespace ??= writer.namespace;
           d.workload ??= writer.name;
+          if (!d.labels && writer.labels) d.labels = writer.labels;
         }
       }
     }
@@ -318,7 +321,7 @@ export class Resolver {
 
   private sourceFromWriter(writer: Writer, mesh: Mesh, meshed: boolean): Source {
     if (writer.match) return this.sourceFromMatch(writer.match, mesh, meshed);
-    return { ...(writer.namespace && mesh !== 'consul' ? { namespace: writer.namespace } : {}), workload: writer.name };
+    return { ...(writer.namespace && mesh !== 'consul' ? { namespace: writer.namespace } : {}), workload: writer.name, ...(writer.labels ? { labels: writer.labels } : {}) };
   }
 
   /** The caller fields a known workload gives. `meshed` says the call certainly came through its
@@ -408,7 +411,8 @@ function assignMissing(into: Source, from: Source, exceptAddresses = false): voi
   }
 }
 
-function hasKeys(o: object): boolean {
+function hasKeys(o: object | undefined): o is object {
+  if (!o) return false;
   for (const _ in o) return true;
   return false;
 }
