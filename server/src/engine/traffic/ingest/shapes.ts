@@ -327,6 +327,8 @@ export class ShapeTable {
   private readonly strings = new Map<string, string>();
 
   intern(value: string): string {
+    // V8 copies strings this short when it cuts them out of a line: nothing to detach, and not worth a lookup
+    if (value.length < 13) return value;
     let kept = this.strings.get(value);
     if (kept === undefined) {
       kept = copyString(value);
