@@ -9,7 +9,7 @@ import { normalizeTime } from '../../../server/src/engine/traffic/formats/common
 import { parseDenyReason } from '../../../server/src/engine/traffic/formats/denial';
 import { GAP_CLIENT_SIDE, GAP_NO_IDENTITY_FIELD } from '../../../server/src/engine/traffic/formats/envoyFields';
 import { EnvoyFormatError, checkEnvoyFormat, createEnvoyTextReader } from '../../../server/src/engine/traffic/formats/envoyText';
-import type { LineResult, LogFormatId, ParsedLine, ReaderOptions, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
+import type { LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
 import { FIXTURES, REPO_ROOT } from '../../helpers/paths';
 
 /**
@@ -33,8 +33,24 @@ function runTable(format: LogFormatId, cases: Case[], options?: ReaderOptions): 
     it(c.name, () => {
       const reader = createReader(format, options);
       assert.deepEqual(reader.read(c.line), c.expect);
+      assertPeekAgrees(createReader(format, options), c.line, c.expect);
     });
   }
+}
+
+/** Ingestion's fast path (LineReader.peek) never tells another story than `read`. */
+function assertPeekAgrees(reader: LineReader, line: string, expected: LineResult): void {
+  const peeked = reader.peek?.(line);
+  if (peeked === undefined) return;
+  assert.equal(expected.kind, 'record', 'a line with a key reads as a record');
+  const e = expected as ParsedLine;
+  assert.equal(e.shipper, undefined, 'lines with shipper metadata take the full way');
+  assert.equal(peeked.time, e.record.time);
+  assert.equal(peeked.side, e.side);
+  assert.equal(peeked.mesh, e.record.mesh);
+  assert.equal(peeked.requestId, e.requestId);
+  // (Linkerd lines join nothing: their hop is not used)
+  if (e.record.mesh !== 'linkerd') assert.deepEqual([peeked.method, peeked.host, peeked.path], [e.record.request?.method, e.record.request?.host, e.record.request?.path]);
 }
 
 const SNI_HTTPBIN = 'outbound_.8000_._.httpbin.foo.svc.cluster.local';
@@ -915,6 +931,46 @@ const LINKERD_JSON: Case[] = [
   { name: 'truncated', line: '{"client.addr":"10.42.3.11:38844","client.id":"books', expect: skip('not JSON') },
   { name: 'not Linkerd', line: '{"msg":"hello"}', expect: skip('no access log fields') },
 ];
+
+describe('line keys (the fast path of ingestion)', () => {
+  const TEXT = '[2025-03-14T09:26:53.412Z] "GET /status/200 HTTP/1.1" 200 - via_upstream - "-" 0 0 3 2 "-" "curl/8.5.0" "5f0c2a9e-1b7d-4c36-9a0e-2d41c7e0b3aa" "httpbin.foo:8000" "10.244.2.23:8080" inbound|8080|| 127.0.0.6:51022 10.244.2.23:8080 10.244.2.21:40318 outbound_.8000_._.httpbin.foo.svc.cluster.local default';
+  const JSON_LINE = { start_time: '2025-03-14T09:26:53.412Z', method: 'GET', path: '/status/200', protocol: 'HTTP/1.1', response_code: 200, response_code_details: 'via_upstream', request_id: 'a1', authority: 'httpbin.foo:8000', upstream_cluster: 'inbound|8080||', downstream_local_address: '10.244.2.23:8080', downstream_remote_address: '10.244.2.21:40318', requested_server_name: SNI_HTTPBIN, source_principal: 'spiffe://cluster.local/ns/foo/sa/sleep' };
+  // keys compare within one reader (each reader's keys carry its own prefix)
+  const readers = new Map<LogFormatId, LineReader>();
+  const key = (format: LogFormatId, line: string) => {
+    if (!readers.has(format)) readers.set(format, createReader(format));
+    return readers.get(format)!.peek!(line)?.key;
+  };
+  const json = (fields: Record<string, unknown>) => JSON.stringify({ ...JSON_LINE, ...fields });
+
+  it('the same key for lines that differ in time, request id, byte counts and the caller port', () => {
+    const other = TEXT.replace('09:26:53.412Z', '10:01:00.001Z').replace('5f0c2a9e-1b7d-4c36-9a0e-2d41c7e0b3aa', 'x').replace(' 0 0 3 2 ', ' 10 2000 31 29 ').replace(':40318', ':1');
+    assert.equal(key('envoy-text', other), key('envoy-text', TEXT));
+    assert.equal(key('envoy-json', json({ start_time: '2025-03-14T11:00:00.000Z', request_id: 'b2', downstream_remote_address: '10.244.2.21:5', bytes_sent: 99 })), key('envoy-json', json({})));
+  });
+
+  it('another key for a difference the record keeps', () => {
+    const base = key('envoy-json', json({}))!;
+    for (const fields of [{ path: '/status/201' }, { response_code: 403 }, { source_principal: null }, { source_principal: '-' }, { downstream_remote_address: '10.244.2.22:40318' }, { downstream_local_address: '10.244.2.23:8081' }, { user_agent: 'curl' }]) {
+      assert.notEqual(key('envoy-json', json(fields)), base, JSON.stringify(fields));
+    }
+    // a key present with null and an absent key say different things (null principal: plaintext)
+    const { source_principal: _dropped, ...without } = JSON_LINE;
+    assert.notEqual(key('envoy-json', JSON.stringify(without)), key('envoy-json', json({ source_principal: null })));
+    // a number and the same number as a string read the same
+    assert.equal(key('envoy-json', json({ response_code: '200' })), base);
+    assert.notEqual(key('envoy-text', TEXT.replace('GET /status/200', 'GET /status/201')), key('envoy-text', TEXT));
+  });
+
+  it('takes the full way for escapes, separator characters, TCP lines and shipper metadata', () => {
+    assert.equal(createReader('envoy-json').peek!(json({ user_agent: 'a \\"quoted\\" agent' })), undefined);
+    assert.equal(createReader('envoy-json').peek!(json({ path: '/a\u0001b' })), undefined);
+    assert.equal(createReader('envoy-text').peek!(TEXT.replace('curl/8.5.0', 'curl\u0002')), undefined);
+    assert.equal(createReader('envoy-json').peek!(json({ method: null, path: null, protocol: null, authority: null })), undefined);
+    assert.equal(createReader('envoy-json').peek!(json({ kubernetes: { pod_name: 'httpbin-1', namespace_name: 'foo' } })), undefined);
+    assert.equal(createReader('envoy-text').peek!('not a log line'), undefined);
+  });
+});
 
 describe('linkerd-apache', () => runTable('linkerd-apache', LINKERD_APACHE));
 describe('linkerd-json', () => runTable('linkerd-json', LINKERD_JSON));

@@ -17,6 +17,7 @@ import { serviceFromSni } from '../../../server/src/engine/traffic/ingest/resolv
 import { sameShape, shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
 import { TimeParser } from '../../../server/src/engine/traffic/ingest/time';
 import type { LineReader, ParsedLine, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
+import { createReader, detectFormat } from '../../../server/src/engine/traffic/detect';
 import { runTrafficCli } from '../../../server/src/cli/traffic';
 
 /**
@@ -556,6 +557,31 @@ describe('ingest with the format readers', () => {
         assert.ok(text[sample.line - 1]!.includes(`"path":"${shape.record.request!.path}"`), `${sample.file}:${sample.line} is a line of the shape`);
       }
     }
+  });
+
+  it('folds lines on their keys exactly as reading every line in full would', async () => {
+    const { client, server } = envoyJsonCalls(2000, 11);
+    const lines: string[] = [];
+    // pairs, lines alone, retries of a joined request, and lines the fast path leaves to the full read
+    client.forEach((c, i) => {
+      lines.push(c, server[i]!);
+      if (i % 7 === 0) lines.push(server[i]!.replace(/"start_time":"[^"]*"/, `"start_time":"${new Date(Date.UTC(2025, 2, 14, 9, 0, 0) + i * 40 + 35).toISOString()}"`));
+      if (i % 11 === 0) lines.push(server[i]!.replace(/"request_id":"[^"]*"/, '"request_id":null'));
+      if (i % 13 === 0) lines.push(c.replace('node-fetch/1.0', 'node \\"fetch\\"'));
+    });
+    const path = file(lines, 'keys.log');
+    const withoutPeek = (f: string, sample: string[]): LineReader | undefined => {
+      const reader = createReader(detectFormat(sample, f)!);
+      return { format: reader.format, read: (line) => reader.read(line) };
+    };
+    const full = await withReaders([path], { workers: 1, readerFor: withoutPeek });
+    const fast = await withReaders([path], { workers: 1 });
+    assertAccounting(fast);
+    assert.ok(fast.stats.join.reused > 0 && fast.stats.joinedPairs > 0 && fast.stats.join.unmatched > 0, 'retries, pairs and lines alone');
+    const { durationMs: _a, ...fullStats } = full.stats;
+    const { durationMs: _b, ...fastStats } = fast.stats;
+    assert.deepEqual(fastStats, fullStats);
+    assert.deepEqual(fast.shapes, full.shapes);
   });
 
   it('joins the two sides of calls logged in two files, also across worker slices', async () => {

@@ -49,6 +49,30 @@ export type LineResult = ParsedLine | SkippedLine;
 export interface LineReader {
   format: LogFormatId;
   read(line: string): LineResult;
+  /**
+   * The fast path of ingestion (optional): what folding and joining need of a line, without
+   * building its record. `key` stands for every field that `read` would turn into the record,
+   * except the time and the request id (and a downstream address's port, which no record keeps):
+   * two lines with the same key (from the same reader) give the same record but for those. The
+   * ingest pipeline builds the record with `read` only for a key it has not seen.
+   * Undefined when the line needs `read` (it would be skipped, carries shipper metadata, has
+   * characters below U+0004 or escapes, or is a TCP line): never a different answer than `read`.
+   */
+  peek?(line: string): LinePeek | undefined;
+}
+
+/** What a reader's `peek` tells about a line (see LineReader.peek). */
+export interface LinePeek {
+  key: string;
+  /** The record's time, as `read` would set it. */
+  time: string | undefined;
+  side: ParsedLine['side'];
+  mesh: 'istio' | 'linkerd' | 'consul';
+  requestId: string | undefined;
+  /** The request's method, host and path (at least one is set): what tells the hops of one request id apart. */
+  method: string | undefined;
+  host: string | undefined;
+  path: string | undefined;
 }
 
 export interface ReaderOptions {

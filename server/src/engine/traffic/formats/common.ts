@@ -26,6 +26,21 @@ export function skipWith(reason: string): SkippedLine {
   return { kind: 'skip', reason };
 }
 
+/** Characters that ingestion's line keys use as separators (LineReader.peek): a line with one
+ * of them goes the full way. */
+const KEY_SEPARATORS = /[\u0000-\u0003]/;
+
+export function hasKeySeparator(line: string): boolean {
+  return KEY_SEPARATORS.test(line);
+}
+
+let readerKeys = 0;
+
+/** A prefix that tells one reader's (or format's) line keys from every other's. */
+export function newKeyPrefix(): string {
+  return `r${++readerKeys}`;
+}
+
 /** True when the line holds nothing but whitespace. */
 export function isBlank(line: string): boolean {
   for (let i = 0; i < line.length; i++) {

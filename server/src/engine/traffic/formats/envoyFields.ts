@@ -1,8 +1,8 @@
 import type { AccessRecord } from '../accessRecord';
-import type { ParsedLine } from '../readerTypes';
+import type { LinePeek, ParsedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
 import { addressIp, addressPort, httpProtocol, isGrpcUserAgent, normalizeTime, parsePort, parseStatus } from './common';
-import { DENIAL_JWT, DENIAL_NONE, denialOf, isRbacDenial } from './denial';
+import { DENIAL_JWT, DENIAL_NONE, denialOf, isRbacDenial, type DenialKind } from './denial';
 import {
   consulPrincipal,
   fillConsulParts,
@@ -349,6 +349,79 @@ function fillService(target: Destination, parts: ServiceParts): void {
   if (parts.namespace !== undefined) target.namespace = parts.namespace;
 }
 
+interface Classification {
+  cluster: NameInfo | undefined;
+  sni: NameInfo | undefined;
+  mesh: Mesh;
+  denial: DenialKind;
+  side: Side;
+}
+
+/** One object reused line after line (readers run on one thread and never re-enter). */
+const classification: Classification = { cluster: undefined, sni: undefined, mesh: 'istio', denial: DENIAL_NONE, side: 'unknown' };
+
+/** Mesh, denial and proxy side of a line, from its cluster, SNI and details. */
+function classify(v: ReadonlyArray<string | undefined>, meshOption: Mesh | undefined): Classification {
+  const c = classification;
+  const clusterRaw = v[F.UPSTREAM_CLUSTER];
+  const ci = clusterRaw === undefined ? undefined : clusters.get(clusterRaw);
+  const cluster = ci === undefined ? undefined : ci.name;
+  const sni = v[F.REQUESTED_SERVER_NAME];
+  const si = sni === undefined ? undefined : snis.get(sni);
+  const mesh: Mesh = meshOption ?? ((cluster !== undefined && ci!.consulShape) || (si !== undefined && si.consulShape) ? 'consul' : 'istio');
+  const consul = mesh === 'consul';
+  const denial = denialOf(v[F.RESPONSE_CODE_DETAILS], v[F.CONNECTION_TERMINATION_DETAILS], v[F.RESPONSE_FLAGS]);
+  let side: Side = cluster !== undefined ? (consul ? ci!.consulSide : ci!.istioSide) : si !== undefined ? (consul ? si.consulSide : si.istioSide) : 'unknown';
+  // A request refused before any cluster was picked was refused by the server side.
+  if (side === 'unknown' && cluster === undefined && denial !== DENIAL_NONE) side = 'inbound';
+  c.cluster = ci;
+  c.sni = si;
+  c.mesh = mesh;
+  c.denial = denial;
+  c.side = side;
+  return c;
+}
+
+const NO_VALUE = '\u0000';
+const NO_IP = '\u0002';
+
+/**
+ * The fast path of `buildEnvoyRecord` (LineReader.peek): the line's key is its slot values but
+ * the time and the request id, with the downstream (remote) addresses cut to their IP, which is
+ * all the record keeps of them. `parts` is the caller's scratch array (one entry per slot);
+ * `prefix` tells readers and formats apart. Undefined for lines that need the full reader: shipper
+ * metadata, TCP (joined on addresses), a time `normalizeTime` would rewrite.
+ */
+export function peekEnvoyRecord(
+  v: ReadonlyArray<string | undefined>,
+  seen: ArrayLike<number>,
+  meshOption: Mesh | undefined,
+  parts: string[],
+  prefix: string,
+): LinePeek | undefined {
+  if (seen[F.KUBERNETES] === 1) return undefined;
+  const method = v[F.METHOD];
+  const path = v[F.PATH];
+  const host = v[F.AUTHORITY];
+  if (method === undefined && path === undefined && host === undefined) return undefined;
+  const c = classify(v, meshOption);
+  for (let k = 0; k < parts.length; k++) parts[k] = seen[k] === 1 ? v[k] ?? NO_VALUE : '';
+  parts[F.START_TIME] = prefix;
+  parts[F.REQUEST_ID] = '';
+  const remote = v[F.DOWNSTREAM_REMOTE_ADDRESS];
+  if (remote !== undefined) parts[F.DOWNSTREAM_REMOTE_ADDRESS] = addressIp(remote) ?? NO_IP;
+  const direct = v[F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS];
+  if (direct !== undefined) parts[F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS] = addressIp(direct) ?? NO_IP;
+  return {
+    key: parts.join('\u0001'),
+    time: normalizeTime(v[F.START_TIME]),
+    side: c.side,
+    mesh: c.mesh,
+    requestId: v[F.REQUEST_ID],
+    method, host, path,
+  };
+}
+
 /**
  * Turns one line's slot values into a ParsedLine (docs/access-records.md, "Envoy").
  * @param v slot values (undefined = empty)
@@ -362,21 +435,18 @@ export function buildEnvoyRecord(
   meshOption: Mesh | undefined,
   headerNames: readonly string[] | undefined,
 ): ParsedLine {
-  const clusterRaw = v[F.UPSTREAM_CLUSTER];
-  const ci = clusterRaw === undefined ? undefined : clusters.get(clusterRaw);
+  const c = classify(v, meshOption);
+  const ci = c.cluster;
   const cluster = ci === undefined ? undefined : ci.name;
   const sni = v[F.REQUESTED_SERVER_NAME];
-  const si = sni === undefined ? undefined : snis.get(sni);
+  const si = c.sni;
   const details = v[F.RESPONSE_CODE_DETAILS];
   const termination = v[F.CONNECTION_TERMINATION_DETAILS];
   const flags = v[F.RESPONSE_FLAGS];
-  const mesh: Mesh = meshOption ?? ((cluster !== undefined && ci!.consulShape) || (si !== undefined && si.consulShape) ? 'consul' : 'istio');
+  const mesh = c.mesh;
   const consul = mesh === 'consul';
-
-  const denial = denialOf(details, termination, flags);
-  let side: Side = cluster !== undefined ? (consul ? ci!.consulSide : ci!.istioSide) : si !== undefined ? (consul ? si.consulSide : si.istioSide) : 'unknown';
-  // A request refused before any cluster was picked was refused by the server side.
-  if (side === 'unknown' && cluster === undefined && denial !== DENIAL_NONE) side = 'inbound';
+  const denial = c.denial;
+  const side = c.side;
 
   const record: AccessRecord = {};
   const time = normalizeTime(v[F.START_TIME]);

@@ -1,7 +1,7 @@
-import type { LineReader, LineResult, LogFormatId, ReaderOptions } from '../readerTypes';
+import type { LinePeek, LineReader, LineResult, LogFormatId, ReaderOptions } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { SKIP, isBlank } from './common';
-import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord, operatorTarget } from './envoyFields';
+import { SKIP, hasKeySeparator, isBlank, newKeyPrefix } from './common';
+import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord, operatorTarget, peekEnvoyRecord } from './envoyFields';
 import { EnvoyFormatError } from './envoyText';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
 import { metadataFromKubernetes } from './shipper';
@@ -55,6 +55,8 @@ export class EnvoyJsonReader implements LineReader {
   private readonly headerNames: string[] | undefined;
   /** Lines must have this many mapped keys to count as Envoy lines (one for custom formats). */
   private readonly minimumKeys: number;
+  private readonly keyPrefix = newKeyPrefix();
+  private readonly keyParts: string[];
 
   constructor(
     readonly format: LogFormatId,
@@ -72,6 +74,15 @@ export class EnvoyJsonReader implements LineReader {
       // One shared key (Linkerd's `method`, say) does not make a line Envoy's.
       this.minimumKeys = 2;
     }
+    this.keyParts = new Array<string>(this.scanner.values.length).fill('');
+  }
+
+  peek(line: string): LinePeek | undefined {
+    // escaped strings are decoded by the full read
+    if (line.indexOf('\\') >= 0 || hasKeySeparator(line)) return undefined;
+    const scanner = this.scanner;
+    if (scanner.scan(line) !== SCAN_OK || scanner.seen[F.KUBERNETES] === 1 || scanner.matched < this.minimumKeys) return undefined;
+    return peekEnvoyRecord(scanner.values, scanner.seen, this.mesh, this.keyParts, this.keyPrefix);
   }
 
   read(line: string): LineResult {

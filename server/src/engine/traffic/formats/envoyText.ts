@@ -1,7 +1,7 @@
-import type { LineReader, LineResult, ReaderOptions } from '../readerTypes';
+import type { LinePeek, LineReader, LineResult, ReaderOptions } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { SKIP, isBlank } from './common';
-import { SLOT_COUNT, buildEnvoyRecord, operatorTarget } from './envoyFields';
+import { SKIP, hasKeySeparator, isBlank, newKeyPrefix } from './common';
+import { SLOT_COUNT, buildEnvoyRecord, operatorTarget, peekEnvoyRecord } from './envoyFields';
 
 /**
  * Envoy TEXT access logs: Istio's default format, plain Envoy's default format, and any
@@ -202,25 +202,45 @@ export class EnvoyTextReader implements LineReader {
   private readonly values: (string | undefined)[];
   /** Index of the format that matched last; tried first. */
   private last = 0;
+  /** Per format: the prefix of its line keys (peek). */
+  private readonly keyPrefixes: string[];
+  private readonly keyParts: string[][];
 
   constructor(
     private readonly formats: CompiledEnvoyFormat[],
     private readonly mesh: Mesh | undefined,
   ) {
     this.values = new Array<string | undefined>(Math.max(...formats.map((f) => f.slotCount))).fill(undefined);
+    this.keyPrefixes = formats.map(() => newKeyPrefix());
+    this.keyParts = formats.map((f) => new Array<string>(f.slotCount).fill(''));
+  }
+
+  peek(line: string): LinePeek | undefined {
+    if (hasKeySeparator(line)) return undefined;
+    const index = this.matching(line);
+    if (index < 0) return undefined;
+    return peekEnvoyRecord(this.values, this.formats[index]!.seen, this.mesh, this.keyParts[index]!, this.keyPrefixes[index]!);
+  }
+
+  /** Index of the format the line matches (its values then in `values`), or -1. */
+  private matching(line: string): number {
+    const formats = this.formats;
+    for (let attempt = 0; attempt < formats.length; attempt++) {
+      const index = (this.last + attempt) % formats.length;
+      this.values.fill(undefined);
+      if (formats[index]!.match(line, this.values)) {
+        this.last = index;
+        return index;
+      }
+    }
+    return -1;
   }
 
   read(line: string): LineResult {
-    const formats = this.formats;
-    const values = this.values;
-    for (let attempt = 0; attempt < formats.length; attempt++) {
-      const index = (this.last + attempt) % formats.length;
-      const format = formats[index]!;
-      values.fill(undefined);
-      if (format.match(line, values)) {
-        this.last = index;
-        return buildEnvoyRecord(values, format.seen, this.mesh, format.headerNames.length > 0 ? format.headerNames : undefined);
-      }
+    const index = this.matching(line);
+    if (index >= 0) {
+      const format = this.formats[index]!;
+      return buildEnvoyRecord(this.values, format.seen, this.mesh, format.headerNames.length > 0 ? format.headerNames : undefined);
     }
     return isBlank(line) ? SKIP.blank : SKIP.notEnvoyText;
   }

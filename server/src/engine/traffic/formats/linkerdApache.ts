@@ -1,6 +1,6 @@
-import type { LineReader, LineResult } from '../readerTypes';
-import { SKIP, isBlank, parseStatus, present } from './common';
-import { buildLinkerdRecord } from './linkerdCommon';
+import type { LinePeek, LineReader, LineResult } from '../readerTypes';
+import { SKIP, hasKeySeparator, isBlank, newKeyPrefix, parseStatus, present } from './common';
+import { buildLinkerdRecord, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 
 /**
  * Linkerd's `apache` access log (`config.linkerd.io/access-log: apache`):
@@ -14,41 +14,55 @@ import { buildLinkerdRecord } from './linkerdCommon';
 export class LinkerdApacheReader implements LineReader {
   readonly format = 'linkerd-apache' as const;
 
+  private readonly keyPrefix = newKeyPrefix();
+
   read(line: string): LineResult {
+    const fields = this.fields(line);
+    return fields === undefined ? fail(line) : buildLinkerdRecord(fields);
+  }
+
+  peek(line: string): LinePeek | undefined {
+    if (hasKeySeparator(line)) return undefined;
+    const fields = this.fields(line);
+    return fields === undefined ? undefined : peekLinkerdRecord(fields, this.keyPrefix);
+  }
+
+  /** The line's fields, or undefined when it is not an apache-style Linkerd line. */
+  private fields(line: string): LinkerdFields | undefined {
     let n = line.length;
     if (n > 0 && line.charCodeAt(n - 1) === 13) n--;
     const sp1 = line.indexOf(' ');
-    if (sp1 <= 0 || sp1 >= n) return fail(line);
+    if (sp1 <= 0 || sp1 >= n) return undefined;
     const addr = line.slice(0, sp1);
     // ip:port or [v6]:port
     const colon = addr.lastIndexOf(':');
-    if (colon <= 0 || colon === addr.length - 1) return fail(line);
+    if (colon <= 0 || colon === addr.length - 1) return undefined;
     const c0 = addr.charCodeAt(0);
-    if (!(c0 === 91 || (c0 >= 48 && c0 <= 57) || (c0 >= 97 && c0 <= 102) || (c0 >= 65 && c0 <= 70))) return fail(line);
+    if (!(c0 === 91 || (c0 >= 48 && c0 <= 57) || (c0 >= 97 && c0 <= 102) || (c0 >= 65 && c0 <= 70))) return undefined;
     const sp2 = line.indexOf(' ', sp1 + 1);
-    if (sp2 < 0) return fail(line);
+    if (sp2 < 0) return undefined;
     const id = line.slice(sp1 + 1, sp2);
-    if (!line.startsWith(' - [', sp2)) return fail(line);
+    if (!line.startsWith(' - [', sp2)) return undefined;
     const tsStart = sp2 + 4;
     const tsEnd = line.indexOf('] "', tsStart);
-    if (tsEnd < 0) return fail(line);
+    if (tsEnd < 0) return undefined;
     const reqStart = tsEnd + 3;
     const sp3 = line.indexOf(' ', reqStart);
-    if (sp3 < 0) return fail(line);
+    if (sp3 < 0) return undefined;
     const sp4 = line.indexOf(' ', sp3 + 1);
-    if (sp4 < 0) return fail(line);
+    if (sp4 < 0) return undefined;
     const quote = line.indexOf('"', sp4 + 1);
-    if (quote < 0 || quote > n) return fail(line);
+    if (quote < 0 || quote > n) return undefined;
     const version = line.slice(sp4 + 1, quote);
-    if (version.includes(' ')) return fail(line);
+    if (version.includes(' ')) return undefined;
     let status: number | undefined;
     let k = quote + 1;
     while (k < n && line.charCodeAt(k) === 32) k++;
     if (k < n) {
       status = parseStatus(line.slice(k, n).trimEnd());
-      if (status === undefined) return fail(line);
+      if (status === undefined) return undefined;
     }
-    return buildLinkerdRecord({
+    return {
       clientAddr: addr,
       clientId: present(id),
       timestamp: line.slice(tsStart, tsEnd),
@@ -59,7 +73,7 @@ export class LinkerdApacheReader implements LineReader {
       host: undefined,
       userAgent: undefined,
       traceId: undefined,
-    });
+    };
   }
 }
 

@@ -1,7 +1,7 @@
-import type { LineReader, LineResult } from '../readerTypes';
-import { SKIP, isBlank, parseStatus } from './common';
+import type { LinePeek, LineReader, LineResult } from '../readerTypes';
+import { SKIP, hasKeySeparator, isBlank, newKeyPrefix, parseStatus } from './common';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
-import { buildLinkerdRecord } from './linkerdCommon';
+import { buildLinkerdRecord, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 import { metadataFromKubernetes } from './shipper';
 
 /**
@@ -48,21 +48,29 @@ const TABLE = new Map<string, number>([
 export class LinkerdJsonReader implements LineReader {
   readonly format = 'linkerd-json' as const;
   private readonly scanner = new FlatJsonScanner(TABLE, 13);
+  private readonly keyPrefix = newKeyPrefix();
 
-  read(line: string): LineResult {
+  peek(line: string): LinePeek | undefined {
+    // escaped strings are decoded by the full read
+    if (line.indexOf('\\') >= 0 || hasKeySeparator(line)) return undefined;
     const s = this.scanner;
-    const status = s.scan(line);
-    if (status !== SCAN_OK) {
-      if (isBlank(line)) return SKIP.blank;
-      return status === SCAN_NOT_OBJECT ? SKIP.notObject : SKIP.notJson;
-    }
-    const v = s.values;
-    const seen = s.seen;
+    if (s.scan(line) !== SCAN_OK || s.seen[K.kubernetes] === 1 || this.skipReason() !== undefined) return undefined;
+    return peekLinkerdRecord(this.fields(), this.keyPrefix);
+  }
+
+  /** Why the scanned line is not an access log line, or undefined when it is one. */
+  private skipReason(): LineResult | undefined {
+    const seen = this.scanner.seen;
     if (!seen[K.clientAddr] && !seen[K.clientId]) {
       return seen[K.fields] || seen[K.level] ? SKIP.linkerdProxyLog : SKIP.noFields;
     }
     if (!seen[K.method] && !seen[K.uri] && !seen[K.status]) return SKIP.noFields;
-    const parsed = buildLinkerdRecord({
+    return undefined;
+  }
+
+  private fields(): LinkerdFields {
+    const v = this.scanner.values;
+    return {
       clientAddr: v[K.clientAddr],
       clientId: v[K.clientId],
       timestamp: v[K.timestamp],
@@ -73,8 +81,20 @@ export class LinkerdJsonReader implements LineReader {
       host: v[K.host],
       userAgent: v[K.userAgent],
       traceId: v[K.traceId],
-    });
-    const raw = v[K.kubernetes];
+    };
+  }
+
+  read(line: string): LineResult {
+    const s = this.scanner;
+    const status = s.scan(line);
+    if (status !== SCAN_OK) {
+      if (isBlank(line)) return SKIP.blank;
+      return status === SCAN_NOT_OBJECT ? SKIP.notObject : SKIP.notJson;
+    }
+    const skip = this.skipReason();
+    if (skip !== undefined) return skip;
+    const parsed = buildLinkerdRecord(this.fields());
+    const raw = s.values[K.kubernetes];
     if (raw !== undefined) {
       const meta = metadataFromKubernetes(raw);
       if (meta !== undefined) parsed.shipper = meta;

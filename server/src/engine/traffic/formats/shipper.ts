@@ -1,4 +1,4 @@
-import type { LineReader, LineResult, LogFormatId, ShipperMetadata } from '../readerTypes';
+import type { LinePeek, LineReader, LineResult, LogFormatId, ShipperMetadata } from '../readerTypes';
 import { SKIP, normalizeTime } from './common';
 import { FlatJsonScanner, SCAN_OK } from './jsonScan';
 
@@ -282,6 +282,14 @@ export class ShipperAwareReader implements LineReader {
     this.format = base.format;
     this.current = base;
     this.used = [base];
+  }
+
+  /** The base format's fast path, for a line that is not wrapped (see LineReader.peek). */
+  peek(line: string): LinePeek | undefined {
+    if (this.wrapped || this.base.peek === undefined) return undefined;
+    const c = line.charCodeAt(0);
+    if (c === 0xfeff || (c === 91 /* [ */ && line.startsWith('[pod/'))) return undefined;
+    return this.base.peek(line);
   }
 
   read(text: string): LineResult {

@@ -1,10 +1,17 @@
-import type { ParsedLine } from '../readerTypes';
-import type { ClientIdentity, Resolver } from './resolve';
-import { copyString, mix, ShapeTable, type FoldedCall } from './shapes';
+import type { LinePeek, LineReader, ParsedLine } from '../readerTypes';
+import type { ClientIdentity, Resolution, Resolver } from './resolve';
+import { copyString, mix, ShapeTable, type FoldedCall, type ShapeAcc } from './shapes';
 
-/** One parsed line on its way to a shape. `file` indexes the pipeline's file (or range) list. */
+/**
+ * One line on its way to a shape. `file` indexes the pipeline's file (or range) list. A line is
+ * either read (`p`), or only peeked at (`q`, with the line and its reader to read it when its key
+ * is new; see LineReader.peek).
+ */
 export interface Item {
-  p: ParsedLine;
+  p: ParsedLine | undefined;
+  q?: LinePeek | undefined;
+  text?: string | undefined;
+  reader?: LineReader | undefined;
   /** Epoch ms of the record's time (NaN when it has none). */
   t: number;
   file: number;
@@ -44,6 +51,8 @@ interface Pending {
   /** The pair was joined; the caller it gave stays for server-side retries with the same id. */
   done: boolean;
   caller?: ClientIdentity | undefined;
+  /** The key of the joined client-side line, when it was peeked (LineReader.peek). */
+  clientKey?: string | undefined;
   /** Hash of the hop (method, host, path), kept when the line is let go. */
   hop?: number;
   tcp: boolean;
@@ -83,18 +92,46 @@ function joinKey(p: ParsedLine): string | undefined {
  */
 const EMPTY_ITEM: Item = { p: { kind: 'record', record: {}, side: 'outbound' }, t: NaN, file: -1, line: 0 };
 
-function hopHash(p: ParsedLine): number {
-  const q = p.record.request;
+/** The method, host and path of an item's request (undefined: the line has no request). */
+function hopOf(item: Item): { method?: string | undefined; host?: string | undefined; path?: string | undefined } | undefined {
+  return item.q ?? item.p!.record.request;
+}
+
+function hopHash(item: Item): number {
+  const q = hopOf(item);
   return q ? mix(mix(mix(0x811c9dc5, q.method), q.host), q.path) : 0;
 }
 
 /** Whether two lines with one x-request-id are the two sides of the same hop. */
-function sameHop(a: ParsedLine, b: ParsedLine): boolean {
-  const x = a.record.request;
-  const y = b.record.request;
+function sameHop(a: Item, b: Item): boolean {
+  const x = hopOf(a);
+  const y = hopOf(b);
   if (!x || !y) return x === y;
   return x.method === y.method && x.host === y.host && x.path === y.path;
 }
+
+/** The record of a peeked line: read in full now. A peeked line always reads as a record; the
+ * empty record stands in if a reader ever broke that promise, so the line is still counted. */
+function materialize(item: Item): ParsedLine {
+  if (item.p === undefined) {
+    const result = item.reader!.read(item.text!);
+    item.p = result.kind === 'record' ? result : { kind: 'record', record: {}, side: item.q!.side };
+    item.q = undefined;
+    item.text = undefined;
+    item.reader = undefined;
+  }
+  return item.p;
+}
+
+/** What folding a peeked line (or pair) needs once its key is known: its shape and how it was resolved. */
+interface KnownCall extends Resolution {
+  shape: ShapeAcc;
+  /** The caller the client side gave (for a retry of the same request), when it was a pair. */
+  caller: ClientIdentity | undefined;
+}
+
+/** Keys remembered at most; then the memo starts again (its keys are about one line long each). */
+const MAX_KNOWN_KEYS = 200_000;
 
 export class Folder {
   readonly table: ShapeTable;
@@ -106,6 +143,8 @@ export class Folder {
   private readonly scratch: FoldedCall = { record: {}, t: 0, file: 0, line: 0, sourceMethod: 'unresolved', destinationMethod: 'unresolved' };
   private now = NaN;
   private sinceEviction = 0;
+  /** By line key (or pair of keys): the shape and resolution the full way gave (LineReader.peek). */
+  private readonly known = new Map<string, KnownCall>();
 
   constructor(private readonly resolver: Resolver, private readonly options: FolderOptions) {
     this.table = new ShapeTable(options.maxSamples, options.keyHeaders ? new Set(options.keyHeaders.map((h) => h.toLowerCase())) : undefined, options.timeBucketMs);
@@ -113,11 +152,13 @@ export class Folder {
 
   add(item: Item): void {
     const p = item.p;
+    const q = item.q;
     let t = item.t;
     if (Number.isNaN(t)) t = item.t = Number.isNaN(this.now) ? 0 : this.now;
     else if (!(t <= this.now)) this.now = t;
-    const side = p.side;
-    if (side === 'outbound' && item.legDone !== true) {
+    const side = q ? q.side : p!.side;
+    if (p && side === 'outbound' && item.legDone !== true) {
+      // (a peeked line has no shipper metadata: no gateway wrote it, as far as we can tell)
       const leg = this.resolver.gatewayLeg(p);
       if (leg) {
         this.join.gatewayLegs++;
@@ -125,7 +166,7 @@ export class Folder {
       }
     }
     // Linkerd logs the server side only: its trace ids have no other side to wait for.
-    const key = side === 'unknown' || p.record.mesh === 'linkerd' ? undefined : joinKey(p);
+    const key = side === 'unknown' || (q ? q.mesh : p!.record.mesh) === 'linkerd' ? undefined : q ? (q.requestId || undefined) : joinKey(p!);
     if (key === undefined) {
       this.emit(item);
       return;
@@ -134,13 +175,13 @@ export class Folder {
     const head = this.pending.get(key);
     let pending = head;
     let hop: number | undefined;
-    while (pending !== undefined && !(tcp || (pending.done ? pending.hop === (hop ??= hopHash(p)) : sameHop(pending.item.p, p)))) pending = pending.next;
+    while (pending !== undefined && !(tcp || (pending.done ? pending.hop === (hop ??= hopHash(item)) : sameHop(pending.item, item)))) pending = pending.next;
     if (pending) {
       const close = Math.abs(pending.t - t) <= (tcp ? Math.min(TCP_JOIN_WINDOW_MS, this.options.joinWindowMs) : this.options.joinWindowMs);
       if (!pending.done && pending.side !== side && close) {
         const [server, client] = side === 'inbound' ? [item, pending.item] : [pending.item, item];
-        const caller = this.resolver.clientIdentity(client.p);
-        this.emit(server, client, caller);
+        const clientKey = client.q?.key;
+        const caller = this.emit(server, client);
         this.join.joinedPairs++;
         if (tcp) {
           this.join.tcpPairs++;
@@ -148,9 +189,10 @@ export class Folder {
         } else {
           // an HTTP request may reach the server again (retries) with the same id; a TCP connection does not
           // keep only the (small) caller: the line itself would keep its chunk of input alive
-          pending.hop = hopHash(client.p);
+          pending.hop = hopHash(client);
           pending.item = EMPTY_ITEM;
           pending.caller = caller;
+          pending.clientKey = clientKey;
           pending.side = 'outbound';
           pending.done = true;
         }
@@ -160,7 +202,7 @@ export class Folder {
       if (pending.done && side === 'inbound' && close) {
         // a retry reaching the server again: same caller, a call of its own
         this.join.reused++;
-        this.emit(item, undefined, pending.caller ?? null);
+        this.emit(item, undefined, pending.caller ?? null, pending.clientKey);
         return;
       }
       this.remove(key, pending);
@@ -230,6 +272,8 @@ export class Folder {
     if (bySize) this.join.evictedBySize++;
     if (this.options.isEdge?.(item.t)) {
       item.legDone = true;
+      // handed to the parent thread: as a plain record, not a reader
+      materialize(item);
       this.edge.push(item);
       return;
     }
@@ -237,19 +281,50 @@ export class Folder {
     this.emit(item);
   }
 
-  /** `caller`: the caller from the client side (joined or reused); null when the client side did not know it. */
-  private emit(base: Item, client?: Item, caller?: ClientIdentity | null): void {
-    // one scratch object for every call: the table copies what it keeps
+  /**
+   * Folds one call: `base` alone, or the server side joined with its `client` side, or (with
+   * `caller`) a server-side retry of a call joined before. `caller` is null when the client side
+   * did not know it; `clientKey` is the key of that client side when it was peeked. Peeked lines
+   * whose key (or pair of keys) was folded before count on the same shape without a record;
+   * the others are read in full and resolved. Returns the caller the client side gives.
+   */
+  private emit(base: Item, client?: Item, caller?: ClientIdentity | null, clientKey?: string): ClientIdentity | undefined {
     const call = this.scratch;
-    this.resolver.resolve(base.p, client?.p, caller, call);
-    call.record = base.p.record;
     call.t = base.t;
     call.file = base.file;
     call.line = base.line;
     call.file2 = client?.file;
     call.line2 = client?.line;
-    call.identityGap = base.p.identityGap;
-    this.table.add(call);
-    call.record = EMPTY_ITEM.p.record;
+    let memoKey: string | undefined;
+    if (base.q !== undefined && (client === undefined ? caller === undefined || clientKey !== undefined : client.q !== undefined)) {
+      memoKey = client !== undefined ? `${base.q.key}\u0003${client.q!.key}` : caller !== undefined ? `${base.q.key}\u0004${clientKey!}` : base.q.requestId ? `${base.q.key}\u0005` : base.q.key;
+      // (alone, a request id changes only the reason given for an unknown caller)
+      const known = this.known.get(memoKey);
+      if (known !== undefined) {
+        call.sourceMethod = known.sourceMethod;
+        call.sourceReason = known.sourceReason;
+        call.destinationMethod = known.destinationMethod;
+        call.destinationReason = known.destinationReason;
+        this.table.count(known.shape, call, base.q.time, 1);
+        return known.caller;
+      }
+    }
+    const p = materialize(base);
+    const c = client === undefined ? undefined : materialize(client);
+    const identity = c !== undefined ? this.resolver.clientIdentity(c) : undefined;
+    // one scratch object for every call: the table copies what it keeps
+    this.resolver.resolve(p, c, c !== undefined ? identity ?? null : caller, call);
+    call.record = p.record;
+    call.identityGap = p.identityGap;
+    const shape = this.table.add(call);
+    call.record = EMPTY_ITEM.p!.record;
+    if (memoKey !== undefined) {
+      if (this.known.size >= MAX_KNOWN_KEYS) this.known.clear();
+      this.known.set(memoKey, {
+        shape, caller: identity,
+        sourceMethod: call.sourceMethod, sourceReason: call.sourceReason, destinationMethod: call.destinationMethod, destinationReason: call.destinationReason,
+      });
+    }
+    return identity;
   }
 }

@@ -1,4 +1,4 @@
-import type { LineReader } from '../readerTypes';
+import type { LineReader, ParsedLine } from '../readerTypes';
 import type { Folder, Item } from './folder';
 import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
 import { TimeParser } from './time';
@@ -107,6 +107,7 @@ class Cursor {
 
   private parse(lines: string[]): void {
     const reader = this.reader;
+    const peek = reader.peek;
     const items = this.items;
     const id = this.task.id;
     const stats = this.stats;
@@ -122,22 +123,35 @@ class Cursor {
       if (line.length !== 0 && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
       if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) { this.skip('blank line'); continue; }
       if (line === TOO_LONG) { this.skip('line too long'); continue; }
-      let result;
+      let peeked;
       try {
-        result = reader.read(line);
+        peeked = peek === undefined ? undefined : peek.call(reader, line);
       } catch {
-        this.skip('reader error');
-        continue;
+        peeked = undefined;
       }
-      if (result.kind !== 'record') { this.skip(result.reason || 'unreadable line'); continue; }
-      const record = result.record;
-      if (record.time === undefined && result.shipper?.time) record.time = result.shipper.time;
-      let t = this.times.parse(record.time);
+      let result: ParsedLine | undefined;
+      let time: string | undefined;
+      if (peeked !== undefined) time = peeked.time;
+      else {
+        let read;
+        try {
+          read = reader.read(line);
+        } catch {
+          this.skip('reader error');
+          continue;
+        }
+        if (read.kind !== 'record') { this.skip(read.reason || 'unreadable line'); continue; }
+        result = read;
+        const record = result.record;
+        if (record.time === undefined && result.shipper?.time) record.time = result.shipper.time;
+        time = record.time;
+      }
+      let t = this.times.parse(time);
       if (Number.isNaN(t)) t = this.lastT;
       else this.lastT = t;
       if (window && (t < window.since! || t >= window.until!)) { this.skip('outside the time window'); continue; }
       stats.parsed++;
-      items.push({ p: result, t, file: id, line: this.lineNo });
+      items.push(peeked !== undefined ? { p: undefined, q: peeked, text: line, reader, t, file: id, line: this.lineNo } : { p: result, t, file: id, line: this.lineNo });
     }
   }
 }

@@ -1,10 +1,10 @@
 import type { Mesh } from '../../meshes';
 import { InventoryIndex, portOf, stripPort, type WorkloadMatch } from '../../inventory/inventoryIndex';
-import type { ServiceInfo } from '../../inventory/inventory';
+import type { ServiceInfo, WorkloadInfo } from '../../inventory/inventory';
 import type { AccessRecord } from '../accessRecord';
 import type { ParsedLine } from '../readerTypes';
-import { consulServiceName, isMeshed, parsePrincipal, principalFor, workloadNameFromPod } from './identity';
-import { detach } from './shapes';
+import { consulServiceName, isMeshed, parsePrincipal, principalFor, workloadNameFromPod, type PrincipalParts } from './identity';
+import { copyString, detach } from './shapes';
 import type { ResolutionMethod } from './types';
 
 type Source = NonNullable<AccessRecord['source']>;
@@ -35,6 +35,11 @@ export interface Resolution {
   destinationReason?: string | undefined;
 }
 
+interface PrincipalFacts {
+  parts: PrincipalParts;
+  workload: WorkloadInfo | undefined;
+}
+
 /** A caller found on the client side of a call, to copy into the server-side record. */
 export type ClientIdentity = Source;
 
@@ -55,6 +60,7 @@ export class Resolver {
   /** sourceFromMatch results per (mesh, meshed): shared, read-only objects. */
   private readonly sourceCaches = [0, 1, 2, 3, 4, 5].map(() => new Map<WorkloadMatch, Source>());
   private readonly canonical = new Map<ServiceInfo, string[]>();
+  private readonly principals = new Map<string, PrincipalFacts | null>();
 
   constructor(private readonly options: ResolverOptions) {
     this.hasPodIps = options.index.inventory.workloads.some((w) => w.ips.length > 0);
@@ -353,19 +359,33 @@ export class Resolver {
   /** Namespace, service account (or Consul service) from the principal; the workload when exactly one runs as it. */
   private fromPrincipal(src: Source, mesh: Mesh): void {
     if (!src.principal) return;
-    const parts = parsePrincipal(src.principal);
-    if (!parts) return;
+    const facts = this.principalFacts(src.principal);
+    if (!facts) return;
+    const parts = facts.parts;
     src.namespace ??= parts.namespace;
     if (parts.serviceAccount) src.serviceAccount ??= parts.serviceAccount;
     if (parts.service) src.service ??= parts.service;
-    if (!src.workload && parts.serviceAccount) {
-      const workloads = this.options.index.workloadsForServiceAccount(parts.namespace, parts.serviceAccount);
-      if (workloads.length === 1) {
-        src.workload = workloads[0]!.name;
-        if (!src.labels && hasKeys(workloads[0]!.labels)) src.labels = workloads[0]!.labels;
-      }
+    if (!src.workload && facts.workload) {
+      src.workload = facts.workload.name;
+      if (!src.labels && hasKeys(facts.workload.labels)) src.labels = facts.workload.labels;
     }
     void mesh;
+  }
+
+  /** What a principal says, and the one workload that runs as it: principals repeat call after call. */
+  private principalFacts(principal: string): PrincipalFacts | null {
+    let facts = this.principals.get(principal);
+    if (facts === undefined) {
+      const parts = parsePrincipal(principal);
+      facts = null;
+      if (parts) {
+        const workloads = parts.serviceAccount ? this.options.index.workloadsForServiceAccount(parts.namespace, parts.serviceAccount) : [];
+        facts = { parts, workload: workloads.length === 1 ? workloads[0] : undefined };
+      }
+      if (this.principals.size >= 100_000) this.principals.clear();
+      this.principals.set(copyString(principal), facts);
+    }
+    return facts;
   }
 
   /** A caller named by the line (or plaintext): add the workload its IP belongs to, when consistent. */

@@ -270,12 +270,13 @@ export class ShapeTable {
     else this.buckets.set(hash, [bucket, shape]);
   }
 
-  add(call: FoldedCall): void {
+  /** Folds one call (a record with its resolution) into its shape; returns the shape. */
+  add(call: FoldedCall): ShapeAcc {
     const hash = shapeHash(call.record, this.keyHeaders);
     let shape = this.find(call.record, hash);
     const time = call.record.time;
     if (!shape) {
-      const record = detach(call.record);
+      const record = this.detach(call.record);
       shape = {
         key: shapeKey(record, this.keyHeaders), record, hash, count: 0, firstMs: call.t, lastMs: call.t,
         ...(record.time !== undefined ? { firstTime: record.time, lastTime: record.time } : {}),
@@ -283,14 +284,20 @@ export class ShapeTable {
         ...(call.identityGap ? { identityGap: call.identityGap } : {}),
       };
       this.insert(shape, hash);
-    } else if (time !== undefined) {
+    }
+    const raw = call.record.count;
+    this.count(shape, call, time, typeof raw === 'number' && raw > 1 && Number.isFinite(raw) ? Math.floor(raw) : 1);
+    return shape;
+  }
+
+  /** Counts `n` more calls of a shape: `call` gives their time, lines and resolution (its record is not read). */
+  count(shape: ShapeAcc, call: FoldedCall, time: string | undefined, n: number): void {
+    if (time !== undefined) {
       // Times in toISOString()'s own form are rebuilt from the milliseconds at the end; others are
       // copied (a time cut out of a line would keep the line's whole chunk of input alive).
       if (shape.firstTime === undefined || call.t < shape.firstMs) { shape.firstMs = call.t; shape.firstTime = isoForm(time) ? ISO : copyString(time); }
       if (shape.lastTime === undefined || call.t > shape.lastMs) { shape.lastMs = call.t; shape.lastTime = isoForm(time) ? ISO : copyString(time); }
     }
-    const raw = call.record.count;
-    const n = typeof raw === 'number' && raw > 1 && Number.isFinite(raw) ? Math.floor(raw) : 1;
     this.extraCalls += n - 1;
     shape.count += n;
     if (shape.samples.length < this.maxSamples * 2) {
@@ -308,6 +315,48 @@ export class ShapeTable {
       byTime[bucket] = (byTime[bucket] ?? 0) + n;
     }
   }
+
+  /**
+   * A copy of a record that shares no string with the line it came from (see copyString), with
+   * every string interned: shapes repeat the same names, addresses and paths, and keep one copy
+   * each. Label maps (the inventory's, shared by every call of a workload) are copied once.
+   */
+  private detach(record: AccessRecord): AccessRecord {
+    return this.copyDeep(record) as AccessRecord;
+  }
+
+  private copyDeep(value: unknown, labels = false): unknown {
+    if (typeof value === 'string') return this.intern(value);
+    if (value === null || typeof value !== 'object') return value;
+    if (Array.isArray(value)) return value.map((v) => this.copyDeep(v));
+    if (labels) {
+      const done = this.copies.get(value);
+      if (done !== undefined) return done;
+    }
+    const out: Record<string, unknown> = {};
+    for (const key in value as Record<string, unknown>) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[this.intern(key)] = this.copyDeep(v, key === 'labels');
+    }
+    if (labels) this.copies.set(value, out);
+    return out;
+  }
+
+  /** Copies of label maps, by the map they copy (see detach). */
+  private readonly copies = new WeakMap<object, object>();
+  private readonly strings = new Map<string, string>();
+
+  intern(value: string): string {
+    // V8 copies strings this short when it cuts them out of a line: nothing to detach, and not worth a lookup
+    if (value.length < 13) return value;
+    let kept = this.strings.get(value);
+    if (kept === undefined) {
+      kept = copyString(value);
+      this.strings.set(kept, kept);
+    }
+    return kept;
+  }
+
 
   /** Folds another table's shapes in (from a worker); `remap` turns its sample file indexes into ours. */
   merge(other: Iterable<ShapeAcc>, remap: (file: number, line: number) => [number, number] = (f, l) => [f, l]): void {
@@ -336,7 +385,9 @@ export class ShapeTable {
   /** The shapes, most frequent first, with their records' `count` and `time` filled in. */
   finish(files: string[]): TrafficShape[] {
     const out: TrafficShape[] = [];
-    for (const s of this.shapes) {
+    // most frequent first, ties by key: an order that does not depend on the input's order (or on how workers cut it)
+    const sorted = this.shapes.slice().sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const s of sorted) {
       const samples: SampleLocation[] = [];
       for (let i = 0; i < s.samples.length; i += 2) samples.push({ file: files[s.samples[i]!] ?? '?', line: s.samples[i + 1]! });
       samples.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
@@ -356,7 +407,6 @@ export class ShapeTable {
         ...(s.callsByTime ? { callsByTime: s.callsByTime } : {}),
       });
     }
-    out.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return out;
   }
 }
