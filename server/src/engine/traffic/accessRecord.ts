@@ -20,6 +20,12 @@ export interface AccessRecord {
     ip?: string;
     remoteIp?: string;
     labels?: Record<string, string>;
+    /**
+     * The caller's identity is not known: the log does not record it and nothing resolved it
+     * (readers of native logs set this; `principal` is then absent). Policies that test the
+     * caller's identity decide `unknown` instead of treating the call as plaintext.
+     */
+    principalUnknown?: boolean;
   };
   destination?: {
     namespace?: string;

@@ -663,7 +663,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     const principal = recordPrincipal(c.rec);
     let strictUnknown: string | undefined;
     c.peer = principal;
-    c.peerMissing = null;
+    // A log without the caller's identity: not plaintext, just not known (docs/access-records.md).
+    const unknownPeer = principal === null && c.rec.source?.principalUnknown === true;
+    c.peerMissing = unknownPeer ? 'source.principal' : null;
     c.sourceIpMissing = null;
     if (kind === 'ztunnel' && d.waypoint) {
       // Behind a waypoint, ztunnel sees the waypoint's identity and address, not the client's.
@@ -681,7 +683,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
           if (this.attach(ignored, 'sidecar', d) !== F) t.add(`${ignored.label} has a workload selector in the root namespace: Istio ignores it`, 'skipped', ignored.ref);
         }
       }
-      if (principal === null) {
+      if (unknownPeer) {
+        if (modes & MODE_BIT.STRICT) strictUnknown = 'source.principal';
+        if (modes === MODE_BIT.DISABLE) c.peerMissing = null;
+      } else if (principal === null) {
         if (modes === MODE_BIT.STRICT) {
           const reason = `denied before authorization: ${pm.by ? pm.by.label : 'PeerAuthentication'} requires mutual TLS (STRICT) and the call is plaintext, so the connection is rejected`;
           return outcome('deny', pm.by?.ref, undefined, reason, undefined);

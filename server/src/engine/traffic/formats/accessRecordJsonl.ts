@@ -97,6 +97,7 @@ const SOURCE_FIELDS = fields('source', {
   ip: checkIp,
   remoteIp: checkIp,
   labels: checkStringMap,
+  principalUnknown: (v, p) => (typeof v === 'boolean' ? undefined : `${p} must be true or false, not ${describe(v)}`),
 });
 
 const DESTINATION_FIELDS = fields('destination', {

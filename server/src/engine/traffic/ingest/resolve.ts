@@ -175,11 +175,15 @@ export class Resolver {
       sourceMethod = 'unresolved';
       sourceReason = this.sourceReason(base, client !== undefined || caller !== undefined);
     }
+    // A native log without the caller's identity: absent would read as plaintext, which nothing
+    // showed. (An ingress gateway's clients come from outside the mesh: plaintext, as before.)
+    if (src.principal === undefined && base.identityGap !== undefined && base.identityGap !== GATEWAY_CLIENT_GAP) src.principalUnknown = true;
     out.sourceMethod = sourceMethod;
     out.sourceReason = sourceReason;
     this.resolveDestination(base, client, mesh, out);
     // one object shape for every resolved record: folding compares these fields call after call
     r.source = fixedSource(src);
+    if (src.principalUnknown) r.source.principalUnknown = true;
     r.destination = fixedDestination(r.destination!);
     return out;
   }

@@ -53,7 +53,7 @@ function v(value: string | number | undefined | null): string {
 export function shapeKey(r: AccessRecord, keyHeaders?: ReadonlySet<string>): string {
   let k = v(r.mesh) + SEP + v(r.protocol) + SEP;
   const s = r.source;
-  if (s) k += v(s.principal) + SEP + v(s.namespace) + SEP + v(s.serviceAccount) + SEP + v(s.workload) + SEP + v(s.service) + SEP + v(s.ip) + SEP + v(s.remoteIp) + labelKey(s.labels);
+  if (s) k += v(s.principal) + SEP + v(s.namespace) + SEP + v(s.serviceAccount) + SEP + v(s.workload) + SEP + v(s.service) + SEP + v(s.ip) + SEP + v(s.remoteIp) + (s.principalUnknown ? SEP + '?' : '') + labelKey(s.labels);
   k += '\u0002';
   const d = r.destination;
   if (d) k += v(d.namespace) + SEP + v(d.workload) + SEP + v(d.service) + SEP + v(d.serviceAccount) + SEP + v(d.ip) + SEP + v(d.port) + labelKey(d.labels);
