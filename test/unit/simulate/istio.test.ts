@@ -562,6 +562,20 @@ table('Istio PeerAuthentication', [
   { name: 'workload STRICT with labels not recorded', policies: pa({ selector: { matchLabels: { app: 'httpbin' } }, mtls: { mode: 'STRICT' } }), call: { source: { principal: null }, destination: { labels: undefined } }, expect: 'unknown', missing: ['destination.labels'] },
 ]);
 
+// A native log that does not record the caller's identity (docs/access-records.md, source.principalUnknown):
+// the call is neither plaintext nor any particular identity, so only identity-free rules decide it.
+const identityUnknown: Patch = { source: { principal: undefined, principalUnknown: true } };
+table('Istio caller identity not recorded', [
+  { name: 'ALLOW on principals: unknown, names source.principal', policies: allowRule(from({ principals: [SLEEP] })), call: identityUnknown, expect: 'unknown', missing: ['source.principal'] },
+  { name: 'ALLOW on namespaces: unknown', policies: allowRule(from({ namespaces: ['foo'] })), call: identityUnknown, expect: 'unknown', missing: ['source.principal'] },
+  { name: 'ALLOW on the path alone: allowed', policies: allowRule(to({ paths: ['/ip'] })), call: identityUnknown, expect: 'allow' },
+  { name: 'DENY on the path alone: denied', policies: denyRule(to({ paths: ['/ip'] })), call: identityUnknown, expect: 'deny' },
+  { name: 'notPrincipals: unknown', policies: denyRule(from({ notPrincipals: [SLEEP] })), call: identityUnknown, expect: 'unknown', missing: ['source.principal'] },
+  { name: 'STRICT mTLS: unknown (a plaintext call is rejected, an mTLS one is not)', policies: pa({ mtls: { mode: 'STRICT' } }, { namespace: 'istio-system' }), call: identityUnknown, expect: 'unknown', missing: ['source.principal'] },
+  { name: 'STRICT and allow-nothing: denied either way', policies: docs(pa({ mtls: { mode: 'STRICT' } }, { namespace: 'istio-system' }), doc({ action: 'ALLOW' }, { name: 'allow-nothing' })), call: identityUnknown, expect: 'deny' },
+  { name: 'PERMISSIVE and an identity-free ALLOW: allowed', policies: docs(pa({ mtls: { mode: 'PERMISSIVE' } }, { namespace: 'istio-system' }), allowRule(to({ methods: ['GET'] }))), call: identityUnknown, expect: 'allow' },
+]);
+
 // --- protocol not recorded, ztunnel ---------------------------------------------------------
 
 table('Istio protocol not recorded', [

@@ -346,6 +346,7 @@ describe('ingest: who called whom', () => {
     const shape = model.shapes.find((s) => s.record.source?.ip === '10.9.9.9')!;
     assert.deepEqual(shape.unresolvedSource, { 'caller IP not in the inventory': 2 });
     assert.equal(shape.identityGap, 'the default Istio format has no peer identity');
+    assert.equal(shape.record.source!.principalUnknown, true, 'not plaintext: the identity is not known');
     const noInventory = await ingest([file([inbound(1, { ip: '10.244.0.10' })])], { inventory: emptyInventory() });
     assert.deepEqual(noInventory.stats.unresolvedSourceByReason, { 'no caller identity in the line, and the inventory has no pod IPs': 1 });
     assert.deepEqual(noInventory.stats.destinationBy, { unresolved: 1 });
@@ -357,6 +358,7 @@ describe('ingest: who called whom', () => {
     const shape = model.shapes[0]!;
     assert.deepEqual(shape.sourceBy, { line: 1 });
     assert.equal(shape.record.source!.principal, null);
+    assert.equal(shape.record.source!.principalUnknown, undefined);
     assert.equal(shape.record.source!.workload, 'frontend');
   });
 });

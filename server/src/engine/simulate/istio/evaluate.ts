@@ -853,7 +853,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     }
     if (strictUnknown !== undefined && result.verdict !== 'deny') {
       c.missing.push(strictUnknown);
-      result = this.unknown(c, 'whether mTLS is STRICT for this workload (which rejects this plaintext call) depends on attributes the record does not carry');
+      result = strictUnknown === 'source.principal'
+        ? this.unknown(c, 'mTLS is STRICT for this workload, and the log does not say whether the caller presented a mesh identity (a plaintext call is rejected)')
+        : this.unknown(c, 'whether mTLS is STRICT for this workload (which rejects this plaintext call) depends on attributes the record does not carry');
     }
     // Dry-run policies: separate shadow verdicts (spec §1.3).
     if (!ztunnel && this.anyDryRun) this.layerShadow = this.shadow(variant, d, c, t);
