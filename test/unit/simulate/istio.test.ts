@@ -611,6 +611,10 @@ describe('Istio waypoint in front of a Service (ambient)', () => {
     assert.equal(d.verdict, 'allow');
     assert.ok(d.trace.some((s) => /ztunnel sees the waypoint's identity cluster\.local\/ns\/foo\/sa\/waypoint/.test(s.text)));
   });
+  it('ztunnel knows the waypoint identity even when the log does not name the client', () => {
+    const d = sim.decide(rec({ destination: { service: 'httpbin' }, request: { method: 'GET' }, source: { principal: undefined, principalUnknown: true } }));
+    assert.equal(d.verdict, 'allow', d.reason);
+  });
   it('a selector policy does not apply at the waypoint', () => {
     const d = sim.explain(call('GET'));
     assert.ok(d.trace.some((s) => s.outcome === 'skipped' && /foo\/l4 does not apply: selector and namespace-wide policies do not apply at a waypoint/.test(s.text)));

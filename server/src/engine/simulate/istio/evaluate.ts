@@ -670,7 +670,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     if (kind === 'ztunnel' && d.waypoint) {
       // Behind a waypoint, ztunnel sees the waypoint's identity and address, not the client's.
       c.peer = d.waypoint.name ? `${this.options.trustDomain}/ns/${d.waypoint.ns}/sa/${d.waypoint.name}` : null;
-      if (!d.waypoint.name) c.peerMissing = 'waypoint identity (istio.io/use-waypoint)';
+      c.peerMissing = d.waypoint.name ? null : 'waypoint identity (istio.io/use-waypoint)';
       c.sourceIpMissing = 'source.ip of the waypoint';
       if (t) t.add(`ztunnel sees the waypoint's identity${c.peer ? ` ${c.peer}` : ''}, not the client's`, 'applies');
     } else if ((kind === 'sidecar' && !d.classic) || kind === 'ztunnel') {
