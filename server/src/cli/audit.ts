@@ -5,6 +5,7 @@ import { MESHES, type Mesh } from '../engine/meshes';
 import { simulateShapes } from '../engine/simulate';
 import type { TimeWindow } from '../engine/traffic/ingest';
 import { commandFailure, HelpRequested, UsageError } from './errors';
+import { ArgCursor } from './args';
 import type { CliIo } from './main';
 import { loadWorkspace, readTraffic } from './simulate';
 import { EXIT_INTERRUPTED, isAbort } from './traffic';
@@ -48,15 +49,10 @@ interface AuditArgs {
 
 function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
   const parsed: AuditArgs = { policies: [], traffic: [], inventory: [], format: 'html', includeUnknown: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    const list = () => value().split(',').filter((p) => p.length > 0);
+  for (const cli = new ArgCursor(args); cli.next();) {
+    const flag = cli.flag;
+    const value = (): string => cli.value();
+    const list = (): string[] => cli.list();
     const only = (which: 'report' | 'generate') => { if (command !== which) throw new UsageError(`${flag} is an option of ${which}`); };
     switch (flag) {
       case '--help': case '-h': throw new HelpRequested();
@@ -83,7 +79,7 @@ function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
       }
       case '--include-unknown': only('generate'); parsed.includeUnknown = true; break;
       default:
-        throw new UsageError(flag.startsWith('-') ? `unknown option "${flag}"` : `unexpected argument "${arg}"`);
+        throw cli.unexpected();
     }
   }
   if (parsed.traffic.length === 0) throw new UsageError(`${command} needs --traffic`);

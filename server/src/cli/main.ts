@@ -10,6 +10,7 @@ import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
 import { commandFailure, UsageError } from './errors';
+import { ArgCursor } from './args';
 import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
 import { runGenerateCli, runReportCli } from './audit';
@@ -72,14 +73,9 @@ function lint(args: string[], io: CliIo): number {
   let configFile: string | undefined;
   const limits: ReadLimits = { ...DEFAULT_READ_LIMITS };
   const paths: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
+  for (const cli = new ArgCursor(args); cli.next();) {
+    const flag = cli.flag;
+    const value = (): string => cli.value();
     switch (flag) {
       case '--format': {
         const v = value();
@@ -94,8 +90,8 @@ function lint(args: string[], io: CliIo): number {
       case '--quiet': quiet = true; break;
       case '--config': configFile = value(); break;
       default:
-        if (flag.startsWith('-')) throw new UsageError(`unknown option "${flag}"`);
-        paths.push(arg);
+        if (cli.isOption) throw cli.unexpected();
+        paths.push(cli.arg);
     }
   }
   if (paths.length === 0) throw new UsageError('lint needs at least one file or folder');

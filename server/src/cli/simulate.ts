@@ -16,6 +16,7 @@ import { describeCall } from '../engine/traffic/describeCall';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { VERSION } from '../version';
 import { commandFailure, HelpRequested, UsageError } from './errors';
+import { ArgCursor } from './args';
 import type { CliIo } from './main';
 
 export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
@@ -68,21 +69,10 @@ interface Parsed {
 
 function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
   const parsed: Parsed = { policies: [], traffic: [], inventory: [], format: 'text', failOnNewlyDenied: 0, source: 'files' };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    // A path list: the value, then every following argument up to the next option, so that
-    // `--traffic a.jsonl b.jsonl` (a shell glob) works as well as repeating the option or commas.
-    const list = () => {
-      const paths = value().split(',');
-      if (inline === undefined) while (i + 1 < args.length && !args[i + 1]!.startsWith('-')) paths.push(...args[++i]!.split(','));
-      return paths.filter((p) => p.length > 0);
-    };
+  for (const cli = new ArgCursor(args); cli.next();) {
+    const flag = cli.flag;
+    const value = (): string => cli.value();
+    const list = (): string[] => cli.list();
     switch (flag) {
       case '--help': case '-h': throw new HelpRequested();
       case '--policies': parsed.policies.push(...list()); break;
@@ -108,7 +98,7 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
       }
       case '--progress': parsed.progress = true; break;
       default:
-        throw new UsageError(flag.startsWith('-') ? `unknown option "${flag}"` : `unexpected argument "${arg}"`);
+        throw cli.unexpected();
     }
   }
   const formats = command === 'simulate' ? ['text', 'json', 'jsonl', 'sarif'] : ['text', 'json'];

@@ -9,6 +9,7 @@ import { readerSettingProblems, runIngestWorker, type IngestProgress, type Inges
 import { ClickHouseTrafficSource, FileTrafficSource, TrafficSourceError, type TrafficSource } from '../engine/traffic/sources';
 import { redactorFor } from '../engine/traffic/redact';
 import { commandFailure, UsageError } from './errors';
+import { ArgCursor } from './args';
 import type { CliIo } from './main';
 
 export const TRAFFIC_USAGE = `Usage: mesh-policy traffic <files or folders...> [options]
@@ -137,14 +138,9 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   let maxLines: number | undefined;
   let progress = Boolean(cli.stderrIsTty);
   const paths: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
+  for (const cli = new ArgCursor(args); cli.next();) {
+    const flag = cli.flag;
+    const value = (): string => cli.value();
     switch (flag) {
       case '--help': case '-h':
         io.stdout(TRAFFIC_USAGE);
@@ -168,8 +164,8 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
       case '--progress': progress = true; break;
       case '--key-headers': keyHeaders = value().split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0); break;
       default:
-        if (flag.startsWith('-')) throw new UsageError(`unknown option "${flag}"`);
-        paths.push(arg);
+        if (cli.isOption) throw cli.unexpected();
+        paths.push(cli.arg);
     }
   }
   if (sourceKind === 'clickhouse' && paths.length) throw new UsageError('--source clickhouse reads the configured table: give no files');

@@ -1,0 +1,54 @@
+import { UsageError } from './errors';
+
+/**
+ * Walks a command line one option at a time, for every subcommand: `--flag value`,
+ * `--flag=value`, and path lists. A path list takes the value and then every following argument
+ * up to the next option, so `--traffic a.jsonl b.jsonl` (a shell glob) works as well as
+ * repeating the option or separating paths with commas.
+ */
+export class ArgCursor {
+  /** The option as written, without an inline `=value`; or the plain argument. */
+  flag = '';
+  /** The whole argument, as written. */
+  arg = '';
+  private index = -1;
+  private inline: string | undefined;
+
+  constructor(private readonly args: readonly string[]) {}
+
+  /** Moves to the next argument; false when there is none. */
+  next(): boolean {
+    if (++this.index >= this.args.length) return false;
+    this.arg = this.args[this.index]!;
+    const eq = this.arg.startsWith('--') ? this.arg.indexOf('=') : -1;
+    this.flag = eq >= 0 ? this.arg.slice(0, eq) : this.arg;
+    this.inline = eq >= 0 ? this.arg.slice(eq + 1) : undefined;
+    return true;
+  }
+
+  /** True when the current argument is an option rather than a path. */
+  get isOption(): boolean {
+    return this.flag.startsWith('-');
+  }
+
+  /** The option's value: after `=`, or the next argument. */
+  value(): string {
+    const v = this.inline ?? this.args[++this.index];
+    if (v === undefined) throw new UsageError(`${this.flag} needs a value`);
+    return v;
+  }
+
+  /** The option's paths: its value and the plain arguments after it, each split on commas. */
+  list(): string[] {
+    const paths = this.value().split(',');
+    if (this.inline === undefined) {
+      while (this.index + 1 < this.args.length && !this.args[this.index + 1]!.startsWith('-')) paths.push(...this.args[++this.index]!.split(','));
+    }
+    return paths.filter((p) => p.length > 0);
+  }
+
+  /** The error for an argument the command does not take. */
+  unexpected(): UsageError {
+    return new UsageError(this.isOption ? `unknown option "${this.flag}"` : `unexpected argument "${this.arg}"`);
+  }
+}

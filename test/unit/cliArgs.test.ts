@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ArgCursor } from '../../server/src/cli/args';
+import { UsageError } from '../../server/src/cli/errors';
+
+/** Reads a command line the way the subcommands do: path lists for --traffic, one value for --format. */
+function walk(args: string[]): Array<[string, string | string[]]> {
+  const seen: Array<[string, string | string[]]> = [];
+  for (const cli = new ArgCursor(args); cli.next();) {
+    if (cli.flag === '--traffic') seen.push([cli.flag, cli.list()]);
+    else if (cli.flag === '--format') seen.push([cli.flag, cli.value()]);
+    else if (cli.flag === '--quiet') seen.push([cli.flag, '']);
+    else if (cli.isOption) throw cli.unexpected();
+    else seen.push(['path', cli.arg]);
+  }
+  return seen;
+}
+
+const cases: Array<{ name: string; args: string[]; expected: Array<[string, string | string[]]> | RegExp }> = [
+  { name: 'value after the option', args: ['--format', 'json'], expected: [['--format', 'json']] },
+  { name: 'inline value', args: ['--format=json'], expected: [['--format', 'json']] },
+  { name: 'inline value with =', args: ['--format=a=b'], expected: [['--format', 'a=b']] },
+  { name: 'path list up to the next option', args: ['--traffic', 'a.log', 'b.log', '--format', 'text'], expected: [['--traffic', ['a.log', 'b.log']], ['--format', 'text']] },
+  { name: 'path list with commas', args: ['--traffic', 'a.log,b.log', 'c.log'], expected: [['--traffic', ['a.log', 'b.log', 'c.log']]] },
+  { name: 'inline path list stops at its own value', args: ['--traffic=a.log', 'b.log'], expected: [['--traffic', ['a.log']], ['path', 'b.log']] },
+  { name: 'empty list items dropped', args: ['--traffic', 'a.log,,'], expected: [['--traffic', ['a.log']]] },
+  { name: 'plain arguments', args: ['x.yaml', '--quiet', 'y.yaml'], expected: [['path', 'x.yaml'], ['--quiet', ''], ['path', 'y.yaml']] },
+  { name: 'missing value', args: ['--format'], expected: /--format needs a value/ },
+  { name: 'unknown option', args: ['--nope'], expected: /unknown option "--nope"/ },
+  { name: 'unknown inline option names the option only', args: ['--nope=1'], expected: /unknown option "--nope"$/ },
+];
+
+for (const c of cases) {
+  test(`command line: ${c.name}`, () => {
+    if (c.expected instanceof RegExp) {
+      assert.throws(() => walk(c.args), (e: unknown) => e instanceof UsageError && (c.expected as RegExp).test(e.message));
+    } else {
+      assert.deepEqual(walk(c.args), c.expected);
+    }
+  });
+}
