@@ -1,8 +1,8 @@
 import type { TrafficShape } from '../../traffic/ingest/types';
 import { collectEvidence, plural, templateRegex, type Caller, type GenerateOptions, type Operation } from './evidence';
-import { summarize, writeHeader } from './summary';
-import type { GeneratedPolicies, GenerationSummary, PolicyGenerator } from './types';
-import { dnsName, YamlWriter } from './yaml';
+import { GenerationDraft } from './summary';
+import type { GeneratedPolicies, PolicyGenerator } from './types';
+import { dnsName } from './yaml';
 
 /** The service name in a Consul SPIFFE ID: spiffe://<trust domain>/ns/<ns>/dc/<dc>/svc/<name>. */
 function serviceOf(caller: Caller): string | undefined {
@@ -25,10 +25,8 @@ export const consulGenerator: PolicyGenerator = {
       if (!name) return 'destination service not resolved';
       return { key: name, namespace: r.destination?.namespace ?? 'default', service: name };
     }, options);
-    const body = new YamlWriter();
-    const destinations: GenerationSummary['destinations'] = [];
-    const skipped: GenerationSummary['skipped'] = [];
-    let resources = 0;
+    const draft = new GenerationDraft();
+    const { body, destinations, skipped } = draft;
     for (const dest of evidence.destinations) {
       // per calling service: its operations (from every group it belongs to) and whether it used TCP
       const sources = new Map<string, { calls: number; operations: Operation[]; tcp: number }>();
@@ -78,12 +76,8 @@ export const consulGenerator: PolicyGenerator = {
       }
       body.line(4, '- name: "*"', 'every other service');
       body.key(6, 'action', 'deny');
-      resources++;
       destinations.push({ name: dest.key, calls: dest.calls, callers: sources.size, resources: [`ServiceIntentions ${dest.key}`] });
     }
-    const summary = summarize(evidence, destinations, skipped, []);
-    const head = new YamlWriter();
-    writeHeader(head, 'Consul', summary, options.minDistinct ?? 3);
-    return { mesh: 'consul', yaml: head.toString() + body.toString(), resources, summary };
+    return draft.finish('consul', 'Consul', evidence, options);
   },
 };

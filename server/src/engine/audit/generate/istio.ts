@@ -1,8 +1,8 @@
 import type { TrafficShape } from '../../traffic/ingest/types';
 import { collectEvidence, plural, selectorOrSkip, workloadKeyer, type GenerateOptions, type Operation } from './evidence';
-import { summarize, writeHeader } from './summary';
-import type { GeneratedPolicies, GenerationSummary, PolicyGenerator } from './types';
-import { dnsName, YamlWriter } from './yaml';
+import { GenerationDraft } from './summary';
+import type { GeneratedPolicies, PolicyGenerator } from './types';
+import { dnsName } from './yaml';
 
 /**
  * Istio: one ALLOW AuthorizationPolicy per workload, selected by its pod labels. One rule per
@@ -13,11 +13,8 @@ export const istioGenerator: PolicyGenerator = {
   mesh: 'istio',
   generate(shapes: readonly TrafficShape[], options: GenerateOptions): GeneratedPolicies {
     const evidence = collectEvidence('istio', shapes, workloadKeyer(false), options);
-    const body = new YamlWriter();
-    const destinations: GenerationSummary['destinations'] = [];
-    const skipped: GenerationSummary['skipped'] = [];
-    const unprotected: GenerationSummary['unprotectedDenied'] = [];
-    let resources = 0;
+    const draft = new GenerationDraft();
+    const { body, destinations, skipped, unprotected } = draft;
     for (const dest of evidence.destinations) {
       const selector = selectorOrSkip(dest, options.inventory, skipped, unprotected);
       if (!selector) continue;
@@ -53,13 +50,9 @@ export const istioGenerator: PolicyGenerator = {
           }
         }
       }
-      resources++;
       destinations.push({ name: dest.key, calls: dest.calls, callers: new Set(dest.groups.flatMap((g) => g.callers.map((c) => c.principal))).size, resources: [`AuthorizationPolicy ${dest.namespace}/${name}`] });
     }
-    const summary = summarize(evidence, destinations, skipped, unprotected);
-    const head = new YamlWriter();
-    writeHeader(head, 'Istio', summary, options.minDistinct ?? 3);
-    return { mesh: 'istio', yaml: head.toString() + body.toString(), resources, summary };
+    return draft.finish('istio', 'Istio', evidence, options);
   },
 };
 

@@ -1,8 +1,8 @@
 import type { TrafficShape } from '../../traffic/ingest/types';
 import { collectEvidence, plural, selectorOrSkip, templateRegex, TEMPLATE_SEGMENT, workloadKeyer, type CallerGroup, type GenerateOptions, type PathPattern } from './evidence';
-import { summarize, writeHeader } from './summary';
+import { GenerationDraft } from './summary';
 import type { GeneratedPolicies, GenerationSummary, PolicyGenerator } from './types';
-import { dnsName, YamlWriter } from './yaml';
+import { dnsName, type YamlWriter } from './yaml';
 
 /**
  * Linkerd: per workload port, a Server; per group of callers that make the same requests, an
@@ -17,11 +17,8 @@ export const linkerdGenerator: PolicyGenerator = {
   mesh: 'linkerd',
   generate(shapes: readonly TrafficShape[], options: GenerateOptions): GeneratedPolicies {
     const evidence = collectEvidence('linkerd', shapes, workloadKeyer(true), options);
-    const body = new YamlWriter();
-    const destinations: GenerationSummary['destinations'] = [];
-    const skipped: GenerationSummary['skipped'] = [];
-    const unprotected: GenerationSummary['unprotectedDenied'] = [];
-    let resources = 0;
+    const draft = new GenerationDraft();
+    const { body, destinations, skipped, unprotected } = draft;
     for (const dest of evidence.destinations) {
       const selector = selectorOrSkip(dest, options.inventory, skipped, unprotected);
       // the keyer puts the port in the destination
@@ -36,7 +33,6 @@ export const linkerdGenerator: PolicyGenerator = {
         body.key(0, 'metadata').key(2, 'name', name).key(2, 'namespace', dest.namespace);
         body.key(0, 'spec');
         names.push(`${kind} ${dest.namespace}/${name}`);
-        resources++;
       };
       body.document();
       body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
@@ -52,7 +48,6 @@ export const linkerdGenerator: PolicyGenerator = {
       if (grpc) body.key(2, 'proxyProtocol', 'gRPC');
       else if (kinds.tcp && !kinds.http && !kinds.grpc) body.key(2, 'proxyProtocol', 'opaque');
       names.push(`Server ${dest.namespace}/${server}`);
-      resources++;
       dest.groups.forEach((group, i) => {
         const base = dest.groups.length === 1 ? server : dnsName(server, i + 1);
         const authn = dnsName(base, 'clients');
@@ -90,10 +85,7 @@ export const linkerdGenerator: PolicyGenerator = {
       });
       destinations.push({ name: dest.key, calls: dest.calls, callers: new Set(dest.groups.flatMap((g) => g.callers.map((c) => c.principal))).size, resources: names });
     }
-    const summary = summarize(evidence, destinations, skipped, unprotected);
-    const head = new YamlWriter();
-    writeHeader(head, 'Linkerd', summary, options.minDistinct ?? 3);
-    return { mesh: 'linkerd', yaml: head.toString() + body.toString(), resources, summary };
+    return draft.finish('linkerd', 'Linkerd', evidence, options);
   },
 };
 

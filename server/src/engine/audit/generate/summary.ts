@@ -1,7 +1,26 @@
-import type { Evidence } from './evidence';
+import type { Mesh } from '../../meshes';
+import type { Evidence, GenerateOptions } from './evidence';
 import { plural } from './evidence';
-import type { GenerationSummary } from './types';
-import type { YamlWriter } from './yaml';
+import type { GeneratedPolicies, GenerationSummary } from './types';
+import { YamlWriter } from './yaml';
+
+/** What a generator collects while it walks the destinations: the YAML body, one summary entry
+ * per destination it wrote policies for, and what it had to leave out. */
+export class GenerationDraft {
+  readonly body = new YamlWriter();
+  readonly destinations: GenerationSummary['destinations'] = [];
+  readonly skipped: GenerationSummary['skipped'] = [];
+  readonly unprotected: GenerationSummary['unprotectedDenied'] = [];
+
+  /** The header (what the policies rest on, what was left out) above the body. */
+  finish(mesh: Mesh, meshTitle: string, evidence: Evidence, options: GenerateOptions): GeneratedPolicies {
+    const summary = summarize(evidence, this.destinations, this.skipped, this.unprotected);
+    const head = new YamlWriter();
+    writeHeader(head, meshTitle, summary, options.minDistinct ?? 3);
+    const resources = this.destinations.reduce((sum, d) => sum + d.resources.length, 0);
+    return { mesh, yaml: head.toString() + this.body.toString(), resources, summary };
+  }
+}
 
 export function summarize(evidence: Evidence, destinations: GenerationSummary['destinations'], extraSkipped: GenerationSummary['skipped'], extraUnprotected: GenerationSummary['unprotectedDenied']): GenerationSummary {
   const generated = new Set(destinations.map((d) => d.name));

@@ -2,7 +2,7 @@ import { replaceScalar } from '../../edits';
 import type { Fix } from '../../findings';
 import type { NodePath } from '../../source/tree';
 import type { Check, CheckContext } from '../check';
-import { AP, closest, conditionsOf, rulesOf, sourcesOf, specOf, strings, whenKey } from './util';
+import { AP, closest, principalValuesOf } from './util';
 import { inventoryIndex } from './workspaceIndex';
 
 const PRINCIPAL = /^([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/;
@@ -38,18 +38,6 @@ export const principalServiceAccountCheck: Check = {
   kinds: [AP],
   needsInventory: true,
   run(ctx) {
-    for (const rule of rulesOf(specOf(ctx))) {
-      for (const source of sourcesOf(rule)) {
-        for (const field of ['principals', 'notPrincipals']) {
-          for (const { value, index } of strings(source.source[field])) check(ctx, [...source.path, field, index], value);
-        }
-      }
-      for (const condition of conditionsOf(rule)) {
-        if (whenKey(condition.condition) !== 'source.principal') continue;
-        for (const field of ['values', 'notValues']) {
-          for (const { value, index } of strings(condition.condition[field])) check(ctx, [...condition.path, field, index], value);
-        }
-      }
-    }
+    for (const { path, value } of principalValuesOf(ctx)) check(ctx, path, value);
   },
 };

@@ -147,6 +147,26 @@ export function whenKey(condition: Obj): string | undefined {
 }
 
 /** A field with at least one value. */
+/** Every principal an AuthorizationPolicy names: in sources (`principals`, `notPrincipals`) and
+ * in `source.principal` conditions (`values`, `notValues`), with the path of each value. */
+export function principalValuesOf(ctx: CheckContext): Array<{ path: NodePath; value: string }> {
+  const found: Array<{ path: NodePath; value: string }> = [];
+  for (const rule of rulesOf(specOf(ctx))) {
+    for (const source of sourcesOf(rule)) {
+      for (const field of ['principals', 'notPrincipals']) {
+        for (const { value, index } of strings(source.source[field])) found.push({ path: [...source.path, field, index], value });
+      }
+    }
+    for (const condition of conditionsOf(rule)) {
+      if (whenKey(condition.condition) !== 'source.principal') continue;
+      for (const field of ['values', 'notValues']) {
+        for (const { value, index } of strings(condition.condition[field])) found.push({ path: [...condition.path, field, index], value });
+      }
+    }
+  }
+  return found;
+}
+
 export function has(object: Obj, field: string): boolean {
   return nonEmpty(object[field]);
 }
