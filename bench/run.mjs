@@ -84,6 +84,12 @@ if (s.memory) {
     rows.push([`memory ${r.lines.toLocaleString('en-US')} lines`, `${r.peakRssMiB} MiB`, `${r.baselinePeakRssMiB} MiB (bare read)`, `${r.shapes.toLocaleString('en-US')} shapes`, r.lines === 1_000_000 ? '≤ 1,024 MiB' : '', r.lines === 1_000_000 ? r.peakRssMiB <= 1024 : undefined]);
   }
 }
+if (s.clickhouse?.targets) {
+  const c = s.clickhouse;
+  const mb = (mib) => Math.round(mib * 1048576 / 1e6);
+  rows.push([`clickhouse ${c.rows >= 1e6 ? `${c.rows / 1e6}M` : c.rows.toLocaleString('en-US')} rows`, `${(c.clickhouse.ms / 1000).toFixed(1)} s`, c.files ? `${(c.files.ms / 1000).toFixed(1)} s (same rows, file)` : '(file side not run)', c.ratio !== undefined ? x(c.ratio) : '', '< 1.00×', c.targets.fasterThanFiles ?? undefined]);
+  rows.push(['clickhouse peak RSS', `${c.targets.peakRssMB} MB`, c.files ? `${mb(c.files.maxRssMiB)} MB (file)` : '', '', '< 200 MB', c.targets.rssUnder200MB]);
+}
 results.summary = rows.map(([figure, ours, baseline, ratio, target, met]) => ({ figure, ours, baseline, ratio, target, met }));
 const widths = [24, 14, 26, 14, 13];
 console.log(`\n## Summary (${results.machine.cpus} × ${results.machine.cpuModel}, Node ${process.version}, load ${results.machine.loadAverageAtStart[0]} → ${results.machine.loadAverageAtEnd[0]}, ${results.totalSeconds} s)`);

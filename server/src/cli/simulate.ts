@@ -3,7 +3,7 @@ import { relative, resolve } from 'node:path';
 import { BaselineError, compareWithGit, impactLens, impactSentence, type BaselineComparison } from '../engine/baseline';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { Engine } from '../engine/engine';
-import { Simulation, simulateShapes, type SimulationResult, type Tally } from '../engine/simulate';
+import { Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
@@ -190,16 +190,18 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
         return 2;
       }
     }
-    // Secrets in the logs never reach the output (decisions above used the real values).
-    const result = redacted(decided, redactorFor(loaded.workspace.config));
+    // Secrets in the logs never reach the output (decisions above used the real values). Text and
+    // SARIF print a few of the calls: only those are redacted, not a copy of every decision.
+    const redactor = redactorFor(loaded.workspace.config);
+    const printable = (o: ShapeOutcome): ShapeOutcome => redactedOutcome(o, redactor);
     switch (parsed.format) {
-      case 'json': io.stdout(JSON.stringify({ ...(jsonResult(result, model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel) } : {}) }, null, 2)); break;
-      case 'jsonl': for (const line of jsonlLines(result, rel, model.stats.files.map((f) => f.path))) io.stdout(line); break;
-      case 'sarif': io.stdout(JSON.stringify(sarif(result, rel, comparison), null, 2)); break;
-      default: io.stdout(textSummary(result, model, rel) + (comparison ? `\n\n${baselineText(comparison, rel)}` : ''));
+      case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel) } : {}) }, null, 2)); break;
+      case 'jsonl': for (const line of jsonlLines(redacted(decided, redactor), rel, model.stats.files.map((f) => f.path))) io.stdout(line); break;
+      case 'sarif': io.stdout(JSON.stringify(sarif(decided, rel, comparison, printable), null, 2)); break;
+      default: io.stdout(textSummary(decided, model, rel, printable) + (comparison ? `\n\n${baselineText(comparison, rel)}` : ''));
     }
     if (model.stats.files.some((f) => f.error)) return 2;
-    const newlyDenied = comparison ? comparison.becomeDenied : result.totals.newlyDenied;
+    const newlyDenied = comparison ? comparison.becomeDenied : decided.totals.newlyDenied;
     return newlyDenied > parsed.failOnNewlyDenied ? 1 : 0;
   } catch (error) {
     if (isAbort(error, run.signal)) {
@@ -251,14 +253,11 @@ export function runExplainCli(args: string[], io: CliIo): number {
 /** The result as it may be printed: records without their secrets, and decisions (reasons,
  * traces) without the secret values of the call they are about. */
 function redacted(result: SimulationResult, redactor: Redactor): SimulationResult {
-  return {
-    ...result,
-    outcomes: result.outcomes.map((o) => ({
-      ...o,
-      shape: { ...o.shape, record: redactor.record(o.shape.record) },
-      decision: redactor.deep(o.decision, redactor.secretsOf(o.shape.record)),
-    })),
-  };
+  return { ...result, outcomes: result.outcomes.map((o) => redactedOutcome(o, redactor)) };
+}
+
+function redactedOutcome(o: ShapeOutcome, redactor: Redactor): ShapeOutcome {
+  return { ...o, shape: { ...o.shape, record: redactor.record(o.shape.record) }, decision: redactor.deep(o.decision, redactor.secretsOf(o.shape.record)) };
 }
 
 
@@ -290,7 +289,8 @@ function tallyText(t: Tally): string {
 }
 
 
-export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string): string {
+/** `shown`: the outcome as it may be printed (redacted), asked only for the outcomes printed. */
+export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o): string {
   const t = result.totals;
   const out = [
     `Simulated ${n(t.calls)} calls (${n(result.outcomes.length)} shapes from ${n(model.stats.lines)} log lines, ${n(model.stats.skipped)} skipped).`,
@@ -307,7 +307,7 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
   const changed = result.outcomes.filter((o) => o.change === 'newly-denied' || o.change === 'newly-allowed').sort((a, b) => b.shape.count - a.shape.count);
   if (changed.length) {
     out.push('', 'Changes against what was observed (top 20 by calls):');
-    for (const o of changed.slice(0, 20)) {
+    for (const o of changed.slice(0, 20).map(shown)) {
       const sample = o.shape.samples[0];
       out.push(`  ${o.change === 'newly-denied' ? 'newly denied ' : 'newly allowed'}  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${o.decision.reason}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
     }
@@ -315,7 +315,10 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
   const unknown = result.outcomes.filter((o) => o.decision.verdict === 'unknown');
   if (unknown.length) {
     const byMissing = new Map<string, number>();
-    for (const o of unknown) for (const m of o.decision.missing?.length ? o.decision.missing : ['(see trace)']) byMissing.set(m, (byMissing.get(m) ?? 0) + o.shape.count);
+    for (const u of unknown) {
+      const o = shown(u);
+      for (const m of o.decision.missing?.length ? o.decision.missing : ['(see trace)']) byMissing.set(m, (byMissing.get(m) ?? 0) + o.shape.count);
+    }
     out.push('', 'Undecidable calls, by missing attribute:');
     for (const [attribute, calls] of [...byMissing].sort((a, b) => b[1] - a[1])) out.push(`  ${n(calls).padStart(8)}  ${attribute}`);
   }
@@ -388,7 +391,7 @@ function baselineJson(c: BaselineComparison, rel: (p: string) => string): unknow
   };
 }
 
-function sarif(result: SimulationResult, rel: (p: string) => string, comparison?: BaselineComparison): unknown {
+function sarif(result: SimulationResult, rel: (p: string) => string, comparison: BaselineComparison | undefined, shown: (o: ShapeOutcome) => ShapeOutcome): unknown {
   const denied = result.outcomes.filter((o) => o.change === 'newly-denied' && o.decision.policy);
   const vsBaseline = (comparison?.changed ?? []).filter((c) => c.baseline.verdict === 'allow' && c.outcome.decision.verdict === 'deny' && c.outcome.decision.policy);
   return {
@@ -397,7 +400,7 @@ function sarif(result: SimulationResult, rel: (p: string) => string, comparison?
     runs: [{
       tool: { driver: { name: 'mesh-policy', version: VERSION, informationUri: 'https://example.invalid/mesh-policy-auditor', rules: [{ id: 'MPA9001', name: 'NewlyDeniedCall', shortDescription: { text: 'The policies would deny calls that the logs show succeeded' } }, { id: 'MPA9002', name: 'DeniedSinceBaseline', shortDescription: { text: 'The policies deny calls that the policies at the baseline git ref allowed' } }] } },
       columnKind: 'utf16CodeUnits',
-      results: denied.map((o) => {
+      results: denied.map(shown).map((o) => {
         const at = o.decision.rule ?? o.decision.policy!;
         return {
           ruleId: 'MPA9001', level: 'error',

@@ -3,7 +3,8 @@ import type { Mesh } from '../../../meshes';
 import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord } from '../../formats/envoyFields';
 import { normalizeTime } from '../../formats/common';
 import type { Resolution, Resolver } from '../../ingest/resolve';
-import { detach, shapeKey } from '../../ingest/shapes';
+import type { AccessRecord } from '../../accessRecord';
+import { copyString, sameShape, shapeHash, shapeKey } from '../../ingest/shapes';
 import { TimeParser } from '../../ingest/time';
 import type { SampleLocation, TrafficShape } from '../../ingest/types';
 import type { ParsedLine } from '../../readerTypes';
@@ -34,15 +35,19 @@ const SLOT_OF = new Map<string, number>(DEFAULT_JSON_KEYS);
 
 export class RowFolder {
   readonly counts: FoldCounts = { lines: 0, calls: 0, joinedPairs: 0, gatewayLegs: 0, reused: 0, unmatched: 0, sideMismatches: 0 };
-  /** The shapes as they will be returned (completed in place by finish), by key; their first
-   * and last times in epoch ms, by position. */
-  private readonly positions = new Map<string, number>();
+  /** The shapes as they will be returned (completed in place by finish), by shapeHash of their
+   * record (checked with sameShape: no key string is built for a row of a known shape); their
+   * first and last times in epoch ms, by position. */
+  private readonly positions = new Map<number, number | number[]>();
   private readonly shapes: TrafficShape[] = [];
   private readonly firstMs: number[] = [];
   private readonly lastMs: number[] = [];
   private readonly slots: number[];
+  /** The result columns of the fields, per prefix: `f<i>`, `c<i>`. */
+  private readonly columns: Record<'f' | 'c', string[]>;
   private readonly seen: Uint8Array;
   private readonly labels = new Map<string, Record<string, string> | undefined>();
+  private readonly kept = new KeptValues();
   private readonly times = new TimeParser();
   private readonly keyHeaders: ReadonlySet<string> | undefined;
   private readonly resolution: Resolution = { sourceMethod: 'unresolved', destinationMethod: 'unresolved' };
@@ -62,6 +67,7 @@ export class RowFolder {
     keyHeaders: readonly string[] | undefined,
   ) {
     this.slots = fields.map((f) => SLOT_OF.get(f) ?? -1);
+    this.columns = { f: fields.map((_, i) => `f${i}`), c: fields.map((_, i) => `c${i}`) };
     this.seen = new Uint8Array(SLOT_COUNT);
     for (const f of mapped) {
       const slot = SLOT_OF.get(f);
@@ -129,9 +135,10 @@ export class RowFolder {
   /** The row's line (prefix f) or its joined client line (prefix c), as the Envoy reader reads it. */
   private line(row: GroupRow, prefix: 'f' | 'c'): ParsedLine {
     const v: (string | undefined)[] = new Array(SLOT_COUNT);
+    const columns = this.columns[prefix];
     for (let i = 0; i < this.slots.length; i++) {
       const slot = this.slots[i]!;
-      if (slot >= 0) v[slot] = present(row[`${prefix}${i}`]);
+      if (slot >= 0) v[slot] = present(row[columns[i]!]);
     }
     if (prefix === 'f') v[F.START_TIME] = present(row['first_time']);
     const parsed = buildEnvoyRecord(v, this.seen, this.mesh, undefined);
@@ -167,23 +174,28 @@ export class RowFolder {
     const resolution = this.resolver.resolve(line, client, undefined, this.resolution);
     const record = line.record;
     this.counts.calls += n;
-    const key = shapeKey(record, this.keyHeaders);
+    const hash = shapeHash(record, this.keyHeaders);
     const firstTime = record.time;
     const lastTime = normalizeTime(present(row['last_time'])) ?? firstTime;
     const firstMs = this.times.parse(firstTime);
     const lastMs = this.times.parse(lastTime);
-    let at = this.positions.get(key);
+    let at = this.find(record, hash);
     let shape: TrafficShape;
     if (at === undefined) {
       at = this.shapes.length;
       shape = {
-        key, record: detach(record), count: 0,
+        // flat: the key is built by concatenation, a tree of a few dozen pieces
+        key: copyString(shapeKey(record, this.keyHeaders)), record: this.kept.record(record), count: 0,
         ...(firstTime !== undefined ? { firstTime } : {}),
         ...(lastTime !== undefined ? { lastTime } : {}),
-        samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+        // (most shapes are one row: an array of exactly one sample, not one grown for more)
+        samples: this.maxSamples > 0 ? [this.sample(row)] : [], sourceBy: {}, destinationBy: {}, joined: 0,
         ...(line.identityGap ? { identityGap: line.identityGap } : {}),
       };
-      this.positions.set(key, at);
+      const bucket = this.positions.get(hash);
+      if (bucket === undefined) this.positions.set(hash, at);
+      else if (typeof bucket === 'number') this.positions.set(hash, [bucket, at]);
+      else bucket.push(at);
       this.shapes.push(shape);
       this.firstMs.push(firstMs);
       this.lastMs.push(lastMs);
@@ -193,20 +205,29 @@ export class RowFolder {
       if (firstTime !== undefined && (shape.firstTime === undefined || firstMs < this.firstMs[at]!)) {
         this.firstMs[at] = firstMs;
         shape.firstTime = firstTime;
-        shape.record = detach(record);
+        shape.record = this.kept.record(record);
       }
       if (lastTime !== undefined && (shape.lastTime === undefined || lastMs > this.lastMs[at]!)) {
         this.lastMs[at] = lastMs;
         shape.lastTime = lastTime;
       }
+      if (shape.samples.length < this.maxSamples) shape.samples.push(this.sample(row));
     }
     shape.count += n;
-    if (shape.samples.length < this.maxSamples) shape.samples.push(this.sample(row));
     shape.sourceBy[resolution.sourceMethod] = (shape.sourceBy[resolution.sourceMethod] ?? 0) + n;
     shape.destinationBy[resolution.destinationMethod] = (shape.destinationBy[resolution.destinationMethod] ?? 0) + n;
     if (resolution.sourceReason) (shape.unresolvedSource ??= {})[resolution.sourceReason] = (shape.unresolvedSource[resolution.sourceReason] ?? 0) + n;
     if (resolution.destinationReason) (shape.unresolvedDestination ??= {})[resolution.destinationReason] = (shape.unresolvedDestination[resolution.destinationReason] ?? 0) + n;
     if (client) shape.joined += n;
+  }
+
+  /** The position of the shape a record folds into, if there is one. */
+  private find(record: AccessRecord, hash: number): number | undefined {
+    const bucket = this.positions.get(hash);
+    if (bucket === undefined) return undefined;
+    if (typeof bucket === 'number') return sameShape(this.shapes[bucket]!.record, record, this.keyHeaders) ? bucket : undefined;
+    for (const at of bucket) if (sameShape(this.shapes[at]!.record, record, this.keyHeaders)) return at;
+    return undefined;
   }
 
   /** `clickhouse://host:port/db.table?start_time=<first line's time>&request_id=<its id>`, line 0. */
@@ -217,7 +238,75 @@ export class RowFolder {
     const id = present(row['sample_request_id']);
     if (id !== undefined) params.set('request_id', id);
     const query = params.toString();
-    return { file: query ? `${this.sampleBase}?${query}` : this.sampleBase, line: 0 };
+    // flat: the concatenation (and URLSearchParams' own) would keep a tree of pieces per sample
+    return { file: query ? copyString(`${this.sampleBase}?${query}`) : this.sampleBase, line: 0 };
+  }
+}
+
+type Party = NonNullable<AccessRecord['source']> | NonNullable<AccessRecord['destination']>;
+
+/**
+ * What the shapes keep of their records, one copy of each value: the records of different shapes
+ * repeat the same names, addresses, paths and label maps (a row's labels, the inventory's). Kept
+ * strings are flat copies (copyString), so none refers to a row's text.
+ */
+class KeptValues {
+  private readonly strings = new Map<string, string>();
+  /** By the map's entries in order (the same content in another order stays apart, as it prints). */
+  private readonly labelMaps = new Map<string, Record<string, string>>();
+
+  record(record: AccessRecord): AccessRecord {
+    const out: Record<string, unknown> = {};
+    for (const name in record) {
+      const value = record[name as keyof AccessRecord];
+      if (value === undefined) continue;
+      // (the time differs from shape to shape: a copy, not a value to keep for the others)
+      out[name] = name === 'time' && typeof value === 'string' ? copyString(value)
+        : (name === 'source' || name === 'destination') && value ? this.party(value as Party) : this.copy(value);
+    }
+    return out as AccessRecord;
+  }
+
+  /** The source or destination: its label map shared with every record that has the same one. */
+  private party(party: Party): Party {
+    const out: Record<string, unknown> = {};
+    for (const name in party) {
+      const value = party[name as keyof Party];
+      if (value !== undefined) out[this.text(name)] = name === 'labels' && value ? this.labelMap(value as Record<string, string>) : this.copy(value);
+    }
+    return out as Party;
+  }
+
+  private text(value: string): string {
+    let kept = this.strings.get(value);
+    if (kept === undefined) {
+      kept = copyString(value);
+      this.strings.set(kept, kept);
+    }
+    return kept;
+  }
+
+  private copy(value: unknown): unknown {
+    if (typeof value === 'string') return this.text(value);
+    if (value === null || typeof value !== 'object') return value;
+    if (Array.isArray(value)) return value.map((item) => this.copy(item));
+    const out: Record<string, unknown> = {};
+    for (const name in value) {
+      const item = (value as Record<string, unknown>)[name];
+      if (item !== undefined) out[this.text(name)] = this.copy(item);
+    }
+    return out;
+  }
+
+  private labelMap(labels: Record<string, string>): Record<string, string> {
+    let id = '';
+    for (const name in labels) id += `${name}\u0000${labels[name]}\u0001`;
+    let kept = this.labelMaps.get(id);
+    if (kept === undefined) {
+      kept = this.copy(labels) as Record<string, string>;
+      this.labelMaps.set(copyString(id), kept);
+    }
+    return kept;
   }
 }
 

@@ -1,0 +1,76 @@
+// Folding the ClickHouse source's grouped rows into shapes (sources/clickhouse/fold.ts), without a
+// server: rows that differ only in what folding drops meet in one shape, and the shapes of one
+// workload share what they repeat.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ClickHouseField } from '../../../server/src/engine/config/clickhouseConfig';
+import { emptyInventory } from '../../../server/src/engine/inventory/inventory';
+import { InventoryIndex } from '../../../server/src/engine/inventory/inventoryIndex';
+import { Resolver } from '../../../server/src/engine/traffic/ingest/resolve';
+import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
+import { planQueries } from '../../../server/src/engine/traffic/sources';
+import { RowFolder, type GroupRow } from '../../../server/src/engine/traffic/sources/clickhouse/fold';
+import { tableSettings } from '../../helpers/clickhouse';
+
+const settings = tableSettings('http://127.0.0.1:8123', 'logs');
+const plan = planQueries(settings);
+
+/** An Istio server-side line of orders (pod orders-7c9d-x, app=orders) called by checkout, grouped `n` times. */
+function row(n: number, firstTime: string, lastTime: string, requestId: string, more: Partial<Record<ClickHouseField, string>> = {}): GroupRow {
+  const values: Partial<Record<ClickHouseField, string>> = {
+    method: 'GET', path: '/api/orders', protocol: 'HTTP/1.1', response_code: '200', response_flags: '-', response_code_details: 'via_upstream',
+    authority: 'orders.shop.svc.cluster.local:8080', upstream_host: '10.4.0.5:8080', upstream_cluster: 'inbound|8080||',
+    downstream_local_address: '10.4.0.5:8080', downstream_remote_address: '10.4.1.9', requested_server_name: 'outbound_.8080_._.orders.shop.svc.cluster.local',
+    user_agent: 'Go-http-client/1.1', ...more,
+  };
+  const out: GroupRow = {
+    fpod: 'orders-7c9d-x', fpod_namespace: 'shop', fpod_labels: '{"app":"orders","version":"v1"}',
+    has_request_id: 1, client_found: 0, n: String(n), first_time: firstTime, last_time: lastTime, sample_request_id: requestId,
+  };
+  plan.fields.forEach((field, i) => { out[`f${i}`] = values[field] ?? null; });
+  return out;
+}
+
+function folder(): RowFolder {
+  const resolver = new Resolver({ index: new InventoryIndex(emptyInventory()), trustDomain: 'cluster.local', defaultMesh: 'istio' });
+  return new RowFolder(plan.fields, Object.keys(settings.columns) as ClickHouseField[], resolver, undefined, 'clickhouse://127.0.0.1:8123/default.logs', 3, undefined);
+}
+
+describe('ClickHouse source: folding grouped rows', () => {
+  it('rows that differ only in their times and request ids are one shape: counts add, the earliest row stands for it', () => {
+    const f = folder();
+    f.addServerRow(row(5, '2025-03-14T10:00:00.000Z', '2025-03-14T11:00:00.000Z', 'id-late'));
+    f.addServerRow(row(2, '2025-03-14T09:00:00.000Z', '2025-03-14T09:30:00.000Z', 'id-early'));
+    const shapes = f.finish();
+    assert.equal(shapes.length, 1);
+    const [shape] = shapes;
+    assert.equal(shape!.count, 7);
+    assert.equal(shape!.record.count, 7);
+    assert.equal(shape!.firstTime, '2025-03-14T09:00:00.000Z');
+    assert.equal(shape!.record.time, '2025-03-14T09:00:00.000Z');
+    assert.equal(shape!.lastTime, '2025-03-14T11:00:00.000Z');
+    assert.equal(shape!.key, shapeKey(shape!.record));
+    assert.deepEqual(shape!.samples.map((s) => s.file), [
+      'clickhouse://127.0.0.1:8123/default.logs?start_time=2025-03-14T09%3A00%3A00.000Z&request_id=id-early',
+      'clickhouse://127.0.0.1:8123/default.logs?start_time=2025-03-14T10%3A00%3A00.000Z&request_id=id-late',
+    ]);
+    assert.equal(f.counts.lines, 7);
+    assert.equal(f.counts.calls, 7);
+  });
+
+  it('shapes of one workload share its label map and repeated values; each keeps its own record', () => {
+    const f = folder();
+    f.addServerRow(row(3, '2025-03-14T09:00:00.000Z', '2025-03-14T09:00:00.000Z', 'a'));
+    f.addServerRow(row(2, '2025-03-14T09:00:01.000Z', '2025-03-14T09:00:01.000Z', 'b', { path: '/api/orders/17' }));
+    f.addServerRow(row(1, '2025-03-14T09:00:02.000Z', '2025-03-14T09:00:02.000Z', 'c', { path: '/api/orders/17', response_code: '403', response_code_details: 'rbac_access_denied_matched_policy[none]' }));
+    const shapes = f.finish();
+    assert.deepEqual(shapes.map((s) => [s.count, s.record.request?.path, s.record.response?.status]), [[3, '/api/orders', 200], [2, '/api/orders/17', 200], [1, '/api/orders/17', 403]]);
+    const [a, b, c] = shapes.map((s) => s.record);
+    assert.deepEqual(a!.destination?.labels, { app: 'orders', version: 'v1' });
+    assert.equal(b!.destination?.labels, a!.destination?.labels, 'one label map for the workload');
+    assert.equal(c!.destination?.labels, a!.destination?.labels);
+    assert.notEqual(b!.destination, a!.destination, 'records are not shared');
+    for (const s of shapes) assert.equal(s.key, shapeKey(s.record));
+    assert.equal(new Set(shapes.map((s) => s.key)).size, 3);
+  });
+});
