@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +24,7 @@ const ALL = [...Object.values(SECRETS), JWT, JWT.split('.')[1]!, JWT.split('.')[
 const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-redact-'));
 mkdirSync(join(dir, 'logs'));
 writeFileSync(join(dir, '.meshpolicy.yaml'), 'redact:\n  headers: [X-Internal-Secret]\n');
-// A policy that tests the authorization header, so simulate keeps it and its trace quotes it.
-writeFileSync(join(dir, 'policy.yaml'), `apiVersion: security.istio.io/v1
+const getReaders = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: api-readers, namespace: shop}
 spec:
@@ -34,7 +34,16 @@ spec:
   rules:
   - to:
     - operation: {methods: ["GET"]}
-    when:
+`;
+// At git HEAD the policy allows every GET, so `--baseline HEAD` lists the calls that the header
+// condition below now denies, with their records and reasons.
+writeFileSync(join(dir, 'policy.yaml'), getReaders);
+const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.invalid', ...args], { cwd: dir, stdio: 'ignore' });
+git('init', '-q');
+git('add', 'policy.yaml');
+git('commit', '-q', '-m', 'policy at HEAD');
+// A policy that tests the authorization header, so simulate keeps it and its trace quotes it.
+writeFileSync(join(dir, 'policy.yaml'), `${getReaders}    when:
     - key: request.headers[authorization]
       values: ["Bearer admin-*"]
 `);
@@ -70,6 +79,7 @@ describe('secret redaction', () => {
   const runs: [string, (io: Parameters<Parameters<typeof capture>[0]>[0]) => Promise<number> | number][] = [
     ...(['text', 'jsonl'] as const).map((format) => [`traffic --format ${format}`, (io: never) => runTrafficCli(['logs', '--format', format, '--no-inventory', '--workers', '1', '--top', '0'], io)] as [string, never]),
     ...(['text', 'json', 'jsonl', 'sarif'] as const).map((format) => [`simulate --format ${format}`, (io: never) => runSimulateCli(['--policies', 'policy.yaml', '--traffic', 'logs', '--format', format], io)] as [string, never]),
+    ...(['text', 'json', 'sarif'] as const).map((format) => [`simulate --baseline HEAD --format ${format}`, (io: never) => runSimulateCli(['--policies', 'policy.yaml', '--traffic', 'logs', '--baseline', 'HEAD', '--format', format], io)] as [string, never]),
     ...(['text', 'json'] as const).map((format) => [`explain --format ${format}`, (io: never) => runExplainCli(['--policies', 'policy.yaml', '--call', JSON.stringify(record), '--format', format], io)] as [string, never]),
   ];
   for (const [name, run] of runs) {
@@ -77,6 +87,8 @@ describe('secret redaction', () => {
       const { code, out } = await capture(run);
       assert.ok(code === 0 || code === 1, `exit ${code}: ${out}`);
       assertNoSecret(out, name);
+      // the comparison with HEAD lists the calls that the header condition now denies
+      if (name.includes('--baseline')) assert.match(out, /allow → deny|"before": "allow"|MPA9002/, out.slice(0, 2000));
     });
   }
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { BaselineError, compareWithGit, impactLens, impactSentence, type BaselineComparison } from '../engine/baseline';
+import { BaselineError, compareWithGit, impactLens, impactSentence, type BaselineComparison, type CallImpact } from '../engine/baseline';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { Engine } from '../engine/engine';
 import { Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
@@ -194,11 +194,12 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     // SARIF print a few of the calls: only those are redacted, not a copy of every decision.
     const redactor = redactorFor(loaded.workspace.config);
     const printable = (o: ShapeOutcome): ShapeOutcome => redactedOutcome(o, redactor);
+    const printableImpact = ({ outcome, baseline }: CallImpact): CallImpact => ({ outcome: printable(outcome), baseline: redactor.deep(baseline, redactor.secretsOf(outcome.shape.record)) });
     switch (parsed.format) {
-      case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel) } : {}) }, null, 2)); break;
+      case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
       case 'jsonl': for (const line of jsonlLines(redacted(decided, redactor), rel, model.stats.files.map((f) => f.path))) io.stdout(line); break;
-      case 'sarif': io.stdout(JSON.stringify(sarif(decided, rel, comparison, printable), null, 2)); break;
-      default: io.stdout(textSummary(decided, model, rel, printable) + (comparison ? `\n\n${baselineText(comparison, rel)}` : ''));
+      case 'sarif': io.stdout(JSON.stringify(sarif(decided, rel, comparison, printable, printableImpact), null, 2)); break;
+      default: io.stdout(textSummary(decided, model, rel, printable) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
     }
     if (model.stats.files.some((f) => f.error)) return 2;
     const newlyDenied = comparison ? comparison.becomeDenied : decided.totals.newlyDenied;
@@ -356,7 +357,7 @@ function sarifLocation(at: SourceRef, rel: (p: string) => string): unknown {
   return { physicalLocation: { artifactLocation: { uri: rel(at.file), uriBaseId: '%SRCROOT%' }, region: { startLine: at.range.start.line + 1, startColumn: at.range.start.character + 1, endLine: at.range.end.line + 1, endColumn: at.range.end.character + 1 } } };
 }
 
-function baselineText(c: BaselineComparison, rel: (p: string) => string): string {
+function baselineText(c: BaselineComparison, rel: (p: string) => string, shown: (c: CallImpact) => CallImpact): string {
   const out = [`Baseline ${c.ref} (${c.commit.slice(0, 12)}): ${impactSentence(c.ref, c)}.`];
   if (c.added.length) out.push(`  files added since ${c.ref}: ${c.added.map(rel).join(', ')}`);
   if (c.deleted.length) out.push(`  files deleted since ${c.ref}: ${c.deleted.map(rel).join(', ')}`);
@@ -372,7 +373,7 @@ function baselineText(c: BaselineComparison, rel: (p: string) => string): string
   }
   if (c.changed.length) {
     out.push('', `Calls whose verdict differs from ${c.ref} (top 20 by calls):`);
-    for (const { outcome, baseline } of c.changed.slice(0, 20)) {
+    for (const { outcome, baseline } of c.changed.slice(0, 20).map(shown)) {
       const sample = outcome.shape.samples[0];
       out.push(`  ${baseline.verdict} → ${outcome.decision.verdict}  ${n(outcome.shape.count).padStart(6)}×  ${describeCall(outcome.shape.record)}  — ${outcome.decision.reason}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
     }
@@ -380,18 +381,18 @@ function baselineText(c: BaselineComparison, rel: (p: string) => string): string
   return out.join('\n');
 }
 
-function baselineJson(c: BaselineComparison, rel: (p: string) => string): unknown {
+function baselineJson(c: BaselineComparison, rel: (p: string) => string, shown: (c: CallImpact) => CallImpact): unknown {
   const ref = (r: SourceRef) => ({ ...r, file: rel(r.file) });
   return {
     ref: c.ref, commit: c.commit, summary: impactSentence(c.ref, c),
     becomeDenied: c.becomeDenied, becomeAllowed: c.becomeAllowed, otherwise: c.otherwise,
     added: c.added.map(rel), deleted: c.deleted.map(rel),
     policies: c.policies.map((p) => ({ ref: ref(p.ref), becomeDenied: p.becomeDenied, becomeAllowed: p.becomeAllowed, otherwise: p.otherwise, rules: [...p.rules.values()].map((r) => ({ ref: ref(r.ref), becomeDenied: r.becomeDenied, becomeAllowed: r.becomeAllowed, otherwise: r.otherwise })) })),
-    calls: c.changed.map(({ outcome, baseline }) => ({ record: outcome.shape.record, count: outcome.shape.count, samples: outcome.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), before: baseline.verdict, after: outcome.decision.verdict, reason: outcome.decision.reason, baselineReason: baseline.reason, policy: outcome.decision.policy?.label, rule: outcome.decision.rule?.label })),
+    calls: c.changed.map(shown).map(({ outcome, baseline }) => ({ record: outcome.shape.record, count: outcome.shape.count, samples: outcome.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), before: baseline.verdict, after: outcome.decision.verdict, reason: outcome.decision.reason, baselineReason: baseline.reason, policy: outcome.decision.policy?.label, rule: outcome.decision.rule?.label })),
   };
 }
 
-function sarif(result: SimulationResult, rel: (p: string) => string, comparison: BaselineComparison | undefined, shown: (o: ShapeOutcome) => ShapeOutcome): unknown {
+function sarif(result: SimulationResult, rel: (p: string) => string, comparison: BaselineComparison | undefined, shown: (o: ShapeOutcome) => ShapeOutcome, shownImpact: (c: CallImpact) => CallImpact): unknown {
   const denied = result.outcomes.filter((o) => o.change === 'newly-denied' && o.decision.policy);
   const vsBaseline = (comparison?.changed ?? []).filter((c) => c.baseline.verdict === 'allow' && c.outcome.decision.verdict === 'deny' && c.outcome.decision.policy);
   return {
@@ -407,7 +408,7 @@ function sarif(result: SimulationResult, rel: (p: string) => string, comparison:
           message: { text: `would deny ${n(o.shape.count)} observed call${o.shape.count === 1 ? '' : 's'} that succeeded: ${describeCall(o.shape.record)} (${o.decision.reason})` },
           locations: [sarifLocation(at, rel)],
         };
-      }).concat(vsBaseline.map(({ outcome }) => {
+      }).concat(vsBaseline.map(shownImpact).map(({ outcome }) => {
         const at = outcome.decision.rule ?? outcome.decision.policy!;
         return {
           ruleId: 'MPA9002', level: 'error',
