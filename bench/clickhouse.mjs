@@ -3,7 +3,7 @@
 // and simulating the shapes must cost this process under 200 MB of RSS and be faster than reading
 // the same rows from a file (Envoy JSON lines, read and folded by ingest/), then simulating.
 //
-//   npm run build && node bench/clickhouse.mjs [--rows 10000000] [--no-file]
+//   npm run build && node bench/clickhouse.mjs [--rows 10000000] [--quick (1M rows)] [--no-file]
 //
 // Starts a throw-away clickhouse-server on 127.0.0.1 (the test helper; needs clickhouse-server
 // on PATH), generates the rows inside ClickHouse with numbers() (Istio server-side lines with the
@@ -153,7 +153,7 @@ function runCli(dir, url, table) {
 }
 
 async function main() {
-  const rows = Number(arg('rows', '10000000'));
+  const rows = Number(arg('rows', process.argv.includes('--quick') ? '1000000' : '10000000'));
   const withFile = !process.argv.includes('--no-file');
   const { startClickHouse, envoyTableSql, clickhouseSkipReason } = out('test/helpers/clickhouse.js');
   const reason = clickhouseSkipReason();
