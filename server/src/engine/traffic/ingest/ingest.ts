@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { defaultConfig } from '../../config/projectConfig';
 import { emptyInventory } from '../../inventory/inventory';
@@ -205,13 +205,14 @@ export function configuredMaxLines(config: { readers: Record<string, unknown> })
 }
 
 /**
- * Worker threads pay off only with idle CPUs: on a saturated machine two isolates time-sharing
- * one core each run slower than one thread alone. Default: every CPU (at most 4) unless the load
- * average already reaches the number of CPUs.
+ * Default: a worker per CPU (at most 4) whenever there are two or more. The load average is not
+ * consulted: on a busy machine the scheduler still gives two threads more of the CPUs than one,
+ * and the result is the same either way (the parallel run equals one thread's). `workers: 1`
+ * (or readers.workers) keeps ingestion on the calling thread.
  */
 export function defaultWorkers(): number {
   const cpus = availableParallelism();
-  return cpus > 1 && loadavg()[0] < cpus ? Math.min(4, cpus) : 1;
+  return cpus > 1 ? Math.min(4, cpus) : 1;
 }
 
 export async function runSequential(plans: FilePlan[], context: RunContext): Promise<RunResult> {
