@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { defaultConfig } from '../../config/projectConfig';
 import { emptyInventory } from '../../inventory/inventory';
@@ -205,14 +205,16 @@ export function configuredMaxLines(config: { readers: Record<string, unknown> })
 }
 
 /**
- * Default: a worker per CPU (at most 4) whenever there are two or more. The load average is not
- * consulted: on a busy machine the scheduler still gives two threads more of the CPUs than one,
- * and the result is the same either way (the parallel run equals one thread's). `workers: 1`
- * (or readers.workers) keeps ingestion on the calling thread.
+ * Worker threads pay off only with idle CPUs: on a saturated machine two isolates time-sharing
+ * one core each run slower than one thread alone. Default: every CPU (at most 4) unless the load
+ * average already reaches the number of CPUs (an idle 2-core laptop gets both). Measured with
+ * 1M Istio TEXT lines (docs/performance.md): two workers cost 1.5x the CPU time of one thread
+ * and 1.7x its peak RSS (each slice builds and sends the shapes it sees), so on a busy machine
+ * they also lose in wall time.
  */
 export function defaultWorkers(): number {
   const cpus = availableParallelism();
-  return cpus > 1 ? Math.min(4, cpus) : 1;
+  return cpus > 1 && loadavg()[0] < cpus ? Math.min(4, cpus) : 1;
 }
 
 export async function runSequential(plans: FilePlan[], context: RunContext): Promise<RunResult> {

@@ -29,9 +29,19 @@ function labelKey(labels: Record<string, string> | undefined): string {
   return out.join('');
 }
 
+/** The key part of each label map: maps come from the inventory, shared by every call of a workload. */
+const labelParts = new WeakMap<Record<string, string>, string>();
+
 function pushLabels(out: string[], labels: Record<string, string> | undefined): void {
   if (!labels) return;
-  for (const name of Object.keys(labels).sort()) out.push(SEP, 'l:', name, '=', labels[name]!);
+  let part = labelParts.get(labels);
+  if (part === undefined) {
+    const k: string[] = [];
+    for (const name of Object.keys(labels).sort()) k.push(SEP, 'l:', name, '=', labels[name]!);
+    part = k.join('');
+    labelParts.set(labels, part);
+  }
+  out.push(part);
 }
 
 function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
@@ -292,8 +302,8 @@ export class ShapeTable {
     if (!shape) {
       const record = this.detach(call.record);
       shape = {
+        // (count sets the first and last time from the call)
         key: shapeKey(record, this.keyHeaders), record, hash, count: 0, firstMs: call.t, lastMs: call.t,
-        ...(record.time !== undefined ? { firstTime: record.time, lastTime: record.time } : {}),
         samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
         ...(call.identityGap ? { identityGap: call.identityGap } : {}),
       };
@@ -336,7 +346,14 @@ export class ShapeTable {
    * each. Label maps (the inventory's, shared by every call of a workload) are copied once.
    */
   private detach(record: AccessRecord): AccessRecord {
-    return this.copyDeep(record) as AccessRecord;
+    const out: Record<string, unknown> = {};
+    for (const key in record) {
+      const value = (record as Record<string, unknown>)[key];
+      // the time becomes the shape's first time in finish: a placeholder keeps its place, and no
+      // per-call time enters the pool
+      if (value !== undefined) out[key] = key === 'time' ? '' : this.copyDeep(value);
+    }
+    return out as AccessRecord;
   }
 
   private copyDeep(value: unknown, labels = false): unknown {
@@ -350,7 +367,8 @@ export class ShapeTable {
     const out: Record<string, unknown> = {};
     for (const key in value as Record<string, unknown>) {
       const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[this.intern(key)] = this.copyDeep(v, key === 'labels');
+      // (property names are V8's internalized strings: nothing to detach)
+      if (v !== undefined) out[key] = this.copyDeep(v, key === 'labels');
     }
     if (labels) this.copies.set(value, out);
     return out;
