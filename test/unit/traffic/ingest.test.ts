@@ -14,7 +14,7 @@ import { collectTrafficFiles, compileGlob } from '../../../server/src/engine/tra
 import { parsePrincipal, principalFor, workloadNameFromPod } from '../../../server/src/engine/traffic/ingest/identity';
 import { readLineBatches } from '../../../server/src/engine/traffic/ingest/lineSource';
 import { serviceFromSni } from '../../../server/src/engine/traffic/ingest/resolve';
-import { sameShape, shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
+import { mix, sameShape, shapeKey, sortShapes } from '../../../server/src/engine/traffic/ingest/shapes';
 import { TimeParser } from '../../../server/src/engine/traffic/ingest/time';
 import type { LineReader, ParsedLine, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
 import { createReader, detectFormat } from '../../../server/src/engine/traffic/detect';
@@ -456,6 +456,20 @@ describe('ingest: files, streams, progress, cancellation', () => {
 });
 
 describe('ingest helpers', () => {
+  it('orders shapes by count, then by a hash of the key, then by the key, whatever the input order', () => {
+    // keys with equal counts; two keys per hash value at most is what the fallback must handle
+    const shapes = Array.from({ length: 400 }, (_, i) => ({ count: 1 + (i % 9 === 0 ? i % 4 : 0), key: `istio\u0001http\u0001cluster.local/ns/n${i % 13}/sa/s${i}\u0002/p/${i * 7}` }));
+    const hash = (key: string) => mix(0x811c9dc5, key) >>> 0;
+    const expected = shapes.slice().sort((a, b) => b.count - a.count || hash(a.key) - hash(b.key) || (a.key < b.key ? -1 : 1)).map((s) => s.key);
+    for (const order of [shapes.slice(), shapes.slice().reverse(), shapes.filter((_, i) => i % 2).concat(shapes.filter((_, i) => i % 2 === 0))]) {
+      assert.deepEqual(sortShapes(order).map((s) => s.key), expected);
+    }
+    const counts = sortShapes(shapes.slice()).map((s) => s.count);
+    assert.deepEqual(counts, counts.slice().sort((a, b) => b - a));
+    // equal counts and equal hashes (the same key twice here): still a total, stable answer
+    assert.deepEqual(sortShapes([{ count: 2, key: 'b' }, { count: 2, key: 'a' }, { count: 2, key: 'b' }]).map((s) => s.key), hash('a') < hash('b') ? ['a', 'b', 'b'] : ['b', 'b', 'a']);
+  });
+
   it('parses and builds principals of the three meshes', () => {
     assert.deepEqual(parsePrincipal('cluster.local/ns/shop/sa/frontend'), { mesh: 'istio', trustDomain: 'cluster.local', namespace: 'shop', serviceAccount: 'frontend' });
     assert.deepEqual(parsePrincipal('spiffe://td/ns/a/sa/b'), { mesh: 'istio', trustDomain: 'td', namespace: 'a', serviceAccount: 'b' });

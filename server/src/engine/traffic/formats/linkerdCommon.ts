@@ -58,7 +58,8 @@ function splitUri(uri: string): { path: string; authority?: string } {
  */
 export function peekLinkerdRecord(f: LinkerdFields, prefix: string): LinePeek {
   const ip = f.clientAddr === undefined ? '\u0000' : addressIp(f.clientAddr) ?? '\u0002';
-  const key = `${prefix}\u0001${ip}\u0001${f.clientId ?? '\u0000'}\u0001${f.method ?? '\u0000'}\u0001${f.uri ?? '\u0000'}\u0001${f.version ?? '\u0000'}\u0001${f.status ?? '\u0000'}\u0001${f.host ?? '\u0000'}\u0001${f.userAgent ?? '\u0000'}`;
+  // one join gives a flat string (a template literal gives a rope, which every Map lookup walks)
+  const key = [prefix, ip, f.clientId ?? '\u0000', f.method ?? '\u0000', f.uri ?? '\u0000', f.version ?? '\u0000', f.status ?? '\u0000', f.host ?? '\u0000', f.userAgent ?? '\u0000'].join('\u0001');
   return { key, time: normalizeTime(f.timestamp), side: 'inbound', mesh: 'linkerd', requestId: f.traceId, method: f.method, host: f.host, path: f.uri };
 }
 

@@ -130,7 +130,20 @@ interface KnownCall extends Resolution {
   caller: ClientIdentity | undefined;
 }
 
-/** Keys remembered at most; then the memo starts again (its keys are about one line long each). */
+/**
+ * What the memo knows of one line key (the key of a peeked line, in the role it played): the call
+ * of the line alone, alone with a request id, joined with a client-side line (by that line's
+ * key), or as a retry of a request joined before (by the key of that request's client line).
+ * Nested maps of flat strings: no key is built per line.
+ */
+interface KnownKey {
+  alone?: KnownCall | undefined;
+  aloneWithId?: KnownCall | undefined;
+  pairs?: Map<string, KnownCall> | undefined;
+  retries?: Map<string, KnownCall> | undefined;
+}
+
+/** Line keys remembered at most; then the memo starts again (its keys are about one line long each). */
 const MAX_KNOWN_KEYS = 200_000;
 
 export class Folder {
@@ -144,7 +157,7 @@ export class Folder {
   private now = NaN;
   private sinceEviction = 0;
   /** By line key (or pair of keys): the shape and resolution the full way gave (LineReader.peek). */
-  private readonly known = new Map<string, KnownCall>();
+  private readonly known = new Map<string, KnownKey>();
 
   constructor(private readonly resolver: Resolver, private readonly options: FolderOptions) {
     this.table = new ShapeTable(options.maxSamples, options.keyHeaders ? new Set(options.keyHeaders.map((h) => h.toLowerCase())) : undefined, options.timeBucketMs);
@@ -295,11 +308,19 @@ export class Folder {
     call.line = base.line;
     call.file2 = client?.file;
     call.line2 = client?.line;
-    let memoKey: string | undefined;
+    // the memo entry of this call's key(s): undefined when some line of it was not peeked
+    let entry: KnownKey | undefined;
+    let role = 0; // 1 alone, 2 alone with a request id, 3 joined (by client key), 4 retry (by clientKey)
+    let other: string | undefined;
+    let baseKey: string | undefined;
     if (base.q !== undefined && (client === undefined ? caller === undefined || clientKey !== undefined : client.q !== undefined)) {
-      memoKey = client !== undefined ? `${base.q.key}\u0003${client.q!.key}` : caller !== undefined ? `${base.q.key}\u0004${clientKey!}` : base.q.requestId ? `${base.q.key}\u0005` : base.q.key;
+      baseKey = base.q.key;
+      entry = this.known.get(baseKey);
       // (alone, a request id changes only the reason given for an unknown caller)
-      const known = this.known.get(memoKey);
+      role = client !== undefined ? 3 : caller !== undefined ? 4 : base.q.requestId ? 2 : 1;
+      other = role === 3 ? client!.q!.key : role === 4 ? clientKey : undefined;
+      const known = entry === undefined ? undefined
+        : role === 1 ? entry.alone : role === 2 ? entry.aloneWithId : role === 3 ? entry.pairs?.get(other!) : entry.retries?.get(other!);
       if (known !== undefined) {
         call.sourceMethod = known.sourceMethod;
         call.sourceReason = known.sourceReason;
@@ -318,12 +339,20 @@ export class Folder {
     call.identityGap = p.identityGap;
     const shape = this.table.add(call);
     call.record = EMPTY_ITEM.p!.record;
-    if (memoKey !== undefined) {
-      if (this.known.size >= MAX_KNOWN_KEYS) this.known.clear();
-      this.known.set(memoKey, {
+    if (role !== 0) {
+      const known: KnownCall = {
         shape, caller: identity,
         sourceMethod: call.sourceMethod, sourceReason: call.sourceReason, destinationMethod: call.destinationMethod, destinationReason: call.destinationReason,
-      });
+      };
+      if (entry === undefined) {
+        if (this.known.size >= MAX_KNOWN_KEYS) this.known.clear();
+        entry = {};
+        this.known.set(baseKey!, entry);
+      }
+      if (role === 1) entry.alone = known;
+      else if (role === 2) entry.aloneWithId = known;
+      else if (role === 3) (entry.pairs ??= new Map()).set(other!, known);
+      else (entry.retries ??= new Map()).set(other!, known);
     }
     return identity;
   }

@@ -207,7 +207,10 @@ export function configuredMaxLines(config: { readers: Record<string, unknown> })
 /**
  * Worker threads pay off only with idle CPUs: on a saturated machine two isolates time-sharing
  * one core each run slower than one thread alone. Default: every CPU (at most 4) unless the load
- * average already reaches the number of CPUs.
+ * average already reaches the number of CPUs (an idle 2-core laptop gets both). Measured with
+ * 1M Istio TEXT lines (docs/performance.md): two workers cost 1.5x the CPU time of one thread
+ * and 1.7x its peak RSS (each slice builds and sends the shapes it sees), so on a busy machine
+ * they also lose in wall time.
  */
 export function defaultWorkers(): number {
   const cpus = availableParallelism();

@@ -311,7 +311,8 @@ export class Resolver {
    * value the reader set that already names the Service is kept as written. */
   private canonicalService(service: ServiceInfo, mesh: Mesh, current: string | undefined): string {
     let names = this.canonical.get(service);
-    if (!names) this.canonical.set(service, (names = [`${service.name}.${service.namespace}.svc.cluster.local`, service.name]));
+    // flat copies: these names go into every record of the Service, and are hashed and compared there
+    if (!names) this.canonical.set(service, (names = [copyString(`${service.name}.${service.namespace}.svc.cluster.local`), service.name]));
     const wanted = mesh === 'istio' ? names[0]! : names[1]!;
     if (current === undefined || current === wanted) return wanted;
     return canonicalService(service, mesh, current);
@@ -354,7 +355,7 @@ export class Resolver {
     const withProxy = meshed || isMeshed(index, { namespace: match.namespace, labels: match.labels, annotations: (match.pod ?? match.workload).annotations }, mesh) === true;
     if (withProxy) {
       const principal = principalFor(mesh, match.namespace, match.serviceAccount, this.options.trustDomain);
-      if (principal) out.principal = principal;
+      if (principal) out.principal = copyString(principal); // flat: shared by every call of the workload
     }
     if (mesh === 'consul') out.service = consulServiceName(index, match.workload);
     return out;

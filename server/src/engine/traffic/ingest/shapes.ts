@@ -24,9 +24,24 @@ export const VOLATILE_CLAIMS = new Set(['exp', 'iat', 'nbf', 'jti', 'auth_time']
 /** Labels decide which policies select a workload, so records that differ in them stay apart. */
 function labelKey(labels: Record<string, string> | undefined): string {
   if (!labels) return '';
-  let k = '';
-  for (const name of Object.keys(labels).sort()) k += SEP + 'l:' + name + '=' + labels[name];
-  return k;
+  const out: string[] = [];
+  pushLabels(out, labels);
+  return out.join('');
+}
+
+/** The key part of each label map: maps come from the inventory, shared by every call of a workload. */
+const labelParts = new WeakMap<Record<string, string>, string>();
+
+function pushLabels(out: string[], labels: Record<string, string> | undefined): void {
+  if (!labels) return;
+  let part = labelParts.get(labels);
+  if (part === undefined) {
+    const k: string[] = [];
+    for (const name of Object.keys(labels).sort()) k.push(SEP, 'l:', name, '=', labels[name]!);
+    part = k.join('');
+    labelParts.set(labels, part);
+  }
+  out.push(part);
 }
 
 function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
@@ -49,38 +64,47 @@ function v(value: string | number | undefined | null): string {
  * The folding key of a record. `keyHeaders`, when given, limits the request headers that keep
  * calls apart to those names (lower case), e.g. the headers the workspace's policies test; the
  * other headers of a shape are then those of its first call.
+ * The key is built by one `join`: a flat string. (Built with `+=`, it would be a rope of some
+ * forty pieces, and every later read of its characters, hashing or comparing, walks the rope.)
  */
 export function shapeKey(r: AccessRecord, keyHeaders?: ReadonlySet<string>): string {
-  let k = v(r.mesh) + SEP + v(r.protocol) + SEP;
+  const k: string[] = [v(r.mesh), SEP, v(r.protocol), SEP];
   const s = r.source;
-  if (s) k += v(s.principal) + SEP + v(s.namespace) + SEP + v(s.serviceAccount) + SEP + v(s.workload) + SEP + v(s.service) + SEP + v(s.ip) + SEP + v(s.remoteIp) + (s.principalUnknown ? SEP + '?' : '') + labelKey(s.labels);
-  k += '\u0002';
+  if (s) {
+    k.push(v(s.principal), SEP, v(s.namespace), SEP, v(s.serviceAccount), SEP, v(s.workload), SEP, v(s.service), SEP, v(s.ip), SEP, v(s.remoteIp));
+    if (s.principalUnknown) k.push(SEP, '?');
+    pushLabels(k, s.labels);
+  }
+  k.push('\u0002');
   const d = r.destination;
-  if (d) k += v(d.namespace) + SEP + v(d.workload) + SEP + v(d.service) + SEP + v(d.serviceAccount) + SEP + v(d.ip) + SEP + v(d.port) + labelKey(d.labels);
-  k += '\u0002';
+  if (d) {
+    k.push(v(d.namespace), SEP, v(d.workload), SEP, v(d.service), SEP, v(d.serviceAccount), SEP, v(d.ip), SEP, v(d.port));
+    pushLabels(k, d.labels);
+  }
+  k.push('\u0002');
   const q = r.request;
   if (q) {
-    k += v(q.method) + SEP + v(q.path) + SEP + v(q.host);
+    k.push(v(q.method), SEP, v(q.path), SEP, v(q.host));
     const h = q.headers;
     if (h) {
       const names = Object.keys(h);
       if (names.length > 1) names.sort();
       for (const name of names) {
         const lower = name.toLowerCase();
-        if (keyHeaders ? keyHeaders.has(lower) : !VOLATILE_HEADERS.has(lower)) k += SEP + 'h:' + lower + '=' + h[name];
+        if (keyHeaders ? keyHeaders.has(lower) : !VOLATILE_HEADERS.has(lower)) k.push(SEP, 'h:', lower, '=', h[name]!);
       }
     }
     const j = q.jwt;
     if (j) {
-      k += SEP + 'jwt:' + (j.valid === undefined ? '' : j.valid ? '1' : '0') + SEP + v(j.issuer) + SEP + v(j.subject) + SEP + v(j.presenter) + SEP + (j.audiences ? j.audiences.slice().sort().join(',') : '');
-      if (j.claims) k += SEP + stableClaims(j.claims);
+      k.push(SEP, 'jwt:', j.valid === undefined ? '' : j.valid ? '1' : '0', SEP, v(j.issuer), SEP, v(j.subject), SEP, v(j.presenter), SEP, j.audiences ? j.audiences.slice().sort().join(',') : '');
+      if (j.claims) k.push(SEP, stableClaims(j.claims));
     }
   }
-  k += '\u0002' + v(r.sni);
+  k.push('\u0002', v(r.sni));
   const o = r.response;
-  if (o) k += SEP + v(o.status) + SEP + v(o.flags) + SEP + v(o.details);
-  k += SEP + v(r.observed);
-  return k;
+  if (o) k.push(SEP, v(o.status), SEP, v(o.flags), SEP, v(o.details));
+  k.push(SEP, v(r.observed));
+  return k.join('');
 }
 
 /** FNV-1a step over a value; strings over 128 characters contribute their length, both ends and a
@@ -278,8 +302,8 @@ export class ShapeTable {
     if (!shape) {
       const record = this.detach(call.record);
       shape = {
+        // (count sets the first and last time from the call)
         key: shapeKey(record, this.keyHeaders), record, hash, count: 0, firstMs: call.t, lastMs: call.t,
-        ...(record.time !== undefined ? { firstTime: record.time, lastTime: record.time } : {}),
         samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
         ...(call.identityGap ? { identityGap: call.identityGap } : {}),
       };
@@ -322,7 +346,14 @@ export class ShapeTable {
    * each. Label maps (the inventory's, shared by every call of a workload) are copied once.
    */
   private detach(record: AccessRecord): AccessRecord {
-    return this.copyDeep(record) as AccessRecord;
+    const out: Record<string, unknown> = {};
+    for (const key in record) {
+      const value = (record as Record<string, unknown>)[key];
+      // the time becomes the shape's first time in finish: a placeholder keeps its place, and no
+      // per-call time enters the pool
+      if (value !== undefined) out[key] = key === 'time' ? '' : this.copyDeep(value);
+    }
+    return out as AccessRecord;
   }
 
   private copyDeep(value: unknown, labels = false): unknown {
@@ -336,7 +367,8 @@ export class ShapeTable {
     const out: Record<string, unknown> = {};
     for (const key in value as Record<string, unknown>) {
       const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[this.intern(key)] = this.copyDeep(v, key === 'labels');
+      // (property names are V8's internalized strings: nothing to detach)
+      if (v !== undefined) out[key] = this.copyDeep(v, key === 'labels');
     }
     if (labels) this.copies.set(value, out);
     return out;
@@ -382,33 +414,90 @@ export class ShapeTable {
     }
   }
 
-  /** The shapes, most frequent first, with their records' `count` and `time` filled in. */
+  /**
+   * The shapes, most frequent first (sortShapes), with their records' `count` and `time` filled
+   * in. The table's records become the shapes' records (no copy): the table is done after this.
+   */
   finish(files: string[]): TrafficShape[] {
-    const out: TrafficShape[] = [];
-    // most frequent first, ties by key: an order that does not depend on the input's order (or on how workers cut it)
-    const sorted = this.shapes.slice().sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    for (const s of sorted) {
+    const out: TrafficShape[] = new Array(this.shapes.length);
+    for (let i = 0; i < this.shapes.length; i++) {
+      const s = this.shapes[i]!;
       const samples: SampleLocation[] = [];
-      for (let i = 0; i < s.samples.length; i += 2) samples.push({ file: files[s.samples[i]!] ?? '?', line: s.samples[i + 1]! });
-      samples.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+      for (let k = 0; k < s.samples.length; k += 2) samples.push({ file: files[s.samples[k]!] ?? '?', line: s.samples[k + 1]! });
+      if (samples.length > 1) samples.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
       const firstTime = s.firstTime === ISO ? new Date(s.firstMs).toISOString() : s.firstTime;
       const lastTime = s.lastTime === ISO ? new Date(s.lastMs).toISOString() : s.lastTime;
-      const record: AccessRecord = { ...s.record, count: s.count };
+      const record = s.record;
+      record.count = s.count;
       if (firstTime !== undefined) record.time = firstTime;
-      out.push({
-        key: s.key, record, count: s.count,
-        ...(firstTime !== undefined ? { firstTime } : {}),
-        ...(lastTime !== undefined ? { lastTime } : {}),
-        samples, sourceBy: s.sourceBy, destinationBy: s.destinationBy,
-        ...(s.unresolvedSource ? { unresolvedSource: s.unresolvedSource } : {}),
-        ...(s.unresolvedDestination ? { unresolvedDestination: s.unresolvedDestination } : {}),
-        joined: s.joined,
-        ...(s.identityGap ? { identityGap: s.identityGap } : {}),
-        ...(s.callsByTime ? { callsByTime: s.callsByTime } : {}),
-      });
+      const shape: TrafficShape = { key: s.key, record, count: s.count, samples, sourceBy: s.sourceBy, destinationBy: s.destinationBy, joined: s.joined };
+      if (firstTime !== undefined) shape.firstTime = firstTime;
+      if (lastTime !== undefined) shape.lastTime = lastTime;
+      if (s.unresolvedSource) shape.unresolvedSource = s.unresolvedSource;
+      if (s.unresolvedDestination) shape.unresolvedDestination = s.unresolvedDestination;
+      if (s.identityGap) shape.identityGap = s.identityGap;
+      if (s.callsByTime) shape.callsByTime = s.callsByTime;
+      out[i] = shape;
     }
-    return out;
+    this.shapes.length = 0;
+    this.buckets.clear();
+    return sortShapes(out);
   }
+}
+
+/**
+ * The order of shapes wherever they come from (files, worker threads, the ClickHouse source):
+ * most calls first; ties by a hash of the key, then by the key. It depends only on the shapes,
+ * not on the order of the input or on how workers cut it, and compares numbers in all but rare
+ * cases (most shapes of a large input tie on a count of 1, and long keys share long prefixes).
+ * Sorts in place and returns the array.
+ */
+export function sortShapes<T extends { count: number; key: string }>(shapes: T[]): T[] {
+  const n = shapes.length;
+  if (n < 2) return shapes;
+  // Shapes grouped by count (most first); within a count, by hash, in one native sort of numbers
+  // (hash · 2^21 + position in the group: exact in a double while a group has under 2^21 shapes).
+  const byCount = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const count = shapes[i]!.count;
+    const group = byCount.get(count);
+    if (group === undefined) byCount.set(count, [i]);
+    else group.push(i);
+  }
+  const counts = [...byCount.keys()].sort((a, b) => b - a);
+  const copy = shapes.slice();
+  let at = 0;
+  for (const count of counts) {
+    const group = byCount.get(count)!;
+    const m = group.length;
+    if (m === 1 || m >= 1 << 21) {
+      if (m > 1) {
+        const hashes = new Map(group.map((i) => [i, mix(0x811c9dc5, copy[i]!.key) >>> 0]));
+        group.sort((i, j) => hashes.get(i)! - hashes.get(j)! || compareKeys(copy[i]!.key, copy[j]!.key));
+      }
+      for (const i of group) shapes[at++] = copy[i]!;
+      continue;
+    }
+    const order = new Float64Array(m);
+    for (let k = 0; k < m; k++) order[k] = (mix(0x811c9dc5, copy[group[k]!]!.key) >>> 0) * 2097152 + k;
+    order.sort();
+    const start = at;
+    for (let k = 0; k < m; k++) shapes[at++] = copy[group[order[k]! % 2097152]!]!;
+    // equal hashes (rare): those runs by key
+    for (let k = 1; k < m; k++) {
+      if (Math.floor(order[k]! / 2097152) !== Math.floor(order[k - 1]! / 2097152)) continue;
+      let end = k + 1;
+      while (end < m && Math.floor(order[end]! / 2097152) === Math.floor(order[k - 1]! / 2097152)) end++;
+      const run = shapes.slice(start + k - 1, start + end).sort((a, b) => compareKeys(a.key, b.key));
+      for (let r = 0; r < run.length; r++) shapes[start + k - 1 + r] = run[r]!;
+      k = end - 1;
+    }
+  }
+  return shapes;
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -10,8 +10,9 @@ export class TimeParser {
     if (!time) return NaN;
     // 2025-03-14T09:26:53.412Z / 2025-03-14T13:00:01.118273645Z / 2025-03-14T09:26:53Z
     if (time.length >= 20 && time.charCodeAt(13) === 58 /* : */ && time.charCodeAt(time.length - 1) === 90 /* Z */ && time.charCodeAt(16) === 58) {
-      const prefix = time.slice(0, 13);
-      if (prefix !== this.hourPrefix) {
+      // (compared in place: a slice per line would be garbage per line)
+      if (this.hourPrefix.length !== 13 || !time.startsWith(this.hourPrefix)) {
+        const prefix = time.slice(0, 13);
         const ms = Date.parse(`${prefix}:00:00Z`);
         if (Number.isNaN(ms)) return Date.parse(time);
         this.hourPrefix = prefix;

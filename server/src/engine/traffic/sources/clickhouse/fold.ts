@@ -4,7 +4,7 @@ import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord } from '../../format
 import { normalizeTime } from '../../formats/common';
 import type { Resolution, Resolver } from '../../ingest/resolve';
 import type { AccessRecord } from '../../accessRecord';
-import { copyString, sameShape, shapeHash, shapeKey } from '../../ingest/shapes';
+import { copyString, sameShape, shapeHash, shapeKey, sortShapes } from '../../ingest/shapes';
 import { TimeParser } from '../../ingest/time';
 import type { SampleLocation, TrafficShape } from '../../ingest/types';
 import type { ParsedLine } from '../../readerTypes';
@@ -128,8 +128,7 @@ export class RowFolder {
     this.positions.clear();
     this.shapes.length = 0;
     this.counts.reused = Math.max(0, joinedCalls - this.counts.joinedPairs);
-    out.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return out;
+    return sortShapes(out);
   }
 
   /** The row's line (prefix f) or its joined client line (prefix c), as the Envoy reader reads it. */
