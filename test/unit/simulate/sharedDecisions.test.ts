@@ -12,6 +12,7 @@ import type { Decision } from '../../../server/src/engine/simulate/types';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { loadExampleTraffic, rng } from '../../helpers/exampleTraffic';
+import { mergeCall } from '../../helpers/mergeCall';
 import { FIXTURES } from '../../helpers/paths';
 
 // The Linkerd and Consul simulators make a decision once per outcome and hand the same Decision
@@ -34,17 +35,6 @@ function clone<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
-/** Deep merge as the upstream tables use it: `null` deletes a key (except a null principal). */
-function merge(base: Json, over: Json): Json {
-  const out: Json = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const prior = out[key];
-    if (value === null && key !== 'principal') delete out[key];
-    else if (value && typeof value === 'object' && !Array.isArray(value) && prior && typeof prior === 'object' && !Array.isArray(prior)) out[key] = merge(prior as Json, value as Json);
-    else out[key] = value;
-  }
-  return out;
-}
 
 interface Case {
   name: string;
@@ -65,7 +55,7 @@ function upstreamCases(mesh: Mesh): Case[] {
       writeFileSync(path, text);
       workspace.update(engine.prepare(engine.read(path, text)));
     }
-    return { name: `upstream ${file}`, workspace, calls: table.cases.map((c) => merge(table.base ?? {}, c.call ?? {}) as AccessRecord) };
+    return { name: `upstream ${file}`, workspace, calls: table.cases.map((c) => mergeCall(table.base ?? {}, c.call ?? {}) as AccessRecord) };
   });
 }
 
