@@ -1059,14 +1059,18 @@ function missAttr(view: RequestView, attr: string): Tri {
 /** The one intention whose RBAC principal matches, when exactly one does: a candidate is
  * shadowed by an earlier (higher-precedence), narrower one (see `scenario`). */
 function soleMatch(a: Ixn | undefined, b: Ixn | undefined, c: Ixn | undefined): Ixn | undefined {
-  let sole: Ixn | undefined;
-  for (const x of [a, b, c]) {
-    if (!x) continue;
-    if ((a && a.order < x.order && a.wild < x.wild) || (b && b.order < x.order && b.wild < x.wild) || (c && c.order < x.order && c.wild < x.wild)) continue;
-    if (sole) return undefined;
-    sole = x;
-  }
-  return sole;
+  const standsA = stands(a, b, c);
+  const standsB = stands(b, a, c);
+  const standsC = stands(c, a, b);
+  if (standsA) return standsB || standsC ? undefined : a;
+  if (standsB) return standsC ? undefined : b;
+  return standsC ? c : undefined;
+}
+
+/** `x` is a candidate that no earlier, narrower candidate shadows. */
+function stands(x: Ixn | undefined, o: Ixn | undefined, p: Ixn | undefined): boolean {
+  if (!x) return false;
+  return !(o && o.order < x.order && o.wild < x.wild) && !(p && p.order < x.order && p.wild < x.wild);
 }
 
 function cmp(a: string, b: string): number {

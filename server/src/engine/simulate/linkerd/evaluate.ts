@@ -426,12 +426,12 @@ export class LinkerdPolicies {
     const ip = d.ip;
     let pod: PodView | null | undefined;
     let key: string;
-    const byIp = ip !== undefined && this.podIps.has(ip);
+    // Keyed by pod IP when the inventory knows it (Pods of a cluster dump), else by workload name.
+    let seen = ip !== undefined ? this.podsByIp.get(ip) : undefined;
+    const byIp = seen !== undefined || (ip !== undefined && this.podIps.has(ip));
     if (byIp) {
-      // Keyed by pod IP when the inventory knows it (Pods of a cluster dump), else by workload name.
-      key = ip;
-      let seen = this.podsByIp.get(ip);
-      if (seen === undefined) this.podsByIp.set(ip, (seen = { namespace: ns, pod: this.podView(d) ?? null }));
+      key = ip!;
+      if (seen === undefined) this.podsByIp.set(key, (seen = { namespace: ns, pod: this.podView(d) ?? null }));
       if (seen.namespace === ns) pod = seen.pod;
       else {
         const others = (seen.others ??= new Map());
