@@ -569,11 +569,11 @@ export class LinkerdPolicies {
     if (mode === 'conn') {
       if (cv.verbose) return this.evaluateConnection(ib, cv, [...this.portNotes(pw), ...ib.notes, ib.step]);
       const memo = (ib.decidedConn ??= newDecisionMemo());
-      const known = recall(memo, cv.principal, cv);
+      const known = recall(memo, ib.authzs, cv.principal, cv);
       if (known) return known;
       const ipRead = cv.ipParsed;
       const o = this.evaluateConnection(ib, cv, [ib.step]);
-      return remember(memo, cv.principal, cv, ipRead || cv.ipParsed, o);
+      return remember(memo, ib.authzs, cv.principal, cv, ipRead || cv.ipParsed, o);
     }
     const grpcRoutes = ib.protocol === 'grpc';
     const routes = grpcRoutes ? ib.grpc : ib.http;
@@ -587,11 +587,11 @@ export class LinkerdPolicies {
         const byRule = grpcCall ? (ib.decidedGrpc ??= new Map()) : (ib.decided ??= new Map());
         let memo = byRule.get(rule);
         if (!memo) byRule.set(rule, (memo = newDecisionMemo()));
-        const known = recall(memo, cv.principal, cv);
+        const known = recall(memo, route.authzs, cv.principal, cv);
         if (known) return known;
         const ipRead = cv.ipParsed;
         const o = this.authorizeRoute(ib, route, rule, cv, [ib.step], grpcCall);
-        return remember(memo, cv.principal, cv, ipRead || cv.ipParsed, o);
+        return remember(memo, route.authzs, cv.principal, cv, ipRead || cv.ipParsed, o);
       }
     }
     const steps: TraceStep[] = cv.verbose ? [...this.portNotes(pw), ...ib.notes, ib.step] : [ib.step];
