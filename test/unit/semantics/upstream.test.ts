@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { mergeCall } from '../../helpers/mergeCall';
 import { FIXTURES, REPO_ROOT } from '../../helpers/paths';
 
 const BIN = join(REPO_ROOT, 'bin', 'mesh-policy.js');
@@ -38,17 +39,6 @@ interface UpstreamTable {
   cases: UpstreamCase[];
 }
 
-/** Deep merge for plain objects; arrays and scalars in `over` replace. `null` deletes a key. */
-function merge(base: Json, over: Json): Json {
-  const out: Json = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const prior = out[key];
-    if (value === null && key !== 'principal') delete out[key];
-    else if (value && typeof value === 'object' && !Array.isArray(value) && prior && typeof prior === 'object' && !Array.isArray(prior)) out[key] = merge(prior as Json, value as Json);
-    else out[key] = value;
-  }
-  return out;
-}
 
 function tables(): { mesh: string; file: string; table: UpstreamTable }[] {
   const out: { mesh: string; file: string; table: UpstreamTable }[] = [];
@@ -71,7 +61,7 @@ function replay(table: UpstreamTable, label: string): JsonlLine[] {
     writeFileSync(join(policies, name), text);
   }
   if (table.config) writeFileSync(join(dir, '.meshpolicy.yaml'), table.config);
-  const records = table.cases.map((c) => JSON.stringify(merge(table.base ?? {}, c.call ?? {})));
+  const records = table.cases.map((c) => JSON.stringify(mergeCall(table.base ?? {}, c.call ?? {})));
   writeFileSync(join(dir, 'calls.jsonl'), `${records.join('\n')}\n`);
   const result = spawnSync(process.execPath, [BIN, 'simulate', '--policies', 'policies', '--traffic', 'calls.jsonl', '--format', 'jsonl'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
   assert.ok(result.status === 0 || result.status === 1, `exit ${result.status}: ${result.stderr}`);

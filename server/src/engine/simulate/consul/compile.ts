@@ -1,6 +1,6 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CompiledPolicies, Decision, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
-import { and3, compileHttp, evalCriteria, F, or3, preparePath, T, U, type Criterion, type RequestView, type Tri } from './http';
+import { and3, compileHttp, evalCriteria, F, isPlainPath, or3, preparePath, T, U, type Criterion, type RequestView, type Tri } from './http';
 import { key, readEntries, type IntentionEntry, type JwtRequirement, type PermissionRule, type SourceIntention } from './model';
 import { resolveOptions, type ConsulSimulatorOptions, type ResolvedOptions } from './options';
 
@@ -76,6 +76,12 @@ interface Ixn {
   wild: number;
   /** The fixed walkthrough when this L4 intention decides alone. */
   trace?: TraceStep[];
+  /** Decisions of `decide` when this intention alone matches the caller, made once and shared
+   * (no JWT, nothing rewritten or rejected before RBAC): per listener, and for L7 per
+   * permission outcome (`permissionOutcome`). */
+  decidedTcp?: Decision;
+  decidedHttp?: Decision;
+  decidedByOutcome?: Map<number, Decision>;
 }
 
 interface DestRbac {
@@ -84,6 +90,13 @@ interface DestRbac {
   exact: Map<string, Map<string, Ixn>>;
   nsWild: Map<string, Ixn>;
   all: Ixn | undefined;
+}
+
+interface SourceMatches {
+  rb: DestRbac;
+  a: Ixn | undefined;
+  b: Ixn | undefined;
+  c: Ixn | undefined;
 }
 
 interface DestCand {
@@ -103,6 +116,8 @@ interface DestCand {
   sourcePartitions: string[];
   entrySteps: TraceStep[];
   variantNote: string | undefined;
+  /** Decisions of `decide` when no intention source matches, per caller (TCP, HTTP). */
+  noMatch?: Map<CallerInfo, [Decision | undefined, Decision | undefined]>;
 }
 
 interface Alt<V> {
@@ -179,8 +194,12 @@ export class ConsulPolicies implements CompiledPolicies {
   private readonly defaultText: string;
   /** Normalization settings that can reject a request before RBAC, whatever the intentions. */
   private readonly earlyRequest: boolean;
-  /** The request of the call being decided, prepared at most once for all its alternatives. */
-  private current: ReqState | undefined;
+  /** The request of the call being decided (reused from call to call; decisions keep nothing of it). */
+  private readonly req: ReqState = { call: undefined as unknown as AccessRecord, view: undefined, reject: undefined, pathNote: undefined, prepared: false };
+  private readonly view: RequestView = { method: undefined, fullPath: undefined, path: undefined, host: undefined, headers: undefined, dropUnderscore: false, lower: undefined, missing: [] };
+  private readonly found: SourceMatches = { rb: undefined as unknown as DestRbac, a: undefined, b: undefined, c: undefined };
+  /** Which criterion failed, written by evalCriteria. */
+  private readonly failedAt = { index: -1 };
   /** The scenario of the fast path, reused (scenario() keeps no reference to it). */
   private readonly scratch: Scenario = { dc: undefined as unknown as DestCand, loc: '', mask: 0, ns: '', http: false, labels: NO_LABELS, missing: NO_LABELS };
 
@@ -494,7 +513,12 @@ export class ConsulPolicies implements CompiledPolicies {
     const dst = call.destination;
     const dstName = dst?.service;
     const protocols = call.protocol === 'tcp' ? ONLY_TCP : call.protocol ? ONLY_HTTP : call.request?.method !== undefined || call.request?.path !== undefined ? ONLY_HTTP : BOTH;
-    this.current = undefined;
+    const req = this.req;
+    req.call = call;
+    req.view = undefined;
+    req.reject = undefined;
+    req.pathNote = undefined;
+    req.prepared = false;
     // Fast path: the record and the configuration leave nothing open.
     const dstNs = this.enterprise ? dst?.namespace : 'default';
     if (this.partitionAlts.length === 1 && dstNs !== undefined && dstName !== undefined && protocols.length === 1) {
@@ -509,7 +533,7 @@ export class ConsulPolicies implements CompiledPolicies {
           sc.loc = locs[0]!.value;
           sc.ns = nss[0]!.value;
           sc.http = protocols[0]!.value;
-          return this.scenario(sc, caller, call, full);
+          return this.scenario(sc, caller, full);
         }
       }
     }
@@ -557,7 +581,7 @@ export class ConsulPolicies implements CompiledPolicies {
         }
       }
     }
-    const results = scenarios.map((s) => ({ s, d: this.scenario(s, caller, call, full) }));
+    const results = scenarios.map((s) => ({ s, d: this.scenario(s, caller, full) }));
     return combine(results, overflow);
   }
 
@@ -605,7 +629,10 @@ export class ConsulPolicies implements CompiledPolicies {
     const norm = this.options.normalization;
     let fullPath: string | undefined;
     let path: string | undefined;
-    if (r?.path !== undefined) {
+    if (r?.path !== undefined && isPlainPath(r.path, norm)) {
+      fullPath = r.path;
+      path = r.path;
+    } else if (r?.path !== undefined) {
       const prepared = preparePath(r.path, norm);
       if (prepared.reject) req.reject = prepared.reject;
       if (prepared.note) req.pathNote = prepared.note;
@@ -614,20 +641,100 @@ export class ConsulPolicies implements CompiledPolicies {
     }
     const underscore = norm.headersWithUnderscoresAction ?? 'ALLOW';
     if (underscore === 'REJECT_REQUEST' && r?.headers && Object.keys(r.headers).some((h) => h.includes('_'))) req.reject ??= 'a request header name contains "_" and HeadersWithUnderscoresAction is REJECT_REQUEST';
-    req.view = {
-      method: r?.method ?? (call.protocol === 'grpc' ? 'POST' : undefined),
-      fullPath, path,
-      host: r?.host,
-      headers: r?.headers,
-      dropUnderscore: underscore === 'DROP_HEADER',
-      lower: undefined,
-      missing: [],
-    };
+    const view = this.view;
+    view.method = r?.method ?? (call.protocol === 'grpc' ? 'POST' : undefined);
+    view.fullPath = fullPath;
+    view.path = path;
+    view.host = r?.host;
+    view.headers = r?.headers;
+    view.dropUnderscore = underscore === 'DROP_HEADER';
+    view.lower = undefined;
+    view.missing.length = 0;
+    req.view = view;
   }
 
-  private scenario(s: Scenario, caller: CallerInfo, call: AccessRecord, full: boolean): Decision {
+  /**
+   * One scenario, for `decide`: when the caller's intentions leave one principal matching and
+   * nothing before RBAC (JWT, path rewriting, a 400) is involved, the decision depends only on
+   * that intention, the listener and, for L7, which permission matched and which criterion
+   * failed in the ones before it. Such decisions are made once and shared.
+   */
+  private scenario(s: Scenario, caller: CallerInfo, full: boolean): Decision {
     const dc = s.dc;
-    const req = this.current?.call === call ? this.current : (this.current = { call, view: undefined, reject: undefined, pathNote: undefined, prepared: false });
+    if (full || dc.rejected || (s.http && dc.hasJwt)) return this.evaluateScenario(s, caller, full);
+    const { a, b, c } = this.sourcesMatching(s, caller);
+    const m = soleMatch(a, b, c);
+    const l7 = m !== undefined && m.cs.l7;
+    // The request is prepared when evaluateScenario would prepare it (its notes go in the trace).
+    if (s.http && (this.earlyRequest || a?.cs.l7 || b?.cs.l7 || c?.cs.l7)) {
+      this.prepare(this.req);
+      if (this.req.pathNote || this.req.reject) return this.evaluateScenario(s, caller, full);
+    }
+    if (!a && !b && !c) {
+      const byCaller = (dc.noMatch ??= new Map());
+      let known = byCaller.get(caller);
+      if (!known) {
+        if (byCaller.size >= 10_000) byCaller.clear();
+        byCaller.set(caller, (known = [undefined, undefined]));
+      }
+      const slot = s.http ? 1 : 0;
+      return (known[slot] ??= this.evaluateScenario(s, caller, full));
+    }
+    if (!m) return this.evaluateScenario(s, caller, full);
+    if (!l7) {
+      if (s.http) return (m.decidedHttp ??= this.evaluateScenario(s, caller, full));
+      return (m.decidedTcp ??= this.evaluateScenario(s, caller, full));
+    }
+    if (!s.http) return (m.decidedTcp ??= this.evaluateScenario(s, caller, full));
+    const outcome = this.permissionOutcome(m.cs, this.req.view!);
+    if (outcome < 0) return this.evaluateScenario(s, caller, full);
+    const byOutcome = (m.decidedByOutcome ??= new Map());
+    let d = byOutcome.get(outcome);
+    if (!d) {
+      d = this.evaluateScenario(s, caller, full);
+      if (byOutcome.size < 10_000) byOutcome.set(outcome, d);
+    }
+    return d;
+  }
+
+  /** The intentions whose source pattern matches the caller (ns/name, ns/*, *\/*), ≤ 3, in a
+   * reused object (read it before the next call). */
+  private sourcesMatching(s: Scenario, caller: CallerInfo): SourceMatches {
+    const found = this.found;
+    const rb = (found.rb = this.rbac(s.dc, s.loc, s.mask));
+    const local = s.loc !== 'foreign';
+    found.a = local ? rb.exact.get(s.ns)?.get(caller.name) : undefined;
+    found.b = local ? rb.nsWild.get(s.ns) : undefined;
+    found.c = local ? rb.all : undefined;
+    return found;
+  }
+
+  /**
+   * What the L7 permissions of `cs` make of the request, as one number: for each permission
+   * tried in order, the index of its first failing criterion, or its criteria count when it
+   * matches (the last one tried), in mixed radix. -1 when a criterion cannot be evaluated
+   * (the record lacks the attribute) or the number would be too large.
+   */
+  private permissionOutcome(cs: CSource, view: RequestView): number {
+    let outcome = 0;
+    let radix = 1;
+    const at = this.failedAt;
+    view.missing.length = 0;
+    for (const p of cs.perms) {
+      const n = p.criteria.length;
+      const h = evalCriteria(p.criteria, view, at);
+      if (h === U) return -1;
+      outcome += radix * (h === T ? n : at.index);
+      radix *= n + 1;
+      if (radix > 2 ** 40) return -1;
+      if (h === T) break;
+    }
+    return outcome;
+  }
+
+  private evaluateScenario(s: Scenario, caller: CallerInfo, full: boolean): Decision {
+    const dc = s.dc;
+    const req = this.req;
     let view: RequestView | undefined;
     let early: TraceStep[] | undefined;
     if (full) this.explainIdentity((early = []), caller, s);
@@ -638,16 +745,7 @@ export class ConsulPolicies implements CompiledPolicies {
       if (dc.rejectRef) d.policy = dc.rejectRef;
       return d;
     }
-    const rb = this.rbac(dc, s.loc, s.mask);
-    // The intentions whose source pattern matches the caller (ns/name, ns/*, */*), ≤ 3.
-    let a: Ixn | undefined;
-    let b: Ixn | undefined;
-    let c: Ixn | undefined;
-    if (s.loc !== 'foreign') {
-      a = rb.exact.get(s.ns)?.get(caller.name);
-      b = rb.nsWild.get(s.ns);
-      c = rb.all;
-    }
+    const { rb, a, b, c } = this.sourcesMatching(s, caller);
     const count = (a ? 1 : 0) + (b ? 1 : 0) + (c ? 1 : 0);
     // The request is read only when something looks at it.
     if (s.http && (this.earlyRequest || (count > 0 && (dc.hasJwt || a?.cs.l7 || b?.cs.l7 || c?.cs.l7)))) {
@@ -958,6 +1056,23 @@ function missAttr(view: RequestView, attr: string): Tri {
   return U;
 }
 
+/** The one intention whose RBAC principal matches, when exactly one does: a candidate is
+ * shadowed by an earlier (higher-precedence), narrower one (see `scenario`). */
+function soleMatch(a: Ixn | undefined, b: Ixn | undefined, c: Ixn | undefined): Ixn | undefined {
+  const standsA = stands(a, b, c);
+  const standsB = stands(b, a, c);
+  const standsC = stands(c, a, b);
+  if (standsA) return standsB || standsC ? undefined : a;
+  if (standsB) return standsC ? undefined : b;
+  return standsC ? c : undefined;
+}
+
+/** `x` is a candidate that no earlier, narrower candidate shadows. */
+function stands(x: Ixn | undefined, o: Ixn | undefined, p: Ixn | undefined): boolean {
+  if (!x) return false;
+  return !(o && o.order < x.order && o.wild < x.wild) && !(p && p.order < x.order && p.wild < x.wild);
+}
+
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -969,8 +1084,9 @@ function combine(results: { s: Scenario; d: Decision }[], overflow: boolean): De
   const definite = results.every((r) => r.d.verdict !== 'unknown' && r.d.verdict === first.verdict);
   if (definite && !overflow) {
     if (results.length > 1) {
+      // `first` may be shared with other calls (scenario): extend a copy.
       const open = [...new Set(results.flatMap((r) => r.s.missing))];
-      first.trace.push({ text: `the same verdict holds for every alternative the record and configuration leave open (${open.join('; ')})`, outcome: 'applies' });
+      return { ...first, trace: [...first.trace, { text: `the same verdict holds for every alternative the record and configuration leave open (${open.join('; ')})`, outcome: 'applies' }] };
     }
     return first;
   }

@@ -105,6 +105,21 @@ export function preparePath(raw: string, options: RequestNormalization): Prepare
   return out;
 }
 
+/** A path `preparePath` leaves as it is (no query, fragment, escapes, backslashes, dot segments
+ * or, when merged, double slashes): the common case, checked without allocating. */
+export function isPlainPath(raw: string, options: RequestNormalization): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    // ? # % \
+    if (c === 63 || c === 35 || c === 37 || c === 92) return false;
+    if (c === 47 && i + 1 < raw.length) {
+      const next = raw.charCodeAt(i + 1);
+      if (next === 46 || (next === 47 && options.mergeSlashes)) return false;
+    }
+  }
+  return true;
+}
+
 /** RFC 3986 §5.2.4 for an absolute path. */
 export function removeDotSegments(path: string): string {
   const input = path.split('/');

@@ -73,7 +73,7 @@ export interface ClientAddress {
   ipParsed: boolean;
 }
 
-function clientIp(c: ClientAddress): Ip | undefined {
+export function clientIp(c: ClientAddress): Ip | undefined {
   if (!c.ipParsed) {
     c.ip = c.ipText ? cachedIp(c.ipText) : undefined;
     c.ipParsed = true;

@@ -9,7 +9,8 @@ import {
 } from './model';
 import { ALL_NETWORKS, LOCALHOST_NETWORKS, parseNet, type NetMatch } from './net';
 import { ANNOTATION, FileLookup, buildPodView, type PodContext, type PodView } from './pod';
-import { fillRequestView, routeMismatch, selectRoute, type RequestView, type RouteC, type RuleC } from './routes';
+import { newDecisionMemo, recall, remember, type DecisionMemo } from './memo';
+import { fillRequestView, requestHost, routeMismatch, selectRoute, type RequestView, type RouteC, type RuleC } from './routes';
 
 /** Cluster settings the project configuration does not carry (Helm values of the control plane). */
 export interface LinkerdClusterOptions {
@@ -40,6 +41,13 @@ interface Inbound {
   connDeny?: DenyText;
   notFound?: { reason: string; step: TraceStep };
   notFoundGrpc?: { reason: string; step: TraceStep };
+  /** Decisions of `decide` (not `explain`) per route rule and client identity (`memo.ts`). */
+  decided?: Map<RuleC, DecisionMemo>;
+  decidedGrpc?: Map<RuleC, DecisionMemo>;
+  decidedConn?: DecisionMemo;
+  /** The 404 / NOT_FOUND decision of `decide`, the same for every call. */
+  notFoundDecision?: Decision;
+  notFoundGrpcDecision?: Decision;
 }
 
 interface PortWorlds {
@@ -83,8 +91,15 @@ export class LinkerdPolicies {
   private readonly clusterNetworks: NetMatch[];
   private readonly probeNetworks: NetMatch[];
   private readonly podCtx: PodContext;
-  /** Destination views by namespace, then workload name (or pod IP). */
-  private readonly pods = new Map<string, Map<string, PodView | null>>();
+  /** Destination views by pod IP (the inventory's), by namespace and workload name, and for pods
+   * not in the inventory by the labels the record gives. */
+  private readonly podsByIp = new Map<string, PodsAtIp>();
+  private readonly podsByName = new Map<string, Map<string, PodView | null>>();
+  private readonly podsByLabels = new Map<string, PodView | null>();
+  /** The per-port inbound views of pods, shared by pods with the same `inboundKey`. */
+  private readonly inboundByKey = new Map<string, Map<number, unknown>>();
+  /** The call view of `decide`, reused from call to call (decisions never keep it). */
+  private readonly scratch = newCallView();
   private readonly podIps = new Set<string>();
   private readonly serverBases = new Map<ServerDef, ServerBase>();
   private readonly policyAuthz = new Map<PolicyDef, Authz | string>();
@@ -92,6 +107,7 @@ export class LinkerdPolicies {
   private readonly defaultAuthzCache = new Map<string, Authz[]>();
   private readonly localhost: Authz;
   private readonly defaultRouteCache = new Map<string, RouteC[]>();
+  private targetIndex: TargetIndex | undefined;
   /** Problems found while compiling (unparseable cluster networks and the like). */
   readonly problems: string[] = [];
 
@@ -210,6 +226,11 @@ export class LinkerdPolicies {
     return a;
   }
 
+  /** AuthorizationPolicies and routes by what they attach to (built on first use). */
+  private targets(): TargetIndex {
+    return (this.targetIndex ??= new TargetIndex(this.idx));
+  }
+
   /** Everything that authorizes a Server on every route (index.rs `client_authzs`), plus routes. */
   private serverBase(s: ServerDef): ServerBase {
     const cached = this.serverBases.get(s);
@@ -223,9 +244,8 @@ export class LinkerdPolicies {
       else if (sa.ignored) notes.push({ text: `${sa.at.label} selects ${s.at.label} but is ignored: ${sa.ignored}`, outcome: 'skipped', at: sa.at });
       else authzs.push(this.authzOfServerAuthorization(sa));
     }
-    for (const p of this.idx.policies.get(s.namespace) ?? []) {
-      const t = p.target;
-      if (!t || t.type === 'route' || (t.type === 'server' && t.name !== s.name)) continue;
+    for (const p of this.targets().serverPolicies(s)) {
+      const t = p.target!;
       const a = this.authzOfPolicy(p);
       if (typeof a === 'string') notes.push({ text: `${p.at.label} targets ${t.type === 'namespace' ? `namespace ${s.namespace}` : s.at.label} but ${a}`, outcome: 'skipped', at: p.at });
       else authzs.push(a);
@@ -234,7 +254,7 @@ export class LinkerdPolicies {
     const base: ServerBase = { authzs: orderAuthzs([...authzs, ...access], this.localhost), notes };
     // Routes attached to the Server (index.rs `http_routes`/`grpc_routes`); an HTTPRoute is not
     // accepted when a GRPCRoute is attached to the same Server (status/index.rs).
-    const attached = (this.idx.routes.get(s.namespace) ?? []).filter((r) => r.parents.includes(s.name));
+    const attached = this.targets().routesOf(s);
     const usable: RouteDef[] = [];
     for (const r of attached) {
       if (r.ignored) notes.push({ text: `${r.at.label} names ${s.at.label} as parent but is ignored by the policy controller: ${r.ignored}`, outcome: 'skipped', at: r.at });
@@ -254,10 +274,7 @@ export class LinkerdPolicies {
 
   private routeC(r: RouteDef, serverAuthzs: Authz[]): RouteC {
     const routeAuthzs: Authz[] = [];
-    for (const p of this.idx.policies.get(r.namespace) ?? []) {
-      const t = p.target;
-      if (t?.type !== 'route') continue;
-      if (t.group.toLowerCase() !== r.group.toLowerCase() || t.kind.toLowerCase() !== r.kind.toLowerCase() || t.name.toLowerCase() !== r.name.toLowerCase()) continue;
+    for (const p of this.targets().routePolicies(r)) {
       const a = this.authzOfPolicy(p);
       if (typeof a !== 'string') routeAuthzs.push(a);
     }
@@ -391,31 +408,55 @@ export class LinkerdPolicies {
 
   // ------------------------------------------------------------------ pods
 
+  private podView(dest: { namespace?: string; workload?: string; ip?: string; labels?: Record<string, string> }): PodView | undefined {
+    const pod = buildPodView(this.podCtx, dest);
+    if (pod) {
+      const shared = this.inboundByKey.get(pod.inboundKey);
+      if (shared) pod.inbound = shared;
+      else this.inboundByKey.set(pod.inboundKey, pod.inbound);
+    }
+    return pod;
+  }
+
   private podFor(call: AccessRecord): PodView | undefined {
     const d = call.destination;
     if (!d) return undefined;
     // Key by pod IP when the inventory knows it (Pods of a cluster dump), else by workload name.
-    const byIp = d.ip !== undefined && this.podIps.has(d.ip);
     const ns = d.namespace ?? '';
-    let byName = this.pods.get(ns);
-    if (!byName) {
-      byName = new Map();
-      this.pods.set(ns, byName);
-    }
-    const key = byIp ? `\u0001${d.ip}` : d.workload ?? '';
-    let pod = byName.get(key);
-    if (pod === undefined) {
-      pod = buildPodView(this.podCtx, byIp ? d : { ...d, ip: undefined }) ?? null;
-      if (byName.size > 100_000) byName.clear();
-      byName.set(key, pod);
+    const ip = d.ip;
+    let pod: PodView | null | undefined;
+    let key: string;
+    // Keyed by pod IP when the inventory knows it (Pods of a cluster dump), else by workload name.
+    let seen = ip !== undefined ? this.podsByIp.get(ip) : undefined;
+    const byIp = seen !== undefined || (ip !== undefined && this.podIps.has(ip));
+    if (byIp) {
+      key = ip!;
+      if (seen === undefined) this.podsByIp.set(key, (seen = { namespace: ns, pod: this.podView(d) ?? null }));
+      if (seen.namespace === ns) pod = seen.pod;
+      else {
+        const others = (seen.others ??= new Map());
+        pod = others.get(ns);
+        if (pod === undefined) others.set(ns, (pod = this.podView(d) ?? null));
+      }
+    } else {
+      key = d.workload ?? '';
+      let byName = this.podsByName.get(ns);
+      if (!byName) this.podsByName.set(ns, (byName = new Map()));
+      pod = byName.get(key);
+      if (pod === undefined) {
+        pod = this.podView({ ...d, ip: undefined }) ?? null;
+        if (byName.size > 100_000) byName.clear();
+        byName.set(key, pod);
+      }
     }
     if (pod && pod.labelsFrom !== 'inventory' && d.labels) {
       // Labels from the record: one view per distinct label set.
-      const k2 = `${key}\u0000${JSON.stringify(Object.entries(d.labels).sort())}`;
-      let p2 = byName.get(k2);
+      const k2 = `${ns}\u0000${byIp ? '\u0001' : ''}${key}\u0000${JSON.stringify(Object.entries(d.labels).sort())}`;
+      let p2 = this.podsByLabels.get(k2);
       if (p2 === undefined) {
-        p2 = buildPodView(this.podCtx, d) ?? null;
-        byName.set(k2, p2);
+        p2 = this.podView(d) ?? null;
+        if (this.podsByLabels.size > 100_000) this.podsByLabels.clear();
+        this.podsByLabels.set(k2, p2);
       }
       return p2 ?? undefined;
     }
@@ -425,11 +466,16 @@ export class LinkerdPolicies {
   // ------------------------------------------------------------------ deciding
 
   decide(call: AccessRecord, verbose: boolean): Decision {
-    const cv = callView(call, verbose);
+    const cv = verbose ? newCallView() : this.scratch;
+    fillCallView(cv, call, verbose);
     const trace: TraceStep[] = verbose ? [] : NO_STEPS;
-    const out = this.decideWorlds(cv, trace);
-    if (trace.length) out.trace = [...trace, ...out.trace];
-    if (out.missing && out.missing.length === 0) delete out.missing;
+    let out = this.decideWorlds(cv, trace);
+    // `out` may be a decision shared with other calls (memo.ts): change a copy.
+    if (trace.length) out = { ...out, trace: [...trace, ...out.trace] };
+    if (out.missing && out.missing.length === 0) {
+      out = { ...out };
+      delete out.missing;
+    }
     return out;
   }
 
@@ -487,7 +533,7 @@ export class LinkerdPolicies {
     }
     let result: Outcome;
     if (outcomes.length === 1) {
-      result = outcomes[0]!.o;
+      result = { ...outcomes[0]!.o };
       if (worldMissing.length && result.verdict === 'unknown') result.missing = union(result.missing, worldMissing);
     } else {
       result = combine(outcomes, worldMissing);
@@ -520,15 +566,39 @@ export class LinkerdPolicies {
 
   /** Decides one call on one inbound server (spec §2.6). */
   private evaluate(ib: Inbound, mode: 'conn' | 'http', cv: CallView, pw: PortWorlds): Outcome {
-    const steps: TraceStep[] = cv.verbose ? [...this.portNotes(pw), ...ib.notes, ib.step] : [ib.step];
-    if (mode === 'conn') return this.evaluateConnection(ib, cv, steps);
+    if (mode === 'conn') {
+      if (cv.verbose) return this.evaluateConnection(ib, cv, [...this.portNotes(pw), ...ib.notes, ib.step]);
+      const memo = (ib.decidedConn ??= newDecisionMemo());
+      const known = recall(memo, ib.authzs, cv.principal, cv);
+      if (known) return known;
+      const ipRead = cv.ipParsed;
+      const o = this.evaluateConnection(ib, cv, [ib.step]);
+      return remember(memo, ib.authzs, cv.principal, cv, ipRead || cv.ipParsed, o);
+    }
     const grpcRoutes = ib.protocol === 'grpc';
     const routes = grpcRoutes ? ib.grpc : ib.http;
     const grpcCall = cv.proto === 'grpc' || grpcRoutes;
+    if (!cv.verbose) {
+      // decide(): the same rule and identity (and IP, when read) give the same decision.
+      const sel = selectRoute(routes, cv.req, grpcRoutes);
+      if (sel.maybes.length === 0) {
+        if (!sel.best) return this.notFoundDecision(ib, grpcCall);
+        const { route, rule } = sel.best;
+        const byRule = grpcCall ? (ib.decidedGrpc ??= new Map()) : (ib.decided ??= new Map());
+        let memo = byRule.get(rule);
+        if (!memo) byRule.set(rule, (memo = newDecisionMemo()));
+        const known = recall(memo, route.authzs, cv.principal, cv);
+        if (known) return known;
+        const ipRead = cv.ipParsed;
+        const o = this.authorizeRoute(ib, route, rule, cv, [ib.step], grpcCall);
+        return remember(memo, route.authzs, cv.principal, cv, ipRead || cv.ipParsed, o);
+      }
+    }
+    const steps: TraceStep[] = cv.verbose ? [...this.portNotes(pw), ...ib.notes, ib.step] : [ib.step];
     if (cv.verbose) {
       const what = grpcRoutes ? 'GRPCRoutes' : 'HTTPRoutes';
       const scope = ib.server ? `the ${what} of ${ib.label}` : 'the default routes (no Server)';
-      steps.push({ text: `the request: ${cv.req.method ?? '(method not recorded)'} ${cv.req.path ?? '(path not recorded)'}${cv.req.query ? `?${cv.req.query}` : ''}${cv.req.host ? ` host ${cv.req.host}` : ''}; matching ${scope}`, outcome: 'applies' });
+      steps.push({ text: `the request: ${cv.req.method ?? '(method not recorded)'} ${cv.req.path ?? '(path not recorded)'}${cv.req.query ? `?${cv.req.query}` : ''}${requestHost(cv.req) ? ` host ${requestHost(cv.req)}` : ''}; matching ${scope}`, outcome: 'applies' });
     }
     const sel = selectRoute(routes, cv.req, grpcRoutes);
     // The selection object is reused by the next selectRoute call: keep what we need.
@@ -553,6 +623,12 @@ export class LinkerdPolicies {
     for (const m of maybes) outcomes.push({ world: `${m.rule.label}`, o: this.authorizeRoute(ib, m.route, m.rule, cv, [...steps], grpcCall, m.match) });
     if (!best) outcomes.push({ world: 'no route', o: this.notFound(ib, [...steps], grpcCall) });
     return combine(outcomes, missing);
+  }
+
+  /** The not-found decision of `decide` for the inbound server, made once. */
+  private notFoundDecision(ib: Inbound, grpc: boolean): Outcome {
+    if (grpc) return (ib.notFoundGrpcDecision ??= this.notFound(ib, [ib.step], true));
+    return (ib.notFoundDecision ??= this.notFound(ib, [ib.step], false));
   }
 
   private notFound(ib: Inbound, steps: TraceStep[], grpc: boolean): Outcome {
@@ -665,6 +741,71 @@ export class LinkerdPolicies {
   }
 }
 
+/**
+ * What attaches to a Server or a route, in the order of the resource index, found by key
+ * instead of scanning the namespace's policies and routes once per Server and route.
+ */
+class TargetIndex {
+  /** Per namespace: policies targeting the namespace, and those targeting each Server, with
+   * their position in the namespace's list (to merge them in that order). */
+  private readonly namespaceWide = new Map<string, PolicyDef[]>();
+  private readonly byServer = new Map<string, PolicyDef[]>();
+  private readonly position = new Map<PolicyDef, number>();
+  private readonly byRoute = new Map<string, PolicyDef[]>();
+  private readonly routesByParent = new Map<string, RouteDef[]>();
+
+  constructor(idx: ResourceIndex) {
+    for (const [namespace, policies] of idx.policies) {
+      policies.forEach((p, i) => {
+        const t = p.target;
+        if (!t) return;
+        this.position.set(p, i);
+        if (t.type === 'namespace') append(this.namespaceWide, namespace, p);
+        else if (t.type === 'server') append(this.byServer, `${namespace}\u0000${t.name}`, p);
+        else append(this.byRoute, routeKey(namespace, t.group, t.kind, t.name), p);
+      });
+    }
+    for (const [namespace, routes] of idx.routes) {
+      for (const r of routes) for (const parent of new Set(r.parents)) append(this.routesByParent, `${namespace}\u0000${parent}`, r);
+    }
+  }
+
+  /** Policies targeting the Server or its namespace, in the namespace's order. */
+  serverPolicies(s: ServerDef): PolicyDef[] {
+    const wide = this.namespaceWide.get(s.namespace) ?? [];
+    const own = this.byServer.get(`${s.namespace}\u0000${s.name}`) ?? [];
+    if (own.length === 0 || wide.length === 0) return own.length ? own : wide;
+    return [...wide, ...own].sort((a, b) => this.position.get(a)! - this.position.get(b)!);
+  }
+
+  routePolicies(r: RouteDef): PolicyDef[] {
+    return this.byRoute.get(routeKey(r.namespace, r.group, r.kind, r.name)) ?? [];
+  }
+
+  /** Routes naming the Server as a parent, in the namespace's order. */
+  routesOf(s: ServerDef): RouteDef[] {
+    return this.routesByParent.get(`${s.namespace}\u0000${s.name}`) ?? [];
+  }
+}
+
+/** Route targets compare group, kind and name case-insensitively. */
+function routeKey(namespace: string, group: string, kind: string, name: string): string {
+  return `${namespace}\u0000${group.toLowerCase()}\u0000${kind.toLowerCase()}\u0000${name.toLowerCase()}`;
+}
+
+function append<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** The destination view of a pod IP, for the namespace first asked (a record may name another). */
+interface PodsAtIp {
+  namespace: string;
+  pod: PodView | null;
+  others?: Map<string, PodView | null>;
+}
+
 interface DenyText {
   reason: string;
   step: TraceStep;
@@ -705,21 +846,32 @@ function joinAuthzs(routeLevel: Authz[], server: Authz[]): Authz[] {
   return [...plainRoute, ...plainServer, ...auditRoute, ...auditServer];
 }
 
-function callView(call: AccessRecord, verbose: boolean): CallView {
+function newCallView(): CallView {
+  const cv = {
+    call: undefined, verbose: false, ip: undefined, ipParsed: false, ipText: undefined, principal: undefined, proto: undefined,
+    method: undefined, path: undefined, query: undefined, authority: undefined, host: undefined, hostRead: false, hasRequest: false, headers: undefined, queryPairs: undefined,
+  } as unknown as CallView;
+  cv.req = cv;
+  return cv;
+}
+
+/** Reads the call's attributes into `cv` (every field written, so a reused view keeps nothing). */
+function fillCallView(cv: CallView, call: AccessRecord, verbose: boolean): CallView {
   const src = call.source;
   const principal = typeof src?.principal === 'string' && src.principal !== '' ? src.principal : undefined;
-  const ipText = src?.ip;
   let proto: CallView['proto'];
   const p = call.protocol;
   if (p === 'tcp') proto = 'tcp';
   else if (p === 'grpc') proto = 'grpc';
   else if (p === 'http' || p === 'http2') proto = 'http';
   else if (call.request && (call.request.method !== undefined || call.request.path !== undefined)) proto = 'http';
-  const cv = {
-    call, verbose, ip: undefined, ipParsed: false, ipText, principal, proto,
-    method: undefined, path: undefined, query: undefined, host: undefined, hasRequest: false, headers: undefined,
-  } as unknown as CallView;
-  cv.req = cv;
+  cv.call = call;
+  cv.verbose = verbose;
+  cv.ip = undefined;
+  cv.ipParsed = false;
+  cv.ipText = src?.ip;
+  cv.principal = principal;
+  cv.proto = proto;
   return fillRequestView(cv, call.request);
 }
 

@@ -60,8 +60,13 @@ export interface PodView {
   /** Where the pod came from, for the walkthrough. */
   description: string;
   at?: SourceRef;
-  /** Per port: the candidate inbound servers (filled lazily by the evaluator). */
+  /** Per port: the candidate inbound servers (filled lazily by the evaluator). Pods with the
+   * same `inboundKey` may share one map. */
   inbound: Map<number, unknown>;
+  /** Everything the inbound servers of a port depend on (namespace, labels, named ports,
+   * probes, default policy, opaque and identity-required ports): pods with equal keys get the
+   * same Servers, routes, authorizations and trace steps on every port. */
+  inboundKey: string;
 }
 
 /** `parse_portset` (linkerd/linkerd2:policy-controller/k8s/index/src/ports.rs): ports and ranges,
@@ -329,6 +334,13 @@ export function buildPodView(ctx: PodContext, dest: { namespace?: string; worklo
       : `destination pod ${name} is not in the inventory: ${labelsFromRecord ? 'labels from the record' : 'labels unknown'}; annotations assumed to be the namespace's`,
     ...(wRef ? { at: wRef } : {}),
     inbound: new Map(),
+    inboundKey: '',
   };
+  const requireIdPorts = view.requireIdPorts;
+  const d = view.defaultPolicy;
+  view.inboundKey = JSON.stringify([
+    namespace, labels ?? null, namedPorts ? [...namedPorts] : null, probes ? [...probes] : null,
+    d.name, d.source, d.at ? [d.at.file, d.at.range] : null, d.ignoredNote ?? null, [...requireIdPorts], [...opaquePorts],
+  ]);
   return view;
 }

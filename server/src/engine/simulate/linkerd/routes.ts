@@ -50,12 +50,15 @@ export interface RequestView {
   /** The path without query (raw, as sent). */
   path: string | undefined;
   query: string | undefined;
-  /** Host without port; undefined when not recorded. */
+  /** The authority as recorded; `requestHost` gives the host without port (undefined when not recorded). */
+  authority: string | undefined;
+  /** Set by `requestHost` on first use (few routes name hostnames). */
   host: string | undefined;
+  hostRead: boolean;
   /** False when the record carries no request at all (then headers are not recorded either). */
   hasRequest: boolean;
   headers: Record<string, string> | undefined;
-  queryPairs?: [string, string][];
+  queryPairs?: [string, string][] | undefined;
 }
 
 export function requestView(request: { method?: string; path?: string; host?: string; headers?: Record<string, string> } | undefined): RequestView {
@@ -81,10 +84,22 @@ export function fillRequestView<T extends RequestView>(target: T, request: { met
   target.method = request?.method;
   target.path = path;
   target.query = query;
-  target.host = request?.host !== undefined ? hostOnly(request.host) : undefined;
+  target.authority = request?.host;
+  target.host = undefined;
+  target.hostRead = false;
   target.hasRequest = request !== undefined;
   target.headers = request?.headers;
+  target.queryPairs = undefined;
   return target;
+}
+
+/** The request's host without port; undefined when not recorded. */
+export function requestHost(req: RequestView): string | undefined {
+  if (!req.hostRead) {
+    req.hostRead = true;
+    req.host = req.authority !== undefined ? hostOnly(req.authority) : undefined;
+  }
+  return req.host;
 }
 
 /** A request header by lower-case name (header names are case-insensitive). */
@@ -301,13 +316,14 @@ export function selectRoute(routes: readonly RouteC[], req: RequestView, grpc: b
     let host = 0;
     let hostMaybe = false;
     if (route.hostnames.length) {
-      if (req.host === undefined) {
+      const requested = requestHost(req);
+      if (requested === undefined) {
         hostMaybe = true;
         host = 2 * 65536 + CAP;
       } else {
         host = -1;
         for (const hm of route.hostnames) {
-          const k = hostKey(hm, req.host);
+          const k = hostKey(hm, requested);
           if (k > host) host = k;
         }
         if (host < 0) continue;
@@ -362,7 +378,8 @@ export function selectRoute(routes: readonly RouteC[], req: RequestView, grpc: b
 
 /** Why a route did not match, for explain(): the first failing field of its closest match. */
 export function routeMismatch(route: RouteC, req: RequestView, grpc: boolean): string {
-  if (route.hostnames.length && req.host !== undefined && !route.hostnames.some((h) => hostKey(h, req.host!) >= 0)) return `host ${req.host} is not one of ${route.hostnames.map((h) => h.text).join(', ')}`;
+  const requested = requestHost(req);
+  if (route.hostnames.length && requested !== undefined && !route.hostnames.some((h) => hostKey(h, requested) >= 0)) return `host ${requested} is not one of ${route.hostnames.map((h) => h.text).join(', ')}`;
   const reasons: string[] = [];
   for (const rule of route.rules) {
     for (const m of rule.matches) {
