@@ -9,6 +9,7 @@ import { readSource } from '../../server/src/engine/source/read';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { collectPolicyFiles } from '../../server/src/engine/workspaceFiles';
 import { EXAMPLES } from '../helpers/paths';
+import { noMatchingWorkloadsCheck } from '../../server/src/engine/checks/istio/MPA1016-no-matching-workloads';
 
 // Issue 8, "re-validate only what changed": the editor keeps one Engine and one WorkspaceModel
 // and lints the edited file again on every change, reusing what it found per document. After
@@ -133,6 +134,63 @@ describe('incremental lint', () => {
       }
     });
   }
+
+  it('an edit to the inventory in another file reaches the unchanged policy file', () => {
+    const dir = join(EXAMPLES, 'istio');
+    const policies = join(dir, 'security', 'authorization-policies.yaml');
+    const cart = join(dir, 'app', 'cart.yaml');
+    const others = new Map<string, string>();
+    for (const path of collectPolicyFiles([dir]).files) if (path !== policies && !path.includes('helm')) others.set(path, readFileSync(path, 'utf8'));
+    const text = readFileSync(policies, 'utf8');
+    const editor = new Editor(dir, others);
+    const before = editor.lint(policies, text);
+    assert.deepEqual(before, freshLint(dir, others, policies, text));
+    const inventory = editor.workspace.inventory;
+    // A policy edit adds nothing to the inventory: the workspace keeps the same object.
+    editor.lint(policies, text.replace('action: ALLOW', 'action:  ALLOW'));
+    assert.equal(editor.workspace.inventory, inventory);
+    // The cart pods lose their label: the cart policy selects nothing (MPA1016), though its file did not change.
+    const relabelled = others.get(cart)!.replaceAll('app: cart', 'app: kart');
+    editor.workspace.update(editor.engine.prepare(editor.engine.read(cart, relabelled)));
+    assert.notEqual(editor.workspace.inventory, inventory);
+    others.set(cart, relabelled);
+    const after = editor.lint(policies, text);
+    assert.deepEqual(after, freshLint(dir, others, policies, text));
+    assert.ok(after.some((f) => f.code === 'MPA1016') && !before.some((f) => f.code === 'MPA1016' && f.message.includes('app=cart')), 'the relabelled pods change the findings');
+  });
+
+  it('runs a check that read only the inventory and configuration again only for the edited document', () => {
+    // The policies joined in one file, the manifests (the inventory) in theirs.
+    const dir = join(EXAMPLES, 'istio');
+    const path = join(dir, 'security', 'joined.yaml');
+    const others = new Map<string, string>();
+    const policies: string[] = [];
+    for (const file of collectPolicyFiles([dir]).files) {
+      if (file.includes('helm')) continue;
+      const text = readFileSync(file, 'utf8');
+      if (file.includes('/security/')) policies.push(text.replace(/^---\n/, '').trimEnd());
+      else others.set(file, text);
+    }
+    const joined = `${policies.join('\n---\n')}\n`;
+    const editor = new Editor(dir, others);
+    const run = noMatchingWorkloadsCheck.run;
+    let runs = 0;
+    noMatchingWorkloadsCheck.run = (context) => {
+      runs++;
+      run(context);
+    };
+    try {
+      editor.lint(path, joined);
+      assert.ok(runs > 3, 'the first lint runs the check on every AuthorizationPolicy');
+      runs = 0;
+      const edited = joined.replace('action: ALLOW', 'action:  ALLOW');
+      const findings = editor.lint(path, edited);
+      assert.equal(runs, 1);
+      assert.deepEqual(findings, freshLint(dir, others, path, edited));
+    } finally {
+      noMatchingWorkloadsCheck.run = run;
+    }
+  });
 
   it('validates only the edited document against its schema', () => {
     const { dir, joined, others } = exampleWorkspace('istio');

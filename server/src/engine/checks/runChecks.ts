@@ -12,35 +12,52 @@ export function runChecks(file: SourceFile, resource: Resource, workspace: Works
   return findings;
 }
 
-/** What one check found on one resource, and whether it read the workspace to find it. */
+/** What one check found on one resource, and which parts of the workspace it read to find it. */
 export interface TrackedCheck {
   check: Check;
   findings: Finding[];
   /** It read the workspace (or needs its inventory): for the same resource text, only such
    * checks can answer differently. */
   readsWorkspace: boolean;
+  /** It read the resources or the files of the workspace (which change with every edit). */
+  readsFiles: boolean;
+  /** The inventory and configuration objects it saw, if it read them: while the workspace
+   * hands out the same objects, the check answers the same (for the same resource text). */
+  inventory: WorkspaceView['inventory'] | undefined;
+  config: WorkspaceView['config'] | undefined;
 }
 
 /** `runChecks`, telling for each applicable check (in the same order) whether it looked at the
  * workspace, so that a caller keeping results per resource text re-runs only those. */
 export function runChecksTracked(file: SourceFile, resource: Resource, workspace: WorkspaceView, value = admittedValue(resource.node) as Record<string, unknown>, checks: readonly Check[] = ALL_CHECKS): TrackedCheck[] {
   const result: TrackedCheck[] = [];
-  let read = false;
+  let files = false;
+  let inventory: WorkspaceView['inventory'] | undefined;
+  let config: WorkspaceView['config'] | undefined;
   const view: WorkspaceView = {
-    get resources() { read = true; return workspace.resources; },
-    get inventory() { read = true; return workspace.inventory; },
-    get config() { read = true; return workspace.config; },
-    get sourceFiles() { read = true; return workspace.sourceFiles; },
-    sourceFile(path) { read = true; return workspace.sourceFile(path); },
+    get resources() { files = true; return workspace.resources; },
+    get inventory() { return (inventory = workspace.inventory); },
+    get config() { return (config = workspace.config); },
+    get sourceFiles() { files = true; return workspace.sourceFiles; },
+    sourceFile(path) { files = true; return workspace.sourceFile(path); },
   };
   for (const check of checks) {
     if (check.mesh !== resource.mesh || !check.kinds.includes(resource.kind)) continue;
-    read = false;
+    files = false;
+    inventory = undefined;
+    config = undefined;
     const findings: Finding[] = [];
     runCheck(check, file, resource, value, view, findings);
-    result.push({ check, findings, readsWorkspace: read });
+    result.push({ check, findings, readsWorkspace: files || inventory !== undefined || config !== undefined, readsFiles: files, inventory, config });
   }
   return result;
+}
+
+/** Whether a check tracked on this resource text would answer the same in `workspace` now. */
+export function stillValid(tracked: TrackedCheck, workspace: WorkspaceView): boolean {
+  if (!tracked.readsWorkspace) return true;
+  if (tracked.readsFiles) return false;
+  return (tracked.config === undefined || tracked.config === workspace.config) && (tracked.inventory === undefined || tracked.inventory === workspace.inventory);
 }
 
 function runCheck(check: Check, file: SourceFile, resource: Resource, value: Record<string, unknown>, workspace: WorkspaceView, findings: Finding[]): void {
