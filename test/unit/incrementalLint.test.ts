@@ -10,6 +10,8 @@ import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { collectPolicyFiles } from '../../server/src/engine/workspaceFiles';
 import { EXAMPLES } from '../helpers/paths';
 import { noMatchingWorkloadsCheck } from '../../server/src/engine/checks/istio/MPA1016-no-matching-workloads';
+import { identityWithoutMtlsCheck } from '../../server/src/engine/checks/istio/MPA1021-identity-without-mtls';
+import type { Check } from '../../server/src/engine/checks/check';
 
 // Issue 8, "re-validate only what changed": the editor keeps one Engine and one WorkspaceModel
 // and lints the edited file again on every change, reusing what it found per document. After
@@ -159,7 +161,7 @@ describe('incremental lint', () => {
     assert.ok(after.some((f) => f.code === 'MPA1016') && !before.some((f) => f.code === 'MPA1016' && f.message.includes('app=cart')), 'the relabelled pods change the findings');
   });
 
-  it('runs a check that read only the inventory and configuration again only for the edited document', () => {
+  it('runs a check that read only the inventory, the configuration and workspace facts again only where they changed', () => {
     // The policies joined in one file, the manifests (the inventory) in theirs.
     const dir = join(EXAMPLES, 'istio');
     const path = join(dir, 'security', 'joined.yaml');
@@ -173,22 +175,29 @@ describe('incremental lint', () => {
     }
     const joined = `${policies.join('\n---\n')}\n`;
     const editor = new Editor(dir, others);
-    const run = noMatchingWorkloadsCheck.run;
-    let runs = 0;
-    noMatchingWorkloadsCheck.run = (context) => {
-      runs++;
-      run(context);
-    };
+    // MPA1016 reads the inventory; MPA1021 the PeerAuthentications of the workspace (a fact).
+    const counted: [Check, Check['run']][] = [[noMatchingWorkloadsCheck, noMatchingWorkloadsCheck.run], [identityWithoutMtlsCheck, identityWithoutMtlsCheck.run]];
+    const runs = new Map<string, number>();
+    for (const [check, run] of counted) check.run = (context) => { runs.set(check.code, (runs.get(check.code) ?? 0) + 1); run(context); };
     try {
       editor.lint(path, joined);
-      assert.ok(runs > 3, 'the first lint runs the check on every AuthorizationPolicy');
-      runs = 0;
+      const policiesCount = runs.get('MPA1016')!;
+      assert.ok(policiesCount > 3 && runs.get('MPA1021') === policiesCount, 'the first lint runs both checks on every AuthorizationPolicy');
+      runs.clear();
       const edited = joined.replace('action: ALLOW', 'action:  ALLOW');
-      const findings = editor.lint(path, edited);
-      assert.equal(runs, 1);
+      let findings = editor.lint(path, edited);
+      assert.deepEqual(Object.fromEntries(runs), { MPA1016: 1, MPA1021: 1 }, 'an edit to one policy runs them on it alone');
       assert.deepEqual(findings, freshLint(dir, others, path, edited));
+      runs.clear();
+      const modes = edited.replace(/mode: STRICT/g, 'mode: PERMISSIVE');
+      assert.notEqual(modes, edited);
+      findings = editor.lint(path, modes);
+      // CUSTOM policies and those with targetRefs never read the PeerAuthentications: they keep their findings.
+      assert.equal(runs.has('MPA1016'), false, 'a PeerAuthentication edit does not run MPA1016');
+      assert.ok(runs.get('MPA1021')! > 1 && runs.get('MPA1021')! < policiesCount, `a PeerAuthentication edit runs MPA1021 again on the policies that read them (${runs.get('MPA1021')})`);
+      assert.deepEqual(findings, freshLint(dir, others, path, modes));
     } finally {
-      noMatchingWorkloadsCheck.run = run;
+      for (const [check, run] of counted) check.run = run;
     }
   });
 

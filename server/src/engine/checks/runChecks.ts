@@ -2,7 +2,8 @@ import type { Finding } from '../findings';
 import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
 import { admittedValue, locate } from '../source/tree';
-import type { Check, CheckContext, WorkspaceView } from './check';
+import type { Check, CheckContext, WorkspaceFact, WorkspaceView } from './check';
+import { factValue } from './facts';
 import { ALL_CHECKS } from './registry';
 
 /** Runs every applicable check on one resource. A check that throws is reported, not fatal. */
@@ -25,6 +26,8 @@ export interface TrackedCheck {
    * hands out the same objects, the check answers the same (for the same resource text). */
   inventory: WorkspaceView['inventory'] | undefined;
   config: WorkspaceView['config'] | undefined;
+  /** The facts it read (`readFact`) and the values it saw. */
+  facts: [WorkspaceFact<unknown>, unknown][];
 }
 
 /** `runChecks`, telling for each applicable check (in the same order) whether it looked at the
@@ -34,21 +37,29 @@ export function runChecksTracked(file: SourceFile, resource: Resource, workspace
   let files = false;
   let inventory: WorkspaceView['inventory'] | undefined;
   let config: WorkspaceView['config'] | undefined;
+  let facts: [WorkspaceFact<unknown>, unknown][] = [];
   const view: WorkspaceView = {
     get resources() { files = true; return workspace.resources; },
     get inventory() { return (inventory = workspace.inventory); },
     get config() { return (config = workspace.config); },
     get sourceFiles() { files = true; return workspace.sourceFiles; },
     sourceFile(path) { files = true; return workspace.sourceFile(path); },
+    fact<T>(fact: WorkspaceFact<T>): T {
+      const value = factValue(workspace, fact);
+      facts.push([fact as WorkspaceFact<unknown>, value]);
+      return value;
+    },
   };
   for (const check of checks) {
     if (check.mesh !== resource.mesh || !check.kinds.includes(resource.kind)) continue;
     files = false;
     inventory = undefined;
     config = undefined;
+    facts = [];
     const findings: Finding[] = [];
     runCheck(check, file, resource, value, view, findings);
-    result.push({ check, findings, readsWorkspace: files || inventory !== undefined || config !== undefined, readsFiles: files, inventory, config });
+    const readsWorkspace = files || inventory !== undefined || config !== undefined || facts.length > 0;
+    result.push({ check, findings, readsWorkspace, readsFiles: files, inventory, config, facts });
   }
   return result;
 }
@@ -57,7 +68,8 @@ export function runChecksTracked(file: SourceFile, resource: Resource, workspace
 export function stillValid(tracked: TrackedCheck, workspace: WorkspaceView): boolean {
   if (!tracked.readsWorkspace) return true;
   if (tracked.readsFiles) return false;
-  return (tracked.config === undefined || tracked.config === workspace.config) && (tracked.inventory === undefined || tracked.inventory === workspace.inventory);
+  return (tracked.config === undefined || tracked.config === workspace.config) && (tracked.inventory === undefined || tracked.inventory === workspace.inventory)
+    && tracked.facts.every(([fact, value]) => factValue(workspace, fact) === value);
 }
 
 function runCheck(check: Check, file: SourceFile, resource: Resource, value: Record<string, unknown>, workspace: WorkspaceView, findings: Finding[]): void {

@@ -7,6 +7,7 @@ import type { Resource } from '../resource';
 import type { Simulation, ShapeOutcome, SimulationResult } from '../simulate';
 import type { Decision, SourceRef } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
+import { CompiledForms } from '../simulate/compiledForms';
 import { nodeAt, type Span } from '../source/tree';
 import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
@@ -74,6 +75,8 @@ interface InsightState {
   meshes: Map<Mesh, number>;
   uncovered: Map<string, Uncovered>;
   outlines: Map<string, Outline>;
+  /** Outline items per resource text and place, kept from the last outline of a file. */
+  outlineForms: CompiledForms;
   /** Per file: MPA4xxx findings after rule settings. */
   findings: Map<string, Finding[]>;
   /** Per file: the baseline comparison's policy tallies there. */
@@ -143,7 +146,7 @@ export class TrafficInsight {
       outcomes,
       byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
       refs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
-      outlines: new Map(), findings: new Map(), impacts: impactsByFile(this.baseline),
+      outlines: new Map(), outlineForms: new CompiledForms(), findings: new Map(), impacts: impactsByFile(this.baseline),
     };
     this.state = state;
     this.refreshOutlines(new Set());
@@ -192,7 +195,7 @@ export class TrafficInsight {
     }
     for (const [path, { file, resources }] of byFile) {
       if (outlines.get(path)?.file === file) continue;
-      const items = outlineFile(file, resources);
+      const items = outlineFile(file, resources, this.state.outlineForms);
       const policies = new Map<string, OutlineItem[]>();
       for (const item of items) if (item.kind === 'policy') policies.set(item.label, [...(policies.get(item.label) ?? []), item]);
       const withRules = new Set<OutlineItem>();
@@ -204,6 +207,7 @@ export class TrafficInsight {
       outlines.set(path, { file, items, keys, policyLabels: new Set(policies.keys()), withRules });
       dirty.add(path);
     }
+    this.state.outlineForms.settle();
   }
 
   private workloads(): Map<string, Uncovered['workload']> {

@@ -192,6 +192,15 @@ function snapshot(workspace: WorkspaceView, previous?: ReadonlyMap<string, FileS
 /** The resources of a file that an edit added, removed or changed (text or place), old and new
  * versions both. A resource left as it was, at the same line and column, decides as before. */
 function editedResources(before: FileSnapshot | undefined, after: FileSnapshot | undefined): Resource[] {
+  if (before && after && before.resources.length === after.resources.length) {
+    // Usually an edit keeps every resource in its order: compare them pairwise, without keys.
+    const out: Resource[] = [];
+    before.resources.forEach((old, i) => {
+      const now = after.resources[i]!;
+      if (old !== now && !samePlaceAndText(before.file, old, after.file, now)) out.push(old, now);
+    });
+    return out;
+  }
   const identity = (snapshot: FileSnapshot, resource: Resource): string => {
     const span = resource.node.span;
     const range = snapshot.file.lines.range(span);
@@ -206,6 +215,18 @@ function editedResources(before: FileSnapshot | undefined, after: FileSnapshot |
     else out.push(resource);
   }
   return [...old.values(), ...out];
+}
+
+function samePlaceAndText(fileA: SourceFile, a: Resource, fileB: SourceFile, b: Resource): boolean {
+  const spanA = a.node.span;
+  const spanB = b.node.span;
+  if (a.mesh !== b.mesh || spanA.end - spanA.start !== spanB.end - spanB.start) return false;
+  const startA = fileA.lines.position(spanA.start);
+  const startB = fileB.lines.position(spanB.start);
+  const endA = fileA.lines.position(spanA.end);
+  const endB = fileB.lines.position(spanB.end);
+  return startA.line === startB.line && startA.character === startB.character && endA.line === endB.line && endA.character === endB.character
+    && fileA.text.slice(spanA.start, spanA.end) === fileB.text.slice(spanB.start, spanB.end);
 }
 
 function meshesPresent(workspace: WorkspaceView): Mesh[] {
