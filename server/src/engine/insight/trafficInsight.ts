@@ -14,7 +14,7 @@ import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineFile, type OutlineItem } from './outline';
 import { impactAt, impactLens, impactSentence, type BaselineComparison, type PolicyImpact } from '../baseline';
 import { PositionIndex, positionKey } from './decidedIndex';
-import { callsTable, count, displayedCalls, explainMarkdown, plural } from './render';
+import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
 
 /** Counts shown in a lens: calls decided by a policy or rule, by verdict and change. */
@@ -324,11 +324,18 @@ export class TrafficInsight {
     const allowed = outcomes.filter((o) => o.change === 'newly-allowed');
     const unknown = outcomes.filter((o) => o.change !== 'newly-denied' && o.change !== 'newly-allowed' && o.decision.verdict === 'unknown');
     const out: Finding[] = [];
-    if (denied.length) out.push(this.finding(TrafficCodes.newlyDenied, path, ref.range, `${ref.label} would deny ${plural(sum(denied), 'observed call')} that succeeded: ${topCalls(denied)}`, sampleLinks(denied)));
-    if (allowed.length) out.push(this.finding(TrafficCodes.newlyAllowed, path, ref.range, `${ref.label} would allow ${plural(sum(allowed), 'observed call')} that were denied: ${topCalls(allowed)}`, sampleLinks(allowed)));
+    if (denied.length) {
+      const rows = displayedCalls(denied);
+      out.push(this.finding(TrafficCodes.newlyDenied, path, ref.range, `${ref.label} would deny ${plural(sum(denied), 'observed call')} that succeeded: ${topCalls(rows)}`, sampleLinks(rows)));
+    }
+    if (allowed.length) {
+      const rows = displayedCalls(allowed);
+      out.push(this.finding(TrafficCodes.newlyAllowed, path, ref.range, `${ref.label} would allow ${plural(sum(allowed), 'observed call')} that were denied: ${topCalls(rows)}`, sampleLinks(rows)));
+    }
     if (unknown.length) {
       const missing = [...new Set(unknown.flatMap((o) => o.decision.missing ?? []))];
-      out.push(this.finding(TrafficCodes.undecided, path, ref.range, `${ref.label} cannot decide ${plural(sum(unknown), 'observed call')}${missing.length ? `: the logs do not record ${missing.join(', ')}` : ''}: ${topCalls(unknown)}`, sampleLinks(unknown)));
+      const rows = displayedCalls(unknown);
+      out.push(this.finding(TrafficCodes.undecided, path, ref.range, `${ref.label} cannot decide ${plural(sum(unknown), 'observed call')}${missing.length ? `: the logs do not record ${missing.join(', ')}` : ''}: ${topCalls(rows)}`, sampleLinks(rows)));
     }
     return out;
   }
@@ -382,7 +389,7 @@ export class TrafficInsight {
       const mesh = outcomes[0]!.decision.mesh;
       const callers = new Set(outcomes.map((o) => describeCall(o.shape.record).split(' → ')[0]));
       out.push({
-        ...this.finding(TrafficCodes.uncoveredWorkload, path, range, `${workload.kind} ${workload.namespace}/${workload.name} receives ${plural(sum(outcomes), 'observed call')} from ${plural(callers.size, 'caller')}, but no ${mesh} policy covers it: ${outcomes[0]!.decision.reason}`, sampleLinks(outcomes)),
+        ...this.finding(TrafficCodes.uncoveredWorkload, path, range, `${workload.kind} ${workload.namespace}/${workload.name} receives ${plural(sum(outcomes), 'observed call')} from ${plural(callers.size, 'caller')}, but no ${mesh} policy covers it: ${outcomes[0]!.decision.reason}`, sampleLinks(displayedCalls(outcomes))),
         command: { title: `Generate a least-privilege ${mesh} policy for ${workload.namespace}/${workload.name} from the observed calls`, command: GENERATE_COMMAND, arguments: [{ mesh, namespace: workload.namespace, workload: workload.name }] },
       });
     }
@@ -563,16 +570,16 @@ export function lensTitle(counts: LensCounts): string {
   return parts.join(' · ');
 }
 
-function topCalls(outcomes: readonly ShapeOutcome[]): string {
-  const rows = displayedCalls(outcomes);
+/** The busiest rows (`displayedCalls`) in a message. */
+function topCalls(rows: readonly DisplayedCall[]): string {
   const top = rows.slice(0, TOP_IN_MESSAGE).map((r) => `${describeCall(r.outcome.shape.record)} (${count(r.calls)}×)`);
   return top.join('; ') + (rows.length > TOP_IN_MESSAGE ? `; and ${plural(rows.length - TOP_IN_MESSAGE, 'more kind')} of call` : '');
 }
 
 /** Links to the first log lines of the busiest calls, so a click opens the log there. */
-function sampleLinks(outcomes: readonly ShapeOutcome[]): RelatedLocation[] {
+function sampleLinks(rows: readonly DisplayedCall[]): RelatedLocation[] {
   const out: RelatedLocation[] = [];
-  for (const { outcome: o, calls } of displayedCalls(outcomes)) {
+  for (const { outcome: o, calls } of rows) {
     const sample = o.shape.samples[0];
     if (!sample) continue;
     const line = Math.max(0, sample.line - 1);
