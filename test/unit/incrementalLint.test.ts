@@ -9,6 +9,9 @@ import { readSource } from '../../server/src/engine/source/read';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { collectPolicyFiles } from '../../server/src/engine/workspaceFiles';
 import { EXAMPLES } from '../helpers/paths';
+import { noMatchingWorkloadsCheck } from '../../server/src/engine/checks/istio/MPA1016-no-matching-workloads';
+import { identityWithoutMtlsCheck } from '../../server/src/engine/checks/istio/MPA1021-identity-without-mtls';
+import type { Check } from '../../server/src/engine/checks/check';
 
 // Issue 8, "re-validate only what changed": the editor keeps one Engine and one WorkspaceModel
 // and lints the edited file again on every change, reusing what it found per document. After
@@ -133,6 +136,70 @@ describe('incremental lint', () => {
       }
     });
   }
+
+  it('an edit to the inventory in another file reaches the unchanged policy file', () => {
+    const dir = join(EXAMPLES, 'istio');
+    const policies = join(dir, 'security', 'authorization-policies.yaml');
+    const cart = join(dir, 'app', 'cart.yaml');
+    const others = new Map<string, string>();
+    for (const path of collectPolicyFiles([dir]).files) if (path !== policies && !path.includes('helm')) others.set(path, readFileSync(path, 'utf8'));
+    const text = readFileSync(policies, 'utf8');
+    const editor = new Editor(dir, others);
+    const before = editor.lint(policies, text);
+    assert.deepEqual(before, freshLint(dir, others, policies, text));
+    const inventory = editor.workspace.inventory;
+    // A policy edit adds nothing to the inventory: the workspace keeps the same object.
+    editor.lint(policies, text.replace('action: ALLOW', 'action:  ALLOW'));
+    assert.equal(editor.workspace.inventory, inventory);
+    // The cart pods lose their label: the cart policy selects nothing (MPA1016), though its file did not change.
+    const relabelled = others.get(cart)!.replaceAll('app: cart', 'app: kart');
+    editor.workspace.update(editor.engine.prepare(editor.engine.read(cart, relabelled)));
+    assert.notEqual(editor.workspace.inventory, inventory);
+    others.set(cart, relabelled);
+    const after = editor.lint(policies, text);
+    assert.deepEqual(after, freshLint(dir, others, policies, text));
+    assert.ok(after.some((f) => f.code === 'MPA1016') && !before.some((f) => f.code === 'MPA1016' && f.message.includes('app=cart')), 'the relabelled pods change the findings');
+  });
+
+  it('runs a check that read only the inventory, the configuration and workspace facts again only where they changed', () => {
+    // The policies joined in one file, the manifests (the inventory) in theirs.
+    const dir = join(EXAMPLES, 'istio');
+    const path = join(dir, 'security', 'joined.yaml');
+    const others = new Map<string, string>();
+    const policies: string[] = [];
+    for (const file of collectPolicyFiles([dir]).files) {
+      if (file.includes('helm')) continue;
+      const text = readFileSync(file, 'utf8');
+      if (file.includes('/security/')) policies.push(text.replace(/^---\n/, '').trimEnd());
+      else others.set(file, text);
+    }
+    const joined = `${policies.join('\n---\n')}\n`;
+    const editor = new Editor(dir, others);
+    // MPA1016 reads the inventory; MPA1021 the PeerAuthentications of the workspace (a fact).
+    const counted: [Check, Check['run']][] = [[noMatchingWorkloadsCheck, noMatchingWorkloadsCheck.run], [identityWithoutMtlsCheck, identityWithoutMtlsCheck.run]];
+    const runs = new Map<string, number>();
+    for (const [check, run] of counted) check.run = (context) => { runs.set(check.code, (runs.get(check.code) ?? 0) + 1); run(context); };
+    try {
+      editor.lint(path, joined);
+      const policiesCount = runs.get('MPA1016')!;
+      assert.ok(policiesCount > 3 && runs.get('MPA1021') === policiesCount, 'the first lint runs both checks on every AuthorizationPolicy');
+      runs.clear();
+      const edited = joined.replace('action: ALLOW', 'action:  ALLOW');
+      let findings = editor.lint(path, edited);
+      assert.deepEqual(Object.fromEntries(runs), { MPA1016: 1, MPA1021: 1 }, 'an edit to one policy runs them on it alone');
+      assert.deepEqual(findings, freshLint(dir, others, path, edited));
+      runs.clear();
+      const modes = edited.replace(/mode: STRICT/g, 'mode: PERMISSIVE');
+      assert.notEqual(modes, edited);
+      findings = editor.lint(path, modes);
+      // CUSTOM policies and those with targetRefs never read the PeerAuthentications: they keep their findings.
+      assert.equal(runs.has('MPA1016'), false, 'a PeerAuthentication edit does not run MPA1016');
+      assert.ok(runs.get('MPA1021')! > 1 && runs.get('MPA1021')! < policiesCount, `a PeerAuthentication edit runs MPA1021 again on the policies that read them (${runs.get('MPA1021')})`);
+      assert.deepEqual(findings, freshLint(dir, others, path, modes));
+    } finally {
+      for (const [check, run] of counted) check.run = run;
+    }
+  });
 
   it('validates only the edited document against its schema', () => {
     const { dir, joined, others } = exampleWorkspace('istio');

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import type { WorkspaceView } from './checks/check';
-import { runChecks, runChecksTracked, type TrackedCheck } from './checks/runChecks';
+import { runChecksTracked, stillValid, type TrackedCheck } from './checks/runChecks';
 import { applyRuleSettings } from './checks/suppress';
 import { Codes } from './codes';
 import { defaultConfig, type RuleSetting } from './config/projectConfig';
@@ -117,7 +117,9 @@ export class Engine {
   /**
    * Schema and check findings of one document's resources. What depends only on the document's
    * text is kept per text (its cached parse) and start line, as line/character ranges do not
-   * change while neither does; the checks that read the workspace run again every time.
+   * change while neither does. A check that read the inventory or the configuration is kept
+   * while the workspace hands out the same objects (it keeps its inventory while no file changes
+   * what it adds to it); one that read the resources or files runs again every time.
    */
   private lintDocument(file: SourceFile, document: SourceDocument | undefined, resources: Resource[], workspace: WorkspaceView, findings: Finding[]): void {
     const origin = document && documentOrigin(document);
@@ -129,9 +131,10 @@ export class Engine {
       resources.forEach((resource, i) => {
         const kept = cached.resources[i]!;
         findings.push(...kept.schema);
-        for (const { check, findings: found, readsWorkspace } of kept.checks) {
-          findings.push(...(readsWorkspace ? runChecks(file, resource, workspace, [check], kept.value) : found));
-        }
+        kept.checks.forEach((tracked, c) => {
+          if (!stillValid(tracked, workspace)) kept.checks[c] = tracked = runChecksTracked(file, resource, workspace, kept.value, [tracked.check])[0]!;
+          findings.push(...tracked.findings);
+        });
       });
       return;
     }
@@ -142,8 +145,7 @@ export class Engine {
       const checks = runChecksTracked(file, resource, workspace, value);
       findings.push(...schema);
       for (const check of checks) findings.push(...check.findings);
-      // Findings of checks that read the workspace are not kept: they are found again each time.
-      computed.resources.push({ schema, value, checks: checks.map((c) => (c.readsWorkspace ? { ...c, findings: [] } : c)) });
+      computed.resources.push({ schema, value, checks });
     }
     if (key) this.documentLints.set(key, computed);
   }

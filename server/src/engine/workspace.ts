@@ -1,6 +1,6 @@
 import type { WorkspaceView } from './checks/check';
 import { defaultConfig, type ProjectConfig } from './config/projectConfig';
-import { addToInventory, emptyInventory, type Inventory } from './inventory/inventory';
+import { addToInventory, emptyInventory, inventoryContributionKey, type Inventory } from './inventory/inventory';
 import type { Recognition } from './recognize';
 import type { Resource } from './resource';
 import type { SourceFile } from './source/sourceFile';
@@ -12,7 +12,9 @@ export interface PreparedFile {
 
 /**
  * The files of a workspace, as far as checks across files need them: every recognized resource
- * and the inventory. The inventory is rebuilt lazily after a change.
+ * and the inventory. The inventory is rebuilt lazily after a change to what some file adds to
+ * it; otherwise it stays the same object, so that what is derived from it (indexes, lint
+ * results of checks that read it) is kept.
  */
 export class WorkspaceModel implements WorkspaceView {
   private readonly files = new Map<string, PreparedFile>();
@@ -23,16 +25,19 @@ export class WorkspaceModel implements WorkspaceView {
   constructor(public config: ProjectConfig = defaultConfig(process.cwd())) {}
 
   update(prepared: PreparedFile): void {
-    this.files.set(prepared.file.path, prepared);
-    this.invalidate();
+    const path = prepared.file.path;
+    const inventoryChanged = inventoryContributionKey(this.files.get(path)?.file) !== inventoryContributionKey(prepared.file);
+    this.files.set(path, prepared);
+    this.invalidate(inventoryChanged);
   }
 
   remove(path: string): void {
-    if (this.files.delete(path)) this.invalidate();
+    const old = this.files.get(path);
+    if (this.files.delete(path)) this.invalidate(inventoryContributionKey(old?.file) !== '');
   }
 
-  private invalidate(): void {
-    this.cachedInventory = undefined;
+  private invalidate(inventoryChanged: boolean): void {
+    if (inventoryChanged) this.cachedInventory = undefined;
     this.cachedResources = undefined;
     this.cachedFiles = undefined;
   }

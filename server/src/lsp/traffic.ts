@@ -46,6 +46,8 @@ export class TrafficService {
   private loadedWithHeaders = '';
   private insightCache: { generation: number; modelVersion: number; insight: TrafficInsight } | undefined;
   private readonly headersOf = new WeakMap<Resource, string[]>();
+  /** The same by resource text, for the resources walked last time. */
+  private headersByText = new Map<string, string[]>();
   /** The simulation of the loaded traffic, kept up to date by difference while the policies are edited. */
   private live: { modelVersion: number; baseline: LiveBaseline | undefined; insight: LiveInsight } | undefined;
   /** Files read into the workspace since the last simulation (edited, opened, changed on disk, removed). */
@@ -221,14 +223,23 @@ export class TrafficService {
     return insight;
   }
 
-  /** Headers the policies test, each resource walked once (resources of unchanged files are kept as they were). */
+  /** Headers the policies test, each resource text walked once (an edit elsewhere in its file
+   * hands out a new resource object with the same text). */
   private testedHeaders(): string[] {
     const names = new Set<string>();
+    const byText = new Map<string, string[]>();
     for (const entry of this.workspace.resources) {
       let tested = this.headersOf.get(entry.resource);
-      if (!tested) this.headersOf.set(entry.resource, (tested = headersTestedBy({ resources: [entry] })));
+      if (!tested) {
+        const { span } = entry.resource.node;
+        const text = `${entry.resource.mesh}\u0000${entry.file.text.slice(span.start, span.end)}`;
+        tested = this.headersByText.get(text) ?? headersTestedBy({ resources: [entry] });
+        this.headersOf.set(entry.resource, tested);
+        byText.set(text, tested);
+      }
       for (const name of tested) names.add(name);
     }
+    if (byText.size) this.headersByText = byText;
     return [...names].sort();
   }
 

@@ -16,6 +16,22 @@ export interface WorkspaceView {
   sourceFiles: ReadonlyArray<SourceFile>;
   /** The file read at a path, if any. */
   sourceFile(path: string): SourceFile | undefined;
+  /** A fact drawn from the whole workspace; a view that tracks what a check reads records it
+   * (`readFact` is how checks ask). */
+  fact?<T>(fact: WorkspaceFact<T>): T;
+}
+
+/**
+ * Something several checks derive from the workspace's resources or files (the namespaces it
+ * knows, its PeerAuthentications): computed once per state of the workspace and kept as the
+ * same object while its `key` stays the same, so that the lint keeps the findings of a check
+ * that read only facts (and the inventory and configuration) while they stay, instead of
+ * running it again after every edit anywhere.
+ */
+export interface WorkspaceFact<T> {
+  compute(workspace: WorkspaceView): T;
+  /** Equal for equal values: the whole value, in text. */
+  key(value: T): string;
 }
 
 export type Where = { path: NodePath; part?: 'key' | 'value' } | { span: Span };

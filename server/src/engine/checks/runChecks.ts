@@ -2,7 +2,8 @@ import type { Finding } from '../findings';
 import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
 import { admittedValue, locate } from '../source/tree';
-import type { Check, CheckContext, WorkspaceView } from './check';
+import type { Check, CheckContext, WorkspaceFact, WorkspaceView } from './check';
+import { factValue } from './facts';
 import { ALL_CHECKS } from './registry';
 
 /** Runs every applicable check on one resource. A check that throws is reported, not fatal. */
@@ -12,35 +13,63 @@ export function runChecks(file: SourceFile, resource: Resource, workspace: Works
   return findings;
 }
 
-/** What one check found on one resource, and whether it read the workspace to find it. */
+/** What one check found on one resource, and which parts of the workspace it read to find it. */
 export interface TrackedCheck {
   check: Check;
   findings: Finding[];
   /** It read the workspace (or needs its inventory): for the same resource text, only such
    * checks can answer differently. */
   readsWorkspace: boolean;
+  /** It read the resources or the files of the workspace (which change with every edit). */
+  readsFiles: boolean;
+  /** The inventory and configuration objects it saw, if it read them: while the workspace
+   * hands out the same objects, the check answers the same (for the same resource text). */
+  inventory: WorkspaceView['inventory'] | undefined;
+  config: WorkspaceView['config'] | undefined;
+  /** The facts it read (`readFact`) and the values it saw. */
+  facts: [WorkspaceFact<unknown>, unknown][];
 }
 
 /** `runChecks`, telling for each applicable check (in the same order) whether it looked at the
  * workspace, so that a caller keeping results per resource text re-runs only those. */
 export function runChecksTracked(file: SourceFile, resource: Resource, workspace: WorkspaceView, value = admittedValue(resource.node) as Record<string, unknown>, checks: readonly Check[] = ALL_CHECKS): TrackedCheck[] {
   const result: TrackedCheck[] = [];
-  let read = false;
+  let files = false;
+  let inventory: WorkspaceView['inventory'] | undefined;
+  let config: WorkspaceView['config'] | undefined;
+  let facts: [WorkspaceFact<unknown>, unknown][] = [];
   const view: WorkspaceView = {
-    get resources() { read = true; return workspace.resources; },
-    get inventory() { read = true; return workspace.inventory; },
-    get config() { read = true; return workspace.config; },
-    get sourceFiles() { read = true; return workspace.sourceFiles; },
-    sourceFile(path) { read = true; return workspace.sourceFile(path); },
+    get resources() { files = true; return workspace.resources; },
+    get inventory() { return (inventory = workspace.inventory); },
+    get config() { return (config = workspace.config); },
+    get sourceFiles() { files = true; return workspace.sourceFiles; },
+    sourceFile(path) { files = true; return workspace.sourceFile(path); },
+    fact<T>(fact: WorkspaceFact<T>): T {
+      const value = factValue(workspace, fact);
+      facts.push([fact as WorkspaceFact<unknown>, value]);
+      return value;
+    },
   };
   for (const check of checks) {
     if (check.mesh !== resource.mesh || !check.kinds.includes(resource.kind)) continue;
-    read = false;
+    files = false;
+    inventory = undefined;
+    config = undefined;
+    facts = [];
     const findings: Finding[] = [];
     runCheck(check, file, resource, value, view, findings);
-    result.push({ check, findings, readsWorkspace: read });
+    const readsWorkspace = files || inventory !== undefined || config !== undefined || facts.length > 0;
+    result.push({ check, findings, readsWorkspace, readsFiles: files, inventory, config, facts });
   }
   return result;
+}
+
+/** Whether a check tracked on this resource text would answer the same in `workspace` now. */
+export function stillValid(tracked: TrackedCheck, workspace: WorkspaceView): boolean {
+  if (!tracked.readsWorkspace) return true;
+  if (tracked.readsFiles) return false;
+  return (tracked.config === undefined || tracked.config === workspace.config) && (tracked.inventory === undefined || tracked.inventory === workspace.inventory)
+    && tracked.facts.every(([fact, value]) => factValue(workspace, fact) === value);
 }
 
 function runCheck(check: Check, file: SourceFile, resource: Resource, value: Record<string, unknown>, workspace: WorkspaceView, findings: Finding[]): void {

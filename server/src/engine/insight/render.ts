@@ -2,6 +2,7 @@ import type { ShapeOutcome } from '../simulate';
 import type { Decision } from '../simulate/types';
 import { calleeOf, callerOf, describeCall, requestOf } from '../traffic/describeCall';
 import { mergeRows } from '../mergeRows';
+import type { AccessRecord } from '../traffic/accessRecord';
 
 export const count = (value: number): string => value.toLocaleString('en-US');
 
@@ -24,11 +25,20 @@ export interface DisplayedCall {
   calls: number;
 }
 
+const descriptions = new WeakMap<AccessRecord, string>();
+
+/** `describeCall`, once per record (a traffic load keeps its records while the policies are edited). */
+function describedOnce(record: AccessRecord): string {
+  let text = descriptions.get(record);
+  if (text === undefined) descriptions.set(record, (text = describeCall(record)));
+  return text;
+}
+
 /** Merges shapes that read the same, busiest first. */
 export function displayedCalls(outcomes: readonly ShapeOutcome[]): DisplayedCall[] {
   return mergeRows(
     outcomes.map((outcome): DisplayedCall => ({ outcome, calls: outcome.shape.count })),
-    ({ outcome }) => `${describeCall(outcome.shape.record)}\u0000${outcome.shape.record.observed}\u0000${outcome.decision.verdict}\u0000${outcome.change}\u0000${outcome.decision.reason}`,
+    ({ outcome }) => `${describedOnce(outcome.shape.record)}\u0000${outcome.shape.record.observed}\u0000${outcome.decision.verdict}\u0000${outcome.change}\u0000${outcome.decision.reason}`,
     (row, { outcome }) => {
       row.calls += outcome.shape.count;
       if (outcome.shape.count > row.outcome.shape.count) row.outcome = outcome;

@@ -7,13 +7,14 @@ import type { Resource } from '../resource';
 import type { Simulation, ShapeOutcome, SimulationResult } from '../simulate';
 import type { Decision, SourceRef } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
+import { CompiledForms } from '../simulate/compiledForms';
 import { nodeAt, type Span } from '../source/tree';
 import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineFile, type OutlineItem } from './outline';
 import { impactAt, impactLens, impactSentence, type BaselineComparison, type PolicyImpact } from '../baseline';
 import { PositionIndex, positionKey } from './decidedIndex';
-import { callsTable, count, displayedCalls, explainMarkdown, plural } from './render';
+import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
 
 /** Counts shown in a lens: calls decided by a policy or rule, by verdict and change. */
@@ -74,6 +75,8 @@ interface InsightState {
   meshes: Map<Mesh, number>;
   uncovered: Map<string, Uncovered>;
   outlines: Map<string, Outline>;
+  /** Outline items per resource text and place, kept from the last outline of a file. */
+  outlineForms: CompiledForms;
   /** Per file: MPA4xxx findings after rule settings. */
   findings: Map<string, Finding[]>;
   /** Per file: the baseline comparison's policy tallies there. */
@@ -143,7 +146,7 @@ export class TrafficInsight {
       outcomes,
       byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
       refs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
-      outlines: new Map(), findings: new Map(), impacts: impactsByFile(this.baseline),
+      outlines: new Map(), outlineForms: new CompiledForms(), findings: new Map(), impacts: impactsByFile(this.baseline),
     };
     this.state = state;
     this.refreshOutlines(new Set());
@@ -192,7 +195,7 @@ export class TrafficInsight {
     }
     for (const [path, { file, resources }] of byFile) {
       if (outlines.get(path)?.file === file) continue;
-      const items = outlineFile(file, resources);
+      const items = outlineFile(file, resources, this.state.outlineForms);
       const policies = new Map<string, OutlineItem[]>();
       for (const item of items) if (item.kind === 'policy') policies.set(item.label, [...(policies.get(item.label) ?? []), item]);
       const withRules = new Set<OutlineItem>();
@@ -204,6 +207,7 @@ export class TrafficInsight {
       outlines.set(path, { file, items, keys, policyLabels: new Set(policies.keys()), withRules });
       dirty.add(path);
     }
+    this.state.outlineForms.settle();
   }
 
   private workloads(): Map<string, Uncovered['workload']> {
@@ -320,11 +324,18 @@ export class TrafficInsight {
     const allowed = outcomes.filter((o) => o.change === 'newly-allowed');
     const unknown = outcomes.filter((o) => o.change !== 'newly-denied' && o.change !== 'newly-allowed' && o.decision.verdict === 'unknown');
     const out: Finding[] = [];
-    if (denied.length) out.push(this.finding(TrafficCodes.newlyDenied, path, ref.range, `${ref.label} would deny ${plural(sum(denied), 'observed call')} that succeeded: ${topCalls(denied)}`, sampleLinks(denied)));
-    if (allowed.length) out.push(this.finding(TrafficCodes.newlyAllowed, path, ref.range, `${ref.label} would allow ${plural(sum(allowed), 'observed call')} that were denied: ${topCalls(allowed)}`, sampleLinks(allowed)));
+    if (denied.length) {
+      const rows = displayedCalls(denied);
+      out.push(this.finding(TrafficCodes.newlyDenied, path, ref.range, `${ref.label} would deny ${plural(sum(denied), 'observed call')} that succeeded: ${topCalls(rows)}`, sampleLinks(rows)));
+    }
+    if (allowed.length) {
+      const rows = displayedCalls(allowed);
+      out.push(this.finding(TrafficCodes.newlyAllowed, path, ref.range, `${ref.label} would allow ${plural(sum(allowed), 'observed call')} that were denied: ${topCalls(rows)}`, sampleLinks(rows)));
+    }
     if (unknown.length) {
       const missing = [...new Set(unknown.flatMap((o) => o.decision.missing ?? []))];
-      out.push(this.finding(TrafficCodes.undecided, path, ref.range, `${ref.label} cannot decide ${plural(sum(unknown), 'observed call')}${missing.length ? `: the logs do not record ${missing.join(', ')}` : ''}: ${topCalls(unknown)}`, sampleLinks(unknown)));
+      const rows = displayedCalls(unknown);
+      out.push(this.finding(TrafficCodes.undecided, path, ref.range, `${ref.label} cannot decide ${plural(sum(unknown), 'observed call')}${missing.length ? `: the logs do not record ${missing.join(', ')}` : ''}: ${topCalls(rows)}`, sampleLinks(rows)));
     }
     return out;
   }
@@ -378,7 +389,7 @@ export class TrafficInsight {
       const mesh = outcomes[0]!.decision.mesh;
       const callers = new Set(outcomes.map((o) => describeCall(o.shape.record).split(' → ')[0]));
       out.push({
-        ...this.finding(TrafficCodes.uncoveredWorkload, path, range, `${workload.kind} ${workload.namespace}/${workload.name} receives ${plural(sum(outcomes), 'observed call')} from ${plural(callers.size, 'caller')}, but no ${mesh} policy covers it: ${outcomes[0]!.decision.reason}`, sampleLinks(outcomes)),
+        ...this.finding(TrafficCodes.uncoveredWorkload, path, range, `${workload.kind} ${workload.namespace}/${workload.name} receives ${plural(sum(outcomes), 'observed call')} from ${plural(callers.size, 'caller')}, but no ${mesh} policy covers it: ${outcomes[0]!.decision.reason}`, sampleLinks(displayedCalls(outcomes))),
         command: { title: `Generate a least-privilege ${mesh} policy for ${workload.namespace}/${workload.name} from the observed calls`, command: GENERATE_COMMAND, arguments: [{ mesh, namespace: workload.namespace, workload: workload.name }] },
       });
     }
@@ -559,16 +570,16 @@ export function lensTitle(counts: LensCounts): string {
   return parts.join(' · ');
 }
 
-function topCalls(outcomes: readonly ShapeOutcome[]): string {
-  const rows = displayedCalls(outcomes);
+/** The busiest rows (`displayedCalls`) in a message. */
+function topCalls(rows: readonly DisplayedCall[]): string {
   const top = rows.slice(0, TOP_IN_MESSAGE).map((r) => `${describeCall(r.outcome.shape.record)} (${count(r.calls)}×)`);
   return top.join('; ') + (rows.length > TOP_IN_MESSAGE ? `; and ${plural(rows.length - TOP_IN_MESSAGE, 'more kind')} of call` : '');
 }
 
 /** Links to the first log lines of the busiest calls, so a click opens the log there. */
-function sampleLinks(outcomes: readonly ShapeOutcome[]): RelatedLocation[] {
+function sampleLinks(rows: readonly DisplayedCall[]): RelatedLocation[] {
   const out: RelatedLocation[] = [];
-  for (const { outcome: o, calls } of displayedCalls(outcomes)) {
+  for (const { outcome: o, calls } of rows) {
     const sample = o.shape.samples[0];
     if (!sample) continue;
     const line = Math.max(0, sample.line - 1);

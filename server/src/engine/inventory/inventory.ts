@@ -100,6 +100,23 @@ export function addToInventory(inventory: Inventory, file: SourceFile): void {
   }
 }
 
+const contributionKeys = new WeakMap<SourceFile, string>();
+
+/** What a file adds to the inventory, as text ('' for nothing), positions included (traces
+ * cite them). Two files with the same key add the same objects. A file read once is not
+ * changed afterwards (an edit reads a new SourceFile), so the answer is kept. */
+export function inventoryContributionKey(file: SourceFile | undefined): string {
+  if (!file) return '';
+  let key = contributionKeys.get(file);
+  if (key === undefined) {
+    const inventory = emptyInventory();
+    addToInventory(inventory, file);
+    key = inventory.present ? JSON.stringify(inventory, (_, value: unknown) => (value instanceof Map ? [...value.entries()] : value)) : '';
+    contributionKeys.set(file, key);
+  }
+  return key;
+}
+
 export function buildInventory(files: SourceFile[]): Inventory {
   const inventory = emptyInventory();
   for (const file of files) addToInventory(inventory, file);

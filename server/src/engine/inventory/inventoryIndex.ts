@@ -47,6 +47,15 @@ export class InventoryIndex {
    * Gateway API Gateway of class `istio`. */
   readonly impliedWorkloads: WorkloadInfo[] = [];
 
+  private static readonly shared = new WeakMap<Inventory, InventoryIndex>();
+
+  /** One index per inventory object, shared by whoever asks (it only caches what the inventory says). */
+  static of(inventory: Inventory): InventoryIndex {
+    let index = InventoryIndex.shared.get(inventory);
+    if (!index) InventoryIndex.shared.set(inventory, (index = new InventoryIndex(inventory)));
+    return index;
+  }
+
   constructor(readonly inventory: Inventory) {
     for (const g of inventory.gateways ?? []) {
       if (g.className !== 'istio') continue;

@@ -2,10 +2,11 @@ import type { WorkspaceView } from '../checks/check';
 import type { Mesh } from '../meshes';
 import type { AccessRecord } from '../traffic/accessRecord';
 import type { TrafficShape } from '../traffic/ingest/types';
-import { addToInventory, emptyInventory } from '../inventory/inventory';
+import { inventoryContributionKey } from '../inventory/inventory';
 import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
 import { attachmentOf, inScope, type AttachmentScope } from './attachment';
+import { CompiledForms } from './compiledForms';
 import { consulSimulator } from './consul';
 import { istioSimulator } from './istio';
 import { linkerdSimulator } from './linkerd';
@@ -20,6 +21,8 @@ export class Simulation {
   private readonly options: SimulationOptions;
   /** What the policies were compiled from, per file: to know, after an edit, what changed. */
   private files = new Map<string, FileSnapshot>();
+  /** Per mesh, the compiled forms of single resources, reused by the next compile. */
+  private readonly forms = new Map<Mesh, CompiledForms>();
 
   constructor(workspace: WorkspaceView, options: SimulationOptions = {}) {
     this.options = options;
@@ -29,12 +32,22 @@ export class Simulation {
   }
 
   private compile(workspace: WorkspaceView, mesh: Mesh): CompiledPolicies {
-    return SIMULATORS[mesh].compile({
+    let forms = this.forms.get(mesh);
+    if (!forms) this.forms.set(mesh, (forms = new CompiledForms()));
+    const compiled = SIMULATORS[mesh].compile({
       resources: workspace.resources.filter((r) => r.resource.mesh === mesh),
       inventory: workspace.inventory,
       config: workspace.config,
+      forms,
       ...(this.options.customProviderVerdicts ? { customProviderVerdicts: this.options.customProviderVerdicts } : {}),
     });
+    forms.settle();
+    return compiled;
+  }
+
+  /** How many single resources the last compile of `mesh` compiled and took over from the one before. */
+  compileCounts(mesh: Mesh): { compiled: number; reused: number } {
+    return this.forms.get(mesh)?.last ?? { compiled: 0, reused: 0 };
   }
 
   /**
@@ -48,11 +61,11 @@ export class Simulation {
    */
   update(workspace: WorkspaceView, changedFiles: readonly string[]): SimulationUpdate {
     const before = this.files;
-    const after = snapshot(workspace);
+    const changed = [...new Set(changedFiles)];
+    const after = snapshot(workspace, before, changed);
     this.files = after;
     const meshes = meshesPresent(workspace);
-    const changed = [...new Set(changedFiles)];
-    const inventoryChanged = changed.some((path) => inventoryKey(before.get(path)?.file) !== inventoryKey(after.get(path)?.file));
+    const inventoryChanged = changed.some((path) => inventoryContributionKey(before.get(path)?.file) !== inventoryContributionKey(after.get(path)?.file));
     const changedResources = changed.flatMap((path) => editedResources(before.get(path), after.get(path)));
     const meshesChanged = meshes.join() !== this.meshes.join();
     const recompile = inventoryChanged || meshesChanged ? new Set<Mesh>([...meshes, ...this.meshes]) : new Set(changedResources.map((r) => r.mesh));
@@ -71,7 +84,10 @@ export class Simulation {
     const previousMeshes = this.meshes;
     this.meshes = meshes;
     const rootNamespace = workspace.config.istio.rootNamespace || 'istio-system';
-    const linkerdPolicies = [...before.values(), ...after.values()].flatMap((f) => f.resources.filter((r) => r.mesh === 'linkerd' && r.kind === 'AuthorizationPolicy'));
+    // Only a Linkerd resource's attachment reads the Linkerd AuthorizationPolicies.
+    const linkerdPolicies = changedResources.some((r) => r.mesh === 'linkerd')
+      ? [...before.values(), ...after.values()].flatMap((f) => f.resources.filter((r) => r.mesh === 'linkerd' && r.kind === 'AuthorizationPolicy'))
+      : [];
     const scopes = new Map<Mesh, AttachmentScope[]>();
     for (const resource of changedResources) {
       if (wholeMesh.has(resource.mesh)) continue;
@@ -144,7 +160,25 @@ interface FileSnapshot {
   resources: Resource[];
 }
 
-function snapshot(workspace: WorkspaceView): Map<string, FileSnapshot> {
+/** Every file of the workspace with its resources; after an edit, `previous` with only the
+ * `changed` files read again. */
+function snapshot(workspace: WorkspaceView, previous?: ReadonlyMap<string, FileSnapshot>, changed?: readonly string[]): Map<string, FileSnapshot> {
+  if (previous && changed) {
+    const out = new Map(previous);
+    const paths = new Set(changed);
+    for (const path of paths) {
+      const file = workspace.sourceFile(path);
+      if (file) out.set(path, { file, resources: [] });
+      else out.delete(path);
+    }
+    for (const { file, resource } of workspace.resources) {
+      if (!paths.has(file.path)) continue;
+      let entry = out.get(file.path);
+      if (!entry || entry.file !== file) out.set(file.path, (entry = { file, resources: [] }));
+      entry.resources.push(resource);
+    }
+    return out;
+  }
   const out = new Map<string, FileSnapshot>();
   for (const file of workspace.sourceFiles) out.set(file.path, { file, resources: [] });
   for (const { file, resource } of workspace.resources) {
@@ -158,6 +192,15 @@ function snapshot(workspace: WorkspaceView): Map<string, FileSnapshot> {
 /** The resources of a file that an edit added, removed or changed (text or place), old and new
  * versions both. A resource left as it was, at the same line and column, decides as before. */
 function editedResources(before: FileSnapshot | undefined, after: FileSnapshot | undefined): Resource[] {
+  if (before && after && before.resources.length === after.resources.length) {
+    // Usually an edit keeps every resource in its order: compare them pairwise, without keys.
+    const out: Resource[] = [];
+    before.resources.forEach((old, i) => {
+      const now = after.resources[i]!;
+      if (old !== now && !samePlaceAndText(before.file, old, after.file, now)) out.push(old, now);
+    });
+    return out;
+  }
   const identity = (snapshot: FileSnapshot, resource: Resource): string => {
     const span = resource.node.span;
     const range = snapshot.file.lines.range(span);
@@ -174,25 +217,21 @@ function editedResources(before: FileSnapshot | undefined, after: FileSnapshot |
   return [...old.values(), ...out];
 }
 
+function samePlaceAndText(fileA: SourceFile, a: Resource, fileB: SourceFile, b: Resource): boolean {
+  const spanA = a.node.span;
+  const spanB = b.node.span;
+  if (a.mesh !== b.mesh || spanA.end - spanA.start !== spanB.end - spanB.start) return false;
+  const startA = fileA.lines.position(spanA.start);
+  const startB = fileB.lines.position(spanB.start);
+  const endA = fileA.lines.position(spanA.end);
+  const endB = fileB.lines.position(spanB.end);
+  return startA.line === startB.line && startA.character === startB.character && endA.line === endB.line && endA.character === endB.character
+    && fileA.text.slice(spanA.start, spanA.end) === fileB.text.slice(spanB.start, spanB.end);
+}
+
 function meshesPresent(workspace: WorkspaceView): Mesh[] {
   const present = new Set(workspace.resources.map((r) => r.resource.mesh));
   return (Object.keys(SIMULATORS) as Mesh[]).filter((m) => present.has(m));
-}
-
-const inventoryKeys = new WeakMap<SourceFile, string>();
-
-/** What a file adds to the inventory, positions included (traces cite them). A file read once
- * is not changed afterwards (an edit reads a new SourceFile), so the answer is kept. */
-function inventoryKey(file: SourceFile | undefined): string {
-  if (!file) return '';
-  let key = inventoryKeys.get(file);
-  if (key === undefined) {
-    const inventory = emptyInventory();
-    addToInventory(inventory, file);
-    key = inventory.present ? JSON.stringify(inventory, (_, value: unknown) => (value instanceof Map ? [...value.entries()] : value)) : '';
-    inventoryKeys.set(file, key);
-  }
-  return key;
 }
 
 export interface ShapeOutcome {

@@ -5,6 +5,7 @@ import type { Mesh } from '../meshes';
 import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
 import type { AccessRecord } from '../traffic/accessRecord';
+import type { CompiledForms } from './compiledForms';
 
 /**
  * The contract between the per-mesh simulators (simulate/istio, simulate/linkerd,
@@ -57,6 +58,9 @@ export interface PolicySet {
   config: ProjectConfig;
   /** Stub verdicts for Istio CUSTOM providers, by provider name (from configuration). */
   customProviderVerdicts?: Record<string, 'allow' | 'deny'>;
+  /** Compiled forms of single resources from the last compile of the mesh, to reuse those
+   * whose text and place did not change (`compiledForms.ts`); a simulator may ignore it. */
+  forms?: CompiledForms;
 }
 
 export interface CompiledPolicies {

@@ -158,11 +158,25 @@ function shiftDocument(document: SourceDocument, by: number, index: number): Sou
   };
 }
 
+// Every document after an edited one is shifted on each edit: literals of one shape each (not
+// spreads) keep this a straight copy.
 function shiftNode(node: SourceNode, by: number): SourceNode {
+  const span = { start: node.span.start + by, end: node.span.end + by };
   switch (node.type) {
-    case 'scalar': return { ...node, span: shiftSpan(node.span, by) };
-    case 'array': return { ...node, span: shiftSpan(node.span, by), items: node.items.map((item) => shiftNode(item, by)) };
-    case 'object': return { ...node, span: shiftSpan(node.span, by), entries: node.entries.map((e) => ({ key: e.key, keySpan: shiftSpan(e.keySpan, by), value: shiftNode(e.value, by) })) };
+    case 'scalar': return { type: 'scalar', span, value: node.value, style: node.style };
+    case 'array': {
+      const items = new Array<SourceNode>(node.items.length);
+      for (let i = 0; i < items.length; i++) items[i] = shiftNode(node.items[i]!, by);
+      return { type: 'array', span, items, flow: node.flow };
+    }
+    case 'object': {
+      const entries = new Array<ObjectEntry>(node.entries.length);
+      for (let i = 0; i < entries.length; i++) {
+        const e = node.entries[i]!;
+        entries[i] = { key: e.key, keySpan: { start: e.keySpan.start + by, end: e.keySpan.end + by }, value: shiftNode(e.value, by) };
+      }
+      return node.block === undefined ? { type: 'object', span, entries, flow: node.flow } : { type: 'object', span, entries, flow: node.flow, block: node.block };
+    }
   }
 }
 

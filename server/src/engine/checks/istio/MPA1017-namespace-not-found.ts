@@ -1,21 +1,18 @@
 import { replaceScalar } from '../../edits';
 import type { Fix } from '../../findings';
-import type { Inventory } from '../../inventory/inventory';
-import type { Check, WorkspaceView } from '../check';
-import { AP, closest, memo, rulesOf, sourcesOf, specOf, strings } from './util';
+import type { Check, WorkspaceFact } from '../check';
+import { readFact } from '../facts';
+import { AP, closest, rulesOf, sourcesOf, specOf, strings } from './util';
 import { inventoryIndex, policyNamespaces } from './workspaceIndex';
 
 const ALWAYS_PRESENT = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
-/** Every namespace the workspace knows, computed once per inventory, resource list and root namespace. */
-const knownNamespaces = memo((inventory: Inventory) => memo((resources: WorkspaceView['resources']) => {
-  const cache = new Map<string, Set<string>>();
-  return (root: string): Set<string> => {
-    let set = cache.get(root);
-    if (!set) cache.set(root, (set = new Set([...inventoryIndex(inventory).namespaces, ...policyNamespaces(resources), root, ...ALWAYS_PRESENT])));
-    return set;
-  };
-}));
+/** Every namespace the workspace knows: the inventory's, those of its resources, the root
+ * namespace and the ones every cluster has. */
+const KNOWN_NAMESPACES: WorkspaceFact<Set<string>> = {
+  compute: (workspace) => new Set([...inventoryIndex(workspace.inventory).namespaces, ...policyNamespaces(workspace.resources), workspace.config.istio.rootNamespace, ...ALWAYS_PRESENT]),
+  key: (set) => [...set].join('\n'),
+};
 
 /** istioctl's namespaceMatch: `*`, one leading or trailing `*`, else a case-insensitive match. */
 export function namespaceMatch(ns: string, pattern: string): boolean {
@@ -42,8 +39,8 @@ export const namespaceNotFoundCheck: Check = {
   kinds: [AP],
   needsInventory: true,
   run(ctx) {
-    const { inventory, config, resources } = ctx.workspace;
-    const known = knownNamespaces(inventory)(resources)(config.istio.rootNamespace);
+    const { inventory } = ctx.workspace;
+    const known = readFact(ctx.workspace, KNOWN_NAMESPACES);
     const authoritative = inventory.namespaces.has('kube-system');
     for (const rule of rulesOf(specOf(ctx))) {
       for (const source of sourcesOf(rule)) {

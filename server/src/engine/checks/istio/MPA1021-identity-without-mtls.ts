@@ -1,35 +1,44 @@
 import { matchesLabels } from '../../inventory/inventory';
-import type { Check } from '../check';
-import { AP, memo, MTLS_SOURCE_FIELDS, MTLS_WHEN_KEYS, actionOf, conditionsOf, has, hasTargetRefs, matchLabelsOf, namespaceOf, operationsOf, rulesOf, sourcesOf, specOf, strings, whenKey, type RuleItem } from './util';
+import type { Check, WorkspaceFact } from '../check';
+import { readFact } from '../facts';
+import { AP, MTLS_SOURCE_FIELDS, MTLS_WHEN_KEYS, actionOf, conditionsOf, has, hasTargetRefs, matchLabelsOf, namespaceOf, operationsOf, rulesOf, sourcesOf, specOf, strings, whenKey, type RuleItem } from './util';
 import { inventoryIndex, peerAuthentications, type PeerAuthInfo } from './workspaceIndex';
+
+/** What this check reads of a PeerAuthentication (not where it is written). */
+type PeerMode = Omit<PeerAuthInfo, 'file' | 'resource'>;
 
 interface Resolved {
   mode: string;
-  by: PeerAuthInfo;
+  by: PeerMode;
   /** Port-level modes of the workload-level policy that decided, if any. */
   portLevel: Record<string, string>;
 }
 
 interface ByNamespace {
   /** Policies with a selector (workload level). */
-  selected: PeerAuthInfo[];
+  selected: PeerMode[];
   /** Policies without one (namespace level; mesh level in the root namespace). */
-  wide: PeerAuthInfo[];
+  wide: PeerMode[];
 }
 
-const byNamespace = memo((all: PeerAuthInfo[]) => {
-  const out = new Map<string, ByNamespace>();
-  for (const pa of all) {
-    let entry = out.get(pa.namespace);
-    if (!entry) out.set(pa.namespace, (entry = { selected: [], wide: [] }));
-    (pa.labels ? entry.selected : entry.wide).push(pa);
-  }
-  return out;
-});
+/** The workspace's PeerAuthentications by namespace (empty when it has none). */
+const PEER_MODES: WorkspaceFact<{ list: PeerMode[]; byNamespace: Map<string, ByNamespace> }> = {
+  compute: (workspace) => {
+    const list = peerAuthentications(workspace.resources).map(({ file: _file, resource: _resource, ...mode }): PeerMode => mode);
+    const byNamespace = new Map<string, ByNamespace>();
+    for (const pa of list) {
+      let entry = byNamespace.get(pa.namespace);
+      if (!entry) byNamespace.set(pa.namespace, (entry = { selected: [], wide: [] }));
+      (pa.labels ? entry.selected : entry.wide).push(pa);
+    }
+    return { list, byNamespace };
+  },
+  key: ({ list }) => JSON.stringify(list),
+};
 
 /** The policy that decides a level: null when there is none; undefined when several disagree
  * and their age is unknown (the oldest wins; only cluster dumps carry creationTimestamp). */
-function single(candidates: PeerAuthInfo[]): PeerAuthInfo | null | undefined {
+function single(candidates: PeerMode[]): PeerMode | null | undefined {
   if (candidates.length === 0) return null;
   const modes = new Set(candidates.map((c) => c.mode));
   if (modes.size === 1) return candidates[0];
@@ -45,7 +54,7 @@ function single(candidates: PeerAuthInfo[]): PeerAuthInfo | null | undefined {
  * cannot be known from the workspace.
  */
 function resolve(index: Map<string, ByNamespace>, root: string, ns: string, certain: (labels: Record<string, string>) => 'yes' | 'no' | 'maybe'): Resolved | undefined {
-  const workloadLevel: PeerAuthInfo[] = [];
+  const workloadLevel: PeerMode[] = [];
   const here = index.get(ns);
   if (ns !== root) {
     for (const pa of here?.selected ?? []) {
@@ -82,9 +91,8 @@ export const identityWithoutMtlsCheck: Check = {
     const spec = specOf(ctx);
     const action = actionOf(spec);
     if (!spec || action === 'CUSTOM' || action === undefined || hasTargetRefs(spec)) return;
-    const all = peerAuthentications(ctx.workspace.resources);
-    if (all.length === 0) return;
-    const index = byNamespace(all);
+    const { list, byNamespace: index } = readFact(ctx.workspace, PEER_MODES);
+    if (list.length === 0) return;
     const uses = rulesOf(spec).flatMap((rule) => [
       ...sourcesOf(rule).flatMap((s) => MTLS_SOURCE_FIELDS.filter((f) => has(s.source, f)).map((f) => ({ rule, path: [...s.path, f], name: f }))),
       ...conditionsOf(rule).filter((c) => (MTLS_WHEN_KEYS as readonly string[]).includes(whenKey(c.condition) ?? '')).map((c) => ({ rule, path: [...c.path, 'key'], name: whenKey(c.condition)! })),

@@ -1,47 +1,71 @@
 import { getEntry, toValue } from '../../source/tree';
-import type { Check, WorkspaceView } from '../check';
+import type { SourceDocument } from '../../source/sourceFile';
+import { documentOrigin } from '../../source/yamlReader';
+import type { Check, WorkspaceFact, WorkspaceView } from '../check';
+import { readFact } from '../facts';
 import { AP, closest, operationsOf, rulesOf, specOf, strings } from './util';
 import { memo } from './util';
 
 /** Every host name the workspace defines: Services (all their DNS forms), ServiceEntry hosts, and
  * the hosts of Gateways (Istio and Gateway API), VirtualServices and routes (for policies on gateways). */
+const REGISTRY_HOSTS: WorkspaceFact<{ exact: Set<string>; wildcards: string[] }> = {
+  compute: (workspace) => registryHosts(workspace.sourceFiles),
+  key: ({ exact, wildcards }) => JSON.stringify([[...exact], wildcards]),
+};
+
 const registryHosts = memo((files: WorkspaceView['sourceFiles']): { exact: Set<string>; wildcards: string[] } => {
   const exact = new Set<string>();
   const wildcards: string[] = [];
   for (const file of files) {
     for (const document of file.documents) {
-      const root = document.root;
-      if (root?.type !== 'object') continue;
-      const items = getEntry(root, 'items')?.value;
-      const objects = items?.type === 'array' ? items.items : [root];
-      for (const object of objects) {
-        const value = toValue(object) as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown }; spec?: { hosts?: unknown; servers?: unknown; listeners?: unknown; hostnames?: unknown } } | undefined;
-        if (!value || typeof value.kind !== 'string') continue;
-        const add = (host: unknown) => {
-          if (typeof host !== 'string' || !host) return;
-          const bare = host.includes('/') ? host.slice(host.indexOf('/') + 1) : host;
-          if (bare.startsWith('*')) wildcards.push(bare.slice(1).toLowerCase());
-          else exact.add(bare.toLowerCase());
-        };
-        if (value.kind === 'Service' && value.apiVersion === 'v1' && typeof value.metadata?.name === 'string') {
-          const name = value.metadata.name;
-          const ns = typeof value.metadata.namespace === 'string' ? value.metadata.namespace : 'default';
-          for (const host of [name, `${name}.${ns}`, `${name}.${ns}.svc`, `${name}.${ns}.svc.cluster.local`]) exact.add(host);
-        } else if (['ServiceEntry', 'VirtualService'].includes(value.kind) && Array.isArray(value.spec?.hosts)) {
-          value.spec.hosts.forEach(add);
-        } else if (value.kind === 'Gateway' && Array.isArray(value.spec?.servers)) {
-          for (const server of value.spec.servers as { hosts?: unknown }[]) if (Array.isArray(server?.hosts)) server.hosts.forEach(add);
-        } else if (value.kind === 'Gateway' && Array.isArray(value.spec?.listeners)) {
-          // Gateway API: each listener may name a hostname.
-          for (const listener of value.spec.listeners as { hostname?: unknown }[]) add(listener?.hostname);
-        } else if ((value.kind === 'HTTPRoute' || value.kind === 'GRPCRoute') && Array.isArray(value.spec?.hostnames)) {
-          value.spec.hostnames.forEach(add);
-        }
-      }
+      const hosts = documentHosts(document);
+      for (const host of hosts.exact) exact.add(host);
+      wildcards.push(...hosts.wildcards);
     }
   }
   return { exact, wildcards };
 });
+
+/** The hosts one document defines, kept per parsed text (a document moved by an edit above it defines the same). */
+const hostsByDocument = new WeakMap<SourceDocument, { exact: string[]; wildcards: string[] }>();
+
+function documentHosts(document: SourceDocument): { exact: string[]; wildcards: string[] } {
+  const key = documentOrigin(document)?.parsed ?? document;
+  let hosts = hostsByDocument.get(key);
+  if (hosts) return hosts;
+  hosts = { exact: [], wildcards: [] };
+  hostsByDocument.set(key, hosts);
+  const { exact, wildcards } = hosts;
+  const root = document.root;
+  if (root?.type !== 'object') return hosts;
+  const items = getEntry(root, 'items')?.value;
+  const objects = items?.type === 'array' ? items.items : [root];
+  for (const object of objects) {
+    const value = toValue(object) as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown }; spec?: { hosts?: unknown; servers?: unknown; listeners?: unknown; hostnames?: unknown } } | undefined;
+    if (!value || typeof value.kind !== 'string') continue;
+    const add = (host: unknown) => {
+      if (typeof host !== 'string' || !host) return;
+      const bare = host.includes('/') ? host.slice(host.indexOf('/') + 1) : host;
+      if (bare.startsWith('*')) wildcards.push(bare.slice(1).toLowerCase());
+      else exact.push(bare.toLowerCase());
+    };
+    if (value.kind === 'Service' && value.apiVersion === 'v1' && typeof value.metadata?.name === 'string') {
+      const name = value.metadata.name;
+      const ns = typeof value.metadata.namespace === 'string' ? value.metadata.namespace : 'default';
+      exact.push(name, `${name}.${ns}`, `${name}.${ns}.svc`, `${name}.${ns}.svc.cluster.local`);
+    } else if (['ServiceEntry', 'VirtualService'].includes(value.kind) && Array.isArray(value.spec?.hosts)) {
+      value.spec.hosts.forEach(add);
+    } else if (value.kind === 'Gateway' && Array.isArray(value.spec?.servers)) {
+      for (const server of value.spec.servers as { hosts?: unknown }[]) if (Array.isArray(server?.hosts)) server.hosts.forEach(add);
+    } else if (value.kind === 'Gateway' && Array.isArray(value.spec?.listeners)) {
+      // Gateway API: each listener may name a hostname.
+      for (const listener of value.spec.listeners as { hostname?: unknown }[]) add(listener?.hostname);
+    } else if ((value.kind === 'HTTPRoute' || value.kind === 'GRPCRoute') && Array.isArray(value.spec?.hostnames)) {
+      value.spec.hostnames.forEach(add);
+    }
+  }
+  return hosts;
+}
 
 function stripPort(host: string): string {
   const match = /^(.*):(\d+|\*)$/.exec(host);
@@ -63,7 +87,7 @@ export const unknownHostCheck: Check = {
   needsInventory: true,
   run(ctx) {
     if (ctx.workspace.inventory.services.length === 0) return;
-    const registry = registryHosts(ctx.workspace.sourceFiles);
+    const registry = readFact(ctx.workspace, REGISTRY_HOSTS);
     for (const rule of rulesOf(specOf(ctx))) {
       for (const operation of operationsOf(rule)) {
         for (const { value, index } of strings(operation.operation['hosts'])) {

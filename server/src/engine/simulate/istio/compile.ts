@@ -1,6 +1,7 @@
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import { getEntry, locate, toValue, type SourceNode } from '../../source/tree';
+import type { CompiledForms } from '../compiledForms';
 import type { SourceRef } from '../types';
 import { compileOperation, compileSource, compileWhen, type CompileContext, type Field } from './fields';
 
@@ -281,6 +282,24 @@ function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action
 function listOf(value: unknown): string[] {
   if (!Array.isArray(value)) return [];
   return value.filter((v) => v !== null && v !== undefined).map((v) => String(v));
+}
+
+/**
+ * Compiles one Istio security resource (undefined for other kinds), through `forms` when given:
+ * a resource with the same text at the same place compiles to the same form, whose `order` is
+ * then brought up to date (it only orders resources, "oldest first").
+ */
+export function compileIstioResource(file: SourceFile, resource: Resource, order: number, trustDomains: readonly string[], forms?: CompiledForms): CompiledPolicy | CompiledPeerAuthentication | CompiledRequestAuthentication | undefined {
+  let compile: () => CompiledPolicy | CompiledPeerAuthentication | CompiledRequestAuthentication;
+  switch (resource.kind) {
+    case 'AuthorizationPolicy': compile = () => compileAuthorizationPolicy(file, resource, order, trustDomains); break;
+    case 'PeerAuthentication': compile = () => compilePeerAuthentication(file, resource, order); break;
+    case 'RequestAuthentication': compile = () => compileRequestAuthentication(file, resource, order); break;
+    default: return undefined;
+  }
+  if (!forms) return compile();
+  const form = forms.get(file, resource, trustDomains.join('\n'), compile);
+  return form.order === order ? form : { ...form, order };
 }
 
 const MODES = new Set<MtlsMode>(['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT']);

@@ -4,7 +4,7 @@ import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CompiledPolicies, Decision, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
 import { Call, F, T, U, type Tri } from './call';
 import {
-  compileAuthorizationPolicy, compilePeerAuthentication, compileRequestAuthentication,
+  compileIstioResource,
   type Attachable, type CompiledPeerAuthentication, type CompiledPolicy, type CompiledRequestAuthentication,
   type CompiledRule, type MtlsMode, type RuleMatcher,
 } from './compile';
@@ -239,16 +239,17 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     this.options = optionsOf(set);
     this.trustBundle = [this.options.trustDomain, ...this.options.trustDomainAliases.filter((a) => a !== this.options.trustDomain)];
     this.inventory = set.inventory;
-    this.inventoryIndex = new InventoryIndex(set.inventory);
+    this.inventoryIndex = InventoryIndex.of(set.inventory);
     this.customVerdicts = set.customProviderVerdicts ?? {};
     this.call.normalization = this.options.normalization;
     let order = 0;
     for (const { file, resource } of set.resources) {
       if (resource.mesh !== 'istio') continue;
       order++;
-      if (resource.kind === 'AuthorizationPolicy') this.policies.push(compileAuthorizationPolicy(file, resource, order, this.trustBundle));
-      else if (resource.kind === 'PeerAuthentication') this.peerAuths.push(compilePeerAuthentication(file, resource, order));
-      else if (resource.kind === 'RequestAuthentication') this.requestAuths.push(compileRequestAuthentication(file, resource, order));
+      const form = compileIstioResource(file, resource, order, this.trustBundle, set.forms);
+      if (form?.kind === 'AuthorizationPolicy') this.policies.push(form);
+      else if (form?.kind === 'PeerAuthentication') this.peerAuths.push(form);
+      else if (form?.kind === 'RequestAuthentication') this.requestAuths.push(form);
     }
     for (const p of this.policies) {
       if (p.rejected) continue;

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { Engine } from '../../../server/src/engine/engine';
+import { Simulation } from '../../../server/src/engine/simulate';
+import { CompiledForms } from '../../../server/src/engine/simulate/compiledForms';
+import { istioSimulator } from '../../../server/src/engine/simulate/istio';
+import { loadExampleTraffic, type ExampleTraffic } from '../../helpers/exampleTraffic';
+import { EXAMPLES } from '../../helpers/paths';
+
+// Incremental compile (issue 5, edit latency): after an edit, Simulation.update compiles again
+// only the Istio resources whose text or place (file, line, character) changed and takes over
+// the compiled forms of the others. What it decides and explains must equal a new Simulation's,
+// and the counts say how many resources were compiled.
+
+const engine = new Engine();
+const DIR = join(EXAMPLES, 'istio');
+const POLICIES = join(DIR, 'security', 'authorization-policies.yaml');
+
+interface CompileEdit {
+  name: string;
+  /** The file edited and its new text, from the current texts. */
+  apply(texts: Map<string, string>): [string, string];
+  /** Istio resources compiled again: a number, or a function of the workspace before the edit. */
+  compiled: number | ((example: ExampleTraffic) => number);
+}
+
+const istioResourcesIn = (example: ExampleTraffic, path: string): number =>
+  example.workspace.resources.filter((r) => r.file.path === path && r.resource.mesh === 'istio').length;
+
+/** Resources in the order the workspace lists them: the first file holding Istio resources. */
+const firstPolicyFile = (example: ExampleTraffic): string => example.workspace.resources.find((r) => r.resource.mesh === 'istio')!.file.path;
+
+const EDITS: CompileEdit[] = [
+  {
+    name: 'one rule edited (its policy only)',
+    apply: (texts) => [POLICIES, texts.get(POLICIES)!.replace('methods: ["GET", "PUT", "DELETE"]', 'methods: ["PUT", "DELETE"]')],
+    compiled: 1,
+  },
+  {
+    name: 'characters added on a line: later policies keep their lines and columns',
+    apply: (texts) => [POLICIES, texts.get(POLICIES)!.replace('methods: ["PUT", "DELETE"]', 'methods: ["PUT",    "DELETE"]')],
+    compiled: 1,
+  },
+  {
+    name: 'a line inserted at the top: every policy of the file moves down',
+    apply: (texts) => [POLICIES, `# reviewed\n${texts.get(POLICIES)!}`],
+    compiled: (example) => istioResourcesIn(example, POLICIES),
+  },
+  {
+    name: 'the line removed again: the forms from before the insertion are gone, so all compile again',
+    apply: (texts) => [POLICIES, texts.get(POLICIES)!.replace(/^# reviewed\n/, '')],
+    compiled: (example) => istioResourcesIn(example, POLICIES),
+  },
+  {
+    name: 'a policy appended to the first file: every later resource changes order, not text or place',
+    apply: (texts) => {
+      return [FIRST.path, `${texts.get(FIRST.path)!.trimEnd()}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: appended\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: cart\n  action: DENY\n  rules:\n    - to:\n        - operation:\n            methods: ["PATCH"]\n`];
+    },
+    compiled: 1,
+  },
+  {
+    name: 'a policy renamed (its name is in every decision it makes)',
+    apply: (texts) => [POLICIES, texts.get(POLICIES)!.replace(/name: (cart\S*)\n/, 'name: $1-renamed\n')],
+    compiled: 1,
+  },
+];
+
+/** Set once the example is loaded: the file whose resources come first. */
+const FIRST = { path: '' };
+
+describe('incremental compile: istio example', () => {
+  let example: ExampleTraffic;
+  before(async () => {
+    example = await loadExampleTraffic(engine, 'istio');
+    FIRST.path = firstPolicyFile(example);
+  });
+
+  it('a table of edits: only changed resources compile again, and every decision and explanation equals a new simulation', () => {
+    const simulation = new Simulation(example.workspace);
+    const total = example.workspace.resources.filter((r) => r.resource.mesh === 'istio').length;
+    assert.deepEqual(simulation.compileCounts('istio'), { compiled: total, reused: 0 });
+    for (const e of EDITS) {
+      const expected = typeof e.compiled === 'number' ? e.compiled : e.compiled(example);
+      const [path, text] = e.apply(example.texts);
+      assert.notEqual(text, example.texts.get(path), `${e.name}: the edit changes the text`);
+      example.texts.set(path, text);
+      example.workspace.update(engine.prepare(engine.read(path, text)));
+      simulation.update(example.workspace, [path]);
+      const now = example.workspace.resources.filter((r) => r.resource.mesh === 'istio').length;
+      assert.deepEqual(simulation.compileCounts('istio'), { compiled: expected, reused: now - expected }, e.name);
+      const fresh = new Simulation(example.workspace);
+      for (const shape of example.shapes) {
+        assert.deepEqual(simulation.decide(shape.record), fresh.decide(shape.record), `${e.name}: decide ${shape.key}`);
+        assert.deepEqual(simulation.decide(shape.record, true), fresh.decide(shape.record, true), `${e.name}: explain ${shape.key}`);
+      }
+    }
+  });
+
+  it('forms compiled under another trust domain are not taken over', () => {
+    const forms = new CompiledForms();
+    const config = example.workspace.config;
+    const set = { resources: example.workspace.resources.filter((r) => r.resource.mesh === 'istio'), inventory: example.workspace.inventory, forms };
+    istioSimulator.compile({ ...set, config });
+    forms.settle();
+    istioSimulator.compile({ ...set, config });
+    forms.settle();
+    assert.deepEqual(forms.last, { compiled: 0, reused: set.resources.length });
+    const other = { ...config, istio: { ...config.istio, trustDomain: 'other.example' } };
+    const compiled = istioSimulator.compile({ ...set, config: other });
+    forms.settle();
+    assert.deepEqual(forms.last, { compiled: set.resources.length, reused: 0 });
+    const fresh = istioSimulator.compile({ resources: set.resources, inventory: set.inventory, config: other });
+    for (const shape of example.shapes) assert.deepEqual(compiled.explain(shape.record), fresh.explain(shape.record), shape.key);
+  });
+});
