@@ -167,18 +167,20 @@ function fuzzRecord(rng: Prng): unknown {
 
 // ---- running ----
 
-/** Runs `run` and checks it ends within the hang threshold (a slow run is timed once more, as load
- * on a shared machine can slow one run; a slow input is slow twice). */
+/** Runs `run` and checks it ends within the hang threshold, in CPU time: a synchronous run that
+ * loops burns CPU, while other processes on a shared machine only stretch its wall time. A slow
+ * run is timed once more (a GC of earlier cases' garbage may land in it); a slow input is slow twice. */
 function timed<T>(what: string, run: () => T): T {
   let ms = 0;
   let result: T | undefined;
   for (let attempt = 0; attempt < 2; attempt++) {
-    const started = performance.now();
+    const started = process.cpuUsage();
     result = run();
-    ms = performance.now() - started;
+    const used = process.cpuUsage(started);
+    ms = (used.user + used.system) / 1000;
     if (ms < HANG_MS.inProcess) return result;
   }
-  throw new InvariantError(`${what} took ${Math.round(ms)} ms, twice (hang threshold ${HANG_MS.inProcess} ms)`);
+  throw new InvariantError(`${what} took ${Math.round(ms)} ms of CPU, twice (hang threshold ${HANG_MS.inProcess} ms)`);
 }
 
 function runLint(c: FuzzCase): void {
