@@ -197,7 +197,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     const printableImpact = ({ outcome, baseline }: CallImpact): CallImpact => ({ outcome: printable(outcome), baseline: redactor.deep(baseline, redactor.secretsOf(outcome.shape.record)) });
     switch (parsed.format) {
       case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
-      case 'jsonl': for (const line of jsonlLines(redacted(decided, redactor), rel, model.stats.files.map((f) => f.path))) io.stdout(line); break;
+      case 'jsonl': for (const line of jsonlLines(decided, rel, model.stats.files.map((f) => f.path), redactor)) io.stdout(line); break;
       case 'sarif': io.stdout(JSON.stringify(sarif(decided, rel, comparison, printable, printableImpact), null, 2)); break;
       default: io.stdout(textSummary(decided, model, rel, printable) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
     }
@@ -335,21 +335,23 @@ function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: stri
   };
 }
 
-/** One line per record, files in the order they were read (as given on the command line). */
-function* jsonlLines(result: SimulationResult, rel: (p: string) => string, fileOrder: readonly string[]): Generator<string> {
+/** One line per record, files in the order they were read (as given on the command line). The
+ * texts a line prints are redacted as it is written, not through a copy of every decision. */
+function* jsonlLines(result: SimulationResult, rel: (p: string) => string, fileOrder: readonly string[], redactor: Redactor): Generator<string> {
   const rank = new Map(fileOrder.map((f, i) => [f, i]));
   const rows: { file: string; rank: number; line: number; index: number }[] = [];
   result.outcomes.forEach((o, index) => { for (const s of o.shape.samples) rows.push({ file: s.file, rank: rank.get(s.file) ?? fileOrder.length, line: s.line, index }); });
   rows.sort((a, b) => a.rank - b.rank || (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
   for (const row of rows) {
     const o = result.outcomes[row.index]!;
-    yield JSON.stringify({
+    const secrets = redactor.secretsOf(o.shape.record);
+    yield JSON.stringify(redactor.deep({
       file: rel(row.file), record: row.line, decision: o.decision.verdict, mesh: o.decision.mesh,
       policy: o.decision.policy?.label ?? null, rule: o.decision.rule?.label ?? null,
       observed: o.shape.record.observed ?? 'unknown', change: o.change, reason: o.decision.reason,
       ...(o.decision.missing?.length ? { missing: o.decision.missing } : {}),
       trace: o.decision.trace.map((s) => s.text),
-    });
+    }, secrets));
   }
 }
 
