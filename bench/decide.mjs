@@ -14,7 +14,7 @@
 // up in a Map with one entry per policy. A simulator at 1.0× the baseline would be as fast as a
 // plain lookup table; below 1.0× is expected (a decision evaluates rules, not one lookup).
 //
-//   npm run build && node bench/decide.mjs [--quick] [--shapes 100000] [--policies 1000] [--mesh istio,linkerd,consul] [--profile dir]
+//   npm run build && node bench/decide.mjs [--quick] [--shapes 100000] [--policies 1000] [--profile dir]
 // --profile writes a CPU profile of the timed passes only, one per mesh (bench/profile-summary.mjs reads it).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,7 +35,6 @@ const quick = process.argv.includes('--quick');
 const SHAPES = arg('shapes', quick ? 20_000 : 100_000);
 const POLICIES = arg('policies', 1000);
 const PROFILE_DIR = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
-const MESHES = process.argv.includes('--mesh') ? process.argv[process.argv.indexOf('--mesh') + 1].split(',') : ['istio', 'linkerd', 'consul'];
 
 /** Runs `work` under the V8 CPU profiler when --profile is given, writing <dir>/decide-<name>.cpuprofile. */
 async function profiled(name, work) {
@@ -120,7 +119,7 @@ const inventory = inventoryYaml(model);
 const results = { shapes: SHAPES, policies: POLICIES, meshes: {} };
 console.log(`Decide: ${POLICIES.toLocaleString('en-US')} generated policies per mesh, ${SHAPES.toLocaleString('en-US')} distinct shapes; target 2,000,000 decisions per CPU-second`);
 console.log(`${'mesh'.padEnd(9)}${'compile ms'.padStart(11)}${'decisions/s'.padStart(13)}${'vs target'.padStart(10)}${'baseline/s'.padStart(13)}${'vs baseline'.padStart(12)}  verdicts (one pass)`);
-for (const mesh of MESHES) {
+for (const mesh of ['istio', 'linkerd', 'consul']) {
   const policies = mesh === 'istio' ? istioPolicies(model, POLICIES) : mesh === 'linkerd' ? linkerdPolicies(model, POLICIES) : consulPolicies(model, POLICIES);
   const workspace = new WorkspaceModel(defaultConfig(process.cwd()));
   workspace.update(engine.prepare(engine.read(`/bench/${mesh}.yaml`, policies)));

@@ -31,7 +31,6 @@ export interface TraceStep {
   at?: SourceRef;
 }
 
-/** Read-only: a simulator may hand out one Decision object for every call with the same outcome (Istio does). */
 export interface Decision {
   verdict: Verdict;
   mesh: Mesh;

@@ -173,29 +173,12 @@ export function compileAuthorizationPolicy(file: SourceFile, resource: Resource,
     const ref: SourceRef = node ? { file: file.path, range: firstLine(file, node), label: `rules[${index}]` } : { ...attach.ref, label: `rules[${index}]` };
     rules.push(compileRule(raw, index, ref, action, ctx, who));
   });
-  return policyObject({
+  return {
     kind: 'AuthorizationPolicy',
     name: attach.name, namespace: attach.namespace, selector: attach.selector, targetRefs: attach.targetRefs, ref: attach.ref, label: attach.label, order: attach.order, created: attach.created,
     action, provider, dryRun, rules, rejected, notes,
     noAllowReason: `denied: no ALLOW policy matches the call (ALLOW policy ${attach.namespace}/${attach.name} applies to the workload, so anything it does not allow is denied)`,
     outcomes: [undefined, undefined],
-  }, rules);
-}
-
-/** Every CompiledPolicy object is made by this one literal, so that copies with other rules
- * (simulate/istio/layer.ts) have the same hidden class and the evaluator stays monomorphic. */
-export function policyObject(p: CompiledPolicy, rules: CompiledRule[]): CompiledPolicy {
-  return {
-    kind: p.kind, name: p.name, namespace: p.namespace, selector: p.selector, targetRefs: p.targetRefs, ref: p.ref, label: p.label, order: p.order, created: p.created,
-    action: p.action, provider: p.provider, dryRun: p.dryRun, rules, rejected: p.rejected, notes: p.notes, noAllowReason: p.noAllowReason, outcomes: p.outcomes,
-  };
-}
-
-/** Every CompiledRule object is made by this one literal (see policyObject), with the given forms. */
-export function ruleObject(r: CompiledRule, http: RuleMatcher | null, tcp: RuleMatcher | null, zt: RuleMatcher | null): CompiledRule {
-  return {
-    index: r.index, ref: r.ref, error: r.error, http, tcp, zt, tcpNote: r.tcpNote, ztNote: r.ztNote,
-    allowReason: r.allowReason, denyReason: r.denyReason, externalReason: r.externalReason, outcomes: r.outcomes,
   };
 }
 
@@ -205,7 +188,7 @@ function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action
     denyReason: `denied by ${who} rules[${index}]`,
     externalReason: `external decision: ${who} rules[${index}] matches, so the request goes to the external authorizer`,
   };
-  const fail = (error: string): CompiledRule => ruleObject({ index, ref, error, http: null, tcp: null, zt: null, tcpNote: undefined, ztNote: undefined, ...reasons, outcomes: [undefined, undefined, undefined, undefined] }, null, null, null);
+  const fail = (error: string): CompiledRule => ({ index, ref, error, http: null, tcp: null, zt: null, tcpNote: undefined, ztNote: undefined, ...reasons, outcomes: [undefined, undefined, undefined, undefined] });
   if (!isRecord(raw)) return fail('`rule` must not be nil');
   let from: Field[][] | null = null;
   if (raw['from'] !== undefined && raw['from'] !== null) {
@@ -293,7 +276,7 @@ function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action
       }
     }
   }
-  return ruleObject({ index, ref, error: undefined, http, tcp, zt, tcpNote, ztNote, ...reasons, outcomes: [undefined, undefined, undefined, undefined] }, http, tcp, zt);
+  return { index, ref, error: undefined, http, tcp, zt, tcpNote, ztNote, ...reasons, outcomes: [undefined, undefined, undefined, undefined] };
 }
 
 function listOf(value: unknown): string[] {
@@ -316,9 +299,7 @@ export function compileIstioResource(file: SourceFile, resource: Resource, order
   }
   if (!forms) return compile();
   const form = forms.get(file, resource, trustDomains.join('\n'), compile);
-  if (form.order === order) return form;
-  // a policy copy keeps the one object layout the evaluator is specialized for (see policyObject)
-  return form.kind === 'AuthorizationPolicy' ? policyObject({ ...form, order }, form.rules) : { ...form, order };
+  return form.order === order ? form : { ...form, order };
 }
 
 const MODES = new Set<MtlsMode>(['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT']);

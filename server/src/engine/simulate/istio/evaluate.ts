@@ -9,12 +9,38 @@ import {
   type CompiledRule, type MtlsMode, type RuleMatcher,
 } from './compile';
 import type { Field } from './fields';
-import { addToBucket, bucket, emptyLayer, foldedLayer, Interned, pushGroup, requestMemos, type Bucket, type Layer, type PeerIndex, type Variant } from './layer';
 import type { PathNormalization } from './path';
 
 /** Where a policy is enforced for a call (spec §1.2, §1.7). */
 type LayerKind = 'sidecar' | 'ztunnel' | 'gateway' | 'waypoint';
+type Variant = 'http' | 'tcp' | 'zt';
 
+interface Bucket {
+  all: CompiledPolicy[];
+  custom: CompiledPolicy[];
+  deny: CompiledPolicy[];
+  allow: CompiledPolicy[];
+  audit: CompiledPolicy[];
+  dryDeny: CompiledPolicy[];
+  dryAllow: CompiledPolicy[];
+  /** `deny` and `allow` indexed by the peer identities their rules require (built once compiled). */
+  denyByPeer: PeerIndex | null;
+  allowByPeer: PeerIndex | null;
+}
+
+/**
+ * The policies of a list that a call with a given peer identity can match, in list order. A policy
+ * whose every rule requires, in every `from` entry, a principal out of a fixed set of exact values
+ * fails for any other peer (and for a plaintext call); the rest (`others`) are always tried.
+ */
+interface PeerIndex {
+  byPeer: Map<string, CompiledPolicy[]>;
+  others: CompiledPolicy[];
+}
+
+function bucket(): Bucket {
+  return { all: [], custom: [], deny: [], allow: [], audit: [], dryDeny: [], dryAllow: [], denyByPeer: null, allowByPeer: null };
+}
 
 /** The exact peer identities a policy can match, or null when some rule does not pin them down. */
 function requiredPeers(p: CompiledPolicy): Set<string> | null {
@@ -86,68 +112,6 @@ interface Outcome {
   step: TraceStep;
   status: number | undefined;
   missing: string[] | undefined;
-  /** The outcome does not depend on the call (built once by `cached`): its decisions can be shared. */
-  shareable: boolean;
-  shared: SharedDecisions | undefined;
-}
-
-type ShadowList = NonNullable<Decision['shadow']>;
-type ShadowEntry = ShadowList[number];
-
-/** The decisions built from one shareable outcome: without and with `audited`, per shadow list. */
-interface SharedDecisions {
-  owner: IstioCompiledPolicies;
-  plain: (Decision | undefined)[];
-  byShadow: Map<ShadowList, (Decision | undefined)[]> | undefined;
-}
-
-/** What a layer decided for one request line (evaluate.ts `decideLayer`, kept in a RequestMemo). */
-interface LayerResult {
-  outcome: Outcome;
-  audited: boolean;
-  shadow: ShadowList | undefined;
-}
-
-/** Shadow lists made of shared entries, one object per distinct list. */
-interface ShadowTrie {
-  next: Map<ShadowEntry, ShadowTrie>;
-  list: ShadowList | undefined;
-}
-
-/**
- * What the calls to one destination share: the destination as attachment sees it, and per
- * enforcement point the policies that attach (collectGroups, built on first use). Kept by
- * namespace, workload, Service and labels: `resolveDest` reads nothing else of the record.
- */
-interface DestinationView {
-  service: string | undefined;
-  labels: Record<string, string> | undefined;
-  dest: Dest;
-  /** By LAYER_INDEX. */
-  layers: (Layer | undefined)[];
-}
-
-const LAYER_INDEX: Record<LayerKind, number> = { sidecar: 0, ztunnel: 1, gateway: 2, waypoint: 3 };
-
-function emptyDest(): Dest {
-  return {
-    ns: undefined, workload: undefined, service: undefined, labels: undefined, labelsFrom: '', kind: 'sidecar', kindWhy: '',
-    gatewayName: undefined, classic: false, sidecarKnown: false, waypoint: null,
-  };
-}
-
-/** Same labels, or both absent (resolveDest treats a missing and a null label map alike). */
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b) return !a && !b;
-  let n = 0;
-  for (const key in a) {
-    const value = b[key];
-    if (value !== a[key] || (value === undefined && !(key in b))) return false;
-    n++;
-  }
-  for (const key in b) { void key; n--; }
-  return n === 0;
 }
 
 /** Non-targeted policies of one namespace, indexed by their selector so that attachment is a
@@ -247,24 +211,17 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private readonly workloads = new Map<string, Map<string, WorkloadInfo | null>>();
   private readonly customVerdicts: Record<string, 'allow' | 'deny'>;
   private readonly call = new Call();
-  private readonly dest: Dest = emptyDest();
-  /** Destination views by namespace and workload (`decide` only; explain resolves afresh). */
-  private readonly views = new Map<string | undefined, Map<string | undefined, DestinationView[]>>();
-  /** Shared dry-run entries: matched, by the rule's ref; none matched, by the first policy's ref (deny, allow). */
-  private readonly shadowHits: Map<SourceRef, ShadowEntry>[] = [new Map(), new Map()];
-  private readonly shadowNone: Map<SourceRef, ShadowEntry>[] = [new Map(), new Map()];
-  private readonly shadowLists: ShadowTrie = { next: new Map(), list: undefined };
-  /** Key objects for peer identities and paths as sent (layer.ts `Interned`). */
-  private readonly peerKeys = new Interned();
-  private readonly pathKeys = new Interned();
-  /** Whether the last layer's shadow list is a shared one. */
-  private layerShadowShared = true;
+  private readonly dest: Dest = {
+    ns: undefined, workload: undefined, service: undefined, labels: undefined, labelsFrom: '', kind: 'sidecar', kindWhy: '',
+    gatewayName: undefined, classic: false, sidecarKnown: false, waypoint: null,
+  };
   /** Non-targeted policies per namespace, indexed by selector. */
   private readonly scopes = new Map<string, Scope>();
   /** Policies targeting a Gateway API Gateway: namespace → gateway name → bucket. */
   private readonly gatewayTargets = new Map<string, Map<string, Bucket>>();
-  /** The layer `collectGroups` fills on the plain path (explain, or a view not kept). */
-  private readonly scratch: Layer = emptyLayer();
+  private readonly groups: Bucket[] = [];
+  private readonly groupAttach: Tri[] = [];
+  private nGroups = 0;
   private layerAudited = false;
   private layerShadow: NonNullable<Decision['shadow']> | undefined;
   private readonly peerCache = new Map<string, PeerModes>();
@@ -358,19 +315,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     }
   }
 
-  /**
-   * Decides one call. Calls to the same destination share its view (`viewOf`), calls from the same
-   * peer identity share the layer with the identity tests folded (layer.ts), and calls with the same
-   * outcome share one Decision object (do not modify a decision). Equal to `decidePlain`.
-   */
   decide(call: AccessRecord): Decision {
-    return this.run(call, null, true);
-  }
-
-  /** The same decision as `decide`, evaluated from scratch: no views, folded layers or shared
-   * decisions (the reference the fast path is tested against). */
-  decidePlain(call: AccessRecord): Decision {
-    return this.run(call, null, false);
+    return this.run(call, null);
   }
 
   globals(): string {
@@ -379,30 +325,29 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   /** The same decision as `decide`, with the full walkthrough in `trace`. */
   explain(call: AccessRecord): Decision {
-    return this.run(call, new Tracer(), false);
+    return this.run(call, new Tracer());
   }
 
   // --- top level ----------------------------------------------------------------------------
 
-  /** `fast` (never with a tracer): use the views, folded layers and shared decisions. */
-  private run(rec: AccessRecord, t: Tracer | null, fast: boolean): Decision {
+  private run(rec: AccessRecord, t: Tracer | null): Decision {
     const protocol = rec.protocol;
-    if (protocol !== undefined) return this.decideAs(rec, protocol !== 'tcp', t, undefined, fast);
+    if (protocol !== undefined) return this.decideAs(rec, protocol !== 'tcp', t, undefined);
     const req = rec.request;
     if (req && (req.method !== undefined || req.path !== undefined || req.host !== undefined)) {
-      return this.decideAs(rec, true, t, 'protocol not recorded: treated as HTTP because the record has request fields', fast);
+      return this.decideAs(rec, true, t, 'protocol not recorded: treated as HTTP because the record has request fields');
     }
-    const asHttp = this.decideAs(rec, true, null, undefined, fast);
-    const asTcp = this.decideAs(rec, false, null, undefined, fast);
+    const asHttp = this.decideAs(rec, true, null, undefined);
+    const asTcp = this.decideAs(rec, false, null, undefined);
     if (asHttp.verdict === asTcp.verdict && asTcp.verdict !== 'unknown') {
-      return t ? this.decideAs(rec, false, t, `protocol not recorded: HTTP and TCP give the same verdict (${asTcp.verdict})`, false) : asTcp;
+      return t ? this.decideAs(rec, false, t, `protocol not recorded: HTTP and TCP give the same verdict (${asTcp.verdict})`) : asTcp;
     }
     const missing = uniq(['protocol', ...(asTcp.missing ?? []), ...(asHttp.missing ?? [])]);
     const reason = `unknown: the record does not say whether the call is HTTP or TCP (as HTTP: ${asHttp.verdict}; as TCP: ${asTcp.verdict})`;
     const trace: TraceStep[] = [];
     if (t) {
-      const http = this.decideAs(rec, true, new Tracer(), undefined, false);
-      const tcp = this.decideAs(rec, false, new Tracer(), undefined, false);
+      const http = this.decideAs(rec, true, new Tracer(), undefined);
+      const tcp = this.decideAs(rec, false, new Tracer(), undefined);
       trace.push({ text: 'protocol not recorded: evaluating the call as HTTP and as TCP', outcome: 'unknown' });
       for (const s of http.trace) trace.push({ ...s, text: `[as HTTP] ${s.text}` });
       for (const s of tcp.trace) trace.push({ ...s, text: `[as TCP] ${s.text}` });
@@ -411,12 +356,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     return { verdict: 'unknown', mesh: 'istio', reason, trace, missing };
   }
 
-  private decideAs(rec: AccessRecord, http: boolean, t: Tracer | null, note: string | undefined, fast: boolean): Decision {
+  private decideAs(rec: AccessRecord, http: boolean, t: Tracer | null, note: string | undefined): Decision {
     const c = this.call;
     c.reset(rec, http);
     if (t && note) t.add(note, 'applies');
-    const view = fast ? this.viewOf(rec) : null;
-    const d = view ? view.dest : this.resolveDest(rec, this.dest);
+    const d = this.resolveDest(rec);
     if (t) this.traceDest(d, rec, http, t);
     if (d.ns === undefined && this.outsideRoot) {
       c.missing.push('destination.namespace');
@@ -440,43 +384,23 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     let first: Outcome | undefined;
     let audited = false;
     let shadow: NonNullable<Decision['shadow']> | undefined;
-    let shadowShared = true;
     if (d.waypoint) {
-      first = this.evaluateLayer('waypoint', d, c, t, view);
+      first = this.evaluateLayer('waypoint', d, c, t);
       audited = this.layerAudited;
       shadow = this.layerShadow;
-      shadowShared = this.layerShadowShared;
-      if (first.verdict === 'deny') return this.finish(first, t, audited, shadow, fast && shadowShared);
+      if (first.verdict === 'deny') return this.finish(first, t, audited, shadow);
     }
-    const second = this.evaluateLayer(d.kind, d, c, t, view);
+    const second = this.evaluateLayer(d.kind, d, c, t);
     audited ||= this.layerAudited;
-    if (this.layerShadow) {
-      if (shadow) { shadow = [...shadow, ...this.layerShadow]; shadowShared = false; }
-      else { shadow = this.layerShadow; shadowShared = this.layerShadowShared; }
-    }
-    return this.finish(first ? combine(first, second) : second, t, audited, shadow, fast && shadowShared);
+    if (this.layerShadow) shadow = shadow ? [...shadow, ...this.layerShadow] : this.layerShadow;
+    return this.finish(first ? combine(first, second) : second, t, audited, shadow);
   }
 
   private preAuthz(reason: string, status: number): Outcome {
     return outcome('deny', undefined, undefined, reason, status);
   }
 
-  /** The decision for an outcome. `share`: the outcome's shared decision when it has one (the
-   * shadow list, if any, must be a shared one). */
-  private finish(o: Outcome, t: Tracer | null, audited = false, shadow?: NonNullable<Decision['shadow']>, share = false): Decision {
-    let slots: (Decision | undefined)[] | undefined;
-    if (share && o.shareable && t === null) {
-      let shared = o.shared;
-      if (shared === undefined || shared.owner !== this) o.shared = shared = { owner: this, plain: [undefined, undefined], byShadow: undefined };
-      if (shadow === undefined || shadow.length === 0) slots = shared.plain;
-      else {
-        const byShadow = (shared.byShadow ??= new Map());
-        slots = byShadow.get(shadow);
-        if (slots === undefined) byShadow.set(shadow, (slots = [undefined, undefined]));
-      }
-      const hit = slots[audited ? 1 : 0];
-      if (hit !== undefined) return hit;
-    }
+  private finish(o: Outcome, t: Tracer | null, audited = false, shadow?: NonNullable<Decision['shadow']>): Decision {
     const decision: Decision = { verdict: o.verdict, mesh: 'istio', reason: o.reason, trace: t ? t.steps : [o.step] };
     if (o.policy) decision.policy = o.policy;
     if (o.rule) decision.rule = o.rule;
@@ -485,40 +409,13 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     if (shadow && shadow.length) decision.shadow = shadow;
     if (o.status !== undefined) decision.status = o.status;
     if (t) t.add(o.reason, 'verdict', o.rule ?? o.policy);
-    if (slots) slots[audited ? 1 : 0] = decision;
     return decision;
-  }
-
-  // --- destination views (decide) -------------------------------------------------------------
-
-  private viewOf(rec: AccessRecord): DestinationView {
-    const dst = rec.destination;
-    const ns = dst?.namespace;
-    const workload = dst?.workload;
-    const service = dst?.service;
-    const labels = dst?.labels;
-    let byWorkload = this.views.get(ns);
-    if (byWorkload === undefined) this.views.set(ns, (byWorkload = new Map()));
-    let list = byWorkload.get(workload);
-    if (list === undefined) byWorkload.set(workload, (list = []));
-    for (let i = 0; i < list.length; i++) {
-      const v = list[i]!;
-      if (v.service === service && sameLabels(v.labels, labels)) return v;
-    }
-    const view: DestinationView = { service, labels, dest: this.resolveDest(rec, emptyDest()), layers: [undefined, undefined, undefined, undefined] };
-    list.push(view);
-    return view;
-  }
-
-  private layerOf(view: DestinationView, kind: LayerKind): Layer {
-    const i = LAYER_INDEX[kind];
-    return (view.layers[i] ??= this.collectGroups(kind, view.dest, emptyLayer()));
   }
 
   // --- destination --------------------------------------------------------------------------
 
-  /** Fills `d` with the call's destination (reads only its namespace, workload, Service and labels). */
-  private resolveDest(rec: AccessRecord, d: Dest): Dest {
+  private resolveDest(rec: AccessRecord): Dest {
+    const d = this.dest;
     const dst = rec.destination;
     d.ns = dst?.namespace;
     d.workload = dst?.workload;
@@ -699,9 +596,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     return v === T ? `selector ${sel} matches${root ? ' (root namespace: in every namespace)' : ''}` : `selector ${sel} does not match the destination's labels`;
   }
 
-  /** Fills `layer` with the buckets of policies that attach here (spec §1.2). */
-  private collectGroups(kind: LayerKind, d: Dest, layer: Layer): Layer {
-    layer.n = 0;
+  /** Fills groups/groupAttach with the buckets of policies that attach here (spec §1.2). */
+  private collectGroups(kind: LayerKind, d: Dest): void {
+    this.nGroups = 0;
     const root = this.options.rootNamespace;
     if (kind === 'waypoint') {
       const certain = bucket();
@@ -712,29 +609,56 @@ export class IstioCompiledPolicies implements CompiledPolicies {
           if (a !== F) addToBucket(a === T ? certain : maybe, p);
         }
       }
-      if (certain.all.length) pushGroup(layer, certain, T);
-      if (maybe.all.length) pushGroup(layer, maybe, U);
-      return layer;
+      if (certain.all.length) this.pushGroup(certain, T);
+      if (maybe.all.length) this.pushGroup(maybe, U);
+      return;
     }
     const ns = d.ns;
-    if (ns !== undefined) addScope(layer, this.scopes.get(ns), d);
-    if (ns !== root) addScope(layer, this.scopes.get(root), d);
+    if (ns !== undefined) this.addScope(this.scopes.get(ns), d);
+    if (ns !== root) this.addScope(this.scopes.get(root), d);
     if (kind === 'gateway' && ns !== undefined && d.gatewayName !== undefined) {
       const b = this.gatewayTargets.get(ns)?.get(d.gatewayName);
-      if (b) pushGroup(layer, b, T);
+      if (b) this.pushGroup(b, T);
     } else if (kind === 'sidecar' && ns !== undefined && d.labels === undefined) {
       // Without labels the destination might be a Gateway API gateway that these policies target.
       const byName = this.gatewayTargets.get(ns);
-      if (byName) for (const b of byName.values()) pushGroup(layer, b, U);
+      if (byName) for (const b of byName.values()) this.pushGroup(b, U);
     }
-    return layer;
   }
 
-  private evaluateLayer(kind: LayerKind, d: Dest, c: Call, t: Tracer | null, view: DestinationView | null): Outcome {
+  private addScope(scope: Scope | undefined, d: Dest): void {
+    if (!scope) return;
+    if (scope.always) this.pushGroup(scope.always, T);
+    const labels = d.labels;
+    for (let k = 0; k < scope.keys.length; k++) {
+      const key = scope.keys[k]!;
+      const byValue = scope.single.get(key)!;
+      if (labels === undefined) {
+        for (const b of byValue.values()) this.pushGroup(b, U);
+        continue;
+      }
+      const value = labels[key];
+      if (typeof value !== 'string') continue;
+      const b = byValue.get(value);
+      if (b) this.pushGroup(b, T);
+    }
+    for (let m = 0; m < scope.multi.length; m++) {
+      const group = scope.multi[m]!;
+      const a = selectorAttach(group.selector, labels);
+      if (a !== F) this.pushGroup(group.bucket, a);
+    }
+  }
+
+  private pushGroup(b: Bucket, a: Tri): void {
+    const n = this.nGroups++;
+    this.groups[n] = b;
+    this.groupAttach[n] = a;
+  }
+
+  private evaluateLayer(kind: LayerKind, d: Dest, c: Call, t: Tracer | null): Outcome {
     const variant: Variant = kind === 'ztunnel' ? 'zt' : c.http ? 'http' : 'tcp';
     this.layerAudited = false;
     this.layerShadow = undefined;
-    this.layerShadowShared = true;
     if (t) t.add(`enforcement point: ${kind === 'waypoint' ? 'waypoint' : kind === 'ztunnel' ? 'ztunnel (L4 only)' : kind === 'gateway' || d.classic ? 'gateway proxy' : 'sidecar'}${variant === 'tcp' ? ' (TCP chain: HTTP attributes cannot be evaluated)' : ''}`, 'applies');
     // Identity (spec §1.8).
     const principal = recordPrincipal(c.rec);
@@ -783,40 +707,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     if (jwtOutcome) return jwtOutcome;
 
     if (t) this.traceAttachment(kind, d, t);
-    let layer = view ? this.layerOf(view, kind) : this.collectGroups(kind, d, this.scratch);
-    // Per peer identity, the layer with the identity tests already decided, and what it decided
-    // per request line when that is all its rules read (layer.ts).
-    let result: Outcome;
-    if (view && c.peerMissing === null) {
-      layer = foldedLayer(layer, variant, c, this.peerKeys);
-      const memos = c.missing.length === 0 ? requestMemos(layer, variant) : null;
-      if (memos !== null) {
-        const memo = memos[c.http ? 1 : 0]!;
-        const method = c.method();
-        const path = this.pathKeys.key(c.rec.request?.path);
-        const port = c.rec.destination?.port;
-        const known = memo.get(method, path, port) as LayerResult | undefined;
-        if (known !== undefined) {
-          result = known.outcome;
-          this.layerAudited = known.audited;
-          this.layerShadow = known.shadow;
-        } else {
-          result = this.decideLayer(kind, layer, variant, d, c, t, true);
-          if (c.missing.length === 0 && result.shareable && this.layerShadowShared) memo.set(method, path, port, { outcome: result, audited: this.layerAudited, shadow: this.layerShadow });
-        }
-        return this.strictness(result, strictUnknown, c);
-      }
-    }
-    result = this.decideLayer(kind, layer, variant, d, c, t, view !== null);
-    return this.strictness(result, strictUnknown, c);
-  }
-
-  /** The layer's CUSTOM, DENY, ALLOW and AUDIT policies and its dry-run shadow (spec §1.3, §1.10).
-   * Leaves `c.missing` as it found it unless the outcome is unknown. */
-  private decideLayer(kind: LayerKind, layer: Layer, variant: Variant, d: Dest, c: Call, t: Tracer | null, share: boolean): Outcome {
-    const n = layer.n;
-    const groups = layer.groups;
-    const attach = layer.attach;
+    this.collectGroups(kind, d);
+    const n = this.nGroups;
+    const groups = this.groups;
+    const attach = this.groupAttach;
     const ztunnel = kind === 'ztunnel';
     // CUSTOM (spec §1.3). Several providers on one workload become DENY (feature flag off).
     let customValue: Tri = F;
@@ -958,18 +852,15 @@ export class IstioCompiledPolicies implements CompiledPolicies {
         result = this.unknown(c, `whether CUSTOM policy ${cp.namespace}/${cp.name} (provider ${provider}) matches depends on attributes the record does not carry`, cp);
       }
     }
-    // Dry-run policies: separate shadow verdicts (spec §1.3). They leave `c.missing` as it was.
-    if (!ztunnel && this.anyDryRun) this.layerShadow = this.shadow(layer, variant, d, c, t, share);
+    if (strictUnknown !== undefined && result.verdict !== 'deny') {
+      c.missing.push(strictUnknown);
+      result = strictUnknown === 'source.principal'
+        ? this.unknown(c, 'mTLS is STRICT for this workload, and the log does not say whether the caller presented a mesh identity (a plaintext call is rejected)')
+        : this.unknown(c, 'whether mTLS is STRICT for this workload (which rejects this plaintext call) depends on attributes the record does not carry');
+    }
+    // Dry-run policies: separate shadow verdicts (spec §1.3).
+    if (!ztunnel && this.anyDryRun) this.layerShadow = this.shadow(variant, d, c, t);
     return result;
-  }
-
-  /** A plaintext call where mTLS may be STRICT: unknown unless already denied. */
-  private strictness(result: Outcome, strictUnknown: string | undefined, c: Call): Outcome {
-    if (strictUnknown === undefined || result.verdict === 'deny') return result;
-    c.missing.push(strictUnknown);
-    return strictUnknown === 'source.principal'
-      ? this.unknown(c, 'mTLS is STRICT for this workload, and the log does not say whether the caller presented a mesh identity (a plaintext call is rejected)')
-      : this.unknown(c, 'whether mTLS is STRICT for this workload (which rejects this plaintext call) depends on attributes the record does not carry');
   }
 
   /** Attach × match of one policy, with trace lines in explain mode. */
@@ -1007,10 +898,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   /** Outcomes that do not depend on the call are built once and shared. */
   private cached(key: { outcomes: unknown[] }, slot: number, make: () => Outcome): Outcome {
     let o = key.outcomes[slot] as Outcome | undefined;
-    if (o === undefined) {
-      key.outcomes[slot] = o = make();
-      o.shareable = true;
-    }
+    if (o === undefined) key.outcomes[slot] = o = make();
     return o;
   }
 
@@ -1206,12 +1094,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   // --- dry run ------------------------------------------------------------------------------
 
-  /** `share`: build the list from shared entries, as one shared object (else layerShadowShared goes false). */
-  private shadow(layer: Layer, variant: Variant, d: Dest, c: Call, t: Tracer | null, share: boolean): NonNullable<Decision['shadow']> | undefined {
-    const n = layer.n;
-    const groups = layer.groups;
+  private shadow(variant: Variant, d: Dest, c: Call, t: Tracer | null): NonNullable<Decision['shadow']> | undefined {
+    const n = this.nGroups;
     let dry = false;
-    for (let g = 0; g < n; g++) if (groups[g]!.dryDeny.length || groups[g]!.dryAllow.length) { dry = true; break; }
+    for (let g = 0; g < n; g++) if (this.groups[g]!.dryDeny.length || this.groups[g]!.dryAllow.length) { dry = true; break; }
     if (!dry) return undefined;
     let out: NonNullable<Decision['shadow']> | undefined;
     const mark = c.missing.length;
@@ -1221,8 +1107,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       let by: CompiledPolicy | undefined;
       let rule: CompiledRule | undefined;
       for (let g = 0; g < n; g++) {
-        const a = layer.attach[g]!;
-        for (const p of groups[g]![action]) {
+        const a = this.groupAttach[g]!;
+        for (const p of this.groups[g]![action]) {
           any ??= p;
           if (t) t.add(`dry-run ${p.label} (${p.action}) ${a === T ? 'applies' : 'may apply'}: it only yields a shadow verdict`, a === T ? 'applies' : 'unknown', p.ref);
           const v = this.policyValue(p, a, variant, d, c, t);
@@ -1233,28 +1119,12 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       if (!any) continue;
       out ??= [];
       const deny = action === 'dryDeny';
-      const side = deny ? 0 : 1;
-      if (value === T) {
-        const make = (): ShadowEntry => ({ verdict: deny ? 'deny' : 'allow', policy: rule!.ref, reason: `dry-run: ${deny ? 'would deny' : 'would allow'}: ${by!.label} rules[${rule!.index}] matches` });
-        out.push(share ? sharedEntry(this.shadowHits[side]!, rule!.ref, make) : make());
-      } else if (value === F) {
-        const make = (): ShadowEntry => ({ verdict: deny ? 'allow' : 'deny', policy: any!.ref, reason: deny ? 'dry-run: no dry-run DENY policy matches (would not deny)' : 'dry-run: no dry-run ALLOW policy matches (would deny)' });
-        out.push(share ? sharedEntry(this.shadowNone[side]!, any.ref, make) : make());
-      } else {
-        out.push({ verdict: 'unknown', policy: any.ref, reason: `dry-run: unknown: ${uniq(c.missing.slice(mark)).join(', ')}` });
-        share = false;
-      }
+      if (value === T) out.push({ verdict: deny ? 'deny' : 'allow', policy: rule!.ref, reason: `dry-run: ${deny ? 'would deny' : 'would allow'}: ${by!.label} rules[${rule!.index}] matches` });
+      else if (value === F) out.push({ verdict: deny ? 'allow' : 'deny', policy: any.ref, reason: deny ? 'dry-run: no dry-run DENY policy matches (would not deny)' : 'dry-run: no dry-run ALLOW policy matches (would deny)' });
+      else out.push({ verdict: 'unknown', policy: any.ref, reason: `dry-run: unknown: ${uniq(c.missing.slice(mark)).join(', ')}` });
     }
     c.truncate(mark);
-    if (out === undefined) return undefined;
-    if (!share) { this.layerShadowShared = false; return out; }
-    let node = this.shadowLists;
-    for (const entry of out) {
-      let next = node.next.get(entry);
-      if (next === undefined) node.next.set(entry, (next = { next: new Map(), list: undefined }));
-      node = next;
-    }
-    return (node.list ??= out);
+    return out;
   }
 
   // --- explain ------------------------------------------------------------------------------
@@ -1315,13 +1185,7 @@ const DEFAULT_SPACE_DELIMITED: ReadonlySet<string> = new Set(['scope', 'permissi
 /** Every outcome has the same shape (one hidden class); the step points at the rule, else the policy. */
 function outcome(verdict: Verdict, policy: SourceRef | undefined, rule: SourceRef | undefined, reason: string, status: number | undefined, missing?: string[]): Outcome {
   const at = rule ?? policy;
-  return { verdict, policy, rule, reason, step: at ? { text: reason, outcome: 'verdict', at } : { text: reason, outcome: 'verdict' }, status, missing, shareable: false, shared: undefined };
-}
-
-function sharedEntry(entries: Map<SourceRef, ShadowEntry>, key: SourceRef, make: () => ShadowEntry): ShadowEntry {
-  let entry = entries.get(key);
-  if (entry === undefined) entries.set(key, (entry = make()));
-  return entry;
+  return { verdict, policy, rule, reason, step: at ? { text: reason, outcome: 'verdict', at } : { text: reason, outcome: 'verdict' }, status, missing };
 }
 
 function combine(first: Outcome, second: Outcome): Outcome {
@@ -1336,27 +1200,12 @@ function combine(first: Outcome, second: Outcome): Outcome {
   return second.policy ? second : first.policy ? first : second;
 }
 
-function addScope(layer: Layer, scope: Scope | undefined, d: Dest): void {
-  if (!scope) return;
-  if (scope.always) pushGroup(layer, scope.always, T);
-  const labels = d.labels;
-  for (let k = 0; k < scope.keys.length; k++) {
-    const key = scope.keys[k]!;
-    const byValue = scope.single.get(key)!;
-    if (labels === undefined) {
-      for (const b of byValue.values()) pushGroup(layer, b, U);
-      continue;
-    }
-    const value = labels[key];
-    if (typeof value !== 'string') continue;
-    const b = byValue.get(value);
-    if (b) pushGroup(layer, b, T);
-  }
-  for (let m = 0; m < scope.multi.length; m++) {
-    const group = scope.multi[m]!;
-    const a = selectorAttach(group.selector, labels);
-    if (a !== F) pushGroup(layer, group.bucket, a);
-  }
+function addToBucket(b: Bucket, p: CompiledPolicy): void {
+  b.all.push(p);
+  if (p.action === 'CUSTOM') b.custom.push(p);
+  else if (p.action === 'AUDIT') b.audit.push(p);
+  else if (p.action === 'DENY') (p.dryRun ? b.dryDeny : b.deny).push(p);
+  else (p.dryRun ? b.dryAllow : b.allow).push(p);
 }
 
 function selectorAttach(selector: [string, string][] | null, labels: Record<string, string> | undefined): Tri {

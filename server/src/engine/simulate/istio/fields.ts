@@ -141,18 +141,6 @@ export class Field {
     return this.list!.exactValues();
   }
 
-  /** Whether the field reads only the peer identity (`c.peer`, `c.peerMissing`): given those, its
-   * value is the same for every call (layer.ts folds such fields per peer). */
-  readsPeer(): boolean {
-    return this.kind === Kind.Principal || this.kind === Kind.Namespace || this.kind === Kind.PeerPattern;
-  }
-
-  /** Whether the field reads only the request's method, path or destination port (layer.ts keys
-   * what a layer decided by those). */
-  readsRequestLine(): boolean {
-    return this.kind === Kind.Method || this.kind === Kind.Path || this.kind === Kind.Port;
-  }
-
   test(c: Call): Tri {
     const negative = this.negative;
     let m: boolean;

@@ -6,8 +6,6 @@ import { IstioCompiledPolicies } from './evaluate';
 export interface IstioCompiled extends CompiledPolicies {
   /** The same decision as `decide(call)`, with the full walkthrough in `trace`. */
   explain(call: AccessRecord): Decision;
-  /** The same decision as `decide(call)`, evaluated without the caches `decide` keeps (for tests). */
-  decidePlain(call: AccessRecord): Decision;
 }
 
 /**
