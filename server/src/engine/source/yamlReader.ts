@@ -1,7 +1,7 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit, type Alias, type Document, type Node as YamlNode, Scalar } from 'yaml';
 import { LineIndex, lineBreaksIn } from './lineIndex';
 import { DEFAULT_READ_LIMITS, LimitExceeded, tooLargeFile, type ReadLimits, type SourceDocument, type SourceFile, type SyntaxProblem } from './sourceFile';
-import type { ObjectEntry, SourceNode, Span } from './tree';
+import type { ObjectEntry, ObjectNode, SourceNode, Span } from './tree';
 
 type ParsedChunk = { document: SourceDocument; fileProblems: SyntaxProblem[] }[];
 
@@ -158,24 +158,32 @@ function shiftDocument(document: SourceDocument, by: number, index: number): Sou
   };
 }
 
-// Every document after an edited one is shifted on each edit: literals of one shape each (not
-// spreads) keep this a straight copy.
+// Every document after an edited one is shifted on each edit, and most of them are read no
+// deeper than their recognition and cache keys (their lint and compiled forms are kept by text
+// and line). So a container's children are shifted when first read, and then kept: the copy
+// costs what is read, not the size of the file. The lazy properties are own enumerable
+// accessors, so spreads, JSON and deep equality see plain values.
 function shiftNode(node: SourceNode, by: number): SourceNode {
-  const span = { start: node.span.start + by, end: node.span.end + by };
+  const span = shiftSpan(node.span, by);
   switch (node.type) {
     case 'scalar': return { type: 'scalar', span, value: node.value, style: node.style };
     case 'array': {
-      const items = new Array<SourceNode>(node.items.length);
-      for (let i = 0; i < items.length; i++) items[i] = shiftNode(node.items[i]!, by);
-      return { type: 'array', span, items, flow: node.flow };
+      let items: SourceNode[] | undefined;
+      return {
+        type: 'array', span,
+        get items() { return (items ??= node.items.map((item) => shiftNode(item, by))); },
+        flow: node.flow,
+      };
     }
     case 'object': {
-      const entries = new Array<ObjectEntry>(node.entries.length);
-      for (let i = 0; i < entries.length; i++) {
-        const e = node.entries[i]!;
-        entries[i] = { key: e.key, keySpan: { start: e.keySpan.start + by, end: e.keySpan.end + by }, value: shiftNode(e.value, by) };
-      }
-      return node.block === undefined ? { type: 'object', span, entries, flow: node.flow } : { type: 'object', span, entries, flow: node.flow, block: node.block };
+      let entries: ObjectEntry[] | undefined;
+      const shifted: ObjectNode = {
+        type: 'object', span,
+        get entries() { return (entries ??= node.entries.map((e) => ({ key: e.key, keySpan: shiftSpan(e.keySpan, by), value: shiftNode(e.value, by) }))); },
+        flow: node.flow,
+      };
+      if (node.block !== undefined) shifted.block = node.block;
+      return shifted;
     }
   }
 }
