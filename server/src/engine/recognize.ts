@@ -6,7 +6,8 @@ import type { Resource, UnservedVersion } from './resource';
 import type { CatalogEntry } from './schema/catalog';
 import type { SchemaRegistry } from './schema/registry';
 import type { SourceDocument, SourceFile } from './source/sourceFile';
-import { getEntry, getScalarString, type NodePath, type ObjectNode } from './source/tree';
+import { documentOrigin } from './source/yamlReader';
+import { getEntry, getScalarString, locate, type NodePath, type ObjectNode } from './source/tree';
 
 export const MESH_MODULES: readonly MeshModule[] = [istioModule, linkerdModule, consulModule];
 const moduleFor = new Map(MESH_MODULES.map((m) => [m.mesh, m]));
@@ -27,11 +28,30 @@ export function recognize(file: SourceFile, registry: SchemaRegistry): Recogniti
   const result: Recognition = { resources: [], unserved: [] };
   for (const document of file.documents) {
     let found = known.get(document);
-    if (!found) known.set(document, (found = recognizeDocument(document, registry)));
+    if (!found) known.set(document, (found = recognizePlaced(document, registry, known)));
     result.resources.push(...found.resources);
     result.unserved.push(...found.unserved);
   }
   return result;
+}
+
+/** A document the YAML cache placed at a new offset (the documents after an edited one) holds
+ * what its cached parse holds: recognition reads no position, so the parse's recognition is
+ * taken over and pointed at the placed nodes, which are shifted only where read. */
+function recognizePlaced(document: SourceDocument, registry: SchemaRegistry, known: WeakMap<SourceDocument, Recognition>): Recognition {
+  const parsed = documentOrigin(document)?.parsed;
+  if (!parsed || !document.root) return recognizeDocument(document, registry);
+  let template = known.get(parsed);
+  if (!template) known.set(parsed, (template = recognizeDocument(parsed, registry)));
+  const placed = (path: NodePath): ObjectNode => (path.length === 0 ? document.root : locate(document.root!, path).node) as ObjectNode;
+  return {
+    resources: template.resources.map((r) => {
+      const node = placed(r.path);
+      const module = moduleFor.get(r.mesh);
+      return { ...r, documentIndex: document.index, node: module?.canonicalize ? module.canonicalize(node, r.entry, registry) : node };
+    }),
+    unserved: template.unserved.map((u) => ({ ...u, documentIndex: document.index, node: placed(u.path) })),
+  };
 }
 
 function recognizeDocument(document: SourceDocument, registry: SchemaRegistry): Recognition {
