@@ -1,4 +1,5 @@
-import type { SourceFile } from '../source/sourceFile';
+import type { SourceDocument, SourceFile } from '../source/sourceFile';
+import { documentOrigin } from '../source/yamlReader';
 import { getEntry, toValue, type NodePath, type ObjectNode, type Span } from '../source/tree';
 
 /** Where an inventory object was declared, for messages and go-to. */
@@ -87,17 +88,37 @@ const DEFAULT_NAMESPACE = 'default';
 
 /** Adds every Kubernetes workload object of the file to the inventory. */
 export function addToInventory(inventory: Inventory, file: SourceFile): void {
-  for (const document of file.documents) {
-    const root = document.root;
-    if (root?.type !== 'object') continue;
-    const items = getEntry(root, 'items')?.value;
-    const kind = scalar(root, 'kind');
-    if (kind?.endsWith('List') && items?.type === 'array') {
-      for (const item of items.items) if (item.type === 'object') addObject(inventory, file, item);
-    } else {
-      addObject(inventory, file, root);
-    }
+  for (const document of file.documents) if (!addsNothing(file, document)) addDocument(inventory, file, document);
+}
+
+function addDocument(inventory: Inventory, file: SourceFile, document: SourceDocument): void {
+  const root = document.root;
+  if (root?.type !== 'object') return;
+  const items = getEntry(root, 'items')?.value;
+  const kind = scalar(root, 'kind');
+  if (kind?.endsWith('List') && items?.type === 'array') {
+    for (const item of items.items) if (item.type === 'object') addObject(inventory, file, item);
+  } else {
+    addObject(inventory, file, root);
   }
+}
+
+const addsNothingByParse = new WeakMap<SourceDocument, boolean>();
+
+/** Whether a document read through the YAML cache adds nothing, by its cached parse: a policy
+ * file's documents are then not read again after every edit (the ones after the edited one are
+ * placed anew, and shifted only where read). */
+function addsNothing(file: SourceFile, document: SourceDocument): boolean {
+  const parsed = documentOrigin(document)?.parsed;
+  if (!parsed) return false;
+  let nothing = addsNothingByParse.get(parsed);
+  if (nothing === undefined) {
+    const scratch = emptyInventory();
+    addDocument(scratch, file, parsed);
+    nothing = !scratch.present && !scratch.gateways?.length;
+    addsNothingByParse.set(parsed, nothing);
+  }
+  return nothing;
 }
 
 const contributionKeys = new WeakMap<SourceFile, string>();

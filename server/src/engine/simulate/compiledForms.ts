@@ -1,10 +1,12 @@
 import type { Resource } from '../resource';
-import type { SourceFile } from '../source/sourceFile';
+import type { SourceDocument, SourceFile } from '../source/sourceFile';
+import { documentOrigin } from '../source/yamlReader';
 
 /**
  * The compiled forms of single resources, kept from one compile of a mesh to the next, so that
  * after an edit only the resources whose text or place changed are compiled again. A form is
- * found by the resource's file, start (line and character) and exact text, plus whatever else
+ * found by the resource's file, start (line and character) and exact text (or the cached parse it
+ * was placed from), plus whatever else
  * the mesh's compile of one resource reads (`variant`, e.g. the trust domains): a compiled form
  * holds positions (line/character ranges) measured from the resource's start, so the same text
  * starting at the same place compiles to the same form. Forms must not depend on other
@@ -24,7 +26,7 @@ export class CompiledForms {
   get<T>(file: SourceFile, resource: Resource, variant: string, compile: () => T): T {
     const span = resource.node.span;
     const start = file.lines.position(span.start);
-    const key = `${file.path}\u0000${start.line}:${start.character}\u0000${variant}\u0000${file.text.slice(span.start, span.end)}`;
+    const key = `${file.path}\u0000${start.line}:${start.character}\u0000${variant}\u0000${textKey(file, resource)}`;
     let form = this.used.get(key) ?? this.kept.get(key);
     if (form === undefined) {
       form = compile();
@@ -44,4 +46,18 @@ export class CompiledForms {
     this.compiled = 0;
     this.reused = 0;
   }
+}
+
+const parseIds = new WeakMap<SourceDocument, number>();
+let nextParseId = 0;
+
+/** The resource's exact text, or for a document read through the YAML cache a short stand-in:
+ * its cached parse (one object per chunk text) and the resource's path in it. */
+function textKey(file: SourceFile, resource: Resource): string {
+  const document = file.documents[resource.documentIndex];
+  const parsed = document && documentOrigin(document)?.parsed;
+  if (!parsed) return `\u0000${file.text.slice(resource.node.span.start, resource.node.span.end)}`;
+  let id = parseIds.get(parsed);
+  if (id === undefined) parseIds.set(parsed, (id = nextParseId++));
+  return `\u0001${id}/${resource.path.join('/')}`;
 }
