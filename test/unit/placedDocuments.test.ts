@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Engine } from '../../server/src/engine/engine';
+import { buildInventory } from '../../server/src/engine/inventory/inventory';
 import type { Resource } from '../../server/src/engine/resource';
 import type { SourceFile } from '../../server/src/engine/source/sourceFile';
 import { readYaml } from '../../server/src/engine/source/yamlReader';
@@ -61,6 +62,7 @@ function assertSameAsFresh(cached: Engine, path: string, text: string): void {
   assert.deepEqual(describeResources(placed.file, placed.recognition.resources), describeResources(reference.file, reference.recognition.resources));
   assert.deepEqual(placed.recognition.unserved.map((u) => [u.documentIndex, u.kind, u.node.span]), reference.recognition.unserved.map((u) => [u.documentIndex, u.kind, u.node.span]));
   assert.deepEqual(cached.lint(placed).findings, fresh.lint(reference).findings);
+  assert.deepEqual(buildInventory([placed.file]), buildInventory([reference.file]));
 }
 
 describe('documents placed again after an edit', () => {
@@ -79,6 +81,11 @@ describe('documents placed again after an edit', () => {
       name: 'a kubectl List and an unserved version after the edited document',
       before: `kind: Namespace\napiVersion: v1\nmetadata: {name: shop}\n---\n${list}---\napiVersion: security.istio.io/v1alpha0\nkind: AuthorizationPolicy\nmetadata: {name: old}\n`,
       edits: [(t) => t.replace('name: shop', 'name: shop-longer-name'), (t) => t.replace('name: shop', 'name: s')],
+    },
+    {
+      name: 'Kubernetes objects of the inventory after the edited policy',
+      before: `${istio}---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {a: b}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cart, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: cart}}\n    spec: {serviceAccountName: cart}\n`,
+      edits: [(t) => t.replace('name: ', 'name: longer-'), (t) => t.replace('metadata:', 'metadata:\n  labels: {x: y}')],
     },
     {
       name: 'Consul intentions (canonicalized) after the edited document',
