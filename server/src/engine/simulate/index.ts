@@ -37,6 +37,7 @@ export class Simulation {
     const compiled = SIMULATORS[mesh].compile({
       resources: workspace.resources.filter((r) => r.resource.mesh === mesh),
       inventory: workspace.inventory,
+      sourceFiles: workspace.sourceFiles,
       config: workspace.config,
       forms,
       ...(this.options.customProviderVerdicts ? { customProviderVerdicts: this.options.customProviderVerdicts } : {}),

@@ -55,6 +55,9 @@ export interface PolicySet {
   /** Every recognized resource of the mesh in the workspace, with its file (for ranges). */
   resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>;
   inventory: Inventory;
+  /** Every file of the workspace as read at compile time (inventory manifests included), so that
+   * a simulator reading what the inventory does not keep (Linkerd: probes) need not read the disk. */
+  sourceFiles?: readonly SourceFile[];
   config: ProjectConfig;
   /** Stub verdicts for Istio CUSTOM providers, by provider name (from configuration). */
   customProviderVerdicts?: Record<string, 'allow' | 'deny'>;

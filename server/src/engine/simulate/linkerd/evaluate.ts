@@ -117,7 +117,7 @@ export class LinkerdPolicies {
     this.idx = readResources(policies.resources, this.cluster);
     this.clusterNetworks = this.nets(config.linkerd.clusterNetworks, 'linkerd.clusterNetworks');
     this.probeNetworks = options.probeNetworks ? this.nets(options.probeNetworks, 'probeNetworks') : [...ALL_NETWORKS];
-    const files = new FileLookup(policies.resources.map((r) => r.file));
+    const files = new FileLookup([...policies.resources.map((r) => r.file), ...(policies.sourceFiles ?? [])]);
     const configured = config.linkerd.defaultInboundPolicy;
     const clusterDefault: DefaultPolicyName = isDefaultPolicy(configured) ? configured : 'all-unauthenticated';
     this.podCtx = { inventory: policies.inventory, files, clusterDefault, clusterDefaultFromConfig: config.file !== undefined && configured !== 'all-unauthenticated' };
