@@ -13,9 +13,10 @@ import { schemaFindings } from './schema/schemaFindings';
 import { SchemaRegistry } from './schema/registry';
 import { readSource } from './source/read';
 import { DEFAULT_READ_LIMITS, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat, type SyntaxProblem } from './source/sourceFile';
-import { admittedValue, getEntry } from './source/tree';
+import { getEntry } from './source/tree';
 import { replaceScalar } from './edits';
 import { documentOrigin, YamlDocumentCache } from './source/yamlReader';
+import { resourceValue } from './resourceValue';
 
 export interface EngineOptions {
   limits: ReadLimits;
@@ -140,7 +141,7 @@ export class Engine {
     }
     const computed: DocumentLint = { path: file.path, line: start?.line ?? -1, index: document?.index ?? -1, resources: [] };
     for (const resource of resources) {
-      const value = admittedValue(resource.node) as Record<string, unknown>;
+      const value = resourceValue(resource);
       const schema = schemaFindings(file, resource, this.registry, value);
       const checks = runChecksTracked(file, resource, workspace, value);
       findings.push(...schema);

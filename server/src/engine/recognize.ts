@@ -7,6 +7,7 @@ import type { CatalogEntry } from './schema/catalog';
 import type { SchemaRegistry } from './schema/registry';
 import type { SourceDocument, SourceFile } from './source/sourceFile';
 import { documentOrigin } from './source/yamlReader';
+import { notePlaced } from './resourceValue';
 import { getEntry, getScalarString, locate, type NodePath, type ObjectNode } from './source/tree';
 
 export const MESH_MODULES: readonly MeshModule[] = [istioModule, linkerdModule, consulModule];
@@ -48,7 +49,9 @@ function recognizePlaced(document: SourceDocument, registry: SchemaRegistry, kno
     resources: template.resources.map((r) => {
       const node = placed(r.path);
       const module = moduleFor.get(r.mesh);
-      return { ...r, documentIndex: document.index, node: module?.canonicalize ? module.canonicalize(node, r.entry, registry) : node };
+      const resource = { ...r, documentIndex: document.index, node: module?.canonicalize ? module.canonicalize(node, r.entry, registry) : node };
+      notePlaced(resource, r);
+      return resource;
     }),
     unserved: template.unserved.map((u) => ({ ...u, documentIndex: document.index, node: placed(u.path) })),
   };

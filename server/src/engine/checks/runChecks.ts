@@ -1,13 +1,14 @@
 import type { Finding } from '../findings';
 import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
-import { admittedValue, locate } from '../source/tree';
+import { locate } from '../source/tree';
 import type { Check, CheckContext, WorkspaceFact, WorkspaceView } from './check';
 import { factValue } from './facts';
 import { ALL_CHECKS } from './registry';
+import { resourceValue } from '../resourceValue';
 
 /** Runs every applicable check on one resource. A check that throws is reported, not fatal. */
-export function runChecks(file: SourceFile, resource: Resource, workspace: WorkspaceView, checks: readonly Check[] = ALL_CHECKS, value = admittedValue(resource.node) as Record<string, unknown>): Finding[] {
+export function runChecks(file: SourceFile, resource: Resource, workspace: WorkspaceView, checks: readonly Check[] = ALL_CHECKS, value = resourceValue(resource)): Finding[] {
   const findings: Finding[] = [];
   for (const check of checks) runCheck(check, file, resource, value, workspace, findings);
   return findings;
@@ -32,7 +33,7 @@ export interface TrackedCheck {
 
 /** `runChecks`, telling for each applicable check (in the same order) whether it looked at the
  * workspace, so that a caller keeping results per resource text re-runs only those. */
-export function runChecksTracked(file: SourceFile, resource: Resource, workspace: WorkspaceView, value = admittedValue(resource.node) as Record<string, unknown>, checks: readonly Check[] = ALL_CHECKS): TrackedCheck[] {
+export function runChecksTracked(file: SourceFile, resource: Resource, workspace: WorkspaceView, value = resourceValue(resource), checks: readonly Check[] = ALL_CHECKS): TrackedCheck[] {
   const result: TrackedCheck[] = [];
   let files = false;
   let inventory: WorkspaceView['inventory'] | undefined;

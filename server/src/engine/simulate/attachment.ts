@@ -1,7 +1,7 @@
 import type { Mesh } from '../meshes';
 import type { Resource } from '../resource';
-import { admittedValue } from '../source/tree';
 import type { AccessRecord } from '../traffic/accessRecord';
+import { resourceValue } from '../resourceValue';
 
 /**
  * Which observed calls a policy resource can decide: the destinations it attaches to (spec §1.2
@@ -22,8 +22,7 @@ const ALL: AttachmentScope = { kind: 'all' };
 /** Where a resource attaches. `linkerdPolicies` are the Linkerd AuthorizationPolicies of the
  * workspace (before and after a change), to follow references to authentications. */
 export function attachmentOf(resource: Resource, rootNamespace: string, linkerdPolicies: readonly Resource[] = []): AttachmentScope[] {
-  const raw = admittedValue(resource.node);
-  const value = isRecord(raw) ? raw : {};
+  const value = resourceValue(resource);
   switch (resource.mesh) {
     case 'istio': return istioScope(resource, value, rootNamespace);
     case 'linkerd': return linkerdScope(resource, value, linkerdPolicies);
@@ -58,7 +57,7 @@ function linkerdScope(resource: Resource, value: Record<string, unknown>, polici
     // Shared by the AuthorizationPolicies that name it, in any namespace.
     for (const policy of policies) {
       const policyNamespace = policy.namespace ?? 'default';
-      const authns = list(record(record(admittedValue(policy.node))['spec'])['requiredAuthenticationRefs']).map(record);
+      const authns = list(record(resourceValue(policy)['spec'])['requiredAuthenticationRefs']).map(record);
       if (authns.some((r) => r['kind'] === resource.kind && r['name'] === resource.name && (typeof r['namespace'] === 'string' ? r['namespace'] : policyNamespace) === namespace)) namespaces.add(policyNamespace);
     }
   }

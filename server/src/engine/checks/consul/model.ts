@@ -1,6 +1,6 @@
-import { admittedValue } from '../../source/tree';
 import type { Resource } from '../../resource';
 import type { NodePath } from '../../source/tree';
+import { resourceValue } from '../../resourceValue';
 
 /**
  * One view of a Consul intentions resource whatever its form: the `ServiceIntentions` custom
@@ -101,7 +101,7 @@ const cache = new WeakMap<Resource, IntentionsModel>();
 export function modelOf(resource: Resource): IntentionsModel {
   let model = cache.get(resource);
   if (!model) {
-    model = buildModel(formOf(resource), admittedValue(resource.node) as Record<string, unknown>);
+    model = buildModel(formOf(resource), resourceValue(resource));
     cache.set(resource, model);
   }
   return model;

@@ -1,9 +1,9 @@
-import { admittedValue } from '../../source/tree';
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import type { WorkspaceView } from '../check';
 import { PA, isObj, memo, namespaceOf, type Obj } from './util';
+import { resourceValue } from '../../resourceValue';
 
 /** Indexes over the workspace that several checks share, computed once per inventory or per
  * resource list (the workspace keeps both until a file changes), so a check on one resource
@@ -69,7 +69,7 @@ export const peerAuthentications = memo((resources: WorkspaceView['resources']):
   const out: PeerAuthInfo[] = [];
   for (const { file, resource } of resources) {
     if (resource.mesh !== 'istio' || resource.kind !== PA) continue;
-    const value = admittedValue(resource.node) as Obj;
+    const value = resourceValue(resource) as Obj;
     const spec = isObj(value['spec']) ? value['spec'] : {};
     const selector = spec['selector'];
     const matchLabels = isObj(selector) && isObj(selector['matchLabels']) ? selector['matchLabels'] : {};

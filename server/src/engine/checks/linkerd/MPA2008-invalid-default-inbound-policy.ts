@@ -28,13 +28,12 @@ interface BadAnnotation {
   isNamespace: boolean;
 }
 
-const cache = new WeakMap<object, { inventory: Inventory; reporters: Map<LinkerdItem, BadAnnotation[]> }>();
+const badByInventory = new WeakMap<Inventory, BadAnnotation[]>();
 
-function reporters(workspace: WorkspaceView): Map<LinkerdItem, BadAnnotation[]> {
-  const inventory = workspace.inventory;
-  const cached = cache.get(workspace.resources);
-  if (cached && cached.inventory === inventory) return cached.reporters;
-  const bad: BadAnnotation[] = [];
+function badAnnotations(inventory: Inventory): BadAnnotation[] {
+  let bad = badByInventory.get(inventory);
+  if (bad) return bad;
+  bad = [];
   for (const ns of inventory.namespaces.values()) {
     const value = ns.annotations[ANNOTATION];
     if (value !== undefined && !ALL_DEFAULTS.has(value)) bad.push({ owner: `Namespace ${ns.name}`, namespace: ns.name, file: ns.file, span: ns.span, value, isNamespace: true });
@@ -43,6 +42,16 @@ function reporters(workspace: WorkspaceView): Map<LinkerdItem, BadAnnotation[]> 
     const value = w.annotations[ANNOTATION];
     if (value !== undefined && !ALL_DEFAULTS.has(value)) bad.push({ owner: `${w.kind} ${w.name}`, namespace: w.namespace, file: w.file, span: w.span, value, isNamespace: false });
   }
+  badByInventory.set(inventory, bad);
+  return bad;
+}
+
+const cache = new WeakMap<object, { inventory: Inventory; reporters: Map<LinkerdItem, BadAnnotation[]> }>();
+
+function reporters(workspace: WorkspaceView, bad: BadAnnotation[]): Map<LinkerdItem, BadAnnotation[]> {
+  const inventory = workspace.inventory;
+  const cached = cache.get(workspace.resources);
+  if (cached && cached.inventory === inventory) return cached.reporters;
   const model = linkerdModel(workspace);
   const out = new Map<LinkerdItem, BadAnnotation[]>();
   for (const annotation of bad) {
@@ -83,8 +92,12 @@ export const invalidDefaultInboundPolicy: Check = {
   kinds: ['Server', 'ServerAuthorization', 'AuthorizationPolicy', 'MeshTLSAuthentication', 'NetworkAuthentication', 'HTTPRoute', 'GRPCRoute'],
   needsInventory: true,
   run(context) {
+    // Without a bad annotation (the usual case) the check reads only the inventory, so its
+    // answer is kept across edits to the policies.
+    const bad = badAnnotations(context.workspace.inventory);
+    if (bad.length === 0) return;
     const item = linkerdModel(context.workspace).itemOf(context.resource);
-    const list = item ? reporters(context.workspace).get(item) : undefined;
+    const list = item ? reporters(context.workspace, bad).get(item) : undefined;
     if (!list) return;
     const clusterDefault = context.workspace.config.linkerd.defaultInboundPolicy;
     for (const annotation of list) {

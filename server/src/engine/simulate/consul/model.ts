@@ -1,7 +1,8 @@
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
-import { admittedValue, locate, type NodePath, type SourceNode } from '../../source/tree';
+import { locate, type NodePath, type SourceNode } from '../../source/tree';
 import type { SourceRef } from '../types';
+import { resourceValue } from '../../resourceValue';
 
 /**
  * One internal model for both ways of writing Consul intentions:
@@ -135,7 +136,7 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
   const form = resource.kind === 'ServiceIntentions' ? 'crd' : 'entry';
   const k = (canonical: string) => key(form, canonical);
   const root = resource.node;
-  const value = admittedValue(root) as Record<string, unknown>;
+  const value = resourceValue(resource);
   const bodyPath: NodePath = form === 'crd' ? ['spec'] : [];
   const body = form === 'crd' ? obj(value['spec']) ?? {} : value;
   const destination = form === 'crd' ? obj(body['destination']) ?? {} : body;

@@ -1,9 +1,10 @@
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
-import { admittedValue, locate, type NodePath, type SourceNode, type Span } from '../../source/tree';
+import { locate, type NodePath, type SourceNode, type Span } from '../../source/tree';
 import type { SourceRef } from '../types';
 import { parseNet, type NetMatch } from './net';
 import { AnchoredRegex } from './regex';
+import { resourceValue } from '../../resourceValue';
 
 /**
  * The Linkerd policy resources of a workspace, read once into the shapes the policy controller
@@ -621,8 +622,7 @@ export function readResources(resources: ReadonlyArray<{ file: SourceFile; resou
   const seen = new Set<string>();
   for (const { file, resource } of resources) {
     if (resource.mesh !== 'linkerd') continue;
-    const raw = admittedValue(resource.node);
-    const value = isRec(raw) ? raw : {};
+    const value = resourceValue(resource);
     const namespace = resource.namespace ?? 'default';
     const name = resource.name ?? '';
     const group = resource.entry.group ?? '';

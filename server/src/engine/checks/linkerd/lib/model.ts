@@ -1,10 +1,10 @@
-import { admittedValue } from '../../../source/tree';
 import type { Inventory, WorkloadInfo } from '../../../inventory/inventory';
 import type { Resource } from '../../../resource';
 import type { SourceFile } from '../../../source/sourceFile';
 import type { WorkspaceView } from '../../check';
 import { GATEWAY_GROUP, POLICY_GROUP, arr, isRec, namespaceOf, rec, str, targetsKind, type Rec } from './common';
 import { selectorMatches } from './selectors';
+import { resourceValue } from '../../../resourceValue';
 
 /** The Linkerd resources of a workspace, indexed once per workspace state (the `resources`
  * array is rebuilt whenever the workspace changes, so it keys the cache). */
@@ -44,7 +44,7 @@ export function linkerdModel(workspace: WorkspaceView): LinkerdModel {
   const byResource = new Map<Resource, LinkerdItem>();
   for (const { file, resource } of workspace.resources) {
     if (resource.mesh !== 'linkerd') continue;
-    const value = admittedValue(resource.node);
+    const value = resourceValue(resource);
     const item: LinkerdItem = {
       file, resource, value: isRec(value) ? value : {}, kind: resource.kind, group: resource.entry.group ?? '',
       name: resource.name ?? '', namespace: namespaceOf(resource),
