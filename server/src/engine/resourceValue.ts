@@ -11,11 +11,17 @@ export function notePlaced(placed: Resource, parsed: Resource): void {
   placedFrom.set(placed, parsed);
 }
 
+/** A resource with the same text as `resource` (its parse's, when it was placed again): the key
+ * for what is derived from the text alone, no positions (offsets change with every edit above). */
+export function sameText(resource: Resource): Resource {
+  return placedFrom.get(resource) ?? resource;
+}
+
 /** The resource's admitted value (`admittedValue` of its node; `{}` when that is not an object),
  * computed once per text: the resources after an edited one share their parse's value instead
  * of walking (and so shifting) their whole tree again. The value is shared: nothing may change it. */
 export function resourceValue(resource: Resource): Record<string, unknown> {
-  const source = placedFrom.get(resource) ?? resource;
+  const source = sameText(resource);
   let value = values.get(source);
   if (!value) {
     const admitted = admittedValue(source.node);

@@ -114,3 +114,51 @@ describe('incremental compile: istio example', () => {
     for (const shape of example.shapes) assert.deepEqual(compiled.explain(shape.record), fresh.explain(shape.record), shape.key);
   });
 });
+
+// Consul: an intentions resource whose text and place are unchanged keeps its entry and its
+// compiled sources (and so their compiled regexes).
+const CONSUL_INTENTIONS = join(EXAMPLES, 'consul', 'crds', 'service-intentions.yaml');
+const CONSUL_EDITS: CompileEdit[] = [
+  {
+    name: 'one permission edited (its resource only)',
+    apply: (texts) => [CONSUL_INTENTIONS, texts.get(CONSUL_INTENTIONS)!.replace('methods: ["GET", "HEAD"]', 'methods: ["GET"]')],
+    compiled: 1,
+  },
+  {
+    name: 'a line inserted at the top: every resource of the file moves down',
+    apply: (texts) => [CONSUL_INTENTIONS, `# reviewed\n${texts.get(CONSUL_INTENTIONS)!}`],
+    compiled: (example) => consulResourcesIn(example, CONSUL_INTENTIONS),
+  },
+  {
+    name: 'a source renamed',
+    apply: (texts) => [CONSUL_INTENTIONS, texts.get(CONSUL_INTENTIONS)!.replace('- name: ops-console', '- name: ops-console-2')],
+    compiled: 1,
+  },
+];
+
+const consulResourcesIn = (example: ExampleTraffic, path: string): number =>
+  example.workspace.resources.filter((r) => r.file.path === path && r.resource.mesh === 'consul' && r.resource.kind === 'ServiceIntentions').length;
+const consulIntentions = (example: ExampleTraffic): number =>
+  example.workspace.resources.filter((r) => r.resource.mesh === 'consul' && (r.resource.kind === 'ServiceIntentions' || r.resource.kind === 'service-intentions')).length;
+
+describe('incremental compile: consul example', () => {
+  it('a table of edits: only changed intentions are read again, and every decision and explanation equals a new simulation', async () => {
+    const example = await loadExampleTraffic(engine, 'consul');
+    const simulation = new Simulation(example.workspace);
+    assert.deepEqual(simulation.compileCounts('consul'), { compiled: consulIntentions(example), reused: 0 });
+    for (const e of CONSUL_EDITS) {
+      const expected = typeof e.compiled === 'number' ? e.compiled : e.compiled(example);
+      const [path, text] = e.apply(example.texts);
+      assert.notEqual(text, example.texts.get(path), `${e.name}: the edit changes the text`);
+      example.texts.set(path, text);
+      example.workspace.update(engine.prepare(engine.read(path, text)));
+      simulation.update(example.workspace, [path]);
+      assert.deepEqual(simulation.compileCounts('consul'), { compiled: expected, reused: consulIntentions(example) - expected }, e.name);
+      const fresh = new Simulation(example.workspace);
+      for (const shape of example.shapes) {
+        assert.deepEqual(simulation.decide(shape.record), fresh.decide(shape.record), `${e.name}: decide ${shape.key}`);
+        assert.deepEqual(simulation.decide(shape.record, true), fresh.decide(shape.record, true), `${e.name}: explain ${shape.key}`);
+      }
+    }
+  });
+});

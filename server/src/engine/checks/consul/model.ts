@@ -1,6 +1,6 @@
 import type { Resource } from '../../resource';
 import type { NodePath } from '../../source/tree';
-import { resourceValue } from '../../resourceValue';
+import { resourceValue, sameText } from '../../resourceValue';
 
 /**
  * One view of a Consul intentions resource whatever its form: the `ServiceIntentions` custom
@@ -97,12 +97,14 @@ export function formOf(resource: Resource): IntentionsForm {
 
 const cache = new WeakMap<Resource, IntentionsModel>();
 
-/** The model of a recognized intentions resource, built once per resource. */
+/** The model of a recognized intentions resource, built once per resource text (it holds paths,
+ * not positions). */
 export function modelOf(resource: Resource): IntentionsModel {
-  let model = cache.get(resource);
+  const key = sameText(resource);
+  let model = cache.get(key);
   if (!model) {
     model = buildModel(formOf(resource), resourceValue(resource));
-    cache.set(resource, model);
+    cache.set(key, model);
   }
   return model;
 }

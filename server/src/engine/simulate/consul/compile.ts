@@ -177,6 +177,8 @@ const L4_DENY: IxnResult = { mask: OD, kind: 'l4' };
 const TCP_L7: IxnResult = { mask: OD, kind: 'tcp-l7' };
 const ENTRY_JWT_FAILED: IxnResult = { mask: ODEF, kind: 'entry-jwt' };
 
+const compiledSources = new WeakMap<SourceIntention, { defaultText: string; compiled: CSource }>();
+
 export class ConsulPolicies implements CompiledPolicies {
   readonly options: ResolvedOptions;
   readonly entries: IntentionEntry[];
@@ -209,7 +211,7 @@ export class ConsulPolicies implements CompiledPolicies {
     this.defaultText = `the default intention policy (${this.defaultAction}, from ${this.options.defaultSource})`;
     const n = this.options.normalization;
     this.earlyRequest = n.pathWithEscapedSlashesAction === 'REJECT_REQUEST' || n.headersWithUnderscoresAction === 'REJECT_REQUEST';
-    this.entries = readEntries(policies.resources, this.options.partition ?? 'default');
+    this.entries = readEntries(policies.resources, this.options.partition ?? 'default', policies.forms);
     let usesNamespaces = false;
     const peers = new Set<string>();
     const partitions = new Set<string>();
@@ -226,7 +228,7 @@ export class ConsulPolicies implements CompiledPolicies {
       for (const s of entry.sources) {
         if (s.namespace !== 'default') usesNamespaces = true;
         if (s.peer) peers.add(s.peer);
-        this.compiledSources.set(s, this.compileSource(s));
+        this.compiledSources.set(s, this.compiledSource(s));
       }
     }
     for (const g of Object.values(this.options.samenessGroups)) for (const p of g.peers ?? []) peers.add(p);
@@ -269,6 +271,16 @@ export class ConsulPolicies implements CompiledPolicies {
   }
 
   // ---------------------------------------------------------------- compile
+
+  /** A source of an entry taken over from the last compile (`readEntries` with forms) keeps its
+   * compiled form while the default policy it quotes is the same. */
+  private compiledSource(src: SourceIntention): CSource {
+    const kept = compiledSources.get(src);
+    if (kept && kept.defaultText === this.defaultText) return kept.compiled;
+    const compiled = this.compileSource(src);
+    compiledSources.set(src, { defaultText: this.defaultText, compiled });
+    return compiled;
+  }
 
   private compileSource(src: SourceIntention): CSource {
     const entry = src.entry;

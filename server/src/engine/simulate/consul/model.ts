@@ -3,6 +3,7 @@ import type { SourceFile } from '../../source/sourceFile';
 import { locate, type NodePath, type SourceNode } from '../../source/tree';
 import type { SourceRef } from '../types';
 import { resourceValue } from '../../resourceValue';
+import type { CompiledForms } from '../compiledForms';
 
 /**
  * One internal model for both ways of writing Consul intentions:
@@ -122,12 +123,13 @@ export interface IntentionEntry {
 
 /** Reads every recognized Consul intentions resource into entries. `localPartition` is the
  * partition of CRDs and of config entries without `Partition`. */
-export function readEntries(resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>, localPartition: string): IntentionEntry[] {
+export function readEntries(resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>, localPartition: string, forms?: CompiledForms): IntentionEntry[] {
   const out: IntentionEntry[] = [];
   resources.forEach(({ file, resource }, order) => {
     if (resource.mesh !== 'consul') return;
     if (resource.kind !== 'ServiceIntentions' && resource.kind !== 'service-intentions') return;
-    out.push(readEntry(file, resource, order, localPartition));
+    const read = () => readEntry(file, resource, order, localPartition);
+    out.push(forms ? forms.get(file, resource, `consul-entry\u0000${order}\u0000${localPartition}`, read) : read());
   });
   return out;
 }
