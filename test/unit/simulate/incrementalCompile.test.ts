@@ -66,6 +66,28 @@ const EDITS: CompileEdit[] = [
   },
 ];
 
+/** Applies `edits` one after the other: each compiles again the resources it says, takes over the
+ * others (`compilable`: how many the mesh compiles in the workspace), and decides and explains
+ * every example call as a new simulation does. */
+function replayEdits(example: ExampleTraffic, mesh: 'istio' | 'consul', edits: CompileEdit[], compilable: (example: ExampleTraffic) => number): void {
+  const simulation = new Simulation(example.workspace);
+  assert.deepEqual(simulation.compileCounts(mesh), { compiled: compilable(example), reused: 0 });
+  for (const e of edits) {
+    const expected = typeof e.compiled === 'number' ? e.compiled : e.compiled(example);
+    const [path, text] = e.apply(example.texts);
+    assert.notEqual(text, example.texts.get(path), `${e.name}: the edit changes the text`);
+    example.texts.set(path, text);
+    example.workspace.update(engine.prepare(engine.read(path, text)));
+    simulation.update(example.workspace, [path]);
+    assert.deepEqual(simulation.compileCounts(mesh), { compiled: expected, reused: compilable(example) - expected }, e.name);
+    const fresh = new Simulation(example.workspace);
+    for (const shape of example.shapes) {
+      assert.deepEqual(simulation.decide(shape.record), fresh.decide(shape.record), `${e.name}: decide ${shape.key}`);
+      assert.deepEqual(simulation.decide(shape.record, true), fresh.decide(shape.record, true), `${e.name}: explain ${shape.key}`);
+    }
+  }
+}
+
 /** Set once the example is loaded: the file whose resources come first. */
 const FIRST = { path: '' };
 
@@ -77,24 +99,7 @@ describe('incremental compile: istio example', () => {
   });
 
   it('a table of edits: only changed resources compile again, and every decision and explanation equals a new simulation', () => {
-    const simulation = new Simulation(example.workspace);
-    const total = example.workspace.resources.filter((r) => r.resource.mesh === 'istio').length;
-    assert.deepEqual(simulation.compileCounts('istio'), { compiled: total, reused: 0 });
-    for (const e of EDITS) {
-      const expected = typeof e.compiled === 'number' ? e.compiled : e.compiled(example);
-      const [path, text] = e.apply(example.texts);
-      assert.notEqual(text, example.texts.get(path), `${e.name}: the edit changes the text`);
-      example.texts.set(path, text);
-      example.workspace.update(engine.prepare(engine.read(path, text)));
-      simulation.update(example.workspace, [path]);
-      const now = example.workspace.resources.filter((r) => r.resource.mesh === 'istio').length;
-      assert.deepEqual(simulation.compileCounts('istio'), { compiled: expected, reused: now - expected }, e.name);
-      const fresh = new Simulation(example.workspace);
-      for (const shape of example.shapes) {
-        assert.deepEqual(simulation.decide(shape.record), fresh.decide(shape.record), `${e.name}: decide ${shape.key}`);
-        assert.deepEqual(simulation.decide(shape.record, true), fresh.decide(shape.record, true), `${e.name}: explain ${shape.key}`);
-      }
-    }
+    replayEdits(example, 'istio', EDITS, (e) => e.workspace.resources.filter((r) => r.resource.mesh === 'istio').length);
   });
 
   it('forms compiled under another trust domain are not taken over', () => {
@@ -143,22 +148,6 @@ const consulIntentions = (example: ExampleTraffic): number =>
 
 describe('incremental compile: consul example', () => {
   it('a table of edits: only changed intentions are read again, and every decision and explanation equals a new simulation', async () => {
-    const example = await loadExampleTraffic(engine, 'consul');
-    const simulation = new Simulation(example.workspace);
-    assert.deepEqual(simulation.compileCounts('consul'), { compiled: consulIntentions(example), reused: 0 });
-    for (const e of CONSUL_EDITS) {
-      const expected = typeof e.compiled === 'number' ? e.compiled : e.compiled(example);
-      const [path, text] = e.apply(example.texts);
-      assert.notEqual(text, example.texts.get(path), `${e.name}: the edit changes the text`);
-      example.texts.set(path, text);
-      example.workspace.update(engine.prepare(engine.read(path, text)));
-      simulation.update(example.workspace, [path]);
-      assert.deepEqual(simulation.compileCounts('consul'), { compiled: expected, reused: consulIntentions(example) - expected }, e.name);
-      const fresh = new Simulation(example.workspace);
-      for (const shape of example.shapes) {
-        assert.deepEqual(simulation.decide(shape.record), fresh.decide(shape.record), `${e.name}: decide ${shape.key}`);
-        assert.deepEqual(simulation.decide(shape.record, true), fresh.decide(shape.record, true), `${e.name}: explain ${shape.key}`);
-      }
-    }
+    replayEdits(await loadExampleTraffic(engine, 'consul'), 'consul', CONSUL_EDITS, consulIntentions);
   });
 });
