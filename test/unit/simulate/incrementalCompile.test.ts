@@ -69,7 +69,7 @@ const EDITS: CompileEdit[] = [
 /** Applies `edits` one after the other: each compiles again the resources it says, takes over the
  * others (`compilable`: how many the mesh compiles in the workspace), and decides and explains
  * every example call as a new simulation does. */
-function replayEdits(example: ExampleTraffic, mesh: 'istio' | 'consul', edits: CompileEdit[], compilable: (example: ExampleTraffic) => number): void {
+function replayEdits(example: ExampleTraffic, mesh: 'istio' | 'linkerd' | 'consul', edits: CompileEdit[], compilable: (example: ExampleTraffic) => number): void {
   const simulation = new Simulation(example.workspace);
   assert.deepEqual(simulation.compileCounts(mesh), { compiled: compilable(example), reused: 0 });
   for (const e of edits) {
@@ -149,5 +149,34 @@ const consulIntentions = (example: ExampleTraffic): number =>
 describe('incremental compile: consul example', () => {
   it('a table of edits: only changed intentions are read again, and every decision and explanation equals a new simulation', async () => {
     replayEdits(await loadExampleTraffic(engine, 'consul'), 'consul', CONSUL_EDITS, consulIntentions);
+  });
+});
+
+// Linkerd: a resource whose text and place are unchanged keeps its definition.
+const LINKERD_ROUTES = join(EXAMPLES, 'linkerd', 'policy', 'web-routes.yaml');
+const LINKERD_POLICIES = join(EXAMPLES, 'linkerd', 'policy', 'authorization-policies.yaml');
+const linkerdResourcesIn = (example: ExampleTraffic, path: string): number =>
+  example.workspace.resources.filter((r) => r.file.path === path && r.resource.mesh === 'linkerd').length;
+const LINKERD_EDITS: CompileEdit[] = [
+  {
+    name: 'one route path edited (its route only)',
+    apply: (texts) => [LINKERD_ROUTES, texts.get(LINKERD_ROUTES)!.replace('value: /api', 'value: /apis')],
+    compiled: 1,
+  },
+  {
+    name: 'a line inserted at the top of the policies: every resource of the file moves down',
+    apply: (texts) => [LINKERD_POLICIES, `# reviewed\n${texts.get(LINKERD_POLICIES)!}`],
+    compiled: (example) => linkerdResourcesIn(example, LINKERD_POLICIES),
+  },
+  {
+    name: 'the route path back',
+    apply: (texts) => [LINKERD_ROUTES, texts.get(LINKERD_ROUTES)!.replace('value: /apis', 'value: /api')],
+    compiled: 1,
+  },
+];
+
+describe('incremental compile: linkerd example', () => {
+  it('a table of edits: only changed resources are read again, and every decision and explanation equals a new simulation', async () => {
+    replayEdits(await loadExampleTraffic(engine, 'linkerd'), 'linkerd', LINKERD_EDITS, (e) => e.workspace.resources.filter((r) => r.resource.mesh === 'linkerd').length);
   });
 });

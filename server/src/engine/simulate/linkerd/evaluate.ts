@@ -114,7 +114,7 @@ export class LinkerdPolicies {
   constructor(policies: PolicySet, options: LinkerdClusterOptions = {}) {
     const config: ProjectConfig = policies.config;
     this.cluster = { trustDomain: options.trustDomain ?? 'cluster.local', controlPlaneNamespace: options.controlPlaneNamespace ?? 'linkerd' };
-    this.idx = readResources(policies.resources, this.cluster);
+    this.idx = readResources(policies.resources, this.cluster, policies.forms);
     this.clusterNetworks = this.nets(config.linkerd.clusterNetworks, 'linkerd.clusterNetworks');
     this.probeNetworks = options.probeNetworks ? this.nets(options.probeNetworks, 'probeNetworks') : [...ALL_NETWORKS];
     const files = new FileLookup([...policies.resources.map((r) => r.file), ...(policies.sourceFiles ?? [])]);

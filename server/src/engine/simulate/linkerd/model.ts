@@ -5,6 +5,7 @@ import type { SourceRef } from '../types';
 import { parseNet, type NetMatch } from './net';
 import { AnchoredRegex } from './regex';
 import { resourceValue } from '../../resourceValue';
+import type { CompiledForms } from '../compiledForms';
 
 /**
  * The Linkerd policy resources of a workspace, read once into the shapes the policy controller
@@ -615,64 +616,61 @@ function readRoute(base: Base, value: Rec, group: string, kind: 'HTTPRoute' | 'G
   return route;
 }
 
+type ReadDef =
+  | { kind: 'Server'; def: ServerDef }
+  | { kind: 'AuthorizationPolicy'; def: PolicyDef }
+  | { kind: 'MeshTLSAuthentication'; def: MeshTLSDef }
+  | { kind: 'NetworkAuthentication'; def: NetworkDef }
+  | { kind: 'ServerAuthorization'; def: ServerAuthorizationDef }
+  | { kind: 'Route'; def: RouteDef }
+  | undefined;
+
+/** One resource read into its definition. It depends on the resource's text and place alone
+ * (its refs are line/character ranges), so a compile may take it over (`CompiledForms`). */
+function readDef(file: SourceFile, resource: Resource, cluster: ClusterIdentity): ReadDef {
+  const value = resourceValue(resource);
+  const namespace = resource.namespace ?? 'default';
+  const name = resource.name ?? '';
+  const refs = new Refs(file, resource.node);
+  const label = `${resource.kind} ${namespace}/${name}`;
+  const ts = timestampOf(value);
+  const base: Base = { namespace, name, refs, at: refs.at([], label), ...(ts ? { timestamp: ts } : {}) };
+  switch (resource.kind) {
+    case 'Server': return { kind: 'Server', def: readServer(base, value) };
+    case 'AuthorizationPolicy': return { kind: 'AuthorizationPolicy', def: readPolicy(base, value) };
+    case 'MeshTLSAuthentication': return { kind: 'MeshTLSAuthentication', def: readMeshTLS(base, value, cluster) };
+    case 'NetworkAuthentication': return { kind: 'NetworkAuthentication', def: readNetwork(base, value) };
+    case 'ServerAuthorization': return { kind: 'ServerAuthorization', def: readServerAuthorization(base, value, cluster) };
+    case 'HTTPRoute':
+    case 'GRPCRoute': return { kind: 'Route', def: readRoute(base, value, resource.entry.group ?? '', resource.kind) };
+    default: return undefined;
+  }
+}
+
 /** Reads every Linkerd resource. Objects written twice (the same kind, group, namespace and
- * name in several files or versions) count once: the first one read. */
-export function readResources(resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>, cluster: ClusterIdentity): ResourceIndex {
+ * name in several files or versions) count once: the first one read. With `forms`, resources
+ * whose text and place did not change since the last compile keep their definitions. */
+export function readResources(resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>, cluster: ClusterIdentity, forms?: CompiledForms): ResourceIndex {
   const index: ResourceIndex = { servers: new Map(), serverAuthorizations: new Map(), policies: new Map(), meshTLS: new Map(), networks: new Map(), routes: new Map(), all: [] };
   const seen = new Set<string>();
+  const variant = `linkerd\u0000${cluster.trustDomain}\u0000${cluster.controlPlaneNamespace}`;
   for (const { file, resource } of resources) {
     if (resource.mesh !== 'linkerd') continue;
-    const value = resourceValue(resource);
     const namespace = resource.namespace ?? 'default';
     const name = resource.name ?? '';
-    const group = resource.entry.group ?? '';
-    const key = `${group}/${resource.kind}/${namespace}/${name}`;
+    const key = `${resource.entry.group ?? ''}/${resource.kind}/${namespace}/${name}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const refs = new Refs(file, resource.node);
-    const label = `${resource.kind} ${namespace}/${name}`;
-    const ts = timestampOf(value);
-    const base: Base = { namespace, name, refs, at: refs.at([], label), ...(ts ? { timestamp: ts } : {}) };
-    switch (resource.kind) {
-      case 'Server': {
-        const s = readServer(base, value);
-        index.all.push(s);
-        push(index.servers, namespace, s);
-        break;
-      }
-      case 'AuthorizationPolicy': {
-        const p = readPolicy(base, value);
-        index.all.push(p);
-        push(index.policies, namespace, p);
-        break;
-      }
-      case 'MeshTLSAuthentication': {
-        const m = readMeshTLS(base, value, cluster);
-        index.all.push(m);
-        index.meshTLS.set(`${namespace}/${name}`, m);
-        break;
-      }
-      case 'NetworkAuthentication': {
-        const n = readNetwork(base, value);
-        index.all.push(n);
-        index.networks.set(`${namespace}/${name}`, n);
-        break;
-      }
-      case 'ServerAuthorization': {
-        const s = readServerAuthorization(base, value, cluster);
-        index.all.push(s);
-        push(index.serverAuthorizations, namespace, s);
-        break;
-      }
-      case 'HTTPRoute':
-      case 'GRPCRoute': {
-        const r = readRoute(base, value, group, resource.kind);
-        index.all.push(r);
-        push(index.routes, namespace, r);
-        break;
-      }
-      default:
-        break;
+    const read = forms ? forms.get(file, resource, variant, () => readDef(file, resource, cluster)) : readDef(file, resource, cluster);
+    if (!read) continue;
+    index.all.push(read.def);
+    switch (read.kind) {
+      case 'Server': push(index.servers, namespace, read.def); break;
+      case 'AuthorizationPolicy': push(index.policies, namespace, read.def); break;
+      case 'MeshTLSAuthentication': index.meshTLS.set(`${namespace}/${name}`, read.def); break;
+      case 'NetworkAuthentication': index.networks.set(`${namespace}/${name}`, read.def); break;
+      case 'ServerAuthorization': push(index.serverAuthorizations, namespace, read.def); break;
+      case 'Route': push(index.routes, namespace, read.def); break;
     }
   }
   for (const list of index.servers.values()) list.sort(byAge);
