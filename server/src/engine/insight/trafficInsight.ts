@@ -81,13 +81,17 @@ interface InsightState {
   findings: Map<string, Finding[]>;
   /** Per file: the baseline comparison's policy tallies there. */
   impacts: Map<string, PolicyImpact[]>;
+  /** The inventory's workloads by namespace/name, for the inventory object they were read from. */
+  workloads?: { inventory: object; byName: Map<string, Uncovered['workload']> };
 }
 
 /** What changed since the previous insight, for an insight built by difference. */
 export interface InsightChange {
   previous: TrafficInsight;
-  /** Indexes of the outcomes decided again (result.outcomes[i] !== previous.result.outcomes[i]). */
+  /** Indexes of the outcomes decided again, ascending (the outcome list may be the previous one, changed in place). */
   redecided: readonly number[];
+  /** The outcomes they replaced, in the same order. */
+  replaced: readonly ShapeOutcome[];
   /** Files read again, added or removed since the previous insight. */
   changedFiles: readonly string[];
 }
@@ -160,10 +164,10 @@ export class TrafficInsight {
     const dirty = new Set(change.changedFiles);
     const meshesBefore = [...state.meshes.keys()].join();
     const workloads = this.workloads();
-    for (const index of change.redecided) {
-      this.file(index, state.outcomes[index]!, -1, dirty, workloads);
+    change.redecided.forEach((index, k) => {
+      this.file(index, change.replaced[k]!, -1, dirty, workloads);
       this.file(index, this.result.outcomes[index]!, 1, dirty, workloads);
-    }
+    });
     state.outcomes = this.result.outcomes;
     this.refreshOutlines(dirty);
     const impacts = impactsByFile(this.baseline);
@@ -210,10 +214,13 @@ export class TrafficInsight {
     this.state.outlineForms.settle();
   }
 
+  /** The inventory stays the same object until a file changes what it adds to it: read once per inventory. */
   private workloads(): Map<string, Uncovered['workload']> {
+    const inventory = this.workspace.inventory;
+    if (this.state.workloads?.inventory === inventory) return this.state.workloads.byName;
     const workloads = new Map<string, Uncovered['workload']>();
-    if (!this.workspace.inventory.present) return workloads;
-    for (const w of this.workspace.inventory.workloads) if (!workloads.has(`${w.namespace}/${w.name}`)) workloads.set(`${w.namespace}/${w.name}`, w);
+    if (inventory.present) for (const w of inventory.workloads) if (!workloads.has(`${w.namespace}/${w.name}`)) workloads.set(`${w.namespace}/${w.name}`, w);
+    this.state.workloads = { inventory, byName: workloads };
     return workloads;
   }
 
