@@ -81,6 +81,14 @@ interface InsightState {
   findings: Map<string, Finding[]>;
   /** Per file: the baseline comparison's policy tallies there. */
   impacts: Map<string, PolicyImpact[]>;
+  /**
+   * Findings kept by what they were made from, so that a file's findings after an edit are
+   * mostly the same objects as before (the server redacts, converts and compares them once):
+   * MPA4005 by outline item (items of unchanged resources are kept), MPA4006 by the baseline
+   * comparison's policy tally (kept while its calls do not change) and whether the policy is in the file.
+   */
+  unusedFinding: WeakMap<OutlineItem, Finding>;
+  impactFindings: WeakMap<PolicyImpact, { inFile: boolean; findings: Finding[] }>;
   /** The inventory's workloads by namespace/name, for the inventory object they were read from. */
   workloads?: { inventory: object; byName: Map<string, Uncovered['workload']> };
 }
@@ -151,6 +159,7 @@ export class TrafficInsight {
       byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
       refs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
       outlines: new Map(), outlineForms: new CompiledForms(), findings: new Map(), impacts: impactsByFile(this.baseline),
+      unusedFinding: new WeakMap(), impactFindings: new WeakMap(),
     };
     this.state = state;
     this.refreshOutlines(new Set());
@@ -353,16 +362,25 @@ export class TrafficInsight {
     if (!comparison) return [];
     const out: Finding[] = [];
     for (const policy of this.state.impacts.get(path) ?? []) {
-      // A policy only the baseline has: its range is in the old text, so the finding goes to the top.
-      if (!this.state.outlines.get(path)?.policyLabels.has(policy.ref.label)) {
-        if (policy.becomeDenied || policy.becomeAllowed) out.push(this.finding(TrafficCodes.baselineChange, path, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, `${policy.ref.label} (removed since ${comparison.ref}): ${impactSentence(comparison.ref, policy)}`));
+      const inFile = this.state.outlines.get(path)?.policyLabels.has(policy.ref.label) === true;
+      const cached = this.state.impactFindings.get(policy);
+      if (cached?.inFile === inFile) {
+        out.push(...cached.findings);
         continue;
       }
-      const targets = policy.rules.size ? [...policy.rules.values()].map((r) => ({ ...r, label: `${policy.ref.label} ${r.ref.label}` })) : [{ ...policy, label: policy.ref.label }];
-      for (const target of targets) {
-        if (!target.becomeDenied && !target.becomeAllowed) continue;
-        out.push(this.finding(TrafficCodes.baselineChange, path, target.ref.range, `${target.label}: ${impactSentence(comparison.ref, target)}`));
+      const findings: Finding[] = [];
+      // A policy only the baseline has: its range is in the old text, so the finding goes to the top.
+      if (!inFile) {
+        if (policy.becomeDenied || policy.becomeAllowed) findings.push(this.finding(TrafficCodes.baselineChange, path, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, `${policy.ref.label} (removed since ${comparison.ref}): ${impactSentence(comparison.ref, policy)}`));
+      } else {
+        const targets = policy.rules.size ? [...policy.rules.values()].map((r) => ({ ...r, label: `${policy.ref.label} ${r.ref.label}` })) : [{ ...policy, label: policy.ref.label }];
+        for (const target of targets) {
+          if (!target.becomeDenied && !target.becomeAllowed) continue;
+          findings.push(this.finding(TrafficCodes.baselineChange, path, target.ref.range, `${target.label}: ${impactSentence(comparison.ref, target)}`));
+        }
       }
+      this.state.impactFindings.set(policy, { inFile, findings });
+      out.push(...findings);
     }
     return out;
   }
@@ -378,7 +396,10 @@ export class TrafficInsight {
       if (!this.state.meshes.has(item.mesh)) return;
       if (outline.withRules.has(item) || refs?.any(outline.keys[i]!.from, outline.keys[i]!.to)) return;
       if (item.kind === 'policy' && !decidesCalls(item.label)) return;
-      out.push(this.finding(TrafficCodes.noObservedTraffic, path, item.head, `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`));
+      const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
+      let finding = this.state.unusedFinding.get(item);
+      if (finding?.message !== message || finding.file !== path) this.state.unusedFinding.set(item, (finding = this.finding(TrafficCodes.noObservedTraffic, path, item.head, message)));
+      out.push(finding);
     });
     return out;
   }
