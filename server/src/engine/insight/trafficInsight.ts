@@ -84,10 +84,10 @@ interface InsightState {
   /**
    * Findings kept by what they were made from, so that a file's findings after an edit are
    * mostly the same objects as before (the server redacts, converts and compares them once):
-   * MPA4005 by outline item (items of unchanged resources are kept), MPA4006 by the baseline
-   * comparison's policy tally (kept while its calls do not change) and whether the policy is in the file.
+   * MPA4005 per file by range and message, MPA4006 by the baseline comparison's policy tally
+   * (kept while its calls do not change) and whether the policy is in the file.
    */
-  unusedFinding: WeakMap<OutlineItem, Finding>;
+  unusedKept: Map<string, Map<string, Finding>>;
   impactFindings: WeakMap<PolicyImpact, { inFile: boolean; findings: Finding[] }>;
   /** The inventory's workloads by namespace/name, for the inventory object they were read from. */
   workloads?: { inventory: object; byName: Map<string, Uncovered['workload']> };
@@ -159,7 +159,7 @@ export class TrafficInsight {
       byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
       refs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
       outlines: new Map(), outlineForms: new CompiledForms(), findings: new Map(), impacts: impactsByFile(this.baseline),
-      unusedFinding: new WeakMap(), impactFindings: new WeakMap(),
+      unusedKept: new Map(), impactFindings: new WeakMap(),
     };
     this.state = state;
     this.refreshOutlines(new Set());
@@ -388,19 +388,27 @@ export class TrafficInsight {
   /** Rules (and rule-less policies) that decide no observed call, for meshes that have traffic. */
   private unusedFindings(path: string): Finding[] {
     const outline = this.state.outlines.get(path);
-    if (!outline) return [];
+    if (!outline) {
+      this.state.unusedKept.delete(path);
+      return [];
+    }
     const refs = this.state.refs.get(path);
     const items = outline.items;
     const out: Finding[] = [];
+    const before = this.state.unusedKept.get(path);
+    const kept = new Map<string, Finding>();
     items.forEach((item, i) => {
       if (!this.state.meshes.has(item.mesh)) return;
       if (outline.withRules.has(item) || refs?.any(outline.keys[i]!.from, outline.keys[i]!.to)) return;
       if (item.kind === 'policy' && !decidesCalls(item.label)) return;
       const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
-      let finding = this.state.unusedFinding.get(item);
-      if (finding?.message !== message || finding.file !== path) this.state.unusedFinding.set(item, (finding = this.finding(TrafficCodes.noObservedTraffic, path, item.head, message)));
+      const { start, end } = item.head;
+      const key = `${start.line}:${start.character}:${end.line}:${end.character}\u0000${message}`;
+      const finding = before?.get(key) ?? this.finding(TrafficCodes.noObservedTraffic, path, item.head, message);
+      kept.set(key, finding);
       out.push(finding);
     });
+    this.state.unusedKept.set(path, kept);
     return out;
   }
 
