@@ -16,8 +16,8 @@ export class EditQueue {
   private simulationPending = false;
 
   constructor(
-    /** Lints and publishes the documents (URIs) that changed; says whether it simulated too. */
-    private readonly validate: (uris: string[]) => { simulated: boolean },
+    /** Lints and publishes the documents (URIs) that changed. */
+    private readonly validate: (uris: string[]) => void,
     /** Re-simulates and publishes what changed. */
     private readonly simulate: () => void,
   ) {}
@@ -50,8 +50,8 @@ export class EditQueue {
     const uris = [...this.pending];
     this.pending.clear();
     if (!uris.length) return;
-    const { simulated } = this.validate(uris);
-    if (simulated || this.simulationPending) return;
+    this.validate(uris);
+    if (this.simulationPending) return;
     this.simulationPending = true;
     // On a later turn, so that the lint result is written first.
     setImmediate(() => {

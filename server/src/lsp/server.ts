@@ -34,12 +34,6 @@ export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfigurati
 export const SIMULATED_NOTIFICATION = 'meshPolicy/simulated';
 
 const CROSS_FILE_DELAY_MS = 250;
-/**
- * A re-simulation that took at most this long last time is done before the lint findings are
- * published, and one publish carries both: the lint answer waits no longer than encoding and
- * sending a second publish of the file would take.
- */
-const QUICK_SIMULATION_MS = 8;
 const TRAFFIC_RELOAD_DELAY_MS = 500;
 
 export interface ServerOptions {
@@ -68,8 +62,6 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const lintFindings = new Map<string, Finding[]>();
   /** The version of each open document its lint findings were computed for: every publish says that version. */
   const lintVersions = new Map<string, number>();
-  /** How long the last re-simulation after an edit took (undefined: none yet). */
-  let lastSimulationMs: number | undefined;
   /**
    * Open documents linted again whose lint findings came out as published: publishing them
    * again would only repeat what the editor shows under a new version, so they go out with the
@@ -176,12 +168,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   /**
    * Lints the documents and publishes their findings (with their traffic findings as last
-   * published). When the last re-simulation was quick, it re-simulates first and one publish per
-   * file carries both; otherwise the edit queue re-simulates on a later turn, after the lint
-   * result is on its way. A file whose lint findings did not change waits for the re-simulation
-   * (`awaitingSimulation`).
+   * published); the edit queue re-simulates on a later turn, after the lint result is on its
+   * way. A file whose lint findings did not change waits for the re-simulation instead
+   * (`awaitingSimulation`): then one publish carries both.
    */
-  function validateDocuments(uris: readonly string[]): { simulated: boolean } {
+  function validateDocuments(uris: readonly string[]): void {
     const linted: string[] = [];
     const lintChanged: string[] = [];
     let changedWorkspace = false;
@@ -203,30 +194,22 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     // Checks across files (a selector matching no workload, duplicate intentions) may read
     // what just changed: refresh the other open files a little later.
     if (changedWorkspace) for (const other of documents.all()) if (!uris.includes(other.uri)) validateLater(other.uri);
-    if (lastSimulationMs !== undefined && lastSimulationMs <= QUICK_SIMULATION_MS) {
-      simulateAfterEdit(linted);
-      return { simulated: true };
-    }
     for (const uri of linted) {
       if (lintChanged.includes(uri)) send(uri);
       else awaitingSimulation.add(uri);
     }
-    return { simulated: false };
   }
 
-  /** Re-simulates after an edit, timed, and publishes `alsoSend` and the files awaiting it in any case. */
-  function simulateAfterEdit(alsoSend: readonly string[] = []): void {
-    const start = performance.now();
+  /** Re-simulates after an edit, and publishes the files awaiting it in any case. */
+  function simulateAfterEdit(): void {
     try {
-      refreshTraffic([...new Set([...alsoSend, ...awaitingSimulation])]);
+      refreshTraffic([...awaitingSimulation]);
     } catch (error) {
       connection.console.error(`mesh-policy: could not simulate after an edit: ${describe(error)}`);
-    } finally {
-      lastSimulationMs = performance.now() - start;
     }
   }
 
-  const edits = new EditQueue(validateDocuments, () => simulateAfterEdit());
+  const edits = new EditQueue(validateDocuments, simulateAfterEdit);
 
   function validateLater(uri: string): void {
     clearTimeout(crossFileTimers.get(uri));
