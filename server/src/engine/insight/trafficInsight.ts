@@ -89,6 +89,11 @@ interface InsightState {
    */
   unusedKept: Map<string, Map<string, Finding>>;
   impactFindings: WeakMap<PolicyImpact, { inFile: boolean; findings: Finding[] }>;
+  /**
+   * Per file: lens counts by the item's position keys ("from:to"), and the positions filed or
+   * taken out since (a count stays right while no outcome under its range moved).
+   */
+  lensCounts: Map<string, { counts: Map<string, LensCounts>; moved: number[] }>;
   /** The inventory's workloads by namespace/name, for the inventory object they were read from. */
   workloads?: { inventory: object; byName: Map<string, Uncovered['workload']> };
 }
@@ -159,7 +164,7 @@ export class TrafficInsight {
       byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
       refs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
       outlines: new Map(), outlineForms: new CompiledForms(), findings: new Map(), impacts: impactsByFile(this.baseline),
-      unusedKept: new Map(), impactFindings: new WeakMap(),
+      unusedKept: new Map(), impactFindings: new WeakMap(), lensCounts: new Map(),
     };
     this.state = state;
     this.refreshOutlines(new Set());
@@ -248,6 +253,7 @@ export class TrafficInsight {
       const key = positionKey(ref.range.start);
       if (sign === 1) refs.add(key, index);
       else refs.remove(key, index);
+      state.lensCounts.get(ref.file)?.moved.push(key);
       const group = findingRef(decision, ref.file)!;
       const groupKey = positionKey(group.range.start);
       let groups = state.groups.get(ref.file);
@@ -295,13 +301,29 @@ export class TrafficInsight {
     return this.state.outlines.get(path)?.items ?? [];
   }
 
+  /** Lenses of a file; counts are kept from the last call where no outcome under the item moved. */
   lenses(path: string): TrafficLens[] {
-    return this.outline(path).map((item) => {
-      const counts = tally(this.outcomesOf(item));
+    const outline = this.state.outlines.get(path);
+    if (!outline) return [];
+    const refs = this.state.refs.get(path);
+    const before = this.state.lensCounts.get(path);
+    const moved = before ? before.moved.sort((a, b) => a - b) : [];
+    const counts = new Map<string, LensCounts>();
+    const countsOf = (from: number, to: number): LensCounts => {
+      const key = `${from}:${to}`;
+      let found = counts.get(key) ?? (before && !anyWithin(moved, from, to) ? before.counts.get(key) : undefined);
+      found ??= tally(refs ? refs.indexesIn(from, to).map((i) => this.result.outcomes[i]!) : []);
+      counts.set(key, found);
+      return found;
+    };
+    const lenses = outline.items.map((item, i) => {
+      const counts = countsOf(outline.keys[i]!.from, outline.keys[i]!.to);
       const impact = this.baseline ? impactAt(this.baseline, path, item.head) : undefined;
       const versus = this.baseline && impact ? impactLens(this.baseline.ref, impact) : undefined;
       return { item, counts, title: versus ? `${lensTitle(counts)} · ${versus}` : lensTitle(counts) };
     });
+    this.state.lensCounts.set(path, { counts, moved: [] });
+    return lenses;
   }
 
   /** MPA4xxx findings of one file, after the configured severities and inline suppressions. */
@@ -574,6 +596,18 @@ function decidingRefs(decision: Decision): SourceRef[] {
 /** Kinds that decide calls themselves (others, like MeshTLSAuthentication, are referenced). */
 function decidesCalls(label: string): boolean {
   return !/^(MeshTLSAuthentication|NetworkAuthentication)\b/.test(label);
+}
+
+/** Whether a sorted list has a value from `from` to `to`. */
+function anyWithin(sorted: readonly number[], from: number, to: number): boolean {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (sorted[mid]! < from) low = mid + 1;
+    else high = mid;
+  }
+  return low < sorted.length && sorted[low]! <= to;
 }
 
 function within(offset: number, span: Span): boolean {
