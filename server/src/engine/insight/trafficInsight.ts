@@ -13,7 +13,7 @@ import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineFile, type OutlineItem } from './outline';
 import { impactAt, impactLens, impactSentence, type BaselineComparison, type PolicyImpact } from '../baseline';
-import { PositionIndex, positionKey } from './decidedIndex';
+import { lowerBound, PositionIndex, positionKey } from './decidedIndex';
 import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
 
@@ -600,14 +600,8 @@ function decidesCalls(label: string): boolean {
 
 /** Whether a sorted list has a value from `from` to `to`. */
 function anyWithin(sorted: readonly number[], from: number, to: number): boolean {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const mid = (low + high) >> 1;
-    if (sorted[mid]! < from) low = mid + 1;
-    else high = mid;
-  }
-  return low < sorted.length && sorted[low]! <= to;
+  const i = lowerBound(sorted, from);
+  return i < sorted.length && sorted[i]! <= to;
 }
 
 function within(offset: number, span: Span): boolean {
