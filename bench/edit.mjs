@@ -12,7 +12,9 @@
 // whatever the server does; it also reports whether simulation diagnostics (about observed
 // calls) appeared at all.
 //
-//   node bench/edit.mjs [--quick] [--lines 1000000] [--edits 30] [--only examples|generated] [--profile dir]
+//   node bench/edit.mjs [--quick] [--lines 1000000] [--edits 30] [--only examples|generated] [--profile dir] [--tag name]
+// --tag names this run's workspaces and results file (edit-ws-…-<name>, edit-results-<name>.json) and removes the
+// workspaces afterwards, so that runs from several worktrees sharing bench/.data do not step on each other.
 // --profile runs the server under `node --cpu-prof` and writes its profile into dir; the edits
 // start at the time printed ("edits from N ms"), for `profile-summary.mjs --from-ms N`.
 import { execFileSync } from 'node:child_process';
@@ -39,6 +41,8 @@ const ONLY = arg('only', undefined);
 const server = join(ROOT, 'dist', 'server.js');
 if (!existsSync(server)) throw new Error('bench/edit.mjs: run "npm run build" first');
 const profileDir = arg('profile', undefined);
+const TAG = arg('tag', undefined);
+const tagged = (name) => (TAG ? `${name}-${TAG}` : name);
 
 /**
  * Opens `policyPath` in the server started on `ws`, waits until the server is quiet (loaded),
@@ -114,9 +118,11 @@ async function measureEdits({ ws, policyPath, variant }) {
   const cpu = cpuMs(client.process.pid);
   const cpuPerEditMs = cpu !== undefined && cpuAtStart !== undefined ? (cpu - cpuAtStart) / first.length : undefined;
   const peak = await peakRssMiB(client.process.pid);
+  const lastPublish = client.latest(uri, {});
+  const publishBytes = lastPublish ? Buffer.byteLength(JSON.stringify(lastPublish.diagnostics)) : 0;
   await client.shutdown();
   return {
-    cpuPerEditMs,
+    cpuPerEditMs, publishBytes,
     edits: first.length, firstDiagnosticsMs, loadedMs, editsFromMs, simulationDiagnosticsAfterLoad: simulationDiagnostics,
     editsWithTrafficDiagnostics: withTraffic, lastStatus: statuses.at(-1), rssAfterLoadMiB: rssAfterLoad, peakRssMiB: peak,
     firstPublishP50Ms: percentile(first, 50), firstPublishP95Ms: percentile(first, 95), settledP50Ms: percentile(last, 50), settledP95Ms: percentile(last, 95), targetP95Ms: 100,
@@ -137,7 +143,7 @@ function report(title, r) {
   console.log(title);
   console.log(`  first diagnostics after open ${(r.firstDiagnosticsMs / 1000).toFixed(1)} s; server quiet (loaded) after ${(r.loadedMs / 1000).toFixed(1)} s; edits from ${Math.round(r.editsFromMs)} ms; peak RSS ${r.peakRssMiB} MiB`);
   if (r.lastStatus) console.log(`  last status before the edits: ${JSON.stringify(r.lastStatus)}`);
-  console.log(`  diagnostics about observed traffic: ${r.simulationDiagnosticsAfterLoad} after load, present in ${r.editsWithTrafficDiagnostics} of ${r.edits} edits${r.simulationDiagnosticsAfterLoad === 0 && r.editsWithTrafficDiagnostics === 0 ? ' (the server did not simulate: this measures lint only)' : ''}`);
+  console.log(`  diagnostics about observed traffic: ${r.simulationDiagnosticsAfterLoad} after load (the last publish of the file: ${(r.publishBytes / 1024).toFixed(0)} KiB of JSON), present in ${r.editsWithTrafficDiagnostics} of ${r.edits} edits${r.simulationDiagnosticsAfterLoad === 0 && r.editsWithTrafficDiagnostics === 0 ? ' (the server did not simulate: this measures lint only)' : ''}`);
   console.log(`  first publish: p50 ${r.firstPublishP50Ms.toFixed(1)} ms, p95 ${r.firstPublishP95Ms.toFixed(1)} ms`);
   if (r.cpuPerEditMs !== undefined) console.log(`  server CPU time per edit (mean over the timed edits): ${r.cpuPerEditMs.toFixed(0)} ms`);
   console.log(`  settled (last publish of the version): p50 ${r.settledP50Ms.toFixed(1)} ms, p95 ${r.settledP95Ms.toFixed(1)} ms (${(r.settledP95Ms / 100).toFixed(2)}× the 100 ms target: ${r.settledP95Ms <= 100 ? 'met' : 'NOT met'})`);
@@ -146,7 +152,7 @@ function report(title, r) {
 let examples;
 if (ONLY !== 'generated') {
   // examples/istio in a git repository of its own, so that edits are also compared with HEAD.
-  const ws = join(HERE, '.data', 'edit-ws-examples-istio');
+  const ws = join(HERE, '.data', tagged('edit-ws-examples-istio'));
   rmSync(ws, { recursive: true, force: true });
   cpSync(join(ROOT, 'examples', 'istio'), ws, { recursive: true });
   const git = (...args) => execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', ...args], { cwd: ws, stdio: 'ignore' });
@@ -159,13 +165,14 @@ if (ONLY !== 'generated') {
   const anchor = 'methods: ["GET", "PUT", "DELETE"]';
   if (!text.includes(anchor)) throw new Error('bench/edit.mjs: the rule to edit is not in examples/istio');
   examples = await measureEdits({ ws, policyPath, variant: (n) => (n % 2 ? text.replace(anchor, 'methods: ["PUT", "DELETE"]') : text) });
+  if (TAG) rmSync(ws, { recursive: true, force: true });
   report(`Edit latency: examples/istio (its access logs, in a git repository), ${examples.edits} edits (didChange → publishDiagnostics); target ≤ 100 ms`, examples);
 }
 
 let generated;
 if (ONLY !== 'examples') {
   const mesh = await ensureMesh(LINES, [FORMAT]);
-  const ws = join(HERE, '.data', `edit-ws-${LINES}`);
+  const ws = join(HERE, '.data', tagged(`edit-ws-${LINES}`));
   rmSync(ws, { recursive: true, force: true });
   for (const d of ['policies', 'inventory', 'traffic']) mkdirSync(join(ws, d), { recursive: true });
   writeFileSync(join(ws, 'policies', 'istio.yaml'), readFileSync(join(mesh.dir, 'policies', 'istio.yaml')));
@@ -178,10 +185,11 @@ if (ONLY !== 'examples') {
   const anchor = 'methods: ["GET", "POST", "PUT", "DELETE"]';
   if (!text.includes(anchor)) throw new Error('bench/edit.mjs: the policy to edit is not in the generated file');
   generated = await measureEdits({ ws, policyPath, variant: (n) => (n % 2 ? text.replace(anchor, 'methods: ["GET", "POST", "PUT"]') : text) });
+  if (TAG) rmSync(ws, { recursive: true, force: true });
   report(`Edit latency: ${LINES.toLocaleString('en-US')} ${FORMAT} lines in the workspace, 1,000 Istio policies, ${generated.edits} edits (didChange → publishDiagnostics); target p95 ≤ 100 ms`, generated);
 }
 
 // The generated workspace's figures stay at the top level (bench/run.mjs reads them there).
 const results = { ...(generated ? { lines: LINES, format: FORMAT, ...generated } : {}), ...(examples ? { examples } : {}) };
 mkdirSync(join(HERE, '.data'), { recursive: true });
-writeFileSync(join(HERE, '.data', 'edit-results.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(HERE, '.data', `${tagged('edit-results')}.json`), `${JSON.stringify(results, null, 2)}\n`);

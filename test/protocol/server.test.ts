@@ -102,6 +102,28 @@ describe('language server over stdio', () => {
     assert.ok(snippets.find((s) => s.mesh === 'istio')?.text.includes('%DOWNSTREAM_PEER_URI_SAN%'));
   });
 
+  it('while the user types fast, publishes the last version, labels each publish with the text it describes, and never goes back to an older version', async () => {
+    const typingUri = pathToFileURL(join(workspace, 'typing.yaml')).href;
+    // Many documents, so that linting takes a while and changes arrive while the server is busy.
+    const others = Array.from({ length: 150 }, (_, i) => POLICY.replace('name: payments', `name: other-${i}`).replace('action: allow', 'action: ALLOW'));
+    const text = (version: number) => [POLICY.replace('action: allow', `action: allow${version}`), ...others].join('---\n');
+    const from = client.published.length;
+    await client.open(typingUri, text(1));
+    for (let version = 2; version <= 30; version++) await client.change(typingUri, text(version), version);
+    const last = await client.diagnosticsFor(typingUri, { version: 30 });
+    assert.ok(last.some((d) => String(d.message).endsWith('(got "allow30")')), JSON.stringify(last.map((d) => d.message)));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const publishes = client.published.slice(from).filter((p) => p.uri === typingUri);
+    assert.equal(publishes.at(-1)?.version, 30, 'nothing after the last version');
+    for (const [i, p] of publishes.entries()) {
+      if (i > 0) assert.ok(p.version! >= publishes[i - 1]!.version!, `version ${p.version} published after ${publishes[i - 1]!.version}`);
+      const got = p.diagnostics.filter((d) => d.code === 'MPA0104').map((d) => String(d.message).match(/\(got "allow(\d+)"\)/)?.[1]);
+      assert.deepEqual(got, [String(p.version)], `the publish of version ${p.version} describes its text`);
+    }
+    // Changes that arrived while the server was busy were not linted one by one.
+    assert.ok(new Set(publishes.map((p) => p.version)).size < 30, `versions published: ${publishes.map((p) => p.version).join(' ')}`);
+  });
+
   it('survives hostile input and keeps answering', async () => {
     const bombUri = pathToFileURL(join(workspace, 'bomb.yaml')).href;
     const lines = ['apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: b}', 'x0: &a0 [x, x, x, x, x, x, x, x, x, x]'];

@@ -157,4 +157,20 @@ describe('traffic in the editor (LSP)', () => {
     const impact = diagnostics.filter((d) => d.code === 'MPA4006').map((d) => String(d.message));
     assert.ok(impact.some((m) => impactSentence.test(m)), JSON.stringify(impact));
   });
+
+  it('fast edits that change the simulation: the last version is published with its own simulation, never an older version after it', async () => {
+    const text = readFileSync(policyPath, 'utf8');
+    const kept = text.split(/^---$/m).filter((d) => !d.includes('name: allow-nothing')).join('---');
+    const from = client.published.length;
+    // Alternating between the policy file with and without allow-nothing; the last version has it again (as at HEAD).
+    for (let version = 3; version <= 22; version++) await client.change(policyUri, version % 2 === 0 ? text : kept, version);
+    const allowNothingDenies = (d: Diagnostic[]) => d.some((x) => x.code === 'MPA4001' && String(x.message).includes('allow-nothing'));
+    const last = await client.diagnosticsFor(policyUri, { version: 22, ready: allowNothingDenies });
+    assert.ok(!last.some((d) => d.code === 'MPA4006'), 'no difference from HEAD is left');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const publishes = client.published.slice(from).filter((p) => p.uri === policyUri);
+    assert.equal(publishes.at(-1)?.version, 22, `versions published: ${publishes.map((p) => p.version).join(' ')}`);
+    assert.ok(allowNothingDenies(publishes.at(-1)!.diagnostics), 'the last publish carries the last version\'s simulation');
+    for (const [i, p] of publishes.entries()) if (i > 0) assert.ok(p.version! >= publishes[i - 1]!.version!, `version ${p.version} published after ${publishes[i - 1]!.version}`);
+  });
 });

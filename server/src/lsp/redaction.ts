@@ -15,17 +15,21 @@ export class EditorRedaction {
   private redactor: Redactor = redactorFor(undefined);
   private records: readonly AccessRecord[] = [];
   private secrets = new SecretValues();
+  /** Findings redacted so far, by the finding: the insight hands out the same objects while they hold. */
+  private redacted = new WeakMap<Finding, Finding>();
 
   /** `redact.headers` of `.meshpolicy.yaml` adds secret header names. */
   configure(config: Pick<ProjectConfig, 'redact'>): void {
     this.redactor = redactorFor(config);
     this.secrets = this.redactor.secretValues(this.records);
+    this.redacted = new WeakMap();
   }
 
   /** The calls now loaded: their secret values are masked from now on. */
   observe(records: readonly AccessRecord[]): void {
     this.records = records;
     this.secrets = this.redactor.secretValues(records);
+    this.redacted = new WeakMap();
   }
 
   text(text: string): string {
@@ -39,11 +43,16 @@ export class EditorRedaction {
 
   /** A finding's message and its related messages (its fixes edit policy text and stay as they are). */
   finding(finding: Finding): Finding {
-    return {
-      ...finding,
-      message: this.text(finding.message),
-      ...(finding.related ? { related: finding.related.map((r) => ({ ...r, message: this.text(r.message) })) } : {}),
-    };
+    let out = this.redacted.get(finding);
+    if (!out) {
+      out = {
+        ...finding,
+        message: this.text(finding.message),
+        ...(finding.related ? { related: finding.related.map((r) => ({ ...r, message: this.text(r.message) })) } : {}),
+      };
+      this.redacted.set(finding, out);
+    }
+    return out;
   }
 
   /** Every line the server logs (the output channel) is scrubbed too. */

@@ -25,6 +25,7 @@ import { TrafficService } from './traffic';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import { registerTrafficRequests } from './trafficRequests';
 import { publish } from './validation';
+import { EditQueue } from './editQueue';
 import { EditorRedaction } from './redaction';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 
@@ -32,7 +33,6 @@ export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfigurati
 /** Sent after each new simulation, so that open reports and maps refresh. */
 export const SIMULATED_NOTIFICATION = 'meshPolicy/simulated';
 
-const DEBOUNCE_MS = 40;
 const CROSS_FILE_DELAY_MS = 250;
 const TRAFFIC_RELOAD_DELAY_MS = 500;
 
@@ -51,7 +51,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const openResults = new Map<string, { version: number; generation: number; result: LintResult }>();
   const openPrepared = new Map<string, { version: number; prepared: PreparedFile }>();
   const diskUris = new Set<string>();
-  const timers = new Map<string, NodeJS.Timeout>();
+  /** Open documents to validate again a little later (checks across files may read what changed elsewhere). */
+  const crossFileTimers = new Map<string, NodeJS.Timeout>();
   let settings: ServerSettings = DEFAULT_SETTINGS;
   let workspaceFolders: string[] = [];
   let canPullConfiguration = false;
@@ -59,17 +60,25 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   let trusted = true;
   /** What was last published per URI: lint findings and findings from the traffic simulation. */
   const lintFindings = new Map<string, Finding[]>();
+  /** The version of each open document its lint findings were computed for: every publish says that version. */
+  const lintVersions = new Map<string, number>();
+  /**
+   * Open documents linted again whose lint findings came out as published: publishing them
+   * again would only repeat what the editor shows under a new version, so they go out with the
+   * re-simulation that follows (any publish of the file takes them off).
+   */
+  const awaitingSimulation = new Set<string>();
   let trafficFindings = new Map<string, Finding[]>();
   let trafficReloadTimer: NodeJS.Timeout | undefined;
-  let pendingTraffic: NodeJS.Immediate | undefined;
   let lastInsight: TrafficInsight | undefined;
   const redaction = new EditorRedaction();
   redaction.guardLog(connection);
   let redactedFor: unknown;
   const traffic = new TrafficService(connection, workspace, () => workspaceFolders, () => refreshTraffic(), options.workerEntry);
 
-  function send(uri: string, version?: number): void {
-    publish(connection, uri, [...(lintFindings.get(uri) ?? []), ...(trafficFindings.get(uri) ?? [])], version);
+  function send(uri: string): void {
+    awaitingSimulation.delete(uri);
+    publish(connection, uri, [...(lintFindings.get(uri) ?? []), ...(trafficFindings.get(uri) ?? [])], lintVersions.get(uri));
   }
 
   function currentInsight() {
@@ -84,9 +93,18 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   /**
    * Re-simulates if the policies or the traffic changed, and republishes the files whose traffic
    * findings changed. An insight built by difference names the files whose findings may have
-   * changed; only those are computed again and compared.
+   * changed; only those are computed again and compared. `alsoSend`: files to publish in any
+   * case (their lint findings are new).
    */
-  function refreshTraffic(): void {
+  function refreshTraffic(alsoSend: readonly string[] = []): void {
+    try {
+      simulateAndCompare(alsoSend);
+    } finally {
+      for (const uri of alsoSend) send(uri);
+    }
+  }
+
+  function simulateAndCompare(alsoSend: readonly string[]): void {
     if (traffic.shapes !== redactedFor) {
       redactedFor = traffic.shapes;
       redaction.observe(traffic.shapes.map((shape): AccessRecord => shape.record));
@@ -107,10 +125,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         else next.delete(uri);
       }
       trafficFindings = next;
-      for (const uri of uris) {
-        if (sameFindings(previous.get(uri), next.get(uri))) continue;
-        send(uri, documents.get(uri)?.version);
-      }
+      for (const uri of uris) if (!alsoSend.includes(uri) && !sameFindings(previous.get(uri), next.get(uri))) send(uri);
     }
     if (canRefreshLenses) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
     if (insight && insight !== lastInsight) void connection.sendNotification(SIMULATED_NOTIFICATION, {});
@@ -152,40 +167,56 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   }
 
   /**
-   * Publishes the document's lint findings at once (with its traffic findings as last
-   * published), then re-simulates on the next turn of the event loop, so that the lint result
-   * is on its way first, and publishes again if the traffic findings changed.
+   * Lints the documents and publishes their findings (with their traffic findings as last
+   * published); the edit queue re-simulates on a later turn, after the lint result is on its
+   * way. A file whose lint findings did not change waits for the re-simulation instead
+   * (`awaitingSimulation`): then one publish carries both.
    */
-  function validateNow(document: TextDocument): void {
-    try {
-      lintFindings.set(document.uri, lintDocument(document).findings);
-      send(document.uri, document.version);
-    } catch (error) {
-      connection.console.error(`mesh-policy: could not check ${document.uri}: ${describe(error)}`);
-      return;
-    }
-    clearImmediate(pendingTraffic);
-    pendingTraffic = setImmediate(() => {
+  function validateDocuments(uris: readonly string[]): void {
+    const linted: string[] = [];
+    const lintChanged: string[] = [];
+    let changedWorkspace = false;
+    for (const uri of uris) {
+      const document = documents.get(uri);
+      if (!document) continue;
       try {
-        refreshTraffic();
+        const before = generation;
+        const findings = lintDocument(document).findings;
+        if (!lintFindings.has(uri) || !sameFindings(lintFindings.get(uri), findings)) lintChanged.push(uri);
+        lintFindings.set(uri, findings);
+        lintVersions.set(uri, document.version);
+        linted.push(uri);
+        changedWorkspace ||= generation !== before;
       } catch (error) {
-        connection.console.error(`mesh-policy: could not simulate after ${document.uri} changed: ${describe(error)}`);
+        connection.console.error(`mesh-policy: could not check ${uri}: ${describe(error)}`);
       }
-    });
+    }
+    // Checks across files (a selector matching no workload, duplicate intentions) may read
+    // what just changed: refresh the other open files a little later.
+    if (changedWorkspace) for (const other of documents.all()) if (!uris.includes(other.uri)) validateLater(other.uri);
+    for (const uri of linted) {
+      if (lintChanged.includes(uri)) send(uri);
+      else awaitingSimulation.add(uri);
+    }
   }
 
-  function schedule(document: TextDocument, delay = DEBOUNCE_MS): void {
-    clearTimeout(timers.get(document.uri));
-    timers.set(document.uri, setTimeout(() => {
-      timers.delete(document.uri);
-      const current = documents.get(document.uri);
-      if (!current) return;
-      const before = generation;
-      validateNow(current);
-      // Checks across files (a selector matching no workload, duplicate intentions) may read
-      // what just changed: refresh the other open files a little later.
-      if (generation !== before) for (const other of documents.all()) if (other.uri !== current.uri) schedule(other, CROSS_FILE_DELAY_MS);
-    }, delay));
+  /** Re-simulates after an edit, and publishes the files awaiting it in any case. */
+  function simulateAfterEdit(): void {
+    try {
+      refreshTraffic([...awaitingSimulation]);
+    } catch (error) {
+      connection.console.error(`mesh-policy: could not simulate after an edit: ${describe(error)}`);
+    }
+  }
+
+  const edits = new EditQueue(validateDocuments, simulateAfterEdit);
+
+  function validateLater(uri: string): void {
+    clearTimeout(crossFileTimers.get(uri));
+    crossFileTimers.set(uri, setTimeout(() => {
+      crossFileTimers.delete(uri);
+      edits.changed(uri);
+    }, CROSS_FILE_DELAY_MS));
   }
 
   async function readDisk(path: string): Promise<PreparedFile | undefined> {
@@ -266,7 +297,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       }
       await new Promise((resolve) => setImmediate(resolve));
     }
-    documents.all().forEach((d) => schedule(d, 0));
+    documents.all().forEach((d) => edits.changed(d.uri));
   }
 
   /** The first scan, then the traffic (its callers are resolved against the inventory the scan read). */
@@ -355,16 +386,18 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
   });
 
-  documents.onDidOpen((event) => validateNow(event.document));
-  documents.onDidChangeContent((event) => schedule(event.document));
+  // (TextDocuments reports an opened document as changed too.)
+  documents.onDidChangeContent((event) => edits.changed(event.document.uri));
   documents.onDidClose((event) => {
     openResults.delete(event.document.uri);
     openPrepared.delete(event.document.uri);
     workspace.remove(pathOf(event.document.uri));
     traffic.noteChanged(pathOf(event.document.uri));
     generation++;
-    clearTimeout(timers.get(event.document.uri));
+    clearTimeout(crossFileTimers.get(event.document.uri));
+    edits.forget(event.document.uri);
     lintFindings.delete(event.document.uri);
+    lintVersions.delete(event.document.uri);
     send(event.document.uri);
     if (event.document.uri.startsWith('file:') && settings.validateWorkspace) void lintFromDisk(pathOf(event.document.uri));
   });
@@ -436,9 +469,12 @@ function languageFormat(languageId: string): 'yaml' | 'json' | 'hcl' | undefined
   return undefined;
 }
 
-/** Findings lists are rebuilt only for files that changed, so an unchanged list is usually the same array. */
+/** Findings lists are rebuilt only for files that changed, and mostly of the same finding objects: those are compared by identity. */
 function sameFindings(a: Finding[] | undefined, b: Finding[] | undefined): boolean {
-  return a === b || JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
+  if (a === b) return true;
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((finding, i) => finding === y[i] || JSON.stringify(finding) === JSON.stringify(y[i]));
 }
 
 function describe(error: unknown): string {

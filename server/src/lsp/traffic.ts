@@ -32,6 +32,16 @@ export interface TrafficStatus {
   message?: string;
 }
 
+/**
+ * A resource can test a header only if "header" is in its text (a key `headers`/`header`, or
+ * `request.headers[...]`), unless an escape (YAML, JSON or HCL: a backslash) spells it: others
+ * are skipped without keying them by their text.
+ */
+export function mayNameHeaders(text: string): boolean {
+  return /header|\\/i.test(text);
+}
+const NO_HEADERS: string[] = [];
+
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const n = (value: number): string => value.toLocaleString('en-US');
 
@@ -232,10 +242,14 @@ export class TrafficService {
       let tested = this.headersOf.get(entry.resource);
       if (!tested) {
         const { span } = entry.resource.node;
-        const text = `${entry.resource.mesh}\u0000${entry.file.text.slice(span.start, span.end)}`;
-        tested = this.headersByText.get(text) ?? headersTestedBy({ resources: [entry] });
+        const source = entry.file.text.slice(span.start, span.end);
+        if (!mayNameHeaders(source)) tested = NO_HEADERS;
+        else {
+          const text = `${entry.resource.mesh}\u0000${source}`;
+          tested = this.headersByText.get(text) ?? headersTestedBy({ resources: [entry] });
+          byText.set(text, tested);
+        }
         this.headersOf.set(entry.resource, tested);
-        byText.set(text, tested);
       }
       for (const name of tested) names.add(name);
     }

@@ -4,7 +4,7 @@ import { before, describe, it } from 'node:test';
 import { Engine } from '../../../server/src/engine/engine';
 import type { Mesh } from '../../../server/src/engine/meshes';
 import { inScope } from '../../../server/src/engine/simulate/attachment';
-import { resimulate, Simulation, simulateShapes, type SimulationResult } from '../../../server/src/engine/simulate';
+import { DestinationGroups, resimulate, Simulation, simulateShapes, type SimulationResult } from '../../../server/src/engine/simulate';
 import { loadExampleTraffic, rng, type ExampleTraffic } from '../../helpers/exampleTraffic';
 import { EXAMPLES } from '../../helpers/paths';
 
@@ -26,6 +26,11 @@ async function loadExample(mesh: Mesh): Promise<Example> {
 function edit(example: Example, path: string, text: string): void {
   example.texts.set(path, text);
   example.workspace.update(engine.prepare(engine.read(path, text)));
+}
+
+/** A deep copy of what a result says, to see that nothing changed it. */
+function snapshotOf(result: SimulationResult): unknown {
+  return structuredClone({ outcomes: result.outcomes.map((o) => [o.decision.verdict, o.change]), totals: result.totals, policies: result.policies });
 }
 
 function assertSame(incremental: SimulationResult, full: SimulationResult, what: string): void {
@@ -94,9 +99,17 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
         const update = simulation.update(example.workspace, [path]);
         assert.deepEqual(update.recompiled, [mesh], `${e.name}: only ${mesh} recompiled`);
         const redecided = example.shapes.filter((s) => update.affects(s.record)).length;
+        const before = snapshotOf(result);
         const next = resimulate(result, simulation, update.affects);
         const full = simulateShapes(new Simulation(example.workspace), example.shapes);
         assertSame(next, full, e.name);
+        // The previous result is left as it was (its tallies are shared, never changed in place) ...
+        assert.deepEqual(snapshotOf(result), before, `${e.name}: the previous result is unchanged`);
+        // ... and the re-decided outcomes are named, with what they replaced.
+        const changedObjects = next.outcomes.flatMap((o, i) => (o !== result.outcomes[i] ? [i] : []));
+        assert.deepEqual(next.redecided, changedObjects, `${e.name}: redecided names the outcomes decided again`);
+        assert.equal(next.redecided.length, redecided);
+        assert.deepEqual(next.replaced, next.redecided.map((i) => result.outcomes[i]), `${e.name}: replaced`);
         if (e.scoped) assert.ok(redecided < example.shapes.length, `${e.name}: ${redecided} of ${example.shapes.length} shapes re-decided`);
         assert.ok(redecided > 0, `${e.name}: some shapes re-decided`);
         changedSomething ||= next.outcomes.some((o, i) => o.decision.verdict !== result.outcomes[i]!.decision.verdict);
@@ -107,6 +120,7 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
 
     it('seeded random edits, chained: incremental equals full after each', () => {
       const random = rng(mesh.length * 7919);
+      const destinations = new DestinationGroups(example.shapes);
       const simulation = new Simulation(example.workspace);
       let result = simulateShapes(simulation, example.shapes);
       const files = [...example.texts.keys()].filter((p) => example.workspace.resources.some((r) => r.file.path === p && r.resource.mesh === mesh));
@@ -122,7 +136,8 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
         edit(example, path, text.slice(0, hit.index) + replaced + text.slice(hit.index! + hit[0].length));
         applied++;
         const update = simulation.update(example.workspace, [path]);
-        result = resimulate(result, simulation, update.affects);
+        // With destination groups and in place, as the editor's loop does it, every other step.
+        result = applied % 2 === 0 ? resimulate(result, simulation, update.affects, destinations, true) : resimulate(result, simulation, update.affects);
         assertSame(result, simulateShapes(new Simulation(example.workspace), example.shapes), `step ${step}: ${path} ${pattern} → ${replacement}`);
       }
       assert.ok(applied >= 10, `${applied} edits applied`);
@@ -141,6 +156,18 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
       update = simulation.update(example.workspace, [path]);
       result = resimulate(result, simulation, update.affects);
       assertSame(result, simulateShapes(new Simulation(example.workspace), example.shapes), `with ${path} again`);
+    });
+
+    it('destination groups: every shape in exactly one group, and a group\'s shapes agree on what affects reads', () => {
+      const groups = new DestinationGroups(example.shapes).groups;
+      const indexes = groups.flatMap((g) => g.indexes).sort((a, b) => a - b);
+      assert.deepEqual(indexes, [...example.shapes.keys()]);
+      const read = (i: number) => {
+        const { mesh, destination } = example.shapes[i]!.record;
+        return [mesh, destination === undefined, destination?.namespace, destination?.service, destination?.labels ?? null];
+      };
+      for (const group of groups) for (const i of group.indexes) assert.deepEqual(read(i), read(group.indexes[0]!));
+      assert.ok(groups.length < example.shapes.length, `${groups.length} groups for ${example.shapes.length} shapes`);
     });
 
     it('a manifest edit (inventory) re-decides everything', () => {

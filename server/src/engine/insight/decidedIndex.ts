@@ -76,7 +76,8 @@ function ascending(a: number, b: number): number {
   return a - b;
 }
 
-function lowerBound(sorted: readonly number[], value: number): number {
+/** The first place in `sorted` whose value is at least `value`. */
+export function lowerBound(sorted: readonly number[], value: number): number {
   let low = 0;
   let high = sorted.length;
   while (low < high) {

@@ -1,7 +1,7 @@
 import type { WorkspaceView } from '../checks/check';
 import type { RuleSetting } from '../config/projectConfig';
 import { BaselineTracker, type BaselineFiles } from '../baseline';
-import { DestinationGroups, resimulate, Simulation, simulateShapes, type SimulationResult } from '../simulate';
+import { DestinationGroups, resimulate, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult } from '../simulate';
 import type { TrafficShape } from '../traffic/ingest/types';
 import { TrafficInsight } from './trafficInsight';
 
@@ -25,6 +25,7 @@ export interface LiveBaseline {
 export class LiveInsight {
   private last: { simulation: Simulation; result: SimulationResult; config: unknown; rules: Record<string, RuleSetting>; insight: TrafficInsight } | undefined;
   private readonly tracker: BaselineTracker | undefined;
+  /** Built with the first simulation of the load, off the edit path. */
   private destinations: DestinationGroups | undefined;
 
   constructor(
@@ -49,22 +50,22 @@ export class LiveInsight {
     const config = this.workspace.config;
     let simulation: Simulation;
     let result: SimulationResult;
-    let redecided: number[] | undefined;
+    let redecided: { indexes: number[]; replaced: ShapeOutcome[] } | undefined;
     if (last && last.config === config) {
       simulation = last.simulation;
       const update = simulation.update(this.workspace, changedFiles);
       this.destinations ??= new DestinationGroups(this.shapes);
-      result = resimulate(last.result, simulation, update.affects, this.destinations);
-      if (!update.all) {
-        redecided = [];
-        for (let i = 0; i < result.outcomes.length; i++) if (result.outcomes[i] !== last.result.outcomes[i]) redecided.push(i);
-      }
+      // In place: the last result and insight are not asked anything afterwards.
+      const resimulation = resimulate(last.result, simulation, update.affects, this.destinations, true);
+      result = resimulation;
+      if (!update.all) redecided = { indexes: resimulation.redecided, replaced: resimulation.replaced };
     } else {
       simulation = new Simulation(this.workspace);
       result = simulateShapes(simulation, this.shapes);
+      this.destinations ??= new DestinationGroups(this.shapes);
     }
-    const comparison = this.tracker ? (last && redecided ? this.tracker.update(result.outcomes, redecided) : this.tracker.compareAll(result.outcomes)) : undefined;
-    const change = last && redecided && last.rules === rules ? { previous: last.insight, redecided, changedFiles } : undefined;
+    const comparison = this.tracker ? (last && redecided ? this.tracker.update(result.outcomes, redecided.indexes) : this.tracker.compareAll(result.outcomes)) : undefined;
+    const change = last && redecided && last.rules === rules ? { previous: last.insight, redecided: redecided.indexes, replaced: redecided.replaced, changedFiles } : undefined;
     const insight = new TrafficInsight(this.workspace, simulation, result, { ...config.rules, ...rules }, comparison, change);
     this.last = { simulation, result, config, rules, insight };
     return insight;

@@ -13,7 +13,7 @@ import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineFile, type OutlineItem } from './outline';
 import { impactAt, impactLens, impactSentence, type BaselineComparison, type PolicyImpact } from '../baseline';
-import { PositionIndex, positionKey } from './decidedIndex';
+import { lowerBound, PositionIndex, positionKey } from './decidedIndex';
 import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
 
@@ -81,13 +81,30 @@ interface InsightState {
   findings: Map<string, Finding[]>;
   /** Per file: the baseline comparison's policy tallies there. */
   impacts: Map<string, PolicyImpact[]>;
+  /**
+   * Findings kept by what they were made from, so that a file's findings after an edit are
+   * mostly the same objects as before (the server redacts, converts and compares them once):
+   * MPA4005 per file by range and message, MPA4006 by the baseline comparison's policy tally
+   * (kept while its calls do not change) and whether the policy is in the file.
+   */
+  unusedKept: Map<string, Map<string, Finding>>;
+  impactFindings: WeakMap<PolicyImpact, { inFile: boolean; findings: Finding[] }>;
+  /**
+   * Per file: lens counts by the item's position keys ("from:to"), and the positions filed or
+   * taken out since (a count stays right while no outcome under its range moved).
+   */
+  lensCounts: Map<string, { counts: Map<string, LensCounts>; moved: number[] }>;
+  /** The inventory's workloads by namespace/name, for the inventory object they were read from. */
+  workloads?: { inventory: object; byName: Map<string, Uncovered['workload']> };
 }
 
 /** What changed since the previous insight, for an insight built by difference. */
 export interface InsightChange {
   previous: TrafficInsight;
-  /** Indexes of the outcomes decided again (result.outcomes[i] !== previous.result.outcomes[i]). */
+  /** Indexes of the outcomes decided again, ascending (the outcome list may be the previous one, changed in place). */
   redecided: readonly number[];
+  /** The outcomes they replaced, in the same order. */
+  replaced: readonly ShapeOutcome[];
   /** Files read again, added or removed since the previous insight. */
   changedFiles: readonly string[];
 }
@@ -147,6 +164,7 @@ export class TrafficInsight {
       byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
       refs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
       outlines: new Map(), outlineForms: new CompiledForms(), findings: new Map(), impacts: impactsByFile(this.baseline),
+      unusedKept: new Map(), impactFindings: new WeakMap(), lensCounts: new Map(),
     };
     this.state = state;
     this.refreshOutlines(new Set());
@@ -160,10 +178,10 @@ export class TrafficInsight {
     const dirty = new Set(change.changedFiles);
     const meshesBefore = [...state.meshes.keys()].join();
     const workloads = this.workloads();
-    for (const index of change.redecided) {
-      this.file(index, state.outcomes[index]!, -1, dirty, workloads);
+    change.redecided.forEach((index, k) => {
+      this.file(index, change.replaced[k]!, -1, dirty, workloads);
       this.file(index, this.result.outcomes[index]!, 1, dirty, workloads);
-    }
+    });
     state.outcomes = this.result.outcomes;
     this.refreshOutlines(dirty);
     const impacts = impactsByFile(this.baseline);
@@ -210,10 +228,13 @@ export class TrafficInsight {
     this.state.outlineForms.settle();
   }
 
+  /** The inventory stays the same object until a file changes what it adds to it: read once per inventory. */
   private workloads(): Map<string, Uncovered['workload']> {
+    const inventory = this.workspace.inventory;
+    if (this.state.workloads?.inventory === inventory) return this.state.workloads.byName;
     const workloads = new Map<string, Uncovered['workload']>();
-    if (!this.workspace.inventory.present) return workloads;
-    for (const w of this.workspace.inventory.workloads) if (!workloads.has(`${w.namespace}/${w.name}`)) workloads.set(`${w.namespace}/${w.name}`, w);
+    if (inventory.present) for (const w of inventory.workloads) if (!workloads.has(`${w.namespace}/${w.name}`)) workloads.set(`${w.namespace}/${w.name}`, w);
+    this.state.workloads = { inventory, byName: workloads };
     return workloads;
   }
 
@@ -232,6 +253,7 @@ export class TrafficInsight {
       const key = positionKey(ref.range.start);
       if (sign === 1) refs.add(key, index);
       else refs.remove(key, index);
+      state.lensCounts.get(ref.file)?.moved.push(key);
       const group = findingRef(decision, ref.file)!;
       const groupKey = positionKey(group.range.start);
       let groups = state.groups.get(ref.file);
@@ -279,13 +301,29 @@ export class TrafficInsight {
     return this.state.outlines.get(path)?.items ?? [];
   }
 
+  /** Lenses of a file; counts are kept from the last call where no outcome under the item moved. */
   lenses(path: string): TrafficLens[] {
-    return this.outline(path).map((item) => {
-      const counts = tally(this.outcomesOf(item));
+    const outline = this.state.outlines.get(path);
+    if (!outline) return [];
+    const refs = this.state.refs.get(path);
+    const before = this.state.lensCounts.get(path);
+    const moved = before ? before.moved.sort((a, b) => a - b) : [];
+    const counts = new Map<string, LensCounts>();
+    const countsOf = (from: number, to: number): LensCounts => {
+      const key = `${from}:${to}`;
+      let found = counts.get(key) ?? (before && !anyWithin(moved, from, to) ? before.counts.get(key) : undefined);
+      found ??= tally(refs ? refs.indexesIn(from, to).map((i) => this.result.outcomes[i]!) : []);
+      counts.set(key, found);
+      return found;
+    };
+    const lenses = outline.items.map((item, i) => {
+      const counts = countsOf(outline.keys[i]!.from, outline.keys[i]!.to);
       const impact = this.baseline ? impactAt(this.baseline, path, item.head) : undefined;
       const versus = this.baseline && impact ? impactLens(this.baseline.ref, impact) : undefined;
       return { item, counts, title: versus ? `${lensTitle(counts)} · ${versus}` : lensTitle(counts) };
     });
+    this.state.lensCounts.set(path, { counts, moved: [] });
+    return lenses;
   }
 
   /** MPA4xxx findings of one file, after the configured severities and inline suppressions. */
@@ -346,16 +384,25 @@ export class TrafficInsight {
     if (!comparison) return [];
     const out: Finding[] = [];
     for (const policy of this.state.impacts.get(path) ?? []) {
-      // A policy only the baseline has: its range is in the old text, so the finding goes to the top.
-      if (!this.state.outlines.get(path)?.policyLabels.has(policy.ref.label)) {
-        if (policy.becomeDenied || policy.becomeAllowed) out.push(this.finding(TrafficCodes.baselineChange, path, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, `${policy.ref.label} (removed since ${comparison.ref}): ${impactSentence(comparison.ref, policy)}`));
+      const inFile = this.state.outlines.get(path)?.policyLabels.has(policy.ref.label) === true;
+      const cached = this.state.impactFindings.get(policy);
+      if (cached?.inFile === inFile) {
+        out.push(...cached.findings);
         continue;
       }
-      const targets = policy.rules.size ? [...policy.rules.values()].map((r) => ({ ...r, label: `${policy.ref.label} ${r.ref.label}` })) : [{ ...policy, label: policy.ref.label }];
-      for (const target of targets) {
-        if (!target.becomeDenied && !target.becomeAllowed) continue;
-        out.push(this.finding(TrafficCodes.baselineChange, path, target.ref.range, `${target.label}: ${impactSentence(comparison.ref, target)}`));
+      const findings: Finding[] = [];
+      // A policy only the baseline has: its range is in the old text, so the finding goes to the top.
+      if (!inFile) {
+        if (policy.becomeDenied || policy.becomeAllowed) findings.push(this.finding(TrafficCodes.baselineChange, path, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, `${policy.ref.label} (removed since ${comparison.ref}): ${impactSentence(comparison.ref, policy)}`));
+      } else {
+        const targets = policy.rules.size ? [...policy.rules.values()].map((r) => ({ ...r, label: `${policy.ref.label} ${r.ref.label}` })) : [{ ...policy, label: policy.ref.label }];
+        for (const target of targets) {
+          if (!target.becomeDenied && !target.becomeAllowed) continue;
+          findings.push(this.finding(TrafficCodes.baselineChange, path, target.ref.range, `${target.label}: ${impactSentence(comparison.ref, target)}`));
+        }
       }
+      this.state.impactFindings.set(policy, { inFile, findings });
+      out.push(...findings);
     }
     return out;
   }
@@ -363,16 +410,27 @@ export class TrafficInsight {
   /** Rules (and rule-less policies) that decide no observed call, for meshes that have traffic. */
   private unusedFindings(path: string): Finding[] {
     const outline = this.state.outlines.get(path);
-    if (!outline) return [];
+    if (!outline) {
+      this.state.unusedKept.delete(path);
+      return [];
+    }
     const refs = this.state.refs.get(path);
     const items = outline.items;
     const out: Finding[] = [];
+    const before = this.state.unusedKept.get(path);
+    const kept = new Map<string, Finding>();
     items.forEach((item, i) => {
       if (!this.state.meshes.has(item.mesh)) return;
       if (outline.withRules.has(item) || refs?.any(outline.keys[i]!.from, outline.keys[i]!.to)) return;
       if (item.kind === 'policy' && !decidesCalls(item.label)) return;
-      out.push(this.finding(TrafficCodes.noObservedTraffic, path, item.head, `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`));
+      const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
+      const { start, end } = item.head;
+      const key = `${start.line}:${start.character}:${end.line}:${end.character}\u0000${message}`;
+      const finding = before?.get(key) ?? this.finding(TrafficCodes.noObservedTraffic, path, item.head, message);
+      kept.set(key, finding);
+      out.push(finding);
     });
+    this.state.unusedKept.set(path, kept);
     return out;
   }
 
@@ -538,6 +596,12 @@ function decidingRefs(decision: Decision): SourceRef[] {
 /** Kinds that decide calls themselves (others, like MeshTLSAuthentication, are referenced). */
 function decidesCalls(label: string): boolean {
   return !/^(MeshTLSAuthentication|NetworkAuthentication)\b/.test(label);
+}
+
+/** Whether a sorted list has a value from `from` to `to`. */
+function anyWithin(sorted: readonly number[], from: number, to: number): boolean {
+  const i = lowerBound(sorted, from);
+  return i < sorted.length && sorted[i]! <= to;
 }
 
 function within(offset: number, span: Span): boolean {

@@ -284,17 +284,40 @@ export function simulateShapes(simulation: Simulation, shapes: readonly TrafficS
   return tallied(outcomes);
 }
 
+/** A re-simulation's result, with the outcomes it decided again. */
+export interface Resimulation extends SimulationResult {
+  /** Indexes of the outcomes decided again, ascending: exactly those whose object differs from the previous result's. */
+  redecided: number[];
+  /** The previous result's outcomes at those indexes, in the same order. */
+  replaced: ShapeOutcome[];
+}
+
 /**
  * After `simulation.update(...)`: decides again only the shapes `affects` names, keeps every
- * other outcome of `previous`, and adjusts the tallies by the difference (work in proportion to
- * the affected shapes, plus a copy of the per-policy tallies). Equal to
+ * other outcome of `previous`, and adjusts the tallies by the difference. Work in proportion to
+ * the affected shapes, plus a copy of the outcome list and a pass over the policy list: the
+ * tallies of policies that no re-decided call touches are shared with `previous` (they are
+ * never changed in place; a touched one is copied first). Equal to
  * `simulateShapes(simulation, shapes)` over the same shapes when `affects` is the update's.
+ * `inPlace`: the new outcomes are written into `previous.outcomes` instead of a copy (the
+ * editor's loop, which reads the previous result no more: `replaced` keeps what was there).
  */
-export function resimulate(previous: SimulationResult, simulation: Simulation, affects: (record: AccessRecord) => boolean, destinations?: DestinationGroups): SimulationResult {
+export function resimulate(previous: SimulationResult, simulation: Simulation, affects: (record: AccessRecord) => boolean, destinations?: DestinationGroups, inPlace = false): Resimulation {
   const totals = { ...previous.totals };
   const policies = new Map<string, PolicyTally>();
-  for (const p of previous.policies) policies.set(policyKey(p.ref), { ...p, rules: new Map([...p.rules].map(([label, rule]) => [label, { ...rule }])) });
-  const outcomes = previous.outcomes.slice();
+  for (const p of previous.policies) policies.set(policyKey(p.ref), p);
+  const shared = new Set(previous.policies);
+  const touched = new Set<string>();
+  /** The tally of the policy deciding `decision`, made ours to change (a copy of the shared one). */
+  const own = (decision: Decision): void => {
+    if (!decision.policy) return;
+    const key = policyKey(decision.policy);
+    touched.add(key);
+    const policy = policies.get(key);
+    if (!policy || !shared.has(policy)) return;
+    policies.set(key, { ...policy, rules: new Map([...policy.rules].map(([label, rule]) => [label, { ...rule }])) });
+  };
+  const outcomes = inPlace ? previous.outcomes : previous.outcomes.slice();
   let redo: number[] = [];
   if (destinations && destinations.shapes === outcomes.length) {
     for (const group of destinations.groups) if (affects(group.record)) for (const i of group.indexes) redo.push(i);
@@ -302,9 +325,16 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
   } else {
     for (let i = 0; i < outcomes.length; i++) if (affects(outcomes[i]!.shape.record)) redo.push(i);
   }
-  for (const i of redo) tally(totals, policies, outcomes[i]!, -1);
+  const replaced: ShapeOutcome[] = [];
+  for (const i of redo) {
+    const outcome = outcomes[i]!;
+    replaced.push(outcome);
+    own(outcome.decision);
+    tally(totals, policies, outcome, -1);
+  }
   // A tally left empty goes: its policy may have moved or changed, and the new decisions bring its new place.
-  for (const [key, policy] of policies) {
+  for (const key of touched) {
+    const policy = policies.get(key)!;
     if (policy.calls === 0) { policies.delete(key); continue; }
     for (const [label, rule] of policy.rules) if (rule.calls === 0) policy.rules.delete(label);
   }
@@ -313,15 +343,23 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     const decision = simulation.decide(shape.record);
     const outcome = { shape, decision, change: classify(decision, shape.record.observed) };
     outcomes[i] = outcome;
+    own(decision);
     tally(totals, policies, outcome, 1);
   }
-  return { outcomes, totals, policies: inSourceOrder(policies) };
+  // Untouched tallies keep their order (a subsequence of a list in source order); the touched ones are merged in.
+  const kept = previous.policies.filter((p) => policies.get(policyKey(p.ref)) === p);
+  const changed = new Map<string, PolicyTally>();
+  for (const key of touched) {
+    const policy = policies.get(key);
+    if (policy) changed.set(key, policy);
+  }
+  return { outcomes, totals, policies: mergeBySource(kept, inSourceOrder(changed)), redecided: redo, replaced };
 }
 
 /**
  * Shapes grouped by what `SimulationUpdate.affects` reads of a record (its mesh and destination
- * namespace, service and labels), built once per list of shapes: `resimulate` then asks
- * `affects` once per group instead of once per shape.
+ * namespace, service and labels), built once per list of shapes (when the traffic is loaded):
+ * `resimulate` then asks `affects` once per group instead of once per shape.
  */
 export class DestinationGroups {
   readonly groups: { record: AccessRecord; indexes: number[] }[] = [];
@@ -330,10 +368,20 @@ export class DestinationGroups {
   constructor(shapes: readonly TrafficShape[]) {
     this.shapes = shapes.length;
     const byKey = new Map<string, { record: AccessRecord; indexes: number[] }>();
+    // Shapes of one workload share its label map (ingest copies each once): its part of the key is built once per map.
+    const labelKeys = new Map<Record<string, string>, string>();
+    const labelKey = (labels: Record<string, string>): string => {
+      let key = labelKeys.get(labels);
+      if (key === undefined) {
+        key = JSON.stringify(Object.entries(labels).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+        labelKeys.set(labels, key);
+      }
+      return key;
+    };
     shapes.forEach((shape, index) => {
       const { mesh, destination } = shape.record;
-      const labels = destination?.labels ? Object.entries(destination.labels).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)) : null;
-      const key = JSON.stringify([mesh ?? null, destination ? 1 : 0, destination?.namespace ?? null, destination?.service ?? null, labels]);
+      // A JSON array (it ends where it says) followed by the labels' key or nothing: one string per distinct value.
+      const key = JSON.stringify([mesh ?? null, destination ? 1 : 0, destination?.namespace ?? null, destination?.service ?? null]) + (destination?.labels ? labelKey(destination.labels) : '');
       let group = byKey.get(key);
       if (!group) {
         byKey.set(key, (group = { record: shape.record, indexes: [] }));
@@ -377,6 +425,18 @@ function bySource(a: SourceRef, b: SourceRef): number {
   const s = a.range.start;
   const t = b.range.start;
   return s.line - t.line || s.character - t.character || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
+}
+
+/** Two lists in source order as one. */
+function mergeBySource(a: PolicyTally[], b: readonly PolicyTally[]): PolicyTally[] {
+  if (b.length === 0) return a;
+  const out: PolicyTally[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(bySource(a[i]!.ref, b[j]!.ref) <= 0 ? a[i++]! : b[j++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }
 
 /** Policies, and the rules of each, in the order they are written. */
