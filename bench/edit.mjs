@@ -12,7 +12,7 @@
 // whatever the server does; it also reports whether simulation diagnostics (about observed
 // calls) appeared at all.
 //
-//   node bench/edit.mjs [--quick] [--lines 1000000] [--edits 30] [--only examples|generated] [--profile dir] [--tag name]
+//   node bench/edit.mjs [--quick] [--lines 1000000] [--edits 30] [--only examples|generated] [--mesh istio|linkerd|consul] [--profile dir] [--tag name]
 // --tag names this run's workspaces and results file (edit-ws-…-<name>, edit-results-<name>.json) and removes the
 // workspaces afterwards, so that runs from several worktrees sharing bench/.data do not step on each other.
 // --profile runs the server under `node --cpu-prof` and writes its profile into dir; the edits
@@ -36,7 +36,19 @@ const LINES = Number(arg('lines', quick ? '100000' : '1000000'));
 const EDITS = Number(arg('edits', quick ? '10' : '30'));
 const QUIET_MS = 5000;
 const SETTLE_MS = 1500;
-const FORMAT = 'istio-json';
+// --mesh picks the generated policies edited and the traffic loaded (default istio; the results
+// file of another mesh is edit-results-<mesh>.json). The edit alternates two versions of one rule.
+const MESH = arg('mesh', 'istio');
+const GENERATED_EDITS = {
+  // The first policy (the first service's main ALLOW) loses DELETE and gets it back.
+  istio: { format: 'istio-json', anchor: 'methods: ["GET", "POST", "PUT", "DELETE"]', edited: 'methods: ["GET", "POST", "PUT"]', policies: '1,000 Istio policies' },
+  // The first HTTPRoute's path prefix loses its last character and gets it back.
+  linkerd: { format: 'linkerd-json', anchor: 'value: /api/v1/orders/items', edited: 'value: /api/v1/orders/item', policies: 'the generated Linkerd Servers, routes and authorizations' },
+  // The first intention's allow permission loses DELETE and gets it back.
+  consul: { format: 'consul-json', anchor: 'pathPrefix: /api/v1/orders/items\n        methods: ["GET", "POST", "PUT", "DELETE"]', edited: 'pathPrefix: /api/v1/orders/items\n        methods: ["GET", "POST", "PUT"]', policies: 'the generated Consul intentions' },
+}[MESH];
+if (!GENERATED_EDITS) throw new Error(`bench/edit.mjs: --mesh is istio, linkerd or consul, not ${MESH}`);
+const FORMAT = GENERATED_EDITS.format;
 const ONLY = arg('only', undefined);
 const server = join(ROOT, 'dist', 'server.js');
 if (!existsSync(server)) throw new Error('bench/edit.mjs: run "npm run build" first');
@@ -172,24 +184,23 @@ if (ONLY !== 'generated') {
 let generated;
 if (ONLY !== 'examples') {
   const mesh = await ensureMesh(LINES, [FORMAT]);
-  const ws = join(HERE, '.data', tagged(`edit-ws-${LINES}`));
+  const ws = join(HERE, '.data', tagged(`edit-ws-${LINES}${MESH === 'istio' ? '' : `-${MESH}`}`));
   rmSync(ws, { recursive: true, force: true });
   for (const d of ['policies', 'inventory', 'traffic']) mkdirSync(join(ws, d), { recursive: true });
-  writeFileSync(join(ws, 'policies', 'istio.yaml'), readFileSync(join(mesh.dir, 'policies', 'istio.yaml')));
+  writeFileSync(join(ws, 'policies', `${MESH}.yaml`), readFileSync(join(mesh.dir, 'policies', `${MESH}.yaml`)));
   writeFileSync(join(ws, 'inventory', 'cluster.yaml'), readFileSync(mesh.inventory));
   linkSync(join(mesh.dir, 'traffic', FORMATS[FORMAT].file), join(ws, 'traffic', FORMATS[FORMAT].file));
   writeFileSync(join(ws, '.meshpolicy.yaml'), `traffic:\n  - traffic/${FORMATS[FORMAT].file}\ninventory:\n  - inventory/*.yaml\n`);
-  const policyPath = join(ws, 'policies', 'istio.yaml');
+  const policyPath = join(ws, 'policies', `${MESH}.yaml`);
   const text = readFileSync(policyPath, 'utf8');
-  // The edit: the first policy (the first service's main ALLOW) loses DELETE and gets it back.
-  const anchor = 'methods: ["GET", "POST", "PUT", "DELETE"]';
+  const { anchor, edited } = GENERATED_EDITS;
   if (!text.includes(anchor)) throw new Error('bench/edit.mjs: the policy to edit is not in the generated file');
-  generated = await measureEdits({ ws, policyPath, variant: (n) => (n % 2 ? text.replace(anchor, 'methods: ["GET", "POST", "PUT"]') : text) });
+  generated = await measureEdits({ ws, policyPath, variant: (n) => (n % 2 ? text.replace(anchor, edited) : text) });
   if (TAG) rmSync(ws, { recursive: true, force: true });
-  report(`Edit latency: ${LINES.toLocaleString('en-US')} ${FORMAT} lines in the workspace, 1,000 Istio policies, ${generated.edits} edits (didChange → publishDiagnostics); target p95 ≤ 100 ms`, generated);
+  report(`Edit latency: ${LINES.toLocaleString('en-US')} ${FORMAT} lines in the workspace, ${GENERATED_EDITS.policies}, ${generated.edits} edits (didChange → publishDiagnostics); target p95 ≤ 100 ms`, generated);
 }
 
 // The generated workspace's figures stay at the top level (bench/run.mjs reads them there).
 const results = { ...(generated ? { lines: LINES, format: FORMAT, ...generated } : {}), ...(examples ? { examples } : {}) };
 mkdirSync(join(HERE, '.data'), { recursive: true });
-writeFileSync(join(HERE, '.data', `${tagged('edit-results')}.json`), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(HERE, '.data', `${tagged(MESH === 'istio' ? 'edit-results' : `edit-results-${MESH}`)}.json`), `${JSON.stringify(results, null, 2)}\n`);
