@@ -554,6 +554,21 @@ function summary(model: TrafficModel): unknown {
 }
 
 describe('ingest with the format readers', () => {
+  it('access records: repeated lines count their `count`, and a key whose record is invalid is skipped on every line', async () => {
+    const valid = (i: number) => `{"time":"2025-03-14T09:00:0${i}Z","mesh":"istio","protocol":"http","destination":{"port":8080},"request":{"method":"GET","path":"/a"},"count":3}`;
+    const invalid = (i: number) => `{"time":"2025-03-14T09:00:0${i}Z","mesh":"istio","destination":{"port":0}}`;
+    const lines = [0, 1, 2, 3, 4].flatMap((i) => [valid(i), invalid(i)]);
+    const model = await withReaders([file(lines, 'records-repeat.jsonl')], { workers: 1 });
+    assert.equal(model.shapes.length, 1);
+    assert.equal(model.shapes[0]!.count, 15);
+    assert.equal(model.shapes[0]!.firstTime, '2025-03-14T09:00:00Z');
+    assert.equal(model.shapes[0]!.lastTime, '2025-03-14T09:00:04Z');
+    assert.equal(model.stats.calls, 15);
+    assert.equal(model.stats.parsed, 5);
+    assert.deepEqual(model.stats.skippedByReason, { 'access record: destination.port must be an integer from 1 to 65535, not number 0': 5 });
+    assertAccounting(model);
+  });
+
   it("keeps each shape's first and last time exactly as its lines wrote them, sub-millisecond digits included", async () => {
     const line = (time: string, path = '/api/v1/x') => `10.40.163.11:34765 search-8.platform.serviceaccount.identity.linkerd.cluster.local - [${time}] "GET http://fraud-8.identity.svc.cluster.local:8080${path} HTTP/1.1" 200`;
     // per shape, its lines' times in log order: nanoseconds across an hour, microseconds, a
