@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { classifyLine, createReader, detectFormat } from '../../../server/src/engine/traffic/detect';
 import { checkAccessRecord } from '../../../server/src/engine/traffic/formats/accessRecordJsonl';
-import { normalizeTime } from '../../../server/src/engine/traffic/formats/common';
+import { hashKeyParts, normalizeTime } from '../../../server/src/engine/traffic/formats/common';
 import { parseDenyReason } from '../../../server/src/engine/traffic/formats/denial';
 import { GAP_CLIENT_SIDE, GAP_NO_IDENTITY_FIELD } from '../../../server/src/engine/traffic/formats/envoyFields';
 import { EnvoyFormatError, checkEnvoyFormat, createEnvoyTextReader } from '../../../server/src/engine/traffic/formats/envoyText';
@@ -51,6 +51,10 @@ function assertPeekAgrees(reader: LineReader, line: string, expected: LineResult
   assert.equal(peeked.requestId, e.requestId);
   // (Linkerd lines join nothing: their hop is not used)
   if (e.record.mesh !== 'linkerd') assert.deepEqual([peeked.method, peeked.host, peeked.path], [e.record.request?.method, e.record.request?.host, e.record.request?.path]);
+  assert.equal(peeked.hash, hashKeyParts(peeked.parts));
+  // the record of a new key is built from what the peek found
+  assert.ok(reader.readPeeked, 'a reader with peek has readPeeked');
+  assert.deepEqual(reader.readPeeked(), expected);
 }
 
 const SNI_HTTPBIN = 'outbound_.8000_._.httpbin.foo.svc.cluster.local';
@@ -939,7 +943,9 @@ describe('line keys (the fast path of ingestion)', () => {
   const readers = new Map<LogFormatId, LineReader>();
   const key = (format: LogFormatId, line: string) => {
     if (!readers.has(format)) readers.set(format, createReader(format));
-    return readers.get(format)!.peek!(line)?.key;
+    const peeked = readers.get(format)!.peek!(line);
+    // the parts are the reader's scratch array: read at once (equal parts must give equal hashes)
+    return peeked === undefined ? undefined : `${peeked.hash}\u0003${peeked.parts.join('\u0001')}`;
   };
   const json = (fields: Record<string, unknown>) => JSON.stringify({ ...JSON_LINE, ...fields });
 

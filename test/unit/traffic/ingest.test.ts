@@ -554,6 +554,41 @@ function summary(model: TrafficModel): unknown {
 }
 
 describe('ingest with the format readers', () => {
+  it('access records: repeated lines count their `count`, and a key whose record is invalid is skipped on every line', async () => {
+    const valid = (i: number) => `{"time":"2025-03-14T09:00:0${i}Z","mesh":"istio","protocol":"http","destination":{"port":8080},"request":{"method":"GET","path":"/a"},"count":3}`;
+    const invalid = (i: number) => `{"time":"2025-03-14T09:00:0${i}Z","mesh":"istio","destination":{"port":0}}`;
+    const lines = [0, 1, 2, 3, 4].flatMap((i) => [valid(i), invalid(i)]);
+    const model = await withReaders([file(lines, 'records-repeat.jsonl')], { workers: 1 });
+    assert.equal(model.shapes.length, 1);
+    assert.equal(model.shapes[0]!.count, 15);
+    assert.equal(model.shapes[0]!.firstTime, '2025-03-14T09:00:00Z');
+    assert.equal(model.shapes[0]!.lastTime, '2025-03-14T09:00:04Z');
+    assert.equal(model.stats.calls, 15);
+    assert.equal(model.stats.parsed, 5);
+    assert.deepEqual(model.stats.skippedByReason, { 'access record: destination.port must be an integer from 1 to 65535, not number 0': 5 });
+    assertAccounting(model);
+  });
+
+  it("keeps each shape's first and last time exactly as its lines wrote them, sub-millisecond digits included", async () => {
+    const line = (time: string, path = '/api/v1/x') => `10.40.163.11:34765 search-8.platform.serviceaccount.identity.linkerd.cluster.local - [${time}] "GET http://fraud-8.identity.svc.cluster.local:8080${path} HTTP/1.1" 200`;
+    // per shape, its lines' times in log order: nanoseconds across an hour, microseconds, a
+    // fraction shorter than milliseconds, seconds only
+    const times: Record<string, string[]> = {
+      '/a': ['2025-03-14T08:59:59.999000001Z', '2025-03-14T09:00:00.000000009Z', '2025-03-14T09:00:01.123456Z'],
+      '/b': ['2025-03-14T09:00:01.5Z', '2025-03-14T09:00:02.1234567Z', '2025-03-14T09:00:03.25Z'],
+      '/c': ['2025-03-14T09:00:04Z', '2025-03-14T09:00:05.000100000Z'],
+    };
+    const lines = Object.entries(times).flatMap(([path, list]) => list.map((t) => line(t, path)));
+    const model = await withReaders([file(lines, 'linkerd-times.log')], { workers: 1 });
+    assert.equal(model.shapes.length, 3);
+    for (const shape of model.shapes) {
+      const list = times[shape.record.request!.path!]!;
+      assert.equal(shape.firstTime, list[0]);
+      assert.equal(shape.lastTime, list[list.length - 1]);
+      assert.equal(shape.record.time, list[0]);
+    }
+  });
+
   it('reads one file with worker threads exactly as on one thread, line numbers included', async () => {
     const { client, server } = envoyJsonCalls(3000);
     const lines: string[] = [];

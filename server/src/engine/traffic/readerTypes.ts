@@ -59,11 +59,26 @@ export interface LineReader {
    * characters below U+0004 or escapes, or is a TCP line): never a different answer than `read`.
    */
   peek?(line: string): LinePeek | undefined;
+  /**
+   * What `read` gives for the line of the last `peek` that returned a LinePeek, built from what
+   * that peek found (no second scan). Only right after that peek: ingestion calls it for a line
+   * whose key is new. Readers with `peek` have it.
+   */
+  readPeeked?(): ParsedLine;
 }
 
 /** What a reader's `peek` tells about a line (see LineReader.peek). */
 export interface LinePeek {
-  key: string;
+  /**
+   * The line's key, in parts: the first tells readers (and formats) apart, the others are the
+   * values that `read` turns into the record. No part holds a character below U+0004 that the
+   * line had (readers send such lines the full way), so joined with U+0001 they stay apart.
+   * A scratch array of the reader: valid until its next `peek` or `read` (ingest interns it at
+   * once, see ingest/lineKeys.ts), so no key string is built per line.
+   */
+  parts: readonly string[];
+  /** hashKeyParts(parts). */
+  hash: number;
   /** The record's time, as `read` would set it. */
   time: string | undefined;
   side: ParsedLine['side'];

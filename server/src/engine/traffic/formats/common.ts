@@ -34,6 +34,21 @@ export function hasKeySeparator(line: string): boolean {
   return KEY_SEPARATORS.test(line);
 }
 
+/**
+ * The hash of a line key's parts (LineKey.hash): FNV-1a over every character, with each part's
+ * length, as a small integer (30 bits, so a Map keyed by it does not box its keys).
+ */
+export function hashKeyParts(parts: readonly string[]): number {
+  let x = 0x811c9dc5;
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
+    const n = part.length;
+    x = Math.imul(x ^ n, 16777619);
+    for (let i = 0; i < n; i++) x = Math.imul(x ^ part.charCodeAt(i), 16777619);
+  }
+  return x & 0x3fffffff;
+}
+
 let readerKeys = 0;
 
 /** A prefix that tells one reader's (or format's) line keys from every other's. */

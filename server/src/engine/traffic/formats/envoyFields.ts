@@ -1,7 +1,7 @@
 import type { AccessRecord } from '../accessRecord';
 import type { LinePeek, ParsedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { addressIp, addressPort, httpProtocol, isGrpcUserAgent, normalizeTime, parsePort, parseStatus } from './common';
+import { addressIp, addressPort, hashKeyParts, httpProtocol, isGrpcUserAgent, normalizeTime, parsePort, parseStatus } from './common';
 import { DENIAL_JWT, DENIAL_NONE, denialOf, isRbacDenial, type DenialKind } from './denial';
 import {
   consulPrincipal,
@@ -413,7 +413,7 @@ export function peekEnvoyRecord(
   const direct = v[F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS];
   if (direct !== undefined) parts[F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS] = addressIp(direct) ?? NO_IP;
   return {
-    key: parts.join('\u0001'),
+    parts, hash: hashKeyParts(parts),
     time: normalizeTime(v[F.START_TIME]),
     side: c.side,
     mesh: c.mesh,

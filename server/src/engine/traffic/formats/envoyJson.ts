@@ -1,4 +1,4 @@
-import type { LinePeek, LineReader, LineResult, LogFormatId, ReaderOptions } from '../readerTypes';
+import type { LinePeek, LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions } from '../readerTypes';
 import type { Mesh } from '../../meshes';
 import { SKIP, hasKeySeparator, isBlank, newKeyPrefix } from './common';
 import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord, operatorTarget, peekEnvoyRecord } from './envoyFields';
@@ -83,6 +83,11 @@ export class EnvoyJsonReader implements LineReader {
     const scanner = this.scanner;
     if (scanner.scan(line) !== SCAN_OK || scanner.seen[F.KUBERNETES] === 1 || scanner.matched < this.minimumKeys) return undefined;
     return peekEnvoyRecord(scanner.values, scanner.seen, this.mesh, this.keyParts, this.keyPrefix);
+  }
+
+  readPeeked(): ParsedLine {
+    // (a peeked line has no shipper metadata: peek sent it the full way)
+    return buildEnvoyRecord(this.scanner.values, this.scanner.seen, this.mesh, this.headerNames);
   }
 
   read(line: string): LineResult {

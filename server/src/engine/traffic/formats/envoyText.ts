@@ -1,4 +1,4 @@
-import type { LinePeek, LineReader, LineResult, ReaderOptions } from '../readerTypes';
+import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions } from '../readerTypes';
 import type { Mesh } from '../../meshes';
 import { SKIP, hasKeySeparator, isBlank, newKeyPrefix } from './common';
 import { SLOT_COUNT, buildEnvoyRecord, operatorTarget, peekEnvoyRecord } from './envoyFields';
@@ -202,6 +202,8 @@ export class EnvoyTextReader implements LineReader {
   private readonly values: (string | undefined)[];
   /** Index of the format that matched last; tried first. */
   private last = 0;
+  /** Index of the format of the last peeked line. */
+  private peeked = 0;
   /** Per format: the prefix of its line keys (peek). */
   private readonly keyPrefixes: string[];
   private readonly keyParts: string[][];
@@ -219,6 +221,7 @@ export class EnvoyTextReader implements LineReader {
     if (hasKeySeparator(line)) return undefined;
     const index = this.matching(line);
     if (index < 0) return undefined;
+    this.peeked = index;
     return peekEnvoyRecord(this.values, this.formats[index]!.seen, this.mesh, this.keyParts[index]!, this.keyPrefixes[index]!);
   }
 
@@ -236,12 +239,18 @@ export class EnvoyTextReader implements LineReader {
     return -1;
   }
 
+  readPeeked(): ParsedLine {
+    return this.build(this.peeked);
+  }
+
+  private build(index: number): ParsedLine {
+    const format = this.formats[index]!;
+    return buildEnvoyRecord(this.values, format.seen, this.mesh, format.headerNames.length > 0 ? format.headerNames : undefined);
+  }
+
   read(line: string): LineResult {
     const index = this.matching(line);
-    if (index >= 0) {
-      const format = this.formats[index]!;
-      return buildEnvoyRecord(this.values, format.seen, this.mesh, format.headerNames.length > 0 ? format.headerNames : undefined);
-    }
+    if (index >= 0) return this.build(index);
     return isBlank(line) ? SKIP.blank : SKIP.notEnvoyText;
   }
 }

@@ -1,6 +1,6 @@
-import type { LinePeek, LineReader, LineResult } from '../readerTypes';
+import type { LinePeek, LineReader, LineResult, ParsedLine } from '../readerTypes';
 import { SKIP, hasKeySeparator, isBlank, newKeyPrefix, parseStatus, present } from './common';
-import { buildLinkerdRecord, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
+import { buildLinkerdRecord, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 
 /**
  * Linkerd's `apache` access log (`config.linkerd.io/access-log: apache`):
@@ -15,6 +15,9 @@ export class LinkerdApacheReader implements LineReader {
   readonly format = 'linkerd-apache' as const;
 
   private readonly keyPrefix = newKeyPrefix();
+  private readonly keyParts = new Array<string>(LINKERD_KEY_PARTS).fill('');
+  /** The fields of the last peeked line. */
+  private peeked: LinkerdFields | undefined;
 
   read(line: string): LineResult {
     const fields = this.fields(line);
@@ -24,7 +27,13 @@ export class LinkerdApacheReader implements LineReader {
   peek(line: string): LinePeek | undefined {
     if (hasKeySeparator(line)) return undefined;
     const fields = this.fields(line);
-    return fields === undefined ? undefined : peekLinkerdRecord(fields, this.keyPrefix);
+    if (fields === undefined) return undefined;
+    this.peeked = fields;
+    return peekLinkerdRecord(fields, this.keyPrefix, this.keyParts);
+  }
+
+  readPeeked(): ParsedLine {
+    return buildLinkerdRecord(this.peeked!);
   }
 
   /** The line's fields, or undefined when it is not an apache-style Linkerd line. */

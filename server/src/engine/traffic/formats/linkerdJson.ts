@@ -1,7 +1,7 @@
-import type { LinePeek, LineReader, LineResult } from '../readerTypes';
+import type { LinePeek, LineReader, LineResult, ParsedLine } from '../readerTypes';
 import { SKIP, hasKeySeparator, isBlank, newKeyPrefix, parseStatus } from './common';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
-import { buildLinkerdRecord, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
+import { buildLinkerdRecord, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 import { metadataFromKubernetes } from './shipper';
 
 /**
@@ -49,13 +49,23 @@ export class LinkerdJsonReader implements LineReader {
   readonly format = 'linkerd-json' as const;
   private readonly scanner = new FlatJsonScanner(TABLE, 13);
   private readonly keyPrefix = newKeyPrefix();
+  private readonly keyParts = new Array<string>(LINKERD_KEY_PARTS).fill('');
+  /** The fields of the last peeked line. */
+  private peeked: LinkerdFields | undefined;
 
   peek(line: string): LinePeek | undefined {
     // escaped strings are decoded by the full read
     if (line.indexOf('\\') >= 0 || hasKeySeparator(line)) return undefined;
     const s = this.scanner;
     if (s.scan(line) !== SCAN_OK || s.seen[K.kubernetes] === 1 || this.skipReason() !== undefined) return undefined;
-    return peekLinkerdRecord(this.fields(), this.keyPrefix);
+    const fields = this.fields();
+    this.peeked = fields;
+    return peekLinkerdRecord(fields, this.keyPrefix, this.keyParts);
+  }
+
+  readPeeked(): ParsedLine {
+    // (a peeked line has no shipper metadata: peek sent it the full way)
+    return buildLinkerdRecord(this.peeked!);
   }
 
   /** Why the scanned line is not an access log line, or undefined when it is one. */

@@ -1,4 +1,4 @@
-import type { LinePeek, LineReader, LineResult, LogFormatId, ShipperMetadata } from '../readerTypes';
+import type { LinePeek, LineReader, LineResult, ParsedLine, LogFormatId, ShipperMetadata } from '../readerTypes';
 import { SKIP, normalizeTime } from './common';
 import { FlatJsonScanner, SCAN_OK } from './jsonScan';
 
@@ -290,6 +290,11 @@ export class ShipperAwareReader implements LineReader {
     const c = line.charCodeAt(0);
     if (c === 0xfeff || (c === 91 /* [ */ && line.startsWith('[pod/'))) return undefined;
     return this.base.peek(line);
+  }
+
+  readPeeked(): ParsedLine {
+    // (peek answered only for a line the base reader reads as it is)
+    return this.base.readPeeked!();
   }
 
   read(text: string): LineResult {

@@ -1,15 +1,17 @@
 import type { LinePeek, LineReader, ParsedLine } from '../readerTypes';
-import type { ClientIdentity, Resolution, Resolver } from './resolve';
-import { copyString, mix, ShapeTable, type FoldedCall, type ShapeAcc } from './shapes';
+import { LineKeys, type KnownCall, type LineKey } from './lineKeys';
+import type { ClientIdentity, Resolver } from './resolve';
+import { copyString, mix, ShapeTable, type FoldedCall } from './shapes';
 
 /**
  * One line on its way to a shape. `file` indexes the pipeline's file (or range) list. A line is
- * either read (`p`), or only peeked at (`q`, with the line and its reader to read it when its key
- * is new; see LineReader.peek).
+ * either read (`p`), or only peeked at (`q` and its interned key `k`, with the line and its
+ * reader to read it when its key is new; see LineReader.peek). `q.parts` is stale: use `k`.
  */
 export interface Item {
   p: ParsedLine | undefined;
   q?: LinePeek | undefined;
+  k?: LineKey | undefined;
   text?: string | undefined;
   reader?: LineReader | undefined;
   /** Epoch ms of the record's time (NaN when it has none). */
@@ -52,7 +54,7 @@ interface Pending {
   done: boolean;
   caller?: ClientIdentity | undefined;
   /** The key of the joined client-side line, when it was peeked (LineReader.peek). */
-  clientKey?: string | undefined;
+  clientKey?: LineKey | undefined;
   /** Hash of the hop (method, host, path), kept when the line is let go. */
   hop?: number;
   tcp: boolean;
@@ -123,29 +125,6 @@ function materialize(item: Item): ParsedLine {
   return item.p;
 }
 
-/** What folding a peeked line (or pair) needs once its key is known: its shape and how it was resolved. */
-interface KnownCall extends Resolution {
-  shape: ShapeAcc;
-  /** The caller the client side gave (for a retry of the same request), when it was a pair. */
-  caller: ClientIdentity | undefined;
-}
-
-/**
- * What the memo knows of one line key (the key of a peeked line, in the role it played): the call
- * of the line alone, alone with a request id, joined with a client-side line (by that line's
- * key), or as a retry of a request joined before (by the key of that request's client line).
- * Nested maps of flat strings: no key is built per line.
- */
-interface KnownKey {
-  alone?: KnownCall | undefined;
-  aloneWithId?: KnownCall | undefined;
-  pairs?: Map<string, KnownCall> | undefined;
-  retries?: Map<string, KnownCall> | undefined;
-}
-
-/** Line keys remembered at most; then the memo starts again (its keys are about one line long each). */
-const MAX_KNOWN_KEYS = 200_000;
-
 export class Folder {
   readonly table: ShapeTable;
   readonly join: JoinStats = { joinedPairs: 0, tcpPairs: 0, gatewayLegs: 0, unmatched: 0, evictedBySize: 0, reused: 0 };
@@ -156,8 +135,8 @@ export class Folder {
   private readonly scratch: FoldedCall = { record: {}, t: 0, file: 0, line: 0, sourceMethod: 'unresolved', destinationMethod: 'unresolved' };
   private now = NaN;
   private sinceEviction = 0;
-  /** By line key (or pair of keys): the shape and resolution the full way gave (LineReader.peek). */
-  private readonly known = new Map<string, KnownKey>();
+  /** The line keys of peeked lines, each with the shape and resolution the full way gave its calls. */
+  readonly lineKeys = new LineKeys();
 
   constructor(private readonly resolver: Resolver, private readonly options: FolderOptions) {
     this.table = new ShapeTable(options.maxSamples, options.keyHeaders ? new Set(options.keyHeaders.map((h) => h.toLowerCase())) : undefined, options.timeBucketMs);
@@ -170,7 +149,7 @@ export class Folder {
     if (Number.isNaN(t)) t = item.t = Number.isNaN(this.now) ? 0 : this.now;
     else if (!(t <= this.now)) this.now = t;
     const side = q ? q.side : p!.side;
-    if (p && side === 'outbound' && item.legDone !== true) {
+    if (p && q === undefined && side === 'outbound' && item.legDone !== true) {
       // (a peeked line has no shipper metadata: no gateway wrote it, as far as we can tell)
       const leg = this.resolver.gatewayLeg(p);
       if (leg) {
@@ -193,7 +172,7 @@ export class Folder {
       const close = Math.abs(pending.t - t) <= (tcp ? Math.min(TCP_JOIN_WINDOW_MS, this.options.joinWindowMs) : this.options.joinWindowMs);
       if (!pending.done && pending.side !== side && close) {
         const [server, client] = side === 'inbound' ? [item, pending.item] : [pending.item, item];
-        const clientKey = client.q?.key;
+        const clientKey = client.k;
         const caller = this.emit(server, client);
         this.join.joinedPairs++;
         if (tcp) {
@@ -285,8 +264,10 @@ export class Folder {
     if (bySize) this.join.evictedBySize++;
     if (this.options.isEdge?.(item.t)) {
       item.legDone = true;
-      // handed to the parent thread: as a plain record, not a reader
+      // handed to the parent thread: as a plain record, not a reader nor a key of this thread's
       materialize(item);
+      item.q = undefined;
+      item.k = undefined;
       this.edge.push(item);
       return;
     }
@@ -301,7 +282,7 @@ export class Folder {
    * whose key (or pair of keys) was folded before count on the same shape without a record;
    * the others are read in full and resolved. Returns the caller the client side gives.
    */
-  private emit(base: Item, client?: Item, caller?: ClientIdentity | null, clientKey?: string): ClientIdentity | undefined {
+  private emit(base: Item, client?: Item, caller?: ClientIdentity | null, clientKey?: LineKey): ClientIdentity | undefined {
     const call = this.scratch;
     call.t = base.t;
     call.file = base.file;
@@ -309,24 +290,21 @@ export class Folder {
     call.file2 = client?.file;
     call.line2 = client?.line;
     // the memo entry of this call's key(s): undefined when some line of it was not peeked
-    let entry: KnownKey | undefined;
+    const entry = base.k;
     let role = 0; // 1 alone, 2 alone with a request id, 3 joined (by client key), 4 retry (by clientKey)
-    let other: string | undefined;
-    let baseKey: string | undefined;
-    if (base.q !== undefined && (client === undefined ? caller === undefined || clientKey !== undefined : client.q !== undefined)) {
-      baseKey = base.q.key;
-      entry = this.known.get(baseKey);
+    let other: LineKey | undefined;
+    if (entry !== undefined && (client === undefined ? caller === undefined || clientKey !== undefined : client.k !== undefined)) {
       // (alone, a request id changes only the reason given for an unknown caller)
-      role = client !== undefined ? 3 : caller !== undefined ? 4 : base.q.requestId ? 2 : 1;
-      other = role === 3 ? client!.q!.key : role === 4 ? clientKey : undefined;
-      const known = entry === undefined ? undefined
-        : role === 1 ? entry.alone : role === 2 ? entry.aloneWithId : role === 3 ? entry.pairs?.get(other!) : entry.retries?.get(other!);
+      role = client !== undefined ? 3 : caller !== undefined ? 4 : base.q!.requestId ? 2 : 1;
+      other = role === 3 ? client!.k : role === 4 ? clientKey : undefined;
+      const known = role === 1 ? entry.alone : role === 2 ? entry.aloneWithId
+        : role === 3 ? (entry.pairKey === other ? entry.pair : entry.pairs?.get(other!)) : entry.retries?.get(other!);
       if (known !== undefined) {
         call.sourceMethod = known.sourceMethod;
         call.sourceReason = known.sourceReason;
         call.destinationMethod = known.destinationMethod;
         call.destinationReason = known.destinationReason;
-        this.table.count(known.shape, call, base.q.time, 1);
+        this.table.count(known.shape, call, base.q!.time, 1);
         return known.caller;
       }
     }
@@ -344,15 +322,16 @@ export class Folder {
         shape, caller: identity,
         sourceMethod: call.sourceMethod, sourceReason: call.sourceReason, destinationMethod: call.destinationMethod, destinationReason: call.destinationReason,
       };
-      if (entry === undefined) {
-        if (this.known.size >= MAX_KNOWN_KEYS) this.known.clear();
-        entry = {};
-        this.known.set(baseKey!, entry);
+      const key = entry!;
+      if (role === 1) key.alone = known;
+      else if (role === 2) key.aloneWithId = known;
+      else if (role === 3) {
+        if (key.pairKey === undefined) {
+          key.pairKey = other;
+          key.pair = known;
+        } else (key.pairs ??= new Map()).set(other!, known);
       }
-      if (role === 1) entry.alone = known;
-      else if (role === 2) entry.aloneWithId = known;
-      else if (role === 3) (entry.pairs ??= new Map()).set(other!, known);
-      else (entry.retries ??= new Map()).set(other!, known);
+      else (key.retries ??= new Map()).set(other!, known);
     }
     return identity;
   }

@@ -1,5 +1,6 @@
 import type { LineReader, ParsedLine } from '../readerTypes';
 import type { Folder, Item } from './folder';
+import type { LineKeys } from './lineKeys';
 import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
 import { TimeParser } from './time';
 import type { TimeWindow } from './types';
@@ -54,7 +55,7 @@ class Cursor {
   private lineNo = 0;
   private lastT = NaN;
 
-  constructor(readonly task: ReadTask, private readonly reader: LineReader, private readonly hooks: PipelineHooks) {
+  constructor(readonly task: ReadTask, private readonly reader: LineReader, private readonly hooks: PipelineHooks, private readonly keys: LineKeys) {
     this.batches = readLineBatches(task.path, {
       gzip: task.gzip,
       ...(task.start !== undefined ? { start: task.start } : {}),
@@ -109,6 +110,7 @@ class Cursor {
     const reader = this.reader;
     const peek = reader.peek;
     const items = this.items;
+    const keys = this.keys;
     const id = this.task.id;
     const stats = this.stats;
     const tw = this.hooks.timeWindow;
@@ -151,7 +153,15 @@ class Cursor {
       else this.lastT = t;
       if (window && (t < window.since! || t >= window.until!)) { this.skip('outside the time window'); continue; }
       stats.parsed++;
-      items.push(peeked !== undefined ? { p: undefined, q: peeked, text: line, reader, t, file: id, line: this.lineNo } : { p: result, t, file: id, line: this.lineNo });
+      if (peeked === undefined) {
+        items.push({ p: result, t, file: id, line: this.lineNo });
+        continue;
+      }
+      // the key is interned now (the peek's parts are the reader's scratch array); a new key's
+      // line is read now, from what the peek found: every call it takes part in is new
+      const k = keys.intern(peeked);
+      if (keys.fresh && reader.readPeeked !== undefined) items.push({ p: reader.readPeeked(), q: peeked, k, t, file: id, line: this.lineNo });
+      else items.push({ p: undefined, q: peeked, k, text: line, reader, t, file: id, line: this.lineNo });
     }
   }
 }
@@ -162,7 +172,7 @@ class Cursor {
  * Returns each task's counts (in task order). Honours the abort signal between batches.
  */
 export async function foldTasks(tasks: { task: ReadTask; reader: LineReader }[], folder: Folder, hooks: PipelineHooks = {}): Promise<TaskStats[]> {
-  const cursors = tasks.map(({ task, reader }) => new Cursor(task, reader, hooks));
+  const cursors = tasks.map(({ task, reader }) => new Cursor(task, reader, hooks, folder.lineKeys));
   try {
     const active: Cursor[] = [];
     await Promise.all(cursors.map(async (c) => { if (await c.fill()) active.push(c); }));

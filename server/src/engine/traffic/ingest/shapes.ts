@@ -239,8 +239,11 @@ export interface ShapeAcc {
   count: number;
   firstMs: number;
   firstTime?: string;
+  /** With firstTime SUB_MS: the digits after its milliseconds (see subMillis). */
+  firstSub?: number;
   lastMs: number;
   lastTime?: string;
+  lastSub?: number;
   /** Sample locations as [fileIndex, line, fileIndex, line, ...]. */
   samples: number[];
   sourceBy: Partial<Record<ResolutionMethod, number>>;
@@ -317,10 +320,20 @@ export class ShapeTable {
   /** Counts `n` more calls of a shape: `call` gives their time, lines and resolution (its record is not read). */
   count(shape: ShapeAcc, call: FoldedCall, time: string | undefined, n: number): void {
     if (time !== undefined) {
-      // Times in toISOString()'s own form are rebuilt from the milliseconds at the end; others are
-      // copied (a time cut out of a line would keep the line's whole chunk of input alive).
-      if (shape.firstTime === undefined || call.t < shape.firstMs) { shape.firstMs = call.t; shape.firstTime = isoForm(time) ? ISO : copyString(time); }
-      if (shape.lastTime === undefined || call.t > shape.lastMs) { shape.lastMs = call.t; shape.lastTime = isoForm(time) ? ISO : copyString(time); }
+      // Times in toISOString()'s own form are rebuilt from the milliseconds at the end, and so are
+      // those with more digits after the milliseconds (Linkerd's nanoseconds: the digits are kept
+      // as a number); others are copied (a time cut out of a line would keep the line's whole
+      // chunk of input alive). The last time changes with nearly every call: no string per call.
+      if (shape.firstTime === undefined || call.t < shape.firstMs) {
+        shape.firstMs = call.t;
+        shape.firstTime = this.timeMark(time, call.t);
+        if (shape.firstTime === SUB_MS) shape.firstSub = this.sub;
+      }
+      if (shape.lastTime === undefined || call.t > shape.lastMs) {
+        shape.lastMs = call.t;
+        shape.lastTime = this.timeMark(time, call.t);
+        if (shape.lastTime === SUB_MS) shape.lastSub = this.sub;
+      }
     }
     this.extraCalls += n - 1;
     shape.count += n;
@@ -374,6 +387,55 @@ export class ShapeTable {
     return out;
   }
 
+  /** What a shape keeps of a call's time: ISO, SUB_MS (the digits then in `sub`) or a copy. */
+  private timeMark(time: string, t: number): string {
+    if (isoForm(time)) return ISO;
+    const sub = this.subMillis(time, t);
+    if (sub < 0) return copyString(time);
+    this.sub = sub;
+    return SUB_MS;
+  }
+
+  private sub = 0;
+
+  /**
+   * For `YYYY-MM-DDTHH:MM:SS.mmmD…Z` with 1 to 6 digits D after the milliseconds, whose first 23
+   * characters `new Date(t).toISOString()` gives back: the digits as value · 8 + their count.
+   * Else -1. The date and hour are checked against `t` once per hour of lines.
+   */
+  private subMillis(time: string, t: number): number {
+    const n = time.length;
+    if (n < 25 || n > 30 || time.charCodeAt(n - 1) !== 90 /* Z */ || time.charCodeAt(19) !== 46 /* . */) return -1;
+    if (!time.startsWith(this.checkedHour) || Math.floor(t / 3_600_000) !== this.checkedHourMs) {
+      const hourMs = Math.floor(t / 3_600_000);
+      if (!Number.isFinite(hourMs) || new Date(hourMs * 3_600_000).toISOString().slice(0, 14) !== time.slice(0, 14)) return -1;
+      this.checkedHour = time.slice(0, 14);
+      this.checkedHourMs = hourMs;
+    }
+    // minutes, seconds and milliseconds as toISOString writes them, and t agreeing with them
+    if (time.charCodeAt(16) !== 58 || time.charCodeAt(13) !== 58) return -1;
+    const minutes = twoDigits(time, 14);
+    const seconds = twoDigits(time, 17);
+    let ms = 0;
+    for (let i = 20; i < 23; i++) {
+      const d = time.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return -1;
+      ms = ms * 10 + d;
+    }
+    if (minutes < 0 || minutes > 59 || seconds < 0 || seconds > 59 || t - this.checkedHourMs * 3_600_000 !== minutes * 60_000 + seconds * 1000 + ms) return -1;
+    let value = 0;
+    for (let i = 23; i < n - 1; i++) {
+      const d = time.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return -1;
+      value = value * 10 + d;
+    }
+    return value * 8 + (n - 24);
+  }
+
+  /** The `YYYY-MM-DDTHH:` that subMillis checked last, and its hour since the epoch. */
+  private checkedHour = '\u0000';
+  private checkedHourMs = NaN;
+
   /** Copies of label maps, by the map they copy (see detach). */
   private readonly copies = new WeakMap<object, object>();
   private readonly strings = new Map<string, string>();
@@ -401,8 +463,8 @@ export class ShapeTable {
         continue;
       }
       shape.count += o.count;
-      if (o.firstTime !== undefined && (shape.firstTime === undefined || o.firstMs < shape.firstMs)) { shape.firstMs = o.firstMs; shape.firstTime = o.firstTime; }
-      if (o.lastTime !== undefined && (shape.lastTime === undefined || o.lastMs > shape.lastMs)) { shape.lastMs = o.lastMs; shape.lastTime = o.lastTime; }
+      if (o.firstTime !== undefined && (shape.firstTime === undefined || o.firstMs < shape.firstMs)) { shape.firstMs = o.firstMs; shape.firstTime = o.firstTime; shape.firstSub = o.firstSub; }
+      if (o.lastTime !== undefined && (shape.lastTime === undefined || o.lastMs > shape.lastMs)) { shape.lastMs = o.lastMs; shape.lastTime = o.lastTime; shape.lastSub = o.lastSub; }
       for (let i = 0; i < samples.length && shape.samples.length < this.maxSamples * 2; i += 2) shape.samples.push(samples[i]!, samples[i + 1]!);
       addCounts(shape.sourceBy, o.sourceBy);
       addCounts(shape.destinationBy, o.destinationBy);
@@ -425,8 +487,8 @@ export class ShapeTable {
       const samples: SampleLocation[] = [];
       for (let k = 0; k < s.samples.length; k += 2) samples.push({ file: files[s.samples[k]!] ?? '?', line: s.samples[k + 1]! });
       if (samples.length > 1) samples.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
-      const firstTime = s.firstTime === ISO ? new Date(s.firstMs).toISOString() : s.firstTime;
-      const lastTime = s.lastTime === ISO ? new Date(s.lastMs).toISOString() : s.lastTime;
+      const firstTime = shapeTime(s.firstTime, s.firstMs, s.firstSub);
+      const lastTime = shapeTime(s.lastTime, s.lastMs, s.lastSub);
       const record = s.record;
       record.count = s.count;
       if (firstTime !== undefined) record.time = firstTime;
@@ -507,6 +569,22 @@ function compareKeys(a: string, b: string): number {
  */
 /** Marks a shape time to be rebuilt from its milliseconds (see ShapeTable.add). */
 const ISO = '\u0000iso';
+
+/** Marks a shape time to be rebuilt from its milliseconds and the digits after them (ShapeTable.subMillis). */
+const SUB_MS = '\u0000iso+';
+
+/** A shape's first or last time as the line gave it (see ShapeTable.count). */
+function shapeTime(time: string | undefined, ms: number, sub: number | undefined): string | undefined {
+  if (time === ISO) return new Date(ms).toISOString();
+  if (time === SUB_MS) return `${new Date(ms).toISOString().slice(0, 23)}${String(Math.floor(sub! / 8)).padStart(sub! % 8, '0')}Z`;
+  return time;
+}
+
+function twoDigits(s: string, at: number): number {
+  const a = s.charCodeAt(at) - 48;
+  const b = s.charCodeAt(at + 1) - 48;
+  return a < 0 || a > 9 || b < 0 || b > 9 ? -1 : a * 10 + b;
+}
 
 /** `YYYY-MM-DDTHH:MM:SS.mmmZ`, which `new Date(ms).toISOString()` gives back exactly. */
 function isoForm(time: string): boolean {
