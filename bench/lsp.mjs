@@ -15,6 +15,9 @@ export class LspClient {
   constructor(command, options = {}) {
     this.settings = options.settings ?? (() => null);
     this.published = new Map();
+    /** The text of each open document as last sent. */
+    this.texts = new Map();
+    this.incrementalSync = false;
     this.waiters = [];
     this.notifications = [];
     this.stderr = '';
@@ -68,6 +71,8 @@ export class LspClient {
       },
     });
     this.connection.sendNotification('initialized', {});
+    const sync = result?.capabilities?.textDocumentSync;
+    this.incrementalSync = (typeof sync === 'number' ? sync : sync?.change) === 2;
     return result;
   }
 
@@ -76,11 +81,17 @@ export class LspClient {
   }
 
   open(uri, text, version = 1, languageId = 'yaml') {
+    this.texts.set(uri, text);
     this.connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version, text } });
   }
 
+  /** Changes the document to `text`. To a server that asked for incremental sync, as VS Code
+   * does: only the changed range (between the common prefix and suffix) and its new text. */
   change(uri, text, version) {
-    this.connection.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text }] });
+    const before = this.texts.get(uri);
+    this.texts.set(uri, text);
+    const change = this.incrementalSync && before !== undefined ? rangeChange(before, text) : { text };
+    this.connection.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [change] });
   }
 
   /** Latest publish for `uri` that satisfies `accept` (default: for `version`, if given), after `since`. */
@@ -159,4 +170,20 @@ export async function peakRssMiB(pid) {
   } catch {
     return undefined;
   }
+}
+
+/** The one range edit that turns `before` into `after`, in LSP positions (UTF-16, as JS strings). */
+export function rangeChange(before, after) {
+  let prefix = 0;
+  const shorter = Math.min(before.length, after.length);
+  while (prefix < shorter && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
+  let suffix = 0;
+  while (suffix < shorter - prefix && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
+  const position = (offset) => {
+    const lineStart = before.lastIndexOf('\n', offset - 1) + 1;
+    let line = 0;
+    for (let i = before.indexOf('\n'); i >= 0 && i < offset; i = before.indexOf('\n', i + 1)) line++;
+    return { line, character: offset - lineStart };
+  };
+  return { range: { start: position(prefix), end: position(before.length - suffix) }, text: after.slice(prefix, after.length - suffix) };
 }
