@@ -4,7 +4,7 @@ import { readHcl } from '../../server/src/engine/source/hclReader';
 import { readJson } from '../../server/src/engine/source/jsonReader';
 import { DEFAULT_READ_LIMITS } from '../../server/src/engine/source/sourceFile';
 import { getEntry, locate, toValue } from '../../server/src/engine/source/tree';
-import { readYaml } from '../../server/src/engine/source/yamlReader';
+import { readYaml, YamlDocumentCache } from '../../server/src/engine/source/yamlReader';
 
 describe('YAML reader', () => {
   it('reads every document of a multi-document file with exact spans', () => {
@@ -127,5 +127,20 @@ describe('HCL reader', () => {
   it('reports an unterminated string and an unclosed block', () => {
     assert.match(readHcl('e.hcl', 'Name = "api\n').documents[0]!.problems[0]!.message, /unterminated string/);
     assert.match(readHcl('e.hcl', 'Sources {\n Name = "a"\n').documents[0]!.problems[0]!.message, /found the end of the file/);
+  });
+});
+
+describe('YAML document cache', () => {
+  it('keeps the chunks used last and drops the least recently used when over its size', () => {
+    const chunk = (c: string) => `${c}: ${c.repeat(380)}\n`;
+    const cache = new YamlDocumentCache(16 * 400);
+    const entry = () => ({ parsed: [] });
+    for (const c of 'abcdefghijklmnop') cache.set(chunk(c), entry());
+    assert.ok(cache.get(chunk('a')), 'a is still there: the cache holds about 16 chunks');
+    // Using a again makes b the oldest: the next chunks push out b, c, ... but not a.
+    for (const c of 'qrstu') cache.set(chunk(c), entry());
+    assert.ok(cache.get(chunk('a')), 'a was used recently');
+    assert.equal(cache.get(chunk('b')), undefined, 'b was the least recently used');
+    assert.ok(cache.get(chunk('u')), 'the last one set is there');
   });
 });

@@ -36,26 +36,28 @@ export function documentOrigin(document: SourceDocument): DocumentOrigin | undef
  * open. Spans are stored relative to the document and shifted on the way out.
  */
 export class YamlDocumentCache {
-  private readonly entries = new Map<string, CacheEntry>();
+  private readonly entries = new Map<string, CacheEntry & { used: number }>();
   private size = 0;
+  private clock = 0;
 
   constructor(private readonly maxChars = 64 * 1024 * 1024) {}
 
+  // Least recently used goes first, by a use stamp: an edit looks up every chunk of its file,
+  // and moving each hit to the end of the map cost two more hash operations per chunk.
   get(text: string): CacheEntry | undefined {
     const hit = this.entries.get(text);
-    if (hit) {
-      this.entries.delete(text);
-      this.entries.set(text, hit);
-    }
+    if (hit) hit.used = ++this.clock;
     return hit;
   }
 
   set(text: string, value: CacheEntry): void {
     if (text.length > this.maxChars / 16) return;
-    this.entries.set(text, value);
+    this.entries.set(text, Object.assign(value, { used: ++this.clock }));
     this.size += text.length;
-    for (const [key] of this.entries) {
-      if (this.size <= this.maxChars) break;
+    if (this.size <= this.maxChars) return;
+    const byAge = [...this.entries].sort((a, b) => a[1].used - b[1].used);
+    for (const [key] of byAge) {
+      if (this.size <= this.maxChars * 0.75) break;
       this.entries.delete(key);
       this.size -= key.length;
     }
