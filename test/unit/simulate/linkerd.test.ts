@@ -221,6 +221,13 @@ describe('Linkerd docs: booksapp per-route policy (tasks/configuring-per-route-p
     expectVerdict(c.decide({ ...probe, request: { method: 'POST', path: '/ping' } }), 'deny', { status: 403 });
   });
 
+  it('reads the probes from the workspace\'s files: an inventory not on disk (an unsaved editor buffer) still has them', () => {
+    const files = base.map((name) => engine.read(join('/virtual-workspace', name), readFileSync(join(FIXTURES, name), 'utf8')));
+    const resources = files.flatMap((file) => engine.prepare(file).recognition.resources.map((resource) => ({ file, resource })));
+    const set: PolicySet = { resources, inventory: buildInventory(files), config: defaultConfig('/virtual-workspace'), sourceFiles: files };
+    expectVerdict(linkerdSimulator.compile(set).decide(probe), 'allow', { reason: /probe authorization/ });
+  });
+
   it('the GET route + MeshTLSAuthentication: GETs from books and webapp allowed; probes now 404', () => {
     const c = compile({ fixtures: [...base, 'booksapp-get-route.yaml'] });
     expectVerdict(c.decide(booksGet), 'allow', { reason: /AuthorizationPolicy booksapp\/authors-get-policy/ });
