@@ -151,7 +151,15 @@ test('VS Code (code-server) generates least-privilege policies from the palette 
     await generated.waitFor({ timeout: 30_000 });
     assert.match(await generated.innerText(), /Evidence:\s[\d,]+\sobserved\sallowed\scalls/); // Monaco renders spaces as U+00A0
     await p.screenshot({ path: path.join(cs.shots, 'generate-1-palette.png') });
-    await runCommand(p, 'View: Revert and Close Editor');
+    // Close it (the command acts on the focused editor, which a slow workbench may not have
+    // moved to the new one yet): focus it, close, and check that it is gone.
+    for (let attempt = 1; ; attempt++) {
+      await generated.click();
+      await runCommand(p, 'View: Revert and Close Editor');
+      const closed = await generated.waitFor({ state: 'detached', timeout: 10_000 }).then(() => true, () => false);
+      if (closed) break;
+      if (attempt === 3) assert.fail('the generated policies editor did not close');
+    }
 
     // 2. the quick fix on the uncovered workload (MPA4004 on Deployment emojivoto/voting, line 96)
     await runCommand(p, 'Go to Line/Column...');
