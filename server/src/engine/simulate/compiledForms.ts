@@ -1,13 +1,12 @@
 import type { Resource } from '../resource';
-import type { SourceDocument, SourceFile } from '../source/sourceFile';
-import { documentOrigin } from '../source/yamlReader';
+import { sameText } from '../resourceValue';
+import type { SourceFile } from '../source/sourceFile';
 
 /**
  * The compiled forms of single resources, kept from one compile of a mesh to the next, so that
  * after an edit only the resources whose text or place changed are compiled again. A form is
- * found by the resource's file, start (line and character) and exact text (or the cached parse it
- * was placed from), plus whatever else
- * the mesh's compile of one resource reads (`variant`, e.g. the trust domains): a compiled form
+ * found by the resource's file, start (line and character) and exact text (or the resource of
+ * the cached parse it was placed from), plus whatever else the mesh's compile of one resource reads (`variant`, e.g. the trust domains): a compiled form
  * holds positions (line/character ranges) measured from the resource's start, so the same text
  * starting at the same place compiles to the same form. Forms must not depend on other
  * resources, and may be shared by several compiles (their lazily built parts included).
@@ -48,16 +47,15 @@ export class CompiledForms {
   }
 }
 
-const parseIds = new WeakMap<SourceDocument, number>();
-let nextParseId = 0;
+const textIds = new WeakMap<Resource, number>();
+let nextTextId = 0;
 
-/** The resource's exact text, or for a document read through the YAML cache a short stand-in:
- * its cached parse (one object per chunk text) and the resource's path in it. */
+/** The resource's exact text, or for a resource placed from the YAML cache a short stand-in: the
+ * resource recognized in its cached parse (`sameText`), which stands for that text. */
 function textKey(file: SourceFile, resource: Resource): string {
-  const document = file.documents[resource.documentIndex];
-  const parsed = document && documentOrigin(document)?.parsed;
-  if (!parsed) return `\u0000${file.text.slice(resource.node.span.start, resource.node.span.end)}`;
-  let id = parseIds.get(parsed);
-  if (id === undefined) parseIds.set(parsed, (id = nextParseId++));
-  return `\u0001${id}/${resource.path.join('/')}`;
+  const same = sameText(resource);
+  if (same === resource) return `\u0000${file.text.slice(resource.node.span.start, resource.node.span.end)}`;
+  let id = textIds.get(same);
+  if (id === undefined) textIds.set(same, (id = nextTextId++));
+  return `\u0001${id}`;
 }
