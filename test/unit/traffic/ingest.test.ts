@@ -14,7 +14,8 @@ import { collectTrafficFiles, compileGlob } from '../../../server/src/engine/tra
 import { parsePrincipal, principalFor, workloadNameFromPod } from '../../../server/src/engine/traffic/ingest/identity';
 import { readLineBatches } from '../../../server/src/engine/traffic/ingest/lineSource';
 import { serviceFromSni } from '../../../server/src/engine/traffic/ingest/resolve';
-import { mix, sameShape, shapeKey, sortShapes } from '../../../server/src/engine/traffic/ingest/shapes';
+import { mix } from '../../../server/src/engine/traffic/hash';
+import { sameShape, shapeKey, sortShapes } from '../../../server/src/engine/traffic/ingest/shapes';
 import { TimeParser } from '../../../server/src/engine/traffic/ingest/time';
 import type { LineReader, ParsedLine, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
 import { createReader, detectFormat } from '../../../server/src/engine/traffic/detect';

@@ -1,4 +1,5 @@
 import type { SkippedLine } from '../readerTypes';
+import { mix } from '../hash';
 
 /**
  * Helpers shared by the log-format readers: the stable skip results, address and time parsing.
@@ -34,18 +35,11 @@ export function hasKeySeparator(line: string): boolean {
   return KEY_SEPARATORS.test(line);
 }
 
-/**
- * The hash of a line key's parts (LineKey.hash): FNV-1a over every character, with each part's
- * length, as a small integer (30 bits, so a Map keyed by it does not box its keys).
- */
+/** The hash of a line key's parts (LineKey.hash): `mix` over the parts, as a small integer (30
+ * bits, so a Map keyed by it does not box its keys). */
 export function hashKeyParts(parts: readonly string[]): number {
   let x = 0x811c9dc5;
-  for (let p = 0; p < parts.length; p++) {
-    const part = parts[p]!;
-    const n = part.length;
-    x = Math.imul(x ^ n, 16777619);
-    for (let i = 0; i < n; i++) x = Math.imul(x ^ part.charCodeAt(i), 16777619);
-  }
+  for (let p = 0; p < parts.length; p++) x = mix(x, parts[p]!);
   return x & 0x3fffffff;
 }
 

@@ -1,7 +1,8 @@
 import type { LinePeek, LineReader, ParsedLine } from '../readerTypes';
 import { LineKeys, type KnownCall, type LineKey } from './lineKeys';
 import type { ClientIdentity, Resolver } from './resolve';
-import { copyString, mix, ShapeTable, type FoldedCall } from './shapes';
+import { mix } from '../hash';
+import { copyString, ShapeTable, type FoldedCall } from './shapes';
 
 /**
  * One line on its way to a shape. `file` indexes the pipeline's file (or range) list. A line is
