@@ -10,8 +10,6 @@ import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/base
 import { LiveInsight, type LiveBaseline } from '../engine/insight/live';
 import type { Resource } from '../engine/resource';
 import { Engine } from '../engine/engine';
-import type { Decision } from '../engine/simulate/types';
-import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { AUDIT_TIME_BUCKET_MS } from '../engine/audit';
 import { trafficCompletionValues, type ObservedValues } from '../engine/observedValues';
 
@@ -159,15 +157,8 @@ export class TrafficService {
       const current = [...new Set(this.workspace.resources.map((r) => r.file.path))];
       const files = await readFilesAtRef(this.roots(), this.baselineRef, current);
       const workspace = baselineWorkspace(new Engine(), files, this.workspace.config);
-      // The baseline never changes between edits: decide each call once.
-      const simulation = new Simulation(workspace);
-      const decided = new WeakMap<AccessRecord, Decision>();
-      const decide = (record: AccessRecord): Decision => {
-        let decision = decided.get(record);
-        if (!decision) decided.set(record, (decision = simulation.decide(record)));
-        return decision;
-      };
-      this.baseline = { files, decider: { decide } };
+      // The baseline never changes between edits: the tracker keeps each call's decision.
+      this.baseline = { files, decider: new Simulation(workspace) };
       this.connection.console.info(`mesh-policy: comparing with the policies at ${this.baselineRef} (${files.commit.slice(0, 12)}, ${files.texts.size} files)`);
     } catch (error) {
       this.connection.console.info(`mesh-policy: no comparison with ${this.baselineRef}: ${error instanceof BaselineError ? error.message : describe(error)}`);

@@ -1,5 +1,6 @@
 import type { Simulation, ShapeOutcome } from '../simulate';
-import type { SourceRef, Verdict } from '../simulate/types';
+import type { Decision, SourceRef, Verdict } from '../simulate/types';
+import { sameRef } from '../simulate/sourceRefs';
 import type { BaselineComparison, BaselineFiles, CallImpact, ImpactTally, PolicyImpact } from './index';
 
 export function emptyImpact(): ImpactTally {
@@ -38,6 +39,9 @@ export class BaselineTracker {
   private readonly now = new Map<string, Charged>();
   private readonly atRef = new Map<string, Charged>();
   private totals = emptyImpact();
+  /** The baseline's decision per outcome index, and the shape it was made for (it never changes while the tracker lives). */
+  private readonly atRefDecisions: (Decision | undefined)[] = [];
+  private readonly atRefShapes: (ShapeOutcome['shape'] | undefined)[] = [];
 
   constructor(
     private readonly baseline: Pick<Simulation, 'decide'>,
@@ -58,30 +62,36 @@ export class BaselineTracker {
     const touchedNow = new Set<string>();
     const touchedAtRef = new Set<string>();
     const totals = { ...this.totals };
+    const charge = (charges: Map<string, Charged>, touched: Set<string>, policy: SourceRef | undefined, index: number, sign: 1 | -1): void => {
+      if (!policy) return;
+      const key = policyKey(policy);
+      touched.add(key);
+      let charged = charges.get(key);
+      if (!charged) charges.set(key, (charged = { calls: new Set(), first: index }));
+      if (sign === 1) charged.calls.add(index);
+      else charged.calls.delete(index);
+    };
     const move = (index: number, impact: CallImpact, sign: 1 | -1): void => {
       countImpact(totals, impact.baseline.verdict, impact.outcome.decision.verdict, sign * impact.outcome.shape.count);
-      for (const [charges, charge, touched] of [[this.now, chargedNow, touchedNow], [this.atRef, chargedAtRef, touchedAtRef]] as const) {
-        const policy = charge(impact).policy;
-        if (!policy) continue;
-        const key = policyKey(policy);
-        touched.add(key);
-        let charged = charges.get(key);
-        if (!charged) charges.set(key, (charged = { calls: new Set(), first: index }));
-        if (sign === 1) charged.calls.add(index);
-        else charged.calls.delete(index);
-      }
+      charge(this.now, touchedNow, chargedNow(impact).policy, index, sign);
+      charge(this.atRef, touchedAtRef, chargedAtRef(impact).policy, index, sign);
     };
     for (const index of redecided) {
-      const old = this.differing.get(index);
-      if (old) {
-        this.differing.delete(index);
-        move(index, old, -1);
-      }
       const outcome = outcomes[index]!;
-      const before = this.baseline.decide(outcome.shape.record);
-      if (before.verdict === outcome.decision.verdict) continue;
+      const before = this.atRefDecision(index, outcome.shape);
+      const old = this.differing.get(index);
+      if (before.verdict === outcome.decision.verdict) {
+        if (old) {
+          this.differing.delete(index);
+          move(index, old, -1);
+        }
+        continue;
+      }
       const impact = { outcome, baseline: before };
       this.differing.set(index, impact);
+      // The usual re-decided call: charged as before, to a policy and rule written where they were.
+      if (old && old.outcome.decision.verdict === outcome.decision.verdict && old.outcome.shape === outcome.shape && sameCharge(chargedNow(old), chargedNow(impact))) continue;
+      if (old) move(index, old, -1);
       move(index, impact, 1);
     }
     this.totals = totals;
@@ -103,6 +113,14 @@ export class BaselineTracker {
       added: this.files.added,
       deleted: this.files.deleted,
     };
+  }
+
+  private atRefDecision(index: number, shape: ShapeOutcome['shape']): Decision {
+    if (this.atRefShapes[index] !== shape) {
+      this.atRefShapes[index] = shape;
+      this.atRefDecisions[index] = this.baseline.decide(shape.record);
+    }
+    return this.atRefDecisions[index]!;
   }
 
   private rebuild(charges: Map<string, Charged>, key: string, charge: Charge): void {
@@ -129,6 +147,11 @@ export class BaselineTracker {
     }
     charged.impact = policy;
   }
+}
+
+/** Whether a call is charged to the same policy and rule, written at the same place. */
+function sameCharge(a: { policy?: SourceRef; rule?: SourceRef }, b: { policy?: SourceRef; rule?: SourceRef }): boolean {
+  return sameRef(a.policy, b.policy) && sameRef(a.rule, b.rule);
 }
 
 function policyKey(ref: SourceRef): string {

@@ -7,7 +7,7 @@ import { TrafficInsight } from './trafficInsight';
 
 const NO_RULES: Record<string, RuleSetting> = Object.freeze({});
 
-/** The policies at a git ref to compare with: how they decide a call (memoized by the caller if it likes), and what was read. */
+/** The policies at a git ref to compare with: how they decide a call (each call once: `BaselineTracker` keeps the decisions), and what was read. */
 export interface LiveBaseline {
   decider: Pick<Simulation, 'decide'>;
   files: Pick<BaselineFiles, 'ref' | 'commit' | 'added' | 'deleted'>;

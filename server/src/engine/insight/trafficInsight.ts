@@ -6,6 +6,7 @@ import type { Mesh } from '../meshes';
 import type { Resource } from '../resource';
 import type { Simulation, ShapeOutcome, SimulationResult } from '../simulate';
 import type { Decision, SourceRef } from '../simulate/types';
+import { sameRef } from '../simulate/sourceRefs';
 import type { SourceFile } from '../source/sourceFile';
 import { CompiledForms } from '../simulate/compiledForms';
 import { nodeAt, type Span } from '../source/tree';
@@ -179,8 +180,11 @@ export class TrafficInsight {
     const meshesBefore = [...state.meshes.keys()].join();
     const workloads = this.workloads();
     change.redecided.forEach((index, k) => {
-      this.file(index, change.replaced[k]!, -1, dirty, workloads);
-      this.file(index, this.result.outcomes[index]!, 1, dirty, workloads);
+      const before = change.replaced[k]!;
+      const after = this.result.outcomes[index]!;
+      if (sameFiling(before, after)) return;
+      this.file(index, before, -1, dirty, workloads);
+      this.file(index, after, 1, dirty, workloads);
     });
     state.outcomes = this.result.outcomes;
     this.refreshOutlines(dirty);
@@ -587,6 +591,26 @@ function impactsByFile(comparison: BaselineComparison | undefined): Map<string, 
     else out.set(policy.ref.file, [policy]);
   }
   return out;
+}
+
+/**
+ * Whether an outcome decided again files, counts and reads exactly as before: the same deciding
+ * policy and rule at the same place, verdict, change, reason and missing attributes (what the
+ * indexes, lens counts and finding messages read of it). Most re-decided calls are such.
+ */
+function sameFiling(before: ShapeOutcome, after: ShapeOutcome): boolean {
+  const a = before.decision;
+  const b = after.decision;
+  if (a === b) return before.change === after.change;
+  return before.shape === after.shape && before.change === after.change && a.verdict === b.verdict && a.mesh === b.mesh && a.reason === b.reason
+    && sameRef(a.policy, b.policy) && sameRef(a.rule, b.rule) && sameList(a.missing, b.missing);
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function decidingRefs(decision: Decision): SourceRef[] {

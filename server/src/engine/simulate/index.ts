@@ -11,6 +11,7 @@ import { consulSimulator } from './consul';
 import { istioSimulator } from './istio';
 import { linkerdSimulator } from './linkerd';
 import { classify, type Change, type CompiledPolicies, type Decision, type MeshSimulator, type SourceRef, type Verdict } from './types';
+import { sameRef } from './sourceRefs';
 
 export const SIMULATORS: Record<Mesh, MeshSimulator> = { istio: istioSimulator, linkerd: linkerdSimulator, consul: consulSimulator };
 
@@ -326,9 +327,19 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     for (let i = 0; i < outcomes.length; i++) if (affects(outcomes[i]!.shape.record)) redo.push(i);
   }
   const replaced: ShapeOutcome[] = [];
+  // Decide first: a call counted as before (the same policy and rule, written where they were, verdict and change) leaves every tally as it is.
+  const moved: number[] = [];
   for (const i of redo) {
     const outcome = outcomes[i]!;
     replaced.push(outcome);
+    const shape = outcome.shape;
+    const decision = simulation.decide(shape.record);
+    const now = { shape, decision, change: classify(decision, shape.record.observed) };
+    outcomes[i] = now;
+    if (!sameTally(outcome, now)) moved.push(replaced.length - 1);
+  }
+  for (const k of moved) {
+    const outcome = replaced[k]!;
     own(outcome.decision);
     tally(totals, policies, outcome, -1);
   }
@@ -338,12 +349,9 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     if (policy.calls === 0) { policies.delete(key); continue; }
     for (const [label, rule] of policy.rules) if (rule.calls === 0) policy.rules.delete(label);
   }
-  for (const i of redo) {
-    const shape = outcomes[i]!.shape;
-    const decision = simulation.decide(shape.record);
-    const outcome = { shape, decision, change: classify(decision, shape.record.observed) };
-    outcomes[i] = outcome;
-    own(decision);
+  for (const k of moved) {
+    const outcome = outcomes[redo[k]!]!;
+    own(outcome.decision);
     tally(totals, policies, outcome, 1);
   }
   // Untouched tallies keep their order (a subsequence of a list in source order); the touched ones are merged in.
@@ -397,6 +405,13 @@ function tallied(outcomes: ShapeOutcome[]): SimulationResult {
   const policies = new Map<string, PolicyTally>();
   for (const outcome of outcomes) tally(totals, policies, outcome, 1);
   return { outcomes, totals, policies: inSourceOrder(policies) };
+}
+
+/** Whether two outcomes of a shape add the same calls to the same tallies. */
+function sameTally(a: ShapeOutcome, b: ShapeOutcome): boolean {
+  const x = a.decision;
+  const y = b.decision;
+  return a.change === b.change && x.verdict === y.verdict && sameRef(x.policy, y.policy) && sameRef(x.rule, y.rule);
 }
 
 function policyKey(ref: SourceRef): string {

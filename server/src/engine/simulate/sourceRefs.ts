@@ -1,0 +1,10 @@
+import type { SourceRef } from './types';
+
+/** Whether two refs name the same policy or rule, written at the same place (a recompile makes new ref objects). */
+export function sameRef(a: SourceRef | undefined, b: SourceRef | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.file !== b.file || a.label !== b.label) return false;
+  const r = a.range;
+  const s = b.range;
+  return r.start.line === s.start.line && r.start.character === s.start.character && r.end.line === s.end.line && r.end.character === s.end.character;
+}
