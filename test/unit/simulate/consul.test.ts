@@ -530,6 +530,105 @@ describe('consul JWT requirements (§3.5)', () => {
   });
 });
 
+// ---------------------------------------------------------------------------- jwt-provider entries
+
+/** Compiles with every file as the workspace's (`sourceFiles`), so that files holding only
+ * jwt-provider entries are read too. */
+function compileWorkspace(files: Record<string, string>, dflt: 'allow' | 'deny' = 'allow', options: ConsulSimulatorOptions = {}): ConsulPolicies {
+  const set = policySet(files, dflt);
+  set.sourceFiles = Object.entries(files).map(([path, text]) => engine.read(path, text));
+  set.resources = set.resources.map((r) => ({ resource: r.resource, file: set.sourceFiles!.find((f) => f.path === r.file.path)! }));
+  return createConsulSimulator(options).compile(set);
+}
+
+describe('consul jwt-provider entries in the workspace (jwt-provider reference; rbac.go newJWTInfo, jwt_authn.go)', () => {
+  const intentions = fixtures('docs-jwt.hcl');
+  const okta = fixtures('jwt-provider-okta.hcl');
+  const admin = (extra: object = {}): CallSpec => ({ src: 'frontend', dst: 'backend', method: 'GET', path: '/admin', jwt: { valid: true, issuer: 'okta', claims: { perms: { role: 'admin' } }, ...extra } });
+  const withAudiences = (audiences: string) => ({ '/ws/okta.hcl': `Kind = "jwt-provider"\nName = "okta"\nIssuer = "okta"\nAudiences = [${audiences}]\nJSONWebKeySet = { Local = { Filename = "/etc/jwks.json" } }\n` });
+  const crd = (spec: string) => ({ '/ws/okta.yaml': `apiVersion: consul.hashicorp.com/v1alpha1\nkind: JWTProvider\nmetadata:\n  name: okta\nspec:\n${spec}` });
+
+  // [name, provider files, options, token overrides, verdict]
+  const table: [string, Record<string, string>, ConsulSimulatorOptions, object, Expect][] = [
+    ['HCL entry: Issuer equals the token\'s iss', okta, {}, {}, 'allow'],
+    ['HCL entry: another iss fails the RBAC condition, the default (deny) applies', okta, {}, { issuer: 'https://evil.example' }, 'deny'],
+    ['iss read from the claims when the record has no issuer field', okta, {}, { issuer: undefined, claims: { iss: 'okta', perms: { role: 'admin' } } }, 'allow'],
+    ['JSON entry, keys in another letter case', { '/ws/okta.json': JSON.stringify({ kind: 'jwt-provider', name: 'okta', issuer: 'okta', jsonWebKeySet: { Local: { Filename: '/etc/jwks.json' } } }) }, {}, {}, 'allow'],
+    ['JWTProvider CRD: spec.issuer', crd('  issuer: okta\n  jsonWebKeySet:\n    remote:\n      uri: https://dev-1234.okta.com/oauth2/default/v1/keys\n'), {}, {}, 'allow'],
+    ['JWTProvider CRD: another issuer', crd('  issuer: https://login.example\n'), {}, {}, 'deny'],
+    ['a kubectl List holding the CRD', { '/ws/list.yaml': `apiVersion: v1\nkind: List\nitems:\n- apiVersion: consul.hashicorp.com/v1alpha1\n  kind: JWTProvider\n  metadata: {name: okta}\n  spec: {issuer: other}\n` }, {}, {}, 'deny'],
+    ['Audiences: the token\'s aud names one of them', withAudiences('"backend-api", "admin-api"'), {}, { audiences: ['admin-api'] }, 'allow'],
+    ['Audiences: aud from the claims (a string)', withAudiences('"backend-api"'), {}, { claims: { aud: 'backend-api', perms: { role: 'admin' } } }, 'allow'],
+    ['Audiences: the token\'s aud names none of them', withAudiences('"backend-api"'), {}, { audiences: ['web'] }, 'deny'],
+    ['Audiences: a token without aud', withAudiences('"backend-api"'), {}, {}, 'deny'],
+    ['no Issuer in the entry: rbac.go compares iss with the empty string', { '/ws/okta.hcl': 'Kind = "jwt-provider"\nName = "okta"\nJSONWebKeySet = { Local = { Filename = "/etc/jwks.json" } }\n' }, {}, {}, 'deny'],
+    ['the entry wins over consul.jwtProviders', okta, { jwtProviders: { okta: { issuer: 'https://elsewhere.example' } } }, {}, 'allow'],
+    ['no entry: consul.jwtProviders is the fallback', {}, { jwtProviders: { okta: { issuer: 'https://elsewhere.example' } } }, {}, 'deny'],
+    ['an entry for another provider only: the fallback for okta still applies', { '/ws/auth0.hcl': 'Kind = "jwt-provider"\nName = "auth0"\nIssuer = "https://auth0.example/"\n' }, { jwtProviders: { okta: { issuer: 'okta' } } }, {}, 'allow'],
+    ['two identical copies of the entry count once', { ...okta, '/ws/copy/okta.hcl': okta[Object.keys(okta)[0]!]! }, {}, {}, 'allow'],
+    ['two differing definitions: unknown which one Consul holds', { ...okta, ...crd('  issuer: https://login.example\n') }, {}, {}, 'unknown'],
+  ];
+  for (const [name, providers, options, token, verdict] of table) {
+    it(name, () => {
+      const p = compileWorkspace({ ...intentions, ...providers }, 'deny', options);
+      const c = admin(token);
+      if (c.jwt && 'issuer' in token && token.issuer === undefined) delete c.jwt.issuer;
+      expectVerdict(p, c, verdict);
+    });
+  }
+
+  it('the trace names the entry and its range, and says when the configured issuer is not used', () => {
+    const p = compileWorkspace({ ...intentions, ...okta }, 'deny', { jwtProviders: { okta: { issuer: 'https://elsewhere.example' } } });
+    const d = p.decide(call(admin({ issuer: 'https://evil.example' })));
+    const path = Object.keys(okta)[0]!;
+    const step = d.trace.find((s) => s.at?.file === path);
+    assert.ok(step, d.trace.map((s) => s.text).join('\n'));
+    assert.equal(step.outcome, 'not-matched');
+    assert.deepEqual([step.at!.range.start.line, step.at!.range.end.line], [2, 16]);
+    assert.equal(step.at!.label, 'jwt-provider okta');
+    assert.match(step.text, new RegExp(`jwt-provider "okta" \\(${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3-17\\)`));
+    assert.match(step.text, /Issuer "okta" ≠ the token's iss "https:\/\/evil.example"/);
+    assert.match(step.text, /consul\.jwtProviders\.okta\.issuer "https:\/\/elsewhere\.example" is not used/);
+  });
+
+  it('two differing definitions: missing names both places', () => {
+    const p = compileWorkspace({ ...intentions, ...okta, ...crd('  issuer: https://login.example\n') }, 'deny');
+    const d = p.decide(call(admin()));
+    assert.equal(d.missing?.length, 1);
+    assert.match(d.missing![0]!, /which definition of jwt-provider okta Consul holds .*jwt-provider "okta" .*JWTProvider "okta" \(\/ws\/okta\.yaml:1-6\)/);
+  });
+
+  it('without the workspace\'s file list, the files holding the intentions are read (a JWTProvider beside them)', () => {
+    const text = `${crd('  issuer: okta\n')['/ws/okta.yaml']!}---\napiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata: {name: backend}\nspec:\n  destination: {name: backend}\n  jwt:\n    providers: [{name: okta}]\n  sources: [{name: frontend, action: allow}]\n`;
+    const p = compile({ '/ws/all.yaml': text }, 'deny', { jwtProviders: { okta: { issuer: 'https://elsewhere.example' } } });
+    expectVerdict(p, admin(), 'allow');
+    expectVerdict(p, admin({ issuer: 'https://elsewhere.example' }), 'deny');
+  });
+
+  it('fileInputs: the simulator\'s digest of a file changes with its jwt-provider entries only', () => {
+    const path = Object.keys(okta)[0]!;
+    const text = okta[path]!;
+    const inputs = (t: string) => consulSimulator.fileInputs(engine.read(path, t));
+    assert.notEqual(inputs(text), '');
+    assert.equal(inputs(text), inputs(text));
+    assert.notEqual(inputs(text), inputs(text.replace('Issuer = "okta"', 'Issuer = "okta2"')));
+    assert.notEqual(inputs(text), inputs(text.replace('Kind = "jwt-provider"', 'Audiences = ["a"]\nKind = "jwt-provider"')));
+    assert.equal(consulSimulator.fileInputs(engine.read('/ws/policy.hcl', entry('api', '{ Name = "web", Action = "allow" }'))), '');
+  });
+
+  it('globals change with an entry, so every call of the mesh is decided again after an edit', () => {
+    const before = compileWorkspace({ ...intentions, ...okta }, 'deny');
+    const same = compileWorkspace({ ...intentions, ...okta }, 'deny');
+    const edited = compileWorkspace({ ...intentions, [Object.keys(okta)[0]!]: okta[Object.keys(okta)[0]!]!.replace('Issuer = "okta"', 'Issuer = "okta2"') }, 'deny');
+    const moved = compileWorkspace({ ...intentions, [Object.keys(okta)[0]!]: `\n${okta[Object.keys(okta)[0]!]!}` }, 'deny');
+    assert.equal(before.globals(), same.globals());
+    assert.notEqual(before.globals(), edited.globals());
+    assert.notEqual(before.globals(), moved.globals(), 'traces cite the place');
+    assert.equal(before.decide(call(admin())).verdict, 'allow');
+    assert.equal(edited.decide(call(admin())).verdict, 'deny');
+  });
+});
+
 // ---------------------------------------------------------------------------- §3.8
 
 describe('consul §3.8 consul intention check', () => {

@@ -80,6 +80,13 @@ export interface MeshSimulator {
   mesh: Mesh;
   /** Compiles the policies once into matchers; decide() is then called per observed call shape. */
   compile(policies: PolicySet): CompiledPolicies;
+  /**
+   * What `compile` reads of a workspace file beyond the mesh's recognized resources (Consul: its
+   * jwt-provider entries), as a digest that differs when that part of the file changed ('' when
+   * the file holds none). After an edit, a mesh whose digest of a changed file differs between
+   * its old and new versions must be compiled again. A mesh without such inputs leaves it out.
+   */
+  fileInputs?(file: SourceFile): string;
 }
 
 /** How a decision compares with what the logs observed. */

@@ -2,6 +2,7 @@ import { basename, dirname } from 'node:path';
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import { getEntry, getScalarString, type ObjectNode, type SourceNode, type Span } from '../../source/tree';
+import { jwtProvidersIn, topLevelObjects } from '../../consul/jwtProviders';
 import type { WorkspaceView } from '../check';
 import { isIntentions, modelOf, type IntentionsModel } from './model';
 
@@ -43,7 +44,7 @@ export interface WorkspaceIndex {
   serviceProtocols: ProtocolDeclaration[];
   /** `proxy-defaults` entries and `ProxyDefaults` resources that set `Config.protocol`. */
   proxyProtocols: ProtocolDeclaration[];
-  /** Names of `jwt-provider` entries and `JWTProvider` resources. */
+  /** Names of `jwt-provider` entries and `JWTProvider` resources (`consul/jwtProviders.ts`). */
   jwtProviders: Set<string>;
   jwtProviderCount: number;
 }
@@ -78,16 +79,11 @@ function build(workspace: WorkspaceView): WorkspaceIndex {
     else index.intentionsByFolderAndName.set(key, [record]);
   }
   for (const file of workspaceFiles(workspace)) {
-    for (const document of file.documents) {
-      const root = document.root;
-      if (root?.type !== 'object') continue;
-      const items = getEntry(root, 'items')?.value;
-      if (getScalarString(root, 'kind')?.endsWith('List') && items?.type === 'array') {
-        for (const item of items.items) if (item.type === 'object') scan(file, item, index);
-      } else {
-        scan(file, root, index);
-      }
+    for (const provider of jwtProvidersIn(file)) {
+      index.jwtProviderCount++;
+      if (provider.name) index.jwtProviders.add(provider.name);
     }
+    for (const node of topLevelObjects(file)) scan(file, node, index);
   }
   return index;
 }
@@ -110,9 +106,6 @@ function scan(file: SourceFile, node: ObjectNode, index: WorkspaceIndex): void {
       if (protocol?.type === 'scalar' && typeof protocol.value === 'string' && protocol.value !== '') {
         index.proxyProtocols.push({ protocol: protocol.value.toLowerCase(), name: 'global', kind, file, span: protocol.span });
       }
-    } else if (kind === 'JWTProvider') {
-      index.jwtProviderCount++;
-      if (name) index.jwtProviders.add(name);
     }
     return;
   }
@@ -137,9 +130,6 @@ function scan(file: SourceFile, node: ObjectNode, index: WorkspaceIndex): void {
     if (protocol?.type === 'scalar' && typeof protocol.value === 'string' && protocol.value !== '') {
       index.proxyProtocols.push({ protocol: protocol.value.toLowerCase(), name: 'global', kind, file, span: protocol.span });
     }
-  } else if (kind === 'jwt-provider') {
-    index.jwtProviderCount++;
-    if (name) index.jwtProviders.add(name);
   }
 }
 

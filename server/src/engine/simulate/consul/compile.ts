@@ -3,6 +3,8 @@ import type { CompiledPolicies, Decision, PolicySet, SourceRef, TraceStep, Verdi
 import { and3, compileHttp, evalCriteria, F, isPlainPath, or3, preparePath, T, U, type Criterion, type RequestView, type Tri } from './http';
 import { key, readEntries, type IntentionEntry, type JwtRequirement, type PermissionRule, type SourceIntention } from './model';
 import { resolveOptions, type ConsulSimulatorOptions, type ResolvedOptions } from './options';
+import { describeJwtProvider, jwtProviderDigest, jwtProvidersIn, type JwtProviderDefinition } from '../../consul/jwtProviders';
+import type { SourceFile } from '../../source/sourceFile';
 
 /**
  * Consul intentions compiled for the simulator (spec §3). The decision reproduces the Envoy RBAC
@@ -202,6 +204,10 @@ export class ConsulPolicies implements CompiledPolicies {
   private readonly found: SourceMatches = { rb: undefined as unknown as DestRbac, a: undefined, b: undefined, c: undefined };
   /** Which criterion failed, written by evalCriteria. */
   private readonly failedAt = { index: -1 };
+  /** The workspace's jwt-provider entries by name, one per differing definition. */
+  private readonly jwtProviders: Map<string, JwtProviderDefinition[]>;
+  private readonly jwtProviderRefs = new Map<JwtProviderDefinition, SourceRef>();
+  private readonly jwtProviderDigest: string;
   /** The scenario of the fast path, reused (scenario() keeps no reference to it). */
   private readonly scratch: Scenario = { dc: undefined as unknown as DestCand, loc: '', mask: 0, ns: '', http: false, labels: NO_LABELS, missing: NO_LABELS };
 
@@ -212,6 +218,7 @@ export class ConsulPolicies implements CompiledPolicies {
     const n = this.options.normalization;
     this.earlyRequest = n.pathWithEscapedSlashesAction === 'REJECT_REQUEST' || n.headersWithUnderscoresAction === 'REJECT_REQUEST';
     this.entries = readEntries(policies.resources, this.options.partition ?? 'default', policies.forms);
+    [this.jwtProviders, this.jwtProviderDigest] = readJwtProviders(policies.sourceFiles ?? policies.resources.map((r) => r.file));
     let usesNamespaces = false;
     const peers = new Set<string>();
     const partitions = new Set<string>();
@@ -513,10 +520,11 @@ export class ConsulPolicies implements CompiledPolicies {
   // ---------------------------------------------------------------- deciding
 
   /** Enterprise namespaces, partitions, peers and the destinations' namespaces: they open
-   * alternatives for calls to any destination. */
+   * alternatives for calls to any destination. The jwt-provider entries decide the JWT
+   * requirements of intentions anywhere in the mesh. */
   globals(): string {
     const namespaces = [...new Set([...this.byKey.keys()].map((k) => k.slice(0, k.lastIndexOf('/'))))].sort();
-    return JSON.stringify([this.enterprise, this.unconfiguredPeers, this.entryPartitions, this.partitionAlts.map((a) => a.value), namespaces]);
+    return JSON.stringify([this.enterprise, this.unconfiguredPeers, this.entryPartitions, this.partitionAlts.map((a) => a.value), namespaces, this.jwtProviderDigest]);
   }
 
   private run(call: AccessRecord, full: boolean): Decision {
@@ -935,7 +943,9 @@ export class ConsulPolicies implements CompiledPolicies {
   }
 
   /** The RBAC JWT condition: for any listed provider, the token's `iss` is the provider's issuer
-   * and every VerifyClaims path holds its value (rbac.go addJWTPrincipal / Flatten). */
+   * and every VerifyClaims path holds its value (rbac.go addJWTPrincipal / Flatten). The payload
+   * RBAC reads is the one the provider's jwt_authn verification stored, so the provider's
+   * `Audiences`, when it lists any, must name one of the token's `aud` as well. */
   private jwtTri(cj: CJwt, jwt: JwtView | undefined, view: RequestView, trace: TraceStep[], full: boolean): Tri {
     if (!jwt || jwt.valid === false) {
       trace.push({ text: `JWT ${cj.text}: ${!jwt ? 'no token' : 'the token is not valid'}, so no payload is available`, outcome: 'not-matched', at: cj.req.ref });
@@ -945,19 +955,7 @@ export class ConsulPolicies implements CompiledPolicies {
     let any: Tri = F;
     const notes: string[] = [];
     for (const p of cj.req.providers) {
-      const configured = this.options.jwtProviders[p.name]?.issuer;
-      let iss: Tri;
-      if (configured !== undefined) {
-        const tokenIss = jwt.issuer ?? (typeof jwt.claims?.['iss'] === 'string' ? (jwt.claims['iss'] as string) : undefined);
-        iss = tokenIss === undefined ? missAttr(view, 'request.jwt.issuer') : tokenIss === configured ? T : F;
-        if (full) notes.push(`${p.name}: iss ${tokenIss === undefined ? 'not recorded' : JSON.stringify(tokenIss)} ${iss === T ? '=' : '≠'} ${JSON.stringify(configured)}`);
-      } else if (cj.req.providers.length === 1) {
-        // The token passed jwt_authn, which verifies it against this provider (issuer included).
-        iss = T;
-        if (full) notes.push(`${p.name}: the token is taken to be ${p.name}'s (it passed jwt_authn, which checks the provider's issuer)`);
-      } else {
-        iss = missAttr(view, `the Issuer of jwt-provider ${p.name} (consul.jwtProviders)`);
-      }
+      const iss = this.providerTri(p.name, cj.req.providers.length, jwt, view, trace, full, notes);
       let claims: Tri = T;
       for (const c of p.claims) {
         const ok = claimHolds(jwt, c.path, c.value);
@@ -973,6 +971,54 @@ export class ConsulPolicies implements CompiledPolicies {
     const r = and3(avail, any);
     trace.push({ text: `JWT ${cj.text}: ${r === T ? 'satisfied' : r === F ? 'not satisfied' : 'cannot be decided'}${notes.length ? ` (${notes.join('; ')})` : ''}`, outcome: r === T ? 'matched' : r === F ? 'not-matched' : 'unknown', at: cj.req.ref });
     return r;
+  }
+
+  /** Whether the token is one that provider `name` verified and whose `iss` RBAC accepts: by the
+   * workspace's jwt-provider entry when there is one (its Issuer and Audiences), else by
+   * `consul.jwtProviders` (the Issuer only), else unknown unless the requirement names this
+   * provider alone (the token passed jwt_authn, which checked it against that provider). */
+  private providerTri(name: string, providers: number, jwt: JwtView, view: RequestView, trace: TraceStep[], full: boolean, notes: string[]): Tri {
+    const defined = this.jwtProviders.get(name);
+    const configured = this.options.jwtProviders[name]?.issuer;
+    const tokenIss = jwt.issuer ?? (typeof jwt.claims?.['iss'] === 'string' ? (jwt.claims['iss'] as string) : undefined);
+    if (defined && defined.length > 1) {
+      return missAttr(view, `which definition of jwt-provider ${name} Consul holds (${defined.map((d) => describeJwtProvider(d)).join(', ')})`);
+    }
+    if (defined) {
+      const d = defined[0]!;
+      // rbac.go newJWTInfo takes the entry's Issuer as it is: unset, RBAC wants an empty `iss`.
+      const want = d.issuer ?? '';
+      const iss: Tri = tokenIss === undefined ? missAttr(view, 'request.jwt.issuer') : tokenIss === want ? T : F;
+      const aud = tokenAudiences(jwt);
+      const audOk: Tri = d.audiences.length === 0 || aud.some((a) => d.audiences.includes(a)) ? T : F;
+      const r = and3(iss, audOk);
+      const parts = [
+        d.issuer === undefined
+          ? `sets no Issuer, so RBAC wants an empty iss (the token's: ${tokenIss === undefined ? 'not recorded' : JSON.stringify(tokenIss)})`
+          : `Issuer ${JSON.stringify(d.issuer)} ${iss === T ? '=' : iss === F ? '≠' : 'vs'} the token's iss ${tokenIss === undefined ? '(not recorded)' : JSON.stringify(tokenIss)}`,
+      ];
+      if (d.audiences.length) parts.push(`Audiences ${JSON.stringify(d.audiences)} ${audOk === T ? 'include' : 'include none of'} the token's aud ${JSON.stringify(aud)}`);
+      if (configured !== undefined && configured !== d.issuer) parts.push(`consul.jwtProviders.${name}.issuer ${JSON.stringify(configured)} is not used: the workspace's entry defines the provider`);
+      trace.push({ text: `JWT provider ${name}: ${describeJwtProvider(d)} ${parts.join('; ')}`, outcome: r === T ? 'matched' : r === F ? 'not-matched' : 'unknown', at: this.jwtProviderRef(d) });
+      return r;
+    }
+    if (configured !== undefined) {
+      const iss: Tri = tokenIss === undefined ? missAttr(view, 'request.jwt.issuer') : tokenIss === configured ? T : F;
+      if (full) notes.push(`${name}: iss ${tokenIss === undefined ? 'not recorded' : JSON.stringify(tokenIss)} ${iss === T ? '=' : '≠'} ${JSON.stringify(configured)} (consul.jwtProviders; no jwt-provider entry in the workspace)`);
+      return iss;
+    }
+    if (providers === 1) {
+      // The token passed jwt_authn, which verifies it against this provider (issuer included).
+      if (full) notes.push(`${name}: the token is taken to be ${name}'s (it passed jwt_authn, which checks the provider's issuer)`);
+      return T;
+    }
+    return missAttr(view, `the Issuer of jwt-provider ${name} (no jwt-provider entry in the workspace, nor consul.jwtProviders)`);
+  }
+
+  private jwtProviderRef(d: JwtProviderDefinition): SourceRef {
+    let ref = this.jwtProviderRefs.get(d);
+    if (!ref) this.jwtProviderRefs.set(d, (ref = { file: d.file.path, range: d.file.lines.range(d.span), label: `${d.kind} ${d.name ?? ''}`.trimEnd() }));
+    return ref;
   }
 
   // ---------------------------------------------------------------- explain
@@ -1061,6 +1107,32 @@ export function claimHolds(jwt: JwtView, path: string[], value: string): boolean
   if (typeof cur === 'string') return cur === value;
   if (Array.isArray(cur)) return cur.some((x) => x === value);
   return false;
+}
+
+/** The jwt-provider definitions of `files` by name (identical copies once), and a digest of
+ * them, places included (traces cite them). */
+function readJwtProviders(files: readonly SourceFile[]): [Map<string, JwtProviderDefinition[]>, string] {
+  const byName = new Map<string, JwtProviderDefinition[]>();
+  const digest: string[] = [];
+  for (const file of new Set(files)) {
+    for (const d of jwtProvidersIn(file)) {
+      if (d.name === undefined) continue;
+      const list = byName.get(d.name) ?? [];
+      if (!list.some((o) => o.issuer === d.issuer && o.audiences.join('\u0000') === d.audiences.join('\u0000'))) list.push(d);
+      byName.set(d.name, list);
+    }
+    const inFile = jwtProviderDigest(file);
+    if (inFile) digest.push(inFile);
+  }
+  return [byName, digest.join('\n')];
+}
+
+/** The token's `aud`: the record's audiences, else the `aud` claim (a string or a list). */
+function tokenAudiences(jwt: JwtView): string[] {
+  if (jwt.audiences) return jwt.audiences;
+  const aud = jwt.claims?.['aud'];
+  if (typeof aud === 'string') return [aud];
+  return Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
 }
 
 function missAttr(view: RequestView, attr: string): Tri {

@@ -1,3 +1,5 @@
+import { jwtProviderDigest } from '../../consul/jwtProviders';
+import type { SourceFile } from '../../source/sourceFile';
 import type { MeshSimulator, PolicySet } from '../types';
 import { ConsulPolicies } from './compile';
 import type { ConsulSimulatorOptions } from './options';
@@ -16,6 +18,7 @@ export type { RequestNormalization } from './http';
  */
 export interface ConsulSimulator extends MeshSimulator {
   compile(policies: PolicySet): ConsulPolicies;
+  fileInputs(file: SourceFile): string;
 }
 
 export function createConsulSimulator(options: ConsulSimulatorOptions = {}): ConsulSimulator {
@@ -24,6 +27,7 @@ export function createConsulSimulator(options: ConsulSimulatorOptions = {}): Con
     compile(policies: PolicySet): ConsulPolicies {
       return new ConsulPolicies(policies, options);
     },
+    fileInputs: jwtProviderDigest,
   };
 }
 

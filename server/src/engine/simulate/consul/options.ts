@@ -34,7 +34,8 @@ export interface ConsulSimulatorOptions {
   peers?: Record<string, { trustDomain: string; partition?: string }>;
   /** Sameness group members (Enterprise): local partitions and peers. */
   samenessGroups?: Record<string, { partitions?: string[]; peers?: string[] }>;
-  /** jwt-provider config entries: the `Issuer` each one verifies. */
+  /** The `Issuer` of jwt-provider config entries that are not in the workspace: a fallback.
+   * A provider's entry in the workspace wins (see README "JWT providers"). */
   jwtProviders?: Record<string, { issuer?: string }>;
   /**
    * `MutualTLSMode = "permissive"` (service-defaults/proxy-defaults, Consul 1.16+): true for

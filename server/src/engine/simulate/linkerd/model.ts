@@ -2,7 +2,7 @@ import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import { locate, type NodePath, type SourceNode, type Span } from '../../source/tree';
 import type { SourceRef } from '../types';
-import { parseNet, type NetMatch } from './net';
+import { netCovers, parseNet, type NetMatch } from './net';
 import { AnchoredRegex } from './regex';
 import { resourceValue } from '../../resourceValue';
 import type { CompiledForms } from '../compiledForms';
@@ -344,8 +344,8 @@ function parseNetworks(value: unknown, path: NodePath): { networks: NetMatch[]; 
       const ex = typeof e === 'string' ? parseNet(e) : undefined;
       if (!ex) return { networks, problem: `${[...path, i].join('.')}.except "${String(e)}" is not a network` };
       // validation.rs: an exception must lie inside the network and must not cover all of it.
-      if (!(ex.v6 === net.v6 && ex.prefix >= net.prefix && ((ex.v6 ? (ex.base6 & net.mask6) === net.base6 : ((ex.base4 & net.mask4) >>> 0) === net.base4)))) return { networks, problem: `network ${net.text} does not include exception ${ex.text}` };
-      if (ex.prefix <= net.prefix) return { networks, problem: `network ${net.text} is completely negated by exception ${ex.text}` };
+      if (!netCovers(net, ex)) return { networks, problem: `network ${net.text} does not include exception ${ex.text}` };
+      if (ex.bits <= net.bits) return { networks, problem: `network ${net.text} is completely negated by exception ${ex.text}` };
       except.push(ex);
     }
     networks.push({ net, except });

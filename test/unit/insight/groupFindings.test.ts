@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
+import { Engine } from '../../../server/src/engine/engine';
+import { TrafficInsight } from '../../../server/src/engine/insight/trafficInsight';
+import { Simulation, simulateShapes } from '../../../server/src/engine/simulate';
+import { headersTestedBy } from '../../../server/src/engine/simulate/testedHeaders';
+import { ingestTraffic } from '../../../server/src/engine/traffic/ingest/ingest';
+import { WorkspaceModel } from '../../../server/src/engine/workspace';
+
+// The traffic findings grouped by deciding policy or rule (MPA4001, MPA4002, MPA4005) name it the
+// way the rest of the family does (MPA4003, docs/rules/MPA400x.md): the policy's label, then the
+// rule's when a rule decided, e.g. "AuthorizationPolicy shop/cart-from-frontend rules[0]".
+
+const engine = new Engine();
+const dir = mkdtempSync(join(tmpdir(), 'mpa-group-findings-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const FRONTEND = '"source":{"principal":"cluster.local/ns/shop/sa/frontend","namespace":"shop","serviceAccount":"frontend"}';
+const CART = '"destination":{"namespace":"shop","workload":"cart","labels":{"app":"cart"},"port":8080}';
+const record = (method: string, observed: 'allowed' | 'denied', count: number, extra = '') =>
+  `{"time":"2026-11-20T10:00:00Z","mesh":"istio","protocol":"http",${FRONTEND},${CART},"request":{"method":"${method}","path":"/v1/carts/c1"${extra}},"observed":"${observed}","count":${count}}`;
+
+const policy = (name: string, body: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: cart\n${body}`;
+
+// [case, policy file text, records, code, the message's start]
+const CASES: [string, string, string[], string, string][] = [
+  [
+    'MPA4002, an ALLOW rule decided: policy and rule (docs/rules/MPA4002.md)',
+    policy('cart-from-frontend', '  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/shop/sa/frontend"]\n'),
+    [record('GET', 'allowed', 310), record('DELETE', 'denied', 4)],
+    'MPA4002',
+    'AuthorizationPolicy shop/cart-from-frontend rules[0] would allow 4 observed calls that were denied: ',
+  ],
+  [
+    'MPA4001, a DENY rule decided: policy and rule',
+    policy('cart-no-get', '  action: DENY\n  rules:\n  - to:\n    - operation:\n        methods: ["GET"]\n'),
+    [record('GET', 'allowed', 7)],
+    'MPA4001',
+    'AuthorizationPolicy shop/cart-no-get rules[0] would deny 7 observed calls that succeeded: ',
+  ],
+  [
+    'MPA4001, no rule matched an ALLOW policy: the policy alone (docs/rules/MPA4001.md)',
+    policy('cart-readers', '  rules:\n  - to:\n    - operation:\n        methods: ["GET"]\n'),
+    [record('DELETE', 'allowed', 3)],
+    'MPA4001',
+    'AuthorizationPolicy shop/cart-readers would deny 3 observed calls that succeeded: ',
+  ],
+  [
+    'MPA4005, the policy cannot decide (the logs lack source.ip): the policy alone (docs/rules/MPA4005.md)',
+    policy('cart-from-office', '  rules:\n  - from:\n    - source:\n        ipBlocks: ["203.0.113.0/24"]\n'),
+    [record('POST', 'allowed', 42)],
+    'MPA4005',
+    'AuthorizationPolicy shop/cart-from-office cannot decide 42 observed calls: the logs do not record source.ip: ',
+  ],
+];
+
+describe('traffic findings name the deciding policy and rule', () => {
+  CASES.forEach(([name, text, records, code, start], i) => {
+    it(name, async () => {
+      const workspace = new WorkspaceModel(defaultConfig(dir));
+      const path = join(dir, `policy-${i}.yaml`);
+      workspace.update(engine.prepare(engine.read(path, text)));
+      const logs = join(dir, `calls-${i}.jsonl`);
+      writeFileSync(logs, `${records.join('\n')}\n`);
+      const model = await ingestTraffic([logs], { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
+      const simulation = new Simulation(workspace);
+      const insight = new TrafficInsight(workspace, simulation, simulateShapes(simulation, model.shapes));
+      const found = insight.findings(path).filter((f) => f.code === code);
+      assert.equal(found.length, 1, JSON.stringify(insight.findings(path).map((f) => `${f.code} ${f.message}`)));
+      assert.ok(found[0]!.message.startsWith(start), found[0]!.message);
+    });
+  });
+});
