@@ -12,6 +12,8 @@ import { EXAMPLES } from '../helpers/paths';
 import { noMatchingWorkloadsCheck } from '../../server/src/engine/checks/istio/MPA1016-no-matching-workloads';
 import { identityWithoutMtlsCheck } from '../../server/src/engine/checks/istio/MPA1021-identity-without-mtls';
 import type { Check } from '../../server/src/engine/checks/check';
+import { authenticationNotFound } from '../../server/src/engine/checks/linkerd/MPA2006-authentication-not-found';
+import { targetNotFound } from '../../server/src/engine/checks/linkerd/MPA2010-target-not-found';
 
 // Issue 8, "re-validate only what changed": the editor keeps one Engine and one WorkspaceModel
 // and lints the edited file again on every change, reusing what it found per document. After
@@ -196,6 +198,53 @@ describe('incremental lint', () => {
       assert.equal(runs.has('MPA1016'), false, 'a PeerAuthentication edit does not run MPA1016');
       assert.ok(runs.get('MPA1021')! > 1 && runs.get('MPA1021')! < policiesCount, `a PeerAuthentication edit runs MPA1021 again on the policies that read them (${runs.get('MPA1021')})`);
       assert.deepEqual(findings, freshLint(dir, others, path, modes));
+    } finally {
+      for (const [check, run] of counted) check.run = run;
+    }
+  });
+
+  it('linkerd: a check runs again only where a namespace it read changed, a namespace named by a reference included', () => {
+    // Two namespaces, each with a Server, a route, an authentication and a policy; the policy in
+    // "books" also requires an authentication written in "shop" (a reference that names it).
+    const namespace = (ns: string, extraRef = '') => [
+      `apiVersion: policy.linkerd.io/v1beta3\nkind: Server\nmetadata:\n  name: web\n  namespace: ${ns}\nspec:\n  podSelector:\n    matchLabels:\n      app: web\n  port: http`,
+      `apiVersion: policy.linkerd.io/v1beta3\nkind: HTTPRoute\nmetadata:\n  name: web-route\n  namespace: ${ns}\nspec:\n  parentRefs:\n    - group: policy.linkerd.io\n      kind: Server\n      name: web\n  rules:\n    - matches:\n        - path:\n            type: PathPrefix\n            value: /api`,
+      `apiVersion: policy.linkerd.io/v1alpha1\nkind: MeshTLSAuthentication\nmetadata:\n  name: clients\n  namespace: ${ns}\nspec:\n  identities:\n    - "*.${ns}.serviceaccount.identity.linkerd.cluster.local"`,
+      `apiVersion: policy.linkerd.io/v1alpha1\nkind: AuthorizationPolicy\nmetadata:\n  name: web-authz\n  namespace: ${ns}\nspec:\n  targetRef:\n    group: policy.linkerd.io\n    kind: Server\n    name: web\n  requiredAuthenticationRefs:\n    - group: policy.linkerd.io\n      kind: MeshTLSAuthentication\n      name: clients${extraRef}`,
+    ];
+    const joined = `${[...namespace('shop'), ...namespace('books', '\n    - group: policy.linkerd.io\n      kind: MeshTLSAuthentication\n      name: clients\n      namespace: shop')].join('\n---\n')}\n`;
+    const dir = join(EXAMPLES, 'linkerd');
+    const path = join(dir, 'namespaces.yaml');
+    const others = new Map<string, string>();
+    const editor = new Editor(dir, others);
+    const counted: [Check, Check['run']][] = [[authenticationNotFound, authenticationNotFound.run], [targetNotFound, targetNotFound.run]];
+    let runs: string[] = [];
+    for (const [check, run] of counted) check.run = (context) => { runs.push(`${check.code} ${context.resource.namespace}/${context.resource.name}`); run(context); };
+    /** Lints the edited text, keeping the runs of the editor's lint (not of the fresh one it is compared with). */
+    const lint = (text: string, what: string): Finding[] => {
+      runs = [];
+      const findings = editor.lint(path, text);
+      const editorRuns = runs;
+      runs = [];
+      assert.deepEqual(findings, freshLint(dir, others, path, text), what);
+      runs = editorRuns;
+      return findings;
+    };
+    try {
+      lint(joined, 'first lint');
+      assert.deepEqual(runs.sort(), ['MPA2006 books/web-authz', 'MPA2006 shop/web-authz', 'MPA2010 books/web-authz', 'MPA2010 books/web-route', 'MPA2010 shop/web-authz', 'MPA2010 shop/web-route']);
+      // The books route changes: only books' resources read books (the route itself is new text).
+      let text = joined.replace(/(namespace: books[\s\S]*?value: )\/api/, '$1/v2');
+      assert.notEqual(text, joined);
+      lint(text, 'books route edited');
+      assert.deepEqual(runs.sort(), ['MPA2006 books/web-authz', 'MPA2010 books/web-authz', 'MPA2010 books/web-route']);
+      // The shop authentication is renamed: shop's policy, and books' policy (its reference names shop), find it gone;
+      // books' policy targets a books Server, so its target is not looked up again.
+      text = text.replace('name: clients\n  namespace: shop', 'name: callers\n  namespace: shop');
+      const findings = lint(text, 'shop authentication renamed');
+      assert.deepEqual(runs.sort(), ['MPA2006 books/web-authz', 'MPA2006 shop/web-authz', 'MPA2010 shop/web-authz', 'MPA2010 shop/web-route']);
+      const missing = findings.filter((f) => f.code === 'MPA2006').map((f) => f.message.split(':')[0]);
+      assert.deepEqual(missing, ['MeshTLSAuthentication "clients" does not exist in namespace shop (it has "callers")', 'MeshTLSAuthentication "clients" does not exist in namespace shop (it has "callers")']);
     } finally {
       for (const [check, run] of counted) check.run = run;
     }

@@ -15,10 +15,6 @@ import { FIXTURES } from '../../helpers/paths';
 // (`globals`), the intentions' compiled forms are taken over, and the result equals a new
 // Simulation's. Verdicts: jwt-provider reference (Issuer must equal the token's iss; Audiences,
 // when listed, must name one of its aud) and the docs' JWT intention (docs-jwt.hcl).
-//
-// TODO until simulate/index.ts (decide-fold's) asks `fileInputs` in `Simulation.update`; the
-// three lines, verified with this test, are in the consul-jwt report and this commit's message.
-const HOOK_PENDING = 'needs Simulation.update to recompile a mesh whose fileInputs of a changed file differ';
 
 const engine = new Engine();
 const FIX = join(FIXTURES, 'simulate', 'consul');
@@ -43,7 +39,7 @@ const EDITS: [string, (text: string) => string, string[]][] = [
 ];
 
 describe('incremental simulation: Consul jwt-provider entries', () => {
-  it('an edited entry recompiles Consul, affects every Consul call, and equals a new simulation', { todo: HOOK_PENDING }, () => {
+  it('an edited entry recompiles Consul, affects every Consul call, and equals a new simulation', () => {
     const workspace = new WorkspaceModel(defaultConfig(FIX));
     workspace.config.consul = { defaultIntentionPolicy: 'deny' };
     for (const path of [INTENTIONS, PROVIDER]) workspace.update(engine.prepare(engine.read(path, readFileSync(path, 'utf8'))));

@@ -32,6 +32,10 @@ export interface WorkspaceFact<T> {
   compute(workspace: WorkspaceView): T;
   /** Equal for equal values: the whole value, in text. */
   key(value: T): string;
+  /** An index of the workspace rather than a fact: computed once per state like one, always the
+   * new value, and never recorded by a tracking view. Its users record the finer facts they read
+   * of it (the Linkerd model: the namespaces a check reads). */
+  index?: true;
 }
 
 export type Where = { path: NodePath; part?: 'key' | 'value' } | { span: Span };

@@ -22,8 +22,8 @@ export function factValue<T>(workspace: WorkspaceView, fact: WorkspaceFact<T>): 
   const { resources, sourceFiles, inventory, config } = workspace;
   if (last && last.resources === resources && last.sourceFiles === sourceFiles && last.inventory === inventory && last.config === config) return last.value as T;
   const value = fact.compute(workspace);
-  const key = fact.key(value);
-  const kept = last && last.key === key ? (last.value as T) : value;
+  const key = fact.index ? '' : fact.key(value);
+  const kept = last && !fact.index && last.key === key ? (last.value as T) : value;
   facts.set(fact as WorkspaceFact<unknown>, { resources, sourceFiles, inventory, config, value: kept, key });
   return kept;
 }

@@ -47,7 +47,7 @@ export function runChecksTracked(file: SourceFile, resource: Resource, workspace
     sourceFile(path) { files = true; return workspace.sourceFile(path); },
     fact<T>(fact: WorkspaceFact<T>): T {
       const value = factValue(workspace, fact);
-      facts.push([fact as WorkspaceFact<unknown>, value]);
+      if (!fact.index) facts.push([fact as WorkspaceFact<unknown>, value]);
       return value;
     },
   };

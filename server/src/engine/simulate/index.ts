@@ -70,7 +70,10 @@ export class Simulation {
     const inventoryChanged = changed.some((path) => inventoryContributionKey(before.get(path)?.file) !== inventoryContributionKey(after.get(path)?.file));
     const changedResources = changed.flatMap((path) => editedResources(before.get(path), after.get(path)));
     const meshesChanged = meshes.join() !== this.meshes.join();
-    const recompile = inventoryChanged || meshesChanged ? new Set<Mesh>([...meshes, ...this.meshes]) : new Set(changedResources.map((r) => r.mesh));
+    // What a mesh reads of a file besides its recognized resources (Consul: jwt-provider entries).
+    const inputsOf = (mesh: Mesh, snapshot: FileSnapshot | undefined): string => (snapshot ? SIMULATORS[mesh].fileInputs?.(snapshot.file) ?? '' : '');
+    const filesRead = meshes.filter((mesh) => changed.some((path) => inputsOf(mesh, before.get(path)) !== inputsOf(mesh, after.get(path))));
+    const recompile = inventoryChanged || meshesChanged ? new Set<Mesh>([...meshes, ...this.meshes]) : new Set([...changedResources.map((r) => r.mesh), ...filesRead]);
     const wholeMesh = new Set<Mesh>();
     for (const mesh of recompile) {
       const old = this.compiled.get(mesh);

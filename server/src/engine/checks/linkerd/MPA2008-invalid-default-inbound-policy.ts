@@ -55,7 +55,7 @@ function reporters(workspace: WorkspaceView, bad: BadAnnotation[]): Map<LinkerdI
   const model = linkerdModel(workspace);
   const out = new Map<LinkerdItem, BadAnnotation[]>();
   for (const annotation of bad) {
-    const reporter = model.items.find((i) => i.file.path === annotation.file) ?? model.byNamespace.get(annotation.namespace)?.[0];
+    const reporter = model.items.find((i) => i.file.path === annotation.file) ?? model.inNamespace(annotation.namespace)[0];
     if (!reporter) continue;
     const list = out.get(reporter) ?? [];
     list.push(annotation);

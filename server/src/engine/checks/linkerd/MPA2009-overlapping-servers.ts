@@ -55,10 +55,11 @@ function portText(port: unknown): string {
 const cache = new WeakMap<LinkerdModel, { inventory: Inventory; byNamespace: Map<string, Map<string, Overlap[]>> }>();
 
 function overlapsIn(model: LinkerdModel, inventory: Inventory, namespace: string): Map<string, Overlap[]> {
-  let entry = cache.get(model);
+  model.inNamespace(namespace);
+  let entry = cache.get(model.untracked);
   if (!entry || entry.inventory !== inventory) {
     entry = { inventory, byNamespace: new Map() };
-    cache.set(model, entry);
+    cache.set(model.untracked, entry);
   }
   const known = entry.byNamespace.get(namespace);
   if (known) return known;

@@ -1,7 +1,8 @@
 import type { Inventory, WorkloadInfo } from '../../../inventory/inventory';
 import type { Resource } from '../../../resource';
 import type { SourceFile } from '../../../source/sourceFile';
-import type { WorkspaceView } from '../../check';
+import type { WorkspaceFact, WorkspaceView } from '../../check';
+import { readFact } from '../../facts';
 import { GATEWAY_GROUP, POLICY_GROUP, arr, isRec, namespaceOf, rec, str, targetsKind, type Rec } from './common';
 import { selectorMatches } from './selectors';
 import { resourceValue } from '../../../resourceValue';
@@ -20,9 +21,10 @@ export interface LinkerdItem {
 }
 
 export interface LinkerdModel {
+  /** Every item (a check that reads them all is run again after any Linkerd edit). */
   items: LinkerdItem[];
-  /** Items per namespace, in workspace order. */
-  byNamespace: Map<string, LinkerdItem[]>;
+  /** Items of a namespace, in workspace order. */
+  inNamespace(namespace: string): LinkerdItem[];
   /** Items of one kind (and group) in a namespace, one per name (the first one seen: the same
    * object written in several files, or in several versions, counts once). */
   named(namespace: string, kind: string, group?: string): LinkerdItem[];
@@ -32,17 +34,83 @@ export interface LinkerdModel {
   names(namespace: string, kind: string, group?: string): string[];
   /** The item for a resource. */
   itemOf(resource: Resource): LinkerdItem | undefined;
+  /** The model itself, untracked: what caches of derived indexes key on. */
+  readonly untracked: LinkerdModel;
 }
+
+/**
+ * The model of the workspace. For a check whose reads are tracked (`runChecksTracked`), a view of
+ * it that records each namespace the check reads as a fact (`namespaceItems`), so that its
+ * findings are kept while the Linkerd resources of those namespaces stay as they were, instead of
+ * running it again after every edit. Linkerd references are namespace-local, so a check on one
+ * resource reads its own namespace, and another only where a reference names it.
+ */
+export function linkerdModel(workspace: WorkspaceView): LinkerdModel {
+  if (!workspace.fact) return modelOf(workspace.resources);
+  const model = readFact(workspace, MODEL);
+  const recorded = new Set<string>();
+  const read = (namespace: string): void => {
+    if (recorded.has(namespace)) return;
+    recorded.add(namespace);
+    readFact(workspace, namespaceItems(namespace));
+  };
+  return {
+    get items() {
+      readFact(workspace, ALL_ITEMS);
+      return model.items;
+    },
+    inNamespace: (namespace) => (read(namespace), model.inNamespace(namespace)),
+    named: (namespace, kind, group) => (read(namespace), model.named(namespace, kind, group)),
+    find: (namespace, kind, name, group) => (read(namespace), model.find(namespace, kind, name, group)),
+    names: (namespace, kind, group) => (read(namespace), model.names(namespace, kind, group)),
+    itemOf: (resource) => {
+      const item = model.itemOf(resource);
+      if (item) read(item.namespace);
+      return item;
+    },
+    untracked: model,
+  };
+}
+
+/** The model as an index of the workspace, not a fact: its users record the namespaces they read. */
+const MODEL: WorkspaceFact<LinkerdModel> = { index: true, compute: (workspace) => modelOf(workspace.resources), key: () => '' };
+
+/** A text's number, the same for the same admitted value (`resourceValue` shares it per text). */
+const valueIds = new WeakMap<object, number>();
+let nextValueId = 0;
+
+function itemsKey(items: readonly LinkerdItem[]): string {
+  return items.map((item) => {
+    let id = valueIds.get(item.value);
+    if (id === undefined) valueIds.set(item.value, (id = nextValueId++));
+    return `${item.file.path}\u0000${item.kind}\u0000${item.group}\u0000${item.name}\u0000${id}`;
+  }).join('\u0001');
+}
+
+/** The Linkerd resources of a namespace, in workspace order, by file and text (not by place:
+ * no Linkerd check reports where another resource is written). */
+const namespaceFacts = new Map<string, WorkspaceFact<string>>();
+
+function namespaceItems(namespace: string): WorkspaceFact<string> {
+  let fact = namespaceFacts.get(namespace);
+  if (!fact) {
+    fact = { compute: (workspace) => itemsKey(modelOf(workspace.resources).inNamespace(namespace)), key: (value) => value };
+    namespaceFacts.set(namespace, fact);
+  }
+  return fact;
+}
+
+const ALL_ITEMS: WorkspaceFact<string> = { compute: (workspace) => itemsKey(modelOf(workspace.resources).items), key: (value) => value };
 
 const cache = new WeakMap<object, LinkerdModel>();
 
-export function linkerdModel(workspace: WorkspaceView): LinkerdModel {
-  const key = workspace.resources;
+function modelOf(resources: WorkspaceView['resources']): LinkerdModel {
+  const key = resources;
   const cached = cache.get(key);
   if (cached) return cached;
   const items: LinkerdItem[] = [];
   const byResource = new Map<Resource, LinkerdItem>();
-  for (const { file, resource } of workspace.resources) {
+  for (const { file, resource } of resources) {
     if (resource.mesh !== 'linkerd') continue;
     const value = resourceValue(resource);
     const item: LinkerdItem = {
@@ -63,7 +131,7 @@ export function linkerdModel(workspace: WorkspaceView): LinkerdModel {
   const namesCache = new Map<string, string[]>();
   const model: LinkerdModel = {
     items,
-    byNamespace,
+    inNamespace: (namespace) => byNamespace.get(namespace) ?? [],
     find(namespace, kind, name, group) {
       const k = `${namespace}\u0000${kind}\u0000${group ?? ''}`;
       let map = byNameCache.get(k);
@@ -98,6 +166,9 @@ export function linkerdModel(workspace: WorkspaceView): LinkerdModel {
       return list;
     },
     itemOf: (resource) => byResource.get(resource),
+    get untracked() {
+      return model;
+    },
   };
   cache.set(key, model);
   return model;
@@ -153,12 +224,14 @@ export function serverParents(item: LinkerdItem): ServerParent[] {
 const routeIndexCache = new WeakMap<LinkerdModel, Map<string, LinkerdItem[]>>();
 
 export function routesOf(model: LinkerdModel, server: LinkerdItem, kinds: string[] = ['HTTPRoute']): LinkerdItem[] {
-  let index = routeIndexCache.get(model);
+  // The index covers every namespace; the answer reads the Server's.
+  model.inNamespace(server.namespace);
+  let index = routeIndexCache.get(model.untracked);
   if (!index) {
     // namespace, Server name -> routes (one per group/kind/name), in workspace order.
     index = new Map();
     const seen = new Set<string>();
-    for (const item of model.items) {
+    for (const item of model.untracked.items) {
       if (!isRoute(item)) continue;
       const id = `${item.namespace}\u0000${item.group}/${item.kind}/${item.name}`;
       if (seen.has(id)) continue;
@@ -172,7 +245,7 @@ export function routesOf(model: LinkerdModel, server: LinkerdItem, kinds: string
         index.set(key, list);
       }
     }
-    routeIndexCache.set(model, index);
+    routeIndexCache.set(model.untracked, index);
   }
   return (index.get(`${server.namespace}\u0000${server.name}`) ?? []).filter((r) => kinds.includes(r.kind));
 }
@@ -231,12 +304,13 @@ export interface ServerAuthorizations {
 const authorizationsCache = new WeakMap<LinkerdItem, ServerAuthorizations>();
 
 export function serverAuthorizations(model: LinkerdModel, server: LinkerdItem): ServerAuthorizations {
+  model.inNamespace(server.namespace);
   const cached = authorizationsCache.get(server);
   if (cached) return cached;
   const policies: LinkerdItem[] = [];
   const serverAuthorizations: LinkerdItem[] = [];
   const labels = rec(rec(server.value['metadata'])['labels']) as Record<string, string>;
-  policies.push(...policiesTargeting(model, `server/${server.namespace}/${server.name}`), ...policiesTargeting(model, `namespace/${server.namespace}/${server.namespace}`));
+  policies.push(...policiesTargeting(model, server.namespace, `server/${server.namespace}/${server.name}`), ...policiesTargeting(model, server.namespace, `namespace/${server.namespace}/${server.namespace}`));
   for (const item of model.named(server.namespace, 'ServerAuthorization')) {
     const ref = rec(spec(item)['server']);
     const name = str(ref['name']);
@@ -256,12 +330,14 @@ const policyIndexCache = new WeakMap<LinkerdModel, Map<string, LinkerdItem[]>>()
 
 /** AuthorizationPolicies by what they target: `server/<ns>/<name>`, `namespace/<ns>/<name>`,
  * `route/<ns>/<group>/<kind>/<name>` (route kind and name in lower case, as compared). */
-function policiesTargeting(model: LinkerdModel, key: string): LinkerdItem[] {
-  let index = policyIndexCache.get(model);
+function policiesTargeting(model: LinkerdModel, namespace: string, key: string): LinkerdItem[] {
+  // The index covers every namespace; the answer reads one (policies target within their own).
+  model.inNamespace(namespace);
+  let index = policyIndexCache.get(model.untracked);
   if (!index) {
     index = new Map();
     const seen = new Set<string>();
-    for (const item of model.items) {
+    for (const item of model.untracked.items) {
       if (item.kind !== 'AuthorizationPolicy' || !item.name) continue;
       const id = `${item.namespace}/${item.name}`;
       if (seen.has(id)) continue;
@@ -276,14 +352,14 @@ function policiesTargeting(model: LinkerdModel, key: string): LinkerdItem[] {
       list.push(item);
       index.set(k, list);
     }
-    policyIndexCache.set(model, index);
+    policyIndexCache.set(model.untracked, index);
   }
   return index.get(key) ?? [];
 }
 
 /** AuthorizationPolicies that target a route (group, kind and name compared case-insensitively). */
 export function routePolicies(model: LinkerdModel, route: LinkerdItem): LinkerdItem[] {
-  return policiesTargeting(model, `route/${route.namespace}/${route.group}/${route.kind.toLowerCase()}/${route.name.toLowerCase()}`);
+  return policiesTargeting(model, route.namespace, `route/${route.namespace}/${route.group}/${route.kind.toLowerCase()}/${route.name.toLowerCase()}`);
 }
 
 const workloadsCache = new WeakMap<Inventory, Map<string, WorkloadInfo[]>>();
