@@ -10,7 +10,7 @@ import { CompiledForms } from './compiledForms';
 import { consulSimulator } from './consul';
 import { istioSimulator } from './istio';
 import { linkerdSimulator } from './linkerd';
-import { classify, type Change, type CompiledPolicies, type Decision, type MeshSimulator, type SourceRef, type Verdict } from './types';
+import { classify, type CallFold, type Change, type CompiledPolicies, type Decision, type MeshSimulator, type SourceRef, type Verdict } from './types';
 
 export const SIMULATORS: Record<Mesh, MeshSimulator> = { istio: istioSimulator, linkerd: linkerdSimulator, consul: consulSimulator };
 
@@ -134,6 +134,26 @@ export class Simulation {
     }
     const explaining = compiled as CompiledPolicies & { explain?: (call: AccessRecord) => Decision };
     return full && explaining.explain ? explaining.explain(record) : compiled.decide(record);
+  }
+
+  /**
+   * `decide` for one list of calls, folded: per mesh, calls that its policies cannot tell apart
+   * (`CompiledPolicies.fold`: same destination view, and the same values of what the policies
+   * there can read) are decided once and share the decision, which equals what `decide` gives
+   * each of them. The fold's memory goes with the returned function.
+   */
+  folded(): (record: AccessRecord) => Decision {
+    const folds = new Map<Mesh, CallFold | null>();
+    return (record) => {
+      const mesh = this.meshOf(record);
+      const compiled = mesh ? this.compiled.get(mesh) : undefined;
+      if (!mesh || !compiled) return this.decide(record);
+      let fold = folds.get(mesh);
+      if (fold === undefined) folds.set(mesh, (fold = compiled.fold?.() ?? null));
+      const slot = fold?.slot(record);
+      if (!slot) return compiled.decide(record);
+      return (slot.decision ??= compiled.decide(record));
+    };
   }
 }
 
@@ -274,11 +294,12 @@ function count(tally: Tally, verdict: Verdict, change: Change, calls: number): v
   if (change === 'newly-allowed') tally.newlyAllowed += calls;
 }
 
-/** Decides every shape and tallies the calls per policy and rule that decided them. */
+/** Decides every shape (folded: `Simulation.folded`) and tallies the calls per policy and rule that decided them. */
 export function simulateShapes(simulation: Simulation, shapes: readonly TrafficShape[]): SimulationResult {
   const outcomes: ShapeOutcome[] = [];
+  const decide = simulation.folded();
   for (const shape of shapes) {
-    const decision = simulation.decide(shape.record);
+    const decision = decide(shape.record);
     outcomes.push({ shape, decision, change: classify(decision, shape.record.observed) });
   }
   return tallied(outcomes);
@@ -338,9 +359,10 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     if (policy.calls === 0) { policies.delete(key); continue; }
     for (const [label, rule] of policy.rules) if (rule.calls === 0) policy.rules.delete(label);
   }
+  const decide = simulation.folded();
   for (const i of redo) {
     const shape = outcomes[i]!.shape;
-    const decision = simulation.decide(shape.record);
+    const decision = decide(shape.record);
     const outcome = { shape, decision, change: classify(decision, shape.record.observed) };
     outcomes[i] = outcome;
     own(decision);
