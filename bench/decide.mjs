@@ -9,7 +9,14 @@
 // `compile ms`), so whatever a simulation builds lazily or remembers while deciding (per
 // destination indexes, memos) is paid in each pass, as the product pays it once per simulation.
 // The JIT is warmed up on a separate simulation, as a long-running server would be.
-// The baseline next to it, timed in the same process on the same shapes, is the least any
+// The product path next to it: `simulateShapes` (what the CLI and the editor run) over the same
+// calls as the product hands them over, i.e. folded into shapes by ingest's ShapeTable (strings
+// interned, each workload's label map shared, as the inventory's is), each timed pass with a
+// freshly compiled Simulation. simulateShapes folds the shapes by what each mesh's policies can
+// read at their destination and decides once per fold slot (`Simulation.folded`), so its figure
+// is shapes decided per CPU-second; `decisions` says how many decisions it made, and `key us`
+// what finding a shape's slot cost per shape (a fresh fold over all shapes, best of three).
+// The baseline next to each, timed in the same process on the same calls, is the least any
 // decision must do: build a key from the call's destination, caller, method and path and look it
 // up in a Map with one entry per policy. A simulator at 1.0× the baseline would be as fast as a
 // plain lookup table; below 1.0× is expected (a decision evaluates rules, not one lookup).
@@ -25,7 +32,9 @@ const require = createRequire(import.meta.url);
 const { Engine } = require('../out/server/src/engine/engine.js');
 const { WorkspaceModel } = require('../out/server/src/engine/workspace.js');
 const { defaultConfig } = require('../out/server/src/engine/config/projectConfig.js');
-const { Simulation } = require('../out/server/src/engine/simulate/index.js');
+const { Simulation, simulateShapes } = require('../out/server/src/engine/simulate/index.js');
+const { headersTestedBy } = require('../out/server/src/engine/simulate/testedHeaders.js');
+const { ShapeTable } = require('../out/server/src/engine/traffic/ingest/shapes.js');
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -89,6 +98,24 @@ function shapes(model, mesh, count) {
   return out;
 }
 
+/** The shapes the product would simulate for these calls: folded by ingest's ShapeTable, which
+ * interns their strings; a workload's label map is one object, as resolution from the inventory
+ * gives it. */
+function productShapes(records, workspace) {
+  const labelMaps = new Map();
+  const shared = (labels) => {
+    const key = JSON.stringify(labels);
+    if (!labelMaps.has(key)) labelMaps.set(key, labels);
+    return labelMaps.get(key);
+  };
+  const table = new ShapeTable(3, new Set(headersTestedBy(workspace)));
+  records.forEach((r, line) => {
+    const record = r.destination?.labels ? { ...r, destination: { ...r.destination, labels: shared(r.destination.labels) } } : r;
+    table.add({ record, t: 0, file: 0, line, sourceMethod: 'line', destinationMethod: 'line' });
+  });
+  return table.finish(['bench']);
+}
+
 function cpuMs() {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -118,6 +145,7 @@ const model = buildModel(MESH_FLAGS);
 const inventory = inventoryYaml(model);
 const results = { shapes: SHAPES, policies: POLICIES, meshes: {} };
 console.log(`Decide: ${POLICIES.toLocaleString('en-US')} generated policies per mesh, ${SHAPES.toLocaleString('en-US')} distinct shapes; target 2,000,000 decisions per CPU-second`);
+const productRows = [];
 console.log(`${'mesh'.padEnd(9)}${'compile ms'.padStart(11)}${'decisions/s'.padStart(13)}${'vs target'.padStart(10)}${'baseline/s'.padStart(13)}${'vs baseline'.padStart(12)}  verdicts (one pass)`);
 for (const mesh of ['istio', 'linkerd', 'consul']) {
   const policies = mesh === 'istio' ? istioPolicies(model, POLICIES) : mesh === 'linkerd' ? linkerdPolicies(model, POLICIES) : consulPolicies(model, POLICIES);
@@ -145,9 +173,45 @@ for (const mesh of ['istio', 'linkerd', 'consul']) {
     return most;
   });
   const base = baseline(records, model);
-  results.meshes[mesh] = { compileMs, shapes: records.length, decisionsPerSecond: best, baselinePerSecond: base.perSecond, ratioToBaseline: best / base.perSecond, ratioToTarget: best / 2e6, verdicts };
+  // The product path: simulateShapes over the shapes, a freshly compiled Simulation per pass.
+  const shaped = productShapes(records, workspace);
+  simulateShapes(warm, shaped); // warm up the JIT
+  const product = [0, 1, 2].map(() => new Simulation(workspace));
+  let decisions = 0;
+  const productBest = await profiled(`${mesh}-product`, () => {
+    let most = 0;
+    for (let pass = 0; pass < 3; pass++) {
+      start = cpuMs();
+      const result = simulateShapes(product[pass], shaped);
+      most = Math.max(most, shaped.length / ((cpuMs() - start) / 1000));
+      if (pass === 0) decisions = new Set(result.outcomes.map((o) => o.decision)).size;
+    }
+    return most;
+  });
+  // What finding the slots costs alone: a fresh fold of the mesh's compiled policies (a private
+  // field of Simulation, read here only to time it) over every shape.
+  const compiled = new Simulation(workspace).compiled.get(mesh);
+  let keyUs;
+  if (compiled.fold) {
+    keyUs = Infinity;
+    for (let pass = 0; pass < 3; pass++) {
+      const fold = compiled.fold();
+      start = cpuMs();
+      for (const shape of shaped) fold.slot(shape.record);
+      keyUs = Math.min(keyUs, ((cpuMs() - start) * 1000) / shaped.length);
+    }
+  }
+  const productBase = baseline(shaped.map((s) => s.record), model);
+  results.meshes[mesh] = {
+    compileMs, shapes: records.length, decisionsPerSecond: best, baselinePerSecond: base.perSecond, ratioToBaseline: best / base.perSecond, ratioToTarget: best / 2e6, verdicts,
+    product: { shapes: shaped.length, shapesPerSecond: productBest, decisions, foldKeyMicroseconds: keyUs, baselinePerSecond: productBase.perSecond, ratioToBaseline: productBest / productBase.perSecond, ratioToTarget: productBest / 2e6 },
+  };
   const k = (v) => Math.round(v).toLocaleString('en-US');
   console.log(`${mesh.padEnd(9)}${compileMs.toFixed(0).padStart(11)}${k(best).padStart(13)}${`${(best / 2e6).toFixed(2)}×`.padStart(10)}${k(base.perSecond).padStart(13)}${`${(best / base.perSecond).toFixed(2)}×`.padStart(12)}  ${Object.entries(verdicts).map(([v, c]) => `${v} ${c}`).join(', ')}`);
+  productRows.push(`${mesh.padEnd(9)}${k(shaped.length).padStart(9)}${k(productBest).padStart(13)}${`${(productBest / 2e6).toFixed(2)}×`.padStart(10)}${k(productBase.perSecond).padStart(13)}${`${(productBest / productBase.perSecond).toFixed(2)}×`.padStart(12)}${k(decisions).padStart(11)}${(keyUs === undefined ? '-' : keyUs.toFixed(2)).padStart(8)}`);
 }
+console.log(`Product path: simulateShapes over the shapes ingest would make of the same calls (folded by what the policies read), shapes per CPU-second`);
+console.log(`${'mesh'.padEnd(9)}${'shapes'.padStart(9)}${'shapes/s'.padStart(13)}${'vs target'.padStart(10)}${'baseline/s'.padStart(13)}${'vs baseline'.padStart(12)}${'decisions'.padStart(11)}${'key us'.padStart(8)}`);
+for (const row of productRows) console.log(row);
 mkdirSync(new URL('./.data/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./.data/decide-results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);

@@ -417,8 +417,38 @@ export class DestinationGroups {
 function tallied(outcomes: ShapeOutcome[]): SimulationResult {
   const totals = { ...emptyTally(), unchanged: 0 };
   const policies = new Map<string, PolicyTally>();
-  for (const outcome of outcomes) tally(totals, policies, outcome, 1);
+  // Folded shapes share decisions: each decision's tallies are found once.
+  const places = new Map<Decision, Place | null>();
+  for (const outcome of outcomes) {
+    const { decision, change } = outcome;
+    const calls = outcome.shape.count;
+    count(totals, decision.verdict, change, calls);
+    if (change === 'unchanged') totals.unchanged += calls;
+    let place = places.get(decision);
+    if (place === undefined) places.set(decision, (place = placeOf(policies, decision)));
+    if (place === null) continue;
+    count(place.policy, decision.verdict, change, calls);
+    if (place.rule) count(place.rule, decision.verdict, change, calls);
+  }
   return { outcomes, totals, policies: inSourceOrder(policies) };
+}
+
+/** The tallies of the policy and rule that made a decision. */
+interface Place {
+  policy: PolicyTally;
+  rule: Tally | undefined;
+}
+
+/** The tallies a decision counts in (made when missing), or null for a decision of no policy. */
+function placeOf(policies: Map<string, PolicyTally>, decision: Decision): Place | null {
+  if (!decision.policy) return null;
+  const key = policyKey(decision.policy);
+  let policy = policies.get(key);
+  if (!policy) policies.set(key, (policy = { ...emptyTally(), ref: decision.policy, rules: new Map() }));
+  if (!decision.rule) return { policy, rule: undefined };
+  let rule = policy.rules.get(decision.rule.label);
+  if (!rule) policy.rules.set(decision.rule.label, (rule = { ...emptyTally(), ref: decision.rule }));
+  return { policy, rule };
 }
 
 function policyKey(ref: SourceRef): string {
@@ -430,16 +460,10 @@ function tally(totals: SimulationResult['totals'], policies: Map<string, PolicyT
   const calls = sign * shape.count;
   count(totals, decision.verdict, change, calls);
   if (change === 'unchanged') totals.unchanged += calls;
-  if (!decision.policy) return;
-  const key = policyKey(decision.policy);
-  let policy = policies.get(key);
-  if (!policy) policies.set(key, (policy = { ...emptyTally(), ref: decision.policy, rules: new Map() }));
-  count(policy, decision.verdict, change, calls);
-  if (decision.rule) {
-    let rule = policy.rules.get(decision.rule.label);
-    if (!rule) policy.rules.set(decision.rule.label, (rule = { ...emptyTally(), ref: decision.rule }));
-    count(rule, decision.verdict, change, calls);
-  }
+  const place = placeOf(policies, decision);
+  if (place === null) return;
+  count(place.policy, decision.verdict, change, calls);
+  if (place.rule) count(place.rule, decision.verdict, change, calls);
 }
 
 function bySource(a: SourceRef, b: SourceRef): number {
