@@ -14,8 +14,10 @@
 // interned, each workload's label map shared, as the inventory's is), each timed pass with a
 // freshly compiled Simulation. simulateShapes folds the shapes by what each mesh's policies can
 // read at their destination and decides once per fold slot (`Simulation.folded`), so its figure
-// is shapes decided per CPU-second; `decisions` says how many decisions it made, and `key us`
-// what finding a shape's slot cost per shape (a fresh fold over all shapes, best of three).
+// is shapes decided per CPU-second (best of three), next to the same passes unfolded (one
+// `decide` per shape, alternating with the folded ones) and their ratio (`gain`); `decisions`
+// says how many decisions the folded pass made, and `key us` what finding a shape's slot cost
+// per shape (a fresh fold over all shapes, best of three).
 // The baseline next to each, timed in the same process on the same calls, is the least any
 // decision must do: build a key from the call's destination, caller, method and path and look it
 // up in a Map with one entry per policy. A simulator at 1.0× the baseline would be as fast as a
@@ -174,19 +176,29 @@ for (const mesh of ['istio', 'linkerd', 'consul']) {
   });
   const base = baseline(records, model);
   // The product path: simulateShapes over the shapes, a freshly compiled Simulation per pass.
+  // Folded and unfolded passes alternate (three each), so that their ratio is taken under the
+  // same load: unfolded is the same simulateShapes with `Simulation.folded` replaced by one
+  // `decide` per shape, what it did before the fold.
   const shaped = productShapes(records, workspace);
-  simulateShapes(warm, shaped); // warm up the JIT
-  const product = [0, 1, 2].map(() => new Simulation(workspace));
+  const folded = Simulation.prototype.folded;
+  const unfolded = function () { return (record) => this.decide(record); };
+  simulateShapes(warm, shaped); // warm up the JIT, both ways
+  Simulation.prototype.folded = unfolded;
+  simulateShapes(warm, shaped);
+  Simulation.prototype.folded = folded;
+  const product = [0, 1, 2, 3, 4, 5].map(() => new Simulation(workspace));
   let decisions = 0;
-  const productBest = await profiled(`${mesh}-product`, () => {
-    let most = 0;
-    for (let pass = 0; pass < 3; pass++) {
+  const productBest = { folded: 0, unfolded: 0 };
+  await profiled(`${mesh}-product`, () => {
+    for (let pass = 0; pass < 6; pass++) {
+      const way = pass % 2 === 0 ? 'folded' : 'unfolded';
+      Simulation.prototype.folded = way === 'folded' ? folded : unfolded;
       start = cpuMs();
       const result = simulateShapes(product[pass], shaped);
-      most = Math.max(most, shaped.length / ((cpuMs() - start) / 1000));
+      productBest[way] = Math.max(productBest[way], shaped.length / ((cpuMs() - start) / 1000));
       if (pass === 0) decisions = new Set(result.outcomes.map((o) => o.decision)).size;
     }
-    return most;
+    Simulation.prototype.folded = folded;
   });
   // What finding the slots costs alone: a fresh fold of the mesh's compiled policies (a private
   // field of Simulation, read here only to time it) over every shape.
@@ -204,14 +216,18 @@ for (const mesh of ['istio', 'linkerd', 'consul']) {
   const productBase = baseline(shaped.map((s) => s.record), model);
   results.meshes[mesh] = {
     compileMs, shapes: records.length, decisionsPerSecond: best, baselinePerSecond: base.perSecond, ratioToBaseline: best / base.perSecond, ratioToTarget: best / 2e6, verdicts,
-    product: { shapes: shaped.length, shapesPerSecond: productBest, decisions, foldKeyMicroseconds: keyUs, baselinePerSecond: productBase.perSecond, ratioToBaseline: productBest / productBase.perSecond, ratioToTarget: productBest / 2e6 },
+    product: {
+      shapes: shaped.length, shapesPerSecond: productBest.folded, unfoldedShapesPerSecond: productBest.unfolded, foldGain: productBest.folded / productBest.unfolded,
+      decisions, foldKeyMicroseconds: keyUs, baselinePerSecond: productBase.perSecond, ratioToBaseline: productBest.folded / productBase.perSecond, ratioToTarget: productBest.folded / 2e6,
+    },
   };
   const k = (v) => Math.round(v).toLocaleString('en-US');
   console.log(`${mesh.padEnd(9)}${compileMs.toFixed(0).padStart(11)}${k(best).padStart(13)}${`${(best / 2e6).toFixed(2)}×`.padStart(10)}${k(base.perSecond).padStart(13)}${`${(best / base.perSecond).toFixed(2)}×`.padStart(12)}  ${Object.entries(verdicts).map(([v, c]) => `${v} ${c}`).join(', ')}`);
-  productRows.push(`${mesh.padEnd(9)}${k(shaped.length).padStart(9)}${k(productBest).padStart(13)}${`${(productBest / 2e6).toFixed(2)}×`.padStart(10)}${k(productBase.perSecond).padStart(13)}${`${(productBest / productBase.perSecond).toFixed(2)}×`.padStart(12)}${k(decisions).padStart(11)}${(keyUs === undefined ? '-' : keyUs.toFixed(2)).padStart(8)}`);
+  const p = productBest.folded;
+  productRows.push(`${mesh.padEnd(9)}${k(shaped.length).padStart(9)}${k(p).padStart(13)}${`${(p / 2e6).toFixed(2)}×`.padStart(10)}${k(productBase.perSecond).padStart(13)}${`${(p / productBase.perSecond).toFixed(2)}×`.padStart(12)}${k(productBest.unfolded).padStart(12)}${`${(p / productBest.unfolded).toFixed(2)}×`.padStart(8)}${k(decisions).padStart(11)}${(keyUs === undefined ? '-' : keyUs.toFixed(2)).padStart(8)}`);
 }
 console.log(`Product path: simulateShapes over the shapes ingest would make of the same calls (folded by what the policies read), shapes per CPU-second`);
-console.log(`${'mesh'.padEnd(9)}${'shapes'.padStart(9)}${'shapes/s'.padStart(13)}${'vs target'.padStart(10)}${'baseline/s'.padStart(13)}${'vs baseline'.padStart(12)}${'decisions'.padStart(11)}${'key us'.padStart(8)}`);
+console.log(`${'mesh'.padEnd(9)}${'shapes'.padStart(9)}${'shapes/s'.padStart(13)}${'vs target'.padStart(10)}${'baseline/s'.padStart(13)}${'vs baseline'.padStart(12)}${'unfolded/s'.padStart(12)}${'gain'.padStart(8)}${'decisions'.padStart(11)}${'key us'.padStart(8)}`);
 for (const row of productRows) console.log(row);
 mkdirSync(new URL('./.data/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./.data/decide-results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);

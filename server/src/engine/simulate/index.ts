@@ -296,13 +296,18 @@ function count(tally: Tally, verdict: Verdict, change: Change, calls: number): v
 
 /** Decides every shape (folded: `Simulation.folded`) and tallies the calls per policy and rule that decided them. */
 export function simulateShapes(simulation: Simulation, shapes: readonly TrafficShape[]): SimulationResult {
-  const outcomes: ShapeOutcome[] = [];
+  const outcomes: ShapeOutcome[] = new Array(shapes.length);
   const decide = simulation.folded();
-  for (const shape of shapes) {
+  const tallies = new Tallies();
+  // One pass: each shape is tallied while it is at hand.
+  for (let i = 0; i < shapes.length; i++) {
+    const shape = shapes[i]!;
     const decision = decide(shape.record);
-    outcomes.push({ shape, decision, change: classify(decision, shape.record.observed) });
+    const outcome = { shape, decision, change: classify(decision, shape.record.observed) };
+    outcomes[i] = outcome;
+    tallies.add(outcome);
   }
-  return tallied(outcomes);
+  return { outcomes, totals: tallies.totals, policies: inSourceOrder(tallies.policies) };
 }
 
 /** A re-simulation's result, with the outcomes it decided again. */
@@ -414,23 +419,23 @@ export class DestinationGroups {
   }
 }
 
-function tallied(outcomes: ShapeOutcome[]): SimulationResult {
-  const totals = { ...emptyTally(), unchanged: 0 };
-  const policies = new Map<string, PolicyTally>();
-  // Folded shapes share decisions: each decision's tallies are found once.
-  const places = new Map<Decision, Place | null>();
-  for (const outcome of outcomes) {
-    const { decision, change } = outcome;
-    const calls = outcome.shape.count;
-    count(totals, decision.verdict, change, calls);
-    if (change === 'unchanged') totals.unchanged += calls;
-    let place = places.get(decision);
-    if (place === undefined) places.set(decision, (place = placeOf(policies, decision)));
-    if (place === null) continue;
+/** Totals and per policy and rule tallies of a list of outcomes, built outcome by outcome. */
+class Tallies {
+  readonly totals = { ...emptyTally(), unchanged: 0 };
+  readonly policies = new Map<string, PolicyTally>();
+  /** Folded shapes share decisions: each decision's tallies are found once. */
+  private readonly places = new Map<Decision, Place | null>();
+
+  add({ shape, decision, change }: ShapeOutcome): void {
+    const calls = shape.count;
+    count(this.totals, decision.verdict, change, calls);
+    if (change === 'unchanged') this.totals.unchanged += calls;
+    let place = this.places.get(decision);
+    if (place === undefined) this.places.set(decision, (place = placeOf(this.policies, decision)));
+    if (place === null) return;
     count(place.policy, decision.verdict, change, calls);
     if (place.rule) count(place.rule, decision.verdict, change, calls);
   }
-  return { outcomes, totals, policies: inSourceOrder(policies) };
 }
 
 /** The tallies of the policy and rule that made a decision. */
