@@ -10,7 +10,7 @@ import { CompiledForms } from './compiledForms';
 import { consulSimulator } from './consul';
 import { istioSimulator } from './istio';
 import { linkerdSimulator } from './linkerd';
-import { classify, type Change, type CompiledPolicies, type Decision, type MeshSimulator, type SourceRef, type Verdict } from './types';
+import { classify, type CallFold, type Change, type CompiledPolicies, type Decision, type MeshSimulator, type SourceRef, type Verdict } from './types';
 import { sameRef } from './sourceRefs';
 
 export const SIMULATORS: Record<Mesh, MeshSimulator> = { istio: istioSimulator, linkerd: linkerdSimulator, consul: consulSimulator };
@@ -138,6 +138,26 @@ export class Simulation {
     }
     const explaining = compiled as CompiledPolicies & { explain?: (call: AccessRecord) => Decision };
     return full && explaining.explain ? explaining.explain(record) : compiled.decide(record);
+  }
+
+  /**
+   * `decide` for one list of calls, folded: per mesh, calls that its policies cannot tell apart
+   * (`CompiledPolicies.fold`: same destination view, and the same values of what the policies
+   * there can read) are decided once and share the decision, which equals what `decide` gives
+   * each of them. The fold's memory goes with the returned function.
+   */
+  folded(): (record: AccessRecord) => Decision {
+    const folds = new Map<Mesh, CallFold | null>();
+    return (record) => {
+      const mesh = this.meshOf(record);
+      const compiled = mesh ? this.compiled.get(mesh) : undefined;
+      if (!mesh || !compiled) return this.decide(record);
+      let fold = folds.get(mesh);
+      if (fold === undefined) folds.set(mesh, (fold = compiled.fold?.() ?? null));
+      const slot = fold?.slot(record);
+      if (!slot) return compiled.decide(record);
+      return (slot.decision ??= compiled.decide(record));
+    };
   }
 }
 
@@ -278,14 +298,20 @@ function count(tally: Tally, verdict: Verdict, change: Change, calls: number): v
   if (change === 'newly-allowed') tally.newlyAllowed += calls;
 }
 
-/** Decides every shape and tallies the calls per policy and rule that decided them. */
+/** Decides every shape (folded: `Simulation.folded`) and tallies the calls per policy and rule that decided them. */
 export function simulateShapes(simulation: Simulation, shapes: readonly TrafficShape[]): SimulationResult {
-  const outcomes: ShapeOutcome[] = [];
-  for (const shape of shapes) {
-    const decision = simulation.decide(shape.record);
-    outcomes.push({ shape, decision, change: classify(decision, shape.record.observed) });
+  const outcomes: ShapeOutcome[] = new Array(shapes.length);
+  const decide = simulation.folded();
+  const tallies = new Tallies();
+  // One pass: each shape is tallied while it is at hand.
+  for (let i = 0; i < shapes.length; i++) {
+    const shape = shapes[i]!;
+    const decision = decide(shape.record);
+    const outcome = { shape, decision, change: classify(decision, shape.record.observed) };
+    outcomes[i] = outcome;
+    tallies.add(outcome);
   }
-  return tallied(outcomes);
+  return { outcomes, totals: tallies.totals, policies: inSourceOrder(tallies.policies) };
 }
 
 /** A re-simulation's result, with the outcomes it decided again. */
@@ -332,11 +358,12 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
   const replaced: ShapeOutcome[] = [];
   // Decide first: a call counted as before (the same policy and rule, written where they were, verdict and change) leaves every tally as it is.
   const moved: number[] = [];
+  const decide = simulation.folded();
   for (const i of redo) {
     const outcome = outcomes[i]!;
     replaced.push(outcome);
     const shape = outcome.shape;
-    const decision = simulation.decide(shape.record);
+    const decision = decide(shape.record);
     const now = { shape, decision, change: classify(decision, shape.record.observed) };
     outcomes[i] = now;
     if (!sameTally(outcome, now)) moved.push(replaced.length - 1);
@@ -403,11 +430,41 @@ export class DestinationGroups {
   }
 }
 
-function tallied(outcomes: ShapeOutcome[]): SimulationResult {
-  const totals = { ...emptyTally(), unchanged: 0 };
-  const policies = new Map<string, PolicyTally>();
-  for (const outcome of outcomes) tally(totals, policies, outcome, 1);
-  return { outcomes, totals, policies: inSourceOrder(policies) };
+/** Totals and per policy and rule tallies of a list of outcomes, built outcome by outcome. */
+class Tallies {
+  readonly totals = { ...emptyTally(), unchanged: 0 };
+  readonly policies = new Map<string, PolicyTally>();
+  /** Folded shapes share decisions: each decision's tallies are found once. */
+  private readonly places = new Map<Decision, Place | null>();
+
+  add({ shape, decision, change }: ShapeOutcome): void {
+    const calls = shape.count;
+    count(this.totals, decision.verdict, change, calls);
+    if (change === 'unchanged') this.totals.unchanged += calls;
+    let place = this.places.get(decision);
+    if (place === undefined) this.places.set(decision, (place = placeOf(this.policies, decision)));
+    if (place === null) return;
+    count(place.policy, decision.verdict, change, calls);
+    if (place.rule) count(place.rule, decision.verdict, change, calls);
+  }
+}
+
+/** The tallies of the policy and rule that made a decision. */
+interface Place {
+  policy: PolicyTally;
+  rule: Tally | undefined;
+}
+
+/** The tallies a decision counts in (made when missing), or null for a decision of no policy. */
+function placeOf(policies: Map<string, PolicyTally>, decision: Decision): Place | null {
+  if (!decision.policy) return null;
+  const key = policyKey(decision.policy);
+  let policy = policies.get(key);
+  if (!policy) policies.set(key, (policy = { ...emptyTally(), ref: decision.policy, rules: new Map() }));
+  if (!decision.rule) return { policy, rule: undefined };
+  let rule = policy.rules.get(decision.rule.label);
+  if (!rule) policy.rules.set(decision.rule.label, (rule = { ...emptyTally(), ref: decision.rule }));
+  return { policy, rule };
 }
 
 /** Whether two outcomes of a shape add the same calls to the same tallies. */
@@ -426,16 +483,10 @@ function tally(totals: SimulationResult['totals'], policies: Map<string, PolicyT
   const calls = sign * shape.count;
   count(totals, decision.verdict, change, calls);
   if (change === 'unchanged') totals.unchanged += calls;
-  if (!decision.policy) return;
-  const key = policyKey(decision.policy);
-  let policy = policies.get(key);
-  if (!policy) policies.set(key, (policy = { ...emptyTally(), ref: decision.policy, rules: new Map() }));
-  count(policy, decision.verdict, change, calls);
-  if (decision.rule) {
-    let rule = policy.rules.get(decision.rule.label);
-    if (!rule) policy.rules.set(decision.rule.label, (rule = { ...emptyTally(), ref: decision.rule }));
-    count(rule, decision.verdict, change, calls);
-  }
+  const place = placeOf(policies, decision);
+  if (place === null) return;
+  count(place.policy, decision.verdict, change, calls);
+  if (place.rule) count(place.rule, decision.verdict, change, calls);
 }
 
 function bySource(a: SourceRef, b: SourceRef): number {

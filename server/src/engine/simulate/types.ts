@@ -66,8 +66,27 @@ export interface PolicySet {
   forms?: CompiledForms;
 }
 
+/**
+ * Calls folded by what a mesh's policies can read of them (`simulate/fold.ts`): calls that reach
+ * the same slot get equal decisions from `decide` (verdict, policy, rule, reason, missing,
+ * trace, status, audit mark, shadow verdicts), so a list of calls is decided once per slot and
+ * the decision is shared. Built from the compiled policies, e.g. without the caller's address
+ * at a destination where no policy tests it.
+ */
+export interface CallFold {
+  /** The call's slot, or undefined when the call is to be decided on its own. */
+  slot(call: AccessRecord): FoldSlot | undefined;
+}
+
+/** Where the decision of the calls folded together is kept. */
+export interface FoldSlot {
+  decision: Decision | undefined;
+}
+
 export interface CompiledPolicies {
   decide(call: AccessRecord): Decision;
+  /** A fresh fold for one list of calls (its memory goes with it); absent: decide each call. */
+  fold?(): CallFold;
   /**
    * Facts drawn from all the mesh's policies together that change decisions beyond the
    * destinations each policy attaches to (e.g. whether any PeerAuthentication exists). When the

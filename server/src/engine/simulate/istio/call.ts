@@ -194,3 +194,21 @@ export class Call {
     return [];
   }
 }
+
+/** Whether a header name has whitespace (the proxy answers 400 before authorization). */
+export function hasWhitespace(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch === 32 || ch === 9 || ch === 10 || ch === 13) return true;
+  }
+  return false;
+}
+
+/** Whether a method has lower-case letters (the proxy answers 400 before authorization). */
+export function hasLowerCase(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch >= 97 && ch <= 122) return true;
+  }
+  return false;
+}

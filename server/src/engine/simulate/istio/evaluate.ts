@@ -1,14 +1,15 @@
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
 import type { AccessRecord } from '../../traffic/accessRecord';
-import type { CompiledPolicies, Decision, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
-import { Call, F, T, U, type Tri } from './call';
+import type { CallFold, CompiledPolicies, Decision, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
+import { Call, F, hasLowerCase, hasWhitespace, T, U, type Tri } from './call';
 import {
   compileIstioResource,
   type Attachable, type CompiledPeerAuthentication, type CompiledPolicy, type CompiledRequestAuthentication,
   type CompiledRule, type MtlsMode, type RuleMatcher,
 } from './compile';
 import type { Field } from './fields';
+import { IstioFold } from './fold';
 import type { PathNormalization } from './path';
 
 /** Where a policy is enforced for a call (spec §1.2, §1.7). */
@@ -321,6 +322,44 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   globals(): string {
     return `needsKind=${this.needsKind} outsideRoot=${this.outsideRoot}`;
+  }
+
+  fold(): CallFold {
+    return new IstioFold(this, this.options.normalization);
+  }
+
+  /**
+   * What the policies may read of a call to `rec`'s destination, whatever else the call records:
+   * the fields of every policy of every group that attaches, certainly or maybe, at each
+   * enforcement point of that destination, in every rule form (HTTP, TCP, ztunnel), and whether
+   * a RequestAuthentication may apply there (then the token decides), and whether mTLS modes
+   * are set per port. Reads only the record's
+   * destination namespace, workload, Service and labels (and the inventory about them), like
+   * the attachment of `decide`. What the fold (`fold.ts`) keeps of a call.
+   */
+  destinationReads(rec: AccessRecord): { fields: Field[]; requestAuthentication: boolean; portLevelMtls: boolean } {
+    const d = this.resolveDest(rec);
+    const fields = new Set<Field>();
+    const add = (entries: Field[][] | null): void => { if (entries) for (const list of entries) for (const f of list) fields.add(f); };
+    for (const kind of d.waypoint ? ['waypoint' as const, d.kind] : [d.kind]) {
+      this.collectGroups(kind, d);
+      for (let g = 0; g < this.nGroups; g++) {
+        for (const p of this.groups[g]!.all) {
+          for (const rule of p.rules) {
+            for (const m of [rule.http, rule.tcp, rule.zt]) {
+              if (m === null) continue;
+              add(m.from);
+              add(m.to);
+              for (const f of m.when) fields.add(f);
+            }
+          }
+        }
+      }
+    }
+    const requestAuthentication = [d.ns, d.waypoint?.ns, this.options.rootNamespace].some((ns) => ns !== undefined && this.requestAuthByNamespace.has(ns));
+    // Port-level mTLS reads the port itself (a PeerAuthentication's portLevelMtls).
+    const portLevelMtls = this.peerAuths.some((pa) => pa.ports.size > 0);
+    return { fields: [...fields], requestAuthentication, portLevelMtls };
   }
 
   /** The same decision as `decide`, with the full walkthrough in `trace`. */
@@ -1311,22 +1350,6 @@ function serviceRef(ref: { group: string; kind: string; name: string }, service:
 
 function serviceEntryRef(ref: { group: string; kind: string; name: string }, service: string): boolean {
   return ref.group === 'networking.istio.io' && ref.kind === 'ServiceEntry' && ref.name === service;
-}
-
-function hasLowerCase(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    if (ch >= 97 && ch <= 122) return true;
-  }
-  return false;
-}
-
-function hasWhitespace(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    if (ch === 32 || ch === 9 || ch === 10 || ch === 13) return true;
-  }
-  return false;
 }
 
 function uniq(list: readonly string[]): string[] {

@@ -78,6 +78,10 @@ const enum Kind {
   Metadata,
 }
 
+/** What a field reads of a call (`Field.reads`): the peer identity covers principals, namespaces,
+ * service accounts and trust domains; `jwt` every request-authentication attribute. */
+export type FieldRead = 'peer' | 'source.ip' | 'remote.ip' | 'destination.ip' | 'port' | 'host' | 'method' | 'path' | 'header' | 'jwt' | 'sni' | 'nothing';
+
 type RequestPrincipalTest = (iss: string, sub: string) => boolean;
 
 const NO_PEER = 'no peer identity (plaintext, or mTLS not available here)';
@@ -139,6 +143,56 @@ export class Field {
   requiredPeers(): string[] | null {
     if (this.kind !== Kind.Principal || this.negative) return null;
     return this.list!.exactValues();
+  }
+
+  /** Which attribute of a call the test reads (the fold, `fold.ts`, keeps only those). */
+  reads(): FieldRead {
+    switch (this.kind) {
+      case Kind.Principal:
+      case Kind.Namespace:
+      case Kind.PeerPattern:
+        return 'peer';
+      case Kind.SourceIp: return 'source.ip';
+      case Kind.RemoteIp: return 'remote.ip';
+      case Kind.DestinationIp: return 'destination.ip';
+      case Kind.Port: return 'port';
+      case Kind.Host: return 'host';
+      case Kind.Method: return 'method';
+      case Kind.Path: return 'path';
+      case Kind.Header: return 'header';
+      case Kind.RequestPrincipal:
+      case Kind.Audiences:
+      case Kind.Presenter:
+      case Kind.Claim:
+        return 'jwt';
+      case Kind.Sni: return 'sni';
+      default: return 'nothing';
+    }
+  }
+
+  /** A peer identity field's match of a peer identity (without `spiffe://`), as `test` does it (without `not`). */
+  matchesPeer(peer: string): boolean {
+    return this.kind === Kind.Principal ? this.list!.test(peer) : this.kind === Kind.Namespace ? this.namespaceMatch(peer) : this.peerPatternMatch(peer);
+  }
+
+  /** A port field's match of a port, as `test` does it (without `not`). */
+  matchesPort(port: number): boolean {
+    return this.ports!.has(port);
+  }
+
+  /** A path field's match of a normalized path, as `test` does it (without `not`). */
+  matchesPath(path: string): boolean {
+    return this.pathMatch(path);
+  }
+
+  /** A host, method or header field's match of the (lower-cased) host, the method or the header's value, as `test` does it (without `not`). */
+  matchesText(value: string): boolean {
+    return this.list!.test(value, true);
+  }
+
+  /** An address field's match of a parsed address, as `test` does it (without `not`). */
+  matchesAddress(family: 4 | 6, address: Uint32Array): boolean {
+    return this.cidrMatch(family, address);
   }
 
   test(c: Call): Tri {

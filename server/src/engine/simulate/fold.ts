@@ -1,0 +1,60 @@
+import type { FoldSlot } from './types';
+
+/** Packed parts stay small integers (V8 Smis: no allocation, a cheap hash). */
+const MAX_PACKED = 1 << 30;
+
+type Node = Map<unknown, unknown>;
+
+/**
+ * A fold key walked part by part over nested Maps, so that no key string is built per call:
+ * parts with many values (a principal, a method) are one Map level each, keyed by the value
+ * itself (an interned string is hashed once); parts with few values (a protocol class, which
+ * of a destination's path tests match) are packed into one number first. Which parts a key has,
+ * in which order and with which ranges, must depend on the root alone (one root per destination
+ * view), so that every key under a root has the same levels.
+ */
+export class FoldKey {
+  private node: Node = new Map();
+  private packed = 0;
+  private scale = 1;
+
+  start(root: Node): void {
+    this.node = root;
+    this.packed = 0;
+    this.scale = 1;
+  }
+
+  /** A part with few values: an integer in [0, range). */
+  small(value: number, range: number): void {
+    if (this.scale * range > MAX_PACKED) this.flush();
+    this.packed += value * this.scale;
+    this.scale *= range;
+  }
+
+  /** A part compared as a Map key compares (strings, numbers, undefined and null apart). */
+  value(value: unknown): void {
+    this.flush();
+    this.node = child(this.node, value);
+  }
+
+  /** The slot at the end of the key (created empty on first use). */
+  slot(): FoldSlot {
+    const node = this.node;
+    let slot = node.get(this.packed) as FoldSlot | undefined;
+    if (slot === undefined) node.set(this.packed, (slot = { decision: undefined }));
+    return slot;
+  }
+
+  private flush(): void {
+    if (this.scale === 1) return;
+    this.node = child(this.node, this.packed);
+    this.packed = 0;
+    this.scale = 1;
+  }
+}
+
+function child(node: Node, key: unknown): Node {
+  let next = node.get(key) as Node | undefined;
+  if (next === undefined) node.set(key, (next = new Map()));
+  return next;
+}
