@@ -14,6 +14,7 @@ import { identityWithoutMtlsCheck } from '../../server/src/engine/checks/istio/M
 import type { Check } from '../../server/src/engine/checks/check';
 import { authenticationNotFound } from '../../server/src/engine/checks/linkerd/MPA2006-authentication-not-found';
 import { targetNotFound } from '../../server/src/engine/checks/linkerd/MPA2010-target-not-found';
+import { duplicateDestination } from '../../server/src/engine/checks/consul/MPA3007-duplicate-destination';
 
 // Issue 8, "re-validate only what changed": the editor keeps one Engine and one WorkspaceModel
 // and lints the edited file again on every change, reusing what it found per document. After
@@ -247,6 +248,45 @@ describe('incremental lint', () => {
       assert.deepEqual(missing, ['MeshTLSAuthentication "clients" does not exist in namespace shop (it has "callers")', 'MeshTLSAuthentication "clients" does not exist in namespace shop (it has "callers")']);
     } finally {
       for (const [check, run] of counted) check.run = run;
+    }
+  });
+
+  it('consul: a check runs again only where the intentions it compares with, or the lines its message cites, changed', () => {
+    const intentions = (resource: string, destination: string, source: string) =>
+      `apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: ${resource}\nspec:\n  destination:\n    name: ${destination}\n  sources:\n    - name: ${source}\n      action: allow`;
+    // Two resources for "api" (MPA3007 on each, citing the other's line), with "web" between them.
+    const joined = `${[intentions('api-a', 'api', 'frontend'), intentions('web', 'web', 'frontend'), intentions('api-b', 'api', 'admin')].join('\n---\n')}\n`;
+    const dir = join(EXAMPLES, 'consul');
+    const path = join(dir, 'intentions.yaml');
+    const others = new Map<string, string>();
+    const editor = new Editor(dir, others);
+    const original = duplicateDestination.run;
+    let runs: string[] = [];
+    duplicateDestination.run = (context) => { runs.push(context.resource.name ?? ''); original(context); };
+    const lint = (text: string, what: string): Finding[] => {
+      runs = [];
+      const findings = editor.lint(path, text);
+      const editorRuns = runs;
+      runs = [];
+      assert.deepEqual(findings, freshLint(dir, others, path, text), what);
+      runs = editorRuns;
+      return findings;
+    };
+    const cited = (findings: Finding[]) => findings.filter((f) => f.code === 'MPA3007').map((f) => f.message.split(' also ')[0]);
+    try {
+      assert.deepEqual(cited(lint(joined, 'first lint')), ['ServiceIntentions "api-b" (line 23)', 'ServiceIntentions "api-a" (line 1)']);
+      assert.deepEqual(runs.sort(), ['api-a', 'api-b', 'web']);
+      // web's source changes on its own lines: the api resources compare with nothing new.
+      let text = joined.replace('- name: frontend\n      action: allow\n---\napiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: api-b', '- name: backend\n      action: allow\n---\napiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: api-b');
+      assert.notEqual(text, joined);
+      lint(text, 'web edited in place');
+      assert.deepEqual(runs, ['web']);
+      // A line added to web moves api-b down: api-a's message cites api-b's new line.
+      text = text.replace('    - name: backend\n', '    - name: backend\n      description: added\n');
+      assert.deepEqual(cited(lint(text, 'a line added to web')), ['ServiceIntentions "api-b" (line 24)', 'ServiceIntentions "api-a" (line 1)']);
+      assert.deepEqual(runs.sort(), ['api-a', 'api-b', 'web']);
+    } finally {
+      duplicateDestination.run = original;
     }
   });
 

@@ -32,3 +32,14 @@ export function factValue<T>(workspace: WorkspaceView, fact: WorkspaceFact<T>): 
 export function readFact<T>(workspace: WorkspaceView, fact: WorkspaceFact<T>): T {
   return workspace.fact ? workspace.fact(fact) : factValue(workspace, fact);
 }
+
+const textIds = new WeakMap<object, number>();
+let nextTextId = 0;
+
+/** A number for a resource's admitted value: the same for the same text (`resourceValue` shares
+ * the value per text), so a fact's key can name what a resource says without copying it. */
+export function textId(value: object): number {
+  let id = textIds.get(value);
+  if (id === undefined) textIds.set(value, (id = nextTextId++));
+  return id;
+}

@@ -1,6 +1,6 @@
 import type { Check } from '../check';
 import { hasPermissions, isWildcardDestination, modelOf } from './model';
-import { describeDeclaration, isHttpLike, workspaceIndex, type ProtocolDeclaration } from './workspaceIndex';
+import { describeDeclaration, isHttpLike, protocolDeclarations, type ProtocolDeclaration } from './workspaceIndex';
 
 /**
  * Write-time graph check: Consul refuses intentions with Permissions (L7) for a destination whose
@@ -26,7 +26,7 @@ export const l7NeedsHttp: Check = {
     if (!model.name || isWildcardDestination(model)) return;
     const first = model.sources.find(hasPermissions);
     if (!first) return;
-    const index = workspaceIndex(context.workspace);
+    const index = protocolDeclarations(context.workspace);
     const compatible = (d: ProtocolDeclaration) => d.name === model.name &&
       (d.namespace === undefined || model.namespace === undefined || d.namespace === model.namespace) &&
       (d.partition === undefined || model.partition === undefined || d.partition === model.partition);

@@ -1,6 +1,6 @@
 import type { Check } from '../check';
 import { modelOf, type JwtProviderRef } from './model';
-import { workspaceIndex } from './workspaceIndex';
+import { jwtProviderNames } from './workspaceIndex';
 
 /**
  * Write-time graph check: a JWT provider named in the entry-level `JWT` or in a permission's
@@ -16,7 +16,7 @@ export const unknownJwtProvider: Check = {
   upstream: 'Consul config entry graph validation: "Referenced JWT Provider does not exist. Provider Name: %s"',
   kinds: ['ServiceIntentions', 'service-intentions'],
   run(context) {
-    const index = workspaceIndex(context.workspace);
+    const index = jwtProviderNames(context.workspace);
     if (index.jwtProviderCount === 0) return;
     const model = modelOf(context.resource);
     const refs: JwtProviderRef[] = [...model.jwtProviders, ...model.sources.flatMap((s) => (s.permissions ?? []).flatMap((p) => p.jwtProviders))];

@@ -1,6 +1,6 @@
 import type { Check } from '../check';
 import { key, modelOf, normalizedSource, type IntentionsModel, type SourceModel } from './model';
-import { location, workspaceIndex } from './workspaceIndex';
+import { location, wildcardDestinations } from './workspaceIndex';
 
 /**
  * The precedence corner case of spec §3.5 (open question 6). For a caller `web` and a destination
@@ -32,8 +32,8 @@ export const precedenceDisagreement: Check = {
     const policy = context.workspace.config.consul.defaultIntentionPolicy;
     const destinationNs = model.namespace || 'default';
     const destinationPartition = model.partition || 'default';
-    const wildcardEntries = workspaceIndex(context.workspace).intentions.filter((r) =>
-      r.model.name === '*' && [destinationNs, '*'].includes(r.model.namespace || 'default') && (r.model.partition || 'default') === destinationPartition);
+    const wildcardEntries = wildcardDestinations(context.workspace).filter((r) =>
+      [destinationNs, '*'].includes(r.model.namespace || 'default') && (r.model.partition || 'default') === destinationPartition);
     if (!wildcardEntries.length) return;
     for (const broad of model.sources) {
       if (broad.name !== '*' || !isL4(broad) || broad.action !== policy) continue;

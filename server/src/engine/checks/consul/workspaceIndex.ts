@@ -3,7 +3,9 @@ import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import { getEntry, getScalarString, type ObjectNode, type SourceNode, type Span } from '../../source/tree';
 import { jwtProvidersIn, topLevelObjects } from '../../consul/jwtProviders';
-import type { WorkspaceView } from '../check';
+import type { WorkspaceFact, WorkspaceView } from '../check';
+import { readFact, textId } from '../facts';
+import { resourceValue } from '../../resourceValue';
 import { isIntentions, modelOf, type IntentionsModel } from './model';
 
 /**
@@ -49,16 +51,70 @@ export interface WorkspaceIndex {
   jwtProviderCount: number;
 }
 
-const indexes = new WeakMap<object, WorkspaceIndex>();
+/**
+ * The index, once per workspace state. It is not a fact (`index: true`): a check reads it through
+ * the accessors below, each of which records the fact it depends on, so that its findings are
+ * kept while that part of the workspace (with the places its messages cite) stays as it was.
+ */
+const INDEX: WorkspaceFact<WorkspaceIndex> = { index: true, compute: build, key: () => '' };
 
-export function workspaceIndex(workspace: WorkspaceView): WorkspaceIndex {
-  const memoKey = workspace.resources;
-  let index = indexes.get(memoKey);
-  if (!index) {
-    index = build(workspace);
-    indexes.set(memoKey, index);
+function workspaceIndex(workspace: WorkspaceView): WorkspaceIndex {
+  return readFact(workspace, INDEX);
+}
+
+/** Intentions by file, line (messages cite it) and text. */
+function recordsKey(records: readonly IntentionsRecord[]): string {
+  return records.map((r) => `${r.file.path}\u0000${r.file.lines.position(r.resource.node.span.start).line}\u0000${textId(resourceValue(r.resource))}`).join('\u0001');
+}
+
+const namedIntentions = new Map<string, WorkspaceFact<string>>();
+
+/** The intentions named `name` in the folder of `file` (the candidates for MPA3007 and MPA3008). */
+export function intentionsNamed(workspace: WorkspaceView, file: SourceFile, name: string): readonly IntentionsRecord[] {
+  const key = folderAndName(file, name);
+  let fact = namedIntentions.get(key);
+  if (!fact) {
+    fact = { compute: (w) => recordsKey(workspaceIndex(w).intentionsByFolderAndName.get(key) ?? []), key: (value) => value };
+    namedIntentions.set(key, fact);
   }
-  return index;
+  readFact(workspace, fact);
+  return workspaceIndex(workspace).intentionsByFolderAndName.get(key) ?? [];
+}
+
+const WILDCARD_DESTINATIONS: WorkspaceFact<string> = { compute: (w) => recordsKey(workspaceIndex(w).intentions.filter((r) => r.model.name === '*')), key: (value) => value };
+
+/** The intentions whose destination name is `*` (MPA3013). */
+export function wildcardDestinations(workspace: WorkspaceView): IntentionsRecord[] {
+  readFact(workspace, WILDCARD_DESTINATIONS);
+  return workspaceIndex(workspace).intentions.filter((r) => r.model.name === '*');
+}
+
+const PROTOCOLS: WorkspaceFact<string> = {
+  compute: (w) => {
+    const index = workspaceIndex(w);
+    return JSON.stringify([index.serviceProtocols, index.proxyProtocols].map((list) => list.map((d) => [d.protocol, d.name, d.namespace, d.partition, d.kind, d.file.path, d.file.lines.position(d.span.start).line])));
+  },
+  key: (value) => value,
+};
+
+/** `service-defaults` and global `proxy-defaults` protocols, with where they are set (MPA3010). */
+export function protocolDeclarations(workspace: WorkspaceView): Pick<WorkspaceIndex, 'serviceProtocols' | 'proxyProtocols'> {
+  readFact(workspace, PROTOCOLS);
+  return workspaceIndex(workspace);
+}
+
+const JWT_PROVIDERS: WorkspaceFact<string> = {
+  compute: (w) => {
+    const index = workspaceIndex(w);
+    return JSON.stringify([index.jwtProviderCount, [...index.jwtProviders].sort()]);
+  },
+  key: (value) => value,
+};
+
+/** The names of the workspace's jwt-provider entries, and how many entries there are (MPA3011). */
+export function jwtProviderNames(workspace: WorkspaceView): Pick<WorkspaceIndex, 'jwtProviders' | 'jwtProviderCount'> {
+  readFact(workspace, JWT_PROVIDERS);
+  return workspaceIndex(workspace);
 }
 
 /** Every file the workspace read, policies or not. */
@@ -162,11 +218,6 @@ export function describeDeclaration(d: ProtocolDeclaration, from: SourceFile): s
 
 export function directoryOf(file: SourceFile): string {
   return dirname(file.path);
-}
-
-/** The intentions named `name` in the folder of `file` (the candidates for MPA3007 and MPA3008). */
-export function intentionsNamed(workspace: WorkspaceView, file: SourceFile, name: string): readonly IntentionsRecord[] {
-  return workspaceIndex(workspace).intentionsByFolderAndName.get(folderAndName(file, name)) ?? [];
 }
 
 function folderAndName(file: SourceFile, name: string): string {

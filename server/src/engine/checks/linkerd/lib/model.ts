@@ -2,7 +2,7 @@ import type { Inventory, WorkloadInfo } from '../../../inventory/inventory';
 import type { Resource } from '../../../resource';
 import type { SourceFile } from '../../../source/sourceFile';
 import type { WorkspaceFact, WorkspaceView } from '../../check';
-import { readFact } from '../../facts';
+import { readFact, textId } from '../../facts';
 import { GATEWAY_GROUP, POLICY_GROUP, arr, isRec, namespaceOf, rec, str, targetsKind, type Rec } from './common';
 import { selectorMatches } from './selectors';
 import { resourceValue } from '../../../resourceValue';
@@ -75,16 +75,8 @@ export function linkerdModel(workspace: WorkspaceView): LinkerdModel {
 /** The model as an index of the workspace, not a fact: its users record the namespaces they read. */
 const MODEL: WorkspaceFact<LinkerdModel> = { index: true, compute: (workspace) => modelOf(workspace.resources), key: () => '' };
 
-/** A text's number, the same for the same admitted value (`resourceValue` shares it per text). */
-const valueIds = new WeakMap<object, number>();
-let nextValueId = 0;
-
 function itemsKey(items: readonly LinkerdItem[]): string {
-  return items.map((item) => {
-    let id = valueIds.get(item.value);
-    if (id === undefined) valueIds.set(item.value, (id = nextValueId++));
-    return `${item.file.path}\u0000${item.kind}\u0000${item.group}\u0000${item.name}\u0000${id}`;
-  }).join('\u0001');
+  return items.map((item) => `${item.file.path}\u0000${item.kind}\u0000${item.group}\u0000${item.name}\u0000${textId(item.value)}`).join('\u0001');
 }
 
 /** The Linkerd resources of a namespace, in workspace order, by file and text (not by place:
