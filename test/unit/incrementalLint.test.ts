@@ -69,6 +69,33 @@ function freshLint(dir: string, others: Map<string, string>, path: string, text:
   return reference.lint(prepared, workspace).findings;
 }
 
+/**
+ * An editor on one file whose lints count the runs of some checks (named by `label`), and check
+ * each lint against a fresh one; `runs` holds the editor's last lint's runs only.
+ */
+function countingEditor(dir: string, path: string, checks: Check[], label: (check: Check, context: Parameters<Check['run']>[0]) => string) {
+  const others = new Map<string, string>();
+  const editor = new Editor(dir, others);
+  const originals = checks.map((check) => [check, check.run] as const);
+  const state = { runs: [] as string[] };
+  for (const [check, run] of originals) check.run = (context) => { state.runs.push(label(check, context)); run(context); };
+  return {
+    get runs() { return state.runs; },
+    lint(text: string, what: string): Finding[] {
+      state.runs = [];
+      const findings = editor.lint(path, text);
+      const editorRuns = state.runs;
+      state.runs = [];
+      assert.deepEqual(findings, freshLint(dir, others, path, text), what);
+      state.runs = editorRuns;
+      return findings;
+    },
+    restore(): void {
+      for (const [check, run] of originals) check.run = run;
+    },
+  };
+}
+
 type Edit = (text: string) => string;
 
 /** Edits in the order an author might make them; each applies to the text before it. */
@@ -214,40 +241,25 @@ describe('incremental lint', () => {
       `apiVersion: policy.linkerd.io/v1alpha1\nkind: AuthorizationPolicy\nmetadata:\n  name: web-authz\n  namespace: ${ns}\nspec:\n  targetRef:\n    group: policy.linkerd.io\n    kind: Server\n    name: web\n  requiredAuthenticationRefs:\n    - group: policy.linkerd.io\n      kind: MeshTLSAuthentication\n      name: clients${extraRef}`,
     ];
     const joined = `${[...namespace('shop'), ...namespace('books', '\n    - group: policy.linkerd.io\n      kind: MeshTLSAuthentication\n      name: clients\n      namespace: shop')].join('\n---\n')}\n`;
-    const dir = join(EXAMPLES, 'linkerd');
-    const path = join(dir, 'namespaces.yaml');
-    const others = new Map<string, string>();
-    const editor = new Editor(dir, others);
-    const counted: [Check, Check['run']][] = [[authenticationNotFound, authenticationNotFound.run], [targetNotFound, targetNotFound.run]];
-    let runs: string[] = [];
-    for (const [check, run] of counted) check.run = (context) => { runs.push(`${check.code} ${context.resource.namespace}/${context.resource.name}`); run(context); };
-    /** Lints the edited text, keeping the runs of the editor's lint (not of the fresh one it is compared with). */
-    const lint = (text: string, what: string): Finding[] => {
-      runs = [];
-      const findings = editor.lint(path, text);
-      const editorRuns = runs;
-      runs = [];
-      assert.deepEqual(findings, freshLint(dir, others, path, text), what);
-      runs = editorRuns;
-      return findings;
-    };
+    const counting = countingEditor(join(EXAMPLES, 'linkerd'), join(EXAMPLES, 'linkerd', 'namespaces.yaml'), [authenticationNotFound, targetNotFound], (check, context) => `${check.code} ${context.resource.namespace}/${context.resource.name}`);
+    const lint = counting.lint;
     try {
       lint(joined, 'first lint');
-      assert.deepEqual(runs.sort(), ['MPA2006 books/web-authz', 'MPA2006 shop/web-authz', 'MPA2010 books/web-authz', 'MPA2010 books/web-route', 'MPA2010 shop/web-authz', 'MPA2010 shop/web-route']);
+      assert.deepEqual(counting.runs.sort(), ['MPA2006 books/web-authz', 'MPA2006 shop/web-authz', 'MPA2010 books/web-authz', 'MPA2010 books/web-route', 'MPA2010 shop/web-authz', 'MPA2010 shop/web-route']);
       // The books route changes: only books' resources read books (the route itself is new text).
       let text = joined.replace(/(namespace: books[\s\S]*?value: )\/api/, '$1/v2');
       assert.notEqual(text, joined);
       lint(text, 'books route edited');
-      assert.deepEqual(runs.sort(), ['MPA2006 books/web-authz', 'MPA2010 books/web-authz', 'MPA2010 books/web-route']);
+      assert.deepEqual(counting.runs.sort(), ['MPA2006 books/web-authz', 'MPA2010 books/web-authz', 'MPA2010 books/web-route']);
       // The shop authentication is renamed: shop's policy, and books' policy (its reference names shop), find it gone;
       // books' policy targets a books Server, so its target is not looked up again.
       text = text.replace('name: clients\n  namespace: shop', 'name: callers\n  namespace: shop');
       const findings = lint(text, 'shop authentication renamed');
-      assert.deepEqual(runs.sort(), ['MPA2006 books/web-authz', 'MPA2006 shop/web-authz', 'MPA2010 shop/web-authz', 'MPA2010 shop/web-route']);
+      assert.deepEqual(counting.runs.sort(), ['MPA2006 books/web-authz', 'MPA2006 shop/web-authz', 'MPA2010 shop/web-authz', 'MPA2010 shop/web-route']);
       const missing = findings.filter((f) => f.code === 'MPA2006').map((f) => f.message.split(':')[0]);
       assert.deepEqual(missing, ['MeshTLSAuthentication "clients" does not exist in namespace shop (it has "callers")', 'MeshTLSAuthentication "clients" does not exist in namespace shop (it has "callers")']);
     } finally {
-      for (const [check, run] of counted) check.run = run;
+      counting.restore();
     }
   });
 
@@ -256,37 +268,23 @@ describe('incremental lint', () => {
       `apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: ${resource}\nspec:\n  destination:\n    name: ${destination}\n  sources:\n    - name: ${source}\n      action: allow`;
     // Two resources for "api" (MPA3007 on each, citing the other's line), with "web" between them.
     const joined = `${[intentions('api-a', 'api', 'frontend'), intentions('web', 'web', 'frontend'), intentions('api-b', 'api', 'admin')].join('\n---\n')}\n`;
-    const dir = join(EXAMPLES, 'consul');
-    const path = join(dir, 'intentions.yaml');
-    const others = new Map<string, string>();
-    const editor = new Editor(dir, others);
-    const original = duplicateDestination.run;
-    let runs: string[] = [];
-    duplicateDestination.run = (context) => { runs.push(context.resource.name ?? ''); original(context); };
-    const lint = (text: string, what: string): Finding[] => {
-      runs = [];
-      const findings = editor.lint(path, text);
-      const editorRuns = runs;
-      runs = [];
-      assert.deepEqual(findings, freshLint(dir, others, path, text), what);
-      runs = editorRuns;
-      return findings;
-    };
+    const counting = countingEditor(join(EXAMPLES, 'consul'), join(EXAMPLES, 'consul', 'intentions.yaml'), [duplicateDestination], (_, context) => context.resource.name ?? '');
+    const lint = counting.lint;
     const cited = (findings: Finding[]) => findings.filter((f) => f.code === 'MPA3007').map((f) => f.message.split(' also ')[0]);
     try {
       assert.deepEqual(cited(lint(joined, 'first lint')), ['ServiceIntentions "api-b" (line 23)', 'ServiceIntentions "api-a" (line 1)']);
-      assert.deepEqual(runs.sort(), ['api-a', 'api-b', 'web']);
+      assert.deepEqual(counting.runs.sort(), ['api-a', 'api-b', 'web']);
       // web's source changes on its own lines: the api resources compare with nothing new.
       let text = joined.replace('- name: frontend\n      action: allow\n---\napiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: api-b', '- name: backend\n      action: allow\n---\napiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: api-b');
       assert.notEqual(text, joined);
       lint(text, 'web edited in place');
-      assert.deepEqual(runs, ['web']);
+      assert.deepEqual(counting.runs, ['web']);
       // A line added to web moves api-b down: api-a's message cites api-b's new line.
       text = text.replace('    - name: backend\n', '    - name: backend\n      description: added\n');
       assert.deepEqual(cited(lint(text, 'a line added to web')), ['ServiceIntentions "api-b" (line 24)', 'ServiceIntentions "api-a" (line 1)']);
-      assert.deepEqual(runs.sort(), ['api-a', 'api-b', 'web']);
+      assert.deepEqual(counting.runs.sort(), ['api-a', 'api-b', 'web']);
     } finally {
-      duplicateDestination.run = original;
+      counting.restore();
     }
   });
 
