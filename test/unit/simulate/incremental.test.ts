@@ -66,6 +66,9 @@ const EDITS: Record<Mesh, Edit[]> = {
   linkerd: [
     { name: 'web-clients authentication: another identity', file: 'policy/authentications.yaml', find: 'name: web-clients', replace: 'name: web-clients-renamed', scoped: false },
     { name: 'an AuthorizationPolicy targets another route', file: 'policy/authorization-policies.yaml', find: 'name: web-app\n', replace: 'name: web-app-2\n', scoped: false },
+    // A route, and a policy on a Server, decide only at the pods that Server selects (app: web-svc, app: voting-svc).
+    { name: 'a web route no longer takes /api', file: 'policy/web-routes.yaml', find: 'value: /api', replace: 'value: /apix', scoped: true },
+    { name: 'voting policy: another service account', file: 'policy/authorization-policies.yaml', find: 'kind: ServiceAccount\n      name: web\n', replace: 'kind: ServiceAccount\n      name: emoji\n', scoped: true },
   ],
   consul: [
     { name: 'api intentions: dashboard denied', file: 'config/api.hcl', find: 'Action = "allow"', replace: 'Action = "deny"', scoped: true },

@@ -19,13 +19,14 @@ export type AttachmentScope =
 
 const ALL: AttachmentScope = { kind: 'all' };
 
-/** Where a resource attaches. `linkerdPolicies` are the Linkerd AuthorizationPolicies of the
- * workspace (before and after a change), to follow references to authentications. */
-export function attachmentOf(resource: Resource, rootNamespace: string, linkerdPolicies: readonly Resource[] = []): AttachmentScope[] {
+/** Where a resource attaches. `linkerdResources` are the Linkerd resources of the workspace
+ * (before and after a change), to follow references: routes and policies to their Servers,
+ * authentications to the policies that require them. */
+export function attachmentOf(resource: Resource, rootNamespace: string, linkerdResources: readonly Resource[] = []): AttachmentScope[] {
   const value = resourceValue(resource);
   switch (resource.mesh) {
     case 'istio': return istioScope(resource, value, rootNamespace);
-    case 'linkerd': return linkerdScope(resource, value, linkerdPolicies);
+    case 'linkerd': return linkerdScope(resource, value, linkerdResources);
     case 'consul': return consulScope(resource, value);
   }
 }
@@ -44,24 +45,81 @@ function istioScope(resource: Resource, value: Record<string, unknown>, rootName
   return [selector.length ? { kind: 'namespace', namespace, selector } : { kind: 'namespace', namespace }];
 }
 
-function linkerdScope(resource: Resource, value: Record<string, unknown>, policies: readonly Resource[]): AttachmentScope[] {
+/**
+ * Linkerd (spec §2): a Server decides calls to the pods it selects; a route, a policy or a
+ * ServerAuthorization only through the Servers it names (in its own namespace), so its scope is
+ * theirs. Whatever cannot be followed exactly (a Server selecting by expressions, a name no Server
+ * has, a reference to another namespace) widens to the whole namespace.
+ */
+function linkerdScope(resource: Resource, value: Record<string, unknown>, resources: readonly Resource[]): AttachmentScope[] {
   const namespace = resource.namespace ?? 'default';
-  const namespaces = new Set([namespace]);
   const spec = record(value['spec']);
+  switch (resource.kind) {
+    case 'Server': return [serverScope(namespace, spec)];
+    case 'HTTPRoute':
+    case 'GRPCRoute': return routeScopes(namespace, spec, resources);
+    case 'AuthorizationPolicy': {
+      const target = record(spec['targetRef']);
+      const name = target['name'];
+      if (typeof name !== 'string' || (typeof target['namespace'] === 'string' && target['namespace'] !== namespace)) break;
+      if (target['kind'] === 'Server') return serversNamed(namespace, name, resources);
+      if (target['kind'] === 'HTTPRoute' || target['kind'] === 'GRPCRoute') {
+        const routes = resources.filter((r) => r.kind === target['kind'] && r.name === name && (r.namespace ?? 'default') === namespace);
+        if (routes.length) return routes.flatMap((route) => routeScopes(namespace, record(resourceValue(route)['spec']), resources));
+      }
+      break;
+    }
+    case 'ServerAuthorization': {
+      const server = record(spec['server']);
+      if (typeof server['name'] === 'string' && server['selector'] === undefined) return serversNamed(namespace, server['name'], resources);
+      break;
+    }
+    case 'MeshTLSAuthentication':
+    case 'NetworkAuthentication': {
+      // Shared by the AuthorizationPolicies that name it, in any namespace: their scopes.
+      const out: AttachmentScope[] = [];
+      for (const policy of resources) {
+        if (policy.kind !== 'AuthorizationPolicy') continue;
+        const policyNamespace = policy.namespace ?? 'default';
+        const authns = list(record(resourceValue(policy)['spec'])['requiredAuthenticationRefs']).map(record);
+        if (authns.some((r) => r['kind'] === resource.kind && r['name'] === resource.name && (typeof r['namespace'] === 'string' ? r['namespace'] : policyNamespace) === namespace)) out.push(...attachmentOf(policy, '', resources));
+      }
+      return out;
+    }
+  }
+  const namespaces = new Set([namespace]);
   const refs = [...list(spec['parentRefs']), spec['targetRef'], ...list(spec['requiredAuthenticationRefs'])].map(record);
   for (const ref of refs) {
     if (typeof ref['namespace'] === 'string') namespaces.add(ref['namespace']);
     if (ref['kind'] === 'Namespace' && typeof ref['name'] === 'string') namespaces.add(ref['name']);
   }
-  if (resource.kind === 'MeshTLSAuthentication' || resource.kind === 'NetworkAuthentication') {
-    // Shared by the AuthorizationPolicies that name it, in any namespace.
-    for (const policy of policies) {
-      const policyNamespace = policy.namespace ?? 'default';
-      const authns = list(record(resourceValue(policy)['spec'])['requiredAuthenticationRefs']).map(record);
-      if (authns.some((r) => r['kind'] === resource.kind && r['name'] === resource.name && (typeof r['namespace'] === 'string' ? r['namespace'] : policyNamespace) === namespace)) namespaces.add(policyNamespace);
-    }
-  }
   return [...namespaces].map((ns) => ({ kind: 'namespace', namespace: ns }));
+}
+
+/** The pods a Server selects: by its `matchLabels`, or the namespace when it selects by expressions (or every pod). */
+function serverScope(namespace: string, spec: Record<string, unknown>): AttachmentScope {
+  const selector = record(spec['podSelector']);
+  const labels = Object.entries(record(selector['matchLabels'])).map(([k, v]) => [k, String(v)] as [string, string]);
+  if (selector['matchExpressions'] !== undefined || labels.length === 0) return { kind: 'namespace', namespace };
+  return { kind: 'namespace', namespace, selector: labels };
+}
+
+/** Every Server of that name in the namespace (several files may define it; before and after an edit). */
+function serversNamed(namespace: string, name: string, resources: readonly Resource[]): AttachmentScope[] {
+  const servers = resources.filter((r) => r.kind === 'Server' && r.name === name && (r.namespace ?? 'default') === namespace);
+  if (!servers.length) return [{ kind: 'namespace', namespace }];
+  return servers.map((server) => serverScope(namespace, record(resourceValue(server)['spec'])));
+}
+
+/** A route decides only at the Servers its parentRefs name; any other parent widens to its namespace. */
+function routeScopes(namespace: string, spec: Record<string, unknown>, resources: readonly Resource[]): AttachmentScope[] {
+  const parents = list(spec['parentRefs']).map(record);
+  if (!parents.length) return [{ kind: 'namespace', namespace }];
+  return parents.flatMap((ref): AttachmentScope[] => {
+    const parentNamespace = typeof ref['namespace'] === 'string' ? ref['namespace'] : namespace;
+    if (ref['kind'] !== 'Server' || typeof ref['name'] !== 'string' || parentNamespace !== namespace) return [{ kind: 'namespace', namespace }, { kind: 'namespace', namespace: parentNamespace }];
+    return serversNamed(namespace, ref['name'], resources);
+  });
 }
 
 function consulScope(resource: Resource, value: Record<string, unknown>): AttachmentScope[] {

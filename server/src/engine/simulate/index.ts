@@ -89,15 +89,15 @@ export class Simulation {
     const previousMeshes = this.meshes;
     this.meshes = meshes;
     const rootNamespace = workspace.config.istio.rootNamespace || 'istio-system';
-    // Only a Linkerd resource's attachment reads the Linkerd AuthorizationPolicies.
-    const linkerdPolicies = changedResources.some((r) => r.mesh === 'linkerd')
-      ? [...before.values(), ...after.values()].flatMap((f) => f.resources.filter((r) => r.mesh === 'linkerd' && r.kind === 'AuthorizationPolicy'))
+    // Only a Linkerd resource's attachment reads the other Linkerd resources (the Servers it names, the policies naming it).
+    const linkerdResources = changedResources.some((r) => r.mesh === 'linkerd')
+      ? [...new Set([...before.values(), ...after.values()])].flatMap((f) => f.resources.filter((r) => r.mesh === 'linkerd'))
       : [];
     const scopes = new Map<Mesh, AttachmentScope[]>();
     for (const resource of changedResources) {
       if (wholeMesh.has(resource.mesh)) continue;
       const list = scopes.get(resource.mesh) ?? [];
-      list.push(...attachmentOf(resource, rootNamespace, linkerdPolicies));
+      list.push(...attachmentOf(resource, rootNamespace, linkerdResources));
       scopes.set(resource.mesh, list);
     }
     const all = meshesChanged || inventoryChanged;
