@@ -636,6 +636,35 @@ describe('ingest with the format readers', () => {
     assert.deepEqual(fast.shapes, full.shapes);
   });
 
+  it('joins waiting lines by their keys alone: the same hop joins, another method, host or path does not', async () => {
+    const { client, server } = envoyJsonCalls(600, 5);
+    const lines: string[] = [];
+    client.forEach((c, i) => {
+      // the client line waits (its record rebuilt from its key when the call is folded)
+      lines.push(c);
+      const s = server[i]!;
+      if (i % 5 === 1) lines.push(s.replace(/"path":"([^"]*)"/, '"path":"$1/other"'));
+      else if (i % 5 === 2) lines.push(s.replace('"authority":"cart.shop:80"', '"authority":"cart.shop:81"'));
+      else if (i % 5 === 3) lines.push(s.replace('"method":"GET"', '"method":"PUT"'));
+      else if (i % 10 === 4) lines.push(s.replace('"authority":"cart.shop:80",', ''));
+      else lines.push(s);
+    });
+    const path = file(lines, 'hops.log');
+    const withoutPeek = (f: string, sample: string[]): LineReader | undefined => {
+      const reader = createReader(detectFormat(sample, f)!);
+      return { format: reader.format, read: (line) => reader.read(line) };
+    };
+    const full = await withReaders([path], { workers: 1, readerFor: withoutPeek });
+    const fast = await withReaders([path], { workers: 1 });
+    assertAccounting(fast);
+    // pairs: the 180 calls whose server side asked for the same hop (i % 5 = 0, i % 10 = 9)
+    assert.equal(fast.stats.joinedPairs, 180);
+    const { durationMs: _a, ...fullStats } = full.stats;
+    const { durationMs: _b, ...fastStats } = fast.stats;
+    assert.deepEqual(fastStats, fullStats);
+    assert.deepEqual(fast.shapes, full.shapes);
+  });
+
   it('joins the two sides of calls logged in two files, also across worker slices', async () => {
     const { client, server } = envoyJsonCalls(2500, 7);
     const clientFile = file(client.map((l) => `[pod/frontend-6d5f7b8c9-aaaaa/istio-proxy] ${l}`), 'client-side.log');

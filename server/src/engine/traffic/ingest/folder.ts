@@ -9,7 +9,7 @@ import { copyString, detach, ShapeTable, type FoldedCall } from './shapes';
  * either read (`p`), or only peeked at (`q` and its interned key `k`, with its reader to read it
  * when its key is new: from the key with LineReader.readParts, else from the line's `text`; see
  * LineReader.peek). `q.parts` is stale: use `k`. A peeked line that waits in the join window
- * keeps no string of its line (`hop` set; see Folder.compact).
+ * keeps no string of its line (`hop` set; see `compact`).
  */
 export interface Item {
   p: ParsedLine | undefined;
