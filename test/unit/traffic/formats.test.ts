@@ -54,7 +54,16 @@ function assertPeekAgrees(reader: LineReader, line: string, expected: LineResult
   assert.equal(peeked.hash, hashKeyParts(peeked.parts));
   // the record of a new key is built from what the peek found
   assert.ok(reader.readPeeked, 'a reader with peek has readPeeked');
+  const key = peeked.parts.join('\u0001');
+  const { time, requestId, method, host, path } = peeked;
   assert.deepEqual(reader.readPeeked(), expected);
+  // a line waiting in the join window is rebuilt from its key, time and request id alone
+  if (reader.readParts) {
+    assert.deepEqual(reader.readParts(key, time, requestId), expected);
+    const parts = key.split('\u0001');
+    const [m, h, p] = reader.hopParts!.map((i) => (parts[i] === '' || parts[i] === '\u0000' ? undefined : parts[i]));
+    assert.deepEqual([m, h, p], [method, host, path], 'hopParts point at the method, host and path');
+  }
 }
 
 const SNI_HTTPBIN = 'outbound_.8000_._.httpbin.foo.svc.cluster.local';
@@ -1262,6 +1271,24 @@ describe('format detection', () => {
         results[key] = (results[key] ?? 0) + 1;
       }
       assert.deepEqual(results, want.results);
+    });
+  }
+});
+
+describe('line keys of the fixture logs', () => {
+  // every line with a key reads back from it as `read` gives it (readParts rebuilds a line that
+  // waits in the join window from its key)
+  for (const name of ['istio-text.log', 'istio-json.log', 'consul.jsonl', 'linkerd-apache.log', 'linkerd-json.log']) {
+    it(name, () => {
+      const lines = readFileSync(join(FIXTURES, 'traffic', 'formats', name), 'utf8').split('\n').filter((l) => l.trim() !== '');
+      const format = detectFormat(lines, name)!;
+      let keyed = 0;
+      for (const line of lines) {
+        if (createReader(format).peek?.(line) === undefined) continue;
+        keyed++;
+        assertPeekAgrees(createReader(format), line, createReader(format).read(line));
+      }
+      assert.ok(keyed >= 2, `${keyed} of ${lines.length} lines have a key`);
     });
   }
 });

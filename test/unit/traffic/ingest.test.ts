@@ -542,6 +542,22 @@ function envoyJsonCalls(calls: number, seed = 1): { client: string[]; server: st
   return { client, server };
 }
 
+/** Folds the file on line keys (one thread), checks that reading every line in full gives the same result, and returns it. */
+async function foldedAsInFull(path: string): Promise<TrafficModel> {
+  const withoutPeek = (f: string, sample: string[]): LineReader | undefined => {
+    const reader = createReader(detectFormat(sample, f)!);
+    return { format: reader.format, read: (line) => reader.read(line) };
+  };
+  const full = await withReaders([path], { workers: 1, readerFor: withoutPeek });
+  const fast = await withReaders([path], { workers: 1 });
+  assertAccounting(fast);
+  const { durationMs: _a, ...fullStats } = full.stats;
+  const { durationMs: _b, ...fastStats } = fast.stats;
+  assert.deepEqual(fastStats, fullStats);
+  assert.deepEqual(fast.shapes, full.shapes);
+  return fast;
+}
+
 function withReaders(paths: string[], options: IngestOptions = {}): Promise<TrafficModel> {
   return ingestTraffic(paths, { inventory, config: defaultConfig(dir), ...options });
 }
@@ -621,19 +637,26 @@ describe('ingest with the format readers', () => {
       if (i % 11 === 0) lines.push(server[i]!.replace(/"request_id":"[^"]*"/, '"request_id":null'));
       if (i % 13 === 0) lines.push(c.replace('node-fetch/1.0', 'node \\"fetch\\"'));
     });
-    const path = file(lines, 'keys.log');
-    const withoutPeek = (f: string, sample: string[]): LineReader | undefined => {
-      const reader = createReader(detectFormat(sample, f)!);
-      return { format: reader.format, read: (line) => reader.read(line) };
-    };
-    const full = await withReaders([path], { workers: 1, readerFor: withoutPeek });
-    const fast = await withReaders([path], { workers: 1 });
-    assertAccounting(fast);
+    const fast = await foldedAsInFull(file(lines, 'keys.log'));
     assert.ok(fast.stats.join.reused > 0 && fast.stats.joinedPairs > 0 && fast.stats.join.unmatched > 0, 'retries, pairs and lines alone');
-    const { durationMs: _a, ...fullStats } = full.stats;
-    const { durationMs: _b, ...fastStats } = fast.stats;
-    assert.deepEqual(fastStats, fullStats);
-    assert.deepEqual(fast.shapes, full.shapes);
+  });
+
+  it('joins waiting lines by their keys alone: the same hop joins, another method, host or path does not', async () => {
+    const { client, server } = envoyJsonCalls(600, 5);
+    const lines: string[] = [];
+    client.forEach((c, i) => {
+      // the client line waits (its record rebuilt from its key when the call is folded)
+      lines.push(c);
+      const s = server[i]!;
+      if (i % 5 === 1) lines.push(s.replace(/"path":"([^"]*)"/, '"path":"$1/other"'));
+      else if (i % 5 === 2) lines.push(s.replace('"authority":"cart.shop:80"', '"authority":"cart.shop:81"'));
+      else if (i % 5 === 3) lines.push(s.replace('"method":"GET"', '"method":"PUT"'));
+      else if (i % 10 === 4) lines.push(s.replace('"authority":"cart.shop:80",', ''));
+      else lines.push(s);
+    });
+    const fast = await foldedAsInFull(file(lines, 'hops.log'));
+    // pairs: the 180 calls whose server side asked for the same hop (i % 5 = 0, i % 10 = 9)
+    assert.equal(fast.stats.joinedPairs, 180);
   });
 
   it('joins the two sides of calls logged in two files, also across worker slices', async () => {

@@ -65,6 +65,14 @@ export interface LineReader {
    * whose key is new. Readers with `peek` have it.
    */
   readPeeked?(): ParsedLine;
+  /**
+   * What `read` gives for a peeked line, rebuilt from its key (LinePeek.parts joined with U+0001),
+   * its time and its request id (as its peek gave them), without the line's text: a line waiting
+   * in the x-request-id join window keeps only those (ingest/folder.ts). Optional.
+   */
+  readParts?(key: string, time: string | undefined, requestId: string | undefined): ParsedLine;
+  /** With readParts: the indexes of the request's method, host and path among the key's parts. */
+  readonly hopParts?: readonly [method: number, host: number, path: number];
 }
 
 /** What a reader's `peek` tells about a line (see LineReader.peek). */

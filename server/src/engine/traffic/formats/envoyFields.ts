@@ -382,6 +382,9 @@ function classify(v: ReadonlyArray<string | undefined>, meshOption: Mesh | undef
   return c;
 }
 
+/** Where a line key (peekEnvoyRecord) holds the request's method, host and path (LineReader.hopParts). */
+export const ENVOY_HOP_PARTS = [F.METHOD, F.AUTHORITY, F.PATH] as const;
+
 const NO_VALUE = '\u0000';
 const NO_IP = '\u0002';
 
@@ -422,18 +425,68 @@ export function peekEnvoyRecord(
   };
 }
 
+/** A downstream address as a line key holds it (peekEnvoyRecord): its IP, or NO_IP. */
+function keyIp(part: string): string | undefined {
+  return part === NO_IP ? undefined : part;
+}
+
+/**
+ * What `buildEnvoyRecord` gives for a line, rebuilt from the line's key (`LinePeek.parts` joined
+ * with U+0001, as peekEnvoyRecord filled them), its time and its request id: the record of a line
+ * that waited in the join window without its text (LineReader.readParts). `v` and `seen` are
+ * scratch arrays of at least the key's length. The key holds every slot `buildEnvoyRecord` reads
+ * but the time and the request id, with the downstream addresses cut to their IP (all it reads
+ * of them); a part is '' for a slot the line did not have, NO_VALUE for an empty one.
+ */
+export function envoyRecordFromKey(
+  key: string,
+  time: string | undefined,
+  requestId: string | undefined,
+  meshOption: Mesh | undefined,
+  headerNames: readonly string[] | undefined,
+  v: (string | undefined)[],
+  seen: Uint8Array,
+): ParsedLine {
+  let at = key.indexOf('\u0001') + 1; // after the reader's prefix (the time's slot)
+  v[F.START_TIME] = undefined;
+  seen[F.START_TIME] = 1;
+  let slot = 1;
+  for (; at > 0; slot++) {
+    const end = key.indexOf('\u0001', at);
+    const stop = end < 0 ? key.length : end;
+    if (stop === at) {
+      v[slot] = undefined;
+      seen[slot] = 0;
+    } else {
+      seen[slot] = 1;
+      v[slot] = stop === at + 1 && key.charCodeAt(at) === 0 /* NO_VALUE */ ? undefined : key.slice(at, stop);
+    }
+    at = end + 1;
+  }
+  for (; slot < v.length; slot++) {
+    v[slot] = undefined;
+    seen[slot] = 0;
+  }
+  v[F.REQUEST_ID] = requestId;
+  return buildEnvoyRecord(v, seen, meshOption, headerNames, time, true);
+}
+
 /**
  * Turns one line's slot values into a ParsedLine (docs/access-records.md, "Envoy").
  * @param v slot values (undefined = empty)
  * @param seen 1 per slot the line's format has (text) or the line carries as a key (JSON)
  * @param meshOption the configured mesh; undefined means "Istio unless the line is Consul's"
  * @param headerNames names of the extra request-header slots that follow SLOT_COUNT
+ * @param time the record's time (the slot's, normalized)
+ * @param addressesAreIps the downstream addresses hold their IP (or NO_IP), as a line key does
  */
 export function buildEnvoyRecord(
   v: ReadonlyArray<string | undefined>,
   seen: ArrayLike<number>,
   meshOption: Mesh | undefined,
   headerNames: readonly string[] | undefined,
+  time: string | undefined = normalizeTime(v[F.START_TIME]),
+  addressesAreIps = false,
 ): ParsedLine {
   const c = classify(v, meshOption);
   const ci = c.cluster;
@@ -449,7 +502,6 @@ export function buildEnvoyRecord(
   const side = c.side;
 
   const record: AccessRecord = {};
-  const time = normalizeTime(v[F.START_TIME]);
   if (time !== undefined) record.time = time;
   record.mesh = mesh;
 
@@ -489,7 +541,7 @@ export function buildEnvoyRecord(
   if (side === 'outbound') {
     // The downstream is the local application: it is the caller.
     if (sourceAddress !== undefined) {
-      const ip = addressIp(sourceAddress);
+      const ip = addressesAreIps ? keyIp(sourceAddress) : addressIp(sourceAddress);
       if (ip !== undefined) source.ip = ip;
     }
     identityGap = GAP_CLIENT_SIDE;
@@ -530,10 +582,10 @@ export function buildEnvoyRecord(
     const sns = v[F.SOURCE_NAMESPACE];
     if (sns !== undefined) source.namespace = sns;
     if (sourceAddress !== undefined) {
-      const ip = addressIp(sourceAddress);
+      const ip = addressesAreIps ? keyIp(sourceAddress) : addressIp(sourceAddress);
       if (ip !== undefined) source.ip = ip;
       if (direct !== undefined && remote !== undefined) {
-        const remoteIp = addressIp(remote);
+        const remoteIp = addressesAreIps ? keyIp(remote) : addressIp(remote);
         if (remoteIp !== undefined && remoteIp !== ip) source.remoteIp = remoteIp;
       }
     }

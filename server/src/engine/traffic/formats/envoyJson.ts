@@ -1,7 +1,7 @@
 import type { LinePeek, LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions } from '../readerTypes';
 import type { Mesh } from '../../meshes';
 import { SKIP, hasKeySeparator, isBlank, newKeyPrefix } from './common';
-import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord, operatorTarget, peekEnvoyRecord } from './envoyFields';
+import { DEFAULT_JSON_KEYS, ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
 import { EnvoyFormatError } from './envoyText';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
 import { metadataFromKubernetes } from './shipper';
@@ -57,6 +57,10 @@ export class EnvoyJsonReader implements LineReader {
   private readonly minimumKeys: number;
   private readonly keyPrefix = newKeyPrefix();
   private readonly keyParts: string[];
+  /** Scratch slot values and presence for readParts. */
+  private readonly partValues: (string | undefined)[];
+  private readonly partSeen: Uint8Array;
+  readonly hopParts = ENVOY_HOP_PARTS;
 
   constructor(
     readonly format: LogFormatId,
@@ -75,6 +79,12 @@ export class EnvoyJsonReader implements LineReader {
       this.minimumKeys = 2;
     }
     this.keyParts = new Array<string>(this.scanner.values.length).fill('');
+    this.partValues = new Array<string | undefined>(this.keyParts.length).fill(undefined);
+    this.partSeen = new Uint8Array(this.keyParts.length);
+  }
+
+  readParts(key: string, time: string | undefined, requestId: string | undefined): ParsedLine {
+    return envoyRecordFromKey(key, time, requestId, this.mesh, this.headerNames, this.partValues, this.partSeen);
   }
 
   peek(line: string): LinePeek | undefined {

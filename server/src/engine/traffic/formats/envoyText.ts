@@ -1,7 +1,7 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions } from '../readerTypes';
 import type { Mesh } from '../../meshes';
 import { SKIP, hasKeySeparator, isBlank, newKeyPrefix } from './common';
-import { SLOT_COUNT, buildEnvoyRecord, operatorTarget, peekEnvoyRecord } from './envoyFields';
+import { ENVOY_HOP_PARTS, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
 
 /**
  * Envoy TEXT access logs: Istio's default format, plain Envoy's default format, and any
@@ -207,6 +207,10 @@ export class EnvoyTextReader implements LineReader {
   /** Per format: the prefix of its line keys (peek). */
   private readonly keyPrefixes: string[];
   private readonly keyParts: string[][];
+  /** Scratch slot values and presence for readParts. */
+  private readonly partValues: (string | undefined)[];
+  private readonly partSeen: Uint8Array;
+  readonly hopParts = ENVOY_HOP_PARTS;
 
   constructor(
     private readonly formats: CompiledEnvoyFormat[],
@@ -215,6 +219,16 @@ export class EnvoyTextReader implements LineReader {
     this.values = new Array<string | undefined>(Math.max(...formats.map((f) => f.slotCount))).fill(undefined);
     this.keyPrefixes = formats.map(() => newKeyPrefix());
     this.keyParts = formats.map((f) => new Array<string>(f.slotCount).fill(''));
+    this.partValues = new Array<string | undefined>(this.values.length).fill(undefined);
+    this.partSeen = new Uint8Array(this.values.length);
+  }
+
+  readParts(key: string, time: string | undefined, requestId: string | undefined): ParsedLine {
+    // the key starts with the prefix of its format
+    let index = 0;
+    while (index < this.formats.length - 1 && !(key.startsWith(this.keyPrefixes[index]!) && key.charCodeAt(this.keyPrefixes[index]!.length) === 1)) index++;
+    const headerNames = this.formats[index]!.headerNames;
+    return envoyRecordFromKey(key, time, requestId, this.mesh, headerNames.length > 0 ? headerNames : undefined, this.partValues, this.partSeen);
   }
 
   peek(line: string): LinePeek | undefined {

@@ -282,7 +282,16 @@ export class ShipperAwareReader implements LineReader {
     this.format = base.format;
     this.current = base;
     this.used = [base];
+    // (only peeked lines are rebuilt from their keys, and peek answers for the base reader's lines only)
+    const rebuild = base.readParts;
+    if (rebuild !== undefined) {
+      this.readParts = (key, time, requestId) => rebuild.call(base, key, time, requestId);
+      this.hopParts = base.hopParts;
+    }
   }
+
+  readonly readParts?: (key: string, time: string | undefined, requestId: string | undefined) => ParsedLine;
+  readonly hopParts?: readonly [method: number, host: number, path: number] | undefined;
 
   /** The base format's fast path, for a line that is not wrapped (see LineReader.peek). */
   peek(line: string): LinePeek | undefined {

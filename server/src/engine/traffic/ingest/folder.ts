@@ -1,13 +1,15 @@
 import type { LinePeek, LineReader, ParsedLine } from '../readerTypes';
-import { LineKeys, type KnownCall, type LineKey } from './lineKeys';
+import { keyPartIs, LineKeys, memoKey, type KnownCall, type LineKey } from './lineKeys';
 import type { ClientIdentity, Resolver } from './resolve';
 import { mix } from '../hash';
-import { copyString, ShapeTable, type FoldedCall } from './shapes';
+import { copyString, detach, ShapeTable, type FoldedCall } from './shapes';
 
 /**
  * One line on its way to a shape. `file` indexes the pipeline's file (or range) list. A line is
- * either read (`p`), or only peeked at (`q` and its interned key `k`, with the line and its
- * reader to read it when its key is new; see LineReader.peek). `q.parts` is stale: use `k`.
+ * either read (`p`), or only peeked at (`q` and its interned key `k`, with its reader to read it
+ * when its key is new: from the key with LineReader.readParts, else from the line's `text`; see
+ * LineReader.peek). `q.parts` is stale: use `k`. A peeked line that waits in the join window
+ * keeps no string of its line (`hop` set; see `compact`).
  */
 export interface Item {
   p: ParsedLine | undefined;
@@ -21,6 +23,8 @@ export interface Item {
   line: number;
   /** The gateway leg of this line was already counted (a line handed back by a worker). */
   legDone?: boolean;
+  /** Set when the line waits compacted: the hash of its hop, whose method, host and path are then read from `k`. */
+  hop?: number | undefined;
 }
 
 export interface FolderOptions {
@@ -101,14 +105,22 @@ function hopOf(item: Item): { method?: string | undefined; host?: string | undef
 }
 
 function hopHash(item: Item): number {
+  if (item.hop !== undefined) return item.hop;
   const q = hopOf(item);
   return q ? mix(mix(mix(0x811c9dc5, q.method), q.host), q.path) : 0;
 }
 
-/** Whether two lines with one x-request-id are the two sides of the same hop. */
+/** Whether two lines with one x-request-id are the two sides of the same hop. `a` may wait compacted; `b` is a line that just came. */
 function sameHop(a: Item, b: Item): boolean {
-  const x = hopOf(a);
   const y = hopOf(b);
+  if (a.hop !== undefined) {
+    // (a compacted line is a peeked one: it has a hop, read from its key)
+    if (!y) return false;
+    const key = a.k!.text;
+    const at = a.reader!.hopParts!;
+    return keyPartIs(key, at[0], y.method) && keyPartIs(key, at[1], y.host) && keyPartIs(key, at[2], y.path);
+  }
+  const x = hopOf(a);
   if (!x || !y) return x === y;
   return x.method === y.method && x.host === y.host && x.path === y.path;
 }
@@ -117,13 +129,40 @@ function sameHop(a: Item, b: Item): boolean {
  * empty record stands in if a reader ever broke that promise, so the line is still counted. */
 function materialize(item: Item): ParsedLine {
   if (item.p === undefined) {
-    const result = item.reader!.read(item.text!);
+    const reader = item.reader!;
+    const k = item.k;
+    const result = k !== undefined && reader.readParts !== undefined ? reader.readParts(k.text, item.q!.time, item.q!.requestId) : reader.read(item.text!);
     item.p = result.kind === 'record' ? result : { kind: 'record', record: {}, side: item.q!.side };
     item.q = undefined;
     item.text = undefined;
     item.reader = undefined;
+    item.hop = undefined;
   }
   return item.p;
+}
+
+/**
+ * Lets a line wait in the join window without any string of its line, which would keep its whole
+ * chunk of input alive (and copied by scavenges) for as long as the window. A peeked line keeps
+ * its key object, a copy of its time, the request id of the window's map and the hash of its hop;
+ * its record is rebuilt from the key if it is ever needed (LineReader.readParts).
+ */
+function compact(item: Item, requestId: string): void {
+  const q = item.q;
+  if (item.p !== undefined) {
+    // a line read in full (no key): a copy of its record, so that it keeps no chunk alive either
+    // (one such line in a chunk would keep the whole chunk)
+    item.p = detach(item.p);
+    return;
+  }
+  if (q === undefined || item.k === undefined || item.reader?.readParts === undefined) return;
+  item.hop = hopHash(item);
+  q.requestId = requestId;
+  if (q.time !== undefined) q.time = copyString(q.time);
+  q.method = undefined;
+  q.host = undefined;
+  q.path = undefined;
+  item.text = undefined;
 }
 
 export class Folder {
@@ -173,7 +212,7 @@ export class Folder {
       const close = Math.abs(pending.t - t) <= (tcp ? Math.min(TCP_JOIN_WINDOW_MS, this.options.joinWindowMs) : this.options.joinWindowMs);
       if (!pending.done && pending.side !== side && close) {
         const [server, client] = side === 'inbound' ? [item, pending.item] : [pending.item, item];
-        const clientKey = client.k;
+        const clientKey = memoKey(client.k);
         const caller = this.emit(server, client);
         this.join.joinedPairs++;
         if (tcp) {
@@ -203,10 +242,13 @@ export class Folder {
     }
     const entry: Pending = { item, t, side: side as Pending['side'], done: false, tcp, next: undefined };
     const current = this.pending.get(key);
+    // a key cut out of a line would keep the line's chunk of input alive
+    const kept = copyString(key);
     if (current) {
       entry.next = current.next;
       current.next = entry;
-    } else this.pending.set(copyString(key), entry); // a key cut out of a line would keep the line's chunk of input alive
+    } else this.pending.set(kept, entry);
+    compact(item, kept);
     this.pendingCount++;
     this.maybeEvict();
   }
@@ -291,13 +333,13 @@ export class Folder {
     call.file2 = client?.file;
     call.line2 = client?.line;
     // the memo entry of this call's key(s): undefined when some line of it was not peeked
-    const entry = base.k;
+    const entry = memoKey(base.k);
     let role = 0; // 1 alone, 2 alone with a request id, 3 joined (by client key), 4 retry (by clientKey)
     let other: LineKey | undefined;
-    if (entry !== undefined && (client === undefined ? caller === undefined || clientKey !== undefined : client.k !== undefined)) {
+    if (entry !== undefined && (client === undefined ? caller === undefined || clientKey !== undefined : memoKey(client.k) !== undefined)) {
       // (alone, a request id changes only the reason given for an unknown caller)
       role = client !== undefined ? 3 : caller !== undefined ? 4 : base.q!.requestId ? 2 : 1;
-      other = role === 3 ? client!.k : role === 4 ? clientKey : undefined;
+      other = role === 3 ? memoKey(client!.k) : role === 4 ? clientKey : undefined;
       const known = role === 1 ? entry.alone : role === 2 ? entry.aloneWithId
         : role === 3 ? (entry.pairKey === other ? entry.pair : entry.pairs?.get(other!)) : entry.retries?.get(other!);
       if (known !== undefined) {

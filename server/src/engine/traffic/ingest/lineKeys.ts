@@ -17,6 +17,8 @@ export interface KnownCall extends Resolution {
  */
 export interface LineKey {
   hash: number;
+  /** In the table, so its memo serves later lines; a detached key (LineKeys.detached) is not. */
+  kept: boolean;
   /** The parts joined with U+0001: one flat string, a copy (no slice of a line). */
   text: string;
   /** The next key with the same hash. */
@@ -75,12 +77,24 @@ export class LineKeys {
     }
     // (join copies the characters: the key keeps no slice of the line, and is flat)
     const key: LineKey = {
-      hash, text: parts.join('\u0001'), next: first,
+      hash, kept: true, text: parts.join('\u0001'), next: first,
       alone: undefined, aloneWithId: undefined, pairKey: undefined, pair: undefined, pairs: undefined, retries: undefined,
     };
     this.byHash.set(hash, key);
     this.size++;
     return key;
+  }
+
+  /**
+   * The line's key as a key object that is not kept in the table (nor remembered by its hash):
+   * for a line whose key is new but that waits in the join window, so that it waits without its
+   * text and its record is rebuilt from the key (LineReader.readParts). Its memo is not used.
+   */
+  detached(peek: LinePeek): LineKey {
+    return {
+      hash: peek.hash, kept: false, text: peek.parts.join('\u0001'), next: undefined,
+      alone: undefined, aloneWithId: undefined, pairKey: undefined, pair: undefined, pairs: undefined, retries: undefined,
+    };
   }
 
   /** Whether the hash was seen before; remembers it. */
@@ -101,6 +115,24 @@ export class LineKeys {
     this.seenCount++;
     return false;
   }
+}
+
+/** The key, when its memo can be used: kept in the table (not a detached key). */
+export function memoKey(key: LineKey | undefined): LineKey | undefined {
+  return key !== undefined && key.kept ? key : undefined;
+}
+
+/** Whether the part at `index` of a key's text is `value` (undefined: a part that is '' or U+0000, as a key holds an absent or empty value). */
+export function keyPartIs(text: string, index: number, value: string | undefined): boolean {
+  let at = 0;
+  for (let i = 0; i < index; i++) {
+    at = text.indexOf('\u0001', at) + 1;
+    if (at === 0) return false;
+  }
+  const end = text.indexOf('\u0001', at);
+  const stop = end < 0 ? text.length : end;
+  if (value === undefined) return stop === at || (stop === at + 1 && text.charCodeAt(at) === 0);
+  return stop - at === value.length && text.startsWith(value, at);
 }
 
 /** Whether `text` is `parts` joined with U+0001 (no part holds that character: LinePeek.parts). */

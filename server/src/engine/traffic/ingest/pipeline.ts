@@ -1,4 +1,4 @@
-import type { LineReader, ParsedLine } from '../readerTypes';
+import type { LinePeek, LineReader, ParsedLine } from '../readerTypes';
 import type { Folder, Item } from './folder';
 import type { LineKeys } from './lineKeys';
 import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
@@ -158,12 +158,21 @@ class Cursor {
         continue;
       }
       // the key is interned now (the peek's parts are the reader's scratch array); a new key's
-      // line is read now, from what the peek found: every call it takes part in is new
+      // line is read now, from what the peek found: every call it takes part in is new. But a
+      // line that will wait in the join window (Folder.add) waits with its key alone, and its
+      // record is rebuilt from the key when it is folded (readParts): no record nor text waits.
       const k = keys.intern(peeked);
-      if (keys.fresh && reader.readPeeked !== undefined) items.push({ p: reader.readPeeked(), q: peeked, k, t, file: id, line: this.lineNo });
+      const rebuilt = reader.readParts !== undefined;
+      if (keys.fresh && reader.readPeeked !== undefined && !(rebuilt && waits(peeked))) items.push({ p: reader.readPeeked(), q: peeked, k, t, file: id, line: this.lineNo });
+      else if (rebuilt) items.push({ p: undefined, q: peeked, k: k ?? keys.detached(peeked), reader, t, file: id, line: this.lineNo });
       else items.push({ p: undefined, q: peeked, k, text: line, reader, t, file: id, line: this.lineNo });
     }
   }
+}
+
+/** Whether a peeked line waits in the join window for its other side (as Folder.add decides). */
+function waits(peeked: LinePeek): boolean {
+  return peeked.side !== 'unknown' && peeked.mesh !== 'linkerd' && peeked.requestId !== undefined && peeked.requestId !== '';
 }
 
 /**
