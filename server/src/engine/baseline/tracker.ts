@@ -1,6 +1,6 @@
 import type { Simulation, ShapeOutcome } from '../simulate';
 import type { Decision, SourceRef, Verdict } from '../simulate/types';
-import { sameRef } from '../simulate/sourceRefs';
+import { sameDeciders } from '../simulate/sourceRefs';
 import type { BaselineComparison, BaselineFiles, CallImpact, ImpactTally, PolicyImpact } from './index';
 
 export function emptyImpact(): ImpactTally {
@@ -90,7 +90,7 @@ export class BaselineTracker {
       const impact = { outcome, baseline: before };
       this.differing.set(index, impact);
       // The usual re-decided call: charged as before, to a policy and rule written where they were.
-      if (old && old.outcome.decision.verdict === outcome.decision.verdict && old.outcome.shape === outcome.shape && sameCharge(chargedNow(old), chargedNow(impact))) continue;
+      if (old && old.outcome.decision.verdict === outcome.decision.verdict && old.outcome.shape === outcome.shape && sameDeciders(chargedNow(old), chargedNow(impact))) continue;
       if (old) move(index, old, -1);
       move(index, impact, 1);
     }
@@ -147,11 +147,6 @@ export class BaselineTracker {
     }
     charged.impact = policy;
   }
-}
-
-/** Whether a call is charged to the same policy and rule, written at the same place. */
-function sameCharge(a: { policy?: SourceRef; rule?: SourceRef }, b: { policy?: SourceRef; rule?: SourceRef }): boolean {
-  return sameRef(a.policy, b.policy) && sameRef(a.rule, b.rule);
 }
 
 function policyKey(ref: SourceRef): string {

@@ -4,9 +4,8 @@ import type { RuleSetting } from '../config/projectConfig';
 import type { Finding, Range, RelatedLocation } from '../findings';
 import type { Mesh } from '../meshes';
 import type { Resource } from '../resource';
-import type { Simulation, ShapeOutcome, SimulationResult } from '../simulate';
+import { sameTally, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
 import type { Decision, SourceRef } from '../simulate/types';
-import { sameRef } from '../simulate/sourceRefs';
 import type { SourceFile } from '../source/sourceFile';
 import { CompiledForms } from '../simulate/compiledForms';
 import { nodeAt, type Span } from '../source/tree';
@@ -604,9 +603,7 @@ function impactsByFile(comparison: BaselineComparison | undefined): Map<string, 
 function sameFiling(before: ShapeOutcome, after: ShapeOutcome): boolean {
   const a = before.decision;
   const b = after.decision;
-  if (a === b) return before.change === after.change;
-  return before.shape === after.shape && before.change === after.change && a.verdict === b.verdict && a.mesh === b.mesh && a.reason === b.reason
-    && sameRef(a.policy, b.policy) && sameRef(a.rule, b.rule) && sameList(a.missing, b.missing);
+  return sameTally(before, after) && (a === b || (a.mesh === b.mesh && a.reason === b.reason && sameList(a.missing, b.missing)));
 }
 
 function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {

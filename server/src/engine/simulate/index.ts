@@ -11,7 +11,7 @@ import { consulSimulator } from './consul';
 import { istioSimulator } from './istio';
 import { linkerdSimulator } from './linkerd';
 import { classify, type CallFold, type Change, type CompiledPolicies, type Decision, type MeshSimulator, type SourceRef, type Verdict } from './types';
-import { sameRef } from './sourceRefs';
+import { sameDeciders } from './sourceRefs';
 
 export const SIMULATORS: Record<Mesh, MeshSimulator> = { istio: istioSimulator, linkerd: linkerdSimulator, consul: consulSimulator };
 
@@ -437,15 +437,11 @@ class Tallies {
   /** Folded shapes share decisions: each decision's tallies are found once. */
   private readonly places = new Map<Decision, Place | null>();
 
-  add({ shape, decision, change }: ShapeOutcome): void {
-    const calls = shape.count;
-    count(this.totals, decision.verdict, change, calls);
-    if (change === 'unchanged') this.totals.unchanged += calls;
+  add(outcome: ShapeOutcome): void {
+    const decision = outcome.decision;
     let place = this.places.get(decision);
     if (place === undefined) this.places.set(decision, (place = placeOf(this.policies, decision)));
-    if (place === null) return;
-    count(place.policy, decision.verdict, change, calls);
-    if (place.rule) count(place.rule, decision.verdict, change, calls);
+    countAt(this.totals, place, outcome, outcome.shape.count);
   }
 }
 
@@ -468,10 +464,8 @@ function placeOf(policies: Map<string, PolicyTally>, decision: Decision): Place 
 }
 
 /** Whether two outcomes of a shape add the same calls to the same tallies. */
-function sameTally(a: ShapeOutcome, b: ShapeOutcome): boolean {
-  const x = a.decision;
-  const y = b.decision;
-  return a.change === b.change && x.verdict === y.verdict && sameRef(x.policy, y.policy) && sameRef(x.rule, y.rule);
+export function sameTally(a: ShapeOutcome, b: ShapeOutcome): boolean {
+  return a.shape === b.shape && a.change === b.change && a.decision.verdict === b.decision.verdict && sameDeciders(a.decision, b.decision);
 }
 
 function policyKey(ref: SourceRef): string {
@@ -479,11 +473,14 @@ function policyKey(ref: SourceRef): string {
 }
 
 /** Adds (sign 1) or takes back (sign -1) one outcome's calls. */
-function tally(totals: SimulationResult['totals'], policies: Map<string, PolicyTally>, { shape, decision, change }: ShapeOutcome, sign: 1 | -1): void {
-  const calls = sign * shape.count;
+function tally(totals: SimulationResult['totals'], policies: Map<string, PolicyTally>, outcome: ShapeOutcome, sign: 1 | -1): void {
+  countAt(totals, placeOf(policies, outcome.decision), outcome, sign * outcome.shape.count);
+}
+
+/** Counts an outcome's calls in the totals and in the tallies of the policy and rule that decided it. */
+function countAt(totals: SimulationResult['totals'], place: Place | null, { decision, change }: ShapeOutcome, calls: number): void {
   count(totals, decision.verdict, change, calls);
   if (change === 'unchanged') totals.unchanged += calls;
-  const place = placeOf(policies, decision);
   if (place === null) return;
   count(place.policy, decision.verdict, change, calls);
   if (place.rule) count(place.rule, decision.verdict, change, calls);

@@ -8,3 +8,8 @@ export function sameRef(a: SourceRef | undefined, b: SourceRef | undefined): boo
   const s = b.range;
   return r.start.line === s.start.line && r.start.character === s.start.character && r.end.line === s.end.line && r.end.character === s.end.character;
 }
+
+/** Whether two decisions (or charges) name the same policy and rule, written at the same place. */
+export function sameDeciders(a: { policy?: SourceRef; rule?: SourceRef }, b: { policy?: SourceRef; rule?: SourceRef }): boolean {
+  return sameRef(a.policy, b.policy) && sameRef(a.rule, b.rule);
+}
