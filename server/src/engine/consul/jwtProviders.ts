@@ -1,4 +1,5 @@
 import type { SourceFile } from '../source/sourceFile';
+import { entryCI } from './configEntries';
 import { getEntry, getScalarString, type ObjectNode, type SourceNode, type Span } from '../source/tree';
 
 /**
@@ -92,12 +93,6 @@ function extent(file: SourceFile, node: ObjectNode): Span {
   let end = node.span.end;
   while (end > node.span.start && /\s/.test(file.text[end - 1]!)) end--;
   return { start: first && !node.flow ? first.keySpan.start : node.span.start, end };
-}
-
-function entryCI(node: ObjectNode, name: string) {
-  const folded = name.toLowerCase();
-  for (let i = node.entries.length - 1; i >= 0; i--) if (node.entries[i]!.key.toLowerCase() === folded) return node.entries[i];
-  return undefined;
 }
 
 function nonEmpty(node: SourceNode | undefined): string | undefined {

@@ -2,6 +2,7 @@ import { basename, dirname } from 'node:path';
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import { getEntry, getScalarString, type ObjectNode, type SourceNode, type Span } from '../../source/tree';
+import { entryCI } from '../../consul/configEntries';
 import { jwtProvidersIn, topLevelObjects } from '../../consul/jwtProviders';
 import type { WorkspaceFact, WorkspaceView } from '../check';
 import { readFact, textId } from '../facts';
@@ -187,17 +188,6 @@ function scan(file: SourceFile, node: ObjectNode, index: WorkspaceIndex): void {
       index.proxyProtocols.push({ protocol: protocol.value.toLowerCase(), name: 'global', kind, file, span: protocol.span });
     }
   }
-}
-
-function fold(key: string): string {
-  return key.replace(/_/g, '').toLowerCase();
-}
-
-function entryCI(node: SourceNode | undefined, name: string) {
-  if (node?.type !== 'object') return undefined;
-  const folded = fold(name);
-  for (let i = node.entries.length - 1; i >= 0; i--) if (fold(node.entries[i]!.key) === folded) return node.entries[i];
-  return undefined;
 }
 
 function scalarCI(node: SourceNode | undefined, name: string): string | undefined {

@@ -197,8 +197,7 @@ export class Folder {
         this.emit({ p: leg, t, file: item.file, line: item.line });
       }
     }
-    // Linkerd logs the server side only: its trace ids have no other side to wait for.
-    const key = side === 'unknown' || (q ? q.mesh : p!.record.mesh) === 'linkerd' ? undefined : q ? (q.requestId || undefined) : joinKey(p!);
+    const key = q ? peekJoinKey(q) : side === 'unknown' || p!.record.mesh === 'linkerd' ? undefined : joinKey(p!);
     if (key === undefined) {
       this.emit(item);
       return;
@@ -378,4 +377,11 @@ export class Folder {
     }
     return identity;
   }
+}
+
+/** The key a peeked line waits under in the join window for its other side, or none: a side
+ * that is unknown, a Linkerd line (Linkerd logs the server side only: its trace ids have no other
+ * side to wait for), or no request id. The pipeline asks it too, to know which lines will wait. */
+export function peekJoinKey(q: LinePeek): string | undefined {
+  return q.side === 'unknown' || q.mesh === 'linkerd' ? undefined : q.requestId || undefined;
 }

@@ -1,5 +1,5 @@
-import type { LinePeek, LineReader, ParsedLine } from '../readerTypes';
-import type { Folder, Item } from './folder';
+import type { LineReader, ParsedLine } from '../readerTypes';
+import { peekJoinKey, type Folder, type Item } from './folder';
 import type { LineKeys } from './lineKeys';
 import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
 import { TimeParser } from './time';
@@ -163,16 +163,11 @@ class Cursor {
       // record is rebuilt from the key when it is folded (readParts): no record nor text waits.
       const k = keys.intern(peeked);
       const rebuilt = reader.readParts !== undefined;
-      if (keys.fresh && reader.readPeeked !== undefined && !(rebuilt && waits(peeked))) items.push({ p: reader.readPeeked(), q: peeked, k, t, file: id, line: this.lineNo });
+      if (keys.fresh && reader.readPeeked !== undefined && !(rebuilt && peekJoinKey(peeked) !== undefined)) items.push({ p: reader.readPeeked(), q: peeked, k, t, file: id, line: this.lineNo });
       else if (rebuilt) items.push({ p: undefined, q: peeked, k: k ?? keys.detached(peeked), reader, t, file: id, line: this.lineNo });
       else items.push({ p: undefined, q: peeked, k, text: line, reader, t, file: id, line: this.lineNo });
     }
   }
-}
-
-/** Whether a peeked line waits in the join window for its other side (as Folder.add decides). */
-function waits(peeked: LinePeek): boolean {
-  return peeked.side !== 'unknown' && peeked.mesh !== 'linkerd' && peeked.requestId !== undefined && peeked.requestId !== '';
 }
 
 /**
