@@ -6,6 +6,7 @@ import {
   TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { consoleToClient, stdioTransport } from './transport';
 import { Engine, type LintResult } from '../engine/engine';
 import { formatFromPath } from '../engine/source/sourceFile';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
@@ -483,7 +484,9 @@ function describe(error: unknown): string {
 
 /** Entry point of the bundle and of `mesh-policy-server --stdio`. */
 export function main(): void {
-  const connection = createConnection(ProposedFeatures.all);
+  const stdio = process.argv.includes('--stdio');
+  const connection = stdio ? createConnection(ProposedFeatures.all, ...stdioTransport()) : createConnection(ProposedFeatures.all);
+  if (stdio) consoleToClient(connection);
   process.on('uncaughtException', (error) => connection.console.error(`mesh-policy: unexpected error: ${describe(error)}`));
   process.on('unhandledRejection', (error) => connection.console.error(`mesh-policy: unexpected rejection: ${describe(error)}`));
   startServer(connection, { workerEntry: { file: __filename, argv: [INGEST_WORKER_FLAG] } });
