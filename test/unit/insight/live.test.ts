@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { baselineWorkspace } from '../../../server/src/engine/baseline';
+import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import { Engine } from '../../../server/src/engine/engine';
 import type { Finding } from '../../../server/src/engine/findings';
 import { LiveInsight, type LiveBaseline } from '../../../server/src/engine/insight/live';
 import type { TrafficInsight } from '../../../server/src/engine/insight/trafficInsight';
 import type { Mesh } from '../../../server/src/engine/meshes';
 import { Simulation } from '../../../server/src/engine/simulate';
+import { headersTestedBy } from '../../../server/src/engine/simulate/testedHeaders';
+import { ingestTraffic } from '../../../server/src/engine/traffic/ingest/ingest';
+import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { loadExampleTraffic, rng, type ExampleTraffic } from '../../helpers/exampleTraffic';
 import { EXAMPLES } from '../../helpers/paths';
 import type { RuleSetting } from '../../../server/src/engine/config/projectConfig';
@@ -179,3 +185,44 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
     });
   });
 }
+
+describe('editor insight by difference: an edit that changes only why a call is decided as it is', () => {
+  // Consul CE puts every service in namespace default; an intention with a Namespace makes the
+  // simulator read namespaces (Consul Enterprise), so a caller known by its service name is then
+  // described by the namespace the record gives. The call to billing, which no intention names,
+  // stays decided by the default intention policy (same verdict, no deciding policy): only the
+  // reason the MPA4004 finding quotes changes, and the finding must follow it.
+  const dir = mkdtempSync(join(tmpdir(), 'mpa-live-reason-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the uncovered-workload finding quotes the new reason', async () => {
+    const workspace = new WorkspaceModel(defaultConfig(dir));
+    const app = join(dir, 'billing.yaml');
+    const intentions = join(dir, 'api.hcl');
+    const entry = (extra: string) => `Kind = "service-intentions"\nName = "api"\n${extra}Sources = [\n  { Name = "web", Action = "allow" },\n]\n`;
+    workspace.update(engine.prepare(engine.read(app, 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: billing, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: billing}}\n    spec: {containers: [{name: billing}]}\n')));
+    workspace.update(engine.prepare(engine.read(intentions, entry(''))));
+    const logs = join(dir, 'calls.jsonl');
+    writeFileSync(logs, '{"time":"2026-11-20T10:00:00Z","mesh":"consul","protocol":"tcp","source":{"service":"web","namespace":"shop"},"destination":{"service":"billing","namespace":"shop","workload":"billing"},"observed":"allowed","count":5}\n');
+    const model = await ingestTraffic([logs], { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
+    const live = new LiveInsight(workspace, model.shapes);
+    const published = new Published();
+    const first = live.next([]);
+    published.take(first);
+    const uncovered = () => (published.findings.get(app) ?? []).filter((f) => f.code === 'MPA4004').map((f) => f.message);
+    const [earlier] = first.result.outcomes.map((o) => o.decision);
+    assert.equal(uncovered().length, 1);
+    assert.ok(uncovered()[0]!.endsWith(`: ${earlier!.reason}`), uncovered()[0]);
+
+    workspace.update(engine.prepare(engine.read(intentions, entry('Namespace = "payments"\n'))));
+    const insight = live.next([intentions]);
+    assert.notEqual(insight.dirtyFiles, undefined, 'taken in by difference');
+    published.take(insight);
+    const [now] = insight.result.outcomes.map((o) => o.decision);
+    assert.deepEqual([now!.verdict, now!.policy, now!.rule], [earlier!.verdict, undefined, undefined], 'the same verdict, still by the default');
+    assert.notEqual(now!.reason, earlier!.reason, 'only the reason changed');
+    const fresh = new LiveInsight(workspace, model.shapes).next([]);
+    assert.deepEqual(published.findings.get(app), fresh.findings(app));
+    assert.ok(uncovered()[0]!.endsWith(`: ${now!.reason}`), uncovered()[0]);
+  });
+});

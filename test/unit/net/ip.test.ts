@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ipNumber, parseIp, parseIpInto, parseIpPrefix, prefixContains, prefixCovers, type IpPrefix } from '../../../server/src/engine/net/ip';
+import { parseIp, parseIpInto, parseIpPrefix, prefixContains, prefixCovers, type IpPrefix } from '../../../server/src/engine/net/ip';
 
 // The engine's one IP parser (net/ip.ts). Expected values: RFC 4291 §2.2 (text forms, `::`,
 // embedded IPv4), RFC 5952 examples, Go's net/netip tests and error strings (netip.go
@@ -94,12 +94,13 @@ describe('net/ip: addresses (Go netip.ParseAddr)', () => {
     assert.equal(parseIpInto('10.1.2.3:8080', out), 0, 'no port without allowPort');
   });
 
-  it('ipNumber: IPv4 a number, IPv6 a bigint', () => {
-    const v4 = parseIp('192.0.2.1');
-    const v6 = parseIp('::ffff:192.0.2.1');
-    assert.ok(!('error' in v4) && !('error' in v6));
-    assert.equal(ipNumber(v4.family, v4.words), 0xc0000201);
-    assert.equal(ipNumber(v6.family, v6.words), 0xffffc0000201n);
+  it('an IPv4-mapped address stays IPv6, alone or as a call\'s address with a port (RFC 4291 §2.5.5.2)', () => {
+    const mapped = parseIp('::ffff:192.0.2.1');
+    assert.ok(!('error' in mapped));
+    assert.deepEqual([mapped.family, hex(mapped.words)], [6, '00000000 00000000 0000ffff c0000201']);
+    const out = new Uint32Array(4);
+    assert.equal(parseIpInto('[::ffff:192.0.2.1]:8080', out, true), 6);
+    assert.equal(hex(out), '00000000 00000000 0000ffff c0000201');
   });
 });
 

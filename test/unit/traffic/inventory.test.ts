@@ -159,6 +159,19 @@ describe('inventory', () => {
     assert.deepEqual(jsonPod.ips, ['10.244.2.30']);
   });
 
+  it('reads a kind: List beside plain manifests: its object items in its place, where they are written', () => {
+    const text = [
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n',
+      'apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ServiceAccount\n    metadata: {name: cart, namespace: shop}\n  - not an object\n',
+      'apiVersion: v1\nkind: ServiceList\nitems: {apiVersion: v1, kind: ServiceAccount, metadata: {name: odd}}\n',
+    ].join('---\n');
+    const inv = buildInventory([readSource('mixed.yaml', text)]);
+    assert.deepEqual([...inv.namespaces.keys()], ['shop']);
+    assert.deepEqual(inv.serviceAccounts.map((s) => `${s.namespace}/${s.name}`), ['shop/cart'], 'items that are not a list are no objects of the List');
+    const account = inv.serviceAccounts[0]!;
+    assert.ok(text.slice(account.span.start, account.span.end).startsWith('apiVersion: v1\n    kind: ServiceAccount'), 'the item\'s own place, for go-to');
+  });
+
   it('keeps an empty inventory empty', () => {
     const idx = new InventoryIndex(emptyInventory());
     assert.equal(idx.present, false);

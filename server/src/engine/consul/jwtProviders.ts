@@ -1,5 +1,6 @@
 import type { SourceFile } from '../source/sourceFile';
 import { entryCI } from './configEntries';
+import { topLevelObjects } from '../source/topLevelObjects';
 import { getEntry, getScalarString, type ObjectNode, type SourceNode, type Span } from '../source/tree';
 
 /**
@@ -33,22 +34,6 @@ export function jwtProvidersIn(file: SourceFile): readonly JwtProviderDefinition
     byFile.set(file, (found = out));
   }
   return found;
-}
-
-/** Each document's top-level object, and the items of a Kubernetes `...List` in its place. */
-export function topLevelObjects(file: SourceFile): ObjectNode[] {
-  const out: ObjectNode[] = [];
-  for (const document of file.documents) {
-    const root = document.root;
-    if (root?.type !== 'object') continue;
-    const items = getEntry(root, 'items')?.value;
-    if (getScalarString(root, 'kind')?.endsWith('List') && items?.type === 'array') {
-      for (const item of items.items) if (item.type === 'object') out.push(item);
-    } else {
-      out.push(root);
-    }
-  }
-  return out;
 }
 
 /** What the file's jwt-provider definitions say, places included ('' when it has none). */

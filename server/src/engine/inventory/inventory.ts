@@ -1,4 +1,5 @@
 import type { SourceDocument, SourceFile } from '../source/sourceFile';
+import { documentObjects } from '../source/topLevelObjects';
 import { documentOrigin } from '../source/yamlReader';
 import { getEntry, toValue, type NodePath, type ObjectNode, type Span } from '../source/tree';
 
@@ -92,15 +93,7 @@ export function addToInventory(inventory: Inventory, file: SourceFile): void {
 }
 
 function addDocument(inventory: Inventory, file: SourceFile, document: SourceDocument): void {
-  const root = document.root;
-  if (root?.type !== 'object') return;
-  const items = getEntry(root, 'items')?.value;
-  const kind = scalar(root, 'kind');
-  if (kind?.endsWith('List') && items?.type === 'array') {
-    for (const item of items.items) if (item.type === 'object') addObject(inventory, file, item);
-  } else {
-    addObject(inventory, file, root);
-  }
+  for (const node of documentObjects(document)) addObject(inventory, file, node);
 }
 
 const addsNothingByParse = new WeakMap<SourceDocument, boolean>();

@@ -17,7 +17,7 @@
 export type IpFamily = 4 | 6;
 
 /** Returned with the family (`6 | ZONED`) when an IPv6 address carried a non-empty zone. */
-export const ZONED = 16;
+const ZONED = 16;
 
 /** Why a text is not an address or prefix: Go netip's words (istiod prints them). */
 const REASONS = [
@@ -66,7 +66,7 @@ const UNPARSEABLE = -19;
 const ZONE_REFUSED = -20;
 
 /** The reason for a negative result of `scanIp`. */
-export function ipReason(code: number): string {
+function ipReason(code: number): string {
   return REASONS[-code] ?? 'unable to parse IP';
 }
 
@@ -325,8 +325,3 @@ export function prefixCovers(outer: IpPrefix, inner: IpPrefix): boolean {
   return outer.bits <= inner.bits && prefixContains(outer, inner.family, inner.words);
 }
 
-/** The address as one number: an IPv4 address as an unsigned 32-bit number, an IPv6 one as a bigint. */
-export function ipNumber(family: IpFamily, words: Uint32Array): number | bigint {
-  if (family === 4) return words[0]!;
-  return (BigInt(words[0]!) << 96n) | (BigInt(words[1]!) << 64n) | (BigInt(words[2]!) << 32n) | BigInt(words[3]!);
-}

@@ -42,6 +42,23 @@ interface CJwt {
   text: string;
 }
 
+/** A jwt-provider name the workspace defines, with the trace text around the token's values
+ * built once per compile. Differing definitions: only what the decision then misses. */
+type WorkspaceProvider =
+  | {
+      definition: JwtProviderDefinition;
+      /** `JWT provider okta: jwt-provider "okta" (okta.hcl:1-9) ` */
+      head: string;
+      /** `Issuer "okta"`; undefined when the definition sets none. */
+      issuer: string | undefined;
+      /** `Audiences ["api"]`; '' when it lists none. */
+      audiences: string;
+      /** Why `consul.jwtProviders.<name>.issuer` is not used; '' when it is unset or the same. */
+      configuredNote: string;
+      ref: SourceRef;
+    }
+  | { definition: undefined; ambiguity: string };
+
 interface CPerm {
   rule: PermissionRule;
   criteria: Criterion[];
@@ -205,8 +222,7 @@ export class ConsulPolicies implements CompiledPolicies {
   /** Which criterion failed, written by evalCriteria. */
   private readonly failedAt = { index: -1 };
   /** The workspace's jwt-provider entries by name, one per differing definition. */
-  private readonly jwtProviders: Map<string, JwtProviderDefinition[]>;
-  private readonly jwtProviderRefs = new Map<JwtProviderDefinition, SourceRef>();
+  private readonly jwtProviders: Map<string, WorkspaceProvider>;
   private readonly jwtProviderDigest: string;
   /** The scenario of the fast path, reused (scenario() keeps no reference to it). */
   private readonly scratch: Scenario = { dc: undefined as unknown as DestCand, loc: '', mask: 0, ns: '', http: false, labels: NO_LABELS, missing: NO_LABELS };
@@ -218,7 +234,7 @@ export class ConsulPolicies implements CompiledPolicies {
     const n = this.options.normalization;
     this.earlyRequest = n.pathWithEscapedSlashesAction === 'REJECT_REQUEST' || n.headersWithUnderscoresAction === 'REJECT_REQUEST';
     this.entries = readEntries(policies.resources, this.options.partition ?? 'default', policies.forms);
-    [this.jwtProviders, this.jwtProviderDigest] = readJwtProviders(policies.sourceFiles ?? policies.resources.map((r) => r.file));
+    [this.jwtProviders, this.jwtProviderDigest] = readJwtProviders(policies.sourceFiles ?? policies.resources.map((r) => r.file), this.options.jwtProviders);
     let usesNamespaces = false;
     const peers = new Set<string>();
     const partitions = new Set<string>();
@@ -981,25 +997,20 @@ export class ConsulPolicies implements CompiledPolicies {
     const defined = this.jwtProviders.get(name);
     const configured = this.options.jwtProviders[name]?.issuer;
     const tokenIss = jwt.issuer ?? (typeof jwt.claims?.['iss'] === 'string' ? (jwt.claims['iss'] as string) : undefined);
-    if (defined && defined.length > 1) {
-      return missAttr(view, `which definition of jwt-provider ${name} Consul holds (${defined.map((d) => describeJwtProvider(d)).join(', ')})`);
-    }
     if (defined) {
-      const d = defined[0]!;
+      const d = defined.definition;
+      if (!d) return missAttr(view, defined.ambiguity);
       // rbac.go newJWTInfo takes the entry's Issuer as it is: unset, RBAC wants an empty `iss`.
       const want = d.issuer ?? '';
       const iss: Tri = tokenIss === undefined ? missAttr(view, 'request.jwt.issuer') : tokenIss === want ? T : F;
       const aud = tokenAudiences(jwt);
       const audOk: Tri = d.audiences.length === 0 || aud.some((a) => d.audiences.includes(a)) ? T : F;
       const r = and3(iss, audOk);
-      const parts = [
-        d.issuer === undefined
-          ? `sets no Issuer, so RBAC wants an empty iss (the token's: ${tokenIss === undefined ? 'not recorded' : JSON.stringify(tokenIss)})`
-          : `Issuer ${JSON.stringify(d.issuer)} ${iss === T ? '=' : iss === F ? '≠' : 'vs'} the token's iss ${tokenIss === undefined ? '(not recorded)' : JSON.stringify(tokenIss)}`,
-      ];
-      if (d.audiences.length) parts.push(`Audiences ${JSON.stringify(d.audiences)} ${audOk === T ? 'include' : 'include none of'} the token's aud ${JSON.stringify(aud)}`);
-      if (configured !== undefined && configured !== d.issuer) parts.push(`consul.jwtProviders.${name}.issuer ${JSON.stringify(configured)} is not used: the workspace's entry defines the provider`);
-      trace.push({ text: `JWT provider ${name}: ${describeJwtProvider(d)} ${parts.join('; ')}`, outcome: r === T ? 'matched' : r === F ? 'not-matched' : 'unknown', at: this.jwtProviderRef(d) });
+      let text = defined.issuer === undefined
+        ? `${defined.head}sets no Issuer, so RBAC wants an empty iss (the token's: ${tokenIss === undefined ? 'not recorded' : JSON.stringify(tokenIss)})`
+        : `${defined.head}${defined.issuer} ${iss === T ? '=' : iss === F ? '≠' : 'vs'} the token's iss ${tokenIss === undefined ? '(not recorded)' : JSON.stringify(tokenIss)}`;
+      if (defined.audiences) text += `; ${defined.audiences} ${audOk === T ? 'include' : 'include none of'} the token's aud ${JSON.stringify(aud)}`;
+      trace.push({ text: text + defined.configuredNote, outcome: r === T ? 'matched' : r === F ? 'not-matched' : 'unknown', at: defined.ref });
       return r;
     }
     if (configured !== undefined) {
@@ -1013,12 +1024,6 @@ export class ConsulPolicies implements CompiledPolicies {
       return T;
     }
     return missAttr(view, `the Issuer of jwt-provider ${name} (no jwt-provider entry in the workspace, nor consul.jwtProviders)`);
-  }
-
-  private jwtProviderRef(d: JwtProviderDefinition): SourceRef {
-    let ref = this.jwtProviderRefs.get(d);
-    if (!ref) this.jwtProviderRefs.set(d, (ref = { file: d.file.path, range: d.file.lines.range(d.span), label: `${d.kind} ${d.name ?? ''}`.trimEnd() }));
-    return ref;
   }
 
   // ---------------------------------------------------------------- explain
@@ -1110,8 +1115,8 @@ export function claimHolds(jwt: JwtView, path: string[], value: string): boolean
 }
 
 /** The jwt-provider definitions of `files` by name (identical copies once), and a digest of
- * them, places included (traces cite them). */
-function readJwtProviders(files: readonly SourceFile[]): [Map<string, JwtProviderDefinition[]>, string] {
+ * them, places included (traces cite them). `configured`: `consul.jwtProviders`. */
+function readJwtProviders(files: readonly SourceFile[], configured: ResolvedOptions['jwtProviders']): [Map<string, WorkspaceProvider>, string] {
   const byName = new Map<string, JwtProviderDefinition[]>();
   const digest: string[] = [];
   for (const file of new Set(files)) {
@@ -1124,7 +1129,24 @@ function readJwtProviders(files: readonly SourceFile[]): [Map<string, JwtProvide
     const inFile = jwtProviderDigest(file);
     if (inFile) digest.push(inFile);
   }
-  return [byName, digest.join('\n')];
+  const providers = new Map<string, WorkspaceProvider>();
+  for (const [name, defs] of byName) {
+    const d = defs[0]!;
+    if (defs.length > 1) {
+      providers.set(name, { definition: undefined, ambiguity: `which definition of jwt-provider ${name} Consul holds (${defs.map(describeJwtProvider).join(', ')})` });
+      continue;
+    }
+    const issuer = configured[name]?.issuer;
+    providers.set(name, {
+      definition: d,
+      head: `JWT provider ${name}: ${describeJwtProvider(d)} `,
+      issuer: d.issuer === undefined ? undefined : `Issuer ${JSON.stringify(d.issuer)}`,
+      audiences: d.audiences.length ? `Audiences ${JSON.stringify(d.audiences)}` : '',
+      configuredNote: issuer !== undefined && issuer !== d.issuer ? `; consul.jwtProviders.${name}.issuer ${JSON.stringify(issuer)} is not used: the workspace's entry defines the provider` : '',
+      ref: { file: d.file.path, range: d.file.lines.range(d.span), label: `${d.kind} ${d.name ?? ''}`.trimEnd() },
+    });
+  }
+  return [providers, digest.join('\n')];
 }
 
 /** The token's `aud`: the record's audiences, else the `aud` claim (a string or a list). */
