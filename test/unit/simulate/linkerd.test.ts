@@ -9,6 +9,8 @@ import { buildInventory } from '../../../server/src/engine/inventory/inventory';
 import type { SourceFile } from '../../../server/src/engine/source/sourceFile';
 import { createLinkerdSimulator, linkerdSimulator, type LinkerdCompiled } from '../../../server/src/engine/simulate/linkerd';
 import type { Decision, PolicySet } from '../../../server/src/engine/simulate/types';
+import { Simulation } from '../../../server/src/engine/simulate';
+import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 
 /**
@@ -226,6 +228,27 @@ describe('Linkerd docs: booksapp per-route policy (tasks/configuring-per-route-p
     const resources = files.flatMap((file) => engine.prepare(file).recognition.resources.map((resource) => ({ file, resource })));
     const set: PolicySet = { resources, inventory: buildInventory(files), config: defaultConfig('/virtual-workspace'), sourceFiles: files };
     expectVerdict(linkerdSimulator.compile(set).decide(probe), 'allow', { reason: /probe authorization/ });
+  });
+
+  it('in the editor, a probe edited in a manifest (which the inventory does not keep) is read again', () => {
+    // The same length, so that the inventory (positions included) stays the same object.
+    const workspace = new WorkspaceModel(defaultConfig('/virtual-workspace'));
+    const texts = new Map(base.map((name) => [join('/virtual-workspace', name), readFileSync(join(FIXTURES, name), 'utf8')]));
+    for (const [path, text] of texts) workspace.update(engine.prepare(engine.read(path, text)));
+    const simulation = new Simulation(workspace);
+    const pong = { ...probe, request: { method: 'GET', path: '/pong' } };
+    expectVerdict(simulation.decide(probe), 'allow', { reason: /probe authorization/ });
+    expectVerdict(simulation.decide(pong), 'deny', { status: 403 });
+    const app = join('/virtual-workspace', 'booksapp-app.yaml');
+    const inventory = workspace.inventory;
+    const edited = texts.get(app)!.replace('{path: /ping, port: 7001}', '{path: /pong, port: 7001}');
+    assert.notEqual(edited, texts.get(app));
+    workspace.update(engine.prepare(engine.read(app, edited)));
+    assert.equal(workspace.inventory, inventory, 'the inventory is kept');
+    const update = simulation.update(workspace, [app]);
+    assert.ok(update.affects(probe), 'the calls to the pod are decided again');
+    expectVerdict(simulation.decide(pong), 'allow', { reason: /probe authorization/ });
+    expectVerdict(simulation.decide(probe), 'deny', { status: 403 });
   });
 
   it('the GET route + MeshTLSAuthentication: GETs from books and webapp allowed; probes now 404', () => {

@@ -84,7 +84,8 @@ export class Simulation {
       }
       const fresh = this.compile(workspace, mesh);
       this.compiled.set(mesh, fresh);
-      if (inventoryChanged || meshesChanged || !old || old.globals?.() !== fresh.globals?.()) wholeMesh.add(mesh);
+      // What a mesh reads of a file beyond its resources (Consul's jwt-provider entries, Linkerd's probes) may reach any of its calls.
+      if (inventoryChanged || meshesChanged || !old || filesRead.includes(mesh) || old.globals?.() !== fresh.globals?.()) wholeMesh.add(mesh);
     }
     const previousMeshes = this.meshes;
     this.meshes = meshes;

@@ -8,7 +8,7 @@ import {
   type ResourceIndex, type RouteDef, type ServerAuthorizationDef, type ServerDef,
 } from './model';
 import { ALL_NETWORKS, LOCALHOST_NETWORKS, parseNet, type NetMatch } from './net';
-import { ANNOTATION, FileLookup, buildPodView, type PodContext, type PodView } from './pod';
+import { ANNOTATION, podViewsFor, type PodView, type PodViews } from './pod';
 import { newDecisionMemo, recall, remember, type DecisionMemo } from './memo';
 import { fillRequestView, requestHost, routeMismatch, selectRoute, type RequestView, type RouteC, type RuleC } from './routes';
 
@@ -90,17 +90,13 @@ export class LinkerdPolicies {
   private readonly cluster: ClusterIdentity;
   private readonly clusterNetworks: NetMatch[];
   private readonly probeNetworks: NetMatch[];
-  private readonly podCtx: PodContext;
-  /** Destination views by pod IP (the inventory's), by namespace and workload name, and for pods
-   * not in the inventory by the labels the record gives. */
-  private readonly podsByIp = new Map<string, PodsAtIp>();
-  private readonly podsByName = new Map<string, Map<string, PodView | null>>();
-  private readonly podsByLabels = new Map<string, PodView | null>();
+  /** Destination views, kept across compiles (`podViewsFor`), and this compile's copies with its inbound views. */
+  private readonly pods: PodViews;
+  private readonly compiledPods = new Map<PodView, PodView>();
   /** The per-port inbound views of pods, shared by pods with the same `inboundKey`. */
   private readonly inboundByKey = new Map<string, Map<number, unknown>>();
   /** The call view of `decide`, reused from call to call (decisions never keep it). */
   private readonly scratch = newCallView();
-  private readonly podIps = new Set<string>();
   private readonly serverBases = new Map<ServerDef, ServerBase>();
   private readonly policyAuthz = new Map<PolicyDef, Authz | string>();
   private readonly saAuthz = new Map<ServerAuthorizationDef, Authz>();
@@ -117,11 +113,10 @@ export class LinkerdPolicies {
     this.idx = readResources(policies.resources, this.cluster, policies.forms);
     this.clusterNetworks = this.nets(config.linkerd.clusterNetworks, 'linkerd.clusterNetworks');
     this.probeNetworks = options.probeNetworks ? this.nets(options.probeNetworks, 'probeNetworks') : [...ALL_NETWORKS];
-    const files = new FileLookup([...policies.resources.map((r) => r.file), ...(policies.sourceFiles ?? [])]);
     const configured = config.linkerd.defaultInboundPolicy;
     const clusterDefault: DefaultPolicyName = isDefaultPolicy(configured) ? configured : 'all-unauthenticated';
-    this.podCtx = { inventory: policies.inventory, files, clusterDefault, clusterDefaultFromConfig: config.file !== undefined && configured !== 'all-unauthenticated' };
-    for (const w of policies.inventory.workloads) for (const ip of w.ips) this.podIps.add(ip);
+    const files = [...policies.resources.map((r) => r.file), ...(policies.sourceFiles ?? [])];
+    this.pods = podViewsFor({ inventory: policies.inventory, clusterDefault, clusterDefaultFromConfig: config.file !== undefined && configured !== 'all-unauthenticated' }, files);
     this.localhost = makeAuthz({ kind: 'localhost', label: 'the proxy\'s localhost authorization', networks: LOCALHOST_NETWORKS, authn: 0 });
   }
 
@@ -408,59 +403,19 @@ export class LinkerdPolicies {
 
   // ------------------------------------------------------------------ pods
 
-  private podView(dest: { namespace?: string; workload?: string; ip?: string; labels?: Record<string, string> }): PodView | undefined {
-    const pod = buildPodView(this.podCtx, dest);
-    if (pod) {
-      const shared = this.inboundByKey.get(pod.inboundKey);
-      if (shared) pod.inbound = shared;
-      else this.inboundByKey.set(pod.inboundKey, pod.inbound);
-    }
-    return pod;
-  }
-
+  /** The compile's view of a call's destination: the kept pod view, with this compile's inbound views. */
   private podFor(call: AccessRecord): PodView | undefined {
     const d = call.destination;
     if (!d) return undefined;
-    // Key by pod IP when the inventory knows it (Pods of a cluster dump), else by workload name.
-    const ns = d.namespace ?? '';
-    const ip = d.ip;
-    let pod: PodView | null | undefined;
-    let key: string;
-    // Keyed by pod IP when the inventory knows it (Pods of a cluster dump), else by workload name.
-    let seen = ip !== undefined ? this.podsByIp.get(ip) : undefined;
-    const byIp = seen !== undefined || (ip !== undefined && this.podIps.has(ip));
-    if (byIp) {
-      key = ip!;
-      if (seen === undefined) this.podsByIp.set(key, (seen = { namespace: ns, pod: this.podView(d) ?? null }));
-      if (seen.namespace === ns) pod = seen.pod;
-      else {
-        const others = (seen.others ??= new Map());
-        pod = others.get(ns);
-        if (pod === undefined) others.set(ns, (pod = this.podView(d) ?? null));
-      }
-    } else {
-      key = d.workload ?? '';
-      let byName = this.podsByName.get(ns);
-      if (!byName) this.podsByName.set(ns, (byName = new Map()));
-      pod = byName.get(key);
-      if (pod === undefined) {
-        pod = this.podView({ ...d, ip: undefined }) ?? null;
-        if (byName.size > 100_000) byName.clear();
-        byName.set(key, pod);
-      }
+    const base = this.pods.viewOf(d);
+    if (!base) return undefined;
+    let pod = this.compiledPods.get(base);
+    if (!pod) {
+      let inbound = this.inboundByKey.get(base.inboundKey);
+      if (!inbound) this.inboundByKey.set(base.inboundKey, (inbound = new Map()));
+      this.compiledPods.set(base, (pod = { ...base, inbound }));
     }
-    if (pod && pod.labelsFrom !== 'inventory' && d.labels) {
-      // Labels from the record: one view per distinct label set.
-      const k2 = `${ns}\u0000${byIp ? '\u0001' : ''}${key}\u0000${JSON.stringify(Object.entries(d.labels).sort())}`;
-      let p2 = this.podsByLabels.get(k2);
-      if (p2 === undefined) {
-        p2 = this.podView(d) ?? null;
-        if (this.podsByLabels.size > 100_000) this.podsByLabels.clear();
-        this.podsByLabels.set(k2, p2);
-      }
-      return p2 ?? undefined;
-    }
-    return pod ?? undefined;
+    return pod;
   }
 
   // ------------------------------------------------------------------ deciding
@@ -800,11 +755,6 @@ function append<T>(map: Map<string, T[]>, key: string, value: T): void {
 }
 
 /** The destination view of a pod IP, for the namespace first asked (a record may name another). */
-interface PodsAtIp {
-  namespace: string;
-  pod: PodView | null;
-  others?: Map<string, PodView | null>;
-}
 
 interface DenyText {
   reason: string;

@@ -1,6 +1,7 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CompiledPolicies, Decision, MeshSimulator, PolicySet } from '../types';
 import { LinkerdPolicies, type LinkerdClusterOptions } from './evaluate';
+import { probeDigest } from './pod';
 
 /**
  * The Linkerd simulator: decides each observed call the way the destination's proxy and the
@@ -32,6 +33,7 @@ export interface LinkerdSimulator extends MeshSimulator {
 export function createLinkerdSimulator(options: LinkerdClusterOptions = {}): LinkerdSimulator {
   return {
     mesh: 'linkerd',
+    fileInputs: probeDigest,
     compile(policies: PolicySet): LinkerdCompiled {
       const compiled = new LinkerdPolicies(policies, options);
       return {

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Declared, Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { readSource } from '../../source/read';
-import type { SourceFile } from '../../source/sourceFile';
-import { admittedValue, getEntry, type ObjectNode } from '../../source/tree';
+import type { SourceDocument, SourceFile } from '../../source/sourceFile';
+import { documentObjects } from '../../source/topLevelObjects';
+import { documentOrigin } from '../../source/yamlReader';
+import { admittedValue, getEntry, getScalarString, type ObjectNode } from '../../source/tree';
 import type { SourceRef } from '../types';
 import { arr, isDefaultPolicy, isRec, str, type DefaultPolicyName, type Rec } from './model';
 
@@ -103,6 +105,8 @@ export class FileLookup {
   private readonly files = new Map<string, SourceFile | null>();
   /** Per file, its top-level objects and `items` of lists by where they start (built on first use). */
   private readonly objects = new Map<SourceFile, Map<number, ObjectNode[]>>();
+  /** Whether any file was not among the known ones (read from disk). */
+  private readFromDisk = false;
 
   constructor(known: Iterable<SourceFile>) {
     for (const f of known) this.files.set(f.path, f);
@@ -111,6 +115,7 @@ export class FileLookup {
   get(path: string): SourceFile | undefined {
     let f = this.files.get(path);
     if (f === undefined) {
+      this.readFromDisk = true;
       try {
         f = readSource(path, readFileSync(path, 'utf8'));
       } catch {
@@ -119,6 +124,13 @@ export class FileLookup {
       this.files.set(path, f);
     }
     return f ?? undefined;
+  }
+
+  /** Whether `known` has, at each of `paths`, the file this lookup has there (so the same text). */
+  holdsAsIn(known: ReadonlyMap<string, SourceFile>, paths: Iterable<string>): boolean {
+    if (this.readFromDisk) return false;
+    for (const path of paths) if (known.get(path) !== this.files.get(path)) return false;
+    return true;
   }
 
   ref(declared: Declared, label: string): SourceRef | undefined {
@@ -168,9 +180,12 @@ function podSpecOf(kind: string, value: Rec): Rec | undefined {
  * is the URI path without the query. Undefined when the pod spec cannot be read. */
 function readProbes(workload: WorkloadInfo, files: FileLookup): Map<number, string[]> | undefined {
   const node = files.objectAt(workload);
-  if (!node) return undefined;
+  return node ? probesOf(workload.kind, node) : undefined;
+}
+
+function probesOf(kind: string, node: ObjectNode): Map<number, string[]> | undefined {
   const value = admittedValue(node);
-  const podSpec = isRec(value) ? podSpecOf(workload.kind, value) : undefined;
+  const podSpec = isRec(value) ? podSpecOf(kind, value) : undefined;
   if (!podSpec) return undefined;
   const probes = new Map<number, string[]>();
   for (const container of [...arr(podSpec['containers']), ...arr(podSpec['initContainers'])]) {
@@ -200,6 +215,40 @@ function readProbes(workload: WorkloadInfo, files: FileLookup): Map<number, stri
     }
   }
   return probes;
+}
+
+const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
+const probesByParse = new WeakMap<SourceDocument, string>();
+
+/**
+ * What the simulator reads of a file besides its resources and the inventory: the probes of the
+ * workloads it declares, per document ('' when none). Positions are left out: the inventory,
+ * which changes with them, already recompiles everything. A document placed from the YAML cache
+ * is read in its cached parse, once.
+ */
+export function probeDigest(file: SourceFile): string {
+  let digest = '';
+  for (const document of file.documents) {
+    const parsed = documentOrigin(document)?.parsed;
+    let part = parsed ? probesByParse.get(parsed) : undefined;
+    if (part === undefined) {
+      part = documentProbes(parsed ?? document);
+      if (parsed) probesByParse.set(parsed, part);
+    }
+    if (part !== '') digest += `${document.index}:${part}\n`;
+  }
+  return digest;
+}
+
+function documentProbes(document: SourceDocument): string {
+  const parts: unknown[] = [];
+  for (const node of documentObjects(document)) {
+    const kind = getScalarString(node, 'kind');
+    if (kind === undefined || !WORKLOAD_KINDS.has(kind)) continue;
+    const probes = probesOf(kind, node);
+    if (probes?.size) parts.push([kind, getScalarString(getEntry(node, 'metadata')?.value, 'name') ?? null, [...probes]]);
+  }
+  return parts.length ? JSON.stringify(parts) : '';
 }
 
 /** A Pod object from a cluster dump that the injector already handled. */
@@ -343,4 +392,95 @@ export function buildPodView(ctx: PodContext, dest: { namespace?: string; worklo
     d.name, d.source, d.at ? [d.at.file, d.at.range] : null, d.ignoredNote ?? null, [...requireIdPorts], [...opaquePorts],
   ]);
   return view;
+}
+
+/** The pods at one IP of the inventory: the view for the namespace seen first, and for others. */
+interface PodsAtIp {
+  namespace: string;
+  pod: PodView | null;
+  others?: Map<string, PodView | null>;
+}
+
+/**
+ * The views of the destinations calls go to, by pod IP, by namespace and workload name, and for
+ * pods not in the inventory by the labels the record gives. A view reads only the inventory, the
+ * files it came from and the cluster default, not the policies, so the views are kept from one
+ * compile to the next while those stay the same (`podViewsFor`); a compile adds its own inbound
+ * views to them. The `inbound` of a view given out here is empty and must not be written.
+ */
+export class PodViews {
+  private readonly byIp = new Map<string, PodsAtIp>();
+  private readonly byName = new Map<string, Map<string, PodView | null>>();
+  private readonly byLabels = new Map<string, PodView | null>();
+  private readonly podIps = new Set<string>();
+  /** The files the inventory was read from: all a view may read. */
+  readonly inventoryFiles = new Set<string>();
+
+  constructor(readonly ctx: PodContext) {
+    for (const w of ctx.inventory.workloads) {
+      for (const ip of w.ips) this.podIps.add(ip);
+      this.inventoryFiles.add(w.file);
+    }
+    for (const n of ctx.inventory.namespaces.values()) this.inventoryFiles.add(n.file);
+  }
+
+  /** The view of a call's destination; undefined when its namespace is not known. */
+  viewOf(d: CallDestination): PodView | undefined {
+    const ns = d.namespace ?? '';
+    const ip = d.ip;
+    let pod: PodView | null | undefined;
+    let key: string;
+    // Keyed by pod IP when the inventory knows it (Pods of a cluster dump), else by workload name.
+    let seen = ip !== undefined ? this.byIp.get(ip) : undefined;
+    const byIp = seen !== undefined || (ip !== undefined && this.podIps.has(ip));
+    if (byIp) {
+      key = ip!;
+      if (seen === undefined) this.byIp.set(key, (seen = { namespace: ns, pod: buildPodView(this.ctx, d) ?? null }));
+      if (seen.namespace === ns) pod = seen.pod;
+      else {
+        const others = (seen.others ??= new Map());
+        pod = others.get(ns);
+        if (pod === undefined) others.set(ns, (pod = buildPodView(this.ctx, d) ?? null));
+      }
+    } else {
+      key = d.workload ?? '';
+      let byName = this.byName.get(ns);
+      if (!byName) this.byName.set(ns, (byName = new Map()));
+      pod = byName.get(key);
+      if (pod === undefined) {
+        pod = buildPodView(this.ctx, { ...d, ip: undefined }) ?? null;
+        if (byName.size > 100_000) byName.clear();
+        byName.set(key, pod);
+      }
+    }
+    if (pod && pod.labelsFrom !== 'inventory' && d.labels) {
+      // Labels from the record: one view per distinct label set.
+      const k2 = `${ns}\u0000${byIp ? '\u0001' : ''}${key}\u0000${JSON.stringify(Object.entries(d.labels).sort())}`;
+      let p2 = this.byLabels.get(k2);
+      if (p2 === undefined) {
+        p2 = buildPodView(this.ctx, d) ?? null;
+        if (this.byLabels.size > 100_000) this.byLabels.clear();
+        this.byLabels.set(k2, p2);
+      }
+      return p2 ?? undefined;
+    }
+    return pod ?? undefined;
+  }
+}
+
+type CallDestination = { namespace?: string; workload?: string; ip?: string; labels?: Record<string, string> };
+
+const keptViews = new WeakMap<Inventory, PodViews>();
+
+/**
+ * The pod views of the last compile with this inventory when they still hold: the same cluster
+ * default, and each file of the inventory the same file now (an edit reads a new SourceFile). Else new ones.
+ */
+export function podViewsFor(ctx: Omit<PodContext, 'files'>, files: readonly SourceFile[]): PodViews {
+  const kept = keptViews.get(ctx.inventory);
+  const known = new Map(files.map((f) => [f.path, f]));
+  if (kept && kept.ctx.clusterDefault === ctx.clusterDefault && kept.ctx.clusterDefaultFromConfig === ctx.clusterDefaultFromConfig && kept.ctx.configRef === ctx.configRef && kept.ctx.files.holdsAsIn(known, kept.inventoryFiles)) return kept;
+  const views = new PodViews({ ...ctx, files: new FileLookup(known.values()) });
+  keptViews.set(ctx.inventory, views);
+  return views;
 }
