@@ -32,7 +32,9 @@ interface DocumentLint {
   path: string;
   line: number;
   index: number;
-  resources: { schema: Finding[]; value: Record<string, unknown>; checks: TrackedCheck[] }[];
+  resources: { schema: Finding[]; value: Record<string, unknown>; checks: TrackedCheck[]; /** Which of `checks` read the workspace. */ dependent: number[] }[];
+  /** Every finding of the document, in order: per resource its schema findings, then its checks'. */
+  findings: Finding[];
 }
 
 export interface LintResult {
@@ -129,25 +131,29 @@ export class Engine {
     const key = origin && start!.character === 0 ? origin.parsed : undefined;
     const cached = key && this.documentLints.get(key);
     if (cached && cached.path === file.path && cached.line === start!.line && cached.index === document!.index && cached.resources.length === resources.length) {
+      // Only the checks that read the workspace can answer otherwise; the others are not looked at.
+      let rerun = false;
       resources.forEach((resource, i) => {
         const kept = cached.resources[i]!;
-        findings.push(...kept.schema);
-        kept.checks.forEach((tracked, c) => {
-          if (!stillValid(tracked, workspace)) kept.checks[c] = tracked = runChecksTracked(file, resource, workspace, kept.value, [tracked.check])[0]!;
-          findings.push(...tracked.findings);
-        });
+        for (const c of kept.dependent) {
+          if (stillValid(kept.checks[c]!, workspace)) continue;
+          kept.checks[c] = runChecksTracked(file, resource, workspace, kept.value, [kept.checks[c]!.check])[0]!;
+          rerun = true;
+        }
       });
+      if (rerun) settleDocumentLint(cached);
+      findings.push(...cached.findings);
       return;
     }
-    const computed: DocumentLint = { path: file.path, line: start?.line ?? -1, index: document?.index ?? -1, resources: [] };
+    const computed: DocumentLint = { path: file.path, line: start?.line ?? -1, index: document?.index ?? -1, resources: [], findings: [] };
     for (const resource of resources) {
       const value = resourceValue(resource);
       const schema = schemaFindings(file, resource, this.registry, value);
       const checks = runChecksTracked(file, resource, workspace, value);
-      findings.push(...schema);
-      for (const check of checks) findings.push(...check.findings);
-      computed.resources.push({ schema, value, checks });
+      computed.resources.push({ schema, value, checks, dependent: [] });
     }
+    settleDocumentLint(computed);
+    findings.push(...computed.findings);
     if (key) this.documentLints.set(key, computed);
   }
 
@@ -176,6 +182,19 @@ export class Engine {
       kept.push({ ...first, severity: 'info', code: Codes.tooLarge, fixes: [], message: `${counts.get(doc)! - max} more problems in this document are not shown (limit set by maxFindingsPerDocument)` });
     }
     return kept;
+  }
+}
+
+/** Lists a kept document's findings and, per resource, which checks must be asked again next time. */
+function settleDocumentLint(lint: DocumentLint): void {
+  lint.findings = [];
+  for (const kept of lint.resources) {
+    lint.findings.push(...kept.schema);
+    kept.dependent = [];
+    kept.checks.forEach((tracked, c) => {
+      lint.findings.push(...tracked.findings);
+      if (tracked.readsWorkspace) kept.dependent.push(c);
+    });
   }
 }
 
