@@ -11,7 +11,7 @@ import { CompiledForms } from '../simulate/compiledForms';
 import { nodeAt, type Span } from '../source/tree';
 import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
-import { outlineFile, type OutlineItem } from './outline';
+import { outlineWithKeys, type FileOutline, type OutlineItem } from './outline';
 import { impactAt, impactLens, impactSentence, type BaselineComparison, type PolicyImpact } from '../baseline';
 import { lowerBound, PositionIndex, positionKey } from './decidedIndex';
 import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
@@ -48,15 +48,6 @@ interface Uncovered {
   calls: Set<number>;
 }
 
-/** A file's outline, with each item's span as position keys (see `PositionIndex`). */
-interface Outline {
-  file: SourceFile;
-  items: OutlineItem[];
-  keys: { from: number; to: number }[];
-  policyLabels: Set<string>;
-  /** Policy items with a rule item inside (their rules get the unused-rule hints, not they). */
-  withRules: Set<OutlineItem>;
-}
 
 /**
  * The indexes one insight hands on to the next while the traffic stays the same: the next one
@@ -74,7 +65,7 @@ interface InsightState {
   groupFindings: Map<string, Map<number, Finding[]>>;
   meshes: Map<Mesh, number>;
   uncovered: Map<string, Uncovered>;
-  outlines: Map<string, Outline>;
+  outlines: Map<string, FileOutline>;
   /** Outline items per resource text and place, kept from the last outline of a file. */
   outlineForms: CompiledForms;
   /** Per file: MPA4xxx findings after rule settings. */
@@ -216,16 +207,7 @@ export class TrafficInsight {
     }
     for (const [path, { file, resources }] of byFile) {
       if (outlines.get(path)?.file === file) continue;
-      const items = outlineFile(file, resources, this.state.outlineForms);
-      const policies = new Map<string, OutlineItem[]>();
-      for (const item of items) if (item.kind === 'policy') policies.set(item.label, [...(policies.get(item.label) ?? []), item]);
-      const withRules = new Set<OutlineItem>();
-      for (const rule of items) {
-        if (rule.kind !== 'rule' || rule.policyLabel === undefined) continue;
-        for (const policy of policies.get(rule.policyLabel) ?? []) if (rule.span.start >= policy.span.start && rule.span.end <= policy.span.end) withRules.add(policy);
-      }
-      const keys = items.map((item) => ({ from: positionKey(file.lines.position(item.span.start)), to: positionKey(file.lines.position(item.span.end)) }));
-      outlines.set(path, { file, items, keys, policyLabels: new Set(policies.keys()), withRules });
+      outlines.set(path, outlineWithKeys(file, resources, this.state.outlineForms));
       dirty.add(path);
     }
     this.state.outlineForms.settle();

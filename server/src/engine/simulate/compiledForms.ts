@@ -15,32 +15,39 @@ import type { SourceFile } from '../source/sourceFile';
  * not ask for, so the memory held is that of one compile.
  */
 export class CompiledForms {
-  private kept = new Map<string, unknown>();
-  private used = new Map<string, unknown>();
+  private readonly forms = new Map<string, { form: unknown; used: number }>();
+  /** Per resource object, its last key: a resource read again unchanged (the documents before an
+   * edited one) finds its form without building the key, once its place is checked. */
+  private readonly keys = new WeakMap<Resource, { path: string; line: number; character: number; variant: string; key: string }>();
+  private generation = 0;
   private compiled = 0;
   private reused = 0;
   /** How many forms the last settled compile compiled, and how many it took over. */
   last = { compiled: 0, reused: 0 };
 
   get<T>(file: SourceFile, resource: Resource, variant: string, compile: () => T): T {
-    const span = resource.node.span;
-    const start = file.lines.position(span.start);
-    const key = `${file.path}\u0000${start.line}:${start.character}\u0000${variant}\u0000${textKey(file, resource)}`;
-    let form = this.used.get(key) ?? this.kept.get(key);
-    if (form === undefined) {
-      form = compile();
-      this.compiled++;
-    } else {
-      this.reused++;
+    const start = file.lines.position(resource.node.span.start);
+    let memo = this.keys.get(resource);
+    if (!memo || memo.path !== file.path || memo.line !== start.line || memo.character !== start.character || memo.variant !== variant) {
+      memo = { path: file.path, line: start.line, character: start.character, variant, key: `${file.path}\u0000${start.line}:${start.character}\u0000${variant}\u0000${textKey(file, resource)}` };
+      this.keys.set(resource, memo);
     }
-    this.used.set(key, form);
-    return form as T;
+    const entry = this.forms.get(memo.key);
+    if (entry) {
+      entry.used = this.generation;
+      this.reused++;
+      return entry.form as T;
+    }
+    const form = compile();
+    this.compiled++;
+    this.forms.set(memo.key, { form, used: this.generation });
+    return form;
   }
 
   /** Ends one compile: the forms it did not ask for go. */
   settle(): void {
-    this.kept = this.used;
-    this.used = new Map();
+    for (const [key, entry] of this.forms) if (entry.used !== this.generation) this.forms.delete(key);
+    this.generation++;
     this.last = { compiled: this.compiled, reused: this.reused };
     this.compiled = 0;
     this.reused = 0;

@@ -5,6 +5,7 @@ import { admittedValue, locate, type Span } from '../../source/tree';
 import type { Range } from '../../findings';
 import { RULE_OUTLINERS as OUTLINERS } from '../../policyRules';
 import type { CompiledForms } from '../../simulate/compiledForms';
+import { positionKey } from '../decidedIndex';
 
 /** A policy resource or one of its rules, where a lens goes and what text it covers. */
 export interface OutlineItem {
@@ -25,20 +26,51 @@ function firstLine(file: SourceFile, span: Span): Range {
   return { start, end: file.lines.position(Math.min(span.end, file.lines.lineEnd(start.line))) };
 }
 
-/** Policies and rules of one file, in the order written. With `forms`, a resource whose text
- * and place (line, character) are as in the last outline keeps its items, moved to its offset. */
-export function outlineFile(file: SourceFile, resources: readonly Resource[], forms?: CompiledForms): OutlineItem[] {
-  const items: OutlineItem[] = [];
+/** A file's outline, with each item's span as position keys (see `PositionIndex`). */
+export interface FileOutline {
+  file: SourceFile;
+  items: OutlineItem[];
+  keys: { from: number; to: number }[];
+  policyLabels: Set<string>;
+  /** Policy items with a rule item inside (their rules get the unused-rule hints, not they). */
+  withRules: Set<OutlineItem>;
+}
+
+/** One resource's outline as kept in the compiled forms: spans from the resource's start, and the
+ * position keys (a form is found by start line and character and text, so they do not move). */
+interface ResourceOutline {
+  relative: OutlineItem[];
+  keys: { from: number; to: number }[];
+  hasRules: boolean;
+  /** The items at the offset last asked for: a resource before the edited one keeps its offset. */
+  placed?: { base: number; items: OutlineItem[] };
+}
+
+/** Policies and rules of one file, in the order written, with position keys. A resource whose
+ * text and place (line, character) are as in the last outline keeps its items, moved to its
+ * offset (the same objects while the offset is the same too). */
+export function outlineWithKeys(file: SourceFile, resources: readonly Resource[], forms: CompiledForms): FileOutline {
+  const outline: FileOutline = { file, items: [], keys: [], policyLabels: new Set(), withRules: new Set() };
   for (const resource of resources) {
-    if (!forms) {
-      items.push(...outlineResource(file, resource));
-      continue;
-    }
     const base = resource.node.span.start;
-    const relative = forms.get(file, resource, 'outline', () => outlineResource(file, resource).map((item) => ({ ...item, span: { start: item.span.start - base, end: item.span.end - base } })));
-    for (const item of relative) items.push({ ...item, span: { start: item.span.start + base, end: item.span.end + base } });
+    const form = forms.get(file, resource, 'outline', (): ResourceOutline => {
+      const items = outlineResource(file, resource);
+      return {
+        relative: items.map((item) => ({ ...item, span: { start: item.span.start - base, end: item.span.end - base } })),
+        keys: items.map((item) => ({ from: positionKey(file.lines.position(item.span.start)), to: positionKey(file.lines.position(item.span.end)) })),
+        hasRules: items.some((item) => item.kind === 'rule'),
+      };
+    });
+    let placed = form.placed;
+    if (placed?.base !== base) form.placed = placed = { base, items: form.relative.map((item) => ({ ...item, span: { start: item.span.start + base, end: item.span.end + base } })) };
+    // The policy comes first, then its rules, which lie inside it.
+    const policy = placed.items[0]!;
+    for (const item of placed.items) outline.items.push(item);
+    for (const key of form.keys) outline.keys.push(key);
+    outline.policyLabels.add(policy.label);
+    if (form.hasRules) outline.withRules.add(policy);
   }
-  return items;
+  return outline;
 }
 
 function outlineResource(file: SourceFile, resource: Resource): OutlineItem[] {
