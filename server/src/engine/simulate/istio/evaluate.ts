@@ -43,8 +43,20 @@ function bucket(): Bucket {
   return { all: [], custom: [], deny: [], allow: [], audit: [], dryDeny: [], dryAllow: [], denyByPeer: null, allowByPeer: null };
 }
 
+// Compiled policies are shared from one compile to the next and never change (compiledForms.ts):
+// what is derived from them alone is kept with them.
+const requiredPeersOf = new WeakMap<CompiledPolicy, Set<string> | null>();
+/** Per policy, the last list it came first in and that list's index. */
+const peerIndexes = new WeakMap<CompiledPolicy, { list: CompiledPolicy[]; index: PeerIndex | null }>();
+
 /** The exact peer identities a policy can match, or null when some rule does not pin them down. */
 function requiredPeers(p: CompiledPolicy): Set<string> | null {
+  let peers = requiredPeersOf.get(p);
+  if (peers === undefined) requiredPeersOf.set(p, (peers = computeRequiredPeers(p)));
+  return peers;
+}
+
+function computeRequiredPeers(p: CompiledPolicy): Set<string> | null {
   const peers = new Set<string>();
   for (const rule of p.rules) {
     for (const m of [rule.http, rule.tcp, rule.zt]) {
@@ -61,8 +73,17 @@ function requiredPeers(p: CompiledPolicy): Set<string> | null {
   return peers;
 }
 
+/** A list of policies equal to one indexed in an earlier compile (the same forms in the same order) keeps its index. */
 function peerIndex(list: CompiledPolicy[]): PeerIndex | null {
   if (list.length < 2) return null;
+  const kept = peerIndexes.get(list[0]!);
+  if (kept && kept.list.length === list.length && kept.list.every((p, i) => p === list[i])) return kept.index;
+  const index = computePeerIndex(list);
+  peerIndexes.set(list[0]!, { list, index });
+  return index;
+}
+
+function computePeerIndex(list: CompiledPolicy[]): PeerIndex | null {
   const required = list.map(requiredPeers);
   if (required.every((r) => r === null)) return null;
   const others = list.filter((_, i) => required[i] === null);
