@@ -107,11 +107,13 @@ export function readYaml(path: string, text: string, limits: ReadLimits = DEFAUL
 
 /** The file's line starts from each chunk's (kept with its parse), without scanning the text. */
 function joinLineStarts(chunks: { text: string; offset: number; entry: CacheEntry }[]): number[] {
-  const starts = [0];
-  for (const { text, offset, entry } of chunks) {
-    entry.lineBreaks ??= lineBreaksIn(text);
-    for (const start of entry.lineBreaks) starts.push(start + offset);
-  }
+  let count = 1;
+  for (const { text, entry } of chunks) count += (entry.lineBreaks ??= lineBreaksIn(text)).length;
+  // Sized once: grown by push, the array of a large file was copied several times per edit.
+  const starts = new Array<number>(count);
+  starts[0] = 0;
+  let at = 1;
+  for (const { offset, entry } of chunks) for (const start of entry.lineBreaks!) starts[at++] = start + offset;
   return starts;
 }
 
