@@ -67,27 +67,29 @@ export class YamlDocumentCache {
 export function readYaml(path: string, text: string, limits: ReadLimits = DEFAULT_READ_LIMITS, cache?: YamlDocumentCache): SourceFile {
   const tooLarge = tooLargeFile(path, 'yaml', text, limits);
   if (tooLarge) return tooLarge;
-  const chunks = splitDocuments(text).map((chunk) => {
+  const chunks = splitDocuments(text);
+  for (const chunk of chunks) {
     let entry = cache?.get(chunk.text);
     if (!entry) {
       entry = { parsed: parseChunk(chunk.text, limits) };
       cache?.set(chunk.text, entry);
     }
-    return { ...chunk, entry };
-  });
+    chunk.entry = entry;
+  }
   const lines = cache ? new LineIndex(text, joinLineStarts(chunks)) : new LineIndex(text);
   const problems: SyntaxProblem[] = [];
   const documents: SourceDocument[] = [];
-  for (const { entry, ...chunk } of chunks) {
+  for (const chunk of chunks) {
+    const entry = chunk.entry!;
     const placed = entry.placed;
     if (cache && placed && placed.offset === chunk.offset && placed.firstIndex === documents.length && documents.length + placed.documents.length <= limits.maxDocuments) {
-      for (const { fileProblems } of entry.parsed) problems.push(...fileProblems.map((p) => shiftProblem(p, chunk.offset)));
-      documents.push(...placed.documents);
+      for (const { fileProblems } of entry.parsed) for (const p of fileProblems) problems.push(shiftProblem(p, chunk.offset));
+      for (const document of placed.documents) documents.push(document);
       continue;
     }
     const firstIndex = documents.length;
     for (const { document, fileProblems } of entry.parsed) {
-      problems.push(...fileProblems.map((p) => shiftProblem(p, chunk.offset)));
+      for (const p of fileProblems) problems.push(shiftProblem(p, chunk.offset));
       if (documents.length >= limits.maxDocuments) {
         const start = document.span.start + chunk.offset;
         problems.push({
@@ -106,22 +108,29 @@ export function readYaml(path: string, text: string, limits: ReadLimits = DEFAUL
 }
 
 /** The file's line starts from each chunk's (kept with its parse), without scanning the text. */
-function joinLineStarts(chunks: { text: string; offset: number; entry: CacheEntry }[]): number[] {
+function joinLineStarts(chunks: Chunk[]): number[] {
   let count = 1;
-  for (const { text, entry } of chunks) count += (entry.lineBreaks ??= lineBreaksIn(text)).length;
+  for (const chunk of chunks) count += (chunk.entry!.lineBreaks ??= lineBreaksIn(chunk.text)).length;
   // Sized once: grown by push, the array of a large file was copied several times per edit.
   const starts = new Array<number>(count);
   starts[0] = 0;
   let at = 1;
-  for (const { offset, entry } of chunks) for (const start of entry.lineBreaks!) starts[at++] = start + offset;
+  for (const { offset, entry } of chunks) for (const start of entry!.lineBreaks!) starts[at++] = start + offset;
   return starts;
 }
 
 /** Splits at `---` lines; a file with directives (`%YAML`) is parsed whole, as they bind to the
  * document that follows. */
-function splitDocuments(text: string): { text: string; offset: number }[] {
+/** A document's text in its file, and its cached parse once looked up. */
+interface Chunk {
+  text: string;
+  offset: number;
+  entry?: CacheEntry;
+}
+
+function splitDocuments(text: string): Chunk[] {
   if (/^%/m.test(text)) return [{ text, offset: 0 }];
-  const chunks: { text: string; offset: number }[] = [];
+  const chunks: Chunk[] = [];
   const marker = /^---(?=[ \t\r\n]|$)/gm;
   let start = 0;
   for (let m = marker.exec(text); m; m = marker.exec(text)) {
