@@ -107,9 +107,6 @@ export interface InsightChange {
  * insight by difference (`InsightChange`): only the outcomes decided again are re-filed, and
  * findings are computed again only for `dirtyFiles`. Either way the answers are the same.
  */
-/** Per outline item, its last unused-traffic hint and the total of calls it quoted. */
-const unusedByItem = new WeakMap<OutlineItem, { calls: number; key: string; finding: Finding }>();
-
 export class TrafficInsight {
   private state: InsightState;
   /** Files whose findings may differ from those of the insight it was built from (`basis`); undefined: every file. */
@@ -414,19 +411,10 @@ export class TrafficInsight {
       if (!this.state.meshes.has(item.mesh)) return;
       if (outline.withRules.has(item) || refs?.any(outline.keys[i]!.from, outline.keys[i]!.to)) return;
       if (item.kind === 'policy' && !decidesCalls(item.label)) return;
-      const calls = this.result.totals.calls;
-      // The same item (a resource that kept its text and offset) with the same total says the same.
-      const same = unusedByItem.get(item);
-      if (same?.calls === calls && before?.get(same.key) === same.finding) {
-        kept.set(same.key, same.finding);
-        out.push(same.finding);
-        return;
-      }
-      const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
+      const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
       const { start, end } = item.head;
       const key = `${start.line}:${start.character}:${end.line}:${end.character}\u0000${message}`;
       const finding = before?.get(key) ?? this.finding(TrafficCodes.noObservedTraffic, path, item.head, message);
-      unusedByItem.set(item, { calls, key, finding });
       kept.set(key, finding);
       out.push(finding);
     });

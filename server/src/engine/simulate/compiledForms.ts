@@ -16,9 +16,6 @@ import type { SourceFile } from '../source/sourceFile';
  */
 export class CompiledForms {
   private readonly forms = new Map<string, { form: unknown; used: number }>();
-  /** Per resource object, its last key: a resource read again unchanged (the documents before an
-   * edited one) finds its form without building the key, once its place is checked. */
-  private readonly keys = new WeakMap<Resource, { path: string; line: number; character: number; variant: string; key: string }>();
   private generation = 0;
   private compiled = 0;
   private reused = 0;
@@ -27,12 +24,8 @@ export class CompiledForms {
 
   get<T>(file: SourceFile, resource: Resource, variant: string, compile: () => T): T {
     const start = file.lines.position(resource.node.span.start);
-    let memo = this.keys.get(resource);
-    if (!memo || memo.path !== file.path || memo.line !== start.line || memo.character !== start.character || memo.variant !== variant) {
-      memo = { path: file.path, line: start.line, character: start.character, variant, key: `${file.path}\u0000${start.line}:${start.character}\u0000${variant}\u0000${textKey(file, resource)}` };
-      this.keys.set(resource, memo);
-    }
-    const entry = this.forms.get(memo.key);
+    const key = `${file.path}\u0000${start.line}:${start.character}\u0000${variant}\u0000${textKey(file, resource)}`;
+    const entry = this.forms.get(key);
     if (entry) {
       entry.used = this.generation;
       this.reused++;
@@ -40,7 +33,7 @@ export class CompiledForms {
     }
     const form = compile();
     this.compiled++;
-    this.forms.set(memo.key, { form, used: this.generation });
+    this.forms.set(key, { form, used: this.generation });
     return form;
   }
 
