@@ -20,6 +20,8 @@ export class EditQueue {
     private readonly validate: (uris: string[]) => void,
     /** Re-simulates and publishes what changed. */
     private readonly simulate: () => void,
+    /** Called after each simulation, when the edit has been answered. */
+    private readonly answered: () => void = () => {},
   ) {}
 
   /** The document changed (or needs validating again). */
@@ -59,6 +61,7 @@ export class EditQueue {
       // A newer change is on its way: its run simulates after its lint.
       if (this.busy) return;
       this.simulate();
+      this.answered();
     });
   };
 }

@@ -27,6 +27,7 @@ import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import { registerTrafficRequests } from './trafficRequests';
 import { publish } from './validation';
 import { EditQueue } from './editQueue';
+import { IdleCollector } from './idleCollector';
 import { EditorRedaction } from './redaction';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 
@@ -210,7 +211,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
   }
 
-  const edits = new EditQueue(validateDocuments, simulateAfterEdit);
+  const idle = new IdleCollector(() => edits.busy);
+  const edits: EditQueue = new EditQueue(validateDocuments, simulateAfterEdit, () => idle.answered());
 
   function validateLater(uri: string): void {
     clearTimeout(crossFileTimers.get(uri));

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { IdleCollector } from '../../../server/src/lsp/idleCollector';
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('IdleCollector: the young generation is collected once an edit is answered and nothing waits', () => {
+  it('collects once, on a later turn, after answers in a row', async () => {
+    const collected: unknown[] = [];
+    const idle = new IdleCollector(() => false, (options) => collected.push(options));
+    idle.answered();
+    idle.answered();
+    assert.equal(collected.length, 0, 'not while answering');
+    await turn();
+    assert.deepEqual(collected, [{ type: 'minor' }]);
+  });
+
+  it('does not collect while a change waits', async () => {
+    let busy = true;
+    const collected: unknown[] = [];
+    const idle = new IdleCollector(() => busy, (options) => collected.push(options));
+    idle.answered();
+    await turn();
+    assert.equal(collected.length, 0);
+    busy = false;
+    idle.answered();
+    await turn();
+    assert.equal(collected.length, 1);
+  });
+
+  it('finds the collector of this process without a command-line flag, and makes a minor collection', async () => {
+    const minor: number[] = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) if (((entry as unknown as { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor.push(entry.startTime);
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    const asked = performance.now();
+    new IdleCollector(() => false).answered();
+    await turn();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    observer.disconnect();
+    assert.ok(minor.some((at) => at >= asked), 'a minor collection after the answer');
+  });
+});
