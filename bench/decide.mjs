@@ -20,7 +20,7 @@
 // per shape (a fresh fold over all shapes, best of three). Ingest gives each shape a row of
 // small integer ids for its values (traffic/callIds.ts), which the fold reads instead of the
 // record; `ids us` is what making those rows costs per shape, paid once per traffic load by
-// ingest (not in the product figure, which is per simulation).
+// ingest (not in the product figure, which is per simulation; only for Istio, whose fold reads them).
 // The baseline next to each, timed in the same process on the same calls, is the least any
 // decision must do: build a key from the call's destination, caller, method and path and look it
 // up in a Map with one entry per policy. A simulator at 1.0× the baseline would be as fast as a
@@ -220,7 +220,7 @@ for (const mesh of ['istio', 'linkerd', 'consul']) {
   // What ingest pays once per traffic load for the shapes' rows of value ids (ShapeTable.finish,
   // traffic/callIds.ts), which every simulation of the load then reads: best of three.
   let idsUs = Infinity;
-  for (let pass = 0; pass < 3; pass++) {
+  for (let pass = 0; pass < 3 && shaped.some((s) => s.ids); pass++) {
     const shapeRecords = shaped.map((s) => s.record);
     start = cpuMs();
     callIdRows(shapeRecords, new ValueIds());
@@ -231,13 +231,13 @@ for (const mesh of ['istio', 'linkerd', 'consul']) {
     compileMs, shapes: records.length, decisionsPerSecond: best, baselinePerSecond: base.perSecond, ratioToBaseline: best / base.perSecond, ratioToTarget: best / 2e6, verdicts,
     product: {
       shapes: shaped.length, shapesPerSecond: productBest.folded, unfoldedShapesPerSecond: productBest.unfolded, foldGain: productBest.folded / productBest.unfolded,
-      decisions, foldKeyMicroseconds: keyUs, ingestIdsMicroseconds: idsUs, baselinePerSecond: productBase.perSecond, ratioToBaseline: productBest.folded / productBase.perSecond, ratioToTarget: productBest.folded / 2e6,
+      decisions, foldKeyMicroseconds: keyUs, ingestIdsMicroseconds: idsUs === Infinity ? undefined : idsUs, baselinePerSecond: productBase.perSecond, ratioToBaseline: productBest.folded / productBase.perSecond, ratioToTarget: productBest.folded / 2e6,
     },
   };
   const k = (v) => Math.round(v).toLocaleString('en-US');
   console.log(`${mesh.padEnd(9)}${compileMs.toFixed(0).padStart(11)}${k(best).padStart(13)}${`${(best / 2e6).toFixed(2)}×`.padStart(10)}${k(base.perSecond).padStart(13)}${`${(best / base.perSecond).toFixed(2)}×`.padStart(12)}  ${Object.entries(verdicts).map(([v, c]) => `${v} ${c}`).join(', ')}`);
   const p = productBest.folded;
-  productRows.push(`${mesh.padEnd(9)}${k(shaped.length).padStart(9)}${k(p).padStart(13)}${`${(p / 2e6).toFixed(2)}×`.padStart(10)}${k(productBase.perSecond).padStart(13)}${`${(p / productBase.perSecond).toFixed(2)}×`.padStart(12)}${k(productBest.unfolded).padStart(12)}${`${(p / productBest.unfolded).toFixed(2)}×`.padStart(8)}${k(decisions).padStart(11)}${(keyUs === undefined ? '-' : keyUs.toFixed(2)).padStart(8)}${idsUs.toFixed(2).padStart(8)}`);
+  productRows.push(`${mesh.padEnd(9)}${k(shaped.length).padStart(9)}${k(p).padStart(13)}${`${(p / 2e6).toFixed(2)}×`.padStart(10)}${k(productBase.perSecond).padStart(13)}${`${(p / productBase.perSecond).toFixed(2)}×`.padStart(12)}${k(productBest.unfolded).padStart(12)}${`${(p / productBest.unfolded).toFixed(2)}×`.padStart(8)}${k(decisions).padStart(11)}${(keyUs === undefined ? '-' : keyUs.toFixed(2)).padStart(8)}${(idsUs === Infinity ? '-' : idsUs.toFixed(2)).padStart(8)}`);
 }
 console.log(`Product path: simulateShapes over the shapes ingest would make of the same calls (folded by what the policies read), shapes per CPU-second`);
 console.log(`${'mesh'.padEnd(9)}${'shapes'.padStart(9)}${'shapes/s'.padStart(13)}${'vs target'.padStart(10)}${'baseline/s'.padStart(13)}${'vs baseline'.padStart(12)}${'unfolded/s'.padStart(12)}${'gain'.padStart(8)}${'decisions'.padStart(11)}${'key us'.padStart(8)}${'ids us'.padStart(8)}`);

@@ -38,6 +38,14 @@ export const CALL_ID = {
 
 export const CALL_ID_WIDTH = 15;
 
+/**
+ * The meshes whose simulators read rows (Istio's fold; a call without a mesh may be Istio's):
+ * ingest gives rows to their calls only, so a Linkerd or Consul load pays nothing for them.
+ */
+export function readsRows(mesh: AccessRecord['mesh']): boolean {
+  return mesh === undefined || mesh === 'istio';
+}
+
 /** Ids every space gives alike: absent, null and the empty string. */
 export const UNDEFINED_ID = 0;
 export const NULL_ID = 1;
