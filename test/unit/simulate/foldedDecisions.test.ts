@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
+import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import { Engine } from '../../../server/src/engine/engine';
 import type { Mesh } from '../../../server/src/engine/meshes';
 import { resimulate, Simulation, simulateShapes, type ShapeOutcome } from '../../../server/src/engine/simulate';
 import { Field } from '../../../server/src/engine/simulate/istio/fields';
 import { classify } from '../../../server/src/engine/simulate/types';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
+import { CALL_ID, EMPTY_ID, readsRows, ValueIds } from '../../../server/src/engine/traffic/callIds';
+import { withCallIds } from '../../../server/src/engine/traffic/ingest/shapes';
 import type { TrafficShape } from '../../../server/src/engine/traffic/ingest/types';
-import type { WorkspaceModel } from '../../../server/src/engine/workspace';
+import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { clone, upstreamCases, variants } from '../../helpers/callVariants';
 import { loadExampleTraffic, rng } from '../../helpers/exampleTraffic';
 import { EXAMPLES } from '../../helpers/paths';
@@ -26,6 +29,9 @@ import { EXAMPLES } from '../../helpers/paths';
 // attributes a fold could wrongly treat as alike (header and host case, spiffe:// identities,
 // lower-case methods, rejected paths, tokens, addresses of each kind, SNI, labels). Dropping an
 // attribute from Istio's fold on purpose must make the comparison fail.
+// The fold reads a call as its row of value ids (traffic/callIds.ts): given by ingest
+// (`withCallIds`, as ShapeTable.finish gives them), made by the fold for shapes without one, or
+// both in one list. A row that forgets an attribute must make the comparison fail too.
 
 const engine = new Engine();
 const temp = mkdtempSync(join(tmpdir(), 'mesh-policy-folded-'));
@@ -71,8 +77,13 @@ function compare(workspace: WorkspaceModel, outcomes: readonly ShapeOutcome[]): 
   return { wrong, ...(first ? { first } : {}), decisions: new Set(outcomes.map((o) => o.decision)).size };
 }
 
-function foldedAlike(name: string, workspace: WorkspaceModel, calls: AccessRecord[], seed: number): Comparison {
+/** Where the shapes' rows of value ids come from: none (the fold makes them), ingest, or every other shape from ingest. */
+type Rows = 'none' | 'ingest' | 'mixed';
+
+function foldedAlike(name: string, workspace: WorkspaceModel, calls: AccessRecord[], seed: number, rows: Rows = 'none'): Comparison {
   const shapes = shapesOf(shuffled(calls, seed));
+  if (rows !== 'none') withCallIds(shapes);
+  if (rows === 'mixed') shapes.forEach((shape, i) => { if (i % 2) delete shape.ids; });
   const snapshot = clone(shapes.map((s) => s.record));
   const result = simulateShapes(new Simulation(workspace), shapes);
   assert.deepEqual(shapes.map((s) => s.record), snapshot, `${name}: folding changed no record`);
@@ -93,10 +104,22 @@ const EDITS: Record<Mesh, { file: string; find: string; replace: string }> = {
 for (const mesh of MESHES) {
   describe(`${mesh}: folded decisions equal each shape's own decision`, () => {
     for (const c of upstreamCases(engine, mesh, temp)) {
-      it(`${c.name}: its calls and 200 seeded variants`, () => {
+      it(`${c.name}: its calls and 200 seeded variants, with and without rows from ingest`, () => {
         const calls = [...c.calls, ...variants(c.calls, 200, c.name.length * 131 + c.calls.length, true)];
-        const comparison = foldedAlike(c.name, c.workspace, calls, 11);
-        assert.equal(comparison.wrong, 0, comparison.first);
+        for (const rows of ['none', 'ingest', 'mixed'] as const) {
+          const comparison = foldedAlike(`${c.name} (rows: ${rows})`, c.workspace, calls, 11, rows);
+          assert.equal(comparison.wrong, 0, comparison.first);
+        }
+      });
+    }
+
+    if (mesh === 'istio') {
+      it('policies on the destination address and the SNI: their calls and 200 seeded variants', () => {
+        const c = addressAndSniCase();
+        for (const rows of ['none', 'ingest', 'mixed'] as const) {
+          const comparison = foldedAlike(`${c.name} (rows: ${rows})`, c.workspace, [...c.calls, ...variants(c.calls, 200, 7, true)], 11, rows);
+          assert.equal(comparison.wrong, 0, comparison.first);
+        }
       });
     }
 
@@ -104,9 +127,15 @@ for (const mesh of MESHES) {
       const example = await loadExampleTraffic(engine, mesh);
       const observed = example.shapes.map((s) => s.record);
       const calls = [...observed, ...variants(observed, 400, mesh.length * 977, true)];
-      const comparison = foldedAlike(`${mesh} example`, example.workspace, calls, 23);
-      assert.equal(comparison.wrong, 0, comparison.first);
-      if (mesh === 'istio') assert.ok(comparison.decisions < calls.length / 2, `folded: ${comparison.decisions} decisions for ${calls.length} calls`);
+      for (const rows of ['none', 'ingest', 'mixed'] as const) {
+        const comparison = foldedAlike(`${mesh} example (rows: ${rows})`, example.workspace, calls, 23, rows);
+        assert.equal(comparison.wrong, 0, comparison.first);
+        if (mesh === 'istio') assert.ok(comparison.decisions < calls.length / 2, `folded: ${comparison.decisions} decisions for ${calls.length} calls`);
+      }
+      // The example's shapes as ingest made them: Istio's carry their rows from ShapeTable.finish.
+      assert.ok(example.shapes.every((shape) => (shape.ids !== undefined) === readsRows(shape.record.mesh)), 'ingest gave rows to the shapes of Istio only');
+      const ingested = compare(example.workspace, simulateShapes(new Simulation(example.workspace), example.shapes).outcomes);
+      assert.equal(ingested.wrong, 0, ingested.first);
 
       // resimulate re-decides folded too: after an edit, every outcome equals a fresh decision.
       const shapes = shapesOf(calls);
@@ -146,6 +175,67 @@ describe('istio: the fold must keep every attribute a test reads', () => {
         assert.ok(wrong > 0, `no shape decided wrong without ${dropped}`);
       } finally {
         Object.defineProperty(Field.prototype, 'reads', reads);
+      }
+    });
+  }
+});
+
+/** Policies that test the destination address and the SNI, which the upstream tables do not. */
+function addressAndSniCase(): { name: string; workspace: WorkspaceModel; calls: AccessRecord[] } {
+  const root = join(temp, 'address-and-sni');
+  mkdirSync(root, { recursive: true });
+  const path = join(root, 'policies.yaml');
+  const text = [
+    'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: by-address, namespace: shop}',
+    'spec:', '  selector: {matchLabels: {app: api}}', '  action: DENY', '  rules:', '  - when:', '    - key: destination.ip', '      values: ["10.0.1.0/24"]',
+    '---', 'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: by-sni, namespace: shop}',
+    'spec:', '  selector: {matchLabels: {app: api}}', '  action: ALLOW', '  rules:', '  - when:', '    - key: connection.sni', '      values: ["*.svc.cluster.local"]', '',
+  ].join('\n');
+  writeFileSync(path, text);
+  const workspace = new WorkspaceModel(defaultConfig(root));
+  workspace.update(engine.prepare(engine.read(path, text)));
+  const calls: AccessRecord[] = [];
+  for (const ip of ['10.0.1.5', '10.0.2.5', undefined]) {
+    for (const sni of ['outbound_.8000_._.api.shop.svc.cluster.local', 'evil.example.com', undefined]) {
+      calls.push({
+        mesh: 'istio', protocol: 'tcp', observed: 'allowed',
+        source: { principal: 'cluster.local/ns/shop/sa/web', namespace: 'shop', ip: '10.0.3.7' },
+        destination: { namespace: 'shop', workload: 'api', service: 'api', labels: { app: 'api' }, port: 8000, ...(ip ? { ip } : {}) },
+        ...(sni ? { sni } : {}),
+      });
+    }
+  }
+  return { name: 'destination address and SNI', workspace, calls };
+}
+
+describe('istio: a row of value ids must keep every attribute apart', () => {
+  // Each sabotage gives every call the same id for one attribute (the first call's value then
+  // stands for all): some shapes of the upstream tables and their variants must be decided wrong,
+  // whether the rows come from ingest or from the fold.
+  const cases = [...upstreamCases(engine, 'istio', temp), addressAndSniCase()];
+  const rowInto = Object.getOwnPropertyDescriptor(ValueIds.prototype, 'rowInto')!;
+  const slots = Object.keys(CALL_ID).filter((slot) => slot !== 'space') as (keyof typeof CALL_ID)[];
+  for (const slot of slots) {
+    it(`one id for every ${slot} is caught`, () => {
+      Object.defineProperty(ValueIds.prototype, 'rowInto', {
+        ...rowInto,
+        value(this: ValueIds, record: AccessRecord, out: Int32Array, at = 0) {
+          (rowInto.value as (this: ValueIds, record: AccessRecord, out: Int32Array, at: number) => Int32Array).call(this, record, out, at);
+          // Absent, null and '' keep their ids (every space gives them alike); principalUnknown
+          // is a flag, not an id: forgetting it means reading it as false.
+          const id = out[at + CALL_ID[slot]]!;
+          out[at + CALL_ID[slot]] = slot === 'principalUnknown' ? 0 : Math.abs(id) <= EMPTY_ID ? id : Math.sign(id) * 1000;
+          return out;
+        },
+      });
+      try {
+        for (const rows of ['ingest', 'none'] as const) {
+          let wrong = 0;
+          for (const c of cases) wrong += foldedAlike(c.name, c.workspace, [...c.calls, ...variants(c.calls, 200, c.name.length * 131 + c.calls.length, true)], 11, rows).wrong;
+          assert.ok(wrong > 0, `no shape decided wrong with one id for every ${slot} (rows: ${rows})`);
+        }
+      } finally {
+        Object.defineProperty(ValueIds.prototype, 'rowInto', rowInto);
       }
     });
   }

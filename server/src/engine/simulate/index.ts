@@ -147,15 +147,25 @@ export class Simulation {
    * there can read) are decided once and share the decision, which equals what `decide` gives
    * each of them. The fold's memory goes with the returned function.
    */
-  folded(): (record: AccessRecord) => Decision {
+  folded(): (record: AccessRecord, ids?: Int32Array) => Decision {
     const folds = new Map<Mesh, CallFold | null>();
-    return (record) => {
+    // Calls of one list are mostly of one mesh: its compiled policies and fold are kept at hand.
+    let lastMesh: Mesh | undefined;
+    let lastCompiled: CompiledPolicies | undefined;
+    let lastFold: CallFold | null = null;
+    return (record, ids) => {
       const mesh = this.meshOf(record);
-      const compiled = mesh ? this.compiled.get(mesh) : undefined;
-      if (!mesh || !compiled) return this.decide(record);
-      let fold = folds.get(mesh);
-      if (fold === undefined) folds.set(mesh, (fold = compiled.fold?.() ?? null));
-      const slot = fold?.slot(record);
+      if (mesh === undefined) return this.decide(record);
+      if (mesh !== lastMesh) {
+        lastMesh = mesh;
+        lastCompiled = this.compiled.get(mesh);
+        let fold = folds.get(mesh);
+        if (fold === undefined && lastCompiled) folds.set(mesh, (fold = lastCompiled.fold?.() ?? null));
+        lastFold = fold ?? null;
+      }
+      const compiled = lastCompiled;
+      if (!compiled) return this.decide(record);
+      const slot = lastFold?.slot(record, ids);
       if (!slot) return compiled.decide(record);
       return (slot.decision ??= compiled.decide(record));
     };
@@ -307,11 +317,12 @@ export function simulateShapes(simulation: Simulation, shapes: readonly TrafficS
   // One pass: each shape is tallied while it is at hand.
   for (let i = 0; i < shapes.length; i++) {
     const shape = shapes[i]!;
-    const decision = decide(shape.record);
+    const decision = decide(shape.record, shape.ids);
     const outcome = { shape, decision, change: classify(decision, shape.record.observed) };
     outcomes[i] = outcome;
     tallies.add(outcome);
   }
+  tallies.finish();
   return { outcomes, totals: tallies.totals, policies: inSourceOrder(tallies.policies) };
 }
 
@@ -364,7 +375,7 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     const outcome = outcomes[i]!;
     replaced.push(outcome);
     const shape = outcome.shape;
-    const decision = decide(shape.record);
+    const decision = decide(shape.record, shape.ids);
     const now = { shape, decision, change: classify(decision, shape.record.observed) };
     outcomes[i] = now;
     if (!sameTally(outcome, now)) moved.push(replaced.length - 1);
@@ -431,20 +442,29 @@ export class DestinationGroups {
   }
 }
 
-/** Totals and per policy and rule tallies of a list of outcomes, built outcome by outcome. */
+/** Totals and per policy and rule tallies of a list of outcomes: `add` each, then `finish`. */
 class Tallies {
   readonly totals = { ...emptyTally(), unchanged: 0 };
   readonly policies = new Map<string, PolicyTally>();
-  /** Folded shapes share decisions: each decision's tallies are found once. */
-  private readonly places = new Map<Decision, Place | null>();
+  /** Folded shapes share decisions: per decision, its tallies (found once) and its calls per change, counted in at `finish`. */
+  private readonly byDecision = new Map<Decision, { place: Place | null; calls: number[] }>();
 
   add(outcome: ShapeOutcome): void {
     const decision = outcome.decision;
-    let place = this.places.get(decision);
-    if (place === undefined) this.places.set(decision, (place = placeOf(this.policies, decision)));
-    countAt(this.totals, place, outcome, outcome.shape.count);
+    let entry = this.byDecision.get(decision);
+    if (entry === undefined) this.byDecision.set(decision, (entry = { place: placeOf(this.policies, decision), calls: [0, 0, 0, 0] }));
+    entry.calls[CHANGES.indexOf(outcome.change)] += outcome.shape.count;
+  }
+
+  finish(): void {
+    for (const [decision, { place, calls }] of this.byDecision) {
+      for (let i = 0; i < CHANGES.length; i++) if (calls[i] !== 0) countAt(this.totals, place, { decision, change: CHANGES[i]! }, calls[i]!);
+    }
+    this.byDecision.clear();
   }
 }
+
+const CHANGES: readonly Change[] = ['unchanged', 'newly-denied', 'newly-allowed', 'unknown'];
 
 /** The tallies of the policy and rule that made a decision. */
 interface Place {
@@ -479,7 +499,7 @@ function tally(totals: SimulationResult['totals'], policies: Map<string, PolicyT
 }
 
 /** Counts an outcome's calls in the totals and in the tallies of the policy and rule that decided it. */
-function countAt(totals: SimulationResult['totals'], place: Place | null, { decision, change }: ShapeOutcome, calls: number): void {
+function countAt(totals: SimulationResult['totals'], place: Place | null, { decision, change }: Pick<ShapeOutcome, 'decision' | 'change'>, calls: number): void {
   count(totals, decision.verdict, change, calls);
   if (change === 'unchanged') totals.unchanged += calls;
   if (place === null) return;

@@ -74,8 +74,9 @@ export interface PolicySet {
  * at a destination where no policy tests it.
  */
 export interface CallFold {
-  /** The call's slot, or undefined when the call is to be decided on its own. */
-  slot(call: AccessRecord): FoldSlot | undefined;
+  /** The call's slot, or undefined when the call is to be decided on its own. `ids`: the
+   * call's row of value ids (`TrafficShape.ids`), when ingest gave one. */
+  slot(call: AccessRecord, ids?: Int32Array): FoldSlot | undefined;
 }
 
 /** Where the decision of the calls folded together is kept. */

@@ -1,4 +1,5 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
+import { CALL_ID, CALL_ID_WIDTH, EMPTY_ID, NULL_ID, UNDEFINED_ID, ValueIds } from '../../traffic/callIds';
 import { FoldKey } from '../fold';
 import type { CallFold, FoldSlot } from '../types';
 import { Call, hasLowerCase, hasWhitespace } from './call';
@@ -42,32 +43,13 @@ interface View {
   jwt: boolean;
 }
 
-/** The tests of one attribute at a destination, and which of them match each value seen. */
+/** The tests of one attribute at a destination, and which of them match each value seen, by value id. */
 class Tests {
   /** Parts are 0 and 1 for the attribute's states (absent, not recorded, rejected), then 2 + which tests match. */
   readonly range: number;
-  readonly memo = new Map<unknown, number>();
-  last: unknown = undefined;
-  lastPart = -1;
+  readonly memo = new Map<number, number>();
   constructor(readonly fields: Field[]) {
     this.range = 2 + (1 << fields.length);
-  }
-
-  /** The part remembered for `value`, or -1. */
-  recall(value: unknown): number {
-    if (value === this.last && this.lastPart >= 0) return this.lastPart;
-    const part = this.memo.get(value);
-    if (part === undefined) return -1;
-    this.last = value;
-    this.lastPart = part;
-    return part;
-  }
-
-  remember(value: unknown, part: number): number {
-    this.memo.set(value, part);
-    this.last = value;
-    this.lastPart = part;
-    return part;
   }
 }
 
@@ -85,84 +67,204 @@ type ByName<V> = Map<string | undefined, V>;
  * protocol, whether a header name has whitespace (400), whether the method has lower case (400,
  * quoted: such calls are decided on their own), whether the caller has an identity, and
  * otherwise only what the tests say, which the key holds.
+ *
+ * A call is read as its row of value ids (`traffic/callIds.ts`: given by ingest, else made here
+ * in the fold's own id space), so a shape costs a few integer-keyed lookups: its view by
+ * destination id, and per attribute the part remembered for the value id at that view. The
+ * record is read only the first time a view meets a value.
  */
 export class IstioFold implements CallFold {
   private readonly views: ByName<ByName<ByName<ViewEntry[]>>> = new Map();
+  private readonly byDestination = new Map<number, View>();
   private readonly key = new FoldKey();
   private readonly call = new Call();
+  /** The record `call` was last reset to (parts are computed only on first sight). */
+  private callOf: AccessRecord | undefined = undefined;
+  /** Rows of calls that came without one (or with one of another id space). */
+  private readonly own = new ValueIds(-1);
+  private readonly ownRow = new Int32Array(CALL_ID_WIDTH);
+  /** The id space of the first row given: rows of other spaces are made again in `own`. */
+  private space = 0;
+  /** Per protocol id: its class (absent, TCP, gRPC, other). */
+  private readonly protocols = new Map<number, number>();
+  /** Per method id: whether it has lower case. */
+  private readonly lowerMethods = new Map<number, boolean>();
+  /** Per header-set id: whether a header name has whitespace. */
+  private readonly spacedHeaders = new Map<number, number>();
 
   constructor(private readonly policies: IstioCompiledPolicies, normalization: PathNormalization) {
     this.call.normalization = normalization;
   }
 
-  slot(rec: AccessRecord): FoldSlot | undefined {
-    const view = this.viewOf(rec);
-    const c = this.call;
-    c.reset(rec, true);
-    const method = c.method();
-    if (method !== undefined && hasLowerCase(method)) return undefined;
+  slot(rec: AccessRecord, given?: Int32Array): FoldSlot | undefined {
+    let row = given;
+    if (row !== undefined && this.space === 0 && row[CALL_ID.space]! > 0) this.space = row[CALL_ID.space]!;
+    if (row === undefined || row[CALL_ID.space] !== this.space) row = this.own.rowInto(rec, this.ownRow);
+    this.callOf = undefined;
+    const methodId = row[CALL_ID.method]!;
+    if (methodId !== UNDEFINED_ID && this.lowerMethod(methodId, rec)) return undefined;
+    const destinationId = row[CALL_ID.destination]!;
+    let view = this.byDestination.get(destinationId);
+    if (view === undefined) this.byDestination.set(destinationId, (view = this.viewOf(rec)));
+    const protocolId = row[CALL_ID.protocol]!;
+    let protocol = this.protocols.get(protocolId);
+    if (protocol === undefined) {
+      const p = rec.protocol;
+      this.protocols.set(protocolId, (protocol = p === undefined ? 0 : p === 'tcp' ? 1 : p === 'grpc' ? 2 : 3));
+    }
+    // A missing method is POST for gRPC (Call.method): the part is remembered apart.
+    const methodKey = methodId === UNDEFINED_ID && protocol === 2 ? GRPC_METHOD : methodId;
+    const principalId = row[CALL_ID.principal]!;
+    const headersId = row[CALL_ID.headers]!;
+    const sourceIpId = row[CALL_ID.sourceIp]!;
+    const remoteIpId = row[CALL_ID.remoteIp]!;
+    // `remoteIp ?? ip`: absent or null falls back to the direct peer's address.
+    const remoteKey = remoteIpId === UNDEFINED_ID || remoteIpId === NULL_ID ? sourceIpId : remoteIpId;
     const k = this.key;
     k.start(view.root);
-    const request = rec.request;
-    const source = rec.source;
-    const destination = rec.destination;
-    // Values kept whole (rare): first, as Map levels.
-    if (view.peer === null) k.value(source?.principal);
-    if (view.methods === null) k.value(method);
-    if (view.rawPort || view.ports === null) k.value(destination?.port);
-    if (view.rawPath || view.paths === null) k.value(request?.path);
-    if (view.rawHost || view.hosts === null) k.value(request?.host);
-    for (const header of view.headers) if (header.tests === null) k.value(c.header(header.name));
-    if (view.sourceIps === null || view.remoteIps === null) { k.value(source?.ip); k.value(source?.remoteIp); }
-    if (view.destinationIps === null) k.value(destination?.ip);
-    if (view.sni) k.value(rec.sni);
-    if (view.jwt) {
-      const jwt = request?.jwt;
-      k.value(jwt === undefined ? undefined : JSON.stringify(jwt));
-    }
+    // Values kept whole (rare): first, as Map levels, by id.
+    if (view.peer === null) k.value(principalId);
+    if (view.methods === null) k.value(methodKey);
+    if (view.rawPort || view.ports === null) k.value(row[CALL_ID.port]);
+    if (view.rawPath || view.paths === null) k.value(row[CALL_ID.path]);
+    if (view.rawHost || view.hosts === null) k.value(row[CALL_ID.host]);
+    for (const header of view.headers) if (header.tests === null) { k.value(headersId); break; }
+    if (view.sourceIps === null || view.remoteIps === null) { k.value(sourceIpId); k.value(remoteIpId); }
+    if (view.destinationIps === null) k.value(row[CALL_ID.destinationIp]);
+    if (view.sni) k.value(row[CALL_ID.sni]);
+    if (view.jwt) k.value(row[CALL_ID.jwt]);
     // The rest: few values each, packed into one number.
-    const protocol = rec.protocol;
-    k.small(protocol === undefined ? 0 : protocol === 'tcp' ? 1 : protocol === 'grpc' ? 2 : 3, 4);
-    const headers = request?.headers;
-    let spaced = 0;
-    if (headers) for (const name in headers) if (hasWhitespace(name)) { spaced = 1; break; }
+    k.small(protocol, 4);
+    let spaced = this.spacedHeaders.get(headersId);
+    if (spaced === undefined) {
+      spaced = 0;
+      const headers = rec.request?.headers;
+      if (headers) for (const name in headers) if (hasWhitespace(name)) { spaced = 1; break; }
+      this.spacedHeaders.set(headersId, spaced);
+    }
     k.small(spaced, 2);
-    const principal = source?.principal;
-    const peerless = principal === undefined || principal === null || principal === '';
-    if (view.peer === null) k.small(peerless && source?.principalUnknown === true ? 1 : 0, 2);
-    else k.small(peerless ? (source?.principalUnknown === true ? 1 : 0) : peerPart(view.peer, principal), view.peer.range);
-    if (view.methods !== null) k.small(method === undefined ? 0 : textPart(view.methods, method, false), view.methods.range);
+    const peerless = principalId === UNDEFINED_ID || principalId === NULL_ID || principalId === EMPTY_ID;
+    const unknownPeer = row[CALL_ID.principalUnknown]!;
+    if (view.peer === null) k.small(peerless ? unknownPeer : 0, 2);
+    else k.small(peerless ? unknownPeer : this.peerPart(view.peer, principalId, rec), view.peer.range);
+    if (view.methods !== null) k.small(methodKey === UNDEFINED_ID ? 0 : this.textPart(view.methods, methodKey, rec, METHOD), view.methods.range);
     const ports = view.ports;
     if (ports !== null && !view.rawPort) {
-      const port = destination?.port;
-      k.small(port === undefined ? 0 : portPart(ports, port), ports.range);
+      const portId = row[CALL_ID.port]!;
+      k.small(portId === UNDEFINED_ID ? 0 : this.portPart(ports, portId, rec), ports.range);
     }
     const paths = view.paths;
     if (paths !== null && !view.rawPath) {
-      const raw = request?.path;
-      k.small(raw === undefined ? 0 : pathPart(paths, raw, c), paths.range);
+      const pathId = row[CALL_ID.path]!;
+      k.small(pathId === UNDEFINED_ID ? 0 : this.pathPart(paths, pathId, rec), paths.range);
     }
     const hosts = view.hosts;
     if (hosts !== null && !view.rawHost) {
-      const host = request?.host;
-      k.small(host === undefined ? 0 : textPart(hosts, host, true), hosts.range);
+      const hostId = row[CALL_ID.host]!;
+      k.small(hostId === UNDEFINED_ID ? 0 : this.textPart(hosts, hostId, rec, HOST), hosts.range);
     }
     for (const header of view.headers) {
       const tests = header.tests;
       if (tests === null) continue;
-      const value = c.header(header.name);
-      k.small(value === null || value === undefined ? 0 : textPart(tests, value, false), tests.range);
+      k.small(this.headerPart(tests, header.name, headersId, rec), tests.range);
     }
     const sourceIps = view.sourceIps;
-    if (sourceIps !== null && sourceIps.fields.length) k.small(addressPart(sourceIps, source?.ip), sourceIps.range);
+    if (sourceIps !== null && sourceIps.fields.length) k.small(this.addressPart(sourceIps, sourceIpId, rec, SOURCE), sourceIps.range);
     const remoteIps = view.remoteIps;
-    if (remoteIps !== null && remoteIps.fields.length) k.small(addressPart(remoteIps, source?.remoteIp ?? source?.ip), remoteIps.range);
+    if (remoteIps !== null && remoteIps.fields.length) k.small(this.addressPart(remoteIps, remoteKey, rec, REMOTE), remoteIps.range);
     const destinationIps = view.destinationIps;
-    if (destinationIps !== null && destinationIps.fields.length) k.small(addressPart(destinationIps, destination?.ip), destinationIps.range);
+    if (destinationIps !== null && destinationIps.fields.length) k.small(this.addressPart(destinationIps, row[CALL_ID.destinationIp]!, rec, DESTINATION), destinationIps.range);
     return k.slot();
   }
 
-  /** The view of `rec`'s destination: found by namespace, workload, Service and equal labels. */
+  /** The call under `rec`, reset once per slot and only when a part is computed. */
+  private callFor(rec: AccessRecord): Call {
+    if (this.callOf !== rec) {
+      this.call.reset(rec, true);
+      this.callOf = rec;
+    }
+    return this.call;
+  }
+
+  private lowerMethod(methodId: number, rec: AccessRecord): boolean {
+    let lower = this.lowerMethods.get(methodId);
+    if (lower === undefined) {
+      const method = rec.request?.method;
+      this.lowerMethods.set(methodId, (lower = typeof method === 'string' && hasLowerCase(method)));
+    }
+    return lower;
+  }
+
+  /** 2 + which tests match the peer identity (`spiffe://` removed, as `decide` does). */
+  private peerPart(tests: Tests, id: number, rec: AccessRecord): number {
+    let part = tests.memo.get(id);
+    if (part !== undefined) return part;
+    const principal = rec.source!.principal!;
+    const peer = principal.startsWith('spiffe://') ? principal.slice(9) : principal;
+    part = 2;
+    for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesPeer(peer)) part += 1 << i;
+    tests.memo.set(id, part);
+    return part;
+  }
+
+  /** 2 + which tests match the method or the host (lower-cased). */
+  private textPart(tests: Tests, id: number, rec: AccessRecord, what: typeof METHOD | typeof HOST): number {
+    let part = tests.memo.get(id);
+    if (part !== undefined) return part;
+    const text = what === METHOD ? this.callFor(rec).method()! : rec.request!.host!.toLowerCase();
+    part = 2;
+    for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesText(text)) part += 1 << i;
+    tests.memo.set(id, part);
+    return part;
+  }
+
+  /** 0 when the header is absent, else 2 + which tests match its value; by header-set id. */
+  private headerPart(tests: Tests, name: string, headersId: number, rec: AccessRecord): number {
+    let part = tests.memo.get(headersId);
+    if (part !== undefined) return part;
+    const value = this.callFor(rec).header(name);
+    part = value === null || value === undefined ? 0 : 2;
+    if (part === 2) for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesText(value!)) part += 1 << i;
+    tests.memo.set(headersId, part);
+    return part;
+  }
+
+  private portPart(tests: Tests, id: number, rec: AccessRecord): number {
+    let part = tests.memo.get(id);
+    if (part !== undefined) return part;
+    const port = rec.destination!.port!;
+    part = 2;
+    for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesPort(port)) part += 1 << i;
+    tests.memo.set(id, part);
+    return part;
+  }
+
+  /** 1 when the proxy rejects the path before authorization (%00), else 2 + which tests match the normalized path. */
+  private pathPart(tests: Tests, id: number, rec: AccessRecord): number {
+    let part = tests.memo.get(id);
+    if (part !== undefined) return part;
+    const path = this.callFor(rec).normalizedPath();
+    part = path === undefined ? 1 : 2;
+    if (path !== undefined) for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesPath(path)) part += 1 << i;
+    tests.memo.set(id, part);
+    return part;
+  }
+
+  /** 0 when not recorded, 1 when unreadable, else 2 + which tests contain the address. */
+  private addressPart(tests: Tests, id: number, rec: AccessRecord, which: number): number {
+    if (id === UNDEFINED_ID) return 0;
+    let part = tests.memo.get(id);
+    if (part !== undefined) return part;
+    const source = rec.source;
+    const ip = which === SOURCE ? source?.ip : which === REMOTE ? source?.remoteIp ?? source?.ip : rec.destination?.ip;
+    const family = ip === undefined ? 0 : parseIpInto(ip, ADDRESS, true);
+    part = ip === undefined ? 0 : family === 0 ? 1 : 2;
+    if (family !== 0) for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesAddress(family, ADDRESS)) part += 1 << i;
+    tests.memo.set(id, part);
+    return part;
+  }
+
+/** The view of `rec`'s destination: found by namespace, workload, Service and equal labels. */
   private viewOf(rec: AccessRecord): View {
     const dst = rec.destination;
     const ns = dst?.namespace;
@@ -211,54 +313,13 @@ export class IstioFold implements CallFold {
   }
 }
 
-/** 2 + which tests match the peer identity (`spiffe://` removed, as `decide` does). */
-function peerPart(tests: Tests, principal: string): number {
-  let part = tests.recall(principal);
-  if (part >= 0) return part;
-  const peer = principal.startsWith('spiffe://') ? principal.slice(9) : principal;
-  part = 2;
-  for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesPeer(peer)) part += 1 << i;
-  return tests.remember(principal, part);
-}
-
-/** 2 + which tests match a method, a header's value or the host (lower-cased). */
-function textPart(tests: Tests, value: string, host: boolean): number {
-  let part = tests.recall(value);
-  if (part >= 0) return part;
-  const text = host ? value.toLowerCase() : value;
-  part = 2;
-  for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesText(text)) part += 1 << i;
-  return tests.remember(value, part);
-}
-
-function portPart(tests: Tests, port: number): number {
-  let part = tests.recall(port);
-  if (part >= 0) return part;
-  part = 2;
-  for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesPort(port)) part += 1 << i;
-  return tests.remember(port, part);
-}
-
-/** 1 when the proxy rejects the path before authorization (%00), else 2 + which tests match the normalized path. */
-function pathPart(tests: Tests, raw: string, c: Call): number {
-  let part = tests.recall(raw);
-  if (part >= 0) return part;
-  const path = c.normalizedPath();
-  part = path === undefined ? 1 : 2;
-  if (path !== undefined) for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesPath(path)) part += 1 << i;
-  return tests.remember(raw, part);
-}
-
-/** 0 when not recorded, 1 when unreadable, else 2 + which tests contain the address. */
-function addressPart(tests: Tests, ip: string | undefined): number {
-  if (ip === undefined) return 0;
-  let part = tests.recall(ip);
-  if (part >= 0) return part;
-  const family = parseIpInto(ip, ADDRESS, true);
-  part = family === 0 ? 1 : 2;
-  if (family !== 0) for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesAddress(family, ADDRESS)) part += 1 << i;
-  return tests.remember(ip, part);
-}
+/** A gRPC call's method when none is recorded (POST): remembered apart from the absent method's id. */
+const GRPC_METHOD = -1 - 2 ** 31;
+const METHOD = 0;
+const HOST = 1;
+const SOURCE = 0;
+const REMOTE = 1;
+const DESTINATION = 2;
 
 const ADDRESS = new Uint32Array(4);
 

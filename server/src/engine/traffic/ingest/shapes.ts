@@ -1,6 +1,7 @@
 import type { AccessRecord } from '../accessRecord';
 import type { ResolutionMethod, SampleLocation, TrafficShape } from './types';
 import { mix } from '../hash';
+import { callIdRows, readsRows, ValueIds } from '../callIds';
 
 /**
  * Folding: identical calls become one shape. Identical means the same identities, destination,
@@ -485,8 +486,20 @@ export class ShapeTable {
     }
     this.shapes.length = 0;
     this.buckets.clear();
-    return sortShapes(out);
+    return withCallIds(sortShapes(out));
   }
+}
+
+/**
+ * Gives each shape of a mesh whose simulator reads rows (`readsRows`) the ids of its call's
+ * values (`TrafficShape.ids`), in one id space per list, rows in list order. Not enumerable: the
+ * shape's data (JSON, copies, comparisons) is unchanged.
+ */
+export function withCallIds(shapes: TrafficShape[]): TrafficShape[] {
+  const read = shapes.filter((s) => readsRows(s.record.mesh));
+  const rows = callIdRows(read.map((s) => s.record), new ValueIds());
+  for (let i = 0; i < read.length; i++) Object.defineProperty(read[i]!, 'ids', { value: rows[i], writable: true, configurable: true });
+  return shapes;
 }
 
 /**

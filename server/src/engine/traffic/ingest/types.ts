@@ -46,6 +46,8 @@ export interface TrafficShape {
   callsByTime?: Record<string, number>;
   /** What the reader said the line does not record about the caller (first one seen). */
   identityGap?: string;
+  /** The ids of the record's values (`traffic/callIds.ts`), given by ingest; not enumerable. */
+  ids?: Int32Array;
 }
 
 export interface FileStats {
