@@ -105,6 +105,8 @@ async function measureEdits({ ws, policyPath, variant }) {
 
   const first = [];
   const last = [];
+  /** Each timed edit: when it was sent (epoch ms) and its settled time, to line up with server-side traces. */
+  const timeline = [];
   let withTraffic = 0;
   let cpuAtStart;
   for (let v = 2; v < 2 + EDITS + 2; v++) {
@@ -123,6 +125,7 @@ async function measureEdits({ ws, policyPath, variant }) {
     if (v >= 4) {
       first.push(p.at - start);
       last.push(final.at - start);
+      timeline.push({ sentAtEpochMs: Math.round(performance.timeOrigin + start), settledMs: Math.round((final.at - start) * 10) / 10 });
       if (final.diagnostics.some(traffic)) withTraffic++;
     }
   }
@@ -138,6 +141,7 @@ async function measureEdits({ ws, policyPath, variant }) {
     edits: first.length, firstDiagnosticsMs, loadedMs, editsFromMs, simulationDiagnosticsAfterLoad: simulationDiagnostics,
     editsWithTrafficDiagnostics: withTraffic, lastStatus: statuses.at(-1), rssAfterLoadMiB: rssAfterLoad, peakRssMiB: peak,
     firstPublishP50Ms: percentile(first, 50), firstPublishP95Ms: percentile(first, 95), settledP50Ms: percentile(last, 50), settledP95Ms: percentile(last, 95), targetP95Ms: 100,
+    timeline,
   };
 }
 
