@@ -25,7 +25,7 @@ import { DEFAULT_SETTINGS, mergeSettings, readLimits, type ServerSettings } from
 import { TrafficService } from './traffic';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import { registerTrafficRequests } from './trafficRequests';
-import { publish } from './validation';
+import { publish, publishesWritten } from './validation';
 import { EditQueue } from './editQueue';
 import { IdleCollector } from './idleCollector';
 import { EditorRedaction } from './redaction';
@@ -212,7 +212,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   }
 
   const idle = new IdleCollector(() => edits.busy);
-  const edits: EditQueue = new EditQueue(validateDocuments, simulateAfterEdit, () => idle.answered());
+  const edits: EditQueue = new EditQueue(validateDocuments, simulateAfterEdit, () => idle.answered(publishesWritten()));
 
   function validateLater(uri: string): void {
     clearTimeout(crossFileTimers.get(uri));

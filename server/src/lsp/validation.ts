@@ -11,7 +11,15 @@ function diagnosticOf(finding: Finding): Diagnostic {
   return diagnostic;
 }
 
+/** The last publish, settled once written (the connection writes one message at a time, in order). */
+let lastPublish: Promise<unknown> = Promise.resolve();
+
 /** Publishes findings as diagnostics, one call per file (none clears the file). */
 export function publish(connection: Connection, uri: string, findings: readonly Finding[] | undefined, version?: number): void {
-  void connection.sendDiagnostics({ uri, diagnostics: (findings ?? []).map(diagnosticOf), ...(version !== undefined ? { version } : {}) });
+  lastPublish = connection.sendDiagnostics({ uri, diagnostics: (findings ?? []).map(diagnosticOf), ...(version !== undefined ? { version } : {}) }).catch(() => undefined);
+}
+
+/** Settles when every publish so far has been written. */
+export function publishesWritten(): Promise<unknown> {
+  return lastPublish;
 }

@@ -3,16 +3,17 @@ import { describe, it } from 'node:test';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { IdleCollector } from '../../../server/src/lsp/idleCollector';
 
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Past the collector's wait for the client to read the answer. */
+const later = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 60));
 
 describe('IdleCollector: the young generation is collected once an edit is answered and nothing waits', () => {
-  it('collects once, on a later turn, after answers in a row', async () => {
+  it('collects once, a little later, after answers in a row', async () => {
     const collected: unknown[] = [];
     const idle = new IdleCollector(() => false, (options) => collected.push(options));
     idle.answered();
     idle.answered();
     assert.equal(collected.length, 0, 'not while answering');
-    await turn();
+    await later();
     assert.deepEqual(collected, [{ type: 'minor' }]);
   });
 
@@ -21,11 +22,11 @@ describe('IdleCollector: the young generation is collected once an edit is answe
     const collected: unknown[] = [];
     const idle = new IdleCollector(() => busy, (options) => collected.push(options));
     idle.answered();
-    await turn();
+    await later();
     assert.equal(collected.length, 0);
     busy = false;
     idle.answered();
-    await turn();
+    await later();
     assert.equal(collected.length, 1);
   });
 
@@ -37,9 +38,23 @@ describe('IdleCollector: the young generation is collected once an edit is answe
     observer.observe({ entryTypes: ['gc'] });
     const asked = performance.now();
     new IdleCollector(() => false).answered();
-    await turn();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await later();
+    await later();
     observer.disconnect();
     assert.ok(minor.some((at) => at >= asked), 'a minor collection after the answer');
+  });
+});
+
+describe('IdleCollector: not before the answer is written', () => {
+  it('waits for the answer to be written', async () => {
+    const collected: unknown[] = [];
+    let written!: () => void;
+    const idle = new IdleCollector(() => false, (options) => collected.push(options));
+    idle.answered(new Promise<void>((resolve) => { written = resolve; }));
+    await later();
+    assert.equal(collected.length, 0, 'the answer is still being written');
+    written();
+    await later();
+    assert.equal(collected.length, 1);
   });
 });
