@@ -52,6 +52,25 @@ test('the encoder gives the UTF-8 of the JSON of a message, grows for larger one
   const small = await encoder.encode(notification(1, 10));
   const next = await encoder.encode(notification(2, 10));
   assert.equal(small.buffer, next.buffer, 'small messages share the kept buffer');
-  const huge = await encoder.encode(notification(3, 6_000_000));
+  const huge = await encoder.encode(notification(3, 12_000_000));
   assert.notEqual(huge.buffer, next.buffer, 'a message over the limit is not kept');
+  assert.deepEqual(Buffer.from(huge), Buffer.from(JSON.stringify(notification(3, 12_000_000)), 'utf8'));
+});
+
+test('the text is JSON.stringify\'s, whatever the message holds', async () => {
+  const many = <T>(make: (i: number) => T, n = 12): T[] => Array.from({ length: n }, (_, i) => make(i));
+  class Point { constructor(readonly x: number) {} }
+  const messages: unknown[] = [
+    { jsonrpc: '2.0', id: 1, result: null },
+    { jsonrpc: '2.0', method: 'x', skipped: undefined, params: { f: () => 1, s: Symbol('s'), u: undefined, list: many((i) => ({ a: i, skipped: undefined, f: () => i, s: Symbol('s') })), last: 1 } },
+    { jsonrpc: '2.0', method: 'x', params: { list: many((i) => (i % 3 === 0 ? undefined : i % 3 === 1 ? () => i : `é${i}`)) } },
+    { jsonrpc: '2.0', method: 'x', params: { nested: many((i) => many((j) => [i, j, { k: 'ü→😀' }])) } },
+    { jsonrpc: '2.0', method: 'x', params: many((i) => ({ date: new Date(Date.UTC(2026, 10, 29, 0, 0, i)), point: new Point(i), map: new Map([[i, i]]), boxed: new String(`b${i}`) })) },
+    { jsonrpc: '2.0', method: 'x', params: { numbers: many((i) => [NaN, -0, Infinity, 1e21, i / 3][i % 5]), empty: [], emptyObject: {}, 'quoted "key"\n': 'line\nbreak', [String.fromCharCode(0xd800)]: 'lone surrogate' } },
+    { jsonrpc: '2.0', method: 'x', params: Object.assign(Object.create(null), { list: many((i) => Object.assign(Object.create(null), { i })) }) },
+  ];
+  const encoder = new KeptBufferJsonEncoder();
+  for (const message of messages) {
+    assert.equal(Buffer.from(await encoder.encode(message as Message)).toString('utf8'), JSON.stringify(message));
+  }
 });
