@@ -191,6 +191,30 @@ describe('incremental lint', () => {
     assert.ok(after.some((f) => f.code === 'MPA1016') && !before.some((f) => f.code === 'MPA1016' && f.message.includes('app=cart')), 'the relabelled pods change the findings');
   });
 
+  it('linkerd: a probe edited in a manifest (which the inventory does not keep) reaches the Server that covers it', () => {
+    const dir = join(EXAMPLES, 'linkerd');
+    const servers = join(dir, 'policy', 'servers.yaml');
+    const app = join(dir, 'app', 'emojivoto.yaml');
+    const others = new Map<string, string>();
+    for (const path of collectPolicyFiles([dir]).files) if (path !== servers) others.set(path, readFileSync(path, 'utf8'));
+    const text = readFileSync(servers, 'utf8');
+    const editor = new Editor(dir, others);
+    const before = editor.lint(servers, text);
+    assert.deepEqual(before, freshLint(dir, others, servers, text));
+    const inventory = editor.workspace.inventory;
+    // The same length, so that the inventory (positions included) stays the same object.
+    const edited = others.get(app)!.replace('path: /healthz', 'path: /healthy');
+    assert.notEqual(edited, others.get(app));
+    editor.workspace.update(editor.engine.prepare(editor.engine.read(app, edited)));
+    assert.equal(editor.workspace.inventory, inventory, 'the inventory is kept');
+    others.set(app, edited);
+    const after = editor.lint(servers, text);
+    assert.deepEqual(after, freshLint(dir, others, servers, text));
+    const probeFinding = (findings: typeof after) => findings.filter((f) => f.code === 'MPA2013').map((f) => f.message).join('\n');
+    assert.notEqual(probeFinding(after), probeFinding(before), 'the probe finding follows the edited probe');
+    assert.match(probeFinding(after), /\/healthy/);
+  });
+
   it('runs a check that read only the inventory, the configuration and workspace facts again only where they changed', () => {
     // The policies joined in one file, the manifests (the inventory) in theirs.
     const dir = join(EXAMPLES, 'istio');

@@ -1,6 +1,8 @@
 import type { WorkloadInfo } from '../../../inventory/inventory';
 import { toValue, type ObjectNode } from '../../../source/tree';
-import type { WorkspaceView } from '../../check';
+import type { WorkspaceFact, WorkspaceView } from '../../check';
+import { readFact } from '../../facts';
+import type { SourceFile } from '../../../source/sourceFile';
 import { arr, isRec, objectAtSpan, str, workspaceFile, type Rec } from './common';
 
 /** HTTP probes of a workload, the way the policy controller collects them
@@ -17,8 +19,6 @@ export interface HttpProbe {
   /** The path as the kubelet sends it (query included). */
   path: string;
 }
-
-const cache = new WeakMap<WorkloadInfo, HttpProbe[]>();
 
 /** The named TCP ports the Linkerd proxy container adds at injection: a Server may select them
  * although the workload's manifest does not declare them. */
@@ -43,12 +43,31 @@ function podSpecOf(kind: string, node: ObjectNode): Rec | undefined {
   return isRec(template) && isRec(template['spec']) ? template['spec'] : undefined;
 }
 
+/**
+ * The workload's probes, read as a workspace fact: the inventory does not keep them, so a check
+ * that reads them is asked again when they change (an edit of the manifest that leaves the
+ * inventory as it was), not on every edit.
+ */
 export function workloadProbes(workspace: WorkspaceView, workload: WorkloadInfo): HttpProbe[] {
-  const cached = cache.get(workload);
-  if (cached) return cached;
-  const probes: HttpProbe[] = [];
-  const file = workspaceFile(workspace, workload.file);
-  const node = file ? objectAtSpan(file, workload.span) : undefined;
+  let fact = probeFacts.get(workload);
+  if (!fact) probeFacts.set(workload, (fact = { compute: (ws) => readProbes(ws, workload), key: (probes) => JSON.stringify(probes) }));
+  return readFact(workspace, fact);
+}
+
+const probeFacts = new WeakMap<WorkloadInfo, WorkspaceFact<HttpProbe[]>>();
+/** Per file read (a file is not changed once read) and workload span, its probes. */
+const probesByFile = new WeakMap<SourceFile, Map<string, HttpProbe[]>>();
+
+function readProbes(workspace: WorkspaceView, workload: WorkloadInfo): HttpProbe[] {
+  const file = workspace.sourceFile(workload.file) ?? workspaceFile(workspace, workload.file);
+  if (!file) return [];
+  let bySpan = probesByFile.get(file);
+  if (!bySpan) probesByFile.set(file, (bySpan = new Map()));
+  const spanKey = `${workload.kind}\u0000${workload.span.start}:${workload.span.end}`;
+  let probes = bySpan.get(spanKey);
+  if (probes) return probes;
+  probes = [];
+  const node = objectAtSpan(file, workload.span);
   const podSpec = node ? podSpecOf(workload.kind, node) : undefined;
   if (podSpec) {
     for (const container of [...arr(podSpec['containers']), ...arr(podSpec['initContainers'])]) {
@@ -70,7 +89,7 @@ export function workloadProbes(workspace: WorkspaceView, workload: WorkloadInfo)
       }
     }
   }
-  cache.set(workload, probes);
+  bySpan.set(spanKey, probes);
   return probes;
 }
 
