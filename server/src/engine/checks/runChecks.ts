@@ -47,7 +47,8 @@ export function runChecksTracked(file: SourceFile, resource: Resource, workspace
     sourceFile(path) { files = true; return workspace.sourceFile(path); },
     fact<T>(fact: WorkspaceFact<T>): T {
       const value = factValue(workspace, fact);
-      if (!fact.index) facts.push([fact as WorkspaceFact<unknown>, value]);
+      // A fact read again in the same run (the probes of another workload of the same file) is recorded once.
+      if (!fact.index && !facts.some(([known]) => known === fact)) facts.push([fact as WorkspaceFact<unknown>, value]);
       return value;
     },
   };

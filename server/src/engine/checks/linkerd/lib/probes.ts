@@ -1,9 +1,10 @@
 import type { WorkloadInfo } from '../../../inventory/inventory';
-import { toValue, type ObjectNode } from '../../../source/tree';
+import { getScalarString, toValue, type ObjectNode } from '../../../source/tree';
 import type { WorkspaceFact, WorkspaceView } from '../../check';
 import { readFact } from '../../facts';
 import type { SourceFile } from '../../../source/sourceFile';
-import { arr, isRec, objectAtSpan, str, workspaceFile, type Rec } from './common';
+import { topLevelObjects } from '../../../source/topLevelObjects';
+import { arr, isRec, str, workspaceFile, type Rec } from './common';
 
 /** HTTP probes of a workload, the way the policy controller collects them
  * (linkerd/linkerd2:policy-controller/k8s/index/src/inbound/workload.rs `pod_http_probes`):
@@ -44,31 +45,51 @@ function podSpecOf(kind: string, node: ObjectNode): Rec | undefined {
 }
 
 /**
- * The workload's probes, read as a workspace fact: the inventory does not keep them, so a check
- * that reads them is asked again when they change (an edit of the manifest that leaves the
- * inventory as it was), not on every edit.
+ * The workload's probes, read through a workspace fact per file: the inventory does not keep
+ * probes, so a check that reads them is asked again when its file's probes change (an edit of a
+ * manifest that leaves the inventory as it was), not on every edit.
  */
 export function workloadProbes(workspace: WorkspaceView, workload: WorkloadInfo): HttpProbe[] {
-  let fact = probeFacts.get(workload);
-  if (!fact) probeFacts.set(workload, (fact = { compute: (ws) => readProbes(ws, workload), key: (probes) => JSON.stringify(probes) }));
-  return readFact(workspace, fact);
+  let fact = probeFacts.get(workload.file);
+  if (!fact) probeFacts.set(workload.file, (fact = { compute: (ws) => fileProbes(ws, workload.file), key: (probes) => probes.key }));
+  return readFact(workspace, fact).byObject.get(objectKey(workload.kind, workload.span)) ?? [];
 }
 
-const probeFacts = new WeakMap<WorkloadInfo, WorkspaceFact<HttpProbe[]>>();
-/** Per file read (a file is not changed once read) and workload span, its probes. */
-const probesByFile = new WeakMap<SourceFile, Map<string, HttpProbe[]>>();
+/** The probes of a file's workload objects, by kind and span, and all of them as text. */
+interface FileProbes {
+  byObject: Map<string, HttpProbe[]>;
+  key: string;
+}
 
-function readProbes(workspace: WorkspaceView, workload: WorkloadInfo): HttpProbe[] {
-  const file = workspace.sourceFile(workload.file) ?? workspaceFile(workspace, workload.file);
-  if (!file) return [];
-  let bySpan = probesByFile.get(file);
-  if (!bySpan) probesByFile.set(file, (bySpan = new Map()));
-  const spanKey = `${workload.kind}\u0000${workload.span.start}:${workload.span.end}`;
-  let probes = bySpan.get(spanKey);
-  if (probes) return probes;
-  probes = [];
-  const node = objectAtSpan(file, workload.span);
-  const podSpec = node ? podSpecOf(workload.kind, node) : undefined;
+const probeFacts = new Map<string, WorkspaceFact<FileProbes>>();
+/** Per file read (a file is not changed once read). */
+const probesOfFile = new WeakMap<SourceFile, FileProbes>();
+const NO_PROBES: FileProbes = { byObject: new Map(), key: '' };
+
+function objectKey(kind: string, span: { start: number; end: number }): string {
+  return `${kind}\u0000${span.start}:${span.end}`;
+}
+
+function fileProbes(workspace: WorkspaceView, path: string): FileProbes {
+  const file = workspace.sourceFile(path) ?? workspaceFile(workspace, path);
+  if (!file) return NO_PROBES;
+  let probes = probesOfFile.get(file);
+  if (!probes) {
+    const byObject = new Map<string, HttpProbe[]>();
+    for (const node of topLevelObjects(file)) {
+      const kind = getScalarString(node, 'kind');
+      if (kind !== undefined && WORKLOAD_KINDS.has(kind)) byObject.set(objectKey(kind, node.span), readProbes(kind, node));
+    }
+    probesOfFile.set(file, (probes = { byObject, key: JSON.stringify([...byObject]) }));
+  }
+  return probes;
+}
+
+const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
+
+function readProbes(kind: string, node: ObjectNode): HttpProbe[] {
+  const probes: HttpProbe[] = [];
+  const podSpec = podSpecOf(kind, node);
   if (podSpec) {
     for (const container of [...arr(podSpec['containers']), ...arr(podSpec['initContainers'])]) {
       if (!isRec(container)) continue;
@@ -89,7 +110,6 @@ function readProbes(workspace: WorkspaceView, workload: WorkloadInfo): HttpProbe
       }
     }
   }
-  bySpan.set(spanKey, probes);
   return probes;
 }
 
