@@ -56,13 +56,13 @@ export function outlineWithKeys(file: SourceFile, resources: readonly Resource[]
     const form = forms.get(file, resource, 'outline', (): ResourceOutline => {
       const items = outlineResource(file, resource);
       return {
-        relative: items.map((item) => ({ ...item, span: { start: item.span.start - base, end: item.span.end - base } })),
+        relative: items.map((item) => moved(item, -base)),
         keys: items.map((item) => ({ from: positionKey(file.lines.position(item.span.start)), to: positionKey(file.lines.position(item.span.end)) })),
         hasRules: items.some((item) => item.kind === 'rule'),
       };
     });
     let placed = form.placed;
-    if (placed?.base !== base) form.placed = placed = { base, items: form.relative.map((item) => ({ ...item, span: { start: item.span.start + base, end: item.span.end + base } })) };
+    if (placed?.base !== base) form.placed = placed = { base, items: form.relative.map((item) => moved(item, base)) };
     // The policy comes first, then its rules, which lie inside it.
     const policy = placed.items[0]!;
     for (const item of placed.items) outline.items.push(item);
@@ -71,6 +71,14 @@ export function outlineWithKeys(file: SourceFile, resources: readonly Resource[]
     if (form.hasRules) outline.withRules.add(policy);
   }
   return outline;
+}
+
+/** The item with its span moved by `by`, written out field by field (a spread of every resource's items on each edit cost more). */
+function moved(item: OutlineItem, by: number): OutlineItem {
+  const span = { start: item.span.start + by, end: item.span.end + by };
+  return item.policyLabel === undefined
+    ? { kind: item.kind, mesh: item.mesh, file: item.file, label: item.label, span, head: item.head }
+    : { kind: item.kind, mesh: item.mesh, file: item.file, label: item.label, span, head: item.head, policyLabel: item.policyLabel };
 }
 
 function outlineResource(file: SourceFile, resource: Resource): OutlineItem[] {
