@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Declared, Inventory, WorkloadInfo } from '../../inventory/inventory';
+import { WORKLOAD_KINDS, type Declared, type Inventory, type WorkloadInfo } from '../../inventory/inventory';
 import { readSource } from '../../source/read';
 import type { SourceDocument, SourceFile } from '../../source/sourceFile';
 import { documentObjects } from '../../source/topLevelObjects';
@@ -217,7 +217,6 @@ function probesOf(kind: string, node: ObjectNode): Map<number, string[]> | undef
   return probes;
 }
 
-const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
 const probesByParse = new WeakMap<SourceDocument, string>();
 
 /**

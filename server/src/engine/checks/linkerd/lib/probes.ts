@@ -1,4 +1,4 @@
-import type { WorkloadInfo } from '../../../inventory/inventory';
+import { WORKLOAD_KINDS, type WorkloadInfo } from '../../../inventory/inventory';
 import { getScalarString, toValue, type ObjectNode } from '../../../source/tree';
 import type { WorkspaceFact, WorkspaceView } from '../../check';
 import { readFact } from '../../facts';
@@ -85,7 +85,6 @@ function fileProbes(workspace: WorkspaceView, path: string): FileProbes {
   return probes;
 }
 
-const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
 
 function readProbes(kind: string, node: ObjectNode): HttpProbe[] {
   const probes: HttpProbe[] = [];
