@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { WORKLOAD_KINDS, type Declared, type Inventory, type WorkloadInfo } from '../../inventory/inventory';
+import type { Declared, Inventory, WorkloadInfo } from '../../inventory/inventory';
+import { fileProbes, workloadKey } from '../../inventory/probes';
 import { readSource } from '../../source/read';
-import type { SourceDocument, SourceFile } from '../../source/sourceFile';
-import { documentObjects } from '../../source/topLevelObjects';
-import { documentOrigin } from '../../source/yamlReader';
-import { admittedValue, getEntry, getScalarString, type ObjectNode } from '../../source/tree';
+import type { SourceFile } from '../../source/sourceFile';
 import type { SourceRef } from '../types';
-import { arr, isDefaultPolicy, isRec, str, type DefaultPolicyName, type Rec } from './model';
+import { isDefaultPolicy, type DefaultPolicyName } from './model';
 
 /**
  * The destination pod as the policy controller sees it (linkerd/linkerd2:
@@ -103,8 +101,6 @@ export function parsePortSet(text: string | undefined): Set<number> | undefined 
  * inventory does not keep (probes). Files of the policy set first, then the disk. */
 export class FileLookup {
   private readonly files = new Map<string, SourceFile | null>();
-  /** Per file, its top-level objects and `items` of lists by where they start (built on first use). */
-  private readonly objects = new Map<SourceFile, Map<number, ObjectNode[]>>();
   /** Whether any file was not among the known ones (read from disk). */
   private readFromDisk = false;
 
@@ -137,117 +133,33 @@ export class FileLookup {
     const f = this.get(declared.file);
     return f ? { file: declared.file, range: f.lines.range(declared.span), label } : undefined;
   }
-
-  objectAt(declared: Declared): ObjectNode | undefined {
-    const f = this.get(declared.file);
-    if (!f) return undefined;
-    let byStart = this.objects.get(f);
-    if (!byStart) {
-      byStart = new Map();
-      const add = (node: ObjectNode) => {
-        const list = byStart!.get(node.span.start);
-        if (list) list.push(node);
-        else byStart!.set(node.span.start, [node]);
-      };
-      for (const document of f.documents) {
-        const root = document.root;
-        if (root?.type !== 'object') continue;
-        add(root);
-        const items = getEntry(root, 'items')?.value;
-        if (items?.type === 'array') for (const item of items.items) if (item.type === 'object') add(item);
-      }
-      this.objects.set(f, byStart);
-    }
-    return byStart.get(declared.span.start)?.find((node) => node.span.end === declared.span.end);
-  }
 }
 
-function podSpecOf(kind: string, value: Rec): Rec | undefined {
-  const spec = value['spec'];
-  if (!isRec(spec)) return undefined;
-  if (kind === 'Pod') return spec;
-  if (kind === 'CronJob') {
-    const job = spec['jobTemplate'];
-    const template = isRec(job) && isRec(job['spec']) ? job['spec']['template'] : undefined;
-    return isRec(template) && isRec(template['spec']) ? template['spec'] : undefined;
-  }
-  const template = spec['template'];
-  return isRec(template) && isRec(template['spec']) ? template['spec'] : undefined;
-}
-
-/** `pod_http_probes`: liveness, readiness and startup `httpGet` probes of containers and init
- * containers; a named port resolves within the same container (TCP, case-insensitive); the path
- * is the URI path without the query. Undefined when the pod spec cannot be read. */
+/** `pod_http_probes` (`inventory/probes.ts`) as the probe route takes them: per port, the URI
+ * paths without the query. Undefined when the pod spec cannot be read. */
 function readProbes(workload: WorkloadInfo, files: FileLookup): Map<number, string[]> | undefined {
-  const node = files.objectAt(workload);
-  return node ? probesOf(workload.kind, node) : undefined;
-}
-
-function probesOf(kind: string, node: ObjectNode): Map<number, string[]> | undefined {
-  const value = admittedValue(node);
-  const podSpec = isRec(value) ? podSpecOf(kind, value) : undefined;
-  if (!podSpec) return undefined;
+  const file = files.get(workload.file);
+  const found = file ? fileProbes(file).byWorkload.get(workloadKey(workload.kind, workload.span)) : undefined;
+  if (!found) return undefined;
   const probes = new Map<number, string[]>();
-  for (const container of [...arr(podSpec['containers']), ...arr(podSpec['initContainers'])]) {
-    if (!isRec(container)) continue;
-    for (const type of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
-      const probe = container[type];
-      const httpGet = isRec(probe) ? probe['httpGet'] : undefined;
-      if (!isRec(httpGet)) continue;
-      const rawPort = httpGet['port'];
-      let port: number | undefined;
-      if (typeof rawPort === 'number') port = rawPort;
-      else if (typeof rawPort === 'string') {
-        for (const p of arr(container['ports'])) {
-          if (!isRec(p) || typeof p['name'] !== 'string') continue;
-          const protocol = str(p['protocol']) ?? 'TCP';
-          if (protocol.toUpperCase() === 'TCP' && p['name'].toLowerCase() === rawPort.toLowerCase()) { port = Number(p['containerPort']); break; }
-        }
-      }
-      if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) continue;
-      let path = str(httpGet['path']) ?? '/';
-      const q = path.search(/[?#]/);
-      if (q >= 0) path = path.slice(0, q);
-      if (path === '') path = '/';
-      const list = probes.get(port) ?? [];
-      if (!list.includes(path)) list.push(path);
-      probes.set(port, list);
-    }
+  for (const probe of found) {
+    let path = probe.path;
+    const q = path.search(/[?#]/);
+    if (q >= 0) path = path.slice(0, q);
+    if (path === '') path = '/';
+    const list = probes.get(probe.port) ?? [];
+    if (!list.includes(path)) list.push(path);
+    probes.set(probe.port, list);
   }
   return probes;
 }
 
-const probesByParse = new WeakMap<SourceDocument, string>();
-
 /**
  * What the simulator reads of a file besides its resources and the inventory: the probes of the
- * workloads it declares, per document ('' when none). Positions are left out: the inventory,
- * which changes with them, already recompiles everything. A document placed from the YAML cache
- * is read in its cached parse, once.
+ * workloads it declares ('' when none).
  */
 export function probeDigest(file: SourceFile): string {
-  let digest = '';
-  for (const document of file.documents) {
-    const parsed = documentOrigin(document)?.parsed;
-    let part = parsed ? probesByParse.get(parsed) : undefined;
-    if (part === undefined) {
-      part = documentProbes(parsed ?? document);
-      if (parsed) probesByParse.set(parsed, part);
-    }
-    if (part !== '') digest += `${document.index}:${part}\n`;
-  }
-  return digest;
-}
-
-function documentProbes(document: SourceDocument): string {
-  const parts: unknown[] = [];
-  for (const node of documentObjects(document)) {
-    const kind = getScalarString(node, 'kind');
-    if (kind === undefined || !WORKLOAD_KINDS.has(kind)) continue;
-    const probes = probesOf(kind, node);
-    if (probes?.size) parts.push([kind, getScalarString(getEntry(node, 'metadata')?.value, 'name') ?? null, [...probes]]);
-  }
-  return parts.length ? JSON.stringify(parts) : '';
+  return fileProbes(file).key;
 }
 
 /** A Pod object from a cluster dump that the injector already handled. */
