@@ -2,29 +2,31 @@ import { StreamMessageWriter, type Connection, type Message, type MessageReader 
 
 /** Messages larger than this (bytes) are encoded into a fresh buffer rather than kept. */
 const LARGEST_KEPT_MESSAGE = 12 * 1024 * 1024;
-/** Arrays at least this long, near the top of a message, are written one element at a time. */
-const SPLIT_ARRAY = 8;
-/** How deep in a message such arrays are looked for (publishDiagnostics: message, params, diagnostics). */
-const SPLIT_DEPTH = 3;
+/** Characters that JSON escapes (quote, backslash, controls) or may (surrogates: a lone one is escaped). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/** Object keys as JSON text (`"key":`), kept: LSP messages use a few dozen names over and over. */
+const KEY_CACHE_LIMIT = 512;
 
 /**
- * JSON for the stdio writer, encoded into one buffer that is kept from message to message, the
- * large arrays near a message's top (a publish's diagnostics) one element at a time.
- * On this kind of machine most of the cost of a large message was first touches of new memory:
- * the JSON text of a 600 KiB publish as one string (and, for non-Latin-1 text, its flattening)
- * and a fresh buffer per message. Elements are small strings in the young generation, and the
- * bytes go into memory already touched. The text is the same as `JSON.stringify`'s. Reuse is safe
- * because the writer sends one message at a time, resolves a write only after the stream is done
- * with its bytes, and encodes the next message only then.
+ * JSON for the stdio writer, encoded into one buffer that is kept from message to message,
+ * value by value, without building the text as a string.
+ * On this kind of machine most of the cost of a large message was first touches of new memory
+ * and the young-generation collections that its garbage brings on: the JSON text of a 600 KiB
+ * publish as one string (and, for non-Latin-1 text, its flattening) and a fresh buffer per
+ * message. Here strings that need no escaping, numbers and punctuation go straight into memory
+ * already touched. The text is the same as `JSON.stringify`'s. Reuse is safe because the
+ * writer sends one message at a time, resolves a write only after the stream is done with its
+ * bytes, and encodes the next message only then.
  */
 export class KeptBufferJsonEncoder {
   readonly name = 'application/json';
   private buffer = Buffer.alloc(64 * 1024);
   private length = 0;
+  private readonly keys = new Map<string, string>();
 
   encode(message: Message): Promise<Uint8Array> {
     this.length = 0;
-    this.value(message, 0);
+    this.value(message);
     if (this.length > LARGEST_KEPT_MESSAGE) {
       const own = Buffer.from(this.buffer.subarray(0, this.length));
       this.buffer = Buffer.alloc(64 * 1024);
@@ -33,43 +35,96 @@ export class KeptBufferJsonEncoder {
     return Promise.resolve(this.buffer.subarray(0, this.length));
   }
 
-  private value(value: unknown, depth: number): void {
-    if (depth < SPLIT_DEPTH && Array.isArray(value) && value.length >= SPLIT_ARRAY) {
-      this.text('[');
-      value.forEach((item: unknown, i) => {
-        if (i > 0) this.text(',');
+  private value(value: unknown): void {
+    switch (typeof value) {
+      case 'string':
+        if (NEEDS_ESCAPE.test(value)) this.text(JSON.stringify(value));
+        else {
+          this.byte(QUOTE);
+          this.text(value);
+          this.byte(QUOTE);
+        }
+        return;
+      case 'number':
+        if (Number.isInteger(value) && value >= 0 && value < 2 ** 31) this.digits(value);
+        else this.text(JSON.stringify(value));
+        return;
+      case 'boolean':
+        this.text(value ? 'true' : 'false');
+        return;
+    }
+    if (value === null) this.text('null');
+    else if (Array.isArray(value)) {
+      this.byte(OPEN_BRACKET);
+      for (let i = 0; i < value.length; i++) {
+        if (i > 0) this.byte(COMMA);
+        const item: unknown = value[i];
         // As JSON.stringify: an element that has no JSON form is null.
         if (item === undefined || typeof item === 'function' || typeof item === 'symbol') this.text('null');
-        else this.value(item, depth + 1);
-      });
-      this.text(']');
-    } else if (depth < SPLIT_DEPTH && isPlainRecord(value)) {
-      this.text('{');
+        else this.value(item);
+      }
+      this.byte(CLOSE_BRACKET);
+    } else if (isPlainRecord(value)) {
+      this.byte(OPEN_BRACE);
       let first = true;
       for (const key of Object.keys(value)) {
         const item = value[key];
         if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-        this.text(`${first ? '' : ','}${JSON.stringify(key)}:`);
+        if (!first) this.byte(COMMA);
         first = false;
-        this.value(item, depth + 1);
+        this.text(this.keyText(key));
+        this.value(item);
       }
-      this.text('}');
+      this.byte(CLOSE_BRACE);
     } else {
+      // Dates, class instances, boxed values, toJSON: JSON.stringify knows their forms (and throws where it must).
       this.text(JSON.stringify(value) ?? 'null');
     }
   }
 
+  private keyText(key: string): string {
+    let text = this.keys.get(key);
+    if (text === undefined) {
+      text = `${JSON.stringify(key)}:`;
+      if (this.keys.size < KEY_CACHE_LIMIT) this.keys.set(key, text);
+    }
+    return text;
+  }
+
+  private room(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    const grown = Buffer.alloc(Math.max(this.length + bytes, this.buffer.length * 2));
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
+  }
+
+  private byte(byte: number): void {
+    this.room(1);
+    this.buffer[this.length++] = byte;
+  }
+
+  /** A non-negative integer below 2^31, in decimal. */
+  private digits(value: number): void {
+    let width = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) width++;
+    this.room(width);
+    for (let at = this.length + width - 1, rest = value; at >= this.length; at--, rest = Math.floor(rest / 10)) this.buffer[at] = 0x30 + (rest % 10);
+    this.length += width;
+  }
+
   private text(text: string): void {
     // A UTF-16 unit takes at most 3 bytes of UTF-8 (a surrogate pair, two units, takes 4).
-    const room = this.length + text.length * 3;
-    if (room > this.buffer.length) {
-      const grown = Buffer.alloc(Math.max(room, this.buffer.length * 2));
-      this.buffer.copy(grown, 0, 0, this.length);
-      this.buffer = grown;
-    }
+    this.room(text.length * 3);
     this.length += this.buffer.write(text, this.length, 'utf8');
   }
 }
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
 
 /** A plain object (a literal, as LSP messages are made of), written key by key as JSON.stringify would; any other object is left to JSON.stringify. */
 function isPlainRecord(value: unknown): value is Record<string, unknown> {

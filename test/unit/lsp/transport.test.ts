@@ -68,6 +68,9 @@ test('the text is JSON.stringify\'s, whatever the message holds', async () => {
     { jsonrpc: '2.0', method: 'x', params: many((i) => ({ date: new Date(Date.UTC(2026, 10, 29, 0, 0, i)), point: new Point(i), map: new Map([[i, i]]), boxed: new String(`b${i}`) })) },
     { jsonrpc: '2.0', method: 'x', params: { numbers: many((i) => [NaN, -0, Infinity, 1e21, i / 3][i % 5]), empty: [], emptyObject: {}, 'quoted "key"\n': 'line\nbreak', [String.fromCharCode(0xd800)]: 'lone surrogate' } },
     { jsonrpc: '2.0', method: 'x', params: Object.assign(Object.create(null), { list: many((i) => Object.assign(Object.create(null), { i })) }) },
+    { jsonrpc: '2.0', method: 'x', params: { integers: [0, 9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, 2 ** 53, -1, -0, 1.5, -2.25, 1e-7, Number.MAX_VALUE, Number.MIN_VALUE] } },
+    { jsonrpc: '2.0', method: 'x', params: { strings: ['', 'plain', 'a"quote', 'back\\slash', 'tab\there', '\u0000\u001f\u007f', 'pair 😀', 'lone \udc00 low', 'lone \ud83d high', 'ü→東京', '\u2028\u2029'] } },
+    { jsonrpc: '2.0', method: 'x', params: { deep: { a: { b: { c: { d: [{ e: [[{ f: 'g' }]] }] } } } }, 'key "quoted"': { 'ü→': true, '': false } } },
   ];
   const encoder = new KeptBufferJsonEncoder();
   for (const message of messages) {
