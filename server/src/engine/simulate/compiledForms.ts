@@ -15,7 +15,9 @@ import type { SourceFile } from '../source/sourceFile';
  * not ask for, so the memory held is that of one compile.
  */
 export class CompiledForms {
-  private readonly forms = new Map<string, { form: unknown; used: number }>();
+  /** By the resource's text: the resource of the cached parse it was placed from (`sameText`),
+   * which stands for that text without hashing it, or else the exact text. */
+  private readonly forms = new Map<Resource | string, FormEntry[]>();
   private generation = 0;
   private compiled = 0;
   private reused = 0;
@@ -23,23 +25,34 @@ export class CompiledForms {
   last = { compiled: 0, reused: 0 };
 
   get<T>(file: SourceFile, resource: Resource, variant: string, compile: () => T): T {
-    const start = file.lines.position(resource.node.span.start);
-    const key = `${file.path}\u0000${start.line}:${start.character}\u0000${variant}\u0000${textKey(file, resource)}`;
-    const entry = this.forms.get(key);
-    if (entry) {
-      entry.used = this.generation;
-      this.reused++;
-      return entry.form as T;
+    const { line, character } = file.lines.position(resource.node.span.start);
+    const same = sameText(resource);
+    const text = same === resource ? file.text.slice(resource.node.span.start, resource.node.span.end) : same;
+    const entries = this.forms.get(text);
+    if (entries) {
+      for (const entry of entries) {
+        if (entry.line !== line || entry.character !== character || entry.path !== file.path || entry.variant !== variant) continue;
+        entry.used = this.generation;
+        this.reused++;
+        return entry.form as T;
+      }
     }
     const form = compile();
     this.compiled++;
-    this.forms.set(key, { form, used: this.generation });
+    const entry: FormEntry = { path: file.path, line, character, variant, form, used: this.generation };
+    if (entries) entries.push(entry);
+    else this.forms.set(text, [entry]);
     return form;
   }
 
   /** Ends one compile: the forms it did not ask for go. */
   settle(): void {
-    for (const [key, entry] of this.forms) if (entry.used !== this.generation) this.forms.delete(key);
+    for (const [text, entries] of this.forms) {
+      let kept = 0;
+      for (const entry of entries) if (entry.used === this.generation) entries[kept++] = entry;
+      if (kept === 0) this.forms.delete(text);
+      else entries.length = kept;
+    }
     this.generation++;
     this.last = { compiled: this.compiled, reused: this.reused };
     this.compiled = 0;
@@ -47,15 +60,12 @@ export class CompiledForms {
   }
 }
 
-const textIds = new WeakMap<Resource, number>();
-let nextTextId = 0;
-
-/** The resource's exact text, or for a resource placed from the YAML cache a short stand-in: the
- * resource recognized in its cached parse (`sameText`), which stands for that text. */
-function textKey(file: SourceFile, resource: Resource): string {
-  const same = sameText(resource);
-  if (same === resource) return `\u0000${file.text.slice(resource.node.span.start, resource.node.span.end)}`;
-  let id = textIds.get(same);
-  if (id === undefined) textIds.set(same, (id = nextTextId++));
-  return `\u0001${id}`;
+/** A compiled form and where its resource was: file, start, and what else the compile read. */
+interface FormEntry {
+  path: string;
+  line: number;
+  character: number;
+  variant: string;
+  form: unknown;
+  used: number;
 }

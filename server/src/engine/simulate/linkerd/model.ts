@@ -616,59 +616,63 @@ function readRoute(base: Base, value: Rec, group: string, kind: 'HTTPRoute' | 'G
   return route;
 }
 
-type ReadDef =
+type ReadDef = (
   | { kind: 'Server'; def: ServerDef }
   | { kind: 'AuthorizationPolicy'; def: PolicyDef }
   | { kind: 'MeshTLSAuthentication'; def: MeshTLSDef }
   | { kind: 'NetworkAuthentication'; def: NetworkDef }
   | { kind: 'ServerAuthorization'; def: ServerAuthorizationDef }
   | { kind: 'Route'; def: RouteDef }
-  | undefined;
+) & {
+  /** Group, kind, namespace and name: an object written twice counts once. */
+  identity: string;
+  /** `namespace/name`, as authentications are referred to. */
+  qualifiedName: string;
+};
 
 /** One resource read into its definition. It depends on the resource's text and place alone
  * (its refs are line/character ranges), so a compile may take it over (`CompiledForms`). */
-function readDef(file: SourceFile, resource: Resource, cluster: ClusterIdentity): ReadDef {
+function readDef(file: SourceFile, resource: Resource, cluster: ClusterIdentity): ReadDef | undefined {
   const value = resourceValue(resource);
   const namespace = resource.namespace ?? 'default';
   const name = resource.name ?? '';
+  const names = { identity: `${resource.entry.group ?? ''}/${resource.kind}/${namespace}/${name}`, qualifiedName: `${namespace}/${name}` };
   const refs = new Refs(file, resource.node);
   const label = `${resource.kind} ${namespace}/${name}`;
   const ts = timestampOf(value);
   const base: Base = { namespace, name, refs, at: refs.at([], label), ...(ts ? { timestamp: ts } : {}) };
   switch (resource.kind) {
-    case 'Server': return { kind: 'Server', def: readServer(base, value) };
-    case 'AuthorizationPolicy': return { kind: 'AuthorizationPolicy', def: readPolicy(base, value) };
-    case 'MeshTLSAuthentication': return { kind: 'MeshTLSAuthentication', def: readMeshTLS(base, value, cluster) };
-    case 'NetworkAuthentication': return { kind: 'NetworkAuthentication', def: readNetwork(base, value) };
-    case 'ServerAuthorization': return { kind: 'ServerAuthorization', def: readServerAuthorization(base, value, cluster) };
+    case 'Server': return { kind: 'Server', def: readServer(base, value), ...names };
+    case 'AuthorizationPolicy': return { kind: 'AuthorizationPolicy', def: readPolicy(base, value), ...names };
+    case 'MeshTLSAuthentication': return { kind: 'MeshTLSAuthentication', def: readMeshTLS(base, value, cluster), ...names };
+    case 'NetworkAuthentication': return { kind: 'NetworkAuthentication', def: readNetwork(base, value), ...names };
+    case 'ServerAuthorization': return { kind: 'ServerAuthorization', def: readServerAuthorization(base, value, cluster), ...names };
     case 'HTTPRoute':
-    case 'GRPCRoute': return { kind: 'Route', def: readRoute(base, value, resource.entry.group ?? '', resource.kind) };
+    case 'GRPCRoute': return { kind: 'Route', def: readRoute(base, value, resource.entry.group ?? '', resource.kind), ...names };
     default: return undefined;
   }
 }
 
 /** Reads every Linkerd resource. Objects written twice (the same kind, group, namespace and
  * name in several files or versions) count once: the first one read. With `forms`, resources
- * whose text and place did not change since the last compile keep their definitions. */
+ * whose text and place did not change since the last compile keep their definitions (and the
+ * names they are indexed by). */
 export function readResources(resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>, cluster: ClusterIdentity, forms?: CompiledForms): ResourceIndex {
   const index: ResourceIndex = { servers: new Map(), serverAuthorizations: new Map(), policies: new Map(), meshTLS: new Map(), networks: new Map(), routes: new Map(), all: [] };
   const seen = new Set<string>();
   const variant = `linkerd\u0000${cluster.trustDomain}\u0000${cluster.controlPlaneNamespace}`;
   for (const { file, resource } of resources) {
     if (resource.mesh !== 'linkerd') continue;
-    const namespace = resource.namespace ?? 'default';
-    const name = resource.name ?? '';
-    const key = `${resource.entry.group ?? ''}/${resource.kind}/${namespace}/${name}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
     const read = forms ? forms.get(file, resource, variant, () => readDef(file, resource, cluster)) : readDef(file, resource, cluster);
-    if (!read) continue;
+    if (!read || seen.has(read.identity)) continue;
+    seen.add(read.identity);
+    const namespace = read.def.namespace;
     index.all.push(read.def);
     switch (read.kind) {
       case 'Server': push(index.servers, namespace, read.def); break;
       case 'AuthorizationPolicy': push(index.policies, namespace, read.def); break;
-      case 'MeshTLSAuthentication': index.meshTLS.set(`${namespace}/${name}`, read.def); break;
-      case 'NetworkAuthentication': index.networks.set(`${namespace}/${name}`, read.def); break;
+      case 'MeshTLSAuthentication': index.meshTLS.set(read.qualifiedName, read.def); break;
+      case 'NetworkAuthentication': index.networks.set(read.qualifiedName, read.def); break;
       case 'ServerAuthorization': push(index.serverAuthorizations, namespace, read.def); break;
       case 'Route': push(index.routes, namespace, read.def); break;
     }
