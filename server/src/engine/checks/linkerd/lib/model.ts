@@ -75,8 +75,20 @@ export function linkerdModel(workspace: WorkspaceView): LinkerdModel {
 /** The model as an index of the workspace, not a fact: its users record the namespaces they read. */
 const MODEL: WorkspaceFact<LinkerdModel> = { index: true, compute: (workspace) => modelOf(workspace.resources), key: () => '' };
 
+/** The items by file and text: a number per file path and one per admitted value (`textId`,
+ * the same for the same text, which names the kind, group, name and namespace too). */
 function itemsKey(items: readonly LinkerdItem[]): string {
-  return items.map((item) => `${item.file.path}\u0000${item.kind}\u0000${item.group}\u0000${item.name}\u0000${textId(item.value)}`).join('\u0001');
+  let key = '';
+  for (const item of items) key += `${pathId(item.file.path)}.${textId(item.value)},`;
+  return key;
+}
+
+const pathIds = new Map<string, number>();
+
+function pathId(path: string): number {
+  let id = pathIds.get(path);
+  if (id === undefined) pathIds.set(path, (id = pathIds.size));
+  return id;
 }
 
 /** The Linkerd resources of a namespace, in workspace order, by file and text (not by place:
@@ -213,33 +225,43 @@ export function serverParents(item: LinkerdItem): ServerParent[] {
 
 /** The routes attached to a Server: every route of the namespace whose Server parent refs are
  * all acceptable and one of which names the Server (names compared exactly). */
-const routeIndexCache = new WeakMap<LinkerdModel, Map<string, LinkerdItem[]>>();
+const routeIndexCache = new WeakMap<LinkerdModel, Map<string, Map<string, LinkerdItem[]>>>();
 
 export function routesOf(model: LinkerdModel, server: LinkerdItem, kinds: string[] = ['HTTPRoute']): LinkerdItem[] {
-  // The index covers every namespace; the answer reads the Server's.
-  model.inNamespace(server.namespace);
-  let index = routeIndexCache.get(model.untracked);
-  if (!index) {
-    // namespace, Server name -> routes (one per group/kind/name), in workspace order.
-    index = new Map();
+  const index = namespaceIndex(routeIndexCache, model, server.namespace, (items) => {
+    // Server name -> routes (one per group/kind/name), in workspace order.
+    const byServer = new Map<string, LinkerdItem[]>();
     const seen = new Set<string>();
-    for (const item of model.untracked.items) {
+    for (const item of items) {
       if (!isRoute(item)) continue;
-      const id = `${item.namespace}\u0000${item.group}/${item.kind}/${item.name}`;
+      const id = `${item.group}/${item.kind}/${item.name}`;
       if (seen.has(id)) continue;
       seen.add(id);
       const parents = serverParents(item);
       if (parents.some((p) => p.problem)) continue;
       for (const name of new Set(parents.map((p) => p.name))) {
-        const key = `${item.namespace}\u0000${name}`;
-        const list = index.get(key) ?? [];
+        const list = byServer.get(name) ?? [];
         list.push(item);
-        index.set(key, list);
+        byServer.set(name, list);
       }
     }
-    routeIndexCache.set(model.untracked, index);
-  }
-  return (index.get(`${server.namespace}\u0000${server.name}`) ?? []).filter((r) => kinds.includes(r.kind));
+    return byServer;
+  });
+  return (index.get(server.name) ?? []).filter((r) => kinds.includes(r.kind));
+}
+
+/**
+ * An index of one namespace's items, built when first asked for in a model: after an edit the
+ * checks that run again read the namespaces the edit touched, not every namespace. Reading it
+ * records the namespace (`inNamespace` of a tracking view).
+ */
+function namespaceIndex<T>(cache: WeakMap<LinkerdModel, Map<string, T>>, model: LinkerdModel, namespace: string, build: (items: LinkerdItem[]) => T): T {
+  const items = model.inNamespace(namespace);
+  let byNamespace = cache.get(model.untracked);
+  if (!byNamespace) cache.set(model.untracked, (byNamespace = new Map()));
+  let index = byNamespace.get(namespace);
+  if (index === undefined) byNamespace.set(namespace, (index = build(items)));
+  return index;
 }
 
 /** The policy's target, as the index reads it. */
@@ -318,34 +340,31 @@ export function serverAuthorizations(model: LinkerdModel, server: LinkerdItem): 
 
 export const ALL_DEFAULTS = new Set(['all-unauthenticated', 'all-authenticated', 'cluster-unauthenticated', 'cluster-authenticated', 'deny', 'audit']);
 
-const policyIndexCache = new WeakMap<LinkerdModel, Map<string, LinkerdItem[]>>();
+const policyIndexCache = new WeakMap<LinkerdModel, Map<string, Map<string, LinkerdItem[]>>>();
 
-/** AuthorizationPolicies by what they target: `server/<ns>/<name>`, `namespace/<ns>/<name>`,
- * `route/<ns>/<group>/<kind>/<name>` (route kind and name in lower case, as compared). */
+/** A namespace's AuthorizationPolicies by what they target: `server/<ns>/<name>`,
+ * `namespace/<ns>/<name>`, `route/<ns>/<group>/<kind>/<name>` (route kind and name in lower
+ * case, as compared). Policies target within their own namespace. */
 function policiesTargeting(model: LinkerdModel, namespace: string, key: string): LinkerdItem[] {
-  // The index covers every namespace; the answer reads one (policies target within their own).
-  model.inNamespace(namespace);
-  let index = policyIndexCache.get(model.untracked);
-  if (!index) {
-    index = new Map();
+  const index = namespaceIndex(policyIndexCache, model, namespace, (items) => {
+    const byTarget = new Map<string, LinkerdItem[]>();
     const seen = new Set<string>();
-    for (const item of model.untracked.items) {
+    for (const item of items) {
       if (item.kind !== 'AuthorizationPolicy' || !item.name) continue;
-      const id = `${item.namespace}/${item.name}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
+      if (seen.has(item.name)) continue;
+      seen.add(item.name);
       const target = policyTarget(item);
       let k: string | undefined;
       if (target?.type === 'server') k = `server/${item.namespace}/${target.name}`;
       else if (target?.type === 'namespace') k = `namespace/${item.namespace}/${target.name}`;
       else if (target?.type === 'route') k = `route/${item.namespace}/${target.group}/${target.kind.toLowerCase()}/${target.name.toLowerCase()}`;
       if (!k) continue;
-      const list = index.get(k) ?? [];
+      const list = byTarget.get(k) ?? [];
       list.push(item);
-      index.set(k, list);
+      byTarget.set(k, list);
     }
-    policyIndexCache.set(model.untracked, index);
-  }
+    return byTarget;
+  });
   return index.get(key) ?? [];
 }
 
