@@ -403,13 +403,13 @@ export class TrafficInsight {
       return [];
     }
     const refs = this.state.refs.get(path);
-    const items = outline.items;
     const out: Finding[] = [];
     const before = this.state.unusedKept.get(path);
     const kept = new Map<string, Finding>();
-    items.forEach((item, i) => {
+    // No span is read here: the items as kept, not moved to their place.
+    outline.local.forEach((item, i) => {
       if (!this.state.meshes.has(item.mesh)) return;
-      if (outline.withRules.has(item) || refs?.any(outline.keys[i]!.from, outline.keys[i]!.to)) return;
+      if (outline.hasRules[i] || refs?.any(outline.keys[i]!.from, outline.keys[i]!.to)) return;
       if (item.kind === 'policy' && !decidesCalls(item.label)) return;
       const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
       const { start, end } = item.head;

@@ -29,11 +29,15 @@ function firstLine(file: SourceFile, span: Span): Range {
 /** A file's outline, with each item's span as position keys (see `PositionIndex`). */
 export interface FileOutline {
   file: SourceFile;
-  items: OutlineItem[];
+  /** The items, in the order written (built when first asked for: only hovers and lenses need their spans). */
+  readonly items: OutlineItem[];
+  /** The same items with their spans measured from their resource's start (kept from outline
+   * to outline): all but the span as in `items`. */
+  local: OutlineItem[];
   keys: { from: number; to: number }[];
   policyLabels: Set<string>;
-  /** Policy items with a rule item inside (their rules get the unused-rule hints, not they). */
-  withRules: Set<OutlineItem>;
+  /** Per item: a policy with a rule item inside (its rules get the unused-rule hints, not it). */
+  hasRules: boolean[];
 }
 
 /** One resource's outline as kept in the compiled forms: spans from the resource's start, and the
@@ -48,9 +52,13 @@ interface ResourceOutline {
 
 /** Policies and rules of one file, in the order written, with position keys. A resource whose
  * text and place (line, character) are as in the last outline keeps its items, moved to its
- * offset (the same objects while the offset is the same too). */
+ * offset when asked for (the same objects while the offset is the same too). */
 export function outlineWithKeys(file: SourceFile, resources: readonly Resource[], forms: CompiledForms): FileOutline {
-  const outline: FileOutline = { file, items: [], keys: [], policyLabels: new Set(), withRules: new Set() };
+  const placedForms: { form: ResourceOutline; base: number }[] = [];
+  const local: OutlineItem[] = [];
+  const keys: { from: number; to: number }[] = [];
+  const policyLabels = new Set<string>();
+  const hasRules: boolean[] = [];
   for (const resource of resources) {
     const base = resource.node.span.start;
     const form = forms.get(file, resource, 'outline', (): ResourceOutline => {
@@ -61,16 +69,29 @@ export function outlineWithKeys(file: SourceFile, resources: readonly Resource[]
         hasRules: items.some((item) => item.kind === 'rule'),
       };
     });
-    let placed = form.placed;
-    if (placed?.base !== base) form.placed = placed = { base, items: form.relative.map((item) => moved(item, base)) };
+    placedForms.push({ form, base });
     // The policy comes first, then its rules, which lie inside it.
-    const policy = placed.items[0]!;
-    for (const item of placed.items) outline.items.push(item);
-    for (const key of form.keys) outline.keys.push(key);
-    outline.policyLabels.add(policy.label);
-    if (form.hasRules) outline.withRules.add(policy);
+    form.relative.forEach((item, i) => {
+      local.push(item);
+      hasRules.push(i === 0 && form.hasRules);
+    });
+    for (const key of form.keys) keys.push(key);
+    policyLabels.add(form.relative[0]!.label);
   }
-  return outline;
+  let items: OutlineItem[] | undefined;
+  return {
+    file, local, keys, policyLabels, hasRules,
+    get items() {
+      if (items) return items;
+      items = [];
+      for (const { form, base } of placedForms) {
+        let placed = form.placed;
+        if (placed?.base !== base) form.placed = placed = { base, items: form.relative.map((item) => moved(item, base)) };
+        for (const item of placed.items) items.push(item);
+      }
+      return items;
+    },
+  };
 }
 
 /** The item with its span moved by `by`, written out field by field (a spread of every resource's items on each edit cost more). */
