@@ -4,7 +4,7 @@ import { readHcl } from '../../server/src/engine/source/hclReader';
 import { readJson } from '../../server/src/engine/source/jsonReader';
 import { DEFAULT_READ_LIMITS } from '../../server/src/engine/source/sourceFile';
 import { getEntry, locate, toValue } from '../../server/src/engine/source/tree';
-import { readYaml, YamlDocumentCache } from '../../server/src/engine/source/yamlReader';
+import { readYaml, splitAfterEdit, splitDocuments, YamlDocumentCache, type Chunk } from '../../server/src/engine/source/yamlReader';
 
 describe('YAML reader', () => {
   it('reads every document of a multi-document file with exact spans', () => {
@@ -142,5 +142,66 @@ describe('YAML document cache', () => {
     assert.ok(cache.get(chunk('a')), 'a was used recently');
     assert.equal(cache.get(chunk('b')), undefined, 'b was the least recently used');
     assert.ok(cache.get(chunk('u')), 'the last one set is there');
+  });
+});
+
+describe('YAML split after an edit', () => {
+  /** A small deterministic generator (mulberry32), so that a failure replays. */
+  function random(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const pieces = ['---\n', '---', '--- ', '----\n', ' ---\n', '-', '\n', 'a: 1\n', 'kind: Server\n', '# c\n', '%YAML 1.2\n', '...\n', 'x: "---"\n', '\r\n', '---\r\n'];
+  const documentText = (next: () => number): string => {
+    let text = '';
+    const count = Math.floor(next() * 12);
+    for (let i = 0; i < count; i++) text += `${next() < 0.8 ? '---\n' : ''}kind: K${i}\nmetadata:\n  name: n${i}\n`;
+    return text;
+  };
+  const plain = (chunks: Chunk[]) => chunks.map(({ text, offset }) => ({ text, offset }));
+
+  it('splits an edited text as splitting it whole would, over random edits of every kind', () => {
+    const next = random(20261129);
+    for (let file = 0; file < 300; file++) {
+      let text = documentText(next);
+      let last = { text, chunks: splitDocuments(text) };
+      for (let edit = 0; edit < 20; edit++) {
+        const at = Math.floor(next() * (text.length + 1));
+        const removed = next() < 0.5 ? Math.floor(next() * Math.min(12, text.length - at + 1)) : 0;
+        const inserted = next() < 0.7 ? pieces[Math.floor(next() * pieces.length)]! : '';
+        text = text.slice(0, at) + inserted + text.slice(at + removed);
+        const chunks = splitAfterEdit(last, text);
+        assert.deepEqual(plain(chunks), plain(splitDocuments(text)), `file ${file}, edit ${edit}: ${JSON.stringify(text)}`);
+        last = { text, chunks };
+      }
+    }
+  });
+
+  it('takes over the documents before and after the edited one', () => {
+    const text = ['a: 1\n', ...Array.from({ length: 6 }, (_, i) => `---\nkind: K${i}\n`)].join('');
+    const last = { text, chunks: splitDocuments(text) };
+    const edited = text.replace('kind: K3', 'kind: K33');
+    const chunks = splitAfterEdit(last, edited);
+    assert.deepEqual(plain(chunks), plain(splitDocuments(edited)));
+    // The documents well before the edit are the same objects; those after it keep their text.
+    assert.equal(chunks[0], last.chunks[0]);
+    assert.equal(chunks[1], last.chunks[1]);
+    assert.equal(chunks[6]!.text, last.chunks[6]!.text);
+    assert.equal(chunks[6]!.offset, last.chunks[6]!.offset + 1);
+  });
+
+  it('reads the same documents through the cache, edit after edit, as without it', () => {
+    const cache = new YamlDocumentCache();
+    let text = Array.from({ length: 8 }, (_, i) => `---\nkind: K${i}\nmetadata:\n  name: n${i}\n`).join('');
+    for (const [from, to] of [['name: n2', 'name: n22'], ['kind: K5\n', 'kind: K5\n---\nkind: New\n'], ['---\nkind: K1', 'kind: K1'], ['n22', 'n2']] as const) {
+      text = text.replace(from, to);
+      const cached = readYaml('/w/p.yaml', text, undefined, cache);
+      const fresh = readYaml('/w/p.yaml', text);
+      assert.deepEqual(JSON.parse(JSON.stringify(cached.documents)), JSON.parse(JSON.stringify(fresh.documents)));
+    }
   });
 });

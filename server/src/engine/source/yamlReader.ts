@@ -39,8 +39,21 @@ export class YamlDocumentCache {
   private readonly entries = new Map<string, CacheEntry & { used: number }>();
   private size = 0;
   private clock = 0;
+  /** The last split of each file read lately, most recent last: the next text of the file is
+   * split from it (`splitAfterEdit`). */
+  private readonly splits = new Map<string, { text: string; chunks: Chunk[] }>();
 
   constructor(private readonly maxChars = 64 * 1024 * 1024) {}
+
+  /** The file's text in documents: from its last split when there is one. */
+  split(path: string, text: string): Chunk[] {
+    const last = this.splits.get(path);
+    const chunks = last ? splitAfterEdit(last, text) : splitDocuments(text);
+    this.splits.delete(path);
+    this.splits.set(path, { text, chunks });
+    if (this.splits.size > KEPT_SPLITS) this.splits.delete(this.splits.keys().next().value!);
+    return chunks;
+  }
 
   // Least recently used goes first, by a use stamp: an edit looks up every chunk of its file,
   // and moving each hit to the end of the map cost two more hash operations per chunk.
@@ -67,7 +80,7 @@ export class YamlDocumentCache {
 export function readYaml(path: string, text: string, limits: ReadLimits = DEFAULT_READ_LIMITS, cache?: YamlDocumentCache): SourceFile {
   const tooLarge = tooLargeFile(path, 'yaml', text, limits);
   if (tooLarge) return tooLarge;
-  const chunks = splitDocuments(text);
+  const chunks = cache ? cache.split(path, text) : splitDocuments(text);
   for (const chunk of chunks) {
     let entry = cache?.get(chunk.text);
     if (!entry) {
@@ -119,26 +132,83 @@ function joinLineStarts(chunks: Chunk[]): number[] {
   return starts;
 }
 
-/** Splits at `---` lines; a file with directives (`%YAML`) is parsed whole, as they bind to the
- * document that follows. */
 /** A document's text in its file, and its cached parse once looked up. */
-interface Chunk {
+export interface Chunk {
   text: string;
   offset: number;
   entry?: CacheEntry;
 }
 
-function splitDocuments(text: string): Chunk[] {
+/** Files whose last split is kept (those being edited, in practice). */
+const KEPT_SPLITS = 64;
+
+/** A line `---` (alone, or followed by a space or a line break) starts a document. */
+const MARKER = /^---(?=[ \t\r\n]|$)/gm;
+const MARKER_HERE = /^---(?=[ \t\r\n]|$)/my;
+
+/** Splits at `---` lines; a file with directives (`%YAML`) is parsed whole, as they bind to the
+ * document that follows. */
+export function splitDocuments(text: string): Chunk[] {
   if (/^%/m.test(text)) return [{ text, offset: 0 }];
+  const chunks = splitBetween(text, 0, text.length);
+  return chunks.length ? chunks : [{ text: '', offset: 0 }];
+}
+
+/** The chunks of `text` from `from` (a document start, or 0) to `to` (a document start, or the end). */
+function splitBetween(text: string, from: number, to: number): Chunk[] {
   const chunks: Chunk[] = [];
-  const marker = /^---(?=[ \t\r\n]|$)/gm;
-  let start = 0;
-  for (let m = marker.exec(text); m; m = marker.exec(text)) {
+  let start = from;
+  MARKER.lastIndex = from;
+  for (let m = MARKER.exec(text); m && m.index < to; m = MARKER.exec(text)) {
     if (m.index > start) chunks.push({ text: text.slice(start, m.index), offset: start });
     start = m.index;
   }
-  chunks.push({ text: text.slice(start), offset: start });
-  return chunks.filter((c, i) => i === 0 || c.text.length > 0);
+  if (to > start) chunks.push({ text: text.slice(start, to), offset: start });
+  return chunks;
+}
+
+/** Whether `text` holds the chunk's text at `offset` (a slice compared whole: V8 compares flat
+ * strings as memory, far faster than `startsWith` does). */
+function sameTextAt(text: string, chunk: Chunk, offset: number): boolean {
+  return offset >= 0 && text.slice(offset, offset + chunk.text.length) === chunk.text;
+}
+
+function markerAt(text: string, offset: number): boolean {
+  MARKER_HERE.lastIndex = offset;
+  return MARKER_HERE.test(text);
+}
+
+/**
+ * `splitDocuments(text)` for a new text of a file whose last split is known: the documents before
+ * and after the edited part are taken over (compared in place, without hashing or slicing them),
+ * and only the part between them is split again. An edit costs a comparison of the file with
+ * its last text, not a search through it.
+ */
+export function splitAfterEdit(last: { text: string; chunks: Chunk[] }, text: string): Chunk[] {
+  const old = last.chunks;
+  // One chunk: the file has directives (or a single document): nothing to take over.
+  if (old.length < 2) return splitDocuments(text);
+  // Documents the same at the same place from the start. The last of them may run on into the
+  // edit, and whether a document ends depends on the text after it: it is split again.
+  let same = 0;
+  while (same < old.length && sameTextAt(text, old[same]!, old[same]!.offset)) same++;
+  let head = Math.max(0, same - 1);
+  if (head < old.length && head > 0 && !markerAt(text, old[head]!.offset)) head = 0;
+  const from = head < old.length ? old[head]!.offset : text.length;
+  // Documents the same at the same place from the end, moved by the edit's length.
+  const delta = text.length - last.text.length;
+  let tail = old.length;
+  while (tail > head + 1 && old[tail - 1]!.offset + delta >= from && sameTextAt(text, old[tail - 1]!, old[tail - 1]!.offset + delta)) tail--;
+  // The first of them starts a document only if a line `---` still starts there.
+  if (tail < old.length && !markerAt(text, old[tail]!.offset + delta)) tail++;
+  const to = tail < old.length ? old[tail]!.offset + delta : text.length;
+  // The text taken over had no directive (a file with one is a single chunk); one written in
+  // the edited part makes the file a single chunk again.
+  if (/^%/m.test(text.slice(from, to))) return splitDocuments(text);
+  const chunks = old.slice(0, head);
+  for (const chunk of splitBetween(text, from, to)) chunks.push(chunk);
+  for (let i = tail; i < old.length; i++) chunks.push({ text: old[i]!.text, offset: old[i]!.offset + delta });
+  return chunks.length ? chunks : [{ text: '', offset: 0 }];
 }
 
 function parseChunk(text: string, limits: ReadLimits): ParsedChunk {
