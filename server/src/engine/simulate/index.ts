@@ -346,9 +346,12 @@ export interface Resimulation extends SimulationResult {
  */
 export function resimulate(previous: SimulationResult, simulation: Simulation, affects: (record: AccessRecord) => boolean, destinations?: DestinationGroups, inPlace = false): Resimulation {
   const totals = { ...previous.totals };
-  const policies = new Map<string, PolicyTally>();
-  for (const p of previous.policies) policies.set(policyKey(p.ref), p);
-  const shared = new Set(previous.policies);
+  // The previous result's index of its tallies, taken over when the previous result is read no more.
+  const previousIndex = tallyIndex(previous.policies);
+  const policies = inPlace ? previousIndex : new Map(previousIndex);
+  if (inPlace) tallyIndexes.delete(previous.policies);
+  const before = new Map<string, PolicyTally | undefined>();
+  const copies = new Set<PolicyTally>();
   const touched = new Set<string>();
   /** The tally of the policy deciding `decision`, made ours to change (a copy of the shared one). */
   const own = (decision: Decision): void => {
@@ -356,8 +359,11 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     const key = policyKey(decision.policy);
     touched.add(key);
     const policy = policies.get(key);
-    if (!policy || !shared.has(policy)) return;
-    policies.set(key, { ...policy, rules: new Map([...policy.rules].map(([label, rule]) => [label, { ...rule }])) });
+    if (!before.has(key)) before.set(key, policy);
+    if (!policy || copies.has(policy)) return;
+    const copy = { ...policy, rules: new Map([...policy.rules].map(([label, rule]) => [label, { ...rule }])) };
+    copies.add(copy);
+    policies.set(key, copy);
   };
   const outcomes = inPlace ? previous.outcomes : previous.outcomes.slice();
   let redo: number[] = [];
@@ -397,13 +403,30 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     tally(totals, policies, outcome, 1);
   }
   // Untouched tallies keep their order (a subsequence of a list in source order); the touched ones are merged in.
-  const kept = previous.policies.filter((p) => policies.get(policyKey(p.ref)) === p);
+  const replacedTallies = new Set<PolicyTally>();
+  for (const old of before.values()) if (old) replacedTallies.add(old);
+  const kept = replacedTallies.size ? previous.policies.filter((p) => !replacedTallies.has(p)) : previous.policies.slice();
   const changed = new Map<string, PolicyTally>();
   for (const key of touched) {
     const policy = policies.get(key);
     if (policy) changed.set(key, policy);
   }
-  return { outcomes, totals, policies: mergeBySource(kept, inSourceOrder(changed)), redecided: redo, replaced };
+  const list = mergeBySource(kept, inSourceOrder(changed));
+  tallyIndexes.set(list, policies);
+  return { outcomes, totals, policies: list, redecided: redo, replaced };
+}
+
+/** Per list of tallies (a result's `policies`), its tallies by `policyKey`: a re-simulation takes it over. */
+const tallyIndexes = new WeakMap<readonly PolicyTally[], Map<string, PolicyTally>>();
+
+function tallyIndex(list: readonly PolicyTally[]): Map<string, PolicyTally> {
+  let index = tallyIndexes.get(list);
+  if (!index) {
+    index = new Map();
+    for (const p of list) index.set(policyKey(p.ref), p);
+    tallyIndexes.set(list, index);
+  }
+  return index;
 }
 
 /**
@@ -489,8 +512,13 @@ export function sameTally(a: ShapeOutcome, b: ShapeOutcome): boolean {
   return a.shape === b.shape && a.change === b.change && a.decision.verdict === b.decision.verdict && sameDeciders(a.decision, b.decision);
 }
 
+const policyKeys = new WeakMap<SourceRef, string>();
+
+/** A policy's file and label; refs of kept compiled forms are the same objects from edit to edit. */
 function policyKey(ref: SourceRef): string {
-  return `${ref.file}\u0000${ref.label}`;
+  let key = policyKeys.get(ref);
+  if (key === undefined) policyKeys.set(ref, (key = `${ref.file}\u0000${ref.label}`));
+  return key;
 }
 
 /** Adds (sign 1) or takes back (sign -1) one outcome's calls. */
