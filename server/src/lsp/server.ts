@@ -99,14 +99,19 @@ export function startServer(connection: Connection, options: ServerOptions = {})
    * case (their lint findings are new).
    */
   function refreshTraffic(alsoSend: readonly string[] = []): void {
+    let simulated = false;
     try {
-      simulateAndCompare(alsoSend);
+      simulated = simulateAndCompare(alsoSend);
     } finally {
       for (const uri of alsoSend) send(uri);
     }
+    // After the diagnostics: the client asks for lenses when told, and they are not what an edit waits for.
+    if (canRefreshLenses) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    if (simulated) void connection.sendNotification(SIMULATED_NOTIFICATION, {});
   }
 
-  function simulateAndCompare(alsoSend: readonly string[]): void {
+  /** Re-simulates and publishes what changed; true when the insight is new. */
+  function simulateAndCompare(alsoSend: readonly string[]): boolean {
     if (traffic.shapes !== redactedFor) {
       redactedFor = traffic.shapes;
       redaction.observe(traffic.shapes.map((shape): AccessRecord => shape.record));
@@ -129,9 +134,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       trafficFindings = next;
       for (const uri of uris) if (!alsoSend.includes(uri) && !sameFindings(previous.get(uri), next.get(uri))) send(uri);
     }
-    if (canRefreshLenses) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
-    if (insight && insight !== lastInsight) void connection.sendNotification(SIMULATED_NOTIFICATION, {});
+    const simulated = insight !== undefined && insight !== lastInsight;
     lastInsight = insight;
+    return simulated;
   }
 
   function isTrafficFile(path: string): boolean {
