@@ -1,7 +1,7 @@
 import type { AccessRecord } from '../accessRecord';
 import type { LinePeek, ParsedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { addressIp, addressPort, hashKeyParts, httpProtocol, isGrpcUserAgent, normalizeTime, parsePort, parseStatus } from './common';
+import { addressIp, addressPort, hashKeyParts, httpProtocol, isGrpcUserAgent, isKeyMarker, normalizeTime, parsePort, parseStatus } from './common';
 import { DENIAL_JWT, DENIAL_NONE, denialOf, isRbacDenial, type DenialKind } from './denial';
 import {
   consulPrincipal,
@@ -407,16 +407,27 @@ export function peekEnvoyRecord(
   const path = v[F.PATH];
   const host = v[F.AUTHORITY];
   if (method === undefined && path === undefined && host === undefined) return undefined;
-  const c = classify(v, meshOption);
-  for (let k = 0; k < parts.length; k++) parts[k] = seen[k] === 1 ? v[k] ?? NO_VALUE : '';
+  for (let k = 0; k < parts.length; k++) {
+    if (seen[k] !== 1) parts[k] = '';
+    else {
+      const value = v[k];
+      if (value === undefined) parts[k] = NO_VALUE;
+      else if (isKeyMarker(value)) return undefined;
+      else parts[k] = value;
+    }
+  }
   parts[F.START_TIME] = prefix;
   parts[F.REQUEST_ID] = '';
   const remote = v[F.DOWNSTREAM_REMOTE_ADDRESS];
   if (remote !== undefined) parts[F.DOWNSTREAM_REMOTE_ADDRESS] = addressIp(remote) ?? NO_IP;
   const direct = v[F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS];
   if (direct !== undefined) parts[F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS] = addressIp(direct) ?? NO_IP;
+  // (a value with a key separator in it: the full way)
+  const hash = hashKeyParts(parts);
+  if (hash < 0) return undefined;
+  const c = classify(v, meshOption);
   return {
-    parts, hash: hashKeyParts(parts),
+    parts, hash,
     time: normalizeTime(v[F.START_TIME]),
     side: c.side,
     mesh: c.mesh,

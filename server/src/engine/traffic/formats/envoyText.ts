@@ -1,6 +1,6 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { SKIP, hasKeySeparator, isBlank, newKeyPrefix } from './common';
+import { SKIP, isBlank, newKeyPrefix } from './common';
 import { ENVOY_HOP_PARTS, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
 
 /**
@@ -232,7 +232,6 @@ export class EnvoyTextReader implements LineReader {
   }
 
   peek(line: string): LinePeek | undefined {
-    if (hasKeySeparator(line)) return undefined;
     const index = this.matching(line);
     if (index < 0) return undefined;
     this.peeked = index;
