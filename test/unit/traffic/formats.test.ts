@@ -55,11 +55,14 @@ function assertPeekAgrees(reader: LineReader, line: string, expected: LineResult
   // the record of a new key is built from what the peek found
   assert.ok(reader.readPeeked, 'a reader with peek has readPeeked');
   const key = peeked.parts.join('\u0001');
+  const partsCopy = peeked.parts.slice();
   const { time, requestId, method, host, path } = peeked;
   assert.deepEqual(reader.readPeeked(), expected);
   // a line waiting in the join window is rebuilt from its key, time and request id alone
   if (reader.readParts) {
     assert.deepEqual(reader.readParts(key, time, requestId), expected);
+    // or from a copy of its parts (a line whose key was new, until the end of its batch)
+    assert.deepEqual(reader.readParts(partsCopy, time, requestId), expected);
     const parts = key.split('\u0001');
     const [m, h, p] = reader.hopParts!.map((i) => (parts[i] === '' || parts[i] === '\u0000' ? undefined : parts[i]));
     assert.deepEqual([m, h, p], [method, host, path], 'hopParts point at the method, host and path');

@@ -443,14 +443,15 @@ function keyIp(part: string): string | undefined {
 
 /**
  * What `buildEnvoyRecord` gives for a line, rebuilt from the line's key (`LinePeek.parts` joined
- * with U+0001, as peekEnvoyRecord filled them), its time and its request id: the record of a line
- * that waited in the join window without its text (LineReader.readParts). `v` and `seen` are
- * scratch arrays of at least the key's length. The key holds every slot `buildEnvoyRecord` reads
- * but the time and the request id, with the downstream addresses cut to their IP (all it reads
- * of them); a part is '' for a slot the line did not have, NO_VALUE for an empty one.
+ * with U+0001, or a copy of that array, as peekEnvoyRecord filled them), its time and its request
+ * id: the record of a line that waited in the join window without its text (LineReader.readParts).
+ * `v` and `seen` are scratch arrays of at least the key's length. The key holds every slot
+ * `buildEnvoyRecord` reads but the time and the request id, with the downstream addresses cut to
+ * their IP (all it reads of them); a part is '' for a slot the line did not have, NO_VALUE for an
+ * empty one.
  */
 export function envoyRecordFromKey(
-  key: string,
+  key: string | readonly string[],
   time: string | undefined,
   requestId: string | undefined,
   meshOption: Mesh | undefined,
@@ -458,21 +459,30 @@ export function envoyRecordFromKey(
   v: (string | undefined)[],
   seen: Uint8Array,
 ): ParsedLine {
-  let at = key.indexOf('\u0001') + 1; // after the reader's prefix (the time's slot)
   v[F.START_TIME] = undefined;
   seen[F.START_TIME] = 1;
   let slot = 1;
-  for (; at > 0; slot++) {
-    const end = key.indexOf('\u0001', at);
-    const stop = end < 0 ? key.length : end;
-    if (stop === at) {
-      v[slot] = undefined;
-      seen[slot] = 0;
-    } else {
-      seen[slot] = 1;
-      v[slot] = stop === at + 1 && key.charCodeAt(at) === 0 /* NO_VALUE */ ? undefined : key.slice(at, stop);
+  if (typeof key !== 'string') {
+    // (part 0 is the reader's prefix, in the time's slot)
+    for (; slot < key.length; slot++) {
+      const part = key[slot]!;
+      seen[slot] = part.length === 0 ? 0 : 1;
+      v[slot] = part.length === 0 || part === NO_VALUE ? undefined : part;
     }
-    at = end + 1;
+  } else {
+    let at = key.indexOf('\u0001') + 1; // after the reader's prefix
+    for (; at > 0; slot++) {
+      const end = key.indexOf('\u0001', at);
+      const stop = end < 0 ? key.length : end;
+      if (stop === at) {
+        v[slot] = undefined;
+        seen[slot] = 0;
+      } else {
+        seen[slot] = 1;
+        v[slot] = stop === at + 1 && key.charCodeAt(at) === 0 /* NO_VALUE */ ? undefined : key.slice(at, stop);
+      }
+      at = end + 1;
+    }
   }
   for (; slot < v.length; slot++) {
     v[slot] = undefined;

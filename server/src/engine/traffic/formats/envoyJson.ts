@@ -83,7 +83,7 @@ export class EnvoyJsonReader implements LineReader {
     this.partSeen = new Uint8Array(this.keyParts.length);
   }
 
-  readParts(key: string, time: string | undefined, requestId: string | undefined): ParsedLine {
+  readParts(key: string | readonly string[], time: string | undefined, requestId: string | undefined): ParsedLine {
     return envoyRecordFromKey(key, time, requestId, this.mesh, this.headerNames, this.partValues, this.partSeen);
   }
 

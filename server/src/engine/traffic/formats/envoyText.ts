@@ -223,10 +223,13 @@ export class EnvoyTextReader implements LineReader {
     this.partSeen = new Uint8Array(this.values.length);
   }
 
-  readParts(key: string, time: string | undefined, requestId: string | undefined): ParsedLine {
+  readParts(key: string | readonly string[], time: string | undefined, requestId: string | undefined): ParsedLine {
     // the key starts with the prefix of its format
     let index = 0;
-    while (index < this.formats.length - 1 && !(key.startsWith(this.keyPrefixes[index]!) && key.charCodeAt(this.keyPrefixes[index]!.length) === 1)) index++;
+    const isFormat = typeof key === 'string'
+      ? (prefix: string) => key.startsWith(prefix) && key.charCodeAt(prefix.length) === 1
+      : (prefix: string) => key[0] === prefix;
+    while (index < this.formats.length - 1 && !isFormat(this.keyPrefixes[index]!)) index++;
     const headerNames = this.formats[index]!.headerNames;
     return envoyRecordFromKey(key, time, requestId, this.mesh, headerNames.length > 0 ? headerNames : undefined, this.partValues, this.partSeen);
   }

@@ -25,6 +25,9 @@ export interface Item {
   legDone?: boolean;
   /** Set when the line waits compacted: the hash of its hop, whose method, host and path are then read from `k`. */
   hop?: number | undefined;
+  /** A peeked line whose key was seen for the first time: a copy of its key's parts (slices of
+   * the line), instead of `k`, until it is folded or compacted (Folder.compactLoose). */
+  parts?: string[] | undefined;
 }
 
 export interface FolderOptions {
@@ -131,12 +134,16 @@ function materialize(item: Item): ParsedLine {
   if (item.p === undefined) {
     const reader = item.reader!;
     const k = item.k;
-    const result = k !== undefined && reader.readParts !== undefined ? reader.readParts(k.text, item.q!.time, item.q!.requestId) : reader.read(item.text!);
-    item.p = result.kind === 'record' ? result : { kind: 'record', record: {}, side: item.q!.side };
+    const q = item.q!;
+    const result = reader.readParts === undefined ? reader.read(item.text!)
+      : k !== undefined ? reader.readParts(k.text, q.time, q.requestId)
+      : item.parts !== undefined ? reader.readParts(item.parts, q.time, q.requestId) : reader.read(item.text!);
+    item.p = result.kind === 'record' ? result : { kind: 'record', record: {}, side: q.side };
     item.q = undefined;
     item.text = undefined;
     item.reader = undefined;
     item.hop = undefined;
+    item.parts = undefined;
   }
   return item.p;
 }
@@ -177,6 +184,8 @@ export class Folder {
   private sinceEviction = 0;
   /** The line keys of peeked lines, each with the shape and resolution the full way gave its calls. */
   readonly lineKeys = new LineKeys();
+  /** Lines that wait with a copy of their key's parts (Item.parts), to compact at the end of their batch. */
+  private readonly loose: Item[] = [];
 
   constructor(private readonly resolver: Resolver, private readonly options: FolderOptions) {
     this.table = new ShapeTable(options.maxSamples, options.keyHeaders ? new Set(options.keyHeaders.map((h) => h.toLowerCase())) : undefined, options.timeBucketMs);
@@ -247,13 +256,37 @@ export class Folder {
       entry.next = current.next;
       current.next = entry;
     } else this.pending.set(kept, entry);
-    compact(item, kept);
+    if (item.parts !== undefined) {
+      // (compacted at the end of the batch, if it still waits then: most lines wait for the next line only)
+      item.q!.requestId = kept;
+      this.loose.push(item);
+    } else compact(item, kept);
     this.pendingCount++;
     this.maybeEvict();
   }
 
+  /**
+   * The end of a batch of lines: the lines that still wait with their key's parts (slices of the
+   * batch's text) get their key as one string of their own (a detached key), so that no line in
+   * the window keeps its chunk of input alive (see `compact`).
+   */
+  compactLoose(): void {
+    const loose = this.loose;
+    for (let i = 0; i < loose.length; i++) {
+      const item = loose[i]!;
+      // (undefined: folded since)
+      if (item.parts === undefined) continue;
+      const q = item.q!;
+      item.k = this.lineKeys.detached(item.parts, q.hash);
+      item.parts = undefined;
+      compact(item, q.requestId!);
+    }
+    loose.length = 0;
+  }
+
   /** End of input: every line still waiting is resolved alone (or handed back, in worker mode). */
   flush(): void {
+    this.loose.length = 0;
     for (const head of this.pending.values()) {
       for (let e: Pending | undefined = head; e; e = e.next) if (!e.done) this.alone(e.item, false);
     }
