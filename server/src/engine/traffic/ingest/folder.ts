@@ -30,6 +30,15 @@ export interface Item {
   parts?: string[] | undefined;
 }
 
+/**
+ * An item with every field present, in one order: the folder reads items of every kind (read,
+ * peeked, waiting) at the same places, which then see one object shape, and setting a field
+ * later (`hop`, `legDone`) changes no shape.
+ */
+export function newItem(p: ParsedLine | undefined, q: LinePeek | undefined, k: LineKey | undefined, parts: string[] | undefined, text: string | undefined, reader: LineReader | undefined, t: number, file: number, line: number): Item {
+  return { p, q, k, parts, text, reader, t, file, line, legDone: undefined, hop: undefined };
+}
+
 export interface FolderOptions {
   joinWindowMs: number;
   maxPending: number;
@@ -100,7 +109,7 @@ function joinKey(p: ParsedLine): string | undefined {
  * call on x-request-id within a time/size-bounded window, resolves who called whom and folds the
  * calls into shapes. Memory: the shapes plus at most `maxPending` waiting lines.
  */
-const EMPTY_ITEM: Item = { p: { kind: 'record', record: {}, side: 'outbound' }, t: NaN, file: -1, line: 0 };
+const EMPTY_ITEM: Item = newItem({ kind: 'record', record: {}, side: 'outbound' }, undefined, undefined, undefined, undefined, undefined, NaN, -1, 0);
 
 /** The method, host and path of an item's request (undefined: the line has no request). */
 function hopOf(item: Item): { method?: string | undefined; host?: string | undefined; path?: string | undefined } | undefined {
@@ -203,7 +212,7 @@ export class Folder {
       const leg = this.resolver.gatewayLeg(p);
       if (leg) {
         this.join.gatewayLegs++;
-        this.emit({ p: leg, t, file: item.file, line: item.line });
+        this.emit(newItem(leg, undefined, undefined, undefined, undefined, undefined, t, item.file, item.line));
       }
     }
     const key = q ? peekJoinKey(q) : side === 'unknown' || p!.record.mesh === 'linkerd' ? undefined : joinKey(p!);
@@ -248,7 +257,8 @@ export class Folder {
       this.remove(key, pending);
       if (!pending.done) this.alone(pending.item, false);
     }
-    const entry: Pending = { item, t, side: side as Pending['side'], done: false, tcp, next: undefined };
+    // (every field present from the start: one object shape, also once the pair is joined)
+    const entry: Pending = { item, t, side: side as Pending['side'], done: false, caller: undefined, clientKey: undefined, hop: undefined, tcp, next: undefined };
     const current = this.pending.get(key);
     // a key cut out of a line would keep the line's chunk of input alive
     const kept = copyString(key);

@@ -1,5 +1,5 @@
 import type { LineReader, ParsedLine } from '../readerTypes';
-import { peekJoinKey, type Folder, type Item } from './folder';
+import { newItem, peekJoinKey, type Folder, type Item } from './folder';
 import type { LineKeys } from './lineKeys';
 import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
 import { TimeParser } from './time';
@@ -154,7 +154,7 @@ class Cursor {
       if (window && (t < window.since! || t >= window.until!)) { this.skip('outside the time window'); continue; }
       stats.parsed++;
       if (peeked === undefined) {
-        items.push({ p: result, t, file: id, line: this.lineNo });
+        items.push(newItem(result, undefined, undefined, undefined, undefined, undefined, t, id, this.lineNo));
         continue;
       }
       // the key is interned now (the peek's parts are the reader's scratch array); a new key's
@@ -166,9 +166,9 @@ class Cursor {
       // before that (the other side of a call is logged right after it).
       const k = keys.intern(peeked);
       const rebuilt = reader.readParts !== undefined;
-      if (keys.fresh && reader.readPeeked !== undefined && !(rebuilt && peekJoinKey(peeked) !== undefined)) items.push({ p: reader.readPeeked(), q: peeked, k, t, file: id, line: this.lineNo });
-      else if (rebuilt) items.push({ p: undefined, q: peeked, k, parts: k === undefined ? peeked.parts.slice() : undefined, reader, t, file: id, line: this.lineNo });
-      else items.push({ p: undefined, q: peeked, k, text: line, reader, t, file: id, line: this.lineNo });
+      if (keys.fresh && reader.readPeeked !== undefined && !(rebuilt && peekJoinKey(peeked) !== undefined)) items.push(newItem(reader.readPeeked(), peeked, k, undefined, undefined, undefined, t, id, this.lineNo));
+      else if (rebuilt) items.push(newItem(undefined, peeked, k, k === undefined ? peeked.parts.slice() : undefined, undefined, reader, t, id, this.lineNo));
+      else items.push(newItem(undefined, peeked, k, undefined, line, reader, t, id, this.lineNo));
     }
   }
 }

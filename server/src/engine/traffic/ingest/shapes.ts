@@ -288,11 +288,13 @@ export class ShapeTable {
       const record = this.detach(call.record);
       // (count sets the first and last time from the call; a literal with a spread of the
       // optional field would be built by V8's slow generic path, for every new shape)
+      // (every field present from the start: one object shape, which adding the times and the
+      // other optional fields later would change, shape after shape)
       shape = {
-        record, hash, count: 0, firstMs: call.t, lastMs: call.t,
-        samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+        record, hash, count: 0, firstMs: call.t, firstTime: undefined, firstSub: undefined, lastMs: call.t, lastTime: undefined, lastSub: undefined,
+        samples: [], sourceBy: {}, destinationBy: {}, unresolvedSource: undefined, unresolvedDestination: undefined, joined: 0,
+        identityGap: call.identityGap || undefined, callsByTime: undefined,
       };
-      if (call.identityGap) shape.identityGap = call.identityGap;
       this.insert(shape, hash);
     }
     const raw = call.record.count;
