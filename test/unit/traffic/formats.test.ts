@@ -55,11 +55,14 @@ function assertPeekAgrees(reader: LineReader, line: string, expected: LineResult
   // the record of a new key is built from what the peek found
   assert.ok(reader.readPeeked, 'a reader with peek has readPeeked');
   const key = peeked.parts.join('\u0001');
+  const partsCopy = peeked.parts.slice();
   const { time, requestId, method, host, path } = peeked;
   assert.deepEqual(reader.readPeeked(), expected);
   // a line waiting in the join window is rebuilt from its key, time and request id alone
   if (reader.readParts) {
     assert.deepEqual(reader.readParts(key, time, requestId), expected);
+    // or from a copy of its parts (a line whose key was new, until the end of its batch)
+    assert.deepEqual(reader.readParts(partsCopy, time, requestId), expected);
     const parts = key.split('\u0001');
     const [m, h, p] = reader.hopParts!.map((i) => (parts[i] === '' || parts[i] === '\u0000' ? undefined : parts[i]));
     assert.deepEqual([m, h, p], [method, host, path], 'hopParts point at the method, host and path');
@@ -984,6 +987,28 @@ describe('line keys (the fast path of ingestion)', () => {
     assert.equal(createReader('envoy-json').peek!(json({ method: null, path: null, protocol: null, authority: null })), undefined);
     assert.equal(createReader('envoy-json').peek!(json({ kubernetes: { pod_name: 'httpbin-1', namespace_name: 'foo' } })), undefined);
     assert.equal(createReader('envoy-text').peek!('not a log line'), undefined);
+  });
+
+  it('takes the full way for a raw separator in a value of the key, and agrees with read when one is elsewhere', () => {
+    // (raw characters: JSON.stringify would escape them, and an escape already takes the full way)
+    const raw = (line: string, from: string, to: string) => { assert.ok(line.includes(from)); return line.replace(from, to); };
+    const jsonLine = json({});
+    assert.equal(createReader('envoy-json').peek!(raw(jsonLine, '"/status/200"', '"/a\u0001b"')), undefined, 'inside a longer value');
+    assert.equal(createReader('envoy-json').peek!(raw(jsonLine, '"GET"', '"\u0000"')), undefined, 'a value that looks like an absent one');
+    assert.equal(createReader('envoy-text').peek!(raw(TEXT, 'httpbin.foo:8000', '\u0002')), undefined, 'a value that looks like no IP');
+    assert.equal(createReader('envoy-text').peek!(raw(TEXT, 'curl/8.5.0', 'curl/\u00038.5.0')), undefined);
+    const linkerd = LINKERD_APACHE[0]!.line;
+    assert.equal(createReader('linkerd-apache').peek!(raw(linkerd, '"DELETE ', '"\u0001 ')), undefined);
+    // in the request id or the time (not in the key), the line keeps its key and reads the same
+    for (const [format, line] of [
+      ['envoy-text', raw(TEXT, '5f0c2a9e-1b7d', '5f0c2a9e-\u00011b7d')],
+      ['envoy-json', raw(jsonLine, '"request_id":"a1"', '"request_id":"a\u00011"')],
+    ] as const) {
+      const peeked = createReader(format).peek!(line);
+      assert.ok(peeked, format);
+      assertPeekAgrees(createReader(format), line, createReader(format).read(line));
+    }
+    assert.equal(key('envoy-text', raw(TEXT, '5f0c2a9e-1b7d', '5f0c2a9e-\u00011b7d')), key('envoy-text', TEXT));
   });
 });
 

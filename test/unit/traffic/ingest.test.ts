@@ -13,7 +13,10 @@ import { ingestTraffic, type IngestOptions, type TrafficModel } from '../../../s
 import { collectTrafficFiles, compileGlob } from '../../../server/src/engine/traffic/ingest/files';
 import { parsePrincipal, principalFor, workloadNameFromPod } from '../../../server/src/engine/traffic/ingest/identity';
 import { readLineBatches } from '../../../server/src/engine/traffic/ingest/lineSource';
-import { serviceFromSni } from '../../../server/src/engine/traffic/ingest/resolve';
+import { Folder } from '../../../server/src/engine/traffic/ingest/folder';
+import { foldTasks } from '../../../server/src/engine/traffic/ingest/pipeline';
+import { InventoryIndex } from '../../../server/src/engine/inventory/inventoryIndex';
+import { Resolver, serviceFromSni } from '../../../server/src/engine/traffic/ingest/resolve';
 import { mix } from '../../../server/src/engine/traffic/hash';
 import { sameShape, shapeKey, sortShapes } from '../../../server/src/engine/traffic/ingest/shapes';
 import { TimeParser } from '../../../server/src/engine/traffic/ingest/time';
@@ -657,6 +660,33 @@ describe('ingest with the format readers', () => {
     const fast = await foldedAsInFull(file(lines, 'hops.log'));
     // pairs: the 180 calls whose server side asked for the same hop (i % 5 = 0, i % 10 = 9)
     assert.equal(fast.stats.joinedPairs, 180);
+  });
+
+  it('folds the same when every batch is a line or two (waiting lines compacted at each batch end)', async () => {
+    const { client, server } = envoyJsonCalls(400, 7);
+    const lines: string[] = [];
+    // new keys (their lines wait with a copy of their parts), pairs in both orders, other hops,
+    // and server sides that come several lines after their client side
+    client.forEach((c, i) => {
+      const s = server[i]!;
+      if (i % 4 === 0) lines.push(s, c);
+      else if (i % 4 === 1) lines.push(c, s.replace('"method":"GET"', '"method":"PUT"'));
+      else if (i % 4 === 2) lines.push(c);
+      else lines.push(c, s);
+      if (i % 4 === 3 && i >= 3) lines.push(server[i - 1]!);
+    });
+    const path = file(lines, 'batches.log');
+    const reader = () => createReader(detectFormat(lines.slice(0, 20), 'batches.log')!);
+    const fold = async (chunkBytes: number | undefined) => {
+      const folder = new Folder(new Resolver({ index: InventoryIndex.of(inventory), trustDomain: 'cluster.local', defaultMesh: 'istio' }), { joinWindowMs: 60_000, maxPending: 100_000, maxSamples: 3 });
+      await foldTasks([{ task: { id: 0, path, gzip: false }, reader: reader() }], folder, chunkBytes === undefined ? {} : { chunkBytes });
+      return { shapes: folder.table.finish([path]), join: folder.join };
+    };
+    const whole = await fold(undefined);
+    const small = await fold(300);
+    assert.ok(whole.join.joinedPairs > 200 && whole.join.unmatched > 100, JSON.stringify(whole.join));
+    assert.deepEqual(small.join, whole.join);
+    assert.deepEqual(small.shapes, whole.shapes);
   });
 
   it('joins the two sides of calls logged in two files, also across worker slices', async () => {

@@ -48,7 +48,7 @@ describe('line keys (ingest/lineKeys.ts)', () => {
   it('gives a detached key for a line that waits with its key alone: same text, never found, no memo', () => {
     const keys = new LineKeys();
     const parts = ['r1', 'GET', '/a'];
-    const detached = keys.detached(peek(parts));
+    const detached = keys.detached(parts, hashKeyParts(parts));
     assert.equal(detached.text, 'r1\u0001GET\u0001/a');
     assert.equal(detached.kept, false);
     assert.equal(memoKey(detached), undefined, 'its memo is not used');

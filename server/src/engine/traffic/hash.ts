@@ -9,11 +9,16 @@ export function mix(x: number, value: string | number | undefined | null): numbe
   x = Math.imul(x ^ n, 16777619);
   if (n <= 128) {
     for (let i = 0; i < n; i++) x = Math.imul(x ^ value.charCodeAt(i), 16777619);
-  } else {
-    for (let i = 0; i < 48; i++) x = Math.imul(x ^ value.charCodeAt(i), 16777619);
-    const mid = (n >> 1) - 16;
-    for (let i = mid; i < mid + 32; i++) x = Math.imul(x ^ value.charCodeAt(i), 16777619);
-    for (let i = n - 48; i < n; i++) x = Math.imul(x ^ value.charCodeAt(i), 16777619);
-  }
+  } else x = mixLongTail(x, value);
+  return x;
+}
+
+/** The characters `mix` takes from a value over 128 characters (after its length). */
+export function mixLongTail(x: number, value: string): number {
+  const n = value.length;
+  for (let i = 0; i < 48; i++) x = Math.imul(x ^ value.charCodeAt(i), 16777619);
+  const mid = (n >> 1) - 16;
+  for (let i = mid; i < mid + 32; i++) x = Math.imul(x ^ value.charCodeAt(i), 16777619);
+  for (let i = n - 48; i < n; i++) x = Math.imul(x ^ value.charCodeAt(i), 16777619);
   return x;
 }

@@ -66,11 +66,12 @@ export interface LineReader {
    */
   readPeeked?(): ParsedLine;
   /**
-   * What `read` gives for a peeked line, rebuilt from its key (LinePeek.parts joined with U+0001),
-   * its time and its request id (as its peek gave them), without the line's text: a line waiting
-   * in the x-request-id join window keeps only those (ingest/folder.ts). Optional.
+   * What `read` gives for a peeked line, rebuilt from its key (LinePeek.parts joined with U+0001,
+   * or a copy of the parts array), its time and its request id (as its peek gave them), without
+   * the line's text: a line waiting in the x-request-id join window keeps only those
+   * (ingest/folder.ts). Optional.
    */
-  readParts?(key: string, time: string | undefined, requestId: string | undefined): ParsedLine;
+  readParts?(key: string | readonly string[], time: string | undefined, requestId: string | undefined): ParsedLine;
   /** With readParts: the indexes of the request's method, host and path among the key's parts. */
   readonly hopParts?: readonly [method: number, host: number, path: number];
 }

@@ -1,5 +1,5 @@
 import type { SkippedLine } from '../readerTypes';
-import { mix } from '../hash';
+import { mixLongTail } from '../hash';
 
 /**
  * Helpers shared by the log-format readers: the stable skip results, address and time parsing.
@@ -27,19 +27,42 @@ export function skipWith(reason: string): SkippedLine {
   return { kind: 'skip', reason };
 }
 
-/** Characters that ingestion's line keys use as separators (LineReader.peek): a line with one
- * of them goes the full way. */
-const KEY_SEPARATORS = /[\u0000-\u0003]/;
-
-export function hasKeySeparator(line: string): boolean {
-  return KEY_SEPARATORS.test(line);
+/**
+ * Whether a value from a line is one character below U+0004. Line keys use those characters as
+ * separators and as a reader's own one-character parts (an absent value, no IP), so a reader
+ * sends a line with such a value the full way; longer values with one are caught by
+ * hashKeyParts.
+ */
+export function isKeyMarker(value: string | undefined): boolean {
+  return value !== undefined && value.length === 1 && value.charCodeAt(0) < 4;
 }
 
-/** The hash of a line key's parts (LineKey.hash): `mix` over the parts, as a small integer (30
- * bits, so a Map keyed by it does not box its keys). */
+/**
+ * The hash of a line key's parts (LineKey.hash): `mix` over the parts, as a small integer (30
+ * bits, so a Map keyed by it does not box its keys). -1 when a part of two characters or more
+ * holds a character below U+0004 (a key separator): the line then goes the full way. Checking the
+ * parts as they are hashed costs less than a scan of the whole line, and the other fields of the
+ * line never enter its key.
+ */
 export function hashKeyParts(parts: readonly string[]): number {
   let x = 0x811c9dc5;
-  for (let p = 0; p < parts.length; p++) x = mix(x, parts[p]!);
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
+    const n = part.length;
+    x = Math.imul(x ^ n, 16777619);
+    if (n === 1) x = Math.imul(x ^ part.charCodeAt(0), 16777619);
+    else if (n <= 128) {
+      for (let i = 0; i < n; i++) {
+        const c = part.charCodeAt(i);
+        if (c < 4) return -1;
+        x = Math.imul(x ^ c, 16777619);
+      }
+    } else {
+      // (as `mix` does for a long value: its length, both ends and a middle sample)
+      for (let i = 0; i < n; i++) if (part.charCodeAt(i) < 4) return -1;
+      x = mixLongTail(x, part);
+    }
+  }
   return x & 0x3fffffff;
 }
 

@@ -1,7 +1,7 @@
 import type { AccessRecord } from '../accessRecord';
 import type { LinePeek, ParsedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { addressIp, addressPort, hashKeyParts, httpProtocol, isGrpcUserAgent, normalizeTime, parsePort, parseStatus } from './common';
+import { addressIp, addressPort, hashKeyParts, httpProtocol, isGrpcUserAgent, isKeyMarker, normalizeTime, parsePort, parseStatus } from './common';
 import { DENIAL_JWT, DENIAL_NONE, denialOf, isRbacDenial, type DenialKind } from './denial';
 import {
   consulPrincipal,
@@ -407,16 +407,27 @@ export function peekEnvoyRecord(
   const path = v[F.PATH];
   const host = v[F.AUTHORITY];
   if (method === undefined && path === undefined && host === undefined) return undefined;
-  const c = classify(v, meshOption);
-  for (let k = 0; k < parts.length; k++) parts[k] = seen[k] === 1 ? v[k] ?? NO_VALUE : '';
+  for (let k = 0; k < parts.length; k++) {
+    if (seen[k] !== 1) parts[k] = '';
+    else {
+      const value = v[k];
+      if (value === undefined) parts[k] = NO_VALUE;
+      else if (isKeyMarker(value)) return undefined;
+      else parts[k] = value;
+    }
+  }
   parts[F.START_TIME] = prefix;
   parts[F.REQUEST_ID] = '';
   const remote = v[F.DOWNSTREAM_REMOTE_ADDRESS];
   if (remote !== undefined) parts[F.DOWNSTREAM_REMOTE_ADDRESS] = addressIp(remote) ?? NO_IP;
   const direct = v[F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS];
   if (direct !== undefined) parts[F.DOWNSTREAM_DIRECT_REMOTE_ADDRESS] = addressIp(direct) ?? NO_IP;
+  // (a value with a key separator in it: the full way)
+  const hash = hashKeyParts(parts);
+  if (hash < 0) return undefined;
+  const c = classify(v, meshOption);
   return {
-    parts, hash: hashKeyParts(parts),
+    parts, hash,
     time: normalizeTime(v[F.START_TIME]),
     side: c.side,
     mesh: c.mesh,
@@ -432,14 +443,15 @@ function keyIp(part: string): string | undefined {
 
 /**
  * What `buildEnvoyRecord` gives for a line, rebuilt from the line's key (`LinePeek.parts` joined
- * with U+0001, as peekEnvoyRecord filled them), its time and its request id: the record of a line
- * that waited in the join window without its text (LineReader.readParts). `v` and `seen` are
- * scratch arrays of at least the key's length. The key holds every slot `buildEnvoyRecord` reads
- * but the time and the request id, with the downstream addresses cut to their IP (all it reads
- * of them); a part is '' for a slot the line did not have, NO_VALUE for an empty one.
+ * with U+0001, or a copy of that array, as peekEnvoyRecord filled them), its time and its request
+ * id: the record of a line that waited in the join window without its text (LineReader.readParts).
+ * `v` and `seen` are scratch arrays of at least the key's length. The key holds every slot
+ * `buildEnvoyRecord` reads but the time and the request id, with the downstream addresses cut to
+ * their IP (all it reads of them); a part is '' for a slot the line did not have, NO_VALUE for an
+ * empty one.
  */
 export function envoyRecordFromKey(
-  key: string,
+  key: string | readonly string[],
   time: string | undefined,
   requestId: string | undefined,
   meshOption: Mesh | undefined,
@@ -447,21 +459,30 @@ export function envoyRecordFromKey(
   v: (string | undefined)[],
   seen: Uint8Array,
 ): ParsedLine {
-  let at = key.indexOf('\u0001') + 1; // after the reader's prefix (the time's slot)
   v[F.START_TIME] = undefined;
   seen[F.START_TIME] = 1;
   let slot = 1;
-  for (; at > 0; slot++) {
-    const end = key.indexOf('\u0001', at);
-    const stop = end < 0 ? key.length : end;
-    if (stop === at) {
-      v[slot] = undefined;
-      seen[slot] = 0;
-    } else {
-      seen[slot] = 1;
-      v[slot] = stop === at + 1 && key.charCodeAt(at) === 0 /* NO_VALUE */ ? undefined : key.slice(at, stop);
+  if (typeof key !== 'string') {
+    // (part 0 is the reader's prefix, in the time's slot)
+    for (; slot < key.length; slot++) {
+      const part = key[slot]!;
+      seen[slot] = part.length === 0 ? 0 : 1;
+      v[slot] = part.length === 0 || part === NO_VALUE ? undefined : part;
     }
-    at = end + 1;
+  } else {
+    let at = key.indexOf('\u0001') + 1; // after the reader's prefix
+    for (; at > 0; slot++) {
+      const end = key.indexOf('\u0001', at);
+      const stop = end < 0 ? key.length : end;
+      if (stop === at) {
+        v[slot] = undefined;
+        seen[slot] = 0;
+      } else {
+        seen[slot] = 1;
+        v[slot] = stop === at + 1 && key.charCodeAt(at) === 0 /* NO_VALUE */ ? undefined : key.slice(at, stop);
+      }
+      at = end + 1;
+    }
   }
   for (; slot < v.length; slot++) {
     v[slot] = undefined;

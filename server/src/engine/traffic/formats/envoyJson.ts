@@ -1,6 +1,6 @@
 import type { LinePeek, LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { SKIP, hasKeySeparator, isBlank, newKeyPrefix } from './common';
+import { SKIP, isBlank, newKeyPrefix } from './common';
 import { DEFAULT_JSON_KEYS, ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
 import { EnvoyFormatError } from './envoyText';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
@@ -83,13 +83,13 @@ export class EnvoyJsonReader implements LineReader {
     this.partSeen = new Uint8Array(this.keyParts.length);
   }
 
-  readParts(key: string, time: string | undefined, requestId: string | undefined): ParsedLine {
+  readParts(key: string | readonly string[], time: string | undefined, requestId: string | undefined): ParsedLine {
     return envoyRecordFromKey(key, time, requestId, this.mesh, this.headerNames, this.partValues, this.partSeen);
   }
 
   peek(line: string): LinePeek | undefined {
     // escaped strings are decoded by the full read
-    if (line.indexOf('\\') >= 0 || hasKeySeparator(line)) return undefined;
+    if (line.indexOf('\\') >= 0) return undefined;
     const scanner = this.scanner;
     if (scanner.scan(line) !== SCAN_OK || scanner.seen[F.KUBERNETES] === 1 || scanner.matched < this.minimumKeys) return undefined;
     return peekEnvoyRecord(scanner.values, scanner.seen, this.mesh, this.keyParts, this.keyPrefix);

@@ -1,6 +1,6 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { SKIP, hasKeySeparator, isBlank, newKeyPrefix } from './common';
+import { SKIP, isBlank, newKeyPrefix } from './common';
 import { ENVOY_HOP_PARTS, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
 
 /**
@@ -223,16 +223,18 @@ export class EnvoyTextReader implements LineReader {
     this.partSeen = new Uint8Array(this.values.length);
   }
 
-  readParts(key: string, time: string | undefined, requestId: string | undefined): ParsedLine {
+  readParts(key: string | readonly string[], time: string | undefined, requestId: string | undefined): ParsedLine {
     // the key starts with the prefix of its format
     let index = 0;
-    while (index < this.formats.length - 1 && !(key.startsWith(this.keyPrefixes[index]!) && key.charCodeAt(this.keyPrefixes[index]!.length) === 1)) index++;
+    const isFormat = typeof key === 'string'
+      ? (prefix: string) => key.startsWith(prefix) && key.charCodeAt(prefix.length) === 1
+      : (prefix: string) => key[0] === prefix;
+    while (index < this.formats.length - 1 && !isFormat(this.keyPrefixes[index]!)) index++;
     const headerNames = this.formats[index]!.headerNames;
     return envoyRecordFromKey(key, time, requestId, this.mesh, headerNames.length > 0 ? headerNames : undefined, this.partValues, this.partSeen);
   }
 
   peek(line: string): LinePeek | undefined {
-    if (hasKeySeparator(line)) return undefined;
     const index = this.matching(line);
     if (index < 0) return undefined;
     this.peeked = index;

@@ -1,5 +1,5 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine } from '../readerTypes';
-import { SKIP, hasKeySeparator, isBlank, newKeyPrefix, parseStatus, present } from './common';
+import { SKIP, isBlank, newKeyPrefix, parseStatus, present } from './common';
 import { buildLinkerdRecord, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 
 /**
@@ -25,7 +25,6 @@ export class LinkerdApacheReader implements LineReader {
   }
 
   peek(line: string): LinePeek | undefined {
-    if (hasKeySeparator(line)) return undefined;
     const fields = this.fields(line);
     if (fields === undefined) return undefined;
     this.peeked = fields;

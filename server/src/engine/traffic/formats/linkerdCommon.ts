@@ -1,6 +1,6 @@
 import type { AccessRecord } from '../accessRecord';
 import type { LinePeek, ParsedLine } from '../readerTypes';
-import { addressIp, hashKeyParts, httpProtocol, isGrpcUserAgent, normalizeTime } from './common';
+import { addressIp, hashKeyParts, httpProtocol, isGrpcUserAgent, isKeyMarker, normalizeTime } from './common';
 import { LINKERD_DENIAL_DETAIL } from './denial';
 import { fillLinkerdParts } from './identity';
 
@@ -60,7 +60,9 @@ export const LINKERD_KEY_PARTS = 9;
  * id, with the client address cut to its IP (the record keeps no more of it). `parts` is the
  * reader's scratch array of LINKERD_KEY_PARTS entries.
  */
-export function peekLinkerdRecord(f: LinkerdFields, prefix: string, parts: string[]): LinePeek {
+export function peekLinkerdRecord(f: LinkerdFields, prefix: string, parts: string[]): LinePeek | undefined {
+  // (values with a key separator go the full way: see hashKeyParts)
+  if (isKeyMarker(f.clientId) || isKeyMarker(f.method) || isKeyMarker(f.uri) || isKeyMarker(f.version) || isKeyMarker(f.host) || isKeyMarker(f.userAgent)) return undefined;
   parts[0] = prefix;
   parts[1] = f.clientAddr === undefined ? '\u0000' : addressIp(f.clientAddr) ?? '\u0002';
   parts[2] = f.clientId ?? '\u0000';
@@ -70,7 +72,9 @@ export function peekLinkerdRecord(f: LinkerdFields, prefix: string, parts: strin
   parts[6] = f.status === undefined ? '\u0000' : String(f.status);
   parts[7] = f.host ?? '\u0000';
   parts[8] = f.userAgent ?? '\u0000';
-  return { parts, hash: hashKeyParts(parts), time: normalizeTime(f.timestamp), side: 'inbound', mesh: 'linkerd', requestId: f.traceId, method: f.method, host: f.host, path: f.uri };
+  const hash = hashKeyParts(parts);
+  if (hash < 0) return undefined;
+  return { parts, hash, time: normalizeTime(f.timestamp), side: 'inbound', mesh: 'linkerd', requestId: f.traceId, method: f.method, host: f.host, path: f.uri };
 }
 
 export function buildLinkerdRecord(f: LinkerdFields): ParsedLine {

@@ -1,5 +1,5 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine } from '../readerTypes';
-import { SKIP, hasKeySeparator, isBlank, newKeyPrefix, parseStatus } from './common';
+import { SKIP, isBlank, newKeyPrefix, parseStatus } from './common';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
 import { buildLinkerdRecord, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 import { metadataFromKubernetes } from './shipper';
@@ -55,7 +55,7 @@ export class LinkerdJsonReader implements LineReader {
 
   peek(line: string): LinePeek | undefined {
     // escaped strings are decoded by the full read
-    if (line.indexOf('\\') >= 0 || hasKeySeparator(line)) return undefined;
+    if (line.indexOf('\\') >= 0) return undefined;
     const s = this.scanner;
     if (s.scan(line) !== SCAN_OK || s.seen[K.kubernetes] === 1 || this.skipReason() !== undefined) return undefined;
     const fields = this.fields();

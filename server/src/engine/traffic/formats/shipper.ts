@@ -290,7 +290,7 @@ export class ShipperAwareReader implements LineReader {
     }
   }
 
-  readonly readParts?: (key: string, time: string | undefined, requestId: string | undefined) => ParsedLine;
+  readonly readParts?: (key: string | readonly string[], time: string | undefined, requestId: string | undefined) => ParsedLine;
   readonly hopParts?: readonly [method: number, host: number, path: number] | undefined;
 
   /** The base format's fast path, for a line that is not wrapped (see LineReader.peek). */

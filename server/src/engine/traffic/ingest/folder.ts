@@ -25,6 +25,18 @@ export interface Item {
   legDone?: boolean;
   /** Set when the line waits compacted: the hash of its hop, whose method, host and path are then read from `k`. */
   hop?: number | undefined;
+  /** A peeked line whose key was seen for the first time: a copy of its key's parts (slices of
+   * the line), instead of `k`, until it is folded or compacted (Folder.compactLoose). */
+  parts?: string[] | undefined;
+}
+
+/**
+ * An item with every field present, in one order: the folder reads items of every kind (read,
+ * peeked, waiting) at the same places, which then see one object shape, and setting a field
+ * later (`hop`, `legDone`) changes no shape.
+ */
+export function newItem(p: ParsedLine | undefined, q: LinePeek | undefined, k: LineKey | undefined, parts: string[] | undefined, text: string | undefined, reader: LineReader | undefined, t: number, file: number, line: number): Item {
+  return { p, q, k, parts, text, reader, t, file, line, legDone: undefined, hop: undefined };
 }
 
 export interface FolderOptions {
@@ -97,7 +109,7 @@ function joinKey(p: ParsedLine): string | undefined {
  * call on x-request-id within a time/size-bounded window, resolves who called whom and folds the
  * calls into shapes. Memory: the shapes plus at most `maxPending` waiting lines.
  */
-const EMPTY_ITEM: Item = { p: { kind: 'record', record: {}, side: 'outbound' }, t: NaN, file: -1, line: 0 };
+const EMPTY_ITEM: Item = newItem({ kind: 'record', record: {}, side: 'outbound' }, undefined, undefined, undefined, undefined, undefined, NaN, -1, 0);
 
 /** The method, host and path of an item's request (undefined: the line has no request). */
 function hopOf(item: Item): { method?: string | undefined; host?: string | undefined; path?: string | undefined } | undefined {
@@ -131,12 +143,16 @@ function materialize(item: Item): ParsedLine {
   if (item.p === undefined) {
     const reader = item.reader!;
     const k = item.k;
-    const result = k !== undefined && reader.readParts !== undefined ? reader.readParts(k.text, item.q!.time, item.q!.requestId) : reader.read(item.text!);
-    item.p = result.kind === 'record' ? result : { kind: 'record', record: {}, side: item.q!.side };
+    const q = item.q!;
+    const result = reader.readParts === undefined ? reader.read(item.text!)
+      : k !== undefined ? reader.readParts(k.text, q.time, q.requestId)
+      : item.parts !== undefined ? reader.readParts(item.parts, q.time, q.requestId) : reader.read(item.text!);
+    item.p = result.kind === 'record' ? result : { kind: 'record', record: {}, side: q.side };
     item.q = undefined;
     item.text = undefined;
     item.reader = undefined;
     item.hop = undefined;
+    item.parts = undefined;
   }
   return item.p;
 }
@@ -177,6 +193,8 @@ export class Folder {
   private sinceEviction = 0;
   /** The line keys of peeked lines, each with the shape and resolution the full way gave its calls. */
   readonly lineKeys = new LineKeys();
+  /** Lines that wait with a copy of their key's parts (Item.parts), to compact at the end of their batch. */
+  private readonly loose: Item[] = [];
 
   constructor(private readonly resolver: Resolver, private readonly options: FolderOptions) {
     this.table = new ShapeTable(options.maxSamples, options.keyHeaders ? new Set(options.keyHeaders.map((h) => h.toLowerCase())) : undefined, options.timeBucketMs);
@@ -194,7 +212,7 @@ export class Folder {
       const leg = this.resolver.gatewayLeg(p);
       if (leg) {
         this.join.gatewayLegs++;
-        this.emit({ p: leg, t, file: item.file, line: item.line });
+        this.emit(newItem(leg, undefined, undefined, undefined, undefined, undefined, t, item.file, item.line));
       }
     }
     const key = q ? peekJoinKey(q) : side === 'unknown' || p!.record.mesh === 'linkerd' ? undefined : joinKey(p!);
@@ -239,7 +257,8 @@ export class Folder {
       this.remove(key, pending);
       if (!pending.done) this.alone(pending.item, false);
     }
-    const entry: Pending = { item, t, side: side as Pending['side'], done: false, tcp, next: undefined };
+    // (every field present from the start: one object shape, also once the pair is joined)
+    const entry: Pending = { item, t, side: side as Pending['side'], done: false, caller: undefined, clientKey: undefined, hop: undefined, tcp, next: undefined };
     const current = this.pending.get(key);
     // a key cut out of a line would keep the line's chunk of input alive
     const kept = copyString(key);
@@ -247,13 +266,37 @@ export class Folder {
       entry.next = current.next;
       current.next = entry;
     } else this.pending.set(kept, entry);
-    compact(item, kept);
+    if (item.parts !== undefined) {
+      // (compacted at the end of the batch, if it still waits then: most lines wait for the next line only)
+      item.q!.requestId = kept;
+      this.loose.push(item);
+    } else compact(item, kept);
     this.pendingCount++;
     this.maybeEvict();
   }
 
+  /**
+   * The end of a batch of lines: the lines that still wait with their key's parts (slices of the
+   * batch's text) get their key as one string of their own (a detached key), so that no line in
+   * the window keeps its chunk of input alive (see `compact`).
+   */
+  compactLoose(): void {
+    const loose = this.loose;
+    for (let i = 0; i < loose.length; i++) {
+      const item = loose[i]!;
+      // (undefined: folded since)
+      if (item.parts === undefined) continue;
+      const q = item.q!;
+      item.k = this.lineKeys.detached(item.parts, q.hash);
+      item.parts = undefined;
+      compact(item, q.requestId!);
+    }
+    loose.length = 0;
+  }
+
   /** End of input: every line still waiting is resolved alone (or handed back, in worker mode). */
   flush(): void {
+    this.loose.length = 0;
     for (const head of this.pending.values()) {
       for (let e: Pending | undefined = head; e; e = e.next) if (!e.done) this.alone(e.item, false);
     }

@@ -90,9 +90,9 @@ export class LineKeys {
    * for a line whose key is new but that waits in the join window, so that it waits without its
    * text and its record is rebuilt from the key (LineReader.readParts). Its memo is not used.
    */
-  detached(peek: LinePeek): LineKey {
+  detached(parts: readonly string[], hash: number): LineKey {
     return {
-      hash: peek.hash, kept: false, text: peek.parts.join('\u0001'), next: undefined,
+      hash, kept: false, text: parts.join('\u0001'), next: undefined,
       alone: undefined, aloneWithId: undefined, pairKey: undefined, pair: undefined, pairs: undefined, retries: undefined,
     };
   }

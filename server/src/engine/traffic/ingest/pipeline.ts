@@ -1,5 +1,5 @@
 import type { LineReader, ParsedLine } from '../readerTypes';
-import { peekJoinKey, type Folder, type Item } from './folder';
+import { newItem, peekJoinKey, type Folder, type Item } from './folder';
 import type { LineKeys } from './lineKeys';
 import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
 import { TimeParser } from './time';
@@ -154,18 +154,21 @@ class Cursor {
       if (window && (t < window.since! || t >= window.until!)) { this.skip('outside the time window'); continue; }
       stats.parsed++;
       if (peeked === undefined) {
-        items.push({ p: result, t, file: id, line: this.lineNo });
+        items.push(newItem(result, undefined, undefined, undefined, undefined, undefined, t, id, this.lineNo));
         continue;
       }
       // the key is interned now (the peek's parts are the reader's scratch array); a new key's
       // line is read now, from what the peek found: every call it takes part in is new. But a
       // line that will wait in the join window (Folder.add) waits with its key alone, and its
       // record is rebuilt from the key when it is folded (readParts): no record nor text waits.
+      // A key seen for the first time is not joined into a string here: the line keeps a copy of
+      // its parts until the end of its batch (Folder.compactLoose), and most lines are folded
+      // before that (the other side of a call is logged right after it).
       const k = keys.intern(peeked);
       const rebuilt = reader.readParts !== undefined;
-      if (keys.fresh && reader.readPeeked !== undefined && !(rebuilt && peekJoinKey(peeked) !== undefined)) items.push({ p: reader.readPeeked(), q: peeked, k, t, file: id, line: this.lineNo });
-      else if (rebuilt) items.push({ p: undefined, q: peeked, k: k ?? keys.detached(peeked), reader, t, file: id, line: this.lineNo });
-      else items.push({ p: undefined, q: peeked, k, text: line, reader, t, file: id, line: this.lineNo });
+      if (keys.fresh && reader.readPeeked !== undefined && !(rebuilt && peekJoinKey(peeked) !== undefined)) items.push(newItem(reader.readPeeked(), peeked, k, undefined, undefined, undefined, t, id, this.lineNo));
+      else if (rebuilt) items.push(newItem(undefined, peeked, k, k === undefined ? peeked.parts.slice() : undefined, undefined, reader, t, id, this.lineNo));
+      else items.push(newItem(undefined, peeked, k, undefined, line, reader, t, id, this.lineNo));
     }
   }
 }
@@ -187,6 +190,7 @@ export async function foldTasks(tasks: { task: ReadTask; reader: LineReader }[],
       if (active.length === 1) {
         const c = active[0]!;
         for (let i = c.pos; i < c.items.length; i++) folder.add(c.items[i]!);
+        folder.compactLoose();
         if (!(await c.fill())) active.pop();
         continue;
       }
@@ -210,7 +214,10 @@ export async function foldTasks(tasks: { task: ReadTask; reader: LineReader }[],
         pos++;
       }
       c.pos = pos;
-      if (pos >= items.length && !(await c.fill())) active.splice(best, 1);
+      if (pos >= items.length) {
+        folder.compactLoose();
+        if (!(await c.fill())) active.splice(best, 1);
+      }
     }
     folder.flush();
     return cursors.map((c) => c.stats);

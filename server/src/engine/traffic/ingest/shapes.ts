@@ -215,7 +215,6 @@ function sortDeep(value: unknown): unknown {
 
 /** A shape while lines are being folded; plain data, so workers can send it over. */
 export interface ShapeAcc {
-  key: string;
   record: AccessRecord;
   /** shapeHash of the record. */
   hash: number;
@@ -287,11 +286,14 @@ export class ShapeTable {
     const time = call.record.time;
     if (!shape) {
       const record = this.detach(call.record);
+      // (count sets the first and last time from the call; a literal with a spread of the
+      // optional field would be built by V8's slow generic path, for every new shape)
+      // (every field present from the start: one object shape, which adding the times and the
+      // other optional fields later would change, shape after shape)
       shape = {
-        // (count sets the first and last time from the call)
-        key: shapeKey(record, this.keyHeaders), record, hash, count: 0, firstMs: call.t, lastMs: call.t,
-        samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
-        ...(call.identityGap ? { identityGap: call.identityGap } : {}),
+        record, hash, count: 0, firstMs: call.t, firstTime: undefined, firstSub: undefined, lastMs: call.t, lastTime: undefined, lastSub: undefined,
+        samples: [], sourceBy: {}, destinationBy: {}, unresolvedSource: undefined, unresolvedDestination: undefined, joined: 0,
+        identityGap: call.identityGap || undefined, callsByTime: undefined,
       };
       this.insert(shape, hash);
     }
@@ -469,13 +471,16 @@ export class ShapeTable {
       const s = this.shapes[i]!;
       const samples: SampleLocation[] = [];
       for (let k = 0; k < s.samples.length; k += 2) samples.push({ file: files[s.samples[k]!] ?? '?', line: s.samples[k + 1]! });
-      if (samples.length > 1) samples.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+      if (samples.length > 1) sortSamples(samples);
       const firstTime = shapeTime(s.firstTime, s.firstMs, s.firstSub);
       const lastTime = shapeTime(s.lastTime, s.lastMs, s.lastSub);
       const record = s.record;
+      // (the key is built here, not when the shape is made: kept from then on, every key would
+      // be copied by the young generation's collections, and promoted, while the input is read)
+      const key = shapeKey(record, this.keyHeaders);
       record.count = s.count;
       if (firstTime !== undefined) record.time = firstTime;
-      const shape: TrafficShape = { key: s.key, record, count: s.count, samples, sourceBy: s.sourceBy, destinationBy: s.destinationBy, joined: s.joined };
+      const shape: TrafficShape = { key, record, count: s.count, samples, sourceBy: s.sourceBy, destinationBy: s.destinationBy, joined: s.joined };
       if (firstTime !== undefined) shape.firstTime = firstTime;
       if (lastTime !== undefined) shape.lastTime = lastTime;
       if (s.unresolvedSource) shape.unresolvedSource = s.unresolvedSource;
@@ -551,6 +556,29 @@ export function sortShapes<T extends { count: number; key: string }>(shapes: T[]
     }
   }
   return shapes;
+}
+
+/** Sample locations by file, then line. Insertion sort for the few a shape keeps: the builtin
+ * sort allocates its work arrays for every call, once per shape. */
+function sortSamples(samples: SampleLocation[]): void {
+  const n = samples.length;
+  if (n > 16) {
+    samples.sort(compareSamples);
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const item = samples[i]!;
+    let j = i - 1;
+    while (j >= 0 && compareSamples(samples[j]!, item) > 0) {
+      samples[j + 1] = samples[j]!;
+      j--;
+    }
+    samples[j + 1] = item;
+  }
+}
+
+function compareSamples(a: SampleLocation, b: SampleLocation): number {
+  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line;
 }
 
 function compareKeys(a: string, b: string): number {
