@@ -8,8 +8,7 @@ type Collect = (options: { type: 'minor' }) => void;
  * waits. An edit allocates about 10 MB with 1M log lines loaded, most of it dead once the
  * answer is out; left alone, the next edit's allocation triggers the collection in the middle of
  * that edit, while its own working set is alive and must be copied (12–40 ms here). Collected
- * while idle, only what the answer keeps is copied, and the next edit starts with an empty young
- * generation. The
+ * while idle, only what the answer keeps is copied, and the next edit starts with room. The
  * collection is the same one V8 would make, earlier; nothing is collected while a change waits.
  */
 export class IdleCollector {
@@ -27,13 +26,7 @@ export class IdleCollector {
     this.scheduled = true;
     void written.finally(() => setTimeout(() => {
       this.scheduled = false;
-      if (this.busy()) return;
-      // The first collection leaves what the answer keeps in the young generation, where it
-      // would take room from the next edit (and tip it over V8's trigger for a collection in the
-      // middle of that edit); the second moves it to the old generation, which it would reach
-      // at the next collection anyway.
-      this.collect!({ type: 'minor' });
-      this.collect!({ type: 'minor' });
+      if (!this.busy()) this.collect!({ type: 'minor' });
     }, READ_MS));
   }
 }
