@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-type Collect = (options: { type: 'minor' }) => void;
+type Collect = (options: { type: 'minor' | 'major'; execution?: 'async' }) => void;
 
 /**
  * Empties the young generation of the heap once the server has answered an edit and nothing
@@ -28,6 +28,19 @@ export class IdleCollector {
       this.scheduled = false;
       if (!this.busy()) this.collect!({ type: 'minor' });
     }, READ_MS));
+  }
+
+  /**
+   * The traffic was read and simulated: what reading it left behind (hundreds of MB with 1M
+   * lines) lies in the old generation, and the collection that frees it would otherwise start
+   * during the first edits. Started now, once the results are out and nothing waits, it marks
+   * concurrently (V8's asynchronous major collection), while the user reads them.
+   */
+  loaded(): void {
+    if (!this.collect) return;
+    setTimeout(() => {
+      if (!this.busy()) this.collect!({ type: 'major', execution: 'async' });
+    }, READ_MS);
   }
 }
 

@@ -76,7 +76,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const redaction = new EditorRedaction();
   redaction.guardLog(connection);
   let redactedFor: unknown;
-  const traffic = new TrafficService(connection, workspace, () => workspaceFolders, () => refreshTraffic(), options.workerEntry);
+  const traffic = new TrafficService(connection, workspace, () => workspaceFolders, () => {
+    refreshTraffic();
+    idle.loaded();
+  }, options.workerEntry);
 
   function send(uri: string): void {
     awaitingSimulation.delete(uri);

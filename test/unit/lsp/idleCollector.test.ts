@@ -45,6 +45,22 @@ describe('IdleCollector: the young generation is collected once an edit is answe
   });
 });
 
+describe('IdleCollector: after a traffic load', () => {
+  it('starts a concurrent major collection, unless a change waits', async () => {
+    const collected: unknown[] = [];
+    let busy = true;
+    const idle = new IdleCollector(() => busy, (options) => collected.push(options));
+    idle.loaded();
+    await later();
+    assert.equal(collected.length, 0, 'not while a change waits');
+    busy = false;
+    idle.loaded();
+    assert.equal(collected.length, 0, 'not at once');
+    await later();
+    assert.deepEqual(collected, [{ type: 'major', execution: 'async' }]);
+  });
+});
+
 describe('IdleCollector: not before the answer is written', () => {
   it('waits for the answer to be written', async () => {
     const collected: unknown[] = [];
