@@ -350,20 +350,20 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
   const previousIndex = tallyIndex(previous.policies);
   const policies = inPlace ? previousIndex : new Map(previousIndex);
   if (inPlace) tallyIndexes.delete(previous.policies);
-  const before = new Map<string, PolicyTally | undefined>();
-  const copies = new Set<PolicyTally>();
+  /** Keys whose tally is ours to change (a copy of the previous result's, or made here). */
   const touched = new Set<string>();
+  /** The previous result's tallies that were copied: they leave the kept list. */
+  const replacedTallies = new Set<PolicyTally>();
   /** The tally of the policy deciding `decision`, made ours to change (a copy of the shared one). */
   const own = (decision: Decision): void => {
     if (!decision.policy) return;
     const key = policyKey(decision.policy);
+    if (touched.has(key)) return;
     touched.add(key);
     const policy = policies.get(key);
-    if (!before.has(key)) before.set(key, policy);
-    if (!policy || copies.has(policy)) return;
-    const copy = { ...policy, rules: new Map([...policy.rules].map(([label, rule]) => [label, { ...rule }])) };
-    copies.add(copy);
-    policies.set(key, copy);
+    if (!policy) return;
+    replacedTallies.add(policy);
+    policies.set(key, { ...policy, rules: new Map([...policy.rules].map(([label, rule]) => [label, { ...rule }])) });
   };
   const outcomes = inPlace ? previous.outcomes : previous.outcomes.slice();
   let redo: number[] = [];
@@ -403,8 +403,6 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     tally(totals, policies, outcome, 1);
   }
   // Untouched tallies keep their order (a subsequence of a list in source order); the touched ones are merged in.
-  const replacedTallies = new Set<PolicyTally>();
-  for (const old of before.values()) if (old) replacedTallies.add(old);
   const kept = replacedTallies.size ? previous.policies.filter((p) => !replacedTallies.has(p)) : previous.policies.slice();
   const changed = new Map<string, PolicyTally>();
   for (const key of touched) {
