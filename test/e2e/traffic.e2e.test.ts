@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { CodeServerRun, prerequisitesOrSkip, withCodeServer } from './codeServer';
 import { ensureVsix, repoRoot } from './helpers';
 import { isLocal, readNetLog } from './netRecorder';
@@ -125,6 +125,15 @@ async function runCommand(page: Page, label: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
+/** True when nothing matches `locator` at any check over `ms` milliseconds. */
+async function staysAbsent(locator: Locator, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline;) {
+    if (await locator.count() > 0) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return await locator.count() === 0;
+}
+
 /** PIDs of our language server started from the extension installed in `extensionsDir`. */
 function serverProcesses(extensionsDir: string): number[] {
   const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
@@ -152,19 +161,26 @@ test('VS Code (code-server) generates least-privilege policies from the palette 
     assert.match(await generated.innerText(), /Evidence:\s[\d,]+\sobserved\sallowed\scalls/); // Monaco renders spaces as U+00A0
     await p.screenshot({ path: path.join(cs.shots, 'generate-1-palette.png') });
     // Close it (the command acts on the focused editor, which a slow workbench may not have
-    // moved to the new one yet): focus it, close, and check that it is gone.
+    // moved to the new one yet): focus it, close, and check by the tabs that no untitled editor
+    // is left, for a while (the editor's lines alone can vanish for a moment while it re-renders).
+    const untitledTabs = p.locator('.tabs-container .tab', { hasText: 'Untitled' });
     for (let attempt = 1; ; attempt++) {
-      await generated.click();
-      await runCommand(p, 'View: Revert and Close Editor');
-      const closed = await generated.waitFor({ state: 'detached', timeout: 10_000 }).then(() => true, () => false);
-      if (closed) break;
+      if (await untitledTabs.count() > 0) {
+        await generated.click();
+        await runCommand(p, 'View: Revert and Close Editor');
+      }
+      const gone = await untitledTabs.first().waitFor({ state: 'detached', timeout: 10_000 }).then(() => true, () => false);
+      if (gone && await staysAbsent(untitledTabs, 1_500)) break;
       if (attempt === 3) assert.fail('the generated policies editor did not close');
     }
 
-    // 2. the quick fix on the uncovered workload (MPA4004 on Deployment emojivoto/voting, line 96)
+    // 2. the quick fix on the uncovered workload (MPA4004 on Deployment emojivoto/voting, line 96),
+    // in the manifest's editor, focused through its tab
+    await p.locator('.tabs-container .tab', { hasText: 'emojivoto.yaml' }).first().click();
     await runCommand(p, 'Go to Line/Column...');
     await p.keyboard.type('96:1');
     await p.keyboard.press('Enter');
+    await p.locator('.statusbar-item', { hasText: 'Ln 96, Col 1' }).first().waitFor({ timeout: 30_000 });
     await p.keyboard.press('Control+.');
     const fixTitle = 'Generate a least-privilege linkerd policy for emojivoto/voting';
     await p.locator('.action-widget .monaco-list-row', { hasText: fixTitle }).first().waitFor({ timeout: 60_000 });
