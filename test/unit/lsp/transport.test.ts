@@ -42,22 +42,34 @@ test('messages written through the kept buffer arrive whole, in order, even when
   assert.deepEqual(frames(Buffer.concat(received)), messages);
 });
 
-test('the encoder gives the UTF-8 of the JSON of a message, grows for larger ones and sends the largest in a buffer of their own', async () => {
+/** The JSON text of `message` in ASCII, as the encoder writes it: each unit outside ASCII as a `\u` escape. */
+function asciiJsonOf(message: unknown): string {
+  return JSON.stringify(message).replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Checks that `bytes` are ASCII and are the JSON of `message`: the same value, and the same text once non-ASCII escapes are read. */
+function assertAsciiJsonOf(bytes: Uint8Array, message: unknown): void {
+  const text = Buffer.from(bytes).toString('latin1');
+  assert.ok(Buffer.from(bytes).every((byte) => byte < 0x80), 'every byte is ASCII');
+  assert.equal(JSON.stringify(JSON.parse(text)), JSON.stringify(message), 'the same JSON value as JSON.stringify');
+  assert.equal(text, asciiJsonOf(message));
+}
+
+test('the encoder gives the ASCII JSON of a message, grows for larger ones and sends the largest in a buffer of their own', async () => {
   const encoder = new KeptBufferJsonEncoder();
   for (const size of [1, 100_000, 50, 6_000_000]) {
     const message = notification(size, size);
-    const bytes = Buffer.from(await encoder.encode(message));
-    assert.deepEqual(bytes, Buffer.from(JSON.stringify(message), 'utf8'));
+    assertAsciiJsonOf(await encoder.encode(message), message);
   }
   const small = await encoder.encode(notification(1, 10));
   const next = await encoder.encode(notification(2, 10));
   assert.equal(small.buffer, next.buffer, 'small messages share the kept buffer');
   const huge = await encoder.encode(notification(3, 12_000_000));
   assert.notEqual(huge.buffer, next.buffer, 'a message over the limit is not kept');
-  assert.deepEqual(Buffer.from(huge), Buffer.from(JSON.stringify(notification(3, 12_000_000)), 'utf8'));
+  assertAsciiJsonOf(huge, notification(3, 12_000_000));
 });
 
-test('the text is JSON.stringify\'s, whatever the message holds', async () => {
+test('the text is JSON.stringify\'s in ASCII, whatever the message holds', async () => {
   const many = <T>(make: (i: number) => T, n = 12): T[] => Array.from({ length: n }, (_, i) => make(i));
   class Point { constructor(readonly x: number) {} }
   const messages: unknown[] = [
@@ -74,6 +86,6 @@ test('the text is JSON.stringify\'s, whatever the message holds', async () => {
   ];
   const encoder = new KeptBufferJsonEncoder();
   for (const message of messages) {
-    assert.equal(Buffer.from(await encoder.encode(message as Message)).toString('utf8'), JSON.stringify(message));
+    assertAsciiJsonOf(await encoder.encode(message as Message), message);
   }
 });

@@ -38,7 +38,6 @@ export const GENERATE_COMMAND = 'meshPolicy.generatePolicies';
 
 const DEFAULT_SEVERITY = new Map(TRAFFIC_RULES.map((r) => [r.code, r.defaultSeverity]));
 const TOP_IN_MESSAGE = 3;
-const SAMPLE_LINKS = 5;
 const HOVER_ROWS = 10;
 const NEAR_MISS_CANDIDATES = 2_000;
 
@@ -646,7 +645,7 @@ function topCalls(rows: readonly DisplayedCall[]): string {
   return top.join('; ') + (rows.length > TOP_IN_MESSAGE ? `; and ${plural(rows.length - TOP_IN_MESSAGE, 'more kind')} of call` : '');
 }
 
-/** Links to the first log lines of the busiest calls, so a click opens the log there. */
+/** Links to the first log lines of the busiest calls, one for each call the message names, so a click opens the log there. */
 function sampleLinks(rows: readonly DisplayedCall[]): RelatedLocation[] {
   const out: RelatedLocation[] = [];
   for (const { outcome: o, calls } of rows) {
@@ -654,7 +653,7 @@ function sampleLinks(rows: readonly DisplayedCall[]): RelatedLocation[] {
     if (!sample) continue;
     const line = Math.max(0, sample.line - 1);
     out.push({ file: sample.file, range: { start: { line, character: 0 }, end: { line, character: 0 } }, message: `${count(calls)}× ${describeCall(o.shape.record)} (observed ${o.shape.record.observed ?? 'unknown'})` });
-    if (out.length >= SAMPLE_LINKS) break;
+    if (out.length >= TOP_IN_MESSAGE) break;
   }
   return out;
 }
