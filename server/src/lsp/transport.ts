@@ -41,7 +41,7 @@ export class KeptBufferJsonEncoder {
   private value(value: unknown): void {
     switch (typeof value) {
       case 'string':
-        if (NEEDS_ESCAPE.test(value)) this.text(asciiJson(value)!);
+        if (NEEDS_ESCAPE.test(value)) this.escapedString(value);
         else {
           this.byte(QUOTE);
           this.text(value);
@@ -115,6 +115,31 @@ export class KeptBufferJsonEncoder {
     this.length += width;
   }
 
+  /** A string as JSON in ASCII, unit by unit: `JSON.stringify`'s escapes, and `\uXXXX` for every unit outside ASCII. */
+  private escapedString(value: string): void {
+    this.room(value.length * 6 + 2);
+    const buffer = this.buffer;
+    let at = this.length;
+    buffer[at++] = QUOTE;
+    for (let i = 0; i < value.length; i++) {
+      const unit = value.charCodeAt(i);
+      if (unit >= 0x20 && unit < 0x80 && unit !== QUOTE && unit !== BACKSLASH) {
+        buffer[at++] = unit;
+        continue;
+      }
+      buffer[at++] = BACKSLASH;
+      const short = SHORT_ESCAPES[unit];
+      if (short !== undefined) {
+        buffer[at++] = short;
+        continue;
+      }
+      buffer[at++] = LETTER_U;
+      for (let shift = 12; shift >= 0; shift -= 4) buffer[at++] = HEX_DIGITS[(unit >> shift) & 0xf]!;
+    }
+    buffer[at++] = QUOTE;
+    this.length = at;
+  }
+
   /** ASCII text (what `asciiJson` gives and the writer's own punctuation, keys and plain strings). */
   private text(text: string): void {
     this.room(text.length);
@@ -129,6 +154,11 @@ function asciiJson(value: unknown): string | undefined {
 }
 
 const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LETTER_U = 0x75;
+const HEX_DIGITS = Buffer.from('0123456789abcdef');
+/** The escape letter JSON.stringify writes after a backslash for these units (others take `\uXXXX`). */
+const SHORT_ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x08: 0x62, 0x0c: 0x66, 0x0a: 0x6e, 0x0d: 0x72, 0x09: 0x74 };
 const COMMA = 0x2c;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
