@@ -9,6 +9,7 @@ import type { RuleSetting } from '../engine/config/projectConfig';
 import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/baseline';
 import { LiveInsight, type LiveBaseline } from '../engine/insight/live';
 import type { Resource } from '../engine/resource';
+import { sameText } from '../engine/resourceValue';
 import { Engine } from '../engine/engine';
 import { AUDIT_TIME_BUCKET_MS } from '../engine/audit';
 import { trafficCompletionValues, type ObservedValues } from '../engine/observedValues';
@@ -224,13 +225,15 @@ export class TrafficService {
     return insight;
   }
 
-  /** Headers the policies test, each resource text walked once (an edit elsewhere in its file
-   * hands out a new resource object with the same text). */
+  /** Headers the policies test, each resource text walked once: a resource placed again after an
+   * edit above it is found by its parse's resource (`sameText`), a new parse of a known text by
+   * the text. */
   private testedHeaders(): string[] {
     const names = new Set<string>();
     const byText = new Map<string, string[]>();
     for (const entry of this.workspace.resources) {
-      let tested = this.headersOf.get(entry.resource);
+      const sameTextResource = sameText(entry.resource);
+      let tested = this.headersOf.get(sameTextResource);
       if (!tested) {
         const { span } = entry.resource.node;
         const source = entry.file.text.slice(span.start, span.end);
@@ -240,7 +243,7 @@ export class TrafficService {
           tested = this.headersByText.get(text) ?? headersTestedBy({ resources: [entry] });
           byText.set(text, tested);
         }
-        this.headersOf.set(entry.resource, tested);
+        this.headersOf.set(sameTextResource, tested);
       }
       for (const name of tested) names.add(name);
     }
