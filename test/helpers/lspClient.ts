@@ -84,3 +84,14 @@ export class LspTestClient {
     this.connection.dispose();
   }
 }
+
+/** Waits until the last notification in `received` satisfies `ready`, and returns it. */
+export async function waitForLast<T>(received: readonly T[], ready: (last: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const last = received[received.length - 1];
+    if (last !== undefined && ready(last)) return last;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`status never became ready: ${JSON.stringify(received.slice(-3))}`);
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { LspTestClient } from '../helpers/lspClient';
+import { LspTestClient, waitForLast } from '../helpers/lspClient';
 
 /**
  * Traffic is folded without the request headers no policy tests. When an edit makes a policy test
@@ -59,15 +59,7 @@ describe('headers tested by the policies (LSP)', () => {
   let workspace: string;
   const statuses: Status[] = [];
 
-  const waitForStatus = async (ready: (s: Status) => boolean, timeoutMs = 30_000): Promise<Status> => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const last = statuses[statuses.length - 1];
-      if (last && ready(last)) return last;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`status never became ready: ${JSON.stringify(statuses.slice(-3))}`);
-  };
+  const waitForStatus = (ready: (s: Status) => boolean, timeoutMs?: number): Promise<Status> => waitForLast(statuses, ready, timeoutMs);
   const loads = () => statuses.filter((s) => s.state === 'loading').length;
 
   before(async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { CodeLens, Diagnostic, Hover, MarkupContent } from 'vscode-languageserver-protocol';
-import { LspTestClient } from '../helpers/lspClient';
+import { LspTestClient, waitForLast } from '../helpers/lspClient';
 import { REPO_ROOT } from '../helpers/paths';
 
 /**
@@ -23,15 +23,7 @@ describe('traffic in the editor (LSP)', () => {
   let policyPath: string;
   let policyUri: string;
 
-  const waitForStatus = async (ready: (s: Status) => boolean, timeoutMs = 30_000): Promise<Status> => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const last = statuses[statuses.length - 1];
-      if (last && ready(last)) return last;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`status never became ready: ${JSON.stringify(statuses.slice(-3))}`);
-  };
+  const waitForStatus = (ready: (s: Status) => boolean, timeoutMs?: number): Promise<Status> => waitForLast(statuses, ready, timeoutMs);
 
   before(async () => {
     workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-traffic-'));
