@@ -28,6 +28,8 @@ import { registerTrafficRequests } from './trafficRequests';
 import { publish, publishesWritten } from './validation';
 import { EditQueue } from './editQueue';
 import { IdleCollector } from './idleCollector';
+import { EditRehearsal } from './editRehearsal';
+import { rehearsalText } from '../engine/rehearsal';
 import { EditorRedaction } from './redaction';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 
@@ -79,6 +81,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const traffic = new TrafficService(connection, workspace, () => workspaceFolders, () => {
     refreshTraffic();
     idle.loaded();
+    rehearsal.schedule();
   }, options.workerEntry);
 
   function send(uri: string): void {
@@ -219,7 +222,55 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
   }
 
+  /**
+   * One rehearsal of the edit path (`EditRehearsal`) on the first open document with a named
+   * resource: its changed copy is validated and simulated without publishing anything, then its
+   * own text again, as after an edit (whose findings, the same as published, are not sent again).
+   */
+  function rehearseOnce(): boolean {
+    for (const document of documents.all()) {
+      const open = openPrepared.get(document.uri);
+      if (!open || open.version !== document.version) continue;
+      const text = rehearsalText(open.prepared);
+      if (text === undefined) continue;
+      const { uri } = document;
+      const path = pathOf(uri);
+      try {
+        try {
+          const rehearsed = engine.prepare(engine.read(path, text, open.prepared.file.format));
+          workspace.update(rehearsed);
+          traffic.noteChanged(path);
+          generation++;
+          engine.lint(rehearsed, workspace);
+          traffic.insight(generation, settings.rules, true)?.findings(path);
+        } finally {
+          openPrepared.delete(uri);
+          const findings = lintDocument(document).findings;
+          if (!sameFindings(lintFindings.get(uri), findings)) {
+            lintFindings.set(uri, findings);
+            send(uri);
+          }
+          simulateAndCompare([]);
+        }
+      } catch (error) {
+        connection.console.error(`mesh-policy: the edit rehearsal on ${uri} failed: ${describe(error)}`);
+        // Whatever state it left, the document is validated again as after a change.
+        openPrepared.delete(uri);
+        edits.changed(uri);
+        return false;
+      }
+      return true;
+    }
+    return false;
+  }
+
   const idle = new IdleCollector(() => edits.busy);
+  const rehearsal = new EditRehearsal({
+    busy: () => edits.busy || traffic.loading,
+    traffic: () => (traffic.shapes.length ? traffic.shapes : undefined),
+    rehearseOnce,
+    log: (message) => connection.console.log(message),
+  });
   const edits: EditQueue = new EditQueue(validateDocuments, simulateAfterEdit, () => idle.answered(publishesWritten()));
 
   function validateLater(uri: string): void {
@@ -399,6 +450,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   // (TextDocuments reports an opened document as changed too.)
   documents.onDidChangeContent((event) => edits.changed(event.document.uri));
+  documents.onDidOpen(() => rehearsal.schedule());
   documents.onDidClose((event) => {
     openResults.delete(event.document.uri);
     openPrepared.delete(event.document.uri);

@@ -197,9 +197,10 @@ export class TrafficService {
    * changed. After an edit, each step works by difference from the last run: the re-simulation
    * re-decides only the calls the edit can reach, the baseline comparison and the insight's
    * indexes take in only the outcomes decided again, and the insight names the files whose
-   * findings may have changed (`dirtyFiles`).
+   * findings may have changed (`dirtyFiles`). `rehearsal`: the insight of a text the user did
+   * not write (`EditRehearsal`), so it changes neither the status nor what is read.
    */
-  insight(generation: number, rules: Record<string, RuleSetting>): TrafficInsight | undefined {
+  insight(generation: number, rules: Record<string, RuleSetting>, rehearsal = false): TrafficInsight | undefined {
     if (!this.model || this.model.shapes.length === 0) return undefined;
     const cached = this.insightCache;
     if (cached && cached.generation === generation && cached.modelVersion === this.modelVersion) return cached.insight;
@@ -212,6 +213,7 @@ export class TrafficService {
     this.changedFiles.clear();
     const result = insight.result;
     this.insightCache = { generation, modelVersion: this.modelVersion, insight };
+    if (rehearsal) return insight;
     this.setStatus({
       ...this.status,
       policies: this.workspace.resources.length,

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Engine } from '../../../server/src/engine/engine';
+import { rehearsalText } from '../../../server/src/engine/rehearsal';
+
+// The edit rehearsal changes one resource the way a user would: a letter added to the first
+// written name. The copy must parse to the same resources, that one renamed, and nothing else.
+
+const engine = new Engine();
+const prepare = (path: string, text: string) => engine.prepare(engine.read(path, text));
+
+const POLICY = (metadata: string) => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+${metadata}
+spec: {}
+`;
+
+const CASES: [string, string, string, string | undefined][] = [
+  ['a plain name', 'p.yaml', POLICY('metadata:\n  name: allow-nothing\n  namespace: shop'), 'allow-nothingr'],
+  ['a double-quoted name', 'p.yaml', POLICY('metadata:\n  name: "allow-nothing"  # quoted\n  namespace: shop'), 'allow-nothingr'],
+  ['a single-quoted name', 'p.yaml', POLICY("metadata:\n  name: 'allow-nothing'\n  namespace: shop"), 'allow-nothingr'],
+  ['a name in a flow mapping', 'p.yaml', POLICY('metadata: {name: p, namespace: shop}'), 'pr'],
+  ['a JSON file', 'p.json', JSON.stringify({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'j', namespace: 'shop' }, spec: {} }), 'jr'],
+  ['a name with an escape is left alone', 'p.yaml', POLICY('metadata:\n  name: "allow-\\x6eothing"\n  namespace: shop'), undefined],
+  ['no name', 'p.yaml', POLICY('metadata:\n  namespace: shop'), undefined],
+  ['not a policy', 'p.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n', undefined],
+];
+
+describe('rehearsalText', () => {
+  for (const [name, path, text, renamed] of CASES) {
+    it(name, () => {
+      const before = prepare(path, text);
+      const copy = rehearsalText(before);
+      if (renamed === undefined) {
+        assert.equal(copy, undefined);
+        return;
+      }
+      assert.ok(copy !== undefined);
+      const after = prepare(path, copy);
+      assert.deepEqual(after.file.documents.flatMap((d) => d.problems), [], 'the copy parses cleanly');
+      assert.deepEqual(after.recognition.resources.map((r) => [r.kind, r.name, r.namespace]), before.recognition.resources.map((r, i) => [r.kind, i === 0 ? renamed : r.name, r.namespace]));
+    });
+  }
+
+  it('renames the first named resource of a multi-document file, and only it', () => {
+    const text = `${POLICY('metadata:\n  namespace: shop')}---\n${POLICY('metadata:\n  name: second\n  namespace: shop')}---\n${POLICY('metadata:\n  name: third\n  namespace: shop')}`;
+    const after = prepare('p.yaml', rehearsalText(prepare('p.yaml', text))!);
+    assert.deepEqual(after.recognition.resources.map((r) => r.name), [undefined, 'secondr', 'third']);
+  });
+});
