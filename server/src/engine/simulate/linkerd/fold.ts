@@ -2,11 +2,12 @@ import type { AccessRecord } from '../../traffic/accessRecord';
 import { CALL_ID, UNDEFINED_ID } from '../../traffic/callIds';
 import { CallRows, FoldKey } from '../fold';
 import type { CallFold, FoldSlot } from '../types';
-import type { Authz } from './authz';
+import { checkAuthn, type Authz } from './authz';
 import { callPrincipal, callProto, protocolWorlds, type CallView, type Inbound, type LinkerdPolicies } from './evaluate';
 import { networkClass, NO_CLASS, readsClientIp } from './memo';
+import type { HttpMatchDef } from './model';
 import type { PodView } from './pod';
-import { fillRequestView, selectRoute, type RequestView, type RouteC, type RuleC } from './routes';
+import { fillRequestView, hostKey, lastMatchMissing, matchGrpc, matchHttp, requestHost, selectRoute, type RequestView, type RouteC, type RuleC } from './routes';
 
 /**
  * Linkerd's fold (`CompiledPolicies.fold`): the calls of one list by what `decide` reads of them.
@@ -31,6 +32,8 @@ export class LinkerdFold implements CallFold {
   /** One per compiled pod view: destinations that find the same pod share it. */
   private readonly pods = new Map<PodView, PodEntry>();
   private readonly inbound = new Map<Inbound, InboundNode>();
+  /** Per authorization list: how it classes identities and client IPs. */
+  private readonly lists = new Map<readonly Authz[], AuthzClasses>();
   /** Per protocol id: TCP, gRPC, HTTP or neither (`callProto` of the recorded protocol alone). */
   private readonly protocols = new Map<number, Proto>();
   private readonly noPod: PodEntry = { pod: undefined, only: { decision: undefined }, ports: new Map(), general: new Map() };
@@ -56,12 +59,12 @@ export class LinkerdFold implements CallFold {
       const proto = this.proto(row[CALL_ID.protocol]!, rec, methodOrPath);
       const worlds = protocolWorlds(node.ib.protocol, proto);
       if (worlds.length === 1) {
-        if (worlds[0] === 'conn') return this.authorized((node.conn ??= newRuleNode(node.ib.authzs)), row, rec);
+        if (worlds[0] === 'conn') return this.authorized((node.conn ??= this.ruleNode(node.ib.authzs)), row, rec);
         const selected = this.selected(node, row, rec);
         if (selected !== MAYBE) {
           const grpcCall = proto === 'grpc' || node.grpcRoutes;
           if (selected === NOT_FOUND) return grpcCall ? node.notFoundGrpc : node.notFound;
-          return this.authorized(grpcCall ? (selected.grpc ??= newRuleNode(selected.authzs)) : (selected.http ??= newRuleNode(selected.authzs)), row, rec);
+          return this.authorized(grpcCall ? (selected.grpc ??= this.ruleNode(selected.authzs)) : (selected.http ??= this.ruleNode(selected.authzs)), row, rec);
         }
       }
     }
@@ -97,24 +100,45 @@ export class LinkerdFold implements CallFold {
     return recorded === NEITHER ? (methodOrPath ? 'http' : undefined) : recorded;
   }
 
-  /** The route rule the request selects on the inbound server, by the ids of what its routes read. */
+  /** The route rule the request selects on the inbound server, by the classes of the values its routes read. */
   private selected(node: InboundNode, row: Int32Array, rec: AccessRecord): Selected {
     let level = node.selections;
-    if (node.reads & READS_METHOD) level = child(level, row[CALL_ID.method]!);
-    if (node.reads & READS_PATH) level = child(level, row[CALL_ID.path]!);
-    if (node.reads & READS_HOST) level = child(level, row[CALL_ID.host]!);
+    let request: RequestView | undefined;
+    const { method, path, host, headers } = node;
+    if (method !== undefined) {
+      const id = row[CALL_ID.method]!;
+      let cls = method.byId.get(id);
+      if (cls === undefined) cls = method.learn(id, (request ??= fillRequestView(this.request, rec.request)));
+      level = child(level, cls);
+    }
+    if (path !== undefined) {
+      const id = row[CALL_ID.path]!;
+      let cls = path.byId.get(id);
+      if (cls === undefined) cls = path.learn(id, (request ??= fillRequestView(this.request, rec.request)));
+      level = child(level, cls);
+    }
+    if (host !== undefined) {
+      const id = row[CALL_ID.host]!;
+      let cls = host.byId.get(id);
+      if (cls === undefined) cls = host.learn(id, (request ??= fillRequestView(this.request, rec.request)));
+      level = child(level, cls);
+    }
     let last = 0;
-    if (node.reads & READS_HEADERS) {
-      level = child(level, row[CALL_ID.headers]!);
-      last = rec.request === undefined ? 0 : 1;
+    if (headers !== undefined) {
+      // Absent headers of a recorded request and no request at all differ (`hasRequest`).
+      let id = row[CALL_ID.headers]!;
+      if (id === UNDEFINED_ID && rec.request === undefined) id = NO_REQUEST;
+      let cls = headers.byId.get(id);
+      if (cls === undefined) cls = headers.learn(id, (request ??= fillRequestView(this.request, rec.request)));
+      last = cls;
     }
     let selected = level.get(last) as Selected | undefined;
-    if (selected === undefined) level.set(last, (selected = this.select(node, rec)));
+    if (selected === undefined) level.set(last, (selected = this.select(node, request ?? fillRequestView(this.request, rec.request))));
     return selected;
   }
 
-  private select(node: InboundNode, rec: AccessRecord): Selected {
-    const selection = selectRoute(node.routes, fillRequestView(this.request, rec.request), node.grpcRoutes);
+  private select(node: InboundNode, request: RequestView): Selected {
+    const selection = selectRoute(node.routes, request, node.grpcRoutes);
     if (selection.maybes.length) return MAYBE;
     const best = selection.best;
     if (best === undefined) return NOT_FOUND;
@@ -123,26 +147,33 @@ export class LinkerdFold implements CallFold {
     return rule;
   }
 
-  /** The slot by identity, and by network class when that identity's evaluation reads the client IP. */
+  /** The slots of one decision point over an authorization list (the list's classes are shared by every point that tries it). */
+  private ruleNode(authzs: readonly Authz[]): RuleNode {
+    let list = this.lists.get(authzs);
+    if (list === undefined) this.lists.set(authzs, (list = new AuthzClasses(authzs)));
+    return { list, byIdentity: new Map() };
+  }
+
+  /** The slot by the identity's class, and by network class when that class's evaluation reads the client IP. */
   private authorized(node: RuleNode, row: Int32Array, rec: AccessRecord): FoldSlot {
+    const list = node.list;
     const principalId = row[CALL_ID.principal]!;
-    let byPrincipal = node.byPrincipal.get(principalId);
-    if (byPrincipal === undefined) {
-      byPrincipal = { readsIp: readsClientIp(node.authzs, callPrincipal(rec)), slot: { decision: undefined }, byClass: undefined };
-      node.byPrincipal.set(principalId, byPrincipal);
-    }
-    if (!byPrincipal.readsIp) return byPrincipal.slot;
+    let identity = list.identities.get(principalId);
+    if (identity === undefined) identity = list.learnIdentity(principalId, callPrincipal(rec));
+    let slots = node.byIdentity.get(identity.cls);
+    if (slots === undefined) node.byIdentity.set(identity.cls, (slots = { slot: { decision: undefined }, byNetwork: undefined }));
+    if (!identity.readsIp) return slots.slot;
     const ipId = row[CALL_ID.sourceIp]!;
-    let cls = node.classes.get(ipId);
+    let cls = list.networks.get(ipId);
     if (cls === undefined) {
-      cls = networkClass(node.authzs, { ipText: rec.source?.ip, ip: undefined, ipParsed: false });
+      cls = networkClass(list.authzs, { ipText: rec.source?.ip, ip: undefined, ipParsed: false });
       // Too many networks to count: the address itself, apart from every class (below 2^30).
       if (cls === NO_CLASS) cls = 2 ** 32 + ipId;
-      node.classes.set(ipId, cls);
+      list.networks.set(ipId, cls);
     }
-    const byClass = (byPrincipal.byClass ??= new Map());
-    let slot = byClass.get(cls);
-    if (slot === undefined) byClass.set(cls, (slot = { decision: undefined }));
+    const byNetwork = (slots.byNetwork ??= new Map());
+    let slot = byNetwork.get(cls);
+    if (slot === undefined) byNetwork.set(cls, (slot = { decision: undefined }));
     return slot;
   }
 
@@ -177,9 +208,12 @@ interface InboundNode {
   /** The server's routes are gRPC routes (a Server with proxyProtocol gRPC). */
   grpcRoutes: boolean;
   routes: RouteC[];
-  /** Which request attributes the routes read (`READS_*` bits). */
-  reads: number;
-  /** Nested by the ids of the attributes read, then whether a request is recorded. */
+  /** The request attributes the routes read (undefined: not read), by the class of each value. */
+  method: ValueClasses | undefined;
+  path: ValueClasses | undefined;
+  host: ValueClasses | undefined;
+  headers: ValueClasses | undefined;
+  /** Nested by the classes of the attributes read. */
   selections: Map<number, unknown>;
   rules: Map<RuleC, RuleSelected>;
   conn: RuleNode | undefined;
@@ -196,11 +230,37 @@ interface RuleSelected {
 
 type Selected = RuleSelected | typeof MAYBE | typeof NOT_FOUND;
 
+/** A decision point (an inbound server's connection, or a route rule for HTTP or gRPC calls): its slots by identity class, then network class. */
 interface RuleNode {
-  authzs: readonly Authz[];
-  byPrincipal: Map<number, { readsIp: boolean; slot: FoldSlot; byClass: Map<number, FoldSlot> | undefined }>;
+  list: AuthzClasses;
+  byIdentity: Map<number, { slot: FoldSlot; byNetwork: Map<number, FoldSlot> | undefined }>;
+}
+
+/**
+ * An authorization list as `decide` tries it (`authz.ts` `checkAuthz`, in order): what it makes
+ * of a client is the identity's result against each authorization (`checkAuthn`), whether the
+ * client has an identity at all (the localhost authorization tells a meshed client without a
+ * recorded IP from a plaintext one), and, where a network does not cover every address, which
+ * networks hold the client IP. Identities with the same results are one class: their calls get
+ * equal decisions at every point that tries the list.
+ */
+class AuthzClasses {
+  readonly identities = new Map<number, { cls: number; readsIp: boolean }>();
   /** Network class per client IP id. */
-  classes: Map<number, number>;
+  readonly networks = new Map<number, number>();
+  private readonly classes = new Map<string, number>();
+
+  constructor(readonly authzs: readonly Authz[]) {}
+
+  learnIdentity(principalId: number, principal: string | undefined): { cls: number; readsIp: boolean } {
+    let text = principal === undefined ? 'plaintext' : 'identity';
+    for (const a of this.authzs) text += `,${checkAuthn(a, principal)}`;
+    let cls = this.classes.get(text);
+    if (cls === undefined) this.classes.set(text, (cls = this.classes.size));
+    const identity = { cls, readsIp: readsClientIp(this.authzs, principal) };
+    this.identities.set(principalId, identity);
+    return identity;
+  }
 }
 
 /** A route only might match (an attribute is not recorded): keyed by everything. */
@@ -210,42 +270,84 @@ const NOT_FOUND = 1;
 const NEITHER = 'neither';
 type Proto = NonNullable<CallView['proto']> | typeof NEITHER;
 
-const READS_METHOD = 1;
-const READS_PATH = 2;
-const READS_HOST = 4;
-const READS_HEADERS = 8;
+/** The key of a call without a request, apart from every header-set id (ids are 32-bit integers). */
+const NO_REQUEST = 2 ** 32;
+
+/**
+ * One request attribute as an inbound server's routes read it: values that every test of it
+ * (each route match restricted to that attribute: its result and what it found not recorded)
+ * treats alike are one class, so that the route selected is found by a few class numbers.
+ * `matchHttp` and `matchGrpc` combine the attributes' parts independently (a part fails the
+ * match, or adds what it found missing and its fixed share of the summary), so the classes of
+ * the attributes read determine the selection.
+ */
+class ValueClasses {
+  /** By value id (the row's). */
+  readonly byId = new Map<number, number>();
+  private readonly classes = new Map<string, number>();
+
+  constructor(private readonly describe: (request: RequestView) => string) {}
+
+  learn(id: number, request: RequestView): number {
+    const text = this.describe(request);
+    let cls = this.classes.get(text);
+    if (cls === undefined) this.classes.set(text, (cls = this.classes.size));
+    this.byId.set(id, cls);
+    return cls;
+  }
+}
 
 function newInboundNode(ib: Inbound): InboundNode {
   const grpcRoutes = ib.protocol === 'grpc';
   const routes = grpcRoutes ? ib.grpc : ib.http;
+  const matches = routes.flatMap((route) => route.rules.flatMap((rule) => rule.matches));
+  const only = (keep: (m: HttpMatchDef) => boolean, part: (m: HttpMatchDef) => HttpMatchDef): HttpMatchDef[] => matches.filter(keep).map(part);
+  const results = (tests: HttpMatchDef[], match: (m: HttpMatchDef, request: RequestView) => number) => (request: RequestView): string =>
+    tests.map((m) => `${match(m, request)}${lastMatchMissing() ? '?' : ''}`).join();
+  const noMethod = { method: undefined };
+  const noPath = { path: undefined, query: [] };
+  const noHeaders = { headers: [] };
+  let method: ValueClasses | undefined;
+  let path: ValueClasses | undefined;
+  if (grpcRoutes) {
+    // A GRPCRoute match reads the method (POST) and the path together: the path part is its
+    // result for a POST, the method part whether it is POST.
+    if (matches.length) {
+      method = new ValueClasses((request) => (request.method === undefined ? 'none' : request.method === 'POST' ? 'POST' : 'other'));
+      const tests = only(() => true, (m) => ({ ...m, ...noHeaders }));
+      const post = fillRequestView({} as RequestView, undefined);
+      path = new ValueClasses((request) => {
+        post.method = 'POST';
+        post.path = request.path;
+        return results(tests, matchGrpc)(post);
+      });
+    }
+  } else {
+    const methods = only((m) => m.method !== undefined, (m) => ({ ...m, ...noPath, ...noHeaders }));
+    const paths = only((m) => m.path !== undefined || m.query.length > 0, (m) => ({ ...m, ...noMethod, ...noHeaders }));
+    if (methods.length) method = new ValueClasses(results(methods, matchHttp));
+    if (paths.length) path = new ValueClasses(results(paths, matchHttp));
+  }
+  // Header matches are read alike by both (`matchHttp` on the headers alone).
+  const headerTests = only((m) => m.headers.length > 0, (m) => ({ ...m, ...noMethod, ...noPath }));
+  const named = routes.filter((route) => route.hostnames.length > 0);
   return {
-    ib, grpcRoutes, routes, reads: routeReads(routes, grpcRoutes), selections: new Map(), rules: new Map(),
-    conn: undefined, notFound: { decision: undefined }, notFoundGrpc: { decision: undefined },
+    ib, grpcRoutes, routes, method, path,
+    host: named.length ? new ValueClasses(hostsRead(named)) : undefined,
+    headers: headerTests.length ? new ValueClasses(results(headerTests, matchHttp)) : undefined,
+    selections: new Map(), rules: new Map(), conn: undefined, notFound: { decision: undefined }, notFoundGrpc: { decision: undefined },
   };
 }
 
-function newRuleNode(authzs: readonly Authz[]): RuleNode {
-  return { authzs, byPrincipal: new Map(), classes: new Map() };
+/** What the routes that name hostnames make of the request's host: per route, the best host match part. */
+function hostsRead(routes: readonly RouteC[]): (request: RequestView) => string {
+  return (request) => {
+    const host = requestHost(request);
+    if (host === undefined) return 'none';
+    return routes.map((route) => Math.max(-1, ...route.hostnames.map((h) => hostKey(h, host)))).join();
+  };
 }
 
-/** What `selectRoute` reads of a request for these routes (`routes.ts`: `matchHttp`, `matchGrpc`, hostnames). */
-function routeReads(routes: readonly RouteC[], grpc: boolean): number {
-  let reads = 0;
-  for (const route of routes) {
-    if (route.hostnames.length) reads |= READS_HOST;
-    for (const rule of route.rules) {
-      for (const m of rule.matches) {
-        if (grpc) reads |= READS_METHOD | READS_PATH;
-        else {
-          if (m.method !== undefined) reads |= READS_METHOD;
-          if (m.path !== undefined || m.query.length) reads |= READS_PATH;
-        }
-        if (m.headers.length) reads |= READS_HEADERS;
-      }
-    }
-  }
-  return reads;
-}
 
 function child(node: Map<number, unknown>, key: number): Map<number, unknown> {
   let next = node.get(key) as Map<number, unknown> | undefined;
