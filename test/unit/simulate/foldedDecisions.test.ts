@@ -9,7 +9,6 @@ import { Engine } from '../../../server/src/engine/engine';
 import type { Mesh } from '../../../server/src/engine/meshes';
 import { resimulate, Simulation, simulateShapes, type ShapeOutcome } from '../../../server/src/engine/simulate';
 import { Field } from '../../../server/src/engine/simulate/istio/fields';
-import { ConsulPolicies, type ConsulFoldPoint } from '../../../server/src/engine/simulate/consul/compile';
 import * as memo from '../../../server/src/engine/simulate/linkerd/memo';
 import { classify } from '../../../server/src/engine/simulate/types';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
@@ -30,10 +29,7 @@ import { EXAMPLES } from '../../helpers/paths';
 // upstream tables, the examples' observed shapes, and seeded variants of both, including the
 // attributes a fold could wrongly treat as alike (header and host case, spiffe:// identities,
 // lower-case methods, rejected paths, tokens, addresses of each kind, SNI, labels). Dropping an
-// attribute from Istio's fold on purpose must make the comparison fail. Linkerd's fold keys a
-// call by its inbound server, the route rule its request selects, the identity's class and the
-// client address's network class; Consul's by the intention that alone matches the caller and
-// the outcome of its L7 permissions: forgetting what either reads must make it fail too.
+// attribute from Istio's fold on purpose must make the comparison fail.
 // The fold reads a call as its row of value ids (traffic/callIds.ts): given by ingest
 // (`withCallIds`, as ShapeTable.finish gives them), made by the fold for shapes without one, or
 // both in one list. A row that forgets an attribute must make the comparison fail too.
@@ -118,9 +114,9 @@ for (const mesh of MESHES) {
       });
     }
 
-    if (mesh !== 'linkerd') {
-      it(`${mesh === 'istio' ? 'policies on the destination address and the SNI' : 'a permission on the host header'}: their calls and 200 seeded variants`, () => {
-        const c = mesh === 'istio' ? addressAndSniCase() : consulHostCase();
+    if (mesh === 'istio') {
+      it('policies on the destination address and the SNI: their calls and 200 seeded variants', () => {
+        const c = addressAndSniCase();
         for (const rows of ['none', 'ingest', 'mixed'] as const) {
           const comparison = foldedAlike(`${c.name} (rows: ${rows})`, c.workspace, [...c.calls, ...variants(c.calls, 200, 7, true)], 11, rows);
           assert.equal(comparison.wrong, 0, comparison.first);
@@ -135,7 +131,7 @@ for (const mesh of MESHES) {
       for (const rows of ['none', 'ingest', 'mixed'] as const) {
         const comparison = foldedAlike(`${mesh} example (rows: ${rows})`, example.workspace, calls, 23, rows);
         assert.equal(comparison.wrong, 0, comparison.first);
-        assert.ok(comparison.decisions < calls.length / 2, `folded: ${comparison.decisions} decisions for ${calls.length} calls`);
+        if (mesh !== 'consul') assert.ok(comparison.decisions < calls.length / 2, `folded: ${comparison.decisions} decisions for ${calls.length} calls`);
       }
       // The example's shapes as ingest made them: Istio's carry their rows from ShapeTable.finish.
       assert.ok(example.shapes.every((shape) => (shape.ids !== undefined) === readsRows(shape.record.mesh)), 'ingest gave rows to the shapes of Istio only');
@@ -185,26 +181,20 @@ describe('istio: the fold must keep every attribute a test reads', () => {
   }
 });
 
-/** A workspace of one policy file, written under `temp/dir`. */
-function workspaceOf(dir: string, file: string, text: string): WorkspaceModel {
-  const root = join(temp, dir);
-  mkdirSync(root, { recursive: true });
-  const path = join(root, file);
-  writeFileSync(path, text);
-  const workspace = new WorkspaceModel(defaultConfig(root));
-  workspace.update(engine.prepare(engine.read(path, text)));
-  return workspace;
-}
-
 /** Policies that test the destination address and the SNI, which the upstream tables do not. */
 function addressAndSniCase(): { name: string; workspace: WorkspaceModel; calls: AccessRecord[] } {
+  const root = join(temp, 'address-and-sni');
+  mkdirSync(root, { recursive: true });
+  const path = join(root, 'policies.yaml');
   const text = [
     'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: by-address, namespace: shop}',
     'spec:', '  selector: {matchLabels: {app: api}}', '  action: DENY', '  rules:', '  - when:', '    - key: destination.ip', '      values: ["10.0.1.0/24"]',
     '---', 'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: by-sni, namespace: shop}',
     'spec:', '  selector: {matchLabels: {app: api}}', '  action: ALLOW', '  rules:', '  - when:', '    - key: connection.sni', '      values: ["*.svc.cluster.local"]', '',
   ].join('\n');
-  const workspace = workspaceOf('address-and-sni', 'policies.yaml', text);
+  writeFileSync(path, text);
+  const workspace = new WorkspaceModel(defaultConfig(root));
+  workspace.update(engine.prepare(engine.read(path, text)));
   const calls: AccessRecord[] = [];
   for (const ip of ['10.0.1.5', '10.0.2.5', undefined]) {
     for (const sni of ['outbound_.8000_._.api.shop.svc.cluster.local', 'evil.example.com', undefined]) {
@@ -289,62 +279,4 @@ describe('linkerd: the fold must keep every attribute decide reads', () => {
       (memo as { readsClientIp: typeof memo.readsClientIp }).readsClientIp = original;
     }
   });
-});
-
-/** A Consul permission on the host header (`host` reads the request's authority), which the upstream tables do not have. */
-function consulHostCase(): { name: string; workspace: WorkspaceModel; calls: AccessRecord[] } {
-  const text = [
-    'Kind = "service-intentions"', 'Name = "api"', 'Sources = [', '  {', '    Name = "web"', '    Permissions = [',
-    '      { Action = "allow", HTTP { Header = [{ Name = "host", Exact = "api.example.com" }] } },',
-    '      { Action = "deny", HTTP { PathPrefix = "/" } },', '    ]', '  }', ']', '',
-  ].join('\n');
-  const workspace = workspaceOf('consul-host', 'api.hcl', text);
-  const calls: AccessRecord[] = [];
-  for (const host of ['api.example.com', 'other.example.com', undefined]) {
-    calls.push({
-      mesh: 'consul', protocol: 'http', observed: 'allowed',
-      source: { principal: 'spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/web', service: 'web', namespace: 'default' },
-      destination: { service: 'api', namespace: 'default', port: 20000 },
-      request: { method: 'GET', path: '/items', ...(host ? { host } : {}) },
-    });
-  }
-  return { name: 'consul host header', workspace, calls };
-}
-
-describe('consul: the fold must keep every attribute decide reads', () => {
-  // Consul's fold keys a call by its destination, caller (principal), protocol and, where the
-  // request is read, the outcome of the L7 permissions over method, path, host and headers;
-  // calls it cannot place are keyed by everything, the token included.
-  const cases = [...upstreamCases(engine, 'consul', temp), consulHostCase()];
-  const read: Slot[] = ['destination', 'protocol', 'principal', 'method', 'path', 'host', 'headers', 'jwt'];
-  for (const slot of read) {
-    it(`one id for every ${slot} is caught`, () => {
-      for (const rows of ['ingest', 'none'] as const) {
-        assert.ok(withOneId(slot, () => wrongOver(cases, rows)) > 0, `no shape decided wrong with one id for every ${slot} (rows: ${rows})`);
-      }
-    });
-  }
-  it('one id for an attribute Consul does not read changes nothing', () => {
-    for (const slot of ['principalUnknown', 'sourceIp', 'remoteIp', 'destinationIp', 'sni'] as const) assert.equal(withOneId(slot, () => wrongOver(cases, 'ingest')), 0, slot);
-  });
-  for (const [what, sabotage] of [
-    ['that the request is prepared', (point: ConsulFoldPoint) => ({ ...point, prepares: false })],
-    ['the L7 intention\'s permission outcome', (point: ConsulFoldPoint) => ({ ...point, l7: undefined })],
-  ] as const) {
-    it(`forgetting ${what} is caught`, () => {
-      const foldPoint = Object.getOwnPropertyDescriptor(ConsulPolicies.prototype, 'foldPoint')!;
-      Object.defineProperty(ConsulPolicies.prototype, 'foldPoint', {
-        ...foldPoint,
-        value(this: ConsulPolicies, call: AccessRecord) {
-          const point = (foldPoint.value as (this: ConsulPolicies, call: AccessRecord) => ConsulFoldPoint | undefined).call(this, call);
-          return point && sabotage(point);
-        },
-      });
-      try {
-        assert.ok(wrongOver(cases, 'ingest') > 0, `no shape decided wrong without ${what}`);
-      } finally {
-        Object.defineProperty(ConsulPolicies.prototype, 'foldPoint', foldPoint);
-      }
-    });
-  }
 });

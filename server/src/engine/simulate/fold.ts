@@ -39,22 +39,12 @@ export class FoldKey {
     this.node = child(this.node, value);
   }
 
-  /** The ids of a row's `columns` (`CALL_ID`), each as a part compared whole. */
-  ids(row: Int32Array, columns: readonly number[]): void {
-    for (const column of columns) this.value(row[column]);
-  }
-
   /** The slot at the end of the key (created empty on first use). */
   slot(): FoldSlot {
-    return this.leaf(newSlot);
-  }
-
-  /** What is kept at the end of the key (made by `make` on first use). */
-  leaf<T>(make: () => T): T {
     const node = this.node;
-    let leaf = node.get(this.packed) as T | undefined;
-    if (leaf === undefined) node.set(this.packed, (leaf = make()));
-    return leaf;
+    let slot = node.get(this.packed) as FoldSlot | undefined;
+    if (slot === undefined) node.set(this.packed, (slot = { decision: undefined }));
+    return slot;
   }
 
   private flush(): void {
@@ -63,10 +53,6 @@ export class FoldKey {
     this.packed = 0;
     this.scale = 1;
   }
-}
-
-function newSlot(): FoldSlot {
-  return { decision: undefined };
 }
 
 function child(node: Node, key: unknown): Node {

@@ -1,6 +1,5 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
-import type { CallFold, CompiledPolicies, Decision, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
-import { ConsulFold } from './fold';
+import type { CompiledPolicies, Decision, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
 import { and3, compileHttp, evalCriteria, F, isPlainPath, or3, preparePath, T, U, type Criterion, type RequestView, type Tri } from './http';
 import { key, readEntries, type IntentionEntry, type JwtRequirement, type PermissionRule, type SourceIntention } from './model';
 import { resolveOptions, type ConsulSimulatorOptions, type ResolvedOptions } from './options';
@@ -73,7 +72,7 @@ interface CPerm {
   jwtFailed: TraceStep;
 }
 
-export interface CSource {
+interface CSource {
   src: SourceIntention;
   entry: IntentionEntry;
   l7: boolean;
@@ -197,21 +196,6 @@ const L4_DENY: IxnResult = { mask: OD, kind: 'l4' };
 const TCP_L7: IxnResult = { mask: OD, kind: 'tcp-l7' };
 const ENTRY_JWT_FAILED: IxnResult = { mask: ODEF, kind: 'entry-jwt' };
 
-/** What `decide` shares a call's decision by (`ConsulPolicies.foldPoint`). */
-export interface ConsulFoldPoint {
-  /** The object decisions are kept on: the intention matched alone, or the destination's entry for the caller. */
-  owner: object;
-  http: boolean;
-  /** The request is prepared (and may be rejected or noted) before the decision. */
-  prepares: boolean;
-  /** The L7 intention whose permissions read the request. */
-  l7: CSource | undefined;
-}
-
-function protocolsOf(call: AccessRecord): Alt<boolean>[] {
-  return call.protocol === 'tcp' ? ONLY_TCP : call.protocol ? ONLY_HTTP : call.request?.method !== undefined || call.request?.path !== undefined ? ONLY_HTTP : BOTH;
-}
-
 const compiledSources = new WeakMap<SourceIntention, { defaultText: string; compiled: CSource }>();
 
 export class ConsulPolicies implements CompiledPolicies {
@@ -281,10 +265,6 @@ export class ConsulPolicies implements CompiledPolicies {
 
   decide(call: AccessRecord): Decision {
     return this.run(call, false);
-  }
-
-  fold(): CallFold {
-    return new ConsulFold(this);
   }
 
   /** The same decision with the full walkthrough: every intention for the destination in
@@ -568,11 +548,31 @@ export class ConsulPolicies implements CompiledPolicies {
     if (caller.kind === 'plaintext') return this.plaintext(call, full);
     const dst = call.destination;
     const dstName = dst?.service;
-    const protocols = protocolsOf(call);
-    this.startRequest(call);
+    const protocols = call.protocol === 'tcp' ? ONLY_TCP : call.protocol ? ONLY_HTTP : call.request?.method !== undefined || call.request?.path !== undefined ? ONLY_HTTP : BOTH;
+    const req = this.req;
+    req.call = call;
+    req.view = undefined;
+    req.reject = undefined;
+    req.pathNote = undefined;
+    req.prepared = false;
+    // Fast path: the record and the configuration leave nothing open.
     const dstNs = this.enterprise ? dst?.namespace : 'default';
-    const sole = this.soleScenario(caller, dstNs, dstName, protocols);
-    if (sole) return this.scenario(sole, caller, full);
+    if (this.partitionAlts.length === 1 && dstNs !== undefined && dstName !== undefined && protocols.length === 1) {
+      const alts = this.destCands(this.partitionAlts[0]!.value, dstNs, dstName);
+      if (alts.length === 1) {
+        const dc = alts[0]!.value;
+        const locs = this.callerLocs(caller, dc);
+        const nss = this.callerNamespaces(caller, dc);
+        if (locs.length === 1 && nss.length === 1 && dc.groups.length === 0) {
+          const sc = this.scratch;
+          sc.dc = dc;
+          sc.loc = locs[0]!.value;
+          sc.ns = nss[0]!.value;
+          sc.http = protocols[0]!.value;
+          return this.scenario(sc, caller, full);
+        }
+      }
+    }
     const dcs: Alt<DestCand>[] = [];
     for (const p of this.partitionAlts) {
       const namespaces: Alt<string>[] = dstNs !== undefined ? [{ value: dstNs }]
@@ -619,73 +619,6 @@ export class ConsulPolicies implements CompiledPolicies {
     }
     const results = scenarios.map((s) => ({ s, d: this.scenario(s, caller, full) }));
     return combine(results, overflow);
-  }
-
-  /** The request of `call`, to be prepared when a scenario reads it. */
-  private startRequest(call: AccessRecord): void {
-    const req = this.req;
-    req.call = call;
-    req.view = undefined;
-    req.reject = undefined;
-    req.pathNote = undefined;
-    req.prepared = false;
-  }
-
-  /** The one scenario of a call when the record and the configuration leave nothing open (the
-   * scratch scenario, valid until the next call), else undefined. */
-  private soleScenario(caller: CallerInfo, dstNs: string | undefined, dstName: string | undefined, protocols: Alt<boolean>[]): Scenario | undefined {
-    if (this.partitionAlts.length !== 1 || dstNs === undefined || dstName === undefined || protocols.length !== 1) return undefined;
-    const alts = this.destCands(this.partitionAlts[0]!.value, dstNs, dstName);
-    if (alts.length !== 1) return undefined;
-    const dc = alts[0]!.value;
-    const locs = this.callerLocs(caller, dc);
-    const nss = this.callerNamespaces(caller, dc);
-    if (locs.length !== 1 || nss.length !== 1 || dc.groups.length !== 0) return undefined;
-    const sc = this.scratch;
-    sc.dc = dc;
-    sc.loc = locs[0]!.value;
-    sc.ns = nss[0]!.value;
-    sc.http = protocols[0]!.value;
-    return sc;
-  }
-
-  /**
-   * For the fold (`fold.ts`): what `decide` shares the decision of `call` by, found without
-   * reading its request, as `scenario` finds it: the intention that alone matches the caller
-   * (or, when none does, the destination's entry for the caller), the listener, whether the
-   * request is prepared (then its path note or 400 make the decision its own:
-   * `requestOutcome`), and the L7 intention whose permission outcome splits the decisions.
-   * Undefined when the decision may depend on anything (a plaintext caller, alternatives,
-   * JWT, a rejected configuration, several intentions).
-   */
-  foldPoint(call: AccessRecord): ConsulFoldPoint | undefined {
-    const caller = this.callerOf(call);
-    if (caller.kind === 'plaintext') return undefined;
-    const dst = call.destination;
-    const s = this.soleScenario(caller, this.enterprise ? dst?.namespace : 'default', dst?.service, protocolsOf(call));
-    if (!s || s.dc.rejected || (s.http && s.dc.hasJwt)) return undefined;
-    const { a, b, c } = this.sourcesMatching(s, caller);
-    const prepares = s.http && (this.earlyRequest || a?.cs.l7 === true || b?.cs.l7 === true || c?.cs.l7 === true);
-    if (!a && !b && !c) {
-      const byCaller = (s.dc.noMatch ??= new Map());
-      let known = byCaller.get(caller);
-      if (!known) byCaller.set(caller, (known = [undefined, undefined]));
-      return { owner: known, http: s.http, prepares, l7: undefined };
-    }
-    const m = soleMatch(a, b, c);
-    if (!m) return undefined;
-    return { owner: m, http: s.http, prepares, l7: s.http && m.cs.l7 ? m.cs : undefined };
-  }
-
-  /** For the fold, after `foldPoint` said the request is prepared: -1 when the decision is the
-   * call's own (a path note, a 400, a permission criterion the record cannot answer), else the
-   * permission outcome of `l7` (`permissionOutcome`), or 0 without one. */
-  requestOutcome(call: AccessRecord, l7: ConsulFoldPoint['l7']): number {
-    this.startRequest(call);
-    const req = this.req;
-    this.prepare(req);
-    if (req.pathNote || req.reject) return -1;
-    return l7 ? this.permissionOutcome(l7, req.view!) : 0;
   }
 
   private namespacesOf(partition: string): string[] {
