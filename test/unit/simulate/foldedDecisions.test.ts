@@ -29,7 +29,9 @@ import { EXAMPLES } from '../../helpers/paths';
 // upstream tables, the examples' observed shapes, and seeded variants of both, including the
 // attributes a fold could wrongly treat as alike (header and host case, spiffe:// identities,
 // lower-case methods, rejected paths, tokens, addresses of each kind, SNI, labels). Dropping an
-// attribute from Istio's fold on purpose must make the comparison fail.
+// attribute from Istio's fold on purpose must make the comparison fail. Linkerd's fold keys a
+// call by its inbound server, the route rule its request selects, the identity's class and the
+// client address's network class: forgetting what it reads must make it fail too.
 // The fold reads a call as its row of value ids (traffic/callIds.ts): given by ingest
 // (`withCallIds`, as ShapeTable.finish gives them), made by the fold for shapes without one, or
 // both in one list. A row that forgets an attribute must make the comparison fail too.
