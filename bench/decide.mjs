@@ -20,13 +20,14 @@
 // per shape (a fresh fold over all shapes, best of three). Ingest gives each shape a row of
 // small integer ids for its values (traffic/callIds.ts), which the fold reads instead of the
 // record; `ids us` is what making those rows costs per shape, paid once per traffic load by
-// ingest (not in the product figure, which is per simulation; only for Istio, whose fold reads them).
+// ingest (not in the product figure, which is per simulation; only for Istio and Linkerd, whose folds read them).
 // The baseline next to each, timed in the same process on the same calls, is the least any
 // decision must do: build a key from the call's destination, caller, method and path and look it
 // up in a Map with one entry per policy. A simulator at 1.0× the baseline would be as fast as a
 // plain lookup table; below 1.0× is expected (a decision evaluates rules, not one lookup).
 //
-//   npm run build && node bench/decide.mjs [--quick] [--shapes 100000] [--policies 1000] [--profile dir]
+//   npm run build && node bench/decide.mjs [--quick] [--shapes 100000] [--policies 1000] [--profile dir] [--meshes istio,linkerd,consul] [--out file]
+// --meshes measures only those meshes; --out writes the results there instead of bench/.data/decide-results.json.
 // --profile writes a CPU profile of the timed passes only, one per mesh (bench/profile-summary.mjs reads it).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -50,6 +51,9 @@ const quick = process.argv.includes('--quick');
 const SHAPES = arg('shapes', quick ? 20_000 : 100_000);
 const POLICIES = arg('policies', 1000);
 const PROFILE_DIR = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
+const text = (name) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : undefined);
+const MESHES = (text('meshes') ?? 'istio,linkerd,consul').split(',');
+const OUT = text('out');
 
 /** Runs `work` under the V8 CPU profiler when --profile is given, writing <dir>/decide-<name>.cpuprofile. */
 async function profiled(name, work) {
@@ -153,7 +157,7 @@ const results = { shapes: SHAPES, policies: POLICIES, meshes: {} };
 console.log(`Decide: ${POLICIES.toLocaleString('en-US')} generated policies per mesh, ${SHAPES.toLocaleString('en-US')} distinct shapes; target 2,000,000 decisions per CPU-second`);
 const productRows = [];
 console.log(`${'mesh'.padEnd(9)}${'compile ms'.padStart(11)}${'decisions/s'.padStart(13)}${'vs target'.padStart(10)}${'baseline/s'.padStart(13)}${'vs baseline'.padStart(12)}  verdicts (one pass)`);
-for (const mesh of ['istio', 'linkerd', 'consul']) {
+for (const mesh of MESHES) {
   const policies = mesh === 'istio' ? istioPolicies(model, POLICIES) : mesh === 'linkerd' ? linkerdPolicies(model, POLICIES) : consulPolicies(model, POLICIES);
   const workspace = new WorkspaceModel(defaultConfig(process.cwd()));
   workspace.update(engine.prepare(engine.read(`/bench/${mesh}.yaml`, policies)));
@@ -242,5 +246,8 @@ for (const mesh of ['istio', 'linkerd', 'consul']) {
 console.log(`Product path: simulateShapes over the shapes ingest would make of the same calls (folded by what the policies read), shapes per CPU-second`);
 console.log(`${'mesh'.padEnd(9)}${'shapes'.padStart(9)}${'shapes/s'.padStart(13)}${'vs target'.padStart(10)}${'baseline/s'.padStart(13)}${'vs baseline'.padStart(12)}${'unfolded/s'.padStart(12)}${'gain'.padStart(8)}${'decisions'.padStart(11)}${'key us'.padStart(8)}${'ids us'.padStart(8)}`);
 for (const row of productRows) console.log(row);
-mkdirSync(new URL('./.data/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./.data/decide-results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+if (OUT) writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
+else {
+  mkdirSync(new URL('./.data/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./.data/decide-results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+}

@@ -9,6 +9,7 @@ import { Engine } from '../../../server/src/engine/engine';
 import type { Mesh } from '../../../server/src/engine/meshes';
 import { resimulate, Simulation, simulateShapes, type ShapeOutcome } from '../../../server/src/engine/simulate';
 import { Field } from '../../../server/src/engine/simulate/istio/fields';
+import * as memo from '../../../server/src/engine/simulate/linkerd/memo';
 import { classify } from '../../../server/src/engine/simulate/types';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { CALL_ID, EMPTY_ID, readsRows, ValueIds } from '../../../server/src/engine/traffic/callIds';
@@ -28,7 +29,9 @@ import { EXAMPLES } from '../../helpers/paths';
 // upstream tables, the examples' observed shapes, and seeded variants of both, including the
 // attributes a fold could wrongly treat as alike (header and host case, spiffe:// identities,
 // lower-case methods, rejected paths, tokens, addresses of each kind, SNI, labels). Dropping an
-// attribute from Istio's fold on purpose must make the comparison fail.
+// attribute from Istio's fold on purpose must make the comparison fail. Linkerd's fold keys a
+// call by its inbound server, the route rule its request selects, the identity's class and the
+// client address's network class: forgetting what it reads must make it fail too.
 // The fold reads a call as its row of value ids (traffic/callIds.ts): given by ingest
 // (`withCallIds`, as ShapeTable.finish gives them), made by the fold for shapes without one, or
 // both in one list. A row that forgets an attribute must make the comparison fail too.
@@ -130,7 +133,7 @@ for (const mesh of MESHES) {
       for (const rows of ['none', 'ingest', 'mixed'] as const) {
         const comparison = foldedAlike(`${mesh} example (rows: ${rows})`, example.workspace, calls, 23, rows);
         assert.equal(comparison.wrong, 0, comparison.first);
-        if (mesh === 'istio') assert.ok(comparison.decisions < calls.length / 2, `folded: ${comparison.decisions} decisions for ${calls.length} calls`);
+        if (mesh !== 'consul') assert.ok(comparison.decisions < calls.length / 2, `folded: ${comparison.decisions} decisions for ${calls.length} calls`);
       }
       // The example's shapes as ingest made them: Istio's carry their rows from ShapeTable.finish.
       assert.ok(example.shapes.every((shape) => (shape.ids !== undefined) === readsRows(shape.record.mesh)), 'ingest gave rows to the shapes of Istio only');
@@ -208,35 +211,74 @@ function addressAndSniCase(): { name: string; workspace: WorkspaceModel; calls: 
   return { name: 'destination address and SNI', workspace, calls };
 }
 
-describe('istio: a row of value ids must keep every attribute apart', () => {
-  // Each sabotage gives every call the same id for one attribute (the first call's value then
-  // stands for all): some shapes of the upstream tables and their variants must be decided wrong,
-  // whether the rows come from ingest or from the fold.
-  const cases = [...upstreamCases(engine, 'istio', temp), addressAndSniCase()];
+type Slot = keyof typeof CALL_ID;
+
+/** The fold's rows with one id for `slot` in every call (the first call's value then stands for all), while `run` runs. */
+function withOneId<T>(slot: Slot, run: () => T): T {
   const rowInto = Object.getOwnPropertyDescriptor(ValueIds.prototype, 'rowInto')!;
-  const slots = Object.keys(CALL_ID).filter((slot) => slot !== 'space') as (keyof typeof CALL_ID)[];
+  Object.defineProperty(ValueIds.prototype, 'rowInto', {
+    ...rowInto,
+    value(this: ValueIds, record: AccessRecord, out: Int32Array, at = 0) {
+      (rowInto.value as (this: ValueIds, record: AccessRecord, out: Int32Array, at: number) => Int32Array).call(this, record, out, at);
+      // Absent, null and '' keep their ids (every space gives them alike); principalUnknown
+      // is a flag, not an id: forgetting it means reading it as false.
+      const id = out[at + CALL_ID[slot]]!;
+      out[at + CALL_ID[slot]] = slot === 'principalUnknown' ? 0 : Math.abs(id) <= EMPTY_ID ? id : Math.sign(id) * 1000;
+      return out;
+    },
+  });
+  try {
+    return run();
+  } finally {
+    Object.defineProperty(ValueIds.prototype, 'rowInto', rowInto);
+  }
+}
+
+/** Shapes decided wrong over the cases and their seeded variants. */
+function wrongOver(cases: { name: string; workspace: WorkspaceModel; calls: AccessRecord[] }[], rows: Rows): number {
+  let wrong = 0;
+  for (const c of cases) wrong += foldedAlike(c.name, c.workspace, [...c.calls, ...variants(c.calls, 200, c.name.length * 131 + c.calls.length, true)], 11, rows).wrong;
+  return wrong;
+}
+
+describe('istio: a row of value ids must keep every attribute apart', () => {
+  // Each sabotage gives every call the same id for one attribute: some shapes of the upstream
+  // tables and their variants must be decided wrong, whether the rows come from ingest or from the fold.
+  const cases = [...upstreamCases(engine, 'istio', temp), addressAndSniCase()];
+  const slots = Object.keys(CALL_ID).filter((slot) => slot !== 'space') as Slot[];
   for (const slot of slots) {
     it(`one id for every ${slot} is caught`, () => {
-      Object.defineProperty(ValueIds.prototype, 'rowInto', {
-        ...rowInto,
-        value(this: ValueIds, record: AccessRecord, out: Int32Array, at = 0) {
-          (rowInto.value as (this: ValueIds, record: AccessRecord, out: Int32Array, at: number) => Int32Array).call(this, record, out, at);
-          // Absent, null and '' keep their ids (every space gives them alike); principalUnknown
-          // is a flag, not an id: forgetting it means reading it as false.
-          const id = out[at + CALL_ID[slot]]!;
-          out[at + CALL_ID[slot]] = slot === 'principalUnknown' ? 0 : Math.abs(id) <= EMPTY_ID ? id : Math.sign(id) * 1000;
-          return out;
-        },
-      });
-      try {
-        for (const rows of ['ingest', 'none'] as const) {
-          let wrong = 0;
-          for (const c of cases) wrong += foldedAlike(c.name, c.workspace, [...c.calls, ...variants(c.calls, 200, c.name.length * 131 + c.calls.length, true)], 11, rows).wrong;
-          assert.ok(wrong > 0, `no shape decided wrong with one id for every ${slot} (rows: ${rows})`);
-        }
-      } finally {
-        Object.defineProperty(ValueIds.prototype, 'rowInto', rowInto);
+      for (const rows of ['ingest', 'none'] as const) {
+        assert.ok(withOneId(slot, () => wrongOver(cases, rows)) > 0, `no shape decided wrong with one id for every ${slot} (rows: ${rows})`);
       }
     });
   }
+});
+
+describe('linkerd: the fold must keep every attribute decide reads', () => {
+  // Linkerd's fold keys a call by its pod (destination and its address), port, protocol, the
+  // request attributes the routes read, the identity and the client address's network class.
+  // Giving every call one id for any of those must make some shapes of the upstream tables, the
+  // example and their variants decide wrong; the attributes Linkerd never reads must not.
+  const cases = upstreamCases(engine, 'linkerd', temp);
+  const read: Slot[] = ['destination', 'protocol', 'principal', 'method', 'port', 'path', 'host', 'headers', 'sourceIp'];
+  for (const slot of read) {
+    it(`one id for every ${slot} is caught`, () => {
+      for (const rows of ['ingest', 'none'] as const) {
+        assert.ok(withOneId(slot, () => wrongOver(cases, rows)) > 0, `no shape decided wrong with one id for every ${slot} (rows: ${rows})`);
+      }
+    });
+  }
+  it('one id for an attribute Linkerd does not read changes nothing', () => {
+    for (const slot of ['principalUnknown', 'remoteIp', 'sni', 'jwt'] as const) assert.equal(withOneId(slot, () => wrongOver(cases, 'ingest')), 0, slot);
+  });
+  it('forgetting that an identity reads the client address is caught', () => {
+    const original = memo.readsClientIp;
+    (memo as { readsClientIp: typeof memo.readsClientIp }).readsClientIp = () => false;
+    try {
+      assert.ok(wrongOver(cases, 'ingest') > 0, 'no shape decided wrong without the network class');
+    } finally {
+      (memo as { readsClientIp: typeof memo.readsClientIp }).readsClientIp = original;
+    }
+  });
 });

@@ -1,3 +1,5 @@
+import type { AccessRecord } from '../traffic/accessRecord';
+import { CALL_ID, CALL_ID_WIDTH, ValueIds } from '../traffic/callIds';
 import type { FoldSlot } from './types';
 
 /** Packed parts stay small integers (V8 Smis: no allocation, a cheap hash). */
@@ -57,4 +59,25 @@ function child(node: Node, key: unknown): Node {
   let next = node.get(key) as Node | undefined;
   if (next === undefined) node.set(key, (next = new Map()));
   return next;
+}
+
+/**
+ * The rows of value ids a fold reads (`traffic/callIds.ts`): the row ingest gave a shape, else one
+ * made in the fold's own id space (negative ids), so shapes with and without rows mix in one list.
+ * Rows of another id space than the first one given are made again too.
+ */
+export class CallRows {
+  private readonly own = new ValueIds(-1);
+  private readonly ownRow = new Int32Array(CALL_ID_WIDTH);
+  private space = 0;
+
+  /** The row to read for `rec` (the own row is overwritten by the next call). */
+  of(rec: AccessRecord, given: Int32Array | undefined): Int32Array {
+    if (given !== undefined) {
+      const space = given[CALL_ID.space]!;
+      if (this.space === 0 && space > 0) this.space = space;
+      if (space === this.space) return given;
+    }
+    return this.own.rowInto(rec, this.ownRow);
+  }
 }

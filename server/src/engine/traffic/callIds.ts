@@ -39,11 +39,11 @@ export const CALL_ID = {
 export const CALL_ID_WIDTH = 15;
 
 /**
- * The meshes whose simulators read rows (Istio's fold; a call without a mesh may be Istio's):
- * ingest gives rows to their calls only, so a Linkerd or Consul load pays nothing for them.
+ * The meshes whose simulators read rows (the folds of Istio and Linkerd; a call without a mesh
+ * may be Istio's): ingest gives rows to their calls only, so a Consul load pays nothing for them.
  */
 export function readsRows(mesh: AccessRecord['mesh']): boolean {
-  return mesh === undefined || mesh === 'istio';
+  return mesh === undefined || mesh === 'istio' || mesh === 'linkerd';
 }
 
 /** Ids every space gives alike: absent, null and the empty string. */

@@ -1,6 +1,6 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
-import { CALL_ID, CALL_ID_WIDTH, EMPTY_ID, NULL_ID, UNDEFINED_ID, ValueIds } from '../../traffic/callIds';
-import { FoldKey } from '../fold';
+import { CALL_ID, EMPTY_ID, NULL_ID, UNDEFINED_ID } from '../../traffic/callIds';
+import { CallRows, FoldKey } from '../fold';
 import type { CallFold, FoldSlot } from '../types';
 import { Call, hasLowerCase, hasWhitespace } from './call';
 import type { IstioCompiledPolicies } from './evaluate';
@@ -80,11 +80,7 @@ export class IstioFold implements CallFold {
   private readonly call = new Call();
   /** The record `call` was last reset to (parts are computed only on first sight). */
   private callOf: AccessRecord | undefined = undefined;
-  /** Rows of calls that came without one (or with one of another id space). */
-  private readonly own = new ValueIds(-1);
-  private readonly ownRow = new Int32Array(CALL_ID_WIDTH);
-  /** The id space of the first row given: rows of other spaces are made again in `own`. */
-  private space = 0;
+  private readonly rows = new CallRows();
   /** Per protocol id: its class (absent, TCP, gRPC, other). */
   private readonly protocols = new Map<number, number>();
   /** Per method id: whether it has lower case. */
@@ -97,9 +93,7 @@ export class IstioFold implements CallFold {
   }
 
   slot(rec: AccessRecord, given?: Int32Array): FoldSlot | undefined {
-    let row = given;
-    if (row !== undefined && this.space === 0 && row[CALL_ID.space]! > 0) this.space = row[CALL_ID.space]!;
-    if (row === undefined || row[CALL_ID.space] !== this.space) row = this.own.rowInto(rec, this.ownRow);
+    const row = this.rows.of(rec, given);
     this.callOf = undefined;
     const methodId = row[CALL_ID.method]!;
     if (methodId !== UNDEFINED_ID && this.lowerMethod(methodId, rec)) return undefined;

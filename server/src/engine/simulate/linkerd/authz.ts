@@ -96,7 +96,7 @@ export function checkAuthz(a: Authz, client: ClientAddress, principal: string | 
   return checkAuthn(a, principal);
 }
 
-function checkAuthn(a: Authz, principal: string | undefined): Check {
+export function checkAuthn(a: Authz, principal: string | undefined): Check {
   if (a.authn === 0) return Check.Match;
   if (principal === undefined) return Check.Plaintext;
   if (a.authn === 1) return Check.Match;

@@ -25,7 +25,7 @@ export interface LinkerdClusterOptions {
 /** A decided world (one possible value of the attributes a record lacks); already a Decision. */
 type Outcome = Decision;
 
-interface Inbound {
+export interface Inbound {
   server?: ServerDef;
   label: string;
   policyRef?: SourceRef;
@@ -50,7 +50,7 @@ interface Inbound {
   notFoundGrpcDecision?: Decision;
 }
 
-interface PortWorlds {
+export interface PortWorlds {
   worlds: Inbound[];
   missing: string[];
   /** The Servers of the namespace that do not take the port, and why; their trace steps
@@ -69,7 +69,7 @@ interface ServerBase {
   notes: TraceStep[];
 }
 
-interface CallView extends ClientAddress, RequestView {
+export interface CallView extends ClientAddress, RequestView {
   call: AccessRecord;
   verbose: boolean;
   principal: string | undefined;
@@ -312,7 +312,8 @@ export class LinkerdPolicies {
 
   // ------------------------------------------------------------------ servers per pod and port
 
-  private portWorlds(pod: PodView, port: number): PortWorlds {
+  /** The candidate inbound servers of a pod's port (also read by the fold, `fold.ts`). */
+  portWorlds(pod: PodView, port: number): PortWorlds {
     const cached = pod.inbound.get(port) as PortWorlds | undefined;
     if (cached) return cached;
     const worlds: Inbound[] = [];
@@ -404,7 +405,7 @@ export class LinkerdPolicies {
   // ------------------------------------------------------------------ pods
 
   /** The compile's view of a call's destination: the kept pod view, with this compile's inbound views. */
-  private podFor(call: AccessRecord): PodView | undefined {
+  podFor(call: AccessRecord): PodView | undefined {
     const d = call.destination;
     if (!d) return undefined;
     const base = this.pods.viewOf(d);
@@ -512,11 +513,7 @@ export class LinkerdPolicies {
   }
 
   private protocolWorlds(ib: Inbound, cv: CallView): readonly ('conn' | 'http')[] {
-    if (ib.protocol === 'opaque' || ib.protocol === 'tls') return CONN;
-    if (ib.protocol !== 'detect') return HTTP;
-    if (cv.proto === 'tcp') return CONN;
-    if (cv.proto === undefined) return BOTH;
-    return HTTP;
+    return protocolWorlds(ib.protocol, cv.proto);
   }
 
   /** Decides one call on one inbound server (spec §2.6). */
@@ -805,16 +802,34 @@ function newCallView(): CallView {
   return cv;
 }
 
+/** How the proxy reads the call: as recorded, else HTTP when a method or path is recorded. */
+export function callProto(protocol: AccessRecord['protocol'], methodOrPath: boolean): CallView['proto'] {
+  if (protocol === 'tcp') return 'tcp';
+  if (protocol === 'grpc') return 'grpc';
+  if (protocol === 'http' || protocol === 'http2' || methodOrPath) return 'http';
+  return undefined;
+}
+
+/** Whether an inbound server of this protocol authorizes the call as a connection, as HTTP requests, or (protocol not recorded, detected) either. */
+export function protocolWorlds(protocol: ProxyProtocol, proto: CallView['proto']): readonly ('conn' | 'http')[] {
+  if (protocol === 'opaque' || protocol === 'tls') return CONN;
+  if (protocol !== 'detect') return HTTP;
+  if (proto === 'tcp') return CONN;
+  if (proto === undefined) return BOTH;
+  return HTTP;
+}
+
+/** The client's mesh identity as the authorizations read it; undefined for a plaintext client. */
+export function callPrincipal(call: AccessRecord): string | undefined {
+  const principal = call.source?.principal;
+  return typeof principal === 'string' && principal !== '' ? principal : undefined;
+}
+
 /** Reads the call's attributes into `cv` (every field written, so a reused view keeps nothing). */
 function fillCallView(cv: CallView, call: AccessRecord, verbose: boolean): CallView {
   const src = call.source;
-  const principal = typeof src?.principal === 'string' && src.principal !== '' ? src.principal : undefined;
-  let proto: CallView['proto'];
-  const p = call.protocol;
-  if (p === 'tcp') proto = 'tcp';
-  else if (p === 'grpc') proto = 'grpc';
-  else if (p === 'http' || p === 'http2') proto = 'http';
-  else if (call.request && (call.request.method !== undefined || call.request.path !== undefined)) proto = 'http';
+  const principal = callPrincipal(call);
+  const proto = callProto(call.protocol, call.request !== undefined && (call.request.method !== undefined || call.request.path !== undefined));
   cv.call = call;
   cv.verbose = verbose;
   cv.ip = undefined;

@@ -1,6 +1,7 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CompiledPolicies, Decision, MeshSimulator, PolicySet } from '../types';
 import { LinkerdPolicies, type LinkerdClusterOptions } from './evaluate';
+import { LinkerdFold } from './fold';
 import { probeDigest } from './pod';
 
 /**
@@ -39,6 +40,7 @@ export function createLinkerdSimulator(options: LinkerdClusterOptions = {}): Lin
       return {
         decide: (call) => compiled.decide(call, false),
         explain: (call) => compiled.decide(call, true),
+        fold: () => new LinkerdFold(compiled),
         problems: compiled.problems,
       };
     },

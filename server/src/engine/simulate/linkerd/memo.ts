@@ -1,5 +1,5 @@
 import type { Decision } from '../types';
-import { clientIp, type Authz, type ClientAddress } from './authz';
+import { Check, checkAuthn, clientIp, type Authz, type ClientAddress } from './authz';
 import { matchesNetworks } from './net';
 
 /**
@@ -27,7 +27,7 @@ const MEMO_LIMIT = 50_000;
 const PLAINTEXT = '\u0000plaintext';
 /** Network classes are bit sets: at most this many networks-limited authorizations. */
 const MAX_CLASS_BITS = 30;
-const NO_CLASS = -2;
+export const NO_CLASS = -2;
 
 export function newDecisionMemo(): DecisionMemo {
   return { byIdentity: new Map(), byIdentityAndNetworks: undefined };
@@ -35,7 +35,7 @@ export function newDecisionMemo(): DecisionMemo {
 
 /** Which of the authorizations' limited networks contain the client IP, as bits; -1 when the IP
  * is not recorded (or unreadable); NO_CLASS when there are too many to count. */
-function networkClass(authzs: readonly Authz[], client: ClientAddress): number {
+export function networkClass(authzs: readonly Authz[], client: ClientAddress): number {
   const ip = clientIp(client);
   if (ip === undefined) return -1;
   let cls = 0;
@@ -75,4 +75,15 @@ export function remember(memo: DecisionMemo, authzs: readonly Authz[], principal
   if (!byClass) all.set(key, (byClass = new Map()));
   byClass.set(cls, decision);
   return decision;
+}
+
+/** Whether trying `authzs` in order for a client with this identity reads the client IP: it does
+ * when an authorization limited to some networks comes before the first one the identity
+ * satisfies (those covering every address are decided by the identity alone). */
+export function readsClientIp(authzs: readonly Authz[], principal: string | undefined): boolean {
+  for (const a of authzs) {
+    if (!a.allNetworks) return true;
+    if (checkAuthn(a, principal) === Check.Match) return false;
+  }
+  return false;
 }

@@ -163,7 +163,7 @@ const CAP = 65535;
 const PATH_CAP = 32767;
 
 /** Host match part (rank * 65536 + length), or -1. */
-function hostKey(h: HostMatchDef, host: string): number {
+export function hostKey(h: HostMatchDef, host: string): number {
   if (h.exact !== undefined) {
     let hh = host;
     if (!h.exact.endsWith('.') && hh.endsWith('.')) hh = hh.slice(0, -1);
@@ -185,6 +185,11 @@ function hostKey(h: HostMatchDef, host: string): number {
 
 /** Set by matchHttp/matchGrpc when the result is a "maybe": the attributes it needed. */
 let lastMissing: string[] | undefined;
+
+/** The attributes the last `matchHttp`/`matchGrpc` found not recorded (undefined: none). */
+export function lastMatchMissing(): readonly string[] | undefined {
+  return lastMissing;
+}
 
 function headerMatches(h: { exact?: string; regex?: { matches(v: string): boolean } }, value: string | undefined): boolean {
   if (value === undefined) return false;
