@@ -829,7 +829,9 @@ export function callPrincipal(call: AccessRecord): string | undefined {
 function fillCallView(cv: CallView, call: AccessRecord, verbose: boolean): CallView {
   const src = call.source;
   const principal = callPrincipal(call);
-  const proto = callProto(call.protocol, call.request !== undefined && (call.request.method !== undefined || call.request.path !== undefined));
+  // A record read from JSON may say `"request": null`: no request, as when absent.
+  const request = call.request ?? undefined;
+  const proto = callProto(call.protocol, request !== undefined && (request.method !== undefined || request.path !== undefined));
   cv.call = call;
   cv.verbose = verbose;
   cv.ip = undefined;
