@@ -153,6 +153,15 @@ describe('Linkerd docs: restricting access to the emojivoto voting service (task
     expectVerdict(c.decide(webPage), 'allow');
   });
 
+  it('a record whose request is null (as JSON may write it) is decided as one without a request', () => {
+    const c = compile({ fixtures: ['emojivoto-app.yaml', 'emojivoto-server.yaml'] });
+    for (const r of [webToVoting, webPage]) {
+      const { request: _request, ...withoutRequest } = r;
+      const withNull = { ...withoutRequest, request: null } as unknown as typeof r;
+      assert.deepEqual(c.decide(withNull), c.decide(withoutRequest));
+    }
+  });
+
   it('the ServerAuthorization admits web only; grpcurl gets PermissionDenied', () => {
     const c = compile({ fixtures: ['emojivoto-app.yaml', 'emojivoto-server.yaml', 'emojivoto-serverauthorization.yaml'] });
     const allowed = c.decide(webToVoting);
