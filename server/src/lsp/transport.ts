@@ -50,7 +50,7 @@ export class KeptBufferJsonEncoder {
         return;
       case 'number':
         if (Number.isInteger(value) && value >= 0 && value < 2 ** 31) this.digits(value);
-        else this.text(asciiJson(value)!);
+        else this.text(JSON.stringify(value));
         return;
       case 'boolean':
         this.text(value ? 'true' : 'false');

@@ -457,7 +457,7 @@ export class LinkerdPolicies {
       const pw = this.portWorlds(pod, port);
       if (pw.worlds.length === 1) {
         const ib = pw.worlds[0]!;
-        const protos = this.protocolWorlds(ib, cv);
+        const protos = protocolWorlds(ib.protocol, cv.proto);
         if (protos.length === 1) return this.evaluate(ib, protos[0]!, cv, pw);
       }
     }
@@ -479,7 +479,7 @@ export class LinkerdPolicies {
       const pw = this.portWorlds(pod, p);
       for (const m of pw.missing) if (!worldMissing.includes(m)) worldMissing.push(m);
       for (const ib of pw.worlds) {
-        const protos = this.protocolWorlds(ib, cv);
+        const protos = protocolWorlds(ib.protocol, cv.proto);
         if (protos.length > 1 && !worldMissing.includes('protocol')) worldMissing.push('protocol');
         for (const proto of protos) {
           const o = this.evaluate(ib, proto, cv, pw);
@@ -510,10 +510,6 @@ export class LinkerdPolicies {
     // Without the pod's declared ports, the call may reach a port no policy names.
     if (!pod.declaredPorts || pod.declaredPorts.length === 0) list.push(0);
     return list;
-  }
-
-  private protocolWorlds(ib: Inbound, cv: CallView): readonly ('conn' | 'http')[] {
-    return protocolWorlds(ib.protocol, cv.proto);
   }
 
   /** Decides one call on one inbound server (spec §2.6). */
@@ -802,11 +798,13 @@ function newCallView(): CallView {
   return cv;
 }
 
-/** How the proxy reads the call: as recorded, else HTTP when a method or path is recorded. */
-export function callProto(protocol: AccessRecord['protocol'], methodOrPath: boolean): CallView['proto'] {
+/** How the proxy reads the call: as recorded, else HTTP when the request has a method or path
+ * (a record read from JSON may say `"request": null`: no request, as when absent). */
+export function callProto(protocol: AccessRecord['protocol'], request: AccessRecord['request'] | null): CallView['proto'] {
   if (protocol === 'tcp') return 'tcp';
   if (protocol === 'grpc') return 'grpc';
-  if (protocol === 'http' || protocol === 'http2' || methodOrPath) return 'http';
+  if (protocol === 'http' || protocol === 'http2') return 'http';
+  if (request && (request.method !== undefined || request.path !== undefined)) return 'http';
   return undefined;
 }
 
@@ -829,9 +827,7 @@ export function callPrincipal(call: AccessRecord): string | undefined {
 function fillCallView(cv: CallView, call: AccessRecord, verbose: boolean): CallView {
   const src = call.source;
   const principal = callPrincipal(call);
-  // A record read from JSON may say `"request": null`: no request, as when absent.
-  const request = call.request ?? undefined;
-  const proto = callProto(call.protocol, request !== undefined && (request.method !== undefined || request.path !== undefined));
+  const proto = callProto(call.protocol, call.request);
   cv.call = call;
   cv.verbose = verbose;
   cv.ip = undefined;

@@ -96,7 +96,7 @@ export class LinkerdFold implements CallFold {
 
   private proto(protocolId: number, rec: AccessRecord, methodOrPath: boolean): CallView['proto'] {
     let recorded = this.protocols.get(protocolId);
-    if (recorded === undefined) this.protocols.set(protocolId, (recorded = callProto(rec.protocol, false) ?? NEITHER));
+    if (recorded === undefined) this.protocols.set(protocolId, (recorded = callProto(rec.protocol, undefined) ?? NEITHER));
     return recorded === NEITHER ? (methodOrPath ? 'http' : undefined) : recorded;
   }
 
