@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Edit latency benchmark (issues 5 and 8): the built server (dist/server.js) over stdio, in two
+// Edit latency benchmark (issues 5 and 8): the built server (dist/server.js) over stdio, started
+// with its V8 flags (server/node-flags.json) as the VS Code client starts it, in two
 // workspaces: a copy of examples/istio in a git repository (its policies, manifests and access
 // logs; issue 5: "with the example workspace loaded, an edit to a policy refreshes its
 // diagnostics within 100 ms"), and one whose .meshpolicy.yaml points `traffic:` at 1M generated
@@ -23,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FORMATS } from './generate.mjs';
 import { ensureMesh } from './data.mjs';
-import { LspClient, peakRssMiB, percentile } from './lsp.mjs';
+import { LspClient, ourServerCommand, peakRssMiB, percentile } from './lsp.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -63,7 +64,7 @@ const tagged = (name) => (TAG ? `${name}-${TAG}` : name);
 async function measureEdits({ ws, policyPath, variant }) {
   const uri = `file://${policyPath}`;
   const text = variant(0);
-  const client = new LspClient([process.execPath, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), server, '--stdio']);
+  const client = new LspClient(ourServerCommand(ROOT, profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []));
   const t0 = performance.now();
   await client.initialize(ws);
   client.open(uri, text);

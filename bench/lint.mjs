@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LspClient, percentile } from './lsp.mjs';
+import { LspClient, ourServerCommand, percentile } from './lsp.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -208,7 +208,7 @@ const yls = join(dirname(require.resolve('yaml-language-server/package.json')), 
 
 const profileIndex = process.argv.indexOf('--profile');
 const profile = profileIndex >= 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[profileIndex + 1]] : [];
-const ours = await measure('mesh-policy', [process.execPath, ...profile, join(ROOT, 'dist', 'server.js'), '--stdio'], { root });
+const ours = await measure('mesh-policy', ourServerCommand(ROOT, profile), { root });
 const theirs = await measure('yaml-language-server 1.25.0', [process.execPath, yls, '--stdio'], {
   root,
   initializationOptions: { yaml: yamlSettings },

@@ -2,10 +2,21 @@
 // the same way (initialize, workspace/configuration answers, didOpen/didChange, and waiting for
 // the publishDiagnostics of one document version), so their figures compare like with like.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const { createMessageConnection, StreamMessageReader, StreamMessageWriter } = require('vscode-jsonrpc/node');
+
+/**
+ * The command that starts our built server over stdio as the VS Code client starts it: with the
+ * V8 flags of server/node-flags.json. `extra` node flags (a profiler's) go before the script.
+ */
+export function ourServerCommand(root, extra = []) {
+  const flags = JSON.parse(readFileSync(join(root, 'server', 'node-flags.json'), 'utf8'));
+  return [process.execPath, ...flags, ...extra, join(root, 'dist', 'server.js'), '--stdio'];
+}
 
 export class LspClient {
   /**

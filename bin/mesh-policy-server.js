@@ -1,11 +1,29 @@
 #!/usr/bin/env node
 'use strict';
 // Starts the language server. Pass --stdio (or --node-ipc / --socket=N) as LSP clients do.
+// The server runs with the V8 flags in server/node-flags.json (as the VS Code client starts it):
+// when this process lacks them, the server runs in a child Node process that has them and shares
+// this one's standard streams. Over --node-ipc the channel belongs to this process, so the
+// server runs here, with the flags it was given.
+const { spawn } = require('node:child_process');
 const { existsSync } = require('node:fs');
+const { constants } = require('node:os');
 const { join } = require('node:path');
 const bundle = join(__dirname, '..', 'dist', 'server.js');
 if (!existsSync(bundle)) {
   process.stderr.write('mesh-policy-server: not built yet; run "npm run build" (npm install does it too)\n');
   process.exit(2);
 }
-require(bundle);
+const flags = require('../server/node-flags.json');
+const args = process.argv.slice(2);
+if (args.includes('--node-ipc') || flags.every((flag) => process.execArgv.includes(flag))) {
+  require(bundle);
+} else {
+  const server = spawn(process.execPath, [...process.execArgv, ...flags, bundle, ...args], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => server.kill(signal));
+  server.on('error', (error) => {
+    process.stderr.write(`mesh-policy-server: could not start the server: ${error.message}\n`);
+    process.exit(2);
+  });
+  server.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
+}

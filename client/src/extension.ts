@@ -5,6 +5,7 @@ import {
 } from 'vscode-languageclient/node';
 // Types only (erased from the bundle): the status the server sends.
 import type { TrafficStatus } from '../../server/src/lsp/traffic';
+import serverNodeFlags from '../../server/node-flags.json';
 import { AuditViews } from './auditViews';
 
 /** The VS Code side: start the language server, register commands, show status. No policy
@@ -63,8 +64,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   const serverModule = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
-    run: { module: serverModule, transport: TransportKind.ipc },
-    debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
+    // The server's V8 flags (server/node-flags.json) keep the collector of its large heap out of the edits; ARCHITECTURE.md says why.
+    run: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: [...serverNodeFlags] } },
+    debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: [...serverNodeFlags, '--nolazy', '--inspect=6011'] } },
   };
   let restarts: number[] = [];
   // Restart a server that died and say so; give up (with a message) after 5 deaths in 3 minutes.

@@ -8,17 +8,24 @@ import { REPO_ROOT } from './paths';
 export class LspTestClient {
   readonly connection: MessageConnection;
   private readonly process: ChildProcess;
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
   private readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
   /** Every publishDiagnostics received, in order. */
   readonly published: PublishDiagnosticsParams[] = [];
   private waiters: Array<() => void> = [];
   readonly stderr: string[] = [];
+  /** The server's window/logMessage texts, in order. */
+  readonly logs: string[] = [];
   exited = false;
+  exitCode: number | null = null;
 
-  constructor(extraEnv: Record<string, string> = {}) {
-    this.process = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'mesh-policy-server.js'), '--stdio'], { stdio: 'pipe', env: { ...process.env, ...extraEnv } });
+  /** `nodeFlags` go before the launcher on the node command line (the launcher adds the server's own flags when they are missing). */
+  constructor(extraEnv: Record<string, string> = {}, nodeFlags: string[] = []) {
+    this.process = spawn(process.execPath, [...nodeFlags, join(REPO_ROOT, 'bin', 'mesh-policy-server.js'), '--stdio'], { stdio: 'pipe', env: { ...process.env, ...extraEnv } });
     this.process.stderr!.on('data', (chunk: Buffer) => this.stderr.push(chunk.toString()));
-    this.process.on('exit', () => { this.exited = true; });
+    this.process.on('exit', (code) => { this.exited = true; this.exitCode = code; });
     this.connection = createMessageConnection(new StreamMessageReader(this.process.stdout!), new StreamMessageWriter(this.process.stdin!));
     this.connection.onNotification('textDocument/publishDiagnostics', (params: PublishDiagnosticsParams) => {
       this.diagnostics.set(params.uri, params);
@@ -27,7 +34,7 @@ export class LspTestClient {
       this.waiters = [];
       waiters.forEach((w) => w());
     });
-    this.connection.onNotification('window/logMessage', () => undefined);
+    this.connection.onNotification('window/logMessage', (params: { message: string }) => { this.logs.push(params.message); });
     this.connection.onRequest('workspace/configuration', (params: { items: unknown[] }) => params.items.map(() => null));
     this.connection.onRequest('client/registerCapability', () => null);
     this.connection.listen();

@@ -417,6 +417,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
 
   connection.onInitialized(async () => {
+    connection.console.log(`mesh-policy-server ${VERSION} on Node ${process.version}, process ${process.pid}, flags: ${process.execArgv.join(' ') || 'none'}`);
     engine.warmUp();
     if (canPullConfiguration) {
       void connection.client.register(DidChangeConfigurationNotification.type, { section: 'meshPolicy' }).catch(() => undefined);
