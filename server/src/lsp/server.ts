@@ -228,10 +228,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
    * own text again, as after an edit (whose findings, the same as published, are not sent again).
    */
   function rehearseOnce(): boolean {
+    const reach = traffic.reachEstimator();
     for (const document of documents.all()) {
       const open = openPrepared.get(document.uri);
       if (!open || open.version !== document.version) continue;
-      const text = rehearsalText(open.prepared);
+      const text = rehearsalText(open.prepared, reach);
       if (text === undefined) continue;
       const { uri } = document;
       const path = pathOf(uri);

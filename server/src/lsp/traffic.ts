@@ -227,6 +227,11 @@ export class TrafficService {
     return insight;
   }
 
+  /** For the edit rehearsal: how many loaded calls a change to a resource would decide again; undefined before the first simulation of the load. */
+  reachEstimator(): ((resource: Resource) => number) | undefined {
+    return this.live?.modelVersion === this.modelVersion ? this.live.insight.reachEstimator() : undefined;
+  }
+
   /** Headers the policies test, each resource text walked once: a resource placed again after an
    * edit above it is found by its parse's resource (`sameText`), a new parse of a known text by
    * the text. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine } from '../../../server/src/engine/engine';
-import { rehearsalText } from '../../../server/src/engine/rehearsal';
+import { REHEARSAL_CANDIDATES, rehearsalText } from '../../../server/src/engine/rehearsal';
 
 // The edit rehearsal changes one resource the way a user would: a letter added to the first
 // written name. The copy must parse to the same resources, that one renamed, and nothing else.
@@ -46,5 +46,36 @@ describe('rehearsalText', () => {
     const text = `${POLICY('metadata:\n  namespace: shop')}---\n${POLICY('metadata:\n  name: second\n  namespace: shop')}---\n${POLICY('metadata:\n  name: third\n  namespace: shop')}`;
     const after = prepare('p.yaml', rehearsalText(prepare('p.yaml', text))!);
     assert.deepEqual(after.recognition.resources.map((r) => r.name), [undefined, 'secondr', 'third']);
+  });
+});
+
+describe('rehearsalText: with the reach of each resource, the one that reaches the fewest calls but some', () => {
+  const named = (names: string[]) => names.map((name) => POLICY(`metadata:\n  name: ${name}\n  namespace: shop`)).join('---\n');
+  const REACH_CASES: [string, string[], Record<string, number>, string | undefined][] = [
+    ['a whole-mesh policy first: the narrowest after it', ['everything', 'wide', 'narrow', 'unused'], { everything: 1000, wide: 50, narrow: 3, unused: 0 }, 'narrow'],
+    ['on a tie, the first of them', ['a', 'b', 'c'], { a: 9, b: 4, c: 4 }, 'b'],
+    ['no resource reaches a call: the first', ['a', 'b'], { a: 0, b: 0 }, 'a'],
+    ['only the first reaches calls: the first', ['a', 'b'], { a: 7, b: 0 }, 'a'],
+    ['a resource without a name is passed over', ['', 'b'], { b: 2 }, 'b'],
+  ];
+  for (const [name, names, reaches, renamed] of REACH_CASES) {
+    it(name, () => {
+      const text = names.map((n) => (n ? named([n]) : POLICY('metadata:\n  namespace: shop'))).join('---\n');
+      const before = prepare('p.yaml', text);
+      const copy = rehearsalText(before, (resource) => reaches[resource.name ?? ''] ?? 0);
+      const after = prepare('p.yaml', copy!);
+      assert.deepEqual(after.recognition.resources.map((r) => r.name), names.map((n) => (n === renamed ? `${n}r` : n || undefined)));
+    });
+  }
+
+  it(`weighs at most ${REHEARSAL_CANDIDATES} resources`, () => {
+    const names = Array.from({ length: REHEARSAL_CANDIDATES + 5 }, (_, i) => `p${i}`);
+    const weighed: string[] = [];
+    const copy = rehearsalText(prepare('p.yaml', named(names)), (resource) => {
+      weighed.push(resource.name!);
+      return resource.name === `p${REHEARSAL_CANDIDATES + 2}` ? 1 : 10;
+    });
+    assert.equal(weighed.length, REHEARSAL_CANDIDATES);
+    assert.ok(copy!.includes('name: p0r\n'), 'the first of the equally reaching ones weighed');
   });
 });

@@ -173,6 +173,33 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
       assert.ok(groups.length < example.shapes.length, `${groups.length} groups for ${example.shapes.length} shapes`);
     });
 
+    it('the reach of each policy resource (the edit rehearsal picks by it) is what renaming it re-decides, or a part of it', () => {
+      const reach = new DestinationGroups(example.shapes).reachEstimator(example.workspace);
+      const simulation = new Simulation(example.workspace);
+      let result = simulateShapes(simulation, example.shapes);
+      let weighed = 0;
+      const narrower: string[] = [];
+      for (const { file, resource } of [...example.workspace.resources].filter((entry) => entry.resource.mesh === mesh)) {
+        const text = example.texts.get(file.path);
+        const written = `name: ${resource.name}\n`;
+        const at = text?.indexOf(written, resource.node.span.start) ?? -1;
+        if (!text || !resource.name || at < 0 || at > resource.node.span.end) continue;
+        const estimate = reach(resource);
+        const cut = at + written.length - 1;
+        edit(example, file.path, text.slice(0, cut) + 'r' + text.slice(cut));
+        const renamed = resimulate(result, simulation, simulation.update(example.workspace, [file.path]).affects);
+        edit(example, file.path, text);
+        result = resimulate(renamed, simulation, simulation.update(example.workspace, [file.path]).affects);
+        // Renaming can widen what the resource reaches (a Linkerd Server its policies name no more), never narrow it.
+        assert.ok(estimate <= renamed.redecided.length, `${resource.kind} ${resource.name}: reach ${estimate}, re-decided ${renamed.redecided.length}`);
+        if (mesh === 'istio') assert.equal(estimate, renamed.redecided.length, `${resource.kind} ${resource.name}: an Istio name attaches nothing`);
+        if (estimate > 0 && estimate < example.shapes.length) narrower.push(resource.name);
+        weighed++;
+      }
+      assert.ok(weighed >= 3, `${weighed} resources renamed`);
+      assert.ok(narrower.length > 0, 'some resource reaches some calls, not all');
+    });
+
     it('a manifest edit (inventory) re-decides everything', () => {
       const simulation = new Simulation(example.workspace);
       const path = join(EXAMPLES, mesh, 'app', 'inventory-extra.yaml');

@@ -2,6 +2,7 @@ import type { WorkspaceView } from '../checks/check';
 import type { RuleSetting } from '../config/projectConfig';
 import { BaselineTracker, type BaselineFiles } from '../baseline';
 import { DestinationGroups, resimulate, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult } from '../simulate';
+import type { Resource } from '../resource';
 import type { TrafficShape } from '../traffic/ingest/types';
 import { TrafficInsight } from './trafficInsight';
 
@@ -39,6 +40,12 @@ export class LiveInsight {
   /** The last insight built, if any. */
   get current(): TrafficInsight | undefined {
     return this.last?.insight;
+  }
+
+  /** How many of the loaded calls a change to a resource would decide again, about (`DestinationGroups.reachEstimator`). */
+  reachEstimator(): (resource: Resource) => number {
+    this.destinations ??= new DestinationGroups(this.shapes);
+    return this.destinations.reachEstimator(this.workspace);
   }
 
   /**

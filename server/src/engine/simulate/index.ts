@@ -89,7 +89,7 @@ export class Simulation {
     }
     const previousMeshes = this.meshes;
     this.meshes = meshes;
-    const rootNamespace = workspace.config.istio.rootNamespace || 'istio-system';
+    const rootNamespace = rootNamespaceOf(workspace);
     // Only a Linkerd resource's attachment reads the other Linkerd resources (the Servers it names, the policies naming it).
     const linkerdResources = changedResources.some((r) => r.mesh === 'linkerd')
       ? [...new Set([...before.values(), ...after.values()])].flatMap((f) => f.resources.filter((r) => r.mesh === 'linkerd'))
@@ -461,6 +461,38 @@ export class DestinationGroups {
       group.indexes.push(index);
     });
   }
+
+  /**
+   * How many of the shapes are calls to where a policy resource attaches: about what a change
+   * to that resource alone decides again (`Simulation.update` adds what the changed resource
+   * attaches to afterwards, and every call of a mesh when a mesh-wide fact changed). The
+   * workspace's root namespace and Linkerd resources are read once per estimator.
+   */
+  reachEstimator(workspace: WorkspaceView): (resource: Resource) => number {
+    const rootNamespace = rootNamespaceOf(workspace);
+    let linkerdResources: Resource[] | undefined;
+    return (resource) => {
+      if (resource.mesh === 'linkerd') linkerdResources ??= workspace.resources.map((entry) => entry.resource).filter((r) => r.mesh === 'linkerd');
+      const scopes = attachmentOf(resource, rootNamespace, resource.mesh === 'linkerd' ? linkerdResources : []);
+      let reached = 0;
+      for (const group of this.groups) {
+        const { mesh } = group.record;
+        if (mesh !== undefined && mesh !== resource.mesh) continue;
+        for (const scope of scopes) {
+          if (inScope(scope, group.record)) {
+            reached += group.indexes.length;
+            break;
+          }
+        }
+      }
+      return reached;
+    };
+  }
+}
+
+/** The Istio root namespace of a workspace's configuration. */
+function rootNamespaceOf(workspace: WorkspaceView): string {
+  return workspace.config.istio.rootNamespace || 'istio-system';
 }
 
 /** Totals and per policy and rule tallies of a list of outcomes: `add` each, then `finish`. */
