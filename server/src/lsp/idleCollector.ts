@@ -32,9 +32,12 @@ export class IdleCollector {
 
   /**
    * The traffic was read and simulated: what reading it left behind (hundreds of MB with 1M
-   * lines) lies in the old generation, and the collection that frees it would otherwise start
-   * during the first edits. Started now, once the results are out and nothing waits, it marks
-   * concurrently (V8's asynchronous major collection), while the user reads them.
+   * lines) lies in the old generation, and the collection that frees it would otherwise mark
+   * during the first edits (without it: 150–180 ms of CPU per edit against 55–65 ms, and slower
+   * edits). Started once the results are out and nothing waits. V8's "asynchronous" major
+   * collection only runs later, in a task: the collection itself holds the event loop, 0.85 s
+   * with 1M Linkerd lines and up to 1.8 s with 1M Consul lines, right after the load's own
+   * final simulation, which holds it longer.
    */
   loaded(): void {
     if (!this.collect) return;
