@@ -8,7 +8,7 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { consoleToClient, stdioTransport } from './transport';
 import { Engine, type LintResult } from '../engine/engine';
-import { formatFromPath } from '../engine/source/sourceFile';
+import { formatFromPath, type SourceFormat } from '../engine/source/sourceFile';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { CONFIG_FILE_NAME, findConfig, loadConfig } from '../engine/config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
@@ -161,9 +161,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   function prepareDocument(document: TextDocument): PreparedFile {
     const cached = openPrepared.get(document.uri);
     if (cached && cached.version === document.version) return cached.prepared;
-    const file = engine.read(pathOf(document.uri), document.getText(), formatFromPath(document.uri) ?? languageFormat(document.languageId));
-    const prepared = engine.prepare(file);
+    const prepared = takeIn(pathOf(document.uri), document.getText(), formatFromPath(document.uri) ?? languageFormat(document.languageId));
     openPrepared.set(document.uri, { version: document.version, prepared });
+    return prepared;
+  }
+
+  /** Reads `text` as the file at `path` into the workspace, and tells the traffic and the caches. */
+  function takeIn(path: string, text: string, format: SourceFormat | undefined): PreparedFile {
+    const prepared = engine.prepare(engine.read(path, text, format));
     workspace.update(prepared);
     traffic.noteChanged(prepared.file.path);
     generation++;
@@ -238,10 +243,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const path = pathOf(uri);
       try {
         try {
-          const rehearsed = engine.prepare(engine.read(path, text, open.prepared.file.format));
-          workspace.update(rehearsed);
-          traffic.noteChanged(path);
-          generation++;
+          const rehearsed = takeIn(path, text, open.prepared.file.format);
           engine.lint(rehearsed, workspace);
           traffic.insight(generation, settings.rules, true)?.findings(path);
         } finally {

@@ -136,6 +136,12 @@ function consulScope(resource: Resource, value: Record<string, unknown>): Attach
 }
 
 /** Whether a call may be decided differently because of a resource with these scopes. */
+/** Whether a call is in any of the scopes. */
+export function inAnyScope(scopes: readonly AttachmentScope[], record: AccessRecord): boolean {
+  for (const scope of scopes) if (inScope(scope, record)) return true;
+  return false;
+}
+
 export function inScope(scope: AttachmentScope, record: AccessRecord): boolean {
   const destination = record.destination;
   switch (scope.kind) {

@@ -36,7 +36,7 @@ export class FoldKey {
   /** A part compared as a Map key compares (strings, numbers, undefined and null apart). */
   value(value: unknown): void {
     this.flush();
-    this.node = child(this.node, value);
+    this.node = childMap(this.node, value);
   }
 
   /** The slot at the end of the key (created empty on first use). */
@@ -49,14 +49,15 @@ export class FoldKey {
 
   private flush(): void {
     if (this.scale === 1) return;
-    this.node = child(this.node, this.packed);
+    this.node = childMap(this.node, this.packed);
     this.packed = 0;
     this.scale = 1;
   }
 }
 
-function child(node: Node, key: unknown): Node {
-  let next = node.get(key) as Node | undefined;
+/** The map under `key` in a tree of maps, made empty on first use. */
+export function childMap<K>(node: Map<K, unknown>, key: K): Map<K, unknown> {
+  let next = node.get(key) as Map<K, unknown> | undefined;
   if (next === undefined) node.set(key, (next = new Map()));
   return next;
 }

@@ -5,7 +5,7 @@ import type { TrafficShape } from '../traffic/ingest/types';
 import { inventoryContributionKey } from '../inventory/inventory';
 import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
-import { attachmentOf, inScope, type AttachmentScope } from './attachment';
+import { attachmentOf, inAnyScope, type AttachmentScope } from './attachment';
 import { CompiledForms } from './compiledForms';
 import { consulSimulator } from './consul';
 import { istioSimulator } from './istio';
@@ -114,9 +114,7 @@ export class Simulation {
         if (mesh === undefined) return true;
         if (wholeMesh.has(mesh)) return true;
         const list = scopes.get(mesh);
-        if (!list) return false;
-        for (const scope of list) if (inScope(scope, record)) return true;
-        return false;
+        return list !== undefined && inAnyScope(list, record);
       },
     };
   }
@@ -477,13 +475,7 @@ export class DestinationGroups {
       let reached = 0;
       for (const group of this.groups) {
         const { mesh } = group.record;
-        if (mesh !== undefined && mesh !== resource.mesh) continue;
-        for (const scope of scopes) {
-          if (inScope(scope, group.record)) {
-            reached += group.indexes.length;
-            break;
-          }
-        }
+        if ((mesh === undefined || mesh === resource.mesh) && inAnyScope(scopes, group.record)) reached += group.indexes.length;
       }
       return reached;
     };

@@ -1,6 +1,6 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
 import { CALL_ID, UNDEFINED_ID } from '../../traffic/callIds';
-import { CallRows, FoldKey } from '../fold';
+import { CallRows, childMap, FoldKey } from '../fold';
 import type { CallFold, FoldSlot } from '../types';
 import { checkAuthn, type Authz } from './authz';
 import { callPrincipal, callProto, protocolWorlds, type CallView, type Inbound, type LinkerdPolicies } from './evaluate';
@@ -109,19 +109,19 @@ export class LinkerdFold implements CallFold {
       const id = row[CALL_ID.method]!;
       let cls = method.byId.get(id);
       if (cls === undefined) cls = method.learn(id, (request ??= fillRequestView(this.request, rec.request)));
-      level = child(level, cls);
+      level = childMap(level, cls);
     }
     if (path !== undefined) {
       const id = row[CALL_ID.path]!;
       let cls = path.byId.get(id);
       if (cls === undefined) cls = path.learn(id, (request ??= fillRequestView(this.request, rec.request)));
-      level = child(level, cls);
+      level = childMap(level, cls);
     }
     if (host !== undefined) {
       const id = row[CALL_ID.host]!;
       let cls = host.byId.get(id);
       if (cls === undefined) cls = host.learn(id, (request ??= fillRequestView(this.request, rec.request)));
-      level = child(level, cls);
+      level = childMap(level, cls);
     }
     let last = 0;
     if (headers !== undefined) {
@@ -346,11 +346,4 @@ function hostsRead(routes: readonly RouteC[]): (request: RequestView) => string 
     if (host === undefined) return 'none';
     return routes.map((route) => Math.max(-1, ...route.hostnames.map((h) => hostKey(h, host)))).join();
   };
-}
-
-
-function child(node: Map<number, unknown>, key: number): Map<number, unknown> {
-  let next = node.get(key) as Map<number, unknown> | undefined;
-  if (next === undefined) node.set(key, (next = new Map()));
-  return next;
 }
