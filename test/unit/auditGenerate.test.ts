@@ -124,7 +124,7 @@ describe('generate: path templates', () => {
 
   it('generalizes only with enough evidence, and never over a denied call of the same caller', () => {
     const shape = (path: string, observed: 'allowed' | 'denied', principal = 'cluster.local/ns/shop/sa/frontend'): TrafficShape => ({
-      key: `${principal}${path}${observed}`, count: 1, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+      count: 1, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
       record: { mesh: 'istio', protocol: 'http', source: { principal }, destination: { namespace: 'shop', workload: 'cart', port: 7070, labels: { app: 'cart' } }, request: { method: 'GET', path }, observed },
     });
     const two = generatePolicies('istio', [shape('/items/a', 'allowed'), shape('/items/b', 'allowed')]);

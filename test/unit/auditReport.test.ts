@@ -128,7 +128,7 @@ describe('audit output stays bounded and self-contained', () => {
           request: { method: 'GET', path: `/api/${'z'.repeat(300)}/${i}/${j}`, headers: { authorization: 'Bearer SECRET-TOKEN-VALUE' } },
           observed: 'allowed', count: 1 + ((i + j) % 5),
         };
-        shapes.push({ key: `${i}/${j}`, record, count: record.count!, firstTime: record.time!, lastTime: record.time!, samples: [{ file: '/logs/big.log', line: i * 200 + j + 1 }], sourceBy: {}, destinationBy: {}, joined: 0 });
+        shapes.push({ record, count: record.count!, firstTime: record.time!, lastTime: record.time!, samples: [{ file: '/logs/big.log', line: i * 200 + j + 1 }], sourceBy: {}, destinationBy: {}, joined: 0 });
       }
     }
     const result = simulateShapes(new Simulation(workspace), shapes);

@@ -48,7 +48,7 @@ describe('completion', () => {
 });
 
 describe('completion from reality: values seen in the traffic and the inventory', () => {
-  const shape = (record: AccessRecord, count: number): TrafficShape => ({ key: JSON.stringify(record), record, count, samples: [], sourceBy: {}, destinationBy: {}, joined: 0 });
+  const shape = (record: AccessRecord, count: number): TrafficShape => ({ record, count, samples: [], sourceBy: {}, destinationBy: {}, joined: 0 });
   const shapes = [
     shape({ mesh: 'istio', source: { principal: 'cluster.local/ns/shop/sa/frontend', namespace: 'shop', serviceAccount: 'frontend' }, destination: { namespace: 'shop', port: 7070, labels: { app: 'cart', 'pod-template-hash': 'abc' } }, request: { method: 'GET', path: '/v1/carts/42?full=1', host: 'cart.shop' } }, 30),
     shape({ mesh: 'istio', source: { principal: 'spiffe://cluster.local/ns/ops/sa/admin', namespace: 'ops' }, destination: { namespace: 'shop', port: 7070, labels: { app: 'cart' } }, request: { method: 'DELETE', path: '/v1/carts/42' } }, 2),

@@ -7,6 +7,7 @@ import { inScope } from '../../../server/src/engine/simulate/attachment';
 import { DestinationGroups, resimulate, Simulation, simulateShapes, type SimulationResult } from '../../../server/src/engine/simulate';
 import { loadExampleTraffic, rng, type ExampleTraffic } from '../../helpers/exampleTraffic';
 import { EXAMPLES } from '../../helpers/paths';
+import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
 
 // Incremental simulation (issue 4, "when one policy changes, re-decide only the workloads it
 // attaches to"): after each edit, Simulation.update + resimulate must give exactly what a new
@@ -39,8 +40,8 @@ function assertSame(incremental: SimulationResult, full: SimulationResult, what:
     const a = incremental.outcomes[i]!;
     const b = full.outcomes[i]!;
     assert.equal(a.shape, b.shape);
-    assert.deepEqual(a.decision, b.decision, `${what}: shape ${b.shape.key}`);
-    assert.equal(a.change, b.change, `${what}: change of ${b.shape.key}`);
+    assert.deepEqual(a.decision, b.decision, `${what}: shape ${shapeKey(b.shape.record)}`);
+    assert.equal(a.change, b.change, `${what}: change of ${shapeKey(b.shape.record)}`);
   }
   assert.deepEqual(incremental.totals, full.totals, `${what}: totals`);
   assert.deepEqual(incremental.policies, full.policies, `${what}: per policy`);

@@ -7,6 +7,7 @@ import { CompiledForms } from '../../../server/src/engine/simulate/compiledForms
 import { istioSimulator } from '../../../server/src/engine/simulate/istio';
 import { loadExampleTraffic, type ExampleTraffic } from '../../helpers/exampleTraffic';
 import { EXAMPLES } from '../../helpers/paths';
+import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
 
 // Incremental compile (issue 5, edit latency): after an edit, Simulation.update compiles again
 // only the Istio resources whose text or place (file, line, character) changed and takes over
@@ -82,8 +83,8 @@ function replayEdits(example: ExampleTraffic, mesh: 'istio' | 'linkerd' | 'consu
     assert.deepEqual(simulation.compileCounts(mesh), { compiled: expected, reused: compilable(example) - expected }, e.name);
     const fresh = new Simulation(example.workspace);
     for (const shape of example.shapes) {
-      assert.deepEqual(simulation.decide(shape.record), fresh.decide(shape.record), `${e.name}: decide ${shape.key}`);
-      assert.deepEqual(simulation.decide(shape.record, true), fresh.decide(shape.record, true), `${e.name}: explain ${shape.key}`);
+      assert.deepEqual(simulation.decide(shape.record), fresh.decide(shape.record), `${e.name}: decide ${shapeKey(shape.record)}`);
+      assert.deepEqual(simulation.decide(shape.record, true), fresh.decide(shape.record, true), `${e.name}: explain ${shapeKey(shape.record)}`);
     }
   }
 }
@@ -116,7 +117,7 @@ describe('incremental compile: istio example', () => {
     forms.settle();
     assert.deepEqual(forms.last, { compiled: set.resources.length, reused: 0 });
     const fresh = istioSimulator.compile({ resources: set.resources, inventory: set.inventory, config: other });
-    for (const shape of example.shapes) assert.deepEqual(compiled.explain(shape.record), fresh.explain(shape.record), shape.key);
+    for (const shape of example.shapes) assert.deepEqual(compiled.explain(shape.record), fresh.explain(shape.record), shapeKey(shape.record));
   });
 });
 

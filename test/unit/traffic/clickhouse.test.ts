@@ -25,6 +25,7 @@ import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { clickhouseSkipReason, envoyRowsFromLog, freePort, loadEnvoyTable, startClickHouse, tableSettings, type ClickHouseServer } from '../../helpers/clickhouse';
 import { createAccessRecordReader } from '../../../server/src/engine/traffic/formats/accessRecordJsonl';
 import { EXAMPLES, REPO_ROOT } from '../../helpers/paths';
+import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
 
 const ISTIO = join(EXAMPLES, 'istio');
 const LOGS = ['cart.log', 'frontend.log', 'gateway.log', 'payments.log'].map((f) => join(ISTIO, 'traffic', f));
@@ -34,7 +35,7 @@ const SERVER_SIDE_LOGS = ['cart.log', 'payments.log'].map((f) => join(ISTIO, 'tr
 /** What a shape says, without where its samples are (files vs table rows). */
 function comparable(shape: TrafficShape): unknown {
   return {
-    key: shape.key, record: shape.record, count: shape.count, firstTime: shape.firstTime, lastTime: shape.lastTime,
+    key: shapeKey(shape.record), record: shape.record, count: shape.count, firstTime: shape.firstTime, lastTime: shape.lastTime,
     sourceBy: shape.sourceBy, destinationBy: shape.destinationBy,
     unresolvedSource: shape.unresolvedSource, unresolvedDestination: shape.unresolvedDestination, identityGap: shape.identityGap,
   };
@@ -124,7 +125,7 @@ describe('ClickHouse source against a real clickhouse-server', () => {
       assert.match(table.shapes[0]!.samples[0]!.file, /^clickhouse:\/\/127\.0\.0\.1:\d+\/default\.istio_logs\?start_time=2025-03-14T/);
 
       const simulation = new Simulation(workspace);
-      const decide = (shapes: TrafficShape[]) => simulateShapes(simulation, shapes).outcomes.map((o) => ({ key: o.shape.key, count: o.shape.count, verdict: o.decision.verdict, policy: o.decision.policy?.label, rule: o.decision.rule?.label, change: o.change }));
+      const decide = (shapes: TrafficShape[]) => simulateShapes(simulation, shapes).outcomes.map((o) => ({ key: shapeKey(o.shape.record), count: o.shape.count, verdict: o.decision.verdict, policy: o.decision.policy?.label, rule: o.decision.rule?.label, change: o.change }));
       const fromTable = decide(table.shapes);
       assert.deepEqual(fromTable, decide(files.shapes));
       assert.ok(fromTable.some((d) => d.verdict === 'deny') && fromTable.some((d) => d.verdict === 'allow'));

@@ -49,7 +49,7 @@ describe('ClickHouse source: folding grouped rows', () => {
     assert.equal(shape!.firstTime, '2025-03-14T09:00:00.000Z');
     assert.equal(shape!.record.time, '2025-03-14T09:00:00.000Z');
     assert.equal(shape!.lastTime, '2025-03-14T11:00:00.000Z');
-    assert.equal(shape!.key, shapeKey(shape!.record));
+    assert.equal('key' in shape!, false, 'a shape keeps no key string');
     assert.deepEqual(shape!.samples.map((s) => s.file), [
       'clickhouse://127.0.0.1:8123/default.logs?start_time=2025-03-14T09%3A00%3A00.000Z&request_id=id-early',
       'clickhouse://127.0.0.1:8123/default.logs?start_time=2025-03-14T10%3A00%3A00.000Z&request_id=id-late',
@@ -70,7 +70,7 @@ describe('ClickHouse source: folding grouped rows', () => {
     assert.equal(b!.destination?.labels, a!.destination?.labels, 'one label map for the workload');
     assert.equal(c!.destination?.labels, a!.destination?.labels);
     assert.notEqual(b!.destination, a!.destination, 'records are not shared');
-    for (const s of shapes) assert.equal(s.key, shapeKey(s.record));
-    assert.equal(new Set(shapes.map((s) => s.key)).size, 3);
+    for (const s of shapes) assert.equal('key' in s, false, 'a shape keeps no key string');
+    assert.equal(new Set(shapes.map((s) => shapeKey(s.record))).size, 3);
   });
 });

@@ -460,18 +460,26 @@ describe('ingest: files, streams, progress, cancellation', () => {
 });
 
 describe('ingest helpers', () => {
-  it('orders shapes by count, then by a hash of the key, then by the key, whatever the input order', () => {
-    // keys with equal counts; two keys per hash value at most is what the fallback must handle
+  it('orders shapes by count, then by their hash, then by their key, whatever the input order', () => {
+    // keys with equal counts; hashes of 5 bits here, so that many shapes tie on count and hash
+    // and the order of those comes from the key (built only for them)
     const shapes = Array.from({ length: 400 }, (_, i) => ({ count: 1 + (i % 9 === 0 ? i % 4 : 0), key: `istio\u0001http\u0001cluster.local/ns/n${i % 13}/sa/s${i}\u0002/p/${i * 7}` }));
-    const hash = (key: string) => mix(0x811c9dc5, key) >>> 0;
+    const hash = (key: string) => (mix(0x811c9dc5, key) >>> 0) & 31;
     const expected = shapes.slice().sort((a, b) => b.count - a.count || hash(a.key) - hash(b.key) || (a.key < b.key ? -1 : 1)).map((s) => s.key);
+    let built = 0;
+    const keyOf = (s: { key: string }) => { built++; return s.key; };
     for (const order of [shapes.slice(), shapes.slice().reverse(), shapes.filter((_, i) => i % 2).concat(shapes.filter((_, i) => i % 2 === 0))]) {
-      assert.deepEqual(sortShapes(order).map((s) => s.key), expected);
+      assert.deepEqual(sortShapes(order, order.map((s) => hash(s.key)), keyOf).map((s) => s.key), expected);
     }
-    const counts = sortShapes(shapes.slice()).map((s) => s.count);
-    assert.deepEqual(counts, counts.slice().sort((a, b) => b - a));
+    // full 32-bit hashes: no tie, no key built
+    built = 0;
+    const wide = (key: string) => mix(0x811c9dc5, key) >>> 0;
+    const sorted = sortShapes(shapes.slice(), shapes.map((s) => wide(s.key)), keyOf);
+    assert.equal(built, 0);
+    assert.deepEqual(sorted.map((s) => s.count), sorted.map((s) => s.count).sort((a, b) => b - a));
     // equal counts and equal hashes (the same key twice here): still a total, stable answer
-    assert.deepEqual(sortShapes([{ count: 2, key: 'b' }, { count: 2, key: 'a' }, { count: 2, key: 'b' }]).map((s) => s.key), hash('a') < hash('b') ? ['a', 'b', 'b'] : ['b', 'b', 'a']);
+    const three = [{ count: 2, key: 'b' }, { count: 2, key: 'a' }, { count: 2, key: 'b' }];
+    assert.deepEqual(sortShapes(three, three.map((s) => wide(s.key)), keyOf).map((s) => s.key), wide('a') < wide('b') ? ['a', 'b', 'b'] : ['b', 'b', 'a']);
   });
 
   it('parses and builds principals of the three meshes', () => {
@@ -569,7 +577,7 @@ function summary(model: TrafficModel): unknown {
   const s = model.stats;
   return {
     lines: s.lines, parsed: s.parsed, skipped: s.skipped, calls: s.calls, joinedPairs: s.joinedPairs, sourceBy: s.sourceBy, observed: s.observed,
-    shapes: Object.fromEntries(model.shapes.map((x) => [x.key, x.count])),
+    shapes: Object.fromEntries(model.shapes.map((x) => [shapeKey(x.record), x.count])),
   };
 }
 
@@ -794,7 +802,7 @@ describe('the example logs', () => {
       const facts = (m: TrafficModel) => ({
         ...(summary(m) as object),
         gatewayLegs: m.stats.gatewayLegs, tcpPairs: m.stats.tcpPairs, join: m.stats.join, destinationBy: m.stats.destinationBy,
-        perShape: Object.fromEntries(m.shapes.map((s) => [s.key, { count: s.count, joined: s.joined, sourceBy: s.sourceBy, destinationBy: s.destinationBy, first: s.firstTime, last: s.lastTime }])),
+        perShape: Object.fromEntries(m.shapes.map((s) => [shapeKey(s.record), { count: s.count, joined: s.joined, sourceBy: s.sourceBy, destinationBy: s.destinationBy, first: s.firstTime, last: s.lastTime }])),
       });
       assert.deepEqual(facts(two), facts(one));
     });

@@ -1,6 +1,7 @@
 import type { AccessRecord } from '../accessRecord';
 import type { LinePeek, ParsedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
+import { copyString } from '../strings';
 import { addressIp, addressPort, hashKeyParts, httpProtocol, isGrpcUserAgent, isKeyMarker, normalizeTime, parsePort, parseStatus } from './common';
 import { DENIAL_JWT, DENIAL_NONE, denialOf, isRbacDenial, type DenialKind } from './denial';
 import {
@@ -275,8 +276,11 @@ class Memo<V> {
       this.map.clear();
       this.hits = 0;
     }
-    value = this.compute(key);
-    this.map.set(key, value);
+    // (a key cut out of a line, and the values cut out of it, would keep the line's whole chunk of
+    // input alive for as long as the entry: the memo is the module's, it outlives the read)
+    const kept = copyString(key);
+    value = this.compute(kept);
+    this.map.set(kept, value);
     return value;
   }
 }

@@ -1,6 +1,9 @@
 import type { AccessRecord } from '../accessRecord';
 import type { ResolutionMethod, SampleLocation, TrafficShape } from './types';
 import { mix } from '../hash';
+import { copyString } from '../strings';
+
+export { copyString };
 import { callIdRows, readsRows, ValueIds } from '../callIds';
 
 /**
@@ -228,14 +231,58 @@ export interface ShapeAcc {
   lastSub?: number;
   /** Sample locations as [fileIndex, line, fileIndex, line, ...]. */
   samples: number[];
-  sourceBy: Partial<Record<ResolutionMethod, number>>;
-  destinationBy: Partial<Record<ResolutionMethod, number>>;
+  /** Calls per way the caller was resolved; a method alone while every call was resolved that way
+   * (most shapes: one object per shape less while the input is read). */
+  sourceBy: MethodTally;
+  destinationBy: MethodTally;
   unresolvedSource?: Record<string, number>;
   unresolvedDestination?: Record<string, number>;
   joined: number;
   identityGap?: string;
   /** Calls per time bucket start (epoch ms), when the table counts them. */
   callsByTime?: Record<string, number>;
+}
+
+/** Calls per resolution method, or the one method of all of a shape's calls (undefined: no call yet). */
+export type MethodTally = ResolutionMethod | Partial<Record<ResolutionMethod, number>> | undefined;
+
+/** A tally after `n` more calls resolved by `method`, of `total` calls now. */
+function tallyMethod(by: MethodTally, method: ResolutionMethod, n: number, total: number): MethodTally {
+  if (by === undefined || by === method) return method;
+  if (typeof by === 'string') return { [by]: total - n, [method]: n };
+  by[method] = (by[method] ?? 0) + n;
+  return by;
+}
+
+/** A tally as counts per method, for `total` calls. */
+function methodCounts(by: MethodTally, total: number): Partial<Record<ResolutionMethod, number>> {
+  return by === undefined ? {} : typeof by === 'string' ? { [by]: total } : by;
+}
+
+/**
+ * The finished shapes' tallies of one method: one frozen object per method and count, shared by
+ * the shapes (most shapes have one call, resolved one way), instead of one object per shape.
+ */
+class SharedTallies {
+  private readonly byMethod = new Map<ResolutionMethod, Map<number, Partial<Record<ResolutionMethod, number>>>>();
+
+  of(by: MethodTally, total: number): Partial<Record<ResolutionMethod, number>> {
+    if (typeof by !== 'string') return methodCounts(by, total);
+    let byCount = this.byMethod.get(by);
+    if (byCount === undefined) this.byMethod.set(by, (byCount = new Map()));
+    let shared = byCount.get(total);
+    if (shared === undefined) byCount.set(total, (shared = Object.freeze({ [by]: total })));
+    return shared;
+  }
+}
+
+/** Two tables' tallies of one shape together (`a` of `aCalls` calls, `b` of `bCalls`). */
+function mergeTallies(a: MethodTally, aCalls: number, b: MethodTally, bCalls: number): MethodTally {
+  if (b === undefined || a === b) return a ?? b;
+  if (a === undefined) return b;
+  const out = { ...methodCounts(a, aCalls) };
+  addCounts(out, methodCounts(b, bCalls));
+  return out;
 }
 
 export interface FoldedCall {
@@ -292,7 +339,7 @@ export class ShapeTable {
       // other optional fields later would change, shape after shape)
       shape = {
         record, hash, count: 0, firstMs: call.t, firstTime: undefined, firstSub: undefined, lastMs: call.t, lastTime: undefined, lastSub: undefined,
-        samples: [], sourceBy: {}, destinationBy: {}, unresolvedSource: undefined, unresolvedDestination: undefined, joined: 0,
+        samples: [], sourceBy: undefined, destinationBy: undefined, unresolvedSource: undefined, unresolvedDestination: undefined, joined: 0,
         identityGap: call.identityGap || undefined, callsByTime: undefined,
       };
       this.insert(shape, hash);
@@ -322,12 +369,16 @@ export class ShapeTable {
     }
     this.extraCalls += n - 1;
     shape.count += n;
-    if (shape.samples.length < this.maxSamples * 2) {
+    if (shape.samples.length === 0 && this.maxSamples > 0) {
+      // (a literal of exactly the first call's lines: most shapes have that one call, and an
+      // empty array grown by push would keep room for 17 numbers)
+      shape.samples = call.file2 !== undefined && this.maxSamples > 1 ? [call.file, call.line, call.file2, call.line2!] : [call.file, call.line];
+    } else if (shape.samples.length < this.maxSamples * 2) {
       shape.samples.push(call.file, call.line);
       if (call.file2 !== undefined && shape.samples.length < this.maxSamples * 2) shape.samples.push(call.file2, call.line2!);
     }
-    shape.sourceBy[call.sourceMethod] = (shape.sourceBy[call.sourceMethod] ?? 0) + n;
-    shape.destinationBy[call.destinationMethod] = (shape.destinationBy[call.destinationMethod] ?? 0) + n;
+    shape.sourceBy = tallyMethod(shape.sourceBy, call.sourceMethod, n, shape.count);
+    shape.destinationBy = tallyMethod(shape.destinationBy, call.destinationMethod, n, shape.count);
     if (call.sourceReason) (shape.unresolvedSource ??= {})[call.sourceReason] = (shape.unresolvedSource[call.sourceReason] ?? 0) + n;
     if (call.destinationReason) (shape.unresolvedDestination ??= {})[call.destinationReason] = (shape.unresolvedDestination[call.destinationReason] ?? 0) + n;
     if (call.file2 !== undefined) shape.joined += n;
@@ -426,8 +477,10 @@ export class ShapeTable {
   private readonly strings = new Map<string, string>();
 
   intern(value: string): string {
-    // V8 copies strings this short when it cuts them out of a line: nothing to detach, and not worth a lookup
-    if (value.length < 13) return value;
+    // (short strings too: V8 copies them when it cuts them out of a line, so there is nothing to
+    // detach, but methods, namespaces, addresses and response details repeat in nearly every
+    // shape, and one heap string each is a tenth of a shape's memory)
+    if (value.length === 0) return value;
     let kept = this.strings.get(value);
     if (kept === undefined) {
       kept = copyString(value);
@@ -447,12 +500,12 @@ export class ShapeTable {
         this.insert({ ...o, samples: samples.slice(0, this.maxSamples * 2) }, o.hash);
         continue;
       }
+      shape.sourceBy = mergeTallies(shape.sourceBy, shape.count, o.sourceBy, o.count);
+      shape.destinationBy = mergeTallies(shape.destinationBy, shape.count, o.destinationBy, o.count);
       shape.count += o.count;
       if (o.firstTime !== undefined && (shape.firstTime === undefined || o.firstMs < shape.firstMs)) { shape.firstMs = o.firstMs; shape.firstTime = o.firstTime; shape.firstSub = o.firstSub; }
       if (o.lastTime !== undefined && (shape.lastTime === undefined || o.lastMs > shape.lastMs)) { shape.lastMs = o.lastMs; shape.lastTime = o.lastTime; shape.lastSub = o.lastSub; }
       for (let i = 0; i < samples.length && shape.samples.length < this.maxSamples * 2; i += 2) shape.samples.push(samples[i]!, samples[i + 1]!);
-      addCounts(shape.sourceBy, o.sourceBy);
-      addCounts(shape.destinationBy, o.destinationBy);
       if (o.unresolvedSource) addCounts(shape.unresolvedSource ??= {}, o.unresolvedSource);
       if (o.unresolvedDestination) addCounts(shape.unresolvedDestination ??= {}, o.unresolvedDestination);
       shape.joined += o.joined;
@@ -467,22 +520,27 @@ export class ShapeTable {
    */
   finish(files: string[]): TrafficShape[] {
     const out: TrafficShape[] = new Array(this.shapes.length);
+    const hashes = new Uint32Array(this.shapes.length);
+    const tallies = new SharedTallies();
     for (let i = 0; i < this.shapes.length; i++) {
       const s = this.shapes[i]!;
-      const samples: SampleLocation[] = [];
-      for (let k = 0; k < s.samples.length; k += 2) samples.push({ file: files[s.samples[k]!] ?? '?', line: s.samples[k + 1]! });
+      // (an array grown by push keeps room for 17 elements: most shapes have one sample)
+      const samples: SampleLocation[] = new Array(s.samples.length >> 1);
+      for (let k = 0; k < samples.length; k++) samples[k] = { file: files[s.samples[2 * k]!] ?? '?', line: s.samples[2 * k + 1]! };
       if (samples.length > 1) sortSamples(samples);
       const firstTime = shapeTime(s.firstTime, s.firstMs, s.firstSub);
       const lastTime = shapeTime(s.lastTime, s.lastMs, s.lastSub);
       const record = s.record;
-      // (the key is built here, not when the shape is made: kept from then on, every key would
-      // be copied by the young generation's collections, and promoted, while the input is read)
-      const key = shapeKey(record, this.keyHeaders);
       record.count = s.count;
       if (firstTime !== undefined) record.time = firstTime;
-      const shape: TrafficShape = { key, record, count: s.count, samples, sourceBy: s.sourceBy, destinationBy: s.destinationBy, joined: s.joined };
-      if (firstTime !== undefined) shape.firstTime = firstTime;
-      if (lastTime !== undefined) shape.lastTime = lastTime;
+      hashes[i] = s.hash;
+      // (both times in the literal when there are both: added later, they would take an
+      // out-of-object property store per shape)
+      const shape: TrafficShape = firstTime !== undefined && lastTime !== undefined
+        ? { record, count: s.count, samples, sourceBy: tallies.of(s.sourceBy, s.count), destinationBy: tallies.of(s.destinationBy, s.count), joined: s.joined, firstTime, lastTime }
+        : { record, count: s.count, samples, sourceBy: tallies.of(s.sourceBy, s.count), destinationBy: tallies.of(s.destinationBy, s.count), joined: s.joined };
+      if (firstTime !== undefined && lastTime === undefined) shape.firstTime = firstTime;
+      if (lastTime !== undefined && firstTime === undefined) shape.lastTime = lastTime;
       if (s.unresolvedSource) shape.unresolvedSource = s.unresolvedSource;
       if (s.unresolvedDestination) shape.unresolvedDestination = s.unresolvedDestination;
       if (s.identityGap) shape.identityGap = s.identityGap;
@@ -491,7 +549,8 @@ export class ShapeTable {
     }
     this.shapes.length = 0;
     this.buckets.clear();
-    return withCallIds(sortShapes(out));
+    const keyHeaders = this.keyHeaders;
+    return withCallIds(sortShapes(out, hashes, (shape) => shapeKey(shape.record, keyHeaders)));
   }
 }
 
@@ -509,16 +568,18 @@ export function withCallIds(shapes: TrafficShape[]): TrafficShape[] {
 
 /**
  * The order of shapes wherever they come from (files, worker threads, the ClickHouse source):
- * most calls first; ties by a hash of the key, then by the key. It depends only on the shapes,
- * not on the order of the input or on how workers cut it, and compares numbers in all but rare
- * cases (most shapes of a large input tie on a count of 1, and long keys share long prefixes).
- * Sorts in place and returns the array.
+ * most calls first; ties by `hashes` (the shapes' `shapeHash`, aligned with `shapes`), then by
+ * `keyOf` (their `shapeKey`, built only for shapes whose count and hash tie). It depends only on
+ * the shapes, not on the order of the input or on how workers cut it, and compares numbers in all
+ * but rare cases (most shapes of a large input tie on a count of 1). Shapes keep no key string:
+ * it would be a fifth of a shape's memory, read only here. Sorts in place and returns the array.
  */
-export function sortShapes<T extends { count: number; key: string }>(shapes: T[]): T[] {
+export function sortShapes<T extends { count: number }>(shapes: T[], hashes: ArrayLike<number>, keyOf: (shape: T) => string): T[] {
   const n = shapes.length;
   if (n < 2) return shapes;
   // Shapes grouped by count (most first); within a count, by hash, in one native sort of numbers
-  // (hash · 2^21 + position in the group: exact in a double while a group has under 2^21 shapes).
+  // (hash · 2^21 + position in the group: exact in a double while a group has under 2^21 shapes,
+  // and the hash has 32 bits at most).
   const byCount = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
     const count = shapes[i]!.count;
@@ -528,20 +589,19 @@ export function sortShapes<T extends { count: number; key: string }>(shapes: T[]
   }
   const counts = [...byCount.keys()].sort((a, b) => b - a);
   const copy = shapes.slice();
+  const hashOf = (i: number): number => hashes[i]! >>> 0;
+  const byKey = (a: T, b: T): number => compareKeys(keyOf(a), keyOf(b));
   let at = 0;
   for (const count of counts) {
     const group = byCount.get(count)!;
     const m = group.length;
     if (m === 1 || m >= 1 << 21) {
-      if (m > 1) {
-        const hashes = new Map(group.map((i) => [i, mix(0x811c9dc5, copy[i]!.key) >>> 0]));
-        group.sort((i, j) => hashes.get(i)! - hashes.get(j)! || compareKeys(copy[i]!.key, copy[j]!.key));
-      }
+      if (m > 1) group.sort((i, j) => hashOf(i) - hashOf(j) || byKey(copy[i]!, copy[j]!));
       for (const i of group) shapes[at++] = copy[i]!;
       continue;
     }
     const order = new Float64Array(m);
-    for (let k = 0; k < m; k++) order[k] = (mix(0x811c9dc5, copy[group[k]!]!.key) >>> 0) * 2097152 + k;
+    for (let k = 0; k < m; k++) order[k] = hashOf(group[k]!) * 2097152 + k;
     order.sort();
     const start = at;
     for (let k = 0; k < m; k++) shapes[at++] = copy[group[order[k]! % 2097152]!]!;
@@ -550,7 +610,7 @@ export function sortShapes<T extends { count: number; key: string }>(shapes: T[]
       if (Math.floor(order[k]! / 2097152) !== Math.floor(order[k - 1]! / 2097152)) continue;
       let end = k + 1;
       while (end < m && Math.floor(order[end]! / 2097152) === Math.floor(order[k - 1]! / 2097152)) end++;
-      const run = shapes.slice(start + k - 1, start + end).sort((a, b) => compareKeys(a.key, b.key));
+      const run = shapes.slice(start + k - 1, start + end).sort(byKey);
       for (let r = 0; r < run.length; r++) shapes[start + k - 1 + r] = run[r]!;
       k = end - 1;
     }
@@ -614,11 +674,6 @@ function isoForm(time: string): boolean {
   return time.length === 24 && time.charCodeAt(23) === 90 && time.charCodeAt(19) === 46 && time.charCodeAt(10) === 84;
 }
 
-/** A copy of a string that does not refer to the text it was cut from: V8 copies strings under 13
- * characters; for longer ones the concatenation is flattened into a new string before slicing. */
-export function copyString(value: string): string {
-  return value.length < 13 ? value : (` ${value}`).slice(1);
-}
 
 export function detach<T>(value: T): T {
   return copyDeep(value) as T;

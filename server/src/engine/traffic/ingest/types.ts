@@ -20,10 +20,10 @@ export interface SampleLocation {
   line: number;
 }
 
-/** Identical calls folded into one: the record (with `count`), when they happened, where to look. */
+/** Identical calls folded into one: the record (with `count`), when they happened, where to look.
+ * Calls fold when their records have one `shapeKey` (identities, destination, port, protocol,
+ * method, path, host, testable headers and JWT facts, outcome). */
 export interface TrafficShape {
-  /** The folding key: identities, destination, port, protocol, method, path, host, testable headers and JWT facts, outcome. */
-  key: string;
   /** One normalized record standing for `count` calls; `time` is the first call's time. */
   record: AccessRecord;
   count: number;
@@ -31,9 +31,10 @@ export interface TrafficShape {
   lastTime?: string;
   /** file:line of the first few lines folded here. */
   samples: SampleLocation[];
-  /** Calls per way the caller was resolved (`unresolved` included). */
+  /** Calls per way the caller was resolved (`unresolved` included). Read only: shapes with one
+   * method share one frozen object per method and count. */
   sourceBy: Partial<Record<ResolutionMethod, number>>;
-  /** Calls per way the destination was resolved. */
+  /** Calls per way the destination was resolved (read only, as `sourceBy`). */
   destinationBy: Partial<Record<ResolutionMethod, number>>;
   /** Why the caller could not be resolved, per reason, in calls. */
   unresolvedSource?: Record<string, number>;

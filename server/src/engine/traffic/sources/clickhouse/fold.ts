@@ -40,6 +40,8 @@ export class RowFolder {
    * first and last times in epoch ms, by position. */
   private readonly positions = new Map<number, number | number[]>();
   private readonly shapes: TrafficShape[] = [];
+  /** Each shape's shapeHash, by position (the order of the shapes sorts by it). */
+  private readonly hashes: number[] = [];
   private readonly firstMs: number[] = [];
   private readonly lastMs: number[] = [];
   private readonly slots: number[];
@@ -125,10 +127,12 @@ export class RowFolder {
       if (s.firstTime !== undefined) s.record.time = s.firstTime;
       out.push(s);
     }
+    const sorted = sortShapes(out, this.hashes, (shape) => shapeKey(shape.record, this.keyHeaders));
     this.positions.clear();
     this.shapes.length = 0;
+    this.hashes.length = 0;
     this.counts.reused = Math.max(0, joinedCalls - this.counts.joinedPairs);
-    return sortShapes(out);
+    return sorted;
   }
 
   /** The row's line (prefix f) or its joined client line (prefix c), as the Envoy reader reads it. */
@@ -183,8 +187,7 @@ export class RowFolder {
     if (at === undefined) {
       at = this.shapes.length;
       shape = {
-        // flat: the key is built by concatenation, a tree of a few dozen pieces
-        key: copyString(shapeKey(record, this.keyHeaders)), record: this.kept.record(record), count: 0,
+        record: this.kept.record(record), count: 0,
         ...(firstTime !== undefined ? { firstTime } : {}),
         ...(lastTime !== undefined ? { lastTime } : {}),
         // (most shapes are one row: an array of exactly one sample, not one grown for more)
@@ -196,6 +199,7 @@ export class RowFolder {
       else if (typeof bucket === 'number') this.positions.set(hash, [bucket, at]);
       else bucket.push(at);
       this.shapes.push(shape);
+      this.hashes.push(hash);
       this.firstMs.push(firstMs);
       this.lastMs.push(lastMs);
     } else {
