@@ -205,16 +205,16 @@ export function configuredMaxLines(config: { readers: Record<string, unknown> })
 }
 
 /**
- * Worker threads pay off only with idle CPUs: on a saturated machine two isolates time-sharing
- * one core each run slower than one thread alone. Default: every CPU (at most 4) unless the load
- * average already reaches the number of CPUs (an idle 2-core laptop gets both). Measured with
- * 1M Istio TEXT lines (docs/performance.md): two workers cost 1.5x the CPU time of one thread
- * and 1.7x its peak RSS (each slice builds and sends the shapes it sees), so on a busy machine
- * they also lose in wall time.
+ * Worker threads pay off only with idle CPUs to spare: each slice folds most of the shapes again
+ * and sends them to this thread, so two workers cost 1.5-1.6x the CPU time of one thread and
+ * 1.6-1.7x its peak RSS (1M Consul lines: 59 s and 1,734 MiB against 37 s and 900-1,021 MiB;
+ * docs/performance.md), and gain wall time only when that extra work runs on CPUs nobody else
+ * uses. Default: one worker per CPU left idle by the load average, at most 4, and none unless two
+ * are idle (a 2-core machine reads on one thread: with both workers it would pass 1 GB at 1M lines).
  */
 export function defaultWorkers(): number {
-  const cpus = availableParallelism();
-  return cpus > 1 && loadavg()[0] < cpus ? Math.min(4, cpus) : 1;
+  const idle = Math.floor(availableParallelism() - loadavg()[0]);
+  return idle >= 2 ? Math.min(4, idle) : 1;
 }
 
 export async function runSequential(plans: FilePlan[], context: RunContext): Promise<RunResult> {

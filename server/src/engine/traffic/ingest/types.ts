@@ -144,8 +144,8 @@ export interface IngestOptions {
   keyHeaders?: string[];
   /** Sample locations kept per shape; default 3. */
   maxSamples?: number;
-  /** Worker threads for large inputs: default every CPU (at most 4), or none when the load
-   * average already reaches the number of CPUs; 1 disables them. */
+  /** Worker threads for large inputs: default one per CPU the load average leaves idle (at most
+   * 4), when at least two are (see defaultWorkers); 1 disables them. */
   workers?: number;
   /** Total uncompressed bytes from which workers are used; default 64 MiB. */
   parallelThreshold?: number;
