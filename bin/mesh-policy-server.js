@@ -4,7 +4,8 @@
 // The server runs with the V8 flags in server/node-flags.json (as the VS Code client starts it):
 // when this process lacks them, the server runs in a child Node process that has them and shares
 // this one's standard streams. Over --node-ipc the channel belongs to this process, so the
-// server runs here, with the flags it was given.
+// server runs here, with the flags it was given; so it does under a debugger (--inspect...), which
+// is attached to this process (a child would ask for the same inspector port).
 const { spawn } = require('node:child_process');
 const { existsSync } = require('node:fs');
 const { constants } = require('node:os');
@@ -16,7 +17,8 @@ if (!existsSync(bundle)) {
 }
 const flags = require('../server/node-flags.json');
 const args = process.argv.slice(2);
-if (args.includes('--node-ipc') || flags.every((flag) => process.execArgv.includes(flag))) {
+const inspected = process.execArgv.some((flag) => /^--inspect(-brk|-wait)?(=|$)/.test(flag));
+if (args.includes('--node-ipc') || inspected || flags.every((flag) => process.execArgv.includes(flag))) {
   require(bundle);
 } else {
   const server = spawn(process.execPath, [...process.execArgv, ...flags, bundle, ...args], { stdio: 'inherit' });

@@ -47,4 +47,15 @@ describe('mesh-policy-server: the server runs with its V8 flags however it is st
     assert.equal(started.pid, client.pid);
     for (const flag of SERVER_FLAGS) assert.ok(started.flags.includes(flag));
   });
+
+  it('started under a debugger (`node --inspect`), it runs in that process, where the debugger is attached', async () => {
+    // (port 0: any free port, on the loopback address only)
+    const client = new LspTestClient({}, ['--inspect=127.0.0.1:0']);
+    clients.push(client);
+    await client.initialize(null);
+    const started = await startLine(client);
+    assert.equal(started.pid, client.pid, 'a child would ask for the inspector port the launcher holds');
+    await client.shutdown();
+    assert.equal(client.exitCode, 0);
+  });
 });
