@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { CodeAction, CompletionItem, Hover, InitializeResult, MarkupContent } from 'vscode-languageserver-protocol';
 import { LspTestClient } from '../helpers/lspClient';
 import { applyEdits } from '../helpers/edits';
+import { scratchDir } from '../helpers/scratch';
 
 const POLICY = [
   'apiVersion: security.istio.io/v1',
@@ -25,7 +25,7 @@ const POLICY = [
 
 describe('language server over stdio', () => {
   let client: LspTestClient;
-  const workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-lsp-'));
+  const workspace = scratchDir('mesh-policy-lsp-');
   const uri = pathToFileURL(join(workspace, 'policy.yaml')).href;
 
   before(async () => {

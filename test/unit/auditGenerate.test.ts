@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { generatePolicies } from '../../server/src/engine/audit';
@@ -14,6 +13,7 @@ import { ingestTraffic, type TrafficShape } from '../../server/src/engine/traffi
 import { collectPolicyFiles } from '../../server/src/engine/workspaceFiles';
 import { WorkspaceModel, type PreparedFile } from '../../server/src/engine/workspace';
 import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
+import { scratchDir } from '../helpers/scratch';
 
 const engine = new Engine();
 
@@ -27,7 +27,7 @@ function workspaceOf(paths: string[], extra?: PreparedFile): WorkspaceModel {
 const pathOf = (r: TrafficShape['record']) => (r.request?.path ?? '').replace(/[?#].*$/, '');
 const requestOf = (s: TrafficShape) => `${s.record.source?.principal}|${s.record.destination?.namespace}/${s.record.destination?.workload ?? s.record.destination?.service}|${s.record.destination?.port}|${s.record.request?.method ?? ''}|${pathOf(s.record)}`;
 
-const out = mkdtempSync(join(tmpdir(), 'mesh-policy-generate-'));
+const out = scratchDir('mesh-policy-generate-');
 
 /**
  * The key property of generation (issue #10): the generated policies, read back through the

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runGenerateCli, runReportCli } from '../../server/src/cli/audit';
@@ -14,6 +13,7 @@ import { ingestTraffic, type IngestStats, type TrafficShape } from '../../server
 import { collectPolicyFiles } from '../../server/src/engine/workspaceFiles';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
+import { scratchDir } from '../helpers/scratch';
 
 const engine = new Engine();
 
@@ -116,7 +116,7 @@ describe('audit output stays bounded and self-contained', () => {
   /** 40,000 distinct calls: 200 callers × 200 services, long paths, every one denied by a policy. */
   function bigModel(): AuditModel {
     const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
-    const path = join(mkdtempSync(join(tmpdir(), 'mesh-policy-big-')), 'policy.yaml');
+    const path = join(scratchDir('mesh-policy-big-'), 'policy.yaml');
     workspace.update(engine.prepare(engine.read(path, 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: allow-nothing, namespace: big}\nspec: {}\n')));
     const shapes: TrafficShape[] = [];
     for (let i = 0; i < 200; i++) {
@@ -183,7 +183,7 @@ describe('audit output stays bounded and self-contained', () => {
 });
 
 describe('mesh-policy report and generate', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-report-'));
+  const dir = scratchDir('mesh-policy-report-');
 
   it('writes each format atomically with --output and exits as simulate does', async () => {
     for (const format of ['html', 'md', 'json']) {

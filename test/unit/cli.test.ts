@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
 import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
+import { scratchDir } from '../helpers/scratch';
 
 function run(args: string[], cwd = REPO_ROOT): { code: number; stdout: string; stderr: string } {
   let stdout = '';
@@ -14,7 +14,7 @@ function run(args: string[], cwd = REPO_ROOT): { code: number; stdout: string; s
   return { code, stdout, stderr };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-cli-'));
+const dir = scratchDir('mesh-policy-cli-');
 const bad = join(dir, 'bad.yaml');
 writeFileSync(bad, 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec:\n  action: allow\n');
 const good = join(dir, 'good.yaml');

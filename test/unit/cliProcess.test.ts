@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths';
+import { scratchDir } from '../helpers/scratch';
 
 const BIN = join(REPO_ROOT, 'bin', 'mesh-policy.js');
-const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-cli-process-'));
+const dir = scratchDir('mesh-policy-cli-process-');
 const ENVOY_LINE = readFileSync(join(FIXTURES, 'traffic', 'formats', 'istio-text.log'), 'utf8').split('\n')[0]!;
 writeFileSync(join(dir, 'good.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ok, namespace: shop}\nspec: {action: DENY, rules: [{to: [{operation: {methods: ["DELETE"]}}]}]}\n');
 writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: bad, namespace: shop}\nspec: {action: allow}\n');

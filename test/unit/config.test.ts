@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
 import { defaultConfig, findConfig, parseConfig } from '../../server/src/engine/config/projectConfig';
 import { Engine } from '../../server/src/engine/engine';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
+import { scratchDir } from '../helpers/scratch';
 
 const POLICY = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec:\n  action: allow\n';
 
@@ -42,7 +42,7 @@ describe('.meshpolicy.yaml', () => {
   });
 
   it('is found in the nearest folder above', () => {
-    const root = mkdtempSync(join(tmpdir(), 'mesh-policy-config-'));
+    const root = scratchDir('mesh-policy-config-');
     writeFileSync(join(root, '.meshpolicy.yaml'), 'rules: {MPA0104: "off"}\n');
     mkdirSync(join(root, 'a', 'b'), { recursive: true });
     assert.deepEqual(findConfig(join(root, 'a', 'b')).rules, { MPA0104: 'off' });
@@ -73,7 +73,7 @@ describe('severities and suppression', () => {
   });
 
   it('the CLI reads .meshpolicy.yaml', () => {
-    const root = mkdtempSync(join(tmpdir(), 'mesh-policy-config-cli-'));
+    const root = scratchDir('mesh-policy-config-cli-');
     writeFileSync(join(root, 'p.yaml'), POLICY);
     writeFileSync(join(root, '.meshpolicy.yaml'), 'rules: {MPA0104: warning}\n');
     let out = '';

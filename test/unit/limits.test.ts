@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultConfig } from '../../server/src/engine/config/projectConfig';
@@ -9,8 +8,9 @@ import { Simulation } from '../../server/src/engine/simulate';
 import { ingestTraffic, readerSettingProblems } from '../../server/src/engine/traffic/ingest';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { FIXTURES } from '../helpers/paths';
+import { scratchDir } from '../helpers/scratch';
 
-const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-limits-'));
+const dir = scratchDir('mesh-policy-limits-');
 const line = readFileSync(join(FIXTURES, 'traffic', 'formats', 'istio-text.log'), 'utf8').split('\n')[0]!;
 const log = join(dir, 'ten.log');
 writeFileSync(log, `${line}\n`.repeat(10));

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runExplainCli, runSimulateCli } from '../../server/src/cli/simulate';
 import { runTrafficCli } from '../../server/src/cli/traffic';
 import { Redactor, REDACTED, SecretValues } from '../../server/src/engine/traffic/redact';
+import { scratchDir } from '../helpers/scratch';
 
 // A JWT (header {"alg":"RS256"}, payload {"sub":"alice"}) and credentials that must never be printed.
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW9mLWFsaWNl';
@@ -21,7 +21,7 @@ const SECRETS = {
 };
 const ALL = [...Object.values(SECRETS), JWT, JWT.split('.')[1]!, JWT.split('.')[2]!];
 
-const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-redact-'));
+const dir = scratchDir('mesh-policy-redact-');
 mkdirSync(join(dir, 'logs'));
 writeFileSync(join(dir, '.meshpolicy.yaml'), 'redact:\n  headers: [X-Internal-Secret]\n');
 const getReaders = `apiVersion: security.istio.io/v1

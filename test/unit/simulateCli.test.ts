@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runExplainCli, runSimulateCli } from '../../server/src/cli/simulate';
@@ -8,6 +7,7 @@ import { headersTestedBy } from '../../server/src/engine/simulate/testedHeaders'
 import { Engine } from '../../server/src/engine/engine';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { REPO_ROOT } from '../helpers/paths';
+import { scratchDir } from '../helpers/scratch';
 
 async function run(args: string[], cwd = REPO_ROOT, command: 'simulate' | 'explain' = 'simulate'): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -18,7 +18,7 @@ async function run(args: string[], cwd = REPO_ROOT, command: 'simulate' | 'expla
 }
 
 /** A small Istio workspace: a namespace-wide allow-nothing plus one ALLOW for GET from frontend. */
-const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-simulate-'));
+const dir = scratchDir('mesh-policy-simulate-');
 writeFileSync(join(dir, 'policies.yaml'), `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: allow-nothing, namespace: shop}
@@ -117,7 +117,7 @@ describe('mesh-policy simulate', () => {
 });
 
 describe('mesh-policy simulate: the inputs a replay tool feeds', () => {
-  const feed = mkdtempSync(join(tmpdir(), 'mesh-policy-feed-'));
+  const feed = scratchDir('mesh-policy-feed-');
   mkdirSync(join(feed, 'policies'));
   // A folder of policies: multi-document YAML for Istio, HCL for Consul.
   writeFileSync(join(feed, 'policies', 'istio.yaml'), `apiVersion: security.istio.io/v1

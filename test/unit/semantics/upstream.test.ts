@@ -4,13 +4,13 @@
 // upstream source). The expected decisions come from upstream, never from what we print.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { mergeCall } from '../../helpers/mergeCall';
 import { FIXTURES, REPO_ROOT } from '../../helpers/paths';
+import { scratchDir } from '../../helpers/scratch';
 
 const BIN = join(REPO_ROOT, 'bin', 'mesh-policy.js');
 const UPSTREAM = join(FIXTURES, 'upstream');
@@ -53,7 +53,7 @@ function tables(): { mesh: string; file: string; table: UpstreamTable }[] {
 interface JsonlLine { file: string; record: number; decision: string; mesh: string; missing?: string[]; reason: string }
 
 function replay(table: UpstreamTable, label: string): JsonlLine[] {
-  const dir = mkdtempSync(join(tmpdir(), `mesh-policy-upstream-${label}-`));
+  const dir = scratchDir(`mesh-policy-upstream-${label}-`);
   const policies = join(dir, 'policies');
   mkdirSync(policies);
   for (const [name, text] of Object.entries(table.files)) {

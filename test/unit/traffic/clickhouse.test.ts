@@ -3,8 +3,7 @@
 // errors for servers that are down, slow or refusing. Skipped (with the reason) without the
 // binary, unless MESH_POLICY_CLICKHOUSE=required.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { spawnSync } from 'node:child_process';
@@ -26,6 +25,7 @@ import { clickhouseSkipReason, envoyRowsFromLog, freePort, loadEnvoyTable, start
 import { createAccessRecordReader } from '../../../server/src/engine/traffic/formats/accessRecordJsonl';
 import { EXAMPLES, REPO_ROOT } from '../../helpers/paths';
 import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
+import { scratchDir } from '../../helpers/scratch';
 
 const ISTIO = join(EXAMPLES, 'istio');
 const LOGS = ['cart.log', 'frontend.log', 'gateway.log', 'payments.log'].map((f) => join(ISTIO, 'traffic', f));
@@ -133,7 +133,7 @@ describe('ClickHouse source against a real clickhouse-server', () => {
   });
 
   it('CLI: traffic and simulate --source clickhouse read the configured table', { skip }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-ch-cli-'));
+    const dir = scratchDir('mesh-policy-ch-cli-');
     const config = join(dir, '.meshpolicy.yaml');
     writeFileSync(config, `clickhouse:\n  url: ${server!.url}\n  table: istio_logs\n  username: reader\n  passwordEnv: MESH_POLICY_TEST_CH_PASSWORD\n`);
     process.env['MESH_POLICY_TEST_CH_PASSWORD'] = server!.readerPassword;

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
@@ -23,6 +22,7 @@ import { TimeParser } from '../../../server/src/engine/traffic/ingest/time';
 import type { LineReader, ParsedLine, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
 import { createReader, detectFormat } from '../../../server/src/engine/traffic/detect';
 import { runTrafficCli } from '../../../server/src/cli/traffic';
+import { scratchDir } from '../../helpers/scratch';
 
 /**
  * A fake reader: each line is a JSON object {rec, side, rid, shipper, gap}; anything else is
@@ -92,7 +92,7 @@ items:
 `;
 
 const inventory: Inventory = buildInventory([readSource('shop.yaml', MANIFESTS)]);
-const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-ingest-'));
+const dir = scratchDir('mesh-policy-ingest-');
 let fileCount = 0;
 
 function file(lines: (string | object)[], name = `f${fileCount++}.log`): string {
@@ -431,7 +431,7 @@ describe('ingest: files, streams, progress, cancellation', () => {
   });
 
   it('collects traffic files from folders with the configuration globs', () => {
-    const root = mkdtempSync(join(tmpdir(), 'mesh-policy-collect-'));
+    const root = scratchDir('mesh-policy-collect-');
     for (const name of ['a.log', 'b.log.gz', 'c.jsonl', 'd.yaml', 'e.json']) writeFileSync(join(root, name), '');
     const config = defaultConfig(root);
     assert.deepEqual(collectTrafficFiles([root], config).files.map((f) => f.slice(root.length + 1)), ['a.log', 'b.log.gz', 'c.jsonl']);
