@@ -558,7 +558,8 @@ export class ShapeTable {
       for (let k = 0; k < samples.length; k++) samples[k] = { file: files[s.samples[2 * k]!] ?? '?', line: s.samples[2 * k + 1]! };
       if (samples.length > 1) sortSamples(samples);
       const firstTime = shapeTime(s.firstTime, s.firstMs, s.firstSub);
-      const lastTime = shapeTime(s.lastTime, s.lastMs, s.lastSub);
+      // (one string for both when they are the same time: most shapes have one call)
+      const lastTime = s.lastTime === s.firstTime && s.lastMs === s.firstMs && s.lastSub === s.firstSub ? firstTime : shapeTime(s.lastTime, s.lastMs, s.lastSub);
       const record = s.record;
       record.count = s.count;
       if (firstTime !== undefined) record.time = firstTime;
