@@ -2,7 +2,8 @@ import type { LinePeek, LineReader, ParsedLine } from '../readerTypes';
 import { keyPartIs, LineKeys, memoKey, type KnownCall, type LineKey } from './lineKeys';
 import type { ClientIdentity, Resolver } from './resolve';
 import { mix } from '../hash';
-import { copyString, detach, ShapeTable, type FoldedCall } from './shapes';
+import { copyString } from '../strings';
+import { detach, ShapeTable, type FoldedCall } from './shapes';
 
 /**
  * One line on its way to a shape. `file` indexes the pipeline's file (or range) list. A line is

@@ -4,7 +4,8 @@ import type { ServiceInfo, WorkloadInfo } from '../../inventory/inventory';
 import type { AccessRecord } from '../accessRecord';
 import type { ParsedLine } from '../readerTypes';
 import { consulServiceName, isMeshed, parsePrincipal, principalFor, workloadNameFromPod, type PrincipalParts } from './identity';
-import { copyString, detach } from './shapes';
+import { copyString } from '../strings';
+import { detach } from './shapes';
 import type { ResolutionMethod } from './types';
 
 type Source = NonNullable<AccessRecord['source']>;

@@ -2,8 +2,6 @@ import type { AccessRecord } from '../accessRecord';
 import type { ResolutionMethod, SampleLocation, TrafficShape } from './types';
 import { mix } from '../hash';
 import { copyString } from '../strings';
-
-export { copyString };
 import { callIdRows, readsRows, ValueIds } from '../callIds';
 
 /**
@@ -253,8 +251,6 @@ function plainConstructor(): PlainConstructor {
   return make;
 }
 
-type PlainField = 'record' | 'source' | 'destination' | 'request' | 'response' | 'headers' | 'jwt';
-
 /**
  * Constructors of the objects of detached records, one per place in a record. V8 sizes the
  * objects of a constructor to the fields they get (in-object slack tracking), where an empty
@@ -262,10 +258,10 @@ type PlainField = 'record' | 'source' | 'destination' | 'request' | 'response' |
  * ten, peers six or seven (24-40 bytes less per object, about a tenth of a shape). The objects are
  * plain to every reader: their prototype is Object.prototype.
  */
-const PlainObjects: Record<PlainField, PlainConstructor> = {
-  record: plainConstructor(), source: plainConstructor(), destination: plainConstructor(), request: plainConstructor(),
-  response: plainConstructor(), headers: plainConstructor(), jwt: plainConstructor(),
-};
+const PlainObjects = new Map<string, PlainConstructor>(
+  ['record', 'source', 'destination', 'request', 'response', 'headers', 'jwt'].map((place) => [place, plainConstructor()]),
+);
+const RecordObject = PlainObjects.get('record')!;
 
 /** Calls per resolution method, or the one method of all of a shape's calls (undefined: no call yet). */
 export type MethodTally = ResolutionMethod | Partial<Record<ResolutionMethod, number>> | undefined;
@@ -419,7 +415,7 @@ export class ShapeTable {
    * each. Label maps (the inventory's, shared by every call of a workload) are copied once.
    */
   private detach(record: AccessRecord): AccessRecord {
-    const out = new PlainObjects.record();
+    const out = new RecordObject();
     for (const key in record) {
       const value = (record as Record<string, unknown>)[key];
       // the time becomes the shape's first time in finish: a placeholder keeps its place, and no
@@ -441,7 +437,8 @@ export class ShapeTable {
       const done = this.copies.get(value);
       if (done !== undefined) return done;
     }
-    const Plain = at === undefined ? undefined : PlainObjects[at as PlainField];
+    // (a Map: a field of a record may be named anything, `__proto__` included)
+    const Plain = at === undefined ? undefined : PlainObjects.get(at);
     const out: Record<string, unknown> = Plain === undefined ? {} : new Plain();
     for (const key in value as Record<string, unknown>) {
       const v = (value as Record<string, unknown>)[key];
@@ -703,7 +700,6 @@ function twoDigits(s: string, at: number): number {
 function isoForm(time: string): boolean {
   return time.length === 24 && time.charCodeAt(23) === 90 && time.charCodeAt(19) === 46 && time.charCodeAt(10) === 84;
 }
-
 
 export function detach<T>(value: T): T {
   return copyDeep(value) as T;

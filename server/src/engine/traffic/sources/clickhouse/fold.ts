@@ -4,7 +4,8 @@ import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord } from '../../format
 import { normalizeTime } from '../../formats/common';
 import type { Resolution, Resolver } from '../../ingest/resolve';
 import type { AccessRecord } from '../../accessRecord';
-import { copyString, sameShape, shapeHash, shapeKey, sortShapes } from '../../ingest/shapes';
+import { sameShape, shapeHash, shapeKey, sortShapes } from '../../ingest/shapes';
+import { copyString } from '../../strings';
 import { TimeParser } from '../../ingest/time';
 import type { SampleLocation, TrafficShape } from '../../ingest/types';
 import type { ParsedLine } from '../../readerTypes';
