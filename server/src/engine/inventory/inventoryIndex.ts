@@ -1,3 +1,4 @@
+import { copyString } from '../strings';
 import { matchesLabels, type Inventory, type NamespaceInfo, type ServiceAccountInfo, type ServiceInfo, type ServicePort, type WorkloadInfo } from './inventory';
 
 /**
@@ -117,7 +118,9 @@ export class InventoryIndex {
     const cached = this.podMatchCache.get(cacheKey);
     if (cached !== undefined) return cached ?? undefined;
     const result = this.lookupPod(podName, namespace, labels);
-    this.podMatchCache.set(cacheKey, result ?? null);
+    // (the key is made of strings cut out of log lines: a copy, or it keeps their chunks of input
+    // alive for as long as the index, which outlives the read)
+    this.podMatchCache.set(copyString(cacheKey), result ?? null);
     return result;
   }
 
@@ -235,12 +238,13 @@ export class InventoryIndex {
   serviceByHost(host: string | undefined, namespace?: string): ServiceInfo | undefined {
     if (!host) return undefined;
     let byHost = this.hostCache.get(namespace ?? '');
-    if (!byHost) this.hostCache.set(namespace ?? '', (byHost = new Map()));
+    if (!byHost) this.hostCache.set(copyString(namespace ?? ''), (byHost = new Map()));
     let found = byHost.get(host);
     if (found === undefined) {
       found = this.lookupHost(host, namespace) ?? null;
       if (byHost.size > 50_000) byHost.clear();
-      byHost.set(host, found);
+      // (a host cut out of a log line keeps its chunk of input alive: the index outlives the read)
+      byHost.set(copyString(host), found);
     }
     return found ?? undefined;
   }

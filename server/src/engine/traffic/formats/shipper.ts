@@ -1,6 +1,7 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine, LogFormatId, ShipperMetadata } from '../readerTypes';
 import { SKIP, normalizeTime } from './common';
 import { FlatJsonScanner, SCAN_OK } from './jsonScan';
+import { copyString } from '../../strings';
 
 /**
  * Lines wrapped by a log shipper or by kubectl, and the reader wrapper that unwraps them.
@@ -74,7 +75,8 @@ class MetadataCache<T> {
     if (value === undefined && !this.byRaw.has(raw)) {
       if (this.byRaw.size >= 1024) this.byRaw.clear();
       value = this.parse(raw);
-      this.byRaw.set(raw, value);
+      // (a copy: the raw text is cut out of a line, and the cache outlives the read)
+      this.byRaw.set(copyString(raw), value);
     }
     this.lastRaw = raw;
     this.lastValue = value;

@@ -2,7 +2,7 @@ import type { LinePeek, LineReader, ParsedLine } from '../readerTypes';
 import { keyPartIs, LineKeys, memoKey, type KnownCall, type LineKey } from './lineKeys';
 import type { ClientIdentity, Resolver } from './resolve';
 import { mix } from '../hash';
-import { copyString } from '../strings';
+import { copyString } from '../../strings';
 import { detach, ShapeTable, type FoldedCall } from './shapes';
 
 /**

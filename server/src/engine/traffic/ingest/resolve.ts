@@ -4,7 +4,7 @@ import type { ServiceInfo, WorkloadInfo } from '../../inventory/inventory';
 import type { AccessRecord } from '../accessRecord';
 import type { ParsedLine } from '../readerTypes';
 import { consulServiceName, isMeshed, parsePrincipal, principalFor, workloadNameFromPod, type PrincipalParts } from './identity';
-import { copyString } from '../strings';
+import { copyString } from '../../strings';
 import { detach } from './shapes';
 import type { ResolutionMethod } from './types';
 
@@ -81,9 +81,10 @@ export class Resolver {
       const match = this.options.index.workloadForPod(shipper.pod, shipper.namespace, shipper.labels);
       writer = match
         ? { match, namespace: match.namespace, name: match.name }
-        : { ...(shipper.namespace ? { namespace: shipper.namespace } : {}), name: workloadNameFromPod(shipper.pod), ...(hasKeys(shipper.labels) ? { labels: shipper.labels } : {}) };
+        : { ...(shipper.namespace ? { namespace: copyString(shipper.namespace) } : {}), name: copyString(workloadNameFromPod(shipper.pod)), ...(hasKeys(shipper.labels) ? { labels: detach(shipper.labels) } : {}) };
       if (this.writers.size > 100_000) this.writers.clear();
-      this.writers.set(key, writer);
+      // (copies: strings cut out of a line keep its chunk of input alive as long as the entry)
+      this.writers.set(copyString(key), writer);
     }
     return writer ?? undefined;
   }

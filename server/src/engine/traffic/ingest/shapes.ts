@@ -1,7 +1,7 @@
 import type { AccessRecord } from '../accessRecord';
 import type { ResolutionMethod, SampleLocation, TrafficShape } from './types';
 import { mix } from '../hash';
-import { copyString } from '../strings';
+import { copyString } from '../../strings';
 import { callIdRows, readsRows, ValueIds } from '../callIds';
 
 /**

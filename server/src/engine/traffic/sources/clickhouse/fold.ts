@@ -5,7 +5,7 @@ import { normalizeTime } from '../../formats/common';
 import type { Resolution, Resolver } from '../../ingest/resolve';
 import type { AccessRecord } from '../../accessRecord';
 import { sameShape, shapeHash, shapeKey, sortShapes } from '../../ingest/shapes';
-import { copyString } from '../../strings';
+import { copyString } from '../../../strings';
 import { TimeParser } from '../../ingest/time';
 import type { SampleLocation, TrafficShape } from '../../ingest/types';
 import type { ParsedLine } from '../../readerTypes';
