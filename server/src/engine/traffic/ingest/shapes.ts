@@ -471,7 +471,8 @@ export class ShapeTable {
     if (!time.startsWith(this.checkedHour) || Math.floor(t / 3_600_000) !== this.checkedHourMs) {
       const hourMs = Math.floor(t / 3_600_000);
       if (!Number.isFinite(hourMs) || new Date(hourMs * 3_600_000).toISOString().slice(0, 14) !== time.slice(0, 14)) return -1;
-      this.checkedHour = time.slice(0, 14);
+      // (a copy: a slice of the line's time would keep its chunk of input alive)
+      this.checkedHour = copyString(time.slice(0, 14));
       this.checkedHourMs = hourMs;
     }
     // minutes, seconds and milliseconds as toISOString writes them, and t agreeing with them

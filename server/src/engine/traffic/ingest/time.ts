@@ -1,3 +1,5 @@
+import { copyString } from '../../strings';
+
 /**
  * RFC 3339 to epoch milliseconds, fast for the common log case: UTC timestamps whose
  * `YYYY-MM-DDTHH` prefix repeats for an hour of lines. Anything else goes through Date.parse.
@@ -15,7 +17,8 @@ export class TimeParser {
         const prefix = time.slice(0, 13);
         const ms = Date.parse(`${prefix}:00:00Z`);
         if (Number.isNaN(ms)) return Date.parse(time);
-        this.hourPrefix = prefix;
+        // (a copy: a slice of the line's time would keep its chunk of input alive)
+        this.hourPrefix = copyString(prefix);
         this.hourMs = ms;
       }
       const minutes = digits2(time, 14);
