@@ -562,13 +562,13 @@ export class ShapeTable {
       record.count = s.count;
       if (firstTime !== undefined) record.time = firstTime;
       hashes[i] = s.hash;
-      // (both times in the literal when there are both: added later, they would take an
-      // out-of-object property store per shape)
-      const shape: TrafficShape = firstTime !== undefined && lastTime !== undefined
-        ? { record, count: s.count, samples, sourceBy: tallies.of(s.sourceBy, s.count), destinationBy: tallies.of(s.destinationBy, s.count), joined: s.joined, firstTime, lastTime }
-        : { record, count: s.count, samples, sourceBy: tallies.of(s.sourceBy, s.count), destinationBy: tallies.of(s.destinationBy, s.count), joined: s.joined };
-      if (firstTime !== undefined && lastTime === undefined) shape.firstTime = firstTime;
-      if (lastTime !== undefined && firstTime === undefined) shape.lastTime = lastTime;
+      const sourceBy = tallies.of(s.sourceBy, s.count);
+      const destinationBy = tallies.of(s.destinationBy, s.count);
+      // (the times in the literal: added later, they would take an out-of-object property store
+      // per shape; a shape has both or neither, as `count` and `merge` set them together)
+      const shape: TrafficShape = firstTime === undefined
+        ? { record, count: s.count, samples, sourceBy, destinationBy, joined: s.joined }
+        : { record, count: s.count, samples, sourceBy, destinationBy, joined: s.joined, firstTime, lastTime: lastTime ?? firstTime };
       if (s.unresolvedSource) shape.unresolvedSource = s.unresolvedSource;
       if (s.unresolvedDestination) shape.unresolvedDestination = s.unresolvedDestination;
       if (s.identityGap) shape.identityGap = s.identityGap;
