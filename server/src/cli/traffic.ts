@@ -36,8 +36,8 @@ Options for traffic:
   --top <N>                    Shapes listed by the text format (default 20; 0 for all).
   --config <file>              .meshpolicy.yaml to use (default: the nearest one above the current folder).
   --join-window <seconds>      How far apart the two sides of a call may be logged (default 60).
-  --workers <N>                Worker threads for large inputs (default: one per idle CPU, at most 4,
-                               when at least two are idle; 1 disables them).
+  --workers <N>                Worker threads for large inputs (default: readers.workers of the
+                               configuration, else 1). More workers take more memory and CPU.
   --max-lines <N>              Lines read per file; the rest is counted as skipped, with the reason
                                (default: readers.maxLines of the configuration, else no limit).
   --progress                   Show progress on stderr (default: when stderr is a terminal).

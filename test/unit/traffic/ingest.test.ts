@@ -8,7 +8,7 @@ import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import { buildInventory, emptyInventory, type Inventory } from '../../../server/src/engine/inventory/inventory';
 import { readSource } from '../../../server/src/engine/source/read';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
-import { ingestTraffic, type IngestOptions, type TrafficModel } from '../../../server/src/engine/traffic/ingest';
+import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../../../server/src/engine/traffic/ingest';
 import { collectTrafficFiles, compileGlob } from '../../../server/src/engine/traffic/ingest/files';
 import { parsePrincipal, principalFor, workloadNameFromPod } from '../../../server/src/engine/traffic/ingest/identity';
 import { readLineBatches } from '../../../server/src/engine/traffic/ingest/lineSource';
@@ -695,6 +695,20 @@ describe('ingest with the format readers', () => {
     assert.ok(whole.join.joinedPairs > 200 && whole.join.unmatched > 100, JSON.stringify(whole.join));
     assert.deepEqual(small.join, whole.join);
     assert.deepEqual(small.shapes, whole.shapes);
+  });
+
+  it('reads on one thread unless workers are asked for, by option or by readers.workers of the configuration', async () => {
+    const { client, server } = envoyJsonCalls(1500, 5);
+    const path = file([...client, ...server], 'workers-default.log');
+    // (parallelThreshold 0: the file is large enough for workers; only the setting decides)
+    const byDefault = await ingestTraffic([path], { inventory, config: defaultConfig(dir), parallelThreshold: 0 });
+    const configured = await ingestTraffic([path], { inventory, config: { ...defaultConfig(dir), readers: { workers: 2 } }, parallelThreshold: 0 });
+    const overridden = await ingestTraffic([path], { inventory, config: { ...defaultConfig(dir), readers: { workers: 2 } }, workers: 1, parallelThreshold: 0 });
+    assert.deepEqual([byDefault.stats.workers, configured.stats.workers, overridden.stats.workers], [1, 2, 1]);
+    assert.deepEqual(summary(configured), summary(byDefault));
+    assert.deepEqual(readerSettingProblems({ ...defaultConfig(dir), readers: { workers: 0.5 } }), ['readers.workers must be a positive whole number of threads (got 0.5); logs are read on one thread']);
+    const invalid = await ingestTraffic([path], { inventory, config: { ...defaultConfig(dir), readers: { workers: 'many' } }, parallelThreshold: 0 });
+    assert.equal(invalid.stats.workers, 1);
   });
 
   it('joins the two sides of calls logged in two files, also across worker slices', async () => {

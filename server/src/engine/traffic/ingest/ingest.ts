@@ -1,5 +1,4 @@
 import { promises as fsp } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { defaultConfig } from '../../config/projectConfig';
 import { emptyInventory } from '../../inventory/inventory';
@@ -136,7 +135,7 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
   const readable = plans.filter((p) => !p.unreadable);
   const maxLines = options.maxLinesPerFile ?? configuredMaxLines(config);
   if (maxLines !== undefined) context.maxLines = maxLines;
-  const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), 16));
+  const workers = Math.max(1, Math.min(options.workers ?? configuredWorkers(config) ?? 1, 16));
   const uncompressed = readable.every((p) => !p.gzip);
   const big = readable.reduce((sum, p) => sum + p.size, 0) >= (options.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD);
   let result: RunResult | undefined;
@@ -200,21 +199,16 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
 
 /** `readers.maxLines` of the configuration, when it is a positive integer. */
 export function configuredMaxLines(config: { readers: Record<string, unknown> }): number | undefined {
-  const value = config.readers['maxLines'];
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+  return positiveInteger(config.readers['maxLines']);
 }
 
-/**
- * Worker threads pay off only with idle CPUs to spare: each slice folds most of the shapes again
- * and sends them to this thread, so two workers cost 1.5-1.6x the CPU time of one thread and
- * 1.6-1.7x its peak RSS (1M Consul lines: 59 s and 1,734 MiB against 37 s and 900-1,021 MiB;
- * docs/performance.md), and gain wall time only when that extra work runs on CPUs nobody else
- * uses. Default: one worker per CPU left idle by the load average, at most 4, and none unless two
- * are idle (a 2-core machine reads on one thread: with both workers it would pass 1 GB at 1M lines).
- */
-export function defaultWorkers(): number {
-  const idle = Math.floor(availableParallelism() - loadavg()[0]);
-  return idle >= 2 ? Math.min(4, idle) : 1;
+/** `readers.workers` of the configuration, when it is a positive integer. */
+export function configuredWorkers(config: { readers: Record<string, unknown> }): number | undefined {
+  return positiveInteger(config.readers['workers']);
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 export async function runSequential(plans: FilePlan[], context: RunContext): Promise<RunResult> {

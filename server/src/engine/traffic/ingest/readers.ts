@@ -14,6 +14,7 @@ import { compileGlob } from './files';
  *   envoyFormat: '[%START_TIME%] ...'   # a custom Envoy format string (envoy-text)
  *   mesh: istio                 # mesh to assume when the format does not say
  *   maxLines: 10000000          # lines read per file; the rest is counted and skipped
+ *   workers: 1                  # worker threads for large inputs (default 1)
  *   files:                      # per glob (relative to the config folder, or a file name)
  *     "gateway/*.log": { format: envoy-json, mesh: istio }
  * ```
@@ -73,6 +74,8 @@ export function readerSettingProblems(config: ProjectConfig | undefined): string
   check('readers.format', readers['format']);
   const maxLines = readers['maxLines'];
   if (maxLines !== undefined && !(typeof maxLines === 'number' && Number.isInteger(maxLines) && maxLines > 0)) problems.push(`readers.maxLines must be a positive whole number of lines (got ${JSON.stringify(maxLines)}); no line limit is applied`);
+  const workers = readers['workers'];
+  if (workers !== undefined && !(typeof workers === 'number' && Number.isInteger(workers) && workers > 0)) problems.push(`readers.workers must be a positive whole number of threads (got ${JSON.stringify(workers)}); logs are read on one thread`);
   const files = readers['files'];
   if (isObject(files)) for (const [glob, raw] of Object.entries(files)) if (isObject(raw)) check(`readers.files["${glob}"].format`, raw['format']);
   return problems;
