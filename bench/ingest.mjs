@@ -29,7 +29,7 @@ const TEXT_RE = {
   'linkerd-apache': /^(\S+) (\S+) - \[([^\]]*)\] "(\S+) (\S+) (\S+)" (\d+)$/,
 };
 
-async function bareRead(file, perLine) {
+export async function bareRead(file, perLine) {
   let rest = '';
   let lines = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
