@@ -194,8 +194,20 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
     const observed = shape.record.observed ?? 'unknown';
     stats.observed[observed] = (stats.observed[observed] ?? 0) + shape.count;
   }
+  forgetLastMatch();
   return { shapes, stats };
 }
+
+/**
+ * V8 keeps the subject of the last regular-expression match of the realm (for `RegExp.lastMatch`
+ * and `$1`); after a read that is a line, a slice of its chunk of input, which it would keep
+ * alive until the next match anywhere. A match of the empty string takes its place.
+ */
+function forgetLastMatch(): void {
+  EMPTY_MATCH.exec('');
+}
+
+const EMPTY_MATCH = /^/;
 
 /** `readers.maxLines` of the configuration, when it is a positive integer. */
 export function configuredMaxLines(config: { readers: Record<string, unknown> }): number | undefined {
