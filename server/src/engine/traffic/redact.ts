@@ -31,30 +31,26 @@ export class Redactor {
   }
 
   isSecretHeader(name: string): boolean {
-    return this.headers.has(name.toLowerCase());
+    return this.headers.has(name) || this.headers.has(name.toLowerCase());
   }
 
   /** The secret values a record carries, to scrub from text printed about it. */
   secretsOf(record: AccessRecord | undefined): string[] {
     const out = new Set<string>();
-    const add = (value: string): void => {
-      if (value.length >= MIN_SECRET_LENGTH) out.add(value);
-      // `Bearer <token>` and `a=1; b=2`: the parts may be quoted on their own
-      for (const part of value.split(/[\s;,]+/)) {
-        const token = part.includes('=') && !part.startsWith('ey') ? part.slice(part.indexOf('=') + 1) : part;
-        if (token.length >= MIN_SECRET_LENGTH && !/^(bearer|basic|digest|negotiate|token)$/i.test(token)) out.add(token);
-      }
-    };
     const headers = record?.request?.headers;
     if (headers && typeof headers === 'object') {
-      for (const [name, value] of Object.entries(headers)) if (this.isSecretHeader(name) && typeof value === 'string') add(value);
+      for (const name in headers) {
+        const value = (headers as Record<string, unknown>)[name];
+        if (typeof value === 'string' && Object.prototype.hasOwnProperty.call(headers, name) && this.isSecretHeader(name)) addSecret(out, value);
+      }
     }
     const path = record?.request?.path;
+    // (both patterns need these characters: most paths are passed over without a regex)
     if (typeof path === 'string') {
-      for (const m of path.matchAll(SECRET_QUERY)) add(m[0].slice(m[1]!.length));
-      for (const m of path.matchAll(JWT)) add(m[0]);
+      if (path.includes('=')) for (const m of path.matchAll(SECRET_QUERY)) addSecret(out, m[0].slice(m[1]!.length));
+      if (path.includes('eyJ')) for (const m of path.matchAll(JWT)) addSecret(out, m[0]);
     }
-    return [...out].sort((a, b) => b.length - a.length);
+    return out.size === 0 ? [] : [...out].sort((a, b) => b.length - a.length);
   }
 
   /** Every secret value the records carry, indexed to be found in any text at once (the editor's many calls). */
@@ -101,6 +97,15 @@ export class Redactor {
       return v;
     };
     return visit(value, undefined) as T;
+  }
+}
+
+/** A secret value, and its parts that may be quoted on their own (`Bearer <token>`, `a=1; b=2`). */
+function addSecret(out: Set<string>, value: string): void {
+  if (value.length >= MIN_SECRET_LENGTH) out.add(value);
+  for (const part of value.split(/[\s;,]+/)) {
+    const token = part.includes('=') && !part.startsWith('ey') ? part.slice(part.indexOf('=') + 1) : part;
+    if (token.length >= MIN_SECRET_LENGTH && !/^(bearer|basic|digest|negotiate|token)$/i.test(token)) out.add(token);
   }
 }
 
