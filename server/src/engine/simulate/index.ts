@@ -7,6 +7,7 @@ import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
 import { attachmentOf, inAnyScope, type AttachmentScope } from './attachment';
 import { CompiledForms } from './compiledForms';
+import { childMap } from './fold';
 import { consulSimulator } from './consul';
 import { istioSimulator } from './istio';
 import { linkerdSimulator } from './linkerd';
@@ -436,8 +437,10 @@ export class DestinationGroups {
 
   constructor(shapes: readonly TrafficShape[]) {
     this.shapes = shapes.length;
-    const byKey = new Map<string, { record: AccessRecord; indexes: number[] }>();
-    // Shapes of one workload share its label map (ingest copies each once): its part of the key is built once per map.
+    // By mesh, then destination (or none), namespace, Service and labels, one Map level each: no
+    // key string per shape. Shapes of one workload share its label map (ingest copies each once):
+    // its key is built once per map.
+    const byMesh = new Map<unknown, Map<unknown, unknown>>();
     const labelKeys = new Map<Record<string, string>, string>();
     const labelKey = (labels: Record<string, string>): string => {
       let key = labelKeys.get(labels);
@@ -447,17 +450,22 @@ export class DestinationGroups {
       }
       return key;
     };
-    shapes.forEach((shape, index) => {
-      const { mesh, destination } = shape.record;
-      // A JSON array (it ends where it says) followed by the labels' key or nothing: one string per distinct value.
-      const key = JSON.stringify([mesh ?? null, destination ? 1 : 0, destination?.namespace ?? null, destination?.service ?? null]) + (destination?.labels ? labelKey(destination.labels) : '');
-      let group = byKey.get(key);
+    for (let index = 0; index < shapes.length; index++) {
+      const record = shapes[index]!.record;
+      const destination = record.destination;
+      // (absent and null alike, as a record's JSON reads)
+      let node = childMap(byMesh, record.mesh ?? null);
+      node = childMap(node, destination ? 1 : 0);
+      node = childMap(node, destination?.namespace ?? null);
+      node = childMap(node, destination?.service ?? null);
+      const labels = destination?.labels ? labelKey(destination.labels) : undefined;
+      let group = node.get(labels) as { record: AccessRecord; indexes: number[] } | undefined;
       if (!group) {
-        byKey.set(key, (group = { record: shape.record, indexes: [] }));
+        node.set(labels, (group = { record, indexes: [] }));
         this.groups.push(group);
       }
       group.indexes.push(index);
-    });
+    }
   }
 
   /**
