@@ -597,6 +597,21 @@ describe('ingest with the format readers', () => {
     assertAccounting(model);
   });
 
+  it('a field named __proto__ (a header, a claim) is kept as a field of the shape\'s record, not taken as its prototype', async () => {
+    const line = (i: number) => `{"time":"2025-03-14T09:00:0${i}Z","mesh":"istio","protocol":"http","destination":{"port":8080},"request":{"method":"GET","path":"/a","headers":{"__proto__":"a value","x-a":"1"},"jwt":{"valid":true,"issuer":"https://issuer.example","claims":{"__proto__":{"role":"admin"},"sub":"me"}}}}`;
+    const model = await withReaders([file([line(0), line(1)], 'records-proto.jsonl')], { workers: 1 });
+    assert.equal(model.shapes.length, 1);
+    const request = model.shapes[0]!.record.request!;
+    assert.equal(model.shapes[0]!.count, 2);
+    assert.deepEqual(Object.keys(request.headers!), ['__proto__', 'x-a']);
+    assert.equal(Object.getOwnPropertyDescriptor(request.headers, '__proto__')?.value, 'a value');
+    assert.equal(Object.getPrototypeOf(request.headers), Object.prototype);
+    const claims = request.jwt!.claims as Record<string, unknown>;
+    assert.deepEqual(Object.getOwnPropertyDescriptor(claims, '__proto__')?.value, { role: 'admin' });
+    assert.equal(Object.getPrototypeOf(claims), Object.prototype);
+    assert.equal((claims as { role?: unknown }).role, undefined);
+  });
+
   it("keeps each shape's first and last time exactly as its lines wrote them, sub-millisecond digits included", async () => {
     const line = (time: string, path = '/api/v1/x') => `10.40.163.11:34765 search-8.platform.serviceaccount.identity.linkerd.cluster.local - [${time}] "GET http://fraud-8.identity.svc.cluster.local:8080${path} HTTP/1.1" 200`;
     // per shape, its lines' times in log order: nanoseconds across an hour, microseconds, a

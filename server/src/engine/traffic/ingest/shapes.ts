@@ -420,33 +420,11 @@ export class ShapeTable {
       const value = (record as Record<string, unknown>)[key];
       // the time becomes the shape's first time in finish: a placeholder keeps its place, and no
       // per-call time enters the pool
-      if (value !== undefined) out[key] = key === 'time' ? '' : this.copyDeep(value, key);
+      if (value !== undefined) setField(out, key, key === 'time' ? '' : copyTree(value, this.internText, key, this.copies));
     }
     // (finish sets the count of every shape's record: a field from the start, in the object)
     if (out.count === undefined) out.count = 0;
     return out as AccessRecord;
-  }
-
-  /** `value` copied; `at`: the name of the field that holds it. */
-  private copyDeep(value: unknown, at?: string): unknown {
-    if (typeof value === 'string') return this.intern(value);
-    if (value === null || typeof value !== 'object') return value;
-    if (Array.isArray(value)) return value.map((v) => this.copyDeep(v));
-    const labels = at === 'labels';
-    if (labels) {
-      const done = this.copies.get(value);
-      if (done !== undefined) return done;
-    }
-    // (a Map: a field of a record may be named anything, `__proto__` included)
-    const Plain = at === undefined ? undefined : PlainObjects.get(at);
-    const out: Record<string, unknown> = Plain === undefined ? {} : new Plain();
-    for (const key in value as Record<string, unknown>) {
-      const v = (value as Record<string, unknown>)[key];
-      // (property names are V8's internalized strings: nothing to detach)
-      if (v !== undefined) out[key] = this.copyDeep(v, key);
-    }
-    if (labels) this.copies.set(value, out);
-    return out;
   }
 
   /** What a shape keeps of a call's time: ISO, SUB_MS (the digits then in `sub`) or a copy. */
@@ -501,6 +479,7 @@ export class ShapeTable {
 
   /** Copies of label maps, by the map they copy (see detach). */
   private readonly copies = new WeakMap<object, object>();
+  private readonly internText = (value: string): string => this.intern(value);
   private readonly strings = new Map<string, string>();
 
   intern(value: string): string {
@@ -702,20 +681,42 @@ function isoForm(time: string): boolean {
   return time.length === 24 && time.charCodeAt(23) === 90 && time.charCodeAt(19) === 46 && time.charCodeAt(10) === 84;
 }
 
+/** A copy of record data (a record, a parsed line, labels) that shares no string with a line. */
 export function detach<T>(value: T): T {
-  return copyDeep(value) as T;
+  return copyTree(value, copyString, undefined, undefined) as T;
 }
 
-function copyDeep(value: unknown): unknown {
-  if (typeof value === 'string') return copyString(value);
+/**
+ * A deep copy of record data: each string through `text` (a copy, or the pool's), each object
+ * made by the constructor of its place in a record (`PlainObjects`; `at` is the name of the field
+ * that holds `value`), and, with `labelCopies`, each label map copied once. Property names need no
+ * copy: V8 keeps them as internalized strings of their own.
+ */
+function copyTree(value: unknown, text: (value: string) => string, at: string | undefined, labelCopies: WeakMap<object, object> | undefined): unknown {
+  if (typeof value === 'string') return text(value);
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(copyDeep);
-  const out: Record<string, unknown> = {};
+  if (Array.isArray(value)) return value.map((v) => copyTree(v, text, undefined, labelCopies));
+  const labels = labelCopies !== undefined && at === 'labels';
+  if (labels) {
+    const done = labelCopies.get(value);
+    if (done !== undefined) return done;
+  }
+  // (a Map of the places: a field of a record may be named anything, `__proto__` included)
+  const Plain = at === undefined ? undefined : PlainObjects.get(at);
+  const out: Record<string, unknown> = Plain === undefined ? {} : new Plain();
   for (const key in value as Record<string, unknown>) {
     const v = (value as Record<string, unknown>)[key];
-    if (v !== undefined) out[copyString(key)] = copyDeep(v);
+    if (v !== undefined) setField(out, key, copyTree(v, text, key, labelCopies));
   }
+  if (labels) labelCopies.set(value, out);
   return out;
+}
+
+/** `out[key] = value`, also for a field named `__proto__` (JSON.parse makes one an own field;
+ * an assignment would set the prototype, or drop a string). */
+function setField(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }
 
 export function addCounts<K extends string>(into: Partial<Record<K, number>>, from: Partial<Record<K, number>>): void {
