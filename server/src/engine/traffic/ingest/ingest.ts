@@ -9,7 +9,7 @@ import { Folder, type JoinStats } from './folder';
 import { isGzip, sampleLines } from './lineSource';
 import { runParallel } from './parallel';
 import { describeError, emptyTaskStats, foldTasks, type TaskStats } from './pipeline';
-import { chooseReader, skippingReader, type ReaderSetting } from './readers';
+import { chooseReader, configuredMaxLines, configuredWorkers, skippingReader, type ReaderSetting } from './readers';
 import { Resolver } from './resolve';
 import { addCounts, type ShapeTable } from './shapes';
 import type { FileStats, IngestOptions, IngestProgress, IngestStats, ResolutionMethod, TrafficModel } from './types';
@@ -208,20 +208,6 @@ function forgetLastMatch(): void {
 }
 
 const EMPTY_MATCH = /^/;
-
-/** `readers.maxLines` of the configuration, when it is a positive integer. */
-export function configuredMaxLines(config: { readers: Record<string, unknown> }): number | undefined {
-  return positiveInteger(config.readers['maxLines']);
-}
-
-/** `readers.workers` of the configuration, when it is a positive integer. */
-export function configuredWorkers(config: { readers: Record<string, unknown> }): number | undefined {
-  return positiveInteger(config.readers['workers']);
-}
-
-function positiveInteger(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
-}
 
 export async function runSequential(plans: FilePlan[], context: RunContext): Promise<RunResult> {
   const folder = new Folder(context.resolver, folderOptions(context));

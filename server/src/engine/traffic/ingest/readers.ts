@@ -72,13 +72,25 @@ export function readerSettingProblems(config: ProjectConfig | undefined): string
   };
   const readers = config?.readers ?? {};
   check('readers.format', readers['format']);
-  const maxLines = readers['maxLines'];
-  if (maxLines !== undefined && !(typeof maxLines === 'number' && Number.isInteger(maxLines) && maxLines > 0)) problems.push(`readers.maxLines must be a positive whole number of lines (got ${JSON.stringify(maxLines)}); no line limit is applied`);
-  const workers = readers['workers'];
-  if (workers !== undefined && !(typeof workers === 'number' && Number.isInteger(workers) && workers > 0)) problems.push(`readers.workers must be a positive whole number of threads (got ${JSON.stringify(workers)}); logs are read on one thread`);
+  if (readers['maxLines'] !== undefined && positiveInteger(readers['maxLines']) === undefined) problems.push(`readers.maxLines must be a positive whole number of lines (got ${JSON.stringify(readers['maxLines'])}); no line limit is applied`);
+  if (readers['workers'] !== undefined && positiveInteger(readers['workers']) === undefined) problems.push(`readers.workers must be a positive whole number of threads (got ${JSON.stringify(readers['workers'])}); logs are read on one thread`);
   const files = readers['files'];
   if (isObject(files)) for (const [glob, raw] of Object.entries(files)) if (isObject(raw)) check(`readers.files["${glob}"].format`, raw['format']);
   return problems;
+}
+
+/** `readers.maxLines` of the configuration, when it is a positive integer (else no limit). */
+export function configuredMaxLines(config: Pick<ProjectConfig, 'readers'>): number | undefined {
+  return positiveInteger(config.readers['maxLines']);
+}
+
+/** `readers.workers` of the configuration, when it is a positive integer (else one thread). */
+export function configuredWorkers(config: Pick<ProjectConfig, 'readers'>): number | undefined {
+  return positiveInteger(config.readers['workers']);
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 export interface ReaderChoice {
