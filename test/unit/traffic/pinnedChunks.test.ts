@@ -54,12 +54,14 @@ describe('memory: no chunk of input outlives its read', () => {
       models.push(await ingestTraffic(files, { inventory, config, workers: 1 }));
     }
     assert.ok(models.every((m) => m.stats.calls > 1000), 'each app has its calls');
-    assert.ok(logs.every((log) => log.length > 3 * 120 * 1024) || logs.reduce((n, log) => n + log.length, 0) > 4_000_000, 'several chunks per read');
+    const bytes = logs.reduce((n, log) => n + log.length, 0);
+    assert.ok(bytes > 30 * 120 * 1024, `${bytes} bytes of logs: tens of chunks of input`);
     const pieces = (await bigStrings(CHUNK_SIZED)).filter((s) => {
       const start = Buffer.from(s.text.slice(0, 200), 'utf8');
       return start.length >= 40 && logs.some((log) => log.includes(start));
     });
     assert.deepEqual(pieces.map((p) => `${p.type} of ${p.size} bytes: ${p.text.slice(0, 80)}`), []);
-    assert.ok(models.length === 3);
+    // (the models are used after the snapshot, so they were alive in it)
+    assert.equal(models.length, 3);
   });
 });
