@@ -504,6 +504,11 @@ table('Istio attachment', [
   { name: 'namespace not recorded', policies: doc({}), call: { destination: { namespace: undefined } }, expect: 'unknown', missing: ['destination.namespace'] },
   { name: 'targetRefs Service: enforced by the Service waypoint', policies: denyRule({}, { name: 'svc' }).replace('"action":"DENY"', '"targetRefs":[{"kind":"Service","group":"","name":"httpbin"}],"action":"DENY"'), call: { destination: { service: 'httpbin' } }, expect: 'deny' },
   { name: 'targetRefs another Service', policies: doc({ targetRefs: [{ kind: 'Service', group: '', name: 'other' }], action: 'DENY', rules: [{}] }), call: { destination: { service: 'httpbin' } }, expect: 'allow' },
+  // Readers record Istio's service as its host name (the SNI's and the cluster's), which names the same Service.
+  ...['httpbin.foo.svc.cluster.local', 'httpbin.foo.svc', 'httpbin.foo', 'HTTPBIN.foo.svc.cluster.local:8000'].map((service) => (
+    { name: `targetRefs Service httpbin, service recorded as ${service}`, policies: doc({ targetRefs: [{ kind: 'Service', group: '', name: 'httpbin' }], action: 'DENY', rules: [{}] }), call: { destination: { service } }, expect: 'deny' as const })),
+  { name: 'targetRefs Service httpbin, host of another namespace', policies: doc({ targetRefs: [{ kind: 'Service', group: '', name: 'httpbin' }], action: 'DENY', rules: [{}] }), call: { destination: { service: 'httpbin.bar.svc.cluster.local' } }, expect: 'allow' },
+  { name: 'targetRefs Service httpbin, an external host', policies: doc({ targetRefs: [{ kind: 'Service', group: '', name: 'httpbin' }], action: 'DENY', rules: [{}] }), call: { destination: { service: 'httpbin.example.com' } }, expect: 'allow' },
 ]);
 
 describe('Istio Gateway API gateways', () => {

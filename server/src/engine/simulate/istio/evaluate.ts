@@ -539,7 +539,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       if (named !== undefined && named !== 'none') {
         d.waypoint = { name: named, ns: nsLabels?.['istio.io/use-waypoint-namespace'] ?? d.ns, why: `namespace ${d.ns} has istio.io/use-waypoint=${named}` };
       } else if (named === undefined && !d.sidecarKnown && this.targetsService(d.ns, d.service)) {
-        d.waypoint = { name: undefined, ns: d.ns, why: `a policy targets Service ${d.ns}/${d.service}, which only its waypoint enforces` };
+        d.waypoint = { name: undefined, ns: d.ns, why: `a policy targets Service ${d.ns}/${kubernetesServiceName(d.service, d.ns) ?? d.service}, which only its waypoint enforces` };
       }
     }
     return d;
@@ -548,7 +548,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private targetsService(ns: string, service: string): boolean {
     const b = this.targetedByNamespace.get(ns);
     if (!b) return false;
-    for (const p of b.all) for (const ref of p.targetRefs!) if (serviceRef(ref, service)) return true;
+    for (const p of b.all) for (const ref of p.targetRefs!) if (serviceRef(ref, service, ns)) return true;
     return false;
   }
 
@@ -572,7 +572,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     const who = d.ns === undefined ? 'an unknown namespace' : `${d.ns}/${d.workload ?? '(workload not recorded)'}`;
     const labels = d.labels ? `labels ${showLabels(d.labels)} ${d.labelsFrom}` : 'labels not recorded and not in the inventory';
     t.add(`destination ${who}${d.service ? ` (Service ${d.service})` : ''}, ${labels}; port ${dst?.port ?? 'not recorded'}; ${http ? `HTTP (${rec.protocol ?? 'http'})` : 'TCP'}; enforced by ${d.kindWhy}`, 'applies');
-    if (d.waypoint) t.add(`the call passes the waypoint ${d.waypoint.name ? `${d.waypoint.ns}/${d.waypoint.name}` : `of Service ${d.ns}/${d.service}`} first (${d.waypoint.why})`, 'applies');
+    if (d.waypoint) t.add(`the call passes the waypoint ${d.waypoint.name ? `${d.waypoint.ns}/${d.waypoint.name}` : `of Service ${d.ns}/${kubernetesServiceName(d.service!, d.ns!) ?? d.service}`} first (${d.waypoint.why})`, 'applies');
   }
 
   // --- one enforcement point ----------------------------------------------------------------
@@ -606,7 +606,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const wpNs = d.kind === 'waypoint' ? d.ns : d.waypoint?.ns;
       let result: Tri = F;
       for (const ref of p.targetRefs) {
-        if (d.service !== undefined && p.namespace === d.ns && (serviceRef(ref, d.service) || serviceEntryRef(ref, d.service))) return T;
+        if (d.service !== undefined && p.namespace === d.ns && (serviceRef(ref, d.service, d.ns) || serviceEntryRef(ref, d.service))) return T;
         if (ref.group === 'gateway.networking.k8s.io' && ref.kind === 'Gateway' && p.namespace === wpNs) {
           if (wpName === undefined) result = U;
           else if (ref.name === wpName) return T;
@@ -1365,8 +1365,22 @@ function recordPrincipal(rec: AccessRecord): string | null {
   return p.startsWith('spiffe://') ? p.slice(9) : p;
 }
 
-function serviceRef(ref: { group: string; kind: string; name: string }, service: string): boolean {
-  return (ref.group === '' || ref.group === 'core') && ref.kind === 'Service' && ref.name === service;
+/** Whether a `targetRefs` entry names the Kubernetes Service of namespace `ns` that `service` (a
+ * record's `destination.service`: a short name or a host such as `name.ns.svc.cluster.local`) is. */
+function serviceRef(ref: { group: string; kind: string; name: string }, service: string, ns: string): boolean {
+  return (ref.group === '' || ref.group === 'core') && ref.kind === 'Service' && kubernetesServiceName(service, ns) === ref.name;
+}
+
+/** The Service name a recorded service names in namespace `ns`: `name`, or the host `name.ns`,
+ * `name.ns.svc` or `name.ns.svc.<cluster domain>` (port and case aside); undefined for another
+ * namespace's host or an external one. */
+export function kubernetesServiceName(service: string, ns: string): string | undefined {
+  const colon = service.lastIndexOf(':');
+  const host = (colon > 0 && /^\d+$/.test(service.slice(colon + 1)) ? service.slice(0, colon) : service).toLowerCase();
+  const labels = host.split('.');
+  if (labels.length === 1) return host;
+  if (labels[1] !== ns) return undefined;
+  return labels.length === 2 || labels[2] === 'svc' ? labels[0] : undefined;
 }
 
 function serviceEntryRef(ref: { group: string; kind: string; name: string }, service: string): boolean {
