@@ -15,8 +15,9 @@ import { classify, type CallFold, type Change, type CompiledPolicies, type Decis
 import { sameDeciders } from './sourceRefs';
 
 export const SIMULATORS: Record<Mesh, MeshSimulator> = { istio: istioSimulator, linkerd: linkerdSimulator, consul: consulSimulator };
+const MESHES = Object.keys(SIMULATORS) as Mesh[];
 
-/** Policies compiled once per mesh present in the workspace. */
+/** Policies compiled once per mesh (a mesh without policies decides by its defaults). */
 export class Simulation {
   private readonly compiled = new Map<Mesh, CompiledPolicies>();
   meshes: Mesh[];
@@ -30,7 +31,9 @@ export class Simulation {
     this.options = options;
     this.files = snapshot(workspace);
     this.meshes = meshesPresent(workspace);
-    for (const mesh of this.meshes) this.compiled.set(mesh, this.compile(workspace, mesh));
+    // A mesh without policies still decides its calls: by its defaults (Istio allows, Linkerd's
+    // default inbound policy, Consul's default intention policy).
+    for (const mesh of MESHES) this.compiled.set(mesh, this.compile(workspace, mesh));
   }
 
   private compile(workspace: WorkspaceView, mesh: Mesh): CompiledPolicies {
@@ -74,15 +77,10 @@ export class Simulation {
     // What a mesh reads of a file besides its recognized resources (Consul: jwt-provider entries).
     const inputsOf = (mesh: Mesh, snapshot: FileSnapshot | undefined): string => (snapshot ? SIMULATORS[mesh].fileInputs?.(snapshot.file) ?? '' : '');
     const filesRead = meshes.filter((mesh) => changed.some((path) => inputsOf(mesh, before.get(path)) !== inputsOf(mesh, after.get(path))));
-    const recompile = inventoryChanged || meshesChanged ? new Set<Mesh>([...meshes, ...this.meshes]) : new Set([...changedResources.map((r) => r.mesh), ...filesRead]);
+    const recompile = inventoryChanged || meshesChanged ? new Set<Mesh>(MESHES) : new Set([...changedResources.map((r) => r.mesh), ...filesRead]);
     const wholeMesh = new Set<Mesh>();
     for (const mesh of recompile) {
       const old = this.compiled.get(mesh);
-      if (!meshes.includes(mesh)) {
-        this.compiled.delete(mesh);
-        wholeMesh.add(mesh);
-        continue;
-      }
       const fresh = this.compile(workspace, mesh);
       this.compiled.set(mesh, fresh);
       // What a mesh reads of a file beyond its resources (Consul's jwt-provider entries, Linkerd's probes) may reach any of its calls.
@@ -133,8 +131,8 @@ export class Simulation {
     const mesh = this.meshOf(record);
     const compiled = mesh ? this.compiled.get(mesh) : undefined;
     if (!mesh || !compiled) {
-      const why = !mesh ? 'the record does not say which mesh carried it, and the workspace has policies of several meshes (or none)' : `the workspace has no ${mesh} policies`;
-      return { verdict: 'unknown', mesh: mesh ?? 'istio', reason: why, trace: [{ text: why, outcome: 'unknown' }], missing: mesh ? [] : ['mesh'] };
+      const why = 'the record does not say which mesh carried it, and the workspace has policies of several meshes (or none)';
+      return { verdict: 'unknown', mesh: mesh ?? 'istio', reason: why, trace: [{ text: why, outcome: 'unknown' }], missing: ['mesh'] };
     }
     const explaining = compiled as CompiledPolicies & { explain?: (call: AccessRecord) => Decision };
     return full && explaining.explain ? explaining.explain(record) : compiled.decide(record);
@@ -266,7 +264,7 @@ function samePlaceAndText(fileA: SourceFile, a: Resource, fileB: SourceFile, b: 
 
 function meshesPresent(workspace: WorkspaceView): Mesh[] {
   const present = new Set(workspace.resources.map((r) => r.resource.mesh));
-  return (Object.keys(SIMULATORS) as Mesh[]).filter((m) => present.has(m));
+  return MESHES.filter((m) => present.has(m));
 }
 
 export interface ShapeOutcome {
