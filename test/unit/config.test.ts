@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
+import { runExplainCli } from '../../server/src/cli/simulate';
 import { defaultConfig, findConfig, parseConfig } from '../../server/src/engine/config/projectConfig';
 import { Engine } from '../../server/src/engine/engine';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
@@ -39,6 +40,66 @@ describe('.meshpolicy.yaml', () => {
     const bad = parseConfig('rules: {MPA0104: loud}\nlinkerd: {defaultInboundPolicy: open}\nbogus: 1\n', defaultConfig('/ws'));
     assert.equal(bad.problems.length, 3);
     assert.equal(bad.linkerd.defaultInboundPolicy, 'all-unauthenticated');
+  });
+
+  it('reads the Consul simulator settings, and names each bad or unknown one', () => {
+    const config = parseConfig([
+      'consul:',
+      '  defaultIntentionPolicy: deny',
+      '  trustDomain: 11111111-2222-3333-4444-555555555555.consul',
+      '  partition: team-a',
+      '  namespaces: true',
+      '  peers: {other-cluster: {trustDomain: 99999999-2222-3333-4444-555555555555.consul, partition: default}}',
+      '  samenessGroups: {east: {partitions: [team-a], peers: [other-cluster]}}',
+      '  jwtProviders: {okta: {issuer: "https://okta.example.com"}}',
+      '  permissiveMtls: [legacy]',
+      '  requestNormalization: {mergeSlashes: true, headersWithUnderscoresAction: REJECT_REQUEST}',
+    ].join('\n'), defaultConfig('/ws'));
+    assert.deepEqual(config.problems, []);
+    assert.deepEqual(config.consul, {
+      defaultIntentionPolicy: 'deny',
+      trustDomain: '11111111-2222-3333-4444-555555555555.consul',
+      partition: 'team-a',
+      namespaces: true,
+      peers: { 'other-cluster': { trustDomain: '99999999-2222-3333-4444-555555555555.consul', partition: 'default' } },
+      samenessGroups: { east: { partitions: ['team-a'], peers: ['other-cluster'] } },
+      jwtProviders: { okta: { issuer: 'https://okta.example.com' } },
+      permissiveMtls: ['legacy'],
+      requestNormalization: { mergeSlashes: true, headersWithUnderscoresAction: 'REJECT_REQUEST' },
+    });
+    const bad = parseConfig([
+      'consul:',
+      '  peer: {x: {trustDomain: t}}',
+      '  peers: {x: {partition: p}}',
+      '  namespaces: yes please',
+      '  requestNormalization: {mergeSlashes: 1}',
+    ].join('\n'), defaultConfig('/ws'));
+    assert.deepEqual(bad.problems, [
+      '.meshpolicy.yaml: unknown key "consul.peer"',
+      '.meshpolicy.yaml: consul.peers.x.trustDomain is required',
+      '.meshpolicy.yaml: consul.namespaces must be true or false',
+      '.meshpolicy.yaml: consul.requestNormalization.mergeSlashes must be true or false',
+    ]);
+    assert.equal(bad.consul.peers, undefined);
+  });
+
+  it('a peer\'s trust domain from .meshpolicy.yaml decides an intention from that peer', () => {
+    const root = scratchDir('mesh-policy-config-peers-');
+    writeFileSync(join(root, 'api.json'), JSON.stringify({ Kind: 'service-intentions', Name: 'api', Sources: [{ Name: 'web', Peer: 'other-cluster', Action: 'deny' }] }));
+    const call = JSON.stringify({
+      mesh: 'consul', protocol: 'http',
+      source: { principal: 'spiffe://99999999-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/web', service: 'web' },
+      destination: { service: 'api', namespace: 'default', port: 20000 },
+      request: { method: 'GET', path: '/v1/x' },
+    });
+    const explain = () => {
+      let out = '';
+      runExplainCli(['--policies', 'api.json', '--call', call], { stdout: (t) => { out += t; }, stderr: () => undefined, cwd: root });
+      return out.split('\n')[0]!;
+    };
+    assert.match(explain(), /^UNKNOWN/);
+    writeFileSync(join(root, '.meshpolicy.yaml'), 'consul:\n  peers: {other-cluster: {trustDomain: 99999999-2222-3333-4444-555555555555.consul}}\n');
+    assert.match(explain(), /^DENY/);
   });
 
   it('is found in the nearest folder above', () => {

@@ -4,6 +4,7 @@ import type { Severity } from '../findings';
 import { readYaml } from '../source/yamlReader';
 import { toValue } from '../source/tree';
 import { parseClickHouseSettings, type ClickHouseSettings } from './clickhouseConfig';
+import { readConsulSettings, type ConsulSettings } from './consulConfig';
 
 export type RuleSetting = Severity | 'off';
 
@@ -17,7 +18,8 @@ export interface ProjectConfig {
   inventory: string[];
   istio: { rootNamespace: string; trustDomain: string };
   linkerd: { defaultInboundPolicy: string; clusterNetworks: string[] };
-  consul: { defaultIntentionPolicy: 'allow' | 'deny' };
+  /** The Consul simulator's settings (`ConsulSimulatorOptions`), the default intention policy always set. */
+  consul: ConsulSettings;
   /** Severity per finding code, or off. */
   rules: Record<string, RuleSetting>;
   /** Options for the log readers (format overrides and the like), passed through as written. */
@@ -99,9 +101,7 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     else config.problems.push(`${CONFIG_FILE_NAME}: linkerd.defaultInboundPolicy must be one of ${[...INBOUND_POLICIES].join(', ')}`);
   }
   if (Array.isArray(linkerd['clusterNetworks'])) config.linkerd.clusterNetworks = linkerd['clusterNetworks'].map(String);
-  const consul = section('consul');
-  if (consul['defaultIntentionPolicy'] === 'allow' || consul['defaultIntentionPolicy'] === 'deny') config.consul.defaultIntentionPolicy = consul['defaultIntentionPolicy'];
-  else if (consul['defaultIntentionPolicy'] !== undefined) config.problems.push(`${CONFIG_FILE_NAME}: consul.defaultIntentionPolicy must be allow or deny`);
+  readConsulSettings(section('consul'), config.consul, 'consul', (message) => config.problems.push(`${CONFIG_FILE_NAME}: ${message}`));
   for (const [code, setting] of Object.entries(section('rules'))) {
     if (typeof setting === 'string' && SEVERITIES.has(setting)) config.rules[code] = setting as RuleSetting;
     else config.problems.push(`${CONFIG_FILE_NAME}: rules.${code} must be one of error, warning, info, hint, off`);

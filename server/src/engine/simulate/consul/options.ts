@@ -2,10 +2,9 @@ import type { ProjectConfig } from '../../config/projectConfig';
 import type { RequestNormalization } from './http';
 
 /**
- * Settings the Consul simulator needs beyond the intentions themselves. Only
- * `defaultIntentionPolicy` is in `.meshpolicy.yaml` today (`consul.defaultIntentionPolicy`); the
- * others are taken from `createConsulSimulator(options)` and, when a future configuration passes
- * them through, from `config.consul` under the same names. Every one has a default that keeps
+ * Settings the Consul simulator needs beyond the intentions themselves: from
+ * `createConsulSimulator(options)`, else from `.meshpolicy.yaml`'s `consul:` section under the
+ * same names (config/consulConfig.ts checks them). Every one has a default that keeps
  * the simulator honest: where a setting is unknown and the verdict depends on it, the verdict
  * is `unknown` and `missing` names the setting.
  */
@@ -62,7 +61,7 @@ export interface ResolvedOptions {
 }
 
 export function resolveOptions(config: ProjectConfig | undefined, options: ConsulSimulatorOptions): ResolvedOptions {
-  const fromConfig = (config?.consul ?? {}) as Partial<ConsulSimulatorOptions> & { defaultIntentionPolicy?: string };
+  const fromConfig: Partial<ConsulSimulatorOptions> = config?.consul ?? {};
   const pick = <K extends keyof ConsulSimulatorOptions>(key: K): ConsulSimulatorOptions[K] => (options[key] !== undefined ? options[key] : (fromConfig[key] as ConsulSimulatorOptions[K]));
   const configured = fromConfig.defaultIntentionPolicy === 'deny' || fromConfig.defaultIntentionPolicy === 'allow' ? fromConfig.defaultIntentionPolicy : undefined;
   const defaultPolicy = options.defaultIntentionPolicy ?? configured ?? 'allow';

@@ -1,0 +1,90 @@
+import type { ConsulSimulatorOptions } from '../simulate/consul/options';
+
+/** `.meshpolicy.yaml`'s `consul:` section: the simulator's settings (`ConsulSimulatorOptions`). */
+export type ConsulSettings = Omit<ConsulSimulatorOptions, 'defaultIntentionPolicy'> & { defaultIntentionPolicy: 'allow' | 'deny' };
+
+const PATH_ESCAPED_SLASHES = ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD'];
+const HEADERS_WITH_UNDERSCORES = ['ALLOW', 'DROP_HEADER', 'REJECT_REQUEST'];
+
+type Problem = (message: string) => void;
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A mapping of names to mappings whose fields pass `fields` (key → test, message); undefined when any does not. */
+function namedMappings<T>(value: unknown, where: string, fields: Record<string, [(v: unknown) => boolean, string]>, required: string[], problem: Problem): Record<string, T> | undefined {
+  if (!isMapping(value)) {
+    problem(`${where} must be a mapping of names to settings`);
+    return undefined;
+  }
+  let ok = true;
+  for (const [name, entry] of Object.entries(value)) {
+    if (!isMapping(entry)) {
+      problem(`${where}.${name} must be a mapping`);
+      ok = false;
+      continue;
+    }
+    for (const key of required) if (entry[key] === undefined) { problem(`${where}.${name}.${key} is required`); ok = false; }
+    for (const [key, v] of Object.entries(entry)) {
+      const field = fields[key];
+      if (!field) { problem(`${where}.${name}: unknown key "${key}"`); ok = false; }
+      else if (!field[0](v)) { problem(`${where}.${name}.${key} must be ${field[1]}`); ok = false; }
+    }
+  }
+  return ok ? (value as Record<string, T>) : undefined;
+}
+
+/** Reads the `consul:` section into `settings`; what cannot be used is left at its default and named in `problem`. */
+export function readConsulSettings(section: Record<string, unknown>, settings: ConsulSettings, where: string, problem: Problem): void {
+  for (const [key, value] of Object.entries(section)) {
+    const at = `${where}.${key}`;
+    switch (key) {
+      case 'defaultIntentionPolicy':
+        if (value === 'allow' || value === 'deny') settings.defaultIntentionPolicy = value;
+        else problem(`${at} must be allow or deny`);
+        break;
+      case 'trustDomain':
+      case 'partition':
+        if (isString(value) && value !== '') settings[key] = value;
+        else problem(`${at} must be a non-empty string`);
+        break;
+      case 'namespaces':
+        if (typeof value === 'boolean') settings.namespaces = value;
+        else problem(`${at} must be true or false`);
+        break;
+      case 'permissiveMtls':
+        if (typeof value === 'boolean' || isStringList(value)) settings.permissiveMtls = value;
+        else problem(`${at} must be true, false or a list of service names`);
+        break;
+      case 'peers': {
+        const peers = namedMappings<{ trustDomain: string; partition?: string }>(value, at, { trustDomain: [isString, 'a string'], partition: [isString, 'a string'] }, ['trustDomain'], problem);
+        if (peers) settings.peers = peers;
+        break;
+      }
+      case 'samenessGroups': {
+        const groups = namedMappings<{ partitions?: string[]; peers?: string[] }>(value, at, { partitions: [isStringList, 'a list of partition names'], peers: [isStringList, 'a list of peer names'] }, [], problem);
+        if (groups) settings.samenessGroups = groups;
+        break;
+      }
+      case 'jwtProviders': {
+        const providers = namedMappings<{ issuer?: string }>(value, at, { issuer: [isString, 'a string'] }, [], problem);
+        if (providers) settings.jwtProviders = providers;
+        break;
+      }
+      case 'requestNormalization': {
+        const fields: Record<string, [(v: unknown) => boolean, string]> = {
+          insecureDisablePathNormalization: [(v) => typeof v === 'boolean', 'true or false'],
+          mergeSlashes: [(v) => typeof v === 'boolean', 'true or false'],
+          pathWithEscapedSlashesAction: [(v) => PATH_ESCAPED_SLASHES.includes(v as string), `one of ${PATH_ESCAPED_SLASHES.join(', ')}`],
+          headersWithUnderscoresAction: [(v) => HEADERS_WITH_UNDERSCORES.includes(v as string), `one of ${HEADERS_WITH_UNDERSCORES.join(', ')}`],
+        };
+        const wrapped = namedMappings<NonNullable<ConsulSettings['requestNormalization']>>({ requestNormalization: value }, where, fields, [], problem);
+        if (wrapped) settings.requestNormalization = wrapped['requestNormalization'];
+        break;
+      }
+      default:
+        problem(`unknown key "${at}"`);
+    }
+  }
+}
