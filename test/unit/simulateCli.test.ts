@@ -98,6 +98,17 @@ describe('mesh-policy simulate', () => {
     assert.equal(json.stats.skipped, 1);
   });
 
+  it('only --policies decide: a policy found under --inventory gives its manifests only', async () => {
+    const inventoryDir = join(dir, 'cluster');
+    mkdirSync(inventoryDir, { recursive: true });
+    writeFileSync(join(inventoryDir, 'dump.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-all-from-dump, namespace: shop}\nspec: {action: DENY, rules: [{}]}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n');
+    const alone = JSON.parse((await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'json'], dir)).stdout);
+    const withInventory = JSON.parse((await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--inventory', 'cluster', '--format', 'json'], dir)).stdout);
+    assert.deepEqual(withInventory.totals, alone.totals);
+    const both = JSON.parse((await run(['--policies', 'policies.yaml', '--policies', 'cluster', '--traffic', 'calls.jsonl', '--inventory', 'cluster', '--format', 'json'], dir)).stdout);
+    assert.equal(both.totals.deny, 4, 'given under --policies too, the DENY applies');
+  });
+
   it('exits 2 on usage errors and missing input', async () => {
     assert.equal((await run(['--traffic', 'calls.jsonl'], dir)).code, 2);
     assert.equal((await run(['--policies', 'policies.yaml'], dir)).code, 2);

@@ -23,14 +23,15 @@ export function formatSarif(findings: Finding[], cwd: string, version: string): 
       name: info ? info.title.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')) : id,
       shortDescription: { text: info?.title ?? id },
       fullDescription: { text: info?.description ?? id },
-      helpUri: `https://example.invalid/mesh-policy-auditor/docs/rules/${id}.md`,
+      // (no helpUri: the project has no public home yet; the rule's page is docs/rules/<code>.md)
+      help: { text: `${info?.description ?? id} See docs/rules/${id}.md.` },
     };
   });
   const sarif = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [{
-      tool: { driver: { name: 'mesh-policy', semanticVersion: version, version, informationUri: 'https://example.invalid/mesh-policy-auditor', rules } },
+      tool: { driver: { name: 'mesh-policy', semanticVersion: version, version, rules } },
       columnKind: 'utf16CodeUnits',
       results: findings.map((f) => ({
         ruleId: f.code,

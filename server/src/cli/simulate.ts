@@ -33,6 +33,7 @@ Options:
   --source files|clickhouse    simulate: read the calls from files (--traffic, default) or from the
                                ClickHouse table of the configuration's clickhouse: block (docs/scale.md).
   --inventory <paths>          Kubernetes manifests or kubectl dumps (default: the policy paths).
+                               Policies found only there are not applied: --policies decide.
   --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
   --format text|json|jsonl|sarif
                                simulate: text (default) summary per policy and rule; json the whole
@@ -130,9 +131,12 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
   const engine = new Engine();
   const workspace = new WorkspaceModel(config);
+  // A file found only under --inventory gives its manifests, never its policies: only --policies decide.
+  const policyFiles = new Set(collectPolicyFiles(parsed.policies.map((p) => resolve(io.cwd, p))).files);
   for (const path of collectPolicyFiles(all).files) {
     try {
-      workspace.update(engine.prepare(engine.read(path, readFileSync(path, 'utf8'))));
+      const prepared = engine.prepare(engine.read(path, readFileSync(path, 'utf8')));
+      workspace.update(policyFiles.has(path) ? prepared : { file: prepared.file, recognition: { resources: [], unserved: [] } });
     } catch (error) {
       io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
       return 2;
@@ -167,9 +171,6 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
       ...(run.signal ? { signal: run.signal } : {}),
       ...(shown ? { onProgress: shown.onProgress } : {}),
       inventory: loaded.workspace.inventory, config: loaded.workspace.config,
-      ...(parsed.maxLines !== undefined ? { maxLinesPerFile: parsed.maxLines } : {}),
-      ...(run.signal ? { signal: run.signal } : {}),
-      ...(shown ? { onProgress: shown.onProgress } : {}),
       // Only headers some policy tests can change a decision: fold the rest away.
       keyHeaders: headersTestedBy(loaded.workspace),
       // jsonl answers per input line, so every line's place is kept.
@@ -401,7 +402,7 @@ function sarif(result: SimulationResult, rel: (p: string) => string, comparison:
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [{
-      tool: { driver: { name: 'mesh-policy', version: VERSION, informationUri: 'https://example.invalid/mesh-policy-auditor', rules: [{ id: 'MPA9001', name: 'NewlyDeniedCall', shortDescription: { text: 'The policies would deny calls that the logs show succeeded' } }, { id: 'MPA9002', name: 'DeniedSinceBaseline', shortDescription: { text: 'The policies deny calls that the policies at the baseline git ref allowed' } }] } },
+      tool: { driver: { name: 'mesh-policy', version: VERSION, rules: [{ id: 'MPA9001', name: 'NewlyDeniedCall', shortDescription: { text: 'The policies would deny calls that the logs show succeeded' } }, { id: 'MPA9002', name: 'DeniedSinceBaseline', shortDescription: { text: 'The policies deny calls that the policies at the baseline git ref allowed' } }] } },
       columnKind: 'utf16CodeUnits',
       results: denied.map(shown).map((o) => {
         const at = o.decision.rule ?? o.decision.policy!;
