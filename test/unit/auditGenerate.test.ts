@@ -106,6 +106,37 @@ for (const { mesh, includeUnknownOutcome } of RUNS) {
   });
 }
 
+describe('generate: secrets from the logs', () => {
+  const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+  const shape = (mesh: Mesh, path: string, principal?: string): TrafficShape => ({
+    count: 720, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+    record: {
+      mesh, protocol: 'http', source: { ip: '10.244.5.9', ...(principal ? { principal } : {}) },
+      destination: { namespace: 'shop', workload: 'payments', service: 'payments', port: 9102, labels: { app: 'payments' } },
+      request: { method: 'GET', path, headers: { authorization: `Bearer ${JWT}` } }, observed: 'allowed',
+    },
+  });
+  const callers: Record<Mesh, string> = {
+    istio: 'cluster.local/ns/shop/sa/frontend',
+    linkerd: 'frontend.shop.serviceaccount.identity.linkerd.cluster.local',
+    consul: 'spiffe://7d4e.consul/ns/default/dc/dc1/svc/frontend',
+  };
+  for (const mesh of ['istio', 'linkerd', 'consul'] as const) {
+    it(`${mesh}: credentials in the calls' paths are [redacted] in what it writes, and a path that carries one gets no rule`, () => {
+      const generated = generatePolicies(mesh, [
+        shape(mesh, '/metrics?access_token=TOKSECRET&api_key=KEYSECRET2'),
+        shape(mesh, `/verify/${JWT}`, callers[mesh]),
+        shape(mesh, '/v1/charges?access_token=TOKSECRET', callers[mesh]),
+      ], { config: defaultConfig(REPO_ROOT) });
+      const text = `${generated.yaml}\n${JSON.stringify(generated.summary)}`;
+      for (const secret of ['TOKSECRET', 'KEYSECRET2', JWT]) assert.ok(!text.includes(secret), `${secret} is written:\n${generated.yaml}`);
+      assert.match(generated.yaml, /GET \/metrics\?access_token=\[redacted\]&api_key=\[redacted\]/);
+      assert.deepEqual(generated.summary.skipped.map((s) => [s.reason.startsWith('the path carries a credential'), s.calls]).filter(([credential]) => credential), [[true, 720]]);
+      assert.match(generated.yaml, /\/v1\/charges/, 'the call without a credential in its path is allowed');
+    });
+  }
+});
+
 describe('generate: path templates', () => {
   it('matches one whole segment, as Istio {*} does', () => {
     const cases: [string, string, boolean][] = [
