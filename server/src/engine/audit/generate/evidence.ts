@@ -126,6 +126,34 @@ function describe(r: AccessRecord): string {
   return `${s} → ${d}${r.request?.method ? ` ${r.request.method} ${r.request.path ?? ''}` : ''}`;
 }
 
+/**
+ * Why an allowed call has no caller identity to allow, in calls: a plaintext caller; a caller
+ * ingest could not resolve, for the reason it gave; or a caller it found (by the shipper, the
+ * joined client-side line, a pod IP) without its identity, which Istio and Linkerd take from the
+ * pod's service account in the inventory.
+ */
+function withoutIdentity(shape: TrafficShape, inventory: boolean): [string, number][] {
+  if (shape.record.source?.principal === null) return [['plaintext caller (no client certificate, so no identity to allow)', shape.count]];
+  const out: [string, number][] = [];
+  let unresolved = 0;
+  for (const [reason, calls] of Object.entries(shape.unresolvedSource ?? {})) {
+    out.push([`caller not resolved: ${reason}`, calls]);
+    unresolved += calls;
+  }
+  const rest = shape.count - unresolved;
+  if (rest > 0) {
+    const source = shape.record.source;
+    const found = source?.workload !== undefined || source?.namespace !== undefined || source?.service !== undefined;
+    out.push([
+      !found ? 'no caller identity in the log'
+        : inventory ? 'caller workload known, but not its identity: the inventory names no service account for it'
+        : 'caller workload known, but not its identity (its service account): give --inventory',
+      rest,
+    ]);
+  }
+  return out;
+}
+
 /** The destination key a mesh generates one policy (set) for. */
 export type DestinationKeyer = (record: AccessRecord) => { key: string; namespace: string; workload?: string; service?: string } | string;
 
@@ -133,10 +161,10 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
   const minDistinct = options.minDistinct ?? 3;
   const redactor = redactorFor(options.config);
   const skipped = new Map<string, Skipped>();
-  const skip = (reason: string, shape: TrafficShape): void => {
+  const skip = (reason: string, shape: TrafficShape, calls = shape.count): void => {
     let s = skipped.get(reason);
     if (!s) skipped.set(reason, (s = { reason, calls: 0, examples: [] }));
-    s.calls += shape.count;
+    s.calls += calls;
     if (s.examples.length < 3) s.examples.push(redactor.text(describe(shape.record), redactor.secretsOf(shape.record)));
   };
   const byDestination = new Map<string, { info: { key: string; namespace: string; workload?: string; service?: string }; labels?: Record<string, string>; calls: Call[] }>();
@@ -160,7 +188,10 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
       }
       continue;
     }
-    if (observed === 'allowed' && !principal) { skip(r.source?.principal === null ? 'plaintext caller (no client certificate, so no identity to allow)' : 'no caller identity in the log', shape); continue; }
+    if (observed === 'allowed' && !principal) {
+      for (const [reason, calls] of withoutIdentity(shape, options.inventory?.present === true)) skip(reason, shape, calls);
+      continue;
+    }
     const q = r.request;
     const tcp = r.protocol === 'tcp' || (!q?.method && !q?.path);
     const path = !tcp && q?.path !== undefined ? pathOnly(q.path) : undefined;
