@@ -882,7 +882,7 @@ describe('mesh-policy traffic', () => {
     assert.equal(result.code, 0, result.stderr);
     const records = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as AccessRecord);
     assert.ok(records.every((r) => r.mesh === 'linkerd' && typeof r.count === 'number' && r.time));
-    assert.match(result.stderr, /calls? in \d+ shapes?/);
+    assert.match(result.stderr, /Calls: [\d,]+ in [\d,]+ shapes?/);
     const back = join(dir, 'records.jsonl');
     writeFileSync(back, result.stdout);
     const again = await ingestTraffic([back], { inventory: emptyInventory(), config: defaultConfig(dir) });
@@ -891,6 +891,18 @@ describe('mesh-policy traffic', () => {
     assert.equal(again.shapes.length, records.length);
     assert.equal(again.stats.calls, records.reduce((n, r) => n + (r.count ?? 1), 0), 'a record with a count stands for that many calls');
     assertAccounting(again);
+  });
+
+  it('JSON Lines: the summary on stderr counts the calls and joins as the text summary does', async () => {
+    // Consul's example joins TCP connections on their addresses besides requests on x-request-id
+    for (const paths of [['examples/consul/traffic'], ['examples']]) {
+      const args = [...paths, '--inventory', 'examples'];
+      const text = await cli(args);
+      const jsonl = await cli([...args, '--format', 'jsonl']);
+      const calls = /^Calls: .*$/m.exec(text.stdout)![0];
+      assert.match(calls, /\d on x-request-id, [\d,]+ TCP on addresses/);
+      assert.ok(jsonl.stderr.includes(calls), `${paths}: ${jsonl.stderr}`);
+    }
   });
 
   it('exits 2 on usage errors and unreadable input', async () => {
