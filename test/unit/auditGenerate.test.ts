@@ -6,6 +6,7 @@ import { generatePolicies } from '../../server/src/engine/audit';
 import { templateMatches, templateRegex } from '../../server/src/engine/audit/generate/evidence';
 import { str } from '../../server/src/engine/audit/generate/yaml';
 import { defaultConfig } from '../../server/src/engine/config/projectConfig';
+import { emptyInventory } from '../../server/src/engine/inventory/inventory';
 import { Engine } from '../../server/src/engine/engine';
 import type { Mesh } from '../../server/src/engine/meshes';
 import { Simulation } from '../../server/src/engine/simulate';
@@ -105,6 +106,93 @@ for (const { mesh, includeUnknownOutcome } of RUNS) {
     });
   });
 }
+
+describe('generate: why calls without a caller identity are skipped', () => {
+  const NO_POD_IPS = 'no caller identity in the line, and the inventory has no pod IPs';
+  const shape = (count: number, source: NonNullable<TrafficShape['record']['source']>, resolved: Partial<Pick<TrafficShape, 'sourceBy' | 'unresolvedSource'>>): TrafficShape => ({
+    count, samples: [], sourceBy: resolved.sourceBy ?? {}, destinationBy: { shipper: count }, joined: 0,
+    ...(resolved.unresolvedSource ? { unresolvedSource: resolved.unresolvedSource } : {}),
+    record: { mesh: 'istio', protocol: 'http', source, destination: { namespace: 'shop', workload: 'cart', port: 7070, labels: { app: 'cart' } }, request: { method: 'GET', path: '/v1/carts/1' }, observed: 'allowed' },
+  });
+  const shapes = [
+    // the frontend found by its client-side line, without its service account
+    shape(12, { namespace: 'shop', workload: 'frontend', ip: '10.244.1.11', principalUnknown: true }, { sourceBy: { join: 12 } }),
+    // a scraper ingest could not resolve
+    shape(7, { ip: '10.244.5.9', principalUnknown: true }, { sourceBy: { unresolved: 7 }, unresolvedSource: { [NO_POD_IPS]: 7 } }),
+    shape(3, { ip: '10.244.5.10', principal: null }, { sourceBy: { line: 3 } }),
+    // an access record without any of it
+    shape(2, { ip: '10.244.5.11' }, {}),
+  ];
+  const cases: { name: string; present: boolean; expected: [string, number][] }[] = [
+    {
+      name: 'without an inventory', present: false, expected: [
+        ['caller workload known, but not its identity (its service account): give --inventory', 12],
+        [`caller not resolved: ${NO_POD_IPS}`, 7],
+        ['plaintext caller (no client certificate, so no identity to allow)', 3],
+        ['no caller identity in the log', 2],
+      ],
+    },
+    {
+      name: 'with an inventory that lacks the caller', present: true, expected: [
+        ['caller workload known, but not its identity: the inventory names no service account for it', 12],
+        [`caller not resolved: ${NO_POD_IPS}`, 7],
+        ['plaintext caller (no client certificate, so no identity to allow)', 3],
+        ['no caller identity in the log', 2],
+      ],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const inventory = { ...emptyInventory(), present: c.present };
+      const generated = generatePolicies('istio', shapes, { inventory });
+      assert.deepEqual(generated.summary.skipped.map((s) => [s.reason, s.calls]), c.expected);
+    });
+  }
+
+  it('istio examples without --inventory: the joined calls are skipped for want of the callers\' service accounts', async () => {
+    const traffic = await ingestTraffic([join(EXAMPLES, 'istio', 'traffic')], { config: defaultConfig(REPO_ROOT), workers: 1 });
+    const generated = generatePolicies('istio', traffic.shapes, { inventory: emptyInventory() });
+    const allowed = traffic.shapes.filter((s) => s.record.observed === 'allowed');
+    const callsOf = (list: TrafficShape[]) => list.reduce((sum, s) => sum + s.count, 0);
+    const byReason = Object.fromEntries(generated.summary.skipped.map((s) => [s.reason, s.calls]));
+    assert.deepEqual(byReason, {
+      'caller workload known, but not its identity (its service account): give --inventory': callsOf(allowed.filter((s) => s.record.source?.workload !== undefined)),
+      [`caller not resolved: ${NO_POD_IPS}`]: callsOf(allowed.filter((s) => s.record.source?.workload === undefined)),
+    });
+    assert.ok(byReason['caller workload known, but not its identity (its service account): give --inventory']! > 0);
+  });
+});
+
+describe('generate: secrets from the logs', () => {
+  const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+  const shape = (mesh: Mesh, path: string, principal?: string): TrafficShape => ({
+    count: 720, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+    record: {
+      mesh, protocol: 'http', source: { ip: '10.244.5.9', ...(principal ? { principal } : {}) },
+      destination: { namespace: 'shop', workload: 'payments', service: 'payments', port: 9102, labels: { app: 'payments' } },
+      request: { method: 'GET', path, headers: { authorization: `Bearer ${JWT}` } }, observed: 'allowed',
+    },
+  });
+  const callers: Record<Mesh, string> = {
+    istio: 'cluster.local/ns/shop/sa/frontend',
+    linkerd: 'frontend.shop.serviceaccount.identity.linkerd.cluster.local',
+    consul: 'spiffe://7d4e.consul/ns/default/dc/dc1/svc/frontend',
+  };
+  for (const mesh of ['istio', 'linkerd', 'consul'] as const) {
+    it(`${mesh}: credentials in the calls' paths are [redacted] in what it writes, and a path that carries one gets no rule`, () => {
+      const generated = generatePolicies(mesh, [
+        shape(mesh, '/metrics?access_token=TOKSECRET&api_key=KEYSECRET2'),
+        shape(mesh, `/verify/${JWT}`, callers[mesh]),
+        shape(mesh, '/v1/charges?access_token=TOKSECRET', callers[mesh]),
+      ], { config: defaultConfig(REPO_ROOT) });
+      const text = `${generated.yaml}\n${JSON.stringify(generated.summary)}`;
+      for (const secret of ['TOKSECRET', 'KEYSECRET2', JWT]) assert.ok(!text.includes(secret), `${secret} is written:\n${generated.yaml}`);
+      assert.match(generated.yaml, /GET \/metrics\?access_token=\[redacted\]&api_key=\[redacted\]/);
+      assert.deepEqual(generated.summary.skipped.map((s) => [s.reason.startsWith('the path carries a credential'), s.calls]).filter(([credential]) => credential), [[true, 720]]);
+      assert.match(generated.yaml, /\/v1\/charges/, 'the call without a credential in its path is allowed');
+    });
+  }
+});
 
 describe('generate: path templates', () => {
   it('matches one whole segment, as Istio {*} does', () => {

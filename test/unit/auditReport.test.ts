@@ -214,6 +214,15 @@ describe('mesh-policy report and generate', () => {
     assert.equal((await cli(runGenerateCli, ['--mesh', 'kuma', '--traffic', 'examples/istio/traffic'])).code, 2);
   });
 
+  it('generate: with nothing to generate, exits 1 and says why on stderr', async () => {
+    const output = join(dir, 'nothing.yaml');
+    const r = await cli(runGenerateCli, ['--mesh', 'istio', '--traffic', 'examples/istio/traffic', '--output', output]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /0 resources for 0 destinations/);
+    assert.match(r.stderr, /\n {2}\d+ calls: caller workload known, but not its identity \(its service account\): give --inventory/);
+    assert.doesNotMatch(r.stderr, /no caller identity in the log/);
+  });
+
   it('--since/--until split the lines: the two halves add up to the whole', async () => {
     // Linkerd logs only the server side: no call joins two lines across the cut
     const whole = JSON.parse((await cli(runReportCli, ['--policies', 'examples/linkerd', '--traffic', 'examples/linkerd/traffic', '--format', 'json'])).stdout) as AuditModel;

@@ -192,6 +192,8 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
     if (written !== 0) return written;
     const skipped = s.skipped.reduce((sum, x) => sum + x.calls, 0);
     io.stderr(`mesh-policy: ${generated.resources} resources for ${s.destinations.length} destinations from ${s.counted} allowed calls; ${skipped} calls skipped${s.conflicts.length ? `; ${s.conflicts.length} conflicts` : ''} (see the comments at the top)`);
+    // with --output the comments are in the file: say why nothing came out here too
+    if (generated.resources === 0) for (const x of s.skipped.slice(0, 5)) io.stderr(`  ${x.calls} calls: ${x.reason}`);
     if (traffic.stats.files.some((f) => f.error)) return 2;
     return generated.resources > 0 ? 0 : 1;
   } catch (error) {

@@ -29,7 +29,8 @@ Options for traffic:
   --no-inventory               Use no inventory.
   --format text|jsonl          text (default): what was read, resolved, skipped and why, then the
                                top shapes. jsonl: one access record per shape, with its count
-                               (the summary goes to stderr).
+                               (on stderr: lines read and skipped, the text's Calls line, and
+                               callers unresolved).
   --key-headers <names>        Request headers that keep otherwise identical calls apart (comma-
                                separated, e.g. the headers your policies test). Default: all
                                headers the logs record, except per-request ones (x-request-id, ...).
@@ -291,8 +292,15 @@ function orderRecord(r: AccessRecord): AccessRecord {
 const n = (value: number): string => value.toLocaleString('en-US');
 const plural = (value: number, word: string): string => `${n(value)} ${word}${value === 1 ? '' : 's'}`;
 
+/** The JSONL output's summary on stderr: the text summary's Calls line, with the lines read and the callers left unresolved. */
 function summaryLine(s: IngestStats): string {
-  return `${plural(s.lines, 'line')} from ${plural(s.files.length, 'file')}: ${n(s.parsed)} parsed, ${n(s.skipped)} skipped; ${plural(s.calls, 'call')} in ${plural(s.shapes, 'shape')} (${n(s.joinedPairs)} joined on x-request-id); callers unresolved: ${n(s.sourceBy.unresolved ?? 0)}`;
+  return `${plural(s.lines, 'line')} from ${plural(s.files.length, 'file')}, ${n(s.skipped)} skipped. ${callsLine(s)} Callers unresolved: ${n(s.sourceBy.unresolved ?? 0)}.`;
+}
+
+/** What the lines became: calls, shapes, the joins of both sides (on x-request-id, TCP on addresses), gateway and counted calls, outcomes. */
+function callsLine(s: IngestStats): string {
+  const observed = ['allowed', 'denied', 'unknown'].filter((o) => s.observed[o]).map((o) => `${n(s.observed[o]!)} ${o}`).join(', ');
+  return `Calls: ${n(s.calls)} in ${plural(s.shapes, 'shape')} (${n(s.parsed)} parsed lines; ${n(s.joinedPairs)} client/server line pairs joined (${s.tcpPairs ? `${n(s.joinedPairs - s.tcpPairs)} on x-request-id, ${n(s.tcpPairs)} TCP on addresses` : 'on x-request-id'})${s.gatewayLegs ? `; ${n(s.gatewayLegs)} calls to a gateway read from its own lines` : ''}${s.extraCalls ? `; ${n(s.extraCalls)} more calls from records with a count` : ''})${observed ? `; observed: ${observed}` : ''}.`;
 }
 
 const METHOD_LABEL: Record<ResolutionMethod, string> = {
@@ -337,8 +345,7 @@ export function formatSummary(model: TrafficModel, cwd: string, inventoryNote: s
     }
     out.push('');
   }
-  const observed = ['allowed', 'denied', 'unknown'].filter((o) => s.observed[o]).map((o) => `${n(s.observed[o]!)} ${o}`).join(', ');
-  out.push(`Calls: ${n(s.calls)} in ${plural(s.shapes, 'shape')} (${n(s.parsed)} parsed lines; ${n(s.joinedPairs)} client/server line pairs joined (${s.tcpPairs ? `${n(s.joinedPairs - s.tcpPairs)} on x-request-id, ${n(s.tcpPairs)} TCP on addresses` : 'on x-request-id'})${s.gatewayLegs ? `; ${n(s.gatewayLegs)} calls to a gateway read from its own lines` : ''}${s.extraCalls ? `; ${n(s.extraCalls)} more calls from records with a count` : ''})${observed ? `; observed: ${observed}` : ''}.`);
+  out.push(callsLine(s));
   out.push('');
   out.push('Caller resolved by:');
   out.push(...table(METHOD_ORDER.filter((m) => m !== 'host' && s.sourceBy[m]).map((m) => [METHOD_LABEL[m], n(s.sourceBy[m]!), pct(s.sourceBy[m]!, s.calls)])));

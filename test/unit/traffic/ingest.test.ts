@@ -11,7 +11,7 @@ import type { AccessRecord } from '../../../server/src/engine/traffic/accessReco
 import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../../../server/src/engine/traffic/ingest';
 import { collectTrafficFiles, compileGlob } from '../../../server/src/engine/traffic/ingest/files';
 import { parsePrincipal, principalFor, workloadNameFromPod } from '../../../server/src/engine/traffic/ingest/identity';
-import { readLineBatches } from '../../../server/src/engine/traffic/ingest/lineSource';
+import { MAX_LINE_BYTES, readLineBatches } from '../../../server/src/engine/traffic/ingest/lineSource';
 import { Folder } from '../../../server/src/engine/traffic/ingest/folder';
 import { foldTasks } from '../../../server/src/engine/traffic/ingest/pipeline';
 import { InventoryIndex } from '../../../server/src/engine/inventory/inventoryIndex';
@@ -778,6 +778,26 @@ describe('ingest with the format readers', () => {
     assertAccounting(model);
   });
 
+  it('detects the format past long first lines: each line up to the line limit is read, a longer one skipped', async () => {
+    const line = (i: number, userAgent = 'curl/8') => JSON.stringify({ start_time: `2025-03-14T09:00:${String(i % 60).padStart(2, '0')}.000Z`, authority: 'cart.shop:80', method: 'GET', path: '/x', protocol: 'HTTP/1.1', user_agent: userAgent, response_code: 200, response_code_details: 'via_upstream', upstream_cluster: 'inbound|7070||', downstream_local_address: '10.244.0.20:7070', downstream_remote_address: '10.244.0.10:1' });
+    const normal = Array.from({ length: 20 }, (_, i) => line(i));
+    const long = (bytes: number) => line(0, 'x'.repeat(bytes));
+    const cases: { name: string; lines: string[]; parsed: number; skipped: Record<string, number> }[] = [
+      { name: 'a 300 KB first line', lines: [long(300_000), ...normal], parsed: 21, skipped: {} },
+      { name: 'a 1 MB first line', lines: [long(1 << 20), ...normal], parsed: 21, skipped: {} },
+      { name: 'ten 1 MB lines', lines: Array.from({ length: 10 }, () => long(1 << 20)), parsed: 10, skipped: {} },
+      { name: 'a first line over the limit', lines: [long(MAX_LINE_BYTES + 1), ...normal], parsed: 20, skipped: { 'line too long': 1 } },
+    ];
+    for (const c of cases) {
+      const model = await withReaders([file(c.lines, `long-${fileCount}.log`)]);
+      assert.equal(model.stats.files[0]!.format, 'envoy-json', c.name);
+      assert.equal(model.stats.parsed, c.parsed, c.name);
+      assert.deepEqual(model.stats.skippedByReason, c.skipped, c.name);
+      assert.deepEqual(model.stats.problems, [], c.name);
+      assertAccounting(model);
+    }
+  });
+
   it('folds on the key headers only, when asked', async () => {
     const lines = ['curl/8', 'wget/1', 'curl/8'].map((ua, i) => JSON.stringify({ start_time: `2025-03-14T09:00:0${i}.000Z`, authority: 'cart.shop:80', method: 'GET', path: '/x', protocol: 'HTTP/1.1', user_agent: ua, response_code: 200, response_code_details: 'via_upstream', upstream_cluster: 'inbound|7070||', downstream_local_address: '10.244.0.20:7070', downstream_remote_address: '10.244.0.10:1' }));
     const path = file(lines, 'headers.log');
@@ -862,7 +882,7 @@ describe('mesh-policy traffic', () => {
     assert.equal(result.code, 0, result.stderr);
     const records = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as AccessRecord);
     assert.ok(records.every((r) => r.mesh === 'linkerd' && typeof r.count === 'number' && r.time));
-    assert.match(result.stderr, /calls? in \d+ shapes?/);
+    assert.match(result.stderr, /Calls: [\d,]+ in [\d,]+ shapes?/);
     const back = join(dir, 'records.jsonl');
     writeFileSync(back, result.stdout);
     const again = await ingestTraffic([back], { inventory: emptyInventory(), config: defaultConfig(dir) });
@@ -871,6 +891,18 @@ describe('mesh-policy traffic', () => {
     assert.equal(again.shapes.length, records.length);
     assert.equal(again.stats.calls, records.reduce((n, r) => n + (r.count ?? 1), 0), 'a record with a count stands for that many calls');
     assertAccounting(again);
+  });
+
+  it('JSON Lines: the summary on stderr counts the calls and joins as the text summary does', async () => {
+    // Consul's example joins TCP connections on their addresses besides requests on x-request-id
+    for (const paths of [['examples/consul/traffic'], ['examples']]) {
+      const args = [...paths, '--inventory', 'examples'];
+      const text = await cli(args);
+      const jsonl = await cli([...args, '--format', 'jsonl']);
+      const calls = /^Calls: .*$/m.exec(text.stdout)![0];
+      assert.match(calls, /\d on x-request-id, [\d,]+ TCP on addresses/);
+      assert.ok(jsonl.stderr.includes(calls), `${paths}: ${jsonl.stderr}`);
+    }
   });
 
   it('exits 2 on usage errors and unreadable input', async () => {

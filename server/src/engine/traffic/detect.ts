@@ -10,7 +10,7 @@ import { EMPTY_ENVELOPE, EnvelopeParser, ShipperAwareReader, unwrapPrefix, type 
 /**
  * Which format a file is in, and the reader for it.
  *
- * Detection looks at up to 50 non-blank sample lines. Each is first taken out of a shipper or
+ * Detection looks at up to 50 non-blank sample lines (ingest/lineSource.ts `sampleLines`). Each is first taken out of a shipper or
  * kubectl wrapping, then classified on its own:
  * - a JSON object with `client.addr`/`client.id` → linkerd-json;
  * - a JSON object with two or more keys of Envoy's JSON format (`response_code`,

@@ -3,6 +3,7 @@ import type { Inventory } from '../../inventory/inventory';
 import type { Mesh } from '../../meshes';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { TrafficShape } from '../../traffic/ingest/types';
+import { redactorFor } from '../../traffic/redact';
 import { escapeRegex } from './yaml';
 
 /**
@@ -16,7 +17,9 @@ import { escapeRegex } from './yaml';
  * - Observed denied calls are evidence against: no generated rule may match one. A request seen
  *   both allowed and denied (same caller, destination, port, method and path) cannot be told
  *   apart by any policy: it is allowed, and listed as a conflict.
- * - Paths lose their query string (policies match the path without it). At least `minDistinct`
+ * - Paths lose their query string (policies match the path without it). A path that still
+ *   carries a credential (a JWT segment, `;token=`) is skipped: the policy would have to write it
+ *   out, and generated text goes through the traffic Redactor like every other output. At least `minDistinct`
  *   (default 3) paths called on the same port by the same callers that differ in one segment
  *   only become a template with that segment as `{*}` (`/v1/carts/{*}`, `/v1/carts/{*}/items`), unless
  *   the template would match the path of a call denied to one of those callers, or a path
@@ -123,17 +126,46 @@ function describe(r: AccessRecord): string {
   return `${s} → ${d}${r.request?.method ? ` ${r.request.method} ${r.request.path ?? ''}` : ''}`;
 }
 
+/**
+ * Why an allowed call has no caller identity to allow, in calls: a plaintext caller; a caller
+ * ingest could not resolve, for the reason it gave; or a caller it found (by the shipper, the
+ * joined client-side line, a pod IP) without its identity, which Istio and Linkerd take from the
+ * pod's service account in the inventory.
+ */
+function withoutIdentity(shape: TrafficShape, inventory: boolean): [string, number][] {
+  if (shape.record.source?.principal === null) return [['plaintext caller (no client certificate, so no identity to allow)', shape.count]];
+  const out: [string, number][] = [];
+  let unresolved = 0;
+  for (const [reason, calls] of Object.entries(shape.unresolvedSource ?? {})) {
+    out.push([`caller not resolved: ${reason}`, calls]);
+    unresolved += calls;
+  }
+  const rest = shape.count - unresolved;
+  if (rest > 0) {
+    const source = shape.record.source;
+    const found = source?.workload !== undefined || source?.namespace !== undefined || source?.service !== undefined;
+    out.push([
+      !found ? 'no caller identity in the log'
+        : inventory ? 'caller workload known, but not its identity: the inventory names no service account for it'
+        : 'caller workload known, but not its identity (its service account): give --inventory',
+      rest,
+    ]);
+  }
+  return out;
+}
+
 /** The destination key a mesh generates one policy (set) for. */
 export type DestinationKeyer = (record: AccessRecord) => { key: string; namespace: string; workload?: string; service?: string } | string;
 
 export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], keyer: DestinationKeyer, options: GenerateOptions = {}): Evidence {
   const minDistinct = options.minDistinct ?? 3;
+  const redactor = redactorFor(options.config);
   const skipped = new Map<string, Skipped>();
-  const skip = (reason: string, shape: TrafficShape): void => {
+  const skip = (reason: string, shape: TrafficShape, calls = shape.count): void => {
     let s = skipped.get(reason);
     if (!s) skipped.set(reason, (s = { reason, calls: 0, examples: [] }));
-    s.calls += shape.count;
-    if (s.examples.length < 3) s.examples.push(describe(shape.record));
+    s.calls += calls;
+    if (s.examples.length < 3) s.examples.push(redactor.text(describe(shape.record), redactor.secretsOf(shape.record)));
   };
   const byDestination = new Map<string, { info: { key: string; namespace: string; workload?: string; service?: string }; labels?: Record<string, string>; calls: Call[] }>();
   const deniedElsewhere = new Map<string, { calls: number; reason: string }>();
@@ -156,7 +188,14 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
       }
       continue;
     }
-    if (observed === 'allowed' && !principal) { skip(r.source?.principal === null ? 'plaintext caller (no client certificate, so no identity to allow)' : 'no caller identity in the log', shape); continue; }
+    if (observed === 'allowed' && !principal) {
+      for (const [reason, calls] of withoutIdentity(shape, options.inventory?.present === true)) skip(reason, shape, calls);
+      continue;
+    }
+    const q = r.request;
+    const tcp = r.protocol === 'tcp' || (!q?.method && !q?.path);
+    const path = !tcp && q?.path !== undefined ? pathOnly(q.path) : undefined;
+    if (observed === 'allowed' && path !== undefined && redactor.text(path, redactor.secretsOf(r)) !== path) { skip('the path carries a credential (a policy would have to write it out)', shape); continue; }
     let dest = byDestination.get(keyed.key);
     if (!dest) byDestination.set(keyed.key, (dest = { info: keyed, calls: [] }));
     if (!dest.labels && r.destination?.labels) dest.labels = r.destination.labels;
@@ -166,13 +205,11 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
       ...(r.source?.serviceAccount ? { serviceAccount: r.source.serviceAccount } : {}),
       ...(r.source?.service ? { service: r.source.service } : {}),
     };
-    const q = r.request;
-    const tcp = r.protocol === 'tcp' || (!q?.method && !q?.path);
     dest.calls.push({
       caller, tcp, grpc: r.protocol === 'grpc', calls: shape.count, observed,
       ...(r.destination?.port !== undefined ? { port: r.destination.port } : {}),
       ...(!tcp && q?.method ? { method: q.method.toUpperCase() } : {}),
-      ...(!tcp && q?.path !== undefined ? { path: pathOnly(q.path) } : {}),
+      ...(path !== undefined ? { path } : {}),
     });
     if (observed === 'allowed') counted += shape.count;
     else denied += shape.count;

@@ -120,8 +120,13 @@ export async function* readLineBatches(path: string, options: LineSourceOptions 
   }
 }
 
-/** The first lines of a file (decompressed), for format detection: at most `maxBytes` read. */
-export async function sampleLines(path: string, gzip: boolean, maxLines = 50, maxBytes = 256 * 1024): Promise<string[]> {
+/**
+ * The first lines of a file (decompressed), for format detection: at most `maxLines` non-blank
+ * lines, read until `maxBytes` have been read and the sample holds `minLines` lines. Long lines do
+ * not end the sample: lines up to MAX_LINE_BYTES are taken like any other, longer ones passed
+ * over, and the lines after them sampled.
+ */
+export async function sampleLines(path: string, gzip: boolean, maxLines = 50, maxBytes = 256 * 1024, minLines = 5): Promise<string[]> {
   const out: string[] = [];
   let bytes = 0;
   for await (const batch of readLineBatches(path, { gzip, chunkBytes: 64 * 1024 })) {
@@ -132,7 +137,7 @@ export async function sampleLines(path: string, gzip: boolean, maxLines = 50, ma
       if (out.length >= maxLines) return out;
     }
     bytes += batch.bytes;
-    if (bytes >= maxBytes) break;
+    if (bytes >= maxBytes && out.length >= minLines) break;
   }
   return out;
 }
