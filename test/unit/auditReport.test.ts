@@ -3,13 +3,14 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runGenerateCli, runReportCli } from '../../server/src/cli/audit';
-import { AUDIT_TIME_BUCKET_MS, buildAuditModel, MARKDOWN_LIMIT, redactPath, renderReportHtml, renderReportMarkdown, renderTrafficMapHtml, type AuditModel } from '../../server/src/engine/audit';
+import { AUDIT_TIME_BUCKET_MS, buildAuditModel, MARKDOWN_LIMIT, renderReportHtml, renderReportMarkdown, renderTrafficMapHtml, type AuditModel } from '../../server/src/engine/audit';
 import { defaultConfig } from '../../server/src/engine/config/projectConfig';
 import { Engine } from '../../server/src/engine/engine';
 import type { Mesh } from '../../server/src/engine/meshes';
 import { Simulation, simulateShapes, type SimulationResult } from '../../server/src/engine/simulate';
 import type { AccessRecord } from '../../server/src/engine/traffic/accessRecord';
 import { ingestTraffic, type IngestStats, type TrafficShape } from '../../server/src/engine/traffic/ingest';
+import { redactPathCredentials as redactPath } from '../../server/src/engine/traffic/redact';
 import { collectPolicyFiles } from '../../server/src/engine/workspaceFiles';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
@@ -179,6 +180,8 @@ describe('audit output stays bounded and self-contained', () => {
   it('redacts credential query parameters', () => {
     assert.equal(redactPath('/a?token=abc&page=2&api_key=k'), '/a?token=[redacted]&page=2&api_key=[redacted]');
     assert.equal(redactPath('/plain'), '/plain');
+    // One list for every output (report, simulate, generate): names either module knew before.
+    assert.equal(redactPath('/s3?X-Amz-Signature=abc123&sessionid=s3cr3t&api-key=k1&pwd=p'), '/s3?X-Amz-Signature=[redacted]&sessionid=[redacted]&api-key=[redacted]&pwd=[redacted]');
   });
 });
 

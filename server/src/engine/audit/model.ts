@@ -6,7 +6,7 @@ import type { SourceRef, Verdict } from '../simulate/types';
 import type { AccessRecord } from '../traffic/accessRecord';
 import type { IngestStats } from '../traffic/ingest/types';
 import { AUDIT_MESHES, type RiskKind, type RuleCandidate } from './meshes';
-import { redactHeaders, redactPath } from './redact';
+import { Redactor, redactPathCredentials } from '../traffic/redact';
 import { mergeRows } from '../mergeRows';
 
 /**
@@ -245,13 +245,14 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     if (!policy) return undefined;
     return rule ? { file: show(rule.file), line: rule.range.start.line + 1, label: `${policy.label} ${rule.label.startsWith(policy.label) ? rule.label.slice(policy.label.length).trim() : rule.label}` } : ref(policy);
   };
+  const redactor = new Redactor(options.redactHeaders ?? []);
   const row = (o: ShapeOutcome): CallRow => {
     const r = o.shape.record;
     const q = r.request;
-    const request = q?.method || q?.path ? `${q.method ?? ''} ${q.path !== undefined ? redactPath(q.path) : ''}`.trim() : (r.protocol ?? 'tcp').toUpperCase();
+    const request = q?.method || q?.path ? `${q.method ?? ''} ${q.path !== undefined ? redactPathCredentials(q.path) : ''}`.trim() : (r.protocol ?? 'tcp').toUpperCase();
     const sample = o.shape.samples[0];
     const rule = decidingRef(o);
-    const headers = redactHeaders(q?.headers, options.redactHeaders);
+    const headers = redactor.maskHeaders(q?.headers);
     return {
       source: callerName(r), destination: destinationName(r), ...(r.destination?.port !== undefined ? { port: r.destination.port } : {}),
       request, calls: o.shape.count, observed: r.observed ?? 'unknown', decision: o.decision.verdict, change: o.change, reason: o.decision.reason,

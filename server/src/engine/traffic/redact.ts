@@ -18,7 +18,7 @@ export const REDACTED = '[redacted]';
 const JWT = /\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g;
 // Not after `-`: `x-internal-token header` names a header, it is no `Token <credential>`.
 const SCHEME_CREDENTIALS = /(?<![\w-])(Bearer|Basic|Digest|Negotiate|Token)(\s+)[A-Za-z0-9._~+/=-]{4,}/gi;
-const SECRET_QUERY = /([?&;](?:access_token|id_token|refresh_token|token|api_key|apikey|api-key|key|password|passwd|secret|client_secret|sig|signature|auth|jwt)=)[^&#\s"']*/gi;
+const SECRET_QUERY = /([?&;](?:access_?token|id_?token|refresh_?token|token|api_?key|apikey|api-key|key|password|passwd|pwd|secret|client_secret|sig|signature|x-amz-signature|x-goog-signature|auth|authorization|session|sessionid|jwt)=)[^&#\s"']*/gi;
 /** Values shorter than this are not searched for in free text: too likely to hit ordinary words. */
 const MIN_SECRET_LENGTH = 6;
 
@@ -32,6 +32,14 @@ export class Redactor {
 
   isSecretHeader(name: string): boolean {
     return this.headers.has(name) || this.headers.has(name.toLowerCase());
+  }
+
+  /** A copy of request headers with the secret ones' values masked (names kept: their presence shows). */
+  maskHeaders(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+    if (!headers) return undefined;
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) out[name] = this.isSecretHeader(name) ? REDACTED : value;
+    return out;
   }
 
   /** The secret values a record carries, to scrub from text printed about it. */
