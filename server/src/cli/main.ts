@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
 import { Engine } from '../engine/engine';
+import { describeFsError } from '../engine/fsErrors';
 import type { Finding } from '../engine/findings';
 import { compareFindings } from '../engine/findings';
 import { DEFAULT_READ_LIMITS, type ReadLimits } from '../engine/source/sourceFile';
-import { collectPolicyFiles } from '../engine/workspaceFiles';
+import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
 import { commandFailure, UsageError } from './errors';
@@ -95,7 +96,8 @@ function lint(args: string[], io: CliIo): number {
     }
   }
   if (paths.length === 0) throw new UsageError('lint needs at least one file or folder');
-  const { files, missing } = collectPolicyFiles(paths.map((p) => resolve(io.cwd, p)));
+  const walk = collectPolicyFiles(paths.map((p) => resolve(io.cwd, p)));
+  const { files, missing } = walk;
   if (missing.length) {
     io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
     return 2;
@@ -109,13 +111,15 @@ function lint(args: string[], io: CliIo): number {
   const engine = new Engine(undefined, { limits });
   const workspace = new WorkspaceModel(config);
   const prepared: PreparedFile[] = [];
-  let unreadable = 0;
+  const notes = walkNotes(walk, io.cwd);
+  for (const note of [...notes.loops, ...notes.unreadable]) io.stderr(`mesh-policy: ${note}`);
+  let unreadable = walk.unreadable.length;
   for (const path of files) {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
     } catch (error) {
-      io.stderr(`mesh-policy: cannot read "${path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${describeFsError(error)}`);
       unreadable++;
       continue;
     }

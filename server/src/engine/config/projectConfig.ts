@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Severity } from '../findings';
 import { readYaml } from '../source/yamlReader';
 import { toValue } from '../source/tree';
+import { describeFsError } from '../fsErrors';
 import { parseClickHouseSettings, type ClickHouseSettings } from './clickhouseConfig';
 
 export type RuleSetting = Severity | 'off';
@@ -59,7 +60,7 @@ export function loadConfig(file: string): ProjectConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    config.problems.push(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    config.problems.push(`cannot read ${file}: ${describeFsError(error)}`);
     return config;
   }
   return parseConfig(text, config);
