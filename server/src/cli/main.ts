@@ -108,6 +108,7 @@ function lint(args: string[], io: CliIo): number {
   }
   const config = configFile ? loadConfig(resolve(io.cwd, configFile)) : findConfig(io.cwd);
   for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
+  if (config.unusable) return 2;
   const engine = new Engine(undefined, { limits });
   const workspace = new WorkspaceModel(config);
   const prepared: PreparedFile[] = [];

@@ -129,6 +129,7 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   }
   const config = parsed.config ? loadConfig(resolve(io.cwd, parsed.config)) : findConfig(io.cwd);
   for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
+  if (config.unusable) return 2;
   const engine = new Engine();
   const workspace = new WorkspaceModel(config);
   const walk = collectPolicyFiles(all);
