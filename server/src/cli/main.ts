@@ -10,7 +10,7 @@ import { DEFAULT_READ_LIMITS, type ReadLimits } from '../engine/source/sourceFil
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
-import { commandFailure, UsageError } from './errors';
+import { commandFailure, HelpRequested, UsageError } from './errors';
 import { ArgCursor } from './args';
 import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
@@ -90,6 +90,7 @@ function lint(args: string[], io: CliIo): number {
       case '--max-nodes': limits.maxNodes = positive(flag, value()); break;
       case '--quiet': quiet = true; break;
       case '--config': configFile = value(); break;
+      case '--help': case '-h': throw new HelpRequested();
       default:
         if (cli.isOption) throw cli.unexpected();
         paths.push(cli.arg);
