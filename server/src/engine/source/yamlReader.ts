@@ -274,7 +274,14 @@ function shiftNode(node: SourceNode, by: number): SourceNode {
 function convertDocument(doc: Document.Parsed, index: number, limits: ReadLimits): SourceDocument {
   const span = { start: doc.range[0], end: doc.range[1] };
   const docProblems: SyntaxProblem[] = [];
-  for (const error of doc.errors) docProblems.push({ span: { start: error.pos[0], end: error.pos[1] }, severity: 'error', message: cleanMessage(error.message) });
+  let exhausted: SyntaxProblem | undefined;
+  for (const error of doc.errors) {
+    const problem: SyntaxProblem = { span: { start: error.pos[0], end: error.pos[1] }, severity: 'error', message: cleanMessage(error.message) };
+    // The parser reports running out of stack (or aliases) as an error of the document, in
+    // JavaScript's words.
+    if (error.code === 'RESOURCE_EXHAUSTION') exhausted ??= { ...problem, limit: true, message: exhaustionMessage(error.message) };
+    else docProblems.push(problem);
+  }
   for (const warning of doc.warnings) docProblems.push({ span: { start: warning.pos[0], end: warning.pos[1] }, severity: 'warning', message: cleanMessage(warning.message) });
   let root: SourceNode | undefined;
   try {
@@ -285,6 +292,8 @@ function convertDocument(doc: Document.Parsed, index: number, limits: ReadLimits
     docProblems.push({ span: error.span, severity: 'error', limit: true, message: error.message });
     root = undefined;
   }
+  // One limit per document says it was not checked; the depth limit names the setting.
+  if (exhausted && !docProblems.some((p) => p.limit)) docProblems.push(exhausted);
   return { index, span, root, problems: docProblems };
 }
 
@@ -380,6 +389,11 @@ function spanOf(node: YamlNode): Span {
 function cleanMessage(message: string): string {
   // The parser appends " at line L, column C"; the range already says where.
   return message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+}
+
+function exhaustionMessage(parserMessage: string): string {
+  if (/call stack/i.test(parserMessage)) return 'document is nested too deeply to be read; it was not checked';
+  return `document could not be read (${cleanMessage(parserMessage)}); it was not checked`;
 }
 
 function describe(error: unknown): string {
