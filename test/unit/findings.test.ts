@@ -160,6 +160,20 @@ describe('what is left alone', () => {
     }
   });
 
+  it('a key set twice is MPA0001 at the second, in YAML and in HCL; repeated HCL blocks are a list', () => {
+    const intentions = 'Kind = "service-intentions"\nName = "api"\n';
+    const cases: { file: string; text: string; at: [number, number][] }[] = [
+      { file: 'p.yaml', text: 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: a\n  name: b\nspec: {}\n', at: [[4, 2]] },
+      { file: 'c.hcl', text: `${intentions}Name = "web"\nSources = [{Name = "x", Action = "allow"}]\n`, at: [[2, 0]] },
+      { file: 'c.hcl', text: `${intentions}Sources {\n  Name = "x"\n  Action = "allow"\n  Action = "deny"\n}\n`, at: [[5, 2]] },
+      { file: 'c.hcl', text: `${intentions}Sources {\n  Name = "x"\n  Action = "allow"\n}\nSources {\n  Name = "y"\n  Action = "deny"\n}\n`, at: [] },
+    ];
+    for (const c of cases) {
+      const findings = engine.lintText(c.file, c.text).findings;
+      assert.deepEqual(findings.map((f) => [f.code, f.range.start.line, f.range.start.character]), c.at.map(([line, character]) => ['MPA0001', line, character]), c.text);
+    }
+  });
+
   it('ignores Gateway API routes that do not attach to a Linkerd Server', () => {
     const route = 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r\nspec:\n  parentRefs:\n  - name: public-gw\n  bogus: 1\n';
     assert.deepEqual(engine.lintText('route.yaml', route).findings, []);
