@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Engine } from '../../server/src/engine/engine';
 import { readHcl } from '../../server/src/engine/source/hclReader';
 import { readJson } from '../../server/src/engine/source/jsonReader';
 import { DEFAULT_READ_LIMITS } from '../../server/src/engine/source/sourceFile';
@@ -73,6 +74,23 @@ describe('JSON reader', () => {
     const problem = file.documents[0]!.problems[0]!;
     assert.equal(problem.message, 'JSON: expected ":"');
     assert.equal(file.lines.position(problem.span.start).line, 2);
+  });
+});
+
+describe('a byte order mark', () => {
+  it('is read in JSON, YAML and HCL, with positions unchanged', () => {
+    const cases: { file: string; text: string }[] = [
+      { file: 'p.json', text: '{"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy", "metadata": {"name": "x"}, "spec": {"action": "allow"}}' },
+      { file: 'p.yaml', text: 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: x}\nspec: {action: allow}\n' },
+      { file: 'p.hcl', text: 'Kind = "service-intentions"\nName = "api"\nSources = [{Name = "web", Action = "Allow"}]\n' },
+    ];
+    for (const c of cases) {
+      const plain = new Engine().lintText(c.file, c.text).findings;
+      const withBom = new Engine().lintText(c.file, `\uFEFF${c.text}`).findings;
+      assert.deepEqual(plain.map((f) => f.code), ['MPA0104'], c.file);
+      assert.deepEqual(withBom.map((f) => [f.code, f.message]), plain.map((f) => [f.code, f.message]), c.file);
+      assert.deepEqual(withBom.map((f) => f.range.start.line), plain.map((f) => f.range.start.line), c.file);
+    }
   });
 });
 
