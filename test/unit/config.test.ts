@@ -99,7 +99,7 @@ describe('severities and suppression', () => {
       let err = '';
       const code = runCli(c.args, { stdout: (t) => { out += t; }, stderr: (t) => { err += `${t}\n`; }, cwd: root });
       assert.equal(code, 2, c.args.join(' '));
-      assert.match(err, new RegExp(`${c.names.replace('.', '\\.')}:2:1: Flow map in block collection must be sufficiently indented and end with a \\}`));
+      assert.match(err, new RegExp(`${c.names.replace('.', '\\.')}:1:8: Flow map in block collection must be sufficiently indented and end with a \\}`));
       assert.doesNotMatch(err, /0 errors/, 'nothing is linted with half a configuration');
       assert.equal(out, '');
     }

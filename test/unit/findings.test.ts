@@ -184,7 +184,7 @@ describe('what is left alone', () => {
   it('reports a syntax error in a policy file without hiding the other documents', () => {
     const text = `${ap('  action: allow\n')}---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: q\nspec:\n  rules: [\n---\n${ap('  action: deny\n')}`;
     const findings = engine.lintText('multi.yaml', text).findings;
-    assert.deepEqual(findings.map((f) => [f.code, f.range.start.line]), [['MPA0104', 6], ['MPA0001', 14], ['MPA0104', 21]]);
+    assert.deepEqual(findings.map((f) => [f.code, f.range.start.line]), [['MPA0104', 6], ['MPA0001', 13], ['MPA0104', 21]]);
   });
 
   it('checks the items of a kubectl List dump', () => {

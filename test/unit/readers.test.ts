@@ -31,6 +31,22 @@ describe('YAML reader', () => {
     assert.match(file.documents[0]!.problems[0]!.message, /unique|duplicate/i);
   });
 
+  it('starts an unclosed quote or bracket at its opening, not where the parser gave up', () => {
+    const head = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n';
+    const cases: { text: string; at: { line: number; character: number }[] }[] = [
+      { text: `${head}  name: "x\n  namespace: y\nspec:\n  action: ALLOW\n`, at: [{ line: 3, character: 8 }] },
+      { text: `${head}  name: 'x\nspec: {}\n`, at: [{ line: 3, character: 8 }] },
+      { text: `${head}  name: x\nspec:\n  rules:\n  - from:\n    - source:\n        principals: ["a", "b"\n  action: ALLOW\n`, at: [{ line: 8, character: 20 }] },
+      { text: `${head}  name: x\nspec:\n  rules:\n  - from:\n    - source: {principals: ["a", "b"\n  action: ALLOW\n`, at: [{ line: 7, character: 14 }, { line: 7, character: 27 }] },
+      { text: 'rules: {MPA0104: "off"\n', at: [{ line: 0, character: 7 }] },
+    ];
+    for (const c of cases) {
+      const file = readYaml('f.yaml', c.text);
+      const problems = file.documents.flatMap((d) => d.problems).filter((p) => p.severity === 'error');
+      assert.deepEqual(problems.map((p) => file.lines.position(p.span.start)).sort((a, b) => a.line - b.line || a.character - b.character), c.at, c.text);
+    }
+  });
+
   it('stops an alias bomb at the node budget', () => {
     const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i < 12; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);

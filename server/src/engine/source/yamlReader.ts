@@ -275,8 +275,9 @@ function convertDocument(doc: Document.Parsed, index: number, limits: ReadLimits
   const span = { start: doc.range[0], end: doc.range[1] };
   const docProblems: SyntaxProblem[] = [];
   let exhausted: SyntaxProblem | undefined;
+  const openers = unclosedOpeners(doc);
   for (const error of doc.errors) {
-    const problem: SyntaxProblem = { span: { start: error.pos[0], end: error.pos[1] }, severity: 'error', message: cleanMessage(error.message) };
+    const problem: SyntaxProblem = { span: { start: openers(error) ?? error.pos[0], end: error.pos[1] }, severity: 'error', message: cleanMessage(error.message) };
     // The parser reports running out of stack (or aliases) as an error of the document, in
     // JavaScript's words.
     if (error.code === 'RESOURCE_EXHAUSTION') exhausted ??= { ...problem, limit: true, message: exhaustionMessage(error.message) };
@@ -389,6 +390,41 @@ function spanOf(node: YamlNode): Span {
 function cleanMessage(message: string): string {
   // The parser appends " at line L, column C"; the range already says where.
   return message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+}
+
+/**
+ * The parser reports an unclosed quote or flow collection where it gave up (the end of the
+ * file, or the next line less indented); the node it read has its opening quote or bracket.
+ * The finding starts there. Each node answers one error: nested `[[` unclosed give two.
+ */
+function unclosedOpeners(doc: Document.Parsed): (error: Document.Parsed['errors'][number]) => number | undefined {
+  const unclosed = doc.errors.some((e) => e.code === 'MISSING_CHAR' || e.code === 'BAD_INDENT');
+  if (!unclosed) return () => undefined;
+  const candidates: { kind: 'quote' | 'sequence' | 'map'; start: number; end: number }[] = [];
+  visit(doc, {
+    Scalar(_, node) {
+      if ((node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && node.range) candidates.push({ kind: 'quote', start: node.range[0], end: node.range[1] });
+    },
+    Seq(_, node) {
+      if (node.flow && node.range) candidates.push({ kind: 'sequence', start: node.range[0], end: node.range[1] });
+    },
+    Map(_, node) {
+      if (node.flow && node.range) candidates.push({ kind: 'map', start: node.range[0], end: node.range[1] });
+    },
+  });
+  // Innermost first: the last opened is the first the parser gives up on.
+  candidates.sort((a, b) => b.start - a.start);
+  const used = new Set<number>();
+  return (error) => {
+    const kind = error.code === 'MISSING_CHAR' && /quote/.test(error.message) ? 'quote'
+      : error.code === 'BAD_INDENT' && /^Flow sequence/.test(error.message) ? 'sequence'
+        : error.code === 'BAD_INDENT' && /^Flow map/.test(error.message) ? 'map' : undefined;
+    if (!kind) return undefined;
+    const found = candidates.findIndex((c, i) => !used.has(i) && c.kind === kind && c.end === error.pos[0]);
+    if (found < 0) return undefined;
+    used.add(found);
+    return candidates[found]!.start;
+  };
 }
 
 function exhaustionMessage(parserMessage: string): string {
