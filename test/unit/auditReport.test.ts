@@ -207,6 +207,7 @@ describe('mesh-policy report and generate', () => {
     const output = join(dir, 'missing-folder', 'report.html');
     const failed = await cli(runReportCli, ['--policies', 'examples/istio', '--traffic', 'examples/istio/traffic', '--output', output]);
     assert.equal(failed.code, 2);
+    assert.match(failed.stderr, /cannot write ".*report\.html": no such file or folder\n/);
     assert.ok(!existsSync(join(dir, 'missing-folder')));
     for (const args of [['--traffic', 'x', '--format', 'pdf'], ['--traffic', 'examples/istio/traffic', '--since', 'yesterday'], ['--traffic', 'examples/istio/traffic', '--since', '2025-03-14T10:00:00Z', '--until', '2025-03-14T09:00:00Z'], ['--format', 'md'], ['--traffic', 'does-not-exist']]) {
       const r = await cli(runReportCli, args);

@@ -52,6 +52,16 @@ describe('mesh-policy lint', () => {
     });
   });
 
+  it('--help and -h print the usage with its lint options, exit 0, wherever they stand', () => {
+    for (const args of [['lint', '--help'], ['lint', '-h'], ['lint', bad, '--help']]) {
+      const result = run(args, dir);
+      assert.equal(result.code, 0, args.join(' '));
+      assert.match(result.stdout, /^Usage: mesh-policy <command>/);
+      assert.match(result.stdout, /Options for lint:/);
+      assert.equal(result.stderr, '');
+    }
+  });
+
   it('exits 2 on usage errors and unreadable input', () => {
     assert.equal(run(['lint']).code, 2);
     assert.equal(run(['lint', '--format', 'xml', bad]).code, 2);

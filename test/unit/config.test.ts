@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
 import { runExplainCli } from '../../server/src/cli/simulate';
-import { defaultConfig, findConfig, parseConfig } from '../../server/src/engine/config/projectConfig';
+import { defaultConfig, findConfig, loadConfig, parseConfig } from '../../server/src/engine/config/projectConfig';
 import { Engine } from '../../server/src/engine/engine';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { scratchDir } from '../helpers/scratch';
@@ -141,5 +141,28 @@ describe('severities and suppression', () => {
     const code = runCli(['lint', 'p.yaml'], { stdout: (t) => { out += t; }, stderr: () => undefined, cwd: root });
     assert.equal(code, 0, 'a warning is not an error');
     assert.match(out, /p\.yaml:6:11 warning MPA0104/);
+  });
+
+  it('a broken --config or .meshpolicy.yaml is named with line:column, applied not at all, and stops the CLI with exit 2', () => {
+    const root = scratchDir('mesh-policy-config-broken-');
+    writeFileSync(join(root, 'p.yaml'), POLICY);
+    writeFileSync(join(root, 'badcfg.yaml'), 'rules: {MPA0104: "off"\n');
+    const parsed = loadConfig(join(root, 'badcfg.yaml'));
+    assert.deepEqual(parsed.rules, {}, 'nothing of the broken file applies');
+    assert.equal(parsed.unusable, true);
+    const cases: { args: string[]; config?: string; names: string }[] = [
+      { args: ['lint', 'p.yaml', '--config', 'badcfg.yaml'], names: 'badcfg.yaml' },
+      { args: ['lint', 'p.yaml'], config: '.meshpolicy.yaml', names: '.meshpolicy.yaml' },
+    ];
+    for (const c of cases) {
+      if (c.config) writeFileSync(join(root, c.config), 'rules: {MPA0104: "off"\n');
+      let out = '';
+      let err = '';
+      const code = runCli(c.args, { stdout: (t) => { out += t; }, stderr: (t) => { err += `${t}\n`; }, cwd: root });
+      assert.equal(code, 2, c.args.join(' '));
+      assert.match(err, new RegExp(`${c.names.replace('.', '\\.')}:1:8: Flow map in block collection must be sufficiently indented and end with a \\}`));
+      assert.doesNotMatch(err, /0 errors/, 'nothing is linted with half a configuration');
+      assert.equal(out, '');
+    }
   });
 });

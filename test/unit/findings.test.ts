@@ -143,6 +143,37 @@ describe('what is left alone', () => {
     assert.deepEqual(engine.lintText('nomad.hcl', 'job "x" {\n  datacenters = [\n').findings, []);
   });
 
+  it('reports syntax errors in files that name a mesh group or Consul kind, even when no policy could be recognized', () => {
+    const brokenQuote = 'apiVersion: "security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: x\nspec:\n  action: allow\n';
+    const cases: { file: string; text: string; reported: boolean }[] = [
+      { file: 'q.yaml', text: brokenQuote, reported: true },
+      { file: 'l.yaml', text: 'apiVersion: policy.linkerd.io/v1beta3\nkind: Server\nspec: [\n', reported: true },
+      { file: 'c.hcl', text: 'Kind = "service-intentions\nName = "api"\n', reported: true },
+      { file: 'c.json', text: '{"kind": "service-intentions", "Name": }', reported: true },
+      { file: 'helm.yaml', text: `{{- if .Values.enabled }}\n${brokenQuote}{{- end }}\n`, reported: false },
+      { file: 'route.yaml', text: 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nspec: [\n', reported: false },
+      { file: 'notes.yaml', text: 'see: "security.istio.io/v1\n', reported: false },
+    ];
+    for (const c of cases) {
+      const findings = engine.lintText(c.file, c.text).findings;
+      assert.deepEqual(findings.map((f) => f.code), c.reported ? ['MPA0001'] : [], c.file);
+    }
+  });
+
+  it('a key set twice is MPA0001 at the second, in YAML and in HCL; repeated HCL blocks are a list', () => {
+    const intentions = 'Kind = "service-intentions"\nName = "api"\n';
+    const cases: { file: string; text: string; at: [number, number][] }[] = [
+      { file: 'p.yaml', text: 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: a\n  name: b\nspec: {}\n', at: [[4, 2]] },
+      { file: 'c.hcl', text: `${intentions}Name = "web"\nSources = [{Name = "x", Action = "allow"}]\n`, at: [[2, 0]] },
+      { file: 'c.hcl', text: `${intentions}Sources {\n  Name = "x"\n  Action = "allow"\n  Action = "deny"\n}\n`, at: [[5, 2]] },
+      { file: 'c.hcl', text: `${intentions}Sources {\n  Name = "x"\n  Action = "allow"\n}\nSources {\n  Name = "y"\n  Action = "deny"\n}\n`, at: [] },
+    ];
+    for (const c of cases) {
+      const findings = engine.lintText(c.file, c.text).findings;
+      assert.deepEqual(findings.map((f) => [f.code, f.range.start.line, f.range.start.character]), c.at.map(([line, character]) => ['MPA0001', line, character]), c.text);
+    }
+  });
+
   it('ignores Gateway API routes that do not attach to a Linkerd Server', () => {
     const route = 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r\nspec:\n  parentRefs:\n  - name: public-gw\n  bogus: 1\n';
     assert.deepEqual(engine.lintText('route.yaml', route).findings, []);
@@ -153,7 +184,7 @@ describe('what is left alone', () => {
   it('reports a syntax error in a policy file without hiding the other documents', () => {
     const text = `${ap('  action: allow\n')}---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: q\nspec:\n  rules: [\n---\n${ap('  action: deny\n')}`;
     const findings = engine.lintText('multi.yaml', text).findings;
-    assert.deepEqual(findings.map((f) => [f.code, f.range.start.line]), [['MPA0104', 6], ['MPA0001', 14], ['MPA0104', 21]]);
+    assert.deepEqual(findings.map((f) => [f.code, f.range.start.line]), [['MPA0104', 6], ['MPA0001', 13], ['MPA0104', 21]]);
   });
 
   it('checks the items of a kubectl List dump', () => {
@@ -192,5 +223,21 @@ describe('limits', () => {
     const { findings } = small.lintText("big.yaml", ap("  action: DENY\n") + "#".repeat(2000));
     assert.equal(findings.length, 1);
     assert.match(findings[0]!.message, /file is too large to check/);
+  });
+
+  it('a file over the size limit names a mesh group anywhere in it: kubectl dumps, long annotations', () => {
+    const small = new Engine(undefined, { limits: { ...engine.options.limits, maxFileBytes: 100_000 } });
+    const deployments = Array.from({ length: 2000 }, (_, i) => `- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d${i}}\n`).join('');
+    const policy = '- apiVersion: security.istio.io/v1\n  kind: AuthorizationPolicy\n  metadata: {name: p}\n  spec: {action: ALLOW}\n';
+    const annotation = `metadata:\n  annotations:\n    big: "${'y'.repeat(200_000)}"\n`;
+    const cases: { text: string; reported: boolean }[] = [
+      { text: `apiVersion: v1\nkind: List\nitems:\n${deployments}${policy}`, reported: true },
+      { text: `${annotation}apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n`, reported: true },
+      { text: `apiVersion: v1\nkind: List\nitems:\n${deployments}`, reported: false },
+    ];
+    for (const c of cases) {
+      assert.ok(c.text.length > 100_000);
+      assert.deepEqual(small.lintText('big.yaml', c.text).findings.map((f) => f.code), c.reported ? ['MPA0002'] : []);
+    }
   });
 });

@@ -46,6 +46,19 @@ describe('limits', () => {
     assert.deepEqual(findings.map((f) => f.message), ['document is nested more than 64 levels deep; it was not checked (limit set by maxDepth)']);
   });
 
+  it('YAML nested past what the parser can read is a limit in words, never a JavaScript message', () => {
+    const text = `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: x\nspec:\n  rules: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+    const cases: { maxDepth: number; messages: string[] }[] = [
+      { maxDepth: 64, messages: ['document is nested more than 64 levels deep; it was not checked (limit set by maxDepth)'] },
+      { maxDepth: 100_000, messages: ['document is nested too deeply to be read; it was not checked'] },
+    ];
+    for (const c of cases) {
+      const engine = new Engine(undefined, { limits: { ...new Engine().options.limits, maxDepth: c.maxDepth } });
+      const findings = engine.lintText('/deep.yaml', text).findings;
+      assert.deepEqual(findings.map((f) => [f.code, f.message]), c.messages.map((m) => ['MPA0002', m]), `maxDepth ${c.maxDepth}`);
+    }
+  });
+
   it('hostile regexes in Consul PathRegex and Linkerd RegularExpression run in linear time (RE2)', () => {
     const engine = new Engine();
     const workspace = new WorkspaceModel(defaultConfig(dir));

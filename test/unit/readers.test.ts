@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Engine } from '../../server/src/engine/engine';
 import { readHcl } from '../../server/src/engine/source/hclReader';
 import { readJson } from '../../server/src/engine/source/jsonReader';
 import { DEFAULT_READ_LIMITS } from '../../server/src/engine/source/sourceFile';
@@ -28,6 +29,22 @@ describe('YAML reader', () => {
   it('reports duplicate keys', () => {
     const file = readYaml('f.yaml', 'a: 1\na: 2\n');
     assert.match(file.documents[0]!.problems[0]!.message, /unique|duplicate/i);
+  });
+
+  it('starts an unclosed quote or bracket at its opening, not where the parser gave up', () => {
+    const head = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n';
+    const cases: { text: string; at: { line: number; character: number }[] }[] = [
+      { text: `${head}  name: "x\n  namespace: y\nspec:\n  action: ALLOW\n`, at: [{ line: 3, character: 8 }] },
+      { text: `${head}  name: 'x\nspec: {}\n`, at: [{ line: 3, character: 8 }] },
+      { text: `${head}  name: x\nspec:\n  rules:\n  - from:\n    - source:\n        principals: ["a", "b"\n  action: ALLOW\n`, at: [{ line: 8, character: 20 }] },
+      { text: `${head}  name: x\nspec:\n  rules:\n  - from:\n    - source: {principals: ["a", "b"\n  action: ALLOW\n`, at: [{ line: 7, character: 14 }, { line: 7, character: 27 }] },
+      { text: 'rules: {MPA0104: "off"\n', at: [{ line: 0, character: 7 }] },
+    ];
+    for (const c of cases) {
+      const file = readYaml('f.yaml', c.text);
+      const problems = file.documents.flatMap((d) => d.problems).filter((p) => p.severity === 'error');
+      assert.deepEqual(problems.map((p) => file.lines.position(p.span.start)).sort((a, b) => a.line - b.line || a.character - b.character), c.at, c.text);
+    }
   });
 
   it('stops an alias bomb at the node budget', () => {
@@ -73,6 +90,23 @@ describe('JSON reader', () => {
     const problem = file.documents[0]!.problems[0]!;
     assert.equal(problem.message, 'JSON: expected ":"');
     assert.equal(file.lines.position(problem.span.start).line, 2);
+  });
+});
+
+describe('a byte order mark', () => {
+  it('is read in JSON, YAML and HCL, with positions unchanged', () => {
+    const cases: { file: string; text: string }[] = [
+      { file: 'p.json', text: '{"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy", "metadata": {"name": "x"}, "spec": {"action": "allow"}}' },
+      { file: 'p.yaml', text: 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: x}\nspec: {action: allow}\n' },
+      { file: 'p.hcl', text: 'Kind = "service-intentions"\nName = "api"\nSources = [{Name = "web", Action = "Allow"}]\n' },
+    ];
+    for (const c of cases) {
+      const plain = new Engine().lintText(c.file, c.text).findings;
+      const withBom = new Engine().lintText(c.file, `\uFEFF${c.text}`).findings;
+      assert.deepEqual(plain.map((f) => f.code), ['MPA0104'], c.file);
+      assert.deepEqual(withBom.map((f) => [f.code, f.message]), plain.map((f) => [f.code, f.message]), c.file);
+      assert.deepEqual(withBom.map((f) => f.range.start.line), plain.map((f) => f.range.start.line), c.file);
+    }
   });
 });
 

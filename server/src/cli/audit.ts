@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generatePolicies, renderReportHtml, renderReportMarkdown } from '../engine/audit';
 import { MESHES, type Mesh } from '../engine/meshes';
+import { describeFsError } from '../engine/fsErrors';
 import { simulateShapes } from '../engine/simulate';
 import type { TimeWindow } from '../engine/traffic/ingest';
 import { commandFailure, HelpRequested, UsageError } from './errors';
@@ -126,7 +127,7 @@ function emit(text: string, parsed: AuditArgs, io: CliIo): number {
   try {
     writeFileAtomic(target, text);
   } catch (error) {
-    io.stderr(`mesh-policy: cannot write "${parsed.output}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    io.stderr(`mesh-policy: cannot write "${parsed.output}": ${describeFsError(error)}`);
     return 2;
   }
   io.stderr(`mesh-policy: wrote ${relative(io.cwd, target) || target} (${Math.ceil(Buffer.byteLength(text) / 1024)} KiB)`);

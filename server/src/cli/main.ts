@@ -1,15 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
 import { Engine } from '../engine/engine';
+import { describeFsError } from '../engine/fsErrors';
 import type { Finding } from '../engine/findings';
 import { compareFindings } from '../engine/findings';
 import { DEFAULT_READ_LIMITS, type ReadLimits } from '../engine/source/sourceFile';
-import { collectPolicyFiles } from '../engine/workspaceFiles';
+import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
-import { commandFailure, UsageError } from './errors';
+import { commandFailure, HelpRequested, UsageError } from './errors';
 import { ArgCursor } from './args';
 import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
@@ -89,13 +90,15 @@ function lint(args: string[], io: CliIo): number {
       case '--max-nodes': limits.maxNodes = positive(flag, value()); break;
       case '--quiet': quiet = true; break;
       case '--config': configFile = value(); break;
+      case '--help': case '-h': throw new HelpRequested();
       default:
         if (cli.isOption) throw cli.unexpected();
         paths.push(cli.arg);
     }
   }
   if (paths.length === 0) throw new UsageError('lint needs at least one file or folder');
-  const { files, missing } = collectPolicyFiles(paths.map((p) => resolve(io.cwd, p)));
+  const walk = collectPolicyFiles(paths.map((p) => resolve(io.cwd, p)));
+  const { files, missing } = walk;
   if (missing.length) {
     io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
     return 2;
@@ -106,16 +109,19 @@ function lint(args: string[], io: CliIo): number {
   }
   const config = configFile ? loadConfig(resolve(io.cwd, configFile)) : findConfig(io.cwd);
   for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
+  if (config.unusable) return 2;
   const engine = new Engine(undefined, { limits });
   const workspace = new WorkspaceModel(config);
   const prepared: PreparedFile[] = [];
-  let unreadable = 0;
+  const notes = walkNotes(walk, io.cwd);
+  for (const note of [...notes.loops, ...notes.unreadable]) io.stderr(`mesh-policy: ${note}`);
+  let unreadable = walk.unreadable.length;
   for (const path of files) {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
     } catch (error) {
-      io.stderr(`mesh-policy: cannot read "${path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${describeFsError(error)}`);
       unreadable++;
       continue;
     }

@@ -3,6 +3,7 @@ import { relative, resolve } from 'node:path';
 import { BaselineError, compareWithGit, impactLens, impactSentence, type BaselineComparison, type CallImpact } from '../engine/baseline';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { Engine } from '../engine/engine';
+import { describeFsError } from '../engine/fsErrors';
 import { Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
@@ -10,7 +11,7 @@ import { ingestTraffic, type IngestOptions, type TrafficModel } from '../engine/
 import { FileTrafficSource } from '../engine/traffic/sources';
 import { redactorFor, type Redactor } from '../engine/traffic/redact';
 import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readSource, sourceOption } from './traffic';
-import { collectPolicyFiles } from '../engine/workspaceFiles';
+import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
@@ -129,16 +130,21 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   }
   const config = parsed.config ? loadConfig(resolve(io.cwd, parsed.config)) : findConfig(io.cwd);
   for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
+  if (config.unusable) return 2;
   const engine = new Engine();
   const workspace = new WorkspaceModel(config);
+  const walk = collectPolicyFiles(all);
+  const notes = walkNotes(walk, io.cwd);
+  for (const note of [...notes.loops, ...notes.unreadable]) io.stderr(`mesh-policy: ${note}`);
+  if (walk.unreadable.length) return 2;
   // A file found only under --inventory gives its manifests, never its policies: only --policies decide.
   const policyFiles = new Set(collectPolicyFiles(parsed.policies.map((p) => resolve(io.cwd, p))).files);
-  for (const path of collectPolicyFiles(all).files) {
+  for (const path of walk.files) {
     try {
       const prepared = engine.prepare(engine.read(path, readFileSync(path, 'utf8')));
       workspace.update(policyFiles.has(path) ? prepared : { file: prepared.file, recognition: { resources: [], unserved: [] } });
     } catch (error) {
-      io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${describeFsError(error)}`);
       return 2;
     }
   }

@@ -184,6 +184,7 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   }
   const config = configFile ? loadConfig(configFile) : findConfig(io.cwd);
   for (const problem of [...config.problems, ...readerSettingProblems(config)]) io.stderr(`mesh-policy: ${problem}`);
+  if (config.unusable) return 2;
 
   let inventoryNote: string;
   let inventory = emptyInventory();

@@ -84,7 +84,7 @@ export class Engine {
       workspace = single;
     }
     const findings: Finding[] = [];
-    const owned = isOurs(file, resources.length + unserved.length);
+    const owned = (file.problems.length > 0 || file.documents.some((d) => d.problems.length > 0)) && isOurs(file, resources.length + unserved.length);
     if (owned) for (const problem of file.problems) findings.push(syntaxFinding(file, problem));
     const documentsWithResources = new Set([...resources, ...unserved].map((r) => r.documentIndex));
     const brokenDocuments = new Set<number>();
@@ -198,13 +198,22 @@ function settleDocumentLint(lint: DocumentLint): void {
   }
 }
 
-/** Syntax errors are ours to report only in files that hold mesh policies; any other YAML or
- * JSON is some other tool's business. Consul's HCL config entries say so in their text. */
+/**
+ * Syntax errors and limits are ours to report in files that hold mesh policies, or whose text
+ * says it means to (a broken policy is not recognized): a mesh `apiVersion` group, or a Consul
+ * config entry `Kind`, anywhere in the file (a kubectl dump may name it megabytes in). Any other
+ * YAML or JSON is some other tool's business, and so is a Go template (Helm): it is a policy only
+ * once rendered.
+ */
 function isOurs(file: SourceFile, recognized: number): boolean {
   if (recognized > 0) return true;
-  if (file.format === 'hcl') return /\bkind\s*=\s*"service-intentions"/i.test(file.text);
-  return [...file.problems, ...file.documents.flatMap((d) => d.problems)].some((p) => p.limit) && /"?apiVersion"?\s*:\s*"?(security\.istio\.io|policy\.linkerd\.io|consul\.hashicorp\.com)\//.test(file.text.slice(0, 64 * 1024));
+  return (MESH_API_VERSION.test(file.text) || CONSUL_KIND.test(file.text)) && !file.text.includes('{{');
 }
+
+/** Gateway API groups are left out: most routes are not Linkerd's. */
+const MESH_API_VERSION = /\bapiVersion["']?\s*:\s*["']?(?:security\.istio\.io|policy\.linkerd\.io|consul\.hashicorp\.com)\//;
+/** Consul reads config entry keys in any letter case. */
+const CONSUL_KIND = /\bkind["']?\s*[:=]\s*["']?service-intentions(?![\w-])/i;
 
 function syntaxFinding(file: SourceFile, problem: SyntaxProblem): Finding {
   return {

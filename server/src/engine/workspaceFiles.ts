@@ -1,52 +1,97 @@
-import { readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import * as nodeFs from 'node:fs';
+import { join, relative } from 'node:path';
+import { describeFsError } from './fsErrors';
 import { formatFromPath } from './source/sourceFile';
 
 const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git', 'out', 'dist', '.vscode-test', '.vscode-e2e']);
 
+/** What the walk asks of the file system (tests give one that refuses some paths). */
+export interface WalkFs {
+  statSync(path: string): { isDirectory(): boolean };
+  readdirSync(path: string): string[];
+  realpathSync(path: string): string;
+}
+
+export interface WalkResult {
+  files: string[];
+  /** Paths given that do not exist. */
+  missing: string[];
+  /** Paths given, or found in folders, that could not be read, with why in words. */
+  unreadable: { path: string; reason: string }[];
+  /** Folders not walked again: a symbolic link back to a folder the walk is in. */
+  loops: string[];
+}
+
 /**
  * Walks the given paths in a stable order, skipping tooling and hidden folders. Files named
  * explicitly are always taken; files found in folders when `accept(path, base)` says so, `base`
- * being the path given that led to them. A file reached twice is listed once. Paths that do not
- * exist (or cannot be read) come back in `missing` so callers can say so.
+ * being the path given that led to them. Each real file is listed once and each real folder
+ * walked once, whatever symbolic links lead to them again.
  */
-export function walkFiles(paths: string[], accept: (path: string, base: string) => boolean, maxFiles = 100_000): { files: string[]; missing: string[] } {
-  const files: string[] = [];
-  const seen = new Set<string>();
-  const missing: string[] = [];
-  const visit = (path: string, base: string, explicit: boolean): void => {
-    if (files.length >= maxFiles) return;
+export function walkFiles(paths: string[], accept: (path: string, base: string) => boolean, maxFiles = 100_000, fs: WalkFs = nodeFs): WalkResult {
+  const result: WalkResult = { files: [], missing: [], unreadable: [], loops: [] };
+  const seenFiles = new Set<string>();
+  const walkedFolders = new Set<string>();
+  const real = (path: string): string => {
+    try {
+      return fs.realpathSync(path);
+    } catch {
+      return path;
+    }
+  };
+  const visit = (path: string, base: string, explicit: boolean, ancestors: string[]): void => {
+    if (result.files.length >= maxFiles) return;
     let stats;
     try {
-      stats = statSync(path);
-    } catch {
-      if (explicit) missing.push(path);
+      stats = fs.statSync(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // A dangling link in a folder is nobody's input.
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        if (explicit) result.missing.push(path);
+      } else if (code === 'ELOOP') result.loops.push(path);
+      else result.unreadable.push({ path, reason: describeFsError(error) });
       return;
     }
+    const key = real(path);
     if (stats.isDirectory()) {
+      if (walkedFolders.has(key)) {
+        if (ancestors.includes(key)) result.loops.push(path);
+        return;
+      }
+      walkedFolders.add(key);
       let names: string[];
       try {
-        names = readdirSync(path).sort();
-      } catch {
-        if (explicit) missing.push(path);
+        names = fs.readdirSync(path).sort();
+      } catch (error) {
+        result.unreadable.push({ path, reason: describeFsError(error) });
         return;
       }
       for (const name of names) {
         if (SKIPPED_DIRECTORIES.has(name) || name.startsWith('.')) continue;
-        visit(join(path, name), base, false);
+        visit(join(path, name), base, false, [...ancestors, key]);
       }
-    } else if (explicit || accept(path, base)) {
-      const key = resolve(path);
-      if (seen.has(key)) return;
-      seen.add(key);
-      files.push(path);
+    } else if ((explicit || accept(path, base)) && !seenFiles.has(key)) {
+      seenFiles.add(key);
+      result.files.push(path);
     }
   };
-  for (const path of paths) visit(path, path, true);
-  return { files, missing };
+  for (const path of paths) visit(path, path, true, []);
+  return result;
 }
 
 /** Every YAML, JSON and HCL file under the given paths. */
-export function collectPolicyFiles(paths: string[], maxFiles = 100_000): { files: string[]; missing: string[] } {
-  return walkFiles(paths, (path) => formatFromPath(path) !== undefined, maxFiles);
+export function collectPolicyFiles(paths: string[], maxFiles = 100_000, fs?: WalkFs): WalkResult {
+  return walkFiles(paths, (path) => formatFromPath(path) !== undefined, maxFiles, fs);
+}
+
+export const LOOP_NOTE = 'a symbolic link back to a folder already being read (a loop)';
+
+/** The walk's notes for a terminal or a log: each loop, then each unreadable path. */
+export function walkNotes(walk: Pick<WalkResult, 'loops' | 'unreadable'>, cwd: string): { loops: string[]; unreadable: string[] } {
+  const shown = (path: string): string => `"${relative(cwd, path) || path}"`;
+  return {
+    loops: walk.loops.map((path) => `note: skipped ${shown(path)}: ${LOOP_NOTE}`),
+    unreadable: walk.unreadable.map((u) => `cannot read ${shown(u.path)}: ${u.reason}`),
+  };
 }

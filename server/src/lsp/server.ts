@@ -9,7 +9,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { consoleToClient, stdioTransport } from './transport';
 import { Engine, type LintResult } from '../engine/engine';
 import { formatFromPath, type SourceFormat } from '../engine/source/sourceFile';
-import { collectPolicyFiles } from '../engine/workspaceFiles';
+import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { CONFIG_FILE_NAME, findConfig, loadConfig } from '../engine/config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
 import { VERSION } from '../version';
@@ -325,7 +325,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   /** Reads every file first, so that checks across files see the whole workspace, then lints. */
   async function validateWorkspace(): Promise<void> {
     if (!settings.validateWorkspace) return;
-    const { files } = collectPolicyFiles(workspaceFolders, 20_000);
+    const walk = collectPolicyFiles(workspaceFolders, 20_000);
+    const { files } = walk;
+    const notes = walkNotes(walk, workspaceFolders[0] ?? '/');
+    for (const note of [...notes.loops, ...notes.unreadable]) connection.console.warn(`mesh-policy: ${note}`);
     const prepared: PreparedFile[] = [];
     // Cancellable: the files read so far are checked, the rest only once opened.
     const progress = files.length ? await connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Severity } from '../findings';
 import { readYaml } from '../source/yamlReader';
 import { toValue } from '../source/tree';
+import { describeFsError } from '../fsErrors';
 import { parseClickHouseSettings, type ClickHouseSettings } from './clickhouseConfig';
 import { readConsulSettings, type ConsulSettings } from './consulConfig';
 
@@ -30,6 +31,8 @@ export interface ProjectConfig {
   redact: { headers: string[] };
   /** Problems found while reading the file, reported by the adapters. */
   problems: string[];
+  /** The file could not be read or parsed: nothing of it applies (the CLI stops with exit 2). */
+  unusable?: true;
 }
 
 export const CONFIG_FILE_NAME = '.meshpolicy.yaml';
@@ -61,16 +64,28 @@ export function loadConfig(file: string): ProjectConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    config.problems.push(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    config.problems.push(`cannot read ${file}: ${describeFsError(error)}`);
+    config.unusable = true;
     return config;
   }
   return parseConfig(text, config);
 }
 
 export function parseConfig(text: string, config: ProjectConfig): ProjectConfig {
-  const source = readYaml(config.file ?? CONFIG_FILE_NAME, text);
+  const name = config.file ?? CONFIG_FILE_NAME;
+  const source = readYaml(name, text);
   const document = source.documents[0];
-  for (const problem of [...source.problems, ...(document?.problems ?? [])]) config.problems.push(`${CONFIG_FILE_NAME}: ${problem.message}`);
+  const syntax = [...source.problems, ...(document?.problems ?? [])];
+  for (const problem of syntax) {
+    const { line, character } = source.lines.position(problem.span.start);
+    config.problems.push(`${name}:${line + 1}:${character + 1}: ${problem.message}`);
+  }
+  if (syntax.some((p) => p.severity === 'error')) {
+    // What a parser makes of a broken file is a guess: a rule switched off by it would hide findings.
+    config.problems.push(`${name}: not used at all until its syntax error is fixed`);
+    config.unusable = true;
+    return config;
+  }
   const raw = toValue(document?.root);
   if (raw === undefined || raw === null) return config;
   if (typeof raw !== 'object' || Array.isArray(raw)) {

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { ProjectConfig } from '../config/projectConfig';
 import { readSource } from '../source/read';
+import { describeFsError } from '../fsErrors';
 import { DEFAULT_READ_LIMITS, formatFromPath } from '../source/sourceFile';
 import { collectByGlobs } from '../traffic/ingest/files';
 import { addToInventory, emptyInventory, type Inventory } from './inventory';
@@ -34,7 +35,7 @@ export function loadInventory(paths: string[] | undefined, config: ProjectConfig
       if (statSync(path).size > DEFAULT_READ_LIMITS.maxFileBytes) { problems.push(`${path}: too large for the inventory`); continue; }
       text = readFileSync(path, 'utf8');
     } catch (error) {
-      problems.push(`${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      problems.push(`${path}: ${describeFsError(error)}`);
       continue;
     }
     addToInventory(inventory, readSource(path, text, DEFAULT_READ_LIMITS, format));

@@ -23,6 +23,7 @@ export function readHcl(path: string, text: string, limits: ReadLimits = DEFAULT
     else throw error;
   }
   groupRepeatedBlocks(root);
+  problems.unshift(...parser.problems);
   return { path, format: 'hcl', text, lines, problems: [], documents: [{ index: 0, span: root.span, root, problems }] };
 }
 
@@ -46,6 +47,10 @@ class HclParser {
   private lookahead: Token | undefined;
   private depth = 0;
   private nodes = 0;
+  /** Problems that do not stop the parse. */
+  readonly problems: SyntaxProblem[] = [];
+  /** The attribute keys (not blocks: those repeat into lists) set so far in each body. */
+  private readonly attributes = new WeakMap<ObjectNode, Set<string>>();
 
   constructor(private readonly text: string, private readonly limits: ReadLimits) {}
 
@@ -71,7 +76,13 @@ class HclParser {
       if (keys.length > 1) throw new HclSyntaxError(`expected "{" after block labels, found "="`, token.span);
       this.next();
       const value = this.parseValue();
-      target.entries.push({ key: String(keys[0]!.value), keySpan: keys[0]!.span, value });
+      const key = String(keys[0]!.value);
+      let set = this.attributes.get(target);
+      if (!set) this.attributes.set(target, (set = new Set()));
+      // HCL keeps the last value, silently; YAML's duplicate keys are errors, and so are these.
+      if (set.has(key)) this.problems.push({ span: keys[0]!.span, severity: 'error', message: `HCL: attribute "${key}" is set twice in this block; keys must be unique` });
+      set.add(key);
+      target.entries.push({ key, keySpan: keys[0]!.span, value });
       return;
     }
     if (token.kind === 'punct' && token.text === '{') {

@@ -34,7 +34,9 @@ export function readJson(path: string, text: string, limits: ReadLimits = DEFAUL
     return { path, format: 'json', text, lines, problems: [], documents: [{ index: 0, span: { start: 0, end: text.length }, root: undefined, problems: [problem] }] };
   }
   const errors: ParseError[] = [];
-  const tree = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: true });
+  // A byte order mark (Windows editors write one) is read as the space it stands for, which
+  // keeps every offset; Consul's decoder and kubectl skip it too.
+  const tree = parseTree(text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: true });
   const problems: SyntaxProblem[] = errors.map((error) => ({
     span: { start: error.offset, end: error.offset + Math.max(error.length, 1) },
     severity: 'error',

@@ -274,7 +274,15 @@ function shiftNode(node: SourceNode, by: number): SourceNode {
 function convertDocument(doc: Document.Parsed, index: number, limits: ReadLimits): SourceDocument {
   const span = { start: doc.range[0], end: doc.range[1] };
   const docProblems: SyntaxProblem[] = [];
-  for (const error of doc.errors) docProblems.push({ span: { start: error.pos[0], end: error.pos[1] }, severity: 'error', message: cleanMessage(error.message) });
+  let exhausted: SyntaxProblem | undefined;
+  const openers = unclosedOpeners(doc);
+  for (const error of doc.errors) {
+    const problem: SyntaxProblem = { span: { start: openers(error) ?? error.pos[0], end: error.pos[1] }, severity: 'error', message: cleanMessage(error.message) };
+    // The parser reports running out of stack (or aliases) as an error of the document, in
+    // JavaScript's words.
+    if (error.code === 'RESOURCE_EXHAUSTION') exhausted ??= { ...problem, limit: true, message: exhaustionMessage(error.message) };
+    else docProblems.push(problem);
+  }
   for (const warning of doc.warnings) docProblems.push({ span: { start: warning.pos[0], end: warning.pos[1] }, severity: 'warning', message: cleanMessage(warning.message) });
   let root: SourceNode | undefined;
   try {
@@ -285,6 +293,8 @@ function convertDocument(doc: Document.Parsed, index: number, limits: ReadLimits
     docProblems.push({ span: error.span, severity: 'error', limit: true, message: error.message });
     root = undefined;
   }
+  // One limit per document says it was not checked; the depth limit names the setting.
+  if (exhausted && !docProblems.some((p) => p.limit)) docProblems.push(exhausted);
   return { index, span, root, problems: docProblems };
 }
 
@@ -380,6 +390,46 @@ function spanOf(node: YamlNode): Span {
 function cleanMessage(message: string): string {
   // The parser appends " at line L, column C"; the range already says where.
   return message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+}
+
+/**
+ * The parser reports an unclosed quote or flow collection where it gave up (the end of the
+ * file, or the next line less indented); the node it read has its opening quote or bracket.
+ * The finding starts there. Each node answers one error: nested `[[` unclosed give two.
+ */
+function unclosedOpeners(doc: Document.Parsed): (error: Document.Parsed['errors'][number]) => number | undefined {
+  const unclosed = doc.errors.some((e) => e.code === 'MISSING_CHAR' || e.code === 'BAD_INDENT');
+  if (!unclosed) return () => undefined;
+  const candidates: { kind: 'quote' | 'sequence' | 'map'; start: number; end: number }[] = [];
+  visit(doc, {
+    Scalar(_, node) {
+      if ((node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && node.range) candidates.push({ kind: 'quote', start: node.range[0], end: node.range[1] });
+    },
+    Seq(_, node) {
+      if (node.flow && node.range) candidates.push({ kind: 'sequence', start: node.range[0], end: node.range[1] });
+    },
+    Map(_, node) {
+      if (node.flow && node.range) candidates.push({ kind: 'map', start: node.range[0], end: node.range[1] });
+    },
+  });
+  // Innermost first: the last opened is the first the parser gives up on.
+  candidates.sort((a, b) => b.start - a.start);
+  const used = new Set<number>();
+  return (error) => {
+    const kind = error.code === 'MISSING_CHAR' && /quote/.test(error.message) ? 'quote'
+      : error.code === 'BAD_INDENT' && /^Flow sequence/.test(error.message) ? 'sequence'
+        : error.code === 'BAD_INDENT' && /^Flow map/.test(error.message) ? 'map' : undefined;
+    if (!kind) return undefined;
+    const found = candidates.findIndex((c, i) => !used.has(i) && c.kind === kind && c.end === error.pos[0]);
+    if (found < 0) return undefined;
+    used.add(found);
+    return candidates[found]!.start;
+  };
+}
+
+function exhaustionMessage(parserMessage: string): string {
+  if (/call stack/i.test(parserMessage)) return 'document is nested too deeply to be read; it was not checked';
+  return `document could not be read (${cleanMessage(parserMessage)}); it was not checked`;
 }
 
 function describe(error: unknown): string {

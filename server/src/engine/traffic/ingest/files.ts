@@ -1,7 +1,7 @@
 import { RE2JS } from 're2js';
 import { relative, resolve, sep } from 'node:path';
 import { DEFAULT_TRAFFIC_GLOBS, type ProjectConfig } from '../../config/projectConfig';
-import { walkFiles } from '../../workspaceFiles';
+import { walkFiles, type WalkResult } from '../../workspaceFiles';
 
 /** Whether a `/`-separated relative path matches a glob. */
 export interface GlobMatcher {
@@ -45,12 +45,12 @@ export function compileGlob(glob: string): GlobMatcher {
  * taken; in folders, files matching the configuration's `traffic` globs (relative to the
  * configuration folder, or to the folder given) are. Paths that do not exist come back in `missing`.
  */
-export function collectTrafficFiles(paths: string[], config?: ProjectConfig, maxFiles = 100_000): { files: string[]; missing: string[] } {
+export function collectTrafficFiles(paths: string[], config?: ProjectConfig, maxFiles = 100_000): WalkResult {
   return collectByGlobs(paths, config?.traffic.length ? config.traffic : DEFAULT_TRAFFIC_GLOBS, config?.root, maxFiles);
 }
 
 /** Files under `paths` that match `globs` (relative to `root`, or to the folder given); files named explicitly are always taken. */
-export function collectByGlobs(paths: string[], globList: readonly string[], root: string | undefined, maxFiles = 100_000): { files: string[]; missing: string[] } {
+export function collectByGlobs(paths: string[], globList: readonly string[], root: string | undefined, maxFiles = 100_000): WalkResult {
   const globs = globList.map(compileGlob);
   const wanted = (path: string, base: string): boolean => {
     const candidates = [relative(base, path)];

@@ -4,6 +4,7 @@ import { defaultConfig } from '../../config/projectConfig';
 import { emptyInventory } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
 import type { LineReader, LogFormatId } from '../readerTypes';
+import { LOOP_NOTE } from '../../workspaceFiles';
 import { collectTrafficFiles } from './files';
 import { Folder, type JoinStats } from './folder';
 import { isGzip, sampleLines } from './lineSource';
@@ -70,8 +71,12 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
   signal?.throwIfAborted();
   const config = options.config ?? defaultConfig(process.cwd());
   const index = new InventoryIndex(options.inventory ?? emptyInventory());
-  const { files, missing } = collectTrafficFiles(paths, config);
-  const problems = missing.map((m) => `${m}: no such file or folder`);
+  const { files, missing, unreadable, loops } = collectTrafficFiles(paths, config);
+  const problems = [
+    ...missing.map((m) => `${m}: no such file or folder`),
+    ...unreadable.map((u) => `${u.path}: ${u.reason}`),
+    ...loops.map((l) => `${l}: skipped, ${LOOP_NOTE}`),
+  ];
   const plans: FilePlan[] = [];
   const fileStats: FileStats[] = [];
   for (const path of files) {

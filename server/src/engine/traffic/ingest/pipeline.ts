@@ -1,4 +1,5 @@
 import type { LineReader, ParsedLine } from '../readerTypes';
+import { describeFsError } from '../../fsErrors';
 import { newItem, peekJoinKey, type Folder, type Item } from './folder';
 import type { LineKeys } from './lineKeys';
 import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
@@ -228,9 +229,6 @@ export async function foldTasks(tasks: { task: ReadTask; reader: LineReader }[],
 
 export function describeError(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
-  if (e?.code === 'ENOENT') return 'no such file';
-  if (e?.code === 'EACCES' || e?.code === 'EPERM') return 'permission denied';
-  if (e?.code === 'EISDIR') return 'is a folder';
   if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR') return `gzip data is corrupt or truncated (${e.message})`;
-  return e?.message ?? String(error);
+  return describeFsError(error);
 }
