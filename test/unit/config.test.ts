@@ -37,8 +37,10 @@ describe('.meshpolicy.yaml', () => {
     assert.equal(defaults.istio.rootNamespace, 'istio-system');
     assert.equal(defaults.istio.trustDomain, 'cluster.local');
     assert.equal(defaults.linkerd.defaultInboundPolicy, 'all-unauthenticated');
-    const bad = parseConfig('rules: {MPA0104: loud}\nlinkerd: {defaultInboundPolicy: open}\nbogus: 1\n', defaultConfig('/ws'));
-    assert.equal(bad.problems.length, 3);
+    const bad = parseConfig('rules: {MPA0104: loud}\nlinkerd: {defaultInboundPolicy: open, defaultInboundPolcy: deny}\nistio: {rootNamspace: x}\nbogus: 1\n', defaultConfig('/ws'));
+    assert.equal(bad.problems.length, 5);
+    assert.ok(bad.problems.includes('.meshpolicy.yaml: unknown key "linkerd.defaultInboundPolcy"'));
+    assert.ok(bad.problems.includes('.meshpolicy.yaml: unknown key "istio.rootNamspace"'));
     assert.equal(bad.linkerd.defaultInboundPolicy, 'all-unauthenticated');
   });
 

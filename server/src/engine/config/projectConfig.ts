@@ -116,6 +116,10 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     else config.problems.push(`${CONFIG_FILE_NAME}: linkerd.defaultInboundPolicy must be one of ${[...INBOUND_POLICIES].join(', ')}`);
   }
   if (Array.isArray(linkerd['clusterNetworks'])) config.linkerd.clusterNetworks = linkerd['clusterNetworks'].map(String);
+  // (a misspelt key would otherwise leave its default in force without a word)
+  for (const [name, keys] of [['istio', ['rootNamespace', 'trustDomain']], ['linkerd', ['defaultInboundPolicy', 'clusterNetworks']]] as const) {
+    for (const key of Object.keys(section(name))) if (!(keys as readonly string[]).includes(key)) config.problems.push(`${CONFIG_FILE_NAME}: unknown key "${name}.${key}"`);
+  }
   readConsulSettings(section('consul'), config.consul, 'consul', (message) => config.problems.push(`${CONFIG_FILE_NAME}: ${message}`));
   for (const [code, setting] of Object.entries(section('rules'))) {
     if (typeof setting === 'string' && SEVERITIES.has(setting)) config.rules[code] = setting as RuleSetting;
