@@ -31,6 +31,7 @@ import { IdleCollector } from './idleCollector';
 import { EditRehearsal } from './editRehearsal';
 import { rehearsalText } from '../engine/rehearsal';
 import { EditorRedaction } from './redaction';
+import { refuseAfterShutdown, shutdownGate } from './shutdown';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
@@ -504,6 +505,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   // Custom request for the client's "Insert access log configuration" command: the snippets are
   // engine data, so the client stays free of mesh knowledge.
   connection.onRequest(ACCESS_LOG_CONFIGURATION_REQUEST, () => LOG_CONFIGURATION);
+  refuseAfterShutdown(connection);
 
   connection.onHover((params, token) => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text))));
   connection.onCodeLens((params) => withResult(params.textDocument.uri, [], (result) => redaction.deep(codeLenses(result, currentInsight()))));
@@ -580,7 +582,7 @@ function describe(error: unknown): string {
 /** Entry point of the bundle and of `mesh-policy-server --stdio`. */
 export function main(): void {
   const stdio = process.argv.includes('--stdio');
-  const connection = stdio ? createConnection(ProposedFeatures.all, ...stdioTransport()) : createConnection(ProposedFeatures.all);
+  const connection = stdio ? createConnection(ProposedFeatures.all, ...stdioTransport(), shutdownGate()) : createConnection(ProposedFeatures.all, shutdownGate());
   if (stdio) consoleToClient(connection);
   process.on('uncaughtException', (error) => connection.console.error(`mesh-policy: unexpected error: ${describe(error)}`));
   process.on('unhandledRejection', (error) => connection.console.error(`mesh-policy: unexpected rejection: ${describe(error)}`));
