@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -107,5 +107,25 @@ describe('documents that do not join the simulation (LSP)', () => {
     // Once it parses, it is simulated.
     await client.change(half, halfText.replace('"POS', '"POST"]'), 2);
     await client.diagnosticsFor(policyUri, { ready: (d) => !/would deny 1,302 /.test(String(allowNothing(d))) });
+    await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri: half } });
+    await client.diagnosticsFor(policyUri, { ready: (d) => /would deny 1,302 /.test(String(allowNothing(d))) });
+  });
+
+  it('drops every file of a deleted folder: its diagnostics and its policies', async () => {
+    const folder = join(workspace, 'security', 'extra');
+    mkdirSync(folder);
+    const extraPath = join(folder, 'get.yaml');
+    const extra = pathToFileURL(extraPath).href;
+    writeFileSync(extraPath, [
+      'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata:', '  name: extra', '  namespace: shop', 'spec:',
+      '  action: ALLOW', '  rules:', '  - to:', '    - operation:', '        methods: ["GET"]', '',
+    ].join('\n'));
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: extra, type: 1 }] });
+    await client.diagnosticsFor(extra, { ready: (d) => d.some((x) => x.code === 'MPA4002') });
+    await client.diagnosticsFor(policyUri, { ready: (d) => !/would deny 1,302 /.test(String(allowNothing(d))) });
+    rmSync(folder, { recursive: true });
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: pathToFileURL(folder).href, type: 3 }] });
+    await client.diagnosticsFor(extra, { ready: (d) => d.length === 0 });
+    await client.diagnosticsFor(policyUri, { ready: (d) => /would deny 1,302 /.test(String(allowNothing(d))) });
   });
 });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  CodeActionKind, createConnection, DidChangeConfigurationNotification, ProposedFeatures, TextDocuments,
+  CodeActionKind, createConnection, DidChangeConfigurationNotification, FileChangeType, ProposedFeatures, TextDocuments,
   TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -327,11 +327,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (documents.get(uri) || !inWorkspace(uri)) return;
     const prepared = await readDisk(path);
     if (!prepared) {
-      workspace.remove(path);
-      traffic.noteChanged(path);
-      generation++;
-      lintFindings.delete(uri);
-      if (diskUris.delete(uri)) send(uri);
+      forget(path);
       refreshTraffic();
       return;
     }
@@ -340,6 +336,16 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     generation++;
     publishDisk(prepared);
     refreshTraffic();
+  }
+
+  /** Drops a file that is gone from disk (and not open) from the workspace and clears its diagnostics. */
+  function forget(path: string): void {
+    const uri = pathToFileURL(path).href;
+    workspace.remove(path);
+    traffic.noteChanged(path);
+    generation++;
+    lintFindings.delete(uri);
+    if (diskUris.delete(uri)) send(uri);
   }
 
   /** Reads every file first, so that checks across files see the whole workspace, then lints. */
@@ -466,6 +472,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
     for (const change of changes) {
       if (!change.uri.startsWith('file:')) continue;
+      if (change.type === FileChangeType.Deleted && !formatFromPath(change.uri)) {
+        // A deleted folder: the client names the folder only, not the files that were in it.
+        const folder = pathOf(change.uri).replace(/[\\/]*$/, sep);
+        const gone = workspace.sourceFiles.map((file) => file.path).filter((path) => path.startsWith(folder) && !documents.get(pathToFileURL(path).href));
+        for (const path of gone) forget(path);
+        if (gone.length) refreshTraffic();
+      }
       if (isTrafficFile(pathOf(change.uri)) && !workspace.config.clickhouse) scheduleTrafficReload();
       if (!formatFromPath(change.uri) || documents.get(change.uri)) continue;
       await lintFromDisk(pathOf(change.uri));
