@@ -6,6 +6,7 @@ import { resourceAt } from './resourceAt';
 import type { SourceFile } from './source/sourceFile';
 import type { NodePath, Span } from './source/tree';
 import { getLocation } from 'jsonc-parser';
+import { inHclComment } from './source/hclReader';
 import { foldKey } from './consul';
 import { observedDetail, observedFor, observedInsertText, type ObservedValues } from './observedValues';
 
@@ -303,7 +304,7 @@ function presentKeys(text: string, offset: number): string[] {
  */
 function completeHcl(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number, observed?: ObservedValues): Suggestion[] {
   const resource = onlyResource(resources);
-  if (!resource) return [];
+  if (!resource || inHclComment(file.text, offset)) return [];
   const root = registry.rootSchema(resource.entry);
   const before = file.text.slice(0, offset);
   const stack: { key: string | undefined; list: boolean }[] = [];
@@ -311,11 +312,7 @@ function completeHcl(file: SourceFile, resources: Resource[], registry: SchemaRe
   const token = /#[^\n]*|\/\/[^\n]*|\/\*[\s\S]*?\*\/|"(?:[^"\\\n]|\\.)*"?|[A-Za-z_][\w.-]*|[{}[\]=,]/g;
   for (let m = token.exec(before); m; m = token.exec(before)) {
     const t = m[0];
-    if (t.startsWith('#') || t.startsWith('//') || t.startsWith('/*')) {
-      // In a comment there is nothing to complete.
-      if (m.index + t.length === before.length && !t.startsWith('/*')) return [];
-      continue;
-    }
+    if (t.startsWith('#') || t.startsWith('//') || t.startsWith('/*')) continue;
     if (t === '{' || t === '[') {
       const inList = stack[stack.length - 1]?.list ?? false;
       stack.push({ key: inList ? undefined : lastKey, list: t === '[' });
