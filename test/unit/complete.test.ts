@@ -122,6 +122,20 @@ describe('completion from reality: values seen in the traffic and the inventory'
   }
   const istio = (rule: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: c|\n  rules:\n  - ${rule}\n`;
 
+  it('selector label values of the policy\'s namespace first, then the others', () => {
+    const labelled = trafficCompletionValues([
+      shape({ mesh: 'istio', destination: { namespace: 'emojivoto', labels: { app: 'web-svc' } } }, 100),
+      shape({ mesh: 'istio', destination: { namespace: 'shop', labels: { app: 'cart' } } }, 3),
+    ], emptyInventory());
+    const at = (namespace: string) => {
+      const text = istio('{}').replace('namespace: shop', `namespace: ${namespace}`);
+      const result = engine.lintText('p.yaml', text.replace('|', ''));
+      return completeAt(result.file, result.resources, engine.registry, text.indexOf('|'), labelled).map((s) => s.label);
+    };
+    assert.deepEqual(at('shop'), ['cart', 'web-svc']);
+    assert.deepEqual(at('emojivoto'), ['web-svc', 'cart']);
+  });
+
   it('Istio: principals, paths (and prefixes), methods, ports, selector label values', () => {
     assert.deepEqual(observedLabels('p.yaml', istio('from:\n    - source:\n        principals:\n        - |').replace('app: c|', 'app: cart')), ['cluster.local/ns/shop/sa/frontend', 'cluster.local/ns/ops/sa/admin', 'cluster.local/ns/jobs/sa/batch']);
     assert.deepEqual(observedLabels('p.yaml', istio('to:\n    - operation:\n        paths:\n        - |').replace('app: c|', 'app: cart')), ['/v1/carts/42', '/v1/count', '/api/vote', '/v1/*', '/v1/carts/*', '/api/*']);

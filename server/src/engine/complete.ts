@@ -178,7 +178,7 @@ function quoted(value: string, quote: string): string {
 function withObserved(values: Suggestion[], resource: Resource, file: SourceFile, path: NodePath, replace: Span, observed: ObservedValues | undefined): Suggestion[] {
   if (!observed) return values;
   const known = new Set(values.map((v) => v.label));
-  const extra = observedFor(resource.mesh, path, observed).filter((v) => !known.has(v.value)).map((v) => ({
+  const extra = observedFor(resource.mesh, path, observed, resource.namespace).filter((v) => !known.has(v.value)).map((v) => ({
     label: v.value, kind: 'value' as const, insertText: observedInsertText(file.format, v.value), replace, detail: observedDetail(v),
   }));
   return [...values, ...extra];
