@@ -59,3 +59,27 @@ describe('mesh-policy-server: the server runs with its V8 flags however it is st
     assert.equal(client.exitCode, 0);
   });
 });
+
+describe('mesh-policy-server: after shutdown', () => {
+  it('refuses requests with InvalidRequest, drops notifications, and exits on `exit`', async () => {
+    const client = new LspTestClient();
+    const uri = 'file:///nowhere/policy.yaml';
+    const text = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec:\n  action: allow\n';
+    try {
+      await client.initialize(null);
+      await client.open(uri, text);
+      await client.diagnosticsFor(uri);
+      await client.request('shutdown', null);
+      const published = client.published.length;
+      await assert.rejects(client.request('textDocument/hover', { textDocument: { uri }, position: { line: 5, character: 4 } }), (error: { code?: number }) => error.code === -32600);
+      await client.change(uri, text.replace('allow', 'deny'), 2);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(client.published.slice(published).filter((p) => p.version === 2), [], 'a change after shutdown is not linted');
+      await client.connection.sendNotification('exit');
+      for (let waited = 0; !client.exited && waited < 3000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(client.exitCode, 0);
+    } finally {
+      await client.shutdown();
+    }
+  });
+});

@@ -16,6 +16,20 @@ function labels(path: string, textWithCursor: string): string[] {
   return completeAt(result.file, result.resources, engine.registry, offset).map((s) => s.label);
 }
 
+/** The text after accepting the suggestion `label` at the `|` (the first suggestion without one). */
+function accepted(path: string, textWithCursor: string, label?: string): string {
+  const offset = textWithCursor.indexOf('|');
+  const text = textWithCursor.replace('|', '');
+  const result = engine.lintText(path, text);
+  const suggestions = completeAt(result.file, result.resources, engine.registry, offset);
+  const chosen = label === undefined ? suggestions[0] : suggestions.find((s) => s.label === label);
+  assert.ok(chosen, `no ${label ?? 'suggestion'} in ${suggestions.map((s) => s.label).join(',')}`);
+  return text.slice(0, chosen.replace.start) + chosen.insertText + text.slice(chosen.replace.end);
+}
+
+const ISTIO_SPEC = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\n  namespace: shop\nspec:\n';
+const INTENTIONS = 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n';
+
 describe('completion', () => {
   it('YAML: keys of the mapping under the cursor, without those already present', () => {
     const found = labels('p.yaml', 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec:\n  action: DENY\n  rules:\n  - from:\n    - source:\n        principals: [a]\n        |\n');
@@ -39,6 +53,33 @@ describe('completion', () => {
     const inBlocks = labels('e.hcl', 'Kind = "service-intentions"\nName = "api"\nSources {\n  Name = "web"\n  Permissions {\n    Action = "allow"\n    HTTP {\n      Methods = ["GET"]\n      |\n    }\n  }\n}\n');
     assert.deepEqual(inBlocks, ['Header', 'PathExact', 'PathPrefix', 'PathRegex']);
     assert.deepEqual(labels('e.hcl', 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name = "web"\n    Action = "|"\n  }\n]\n'), ['allow', 'deny']);
+  });
+
+  it('edits keep the quotes a value is typed in, and the text parses', () => {
+    const cases: [string, string, string, string][] = [
+      ['p.yaml', `${ISTIO_SPEC}  action: "|"\n`, 'ALLOW', `${ISTIO_SPEC}  action: "ALLOW"\n`],
+      ['p.yaml', `${ISTIO_SPEC}  action: 'D|'\n`, 'DENY', `${ISTIO_SPEC}  action: 'DENY'\n`],
+      ['p.yaml', `${ISTIO_SPEC}  action: D|\n`, 'DENY', `${ISTIO_SPEC}  action: DENY\n`],
+      ['e.hcl', `${INTENTIONS}    Name = "web"\n    Action = "|"\n  }\n]\n`, 'allow', `${INTENTIONS}    Name = "web"\n    Action = "allow"\n  }\n]\n`],
+      ['e.hcl', `${INTENTIONS}    Name = "web"\n    Action = "d|"\n  }\n]\n`, 'deny', `${INTENTIONS}    Name = "web"\n    Action = "deny"\n  }\n]\n`],
+    ];
+    for (const [path, before, label, after] of cases) {
+      const text = accepted(path, before, label);
+      assert.equal(text, after);
+      assert.ok(!engine.lintText(path, text).findings.some((f) => f.code === 'MPA0001'), text);
+    }
+  });
+
+  it('within a key that has its colon or `=`, only the name changes', () => {
+    assert.equal(accepted('p.yaml', `${ISTIO_SPEC}  act|ion: ALLOW\n`, 'action'), `${ISTIO_SPEC}  action: ALLOW\n`);
+    assert.equal(accepted('e.hcl', `${INTENTIONS}    Name = "web"\n    Act|ion = "allow"\n  }\n]\n`, 'Action'), `${INTENTIONS}    Name = "web"\n    Action = "allow"\n  }\n]\n`);
+  });
+
+  it('nothing in YAML flow lists, nor in HCL comments', () => {
+    assert.deepEqual(labels('p.yaml', `${ISTIO_SPEC}  action: DENY\n  rules:\n  - from:\n    - source:\n        principals: [|]\n`), []);
+    assert.deepEqual(labels('p.yaml', `${ISTIO_SPEC}  action: [|]\n`), []);
+    assert.deepEqual(labels('e.hcl', `# L7 |intentions\n${INTENTIONS}    Name = "web"\n  }\n]\n`), []);
+    assert.deepEqual(labels('e.hcl', `${INTENTIONS}    Name = "web" // the |caller\n  }\n]\n`), []);
   });
 
   it('nothing for files that are not policies', () => {
@@ -81,6 +122,20 @@ describe('completion from reality: values seen in the traffic and the inventory'
   }
   const istio = (rule: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: c|\n  rules:\n  - ${rule}\n`;
 
+  it('selector label values of the policy\'s namespace first, then the others', () => {
+    const labelled = trafficCompletionValues([
+      shape({ mesh: 'istio', destination: { namespace: 'emojivoto', labels: { app: 'web-svc' } } }, 100),
+      shape({ mesh: 'istio', destination: { namespace: 'shop', labels: { app: 'cart' } } }, 3),
+    ], emptyInventory());
+    const at = (namespace: string) => {
+      const text = istio('{}').replace('namespace: shop', `namespace: ${namespace}`);
+      const result = engine.lintText('p.yaml', text.replace('|', ''));
+      return completeAt(result.file, result.resources, engine.registry, text.indexOf('|'), labelled).map((s) => s.label);
+    };
+    assert.deepEqual(at('shop'), ['cart', 'web-svc']);
+    assert.deepEqual(at('emojivoto'), ['web-svc', 'cart']);
+  });
+
   it('Istio: principals, paths (and prefixes), methods, ports, selector label values', () => {
     assert.deepEqual(observedLabels('p.yaml', istio('from:\n    - source:\n        principals:\n        - |').replace('app: c|', 'app: cart')), ['cluster.local/ns/shop/sa/frontend', 'cluster.local/ns/ops/sa/admin', 'cluster.local/ns/jobs/sa/batch']);
     assert.deepEqual(observedLabels('p.yaml', istio('to:\n    - operation:\n        paths:\n        - |').replace('app: c|', 'app: cart')), ['/v1/carts/42', '/v1/count', '/api/vote', '/v1/*', '/v1/carts/*', '/api/*']);
@@ -92,7 +147,7 @@ describe('completion from reality: values seen in the traffic and the inventory'
 
   it('Linkerd identities; Consul service names and paths in HCL and JSON', () => {
     assert.deepEqual(observedLabels('a.yaml', 'apiVersion: policy.linkerd.io/v1alpha1\nkind: MeshTLSAuthentication\nmetadata:\n  name: a\nspec:\n  identities:\n  - |\n'), ['web.emojivoto.serviceaccount.identity.linkerd.cluster.local', 'batch.jobs.serviceaccount.identity.linkerd.cluster.local']);
-    assert.deepEqual(observedLabels('e.hcl', 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name = "|"\n  }\n]\n'), ['"*"', '"api"', '"dashboard"'], 'the schema\'s wildcard, then the observed services');
+    assert.deepEqual(observedLabels('e.hcl', 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name = "|"\n  }\n]\n'), ['*', 'api', 'dashboard'], 'the schema\'s wildcard, then the observed services, inside the quotes typed');
     assert.deepEqual(observedLabels('e.json', '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [{"Name": "web", "Permissions": [{"Action": "allow", "HTTP": {"PathPrefix": "|"}}]}]\n}'), ['"/v1/"', '"/v1/carts/"', '"/api/"']);
     assert.deepEqual(observedLabels('e.json', '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [{"Name": "web", "Action": "|"}]\n}'), ['"allow"', '"deny"'], 'fields with no observed kind keep the schema values only');
   });

@@ -127,6 +127,13 @@ describe('schema findings: message, range and fix', () => {
     assert.match(after, /"Action": "allow",\n {6}"Name": "[^"]*"/);
   });
 
+  it('a value as near to several allowed values offers each, none preferred (fix-all applies no guess)', () => {
+    const text = 'apiVersion: policy.linkerd.io/v1beta3\nkind: Server\nmetadata:\n  name: voting-grpc\n  namespace: emojivoto\nspec:\n  podSelector:\n    matchLabels:\n      app: voting\n  port: grpc\n  proxyProtocol: HTTP/3\n';
+    const finding = only(engine.lintText('s.yaml', text).findings, 'MPA0104');
+    assert.deepEqual(finding.fixes?.filter((f) => f.preferred), []);
+    assert.deepEqual(finding.fixes?.map((f) => f.title), ['unknown', 'HTTP/1', 'HTTP/2', 'gRPC', 'opaque', 'TLS'].map((v) => `Change to "${v}"`));
+  });
+
   it('fixes keep comments and formatting elsewhere', () => {
     const text = '# team: payments\n' + ap('  # who may call\n  action: allow   # keep me\n  rules:\n  - {}\n');
     const finding = only(engine.lintText('p.yaml', text).findings, 'MPA0104');

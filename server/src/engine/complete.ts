@@ -6,6 +6,7 @@ import { resourceAt } from './resourceAt';
 import type { SourceFile } from './source/sourceFile';
 import type { NodePath, Span } from './source/tree';
 import { getLocation } from 'jsonc-parser';
+import { inHclComment } from './source/hclReader';
 import { foldKey } from './consul';
 import { observedDetail, observedFor, observedInsertText, type ObservedValues } from './observedValues';
 
@@ -121,11 +122,12 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
   if (valueMatch) {
     const keyColumn = valueMatch[1]!.length + valueMatch[2]!.length;
     const key = valueMatch[3]!.replace(/^["']|["']$/g, '');
-    const { path } = pathFromIndentation(lines, position.line, keyColumn, valueMatch[2]!.length > 0);
     const typed = valueMatch[5]!;
-    const replace = { start: offset - typed.length - valueMatch[4]!.length, end: offset };
+    // A flow list or mapping (`[a, |]`) is not completed.
+    if (!valueMatch[4] && /^[[{]/.test(typed)) return [];
+    const { path } = pathFromIndentation(lines, position.line, keyColumn, valueMatch[2]!.length > 0);
     const valuePath = relative(base, [...path, key]);
-    return withObserved(valueSuggestions(schemasAt(registry, root, valuePath), replace), resource, file, valuePath, replace, observed);
+    return scalarValues(schemasAt(registry, root, valuePath), resource, file, valuePath, offset, typed, valueMatch[4]!, observed);
   }
 
   const itemMatch = /^(\s*)((?:-\s+)*)-\s+(["']?)([^"':#{[]*)$/.exec(before);
@@ -133,11 +135,10 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
     const dashColumn = itemMatch[1]!.length + itemMatch[2]!.length;
     const { path } = pathFromIndentation(lines, position.line, dashColumn + 1, false);
     const typed = itemMatch[4]!;
-    const replace = { start: offset - typed.length - itemMatch[3]!.length, end: offset };
     const itemPath = relative(base, [...path, 0]);
     const itemSchemas = schemasAt(registry, root, itemPath);
-    const values = withObserved(valueSuggestions(itemSchemas, replace), resource, file, itemPath, replace, observed);
-    if (values.length) return values;
+    const values = scalarValues(itemSchemas, resource, file, itemPath, offset, typed, itemMatch[3]!, observed);
+    if (values.length || itemMatch[3]) return values;
     const keyed = keySuggestions(itemSchemas, new Set(), { start: offset - typed.length, end: offset }, dashColumn + 2);
     return keyed;
   }
@@ -147,16 +148,37 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
     const column = keyMatch[1]!.length + keyMatch[2]!.length;
     const { path, siblings } = pathFromIndentation(lines, position.line, column, keyMatch[2]!.length > 0);
     const typed = keyMatch[3]!;
-    return keySuggestions(schemasAt(registry, root, relative(base, path)), siblings, { start: offset - typed.length, end: offset + restOfKey(file.text, offset) }, column);
+    const end = offset + restOfKey(file.text, offset);
+    const keys = keySuggestions(schemasAt(registry, root, relative(base, path)), siblings, { start: offset - typed.length, end }, column);
+    // Within a key that has its colon, only the name changes.
+    return /^[ \t]*:/.test(file.text.slice(end, end + 100)) ? keys.map((s) => ({ ...s, insertText: s.label })) : keys;
   }
   return [];
+}
+
+/**
+ * Values for a scalar being typed (`typed`, after `quote` if it opened one). Inside quotes
+ * the edit replaces the quoted text only, so the quotes stay; otherwise the plain scalar.
+ */
+function scalarValues(schemas: JsonSchema[], resource: Resource, file: SourceFile, path: NodePath, offset: number, typed: string, quote: string, observed: ObservedValues | undefined): Suggestion[] {
+  const after = file.text.slice(offset, offset + 1000);
+  const rest = quote ? after.indexOf(quote) : -1;
+  const end = offset + (rest >= 0 && !after.slice(0, rest).includes('\n') ? rest : quote ? 0 : /^[^\s#]*/.exec(after)![0].length);
+  const replace = { start: offset - typed.length, end };
+  const values = withObserved(valueSuggestions(schemas, replace), resource, file, path, replace, observed);
+  return quote ? values.map((s) => ({ ...s, insertText: quoted(s.label, quote) })) : values;
+}
+
+/** A value's text between the quotes it is typed in (`"` as in JSON, which YAML and HCL read alike, or YAML's `'`). */
+function quoted(value: string, quote: string): string {
+  return quote === "'" ? value.replaceAll("'", "''") : JSON.stringify(value).slice(1, -1);
 }
 
 /** Schema values first, then the observed values that fit the field, most called first. */
 function withObserved(values: Suggestion[], resource: Resource, file: SourceFile, path: NodePath, replace: Span, observed: ObservedValues | undefined): Suggestion[] {
   if (!observed) return values;
   const known = new Set(values.map((v) => v.label));
-  const extra = observedFor(resource.mesh, path, observed).filter((v) => !known.has(v.value)).map((v) => ({
+  const extra = observedFor(resource.mesh, path, observed, resource.namespace).filter((v) => !known.has(v.value)).map((v) => ({
     label: v.value, kind: 'value' as const, insertText: observedInsertText(file.format, v.value), replace, detail: observedDetail(v),
   }));
   return [...values, ...extra];
@@ -282,7 +304,7 @@ function presentKeys(text: string, offset: number): string[] {
  */
 function completeHcl(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number, observed?: ObservedValues): Suggestion[] {
   const resource = onlyResource(resources);
-  if (!resource) return [];
+  if (!resource || inHclComment(file.text, offset)) return [];
   const root = registry.rootSchema(resource.entry);
   const before = file.text.slice(0, offset);
   const stack: { key: string | undefined; list: boolean }[] = [];
@@ -322,17 +344,21 @@ function completeHcl(file: SourceFile, resources: Resource[], registry: SchemaRe
   const value = valueBeingTyped(line);
   if (value) {
     const typed = value[2]!;
-    const replace = { start: offset - typed.length - (line.endsWith(`"${typed}`) ? 1 : 0), end: offset };
     const valuePath = canonicalPath(registry, root, [...path, value[1]!]);
+    if (line.endsWith(`"${typed}`)) return scalarValues(schemasAt(registry, root, valuePath), resource, file, valuePath, offset, typed, '"', observed);
+    const replace = { start: offset - typed.length, end: offset };
     const values = valueSuggestions(schemasAt(registry, root, valuePath), replace).map((s) => ({ ...s, insertText: /^(true|false)$/.test(s.label) ? s.label : JSON.stringify(s.label) }));
     return withObserved(values, resource, file, valuePath, replace, observed);
   }
   const typed = keyBeingTyped(line);
   if (typed === undefined || /=\s*$/.test(line)) return [];
   const schemas = schemasAt(registry, root, path);
-  return keySuggestions(schemas, hclKeysInBlock(file.text, offset), { start: offset - typed.length, end: offset }, 0).map((s) => {
+  const end = offset + restOfKey(file.text, offset);
+  const named = /^[ \t]*[={]/.test(file.text.slice(end, end + 100));
+  return keySuggestions(schemas, hclKeysInBlock(file.text, offset), { start: offset - typed.length, end }, 0).map((s) => {
     const types = typesOf(propertyNames(schemas).has(s.label) ? [propertyNames(schemas).get(s.label)!] : []);
-    const insertText = types.includes('array') && !types.includes('string') ? `${s.label} = [` : types.includes('object') && !types.includes('string') ? `${s.label} {` : `${s.label} = `;
+    // Within a key that has its `=` or `{`, only the name changes.
+    const insertText = named ? s.label : types.includes('array') && !types.includes('string') ? `${s.label} = [` : types.includes('object') && !types.includes('string') ? `${s.label} {` : `${s.label} = `;
     return { ...s, insertText };
   });
 }

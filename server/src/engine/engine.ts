@@ -12,7 +12,7 @@ import { apiVersionOf, loadCatalog, type SchemaCatalog } from './schema/catalog'
 import { schemaFindings } from './schema/schemaFindings';
 import { SchemaRegistry } from './schema/registry';
 import { readSource } from './source/read';
-import { DEFAULT_READ_LIMITS, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat, type SyntaxProblem } from './source/sourceFile';
+import { DEFAULT_READ_LIMITS, parsedCleanly, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat, type SyntaxProblem } from './source/sourceFile';
 import { getEntry } from './source/tree';
 import { replaceScalar } from './edits';
 import { documentOrigin, YamlDocumentCache } from './source/yamlReader';
@@ -87,9 +87,7 @@ export class Engine {
     const owned = (file.problems.length > 0 || file.documents.some((d) => d.problems.length > 0)) && isOurs(file, resources.length + unserved.length);
     if (owned) for (const problem of file.problems) findings.push(syntaxFinding(file, problem));
     const documentsWithResources = new Set([...resources, ...unserved].map((r) => r.documentIndex));
-    const brokenDocuments = new Set<number>();
     for (const document of file.documents) {
-      if (document.problems.some((p) => p.severity === 'error')) brokenDocuments.add(document.index);
       if (!owned && !documentsWithResources.has(document.index)) continue;
       for (const problem of document.problems) findings.push({ ...syntaxFinding(file, problem), documentIndex: document.index });
     }
@@ -107,7 +105,7 @@ export class Engine {
     const resourcesByDocument = new Map<number, Resource[]>();
     for (const resource of resources) {
       // A document the parser could not read whole would only produce follow-on noise.
-      if (brokenDocuments.has(resource.documentIndex)) continue;
+      if (!parsedCleanly(file.documents[resource.documentIndex])) continue;
       const list = resourcesByDocument.get(resource.documentIndex);
       if (list) list.push(resource);
       else resourcesByDocument.set(resource.documentIndex, [resource]);

@@ -14,6 +14,8 @@ export interface ObservedValue {
   value: string;
   /** Calls that carried the value (0 for values known only from the inventory). */
   calls: number;
+  /** Selector labels: the namespaces of the workloads that carry it. */
+  namespaces?: string[];
 }
 
 export interface ObservedValues {
@@ -48,13 +50,21 @@ export interface ObservedOptions {
 
 class Counter {
   private readonly counts = new Map<string, number>();
-  add(value: string | number | undefined | null, calls: number): void {
+  private readonly namespaces = new Map<string, Set<string>>();
+  add(value: string | number | undefined | null, calls: number, namespace?: string): void {
     if (value === undefined || value === null || value === '') return;
     const key = String(value);
     this.counts.set(key, (this.counts.get(key) ?? 0) + calls);
+    if (namespace) {
+      const set = this.namespaces.get(key) ?? new Set();
+      this.namespaces.set(key, set.add(namespace));
+    }
   }
   values(max: number): ObservedValue[] {
-    return [...this.counts].map(([value, calls]) => ({ value, calls })).sort((a, b) => b.calls - a.calls || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)).slice(0, max);
+    return [...this.counts].map(([value, calls]): ObservedValue => {
+      const namespaces = this.namespaces.get(value);
+      return namespaces ? { value, calls, namespaces: [...namespaces] } : { value, calls };
+    }).sort((a, b) => b.calls - a.calls || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)).slice(0, max);
   }
 }
 
@@ -93,7 +103,7 @@ export function trafficCompletionValues(shapes: readonly TrafficShape[], invento
     c.methods.add(record.request?.method, count);
     c.ports.add(record.destination?.port, count);
     c.hosts.add(record.request?.host, count);
-    for (const [k, v] of Object.entries(record.destination?.labels ?? {})) if (!GENERATED_LABELS.has(k)) c.labels.add(`${k}=${v}`, count);
+    for (const [k, v] of Object.entries(record.destination?.labels ?? {})) if (!GENERATED_LABELS.has(k)) c.labels.add(`${k}=${v}`, count, record.destination?.namespace);
   }
   for (const account of inventory.serviceAccounts) {
     c.serviceAccounts.add(account.name, 0);
@@ -104,7 +114,7 @@ export function trafficCompletionValues(shapes: readonly TrafficShape[], invento
   for (const name of inventory.namespaces.keys()) c.namespaces.add(name, 0);
   for (const workload of inventory.workloads) {
     c.namespaces.add(workload.namespace, 0);
-    for (const [k, v] of Object.entries(workload.labels)) if (!GENERATED_LABELS.has(k)) c.labels.add(`${k}=${v}`, 0);
+    for (const [k, v] of Object.entries(workload.labels)) if (!GENERATED_LABELS.has(k)) c.labels.add(`${k}=${v}`, 0, workload.namespace);
     for (const port of workload.ports) c.ports.add(port.containerPort, 0);
   }
   for (const service of inventory.services) c.hosts.add(`${service.name}.${service.namespace}.svc.cluster.local`, 0);
@@ -116,14 +126,16 @@ export function trafficCompletionValues(shapes: readonly TrafficShape[], invento
   };
 }
 
-/** Values that fit the field at `path` (the resource's path to the value or list item), per mesh. */
-export function observedFor(mesh: Mesh, path: NodePath, observed: ObservedValues): ObservedValue[] {
+/** Values that fit the field at `path` (the resource's path to the value or list item), per mesh; selector labels of `namespace`'s workloads first. */
+export function observedFor(mesh: Mesh, path: NodePath, observed: ObservedValues, namespace?: string): ObservedValue[] {
   const keys = path.filter((s): s is string => typeof s === 'string');
   const key = keys[keys.length - 1] ?? '';
   const parent = keys[keys.length - 2] ?? '';
   const lower = key.toLowerCase().replace(/_/g, '');
   if (parent === 'matchLabels' || parent === 'labels') {
-    return observed.selectorLabels.filter((l) => l.value.startsWith(`${key}=`)).map((l) => ({ value: l.value.slice(key.length + 1), calls: l.calls }));
+    const labels = observed.selectorLabels.filter((l) => l.value.startsWith(`${key}=`));
+    const here = (l: ObservedValue) => namespace !== undefined && l.namespaces?.includes(namespace) === true;
+    return [...labels.filter(here), ...labels.filter((l) => !here(l))].map((l) => ({ value: l.value.slice(key.length + 1), calls: l.calls }));
   }
   switch (mesh) {
     case 'istio':

@@ -3,7 +3,7 @@ import { defaultConfig, type ProjectConfig } from './config/projectConfig';
 import { addToInventory, emptyInventory, inventoryContributionKey, type Inventory } from './inventory/inventory';
 import type { Recognition } from './recognize';
 import type { Resource } from './resource';
-import type { SourceFile } from './source/sourceFile';
+import { parsedCleanly, type SourceFile } from './source/sourceFile';
 
 export interface PreparedFile {
   file: SourceFile;
@@ -42,8 +42,11 @@ export class WorkspaceModel implements WorkspaceView {
     this.cachedFiles = undefined;
   }
 
+  /** The resources of the documents that parse cleanly: what checks across files and the simulators see. */
   get resources(): { file: SourceFile; resource: Resource }[] {
-    this.cachedResources ??= [...this.files.values()].flatMap((p) => p.recognition.resources.map((resource) => ({ file: p.file, resource })));
+    this.cachedResources ??= [...this.files.values()].flatMap((p) => p.recognition.resources
+      .filter((resource) => parsedCleanly(p.file.documents[resource.documentIndex]))
+      .map((resource) => ({ file: p.file, resource })));
     return this.cachedResources;
   }
 

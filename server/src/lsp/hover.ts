@@ -1,5 +1,6 @@
 import { MarkupKind, type Hover } from 'vscode-languageserver';
 import { describeAt } from '../engine/describe';
+import { inHclComment } from '../engine/source/hclReader';
 import type { Engine, LintResult } from '../engine/engine';
 import type { Position } from '../engine/findings';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
@@ -8,6 +9,7 @@ import type { TrafficInsight } from '../engine/insight/trafficInsight';
 export function hover(engine: Engine, result: LintResult, position: Position, insight?: TrafficInsight, cancelled?: () => boolean, redact: (text: string) => string = (text) => text): Hover | null {
   if (position.line >= result.file.lines.lineCount) return null;
   const offset = result.file.lines.offset(position);
+  if (result.file.format === 'hcl' && inHclComment(result.file.text, offset)) return null;
   const doc = describeAt(result.file, result.resources, engine.registry, offset);
   const observed = insight?.hover(result.file.path, offset, cancelled);
   const traffic = observed ? redact(observed) : undefined;

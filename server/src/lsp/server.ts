@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  CodeActionKind, createConnection, DidChangeConfigurationNotification, ProposedFeatures, TextDocuments,
+  CodeActionKind, createConnection, DidChangeConfigurationNotification, FileChangeType, ProposedFeatures, TextDocuments,
   TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -31,6 +31,7 @@ import { IdleCollector } from './idleCollector';
 import { EditRehearsal } from './editRehearsal';
 import { rehearsalText } from '../engine/rehearsal';
 import { EditorRedaction } from './redaction';
+import { refuseAfterShutdown, shutdownGate } from './shutdown';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
@@ -85,7 +86,6 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   }, options.workerEntry);
 
   function send(uri: string): void {
-    awaitingSimulation.delete(uri);
     publish(connection, uri, [...(lintFindings.get(uri) ?? []), ...(trafficFindings.get(uri) ?? [])], lintVersions.get(uri));
   }
 
@@ -158,10 +158,23 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   const pathOf = (uri: string): string => (uri.startsWith('file:') ? fileURLToPath(uri) : uri);
 
+  /**
+   * Whether a document or file is part of the workspace model, and so of checks across files and
+   * of the simulation: a file under a workspace folder (any file when no folder is open). An
+   * untitled buffer, a git: diff view's side, a notebook cell or a file elsewhere is linted alone.
+   */
+  function inWorkspace(uri: string): boolean {
+    if (!uri.startsWith('file:')) return false;
+    const path = fileURLToPath(uri);
+    return !workspaceFolders.length || workspaceFolders.some((folder) => path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep));
+  }
+
   function prepareDocument(document: TextDocument): PreparedFile {
     const cached = openPrepared.get(document.uri);
     if (cached && cached.version === document.version) return cached.prepared;
-    const prepared = takeIn(pathOf(document.uri), document.getText(), formatFromPath(document.uri) ?? languageFormat(document.languageId));
+    const format = formatFromPath(document.uri) ?? languageFormat(document.languageId);
+    const path = pathOf(document.uri);
+    const prepared = inWorkspace(document.uri) ? takeIn(path, document.getText(), format) : engine.prepare(engine.read(path, document.getText(), format));
     openPrepared.set(document.uri, { version: document.version, prepared });
     return prepared;
   }
@@ -179,9 +192,16 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const prepared = prepareDocument(document);
     const cached = openResults.get(document.uri);
     if (cached && cached.version === document.version && cached.generation === generation) return cached.result;
-    const result = engine.lint(prepared, workspace);
+    const result = engine.lint(prepared, inWorkspace(document.uri) ? workspace : aloneIn(prepared));
     openResults.set(document.uri, { version: document.version, generation, result });
     return result;
+  }
+
+  /** A workspace of the one file, under the project's configuration (its rule severities apply). */
+  function aloneIn(prepared: PreparedFile): WorkspaceModel {
+    const alone = new WorkspaceModel(workspace.config);
+    alone.update(prepared);
+    return alone;
   }
 
   /**
@@ -196,7 +216,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     let changedWorkspace = false;
     for (const uri of uris) {
       const document = documents.get(uri);
-      if (!document) continue;
+      if (!document || !hasDiagnostics(uri)) continue;
       try {
         const before = generation;
         const findings = lintDocument(document).findings;
@@ -236,7 +256,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const reach = traffic.reachEstimator();
     for (const document of documents.all()) {
       const open = openPrepared.get(document.uri);
-      if (!open || open.version !== document.version) continue;
+      if (!open || open.version !== document.version || !inWorkspace(document.uri)) continue;
       const text = rehearsalText(open.prepared, reach);
       if (text === undefined) continue;
       const { uri } = document;
@@ -304,14 +324,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   async function lintFromDisk(path: string): Promise<void> {
     const uri = pathToFileURL(path).href;
-    if (documents.get(uri)) return;
+    if (documents.get(uri) || !inWorkspace(uri)) return;
     const prepared = await readDisk(path);
     if (!prepared) {
-      workspace.remove(path);
-      traffic.noteChanged(path);
-      generation++;
-      lintFindings.delete(uri);
-      if (diskUris.delete(uri)) send(uri);
+      forget(path);
       refreshTraffic();
       return;
     }
@@ -320,6 +336,16 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     generation++;
     publishDisk(prepared);
     refreshTraffic();
+  }
+
+  /** Drops a file that is gone from disk (and not open) from the workspace and clears its diagnostics. */
+  function forget(path: string): void {
+    const uri = pathToFileURL(path).href;
+    workspace.remove(path);
+    traffic.noteChanged(path);
+    generation++;
+    lintFindings.delete(uri);
+    if (diskUris.delete(uri)) send(uri);
   }
 
   /** Reads every file first, so that checks across files see the whole workspace, then lints. */
@@ -449,6 +475,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
     for (const change of changes) {
       if (!change.uri.startsWith('file:')) continue;
+      if (change.type === FileChangeType.Deleted && !formatFromPath(change.uri)) {
+        // A deleted folder: the client names the folder only, not the files that were in it.
+        const folder = pathOf(change.uri).replace(/[\\/]*$/, sep);
+        const gone = workspace.sourceFiles.map((file) => file.path).filter((path) => path.startsWith(folder) && !documents.get(pathToFileURL(path).href));
+        for (const path of gone) forget(path);
+        if (gone.length) refreshTraffic();
+      }
       if (isTrafficFile(pathOf(change.uri)) && !workspace.config.clickhouse) scheduleTrafficReload();
       if (!formatFromPath(change.uri) || documents.get(change.uri)) continue;
       await lintFromDisk(pathOf(change.uri));
@@ -458,18 +491,20 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   // (TextDocuments reports an opened document as changed too.)
   documents.onDidChangeContent((event) => edits.changed(event.document.uri));
   documents.onDidOpen(() => rehearsal.schedule());
-  documents.onDidClose((event) => {
-    openResults.delete(event.document.uri);
-    openPrepared.delete(event.document.uri);
-    workspace.remove(pathOf(event.document.uri));
-    traffic.noteChanged(pathOf(event.document.uri));
+  documents.onDidClose(({ document: { uri } }) => {
+    openResults.delete(uri);
+    openPrepared.delete(uri);
+    clearTimeout(crossFileTimers.get(uri));
+    edits.forget(uri);
+    lintFindings.delete(uri);
+    lintVersions.delete(uri);
+    if (hasDiagnostics(uri)) send(uri);
+    if (!inWorkspace(uri)) return;
+    workspace.remove(pathOf(uri));
+    traffic.noteChanged(pathOf(uri));
     generation++;
-    clearTimeout(crossFileTimers.get(event.document.uri));
-    edits.forget(event.document.uri);
-    lintFindings.delete(event.document.uri);
-    lintVersions.delete(event.document.uri);
-    send(event.document.uri);
-    if (event.document.uri.startsWith('file:') && settings.validateWorkspace) void lintFromDisk(pathOf(event.document.uri));
+    if (settings.validateWorkspace) void lintFromDisk(pathOf(uri));
+    else refreshTraffic();
   });
 
   const withResult = <T>(uri: string, fallback: T, run: (result: LintResult) => T): T => {
@@ -486,6 +521,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   // Custom request for the client's "Insert access log configuration" command: the snippets are
   // engine data, so the client stays free of mesh knowledge.
   connection.onRequest(ACCESS_LOG_CONFIGURATION_REQUEST, () => LOG_CONFIGURATION);
+  refuseAfterShutdown(connection);
 
   connection.onHover((params, token) => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text))));
   connection.onCodeLens((params) => withResult(params.textDocument.uri, [], (result) => redaction.deep(codeLenses(result, currentInsight()))));
@@ -532,6 +568,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.listen();
 }
 
+/**
+ * Diagnostics go to files and untitled buffers only: a git: diff view or any other virtual
+ * document shows a text that is not the one being edited, where squiggles are noise.
+ */
+function hasDiagnostics(uri: string): boolean {
+  return uri.startsWith('file:') || uri.startsWith('untitled:');
+}
+
 function languageFormat(languageId: string): 'yaml' | 'json' | 'hcl' | undefined {
   if (languageId === 'json' || languageId === 'jsonc') return 'json';
   if (languageId === 'hcl' || languageId === 'terraform') return 'hcl';
@@ -554,7 +598,7 @@ function describe(error: unknown): string {
 /** Entry point of the bundle and of `mesh-policy-server --stdio`. */
 export function main(): void {
   const stdio = process.argv.includes('--stdio');
-  const connection = stdio ? createConnection(ProposedFeatures.all, ...stdioTransport()) : createConnection(ProposedFeatures.all);
+  const connection = stdio ? createConnection(ProposedFeatures.all, ...stdioTransport(), shutdownGate()) : createConnection(ProposedFeatures.all, shutdownGate());
   if (stdio) consoleToClient(connection);
   process.on('uncaughtException', (error) => connection.console.error(`mesh-policy: unexpected error: ${describe(error)}`));
   process.on('unhandledRejection', (error) => connection.console.error(`mesh-policy: unexpected rejection: ${describe(error)}`));

@@ -180,6 +180,8 @@ const TABLES: Record<string, Table> = {
       { name: 'unknown field in source is the schema\'s', text: ap('  rules:\n  - from:\n    - source:\n        principal: ["a"]\n') },
       { name: 'source not wrapped is the schema\'s', text: ap('  rules:\n  - from:\n    - principals: ["a"]\n') },
       { name: 'empty rule', text: ap('  rules:\n  - {}\n') },
+      { name: 'a field of another type is the schema\'s', text: ap('  rules:\n  - to:\n    - operation:\n        methods: GET\n') },
+      { name: 'a field aliased to a string is the schema\'s', text: ap('  selector:\n    matchLabels:\n      app: &a web\n  rules:\n  - from:\n    - source:\n        principals: *a\n') },
     ],
   },
   MPA1006: {

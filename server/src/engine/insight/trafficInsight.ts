@@ -343,24 +343,24 @@ export class TrafficInsight {
   private groupFindings(path: string, outcomes: ShapeOutcome[]): Finding[] {
     const decision = outcomes[0]!.decision;
     const ref = findingRef(decision, path)!;
-    // A rule is named after its policy, as MPA4003 names it.
-    const label = ref === decision.rule && decision.policy && decision.policy.label !== ref.label ? `${decision.policy.label} ${ref.label}` : ref.label;
+    // A rule is named after its policy, as MPA4003 names it (Consul's rule labels already start with it).
+    const label = ref === decision.rule && decision.policy && !`${ref.label} `.startsWith(`${decision.policy.label} `) ? `${decision.policy.label} ${ref.label}` : ref.label;
     const denied = outcomes.filter((o) => o.change === 'newly-denied');
     const allowed = outcomes.filter((o) => o.change === 'newly-allowed');
     const unknown = outcomes.filter((o) => o.change !== 'newly-denied' && o.change !== 'newly-allowed' && o.decision.verdict === 'unknown');
     const out: Finding[] = [];
     if (denied.length) {
       const rows = displayedCalls(denied);
-      out.push(this.finding(TrafficCodes.newlyDenied, path, ref.range, `${label} would deny ${plural(sum(denied), 'observed call')} that succeeded: ${topCalls(rows)}`, sampleLinks(rows)));
+      out.push(this.finding(TrafficCodes.newlyDenied, path, ref.focus ?? ref.range, `${label} would deny ${plural(sum(denied), 'observed call')} that succeeded: ${topCalls(rows)}`, sampleLinks(rows)));
     }
     if (allowed.length) {
       const rows = displayedCalls(allowed);
-      out.push(this.finding(TrafficCodes.newlyAllowed, path, ref.range, `${label} would allow ${plural(sum(allowed), 'observed call')} that were denied: ${topCalls(rows)}`, sampleLinks(rows)));
+      out.push(this.finding(TrafficCodes.newlyAllowed, path, ref.focus ?? ref.range, `${label} would allow ${plural(sum(allowed), 'observed call')} that were denied: ${topCalls(rows)}`, sampleLinks(rows)));
     }
     if (unknown.length) {
       const missing = [...new Set(unknown.flatMap((o) => o.decision.missing ?? []))];
       const rows = displayedCalls(unknown);
-      out.push(this.finding(TrafficCodes.undecided, path, ref.range, `${label} cannot decide ${plural(sum(unknown), 'observed call')}${missing.length ? `: the logs do not record ${missing.join(', ')}` : ''}: ${topCalls(rows)}`, sampleLinks(rows)));
+      out.push(this.finding(TrafficCodes.undecided, path, ref.focus ?? ref.range, `${label} cannot decide ${plural(sum(unknown), 'observed call')}${missing.length ? `: the logs do not record ${missing.join(', ')}` : ''}: ${topCalls(rows)}`, sampleLinks(rows)));
     }
     return out;
   }

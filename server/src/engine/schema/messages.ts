@@ -65,21 +65,26 @@ export function editDistance(a: string, b: string, max = 8): number {
 /** The candidate a user most likely meant: same letters in another case, a missing or extra
  * plural "s", or a small typo. */
 export function closestMatch(input: string, candidates: string[]): string | undefined {
+  return closestMatches(input, candidates)[0];
+}
+
+/** The candidates nearest to `input` (a spelling of the same word, or the fewest edits away); more than one when it is a guess among equals. */
+export function closestMatches(input: string, candidates: string[]): string[] {
   const lower = input.toLowerCase();
   const folded = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
   const exactCase = candidates.find((c) => c.toLowerCase() === lower || folded(c) === folded(input));
-  if (exactCase) return exactCase;
+  if (exactCase) return [exactCase];
   const pluralMatch = candidates.find((c) => c.toLowerCase() === `${lower}s` || `${c.toLowerCase()}s` === lower);
-  if (pluralMatch) return pluralMatch;
+  if (pluralMatch) return [pluralMatch];
   const limit = Math.max(1, Math.min(3, Math.floor(input.length / 3)));
-  let best: string | undefined;
+  let best: string[] = [];
   let bestDistance = limit + 1;
   for (const candidate of candidates) {
     const distance = editDistance(lower, candidate.toLowerCase(), limit);
     if (distance < bestDistance) {
-      best = candidate;
+      best = [candidate];
       bestDistance = distance;
-    }
+    } else if (distance === bestDistance && distance <= limit) best.push(candidate);
   }
   return best;
 }

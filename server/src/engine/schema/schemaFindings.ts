@@ -6,7 +6,7 @@ import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
 import { admittedValue, locate, type NodePath, type SourceNode, type Span } from '../source/tree';
 import { isSchema, type JsonSchema } from './jsonSchema';
-import { closestMatch, describeType, describeValue, explainPattern, listWords, plural, truncate, typeOfValue } from './messages';
+import { closestMatch, closestMatches, describeType, describeValue, explainPattern, listWords, plural, truncate, typeOfValue } from './messages';
 import { expand, firstWith } from './navigate';
 import type { SchemaRegistry } from './registry';
 
@@ -184,9 +184,10 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
       const shown = allowed.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
       const fixes: Fix[] = [];
       if (node?.type === 'scalar') {
-        const near = typeof error.data === 'string' ? closestMatch(error.data, allowed.filter((v): v is string => typeof v === 'string')) : undefined;
-        if (near !== undefined) fixes.push({ title: `Change to "${near}"`, edits: [replaceScalar(file, node, near)], preferred: true });
-        else if (allowed.length <= 8) for (const value of allowed) fixes.push({ title: `Change to ${JSON.stringify(value)}`, edits: [replaceScalar(file, node, value)] });
+        const near = typeof error.data === 'string' ? closestMatches(error.data, allowed.filter((v): v is string => typeof v === 'string')) : [];
+        // Only an unambiguous correction is preferred (and so applied by fix-all); a guess among equals offers every value.
+        if (near.length === 1) fixes.push({ title: `Change to "${near[0]}"`, edits: [replaceScalar(file, node, near[0]!)], preferred: true });
+        else for (const value of allowed.length <= 8 ? allowed : near) fixes.push({ title: `Change to ${JSON.stringify(value)}`, edits: [replaceScalar(file, node, value)] });
       }
       const message = allowed.length === 1 ? `${name} must be ${JSON.stringify(allowed[0])} (got ${describeValue(error.data)})` : `${name} must be one of ${shown.join(', ')} (got ${describeValue(error.data)})`;
       described = { code: Codes.valueNotAllowed, message, span: valueSpan, fixes };

@@ -22,6 +22,8 @@ export interface SourceRef {
   range: Range;
   /** e.g. "AuthorizationPolicy shop/allow-frontend", "rules[1]", "Sources[0] web". */
   label: string;
+  /** Where a finding about it is underlined, when narrower than `range` (a Consul source: its `Name`). */
+  focus?: Range;
 }
 
 export interface TraceStep {

@@ -308,3 +308,17 @@ function groupRepeatedBlocks(node: ObjectNode): void {
   }
   node.entries = entries;
 }
+
+/** Whether `offset` is in a `#` or `//` comment (outside a string on its line): nothing there is completed or hovered. */
+export function inHclComment(text: string, offset: number): boolean {
+  let quoted = false;
+  for (let i = text.lastIndexOf('\n', offset - 1) + 1; i < offset; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '\\') i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === '#' || (c === '/' && text[i + 1] === '/')) return true;
+  }
+  return false;
+}

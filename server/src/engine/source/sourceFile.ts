@@ -18,6 +18,11 @@ export interface SourceDocument {
   problems: SyntaxProblem[];
 }
 
+/** Whether the parser read the document whole: a document that did not is neither checked nor simulated (its resources would be half-typed). */
+export function parsedCleanly(document: SourceDocument | undefined): boolean {
+  return !document?.problems.some((p) => p.severity === 'error');
+}
+
 export interface SourceFile {
   path: string;
   format: SourceFormat;

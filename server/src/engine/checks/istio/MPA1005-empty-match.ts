@@ -1,13 +1,13 @@
 import type { Check, CheckContext } from '../check';
 import type { NodePath } from '../../source/tree';
-import { AP, OPERATION_FIELDS, SOURCE_FIELDS, isObj, nonEmpty, rulesOf, specOf, type Obj } from './util';
+import { AP, OPERATION_FIELDS, SOURCE_FIELDS, isObj, rulesOf, specOf, type Obj } from './util';
 
 const SOURCE_SET = new Set<string>(SOURCE_FIELDS);
 const OPERATION_SET = new Set<string>(OPERATION_FIELDS);
 
-/** Empty when every key is a known field with no values; unknown keys are the schema's finding. */
+/** Empty when every key is a known field with no values; unknown keys and values of another type (`methods: GET`) are the schema's finding. */
 function isEmpty(object: Obj, known: Set<string>): boolean {
-  return Object.entries(object).every(([key, value]) => known.has(key) && !nonEmpty(value));
+  return Object.entries(object).every(([key, value]) => known.has(key) && (value === null || (Array.isArray(value) && value.length === 0)));
 }
 
 function checkList(ctx: CheckContext, rulePath: NodePath, rule: Obj, side: 'from' | 'to'): void {

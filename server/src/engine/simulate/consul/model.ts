@@ -187,7 +187,7 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
     const src: SourceIntention = {
       entry, index, name: srcName, namespace: srcNamespace, partition: srcPartition, peer, samenessGroup,
       precedence, wild: 2 - countExact(srcNamespace, srcName),
-      ref: refOf(file, root, path, `${label} ${srcLabel}`),
+      ref: refOf(file, root, path, `${label} ${srcLabel}`, [...path, k('Name')]),
       label: srcLabel, describe: describeSource(srcNamespace, srcName, srcPartition, peer, samenessGroup),
     };
     if (rawAction !== undefined) src.rawAction = rawAction;
@@ -302,10 +302,11 @@ export function key(form: 'crd' | 'entry', canonical: string): string {
   return canonical[0]!.toLowerCase() + canonical.slice(1);
 }
 
-function refOf(file: SourceFile, root: SourceNode, path: NodePath, label: string): SourceRef {
+function refOf(file: SourceFile, root: SourceNode, path: NodePath, label: string, focusPath?: NodePath): SourceRef {
   const located = locate(root, path);
   const node = located.node ?? root;
-  return { file: file.path, range: file.lines.range(node.span), label };
+  const focus = focusPath && locate(root, focusPath).node;
+  return { file: file.path, range: file.lines.range(node.span), label, ...(focus ? { focus: file.lines.range(focus.span) } : {}) };
 }
 
 // ---- plain-data helpers ----

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { CompletionItem, Hover } from 'vscode-languageserver-protocol';
+import { LspTestClient, waitForLast } from '../helpers/lspClient';
+import { REPO_ROOT } from '../helpers/paths';
+import { scratchDir } from '../helpers/scratch';
+
+/** A Consul HCL config entry in the editor, on a copy of examples/consul with its access logs. */
+describe('Consul HCL in the editor (LSP)', () => {
+  let client: LspTestClient;
+  const statuses: { state: string; policies: number }[] = [];
+  const workspace = scratchDir('mesh-policy-consul-');
+  const path = join(workspace, 'config', 'api.hcl');
+  const uri = pathToFileURL(path).href;
+
+  before(async () => {
+    cpSync(join(REPO_ROOT, 'examples', 'consul'), workspace, { recursive: true });
+    client = new LspTestClient();
+    client.connection.onNotification('meshPolicy/trafficStatus', (s: { state: string; policies: number }) => { statuses.push(s); });
+    await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: 'consul' }]);
+    await waitForLast(statuses, (s) => s.state === 'ready' && s.policies > 0);
+    await client.open(uri, readFileSync(path, 'utf8'), 'hcl');
+  });
+
+  after(async () => {
+    await client.shutdown();
+  });
+
+  it('names a source\'s intention once, and underlines the source\'s Name, not its whole block', async () => {
+    const diagnostics = await client.diagnosticsFor(uri, { ready: (d) => d.some((x) => x.code === 'MPA4002') });
+    const allowed = diagnostics.find((d) => d.code === 'MPA4002')!;
+    assert.match(String(allowed.message), /^service-intentions api Sources\[0\] dashboard would allow /);
+    const lines = readFileSync(path, 'utf8').split('\n');
+    const name = lines.findIndex((line) => /^\s*Name\s*=\s*"dashboard"/.test(line));
+    assert.deepEqual(allowed.range, { start: { line: name, character: lines[name]!.indexOf('"dashboard"') }, end: { line: name, character: lines[name]!.indexOf('"dashboard"') + '"dashboard"'.length } });
+  });
+
+  it('offers no completion and no hover in a comment', async () => {
+    for (const character of [1, 2, 20]) {
+      const position = { line: 0, character };
+      assert.deepEqual(await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position }), []);
+      assert.equal(await client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position }), null);
+    }
+    assert.notEqual(await client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 1 } }), null, 'the code below the comment has a hover');
+  });
+});
