@@ -120,6 +120,23 @@ describe('schema findings: message, range and fix', () => {
     assert.deepEqual(engine.lintText('p.yaml', after).findings.filter((f) => f.code === 'MPA0102'), []);
   });
 
+  it('adds a missing field inside an HCL block that closes on the line of its last entry', () => {
+    const head = 'Kind = "service-intentions"\nName = "api"\n';
+    const cases: [string, string][] = [
+      // (the end of that line is outside the block: a field there would set the entry's Name again)
+      [`${head}Sources { Action = "allow" }\n`, `${head}Sources {\n  Action = "allow"\n  Name = "web"\n}\n`],
+      [`${head}Sources {\n  Action = "allow" }\n`, `${head}Sources {\n  Action = "allow"\n  Name = "web"\n}\n`],
+      [`${head}Sources { Sources { } }\n`, `${head}Sources {\n  Sources { }\n  Name = "web"\n}\n`],
+      [`${head}Sources {\n  Action = "allow"\n}\n`, `${head}Sources {\n  Action = "allow"\n  Name = "web"\n}\n`],
+    ];
+    for (const [text, expected] of cases) {
+      const finding = only(engine.lintText('api.hcl', text).findings, 'MPA0102');
+      const after = applyEdits(text, finding.fixes![0]!.edits);
+      assert.equal(after, expected);
+      assert.deepEqual(engine.lintText('api.hcl', after).findings.filter((f) => f.code === 'MPA0001' || f.code === 'MPA0102'), [], after);
+    }
+  });
+
   it('adds a missing field to a JSON object', () => {
     const text = '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [\n    {\n      "Action": "allow"\n    }\n  ]\n}\n';
     const finding = only(engine.lintText('e.json', text).findings, 'MPA0102');

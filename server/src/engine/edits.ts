@@ -82,6 +82,19 @@ export function addField(file: SourceFile, object: ObjectNode, key: string, valu
   }
   const keyColumn = lines.position(last.keySpan.start).character;
   const endLine = lines.position(Math.max(last.value.span.end - 1, last.keySpan.end)).line;
+  const close = object.span.end - 1;
+  if (format === 'hcl' && text[object.span.start] === '{' && text[close] === '}' && lines.position(close).line === endLine) {
+    // The block closes on the line of its last entry (`Sources { Action = "allow" }`): the end of
+    // that line is outside the block, so the field goes before the brace, and the block is laid
+    // out over lines (HCL puts one attribute per line).
+    const blockLine = lines.position(object.span.start).line;
+    const lineIndent = /^[ \t]*/.exec(lines.lineText(blockLine))![0];
+    if (lines.position(object.entries[0]!.keySpan.start).line === blockLine) {
+      return spanEdit(file, object.span, `{\n${lineIndent}  ${text.slice(object.span.start + 1, close).trim()}\n${lineIndent}  ${pair}\n${lineIndent}}`);
+    }
+    const entryIndent = /^[ \t]*/.exec(lines.lineText(lines.position(last.keySpan.start).line))![0];
+    return spanEdit(file, { start: last.value.span.end, end: close }, `\n${entryIndent}${pair}\n${lineIndent}`);
+  }
   const insertAt = lines.lineEnd(endLine);
   const indentText = text.slice(lines.lineStart(lines.position(last.keySpan.start).line), last.keySpan.start);
   const indent = /^[ \t]*$/.test(indentText) ? indentText : ' '.repeat(keyColumn);
