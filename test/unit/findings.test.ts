@@ -191,6 +191,9 @@ describe('what is left alone', () => {
       { file: 'c.hcl', text: `${intentions}Name = "web"\nSources = [{Name = "x", Action = "allow"}]\n`, at: [[2, 0]] },
       { file: 'c.hcl', text: `${intentions}Sources {\n  Name = "x"\n  Action = "allow"\n  Action = "deny"\n}\n`, at: [[5, 2]] },
       { file: 'c.hcl', text: `${intentions}Sources {\n  Name = "x"\n  Action = "allow"\n}\nSources {\n  Name = "y"\n  Action = "deny"\n}\n`, at: [] },
+      // Consul reads config entry keys in any case, with or without underscores: one field each.
+      { file: 'c.hcl', text: `${intentions}name = "web"\nSources = [{Name = "x", Action = "allow"}]\n`, at: [[2, 0]] },
+      { file: 'c.hcl', text: `${intentions}Sources {\n  Name = "x"\n  Permissions = [{Action = "allow", HTTP {\n    PathPrefix = "/a"\n    path_prefix = "/b"\n  }}]\n}\n`, at: [[6, 4]] },
     ];
     for (const c of cases) {
       const findings = engine.lintText(c.file, c.text).findings;

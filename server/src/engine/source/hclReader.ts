@@ -49,8 +49,8 @@ class HclParser {
   private nodes = 0;
   /** Problems that do not stop the parse. */
   readonly problems: SyntaxProblem[] = [];
-  /** The attribute keys (not blocks: those repeat into lists) set so far in each body. */
-  private readonly attributes = new WeakMap<ObjectNode, Set<string>>();
+  /** The attribute keys (not blocks: those repeat into lists) set so far in each body, by the field they name. */
+  private readonly attributes = new WeakMap<ObjectNode, Map<string, string>>();
 
   constructor(private readonly text: string, private readonly limits: ReadLimits) {}
 
@@ -77,11 +77,17 @@ class HclParser {
       this.next();
       const value = this.parseValue();
       const key = String(keys[0]!.value);
-      let set = this.attributes.get(target);
-      if (!set) this.attributes.set(target, (set = new Set()));
+      let seen = this.attributes.get(target);
+      if (!seen) this.attributes.set(target, (seen = new Map()));
       // HCL keeps the last value, silently; YAML's duplicate keys are errors, and so are these.
-      if (set.has(key)) this.problems.push({ span: keys[0]!.span, severity: 'error', message: `HCL: attribute "${key}" is set twice in this block; keys must be unique` });
-      set.add(key);
+      // Consul decodes config entry keys in any case and with or without underscores
+      // (`Name`/`name`, `PathPrefix`/`path_prefix`): those name one field too.
+      const field = key.toLowerCase().replace(/_/g, '');
+      const earlier = seen.get(field);
+      if (earlier !== undefined) {
+        const again = earlier === key ? `attribute "${key}" is set twice in this block` : `attribute "${key}" sets "${earlier}" again in this block (Consul reads keys in any case, with or without underscores)`;
+        this.problems.push({ span: keys[0]!.span, severity: 'error', message: `HCL: ${again}; keys must be unique` });
+      } else seen.set(field, key);
       target.entries.push({ key, keySpan: keys[0]!.span, value });
       return;
     }
