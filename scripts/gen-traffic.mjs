@@ -482,8 +482,10 @@ function consul(rnd) {
     } else if (kind === 'vote') {
       http(t, dashboardFrom, dashboard, 'api', rnd.pick(api), { method: 'POST', path: '/v1/votes', bytesIn: rnd.int(20, 40), contentType: 'application/json', userAgent: 'Go-http-client/1.1', requestId: rid }, ALLOW(201));
     } else if (kind === 'badvote') {
-      // no permission matches a form post, and the wildcard intention denies
-      http(t, dashboardFrom, dashboard, 'api', rnd.pick(api), { method: 'POST', path: '/v1/votes', bytesIn: rnd.int(20, 40), contentType: 'application/x-www-form-urlencoded', userAgent: 'Go-http-client/1.1', requestId: rid }, DENY_NONE);
+      // a form post: denied by the intention's last permission (a caller matched by an L7 intention
+      // never falls through to the wildcard deny-all; with no matching permission the default
+      // intention policy would decide)
+      http(t, dashboardFrom, dashboard, 'api', rnd.pick(api), { method: 'POST', path: '/v1/votes', bytesIn: rnd.int(20, 40), contentType: 'application/x-www-form-urlencoded', userAgent: 'Go-http-client/1.1', requestId: rid }, DENY_L7);
     } else {
       http(t, dashboardFrom, dashboard, 'api', rnd.pick(api), { method: 'GET', path: rnd.pick(['/v1/admin/stats', '/v1/admin/config']), userAgent: 'Go-http-client/1.1', requestId: rid }, DENY_L7);
     }

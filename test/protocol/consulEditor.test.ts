@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +18,14 @@ describe('Consul HCL in the editor (LSP)', () => {
 
   before(async () => {
     cpSync(join(REPO_ROOT, 'examples', 'consul'), workspace, { recursive: true });
+    // Without the dashboard's last permission (a deny for the rest of /v1/, in both definitions of
+    // api's intentions), its form posts, observed denied, fall to the default intention policy
+    // (allow): an MPA4002 on the source.
+    for (const [file, lastPermission] of [['config/api.hcl', /\n {4}# Any other write[^]*?\n {4}\},\n/], ['crds/service-intentions.yaml', /\n {8}# Any other write[^]*?pathPrefix: \/v1\/\n/]] as const) {
+      const text = readFileSync(join(workspace, file), 'utf8');
+      assert.match(text, lastPermission, `examples/consul/${file} ends the dashboard's permissions with a deny`);
+      writeFileSync(join(workspace, file), text.replace(lastPermission, '\n'));
+    }
     client = new LspTestClient();
     client.connection.onNotification('meshPolicy/trafficStatus', (s: { state: string; policies: number }) => { statuses.push(s); });
     await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: 'consul' }]);

@@ -21,6 +21,27 @@ Sources {
         Methods    = ["GET", "HEAD"]
       }
     },
+    {
+      Action = "allow"
+      HTTP {
+        PathExact = "/v1/votes"
+        Methods   = ["POST"]
+        Header = [
+          {
+            Name   = "content-type"
+            Prefix = "application/json"
+          },
+        ]
+      }
+    },
+    # Any other write: a caller matched here never falls through to the wildcard deny-all;
+    # without this, Consul's default intention policy would decide it.
+    {
+      Action = "deny"
+      HTTP {
+        PathPrefix = "/v1/"
+      }
+    },
   ]
 }
 
