@@ -247,14 +247,17 @@ describe('mesh-policy report and generate', () => {
       time: `2025-03-14T10:00:0${i}Z`, mesh: 'istio', protocol: 'http',
       source: { principal: 'cluster.local/ns/shop/sa/frontend', namespace: 'shop', workload: 'frontend' },
       destination: { namespace: 'shop', workload: 'cart', port: 7070, labels: { app: 'cart' } },
-      request: { method: 'GET', path: `/v1/carts/c${i}?access_token=SECRETQUERY`, headers: { authorization: 'Bearer SECRETAUTH', cookie: 'sid=SECRETCOOKIE', 'set-cookie': 'a=SECRETSET', 'x-api-key': 'SECRETKEY', 'proxy-authorization': 'Basic SECRETPROXY', 'user-agent': 'test' } },
+      request: { method: 'GET', path: `/v1/carts/c${i}?access_token=SECRETQUERY&access%5Ftoken=SECRETf6&API%5fKEY=SECRETk2`, headers: { authorization: 'Bearer SECRETAUTH', 'x-auth': 'Bearer SECRETi9', 'x-sig': `Token SECRETt1 eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.SECRETjwt`, cookie: 'sid=SECRETCOOKIE', 'set-cookie': 'a=SECRETSET', 'x-api-key': 'SECRETKEY', 'proxy-authorization': 'Basic SECRETPROXY', 'user-agent': 'test' } },
       response: { status: 200 }, observed: 'allowed',
     });
     writeFileSync(logs, `${[1, 2, 3, 4].map(record).join('\n')}\n`);
     for (const format of ['html', 'md', 'json']) {
       const r = await cli(runReportCli, ['--policies', 'examples/istio/security', '--traffic', logs, '--format', format]);
       assert.doesNotMatch(r.stdout + r.stderr, /SECRET/, format);
-      if (format === 'json') assert.match(r.stdout, /"authorization": "\[redacted\]"/);
+      if (format === 'json') {
+        assert.match(r.stdout, /"authorization": "\[redacted\]"/);
+        assert.match(r.stdout, /"x-auth": "Bearer \[redacted\]"/, 'a scheme credential in a header not on the secret list');
+      }
     }
     const generated = await cli(runGenerateCli, ['--mesh', 'istio', '--traffic', logs]);
     assert.equal(generated.code, 0, generated.stderr);
