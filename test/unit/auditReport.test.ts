@@ -90,6 +90,33 @@ describe('audit report numbers are the engine\'s own counts', () => {
     });
   }
 
+  it('consul: a rule that decides calls under one of two differing definitions is not unused', async () => {
+    const { model, result } = await auditExample('consul');
+    const unused = model.unusedRules.rows.map((r) => r.label);
+    // config/counting.hcl and the CRD define counting's intentions differently: the 768
+    // dashboard → counting calls are unknown, each definition's dashboard source deciding them
+    const ambiguous: [string, string, number][] = [
+      ['examples/consul/config/counting.hcl', 'service-intentions counting Sources[0] dashboard', 768],
+      ['examples/consul/crds/service-intentions.yaml', 'ServiceIntentions counting sources[0] dashboard', 768],
+    ];
+    for (const [file, label, calls] of ambiguous) {
+      assert.ok(!unused.includes(label), `${label} is listed as unused`);
+      const row = model.ambiguousRules.rows.find((r) => r.label === label);
+      assert.ok(row, `${label} is not among the rules deciding only ambiguous calls: ${JSON.stringify(model.ambiguousRules.rows)}`);
+      assert.equal(row.file, join(REPO_ROOT, file));
+      assert.equal(row.calls, calls, label);
+    }
+    assert.equal(model.ambiguousRules.total, ambiguous.length);
+    // the two definitions of api's intentions agree: each one's rules decide its calls
+    for (const i of [0, 1, 2, 3]) assert.ok(!unused.includes(`ServiceIntentions api sources[0] dashboard permissions[${i}]`), `permissions[${i}]`);
+    // no rule named by any alternative of a decision is listed as unused
+    for (const o of result.outcomes) for (const a of o.decision.alternatives ?? []) for (const ref of [a.policy, a.rule]) {
+      if (ref) assert.ok(!model.unusedRules.rows.some((r) => r.file === ref.file && r.line === ref.range.start.line + 1), `${ref.label} decides calls in an alternative`);
+    }
+    assert.match(renderReportMarkdown(model), /\*\*Rules that decide only calls whose verdict is ambiguous:\*\* 2 /);
+    assert.match(renderReportHtml(model), /data-table="ambiguous"/);
+  });
+
   it('istio: the unused rules and risky patterns of the example', async () => {
     const { model } = await auditExample('istio');
     const unused = model.unusedRules.rows.map((r) => r.label);
