@@ -90,6 +90,33 @@ describe('audit report numbers are the engine\'s own counts', () => {
     });
   }
 
+  it('consul: a rule that decides calls under one of two differing definitions is not unused', async () => {
+    const { model, result } = await auditExample('consul');
+    const unused = model.unusedRules.rows.map((r) => r.label);
+    // config/counting.hcl and the CRD define counting's intentions differently: the 768
+    // dashboard → counting calls are unknown, each definition's dashboard source deciding them
+    const ambiguous: [string, string, number][] = [
+      ['examples/consul/config/counting.hcl', 'service-intentions counting Sources[0] dashboard', 768],
+      ['examples/consul/crds/service-intentions.yaml', 'ServiceIntentions counting sources[0] dashboard', 768],
+    ];
+    for (const [file, label, calls] of ambiguous) {
+      assert.ok(!unused.includes(label), `${label} is listed as unused`);
+      const row = model.ambiguousRules.rows.find((r) => r.label === label);
+      assert.ok(row, `${label} is not among the rules deciding only ambiguous calls: ${JSON.stringify(model.ambiguousRules.rows)}`);
+      assert.equal(row.file, join(REPO_ROOT, file));
+      assert.equal(row.calls, calls, label);
+    }
+    assert.equal(model.ambiguousRules.total, ambiguous.length);
+    // the two definitions of api's intentions agree: each one's rules decide its calls
+    for (const i of [0, 1, 2, 3]) assert.ok(!unused.includes(`ServiceIntentions api sources[0] dashboard permissions[${i}]`), `permissions[${i}]`);
+    // no rule named by any alternative of a decision is listed as unused
+    for (const o of result.outcomes) for (const a of o.decision.alternatives ?? []) for (const ref of [a.policy, a.rule]) {
+      if (ref) assert.ok(!model.unusedRules.rows.some((r) => r.file === ref.file && r.line === ref.range.start.line + 1), `${ref.label} decides calls in an alternative`);
+    }
+    assert.match(renderReportMarkdown(model), /\*\*Rules that decide only calls whose verdict is ambiguous:\*\* 2 /);
+    assert.match(renderReportHtml(model), /data-table="ambiguous"/);
+  });
+
   it('istio: the unused rules and risky patterns of the example', async () => {
     const { model } = await auditExample('istio');
     const unused = model.unusedRules.rows.map((r) => r.label);
@@ -247,14 +274,17 @@ describe('mesh-policy report and generate', () => {
       time: `2025-03-14T10:00:0${i}Z`, mesh: 'istio', protocol: 'http',
       source: { principal: 'cluster.local/ns/shop/sa/frontend', namespace: 'shop', workload: 'frontend' },
       destination: { namespace: 'shop', workload: 'cart', port: 7070, labels: { app: 'cart' } },
-      request: { method: 'GET', path: `/v1/carts/c${i}?access_token=SECRETQUERY`, headers: { authorization: 'Bearer SECRETAUTH', cookie: 'sid=SECRETCOOKIE', 'set-cookie': 'a=SECRETSET', 'x-api-key': 'SECRETKEY', 'proxy-authorization': 'Basic SECRETPROXY', 'user-agent': 'test' } },
+      request: { method: 'GET', path: `/v1/carts/c${i}?access_token=SECRETQUERY&access%5Ftoken=SECRETf6&API%5fKEY=SECRETk2`, headers: { authorization: 'Bearer SECRETAUTH', 'x-auth': 'Bearer SECRETi9', 'x-sig': `Token SECRETt1 eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.SECRETjwt`, cookie: 'sid=SECRETCOOKIE', 'set-cookie': 'a=SECRETSET', 'x-api-key': 'SECRETKEY', 'proxy-authorization': 'Basic SECRETPROXY', 'user-agent': 'test' } },
       response: { status: 200 }, observed: 'allowed',
     });
     writeFileSync(logs, `${[1, 2, 3, 4].map(record).join('\n')}\n`);
     for (const format of ['html', 'md', 'json']) {
       const r = await cli(runReportCli, ['--policies', 'examples/istio/security', '--traffic', logs, '--format', format]);
       assert.doesNotMatch(r.stdout + r.stderr, /SECRET/, format);
-      if (format === 'json') assert.match(r.stdout, /"authorization": "\[redacted\]"/);
+      if (format === 'json') {
+        assert.match(r.stdout, /"authorization": "\[redacted\]"/);
+        assert.match(r.stdout, /"x-auth": "Bearer \[redacted\]"/, 'a scheme credential in a header not on the secret list');
+      }
     }
     const generated = await cli(runGenerateCli, ['--mesh', 'istio', '--traffic', logs]);
     assert.equal(generated.code, 0, generated.stderr);

@@ -18,6 +18,8 @@ const SECRETS = {
   proxy: 'prox-1234abcd5678',
   custom: 'cust-deadbeef0042',
   queryKey: 'qkey-31415926535',
+  otherHeader: 'xauth-SECRETi9',
+  encodedQuery: 'enc-SECRETf6',
 };
 const ALL = [...Object.values(SECRETS), JWT, JWT.split('.')[1]!, JWT.split('.')[2]!];
 
@@ -52,10 +54,10 @@ const record = {
   source: { principal: 'cluster.local/ns/shop/sa/web', namespace: 'shop', workload: 'web' },
   destination: { namespace: 'shop', workload: 'api', labels: { app: 'api' }, port: 8080 },
   request: {
-    method: 'GET', path: `/orders?access_token=${JWT}&api_key=${SECRETS.queryKey}&page=2`, host: 'api',
+    method: 'GET', path: `/orders?access_token=${JWT}&api_key=${SECRETS.queryKey}&page=2&access%5Ftoken=${SECRETS.encodedQuery}`, host: 'api',
     headers: {
       authorization: `Bearer ${SECRETS.bearer}`, cookie: `session=${SECRETS.cookie}; theme=dark`, 'set-cookie': `id=${SECRETS.setCookie}`,
-      'x-api-key': SECRETS.apiKey, 'proxy-authorization': `Basic ${SECRETS.proxy}`, 'x-internal-secret': SECRETS.custom, 'x-env': 'prod',
+      'x-api-key': SECRETS.apiKey, 'proxy-authorization': `Basic ${SECRETS.proxy}`, 'x-internal-secret': SECRETS.custom, 'x-env': 'prod', 'x-auth': `Bearer ${SECRETS.otherHeader}`,
     },
   },
   response: { status: 200 }, observed: 'allowed',
@@ -98,7 +100,8 @@ describe('secret redaction', () => {
     assert.equal(printed.request.headers.authorization, REDACTED);
     assert.equal(printed.request.headers['x-internal-secret'], REDACTED, 'redact.headers of .meshpolicy.yaml');
     assert.equal(printed.request.headers['x-env'], 'prod');
-    assert.equal(printed.request.path, `/orders?access_token=${REDACTED}&api_key=${REDACTED}&page=2`);
+    assert.equal(printed.request.headers['x-auth'], `Bearer ${REDACTED}`, 'a scheme credential in a header not on the list');
+    assert.equal(printed.request.path, `/orders?access_token=${REDACTED}&api_key=${REDACTED}&page=2&access%5Ftoken=${REDACTED}`);
   });
 
   it('explain still decides on the real value (the trace says why), but shows it masked', async () => {
@@ -112,6 +115,19 @@ describe('secret redaction', () => {
     assert.equal(r.text(`token ${JWT} end`), `token ${REDACTED} end`);
     assert.equal(r.text('Authorization: Bearer abc.def-123'), `Authorization: Bearer ${REDACTED}`);
     assert.equal(r.text('/a?b=1&access_token=xyz&c=2'), `/a?b=1&access_token=${REDACTED}&c=2`);
+    // parameter names as the server reads them: percent-decoded (once or twice encoded), any case
+    const params: [string, string][] = [
+      ['/a?access%5Ftoken=s1&b=2', `/a?access%5Ftoken=${REDACTED}&b=2`],
+      ['/a?access%5ftoken=s1', `/a?access%5ftoken=${REDACTED}`],
+      ['/a?%61pi_key=s1', `/a?%61pi_key=${REDACTED}`],
+      ['/a?access%255Ftoken=s1', `/a?access%255Ftoken=${REDACTED}`],
+      ['/a?API_KEY=s1&Token=s2', `/a?API_KEY=${REDACTED}&Token=${REDACTED}`],
+      ['/a?x=1&amp;pwd=s1', `/a?x=1&amp;pwd=${REDACTED}`],
+      ['/a?tokens=1&key%2Fx=2&%zz=3', '/a?tokens=1&key%2Fx=2&%zz=3'],
+    ];
+    for (const [text, expected] of params) assert.equal(r.text(text), expected, text);
+    // header values not on the secret list: scheme credentials and JWTs are masked, the rest kept
+    assert.deepEqual(r.maskHeaders({ 'x-auth': 'Bearer SECRETi9', 'x-sig': `Token abcd1234 ${JWT}`, authorization: 'anything', 'x-env': 'prod' }), { 'x-auth': `Bearer ${REDACTED}`, 'x-sig': `Token ${REDACTED} ${REDACTED}`, authorization: REDACTED, 'x-env': 'prod' });
     assert.equal(r.text('header authorization: "s3cr3t-value"', ['s3cr3t-value']), `header authorization: "${REDACTED}"`);
     assert.equal(r.text('/plain/path?page=2'), '/plain/path?page=2');
     // a header name ending in -token is no `Token <credential>`

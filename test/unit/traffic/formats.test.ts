@@ -1347,5 +1347,32 @@ describe('reader helpers', () => {
     assert.equal(normalizeTime('1741944413412'), '2025-03-14T09:26:53.412Z');
     assert.equal(normalizeTime('1741944413.412'), '2025-03-14T09:26:53.412Z');
     assert.equal(normalizeTime('yesterday'), undefined);
+    // strftime's %z has no colon; RFC 3339 (docs/access-records.md) wants ±hh:mm
+    assert.equal(normalizeTime('2026-01-05T12:00:00+0200'), '2026-01-05T12:00:00+02:00');
+    assert.equal(normalizeTime('2026-01-05T12:00:00.250-0530'), '2026-01-05T12:00:00.250-05:30');
+    // %d/%b/%Y:%H:%M:%S %z, the common log time
+    assert.equal(normalizeTime('05/Jan/2026:12:00:00 +0200'), '2026-01-05T12:00:00+02:00');
+    assert.equal(normalizeTime('31/Dec/2025:23:59:59 -0000'), '2025-12-31T23:59:59-00:00');
+    assert.equal(normalizeTime('05/Foo/2026:12:00:00 +0200'), undefined);
+  });
+
+  it('reads START_TIME with a strftime argument in custom formats, text and JSON, as RFC 3339 times', () => {
+    const cases: [string, LogFormatId, string, string, string][] = [
+      ['text %z', 'envoy-text', '[%START_TIME(%Y-%m-%dT%H:%M:%S%z)%] "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '[2026-01-05T12:00:00+0200] "GET /a" 200', '2026-01-05T12:00:00+02:00'],
+      ['text common log time', 'envoy-text', '[%START_TIME(%d/%b/%Y:%H:%M:%S %z)%] "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '[05/Jan/2026:12:00:00 +0200] "GET /a" 200', '2026-01-05T12:00:00+02:00'],
+      ['text %s.%3f', 'envoy-text', '%START_TIME(%s.%3f)% "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '1767607200.250 "GET /a" 200', '2026-01-05T10:00:00.250Z'],
+      ['JSON bare', 'envoy-json', '{"ts":"%START_TIME%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"2026-01-05T10:00:00.250Z","m":"GET","p":"/a","code":200}', '2026-01-05T10:00:00.250Z'],
+      ['JSON %s', 'envoy-json', '{"ts":"%START_TIME(%s)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"1767607200","m":"GET","p":"/a","code":200}', '2026-01-05T10:00:00.000Z'],
+      ['JSON %s.%3f', 'envoy-json', '{"ts":"%START_TIME(%s.%3f)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"1767607200.250","m":"GET","p":"/a","code":200}', '2026-01-05T10:00:00.250Z'],
+      ['JSON %z', 'envoy-json', '{"ts":"%START_TIME(%Y-%m-%dT%H:%M:%S%z)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"2026-01-05T12:00:00+0200","m":"GET","p":"/a","code":200}', '2026-01-05T12:00:00+02:00'],
+    ];
+    for (const [name, format, envoyFormat, line, time] of cases) {
+      const result = createReader(format, { envoyFormat }).read(line);
+      assert.equal(result.kind, 'record', name);
+      const printed = (result as ParsedLine).record;
+      assert.equal(printed.time, time, name);
+      // what `traffic --format jsonl` prints reads back as an access record
+      assert.equal(checkAccessRecord(JSON.parse(JSON.stringify(printed))), undefined, name);
+    }
   });
 });

@@ -712,6 +712,25 @@ describe('ingest with the format readers', () => {
     assert.deepEqual(small.shapes, whole.shapes);
   });
 
+  it('reads a file with readers.envoyFormat when its lines fit the format, with no readers.format', async () => {
+    // Istio's default JSON access log (spec §2.1)
+    const ISTIO_JSON_LINE = '{"authority":"httpbin.foo:8000","bytes_received":0,"bytes_sent":19,"downstream_local_address":"10.244.2.23:8080","downstream_remote_address":"10.244.2.21:40330","method":"GET","path":"/get","protocol":"HTTP/1.1","request_id":"c41e93d2-77aa-4f2e-8d05-1b6e2f9a0c33","response_code":403,"response_code_details":"rbac_access_denied_matched_policy[none]","start_time":"2025-03-14T09:27:31.870Z","upstream_cluster":null}';
+    const text = '%START_TIME(%s)% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %DOWNSTREAM_PEER_URI_SAN%';
+    const json = '{"ts":"%START_TIME%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}';
+    const cases: { name: string; envoyFormat: string; lines: string[]; parsed: number }[] = [
+      { name: 'text format', envoyFormat: text, lines: ['1767607200 GET /a 200 spiffe://cluster.local/ns/shop/sa/web', '1767607201 POST /b 403 spiffe://cluster.local/ns/shop/sa/web'], parsed: 2 },
+      { name: 'JSON format', envoyFormat: json, lines: ['{"ts":"2026-01-05T10:00:00Z","m":"GET","p":"/a","code":200}', '{"ts":"2026-01-05T10:00:01Z","m":"GET","p":"/b","code":200}'], parsed: 2 },
+      // a file in another format is still detected as before
+      { name: 'default Istio JSON beside a text format', envoyFormat: text, lines: [ISTIO_JSON_LINE, ISTIO_JSON_LINE], parsed: 2 },
+    ];
+    for (const { name, envoyFormat, lines, parsed } of cases) {
+      const path = file(lines, `custom-format-${fileCount}.log`);
+      const model = await ingestTraffic([path], { inventory, config: { ...defaultConfig(dir), readers: { envoyFormat } }, workers: 1 });
+      assert.equal(model.stats.parsed, parsed, `${name}: ${JSON.stringify(model.stats.skippedByReason)}`);
+      assert.equal(model.stats.skipped, 0, name);
+    }
+  });
+
   it('reads on one thread unless workers are asked for, by option or by readers.workers of the configuration', async () => {
     const { client, server } = envoyJsonCalls(1500, 5);
     const path = file([...client, ...server], 'workers-default.log');

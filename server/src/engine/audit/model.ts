@@ -131,6 +131,12 @@ export interface UnusedRule extends AuditRef {
   mesh: Mesh;
 }
 
+/** A rule that decides calls only in some of the alternatives of `unknown` verdicts (e.g. under one of two differing definitions of Consul intentions). */
+export interface AmbiguousRule extends UnusedRule {
+  /** The calls whose verdict it decides in at least one alternative. */
+  calls: number;
+}
+
 export interface Risk {
   kind: RiskKind;
   mesh: Mesh;
@@ -181,6 +187,8 @@ export interface AuditModel {
   topCallers: Capped<Ranked>;
   uncovered: Capped<UncoveredWorkload>;
   unusedRules: { rows: UnusedRule[]; more: number; total: number; of: number };
+  /** Rules that would be unused but decide calls in an alternative of an `unknown` verdict: not dead, and not listed as unused. */
+  ambiguousRules: { rows: AmbiguousRule[]; more: number; total: number };
   risks: { rows: Risk[]; more: number; byKind: Record<RiskKind, number> };
   map: { nodes: { name: string; calls: number; role: 'caller' | 'service' | 'both' }[]; edges: MapEdge[]; moreEdges: number; callsNotShown: number };
 }
@@ -270,6 +278,8 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
   const callers = new Map<string, { flow: FlowCounts; peers: Set<string> }>();
   const uncovered = new Map<string, UncoveredWorkload & { callerSet: Set<string> }>();
   const usedRefs = new Map<string, Range['start'][]>();
+  const ambiguousRefs = new Map<string, { at: Range['start']; calls: number; outcome: number }[]>();
+  let outcomeIndex = 0;
   const meshes = new Set<Mesh>();
   let firstMs = Infinity;
   let lastMs = -Infinity;
@@ -301,11 +311,28 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
       if (d.verdict === 'allow') u.allowedNow += o.shape.count;
       else u.deniedNow += o.shape.count;
     }
-    for (const used of [d.policy, d.rule]) {
-      if (!used) continue;
+    const use = (used: SourceRef | undefined): void => {
+      if (!used) return;
       let list = usedRefs.get(used.file);
       if (!list) usedRefs.set(used.file, (list = []));
       list.push(used.range.start);
+    };
+    use(d.policy);
+    use(d.rule);
+    outcomeIndex++;
+    for (const alternative of d.alternatives ?? []) {
+      // Every alternative of a definite verdict decides the call the same way: its rule is used.
+      if (d.verdict !== 'unknown') {
+        use(alternative.policy);
+        use(alternative.rule);
+        continue;
+      }
+      for (const used of [alternative.policy, alternative.rule]) {
+        if (!used) continue;
+        let list = ambiguousRefs.get(used.file);
+        if (!list) ambiguousRefs.set(used.file, (list = []));
+        list.push({ at: used.range.start, calls: o.shape.count, outcome: outcomeIndex });
+      }
     }
     const first = o.shape.firstTime ? Date.parse(o.shape.firstTime) : NaN;
     const last = o.shape.lastTime ? Date.parse(o.shape.lastTime) : NaN;
@@ -344,9 +371,19 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     for (const risk of module.risks(file, resource)) risks.push({ kind: risk.kind, mesh: risk.mesh, message: `${risk.label}: ${risk.message}`, at: { file: show(risk.file), line: risk.range.start.line + 1, label: risk.label } });
   }
   const inside = (p: Range['start'], r: Range): boolean => (p.line > r.start.line || (p.line === r.start.line && p.character >= r.start.character)) && (p.line < r.end.line || (p.line === r.end.line && p.character <= r.end.character));
-  const unused = candidates.filter((c) => !(usedRefs.get(c.file) ?? []).some((p) => inside(p, c.range)))
-    .map((c) => ({ file: show(c.file), line: c.range.start.line + 1, label: c.label, mesh: c.mesh }))
-    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+  const byPlace = (a: UnusedRule, b: UnusedRule): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line);
+  const unused: UnusedRule[] = [];
+  const ambiguous: AmbiguousRule[] = [];
+  for (const c of candidates) {
+    if ((usedRefs.get(c.file) ?? []).some((p) => inside(p, c.range))) continue;
+    const rule = { file: show(c.file), line: c.range.start.line + 1, label: c.label, mesh: c.mesh };
+    const outcomes = new Map<number, number>();
+    for (const hit of ambiguousRefs.get(c.file) ?? []) if (inside(hit.at, c.range)) outcomes.set(hit.outcome, hit.calls);
+    if (outcomes.size === 0) unused.push(rule);
+    else ambiguous.push({ ...rule, calls: [...outcomes.values()].reduce((sum, n) => sum + n, 0) });
+  }
+  unused.sort(byPlace);
+  ambiguous.sort(byPlace);
 
   risks.push(...plaintextRisks(result));
   const riskOrder: Record<RiskKind, number> = { 'allow-all': 0, plaintext: 1, wildcard: 2 };
@@ -396,6 +433,7 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     topCallers: cap(ranked(callers), top),
     uncovered: cap([...uncovered.values()].map(({ callerSet, ...u }) => ({ ...u, callers: callerSet.size })), top),
     unusedRules: { rows: unused.slice(0, top * 2), more: Math.max(0, unused.length - top * 2), total: unused.length, of: candidates.length },
+    ambiguousRules: { rows: ambiguous.slice(0, top * 2), more: Math.max(0, ambiguous.length - top * 2), total: ambiguous.length },
     risks: { rows: risks.slice(0, top * 2), more: Math.max(0, risks.length - top * 2), byKind },
     map: {
       nodes: [...nodeCalls].map(([name, n]) => ({ name, calls: n.calls, role: n.caller && n.service ? 'both' as const : n.caller ? 'caller' as const : 'service' as const })).sort(byCalls),

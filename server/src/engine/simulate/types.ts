@@ -51,6 +51,18 @@ export interface Decision {
   shadow?: { verdict: Verdict; policy: SourceRef; reason: string }[];
   /** An HTTP status the proxy would answer with, when the mesh decides one (e.g. Linkerd 404 with no route). */
   status?: number;
+  /**
+   * When the verdict combines alternatives the record or configuration leave open (Consul:
+   * differing definitions of the same intentions, the caller's partition or peer): what decided
+   * in each, once per distinct outcome, in the order tried. The audit's unused rules read it.
+   */
+  alternatives?: readonly DecisionAlternative[];
+}
+
+export interface DecisionAlternative {
+  verdict: Verdict;
+  policy?: SourceRef;
+  rule?: SourceRef;
 }
 
 export interface PolicySet {

@@ -7,8 +7,9 @@ import type { AccessRecord } from './accessRecord';
  * - request headers that carry credentials (`authorization`, `proxy-authorization`, `cookie`,
  *   `set-cookie`, `x-api-key`, plus `redact.headers` of `.meshpolicy.yaml`) keep their name and
  *   lose their value;
- * - JWTs anywhere in text (three base64url parts, the first starting `eyJ`), credentials after
- *   `Bearer`/`Basic`, and query parameters that carry tokens (`access_token=`, `api_key=`, ...);
+ * - JWTs anywhere in text (three base64url parts, the first starting `eyJ`) and in any header's
+ *   value, credentials after `Bearer`/`Basic`, and query parameters that carry tokens
+ *   (`access_token=`, `api_key=`, ..., names percent-decoded and in any case);
  * - the values above, wherever else they turn up in text (a trace quoting a header's value).
  */
 
@@ -18,7 +19,8 @@ export const REDACTED = '[redacted]';
 const JWT = /\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g;
 // Not after `-`: `x-internal-token header` names a header, it is no `Token <credential>`.
 const SCHEME_CREDENTIALS = /(?<![\w-])(Bearer|Basic|Digest|Negotiate|Token)(\s+)[A-Za-z0-9._~+/=-]{4,}/gi;
-const SECRET_QUERY = /([?&;](?:access_?token|id_?token|refresh_?token|token|api_?key|apikey|api-key|key|password|passwd|pwd|secret|client_secret|sig|signature|x-amz-signature|x-goog-signature|auth|authorization|session|sessionid|jwt)=)[^&#\s"']*/gi;
+const QUERY_PARAM = /([?&;])([^=&#;?\s"']+)=([^&#\s"']*)/g;
+const SECRET_QUERY_NAME = /^(?:access_?token|id_?token|refresh_?token|token|api_?key|apikey|api-key|key|password|passwd|pwd|secret|client_secret|sig|signature|x-amz-signature|x-goog-signature|auth|authorization|session|sessionid|jwt)$/;
 /** Values shorter than this are not searched for in free text: too likely to hit ordinary words. */
 const MIN_SECRET_LENGTH = 6;
 
@@ -34,11 +36,11 @@ export class Redactor {
     return this.headers.has(name) || this.headers.has(name.toLowerCase());
   }
 
-  /** A copy of request headers with the secret ones' values masked (names kept: their presence shows). */
+  /** A copy of request headers with the secret ones' values masked (names kept: their presence shows), the others as `text` masks them. */
   maskHeaders(headers: Record<string, string> | undefined): Record<string, string> | undefined {
     if (!headers) return undefined;
     const out: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) out[name] = this.isSecretHeader(name) ? REDACTED : value;
+    for (const [name, value] of Object.entries(headers)) out[name] = this.isSecretHeader(name) ? REDACTED : this.text(value);
     return out;
   }
 
@@ -55,7 +57,7 @@ export class Redactor {
     const path = record?.request?.path;
     // (both patterns need these characters: most paths are passed over without a regex)
     if (typeof path === 'string') {
-      if (path.includes('=')) for (const m of path.matchAll(SECRET_QUERY)) addSecret(out, m[0].slice(m[1]!.length));
+      if (path.includes('=')) for (const m of path.matchAll(QUERY_PARAM)) if (isSecretQueryName(m[2]!)) addSecret(out, m[3]!);
       if (path.includes('eyJ')) for (const m of path.matchAll(JWT)) addSecret(out, m[0]);
     }
     return out.size === 0 ? [] : [...out].sort((a, b) => b.length - a.length);
@@ -74,7 +76,7 @@ export class Redactor {
     if (secrets instanceof SecretValues) out = secrets.scrub(out);
     else for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     if (out.includes('eyJ')) out = out.replace(JWT, REDACTED);
-    return out.replace(SCHEME_CREDENTIALS, (_m, scheme: string, space: string) => `${scheme}${space}${REDACTED}`).replace(SECRET_QUERY, (_m, name: string) => `${name}${REDACTED}`);
+    return out.replace(SCHEME_CREDENTIALS, (_m, scheme: string, space: string) => `${scheme}${space}${REDACTED}`).replace(QUERY_PARAM, (m, sep: string, name: string) => (isSecretQueryName(name) ? `${sep}${name}=${REDACTED}` : m));
   }
 
   /** A copy of the record with secret header values and path credentials masked (the record itself is not changed). */
@@ -106,6 +108,20 @@ export class Redactor {
     };
     return visit(value, undefined) as T;
   }
+}
+
+/**
+ * Whether a query parameter name carries a credential, read as the server reads it: percent-decoded
+ * (`access%5Ftoken`; again while it changes, so a double encoding cannot hide one) and in any case.
+ */
+function isSecretQueryName(raw: string): boolean {
+  let name = raw;
+  for (let i = 0; i < 3 && name.includes('%'); i++) {
+    const decoded = name.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    if (decoded === name) break;
+    name = decoded;
+  }
+  return SECRET_QUERY_NAME.test(name.toLowerCase());
 }
 
 /** A secret value, and its parts that may be quoted on their own (`Bearer <token>`, `a=1; b=2`). */

@@ -164,7 +164,14 @@ function unusedTable(model: AuditModel): string {
   if (u.of === 0) return '<p class="muted">No policies were given.</p>';
   if (u.total === 0) return `<p class="muted" data-empty="unused">All ${num(u.of)} rules decided some observed call.</p>`;
   const rows = u.rows.map((r) => `<tr><td><code>${esc(clip(r.label, 110))}</code></td><td>${esc(r.mesh)}</td><td><code>${esc(clip(r.file, 90))}:${r.line}</code></td></tr>`);
-  return `<p class="muted">${num(u.total)} of ${num(u.of)} rules decided no observed call (in the time window). They may be dead, or cover traffic the logs do not show.</p><table data-table="unused"><thead><tr><th>rule</th><th>mesh</th><th>where</th></tr></thead><tbody>${rows.join('')}${more(u.more, 'rules', 3)}</tbody></table>`;
+  return `<p class="muted">${num(u.total)} of ${num(u.of)} rules decided no observed call (in the time window). They may be dead, or cover traffic the logs do not show.</p><table data-table="unused"><thead><tr><th>rule</th><th>mesh</th><th>where</th></tr></thead><tbody>${rows.join('')}${more(u.more, 'rules', 3)}</tbody></table>${ambiguousTable(model)}`;
+}
+
+function ambiguousTable(model: AuditModel): string {
+  const a = model.ambiguousRules;
+  if (a.total === 0) return '';
+  const rows = a.rows.map((r) => `<tr><td><code>${esc(clip(r.label, 110))}</code></td><td>${esc(r.mesh)}</td><td class="n">${num(r.calls)}</td><td><code>${esc(clip(r.file, 90))}:${r.line}</code></td></tr>`);
+  return `<p class="muted">${num(a.total)} more rules decide only calls whose verdict is ambiguous (unknown: it depends on which of the alternatives applies, e.g. which of two differing definitions of the same intentions Consul holds). They are not unused: they decide those calls in at least one alternative.</p><table data-table="ambiguous"><thead><tr><th>rule</th><th>mesh</th><th class="n">calls</th><th>where</th></tr></thead><tbody>${rows.join('')}${more(a.more, 'rules', 4)}</tbody></table>`;
 }
 
 function risksTable(model: AuditModel): string {

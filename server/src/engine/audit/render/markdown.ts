@@ -53,6 +53,11 @@ export function renderReportMarkdown(model: AuditModel): string {
     const rows = u.rows.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${cell(r.file, 60)}:${r.line} |`);
     out.push(`**Unused rules:** ${num(u.total)} of ${num(u.of)} decided no observed call.\n\n| rule | where |\n|---|---|\n${rows.join('\n')}${more(u.total - Math.min(ROWS, u.rows.length), 'rules')}`);
   }
+  const a = model.ambiguousRules;
+  if (a.total) {
+    const rows = a.rows.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${num(r.calls)} | ${cell(r.file, 60)}:${r.line} |`);
+    out.push(`**Rules that decide only calls whose verdict is ambiguous:** ${num(a.total)} (not unused: they decide those calls in at least one alternative, e.g. one of two differing definitions).\n\n| rule | calls | where |\n|---|--:|---|\n${rows.join('\n')}${more(a.total - Math.min(ROWS, a.rows.length), 'rules')}`);
+  }
   const r = model.risks;
   if (r.rows.length) {
     const rows = r.rows.slice(0, ROWS).map((x) => `| ${x.kind} | ${cell(x.message, 140)} | ${x.at ? `${cell(x.at.file, 60)}:${x.at.line}` : ''} |`);

@@ -1,5 +1,5 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
-import type { CompiledPolicies, Decision, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
+import type { CompiledPolicies, Decision, DecisionAlternative, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
 import { and3, compileHttp, evalCriteria, F, isPlainPath, or3, preparePath, T, U, type Criterion, type RequestView, type Tri } from './http';
 import { key, readEntries, type IntentionEntry, type JwtRequirement, type PermissionRule, type SourceIntention } from './model';
 import { resolveOptions, type ConsulSimulatorOptions, type ResolvedOptions } from './options';
@@ -1192,7 +1192,7 @@ function combine(results: { s: Scenario; d: Decision }[], overflow: boolean): De
     if (results.length > 1) {
       // `first` may be shared with other calls (scenario): extend a copy.
       const open = [...new Set(results.flatMap((r) => r.s.missing))];
-      return { ...first, trace: [...first.trace, { text: `the same verdict holds for every alternative the record and configuration leave open (${open.join('; ')})`, outcome: 'applies' }] };
+      return { ...first, trace: [...first.trace, { text: `the same verdict holds for every alternative the record and configuration leave open (${open.join('; ')})`, outcome: 'applies' }], alternatives: alternativesOf(results) };
     }
     return first;
   }
@@ -1214,5 +1214,18 @@ function combine(results: { s: Scenario; d: Decision }[], overflow: boolean): De
   const list = [...missing];
   const reason = `unknown: the verdict depends on ${list.join(', ')}`;
   trace.push({ text: reason, outcome: 'verdict' });
-  return { verdict: 'unknown', mesh: 'consul', reason, trace, missing: list };
+  return { verdict: 'unknown', mesh: 'consul', reason, trace, missing: list, ...(results.length > 1 ? { alternatives: alternativesOf(results) } : {}) };
+}
+
+function alternativesOf(results: { d: Decision }[]): DecisionAlternative[] {
+  const seen = new Set<string>();
+  const out: DecisionAlternative[] = [];
+  const at = (r: SourceRef | undefined): string => (r ? `${r.file}\u0000${r.range.start.line}\u0000${r.range.start.character}` : '');
+  for (const { d } of results) {
+    const key = `${d.verdict}\u0000${at(d.policy)}\u0000${at(d.rule)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ verdict: d.verdict, ...(d.policy ? { policy: d.policy } : {}), ...(d.rule ? { rule: d.rule } : {}) });
+  }
+  return out;
 }

@@ -185,10 +185,15 @@ const RFC3339_SHAPE = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\
 const EPOCH = /^\d{9,19}(?:\.\d+)?$/;
 const HAS_ZONE = /(?:[Zz]|[+-]\d\d:?\d\d)$/;
 const ZERO_FRACTION = /^\.0*$/;
+const COLONLESS_ZONE = /([+-]\d\d)(\d\d)$/;
+// strftime's `%d/%b/%Y:%H:%M:%S %z` (Apache's and nginx's common log time)
+const CLF_TIME = /^(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d:\d\d:\d\d(?:\.\d+)?) ([+-]\d\d):?(\d\d)$/;
+const MONTHS: Readonly<Record<string, string>> = { Jan: '01', Feb: '02', Mar: '03', Apr: '04', May: '05', Jun: '06', Jul: '07', Aug: '08', Sep: '09', Oct: '10', Nov: '11', Dec: '12' };
 
 /**
  * A timestamp as RFC 3339. Envoy's and Linkerd's defaults already are, and pass unchanged (a
- * cheap shape check); a space separator becomes `T` and a missing zone means UTC; epoch seconds,
+ * cheap shape check); a space separator becomes `T`, a missing zone means UTC and strftime's
+ * `%z` zone (`+0200`) gets its colon; `%d/%b/%Y:%H:%M:%S %z` keeps its zone; epoch seconds,
  * milliseconds, microseconds or nanoseconds (a custom `%START_TIME(%s)%`, Fluent Bit's `date`)
  * become an ISO string. Anything else gives undefined: the record then has no time.
  */
@@ -213,7 +218,13 @@ export function normalizeTime(s: string | undefined): string | undefined {
   if (RFC3339_SHAPE.test(s)) {
     let t = s.charCodeAt(10) === 32 ? `${s.slice(0, 10)}T${s.slice(11)}` : s;
     if (!HAS_ZONE.test(t)) t += 'Z';
+    else t = t.replace(COLONLESS_ZONE, '$1:$2');
     return t;
+  }
+  const clf = CLF_TIME.exec(s);
+  if (clf) {
+    const month = MONTHS[clf[2]!];
+    return month === undefined ? undefined : `${clf[3]}-${month}-${clf[1]}T${clf[4]}${clf[5]}:${clf[6]}`;
   }
   if (EPOCH.test(s)) {
     const dot = s.indexOf('.');

@@ -2,7 +2,7 @@ import type { LinePeek, LineReader, LineResult, LogFormatId, ParsedLine, ReaderO
 import type { Mesh } from '../../meshes';
 import { SKIP, isBlank, newKeyPrefix } from './common';
 import { DEFAULT_JSON_KEYS, ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
-import { EnvoyFormatError } from './envoyText';
+import { EnvoyFormatError, operatorEnd } from './envoyText';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
 import { metadataFromKubernetes } from './shipper';
 
@@ -33,9 +33,9 @@ export function compileJsonFormat(format: string): { table: Map<string, number>;
   const headerNames: string[] = [];
   for (const [key, value] of Object.entries(spec as Record<string, unknown>)) {
     if (typeof value !== 'string') continue;
-    const m = /^%([^%]+)%$/.exec(value.trim());
-    if (m === null) continue;
-    const target = operatorTarget(m[1]!);
+    const operator = value.trim();
+    if (!operator.startsWith('%') || operatorEnd(operator, 1) !== operator.length - 1) continue;
+    const target = operatorTarget(operator.slice(1, -1));
     if (target === undefined) continue;
     if ('slot' in target) table.set(key, target.slot);
     else {

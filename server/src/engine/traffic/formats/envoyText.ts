@@ -157,8 +157,8 @@ export class CompiledEnvoyFormat {
 
 const OPERATOR_NAME_CHAR = /[A-Z0-9_]/;
 
-/** Index of the `%` that closes the operator starting at `start`, or -1. */
-function operatorEnd(text: string, start: number): number {
+/** Index of the `%` that closes the operator starting at `start` (after its `%`), or -1; `%START_TIME(%s)%`'s inner `%`s included. */
+export function operatorEnd(text: string, start: number): number {
   let i = start;
   while (i < text.length && OPERATOR_NAME_CHAR.test(text[i]!)) i++;
   if (i === start) return -1;

@@ -11,7 +11,8 @@ import { compileGlob } from './files';
  * ```yaml
  * readers:
  *   format: envoy-text          # force one format for every file
- *   envoyFormat: '[%START_TIME%] ...'   # a custom Envoy format string (envoy-text)
+ *   envoyFormat: '[%START_TIME%] ...'   # a custom Envoy format string (text, or JSON when an object);
+ *                                       # without `format`, files whose lines it reads are read with it
  *   mesh: istio                 # mesh to assume when the format does not say
  *   maxLines: 10000000          # lines read per file; the rest is counted and skipped
  *   workers: 1                  # worker threads for large inputs (default 1)
@@ -100,10 +101,16 @@ export interface ReaderChoice {
   problem?: string;
 }
 
-/** The format and options for a file: forced by the configuration, else detected from its first lines. */
+/**
+ * The format and options for a file: forced by the configuration; else the configured
+ * `envoyFormat` (text, or JSON when it is an object) when it reads at least half of the first
+ * lines; else detected from its first lines.
+ */
 export function readerRecipe(file: string, sample: string[], config: ProjectConfig | undefined): ReaderSetting {
   const setting = readerSetting(file, config);
   if (setting.format) return setting;
+  const custom = customFormatFor(sample, setting.options);
+  if (custom) return { format: custom, options: setting.options };
   let detected: unknown;
   try {
     detected = detectFormat(sample, basename(file));
@@ -120,6 +127,29 @@ export function readerRecipe(file: string, sample: string[], config: ProjectConf
     return { ...(format ? { format } : {}), options: { ...(isObject(extra) ? (extra as ReaderOptions) : {}), ...setting.options } };
   }
   return setting;
+}
+
+const CUSTOM_SAMPLE_LINES = 50;
+
+/** The format of the configured `envoyFormat`'s shape, when it reads at least half of the sample's non-blank lines. */
+function customFormatFor(sample: string[], options: ReaderOptions): LogFormatId | undefined {
+  if (options.envoyFormat === undefined) return undefined;
+  const format: LogFormatId = options.envoyFormat.trim().startsWith('{') ? 'envoy-json' : 'envoy-text';
+  let reader: LineReader;
+  try {
+    reader = createReader(format, options);
+  } catch {
+    return undefined; // detection picks the format, and creating its reader reports the format string's problem
+  }
+  let looked = 0;
+  let read = 0;
+  for (const line of sample) {
+    if (looked >= CUSTOM_SAMPLE_LINES) break;
+    if (line.trim().length === 0) continue;
+    looked++;
+    if (reader.read(line).kind === 'record') read++;
+  }
+  return read > 0 && read * 2 >= looked ? format : undefined;
 }
 
 /** Picks the reader for a file from its first lines. */
