@@ -1,5 +1,7 @@
 import type { ProjectConfig } from '../../config/projectConfig';
 import type { Inventory } from '../../inventory/inventory';
+import { stripPort } from '../../inventory/inventoryIndex';
+import { parseIp } from '../../net/ip';
 import type { Mesh } from '../../meshes';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { TrafficShape } from '../../traffic/ingest/types';
@@ -52,7 +54,10 @@ export interface Operation {
 }
 
 export interface Caller {
+  /** The identity, or for a Linkerd network client its `network`. */
   principal: string;
+  /** Linkerd: the address (as a /32 or /128) of a client without identity, authorized by a NetworkAuthentication. */
+  network?: string;
   namespace?: string;
   serviceAccount?: string;
   service?: string;
@@ -154,6 +159,18 @@ function withoutIdentity(shape: TrafficShape, inventory: boolean): [string, numb
   return out;
 }
 
+/**
+ * Linkerd authorizes clients without identity (kubelet probes from the node, unmeshed pods) by
+ * their address, with a NetworkAuthentication: a plaintext caller with an address is evidence
+ * there, as the address alone (/32, /128). Istio and Consul policies are written for identities.
+ */
+function networkClient(mesh: Mesh, r: AccessRecord): string | undefined {
+  if (mesh !== 'linkerd' || r.source?.principal !== null || !r.source.ip) return undefined;
+  const address = stripPort(r.source.ip);
+  const parsed = parseIp(address);
+  return 'error' in parsed ? undefined : `${address}/${parsed.family === 6 ? 128 : 32}`;
+}
+
 /** The destination key a mesh generates one policy (set) for. */
 export type DestinationKeyer = (record: AccessRecord) => { key: string; namespace: string; workload?: string; service?: string } | string;
 
@@ -177,7 +194,8 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
     const observed = r.observed === 'unknown' || r.observed === undefined ? (options.includeUnknownOutcome && (r.response?.status === undefined || r.response.status < 400) ? 'allowed' : undefined) : r.observed;
     if (!observed) { skip('the log does not record whether the call was allowed (observed unknown; see --include-unknown)', shape); continue; }
     const keyed = keyer(r);
-    const principal = r.source?.principal;
+    const network = networkClient(mesh, r);
+    const principal = r.source?.principal ?? network;
     if (typeof keyed === 'string') {
       if (observed === 'allowed') skip(keyed, shape);
       else {
@@ -201,6 +219,7 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
     if (!dest.labels && r.destination?.labels) dest.labels = r.destination.labels;
     const caller: Caller = {
       principal: principal ?? '', calls: shape.count,
+      ...(network && !r.source?.principal ? { network } : {}),
       ...(r.source?.namespace ? { namespace: r.source.namespace } : {}),
       ...(r.source?.serviceAccount ? { serviceAccount: r.source.serviceAccount } : {}),
       ...(r.source?.service ? { service: r.source.service } : {}),
