@@ -137,7 +137,7 @@ function describe(r: AccessRecord): string {
  * joined client-side line, a pod IP) without its identity, which Istio and Linkerd take from the
  * pod's service account in the inventory.
  */
-function withoutIdentity(shape: TrafficShape, inventory: boolean): [string, number][] {
+export function withoutIdentity(shape: TrafficShape, inventory: boolean): [string, number][] {
   if (shape.record.source?.principal === null) return [['plaintext caller (no client certificate, so no identity to allow)', shape.count]];
   const out: [string, number][] = [];
   let unresolved = 0;
@@ -171,6 +171,17 @@ function networkClient(mesh: Mesh, r: AccessRecord): string | undefined {
   return 'error' in parsed ? undefined : `${address}/${parsed.family === 6 ? 128 : 32}`;
 }
 
+/** The outcome a call is evidence for: observed, or with `includeUnknownOutcome` a call whose outcome the log does not record that did not fail. */
+export function observedOutcome(r: AccessRecord, options: GenerateOptions): 'allowed' | 'denied' | undefined {
+  if (r.observed !== 'unknown' && r.observed !== undefined) return r.observed;
+  return options.includeUnknownOutcome && (r.response?.status === undefined || r.response.status < 400) ? 'allowed' : undefined;
+}
+
+/** Whether the record gives the caller the generated policies can name: its identity, or (Linkerd) its address. */
+export function hasCallerEvidence(mesh: Mesh, r: AccessRecord): boolean {
+  return Boolean(r.source?.principal) || networkClient(mesh, r) !== undefined;
+}
+
 /** The destination key a mesh generates one policy (set) for. */
 export type DestinationKeyer = (record: AccessRecord) => { key: string; namespace: string; workload?: string; service?: string } | string;
 
@@ -191,7 +202,7 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
   for (const shape of shapes) {
     const r = shape.record;
     if (r.mesh && r.mesh !== mesh) { skip(`carried by another mesh (${r.mesh})`, shape); continue; }
-    const observed = r.observed === 'unknown' || r.observed === undefined ? (options.includeUnknownOutcome && (r.response?.status === undefined || r.response.status < 400) ? 'allowed' : undefined) : r.observed;
+    const observed = observedOutcome(r, options);
     if (!observed) { skip('the log does not record whether the call was allowed (observed unknown; see --include-unknown)', shape); continue; }
     const keyed = keyer(r);
     const network = networkClient(mesh, r);
