@@ -131,11 +131,13 @@ describe('generate: why calls without a caller identity are skipped', () => {
     shape(3, { ip: '10.244.5.10', principal: null }, { sourceBy: { line: 3 } }),
     // an access record without any of it
     shape(2, { ip: '10.244.5.11' }, {}),
+    // a pod the inventory knows, with its service account, in a namespace not marked for injection
+    shape(5, { namespace: 'legacy', workload: 'batch', serviceAccount: 'batch', ip: '10.244.6.2' }, { sourceBy: { ip: 5 } }),
   ];
   const cases: { name: string; present: boolean; expected: [string, number][] }[] = [
     {
       name: 'without an inventory', present: false, expected: [
-        ['caller workload known, but not its identity (its service account): give --inventory', 12],
+        ['caller workload known, but not its identity (its service account): give --inventory', 17],
         [`caller not resolved: ${NO_POD_IPS}`, 7],
         ['plaintext caller (no client certificate, so no identity to allow)', 3],
         ['no caller identity in the log', 2],
@@ -145,6 +147,7 @@ describe('generate: why calls without a caller identity are skipped', () => {
       name: 'with an inventory that lacks the caller', present: true, expected: [
         ['caller workload known, but not its identity: the inventory names no service account for it', 12],
         [`caller not resolved: ${NO_POD_IPS}`, 7],
+        ['caller workload and service account known, but the inventory does not say it runs the mesh proxy (no injection label or annotation on its namespace or pod), so not its identity', 5],
         ['plaintext caller (no client certificate, so no identity to allow)', 3],
         ['no caller identity in the log', 2],
       ],

@@ -151,6 +151,8 @@ export function withoutIdentity(shape: TrafficShape, inventory: boolean): [strin
     const found = source?.workload !== undefined || source?.namespace !== undefined || source?.service !== undefined;
     out.push([
       !found ? 'no caller identity in the log'
+        // ingest names the principal only for a caller the inventory marks as running the proxy
+        : inventory && source?.serviceAccount ? 'caller workload and service account known, but the inventory does not say it runs the mesh proxy (no injection label or annotation on its namespace or pod), so not its identity'
         : inventory ? 'caller workload known, but not its identity: the inventory names no service account for it'
         : 'caller workload known, but not its identity (its service account): give --inventory',
       rest,
