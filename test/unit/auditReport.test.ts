@@ -254,6 +254,18 @@ describe('mesh-policy report and generate', () => {
     assert.doesNotMatch(r.stderr, /no caller identity in the log/);
   });
 
+  it('generate: exits 1 when its own policies would deny calls the logs show allowed, and says where and why', async () => {
+    const output = join(dir, 'self-check.yaml');
+    const r = await cli(runGenerateCli, ['--mesh', 'istio', '--traffic', 'examples/istio/traffic', '--inventory', 'examples/istio', '--output', output]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /Self-check: these policies would deny 770 calls the logs show allowed/);
+    assert.match(r.stderr, /\n[^\n]* {2}shop\/payments: 770 observed allowed calls would be denied\n[^\n]* {4}770 calls: caller not resolved: /);
+    assert.match(readFileSync(output, 'utf8'), /^# {3}shop\/payments: 770 observed allowed calls would be denied$/m);
+    const linkerd = await cli(runGenerateCli, ['--mesh', 'linkerd', '--traffic', 'examples/linkerd/traffic', '--inventory', 'examples/linkerd', '--output', join(dir, 'linkerd.yaml')]);
+    assert.equal(linkerd.code, 0, linkerd.stderr);
+    assert.doesNotMatch(linkerd.stderr, /Self-check/);
+  });
+
   it('--since/--until split the lines: the two halves add up to the whole', async () => {
     // Linkerd logs only the server side: no call joins two lines across the cut
     const whole = JSON.parse((await cli(runReportCli, ['--policies', 'examples/linkerd', '--traffic', 'examples/linkerd/traffic', '--format', 'json'])).stdout) as AuditModel;

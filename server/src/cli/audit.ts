@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generatePolicies, renderReportHtml, renderReportMarkdown } from '../engine/audit';
+import { AUDIT_TIME_BUCKET_MS, buildAuditModel, checkGenerated, generatePolicies, renderReportHtml, renderReportMarkdown, selfCheckLines, withSelfCheck } from '../engine/audit';
 import { MESHES, type Mesh } from '../engine/meshes';
 import { describeFsError } from '../engine/fsErrors';
 import { simulateShapes } from '../engine/simulate';
@@ -32,7 +32,9 @@ Options:
   --output <file>              Write there (atomically) instead of standard output.
 
 Exit codes: report: 0, or 1 when observed-allowed calls would be denied by the policies;
-generate: 0, or 1 when no policy could be generated; 2 usage error or unreadable input.`;
+generate: 0, or 1 when no policy could be generated or when the generated policies would deny
+calls the logs show allowed (a self-check simulates them; stderr says which and why);
+2 usage error or unreadable input.`;
 
 
 interface AuditArgs {
@@ -184,9 +186,10 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
     if (typeof loaded === 'number') return loaded;
     const traffic = await readTraffic(parsed.traffic, loaded.workspace, io, { ...(workerEntry ? { workerEntry } : {}), ...(run.signal ? { signal: run.signal } : {}) });
     if (typeof traffic === 'number') return traffic;
-    const generated = generatePolicies(parsed.mesh!, traffic.shapes, {
-      inventory: loaded.workspace.inventory, config: loaded.workspace.config, includeUnknownOutcome: parsed.includeUnknown,
-    });
+    const options = { inventory: loaded.workspace.inventory, config: loaded.workspace.config, includeUnknownOutcome: parsed.includeUnknown };
+    const draft = generatePolicies(parsed.mesh!, traffic.shapes, options);
+    const check = checkGenerated(draft, traffic.shapes, loaded.workspace, { ...options, path: resolve(io.cwd, parsed.output ?? 'generated.yaml') });
+    const generated = withSelfCheck(draft, check);
     const s = generated.summary;
     if (run.signal?.aborted) return interrupted(io);
     const written = emit(generated.yaml, parsed, io);
@@ -195,8 +198,9 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
     io.stderr(`mesh-policy: ${generated.resources} resources for ${s.destinations.length} destinations from ${s.counted} allowed calls; ${skipped} calls skipped${s.conflicts.length ? `; ${s.conflicts.length} conflicts` : ''} (see the comments at the top)`);
     // with --output the comments are in the file: say why nothing came out here too
     if (generated.resources === 0) for (const x of s.skipped.slice(0, 5)) io.stderr(`  ${x.calls} calls: ${x.reason}`);
+    for (const line of selfCheckLines(check)) io.stderr(`mesh-policy: ${line}`);
     if (traffic.stats.files.some((f) => f.error)) return 2;
-    return generated.resources > 0 ? 0 : 1;
+    return generated.resources > 0 && check.denied === 0 ? 0 : 1;
   } catch (error) {
     return isAbort(error, run.signal) ? interrupted(io) : commandFailure(error, io, AUDIT_USAGE);
   }

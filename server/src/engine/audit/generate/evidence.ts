@@ -1,5 +1,7 @@
 import type { ProjectConfig } from '../../config/projectConfig';
 import type { Inventory } from '../../inventory/inventory';
+import { stripPort } from '../../inventory/inventoryIndex';
+import { parseIp } from '../../net/ip';
 import type { Mesh } from '../../meshes';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { TrafficShape } from '../../traffic/ingest/types';
@@ -52,7 +54,10 @@ export interface Operation {
 }
 
 export interface Caller {
+  /** The identity, or for a Linkerd network client its `network`. */
   principal: string;
+  /** Linkerd: the address (as a /32 or /128) of a client without identity, authorized by a NetworkAuthentication. */
+  network?: string;
   namespace?: string;
   serviceAccount?: string;
   service?: string;
@@ -132,7 +137,7 @@ function describe(r: AccessRecord): string {
  * joined client-side line, a pod IP) without its identity, which Istio and Linkerd take from the
  * pod's service account in the inventory.
  */
-function withoutIdentity(shape: TrafficShape, inventory: boolean): [string, number][] {
+export function withoutIdentity(shape: TrafficShape, inventory: boolean): [string, number][] {
   if (shape.record.source?.principal === null) return [['plaintext caller (no client certificate, so no identity to allow)', shape.count]];
   const out: [string, number][] = [];
   let unresolved = 0;
@@ -146,12 +151,37 @@ function withoutIdentity(shape: TrafficShape, inventory: boolean): [string, numb
     const found = source?.workload !== undefined || source?.namespace !== undefined || source?.service !== undefined;
     out.push([
       !found ? 'no caller identity in the log'
+        // ingest names the principal only for a caller the inventory marks as running the proxy
+        : inventory && source?.serviceAccount ? 'caller workload and service account known, but the inventory does not say it runs the mesh proxy (no injection label or annotation on its namespace or pod), so not its identity'
         : inventory ? 'caller workload known, but not its identity: the inventory names no service account for it'
         : 'caller workload known, but not its identity (its service account): give --inventory',
       rest,
     ]);
   }
   return out;
+}
+
+/**
+ * Linkerd authorizes clients without identity (kubelet probes from the node, unmeshed pods) by
+ * their address, with a NetworkAuthentication: a plaintext caller with an address is evidence
+ * there, as the address alone (/32, /128). Istio and Consul policies are written for identities.
+ */
+function networkClient(mesh: Mesh, r: AccessRecord): string | undefined {
+  if (mesh !== 'linkerd' || r.source?.principal !== null || !r.source.ip) return undefined;
+  const address = stripPort(r.source.ip);
+  const parsed = parseIp(address);
+  return 'error' in parsed ? undefined : `${address}/${parsed.family === 6 ? 128 : 32}`;
+}
+
+/** The outcome a call is evidence for: observed, or with `includeUnknownOutcome` a call whose outcome the log does not record that did not fail. */
+export function observedOutcome(r: AccessRecord, options: GenerateOptions): 'allowed' | 'denied' | undefined {
+  if (r.observed !== 'unknown' && r.observed !== undefined) return r.observed;
+  return options.includeUnknownOutcome && (r.response?.status === undefined || r.response.status < 400) ? 'allowed' : undefined;
+}
+
+/** Whether the record gives the caller the generated policies can name: its identity, or (Linkerd) its address. */
+export function hasCallerEvidence(mesh: Mesh, r: AccessRecord): boolean {
+  return Boolean(r.source?.principal) || networkClient(mesh, r) !== undefined;
 }
 
 /** The destination key a mesh generates one policy (set) for. */
@@ -174,10 +204,11 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
   for (const shape of shapes) {
     const r = shape.record;
     if (r.mesh && r.mesh !== mesh) { skip(`carried by another mesh (${r.mesh})`, shape); continue; }
-    const observed = r.observed === 'unknown' || r.observed === undefined ? (options.includeUnknownOutcome && (r.response?.status === undefined || r.response.status < 400) ? 'allowed' : undefined) : r.observed;
+    const observed = observedOutcome(r, options);
     if (!observed) { skip('the log does not record whether the call was allowed (observed unknown; see --include-unknown)', shape); continue; }
     const keyed = keyer(r);
-    const principal = r.source?.principal;
+    const network = networkClient(mesh, r);
+    const principal = r.source?.principal ?? network;
     if (typeof keyed === 'string') {
       if (observed === 'allowed') skip(keyed, shape);
       else {
@@ -201,6 +232,7 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
     if (!dest.labels && r.destination?.labels) dest.labels = r.destination.labels;
     const caller: Caller = {
       principal: principal ?? '', calls: shape.count,
+      ...(network && !r.source?.principal ? { network } : {}),
       ...(r.source?.namespace ? { namespace: r.source.namespace } : {}),
       ...(r.source?.serviceAccount ? { serviceAccount: r.source.serviceAccount } : {}),
       ...(r.source?.service ? { service: r.source.service } : {}),

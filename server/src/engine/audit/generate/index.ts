@@ -13,5 +13,6 @@ export function generatePolicies(mesh: Mesh, shapes: readonly TrafficShape[], op
   return GENERATORS[mesh].generate(shapes, options);
 }
 
+export { checkGenerated, selfCheckLines, withSelfCheck, type SelfCheck } from './selfCheck';
 export type { GenerateOptions } from './evidence';
 export type { GeneratedPolicies, GenerationSummary, PolicyGenerator } from './types';

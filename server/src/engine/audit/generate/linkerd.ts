@@ -50,17 +50,39 @@ export const linkerdGenerator: PolicyGenerator = {
       names.push(`Server ${dest.namespace}/${server}`);
       dest.groups.forEach((group, i) => {
         const base = dest.groups.length === 1 ? server : dnsName(server, i + 1);
-        const authn = dnsName(base, 'clients');
-        doc('MeshTLSAuthentication', 'policy.linkerd.io/v1alpha1', authn);
-        body.list(2, 'identities', group.callers.map((c) => ({ value: c.principal, note: plural(c.calls, 'call') })));
+        // identities need a MeshTLSAuthentication, addresses a NetworkAuthentication; one policy
+        // requires all of its authentications, so each kind gets its own AuthorizationPolicy
+        const meshCallers = group.callers.filter((c) => !c.network);
+        const networkCallers = group.callers.filter((c) => c.network);
+        const authns: { kind: string; name: string; suffix?: string }[] = [];
+        if (meshCallers.length) {
+          const authn = dnsName(base, 'clients');
+          doc('MeshTLSAuthentication', 'policy.linkerd.io/v1alpha1', authn);
+          body.list(2, 'identities', meshCallers.map((c) => ({ value: c.principal, note: plural(c.calls, 'call') })));
+          authns.push({ kind: 'MeshTLSAuthentication', name: authn });
+        }
+        if (networkCallers.length) {
+          const authn = dnsName(base, 'network-clients');
+          body.document();
+          body.comment(0, 'Clients without mesh identity (e.g. kubelet probes from the nodes), by the addresses they called from.');
+          body.key(0, 'apiVersion', 'policy.linkerd.io/v1alpha1').key(0, 'kind', 'NetworkAuthentication');
+          body.key(0, 'metadata').key(2, 'name', authn).key(2, 'namespace', dest.namespace);
+          body.key(0, 'spec');
+          names.push(`NetworkAuthentication ${dest.namespace}/${authn}`);
+          body.key(2, 'networks');
+          for (const c of networkCallers) body.line(4, `- cidr: ${c.network!}`, plural(c.calls, 'call'));
+          authns.push({ kind: 'NetworkAuthentication', name: authn, ...(meshCallers.length ? { suffix: 'network' } : {}) });
+        }
         const matches = group.operations.length > 0 ? (grpc ? grpcMatches(group, skipped) : httpMatches(group)) : [];
         const authorize = (targetGroup: string, targetKind: string, targetName: string, calls: number): void => {
-          doc('AuthorizationPolicy', 'policy.linkerd.io/v1alpha1', targetName);
-          body.key(2, 'targetRef');
-          body.key(4, 'group', targetGroup).key(4, 'kind', targetKind).key(4, 'name', targetName);
-          body.key(2, 'requiredAuthenticationRefs');
-          body.line(4, '- group: policy.linkerd.io', plural(calls, 'call'));
-          body.key(6, 'kind', 'MeshTLSAuthentication').key(6, 'name', authn);
+          for (const authn of authns) {
+            doc('AuthorizationPolicy', 'policy.linkerd.io/v1alpha1', authn.suffix ? dnsName(targetName, authn.suffix) : targetName);
+            body.key(2, 'targetRef');
+            body.key(4, 'group', targetGroup).key(4, 'kind', targetKind).key(4, 'name', targetName);
+            body.key(2, 'requiredAuthenticationRefs');
+            body.line(4, '- group: policy.linkerd.io', plural(calls, 'call'));
+            body.key(6, 'kind', authn.kind).key(6, 'name', authn.name);
+          }
         };
         if (matches.length === 0) {
           authorize('policy.linkerd.io', 'Server', server, group.calls);
