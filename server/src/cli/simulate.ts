@@ -137,12 +137,13 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   const notes = walkNotes(walk, io.cwd);
   for (const note of [...notes.loops, ...notes.unreadable]) io.stderr(`mesh-policy: ${note}`);
   if (walk.unreadable.length) return 2;
-  // A file found only under --inventory gives its manifests, never its policies: only --policies decide.
-  const policyFiles = new Set(collectPolicyFiles(parsed.policies.map((p) => resolve(io.cwd, p))).files);
+  // A file found only under --inventory gives its manifests, never its policies: only --policies
+  // decide. (No --inventory: every file walked is under --policies.)
+  const policyFiles = parsed.inventory.length ? new Set(collectPolicyFiles(parsed.policies.map((p) => resolve(io.cwd, p))).files) : undefined;
   for (const path of walk.files) {
     try {
       const prepared = engine.prepare(engine.read(path, readFileSync(path, 'utf8')));
-      workspace.update(policyFiles.has(path) ? prepared : { file: prepared.file, recognition: { resources: [], unserved: [] } });
+      workspace.update(!policyFiles || policyFiles.has(path) ? prepared : { file: prepared.file, recognition: { resources: [], unserved: [] } });
     } catch (error) {
       io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${describeFsError(error)}`);
       return 2;

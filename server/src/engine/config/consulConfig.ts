@@ -7,31 +7,45 @@ const PATH_ESCAPED_SLASHES = ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED
 const HEADERS_WITH_UNDERSCORES = ['ALLOW', 'DROP_HEADER', 'REJECT_REQUEST'];
 
 type Problem = (message: string) => void;
+/** Per key: its test, and what the value must be (for the message). */
+type Fields = Record<string, [(v: unknown) => boolean, string]>;
+
+const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
+const NORMALIZATION_FIELDS: Fields = {
+  insecureDisablePathNormalization: [isBoolean, 'true or false'],
+  mergeSlashes: [isBoolean, 'true or false'],
+  pathWithEscapedSlashesAction: [(v) => PATH_ESCAPED_SLASHES.includes(v as string), `one of ${PATH_ESCAPED_SLASHES.join(', ')}`],
+  headersWithUnderscoresAction: [(v) => HEADERS_WITH_UNDERSCORES.includes(v as string), `one of ${HEADERS_WITH_UNDERSCORES.join(', ')}`],
+};
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
 const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** A mapping of names to mappings whose fields pass `fields` (key → test, message); undefined when any does not. */
-function namedMappings<T>(value: unknown, where: string, fields: Record<string, [(v: unknown) => boolean, string]>, required: string[], problem: Problem): Record<string, T> | undefined {
+/** Whether `entry` is a mapping whose keys are all in `fields`, each passing its test, with the `required` ones present; names each problem. */
+function fieldsPass(entry: unknown, where: string, fields: Fields, required: readonly string[], problem: Problem): boolean {
+  if (!isMapping(entry)) {
+    problem(`${where} must be a mapping`);
+    return false;
+  }
+  let ok = true;
+  for (const key of required) if (entry[key] === undefined) { problem(`${where}.${key} is required`); ok = false; }
+  for (const [key, v] of Object.entries(entry)) {
+    const field = fields[key];
+    if (!field) { problem(`${where}: unknown key "${key}"`); ok = false; }
+    else if (!field[0](v)) { problem(`${where}.${key} must be ${field[1]}`); ok = false; }
+  }
+  return ok;
+}
+
+/** A mapping of names to mappings whose fields pass `fieldsPass`; undefined when any does not. */
+function namedMappings<T>(value: unknown, where: string, fields: Fields, required: readonly string[], problem: Problem): Record<string, T> | undefined {
   if (!isMapping(value)) {
     problem(`${where} must be a mapping of names to settings`);
     return undefined;
   }
   let ok = true;
-  for (const [name, entry] of Object.entries(value)) {
-    if (!isMapping(entry)) {
-      problem(`${where}.${name} must be a mapping`);
-      ok = false;
-      continue;
-    }
-    for (const key of required) if (entry[key] === undefined) { problem(`${where}.${name}.${key} is required`); ok = false; }
-    for (const [key, v] of Object.entries(entry)) {
-      const field = fields[key];
-      if (!field) { problem(`${where}.${name}: unknown key "${key}"`); ok = false; }
-      else if (!field[0](v)) { problem(`${where}.${name}.${key} must be ${field[1]}`); ok = false; }
-    }
-  }
+  for (const [name, entry] of Object.entries(value)) if (!fieldsPass(entry, `${where}.${name}`, fields, required, problem)) ok = false;
   return ok ? (value as Record<string, T>) : undefined;
 }
 
@@ -50,11 +64,11 @@ export function readConsulSettings(section: Record<string, unknown>, settings: C
         else problem(`${at} must be a non-empty string`);
         break;
       case 'namespaces':
-        if (typeof value === 'boolean') settings.namespaces = value;
+        if (isBoolean(value)) settings.namespaces = value;
         else problem(`${at} must be true or false`);
         break;
       case 'permissiveMtls':
-        if (typeof value === 'boolean' || isStringList(value)) settings.permissiveMtls = value;
+        if (isBoolean(value) || isStringList(value)) settings.permissiveMtls = value;
         else problem(`${at} must be true, false or a list of service names`);
         break;
       case 'peers': {
@@ -72,17 +86,9 @@ export function readConsulSettings(section: Record<string, unknown>, settings: C
         if (providers) settings.jwtProviders = providers;
         break;
       }
-      case 'requestNormalization': {
-        const fields: Record<string, [(v: unknown) => boolean, string]> = {
-          insecureDisablePathNormalization: [(v) => typeof v === 'boolean', 'true or false'],
-          mergeSlashes: [(v) => typeof v === 'boolean', 'true or false'],
-          pathWithEscapedSlashesAction: [(v) => PATH_ESCAPED_SLASHES.includes(v as string), `one of ${PATH_ESCAPED_SLASHES.join(', ')}`],
-          headersWithUnderscoresAction: [(v) => HEADERS_WITH_UNDERSCORES.includes(v as string), `one of ${HEADERS_WITH_UNDERSCORES.join(', ')}`],
-        };
-        const wrapped = namedMappings<NonNullable<ConsulSettings['requestNormalization']>>({ requestNormalization: value }, where, fields, [], problem);
-        if (wrapped) settings.requestNormalization = wrapped['requestNormalization'];
+      case 'requestNormalization':
+        if (fieldsPass(value, at, NORMALIZATION_FIELDS, [], problem)) settings.requestNormalization = value as NonNullable<ConsulSettings['requestNormalization']>;
         break;
-      }
       default:
         problem(`unknown key "${at}"`);
     }

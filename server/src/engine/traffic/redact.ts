@@ -37,10 +37,10 @@ export class Redactor {
   }
 
   /** A copy of request headers with the secret ones' values masked (names kept: their presence shows), the others as `text` masks them. */
-  maskHeaders(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  maskHeaders<V>(headers: Record<string, V> | undefined, secrets: readonly string[] = []): Record<string, V | string> | undefined {
     if (!headers) return undefined;
-    const out: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) out[name] = this.isSecretHeader(name) ? REDACTED : this.text(value);
+    const out: Record<string, V | string> = {};
+    for (const [name, value] of Object.entries(headers)) out[name] = this.isSecretHeader(name) ? REDACTED : typeof value === 'string' ? this.text(value, secrets) : value;
     return out;
   }
 
@@ -86,9 +86,7 @@ export class Redactor {
     const secrets = this.secretsOf(record);
     const copy: AccessRecord = { ...record, request: { ...request } };
     if (typeof request.path === 'string') copy.request!.path = this.text(request.path, secrets);
-    if (request.headers && typeof request.headers === 'object') {
-      copy.request!.headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, this.isSecretHeader(name) ? REDACTED : typeof value === 'string' ? this.text(value, secrets) : value]));
-    }
+    if (request.headers && typeof request.headers === 'object') copy.request!.headers = this.maskHeaders(request.headers, secrets);
     return copy;
   }
 
