@@ -24,7 +24,6 @@ function refusing(denied: string[]): WalkFs {
   const eacces = (path: string): Error => Object.assign(new Error(`EACCES: permission denied, scandir '${path}'`), { code: 'EACCES' });
   return {
     statSync: (path) => fs.statSync(path),
-    realpathSync: (path) => fs.realpathSync(path),
     readdirSync: (path) => {
       if (denied.includes(path)) throw eacces(path);
       return fs.readdirSync(path);

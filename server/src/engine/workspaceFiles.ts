@@ -1,5 +1,5 @@
 import * as nodeFs from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { describeFsError } from './fsErrors';
 import { formatFromPath } from './source/sourceFile';
 
@@ -7,9 +7,8 @@ const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git', 'out', 'dist', '.vs
 
 /** What the walk asks of the file system (tests give one that refuses some paths). */
 export interface WalkFs {
-  statSync(path: string): { isDirectory(): boolean };
+  statSync(path: string): { isDirectory(): boolean; dev: number; ino: number };
   readdirSync(path: string): string[];
-  realpathSync(path: string): string;
 }
 
 export interface WalkResult {
@@ -32,13 +31,6 @@ export function walkFiles(paths: string[], accept: (path: string, base: string) 
   const result: WalkResult = { files: [], missing: [], unreadable: [], loops: [] };
   const seenFiles = new Set<string>();
   const walkedFolders = new Set<string>();
-  const real = (path: string): string => {
-    try {
-      return fs.realpathSync(path);
-    } catch {
-      return path;
-    }
-  };
   const visit = (path: string, base: string, explicit: boolean, ancestors: string[]): void => {
     if (result.files.length >= maxFiles) return;
     let stats;
@@ -53,7 +45,9 @@ export function walkFiles(paths: string[], accept: (path: string, base: string) 
       else result.unreadable.push({ path, reason: describeFsError(error) });
       return;
     }
-    const key = real(path);
+    // What a path leads to, whatever links lead there: the device and inode its stat followed to
+    // (no second call per path); the resolved path where a file system gives no inode.
+    const key = stats.ino ? `${stats.dev}:${stats.ino}` : resolve(path);
     if (stats.isDirectory()) {
       if (walkedFolders.has(key)) {
         if (ancestors.includes(key)) result.loops.push(path);
@@ -67,9 +61,10 @@ export function walkFiles(paths: string[], accept: (path: string, base: string) 
         result.unreadable.push({ path, reason: describeFsError(error) });
         return;
       }
+      const inside = [...ancestors, key];
       for (const name of names) {
         if (SKIPPED_DIRECTORIES.has(name) || name.startsWith('.')) continue;
-        visit(join(path, name), base, false, [...ancestors, key]);
+        visit(join(path, name), base, false, inside);
       }
     } else if ((explicit || accept(path, base)) && !seenFiles.has(key)) {
       seenFiles.add(key);
