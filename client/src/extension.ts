@@ -159,11 +159,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         if (!mesh) return;
         target = { mesh };
       }
-      const generated = await request<{ yaml: string; resources: number } | null>('meshPolicy/generate', target);
+      const generated = await request<{ yaml: string; resources: number; wouldDeny: number; wouldAllow: number } | null>('meshPolicy/generate', target);
       if (generated === undefined) return;
       if (!generated) return void vscode.window.showInformationMessage('Mesh Policy Auditor: no observed calls to generate policies from.');
       const document = await vscode.workspace.openTextDocument({ language: 'yaml', content: generated.yaml });
       await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Two });
+      if (generated.wouldDeny > 0) {
+        void vscode.window.showWarningMessage(`Mesh Policy Auditor: these policies would deny ${generated.wouldDeny.toLocaleString('en-US')} calls the logs show allowed; the comment at the top says which and why.`);
+      }
     }),
     vscode.commands.registerCommand('meshPolicy.reloadTraffic', async () => {
       const result = await request<TrafficStatus>('meshPolicy/reloadTraffic');

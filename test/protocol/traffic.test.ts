@@ -128,6 +128,21 @@ describe('traffic in the editor (LSP)', () => {
     assert.equal(await client.request('meshPolicy/generate', { mesh: 'istio', namespace: 'nowhere', workload: 'none' }), null);
   });
 
+  it('self-checks generated policies as the CLI does, without touching the workspace', async () => {
+    const cart = await client.request<{ wouldDeny: number; wouldAllow: number } | null>('meshPolicy/generate', { mesh: 'istio', namespace: 'shop', workload: 'cart' });
+    assert.deepEqual(cart && [cart.wouldDeny, cart.wouldAllow], [0, 0]);
+    // payments' callers without identity (the scrapes and refunds) would be denied by its generated ALLOW policy
+    const payments = await client.request<{ yaml: string; wouldDeny: number } | null>('meshPolicy/generate', { mesh: 'istio', namespace: 'shop', workload: 'payments' });
+    assert.equal(payments?.wouldDeny, 770);
+    assert.match(payments!.yaml, /^# Self-check: these policies would deny 770 calls the logs show allowed/m);
+    // the generated policies were decided in a copy: the workspace's calls are still decided by its own policies
+    const calls = await client.request<{ key: string; label: string }[]>('meshPolicy/calls', {});
+    for (const call of calls.slice(0, 20)) {
+      const markdown = await client.request<string>('meshPolicy/explain', { key: call.key });
+      assert.doesNotMatch(markdown, /least-privilege/, call.label);
+    }
+  });
+
   it('explains a call with the full walkthrough', async () => {
     const calls = await client.request<{ key: string; label: string }[]>('meshPolicy/calls', {});
     assert.ok(calls.length > 0);

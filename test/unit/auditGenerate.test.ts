@@ -257,11 +257,19 @@ describe('generate: the self-check decides the observed calls again with the gen
       const options = { inventory: inventory.inventory, config: inventory.config };
       const generated = generatePolicies(mesh, traffic.shapes, options);
       const check = checkGenerated(generated, traffic.shapes, inventory, { ...options, path: join(out, `${mesh}-self-check.yaml`) });
+      // the observed denied calls they would allow are the conflicts (allowed on purpose) and
+      // the calls to destinations that got no policy, as the header lists them
+      const conflicted = generated.summary.conflicts.reduce((sum, c) => sum + c.denied, 0);
+      const unprotected = new Set(generated.summary.unprotectedDenied.map((u) => u.destination));
+      const allowedConflicts = check.allowedDestinations.filter((d) => !unprotected.has(d.destination)).reduce((sum, d) => sum + d.calls, 0);
+      assert.equal(allowedConflicts, conflicted, JSON.stringify(check.allowedDestinations));
+      assert.ok(check.allowedDestinations.filter((d) => unprotected.has(d.destination)).every((d) => d.calls <= generated.summary.unprotectedDenied.find((u) => u.destination === d.destination)!.calls));
       if (mesh !== 'istio') {
-        assert.deepEqual(check, { denied: 0, destinations: [] });
-        assert.equal(withSelfCheck(generated, check).yaml, generated.yaml);
+        assert.deepEqual([check.denied, check.destinations], [0, []]);
+        if (check.allowed === 0) assert.equal(withSelfCheck(generated, check).yaml, generated.yaml);
         return;
       }
+      assert.deepEqual(check.allowedDestinations.map((d) => [d.destination, d.calls]), [['shop/shop-gateway-istio', 84], ['shop/frontend', 10]]);
       // payments' ALLOW policy names its identified callers; Prometheus' scrapes and the refunds
       // of callers without identity, allowed so far, would be denied
       const unnamed = traffic.shapes.filter((s) => s.record.observed === 'allowed' && s.record.destination?.workload === 'payments' && !s.record.source?.principal);
@@ -273,6 +281,50 @@ describe('generate: the self-check decides the observed calls again with the gen
       assert.ok(check.destinations[0]!.reasons.every((r) => r.reason.startsWith('caller not resolved')), JSON.stringify(check.destinations[0]!.reasons));
       const yaml = withSelfCheck(generated, check).yaml;
       assert.match(yaml.slice(0, yaml.indexOf('\n---')), /# Self-check: these policies would deny 770 calls the logs show allowed[^]*#   shop\/payments: 770 observed allowed calls would be denied/);
+    });
+  }
+});
+
+describe('generate: a destination every observed call to was denied gets a policy that allows nothing', () => {
+  const denied = (mesh: Mesh, principal: string | null, observed: 'allowed' | 'denied' = 'denied', count = 5): TrafficShape => ({
+    count, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+    record: {
+      mesh, protocol: 'http', source: { principal, ...(principal === null ? { ip: '10.0.0.9' } : {}) },
+      destination: { namespace: 'shop', workload: 'ledger', service: 'ledger', port: 8080, labels: { app: 'ledger' } },
+      request: { method: 'POST', path: '/entries' }, observed,
+    },
+  });
+  const CALLERS: Record<Mesh, string> = {
+    istio: 'cluster.local/ns/shop/sa/frontend',
+    linkerd: 'frontend.shop.serviceaccount.identity.linkerd.cluster.local',
+    consul: 'spiffe://example.consul/ns/default/dc/dc1/svc/frontend',
+  };
+  const RESOURCES: Record<Mesh, RegExp> = {
+    istio: /kind: AuthorizationPolicy\n[^]*action: ALLOW\n(?![^]*rules:)/,
+    linkerd: /kind: Server\n[^]*port: 8080\n(?![^]*kind: (AuthorizationPolicy|HTTPRoute))/,
+    consul: /kind: ServiceIntentions\n[^]*sources:\n {4}- name: "\*"  # every other service\n {6}action: deny\n$/,
+  };
+  for (const mesh of ['istio', 'linkerd', 'consul'] as const) {
+    it(`${mesh}: allow-nothing, and the self-check finds every denied call still denied`, () => {
+      const shapes = [denied(mesh, CALLERS[mesh]), denied(mesh, null, 'denied', 2)];
+      const generated = generatePolicies(mesh, shapes);
+      assert.equal(generated.resources, 1, generated.yaml);
+      assert.match(generated.yaml, RESOURCES[mesh]);
+      assert.match(generated.yaml, /# Allow nothing: .*ledger.* \(every call observed to it was denied\)/);
+      assert.deepEqual(generated.summary.unprotectedDenied, []);
+      assert.equal(generated.summary.denied, 7);
+      const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+      const check = checkGenerated(generated, shapes, workspace, { path: join(out, `${mesh}-closed.yaml`) });
+      assert.deepEqual([check.denied, check.allowed], [0, 0]);
+    });
+
+    it(`${mesh}: not when a call to it may have been allowed, though no policy could name its caller`, () => {
+      // an ingress gateway's external clients have no identity: allowing nothing would cut them off
+      const shapes = [denied(mesh, CALLERS[mesh]), denied(mesh, undefined as unknown as null, 'allowed', 40)];
+      delete (shapes[1]!.record.source as { principal?: unknown }).principal;
+      const generated = generatePolicies(mesh, shapes);
+      assert.equal(generated.resources, 0, generated.yaml);
+      assert.deepEqual(generated.summary.unprotectedDenied.map((u) => [u.calls, u.reason]), [[5, 'its other 40 calls may have been allowed but name no caller a policy can allow, so no allow-nothing policy either']]);
     });
   }
 });

@@ -59,6 +59,13 @@ export class WorkspaceModel implements WorkspaceView {
     return this.files.get(path)?.file;
   }
 
+  /** A copy with the same files and configuration but no policies: what a set of policies of its own (generated ones) is checked against. */
+  withoutPolicies(): WorkspaceModel {
+    const copy = new WorkspaceModel(this.config);
+    for (const prepared of this.files.values()) copy.update({ file: prepared.file, recognition: { resources: [], unserved: [] } });
+    return copy;
+  }
+
   get inventory(): Inventory {
     if (!this.cachedInventory) {
       const inventory = emptyInventory();

@@ -29,7 +29,8 @@ interface Hooks {
   status(): TrafficStatus;
   reload(): Promise<TrafficStatus>;
   /** Generated policies for a mesh, from the observed calls to one workload or to all. */
-  generate(mesh: Mesh, destination: { namespace?: string; workload?: string }): { yaml: string; resources: number } | null;
+  /** The generated YAML, its resources, and the self-check's counts: observed allowed calls it would deny, observed denied calls it would allow. */
+  generate(mesh: Mesh, destination: { namespace?: string; workload?: string }): { yaml: string; resources: number; wouldDeny: number; wouldAllow: number } | null;
   /** The audit report or the traffic map of the current simulation, as HTML. */
   auditHtml(view: 'report' | 'map', nonce: string | undefined): string | null;
   /** Brings an open document's latest text into the workspace before positions in it are used. */

@@ -15,7 +15,8 @@ function serviceOf(caller: Caller): string | undefined {
  * a source: L4 `action: allow` for TCP services; for HTTP services, L7 permissions (one per
  * method set and path: `pathExact`, or `pathRegex` of one segment for a template) ending with a
  * deny of every other path, so that the default intention policy never decides its requests.
- * A wildcard source denies every service not listed.
+ * A wildcard source denies every service not listed; a service no call was observed allowed to
+ * gets that wildcard deny alone.
  */
 export const consulGenerator: PolicyGenerator = {
   mesh: 'consul',
@@ -44,11 +45,12 @@ export const consulGenerator: PolicyGenerator = {
           sources.set(name, s);
         }
       }
-      if (sources.size === 0) continue;
+      if (sources.size === 0 && dest.groups.length > 0) continue;
       const http = [...dest.ports.values()].some((p) => p.http || p.grpc);
       body.document();
-      body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')} from ${plural(sources.size, 'service')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
-      if (http) body.comment(0, `L7 permissions need ${dest.key} to be an http service (ServiceDefaults protocol: http).`);
+      if (dest.groups.length === 0) body.comment(0, `${dest.key}: no call observed allowed, ${plural(dest.deniedCalls, 'observed denied call')}: only the wildcard deny.`);
+      else body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')} from ${plural(sources.size, 'service')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
+      if (http && sources.size > 0) body.comment(0, `L7 permissions need ${dest.key} to be an http service (ServiceDefaults protocol: http).`);
       body.key(0, 'apiVersion', 'consul.hashicorp.com/v1alpha1').key(0, 'kind', 'ServiceIntentions');
       body.key(0, 'metadata').key(2, 'name', dnsName(dest.key));
       body.key(0, 'spec');

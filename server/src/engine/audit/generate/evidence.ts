@@ -85,6 +85,7 @@ export interface DestinationEvidence {
   labels?: Record<string, string>;
   /** Per port: the protocol seen. */
   ports: Map<number | undefined, { http: boolean; grpc: boolean; tcp: boolean }>;
+  /** Empty when no call to the destination was observed allowed: the generated policy allows nothing. */
   groups: CallerGroup[];
   calls: number;
   deniedCalls: number;
@@ -199,13 +200,23 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
   };
   const byDestination = new Map<string, { info: { key: string; namespace: string; workload?: string; service?: string }; labels?: Record<string, string>; calls: Call[] }>();
   const deniedElsewhere = new Map<string, { calls: number; reason: string }>();
+  // Calls to a keyed destination that are not evidence but were (or may have been) allowed: an
+  // allow-nothing policy would deny them, so a destination with any of them is never closed.
+  const notEvidence = new Map<string, number>();
+  const notDenied = (keyed: ReturnType<DestinationKeyer>, calls: number): void => {
+    if (typeof keyed !== 'string') notEvidence.set(keyed.key, (notEvidence.get(keyed.key) ?? 0) + calls);
+  };
   let counted = 0;
   let denied = 0;
   for (const shape of shapes) {
     const r = shape.record;
     if (r.mesh && r.mesh !== mesh) { skip(`carried by another mesh (${r.mesh})`, shape); continue; }
     const observed = observedOutcome(r, options);
-    if (!observed) { skip('the log does not record whether the call was allowed (observed unknown; see --include-unknown)', shape); continue; }
+    if (!observed) {
+      skip('the log does not record whether the call was allowed (observed unknown; see --include-unknown)', shape);
+      notDenied(keyer(r), shape.count);
+      continue;
+    }
     const keyed = keyer(r);
     const network = networkClient(mesh, r);
     const principal = r.source?.principal ?? network;
@@ -221,12 +232,13 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
     }
     if (observed === 'allowed' && !principal) {
       for (const [reason, calls] of withoutIdentity(shape, options.inventory?.present === true)) skip(reason, shape, calls);
+      notDenied(keyed, shape.count);
       continue;
     }
     const q = r.request;
     const tcp = r.protocol === 'tcp' || (!q?.method && !q?.path);
     const path = !tcp && q?.path !== undefined ? pathOnly(q.path) : undefined;
-    if (observed === 'allowed' && path !== undefined && redactor.text(path, redactor.secretsOf(r)) !== path) { skip('the path carries a credential (a policy would have to write it out)', shape); continue; }
+    if (observed === 'allowed' && path !== undefined && redactor.text(path, redactor.secretsOf(r)) !== path) { skip('the path carries a credential (a policy would have to write it out)', shape); notDenied(keyed, shape.count); continue; }
     let dest = byDestination.get(keyed.key);
     if (!dest) byDestination.set(keyed.key, (dest = { info: keyed, calls: [] }));
     if (!dest.labels && r.destination?.labels) dest.labels = r.destination.labels;
@@ -255,8 +267,19 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
     const deniedCalls = calls.filter((c) => c.observed === 'denied');
     const deniedTotal = deniedCalls.reduce((sum, c) => sum + c.calls, 0);
     if (allowed.length === 0) {
-      // Only denials: no evidence of what to allow; nothing is generated and the default stays.
-      unprotectedDenied.push({ destination: info.key, calls: deniedTotal, reason: 'no allowed call with a caller identity was observed' });
+      const other = notEvidence.get(info.key) ?? 0;
+      if (other > 0) {
+        // allowed calls without evidence (no identity, outcome not logged): allowing nothing would deny them
+        unprotectedDenied.push({ destination: info.key, calls: deniedTotal, reason: `its other ${plural(other, 'call')} may have been allowed but name no caller a policy can allow, so no allow-nothing policy either` });
+        continue;
+      }
+      // Every call observed was denied: least privilege is a policy that allows nothing.
+      destinations.push({
+        key: info.key, namespace: info.namespace, ports: portsOf(deniedCalls), groups: [], conflicts: [], calls: 0, deniedCalls: deniedTotal,
+        ...(info.workload ? { workload: info.workload } : {}),
+        ...(info.service ? { service: info.service } : {}),
+        ...(labels ? { labels } : {}),
+      });
       continue;
     }
     const requestKey = (c: Call) => (c.tcp ? `tcp:${c.port ?? ''}` : `${c.port ?? ''} ${c.method ?? '*'} ${c.path ?? ''}`);
@@ -265,7 +288,7 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
     const deniedRequests = new Map<string, number>();
     for (const c of deniedCalls) deniedRequests.set(`${c.caller.principal}\u0000${requestKey(c)}`, (deniedRequests.get(`${c.caller.principal}\u0000${requestKey(c)}`) ?? 0) + c.calls);
     const conflicts: DestinationEvidence['conflicts'] = [];
-    const ports: DestinationEvidence['ports'] = new Map();
+    const ports = portsOf(allowed);
     for (const c of allowed) {
       const k = requestKey(c);
       let req = requests.get(k);
@@ -274,9 +297,6 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
       const prev = req.callers.get(c.caller.principal);
       if (prev) prev.calls += c.calls;
       else req.callers.set(c.caller.principal, { ...c.caller });
-      const p = ports.get(c.port) ?? { http: false, grpc: false, tcp: false };
-      if (c.tcp) p.tcp = true; else if (c.grpc) p.grpc = true; else p.http = true;
-      ports.set(c.port, p);
     }
     for (const [k, req] of requests) {
       for (const principal of req.callers.keys()) {
@@ -323,6 +343,17 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
   }
   destinations.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { mesh, destinations, skipped: [...skipped.values()].sort((a, b) => b.calls - a.calls), unprotectedDenied: unprotectedDenied.sort((a, b) => b.calls - a.calls), counted, denied };
+}
+
+/** Per port, the protocols the calls used. */
+function portsOf(calls: readonly Call[]): DestinationEvidence['ports'] {
+  const ports: DestinationEvidence['ports'] = new Map();
+  for (const c of calls) {
+    const p = ports.get(c.port) ?? { http: false, grpc: false, tcp: false };
+    if (c.tcp) p.tcp = true; else if (c.grpc) p.grpc = true; else p.http = true;
+    ports.set(c.port, p);
+  }
+  return ports;
 }
 
 /** The segment of a template that matches any one non-empty path segment (Istio's `{*}`). */

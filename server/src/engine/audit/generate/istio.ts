@@ -7,7 +7,8 @@ import { dnsName } from './yaml';
 /**
  * Istio: one ALLOW AuthorizationPolicy per workload, selected by its pod labels. One rule per
  * group of callers that make the same requests: `from.source.principals`, and `to.operation`
- * per port and method set with the paths (exact, or `{*}` templates).
+ * per port and method set with the paths (exact, or `{*}` templates). A workload no call was
+ * observed allowed to gets an ALLOW policy without rules (allow-nothing).
  */
 export const istioGenerator: PolicyGenerator = {
   mesh: 'istio',
@@ -20,14 +21,16 @@ export const istioGenerator: PolicyGenerator = {
       if (!selector) continue;
       const name = dnsName(dest.workload ?? 'workload', 'least-privilege');
       body.document();
-      body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')} from ${plural(new Set(dest.groups.flatMap((g) => g.callers.map((c) => c.principal))).size, 'caller')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
+      const closed = dest.groups.length === 0;
+      if (closed) body.comment(0, `${dest.key}: no call observed allowed, ${plural(dest.deniedCalls, 'observed denied call')}: an ALLOW policy without rules allows nothing.`);
+      else body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')} from ${plural(new Set(dest.groups.flatMap((g) => g.callers.map((c) => c.principal))).size, 'caller')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
       body.key(0, 'apiVersion', 'security.istio.io/v1').key(0, 'kind', 'AuthorizationPolicy');
       body.key(0, 'metadata').key(2, 'name', name).key(2, 'namespace', dest.namespace);
       body.key(0, 'spec');
       body.key(2, 'selector').key(4, 'matchLabels');
       for (const [k, v] of Object.entries(selector)) body.key(6, k, v);
       body.key(2, 'action', 'ALLOW');
-      body.key(2, 'rules');
+      if (!closed) body.key(2, 'rules');
       for (const group of dest.groups) {
         body.comment(4, `${plural(group.calls, 'call')} from ${group.callers.map((c) => c.principal).join(', ')}`);
         body.line(4, '- from:');

@@ -11,7 +11,8 @@ import { dnsName, type YamlWriter } from './yaml';
  * the route and requires that authentication. Groups never share a path, so a request matches
  * the route of exactly one group. TCP-only ports get an AuthorizationPolicy on the Server.
  * Path templates become `RegularExpression` matches of one segment. Ports that only carried
- * gRPC get `proxyProtocol: gRPC` and GRPCRoutes (Linkerd does not use HTTPRoutes there).
+ * gRPC get `proxyProtocol: gRPC` and GRPCRoutes (Linkerd does not use HTTPRoutes there). A port
+ * no call was observed allowed to gets a Server alone, which denies every call.
  */
 export const linkerdGenerator: PolicyGenerator = {
   mesh: 'linkerd',
@@ -35,8 +36,13 @@ export const linkerdGenerator: PolicyGenerator = {
         names.push(`${kind} ${dest.namespace}/${name}`);
       };
       body.document();
-      body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
-      body.comment(0, 'Once a Server selects the port, only the authorizations below admit calls (kubelet probes included).');
+      if (dest.groups.length === 0) {
+        body.comment(0, `${dest.key}: no call observed allowed, ${plural(dest.deniedCalls, 'observed denied call')}.`);
+        body.comment(0, 'A Server that no authorization targets denies every call to the port (kubelet probes included).');
+      } else {
+        body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
+        body.comment(0, 'Once a Server selects the port, only the authorizations below admit calls (kubelet probes included).');
+      }
       body.key(0, 'apiVersion', 'policy.linkerd.io/v1beta3').key(0, 'kind', 'Server');
       body.key(0, 'metadata').key(2, 'name', server).key(2, 'namespace', dest.namespace);
       body.key(0, 'spec');

@@ -7,10 +7,40 @@ import type { WorkspaceModel } from '../../workspace';
 import { hasCallerEvidence, observedOutcome, plural, withoutIdentity, type GenerateOptions } from './evidence';
 import type { GeneratedPolicies } from './types';
 
-/** Observed allowed calls the generated policies would deny, per destination, with why. */
+/** Calls per destination, with why. */
+export type CheckedDestinations = { destination: string; calls: number; reasons: { reason: string; calls: number }[] }[];
+
+/** What the generated policies decide differently from the logs. */
 export interface SelfCheck {
+  /** Observed allowed calls the generated policies would deny. */
   denied: number;
-  destinations: { destination: string; calls: number; reasons: { reason: string; calls: number }[] }[];
+  destinations: CheckedDestinations;
+  /** Observed denied calls the generated policies would allow: conflicts and destinations left to the mesh default, as the header says. */
+  allowed: number;
+  allowedDestinations: CheckedDestinations;
+}
+
+/** Tallies calls per destination and reason. */
+class DestinationTally {
+  private readonly byDestination = new Map<string, Map<string, number>>();
+  total = 0;
+
+  add(destination: string, reasons: readonly (readonly [string, number])[]): void {
+    const tally = this.byDestination.get(destination) ?? new Map<string, number>();
+    this.byDestination.set(destination, tally);
+    for (const [reason, calls] of reasons) {
+      tally.set(reason, (tally.get(reason) ?? 0) + calls);
+      this.total += calls;
+    }
+  }
+
+  list(): CheckedDestinations {
+    return [...this.byDestination].map(([destination, tally]) => ({
+      destination,
+      calls: [...tally.values()].reduce((sum, n) => sum + n, 0),
+      reasons: [...tally].map(([reason, calls]) => ({ reason, calls })).sort((a, b) => b.calls - a.calls),
+    })).sort((a, b) => b.calls - a.calls || (a.destination < b.destination ? -1 : 1));
+  }
 }
 
 function destinationOf(mesh: Mesh, r: AccessRecord): string {
@@ -31,37 +61,41 @@ export function checkGenerated(generated: GeneratedPolicies, shapes: readonly Tr
   workspace.update(engine.prepare(engine.read(options.path, generated.yaml)));
   const simulation = new Simulation(workspace);
   const mesh = generated.mesh;
-  const byDestination = new Map<string, Map<string, number>>();
-  let denied = 0;
+  const wronglyDenied = new DestinationTally();
+  const wronglyAllowed = new DestinationTally();
   for (const shape of shapes) {
     const r = shape.record;
-    if ((r.mesh && r.mesh !== mesh) || observedOutcome(r, options) !== 'allowed') continue;
+    if (r.mesh && r.mesh !== mesh) continue;
+    const observed = observedOutcome(r, options);
+    if (!observed) continue;
     const decision = simulation.decide(r);
-    if (decision.verdict !== 'deny') continue;
-    const reasons = hasCallerEvidence(mesh, r)
-      ? [[`not matched by the generated rules: ${decision.reason}`, shape.count] as [string, number]]
-      : withoutIdentity(shape, options.inventory?.present === true);
-    const name = destinationOf(mesh, r);
-    const tally = byDestination.get(name) ?? new Map<string, number>();
-    byDestination.set(name, tally);
-    for (const [reason, calls] of reasons) tally.set(reason, (tally.get(reason) ?? 0) + calls);
-    denied += shape.count;
+    if (observed === 'allowed' && decision.verdict === 'deny') {
+      wronglyDenied.add(destinationOf(mesh, r), hasCallerEvidence(mesh, r)
+        ? [[`not matched by the generated rules: ${decision.reason}`, shape.count]]
+        : withoutIdentity(shape, options.inventory?.present === true));
+    } else if (observed === 'denied' && decision.verdict === 'allow') {
+      wronglyAllowed.add(destinationOf(mesh, r), [[decision.reason, shape.count]]);
+    }
   }
-  const destinations = [...byDestination].map(([destination, tally]) => ({
-    destination,
-    calls: [...tally.values()].reduce((sum, n) => sum + n, 0),
-    reasons: [...tally].map(([reason, calls]) => ({ reason, calls })).sort((a, b) => b.calls - a.calls),
-  })).sort((a, b) => b.calls - a.calls || (a.destination < b.destination ? -1 : 1));
-  return { denied, destinations };
+  return { denied: wronglyDenied.total, destinations: wronglyDenied.list(), allowed: wronglyAllowed.total, allowedDestinations: wronglyAllowed.list() };
 }
 
 /** The check's lines: one per destination and reason. */
 export function selfCheckLines(check: SelfCheck): string[] {
-  if (check.denied === 0) return [];
-  const lines = [`Self-check: these policies would deny ${plural(check.denied, 'call')} the logs show allowed (their callers have no identity a policy can name, or as said):`];
-  for (const d of check.destinations) {
-    lines.push(`  ${d.destination}: ${plural(d.calls, 'observed allowed call')} would be denied`);
-    for (const r of d.reasons) lines.push(`    ${plural(r.calls, 'call')}: ${r.reason}`);
+  const lines: string[] = [];
+  const list = (destinations: CheckedDestinations, what: string, outcome: string): void => {
+    for (const d of destinations) {
+      lines.push(`  ${d.destination}: ${plural(d.calls, what)} ${outcome}`);
+      for (const r of d.reasons) lines.push(`    ${plural(r.calls, 'call')}: ${r.reason}`);
+    }
+  };
+  if (check.denied > 0) {
+    lines.push(`Self-check: these policies would deny ${plural(check.denied, 'call')} the logs show allowed (their callers have no identity a policy can name, or as said):`);
+    list(check.destinations, 'observed allowed call', 'would be denied');
+  }
+  if (check.allowed > 0) {
+    lines.push(`Self-check: these policies would allow ${plural(check.allowed, 'call')} the logs show denied (conflicts, and destinations left to the mesh default, as listed above):`);
+    list(check.allowedDestinations, 'observed denied call', 'would be allowed');
   }
   return lines;
 }
