@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Engine } from '../../server/src/engine/engine';
 import type { Finding } from '../../server/src/engine/findings';
 import { applyEdits } from '../helpers/edits';
+import { scratchDir } from '../helpers/scratch';
 
 const engine = new Engine();
 
@@ -266,5 +269,34 @@ describe('limits', () => {
       assert.ok(c.text.length > 100_000);
       assert.deepEqual(small.lintText('big.yaml', c.text).findings.map((f) => f.code), c.reported ? ['MPA0002'] : []);
     }
+  });
+
+  it('a file on disk over the size limit is scanned in chunks, not read whole, and judged alike', async () => {
+    const small = new Engine(undefined, { limits: { ...engine.options.limits, maxFileBytes: 100_000 } });
+    const dir = scratchDir('mesh-policy-big-');
+    // the chunks are 4 MiB: a mark split across the first boundary must still be found
+    const filler = (n: number) => `# ${'z'.repeat(n - 3)}\n`;
+    const boundary = 4 * 1024 * 1024;
+    const mark = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n';
+    const cases: { name: string; text: string; reported: boolean }[] = [
+      { name: 'split.yaml', text: `${filler(boundary - 10)}${mark}${filler(1000)}`, reported: true },
+      { name: 'late.yaml', text: `${filler(9 * 1024 * 1024)}${mark}`, reported: true },
+      { name: 'other.yaml', text: `${filler(5 * 1024 * 1024)}apiVersion: apps/v1\nkind: Deployment\n`, reported: false },
+      { name: 'helm.yaml', text: `${filler(5 * 1024 * 1024)}${mark}metadata: {name: {{ .Values.name }}}\n`, reported: false },
+      { name: 'intentions.hcl', text: `${filler(200_000)}Kind = "service-intentions"\n`, reported: true },
+    ];
+    for (const c of cases) {
+      const path = join(dir, c.name);
+      writeFileSync(path, c.text);
+      for (const file of [small.readFile(path), await small.readFileAsync(path)]) {
+        assert.equal(file.text, '', `${c.name} is not held whole`);
+        assert.deepEqual(small.lint(small.prepare(file)).findings.map((f) => f.code), c.reported ? ['MPA0002'] : [], c.name);
+        // the same verdict as for the text in memory
+        assert.deepEqual(small.lintText(path, c.text).findings.map((f) => f.code), c.reported ? ['MPA0002'] : [], `${c.name} in memory`);
+      }
+    }
+    const within = join(dir, 'small.yaml');
+    writeFileSync(within, ap('  action: DENY\n'));
+    assert.equal(small.readFile(within).documents.length, 1, 'a file within the limit is parsed');
   });
 });

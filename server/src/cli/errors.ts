@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import type { CliIo } from './main';
 
 /** A command line the command cannot run: the message, then the usage, exit code 2. */
@@ -18,4 +20,16 @@ export function commandFailure(error: unknown, io: CliIo, usage: string): number
   }
   io.stderr(`mesh-policy: internal error: ${error instanceof Error ? error.message : String(error)}`);
   return 2;
+}
+
+/**
+ * Names the paths that do not exist (relative to the working folder), as `what` ("inventory",
+ * "config", or nothing for files and folders); true when any is missing: the command then exits 2.
+ */
+export function reportMissing(paths: readonly string[], io: CliIo, what?: 'inventory' | 'config'): boolean {
+  const missing = paths.filter((p) => !existsSync(resolve(io.cwd, p)));
+  if (!missing.length) return false;
+  const names = missing.map((m) => `"${relative(io.cwd, resolve(io.cwd, m)) || m}"`).join(', ');
+  io.stderr(`mesh-policy: cannot read ${what ? `${what} ` : ''}${names}: no such ${what === 'config' ? 'file' : 'file or folder'}`);
+  return true;
 }

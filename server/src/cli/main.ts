@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
@@ -6,11 +5,11 @@ import { Engine } from '../engine/engine';
 import { describeFsError } from '../engine/fsErrors';
 import type { Finding } from '../engine/findings';
 import { compareFindings } from '../engine/findings';
-import { DEFAULT_READ_LIMITS, type ReadLimits } from '../engine/source/sourceFile';
+import { DEFAULT_READ_LIMITS, type ReadLimits, type SourceFile } from '../engine/source/sourceFile';
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
-import { commandFailure, HelpRequested, UsageError } from './errors';
+import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
 import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
@@ -99,14 +98,7 @@ function lint(args: string[], io: CliIo): number {
   if (paths.length === 0) throw new UsageError('lint needs at least one file or folder');
   const walk = collectPolicyFiles(paths.map((p) => resolve(io.cwd, p)));
   const { files, missing } = walk;
-  if (missing.length) {
-    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
-    return 2;
-  }
-  if (configFile && !existsSync(resolve(io.cwd, configFile))) {
-    io.stderr(`mesh-policy: cannot read config "${configFile}": no such file`);
-    return 2;
-  }
+  if (reportMissing(missing, io) || (configFile && reportMissing([configFile], io, 'config'))) return 2;
   const config = configFile ? loadConfig(resolve(io.cwd, configFile)) : findConfig(io.cwd);
   for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
   if (config.unusable) return 2;
@@ -117,17 +109,17 @@ function lint(args: string[], io: CliIo): number {
   for (const note of [...notes.loops, ...notes.unreadable]) io.stderr(`mesh-policy: ${note}`);
   let unreadable = walk.unreadable.length;
   for (const path of files) {
-    let text: string;
+    let file: SourceFile;
     try {
-      text = readFileSync(path, 'utf8');
+      file = engine.readFile(path);
     } catch (error) {
       io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${describeFsError(error)}`);
       unreadable++;
       continue;
     }
-    const file = engine.prepare(engine.read(path, text));
-    workspace.update(file);
-    prepared.push(file);
+    const ready = engine.prepare(file);
+    workspace.update(ready);
+    prepared.push(ready);
   }
   const findings: Finding[] = [];
   let resources = 0;

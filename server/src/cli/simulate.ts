@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { BaselineError, compareWithGit, impactLens, impactSentence, type BaselineComparison, type CallImpact } from '../engine/baseline';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
@@ -16,7 +15,7 @@ import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { VERSION } from '../version';
-import { commandFailure, HelpRequested, UsageError } from './errors';
+import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
 import type { CliIo } from './main';
 
@@ -119,15 +118,7 @@ export type LoadRequest = Pick<Parsed, 'policies' | 'inventory' | 'config'>;
 /** Reads the policies and the inventory into one workspace and compiles the simulators. */
 export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWithoutPolicies?: boolean } = {}): { workspace: WorkspaceModel; simulation: Simulation; engine: Engine } | number {
   const all = [...parsed.policies, ...parsed.inventory].map((p) => resolve(io.cwd, p));
-  const missing = all.filter((p) => !existsSync(p));
-  if (missing.length) {
-    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
-    return 2;
-  }
-  if (parsed.config && !existsSync(resolve(io.cwd, parsed.config))) {
-    io.stderr(`mesh-policy: cannot read config "${parsed.config}": no such file`);
-    return 2;
-  }
+  if (reportMissing(all, io) || (parsed.config && reportMissing([parsed.config], io, 'config'))) return 2;
   const config = parsed.config ? loadConfig(resolve(io.cwd, parsed.config)) : findConfig(io.cwd);
   for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
   if (config.unusable) return 2;
@@ -142,7 +133,7 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   const policyFiles = parsed.inventory.length ? new Set(collectPolicyFiles(parsed.policies.map((p) => resolve(io.cwd, p))).files) : undefined;
   for (const path of walk.files) {
     try {
-      const prepared = engine.prepare(engine.read(path, readFileSync(path, 'utf8')));
+      const prepared = engine.prepare(engine.readFile(path));
       workspace.update(!policyFiles || policyFiles.has(path) ? prepared : { file: prepared.file, recognition: { resources: [], unserved: [] } });
     } catch (error) {
       io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${describeFsError(error)}`);
@@ -159,11 +150,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
     const trafficPaths = parsed.traffic.map((p) => resolve(io.cwd, p));
-    const missing = trafficPaths.filter((p) => !existsSync(p));
-    if (missing.length) {
-      io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
-      return 2;
-    }
+    if (reportMissing(trafficPaths, io)) return 2;
     const source = parsed.source === 'clickhouse' ? clickhouseSource(loaded.workspace.config) : new FileTrafficSource(trafficPaths, {
       ...(parsed.format === 'jsonl' ? { workers: 1 } : {}),
       ...(workerEntry ? { workerEntry } : {}),
@@ -227,11 +214,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
  */
 export async function readTraffic(paths: string[], workspace: WorkspaceModel, io: CliIo, options: IngestOptions = {}): Promise<TrafficModel | number> {
   const trafficPaths = paths.map((p) => resolve(io.cwd, p));
-  const missing = trafficPaths.filter((p) => !existsSync(p));
-  if (missing.length) {
-    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
-    return 2;
-  }
+  if (reportMissing(trafficPaths, io)) return 2;
   const model = await ingestTraffic(trafficPaths, { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), ...options });
   for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
   return model;

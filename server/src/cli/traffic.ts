@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { findConfig, loadConfig, type ProjectConfig } from '../engine/config/projectConfig';
@@ -8,7 +7,7 @@ import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { readerSettingProblems, runIngestWorker, type IngestProgress, type IngestStats, type ResolutionMethod, type TrafficModel, type TrafficShape } from '../engine/traffic/ingest';
 import { ClickHouseTrafficSource, FileTrafficSource, TrafficSourceError, type TrafficSource } from '../engine/traffic/sources';
 import { redactorFor } from '../engine/traffic/redact';
-import { commandFailure, UsageError } from './errors';
+import { commandFailure, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
 import type { CliIo } from './main';
 
@@ -173,15 +172,7 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   if (sourceKind === 'files' && paths.length === 0) throw new UsageError('traffic needs at least one file or folder');
   paths.splice(0, paths.length, ...paths.map((p) => resolve(io.cwd, p)));
   if (configFile) configFile = resolve(io.cwd, configFile);
-  const missing = paths.filter((p) => !existsSync(p));
-  if (missing.length) {
-    io.stderr(`mesh-policy: cannot read ${missing.map((m) => `"${relative(io.cwd, m) || m}"`).join(', ')}: no such file or folder`);
-    return 2;
-  }
-  if (configFile && !existsSync(configFile)) {
-    io.stderr(`mesh-policy: cannot read config "${configFile}": no such file`);
-    return 2;
-  }
+  if (reportMissing(paths, io) || (configFile && reportMissing([configFile], io, 'config'))) return 2;
   const config = configFile ? loadConfig(configFile) : findConfig(io.cwd);
   for (const problem of [...config.problems, ...readerSettingProblems(config)]) io.stderr(`mesh-policy: ${problem}`);
   if (config.unusable) return 2;
@@ -191,10 +182,7 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   if (noInventory) inventoryNote = 'none (--no-inventory)';
   else {
     const loaded = loadInventory(inventoryPaths, config);
-    if (loaded.missing.length) {
-      io.stderr(`mesh-policy: cannot read inventory ${loaded.missing.map((m) => `"${m}"`).join(', ')}: no such file or folder`);
-      return 2;
-    }
+    if (reportMissing(loaded.missing, io, 'inventory')) return 2;
     for (const problem of loaded.problems) io.stderr(`mesh-policy: inventory: ${problem}`);
     inventory = loaded.inventory;
     inventoryNote = describeInventory(loaded.files.length, inventory, inventoryPaths ? inventoryPaths.join(', ') : `the inventory globs under ${relative(io.cwd, config.root) || '.'}`);

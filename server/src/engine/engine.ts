@@ -11,7 +11,8 @@ import type { Resource } from './resource';
 import { apiVersionOf, loadCatalog, type SchemaCatalog } from './schema/catalog';
 import { schemaFindings } from './schema/schemaFindings';
 import { SchemaRegistry } from './schema/registry';
-import { readSource } from './source/read';
+import { readSource, readSourceFromDisk, readSourceFromDiskAsync } from './source/read';
+import { textNamesPolicies } from './source/policyMarks';
 import { DEFAULT_READ_LIMITS, parsedCleanly, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat, type SyntaxProblem } from './source/sourceFile';
 import { getEntry } from './source/tree';
 import { replaceScalar } from './edits';
@@ -67,6 +68,15 @@ export class Engine {
       this.yamlCacheLimits = this.options.limits;
     }
     return readSource(path, text, this.options.limits, format, this.yamlCache);
+  }
+
+  /** Reads a file from disk; one over the size limit is scanned in chunks, never held whole, and reported as too large. */
+  readFile(path: string, format?: SourceFormat): SourceFile {
+    return readSourceFromDisk(path, this.options.limits, format, (text) => this.read(path, text, format));
+  }
+
+  readFileAsync(path: string, format?: SourceFormat): Promise<SourceFile> {
+    return readSourceFromDiskAsync(path, this.options.limits, format, (text) => this.read(path, text, format));
   }
 
   prepare(file: SourceFile): PreparedFile {
@@ -198,20 +208,13 @@ function settleDocumentLint(lint: DocumentLint): void {
 
 /**
  * Syntax errors and limits are ours to report in files that hold mesh policies, or whose text
- * says it means to (a broken policy is not recognized): a mesh `apiVersion` group, or a Consul
- * config entry `Kind`, anywhere in the file (a kubectl dump may name it megabytes in). Any other
- * YAML or JSON is some other tool's business, and so is a Go template (Helm): it is a policy only
- * once rendered.
+ * says it means to (a broken policy is not recognized; `source/policyMarks.ts`). Any other YAML
+ * or JSON is some other tool's business.
  */
 function isOurs(file: SourceFile, recognized: number): boolean {
   if (recognized > 0) return true;
-  return (MESH_API_VERSION.test(file.text) || CONSUL_KIND.test(file.text)) && !file.text.includes('{{');
+  return file.namesPolicies ?? textNamesPolicies(file.text);
 }
-
-/** Gateway API groups are left out: most routes are not Linkerd's. */
-const MESH_API_VERSION = /\bapiVersion["']?\s*:\s*["']?(?:security\.istio\.io|policy\.linkerd\.io|consul\.hashicorp\.com)\//;
-/** Consul reads config entry keys in any letter case. */
-const CONSUL_KIND = /\bkind["']?\s*[:=]\s*["']?service-intentions(?![\w-])/i;
 
 function syntaxFinding(file: SourceFile, problem: SyntaxProblem): Finding {
   return {

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -306,7 +305,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   async function readDisk(path: string): Promise<PreparedFile | undefined> {
     try {
-      return engine.prepare(engine.read(path, await readFile(path, 'utf8')));
+      return engine.prepare(await engine.readFileAsync(path));
     } catch {
       return undefined;
     }

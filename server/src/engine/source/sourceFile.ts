@@ -31,6 +31,8 @@ export interface SourceFile {
   documents: SourceDocument[];
   /** Problems that belong to no single document, such as a file over the size limit. */
   problems: SyntaxProblem[];
+  /** For a file too large to read (its `text` is empty): whether its text names mesh policies (`policyMarks.ts`). */
+  namesPolicies?: boolean;
 }
 
 export interface ReadLimits {
@@ -65,13 +67,18 @@ export function formatFromPath(path: string): SourceFormat | undefined {
 
 export function tooLargeFile(path: string, format: SourceFormat, text: string, limits: ReadLimits): SourceFile | undefined {
   if (text.length <= limits.maxFileBytes) return undefined;
-  const lines = new LineIndex(text.slice(0, 1));
+  return { ...unreadFile(path, format, text.length, limits), text };
+}
+
+/** A file over the size limit, not parsed: its one problem says so. */
+export function unreadFile(path: string, format: SourceFormat, size: number, limits: ReadLimits, namesPolicies?: boolean): SourceFile {
   const mib = (n: number) => (n / (1024 * 1024)).toFixed(1);
   return {
-    path, format, text, lines, documents: [],
+    path, format, text: '', lines: new LineIndex(''), documents: [],
     problems: [{
       span: { start: 0, end: 0 }, severity: 'error', limit: true,
-      message: `file is too large to check (${mib(text.length)} MiB; the limit is ${mib(limits.maxFileBytes)} MiB, set by maxFileSize)`,
+      message: `file is too large to check (${mib(size)} MiB; the limit is ${mib(limits.maxFileBytes)} MiB, set by maxFileSize)`,
     }],
+    ...(namesPolicies !== undefined ? { namesPolicies } : {}),
   };
 }
