@@ -75,3 +75,25 @@ describe('traffic findings name the deciding policy and rule', () => {
     });
   });
 });
+
+describe('MPA4003 (decides no observed call) and undecided calls', () => {
+  it('is not given to a rule that decides calls in one of the alternatives of undecided ones', async () => {
+    // examples/consul defines counting's intentions twice, differently (config/counting.hcl and the
+    // CRD): the dashboard → counting calls are unknown, each definition's dashboard source deciding them
+    const root = join(__dirname, '..', '..', '..', '..', 'examples', 'consul');
+    const workspace = new WorkspaceModel(defaultConfig(root));
+    const files = ['config/counting.hcl', 'crds/service-intentions.yaml'].map((f) => join(root, f));
+    for (const file of files) workspace.update(engine.prepare(engine.readFile(file)));
+    const model = await ingestTraffic([join(root, 'traffic')], { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
+    const simulation = new Simulation(workspace);
+    const result = simulateShapes(simulation, model.shapes);
+    const ambiguous = result.outcomes.filter((o) => o.decision.verdict === 'unknown' && o.decision.alternatives?.length);
+    assert.ok(ambiguous.length > 0, 'the example has calls the two definitions decide differently');
+    const insight = new TrafficInsight(workspace, simulation, result);
+    const hints = files.flatMap((f) => insight.findings(f).filter((x) => x.code === 'MPA4003').map((x) => x.message));
+    const decidedInAnAlternative = ['service-intentions counting Sources[0] dashboard', 'ServiceIntentions counting-demo/counting sources[0] dashboard'];
+    for (const label of decidedInAnAlternative) assert.ok(!hints.some((m) => m.startsWith(`${label} `)), `${label}: ${hints.join('\n')}`);
+    // the hint itself still works: ops-console never calls api
+    assert.ok(hints.some((m) => m.startsWith('ServiceIntentions counting-demo/api sources[1] ops-console permissions[0] decides none')), hints.join('\n'));
+  });
+});

@@ -58,6 +58,8 @@ interface InsightState {
   byCount: number[];
   /** Per file: outcomes by where their deciding policy and rule start. */
   refs: Map<string, PositionIndex>;
+  /** Per file: undecided outcomes by where a policy or rule that decides one of their alternatives starts (Consul: differing definitions, partitions, peers). */
+  alternativeRefs: Map<string, PositionIndex>;
   /** Per file: outcomes by the ref their MPA4001–4003 finding goes on (the rule in the file, else the policy). */
   groups: Map<string, PositionIndex>;
   /** Per file and group: its findings, before rule settings. */
@@ -152,7 +154,7 @@ export class TrafficInsight {
     const state: InsightState = {
       outcomes,
       byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
-      refs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
+      refs: new Map(), alternativeRefs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
       outlines: new Map(), outlineForms: new CompiledForms(), findings: new Map(), impacts: impactsByFile(this.baseline),
       unusedKept: new Map(), impactFindings: new WeakMap(), lensCounts: new Map(),
     };
@@ -245,6 +247,16 @@ export class TrafficInsight {
       if (sign === 1) groups.add(groupKey, index);
       else groups.remove(groupKey, index);
       state.groupFindings.get(ref.file)?.delete(groupKey);
+    }
+    for (const alternative of decision.alternatives ?? []) {
+      for (const ref of decidingRefs(alternative)) {
+        if (sign === 1 && !this.workspace.sourceFile(ref.file)) continue;
+        dirty.add(ref.file);
+        let refs = state.alternativeRefs.get(ref.file);
+        if (!refs) state.alternativeRefs.set(ref.file, (refs = new PositionIndex()));
+        if (sign === 1) refs.add(positionKey(ref.range.start), index);
+        else refs.remove(positionKey(ref.range.start), index);
+      }
     }
     if (decision.policy || decision.verdict === 'unknown') return;
     const destination = outcome.shape.record.destination;
@@ -402,13 +414,16 @@ export class TrafficInsight {
       return [];
     }
     const refs = this.state.refs.get(path);
+    const alternativeRefs = this.state.alternativeRefs.get(path);
     const out: Finding[] = [];
     const before = this.state.unusedKept.get(path);
     const kept = new Map<string, Finding>();
     // No span is read here: the items as kept, not moved to their place.
     outline.local.forEach((item, i) => {
       if (!this.state.meshes.has(item.mesh)) return;
-      if (outline.hasRules[i] || refs?.any(outline.keys[i]!.from, outline.keys[i]!.to)) return;
+      const { from, to } = outline.keys[i]!;
+      // a rule that decides calls in one of the alternatives of undecided ones is in use
+      if (outline.hasRules[i] || refs?.any(from, to) || alternativeRefs?.any(from, to)) return;
       if (item.kind === 'policy' && !decidesCalls(item.label)) return;
       const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
       const { start, end } = item.head;
@@ -594,7 +609,7 @@ function sameList(a: readonly string[] | undefined, b: readonly string[] | undef
   return true;
 }
 
-function decidingRefs(decision: Decision): SourceRef[] {
+function decidingRefs(decision: Pick<Decision, 'policy' | 'rule'>): SourceRef[] {
   return [decision.policy, decision.rule].filter((r): r is SourceRef => r !== undefined);
 }
 
