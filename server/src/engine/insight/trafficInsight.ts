@@ -5,6 +5,7 @@ import type { Finding, Range, RelatedLocation } from '../findings';
 import type { Mesh } from '../meshes';
 import type { Resource } from '../resource';
 import { sameTally, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
+import { sameDeciders } from '../simulate/sourceRefs';
 import type { Decision, SourceRef } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
 import { CompiledForms } from '../simulate/compiledForms';
@@ -599,7 +600,14 @@ function impactsByFile(comparison: BaselineComparison | undefined): Map<string, 
 function sameFiling(before: ShapeOutcome, after: ShapeOutcome): boolean {
   const a = before.decision;
   const b = after.decision;
-  return sameTally(before, after) && (a === b || (a.mesh === b.mesh && a.reason === b.reason && sameList(a.missing, b.missing)));
+  return sameTally(before, after) && (a === b || (a.mesh === b.mesh && a.reason === b.reason && sameList(a.missing, b.missing) && sameAlternatives(a.alternatives, b.alternatives)));
+}
+
+/** Whether two decisions' alternatives name the same deciders, written at the same places (they are filed by place). */
+function sameAlternatives(a: Decision['alternatives'], b: Decision['alternatives']): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((x, i) => x.verdict === b[i]!.verdict && sameDeciders(x, b[i]!));
 }
 
 function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
