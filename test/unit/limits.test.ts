@@ -31,6 +31,20 @@ describe('limits', () => {
     assert.deepEqual(readerSettingProblems({ ...config, readers: { maxLines: 'lots' } }), ['readers.maxLines must be a positive whole number of lines (got "lots"); no line limit is applied']);
   });
 
+  it('an envoyFormat that cannot be read is reported where it is set, before any file is read', () => {
+    const skipped = 'the files it applies to in that format are not read (every line skipped with this reason)';
+    const cases: [string, Record<string, unknown>, string[]][] = [
+      ['a valid text format', { envoyFormat: '[%START_TIME%] "%REQ(:METHOD)%"' }, []],
+      ['a valid JSON format', { envoyFormat: '{"m": "%REQ(:METHOD)%"}' }, []],
+      ['an unterminated operator', { envoyFormat: '[%START_TIME% %BOGUS' }, [`readers.envoyFormat: unterminated command operator at column 15 of the Envoy format string; ${skipped}`]],
+      ['JSON that names no field', { files: { 'gw/*.log': { envoyFormat: '{"a": 1}' } } }, [`readers.files["gw/*.log"].envoyFormat: no key of the JSON Envoy format maps to an access record field; ${skipped}`]],
+      ['broken JSON in an override', { overrides: [{ files: '*.json', envoyFormat: '{"a": ' }] }, [`readers.overrides[0].envoyFormat: a JSON Envoy format must be an object of key → "%OPERATOR%" strings; ${skipped}`]],
+      ['not a string', { envoyFormat: 42 }, [`readers.envoyFormat: must be a string; ${skipped}`]],
+      ['an unknown format in an override', { overrides: [{ files: '*.log', format: 'nginx' }] }, ['readers.overrides[0].format must be one of envoy-text, envoy-json, linkerd-apache, linkerd-json, consul-envoy-json, access-record (got "nginx")']],
+    ];
+    for (const [name, readers, problems] of cases) assert.deepEqual(readerSettingProblems({ ...defaultConfig(dir), readers }), problems, name);
+  });
+
   it('a YAML alias bomb stops at the node limit, quickly', () => {
     const levels = Array.from({ length: 12 }, (_, i) => (i === 0 ? 'a0: &a0 ["lol"]' : `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`));
     const text = `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: x}\nspec:\n${levels.map((l) => `  ${l}`).join('\n')}\n`;

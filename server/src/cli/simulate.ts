@@ -6,7 +6,7 @@ import { describeFsError } from '../engine/fsErrors';
 import { Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
-import { ingestTraffic, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
+import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
 import { FileTrafficSource } from '../engine/traffic/sources';
 import { redactorFor, type Redactor } from '../engine/traffic/redact';
 import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readSource, sourceOption } from './traffic';
@@ -151,6 +151,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     if (typeof loaded === 'number') return loaded;
     const trafficPaths = parsed.traffic.map((p) => resolve(io.cwd, p));
     if (reportMissing(trafficPaths, io)) return 2;
+    for (const problem of readerSettingProblems(loaded.workspace.config)) io.stderr(`mesh-policy: ${problem}`);
     const source = parsed.source === 'clickhouse' ? clickhouseSource(loaded.workspace.config) : new FileTrafficSource(trafficPaths, {
       ...(parsed.format === 'jsonl' ? { workers: 1 } : {}),
       ...(workerEntry ? { workerEntry } : {}),
@@ -215,6 +216,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
 export async function readTraffic(paths: string[], workspace: WorkspaceModel, io: CliIo, options: IngestOptions = {}): Promise<TrafficModel | number> {
   const trafficPaths = paths.map((p) => resolve(io.cwd, p));
   if (reportMissing(trafficPaths, io)) return 2;
+  for (const problem of readerSettingProblems(workspace.config)) io.stderr(`mesh-policy: ${problem}`);
   const model = await ingestTraffic(trafficPaths, { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), ...options });
   for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
   return model;

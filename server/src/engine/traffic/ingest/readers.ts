@@ -3,6 +3,8 @@ import type { ProjectConfig } from '../../config/projectConfig';
 import type { LineReader, LogFormatId, ReaderOptions } from '../readerTypes';
 import { createReader, detectFormat } from '../detect';
 import { compileGlob } from './files';
+import { compileJsonFormat } from '../formats/envoyJson';
+import { checkEnvoyFormat } from '../formats/envoyText';
 
 /**
  * Which reader reads a file: a format forced by `.meshpolicy.yaml` (`readers`), else the format
@@ -71,13 +73,45 @@ export function readerSettingProblems(config: ProjectConfig | undefined): string
   const check = (where: string, value: unknown): void => {
     if (value !== undefined && !asFormat(value)) problems.push(`${where} must be one of ${FORMAT_IDS.join(', ')} (got ${JSON.stringify(value)})`);
   };
+  const checkFormatString = (where: string, raw: Record<string, unknown>): void => {
+    const format = raw['envoyFormat'];
+    if (format === undefined) return;
+    const problem = typeof format !== 'string' ? 'must be a string' : envoyFormatProblem(format);
+    if (problem) problems.push(`${where}.envoyFormat: ${problem}; the files it applies to in that format are not read (every line skipped with this reason)`);
+  };
   const readers = config?.readers ?? {};
   check('readers.format', readers['format']);
+  checkFormatString('readers', readers);
   if (readers['maxLines'] !== undefined && positiveInteger(readers['maxLines']) === undefined) problems.push(`readers.maxLines must be a positive whole number of lines (got ${JSON.stringify(readers['maxLines'])}); no line limit is applied`);
   if (readers['workers'] !== undefined && positiveInteger(readers['workers']) === undefined) problems.push(`readers.workers must be a positive whole number of threads (got ${JSON.stringify(readers['workers'])}); logs are read on one thread`);
   const files = readers['files'];
-  if (isObject(files)) for (const [glob, raw] of Object.entries(files)) if (isObject(raw)) check(`readers.files["${glob}"].format`, raw['format']);
+  if (isObject(files)) {
+    for (const [glob, raw] of Object.entries(files)) {
+      if (!isObject(raw)) continue;
+      check(`readers.files["${glob}"].format`, raw['format']);
+      checkFormatString(`readers.files["${glob}"]`, raw);
+    }
+  }
+  const overrides = readers['overrides'];
+  if (Array.isArray(overrides)) {
+    overrides.forEach((raw, i) => {
+      if (!isObject(raw)) return;
+      check(`readers.overrides[${i}].format`, raw['format']);
+      checkFormatString(`readers.overrides[${i}]`, raw);
+    });
+  }
   return problems;
+}
+
+/** Why an `envoyFormat` cannot be read (text, or JSON when it is an object), or undefined. */
+function envoyFormatProblem(format: string): string | undefined {
+  if (!format.trim().startsWith('{')) return checkEnvoyFormat(format);
+  try {
+    compileJsonFormat(format);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 /** `readers.maxLines` of the configuration, when it is a positive integer (else no limit). */
