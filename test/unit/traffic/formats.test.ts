@@ -1354,12 +1354,18 @@ describe('reader helpers', () => {
     assert.equal(normalizeTime('05/Jan/2026:12:00:00 +0200'), '2026-01-05T12:00:00+02:00');
     assert.equal(normalizeTime('31/Dec/2025:23:59:59 -0000'), '2025-12-31T23:59:59-00:00');
     assert.equal(normalizeTime('05/Foo/2026:12:00:00 +0200'), undefined);
+    // strftime's %Z names the zone: only UTC and GMT say the offset
+    assert.equal(normalizeTime('2026-01-05T12:00:00 UTC'), '2026-01-05T12:00:00Z');
+    assert.equal(normalizeTime('2026-01-05 12:00:00.250 GMT'), '2026-01-05T12:00:00.250Z');
+    assert.equal(normalizeTime('2026-01-05T12:00:00UTC'), '2026-01-05T12:00:00Z');
+    assert.equal(normalizeTime('2026-01-05T12:00:00 CET'), undefined);
   });
 
   it('reads START_TIME with a strftime argument in custom formats, text and JSON, as RFC 3339 times', () => {
     const cases: [string, LogFormatId, string, string, string][] = [
       ['text %z', 'envoy-text', '[%START_TIME(%Y-%m-%dT%H:%M:%S%z)%] "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '[2026-01-05T12:00:00+0200] "GET /a" 200', '2026-01-05T12:00:00+02:00'],
       ['text common log time', 'envoy-text', '[%START_TIME(%d/%b/%Y:%H:%M:%S %z)%] "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '[05/Jan/2026:12:00:00 +0200] "GET /a" 200', '2026-01-05T12:00:00+02:00'],
+      ['text %Z', 'envoy-text', '[%START_TIME(%Y-%m-%d %H:%M:%S %Z)%] "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '[2026-01-05 12:00:00 UTC] "GET /a" 200', '2026-01-05T12:00:00Z'],
       ['text %s.%3f', 'envoy-text', '%START_TIME(%s.%3f)% "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '1767607200.250 "GET /a" 200', '2026-01-05T10:00:00.250Z'],
       ['JSON bare', 'envoy-json', '{"ts":"%START_TIME%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"2026-01-05T10:00:00.250Z","m":"GET","p":"/a","code":200}', '2026-01-05T10:00:00.250Z'],
       ['JSON %s', 'envoy-json', '{"ts":"%START_TIME(%s)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"1767607200","m":"GET","p":"/a","code":200}', '2026-01-05T10:00:00.000Z'],

@@ -188,12 +188,14 @@ const ZERO_FRACTION = /^\.0*$/;
 const COLONLESS_ZONE = /([+-]\d\d)(\d\d)$/;
 // strftime's `%d/%b/%Y:%H:%M:%S %z` (Apache's and nginx's common log time)
 const CLF_TIME = /^(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d:\d\d:\d\d(?:\.\d+)?) ([+-]\d\d):?(\d\d)$/;
+const UTC_NAME = /^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?) ?(?:UTC|GMT)$/;
 const MONTHS: Readonly<Record<string, string>> = { Jan: '01', Feb: '02', Mar: '03', Apr: '04', May: '05', Jun: '06', Jul: '07', Aug: '08', Sep: '09', Oct: '10', Nov: '11', Dec: '12' };
 
 /**
  * A timestamp as RFC 3339. Envoy's and Linkerd's defaults already are, and pass unchanged (a
  * cheap shape check); a space separator becomes `T`, a missing zone means UTC and strftime's
- * `%z` zone (`+0200`) gets its colon; `%d/%b/%Y:%H:%M:%S %z` keeps its zone; epoch seconds,
+ * `%z` zone (`+0200`) gets its colon, a `%Z` zone of UTC or GMT becomes `Z`;
+ * `%d/%b/%Y:%H:%M:%S %z` keeps its zone; epoch seconds,
  * milliseconds, microseconds or nanoseconds (a custom `%START_TIME(%s)%`, Fluent Bit's `date`)
  * become an ISO string. Anything else gives undefined: the record then has no time.
  */
@@ -221,6 +223,10 @@ export function normalizeTime(s: string | undefined): string | undefined {
     else t = t.replace(COLONLESS_ZONE, '$1:$2');
     return t;
   }
+  const named = UTC_NAME.exec(s);
+  // strftime's `%Z` names the zone: UTC and GMT are exact; an abbreviation like CET or EST is
+  // ambiguous (and says nothing of summer time), so such a time stays unknown
+  if (named) return normalizeTime(`${named[1]}Z`);
   const clf = CLF_TIME.exec(s);
   if (clf) {
     const month = MONTHS[clf[2]!];
