@@ -272,7 +272,7 @@ describe('limits', () => {
   });
 
   it('a file on disk over the size limit is scanned in chunks, not read whole, and judged alike', async () => {
-    const small = new Engine(undefined, { limits: { ...engine.options.limits, maxFileBytes: 100_000 } });
+    const small = new Engine(undefined, { limits: { ...engine.options.limits, maxFileBytes: 100_000, maxInventoryFileBytes: 100_000 } });
     const dir = scratchDir('mesh-policy-big-');
     // the chunks are 4 MiB: a mark split across the first boundary must still be found
     const filler = (n: number) => `# ${'z'.repeat(n - 3)}\n`;

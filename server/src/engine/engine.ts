@@ -11,7 +11,8 @@ import type { Resource } from './resource';
 import { apiVersionOf, loadCatalog, type SchemaCatalog } from './schema/catalog';
 import { schemaFindings } from './schema/schemaFindings';
 import { SchemaRegistry } from './schema/registry';
-import { readSource, readSourceFromDisk, readSourceFromDiskAsync } from './source/read';
+import { readSource, readSourceFromDisk, readSourceFromDiskAsync, type BulkReader } from './source/read';
+import { bulkInventoryDocuments } from './inventory/bulkObjects';
 import { textNamesPolicies } from './source/policyMarks';
 import { DEFAULT_READ_LIMITS, parsedCleanly, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat, type SyntaxProblem } from './source/sourceFile';
 import { getEntry } from './source/tree';
@@ -70,13 +71,21 @@ export class Engine {
     return readSource(path, text, this.options.limits, format, this.yamlCache);
   }
 
-  /** Reads a file from disk; one over the size limit is scanned in chunks, never held whole, and reported as too large. */
+  /**
+   * Reads a file from disk. One over the size limit is not parsed as policies and is reported as
+   * too large when it names them; up to `maxInventoryFileBytes` its Kubernetes objects still
+   * reach the inventory (`inventory/bulkObjects.ts`), beyond that it is only scanned in chunks.
+   */
   readFile(path: string, format?: SourceFormat): SourceFile {
-    return readSourceFromDisk(path, this.options.limits, format, (text) => this.read(path, text, format));
+    return readSourceFromDisk(path, this.options.limits, format, (text) => this.read(path, text, format), this.bulkInventory());
+  }
+
+  private bulkInventory(): BulkReader {
+    return { maxBytes: this.options.limits.maxInventoryFileBytes ?? DEFAULT_READ_LIMITS.maxInventoryFileBytes!, documents: bulkInventoryDocuments };
   }
 
   readFileAsync(path: string, format?: SourceFormat): Promise<SourceFile> {
-    return readSourceFromDiskAsync(path, this.options.limits, format, (text) => this.read(path, text, format));
+    return readSourceFromDiskAsync(path, this.options.limits, format, (text) => this.read(path, text, format), this.bulkInventory());
   }
 
   prepare(file: SourceFile): PreparedFile {

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildInventory, emptyInventory, namespaceKnown } from '../../../server/src/engine/inventory/inventory';
+import { buildInventory, emptyInventory, namespaceKnown, type Inventory } from '../../../server/src/engine/inventory/inventory';
 import { InventoryIndex, podNameMatches, portOf, stripPort } from '../../../server/src/engine/inventory/inventoryIndex';
 import { readSource } from '../../../server/src/engine/source/read';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Engine } from '../../../server/src/engine/engine';
+import { DEFAULT_READ_LIMITS } from '../../../server/src/engine/source/sourceFile';
+import { scratchDir } from '../../helpers/scratch';
 
 function index(files: Record<string, string>): InventoryIndex {
   return new InventoryIndex(buildInventory(Object.entries(files).map(([path, text]) => readSource(path, text))));
@@ -170,6 +175,29 @@ describe('inventory', () => {
     assert.deepEqual(inv.serviceAccounts.map((s) => `${s.namespace}/${s.name}`), ['shop/cart'], 'items that are not a list are no objects of the List');
     const account = inv.serviceAccounts[0]!;
     assert.ok(text.slice(account.span.start, account.span.end).startsWith('apiVersion: v1\n    kind: ServiceAccount'), 'the item\'s own place, for go-to');
+  });
+
+  it('reads files over the size limit for their Kubernetes objects alone, to the same inventory without positions', () => {
+    const dir = scratchDir('mesh-policy-bulk-inventory-');
+    const engine = new Engine(undefined, { limits: { ...DEFAULT_READ_LIMITS, maxFileBytes: 64 } });
+    const files: Record<string, string> = { 'app.yaml': MANIFESTS, 'dump.yaml': YAML_DUMP, 'pods.json': JSON_DUMP };
+    const withoutPlaces = (inventory: Inventory): unknown => JSON.parse(JSON.stringify(inventory, (key, value: unknown) => (key === 'span' || key === 'file' ? undefined : value instanceof Map ? [...value.entries()] : value)));
+    for (const [name, text] of Object.entries(files)) {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      const bulk = engine.readFile(path);
+      assert.equal(bulk.text, '', `${name} is not kept`);
+      assert.deepEqual(withoutPlaces(buildInventory([bulk])), withoutPlaces(buildInventory([readSource(path, text)])), name);
+      assert.ok(buildInventory([bulk]).present, name);
+      // not a policy file: the size limit is not reported
+      assert.deepEqual(engine.lint(engine.prepare(bulk)).findings, [], name);
+    }
+    // what does not parse adds nothing, and says nothing
+    writeFileSync(join(dir, 'broken.yaml'), `${MANIFESTS}\n  - : [\n`);
+    assert.equal(buildInventory([engine.readFile(join(dir, 'broken.yaml'))]).present, false);
+    // beyond maxInventoryFileBytes: only scanned
+    const capped = new Engine(undefined, { limits: { ...DEFAULT_READ_LIMITS, maxFileBytes: 64, maxInventoryFileBytes: 128 } });
+    assert.equal(buildInventory([capped.readFile(join(dir, 'app.yaml'))]).present, false);
   });
 
   it('keeps an empty inventory empty', () => {

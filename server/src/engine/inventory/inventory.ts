@@ -87,6 +87,8 @@ export function emptyInventory(): Inventory {
 const POD_TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController']);
 /** The kinds the inventory reads a workload (a pod spec) from. */
 export const WORKLOAD_KINDS: ReadonlySet<string> = new Set(['Pod', ...POD_TEMPLATE_KINDS, 'CronJob']);
+/** Every kind the inventory reads something from. */
+export const INVENTORY_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, 'Namespace', 'ServiceAccount', 'Service', 'Gateway']);
 const DEFAULT_NAMESPACE = 'default';
 
 /** Adds every Kubernetes workload object of the file to the inventory. */

@@ -1,10 +1,16 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { ProjectConfig } from '../config/projectConfig';
-import { readSource } from '../source/read';
+import { readSource, readSourceFromDisk, type BulkReader } from '../source/read';
 import { describeFsError } from '../fsErrors';
-import { DEFAULT_READ_LIMITS, formatFromPath } from '../source/sourceFile';
+import { DEFAULT_READ_LIMITS, formatFromPath, type SourceFile } from '../source/sourceFile';
+import { bulkInventoryDocuments } from './bulkObjects';
 import { collectByGlobs } from '../traffic/ingest/files';
 import { addToInventory, emptyInventory, type Inventory } from './inventory';
+
+/** Files over the policy size limit are read for their Kubernetes objects alone (big clusters' `kubectl get -A` dumps). */
+const BULK: BulkReader = { maxBytes: DEFAULT_READ_LIMITS.maxInventoryFileBytes!, documents: bulkInventoryDocuments };
+
+const mib = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
 
 export interface LoadedInventory {
   inventory: Inventory;
@@ -30,15 +36,16 @@ export function loadInventory(paths: string[] | undefined, config: ProjectConfig
   for (const path of candidates) {
     const format = formatFromPath(path);
     if (format !== 'yaml' && format !== 'json') continue;
-    let text: string;
+    let file: SourceFile;
     try {
-      if (statSync(path).size > DEFAULT_READ_LIMITS.maxFileBytes) { problems.push(`${path}: too large for the inventory`); continue; }
-      text = readFileSync(path, 'utf8');
+      const size = statSync(path).size;
+      if (size > BULK.maxBytes) { problems.push(`${path}: too large for the inventory (${mib(size)} MiB; files up to ${mib(BULK.maxBytes)} MiB are read)`); continue; }
+      file = readSourceFromDisk(path, DEFAULT_READ_LIMITS, format, (text) => readSource(path, text, DEFAULT_READ_LIMITS, format), BULK);
     } catch (error) {
       problems.push(`${path}: ${describeFsError(error)}`);
       continue;
     }
-    addToInventory(inventory, readSource(path, text, DEFAULT_READ_LIMITS, format));
+    addToInventory(inventory, file);
     files.push(path);
   }
   return { inventory, files, missing, problems };

@@ -42,6 +42,8 @@ export interface ReadLimits {
   maxDepth: number;
   /** Nodes one document may expand to, counting every alias expansion: bounds alias bombs. */
   maxNodes: number;
+  /** Largest file over `maxFileBytes` still read for its Kubernetes objects (the inventory); larger ones are only scanned. */
+  maxInventoryFileBytes?: number;
 }
 
 export const DEFAULT_READ_LIMITS: ReadLimits = {
@@ -49,6 +51,7 @@ export const DEFAULT_READ_LIMITS: ReadLimits = {
   maxDocuments: 20_000,
   maxDepth: 64,
   maxNodes: 250_000,
+  maxInventoryFileBytes: 256 * 1024 * 1024,
 };
 
 export class LimitExceeded extends Error {

@@ -1,0 +1,51 @@
+import { CORE_SCHEMA, loadAll } from 'js-yaml';
+import type { SourceDocument, SourceFormat } from '../source/sourceFile';
+import type { ObjectNode, SourceNode, Span } from '../source/tree';
+import { INVENTORY_KINDS } from './inventory';
+
+const NOWHERE: Span = { start: 0, end: 0 };
+
+/**
+ * The Kubernetes objects the inventory reads, from a file too large to read as policies (over
+ * the size limit): parsed as plain values (JSON.parse, or js-yaml, which takes about a fifteenth
+ * of the time and memory of the position-keeping YAML reader on such files), each List's items
+ * taken one by one and only the inventory's kinds kept, as documents without positions (every
+ * span is the start of the file). Undefined when the text cannot be parsed.
+ */
+export function bulkInventoryDocuments(text: string, format: SourceFormat): SourceDocument[] | undefined {
+  const values: unknown[] = [];
+  try {
+    if (format === 'json') values.push(JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text));
+    else if (format === 'yaml') loadAll(text, (document) => values.push(document), { schema: CORE_SCHEMA, json: true });
+    else return undefined;
+  } catch {
+    return undefined;
+  }
+  const documents: SourceDocument[] = [];
+  const keep = (value: unknown): void => {
+    if (isRecord(value) && typeof value['kind'] === 'string' && INVENTORY_KINDS.has(value['kind'])) {
+      documents.push({ index: documents.length, span: NOWHERE, root: toNode(value), problems: [] });
+    }
+  };
+  for (const value of values) {
+    // one level, as `documentObjects` takes a List's items
+    if (isRecord(value) && typeof value['kind'] === 'string' && value['kind'].endsWith('List') && Array.isArray(value['items'])) value['items'].forEach(keep);
+    else keep(value);
+  }
+  return documents;
+}
+
+function toNode(value: unknown): SourceNode {
+  if (Array.isArray(value)) return { type: 'array', span: NOWHERE, items: value.map(toNode), flow: false };
+  if (isRecord(value)) {
+    const node: ObjectNode = { type: 'object', span: NOWHERE, entries: [], flow: false };
+    for (const [key, entry] of Object.entries(value)) node.entries.push({ key, keySpan: NOWHERE, value: toNode(entry) });
+    return node;
+  }
+  const scalar = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : value === null || value === undefined ? null : String(value);
+  return { type: 'scalar', span: NOWHERE, value: scalar, style: 'plain' };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
