@@ -629,6 +629,58 @@ describe('consul jwt-provider entries in the workspace (jwt-provider reference; 
   });
 });
 
+describe('consul mesh entries in the workspace: request normalization (case-l7-intentions-request-normalization)', () => {
+  const intentions = hcl(entry('api', '{ Name = "web", Permissions = [ { Action = "deny", HTTP { PathExact = "/a/b" } } ] }'));
+  const meshHcl = (body: string) => ({ '/ws/mesh.hcl': `kind = "mesh"\nhttp {\n  incoming {\n    request_normalization {\n${body}\n    }\n  }\n}\n` });
+  const merge = meshHcl('      merge_slashes = true\n      headers_with_underscores_action = "REJECT_REQUEST"');
+  const req = (path: string, headers?: Record<string, string>): CallSpec => ({ src: 'web', dst: 'api', method: 'GET', path, ...(headers ? { headers } : {}) });
+
+  it('the entry\'s settings apply (snake_case HCL), and the trace cites it', () => {
+    const p = compileWorkspace({ ...intentions, ...merge }, 'allow');
+    const d = expectVerdict(p, req('/a//b'), 'deny');
+    assert.ok(d.trace.some((st) => /request normalization: mesh entry \(\/ws\/mesh\.hcl:1-9\)/.test(st.text)), d.trace.map((st) => st.text).join('\n'));
+    assert.equal(expectVerdict(p, req('/x', { x_user: '1' }), 'deny').status, 400);
+    expectVerdict(compileWorkspace(intentions, 'allow'), req('/a//b'), 'allow', 'without the entry: Consul\'s defaults keep //');
+  });
+
+  it('the entry wins over consul.requestNormalization, which is the fallback without one', () => {
+    const configured = { requestNormalization: { mergeSlashes: false, headersWithUnderscoresAction: 'ALLOW' as const } };
+    const d = expectVerdict(compileWorkspace({ ...intentions, ...merge }, 'allow', configured), req('/a//b'), 'deny');
+    assert.ok(d.trace.some((st) => /consul\.requestNormalization is not used/.test(st.text)));
+    expectVerdict(compileWorkspace(intentions, 'allow', { requestNormalization: { mergeSlashes: true } }), req('/a//b'), 'deny');
+  });
+
+  it('the JSON form, any letter case, and the Mesh custom resource', () => {
+    const json = { '/ws/mesh.json': '{"Kind": "mesh", "HTTP": {"Incoming": {"RequestNormalization": {"MergeSlashes": true}}}}' };
+    expectVerdict(compileWorkspace({ ...intentions, ...json }, 'allow'), req('/a//b'), 'deny');
+    const crd = { '/ws/mesh.yaml': 'apiVersion: consul.hashicorp.com/v1alpha1\nkind: Mesh\nmetadata: {name: mesh}\nspec:\n  http:\n    incoming:\n      requestNormalization: {pathWithEscapedSlashesAction: UNESCAPE_AND_FORWARD}\n' };
+    expectVerdict(compileWorkspace({ ...intentions, ...crd }, 'allow'), req('/a%2Fb'), 'deny');
+    expectVerdict(compileWorkspace({ ...intentions, ...crd }, 'allow'), req('/a//b'), 'allow');
+  });
+
+  it('two differing entries: unknown where they decide differently, naming both', () => {
+    const other = { '/ws/mesh2.hcl': 'Kind = "mesh"\n' };
+    const p = compileWorkspace({ ...intentions, ...merge, ...other }, 'allow');
+    const d = expectVerdict(p, req('/a//b'), 'unknown');
+    assert.match(d.missing?.join() ?? '', /which mesh entry Consul holds \(mesh entry \(\/ws\/mesh\.hcl:1-9\), mesh entry \(\/ws\/mesh2\.hcl:1\)\)/);
+    expectVerdict(p, req('/a/b'), 'deny', 'both settings give the same verdict');
+    expectVerdict(p, { ...req('/a//b'), src: 'db' }, 'allow', 'no intention reads the request of a caller without one');
+    expectVerdict(compileWorkspace({ ...intentions, ...merge, '/ws/same.hcl': merge['/ws/mesh.hcl']!.replace('merge_slashes = true', 'MergeSlashes = true') }, 'allow'), req('/a//b'), 'deny', 'identical settings are one definition');
+  });
+
+  it('fileInputs and globals change with the entry', () => {
+    const path = '/ws/mesh.hcl';
+    const inputs = (t: string) => consulSimulator.fileInputs(engine.read(path, t));
+    const text = merge[path]!;
+    assert.notEqual(inputs(text), '');
+    assert.notEqual(inputs(text), inputs(text.replace('merge_slashes = true', 'merge_slashes = false')));
+    const before = compileWorkspace({ ...intentions, ...merge }, 'allow');
+    const edited = compileWorkspace({ ...intentions, [path]: text.replace('merge_slashes = true', 'merge_slashes = false') }, 'allow');
+    assert.notEqual(before.globals(), edited.globals());
+    expectVerdict(edited, req('/a//b'), 'allow');
+  });
+});
+
 // ---------------------------------------------------------------------------- §3.8
 
 describe('consul §3.8 consul intention check', () => {

@@ -1,6 +1,5 @@
 import type { SourceFile } from '../source/sourceFile';
-import { entryCI } from './configEntries';
-import { topLevelObjects } from '../source/topLevelObjects';
+import { entryCI, entryExtent as extent, entryReader, placeOf } from './configEntries';
 import { getEntry, getScalarString, type ObjectNode, type SourceNode, type Span } from '../source/tree';
 
 /**
@@ -24,17 +23,7 @@ export interface JwtProviderDefinition {
   span: Span;
 }
 
-const byFile = new WeakMap<SourceFile, readonly JwtProviderDefinition[]>();
-
-export function jwtProvidersIn(file: SourceFile): readonly JwtProviderDefinition[] {
-  let found = byFile.get(file);
-  if (!found) {
-    const out: JwtProviderDefinition[] = [];
-    for (const node of topLevelObjects(file)) read(file, node, out);
-    byFile.set(file, (found = out));
-  }
-  return found;
-}
+export const jwtProvidersIn: (file: SourceFile) => readonly JwtProviderDefinition[] = entryReader(read);
 
 /** What the file's jwt-provider definitions say, places included ('' when it has none). */
 export function jwtProviderDigest(file: SourceFile): string {
@@ -44,9 +33,7 @@ export function jwtProviderDigest(file: SourceFile): string {
 
 /** `jwt-provider "okta" (config/okta.hcl:1-9)`: the definition and its place, for messages. */
 export function describeJwtProvider(d: JwtProviderDefinition): string {
-  const start = d.file.lines.position(d.span.start).line + 1;
-  const end = d.file.lines.position(d.span.end).line + 1;
-  return `${d.kind}${d.name !== undefined ? ` ${JSON.stringify(d.name)}` : ''} (${d.file.path}:${start === end ? start : `${start}-${end}`})`;
+  return `${d.kind}${d.name !== undefined ? ` ${JSON.stringify(d.name)}` : ''} (${placeOf(d.file, d.span)})`;
 }
 
 function read(file: SourceFile, node: ObjectNode, out: JwtProviderDefinition[]): void {
@@ -70,14 +57,6 @@ function read(file: SourceFile, node: ObjectNode, out: JwtProviderDefinition[]):
     audiences: strings(entryCI(node, 'Audiences')?.value),
     kind: 'jwt-provider', file, span: extent(file, node),
   });
-}
-
-/** An HCL or YAML top-level object spans its document, comments and blank lines included. */
-function extent(file: SourceFile, node: ObjectNode): Span {
-  const first = node.entries[0];
-  let end = node.span.end;
-  while (end > node.span.start && /\s/.test(file.text[end - 1]!)) end--;
-  return { start: first && !node.flow ? first.keySpan.start : node.span.start, end };
 }
 
 function nonEmpty(node: SourceNode | undefined): string | undefined {

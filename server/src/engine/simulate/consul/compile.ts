@@ -1,9 +1,10 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CompiledPolicies, Decision, DecisionAlternative, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
-import { and3, compileHttp, evalCriteria, F, isPlainPath, or3, preparePath, T, U, type Criterion, type RequestView, type Tri } from './http';
+import { and3, compileHttp, evalCriteria, F, isPlainPath, or3, preparePath, T, U, type Criterion, type RequestNormalization, type RequestView, type Tri } from './http';
 import { key, readEntries, type IntentionEntry, type JwtRequirement, type PermissionRule, type SourceIntention } from './model';
 import { resolveOptions, type ConsulSimulatorOptions, type ResolvedOptions } from './options';
 import { describeJwtProvider, jwtProviderDigest, jwtProvidersIn, type JwtProviderDefinition } from '../../consul/jwtProviders';
+import { describeMeshEntry, meshEntriesIn, meshEntryDigest, type MeshEntryDefinition } from '../../consul/meshEntries';
 import type { SourceFile } from '../../source/sourceFile';
 
 /**
@@ -165,6 +166,14 @@ interface ReqState {
   reject: string | undefined;
   pathNote: string | undefined;
   prepared: boolean;
+  /** The index in `norms` the request was prepared with. */
+  norm: number;
+}
+
+/** Request normalization settings and where they come from, for the trace. */
+interface Normalization {
+  settings: RequestNormalization;
+  from: string;
 }
 
 interface Scenario {
@@ -173,6 +182,8 @@ interface Scenario {
   mask: number;
   ns: string;
   http: boolean;
+  /** The index in `norms` (HTTP only). */
+  norm: number;
   labels: string[];
   missing: string[];
 }
@@ -216,7 +227,7 @@ export class ConsulPolicies implements CompiledPolicies {
   /** Normalization settings that can reject a request before RBAC, whatever the intentions. */
   private readonly earlyRequest: boolean;
   /** The request of the call being decided (reused from call to call; decisions keep nothing of it). */
-  private readonly req: ReqState = { call: undefined as unknown as AccessRecord, view: undefined, reject: undefined, pathNote: undefined, prepared: false };
+  private readonly req: ReqState = { call: undefined as unknown as AccessRecord, view: undefined, reject: undefined, pathNote: undefined, prepared: false, norm: 0 };
   private readonly view: RequestView = { method: undefined, fullPath: undefined, path: undefined, host: undefined, headers: undefined, dropUnderscore: false, lower: undefined, missing: [] };
   private readonly found: SourceMatches = { rb: undefined as unknown as DestRbac, a: undefined, b: undefined, c: undefined };
   /** Which criterion failed, written by evalCriteria. */
@@ -224,17 +235,22 @@ export class ConsulPolicies implements CompiledPolicies {
   /** The workspace's jwt-provider entries by name, one per differing definition. */
   private readonly jwtProviders: Map<string, WorkspaceProvider>;
   private readonly jwtProviderDigest: string;
+  /** The request normalization of the destinations' proxies: the workspace's mesh entry (one
+   * alternative per differing definition), else `consul.requestNormalization`, else the defaults. */
+  private readonly norms: Alt<Normalization>[];
+  private readonly meshEntryDigest: string;
   /** The scenario of the fast path, reused (scenario() keeps no reference to it). */
-  private readonly scratch: Scenario = { dc: undefined as unknown as DestCand, loc: '', mask: 0, ns: '', http: false, labels: NO_LABELS, missing: NO_LABELS };
+  private readonly scratch: Scenario = { dc: undefined as unknown as DestCand, loc: '', mask: 0, ns: '', http: false, norm: 0, labels: NO_LABELS, missing: NO_LABELS };
 
   constructor(policies: PolicySet, options: ConsulSimulatorOptions = {}) {
     this.options = resolveOptions(policies.config, options);
     this.defaultAction = this.options.defaultPolicy;
     this.defaultText = `the default intention policy (${this.defaultAction}, from ${this.options.defaultSource})`;
-    const n = this.options.normalization;
-    this.earlyRequest = n.pathWithEscapedSlashesAction === 'REJECT_REQUEST' || n.headersWithUnderscoresAction === 'REJECT_REQUEST';
     this.entries = readEntries(policies.resources, this.options.partition ?? 'default', policies.forms);
-    [this.jwtProviders, this.jwtProviderDigest] = readJwtProviders(policies.sourceFiles ?? policies.resources.map((r) => r.file), this.options.jwtProviders);
+    const files = policies.sourceFiles ?? policies.resources.map((r) => r.file);
+    [this.jwtProviders, this.jwtProviderDigest] = readJwtProviders(files, this.options.jwtProviders);
+    [this.norms, this.meshEntryDigest] = readMeshEntries(files, this.options.normalization);
+    this.earlyRequest = this.norms.some(({ value: { settings: n } }) => n.pathWithEscapedSlashesAction === 'REJECT_REQUEST' || n.headersWithUnderscoresAction === 'REJECT_REQUEST');
     let usesNamespaces = false;
     const peers = new Set<string>();
     const partitions = new Set<string>();
@@ -537,10 +553,11 @@ export class ConsulPolicies implements CompiledPolicies {
 
   /** Enterprise namespaces, partitions, peers and the destinations' namespaces: they open
    * alternatives for calls to any destination. The jwt-provider entries decide the JWT
-   * requirements of intentions anywhere in the mesh. */
+   * requirements of intentions anywhere in the mesh, the mesh entry how every proxy rewrites
+   * requests. */
   globals(): string {
     const namespaces = [...new Set([...this.byKey.keys()].map((k) => k.slice(0, k.lastIndexOf('/'))))].sort();
-    return JSON.stringify([this.enterprise, this.unconfiguredPeers, this.entryPartitions, this.partitionAlts.map((a) => a.value), namespaces, this.jwtProviderDigest]);
+    return JSON.stringify([this.enterprise, this.unconfiguredPeers, this.entryPartitions, this.partitionAlts.map((a) => a.value), namespaces, this.jwtProviderDigest, this.meshEntryDigest]);
   }
 
   private run(call: AccessRecord, full: boolean): Decision {
@@ -557,7 +574,7 @@ export class ConsulPolicies implements CompiledPolicies {
     req.prepared = false;
     // Fast path: the record and the configuration leave nothing open.
     const dstNs = this.enterprise ? dst?.namespace : 'default';
-    if (this.partitionAlts.length === 1 && dstNs !== undefined && dstName !== undefined && protocols.length === 1) {
+    if (this.partitionAlts.length === 1 && dstNs !== undefined && dstName !== undefined && protocols.length === 1 && (this.norms.length === 1 || !protocols[0]!.value)) {
       const alts = this.destCands(this.partitionAlts[0]!.value, dstNs, dstName);
       if (alts.length === 1) {
         const dc = alts[0]!.value;
@@ -569,6 +586,7 @@ export class ConsulPolicies implements CompiledPolicies {
           sc.loc = locs[0]!.value;
           sc.ns = nss[0]!.value;
           sc.http = protocols[0]!.value;
+          sc.norm = 0;
           return this.scenario(sc, caller, full);
         }
       }
@@ -597,13 +615,14 @@ export class ConsulPolicies implements CompiledPolicies {
         for (const n of this.callerNamespaces(caller, dc)) {
           const masks = dc.groups.length === 0 ? 1 : 1 << Math.min(dc.groups.length, 6);
           for (let mask = 0; mask < masks; mask++) {
-            for (const pr of protocols) {
+            for (const pr of protocols) for (let norm = 0; norm < (pr.value ? this.norms.length : 1); norm++) {
               if (scenarios.length >= MAX_SCENARIOS) {
                 overflow = true;
                 break outer;
               }
-              const labels = [d.label, l.label, n.label, pr.label].filter((x): x is string => x !== undefined);
-              const missing = [...(d.missing ? d.missing.split('\u0000') : []), l.missing, n.missing, pr.missing].filter((x): x is string => x !== undefined);
+              const nm = pr.value ? this.norms[norm]! : undefined;
+              const labels = [d.label, l.label, n.label, pr.label, nm?.label].filter((x): x is string => x !== undefined);
+              const missing = [...(d.missing ? d.missing.split('\u0000') : []), l.missing, n.missing, pr.missing, nm?.missing].filter((x): x is string => x !== undefined);
               if (dc.groups.length) {
                 dc.groups.forEach((g, i) => {
                   if (i >= 6) return;
@@ -611,7 +630,7 @@ export class ConsulPolicies implements CompiledPolicies {
                   missing.push(`the members of sameness group ${g} (consul.samenessGroups)`);
                 });
               }
-              scenarios.push({ dc, loc: l.value, mask, ns: n.value, http: pr.value, labels, missing });
+              scenarios.push({ dc, loc: l.value, mask, ns: n.value, http: pr.value, norm, labels, missing });
             }
           }
         }
@@ -656,13 +675,16 @@ export class ConsulPolicies implements CompiledPolicies {
     return { verdict: 'deny', mesh: 'consul', reason, trace };
   }
 
-  /** Prepares the request once per call, when an HTTP scenario needs it. */
-  private prepare(req: ReqState): void {
-    if (req.prepared) return;
+  /** Prepares the request once per call and normalization, when an HTTP scenario needs it. */
+  private prepare(req: ReqState, index: number): void {
+    if (req.prepared && req.norm === index) return;
     req.prepared = true;
+    req.norm = index;
+    req.reject = undefined;
+    req.pathNote = undefined;
     const call = req.call;
     const r = call.request;
-    const norm = this.options.normalization;
+    const { settings: norm, from } = this.norms[index]!.value;
     let fullPath: string | undefined;
     let path: string | undefined;
     if (r?.path !== undefined && isPlainPath(r.path, norm)) {
@@ -670,13 +692,13 @@ export class ConsulPolicies implements CompiledPolicies {
       path = r.path;
     } else if (r?.path !== undefined) {
       const prepared = preparePath(r.path, norm);
-      if (prepared.reject) req.reject = prepared.reject;
-      if (prepared.note) req.pathNote = prepared.note;
+      if (prepared.reject) req.reject = `${prepared.reject} (${from})`;
+      if (prepared.note) req.pathNote = `${prepared.note} (${from})`;
       fullPath = prepared.fullPath;
       path = prepared.path;
     }
     const underscore = norm.headersWithUnderscoresAction ?? 'ALLOW';
-    if (underscore === 'REJECT_REQUEST' && r?.headers && Object.keys(r.headers).some((h) => h.includes('_'))) req.reject ??= 'a request header name contains "_" and HeadersWithUnderscoresAction is REJECT_REQUEST';
+    if (underscore === 'REJECT_REQUEST' && r?.headers && Object.keys(r.headers).some((h) => h.includes('_'))) req.reject ??= `a request header name contains "_" and HeadersWithUnderscoresAction is REJECT_REQUEST (${from})`;
     const view = this.view;
     view.method = r?.method ?? (call.protocol === 'grpc' ? 'POST' : undefined);
     view.fullPath = fullPath;
@@ -703,7 +725,7 @@ export class ConsulPolicies implements CompiledPolicies {
     const l7 = m !== undefined && m.cs.l7;
     // The request is prepared when evaluateScenario would prepare it (its notes go in the trace).
     if (s.http && (this.earlyRequest || a?.cs.l7 || b?.cs.l7 || c?.cs.l7)) {
-      this.prepare(this.req);
+      this.prepare(this.req, s.norm);
       if (this.req.pathNote || this.req.reject) return this.evaluateScenario(s, caller, full);
     }
     if (!a && !b && !c) {
@@ -785,7 +807,7 @@ export class ConsulPolicies implements CompiledPolicies {
     const count = (a ? 1 : 0) + (b ? 1 : 0) + (c ? 1 : 0);
     // The request is read only when something looks at it.
     if (s.http && (this.earlyRequest || (count > 0 && (dc.hasJwt || a?.cs.l7 || b?.cs.l7 || c?.cs.l7)))) {
-      this.prepare(req);
+      this.prepare(req, s.norm);
       view = req.view!;
       view.missing.length = 0;
       if (req.pathNote) (early ??= []).push({ text: req.pathNote, outcome: 'applies' });
@@ -1147,6 +1169,33 @@ function readJwtProviders(files: readonly SourceFile[], configured: ResolvedOpti
     });
   }
   return [providers, digest.join('\n')];
+}
+
+/** The request normalization alternatives and a digest of the mesh entries of `files`, places
+ * included (traces cite them). The workspace's entry wins over `consul.requestNormalization`
+ * (`configured`), as a jwt-provider entry wins over `consul.jwtProviders`: it is what the
+ * workspace gives Consul. Differing definitions are alternatives: which one Consul holds is open. */
+function readMeshEntries(files: readonly SourceFile[], configured: RequestNormalization): [Alt<Normalization>[], string] {
+  const defs: MeshEntryDefinition[] = [];
+  const digest: string[] = [];
+  for (const file of new Set(files)) {
+    for (const d of meshEntriesIn(file)) if (!defs.some((o) => sameNormalization(o.normalization, d.normalization))) defs.push(d);
+    const inFile = meshEntryDigest(file);
+    if (inFile) digest.push(inFile);
+  }
+  const isConfigured = Object.keys(configured).length > 0;
+  if (defs.length === 0) return [[{ value: { settings: configured, from: isConfigured ? 'request normalization: consul.requestNormalization' : 'request normalization: Consul\'s defaults' } }], ''];
+  const unused = isConfigured ? '; consul.requestNormalization is not used: the workspace\'s mesh entry defines it' : '';
+  if (defs.length === 1) return [[{ value: { settings: defs[0]!.normalization, from: `request normalization: ${describeMeshEntry(defs[0]!)}${unused}` } }], digest.join('\n')];
+  const missing = `which mesh entry Consul holds (${defs.map(describeMeshEntry).join(', ')})`;
+  return [defs.map((d) => ({ value: { settings: d.normalization, from: `request normalization: ${describeMeshEntry(d)}${unused}` }, missing, label: `if Consul holds ${describeMeshEntry(d)}` })), digest.join('\n')];
+}
+
+/** Whether two settings make the proxy treat every request alike (an unset field is its default). */
+function sameNormalization(a: RequestNormalization, b: RequestNormalization): boolean {
+  const escaped = (n: RequestNormalization): string => (n.pathWithEscapedSlashesAction ?? 'KEEP_UNCHANGED').replace('IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED');
+  return (a.insecureDisablePathNormalization ?? false) === (b.insecureDisablePathNormalization ?? false) && (a.mergeSlashes ?? false) === (b.mergeSlashes ?? false)
+    && escaped(a) === escaped(b) && (a.headersWithUnderscoresAction ?? 'ALLOW') === (b.headersWithUnderscoresAction ?? 'ALLOW');
 }
 
 /** The token's `aud`: the record's audiences, else the `aud` claim (a string or a list). */

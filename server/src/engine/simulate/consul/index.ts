@@ -1,4 +1,5 @@
 import { jwtProviderDigest } from '../../consul/jwtProviders';
+import { meshEntryDigest } from '../../consul/meshEntries';
 import type { SourceFile } from '../../source/sourceFile';
 import type { MeshSimulator, PolicySet } from '../types';
 import { ConsulPolicies } from './compile';
@@ -27,7 +28,7 @@ export function createConsulSimulator(options: ConsulSimulatorOptions = {}): Con
     compile(policies: PolicySet): ConsulPolicies {
       return new ConsulPolicies(policies, options);
     },
-    fileInputs: jwtProviderDigest,
+    fileInputs: (file) => [jwtProviderDigest(file), meshEntryDigest(file)].filter((d) => d !== '').join('\n'),
   };
 }
 
