@@ -199,6 +199,8 @@ export interface ServerDef extends Base {
   labels: Record<string, string>;
   /** Undefined for an `externalWorkloadSelector` Server (it selects no pod). */
   podSelector?: Selector;
+  /** Undefined for a `podSelector` Server (it selects no ExternalWorkload). */
+  externalSelector?: Selector;
   port: number | string;
   protocol: ProxyProtocol;
   accessPolicy?: DefaultPolicyName;
@@ -366,6 +368,7 @@ function readServer(base: Base, value: Rec): ServerDef {
     port: typeof port === 'number' || typeof port === 'string' ? port : 0,
     protocol: protocol ?? 'detect',
     ...(hasPod ? { podSelector: readSelector(spec['podSelector']) } : {}),
+    ...(hasExternal ? { externalSelector: readSelector(spec['externalWorkloadSelector']) } : {}),
     ...(isDefaultPolicy(access) ? { accessPolicy: access } : {}),
   };
   if (hasPod === hasExternal) server.rejected = 'a Server needs exactly one of podSelector and externalWorkloadSelector';
