@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Declared, Inventory, WorkloadInfo } from '../../inventory/inventory';
+import type { ContainerPort, Declared, Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { fileProbes, workloadKey } from '../../inventory/probes';
 import { readSource } from '../../source/read';
 import type { SourceFile } from '../../source/sourceFile';
@@ -157,9 +157,16 @@ function readProbes(workload: WorkloadInfo, files: FileLookup): Map<number, stri
   return probes;
 }
 
+/** Init containers' ports (native sidecars), which the inventory does not keep and the policy
+ * controller counts among a pod's named ports (workload.rs `pod_tcp_ports_by_name`). */
+function initContainerPorts(workload: WorkloadInfo, files: FileLookup): ContainerPort[] {
+  const file = files.get(workload.file);
+  return (file && fileProbes(file).initPorts?.get(workloadKey(workload.kind, workload.span))) || [];
+}
+
 /**
- * What the simulator reads of a file besides its resources and the inventory: the probes of the
- * workloads it declares ('' when none).
+ * What the simulator reads of a file besides its resources and the inventory: the probes and
+ * init-container ports of the workloads it declares ('' when none).
  */
 export function probeDigest(file: SourceFile): string {
   return fileProbes(file).key;
@@ -241,11 +248,12 @@ export function buildPodView(ctx: PodContext, dest: { namespace?: string; worklo
       }
     }
   }
-  const declaredPorts = workload ? workload.ports.filter((p) => p.protocol.toUpperCase() === 'TCP').map((p) => p.containerPort) : undefined;
+  const ports = workload ? [...workload.ports, ...initContainerPorts(workload, ctx.files)] : undefined;
+  const declaredPorts = ports?.filter((p) => p.protocol.toUpperCase() === 'TCP').map((p) => p.containerPort);
   let namedPorts: Map<string, number[]> | undefined;
-  if (workload) {
+  if (ports) {
     namedPorts = new Map();
-    for (const p of workload.ports) {
+    for (const p of ports) {
       if (!p.name || p.protocol.toUpperCase() !== 'TCP') continue;
       const list = namedPorts.get(p.name) ?? [];
       if (!list.includes(p.containerPort)) list.push(p.containerPort);
