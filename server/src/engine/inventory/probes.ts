@@ -2,7 +2,7 @@ import type { SourceDocument, SourceFile } from '../source/sourceFile';
 import { documentObjects } from '../source/topLevelObjects';
 import { admittedValue, getScalarString, type ObjectNode } from '../source/tree';
 import { documentOrigin } from '../source/yamlReader';
-import { WORKLOAD_KINDS } from './inventory';
+import { WORKLOAD_KINDS, type ContainerPort } from './inventory';
 
 /**
  * HTTP probes of workloads, the way the Linkerd policy controller collects them
@@ -24,6 +24,9 @@ export interface HttpProbe {
  * probes; and all of them as text, which differs when any probe (or its object's place) does. */
 export interface FileProbes {
   byWorkload: Map<string, HttpProbe[]>;
+  /** The ports of init containers (native sidecars), which the inventory does not keep, by
+   * `workloadKey`; only workloads that have some. */
+  initPorts?: Map<string, ContainerPort[]>;
   key: string;
 }
 
@@ -35,7 +38,7 @@ export function workloadKey(kind: string, span: { start: number; end: number }):
 const byFile = new WeakMap<SourceFile, FileProbes>();
 /** Per parsed document (the YAML cache's, shared by every placement of the same text): its
  * workloads' kinds, spans from the document's start, and probes. */
-const byParse = new WeakMap<SourceDocument, { kind: string; start: number; end: number; probes: HttpProbe[] }[]>();
+const byParse = new WeakMap<SourceDocument, { kind: string; start: number; end: number; probes: HttpProbe[]; initPorts: ContainerPort[] }[]>();
 
 /** The probes of every workload object in the file. A document placed from the YAML cache is read
  * in its cached parse, once, so a file with many documents costs one lookup each per version. */
@@ -43,6 +46,7 @@ export function fileProbes(file: SourceFile): FileProbes {
   let found = byFile.get(file);
   if (found) return found;
   const byWorkload = new Map<string, HttpProbe[]>();
+  const initPorts = new Map<string, ContainerPort[]>();
   for (const document of file.documents) {
     const origin = documentOrigin(document);
     const parsed = origin?.parsed ?? document;
@@ -51,15 +55,19 @@ export function fileProbes(file: SourceFile): FileProbes {
       workloads = [];
       for (const node of documentObjects(parsed)) {
         const kind = getScalarString(node, 'kind');
-        const probes = kind !== undefined && WORKLOAD_KINDS.has(kind) ? readProbes(kind, node) : undefined;
-        if (probes) workloads.push({ kind: kind!, start: node.span.start, end: node.span.end, probes });
+        const podSpec = kind !== undefined && WORKLOAD_KINDS.has(kind) ? readPodSpec(kind, node) : undefined;
+        if (podSpec) workloads.push({ kind: kind!, start: node.span.start, end: node.span.end, probes: readProbes(podSpec), initPorts: readInitPorts(podSpec) });
       }
       if (origin) byParse.set(parsed, workloads);
     }
     const offset = origin?.offset ?? 0;
-    for (const w of workloads) byWorkload.set(workloadKey(w.kind, { start: w.start + offset, end: w.end + offset }), w.probes);
+    for (const w of workloads) {
+      const key = workloadKey(w.kind, { start: w.start + offset, end: w.end + offset });
+      byWorkload.set(key, w.probes);
+      if (w.initPorts.length) initPorts.set(key, w.initPorts);
+    }
   }
-  found = { byWorkload, key: byWorkload.size ? JSON.stringify([...byWorkload]) : '' };
+  found = { byWorkload, initPorts, key: byWorkload.size ? JSON.stringify([...byWorkload, ...initPorts]) : '' };
   byFile.set(file, found);
   return found;
 }
@@ -83,10 +91,23 @@ function podSpecOf(kind: string, value: Rec): Rec | undefined {
 }
 
 /** Undefined when the pod spec cannot be read. */
-function readProbes(kind: string, node: ObjectNode): HttpProbe[] | undefined {
+function readPodSpec(kind: string, node: ObjectNode): Rec | undefined {
   const value = admittedValue(node);
-  const podSpec = isRec(value) ? podSpecOf(kind, value) : undefined;
-  if (!podSpec) return undefined;
+  return isRec(value) ? podSpecOf(kind, value) : undefined;
+}
+
+function readInitPorts(podSpec: Rec): ContainerPort[] {
+  const ports: ContainerPort[] = [];
+  for (const container of arr(podSpec['initContainers'])) {
+    if (!isRec(container)) continue;
+    for (const p of arr(container['ports'])) {
+      if (isRec(p)) ports.push({ ...(typeof p['name'] === 'string' ? { name: p['name'] } : {}), containerPort: Number(p['containerPort']), protocol: str(p['protocol']) ?? 'TCP' });
+    }
+  }
+  return ports;
+}
+
+function readProbes(podSpec: Rec): HttpProbe[] {
   const probes: HttpProbe[] = [];
   for (const container of [...arr(podSpec['containers']), ...arr(podSpec['initContainers'])]) {
     if (!isRec(container)) continue;

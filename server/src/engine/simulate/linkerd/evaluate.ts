@@ -5,7 +5,7 @@ import { Check, checkAuthz, makeAuthz, stepFor, verboseStep, type Authz, type Cl
 import {
   PROTOCOL_TEXT, isDefaultPolicy, matchSelector, newIdentitySet, addIdentity, readResources, selectorMismatch,
   serviceAccountIdentity, type ClusterIdentity, type DefaultPolicyName, type HttpMatchDef, type PolicyDef, type ProxyProtocol,
-  type ResourceIndex, type RouteDef, type ServerAuthorizationDef, type ServerDef,
+  type ResourceIndex, type RouteDef, type Selector, type ServerAuthorizationDef, type ServerDef,
 } from './model';
 import { ALL_NETWORKS, LOCALHOST_NETWORKS, parseNet, type NetMatch } from './net';
 import { ANNOTATION, podViewsFor, type PodView, type PodViews } from './pod';
@@ -325,8 +325,9 @@ export class LinkerdPolicies {
         skipped.push({ server: s, why: 'rejected' });
         continue;
       }
-      if (!s.podSelector) continue;
-      const sm = matchSelector(s.podSelector, pod.labels);
+      const selector = selectorFor(s, pod);
+      if (!selector) continue;
+      const sm = matchSelector(selector, pod.labels);
       if (sm === 0) {
         skipped.push({ server: s, why: 'selector' });
         continue;
@@ -362,7 +363,7 @@ export class LinkerdPolicies {
     const { pod, port } = pw;
     pw.notes = pw.skipped.map(({ server: s, why, older }): TraceStep => {
       const text = why === 'rejected' ? `${s.at.label} would be rejected at admission: ${s.rejected}`
-        : why === 'selector' ? `${s.at.label} does not select the pod: ${selectorMismatch(s.podSelector!, pod.labels ?? {})}`
+        : why === 'selector' ? `${s.at.label} does not select the ${pod.external ? 'external workload' : 'pod'}: ${selectorMismatch(selectorFor(s, pod)!, pod.labels ?? {})}`
           : why === 'port' ? `${s.at.label} selects the pod but not port ${port} (port ${typeof s.port === 'number' ? s.port : `"${s.port}" = ${pod.namedPorts?.get(s.port)?.join(', ') || 'no TCP container port of that name'}`})`
             : `${s.at.label} also selects port ${port}, but the older ${older!.at.label} wins`;
       return { text, outcome: 'skipped', at: s.at };
@@ -377,7 +378,7 @@ export class LinkerdPolicies {
     const grpc = base.grpc ?? this.defaultRoutes(s.at.label, base.authzs, undefined, true);
     return {
       server: s, label: s.at.label, policyRef: s.at, protocol: s.protocol, authzs: base.authzs, http, grpc, port,
-      step: { text: `${s.at.label} selects port ${port} of the pod (podSelector ${s.podSelector!.text}, port ${s.port}, proxyProtocol ${PROTOCOL_TEXT[s.protocol]})`, outcome: 'applies', at: s.at },
+      step: { text: `${s.at.label} selects port ${port} of the ${pod.external ? 'external workload (externalWorkloadSelector' : 'pod (podSelector'} ${selectorFor(s, pod)!.text}, port ${s.port}, proxyProtocol ${PROTOCOL_TEXT[s.protocol]})`, outcome: 'applies', at: s.at },
       notes: base.notes, connAllow: new Map(),
     };
   }
@@ -502,7 +503,8 @@ export class LinkerdPolicies {
     const set = new Set<number>();
     for (const p of pod.declaredPorts ?? []) set.add(p);
     for (const s of this.idx.servers.get(pod.namespace) ?? []) {
-      if (s.rejected || !s.podSelector || matchSelector(s.podSelector, pod.labels) === 0) continue;
+      const selector = selectorFor(s, pod);
+      if (s.rejected || !selector || matchSelector(selector, pod.labels) === 0) continue;
       if (typeof s.port === 'number') set.add(s.port);
       else for (const n of pod.namedPorts?.get(s.port) ?? []) set.add(n);
     }
@@ -737,6 +739,12 @@ class TargetIndex {
 }
 
 /** Route targets compare group, kind and name case-insensitively. */
+/** The selector a Server matches the destination with: ExternalWorkloads are selected by
+ * `externalWorkloadSelector` only, pods by `podSelector` only (index.rs). */
+function selectorFor(s: ServerDef, pod: PodView): Selector | undefined {
+  return pod.external ? s.externalSelector : s.podSelector;
+}
+
 function routeKey(namespace: string, group: string, kind: string, name: string): string {
   return `${namespace}\u0000${group.toLowerCase()}\u0000${kind.toLowerCase()}\u0000${name.toLowerCase()}`;
 }

@@ -199,6 +199,8 @@ export interface ServerDef extends Base {
   labels: Record<string, string>;
   /** Undefined for an `externalWorkloadSelector` Server (it selects no pod). */
   podSelector?: Selector;
+  /** Undefined for a `podSelector` Server (it selects no ExternalWorkload). */
+  externalSelector?: Selector;
   port: number | string;
   protocol: ProxyProtocol;
   accessPolicy?: DefaultPolicyName;
@@ -366,6 +368,7 @@ function readServer(base: Base, value: Rec): ServerDef {
     port: typeof port === 'number' || typeof port === 'string' ? port : 0,
     protocol: protocol ?? 'detect',
     ...(hasPod ? { podSelector: readSelector(spec['podSelector']) } : {}),
+    ...(hasExternal ? { externalSelector: readSelector(spec['externalWorkloadSelector']) } : {}),
     ...(isDefaultPolicy(access) ? { accessPolicy: access } : {}),
   };
   if (hasPod === hasExternal) server.rejected = 'a Server needs exactly one of podSelector and externalWorkloadSelector';
@@ -562,7 +565,11 @@ function readRoute(base: Base, value: Rec, group: string, kind: 'HTTPRoute' | 'G
     const rule: RuleDef = { index: ri, matches: [], at: base.refs.at(['spec', 'rules', ri], `${kind} ${base.namespace}/${base.name} rules[${ri}]`) };
     for (const rawFilter of arr(r['filters'])) {
       const f = rec(rawFilter);
-      if (f['type'] === 'RequestRedirect') rule.redirect = { status: Number(rec(f['requestRedirect'])['statusCode'] ?? 302) };
+      if (f['type'] !== 'RequestRedirect') continue;
+      const redirect = rec(f['requestRedirect']);
+      const problem = redirectPathProblem(redirect['path']);
+      if (problem) route.ignored ??= `rules[${ri}].filters: ${problem}`;
+      rule.redirect = { status: Number(redirect['statusCode'] ?? 302) };
     }
     arr(r['matches']).forEach((rawMatch, mi) => {
       const m = rec(rawMatch);
@@ -577,6 +584,7 @@ function readRoute(base: Base, value: Rec, group: string, kind: 'HTTPRoute' | 'G
           if (method['type'] === 'RegularExpression') route.ignored ??= `rules[${ri}].matches[${mi}]: unsupported GRPCRoute method match type RegularExpression`;
           const service = str(method['service']);
           const name = str(method['method']);
+          if (!service && !name) route.ignored ??= `rules[${ri}].matches[${mi}]: a GRPCRoute method match needs a service or a method (rejected at admission)`;
           match.grpc = { ...(service ? { service } : {}), ...(name ? { method: name } : {}) };
           parts.push(`/${service ?? '*'}/${name ?? '*'}`);
         } else {
@@ -614,6 +622,17 @@ function readRoute(base: Base, value: Rec, group: string, kind: 'HTTPRoute' | 'G
     route.rules.push(rule);
   });
   return route;
+}
+
+/** Why a RequestRedirect path modifier makes the route unusable (routes/http.rs
+ * `path_modifier`: the admission webhook and the indexer both refuse it), or undefined. */
+function redirectPathProblem(path: unknown): string | undefined {
+  if (path === undefined) return undefined;
+  const p = rec(path);
+  const replacement = str(p['replaceFullPath']) ?? str(p['replacePrefixMatch']);
+  if (replacement === undefined) return 'a RequestRedirect path needs replaceFullPath or replacePrefixMatch';
+  if (!replacement.startsWith('/')) return `RequestRedirect path "${replacement}" must be absolute (start with /)`;
+  return undefined;
 }
 
 type ReadDef = (

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { Declared, Inventory, WorkloadInfo } from '../../inventory/inventory';
+import type { ContainerPort, Declared, Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { fileProbes, workloadKey } from '../../inventory/probes';
 import { readSource } from '../../source/read';
 import type { SourceFile } from '../../source/sourceFile';
 import type { SourceRef } from '../types';
+import { externalKey, indexExternalWorkloads, type ExternalWorkloadIndex, type ExternalWorkloadInfo } from './external';
 import { isDefaultPolicy, type DefaultPolicyName } from './model';
 
 /**
@@ -57,6 +58,8 @@ export interface PodView {
   requireIdPorts: Set<number>;
   skipPorts: Set<number>;
   injectDisabled?: SourceRef | true;
+  /** An ExternalWorkload: Servers select it by `externalWorkloadSelector`, not `podSelector`. */
+  external?: true;
   /** Where the pod came from, for the walkthrough. */
   description: string;
   at?: SourceRef;
@@ -154,9 +157,16 @@ function readProbes(workload: WorkloadInfo, files: FileLookup): Map<number, stri
   return probes;
 }
 
+/** Init containers' ports (native sidecars), which the inventory does not keep and the policy
+ * controller counts among a pod's named ports (workload.rs `pod_tcp_ports_by_name`). */
+function initContainerPorts(workload: WorkloadInfo, files: FileLookup): ContainerPort[] {
+  const file = files.get(workload.file);
+  return (file && fileProbes(file).initPorts?.get(workloadKey(workload.kind, workload.span))) || [];
+}
+
 /**
- * What the simulator reads of a file besides its resources and the inventory: the probes of the
- * workloads it declares ('' when none).
+ * What the simulator reads of a file besides its resources and the inventory: the probes and
+ * init-container ports of the workloads it declares ('' when none).
  */
 export function probeDigest(file: SourceFile): string {
   return fileProbes(file).key;
@@ -173,6 +183,7 @@ export interface PodContext {
   clusterDefault: DefaultPolicyName;
   clusterDefaultFromConfig: boolean;
   configRef?: SourceRef;
+  externals: ExternalWorkloadIndex;
   /** Built on first use (findWorkload). */
   workloads?: WorkloadIndex;
 }
@@ -216,6 +227,10 @@ function findWorkload(ctx: PodContext, namespace: string | undefined, name: stri
 /** Builds the view of a destination; undefined when the namespace is not known. */
 export function buildPodView(ctx: PodContext, dest: { namespace?: string; workload?: string; ip?: string; labels?: Record<string, string> }): PodView | undefined {
   const workload = findWorkload(ctx, dest.namespace, dest.workload, dest.ip);
+  if (!workload) {
+    const external = findExternalWorkload(ctx, dest.namespace, dest.workload, dest.ip);
+    if (external) return buildExternalView(ctx, external);
+  }
   const namespace = dest.namespace ?? workload?.namespace;
   if (namespace === undefined) return undefined;
   const nsInfo = ctx.inventory.namespaces.get(namespace);
@@ -233,11 +248,12 @@ export function buildPodView(ctx: PodContext, dest: { namespace?: string; worklo
       }
     }
   }
-  const declaredPorts = workload ? workload.ports.filter((p) => p.protocol.toUpperCase() === 'TCP').map((p) => p.containerPort) : undefined;
+  const ports = workload ? [...workload.ports, ...initContainerPorts(workload, ctx.files)] : undefined;
+  const declaredPorts = ports?.filter((p) => p.protocol.toUpperCase() === 'TCP').map((p) => p.containerPort);
   let namedPorts: Map<string, number[]> | undefined;
-  if (workload) {
+  if (ports) {
     namedPorts = new Map();
-    for (const p of workload.ports) {
+    for (const p of ports) {
       if (!p.name || p.protocol.toUpperCase() !== 'TCP') continue;
       const list = namedPorts.get(p.name) ?? [];
       if (!list.includes(p.containerPort)) list.push(p.containerPort);
@@ -305,6 +321,42 @@ export function buildPodView(ctx: PodContext, dest: { namespace?: string; worklo
   return view;
 }
 
+function findExternalWorkload(ctx: PodContext, namespace: string | undefined, name: string | undefined, ip: string | undefined): ExternalWorkloadInfo | undefined {
+  const byIp = ip !== undefined ? ctx.externals.byIp.get(ip) : undefined;
+  if (byIp && (namespace === undefined || byIp.namespace === namespace)) return byIp;
+  return namespace !== undefined && name !== undefined ? ctx.externals.byName.get(externalKey(namespace, name)) : undefined;
+}
+
+/** An ExternalWorkload as the index sees it: its own labels, named TCP ports and annotations
+ * (nothing is injected or copied from the namespace), no probes. */
+function buildExternalView(ctx: PodContext, w: ExternalWorkloadInfo): PodView {
+  const name = `ExternalWorkload ${w.namespace}/${w.name}`;
+  const at = ctx.files.ref(w, name);
+  let defaultPolicy: DefaultPolicyChoice = ctx.clusterDefaultFromConfig
+    ? { name: ctx.clusterDefault, source: 'cluster default (linkerd.defaultInboundPolicy in .meshpolicy.yaml)', ...(ctx.configRef ? { at: ctx.configRef } : {}) }
+    : { name: ctx.clusterDefault, source: 'cluster default (proxy.defaultInboundPolicy)' };
+  const annotated = w.annotations[ANNOTATION.defaultPolicy];
+  if (annotated !== undefined) {
+    const where = `external workload annotation ${ANNOTATION.defaultPolicy}`;
+    if (isDefaultPolicy(annotated)) defaultPolicy = { name: annotated, source: where, ...(at ? { at } : {}) };
+    else defaultPolicy = { ...defaultPolicy, ignoredNote: `${where} "${annotated}" is not a default policy value and is ignored` };
+  }
+  const opaquePorts = parsePortSet(w.annotations[ANNOTATION.opaquePorts]) ?? new Set<number>();
+  const requireIdPorts = parsePortSet(w.annotations[ANNOTATION.requireIdentity]) ?? new Set<number>();
+  const d = defaultPolicy;
+  return {
+    namespace: w.namespace, name, labels: w.labels, labelsFrom: 'inventory', annotationsAssumed: false,
+    namedPorts: w.namedPorts, declaredPorts: w.ports, probes: new Map(), probesKnown: true,
+    defaultPolicy, opaquePorts, requireIdPorts, skipPorts: new Set(), external: true,
+    description: `destination: ${name}, read from ${w.file}`,
+    ...(at ? { at } : {}),
+    inbound: new Map(),
+    inboundKey: JSON.stringify([
+      'external', w.namespace, w.labels, [...w.namedPorts], d.name, d.source, d.at ? [d.at.file, d.at.range] : null, d.ignoredNote ?? null, [...requireIdPorts], [...opaquePorts],
+    ]),
+  };
+}
+
 /** The pods at one IP of the inventory: the view for the namespace seen first, and for others. */
 interface PodsAtIp {
   namespace: string;
@@ -333,6 +385,8 @@ export class PodViews {
       this.inventoryFiles.add(w.file);
     }
     for (const n of ctx.inventory.namespaces.values()) this.inventoryFiles.add(n.file);
+    for (const ip of ctx.externals.byIp.keys()) this.podIps.add(ip);
+    for (const f of ctx.externals.files) this.inventoryFiles.add(f);
   }
 
   /** The view of a call's destination; undefined when its namespace is not known. */
@@ -387,11 +441,12 @@ const keptViews = new WeakMap<Inventory, PodViews>();
  * The pod views of the last compile with this inventory when they still hold: the same cluster
  * default, and each file of the inventory the same file now (an edit reads a new SourceFile). Else new ones.
  */
-export function podViewsFor(ctx: Omit<PodContext, 'files'>, files: readonly SourceFile[]): PodViews {
+export function podViewsFor(ctx: Omit<PodContext, 'files' | 'externals'>, files: readonly SourceFile[]): PodViews {
   const kept = keptViews.get(ctx.inventory);
   const known = new Map(files.map((f) => [f.path, f]));
-  if (kept && kept.ctx.clusterDefault === ctx.clusterDefault && kept.ctx.clusterDefaultFromConfig === ctx.clusterDefaultFromConfig && kept.ctx.configRef === ctx.configRef && kept.ctx.files.holdsAsIn(known, kept.inventoryFiles)) return kept;
-  const views = new PodViews({ ...ctx, files: new FileLookup(known.values()) });
+  const externals = indexExternalWorkloads(known.values());
+  if (kept && kept.ctx.clusterDefault === ctx.clusterDefault && kept.ctx.clusterDefaultFromConfig === ctx.clusterDefaultFromConfig && kept.ctx.configRef === ctx.configRef && kept.ctx.externals.key === externals.key && kept.ctx.files.holdsAsIn(known, kept.inventoryFiles)) return kept;
+  const views = new PodViews({ ...ctx, externals, files: new FileLookup(known.values()) });
   keptViews.set(ctx.inventory, views);
   return views;
 }
