@@ -145,7 +145,7 @@ export class Call {
     const request = this.rec.request;
     if (lowerName === 'host' || lowerName === ':authority') return request?.host;
     if (lowerName === ':method') return this.method();
-    if (lowerName === ':path') return request?.path;
+    if (lowerName === ':path') return this.pathHeader();
     const headers = request?.headers;
     if (!headers) return null;
     const direct = headers[lowerName];
@@ -154,6 +154,22 @@ export class Call {
       if (key.length === lowerName.length && key.toLowerCase() === lowerName) return headers[key]!;
     }
     return null;
+  }
+
+  /**
+   * `:path` as header matchers read it: Envoy normalizes the path part of the header in place
+   * (`PathUtil::canonicalPath`) and keeps the query; the fragment is stripped. A path the proxy
+   * rejects (400) is returned as sent, since no matcher runs on it.
+   */
+  private pathHeader(): string | undefined {
+    const raw = this.rec.request?.path;
+    if (raw === undefined) return undefined;
+    const path = this.normalizedPath();
+    if (path === undefined) return raw;
+    const hash = raw.indexOf('#');
+    const end = hash < 0 ? raw.length : hash;
+    const query = raw.indexOf('?');
+    return query < 0 || query > end ? path : path + raw.slice(query, end);
   }
 
   /** Drops the names pushed after `mark` (a result became definite). */

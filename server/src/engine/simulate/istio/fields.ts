@@ -82,7 +82,8 @@ const enum Kind {
  * service accounts and trust domains; `jwt` every request-authentication attribute. */
 export type FieldRead = 'peer' | 'source.ip' | 'remote.ip' | 'destination.ip' | 'port' | 'host' | 'method' | 'path' | 'header' | 'jwt' | 'sni' | 'nothing';
 
-type RequestPrincipalTest = (iss: string, sub: string) => boolean;
+/** `sub` is undefined when the token has no `sub` claim: Envoy's metadata matchers then match nothing. */
+type RequestPrincipalTest = (iss: string, sub: string | undefined) => boolean;
 
 const NO_PEER = 'no peer identity (plaintext, or mTLS not available here)';
 const quote = (s: string) => JSON.stringify(s);
@@ -117,6 +118,8 @@ export class Field {
   principals: RequestPrincipalTest[] = [];
   /** Header name (lower-case) or metadata key. */
   key = '';
+  /** `request.experimental.inline.headers[...]`: the value is a comma-joined list and any element may match. */
+  inline = false;
   claimPath: string[] = [];
 
   constructor(
@@ -187,7 +190,7 @@ export class Field {
 
   /** A host, method or header field's match of the (lower-cased) host, the method or the header's value, as `test` does it (without `not`). */
   matchesText(value: string): boolean {
-    return this.list!.test(value, true);
+    return this.inline ? this.someElementMatches(value) : this.list!.test(value, true);
   }
 
   /** An address field's match of a parsed address, as `test` does it (without `not`). */
@@ -251,7 +254,7 @@ export class Field {
         const value = c.header(this.key);
         if (value === undefined) return unknown(c, 'request.host');
         if (value === null) return negative ? T : F;
-        m = this.list!.test(value, true);
+        m = this.matchesText(value);
         break;
       }
       case Kind.RequestPrincipal: {
@@ -259,7 +262,7 @@ export class Field {
         if (c.jwtState === 2) return unknown(c, c.jwtMissing);
         const jwt = c.rec.request!.jwt!;
         if (jwt.issuer === undefined) return unknown(c, 'request.jwt.issuer');
-        const sub = jwt.subject ?? '';
+        const sub = jwt.subject;
         m = false;
         for (let i = 0; i < this.principals.length; i++) if (this.principals[i]!(jwt.issuer, sub)) { m = true; break; }
         break;
@@ -341,6 +344,14 @@ export class Field {
     }
   }
 
+  /** Istio's inline-header regex (`^v$|^v,.*|.*,v,.*|.*,v$` around the value's pattern) is an element-wise match. */
+  private someElementMatches(value: string): boolean {
+    if (value.indexOf(',') < 0) return this.list!.test(value, true);
+    const parts = value.split(',');
+    for (let i = 0; i < parts.length; i++) if (this.list!.test(parts[i]!, true)) return true;
+    return false;
+  }
+
   private namespaceMatch(p: string): boolean {
     for (let i = 0; i < this.needles.length; i++) if (p.includes(this.needles[i]!)) return true;
     for (let i = 0; i < this.patterns.length; i++) if (this.patterns[i]!.test(p)) return true;
@@ -392,13 +403,34 @@ function toStrings(value: unknown): string[] | null {
 
 const IDENTITY = { http: false, l4: true };
 
-/** Trust-domain aliasing of a principal value (spec §1.5.2, istio bundle.go). */
+/** istio trustdomain `stringMatch`: exact, `*`, or a prefix or suffix pattern on either side. */
+function trustDomainMatches(td: string, member: string): boolean {
+  if (td === member || member === '*') return true;
+  return patternMatches(td, member) || patternMatches(member, td);
+}
+
+function patternMatches(s: string, pattern: string): boolean {
+  if (pattern.endsWith('*') && s.startsWith(pattern.slice(0, -1))) return true;
+  return pattern.startsWith('*') && s.endsWith(pattern.slice(1));
+}
+
+/**
+ * Trust-domain aliasing of a principal value (spec §1.5.2, istio trustdomain bundle.go): a value
+ * whose trust domain is `cluster.local` or matches a bundle member (patterns included, so
+ * `cluster*` stands for the mesh's trust domain) is rewritten once per member, except that a
+ * `*suffix` trust domain a member ends with stays as written.
+ */
 export function expandPrincipal(value: string, bundle: readonly string[]): string[] {
   const parts = value.split('/');
   if (parts.length !== 5 || parts[0] === '*') return [value];
   const td = parts[0]!;
-  if (!bundle.includes(td) && td !== 'cluster.local') return [value];
-  return bundle.map((member) => `${member}/ns/${parts[2]}/sa/${parts[4]}`);
+  if (td !== 'cluster.local' && !bundle.some((member) => trustDomainMatches(td, member))) return [value];
+  const out: string[] = [];
+  for (const member of bundle) {
+    const next = td.startsWith('*') && member.endsWith(td.slice(1)) ? value : `${member}/${parts.slice(1).join('/')}`;
+    if (!out.includes(next)) out.push(next);
+  }
+  return out;
 }
 
 function principals(path: string, name: string, values: string[], negative: boolean, ctx: CompileContext): Field {
@@ -422,13 +454,15 @@ function namespaces(path: string, name: string, values: string[], negative: bool
 }
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** Istio puts service-account values into its regex unescaped: a `.` (valid in Kubernetes names) matches any character. */
+const serviceAccountRegex = (s: string) => s.replace(/[*+?^${}()|[\]\\/]/g, '\\$&');
 
 function serviceAccounts(path: string, name: string, values: string[], negative: boolean, ctx: CompileContext, l4: boolean): Field | string {
   const f = new Field(path, name, negative, Kind.PeerPattern, { http: false, l4 }, shownList(values));
   for (const v of values) {
     if (v === '' || v.includes('*') || v.split('/').length > 2 || v.startsWith('/') || v.endsWith('/')) return `bad ${name} value ${quote(v)}: expected 'serviceAccount' or 'namespace/serviceAccount' without wildcards`;
     const [ns, sa] = v.includes('/') ? v.split('/') as [string, string] : [ctx.policyNamespace, v];
-    f.patterns.push(RE2JS.compile(`^.+/ns/${escapeRegex(ns)}/(.+/|)sa/${escapeRegex(sa)}(/.+)?$`));
+    f.patterns.push(RE2JS.compile(`^.+/ns/${serviceAccountRegex(ns)}/(.+/|)sa/${serviceAccountRegex(sa)}(/.+)?$`));
   }
   return f;
 }
@@ -506,11 +540,12 @@ function paths(path: string, name: string, values: string[], negative: boolean):
 
 /** One `requestPrincipals` value split at the last `/` into issuer and subject tests (spec §1.5.3). */
 function requestPrincipalTest(v: string): RequestPrincipalTest {
-  if (v === '*') return (iss, sub) => iss.length > 0 && sub.length > 0;
+  const anySub = (sub: string | undefined) => sub !== undefined && sub.length > 0;
+  if (v === '*') return (iss, sub) => iss.length > 0 && anySub(sub);
   const slash = v.lastIndexOf('/');
   if (slash < 0) {
-    if (v.startsWith('*')) { const suffix = v.slice(1); return (iss, sub) => iss.length > 0 && sub.endsWith(suffix); }
-    if (v.endsWith('*')) { const prefix = v.slice(0, -1); return (iss, sub) => iss.startsWith(prefix) && sub.length > 0; }
+    if (v.startsWith('*')) { const suffix = v.slice(1); return (iss, sub) => iss.length > 0 && sub !== undefined && sub.endsWith(suffix); }
+    if (v.endsWith('*')) { const prefix = v.slice(0, -1); return (iss, sub) => iss.startsWith(prefix) && anySub(sub); }
     return (iss, sub) => iss === v && sub === '';
   }
   const issPart = v.slice(0, slash);
@@ -518,7 +553,7 @@ function requestPrincipalTest(v: string): RequestPrincipalTest {
   const issSuffix = issPart.slice(1);
   const subPrefix = subPart.slice(0, -1);
   const issTest = issPart === '*' ? (s: string) => s.length > 0 : issPart.startsWith('*') ? (s: string) => s.endsWith(issSuffix) : (s: string) => s === issPart;
-  const subTest = subPart === '*' ? (s: string) => s.length > 0 : subPart.endsWith('*') ? (s: string) => s.startsWith(subPrefix) : (s: string) => s === subPart;
+  const subTest = subPart === '*' ? anySub : subPart.endsWith('*') ? (s: string | undefined) => s !== undefined && s.startsWith(subPrefix) : (s: string | undefined) => s === subPart;
   return (iss, sub) => issTest(iss) && subTest(sub);
 }
 
@@ -549,6 +584,11 @@ export function compileWhen(index: number, key: string, values: string[], notVal
     if (!parts || parts.length !== 1) return `bad key (${key}): should have format request.headers[name]`;
     const lower = parts[0]!.toLowerCase();
     make = (vals, negative) => { const f = stringField(path, key, vals, negative, Kind.Header, HTTP); f.key = lower; return f; };
+  } else if (key.startsWith('request.experimental.inline.headers')) {
+    const parts = brackets(key.slice('request.experimental.inline.headers'.length));
+    if (!parts || parts.length !== 1) return `bad key (${key}): should have format request.experimental.inline.headers[name]`;
+    const lower = parts[0]!.toLowerCase();
+    make = (vals, negative) => { const f = stringField(path, key, vals, negative, Kind.Header, HTTP); f.key = lower; f.inline = true; return f; };
   } else if (key === 'source.ip') make = (vals, negative) => ipBlocks(path, key, vals, negative, Kind.SourceIp, true);
   else if (key === 'remote.ip') make = (vals, negative) => ipBlocks(path, key, vals, negative, Kind.RemoteIp, false);
   else if (key === 'destination.ip') make = (vals, negative) => ipBlocks(path, key, vals, negative, Kind.DestinationIp, true);
