@@ -626,6 +626,31 @@ describe('Istio waypoint in front of a Service (ambient)', () => {
   });
 });
 
+describe('Istio waypoint in front of a ServiceEntry (ambient)', () => {
+  const namespace = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}\n';
+  const entry = '---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ext, namespace: foo}\nspec:\n  hosts: [API.example.com, "*.svc.example.org"]\n  ports: [{number: 443, name: https, protocol: TLS}]\n';
+  const policies = docs(doc({ targetRefs: [{ kind: 'ServiceEntry', group: 'networking.istio.io', name: 'ext' }], action: 'DENY', rules: [to({ methods: ['POST'] })] }, { name: 'no-posts-out' }));
+  const call = (service: string) => rec({ destination: { namespace: 'foo', service }, request: { method: 'POST' } });
+  // [service recorded, verdict with the ServiceEntry in the inventory, verdict without it]
+  const cases: [string, string, string][] = [
+    ['api.example.com', 'deny', 'allow'],
+    ['api.example.com:443', 'deny', 'allow'],
+    ['a.svc.example.org', 'deny', 'allow'],
+    ['svc.example.org', 'allow', 'allow'],
+    ['other.example.com', 'allow', 'allow'],
+    // without its hosts, a ServiceEntry can only be matched by its name
+    ['ext', 'allow', 'deny'],
+  ];
+  const known = compile(policies, { inventory: namespace + entry });
+  const unknown = compile(policies, { inventory: namespace });
+  for (const [service, withEntry, withoutEntry] of cases) {
+    it(`${service}: ${withEntry} with the ServiceEntry's hosts, ${withoutEntry} without them`, () => {
+      assert.equal(known.decide(call(service)).verdict, withEntry, known.explain(call(service)).reason);
+      assert.equal(unknown.decide(call(service)).verdict, withoutEntry, unknown.explain(call(service)).reason);
+    });
+  }
+});
+
 // --- Scenarios: the Istio documentation's authorization tasks -------------------------------
 
 describe('Istio task: HTTP traffic (bookinfo)', () => {

@@ -68,6 +68,13 @@ export interface GatewayInfo extends Declared {
   ports: number[];
 }
 
+/** An Istio ServiceEntry: the hosts a policy's `targetRefs` naming it covers (at a waypoint). */
+export interface ServiceEntryInfo extends Declared {
+  name: string;
+  namespace: string;
+  hosts: string[];
+}
+
 /** What the workspace says exists in the cluster: from manifests and `kubectl get -o yaml|json` dumps. */
 export interface Inventory {
   namespaces: Map<string, NamespaceInfo>;
@@ -76,19 +83,21 @@ export interface Inventory {
   services: ServiceInfo[];
   /** Gateway API Gateways (not workloads themselves: see GatewayInfo). Absent in inventories built by older code. */
   gateways?: GatewayInfo[];
+  /** Istio ServiceEntries (not workloads either). Absent in inventories built by older code. */
+  serviceEntries?: ServiceEntryInfo[];
   /** True when any Kubernetes object was found; checks that need an inventory stay quiet otherwise. */
   present: boolean;
 }
 
 export function emptyInventory(): Inventory {
-  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], gateways: [], present: false };
+  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], gateways: [], serviceEntries: [], present: false };
 }
 
 const POD_TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController']);
 /** The kinds the inventory reads a workload (a pod spec) from. */
 export const WORKLOAD_KINDS: ReadonlySet<string> = new Set(['Pod', ...POD_TEMPLATE_KINDS, 'CronJob']);
 /** Every kind the inventory reads something from. */
-export const INVENTORY_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, 'Namespace', 'ServiceAccount', 'Service', 'Gateway']);
+export const INVENTORY_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, 'Namespace', 'ServiceAccount', 'Service', 'Gateway', 'ServiceEntry']);
 const DEFAULT_NAMESPACE = 'default';
 
 /** Adds every Kubernetes workload object of the file to the inventory. */
@@ -112,7 +121,7 @@ function addsNothing(file: SourceFile, document: SourceDocument): boolean {
   if (nothing === undefined) {
     const scratch = emptyInventory();
     addDocument(scratch, file, parsed);
-    nothing = !scratch.present && !scratch.gateways?.length;
+    nothing = !contributes(scratch);
     addsNothingByParse.set(parsed, nothing);
   }
   return nothing;
@@ -129,10 +138,15 @@ export function inventoryContributionKey(file: SourceFile | undefined): string {
   if (key === undefined) {
     const inventory = emptyInventory();
     addToInventory(inventory, file);
-    key = inventory.present ? JSON.stringify(inventory, (_, value: unknown) => (value instanceof Map ? [...value.entries()] : value)) : '';
+    key = contributes(inventory) ? JSON.stringify(inventory, (_, value: unknown) => (value instanceof Map ? [...value.entries()] : value)) : '';
     contributionKeys.set(file, key);
   }
   return key;
+}
+
+/** Whether an inventory holds anything: Kubernetes objects, or the gateways and ServiceEntries that do not make it `present`. */
+function contributes(inventory: Inventory): boolean {
+  return inventory.present || Boolean(inventory.gateways?.length) || Boolean(inventory.serviceEntries?.length);
 }
 
 export function buildInventory(files: SourceFile[]): Inventory {
@@ -174,6 +188,15 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
       name: scalar(metadata, 'name') ?? '', namespace: scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE,
       className: scalar(spec, 'gatewayClassName') ?? '',
       ports: Array.isArray(listeners) ? listeners.filter(isRecord).map((l) => Number(l['port'])).filter((n) => Number.isInteger(n)) : [],
+    });
+    return;
+  }
+  if (kind === 'ServiceEntry' && apiVersion.startsWith('networking.istio.io/')) {
+    const hosts = toValue(getEntry(object(node, 'spec'), 'hosts')?.value);
+    (inventory.serviceEntries ??= []).push({
+      file: file.path, span: node.span,
+      name: scalar(metadata, 'name') ?? '', namespace: scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE,
+      hosts: Array.isArray(hosts) ? hosts.filter((h): h is string => typeof h === 'string').map((h) => h.toLowerCase()) : [],
     });
     return;
   }

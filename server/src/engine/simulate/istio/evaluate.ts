@@ -606,7 +606,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const wpNs = d.kind === 'waypoint' ? d.ns : d.waypoint?.ns;
       let result: Tri = F;
       for (const ref of p.targetRefs) {
-        if (d.service !== undefined && p.namespace === d.ns && (serviceRef(ref, d.service, d.ns) || serviceEntryRef(ref, d.service))) return T;
+        if (d.service !== undefined && p.namespace === d.ns && (serviceRef(ref, d.service, d.ns) || serviceEntryRef(ref, d.service, d.ns, this.inventory))) return T;
         if (ref.group === 'gateway.networking.k8s.io' && ref.kind === 'Gateway' && p.namespace === wpNs) {
           if (wpName === undefined) result = U;
           else if (ref.name === wpName) return T;
@@ -1375,16 +1375,30 @@ function serviceRef(ref: { group: string; kind: string; name: string }, service:
  * `name.ns.svc` or `name.ns.svc.<cluster domain>` (port and case aside); undefined for another
  * namespace's host or an external one. */
 export function kubernetesServiceName(service: string, ns: string): string | undefined {
-  const colon = service.lastIndexOf(':');
-  const host = (colon > 0 && /^\d+$/.test(service.slice(colon + 1)) ? service.slice(0, colon) : service).toLowerCase();
+  const host = recordedHost(service);
   const labels = host.split('.');
   if (labels.length === 1) return host;
   if (labels[1] !== ns) return undefined;
   return labels.length === 2 || labels[2] === 'svc' ? labels[0] : undefined;
 }
 
-function serviceEntryRef(ref: { group: string; kind: string; name: string }, service: string): boolean {
-  return ref.group === 'networking.istio.io' && ref.kind === 'ServiceEntry' && ref.name === service;
+/** A recorded service as a host: lower case, without a port. */
+function recordedHost(service: string): string {
+  const colon = service.lastIndexOf(':');
+  return (colon > 0 && /^\d+$/.test(service.slice(colon + 1)) ? service.slice(0, colon) : service).toLowerCase();
+}
+
+/**
+ * Whether a `targetRefs` entry names a ServiceEntry of namespace `ns` that covers `service` (a
+ * record's `destination.service`, a host): one of the entry's hosts, exactly or by a `*.` wildcard.
+ * A ServiceEntry the inventory does not hold can only be compared by name.
+ */
+function serviceEntryRef(ref: { group: string; kind: string; name: string }, service: string, ns: string, inventory: Inventory): boolean {
+  if (ref.group !== 'networking.istio.io' || ref.kind !== 'ServiceEntry') return false;
+  const entry = inventory.serviceEntries?.find((e) => e.namespace === ns && e.name === ref.name);
+  if (!entry) return ref.name === service;
+  const host = recordedHost(service);
+  return entry.hosts.some((h) => h === host || (h.startsWith('*') && host.endsWith(h.slice(1)) && host.length > h.length - 1));
 }
 
 function uniq(list: readonly string[]): string[] {
