@@ -1016,6 +1016,54 @@ describe('linkerd-apache', () => runTable('linkerd-apache', LINKERD_APACHE));
 describe('linkerd-json', () => runTable('linkerd-json', LINKERD_JSON));
 
 // ---------------------------------------------------------------------------------------------
+// Istio ambient: ztunnel access events
+// ---------------------------------------------------------------------------------------------
+
+const ZT = (level: string, message: string, fields: string, time = '2025-03-14T11:00:01.228104Z'): string => `${time}\t${level}\taccess\t${message}\t${fields}`;
+const ZT_SRC = 'src.addr=10.244.1.12:51402 src.workload="curl-6d8f9b7c5-k2x9z" src.namespace="default" src.identity="spiffe://cluster.local/ns/default/sa/curl"';
+const ZT_DST = 'dst.addr=10.244.1.10:15008 dst.hbone_addr=10.244.1.10:9080 dst.service="productpage.default.svc.cluster.local" dst.workload="productpage-v1-7c9d8f6b5-q4w2e" dst.namespace="default" dst.identity="spiffe://cluster.local/ns/default/sa/bookinfo-productpage"';
+const ZT_SOURCE = { principal: 'cluster.local/ns/default/sa/curl', namespace: 'default', serviceAccount: 'curl', workload: 'curl', ip: '10.244.1.12' };
+const ZT_DESTINATION = { namespace: 'default', workload: 'productpage-v1', service: 'productpage.default.svc.cluster.local', serviceAccount: 'bookinfo-productpage', ip: '10.244.1.10', port: 9080 };
+const ZTUNNEL: Case[] = [
+  {
+    name: 'inbound connection complete: allowed, the port from dst.hbone_addr',
+    line: ZT('info', 'connection complete', `${ZT_SRC} ${ZT_DST} direction="inbound" bytes_sent=612 bytes_recv=94 duration="2ms"`),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: ZT_SOURCE, destination: ZT_DESTINATION, observed: 'allowed' }, 'unknown'),
+  },
+  {
+    name: 'allow policies exist, but none allowed: denied, the error kept',
+    line: ZT('error', 'connection complete', `${ZT_SRC} ${ZT_DST} direction="inbound" bytes_sent=0 bytes_recv=0 duration="0ms" error="connection closed due to policy rejection: allow policies exist, but none allowed"`),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: ZT_SOURCE, destination: ZT_DESTINATION, response: { details: 'connection closed due to policy rejection: allow policies exist, but none allowed' }, observed: 'denied' }, 'unknown'),
+  },
+  {
+    name: 'connection failed (an early denial, addresses only; columns as spaces): the caller is not known, the tunnel port is not the service port',
+    line: '2025-03-14T11:00:09.334611Z  error  access  connection failed  src.addr=10.244.2.41:60300 dst.addr=10.244.1.14:15008 direction="inbound" error="connection closed due to policy rejection: explicitly denied by: default/deny-curl"',
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:09.334611Z', source: { principalUnknown: true, ip: '10.244.2.41' }, destination: { ip: '10.244.1.14' }, response: { details: 'connection closed due to policy rejection: explicitly denied by: default/deny-curl' }, observed: 'denied' }, 'unknown'),
+  },
+  {
+    name: 'no src.identity on a completed connection: a plaintext caller',
+    line: ZT('info', 'connection complete', `src.addr=10.244.3.3:4000 ${ZT_DST} direction="inbound"`),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: { principal: null, ip: '10.244.3.3' }, destination: ZT_DESTINATION, observed: 'allowed' }, 'unknown'),
+  },
+  {
+    name: 'an error that is not a policy rejection says nothing of the policy',
+    line: ZT('error', 'connection complete', `${ZT_SRC} ${ZT_DST} direction="inbound" error="connection refused"`),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: ZT_SOURCE, destination: ZT_DESTINATION, response: { details: 'connection refused' }, observed: 'unknown' }, 'unknown'),
+  },
+  {
+    name: 'JSON log format: the same fields as keys',
+    line: JSON.stringify({ level: 'info', time: '2025-03-14T11:00:10.000Z', scope: 'access', message: 'connection complete', 'src.addr': '10.244.1.12:51402', 'src.identity': 'spiffe://cluster.local/ns/default/sa/curl', 'src.namespace': 'default', 'src.workload': 'curl-6d8f9b7c5-k2x9z', 'dst.addr': '10.244.1.10:15008', 'dst.hbone_addr': '10.244.1.10:9080', 'dst.workload': 'productpage-v1-7c9d8f6b5-q4w2e', 'dst.namespace': 'default', direction: 'inbound', bytes_sent: 1 }),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:10.000Z', source: ZT_SOURCE, destination: { namespace: 'default', workload: 'productpage-v1', ip: '10.244.1.10', port: 9080 }, observed: 'allowed' }, 'unknown'),
+  },
+  { name: 'the outbound side repeats the connection', line: ZT('info', 'connection complete', `${ZT_SRC} ${ZT_DST} direction="outbound"`), expect: skip("ztunnel outbound side (the destination's inbound line records the connection)") },
+  { name: 'connection opened is logged again when it completes', line: ZT('debug', 'connection opened', `${ZT_SRC} direction="inbound"`), expect: skip('ztunnel connection opened (logged again when it completes)') },
+  { name: 'another scope', line: '2025-03-14T11:00:09.400000Z\tinfo\tproxy\tlistener established', expect: skip('ztunnel log line, not an access event') },
+  { name: 'an unterminated quoted value', line: ZT('info', 'connection complete', 'src.addr=10.244.1.12:51402 src.workload="curl'), expect: skip('unterminated quoted value') },
+];
+
+describe('ztunnel', () => runTable('ztunnel', ZTUNNEL));
+
+// ---------------------------------------------------------------------------------------------
 // Canonical access records
 // ---------------------------------------------------------------------------------------------
 
@@ -1246,6 +1294,9 @@ describe('format detection', () => {
     { name: 'Linkerd apache', lines: LINKERD_APACHE.slice(0, 3).map((c) => c.line), expect: 'linkerd-apache' },
     { name: 'Linkerd JSON', lines: LINKERD_JSON.slice(0, 3).map((c) => c.line), expect: 'linkerd-json' },
     { name: 'access records', lines: [RECORDS[0]!.line, RECORDS[1]!.line], expect: 'access-record' },
+    { name: 'ztunnel text', lines: ZTUNNEL.slice(0, 4).map((c) => c.line), expect: 'ztunnel' },
+    { name: 'ztunnel JSON', lines: [ZTUNNEL[5]!.line], expect: 'ztunnel' },
+    { name: 'CRI lines around ztunnel text', lines: [`2025-03-14T11:00:01.228104000Z stdout F ${ZTUNNEL[0]!.line}`], expect: 'ztunnel' },
     { name: 'blank lines first, then Istio text', lines: ['', '  ', ISTIO_TEXT[0]!.line], expect: 'envoy-text' },
     { name: 'majority wins over a stray line', lines: [LINKERD_APACHE[0]!.line, ISTIO_TEXT[0]!.line, LINKERD_APACHE[1]!.line], expect: 'linkerd-apache' },
     { name: 'kubectl --prefix around Linkerd', lines: [`[pod/a/linkerd-proxy] ${LINKERD_APACHE[0]!.line}`], expect: 'linkerd-apache' },

@@ -5,6 +5,7 @@ import { createEnvoyJsonReader } from './formats/envoyJson';
 import { createEnvoyTextReader } from './formats/envoyText';
 import { createLinkerdApacheReader } from './formats/linkerdApache';
 import { createLinkerdJsonReader } from './formats/linkerdJson';
+import { createZtunnelReader } from './formats/ztunnel';
 import { EMPTY_ENVELOPE, EnvelopeParser, ShipperAwareReader, unwrapPrefix, type InnerReaders } from './formats/shipper';
 
 /**
@@ -19,7 +20,9 @@ import { EMPTY_ENVELOPE, EnvelopeParser, ShipperAwareReader, unwrapPrefix, type 
  * - a JSON object whose keys are all access-record fields, with at least one of source,
  *   destination, request, response, observed, or any JSON object whose `source`, `destination`
  *   or `request` is an object (records with keys of their own) → access-record;
+ * - a JSON object with `src.addr`/`dst.addr` and scope `access` → ztunnel;
  * - `<ip>:<port> <id> - [<time>] "` → linkerd-apache;
+ * - `<RFC 3339 time> <level> access connection ...` → ztunnel;
  * - `[<RFC 3339 time>] ` at the start, or a quoted request line (`"GET /x HTTP/1.1"`,
  *   `"- - -"`) anywhere → envoy-text.
  * The format with the most lines wins (Consul wins over Envoy JSON as soon as one line shows
@@ -49,6 +52,7 @@ function isPlainObject(value: unknown): boolean {
 
 const LINKERD_APACHE = /^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+):\d+ \S+ - \[[^\]]+\] "/;
 const ENVOY_TEXT_START = /^\[\d{4}-\d\d-\d\dT[^\]]*\] /;
+const ZTUNNEL_ACCESS = /^\d{4}-\d\d-\d\dT\S+\s+[a-z]+\s+access\s+connection /;
 const REQUEST_LINE = /"(?:[A-Z]+ \S+ (?:HTTP\/[0-9.]+|-)|- - -)"/;
 
 function isConsulValue(value: unknown): boolean {
@@ -70,6 +74,7 @@ export function classifyLine(line: string): LogFormatId | undefined {
     const obj = value as Record<string, unknown>;
     const keys = Object.keys(obj);
     if ('client.addr' in obj || 'client.id' in obj) return 'linkerd-json';
+    if (('src.addr' in obj || 'dst.addr' in obj) && (obj['scope'] === 'access' || obj['target'] === 'access')) return 'ztunnel';
     let envoy = 0;
     for (const key of keys) if (ENVOY_JSON_KEYS.has(key)) envoy++;
     if (envoy >= 2) {
@@ -83,11 +88,12 @@ export function classifyLine(line: string): LogFormatId | undefined {
     return undefined;
   }
   if (LINKERD_APACHE.test(text)) return 'linkerd-apache';
+  if (ZTUNNEL_ACCESS.test(text)) return 'ztunnel';
   if (ENVOY_TEXT_START.test(text) || REQUEST_LINE.test(text)) return 'envoy-text';
   return undefined;
 }
 
-const PRIORITY: LogFormatId[] = ['access-record', 'linkerd-json', 'consul-envoy-json', 'envoy-json', 'linkerd-apache', 'envoy-text'];
+const PRIORITY: LogFormatId[] = ['access-record', 'linkerd-json', 'ztunnel', 'consul-envoy-json', 'envoy-json', 'linkerd-apache', 'envoy-text'];
 const SAMPLE_LINES = 50;
 
 /** The format of a file from its first lines (see the module comment); undefined when none fits. */
@@ -149,6 +155,8 @@ export function createBareReader(format: LogFormatId, options: ReaderOptions = {
       return createLinkerdApacheReader();
     case 'linkerd-json':
       return createLinkerdJsonReader();
+    case 'ztunnel':
+      return createZtunnelReader();
     case 'access-record':
       return createAccessRecordReader(options);
   }

@@ -12,6 +12,7 @@ export type LogFormatId =
   | 'linkerd-apache'    // Linkerd proxy access log, apache style
   | 'linkerd-json'      // Linkerd proxy access log, JSON
   | 'consul-envoy-json' // Consul's Envoy JSON access logs
+  | 'ztunnel'           // Istio ambient ztunnel access events (L4)
   | 'access-record';    // our canonical JSON Lines
 
 /** What the shipper (Fluent Bit, Fluentd, Vector, Loki, kubectl logs --prefix) said about the writer. */

@@ -24,7 +24,7 @@ import { checkEnvoyFormat } from '../formats/envoyText';
  * `overrides: [{ files: <glob>, format, envoyFormat, mesh }]` is read too.
  */
 
-export const FORMAT_IDS: readonly LogFormatId[] = ['envoy-text', 'envoy-json', 'linkerd-apache', 'linkerd-json', 'consul-envoy-json', 'access-record'];
+export const FORMAT_IDS: readonly LogFormatId[] = ['envoy-text', 'envoy-json', 'linkerd-apache', 'linkerd-json', 'consul-envoy-json', 'ztunnel', 'access-record'];
 
 export interface ReaderSetting {
   format?: LogFormatId;

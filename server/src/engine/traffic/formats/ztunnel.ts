@@ -1,0 +1,170 @@
+import type { AccessRecord } from '../accessRecord';
+import { workloadNameFromPod } from '../ingest/identity';
+import type { LineReader, LineResult } from '../readerTypes';
+import { addressIp, addressPort, normalizeTime, skipWith } from './common';
+import { fillIstioParts, istioPrincipal } from './identity';
+
+/**
+ * Istio ambient's ztunnel access events: one line per connection, `<time> <level> access
+ * <message> key=value ...` (tab-separated; runs of spaces read the same), or the same fields as
+ * one JSON object (`--log-format json`: `time`, `level`, `scope`, `message`, then the dotted keys).
+ *
+ * - `connection complete` (and `connection failed`, an early denial with addresses only) are
+ *   calls; `connection opened` is logged again when the connection completes, and other scopes
+ *   are not access events: both skipped.
+ * - Only the inbound side (the destination's ztunnel, which enforces L4 policy) becomes a record;
+ *   the outbound side repeats the same connection from the client's node and is skipped.
+ * - `src.identity`/`dst.identity` are SPIFFE URIs, present only over mTLS: no `src.identity` on
+ *   a completed connection is a plaintext caller; a failed one says nothing of the caller.
+ * - `src.workload`/`dst.workload` name pods; the workload is the pod's controller by name.
+ * - The destination port is `dst.hbone_addr`'s (the real target); `dst.addr` is the HBONE
+ *   tunnel (port 15008), whose port is not the service's.
+ * - `error` with `policy rejection` is a denial (its text kept in `response.details`); any other
+ *   error says nothing of the policy (observed unknown).
+ * Lines are tagged side `unknown`: the shipper's pod is ztunnel itself, never a party to the call.
+ */
+export class ZtunnelReader implements LineReader {
+  readonly format = 'ztunnel' as const;
+
+  read(line: string): LineResult {
+    const event = parseEvent(line);
+    if (typeof event === 'string') return skipWith(event);
+    if (event.scope !== 'access') return skipWith('ztunnel log line, not an access event');
+    const message = event.message;
+    if (message === 'connection opened') return skipWith('ztunnel connection opened (logged again when it completes)');
+    if (message !== 'connection complete' && message !== 'connection failed') return skipWith('ztunnel access event without a connection outcome');
+    const f = event.fields;
+    if (f['direction'] === 'outbound') return skipWith('ztunnel outbound side (the destination\'s inbound line records the connection)');
+    return { kind: 'record', record: recordOf(event.time, message, f), side: 'unknown' };
+  }
+}
+
+export function createZtunnelReader(): ZtunnelReader {
+  return new ZtunnelReader();
+}
+
+interface ZtunnelEvent {
+  time: string | undefined;
+  scope: string | undefined;
+  message: string | undefined;
+  fields: Record<string, string>;
+}
+
+/** `policy rejection` marks ztunnel's AuthorizationPolicy denials (`connection closed due to policy rejection: ...`). */
+const POLICY_REJECTION = 'policy rejection';
+const HBONE_PORT = 15008;
+
+function recordOf(time: string | undefined, message: string, f: Record<string, string>): AccessRecord {
+  const record: AccessRecord = { mesh: 'istio', protocol: 'tcp' };
+  const when = normalizeTime(time);
+  if (when) record.time = when;
+  const source: NonNullable<AccessRecord['source']> = {};
+  const srcIdentity = f['src.identity'];
+  if (srcIdentity) {
+    source.principal = istioPrincipal(srcIdentity);
+    fillIstioParts(source, source.principal);
+  } else if (message === 'connection complete') {
+    source.principal = null;
+  } else {
+    source.principalUnknown = true;
+  }
+  if (f['src.namespace']) source.namespace = f['src.namespace'];
+  if (f['src.workload']) source.workload = workloadNameFromPod(f['src.workload']);
+  const srcIp = f['src.addr'] ? addressIp(f['src.addr']) : undefined;
+  if (srcIp) source.ip = srcIp;
+  record.source = source;
+
+  const destination: NonNullable<AccessRecord['destination']> = {};
+  if (f['dst.namespace']) destination.namespace = f['dst.namespace'];
+  if (f['dst.workload']) destination.workload = workloadNameFromPod(f['dst.workload']);
+  if (f['dst.service']) destination.service = f['dst.service'];
+  const dstIdentity = f['dst.identity'];
+  if (dstIdentity) {
+    const parts: { namespace?: string; serviceAccount?: string } = {};
+    fillIstioParts(parts, istioPrincipal(dstIdentity));
+    if (parts.serviceAccount) destination.serviceAccount = parts.serviceAccount;
+    if (parts.namespace) destination.namespace ??= parts.namespace;
+  }
+  const target = f['dst.hbone_addr'] ?? f['dst.addr'];
+  const dstIp = target ? addressIp(target) : undefined;
+  if (dstIp) destination.ip = dstIp;
+  const port = target ? addressPort(target) : undefined;
+  if (port !== undefined && (f['dst.hbone_addr'] !== undefined || port !== HBONE_PORT)) destination.port = port;
+  record.destination = destination;
+
+  const error = f['error'];
+  if (error !== undefined) {
+    record.response = { details: error };
+    record.observed = error.includes(POLICY_REJECTION) ? 'denied' : 'unknown';
+  } else {
+    record.observed = message === 'connection complete' ? 'allowed' : 'unknown';
+  }
+  return record;
+}
+
+/** A ztunnel text or JSON log line, or why it is not one. */
+function parseEvent(line: string): ZtunnelEvent | string {
+  const text = line.trim();
+  if (text.length === 0) return 'blank line';
+  if (text.charCodeAt(0) === 123 /* { */) return parseJsonEvent(text);
+  const head = /^(\S+)\s+(\S+)\s+(\S+)\s+/.exec(text);
+  if (!head) return 'not a ztunnel log line';
+  const time = head[1]!;
+  const scope = head[3]!;
+  let rest = text.slice(head[0].length);
+  // the message runs to the first key=value (tab-separated in the raw log)
+  const firstKey = rest.search(/(?:^|\s)[a-z_][a-z0-9_.]*=/);
+  const message = (firstKey < 0 ? rest : rest.slice(0, firstKey)).trim();
+  rest = firstKey < 0 ? '' : rest.slice(firstKey);
+  const fields = parseFields(rest);
+  if (typeof fields === 'string') return fields;
+  return { time, scope, message, fields };
+}
+
+/** `key=value` pairs: values bare, or double-quoted with backslash escapes. */
+function parseFields(text: string): Record<string, string> | string {
+  const fields: Record<string, string> = {};
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    while (i < n && (text[i] === ' ' || text[i] === '\t')) i++;
+    if (i >= n) break;
+    const eq = text.indexOf('=', i);
+    if (eq < 0) return 'not a ztunnel key=value field';
+    const key = text.slice(i, eq);
+    if (!/^[a-z_][a-z0-9_.]*$/.test(key)) return 'not a ztunnel key=value field';
+    i = eq + 1;
+    if (text[i] === '"') {
+      let value = '';
+      i++;
+      for (; i < n && text[i] !== '"'; i++) {
+        if (text[i] === '\\' && i + 1 < n) i++;
+        value += text[i];
+      }
+      if (i >= n) return 'unterminated quoted value';
+      i++;
+      fields[key] = value;
+    } else {
+      let end = i;
+      while (end < n && text[end] !== ' ' && text[end] !== '\t') end++;
+      fields[key] = text.slice(i, end);
+      i = end;
+    }
+  }
+  return fields;
+}
+
+function parseJsonEvent(text: string): ZtunnelEvent | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
+  const obj = value as Record<string, unknown>;
+  const fields: Record<string, string> = {};
+  for (const [key, v] of Object.entries(obj)) if (typeof v === 'string' || typeof v === 'number') fields[key] = String(v);
+  const str = (key: string): string | undefined => (typeof obj[key] === 'string' ? (obj[key] as string) : undefined);
+  return { time: str('time') ?? str('timestamp'), scope: str('scope') ?? str('target'), message: str('message') ?? str('msg'), fields };
+}
