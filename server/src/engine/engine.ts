@@ -68,7 +68,13 @@ export class Engine {
       this.yamlCache = new YamlDocumentCache();
       this.yamlCacheLimits = this.options.limits;
     }
-    return readSource(path, text, this.options.limits, format, this.yamlCache);
+    const file = readSource(path, text, this.options.limits, format, this.yamlCache);
+    // an open file over the size limit still gives the inventory its objects, as on disk
+    if (file.documents.length === 0 && text.length > this.options.limits.maxFileBytes && file.problems.some((p) => p.limit)) {
+      const bulk = this.bulkInventory();
+      if (text.length <= bulk.maxBytes) file.documents = bulk.documents(text, file.format) ?? [];
+    }
+    return file;
   }
 
   /**

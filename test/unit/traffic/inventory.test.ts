@@ -191,6 +191,8 @@ describe('inventory', () => {
       assert.ok(buildInventory([bulk]).present, name);
       // not a policy file: the size limit is not reported
       assert.deepEqual(engine.lint(engine.prepare(bulk)).findings, [], name);
+      // the same text open in the editor (read from memory) gives the same inventory
+      assert.deepEqual(withoutPlaces(buildInventory([engine.read(path, text)])), withoutPlaces(buildInventory([bulk])), `${name} open`);
     }
     // what does not parse adds nothing, and says nothing
     writeFileSync(join(dir, 'broken.yaml'), `${MANIFESTS}\n  - : [\n`);
