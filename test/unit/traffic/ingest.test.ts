@@ -597,6 +597,27 @@ describe('ingest with the format readers', () => {
     assertAccounting(model);
   });
 
+  it('ztunnel: one call per inbound connection, folded by caller and destination; the outbound side and open events are skipped', async () => {
+    const event = (time: string, level: string, message: string, srcPort: number, direction: string, error?: string) =>
+      `${time}\t${level}\taccess\t${message}\tsrc.addr=10.244.1.12:${srcPort} src.workload="curl-6d8f9b7c5-k2x9z" src.namespace="default" src.identity="spiffe://cluster.local/ns/default/sa/curl" dst.addr=10.244.1.10:15008 dst.hbone_addr=10.244.1.10:9080 dst.service="productpage.default.svc.cluster.local" dst.workload="productpage-v1-7c9d8f6b5-q4w2e" dst.namespace="default" direction="${direction}"${error ? ` error="${error}"` : ''}`;
+    const lines = [
+      event('2025-03-14T11:00:01Z', 'debug', 'connection opened', 51402, 'inbound'),
+      event('2025-03-14T11:00:01Z', 'info', 'connection complete', 51402, 'outbound'),
+      event('2025-03-14T11:00:01Z', 'info', 'connection complete', 51402, 'inbound'),
+      event('2025-03-14T11:00:05Z', 'info', 'connection complete', 51500, 'inbound'),
+      event('2025-03-14T11:00:09Z', 'error', 'connection complete', 51600, 'inbound', 'connection closed due to policy rejection: allow policies exist, but none allowed'),
+    ];
+    const model = await withReaders([file(lines, 'ztunnel.log')], { workers: 1 });
+    assert.deepEqual(model.stats.files.map((f) => f.format), ['ztunnel']);
+    assert.deepEqual(model.shapes.map((s) => [s.count, s.record.observed, s.firstTime, s.lastTime]).sort(), [
+      [1, 'denied', '2025-03-14T11:00:09Z', '2025-03-14T11:00:09Z'],
+      [2, 'allowed', '2025-03-14T11:00:01Z', '2025-03-14T11:00:05Z'],
+    ]);
+    assert.equal(model.stats.parsed, 3);
+    assert.equal(model.stats.skipped, 2);
+    assertAccounting(model);
+  });
+
   it('a field named __proto__ (a header, a claim) is kept as a field of the shape\'s record, not taken as its prototype', async () => {
     const line = (i: number) => `{"time":"2025-03-14T09:00:0${i}Z","mesh":"istio","protocol":"http","destination":{"port":8080},"request":{"method":"GET","path":"/a","headers":{"__proto__":"a value","x-a":"1"},"jwt":{"valid":true,"issuer":"https://issuer.example","claims":{"__proto__":{"role":"admin"},"sub":"me"}}}}`;
     const model = await withReaders([file([line(0), line(1)], 'records-proto.jsonl')], { workers: 1 });
