@@ -1059,6 +1059,21 @@ const ZTUNNEL: Case[] = [
   { name: 'connection opened is logged again when it completes', line: ZT('debug', 'connection opened', `${ZT_SRC} direction="inbound"`), expect: skip('ztunnel connection opened (logged again when it completes)') },
   { name: 'another scope', line: '2025-03-14T11:00:09.400000Z\tinfo\tproxy\tlistener established', expect: skip('ztunnel log line, not an access event') },
   { name: 'an unterminated quoted value', line: ZT('info', 'connection complete', 'src.addr=10.244.1.12:51402 src.workload="curl'), expect: skip('unterminated quoted value') },
+  {
+    name: "values quoted by Rust's {:?}: \\n, \\t, \\\", \\\\ and \\u{..} escapes are decoded",
+    line: ZT('error', 'connection complete', `${ZT_SRC} ${ZT_DST} direction="inbound" error="tls error: peer said \\"no\\"\\n\\tat C:\\\\x \\u{1b}[0m"`),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: ZT_SOURCE, destination: ZT_DESTINATION, response: { details: 'tls error: peer said "no"\n\tat C:\\x \u001b[0m' }, observed: 'unknown' }, 'unknown'),
+  },
+  {
+    name: 'dst.hbone_addr naming a service (tunneled by host name): the pod from dst.addr, the service port is not the target port',
+    line: ZT('info', 'connection complete', `${ZT_SRC} dst.addr=10.244.1.10:15008 dst.hbone_addr=productpage.default.svc.cluster.local:9080 dst.workload="productpage-v1-7c9d8f6b5-q4w2e" dst.namespace="default" direction="inbound"`),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: ZT_SOURCE, destination: { namespace: 'default', workload: 'productpage-v1', service: 'productpage.default.svc.cluster.local', ip: '10.244.1.10' }, observed: 'allowed' }, 'unknown'),
+  },
+  {
+    name: 'IPv6 addresses: the port from the bracketed dst.hbone_addr',
+    line: ZT('info', 'connection complete', 'src.addr=[fd00:10:244::5]:51402 dst.addr=[fd00:10:244::9]:15008 dst.hbone_addr=[fd00:10:244::9]:9080 direction="inbound"'),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: { principal: null, ip: 'fd00:10:244::5' }, destination: { ip: 'fd00:10:244::9', port: 9080 }, observed: 'allowed' }, 'unknown'),
+  },
 ];
 
 describe('ztunnel', () => runTable('ztunnel', ZTUNNEL));
@@ -1165,19 +1180,23 @@ describe('shipper-wrapped lines', () => {
   const istioDenied = ISTIO_TEXT[2]!;
   const linkerdDenied = LINKERD_APACHE[1]!;
 
+  const fluentBitMeta: ShipperMetadata = {
+    shipper: 'fluent-bit',
+    pod: 'httpbin-5c8f7d6b9-fghij',
+    namespace: 'foo',
+    container: 'istio-proxy',
+    labels: { app: 'httpbin', version: 'v1' },
+    time: '2025-03-14T09:27:31.870551234Z',
+  };
+
   it('Fluent Bit: log + kubernetes metadata, time from the record', () => {
     const line = JSON.stringify({ date: 1741944451.87, log: `${istioDenied.line}\n`, stream: 'stdout', time: '2025-03-14T09:27:31.870551234Z', kubernetes: FLUENT_BIT_K8S });
-    assert.deepEqual(
-      createReader('envoy-text').read(line),
-      withShipper(istioDenied.expect, {
-        shipper: 'fluent-bit',
-        pod: 'httpbin-5c8f7d6b9-fghij',
-        namespace: 'foo',
-        container: 'istio-proxy',
-        labels: { app: 'httpbin', version: 'v1' },
-        time: '2025-03-14T09:27:31.870551234Z',
-      }),
-    );
+    assert.deepEqual(createReader('envoy-text').read(line), withShipper(istioDenied.expect, fluentBitMeta));
+  });
+
+  it("Fluent Bit's cri parser: the line in `message`, next to Fluent Bit's kubernetes metadata", () => {
+    const line = JSON.stringify({ time: '2025-03-14T09:27:31.870551234Z', stream: 'stdout', logtag: 'F', message: istioDenied.line, kubernetes: FLUENT_BIT_K8S });
+    assert.deepEqual(createReader('envoy-text').read(line), withShipper(istioDenied.expect, fluentBitMeta));
   });
 
   it('Fluent Bit: epoch `date` when there is no `time`', () => {
@@ -1235,6 +1254,11 @@ describe('shipper-wrapped lines', () => {
     );
   });
 
+  it('Loki (logcli jsonl --no-labels): line and timestamp only, the time in a local zone', () => {
+    const line = JSON.stringify({ line: linkerdDenied.line, timestamp: '2025-03-14T14:00:02.510002100+01:00' });
+    assert.deepEqual(createReader('linkerd-apache').read(line), withShipper(linkerdDenied.expect, { shipper: 'loki', time: '2025-03-14T14:00:02.510002100+01:00' }));
+  });
+
   it('kubectl logs --prefix, with and without --timestamps', () => {
     const reader = createReader('envoy-text');
     assert.deepEqual(
@@ -1255,6 +1279,20 @@ describe('shipper-wrapped lines', () => {
     assert.deepEqual(
       reader.read(`2025-03-14T09:27:31.870551234Z stdout F ${istioDenied.line.slice(half)}`),
       withShipper(istioDenied.expect, { shipper: 'kubectl', time: '2025-03-14T09:27:31.870551234Z' }),
+    );
+  });
+
+  it('CRI log lines: fragments are joined per stream (stdout and stderr interleave in one file)', () => {
+    const reader = createReader('linkerd-apache');
+    const half = Math.floor(linkerdDenied.line.length / 2);
+    assert.deepEqual(reader.read(`2025-03-14T13:00:02.510002100Z stderr P ${linkerdDenied.line.slice(0, half)}`), skip('partial line (joined with the next)'));
+    assert.deepEqual(
+      reader.read(`2025-03-14T09:27:31.870551234Z stdout F ${istioDenied.line}`),
+      withShipper(istioDenied.expect, { shipper: 'kubectl', time: '2025-03-14T09:27:31.870551234Z' }),
+    );
+    assert.deepEqual(
+      reader.read(`2025-03-14T13:00:02.510002200Z stderr F ${linkerdDenied.line.slice(half)}`),
+      withShipper(linkerdDenied.expect, { shipper: 'kubectl', time: '2025-03-14T13:00:02.510002200Z' }),
     );
   });
 

@@ -13,13 +13,15 @@ import { copyString } from '../../strings';
  *   `{"log": ...}` (Docker's json-file format, as both tail it) counts as Fluent Bit.
  * - Vector (kubernetes_logs source, JSON codec): `{"message": "<line>", "kubernetes":
  *   {pod_name, pod_namespace, container_name, pod_labels}, "source_type", "timestamp"}`.
+ *   Fluent Bit's `cri` parser also names the line `message` (with `time`, `stream`, `logtag`):
+ *   Fluent Bit when its `kubernetes` has Fluent Bit's keys.
  * - Loki (`logcli query -o jsonl`): `{"labels": {namespace, pod, container, ...}, "line":
- *   "<line>", "timestamp"}`; labels other than the stream's infrastructure labels become
- *   pod labels.
+ *   "<line>", "timestamp"}` (no `labels` with `--no-labels`); labels other than the stream's
+ *   infrastructure labels become pod labels.
  * - `kubectl logs --prefix`: `[pod/<pod>/<container>] <line>`, optionally with
  *   `--timestamps` (`<RFC 3339> <line>`), and the kubelet's CRI log file lines
- *   `<RFC 3339> stdout|stderr P|F <line>` (P fragments are joined with the line that ends
- *   them). Both count as `kubectl`: the CRI files are what kubectl logs reads.
+ *   `<RFC 3339> stdout|stderr P|F <line>` (P fragments are joined with the line of the same
+ *   stream that ends them). Both count as `kubectl`: the CRI files are what kubectl logs reads.
  *
  * A body that is itself a JSON object (a shipper that parsed the line) is read as that object's
  * JSON text. Fluent Bit's Merge_Log, which merges the parsed line into the top level next to
@@ -155,7 +157,11 @@ export interface Unwrapped {
   meta: ShipperMetadata;
   /** CRI only: P = a fragment continued by the next line. */
   partial?: boolean;
+  /** CRI only: the stream the line was written to. */
+  stream?: CriStream;
 }
+
+type CriStream = 'stdout' | 'stderr';
 
 function trimNewline(s: string): string {
   let end = s.length;
@@ -185,18 +191,21 @@ export class EnvelopeParser {
     let body: string | undefined;
     let core: Omit<KubernetesCore, 'flavor'> | undefined;
     let time: string | undefined;
-    if (seen[E.line] && seen[E.labels]) {
+    if (seen[E.line] && (seen[E.labels] || seen[E.timestamp])) {
+      // (logcli --no-labels leaves `labels` out)
       shipper = 'loki';
       body = v[E.line];
       const labels = v[E.labels];
       core = labels === undefined ? undefined : this.loki.get(labels);
       time = v[E.timestamp];
     } else if (seen[E.message] && (seen[E.source_type] || seen[E.kubernetes])) {
-      shipper = 'vector';
       body = v[E.message];
       const k = v[E.kubernetes];
-      core = k === undefined ? undefined : this.kubernetes.get(k);
-      time = v[E.timestamp];
+      const kc = k === undefined ? undefined : this.kubernetes.get(k);
+      core = kc;
+      // Fluent Bit's `cri` parser names the line `message` too; its kubernetes keys tell it apart.
+      shipper = seen[E.source_type] || kc === undefined ? 'vector' : kc.flavor;
+      time = v[E.timestamp] ?? v[E.time];
     } else if (seen[E.log]) {
       body = v[E.log];
       const k = v[E.kubernetes];
@@ -214,7 +223,7 @@ export class EnvelopeParser {
 }
 
 const TIMESTAMP_PREFIX = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) /;
-const CRI_STREAM = /^(?:stdout|stderr) ([PF]) /;
+const CRI_STREAM = /^(stdout|stderr) ([PF]) /;
 
 /** `[pod/<pod>/<container>] `, `<RFC 3339> ` and CRI prefixes; undefined when the line has none. */
 export function unwrapPrefix(line: string): Unwrapped | undefined {
@@ -238,7 +247,7 @@ export function unwrapPrefix(line: string): Unwrapped | undefined {
       rest = rest.slice(ts[0].length);
       const cri = CRI_STREAM.exec(rest);
       if (cri !== null) {
-        return { inner: trimNewline(rest.slice(cri[0].length)), meta, partial: cri[1] === 'P' };
+        return { inner: trimNewline(rest.slice(cri[0].length)), meta, partial: cri[2] === 'P', stream: cri[1] as CriStream };
       }
     }
   }
@@ -272,7 +281,8 @@ export class ShipperAwareReader implements LineReader {
   readonly format: LogFormatId;
   private current: LineReader;
   private wrapped = false;
-  private fragment: string | undefined;
+  /** CRI P fragments waiting for their F line, by stream: the kubelet interleaves both streams in one file. */
+  private readonly fragments: Partial<Record<CriStream, string>> = {};
   private readonly envelopes = new EnvelopeParser();
   /** The readers that read an unwrapped line so far (the base reader first). */
   private readonly used: LineReader[];
@@ -340,16 +350,16 @@ export class ShipperAwareReader implements LineReader {
     }
     if (unwrapped === undefined) return undefined;
     this.wrapped = true;
+    const stream = unwrapped.stream;
+    if (stream === undefined) return this.readInner(unwrapped.inner, unwrapped.meta);
+    const fragment = this.fragments[stream];
     if (unwrapped.partial) {
-      this.fragment = (this.fragment ?? '') + unwrapped.inner;
+      this.fragments[stream] = (fragment ?? '') + unwrapped.inner;
       return SKIP.partial;
     }
-    let text = unwrapped.inner;
-    if (this.fragment !== undefined) {
-      text = this.fragment + text;
-      this.fragment = undefined;
-    }
-    return this.readInner(text, unwrapped.meta);
+    if (fragment === undefined) return this.readInner(unwrapped.inner, unwrapped.meta);
+    delete this.fragments[stream];
+    return this.readInner(fragment + unwrapped.inner, unwrapped.meta);
   }
 
   private readInner(text: string, meta: ShipperMetadata): LineResult {

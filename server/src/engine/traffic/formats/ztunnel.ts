@@ -85,11 +85,7 @@ function recordOf(time: string | undefined, message: string, f: Record<string, s
     if (parts.serviceAccount) destination.serviceAccount = parts.serviceAccount;
     if (parts.namespace) destination.namespace ??= parts.namespace;
   }
-  const target = f['dst.hbone_addr'] ?? f['dst.addr'];
-  const dstIp = target ? addressIp(target) : undefined;
-  if (dstIp) destination.ip = dstIp;
-  const port = target ? addressPort(target) : undefined;
-  if (port !== undefined && (f['dst.hbone_addr'] !== undefined || port !== HBONE_PORT)) destination.port = port;
+  fillTarget(destination, f['dst.hbone_addr'], f['dst.addr']);
   record.destination = destination;
 
   const error = f['error'];
@@ -100,6 +96,41 @@ function recordOf(time: string | undefined, message: string, f: Record<string, s
     record.observed = message === 'connection complete' ? 'allowed' : 'unknown';
   }
   return record;
+}
+
+/**
+ * The destination's address and port. `dst.hbone_addr` is the real target: `ip:port`, or
+ * `<service host>:<service port>` when the client tunneled to a service by name (through an
+ * east-west gateway), whose port is the service's, not the pod's. `dst.addr` is then the pod,
+ * at the tunnel's port.
+ */
+function fillTarget(destination: NonNullable<AccessRecord['destination']>, hbone: string | undefined, addr: string | undefined): void {
+  const hboneHost = hbone === undefined ? undefined : hostOf(hbone);
+  if (hbone !== undefined && hboneHost !== undefined && isIpLiteral(hboneHost)) {
+    destination.ip = addressIp(hbone)!;
+    const port = addressPort(hbone);
+    if (port !== undefined) destination.port = port;
+    return;
+  }
+  if (hboneHost !== undefined && hboneHost.length > 0) destination.service ??= hboneHost;
+  const ip = addr ? addressIp(addr) : undefined;
+  if (ip) destination.ip = ip;
+  const port = addr ? addressPort(addr) : undefined;
+  if (port !== undefined && port !== HBONE_PORT && hbone === undefined) destination.port = port;
+}
+
+/** The host of `host:port` or `[v6]:port`. */
+function hostOf(address: string): string | undefined {
+  if (address.startsWith('[')) {
+    const close = address.indexOf(']');
+    return close > 0 ? address.slice(0, close + 1) : undefined;
+  }
+  const colon = address.lastIndexOf(':');
+  return colon < 0 ? address : address.slice(0, colon);
+}
+
+function isIpLiteral(host: string): boolean {
+  return host.startsWith('[') || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host);
 }
 
 /** A ztunnel text or JSON log line, or why it is not one. */
@@ -135,15 +166,10 @@ function parseFields(text: string): Record<string, string> | string {
     if (!/^[a-z_][a-z0-9_.]*$/.test(key)) return 'not a ztunnel key=value field';
     i = eq + 1;
     if (text[i] === '"') {
-      let value = '';
-      i++;
-      for (; i < n && text[i] !== '"'; i++) {
-        if (text[i] === '\\' && i + 1 < n) i++;
-        value += text[i];
-      }
-      if (i >= n) return 'unterminated quoted value';
-      i++;
-      fields[key] = value;
+      const quoted = readQuoted(text, i + 1);
+      if (quoted === undefined) return 'unterminated quoted value';
+      fields[key] = quoted.value;
+      i = quoted.end;
     } else {
       let end = i;
       while (end < n && text[end] !== ' ' && text[end] !== '\t') end++;
@@ -152,6 +178,40 @@ function parseFields(text: string): Record<string, string> | string {
     }
   }
   return fields;
+}
+
+/** Escapes of Rust's `{:?}` for strings, which ztunnel's text format writes values with. */
+const RUST_ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0' };
+const RUST_UNICODE_ESCAPE = /^u\{([0-9a-fA-F]{1,6})\}/;
+
+/** The character of the escape after a backslash at `start`, and the escape's length. */
+function unescapeAt(text: string, start: number): [string, number] {
+  const unicode = RUST_UNICODE_ESCAPE.exec(text.slice(start, start + 9));
+  if (unicode !== null) {
+    const codePoint = Number.parseInt(unicode[1]!, 16);
+    if (codePoint <= 0x10ffff) return [String.fromCodePoint(codePoint), unicode[0].length];
+  }
+  const c = text[start]!;
+  return [RUST_ESCAPES[c] ?? c, 1];
+}
+
+/** The Debug-quoted string starting after its opening quote at `start`, and the index after its closing quote. */
+function readQuoted(text: string, start: number): { value: string; end: number } | undefined {
+  let value = '';
+  let i = start;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"') return { value, end: i + 1 };
+    if (c === '\\' && i + 1 < text.length) {
+      const [char, length] = unescapeAt(text, i + 1);
+      value += char;
+      i += 1 + length;
+    } else {
+      value += c;
+      i++;
+    }
+  }
+  return undefined;
 }
 
 function parseJsonEvent(text: string): ZtunnelEvent | string {
