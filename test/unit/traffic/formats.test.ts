@@ -1046,6 +1046,11 @@ const ZTUNNEL: Case[] = [
     expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: { principal: null, ip: '10.244.3.3' }, destination: ZT_DESTINATION, observed: 'allowed' }, 'unknown'),
   },
   {
+    name: 'an open connection a policy update no longer allows: denied',
+    line: ZT('error', 'connection complete', `${ZT_SRC} ${ZT_DST} direction="inbound" error="connection closed due to policy change"`),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: ZT_SOURCE, destination: ZT_DESTINATION, response: { details: 'connection closed due to policy change' }, observed: 'denied' }, 'unknown'),
+  },
+  {
     name: 'an error that is not a policy rejection says nothing of the policy',
     line: ZT('error', 'connection complete', `${ZT_SRC} ${ZT_DST} direction="inbound" error="connection refused"`),
     expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: ZT_SOURCE, destination: ZT_DESTINATION, response: { details: 'connection refused' }, observed: 'unknown' }, 'unknown'),

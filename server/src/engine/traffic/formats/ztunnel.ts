@@ -19,8 +19,9 @@ import { fillIstioParts, istioPrincipal } from './identity';
  * - `src.workload`/`dst.workload` name pods; the workload is the pod's controller by name.
  * - The destination port is `dst.hbone_addr`'s (the real target); `dst.addr` is the HBONE
  *   tunnel (port 15008), whose port is not the service's.
- * - `error` with `policy rejection` is a denial (its text kept in `response.details`); any other
- *   error says nothing of the policy (observed unknown).
+ * - `error` with `policy rejection` (or `policy change`: an open connection a policy update no
+ *   longer allows) is a denial (its text kept in `response.details`); any other error says
+ *   nothing of the policy (observed unknown).
  * Lines are tagged side `unknown`: the shipper's pod is ztunnel itself, never a party to the call.
  */
 export class ZtunnelReader implements LineReader {
@@ -50,8 +51,9 @@ interface ZtunnelEvent {
   fields: Record<string, string>;
 }
 
-/** `policy rejection` marks ztunnel's AuthorizationPolicy denials (`connection closed due to policy rejection: ...`). */
-const POLICY_REJECTION = 'policy rejection';
+/** ztunnel's AuthorizationPolicy denials: at connection time (`connection closed due to policy
+ * rejection: ...`), or of an open connection a policy update no longer allows (`... due to policy change`). */
+const POLICY_DENIALS = ['policy rejection', 'policy change'];
 const HBONE_PORT = 15008;
 
 function recordOf(time: string | undefined, message: string, f: Record<string, string>): AccessRecord {
@@ -91,7 +93,7 @@ function recordOf(time: string | undefined, message: string, f: Record<string, s
   const error = f['error'];
   if (error !== undefined) {
     record.response = { details: error };
-    record.observed = error.includes(POLICY_REJECTION) ? 'denied' : 'unknown';
+    record.observed = POLICY_DENIALS.some((marker) => error.includes(marker)) ? 'denied' : 'unknown';
   } else {
     record.observed = message === 'connection complete' ? 'allowed' : 'unknown';
   }
