@@ -409,6 +409,48 @@ const CUSTOM_TEXT: Case[] = [
 // Consul's custom TextFormat example from the spec: the principal keeps spiffe:// for Consul.
 const CONSUL_TEXT_FORMAT = '[%START_TIME%] %DOWNSTREAM_PEER_URI_SAN% "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_CODE_DETAILS%';
 
+// %RESPONSE_FLAGS_LONG% and %UPSTREAM_REMOTE_ADDRESS% (Envoy's usage.rst): flags are kept in their short form.
+const LONG_FLAGS_FORMAT = '[%START_TIME%] "%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS_LONG% %RESPONSE_CODE_DETAILS% %UPSTREAM_CLUSTER_RAW% "%UPSTREAM_REMOTE_ADDRESS%"';
+
+const LONG_FLAGS_TEXT: Case[] = [
+  {
+    name: 'UnauthorizedExternalService → UAEX: an ext_authz denial refused before a cluster was picked',
+    line: '[2026-01-05T14:00:01.000Z] "GET /admin HTTP/1.1" 403 UnauthorizedExternalService ext_authz_denied - "-"',
+    expect: record(
+      { time: '2026-01-05T14:00:01.000Z', mesh: 'istio', protocol: 'http', request: { method: 'GET', path: '/admin' }, response: { status: 403, flags: 'UAEX', details: 'ext_authz_denied' }, observed: 'denied', count: 1 },
+      'inbound',
+      { identityGap: GAP_NO_IDENTITY_FIELD },
+    ),
+  },
+  {
+    name: 'a list of long flags → UF,URX; the upstream remote address is the destination of an outbound line',
+    line: '[2026-01-05T14:00:07.000Z] "GET /x HTTP/1.1" 503 UpstreamConnectionFailure,UpstreamRetryLimitExceeded upstream_reset_before_response_started{connection_failure} outbound|8080||backend.foo.svc.cluster.local "10.244.7.9:8080"',
+    expect: record(
+      {
+        time: '2026-01-05T14:00:07.000Z',
+        mesh: 'istio',
+        protocol: 'http',
+        destination: { service: 'backend.foo.svc.cluster.local', namespace: 'foo', ip: '10.244.7.9', port: 8080 },
+        request: { method: 'GET', path: '/x' },
+        response: { status: 503, flags: 'UF,URX', details: 'upstream_reset_before_response_started{connection_failure}' },
+        observed: 'unknown',
+        count: 1,
+      },
+      'outbound',
+      { identityGap: GAP_CLIENT_SIDE },
+    ),
+  },
+  {
+    name: 'NoRouteFound → NR, side unknown',
+    line: '[2026-01-05T14:00:02.000Z] "GET /nope HTTP/1.1" 404 NoRouteFound route_not_found - "-"',
+    expect: record(
+      { time: '2026-01-05T14:00:02.000Z', mesh: 'istio', protocol: 'http', request: { method: 'GET', path: '/nope' }, response: { status: 404, flags: 'NR', details: 'route_not_found' }, observed: 'unknown', count: 1 },
+      'unknown',
+      { identityGap: GAP_NO_IDENTITY_FIELD },
+    ),
+  },
+];
+
 describe('envoy-text: Istio default format', () => runTable('envoy-text', ISTIO_TEXT));
 describe('envoy-text: a user-supplied format string', () => {
   runTable('envoy-text', CUSTOM_TEXT, { envoyFormat: CUSTOM_FORMAT });
@@ -441,6 +483,18 @@ describe('envoy-text: a user-supplied format string', () => {
     assert.match(checkEnvoyFormat('%BYTES_SENT% %DURATION%') ?? '', /no operator .* maps to an access record field/);
     assert.equal(checkEnvoyFormat(CUSTOM_FORMAT), undefined);
     assert.throws(() => createReader('envoy-text', { envoyFormat: 'plain text' }), EnvoyFormatError);
+  });
+
+  describe('long response flags', () => runTable('envoy-text', LONG_FLAGS_TEXT, { envoyFormat: LONG_FLAGS_FORMAT }));
+
+  it('reads long response flags in a custom JSON format as short ones', () => {
+    const reader = createReader('envoy-json', { envoyFormat: '{"m":"%REQ(:METHOD)%","code":"%RESPONSE_CODE%","flags":"%RESPONSE_FLAGS_LONG%"}' });
+    assert.deepEqual(
+      reader.read('{"m":"GET","code":503,"flags":"NoHealthyUpstream"}'),
+      record({ mesh: 'istio', protocol: 'http', request: { method: 'GET' }, response: { status: 503, flags: 'UH' }, observed: 'unknown', count: 1 }, 'unknown', {
+        identityGap: GAP_NO_IDENTITY_FIELD,
+      }),
+    );
   });
 
   it('keeps literal %% and length-limited operators', () => {
@@ -1455,12 +1509,24 @@ describe('reader helpers', () => {
     assert.equal(normalizeTime('2026-01-05T12:00:00 CET'), undefined);
   });
 
+  it("reads a line whose START_TIME has no time shape (Envoy's own example `%Y/%m/%dT%H:%M:%S%z %s`), without a time", () => {
+    const reader = createReader('envoy-text', { envoyFormat: '%START_TIME(%Y/%m/%dT%H:%M:%S%z %s)% %REQ(:METHOD)% %RESPONSE_CODE%' });
+    assert.deepEqual(
+      reader.read('2026/01/05T12:00:00+0000 1767614400 GET 200'),
+      record({ mesh: 'istio', protocol: 'http', request: { method: 'GET' }, response: { status: 200 }, observed: 'unknown', count: 1 }, 'unknown', {
+        identityGap: GAP_NO_IDENTITY_FIELD,
+      }),
+    );
+  });
+
   it('reads START_TIME with a strftime argument in custom formats, text and JSON, as RFC 3339 times', () => {
     const cases: [string, LogFormatId, string, string, string][] = [
       ['text %z', 'envoy-text', '[%START_TIME(%Y-%m-%dT%H:%M:%S%z)%] "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '[2026-01-05T12:00:00+0200] "GET /a" 200', '2026-01-05T12:00:00+02:00'],
       ['text common log time', 'envoy-text', '[%START_TIME(%d/%b/%Y:%H:%M:%S %z)%] "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '[05/Jan/2026:12:00:00 +0200] "GET /a" 200', '2026-01-05T12:00:00+02:00'],
       ['text %Z', 'envoy-text', '[%START_TIME(%Y-%m-%d %H:%M:%S %Z)%] "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '[2026-01-05 12:00:00 UTC] "GET /a" 200', '2026-01-05T12:00:00Z'],
       ['text %s.%3f', 'envoy-text', '%START_TIME(%s.%3f)% "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '1767607200.250 "GET /a" 200', '2026-01-05T10:00:00.250Z'],
+      ['text, not enclosed, with spaces', 'envoy-text', '%START_TIME(%Y-%m-%d %H:%M:%S.%3f)% "%REQ(:METHOD)% %REQ(:PATH)%" %RESPONSE_CODE%', '2026-01-05 12:00:00.123 "GET /a" 200', '2026-01-05T12:00:00.123Z'],
+      ['text, not enclosed, space before the next literal', 'envoy-text', '%START_TIME(%d/%b/%Y:%H:%M:%S %z)% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE%', '05/Jan/2026:12:00:00 +0200 GET /a 200', '2026-01-05T12:00:00+02:00'],
       ['JSON bare', 'envoy-json', '{"ts":"%START_TIME%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"2026-01-05T10:00:00.250Z","m":"GET","p":"/a","code":200}', '2026-01-05T10:00:00.250Z'],
       ['JSON %s', 'envoy-json', '{"ts":"%START_TIME(%s)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"1767607200","m":"GET","p":"/a","code":200}', '2026-01-05T10:00:00.000Z'],
       ['JSON %s.%3f', 'envoy-json', '{"ts":"%START_TIME(%s.%3f)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"1767607200.250","m":"GET","p":"/a","code":200}', '2026-01-05T10:00:00.250Z'],

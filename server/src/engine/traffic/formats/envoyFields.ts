@@ -78,6 +78,7 @@ const PLAIN_OPERATORS: Record<string, number> = {
   RESPONSE_CODE_DETAILS: F.RESPONSE_CODE_DETAILS,
   CONNECTION_TERMINATION_DETAILS: F.CONNECTION_TERMINATION_DETAILS,
   UPSTREAM_HOST: F.UPSTREAM_HOST,
+  UPSTREAM_REMOTE_ADDRESS: F.UPSTREAM_HOST,
   UPSTREAM_CLUSTER: F.UPSTREAM_CLUSTER,
   UPSTREAM_CLUSTER_RAW: F.UPSTREAM_CLUSTER,
   DOWNSTREAM_LOCAL_ADDRESS: F.DOWNSTREAM_LOCAL_ADDRESS,
@@ -203,6 +204,53 @@ export const DEFAULT_JSON_KEYS: ReadonlyArray<readonly [string, number]> = [
   ['grpc_status', F.GRPC_STATUS],
   ['kubernetes', F.KUBERNETES],
 ];
+
+/**
+ * `%RESPONSE_FLAGS_LONG%` names → the short flags `response.flags` holds (Envoy
+ * source/common/stream_info/utility.h, ResponseFlagUtils::CORE_RESPONSE_FLAGS).
+ */
+const SHORT_RESPONSE_FLAGS: ReadonlyMap<string, string> = new Map(Object.entries({
+  FailedLocalHealthCheck: 'LH',
+  NoHealthyUpstream: 'UH',
+  UpstreamRequestTimeout: 'UT',
+  LocalReset: 'LR',
+  UpstreamRemoteReset: 'UR',
+  UpstreamConnectionFailure: 'UF',
+  UpstreamConnectionTermination: 'UC',
+  UpstreamOverflow: 'UO',
+  NoRouteFound: 'NR',
+  DelayInjected: 'DI',
+  FaultInjected: 'FI',
+  RateLimited: 'RL',
+  UnauthorizedExternalService: 'UAEX',
+  RateLimitServiceError: 'RLSE',
+  DownstreamConnectionTermination: 'DC',
+  UpstreamRetryLimitExceeded: 'URX',
+  StreamIdleTimeout: 'SI',
+  InvalidEnvoyRequestHeaders: 'IH',
+  DownstreamProtocolError: 'DPE',
+  UpstreamMaxStreamDurationReached: 'UMSDR',
+  ResponseFromCacheFilter: 'RFCF',
+  NoFilterConfigFound: 'NFCF',
+  DurationTimeout: 'DT',
+  UpstreamProtocolError: 'UPE',
+  NoClusterFound: 'NC',
+  OverloadManagerTerminated: 'OM',
+  DnsResolutionFailed: 'DF',
+  DropOverload: 'DO',
+  DownstreamRemoteReset: 'DR',
+}));
+
+const LOWER_CASE = /[a-z]/;
+
+/** Short flags as they are; long ones (PascalCase) as their short forms, an unknown name kept. */
+export function shortResponseFlags(flags: string): string {
+  if (!LOWER_CASE.test(flags)) return flags;
+  return flags
+    .split(',')
+    .map((flag) => SHORT_RESPONSE_FLAGS.get(flag.trim()) ?? flag.trim())
+    .join(',');
+}
 
 /** Slots whose presence says the line is an HTTP or TCP access log line at all. */
 const REQUEST_SHAPE_SLOTS = [F.METHOD, F.PATH, F.PROTOCOL] as const;
@@ -674,7 +722,7 @@ export function buildEnvoyRecord(
     termination !== undefined && (details === undefined || (isRbacDenial(termination) && !isRbacDenial(details))) ? termination : details;
   const response: NonNullable<AccessRecord['response']> = {};
   if (status !== undefined) response.status = status;
-  if (flags !== undefined) response.flags = flags;
+  if (flags !== undefined) response.flags = shortResponseFlags(flags);
   if (detail !== undefined) response.details = detail;
   if (status !== undefined || flags !== undefined || detail !== undefined) record.response = response;
 

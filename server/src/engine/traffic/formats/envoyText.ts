@@ -12,7 +12,7 @@ import { ENVOY_HOP_PARTS, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, oper
  * next literal (found with `indexOf`), so a line costs one pass whatever the format. Operators
  * that the format does not enclose in quotes or brackets must not contain a space (Envoy
  * replaces spaces in details with `_`), which keeps a line of another format from matching by
- * accident. Quoted values may contain anything but the literal that follows them; Envoy does
+ * accident; a `%START_TIME(...)%` holds exactly the spaces of its strftime format. Quoted values may contain anything but the literal that follows them; Envoy does
  * not escape quotes, so a `"` inside a User-Agent only matters when it is followed by the rest
  * of that literal (`" "`).
  */
@@ -46,6 +46,8 @@ export class CompiledEnvoyFormat {
   readonly slots: number[] = [];
   /** Per operator: the value may not contain a space. */
   readonly bare: boolean[] = [];
+  /** Per operator: the spaces its value always holds (a `%START_TIME(...)%` whose strftime format has some). */
+  readonly spaces: number[] = [];
   /** Names of the request headers kept beyond the fixed slots, in slot order. */
   readonly headerNames: string[] = [];
   /** 1 per slot the format fills. */
@@ -85,6 +87,7 @@ export class CompiledEnvoyFormat {
       this.literals.push(literal);
       literal = '';
       ops.push(op);
+      this.spaces.push(op.startsWith('START_TIME(') ? countSpaces(op) : 0);
       const target = operatorTarget(op);
       if (target === undefined) this.slots.push(-1);
       else if ('slot' in target) this.slots.push(target.slot);
@@ -128,15 +131,22 @@ export class CompiledEnvoyFormat {
     const last = this.slots.length - 1;
     for (let k = 0; k <= last; k++) {
       const lit = literals[k + 1]!;
+      // (the value's own spaces come first: the next literal may start with a space)
+      let from = pos;
+      for (let s = this.spaces[k]!; s > 0; s--) {
+        const space = line.indexOf(' ', from);
+        if (space < 0) return false;
+        from = space + 1;
+      }
       let end: number;
       if (lit.length === 0) {
         end = n; // the last operator runs to the end of the line
       } else {
-        end = line.indexOf(lit, pos);
+        end = line.indexOf(lit, from);
         if (end < 0 || end + lit.length > n) return false;
       }
       if (this.bare[k]) {
-        const space = line.indexOf(' ', pos);
+        const space = line.indexOf(' ', from);
         if (space >= 0 && space < end) return false;
       }
       const slot = this.slots[k]!;
@@ -156,6 +166,12 @@ export class CompiledEnvoyFormat {
 }
 
 const OPERATOR_NAME_CHAR = /[A-Z0-9_]/;
+
+function countSpaces(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf(' '); i >= 0; i = text.indexOf(' ', i + 1)) n++;
+  return n;
+}
 
 /** Index of the `%` that closes the operator starting at `start` (after its `%`), or -1; `%START_TIME(%s)%`'s inner `%`s included. */
 export function operatorEnd(text: string, start: number): number {
