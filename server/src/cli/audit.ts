@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { AUDIT_TIME_BUCKET_MS, buildAuditModel, checkGenerated, generatePolicies, renderReportHtml, renderReportMarkdown, selfCheckLines, withSelfCheck } from '../engine/audit';
+import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generateChecked, renderReportHtml, renderReportMarkdown, selfCheckLines } from '../engine/audit';
 import { MESHES, type Mesh } from '../engine/meshes';
 import { describeFsError } from '../engine/fsErrors';
 import { simulateShapes } from '../engine/simulate';
@@ -187,9 +187,7 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
     const traffic = await readTraffic(parsed.traffic, loaded.workspace, io, { ...(workerEntry ? { workerEntry } : {}), ...(run.signal ? { signal: run.signal } : {}) });
     if (typeof traffic === 'number') return traffic;
     const options = { inventory: loaded.workspace.inventory, config: loaded.workspace.config, includeUnknownOutcome: parsed.includeUnknown };
-    const draft = generatePolicies(parsed.mesh!, traffic.shapes, options);
-    const check = checkGenerated(draft, traffic.shapes, loaded.workspace, { ...options, path: resolve(io.cwd, parsed.output ?? 'generated.yaml') });
-    const generated = withSelfCheck(draft, check);
+    const { generated, check } = generateChecked(parsed.mesh!, traffic.shapes, loaded.workspace, { ...options, path: resolve(io.cwd, parsed.output ?? 'generated.yaml') });
     const s = generated.summary;
     if (run.signal?.aborted) return interrupted(io);
     const written = emit(generated.yaml, parsed, io);

@@ -11,7 +11,7 @@ import type { Resource } from './resource';
 import { apiVersionOf, loadCatalog, type SchemaCatalog } from './schema/catalog';
 import { schemaFindings } from './schema/schemaFindings';
 import { SchemaRegistry } from './schema/registry';
-import { readSource, readSourceFromDisk, readSourceFromDiskAsync, type BulkReader } from './source/read';
+import { readSource, readSourceFromDisk, readSourceFromDiskAsync, withInventoryObjects, type BulkReader } from './source/read';
 import { bulkInventoryDocuments } from './inventory/bulkObjects';
 import { textNamesPolicies } from './source/policyMarks';
 import { DEFAULT_READ_LIMITS, parsedCleanly, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat, type SyntaxProblem } from './source/sourceFile';
@@ -68,13 +68,7 @@ export class Engine {
       this.yamlCache = new YamlDocumentCache();
       this.yamlCacheLimits = this.options.limits;
     }
-    const file = readSource(path, text, this.options.limits, format, this.yamlCache);
-    // an open file over the size limit still gives the inventory its objects, as on disk
-    if (file.documents.length === 0 && text.length > this.options.limits.maxFileBytes && file.problems.some((p) => p.limit)) {
-      const bulk = this.bulkInventory();
-      if (text.length <= bulk.maxBytes) file.documents = bulk.documents(text, file.format) ?? [];
-    }
-    return file;
+    return withInventoryObjects(readSource(path, text, this.options.limits, format, this.yamlCache), this.bulkInventory());
   }
 
   /**
@@ -83,7 +77,7 @@ export class Engine {
    * reach the inventory (`inventory/bulkObjects.ts`), beyond that it is only scanned in chunks.
    */
   readFile(path: string, format?: SourceFormat): SourceFile {
-    return readSourceFromDisk(path, this.options.limits, format, (text) => this.read(path, text, format), this.bulkInventory());
+    return readSourceFromDisk(path, this.options.limits, format, (text) => this.read(path, text, format));
   }
 
   private bulkInventory(): BulkReader {
@@ -91,7 +85,7 @@ export class Engine {
   }
 
   readFileAsync(path: string, format?: SourceFormat): Promise<SourceFile> {
-    return readSourceFromDiskAsync(path, this.options.limits, format, (text) => this.read(path, text, format), this.bulkInventory());
+    return readSourceFromDiskAsync(path, this.options.limits, format, (text) => this.read(path, text, format));
   }
 
   prepare(file: SourceFile): PreparedFile {

@@ -14,7 +14,7 @@ import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
 import { VERSION } from '../version';
 import { LOG_CONFIGURATION } from '../engine/traffic/logConfiguration';
 import type { Finding } from '../engine/findings';
-import { buildAuditModel, checkGenerated, generatePolicies, renderReportHtml, renderTrafficMapHtml, withSelfCheck } from '../engine/audit';
+import { buildAuditModel, generateChecked, renderReportHtml, renderTrafficMapHtml } from '../engine/audit';
 import { compileGlob } from '../engine/traffic/ingest';
 import { codeActions, FIX_ALL_KIND, trafficCodeActions } from './codeActions';
 import { codeLenses } from './codeLens';
@@ -538,11 +538,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         return (!destination.namespace || d?.namespace === destination.namespace) && (!destination.workload || d?.workload === destination.workload);
       });
       if (!shapes.length) return null;
-      const options = { inventory: workspace.inventory, config: workspace.config };
-      const draft = generatePolicies(mesh, shapes, options);
-      // decided again with the generated policies alone, as the CLI does
-      const check = checkGenerated(draft, shapes, workspace.withoutPolicies(), { ...options, path: join(workspaceFolders[0] ?? process.cwd(), `generated-${mesh}.yaml`) });
-      const generated = withSelfCheck(draft, check);
+      // decided again with the generated policies alone (in a copy of the workspace), as the CLI does
+      const { generated, check } = generateChecked(mesh, shapes, workspace.withoutPolicies(), {
+        inventory: workspace.inventory, config: workspace.config, path: join(workspaceFolders[0] ?? process.cwd(), `generated-${mesh}.yaml`),
+      });
       return { yaml: generated.yaml, resources: generated.resources, wouldDeny: check.denied, wouldAllow: check.allowed };
     },
     auditHtml: (view, nonce) => {

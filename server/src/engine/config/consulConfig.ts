@@ -1,10 +1,11 @@
+import { HEADERS_WITH_UNDERSCORES_ACTIONS, PATH_ESCAPED_SLASHES_ACTIONS } from '../simulate/consul/http';
 import type { ConsulSimulatorOptions } from '../simulate/consul/options';
 
 /** `.meshpolicy.yaml`'s `consul:` section: the simulator's settings (`ConsulSimulatorOptions`). */
 export type ConsulSettings = Omit<ConsulSimulatorOptions, 'defaultIntentionPolicy'> & { defaultIntentionPolicy: 'allow' | 'deny' };
 
-const PATH_ESCAPED_SLASHES = ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD'];
-const HEADERS_WITH_UNDERSCORES = ['ALLOW', 'DROP_HEADER', 'REJECT_REQUEST'];
+const PATH_ESCAPED_SLASHES: readonly string[] = PATH_ESCAPED_SLASHES_ACTIONS;
+const HEADERS_WITH_UNDERSCORES: readonly string[] = HEADERS_WITH_UNDERSCORES_ACTIONS;
 
 type Problem = (message: string) => void;
 /** Per key: its test, and what the value must be (for the message). */

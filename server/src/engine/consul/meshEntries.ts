@@ -1,4 +1,4 @@
-import type { RequestNormalization } from '../simulate/consul/http';
+import { HEADERS_WITH_UNDERSCORES_ACTIONS, PATH_ESCAPED_SLASHES_ACTIONS, type RequestNormalization } from '../simulate/consul/http';
 import type { SourceFile } from '../source/sourceFile';
 import { entryCI, entryExtent, entryReader, placeOf } from './configEntries';
 import { getEntry, getScalarString, type ObjectEntry, type ObjectNode, type SourceNode, type Span } from '../source/tree';
@@ -21,8 +21,8 @@ export interface MeshEntryDefinition {
   span: Span;
 }
 
-const PATH_ESCAPED_SLASHES: readonly string[] = ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD'];
-const HEADERS_WITH_UNDERSCORES: readonly string[] = ['ALLOW', 'DROP_HEADER', 'REJECT_REQUEST'];
+const PATH_ESCAPED_SLASHES: readonly string[] = PATH_ESCAPED_SLASHES_ACTIONS;
+const HEADERS_WITH_UNDERSCORES: readonly string[] = HEADERS_WITH_UNDERSCORES_ACTIONS;
 
 /** The entry for a field given by its config-entry name. */
 type Lookup = (node: SourceNode | undefined, key: string) => ObjectEntry | undefined;

@@ -1,7 +1,7 @@
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import type { SourceDocument, SourceFormat } from '../source/sourceFile';
 import type { ObjectNode, SourceNode, Span } from '../source/tree';
-import { INVENTORY_KINDS } from './inventory';
+import { INVENTORY_KINDS, isRecord } from './inventory';
 
 const NOWHERE: Span = { start: 0, end: 0 };
 
@@ -44,8 +44,4 @@ function toNode(value: unknown): SourceNode {
   }
   const scalar = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : value === null || value === undefined ? null : String(value);
   return { type: 'scalar', span: NOWHERE, value: scalar, style: 'plain' };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -276,7 +276,7 @@ function workload(declared: Declared, kind: string, name: string, namespace: str
   };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { ProjectConfig } from '../config/projectConfig';
-import { readSource, readSourceFromDisk, type BulkReader } from '../source/read';
+import { readSource, readSourceFromDisk, withInventoryObjects, type BulkReader } from '../source/read';
 import { describeFsError } from '../fsErrors';
 import { DEFAULT_READ_LIMITS, formatFromPath, type SourceFile } from '../source/sourceFile';
 import { bulkInventoryDocuments } from './bulkObjects';
@@ -40,7 +40,7 @@ export function loadInventory(paths: string[] | undefined, config: ProjectConfig
     try {
       const size = statSync(path).size;
       if (size > BULK.maxBytes) { problems.push(`${path}: too large for the inventory (${mib(size)} MiB; files up to ${mib(BULK.maxBytes)} MiB are read)`); continue; }
-      file = readSourceFromDisk(path, DEFAULT_READ_LIMITS, format, (text) => readSource(path, text, DEFAULT_READ_LIMITS, format), BULK);
+      file = readSourceFromDisk(path, DEFAULT_READ_LIMITS, format, (text) => withInventoryObjects(readSource(path, text, DEFAULT_READ_LIMITS, format), BULK));
     } catch (error) {
       problems.push(`${path}: ${describeFsError(error)}`);
       continue;

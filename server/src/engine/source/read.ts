@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { readHcl } from './hclReader';
+import { LineIndex } from './lineIndex';
 import { PolicyMarks, textNamesPolicies } from './policyMarks';
 import { readJson } from './jsonReader';
 import { DEFAULT_READ_LIMITS, formatFromPath, unreadFile, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat } from './sourceFile';
@@ -17,23 +18,21 @@ export function readSource(path: string, text: string, limits: ReadLimits = DEFA
 /** Bytes read at a time from a file too large to hold whole. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
-/** How a file over the size limit may still be read for what the inventory needs, up to `maxBytes`. */
+/** How a file left unread for its size may still give what the inventory needs, up to `maxBytes`. */
 export interface BulkReader {
   maxBytes: number;
   documents(text: string, format: SourceFormat): SourceDocument[] | undefined;
 }
 
 /**
- * A file from disk: read whole and parsed by `readText` when within the size limit. Over it, it
- * is returned unparsed with the limit as its problem, after being read only to tell whether it
- * names mesh policies: whole, and its Kubernetes objects taken by `bulk`, when within
- * `bulk.maxBytes`; in chunks otherwise (a file of hundreds of MiB is never held as one string).
+ * A file from disk, as `readText` reads its text, when within `limits.maxInventoryFileBytes`
+ * (`readText` applies the size limit; over it the file keeps no text, only whether it names
+ * policies). A larger file is never held as one string: it is only scanned in chunks for whether
+ * it names policies, and comes back unparsed with the limit as its problem.
  */
-export function readSourceFromDisk(path: string, limits: ReadLimits, format: SourceFormat | undefined, readText: (text: string) => SourceFile, bulk?: BulkReader): SourceFile {
+export function readSourceFromDisk(path: string, limits: ReadLimits, format: SourceFormat | undefined, readText: (text: string) => SourceFile): SourceFile {
   const size = statSync(path).size;
-  if (size <= limits.maxFileBytes) return readText(readFileSync(path, 'utf8'));
-  const as = format ?? formatFromPath(path) ?? 'yaml';
-  if (bulk && size <= bulk.maxBytes) return bulkFile(path, as, size, limits, readFileSync(path, 'utf8'), bulk);
+  if (size <= wholeBytes(limits)) return keptWithin(readText(readFileSync(path, 'utf8')), limits);
   const marks = new PolicyMarks();
   const fd = openSync(path, 'r');
   try {
@@ -43,19 +42,34 @@ export function readSourceFromDisk(path: string, limits: ReadLimits, format: Sou
   } finally {
     closeSync(fd);
   }
-  return unreadFile(path, as, size, limits, marks.namesPolicies);
+  return unreadFile(path, format ?? formatFromPath(path) ?? 'yaml', size, limits, marks.namesPolicies);
 }
 
-export async function readSourceFromDiskAsync(path: string, limits: ReadLimits, format: SourceFormat | undefined, readText: (text: string) => SourceFile, bulk?: BulkReader): Promise<SourceFile> {
+export async function readSourceFromDiskAsync(path: string, limits: ReadLimits, format: SourceFormat | undefined, readText: (text: string) => SourceFile): Promise<SourceFile> {
   const size = (await stat(path)).size;
-  if (size <= limits.maxFileBytes) return readText(await readFile(path, 'utf8'));
-  const as = format ?? formatFromPath(path) ?? 'yaml';
-  if (bulk && size <= bulk.maxBytes) return bulkFile(path, as, size, limits, await readFile(path, 'utf8'), bulk);
+  if (size <= wholeBytes(limits)) return keptWithin(readText(await readFile(path, 'utf8')), limits);
   const marks = new PolicyMarks();
   for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_BYTES, encoding: 'latin1' })) marks.add(chunk as string);
-  return unreadFile(path, as, size, limits, marks.namesPolicies);
+  return unreadFile(path, format ?? formatFromPath(path) ?? 'yaml', size, limits, marks.namesPolicies);
 }
 
-function bulkFile(path: string, format: SourceFormat, size: number, limits: ReadLimits, text: string, bulk: BulkReader): SourceFile {
-  return { ...unreadFile(path, format, size, limits, textNamesPolicies(text)), documents: bulk.documents(text, format) ?? [] };
+/** The largest file read whole: up to the inventory's limit, over the policy limit when that is larger. */
+function wholeBytes(limits: ReadLimits): number {
+  return Math.max(limits.maxFileBytes, limits.maxInventoryFileBytes ?? DEFAULT_READ_LIMITS.maxInventoryFileBytes!);
+}
+
+/** A file read from disk over the size limit keeps no text, only whether it names policies. */
+function keptWithin(file: SourceFile, limits: ReadLimits): SourceFile {
+  if (file.text.length <= limits.maxFileBytes) return file;
+  return { ...file, text: '', lines: new LineIndex(''), namesPolicies: textNamesPolicies(file.text) };
+}
+
+/**
+ * A file left unread for its size (no documents, a limit problem), given the Kubernetes objects
+ * `bulk` finds in its text when within `bulk.maxBytes`: what the inventory needs of it, whether
+ * it was read from disk or is open in the editor.
+ */
+export function withInventoryObjects(file: SourceFile, bulk: BulkReader): SourceFile {
+  if (file.documents.length > 0 || !file.problems.some((p) => p.limit) || file.text.length > bulk.maxBytes) return file;
+  return { ...file, documents: bulk.documents(file.text, file.format) ?? [] };
 }

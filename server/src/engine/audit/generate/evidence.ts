@@ -266,6 +266,12 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
     const allowed = calls.filter((c) => c.observed === 'allowed');
     const deniedCalls = calls.filter((c) => c.observed === 'denied');
     const deniedTotal = deniedCalls.reduce((sum, c) => sum + c.calls, 0);
+    const where = {
+      key: info.key, namespace: info.namespace,
+      ...(info.workload ? { workload: info.workload } : {}),
+      ...(info.service ? { service: info.service } : {}),
+      ...(labels ? { labels } : {}),
+    };
     if (allowed.length === 0) {
       const other = notEvidence.get(info.key) ?? 0;
       if (other > 0) {
@@ -274,12 +280,7 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
         continue;
       }
       // Every call observed was denied: least privilege is a policy that allows nothing.
-      destinations.push({
-        key: info.key, namespace: info.namespace, ports: portsOf(deniedCalls), groups: [], conflicts: [], calls: 0, deniedCalls: deniedTotal,
-        ...(info.workload ? { workload: info.workload } : {}),
-        ...(info.service ? { service: info.service } : {}),
-        ...(labels ? { labels } : {}),
-      });
+      destinations.push({ ...where, ports: portsOf(deniedCalls), groups: [], conflicts: [], calls: 0, deniedCalls: deniedTotal });
       continue;
     }
     const requestKey = (c: Call) => (c.tcp ? `tcp:${c.port ?? ''}` : `${c.port ?? ''} ${c.method ?? '*'} ${c.path ?? ''}`);
@@ -332,13 +333,7 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
       });
     }
     groups.sort((a, b) => b.calls - a.calls || (a.callers[0]!.principal < b.callers[0]!.principal ? -1 : 1));
-    const dest: DestinationEvidence = {
-      key: info.key, namespace: info.namespace, ports, groups, conflicts,
-      calls: allowed.reduce((sum, c) => sum + c.calls, 0), deniedCalls: deniedTotal,
-      ...(info.workload ? { workload: info.workload } : {}),
-      ...(info.service ? { service: info.service } : {}),
-      ...(labels ? { labels } : {}),
-    };
+    const dest: DestinationEvidence = { ...where, ports, groups, conflicts, calls: allowed.reduce((sum, c) => sum + c.calls, 0), deniedCalls: deniedTotal };
     destinations.push(dest);
   }
   destinations.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

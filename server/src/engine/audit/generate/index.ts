@@ -4,13 +4,26 @@ import { consulGenerator } from './consul';
 import type { GenerateOptions } from './evidence';
 import { istioGenerator } from './istio';
 import { linkerdGenerator } from './linkerd';
+import { checkGenerated, withSelfCheck, type SelfCheck } from './selfCheck';
 import type { GeneratedPolicies, PolicyGenerator } from './types';
+import type { WorkspaceModel } from '../../workspace';
 
 export const GENERATORS: Record<Mesh, PolicyGenerator> = { istio: istioGenerator, linkerd: linkerdGenerator, consul: consulGenerator };
 
 /** Least-privilege policies for one mesh from the observed allowed calls (see evidence.ts for the rules). */
 export function generatePolicies(mesh: Mesh, shapes: readonly TrafficShape[], options: GenerateOptions = {}): GeneratedPolicies {
   return GENERATORS[mesh].generate(shapes, options);
+}
+
+/**
+ * Generated policies with their self-check at the end of the header comment, and the check:
+ * `workspace` (the inventory and configuration, no policies of its own) gets the generated file
+ * at `options.path` and is changed, so give it a copy or a throwaway one.
+ */
+export function generateChecked(mesh: Mesh, shapes: readonly TrafficShape[], workspace: WorkspaceModel, options: GenerateOptions & { path: string }): { generated: GeneratedPolicies; check: SelfCheck } {
+  const draft = generatePolicies(mesh, shapes, options);
+  const check = checkGenerated(draft, shapes, workspace, options);
+  return { generated: withSelfCheck(draft, check), check };
 }
 
 export { checkGenerated, selfCheckLines, withSelfCheck, type SelfCheck } from './selfCheck';

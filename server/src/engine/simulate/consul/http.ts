@@ -31,6 +31,10 @@ export function not3(a: Tri): Tri {
   return a === U ? U : a === T ? F : T;
 }
 
+/** The values Consul accepts for `RequestNormalization`'s two actions. */
+export const PATH_ESCAPED_SLASHES_ACTIONS = ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD'] as const;
+export const HEADERS_WITH_UNDERSCORES_ACTIONS = ['ALLOW', 'DROP_HEADER', 'REJECT_REQUEST'] as const;
+
 /** The mesh config entry's `HTTP.Incoming.RequestNormalization` (Consul CE 1.20.1+). */
 export interface RequestNormalization {
   /** Default false: `normalize_path` is on. True evaluates the raw path (as Consul before 1.20.1 did). */
@@ -38,9 +42,9 @@ export interface RequestNormalization {
   /** Default false. */
   mergeSlashes?: boolean;
   /** Default `IMPLEMENTATION_SPECIFIC_DEFAULT` (keep `%2F`/`%5C` as they are). */
-  pathWithEscapedSlashesAction?: 'IMPLEMENTATION_SPECIFIC_DEFAULT' | 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
+  pathWithEscapedSlashesAction?: (typeof PATH_ESCAPED_SLASHES_ACTIONS)[number];
   /** Default `ALLOW`. */
-  headersWithUnderscoresAction?: 'ALLOW' | 'DROP_HEADER' | 'REJECT_REQUEST';
+  headersWithUnderscoresAction?: (typeof HEADERS_WITH_UNDERSCORES_ACTIONS)[number];
 }
 
 /** What the L7 matchers read from one observed request. */

@@ -241,6 +241,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private readonly scopes = new Map<string, Scope>();
   /** Policies targeting a Gateway API Gateway: namespace → gateway name → bucket. */
   private readonly gatewayTargets = new Map<string, Map<string, Bucket>>();
+  /** The inventory's ServiceEntries' hosts, by `namespace/name`. */
+  private readonly serviceEntryHosts = new Map<string, readonly string[]>();
   private readonly groups: Bucket[] = [];
   private readonly groupAttach: Tri[] = [];
   private nGroups = 0;
@@ -261,6 +263,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     this.options = optionsOf(set);
     this.trustBundle = [this.options.trustDomain, ...this.options.trustDomainAliases.filter((a) => a !== this.options.trustDomain)];
     this.inventory = set.inventory;
+    for (const e of set.inventory.serviceEntries ?? []) if (!this.serviceEntryHosts.has(`${e.namespace}/${e.name}`)) this.serviceEntryHosts.set(`${e.namespace}/${e.name}`, e.hosts);
     this.inventoryIndex = InventoryIndex.of(set.inventory);
     this.customVerdicts = set.customProviderVerdicts ?? {};
     this.call.normalization = this.options.normalization;
@@ -606,7 +609,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const wpNs = d.kind === 'waypoint' ? d.ns : d.waypoint?.ns;
       let result: Tri = F;
       for (const ref of p.targetRefs) {
-        if (d.service !== undefined && p.namespace === d.ns && (serviceRef(ref, d.service, d.ns) || serviceEntryRef(ref, d.service, d.ns, this.inventory))) return T;
+        if (d.service !== undefined && p.namespace === d.ns && (serviceRef(ref, d.service, d.ns) || serviceEntryRef(ref, d.service, this.serviceEntryHosts.get(`${d.ns}/${ref.name}`)))) return T;
         if (ref.group === 'gateway.networking.k8s.io' && ref.kind === 'Gateway' && p.namespace === wpNs) {
           if (wpName === undefined) result = U;
           else if (ref.name === wpName) return T;
@@ -1389,16 +1392,15 @@ function recordedHost(service: string): string {
 }
 
 /**
- * Whether a `targetRefs` entry names a ServiceEntry of namespace `ns` that covers `service` (a
- * record's `destination.service`, a host): one of the entry's hosts, exactly or by a `*.` wildcard.
- * A ServiceEntry the inventory does not hold can only be compared by name.
+ * Whether a `targetRefs` entry names a ServiceEntry that covers `service` (a record's
+ * `destination.service`, a host): one of the entry's `hosts`, exactly or by a `*.` wildcard.
+ * A ServiceEntry the inventory does not hold (no `hosts`) can only be compared by name.
  */
-function serviceEntryRef(ref: { group: string; kind: string; name: string }, service: string, ns: string, inventory: Inventory): boolean {
+function serviceEntryRef(ref: { group: string; kind: string; name: string }, service: string, hosts: readonly string[] | undefined): boolean {
   if (ref.group !== 'networking.istio.io' || ref.kind !== 'ServiceEntry') return false;
-  const entry = inventory.serviceEntries?.find((e) => e.namespace === ns && e.name === ref.name);
-  if (!entry) return ref.name === service;
+  if (!hosts) return ref.name === service;
   const host = recordedHost(service);
-  return entry.hosts.some((h) => h === host || (h.startsWith('*') && host.endsWith(h.slice(1)) && host.length > h.length - 1));
+  return hosts.some((h) => h === host || (h.startsWith('*') && host.endsWith(h.slice(1)) && host.length > h.length - 1));
 }
 
 function uniq(list: readonly string[]): string[] {
