@@ -8,6 +8,7 @@ import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import { Engine } from '../../../server/src/engine/engine';
 import type { Mesh } from '../../../server/src/engine/meshes';
 import { resimulate, Simulation, simulateShapes, type ShapeOutcome } from '../../../server/src/engine/simulate';
+import { IstioCompiledPolicies } from '../../../server/src/engine/simulate/istio/evaluate';
 import { Field } from '../../../server/src/engine/simulate/istio/fields';
 import * as memo from '../../../server/src/engine/simulate/linkerd/memo';
 import { classify } from '../../../server/src/engine/simulate/types';
@@ -117,6 +118,30 @@ for (const mesh of MESHES) {
     }
 
     if (mesh === 'istio') {
+      it('an ambient waypoint and its own connections to the pods: their calls and 200 seeded variants', () => {
+        const c = waypointCase();
+        for (const rows of ['none', 'ingest', 'mixed'] as const) {
+          const comparison = foldedAlike(`${c.name} (rows: ${rows})`, c.workspace, [...c.calls, ...variants(c.calls, 200, 5, true)], 11, rows);
+          assert.equal(comparison.wrong, 0, comparison.first);
+        }
+      });
+
+      it('forgetting which caller is the waypoint is caught', () => {
+        const reads = Object.getOwnPropertyDescriptor(IstioCompiledPolicies.prototype, 'destinationReads')!;
+        Object.defineProperty(IstioCompiledPolicies.prototype, 'destinationReads', {
+          ...reads,
+          value(this: IstioCompiledPolicies, rec: AccessRecord) {
+            return { ...(reads.value as (this: IstioCompiledPolicies, rec: AccessRecord) => object).call(this, rec), fromWaypoint: null };
+          },
+        });
+        try {
+          const c = waypointCase();
+          assert.ok(foldedAlike(c.name, c.workspace, c.calls, 11).wrong > 0, 'no shape decided wrong');
+        } finally {
+          Object.defineProperty(IstioCompiledPolicies.prototype, 'destinationReads', reads);
+        }
+      });
+
       it('policies on the destination address and the SNI: their calls and 200 seeded variants', () => {
         const c = addressAndSniCase();
         for (const rows of ['none', 'ingest', 'mixed'] as const) {
@@ -209,6 +234,44 @@ function addressAndSniCase(): { name: string; workspace: WorkspaceModel; calls: 
     }
   }
   return { name: 'destination address and SNI', workspace, calls };
+}
+
+/**
+ * An ambient namespace whose Services use a waypoint: the waypoint enforces the Service's policy,
+ * the pods' ztunnel a selector policy that admits only the waypoint. Calls from a client, and the
+ * waypoint's own connections to the pods (ztunnel logs them inbound, with the waypoint's identity).
+ */
+function waypointCase(): { name: string; workspace: WorkspaceModel; calls: AccessRecord[] } {
+  const root = join(temp, 'waypoint');
+  mkdirSync(root, { recursive: true });
+  const files: [string, string][] = [
+    ['namespace.yaml', ['apiVersion: v1', 'kind: Namespace', 'metadata:', '  name: notes', '  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}', ''].join('\n')],
+    ['policies.yaml', [
+      'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: api-l7, namespace: notes}',
+      'spec:', '  targetRefs: [{kind: Service, group: "", name: api}]', '  action: DENY', '  rules:', '  - to: [{operation: {methods: [POST]}}]',
+      '---', 'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: api-l4, namespace: notes}',
+      'spec:', '  selector: {matchLabels: {app: api}}', '  action: ALLOW', '  rules:', '  - from: [{source: {principals: [cluster.local/ns/notes/sa/waypoint, cluster.local/ns/notes/sa/web]}}]', '',
+    ].join('\n')],
+  ];
+  const workspace = new WorkspaceModel(defaultConfig(root));
+  for (const [name, text] of files) {
+    writeFileSync(join(root, name), text);
+    workspace.update(engine.prepare(engine.read(join(root, name), text)));
+  }
+  const calls: AccessRecord[] = [];
+  for (const principal of ['cluster.local/ns/notes/sa/web', 'cluster.local/ns/notes/sa/waypoint', 'spiffe://cluster.local/ns/notes/sa/waypoint', 'other.domain/ns/notes/sa/waypoint', 'cluster.local/ns/notes/sa/debug']) {
+    for (const protocol of ['http', 'tcp'] as const) {
+      for (const service of ['api', undefined]) {
+        calls.push({
+          mesh: 'istio', protocol, observed: 'allowed',
+          source: { principal, namespace: 'notes', ip: '10.0.3.7' },
+          destination: { namespace: 'notes', workload: 'api', labels: { app: 'api' }, port: 8080, ...(service ? { service } : {}) },
+          ...(protocol === 'http' ? { request: { method: 'POST', path: '/v1/notes' } } : {}),
+        });
+      }
+    }
+  }
+  return { name: 'ambient waypoint', workspace, calls };
 }
 
 type Slot = keyof typeof CALL_ID;

@@ -626,6 +626,41 @@ describe('Istio waypoint in front of a Service (ambient)', () => {
   });
 });
 
+// Which waypoint a call passes (istio.io ambient "Configure waypoint proxies"): istio.io/use-waypoint
+// on the Service (a call to the Service) or the pod (a call to the pod) before the namespace's,
+// `none` opting out; the Gateway's istio.io/waypoint-for (default service) says which of the two
+// kinds of traffic it takes. And a waypoint's own connection to the pod, which ztunnel logs
+// inbound with the waypoint's identity, passes no waypoint ("Waypoint ... Source Identity:
+// waypoint, Enforced By: destination ztunnel" in the ambient L4 policy docs).
+{
+  const ns = (labels: string) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n  labels: {istio.io/dataplane-mode: ambient${labels}}\n`;
+  const service = (labels: string) => `---\napiVersion: v1\nkind: Service\nmetadata:\n  name: httpbin\n  namespace: foo\n  labels: {${labels}}\nspec:\n  selector: {app: httpbin}\n  ports: [{port: 8000}]\n`;
+  const gateway = (waypointFor: string) => `---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: waypoint\n  namespace: foo\n  labels: {istio.io/waypoint-for: ${waypointFor}}\nspec:\n  gatewayClassName: istio-waypoint\n  listeners: [{name: mesh, port: 15008, protocol: HBONE}]\n`;
+  const NS_WAYPOINT = ', istio.io/use-waypoint: waypoint';
+  // The waypoint denies POST to the Service; ztunnel admits only the waypoint. A GET from sleep is
+  // allowed through the waypoint and denied without it.
+  const policies = docs(
+    doc({ targetRefs: [{ kind: 'Service', group: '', name: 'httpbin' }], action: 'DENY', rules: [to({ methods: ['POST'] })] }, { name: 'svc' }),
+    doc({ selector: { matchLabels: { app: 'httpbin' } }, rules: [from({ principals: ['cluster.local/ns/foo/sa/waypoint'] })] }, { name: 'l4' }),
+  );
+  const toService = (method: string, principal = SLEEP): Patch => ({ source: { principal }, destination: { service: 'httpbin' }, request: { method } });
+  const toPod = (labels: Record<string, string>): Patch => ({ destination: { labels: { app: 'httpbin', ...labels } }, request: { method: 'GET' } });
+  const hop = (principal: string): Patch => ({ protocol: 'tcp', request: null, source: { principal }, destination: { service: 'httpbin' } });
+  table('Istio: which waypoint a call passes (ambient)', [
+    { name: 'namespace label: through the waypoint', policies, call: toService('GET'), options: { inventory: ns(NS_WAYPOINT) }, expect: 'allow' },
+    { name: 'namespace label: the waypoint denies POST', policies, call: toService('POST'), options: { inventory: ns(NS_WAYPOINT) }, expect: 'deny' },
+    { name: 'the Service opts out with none: ztunnel alone sees sleep', policies, call: toService('GET'), options: { inventory: ns(NS_WAYPOINT) + service('istio.io/use-waypoint: none') }, expect: 'deny' },
+    { name: 'a Service label alone: through the waypoint', policies, call: toService('GET'), options: { inventory: ns(', istio.io/use-waypoint: none') + service('istio.io/use-waypoint: waypoint') }, expect: 'allow' },
+    { name: 'a waypoint for workloads only does not take Service traffic', policies, call: toService('GET'), options: { inventory: ns(NS_WAYPOINT) + gateway('workload') }, expect: 'deny' },
+    { name: 'a waypoint for all takes Service traffic', policies, call: toService('GET'), options: { inventory: ns(NS_WAYPOINT) + gateway('all') }, expect: 'allow' },
+    { name: 'a call to the pod passes no Service waypoint', policies, call: toPod({}), options: { inventory: ns(NS_WAYPOINT) }, expect: 'deny' },
+    { name: 'a call to a pod labelled with a waypoint for workloads passes it', policies, call: toPod({ 'istio.io/use-waypoint': 'waypoint' }), options: { inventory: ns('') + gateway('workload') }, expect: 'allow' },
+    { name: "the waypoint's own connection: ztunnel alone decides", policies, call: hop('cluster.local/ns/foo/sa/waypoint'), options: { inventory: ns(NS_WAYPOINT) }, expect: 'allow' },
+    { name: "the waypoint's own connection, spiffe:// identity", policies, call: hop('spiffe://cluster.local/ns/foo/sa/waypoint'), options: { inventory: ns(NS_WAYPOINT) }, expect: 'allow' },
+    { name: 'the same name in a foreign trust domain is a client: the waypoint denies TCP', policies, call: hop('evil.example/ns/foo/sa/waypoint'), options: { inventory: ns(NS_WAYPOINT) }, expect: 'deny' },
+  ]);
+}
+
 describe('Istio waypoint in front of a ServiceEntry (ambient)', () => {
   const namespace = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}\n';
   const entry = '---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ext, namespace: foo}\nspec:\n  hosts: [API.example.com, "*.svc.example.org"]\n  ports: [{number: 443, name: https, protocol: TLS}]\n';

@@ -57,6 +57,8 @@ export interface ServiceInfo extends Declared {
   clusterIPs: string[];
   /** `spec.type` (ClusterIP, NodePort, LoadBalancer, ExternalName), when set. */
   type?: string;
+  /** `metadata.labels`, when it has any (Istio ambient reads `istio.io/use-waypoint` there). */
+  labels?: Record<string, string>;
 }
 
 /** A Gateway API `Gateway`. Istio deploys one for class `istio` as the Deployment, Service and
@@ -66,6 +68,8 @@ export interface GatewayInfo extends Declared {
   namespace: string;
   className: string;
   ports: number[];
+  /** A waypoint's `istio.io/waypoint-for` label (service, workload, all or none), when set. */
+  waypointFor?: string;
 }
 
 /** An Istio ServiceEntry: the hosts a policy's `targetRefs` naming it covers (at a waypoint). */
@@ -183,11 +187,13 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
   if (kind === 'Gateway' && apiVersion.startsWith('gateway.networking.k8s.io/')) {
     const spec = object(node, 'spec');
     const listeners = toValue(getEntry(spec, 'listeners')?.value);
+    const waypointFor = scalar(object(metadata, 'labels'), 'istio.io/waypoint-for');
     (inventory.gateways ??= []).push({
       file: file.path, span: node.span,
       name: scalar(metadata, 'name') ?? '', namespace: scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE,
       className: scalar(spec, 'gatewayClassName') ?? '',
       ports: Array.isArray(listeners) ? listeners.filter(isRecord).map((l) => Number(l['port'])).filter((n) => Number.isInteger(n)) : [],
+      ...(waypointFor !== undefined ? { waypointFor } : {}),
     });
     return;
   }
@@ -231,6 +237,7 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
       })) : [],
       clusterIPs: (Array.isArray(clusterIPs) ? clusterIPs.map(String) : clusterIP ? [clusterIP] : []).filter((ip) => ip !== 'None' && ip !== ''),
       ...(type ? { type } : {}),
+      ...(Object.keys(labels).length !== 0 ? { labels } : {}),
     });
   } else if (isCore && kind === 'Pod') {
     const status = toValue(getEntry(node, 'status')?.value) as { podIP?: unknown; podIPs?: unknown } | undefined;

@@ -231,6 +231,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private readonly inventory: Inventory;
   private readonly inventoryIndex: InventoryIndex;
   private readonly workloads = new Map<string, Map<string, WorkloadInfo | null>>();
+  /** The inventory's Services' labels by `namespace/name`, built on first use. */
+  private servicesByName: Map<string, Record<string, string> | undefined> | undefined;
   private readonly customVerdicts: Record<string, 'allow' | 'deny'>;
   private readonly call = new Call();
   private readonly dest: Dest = {
@@ -359,10 +361,13 @@ export class IstioCompiledPolicies implements CompiledPolicies {
    * a RequestAuthentication may apply there (then the token decides), and whether mTLS modes
    * are set per port. Reads only the record's
    * destination namespace, workload, Service and labels (and the inventory about them), like
-   * the attachment of `decide`. What the fold (`fold.ts`) keeps of a call.
+   * the attachment of `decide`. What the fold (`fold.ts`) keeps of a call. `fromWaypoint` tells
+   * the destination's waypoint by its identity: its own calls skip it (`decideAs`).
    */
-  destinationReads(rec: AccessRecord): { fields: Field[]; requestAuthentication: boolean; portLevelMtls: boolean } {
+  destinationReads(rec: AccessRecord): { fields: Field[]; requestAuthentication: boolean; portLevelMtls: boolean; fromWaypoint: ((principal: string) => boolean) | null } {
     const d = this.resolveDest(rec);
+    const waypoint = d.waypoint;
+    const fromWaypoint = waypoint !== null && waypoint.name !== undefined ? (principal: string): boolean => this.fromWaypoint(principal, waypoint) : null;
     const fields = new Set<Field>();
     const add = (entries: Field[][] | null): void => { if (entries) for (const list of entries) for (const f of list) fields.add(f); };
     for (const kind of d.waypoint ? ['waypoint' as const, d.kind] : [d.kind]) {
@@ -383,7 +388,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     const requestAuthentication = [d.ns, d.waypoint?.ns, this.options.rootNamespace].some((ns) => ns !== undefined && this.requestAuthByNamespace.has(ns));
     // Port-level mTLS reads the port itself (a PeerAuthentication's portLevelMtls).
     const portLevelMtls = this.peerAuths.some((pa) => pa.ports.size > 0);
-    return { fields: [...fields], requestAuthentication, portLevelMtls };
+    return { fields: [...fields], requestAuthentication, portLevelMtls, fromWaypoint };
   }
 
   /** The same decision as `decide`, with the full walkthrough in `trace`. */
@@ -424,7 +429,12 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     c.reset(rec, http);
     if (t && note) t.add(note, 'applies');
     const d = this.resolveDest(rec);
-    if (t) this.traceDest(d, rec, http, t);
+    const hop = d.waypoint !== null && this.fromWaypoint(rec.source?.principal, d.waypoint) ? d.waypoint : null;
+    if (hop !== null) d.waypoint = null;
+    if (t) {
+      this.traceDest(d, rec, http, t);
+      if (hop !== null) t.add(`the caller is the waypoint ${hop.ns}/${hop.name} (${hop.why}) itself: this is its own connection to the pod, which only the destination's ztunnel checks (the waypoint applied its policies to the call it forwards)`, 'applies');
+    }
     if (d.ns === undefined && this.outsideRoot) {
       c.missing.push('destination.namespace');
       return this.finish(this.unknown(c, 'the destination namespace decides which policies apply, and it is not recorded'), t);
@@ -535,17 +545,59 @@ export class IstioCompiledPolicies implements CompiledPolicies {
         d.kindWhy = sidecar ? 'the sidecar (injection enabled)' : 'the sidecar';
       }
     }
-    // A waypoint in front of the Service (ambient): named by istio.io/use-waypoint, or implied by a
-    // policy that targets the Service (only waypoints enforce those).
-    if (d.service !== undefined && d.ns !== undefined) {
-      const named = nsLabels?.['istio.io/use-waypoint'];
-      if (named !== undefined && named !== 'none') {
-        d.waypoint = { name: named, ns: nsLabels?.['istio.io/use-waypoint-namespace'] ?? d.ns, why: `namespace ${d.ns} has istio.io/use-waypoint=${named}` };
-      } else if (named === undefined && !d.sidecarKnown && this.targetsService(d.ns, d.service)) {
-        d.waypoint = { name: undefined, ns: d.ns, why: `a policy targets Service ${d.ns}/${kubernetesServiceName(d.service, d.ns) ?? d.service}, which only its waypoint enforces` };
-      }
-    }
+    if (d.ns !== undefined) d.waypoint = this.waypointOf(d, nsLabels);
     return d;
+  }
+
+  /**
+   * The waypoint in front of the destination (ambient). `istio.io/use-waypoint` names it: on the
+   * Service for a call to a Service (on the pod for a call addressed to a pod), else on the
+   * namespace; `none` at the nearer level opts out. A waypoint takes only the traffic its
+   * `istio.io/waypoint-for` label admits (`service` when unset or not in the inventory, `workload`,
+   * `all`, `none`). With no label, a policy that targets the Service implies one (only waypoints
+   * enforce those).
+   */
+  private waypointOf(d: Dest, nsLabels: Record<string, string> | undefined): Dest['waypoint'] {
+    const ns = d.ns!;
+    const toService = d.service !== undefined;
+    const own = toService ? this.serviceLabels(ns, d.service!) : d.labels;
+    const ownName = own?.['istio.io/use-waypoint'];
+    const level = ownName !== undefined ? (toService ? `Service ${ns}/${kubernetesServiceName(d.service!, ns) ?? d.service}` : `pod ${ns}/${d.workload ?? '(not recorded)'}`) : `namespace ${ns}`;
+    const labels = ownName !== undefined ? own : nsLabels;
+    const named = labels?.['istio.io/use-waypoint'];
+    if (named !== undefined && named !== 'none') {
+      const wpNs = labels?.['istio.io/use-waypoint-namespace'] ?? ns;
+      const takes = this.inventory.gateways?.find((g) => g.namespace === wpNs && g.name === named)?.waypointFor ?? 'service';
+      if (takes !== 'all' && takes !== (toService ? 'service' : 'workload')) return null;
+      return { name: named, ns: wpNs, why: `${level} has istio.io/use-waypoint=${named}` };
+    }
+    if (named === undefined && toService && !d.sidecarKnown && this.targetsService(ns, d.service!)) {
+      return { name: undefined, ns, why: `a policy targets Service ${ns}/${kubernetesServiceName(d.service!, ns) ?? d.service}, which only its waypoint enforces` };
+    }
+    return null;
+  }
+
+  /** The labels of the inventory's Service that a recorded service names in `ns`. */
+  private serviceLabels(ns: string, service: string): Record<string, string> | undefined {
+    const name = kubernetesServiceName(service, ns);
+    if (name === undefined) return undefined;
+    if (this.servicesByName === undefined) {
+      this.servicesByName = new Map();
+      for (const s of this.inventory.services) if (!this.servicesByName.has(`${s.namespace}/${s.name}`)) this.servicesByName.set(`${s.namespace}/${s.name}`, s.labels);
+    }
+    return this.servicesByName.get(`${ns}/${name}`);
+  }
+
+  /**
+   * Whether the call's peer is the waypoint itself: the waypoint's own connection to the pod
+   * (ztunnel logs it inbound), which only the destination's ztunnel checks. The waypoint's
+   * identity is its Gateway's name as service account, in any trust domain of the mesh.
+   */
+  private fromWaypoint(principal: string | null | undefined, waypoint: NonNullable<Dest['waypoint']>): boolean {
+    if (typeof principal !== 'string' || waypoint.name === undefined) return false;
+    const peer = principal.startsWith('spiffe://') ? principal.slice(9) : principal;
+    const suffix = `/ns/${waypoint.ns}/sa/${waypoint.name}`;
+    return peer.endsWith(suffix) && this.trustBundle.includes(peer.slice(0, -suffix.length));
   }
 
   private targetsService(ns: string, service: string): boolean {

@@ -41,6 +41,10 @@ interface View {
   sni: boolean;
   /** A RequestAuthentication may apply: the token (if any) is kept whole. */
   jwt: boolean;
+  /** Whether a peer is the destination's waypoint (whose own calls skip it), or null without a named waypoint. */
+  fromWaypoint: ((principal: string) => boolean) | null;
+  /** Per principal id: 1 when it is the waypoint. */
+  waypointPeers: Map<number, number>;
 }
 
 /** The tests of one attribute at a destination, and which of them match each value seen, by value id. */
@@ -141,6 +145,7 @@ export class IstioFold implements CallFold {
     const unknownPeer = row[CALL_ID.principalUnknown]!;
     if (view.peer === null) k.small(peerless ? unknownPeer : 0, 2);
     else k.small(peerless ? unknownPeer : this.peerPart(view.peer, principalId, rec), view.peer.range);
+    if (view.fromWaypoint !== null) k.small(peerless ? 0 : this.waypointPart(view, principalId, rec), 2);
     if (view.methods !== null) k.small(methodKey === UNDEFINED_ID ? 0 : this.textPart(view.methods, methodKey, rec, METHOD), view.methods.range);
     const ports = view.ports;
     if (ports !== null && !view.rawPort) {
@@ -187,6 +192,13 @@ export class IstioFold implements CallFold {
       this.lowerMethods.set(methodId, (lower = typeof method === 'string' && hasLowerCase(method)));
     }
     return lower;
+  }
+
+  /** 1 when the peer is the destination's waypoint itself, else 0. */
+  private waypointPart(view: View, id: number, rec: AccessRecord): number {
+    let part = view.waypointPeers.get(id);
+    if (part === undefined) view.waypointPeers.set(id, (part = view.fromWaypoint!(rec.source!.principal!) ? 1 : 0));
+    return part;
   }
 
   /** 2 + which tests match the peer identity (`spiffe://` removed, as `decide` does). */
@@ -281,7 +293,7 @@ export class IstioFold implements CallFold {
   }
 
   private buildView(rec: AccessRecord): View {
-    const { fields, requestAuthentication, portLevelMtls } = this.policies.destinationReads(rec);
+    const { fields, requestAuthentication, portLevelMtls, fromWaypoint } = this.policies.destinationReads(rec);
     const of = (read: ReturnType<Field['reads']>): Field[] => fields.filter((f) => f.reads() === read);
     const capped = (list: Field[]): Tests | null => (list.length > MAX_BITS ? null : new Tests(list));
     const headerFields = of('header');
@@ -303,6 +315,8 @@ export class IstioFold implements CallFold {
       destinationIps: capped(of('destination.ip')),
       sni: fields.some((f) => f.reads() === 'sni'),
       jwt: requestAuthentication,
+      fromWaypoint,
+      waypointPeers: new Map(),
     };
   }
 }
