@@ -1138,6 +1138,88 @@ const ZTUNNEL: Case[] = [
 describe('ztunnel', () => runTable('ztunnel', ZTUNNEL));
 
 // ---------------------------------------------------------------------------------------------
+// Istio ambient: waypoint proxies (Envoy lines whose cluster is the waypoint's)
+// ---------------------------------------------------------------------------------------------
+
+// Istio pilot/pkg/networking/core/cluster_waypoint.go and listener_waypoint.go: the waypoint's
+// internal listener `main_internal` picks a chain by the original destination; a Service VIP's
+// chains route to `inbound-vip|<service port>|http|<host>` (or `tcp`; `http/<subset>` for a
+// DestinationRule subset; model.BuildSubsetKey writes direction|port|subset|host), a pod
+// addressed directly goes to `encap`. Both reach the pod through the `connect_originate`
+// internal listener, so the upstream host reads `envoy://connect_originate/<pod ip>:<target port>`,
+// and the downstream local address is the original destination (the VIP and the Service port).
+const WP_HTTPBIN = { service: 'httpbin.default.svc.cluster.local', namespace: 'default' };
+const WP_REQUEST = { method: 'GET', path: '/get', host: 'httpbin:8000', headers: { 'user-agent': 'curl/8.12.1' } };
+const WP_TEXT = (code: string, details: string, id: string, upstreamHost: string, cluster: string, local: string, remote: string): string =>
+  `[2025-04-01T07:36:47.565Z] "GET /get HTTP/1.1" ${code} - ${details} - "-" 0 369 7 7 "-" "curl/8.12.1" "${id}" "httpbin:8000" "${upstreamHost}" ${cluster} envoy://internal_client_address/ ${local} ${remote} - default`;
+/** The record of a waypoint line written by WP_TEXT: server side, the waypoint's. */
+const wpRecord = (id: string, destination: AccessRecord['destination'], response: AccessRecord['response'], observed: AccessRecord['observed'], request = WP_REQUEST): ParsedLine =>
+  record(
+    { time: '2025-04-01T07:36:47.565Z', mesh: 'istio', protocol: 'http', source: { ip: '10.244.1.16' }, destination, request, response, observed, count: 1 },
+    'inbound',
+    { requestId: id, identityGap: GAP_NO_IDENTITY_FIELD, waypoint: true },
+  );
+const WP_ALLOWED = { status: 200, details: 'via_upstream' };
+const WP_POD = { ip: '10.244.3.16', port: 8080 };
+const WP_UPSTREAM = 'envoy://connect_originate/10.244.3.16:8080';
+const WP_VIP_CLUSTER = 'inbound-vip|8000|http|httpbin.default.svc.cluster.local';
+const WAYPOINT_TEXT: Case[] = [
+  {
+    name: 'a call to a Service VIP, allowed: server side; the Service from the cluster, the pod and its target port from the upstream host (not the VIP)',
+    line: WP_TEXT('200', 'via_upstream', 'cd38105b-41ad-46de-9cae-d440d131d453', WP_UPSTREAM, WP_VIP_CLUSTER, '10.96.81.28:8000', '10.244.1.16:37736'),
+    expect: wpRecord('cd38105b-41ad-46de-9cae-d440d131d453', { ...WP_HTTPBIN, ...WP_POD }, WP_ALLOWED, 'allowed'),
+  },
+  {
+    name: 'denied by the waypoint\'s RBAC: no upstream host, so no pod and no port (the cluster\'s port is the Service port)',
+    line: WP_TEXT('403', 'rbac_access_denied_matched_policy[none]', '1227bbf1-aa5a-4818-aaac-f9ea2d7fdc3c', '-', WP_VIP_CLUSTER, '10.96.81.28:8000', '10.244.1.16:59462').replace(' 0 369 7 7 ', ' 0 19 0 - '),
+    expect: wpRecord('1227bbf1-aa5a-4818-aaac-f9ea2d7fdc3c', WP_HTTPBIN, { status: 403, details: 'rbac_access_denied_matched_policy[none]' }, 'denied'),
+  },
+  {
+    name: '%UPSTREAM_CLUSTER% with its empty alt stat name, and a DestinationRule subset',
+    line: WP_TEXT('200', 'via_upstream', '3a029828-3b3c-4acf-a9c6-6c9ed188e3f8', WP_UPSTREAM, 'inbound-vip|8000|http/v1|httpbin.default.svc.cluster.local;', '10.96.81.28:8000', '10.244.1.16:37736'),
+    expect: wpRecord('3a029828-3b3c-4acf-a9c6-6c9ed188e3f8', { ...WP_HTTPBIN, ...WP_POD }, WP_ALLOWED, 'allowed'),
+  },
+  {
+    name: 'a pod addressed directly (cluster encap): the pod is the original destination, the downstream local address',
+    line: WP_TEXT('200', 'via_upstream', '09ac6614-fbf1-4ed9-bd02-c71eb3cd01d8', WP_UPSTREAM, 'encap', '10.244.3.16:8080', '10.244.1.16:37750').replace('"httpbin:8000"', '"10.244.3.16:8080"'),
+    expect: wpRecord('09ac6614-fbf1-4ed9-bd02-c71eb3cd01d8', WP_POD, WP_ALLOWED, 'allowed', { ...WP_REQUEST, host: '10.244.3.16:8080' }),
+  },
+  {
+    name: 'the HBONE tunnel\'s own hop (main_internal) is not a call to a destination: side unknown, as before',
+    line: WP_TEXT('200', 'via_upstream', 'f6af746d-3c6e-4cc4-8c37-ee26742b8ba9', 'envoy://main_internal/', 'main_internal', '10.244.2.50:15008', '10.244.1.16:37760').replace('"GET /get HTTP/1.1"', '"CONNECT - HTTP/2"'),
+    expect: record(
+      { time: '2025-04-01T07:36:47.565Z', mesh: 'istio', protocol: 'http2', source: { ip: '10.244.1.16' }, destination: { ip: '10.244.2.50', port: 15008 }, request: { method: 'CONNECT', host: 'httpbin:8000', headers: { 'user-agent': 'curl/8.12.1' } }, response: WP_ALLOWED, observed: 'allowed', count: 1 },
+      'unknown',
+      { requestId: 'f6af746d-3c6e-4cc4-8c37-ee26742b8ba9', identityGap: GAP_NO_IDENTITY_FIELD },
+    ),
+  },
+];
+
+const WAYPOINT_JSON: Case[] = [
+  {
+    name: 'Istio default JSON from a waypoint, a TCP Service port (inbound-vip|…|tcp|…), allowed',
+    line: '{"authority":null,"bytes_received":120,"bytes_sent":480,"connection_termination_details":null,"downstream_local_address":"10.96.40.7:5432","downstream_remote_address":"10.244.1.16:41000","duration":30,"method":null,"path":null,"protocol":null,"request_id":null,"requested_server_name":null,"response_code":0,"response_code_details":null,"response_flags":"-","route_name":null,"start_time":"2025-04-01T07:40:00.000Z","upstream_cluster":"inbound-vip|5432|tcp|db.data.svc.cluster.local","upstream_host":"envoy://connect_originate/10.244.2.9:5432","upstream_local_address":"envoy://internal_client_address/","upstream_service_time":null,"upstream_transport_failure_reason":null,"user_agent":null,"x_forwarded_for":null}',
+    expect: record(
+      { time: '2025-04-01T07:40:00.000Z', mesh: 'istio', protocol: 'tcp', source: { ip: '10.244.1.16' }, destination: { service: 'db.data.svc.cluster.local', namespace: 'data', ip: '10.244.2.9', port: 5432 }, observed: 'allowed', count: 1 },
+      'inbound',
+      { identityGap: GAP_NO_IDENTITY_FIELD, waypoint: true },
+    ),
+  },
+  {
+    name: 'Istio default JSON from a waypoint, denied by a named policy',
+    line: '{"authority":"httpbin:8000","bytes_received":0,"bytes_sent":19,"connection_termination_details":null,"downstream_local_address":"10.96.81.28:8000","downstream_remote_address":"10.244.1.16:37740","duration":0,"method":"DELETE","path":"/anything","protocol":"HTTP/1.1","request_id":"5b0f1f8e-0c2a-4d3b-9e4f-1a2b3c4d5e6f","requested_server_name":null,"response_code":403,"response_code_details":"rbac_access_denied_matched_policy[ns[default]-policy[deny-delete]-rule[0]]","response_flags":"-","route_name":"default","start_time":"2025-04-01T07:41:00.000Z","upstream_cluster":"inbound-vip|8000|http|httpbin.default.svc.cluster.local","upstream_host":null,"upstream_local_address":null,"upstream_service_time":null,"upstream_transport_failure_reason":null,"user_agent":"curl/8.12.1","x_forwarded_for":null}',
+    expect: record(
+      { time: '2025-04-01T07:41:00.000Z', mesh: 'istio', protocol: 'http', source: { ip: '10.244.1.16' }, destination: WP_HTTPBIN, request: { method: 'DELETE', path: '/anything', host: 'httpbin:8000', headers: { 'user-agent': 'curl/8.12.1' } }, response: { status: 403, details: 'rbac_access_denied_matched_policy[ns[default]-policy[deny-delete]-rule[0]]' }, observed: 'denied', count: 1 },
+      'inbound',
+      { requestId: '5b0f1f8e-0c2a-4d3b-9e4f-1a2b3c4d5e6f', identityGap: GAP_NO_IDENTITY_FIELD, waypoint: true },
+    ),
+  },
+];
+
+describe('envoy-text: Istio ambient waypoint lines', () => runTable('envoy-text', WAYPOINT_TEXT));
+describe('envoy-json: Istio ambient waypoint lines', () => runTable('envoy-json', WAYPOINT_JSON));
+
+// ---------------------------------------------------------------------------------------------
 // Canonical access records
 // ---------------------------------------------------------------------------------------------
 

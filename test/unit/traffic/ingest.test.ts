@@ -272,6 +272,20 @@ describe('ingest: who called whom', () => {
     assert.equal(shape.record.destination!.port, 7070, 'from the host port through the Service');
   });
 
+  it('2. but the shipper of an ambient waypoint\'s line is the waypoint: the destination is the pod it forwarded to', async () => {
+    // The waypoint's Envoy line of a call to Service cart (cluster inbound-vip|80|http|<host>, the
+    // pod behind connect_originate), as `kubectl logs --prefix` of the waypoint pod prints it.
+    const line = '[pod/waypoint-5d6c7b8a9-wwwww/istio-proxy] [2025-03-14T09:00:01.000Z] "GET /v1/carts/1 HTTP/1.1" 200 - via_upstream - "-" 0 10 3 2 "-" "curl/8" "wp-1" "cart.shop:80" "envoy://connect_originate/10.244.0.20:7070" inbound-vip|80|http|cart.shop.svc.cluster.local envoy://internal_client_address/ 10.96.0.20:80 10.244.0.10:40000 - default';
+    const model = await ingest([file([line])], { readerFor: () => createReader('envoy-text') });
+    assert.equal(model.shapes.length, 1);
+    const shape = model.shapes[0]!;
+    assert.equal(shape.destinationBy.shipper, undefined);
+    const d = shape.record.destination!;
+    assert.deepEqual([d.workload, d.namespace, d.service, d.ip, d.port], ['cart', 'shop', 'cart.shop.svc.cluster.local', '10.244.0.20', 7070]);
+    assert.equal(shape.record.source!.workload, 'frontend', 'the caller from its pod IP, the downstream address');
+    assertAccounting(model);
+  });
+
   it('3. then the client-side line with the same x-request-id, in another file: one call', async () => {
     const client = file([outbound(10, { rid: 'req-1', ip: '10.1.1.1', shipper: { shipper: 'kubectl', pod: 'frontend-6d5f7b8c9-aaaaa' } })]);
     const server = file([inbound(10.004, { rid: 'req-1', ip: '10.244.0.10' })]);

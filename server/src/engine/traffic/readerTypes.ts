@@ -37,6 +37,11 @@ export interface ParsedLine {
   shipper?: ShipperMetadata;
   /** Why the caller identity is missing from the line itself, when it is. */
   identityGap?: string;
+  /**
+   * Written by an Istio ambient waypoint (server side of the call to the Service it fronts): the
+   * pod that wrote it, which shipper metadata names, is the waypoint, not the destination.
+   */
+  waypoint?: true;
 }
 
 export interface SkippedLine {

@@ -292,6 +292,10 @@ interface NameInfo {
   /** Consul's shape: `local_app`, `passthrough~...`, a `*.consul` mesh name. */
   consulShape: boolean;
   istioSide: Side;
+  /** Istio: a cluster of an ambient waypoint's internal listener (`inbound-vip|…`, `encap`): the line is the waypoint's. */
+  waypoint: boolean;
+  /** Istio: `inbound-vip|…`, whose destination pod is the upstream host (the downstream local address is the Service's VIP). */
+  waypointVip: boolean;
   consulSide: Side;
   /** Istio: the service host and port of `outbound|port|subset|host`, the port of `inbound|port||`, the host of an `outbound_.` SNI. */
   istio: ServiceParts;
@@ -333,6 +337,16 @@ class Memo<V> {
   }
 }
 
+/**
+ * Clusters of an ambient waypoint's internal listener (Istio pilot/pkg/networking/core
+ * cluster_waypoint.go, listener_waypoint.go): `inbound-vip|<port>|<http|tcp>[/<subset>]|<host>`
+ * for a call to a Service's VIP, `encap` for a call addressed to a pod directly.
+ */
+const WAYPOINT_VIP_PREFIX = 'inbound-vip|';
+const WAYPOINT_DIRECT_CLUSTER = 'encap';
+/** A waypoint's upstream host is the connect_originate internal listener's address: `envoy://connect_originate/<pod ip>:<target port>`. */
+const INTERNAL_ADDRESS = /^envoy:\/\/[^/]*\//;
+
 const MEMO_SIZE = 2048;
 const MEMO_BYPASS = 100_000;
 
@@ -340,7 +354,7 @@ function clusterInfo(raw: string): NameInfo {
   // `%UPSTREAM_CLUSTER%` may carry a `;`-separated alt stat name (`%UPSTREAM_CLUSTER_RAW%` never does).
   const semi = raw.indexOf(';');
   const name = semi < 0 ? raw : semi === 0 ? undefined : raw.slice(0, semi);
-  const info: NameInfo = { name, consulShape: false, istioSide: 'unknown', consulSide: 'unknown', istio: {}, consul: {} };
+  const info: NameInfo = { name, consulShape: false, istioSide: 'unknown', consulSide: 'unknown', waypoint: false, waypointVip: false, istio: {}, consul: {} };
   if (name === undefined) return info;
   info.consulShape = name === 'local_app' || endsConsul(name) || name.startsWith('passthrough~');
   if (name === 'local_app') info.consulSide = 'inbound';
@@ -349,6 +363,17 @@ function clusterInfo(raw: string): NameInfo {
   if (name.startsWith('inbound|') || name.startsWith('InboundPassthroughCluster')) info.istioSide = 'inbound';
   else if (name.startsWith('outbound|') || name === 'PassthroughCluster' || name === 'BlackHoleCluster') info.istioSide = 'outbound';
   if (name.startsWith('outbound|')) {
+    const host = clusterField(name, 3);
+    if (host !== undefined) fillIstioServiceHost(info.istio, host);
+  }
+  if (name.startsWith(WAYPOINT_VIP_PREFIX) || name === WAYPOINT_DIRECT_CLUSTER) {
+    // A waypoint enforces the policies of the Service (or pod) it fronts: the server side of the call.
+    info.istioSide = 'inbound';
+    info.waypoint = true;
+  }
+  if (name.startsWith(WAYPOINT_VIP_PREFIX)) {
+    // inbound-vip|<service port>|<http|tcp>[/<subset>]|<host>: the port is the Service's, not the pod's.
+    info.waypointVip = true;
     const host = clusterField(name, 3);
     if (host !== undefined) fillIstioServiceHost(info.istio, host);
   }
@@ -361,7 +386,7 @@ function clusterInfo(raw: string): NameInfo {
 }
 
 function sniInfo(sni: string): NameInfo {
-  const info: NameInfo = { name: sni, consulShape: endsConsul(sni), istioSide: 'unknown', consulSide: 'unknown', istio: {}, consul: {} };
+  const info: NameInfo = { name: sni, consulShape: endsConsul(sni), istioSide: 'unknown', consulSide: 'unknown', waypoint: false, waypointVip: false, istio: {}, consul: {} };
   // Only server-side listeners see the mesh's mTLS SNI.
   if (info.consulShape) {
     info.consulSide = 'inbound';
@@ -382,7 +407,9 @@ interface AddressInfo {
 }
 
 function addressInfo(address: string): AddressInfo {
-  return { ip: addressIp(address), port: addressPort(address) };
+  const internal = INTERNAL_ADDRESS.exec(address);
+  const target = internal === null ? address : address.slice(internal[0].length);
+  return { ip: addressIp(target), port: addressPort(target) };
 }
 
 const clusters = new Memo(clusterInfo);
@@ -663,9 +690,15 @@ export function buildEnvoyRecord(
       }
     }
     if (si !== undefined) fillService(destination, consul ? si.consul : si.istio);
+    const waypointVip = cluster !== undefined && !consul && ci!.waypointVip;
     const local = v[F.DOWNSTREAM_LOCAL_ADDRESS];
-    if (local !== undefined) fillAddress(destination, local);
-    const localPort = v[F.DOWNSTREAM_LOCAL_PORT];
+    if (waypointVip) {
+      // A waypoint line of a call to a Service: the local address is the VIP, the pod is upstream.
+      fillService(destination, ci!.istio);
+      const upstream = v[F.UPSTREAM_HOST];
+      if (upstream !== undefined) fillAddress(destination, upstream);
+    } else if (local !== undefined) fillAddress(destination, local);
+    const localPort = waypointVip ? undefined : v[F.DOWNSTREAM_LOCAL_PORT];
     if (localPort !== undefined) {
       const n = parsePort(localPort, 0, localPort.length);
       if (n !== undefined) destination.port = n;
@@ -746,6 +779,7 @@ export function buildEnvoyRecord(
   record.count = 1;
 
   const parsed: ParsedLine = { kind: 'record', record, side };
+  if (cluster !== undefined && !consul && ci!.waypoint) parsed.waypoint = true;
   const requestId = v[F.REQUEST_ID];
   if (requestId !== undefined) parsed.requestId = requestId;
   if (identityGap !== undefined) parsed.identityGap = identityGap;

@@ -208,8 +208,8 @@ export class Resolver {
     let method: ResolutionMethod | undefined;
     let match: WorkloadMatch | undefined;
     let service: ServiceInfo | undefined;
-    // the writer of a server-side line is the destination
-    if (base.side === 'inbound') {
+    // the writer of a server-side line is the destination (a waypoint's line: the waypoint is not)
+    if (base.side === 'inbound' && base.waypoint !== true) {
       const writer = this.writer(base);
       if (writer) {
         method = 'shipper';
