@@ -514,11 +514,111 @@ function consul(rnd) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Istio ambient: the "notes" app (examples/istio-ambient)
+
+/** A ztunnel access event (text log format: tab-separated, then key=value pairs). */
+function ztunnelLine(t, level, message, fields) {
+  const pairs = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => (typeof v === 'number' ? `${k}=${v}` : `${k}="${v}"`));
+  return `${iso(t).replace('Z', `${String(t % 997).padStart(3, '0')}Z`)}\t${level}\taccess\t${message}\t${pairs.join(' ')}`.replace(/(src|dst)\.addr="([^"]*)"/g, '$1.addr=$2').replace(/dst\.hbone_addr="([^"]*)"/, 'dst.hbone_addr=$1');
+}
+
+function ambient(rnd) {
+  const ns = 'notes';
+  const spiffe = (namespace, sa) => `spiffe://cluster.local/ns/${namespace}/sa/${sa}`;
+  const pod = (name, ip, sa, node, namespace = ns) => ({ name, ip, sa, node, namespace });
+  const webs = [pod('web-6c9d7f8b5-k2x9z', '10.244.1.11', 'web', 1), pod('web-6c9d7f8b5-p4m7q', '10.244.2.12', 'web', 2)];
+  const apis = [pod('notes-api-5b8f6d9c7-x2k9p', '10.244.1.21', 'notes-api', 1), pod('notes-api-5b8f6d9c7-h8n3v', '10.244.2.22', 'notes-api', 2)];
+  const postgres = pod('postgres-0', '10.244.2.31', 'postgres', 2);
+  const waypoint = pod('waypoint-7d5f9c8b6-q7w2e', '10.244.2.40', 'waypoint', 2);
+  const debug = pod('debug', '10.244.3.77', 'default', 3);
+  const scratch = pod('scratch', '10.244.3.60', 'default', 3, 'sandbox');
+  const reporting = (i) => pod(`reporting-2890${String(40 + i).padStart(2, '0')}-${rnd.hex(5)}`, `10.244.3.${80 + (i % 20)}`, 'reporting', 3);
+  const API_VIP = '10.96.40.20';
+  const ztunnels = { 1: { name: 'ztunnel-4xk2p' }, 2: { name: 'ztunnel-8m7qd' }, 3: { name: 'ztunnel-q2n9w' } };
+
+  const dir = join(ROOT, 'examples', 'istio-ambient', 'traffic');
+  const files = { waypoint: new LogFile(join(dir, 'waypoint.log')), ztunnel: new LogFile(join(dir, 'ztunnel.log')) };
+  const waypointLine = (f) => files.waypoint.add(f.start, prefixed(waypoint, 'istio-proxy', envoyText(f)));
+  /** An inbound connection event, logged by the ztunnel of the destination's node. */
+  function inbound(t, from, to, port, service, outcome) {
+    const denied = outcome !== undefined;
+    files.ztunnel.add(t, prefixed(ztunnels[to.node], 'istio-proxy', ztunnelLine(t, denied ? 'error' : 'info', 'connection complete', {
+      'src.addr': `${from.ip}:${rnd.port()}`, 'src.workload': from.name, 'src.namespace': from.namespace, 'src.identity': spiffe(from.namespace, from.sa),
+      'dst.addr': `${to.ip}:15008`, 'dst.hbone_addr': `${to.ip}:${port}`, 'dst.service': service, 'dst.workload': to.name, 'dst.namespace': to.namespace, 'dst.identity': spiffe(to.namespace, to.sa),
+      direction: 'inbound', bytes_sent: denied ? 0 : rnd.int(2_000, 900_000), bytes_recv: denied ? 0 : rnd.int(900, 300_000), duration: `${denied ? 0 : rnd.int(20_000, 600_000)}ms`,
+      error: denied ? `connection closed due to policy rejection: ${outcome}` : undefined,
+    })));
+  }
+  /** The client node's view of a connection to the waypoint (logged outbound, not a call of its own). */
+  function outbound(t, from) {
+    files.ztunnel.add(t, prefixed(ztunnels[from.node], 'istio-proxy', ztunnelLine(t, 'info', 'connection complete', {
+      'src.addr': `${from.ip}:${rnd.port()}`, 'src.workload': from.name, 'src.namespace': ns, 'src.identity': spiffe(ns, from.sa),
+      'dst.addr': `${waypoint.ip}:15008`, 'dst.hbone_addr': `${API_VIP}:80`, 'dst.service': 'notes-api.notes.svc.cluster.local', 'dst.workload': waypoint.name, 'dst.namespace': ns, 'dst.identity': spiffe(ns, 'waypoint'),
+      direction: 'outbound', bytes_sent: rnd.int(900, 300_000), bytes_recv: rnd.int(2_000, 900_000), duration: `${rnd.int(20_000, 600_000)}ms`,
+    })));
+  }
+
+  const start = Date.UTC(2025, 4, 6, 13, 0, 0);
+  const end = start + 60 * 60 * 1000;
+  const users = Array.from({ length: 30 }, (_, i) => `u${100 + i}`);
+  // web → notes-api through the waypoint, one line per request (the waypoint's log)
+  for (let t = start + rnd.int(0, 500); t < end; t += Math.round(rnd.gap(1400))) {
+    const web = rnd.pick(webs);
+    const api = rnd.pick(apis);
+    const id = `n${rnd.int(4000, 4999)}`;
+    const [method, path] = rnd.weighted([
+      [40, ['GET', `/v1/notes?owner=${rnd.pick(users)}`]], [35, ['GET', `/v1/notes/${id}`]], [14, ['POST', '/v1/notes']],
+      [5, ['PUT', `/v1/notes/${id}`]], [4, ['DELETE', `/v1/notes/${id}`]], [2, ['GET', '/admin/stats']],
+    ]);
+    const allowed = method === 'GET' || method === 'POST' ? path.startsWith('/v1/notes') : false;
+    const d = rnd.int(2, 40);
+    waypointLine({
+      start: t, method, path, protocol: 'HTTP/1.1', code: allowed ? (method === 'POST' ? 201 : path === '/v1/notes/n4999' ? 404 : 200) : 403,
+      details: allowed ? 'via_upstream' : 'rbac_access_denied_matched_policy[none]', bytesIn: method === 'POST' ? rnd.int(120, 900) : 0,
+      bytesOut: allowed ? rnd.int(150, 8000) : 19, duration: allowed ? d + 1 : 0, upstreamTime: allowed ? d : undefined,
+      userAgent: 'notes-web/2.3.1 undici', requestId: rnd.uuid(), authority: 'notes-api.notes.svc.cluster.local',
+      upstreamHost: allowed ? `envoy://connect_originate/${api.ip}:8080` : undefined, cluster: 'inbound-vip|80|http|notes-api.notes.svc.cluster.local',
+      upstreamLocal: allowed ? 'envoy://internal_client_address/' : undefined, downstreamLocal: `${API_VIP}:80`, downstreamRemote: `${web.ip}:${rnd.port()}`,
+      route: allowed ? 'default' : undefined,
+    });
+  }
+  // the waypoint's pooled connections to the API pods, and the web pods' to the waypoint (ztunnel logs each when it closes)
+  for (let t = start + 30_000; t < end; t += Math.round(rnd.gap(50_000))) {
+    inbound(t, waypoint, rnd.pick(apis), 8080, 'notes-api.notes.svc.cluster.local');
+    if (rnd.chance(0.6)) outbound(t + rnd.int(5, 400), rnd.pick(webs));
+  }
+  // the API's connection pool to the database: plain TCP, no waypoint
+  for (let t = start + 60_000; t < end; t += Math.round(rnd.gap(110_000))) {
+    inbound(t, rnd.pick(apis), postgres, 5432, 'postgres.notes.svc.cluster.local');
+  }
+  // the report job every 15 minutes, three tries each: not a database client
+  for (let i = 0; i < 4; i++) {
+    const job = reporting(i);
+    for (let k = 0; k < 3; k++) inbound(start + i * 900_000 + 4_000 + k * 10_000, job, postgres, 5432, 'postgres.notes.svc.cluster.local', 'allow policies exist, but none allowed');
+  }
+  // someone's scratch pod in the sandbox tries the database and the API
+  for (let i = 0; i < 5; i++) {
+    const t = start + 1_900_000 + i * rnd.int(20_000, 90_000);
+    const [to, port, service] = i % 2 ? [postgres, 5432, 'postgres.notes.svc.cluster.local'] : [rnd.pick(apis), 8080, undefined];
+    inbound(t, scratch, to, port, service, 'explicitly denied by: notes/deny-sandbox');
+  }
+  // a debug pod calls an API pod by its IP, around the waypoint
+  for (let i = 0; i < 6; i++) inbound(start + 2_400_000 + i * rnd.int(3_000, 30_000), debug, rnd.pick(apis), 8080, undefined, 'allow policies exist, but none allowed');
+  // what else the proxies write, and damage
+  files.waypoint.broken(0.3, prefixed(waypoint, 'istio-proxy', `${iso(start + 1_080_000)}\twarning\tenvoy config external/envoy/source/extensions/config_subscription/grpc/grpc_stream.h:152\tStreamAggregatedResources gRPC config stream to xds-grpc closed since 412s ago: 14, upstream connect error`));
+  files.waypoint.broken(0.7, prefixed(waypoint, 'istio-proxy', '[2025-05-06T13:42:10.114Z] "GET /v1/notes/n4120 HTTP/1.1" 200 - via_upstream - "-" 0 1893 9 8 "-" "notes-web/2.3.1 undici" "6f1c'));
+  files.ztunnel.broken(0.2, prefixed(ztunnels[2], 'istio-proxy', `${iso(start + 700_000)}\tinfo\txds::client\treceived response\ttype_url="type.googleapis.com/istio.workload.Address" size=3`));
+  files.ztunnel.broken(0.6, prefixed(ztunnels[1], 'istio-proxy', `${iso(start + 2_100_000)}\tinfo\taccess\tconnection complete\tsrc.addr=10.244.2.40:4`));
+  files.ztunnel.broken(0.9, '');
+  return Object.values(files);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const check = process.argv.includes('--check');
 let stale = 0;
-const seeds = { istio: SEED, linkerd: SEED + 1, consul: SEED + 2 };
-for (const [name, generate] of [['istio', istio], ['linkerd', linkerd], ['consul', consul]]) {
+const seeds = { istio: SEED, linkerd: SEED + 1, consul: SEED + 2, 'istio-ambient': SEED + 3 };
+for (const [name, generate] of [['istio', istio], ['linkerd', linkerd], ['consul', consul], ['istio-ambient', ambient]]) {
   for (const file of generate(new Random(seeds[name]))) {
     const text = file.render();
     const rel = file.path.slice(ROOT.length + 1);

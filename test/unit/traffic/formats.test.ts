@@ -1092,7 +1092,7 @@ const ZTUNNEL: Case[] = [
   {
     name: 'connection failed (an early denial, addresses only; columns as spaces): the caller is not known, the tunnel port is not the service port',
     line: '2025-03-14T11:00:09.334611Z  error  access  connection failed  src.addr=10.244.2.41:60300 dst.addr=10.244.1.14:15008 direction="inbound" error="connection closed due to policy rejection: explicitly denied by: default/deny-curl"',
-    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:09.334611Z', source: { principalUnknown: true, ip: '10.244.2.41' }, destination: { ip: '10.244.1.14' }, response: { details: 'connection closed due to policy rejection: explicitly denied by: default/deny-curl' }, observed: 'denied' }, 'unknown'),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:09.334611Z', source: { principalUnknown: true, ip: '10.244.2.41' }, destination: { ip: '10.244.1.14' }, response: { details: 'connection closed due to policy rejection: explicitly denied by: default/deny-curl' }, observed: 'denied' }, 'unknown', { addressedToPod: true }),
   },
   {
     name: 'no src.identity on a completed connection: a plaintext caller',
@@ -1112,7 +1112,7 @@ const ZTUNNEL: Case[] = [
   {
     name: 'JSON log format: the same fields as keys',
     line: JSON.stringify({ level: 'info', time: '2025-03-14T11:00:10.000Z', scope: 'access', message: 'connection complete', 'src.addr': '10.244.1.12:51402', 'src.identity': 'spiffe://cluster.local/ns/default/sa/curl', 'src.namespace': 'default', 'src.workload': 'curl-6d8f9b7c5-k2x9z', 'dst.addr': '10.244.1.10:15008', 'dst.hbone_addr': '10.244.1.10:9080', 'dst.workload': 'productpage-v1-7c9d8f6b5-q4w2e', 'dst.namespace': 'default', direction: 'inbound', bytes_sent: 1 }),
-    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:10.000Z', source: ZT_SOURCE, destination: { namespace: 'default', workload: 'productpage-v1', ip: '10.244.1.10', port: 9080 }, observed: 'allowed' }, 'unknown'),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:10.000Z', source: ZT_SOURCE, destination: { namespace: 'default', workload: 'productpage-v1', ip: '10.244.1.10', port: 9080 }, observed: 'allowed' }, 'unknown', { addressedToPod: true }),
   },
   { name: 'the outbound side repeats the connection', line: ZT('info', 'connection complete', `${ZT_SRC} ${ZT_DST} direction="outbound"`), expect: skip("ztunnel outbound side (the destination's inbound line records the connection)") },
   { name: 'connection opened is logged again when it completes', line: ZT('debug', 'connection opened', `${ZT_SRC} direction="inbound"`), expect: skip('ztunnel connection opened (logged again when it completes)') },
@@ -1131,7 +1131,7 @@ const ZTUNNEL: Case[] = [
   {
     name: 'IPv6 addresses: the port from the bracketed dst.hbone_addr',
     line: ZT('info', 'connection complete', 'src.addr=[fd00:10:244::5]:51402 dst.addr=[fd00:10:244::9]:15008 dst.hbone_addr=[fd00:10:244::9]:9080 direction="inbound"'),
-    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: { principal: null, ip: 'fd00:10:244::5' }, destination: { ip: 'fd00:10:244::9', port: 9080 }, observed: 'allowed' }, 'unknown'),
+    expect: record({ mesh: 'istio', protocol: 'tcp', time: '2025-03-14T11:00:01.228104Z', source: { principal: null, ip: 'fd00:10:244::5' }, destination: { ip: 'fd00:10:244::9', port: 9080 }, observed: 'allowed' }, 'unknown', { addressedToPod: true }),
   },
 ];
 
@@ -1153,11 +1153,11 @@ const WP_REQUEST = { method: 'GET', path: '/get', host: 'httpbin:8000', headers:
 const WP_TEXT = (code: string, details: string, id: string, upstreamHost: string, cluster: string, local: string, remote: string): string =>
   `[2025-04-01T07:36:47.565Z] "GET /get HTTP/1.1" ${code} - ${details} - "-" 0 369 7 7 "-" "curl/8.12.1" "${id}" "httpbin:8000" "${upstreamHost}" ${cluster} envoy://internal_client_address/ ${local} ${remote} - default`;
 /** The record of a waypoint line written by WP_TEXT: server side, the waypoint's. */
-const wpRecord = (id: string, destination: AccessRecord['destination'], response: AccessRecord['response'], observed: AccessRecord['observed'], request = WP_REQUEST): ParsedLine =>
+const wpRecord = (id: string, destination: AccessRecord['destination'], response: AccessRecord['response'], observed: AccessRecord['observed'], request = WP_REQUEST, toPod = false): ParsedLine =>
   record(
     { time: '2025-04-01T07:36:47.565Z', mesh: 'istio', protocol: 'http', source: { ip: '10.244.1.16' }, destination, request, response, observed, count: 1 },
     'inbound',
-    { requestId: id, identityGap: GAP_NO_IDENTITY_FIELD, waypoint: true },
+    { requestId: id, identityGap: GAP_NO_IDENTITY_FIELD, waypoint: true, ...(toPod ? { addressedToPod: true as const } : {}) },
   );
 const WP_ALLOWED = { status: 200, details: 'via_upstream' };
 const WP_POD = { ip: '10.244.3.16', port: 8080 };
@@ -1182,7 +1182,7 @@ const WAYPOINT_TEXT: Case[] = [
   {
     name: 'a pod addressed directly (cluster encap): the pod is the original destination, the downstream local address',
     line: WP_TEXT('200', 'via_upstream', '09ac6614-fbf1-4ed9-bd02-c71eb3cd01d8', WP_UPSTREAM, 'encap', '10.244.3.16:8080', '10.244.1.16:37750').replace('"httpbin:8000"', '"10.244.3.16:8080"'),
-    expect: wpRecord('09ac6614-fbf1-4ed9-bd02-c71eb3cd01d8', WP_POD, WP_ALLOWED, 'allowed', { ...WP_REQUEST, host: '10.244.3.16:8080' }),
+    expect: wpRecord('09ac6614-fbf1-4ed9-bd02-c71eb3cd01d8', WP_POD, WP_ALLOWED, 'allowed', { ...WP_REQUEST, host: '10.244.3.16:8080' }, true),
   },
   {
     name: 'the HBONE tunnel\'s own hop (main_internal) is not a call to a destination: side unknown, as before',

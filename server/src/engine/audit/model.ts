@@ -319,6 +319,8 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     };
     use(d.policy);
     use(d.rule);
+    use(d.passed?.policy);
+    use(d.passed?.rule);
     outcomeIndex++;
     for (const alternative of d.alternatives ?? []) {
       // Every alternative of a definite verdict decides the call the same way: its rule is used.

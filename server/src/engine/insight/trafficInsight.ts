@@ -231,7 +231,7 @@ export class TrafficInsight {
     const { decision } = outcome;
     state.meshes.set(decision.mesh, (state.meshes.get(decision.mesh) ?? 0) + sign);
     if (state.meshes.get(decision.mesh) === 0) state.meshes.delete(decision.mesh);
-    for (const ref of decidingRefs(decision)) {
+    for (const [ref, deciders] of filedRefs(decision)) {
       // An outcome whose ref names a file outside the workspace is filed nowhere (and was not before).
       if (sign === 1 && !this.workspace.sourceFile(ref.file)) continue;
       dirty.add(ref.file);
@@ -241,7 +241,7 @@ export class TrafficInsight {
       if (sign === 1) refs.add(key, index);
       else refs.remove(key, index);
       state.lensCounts.get(ref.file)?.moved.push(key);
-      const group = findingRef(decision, ref.file)!;
+      const group = findingRef(deciders, ref.file)!;
       const groupKey = positionKey(group.range.start);
       let groups = state.groups.get(ref.file);
       if (!groups) state.groups.set(ref.file, (groups = new PositionIndex()));
@@ -576,7 +576,7 @@ function callId(index: number): string {
 }
 
 /** Where the finding about an outcome in `file` goes: its deciding rule when in the file, else its policy when in the file. */
-function findingRef(decision: Decision, file: string): SourceRef | undefined {
+function findingRef(decision: Pick<Decision, 'policy' | 'rule'>, file: string): SourceRef | undefined {
   const ref = decision.rule?.file === file ? decision.rule : decision.policy;
   return ref?.file === file ? ref : undefined;
 }
@@ -619,6 +619,13 @@ function sameList(a: readonly string[] | undefined, b: readonly string[] | undef
 
 function decidingRefs(decision: Pick<Decision, 'policy' | 'rule'>): SourceRef[] {
   return [decision.policy, decision.rule].filter((r): r is SourceRef => r !== undefined);
+}
+
+/** The refs an outcome is filed at, each with the policy and rule it belongs to: the deciding ones, and those of the policy it passed before (Decision.passed). */
+function filedRefs(decision: Decision): [SourceRef, Pick<Decision, 'policy' | 'rule'>][] {
+  const out = decidingRefs(decision).map((ref): [SourceRef, Pick<Decision, 'policy' | 'rule'>] => [ref, decision]);
+  if (decision.passed) for (const ref of decidingRefs(decision.passed)) out.push([ref, decision.passed]);
+  return out;
 }
 
 /** Kinds that decide calls themselves (others, like MeshTLSAuthentication, are referenced). */

@@ -517,22 +517,24 @@ class Tallies {
 
 const CHANGES: readonly Change[] = ['unchanged', 'newly-denied', 'newly-allowed', 'unknown'];
 
-/** The tallies of the policy and rule that made a decision. */
+/** The tallies of the policy and rule that made a decision (and of the one it passed before, Decision.passed). */
 interface Place {
   policy: PolicyTally;
   rule: Tally | undefined;
+  passed: Place | null;
 }
 
 /** The tallies a decision counts in (made when missing), or null for a decision of no policy. */
-function placeOf(policies: Map<string, PolicyTally>, decision: Decision): Place | null {
+function placeOf(policies: Map<string, PolicyTally>, decision: Pick<Decision, 'policy' | 'rule' | 'passed'>): Place | null {
   if (!decision.policy) return null;
   const key = policyKey(decision.policy);
   let policy = policies.get(key);
   if (!policy) policies.set(key, (policy = { ...emptyTally(), ref: decision.policy, rules: new Map() }));
-  if (!decision.rule) return { policy, rule: undefined };
+  const passed = decision.passed ? placeOf(policies, decision.passed) : null;
+  if (!decision.rule) return { policy, rule: undefined, passed };
   let rule = policy.rules.get(decision.rule.label);
   if (!rule) policy.rules.set(decision.rule.label, (rule = { ...emptyTally(), ref: decision.rule }));
-  return { policy, rule };
+  return { policy, rule, passed };
 }
 
 /** Whether two outcomes of a shape add the same calls to the same tallies. */
@@ -558,9 +560,10 @@ function tally(totals: SimulationResult['totals'], policies: Map<string, PolicyT
 function countAt(totals: SimulationResult['totals'], place: Place | null, { decision, change }: Pick<ShapeOutcome, 'decision' | 'change'>, calls: number): void {
   count(totals, decision.verdict, change, calls);
   if (change === 'unchanged') totals.unchanged += calls;
-  if (place === null) return;
-  count(place.policy, decision.verdict, change, calls);
-  if (place.rule) count(place.rule, decision.verdict, change, calls);
+  for (let at = place; at !== null; at = at.passed) {
+    count(at.policy, decision.verdict, change, calls);
+    if (at.rule) count(at.rule, decision.verdict, change, calls);
+  }
 }
 
 function bySource(a: SourceRef, b: SourceRef): number {

@@ -9,7 +9,13 @@ export function sameRef(a: SourceRef | undefined, b: SourceRef | undefined): boo
   return r.start.line === s.start.line && r.start.character === s.start.character && r.end.line === s.end.line && r.end.character === s.end.character;
 }
 
-/** Whether two decisions (or charges) name the same policy and rule, written at the same place. */
-export function sameDeciders(a: { policy?: SourceRef; rule?: SourceRef }, b: { policy?: SourceRef; rule?: SourceRef }): boolean {
-  return sameRef(a.policy, b.policy) && sameRef(a.rule, b.rule);
+interface Deciders {
+  policy?: SourceRef;
+  rule?: SourceRef;
+  passed?: { policy: SourceRef; rule?: SourceRef };
+}
+
+/** Whether two decisions (or charges) name the same policy and rule (and passed the same one before), written at the same place. */
+export function sameDeciders(a: Deciders, b: Deciders): boolean {
+  return sameRef(a.policy, b.policy) && sameRef(a.rule, b.rule) && sameRef(a.passed?.policy, b.passed?.policy) && sameRef(a.passed?.rule, b.passed?.rule);
 }

@@ -57,6 +57,11 @@ export interface Decision {
    * in each, once per distinct outcome, in the order tried. The audit's unused rules read it.
    */
   alternatives?: readonly DecisionAlternative[];
+  /**
+   * Istio ambient: the waypoint's ALLOW policy (and rule) the call passed before the destination's
+   * ztunnel decided with `policy`. It allowed these calls too, so its tallies count them.
+   */
+  passed?: { policy: SourceRef; rule?: SourceRef };
 }
 
 export interface DecisionAlternative {

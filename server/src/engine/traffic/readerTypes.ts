@@ -42,6 +42,12 @@ export interface ParsedLine {
    * pod that wrote it, which shipper metadata names, is the waypoint, not the destination.
    */
   waypoint?: true;
+  /**
+   * The caller addressed the pod itself, not a Service (a ztunnel event without `dst.service`):
+   * ingest does not fill in the pod's Service from the inventory, because in ambient mode the
+   * Service the caller named decides whether the call passes a waypoint.
+   */
+  addressedToPod?: true;
 }
 
 export interface SkippedLine {

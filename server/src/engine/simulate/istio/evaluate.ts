@@ -466,7 +466,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     const second = this.evaluateLayer(d.kind, d, c, t);
     audited ||= this.layerAudited;
     if (this.layerShadow) shadow = shadow ? [...shadow, ...this.layerShadow] : this.layerShadow;
-    return this.finish(first ? combine(first, second) : second, t, audited, shadow);
+    const combined = first ? combine(first, second) : second;
+    const decision = this.finish(combined, t, audited, shadow);
+    if (first?.policy && first.verdict === 'allow' && combined !== first && combined.verdict === 'allow') decision.passed = first.rule ? { policy: first.policy, rule: first.rule } : { policy: first.policy };
+    return decision;
   }
 
   private preAuthz(reason: string, status: number): Outcome {

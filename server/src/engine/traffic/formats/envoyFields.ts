@@ -779,7 +779,10 @@ export function buildEnvoyRecord(
   record.count = 1;
 
   const parsed: ParsedLine = { kind: 'record', record, side };
-  if (cluster !== undefined && !consul && ci!.waypoint) parsed.waypoint = true;
+  if (cluster !== undefined && !consul && ci!.waypoint) {
+    parsed.waypoint = true;
+    if (!ci!.waypointVip) parsed.addressedToPod = true;
+  }
   const requestId = v[F.REQUEST_ID];
   if (requestId !== undefined) parsed.requestId = requestId;
   if (identityGap !== undefined) parsed.identityGap = identityGap;

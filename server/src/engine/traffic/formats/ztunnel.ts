@@ -36,7 +36,10 @@ export class ZtunnelReader implements LineReader {
     if (message !== 'connection complete' && message !== 'connection failed') return skipWith('ztunnel access event without a connection outcome');
     const f = event.fields;
     if (f['direction'] === 'outbound') return skipWith('ztunnel outbound side (the destination\'s inbound line records the connection)');
-    return { kind: 'record', record: recordOf(event.time, message, f), side: 'unknown' };
+    const record = recordOf(event.time, message, f);
+    // No Service named: the client addressed the pod (ambient decides the waypoint by that).
+    if (record.destination?.service === undefined) return { kind: 'record', record, side: 'unknown', addressedToPod: true };
+    return { kind: 'record', record, side: 'unknown' };
   }
 }
 

@@ -268,7 +268,7 @@ export class Resolver {
       d.workload ??= match.name;
       d.serviceAccount ??= match.serviceAccount;
       if (!d.labels && hasKeys(match.labels)) d.labels = match.labels;
-      if (!service) {
+      if (!service && base.addressedToPod !== true) {
         const services = index.servicesFor(match.workload);
         if (services.length === 1) service = services[0];
       }
