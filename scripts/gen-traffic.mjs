@@ -596,11 +596,9 @@ function ambient(rnd) {
     const job = reporting(i);
     for (let k = 0; k < 3; k++) inbound(start + i * 900_000 + 4_000 + k * 10_000, job, postgres, 5432, 'postgres.notes.svc.cluster.local', 'allow policies exist, but none allowed');
   }
-  // someone's scratch pod in the sandbox tries the database and the API
+  // someone's scratch pod in the sandbox tries the database
   for (let i = 0; i < 5; i++) {
-    const t = start + 1_900_000 + i * rnd.int(20_000, 90_000);
-    const [to, port, service] = i % 2 ? [postgres, 5432, 'postgres.notes.svc.cluster.local'] : [rnd.pick(apis), 8080, undefined];
-    inbound(t, scratch, to, port, service, 'explicitly denied by: notes/deny-sandbox');
+    inbound(start + 1_900_000 + i * rnd.int(20_000, 90_000), scratch, postgres, 5432, 'postgres.notes.svc.cluster.local', 'explicitly denied by: notes/postgres-deny-sandbox');
   }
   // a debug pod calls an API pod by its IP, around the waypoint
   for (let i = 0; i < 6; i++) inbound(start + 2_400_000 + i * rnd.int(3_000, 30_000), debug, rnd.pick(apis), 8080, undefined, 'allow policies exist, but none allowed');

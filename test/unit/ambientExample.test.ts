@@ -29,7 +29,7 @@ const expected = {
   // ztunnel's denials: the report job at the database, the debug pod around the waypoint, the sandbox
   reportJob: count(ztunnel, (l) => l.includes('sa/reporting"') && l.includes('policy rejection')),
   debugPod: count(ztunnel, (l) => l.includes('src.workload="debug"') && l.includes('policy rejection')),
-  sandbox: count(ztunnel, (l) => l.includes('explicitly denied by: notes/deny-sandbox')),
+  sandbox: count(ztunnel, (l) => l.includes('explicitly denied by: notes/postgres-deny-sandbox')),
 };
 
 describe('examples/istio-ambient', () => {
@@ -63,8 +63,8 @@ describe('examples/istio-ambient', () => {
     // ztunnel at the database, which skips the waypoint (its Service says istio.io/use-waypoint: none)
     const database = policy('postgres-clients');
     assert.deepEqual([database.allow, database.deny], [expected.databaseClients, expected.reportJob]);
-    // the namespace-wide DENY, at ztunnel, whatever the sandbox pod calls
-    const sandbox = policy('deny-sandbox');
+    // the database's DENY of the sandbox, at ztunnel
+    const sandbox = policy('postgres-deny-sandbox');
     assert.deepEqual([sandbox.allow, sandbox.deny], [0, expected.sandbox]);
   });
 });

@@ -31,6 +31,40 @@ describe('MPA1030 L7 rule enforced by ztunnel', () => {
   }
 });
 
+describe('MPA1033 client identity checked by ztunnel behind a waypoint', () => {
+  // Istio's ambient docs: behind a waypoint, a selector or namespace policy (enforced by ztunnel)
+  // sees the waypoint as the source of the calls that come through it.
+  const space = (labels: string) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: notes\n  labels: {istio.io/dataplane-mode: ambient${labels}}\n---\n`;
+  const WAYPOINT = ', istio.io/use-waypoint: waypoint';
+  const api = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: notes}\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec: {serviceAccountName: api, containers: [{name: c, image: c}]}\n---\n';
+  const service = (labels = '') => `apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: notes, labels: {${labels}}}\nspec:\n  selector: {app: api}\n  ports: [{port: 80, targetPort: 8080}]\n---\n`;
+  const gateway = (waypointFor: string) => `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: waypoint, namespace: notes, labels: {istio.io/waypoint-for: ${waypointFor}}}\nspec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}\n---\n`;
+  const ap = (spec: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: notes}\nspec:\n${spec}`;
+  const SELECT = '  selector: {matchLabels: {app: api}}\n';
+  const fromWeb = '  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/notes/sa/web"]}\n';
+  const cases: { name: string; text: string; expect: RegExp | null }[] = [
+    { name: 'ALLOW naming the client, behind the namespace waypoint', text: space(WAYPOINT) + api + service() + ap(SELECT + fromWeb), expect: /api is behind the waypoint notes\/waypoint: .*identity cluster\.local\/ns\/notes\/sa\/waypoint, so this rule allows only the calls that skip the waypoint/ },
+    { name: 'DENY naming a namespace, namespace-wide', text: space(WAYPOINT) + api + service() + ap('  action: DENY\n  rules:\n  - from:\n    - source: {namespaces: [sandbox]}\n'), expect: /this DENY rule does not stop the callers it names when they come through the waypoint/ },
+    { name: 'a source.principal condition', text: space(WAYPOINT) + api + service() + ap(SELECT + '  rules:\n  - when:\n    - key: source.principal\n      values: ["cluster.local/ns/notes/sa/web"]\n'), expect: /behind the waypoint notes\/waypoint/ },
+    { name: 'the waypoint named by the Service label', text: space('') + api + service('istio.io/use-waypoint: waypoint') + ap(SELECT + fromWeb), expect: /behind the waypoint notes\/waypoint/ },
+    { name: 'a rule that admits the waypoint (waypoint-only)', text: space(WAYPOINT) + api + service() + ap(SELECT + '  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/notes/sa/waypoint"]}\n'), expect: null },
+    { name: 'another source of the rule admits the waypoint', text: space(WAYPOINT) + api + service() + ap(SELECT + '  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/notes/sa/web"]}\n    - source: {namespaces: ["notes"]}\n'), expect: null },
+    { name: 'a wildcard principal the waypoint matches', text: space(WAYPOINT) + api + service() + ap(SELECT + '  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/notes/*"]}\n'), expect: null },
+    { name: 'the Service opts out of the waypoint', text: space(WAYPOINT) + api + service('istio.io/use-waypoint: none') + ap(SELECT + fromWeb), expect: null },
+    { name: 'a waypoint for workloads only takes no Service traffic', text: space(WAYPOINT) + gateway('workload') + api + service() + ap(SELECT + fromWeb), expect: null },
+    { name: 'no waypoint', text: space('') + api + service() + ap(SELECT + fromWeb), expect: null },
+    { name: 'targetRefs: the waypoint enforces it', text: space(WAYPOINT) + api + service() + ap('  targetRefs: [{kind: Service, group: "", name: api}]\n' + fromWeb), expect: null },
+    { name: 'a rule without from', text: space(WAYPOINT) + api + service() + ap(SELECT + '  rules:\n  - to:\n    - operation: {ports: ["8080"]}\n'), expect: null },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const found = codesOf(c.text, 'MPA1033');
+      if (c.expect) assert.ok(found.length === 1 && c.expect.test(found[0]!), JSON.stringify(found));
+      else assert.deepEqual(found, []);
+    });
+  }
+});
+
 describe('MPA1031 host not found', () => {
   const svc = 'apiVersion: v1\nkind: Service\nmetadata: {name: reviews, namespace: bookinfo}\nspec:\n  selector: {app: reviews}\n  ports: [{port: 9080}]\n---\n';
   const se = 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ext, namespace: bookinfo}\nspec:\n  hosts: ["api.example.com", "*.wiki.example.org"]\n---\n';

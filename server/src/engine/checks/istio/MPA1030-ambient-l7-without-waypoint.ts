@@ -1,8 +1,7 @@
-import { matchesLabels } from '../../inventory/inventory';
 import type { NodePath } from '../../source/tree';
 import type { Check } from '../check';
-import { actionOf, AP, conditionsOf, hasTargetRefs, matchLabelsOf, namespaceOf, operationsOf, rulesOf, sourcesOf, specOf, whenKey } from './util';
-import { inventoryIndex } from './workspaceIndex';
+import { ambientScope } from './ambient';
+import { actionOf, AP, conditionsOf, hasTargetRefs, operationsOf, rulesOf, sourcesOf, specOf, whenKey } from './util';
 
 /** What ztunnel treats as HTTP (mesh-semantics §1.7, ambient): it cannot enforce these. */
 const ZTUNNEL_HTTP_OPERATION_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'];
@@ -28,17 +27,9 @@ export const ambientL7WithoutWaypointCheck: Check = {
     if (hasTargetRefs(spec)) return;
     const action = actionOf(spec) ?? 'ALLOW';
     if (action !== 'ALLOW' && action !== 'DENY') return;
-    const { inventory } = ctx.workspace;
-    const ns = namespaceOf(ctx.resource);
-    const namespace = inventory.namespaces.get(ns);
-    const selector = matchLabelsOf(spec);
-    const workloads = (inventoryIndex(inventory).workloadsByNamespace.get(ns) ?? []).filter((w) => !selector || matchesLabels(selector, w.labels));
-    const ambientNamespace = namespace?.labels['istio.io/dataplane-mode'] === 'ambient';
-    const ambient = workloads.length
-      ? workloads.every((w) => w.labels['istio.io/dataplane-mode'] === 'ambient' || (ambientNamespace && w.labels['istio.io/dataplane-mode'] !== 'none'))
-      : ambientNamespace;
+    const { ns, ambient, namespaceLabels } = ambientScope(ctx, spec);
     if (!ambient) return;
-    const waypoint = namespace?.labels['istio.io/use-waypoint'];
+    const waypoint = namespaceLabels?.['istio.io/use-waypoint'];
     for (const rule of rulesOf(spec)) {
       const http: { field: string; path: NodePath }[] = [];
       let hasL4 = false;

@@ -39,6 +39,8 @@ export const inventoryIndex = memo((inventory: Inventory): InventoryIndex => {
     namespaces.add(sa.namespace);
   }
   for (const s of inventory.services) namespaces.add(s.namespace);
+  // istiod deploys a waypoint (Gateway of class istio-waypoint) under the Gateway's name, service account included.
+  for (const g of inventory.gateways ?? []) if (g.className === 'istio-waypoint') addSa(g.namespace, g.name);
   return { workloadsByNamespace, serviceAccounts, namespaces };
 });
 

@@ -1,0 +1,54 @@
+import { matchesLabels, type WorkloadInfo } from '../../inventory/inventory';
+import type { CheckContext } from '../check';
+import { matchLabelsOf, namespaceOf, type Obj } from './util';
+import { inventoryIndex } from './workspaceIndex';
+
+/** The workloads a policy without targetRefs selects, and whether ztunnel enforces it (ambient). */
+export interface AmbientScope {
+  ns: string;
+  workloads: WorkloadInfo[];
+  /** Every selected workload is ambient (or, with none in the inventory, the namespace is). */
+  ambient: boolean;
+  namespaceLabels: Record<string, string> | undefined;
+}
+
+export function ambientScope(ctx: CheckContext, spec: Obj | undefined): AmbientScope {
+  const { inventory } = ctx.workspace;
+  const ns = namespaceOf(ctx.resource);
+  const namespaceLabels = inventory.namespaces.get(ns)?.labels;
+  const selector = matchLabelsOf(spec);
+  const workloads = (inventoryIndex(inventory).workloadsByNamespace.get(ns) ?? []).filter((w) => !selector || matchesLabels(selector, w.labels));
+  const ambient = workloads.length ? workloads.every((w) => isAmbient(w, namespaceLabels)) : namespaceLabels?.['istio.io/dataplane-mode'] === 'ambient';
+  return { ns, workloads, ambient, namespaceLabels };
+}
+
+/** Whether ztunnel carries a workload's traffic: its label, else its namespace's, unless it opts out. */
+export function isAmbient(workload: WorkloadInfo, namespaceLabels: Record<string, string> | undefined): boolean {
+  const own = workload.labels['istio.io/dataplane-mode'];
+  return own === 'ambient' || (own !== 'none' && namespaceLabels?.['istio.io/dataplane-mode'] === 'ambient');
+}
+
+/** A waypoint, by namespace and name (its identity is its name as service account). */
+export interface WaypointRef {
+  ns: string;
+  name: string;
+}
+
+/**
+ * The waypoint the calls to a workload's Services pass (ambient): `istio.io/use-waypoint` on the
+ * Service, else on the namespace (`none` opts out), when the waypoint's `istio.io/waypoint-for`
+ * takes Service traffic (`service`, the default, or `all`). Undefined without one.
+ */
+export function serviceWaypointOf(ctx: CheckContext, workload: WorkloadInfo, namespaceLabels: Record<string, string> | undefined): WaypointRef | undefined {
+  const { inventory } = ctx.workspace;
+  for (const service of inventory.services) {
+    if (service.namespace !== workload.namespace || !service.selector || Object.keys(service.selector).length === 0 || !matchesLabels(service.selector, workload.labels)) continue;
+    const labels = service.labels?.['istio.io/use-waypoint'] !== undefined ? service.labels : namespaceLabels;
+    const name = labels?.['istio.io/use-waypoint'];
+    if (name === undefined || name === 'none') continue;
+    const ns = labels?.['istio.io/use-waypoint-namespace'] ?? workload.namespace;
+    const takes = inventory.gateways?.find((g) => g.namespace === ns && g.name === name)?.waypointFor ?? 'service';
+    if (takes === 'service' || takes === 'all') return { ns, name };
+  }
+  return undefined;
+}
