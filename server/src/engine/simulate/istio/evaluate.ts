@@ -164,9 +164,9 @@ interface IstioOptions {
 
 const NORMALIZATIONS = new Set<PathNormalization>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
 
-/** Mesh options: the contract's config gives root namespace and trust domain; aliases and path
- * normalization are read when a caller supplies them (`config.istio.trustDomainAliases`,
- * `config.istio.pathNormalization`), else Istio's defaults apply. */
+/** Mesh options: the contract's config gives root namespace, trust domain and its aliases; path
+ * normalization is read when a caller supplies it (`config.istio.pathNormalization`, not a
+ * `.meshpolicy.yaml` key), else Istio's default applies. */
 function optionsOf(policies: PolicySet): IstioOptions {
   const istio = (policies.config?.istio ?? {}) as { rootNamespace?: string; trustDomain?: string; trustDomainAliases?: unknown; pathNormalization?: unknown };
   const aliases = Array.isArray(istio.trustDomainAliases) ? istio.trustDomainAliases.filter((a): a is string => typeof a === 'string') : [];
