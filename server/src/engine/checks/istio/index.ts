@@ -1,6 +1,7 @@
 import type { Check } from '../check';
 import { ambientL7WithoutWaypointCheck } from './MPA1030-ambient-l7-without-waypoint';
 import { unknownHostCheck } from './MPA1031-unknown-host';
+import { serviceEntryNotFoundCheck } from './MPA1032-service-entry-not-found';
 import { annotationsCheck } from './MPA1001-annotations';
 import { targetRefKindCheck } from './MPA1002-target-ref-kind';
 import { noRulesCheck } from './MPA1003-no-rules';
@@ -66,4 +67,5 @@ export const ISTIO_CHECKS: Check[] = [
   servicePortCheck,
   ambientL7WithoutWaypointCheck,
   unknownHostCheck,
+  serviceEntryNotFoundCheck,
 ];
