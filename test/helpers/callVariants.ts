@@ -1,6 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parse } from 'yaml';
 import { defaultConfig, parseConfig } from '../../server/src/engine/config/projectConfig';
 import type { Engine } from '../../server/src/engine/engine';
 import type { Mesh } from '../../server/src/engine/meshes';
@@ -8,9 +7,8 @@ import type { AccessRecord } from '../../server/src/engine/traffic/accessRecord'
 import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { rng } from './exampleTraffic';
 import { mergeCall } from './mergeCall';
-import { FIXTURES } from './paths';
+import { upstreamTables } from './upstreamTables';
 
-type Json = Record<string, unknown>;
 
 export function clone<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
@@ -25,10 +23,8 @@ export interface Case {
 
 /** The upstream decision tables of `mesh` (test/fixtures/upstream), each as a workspace (its files written under `temp`) with its calls. */
 export function upstreamCases(engine: Engine, mesh: Mesh, temp: string): Case[] {
-  const dir = join(FIXTURES, 'upstream', mesh);
-  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((file) => {
-    const table = parse(readFileSync(join(dir, file), 'utf8')) as { files: Record<string, string>; config?: string; base?: Json; cases: { call?: Json }[] };
-    const root = join(temp, mesh, file);
+  return upstreamTables(mesh).map(({ file, table }) => {
+    const root = join(temp, mesh, file.replace('#', '-'));
     const config = table.config ? parseConfig(table.config, defaultConfig(root)) : defaultConfig(root);
     const workspace = new WorkspaceModel(config);
     for (const [name, text] of Object.entries(table.files)) {

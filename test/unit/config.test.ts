@@ -16,7 +16,7 @@ describe('.meshpolicy.yaml', () => {
     const config = parseConfig([
       'traffic: ["logs/**/*.log"]',
       'inventory: ["k8s/**/*.yaml"]',
-      'istio: {rootNamespace: mesh-root, trustDomain: example.org}',
+      'istio: {rootNamespace: mesh-root, trustDomain: example.org, trustDomainAliases: [old.example.org, cluster.local]}',
       'linkerd: {defaultInboundPolicy: deny, clusterNetworks: [10.0.0.0/8]}',
       'consul: {defaultIntentionPolicy: deny}',
       'rules: {MPA0104: warning, MPA0101: "off"}',
@@ -25,7 +25,7 @@ describe('.meshpolicy.yaml', () => {
     assert.deepEqual(config.problems, []);
     assert.deepEqual(config.traffic, ['logs/**/*.log']);
     assert.deepEqual(config.inventory, ['k8s/**/*.yaml']);
-    assert.deepEqual(config.istio, { rootNamespace: 'mesh-root', trustDomain: 'example.org' });
+    assert.deepEqual(config.istio, { rootNamespace: 'mesh-root', trustDomain: 'example.org', trustDomainAliases: ['old.example.org', 'cluster.local'] });
     assert.deepEqual(config.linkerd, { defaultInboundPolicy: 'deny', clusterNetworks: ['10.0.0.0/8'] });
     assert.equal(config.consul.defaultIntentionPolicy, 'deny');
     assert.deepEqual(config.rules, { MPA0104: 'warning', MPA0101: 'off' });
@@ -42,6 +42,10 @@ describe('.meshpolicy.yaml', () => {
     assert.ok(bad.problems.includes('.meshpolicy.yaml: unknown key "linkerd.defaultInboundPolcy"'));
     assert.ok(bad.problems.includes('.meshpolicy.yaml: unknown key "istio.rootNamspace"'));
     assert.equal(bad.linkerd.defaultInboundPolicy, 'all-unauthenticated');
+    assert.deepEqual(defaults.istio.trustDomainAliases, []);
+    const aliases = parseConfig('istio: {trustDomainAliases: old.example.org}\n', defaultConfig('/ws'));
+    assert.deepEqual(aliases.problems, ['.meshpolicy.yaml: istio.trustDomainAliases must be a list of trust domains']);
+    assert.deepEqual(aliases.istio.trustDomainAliases, []);
   });
 
   it('reads the Consul simulator settings, and names each bad or unknown one', () => {

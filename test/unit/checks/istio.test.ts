@@ -60,6 +60,10 @@ function service(name: string, ns: string, selector: Record<string, string>, por
   return `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec:\n  selector:\n${Object.entries(selector).map(([k, v]) => `    ${k}: ${v}\n`).join('')}  ports:\n${ports.map((p) => `  - port: ${p.port}\n${p.targetPort !== undefined ? `    targetPort: ${p.targetPort}\n` : ''}`).join('')}`;
 }
 
+function serviceEntry(name: string, ns: string, hosts: string[]): string {
+  return `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec:\n  hosts: [${hosts.join(', ')}]\n  ports: [{number: 443, name: https, protocol: TLS}]\n  resolution: DNS\n`;
+}
+
 function docs(...parts: string[]): string {
   return parts.join('---\n');
 }
@@ -102,6 +106,7 @@ interface Clean {
 interface Table { trigger: Trigger[]; clean: Clean[] }
 
 const RULE_GET = '  rules:\n  - to:\n    - operation:\n        methods: ["GET"]\n';
+const TARGET_ENTRY = (name: string) => `  targetRefs:\n  - group: networking.istio.io\n    kind: ServiceEntry\n    name: ${name}\n`;
 const SELECT = (app: string) => `  selector:\n    matchLabels:\n      app: ${app}\n`;
 
 const TABLES: Record<string, Table> = {
@@ -494,6 +499,20 @@ const TABLES: Record<string, Table> = {
       { name: 'workload without declared ports', text: docs(deployment('ratings', 'bookinfo', { app: 'ratings' }), service('ratings', 'bookinfo', { app: 'ratings' }, [{ port: 80, targetPort: 9080 }]), ap(SELECT('ratings') + '  rules:\n  - to:\n    - operation:\n        ports: ["80"]\n', { namespace: 'bookinfo' })) },
     ],
   },
+  MPA1032: {
+    trigger: [
+      { name: 'near miss of the namespace\'s entry', text: docs(serviceEntry('external-api', 'shop', ['api.example.com']), ap(TARGET_ENTRY('externl-api') + RULE_GET)), at: 'name: externl-api', message: 'did you mean external-api?' },
+      { name: 'a namespace the inventory knows, without entries', text: docs(deployment('a', 'shop', { app: 'a' }), ap(TARGET_ENTRY('external-api') + RULE_GET)), at: 'name: external-api', message: 'ServiceEntry shop/external-api is not in the workspace (it defines no ServiceEntry in shop)' },
+      { name: 'an entry of that name in another namespace', text: docs(serviceEntry('external-api', 'other', ['api.example.com']), deployment('a', 'shop', { app: 'a' }), ap(TARGET_ENTRY('external-api') + RULE_GET)), at: '    name: external-api', message: 'ServiceEntry shop/external-api is not in the workspace' },
+      { name: 'RequestAuthentication, targetRef', text: docs(namespace('shop'), ra('  targetRef:\n    group: networking.istio.io\n    kind: ServiceEntry\n    name: gone\n  jwtRules:\n  - issuer: https://a.example\n')), at: 'name: gone', message: 'ServiceEntry shop/gone is not in the workspace' },
+    ],
+    clean: [
+      { name: 'the entry is in the workspace', text: docs(serviceEntry('external-api', 'shop', ['api.example.com']), ap(TARGET_ENTRY('external-api') + RULE_GET)) },
+      { name: 'a namespace the inventory does not mention', text: docs(serviceEntry('external-api', 'other', ['api.example.com']), ap(TARGET_ENTRY('external-api') + RULE_GET, { namespace: 'elsewhere' })) },
+      { name: 'a Service target', text: docs(deployment('a', 'shop', { app: 'a' }), ap('  targetRefs:\n  - kind: Service\n    name: a\n' + RULE_GET)) },
+      { name: 'no inventory', text: ap(TARGET_ENTRY('external-api') + RULE_GET) },
+    ],
+  },
 };
 
 describe('Istio checks: tables', () => {
@@ -636,6 +655,7 @@ const FIXES: FixCase[] = [
   { name: 'output header underscore', code: 'MPA1013', text: ra('  jwtRules:\n  - issuer: https://a.example\n    outputClaimToHeaders:\n    - header: x_user\n      claim: sub\n'), fixed: ra('  jwtRules:\n  - issuer: https://a.example\n    outputClaimToHeaders:\n    - header: x-user\n      claim: sub\n') },
   { name: 'remove an empty selector', code: 'MPA1014', text: ap('  selector:\n    matchLabels: {}\n' + RULE_GET), fixed: ap(RULE_GET) },
   { name: 'label near miss', code: 'MPA1016', text: docs(deployment('pp', 'shop', { app: 'productpage' }), ap(SELECT('product-page') + RULE_GET)), fixed: docs(deployment('pp', 'shop', { app: 'productpage' }), ap(SELECT('productpage') + RULE_GET)) },
+  { name: 'ServiceEntry near miss', code: 'MPA1032', text: docs(serviceEntry('external-api', 'shop', ['api.example.com']), ap(TARGET_ENTRY('externl-api') + RULE_GET)), fixed: docs(serviceEntry('external-api', 'shop', ['api.example.com']), ap(TARGET_ENTRY('external-api') + RULE_GET)) },
   { name: 'namespace near miss', code: 'MPA1017', text: docs(namespace('frontend'), ap('  rules:\n  - from:\n    - source:\n        namespaces: ["fronted"]\n', { namespace: 'frontend' })), fixed: docs(namespace('frontend'), ap('  rules:\n  - from:\n    - source:\n        namespaces: ["frontend"]\n', { namespace: 'frontend' })) },
   { name: 'upper-case a method', code: 'MPA1018', text: ap('  rules:\n  - to:\n    - operation:\n        methods:\n        - get\n'), fixed: ap('  rules:\n  - to:\n    - operation:\n        methods:\n        - GET\n') },
   { name: 'service account near miss', code: 'MPA1019', text: docs(serviceAccount('frontend', 'shop'), ap('  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/shop/sa/frontent"]\n')), fixed: docs(serviceAccount('frontend', 'shop'), ap('  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/shop/sa/frontend"]\n')) },

@@ -1,54 +1,18 @@
 // Decision cases taken from the meshes' own docs and test suites (test/fixtures/upstream/<mesh>/),
 // replayed through the built CLI exactly as a grader would: `mesh-policy simulate --format jsonl`.
-// Each fixture is one table: the policy files, a base call, and rows of (call, expected decision,
+// Each fixture is one table (or one per YAML document): the policy files, a base call, and rows of (call, expected decision,
 // upstream source). The expected decisions come from upstream, never from what we print.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parse } from 'yaml';
 import { mergeCall } from '../../helpers/mergeCall';
-import { FIXTURES, REPO_ROOT } from '../../helpers/paths';
+import { REPO_ROOT } from '../../helpers/paths';
+import { upstreamTables, type UpstreamTable } from '../../helpers/upstreamTables';
 import { scratchDir } from '../../helpers/scratch';
 
 const BIN = join(REPO_ROOT, 'bin', 'mesh-policy.js');
-const UPSTREAM = join(FIXTURES, 'upstream');
-
-type Json = Record<string, unknown>;
-
-interface UpstreamCase {
-  name: string;
-  /** Where upstream states the outcome (URL or repository path). */
-  source?: string;
-  call?: Json;
-  expect: 'allow' | 'deny' | 'external' | 'unknown';
-  /** For `unknown`: the attribute the trace must name. */
-  missing?: string;
-}
-
-interface UpstreamTable {
-  /** The upstream page or test this table follows. */
-  source: string;
-  /** Policy (and inventory) files by name, written into one folder given to --policies. */
-  files: Record<string, string>;
-  /** `.meshpolicy.yaml`, when the case needs non-default mesh settings. */
-  config?: string;
-  /** Merged under every case's call. */
-  base?: Json;
-  cases: UpstreamCase[];
-}
-
-
-function tables(): { mesh: string; file: string; table: UpstreamTable }[] {
-  const out: { mesh: string; file: string; table: UpstreamTable }[] = [];
-  for (const mesh of readdirSync(UPSTREAM, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
-    for (const file of readdirSync(join(UPSTREAM, mesh)).filter((f) => f.endsWith('.yaml')).sort()) {
-      out.push({ mesh, file, table: parse(readFileSync(join(UPSTREAM, mesh, file), 'utf8')) as UpstreamTable });
-    }
-  }
-  return out;
-}
 
 interface JsonlLine { file: string; record: number; decision: string; mesh: string; missing?: string[]; reason: string }
 
@@ -68,7 +32,7 @@ function replay(table: UpstreamTable, label: string): JsonlLine[] {
   return result.stdout.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as JsonlLine);
 }
 
-const all = tables();
+const all = upstreamTables();
 
 describe('upstream decision cases, replayed through mesh-policy simulate --format jsonl', () => {
   it('cover every mesh with a broad table', () => {

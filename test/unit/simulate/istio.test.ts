@@ -665,16 +665,16 @@ describe('Istio waypoint in front of a ServiceEntry (ambient)', () => {
   const namespace = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}\n';
   const entry = '---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ext, namespace: foo}\nspec:\n  hosts: [API.example.com, "*.svc.example.org"]\n  ports: [{number: 443, name: https, protocol: TLS}]\n';
   const policies = docs(doc({ targetRefs: [{ kind: 'ServiceEntry', group: 'networking.istio.io', name: 'ext' }], action: 'DENY', rules: [to({ methods: ['POST'] })] }, { name: 'no-posts-out' }));
-  const call = (service: string) => rec({ destination: { namespace: 'foo', service }, request: { method: 'POST' } });
+  const call = (service: string, method = 'POST') => rec({ destination: { namespace: 'foo', service }, request: { method } });
   // [service recorded, verdict with the ServiceEntry in the inventory, verdict without it]
+  // Without its hosts, whether the entry covers a call is unknown: not guessed from its name.
   const cases: [string, string, string][] = [
-    ['api.example.com', 'deny', 'allow'],
-    ['api.example.com:443', 'deny', 'allow'],
-    ['a.svc.example.org', 'deny', 'allow'],
-    ['svc.example.org', 'allow', 'allow'],
-    ['other.example.com', 'allow', 'allow'],
-    // without its hosts, a ServiceEntry can only be matched by its name
-    ['ext', 'allow', 'deny'],
+    ['api.example.com', 'deny', 'unknown'],
+    ['api.example.com:443', 'deny', 'unknown'],
+    ['a.svc.example.org', 'deny', 'unknown'],
+    ['svc.example.org', 'allow', 'unknown'],
+    ['other.example.com', 'allow', 'unknown'],
+    ['ext', 'allow', 'unknown'],
   ];
   const known = compile(policies, { inventory: namespace + entry });
   const unknown = compile(policies, { inventory: namespace });
@@ -684,6 +684,18 @@ describe('Istio waypoint in front of a ServiceEntry (ambient)', () => {
       assert.equal(unknown.decide(call(service)).verdict, withoutEntry, unknown.explain(call(service)).reason);
     });
   }
+  it('an entry not in the inventory: missing names it, and the trace says the attachment is uncertain', () => {
+    const d = unknown.explain(call('api.example.com'));
+    assert.deepEqual(d.missing, ['the hosts of ServiceEntry foo/ext (not in the inventory)']);
+    assert.deepEqual(unknown.decide(call('api.example.com')).missing, d.missing);
+    assert.ok(d.trace.some((s) => s.outcome === 'unknown' && /ServiceEntry foo\/ext, which the inventory does not hold/.test(s.text)), JSON.stringify(d.trace));
+  });
+  it('a call no rule of the policy matches is decided all the same', () => {
+    assert.equal(unknown.decide(call('api.example.com', 'GET')).verdict, 'allow');
+  });
+  it('an entry of another namespace than the destination does not attach either way', () => {
+    assert.equal(unknown.decide(rec({ destination: { namespace: 'bar', service: 'api.example.com' }, request: { method: 'POST' } })).verdict, 'allow');
+  });
 });
 
 // --- Scenarios: the Istio documentation's authorization tasks -------------------------------

@@ -351,11 +351,29 @@ const ISTIO_TEXT: Case[] = [
   { name: 'truncated line', line: '[2025-03-14T09:31:05.881Z] "GET /status/200 HTTP/1.1" 200 - via_up', expect: skip('not an Envoy access log line') },
   { name: "Envoy's own log line", line: '2025-03-14T09:29:50.000000Z\tinfo\tEnvoy proxy is ready', expect: skip('not an Envoy access log line') },
   {
-    name: 'an extra token after the last field',
-    line: '[2025-03-14T09:26:53.412Z] "GET / HTTP/1.1" 200 - via_upstream - "-" 0 0 3 2 "-" "curl/8.5.0" "x" "a:1" "10.0.0.1:80" inbound|80|| 127.0.0.6:1 10.0.0.1:80 10.0.0.2:2 - default extra',
+    name: 'an extra token in a field before the last',
+    line: '[2025-03-14T09:26:53.412Z] "GET / HTTP/1.1" 200 - via_upstream - "-" 0 0 3 2 "-" "curl/8.5.0" "x" "a:1" "10.0.0.1:80" inbound|80|| extra 127.0.0.6:1 10.0.0.1:80 10.0.0.2:2 - default',
     expect: skip('not an Envoy access log line'),
   },
 ];
+
+// Istio's default format ends with an unquoted %ROUTE_NAME% (telemetry_logging.go
+// EnvoyTextLogFormat), and Envoy writes the route's name as it is: a VirtualService HTTP route's
+// `name` is free text. The record does not keep the route name, so these read as the first case.
+const ROUTE_NAMES: Case[] = ['default', 'checkout v2 (canary)', 'a  b', 'x -'].map((route) => ({
+  name: `route name ${JSON.stringify(route)} at the end of the line`,
+  line: ISTIO_TEXT[0]!.line.replace(/ default$/, ` ${route}`),
+  expect: ISTIO_TEXT[0]!.expect,
+}));
+
+// A user format whose last operator the record keeps (the SNI): a space there is not a value.
+const ROUTE_NAME_LAST_FORMAT = '[%START_TIME%] "%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL%" %RESPONSE_CODE% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%';
+const SNI_LAST_FORMAT = '[%START_TIME%] "%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL%" %RESPONSE_CODE% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME%';
+const LAST_OPERATOR_RECORD = record(
+  { time: '2025-03-14T09:26:53.412Z', mesh: 'istio', protocol: 'http', source: { ip: '10.244.2.21' }, request: { method: 'GET', path: '/a' }, sni: SNI_HTTPBIN, destination: { service: 'httpbin.foo.svc.cluster.local', namespace: 'foo' }, response: { status: 200 }, observed: 'unknown', count: 1 },
+  'inbound',
+  { identityGap: GAP_NO_IDENTITY_FIELD },
+);
 
 // A user-supplied format with the peer identity, Istio peer metadata and a custom header.
 const CUSTOM_FORMAT =
@@ -452,6 +470,17 @@ const LONG_FLAGS_TEXT: Case[] = [
 ];
 
 describe('envoy-text: Istio default format', () => runTable('envoy-text', ISTIO_TEXT));
+describe('envoy-text: the last operator, %ROUTE_NAME%, takes the rest of the line', () => {
+  runTable('envoy-text', ROUTE_NAMES);
+  describe('in a user-supplied format too', () => runTable('envoy-text', [
+    { name: 'a route name with spaces', line: `[2025-03-14T09:26:53.412Z] "GET /a HTTP/1.1" 200 10.244.2.21:40318 ${SNI_HTTPBIN} my route`, expect: LAST_OPERATOR_RECORD },
+    { name: 'one token too many before it: the address shifted into the SNI is refused', line: `[2025-03-14T09:26:53.412Z] "GET /a HTTP/1.1" 200 extra 10.244.2.21:40318 ${SNI_HTTPBIN} my route`, expect: skip('not an Envoy access log line') },
+  ], { envoyFormat: ROUTE_NAME_LAST_FORMAT }));
+  describe('but not a last operator the record keeps', () => runTable('envoy-text', [
+    { name: 'the SNI alone', line: `[2025-03-14T09:26:53.412Z] "GET /a HTTP/1.1" 200 10.244.2.21:40318 ${SNI_HTTPBIN}`, expect: LAST_OPERATOR_RECORD },
+    { name: 'an SNI with a space is another layout', line: `[2025-03-14T09:26:53.412Z] "GET /a HTTP/1.1" 200 10.244.2.21:40318 ${SNI_HTTPBIN} extra`, expect: skip('not an Envoy access log line') },
+  ], { envoyFormat: SNI_LAST_FORMAT }));
+});
 describe('envoy-text: a user-supplied format string', () => {
   runTable('envoy-text', CUSTOM_TEXT, { envoyFormat: CUSTOM_FORMAT });
 

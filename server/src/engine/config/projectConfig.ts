@@ -17,7 +17,8 @@ export interface ProjectConfig {
   file?: string;
   traffic: string[];
   inventory: string[];
-  istio: { rootNamespace: string; trustDomain: string };
+  /** `trustDomainAliases`: MeshConfig's aliases of the trust domain (istiod's trust-domain bundle). */
+  istio: { rootNamespace: string; trustDomain: string; trustDomainAliases: string[] };
   linkerd: { defaultInboundPolicy: string; clusterNetworks: string[] };
   /** The Consul simulator's settings (`ConsulSimulatorOptions`), the default intention policy always set. */
   consul: ConsulSettings;
@@ -43,7 +44,7 @@ export function defaultConfig(root: string): ProjectConfig {
     root,
     traffic: [...DEFAULT_TRAFFIC_GLOBS],
     inventory: ['**/*.yaml', '**/*.yml', '**/*.json'],
-    istio: { rootNamespace: 'istio-system', trustDomain: 'cluster.local' },
+    istio: { rootNamespace: 'istio-system', trustDomain: 'cluster.local', trustDomainAliases: [] },
     linkerd: { defaultInboundPolicy: 'all-unauthenticated', clusterNetworks: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'] },
     consul: { defaultIntentionPolicy: 'allow' },
     rules: {},
@@ -110,6 +111,9 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   const istio = section('istio');
   if (typeof istio['rootNamespace'] === 'string') config.istio.rootNamespace = istio['rootNamespace'];
   if (typeof istio['trustDomain'] === 'string') config.istio.trustDomain = istio['trustDomain'];
+  const aliases = istio['trustDomainAliases'];
+  if (Array.isArray(aliases) && aliases.every((a) => typeof a === 'string')) config.istio.trustDomainAliases = aliases as string[];
+  else if (aliases !== undefined && aliases !== null) config.problems.push(`${CONFIG_FILE_NAME}: istio.trustDomainAliases must be a list of trust domains`);
   const linkerd = section('linkerd');
   if (typeof linkerd['defaultInboundPolicy'] === 'string') {
     if (INBOUND_POLICIES.has(linkerd['defaultInboundPolicy'])) config.linkerd.defaultInboundPolicy = linkerd['defaultInboundPolicy'];
@@ -117,7 +121,7 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   }
   if (Array.isArray(linkerd['clusterNetworks'])) config.linkerd.clusterNetworks = linkerd['clusterNetworks'].map(String);
   // (a misspelt key would otherwise leave its default in force without a word)
-  for (const [name, keys] of [['istio', ['rootNamespace', 'trustDomain']], ['linkerd', ['defaultInboundPolicy', 'clusterNetworks']]] as const) {
+  for (const [name, keys] of [['istio', ['rootNamespace', 'trustDomain', 'trustDomainAliases']], ['linkerd', ['defaultInboundPolicy', 'clusterNetworks']]] as const) {
     for (const key of Object.keys(section(name))) if (!(keys as readonly string[]).includes(key)) config.problems.push(`${CONFIG_FILE_NAME}: unknown key "${name}.${key}"`);
   }
   readConsulSettings(section('consul'), config.consul, 'consul', (message) => config.problems.push(`${CONFIG_FILE_NAME}: ${message}`));

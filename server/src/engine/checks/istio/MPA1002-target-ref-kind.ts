@@ -2,7 +2,7 @@ import { addField, replaceScalar } from '../../edits';
 import type { Fix } from '../../findings';
 import { getEntry, type NodePath } from '../../source/tree';
 import type { Check, CheckContext } from '../check';
-import { AP, RA, isObj, list, specOf, type Obj } from './util';
+import { AP, RA, specOf, targetRefsOf, type Obj } from './util';
 
 /** (canonical group, kind) pairs istiod accepts; the empty group is spelled "core". */
 const ALLOWED: Array<[string, string]> = [
@@ -49,10 +49,6 @@ export const targetRefKindCheck: Check = {
   upstream: 'istiod webhook: "targetRef must be to one of [Service ServiceEntry Gateway GatewayClass] but was GROUP/KIND"',
   kinds: [AP, RA],
   run(ctx) {
-    const spec = specOf(ctx);
-    if (isObj(spec?.['targetRef'])) check(ctx, spec['targetRef'], ['spec', 'targetRef']);
-    list(spec?.['targetRefs']).forEach((ref, i) => {
-      if (isObj(ref)) check(ctx, ref, ['spec', 'targetRefs', i]);
-    });
+    for (const { ref, path } of targetRefsOf(specOf(ctx))) check(ctx, ref, path);
   },
 };

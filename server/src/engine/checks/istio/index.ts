@@ -1,6 +1,7 @@
 import type { Check } from '../check';
 import { ambientL7WithoutWaypointCheck } from './MPA1030-ambient-l7-without-waypoint';
 import { unknownHostCheck } from './MPA1031-unknown-host';
+import { serviceEntryNotFoundCheck } from './MPA1032-service-entry-not-found';
 import { clientIdentityBehindWaypointCheck } from './MPA1033-client-identity-behind-waypoint';
 import { annotationsCheck } from './MPA1001-annotations';
 import { targetRefKindCheck } from './MPA1002-target-ref-kind';
@@ -67,5 +68,6 @@ export const ISTIO_CHECKS: Check[] = [
   servicePortCheck,
   ambientL7WithoutWaypointCheck,
   unknownHostCheck,
+  serviceEntryNotFoundCheck,
   clientIdentityBehindWaypointCheck,
 ];

@@ -180,6 +180,16 @@ export function matchLabelsOf(spec: Obj | undefined): Record<string, string> | u
   return out;
 }
 
+/** The `targetRef` and `targetRefs` entries of a spec that are objects, with their paths. */
+export function targetRefsOf(spec: Obj | undefined): Array<{ ref: Obj; path: NodePath }> {
+  const out: Array<{ ref: Obj; path: NodePath }> = [];
+  if (isObj(spec?.['targetRef'])) out.push({ ref: spec['targetRef'], path: ['spec', 'targetRef'] });
+  list(spec?.['targetRefs']).forEach((ref, i) => {
+    if (isObj(ref)) out.push({ ref, path: ['spec', 'targetRefs', i] });
+  });
+  return out;
+}
+
 export function hasTargetRefs(spec: Obj | undefined): boolean {
   return isObj(spec?.['targetRef']) || nonEmpty(spec?.['targetRefs']);
 }

@@ -162,11 +162,15 @@ interface IstioOptions {
   normalization: PathNormalization;
 }
 
+const RECORD_GAP = 'attributes the record does not carry';
+/** Ends a `missing` entry that the inventory, not the record, lacks. */
+const NOT_IN_INVENTORY = ' (not in the inventory)';
+
 const NORMALIZATIONS = new Set<PathNormalization>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
 
-/** Mesh options: the contract's config gives root namespace and trust domain; aliases and path
- * normalization are read when a caller supplies them (`config.istio.trustDomainAliases`,
- * `config.istio.pathNormalization`), else Istio's defaults apply. */
+/** Mesh options: the contract's config gives root namespace, trust domain and its aliases; path
+ * normalization is read when a caller supplies it (`config.istio.pathNormalization`, not a
+ * `.meshpolicy.yaml` key), else Istio's default applies. */
 function optionsOf(policies: PolicySet): IstioOptions {
   const istio = (policies.config?.istio ?? {}) as { rootNamespace?: string; trustDomain?: string; trustDomainAliases?: unknown; pathNormalization?: unknown };
   const aliases = Array.isArray(istio.trustDomainAliases) ? istio.trustDomainAliases.filter((a): a is string => typeof a === 'string') : [];
@@ -664,7 +668,14 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const wpNs = d.kind === 'waypoint' ? d.ns : d.waypoint?.ns;
       let result: Tri = F;
       for (const ref of p.targetRefs) {
-        if (d.service !== undefined && p.namespace === d.ns && (serviceRef(ref, d.service, d.ns) || serviceEntryRef(ref, d.service, this.serviceEntryHosts.get(`${d.ns}/${ref.name}`)))) return T;
+        if (d.service !== undefined && p.namespace === d.ns) {
+          if (serviceRef(ref, d.service, d.ns)) return T;
+          if (isServiceEntryRef(ref)) {
+            const hosts = this.serviceEntryHosts.get(`${d.ns}/${ref.name}`);
+            if (hosts === undefined) result = U;
+            else if (coversHost(hosts, d.service)) return T;
+          }
+        }
         if (ref.group === 'gateway.networking.k8s.io' && ref.kind === 'Gateway' && p.namespace === wpNs) {
           if (wpName === undefined) result = U;
           else if (ref.name === wpName) return T;
@@ -691,10 +702,26 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     return T;
   }
 
+  /** A ServiceEntry that the policy's targetRefs name for this destination and the inventory does not hold (`namespace/name`). */
+  private absentServiceEntry(p: Attachable, d: Dest): string | undefined {
+    if (!p.targetRefs || d.service === undefined || p.namespace !== d.ns) return undefined;
+    const ref = p.targetRefs.find((r) => isServiceEntryRef(r) && !this.serviceEntryHosts.has(`${d.ns}/${r.name}`));
+    return ref ? `${d.ns}/${ref.name}` : undefined;
+  }
+
+  /** What an uncertain attachment (`attach` gave U) waits for, as `missing` names it. */
+  private attachMissing(p: Attachable | undefined, d: Dest): string {
+    if (d.ns === undefined) return 'destination.namespace';
+    const entry = p && this.absentServiceEntry(p, d);
+    return entry ? `the hosts of ServiceEntry ${entry}${NOT_IN_INVENTORY}` : 'destination.labels';
+  }
+
   private attachText(p: Attachable, kind: LayerKind, d: Dest, v: Tri): string {
     const root = p.namespace === this.options.rootNamespace;
     if (v === U) {
       if (d.ns === undefined) return 'the destination namespace is not recorded';
+      const entry = kind === 'waypoint' ? this.absentServiceEntry(p, d) : undefined;
+      if (entry) return `targetRefs ServiceEntry ${entry}, which the inventory does not hold: whether its hosts cover ${d.service} is unknown`;
       if (kind === 'waypoint') return 'targets the waypoint by Gateway name, and the waypoint is not named';
       return `selector ${showSelector(p.selector ?? [])}, and the destination's labels are not recorded`;
     }
@@ -933,7 +960,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       }
     }
     if (allowValue !== U && allowExists !== U) c.truncate(missingMark);
-    else if (allowExists === U && allowValue !== U) c.missing.push(d.ns === undefined ? 'destination.namespace' : 'destination.labels');
+    else if (allowExists === U && allowValue !== U) c.missing.push(this.attachMissing(firstAllow, d));
     // AUDIT (never changes the verdict).
     if (!ztunnel && this.anyAudit) {
       const mark = c.missing.length;
@@ -953,9 +980,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       if (allowExists === F) allowSide = this.defaultAllow(kind);
       else if (allowValue === T) allowSide = this.allowed(allowBy!, allowRule!);
       else if (allowValue === F && allowExists === T) allowSide = this.noAllow(firstAllow!, c);
-      else allowSide = this.unknown(c, 'whether an ALLOW policy matches depends on attributes the record does not carry', allowMaybe ?? firstAllow);
+      else allowSide = this.unknown(c, `whether an ALLOW policy matches depends on ${RECORD_GAP}`, allowMaybe ?? firstAllow);
       if (denyValue === F || allowSide.verdict === 'deny') result = allowSide;
-      else result = this.unknown(c, 'whether a DENY policy matches depends on attributes the record does not carry', denyMaybe);
+      else result = this.unknown(c, `whether a DENY policy matches depends on ${RECORD_GAP}`, denyMaybe);
     }
     if (customValue !== F && result.verdict !== 'deny') {
       const cp = customBy ?? customMaybe!;
@@ -967,7 +994,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
           result = outcome('deny', cp.ref, customRule!.ref, reason, c.http ? 403 : undefined);
         } else if (stub !== 'allow') result = this.external(cp, customRule!);
       } else if (stub !== 'allow') {
-        result = this.unknown(c, `whether CUSTOM policy ${cp.namespace}/${cp.name} (provider ${provider}) matches depends on attributes the record does not carry`, cp);
+        result = this.unknown(c, `whether CUSTOM policy ${cp.namespace}/${cp.name} (provider ${provider}) matches depends on ${RECORD_GAP}`, cp);
       }
     }
     if (strictUnknown !== undefined && result.verdict !== 'deny') {
@@ -984,7 +1011,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   /** Attach × match of one policy, with trace lines in explain mode. */
   private policyValue(p: CompiledPolicy, a: Tri, variant: Variant, d: Dest, c: Call, t: Tracer | null): Tri {
     const mark = c.missing.length;
-    if (a === U) c.missing.push(d.ns === undefined ? 'destination.namespace' : 'destination.labels');
+    if (a === U) c.missing.push(this.attachMissing(p, d));
     const m = this.policyMatch(p, variant, c);
     const v: Tri = m === F ? F : a === T ? m : U;
     if (v !== U) c.truncate(mark);
@@ -1053,7 +1080,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   /** `hinge`: the first policy whose match could not be decided, where the editor shows the unknown calls. */
   private unknown(c: Call, why: string, hinge?: CompiledPolicy): Outcome {
     const missing = uniq(c.missing);
-    const reason = `unknown: ${why}: ${missing.length ? missing.join(', ') : 'see the trace'}`;
+    const said = missing.some((m) => m.endsWith(NOT_IN_INVENTORY)) ? why.replace(RECORD_GAP, 'what the record and the inventory do not say') : why;
+    const reason = `unknown: ${said}: ${missing.length ? missing.join(', ') : 'see the trace'}`;
     return outcome('unknown', hinge?.ref, undefined, reason, undefined, missing);
   }
 
@@ -1446,14 +1474,14 @@ function recordedHost(service: string): string {
   return (colon > 0 && /^\d+$/.test(service.slice(colon + 1)) ? service.slice(0, colon) : service).toLowerCase();
 }
 
-/**
- * Whether a `targetRefs` entry names a ServiceEntry that covers `service` (a record's
- * `destination.service`, a host): one of the entry's `hosts`, exactly or by a `*.` wildcard.
- * A ServiceEntry the inventory does not hold (no `hosts`) can only be compared by name.
- */
-function serviceEntryRef(ref: { group: string; kind: string; name: string }, service: string, hosts: readonly string[] | undefined): boolean {
-  if (ref.group !== 'networking.istio.io' || ref.kind !== 'ServiceEntry') return false;
-  if (!hosts) return ref.name === service;
+function isServiceEntryRef(ref: { group: string; kind: string }): boolean {
+  return ref.group === 'networking.istio.io' && ref.kind === 'ServiceEntry';
+}
+
+/** Whether a ServiceEntry's `hosts` cover `service` (a record's `destination.service`, a host):
+ * one of them exactly or by a `*.` wildcard. (Without its hosts, whether a ServiceEntry covers a
+ * call is unknown: `attach` says U.) */
+function coversHost(hosts: readonly string[], service: string): boolean {
   const host = recordedHost(service);
   return hosts.some((h) => h === host || (h.startsWith('*') && host.endsWith(h.slice(1)) && host.length > h.length - 1));
 }

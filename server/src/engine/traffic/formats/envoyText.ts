@@ -1,7 +1,7 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions } from '../readerTypes';
 import type { Mesh } from '../../meshes';
 import { SKIP, isBlank, newKeyPrefix } from './common';
-import { ENVOY_HOP_PARTS, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
+import { ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
 
 /**
  * Envoy TEXT access logs: Istio's default format, plain Envoy's default format, and any
@@ -12,7 +12,8 @@ import { ENVOY_HOP_PARTS, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, oper
  * next literal (found with `indexOf`), so a line costs one pass whatever the format. Operators
  * that the format does not enclose in quotes or brackets must not contain a space (Envoy
  * replaces spaces in details with `_`), which keeps a line of another format from matching by
- * accident; a `%START_TIME(...)%` holds exactly the spaces of its strftime format. Quoted values may contain anything but the literal that follows them; Envoy does
+ * accident; a `%START_TIME(...)%` holds exactly the spaces of its strftime format, and a last
+ * operator that ends the format and maps to no record field takes the rest of the line. Quoted values may contain anything but the literal that follows them; Envoy does
  * not escape quotes, so a `"` inside a User-Agent only matters when it is followed by the rest
  * of that literal (`" "`).
  */
@@ -52,6 +53,8 @@ export class CompiledEnvoyFormat {
   readonly headerNames: string[] = [];
   /** 1 per slot the format fills. */
   readonly seen: Uint8Array;
+  /** The operator whose value must be a host name (the SNI), when the last one takes the rest of the line; else -1. */
+  private readonly hostNameOperator: number = -1;
 
   constructor(readonly source: string) {
     let text = source;
@@ -110,8 +113,17 @@ export class CompiledEnvoyFormat {
       const before = this.literals[k]!;
       const after = this.literals[k + 1]!;
       const quoted = (before.endsWith('"') && after.startsWith('"')) || (before.endsWith('[') && after.startsWith(']')) || (before.endsWith("'") && after.startsWith("'"));
-      this.bare.push(!quoted);
       const slot = this.slots[k]!;
+      // A last operator with nothing after it ends where the line ends, so its value may hold
+      // spaces (Istio's `%ROUTE_NAME%`: a VirtualService route name is free text). Only when the
+      // record does not keep it: a kept value with a space there more likely means a line of
+      // another layout, which must not be read into a field.
+      const restOfLine = k === ops.length - 1 && after.length === 0 && slot < 0;
+      this.bare.push(!quoted && !restOfLine);
+      // One token too many among the unquoted values before it would shift each of them into the
+      // next one's place, and the caller's address would become the SNI: a host name has no `:`
+      // (RFC 6066 §3: no address literals).
+      if (restOfLine) this.hostNameOperator = this.slots.indexOf(F.REQUESTED_SERVER_NAME);
       if (slot >= 0) this.seen[slot] = 1;
     }
   }
@@ -148,6 +160,10 @@ export class CompiledEnvoyFormat {
       if (this.bare[k]) {
         const space = line.indexOf(' ', from);
         if (space >= 0 && space < end) return false;
+      }
+      if (k === this.hostNameOperator) {
+        const colon = line.indexOf(':', pos);
+        if (colon >= 0 && colon < end) return false;
       }
       const slot = this.slots[k]!;
       if (slot >= 0) {
