@@ -322,7 +322,7 @@ export function formatSummary(model: TrafficModel, cwd: string, inventoryNote: s
   out.push('');
   out.push('Files:');
   out.push(...table([['file', 'format', 'lines', 'parsed', 'skipped', ''], ...s.files.map((f) => [
-    rel(f.path) + (f.gzip ? ' (gzip)' : ''), f.format ?? '?', n(f.lines), n(f.parsed), n(f.skipped), f.error ? `error: ${f.error}` : '',
+    rel(f.path) + (f.gzip ? ' (gzip)' : '') + (f.document ? ` (${f.document})` : ''), f.format ?? '?', n(f.lines), n(f.parsed), n(f.skipped), f.error ? `error: ${f.error}` : '',
   ])]));
   out.push('');
   if (s.skipped) {
