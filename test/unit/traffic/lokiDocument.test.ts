@@ -139,6 +139,15 @@ const CASES: Case[] = [
     expect: [{ line: { labels: { pod: 'a"b' }, line: 'line with "quotes", \\ and \n', timestamp: '1970-01-01T00:00:00.000000001Z' }, at: 1 }],
   },
   {
+    name: 'strings JSON refuses (a raw tab, an unknown escape) skip their entry; every escape JSON has is kept',
+    text: '{"streams":[{"stream":{},"values":[["1","a\tb"],["2","\\x41"],["3","caf\\u00e9 \\/ \\\\ \\b\\f\\r\\t"]]}]}',
+    expect: [
+      { skip: 'Loki entry is not valid JSON', at: 1 },
+      { skip: 'Loki entry is not valid JSON', at: 1 },
+      { line: { labels: {}, line: 'caf\u00e9 / \\ \b\f\r\t', timestamp: '1970-01-01T00:00:00.000000003Z' }, at: 1 },
+    ],
+  },
+  {
     name: 'a matrix result (the reference\'s metric example): samples, not log lines',
     text: JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [{ metric: { level: 'info' }, values: [[1588889221, '137.95'], [1588889221, '467.115']] }] } }, null, 2),
     expect: [{ skip: 'Loki matrix result (a metric query): it holds samples, not log lines', at: 1 }],

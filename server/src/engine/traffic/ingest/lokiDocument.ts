@@ -60,13 +60,76 @@ interface Frame {
 
 const ENTRY_SHAPE = 'Loki entry is not ["<unix epoch in nanoseconds>", "<log line>"] (with an optional metadata object)';
 
+/** The number of backslashes right before `end`, down to `from`. */
+function backslashesBefore(text: string, end: number, from: number): number {
+  let k = end - 1;
+  while (k >= from && text.charCodeAt(k) === 92 /* \ */) k--;
+  return end - 1 - k;
+}
+
+/** The index of the quote that ends a string whose text goes on at `from` (not after a backslash), or -1. */
+function closingQuote(text: string, from: number): number {
+  let q = text.indexOf('"', from);
+  while (q >= 0 && backslashesBefore(text, q, from) % 2 === 1) q = text.indexOf('"', q + 1);
+  return q;
+}
+
 /** Nanoseconds since the epoch, as a string of digits → RFC 3339 with all nine fraction digits. */
 export function nanosToRfc3339(ns: string): string | undefined {
-  if (!/^\d{1,19}$/.test(ns)) return undefined;
+  if (!NANOS.test(ns)) return undefined;
   const padded = ns.padStart(10, '0');
-  const seconds = Number(padded.slice(0, -9));
-  const iso = new Date(seconds * 1000).toISOString();
-  return `${iso.slice(0, 19)}.${padded.slice(-9)}Z`;
+  const seconds = padded.slice(0, -9);
+  if (seconds !== lastSeconds) {
+    lastSecondsText = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+    lastSeconds = seconds;
+  }
+  return `${lastSecondsText}.${padded.slice(-9)}Z`;
+}
+
+const NANOS = /^\d{1,19}$/;
+// (entries of a stream come in time order: the second repeats)
+let lastSeconds = '';
+let lastSecondsText = '';
+
+/** A JSON string token, quotes included, with nothing JSON refuses (raw control characters, unknown escapes). */
+const JSON_STRING = /^"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"$/;
+
+function skipSpace(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return i;
+    i++;
+  }
+}
+
+/**
+ * The common entry `["<time>", "<line>"]` (no metadata) read in place: the time's text and the
+ * line's JSON string token, which goes into the jsonl line as it is; undefined for any other
+ * entry (which JSON.parse then reads).
+ */
+function plainEntry(raw: string): { ns: string; token: string } | undefined {
+  let i = skipSpace(raw, 0);
+  if (raw.charCodeAt(i) !== 91 /* [ */) return undefined;
+  i = skipSpace(raw, i + 1);
+  if (raw.charCodeAt(i) !== 34) return undefined;
+  const nsEnd = raw.indexOf('"', i + 1);
+  if (nsEnd < 0) return undefined;
+  const ns = raw.slice(i + 1, nsEnd);
+  i = skipSpace(raw, nsEnd + 1);
+  if (raw.charCodeAt(i) !== 44 /* , */) return undefined;
+  i = skipSpace(raw, i + 1);
+  if (raw.charCodeAt(i) !== 34) return undefined;
+  const q = closingQuote(raw, i + 1);
+  if (q < 0) return undefined;
+  const end = skipSpace(raw, q + 1);
+  if (raw.charCodeAt(end) !== 93 /* ] */ || skipSpace(raw, end + 1) !== raw.length) return undefined;
+  const token = raw.slice(i, q + 1);
+  return JSON_STRING.test(token) ? { ns, token } : undefined;
+}
+
+/** The line `logcli query -o jsonl` prints for an entry; `line` is a JSON string token. */
+function envelope(labels: string | undefined, line: string, time: string): string {
+  return labels === undefined ? `{"line":${line},"timestamp":"${time}"}` : `{"labels":${labels},"line":${line},"timestamp":"${time}"}`;
 }
 
 function stringRecord(value: unknown): Record<string, string> | undefined {
@@ -124,18 +187,26 @@ export class LokiDocumentScanner {
     if (this.failed !== undefined) return;
     const n = text.length;
     for (let i = 0; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 10) this.line++;
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === 92 /* \ */) this.escaped = true;
-        else if (c === 34 /* " */) {
-          this.inString = false;
-          if (this.stringIsKey) this.endKey(text, i);
-          else this.endValue(text, i + 1);
-        } else if (c < 32) return this.fail('a control character inside a string');
+        if (this.escaped) {
+          this.escaped = false;
+          continue;
+        }
+        const q = closingQuote(text, i);
+        if (q < 0) {
+          // the string goes on in the next chunk, maybe right after a backslash
+          this.escaped = backslashesBefore(text, n, i) % 2 === 1;
+          break;
+        }
+        // (a raw line break would be a syntax error; JSON.parse finds it in what is captured)
+        this.inString = false;
+        if (this.stringIsKey) this.endKey(text, q);
+        else this.endValue(text, q + 1);
+        i = q;
         continue;
       }
+      const c = text.charCodeAt(i);
+      if (c === 10) this.line++;
       if (this.inLiteral) {
         if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 46 || c === 43 || c === 45) continue;
         this.inLiteral = false;
@@ -403,11 +474,16 @@ export class LokiDocumentScanner {
     this.entries++;
     this.total++;
     if (raw === undefined) return this.emit({ skip: 'line too long', at });
+    const plain = plainEntry(raw);
+    if (plain !== undefined) {
+      const time = nanosToRfc3339(plain.ns);
+      if (time !== undefined) return this.emit({ line: envelope(stream.labelsJson, plain.token, time), at });
+    }
     let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch {
-      return this.emit({ skip: `${ENTRY_SHAPE}: not valid JSON`, at });
+      return this.emit({ skip: 'Loki entry is not valid JSON', at });
     }
     if (!Array.isArray(value) || value.length < 2 || value.length > 3 || typeof value[0] !== 'string' || typeof value[1] !== 'string') {
       return this.emit({ skip: ENTRY_SHAPE, at });
@@ -417,8 +493,7 @@ export class LokiDocumentScanner {
     const time = nanosToRfc3339(value[0]);
     if (time === undefined) return this.emit({ skip: 'Loki entry timestamp is not a Unix epoch in nanoseconds', at });
     const labels = this.labelsWith(stream, third as Record<string, unknown> | undefined);
-    const labelsPart = labels === undefined ? '' : `"labels":${labels},`;
-    this.emit({ line: `{${labelsPart}"line":${JSON.stringify(value[1])},"timestamp":"${time}"}`, at });
+    this.emit({ line: envelope(labels, JSON.stringify(value[1]), time), at });
   }
 
   /** The stream's labels as JSON, with the writer keys of the entry's structured metadata it lacks. */
