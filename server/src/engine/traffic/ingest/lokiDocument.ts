@@ -168,13 +168,10 @@ export class LokiDocumentScanner {
   private error: string | undefined;
   private resultType: string | undefined;
   private shaped = false;
-  private entries = 0;
   private documentLine = 1;
   private started = 0;
   /** Documents that are Loki's (a `data.result`/`data.resultType` or a `streams` array). */
   documents = 0;
-  /** Entries emitted over all documents. */
-  total = 0;
 
   constructor(private readonly emit: (entry: DocumentLine) => void) {}
 
@@ -471,8 +468,6 @@ export class LokiDocumentScanner {
   }
 
   private entry(stream: StreamState, raw: string | undefined, at: number): void {
-    this.entries++;
-    this.total++;
     if (raw === undefined) return this.emit({ skip: 'line too long', at });
     const plain = plainEntry(raw);
     if (plain !== undefined) {
@@ -516,7 +511,6 @@ export class LokiDocumentScanner {
     this.error = undefined;
     this.resultType = undefined;
     this.shaped = false;
-    this.entries = 0;
     this.documentLine = this.line;
     this.started++;
   }
@@ -613,7 +607,8 @@ export async function sniffLokiDocument(path: string, gzip: boolean): Promise<{ 
   try {
     for await (const chunk of chunks) {
       // (a file that starts otherwise is not read further)
-      if (read === 0 && chunk.text.trimStart().length > 0 && chunk.text.trimStart().charCodeAt(0) !== 123) return undefined;
+      const start = read === 0 ? chunk.text.trimStart() : '';
+      if (start.length > 0 && start.charCodeAt(0) !== 123 /* { */) return undefined;
       scanner.push(chunk.text);
       read += chunk.text.length;
       if (read >= SNIFF_CHARS || sample.length >= SNIFF_LINES) break;
