@@ -327,8 +327,27 @@ describe('Loki API documents through ingest and `mesh-policy traffic`', () => {
     ]);
   });
 
+  it('the fixture: a query_range response and a push body, one per line, read as twice the logcli jsonl fixture', async () => {
+    const model = await ingestTraffic([join(FIXTURES, 'loki-api.json')], { inventory: emptyInventory(), config: defaultConfig(dir) });
+    const jsonl = await ingestTraffic([join(FIXTURES, 'loki.jsonl')], { inventory: emptyInventory(), config: defaultConfig(dir) });
+    assertAccounting(model);
+    const file = model.stats.files[0]!;
+    assert.deepEqual({ document: file.document, format: file.format, lines: file.lines, parsed: file.parsed }, { document: 'loki-api', format: 'consul-envoy-json', lines: 2 * entries, parsed: 2 * entries });
+    assert.deepEqual(model.stats.observed, Object.fromEntries(Object.entries(jsonl.stats.observed).map(([k, v]) => [k, 2 * v])));
+    assert.deepEqual(new Set(model.shapes.flatMap((s) => s.samples.map((x) => x.line))), new Set([1, 2]));
+  });
+
+  it('readers: the format of the lines forced for every file, loki-api for one', async () => {
+    const config = { ...defaultConfig(dir), readers: { format: 'envoy-json', files: { 'query-compact.json': { format: 'loki-api' } } } };
+    assert.deepEqual(readerSettingProblems(config), []);
+    const model = await ingestTraffic([join(dir, 'query-compact.json')], { inventory: emptyInventory(), config });
+    const file = model.stats.files[0]!;
+    assert.deepEqual({ document: file.document, format: file.format, parsed: file.parsed }, { document: 'loki-api', format: 'envoy-json', parsed: entries });
+  });
+
   it('detection: API documents yes, logcli jsonl and access log lines no', async () => {
     for (const name of Object.keys(files)) assert.ok(await sniffLokiDocument(join(dir, name), name.endsWith('.gz')), name);
+    assert.equal((await sniffLokiDocument(join(FIXTURES, 'loki-api.json'), false))?.sample.length, 2 * entries);
     for (const name of ['loki.jsonl', 'istio-json.log', 'istio-text.log', 'records.jsonl', 'consul.jsonl']) {
       assert.equal(await sniffLokiDocument(join(FIXTURES, name), false), undefined, name);
     }
