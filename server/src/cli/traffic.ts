@@ -16,8 +16,8 @@ export const TRAFFIC_USAGE = `Usage: mesh-policy traffic <files or folders...> [
 
 Reads access logs (Istio/Envoy text and JSON, Linkerd apache and JSON, Consul Envoy JSON,
 access records; plain, gzipped, or wrapped by Fluent Bit, Fluentd, Vector, Loki or
-kubectl logs --prefix) and the cluster inventory, resolves who called whom, folds identical
-calls into shapes and prints them.
+kubectl logs --prefix; or a Loki query response or push body saved as JSON) and the cluster
+inventory, resolves who called whom, folds identical calls into shapes and prints them.
 
 Options for traffic:
   --source files|clickhouse    Where the logs are: files (default), or the ClickHouse table of the
@@ -322,7 +322,7 @@ export function formatSummary(model: TrafficModel, cwd: string, inventoryNote: s
   out.push('');
   out.push('Files:');
   out.push(...table([['file', 'format', 'lines', 'parsed', 'skipped', ''], ...s.files.map((f) => [
-    rel(f.path) + (f.gzip ? ' (gzip)' : ''), f.format ?? '?', n(f.lines), n(f.parsed), n(f.skipped), f.error ? `error: ${f.error}` : '',
+    rel(f.path) + (f.gzip ? ' (gzip)' : '') + (f.document ? ` (${f.document})` : ''), f.format ?? '?', n(f.lines), n(f.parsed), n(f.skipped), f.error ? `error: ${f.error}` : '',
   ])]));
   out.push('');
   if (s.skipped) {

@@ -32,7 +32,9 @@ import { EMPTY_ENVELOPE, EnvelopeParser, ShipperAwareReader, unwrapPrefix, type 
  * createReader's readers unwrap shipper lines automatically: every reader it returns is the
  * format's reader inside a ShipperAwareReader (formats/shipper.ts), so a file of Fluent Bit,
  * Fluentd, Vector or Loki records or of `kubectl logs --prefix` lines needs no setting. The
- * format modules' own create functions return bare readers.
+ * format modules' own create functions return bare readers. A file that is one JSON document of
+ * Loki's HTTP API is recognized before its lines are sampled (ingest/lokiDocument.ts): its sample
+ * is then its first entries, as logcli jsonl lines.
  */
 
 const ENVOY_JSON_KEYS = new Set([

@@ -18,6 +18,8 @@ import { copyString } from '../../strings';
  * - Loki (`logcli query -o jsonl`): `{"labels": {namespace, pod, container, ...}, "line":
  *   "<line>", "timestamp"}` (no `labels` with `--no-labels`); labels other than the stream's
  *   infrastructure labels become pod labels.
+ * - Loki (`logcli query`'s default output): `<RFC 3339> {<label>="<value>", ...} <line>`, the
+ *   labels as Prometheus prints them (padded with spaces), read as the jsonl labels are.
  * - `kubectl logs --prefix`: `[pod/<pod>/<container>] <line>`, optionally with
  *   `--timestamps` (`<RFC 3339> <line>`), and the kubelet's CRI log file lines
  *   `<RFC 3339> stdout|stderr P|F <line>` (P fragments are joined with the line of the same
@@ -224,6 +226,28 @@ export class EnvelopeParser {
 
 const TIMESTAMP_PREFIX = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) /;
 const CRI_STREAM = /^(stdout|stderr) ([PF]) /;
+/** logcli's default output: the stream labels after the time, `{name="value", ...}` (Go-quoted values), then padding. */
+const LOGCLI_LABELS = /^\{((?:[A-Za-z_][A-Za-z0-9_]*="(?:[^"\\]|\\.)*"(?:, )?)*)\} +/;
+const LOGCLI_LABEL = /([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+
+/** Labels printed by logcli, as the JSON object its jsonl output would hold. */
+function logcliLabelsJson(inside: string): string {
+  const out: Record<string, string> = {};
+  for (const m of inside.matchAll(LOGCLI_LABEL)) {
+    let value = m[2]!;
+    if (value.includes('\\')) {
+      try {
+        value = JSON.parse(`"${value}"`) as string;
+      } catch {
+        // (a Go escape JSON does not have, e.g. \x: kept as printed)
+      }
+    }
+    out[m[1]!] = value;
+  }
+  return JSON.stringify(out);
+}
+
+const logcliLabels = new MetadataCache((inside: string) => lokiCore(logcliLabelsJson(inside)));
 
 /** `[pod/<pod>/<container>] `, `<RFC 3339> ` and CRI prefixes; undefined when the line has none. */
 export function unwrapPrefix(line: string): Unwrapped | undefined {
@@ -248,6 +272,10 @@ export function unwrapPrefix(line: string): Unwrapped | undefined {
       const cri = CRI_STREAM.exec(rest);
       if (cri !== null) {
         return { inner: trimNewline(rest.slice(cri[0].length)), meta, partial: cri[2] === 'P', stream: cri[1] as CriStream };
+      }
+      const labels = meta.shipper === 'kubectl' && meta.pod === undefined && rest.charCodeAt(0) === 123 /* { */ ? LOGCLI_LABELS.exec(rest) : null;
+      if (labels !== null) {
+        return { inner: trimNewline(rest.slice(labels[0].length)), meta: metadata('loki', logcliLabels.get(labels[1]!), meta.time) };
       }
     }
   }

@@ -8,9 +8,10 @@ import { LOOP_NOTE } from '../../workspaceFiles';
 import { collectTrafficFiles } from './files';
 import { Folder, type JoinStats } from './folder';
 import { isGzip, sampleLines } from './lineSource';
+import { LOKI_API, sniffLokiDocument, type DocumentFormat } from './lokiDocument';
 import { runParallel } from './parallel';
 import { describeError, emptyTaskStats, foldTasks, type TaskStats } from './pipeline';
-import { chooseReader, configuredMaxLines, configuredWorkers, skippingReader, type ReaderSetting } from './readers';
+import { chooseReader, configuredMaxLines, configuredWorkers, readerSetting, skippingReader, type ReaderSetting } from './readers';
 import { Resolver } from './resolve';
 import { addCounts, type ShapeTable } from './shapes';
 import type { FileStats, IngestOptions, IngestProgress, IngestStats, ResolutionMethod, TrafficModel } from './types';
@@ -28,6 +29,8 @@ export interface FilePlan {
   size: number;
   reader: LineReader;
   format?: LogFormatId;
+  /** The file is one JSON document of many lines (ReadTask.document). */
+  document?: DocumentFormat;
   /** Set when the reader came from detection or configuration (workers can rebuild it). */
   recipe?: ReaderSetting;
   /** Why the file's lines are all skipped, when they are. */
@@ -86,13 +89,20 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
     let size: number;
     let gzip: boolean;
     let sample: string[];
+    let document: DocumentFormat | undefined;
     try {
       const st = await fsp.stat(path);
       if (st.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
       size = st.size;
       gzip = await isGzip(path);
       stats.gzip = gzip;
-      sample = await sampleLines(path, gzip);
+      const forced = readerSetting(path, config).document;
+      const loki = await sniffLokiDocument(path, gzip);
+      if (loki !== undefined || forced !== undefined) {
+        document = LOKI_API;
+        stats.document = document;
+      }
+      sample = loki !== undefined ? loki.sample : document !== undefined ? [] : await sampleLines(path, gzip);
     } catch (error) {
       stats.error = describeError(error);
       problems.push(`${path}: ${stats.error}`);
@@ -106,6 +116,7 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
       index: plans.length, path, gzip, size,
       reader: choice.reader ?? skippingReader(choice.problem ?? 'format not recognized'),
       ...(choice.format ? { format: choice.format } : {}),
+      ...(document ? { document } : {}),
       ...(choice.recipe ? { recipe: choice.recipe } : {}),
       ...(choice.problem ? { problem: choice.problem } : {}),
     });
@@ -147,7 +158,9 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
   // Workers read slices of a file and cannot tell where its line limit falls: files that may
   // reach the limit (a line takes at least one byte) are read on this thread.
   const underLimit = maxLines === undefined || readable.every((p) => p.size < maxLines);
-  if (workers > 1 && big && uncompressed && underLimit && readable.every((p) => p.recipe !== undefined || p.problem !== undefined)) {
+  // A document is read in one piece (its entries' lines are not the file's lines).
+  const documents = readable.some((p) => p.document !== undefined);
+  if (workers > 1 && big && uncompressed && underLimit && !documents && readable.every((p) => p.recipe !== undefined || p.problem !== undefined)) {
     result = await runParallel(readable, workers, context);
   }
   result ??= await runSequential(readable, context);
@@ -217,7 +230,7 @@ const EMPTY_MATCH = /^/;
 export async function runSequential(plans: FilePlan[], context: RunContext): Promise<RunResult> {
   const folder = new Folder(context.resolver, folderOptions(context));
   const stats = plans.length
-    ? await foldTasks(plans.map((p) => ({ task: { id: p.index, path: p.path, gzip: p.gzip }, reader: p.reader })), folder, {
+    ? await foldTasks(plans.map((p) => ({ task: { id: p.index, path: p.path, gzip: p.gzip, ...(p.document ? { document: p.document } : {}) }, reader: p.reader })), folder, {
       ...(context.options.signal ? { signal: context.options.signal } : {}),
       ...(context.options.timeWindow ? { timeWindow: context.options.timeWindow } : {}),
       ...(context.maxLines !== undefined ? { maxLines: context.maxLines } : {}),

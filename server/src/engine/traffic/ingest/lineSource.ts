@@ -11,6 +11,10 @@ export interface LineBatch {
   lines: string[];
   /** Bytes read from disk since the previous batch (compressed bytes for gzip). */
   bytes: number;
+  /** The 1-based file line of each line, when lines are not the file's own (a Loki document's entries). */
+  at?: number[];
+  /** Lines skipped before any reader sees them, with the reason at their index (a Loki document's entries). */
+  skips?: (string | undefined)[];
 }
 
 export interface LineSourceOptions {

@@ -3,6 +3,7 @@ import { describeFsError } from '../../fsErrors';
 import { newItem, peekJoinKey, type Folder, type Item } from './folder';
 import type { LineKeys } from './lineKeys';
 import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
+import { readLokiDocument, type DocumentFormat } from './lokiDocument';
 import { TimeParser } from './time';
 import type { TimeWindow } from './types';
 
@@ -14,6 +15,8 @@ export interface ReadTask {
   gzip: boolean;
   start?: number;
   end?: number;
+  /** A file that is one JSON document of many log lines (a Loki API response or push body), read whole. */
+  document?: DocumentFormat;
 }
 
 export interface TaskStats {
@@ -57,13 +60,14 @@ class Cursor {
   private lastT = NaN;
 
   constructor(readonly task: ReadTask, private readonly reader: LineReader, private readonly hooks: PipelineHooks, private readonly keys: LineKeys) {
-    this.batches = readLineBatches(task.path, {
+    const options = {
       gzip: task.gzip,
       ...(task.start !== undefined ? { start: task.start } : {}),
       ...(task.end !== undefined ? { end: task.end } : {}),
       ...(hooks.signal ? { signal: hooks.signal } : {}),
       ...(hooks.chunkBytes ? { chunkBytes: hooks.chunkBytes } : {}),
-    });
+    };
+    this.batches = task.document !== undefined ? readLokiDocument(task.path, options) : readLineBatches(task.path, options);
   }
 
   /** The time of the next item (NaN sorts first). */
@@ -90,7 +94,7 @@ class Cursor {
         this.done = true;
         break;
       }
-      this.parse(next.value.lines);
+      this.parse(next.value);
       this.stats.bytes += next.value.bytes;
       this.hooks.onBatch?.(next.value.bytes, next.value.lines.length);
       if (this.items.length) return true;
@@ -107,7 +111,8 @@ class Cursor {
     this.stats.skippedByReason[reason] = (this.stats.skippedByReason[reason] ?? 0) + 1;
   }
 
-  private parse(lines: string[]): void {
+  private parse(batch: LineBatch): void {
+    const { lines, at, skips } = batch;
     const reader = this.reader;
     const peek = reader.peek;
     const items = this.items;
@@ -123,6 +128,9 @@ class Cursor {
       this.lineNo++;
       stats.lines++;
       if (this.lineNo > maxLines) { this.skip(overLineLimit(maxLines)); continue; }
+      const reason = skips?.[i];
+      if (reason !== undefined) { this.skip(reason); continue; }
+      const lineNo = at === undefined ? this.lineNo : at[i]!;
       if (line.length !== 0 && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
       if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) { this.skip('blank line'); continue; }
       if (line === TOO_LONG) { this.skip('line too long'); continue; }
@@ -155,7 +163,7 @@ class Cursor {
       if (window && (t < window.since! || t >= window.until!)) { this.skip('outside the time window'); continue; }
       stats.parsed++;
       if (peeked === undefined) {
-        items.push(newItem(result, undefined, undefined, undefined, undefined, undefined, t, id, this.lineNo));
+        items.push(newItem(result, undefined, undefined, undefined, undefined, undefined, t, id, lineNo));
         continue;
       }
       // the key is interned now (the peek's parts are the reader's scratch array); a new key's
@@ -167,9 +175,9 @@ class Cursor {
       // before that (the other side of a call is logged right after it).
       const k = keys.intern(peeked);
       const rebuilt = reader.readParts !== undefined;
-      if (keys.fresh && reader.readPeeked !== undefined && !(rebuilt && peekJoinKey(peeked) !== undefined)) items.push(newItem(reader.readPeeked(), peeked, k, undefined, undefined, undefined, t, id, this.lineNo));
-      else if (rebuilt) items.push(newItem(undefined, peeked, k, k === undefined ? peeked.parts.slice() : undefined, undefined, reader, t, id, this.lineNo));
-      else items.push(newItem(undefined, peeked, k, undefined, line, reader, t, id, this.lineNo));
+      if (keys.fresh && reader.readPeeked !== undefined && !(rebuilt && peekJoinKey(peeked) !== undefined)) items.push(newItem(reader.readPeeked(), peeked, k, undefined, undefined, undefined, t, id, lineNo));
+      else if (rebuilt) items.push(newItem(undefined, peeked, k, k === undefined ? peeked.parts.slice() : undefined, undefined, reader, t, id, lineNo));
+      else items.push(newItem(undefined, peeked, k, undefined, line, reader, t, id, lineNo));
     }
   }
 }

@@ -5,6 +5,7 @@ import { createReader, detectFormat } from '../detect';
 import { compileGlob } from './files';
 import { compileJsonFormat } from '../formats/envoyJson';
 import { checkEnvoyFormat } from '../formats/envoyText';
+import { LOKI_API, type DocumentFormat } from './lokiDocument';
 
 /**
  * Which reader reads a file: a format forced by `.meshpolicy.yaml` (`readers`), else the format
@@ -12,7 +13,8 @@ import { checkEnvoyFormat } from '../formats/envoyText';
  *
  * ```yaml
  * readers:
- *   format: envoy-text          # force one format for every file
+ *   format: envoy-text          # force one format for every file (loki-api: read as a Loki API
+ *                               # JSON document, the format of its lines detected)
  *   envoyFormat: '[%START_TIME%] ...'   # a custom Envoy format string (text, or JSON when an object);
  *                                       # without `format`, files whose lines it reads are read with it
  *   mesh: istio                 # mesh to assume when the format does not say
@@ -28,6 +30,8 @@ export const FORMAT_IDS: readonly LogFormatId[] = ['envoy-text', 'envoy-json', '
 
 export interface ReaderSetting {
   format?: LogFormatId;
+  /** `format: loki-api`: the file is a Loki API document, whatever its first bytes look like. */
+  document?: DocumentFormat;
   options: ReaderOptions;
 }
 
@@ -50,6 +54,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function readerSetting(file: string, config: ProjectConfig | undefined): ReaderSetting {
   const readers = config?.readers ?? {};
   let format = asFormat(readers['format']);
+  let document: DocumentFormat | undefined = readers['format'] === LOKI_API ? LOKI_API : undefined;
   let options = optionsOf(readers);
   const rel = config ? relative(config.root, file).split(sep).join('/') : file;
   const matches = (glob: string): boolean => {
@@ -58,20 +63,21 @@ export function readerSetting(file: string, config: ProjectConfig | undefined): 
   };
   const apply = (raw: Record<string, unknown>): void => {
     format = asFormat(raw['format']) ?? format;
+    if (raw['format'] === LOKI_API) document = LOKI_API;
     options = { ...options, ...optionsOf(raw) };
   };
   const files = readers['files'];
   if (isObject(files)) for (const [glob, raw] of Object.entries(files)) if (isObject(raw) && matches(glob)) apply(raw);
   const overrides = readers['overrides'];
   if (Array.isArray(overrides)) for (const raw of overrides) if (isObject(raw) && typeof raw['files'] === 'string' && matches(raw['files'])) apply(raw);
-  return { ...(format ? { format } : {}), options };
+  return { ...(format ? { format } : {}), ...(document ? { document } : {}), options };
 }
 
 /** Problems in the `readers` section (unknown formats), for the CLI to report. */
 export function readerSettingProblems(config: ProjectConfig | undefined): string[] {
   const problems: string[] = [];
   const check = (where: string, value: unknown): void => {
-    if (value !== undefined && !asFormat(value)) problems.push(`${where} must be one of ${FORMAT_IDS.join(', ')} (got ${JSON.stringify(value)})`);
+    if (value !== undefined && value !== LOKI_API && !asFormat(value)) problems.push(`${where} must be one of ${[...FORMAT_IDS, LOKI_API].join(', ')} (got ${JSON.stringify(value)})`);
   };
   const checkFormatString = (where: string, raw: Record<string, unknown>): void => {
     const format = raw['envoyFormat'];

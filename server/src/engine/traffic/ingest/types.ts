@@ -2,6 +2,7 @@ import type { ProjectConfig } from '../../config/projectConfig';
 import type { Inventory } from '../../inventory/inventory';
 import type { AccessRecord } from '../accessRecord';
 import type { LineReader, LogFormatId } from '../readerTypes';
+import type { DocumentFormat } from './lokiDocument';
 
 /**
  * How the caller (or the destination) of a call was found, in the order tried:
@@ -54,6 +55,8 @@ export interface TrafficShape {
 export interface FileStats {
   path: string;
   format?: LogFormatId;
+  /** Set for a file read as one JSON document of many lines: `loki-api` (a Loki query response or push body). */
+  document?: DocumentFormat;
   gzip: boolean;
   /** Bytes read from disk (compressed bytes for gzip files). */
   bytes: number;

@@ -1,0 +1,620 @@
+import { createReadStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { MAX_LINE_BYTES, type LineBatch, type LineSourceOptions } from './lineSource';
+
+/**
+ * Loki's HTTP API JSON saved to a file: a `/loki/api/v1/query_range` or `/query` response
+ * (`{"status", "data": {"resultType", "result": [{"stream": {labels}, "values": [[ns, line(,
+ * metadata)], ...]}], "stats"}}`) or a push body (`{"streams": [...]}` of the same stream
+ * objects), pretty-printed or on one line, one document or several in a row (one push body per
+ * line). docs/access-records.md, "Loki API documents"; the shapes are Loki's `docs/sources/reference/loki-http-api.md`.
+ *
+ * The document is read as a stream, one chunk at a time: only the entry or stream labels being
+ * read are kept, so a response of hundreds of MB takes no more memory than its largest entry.
+ * Each entry becomes the line `logcli query -o jsonl` prints for it (`{"labels", "line",
+ * "timestamp"}`, the time as RFC 3339 with the nanoseconds), which the shipper wrapper of every
+ * reader unwraps (formats/shipper.ts): the stream labels are used exactly as logcli's.
+ * An entry's structured metadata (its third element: the push API's flat map, or a query's
+ * `{"structuredMetadata": {...}, "parsed": {...}}` with `categorize-labels`) gives the pod,
+ * namespace and container when the stream labels lack them; its other keys (trace ids) are not
+ * labels of the pod and are left out.
+ */
+
+/** The `readers` format name of a Loki API document (`readers.format: loki-api`). */
+export const LOKI_API = 'loki-api';
+export type DocumentFormat = typeof LOKI_API;
+
+/** Keys naming the writer, as formats/shipper.ts reads them from Loki labels. */
+const WRITER_KEYS = [
+  'pod', 'pod_name', 'k8s_pod_name', 'namespace', 'namespace_name', 'k8s_namespace_name',
+  'container', 'container_name', 'k8s_container_name',
+];
+
+/** One entry of a document: the line to read, or why it is skipped, and the file line it starts on. */
+export interface DocumentLine {
+  line?: string;
+  skip?: string;
+  at: number;
+}
+
+const enum Role { Other, Root, Data, Results, Stream, Values, Entry, Labels, Status, ResultType, Error }
+const enum Expect { Top, Value, ValueOrClose, KeyOrClose, Key, Colon, CommaOrClose }
+
+interface StreamState {
+  labels: Record<string, string> | undefined;
+  labelsJson: string | undefined;
+  seenLabels: boolean;
+  metric: boolean;
+  /** Entries read before the stream's labels (a push body may give `values` first). */
+  pending: { raw: string | undefined; at: number }[] | undefined;
+}
+
+interface Frame {
+  role: Role;
+  array: boolean;
+  key: string | undefined;
+  stream: StreamState | undefined;
+}
+
+const ENTRY_SHAPE = 'Loki entry is not ["<unix epoch in nanoseconds>", "<log line>"] (with an optional metadata object)';
+
+/** The number of backslashes right before `end`, down to `from`. */
+function backslashesBefore(text: string, end: number, from: number): number {
+  let k = end - 1;
+  while (k >= from && text.charCodeAt(k) === 92 /* \ */) k--;
+  return end - 1 - k;
+}
+
+/** The index of the quote that ends a string whose text goes on at `from` (not after a backslash), or -1. */
+function closingQuote(text: string, from: number): number {
+  let q = text.indexOf('"', from);
+  while (q >= 0 && backslashesBefore(text, q, from) % 2 === 1) q = text.indexOf('"', q + 1);
+  return q;
+}
+
+/** Nanoseconds since the epoch, as a string of digits → RFC 3339 with all nine fraction digits. */
+export function nanosToRfc3339(ns: string): string | undefined {
+  if (!NANOS.test(ns)) return undefined;
+  const padded = ns.padStart(10, '0');
+  const seconds = padded.slice(0, -9);
+  if (seconds !== lastSeconds) {
+    lastSecondsText = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+    lastSeconds = seconds;
+  }
+  return `${lastSecondsText}.${padded.slice(-9)}Z`;
+}
+
+const NANOS = /^\d{1,19}$/;
+// (entries of a stream come in time order: the second repeats)
+let lastSeconds = '';
+let lastSecondsText = '';
+
+/** A JSON string token, quotes included, with nothing JSON refuses (raw control characters, unknown escapes). */
+const JSON_STRING = /^"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"$/;
+
+function skipSpace(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return i;
+    i++;
+  }
+}
+
+/**
+ * The common entry `["<time>", "<line>"]` (no metadata) read in place: the time's text and the
+ * line's JSON string token, which goes into the jsonl line as it is; undefined for any other
+ * entry (which JSON.parse then reads).
+ */
+function plainEntry(raw: string): { ns: string; token: string } | undefined {
+  let i = skipSpace(raw, 0);
+  if (raw.charCodeAt(i) !== 91 /* [ */) return undefined;
+  i = skipSpace(raw, i + 1);
+  if (raw.charCodeAt(i) !== 34) return undefined;
+  const nsEnd = raw.indexOf('"', i + 1);
+  if (nsEnd < 0) return undefined;
+  const ns = raw.slice(i + 1, nsEnd);
+  i = skipSpace(raw, nsEnd + 1);
+  if (raw.charCodeAt(i) !== 44 /* , */) return undefined;
+  i = skipSpace(raw, i + 1);
+  if (raw.charCodeAt(i) !== 34) return undefined;
+  const q = closingQuote(raw, i + 1);
+  if (q < 0) return undefined;
+  const end = skipSpace(raw, q + 1);
+  if (raw.charCodeAt(end) !== 93 /* ] */ || skipSpace(raw, end + 1) !== raw.length) return undefined;
+  const token = raw.slice(i, q + 1);
+  return JSON_STRING.test(token) ? { ns, token } : undefined;
+}
+
+/** The line `logcli query -o jsonl` prints for an entry; `line` is a JSON string token. */
+function envelope(labels: string | undefined, line: string, time: string): string {
+  return labels === undefined ? `{"line":${line},"timestamp":"${time}"}` : `{"labels":${labels},"line":${line},"timestamp":"${time}"}`;
+}
+
+function stringRecord(value: unknown): Record<string, string> | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/**
+ * The streaming reader of Loki documents: `push` text as it comes, `end` at the end of the
+ * file; each entry (or skip) is handed to `emit`. A light JSON grammar is checked on the way
+ * (brackets, keys, colons, commas, strings); entries and labels are parsed in full.
+ */
+export class LokiDocumentScanner {
+  private readonly stack: Frame[] = [];
+  private expect = Expect.Top;
+  private inString = false;
+  private escaped = false;
+  private stringIsKey = false;
+  private inLiteral = false;
+  /** Text of the value being captured (an entry, labels, a status), and where it started in the chunk. */
+  private capStart = -1;
+  private capParts: string[] = [];
+  private capLength = 0;
+  private capTooLong = false;
+  private capDepth = 0;
+  private capRole = Role.Other;
+  private capAt = 0;
+  private keyStart = -1;
+  private keyParts: string[] = [];
+  private line = 1;
+  private failed: string | undefined;
+  /** Per document. */
+  private status: string | undefined;
+  private error: string | undefined;
+  private resultType: string | undefined;
+  private shaped = false;
+  private documentLine = 1;
+  private started = 0;
+  /** Documents that are Loki's (a `data.result`/`data.resultType` or a `streams` array). */
+  documents = 0;
+
+  constructor(private readonly emit: (entry: DocumentLine) => void) {}
+
+  /** Whether what was read so far shows a Loki document (for detection). */
+  get recognized(): boolean {
+    return this.failed === undefined && (this.shaped || this.documents > 0);
+  }
+
+  push(text: string): void {
+    if (this.failed !== undefined) return;
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      if (this.inString) {
+        if (this.escaped) {
+          this.escaped = false;
+          continue;
+        }
+        const q = closingQuote(text, i);
+        if (q < 0) {
+          // the string goes on in the next chunk, maybe right after a backslash
+          this.escaped = backslashesBefore(text, n, i) % 2 === 1;
+          break;
+        }
+        // (a raw line break would be a syntax error; JSON.parse finds it in what is captured)
+        this.inString = false;
+        if (this.stringIsKey) this.endKey(text, q);
+        else this.endValue(text, q + 1);
+        i = q;
+        continue;
+      }
+      const c = text.charCodeAt(i);
+      if (c === 10) this.line++;
+      if (this.inLiteral) {
+        if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 46 || c === 43 || c === 45) continue;
+        this.inLiteral = false;
+        this.endValue(text, i);
+      }
+      if (c === 32 || c === 10 || c === 13 || c === 9) continue;
+      switch (this.expect) {
+        case Expect.Top:
+          if (c !== 123 /* { */) return this.fail(this.started === 0 ? 'the file does not start with a JSON object' : 'text after the JSON document');
+          this.beginValue(i, c);
+          break;
+        case Expect.Value:
+          this.beginValue(i, c);
+          break;
+        case Expect.ValueOrClose:
+          if (c === 93 /* ] */) this.close(text, i, true);
+          else this.beginValue(i, c);
+          break;
+        case Expect.KeyOrClose:
+        case Expect.Key:
+          if (c === 125 /* } */ && this.expect === Expect.KeyOrClose) this.close(text, i, false);
+          else if (c === 34) this.beginKey(i);
+          else return this.fail('expected a key in quotes');
+          break;
+        case Expect.Colon:
+          if (c !== 58 /* : */) return this.fail('expected ":" after a key');
+          this.expect = Expect.Value;
+          break;
+        case Expect.CommaOrClose: {
+          const top = this.stack[this.stack.length - 1]!;
+          if (c === 44 /* , */) this.expect = top.array ? Expect.Value : Expect.Key;
+          else if (c === (top.array ? 93 : 125)) this.close(text, i, top.array);
+          else return this.fail(`expected "," or "${top.array ? ']' : '}'}"`);
+          break;
+        }
+      }
+      if (this.failed !== undefined) return;
+    }
+    // carry what is being captured over to the next chunk
+    if (this.capStart >= 0) {
+      this.capture(text.slice(this.capStart));
+      this.capStart = 0;
+    }
+    if (this.keyStart >= 0) {
+      this.keyParts.push(text.slice(this.keyStart));
+      this.keyStart = 0;
+    }
+  }
+
+  /** The end of the file: a document left open, or nothing Loki's, is reported. */
+  end(): void {
+    if (this.failed !== undefined) return;
+    if (this.inString || this.inLiteral || this.stack.length > 0) {
+      this.fail('the document ends before its JSON does (a truncated file?)');
+      return;
+    }
+    if (this.started === 0) {
+      this.emit({ skip: 'not a Loki API document: no JSON object in the file', at: 1 });
+    }
+  }
+
+  private fail(what: string): void {
+    this.failed = what;
+    this.emit({ skip: `Loki API document: JSON syntax error at line ${this.line}: ${what}; the rest of the file is not read`, at: this.line });
+  }
+
+  private beginKey(i: number): void {
+    this.inString = true;
+    this.stringIsKey = true;
+    const top = this.stack[this.stack.length - 1]!;
+    // keys matter only where the role of the value depends on them
+    this.keyStart = top.role === Role.Root || top.role === Role.Data || top.role === Role.Stream ? i + 1 : -1;
+    this.keyParts = [];
+  }
+
+  private endKey(text: string, i: number): void {
+    if (this.keyStart >= 0) {
+      this.keyParts.push(text.slice(this.keyStart, i));
+      const raw = this.keyParts.join('');
+      let key = raw;
+      if (raw.includes('\\')) {
+        try {
+          key = JSON.parse(`"${raw}"`) as string;
+        } catch {
+          key = raw;
+        }
+      }
+      this.stack[this.stack.length - 1]!.key = key;
+    } else {
+      this.stack[this.stack.length - 1]!.key = undefined;
+    }
+    this.keyStart = -1;
+    this.keyParts = [];
+    this.expect = Expect.Colon;
+  }
+
+  private roleOf(): Role {
+    const parent = this.stack[this.stack.length - 1];
+    if (parent === undefined) return Role.Root;
+    switch (parent.role) {
+      case Role.Root:
+        switch (parent.key) {
+          case 'data': return Role.Data;
+          case 'streams': return Role.Results;
+          case 'status': return Role.Status;
+          case 'error': return Role.Error;
+          default: return Role.Other;
+        }
+      case Role.Data:
+        if (parent.key === 'resultType') return Role.ResultType;
+        if (parent.key === 'result') {
+          this.shaped = true;
+          return this.resultType === undefined || this.resultType === 'streams' ? Role.Results : Role.Other;
+        }
+        return Role.Other;
+      case Role.Results:
+        return Role.Stream;
+      case Role.Stream: {
+        const stream = parent.stream!;
+        if (parent.key === 'stream') return Role.Labels;
+        if (parent.key === 'metric' || parent.key === 'value') stream.metric = true;
+        return parent.key === 'values' && !stream.metric ? Role.Values : Role.Other;
+      }
+      case Role.Values:
+        return Role.Entry;
+      default:
+        return Role.Other;
+    }
+  }
+
+  private beginValue(i: number, c: number): void {
+    const role = this.roleOf();
+    if (role === Role.Root) this.startDocument();
+    if (role === Role.Entry || role === Role.Labels || role === Role.Status || role === Role.ResultType || role === Role.Error) {
+      this.capStart = i;
+      this.capParts = [];
+      this.capLength = 0;
+      this.capTooLong = false;
+      this.capDepth = this.stack.length;
+      this.capRole = role;
+      this.capAt = this.line;
+    }
+    if (c === 123 /* { */ || c === 91 /* [ */) {
+      const array = c === 91;
+      // a container of the wrong kind is read as any other value
+      const expected = role === Role.Results || role === Role.Values || role === Role.Entry ? true : role === Role.Root || role === Role.Data || role === Role.Stream || role === Role.Labels ? false : array;
+      const kept = array === expected ? role : role === Role.Entry || role === Role.Labels ? role : Role.Other;
+      if (role === Role.Results && array) this.shaped = true;
+      const frame: Frame = { role: kept, array, key: undefined, stream: undefined };
+      if (kept === Role.Stream) frame.stream = { labels: undefined, labelsJson: undefined, seenLabels: false, metric: false, pending: undefined };
+      this.stack.push(frame);
+      this.expect = array ? Expect.ValueOrClose : Expect.KeyOrClose;
+      return;
+    }
+    if (role === Role.Root) return this.fail('the top level is not a JSON object');
+    if (c === 34) {
+      this.inString = true;
+      this.stringIsKey = false;
+      return;
+    }
+    if ((c >= 48 && c <= 57) || c === 45 || c === 116 || c === 102 || c === 110) {
+      this.inLiteral = true;
+      return;
+    }
+    this.fail(`unexpected "${String.fromCharCode(c)}"`);
+  }
+
+  private close(text: string, i: number, array: boolean): void {
+    const frame = this.stack.pop()!;
+    if (frame.array !== array) return this.fail(`"${array ? ']' : '}'}" closes a${frame.array ? 'n array' : 'n object'}`);
+    if (frame.role === Role.Stream) this.finishStream(frame.stream!);
+    this.endValue(text, i + 1);
+  }
+
+  /** A value ended just before `end` (exclusive) in the chunk. */
+  private endValue(text: string, end: number): void {
+    if (this.capStart >= 0 && this.stack.length === this.capDepth) {
+      this.capture(text.slice(this.capStart, end));
+      this.capStart = -1;
+      const raw = this.capTooLong ? undefined : this.capParts.join('');
+      this.capParts = [];
+      this.took(this.capRole, raw, this.capAt);
+    }
+    if (this.stack.length === 0) {
+      this.finishDocument();
+      this.expect = Expect.Top;
+    } else {
+      this.expect = Expect.CommaOrClose;
+    }
+  }
+
+  private capture(piece: string): void {
+    if (this.capTooLong) return;
+    this.capLength += piece.length;
+    if (this.capLength > MAX_LINE_BYTES) {
+      this.capTooLong = true;
+      this.capParts = [];
+      return;
+    }
+    this.capParts.push(piece);
+  }
+
+  private took(role: Role, raw: string | undefined, at: number): void {
+    const stream = this.stack[this.stack.length - 1]?.stream;
+    switch (role) {
+      case Role.Entry: {
+        // the entry's stream: the Values frame's parent
+        const owner = this.stack[this.stack.length - 2]?.stream;
+        if (owner === undefined) return;
+        if (!owner.seenLabels) {
+          (owner.pending ??= []).push({ raw, at });
+          return;
+        }
+        this.entry(owner, raw, at);
+        return;
+      }
+      case Role.Labels: {
+        if (stream === undefined) return;
+        let value: unknown;
+        try {
+          value = raw === undefined ? undefined : JSON.parse(raw);
+        } catch {
+          value = undefined;
+        }
+        stream.labels = stringRecord(value);
+        stream.labelsJson = stream.labels === undefined ? undefined : JSON.stringify(stream.labels);
+        stream.seenLabels = true;
+        this.flushPending(stream);
+        return;
+      }
+      case Role.Status:
+      case Role.ResultType:
+      case Role.Error: {
+        let value: unknown;
+        try {
+          value = raw === undefined ? undefined : JSON.parse(raw);
+        } catch {
+          value = undefined;
+        }
+        const text = typeof value === 'string' ? value : raw === undefined ? '(too long)' : raw;
+        if (role === Role.Status) this.status = text;
+        else if (role === Role.ResultType) {
+          this.resultType = text;
+          this.shaped = true;
+        } else this.error = text;
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private flushPending(stream: StreamState): void {
+    const pending = stream.pending;
+    stream.pending = undefined;
+    if (pending !== undefined) for (const p of pending) this.entry(stream, p.raw, p.at);
+  }
+
+  private finishStream(stream: StreamState): void {
+    stream.seenLabels = true;
+    this.flushPending(stream);
+  }
+
+  private entry(stream: StreamState, raw: string | undefined, at: number): void {
+    if (raw === undefined) return this.emit({ skip: 'line too long', at });
+    const plain = plainEntry(raw);
+    if (plain !== undefined) {
+      const time = nanosToRfc3339(plain.ns);
+      if (time !== undefined) return this.emit({ line: envelope(stream.labelsJson, plain.token, time), at });
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return this.emit({ skip: 'Loki entry is not valid JSON', at });
+    }
+    if (!Array.isArray(value) || value.length < 2 || value.length > 3 || typeof value[0] !== 'string' || typeof value[1] !== 'string') {
+      return this.emit({ skip: ENTRY_SHAPE, at });
+    }
+    const third: unknown = value[2];
+    if (third !== undefined && (third === null || typeof third !== 'object' || Array.isArray(third))) return this.emit({ skip: ENTRY_SHAPE, at });
+    const time = nanosToRfc3339(value[0]);
+    if (time === undefined) return this.emit({ skip: 'Loki entry timestamp is not a Unix epoch in nanoseconds', at });
+    const labels = this.labelsWith(stream, third as Record<string, unknown> | undefined);
+    this.emit({ line: envelope(labels, JSON.stringify(value[1]), time), at });
+  }
+
+  /** The stream's labels as JSON, with the writer keys of the entry's structured metadata it lacks. */
+  private labelsWith(stream: StreamState, third: Record<string, unknown> | undefined): string | undefined {
+    if (third === undefined) return stream.labelsJson;
+    const nested = third['structuredMetadata'];
+    const metadata = stringRecord(nested !== undefined ? nested : third);
+    if (metadata === undefined) return stream.labelsJson;
+    let merged: Record<string, string> | undefined;
+    for (const key of WRITER_KEYS) {
+      const v = metadata[key];
+      if (v === undefined || (stream.labels !== undefined && key in stream.labels)) continue;
+      (merged ??= { ...stream.labels })[key] = v;
+    }
+    return merged === undefined ? stream.labelsJson : JSON.stringify(merged);
+  }
+
+  private startDocument(): void {
+    this.status = undefined;
+    this.error = undefined;
+    this.resultType = undefined;
+    this.shaped = false;
+    this.documentLine = this.line;
+    this.started++;
+  }
+
+  private finishDocument(): void {
+    const at = this.documentLine;
+    if (this.status !== undefined && this.status !== 'success') {
+      this.emit({ skip: `Loki response with status "${this.status}"${this.error ? `: ${this.error}` : ''}`, at });
+    } else if (this.resultType !== undefined && this.resultType !== 'streams') {
+      this.emit({ skip: `Loki ${this.resultType} result (a metric query): it holds samples, not log lines`, at });
+    } else if (!this.shaped) {
+      this.emit({ skip: 'not a Loki API document: neither data.result (a query response) nor streams (a push body)', at });
+    }
+    if (this.shaped) this.documents++;
+  }
+}
+
+/** The text of a file, decompressed, chunk by chunk. */
+async function* textChunks(path: string, options: LineSourceOptions): AsyncGenerator<{ text: string; bytes: number }> {
+  const raw = createReadStream(path, { highWaterMark: options.chunkBytes ?? 120 * 1024 });
+  let stream: Readable = raw;
+  if (options.gzip) {
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    raw.on('error', (error) => gunzip.destroy(error));
+    stream = raw.pipe(gunzip);
+  }
+  const decoder = new StringDecoder('utf8');
+  let reported = 0;
+  let first = true;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      options.signal?.throwIfAborted();
+      let text = decoder.write(chunk);
+      if (first && text.length > 0) {
+        first = false;
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      }
+      const bytes = raw.bytesRead - reported;
+      reported = raw.bytesRead;
+      yield { text, bytes };
+    }
+    const rest = decoder.end();
+    yield { text: rest, bytes: raw.bytesRead - reported };
+  } finally {
+    stream.destroy();
+    raw.destroy();
+  }
+}
+
+/**
+ * A Loki document as batches of lines, one per entry (see the module comment), with the file
+ * line each entry starts on (`at`) and the skip reasons of entries (and of a document) that
+ * give no line (`skips`).
+ */
+export async function* readLokiDocument(path: string, options: LineSourceOptions = {}): AsyncGenerator<LineBatch> {
+  let out: DocumentLine[] = [];
+  const scanner = new LokiDocumentScanner((entry) => out.push(entry));
+  const batch = (bytes: number): LineBatch => {
+    const lines: string[] = new Array<string>(out.length);
+    const at: number[] = new Array<number>(out.length);
+    let skips: (string | undefined)[] | undefined;
+    for (let i = 0; i < out.length; i++) {
+      const e = out[i]!;
+      lines[i] = e.line ?? '';
+      at[i] = e.at;
+      if (e.skip !== undefined) (skips ??= new Array<string | undefined>(out.length))[i] = e.skip;
+    }
+    out = [];
+    return { lines, bytes, at, ...(skips ? { skips } : {}) };
+  };
+  for await (const chunk of textChunks(path, options)) {
+    scanner.push(chunk.text);
+    yield batch(chunk.bytes);
+  }
+  scanner.end();
+  if (out.length) yield batch(0);
+}
+
+/** How much of a file detection reads to tell a Loki document. */
+const SNIFF_CHARS = 256 * 1024;
+const SNIFF_LINES = 50;
+
+/**
+ * Whether a file is a Loki API document, from its first 256 KiB (decompressed), and the lines of
+ * its first entries (for detecting the format inside); undefined when it is not one.
+ */
+export async function sniffLokiDocument(path: string, gzip: boolean): Promise<{ sample: string[] } | undefined> {
+  const sample: string[] = [];
+  const scanner = new LokiDocumentScanner((entry) => {
+    if (entry.line !== undefined && sample.length < SNIFF_LINES) sample.push(entry.line);
+  });
+  let read = 0;
+  const chunks = textChunks(path, { gzip, chunkBytes: 64 * 1024 });
+  try {
+    for await (const chunk of chunks) {
+      // (a file that starts otherwise is not read further)
+      const start = read === 0 ? chunk.text.trimStart() : '';
+      if (start.length > 0 && start.charCodeAt(0) !== 123 /* { */) return undefined;
+      scanner.push(chunk.text);
+      read += chunk.text.length;
+      if (read >= SNIFF_CHARS || sample.length >= SNIFF_LINES) break;
+    }
+  } finally {
+    await chunks.return(undefined);
+  }
+  return scanner.recognized ? { sample } : undefined;
+}
