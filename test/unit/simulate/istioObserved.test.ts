@@ -84,6 +84,15 @@ describe('Istio: the denier a log names, against the simulation', () => {
     assert.deepEqual(observedDenier('foo/deny-get'), { kind: 'policy', namespace: 'foo', name: 'deny-get' });
     assert.deepEqual(observedDenier('istio-system/istio_converted_static_strict'), { kind: 'peer-authentication' });
     assert.deepEqual(observedDenier('foo/converted_peer_authentication_httpbin'), { kind: 'peer-authentication', namespace: 'foo', name: 'httpbin' });
+    assert.deepEqual(observedDenier('deny-get'), { kind: 'policy', name: 'deny-get' }, 'a name without a namespace (an access record written elsewhere)');
+  });
+
+  it('from log line to comparison: a waypoint\'s RBAC denial names its policy as a sidecar\'s does', () => {
+    const line = '[2025-04-01T07:36:49.102Z] "POST /x HTTP/1.1" 403 - rbac_access_denied_matched_policy[ns[foo]-policy[deny-post]-rule[0]] - "-" 0 19 0 - "-" "curl/8.12.1" "5b0f1f8e-0c2a-4d3b-9e4f-1a2b3c4d5e6f" "httpbin:8000" "-" inbound-vip|8000|http|httpbin.foo.svc.cluster.local - 10.96.81.28:8000 10.244.1.16:37740 - default';
+    const parsed = createReader('envoy-text').read(line) as ParsedLine;
+    assert.equal(parsed.record.response?.deniedBy, 'foo/deny-post');
+    const record = { ...parsed.record, source: { principal: SLEEP } };
+    assert.match(observedDifference(compile(POLICIES).decide(record), record) ?? '(none)', /^observed: denied by foo\/deny-post; simulated: allowed/);
   });
 
   it('from log line to comparison: a ztunnel rejection naming another policy than the simulation', () => {
