@@ -201,6 +201,32 @@ describe('headers the policies test', () => {
   });
 });
 
+describe('the denier a log names (Istio response.deniedBy), against the simulation', () => {
+  // batch's GET is denied here because no ALLOW policy matches it; the log names a DENY policy.
+  const denied = (deniedBy: string) => JSON.stringify({ ...JSON.parse(call('GET', 'cluster.local/ns/shop/sa/batch', 'denied')), response: { status: 403, deniedBy } });
+  writeFileSync(join(dir, 'attributed.jsonl'), [denied('shop/cart-no-batch'), denied('none')].join('\n') + '\n');
+
+  it('simulate: text lists the denials the logs attribute otherwise, jsonl and json carry the difference', async () => {
+    const text = (await run(['--policies', 'policies.yaml', '--traffic', 'attributed.jsonl'], dir)).stdout;
+    assert.match(text, /Denials the logs attribute otherwise[^\n]*\n\s+1×\s+cluster\.local\/ns\/shop\/sa\/batch → shop\/cart:8080 GET \/cart\s+— observed: denied by shop\/cart-no-batch; simulated: denied: no ALLOW policy matches/);
+    const lines = (await run(['--policies', 'policies.yaml', '--traffic', 'attributed.jsonl', '--format', 'jsonl'], dir)).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.match(String(lines[0]!['observedDifference']), /^observed: denied by shop\/cart-no-batch; simulated: /);
+    assert.equal(lines[1]!['observedDifference'], undefined, 'the log and the simulation agree: ALLOW policies, none matched');
+    const json = JSON.parse((await run(['--policies', 'policies.yaml', '--traffic', 'attributed.jsonl', '--format', 'json'], dir)).stdout) as { calls: { observedDifference?: string }[] };
+    assert.equal(json.calls.filter((c) => c.observedDifference?.startsWith('observed: denied by shop/cart-no-batch')).length, 1);
+  });
+
+  it('explain: text and json say so', async () => {
+    const text = await run(['--policies', 'policies.yaml', '--call', denied('shop/cart-no-batch')], dir, 'explain');
+    assert.match(text.stdout, /^DENY \(istio\): .*\nthe log disagrees: observed: denied by shop\/cart-no-batch; simulated: /);
+    const json = JSON.parse((await run(['--policies', 'policies.yaml', '--call', denied('shop/cart-no-batch'), '--format', 'json'], dir, 'explain')).stdout) as { observedDifference?: string };
+    assert.match(json.observedDifference ?? '', /^observed: denied by shop\/cart-no-batch/);
+    const agreeing = JSON.parse((await run(['--policies', 'policies.yaml', '--call', denied('none'), '--format', 'json'], dir, 'explain')).stdout) as { observedDifference?: string; deniedBy?: unknown };
+    assert.equal(agreeing.observedDifference, undefined);
+    assert.deepEqual(agreeing.deniedBy, { kind: 'no-allow' });
+  });
+});
+
 describe('mesh-policy explain', () => {
   it('prints the walkthrough of one call', async () => {
     const result = await run(['--policies', 'policies.yaml', '--call', call('DELETE', 'cluster.local/ns/shop/sa/frontend', 'allowed')], dir, 'explain');

@@ -3,7 +3,7 @@ import { BaselineError, compareWithGit, impactLens, impactSentence, type Baselin
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { Engine } from '../engine/engine';
 import { describeFsError } from '../engine/fsErrors';
-import { Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
+import { observedDifference, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
@@ -237,7 +237,8 @@ export function runExplainCli(args: string[], io: CliIo): number {
     const redactor = redactorFor(loaded.workspace.config);
     const decision = redactor.deep(loaded.simulation.decide(call, true), redactor.secretsOf(call));
     const rel = (p: string) => displayPath(io.cwd, p);
-    io.stdout(parsed.format === 'json' ? JSON.stringify(decision, null, 2) : explainText(decision, rel));
+    const difference = observedDifference(decision, call);
+    io.stdout(parsed.format === 'json' ? JSON.stringify(difference ? { ...decision, observedDifference: difference } : decision, null, 2) : explainText(decision, rel, difference));
     return 0;
   } catch (error) {
     return commandFailure(error, io, SIMULATE_USAGE);
@@ -262,8 +263,9 @@ function where(ref: SourceRef | undefined, rel: (p: string) => string): string {
   return ref ? `${rel(ref.file)}:${ref.range.start.line + 1}` : '';
 }
 
-export function explainText(decision: Decision, rel: (p: string) => string): string {
+export function explainText(decision: Decision, rel: (p: string) => string, difference?: string): string {
   const out = [`${decision.verdict.toUpperCase()} (${decision.mesh}): ${decision.reason}`];
+  if (difference) out.push(`the log disagrees: ${difference}`);
   if (decision.status) out.push(`status ${decision.status}`);
   if (decision.audited) out.push('audited: an AUDIT rule or audit policy matched');
   if (decision.missing?.length) out.push(`missing from the call: ${decision.missing.join(', ')}`);
@@ -306,6 +308,14 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
       out.push(`  ${o.change === 'newly-denied' ? 'newly denied ' : 'newly allowed'}  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${o.decision.reason}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
     }
   }
+  const differing = result.outcomes.filter((o) => observedDifference(o.decision, o.shape.record) !== undefined).sort((a, b) => b.shape.count - a.shape.count);
+  if (differing.length) {
+    out.push('', 'Denials the logs attribute otherwise (top 20 by calls):');
+    for (const o of differing.slice(0, 20).map(shown)) {
+      const sample = o.shape.samples[0];
+      out.push(`  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${observedDifference(o.decision, o.shape.record)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
+    }
+  }
   const unknown = result.outcomes.filter((o) => o.decision.verdict === 'unknown');
   if (unknown.length) {
     const byMissing = new Map<string, number>();
@@ -324,7 +334,7 @@ function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: stri
     totals: result.totals,
     stats: { lines: model.stats.lines, parsed: model.stats.parsed, skipped: model.stats.skipped, skippedByReason: model.stats.skippedByReason, calls: model.stats.calls, shapes: model.stats.shapes },
     policies: result.policies.map((p) => ({ ...p, ref: { ...p.ref, file: rel(p.ref.file) }, rules: [...p.rules.values()].map((r) => ({ ...r, ref: { ...r.ref, file: rel(r.ref.file) } })) })),
-    calls: result.outcomes.map((o) => ({ record: o.shape.record, count: o.shape.count, samples: o.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), decision: o.decision.verdict, change: o.change, mesh: o.decision.mesh, reason: o.decision.reason, policy: o.decision.policy?.label, rule: o.decision.rule?.label, missing: o.decision.missing, trace: o.decision.trace.map((s) => s.text) })),
+    calls: result.outcomes.map((o) => ({ record: o.shape.record, count: o.shape.count, samples: o.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), decision: o.decision.verdict, change: o.change, mesh: o.decision.mesh, reason: o.decision.reason, policy: o.decision.policy?.label, rule: o.decision.rule?.label, missing: o.decision.missing, observedDifference: observedDifference(o.decision, o.shape.record), trace: o.decision.trace.map((s) => s.text) })),
   };
 }
 
@@ -343,9 +353,15 @@ function* jsonlLines(result: SimulationResult, rel: (p: string) => string, fileO
       policy: o.decision.policy?.label ?? null, rule: o.decision.rule?.label ?? null,
       observed: o.shape.record.observed ?? 'unknown', change: o.change, reason: o.decision.reason,
       ...(o.decision.missing?.length ? { missing: o.decision.missing } : {}),
+      ...observedField(o),
       trace: o.decision.trace.map((s) => s.text),
     }, secrets));
   }
+}
+
+function observedField(o: ShapeOutcome): { observedDifference?: string } {
+  const difference = observedDifference(o.decision, o.shape.record);
+  return difference === undefined ? {} : { observedDifference: difference };
 }
 
 function sarifLocation(at: SourceRef, rel: (p: string) => string): unknown {

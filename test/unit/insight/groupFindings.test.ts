@@ -24,6 +24,9 @@ const CART = '"destination":{"namespace":"shop","workload":"cart","labels":{"app
 const record = (method: string, observed: 'allowed' | 'denied', count: number, extra = '') =>
   `{"time":"2026-11-20T10:00:00Z","mesh":"istio","protocol":"http",${FRONTEND},${CART},"request":{"method":"${method}","path":"/v1/carts/c1"${extra}},"observed":"${observed}","count":${count}}`;
 
+/** A call the logs show denied, naming the denier as Istio's proxies do (response.deniedBy). */
+const deniedBy = (method: string, count: number, denier: string) => record(method, 'denied', count).replace('"observed"', `"response":{"status":403,"deniedBy":"${denier}"},"observed"`);
+
 const policy = (name: string, body: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: cart\n${body}`;
 
 // [case, policy file text, records, code, the message's start]
@@ -55,6 +58,20 @@ const CASES: [string, string, string[], string, string][] = [
     [record('POST', 'allowed', 42)],
     'MPA4005',
     'AuthorizationPolicy shop/cart-from-office cannot decide 42 observed calls: the logs do not record source.ip: ',
+  ],
+  [
+    'MPA4007, a DENY rule decided and the log names another policy (docs/rules/MPA4007.md)',
+    policy('cart-deny-writes', '  action: DENY\n  rules:\n  - to:\n    - operation:\n        ports: ["8080"]\n        methods: ["DELETE"]\n'),
+    [deniedBy('DELETE', 4, 'shop/cart-no-delete'), deniedBy('DELETE', 2, 'shop/cart-deny-writes').replace('c1', 'c2')],
+    'MPA4007',
+    'AuthorizationPolicy shop/cart-deny-writes rules[0] denies 4 observed calls that the logs show denied by another policy (observed: denied by shop/cart-no-delete; simulated: denied by DENY policy shop/cart-deny-writes rules[0]): ',
+  ],
+  [
+    'MPA4007, no rule of an ALLOW policy matched and the log names a DENY policy: the policy alone',
+    policy('cart-readers', '  rules:\n  - to:\n    - operation:\n        methods: ["GET"]\n'),
+    [deniedBy('DELETE', 3, 'shop/cart-no-delete'), deniedBy('PUT', 5, 'none')],
+    'MPA4007',
+    'AuthorizationPolicy shop/cart-readers denies 3 observed calls that the logs show denied by another policy (observed: denied by shop/cart-no-delete; simulated: denied: no ALLOW policy matches the call',
   ],
 ];
 
@@ -95,5 +112,23 @@ describe('MPA4003 (decides no observed call) and undecided calls', () => {
     for (const label of decidedInAnAlternative) assert.ok(!hints.some((m) => m.startsWith(`${label} `)), `${label}: ${hints.join('\n')}`);
     // the hint itself still works: ops-console never calls api
     assert.ok(hints.some((m) => m.startsWith('ServiceIntentions counting-demo/api sources[1] ops-console permissions[0] decides none')), hints.join('\n'));
+  });
+});
+
+describe('the denier a log names, in the hover and the walkthrough', () => {
+  it('lists the calls the logs attribute otherwise, and the walkthrough says the log disagrees', async () => {
+    const workspace = new WorkspaceModel(defaultConfig(dir));
+    const path = join(dir, 'policy-attributed.yaml');
+    const text = policy('cart-deny-writes', '  action: DENY\n  rules:\n  - to:\n    - operation:\n        ports: ["8080"]\n        methods: ["DELETE"]\n');
+    workspace.update(engine.prepare(engine.read(path, text)));
+    const logs = join(dir, 'calls-attributed.jsonl');
+    writeFileSync(logs, `${deniedBy('DELETE', 4, 'shop/cart-no-delete')}\n`);
+    const model = await ingestTraffic([logs], { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
+    const simulation = new Simulation(workspace);
+    const insight = new TrafficInsight(workspace, simulation, simulateShapes(simulation, model.shapes));
+    const hover = insight.hover(path, text.indexOf('cart-deny-writes')) ?? '';
+    assert.match(hover, /\*\*Attributed otherwise in the logs\*\*[^\n]*\n\n- 4× `[^`]*DELETE \/v1\/carts\/c1`: observed: denied by shop\/cart-no-delete; simulated: denied by DENY policy shop\/cart-deny-writes rules\[0\]/);
+    const key = insight.calls()[0]!.key;
+    assert.match(insight.explain(key) ?? '', /\*\*The log disagrees:\*\* observed: denied by shop\/cart-no-delete; simulated: /);
   });
 });

@@ -8,6 +8,7 @@ export const TrafficCodes = {
   uncoveredWorkload: 'MPA4004',
   undecided: 'MPA4005',
   baselineChange: 'MPA4006',
+  deniedOtherwise: 'MPA4007',
 } as const;
 
 export interface TrafficRuleInfo {
@@ -23,4 +24,5 @@ export const TRAFFIC_RULES: readonly TrafficRuleInfo[] = [
   { code: TrafficCodes.uncoveredWorkload, title: 'Workload receives traffic but no policy covers it', defaultSeverity: 'info' },
   { code: TrafficCodes.undecided, title: 'Observed calls the policies cannot decide', defaultSeverity: 'info' },
   { code: TrafficCodes.baselineChange, title: 'Changes decisions compared with the git baseline', defaultSeverity: 'warning' },
+  { code: TrafficCodes.deniedOtherwise, title: 'Denies observed calls that the logs show another policy denied', defaultSeverity: 'info' },
 ];

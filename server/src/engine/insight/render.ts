@@ -1,4 +1,4 @@
-import type { ShapeOutcome } from '../simulate';
+import { observedDifference, type ShapeOutcome } from '../simulate';
 import type { Decision } from '../simulate/types';
 import { calleeOf, callerOf, describeCall, requestOf } from '../traffic/describeCall';
 import { mergeRows } from '../mergeRows';
@@ -78,6 +78,8 @@ export function explainMarkdown(outcome: ShapeOutcome, decision: Decision): stri
     '',
     `**Why:** ${decision.reason}`,
   ];
+  const difference = observedDifference(decision, shape.record);
+  if (difference) out.push('', `**The log disagrees:** ${difference}.`);
   if (decision.status) out.push('', `The proxy answers with status ${decision.status}.`);
   if (decision.audited) out.push('', 'Audited: an AUDIT rule or audit policy matched.');
   if (decision.missing?.length) out.push('', `Missing from the call: ${decision.missing.join(', ')}.`);

@@ -4,7 +4,7 @@ import type { RuleSetting } from '../config/projectConfig';
 import type { Finding, Range, RelatedLocation } from '../findings';
 import type { Mesh } from '../meshes';
 import type { Resource } from '../resource';
-import { sameTally, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
+import { observedDifference, sameTally, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
 import { sameDeciders } from '../simulate/sourceRefs';
 import type { Decision, SourceRef } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
@@ -361,6 +361,8 @@ export class TrafficInsight {
     const denied = outcomes.filter((o) => o.change === 'newly-denied');
     const allowed = outcomes.filter((o) => o.change === 'newly-allowed');
     const unknown = outcomes.filter((o) => o.change !== 'newly-denied' && o.change !== 'newly-allowed' && o.decision.verdict === 'unknown');
+    // (a call the logs show denied and the policies allow is MPA4002's)
+    const otherwise = outcomes.filter((o) => o.decision.verdict === 'deny' && observedDifference(o.decision, o.shape.record) !== undefined);
     const out: Finding[] = [];
     if (denied.length) {
       const rows = displayedCalls(denied);
@@ -369,6 +371,11 @@ export class TrafficInsight {
     if (allowed.length) {
       const rows = displayedCalls(allowed);
       out.push(this.finding(TrafficCodes.newlyAllowed, path, ref.focus ?? ref.range, `${label} would allow ${plural(sum(allowed), 'observed call')} that were denied: ${topCalls(rows)}`, sampleLinks(rows)));
+    }
+    if (otherwise.length) {
+      const rows = displayedCalls(otherwise);
+      const busiest = rows[0]!.outcome;
+      out.push(this.finding(TrafficCodes.deniedOtherwise, path, ref.focus ?? ref.range, `${label} denies ${plural(sum(otherwise), 'observed call')} that the logs show denied by another policy (${observedDifference(busiest.decision, busiest.shape.record)}): ${topCalls(rows)}`, sampleLinks(rows)));
     }
     if (unknown.length) {
       const missing = [...new Set(unknown.flatMap((o) => o.decision.missing ?? []))];
@@ -489,6 +496,8 @@ export class TrafficInsight {
     lines.push(matched.length ? lensTitle(counts) : 'It decides no observed call.', '');
     if (rows.length) lines.push(callsTable(rows.slice(0, HOVER_ROWS), { explainId: (o) => callId(indexOf.get(o)!) }), '');
     if (rows.length > HOVER_ROWS) lines.push(`…and ${plural(rows.length - HOVER_ROWS, 'more kind')} of call.`, '');
+    const differing = attributedOtherwise(matched, 5);
+    if (differing.length) lines.push('**Attributed otherwise in the logs** (another denier named):', '', ...differing, '');
     const misses = this.nearMisses(item, cancelled).slice(0, 5);
     if (misses.length) {
       lines.push('**Narrowly missed** (reached it, failed one condition):', '');
@@ -535,6 +544,8 @@ export class TrafficInsight {
     const out = [`# Observed calls decided by ${title}`, '', `${item.file}:${item.head.start.line + 1}`, '', matched.length ? `${lensTitle(tally(matched))}.` : 'It decides no observed call.', ''];
     if (rows.length) out.push(callsTable(rows.slice(0, limit), { samples: true, decidedBy: true }), '');
     if (rows.length > limit) out.push(`…and ${plural(rows.length - limit, 'more kind')} of call.`);
+    const differing = attributedOtherwise(matched, limit);
+    if (differing.length) out.push('', '## Attributed otherwise in the logs', '', ...differing);
     const misses = this.nearMisses(item, cancelled);
     if (misses.length) {
       out.push('', '## Narrowly missed', '');
@@ -667,6 +678,12 @@ export function lensTitle(counts: LensCounts): string {
   const changed = counts.newlyDenied + counts.newlyAllowed;
   parts.push(`${count(changed)} changed`);
   return parts.join(' · ');
+}
+
+/** One list item per kind of call whose log names another denier than the decision (busiest first, up to `limit`). */
+function attributedOtherwise(outcomes: readonly ShapeOutcome[], limit: number): string[] {
+  const rows = displayedCalls(outcomes.filter((o) => observedDifference(o.decision, o.shape.record) !== undefined));
+  return rows.slice(0, limit).map(({ outcome, calls }) => `- ${count(calls)}× \`${describeCall(outcome.shape.record)}\`: ${observedDifference(outcome.decision, outcome.shape.record)}`);
 }
 
 /** The busiest rows (`displayedCalls`) in a message. */

@@ -17,6 +17,11 @@ import { sameDeciders } from './sourceRefs';
 export const SIMULATORS: Record<Mesh, MeshSimulator> = { istio: istioSimulator, linkerd: linkerdSimulator, consul: consulSimulator };
 const MESHES = Object.keys(SIMULATORS) as Mesh[];
 
+/** What the call's log says decided it, when the decision disagrees (MeshSimulator.observedDifference). */
+export function observedDifference(decision: Decision, call: AccessRecord): string | undefined {
+  return SIMULATORS[decision.mesh].observedDifference?.(decision, call);
+}
+
 /** Policies compiled once per mesh (a mesh without policies decides by its defaults). */
 export class Simulation {
   private readonly compiled = new Map<Mesh, CompiledPolicies>();

@@ -62,6 +62,19 @@ export interface Decision {
    * ztunnel decided with `policy`. It allowed these calls too, so its tallies count them.
    */
   passed?: { policy: SourceRef; rule?: SourceRef };
+  /** For a denial: what denied, in the terms a proxy's log names it (compared with an observed
+   * `response.deniedBy`); absent when the mesh's logs name nothing for it. */
+  deniedBy?: Denier;
+}
+
+/** What denied a call, as a proxy's log can name it. */
+export interface Denier {
+  /** `policy`: a rule of the named policy matched (Istio: a DENY AuthorizationPolicy);
+   * `no-allow`: ALLOW policies applied and none matched; `peer-authentication`: the named
+   * PeerAuthentication requires mutual TLS and the call was plaintext. */
+  kind: 'policy' | 'no-allow' | 'peer-authentication';
+  namespace?: string;
+  name?: string;
 }
 
 export interface DecisionAlternative {
@@ -126,6 +139,11 @@ export interface MeshSimulator {
    * its old and new versions must be compiled again. A mesh without such inputs leaves it out.
    */
   fileInputs?(file: SourceFile): string;
+  /**
+   * When the call's log names what decided it (e.g. the policy that denied it) and the decision
+   * says otherwise: one sentence with both. A mesh whose logs name no decider leaves it out.
+   */
+  observedDifference?(decision: Decision, call: AccessRecord): string | undefined;
 }
 
 /** How a decision compares with what the logs observed. */

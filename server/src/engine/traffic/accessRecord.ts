@@ -53,7 +53,16 @@ export interface AccessRecord {
     };
   };
   sni?: string;
-  response?: { status?: number; flags?: string; details?: string };
+  response?: {
+    status?: number;
+    flags?: string;
+    details?: string;
+    /**
+     * The policy that denied the call, as the proxy's log names it (Istio): `<namespace>/<name>`,
+     * or `none` when ALLOW policies applied and none matched.
+     */
+    deniedBy?: string;
+  };
   observed?: 'allowed' | 'denied' | 'unknown';
   /** How many identical calls this record stands for (default 1). */
   count?: number;

@@ -1,7 +1,7 @@
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
 import type { AccessRecord } from '../../traffic/accessRecord';
-import type { CallFold, CompiledPolicies, Decision, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
+import type { CallFold, CompiledPolicies, Decision, Denier, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
 import { Call, F, hasLowerCase, hasWhitespace, T, U, type Tri } from './call';
 import {
   compileIstioResource,
@@ -134,6 +134,7 @@ interface Outcome {
   step: TraceStep;
   status: number | undefined;
   missing: string[] | undefined;
+  deniedBy: Denier | undefined;
 }
 
 /** Non-targeted policies of one namespace, indexed by their selector so that attachment is a
@@ -488,6 +489,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     if (audited) decision.audited = true;
     if (shadow && shadow.length) decision.shadow = shadow;
     if (o.status !== undefined) decision.status = o.status;
+    if (o.deniedBy) decision.deniedBy = o.deniedBy;
     if (t) t.add(o.reason, 'verdict', o.rule ?? o.policy);
     return decision;
   }
@@ -835,7 +837,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       } else if (principal === null) {
         if (modes === MODE_BIT.STRICT) {
           const reason = `denied before authorization: ${pm.by ? pm.by.label : 'PeerAuthentication'} requires mutual TLS (STRICT) and the call is plaintext, so the connection is rejected`;
-          return outcome('deny', pm.by?.ref, undefined, reason, undefined);
+          return outcome('deny', pm.by?.ref, undefined, reason, undefined, undefined, pm.by ? { kind: 'peer-authentication', namespace: pm.by.namespace, name: pm.by.name } : { kind: 'peer-authentication' });
         }
         if (modes & MODE_BIT.STRICT) strictUnknown = pm.missing;
       } else if (modes === MODE_BIT.DISABLE) {
@@ -1053,7 +1055,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const reason = p.action === 'CUSTOM'
         ? `denied: CUSTOM policy ${p.namespace}/${p.name} rules[${rule.index}] matches and istiod enforces it as DENY (${p.provider ? 'several CUSTOM providers on one workload' : 'no provider.name'})`
         : rule.denyReason;
-      return outcome('deny', p.ref, rule.ref, reason, http ? 403 : undefined);
+      return outcome('deny', p.ref, rule.ref, reason, http ? 403 : undefined, undefined, p.action === 'DENY' ? { kind: 'policy', namespace: p.namespace, name: p.name } : undefined);
     });
   }
 
@@ -1067,7 +1069,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   private noAllow(p: CompiledPolicy, c: Call): Outcome {
     const http = c.http;
-    return this.cached(p, http ? 0 : 1, () => outcome('deny', p.ref, undefined, p.noAllowReason, http ? 403 : undefined));
+    return this.cached(p, http ? 0 : 1, () => outcome('deny', p.ref, undefined, p.noAllowReason, http ? 403 : undefined, undefined, NO_ALLOW));
   }
 
   private defaultAllow(kind: LayerKind): Outcome {
@@ -1326,12 +1328,13 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
 const NO_PEER_AUTHENTICATION: PeerModes = { modes: MODE_BIT.PERMISSIVE, by: undefined, text: 'no PeerAuthentication applies: mTLS PERMISSIVE (the default)', missing: undefined };
 const DEFAULT_KEY: { outcomes: unknown[] } = { outcomes: [undefined, undefined, undefined] };
+const NO_ALLOW: Denier = Object.freeze({ kind: 'no-allow' });
 const DEFAULT_SPACE_DELIMITED: ReadonlySet<string> = new Set(['scope', 'permission']);
 
 /** Every outcome has the same shape (one hidden class); the step points at the rule, else the policy. */
-function outcome(verdict: Verdict, policy: SourceRef | undefined, rule: SourceRef | undefined, reason: string, status: number | undefined, missing?: string[]): Outcome {
+function outcome(verdict: Verdict, policy: SourceRef | undefined, rule: SourceRef | undefined, reason: string, status: number | undefined, missing?: string[], deniedBy?: Denier): Outcome {
   const at = rule ?? policy;
-  return { verdict, policy, rule, reason, step: at ? { text: reason, outcome: 'verdict', at } : { text: reason, outcome: 'verdict' }, status, missing };
+  return { verdict, policy, rule, reason, step: at ? { text: reason, outcome: 'verdict', at } : { text: reason, outcome: 'verdict' }, status, missing, deniedBy };
 }
 
 function combine(first: Outcome, second: Outcome): Outcome {

@@ -1,6 +1,7 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CompiledPolicies, Decision, MeshSimulator, PolicySet } from '../types';
 import { IstioCompiledPolicies } from './evaluate';
+import { istioObservedDifference } from './observed';
 
 /** Compiled Istio policies: `decide` (short trace) plus `explain` (the full walkthrough). */
 export interface IstioCompiled extends CompiledPolicies {
@@ -21,6 +22,7 @@ export const istioSimulator: IstioSimulator = {
   compile(policies: PolicySet): IstioCompiled {
     return new IstioCompiledPolicies(policies);
   },
+  observedDifference: istioObservedDifference,
 };
 
 export { IstioCompiledPolicies };

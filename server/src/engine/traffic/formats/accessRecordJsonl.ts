@@ -131,6 +131,7 @@ const RESPONSE_FIELDS = fields('response', {
   status: (v, p) => checkInteger(v, p, 0, 999),
   flags: checkString,
   details: checkString,
+  deniedBy: checkString,
 });
 
 const RECORD_FIELDS = fields('', {

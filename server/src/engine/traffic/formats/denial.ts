@@ -78,6 +78,23 @@ export function parseDenyReason(details: string | undefined): DenyReason | undef
 }
 
 /**
+ * The Istio policy an RBAC denial detail names, in `response.deniedBy`'s form: `<namespace>/<name>`
+ * of the policy whose rule matched (Envoy writes the matched RBAC policy's id, which istiod names
+ * `ns[<namespace>]-policy[<name>]-rule[<index>]`), or `none` when ALLOW policies apply and none
+ * matched. Undefined for any other detail.
+ */
+export function istioDeniedBy(details: string | undefined): string | undefined {
+  if (details === undefined || !details.startsWith(RBAC_PREFIX)) return undefined;
+  const reason = parseDenyReason(details);
+  if (reason?.kind !== 'rbac') return undefined;
+  if (reason.policy === 'none') return DENIED_BY_NO_ALLOW;
+  return 'name' in reason && reason.name !== undefined ? `${reason.namespace}/${reason.name}` : undefined;
+}
+
+/** `response.deniedBy` of a denial because ALLOW policies apply and none matched. */
+export const DENIED_BY_NO_ALLOW = 'none';
+
+/**
  * The detail the Linkerd readers give a 403: Linkerd's access log has no detail field, and its
  * policy rejections are 403s (docs/access-records.md). An application 403 reads the same.
  */

@@ -3,7 +3,7 @@ import type { LinePeek, ParsedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
 import { copyString } from '../../strings';
 import { addressIp, addressPort, hashKeyParts, httpProtocol, isGrpcUserAgent, isKeyMarker, normalizeTime, parsePort, parseStatus } from './common';
-import { DENIAL_JWT, DENIAL_NONE, denialOf, isRbacDenial, type DenialKind } from './denial';
+import { DENIAL_JWT, DENIAL_NONE, DENIAL_RBAC, denialOf, isRbacDenial, istioDeniedBy, type DenialKind } from './denial';
 import {
   consulPrincipal,
   fillConsulParts,
@@ -757,6 +757,10 @@ export function buildEnvoyRecord(
   if (status !== undefined) response.status = status;
   if (flags !== undefined) response.flags = shortResponseFlags(flags);
   if (detail !== undefined) response.details = detail;
+  if (denial === DENIAL_RBAC && !consul) {
+    const deniedBy = istioDeniedBy(detail);
+    if (deniedBy !== undefined) response.deniedBy = deniedBy;
+  }
   if (status !== undefined || flags !== undefined || detail !== undefined) record.response = response;
 
   let observed: AccessRecord['observed'];

@@ -2,6 +2,7 @@ import type { AccessRecord } from '../accessRecord';
 import { workloadNameFromPod } from '../ingest/identity';
 import type { LineReader, LineResult } from '../readerTypes';
 import { addressIp, addressPort, normalizeTime, skipWith } from './common';
+import { DENIED_BY_NO_ALLOW } from './denial';
 import { fillIstioParts, istioPrincipal } from './identity';
 
 /**
@@ -20,8 +21,8 @@ import { fillIstioParts, istioPrincipal } from './identity';
  * - The destination port is `dst.hbone_addr`'s (the real target); `dst.addr` is the HBONE
  *   tunnel (port 15008), whose port is not the service's.
  * - `error` with `policy rejection` (or `policy change`: an open connection a policy update no
- *   longer allows) is a denial (its text kept in `response.details`); any other error says
- *   nothing of the policy (observed unknown).
+ *   longer allows) is a denial (its text kept in `response.details`, the policy it names in
+ *   `response.deniedBy`); any other error says nothing of the policy (observed unknown).
  * Lines are tagged side `unknown`: the shipper's pod is ztunnel itself, never a party to the call.
  */
 export class ZtunnelReader implements LineReader {
@@ -57,6 +58,13 @@ interface ZtunnelEvent {
 /** ztunnel's AuthorizationPolicy denials: at connection time (`connection closed due to policy
  * rejection: ...`), or of an open connection a policy update no longer allows (`... due to policy change`). */
 const POLICY_DENIALS = ['policy rejection', 'policy change'];
+/**
+ * What a policy rejection names (ztunnel src/proxy.rs, AuthorizationRejectionError): a DENY policy
+ * that matched (`explicitly denied by: <namespace>/<name>`, src/state.rs), or no ALLOW policy that
+ * matched (`allow policies exist, but none allowed`).
+ */
+const EXPLICITLY_DENIED = /policy rejection: explicitly denied by: ([^/\s]*\/\S+)$/;
+const NONE_ALLOWED = 'policy rejection: allow policies exist, but none allowed';
 const HBONE_PORT = 15008;
 
 function recordOf(time: string | undefined, message: string, f: Record<string, string>): AccessRecord {
@@ -96,6 +104,8 @@ function recordOf(time: string | undefined, message: string, f: Record<string, s
   const error = f['error'];
   if (error !== undefined) {
     record.response = { details: error };
+    const deniedBy = error.endsWith(NONE_ALLOWED) ? DENIED_BY_NO_ALLOW : EXPLICITLY_DENIED.exec(error)?.[1];
+    if (deniedBy !== undefined) record.response.deniedBy = deniedBy;
     record.observed = POLICY_DENIALS.some((marker) => error.includes(marker)) ? 'denied' : 'unknown';
   } else {
     record.observed = message === 'connection complete' ? 'allowed' : 'unknown';

@@ -105,12 +105,16 @@ export function shapeKey(r: AccessRecord, keyHeaders?: ReadonlySet<string>): str
   }
   k.push('\u0002', v(r.sni));
   const o = r.response;
-  if (o) k.push(SEP, v(o.status), SEP, v(o.flags), SEP, v(o.details));
+  if (o) {
+    k.push(SEP, v(o.status), SEP, v(o.flags), SEP, v(o.details));
+    if (o.deniedBy !== undefined) k.push(SEP, 'by:', o.deniedBy);
+  }
   k.push(SEP, v(r.observed));
   return k.join('');
 }
 
-/** A hash of the fields {@link shapeKey} covers (the JWT only by its presence). */
+/** A hash of the fields {@link shapeKey} covers (the JWT only by its presence; `response.deniedBy`
+ * not at all: the readers derive it from the details, and sameShape compares it). */
 export function shapeHash(r: AccessRecord, keyHeaders?: ReadonlySet<string>): number {
   let x = 0x811c9dc5;
   x = mix(x, r.mesh);
@@ -190,7 +194,7 @@ export function sameShape(a: AccessRecord, b: AccessRecord, keyHeaders?: Readonl
   const p = b.response;
   if (o !== p) {
     if (!o || !p) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
-    if (o.status !== p.status || o.flags !== p.flags || o.details !== p.details) return false;
+    if (o.status !== p.status || o.flags !== p.flags || o.details !== p.details || o.deniedBy !== p.deniedBy) return false;
   }
   const q = a.request;
   const r = b.request;
