@@ -552,12 +552,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       return { yaml: generated.yaml, resources: generated.resources, wouldDeny: check.denied, wouldAllow: check.allowed };
     },
     auditHtml: async (view, nonce, signal) => {
-      // a turn between the phases: a cancel that came in meanwhile stops the request there
+      // a turn before the model and one before rendering it: a cancel that came in meanwhile stops
+      // the request there (the model reads the insight and the workspace in the same turn)
       const pace = new Pace(signal);
+      await pace.turn();
       const insight = currentInsight();
       const stats = traffic.stats;
       if (!insight || !stats) return null;
-      await pace.turn();
       const root = workspaceFolders[0];
       // The map's rule links must name files VS Code can open: absolute paths there.
       const relativePaths = view === 'report' && root ? { displayPath: (p: string) => (p.startsWith(root) ? p.slice(root.length + 1) : p) } : {};

@@ -226,6 +226,32 @@ describe('inventory', () => {
     assert.ok(workspace.inventory.present);
   });
 
+  it('indexes a dump of 18,000 pods of one namespace whose ReplicaSets it lacks without comparing each pod with every other', () => {
+    // `kubectl get pods -A -o yaml`: owners are named, not listed. A ReplicaSet of a Deployment is
+    // named <deployment>-<pod-template-hash> (Kubernetes docs, "Deployments"), so the pod's
+    // workload is the Deployment's name even without the ReplicaSet.
+    const pods = Array.from({ length: 18_000 }, (_, i) => `- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: cart-${i % 97}-${i}
+    namespace: shop
+    labels: {app: cart, pod-template-hash: "${i % 97}"}
+    ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: cart-${i % 97}, controller: true}]
+  spec: {serviceAccountName: cart}
+  status: {podIP: 10.1.${i >> 8}.${i & 255}}`);
+    const engine = new Engine(undefined, { limits: { ...DEFAULT_READ_LIMITS, maxFileBytes: 64 } });
+    const dump = engine.read('/cluster/pods.yaml', `apiVersion: v1\nkind: List\nitems:\n${pods.join('\n')}\n`);
+    const started = performance.now();
+    const idx = new InventoryIndex(buildInventory([dump]));
+    const ms = performance.now() - started;
+    const hit = idx.byIp('10.1.70.79');
+    assert.ok(hit?.kind === 'pod');
+    assert.equal(hit.match.name, 'cart');
+    assert.equal(hit.match.pod?.name, 'cart-54-17999');
+    // each pod compared with every other of its namespace: over a minute
+    assert.ok(ms < 5_000, `${Math.round(ms)} ms`);
+  });
+
   it('keeps an empty inventory empty', () => {
     const idx = new InventoryIndex(emptyInventory());
     assert.equal(idx.present, false);
