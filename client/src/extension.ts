@@ -107,12 +107,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     },
   };
   client = new LanguageClient('meshPolicy', 'Mesh Policy Auditor', serverOptions, clientOptions);
-  const request = async <T>(method: string, params?: unknown): Promise<T | undefined> => {
+  const request = async <T>(method: string, params?: unknown, token?: vscode.CancellationToken): Promise<T | undefined> => {
     if (!client || client.state !== State.Running) {
       void vscode.window.showWarningMessage('Mesh Policy Auditor: the language server is not running.');
       return undefined;
     }
-    return client.sendRequest<T>(method, params);
+    return token ? client.sendRequest<T>(method, params, token) : client.sendRequest<T>(method, params);
   };
 
   const auditViews = new AuditViews((view, nonce) => request<string | null>('meshPolicy/auditHtml', { view, nonce }));
@@ -159,7 +159,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         if (!mesh) return;
         target = { mesh };
       }
-      const generated = await request<{ yaml: string; resources: number; wouldDeny: number; wouldAllow: number } | null>('meshPolicy/generate', target);
+      // Cancel in the notification sends $/cancelRequest: the server stops generating.
+      const generated = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Mesh Policy: generating policies', cancellable: true }, (_progress, token) =>
+        request<{ yaml: string; resources: number; wouldDeny: number; wouldAllow: number } | null>('meshPolicy/generate', target, token)
+          .catch((error: unknown) => { if (token.isCancellationRequested) return undefined; throw error; }));
       if (generated === undefined) return;
       if (!generated) return void vscode.window.showInformationMessage('Mesh Policy Auditor: no observed calls to generate policies from.');
       const document = await vscode.workspace.openTextDocument({ language: 'yaml', content: generated.yaml });

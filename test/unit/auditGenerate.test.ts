@@ -256,7 +256,7 @@ describe('generate: the self-check decides the observed calls again with the gen
       const traffic = await ingestTraffic([join(EXAMPLES, mesh, 'traffic')], { inventory: inventory.inventory, config: inventory.config, workers: 1 });
       const options = { inventory: inventory.inventory, config: inventory.config };
       const generated = generatePolicies(mesh, traffic.shapes, options);
-      const check = checkGenerated(generated, traffic.shapes, inventory, { ...options, path: join(out, `${mesh}-self-check.yaml`) });
+      const check = await checkGenerated(generated, traffic.shapes, inventory, { ...options, path: join(out, `${mesh}-self-check.yaml`) });
       // the observed denied calls they would allow are the conflicts (allowed on purpose) and
       // the calls to destinations that got no policy, as the header lists them
       const conflicted = generated.summary.conflicts.reduce((sum, c) => sum + c.denied, 0);
@@ -305,7 +305,7 @@ describe('generate: a destination every observed call to was denied gets a polic
     consul: /kind: ServiceIntentions\n[^]*sources:\n {4}- name: "\*"  # every other service\n {6}action: deny\n$/,
   };
   for (const mesh of ['istio', 'linkerd', 'consul'] as const) {
-    it(`${mesh}: allow-nothing, and the self-check finds every denied call still denied`, () => {
+    it(`${mesh}: allow-nothing, and the self-check finds every denied call still denied`, async () => {
       const shapes = [denied(mesh, CALLERS[mesh]), denied(mesh, null, 'denied', 2)];
       const generated = generatePolicies(mesh, shapes);
       assert.equal(generated.resources, 1, generated.yaml);
@@ -314,7 +314,7 @@ describe('generate: a destination every observed call to was denied gets a polic
       assert.deepEqual(generated.summary.unprotectedDenied, []);
       assert.equal(generated.summary.denied, 7);
       const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
-      const check = checkGenerated(generated, shapes, workspace, { path: join(out, `${mesh}-closed.yaml`) });
+      const check = await checkGenerated(generated, shapes, workspace, { path: join(out, `${mesh}-closed.yaml`) });
       assert.deepEqual([check.denied, check.allowed], [0, 0]);
     });
 

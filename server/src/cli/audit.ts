@@ -187,7 +187,7 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
     const traffic = await readTraffic(parsed.traffic, loaded.workspace, io, { ...(workerEntry ? { workerEntry } : {}), ...(run.signal ? { signal: run.signal } : {}) });
     if (typeof traffic === 'number') return traffic;
     const options = { inventory: loaded.workspace.inventory, config: loaded.workspace.config, includeUnknownOutcome: parsed.includeUnknown };
-    const { generated, check } = generateChecked(parsed.mesh!, traffic.shapes, loaded.workspace, { ...options, path: resolve(io.cwd, parsed.output ?? 'generated.yaml') });
+    const { generated, check } = await generateChecked(parsed.mesh!, traffic.shapes, loaded.workspace, { ...options, path: resolve(io.cwd, parsed.output ?? 'generated.yaml') });
     const s = generated.summary;
     if (run.signal?.aborted) return interrupted(io);
     const written = emit(generated.yaml, parsed, io);

@@ -11,6 +11,7 @@ import type { Resource } from './resource';
 import { apiVersionOf, loadCatalog, type SchemaCatalog } from './schema/catalog';
 import { schemaFindings } from './schema/schemaFindings';
 import { SchemaRegistry } from './schema/registry';
+import { readBulkInWorker } from './inventory/bulkWorker';
 import { readSource, readSourceFromDisk, readSourceFromDiskAsync, withInventoryObjects, type BulkReader } from './source/read';
 import { bulkInventoryDocuments } from './inventory/bulkObjects';
 import { textNamesPolicies } from './source/policyMarks';
@@ -84,8 +85,13 @@ export class Engine {
     return { maxBytes: this.options.limits.maxInventoryFileBytes ?? DEFAULT_READ_LIMITS.maxInventoryFileBytes!, documents: bulkInventoryDocuments };
   }
 
+  /** How worker threads start when the engine runs from a bundle (`inventory/bulkWorker.ts`). */
+  workerEntry: { file: string; argv: string[] } | undefined;
+
+  /** `readFile` without blocking the event loop while a big inventory file is parsed: that happens in a worker thread. */
   readFileAsync(path: string, format?: SourceFormat): Promise<SourceFile> {
-    return readSourceFromDiskAsync(path, this.options.limits, format, (text) => this.read(path, text, format));
+    const limits = this.options.limits;
+    return readSourceFromDiskAsync(path, limits, format, (text) => this.read(path, text, format), (p, f) => readBulkInWorker(p, f, limits, this.workerEntry));
   }
 
   prepare(file: SourceFile): PreparedFile {

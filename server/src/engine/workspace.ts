@@ -1,6 +1,6 @@
 import type { WorkspaceView } from './checks/check';
 import { defaultConfig, type ProjectConfig } from './config/projectConfig';
-import { addToInventory, emptyInventory, inventoryContributionKey, type Inventory } from './inventory/inventory';
+import { emptyInventory, inventoryContribution, inventoryContributionKey, mergeInventory, type Inventory } from './inventory/inventory';
 import type { Recognition } from './recognize';
 import type { Resource } from './resource';
 import { parsedCleanly, type SourceFile } from './source/sourceFile';
@@ -69,7 +69,7 @@ export class WorkspaceModel implements WorkspaceView {
   get inventory(): Inventory {
     if (!this.cachedInventory) {
       const inventory = emptyInventory();
-      for (const prepared of this.files.values()) addToInventory(inventory, prepared.file);
+      for (const prepared of this.files.values()) mergeInventory(inventory, inventoryContribution(prepared.file));
       this.cachedInventory = inventory;
     }
     return this.cachedInventory;

@@ -31,6 +31,8 @@ import { EditRehearsal } from './editRehearsal';
 import { rehearsalText } from '../engine/rehearsal';
 import { EditorRedaction } from './redaction';
 import { refuseAfterShutdown, shutdownGate } from './shutdown';
+import { answer, cancelQueued } from './cancellation';
+import { Pace } from '../engine/pace';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
@@ -43,12 +45,15 @@ const TRAFFIC_RELOAD_DELAY_MS = 500;
 export interface ServerOptions {
   /** How ingest workers start when the server runs from its bundle. */
   workerEntry?: { file: string; argv: string[] };
+  /** How the workers that parse big inventory files start when the server runs from its bundle. */
+  inventoryWorkerEntry?: { file: string; argv: string[] };
 }
 
 /** Wires the engine to an LSP connection. Every feature is a thin adapter in its own module. */
 export function startServer(connection: Connection, options: ServerOptions = {}): void {
   const documents = new TextDocuments(TextDocument);
   const engine = new Engine();
+  engine.workerEntry = options.inventoryWorkerEntry;
   const workspace = new WorkspaceModel();
   /** Bumped whenever the workspace changes, so results computed against an older one are redone. */
   let generation = 0;
@@ -522,29 +527,35 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onRequest(ACCESS_LOG_CONFIGURATION_REQUEST, () => LOG_CONFIGURATION);
   refuseAfterShutdown(connection);
 
-  connection.onHover((params, token) => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text))));
-  connection.onCodeLens((params) => withResult(params.textDocument.uri, [], (result) => redaction.deep(codeLenses(result, currentInsight()))));
+  // Every request answers RequestCancelled once cancelled (`answer`); none runs when cancelled before it starts.
+  connection.onHover((params, token) => answer(token, () => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text)))));
+  connection.onCodeLens((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => redaction.deep(codeLenses(result, currentInsight())))));
   registerTrafficRequests(connection, {
     redact: (response) => redaction.deep(response),
     insight: () => currentInsight(),
     status: () => traffic.status,
-    reload: async () => {
+    reload: async (signal) => {
+      signal.addEventListener('abort', () => traffic.cancel(), { once: true });
       await traffic.load();
       return traffic.status;
     },
-    generate: (mesh, destination) => {
+    generate: async (mesh, destination, signal) => {
       const shapes = traffic.shapes.filter((shape) => {
         const d = shape.record.destination;
         return (!destination.namespace || d?.namespace === destination.namespace) && (!destination.workload || d?.workload === destination.workload);
       });
       if (!shapes.length) return null;
       // decided again with the generated policies alone (in a copy of the workspace), as the CLI does
-      const { generated, check } = generateChecked(mesh, shapes, workspace.withoutPolicies(), {
-        inventory: workspace.inventory, config: workspace.config, path: join(workspaceFolders[0] ?? process.cwd(), `generated-${mesh}.yaml`),
+      const { generated, check } = await generateChecked(mesh, shapes, workspace.withoutPolicies(), {
+        inventory: workspace.inventory, config: workspace.config, path: join(workspaceFolders[0] ?? process.cwd(), `generated-${mesh}.yaml`), signal,
       });
       return { yaml: generated.yaml, resources: generated.resources, wouldDeny: check.denied, wouldAllow: check.allowed };
     },
-    auditHtml: (view, nonce) => {
+    auditHtml: async (view, nonce, signal) => {
+      // a turn before the model and one before rendering it: a cancel that came in meanwhile stops
+      // the request there (the model reads the insight and the workspace in the same turn)
+      const pace = new Pace(signal);
+      await pace.turn();
       const insight = currentInsight();
       const stats = traffic.stats;
       if (!insight || !stats) return null;
@@ -552,6 +563,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       // The map's rule links must name files VS Code can open: absolute paths there.
       const relativePaths = view === 'report' && root ? { displayPath: (p: string) => (p.startsWith(root) ? p.slice(root.length + 1) : p) } : {};
       const model = buildAuditModel({ stats, result: insight.result, workspace }, { generatedAt: new Date().toISOString(), redactHeaders: workspace.config.redact.headers, ...relativePaths });
+      await pace.turn();
       const options = { ...(nonce ? { nonce } : {}), title: view === 'map' ? 'Mesh Policy: traffic map' : 'Mesh Policy: access report' };
       return view === 'map' ? renderTrafficMapHtml(model, options) : renderReportHtml(model, options);
     },
@@ -560,11 +572,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       if (document) lintDocument(document);
     },
   });
-  connection.onCompletion((params) => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues())));
-  connection.onCodeAction((params, token) => withResult(params.textDocument.uri, [], (result) => [
+  connection.onCompletion((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues()))));
+  connection.onCodeAction((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => [
     ...codeActions(params, result),
     ...(token.isCancellationRequested ? [] : trafficCodeActions(params, currentInsight(), workspace, engine).map((action) => ({ ...action, title: redaction.text(action.title) }))),
-  ]));
+  ])));
 
   documents.listen(connection);
   connection.listen();
@@ -600,12 +612,15 @@ function describe(error: unknown): string {
 /** Entry point of the bundle and of `mesh-policy-server --stdio`. */
 export function main(): void {
   const stdio = process.argv.includes('--stdio');
-  const connection = stdio ? createConnection(ProposedFeatures.all, ...stdioTransport(), shutdownGate()) : createConnection(ProposedFeatures.all, shutdownGate());
+  const options = { ...shutdownGate(), ...cancelQueued() };
+  const connection = stdio ? createConnection(ProposedFeatures.all, ...stdioTransport(), options) : createConnection(ProposedFeatures.all, options);
   if (stdio) consoleToClient(connection);
   process.on('uncaughtException', (error) => connection.console.error(`mesh-policy: unexpected error: ${describe(error)}`));
   process.on('unhandledRejection', (error) => connection.console.error(`mesh-policy: unexpected rejection: ${describe(error)}`));
-  startServer(connection, { workerEntry: { file: __filename, argv: [INGEST_WORKER_FLAG] } });
+  startServer(connection, { workerEntry: { file: __filename, argv: [INGEST_WORKER_FLAG] }, inventoryWorkerEntry: { file: __filename, argv: [INVENTORY_WORKER_FLAG] } });
 }
 
 /** Workers of the traffic ingest re-enter the server bundle with this flag. */
 export const INGEST_WORKER_FLAG = '--ingest-worker';
+/** Workers that parse a big inventory file (`engine/inventory/bulkWorker.ts`) re-enter it with this one. */
+export const INVENTORY_WORKER_FLAG = '--inventory-worker';

@@ -3,6 +3,7 @@ import type { CancellationToken, Connection } from 'vscode-languageserver';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { TrafficStatus } from './traffic';
 import type { Mesh } from '../engine/meshes';
+import { answer } from './cancellation';
 
 const MESHES: readonly string[] = ['istio', 'linkerd', 'consul'];
 
@@ -27,12 +28,16 @@ export const TrafficRequests = {
 interface Hooks {
   insight(): TrafficInsight | undefined;
   status(): TrafficStatus;
-  reload(): Promise<TrafficStatus>;
-  /** Generated policies for a mesh, from the observed calls to one workload or to all. */
-  /** The generated YAML, its resources, and the self-check's counts: observed allowed calls it would deny, observed denied calls it would allow. */
-  generate(mesh: Mesh, destination: { namespace?: string; workload?: string }): { yaml: string; resources: number; wouldDeny: number; wouldAllow: number } | null;
-  /** The audit report or the traffic map of the current simulation, as HTML. */
-  auditHtml(view: 'report' | 'map', nonce: string | undefined): string | null;
+  /** Reads the logs again; aborting `signal` cancels that read. */
+  reload(signal: AbortSignal): Promise<TrafficStatus>;
+  /**
+   * Generated policies for a mesh, from the observed calls to one workload or to all: the
+   * generated YAML, its resources, and the self-check's counts (observed allowed calls it would
+   * deny, observed denied calls it would allow). Stops once `signal` is aborted.
+   */
+  generate(mesh: Mesh, destination: { namespace?: string; workload?: string }, signal: AbortSignal): Promise<{ yaml: string; resources: number; wouldDeny: number; wouldAllow: number } | null>;
+  /** The audit report or the traffic map of the current simulation, as HTML; stops once `signal` is aborted. */
+  auditHtml(view: 'report' | 'map', nonce: string | undefined, signal: AbortSignal): Promise<string | null>;
   /** Brings an open document's latest text into the workspace before positions in it are used. */
   prepare(uri: string): void;
   /** Every response passes through this (secrets from the logs masked) before it leaves. */
@@ -42,12 +47,12 @@ interface Hooks {
 const NO_TRAFFIC = 'No observed traffic is loaded. Put access logs in the workspace (see `traffic:` in `.meshpolicy.yaml`), or run **Mesh Policy: Reload traffic**.';
 
 export function registerTrafficRequests(connection: Connection, hooks: Hooks): void {
-  const on = <P>(method: string, handler: (params: P, token: CancellationToken) => unknown): void => {
-    connection.onRequest(method, async (params: P, token: CancellationToken) => hooks.redact(await handler(params, token)));
+  const on = <P>(method: string, handler: (params: P, token: CancellationToken, signal: AbortSignal) => unknown): void => {
+    connection.onRequest(method, (params: P, token: CancellationToken) => answer(token, async (signal) => hooks.redact(await handler(params, token, signal))));
   };
-  on(TrafficRequests.generate, (params: { mesh?: string; namespace?: string; workload?: string }) => {
+  on(TrafficRequests.generate, (params: { mesh?: string; namespace?: string; workload?: string }, _token, signal) => {
     if (!params.mesh || !MESHES.includes(params.mesh)) return null;
-    return hooks.generate(params.mesh as Mesh, { ...(params.namespace ? { namespace: params.namespace } : {}), ...(params.workload ? { workload: params.workload } : {}) });
+    return hooks.generate(params.mesh as Mesh, { ...(params.namespace ? { namespace: params.namespace } : {}), ...(params.workload ? { workload: params.workload } : {}) }, signal);
   });
   on(TrafficRequests.callsFor, (params: { file?: string; offset?: number; uri?: string; position?: { line: number; character: number } }, token) => {
     if (params.uri) hooks.prepare(params.uri);
@@ -62,7 +67,7 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
   });
   on(TrafficRequests.calls, () => hooks.insight()?.calls() ?? []);
   on(TrafficRequests.explain, (params: { key: string }) => hooks.insight()?.explain(params.key) ?? NO_TRAFFIC);
-  on(TrafficRequests.reload, () => hooks.reload());
+  on(TrafficRequests.reload, (_params, _token, signal) => hooks.reload(signal));
   on(TrafficRequests.status, () => hooks.status());
-  on(TrafficRequests.auditHtml, (params: { view?: string; nonce?: string }) => hooks.auditHtml(params.view === 'map' ? 'map' : 'report', typeof params.nonce === 'string' ? params.nonce : undefined));
+  on(TrafficRequests.auditHtml, (params: { view?: string; nonce?: string }, _token, signal) => hooks.auditHtml(params.view === 'map' ? 'map' : 'report', typeof params.nonce === 'string' ? params.nonce : undefined, signal));
 }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildInventory, emptyInventory, namespaceKnown, type Inventory } from '../../../server/src/engine/inventory/inventory';
+import { buildInventory, emptyInventory, inventoryContributionKey, namespaceKnown, type Inventory } from '../../../server/src/engine/inventory/inventory';
 import { InventoryIndex, podNameMatches, portOf, stripPort } from '../../../server/src/engine/inventory/inventoryIndex';
 import { readSource } from '../../../server/src/engine/source/read';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../../server/src/engine/engine';
-import { DEFAULT_READ_LIMITS } from '../../../server/src/engine/source/sourceFile';
+import { DEFAULT_READ_LIMITS, type SourceFile } from '../../../server/src/engine/source/sourceFile';
+import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { scratchDir } from '../../helpers/scratch';
 
 function index(files: Record<string, string>): InventoryIndex {
@@ -200,6 +201,55 @@ describe('inventory', () => {
     // beyond maxInventoryFileBytes: only scanned
     const capped = new Engine(undefined, { limits: { ...DEFAULT_READ_LIMITS, maxFileBytes: 64, maxInventoryFileBytes: 128 } });
     assert.equal(buildInventory([capped.readFile(join(dir, 'app.yaml'))]).present, false);
+  });
+
+  it('reads a file over the size limit in a worker thread (readFileAsync) to the same file and inventory as on the calling thread', async () => {
+    const dir = scratchDir('mesh-policy-bulk-worker-');
+    const engine = new Engine(undefined, { limits: { ...DEFAULT_READ_LIMITS, maxFileBytes: 64 } });
+    const files: Record<string, string> = { 'app.yaml': MANIFESTS, 'dump.yaml': YAML_DUMP, 'pods.json': JSON_DUMP, 'broken.yaml': `${MANIFESTS}\n  - : [\n`, 'policy.yaml': 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p}\n' };
+    const fromWorker: SourceFile[] = [];
+    const onThread: SourceFile[] = [];
+    for (const [name, text] of Object.entries(files)) {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      const read = await engine.readFileAsync(path);
+      const expected = engine.readFile(path);
+      assert.deepEqual(read, expected, name);
+      assert.equal(inventoryContributionKey(read), inventoryContributionKey(expected), name);
+      fromWorker.push(read);
+      onThread.push(expected);
+    }
+    // a workspace builds its inventory from each file's contribution, in file order
+    const workspace = new WorkspaceModel();
+    for (const file of fromWorker) workspace.update(engine.prepare(file));
+    assert.deepEqual(workspace.inventory, buildInventory(onThread));
+    assert.ok(workspace.inventory.present);
+  });
+
+  it('indexes a dump of 18,000 pods of one namespace whose ReplicaSets it lacks without comparing each pod with every other', () => {
+    // `kubectl get pods -A -o yaml`: owners are named, not listed. A ReplicaSet of a Deployment is
+    // named <deployment>-<pod-template-hash> (Kubernetes docs, "Deployments"), so the pod's
+    // workload is the Deployment's name even without the ReplicaSet.
+    const pods = Array.from({ length: 18_000 }, (_, i) => `- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: cart-${i % 97}-${i}
+    namespace: shop
+    labels: {app: cart, pod-template-hash: "${i % 97}"}
+    ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: cart-${i % 97}, controller: true}]
+  spec: {serviceAccountName: cart}
+  status: {podIP: 10.1.${i >> 8}.${i & 255}}`);
+    const engine = new Engine(undefined, { limits: { ...DEFAULT_READ_LIMITS, maxFileBytes: 64 } });
+    const dump = engine.read('/cluster/pods.yaml', `apiVersion: v1\nkind: List\nitems:\n${pods.join('\n')}\n`);
+    const started = performance.now();
+    const idx = new InventoryIndex(buildInventory([dump]));
+    const ms = performance.now() - started;
+    const hit = idx.byIp('10.1.70.79');
+    assert.ok(hit?.kind === 'pod');
+    assert.equal(hit.match.name, 'cart');
+    assert.equal(hit.match.pod?.name, 'cart-54-17999');
+    // each pod compared with every other of its namespace: over a minute
+    assert.ok(ms < 5_000, `${Math.round(ms)} ms`);
   });
 
   it('keeps an empty inventory empty', () => {

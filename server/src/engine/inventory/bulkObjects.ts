@@ -13,6 +13,12 @@ const NOWHERE: Span = { start: 0, end: 0 };
  * span is the start of the file). Undefined when the text cannot be parsed.
  */
 export function bulkInventoryDocuments(text: string, format: SourceFormat): SourceDocument[] | undefined {
+  const values = bulkInventoryValues(text, format);
+  return values && bulkDocuments(values, 0);
+}
+
+/** The inventory's objects of `text` as plain values, in order (what `bulkInventoryDocuments` keeps); undefined when it cannot be parsed. */
+export function bulkInventoryValues(text: string, format: SourceFormat): Record<string, unknown>[] | undefined {
   const values: unknown[] = [];
   try {
     if (format === 'json') values.push(JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text));
@@ -21,18 +27,21 @@ export function bulkInventoryDocuments(text: string, format: SourceFormat): Sour
   } catch {
     return undefined;
   }
-  const documents: SourceDocument[] = [];
+  const kept: Record<string, unknown>[] = [];
   const keep = (value: unknown): void => {
-    if (isRecord(value) && typeof value['kind'] === 'string' && INVENTORY_KINDS.has(value['kind'])) {
-      documents.push({ index: documents.length, span: NOWHERE, root: toNode(value), problems: [] });
-    }
+    if (isRecord(value) && typeof value['kind'] === 'string' && INVENTORY_KINDS.has(value['kind'])) kept.push(value);
   };
   for (const value of values) {
     // one level, as `documentObjects` takes a List's items
     if (isRecord(value) && typeof value['kind'] === 'string' && value['kind'].endsWith('List') && Array.isArray(value['items'])) value['items'].forEach(keep);
     else keep(value);
   }
-  return documents;
+  return kept;
+}
+
+/** Documents without positions for `values`, numbered from `firstIndex`. */
+export function bulkDocuments(values: readonly Record<string, unknown>[], firstIndex: number): SourceDocument[] {
+  return values.map((value, i) => ({ index: firstIndex + i, span: NOWHERE, root: toNode(value), problems: [] }));
 }
 
 function toNode(value: unknown): SourceNode {

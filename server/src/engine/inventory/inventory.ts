@@ -132,20 +132,55 @@ function addsNothing(file: SourceFile, document: SourceDocument): boolean {
 }
 
 const contributionKeys = new WeakMap<SourceFile, string>();
+const contributions = new WeakMap<SourceFile, Inventory>();
 
-/** What a file adds to the inventory, as text ('' for nothing), positions included (traces
- * cite them). Two files with the same key add the same objects. A file read once is not
- * changed afterwards (an edit reads a new SourceFile), so the answer is kept. */
+/** What the file adds to an inventory, built once per file (read it, never change it). */
+export function inventoryContribution(file: SourceFile): Inventory {
+  let contribution = contributions.get(file);
+  if (!contribution) {
+    contribution = emptyInventory();
+    addToInventory(contribution, file);
+    contributions.set(file, contribution);
+  }
+  return contribution;
+}
+
+/** Adds what `documents` of `file` declare (the objects of a file read in parts). */
+export function addDocumentsToInventory(inventory: Inventory, file: SourceFile, documents: readonly SourceDocument[]): void {
+  for (const document of documents) addDocument(inventory, file, document);
+}
+
+/** Adds a file's contribution: the same as `addToInventory` with that file. */
+export function mergeInventory(inventory: Inventory, part: Inventory): void {
+  // Map.set keeps a name's first place and its last declaration, as adding the objects one by one does
+  for (const [name, namespace] of part.namespaces) inventory.namespaces.set(name, namespace);
+  inventory.serviceAccounts.push(...part.serviceAccounts);
+  inventory.workloads.push(...part.workloads);
+  inventory.services.push(...part.services);
+  if (part.gateways?.length) (inventory.gateways ??= []).push(...part.gateways);
+  if (part.serviceEntries?.length) (inventory.serviceEntries ??= []).push(...part.serviceEntries);
+  inventory.present ||= part.present;
+}
+
+/**
+ * A key that is equal for two files exactly when they add the same to the inventory ('' when
+ * nothing): whether the workspace's inventory must be built again after a file changed.
+ */
 export function inventoryContributionKey(file: SourceFile | undefined): string {
   if (!file) return '';
   let key = contributionKeys.get(file);
   if (key === undefined) {
-    const inventory = emptyInventory();
-    addToInventory(inventory, file);
+    const inventory = inventoryContribution(file);
     key = contributes(inventory) ? JSON.stringify(inventory, (_, value: unknown) => (value instanceof Map ? [...value.entries()] : value)) : '';
     contributionKeys.set(file, key);
   }
   return key;
+}
+
+/** Takes `contribution` and `key` as what `inventoryContribution` and `inventoryContributionKey` give `file`, computed elsewhere (in parts, or by a worker that read the file). */
+export function rememberContribution(file: SourceFile, contribution: Inventory, key: string): void {
+  contributions.set(file, contribution);
+  contributionKeys.set(file, key);
 }
 
 /** Whether an inventory holds anything: Kubernetes objects, or the gateways and ServiceEntries that do not make it `present`. */

@@ -37,6 +37,8 @@ export class InventoryIndex {
   private readonly byIpMap = new Map<string, IpMatch>();
   private readonly podsByName = new Map<string, WorkloadInfo[]>();
   private readonly workloadsByNamespace = new Map<string, WorkloadInfo[]>();
+  /** The labelled pod templates (workloads other than Pods) per namespace, in inventory order: what a pod without a known owner is matched against (not every pod of its namespace). */
+  private readonly templatesByNamespace = new Map<string, WorkloadInfo[]>();
   private readonly servicesByName = new Map<string, ServiceInfo[]>();
   private readonly byKindName = new Map<string, WorkloadInfo>();
   private readonly podMatchCache = new Map<string, WorkloadMatch | null>();
@@ -71,6 +73,7 @@ export class InventoryIndex {
     }
     for (const w of [...inventory.workloads, ...this.impliedWorkloads]) {
       push(this.workloadsByNamespace, w.namespace, w);
+      if (w.kind !== 'Pod' && Object.keys(w.labels).length > 0) push(this.templatesByNamespace, w.namespace, w);
       this.byKindName.set(`${w.kind}/${w.namespace}/${w.name}`, w);
       if (w.kind === 'Pod') push(this.podsByName, w.name, w);
     }
@@ -162,7 +165,7 @@ export class InventoryIndex {
       }
     }
     if (!top) {
-      const templates = (this.workloadsByNamespace.get(pod.namespace) ?? []).filter((w) => w.kind !== 'Pod' && Object.keys(w.labels).length > 0 && matchesLabels(w.labels, pod.labels));
+      const templates = (this.templatesByNamespace.get(pod.namespace) ?? []).filter((w) => matchesLabels(w.labels, pod.labels));
       const named = templates.filter((w) => podNameMatches(w, pod.name));
       const chosen = named[0] ?? (templates.length === 1 ? templates[0] : undefined);
       if (chosen) top = this.topLevel(chosen);

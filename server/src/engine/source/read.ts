@@ -45,9 +45,17 @@ export function readSourceFromDisk(path: string, limits: ReadLimits, format: Sou
   return unreadFile(path, format ?? formatFromPath(path) ?? 'yaml', size, limits, marks.namesPolicies);
 }
 
-export async function readSourceFromDiskAsync(path: string, limits: ReadLimits, format: SourceFormat | undefined, readText: (text: string) => SourceFile): Promise<SourceFile> {
+/**
+ * As `readSourceFromDisk`, without blocking the event loop on a file over the size limit read for
+ * its inventory objects when `inWorker` can read it elsewhere (`inventory/bulkWorker.ts`: to the
+ * same file; undefined when it cannot).
+ */
+export async function readSourceFromDiskAsync(path: string, limits: ReadLimits, format: SourceFormat | undefined, readText: (text: string) => SourceFile, inWorker?: (path: string, format: SourceFormat) => Promise<SourceFile | undefined>): Promise<SourceFile> {
   const size = (await stat(path)).size;
-  if (size <= wholeBytes(limits)) return keptWithin(readText(await readFile(path, 'utf8')), limits);
+  if (size <= wholeBytes(limits)) {
+    const elsewhere = size > limits.maxFileBytes && inWorker ? await inWorker(path, format ?? formatFromPath(path) ?? 'yaml') : undefined;
+    return elsewhere ?? keptWithin(readText(await readFile(path, 'utf8')), limits);
+  }
   const marks = new PolicyMarks();
   for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_BYTES, encoding: 'latin1' })) marks.add(chunk as string);
   return unreadFile(path, format ?? formatFromPath(path) ?? 'yaml', size, limits, marks.namesPolicies);

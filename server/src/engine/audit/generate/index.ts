@@ -18,11 +18,12 @@ export function generatePolicies(mesh: Mesh, shapes: readonly TrafficShape[], op
 /**
  * Generated policies with their self-check at the end of the header comment, and the check:
  * `workspace` (the inventory and configuration, no policies of its own) gets the generated file
- * at `options.path` and is changed, so give it a copy or a throwaway one.
+ * at `options.path` and is changed, so give it a copy or a throwaway one. The check gives the
+ * event loop turns and stops once `options.signal` is aborted (`Pace`).
  */
-export function generateChecked(mesh: Mesh, shapes: readonly TrafficShape[], workspace: WorkspaceModel, options: GenerateOptions & { path: string }): { generated: GeneratedPolicies; check: SelfCheck } {
+export async function generateChecked(mesh: Mesh, shapes: readonly TrafficShape[], workspace: WorkspaceModel, options: GenerateOptions & { path: string; signal?: AbortSignal }): Promise<{ generated: GeneratedPolicies; check: SelfCheck }> {
   const draft = generatePolicies(mesh, shapes, options);
-  const check = checkGenerated(draft, shapes, workspace, options);
+  const check = await checkGenerated(draft, shapes, workspace, options);
   return { generated: withSelfCheck(draft, check), check };
 }
 

@@ -1,4 +1,5 @@
 import { Engine } from '../../engine';
+import { Pace } from '../../pace';
 import type { Mesh } from '../../meshes';
 import { Simulation } from '../../simulate';
 import type { AccessRecord } from '../../traffic/accessRecord';
@@ -6,6 +7,9 @@ import type { TrafficShape } from '../../traffic/ingest/types';
 import type { WorkspaceModel } from '../../workspace';
 import { hasCallerEvidence, observedOutcome, plural, withoutIdentity, type GenerateOptions } from './evidence';
 import type { GeneratedPolicies } from './types';
+
+/** Shapes decided between two looks at the clock (`Pace`). */
+const SHAPES_PER_TURN = 256;
 
 /** Calls per destination, with why. */
 export type CheckedDestinations = { destination: string; calls: number; reasons: { reason: string; calls: number }[] }[];
@@ -56,14 +60,17 @@ function destinationOf(mesh: Mesh, r: AccessRecord): string {
  * and counts the observed allowed calls they would deny: mostly calls of callers the policies
  * cannot name (skipped as evidence), which the mesh's default allowed until now.
  */
-export function checkGenerated(generated: GeneratedPolicies, shapes: readonly TrafficShape[], workspace: WorkspaceModel, options: GenerateOptions & { path: string }): SelfCheck {
+export async function checkGenerated(generated: GeneratedPolicies, shapes: readonly TrafficShape[], workspace: WorkspaceModel, options: GenerateOptions & { path: string; signal?: AbortSignal }): Promise<SelfCheck> {
+  const pace = new Pace(options.signal);
   const engine = new Engine();
   workspace.update(engine.prepare(engine.read(options.path, generated.yaml)));
+  await pace.turn();
   const simulation = new Simulation(workspace);
   const mesh = generated.mesh;
   const wronglyDenied = new DestinationTally();
   const wronglyAllowed = new DestinationTally();
-  for (const shape of shapes) {
+  for (const [i, shape] of shapes.entries()) {
+    if (i % SHAPES_PER_TURN === 0) await pace.turn();
     const r = shape.record;
     if (r.mesh && r.mesh !== mesh) continue;
     const observed = observedOutcome(r, options);
