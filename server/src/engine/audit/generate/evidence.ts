@@ -1,6 +1,6 @@
 import type { ProjectConfig } from '../../config/projectConfig';
-import type { Inventory } from '../../inventory/inventory';
-import { stripPort } from '../../inventory/inventoryIndex';
+import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
+import { InventoryIndex, stripPort } from '../../inventory/inventoryIndex';
 import { parseIp } from '../../net/ip';
 import type { Mesh } from '../../meshes';
 import type { AccessRecord } from '../../traffic/accessRecord';
@@ -436,7 +436,10 @@ export function selectorFor(dest: { namespace: string; workload?: string; labels
   const labels = workload?.labels ?? dest.labels;
   if (!labels) return undefined;
   const stable = Object.fromEntries(Object.entries(labels).filter(([k]) => !VOLATILE_LABELS.test(k)));
-  const others = (inventory?.workloads ?? []).filter((w) => w.namespace === dest.namespace && w.name !== dest.workload);
+  // The workload's own pods and ReplicaSets (a `kubectl get pods` dump next to the Deployment) are not others.
+  const index = inventory ? InventoryIndex.of(inventory) : undefined;
+  const ownerName = (w: WorkloadInfo): string => (w.kind === 'Pod' ? index!.matchForPod(w).name : index!.topLevel(w).name);
+  const others = (inventory?.workloads ?? []).filter((w) => w.namespace === dest.namespace && w.name !== dest.workload && ownerName(w) !== dest.workload);
   const selectsOnlyThis = (selector: Record<string, string>): boolean => others.every((w) => Object.entries(selector).some(([k, v]) => w.labels[k] !== v));
   for (const key of ['app', 'app.kubernetes.io/name', 'k8s-app', 'service.istio.io/canonical-name']) {
     if (stable[key] !== undefined && selectsOnlyThis({ [key]: stable[key]! })) return { [key]: stable[key]! };

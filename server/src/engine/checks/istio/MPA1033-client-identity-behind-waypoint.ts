@@ -1,3 +1,4 @@
+import { waypointPrincipal } from '../../istio/waypoints';
 import type { NodePath } from '../../source/tree';
 import type { Check } from '../check';
 import { ambientScope, isAmbient, serviceWaypointOf, type WaypointRef } from './ambient';
@@ -76,7 +77,7 @@ export const clientIdentityBehindWaypointCheck: Check = {
     const trustDomain = ctx.workspace.config.istio.trustDomain;
     for (const rule of rulesOf(spec)) {
       for (const [key, { waypoint, workloads: names }] of behind) {
-        const identity = `${trustDomain}/ns/${waypoint.ns}/sa/${waypoint.name}`;
+        const identity = waypointPrincipal(trustDomain, waypoint);
         const at = clientOnlyIdentity(rule, identity, waypoint.ns);
         if (!at) continue;
         const effect = action === 'ALLOW'

@@ -1,4 +1,5 @@
 import { matchesLabels, type WorkloadInfo } from '../../inventory/inventory';
+import { chooseWaypoint } from '../../istio/waypoints';
 import type { CheckContext } from '../check';
 import { matchLabelsOf, namespaceOf, type Obj } from './util';
 import { inventoryIndex } from './workspaceIndex';
@@ -35,20 +36,16 @@ export interface WaypointRef {
 }
 
 /**
- * The waypoint the calls to a workload's Services pass (ambient): `istio.io/use-waypoint` on the
- * Service, else on the namespace (`none` opts out), when the waypoint's `istio.io/waypoint-for`
- * takes Service traffic (`service`, the default, or `all`). Undefined without one.
+ * The waypoint the calls to a workload's Services pass (ambient), by `istio.io/use-waypoint` on
+ * the Service or the namespace and the waypoint's `istio.io/waypoint-for` (`chooseWaypoint`).
+ * Undefined without one.
  */
 export function serviceWaypointOf(ctx: CheckContext, workload: WorkloadInfo, namespaceLabels: Record<string, string> | undefined): WaypointRef | undefined {
   const { inventory } = ctx.workspace;
   for (const service of inventory.services) {
     if (service.namespace !== workload.namespace || !service.selector || Object.keys(service.selector).length === 0 || !matchesLabels(service.selector, workload.labels)) continue;
-    const labels = service.labels?.['istio.io/use-waypoint'] !== undefined ? service.labels : namespaceLabels;
-    const name = labels?.['istio.io/use-waypoint'];
-    if (name === undefined || name === 'none') continue;
-    const ns = labels?.['istio.io/use-waypoint-namespace'] ?? workload.namespace;
-    const takes = inventory.gateways?.find((g) => g.namespace === ns && g.name === name)?.waypointFor ?? 'service';
-    if (takes === 'service' || takes === 'all') return { ns, name };
+    const choice = chooseWaypoint(inventory, workload.namespace, service.labels, namespaceLabels, true);
+    if (choice.kind === 'named') return { ns: choice.ns, name: choice.name };
   }
   return undefined;
 }

@@ -1,5 +1,6 @@
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
+import { chooseWaypoint, waypointPrincipal } from '../../istio/waypoints';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CallFold, CompiledPolicies, Decision, Denier, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
 import { Call, F, hasLowerCase, hasWhitespace, T, U, type Tri } from './call';
@@ -569,18 +570,12 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private waypointOf(d: Dest, nsLabels: Record<string, string> | undefined): Dest['waypoint'] {
     const ns = d.ns!;
     const toService = d.service !== undefined;
-    const own = toService ? this.serviceLabels(ns, d.service!) : d.labels;
-    const ownName = own?.['istio.io/use-waypoint'];
-    const level = ownName !== undefined ? (toService ? `Service ${ns}/${kubernetesServiceName(d.service!, ns) ?? d.service}` : `pod ${ns}/${d.workload ?? '(not recorded)'}`) : `namespace ${ns}`;
-    const labels = ownName !== undefined ? own : nsLabels;
-    const named = labels?.['istio.io/use-waypoint'];
-    if (named !== undefined && named !== 'none') {
-      const wpNs = labels?.['istio.io/use-waypoint-namespace'] ?? ns;
-      const takes = this.inventory.gateways?.find((g) => g.namespace === wpNs && g.name === named)?.waypointFor ?? 'service';
-      if (takes !== 'all' && takes !== (toService ? 'service' : 'workload')) return null;
-      return { name: named, ns: wpNs, why: `${level} has istio.io/use-waypoint=${named}` };
+    const choice = chooseWaypoint(this.inventory, ns, toService ? this.serviceLabels(ns, d.service!) : d.labels, nsLabels, toService);
+    if (choice.kind === 'named') {
+      const level = !choice.own ? `namespace ${ns}` : toService ? `Service ${ns}/${kubernetesServiceName(d.service!, ns) ?? d.service}` : `pod ${ns}/${d.workload ?? '(not recorded)'}`;
+      return { name: choice.name, ns: choice.ns, why: `${level} has istio.io/use-waypoint=${choice.name}` };
     }
-    if (named === undefined && toService && !d.sidecarKnown && this.targetsService(ns, d.service!)) {
+    if (choice.kind === 'unset' && toService && !d.sidecarKnown && this.targetsService(ns, d.service!)) {
       return { name: undefined, ns, why: `a policy targets Service ${ns}/${kubernetesServiceName(d.service!, ns) ?? d.service}, which only its waypoint enforces` };
     }
     return null;
@@ -817,7 +812,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     c.sourceIpMissing = null;
     if (kind === 'ztunnel' && d.waypoint) {
       // Behind a waypoint, ztunnel sees the waypoint's identity and address, not the client's.
-      c.peer = d.waypoint.name ? `${this.options.trustDomain}/ns/${d.waypoint.ns}/sa/${d.waypoint.name}` : null;
+      c.peer = d.waypoint.name ? waypointPrincipal(this.options.trustDomain, { ns: d.waypoint.ns, name: d.waypoint.name }) : null;
       c.peerMissing = d.waypoint.name ? null : 'waypoint identity (istio.io/use-waypoint)';
       c.sourceIpMissing = 'source.ip of the waypoint';
       if (t) t.add(`ztunnel sees the waypoint's identity${c.peer ? ` ${c.peer}` : ''}, not the client's`, 'applies');

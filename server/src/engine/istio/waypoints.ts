@@ -1,0 +1,35 @@
+import type { Inventory } from '../inventory/inventory';
+
+/** What `istio.io/use-waypoint` says for a call (Istio ambient). */
+export type WaypointChoice =
+  /** A waypoint takes the call; `own`: named by the Service (or pod), not the namespace. */
+  | { kind: 'named'; name: string; ns: string; own: boolean }
+  /** Opted out (`none`), or the waypoint named does not take this kind of traffic. */
+  | { kind: 'none' }
+  /** No label at any level. */
+  | { kind: 'unset' };
+
+/**
+ * Which waypoint a call passes, as Istio's ambient docs ("Configure waypoint proxies") describe
+ * it: `istio.io/use-waypoint` (and `istio.io/use-waypoint-namespace`) on the Service for a call to
+ * the Service, on the pod for a call addressed to the pod, else on the namespace; the nearer label
+ * wins and `none` opts out. The waypoint's Gateway label `istio.io/waypoint-for` (`service` when
+ * unset or the Gateway is not in the inventory, `workload`, `all`, `none`) says which of the two
+ * kinds of call it takes. `own` holds the Service's labels (or the pod's), `nsLabels` the namespace's.
+ */
+export function chooseWaypoint(inventory: Inventory, ns: string, own: Record<string, string> | undefined, nsLabels: Record<string, string> | undefined, toService: boolean): WaypointChoice {
+  const ownName = own?.['istio.io/use-waypoint'];
+  const labels = ownName !== undefined ? own : nsLabels;
+  const name = labels?.['istio.io/use-waypoint'];
+  if (name === undefined) return { kind: 'unset' };
+  if (name === 'none') return { kind: 'none' };
+  const wpNs = labels?.['istio.io/use-waypoint-namespace'] ?? ns;
+  const takes = inventory.gateways?.find((g) => g.namespace === wpNs && g.name === name)?.waypointFor ?? 'service';
+  if (takes !== 'all' && takes !== (toService ? 'service' : 'workload')) return { kind: 'none' };
+  return { kind: 'named', name, ns: wpNs, own: ownName !== undefined };
+}
+
+/** A waypoint's identity: istiod runs it as its Gateway's name. */
+export function waypointPrincipal(trustDomain: string, waypoint: { ns: string; name: string }): string {
+  return `${trustDomain}/ns/${waypoint.ns}/sa/${waypoint.name}`;
+}
