@@ -36,29 +36,31 @@ const out = scratchDir('mesh-policy-generate-');
  * identified caller, and no observed denied call (except a request also seen allowed: no
  * policy can tell those apart, and the generator lists them).
  */
-const RUNS: { mesh: Mesh; includeUnknownOutcome: boolean }[] = [
+const RUNS: { mesh: Mesh; includeUnknownOutcome: boolean; example?: string }[] = [
   { mesh: 'istio', includeUnknownOutcome: false },
+  // ambient mode: the waypoint checks the callers of the Service (targetRefs), ztunnel admits the waypoint (L4 only)
+  { mesh: 'istio', includeUnknownOutcome: false, example: 'istio-ambient' },
   { mesh: 'linkerd', includeUnknownOutcome: false },
   // Linkerd's log does not say whether a gRPC call was authorized: --include-unknown counts the successful ones
   { mesh: 'linkerd', includeUnknownOutcome: true },
   { mesh: 'consul', includeUnknownOutcome: false },
 ];
 
-for (const { mesh, includeUnknownOutcome } of RUNS) {
-  describe(`generate ${mesh}${includeUnknownOutcome ? ' --include-unknown' : ''}: the example app's own traffic`, () => {
+for (const { mesh, includeUnknownOutcome, example = mesh } of RUNS) {
+  describe(`generate ${mesh}${includeUnknownOutcome ? ' --include-unknown' : ''}: the example app's own traffic (examples/${example})`, () => {
     it('allows 100% of the observed allowed calls it counts and none of the observed denied ones', async () => {
-      const inventory = workspaceOf([join(EXAMPLES, mesh, 'app')]);
-      const traffic = await ingestTraffic([join(EXAMPLES, mesh, 'traffic')], { inventory: inventory.inventory, config: inventory.config, workers: 1 });
+      const inventory = workspaceOf([join(EXAMPLES, example, 'app')]);
+      const traffic = await ingestTraffic([join(EXAMPLES, example, 'traffic')], { inventory: inventory.inventory, config: inventory.config, workers: 1 });
       const generated = generatePolicies(mesh, traffic.shapes, { inventory: inventory.inventory, config: inventory.config, includeUnknownOutcome });
       // what counts as allowed evidence
       const allowedEvidence = (r: TrafficShape['record']): boolean => r.observed === 'allowed' || (includeUnknownOutcome && (r.observed ?? 'unknown') === 'unknown' && (r.response?.status ?? 0) < 400);
       assert.ok(generated.resources > 0, 'some policy is generated');
-      const file = join(out, `${mesh}${includeUnknownOutcome ? '-unknown' : ''}-generated.yaml`);
+      const file = join(out, `${example}${includeUnknownOutcome ? '-unknown' : ''}-generated.yaml`);
       writeFileSync(file, generated.yaml);
 
       // the YAML is valid for the mesh: recognized and free of lint errors
       const prepared = engine.prepare(engine.read(file, generated.yaml));
-      const generatedWorkspace = workspaceOf([join(EXAMPLES, mesh, 'app')], prepared);
+      const generatedWorkspace = workspaceOf([join(EXAMPLES, example, 'app')], prepared);
       const lint = engine.lint(prepared, generatedWorkspace);
       assert.equal(lint.resources.length, generated.resources, 'every generated document is recognized');
       assert.deepEqual(lint.findings.filter((f) => f.severity === 'error').map((f) => `${f.range.start.line + 1}: ${f.code} ${f.message}`), []);

@@ -1,63 +1,207 @@
+import type { Inventory } from '../../inventory/inventory';
+import { chooseWaypoint, waypointPrincipal } from '../../istio/waypoints';
+import { kubernetesServiceName } from '../../simulate/istio/evaluate';
+import type { AccessRecord } from '../../traffic/accessRecord';
 import type { TrafficShape } from '../../traffic/ingest/types';
-import { collectEvidence, plural, selectorOrSkip, workloadKeyer, type GenerateOptions, type Operation } from './evidence';
+import { collectEvidence, plural, selectorFor, selectorOrSkip, workloadKeyer, type CallerGroup, type DestinationEvidence, type DestinationKeyer, type GenerateOptions, type Operation } from './evidence';
 import { GenerationDraft } from './summary';
 import type { GeneratedPolicies, PolicyGenerator } from './types';
+import type { YamlWriter } from './yaml';
 import { dnsName } from './yaml';
+
+/** A call to a Service that passes a waypoint (ambient): the waypoint, not the pod's ztunnel, checks the caller. */
+interface ThroughWaypoint {
+  service: string;
+  waypoint: { ns: string; name: string };
+  /** The destination workload, when known: its ztunnel admits the waypoint. */
+  workload: string | undefined;
+}
 
 /**
  * Istio: one ALLOW AuthorizationPolicy per workload, selected by its pod labels. One rule per
  * group of callers that make the same requests: `from.source.principals`, and `to.operation`
  * per port and method set with the paths (exact, or `{*}` templates). A workload no call was
  * observed allowed to gets an ALLOW policy without rules (allow-nothing).
+ *
+ * Ambient mode: a workload's own policy is enforced by ztunnel, which sees L4 only, so its rules
+ * keep principals and ports. The calls to a Service that passes a waypoint are checked there: they
+ * get a policy of their own attached to the Service with `targetRefs` (methods and paths too, no
+ * ports: the Service scopes it), and the workload's ztunnel policy admits the waypoint.
  */
 export const istioGenerator: PolicyGenerator = {
   mesh: 'istio',
   generate(shapes: readonly TrafficShape[], options: GenerateOptions): GeneratedPolicies {
-    const evidence = collectEvidence('istio', shapes, workloadKeyer(false), options);
+    const ambient = new AmbientTopology(options.inventory, options.config?.istio.trustDomain ?? 'cluster.local');
+    const byWorkload = workloadKeyer(false);
+    const viaWaypoint = new Map<string, ThroughWaypoint>();
+    const keyer: DestinationKeyer = (r) => {
+      const through = ambient.throughWaypoint(r);
+      if (!through) return byWorkload(r);
+      const key = `${r.destination!.namespace}/${through.service} (Service, at the waypoint ${through.waypoint.ns}/${through.waypoint.name})`;
+      viaWaypoint.set(key, through);
+      return { key, namespace: r.destination!.namespace!, service: through.service };
+    };
+    const evidence = collectEvidence('istio', shapes, keyer, options);
+    // The ports each workload is reached on through its waypoint: its ztunnel admits the waypoint there.
+    const waypointPorts = new Map<string, { waypoint: ThroughWaypoint['waypoint']; ports: Set<number | undefined>; calls: number; namespace: string; workload: string }>();
+    for (const dest of evidence.destinations) {
+      const through = viaWaypoint.get(dest.key);
+      if (!through?.workload || dest.groups.length === 0) continue;
+      const key = `${dest.namespace}/${through.workload}`;
+      const entry = waypointPorts.get(key) ?? { waypoint: through.waypoint, ports: new Set(), calls: 0, namespace: dest.namespace, workload: through.workload };
+      for (const port of dest.ports.keys()) entry.ports.add(port);
+      entry.calls += dest.calls;
+      waypointPorts.set(key, entry);
+    }
     const draft = new GenerationDraft();
     const { body, destinations, skipped, unprotected } = draft;
+    const workloadsDone = new Set<string>();
     for (const dest of evidence.destinations) {
+      const through = viaWaypoint.get(dest.key);
+      if (through) {
+        writeWaypointPolicy(body, dest, through);
+        destinations.push({ name: dest.key, calls: dest.calls, callers: callersOf(dest.groups), resources: [`AuthorizationPolicy ${dest.namespace}/${dnsName(through.service, 'waypoint-least-privilege')}`] });
+        continue;
+      }
       const selector = selectorOrSkip(dest, options.inventory, skipped, unprotected);
       if (!selector) continue;
-      const name = dnsName(dest.workload ?? 'workload', 'least-privilege');
-      body.document();
-      const closed = dest.groups.length === 0;
-      if (closed) body.comment(0, `${dest.key}: no call observed allowed, ${plural(dest.deniedCalls, 'observed denied call')}: an ALLOW policy without rules allows nothing.`);
-      else body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')} from ${plural(new Set(dest.groups.flatMap((g) => g.callers.map((c) => c.principal))).size, 'caller')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
-      body.key(0, 'apiVersion', 'security.istio.io/v1').key(0, 'kind', 'AuthorizationPolicy');
-      body.key(0, 'metadata').key(2, 'name', name).key(2, 'namespace', dest.namespace);
-      body.key(0, 'spec');
-      body.key(2, 'selector').key(4, 'matchLabels');
-      for (const [k, v] of Object.entries(selector)) body.key(6, k, v);
-      body.key(2, 'action', 'ALLOW');
-      if (!closed) body.key(2, 'rules');
-      for (const group of dest.groups) {
-        body.comment(4, `${plural(group.calls, 'call')} from ${group.callers.map((c) => c.principal).join(', ')}`);
-        body.line(4, '- from:');
-        body.line(8, '- source:');
-        body.list(12, 'principals', group.callers.map((c) => ({ value: principal(c.principal), note: plural(c.calls, 'call') })));
-        const ops = [...group.operations.map((o) => ({ op: o as Operation | undefined, port: o.port, calls: o.calls })), ...group.tcp.map((t) => ({ op: undefined, port: t.port, calls: t.calls }))];
-        if (ops.every((o) => o.port === undefined && !o.op)) continue; // TCP on an unknown port: any port
-        body.key(6, 'to');
-        for (const { op, port, calls } of ops) {
-          body.line(8, '- operation:', op ? plural(calls, 'call') : `${plural(calls, 'TCP connection')}`);
-          if (port !== undefined) body.list(12, 'ports', [{ value: String(port) }]);
-          if (!op) continue;
-          if (op.methods.length) body.list(12, 'methods', op.methods.map((m) => ({ value: m })));
-          // a request whose path the log does not give cannot be narrowed by path
-          if (op.paths.every((p) => p.value !== '')) {
-            body.list(12, 'paths', op.paths.map((p) => ({
-              value: p.value,
-              note: p.kind === 'template' ? `${p.distinct} distinct paths, ${plural(p.calls, 'call')}` : plural(p.calls, 'call'),
-            })));
-          }
-        }
-      }
-      destinations.push({ name: dest.key, calls: dest.calls, callers: new Set(dest.groups.flatMap((g) => g.callers.map((c) => c.principal))).size, resources: [`AuthorizationPolicy ${dest.namespace}/${name}`] });
+      workloadsDone.add(dest.key);
+      const name = writeWorkloadPolicy(body, dest, selector, ambient.isAmbient(dest), waypointPorts.get(dest.key), ambient);
+      destinations.push({ name: dest.key, calls: dest.calls, callers: callersOf(dest.groups), resources: [`AuthorizationPolicy ${dest.namespace}/${name}`] });
+    }
+    // Workloads reached only through their waypoint in the logs: their ztunnel admits the waypoint alone.
+    for (const [key, entry] of waypointPorts) {
+      if (workloadsDone.has(key)) continue;
+      const dest: DestinationEvidence = { key, namespace: entry.namespace, workload: entry.workload, ports: new Map(), groups: [], calls: 0, deniedCalls: 0, conflicts: [] };
+      const selector = selectorFor(dest, options.inventory);
+      if (!selector) continue;
+      const name = writeWorkloadPolicy(body, dest, selector, true, entry, ambient);
+      destinations.push({ name: key, calls: 0, callers: 1, resources: [`AuthorizationPolicy ${entry.namespace}/${name}`] });
     }
     return draft.finish('istio', 'Istio', evidence, options);
   },
 };
+
+/** What the inventory says about ambient mode: which workloads ztunnel carries, which calls pass a waypoint. */
+class AmbientTopology {
+  constructor(private readonly inventory: Inventory | undefined, readonly trustDomain: string) {}
+
+  isAmbient(dest: { namespace: string; labels?: Record<string, string> }): boolean {
+    const own = dest.labels?.['istio.io/dataplane-mode'];
+    return own === 'ambient' || (own !== 'none' && this.inventory?.namespaces.get(dest.namespace)?.labels['istio.io/dataplane-mode'] === 'ambient');
+  }
+
+  /** The waypoint a call to a Service passes, unless the caller is that waypoint (its own hop to the pod). */
+  throughWaypoint(r: AccessRecord): ThroughWaypoint | undefined {
+    const d = r.destination;
+    if (!this.inventory || !d?.namespace || !d.service || !this.isAmbient({ namespace: d.namespace, ...(d.labels ? { labels: d.labels } : {}) })) return undefined;
+    const service = kubernetesServiceName(d.service, d.namespace);
+    if (service === undefined) return undefined;
+    const labels = this.inventory.services.find((s) => s.namespace === d.namespace && s.name === service)?.labels;
+    const choice = chooseWaypoint(this.inventory, d.namespace, labels, this.inventory.namespaces.get(d.namespace)?.labels, true);
+    if (choice.kind !== 'named') return undefined;
+    const waypoint = { ns: choice.ns, name: choice.name };
+    const principal = r.source?.principal;
+    if (typeof principal === 'string' && principal.replace(/^spiffe:\/\//, '') === waypointPrincipal(this.trustDomain, waypoint)) return undefined;
+    return { service, waypoint, workload: d.workload };
+  }
+}
+
+function callersOf(groups: CallerGroup[]): number {
+  return new Set(groups.flatMap((g) => g.callers.map((c) => c.principal))).size;
+}
+
+function headerComment(body: YamlWriter, dest: DestinationEvidence): void {
+  if (dest.groups.length === 0) body.comment(0, `${dest.key}: no call observed allowed, ${plural(dest.deniedCalls, 'observed denied call')}: an ALLOW policy without rules allows nothing.`);
+  else body.comment(0, `${dest.key}: ${plural(dest.calls, 'allowed call')} from ${plural(callersOf(dest.groups), 'caller')}${dest.deniedCalls ? `; ${plural(dest.deniedCalls, 'observed denied call')} stay denied` : ''}.`);
+}
+
+function policyHead(body: YamlWriter, name: string, namespace: string): void {
+  body.key(0, 'apiVersion', 'security.istio.io/v1').key(0, 'kind', 'AuthorizationPolicy');
+  body.key(0, 'metadata').key(2, 'name', name).key(2, 'namespace', namespace);
+  body.key(0, 'spec');
+}
+
+/** The workload's own policy (a sidecar's, or ztunnel's in ambient mode, where only principals and ports stay). */
+function writeWorkloadPolicy(body: YamlWriter, dest: DestinationEvidence, selector: Record<string, string>, l4Only: boolean, waypoint: { waypoint: ThroughWaypoint['waypoint']; ports: Set<number | undefined>; calls: number } | undefined, ambient: AmbientTopology): string {
+  const name = dnsName(dest.workload ?? 'workload', 'least-privilege');
+  body.document();
+  headerComment(body, dest);
+  if (l4Only) body.comment(0, 'Ambient mode: ztunnel enforces this policy and sees L4 only (principals, ports).');
+  policyHead(body, name, dest.namespace);
+  body.key(2, 'selector').key(4, 'matchLabels');
+  for (const [k, v] of Object.entries(selector)) body.key(6, k, v);
+  body.key(2, 'action', 'ALLOW');
+  if (dest.groups.length === 0 && !waypoint) return name;
+  body.key(2, 'rules');
+  for (const group of dest.groups) writeRule(body, group, l4Only ? 'l4' : 'full');
+  const identity = waypoint ? waypointPrincipal(ambient.trustDomain, waypoint.waypoint) : undefined;
+  // (the logs' own ztunnel lines of the waypoint's connections may have given that rule already)
+  const admitted = (group: CallerGroup): Set<number | undefined> => new Set([...group.operations.map((o) => o.port), ...group.tcp.map((t) => t.port)]);
+  const already = waypoint && dest.groups.some((g) => g.callers.some((c) => principal(c.principal) === identity) && [...waypoint.ports].every((p) => admitted(g).has(p)));
+  if (waypoint && identity && !already) {
+    body.comment(4, `${plural(waypoint.calls, 'call')} through the waypoint ${waypoint.waypoint.ns}/${waypoint.waypoint.name}, which checks the callers (its policy below); ztunnel sees the waypoint`);
+    body.line(4, '- from:');
+    body.line(8, '- source:');
+    body.list(12, 'principals', [{ value: identity }]);
+    const ports = [...waypoint.ports].filter((p): p is number => p !== undefined).sort((a, b) => a - b);
+    if (ports.length && !waypoint.ports.has(undefined)) {
+      body.key(6, 'to');
+      body.line(8, '- operation:');
+      body.list(12, 'ports', ports.map((p) => ({ value: String(p) })));
+    }
+  }
+  return name;
+}
+
+/** The calls to a Service through its waypoint: a policy attached to the Service, which the waypoint enforces. */
+function writeWaypointPolicy(body: YamlWriter, dest: DestinationEvidence, through: ThroughWaypoint): void {
+  body.document();
+  headerComment(body, dest);
+  policyHead(body, dnsName(through.service, 'waypoint-least-privilege'), dest.namespace);
+  body.key(2, 'targetRefs');
+  body.line(4, '- kind: Service');
+  body.line(6, 'group: ""');
+  body.key(6, 'name', through.service);
+  body.key(2, 'action', 'ALLOW');
+  if (dest.groups.length === 0) return;
+  body.key(2, 'rules');
+  for (const group of dest.groups) writeRule(body, group, 'no-ports');
+}
+
+/**
+ * One rule: the group's callers, and per port and method set the paths. `l4`: ports only (ztunnel
+ * drops an ALLOW rule with HTTP attributes); `no-ports`: methods and paths only (at a waypoint the
+ * Service scopes the policy, and the record's port is the pod's, not the Service's).
+ */
+function writeRule(body: YamlWriter, group: CallerGroup, form: 'full' | 'l4' | 'no-ports'): void {
+  body.comment(4, `${plural(group.calls, 'call')} from ${group.callers.map((c) => c.principal).join(', ')}`);
+  body.line(4, '- from:');
+  body.line(8, '- source:');
+  body.list(12, 'principals', group.callers.map((c) => ({ value: principal(c.principal), note: plural(c.calls, 'call') })));
+  let ops = [...group.operations.map((o) => ({ op: o as Operation | undefined, port: o.port, calls: o.calls })), ...group.tcp.map((t) => ({ op: undefined as Operation | undefined, port: t.port, calls: t.calls }))];
+  if (form === 'l4') {
+    const byPort = new Map<number | undefined, number>();
+    for (const o of ops) byPort.set(o.port, (byPort.get(o.port) ?? 0) + o.calls);
+    ops = [...byPort].map(([port, calls]) => ({ op: undefined, port, calls }));
+  }
+  if (form === 'no-ports') ops = ops.filter((o) => o.op !== undefined).map((o) => ({ ...o, port: undefined }));
+  if (ops.every((o) => o.port === undefined && !o.op)) return; // TCP on an unknown port: any port
+  body.key(6, 'to');
+  for (const { op, port, calls } of ops) {
+    body.line(8, '- operation:', op ? plural(calls, 'call') : form === 'l4' ? plural(calls, 'call') : `${plural(calls, 'TCP connection')}`);
+    if (port !== undefined) body.list(12, 'ports', [{ value: String(port) }]);
+    if (!op) continue;
+    if (op.methods.length) body.list(12, 'methods', op.methods.map((m) => ({ value: m })));
+    // a request whose path the log does not give cannot be narrowed by path
+    if (op.paths.every((p) => p.value !== '')) {
+      body.list(12, 'paths', op.paths.map((p) => ({
+        value: p.value,
+        note: p.kind === 'template' ? `${p.distinct} distinct paths, ${plural(p.calls, 'call')}` : plural(p.calls, 'call'),
+      })));
+    }
+  }
+}
 
 /** Istio principals are written without the spiffe:// scheme. */
 function principal(value: string): string {
