@@ -48,10 +48,10 @@ describe('examples/istio-ambient', () => {
       assert.ok(found, `${name} decided some calls`);
       return found;
     };
-    // Nothing changes against what the proxies answered (one damaged ztunnel line has no destination).
+    // Nothing changes against what the proxies answered, and every call is decided.
     assert.equal(result.totals.newlyDenied, 0);
     assert.equal(result.totals.newlyAllowed, 0);
-    assert.equal(result.totals.unknown, 1);
+    assert.equal(result.totals.unknown, 0);
     // The waypoint: notes-api-callers allows web's GETs and POSTs on /v1/notes and denies the rest.
     const callers = policy('notes-api-callers');
     assert.deepEqual([callers.allow, callers.deny], [expected.webAllowed, expected.webDenied]);

@@ -37,6 +37,8 @@ export class ZtunnelReader implements LineReader {
     if (message !== 'connection complete' && message !== 'connection failed') return skipWith('ztunnel access event without a connection outcome');
     const f = event.fields;
     if (f['direction'] === 'outbound') return skipWith('ztunnel outbound side (the destination\'s inbound line records the connection)');
+    // ztunnel writes the destination of every connection event; without one the line was cut short
+    if (!f['dst.addr'] && !f['dst.hbone_addr'] && !f['dst.workload'] && !f['dst.service']) return skipWith('ztunnel access event without a destination (truncated?)');
     const record = recordOf(event.time, message, f);
     // No Service named: the client addressed the pod (ambient decides the waypoint by that).
     if (record.destination?.service === undefined) return { kind: 'record', record, side: 'unknown', addressedToPod: true };
