@@ -1,6 +1,6 @@
 import type { NodePath } from '../../source/tree';
 import type { Check } from '../check';
-import { ambientScope } from './ambient';
+import { ambientScope, serviceWaypointOf } from './ambient';
 import { actionOf, AP, conditionsOf, hasTargetRefs, operationsOf, rulesOf, sourcesOf, specOf, whenKey } from './util';
 
 /** What ztunnel treats as HTTP (mesh-semantics §1.7, ambient): it cannot enforce these. */
@@ -27,9 +27,13 @@ export const ambientL7WithoutWaypointCheck: Check = {
     if (hasTargetRefs(spec)) return;
     const action = actionOf(spec) ?? 'ALLOW';
     if (action !== 'ALLOW' && action !== 'DENY') return;
-    const { ns, ambient, namespaceLabels } = ambientScope(ctx, spec);
+    const { ns, ambient, namespaceLabels, workloads } = ambientScope(ctx, spec);
     if (!ambient) return;
-    const waypoint = namespaceLabels?.['istio.io/use-waypoint'];
+    // the waypoint the selected workloads' Services (or the namespace) already use, if any
+    const serviceWaypoint = workloads.map((w) => serviceWaypointOf(ctx, w, namespaceLabels)).find((w) => w !== undefined);
+    const namespaceWaypoint = namespaceLabels?.['istio.io/use-waypoint'];
+    const waypoint = serviceWaypoint?.name ?? (namespaceWaypoint !== 'none' ? namespaceWaypoint : undefined);
+    const waypointOwner = serviceWaypoint && serviceWaypoint.ns !== ns ? `the selected workloads' Services use waypoint ${serviceWaypoint.ns}/${serviceWaypoint.name}` : serviceWaypoint ? `the selected workloads' Services use waypoint ${waypoint}` : `namespace ${ns} uses waypoint ${waypoint}`;
     for (const rule of rulesOf(spec)) {
       const http: { field: string; path: NodePath }[] = [];
       let hasL4 = false;
@@ -54,7 +58,7 @@ export const ambientL7WithoutWaypointCheck: Check = {
       if (http.length === 0) continue;
       const names = [...new Set(http.map((h) => h.field))].join(', ');
       const remedy = waypoint
-        ? `namespace ${ns} uses waypoint ${waypoint}: attach this policy to it with targetRefs (kind Gateway, name ${waypoint}) so the waypoint enforces the L7 rules`
+        ? `${waypointOwner}: attach this policy to it with targetRefs (kind Gateway, name ${waypoint}) so the waypoint enforces the L7 rules`
         : `deploy a waypoint (istioctl waypoint apply -n ${ns} --enroll-namespace) and attach the policy to it with targetRefs`;
       const effect = action === 'ALLOW'
         ? 'ztunnel drops this ALLOW rule, so it allows nothing'
