@@ -1,5 +1,5 @@
 import type { Inventory } from '../../inventory/inventory';
-import { chooseWaypoint, waypointPrincipal } from '../../istio/waypoints';
+import { chooseWaypoint, isAmbient, isWaypointPeer, waypointPrincipal } from '../../istio/ambient';
 import { kubernetesServiceName } from '../../simulate/istio/evaluate';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { TrafficShape } from '../../traffic/ingest/types';
@@ -31,7 +31,8 @@ interface ThroughWaypoint {
 export const istioGenerator: PolicyGenerator = {
   mesh: 'istio',
   generate(shapes: readonly TrafficShape[], options: GenerateOptions): GeneratedPolicies {
-    const ambient = new AmbientTopology(options.inventory, options.config?.istio.trustDomain ?? 'cluster.local');
+    const trustDomain = options.config?.istio.trustDomain ?? 'cluster.local';
+    const ambient = new AmbientTopology(options.inventory, trustDomain, [trustDomain, ...(options.config?.istio.trustDomainAliases ?? [])]);
     const byWorkload = workloadKeyer(false);
     const viaWaypoint = new Map<string, ThroughWaypoint>();
     const keyer: DestinationKeyer = (r) => {
@@ -84,11 +85,13 @@ export const istioGenerator: PolicyGenerator = {
 
 /** What the inventory says about ambient mode: which workloads ztunnel carries, which calls pass a waypoint. */
 class AmbientTopology {
-  constructor(private readonly inventory: Inventory | undefined, readonly trustDomain: string) {}
+  /** The waypoint the calls to each Service pass (`namespace/name`), or null; found once per Service. */
+  private readonly byService = new Map<string, { ns: string; name: string } | null>();
+
+  constructor(private readonly inventory: Inventory | undefined, readonly trustDomain: string, private readonly trustDomains: readonly string[]) {}
 
   isAmbient(dest: { namespace: string; labels?: Record<string, string> }): boolean {
-    const own = dest.labels?.['istio.io/dataplane-mode'];
-    return own === 'ambient' || (own !== 'none' && this.inventory?.namespaces.get(dest.namespace)?.labels['istio.io/dataplane-mode'] === 'ambient');
+    return isAmbient(dest.labels, this.inventory?.namespaces.get(dest.namespace)?.labels);
   }
 
   /** The waypoint a call to a Service passes, unless the caller is that waypoint (its own hop to the pod). */
@@ -97,13 +100,20 @@ class AmbientTopology {
     if (!this.inventory || !d?.namespace || !d.service || !this.isAmbient({ namespace: d.namespace, ...(d.labels ? { labels: d.labels } : {}) })) return undefined;
     const service = kubernetesServiceName(d.service, d.namespace);
     if (service === undefined) return undefined;
-    const labels = this.inventory.services.find((s) => s.namespace === d.namespace && s.name === service)?.labels;
-    const choice = chooseWaypoint(this.inventory, d.namespace, labels, this.inventory.namespaces.get(d.namespace)?.labels, true);
-    if (choice.kind !== 'named') return undefined;
-    const waypoint = { ns: choice.ns, name: choice.name };
-    const principal = r.source?.principal;
-    if (typeof principal === 'string' && principal.replace(/^spiffe:\/\//, '') === waypointPrincipal(this.trustDomain, waypoint)) return undefined;
+    const waypoint = this.waypointOfService(d.namespace, service);
+    if (waypoint === null || isWaypointPeer(r.source?.principal, waypoint, this.trustDomains)) return undefined;
     return { service, waypoint, workload: d.workload };
+  }
+
+  private waypointOfService(ns: string, service: string): { ns: string; name: string } | null {
+    const key = `${ns}/${service}`;
+    let waypoint = this.byService.get(key);
+    if (waypoint === undefined) {
+      const labels = this.inventory!.services.find((s) => s.namespace === ns && s.name === service)?.labels;
+      const choice = chooseWaypoint(this.inventory!, ns, labels, this.inventory!.namespaces.get(ns)?.labels, true);
+      this.byService.set(key, (waypoint = choice.kind === 'named' ? { ns: choice.ns, name: choice.name } : null));
+    }
+    return waypoint;
   }
 }
 

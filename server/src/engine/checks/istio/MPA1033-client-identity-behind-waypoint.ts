@@ -1,7 +1,7 @@
-import { waypointPrincipal } from '../../istio/waypoints';
 import type { NodePath } from '../../source/tree';
 import type { Check } from '../check';
-import { ambientScope, isAmbient, serviceWaypointOf, type WaypointRef } from './ambient';
+import { isAmbient, waypointPrincipal } from '../../istio/ambient';
+import { ambientScope, serviceWaypointOf, type WaypointRef } from './ambient';
 import { actionOf, AP, conditionsOf, hasTargetRefs, rulesOf, sourcesOf, specOf, strings, whenKey, type RuleItem } from './util';
 
 /** Istio's string match: exact, `*`, `prefix*` or `*suffix`. */
@@ -67,7 +67,7 @@ export const clientIdentityBehindWaypointCheck: Check = {
     for (const w of workloads) {
       // a pod its controller stands for is named by the controller
       if (w.kind === 'Pod' && w.owner) continue;
-      const waypoint = isAmbient(w, namespaceLabels) ? serviceWaypointOf(ctx, w, namespaceLabels) : undefined;
+      const waypoint = isAmbient(w.labels, namespaceLabels) ? serviceWaypointOf(ctx, w, namespaceLabels) : undefined;
       if (!waypoint) continue;
       const key = `${waypoint.ns}/${waypoint.name}`;
       const entry = behind.get(key) ?? { waypoint, workloads: [] };

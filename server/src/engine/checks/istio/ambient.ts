@@ -1,5 +1,5 @@
 import { matchesLabels, type WorkloadInfo } from '../../inventory/inventory';
-import { chooseWaypoint } from '../../istio/waypoints';
+import { chooseWaypoint, isAmbient } from '../../istio/ambient';
 import type { CheckContext } from '../check';
 import { matchLabelsOf, namespaceOf, type Obj } from './util';
 import { inventoryIndex } from './workspaceIndex';
@@ -19,14 +19,8 @@ export function ambientScope(ctx: CheckContext, spec: Obj | undefined): AmbientS
   const namespaceLabels = inventory.namespaces.get(ns)?.labels;
   const selector = matchLabelsOf(spec);
   const workloads = (inventoryIndex(inventory).workloadsByNamespace.get(ns) ?? []).filter((w) => !selector || matchesLabels(selector, w.labels));
-  const ambient = workloads.length ? workloads.every((w) => isAmbient(w, namespaceLabels)) : namespaceLabels?.['istio.io/dataplane-mode'] === 'ambient';
+  const ambient = workloads.length ? workloads.every((w) => isAmbient(w.labels, namespaceLabels)) : namespaceLabels?.['istio.io/dataplane-mode'] === 'ambient';
   return { ns, workloads, ambient, namespaceLabels };
-}
-
-/** Whether ztunnel carries a workload's traffic: its label, else its namespace's, unless it opts out. */
-export function isAmbient(workload: WorkloadInfo, namespaceLabels: Record<string, string> | undefined): boolean {
-  const own = workload.labels['istio.io/dataplane-mode'];
-  return own === 'ambient' || (own !== 'none' && namespaceLabels?.['istio.io/dataplane-mode'] === 'ambient');
 }
 
 /** A waypoint, by namespace and name (its identity is its name as service account). */

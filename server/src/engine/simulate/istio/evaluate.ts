@@ -1,6 +1,6 @@
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
-import { chooseWaypoint, waypointPrincipal } from '../../istio/waypoints';
+import { chooseWaypoint, isWaypointPeer, waypointPrincipal } from '../../istio/ambient';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CallFold, CompiledPolicies, Decision, Denier, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
 import { Call, F, hasLowerCase, hasWhitespace, T, U, type Tri } from './call';
@@ -594,14 +594,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   /**
    * Whether the call's peer is the waypoint itself: the waypoint's own connection to the pod
-   * (ztunnel logs it inbound), which only the destination's ztunnel checks. The waypoint's
-   * identity is its Gateway's name as service account, in any trust domain of the mesh.
+   * (ztunnel logs it inbound), which only the destination's ztunnel checks.
    */
   private fromWaypoint(principal: string | null | undefined, waypoint: NonNullable<Dest['waypoint']>): boolean {
-    if (typeof principal !== 'string' || waypoint.name === undefined) return false;
-    const peer = principal.startsWith('spiffe://') ? principal.slice(9) : principal;
-    const suffix = `/ns/${waypoint.ns}/sa/${waypoint.name}`;
-    return peer.endsWith(suffix) && this.trustBundle.includes(peer.slice(0, -suffix.length));
+    return waypoint.name !== undefined && isWaypointPeer(principal, { ns: waypoint.ns, name: waypoint.name }, this.trustBundle);
   }
 
   private targetsService(ns: string, service: string): boolean {

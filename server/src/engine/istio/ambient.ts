@@ -33,3 +33,17 @@ export function chooseWaypoint(inventory: Inventory, ns: string, own: Record<str
 export function waypointPrincipal(trustDomain: string, waypoint: { ns: string; name: string }): string {
   return `${trustDomain}/ns/${waypoint.ns}/sa/${waypoint.name}`;
 }
+
+/** Whether a peer (with or without `spiffe://`) is the waypoint, in any of the mesh's trust domains. */
+export function isWaypointPeer(principal: string | null | undefined, waypoint: { ns: string; name: string }, trustDomains: readonly string[]): boolean {
+  if (typeof principal !== 'string') return false;
+  const peer = principal.startsWith('spiffe://') ? principal.slice(9) : principal;
+  const suffix = `/ns/${waypoint.ns}/sa/${waypoint.name}`;
+  return peer.endsWith(suffix) && trustDomains.includes(peer.slice(0, -suffix.length));
+}
+
+/** Whether ztunnel carries a workload's traffic: its own `istio.io/dataplane-mode`, else its namespace's, unless it opts out (`none`). */
+export function isAmbient(labels: Record<string, string> | undefined, nsLabels: Record<string, string> | undefined): boolean {
+  const own = labels?.['istio.io/dataplane-mode'];
+  return own === 'ambient' || (own !== 'none' && nsLabels?.['istio.io/dataplane-mode'] === 'ambient');
+}
