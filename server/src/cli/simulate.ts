@@ -14,6 +14,7 @@ import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
+import { dryRunSummary, dryRunTallies } from '../engine/simulate/dryRun';
 import { VERSION } from '../version';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
@@ -271,7 +272,7 @@ export function explainText(decision: Decision, rel: (p: string) => string, diff
   if (decision.missing?.length) out.push(`missing from the call: ${decision.missing.join(', ')}`);
   out.push('', 'Walkthrough:');
   decision.trace.forEach((step, i) => out.push(`  ${String(i + 1).padStart(2)}. [${step.outcome}] ${step.text}${step.at ? `  (${where(step.at, rel)} ${step.at.label})` : ''}`));
-  for (const shadow of decision.shadow ?? []) out.push(`  dry-run ${shadow.policy.label}: would ${shadow.verdict} (${shadow.reason})`);
+  for (const shadow of decision.shadow ?? []) out.push(`  ${shadow.reason}  (${where(shadow.rule ?? shadow.policy, rel)})`);
   return out.join('\n');
 }
 
@@ -300,6 +301,14 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
   }
   const undecided = result.outcomes.filter((o) => !o.decision.policy);
   if (undecided.length) out.push(`  (no policy; mesh default): ${tallyText(undecided.reduce((acc, o) => { acc.calls += o.shape.count; acc[o.decision.verdict] += o.shape.count; if (o.change === 'newly-denied') acc.newlyDenied += o.shape.count; if (o.change === 'newly-allowed') acc.newlyAllowed += o.shape.count; return acc; }, { calls: 0, allow: 0, deny: 0, external: 0, unknown: 0, newlyDenied: 0, newlyAllowed: 0 } as Tally))}`);
+  const dryRun = dryRunTallies(result.outcomes);
+  if (dryRun.length) {
+    out.push('', 'Dry-run policies (not enforced), what they would do:');
+    for (const policy of dryRun) {
+      out.push(`  ${where(policy.ref, rel)} ${policy.ref.label} (${policy.engine.toUpperCase()}): ${dryRunSummary(policy, policy.engine).replace(/^dry run \(not enforced\): /, '')}`);
+      for (const rule of policy.rules.values()) out.push(`      ${rule.ref.label}: matches ${n(rule.matched)}`);
+    }
+  }
   const changed = result.outcomes.filter((o) => o.change === 'newly-denied' || o.change === 'newly-allowed').sort((a, b) => b.shape.count - a.shape.count);
   if (changed.length) {
     out.push('', 'Changes against what was observed (top 20 by calls):');
@@ -334,7 +343,8 @@ function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: stri
     totals: result.totals,
     stats: { lines: model.stats.lines, parsed: model.stats.parsed, skipped: model.stats.skipped, skippedByReason: model.stats.skippedByReason, calls: model.stats.calls, shapes: model.stats.shapes },
     policies: result.policies.map((p) => ({ ...p, ref: { ...p.ref, file: rel(p.ref.file) }, rules: [...p.rules.values()].map((r) => ({ ...r, ref: { ...r.ref, file: rel(r.ref.file) } })) })),
-    calls: result.outcomes.map((o) => ({ record: o.shape.record, count: o.shape.count, samples: o.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), decision: o.decision.verdict, change: o.change, mesh: o.decision.mesh, reason: o.decision.reason, policy: o.decision.policy?.label, rule: o.decision.rule?.label, missing: o.decision.missing, observedDifference: observedDifference(o.decision, o.shape.record), trace: o.decision.trace.map((s) => s.text) })),
+    dryRun: dryRunTallies(result.outcomes).map((p) => ({ ...p, ref: { ...p.ref, file: rel(p.ref.file) }, rules: [...p.rules.values()].map((r) => ({ ...r, ref: { ...r.ref, file: rel(r.ref.file) } })) })),
+    calls: result.outcomes.map((o) => ({ record: o.shape.record, count: o.shape.count, samples: o.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), decision: o.decision.verdict, change: o.change, mesh: o.decision.mesh, reason: o.decision.reason, policy: o.decision.policy?.label, rule: o.decision.rule?.label, missing: o.decision.missing, observedDifference: observedDifference(o.decision, o.shape.record), ...shadowField(o.decision, rel), trace: o.decision.trace.map((s) => s.text) })),
   };
 }
 
@@ -354,9 +364,16 @@ function* jsonlLines(result: SimulationResult, rel: (p: string) => string, fileO
       observed: o.shape.record.observed ?? 'unknown', change: o.change, reason: o.decision.reason,
       ...(o.decision.missing?.length ? { missing: o.decision.missing } : {}),
       ...observedField(o),
+      ...shadowField(o.decision, rel),
       trace: o.decision.trace.map((s) => s.text),
     }, secrets));
   }
+}
+
+/** The dry-run engines' verdicts of a decision, as printed: `{engine, verdict, policy, rule, reason}` each. */
+function shadowField(decision: Decision, rel: (p: string) => string): { dryRun?: unknown[] } {
+  if (!decision.shadow?.length) return {};
+  return { dryRun: decision.shadow.map((s) => ({ engine: s.engine, verdict: s.verdict, policy: s.policy.label, file: rel(s.policy.file), rule: s.rule?.label ?? null, reason: s.reason })) };
 }
 
 function observedField(o: ShapeOutcome): { observedDifference?: string } {

@@ -93,6 +93,9 @@ const EDITS: Record<Mesh, Edit[]> = {
     { name: 'a comment made longer (offsets move, positions stay)', file: 'security/authorization-policies.yaml', find: /^# moved down by one line$/m, replace: '# moved down by one line, and this comment is longer now' },
     { name: 'allow-nothing removed (namespace-wide)', file: 'security/authorization-policies.yaml', find: 'spec: {}', replace: 'spec: {selector: {matchLabels: {app: none}}}' },
     { name: 'mTLS mode changed', file: 'security/peer-authentication.yaml', find: 'STRICT', replace: 'PERMISSIVE' },
+    { name: 'the frontend DENY guard made dry-run', file: 'security/authorization-policies.yaml', find: '  name: frontend-deny-internal\n', replace: '  name: frontend-deny-internal\n  annotations: {istio.io/dry-run: "true"}\n' },
+    { name: 'the dry-run guard matches other paths', file: 'security/authorization-policies.yaml', find: '"/internal/*", "/debug/*"', replace: '"/products", "/debug/*"' },
+    { name: 'the dry-run guard enforced again', file: 'security/authorization-policies.yaml', find: 'istio.io/dry-run: "true"', replace: 'istio.io/dry-run: "false"' },
     { name: 'a suppression comment', file: 'security/authorization-policies.yaml', find: /^# moved down.*$/m, replace: '# mesh-policy-ignore-file MPA4001' },
   ],
   linkerd: [

@@ -453,6 +453,40 @@ describe('Istio AUDIT, dry run, CUSTOM', () => {
     assert.deepEqual(d.shadow?.map((s) => s.verdict), ['deny']);
   });
 
+  // mesh-semantics §1.3 "Dry run": the dry-run ALLOW and the dry-run DENY policies are two shadow
+  // engines, each reporting its own result; Envoy's RBAC engine names the first matching policy.
+  it('each dry-run engine reports its result, the policies that applied and which of them match', () => {
+    const dry = { 'istio.io/dry-run': 'true' };
+    const sim = compile(docs(
+      doc({ action: 'DENY', rules: [to({ paths: ['/admin'] }), to({ paths: ['/ip'] })] }, { name: 'a-deny-ip', annotations: dry }),
+      doc({ action: 'DENY', rules: [to({ methods: ['GET'] })] }, { name: 'b-deny-get', annotations: dry }),
+      doc({ action: 'DENY', rules: [to({ methods: ['POST'] })] }, { name: 'c-deny-post', annotations: dry }),
+      doc({ rules: [from({ principals: ['cluster.local/ns/foo/sa/other'] })] }, { name: 'd-allow-other', annotations: dry }),
+    ));
+    const d = sim.decide(rec());
+    assert.equal(d.verdict, 'allow');
+    const byEngine = new Map(d.shadow!.map((s) => [s.engine, s]));
+    const deny = byEngine.get('deny')!;
+    assert.equal(deny.verdict, 'deny');
+    assert.equal(deny.policy.label, 'AuthorizationPolicy foo/a-deny-ip');
+    assert.equal(deny.rule?.label, 'rules[1]');
+    assert.deepEqual(deny.policies.map((m) => [m.policy.label, m.matches, m.rule?.label]), [
+      ['AuthorizationPolicy foo/a-deny-ip', true, 'rules[1]'],
+      ['AuthorizationPolicy foo/b-deny-get', true, 'rules[0]'],
+      ['AuthorizationPolicy foo/c-deny-post', false, undefined],
+    ]);
+    const allow = byEngine.get('allow')!;
+    assert.equal(allow.verdict, 'deny', 'no dry-run ALLOW policy matches: that engine would deny');
+    assert.equal(allow.rule, undefined);
+    assert.deepEqual(allow.policies.map((m) => [m.policy.label, m.matches]), [['AuthorizationPolicy foo/d-allow-other', false]]);
+  });
+
+  it('a dry-run policy testing what the call lacks makes its engine unknown', () => {
+    const d = check({ name: 'dry unknown', policies: doc({ action: 'DENY', rules: [from({ ipBlocks: ['10.0.0.0/8'] })] }, { annotations: { 'istio.io/dry-run': 'true' } }), call: { source: { ip: undefined } }, expect: 'allow' });
+    assert.equal(d.shadow?.[0]?.verdict, 'unknown');
+    assert.equal(d.shadow?.[0]?.policies[0]?.matches, undefined);
+  });
+
   it('istio.io/dry-run "false" is enforced; an unparsable value is not dry-run', () => {
     check({ name: 'false', policies: denyRule({}, { annotations: { 'istio.io/dry-run': 'false' } }), expect: 'deny' });
     check({ name: 'yes', policies: denyRule({}, { annotations: { 'istio.io/dry-run': 'yes' } }), expect: 'deny' });

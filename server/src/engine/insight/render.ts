@@ -85,7 +85,7 @@ export function explainMarkdown(outcome: ShapeOutcome, decision: Decision): stri
   if (decision.missing?.length) out.push('', `Missing from the call: ${decision.missing.join(', ')}.`);
   out.push('', '## Walkthrough', '');
   decision.trace.forEach((step, i) => out.push(`${i + 1}. \`${step.outcome}\` ${step.text}${step.at ? ` — ${step.at.label} (${step.at.file}:${step.at.range.start.line + 1})` : ''}`));
-  for (const shadow of decision.shadow ?? []) out.push('', `Dry-run ${shadow.policy.label}: would ${shadow.verdict} (${shadow.reason}).`);
+  for (const shadow of decision.shadow ?? []) out.push('', `${shadow.reason[0]!.toUpperCase()}${shadow.reason.slice(1)} (${(shadow.rule ?? shadow.policy).file}:${(shadow.rule ?? shadow.policy).range.start.line + 1}).`);
   if (shape.samples.length) {
     out.push('', '## Log lines', '');
     for (const sample of shape.samples) out.push(`- ${sample.file}:${sample.line}`);

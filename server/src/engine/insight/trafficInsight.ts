@@ -5,7 +5,8 @@ import type { Finding, Range, RelatedLocation } from '../findings';
 import type { Mesh } from '../meshes';
 import type { Resource } from '../resource';
 import { observedDifference, sameTally, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
-import { sameDeciders } from '../simulate/sourceRefs';
+import { sameDeciders, sameRef } from '../simulate/sourceRefs';
+import { dryRunCountsIn, dryRunSummary, type DryRunCounts } from '../simulate/dryRun';
 import type { Decision, SourceRef } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
 import { CompiledForms } from '../simulate/compiledForms';
@@ -61,6 +62,8 @@ interface InsightState {
   refs: Map<string, PositionIndex>;
   /** Per file: undecided outcomes by where a policy or rule that decides one of their alternatives starts (Consul: differing definitions, partitions, peers). */
   alternativeRefs: Map<string, PositionIndex>;
+  /** Per file: outcomes by where a dry-run policy that applied to them, and its matching rule, start (Decision.shadow). */
+  shadowRefs: Map<string, PositionIndex>;
   /** Per file: outcomes by the ref their MPA4001–4003 finding goes on (the rule in the file, else the policy). */
   groups: Map<string, PositionIndex>;
   /** Per file and group: its findings, before rule settings. */
@@ -155,7 +158,7 @@ export class TrafficInsight {
     const state: InsightState = {
       outcomes,
       byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
-      refs: new Map(), alternativeRefs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
+      refs: new Map(), alternativeRefs: new Map(), shadowRefs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
       outlines: new Map(), outlineForms: new CompiledForms(), findings: new Map(), impacts: impactsByFile(this.baseline),
       unusedKept: new Map(), impactFindings: new WeakMap(), lensCounts: new Map(),
     };
@@ -231,16 +234,20 @@ export class TrafficInsight {
     const { decision } = outcome;
     state.meshes.set(decision.mesh, (state.meshes.get(decision.mesh) ?? 0) + sign);
     if (state.meshes.get(decision.mesh) === 0) state.meshes.delete(decision.mesh);
-    for (const [ref, deciders] of filedRefs(decision)) {
-      // An outcome whose ref names a file outside the workspace is filed nowhere (and was not before).
-      if (sign === 1 && !this.workspace.sourceFile(ref.file)) continue;
+    /** Files the outcome at `ref` in the per-file index `byFile`; false for a ref outside the workspace (filed nowhere, and was not before). */
+    const fileAt = (byFile: Map<string, PositionIndex>, ref: SourceRef): boolean => {
+      if (sign === 1 && !this.workspace.sourceFile(ref.file)) return false;
       dirty.add(ref.file);
-      let refs = state.refs.get(ref.file);
-      if (!refs) state.refs.set(ref.file, (refs = new PositionIndex()));
+      let refs = byFile.get(ref.file);
+      if (!refs) byFile.set(ref.file, (refs = new PositionIndex()));
       const key = positionKey(ref.range.start);
       if (sign === 1) refs.add(key, index);
       else refs.remove(key, index);
-      state.lensCounts.get(ref.file)?.moved.push(key);
+      if (byFile !== state.alternativeRefs) state.lensCounts.get(ref.file)?.moved.push(key);
+      return true;
+    };
+    for (const [ref, deciders] of filedRefs(decision)) {
+      if (!fileAt(state.refs, ref)) continue;
       const group = findingRef(deciders, ref.file)!;
       const groupKey = positionKey(group.range.start);
       let groups = state.groups.get(ref.file);
@@ -249,16 +256,8 @@ export class TrafficInsight {
       else groups.remove(groupKey, index);
       state.groupFindings.get(ref.file)?.delete(groupKey);
     }
-    for (const alternative of decision.alternatives ?? []) {
-      for (const ref of decidingRefs(alternative)) {
-        if (sign === 1 && !this.workspace.sourceFile(ref.file)) continue;
-        dirty.add(ref.file);
-        let refs = state.alternativeRefs.get(ref.file);
-        if (!refs) state.alternativeRefs.set(ref.file, (refs = new PositionIndex()));
-        if (sign === 1) refs.add(positionKey(ref.range.start), index);
-        else refs.remove(positionKey(ref.range.start), index);
-      }
-    }
+    for (const alternative of decision.alternatives ?? []) for (const ref of decidingRefs(alternative)) fileAt(state.alternativeRefs, ref);
+    for (const ref of shadowRefs(decision)) fileAt(state.shadowRefs, ref);
     if (decision.policy || decision.verdict === 'unknown') return;
     const destination = outcome.shape.record.destination;
     if (!destination?.workload || !destination.namespace) return;
@@ -313,14 +312,50 @@ export class TrafficInsight {
       counts.set(key, found);
       return found;
     };
+    const shadows = this.state.shadowRefs.get(path);
     const lenses = outline.items.map((item, i) => {
-      const counts = countsOf(outline.keys[i]!.from, outline.keys[i]!.to);
+      const { from, to } = outline.keys[i]!;
+      const counts = countsOf(from, to);
       const impact = this.baseline ? impactAt(this.baseline, path, item.head) : undefined;
       const versus = this.baseline && impact ? impactLens(this.baseline.ref, impact) : undefined;
-      return { item, counts, title: versus ? `${lensTitle(counts)} · ${versus}` : lensTitle(counts) };
+      // A dry-run policy decides no call: its lens says what it would have done.
+      const dryRun = counts.calls === 0 && shadows?.any(from, to) ? this.dryRunIn(shadows, from, to) : undefined;
+      const title = dryRun ?? lensTitle(counts);
+      return { item, counts, title: versus ? `${title} · ${versus}` : title };
     });
     this.state.lensCounts.set(path, { counts, moved: [] });
     return lenses;
+  }
+
+  /** The dry-run summary of the item from `from` to `to` (position keys), when a dry-run policy or rule there met any call. */
+  private dryRunIn(shadows: PositionIndex, from: number, to: number): string | undefined {
+    const dryRun = this.dryRunOf(shadows, from, to);
+    return dryRun && dryRunSummary(dryRun.counts, dryRun.engine, dryRun.rule);
+  }
+
+  private dryRunOf(shadows: PositionIndex, from: number, to: number): { counts: DryRunCounts; engine: 'allow' | 'deny'; rule: boolean; shown: ShapeOutcome[]; indexOf: Map<ShapeOutcome, number> } | undefined {
+    const inItem = (ref: SourceRef): boolean => {
+      const key = positionKey(ref.range.start);
+      return key >= from && key <= to;
+    };
+    const indexOf = new Map(shadows.indexesIn(from, to).map((i) => [this.result.outcomes[i]!, i]));
+    const found = dryRunCountsIn(indexOf.keys(), inItem, inItem);
+    return found.engine === undefined ? undefined : { ...found, engine: found.engine, indexOf };
+  }
+
+  /** The hover lines of a dry-run policy or rule: what it would do, and the busiest calls it would deny (a rule: it matches). */
+  private dryRunHover(path: string, item: OutlineItem): string[] {
+    const shadows = this.state.shadowRefs.get(path);
+    const file = this.workspace.sourceFile(path);
+    if (!shadows || !file) return [];
+    const from = positionKey(file.lines.position(item.span.start));
+    const to = positionKey(file.lines.position(item.span.end));
+    const dryRun = this.dryRunOf(shadows, from, to);
+    if (!dryRun) return [];
+    const rows = displayedCalls(dryRun.shown.sort((a, b) => b.shape.count - a.shape.count));
+    const lines = [`${dryRunSummary(dryRun.counts, dryRun.engine, dryRun.rule)}.`, ''];
+    if (rows.length) lines.push(dryRun.rule ? 'Calls it matches:' : 'Calls it would deny if enforced:', '', callsTable(rows.slice(0, HOVER_ROWS), { explainId: (o) => callId(dryRun.indexOf.get(o)!) }), '');
+    return lines;
   }
 
   /** MPA4xxx findings of one file, after the configured severities and inline suppressions. */
@@ -493,7 +528,9 @@ export class TrafficInsight {
     }
     const counts = tally(matched);
     const rows = displayedCalls(matched);
-    lines.push(matched.length ? lensTitle(counts) : 'It decides no observed call.', '');
+    const dryRun = matched.length ? [] : this.dryRunHover(path, item);
+    if (dryRun.length) lines.push(...dryRun);
+    else lines.push(matched.length ? lensTitle(counts) : 'It decides no observed call.', '');
     if (rows.length) lines.push(callsTable(rows.slice(0, HOVER_ROWS), { explainId: (o) => callId(indexOf.get(o)!) }), '');
     if (rows.length > HOVER_ROWS) lines.push(`…and ${plural(rows.length - HOVER_ROWS, 'more kind')} of call.`, '');
     const differing = attributedOtherwise(matched, 5);
@@ -611,7 +648,17 @@ function impactsByFile(comparison: BaselineComparison | undefined): Map<string, 
 function sameFiling(before: ShapeOutcome, after: ShapeOutcome): boolean {
   const a = before.decision;
   const b = after.decision;
-  return sameTally(before, after) && (a === b || (a.mesh === b.mesh && a.reason === b.reason && sameList(a.missing, b.missing) && sameAlternatives(a.alternatives, b.alternatives)));
+  return sameTally(before, after) && (a === b || (a.mesh === b.mesh && a.reason === b.reason && sameList(a.missing, b.missing) && sameAlternatives(a.alternatives, b.alternatives) && sameShadows(a.shadow, b.shadow)));
+}
+
+/** Whether two decisions' dry-run verdicts are filed alike: the same policies and matching rules, at the same places, with the same results. */
+function sameShadows(a: Decision['shadow'], b: Decision['shadow']): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((x, i) => {
+    const y = b[i]!;
+    return x.verdict === y.verdict && x.policies.length === y.policies.length && x.policies.every((m, j) => m.matches === y.policies[j]!.matches && sameRef(m.policy, y.policies[j]!.policy) && sameRef(m.rule, y.policies[j]!.rule));
+  });
 }
 
 /** Whether two decisions' alternatives name the same deciders, written at the same places (they are filed by place). */
@@ -636,6 +683,18 @@ function decidingRefs(decision: Pick<Decision, 'policy' | 'rule'>): SourceRef[] 
 function filedRefs(decision: Decision): [SourceRef, Pick<Decision, 'policy' | 'rule'>][] {
   const out = decidingRefs(decision).map((ref): [SourceRef, Pick<Decision, 'policy' | 'rule'>] => [ref, decision]);
   if (decision.passed) for (const ref of decidingRefs(decision.passed)) out.push([ref, decision.passed]);
+  return out;
+}
+
+/** Where a decision's dry-run policies, and the rules of theirs that matched, start. */
+function shadowRefs(decision: Decision): SourceRef[] {
+  const out: SourceRef[] = [];
+  for (const shadow of decision.shadow ?? []) {
+    for (const match of shadow.policies) {
+      out.push(match.policy);
+      if (match.rule) out.push(match.rule);
+    }
+  }
   return out;
 }
 

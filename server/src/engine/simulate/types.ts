@@ -48,7 +48,7 @@ export interface Decision {
   /** Istio AUDIT matched, Linkerd audit access policy: the call is marked for audit. */
   audited?: boolean;
   /** Verdicts of dry-run policies (Istio istio.io/dry-run): never change `verdict`. */
-  shadow?: { verdict: Verdict; policy: SourceRef; reason: string }[];
+  shadow?: ShadowVerdict[];
   /** An HTTP status the proxy would answer with, when the mesh decides one (e.g. Linkerd 404 with no route). */
   status?: number;
   /**
@@ -65,6 +65,31 @@ export interface Decision {
   /** For a denial: what denied, in the terms a proxy's log names it (compared with an observed
    * `response.deniedBy`); absent when the mesh's logs name nothing for it. */
   deniedBy?: Denier;
+}
+
+/**
+ * What one dry-run engine would have done with a call. Istio keeps a proxy's dry-run ALLOW
+ * policies and its dry-run DENY policies in two shadow engines and reports each engine's result
+ * apart (Envoy's `istio_dry_run_allow_` / `istio_dry_run_deny_` metadata).
+ */
+export interface ShadowVerdict {
+  engine: 'allow' | 'deny';
+  /** The engine's result: `deny` when a dry-run DENY policy matches, or no dry-run ALLOW policy does. */
+  verdict: Verdict;
+  /** The first matching dry-run policy, else the first that applied. */
+  policy: SourceRef;
+  /** The rule of `policy` that matched, when one did. */
+  rule?: SourceRef;
+  reason: string;
+  /** Every dry-run policy of the engine that applied to the call, and whether it matches (undefined: the call lacks what it tests). */
+  policies: readonly ShadowMatch[];
+}
+
+export interface ShadowMatch {
+  policy: SourceRef;
+  /** Its first matching rule. */
+  rule?: SourceRef;
+  matches: boolean | undefined;
 }
 
 /** What denied a call, as a proxy's log can name it. */

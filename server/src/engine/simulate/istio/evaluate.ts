@@ -2,7 +2,7 @@ import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
 import { chooseWaypoint, isWaypointPeer, waypointPrincipal } from '../../istio/ambient';
 import type { AccessRecord } from '../../traffic/accessRecord';
-import type { CallFold, CompiledPolicies, Decision, Denier, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
+import type { CallFold, CompiledPolicies, Decision, Denier, PolicySet, ShadowMatch, ShadowVerdict, SourceRef, TraceStep, Verdict } from '../types';
 import { Call, F, hasLowerCase, hasWhitespace, T, U, type Tri } from './call';
 import {
   compileIstioResource,
@@ -255,7 +255,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private readonly groupAttach: Tri[] = [];
   private nGroups = 0;
   private layerAudited = false;
-  private layerShadow: NonNullable<Decision['shadow']> | undefined;
+  private layerShadow: ShadowVerdict[] | undefined;
   private readonly peerCache = new Map<string, PeerModes>();
   /** Whether any policy outside the root namespace exists (a call without a namespace is then unknown). */
   private readonly outsideRoot: boolean;
@@ -462,7 +462,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     }
     let first: Outcome | undefined;
     let audited = false;
-    let shadow: NonNullable<Decision['shadow']> | undefined;
+    let shadow: ShadowVerdict[] | undefined;
     if (d.waypoint) {
       first = this.evaluateLayer('waypoint', d, c, t);
       audited = this.layerAudited;
@@ -482,7 +482,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     return outcome('deny', undefined, undefined, reason, status);
   }
 
-  private finish(o: Outcome, t: Tracer | null, audited = false, shadow?: NonNullable<Decision['shadow']>): Decision {
+  private finish(o: Outcome, t: Tracer | null, audited = false, shadow?: ShadowVerdict[]): Decision {
     const decision: Decision = { verdict: o.verdict, mesh: 'istio', reason: o.reason, trace: t ? t.steps : [o.step] };
     if (o.policy) decision.policy = o.policy;
     if (o.rule) decision.rule = o.rule;
@@ -1233,34 +1233,38 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   // --- dry run ------------------------------------------------------------------------------
 
-  private shadow(variant: Variant, d: Dest, c: Call, t: Tracer | null): NonNullable<Decision['shadow']> | undefined {
+  private shadow(variant: Variant, d: Dest, c: Call, t: Tracer | null): ShadowVerdict[] | undefined {
     const n = this.nGroups;
     let dry = false;
     for (let g = 0; g < n; g++) if (this.groups[g]!.dryDeny.length || this.groups[g]!.dryAllow.length) { dry = true; break; }
     if (!dry) return undefined;
-    let out: NonNullable<Decision['shadow']> | undefined;
+    let out: ShadowVerdict[] | undefined;
     const mark = c.missing.length;
     for (const action of ['dryDeny', 'dryAllow'] as const) {
-      let any: CompiledPolicy | undefined;
+      const policies: ShadowMatch[] = [];
       let value: Tri = F;
+      let first: ShadowMatch | undefined;
       let by: CompiledPolicy | undefined;
-      let rule: CompiledRule | undefined;
       for (let g = 0; g < n; g++) {
         const a = this.groupAttach[g]!;
         for (const p of this.groups[g]![action]) {
-          any ??= p;
           if (t) t.add(`dry-run ${p.label} (${p.action}) ${a === T ? 'applies' : 'may apply'}: it only yields a shadow verdict`, a === T ? 'applies' : 'unknown', p.ref);
           const v = this.policyValue(p, a, variant, d, c, t);
-          if (v === T && value !== T) { value = T; by = p; rule = this.hitRule; }
+          const match: ShadowMatch = v === T ? { policy: p.ref, rule: this.hitRule!.ref, matches: true } : { policy: p.ref, matches: v === F ? false : undefined };
+          policies.push(match);
+          if (v === T && value !== T) { value = T; first = match; by = p; }
           else if (v === U && value === F) value = U;
         }
       }
-      if (!any) continue;
+      if (policies.length === 0) continue;
       out ??= [];
-      const deny = action === 'dryDeny';
-      if (value === T) out.push({ verdict: deny ? 'deny' : 'allow', policy: rule!.ref, reason: `dry-run: ${deny ? 'would deny' : 'would allow'}: ${by!.label} rules[${rule!.index}] matches` });
-      else if (value === F) out.push({ verdict: deny ? 'allow' : 'deny', policy: any.ref, reason: deny ? 'dry-run: no dry-run DENY policy matches (would not deny)' : 'dry-run: no dry-run ALLOW policy matches (would deny)' });
-      else out.push({ verdict: 'unknown', policy: any.ref, reason: `dry-run: unknown: ${uniq(c.missing.slice(mark)).join(', ')}` });
+      const engine = action === 'dryDeny' ? 'deny' : 'allow';
+      if (value === T) {
+        const rule = first!.rule!;
+        out.push({ engine, verdict: engine, policy: first!.policy, rule, policies, reason: `dry-run: ${engine === 'deny' ? 'would deny' : 'would allow'}: ${by!.label} ${rule.label} matches` });
+      } else if (value === F) {
+        out.push({ engine, verdict: engine === 'deny' ? 'allow' : 'deny', policy: policies[0]!.policy, policies, reason: engine === 'deny' ? 'dry-run: no dry-run DENY policy matches (would not deny)' : 'dry-run: no dry-run ALLOW policy matches (would deny)' });
+      } else out.push({ engine, verdict: 'unknown', policy: policies[0]!.policy, policies, reason: `dry-run: unknown: ${uniq(c.missing.slice(mark)).join(', ')}` });
     }
     c.truncate(mark);
     return out;

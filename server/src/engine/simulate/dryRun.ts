@@ -1,0 +1,114 @@
+import type { ShapeOutcome } from './index';
+import type { ShadowMatch, ShadowVerdict, SourceRef } from './types';
+
+/**
+ * What dry-run policies (Istio `istio.io/dry-run`) would have done with the observed calls, read
+ * from the decisions' shadow verdicts. A dry-run policy never decides a call, so the tallies of
+ * deciding policies never count it; these counts are what its author wants to see before
+ * enforcing it.
+ */
+export interface DryRunCounts {
+  /** Calls the policy applied to (for a rule: calls it matched). */
+  calls: number;
+  /** Calls the policy (rule) matches: a DENY policy would deny them, an ALLOW policy would allow them. */
+  matched: number;
+  /** Calls lacking what it tests. */
+  unknown: number;
+  /** Calls it would deny if enforced: a DENY policy those it matches; an ALLOW policy those that none of the proxy's dry-run ALLOW policies matches. */
+  wouldDeny: number;
+  /** Of those, the calls observed allowed: what enforcing the engine's policies would newly deny. */
+  wouldNewlyDeny: number;
+}
+
+export interface DryRunTally extends DryRunCounts {
+  ref: SourceRef;
+  engine: ShadowVerdict['engine'];
+  /** Per rule label: the calls the rule matched first. */
+  rules: Map<string, { ref: SourceRef; matched: number }>;
+}
+
+export function emptyDryRunCounts(): DryRunCounts {
+  return { calls: 0, matched: 0, unknown: 0, wouldDeny: 0, wouldNewlyDeny: 0 };
+}
+
+function countMatch(counts: DryRunCounts, shadow: ShadowVerdict, match: ShadowMatch, outcome: ShapeOutcome): void {
+  const calls = outcome.shape.count;
+  counts.calls += calls;
+  if (match.matches === true) counts.matched += calls;
+  else if (match.matches === undefined) counts.unknown += calls;
+  if (shadow.engine === 'deny' ? match.matches === true : shadow.verdict === 'deny') {
+    counts.wouldDeny += calls;
+    if (outcome.shape.record.observed === 'allowed') counts.wouldNewlyDeny += calls;
+  }
+}
+
+/** Per dry-run policy that applied to any of `outcomes`, in the order they are written. */
+export function dryRunTallies(outcomes: readonly ShapeOutcome[]): DryRunTally[] {
+  const byPolicy = new Map<string, DryRunTally>();
+  for (const outcome of outcomes) {
+    const shadows = outcome.decision.shadow;
+    if (shadows === undefined) continue;
+    for (const shadow of shadows) {
+      for (const match of shadow.policies) {
+        const key = `${match.policy.file}\u0000${match.policy.label}`;
+        let tally = byPolicy.get(key);
+        if (!tally) byPolicy.set(key, (tally = { ...emptyDryRunCounts(), ref: match.policy, engine: shadow.engine, rules: new Map() }));
+        countMatch(tally, shadow, match, outcome);
+        if (match.matches === true && match.rule) {
+          let rule = tally.rules.get(match.rule.label);
+          if (!rule) tally.rules.set(match.rule.label, (rule = { ref: match.rule, matched: 0 }));
+          rule.matched += outcome.shape.count;
+        }
+      }
+    }
+  }
+  return [...byPolicy.values()].sort((a, b) => bySource(a.ref, b.ref));
+}
+
+/**
+ * The dry-run counts of one item of a file (a policy, or a rule in it): `policyIn` says whether a
+ * dry-run policy starts within the item, `ruleIn` whether a rule does. A rule counts the calls it
+ * matched. `engine` is undefined when no dry-run policy of the item applied to any call. `shown`:
+ * the calls a policy would deny, or those a rule matches.
+ */
+export function dryRunCountsIn(outcomes: Iterable<ShapeOutcome>, policyIn: (ref: SourceRef) => boolean, ruleIn: (ref: SourceRef) => boolean): { counts: DryRunCounts; engine: ShadowVerdict['engine'] | undefined; rule: boolean; shown: ShapeOutcome[] } {
+  const counts = emptyDryRunCounts();
+  let engine: ShadowVerdict['engine'] | undefined;
+  let rule = false;
+  const shown: ShapeOutcome[] = [];
+  for (const outcome of outcomes) {
+    for (const shadow of outcome.decision.shadow ?? []) {
+      for (const match of shadow.policies) {
+        if (policyIn(match.policy)) {
+          engine = shadow.engine;
+          const denied = counts.wouldDeny;
+          countMatch(counts, shadow, match, outcome);
+          if (counts.wouldDeny !== denied) shown.push(outcome);
+        } else if (match.matches === true && match.rule && ruleIn(match.rule)) {
+          engine = shadow.engine;
+          rule = true;
+          counts.calls += outcome.shape.count;
+          counts.matched += outcome.shape.count;
+          shown.push(outcome);
+        }
+      }
+    }
+  }
+  return { counts, engine, rule, shown };
+}
+
+/** One line for a dry-run policy's (or rule's) counts, e.g. "dry run (not enforced): 1,241 calls · would deny 37 (12 now allowed)". */
+export function dryRunSummary(counts: DryRunCounts, engine: ShadowVerdict['engine'], rule = false): string {
+  const n = (value: number): string => value.toLocaleString('en-US');
+  if (rule) return `dry run: matches ${n(counts.matched)} ${counts.matched === 1 ? 'call' : 'calls'}`;
+  const parts = [`dry run (not enforced): ${n(counts.calls)} ${counts.calls === 1 ? 'call' : 'calls'}`];
+  if (engine === 'allow') parts.push(`matches ${n(counts.matched)}`);
+  parts.push(`would deny ${n(counts.wouldDeny)}${counts.wouldNewlyDeny ? ` (${n(counts.wouldNewlyDeny)} now allowed)` : ''}`);
+  if (counts.unknown) parts.push(`${n(counts.unknown)} undecided`);
+  return parts.join(' · ');
+}
+
+function bySource(a: SourceRef, b: SourceRef): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character;
+}
