@@ -612,11 +612,94 @@ function ambient(rnd) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Istio, trying out policies in dry-run: the "bank" ledger (examples/istio-dry-run)
+
+/**
+ * The ledger's sidecar logs Envoy JSON with the caller's identity and the results of the dry-run
+ * engines (Envoy's RBAC shadow metadata, `istio_dry_run_{allow,deny}_shadow_*`). The results follow
+ * the dry-run policies as they were deployed when the logs were written: the same
+ * ledger-allowlist-v2 as in the workspace, and a ledger-deny-deletes that matched DELETE on
+ * /v1/accounts/* only (the workspace's version has since been widened to /v1/*).
+ */
+function dryRun(rnd) {
+  const pod = (name, ip, namespace, app, hash, node) => ({ name, ip, namespace, node, labels: { app, 'pod-template-hash': hash, 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': app } });
+  const ledgers = [pod('ledger-7c9d8f6b5-q2xlp', '10.244.1.30', 'bank', 'ledger', '7c9d8f6b5', 'node-1'), pod('ledger-7c9d8f6b5-wm4kd', '10.244.2.31', 'bank', 'ledger', '7c9d8f6b5', 'node-2')];
+  const callers = {
+    teller: { ip: '10.244.1.40', principal: 'spiffe://cluster.local/ns/bank/sa/teller', userAgent: 'teller/4.2.0 okhttp/4.12.0' },
+    statements: { ip: '10.244.2.55', principal: 'spiffe://cluster.local/ns/bank/sa/statements', userAgent: 'statements-job/1.7.3 python-requests/2.31.0' },
+    backoffice: { ip: '10.244.3.61', principal: 'spiffe://cluster.local/ns/ops/sa/backoffice', userAgent: 'backoffice/9.0.1 (+axios)' },
+    prometheus: { ip: '10.244.5.9', principal: 'spiffe://cluster.local/ns/monitoring/sa/prometheus', userAgent: 'Prometheus/2.51.0' },
+    debug: { ip: '10.244.2.77', principal: 'spiffe://cluster.local/ns/bank/sa/default', userAgent: 'curl/8.5.0' },
+  };
+  const file = new LogFile(join(ROOT, 'examples', 'istio-dry-run', 'traffic', 'ledger.log'));
+  const policyId = (name, rule) => `ns[bank]-policy[${name}]-rule[${rule}]`;
+  /** The dry-run ALLOW engine (ledger-allowlist-v2): its rule that matches, if any. */
+  const allowlistRule = (caller, method, path) => {
+    if (caller === 'teller' && (method === 'GET' || method === 'POST') && path.startsWith('/v1/')) return 0;
+    if (caller === 'backoffice' && method === 'GET' && path.startsWith('/v1/')) return 1;
+    if (caller === 'prometheus' && method === 'GET' && path === '/metrics') return 2;
+    return undefined;
+  };
+  /** The dry-run DENY engine as deployed then (ledger-deny-deletes: DELETE on /v1/accounts/*). */
+  const deployedDenyMatches = (method, path) => method === 'DELETE' && path.startsWith('/v1/accounts/');
+  /** The enforced ALLOW policy (ledger-callers). */
+  const enforcedAllows = (caller, method, path) =>
+    (caller === 'teller' && (method === 'GET' || method === 'POST') && path.startsWith('/v1/'))
+    || (caller === 'statements' && method === 'GET' && /^\/v1\/accounts\/[^/]+\/entries(\?|$)/.test(path))
+    || (caller === 'backoffice' && (method === 'GET' || method === 'DELETE') && path.startsWith('/v1/'))
+    || (caller === 'prometheus' && method === 'GET' && path === '/metrics');
+
+  function call(t, callerName, method, path) {
+    const caller = callers[callerName];
+    const ledger = rnd.pick(ledgers);
+    const allowed = enforcedAllows(callerName, method, path.split('?')[0]);
+    const rule = allowlistRule(callerName, method, path);
+    const denyMatch = deployedDenyMatches(method, path);
+    const d = rnd.int(2, 40);
+    const f = {
+      start: t, method, path, protocol: 'HTTP/1.1', code: allowed ? (method === 'POST' ? 201 : method === 'DELETE' ? 204 : 200) : 403,
+      details: allowed ? 'via_upstream' : 'rbac_access_denied_matched_policy[none]', bytesIn: method === 'POST' ? rnd.int(120, 480) : 0,
+      bytesOut: allowed ? (method === 'DELETE' ? 0 : rnd.int(60, 3200)) : 19, duration: allowed ? d : 0, upstreamTime: allowed ? d - 1 || 1 : undefined,
+      userAgent: caller.userAgent, requestId: rnd.uuid(), authority: 'ledger.bank.svc.cluster.local',
+      upstreamHost: allowed ? `${ledger.ip}:8080` : undefined, cluster: allowed ? 'inbound|8080||' : undefined,
+      upstreamLocal: allowed ? `127.0.0.6:${rnd.port()}` : undefined, downstreamLocal: `${ledger.ip}:8080`,
+      downstreamRemote: `${caller.ip}:${rnd.port()}`, sni: 'outbound_.8080_._.ledger.bank.svc.cluster.local', route: allowed ? 'default' : undefined,
+    };
+    const extra = {
+      source_principal: caller.principal,
+      istio_dry_run_allow_shadow_engine_result: rule === undefined ? 'denied' : 'allowed',
+      istio_dry_run_allow_shadow_effective_policy_id: rule === undefined ? null : policyId('ledger-allowlist-v2', rule),
+      istio_dry_run_deny_shadow_engine_result: denyMatch ? 'denied' : 'allowed',
+      istio_dry_run_deny_shadow_effective_policy_id: denyMatch ? policyId('ledger-deny-deletes', 0) : null,
+    };
+    file.add(t, fluentBit(ledger, 'istio-proxy', t, envoyJson(f, extra)));
+  }
+
+  const start = Date.parse('2025-06-02T08:00:00Z');
+  const hour = 3_600_000;
+  const account = () => `ac-${rnd.int(100000, 100400)}`;
+  for (let t = start + rnd.gap(2_500); t < start + hour; t += rnd.gap(2_500)) {
+    if (rnd.chance(0.7)) call(t, 'teller', 'GET', `/v1/accounts/${account()}/balance`);
+    else call(t, 'teller', 'POST', '/v1/transfers');
+  }
+  for (let t = start + 30 * 60_000; t < start + 36 * 60_000; t += rnd.gap(2_200)) call(t, 'statements', 'GET', `/v1/accounts/${account()}/entries?from=2025-05-01&to=2025-05-31`);
+  for (let t = start + 4 * 60_000; t < start + hour; t += rnd.gap(90_000)) call(t, 'backoffice', 'GET', `/v1/accounts/${account()}`);
+  for (let t = start + 9 * 60_000; t < start + hour; t += rnd.gap(240_000)) call(t, 'backoffice', 'DELETE', `/v1/holds/h-${rnd.int(5000, 5999)}`);
+  for (const minute of [17, 41, 52]) call(start + minute * 60_000 + rnd.int(0, 59_000), 'backoffice', 'DELETE', `/v1/accounts/${account()}/flags/overdraft-review`);
+  for (let t = start + rnd.int(0, 15_000); t < start + hour; t += 15_000) call(t, 'prometheus', 'GET', '/metrics');
+  for (let i = 0; i < 6; i++) call(start + 47 * 60_000 + i * rnd.int(4_000, 20_000), 'debug', 'GET', `/v1/accounts/${account()}`);
+  // what else the sidecar writes, and damage
+  file.broken(0.25, fluentBit(ledgers[0], 'istio-proxy', start + 900_000, `${iso(start + 900_000)}\twarning\tenvoy config\tgRPC config for type.googleapis.com/envoy.config.listener.v3.Listener rejected: 1 listener(s) skipped`));
+  file.broken(0.8, '{"date":1748853600.5,"log":"{\\"authority\\":\\"ledger.bank.svc.cluster.local\\",\\"bytes_received\\":0,\\"method\\":\\"GET\\",\\"path\\":\\"/v1/acc');
+  return [file];
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const check = process.argv.includes('--check');
 let stale = 0;
-const seeds = { istio: SEED, linkerd: SEED + 1, consul: SEED + 2, 'istio-ambient': SEED + 3 };
-for (const [name, generate] of [['istio', istio], ['linkerd', linkerd], ['consul', consul], ['istio-ambient', ambient]]) {
+const seeds = { istio: SEED, linkerd: SEED + 1, consul: SEED + 2, 'istio-ambient': SEED + 3, 'istio-dry-run': SEED + 4 };
+for (const [name, generate] of [['istio', istio], ['linkerd', linkerd], ['consul', consul], ['istio-ambient', ambient], ['istio-dry-run', dryRun]]) {
   for (const file of generate(new Random(seeds[name]))) {
     const text = file.render();
     const rel = file.path.slice(ROOT.length + 1);

@@ -11,7 +11,7 @@ function run(title, args) {
 }
 
 const codes = [run('Lint', ['lint', 'examples'])];
-for (const mesh of ['istio', 'linkerd', 'consul', 'istio-ambient']) {
+for (const mesh of ['istio', 'linkerd', 'consul', 'istio-ambient', 'istio-dry-run']) {
   codes.push(run(`Simulate ${mesh}`, ['simulate', '--policies', `examples/${mesh}`, '--traffic', `examples/${mesh}/traffic`]));
 }
 process.exit(codes.some((code) => code > 1) ? 2 : 0);

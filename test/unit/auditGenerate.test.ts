@@ -40,6 +40,8 @@ const RUNS: { mesh: Mesh; includeUnknownOutcome: boolean; example?: string }[] =
   { mesh: 'istio', includeUnknownOutcome: false },
   // ambient mode: the waypoint checks the callers of the Service (targetRefs), ztunnel admits the waypoint (L4 only)
   { mesh: 'istio', includeUnknownOutcome: false, example: 'istio-ambient' },
+  // the ledger's logs carry the caller's identity; its dry-run policies decide nothing
+  { mesh: 'istio', includeUnknownOutcome: false, example: 'istio-dry-run' },
   { mesh: 'linkerd', includeUnknownOutcome: false },
   // Linkerd's log does not say whether a gRPC call was authorized: --include-unknown counts the successful ones
   { mesh: 'linkerd', includeUnknownOutcome: true },

@@ -62,7 +62,9 @@ export function dryRunTallies(outcomes: readonly ShapeOutcome[]): DryRunTally[] 
       }
     }
   }
-  return [...byPolicy.values()].sort((a, b) => bySource(a.ref, b.ref));
+  const tallies = [...byPolicy.values()].sort((a, b) => bySource(a.ref, b.ref));
+  for (const tally of tallies) if (tally.rules.size > 1) tally.rules = new Map([...tally.rules].sort((a, b) => bySource(a[1].ref, b[1].ref)));
+  return tallies;
 }
 
 /**
