@@ -14,7 +14,7 @@ import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
-import { dryRunSummary, dryRunTallies } from '../engine/simulate/dryRun';
+import { dryRunDifference, dryRunSummary, dryRunTallies } from '../engine/simulate/dryRun';
 import { VERSION } from '../version';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
@@ -239,7 +239,9 @@ export function runExplainCli(args: string[], io: CliIo): number {
     const decision = redactor.deep(loaded.simulation.decide(call, true), redactor.secretsOf(call));
     const rel = (p: string) => displayPath(io.cwd, p);
     const difference = observedDifference(decision, call);
-    io.stdout(parsed.format === 'json' ? JSON.stringify(difference ? { ...decision, observedDifference: difference } : decision, null, 2) : explainText(decision, rel, difference));
+    const dryRun = dryRunDifference(decision, call);
+    const json = { ...decision, ...(difference ? { observedDifference: difference } : {}), ...(dryRun ? { observedDryRunDifference: dryRun } : {}) };
+    io.stdout(parsed.format === 'json' ? JSON.stringify(json, null, 2) : explainText(decision, rel, difference, dryRun));
     return 0;
   } catch (error) {
     return commandFailure(error, io, SIMULATE_USAGE);
@@ -264,9 +266,10 @@ function where(ref: SourceRef | undefined, rel: (p: string) => string): string {
   return ref ? `${rel(ref.file)}:${ref.range.start.line + 1}` : '';
 }
 
-export function explainText(decision: Decision, rel: (p: string) => string, difference?: string): string {
+export function explainText(decision: Decision, rel: (p: string) => string, difference?: string, dryRunDifference?: string): string {
   const out = [`${decision.verdict.toUpperCase()} (${decision.mesh}): ${decision.reason}`];
   if (difference) out.push(`the log disagrees: ${difference}`);
+  if (dryRunDifference) out.push(`the log's dry-run results disagree: ${dryRunDifference}`);
   if (decision.status) out.push(`status ${decision.status}`);
   if (decision.audited) out.push('audited: an AUDIT rule or audit policy matched');
   if (decision.missing?.length) out.push(`missing from the call: ${decision.missing.join(', ')}`);
@@ -308,6 +311,14 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
       out.push(`  ${where(policy.ref, rel)} ${policy.ref.label} (${policy.engine.toUpperCase()}): ${dryRunSummary(policy, policy.engine).replace(/^dry run \(not enforced\): /, '')}`);
       for (const rule of policy.rules.values()) out.push(`      ${rule.ref.label}: matches ${n(rule.matched)}`);
     }
+    const otherwise = result.outcomes.filter((o) => dryRunDifference(o.decision, o.shape.record) !== undefined).sort((a, b) => b.shape.count - a.shape.count);
+    if (otherwise.length) {
+      out.push('', 'Dry-run results the logs report otherwise (top 20 by calls; was the policy changed since?):');
+      for (const o of otherwise.slice(0, 20).map(shown)) {
+        const sample = o.shape.samples[0];
+        out.push(`  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${dryRunDifference(o.decision, o.shape.record)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
+      }
+    }
   }
   const changed = result.outcomes.filter((o) => o.change === 'newly-denied' || o.change === 'newly-allowed').sort((a, b) => b.shape.count - a.shape.count);
   if (changed.length) {
@@ -344,7 +355,7 @@ function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: stri
     stats: { lines: model.stats.lines, parsed: model.stats.parsed, skipped: model.stats.skipped, skippedByReason: model.stats.skippedByReason, calls: model.stats.calls, shapes: model.stats.shapes },
     policies: result.policies.map((p) => ({ ...p, ref: { ...p.ref, file: rel(p.ref.file) }, rules: [...p.rules.values()].map((r) => ({ ...r, ref: { ...r.ref, file: rel(r.ref.file) } })) })),
     dryRun: dryRunTallies(result.outcomes).map((p) => ({ ...p, ref: { ...p.ref, file: rel(p.ref.file) }, rules: [...p.rules.values()].map((r) => ({ ...r, ref: { ...r.ref, file: rel(r.ref.file) } })) })),
-    calls: result.outcomes.map((o) => ({ record: o.shape.record, count: o.shape.count, samples: o.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), decision: o.decision.verdict, change: o.change, mesh: o.decision.mesh, reason: o.decision.reason, policy: o.decision.policy?.label, rule: o.decision.rule?.label, missing: o.decision.missing, observedDifference: observedDifference(o.decision, o.shape.record), ...shadowField(o.decision, rel), trace: o.decision.trace.map((s) => s.text) })),
+    calls: result.outcomes.map((o) => ({ record: o.shape.record, count: o.shape.count, samples: o.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), decision: o.decision.verdict, change: o.change, mesh: o.decision.mesh, reason: o.decision.reason, policy: o.decision.policy?.label, rule: o.decision.rule?.label, missing: o.decision.missing, observedDifference: observedDifference(o.decision, o.shape.record), ...shadowField(o, rel), trace: o.decision.trace.map((s) => s.text) })),
   };
 }
 
@@ -364,16 +375,21 @@ function* jsonlLines(result: SimulationResult, rel: (p: string) => string, fileO
       observed: o.shape.record.observed ?? 'unknown', change: o.change, reason: o.decision.reason,
       ...(o.decision.missing?.length ? { missing: o.decision.missing } : {}),
       ...observedField(o),
-      ...shadowField(o.decision, rel),
+      ...shadowField(o, rel),
       trace: o.decision.trace.map((s) => s.text),
     }, secrets));
   }
 }
 
 /** The dry-run engines' verdicts of a decision, as printed: `{engine, verdict, policy, rule, reason}` each. */
-function shadowField(decision: Decision, rel: (p: string) => string): { dryRun?: unknown[] } {
+function shadowField(o: ShapeOutcome, rel: (p: string) => string): { dryRun?: unknown[]; observedDryRunDifference?: string } {
+  const { decision } = o;
   if (!decision.shadow?.length) return {};
-  return { dryRun: decision.shadow.map((s) => ({ engine: s.engine, verdict: s.verdict, policy: s.policy.label, file: rel(s.policy.file), rule: s.rule?.label ?? null, reason: s.reason })) };
+  const difference = dryRunDifference(decision, o.shape.record);
+  return {
+    dryRun: decision.shadow.map((s) => ({ engine: s.engine, verdict: s.verdict, policy: s.policy.label, file: rel(s.policy.file), rule: s.rule?.label ?? null, reason: s.reason })),
+    ...(difference === undefined ? {} : { observedDryRunDifference: difference }),
+  };
 }
 
 function observedField(o: ShapeOutcome): { observedDifference?: string } {

@@ -9,6 +9,7 @@ export const TrafficCodes = {
   undecided: 'MPA4005',
   baselineChange: 'MPA4006',
   deniedOtherwise: 'MPA4007',
+  dryRunLoggedOtherwise: 'MPA4008',
 } as const;
 
 export interface TrafficRuleInfo {
@@ -25,4 +26,5 @@ export const TRAFFIC_RULES: readonly TrafficRuleInfo[] = [
   { code: TrafficCodes.undecided, title: 'Observed calls the policies cannot decide', defaultSeverity: 'info' },
   { code: TrafficCodes.baselineChange, title: 'Changes decisions compared with the git baseline', defaultSeverity: 'warning' },
   { code: TrafficCodes.deniedOtherwise, title: 'Denies observed calls that the logs show another policy denied', defaultSeverity: 'info' },
+  { code: TrafficCodes.dryRunLoggedOtherwise, title: 'The logs report other dry-run results than the simulation', defaultSeverity: 'info' },
 ];

@@ -1,5 +1,6 @@
 import { observedDifference, type ShapeOutcome } from '../simulate';
 import type { Decision } from '../simulate/types';
+import { dryRunDifference } from '../simulate/dryRun';
 import { calleeOf, callerOf, describeCall, requestOf } from '../traffic/describeCall';
 import { mergeRows } from '../mergeRows';
 import type { AccessRecord } from '../traffic/accessRecord';
@@ -80,6 +81,8 @@ export function explainMarkdown(outcome: ShapeOutcome, decision: Decision): stri
   ];
   const difference = observedDifference(decision, shape.record);
   if (difference) out.push('', `**The log disagrees:** ${difference}.`);
+  const dryRun = dryRunDifference(decision, shape.record);
+  if (dryRun) out.push('', `**The log's dry-run results disagree:** ${dryRun}.`);
   if (decision.status) out.push('', `The proxy answers with status ${decision.status}.`);
   if (decision.audited) out.push('', 'Audited: an AUDIT rule or audit policy matched.');
   if (decision.missing?.length) out.push('', `Missing from the call: ${decision.missing.join(', ')}.`);

@@ -6,7 +6,7 @@ import type { Mesh } from '../meshes';
 import type { Resource } from '../resource';
 import { observedDifference, sameTally, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
 import { sameDeciders, sameRef } from '../simulate/sourceRefs';
-import { dryRunCountsIn, dryRunSummary, type DryRunCounts } from '../simulate/dryRun';
+import { dryRunCountsIn, dryRunEngineDifference, dryRunSummary, type DryRunCounts } from '../simulate/dryRun';
 import type { Decision, SourceRef } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
 import { CompiledForms } from '../simulate/compiledForms';
@@ -355,6 +355,12 @@ export class TrafficInsight {
     const rows = displayedCalls(dryRun.shown.sort((a, b) => b.shape.count - a.shape.count));
     const lines = [`${dryRunSummary(dryRun.counts, dryRun.engine, dryRun.rule)}.`, ''];
     if (rows.length) lines.push(dryRun.rule ? 'Calls it matches:' : 'Calls it would deny if enforced:', '', callsTable(rows.slice(0, HOVER_ROWS), { explainId: (o) => callId(dryRun.indexOf.get(o)!) }), '');
+    const otherwise = displayedCalls([...dryRun.indexOf.keys()].filter((o) => o.decision.shadow?.some((s) => s.engine === dryRun.engine && dryRunEngineDifference(s.engine, o.decision, o.shape.record) !== undefined)));
+    if (!dryRun.rule && otherwise.length) {
+      lines.push('**Logged otherwise** (the proxy reported another dry-run result):', '');
+      for (const { outcome, calls } of otherwise.slice(0, 5)) lines.push(`- ${count(calls)}× \`${describeCall(outcome.shape.record)}\`: ${dryRunEngineDifference(dryRun.engine, outcome.decision, outcome.shape.record)}`);
+      lines.push('');
+    }
     return lines;
   }
 
@@ -363,7 +369,7 @@ export class TrafficInsight {
     let cached = this.state.findings.get(path);
     if (!cached) {
       const file = this.workspace.sourceFile(path);
-      cached = file ? applyRuleSettings([...this.decisionFindings(path), ...this.unusedFindings(path), ...this.uncoveredFindings(path), ...this.baselineFindings(path)], file, this.rules) : [];
+      cached = file ? applyRuleSettings([...this.decisionFindings(path), ...this.dryRunFindings(path), ...this.unusedFindings(path), ...this.uncoveredFindings(path), ...this.baselineFindings(path)], file, this.rules) : [];
       this.state.findings.set(path, cached);
     }
     return cached;
@@ -420,6 +426,31 @@ export class TrafficInsight {
     return out;
   }
 
+  /** MPA4008: per dry-run policy of the file, the calls whose log reports another result of its dry-run engine. */
+  private dryRunFindings(path: string): Finding[] {
+    const shadows = this.state.shadowRefs.get(path);
+    if (!shadows) return [];
+    const byPolicy = new Map<number, { ref: SourceRef; engine: 'allow' | 'deny'; outcomes: ShapeOutcome[] }>();
+    for (const index of shadows.indexesIn(0, Number.MAX_SAFE_INTEGER)) {
+      const outcome = this.result.outcomes[index]!;
+      for (const shadow of outcome.decision.shadow ?? []) {
+        if (dryRunEngineDifference(shadow.engine, outcome.decision, outcome.shape.record) === undefined) continue;
+        for (const { policy } of shadow.policies) {
+          if (policy.file !== path) continue;
+          const key = positionKey(policy.range.start);
+          let entry = byPolicy.get(key);
+          if (!entry) byPolicy.set(key, (entry = { ref: policy, engine: shadow.engine, outcomes: [] }));
+          entry.outcomes.push(outcome);
+        }
+      }
+    }
+    return [...byPolicy.entries()].sort((a, b) => a[0] - b[0]).map(([, { ref, engine, outcomes }]) => {
+      const rows = displayedCalls(outcomes);
+      const busiest = rows[0]!.outcome;
+      return this.finding(TrafficCodes.dryRunLoggedOtherwise, path, ref.focus ?? ref.range, `${ref.label} (dry run): the logs report another result of the ${engine === 'deny' ? 'dry-run DENY' : 'dry-run ALLOW'} policies than the simulation for ${plural(sum(outcomes), 'observed call')}, so the policy was probably changed since the logs were written (${dryRunEngineDifference(engine, busiest.decision, busiest.shape.record)}): ${topCalls(rows)}`, sampleLinks(rows));
+    });
+  }
+
   /** MPA4006: per policy (or rule) whose decisions differ from the baseline's. */
   private baselineFindings(path: string): Finding[] {
     const comparison = this.baseline;
@@ -458,6 +489,7 @@ export class TrafficInsight {
     }
     const refs = this.state.refs.get(path);
     const alternativeRefs = this.state.alternativeRefs.get(path);
+    const shadowRefs = this.state.shadowRefs.get(path);
     const out: Finding[] = [];
     const before = this.state.unusedKept.get(path);
     const kept = new Map<string, Finding>();
@@ -466,7 +498,8 @@ export class TrafficInsight {
       if (!this.state.meshes.has(item.mesh)) return;
       const { from, to } = outline.keys[i]!;
       // a rule that decides calls in one of the alternatives of undecided ones is in use
-      if (outline.hasRules[i] || refs?.any(from, to) || alternativeRefs?.any(from, to)) return;
+      // (a dry-run policy or rule that applied to calls, or matched them, is in use too)
+      if (outline.hasRules[i] || refs?.any(from, to) || alternativeRefs?.any(from, to) || shadowRefs?.any(from, to)) return;
       if (item.kind === 'policy' && !decidesCalls(item.label)) return;
       const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
       const { start, end } = item.head;

@@ -1,5 +1,6 @@
+import type { AccessRecord } from '../traffic/accessRecord';
 import type { ShapeOutcome } from './index';
-import type { ShadowMatch, ShadowVerdict, SourceRef } from './types';
+import type { Decision, ShadowMatch, ShadowVerdict, SourceRef } from './types';
 
 /**
  * What dry-run policies (Istio `istio.io/dry-run`) would have done with the observed calls, read
@@ -18,6 +19,8 @@ export interface DryRunCounts {
   wouldDeny: number;
   /** Of those, the calls observed allowed: what enforcing the engine's policies would newly deny. */
   wouldNewlyDeny: number;
+  /** Calls whose log reports another result of the policy's dry-run engine (`dryRunDifference`). */
+  loggedOtherwise: number;
 }
 
 export interface DryRunTally extends DryRunCounts {
@@ -28,7 +31,7 @@ export interface DryRunTally extends DryRunCounts {
 }
 
 export function emptyDryRunCounts(): DryRunCounts {
-  return { calls: 0, matched: 0, unknown: 0, wouldDeny: 0, wouldNewlyDeny: 0 };
+  return { calls: 0, matched: 0, unknown: 0, wouldDeny: 0, wouldNewlyDeny: 0, loggedOtherwise: 0 };
 }
 
 function countMatch(counts: DryRunCounts, shadow: ShadowVerdict, match: ShadowMatch, outcome: ShapeOutcome): void {
@@ -40,6 +43,7 @@ function countMatch(counts: DryRunCounts, shadow: ShadowVerdict, match: ShadowMa
     counts.wouldDeny += calls;
     if (outcome.shape.record.observed === 'allowed') counts.wouldNewlyDeny += calls;
   }
+  if (dryRunEngineDifference(shadow.engine, outcome.decision, outcome.shape.record) !== undefined) counts.loggedOtherwise += calls;
 }
 
 /** Per dry-run policy that applied to any of `outcomes`, in the order they are written. */
@@ -107,7 +111,47 @@ export function dryRunSummary(counts: DryRunCounts, engine: ShadowVerdict['engin
   if (engine === 'allow') parts.push(`matches ${n(counts.matched)}`);
   parts.push(`would deny ${n(counts.wouldDeny)}${counts.wouldNewlyDeny ? ` (${n(counts.wouldNewlyDeny)} now allowed)` : ''}`);
   if (counts.unknown) parts.push(`${n(counts.unknown)} undecided`);
+  if (counts.loggedOtherwise) parts.push(`${n(counts.loggedOtherwise)} logged otherwise`);
   return parts.join(' · ');
+}
+
+/** What a log says a dry-run engine did with the call (Istio: Envoy's RBAC shadow metadata, `response.dryRun`). */
+type LoggedEngine = { result: 'allowed' | 'denied'; policy?: string };
+
+function loggedEngine(record: AccessRecord, engine: ShadowVerdict['engine']): LoggedEngine | undefined {
+  const dryRun = (record.response as { dryRun?: Partial<Record<ShadowVerdict['engine'], LoggedEngine>> } | undefined)?.dryRun;
+  return dryRun?.[engine];
+}
+
+const ENGINE_NAME = { allow: 'dry-run ALLOW', deny: 'dry-run DENY' } as const;
+
+/**
+ * When the call's log reports what one of its proxy's dry-run engines did and the simulation's
+ * shadow verdict differs (another result, or another matching policy than the one logged): one
+ * sentence with both. Undefined when they agree, when the log carries nothing of that engine,
+ * or when the simulation cannot decide it.
+ */
+export function dryRunEngineDifference(engine: ShadowVerdict['engine'], decision: Decision, record: AccessRecord): string | undefined {
+  const logged = loggedEngine(record, engine);
+  if (logged === undefined) return undefined;
+  const loggedText = `${logged.result === 'denied' ? 'would deny' : engine === 'deny' ? 'would not deny' : 'would allow'}${logged.policy ? ` (matched by ${logged.policy})` : ''}`;
+  const simulated = decision.shadow?.find((s) => s.engine === engine);
+  if (simulated === undefined) return `${ENGINE_NAME[engine]}: observed ${loggedText}; simulated: no ${ENGINE_NAME[engine]} policy applies to the call`;
+  if (simulated.verdict === 'unknown' || simulated.verdict === 'external') return undefined;
+  const simulatedText = simulated.reason.replace(/^dry-run: /, '');
+  if ((simulated.verdict === 'deny') !== (logged.result === 'denied')) return `${ENGINE_NAME[engine]}: observed ${loggedText}; simulated: ${simulatedText}`;
+  // Envoy names the first matching policy by its RBAC policy name (a std::map's order), which
+  // may differ from the simulation's first: the logged one must be among those that match.
+  if (logged.policy !== undefined && !simulated.policies.some((m) => m.matches === true && m.policy.label.endsWith(` ${logged.policy}`))) {
+    return `${ENGINE_NAME[engine]}: observed ${loggedText}; simulated: ${simulatedText}`;
+  }
+  return undefined;
+}
+
+/** Every dry-run engine whose logged result differs from the simulation's, as one sentence (undefined: none). */
+export function dryRunDifference(decision: Decision, record: AccessRecord): string | undefined {
+  const differences = (['deny', 'allow'] as const).map((engine) => dryRunEngineDifference(engine, decision, record)).filter((d): d is string => d !== undefined);
+  return differences.length ? differences.join('; ') : undefined;
 }
 
 function bySource(a: SourceRef, b: SourceRef): number {
