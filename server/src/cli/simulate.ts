@@ -3,7 +3,7 @@ import { BaselineError, compareWithGit, impactLens, impactSentence, type Baselin
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { Engine } from '../engine/engine';
 import { describeFsError } from '../engine/fsErrors';
-import { observedDifference, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
+import { emptyTally, observedDifference, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
@@ -279,6 +279,32 @@ export function explainText(decision: Decision, rel: (p: string) => string, diff
   return out.join('\n');
 }
 
+/** Per AUDIT policy (Decision.auditedBy) and its rules, the calls it marked, in the order they are written. */
+function auditTallies(outcomes: readonly ShapeOutcome[]): (Tally & { ref: SourceRef; rules: Map<string, Tally & { ref: SourceRef }> })[] {
+  const byPolicy = new Map<string, Tally & { ref: SourceRef; rules: Map<string, Tally & { ref: SourceRef }> }>();
+  const add = (t: Tally, o: ShapeOutcome): void => {
+    t.calls += o.shape.count;
+    t[o.decision.verdict] += o.shape.count;
+    if (o.change === 'newly-denied') t.newlyDenied += o.shape.count;
+    if (o.change === 'newly-allowed') t.newlyAllowed += o.shape.count;
+  };
+  for (const o of outcomes) {
+    for (const mark of o.decision.auditedBy ?? []) {
+      const key = `${mark.policy.file}\u0000${mark.policy.label}`;
+      let policy = byPolicy.get(key);
+      if (!policy) byPolicy.set(key, (policy = { ...emptyTally(), ref: mark.policy, rules: new Map() }));
+      add(policy, o);
+      let rule = policy.rules.get(mark.rule.label);
+      if (!rule) policy.rules.set(mark.rule.label, (rule = { ...emptyTally(), ref: mark.rule }));
+      add(rule, o);
+    }
+  }
+  const bySource = (a: SourceRef, b: SourceRef): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.range.start.line - b.range.start.line);
+  const list = [...byPolicy.values()].sort((a, b) => bySource(a.ref, b.ref));
+  for (const p of list) p.rules = new Map([...p.rules].sort((a, b) => bySource(a[1].ref, b[1].ref)));
+  return list;
+}
+
 function tallyText(t: Tally): string {
   const parts = [`${n(t.allow)} allowed`, `${n(t.deny)} denied`];
   if (t.external) parts.push(`${n(t.external)} external`);
@@ -304,6 +330,14 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
   }
   const undecided = result.outcomes.filter((o) => !o.decision.policy);
   if (undecided.length) out.push(`  (no policy; mesh default): ${tallyText(undecided.reduce((acc, o) => { acc.calls += o.shape.count; acc[o.decision.verdict] += o.shape.count; if (o.change === 'newly-denied') acc.newlyDenied += o.shape.count; if (o.change === 'newly-allowed') acc.newlyAllowed += o.shape.count; return acc; }, { calls: 0, allow: 0, deny: 0, external: 0, unknown: 0, newlyDenied: 0, newlyAllowed: 0 } as Tally))}`);
+  const audits = auditTallies(result.outcomes);
+  if (audits.length) {
+    out.push('', 'AUDIT policies (they mark calls for audit logging and decide nothing):');
+    for (const audit of audits) {
+      out.push(`  ${where(audit.ref, rel)} ${audit.ref.label}: marks ${tallyText(audit)}`);
+      for (const rule of audit.rules.values()) out.push(`      ${rule.ref.label}: marks ${tallyText(rule)}`);
+    }
+  }
   const dryRun = dryRunTallies(result.outcomes);
   if (dryRun.length) {
     out.push('', 'Dry-run policies (not enforced), what they would do:');

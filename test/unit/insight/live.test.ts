@@ -96,6 +96,8 @@ const EDITS: Record<Mesh, Edit[]> = {
     { name: 'the frontend DENY guard made dry-run', file: 'security/authorization-policies.yaml', find: '  name: frontend-deny-internal\n', replace: '  name: frontend-deny-internal\n  annotations: {istio.io/dry-run: "true"}\n' },
     { name: 'the dry-run guard matches other paths', file: 'security/authorization-policies.yaml', find: '"/internal/*", "/debug/*"', replace: '"/products", "/debug/*"' },
     { name: 'the dry-run guard enforced again', file: 'security/authorization-policies.yaml', find: 'istio.io/dry-run: "true"', replace: 'istio.io/dry-run: "false"' },
+    { name: 'the guard made an AUDIT policy', file: 'security/authorization-policies.yaml', find: 'action: DENY', replace: 'action: AUDIT' },
+    { name: 'the AUDIT policy marks other paths', file: 'security/authorization-policies.yaml', find: '"/products", "/debug/*"', replace: '"/products/*", "/cart"' },
     { name: 'a suppression comment', file: 'security/authorization-policies.yaml', find: /^# moved down.*$/m, replace: '# mesh-policy-ignore-file MPA4001' },
   ],
   linkerd: [

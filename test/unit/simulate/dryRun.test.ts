@@ -17,7 +17,8 @@ import { scratchDir } from '../../helpers/scratch';
 // mesh-semantics §1.3): they never decide a call, so their lenses, the CLI's summary and its JSON
 // count their shadow verdicts instead. The expected counts follow from the calls below: the
 // dry-run DENY matches the 3 DELETEs; the dry-run ALLOW matches the 7 GETs, and its engine would
-// deny the 3 calls no dry-run ALLOW policy matches. Every call was observed allowed.
+// deny the 3 calls no dry-run ALLOW policy matches. The AUDIT policy marks the 3 DELETEs. Every
+// call was observed allowed.
 
 const POLICIES = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -50,6 +51,20 @@ spec:
   - to:
     - operation:
         methods: ["GET"]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: cart-audit-deletes
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: cart}
+  action: AUDIT
+  rules:
+  - to:
+    - operation:
+        methods: ["DELETE"]
 `;
 
 const call = (method: string, principal: string, count: number): string => JSON.stringify({
@@ -75,7 +90,7 @@ async function insight() {
   return { workspace, shapes: model.shapes, insight: new LiveInsight(workspace, model.shapes).next([]) };
 }
 
-describe('dry-run policies: what they would do with the observed calls', () => {
+describe('dry-run and AUDIT policies: what they would do with the observed calls, and what they mark', () => {
   it('tallies each dry-run policy and its rules', async () => {
     const { workspace, shapes } = await insight();
     const tallies = dryRunTallies(simulateShapes(new Simulation(workspace), shapes).outcomes);
@@ -94,6 +109,8 @@ describe('dry-run policies: what they would do with the observed calls', () => {
       '16 dry run (not enforced): 10 calls · matches 7 · would deny 3 (3 now allowed)',
       '26 no observed calls',
       '29 dry run: matches 7 calls',
+      '33 audit: marks 3 calls (3 allowed · 0 denied)',
+      '43 audit: marks 3 calls (3 allowed · 0 denied)',
     ]);
   });
 
@@ -113,6 +130,7 @@ describe('dry-run policies: what they would do with the observed calls', () => {
     const io = { stdout: (t: string) => { stdout += `${t}\n`; }, stderr: () => undefined, cwd: dir };
     assert.equal(await runSimulateCli(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl'], io), 0);
     assert.match(stdout, /Dry-run policies \(not enforced\), what they would do:\n {2}policies\.yaml:4 AuthorizationPolicy shop\/cart-deny-delete \(DENY\): 10 calls · would deny 3 \(3 now allowed\)\n {6}rules\[0\]: matches 3\n {2}policies\.yaml:19 AuthorizationPolicy shop\/cart-allow-get \(ALLOW\): 10 calls · matches 7 · would deny 3 \(3 now allowed\)\n {6}rules\[1\]: matches 7\n/);
+    assert.match(stdout, /AUDIT policies \(they mark calls for audit logging and decide nothing\):\n {2}policies\.yaml:36 AuthorizationPolicy shop\/cart-audit-deletes: marks 3 allowed · 0 denied\n {6}rules\[0\]: marks 3 allowed · 0 denied\n/);
     stdout = '';
     await runSimulateCli(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'json'], io);
     const json = JSON.parse(stdout) as { dryRun: { ref: { label: string; file: string }; matched: number }[]; calls: { dryRun?: { engine: string; verdict: string; policy: string; rule: string | null }[] }[] };

@@ -440,6 +440,9 @@ describe('Istio AUDIT, dry run, CUSTOM', () => {
     assert.equal(n.audited, undefined);
     const denied = check({ name: 'audit with deny', policies: docs(doc({ action: 'AUDIT', rules: [{}] }), doc({}, { name: 'nothing' })), expect: 'deny' });
     assert.equal(denied.audited, true);
+    // every matching AUDIT policy is named, with its first matching rule
+    const both = check({ name: 'two audits', policies: docs(doc({ action: 'AUDIT', rules: [to({ paths: ['/x'] }), to({ paths: ['/ip'] }), {}] }, { name: 'a' }), doc({ action: 'AUDIT', rules: [{}] }, { name: 'b' }), doc({ action: 'AUDIT', rules: [to({ methods: ['POST'] })] }, { name: 'c' })), expect: 'allow' });
+    assert.deepEqual(both.auditedBy?.map((m) => [m.policy.label, m.rule.label]), [['AuthorizationPolicy foo/a', 'rules[1]'], ['AuthorizationPolicy foo/b', 'rules[0]']]);
   });
 
   it('a dry-run DENY yields a shadow verdict only', () => {

@@ -64,6 +64,8 @@ interface InsightState {
   alternativeRefs: Map<string, PositionIndex>;
   /** Per file: outcomes by where a dry-run policy that applied to them, and its matching rule, start (Decision.shadow). */
   shadowRefs: Map<string, PositionIndex>;
+  /** Per file: outcomes by where an AUDIT policy that marked them, and its matching rule, start (Decision.auditedBy). */
+  auditRefs: Map<string, PositionIndex>;
   /** Per file: outcomes by the ref their MPA4001–4003 finding goes on (the rule in the file, else the policy). */
   groups: Map<string, PositionIndex>;
   /** Per file and group: its findings, before rule settings. */
@@ -158,7 +160,7 @@ export class TrafficInsight {
     const state: InsightState = {
       outcomes,
       byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
-      refs: new Map(), alternativeRefs: new Map(), shadowRefs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
+      refs: new Map(), alternativeRefs: new Map(), shadowRefs: new Map(), auditRefs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
       outlines: new Map(), outlineForms: new CompiledForms(), findings: new Map(), impacts: impactsByFile(this.baseline),
       unusedKept: new Map(), impactFindings: new WeakMap(), lensCounts: new Map(),
     };
@@ -258,6 +260,10 @@ export class TrafficInsight {
     }
     for (const alternative of decision.alternatives ?? []) for (const ref of decidingRefs(alternative)) fileAt(state.alternativeRefs, ref);
     for (const ref of shadowRefs(decision)) fileAt(state.shadowRefs, ref);
+    for (const mark of decision.auditedBy ?? []) {
+      fileAt(state.auditRefs, mark.policy);
+      fileAt(state.auditRefs, mark.rule);
+    }
     if (decision.policy || decision.verdict === 'unknown') return;
     const destination = outcome.shape.record.destination;
     if (!destination?.workload || !destination.namespace) return;
@@ -313,6 +319,7 @@ export class TrafficInsight {
       return found;
     };
     const shadows = this.state.shadowRefs.get(path);
+    const audits = this.state.auditRefs.get(path);
     const lenses = outline.items.map((item, i) => {
       const { from, to } = outline.keys[i]!;
       const counts = countsOf(from, to);
@@ -320,7 +327,9 @@ export class TrafficInsight {
       const versus = this.baseline && impact ? impactLens(this.baseline.ref, impact) : undefined;
       // A dry-run policy decides no call: its lens says what it would have done.
       const dryRun = counts.calls === 0 && shadows?.any(from, to) ? this.dryRunIn(shadows, from, to) : undefined;
-      const title = dryRun ?? lensTitle(counts);
+      // An AUDIT policy decides no call either: its lens counts the calls it marks.
+      const audit = counts.calls === 0 && dryRun === undefined && audits?.any(from, to) ? auditTitle(tally(audits.indexesIn(from, to).map((i) => this.result.outcomes[i]!))) : undefined;
+      const title = dryRun ?? audit ?? lensTitle(counts);
       return { item, counts, title: versus ? `${title} · ${versus}` : title };
     });
     this.state.lensCounts.set(path, { counts, moved: [] });
@@ -490,6 +499,7 @@ export class TrafficInsight {
     const refs = this.state.refs.get(path);
     const alternativeRefs = this.state.alternativeRefs.get(path);
     const shadowRefs = this.state.shadowRefs.get(path);
+    const auditRefs = this.state.auditRefs.get(path);
     const out: Finding[] = [];
     const before = this.state.unusedKept.get(path);
     const kept = new Map<string, Finding>();
@@ -498,8 +508,8 @@ export class TrafficInsight {
       if (!this.state.meshes.has(item.mesh)) return;
       const { from, to } = outline.keys[i]!;
       // a rule that decides calls in one of the alternatives of undecided ones is in use
-      // (a dry-run policy or rule that applied to calls, or matched them, is in use too)
-      if (outline.hasRules[i] || refs?.any(from, to) || alternativeRefs?.any(from, to) || shadowRefs?.any(from, to)) return;
+      // (a dry-run policy or rule that applied to calls, or matched them, is in use too; so is an AUDIT rule that marked calls)
+      if (outline.hasRules[i] || refs?.any(from, to) || alternativeRefs?.any(from, to) || shadowRefs?.any(from, to) || auditRefs?.any(from, to)) return;
       if (item.kind === 'policy' && !decidesCalls(item.label)) return;
       const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
       const { start, end } = item.head;
@@ -681,7 +691,7 @@ function impactsByFile(comparison: BaselineComparison | undefined): Map<string, 
 function sameFiling(before: ShapeOutcome, after: ShapeOutcome): boolean {
   const a = before.decision;
   const b = after.decision;
-  return sameTally(before, after) && (a === b || (a.mesh === b.mesh && a.reason === b.reason && sameList(a.missing, b.missing) && sameAlternatives(a.alternatives, b.alternatives) && sameShadows(a.shadow, b.shadow)));
+  return sameTally(before, after) && (a === b || (a.mesh === b.mesh && a.reason === b.reason && sameList(a.missing, b.missing) && sameAlternatives(a.alternatives, b.alternatives) && sameShadows(a.shadow, b.shadow) && sameAuditMarks(a.auditedBy, b.auditedBy)));
 }
 
 /** Whether two decisions' dry-run verdicts are filed alike: the same policies and matching rules, at the same places, with the same results. */
@@ -692,6 +702,13 @@ function sameShadows(a: Decision['shadow'], b: Decision['shadow']): boolean {
     const y = b[i]!;
     return x.verdict === y.verdict && x.policies.length === y.policies.length && x.policies.every((m, j) => m.matches === y.policies[j]!.matches && sameRef(m.policy, y.policies[j]!.policy) && sameRef(m.rule, y.policies[j]!.rule));
   });
+}
+
+/** Whether two decisions were marked by the same AUDIT policies and rules, written at the same places. */
+function sameAuditMarks(a: Decision['auditedBy'], b: Decision['auditedBy']): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((x, i) => sameRef(x.policy, b[i]!.policy) && sameRef(x.rule, b[i]!.rule));
 }
 
 /** Whether two decisions' alternatives name the same deciders, written at the same places (they are filed by place). */
@@ -770,6 +787,11 @@ export function lensTitle(counts: LensCounts): string {
   const changed = counts.newlyDenied + counts.newlyAllowed;
   parts.push(`${count(changed)} changed`);
   return parts.join(' · ');
+}
+
+/** The lens of an AUDIT policy or rule: the calls it marks for audit logging, by their verdict. */
+function auditTitle(counts: LensCounts): string {
+  return `audit: marks ${plural(counts.calls, 'call')} (${count(counts.allowed)} allowed · ${count(counts.denied)} denied)`;
 }
 
 /** One list item per kind of call whose log names another denier than the decision (busiest first, up to `limit`). */

@@ -47,6 +47,8 @@ export interface Decision {
   missing?: string[];
   /** Istio AUDIT matched, Linkerd audit access policy: the call is marked for audit. */
   audited?: boolean;
+  /** Istio: the AUDIT policies that matched, each with its first matching rule (they never decide). */
+  auditedBy?: readonly AuditMark[];
   /** Verdicts of dry-run policies (Istio istio.io/dry-run): never change `verdict`. */
   shadow?: ShadowVerdict[];
   /** An HTTP status the proxy would answer with, when the mesh decides one (e.g. Linkerd 404 with no route). */
@@ -83,6 +85,11 @@ export interface ShadowVerdict {
   reason: string;
   /** Every dry-run policy of the engine that applied to the call, and whether it matches (undefined: the call lacks what it tests). */
   policies: readonly ShadowMatch[];
+}
+
+export interface AuditMark {
+  policy: SourceRef;
+  rule: SourceRef;
 }
 
 export interface ShadowMatch {

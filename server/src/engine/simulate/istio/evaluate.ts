@@ -2,7 +2,7 @@ import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
 import { chooseWaypoint, isWaypointPeer, waypointPrincipal } from '../../istio/ambient';
 import type { AccessRecord } from '../../traffic/accessRecord';
-import type { CallFold, CompiledPolicies, Decision, Denier, PolicySet, ShadowMatch, ShadowVerdict, SourceRef, TraceStep, Verdict } from '../types';
+import type { CallFold, CompiledPolicies, AuditMark, Decision, Denier, PolicySet, ShadowMatch, ShadowVerdict, SourceRef, TraceStep, Verdict } from '../types';
 import { Call, F, hasLowerCase, hasWhitespace, T, U, type Tri } from './call';
 import {
   compileIstioResource,
@@ -254,7 +254,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private readonly groups: Bucket[] = [];
   private readonly groupAttach: Tri[] = [];
   private nGroups = 0;
-  private layerAudited = false;
+  private layerAudited: AuditMark[] | undefined = undefined;
   private layerShadow: ShadowVerdict[] | undefined;
   private readonly peerCache = new Map<string, PeerModes>();
   /** Whether any policy outside the root namespace exists (a call without a namespace is then unknown). */
@@ -461,7 +461,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       }
     }
     let first: Outcome | undefined;
-    let audited = false;
+    let audited: AuditMark[] | undefined;
     let shadow: ShadowVerdict[] | undefined;
     if (d.waypoint) {
       first = this.evaluateLayer('waypoint', d, c, t);
@@ -470,7 +470,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       if (first.verdict === 'deny') return this.finish(first, t, audited, shadow);
     }
     const second = this.evaluateLayer(d.kind, d, c, t);
-    audited ||= this.layerAudited;
+    if (this.layerAudited) audited = audited ? [...audited, ...this.layerAudited] : this.layerAudited;
     if (this.layerShadow) shadow = shadow ? [...shadow, ...this.layerShadow] : this.layerShadow;
     const combined = first ? combine(first, second) : second;
     const decision = this.finish(combined, t, audited, shadow);
@@ -482,12 +482,15 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     return outcome('deny', undefined, undefined, reason, status);
   }
 
-  private finish(o: Outcome, t: Tracer | null, audited = false, shadow?: ShadowVerdict[]): Decision {
+  private finish(o: Outcome, t: Tracer | null, audited?: AuditMark[], shadow?: ShadowVerdict[]): Decision {
     const decision: Decision = { verdict: o.verdict, mesh: 'istio', reason: o.reason, trace: t ? t.steps : [o.step] };
     if (o.policy) decision.policy = o.policy;
     if (o.rule) decision.rule = o.rule;
     if (o.missing) decision.missing = o.missing;
-    if (audited) decision.audited = true;
+    if (audited) {
+      decision.audited = true;
+      decision.auditedBy = audited;
+    }
     if (shadow && shadow.length) decision.shadow = shadow;
     if (o.status !== undefined) decision.status = o.status;
     if (o.deniedBy) decision.deniedBy = o.deniedBy;
@@ -795,7 +798,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   private evaluateLayer(kind: LayerKind, d: Dest, c: Call, t: Tracer | null): Outcome {
     const variant: Variant = kind === 'ztunnel' ? 'zt' : c.http ? 'http' : 'tcp';
-    this.layerAudited = false;
+    this.layerAudited = undefined;
     this.layerShadow = undefined;
     if (t) t.add(`enforcement point: ${kind === 'waypoint' ? 'waypoint' : kind === 'ztunnel' ? 'ztunnel (L4 only)' : kind === 'gateway' || d.classic ? 'gateway proxy' : 'sidecar'}${variant === 'tcp' ? ' (TCP chain: HTTP attributes cannot be evaluated)' : ''}`, 'applies');
     // Identity (spec §1.8).
@@ -957,10 +960,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     // AUDIT (never changes the verdict).
     if (!ztunnel && this.anyAudit) {
       const mark = c.missing.length;
-      let audited = false;
-      for (let g = 0; g < n && (!audited || t); g++) {
+      let audited: AuditMark[] | undefined;
+      for (let g = 0; g < n; g++) {
         const list = groups[g]!.audit;
-        for (let i = 0; i < list.length; i++) if (this.policyValue(list[i]!, attach[g]!, variant, d, c, t) === T) { audited = true; if (!t) break; }
+        for (let i = 0; i < list.length; i++) if (this.policyValue(list[i]!, attach[g]!, variant, d, c, t) === T) (audited ??= []).push({ policy: list[i]!.ref, rule: this.hitRule!.ref });
       }
       c.truncate(mark);
       this.layerAudited = audited;
