@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { repoRoot } from './helpers';
 
 export const e2eRequired = process.env['MESH_POLICY_E2E'] === 'required';
@@ -282,4 +282,32 @@ function findFiles(dir: string, pattern: RegExp): string[] {
   };
   walk(dir);
   return found;
+}
+
+/** Runs a command from the palette by its label. */
+export async function runCommand(page: Page, label: string): Promise<void> {
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').fill('>' + label);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Opens a workspace file by name (Quick Open) and waits until the editor shows `expectedText`. */
+export async function openFile(p: Page, name: string, expectedText: string): Promise<void> {
+  await p.keyboard.press('Control+P');
+  await p.locator('.quick-input-widget input').fill(name);
+  await p.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await p.keyboard.press('Enter');
+  await p.locator('.monaco-editor .view-lines', { hasText: expectedText }).waitFor({ timeout: 30_000 });
+}
+
+/** Moves the cursor to `position` ("line:column", 1-based), shows the hover there, and returns it once it holds `text`. */
+export async function hoverAt(p: Page, position: string, text: string): Promise<Locator> {
+  await runCommand(p, 'Go to Line/Column...');
+  await p.keyboard.type(position);
+  await p.keyboard.press('Enter');
+  await runCommand(p, 'Show or Focus Hover');
+  const hover = p.locator('.monaco-hover-content', { hasText: text }).first();
+  await hover.waitFor({ timeout: 30_000 });
+  return hover;
 }

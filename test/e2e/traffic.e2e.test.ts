@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { Locator, Page } from 'playwright-core';
-import { CodeServerRun, prerequisitesOrSkip, withCodeServer } from './codeServer';
+import type { Locator } from 'playwright-core';
+import { CodeServerRun, hoverAt, openFile, prerequisitesOrSkip, runCommand, withCodeServer } from './codeServer';
 import { ensureVsix, repoRoot } from './helpers';
 import { isLocal, readNetLog } from './netRecorder';
 
@@ -40,12 +40,7 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
     await p.screenshot({ path: path.join(cs.shots, 'traffic-1-lenses.png') });
 
     // 3. hover the allow-nothing policy's name (line 10): the traffic table of the calls it decides
-    await runCommand(p, 'Go to Line/Column...');
-    await p.keyboard.type('10:13');
-    await p.keyboard.press('Enter');
-    await runCommand(p, 'Show or Focus Hover');
-    const hover = p.locator('.monaco-hover-content', { hasText: 'Observed traffic' }).first();
-    await hover.waitFor({ timeout: 30_000 });
+    const hover = await hoverAt(p, '10:13', 'Observed traffic');
     const hoverText = await hover.innerText();
     t.diagnostic(`hover: ${hoverText.replace(/\s+/g, ' ').slice(0, 400)}`);
     assert.match(hoverText, /0 allowed · 1,477 denied · 1,302 changed/);
@@ -110,20 +105,7 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
   });
 });
 
-async function openFile(p: Page, name: string, expectedText: string): Promise<void> {
-  await p.keyboard.press('Control+P');
-  await p.locator('.quick-input-widget input').fill(name);
-  await p.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
-  await p.keyboard.press('Enter');
-  await p.locator('.monaco-editor .view-lines', { hasText: expectedText }).waitFor({ timeout: 30_000 });
-}
 
-async function runCommand(page: Page, label: string): Promise<void> {
-  await page.keyboard.press('F1');
-  await page.locator('.quick-input-widget input').fill('>' + label);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 30_000 });
-  await page.keyboard.press('Enter');
-}
 
 /** True when nothing matches `locator` at any check over `ms` milliseconds. */
 async function staysAbsent(locator: Locator, ms: number): Promise<boolean> {

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
-import { CodeServerRun, prerequisitesOrSkip, withCodeServer } from './codeServer';
+import { CodeServerRun, prerequisitesOrSkip, runCommand, withCodeServer } from './codeServer';
 import { ensureVsix } from './helpers';
 
 const EXTENSION_ID = 'mesh-policy.mesh-policy-auditor';
@@ -100,9 +99,3 @@ test('VS Code (code-server) shows the diagnostic, hover and quick fix of the pac
   });
 });
 
-async function runCommand(page: Page, label: string): Promise<void> {
-  await page.keyboard.press('F1');
-  await page.locator('.quick-input-widget input').fill('>' + label);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 30_000 });
-  await page.keyboard.press('Enter');
-}
