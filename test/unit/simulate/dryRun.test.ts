@@ -106,7 +106,7 @@ describe('dry-run and AUDIT policies: what they would do with the observed calls
     assert.deepEqual(titles, [
       '1 dry run (not enforced): 10 calls · would deny 3 (3 now allowed)',
       '12 dry run: matches 3 calls',
-      '16 dry run (not enforced): 10 calls · matches 7 · would deny 3 (3 now allowed)',
+      '16 dry run (not enforced): 10 calls · matches 7 · without the other ALLOW policies would deny 3 (3 now allowed)',
       '26 no observed calls',
       '29 dry run: matches 7 calls',
       '33 audit: marks 3 calls (3 allowed · 0 denied)',
@@ -129,7 +129,7 @@ describe('dry-run and AUDIT policies: what they would do with the observed calls
     let stdout = '';
     const io = { stdout: (t: string) => { stdout += `${t}\n`; }, stderr: () => undefined, cwd: dir };
     assert.equal(await runSimulateCli(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl'], io), 0);
-    assert.match(stdout, /Dry-run policies \(not enforced\), what they would do:\n {2}policies\.yaml:4 AuthorizationPolicy shop\/cart-deny-delete \(DENY\): 10 calls · would deny 3 \(3 now allowed\)\n {6}rules\[0\]: matches 3\n {2}policies\.yaml:19 AuthorizationPolicy shop\/cart-allow-get \(ALLOW\): 10 calls · matches 7 · would deny 3 \(3 now allowed\)\n {6}rules\[1\]: matches 7\n/);
+    assert.match(stdout, /Dry-run policies \(not enforced\), what they would do:\n {2}policies\.yaml:4 AuthorizationPolicy shop\/cart-deny-delete \(DENY\): 10 calls · would deny 3 \(3 now allowed\)\n {6}rules\[0\]: matches 3\n {2}policies\.yaml:19 AuthorizationPolicy shop\/cart-allow-get \(ALLOW\): 10 calls · matches 7 · without the other ALLOW policies would deny 3 \(3 now allowed\)\n {6}rules\[1\]: matches 7\n/);
     assert.match(stdout, /AUDIT policies \(they mark calls for audit logging and decide nothing\):\n {2}policies\.yaml:36 AuthorizationPolicy shop\/cart-audit-deletes: marks 3 allowed · 0 denied\n {6}rules\[0\]: marks 3 allowed · 0 denied\n/);
     stdout = '';
     await runSimulateCli(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'json'], io);

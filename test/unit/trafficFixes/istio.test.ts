@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { allowCall, denyCall, narrowWildcard, shadowPolicy, trafficFixesAt } from '../../../server/src/engine/trafficFixes';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { apply, changes, find, loadExample, loadInline, rangeAt } from './harness';
+import { EXAMPLES } from '../../helpers/paths';
 
 /**
  * Istio traffic fixes, applied for real: the edited file is read again, every call decided
@@ -174,6 +177,20 @@ describe('istio: dry-run', () => {
     assert.deepEqual(applied.verdicts, ['allow', 'allow']);
   });
 
+  it('on a dry-run policy: enforce it, saying which observed calls that changes', () => {
+    const dry = BLOCK.replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    istio.io/dry-run: "true"\n');
+    assert.notEqual(dry, BLOCK);
+    const l = loadInline({ '/ws/p.yaml': dry }, [call(FRONTEND, 'GET', '/api/items'), call(BATCH, 'GET', '/api/items'), call(BATCH, 'GET', '/api/other')]);
+    const result = shadowPolicy(l.context, '/ws/p.yaml', rangeAt(dry, 'cart-readers'));
+    const fix = result.fixes[0]!;
+    assert.equal(fix.kind, 'enforce');
+    // Enforced, the ALLOW policy denies the batch job's two calls, observed allowed (§1.3).
+    assert.equal(fix.title, 'Enforce shop/cart-readers (istio.io/dry-run: "false"): would deny 2 observed calls that succeeded');
+    const applied = apply(l, fix);
+    assert.ok(applied.after.includes('    istio.io/dry-run: "false"\n'), applied.after);
+    assert.deepEqual(applied.verdicts, ['allow', 'deny', 'deny']);
+  });
+
   it('not offered for AUDIT or CUSTOM policies (validation M1)', () => {
     const audit = BLOCK.replace('  rules:', '  action: AUDIT\n  rules:');
     const l = loadInline({ '/ws/p.yaml': audit }, []);
@@ -221,6 +238,22 @@ describe('istio: the examples', () => {
     const result = allowCall(l.context, plaintext);
     assert.deepEqual(result.fixes, []);
     assert.match(result.notOffered[0]!, /refused before authorization, by PeerAuthentication/);
+  });
+
+  it('examples/istio-dry-run: enforcing the DENY of deletes would deny the back office\'s; the second allowlist, enforced next to the first, changes nothing', async () => {
+    const l = await loadExample('istio-dry-run', ['security', 'app']);
+    const path = join(EXAMPLES, 'istio-dry-run', 'security', 'dry-run.yaml');
+    const text = readFileSync(path, 'utf8');
+    const enforce = (name: string): string => {
+      const fixes = trafficFixesAt({ workspace: l.workspace, file: path, range: rangeAt(text, name), outcomes: l.outcomes });
+      const fix = fixes.find((f) => f.kind === 'enforce');
+      assert.ok(fix, fixes.map((f) => f.title).join('\n'));
+      return fix.title;
+    };
+    // The 11 DELETEs of the log (test/unit/dryRunExample.test.ts counts them), all observed allowed.
+    assert.equal(enforce('ledger-deny-deletes'), 'Enforce bank/ledger-deny-deletes (istio.io/dry-run: "false"): would deny 11 observed calls that succeeded');
+    // ALLOW policies are ORed (§1.3): with ledger-callers still enforced, no call changes.
+    assert.equal(enforce('ledger-allowlist-v2'), 'Enforce bank/ledger-allowlist-v2 (istio.io/dry-run: "false"): changes no observed call');
   });
 
   it('deny frontend → payments charges; dry-run payments-callers', async () => {

@@ -108,8 +108,10 @@ export function dryRunSummary(counts: DryRunCounts, engine: ShadowVerdict['engin
   const n = (value: number): string => value.toLocaleString('en-US');
   if (rule) return `dry run: matches ${n(counts.matched)} ${counts.matched === 1 ? 'call' : 'calls'}`;
   const parts = [`dry run (not enforced): ${n(counts.calls)} ${counts.calls === 1 ? 'call' : 'calls'}`];
-  if (engine === 'allow') parts.push(`matches ${n(counts.matched)}`);
-  parts.push(`would deny ${n(counts.wouldDeny)}${counts.wouldNewlyDeny ? ` (${n(counts.wouldNewlyDeny)} now allowed)` : ''}`);
+  // The proxy's dry-run ALLOW engine holds the dry-run ALLOW policies only: what it denies, they would deny without the enforced ones.
+  const denied = `would deny ${n(counts.wouldDeny)}${counts.wouldNewlyDeny ? ` (${n(counts.wouldNewlyDeny)} now allowed)` : ''}`;
+  if (engine === 'allow') parts.push(`matches ${n(counts.matched)}`, `without the other ALLOW policies ${denied}`);
+  else parts.push(denied);
   if (counts.unknown) parts.push(`${n(counts.unknown)} undecided`);
   if (counts.loggedOtherwise) parts.push(`${n(counts.loggedOtherwise)} logged otherwise`);
   return parts.join(' · ');

@@ -10,7 +10,7 @@ import { admittedValue, locate, nodeAt as treeNodeAt, type NodePath, type Source
 import type { AccessRecord } from '../traffic/accessRecord';
 import { decideWithFix } from './verify';
 
-export type TrafficFixKind = 'allow' | 'narrow' | 'deny' | 'dry-run' | 'audit' | 'create-authentication' | 'add-source';
+export type TrafficFixKind = 'allow' | 'narrow' | 'deny' | 'dry-run' | 'enforce' | 'audit' | 'create-authentication' | 'add-source';
 
 /** A fix that edits one file (not necessarily the one the cursor is in). */
 export interface TrafficFix extends Fix {

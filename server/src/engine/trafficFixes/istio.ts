@@ -1,6 +1,8 @@
 import { replaceScalar } from '../edits';
 import type { Range, TextEdit } from '../findings';
 import type { ShapeOutcome } from '../simulate';
+import type { Decision } from '../simulate/types';
+import { decideWithFix } from './verify';
 import type { SourceFile } from '../source/sourceFile';
 import { nodeAt as treeNodeAt } from '../source/tree';
 import type { AccessRecord } from '../traffic/accessRecord';
@@ -273,7 +275,7 @@ function shadowPolicy(context: FixContext, file: SourceFile, range: Range): Traf
   let edit: TextEdit | undefined;
   if (annotations?.type === 'object') {
     const current = annotations.entries.find((e) => e.key === 'istio.io/dry-run');
-    if (current && String((current.value as { value?: unknown }).value).toLowerCase() === 'true') return empty();
+    if (current && String((current.value as { value?: unknown }).value).toLowerCase() === 'true') return enforcePolicy(context, file, located, replaceScalar(file, current.value, 'false'));
     edit = current ? replaceScalar(file, current.value, 'true') : insertField(file, annotations, 'istio.io/dry-run', 'true');
   } else if (metadata?.type === 'object') {
     edit = insertField(file, metadata, 'annotations', { 'istio.io/dry-run': 'true' });
@@ -284,6 +286,43 @@ function shadowPolicy(context: FixContext, file: SourceFile, range: Range): Traf
   if (decided.length === 0) return { fixes: [fix], notOffered: [] };
   const ok = verified(context, file, fix, decided.slice(0, 20).map((o) => o.shape.record), (d) => (d.shadow ?? []).some((s) => s.policy.file === file.path));
   return ok ? { fixes: [ok], notOffered: [] } : notOffered('the simulator does not report the policy as dry-run after the edit');
+}
+
+const within = (offset: number, span: { start: number; end: number }): boolean => offset >= span.start && offset <= span.end;
+
+/** Most calls a dry-run policy applied to that the enforce fix decides again to say what it changes. */
+const ENFORCE_CALLS = 5_000;
+
+/**
+ * Enforce a dry-run policy (`istio.io/dry-run: "false"`): offered with what it would change, the
+ * calls it applied to decided again with the edit (the busiest first, up to ENFORCE_CALLS).
+ */
+function enforcePolicy(context: FixContext, file: SourceFile, located: Located, edit: TextEdit): TrafficFixResult {
+  const applied = context.outcomes
+    .filter((o) => o.decision.shadow?.some((s) => s.policies.some((m) => m.policy.file === file.path && within(file.lines.offset(m.policy.range.start), located.resource.node.span))))
+    .sort((a, b) => b.shape.count - a.shape.count);
+  const fix: TrafficFix = { kind: 'enforce', file: file.path, title: `Enforce ${label(located)} (istio.io/dry-run: "false")`, edits: [edit] };
+  if (applied.length === 0) return { fixes: [fix], notOffered: [] };
+  const decided = applied.slice(0, ENFORCE_CALLS);
+  let after: Decision[];
+  try {
+    after = decideWithFix(context.engine, context.workspace, file, fix, decided.map((o) => o.shape.record));
+  } catch {
+    return notOffered('the policy could not be decided again without dry-run');
+  }
+  let newlyDenied = 0;
+  let newlyAllowed = 0;
+  after.forEach((d, i) => {
+    const { shape } = decided[i]!;
+    if (d.verdict === 'deny' && shape.record.observed === 'allowed') newlyDenied += shape.count;
+    if (d.verdict === 'allow' && shape.record.observed === 'denied') newlyAllowed += shape.count;
+  });
+  const calls = (n: number): string => `${n.toLocaleString('en-US')} observed ${n === 1 ? 'call' : 'calls'}`;
+  const partial = applied.length > decided.length ? ' (of the busiest calls)' : '';
+  const impact = newlyDenied || newlyAllowed
+    ? [newlyDenied ? `would deny ${calls(newlyDenied)} that succeeded` : '', newlyAllowed ? `would allow ${calls(newlyAllowed)} that were denied` : ''].filter(Boolean).join(' and ')
+    : 'changes no observed call';
+  return { fixes: [{ ...fix, title: `${fix.title}: ${impact}${partial}` }], notOffered: [] };
 }
 
 export const istioTrafficFixes: MeshTrafficFixes = {
