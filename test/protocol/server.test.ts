@@ -100,6 +100,7 @@ describe('language server over stdio', () => {
     const snippets = await client.request<{ mesh: string; language: string; text: string }[]>('meshPolicy/accessLogConfiguration', null);
     assert.deepEqual([...new Set(snippets.map((s) => s.mesh))].sort(), ['consul', 'istio', 'linkerd']);
     assert.ok(snippets.find((s) => s.mesh === 'istio')?.text.includes('%DOWNSTREAM_PEER_URI_SAN%'));
+    assert.ok(snippets.find((s) => s.mesh === 'istio')?.text.includes('%DYNAMIC_METADATA(envoy.filters.http.rbac:istio_dry_run_deny_shadow_engine_result)%'), 'the dry-run policies\' results');
   });
 
   it('while the user types fast, publishes the last version, labels each publish with the text it describes, and never goes back to an older version', async () => {

@@ -406,7 +406,12 @@ function describeRequest(r: AccessRecord): string {
 
 function describeOutcome(r: AccessRecord): string {
   const status = r.response?.status;
-  return `${status ?? '-'} ${r.observed ?? 'unknown'}`;
+  const dryRun = r.response?.dryRun;
+  const engines = dryRun ? (['allow', 'deny'] as const).flatMap((engine) => {
+    const e = dryRun[engine];
+    return e ? [`${engine}: ${e.result}${e.policy ? ` by ${e.policy}` : ''}`] : [];
+  }) : [];
+  return `${status ?? '-'} ${r.observed ?? 'unknown'}${engines.length ? `, dry-run ${engines.join(', ')}` : ''}`;
 }
 
 function pct(value: number, total: number): string {

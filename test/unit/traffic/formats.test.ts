@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { classifyLine, createReader, detectFormat } from '../../../server/src/engine/traffic/detect';
 import { checkAccessRecord } from '../../../server/src/engine/traffic/formats/accessRecordJsonl';
 import { hashKeyParts, normalizeTime } from '../../../server/src/engine/traffic/formats/common';
 import { parseDenyReason } from '../../../server/src/engine/traffic/formats/denial';
-import { GAP_CLIENT_SIDE, GAP_NO_IDENTITY_FIELD } from '../../../server/src/engine/traffic/formats/envoyFields';
+import { GAP_CLIENT_SIDE, GAP_NO_IDENTITY_FIELD, operatorTarget } from '../../../server/src/engine/traffic/formats/envoyFields';
 import { EnvoyFormatError, checkEnvoyFormat, createEnvoyTextReader } from '../../../server/src/engine/traffic/formats/envoyText';
 import type { LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
 import { FIXTURES, REPO_ROOT } from '../../helpers/paths';
@@ -1250,6 +1252,189 @@ describe('envoy-text: Istio ambient waypoint lines', () => runTable('envoy-text'
 describe('envoy-json: Istio ambient waypoint lines', () => runTable('envoy-json', WAYPOINT_JSON));
 
 // ---------------------------------------------------------------------------------------------
+// Istio dry-run results (response.dryRun)
+// ---------------------------------------------------------------------------------------------
+// istiod puts dry-run ALLOW and DENY policies into the shadow rules of the RBAC filter of their
+// action, with the shadow rules stat prefix istio_dry_run_allow_ / istio_dry_run_deny_ (istio
+// pilot/pkg/security/authz/model/model.go RBACShadowRules*StatPrefix, builder/builder.go
+// shadowRuleStatPrefix). Envoy's RBAC filters write <prefix>shadow_engine_result ("allowed" or
+// "denied", common/rbac/utility.h DynamicMetadataKeys) and <prefix>shadow_effective_policy_id
+// (only when a shadow policy matched) under envoy.filters.http.rbac, or envoy.filters.network.rbac
+// for the network filter (http/rbac/rbac_filter.h shadowEngineResultField,
+// network/rbac/rbac_filter.cc setDynamicMetadata). The ids are istiod's
+// ns[<ns>]-policy[<name>]-rule[<i>] (builder.go policyName): the field keeps <ns>/<name>.
+
+const DRY = (filter: 'http' | 'network', engine: 'allow' | 'deny', key: 'shadow_engine_result' | 'shadow_effective_policy_id'): string =>
+  `DYNAMIC_METADATA(envoy.filters.${filter}.rbac:istio_dry_run_${engine}_${key})`;
+
+// Both filters' operators in one format, as one meshConfig.accessLogFormat serves HTTP and TCP listeners; some with a length limit.
+const DRY_RUN_TEXT_FORMAT =
+  '[%START_TIME%] "%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_HOST%" ' +
+  '%UPSTREAM_CLUSTER_RAW% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_PEER_URI_SAN% ' +
+  `allow=%${DRY('http', 'allow', 'shadow_engine_result')}%,%${DRY('http', 'allow', 'shadow_effective_policy_id')}% ` +
+  `deny=%${DRY('http', 'deny', 'shadow_engine_result')}:16%,%${DRY('http', 'deny', 'shadow_effective_policy_id')}% ` +
+  `tcp_allow=%${DRY('network', 'allow', 'shadow_engine_result')}%,%${DRY('network', 'allow', 'shadow_effective_policy_id')}% ` +
+  `tcp_deny=%${DRY('network', 'deny', 'shadow_engine_result')}%,%${DRY('network', 'deny', 'shadow_effective_policy_id')}:64%\n`;
+
+/** A server-side line of sleep → httpbin in DRY_RUN_TEXT_FORMAT; each dry-run pair is `result,policy id`. */
+const dryRunLine = (dry: { allow?: string; deny?: string; tcpAllow?: string; tcpDeny?: string }, head = '"GET /get HTTP/1.1" 200 via_upstream - "10.244.2.23:8080" inbound|8080|| 10.244.2.23:8080'): string =>
+  `[2025-03-14T10:00:00.000Z] ${head} 10.244.2.21:40318 spiffe://cluster.local/ns/foo/sa/sleep allow=${dry.allow ?? '-,-'} deny=${dry.deny ?? '-,-'} tcp_allow=${dry.tcpAllow ?? '-,-'} tcp_deny=${dry.tcpDeny ?? '-,-'}`;
+
+const SLEEP = { principal: 'cluster.local/ns/foo/sa/sleep', namespace: 'foo', serviceAccount: 'sleep', ip: '10.244.2.21' };
+
+/** The record of dryRunLine's allowed GET, with the response's dryRun (or none). */
+const dryRunRecord = (dryRun?: NonNullable<AccessRecord['response']>['dryRun']): ParsedLine =>
+  record(
+    {
+      time: '2025-03-14T10:00:00.000Z', mesh: 'istio', protocol: 'http', source: SLEEP, destination: { ip: '10.244.2.23', port: 8080 },
+      request: { method: 'GET', path: '/get' }, response: { status: 200, details: 'via_upstream', ...(dryRun ? { dryRun } : {}) }, observed: 'allowed', count: 1,
+    },
+    'inbound',
+  );
+
+const DRY_RUN_TEXT: Case[] = [
+  {
+    name: 'a dry-run DENY policy matched: the DENY engine denied, naming it; no dry-run ALLOW policy (nothing logged): no allow entry',
+    line: dryRunLine({ deny: 'denied,ns[foo]-policy[deny-get-dry-run]-rule[0]' }),
+    expect: dryRunRecord({ deny: { result: 'denied', policy: 'foo/deny-get-dry-run' } }),
+  },
+  {
+    name: 'dry-run ALLOW policies, none matched: the ALLOW engine denied without an id; no DENY policy matched: allowed without an id',
+    line: dryRunLine({ allow: 'denied,-', deny: 'allowed,-' }),
+    expect: dryRunRecord({ allow: { result: 'denied' }, deny: { result: 'allowed' } }),
+  },
+  {
+    name: 'a dry-run ALLOW policy matched: allowed, naming it (the rule index dropped)',
+    line: dryRunLine({ allow: 'allowed,ns[foo]-policy[allow-sleep]-rule[2]' }),
+    expect: dryRunRecord({ allow: { result: 'allowed', policy: 'foo/allow-sleep' } }),
+  },
+  { name: 'every dry-run value `-`: no dryRun', line: dryRunLine({}), expect: dryRunRecord() },
+  { name: 'empty dry-run values: no dryRun', line: dryRunLine({ allow: ',', deny: ',', tcpAllow: ',', tcpDeny: ',' }), expect: dryRunRecord() },
+  {
+    name: 'a result that is neither allowed nor denied leaves its engine out; the line is still read',
+    line: dryRunLine({ allow: 'maybe,ns[foo]-policy[allow-sleep]-rule[0]', deny: 'denied,ns[foo]-policy[deny-get-dry-run]-rule[0]' }),
+    expect: dryRunRecord({ deny: { result: 'denied', policy: 'foo/deny-get-dry-run' } }),
+  },
+  {
+    name: 'an effective policy id not of istiod\'s form names no policy; the result stays',
+    line: dryRunLine({ deny: 'denied,deny-get-dry-run' }),
+    expect: dryRunRecord({ deny: { result: 'denied' } }),
+  },
+  {
+    name: 'a denial by an enforced policy with a dry-run DENY policy matching too: both are kept, apart',
+    line: dryRunLine({ deny: 'denied,ns[foo]-policy[deny-all-dry-run]-rule[0]' }, '"GET /get HTTP/1.1" 403 rbac_access_denied_matched_policy[none] - "-" - 10.244.2.23:8080'),
+    expect: record(
+      {
+        time: '2025-03-14T10:00:00.000Z', mesh: 'istio', protocol: 'http', source: SLEEP, destination: { ip: '10.244.2.23', port: 8080 }, request: { method: 'GET', path: '/get' },
+        response: { status: 403, details: 'rbac_access_denied_matched_policy[none]', deniedBy: 'none', dryRun: { deny: { result: 'denied', policy: 'foo/deny-all-dry-run' } } },
+        observed: 'denied', count: 1,
+      },
+      'inbound',
+    ),
+  },
+  {
+    name: 'TCP: the network filter\'s twins (envoy.filters.network.rbac); a response of the dry-run result alone',
+    line: dryRunLine({ tcpDeny: 'denied,ns[foo]-policy[deny-tcp-dry-run]-rule[0]', tcpAllow: 'denied,-' }, '"- - -" 0 - - "10.244.2.22:9000" inbound|9000|| 10.244.2.22:9000'),
+    expect: record(
+      {
+        time: '2025-03-14T10:00:00.000Z', mesh: 'istio', protocol: 'tcp', source: SLEEP, destination: { ip: '10.244.2.22', port: 9000 },
+        response: { dryRun: { allow: { result: 'denied' }, deny: { result: 'denied', policy: 'foo/deny-tcp-dry-run' } } },
+        observed: 'allowed', count: 1,
+      },
+      'inbound',
+    ),
+  },
+];
+
+const DRY_RUN_JSON_FORMAT = JSON.stringify({
+  start_time: '%START_TIME%', method: '%REQ(:METHOD)%', path: '%REQ(:PATH)%', protocol: '%PROTOCOL%', code: '%RESPONSE_CODE%', details: '%RESPONSE_CODE_DETAILS%',
+  cluster: '%UPSTREAM_CLUSTER_RAW%', local: '%DOWNSTREAM_LOCAL_ADDRESS%', remote: '%DOWNSTREAM_REMOTE_ADDRESS%',
+  dry_allow: `%${DRY('http', 'allow', 'shadow_engine_result')}%`, dry_allow_id: `%${DRY('http', 'allow', 'shadow_effective_policy_id')}%`,
+  dry_deny: `%${DRY('http', 'deny', 'shadow_engine_result')}:10%`, dry_deny_id: `%${DRY('http', 'deny', 'shadow_effective_policy_id')}%`,
+});
+
+const dryRunJson = (dry: Record<string, string | null>): string =>
+  JSON.stringify({ start_time: '2025-03-14T10:00:00.000Z', method: 'GET', path: '/get', protocol: 'HTTP/1.1', code: 200, details: 'via_upstream', cluster: 'inbound|8080||', local: '10.244.2.23:8080', remote: '10.244.2.21:40318', ...dry });
+
+const dryRunJsonRecord = (dryRun?: NonNullable<AccessRecord['response']>['dryRun']): ParsedLine =>
+  record(
+    {
+      time: '2025-03-14T10:00:00.000Z', mesh: 'istio', protocol: 'http', source: { ip: '10.244.2.21' }, destination: { ip: '10.244.2.23', port: 8080 },
+      request: { method: 'GET', path: '/get' }, response: { status: 200, details: 'via_upstream', ...(dryRun ? { dryRun } : {}) }, observed: 'allowed', count: 1,
+    },
+    'inbound',
+    { identityGap: GAP_NO_IDENTITY_FIELD },
+  );
+
+const DRY_RUN_JSON: Case[] = [
+  {
+    name: 'both engines with their policies',
+    line: dryRunJson({ dry_allow: 'allowed', dry_allow_id: 'ns[foo]-policy[allow-sleep]-rule[0]', dry_deny: 'denied', dry_deny_id: 'ns[bar]-policy[deny-get-dry-run]-rule[1]' }),
+    expect: dryRunJsonRecord({ allow: { result: 'allowed', policy: 'foo/allow-sleep' }, deny: { result: 'denied', policy: 'bar/deny-get-dry-run' } }),
+  },
+  {
+    name: 'null, "-" and "" are no value: no entry for an engine without a result, no policy without an id',
+    line: dryRunJson({ dry_allow: null, dry_allow_id: null, dry_deny: 'allowed', dry_deny_id: '-' }),
+    expect: dryRunJsonRecord({ deny: { result: 'allowed' } }),
+  },
+  { name: 'all empty: no dryRun', line: dryRunJson({ dry_allow: '', dry_allow_id: '', dry_deny: null, dry_deny_id: '-' }), expect: dryRunJsonRecord() },
+  {
+    name: 'a garbage result and an id of another form',
+    line: dryRunJson({ dry_allow: 'ALLOWED', dry_allow_id: 'ns[foo]-policy[allow-sleep]-rule[0]', dry_deny: 'denied', dry_deny_id: 'ns[foo]-policy[cut-by-a-len' }),
+    expect: dryRunJsonRecord({ deny: { result: 'denied' } }),
+  },
+];
+
+/** An Envoy JSON case with more keys in its line and the dry-run results its record then has. */
+function withDryRunKeys(c: Case, keys: Record<string, string | null>, dryRun: NonNullable<AccessRecord['response']>['dryRun'] | undefined, name: string): Case {
+  const expect = structuredClone(c.expect) as ParsedLine;
+  if (dryRun) expect.record.response = { ...expect.record.response, dryRun };
+  return { name, line: `${c.line.slice(0, -1)},${JSON.stringify(keys).slice(1)}`, expect };
+}
+
+describe('Istio dry-run results (response.dryRun)', () => {
+  describe('a TEXT format with the DYNAMIC_METADATA operators', () => runTable('envoy-text', DRY_RUN_TEXT, { envoyFormat: DRY_RUN_TEXT_FORMAT }));
+  describe('a JSON format with the DYNAMIC_METADATA operators', () => runTable('envoy-json', DRY_RUN_JSON, { envoyFormat: DRY_RUN_JSON_FORMAT }));
+  describe('JSON keys named as the metadata keys, without configuration', () =>
+    runTable('envoy-json', [
+      withDryRunKeys(ENVOY_JSON[0]!, { istio_dry_run_allow_shadow_engine_result: null, istio_dry_run_allow_shadow_effective_policy_id: null, istio_dry_run_deny_shadow_engine_result: 'denied', istio_dry_run_deny_shadow_effective_policy_id: 'ns[foo]-policy[deny-get-dry-run]-rule[0]' },
+        { deny: { result: 'denied', policy: 'foo/deny-get-dry-run' } }, 'HTTP: Istio\'s default keys and the HTTP filter\'s metadata keys'),
+      withDryRunKeys(ENVOY_JSON[2]!, { tcp_istio_dry_run_allow_shadow_engine_result: 'allowed', tcp_istio_dry_run_allow_shadow_effective_policy_id: 'ns[foo]-policy[allow-tcp]-rule[0]', tcp_istio_dry_run_deny_shadow_engine_result: '-', tcp_istio_dry_run_deny_shadow_effective_policy_id: '-' },
+        { allow: { result: 'allowed', policy: 'foo/allow-tcp' } }, 'TCP: the network filter\'s, with tcp_ before them (docs/access-records.md, "Making logs complete")'),
+    ]));
+  describe('Consul lines carry no Istio dry-run results', () =>
+    runTable('consul-envoy-json', [withDryRunKeys(CONSUL[0]!, { istio_dry_run_deny_shadow_engine_result: 'denied', istio_dry_run_deny_shadow_effective_policy_id: 'ns[default]-policy[x]-rule[0]' }, undefined, 'the keys are not read as dry-run results')]));
+
+  it('reads the example line of docs/access-records.md as the record shown there', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs', 'access-records.md'), 'utf8');
+    const [, line, shown] = /```\n(\{.*\})\n```\n\n```json\n(.*)\n```/.exec(doc.slice(doc.indexOf('#### Istio dry-run results')))!;
+    const parsed = createReader('envoy-json').read(line!) as ParsedLine;
+    assert.deepEqual(parsed.record, JSON.parse(shown!));
+    assert.deepEqual(parsed.record.response?.dryRun, { allow: { result: 'denied' }, deny: { result: 'denied', policy: 'foo/deny-delete' } });
+  });
+
+  it('maps each operator, with or without a length limit, and nothing else of the RBAC filters\' metadata', () => {
+    const slots = new Set<number>();
+    for (const filter of ['http', 'network'] as const) {
+      for (const engine of ['allow', 'deny'] as const) {
+        for (const key of ['shadow_engine_result', 'shadow_effective_policy_id'] as const) {
+          const target = operatorTarget(DRY(filter, engine, key));
+          assert.ok(target && 'slot' in target, DRY(filter, engine, key));
+          assert.deepEqual(operatorTarget(`${DRY(filter, engine, key)}:12`), target);
+          // the metadata formatter extension's form (Envoy extensions/formatter/metadata/v3: METADATA(TYPE:NAMESPACE:KEY))
+          assert.deepEqual(operatorTarget(DRY(filter, engine, key).replace('DYNAMIC_METADATA(', 'METADATA(DYNAMIC:')), target);
+          slots.add(target.slot);
+        }
+      }
+    }
+    assert.equal(slots.size, 8, 'one slot each: a format may log the HTTP and the network operators side by side');
+    for (const other of ['DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)', 'DYNAMIC_METADATA(envoy.filters.http.rbac)', 'DYNAMIC_METADATA(envoy.filters.http.rbac:istio_ext_authz_shadow_engine_result)', 'DYNAMIC_METADATA(istio.authorization.allow:istio_dry_run_allow_shadow_engine_result)', 'METADATA(ROUTE:envoy.filters.http.rbac:istio_dry_run_allow_shadow_engine_result)']) {
+      assert.equal(operatorTarget(other), undefined, other);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // Canonical access records
 // ---------------------------------------------------------------------------------------------
 
@@ -1264,6 +1449,18 @@ const FULL_RECORD: AccessRecord = {
   observed: 'denied',
   count: 3,
 };
+
+/** Responses with dry-run results, and the problem of each invalid one (undefined: valid). */
+const DRY_RUN_RECORDS: [string, unknown, string | undefined][] = [
+  ['both engines, with and without a policy', { status: 200, dryRun: { allow: { result: 'denied' }, deny: { result: 'denied', policy: 'foo/deny-get-dry-run' } } }, undefined],
+  ['one engine', { dryRun: { allow: { result: 'allowed', policy: 'foo/allow-sleep' } } }, undefined],
+  ['a result outside the enum', { dryRun: { allow: { result: 'blocked' } } }, 'response.dryRun.allow.result must be one of allowed, denied, not string "blocked"'],
+  ['an engine without a result', { dryRun: { deny: { policy: 'foo/deny-get-dry-run' } } }, 'response.dryRun.deny.result is missing'],
+  ['a policy that is not a string', { dryRun: { allow: { result: 'allowed', policy: 7 } } }, 'response.dryRun.allow.policy must be a string, not number 7'],
+  ['an engine Istio has no dry run for', { dryRun: { audit: { result: 'denied' } } }, 'response.dryRun has an unknown field "audit"'],
+  ['a misspelt engine field', { dryRun: { deny: { result: 'denied', policyId: 'x' } } }, 'response.dryRun.deny has an unknown field "policyId"'],
+  ['not an object', { dryRun: 'denied' }, 'response.dryRun must be an object, not string "denied"'],
+];
 
 const RECORDS: Case[] = [
   { name: 'a full record passes through; the request id comes from the header', line: JSON.stringify(FULL_RECORD), expect: record(FULL_RECORD, 'unknown', { requestId: 'c41e93d2-77aa-4f2e-8d05-1b6e2f9a0c33' }) },
@@ -1308,6 +1505,10 @@ const RECORDS: Case[] = [
   { name: 'null where only principal may be null', line: '{"destination":{"service":null}}', expect: skip('access record: destination.service must be a string, not null') },
   { name: 'not JSON', line: 'time=now', expect: skip('not JSON') },
   { name: 'an array', line: '[]', expect: skip('not a JSON object') },
+  ...DRY_RUN_RECORDS.map(([name, response, problem]): Case => {
+    const rec = { mesh: 'istio', protocol: 'http', request: { method: 'GET', path: '/get' }, response, observed: 'allowed' } as AccessRecord;
+    return { name: `dryRun: ${name}`, line: JSON.stringify(rec), expect: problem === undefined ? record({ ...rec, count: 1 }, 'unknown') : skip(`access record: ${problem}`) };
+  }),
 ];
 
 describe('access-record (canonical JSON Lines)', () => {
@@ -1323,6 +1524,18 @@ describe('access-record (canonical JSON Lines)', () => {
     assert.equal(schema.$id, 'https://mesh-policy.invalid/schemas/access-record.schema.json');
     assert.ok(schema.examples.length > 0);
     for (const example of schema.examples) assert.equal(checkAccessRecord(example), undefined);
+  });
+
+  it('agrees with the JSON schema file on dry-run results', () => {
+    const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'schemas', 'access-record.schema.json'), 'utf8')) as object;
+    const ajv = new Ajv({ strict: true });
+    addFormats(ajv);
+    const validate = ajv.compile(schema);
+    for (const [name, response, problem] of DRY_RUN_RECORDS) {
+      const rec = { mesh: 'istio', response };
+      assert.equal(validate(rec), problem === undefined, `${name}: ${JSON.stringify(validate.errors)}`);
+      assert.equal(checkAccessRecord(rec) === undefined, problem === undefined, name);
+    }
   });
 });
 

@@ -702,6 +702,34 @@ describe('ingest with the format readers', () => {
     assert.ok(fast.stats.join.reused > 0 && fast.stats.joinedPairs > 0 && fast.stats.join.unmatched > 0, 'retries, pairs and lines alone');
   });
 
+  it('keeps calls that differ only in their Istio dry-run results apart, on line keys as in full', async () => {
+    // JSON keys named as the RBAC filters' metadata keys (docs/access-records.md, "Making logs complete")
+    const base = { method: 'GET', path: '/v1/carts/1', protocol: 'HTTP/1.1', response_code: 200, response_code_details: 'via_upstream', authority: 'cart.shop:80', upstream_cluster: 'inbound|7070||', upstream_host: '10.244.0.20:7070', downstream_local_address: '10.244.0.20:7070', downstream_remote_address: '10.244.0.10:50000', requested_server_name: 'outbound_.80_._.cart.shop.svc.cluster.local', source_principal: 'spiffe://cluster.local/ns/shop/sa/frontend' };
+    const variants: [Record<string, string>, unknown][] = [
+      [{}, undefined],
+      [{ istio_dry_run_deny_shadow_engine_result: 'denied', istio_dry_run_deny_shadow_effective_policy_id: 'ns[shop]-policy[deny-carts-dry-run]-rule[0]' }, { deny: { result: 'denied', policy: 'shop/deny-carts-dry-run' } }],
+      [{ istio_dry_run_deny_shadow_engine_result: 'denied', istio_dry_run_deny_shadow_effective_policy_id: 'ns[shop]-policy[other-dry-run]-rule[0]' }, { deny: { result: 'denied', policy: 'shop/other-dry-run' } }],
+      [{ istio_dry_run_deny_shadow_engine_result: 'allowed' }, { deny: { result: 'allowed' } }],
+      [{ istio_dry_run_allow_shadow_engine_result: 'allowed' }, { allow: { result: 'allowed' } }],
+      [{ istio_dry_run_allow_shadow_engine_result: 'denied' }, { allow: { result: 'denied' } }],
+    ];
+    // each variant three times, interleaved, at other times and with other request ids (lines of a kept key, and lines that wait to be joined)
+    const lines: string[] = [];
+    for (let round = 0; round < 3; round++) variants.forEach(([fields], i) => lines.push(JSON.stringify({ ...base, start_time: at(round * 10 + i), request_id: `dry-${round}-${i}`, ...fields })));
+    const model = await foldedAsInFull(file(lines, 'dry-run.log'));
+    const byDryRun = (list: unknown[]) => list.map((x) => JSON.stringify(x ?? null)).sort();
+    assert.deepEqual(byDryRun(model.shapes.map((x) => x.record.response?.dryRun)), byDryRun(variants.map(([, dryRun]) => dryRun)));
+    assert.deepEqual(model.shapes.map((x) => x.count), [3, 3, 3, 3, 3, 3]);
+
+    const records = variants.map(([fields]) => createReader('envoy-json').read(JSON.stringify({ ...base, ...fields })) as ParsedLine);
+    for (let i = 0; i < records.length; i++) {
+      for (let k = 0; k < records.length; k++) {
+        assert.equal(sameShape(records[i]!.record, records[k]!.record), i === k, `sameShape ${i} ${k}`);
+        assert.equal(shapeKey(records[i]!.record) === shapeKey(records[k]!.record), i === k, `shapeKey ${i} ${k}`);
+      }
+    }
+  });
+
   it('joins waiting lines by their keys alone: the same hop joins, another method, host or path does not', async () => {
     const { client, server } = envoyJsonCalls(600, 5);
     const lines: string[] = [];
@@ -945,6 +973,27 @@ describe('mesh-policy traffic', () => {
     assert.equal(again.shapes.length, records.length);
     assert.equal(again.stats.calls, records.reduce((n, r) => n + (r.count ?? 1), 0), 'a record with a count stands for that many calls');
     assertAccounting(again);
+  });
+
+  it('prints Istio dry-run results: in JSON Lines as response.dryRun, which reads back the same, and beside the outcome in text', async () => {
+    const line = (second: number, fields: object) => JSON.stringify({ start_time: at(second), method: 'GET', path: '/v1/carts/1', protocol: 'HTTP/1.1', response_code: 200, response_code_details: 'via_upstream', authority: 'cart.shop:80', upstream_cluster: 'inbound|7070||', upstream_host: '10.244.0.20:7070', downstream_local_address: '10.244.0.20:7070', downstream_remote_address: '10.244.0.10:50000', source_principal: 'spiffe://cluster.local/ns/shop/sa/frontend', ...fields });
+    const path = file([
+      line(1, { istio_dry_run_deny_shadow_engine_result: 'denied', istio_dry_run_deny_shadow_effective_policy_id: 'ns[shop]-policy[deny-carts-dry-run]-rule[0]', istio_dry_run_allow_shadow_engine_result: 'denied' }),
+      line(2, { istio_dry_run_deny_shadow_engine_result: 'denied', istio_dry_run_deny_shadow_effective_policy_id: 'ns[shop]-policy[deny-carts-dry-run]-rule[0]', istio_dry_run_allow_shadow_engine_result: 'denied' }),
+      line(3, {}),
+    ], 'dry-run-cli.log');
+    const expected = [{ allow: { result: 'denied' }, deny: { result: 'denied', policy: 'shop/deny-carts-dry-run' } }, undefined];
+    const jsonl = await cli([path, '--format', 'jsonl']);
+    assert.equal(jsonl.code, 0, jsonl.stderr);
+    const records = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l) as AccessRecord);
+    assert.deepEqual(records.map((r) => r.response?.dryRun), expected);
+    const back = join(dir, 'dry-run-records.jsonl');
+    writeFileSync(back, jsonl.stdout);
+    const again = await ingestTraffic([back], { inventory: emptyInventory(), config: defaultConfig(dir) });
+    assert.equal(again.stats.skipped, 0);
+    assert.deepEqual(again.shapes.map((x) => x.record.response?.dryRun), expected);
+    const text = await cli([path]);
+    assert.match(text.stdout, /200 allowed, dry-run allow: denied, deny: denied by shop\/deny-carts-dry-run/);
   });
 
   it('JSON Lines: the summary on stderr counts the calls and joins as the text summary does', async () => {

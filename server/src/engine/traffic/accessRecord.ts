@@ -62,8 +62,24 @@ export interface AccessRecord {
      * or `none` when ALLOW policies applied and none matched.
      */
     deniedBy?: string;
+    /**
+     * What Istio's dry-run policies (`istio.io/dry-run: "true"`) would have decided, as the proxy
+     * logged it (Envoy RBAC shadow rules): `allow` from the engine of the dry-run ALLOW policies,
+     * `deny` from that of the dry-run DENY policies. Each is there only when its result was logged.
+     */
+    dryRun?: {
+      allow?: DryRunEngineResult;
+      deny?: DryRunEngineResult;
+    };
   };
   observed?: 'allowed' | 'denied' | 'unknown';
   /** How many identical calls this record stands for (default 1). */
   count?: number;
+}
+
+/** One dry-run engine's result (`response.dryRun.allow` or `.deny`). */
+export interface DryRunEngineResult {
+  result: 'allowed' | 'denied';
+  /** `<namespace>/<name>` of the dry-run policy whose rule matched; absent when none did (or the log did not say). */
+  policy?: string;
 }

@@ -2,7 +2,8 @@ import type { Mesh } from '../meshes';
 
 /**
  * The mesh configuration that makes access logs complete enough to simulate (caller identity on
- * every server-side line, nothing filtered away). docs/access-records.md shows the same snippets;
+ * every server-side line, nothing filtered away; Istio's also logs what its dry-run policies would
+ * have decided). docs/access-records.md shows the same snippets;
  * test/unit/traffic/logConfiguration.test.ts keeps the two identical.
  */
 export interface LogConfigurationSnippet {
@@ -14,7 +15,7 @@ export interface LogConfigurationSnippet {
 }
 
 export const LOG_CONFIGURATION: readonly LogConfigurationSnippet[] = [
-  { mesh: 'istio', title: 'Istio: a JSON access log provider with the peer fields, and a Telemetry resource that turns it on', language: 'yaml', text: `# meshConfig
+  { mesh: 'istio', title: 'Istio: a JSON access log provider with the peer fields and the dry-run results, and a Telemetry resource that turns it on', language: 'yaml', text: `# meshConfig
 extensionProviders:
 - name: mesh-policy-json
   envoyFileAccessLog:
@@ -43,6 +44,16 @@ extensionProviders:
         # Istio peer metadata; the FIELD accessor needs a recent Istio: check your version.
         source_workload: "%FILTER_STATE(downstream_peer_obj:FIELD:workload)%"
         source_namespace: "%FILTER_STATE(downstream_peer_obj:FIELD:namespace)%"
+        # What dry-run policies (istio.io/dry-run) would have decided, as the proxy saw it:
+        # the RBAC filters' shadow results, HTTP listeners first, then TCP ones.
+        istio_dry_run_allow_shadow_engine_result: "%DYNAMIC_METADATA(envoy.filters.http.rbac:istio_dry_run_allow_shadow_engine_result)%"
+        istio_dry_run_allow_shadow_effective_policy_id: "%DYNAMIC_METADATA(envoy.filters.http.rbac:istio_dry_run_allow_shadow_effective_policy_id)%"
+        istio_dry_run_deny_shadow_engine_result: "%DYNAMIC_METADATA(envoy.filters.http.rbac:istio_dry_run_deny_shadow_engine_result)%"
+        istio_dry_run_deny_shadow_effective_policy_id: "%DYNAMIC_METADATA(envoy.filters.http.rbac:istio_dry_run_deny_shadow_effective_policy_id)%"
+        tcp_istio_dry_run_allow_shadow_engine_result: "%DYNAMIC_METADATA(envoy.filters.network.rbac:istio_dry_run_allow_shadow_engine_result)%"
+        tcp_istio_dry_run_allow_shadow_effective_policy_id: "%DYNAMIC_METADATA(envoy.filters.network.rbac:istio_dry_run_allow_shadow_effective_policy_id)%"
+        tcp_istio_dry_run_deny_shadow_engine_result: "%DYNAMIC_METADATA(envoy.filters.network.rbac:istio_dry_run_deny_shadow_engine_result)%"
+        tcp_istio_dry_run_deny_shadow_effective_policy_id: "%DYNAMIC_METADATA(envoy.filters.network.rbac:istio_dry_run_deny_shadow_effective_policy_id)%"
 ---
 apiVersion: telemetry.istio.io/v1
 kind: Telemetry

@@ -127,11 +127,31 @@ const REQUEST_FIELDS = fields('request', {
   jwt: (v, p) => checkObject(v, p, JWT_FIELDS),
 });
 
+const DRY_RUN_RESULTS = new Set(['allowed', 'denied']);
+
+/** `response.dryRun.allow` / `.deny`: a `result`, and the `policy` when one matched. */
+function dryRunEngineFields(engine: string): Fields {
+  return fields(`response.dryRun.${engine}`, {
+    result: (v, p) => checkEnum(v, p, DRY_RUN_RESULTS),
+    policy: checkString,
+  });
+}
+
+function checkDryRunEngine(known: Fields): FieldCheck {
+  return (v, p) => checkObject(v, p, known) ?? ((v as Record<string, unknown>)['result'] === undefined ? `${p}.result is missing` : undefined);
+}
+
+const DRY_RUN_FIELDS = fields('response.dryRun', {
+  allow: checkDryRunEngine(dryRunEngineFields('allow')),
+  deny: checkDryRunEngine(dryRunEngineFields('deny')),
+});
+
 const RESPONSE_FIELDS = fields('response', {
   status: (v, p) => checkInteger(v, p, 0, 999),
   flags: checkString,
   details: checkString,
   deniedBy: checkString,
+  dryRun: (v, p) => checkObject(v, p, DRY_RUN_FIELDS),
 });
 
 const RECORD_FIELDS = fields('', {

@@ -88,7 +88,18 @@ export function istioDeniedBy(details: string | undefined): string | undefined {
   const reason = parseDenyReason(details);
   if (reason?.kind !== 'rbac') return undefined;
   if (reason.policy === 'none') return DENIED_BY_NO_ALLOW;
-  return 'name' in reason && reason.name !== undefined ? `${reason.namespace}/${reason.name}` : undefined;
+  return istioPolicyOfId(reason.policy);
+}
+
+/**
+ * `<namespace>/<name>` of an Envoy RBAC policy id as istiod names them,
+ * `ns[<namespace>]-policy[<name>]-rule[<index>]` (pilot/pkg/security/authz/builder/builder.go,
+ * `policyName`): the form of `response.deniedBy` and `response.dryRun`'s `policy`. Undefined for
+ * any other id.
+ */
+export function istioPolicyOfId(id: string): string | undefined {
+  const m = ISTIO_POLICY_NAME.exec(id);
+  return m === null ? undefined : `${m[1]}/${m[2]}`;
 }
 
 /** `response.deniedBy` of a denial because ALLOW policies apply and none matched. */

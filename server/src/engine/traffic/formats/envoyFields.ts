@@ -1,9 +1,9 @@
-import type { AccessRecord } from '../accessRecord';
+import type { AccessRecord, DryRunEngineResult } from '../accessRecord';
 import type { LinePeek, ParsedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
 import { copyString } from '../../strings';
 import { addressIp, addressPort, hashKeyParts, httpProtocol, isGrpcUserAgent, isKeyMarker, normalizeTime, parsePort, parseStatus } from './common';
-import { DENIAL_JWT, DENIAL_NONE, DENIAL_RBAC, denialOf, isRbacDenial, istioDeniedBy, type DenialKind } from './denial';
+import { DENIAL_JWT, DENIAL_NONE, DENIAL_RBAC, denialOf, isRbacDenial, istioDeniedBy, istioPolicyOfId, type DenialKind } from './denial';
 import {
   consulPrincipal,
   fillConsulParts,
@@ -50,10 +50,20 @@ export const F = {
   DESTINATION_NAMESPACE: 27,
   /** JSON only: a shipper's `kubernetes` object merged into the line (Fluent Bit Merge_Log). */
   KUBERNETES: 28,
+  /** Istio dry-run results from the HTTP RBAC filter's dynamic metadata (DRY_RUN_METADATA). */
+  DRY_RUN_ALLOW_RESULT: 29,
+  DRY_RUN_ALLOW_POLICY: 30,
+  DRY_RUN_DENY_RESULT: 31,
+  DRY_RUN_DENY_POLICY: 32,
+  /** The same from the network (TCP) RBAC filter's: a format may log both, one for each kind of listener. */
+  TCP_DRY_RUN_ALLOW_RESULT: 33,
+  TCP_DRY_RUN_ALLOW_POLICY: 34,
+  TCP_DRY_RUN_DENY_RESULT: 35,
+  TCP_DRY_RUN_DENY_POLICY: 36,
 } as const;
 
 /** Slots 0..SLOT_COUNT-1 are the fixed ones; request headers named in a custom format follow. */
-export const SLOT_COUNT = 29;
+export const SLOT_COUNT = 37;
 
 /** An operator's target: a fixed slot, a request header to keep, or nothing. */
 export type OperatorTarget = { slot: number } | { header: string } | undefined;
@@ -104,6 +114,27 @@ const PEER_FIELDS: Record<string, number> = {
 };
 
 /**
+ * The dynamic metadata of Istio's dry-run policies. istiod puts them into the shadow rules of the
+ * RBAC filter of their action, with the shadow rules stat prefix `istio_dry_run_allow_` or
+ * `istio_dry_run_deny_` (istio pilot/pkg/security/authz/model/model.go,
+ * `RBACShadowRulesAllowStatPrefix`; builder/builder.go `shadowRuleStatPrefix`). Envoy's RBAC
+ * filters write the shadow engine's result (`allowed` or `denied`) and the id of the shadow policy
+ * that matched (absent when none did) under that prefix, in the filter's metadata namespace
+ * (envoy source/extensions/filters/http/rbac/rbac_filter.h `shadowEngineResultField`,
+ * `shadowEffectivePolicyIdField`; network/rbac/rbac_filter.cc `setDynamicMetadata`).
+ */
+const DRY_RUN_METADATA: Readonly<Record<string, number>> = {
+  'envoy.filters.http.rbac:istio_dry_run_allow_shadow_engine_result': F.DRY_RUN_ALLOW_RESULT,
+  'envoy.filters.http.rbac:istio_dry_run_allow_shadow_effective_policy_id': F.DRY_RUN_ALLOW_POLICY,
+  'envoy.filters.http.rbac:istio_dry_run_deny_shadow_engine_result': F.DRY_RUN_DENY_RESULT,
+  'envoy.filters.http.rbac:istio_dry_run_deny_shadow_effective_policy_id': F.DRY_RUN_DENY_POLICY,
+  'envoy.filters.network.rbac:istio_dry_run_allow_shadow_engine_result': F.TCP_DRY_RUN_ALLOW_RESULT,
+  'envoy.filters.network.rbac:istio_dry_run_allow_shadow_effective_policy_id': F.TCP_DRY_RUN_ALLOW_POLICY,
+  'envoy.filters.network.rbac:istio_dry_run_deny_shadow_engine_result': F.TCP_DRY_RUN_DENY_RESULT,
+  'envoy.filters.network.rbac:istio_dry_run_deny_shadow_effective_policy_id': F.TCP_DRY_RUN_DENY_POLICY,
+};
+
+/**
  * Maps one command operator (the text between the `%`s, e.g. `REQ(X-ENVOY-ORIGINAL-PATH?:PATH):64`)
  * to its slot, by name:
  * - `REQ(h)` / `REQ(a?b)`: `:method`, `:path` (also as the fallback of `?`), `:authority`/`host`,
@@ -114,6 +145,8 @@ const PEER_FIELDS: Record<string, number> = {
  * - `FILTER_STATE(downstream_peer[_obj]:FIELD:workload|namespace)` and the upstream_peer twin,
  *   `CEL(filter_state.downstream_peer.workload)` and the like: Istio's peer metadata.
  * - `CEL(source.principal)` / `CEL(connection.uri_san_peer_certificate)`: the peer identity.
+ * - `DYNAMIC_METADATA(envoy.filters.http.rbac:istio_dry_run_…)` (or `METADATA(DYNAMIC:…)`) and the
+ *   `envoy.filters.network.rbac` twins: Istio's dry-run results (DRY_RUN_METADATA).
  * - the plain operators in PLAIN_OPERATORS. Everything else (bytes, durations, ...) is ignored.
  */
 export function operatorTarget(operator: string): OperatorTarget {
@@ -150,6 +183,13 @@ export function operatorTarget(operator: string): OperatorTarget {
       const key = (parts[0] ?? '').replace(/_obj$/, '');
       const field = parts[1] === 'FIELD' ? parts[2] : undefined;
       const slot = field === undefined ? undefined : PEER_FIELDS[`${key}.${field}`];
+      return slot === undefined ? undefined : { slot };
+    }
+    case 'DYNAMIC_METADATA':
+    case 'METADATA': {
+      // (`METADATA(DYNAMIC:…)`: the same, through the envoy.formatter.metadata extension)
+      const key = name === 'DYNAMIC_METADATA' ? arg : arg.startsWith('DYNAMIC:') ? arg.slice('DYNAMIC:'.length) : '';
+      const slot = DRY_RUN_METADATA[key];
       return slot === undefined ? undefined : { slot };
     }
     case 'CEL': {
@@ -203,6 +243,16 @@ export const DEFAULT_JSON_KEYS: ReadonlyArray<readonly [string, number]> = [
   ['content_type', F.CONTENT_TYPE],
   ['grpc_status', F.GRPC_STATUS],
   ['kubernetes', F.KUBERNETES],
+  // Istio's dry-run results under the names of their metadata keys (HTTP), and with `tcp_` before
+  // them (the network filter's), as the configuration in docs/access-records.md logs them.
+  ['istio_dry_run_allow_shadow_engine_result', F.DRY_RUN_ALLOW_RESULT],
+  ['istio_dry_run_allow_shadow_effective_policy_id', F.DRY_RUN_ALLOW_POLICY],
+  ['istio_dry_run_deny_shadow_engine_result', F.DRY_RUN_DENY_RESULT],
+  ['istio_dry_run_deny_shadow_effective_policy_id', F.DRY_RUN_DENY_POLICY],
+  ['tcp_istio_dry_run_allow_shadow_engine_result', F.TCP_DRY_RUN_ALLOW_RESULT],
+  ['tcp_istio_dry_run_allow_shadow_effective_policy_id', F.TCP_DRY_RUN_ALLOW_POLICY],
+  ['tcp_istio_dry_run_deny_shadow_engine_result', F.TCP_DRY_RUN_DENY_RESULT],
+  ['tcp_istio_dry_run_deny_shadow_effective_policy_id', F.TCP_DRY_RUN_DENY_POLICY],
 ];
 
 /**
@@ -761,7 +811,17 @@ export function buildEnvoyRecord(
     const deniedBy = istioDeniedBy(detail);
     if (deniedBy !== undefined) response.deniedBy = deniedBy;
   }
-  if (status !== undefined || flags !== undefined || detail !== undefined) record.response = response;
+  if (!consul) {
+    const allow = dryRunEngine(v[F.DRY_RUN_ALLOW_RESULT] ?? v[F.TCP_DRY_RUN_ALLOW_RESULT], v[F.DRY_RUN_ALLOW_POLICY] ?? v[F.TCP_DRY_RUN_ALLOW_POLICY]);
+    const deny = dryRunEngine(v[F.DRY_RUN_DENY_RESULT] ?? v[F.TCP_DRY_RUN_DENY_RESULT], v[F.DRY_RUN_DENY_POLICY] ?? v[F.TCP_DRY_RUN_DENY_POLICY]);
+    if (allow !== undefined || deny !== undefined) {
+      const dryRun: NonNullable<typeof response.dryRun> = {};
+      if (allow !== undefined) dryRun.allow = allow;
+      if (deny !== undefined) dryRun.deny = deny;
+      response.dryRun = dryRun;
+    }
+  }
+  if (status !== undefined || flags !== undefined || detail !== undefined || response.dryRun !== undefined) record.response = response;
 
   let observed: AccessRecord['observed'];
   if (denial !== DENIAL_NONE) observed = 'denied';
@@ -791,4 +851,18 @@ export function buildEnvoyRecord(
   if (requestId !== undefined) parsed.requestId = requestId;
   if (identityGap !== undefined) parsed.identityGap = identityGap;
   return parsed;
+}
+
+/**
+ * One dry-run engine's logged result: `allowed` or `denied` (Envoy's EngineResultAllowed and
+ * EngineResultDenied, source/extensions/filters/common/rbac/utility.h), with the policy its
+ * effective policy id names. Any other result (a length limit cut it, another filter's value) is
+ * no result; an id that is not istiod's form names no policy.
+ */
+function dryRunEngine(result: string | undefined, policyId: string | undefined): DryRunEngineResult | undefined {
+  if (result !== 'allowed' && result !== 'denied') return undefined;
+  // (the literal, not the line's slice of it)
+  const kept = result === 'allowed' ? 'allowed' : 'denied';
+  const policy = policyId === undefined ? undefined : istioPolicyOfId(policyId);
+  return policy === undefined ? { result: kept } : { result: kept, policy };
 }

@@ -7,8 +7,9 @@ import { callIdRows, readsRows, ValueIds } from '../callIds';
 /**
  * Folding: identical calls become one shape. Identical means the same identities, destination,
  * port, protocol, method, path (query included), host, SNI, the headers and JWT facts a policy can
- * test, and the same outcome (status, flags, details, observed). Values that differ on every
- * request (x-request-id, trace ids, token timestamps) are left out of the key.
+ * test, and the same outcome (status, flags, details, the denier and the dry-run results logged,
+ * observed). Values that differ on every request (x-request-id, trace ids, token timestamps) are
+ * left out of the key.
  */
 
 const SEP = '\u0001';
@@ -108,13 +109,16 @@ export function shapeKey(r: AccessRecord, keyHeaders?: ReadonlySet<string>): str
   if (o) {
     k.push(SEP, v(o.status), SEP, v(o.flags), SEP, v(o.details));
     if (o.deniedBy !== undefined) k.push(SEP, 'by:', o.deniedBy);
+    const dry = o.dryRun;
+    if (dry) k.push(SEP, 'dry:', v(dry.allow?.result), SEP, v(dry.allow?.policy), SEP, v(dry.deny?.result), SEP, v(dry.deny?.policy));
   }
   k.push(SEP, v(r.observed));
   return k.join('');
 }
 
 /** A hash of the fields {@link shapeKey} covers (the JWT only by its presence; `response.deniedBy`
- * not at all: the readers derive it from the details, and sameShape compares it). */
+ * not at all: the readers derive it from the details, and sameShape compares it). A record without
+ * `response.dryRun` hashes as before the field existed. */
 export function shapeHash(r: AccessRecord, keyHeaders?: ReadonlySet<string>): number {
   let x = 0x811c9dc5;
   x = mix(x, r.mesh);
@@ -145,7 +149,11 @@ export function shapeHash(r: AccessRecord, keyHeaders?: ReadonlySet<string>): nu
   }
   x = mix(x, r.sni);
   const o = r.response;
-  if (o) { x = mix(x, o.status); x = mix(x, o.flags); x = mix(x, o.details); }
+  if (o) {
+    x = mix(x, o.status); x = mix(x, o.flags); x = mix(x, o.details);
+    const dry = o.dryRun;
+    if (dry) { x = mix(x, dry.allow?.result); x = mix(x, dry.allow?.policy); x = mix(x, dry.deny?.result); x = mix(x, dry.deny?.policy); }
+  }
   x = mix(x, r.observed);
   // 30 bits: a small integer for V8, so the bucket map does not box its keys
   return x & 0x3fffffff;
@@ -194,13 +202,21 @@ export function sameShape(a: AccessRecord, b: AccessRecord, keyHeaders?: Readonl
   const p = b.response;
   if (o !== p) {
     if (!o || !p) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
-    if (o.status !== p.status || o.flags !== p.flags || o.details !== p.details || o.deniedBy !== p.deniedBy) return false;
+    if (o.status !== p.status || o.flags !== p.flags || o.details !== p.details || o.deniedBy !== p.deniedBy || !sameDryRun(o.dryRun, p.dryRun)) return false;
   }
   const q = a.request;
   const r = b.request;
   if (q === r) return true;
   if (!q || !r || q.jwt || r.jwt) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
   return q.method === r.method && q.path === r.path && q.host === r.host && sameHeaders(q.headers, r.headers, keyHeaders);
+}
+
+type DryRun = NonNullable<AccessRecord['response']>['dryRun'];
+
+function sameDryRun(a: DryRun, b: DryRun): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return a.allow?.result === b.allow?.result && a.allow?.policy === b.allow?.policy && a.deny?.result === b.deny?.result && a.deny?.policy === b.deny?.policy;
 }
 
 function stableClaims(claims: Record<string, unknown>): string {
