@@ -71,7 +71,7 @@ describe('examples/istio-dry-run', () => {
     for (const c of differing) {
       assert.equal(c.record.request.method, 'DELETE');
       assert.ok(!c.record.request.path.startsWith('/v1/accounts/'), c.record.request.path);
-      assert.match(c.observedDryRunDifference!, /^dry-run DENY: observed would not deny; simulated: would deny: AuthorizationPolicy bank\/ledger-deny-deletes rules\[0\] matches$/);
+      assert.match(c.observedDryRunDifference!, /^dry-run DENY: observed would not deny; simulated would deny \(AuthorizationPolicy bank\/ledger-deny-deletes rules\[0\] matches\)$/);
     }
   });
 });

@@ -456,7 +456,7 @@ export class TrafficInsight {
     return [...byPolicy.entries()].sort((a, b) => a[0] - b[0]).map(([, { ref, engine, outcomes }]) => {
       const rows = displayedCalls(outcomes);
       const busiest = rows[0]!.outcome;
-      return this.finding(TrafficCodes.dryRunLoggedOtherwise, path, ref.focus ?? ref.range, `${ref.label} (dry run): the logs report another result of the ${engine === 'deny' ? 'dry-run DENY' : 'dry-run ALLOW'} policies than the simulation for ${plural(sum(outcomes), 'observed call')}, so the policy was probably changed since the logs were written (${dryRunEngineDifference(engine, busiest.decision, busiest.shape.record)}): ${topCalls(rows)}`, sampleLinks(rows));
+      return this.finding(TrafficCodes.dryRunLoggedOtherwise, path, ref.focus ?? ref.range, `${ref.label} is in dry run; for ${plural(sum(outcomes), 'observed call')} the logs report another result of it than the simulation, so it was probably changed since the logs were written (${dryRunEngineDifference(engine, busiest.decision, busiest.shape.record)}): ${topCalls(rows)}`, sampleLinks(rows));
     });
   }
 

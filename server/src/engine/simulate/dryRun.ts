@@ -140,12 +140,14 @@ export function dryRunEngineDifference(engine: ShadowVerdict['engine'], decision
   const simulated = decision.shadow?.find((s) => s.engine === engine);
   if (simulated === undefined) return `${ENGINE_NAME[engine]}: observed ${loggedText}; simulated: no ${ENGINE_NAME[engine]} policy applies to the call`;
   if (simulated.verdict === 'unknown' || simulated.verdict === 'external') return undefined;
-  const simulatedText = simulated.reason.replace(/^dry-run: /, '');
-  if ((simulated.verdict === 'deny') !== (logged.result === 'denied')) return `${ENGINE_NAME[engine]}: observed ${loggedText}; simulated: ${simulatedText}`;
+  const verb = simulated.verdict === 'deny' ? 'would deny' : engine === 'deny' ? 'would not deny' : 'would allow';
+  const why = simulated.rule ? `${simulated.policy.label} ${simulated.rule.label} matches` : `no ${ENGINE_NAME[engine]} policy matches`;
+  const simulatedText = `${verb} (${why})`;
+  if ((simulated.verdict === 'deny') !== (logged.result === 'denied')) return `${ENGINE_NAME[engine]}: observed ${loggedText}; simulated ${simulatedText}`;
   // Envoy names the first matching policy by its RBAC policy name (a std::map's order), which
   // may differ from the simulation's first: the logged one must be among those that match.
   if (logged.policy !== undefined && !simulated.policies.some((m) => m.matches === true && m.policy.label.endsWith(` ${logged.policy}`))) {
-    return `${ENGINE_NAME[engine]}: observed ${loggedText}; simulated: ${simulatedText}`;
+    return `${ENGINE_NAME[engine]}: observed ${loggedText}; simulated ${simulatedText}`;
   }
   return undefined;
 }
