@@ -7,7 +7,8 @@ import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import { Engine } from '../../../server/src/engine/engine';
 import { LiveInsight } from '../../../server/src/engine/insight/live';
 import { Simulation, simulateShapes } from '../../../server/src/engine/simulate';
-import { dryRunTallies } from '../../../server/src/engine/simulate/dryRun';
+import { dryRunDifference, dryRunTallies } from '../../../server/src/engine/simulate/dryRun';
+import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { headersTestedBy } from '../../../server/src/engine/simulate/testedHeaders';
 import { ingestTraffic } from '../../../server/src/engine/traffic/ingest/ingest';
 import { WorkspaceModel } from '../../../server/src/engine/workspace';
@@ -140,5 +141,38 @@ describe('dry-run and AUDIT policies: what they would do with the observed calls
       ['deny', 'deny', 'AuthorizationPolicy shop/cart-deny-delete', 'rules[0]'],
       ['allow', 'deny', 'AuthorizationPolicy shop/cart-allow-get', null],
     ]);
+  });
+});
+
+describe('dry-run results a log reports, against the simulation', () => {
+  // One dry-run DENY (matches DELETE) and one dry-run ALLOW (matches GET) at the cart; Envoy's two
+  // shadow engines each log their result and the first matching policy (mesh-semantics §1.3).
+  const engine = new Engine();
+  const workspace = new WorkspaceModel(defaultConfig(dir));
+  workspace.update(engine.prepare(engine.read(policies, POLICIES)));
+  const simulation = new Simulation(workspace);
+  const record = (method: string, dryRun: NonNullable<NonNullable<AccessRecord['response']>['dryRun']>): AccessRecord => ({
+    ...JSON.parse(call(method, 'cluster.local/ns/shop/sa/frontend', 1)) as AccessRecord,
+    response: { status: 200, dryRun },
+  });
+  const cases: { name: string; method: string; dryRun: NonNullable<NonNullable<AccessRecord['response']>['dryRun']>; expect: string | undefined }[] = [
+    { name: 'both engines agree', method: 'DELETE', dryRun: { deny: { result: 'denied', policy: 'shop/cart-deny-delete' }, allow: { result: 'denied' } }, expect: undefined },
+    { name: 'the matching policy agrees, without a name', method: 'GET', dryRun: { deny: { result: 'allowed' }, allow: { result: 'allowed' } }, expect: undefined },
+    { name: 'nothing logged', method: 'GET', dryRun: {}, expect: undefined },
+    { name: 'the DENY engine logged no match', method: 'DELETE', dryRun: { deny: { result: 'allowed' } }, expect: 'dry-run DENY: observed would not deny; simulated would deny (AuthorizationPolicy shop/cart-deny-delete rules[0] matches)' },
+    { name: 'the ALLOW engine logged a denial', method: 'GET', dryRun: { allow: { result: 'denied' } }, expect: 'dry-run ALLOW: observed would deny; simulated would allow (AuthorizationPolicy shop/cart-allow-get rules[1] matches)' },
+    { name: 'another matching policy named', method: 'DELETE', dryRun: { deny: { result: 'denied', policy: 'shop/older-deny' } }, expect: 'dry-run DENY: observed would deny (matched by shop/older-deny); simulated would deny (AuthorizationPolicy shop/cart-deny-delete rules[0] matches)' },
+    { name: 'both engines differ', method: 'DELETE', dryRun: { deny: { result: 'allowed' }, allow: { result: 'allowed', policy: 'shop/cart-allow-get' } }, expect: 'dry-run DENY: observed would not deny; simulated would deny (AuthorizationPolicy shop/cart-deny-delete rules[0] matches); dry-run ALLOW: observed would allow (matched by shop/cart-allow-get); simulated would deny (no dry-run ALLOW policy matches)' },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const r = record(c.method, c.dryRun);
+      assert.equal(dryRunDifference(simulation.decide(r), r), c.expect);
+    });
+  }
+
+  it('a logged engine where no dry-run policy applies', () => {
+    const r: AccessRecord = { ...record('GET', { deny: { result: 'denied', policy: 'shop/gone' } }), destination: { namespace: 'shop', workload: 'orders', labels: { app: 'orders' }, port: 8080 } };
+    assert.equal(dryRunDifference(simulation.decide(r), r), 'dry-run DENY: observed would deny (matched by shop/gone); simulated: no dry-run DENY policy applies to the call');
   });
 });

@@ -117,14 +117,6 @@ export function dryRunSummary(counts: DryRunCounts, engine: ShadowVerdict['engin
   return parts.join(' · ');
 }
 
-/** What a log says a dry-run engine did with the call (Istio: Envoy's RBAC shadow metadata, `response.dryRun`). */
-type LoggedEngine = { result: 'allowed' | 'denied'; policy?: string };
-
-function loggedEngine(record: AccessRecord, engine: ShadowVerdict['engine']): LoggedEngine | undefined {
-  const dryRun = (record.response as { dryRun?: Partial<Record<ShadowVerdict['engine'], LoggedEngine>> } | undefined)?.dryRun;
-  return dryRun?.[engine];
-}
-
 const ENGINE_NAME = { allow: 'dry-run ALLOW', deny: 'dry-run DENY' } as const;
 
 /**
@@ -134,7 +126,7 @@ const ENGINE_NAME = { allow: 'dry-run ALLOW', deny: 'dry-run DENY' } as const;
  * or when the simulation cannot decide it.
  */
 export function dryRunEngineDifference(engine: ShadowVerdict['engine'], decision: Decision, record: AccessRecord): string | undefined {
-  const logged = loggedEngine(record, engine);
+  const logged = record.response?.dryRun?.[engine];
   if (logged === undefined) return undefined;
   const loggedText = `${logged.result === 'denied' ? 'would deny' : engine === 'deny' ? 'would not deny' : 'would allow'}${logged.policy ? ` (matched by ${logged.policy})` : ''}`;
   const simulated = decision.shadow?.find((s) => s.engine === engine);
