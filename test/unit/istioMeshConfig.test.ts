@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { runExplainCli } from '../../server/src/cli/simulate';
 import { defaultConfig, parseConfig, type ProjectConfig } from '../../server/src/engine/config/projectConfig';
 import { Engine } from '../../server/src/engine/engine';
 import { bulkInventoryValues } from '../../server/src/engine/inventory/bulkObjects';
@@ -7,6 +10,7 @@ import { meshConfigOf, type MeshConfigInfo } from '../../server/src/engine/istio
 import { Simulation } from '../../server/src/engine/simulate';
 import type { AccessRecord } from '../../server/src/engine/traffic/accessRecord';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
+import { scratchDir } from '../helpers/scratch';
 
 // Where Istio keeps its mesh config: the `istio` ConfigMap of istiod's namespace (`istio-<revision>`
 // for a revision), key `mesh`, a MeshConfig in YAML (istio/istio pkg/config/mesh, the istiod chart's
@@ -146,5 +150,19 @@ describe('Istio mesh config: the simulation', () => {
 
   it('without a mesh config the CUSTOM policy stays an external decision', () => {
     assert.equal(new Simulation(workspace({ 'p.yaml': CUSTOM })).decide(CALL).verdict, 'external');
+  });
+});
+
+describe('Istio mesh config: the CLI', () => {
+  it('says which of several disagreeing mesh configs it used, and decides by it', async () => {
+    const dir = scratchDir('mesh-policy-meshconfig-');
+    writeFileSync(join(dir, 'canary.yaml'), configMap('istio-canary', PROVIDERS('ext')));
+    writeFileSync(join(dir, 'default.yaml'), configMap('istio', PROVIDERS('opa')));
+    writeFileSync(join(dir, 'policy.yaml'), CUSTOM);
+    const out: string[] = [];
+    const err: string[] = [];
+    await runExplainCli(['--policies', dir, '--call', JSON.stringify(CALL), '--format', 'json'], { stdout: (t) => out.push(t), stderr: (t) => err.push(t), cwd: dir });
+    assert.deepEqual(err, ['mesh-policy: Istio mesh config: the workspace declares 2 Istio mesh configs that disagree (ConfigMap istio-system/istio-canary, ConfigMap istio-system/istio): using ConfigMap istio-system/istio']);
+    assert.equal((JSON.parse(out.join('')) as { verdict: string }).verdict, 'deny');
   });
 });

@@ -125,9 +125,10 @@ export function httpOnlyProvider(istio: ProviderSettings, name: string | undefin
 }
 
 /**
- * The mesh config that applies when the workspace has several: when they agree on every field
- * read here, the first; otherwise the default revision's `istio` ConfigMap, else an
- * IstioOperator of the default revision, else the first in the order the files were read.
+ * The mesh config that applies when the workspace has several: the default revision's `istio`
+ * ConfigMap, else an IstioOperator of the default revision, else the first in the order the
+ * files were read; with a note when they disagree on a field read here, and one per mesh config
+ * that cannot be read.
  */
 export function chooseMeshConfig(found: readonly MeshConfigInfo[]): { chosen: MeshConfigInfo | undefined; notes: string[] } {
   const notes = found.filter((m) => m.problem).map((m) => `${m.label} is not used: ${m.problem}`);
