@@ -544,6 +544,7 @@ const TABLES: Record<string, Table> = {
     clean: [
       { name: 'an envoyExtAuthzGrpc provider', text: docs(meshConfigMap('istio', GRPC_PROVIDER('opa')), CUSTOM_AP('opa')) },
       { name: 'an envoyExtAuthzHttp provider', text: docs(meshConfigMap('istio', 'extensionProviders:\n- name: oauth2\n  envoyExtAuthzHttp:\n    service: oauth2-proxy.auth.svc.cluster.local\n    port: 4180\n'), CUSTOM_AP('oauth2')) },
+      { name: 'a port written as a string (as in the ext-authz task)', text: docs(meshConfigMap('istio', 'extensionProviders:\n- name: opa\n  envoyExtAuthzGrpc:\n    service: opa.opa.svc.cluster.local\n    port: "9000"\n'), CUSTOM_AP('opa')) },
       { name: 'no mesh config in the workspace', text: CUSTOM_AP('opa') },
       { name: 'istio-sidecar-injector is no mesh config', text: docs('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio-sidecar-injector\n  namespace: istio-system\ndata:\n  values: "{}"\n', CUSTOM_AP('opa')) },
       { name: 'an app chart\'s values with a meshConfig key is no mesh config', text: docs('meshConfig:\n  extensionProviders: []\n', CUSTOM_AP('opa')) },

@@ -92,10 +92,12 @@ function extensionProviders(entries: unknown[]): IstioExtensionProvider[] {
     const type = Object.keys(entry).find((key) => key !== 'name');
     const provider: IstioExtensionProvider = { name, ...(type ? { type } : {}) };
     const settings = type ? entry[type] : undefined;
-    const port = isRecord(settings) ? settings['port'] : undefined;
+    // (protobuf's JSON mapping takes a uint32 as a number or a decimal string: the ext-authz task writes port: "9000")
+    const raw = isRecord(settings) ? settings['port'] : undefined;
+    const port = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
     if (type === undefined || !EXT_AUTHZ_KINDS.has(type)) provider.problem = `it is ${type ? `a ${type} provider` : 'a provider of no kind'}, not envoyExtAuthzHttp or envoyExtAuthzGrpc`;
     else if ((seen.get(name) ?? 0) > 1) provider.problem = 'its name is declared more than once (extension provider names must be unique)';
-    else if (!(typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535)) provider.problem = `its port ${port === undefined ? 'is not set' : JSON.stringify(port)} is not in [1, 65535]`;
+    else if (!(typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535)) provider.problem = `its port ${raw === undefined ? 'is not set' : JSON.stringify(raw)} is not in [1, 65535]`;
     out.push(provider);
   }
   return out;

@@ -882,9 +882,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       for (let g = 0; g < n; g++) {
         const list = groups[g]!.custom;
         for (let i = 0; i < list.length; i++) {
-          const name = list[i]!.provider ?? '';
-          if (providers === 0 || name !== provider) { providers++; provider = name; }
           const p = list[i]!;
+          const name = p.provider ?? '';
+          if (providers === 0 || name !== provider) { providers++; provider = name; }
           if (p.provider === undefined || this.badProviders.has(p.provider)) {
             if (t && !customAsDeny) t.add(`CUSTOM policy ${p.namespace}/${p.name}: ${p.provider === undefined ? 'no provider.name' : this.badProviders.get(p.provider)}: istiod turns the rules of the provider's CUSTOM policies into DENY rules (${badCustomPolicyId(p, 0)} ...)`, 'applies', p.ref);
             customAsDeny = true;
@@ -1349,7 +1349,6 @@ const DEFAULT_KEY: { outcomes: unknown[] } = { outcomes: [undefined, undefined, 
 const NO_ALLOW: Denier = Object.freeze({ kind: 'no-allow' });
 const DEFAULT_SPACE_DELIMITED: ReadonlySet<string> = new Set(['scope', 'permission']);
 
-/** Every outcome has the same shape (one hidden class); the step points at the rule, else the policy. */
 /** The RBAC policy id istiod gives a CUSTOM policy's rule that it enforces as DENY, which Envoy
  * logs as `rbac_access_denied_matched_policy[<id>]` (builder.go `policyName` with the provider,
  * then `getBadCustomDenyRules`' suffix). */
@@ -1357,6 +1356,7 @@ function badCustomPolicyId(p: CompiledPolicy, rule: number): string {
   return `istio-ext-authz-${p.provider ? `${p.provider}-` : ''}ns[${p.namespace}]-policy[${p.name}]-rule[${rule}]-deny-due-to-bad-CUSTOM-action`;
 }
 
+/** Every outcome has the same shape (one hidden class); the step points at the rule, else the policy. */
 function outcome(verdict: Verdict, policy: SourceRef | undefined, rule: SourceRef | undefined, reason: string, status: number | undefined, missing?: string[], deniedBy?: Denier): Outcome {
   const at = rule ?? policy;
   return { verdict, policy, rule, reason, step: at ? { text: reason, outcome: 'verdict', at } : { text: reason, outcome: 'verdict' }, status, missing, deniedBy };
