@@ -2,6 +2,7 @@ import { relative, resolve } from 'node:path';
 import { BaselineError, compareWithGit, impactLens, impactSentence, type BaselineComparison, type CallImpact } from '../engine/baseline';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { Engine } from '../engine/engine';
+import { meshConfigNotes } from '../engine/istio/meshConfig';
 import { describeFsError } from '../engine/fsErrors';
 import { emptyTally, observedDifference, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
@@ -142,6 +143,7 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
     }
   }
   if (workspace.resources.length === 0 && !options.quietWithoutPolicies) io.stderr('mesh-policy: no Istio, Linkerd or Consul policy found in --policies');
+  for (const note of meshConfigNotes(workspace.config.istio, false)) io.stderr(`mesh-policy: ${note}`);
   return { workspace, simulation: new Simulation(workspace), engine };
 }
 

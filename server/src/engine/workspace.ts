@@ -1,5 +1,6 @@
 import type { WorkspaceView } from './checks/check';
 import { defaultConfig, type ProjectConfig } from './config/projectConfig';
+import { withMeshConfig } from './istio/meshConfig';
 import { emptyInventory, inventoryContribution, inventoryContributionKey, mergeInventory, type Inventory } from './inventory/inventory';
 import type { Recognition } from './recognize';
 import type { Resource } from './resource';
@@ -22,7 +23,22 @@ export class WorkspaceModel implements WorkspaceView {
   private cachedResources: { file: SourceFile; resource: Resource }[] | undefined;
   private cachedFiles: SourceFile[] | undefined;
 
-  constructor(public config: ProjectConfig = defaultConfig(process.cwd())) {}
+  private baseConfig: ProjectConfig;
+
+  constructor(config: ProjectConfig = defaultConfig(process.cwd())) {
+    this.baseConfig = config;
+  }
+
+  /** The configuration with the workspace's Istio mesh config filled in where `.meshpolicy.yaml`
+   * is silent (`istio/meshConfig.ts`); the same object while that stays equal. Set it to the
+   * configuration as read. */
+  get config(): ProjectConfig {
+    return withMeshConfig(this.baseConfig, this.inventory);
+  }
+
+  set config(config: ProjectConfig) {
+    this.baseConfig = config;
+  }
 
   update(prepared: PreparedFile): void {
     const path = prepared.file.path;
@@ -61,7 +77,7 @@ export class WorkspaceModel implements WorkspaceView {
 
   /** A copy with the same files and configuration but no policies: what a set of policies of its own (generated ones) is checked against. */
   withoutPolicies(): WorkspaceModel {
-    const copy = new WorkspaceModel(this.config);
+    const copy = new WorkspaceModel(this.baseConfig);
     for (const prepared of this.files.values()) copy.update({ file: prepared.file, recognition: { resources: [], unserved: [] } });
     return copy;
   }

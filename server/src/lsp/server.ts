@@ -11,6 +11,7 @@ import { formatFromPath, type SourceFormat } from '../engine/source/sourceFile';
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { CONFIG_FILE_NAME, findConfig, loadConfig } from '../engine/config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
+import { meshConfigNotes } from '../engine/istio/meshConfig';
 import { VERSION } from '../version';
 import { LOG_CONFIGURATION } from '../engine/traffic/logConfiguration';
 import type { Finding } from '../engine/findings';
@@ -387,6 +388,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
     progress?.done();
     generation++;
+    for (const note of meshConfigNotes(workspace.config.istio, true)) connection.console.info(`mesh-policy: ${note}`);
     for (const file of prepared) {
       try {
         publishDisk(file);

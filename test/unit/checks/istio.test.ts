@@ -64,6 +64,18 @@ function serviceEntry(name: string, ns: string, hosts: string[]): string {
   return `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec:\n  hosts: [${hosts.join(', ')}]\n  ports: [{number: 443, name: https, protocol: TLS}]\n  resolution: DNS\n`;
 }
 
+/** The `istio` ConfigMap (or `istio-<revision>`) of istio-system with `mesh` as its MeshConfig YAML. */
+function meshConfigMap(name: string, mesh: string): string {
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: istio-system\ndata:\n  mesh: |-\n${indent(mesh, 4)}`;
+}
+
+function indent(text: string, by: number): string {
+  return text.split('\n').map((line) => (line ? ' '.repeat(by) + line : line)).join('\n');
+}
+
+const GRPC_PROVIDER = (name: string) => `extensionProviders:\n- name: ${name}\n  envoyExtAuthzGrpc:\n    service: ${name}.authz.svc.cluster.local\n    port: 9191\n`;
+const CUSTOM_AP = (provider: string) => ap(`  selector:\n    matchLabels:\n      app: admin\n  action: CUSTOM\n  provider:\n    name: ${provider}\n  rules:\n  - to:\n    - operation:\n        paths: ["/admin/*"]\n`);
+
 function docs(...parts: string[]): string {
   return parts.join('---\n');
 }
@@ -511,6 +523,34 @@ const TABLES: Record<string, Table> = {
       { name: 'a namespace the inventory does not mention', text: docs(serviceEntry('external-api', 'other', ['api.example.com']), ap(TARGET_ENTRY('external-api') + RULE_GET, { namespace: 'elsewhere' })) },
       { name: 'a Service target', text: docs(deployment('a', 'shop', { app: 'a' }), ap('  targetRefs:\n  - kind: Service\n    name: a\n' + RULE_GET)) },
       { name: 'no inventory', text: ap(TARGET_ENTRY('external-api') + RULE_GET) },
+    ],
+  },
+  // Expected values: istio/istio pilot/pkg/security/authz/builder/extauthz.go (processExtensionProvider
+  // resolves only envoyExtAuthzHttp/envoyExtAuthzGrpc entries, rejects duplicate names and ports
+  // outside [1, 65535]; getExtAuthz fails for a name it did not resolve) and builder.go (a failed
+  // lookup gives DENY rules). The webhook never looks the name up (mesh-semantics §1.9.2).
+  MPA1034: {
+    trigger: [
+      { name: 'a name the ConfigMap does not declare', text: docs(meshConfigMap('istio', GRPC_PROVIDER('opa')), CUSTOM_AP('ext-authz')), at: '    name: ext-authz', message: 'meshConfig.extensionProviders (ConfigMap istio-system/istio) does not declare "ext-authz"; it declares "opa"' },
+      { name: 'a mesh config without extensionProviders', text: docs(meshConfigMap('istio', 'trustDomain: cluster.local\n'), CUSTOM_AP('opa')), at: '    name: opa', message: 'it declares no ext_authz provider' },
+      { name: 'a tracing provider of that name', text: docs(meshConfigMap('istio', 'extensionProviders:\n- name: opa\n  zipkin:\n    service: zipkin.istio-system.svc.cluster.local\n    port: 9411\n'), CUSTOM_AP('opa')), at: '    name: opa', message: 'extension provider "opa" (ConfigMap istio-system/istio) cannot be used: it is a zipkin provider, not envoyExtAuthzHttp or envoyExtAuthzGrpc' },
+      { name: 'a name declared twice', text: docs(meshConfigMap('istio', GRPC_PROVIDER('opa') + GRPC_PROVIDER('opa').replace('extensionProviders:\n', '')), CUSTOM_AP('opa')), at: '    name: opa', message: 'its name is declared more than once' },
+      { name: 'a port out of range', text: docs(meshConfigMap('istio', 'extensionProviders:\n- name: opa\n  envoyExtAuthzHttp:\n    service: opa.opa.svc.cluster.local\n    port: 70000\n'), CUSTOM_AP('opa')), at: '    name: opa', message: 'its port 70000 is not in [1, 65535]' },
+      { name: 'an IstioOperator meshConfig', text: docs(`apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: control-plane\n  namespace: istio-system\nspec:\n  meshConfig:\n${indent(GRPC_PROVIDER('opa'), 4)}`, CUSTOM_AP('authz')), at: '    name: authz', message: '(IstioOperator istio-system/control-plane) does not declare "authz"' },
+      { name: 'a revision\'s ConfigMap alone', text: docs(meshConfigMap('istio-canary', GRPC_PROVIDER('opa')), CUSTOM_AP('authz')), at: '    name: authz', message: '(ConfigMap istio-system/istio-canary) does not declare "authz"' },
+      { name: 'mesh configs that disagree: the default revision\'s ConfigMap decides', text: docs(meshConfigMap('istio-canary', GRPC_PROVIDER('authz')), meshConfigMap('istio', GRPC_PROVIDER('opa')), CUSTOM_AP('authz')), at: '    name: authz', message: '(ConfigMap istio-system/istio) does not declare "authz"' },
+      { name: 'a near miss', text: docs(meshConfigMap('istio', GRPC_PROVIDER('ext-authz')), CUSTOM_AP('ext-auth')), at: '    name: ext-auth', message: 'did you mean ext-authz?' },
+    ],
+    clean: [
+      { name: 'an envoyExtAuthzGrpc provider', text: docs(meshConfigMap('istio', GRPC_PROVIDER('opa')), CUSTOM_AP('opa')) },
+      { name: 'an envoyExtAuthzHttp provider', text: docs(meshConfigMap('istio', 'extensionProviders:\n- name: oauth2\n  envoyExtAuthzHttp:\n    service: oauth2-proxy.auth.svc.cluster.local\n    port: 4180\n'), CUSTOM_AP('oauth2')) },
+      { name: 'a port written as a string (as in the ext-authz task)', text: docs(meshConfigMap('istio', 'extensionProviders:\n- name: opa\n  envoyExtAuthzGrpc:\n    service: opa.opa.svc.cluster.local\n    port: "9000"\n'), CUSTOM_AP('opa')) },
+      { name: 'no mesh config in the workspace', text: CUSTOM_AP('opa') },
+      { name: 'istio-sidecar-injector is no mesh config', text: docs('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio-sidecar-injector\n  namespace: istio-system\ndata:\n  values: "{}"\n', CUSTOM_AP('opa')) },
+      { name: 'an app chart\'s values with a meshConfig key is no mesh config', text: docs('meshConfig:\n  extensionProviders: []\n', CUSTOM_AP('opa')) },
+      { name: 'mesh configs that disagree: the default revision\'s ConfigMap declares it', text: docs(meshConfigMap('istio-canary', GRPC_PROVIDER('other')), meshConfigMap('istio', GRPC_PROVIDER('opa')), CUSTOM_AP('opa')) },
+      { name: 'no provider.name is MPA1004', text: docs(meshConfigMap('istio', GRPC_PROVIDER('opa')), ap('  action: CUSTOM\n' + RULE_GET)) },
+      { name: 'no rules is MPA1003', text: docs(meshConfigMap('istio', GRPC_PROVIDER('opa')), ap('  action: CUSTOM\n  provider:\n    name: authz\n')) },
     ],
   },
 };

@@ -524,6 +524,56 @@ describe('Istio AUDIT, dry run, CUSTOM', () => {
   });
 });
 
+// Expected values: istio/istio pilot/pkg/security/authz/builder/builder.go (buildHTTP/buildTCP: a
+// provider getExtAuthz cannot resolve gives DENY rules named by policyName with the provider,
+// suffixed by getBadCustomDenyRules; several providers deny before any lookup; an HTTP-only
+// provider has no TCP filter and is skipped on a TCP chain) and extauthz.go
+// (processExtensionProvider resolves only envoyExtAuthzHttp/envoyExtAuthzGrpc entries);
+// the RBAC names as in builder testdata http/custom-bad-multiple-providers-out2.yaml.
+describe('Istio CUSTOM under a known mesh config', () => {
+  const custom = (rules: unknown[], provider: string | null = 'ext', name = 'ext') => doc({ action: 'CUSTOM', ...(provider !== null ? { provider: { name: provider } } : {}), rules }, { name });
+  const grpc = (name: string) => ({ name, type: 'envoyExtAuthzGrpc' });
+  const http = (name: string) => ({ name, type: 'envoyExtAuthzHttp' });
+  const mesh = (...extensionProviders: unknown[]) => ({ istio: { extensionProviders, meshConfig: 'ConfigMap istio-system/istio' } });
+  const tcp: Patch = { protocol: 'tcp', request: null, destination: { port: 9000 } };
+  const badId = (provider: string, policy: string, rule: number) => `istio-ext-authz-${provider}ns[foo]-policy[${policy}]-rule[${rule}]-deny-due-to-bad-CUSTOM-action`;
+
+  const cases: Array<Case & { deniedBy?: string; reason?: RegExp; step?: RegExp }> = [
+    { name: 'a declared ext_authz provider: external decision', policies: custom([{}]), options: mesh(grpc('ext')), expect: 'external' },
+    { name: 'the mesh config unknown: external decision, as before', policies: custom([{}]), expect: 'external' },
+    { name: 'an undeclared provider: its matching rule denies', policies: custom([to({ paths: ['/ip'] })]), options: mesh(grpc('opa')), expect: 'deny', status: 403, deniedBy: badId('ext-', 'ext', 0), reason: /does not declare "ext"; it declares "opa"/, step: /istiod turns the rules .* into DENY rules/ },
+    { name: 'an undeclared provider: a request its rules do not match is allowed', policies: custom([to({ paths: ['/x'] })]), options: mesh(grpc('opa')), expect: 'allow' },
+    { name: 'an undeclared provider: the rule that matched names the RBAC policy', policies: custom([to({ paths: ['/x'] }), to({ paths: ['/ip'] })]), options: mesh(grpc('opa')), expect: 'deny', deniedBy: badId('ext-', 'ext', 1) },
+    { name: 'a mesh config with no extension providers denies too', policies: custom([{}]), options: mesh(), expect: 'deny', reason: /declares no ext_authz provider/ },
+    { name: 'a provider of that name that is not ext_authz (zipkin)', policies: custom([{}]), options: mesh({ name: 'ext', type: 'zipkin', problem: 'it is a zipkin provider, not envoyExtAuthzHttp or envoyExtAuthzGrpc' }), expect: 'deny', reason: /zipkin/ },
+    { name: 'an undeclared provider denies whatever stub verdict is configured', policies: custom([{}]), options: { ...mesh(grpc('opa')), custom: { ext: 'allow' } }, expect: 'deny' },
+    { name: 'no provider.name: named without a provider', policies: custom([{}], null), options: mesh(grpc('opa')), expect: 'deny', deniedBy: badId('', 'ext', 0) },
+    { name: 'no provider.name without a mesh config: the same RBAC name', policies: custom([{}], null), expect: 'deny', deniedBy: badId('', 'ext', 0) },
+    { name: 'two providers: each policy named with its own provider', policies: docs(custom([to({ paths: ['/ip'] })], 'a', 'a'), custom([to({ paths: ['/other'] })], 'b', 'b')), options: mesh(grpc('a'), grpc('b')), expect: 'deny', deniedBy: badId('a-', 'a', 0) },
+    { name: 'TCP: an envoyExtAuthzHttp provider is skipped', policies: custom([to({ ports: ['9000'] })]), options: mesh(http('ext')), call: tcp, expect: 'allow', step: /envoyExtAuthzHttp .* skips its CUSTOM policies on a TCP filter chain/ },
+    { name: 'TCP: an envoyExtAuthzHttp provider skipped, an ALLOW still decides', policies: docs(custom([to({ ports: ['9000'] })]), doc({ rules: [to({ ports: ['9001'] })] }, { name: 'allow' })), options: mesh(http('ext')), call: tcp, expect: 'deny' },
+    { name: 'TCP: an envoyExtAuthzGrpc provider has a TCP filter', policies: custom([to({ ports: ['9000'] })]), options: mesh(grpc('ext')), call: tcp, expect: 'external' },
+    { name: 'TCP: an undeclared provider denies (the lookup fails before the HTTP-only test)', policies: custom([to({ ports: ['9000'] })]), options: mesh(http('opa')), call: tcp, expect: 'deny', deniedBy: badId('ext-', 'ext', 0) },
+    { name: 'TCP: two providers deny even when one is HTTP-only', policies: docs(custom([to({ ports: ['9000'] })], 'a', 'a'), custom([to({ ports: ['9001'] })], 'b', 'b')), options: mesh(http('a'), grpc('b')), call: tcp, expect: 'deny' },
+    { name: 'TCP: a provider named in .meshpolicy.yaml (kind unknown) stays an external decision', policies: custom([to({ ports: ['9000'] })]), options: { istio: { extensionProviders: [{ name: 'ext' }], meshConfig: '.meshpolicy.yaml' } }, call: tcp, expect: 'external' },
+    { name: 'HTTP: an envoyExtAuthzHttp provider is asked', policies: custom([{}]), options: mesh(http('ext')), expect: 'external' },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const d = check(c);
+      if (c.deniedBy !== undefined) {
+        assert.equal(d.deniedBy?.policyId, c.deniedBy);
+        assert.equal(d.deniedBy?.kind, 'policy');
+      }
+      if (c.reason) assert.match(d.reason, c.reason);
+      if (c.step) {
+        const explained = compile(c.policies, c.options).explain(rec(c.call));
+        assert.ok(explained.trace.some((s) => c.step!.test(s.text)), `${c.name}: a trace step matching ${c.step}:\n${explained.trace.map((s) => s.text).join('\n')}`);
+      }
+    });
+  }
+});
+
 const SELECT = (app: string) => ({ selector: { matchLabels: { app } } });
 table('Istio attachment', [
   { name: 'selector matches', policies: doc({ ...SELECT('httpbin') }), expect: 'deny' },

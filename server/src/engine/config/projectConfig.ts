@@ -9,6 +9,33 @@ import { readConsulSettings, type ConsulSettings } from './consulConfig';
 
 export type RuleSetting = Severity | 'off';
 
+/** An entry of MeshConfig `extensionProviders`. */
+export interface IstioExtensionProvider {
+  name: string;
+  /** Its kind (`envoyExtAuthzHttp`, `envoyExtAuthzGrpc`, `zipkin` ...): unknown for a name listed in `.meshpolicy.yaml`. */
+  type?: string;
+  /** Why istiod cannot use it for a CUSTOM policy (engine/istio/meshConfig.ts). */
+  problem?: string;
+}
+
+/** The Istio settings: `.meshpolicy.yaml`'s `istio:` keys, then the workspace's mesh config
+ * (`engine/istio/meshConfig.ts` `withMeshConfig`), then the defaults. */
+export interface IstioSettings {
+  rootNamespace: string;
+  trustDomain: string;
+  /** MeshConfig's aliases of the trust domain (istiod's trust-domain bundle). */
+  trustDomainAliases: string[];
+  /** MeshConfig `extensionProviders`: undefined while the mesh config is unknown. */
+  extensionProviders?: IstioExtensionProvider[];
+  /** Where the extension providers were read: `ConfigMap istio-system/istio in <file>`, or `.meshpolicy.yaml`. */
+  meshConfig?: string;
+  /** What was noticed choosing among the workspace's mesh configs (several that disagree, one that cannot be read). */
+  meshConfigNotes?: string[];
+}
+
+export type IstioKey = 'rootNamespace' | 'trustDomain' | 'trustDomainAliases' | 'extensionProviders';
+const ISTIO_KEYS: readonly IstioKey[] = ['rootNamespace', 'trustDomain', 'trustDomainAliases', 'extensionProviders'];
+
 /** `.meshpolicy.yaml`: one configuration for the editor and the CLI. Every key is optional. */
 export interface ProjectConfig {
   /** Folder the relative globs are resolved against. */
@@ -17,8 +44,9 @@ export interface ProjectConfig {
   file?: string;
   traffic: string[];
   inventory: string[];
-  /** `trustDomainAliases`: MeshConfig's aliases of the trust domain (istiod's trust-domain bundle). */
-  istio: { rootNamespace: string; trustDomain: string; trustDomainAliases: string[] };
+  istio: IstioSettings;
+  /** The `istio:` keys the file sets: they win over the workspace's mesh config. */
+  istioSet?: IstioKey[];
   linkerd: { defaultInboundPolicy: string; clusterNetworks: string[] };
   /** The Consul simulator's settings (`ConsulSimulatorOptions`), the default intention policy always set. */
   consul: ConsulSettings;
@@ -114,6 +142,13 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   const aliases = istio['trustDomainAliases'];
   if (Array.isArray(aliases) && aliases.every((a) => typeof a === 'string')) config.istio.trustDomainAliases = aliases as string[];
   else if (aliases !== undefined && aliases !== null) config.problems.push(`${CONFIG_FILE_NAME}: istio.trustDomainAliases must be a list of trust domains`);
+  const providers = istio['extensionProviders'];
+  if (Array.isArray(providers) && providers.every((p) => typeof p === 'string' && p !== '')) {
+    config.istio.extensionProviders = (providers as string[]).map((name) => ({ name }));
+    config.istio.meshConfig = CONFIG_FILE_NAME;
+  } else if (providers !== undefined && providers !== null) config.problems.push(`${CONFIG_FILE_NAME}: istio.extensionProviders must be a list of provider names`);
+  const set = ISTIO_KEYS.filter((key) => key === 'extensionProviders' ? config.istio.extensionProviders !== undefined : key === 'trustDomainAliases' ? Array.isArray(aliases) && aliases.every((a) => typeof a === 'string') : typeof istio[key] === 'string');
+  if (set.length) config.istioSet = set;
   const linkerd = section('linkerd');
   if (typeof linkerd['defaultInboundPolicy'] === 'string') {
     if (INBOUND_POLICIES.has(linkerd['defaultInboundPolicy'])) config.linkerd.defaultInboundPolicy = linkerd['defaultInboundPolicy'];
@@ -121,7 +156,7 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   }
   if (Array.isArray(linkerd['clusterNetworks'])) config.linkerd.clusterNetworks = linkerd['clusterNetworks'].map(String);
   // (a misspelt key would otherwise leave its default in force without a word)
-  for (const [name, keys] of [['istio', ['rootNamespace', 'trustDomain', 'trustDomainAliases']], ['linkerd', ['defaultInboundPolicy', 'clusterNetworks']]] as const) {
+  for (const [name, keys] of [['istio', ISTIO_KEYS], ['linkerd', ['defaultInboundPolicy', 'clusterNetworks']]] as const) {
     for (const key of Object.keys(section(name))) if (!(keys as readonly string[]).includes(key)) config.problems.push(`${CONFIG_FILE_NAME}: unknown key "${name}.${key}"`);
   }
   readConsulSettings(section('consul'), config.consul, 'consul', (message) => config.problems.push(`${CONFIG_FILE_NAME}: ${message}`));

@@ -1,7 +1,7 @@
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import type { SourceDocument, SourceFormat } from '../source/sourceFile';
 import type { ObjectNode, SourceNode, Span } from '../source/tree';
-import { INVENTORY_KINDS, isRecord } from './inventory';
+import { INVENTORY_KINDS, isMeshConfigCandidate, isRecord } from './inventory';
 
 const NOWHERE: Span = { start: 0, end: 0 };
 
@@ -29,7 +29,10 @@ export function bulkInventoryValues(text: string, format: SourceFormat): Record<
   }
   const kept: Record<string, unknown>[] = [];
   const keep = (value: unknown): void => {
-    if (isRecord(value) && typeof value['kind'] === 'string' && INVENTORY_KINDS.has(value['kind'])) kept.push(value);
+    if (!isRecord(value) || typeof value['kind'] !== 'string' || !INVENTORY_KINDS.has(value['kind'])) return;
+    const metadata = value['metadata'];
+    if (value['kind'] === 'ConfigMap' && !isMeshConfigCandidate('ConfigMap', isRecord(metadata) && typeof metadata['name'] === 'string' ? metadata['name'] : undefined)) return;
+    kept.push(value);
   };
   for (const value of values) {
     // one level, as `documentObjects` takes a List's items

@@ -2,6 +2,7 @@ import type { SourceDocument, SourceFile } from '../source/sourceFile';
 import { documentObjects } from '../source/topLevelObjects';
 import { documentOrigin } from '../source/yamlReader';
 import { getEntry, toValue, type NodePath, type ObjectNode, type Span } from '../source/tree';
+import { meshConfigOf, type MeshConfigInfo } from '../istio/meshConfig';
 
 /** Where an inventory object was declared, for messages and go-to. */
 export interface Declared {
@@ -89,19 +90,21 @@ export interface Inventory {
   gateways?: GatewayInfo[];
   /** Istio ServiceEntries (not workloads either). Absent in inventories built by older code. */
   serviceEntries?: ServiceEntryInfo[];
+  /** Istio mesh configs (the `istio` ConfigMap, IstioOperator `spec.meshConfig`), in the order read; not workloads either. */
+  meshConfigs?: MeshConfigInfo[];
   /** True when any Kubernetes object was found; checks that need an inventory stay quiet otherwise. */
   present: boolean;
 }
 
 export function emptyInventory(): Inventory {
-  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], gateways: [], serviceEntries: [], present: false };
+  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], gateways: [], serviceEntries: [], meshConfigs: [], present: false };
 }
 
 const POD_TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController']);
 /** The kinds the inventory reads a workload (a pod spec) from. */
 export const WORKLOAD_KINDS: ReadonlySet<string> = new Set(['Pod', ...POD_TEMPLATE_KINDS, 'CronJob']);
 /** Every kind the inventory reads something from. */
-export const INVENTORY_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, 'Namespace', 'ServiceAccount', 'Service', 'Gateway', 'ServiceEntry']);
+export const INVENTORY_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, 'Namespace', 'ServiceAccount', 'Service', 'Gateway', 'ServiceEntry', 'ConfigMap', 'IstioOperator']);
 const DEFAULT_NAMESPACE = 'default';
 
 /** Adds every Kubernetes workload object of the file to the inventory. */
@@ -159,6 +162,7 @@ export function mergeInventory(inventory: Inventory, part: Inventory): void {
   inventory.services.push(...part.services);
   if (part.gateways?.length) (inventory.gateways ??= []).push(...part.gateways);
   if (part.serviceEntries?.length) (inventory.serviceEntries ??= []).push(...part.serviceEntries);
+  if (part.meshConfigs?.length) (inventory.meshConfigs ??= []).push(...part.meshConfigs);
   inventory.present ||= part.present;
 }
 
@@ -183,9 +187,9 @@ export function rememberContribution(file: SourceFile, contribution: Inventory, 
   contributionKeys.set(file, key);
 }
 
-/** Whether an inventory holds anything: Kubernetes objects, or the gateways and ServiceEntries that do not make it `present`. */
+/** Whether an inventory holds anything: Kubernetes objects, or the gateways, ServiceEntries and mesh configs that do not make it `present`. */
 function contributes(inventory: Inventory): boolean {
-  return inventory.present || Boolean(inventory.gateways?.length) || Boolean(inventory.serviceEntries?.length);
+  return inventory.present || Boolean(inventory.gateways?.length) || Boolean(inventory.serviceEntries?.length) || Boolean(inventory.meshConfigs?.length);
 }
 
 export function buildInventory(files: SourceFile[]): Inventory {
@@ -241,6 +245,11 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
     });
     return;
   }
+  if (kind === 'ConfigMap' || kind === 'IstioOperator') {
+    const mesh = isMeshConfigCandidate(kind, scalar(metadata, 'name')) ? meshConfigOf(toValue(node) as Record<string, unknown>, { file: file.path, span: node.span }) : undefined;
+    if (mesh) (inventory.meshConfigs ??= []).push(mesh);
+    return;
+  }
   const name = scalar(metadata, 'name') ?? '';
   const namespace = scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE;
   const owner = controllerOf(toValue(getEntry(metadata, 'ownerReferences')?.value));
@@ -290,6 +299,11 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
     return;
   }
   inventory.present = true;
+}
+
+/** Whether an object of `kind` may be a mesh config (`meshConfigOf` decides): the other ConfigMaps of a cluster dump are not kept. */
+export function isMeshConfigCandidate(kind: string, name: string | undefined): boolean {
+  return kind === 'IstioOperator' || (name !== undefined && (name === 'istio' || name.startsWith('istio-')));
 }
 
 /** The controlling owner reference (or the first one) of a `metadata.ownerReferences` list. */

@@ -107,6 +107,9 @@ export interface Denier {
   kind: 'policy' | 'no-allow' | 'peer-authentication';
   namespace?: string;
   name?: string;
+  /** The RBAC policy id Envoy logs, when it is not `ns[<namespace>]-policy[<name>]-rule[<n>]`
+   * (Istio: a CUSTOM policy enforced as DENY). */
+  policyId?: string;
 }
 
 export interface DecisionAlternative {

@@ -3,6 +3,7 @@ import { ambientL7WithoutWaypointCheck } from './MPA1030-ambient-l7-without-wayp
 import { unknownHostCheck } from './MPA1031-unknown-host';
 import { serviceEntryNotFoundCheck } from './MPA1032-service-entry-not-found';
 import { clientIdentityBehindWaypointCheck } from './MPA1033-client-identity-behind-waypoint';
+import { customProviderNotDeclaredCheck } from './MPA1034-custom-provider-not-declared';
 import { annotationsCheck } from './MPA1001-annotations';
 import { targetRefKindCheck } from './MPA1002-target-ref-kind';
 import { noRulesCheck } from './MPA1003-no-rules';
@@ -70,4 +71,5 @@ export const ISTIO_CHECKS: Check[] = [
   unknownHostCheck,
   serviceEntryNotFoundCheck,
   clientIdentityBehindWaypointCheck,
+  customProviderNotDeclaredCheck,
 ];

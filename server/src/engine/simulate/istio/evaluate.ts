@@ -1,6 +1,8 @@
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
 import { chooseWaypoint, isWaypointPeer, waypointPrincipal } from '../../istio/ambient';
+import { httpOnlyProvider, unusableProvider } from '../../istio/meshConfig';
+import type { IstioSettings } from '../../config/projectConfig';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CallFold, CompiledPolicies, AuditMark, Decision, Denier, PolicySet, ShadowMatch, ShadowVerdict, SourceRef, TraceStep, Verdict } from '../types';
 import { Call, F, hasLowerCase, hasWhitespace, T, U, type Tri } from './call';
@@ -162,6 +164,8 @@ interface IstioOptions {
   trustDomain: string;
   trustDomainAliases: string[];
   normalization: PathNormalization;
+  /** The extension providers and where they were read (undefined: the mesh config is unknown). */
+  mesh: Pick<IstioSettings, 'extensionProviders' | 'meshConfig'>;
 }
 
 const RECORD_GAP = 'attributes the record does not carry';
@@ -174,7 +178,7 @@ const NORMALIZATIONS = new Set<PathNormalization>(['NONE', 'BASE', 'MERGE_SLASHE
  * normalization is read when a caller supplies it (`config.istio.pathNormalization`, not a
  * `.meshpolicy.yaml` key), else Istio's default applies. */
 function optionsOf(policies: PolicySet): IstioOptions {
-  const istio = (policies.config?.istio ?? {}) as { rootNamespace?: string; trustDomain?: string; trustDomainAliases?: unknown; pathNormalization?: unknown };
+  const istio = (policies.config?.istio ?? {}) as { rootNamespace?: string; trustDomain?: string; trustDomainAliases?: unknown; pathNormalization?: unknown; extensionProviders?: unknown; meshConfig?: unknown };
   const aliases = Array.isArray(istio.trustDomainAliases) ? istio.trustDomainAliases.filter((a): a is string => typeof a === 'string') : [];
   const normalization = typeof istio.pathNormalization === 'string' && NORMALIZATIONS.has(istio.pathNormalization.toUpperCase() as PathNormalization)
     ? istio.pathNormalization.toUpperCase() as PathNormalization
@@ -184,6 +188,10 @@ function optionsOf(policies: PolicySet): IstioOptions {
     trustDomain: istio.trustDomain || 'cluster.local',
     trustDomainAliases: aliases,
     normalization,
+    mesh: {
+      ...(Array.isArray(istio.extensionProviders) ? { extensionProviders: istio.extensionProviders as IstioSettings['extensionProviders'] } : {}),
+      ...(typeof istio.meshConfig === 'string' ? { meshConfig: istio.meshConfig } : {}),
+    },
   };
 }
 
@@ -240,6 +248,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   /** The inventory's Services' labels by `namespace/name`, built on first use. */
   private servicesByName: Map<string, Record<string, string> | undefined> | undefined;
   private readonly customVerdicts: Record<string, 'allow' | 'deny'>;
+  /** Per provider named by a CUSTOM policy, why istiod cannot use it (the mesh config lacks it ...): its policies' rules become DENY rules. */
+  private readonly badProviders = new Map<string, string>();
+  /** Providers the mesh config declares as envoyExtAuthzHttp: skipped on a TCP filter chain. */
+  private readonly httpOnlyProviders = new Set<string>();
   private readonly call = new Call();
   private readonly dest: Dest = {
     ns: undefined, workload: undefined, service: undefined, labels: undefined, labelsFrom: '', kind: 'sidecar', kindWhy: '',
@@ -334,6 +346,12 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     }
     const admitted = this.policies.filter((p) => !p.rejected);
     this.anyCustom = admitted.some((p) => p.action === 'CUSTOM');
+    for (const p of admitted) {
+      if (p.action !== 'CUSTOM' || p.provider === undefined) continue;
+      const bad = unusableProvider(this.options.mesh, p.provider);
+      if (bad !== undefined) this.badProviders.set(p.provider, bad);
+      else if (httpOnlyProvider(this.options.mesh, p.provider)) this.httpOnlyProviders.add(p.provider);
+    }
     this.anyAudit = admitted.some((p) => p.action === 'AUDIT');
     this.anyDryRun = admitted.some((p) => p.dryRun);
     this.needsKind = set.inventory.present || this.peerAuths.length > 0 || admitted.some((p) => p.targetRefs) || this.requestAuths.some((r) => r.targetRefs);
@@ -853,7 +871,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     const groups = this.groups;
     const attach = this.groupAttach;
     const ztunnel = kind === 'ztunnel';
-    // CUSTOM (spec §1.3). Several providers on one workload become DENY (feature flag off).
+    // CUSTOM (spec §1.3). Several providers on one workload, a policy without a provider or one
+    // naming a provider the mesh config lacks become DENY (istiod builder.go getBadCustomDenyRules).
     let customValue: Tri = F;
     let customBy: CompiledPolicy | undefined;
     let customRule: CompiledRule | undefined;
@@ -866,14 +885,22 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       for (let g = 0; g < n; g++) {
         const list = groups[g]!.custom;
         for (let i = 0; i < list.length; i++) {
-          const name = list[i]!.provider ?? '';
+          const p = list[i]!;
+          const name = p.provider ?? '';
           if (providers === 0 || name !== provider) { providers++; provider = name; }
-          if (list[i]!.provider === undefined) customAsDeny = true;
+          if (p.provider === undefined || this.badProviders.has(p.provider)) {
+            if (t && !customAsDeny) t.add(`CUSTOM policy ${p.namespace}/${p.name}: ${p.provider === undefined ? 'no provider.name' : this.badProviders.get(p.provider)}: istiod turns the rules of the provider's CUSTOM policies into DENY rules (${badCustomPolicyId(p, 0)} ...)`, 'applies', p.ref);
+            customAsDeny = true;
+          }
         }
       }
       if (providers > 1) {
         customAsDeny = true;
         if (t) t.add('more than one CUSTOM provider applies to the workload: istiod turns their rules into DENY rules (PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS is off by default)', 'applies');
+      } else if (providers === 1 && !customAsDeny && variant === 'tcp' && this.httpOnlyProviders.has(provider!)) {
+        // istiod builds no TCP filter for an HTTP-only provider (builder.go buildTCP)
+        providers = 0;
+        if (t) t.add(`CUSTOM provider ${provider} is envoyExtAuthzHttp (${this.options.mesh.meshConfig ?? 'mesh config'}): istiod skips its CUSTOM policies on a TCP filter chain`, 'skipped');
       }
       for (let g = 0; g < n && providers > 0; g++) {
         const list = groups[g]!.custom;
@@ -1046,10 +1073,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private denied(p: CompiledPolicy, rule: CompiledRule, c: Call): Outcome {
     const http = c.http;
     return this.cached(rule, http ? 0 : 1, () => {
-      const reason = p.action === 'CUSTOM'
-        ? `denied: CUSTOM policy ${p.namespace}/${p.name} rules[${rule.index}] matches and istiod enforces it as DENY (${p.provider ? 'several CUSTOM providers on one workload' : 'no provider.name'})`
-        : rule.denyReason;
-      return outcome('deny', p.ref, rule.ref, reason, http ? 403 : undefined, undefined, p.action === 'DENY' ? { kind: 'policy', namespace: p.namespace, name: p.name } : undefined);
+      if (p.action !== 'CUSTOM') return outcome('deny', p.ref, rule.ref, rule.denyReason, http ? 403 : undefined, undefined, p.action === 'DENY' ? { kind: 'policy', namespace: p.namespace, name: p.name } : undefined);
+      const why = p.provider === undefined ? 'no provider.name' : this.badProviders.get(p.provider) ?? 'several CUSTOM providers on one workload';
+      const reason = `denied: CUSTOM policy ${p.namespace}/${p.name} rules[${rule.index}] matches and istiod enforces it as DENY (${why})`;
+      return outcome('deny', p.ref, rule.ref, reason, http ? 403 : undefined, undefined, { kind: 'policy', namespace: p.namespace, name: p.name, policyId: badCustomPolicyId(p, rule.index) });
     });
   }
 
@@ -1328,6 +1355,13 @@ const NO_PEER_AUTHENTICATION: PeerModes = { modes: MODE_BIT.PERMISSIVE, by: unde
 const DEFAULT_KEY: { outcomes: unknown[] } = { outcomes: [undefined, undefined, undefined] };
 const NO_ALLOW: Denier = Object.freeze({ kind: 'no-allow' });
 const DEFAULT_SPACE_DELIMITED: ReadonlySet<string> = new Set(['scope', 'permission']);
+
+/** The RBAC policy id istiod gives a CUSTOM policy's rule that it enforces as DENY, which Envoy
+ * logs as `rbac_access_denied_matched_policy[<id>]` (builder.go `policyName` with the provider,
+ * then `getBadCustomDenyRules`' suffix). */
+function badCustomPolicyId(p: CompiledPolicy, rule: number): string {
+  return `istio-ext-authz-${p.provider ? `${p.provider}-` : ''}ns[${p.namespace}]-policy[${p.name}]-rule[${rule}]-deny-due-to-bad-CUSTOM-action`;
+}
 
 /** Every outcome has the same shape (one hidden class); the step points at the rule, else the policy. */
 function outcome(verdict: Verdict, policy: SourceRef | undefined, rule: SourceRef | undefined, reason: string, status: number | undefined, missing?: string[], deniedBy?: Denier): Outcome {
