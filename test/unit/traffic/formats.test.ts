@@ -8,7 +8,7 @@ import type { AccessRecord } from '../../../server/src/engine/traffic/accessReco
 import { classifyLine, createReader, detectFormat } from '../../../server/src/engine/traffic/detect';
 import { checkAccessRecord } from '../../../server/src/engine/traffic/formats/accessRecordJsonl';
 import { hashKeyParts, normalizeTime } from '../../../server/src/engine/traffic/formats/common';
-import { parseDenyReason } from '../../../server/src/engine/traffic/formats/denial';
+import { istioDeniedBy, parseDenyReason } from '../../../server/src/engine/traffic/formats/denial';
 import { GAP_CLIENT_SIDE, GAP_NO_IDENTITY_FIELD, operatorTarget } from '../../../server/src/engine/traffic/formats/envoyFields';
 import { EnvoyFormatError, checkEnvoyFormat, createEnvoyTextReader } from '../../../server/src/engine/traffic/formats/envoyText';
 import type { LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
@@ -1805,6 +1805,10 @@ describe('reader helpers', () => {
       name: 'deny-method-get',
       rule: 0,
     });
+    // a CUSTOM policy istiod enforces as DENY (builder.go getBadCustomDenyRules), with and without the provider
+    assert.equal(istioDeniedBy('rbac_access_denied_matched_policy[istio-ext-authz-fraud-check-ns[shop]-policy[frontend-fraud-check]-rule[0]-deny-due-to-bad-CUSTOM-action]'), 'shop/frontend-fraud-check');
+    assert.equal(istioDeniedBy('rbac_access_denied_matched_policy[istio-ext-authz-ns[shop]-policy[frontend-fraud-check]-rule[1]-deny-due-to-bad-CUSTOM-action]'), 'shop/frontend-fraud-check');
+    assert.equal(istioDeniedBy('rbac_access_denied_matched_policy[ns[shop]-policy[x]-rule[0]-something-else]'), undefined);
     assert.deepEqual(parseDenyReason('rbac_access_denied_matched_policy[consul-intentions-layer4]'), { kind: 'rbac', policy: 'consul-intentions-layer4' });
     assert.deepEqual(parseDenyReason('ext_authz_denied'), { kind: 'ext_authz' });
     assert.deepEqual(parseDenyReason('jwt_authn_access_denied{Jwt_is_missing}'), { kind: 'jwt', reason: 'Jwt_is_missing' });

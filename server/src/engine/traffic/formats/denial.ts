@@ -15,7 +15,12 @@ export type DenialKind = typeof DENIAL_NONE | typeof DENIAL_RBAC | typeof DENIAL
 
 const RBAC_PREFIX = 'rbac_access_denied';
 const UAEX_IN_LIST = /(?:^|,)UAEX(?:,|$)/;
-const ISTIO_POLICY_NAME = /^ns\[([^\]]*)\]-policy\[([^\]]*)\]-rule\[(\d+)\]$/;
+/**
+ * istiod's name of an RBAC policy: `ns[<namespace>]-policy[<name>]-rule[<index>]`; a CUSTOM policy
+ * istiod enforces as DENY (its provider undeclared or unusable) gets `istio-ext-authz-[<provider>-]`
+ * before it and `-deny-due-to-bad-CUSTOM-action` after (builder.go, `getBadCustomDenyRules`).
+ */
+const ISTIO_POLICY_NAME = /^(?:istio-ext-authz-(?:[^[]*-)?)?ns\[([^\]]*)\]-policy\[([^\]]*)\]-rule\[(\d+)\](?:-deny-due-to-bad-CUSTOM-action)?$/;
 
 export function isRbacDenial(details: string | undefined): boolean {
   return details !== undefined && details.startsWith(RBAC_PREFIX);
