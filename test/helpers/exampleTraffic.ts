@@ -11,15 +11,15 @@ import { collectPolicyFiles } from '../../server/src/engine/workspaceFiles';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { EXAMPLES } from './paths';
 
-/** One of examples/<mesh>: its files read into a workspace (texts kept for edits) and its access logs folded into shapes. */
+/** One of examples/<name> (a mesh's, or e.g. istio-dry-run): its files read into a workspace (texts kept for edits) and its access logs folded into shapes. */
 export interface ExampleTraffic {
   workspace: WorkspaceModel;
   texts: Map<string, string>;
   shapes: TrafficShape[];
 }
 
-export async function loadExampleTraffic(engine: Engine, mesh: Mesh): Promise<ExampleTraffic> {
-  const dir = join(EXAMPLES, mesh);
+export async function loadExampleTraffic(engine: Engine, example: Mesh | 'istio-dry-run'): Promise<ExampleTraffic> {
+  const dir = join(EXAMPLES, example);
   const workspace = new WorkspaceModel(defaultConfig(dir));
   const texts = new Map<string, string>();
   for (const path of collectPolicyFiles([dir]).files) {

@@ -29,10 +29,12 @@ interface Example extends ExampleTraffic {
   baseline: LiveBaseline;
 }
 
-async function loadExample(mesh: Mesh): Promise<Example> {
-  const example = await loadExampleTraffic(engine, mesh);
+type ExampleName = Mesh | 'istio-dry-run';
+
+async function loadExample(name: ExampleName): Promise<Example> {
+  const example = await loadExampleTraffic(engine, name);
   // The baseline: the example as it is on disk (what git HEAD would hold).
-  const files = { ref: 'HEAD', commit: '0'.repeat(40), root: join(EXAMPLES, mesh), texts: new Map(example.texts), added: [], deleted: [] };
+  const files = { ref: 'HEAD', commit: '0'.repeat(40), root: join(EXAMPLES, name), texts: new Map(example.texts), added: [], deleted: [] };
   const baseline = { decider: new Simulation(baselineWorkspace(engine, files, example.workspace.config)), files };
   return { ...example, baseline };
 }
@@ -85,7 +87,7 @@ interface Edit {
   replace: string;
 }
 
-const EDITS: Record<Mesh, Edit[]> = {
+const EDITS: Record<ExampleName, Edit[]> = {
   istio: [
     { name: 'cart ALLOW: another principal', file: 'security/authorization-policies.yaml', find: 'cluster.local/ns/shop/sa/frontend', replace: 'cluster.local/ns/shop/sa/nobody' },
     { name: 'a line inserted at the top (every resource moves)', file: 'security/authorization-policies.yaml', find: /^/, replace: '# moved down by one line\n' },
@@ -105,6 +107,13 @@ const EDITS: Record<Mesh, Edit[]> = {
     { name: 'an AuthorizationPolicy targets another route', file: 'policy/authorization-policies.yaml', find: 'name: web-app\n', replace: 'name: web-app-2\n' },
     { name: 'a line inserted at the top', file: 'policy/authorization-policies.yaml', find: /^/, replace: '# moved\n' },
   ],
+  // the dry-run DENY's logged results (MPA4008) follow each version of the policy
+  'istio-dry-run': [
+    { name: 'the dry-run DENY narrowed back to what was deployed', file: 'security/dry-run.yaml', find: 'methods: ["DELETE"]\n            paths: ["/v1/*"]', replace: 'methods: ["DELETE"]\n            paths: ["/v1/accounts/*"]' },
+    { name: 'the dry-run DENY widened again', file: 'security/dry-run.yaml', find: 'methods: ["DELETE"]\n            paths: ["/v1/accounts/*"]', replace: 'methods: ["DELETE"]\n            paths: ["/v1/*"]' },
+    { name: 'the dry-run DENY enforced', file: 'security/dry-run.yaml', find: 'istio.io/dry-run: "true"\nspec:\n  selector:\n    matchLabels:\n      app: ledger\n  action: DENY', replace: 'istio.io/dry-run: "false"\nspec:\n  selector:\n    matchLabels:\n      app: ledger\n  action: DENY' },
+    { name: 'a line inserted at the top', file: 'security/dry-run.yaml', find: /^/, replace: '# moved\n' },
+  ],
   consul: [
     { name: 'api intentions: dashboard denied', file: 'config/api.hcl', find: 'Action = "allow"', replace: 'Action = "deny"' },
     { name: 'api intentions: admin path opened', file: 'config/api.hcl', find: '"/v1/admin"', replace: '"/v1/adm1n"' },
@@ -122,18 +131,19 @@ const MUTATIONS: [RegExp, string][] = [
 
 const fresh = (example: Example, rules: Record<string, RuleSetting> = {}): TrafficInsight => new LiveInsight(example.workspace, example.shapes, example.baseline).next([], rules);
 
-for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
-  describe(`editor insight by difference: ${mesh} example`, () => {
+for (const name of ['istio', 'linkerd', 'consul', 'istio-dry-run'] as ExampleName[]) {
+  const mesh: Mesh = name === 'istio-dry-run' ? 'istio' : name;
+  describe(`editor insight by difference: ${name} example`, () => {
     let example: Example;
-    before(async () => { example = await loadExample(mesh); });
+    before(async () => { example = await loadExample(name); });
 
     it('a table of edits: diagnostics, lenses, hovers and calls equal a fresh computation after each', () => {
       const live = new LiveInsight(example.workspace, example.shapes, example.baseline);
       const published = new Published();
       published.take(live.next([]));
       let incremental = 0;
-      for (const e of EDITS[mesh]) {
-        const path = join(EXAMPLES, mesh, e.file);
+      for (const e of EDITS[name]) {
+        const path = join(EXAMPLES, name, e.file);
         const text = example.texts.get(path)!;
         assert.ok(typeof e.find === 'string' ? text.includes(e.find) : e.find.test(text), `${e.name}: ${e.file} contains ${String(e.find)}`);
         edit(example, path, text.replace(e.find, e.replace));
@@ -146,7 +156,7 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
     });
 
     it('seeded random edits, chained, with files removed and restored', () => {
-      const random = rng(mesh.length * 104729);
+      const random = rng(name.length * 104729);
       const live = new LiveInsight(example.workspace, example.shapes, example.baseline);
       const published = new Published();
       published.take(live.next([]));
@@ -229,5 +239,25 @@ describe('editor insight by difference: an edit that changes only why a call is 
     const fresh = new LiveInsight(workspace, model.shapes).next([]);
     assert.deepEqual(published.findings.get(app), fresh.findings(app));
     assert.ok(uncovered()[0]!.endsWith(`: ${now!.reason}`), uncovered()[0]);
+  });
+});
+
+describe('editor insight by difference: the dry-run results the logs report otherwise (MPA4008)', () => {
+  it('come and go with the version of the dry-run policy the logs were written with', async () => {
+    const example = await loadExample('istio-dry-run');
+    const path = join(EXAMPLES, 'istio-dry-run', 'security', 'dry-run.yaml');
+    const live = new LiveInsight(example.workspace, example.shapes, example.baseline);
+    const codes = (insight: TrafficInsight): string[] => insight.findings(path).map((f) => f.code);
+    assert.deepEqual(codes(live.next([])), ['MPA4008'], 'the widened DENY differs from what was logged');
+    // the version deployed when the logs were written (examples/README.md)
+    const deployed = 'methods: ["DELETE"]\n            paths: ["/v1/accounts/*"]';
+    const widened = 'methods: ["DELETE"]\n            paths: ["/v1/*"]';
+    assert.ok(example.texts.get(path)!.includes(widened));
+    edit(example, path, example.texts.get(path)!.replace(widened, deployed));
+    assert.deepEqual(codes(live.next([path])), []);
+    edit(example, path, example.texts.get(path)!.replace(deployed, widened));
+    const again = live.next([path]);
+    assert.deepEqual(codes(again), ['MPA4008']);
+    assert.match(again.findings(path)[0]!.message, /^AuthorizationPolicy bank\/ledger-deny-deletes is in dry run; for 8 observed calls/);
   });
 });

@@ -64,6 +64,10 @@ interface InsightState {
   alternativeRefs: Map<string, PositionIndex>;
   /** Per file: outcomes by where a dry-run policy that applied to them, and its matching rule, start (Decision.shadow). */
   shadowRefs: Map<string, PositionIndex>;
+  /** Per file: the outcomes of `shadowRefs` whose log reports dry-run results (`response.dryRun`), by where their dry-run policies start (MPA4008 reads only these). */
+  loggedShadowRefs: Map<string, PositionIndex>;
+  /** Per file and dry-run policy (its `loggedShadowRefs` key): its MPA4008 findings, before rule settings. */
+  dryRunFindings: Map<string, Map<number, Finding[]>>;
   /** Per file: outcomes by where an AUDIT policy that marked them, and its matching rule, start (Decision.auditedBy). */
   auditRefs: Map<string, PositionIndex>;
   /** Per file: outcomes by the ref their MPA4001–4003 finding goes on (the rule in the file, else the policy). */
@@ -160,7 +164,7 @@ export class TrafficInsight {
     const state: InsightState = {
       outcomes,
       byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
-      refs: new Map(), alternativeRefs: new Map(), shadowRefs: new Map(), auditRefs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
+      refs: new Map(), alternativeRefs: new Map(), shadowRefs: new Map(), loggedShadowRefs: new Map(), dryRunFindings: new Map(), auditRefs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
       outlines: new Map(), outlineForms: new CompiledForms(), findings: new Map(), impacts: impactsByFile(this.baseline),
       unusedKept: new Map(), impactFindings: new WeakMap(), lensCounts: new Map(),
     };
@@ -245,7 +249,8 @@ export class TrafficInsight {
       const key = positionKey(ref.range.start);
       if (sign === 1) refs.add(key, index);
       else refs.remove(key, index);
-      if (byFile !== state.alternativeRefs) state.lensCounts.get(ref.file)?.moved.push(key);
+      if (byFile === state.loggedShadowRefs) state.dryRunFindings.get(ref.file)?.delete(key);
+      else if (byFile !== state.alternativeRefs) state.lensCounts.get(ref.file)?.moved.push(key);
       return true;
     };
     for (const [ref, deciders] of filedRefs(decision)) {
@@ -260,6 +265,7 @@ export class TrafficInsight {
     }
     for (const alternative of decision.alternatives ?? []) for (const ref of decidingRefs(alternative)) fileAt(state.alternativeRefs, ref);
     for (const ref of shadowRefs(decision)) fileAt(state.shadowRefs, ref);
+    if (outcome.shape.record.response?.dryRun) for (const shadow of decision.shadow ?? []) for (const { policy } of shadow.policies) fileAt(state.loggedShadowRefs, policy);
     for (const mark of decision.auditedBy ?? []) {
       fileAt(state.auditRefs, mark.policy);
       fileAt(state.auditRefs, mark.rule);
@@ -390,14 +396,22 @@ export class TrafficInsight {
 
   /** Newly denied, newly allowed and undecided calls, one finding per deciding rule (or policy), in source order. */
   private decisionFindings(path: string): Finding[] {
-    const groups = this.state.groups.get(path);
-    if (!groups) return [];
-    let cache = this.state.groupFindings.get(path);
-    if (!cache) this.state.groupFindings.set(path, (cache = new Map()));
+    return this.findingsPerKey(path, this.state.groups, this.state.groupFindings, (_key, outcomes) => this.groupFindings(path, outcomes));
+  }
+
+  /**
+   * Findings made per key of a file's index from the outcomes filed there, kept in `caches` until
+   * an outcome is filed at or taken from that key (`file` deletes the entry), in key order.
+   */
+  private findingsPerKey(path: string, indexes: Map<string, PositionIndex>, caches: Map<string, Map<number, Finding[]>>, make: (key: number, outcomes: ShapeOutcome[]) => Finding[]): Finding[] {
+    const index = indexes.get(path);
+    if (!index) return [];
+    let cache = caches.get(path);
+    if (!cache) caches.set(path, (cache = new Map()));
     const out: Finding[] = [];
-    for (const key of groups.keys()) {
+    for (const key of index.keys()) {
       let findings = cache.get(key);
-      if (!findings) cache.set(key, (findings = this.groupFindings(path, groups.indexesAt(key).map((i) => this.result.outcomes[i]!))));
+      if (!findings) cache.set(key, (findings = make(key, index.indexesAt(key).map((i) => this.result.outcomes[i]!))));
       out.push(...findings);
     }
     return out;
@@ -435,29 +449,28 @@ export class TrafficInsight {
     return out;
   }
 
-  /** MPA4008: per dry-run policy of the file, the calls whose log reports another result of its dry-run engine. */
+  /** MPA4008: per dry-run policy of the file, the calls whose log reports another result of its dry-run engine (kept per policy until its calls move). */
   private dryRunFindings(path: string): Finding[] {
-    const shadows = this.state.shadowRefs.get(path);
-    if (!shadows) return [];
-    const byPolicy = new Map<number, { ref: SourceRef; engine: 'allow' | 'deny'; outcomes: ShapeOutcome[] }>();
-    for (const index of shadows.indexesIn(0, Number.MAX_SAFE_INTEGER)) {
-      const outcome = this.result.outcomes[index]!;
+    return this.findingsPerKey(path, this.state.loggedShadowRefs, this.state.dryRunFindings, (key, outcomes) => this.loggedOtherwiseFindings(path, key, outcomes));
+  }
+
+  private loggedOtherwiseFindings(path: string, key: number, outcomes: ShapeOutcome[]): Finding[] {
+    let ref: SourceRef | undefined;
+    let engine: 'allow' | 'deny' = 'deny';
+    const differing: ShapeOutcome[] = [];
+    for (const outcome of outcomes) {
       for (const shadow of outcome.decision.shadow ?? []) {
-        if (dryRunEngineDifference(shadow.engine, outcome.decision, outcome.shape.record) === undefined) continue;
-        for (const { policy } of shadow.policies) {
-          if (policy.file !== path) continue;
-          const key = positionKey(policy.range.start);
-          let entry = byPolicy.get(key);
-          if (!entry) byPolicy.set(key, (entry = { ref: policy, engine: shadow.engine, outcomes: [] }));
-          entry.outcomes.push(outcome);
-        }
+        const match = shadow.policies.find((m) => m.policy.file === path && positionKey(m.policy.range.start) === key);
+        if (!match) continue;
+        ref = match.policy;
+        engine = shadow.engine;
+        if (dryRunEngineDifference(shadow.engine, outcome.decision, outcome.shape.record) !== undefined) differing.push(outcome);
       }
     }
-    return [...byPolicy.entries()].sort((a, b) => a[0] - b[0]).map(([, { ref, engine, outcomes }]) => {
-      const rows = displayedCalls(outcomes);
-      const busiest = rows[0]!.outcome;
-      return this.finding(TrafficCodes.dryRunLoggedOtherwise, path, ref.focus ?? ref.range, `${ref.label} is in dry run; for ${plural(sum(outcomes), 'observed call')} the logs report another result of it than the simulation, so it was probably changed since the logs were written (${dryRunEngineDifference(engine, busiest.decision, busiest.shape.record)}): ${topCalls(rows)}`, sampleLinks(rows));
-    });
+    if (!ref || differing.length === 0) return [];
+    const rows = displayedCalls(differing);
+    const busiest = rows[0]!.outcome;
+    return [this.finding(TrafficCodes.dryRunLoggedOtherwise, path, ref.focus ?? ref.range, `${ref.label} is in dry run; for ${plural(sum(differing), 'observed call')} the logs report another result of it than the simulation, so it was probably changed since the logs were written (${dryRunEngineDifference(engine, busiest.decision, busiest.shape.record)}): ${topCalls(rows)}`, sampleLinks(rows))];
   }
 
   /** MPA4006: per policy (or rule) whose decisions differ from the baseline's. */
