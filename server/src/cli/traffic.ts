@@ -349,7 +349,13 @@ export function formatSummary(model: TrafficModel, cwd: string, inventoryNote: s
     for (const [reason, count] of byCount(s.unresolvedDestinationByReason)) out.push(`  ${n(count).padStart(8)}  ${reason}`);
   }
   if (s.join.unmatched || s.join.evictedBySize) {
-    out.push(`Join: ${n(s.join.unmatched)} client- or server-side lines found no line of the other side${s.join.evictedBySize ? `; ${n(s.join.evictedBySize)} left the join window because it was full` : ''}${s.join.reused ? `; ${n(s.join.reused)} server-side retries reused a joined caller` : ''}.`);
+    const server = s.join.unmatchedServer;
+    const client = s.join.unmatched - server;
+    const alone = [
+      server ? `${n(server)} server-side lines had no client-side line (the caller has no sidecar, or its proxy's log was not read: the caller then comes from the line, the shipper or the inventory's pod IPs)` : '',
+      client ? `${n(client)} client-side lines had no server-side line (the destination's proxy log was not read, or it logged nothing)` : '',
+    ].filter(Boolean).join('; ');
+    out.push(`Join: ${alone || 'every line found its other side'}${s.join.evictedBySize ? `; ${n(s.join.evictedBySize)} left the join window because it was full` : ''}${s.join.reused ? `; ${n(s.join.reused)} server-side retries reused a joined caller` : ''}.`);
   }
   out.push('');
   const shown = top === 0 ? model.shapes : model.shapes.slice(0, top);

@@ -313,6 +313,7 @@ describe('ingest: who called whom', () => {
     assert.equal(model.stats.joinedPairs, 0);
     assert.equal(model.stats.calls, 4);
     assert.equal(model.stats.join.unmatched, 4);
+    assert.equal(model.stats.join.unmatchedServer, 2, 'the two inbound lines');
     assertAccounting(model);
   });
 

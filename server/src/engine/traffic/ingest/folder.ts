@@ -60,9 +60,13 @@ export interface JoinStats {
   /** Calls added for the server-side leg of a gateway's line (not lines of their own). */
   gatewayLegs: number;
   unmatched: number;
+  /** Of `unmatched`, the server-side lines (their callers' proxies wrote no line that was read). */
+  unmatchedServer: number;
   evictedBySize: number;
   reused: number;
 }
+
+export const JOIN_COUNTS: readonly (keyof JoinStats)[] = ['joinedPairs', 'tcpPairs', 'gatewayLegs', 'unmatched', 'unmatchedServer', 'evictedBySize', 'reused'];
 
 interface Pending {
   item: Item;
@@ -184,7 +188,7 @@ function compact(item: Item, requestId: string): void {
 
 export class Folder {
   readonly table: ShapeTable;
-  readonly join: JoinStats = { joinedPairs: 0, tcpPairs: 0, gatewayLegs: 0, unmatched: 0, evictedBySize: 0, reused: 0 };
+  readonly join: JoinStats = { joinedPairs: 0, tcpPairs: 0, gatewayLegs: 0, unmatched: 0, unmatchedServer: 0, evictedBySize: 0, reused: 0 };
   /** Unmatched lines near a slice edge (worker mode only). */
   readonly edge: Item[] = [];
   private readonly pending = new Map<string, Pending>();
@@ -358,6 +362,7 @@ export class Folder {
       return;
     }
     this.join.unmatched++;
+    if ((item.p?.side ?? item.q?.side) === 'inbound') this.join.unmatchedServer++;
     this.emit(item);
   }
 

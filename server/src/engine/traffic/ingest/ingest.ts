@@ -192,7 +192,7 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
     lines: 0, parsed: 0, skipped: 0, skippedByReason: {},
     calls: 0, shapes: shapes.length, joinedPairs: result.join.joinedPairs, extraCalls: result.extraCalls, tcpPairs: result.join.tcpPairs, gatewayLegs: result.join.gatewayLegs,
     sourceBy: {}, destinationBy: {}, unresolvedSourceByReason: {}, unresolvedDestinationByReason: {}, observed: {},
-    join: { unmatched: result.join.unmatched, evictedBySize: result.join.evictedBySize, reused: result.join.reused },
+    join: { unmatched: result.join.unmatched, unmatchedServer: result.join.unmatchedServer, evictedBySize: result.join.evictedBySize, reused: result.join.reused },
     durationMs: Math.round(performance.now() - started),
     workers: result.workers,
     problems,

@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { LineReader } from '../readerTypes';
-import { Folder, type Item, type JoinStats } from './folder';
+import { Folder, JOIN_COUNTS, type Item, type JoinStats } from './folder';
 import { folderOptions, type FilePlan, type RunContext, type RunResult } from './ingest';
 import { MAX_LINE_BYTES, splitOffsets } from './lineSource';
 import { emptyTaskStats, type TaskStats } from './pipeline';
@@ -84,7 +84,7 @@ export async function runParallel(plans: FilePlan[], workers: number, context: R
   }
   const remap = (task: number, line: number): [number, number] => [plans[task % n]!.index, lineBase[task]! + line];
   const table = new ShapeTable(context.maxSamples, context.keyHeaders ? new Set(context.keyHeaders.map((h) => h.toLowerCase())) : undefined, context.options.timeBucketMs);
-  const join: JoinStats = { joinedPairs: 0, tcpPairs: 0, gatewayLegs: 0, unmatched: 0, evictedBySize: 0, reused: 0 };
+  const join: JoinStats = { joinedPairs: 0, tcpPairs: 0, gatewayLegs: 0, unmatched: 0, unmatchedServer: 0, evictedBySize: 0, reused: 0 };
   const stats: TaskStats[] = plans.map(() => emptyTaskStats());
   const edge: Item[] = [];
   let extraCalls = 0;
@@ -92,12 +92,7 @@ export async function runParallel(plans: FilePlan[], workers: number, context: R
     const r = results[j]!;
     extraCalls += r.extraCalls;
     table.merge(r.shapes, remap);
-    join.joinedPairs += r.join.joinedPairs;
-    join.tcpPairs += r.join.tcpPairs;
-    join.gatewayLegs += r.join.gatewayLegs;
-    join.unmatched += r.join.unmatched;
-    join.evictedBySize += r.join.evictedBySize;
-    join.reused += r.join.reused;
+    for (const k of JOIN_COUNTS) join[k] += r.join[k];
     r.stats.forEach((s, k) => {
       const into = stats[k]!;
       into.bytes += s.bytes;
@@ -122,12 +117,7 @@ export async function runParallel(plans: FilePlan[], workers: number, context: R
     folder.flush();
     table.merge(folder.table.shapes);
     extraCalls += folder.table.extraCalls;
-    join.joinedPairs += folder.join.joinedPairs;
-    join.tcpPairs += folder.join.tcpPairs;
-    join.gatewayLegs += folder.join.gatewayLegs;
-    join.unmatched += folder.join.unmatched;
-    join.evictedBySize += folder.join.evictedBySize;
-    join.reused += folder.join.reused;
+    for (const k of JOIN_COUNTS) join[k] += folder.join[k];
   }
   return { table, extraCalls, join, stats, workers: slices };
 }

@@ -100,6 +100,8 @@ export interface IngestStats {
   join: {
     /** Lines with an x-request-id that found no line of the other side within the window. */
     unmatched: number;
+    /** Of those, server-side lines: their callers' proxies wrote no line that was read (no sidecar, ambient, or those logs not given). */
+    unmatchedServer: number;
     /** Entries pushed out of the join window because it was full (size bound). */
     evictedBySize: number;
     /** Server-side lines that took the caller from an already joined call (retries). */

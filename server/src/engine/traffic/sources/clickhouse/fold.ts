@@ -28,6 +28,8 @@ export interface FoldCounts {
   gatewayLegs: number;
   reused: number;
   unmatched: number;
+  /** Of `unmatched`, the server-side lines. */
+  unmatchedServer: number;
   /** Rows whose side the reader and the query's SQL rule saw differently (never expected). */
   sideMismatches: number;
 }
@@ -35,7 +37,7 @@ export interface FoldCounts {
 const SLOT_OF = new Map<string, number>(DEFAULT_JSON_KEYS);
 
 export class RowFolder {
-  readonly counts: FoldCounts = { lines: 0, calls: 0, joinedPairs: 0, gatewayLegs: 0, reused: 0, unmatched: 0, sideMismatches: 0 };
+  readonly counts: FoldCounts = { lines: 0, calls: 0, joinedPairs: 0, gatewayLegs: 0, reused: 0, unmatched: 0, unmatchedServer: 0, sideMismatches: 0 };
   /** The shapes as they will be returned (completed in place by finish), by shapeHash of their
    * record (checked with sameShape: no key string is built for a row of a known shape); their
    * first and last times in epoch ms, by position. */
@@ -93,7 +95,10 @@ export class RowFolder {
       return;
     }
     if (found) this.counts.sideMismatches += n;
-    if (base.requestId !== undefined && base.side === 'inbound') this.counts.unmatched += n;
+    if (base.requestId !== undefined && base.side === 'inbound') {
+      this.counts.unmatched += n;
+      this.counts.unmatchedServer += n;
+    }
     this.emit(base, row, n);
   }
 

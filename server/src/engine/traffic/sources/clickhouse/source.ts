@@ -79,7 +79,7 @@ export class ClickHouseTrafficSource implements TrafficSource {
       files: [file], bytes: file.bytes, lines: c.lines, parsed: c.lines, skipped: 0, skippedByReason: {},
       calls: 0, shapes: shapes.length, joinedPairs: c.joinedPairs, extraCalls: 0, tcpPairs: 0, gatewayLegs: c.gatewayLegs,
       sourceBy: {}, destinationBy: {}, unresolvedSourceByReason: {}, unresolvedDestinationByReason: {}, observed: {},
-      join: { unmatched: c.unmatched, evictedBySize: 0, reused: c.reused },
+      join: { unmatched: c.unmatched, unmatchedServer: c.unmatchedServer, evictedBySize: 0, reused: c.reused },
       durationMs: Math.round(performance.now() - started), workers: 1, problems,
     };
     for (const shape of shapes) {
