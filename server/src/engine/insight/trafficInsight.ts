@@ -27,6 +27,8 @@ export interface LensCounts {
   other: number;
   newlyDenied: number;
   newlyAllowed: number;
+  /** Of `allowed`, the calls only a Linkerd audit authorization admitted (`accessPolicy: audit`): enforced, they would be denied. */
+  auditAllowed: number;
 }
 
 export interface TrafficLens {
@@ -781,10 +783,12 @@ function sum(outcomes: readonly ShapeOutcome[]): number {
 }
 
 export function tally(outcomes: readonly ShapeOutcome[]): LensCounts {
-  const counts: LensCounts = { calls: 0, allowed: 0, denied: 0, other: 0, newlyDenied: 0, newlyAllowed: 0 };
+  const counts: LensCounts = { calls: 0, allowed: 0, denied: 0, other: 0, newlyDenied: 0, newlyAllowed: 0, auditAllowed: 0 };
   for (const { shape, decision, change } of outcomes) {
     counts.calls += shape.count;
     if (decision.verdict === 'allow') counts.allowed += shape.count;
+    // (Istio's audit mark says an AUDIT policy matched; Linkerd's, that only the audit authorization admitted the call)
+    if (decision.verdict === 'allow' && decision.audited && decision.mesh === 'linkerd') counts.auditAllowed += shape.count;
     else if (decision.verdict === 'deny') counts.denied += shape.count;
     else counts.other += shape.count;
     if (change === 'newly-denied') counts.newlyDenied += shape.count;
@@ -795,7 +799,7 @@ export function tally(outcomes: readonly ShapeOutcome[]): LensCounts {
 
 export function lensTitle(counts: LensCounts): string {
   if (counts.calls === 0) return 'no observed calls';
-  const parts = [`${count(counts.allowed)} allowed`, `${count(counts.denied)} denied`];
+  const parts = [`${count(counts.allowed)} allowed${counts.auditAllowed ? ` (${count(counts.auditAllowed)} only by audit: denied once enforced)` : ''}`, `${count(counts.denied)} denied`];
   if (counts.other) parts.push(`${count(counts.other)} undecided`);
   const changed = counts.newlyDenied + counts.newlyAllowed;
   parts.push(`${count(changed)} changed`);
