@@ -24,7 +24,7 @@ function workspaceOf(paths: string[]): WorkspaceModel {
   return workspace;
 }
 
-async function auditExample(mesh: Mesh): Promise<{ model: AuditModel; result: SimulationResult; stats: IngestStats }> {
+async function auditExample(mesh: Mesh | 'istio-dry-run'): Promise<{ model: AuditModel; result: SimulationResult; stats: IngestStats }> {
   const workspace = workspaceOf([join(EXAMPLES, mesh)]);
   const traffic = await ingestTraffic([join(EXAMPLES, mesh, 'traffic')], { inventory: workspace.inventory, config: workspace.config, timeBucketMs: AUDIT_TIME_BUCKET_MS, workers: 1 });
   const result = simulateShapes(new Simulation(workspace), traffic.shapes);
@@ -129,6 +129,23 @@ describe('audit report numbers are the engine\'s own counts', () => {
     assert.ok(model.risks.rows.some((r) => r.kind === 'plaintext' && r.at?.label === 'PeerAuthentication shop/payments-metrics'), JSON.stringify(model.risks.rows));
     // the gateway rule without "from" admits any caller
     assert.ok(model.risks.rows.some((r) => r.kind === 'allow-all' && r.message.startsWith('AuthorizationPolicy shop/gateway-access: rules[0] has no "from"')));
+  });
+
+  it('istio-dry-run: dry-run rules that match calls are not unused; the dry-run policies are listed with what they would deny', async () => {
+    const { model } = await auditExample('istio-dry-run');
+    // every rule of the example matches observed calls (simulate's dry-run tallies, test/unit/dryRunExample.test.ts)
+    assert.deepEqual(model.unusedRules.rows.map((r) => r.label), []);
+    assert.deepEqual(model.dryRun.map((d) => [d.label, d.engine, d.calls, d.wouldDeny > 0, d.loggedOtherwise > 0]), [
+      ['AuthorizationPolicy bank/ledger-allowlist-v2', 'allow', model.totals.calls, true, false],
+      ['AuthorizationPolicy bank/ledger-deny-deletes', 'deny', model.totals.calls, true, true],
+    ]);
+    const html = renderReportHtml(model);
+    assert.match(html, /<section[^>]*id="dry-run"/);
+    assert.match(html, /<a href="#dry-run">/);
+    assert.match(renderReportMarkdown(model), /\*\*Dry-run policies\*\* \(not enforced\)/);
+    // a report without dry-run policies has no such section, nor a link to it
+    const { model: shop } = await auditExample('linkerd');
+    assert.doesNotMatch(renderReportHtml(shop), /dry-run/);
   });
 
   it('linkerd: a workload receiving traffic under the mesh default is listed as uncovered', async () => {

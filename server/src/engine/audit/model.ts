@@ -8,6 +8,7 @@ import type { IngestStats } from '../traffic/ingest/types';
 import { AUDIT_MESHES, type RiskKind, type RuleCandidate } from './meshes';
 import { Redactor, redactPathCredentials } from '../traffic/redact';
 import { mergeRows } from '../mergeRows';
+import { dryRunTallies } from '../simulate/dryRun';
 
 /**
  * The audit model: what the report, the Markdown summary, the JSON output and the traffic map
@@ -131,6 +132,16 @@ export interface UnusedRule extends AuditRef {
   mesh: Mesh;
 }
 
+export interface DryRunRow extends AuditRef {
+  engine: 'allow' | 'deny';
+  /** Calls it applied to, matched, would deny if enforced (of those now allowed), and whose logged dry-run result differs. */
+  calls: number;
+  matched: number;
+  wouldDeny: number;
+  wouldNewlyDeny: number;
+  loggedOtherwise: number;
+}
+
 /** A rule that decides calls only in some of the alternatives of `unknown` verdicts (e.g. under one of two differing definitions of Consul intentions). */
 export interface AmbiguousRule extends UnusedRule {
   /** The calls whose verdict it decides in at least one alternative. */
@@ -190,6 +201,8 @@ export interface AuditModel {
   /** Rules that would be unused but decide calls in an alternative of an `unknown` verdict: not dead, and not listed as unused. */
   ambiguousRules: { rows: AmbiguousRule[]; more: number; total: number };
   risks: { rows: Risk[]; more: number; byKind: Record<RiskKind, number> };
+  /** Dry-run policies (Istio `istio.io/dry-run`): what each would do with the observed calls (they decide none). */
+  dryRun: DryRunRow[];
   map: { nodes: { name: string; calls: number; role: 'caller' | 'service' | 'both' }[]; edges: MapEdge[]; moreEdges: number; callsNotShown: number };
 }
 
@@ -321,6 +334,9 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     use(d.rule);
     use(d.passed?.policy);
     use(d.passed?.rule);
+    // Dry-run and AUDIT rules decide nothing; one that matched calls is in use all the same.
+    for (const shadow of d.shadow ?? []) for (const m of shadow.policies) if (m.matches === true) use(m.rule);
+    for (const mark of d.auditedBy ?? []) use(mark.rule);
     outcomeIndex++;
     for (const alternative of d.alternatives ?? []) {
       // Every alternative of a definite verdict decides the call the same way: its rule is used.
@@ -437,6 +453,10 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     unusedRules: { rows: unused.slice(0, top * 2), more: Math.max(0, unused.length - top * 2), total: unused.length, of: candidates.length },
     ambiguousRules: { rows: ambiguous.slice(0, top * 2), more: Math.max(0, ambiguous.length - top * 2), total: ambiguous.length },
     risks: { rows: risks.slice(0, top * 2), more: Math.max(0, risks.length - top * 2), byKind },
+    dryRun: dryRunTallies(result.outcomes).map((t) => ({
+      file: show(t.ref.file), line: t.ref.range.start.line + 1, label: t.ref.label, engine: t.engine,
+      calls: t.calls, matched: t.matched, wouldDeny: t.wouldDeny, wouldNewlyDeny: t.wouldNewlyDeny, loggedOtherwise: t.loggedOtherwise,
+    })),
     map: {
       nodes: [...nodeCalls].map(([name, n]) => ({ name, calls: n.calls, role: n.caller && n.service ? 'both' as const : n.caller ? 'caller' as const : 'service' as const })).sort(byCalls),
       edges, moreEdges: Math.max(0, edgesSorted.length - edges.length), callsNotShown: edgesSorted.slice(maxEdges).reduce((sum, p) => sum + p.flow.calls, 0),

@@ -11,7 +11,7 @@ export function renderReportHtml(model: AuditModel, options: HtmlOptions = {}): 
   const parts: string[] = [];
   parts.push(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title><style${nonceAttr(options)}>${BASE_CSS}${REPORT_CSS}</style></head><body>`);
   parts.push(`<h1>${esc(title)}</h1><p class="muted">${esc(windowText(model))}${model.meshes.length ? ` · ${esc(model.meshes.join(', '))}` : ''}${model.generatedAt ? ` · generated ${esc(model.generatedAt)}` : ''}</p>`);
-  parts.push(`<nav class="toc">${SECTIONS.map(([id, name]) => `<a href="#${id}">${esc(name)}</a>`).join(' · ')}</nav>`);
+  parts.push(`<nav class="toc">${SECTIONS.filter(([id]) => id !== 'dry-run' || model.dryRun.length).map(([id, name]) => `<a href="#${id}">${esc(name)}</a>`).join(' · ')}</nav>`);
   parts.push('<div class="cards" id="totals">');
   const card = (label: string, value: number, extra = '', id = ''): string => `<div class="card"${id ? ` data-total="${id}"` : ''}><b>${num(value)}</b>${esc(label)}${extra ? ` <span class="muted">${esc(extra)}</span>` : ''}</div>`;
   parts.push(card('calls', t.calls, `${num(t.shapes)} kinds`, 'calls'));
@@ -36,13 +36,14 @@ export function renderReportHtml(model: AuditModel, options: HtmlOptions = {}): 
     `<div class="two"><div><h3>Services</h3>${rankedBlock(model.topServices, 'callers', 'top-services')}</div><div><h3>Callers</h3>${rankedBlock(model.topCallers, 'services', 'top-callers')}</div></div>`));
   parts.push(section('uncovered', 'Workloads receiving traffic with no policy', uncoveredTable(model)));
   parts.push(section('unused', 'Unused rules', unusedTable(model)));
+  if (model.dryRun.length) parts.push(section('dry-run', 'Dry-run policies', dryRunTable(model)));
   parts.push(section('risks', 'Risky patterns', risksTable(model)));
   parts.push('<p class="muted foot">Header values that carry credentials (authorization, cookie, set-cookie, x-api-key, proxy-authorization) are never shown. Lists show the busiest entries; “more” lines count the rest.</p>');
   parts.push('</body></html>');
   return parts.join('\n');
 }
 
-const SECTIONS: [string, string][] = [['trends', 'Trends'], ['matrix', 'Matrix'], ['violations', 'Violations'], ['top', 'Top services and callers'], ['uncovered', 'No policy'], ['unused', 'Unused rules'], ['risks', 'Risky patterns']];
+const SECTIONS: [string, string][] = [['trends', 'Trends'], ['matrix', 'Matrix'], ['violations', 'Violations'], ['top', 'Top services and callers'], ['uncovered', 'No policy'], ['unused', 'Unused rules'], ['dry-run', 'Dry-run policies'], ['risks', 'Risky patterns']];
 
 const REPORT_CSS = `
 .toc{margin:8px 0;font-size:13px}.toc a{color:var(--accent);text-decoration:none}
@@ -172,6 +173,11 @@ function ambiguousTable(model: AuditModel): string {
   if (a.total === 0) return '';
   const rows = a.rows.map((r) => `<tr><td><code>${esc(clip(r.label, 110))}</code></td><td>${esc(r.mesh)}</td><td class="n">${num(r.calls)}</td><td><code>${esc(clip(r.file, 90))}:${r.line}</code></td></tr>`);
   return `<p class="muted">${num(a.total)} more rules decide only calls whose verdict is ambiguous (unknown: it depends on which of the alternatives applies, e.g. which of two differing definitions of the same intentions Consul holds). They are not unused: they decide those calls in at least one alternative.</p><table data-table="ambiguous"><thead><tr><th>rule</th><th>mesh</th><th class="n">calls</th><th>where</th></tr></thead><tbody>${rows.join('')}${more(a.more, 'rules', 4)}</tbody></table>`;
+}
+
+function dryRunTable(model: AuditModel): string {
+  const rows = model.dryRun.map((d) => `<tr><td><code>${esc(clip(d.label, 110))}</code></td><td>${d.engine.toUpperCase()}</td><td class="n">${num(d.calls)}</td><td class="n">${num(d.wouldDeny)}</td><td class="n">${num(d.wouldNewlyDeny)}</td><td class="n">${num(d.loggedOtherwise)}</td><td><code>${esc(clip(d.file, 90))}:${d.line}</code></td></tr>`);
+  return `<p class="muted">Dry-run policies (<code>istio.io/dry-run</code>) decide no call; this is what each would deny if enforced (a dry-run ALLOW policy: what the dry-run ALLOW policies alone would deny), and how many calls the proxy logged another dry-run result for.</p><table data-table="dry-run"><thead><tr><th>policy</th><th>action</th><th class="n">calls</th><th class="n">would deny</th><th class="n">of them now allowed</th><th class="n">logged otherwise</th><th>where</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function risksTable(model: AuditModel): string {

@@ -58,6 +58,10 @@ export function renderReportMarkdown(model: AuditModel): string {
     const rows = a.rows.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${num(r.calls)} | ${cell(r.file, 60)}:${r.line} |`);
     out.push(`**Rules that decide only calls whose verdict is ambiguous:** ${num(a.total)} (not unused: they decide those calls in at least one alternative, e.g. one of two differing definitions).\n\n| rule | calls | where |\n|---|--:|---|\n${rows.join('\n')}${more(a.total - Math.min(ROWS, a.rows.length), 'rules')}`);
   }
+  if (model.dryRun.length) {
+    const rows = model.dryRun.slice(0, ROWS).map((d) => `| \`${cell(d.label, 80)}\` | ${d.engine.toUpperCase()} | ${num(d.calls)} | ${num(d.wouldDeny)} | ${num(d.wouldNewlyDeny)} | ${num(d.loggedOtherwise)} | ${cell(d.file, 60)}:${d.line} |`);
+    out.push(`**Dry-run policies** (not enforced): what each would deny. A dry-run ALLOW policy: what the dry-run ALLOW policies alone would deny.\n\n| policy | action | calls | would deny | of them now allowed | logged otherwise | where |\n|---|---|--:|--:|--:|--:|---|\n${rows.join('\n')}${more(model.dryRun.length - Math.min(ROWS, model.dryRun.length), 'policies')}`);
+  }
   const r = model.risks;
   if (r.rows.length) {
     const rows = r.rows.slice(0, ROWS).map((x) => `| ${x.kind} | ${cell(x.message, 140)} | ${x.at ? `${cell(x.at.file, 60)}:${x.at.line}` : ''} |`);
