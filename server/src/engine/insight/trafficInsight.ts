@@ -786,10 +786,11 @@ export function tally(outcomes: readonly ShapeOutcome[]): LensCounts {
   const counts: LensCounts = { calls: 0, allowed: 0, denied: 0, other: 0, newlyDenied: 0, newlyAllowed: 0, auditAllowed: 0 };
   for (const { shape, decision, change } of outcomes) {
     counts.calls += shape.count;
-    if (decision.verdict === 'allow') counts.allowed += shape.count;
-    // (Istio's audit mark says an AUDIT policy matched; Linkerd's, that only the audit authorization admitted the call)
-    if (decision.verdict === 'allow' && decision.audited && decision.mesh === 'linkerd') counts.auditAllowed += shape.count;
-    else if (decision.verdict === 'deny') counts.denied += shape.count;
+    if (decision.verdict === 'allow') {
+      counts.allowed += shape.count;
+      // (Istio's audit mark says an AUDIT policy matched; Linkerd's, that only the audit authorization admitted the call)
+      if (decision.audited && decision.mesh === 'linkerd') counts.auditAllowed += shape.count;
+    } else if (decision.verdict === 'deny') counts.denied += shape.count;
     else counts.other += shape.count;
     if (change === 'newly-denied') counts.newlyDenied += shape.count;
     if (change === 'newly-allowed') counts.newlyAllowed += shape.count;
