@@ -4,7 +4,7 @@ import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { Engine } from '../engine/engine';
 import { meshConfigNotes } from '../engine/istio/meshConfig';
 import { describeFsError } from '../engine/fsErrors';
-import { emptyTally, observedDifference, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
+import { auditTallies, observedDifference, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
@@ -279,32 +279,6 @@ export function explainText(decision: Decision, rel: (p: string) => string, diff
   decision.trace.forEach((step, i) => out.push(`  ${String(i + 1).padStart(2)}. [${step.outcome}] ${step.text}${step.at ? `  (${where(step.at, rel)} ${step.at.label})` : ''}`));
   for (const shadow of decision.shadow ?? []) out.push(`  ${shadow.reason}  (${where(shadow.rule ?? shadow.policy, rel)})`);
   return out.join('\n');
-}
-
-/** Per AUDIT policy (Decision.auditedBy) and its rules, the calls it marked, in the order they are written. */
-function auditTallies(outcomes: readonly ShapeOutcome[]): (Tally & { ref: SourceRef; rules: Map<string, Tally & { ref: SourceRef }> })[] {
-  const byPolicy = new Map<string, Tally & { ref: SourceRef; rules: Map<string, Tally & { ref: SourceRef }> }>();
-  const add = (t: Tally, o: ShapeOutcome): void => {
-    t.calls += o.shape.count;
-    t[o.decision.verdict] += o.shape.count;
-    if (o.change === 'newly-denied') t.newlyDenied += o.shape.count;
-    if (o.change === 'newly-allowed') t.newlyAllowed += o.shape.count;
-  };
-  for (const o of outcomes) {
-    for (const mark of o.decision.auditedBy ?? []) {
-      const key = `${mark.policy.file}\u0000${mark.policy.label}`;
-      let policy = byPolicy.get(key);
-      if (!policy) byPolicy.set(key, (policy = { ...emptyTally(), ref: mark.policy, rules: new Map() }));
-      add(policy, o);
-      let rule = policy.rules.get(mark.rule.label);
-      if (!rule) policy.rules.set(mark.rule.label, (rule = { ...emptyTally(), ref: mark.rule }));
-      add(rule, o);
-    }
-  }
-  const bySource = (a: SourceRef, b: SourceRef): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.range.start.line - b.range.start.line);
-  const list = [...byPolicy.values()].sort((a, b) => bySource(a.ref, b.ref));
-  for (const p of list) p.rules = new Map([...p.rules].sort((a, b) => bySource(a[1].ref, b[1].ref)));
-  return list;
 }
 
 function tallyText(t: Tally): string {

@@ -1,7 +1,8 @@
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import type { SourceDocument, SourceFormat } from '../source/sourceFile';
 import type { ObjectNode, SourceNode, Span } from '../source/tree';
-import { INVENTORY_KINDS, isMeshConfigCandidate, isRecord } from './inventory';
+import { INVENTORY_KINDS, isMeshConfigCandidate } from './inventory';
+import { isRecord } from '../plainValues';
 
 const NOWHERE: Span = { start: 0, end: 0 };
 

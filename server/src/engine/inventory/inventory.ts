@@ -3,6 +3,7 @@ import { documentObjects } from '../source/topLevelObjects';
 import { documentOrigin } from '../source/yamlReader';
 import { getEntry, toValue, type NodePath, type ObjectNode, type Span } from '../source/tree';
 import { meshConfigOf, type MeshConfigInfo } from '../istio/meshConfig';
+import { isRecord } from '../plainValues';
 
 /** Where an inventory object was declared, for messages and go-to. */
 export interface Declared {
@@ -332,9 +333,6 @@ function workload(declared: Declared, kind: string, name: string, namespace: str
   };
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Kubernetes equality-based selector semantics: every selector label present with the same value. */
 export function matchesLabels(selector: Record<string, string>, labels: Record<string, string>): boolean {

@@ -1,6 +1,7 @@
 import { CORE_SCHEMA, load } from 'js-yaml';
 import type { IstioExtensionProvider, IstioSettings, ProjectConfig } from '../config/projectConfig';
 import type { Declared, Inventory } from '../inventory/inventory';
+import { isRecord } from '../plainValues';
 
 /**
  * Istio's MeshConfig as a workspace declares it: the `data.mesh` YAML of the `istio` ConfigMap
@@ -27,9 +28,6 @@ export interface MeshConfigInfo extends Declared {
  * `processExtensionProvider` builds ext_authz filters only from these two). */
 const EXT_AUTHZ_KINDS = new Set(['envoyExtAuthzHttp', 'envoyExtAuthzGrpc']);
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The mesh config a Kubernetes object declares, if it is one (`object`: the object as plain data). */
 export function meshConfigOf(object: Record<string, unknown>, declared: Declared): MeshConfigInfo | undefined {

@@ -2,6 +2,7 @@ import type { Mesh } from '../meshes';
 import type { Resource } from '../resource';
 import type { AccessRecord } from '../traffic/accessRecord';
 import { resourceValue } from '../resourceValue';
+import { isRecord } from '../plainValues';
 
 /**
  * Which observed calls a policy resource can decide: the destinations it attaches to (spec §1.2
@@ -166,9 +167,6 @@ export function meshesOf(resources: readonly Resource[]): Set<Mesh> {
   return new Set(resources.map((r) => r.mesh));
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function record(value: unknown): Record<string, unknown> {
   return isRecord(value) ? value : {};

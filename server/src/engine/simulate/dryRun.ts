@@ -1,5 +1,5 @@
 import type { AccessRecord } from '../traffic/accessRecord';
-import type { ShapeOutcome } from './index';
+import { inSourceOrder, type ShapeOutcome } from './index';
 import type { Decision, ShadowMatch, ShadowVerdict, SourceRef } from './types';
 
 /**
@@ -66,9 +66,7 @@ export function dryRunTallies(outcomes: readonly ShapeOutcome[]): DryRunTally[] 
       }
     }
   }
-  const tallies = [...byPolicy.values()].sort((a, b) => bySource(a.ref, b.ref));
-  for (const tally of tallies) if (tally.rules.size > 1) tally.rules = new Map([...tally.rules].sort((a, b) => bySource(a[1].ref, b[1].ref)));
-  return tallies;
+  return inSourceOrder(byPolicy.values());
 }
 
 /**
@@ -148,9 +146,4 @@ export function dryRunEngineDifference(engine: ShadowVerdict['engine'], decision
 export function dryRunDifference(decision: Decision, record: AccessRecord): string | undefined {
   const differences = (['deny', 'allow'] as const).map((engine) => dryRunEngineDifference(engine, decision, record)).filter((d): d is string => d !== undefined);
   return differences.length ? differences.join('; ') : undefined;
-}
-
-function bySource(a: SourceRef, b: SourceRef): number {
-  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
-  return a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character;
 }

@@ -325,7 +325,7 @@ export function simulateShapes(simulation: Simulation, shapes: readonly TrafficS
     tallies.add(outcome);
   }
   tallies.finish();
-  return { outcomes, totals: tallies.totals, policies: inSourceOrder(tallies.policies) };
+  return { outcomes, totals: tallies.totals, policies: inSourceOrder(tallies.policies.values()) };
 }
 
 /** A re-simulation's result, with the outcomes it decided again. */
@@ -411,7 +411,7 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     const policy = policies.get(key);
     if (policy) changed.set(key, policy);
   }
-  const list = mergeBySource(kept, inSourceOrder(changed));
+  const list = mergeBySource(kept, inSourceOrder(changed.values()));
   tallyIndexes.set(list, policies);
   return { outcomes, totals, policies: list, redecided: redo, replaced };
 }
@@ -591,10 +591,26 @@ function mergeBySource(a: PolicyTally[], b: readonly PolicyTally[]): PolicyTally
 }
 
 /** Policies, and the rules of each, in the order they are written. */
-function inSourceOrder(policies: Map<string, PolicyTally>): PolicyTally[] {
-  const list = [...policies.values()].sort((a, b) => bySource(a.ref, b.ref));
-  for (const p of list) if (p.rules.size > 1) p.rules = new Map([...p.rules].sort((a, b) => bySource(a[1].ref, b[1].ref)));
+export function inSourceOrder<T extends { ref: SourceRef; rules: Map<string, { ref: SourceRef }> }>(policies: Iterable<T>): T[] {
+  const list = [...policies].sort((a, b) => bySource(a.ref, b.ref));
+  for (const p of list) if (p.rules.size > 1) p.rules = new Map([...p.rules].sort((a, b) => bySource(a[1].ref, b[1].ref))) as T['rules'];
   return list;
+}
+
+/**
+ * Per AUDIT policy (`Decision.auditedBy`) and its rules, the calls it marked, in source order.
+ * AUDIT policies decide nothing, so the tallies of `simulateShapes` never count them.
+ */
+export function auditTallies(outcomes: readonly ShapeOutcome[]): PolicyTally[] {
+  const policies = new Map<string, PolicyTally>();
+  for (const { shape, decision, change } of outcomes) {
+    for (const mark of decision.auditedBy ?? []) {
+      const place = placeOf(policies, mark)!;
+      count(place.policy, decision.verdict, change, shape.count);
+      count(place.rule!, decision.verdict, change, shape.count);
+    }
+  }
+  return inSourceOrder(policies.values());
 }
 
 const CONSUL_IDENTITY = /\/ns\/[^/]+\/dc\/[^/]+\/svc\/[^/]+$/;

@@ -7,7 +7,7 @@ import type { SourceFile } from '../source/sourceFile';
 import { nodeAt as treeNodeAt } from '../source/tree';
 import type { AccessRecord } from '../traffic/accessRecord';
 import {
-  asList, asRecord, decidedBy, describeCall, empty, freshName, isHttp, merge, nodeAt, notOffered, pathOf, resourceAtRange, resourceAtRef, resourcesOf,
+  asList, asRecord, contains, decidedBy, describeCall, empty, freshName, isHttp, merge, nodeAt, notOffered, pathOf, resourceAtRange, resourceAtRef, resourcesOf,
   unique, valueAt, verified, type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult,
 } from './common';
 import { appendDocuments, insertField, insertItems, replaceItem } from './layout';
@@ -288,8 +288,6 @@ function shadowPolicy(context: FixContext, file: SourceFile, range: Range): Traf
   return ok ? { fixes: [ok], notOffered: [] } : notOffered('the simulator does not report the policy as dry-run after the edit');
 }
 
-const within = (offset: number, span: { start: number; end: number }): boolean => offset >= span.start && offset <= span.end;
-
 /** Most calls a dry-run policy applied to that the enforce fix decides again to say what it changes. */
 const ENFORCE_CALLS = 5_000;
 
@@ -298,8 +296,9 @@ const ENFORCE_CALLS = 5_000;
  * calls it applied to decided again with the edit (the busiest first, up to ENFORCE_CALLS).
  */
 function enforcePolicy(context: FixContext, file: SourceFile, located: Located, edit: TextEdit): TrafficFixResult {
+  const policyRange = file.lines.range(located.resource.node.span);
   const applied = context.outcomes
-    .filter((o) => o.decision.shadow?.some((s) => s.policies.some((m) => m.policy.file === file.path && within(file.lines.offset(m.policy.range.start), located.resource.node.span))))
+    .filter((o) => o.decision.shadow?.some((s) => s.policies.some((m) => m.policy.file === file.path && contains(policyRange, m.policy.range))))
     .sort((a, b) => b.shape.count - a.shape.count);
   const fix: TrafficFix = { kind: 'enforce', file: file.path, title: `Enforce ${label(located)} (istio.io/dry-run: "false")`, edits: [edit] };
   if (applied.length === 0) return { fixes: [fix], notOffered: [] };

@@ -4,6 +4,7 @@ import { getEntry, locate, toValue, type SourceNode } from '../../source/tree';
 import type { CompiledForms } from '../compiledForms';
 import type { SourceRef } from '../types';
 import { compileOperation, compileSource, compileWhen, type CompileContext, type Field } from './fields';
+import { isRecord } from '../../plainValues';
 
 export type Action = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
 export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
@@ -90,9 +91,6 @@ export interface CompiledRequestAuthentication extends Attachable {
   jwtRules: JwtRule[];
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The line a node starts on, as a range (rules are shown by their first line). */
 function firstLine(file: SourceFile, node: SourceNode): SourceRef['range'] {
