@@ -1,4 +1,5 @@
 import type { Inventory } from '../inventory/inventory';
+import { withoutSpiffe } from './match';
 
 /** What `istio.io/use-waypoint` says for a call (Istio ambient). */
 export type WaypointChoice =
@@ -37,7 +38,7 @@ export function waypointPrincipal(trustDomain: string, waypoint: { ns: string; n
 /** Whether a peer (with or without `spiffe://`) is the waypoint, in any of the mesh's trust domains. */
 export function isWaypointPeer(principal: string | null | undefined, waypoint: { ns: string; name: string }, trustDomains: readonly string[]): boolean {
   if (typeof principal !== 'string') return false;
-  const peer = principal.startsWith('spiffe://') ? principal.slice(9) : principal;
+  const peer = withoutSpiffe(principal);
   const suffix = `/ns/${waypoint.ns}/sa/${waypoint.name}`;
   return peer.endsWith(suffix) && trustDomains.includes(peer.slice(0, -suffix.length));
 }

@@ -1,4 +1,5 @@
 import { replaceScalar } from '../edits';
+import { stringMatch } from '../istio/match';
 import type { Range, TextEdit } from '../findings';
 import type { ShapeOutcome } from '../simulate';
 import type { Decision } from '../simulate/types';
@@ -21,14 +22,11 @@ const ISTIO_API = 'security.istio.io/v1';
 
 function matchesIstio(pattern: unknown, value: string): boolean {
   const p = String(pattern);
-  if (p === '*') return true;
   if (p.includes('{*}') || p.includes('{**}')) {
     const source = p.split(/(\{\*\*\}|\{\*\})/).map((part) => (part === '{**}' ? '.*' : part === '{*}' ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
     return new RegExp(`^${source}$`).test(value);
   }
-  if (p.endsWith('*')) return value.startsWith(p.slice(0, -1));
-  if (p.startsWith('*')) return value.endsWith(p.slice(1));
-  return p === value;
+  return stringMatch(p, value);
 }
 
 function namespaceOf(record: AccessRecord): string | undefined {

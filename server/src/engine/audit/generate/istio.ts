@@ -8,6 +8,7 @@ import { GenerationDraft } from './summary';
 import type { GeneratedPolicies, PolicyGenerator } from './types';
 import type { YamlWriter } from './yaml';
 import { dnsName } from './yaml';
+import { withoutSpiffe } from '../../istio/match';
 
 /** A call to a Service that passes a waypoint (ambient): the waypoint, not the pod's ztunnel, checks the caller. */
 interface ThroughWaypoint {
@@ -213,7 +214,4 @@ function writeRule(body: YamlWriter, group: CallerGroup, form: 'full' | 'l4' | '
   }
 }
 
-/** Istio principals are written without the spiffe:// scheme. */
-function principal(value: string): string {
-  return value.startsWith('spiffe://') ? value.slice('spiffe://'.length) : value;
-}
+const principal = withoutSpiffe;

@@ -3,16 +3,7 @@ import type { Check } from '../check';
 import { isAmbient, waypointPrincipal } from '../../istio/ambient';
 import { ambientScope, serviceWaypointOf, type WaypointRef } from './ambient';
 import { actionOf, AP, conditionsOf, hasTargetRefs, rulesOf, sourcesOf, specOf, strings, whenKey, type RuleItem } from './util';
-
-/** Istio's string match: exact, `*`, `prefix*` or `*suffix`. */
-function istioMatch(pattern: string, value: string): boolean {
-  if (pattern === '*') return true;
-  if (pattern.endsWith('*')) return value.startsWith(pattern.slice(0, -1));
-  if (pattern.startsWith('*')) return value.endsWith(pattern.slice(1));
-  return pattern === value;
-}
-
-const withoutSpiffe = (principal: string): string => (principal.startsWith('spiffe://') ? principal.slice(9) : principal);
+import { stringMatch as istioMatch, withoutSpiffe } from '../../istio/match';
 
 /**
  * Where the rule constrains the caller's identity (principals, namespaces, or their conditions)

@@ -1,6 +1,7 @@
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
-import { chooseWaypoint, isWaypointPeer, waypointPrincipal } from '../../istio/ambient';
+import { chooseWaypoint, isAmbient, isWaypointPeer, waypointPrincipal } from '../../istio/ambient';
+import { withoutSpiffe } from '../../istio/match';
 import { httpOnlyProvider, unusableProvider } from '../../istio/meshConfig';
 import type { IstioSettings } from '../../config/projectConfig';
 import type { AccessRecord } from '../../traffic/accessRecord';
@@ -247,6 +248,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private readonly workloads = new Map<string, Map<string, WorkloadInfo | null>>();
   /** The inventory's Services' labels by `namespace/name`, built on first use. */
   private servicesByName: Map<string, Record<string, string> | undefined> | undefined;
+  /** Per `namespace, service, sidecar known`: the waypoint a call to that Service passes (null: none). */
+  private readonly serviceWaypoints = new Map<string, Dest['waypoint']>();
   private readonly customVerdicts: Record<string, 'allow' | 'deny'>;
   /** Per provider named by a CUSTOM policy, why istiod cannot use it (the mesh config lacks it ...): its policies' rules become DENY rules. */
   private readonly badProviders = new Map<string, string>();
@@ -566,9 +569,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       d.kindWhy = `the ${labels!['istio']} (selected by its labels)`;
     } else {
       const sidecar = inject === 'true' || (inject !== 'false' && (nsLabels?.['istio-injection'] === 'enabled' || nsLabels?.['istio.io/rev'] !== undefined));
-      const mode = labels?.['istio.io/dataplane-mode'] ?? nsLabels?.['istio.io/dataplane-mode'];
       d.sidecarKnown = sidecar;
-      if (!sidecar && mode === 'ambient' && labels?.['istio.io/dataplane-mode'] !== 'none') {
+      if (!sidecar && isAmbient(labels, nsLabels)) {
         d.kind = 'ztunnel';
         d.kindWhy = 'ztunnel (ambient: istio.io/dataplane-mode=ambient)';
       } else {
@@ -589,6 +591,15 @@ export class IstioCompiledPolicies implements CompiledPolicies {
    * enforce those).
    */
   private waypointOf(d: Dest, nsLabels: Record<string, string> | undefined): Dest['waypoint'] {
+    if (d.service === undefined) return this.chooseDestWaypoint(d, nsLabels);
+    // A call to a Service: the same answer for every call to it (the inventory is fixed per compile).
+    const key = `${d.ns}\u0000${d.service}\u0000${d.sidecarKnown ? 1 : 0}`;
+    let waypoint = this.serviceWaypoints.get(key);
+    if (waypoint === undefined) this.serviceWaypoints.set(key, (waypoint = this.chooseDestWaypoint(d, nsLabels)));
+    return waypoint;
+  }
+
+  private chooseDestWaypoint(d: Dest, nsLabels: Record<string, string> | undefined): Dest['waypoint'] {
     const ns = d.ns!;
     const toService = d.service !== undefined;
     const choice = chooseWaypoint(this.inventory, ns, toService ? this.serviceLabels(ns, d.service!) : d.labels, nsLabels, toService);
@@ -1483,7 +1494,7 @@ function explainRule(m: RuleMatcher, c: Call): [Tri, string] {
 function recordPrincipal(rec: AccessRecord): string | null {
   const p = rec.source?.principal;
   if (p === undefined || p === null || p === '') return null;
-  return p.startsWith('spiffe://') ? p.slice(9) : p;
+  return withoutSpiffe(p);
 }
 
 /** Whether a `targetRefs` entry names the Kubernetes Service of namespace `ns` that `service` (a

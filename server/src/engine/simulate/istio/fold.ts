@@ -7,6 +7,7 @@ import type { IstioCompiledPolicies } from './evaluate';
 import type { Field } from './fields';
 import { parseIpInto } from './ip';
 import type { PathNormalization } from './path';
+import { withoutSpiffe } from '../../istio/match';
 
 /** Above this many tests of one attribute, the fold keeps the attribute's value instead of which tests match. */
 const MAX_BITS = 8;
@@ -206,7 +207,7 @@ export class IstioFold implements CallFold {
     let part = tests.memo.get(id);
     if (part !== undefined) return part;
     const principal = rec.source!.principal!;
-    const peer = principal.startsWith('spiffe://') ? principal.slice(9) : principal;
+    const peer = withoutSpiffe(principal);
     part = 2;
     for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesPeer(peer)) part += 1 << i;
     tests.memo.set(id, part);

@@ -11,6 +11,8 @@
  * - Linkerd: `S.N.serviceaccount.identity.linkerd.<trust-domain>`, unchanged.
  */
 
+import { withoutSpiffe } from '../../istio/match';
+
 export interface PeerParts {
   namespace?: string;
   serviceAccount?: string;
@@ -25,8 +27,7 @@ export function firstSan(san: string): string {
 
 /** Istio principal form of a URI SAN: `spiffe://` removed. */
 export function istioPrincipal(san: string): string {
-  const s = firstSan(san);
-  return s.startsWith('spiffe://') ? s.slice(9) : s;
+  return withoutSpiffe(firstSan(san));
 }
 
 /** Consul principal form: the URI SAN as written. */
