@@ -9,6 +9,7 @@ import type { GeneratedPolicies, PolicyGenerator } from './types';
 import type { YamlWriter } from './yaml';
 import { dnsName } from './yaml';
 import { withoutSpiffe } from '../../istio/match';
+import { InventoryIndex } from '../../inventory/inventoryIndex';
 
 /** A call to a Service that passes a waypoint (ambient): the waypoint, not the pod's ztunnel, checks the caller. */
 interface ThroughWaypoint {
@@ -110,7 +111,7 @@ class AmbientTopology {
     const key = `${ns}/${service}`;
     let waypoint = this.byService.get(key);
     if (waypoint === undefined) {
-      const labels = this.inventory!.services.find((s) => s.namespace === ns && s.name === service)?.labels;
+      const labels = InventoryIndex.of(this.inventory!).services(service, ns)[0]?.labels;
       const choice = chooseWaypoint(this.inventory!, ns, labels, this.inventory!.namespaces.get(ns)?.labels, true);
       this.byService.set(key, (waypoint = choice.kind === 'named' ? { ns: choice.ns, name: choice.name } : null));
     }

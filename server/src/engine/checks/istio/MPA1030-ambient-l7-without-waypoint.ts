@@ -2,6 +2,7 @@ import type { NodePath } from '../../source/tree';
 import type { Check } from '../check';
 import { ambientScope, serviceWaypointOf } from './ambient';
 import { actionOf, AP, conditionsOf, hasTargetRefs, operationsOf, rulesOf, sourcesOf, specOf, whenKey } from './util';
+import { chooseWaypoint } from '../../istio/ambient';
 
 /** What ztunnel treats as HTTP (mesh-semantics §1.7, ambient): it cannot enforce these. */
 const ZTUNNEL_HTTP_OPERATION_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'];
@@ -31,9 +32,11 @@ export const ambientL7WithoutWaypointCheck: Check = {
     if (!ambient) return;
     // the waypoint the selected workloads' Services (or the namespace) already use, if any
     const serviceWaypoint = workloads.map((w) => serviceWaypointOf(ctx, w, namespaceLabels)).find((w) => w !== undefined);
-    const namespaceWaypoint = namespaceLabels?.['istio.io/use-waypoint'];
-    const waypoint = serviceWaypoint?.name ?? (namespaceWaypoint !== 'none' ? namespaceWaypoint : undefined);
-    const waypointOwner = serviceWaypoint && serviceWaypoint.ns !== ns ? `the selected workloads' Services use waypoint ${serviceWaypoint.ns}/${serviceWaypoint.name}` : serviceWaypoint ? `the selected workloads' Services use waypoint ${waypoint}` : `namespace ${ns} uses waypoint ${waypoint}`;
+    const namespaceChoice = chooseWaypoint(ctx.workspace.inventory, ns, undefined, namespaceLabels, true);
+    const used = serviceWaypoint ?? (namespaceChoice.kind === 'named' ? namespaceChoice : undefined);
+    const waypoint = used?.name;
+    const named = used && used.ns !== ns ? `${used.ns}/${used.name}` : waypoint;
+    const waypointOwner = serviceWaypoint ? `the selected workloads' Services use waypoint ${named}` : `namespace ${ns} uses waypoint ${named}`;
     for (const rule of rulesOf(spec)) {
       const http: { field: string; path: NodePath }[] = [];
       let hasL4 = false;

@@ -1,4 +1,5 @@
 import { matchesLabels, type WorkloadInfo } from '../../inventory/inventory';
+import { InventoryIndex } from '../../inventory/inventoryIndex';
 import { chooseWaypoint, isAmbient } from '../../istio/ambient';
 import type { CheckContext } from '../check';
 import { matchLabelsOf, namespaceOf, type Obj } from './util';
@@ -36,8 +37,7 @@ export interface WaypointRef {
  */
 export function serviceWaypointOf(ctx: CheckContext, workload: WorkloadInfo, namespaceLabels: Record<string, string> | undefined): WaypointRef | undefined {
   const { inventory } = ctx.workspace;
-  for (const service of inventory.services) {
-    if (service.namespace !== workload.namespace || !service.selector || Object.keys(service.selector).length === 0 || !matchesLabels(service.selector, workload.labels)) continue;
+  for (const service of InventoryIndex.of(inventory).servicesFor(workload)) {
     const choice = chooseWaypoint(inventory, workload.namespace, service.labels, namespaceLabels, true);
     if (choice.kind === 'named') return { ns: choice.ns, name: choice.name };
   }

@@ -246,8 +246,6 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private readonly inventory: Inventory;
   private readonly inventoryIndex: InventoryIndex;
   private readonly workloads = new Map<string, Map<string, WorkloadInfo | null>>();
-  /** The inventory's Services' labels by `namespace/name`, built on first use. */
-  private servicesByName: Map<string, Record<string, string> | undefined> | undefined;
   /** Per `namespace, service, sidecar known`: the waypoint a call to that Service passes (null: none). */
   private readonly serviceWaypoints = new Map<string, Dest['waypoint']>();
   private readonly customVerdicts: Record<string, 'allow' | 'deny'>;
@@ -616,12 +614,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   /** The labels of the inventory's Service that a recorded service names in `ns`. */
   private serviceLabels(ns: string, service: string): Record<string, string> | undefined {
     const name = kubernetesServiceName(service, ns);
-    if (name === undefined) return undefined;
-    if (this.servicesByName === undefined) {
-      this.servicesByName = new Map();
-      for (const s of this.inventory.services) if (!this.servicesByName.has(`${s.namespace}/${s.name}`)) this.servicesByName.set(`${s.namespace}/${s.name}`, s.labels);
-    }
-    return this.servicesByName.get(`${ns}/${name}`);
+    return name === undefined ? undefined : this.inventoryIndex.services(name, ns)[0]?.labels;
   }
 
   /**
