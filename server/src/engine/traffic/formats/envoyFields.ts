@@ -457,7 +457,8 @@ interface AddressInfo {
 }
 
 function addressInfo(address: string): AddressInfo {
-  const internal = INTERNAL_ADDRESS.exec(address);
+  // (most addresses are a pod's ip:port: the internal-listener form is tested only when it can be one)
+  const internal = address.startsWith('envoy://') ? INTERNAL_ADDRESS.exec(address) : null;
   const target = internal === null ? address : address.slice(internal[0].length);
   return { ip: addressIp(target), port: addressPort(target) };
 }
