@@ -11,6 +11,7 @@ import { hashKeyParts, normalizeTime } from '../../../server/src/engine/traffic/
 import { istioDeniedBy, parseDenyReason } from '../../../server/src/engine/traffic/formats/denial';
 import { GAP_CLIENT_SIDE, GAP_NO_IDENTITY_FIELD, operatorTarget } from '../../../server/src/engine/traffic/formats/envoyFields';
 import { EnvoyFormatError, checkEnvoyFormat, createEnvoyTextReader } from '../../../server/src/engine/traffic/formats/envoyText';
+import { tlsIdentity } from '../../../server/src/engine/traffic/formats/linkerdProxyEvents';
 import type { LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
 import { FIXTURES, REPO_ROOT } from '../../helpers/paths';
 
@@ -860,6 +861,62 @@ describe('consul-envoy-json', () => {
 // Linkerd
 // ---------------------------------------------------------------------------------------------
 
+// Linkerd proxy policy events (linkerd2-proxy linkerd/app/inbound/src/policy/tcp.rs and http.rs:
+// the message, its fields, and `?tls` / `%client` values as tracing writes them). Either Linkerd
+// reader reads both the plain and the JSON layout, which `kubectl logs` mixes with access lines.
+const LINKERD_HTTP_EVENT = 'Linkerd HTTP policy event (Request denied or audit Request allowed): the request is read from its access log line (config.linkerd.io/access-log)';
+const BOOKS_ID = 'books.booksapp.serviceaccount.identity.linkerd.cluster.local';
+const ESTABLISHED = `Some(Established { client_id: Some(ClientId(${BOOKS_ID})), negotiated_protocol: None })`;
+const LINKERD_PROXY_EVENTS: Case[] = [
+  {
+    name: 'plain Connection denied (TCP): a denied call with the mTLS identity and the server span\'s port',
+    line: `[  4100.000001s]  INFO ThreadId(03) inbound:server{port=5432}: linkerd_app_inbound::policy::tcp: Connection denied server.group=policy.linkerd.io server.kind=server server.name=db-tcp tls=${ESTABLISHED} client=10.42.3.11:40112`,
+    expect: record(
+      { mesh: 'linkerd', protocol: 'tcp', source: { principal: BOOKS_ID, serviceAccount: 'books', namespace: 'booksapp', ip: '10.42.3.11' }, destination: { port: 5432 }, response: { details: 'linkerd_connection_denied' }, observed: 'denied', count: 1 },
+      'inbound',
+    ),
+  },
+  {
+    name: 'plain Connection denied from a plaintext client: no identity',
+    line: '[  4100.5s]  INFO ThreadId(01) inbound:server{port=6379}:accept{client.addr=10.42.0.7:51000}: linkerd_app_inbound::policy::tcp: Connection denied server.group= server.kind=default server.name=all-authenticated tls=None(NoClientHello) client=10.42.0.7:51000',
+    expect: record(
+      { mesh: 'linkerd', protocol: 'tcp', source: { principal: null, ip: '10.42.0.7' }, destination: { port: 6379 }, response: { details: 'linkerd_connection_denied' }, observed: 'denied', count: 1 },
+      'inbound',
+    ),
+  },
+  {
+    name: 'JSON Connection denied: fields, target and the server span of the JSON layout',
+    line: `{"timestamp":"[  4100.000001s]","level":"INFO","fields":{"message":"Connection denied","server.group":"policy.linkerd.io","server.kind":"server","server.name":"db-tcp","tls":"${ESTABLISHED}","client":"10.42.3.11:40112"},"target":"linkerd_app_inbound::policy::tcp","spans":[{"name":"inbound"},{"port":5432,"name":"server"}],"threadId":"ThreadId(3)"}`,
+    expect: record(
+      { mesh: 'linkerd', protocol: 'tcp', source: { principal: BOOKS_ID, serviceAccount: 'books', namespace: 'booksapp', ip: '10.42.3.11' }, destination: { port: 5432 }, response: { details: 'linkerd_connection_denied' }, observed: 'denied', count: 1 },
+      'inbound',
+    ),
+  },
+  {
+    name: 'TCP Request allowed by an audit authorization: allowed, marked as audit',
+    line: `[  4200.1s]  INFO ThreadId(02) inbound:server{port=5432}: linkerd_app_inbound::policy::tcp: Request allowed server.group=policy.linkerd.io server.kind=server server.name=db-tcp client.tls=${ESTABLISHED} client.ip=10.42.3.11 authz.group= authz.kind=default authz.name=audit`,
+    expect: record(
+      { mesh: 'linkerd', protocol: 'tcp', source: { principal: BOOKS_ID, serviceAccount: 'books', namespace: 'booksapp', ip: '10.42.3.11' }, destination: { port: 5432 }, response: { details: 'linkerd_audit_allowed' }, observed: 'allowed', count: 1 },
+      'inbound',
+    ),
+  },
+  {
+    name: 'HTTP Request allowed by an audit authorization (route fields): its access log line counts it',
+    line: `[  4200.2s]  INFO ThreadId(02) inbound:server{port=7001}: linkerd_app_inbound::policy::http: Request allowed server.group=policy.linkerd.io server.kind=server server.name=authors-server route.group= route.kind=default route.name=default client.tls=${ESTABLISHED} client.ip=10.42.3.11 authz.group= authz.kind=default authz.name=audit`,
+    expect: skip(LINKERD_HTTP_EVENT),
+  },
+  {
+    name: 'a connection closed after a policy change is not a new call',
+    line: '[  4300.0s]  INFO ThreadId(02) inbound:server{port=5432}: linkerd_app_inbound::policy::tcp: Connection terminated due to policy change server.group=policy.linkerd.io server.kind=server server.name=db-tcp tls=None(NoClientHello) client=10.42.0.7:51000',
+    expect: skip('Linkerd policy event: an open connection closed after a policy change (not a new call)'),
+  },
+  {
+    name: 'any other proxy line is skipped as a proxy log line',
+    line: '[     0.002143s]  INFO ThreadId(01) linkerd2_proxy: Admin interface on 0.0.0.0:4191',
+    expect: skip('Linkerd proxy log line, not an access log line'),
+  },
+];
+
 const LINKERD_APACHE: Case[] = [
   {
     name: 'allowed, meshed client (absolute URI → path and host)',
@@ -946,10 +1003,11 @@ const LINKERD_APACHE: Case[] = [
     ),
   },
   {
-    name: "the proxy's Request denied event is not an access log line",
+    name: "the proxy's HTTP Request denied event: the request's access log line counts it",
     line: '[  4021.118340s]  INFO ThreadId(02) inbound:server{port=7001}: linkerd_app_inbound::policy::http: Request denied server.group=policy.linkerd.io server.kind=server server.name=authors-server client.ip=10.42.3.11',
-    expect: skip('Linkerd proxy log line, not an access log line'),
+    expect: skip(LINKERD_HTTP_EVENT),
   },
+  ...LINKERD_PROXY_EVENTS,
   { name: 'a status that is not a number', line: '10.42.0.1:52210 - - [2025-03-14T13:00:03Z] "GET /ping HTTP/1.1" OK', expect: skip('not a Linkerd access log line') },
   { name: 'garbage', line: 'hello world', expect: skip('not a Linkerd access log line') },
 ];
@@ -1025,10 +1083,11 @@ const LINKERD_JSON: Case[] = [
     ),
   },
   {
-    name: "the proxy's JSON log line is skipped with its own reason",
+    name: "the proxy's JSON HTTP Request denied event: the request's access log line counts it",
     line: '{"fields":{"message":"Request denied","server.name":"authors-server"},"level":"INFO","target":"linkerd_app_inbound::policy::http","timestamp":"[  4021.118340s]"}',
-    expect: skip('Linkerd proxy log line, not an access log line'),
+    expect: skip(LINKERD_HTTP_EVENT),
   },
+  ...LINKERD_PROXY_EVENTS,
   { name: 'truncated', line: '{"client.addr":"10.42.3.11:38844","client.id":"books', expect: skip('not JSON') },
   { name: 'not Linkerd', line: '{"msg":"hello"}', expect: skip('no access log fields') },
 ];
@@ -1722,6 +1781,10 @@ describe('format detection', () => {
     { name: 'blank lines first, then Istio text', lines: ['', '  ', ISTIO_TEXT[0]!.line], expect: 'envoy-text' },
     { name: 'majority wins over a stray line', lines: [LINKERD_APACHE[0]!.line, ISTIO_TEXT[0]!.line, LINKERD_APACHE[1]!.line], expect: 'linkerd-apache' },
     { name: 'kubectl --prefix around Linkerd', lines: [`[pod/a/linkerd-proxy] ${LINKERD_APACHE[0]!.line}`], expect: 'linkerd-apache' },
+    { name: 'Linkerd proxy lines only (access logging off): a Linkerd reader', lines: LINKERD_PROXY_EVENTS.filter((c) => c.line.startsWith('[')).map((c) => c.line), expect: 'linkerd-apache' },
+    { name: 'Linkerd JSON proxy lines only', lines: LINKERD_PROXY_EVENTS.filter((c) => c.line.startsWith('{')).map((c) => c.line), expect: 'linkerd-json' },
+    { name: 'proxy lines do not outvote a JSON access line', lines: [...LINKERD_PROXY_EVENTS.filter((c) => c.line.startsWith('[')).map((c) => c.line), LINKERD_JSON[0]!.line], expect: 'linkerd-json' },
+    { name: 'kubectl --prefix around Linkerd proxy lines', lines: [`[pod/db-0/linkerd-proxy] ${LINKERD_PROXY_EVENTS[0]!.line}`], expect: 'linkerd-apache' },
     { name: 'Fluent Bit around Linkerd JSON', lines: [JSON.stringify({ log: LINKERD_JSON[0]!.line, kubernetes: FLUENT_BIT_K8S })], expect: 'linkerd-json' },
     { name: 'Loki around Envoy JSON', lines: [JSON.stringify({ labels: { app: 'x' }, line: ENVOY_JSON[1]!.line, timestamp: '2025-03-14T10:02:11Z' })], expect: 'envoy-json' },
     { name: 'CRI lines around Envoy text', lines: [`2025-03-14T09:26:53.412551234Z stdout F ${ISTIO_TEXT[0]!.line}`], expect: 'envoy-text' },
@@ -1745,11 +1808,11 @@ describe('format detection', () => {
     'istio-text.log': { format: 'envoy-text', results: { 'allowed': 2, 'denied': 5, 'skip: blank line': 1, 'skip: not an Envoy access log line': 2 } },
     'istio-json.log': { format: 'envoy-json', results: { 'allowed': 2, 'denied': 3, 'skip: not JSON': 2 } },
     'consul.jsonl': { format: 'consul-envoy-json', results: { 'allowed': 2, 'denied': 2 } },
-    'linkerd-apache.log': { format: 'linkerd-apache', results: { 'allowed': 3, 'denied': 1, 'skip: Linkerd proxy log line, not an access log line': 1 } },
-    'linkerd-json.log': { format: 'linkerd-json', results: { 'denied': 1, 'unknown': 2, 'skip: Linkerd proxy log line, not an access log line': 1 } },
+    'linkerd-apache.log': { format: 'linkerd-apache', results: { 'allowed': 3, 'denied': 1, [`skip: ${LINKERD_HTTP_EVENT}`]: 1 } },
+    'linkerd-json.log': { format: 'linkerd-json', results: { 'denied': 1, 'unknown': 2, [`skip: ${LINKERD_HTTP_EVENT}`]: 1 } },
     'records.jsonl': { format: 'access-record', results: { 'allowed': 1, 'denied': 1, 'unknown': 1, 'skip: access record: source has an unknown field "principle"': 1 } },
     'fluent-bit.jsonl': { format: 'envoy-text', results: { 'allowed fluent-bit': 1, 'denied fluent-bit': 1, 'unknown fluent-bit': 1, 'skip: shipper record without a log line': 1 } },
-    'fluentd.jsonl': { format: 'linkerd-apache', results: { 'allowed fluentd': 3, 'denied fluentd': 1, 'skip: Linkerd proxy log line, not an access log line': 1 } },
+    'fluentd.jsonl': { format: 'linkerd-apache', results: { 'allowed fluentd': 3, 'denied fluentd': 1, [`skip: ${LINKERD_HTTP_EVENT}`]: 1 } },
     'vector.jsonl': { format: 'envoy-json', results: { 'allowed vector': 1, 'skip: not JSON': 1 } },
     'loki.jsonl': { format: 'consul-envoy-json', results: { 'allowed loki': 2, 'denied loki': 2 } },
     'kubectl-prefix.log': { format: 'envoy-text', results: { 'allowed kubectl': 1, 'denied kubectl': 2, 'skip: not an Envoy access log line': 1 } },
@@ -1796,6 +1859,21 @@ describe('line keys of the fixture logs', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('reader helpers', () => {
+  it("reads the client identity from the Linkerd proxy's server TLS state", () => {
+    const cases: [string | undefined, string | null | undefined][] = [
+      [ESTABLISHED, BOOKS_ID],
+      // newer proxies wrap the name once more; the name may come quoted
+      ['Some(Established { client_id: Some(ClientId(Name("web.emojivoto.serviceaccount.identity.linkerd.cluster.local"))), negotiated_protocol: Some("h2") })', 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local'],
+      ['Some(Established { client_id: None, negotiated_protocol: None })', null],
+      ['None(NoClientHello)', null],
+      ['None(PortSkipped)', null],
+      ['Some(Passthru { sni: ServerName(Name("db.example.com")) })', null],
+      ['garbled', undefined],
+      [undefined, undefined],
+    ];
+    for (const [tls, want] of cases) assert.equal(tlsIdentity(tls), want, String(tls));
+  });
+
   it('reads denial details', () => {
     assert.deepEqual(parseDenyReason('rbac_access_denied_matched_policy[none]'), { kind: 'rbac', policy: 'none' });
     assert.deepEqual(parseDenyReason('rbac_access_denied_matched_policy[ns[foo]-policy[deny-method-get]-rule[0]]'), {

@@ -6,6 +6,8 @@ import { createEnvoyTextReader } from './formats/envoyText';
 import { createLinkerdApacheReader } from './formats/linkerdApache';
 import { createLinkerdJsonReader } from './formats/linkerdJson';
 import { createZtunnelReader } from './formats/ztunnel';
+import { isPlainProxyLine } from './formats/linkerdProxyEvents';
+import { isRecord, parseJsonOrUndefined } from '../plainValues';
 import { EMPTY_ENVELOPE, EnvelopeParser, ShipperAwareReader, unwrapPrefix, type InnerReaders } from './formats/shipper';
 
 /**
@@ -25,6 +27,9 @@ import { EMPTY_ENVELOPE, EnvelopeParser, ShipperAwareReader, unwrapPrefix, type 
  * - `<RFC 3339 time> <level> access connection ...` → ztunnel;
  * - `[<RFC 3339 time>] ` at the start, or a quoted request line (`"GET /x HTTP/1.1"`,
  *   `"- - -"`) anywhere → envoy-text.
+ * - a Linkerd proxy log line (`[  4021.118340s]  INFO ...`, or JSON with `fields` and a
+ *   `linkerd...` target) → a Linkerd reader, only when no line above was found (see
+ *   formats/linkerdProxyEvents.ts).
  * The format with the most lines wins (Consul wins over Envoy JSON as soon as one line shows
  * Consul: Consul lines without a Consul marker look like Istio's). The file name only breaks a
  * tie between Envoy JSON and Consul (`consul` in the name). No classified line: undefined.
@@ -66,14 +71,9 @@ export function classifyLine(line: string): LogFormatId | undefined {
   const text = line.trim();
   if (text.length === 0) return undefined;
   if (text.charCodeAt(0) === 123 /* { */) {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-    const obj = value as Record<string, unknown>;
+    const value = parseJsonOrUndefined(text);
+    if (!isRecord(value)) return undefined;
+    const obj = value;
     const keys = Object.keys(obj);
     if ('client.addr' in obj || 'client.id' in obj) return 'linkerd-json';
     if (('src.addr' in obj || 'dst.addr' in obj) && (obj['scope'] === 'access' || obj['target'] === 'access')) return 'ztunnel';
@@ -95,12 +95,22 @@ export function classifyLine(line: string): LogFormatId | undefined {
   return undefined;
 }
 
+/** The Linkerd reader for a Linkerd proxy log line's layout (plain or JSON), or undefined for another line. */
+function linkerdProxyLineLayout(line: string): LogFormatId | undefined {
+  const text = line.trim();
+  if (isPlainProxyLine(text)) return 'linkerd-apache';
+  if (text.charCodeAt(0) !== 123 /* { */) return undefined;
+  const value = parseJsonOrUndefined(text);
+  return isRecord(value) && isRecord(value['fields']) && typeof value['target'] === 'string' && value['target'].startsWith('linkerd') ? 'linkerd-json' : undefined;
+}
+
 const PRIORITY: LogFormatId[] = ['access-record', 'linkerd-json', 'ztunnel', 'consul-envoy-json', 'envoy-json', 'linkerd-apache', 'envoy-text'];
 const SAMPLE_LINES = 50;
 
 /** The format of a file from its first lines (see the module comment); undefined when none fits. */
 export function detectFormat(sampleLines: string[], fileName: string): LogFormatId | undefined {
   const votes = new Map<LogFormatId, number>();
+  const proxyVotes = new Map<LogFormatId, number>();
   const envelopes = new EnvelopeParser();
   let looked = 0;
   for (const raw of sampleLines) {
@@ -120,7 +130,14 @@ export function detectFormat(sampleLines: string[], fileName: string): LogFormat
       if (line !== raw) format = classifyLine(line);
     }
     if (format !== undefined) votes.set(format, (votes.get(format) ?? 0) + 1);
+    else {
+      const proxy = linkerdProxyLineLayout(line);
+      if (proxy !== undefined) proxyVotes.set(proxy, (proxyVotes.get(proxy) ?? 0) + 1);
+    }
   }
+  // Linkerd proxy log lines decide only when no access log line did (a container's log before
+  // its first request, or one with access logging off): either Linkerd reader reads both layouts.
+  if (votes.size === 0 && proxyVotes.size > 0) return (proxyVotes.get('linkerd-json') ?? 0) > (proxyVotes.get('linkerd-apache') ?? 0) ? 'linkerd-json' : 'linkerd-apache';
   const consul = votes.get('consul-envoy-json') ?? 0;
   const envoy = votes.get('envoy-json') ?? 0;
   if (envoy > 0 && (consul > 0 || /consul/i.test(baseName(fileName)))) {

@@ -1,5 +1,6 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine } from '../readerTypes';
 import { SKIP, isBlank, newKeyPrefix, parseStatus, present } from './common';
+import { readLinkerdProxyLine } from './linkerdProxyEvents';
 import { buildLinkerdRecord, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 
 /**
@@ -8,8 +9,9 @@ import { buildLinkerdRecord, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdF
  *     <client.addr> <client.id> - [<timestamp>] "<method> <uri> <version>" <status>
  *
  * `client.id` is `-` for clients without a mesh identity; the status is missing when the
- * response never completed. Linkerd's proxy log lines (`[  4021.118340s]  INFO ...`), which
- * `kubectl logs` mixes in, are skipped with their own reason.
+ * response never completed. Linkerd's proxy log lines (`[  4021.118340s]  INFO ...`, or JSON),
+ * which `kubectl logs` mixes in, are read by linkerdProxyEvents.ts: its TCP policy events are
+ * calls, the other lines are skipped with their reasons.
  */
 export class LinkerdApacheReader implements LineReader {
   readonly format = 'linkerd-apache' as const;
@@ -85,10 +87,8 @@ export class LinkerdApacheReader implements LineReader {
   }
 }
 
-const PROXY_LOG = /^\[\s*\d+\.\d+s\]\s/;
-
 function fail(line: string): LineResult {
-  return isBlank(line) ? SKIP.blank : PROXY_LOG.test(line) ? SKIP.linkerdProxyLog : SKIP.notLinkerd;
+  return isBlank(line) ? SKIP.blank : readLinkerdProxyLine(line) ?? SKIP.notLinkerd;
 }
 
 export function createLinkerdApacheReader(): LinkerdApacheReader {

@@ -1,6 +1,7 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine } from '../readerTypes';
 import { SKIP, isBlank, newKeyPrefix, parseStatus } from './common';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
+import { readLinkerdProxyLine } from './linkerdProxyEvents';
 import { buildLinkerdRecord, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 import { metadataFromKubernetes } from './shipper';
 
@@ -10,8 +11,9 @@ import { metadataFromKubernetes } from './shipper';
  * status, timestamp, total_ns, trace_id, uri, user_agent, version`. `status` is a number, the
  * rest strings; `""` is a missing header and `"-"` a client without identity. `trace_id` (the
  * first of x-b3-traceid, x-request-id, x-amzn-trace-id) becomes the request id.
- * Linkerd's own JSON proxy logs (`proxy-log-format: json`: `level`, `fields`, `target`) are
- * skipped with their own reason.
+ * Linkerd's own proxy log lines (`proxy-log-format: json`: `level`, `fields`, `target`; or
+ * plain) are read by linkerdProxyEvents.ts: its TCP policy events are calls, the other lines are
+ * skipped with their reasons.
  */
 const K = {
   clientAddr: 0,
@@ -45,6 +47,9 @@ const TABLE = new Map<string, number>([
   ['fields', K.fields],
 ]);
 
+/** skipReason's mark of a proxy log line (linkerdProxyEvents.ts reads it). */
+const PROXY_LINE = SKIP.linkerdProxyLog;
+
 export class LinkerdJsonReader implements LineReader {
   readonly format = 'linkerd-json' as const;
   private readonly scanner = new FlatJsonScanner(TABLE, 13);
@@ -72,7 +77,7 @@ export class LinkerdJsonReader implements LineReader {
   private skipReason(): LineResult | undefined {
     const seen = this.scanner.seen;
     if (!seen[K.clientAddr] && !seen[K.clientId]) {
-      return seen[K.fields] || seen[K.level] ? SKIP.linkerdProxyLog : SKIP.noFields;
+      return seen[K.fields] || seen[K.level] ? PROXY_LINE : SKIP.noFields;
     }
     if (!seen[K.method] && !seen[K.uri] && !seen[K.status]) return SKIP.noFields;
     return undefined;
@@ -99,12 +104,20 @@ export class LinkerdJsonReader implements LineReader {
     const status = s.scan(line);
     if (status !== SCAN_OK) {
       if (isBlank(line)) return SKIP.blank;
-      return status === SCAN_NOT_OBJECT ? SKIP.notObject : SKIP.notJson;
+      return readLinkerdProxyLine(line) ?? (status === SCAN_NOT_OBJECT ? SKIP.notObject : SKIP.notJson);
     }
     const skip = this.skipReason();
+    if (skip === PROXY_LINE) {
+      const event = readLinkerdProxyLine(line) ?? SKIP.linkerdProxyLog;
+      return event.kind === 'record' ? this.withShipper(event) : event;
+    }
     if (skip !== undefined) return skip;
-    const parsed = buildLinkerdRecord(this.fields());
-    const raw = s.values[K.kubernetes];
+    return this.withShipper(buildLinkerdRecord(this.fields()));
+  }
+
+  /** The line's own Kubernetes metadata (a shipper that merges it into the object), as its shipper's. */
+  private withShipper(parsed: ParsedLine): ParsedLine {
+    const raw = this.scanner.values[K.kubernetes];
     if (raw !== undefined) {
       const meta = metadataFromKubernetes(raw);
       if (meta !== undefined) parsed.shipper = meta;
