@@ -864,7 +864,7 @@ describe('consul-envoy-json', () => {
 // Linkerd proxy policy events (linkerd2-proxy linkerd/app/inbound/src/policy/tcp.rs and http.rs:
 // the message, its fields, and `?tls` / `%client` values as tracing writes them). Either Linkerd
 // reader reads both the plain and the JSON layout, which `kubectl logs` mixes with access lines.
-const LINKERD_HTTP_EVENT = 'Linkerd HTTP policy event (Request denied or audit Request allowed): the request is read from its access log line (config.linkerd.io/access-log)';
+const LINKERD_HTTP_EVENT = "Linkerd HTTP policy event (Request denied or audit Request allowed): it marks the request's access log line, which is the call (config.linkerd.io/access-log)";
 const BOOKS_ID = 'books.booksapp.serviceaccount.identity.linkerd.cluster.local';
 const ESTABLISHED = `Some(Established { client_id: Some(ClientId(${BOOKS_ID})), negotiated_protocol: None })`;
 const LINKERD_PROXY_EVENTS: Case[] = [
@@ -1153,6 +1153,54 @@ describe('line keys (the fast path of ingestion)', () => {
       assertPeekAgrees(createReader(format), line, createReader(format).read(line));
     }
     assert.equal(key('envoy-text', raw(TEXT, '5f0c2a9e-1b7d', '5f0c2a9e-\u00011b7d')), key('envoy-text', TEXT));
+  });
+});
+
+describe('Linkerd HTTP policy events mark the next access log line of their client', () => {
+  // The proxy logs `Request denied` / audit `Request allowed` when it authorizes a request, and the
+  // access log line when the response completes (linkerd2-proxy policy/http.rs; the access-log
+  // layer wraps the error rescue, so a refused gRPC request is logged as 200, grpc-status 7 being
+  // in the trailers: docs/access-records.md).
+  const denied = (ip: string) => `[  4021.1s]  INFO ThreadId(02) inbound:server{port=7001}:rescue{client.addr=${ip}:38844}: linkerd_app_inbound::policy::http: Request denied server.group=policy.linkerd.io server.kind=server server.name=authors-server route.group=policy.linkerd.io route.kind=HTTPRoute route.name=authors-modify client.tls=${ESTABLISHED} client.ip=${ip}`;
+  const audit = (ip: string) => `[  4021.2s]  INFO ThreadId(02) inbound:server{port=7001}: linkerd_app_inbound::policy::http: Request allowed server.group=policy.linkerd.io server.kind=server server.name=authors-server route.group= route.kind=default route.name=default client.tls=${ESTABLISHED} client.ip=${ip} authz.group= authz.kind=default authz.name=audit`;
+  const apache = (ip: string, status: number, path = '/authors/18.json') => `${ip}:46010 ${BOOKS_ID} - [2025-03-14T13:00:02.5Z] "DELETE http://authors:7001${path} HTTP/2.0" ${status}`;
+  const json = (ip: string, status: number) => `{"client.addr":"${ip}:38844","client.id":"${BOOKS_ID}","host":"authors:7001","method":"POST","status":${status},"timestamp":"2025-03-14T13:00:02.5Z","trace_id":"","uri":"http://authors:7001/authors.v1.Authors/Delete","user_agent":"grpc-go/1.62.0","version":"HTTP/2.0"}`;
+  type Seen = [observed: string | undefined, protocol: string | undefined, details: string | null];
+  const seen = (r: LineResult): Seen | string => (r.kind === 'record' ? [r.record.observed, r.record.protocol, r.record.response?.details ?? null] : `skip`);
+  const cases: { name: string; format: LogFormatId; lines: string[]; expect: (Seen | string)[] }[] = [
+    { name: 'a denial then its 403: denied as before (the 403 is the policy\'s)', format: 'linkerd-apache', lines: [denied('10.1.0.5'), apache('10.1.0.5', 403)], expect: ['skip', ['denied', 'http2', 'linkerd_policy_403']] },
+    { name: 'a denial then a 200: a gRPC request refused (grpc-status 7)', format: 'linkerd-apache', lines: [denied('10.1.0.5'), apache('10.1.0.5', 200)], expect: ['skip', ['denied', 'grpc', 'linkerd_grpc_permission_denied']] },
+    { name: 'JSON: a denial then a gRPC 200 (unknown before): denied', format: 'linkerd-json', lines: [json('10.1.0.5', 200), denied('10.1.0.5'), json('10.1.0.5', 200), json('10.1.0.5', 200)], expect: [['unknown', 'grpc', null], 'skip', ['denied', 'grpc', 'linkerd_grpc_permission_denied'], ['unknown', 'grpc', null]] },
+    { name: 'an audit Request allowed then its line: allowed only by audit', format: 'linkerd-json', lines: [audit('10.1.0.5'), json('10.1.0.5', 200)], expect: ['skip', ['allowed', 'grpc', 'linkerd_audit_allowed']] },
+    { name: 'another client\'s line is not marked; the client\'s next line is', format: 'linkerd-apache', lines: [denied('10.1.0.5'), apache('10.1.0.6', 200), apache('10.1.0.5', 200)], expect: ['skip', ['allowed', 'http2', null], ['denied', 'grpc', 'linkerd_grpc_permission_denied']] },
+    { name: 'a denial does not take a line that cannot be its request (404); the next 403 is', format: 'linkerd-apache', lines: [denied('10.1.0.5'), apache('10.1.0.5', 404), apache('10.1.0.5', 403)], expect: ['skip', ['unknown', 'http2', null], ['denied', 'http2', 'linkerd_policy_403']] },
+    { name: 'two waiting events of one client take its next two lines in order', format: 'linkerd-apache', lines: [denied('10.1.0.5'), audit('10.1.0.5'), apache('10.1.0.5', 200), apache('10.1.0.5', 200)], expect: ['skip', 'skip', ['denied', 'grpc', 'linkerd_grpc_permission_denied'], ['allowed', 'http2', 'linkerd_audit_allowed']] },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const reader = createReader(c.format);
+      assert.deepEqual(c.lines.map((line) => seen(reader.read(line))), c.expect);
+    });
+  }
+
+  it('peek leaves a waiting client\'s line to read (which marks it), and keys the others', () => {
+    const reader = createReader('linkerd-apache');
+    assert.equal(reader.read(denied('10.1.0.5')).kind, 'skip');
+    assert.ok(reader.peek!(apache('10.1.0.6', 200)), 'another client: the fast path');
+    assert.equal(reader.peek!(apache('10.1.0.5', 200)), undefined, 'the waiting client: read in full');
+    assert.deepEqual(seen(reader.read(apache('10.1.0.5', 200))), ['denied', 'grpc', 'linkerd_grpc_permission_denied']);
+    // a line peeked earlier and read again later reads as at its peek, whatever waits now
+    const line = apache('10.1.0.7', 200);
+    assert.ok(reader.peek!(line));
+    reader.read(denied('10.1.0.7'));
+    assert.deepEqual(seen(reader.readAgain!(line)), ['allowed', 'http2', null]);
+  });
+
+  it('an event whose request never shows (access logging off) stops waiting after 10,000 access log lines', () => {
+    const reader = createReader('linkerd-apache');
+    reader.read(denied('10.1.0.5'));
+    for (let i = 0; i < 12_000; i++) reader.read(apache('10.1.0.6', 200));
+    assert.deepEqual(seen(reader.read(apache('10.1.0.5', 200))), ['allowed', 'http2', null]);
   });
 });
 

@@ -633,7 +633,7 @@ describe('ingest with the format readers', () => {
     assertAccounting(model);
   });
 
-  it("Linkerd: a proxy's TCP policy events are calls of their own; its HTTP events are counted by the request's access log line", async () => {
+  it("Linkerd: a proxy's TCP policy events are calls of their own; its HTTP events mark the request's access log line", async () => {
     // `kubectl logs --prefix` of a linkerd-proxy container: access log lines (stderr) and the
     // proxy's own lines (stdout) in one stream (linkerd2-proxy policy/tcp.rs and policy/http.rs).
     const pod = '[pod/cart-5d8f9b7c6-k2x9z/linkerd-proxy]';
@@ -644,6 +644,9 @@ describe('ingest with the format readers', () => {
       `${pod} 10.1.0.5:41000 ${id} - [2025-03-14T13:00:01.000000000Z] "GET http://cart:7070/items HTTP/2.0" 200`,
       `${pod} [  4021.118340s]  INFO ThreadId(02) inbound:server{port=7070}: linkerd_app_inbound::policy::http: Request denied server.group=policy.linkerd.io server.kind=server server.name=cart-http route.group= route.kind=default route.name=default client.tls=${tls} client.ip=10.1.0.5`,
       `${pod} 10.1.0.5:41002 ${id} - [2025-03-14T13:00:02.000000000Z] "DELETE http://cart:7070/items HTTP/2.0" 403`,
+      // a gRPC request the policy refused: the access log shows 200 (grpc-status 7 is in the trailers)
+      `${pod} [  4021.5s]  INFO ThreadId(02) inbound:server{port=7070}: linkerd_app_inbound::policy::http: Request denied server.group=policy.linkerd.io server.kind=server server.name=cart-http route.group= route.kind=default route.name=default client.tls=${tls} client.ip=10.1.0.5`,
+      `${pod} 10.1.0.5:41004 ${id} - [2025-03-14T13:00:03.000000000Z] "POST http://cart:7070/cart.v1.Cart/Empty HTTP/2.0" 200`,
       `${pod} [  4022.5s]  INFO ThreadId(03) inbound:server{port=9000}: linkerd_app_inbound::policy::tcp: Connection denied server.group= server.kind=default server.name=all-authenticated tls=None(NoClientHello) client=10.9.9.9:5000`,
       `${pod} [  4023.5s]  INFO ThreadId(03) inbound:server{port=9000}: linkerd_app_inbound::policy::tcp: Connection denied server.group= server.kind=default server.name=all-authenticated tls=None(NoClientHello) client=10.9.9.9:5001`,
       `${pod} [  4024.5s]  INFO ThreadId(03) inbound:server{port=9000}: linkerd_app_inbound::policy::tcp: Request allowed server.group= server.kind=default server.name=audit client.tls=${tls} client.ip=10.1.0.5 authz.group= authz.kind=default authz.name=audit`,
@@ -652,13 +655,14 @@ describe('ingest with the format readers', () => {
     assert.deepEqual(model.stats.files.map((f) => f.format), ['linkerd-apache']);
     const calls = model.shapes.map((s) => [s.count, s.record.protocol, s.record.observed, s.record.response?.details ?? null, s.record.destination?.workload, s.record.destination?.port ?? null, s.record.source?.principal ?? null]).sort();
     assert.deepEqual(calls, [
+      [1, 'grpc', 'denied', 'linkerd_grpc_permission_denied', 'cart', 7070, id],
       [1, 'http2', 'allowed', null, 'cart', 7070, id],
       [1, 'http2', 'denied', 'linkerd_policy_403', 'cart', 7070, id],
       [1, 'tcp', 'allowed', 'linkerd_audit_allowed', 'cart', 9000, id],
       [2, 'tcp', 'denied', 'linkerd_connection_denied', 'cart', 9000, null],
     ]);
-    assert.equal(model.stats.parsed, 5);
-    assert.equal(model.stats.skipped, 2);
+    assert.equal(model.stats.parsed, 6);
+    assert.equal(model.stats.skipped, 3);
     assertAccounting(model);
   });
 

@@ -78,6 +78,13 @@ export interface LineReader {
    */
   readPeeked?(): ParsedLine;
   /**
+   * `read` for a line that `peek` answered, called later (ingest reads a waiting line only when
+   * it needs the record): what `read` would have given at the time of the peek. Readers whose
+   * `read` takes state from earlier lines (Linkerd: the proxy's policy events mark the next
+   * access log line of their client) have it; for the others `read` is the same.
+   */
+  readAgain?(line: string): LineResult;
+  /**
    * What `read` gives for a peeked line, rebuilt from its key (LinePeek.parts joined with U+0001,
    * or a copy of the parts array), its time and its request id (as its peek gave them), without
    * the line's text: a line waiting in the x-request-id join window keeps only those

@@ -1,6 +1,6 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine } from '../readerTypes';
 import { SKIP, isBlank, newKeyPrefix, parseStatus, present } from './common';
-import { readLinkerdProxyLine } from './linkerdProxyEvents';
+import { PendingHttpEvents, readLinkerdProxyLine } from './linkerdProxyEvents';
 import { buildLinkerdRecord, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 
 /**
@@ -21,14 +21,30 @@ export class LinkerdApacheReader implements LineReader {
   /** The fields of the last peeked line. */
   private peeked: LinkerdFields | undefined;
 
+  /** The proxy's HTTP policy events waiting for their requests' lines. */
+  private readonly pending = new PendingHttpEvents();
+
   read(line: string): LineResult {
     const fields = this.fields(line);
-    return fields === undefined ? fail(line) : buildLinkerdRecord(fields);
+    if (fields === undefined) return isBlank(line) ? SKIP.blank : readLinkerdProxyLine(line, this.pending) ?? SKIP.notLinkerd;
+    const parsed = buildLinkerdRecord(fields);
+    this.pending.mark(parsed);
+    return parsed;
+  }
+
+  readAgain(line: string): LineResult {
+    // (no event waited for the line's client when it was peeked: see peek)
+    const fields = this.fields(line);
+    return fields === undefined ? this.read(line) : buildLinkerdRecord(fields);
   }
 
   peek(line: string): LinePeek | undefined {
     const fields = this.fields(line);
     if (fields === undefined) return undefined;
+    if (this.pending.size > 0) {
+      if (this.pending.waitsFor(fields.clientAddr)) return undefined;
+      this.pending.pass();
+    }
     this.peeked = fields;
     return peekLinkerdRecord(fields, this.keyPrefix, this.keyParts);
   }
@@ -85,10 +101,6 @@ export class LinkerdApacheReader implements LineReader {
       traceId: undefined,
     };
   }
-}
-
-function fail(line: string): LineResult {
-  return isBlank(line) ? SKIP.blank : readLinkerdProxyLine(line) ?? SKIP.notLinkerd;
 }
 
 export function createLinkerdApacheReader(): LinkerdApacheReader {

@@ -14,7 +14,7 @@ import { fillLinkerdParts } from './identity';
  *   403 reads the same, which the docs point out.
  * - gRPC (User-Agent `grpc-*`): `unknown` for any other status. A gRPC request refused by policy
  *   is answered `200` with grpc-status 7 (PERMISSION_DENIED) in the trailers, which the log does
- *   not show.
+ *   not show (the proxy's own `Request denied` event does: linkerdProxyEvents.ts marks the line).
  * - 404 and 429: `unknown`. The proxy answers 404 when no HTTPRoute matches (before
  *   authorization) and 429 when a rate limit applies; the application may answer the same.
  * - no status (the response never completed): `unknown`.

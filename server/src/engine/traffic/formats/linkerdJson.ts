@@ -1,7 +1,7 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine } from '../readerTypes';
 import { SKIP, isBlank, newKeyPrefix, parseStatus } from './common';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
-import { readLinkerdProxyLine } from './linkerdProxyEvents';
+import { PendingHttpEvents, readLinkerdProxyLine } from './linkerdProxyEvents';
 import { buildLinkerdRecord, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 import { metadataFromKubernetes } from './shipper';
 
@@ -57,6 +57,8 @@ export class LinkerdJsonReader implements LineReader {
   private readonly keyParts = new Array<string>(LINKERD_KEY_PARTS).fill('');
   /** The fields of the last peeked line. */
   private peeked: LinkerdFields | undefined;
+  /** The proxy's HTTP policy events waiting for their requests' lines. */
+  private readonly pending = new PendingHttpEvents();
 
   peek(line: string): LinePeek | undefined {
     // escaped strings are decoded by the full read
@@ -64,8 +66,17 @@ export class LinkerdJsonReader implements LineReader {
     const s = this.scanner;
     if (s.scan(line) !== SCAN_OK || s.seen[K.kubernetes] === 1 || this.skipReason() !== undefined) return undefined;
     const fields = this.fields();
+    if (this.pending.size > 0) {
+      if (this.pending.waitsFor(fields.clientAddr)) return undefined;
+      this.pending.pass();
+    }
     this.peeked = fields;
     return peekLinkerdRecord(fields, this.keyPrefix, this.keyParts);
+  }
+
+  readAgain(line: string): LineResult {
+    // (no event waited for the line's client when it was peeked: see peek)
+    return this.scanner.scan(line) === SCAN_OK && this.skipReason() === undefined ? buildLinkerdRecord(this.fields()) : this.read(line);
   }
 
   readPeeked(): ParsedLine {
@@ -104,15 +115,17 @@ export class LinkerdJsonReader implements LineReader {
     const status = s.scan(line);
     if (status !== SCAN_OK) {
       if (isBlank(line)) return SKIP.blank;
-      return readLinkerdProxyLine(line) ?? (status === SCAN_NOT_OBJECT ? SKIP.notObject : SKIP.notJson);
+      return readLinkerdProxyLine(line, this.pending) ?? (status === SCAN_NOT_OBJECT ? SKIP.notObject : SKIP.notJson);
     }
     const skip = this.skipReason();
     if (skip === PROXY_LINE) {
-      const event = readLinkerdProxyLine(line) ?? SKIP.linkerdProxyLog;
+      const event = readLinkerdProxyLine(line, this.pending) ?? SKIP.linkerdProxyLog;
       return event.kind === 'record' ? this.withShipper(event) : event;
     }
     if (skip !== undefined) return skip;
-    return this.withShipper(buildLinkerdRecord(this.fields()));
+    const parsed = buildLinkerdRecord(this.fields());
+    this.pending.mark(parsed);
+    return this.withShipper(parsed);
   }
 
   /** The line's own Kubernetes metadata (a shipper that merges it into the object), as its shipper's. */

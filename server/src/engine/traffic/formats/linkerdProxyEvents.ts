@@ -18,7 +18,12 @@ import { fillLinkerdParts } from './identity';
  * - `Request denied`, and `Request allowed` with `route.*` fields (HTTP): the request also has
  *   its access log line when access logging is on, which carries far more (method, path,
  *   status) and is what the call is read from. These are skipped with their own reason, so that
- *   no request is counted twice.
+ *   no request is counted twice, but the reader remembers them (`PendingHttpEvents`) and marks
+ *   the next access log line of the same client: after `Request denied`, a 403 is the policy's
+ *   (not the application's), and a 200 is a gRPC request refused with grpc-status 7, which the
+ *   access log shows as 200 (`observed: denied`, detail `linkerd_grpc_permission_denied`);
+ *   after an audit `Request allowed`, the request was let through only by audit (detail
+ *   `linkerd_audit_allowed`, `observed: allowed`).
  *
  * Two layouts: plain (`[  4021.118340s]  INFO ThreadId(02) <spans>: <target>: <message> k=v ...`,
  * Debug values such as `tls=Some(Established { .. })` hold spaces inside brackets) and JSON
@@ -30,10 +35,12 @@ import { fillLinkerdParts } from './identity';
 
 /** Detail of a TCP connection refused by Linkerd's inbound policy (`Connection denied`). */
 export const LINKERD_CONNECTION_DENIED = 'linkerd_connection_denied';
-/** Detail of a TCP connection allowed only by an audit-mode authorization (`Request allowed`). */
+/** Detail of a connection or request allowed only by an audit-mode authorization (`Request allowed`). */
 export const LINKERD_AUDIT_ALLOWED = 'linkerd_audit_allowed';
+/** Detail of a gRPC request the policy refused (a `Request denied` event, then a 200 access log line). */
+export const LINKERD_GRPC_DENIED = 'linkerd_grpc_permission_denied';
 
-const HTTP_EVENT = skipWith('Linkerd HTTP policy event (Request denied or audit Request allowed): the request is read from its access log line (config.linkerd.io/access-log)');
+const HTTP_EVENT = skipWith('Linkerd HTTP policy event (Request denied or audit Request allowed): it marks the request\'s access log line, which is the call (config.linkerd.io/access-log)');
 const POLICY_CHANGE = skipWith('Linkerd policy event: an open connection closed after a policy change (not a new call)');
 
 /** The plain layout's start: the uptime in brackets and the level. */
@@ -93,29 +100,32 @@ export function jsonProxyEvent(value: unknown): LinkerdProxyEvent | undefined {
  * What a Linkerd proxy log line gives (a record, or a skip with its reason), or undefined when
  * the line is not a proxy log line at all.
  */
-export function readLinkerdProxyLine(line: string): LineResult | undefined {
+export function readLinkerdProxyLine(line: string, pending?: PendingHttpEvents): LineResult | undefined {
   const text = line.trim();
   if (text.charCodeAt(0) === 123 /* { */) {
     const value = parseJsonOrUndefined(text);
     if (!isRecord(value) || (value['fields'] === undefined && value['level'] === undefined)) return undefined;
     const event = jsonProxyEvent(value);
-    return event === undefined ? SKIP.linkerdProxyLog : eventResult(event);
+    return event === undefined ? SKIP.linkerdProxyLog : eventResult(event, pending, text);
   }
   if (!PLAIN_START.test(text)) return undefined;
   const event = parsePlainProxyEvent(text);
-  return event === undefined ? SKIP.linkerdProxyLog : eventResult(event);
+  return event === undefined ? SKIP.linkerdProxyLog : eventResult(event, pending, text);
 }
 
-/** A record for the events that are calls of their own; a skip for the others. */
-export function eventResult(event: LinkerdProxyEvent): LineResult {
+/** A record for the events that are calls of their own; a skip for the others (HTTP events are remembered in `pending`). */
+export function eventResult(event: LinkerdProxyEvent, pending?: PendingHttpEvents, line = ''): LineResult {
   const f = event.fields;
   const isHttp = f['route.name'] !== undefined || f['route.kind'] !== undefined || event.target.endsWith('::http');
   switch (event.message) {
     case 'Connection denied':
       return tcpRecord(event, f['tls'], f['client'], 'denied', LINKERD_CONNECTION_DENIED);
     case 'Request allowed':
-      return isHttp ? HTTP_EVENT : tcpRecord(event, f['client.tls'], f['client.ip'], 'allowed', LINKERD_AUDIT_ALLOWED);
+      if (!isHttp) return tcpRecord(event, f['client.tls'], f['client.ip'], 'allowed', LINKERD_AUDIT_ALLOWED);
+      pending?.remember(f['client.ip'], 'audit', line);
+      return HTTP_EVENT;
     case 'Request denied':
+      pending?.remember(f['client.ip'], 'denied', line);
       return HTTP_EVENT;
     case 'Connection terminated due to policy change':
       return POLICY_CHANGE;
@@ -203,3 +213,106 @@ function splitMessage(body: string): { message: string; fields: Record<string, s
   return { message, fields };
 }
 
+
+/** How many access log lines an HTTP event waits for its request's line. */
+const EVENT_WINDOW_LINES = 10_000;
+/** At most this many events wait at once (beyond, those of the longest-known clients go first). */
+const MAX_PENDING_EVENTS = 10_000;
+
+interface PendingEvent {
+  outcome: 'denied' | 'audit';
+  /** The access log line count when the event was read. */
+  at: number;
+}
+
+/**
+ * HTTP policy events waiting for the access log line of their request, per client IP, oldest
+ * first. The proxy writes the event when it authorizes the request and the access log line when
+ * the response completes, so the line comes after its event; lines of one client are taken in
+ * order. An event is dropped when it is matched, when EVENT_WINDOW_LINES access log lines went by
+ * without its request's line (access logging is off, or the line went elsewhere), or when too many
+ * wait. One per Linkerd reader (a reader reads one file).
+ */
+export class PendingHttpEvents {
+  private readonly byClient = new Map<string, PendingEvent[]>();
+  private waiting = 0;
+  private accessLines = 0;
+  private lastLine = '';
+
+  /** Whether any event waits (the readers' fast path asks first). */
+  get size(): number {
+    return this.waiting;
+  }
+
+  remember(clientIp: string | undefined, outcome: PendingEvent['outcome'], line: string): void {
+    if (clientIp === undefined || clientIp === '') return;
+    // (a line the shipper reader reads again with the file's own reader is not a second event)
+    if (line !== '' && line === this.lastLine) return;
+    this.lastLine = line;
+    if (this.waiting >= MAX_PENDING_EVENTS) this.dropOlderThan(Infinity, 1);
+    const ip = addressIp(clientIp) ?? clientIp;
+    let list = this.byClient.get(ip);
+    if (list === undefined) this.byClient.set(ip, (list = []));
+    list.push({ outcome, at: this.accessLines });
+    this.waiting++;
+  }
+
+  /** Counts an access log line that no event waits for (read by the fast path). */
+  pass(): void {
+    this.accessLines++;
+    this.lastLine = '';
+    if (this.accessLines % 1024 === 0) this.dropOlderThan(this.accessLines - EVENT_WINDOW_LINES, 0);
+  }
+
+  /** Whether an event waits for a line from this client address (`ip:port` or an IP). */
+  waitsFor(clientAddr: string | undefined): boolean {
+    if (this.waiting === 0 || clientAddr === undefined) return false;
+    const ip = addressIp(clientAddr);
+    return ip !== undefined && this.byClient.has(ip);
+  }
+
+  /**
+   * Counts an access log line and marks its record with the first waiting event of its client
+   * that it can be the request of: a denial's line is a 403 (HTTP) or a 200 (gRPC, grpc-status 7);
+   * an audit's line is anything but a 403.
+   */
+  mark(parsed: ParsedLine): void {
+    this.pass();
+    if (this.waiting === 0) return;
+    const record = parsed.record;
+    const ip = record.source?.ip;
+    const list = ip === undefined ? undefined : this.byClient.get(ip);
+    if (list === undefined) return;
+    const status = record.response?.status;
+    const index = list.findIndex((e) => (e.outcome === 'denied' ? status === 403 || status === 200 : status !== 403));
+    if (index < 0) return;
+    const event = list[index]!;
+    list.splice(index, 1);
+    this.waiting--;
+    if (list.length === 0) this.byClient.delete(ip!);
+    const response = (record.response ??= {});
+    if (event.outcome === 'audit') {
+      response.details = LINKERD_AUDIT_ALLOWED;
+      record.observed = 'allowed';
+    } else if (status === 200) {
+      record.protocol = 'grpc';
+      response.details = LINKERD_GRPC_DENIED;
+      record.observed = 'denied';
+    }
+  }
+
+  /** Drops events read before access log line `before`, or at least `atLeast` of the oldest. */
+  private dropOlderThan(before: number, atLeast: number): void {
+    let dropped = 0;
+    for (const [ip, list] of this.byClient) {
+      let keep = 0;
+      while (keep < list.length && (list[keep]!.at < before || dropped < atLeast)) {
+        keep++;
+        dropped++;
+      }
+      if (keep > 0) list.splice(0, keep);
+      if (list.length === 0) this.byClient.delete(ip);
+    }
+    this.waiting -= dropped;
+  }
+}

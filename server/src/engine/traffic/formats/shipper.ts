@@ -346,6 +346,11 @@ export class ShipperAwareReader implements LineReader {
     return this.base.readPeeked!();
   }
 
+  readAgain(line: string): LineResult {
+    // (likewise: a peeked line is the base reader's)
+    return this.base.readAgain !== undefined ? this.base.readAgain(line) : this.base.read(line);
+  }
+
   read(text: string): LineResult {
     // A byte order mark on a file's first line.
     const line = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;

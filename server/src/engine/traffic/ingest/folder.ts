@@ -149,7 +149,7 @@ function materialize(item: Item): ParsedLine {
     const reader = item.reader!;
     const k = item.k;
     const q = item.q!;
-    const result = reader.readParts === undefined ? reader.read(item.text!)
+    const result = reader.readParts === undefined ? (reader.readAgain !== undefined ? reader.readAgain(item.text!) : reader.read(item.text!))
       : k !== undefined ? reader.readParts(k.text, q.time, q.requestId)
       : item.parts !== undefined ? reader.readParts(item.parts, q.time, q.requestId) : reader.read(item.text!);
     item.p = result.kind === 'record' ? result : { kind: 'record', record: {}, side: q.side };
