@@ -7,6 +7,7 @@ import { defaultConfig, type ProjectConfig } from '../../../server/src/engine/co
 import { Engine } from '../../../server/src/engine/engine';
 import { buildInventory } from '../../../server/src/engine/inventory/inventory';
 import type { SourceFile } from '../../../server/src/engine/source/sourceFile';
+import { observedDifference } from '../../../server/src/engine/simulate';
 import { createLinkerdSimulator, linkerdSimulator, type LinkerdCompiled } from '../../../server/src/engine/simulate/linkerd';
 import type { Decision, PolicySet } from '../../../server/src/engine/simulate/types';
 import { Simulation } from '../../../server/src/engine/simulate';
@@ -349,6 +350,16 @@ spec:
     });
     expectVerdict(c.decide(get), 'allow', { audited: false, reason: /web-only/ });
     expectVerdict(c.decide({ ...get, source: { principal: ID('intruder', 'shop'), ip: '10.42.0.3' } }), 'allow', { audited: true, reason: /accessPolicy audit/ });
+
+    // The proxy logged the call as let through by audit only (its audit `Request allowed` event,
+    // which the Linkerd readers keep as detail linkerd_audit_allowed): the deployed policies did
+    // not authorize web then; the workspace's web-only does now. For the intruder both agree.
+    const loggedAudit = (record: AccessRecord): AccessRecord => ({ ...record, response: { status: 200, details: 'linkerd_audit_allowed' }, observed: 'allowed' });
+    const web = loggedAudit(get);
+    assert.match(observedDifference(c.decide(web), web) ?? '', /^observed: allowed only by audit mode .*; simulated: .*web-only/);
+    const intruder = loggedAudit({ ...get, source: { principal: ID('intruder', 'shop'), ip: '10.42.0.3' } });
+    assert.equal(observedDifference(c.decide(intruder), intruder), undefined);
+    assert.equal(observedDifference(c.decide(get), { ...get, response: { status: 200 }, observed: 'allowed' }), undefined, 'a log without the audit event says nothing of audit');
   });
 });
 

@@ -2,6 +2,7 @@ import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CompiledPolicies, Decision, MeshSimulator, PolicySet } from '../types';
 import { LinkerdPolicies, type LinkerdClusterOptions } from './evaluate';
 import { LinkerdFold } from './fold';
+import { linkerdObservedDifference } from './observed';
 import { probeDigest } from './pod';
 
 /**
@@ -35,6 +36,7 @@ export function createLinkerdSimulator(options: LinkerdClusterOptions = {}): Lin
   return {
     mesh: 'linkerd',
     fileInputs: probeDigest,
+    observedDifference: linkerdObservedDifference,
     compile(policies: PolicySet): LinkerdCompiled {
       const compiled = new LinkerdPolicies(policies, options);
       return {
