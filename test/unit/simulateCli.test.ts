@@ -208,7 +208,7 @@ describe('the denier a log names (Istio response.deniedBy), against the simulati
 
   it('simulate: text lists the denials the logs attribute otherwise, jsonl and json carry the difference', async () => {
     const text = (await run(['--policies', 'policies.yaml', '--traffic', 'attributed.jsonl'], dir)).stdout;
-    assert.match(text, /Denials the logs attribute otherwise[^\n]*\n\s+1×\s+cluster\.local\/ns\/shop\/sa\/batch → shop\/cart:8080 GET \/cart\s+— observed: denied by shop\/cart-no-batch; simulated: denied: no ALLOW policy matches/);
+    assert.match(text, /Calls the logs attribute otherwise[^\n]*\n\s+1×\s+cluster\.local\/ns\/shop\/sa\/batch → shop\/cart:8080 GET \/cart\s+— observed: denied by shop\/cart-no-batch; simulated: denied: no ALLOW policy matches/);
     const lines = (await run(['--policies', 'policies.yaml', '--traffic', 'attributed.jsonl', '--format', 'jsonl'], dir)).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.match(String(lines[0]!['observedDifference']), /^observed: denied by shop\/cart-no-batch; simulated: /);
     assert.equal(lines[1]!['observedDifference'], undefined, 'the log and the simulation agree: ALLOW policies, none matched');

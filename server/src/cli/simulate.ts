@@ -340,7 +340,7 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
   }
   const differing = result.outcomes.filter((o) => observedDifference(o.decision, o.shape.record) !== undefined).sort((a, b) => b.shape.count - a.shape.count);
   if (differing.length) {
-    out.push('', 'Denials the logs attribute otherwise (top 20 by calls):');
+    out.push('', 'Calls the logs attribute otherwise (a denier, or audit mode; top 20 by calls):');
     for (const o of differing.slice(0, 20).map(shown)) {
       const sample = o.shape.samples[0];
       out.push(`  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${observedDifference(o.decision, o.shape.record)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
