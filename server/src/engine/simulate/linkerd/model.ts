@@ -121,8 +121,11 @@ export interface IdentitySet {
   text: string[];
 }
 
+/** The proxy tries suffixes (`*` included) on DNS identities only: a SPIFFE URI client matches
+ * exact names alone (linkerd2-proxy `linkerd/app/inbound/src/policy.rs` `is_tls_authorized`). */
 export function identityMatch(ids: IdentitySet, identity: string): boolean {
   if (ids.exact.has(identity)) return true;
+  if (identity.startsWith('spiffe://')) return false;
   for (const s of ids.suffixes) if (identity.endsWith(s)) return true;
   return false;
 }
