@@ -478,12 +478,16 @@ describe('consul JWT requirements (§3.5)', () => {
   const token = (claims: Record<string, unknown>, extra: object = {}) => ({ valid: true, issuer: 'https://okta.example', claims, ...extra });
   const r = (jwt?: CallSpec['jwt']): CallSpec => ({ src: 'dashboard', dst: 'reports', method: 'GET', path: '/reports/1', ...(jwt ? { jwt } : {}) });
 
-  it('entry-level JWT: missing or invalid token is a 401 before RBAC', () => {
+  // Consul 1.16.1+ (PR #18062): jwt_authn passes every request (allow_missing_or_failed) and RBAC
+  // alone checks the payload, so a missing or invalid token is an RBAC outcome (403), never a 401.
+  it('entry-level JWT: a missing or invalid token fails the RBAC condition (403 under default deny, no 401)', () => {
     const p = compile(entryLevel, 'deny', { jwtProviders: okta });
     let d = expectVerdict(p, r(), 'deny');
-    assert.equal(d.status, 401);
+    assert.equal(d.status, 403);
     d = expectVerdict(p, r({ valid: false }), 'deny');
-    assert.equal(d.status, 401);
+    assert.equal(d.status, 403);
+    const open = compile(entryLevel, 'allow', { jwtProviders: okta });
+    expectVerdict(open, r(), 'allow', 'under default allow the allow intention has no RBAC policy, so its JWT changes nothing');
   });
 
   it('entry-level JWT: issuer and claims decide; a failure gives the default', () => {
@@ -793,7 +797,7 @@ describe('consul scenarios from the docs', () => {
     const jwt = (role: string) => ({ valid: true, issuer: 'okta', claims: { perms: { role } } });
     expectVerdict(p, { src: 'frontend', dst: 'backend', method: 'GET', path: '/admin', jwt: jwt('admin') }, 'allow');
     expectVerdict(p, { src: 'frontend', dst: 'backend', method: 'GET', path: '/admin', jwt: jwt('user') }, 'deny');
-    assert.equal(p.decide(call({ src: 'frontend', dst: 'backend', method: 'GET', path: '/admin' })).status, 401);
+    assert.equal(p.decide(call({ src: 'frontend', dst: 'backend', method: 'GET', path: '/admin' })).status, 403);
     expectVerdict(p, { src: 'frontend', dst: 'backend', method: 'GET', path: '/home' }, 'allow');
     expectVerdict(p, { src: 'other', dst: 'backend', method: 'GET', path: '/home' }, 'deny');
   });

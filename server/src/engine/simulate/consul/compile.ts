@@ -831,7 +831,7 @@ export class ConsulPolicies implements CompiledPolicies {
       const trace = dc.entrySteps.slice();
       trace.push(cs.matched);
       const r = this.evalIntention(cs, s.http, view, undefined, trace, false);
-      return this.verdictOf(trace, [m], [r], F, view, s.http, false, m);
+      return this.verdictOf(trace, [m], [r], view, s.http, false, m);
     }
     const trace: TraceStep[] = dc.entrySteps.slice();
     if (early) for (const st of early) trace.push(st);
@@ -853,29 +853,9 @@ export class ConsulPolicies implements CompiledPolicies {
     if (full) this.explainSources(trace, dc, rb, s, caller, cands);
     // Envoy RBAC principals: a candidate is shadowed by an earlier, narrower one.
     const matching = cands.length > 1 ? cands.filter((x, i) => !cands.some((o, j) => j < i && o.wild < x.wild)) : cands;
+    // Since Consul 1.16.1 jwt_authn lets every request through (allow_missing_or_failed) and only
+    // stores a valid token's payload: a missing or invalid token fails RBAC's JWT condition, never a 401.
     const jwt = req.call.request?.jwt;
-    // jwt_authn runs before RBAC: a token the matched intention requires must be present and valid.
-    let deny401: Tri = F;
-    if (s.http && dc.hasJwt) {
-      let need: Tri = F;
-      for (const m of matching) {
-        if (m.cs.entryJwt) need = T;
-        for (const p of m.cs.perms) if (p.jwt) need = or3(need, p.path ? p.path.test(view!) : T);
-      }
-      if (need !== F) {
-        const bad: Tri = !jwt || jwt.valid === false ? T : jwt.valid === true ? F : missAttr(view!, 'request.jwt.valid');
-        deny401 = and3(need, bad);
-        if (deny401 === T) {
-          const m = matching[0]!;
-          const what = !jwt ? 'the request carries no token' : 'the token is not valid';
-          const reason = `denied (401): ${m.cs.title} requires a JWT (${[m.cs.entryJwt?.text, ...m.cs.perms.filter((p) => p.jwt).map((p) => `${p.rule.label}: ${p.jwt!.text}`)].filter(Boolean).join('; ')}) and ${what}; Envoy's jwt_authn filter rejects it before RBAC`;
-          for (const x of matching) trace.push(x.cs.matched);
-          trace.push({ text: reason, outcome: 'verdict', at: m.cs.entryJwt?.req.ref ?? m.cs.src.ref });
-          if (full) this.explainCheck(trace, cands[0], 'deny');
-          return { verdict: 'deny', mesh: 'consul', reason, trace, status: 401, policy: m.cs.entry.ref, rule: m.cs.src.ref };
-        }
-      }
-    }
     const results: IxnResult[] = [];
     for (const m of matching) {
       trace.push(m.cs.matched);
@@ -884,12 +864,12 @@ export class ConsulPolicies implements CompiledPolicies {
     if (matching.length > 1) {
       trace.push({ text: `Envoy RBAC: ${matching.map((m) => m.cs.src.label).join(' and ')} all match the caller: a higher-precedence source is subtracted from a lower one only when it is narrower (rbac.go ixnSourceMatches), so each principal stands on its own`, outcome: 'applies' });
     }
-    return this.verdictOf(trace, matching, results, deny401, view, s.http, full, cands[0]);
+    return this.verdictOf(trace, matching, results, view, s.http, full, cands[0]);
   }
 
   /** Combines the outcomes of the intentions whose principals match, as the RBAC engine does:
    * default deny → allowed iff one of them allows; default allow → denied iff one denies. */
-  private verdictOf(trace: TraceStep[], matching: Ixn[], results: IxnResult[], deny401: Tri, view: RequestView | undefined, http: boolean, full: boolean, first: Ixn | undefined): Decision {
+  private verdictOf(trace: TraceStep[], matching: Ixn[], results: IxnResult[], view: RequestView | undefined, http: boolean, full: boolean, first: Ixn | undefined): Decision {
     let allowPossible = this.defaultAction !== 'deny';
     let denyPossible = this.defaultAction === 'deny';
     for (let i = 0; i < results.length; i++) {
@@ -902,7 +882,6 @@ export class ConsulPolicies implements CompiledPolicies {
         if (!(mask & (OA | ODEF))) allowPossible = false;
       }
     }
-    if (deny401 === U) denyPossible = true;
     if (allowPossible && denyPossible) {
       const missing = view ? view.missing.slice() : [];
       if (missing.length === 0) missing.push('request attributes');
@@ -923,10 +902,7 @@ export class ConsulPolicies implements CompiledPolicies {
     const kind = r.kind;
     const step = kind === 'l4' ? m.cs.verdict : kind === 'tcp-l7' ? m.cs.tcpL7 : kind === 'perm' ? perm!.verdict : kind === 'perm-jwt' ? perm!.jwtFailed : kind === 'entry-jwt' ? m.cs.jwtFailed : m.cs.noPermission;
     let reason: string;
-    if (deny401 === U && verdict === 'deny') {
-      reason = `denied: either jwt_authn rejects the token (401) or RBAC denies it (${step.text})`;
-      trace.push({ text: reason, outcome: 'verdict', at: m.cs.src.ref });
-    } else if ((kind !== 'no-perm' && kind !== 'entry-jwt' && kind !== 'perm-jwt') || verdict === this.defaultAction) {
+    if ((kind !== 'no-perm' && kind !== 'entry-jwt' && kind !== 'perm-jwt') || verdict === this.defaultAction) {
       reason = step.text;
       trace.push(step);
     } else {

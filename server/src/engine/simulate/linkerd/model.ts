@@ -121,8 +121,11 @@ export interface IdentitySet {
   text: string[];
 }
 
+/** The proxy tries suffixes (`*` included) on DNS identities only: a SPIFFE URI client matches
+ * exact names alone (linkerd2-proxy `linkerd/app/inbound/src/policy.rs` `is_tls_authorized`). */
 export function identityMatch(ids: IdentitySet, identity: string): boolean {
   if (ids.exact.has(identity)) return true;
+  if (identity.startsWith('spiffe://')) return false;
   for (const s of ids.suffixes) if (identity.endsWith(s)) return true;
   return false;
 }
@@ -538,6 +541,8 @@ function readHeaderMatches(list: unknown, what: 'header' | 'query param'): { mat
   return { matches };
 }
 
+const DEFAULT_HTTP_ROUTE_RULES = [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }] }];
+
 function readRoute(base: Base, value: Rec, group: string, kind: 'HTTPRoute' | 'GRPCRoute'): RouteDef {
   const spec = rec(value['spec']);
   const route: RouteDef = { ...base, group, kind, parents: [], hostnames: [], rules: [] };
@@ -560,7 +565,11 @@ function readRoute(base: Base, value: Rec, group: string, kind: 'HTTPRoute' | 'G
     if (h.startsWith('*.')) route.hostnames.push({ suffix: h.slice(2).split('.').reverse(), text: h });
     else route.hostnames.push({ exact: h, text: h });
   }
-  arr(spec['rules']).forEach((rawRule, ri) => {
+  // The API server stores an HTTPRoute written without rules with the CRDs' default rule
+  // (Gateway API HTTPRouteSpec.Rules and Linkerd's policy HTTPRoute CRD: PathPrefix /); GRPCRoute
+  // rules have no default.
+  const rules = spec['rules'] ?? (kind === 'HTTPRoute' ? DEFAULT_HTTP_ROUTE_RULES : undefined);
+  arr(rules).forEach((rawRule, ri) => {
     const r = rec(rawRule);
     const rule: RuleDef = { index: ri, matches: [], at: base.refs.at(['spec', 'rules', ri], `${kind} ${base.namespace}/${base.name} rules[${ri}]`) };
     for (const rawFilter of arr(r['filters'])) {

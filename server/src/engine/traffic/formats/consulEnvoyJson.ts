@@ -14,7 +14,8 @@ import { EnvoyJsonReader } from './envoyJson';
  * - denials: `rbac_access_denied_matched_policy[none]` (default deny: no intention allowed it),
  *   `[consul-intentions-layer4]` / `[consul-intentions-layer7-<i>]` (a deny intention under
  *   default allow), in the response code details (HTTP) or the termination details (TCP);
- *   `jwt_authn_access_denied{...}` 401s for JWT intentions.
+ *   `jwt_authn_access_denied{...}` 401s for JWT intentions (Consul 1.16.0 only: later releases let
+ *   RBAC alone judge tokens, so a missing or invalid token is an RBAC 403).
  * A custom `JSONFormat` given as `options.envoyFormat` (a JSON object) maps keys by operator.
  */
 export function createConsulEnvoyJsonReader(options: ReaderOptions = {}): EnvoyJsonReader {
