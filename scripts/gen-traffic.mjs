@@ -351,6 +351,14 @@ function linkerd(rnd) {
 
   const start = Date.UTC(2025, 2, 14, 13, 0, 0);
   const end = start + 60 * 60 * 1000;
+  /** The proxy's own INFO event when the policy refuses a request (plain layout, on stdout; the
+   * JSON access log is on stderr; kubectl logs gives both), written just before the access log
+   * line of the request. The proxy logs its uptime; these pods started an hour before. */
+  const refused = (file, pod, t, caller, server) => {
+    const ms = t - start + 3_600_000;
+    const uptime = `${String(Math.floor(ms / 1000)).padStart(6)}.${String((ms % 1000) * 1000).padStart(6, '0')}`;
+    files[file].add(t, prefixed(pod, 'linkerd-proxy', `[${uptime}s]  INFO ThreadId(01) inbound:server{port=8080}: linkerd_app_inbound::policy::http: Request denied server.group=policy.linkerd.io server.kind=server server.name=${server} route.group= route.kind=default route.name=default client.tls=Some(Established { client_id: Some(ClientId(${caller.id})), negotiated_protocol: None }) client.ip=${caller.ip}`));
+  };
   for (let t = start + 200; t < end; t += Math.round(rnd.gap(2600))) {
     const kind = rnd.weighted([[40, 'vote'], [18, 'list'], [10, 'leaderboard'], [14, 'page'], [3, 'stray'], [2, 'unmeshed'], [2, 'notfound'], [1, 'direct']]);
     const h2 = (path) => `http://web-svc.emojivoto:80${path}`;
@@ -377,12 +385,18 @@ function linkerd(rnd) {
     } else if (kind === 'notfound') {
       apache(t, callers.nginx, 'GET', h2(rnd.pick(['/img/favicon.ico', '/robots.txt', '/leaderboard'])), 'HTTP/2.0', 404);
     } else {
-      // vote-bot calls voting directly: refused by voting-grpc-web, but gRPC denials are logged as 200
+      // vote-bot calls voting directly: refused by voting-grpc-web; the access log shows gRPC
+      // denials as 200 (grpc-status 7 is in the trailers), the proxy's Request denied event says it
+      refused('voting', voting, t, callers.voteBot, 'voting-grpc');
       grpc('voting', voting, t, callers.voteBot, 'VotingService', 'VoteUnicorn');
     }
   }
-  // a debug pod in another namespace tries the gRPC services (refused, logged as 200 with grpc-status 7)
-  for (let i = 0; i < 6; i++) grpc(i % 2 ? 'emoji' : 'voting', i % 2 ? emoji : voting, start + 2_000_000 + i * 9_000, callers.debug, i % 2 ? 'EmojiService' : 'VotingService', i % 2 ? 'ListAll' : 'Results');
+  // a debug pod in another namespace tries the gRPC services (refused: the proxy's event, then 200 with grpc-status 7)
+  for (let i = 0; i < 6; i++) {
+    const [file, pod, server] = i % 2 ? ['emoji', emoji, 'emoji-grpc'] : ['voting', voting, 'voting-grpc'];
+    refused(file, pod, start + 2_000_000 + i * 9_000, callers.debug, server);
+    grpc(file, pod, start + 2_000_000 + i * 9_000, callers.debug, i % 2 ? 'EmojiService' : 'VotingService', i % 2 ? 'ListAll' : 'Results');
+  }
   // kubelet probes (no mesh identity) and Prometheus scrapes of the prom port
   for (let t = start + 3_000; t < end; t += 10_000) apache(t + rnd.int(0, 50), { ip: rnd.pick(kubelets), id: undefined }, 'GET', '/healthz', 'HTTP/1.1', 200);
   for (let t = start + 5_000; t < end; t += 30_000) {
