@@ -361,6 +361,31 @@ spec:
     assert.equal(observedDifference(c.decide(intruder), intruder), undefined);
     assert.equal(observedDifference(c.decide(get), { ...get, response: { status: 200 }, observed: 'allowed' }), undefined, 'a log without the audit event says nothing of audit');
   });
+
+  it("compares the server the proxy's denial event names (response.deniedBy) with the simulation's", () => {
+    const denied = (record: AccessRecord, deniedBy: string): AccessRecord => ({ ...record, response: { status: 403, details: 'linkerd_policy_403', deniedBy }, observed: 'denied' });
+    const onServer = compile({ yaml: [[...app({}), `apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: api, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  port: http
+  accessPolicy: deny
+`].join('---\n')] });
+    const cases: [string, ReturnType<typeof compile>, string, RegExp | undefined][] = [
+      ['the same Server', onServer, 'server:api', undefined],
+      ['another Server', onServer, 'server:api-old', /^observed: denied on Server api-old \(the proxy's policy event\); simulated: denied/],
+      ['a default policy where the simulation denies on a Server', onServer, 'default:deny', /^observed: denied by the default policy deny/],
+      ['a default policy, and the simulation denies by the default policy', compile({ yaml: [app({ 'config.linkerd.io/default-inbound-policy': 'deny' }).join('---\n')] }), 'default:deny', undefined],
+      ['a Server, where the simulation allows (no Server in the workspace)', compile({ yaml: [app({}).join('---\n')] }), 'server:api', /^observed: denied on Server api .*; simulated: allowed/],
+    ];
+    for (const [name, c, logged, want] of cases) {
+      const record = denied(get, logged);
+      const difference = observedDifference(c.decide(record), record);
+      if (want === undefined) assert.equal(difference, undefined, name);
+      else assert.match(difference ?? '', want, name);
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

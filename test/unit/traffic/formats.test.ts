@@ -872,7 +872,7 @@ const LINKERD_PROXY_EVENTS: Case[] = [
     name: 'plain Connection denied (TCP): a denied call with the mTLS identity and the server span\'s port',
     line: `[  4100.000001s]  INFO ThreadId(03) inbound:server{port=5432}: linkerd_app_inbound::policy::tcp: Connection denied server.group=policy.linkerd.io server.kind=server server.name=db-tcp tls=${ESTABLISHED} client=10.42.3.11:40112`,
     expect: record(
-      { mesh: 'linkerd', protocol: 'tcp', source: { principal: BOOKS_ID, serviceAccount: 'books', namespace: 'booksapp', ip: '10.42.3.11' }, destination: { port: 5432 }, response: { details: 'linkerd_connection_denied' }, observed: 'denied', count: 1 },
+      { mesh: 'linkerd', protocol: 'tcp', source: { principal: BOOKS_ID, serviceAccount: 'books', namespace: 'booksapp', ip: '10.42.3.11' }, destination: { port: 5432 }, response: { details: 'linkerd_connection_denied', deniedBy: 'server:db-tcp' }, observed: 'denied', count: 1 },
       'inbound',
     ),
   },
@@ -880,7 +880,7 @@ const LINKERD_PROXY_EVENTS: Case[] = [
     name: 'plain Connection denied from a plaintext client: no identity',
     line: '[  4100.5s]  INFO ThreadId(01) inbound:server{port=6379}:accept{client.addr=10.42.0.7:51000}: linkerd_app_inbound::policy::tcp: Connection denied server.group= server.kind=default server.name=all-authenticated tls=None(NoClientHello) client=10.42.0.7:51000',
     expect: record(
-      { mesh: 'linkerd', protocol: 'tcp', source: { principal: null, ip: '10.42.0.7' }, destination: { port: 6379 }, response: { details: 'linkerd_connection_denied' }, observed: 'denied', count: 1 },
+      { mesh: 'linkerd', protocol: 'tcp', source: { principal: null, ip: '10.42.0.7' }, destination: { port: 6379 }, response: { details: 'linkerd_connection_denied', deniedBy: 'default:all-authenticated' }, observed: 'denied', count: 1 },
       'inbound',
     ),
   },
@@ -888,7 +888,7 @@ const LINKERD_PROXY_EVENTS: Case[] = [
     name: 'JSON Connection denied: fields, target and the server span of the JSON layout',
     line: `{"timestamp":"[  4100.000001s]","level":"INFO","fields":{"message":"Connection denied","server.group":"policy.linkerd.io","server.kind":"server","server.name":"db-tcp","tls":"${ESTABLISHED}","client":"10.42.3.11:40112"},"target":"linkerd_app_inbound::policy::tcp","spans":[{"name":"inbound"},{"port":5432,"name":"server"}],"threadId":"ThreadId(3)"}`,
     expect: record(
-      { mesh: 'linkerd', protocol: 'tcp', source: { principal: BOOKS_ID, serviceAccount: 'books', namespace: 'booksapp', ip: '10.42.3.11' }, destination: { port: 5432 }, response: { details: 'linkerd_connection_denied' }, observed: 'denied', count: 1 },
+      { mesh: 'linkerd', protocol: 'tcp', source: { principal: BOOKS_ID, serviceAccount: 'books', namespace: 'booksapp', ip: '10.42.3.11' }, destination: { port: 5432 }, response: { details: 'linkerd_connection_denied', deniedBy: 'server:db-tcp' }, observed: 'denied', count: 1 },
       'inbound',
     ),
   },
@@ -1182,6 +1182,18 @@ describe('Linkerd HTTP policy events mark the next access log line of their clie
       assert.deepEqual(c.lines.map((line) => seen(reader.read(line))), c.expect);
     });
   }
+
+  it('a denial names the server the event names, as response.deniedBy', () => {
+    const reader = createReader('linkerd-apache');
+    reader.read(denied('10.1.0.5'));
+    const grpc = reader.read(apache('10.1.0.5', 200));
+    assert.equal(grpc.kind === 'record' ? grpc.record.response?.deniedBy : grpc.reason, 'server:authors-server');
+    reader.read(denied('10.1.0.5'));
+    const http = reader.read(apache('10.1.0.5', 403));
+    assert.equal(http.kind === 'record' ? http.record.response?.deniedBy : http.reason, 'server:authors-server');
+    const unmarked = reader.read(apache('10.1.0.5', 403));
+    assert.equal(unmarked.kind === 'record' ? unmarked.record.response?.deniedBy : unmarked.reason, undefined, 'a 403 without an event names no server');
+  });
 
   it('peek leaves a waiting client\'s line to read (which marks it), and keys the others', () => {
     const reader = createReader('linkerd-apache');

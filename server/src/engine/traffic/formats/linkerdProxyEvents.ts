@@ -21,7 +21,8 @@ import { fillLinkerdParts } from './identity';
  *   no request is counted twice, but the reader remembers them (`PendingHttpEvents`) and marks
  *   the next access log line of the same client: after `Request denied`, a 403 is the policy's
  *   (not the application's), and a 200 is a gRPC request refused with grpc-status 7, which the
- *   access log shows as 200 (`observed: denied`, detail `linkerd_grpc_permission_denied`);
+ *   access log shows as 200 (`observed: denied`, detail `linkerd_grpc_permission_denied`); both
+ *   get the server the event names as `response.deniedBy` (`server:<name>`, `default:<policy>`);
  *   after an audit `Request allowed`, the request was let through only by audit (detail
  *   `linkerd_audit_allowed`, `observed: allowed`).
  *
@@ -122,16 +123,27 @@ export function eventResult(event: LinkerdProxyEvent, pending?: PendingHttpEvent
       return tcpRecord(event, f['tls'], f['client'], 'denied', LINKERD_CONNECTION_DENIED);
     case 'Request allowed':
       if (!isHttp) return tcpRecord(event, f['client.tls'], f['client.ip'], 'allowed', LINKERD_AUDIT_ALLOWED);
-      pending?.remember(f['client.ip'], 'audit', line);
+      pending?.remember(f['client.ip'], 'audit', line, undefined);
       return HTTP_EVENT;
     case 'Request denied':
-      pending?.remember(f['client.ip'], 'denied', line);
+      pending?.remember(f['client.ip'], 'denied', line, loggedServer(f));
       return HTTP_EVENT;
     case 'Connection terminated due to policy change':
       return POLICY_CHANGE;
     default:
       return SKIP.linkerdProxyLog;
   }
+}
+
+/**
+ * The server the proxy names in a policy event, as `response.deniedBy` keeps it for Linkerd:
+ * `<server.kind>:<server.name>`, e.g. `server:voting-grpc` (a Server resource) or
+ * `default:all-authenticated` (a default policy).
+ */
+function loggedServer(fields: Record<string, string>): string | undefined {
+  const kind = fields['server.kind'];
+  const name = fields['server.name'];
+  return kind && name ? `${kind}:${name}` : undefined;
 }
 
 function tcpRecord(event: LinkerdProxyEvent, tls: string | undefined, client: string | undefined, observed: 'allowed' | 'denied', details: string): ParsedLine {
@@ -148,6 +160,8 @@ function tcpRecord(event: LinkerdProxyEvent, tls: string | undefined, client: st
   const record: AccessRecord = { mesh: 'linkerd', protocol: 'tcp', source };
   if (event.port !== undefined) record.destination = { port: event.port };
   record.response = { details };
+  const server = loggedServer(event.fields);
+  if (observed === 'denied' && server !== undefined) record.response.deniedBy = server;
   record.observed = observed;
   record.count = 1;
   return { kind: 'record', record, side: 'inbound' };
@@ -221,6 +235,8 @@ const MAX_PENDING_EVENTS = 10_000;
 
 interface PendingEvent {
   outcome: 'denied' | 'audit';
+  /** For a denial: the server the event names (`response.deniedBy`). */
+  server: string | undefined;
   /** The access log line count when the event was read. */
   at: number;
 }
@@ -244,7 +260,7 @@ export class PendingHttpEvents {
     return this.waiting;
   }
 
-  remember(clientIp: string | undefined, outcome: PendingEvent['outcome'], line: string): void {
+  remember(clientIp: string | undefined, outcome: PendingEvent['outcome'], line: string, server: string | undefined): void {
     if (clientIp === undefined || clientIp === '') return;
     // (a line the shipper reader reads again with the file's own reader is not a second event)
     if (line !== '' && line === this.lastLine) return;
@@ -253,7 +269,7 @@ export class PendingHttpEvents {
     const ip = addressIp(clientIp) ?? clientIp;
     let list = this.byClient.get(ip);
     if (list === undefined) this.byClient.set(ip, (list = []));
-    list.push({ outcome, at: this.accessLines });
+    list.push({ outcome, server, at: this.accessLines });
     this.waiting++;
   }
 
@@ -294,11 +310,14 @@ export class PendingHttpEvents {
     if (event.outcome === 'audit') {
       response.details = LINKERD_AUDIT_ALLOWED;
       record.observed = 'allowed';
-    } else if (status === 200) {
+      return;
+    }
+    if (status === 200) {
       record.protocol = 'grpc';
       response.details = LINKERD_GRPC_DENIED;
       record.observed = 'denied';
     }
+    if (event.server !== undefined) response.deniedBy = event.server;
   }
 
   /** Drops events read before access log line `before`, or at least `atLeast` of the oldest. */
