@@ -1208,6 +1208,22 @@ describe('Linkerd HTTP policy events mark the next access log line of their clie
     assert.deepEqual(seen(reader.readAgain!(line)), ['allowed', 'http2', null]);
   });
 
+  it('reads hostile proxy lines of a few MB in linear time (no regex backtracks across the line)', () => {
+    // each shape took seconds at 40 KB with a backtracking pattern, hours at 4 MB
+    const shapes = [
+      (n: number) => `[  1.0s]  INFO ${'a::'.repeat(n / 3)}`,
+      (n: number) => `[  1.0s]  INFO ${':server{ '.repeat(n / 9)}: x::y: Connection denied`,
+      (n: number) => `[  1.0s]  INFO x::y: Request denied ${'a=('.repeat(n / 3)}`,
+      (n: number) => `[  1.0s]  INFO x::y: Connection denied tls=Some(Established { client_id: Some(${'A('.repeat(n / 2)}`,
+    ];
+    for (const shape of shapes) {
+      const line = shape(3_000_000);
+      const started = performance.now();
+      createReader('linkerd-apache').read(line);
+      assert.ok(performance.now() - started < 3_000, `${line.slice(0, 40)}…: ${Math.round(performance.now() - started)} ms`);
+    }
+  });
+
   it('an event whose request never shows (access logging off) stops waiting after 10,000 access log lines', () => {
     const reader = createReader('linkerd-apache');
     reader.read(denied('10.1.0.5'));

@@ -46,9 +46,8 @@ const POLICY_CHANGE = skipWith('Linkerd policy event: an open connection closed 
 
 /** The plain layout's start: the uptime in brackets and the level. */
 const PLAIN_START = /^\[\s*\d+(?:\.\d+)?s\]\s+(?:TRACE|DEBUG|INFO|WARN|ERROR)\s/;
-/** `<target>: ` where the target is a Rust module path (two or more segments). */
-const TARGET = /(?:^|[\s:])([A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z0-9_]+)+): /;
-const SERVER_PORT_SPAN = /(?:^|[:\s])server\{[^}]*\bport=(\d+)/;
+/** A Rust module path of two or more segments (tested on one token: no backtracking across the line). */
+const MODULE_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z0-9_]+)+$/;
 
 export interface LinkerdProxyEvent {
   message: string;
@@ -69,13 +68,59 @@ export function parsePlainProxyEvent(line: string): LinkerdProxyEvent | undefine
   if (start === null) return undefined;
   let rest = line.slice(start[0].length).trimStart();
   if (rest.startsWith('ThreadId(')) rest = rest.slice(rest.indexOf(')') + 1).trimStart();
-  const target = TARGET.exec(rest);
-  if (target === null) return undefined;
-  const spans = rest.slice(0, target.index);
-  const body = rest.slice(target.index + target[0].length);
+  const target = findTarget(rest);
+  if (target === undefined) return undefined;
+  const spans = rest.slice(0, target.start);
+  const body = rest.slice(target.end + 2);
   const { message, fields } = splitMessage(body);
-  const port = SERVER_PORT_SPAN.exec(spans);
-  return { message, target: target[1]!, fields, ...(port ? { port: Number(port[1]) } : {}) };
+  const port = serverSpanPort(spans);
+  return { message, target: rest.slice(target.start, target.end), fields, ...(port !== undefined ? { port } : {}) };
+}
+
+/**
+ * Where the event's target (`linkerd_app_inbound::policy::http`) is: the first token before a
+ * `: ` that is a module path. One pass over the line: each `: ` looks back over the token before
+ * it only, which ends at the previous space or bracket.
+ */
+function findTarget(rest: string): { start: number; end: number } | undefined {
+  let from = 0;
+  for (;;) {
+    const end = rest.indexOf(': ', from);
+    if (end < 0) return undefined;
+    let start = end;
+    while (start > 0 && isPathChar(rest.charCodeAt(start - 1))) start--;
+    // (a span name before it, `inbound:linkerd_app::x: `, ends at a lone colon)
+    for (let i = end - 1; i > start; i--) {
+      if (rest.charCodeAt(i) === 58 && rest.charCodeAt(i - 1) !== 58 && rest.charCodeAt(i + 1) !== 58) {
+        start = i + 1;
+        break;
+      }
+    }
+    if (MODULE_PATH.test(rest.slice(start, end))) return { start, end };
+    from = end + 2;
+  }
+}
+
+/** The port of the `server{port=N}` span in a plain line's span context (linear: each span is looked at once). */
+function serverSpanPort(spans: string): number | undefined {
+  let from = 0;
+  for (;;) {
+    const at = spans.indexOf('server{', from);
+    if (at < 0) return undefined;
+    const close = spans.indexOf('}', at);
+    if (close < 0) return undefined;
+    const before = at === 0 ? 32 : spans.charCodeAt(at - 1);
+    const port = /(?:^|[\s,])port=(\d+)(?:$|[\s,])/.exec(spans.slice(at + 7, close));
+    if ((before === 58 /* : */ || before === 32 || before === 9) && port !== null) {
+      const n = Number(port[1]);
+      return n > 0 && n < 65536 ? n : undefined;
+    }
+    from = close + 1;
+  }
+}
+
+function isPathChar(c: number): boolean {
+  return c === 58 /* : */ || c === 95 /* _ */ || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
 /** The event of a JSON proxy log line (already parsed), or undefined when it is not one. */
