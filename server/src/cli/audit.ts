@@ -80,7 +80,7 @@ function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
         parsed.mesh = v as Mesh;
         break;
       }
-      case '--include-unknown': only('generate'); parsed.includeUnknown = true; break;
+      case '--include-unknown': only('generate'); parsed.includeUnknown = cli.switchOn(); break;
       default:
         throw cli.unexpected();
     }

@@ -87,7 +87,7 @@ function lint(args: string[], io: CliIo): number {
       case '--max-documents': limits.maxDocuments = positive(flag, value()); break;
       case '--max-depth': limits.maxDepth = positive(flag, value()); break;
       case '--max-nodes': limits.maxNodes = positive(flag, value()); break;
-      case '--quiet': quiet = true; break;
+      case '--quiet': quiet = cli.switchOn(); break;
       case '--config': configFile = value(); break;
       case '--help': case '-h': throw new HelpRequested();
       default:

@@ -99,7 +99,7 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
         parsed.maxLines = n;
         break;
       }
-      case '--progress': parsed.progress = true; break;
+      case '--progress': parsed.progress = cli.switchOn(); break;
       default:
         throw cli.unexpected();
     }

@@ -154,14 +154,14 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
       case '--inventory':
         (inventoryPaths ??= []).push(...value().split(',').filter((p) => p.length > 0));
         break;
-      case '--no-inventory': noInventory = true; break;
+      case '--no-inventory': noInventory = cli.switchOn(); break;
       case '--source': sourceKind = sourceOption(value(), UsageError); break;
       case '--config': configFile = value(); break;
       case '--top': top = count(flag, value(), true); break;
       case '--join-window': joinWindowMs = count(flag, value(), false) * 1000; break;
       case '--workers': workers = count(flag, value(), false); break;
       case '--max-lines': maxLines = count(flag, value(), false); break;
-      case '--progress': progress = true; break;
+      case '--progress': progress = cli.switchOn(); break;
       case '--key-headers': keyHeaders = value().split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0); break;
       default:
         if (cli.isOption) throw cli.unexpected();
