@@ -241,4 +241,45 @@ describe('mesh-policy explain', () => {
     assert.equal(result.code, 2);
     assert.match(result.stderr, /--call is not valid JSON/);
   });
+
+  // The rules of docs/access-records.md (schemas/access-record.schema.json): mesh is one of the
+  // three meshes, the objects are closed, ports are integers 1-65535, header values strings.
+  const invalidCalls: Array<[string, unknown, RegExp]> = [
+    ['an unknown mesh (was an internal error)', { mesh: 'kuma' }, /mesh must be one of istio, linkerd, consul, not string "kuma"/],
+    ['a destination that is not an object', { mesh: 'istio', destination: 5 }, /destination must be an object, not number 5/],
+    ['a port that is a string', { mesh: 'istio', destination: { namespace: 'shop', port: 'http' } }, /destination\.port must be an integer from 1 to 65535, not string "http"/],
+    ['a typo in a field name', { mesh: 'istio', source: { principle: 'cluster.local/ns/shop/sa/frontend' } }, /source has an unknown field "principle"/],
+    ['headers that are not a map of strings', { mesh: 'istio', request: { headers: 'x' } }, /request\.headers must be an object of strings/],
+  ];
+  for (const [name, record, message] of invalidCalls) {
+    it(`rejects a call that is not an access record: ${name}`, async () => {
+      const result = await run(['--policies', 'policies.yaml', '--call', JSON.stringify(record)], dir, 'explain');
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /^mesh-policy: --call is not an access record \(docs\/access-records\.md\): /);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /internal error/);
+    });
+  }
+});
+
+describe('options of the other command are refused, not ignored', () => {
+  const explainCall = call('GET', 'cluster.local/ns/shop/sa/frontend', 'allowed');
+  const cases: Array<[string, 'simulate' | 'explain', string[], RegExp]> = [
+    ['simulate --call', 'simulate', ['--traffic', 'calls.jsonl', '--call', explainCall], /--call is an option of explain/],
+    ['explain --traffic', 'explain', ['--call', explainCall, '--traffic', 'calls.jsonl'], /--traffic is an option of simulate/],
+    ['explain --source', 'explain', ['--call', explainCall, '--source', 'clickhouse'], /--source is an option of simulate/],
+    ['explain --fail-on-newly-denied', 'explain', ['--call', explainCall, '--fail-on-newly-denied', '3'], /--fail-on-newly-denied is an option of simulate/],
+    ['explain --max-lines', 'explain', ['--call', explainCall, '--max-lines', '10'], /--max-lines is an option of simulate/],
+    ['explain --progress', 'explain', ['--call', explainCall, '--progress'], /--progress is an option of simulate/],
+    ['explain --baseline', 'explain', ['--call', explainCall, '--baseline', 'HEAD'], /--baseline is an option of simulate/],
+  ];
+  for (const [name, command, args, message] of cases) {
+    it(name, async () => {
+      const result = await run(['--policies', 'policies.yaml', ...args], dir, command);
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, message);
+    });
+  }
 });

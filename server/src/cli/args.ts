@@ -58,6 +58,11 @@ export class ArgCursor {
     return paths.filter((p) => p.length > 0);
   }
 
+  /** For an option of one command only, parsed with another's (which would ignore it): an error. */
+  only(command: string, which: string): void {
+    if (command !== which) throw new UsageError(`${this.flag} is an option of ${which}`);
+  }
+
   /** The error for an argument the command does not take. */
   unexpected(): UsageError {
     return new UsageError(this.isOption ? `unknown option "${this.flag}"` : `unexpected argument "${this.arg}"`);

@@ -9,6 +9,7 @@ import type { Decision, SourceRef } from '../engine/simulate/types';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
 import { FileTrafficSource } from '../engine/traffic/sources';
+import { checkAccessRecord } from '../engine/traffic/formats/accessRecordJsonl';
 import { redactorFor, type Redactor } from '../engine/traffic/redact';
 import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readSource, sourceOption } from './traffic';
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
@@ -76,30 +77,33 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
     const flag = cli.flag;
     const value = (): string => cli.value();
     const list = (): string[] => cli.list();
+    const only = (which: 'simulate' | 'explain') => cli.only(command, which);
     switch (flag) {
       case '--help': case '-h': throw new HelpRequested();
       case '--policies': parsed.policies.push(...list()); break;
-      case '--traffic': parsed.traffic.push(...list()); break;
+      case '--traffic': only('simulate'); parsed.traffic.push(...list()); break;
       case '--inventory': parsed.inventory.push(...list()); break;
       case '--config': parsed.config = value(); break;
       case '--format': parsed.format = value(); break;
-      case '--call': parsed.call = value(); break;
-      case '--baseline': parsed.baseline = value(); break;
+      case '--call': only('explain'); parsed.call = value(); break;
+      case '--baseline': only('simulate'); parsed.baseline = value(); break;
       case '--fail-on-newly-denied': {
+        only('simulate');
         const raw = value();
         if (!/^\d+$/.test(raw)) throw new UsageError(`--fail-on-newly-denied must be a whole number of calls (got "${raw}")`);
         parsed.failOnNewlyDenied = Number(raw);
         break;
       }
-      case '--source': parsed.source = sourceOption(value(), UsageError); break;
+      case '--source': only('simulate'); parsed.source = sourceOption(value(), UsageError); break;
       case '--max-lines': {
+        only('simulate');
         const raw = value();
         const n = Number(raw);
         if (!Number.isInteger(n) || n < 1) throw new UsageError(`--max-lines must be a positive whole number (got "${raw}")`);
         parsed.maxLines = n;
         break;
       }
-      case '--progress': parsed.progress = cli.switchOn(); break;
+      case '--progress': only('simulate'); parsed.progress = cli.switchOn(); break;
       default:
         throw cli.unexpected();
     }
@@ -110,7 +114,6 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
   if (command === 'simulate' && parsed.source === 'files' && parsed.traffic.length === 0) throw new UsageError('simulate needs --traffic (or --source clickhouse)');
   if (parsed.source === 'clickhouse' && parsed.traffic.length) throw new UsageError('--source clickhouse reads the configured table: give no --traffic');
   if (command === 'explain' && !parsed.call) throw new UsageError("explain needs --call '<access record JSON>'");
-  if (command === 'explain' && parsed.baseline) throw new UsageError('--baseline is an option of simulate');
   return parsed;
 }
 
@@ -235,6 +238,9 @@ export function runExplainCli(args: string[], io: CliIo): number {
       throw new UsageError(`--call is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (!call || typeof call !== 'object' || Array.isArray(call)) throw new UsageError('--call must be a JSON object (an access record)');
+    // checked as a line of an access-record file is: a typo or a wrong type is named, not decided
+    const problem = checkAccessRecord(call);
+    if (problem !== undefined) throw new UsageError(`--call is not an access record (docs/access-records.md): ${problem}`);
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
     const redactor = redactorFor(loaded.workspace.config);
