@@ -30,12 +30,17 @@ const CASES: [string, string[], number][] = [
   ['unknown command', ['frobnicate'], 2],
   ['traffic: read', ['traffic', 'one.log', '--no-inventory'], 0],
   ['traffic: missing file', ['traffic', 'nope.log'], 2],
+  ['lint: a count that is not whole', ['lint', 'good.yaml', '--max-documents', '2.5'], 2],
   ['traffic: bad --max-lines', ['traffic', 'one.log', '--max-lines', '0'], 2],
+  ['traffic: --no-inventory and --inventory both', ['traffic', 'one.log', '--no-inventory', '--inventory', 'good.yaml'], 2],
+  ['traffic: a switch given a value', ['traffic', 'one.log', '--no-inventory=false'], 2],
+  ['simulate: --policies without its value', ['simulate', '--policies', '--traffic', 'one.log'], 2],
   ['simulate: nothing newly denied', ['simulate', '--policies', 'good.yaml', '--traffic', 'one.log'], 0],
   ['simulate: an allowed call would be denied', ['simulate', '--policies', 'deny-get.yaml', '--traffic', 'one.log'], 1],
   ['simulate: no --traffic', ['simulate', '--policies', 'good.yaml'], 2],
   ['explain: decided', ['explain', '--policies', 'good.yaml', '--call', '{"mesh":"istio","request":{"method":"GET"}}'], 0],
   ['explain: --call is not JSON', ['explain', '--policies', 'good.yaml', '--call', '{nope'], 2],
+  ['explain: --call names an unknown mesh', ['explain', '--policies', 'good.yaml', '--call', '{"mesh":"kuma"}'], 2],
 ];
 
 describe('the mesh-policy process', () => {

@@ -84,9 +84,9 @@ function lint(args: string[], io: CliIo): number {
         break;
       }
       case '--max-file-size': limits.maxFileBytes = positive(flag, value()) * 1024 * 1024; break;
-      case '--max-documents': limits.maxDocuments = positive(flag, value()); break;
-      case '--max-depth': limits.maxDepth = positive(flag, value()); break;
-      case '--max-nodes': limits.maxNodes = positive(flag, value()); break;
+      case '--max-documents': limits.maxDocuments = positive(flag, value(), true); break;
+      case '--max-depth': limits.maxDepth = positive(flag, value(), true); break;
+      case '--max-nodes': limits.maxNodes = positive(flag, value(), true); break;
       case '--quiet': quiet = cli.switchOn(); break;
       case '--config': configFile = value(); break;
       case '--help': case '-h': throw new HelpRequested();
@@ -140,9 +140,10 @@ function lint(args: string[], io: CliIo): number {
   return errors > 0 ? 1 : 0;
 }
 
-function positive(flag: string, raw: string): number {
+/** A positive number (MiB may be fractional), or a positive whole number (a count). */
+function positive(flag: string, raw: string, whole = false): number {
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number (got "${raw}")`);
+  if (!Number.isFinite(n) || n <= 0 || (whole && !Number.isInteger(n))) throw new UsageError(`${flag} must be a positive ${whole ? 'whole ' : ''}number (got "${raw}")`);
   return n;
 }
 

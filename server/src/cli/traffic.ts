@@ -168,6 +168,7 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
         paths.push(cli.arg);
     }
   }
+  if (noInventory && inventoryPaths) throw new UsageError('--no-inventory and --inventory contradict each other: give one');
   if (sourceKind === 'clickhouse' && paths.length) throw new UsageError('--source clickhouse reads the configured table: give no files');
   if (sourceKind === 'files' && paths.length === 0) throw new UsageError('traffic needs at least one file or folder');
   paths.splice(0, paths.length, ...paths.map((p) => resolve(io.cwd, p)));
