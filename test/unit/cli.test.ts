@@ -63,6 +63,11 @@ describe('mesh-policy lint', () => {
   });
 
   it('exits 2 on usage errors and unreadable input', () => {
+    // no command is a usage error like the others: said on stderr, nothing on stdout
+    const none = run([]);
+    assert.equal(none.code, 2);
+    assert.equal(none.stdout, '');
+    assert.match(none.stderr, /^mesh-policy: a command is needed\n\nUsage: mesh-policy <command>/);
     assert.equal(run(['lint']).code, 2);
     assert.equal(run(['lint', '--format', 'xml', bad]).code, 2);
     assert.equal(run(['frobnicate']).code, 2);
@@ -94,4 +99,26 @@ describe('mesh-policy lint', () => {
     assert.equal(usage.status, 2);
     assert.doesNotMatch(usage.stderr, /\n\s+at /);
   });
+});
+
+describe('every option the commands take is documented', () => {
+  // The options each parser accepts (its `case '--…'` labels), against the command's --help and
+  // the README's synopsis of the command: an option missing from either is undocumented.
+  const parsers: [string, string[]][] = [['main.ts', ['lint']], ['traffic.ts', ['traffic']], ['simulate.ts', ['simulate', 'explain']], ['audit.ts', ['report', 'generate']]];
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const synopsis = /## The command line\n\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+  for (const [file, commands] of parsers) {
+    const source = readFileSync(join(REPO_ROOT, 'server', 'src', 'cli', file), 'utf8');
+    const options = [...new Set([...source.matchAll(/case '(--[a-z-]+)'/g)].map((m) => m[1]!))].filter((o) => o !== '--help');
+    it(`${commands.join(' and ')}: ${options.length} options`, () => {
+      assert.ok(options.length > 0);
+      const help = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'mesh-policy.js'), commands[0]!, '--help'], { encoding: 'utf8' }).stdout;
+      // the synopsis lines of these commands (a command's line and its continuation lines)
+      const lines = synopsis.split(/\n(?=npx )/).filter((l) => commands.some((c) => l.startsWith(`npx mesh-policy ${c} `))).join('\n');
+      for (const option of options) {
+        assert.match(help, new RegExp(`^\\s+${option}\\b`, 'm'), `${option} is not in ${commands[0]} --help`);
+        assert.ok(lines.includes(`${option} `) || lines.includes(`${option}]`) || lines.includes(`${option}=`), `${option} is not in the README's synopsis of ${commands.join('/')}`);
+      }
+    });
+  }
 });

@@ -30,6 +30,7 @@ Commands:
                                The audit of the observed traffic (mesh-policy report --help).
   generate --mesh istio|linkerd|consul --traffic <paths>
                                Least-privilege policies from the observed allowed calls.
+  --version                    The version of mesh-policy.
 
 Options for lint:
   --format text|json|sarif     Output format (default: text).
@@ -52,9 +53,10 @@ export interface CliIo {
 export function runCli(argv: string[], io: CliIo): number {
   try {
     const [command, ...rest] = argv;
-    if (!command || command === '--help' || command === '-h' || command === 'help') {
+    if (!command) throw new UsageError('a command is needed');
+    if (command === '--help' || command === '-h' || command === 'help') {
       io.stdout(USAGE);
-      return command ? 0 : 2;
+      return 0;
     }
     if (command === '--version' || command === '-v') {
       io.stdout(VERSION);
