@@ -263,6 +263,27 @@ describe('mesh-policy explain', () => {
   }
 });
 
+describe('a policy document that does not parse', () => {
+  // Its policies are not simulated (source/sourceFile.ts parsedCleanly): the commands say so.
+  const broken = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-get, namespace: shop}\nspec:\n  action: DENY\n  rules: [{to: [{operation: {methods: ["GET"]}}]\n';
+  mkdirSync(join(dir, 'broken'), { recursive: true });
+  writeFileSync(join(dir, 'broken', 'deny-get.yaml'), broken);
+  const note = /^mesh-policy: broken\/deny-get\.yaml:6:10: .*\(and 1 more\); the policies of a document that does not parse are not simulated \(mesh-policy lint lists every problem\)$/m;
+
+  it('simulate and explain name the file and where, once', async () => {
+    const simulated = await run(['--policies', 'policies.yaml', 'broken', '--traffic', 'calls.jsonl'], dir);
+    assert.match(simulated.stderr, note);
+    assert.equal(simulated.stderr.split('\n').filter((l) => l.includes('deny-get.yaml')).length, 1);
+    const explained = await run(['--policies', 'broken', '--call', call('GET', 'cluster.local/ns/shop/sa/frontend', 'allowed')], dir, 'explain');
+    assert.match(explained.stderr, note);
+  });
+
+  it('a broken file read only as inventory is not noted', async () => {
+    const result = await run(['--policies', 'policies.yaml', '--inventory', 'broken', '--traffic', 'calls.jsonl'], dir);
+    assert.doesNotMatch(result.stderr, /deny-get\.yaml/);
+  });
+});
+
 describe('options of the other command are refused, not ignored', () => {
   const explainCall = call('GET', 'cluster.local/ns/shop/sa/frontend', 'allowed');
   const cases: Array<[string, 'simulate' | 'explain', string[], RegExp]> = [

@@ -6,6 +6,7 @@ import { meshConfigNotes } from '../engine/istio/meshConfig';
 import { describeFsError } from '../engine/fsErrors';
 import { auditTallies, observedDifference, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
+import { compareFindings, type Finding } from '../engine/findings';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
 import { FileTrafficSource } from '../engine/traffic/sources';
@@ -139,7 +140,9 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   for (const path of walk.files) {
     try {
       const prepared = engine.prepare(engine.readFile(path));
-      workspace.update(!policyFiles || policyFiles.has(path) ? prepared : { file: prepared.file, recognition: { resources: [], unserved: [] } });
+      const isPolicyFile = !policyFiles || policyFiles.has(path);
+      workspace.update(isPolicyFile ? prepared : { file: prepared.file, recognition: { resources: [], unserved: [] } });
+      if (isPolicyFile) noteUnparsed(engine.syntaxFindings(prepared), io);
     } catch (error) {
       io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${describeFsError(error)}`);
       return 2;
@@ -148,6 +151,18 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   if (workspace.resources.length === 0 && !options.quietWithoutPolicies) io.stderr('mesh-policy: no Istio, Linkerd or Consul policy found in --policies');
   for (const note of meshConfigNotes(workspace.config.istio, false)) io.stderr(`mesh-policy: ${note}`);
   return { workspace, simulation: new Simulation(workspace), engine };
+}
+
+/**
+ * A policy in a document that does not parse (or in a file over a limit) is not simulated
+ * (`parsedCleanly`): one line per such file says so, instead of deciding without it unannounced.
+ */
+function noteUnparsed(syntax: readonly Finding[], io: CliIo): void {
+  const errors = syntax.filter((f) => f.severity === 'error').sort(compareFindings);
+  const first = errors[0];
+  if (!first) return;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  io.stderr(`mesh-policy: ${displayPath(io.cwd, first.file)}:${first.range.start.line + 1}:${first.range.start.character + 1}: ${first.message}${more}; the policies of a document that does not parse are not simulated (mesh-policy lint lists every problem)`);
 }
 
 export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }, run: { signal?: AbortSignal; stderrIsTty?: boolean } = {}): Promise<number> {
