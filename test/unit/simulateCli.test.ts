@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runExplainCli, runSimulateCli } from '../../server/src/cli/simulate';
@@ -89,6 +89,13 @@ describe('mesh-policy simulate', () => {
     assert.equal(results.length, 1);
     assert.equal(results[0]!.locations[0]!.physicalLocation.artifactLocation.uri, 'policies.yaml');
     assert.match(results[0]!.message.text, /would deny 1 observed call that succeeded/);
+  });
+
+  it('sarif: the artifact URI is percent-encoded, as lint writes it (RFC 3986: a space, "#")', async () => {
+    mkdirSync(join(dir, 'my policies'), { recursive: true });
+    writeFileSync(join(dir, 'my policies', 'cart #2.yaml'), readFileSync(join(dir, 'policies.yaml'), 'utf8'));
+    const sarif = JSON.parse((await run(['--policies', 'my policies/cart #2.yaml', '--traffic', 'calls.jsonl', '--format', 'sarif'], dir)).stdout);
+    assert.equal(sarif.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri, 'my%20policies/cart%20%232.yaml');
   });
 
   it('json: the whole result', async () => {

@@ -21,6 +21,7 @@ import { dryRunDifference, dryRunSummary, dryRunTallies } from '../engine/simula
 import { VERSION } from '../version';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
+import { toUri } from './output';
 import type { CliIo } from './main';
 
 export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
@@ -429,7 +430,7 @@ function observedField(o: ShapeOutcome): { observedDifference?: string } {
 }
 
 function sarifLocation(at: SourceRef, rel: (p: string) => string): unknown {
-  return { physicalLocation: { artifactLocation: { uri: rel(at.file), uriBaseId: '%SRCROOT%' }, region: { startLine: at.range.start.line + 1, startColumn: at.range.start.character + 1, endLine: at.range.end.line + 1, endColumn: at.range.end.character + 1 } } };
+  return { physicalLocation: { artifactLocation: { uri: toUri(rel(at.file)), uriBaseId: '%SRCROOT%' }, region: { startLine: at.range.start.line + 1, startColumn: at.range.start.character + 1, endLine: at.range.end.line + 1, endColumn: at.range.end.character + 1 } } };
 }
 
 function baselineText(c: BaselineComparison, rel: (p: string) => string, shown: (c: CallImpact) => CallImpact): string {
