@@ -112,3 +112,19 @@ describe('the mesh-policy process', () => {
     });
   }
 });
+
+describe('the mesh-policy-server process, started by hand', () => {
+  const SERVER_BIN = join(REPO_ROOT, 'bin', 'mesh-policy-server.js');
+  it('without a transport: one line saying which, the usage, exit 2, no stack trace', () => {
+    const result = spawnSync(process.execPath, [SERVER_BIN], { encoding: 'utf8', timeout: 30_000, input: '' });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^mesh-policy-server: no transport given: start it with --stdio/);
+    assert.doesNotMatch(result.stderr, /\n\s+at .+:\d+:\d+/);
+  });
+
+  it('--help: the usage on stdout, exit 0', () => {
+    const result = spawnSync(process.execPath, [SERVER_BIN, '--help'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /^Usage: mesh-policy-server --stdio/);
+  });
+});
