@@ -28,6 +28,21 @@ describe('mesh-policy lint', () => {
     assert.match(result.stderr, /1 error, 0 warnings in 1 policy from 1 file/);
   });
 
+  // YAML 1.2.2 §5.2 (Character Encodings): a processor reads UTF-8 and UTF-16, told apart by the
+  // byte-order mark; PowerShell's `>` writes UTF-16LE with one.
+  for (const [name, encode] of [
+    ['UTF-16LE', (t: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t, 'utf16le')])],
+    ['UTF-16BE', (t: string) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(t, 'utf16le').swap16()])],
+  ] as const) {
+    it(`reads a policy file written in ${name} as its UTF-8 twin (was: 0 policies, exit 0)`, () => {
+      const file = join(dir, `bad-${name}.yaml`);
+      writeFileSync(file, encode(readFileSync(bad, 'utf8')));
+      const result = run(['lint', file], dir);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout.trim(), `bad-${name}.yaml:6:11 error MPA0104 action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "allow")`);
+    });
+  }
+
   it('exits 0 on clean input', () => {
     assert.equal(run(['lint', good], dir).code, 0);
   });

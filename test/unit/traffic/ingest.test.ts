@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
@@ -22,6 +22,7 @@ import { TimeParser } from '../../../server/src/engine/traffic/ingest/time';
 import type { LineReader, ParsedLine, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
 import { createReader, detectFormat } from '../../../server/src/engine/traffic/detect';
 import { runTrafficCli } from '../../../server/src/cli/traffic';
+import { FIXTURES } from '../../helpers/paths';
 import { scratchDir } from '../../helpers/scratch';
 
 /**
@@ -403,6 +404,23 @@ describe('ingest: files, streams, progress, cancellation', () => {
     const parts = text.split('\n');
     return { whole: parts.length - 1, cut: parts[parts.length - 1] === '' ? 0 : 1 };
   };
+
+  it('names UTF-16 text (PowerShell\'s > writes it) as the reason its lines are skipped, instead of "format not recognized"', async () => {
+    const text = readFileSync(join(FIXTURES, 'traffic', 'formats', 'istio-text.log'), 'utf8');
+    const utf8 = join(dir, 'as-utf8.log');
+    const utf16 = join(dir, 'as-utf16.log');
+    writeFileSync(utf8, text);
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    const plain = await ingestTraffic([utf8], { config: defaultConfig(dir), workers: 1 });
+    assert.ok(plain.stats.parsed > 0, 'the same lines in UTF-8 are read');
+    const model = await ingestTraffic([utf16], { config: defaultConfig(dir), workers: 1 });
+    const reason = 'UTF-16 text, not UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)';
+    assert.equal(model.stats.parsed, 0);
+    assert.ok(model.stats.lines >= plain.stats.lines, 'every line counted (split on the byte 0x0A, UTF-16 leaves its last NUL as one more)');
+    assert.equal(model.stats.skippedByReason[reason], model.stats.lines);
+    assert.deepEqual(model.stats.problems, [`${utf16}: ${reason}`]);
+    assertAccounting(model);
+  });
 
   // 2000 lines: damaged long after the format sample; 40 lines: within it (the sample holds 50),
   // where the damage is met while the reader is chosen
