@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runExplainCli, runSimulateCli } from '../../server/src/cli/simulate';
+import { runTrafficCli } from '../../server/src/cli/traffic';
 import { headersTestedBy } from '../../server/src/engine/simulate/testedHeaders';
 import { Engine } from '../../server/src/engine/engine';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
@@ -268,6 +269,28 @@ describe('mesh-policy explain', () => {
       assert.doesNotMatch(result.stderr, /internal error/);
     });
   }
+});
+
+describe('a folder of logs none of whose files the traffic globs take', () => {
+  // logs named *.txt: the default globs (DEFAULT_TRAFFIC_GLOBS) take *.log, *.jsonl, ... only
+  mkdirSync(join(dir, 'txt-logs'), { recursive: true });
+  writeFileSync(join(dir, 'txt-logs', 'calls.txt'), readFileSync(join(dir, 'calls.jsonl')));
+  const note = /^mesh-policy: txt-logs: no file in this folder matches the traffic globs \(\*\*\/\*\.log, [^)]*\); name the files, or set traffic: in \.meshpolicy\.yaml$/m;
+
+  it('simulate and traffic name the folder instead of reading it as no traffic', async () => {
+    const simulated = await run(['--policies', 'policies.yaml', '--traffic', 'txt-logs', 'calls.jsonl'], dir);
+    assert.match(simulated.stderr, note);
+    assert.match(simulated.stdout, /Simulated 4 calls/, 'the other paths are still read');
+    let stderr = '';
+    const code = await runTrafficCli(['txt-logs', '--no-inventory', '--workers', '1'], { stdout: () => undefined, stderr: (t) => { stderr += `${t}\n`; }, cwd: dir });
+    assert.equal(code, 0);
+    assert.match(stderr, note);
+  });
+
+  it('a file named explicitly is read whatever its name, and a folder with logs is not noted', async () => {
+    const result = await run(['--policies', 'policies.yaml', '--traffic', 'txt-logs/calls.txt', '.'], dir);
+    assert.doesNotMatch(result.stderr, /no file in this folder/);
+  });
 });
 
 describe('a policy document that does not parse', () => {

@@ -12,7 +12,7 @@ import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficM
 import { FileTrafficSource } from '../engine/traffic/sources';
 import { checkAccessRecord } from '../engine/traffic/formats/accessRecordJsonl';
 import { redactorFor, type Redactor } from '../engine/traffic/redact';
-import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readSource, sourceOption } from './traffic';
+import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readProblems, readSource, sourceOption } from './traffic';
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
@@ -194,7 +194,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
       ...(parsed.format === 'jsonl' ? { maxSamples: Number.MAX_SAFE_INTEGER } : {}),
     }, io).finally(() => shown?.done());
     if (model === undefined) return 2;
-    for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
+    for (const problem of readProblems(model, trafficPaths, loaded.workspace.config, io.cwd)) io.stderr(`mesh-policy: ${problem}`);
     const decided = simulateShapes(loaded.simulation, model.shapes);
     const rel = (p: string) => displayPath(io.cwd, p);
     let comparison: BaselineComparison | undefined;
@@ -240,7 +240,7 @@ export async function readTraffic(paths: string[], workspace: WorkspaceModel, io
   if (reportMissing(trafficPaths, io)) return 2;
   for (const problem of readerSettingProblems(workspace.config)) io.stderr(`mesh-policy: ${problem}`);
   const model = await ingestTraffic(trafficPaths, { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), ...options });
-  for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
+  for (const problem of readProblems(model, trafficPaths, workspace.config, io.cwd)) io.stderr(`mesh-policy: ${problem}`);
   return model;
 }
 
