@@ -84,6 +84,15 @@ describe('mesh-policy simulate', () => {
     assert.match(result.stdout, /newly denied\s+1×\s+cluster\.local\/ns\/shop\/sa\/frontend → shop\/cart:8080 DELETE \/cart/);
   });
 
+  it('text: calls that print alike (two cart pods) are one row, their calls summed', async () => {
+    const onPod = (ip: string) => JSON.stringify({ ...JSON.parse(call('DELETE', 'cluster.local/ns/shop/sa/frontend', 'allowed')), destination: { namespace: 'shop', workload: 'cart', labels: { app: 'cart' }, port: 8080, ip } });
+    writeFileSync(join(dir, 'two-pods.jsonl'), [onPod('10.0.0.1'), onPod('10.0.0.1'), onPod('10.0.0.2')].join('\n') + '\n');
+    const text = (await run(['--policies', 'policies.yaml', '--traffic', 'two-pods.jsonl'], dir)).stdout;
+    const rows = text.split('\n').filter((l) => /^\s+newly denied/.test(l));
+    assert.equal(rows.length, 1, text);
+    assert.match(rows[0]!, /newly denied\s+3×\s+cluster\.local\/ns\/shop\/sa\/frontend → shop\/cart:8080 DELETE \/cart\s+— .*\[two-pods\.jsonl:1\]$/);
+  });
+
   it('sarif: newly denied calls located on the deciding policy', async () => {
     const sarif = JSON.parse((await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'sarif'], dir)).stdout);
     const results = sarif.runs[0].results as { message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[];

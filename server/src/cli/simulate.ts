@@ -316,6 +316,12 @@ function tallyText(t: Tally): string {
 /** `shown`: the outcome as it may be printed (redacted), asked only for the outcomes printed. */
 export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o): string {
   const t = result.totals;
+  /** `  N×  call  — text  [sample]`, the call and text as it may be printed (redacted). */
+  const callRow = ({ outcome, calls }: { outcome: ShapeOutcome; calls: number }, text: (o: ShapeOutcome) => string): string => {
+    const o = shown(outcome);
+    const sample = o.shape.samples[0];
+    return `  ${n(calls).padStart(6)}×  ${describeCall(o.shape.record)}  — ${text(o)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`;
+  };
   const out = [
     `Simulated ${n(t.calls)} calls (${n(result.outcomes.length)} shapes from ${n(model.stats.lines)} log lines, ${n(model.stats.skipped)} skipped).`,
     `Verdicts: ${tallyText(t)}; ${n(t.unchanged)} as observed.`,
@@ -343,30 +349,21 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
       out.push(`  ${where(policy.ref, rel)} ${policy.ref.label} (${policy.engine.toUpperCase()}): ${dryRunSummary(policy, policy.engine).replace(/^dry run \(not enforced\): /, '')}`);
       for (const rule of policy.rules.values()) out.push(`      ${rule.ref.label}: matches ${n(rule.matched)}`);
     }
-    const otherwise = result.outcomes.filter((o) => dryRunDifference(o.decision, o.shape.record) !== undefined).sort((a, b) => b.shape.count - a.shape.count);
+    const otherwise = alike(result.outcomes.filter((o) => dryRunDifference(o.decision, o.shape.record) !== undefined), (o) => dryRunDifference(o.decision, o.shape.record)!);
     if (otherwise.length) {
       out.push('', 'Dry-run results the logs report otherwise (top 20 by calls; was the policy changed since?):');
-      for (const o of otherwise.slice(0, 20).map(shown)) {
-        const sample = o.shape.samples[0];
-        out.push(`  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${dryRunDifference(o.decision, o.shape.record)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
-      }
+      for (const row of otherwise.slice(0, 20)) out.push(callRow(row, (o) => dryRunDifference(o.decision, o.shape.record)!));
     }
   }
-  const changed = result.outcomes.filter((o) => o.change === 'newly-denied' || o.change === 'newly-allowed').sort((a, b) => b.shape.count - a.shape.count);
+  const changed = alike(result.outcomes.filter((o) => o.change === 'newly-denied' || o.change === 'newly-allowed'), (o) => `${o.change} ${o.decision.reason}`);
   if (changed.length) {
     out.push('', 'Changes against what was observed (top 20 by calls):');
-    for (const o of changed.slice(0, 20).map(shown)) {
-      const sample = o.shape.samples[0];
-      out.push(`  ${o.change === 'newly-denied' ? 'newly denied ' : 'newly allowed'}  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${o.decision.reason}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
-    }
+    for (const row of changed.slice(0, 20)) out.push(`  ${row.outcome.change === 'newly-denied' ? 'newly denied ' : 'newly allowed'}${callRow(row, (o) => o.decision.reason)}`);
   }
-  const differing = result.outcomes.filter((o) => observedDifference(o.decision, o.shape.record) !== undefined).sort((a, b) => b.shape.count - a.shape.count);
+  const differing = alike(result.outcomes.filter((o) => observedDifference(o.decision, o.shape.record) !== undefined), (o) => observedDifference(o.decision, o.shape.record)!);
   if (differing.length) {
     out.push('', 'Denials the logs attribute otherwise (top 20 by calls):');
-    for (const o of differing.slice(0, 20).map(shown)) {
-      const sample = o.shape.samples[0];
-      out.push(`  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${observedDifference(o.decision, o.shape.record)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
-    }
+    for (const row of differing.slice(0, 20)) out.push(callRow(row, (o) => observedDifference(o.decision, o.shape.record)!));
   }
   const unknown = result.outcomes.filter((o) => o.decision.verdict === 'unknown');
   if (unknown.length) {
@@ -379,6 +376,26 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
     for (const [attribute, calls] of [...byMissing].sort((a, b) => b[1] - a[1])) out.push(`  ${n(calls).padStart(8)}  ${attribute}`);
   }
   return out.join('\n');
+}
+
+/**
+ * Outcomes that print alike (the same call and text) as one row with their calls summed, busiest
+ * first: shapes that differ only in what a row does not show (the pod IP of a destination, a
+ * header) would otherwise be rows a reader takes for duplicates. The busiest shape stands for
+ * the row (its sample line).
+ */
+function alike(outcomes: readonly ShapeOutcome[], text: (o: ShapeOutcome) => string): { outcome: ShapeOutcome; calls: number }[] {
+  const rows = new Map<string, { outcome: ShapeOutcome; calls: number }>();
+  for (const o of outcomes) {
+    const key = `${describeCall(o.shape.record)}\u0000${text(o)}`;
+    const row = rows.get(key);
+    if (!row) rows.set(key, { outcome: o, calls: o.shape.count });
+    else {
+      row.calls += o.shape.count;
+      if (o.shape.count > row.outcome.shape.count) row.outcome = o;
+    }
+  }
+  return [...rows.values()].sort((a, b) => b.calls - a.calls);
 }
 
 function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: string) => string): unknown {
