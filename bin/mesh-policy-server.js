@@ -15,8 +15,20 @@ if (!existsSync(bundle)) {
   process.stderr.write('mesh-policy-server: not built yet; run "npm run build" (npm install does it too)\n');
   process.exit(2);
 }
-const flags = require('../server/node-flags.json');
 const args = process.argv.slice(2);
+const USAGE = 'Usage: mesh-policy-server --stdio    (or --node-ipc, --socket=<port>, --pipe=<name>)\n\n'
+  + 'The Mesh Policy Auditor language server: an editor starts it and speaks LSP with it over the\n'
+  + 'transport given (README.md, "From another editor").\n';
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+// Without a transport the LSP library throws; say what is missing instead.
+if (!args.some((arg) => ['--stdio', '--node-ipc', '--socket', '--pipe'].includes(arg.split('=')[0]))) {
+  process.stderr.write(`mesh-policy-server: no transport given: start it with --stdio (or --node-ipc, --socket=<port>, --pipe=<name>)\n\n${USAGE}`);
+  process.exit(2);
+}
+const flags = require('../server/node-flags.json');
 const inspected = process.execArgv.some((flag) => /^--inspect(-brk|-wait)?(=|$)/.test(flag));
 if (args.includes('--node-ipc') || inspected || flags.every((flag) => process.execArgv.includes(flag))) {
   require(bundle);

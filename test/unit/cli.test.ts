@@ -28,6 +28,21 @@ describe('mesh-policy lint', () => {
     assert.match(result.stderr, /1 error, 0 warnings in 1 policy from 1 file/);
   });
 
+  // YAML 1.2.2 §5.2 (Character Encodings): a processor reads UTF-8 and UTF-16, told apart by the
+  // byte-order mark; PowerShell's `>` writes UTF-16LE with one.
+  for (const [name, encode] of [
+    ['UTF-16LE', (t: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t, 'utf16le')])],
+    ['UTF-16BE', (t: string) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(t, 'utf16le').swap16()])],
+  ] as const) {
+    it(`reads a policy file written in ${name} as its UTF-8 twin (was: 0 policies, exit 0)`, () => {
+      const file = join(dir, `bad-${name}.yaml`);
+      writeFileSync(file, encode(readFileSync(bad, 'utf8')));
+      const result = run(['lint', file], dir);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout.trim(), `bad-${name}.yaml:6:11 error MPA0104 action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "allow")`);
+    });
+  }
+
   it('exits 0 on clean input', () => {
     assert.equal(run(['lint', good], dir).code, 0);
   });
@@ -63,6 +78,11 @@ describe('mesh-policy lint', () => {
   });
 
   it('exits 2 on usage errors and unreadable input', () => {
+    // no command is a usage error like the others: said on stderr, nothing on stdout
+    const none = run([]);
+    assert.equal(none.code, 2);
+    assert.equal(none.stdout, '');
+    assert.match(none.stderr, /^mesh-policy: a command is needed\n\nUsage: mesh-policy <command>/);
     assert.equal(run(['lint']).code, 2);
     assert.equal(run(['lint', '--format', 'xml', bad]).code, 2);
     assert.equal(run(['frobnicate']).code, 2);
@@ -94,4 +114,26 @@ describe('mesh-policy lint', () => {
     assert.equal(usage.status, 2);
     assert.doesNotMatch(usage.stderr, /\n\s+at /);
   });
+});
+
+describe('every option the commands take is documented', () => {
+  // The options each parser accepts (its `case '--…'` labels), against the command's --help and
+  // the README's synopsis of the command: an option missing from either is undocumented.
+  const parsers: [string, string[]][] = [['main.ts', ['lint']], ['traffic.ts', ['traffic']], ['simulate.ts', ['simulate', 'explain']], ['audit.ts', ['report', 'generate']]];
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const synopsis = /## The command line\n\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+  for (const [file, commands] of parsers) {
+    const source = readFileSync(join(REPO_ROOT, 'server', 'src', 'cli', file), 'utf8');
+    const options = [...new Set([...source.matchAll(/case '(--[a-z-]+)'/g)].map((m) => m[1]!))].filter((o) => o !== '--help');
+    it(`${commands.join(' and ')}: ${options.length} options`, () => {
+      assert.ok(options.length > 0);
+      const help = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'mesh-policy.js'), commands[0]!, '--help'], { encoding: 'utf8' }).stdout;
+      // the synopsis lines of these commands (a command's line and its continuation lines)
+      const lines = synopsis.split(/\n(?=npx )/).filter((l) => commands.some((c) => l.startsWith(`npx mesh-policy ${c} `))).join('\n');
+      for (const option of options) {
+        assert.match(help, new RegExp(`^\\s+${option}\\b`, 'm'), `${option} is not in ${commands[0]} --help`);
+        assert.ok(lines.includes(`${option} `) || lines.includes(`${option}]`) || lines.includes(`${option}=`), `${option} is not in the README's synopsis of ${commands.join('/')}`);
+      }
+    });
+  }
 });

@@ -9,7 +9,7 @@ function walk(args: string[]): Array<[string, string | string[]]> {
   for (const cli = new ArgCursor(args); cli.next();) {
     if (cli.flag === '--traffic') seen.push([cli.flag, cli.list()]);
     else if (cli.flag === '--format') seen.push([cli.flag, cli.value()]);
-    else if (cli.flag === '--quiet') seen.push([cli.flag, '']);
+    else if (cli.flag === '--quiet') seen.push([cli.flag, String(cli.switchOn())]);
     else if (cli.isOption) throw cli.unexpected();
     else seen.push(['path', cli.arg]);
   }
@@ -24,8 +24,14 @@ const cases: Array<{ name: string; args: string[]; expected: Array<[string, stri
   { name: 'path list with commas', args: ['--traffic', 'a.log,b.log', 'c.log'], expected: [['--traffic', ['a.log', 'b.log', 'c.log']]] },
   { name: 'inline path list stops at its own value', args: ['--traffic=a.log', 'b.log'], expected: [['--traffic', ['a.log']], ['path', 'b.log']] },
   { name: 'empty list items dropped', args: ['--traffic', 'a.log,,'], expected: [['--traffic', ['a.log']]] },
-  { name: 'plain arguments', args: ['x.yaml', '--quiet', 'y.yaml'], expected: [['path', 'x.yaml'], ['--quiet', ''], ['path', 'y.yaml']] },
+  { name: 'plain arguments', args: ['x.yaml', '--quiet', 'y.yaml'], expected: [['path', 'x.yaml'], ['--quiet', 'true'], ['path', 'y.yaml']] },
   { name: 'missing value', args: ['--format'], expected: /--format needs a value/ },
+  // the next option is not the value: "--traffic" must not become a path, nor "--quiet" a format
+  { name: 'missing value before the next option', args: ['--traffic', '--format', 'text'], expected: /--traffic needs a value/ },
+  { name: 'missing value before a switch', args: ['--format', '--quiet'], expected: /--format needs a value/ },
+  { name: 'inline value may start with --', args: ['--format=--x'], expected: [['--format', '--x']] },
+  { name: 'a value starting with one dash is a value', args: ['--format', '-1'], expected: [['--format', '-1']] },
+  { name: 'a switch given a value', args: ['--quiet=no'], expected: /--quiet takes no value \(got "--quiet=no"\)/ },
   { name: 'unknown option', args: ['--nope'], expected: /unknown option "--nope"/ },
   { name: 'unknown inline option names the option only', args: ['--nope=1'], expected: /unknown option "--nope"$/ },
 ];

@@ -30,12 +30,17 @@ const CASES: [string, string[], number][] = [
   ['unknown command', ['frobnicate'], 2],
   ['traffic: read', ['traffic', 'one.log', '--no-inventory'], 0],
   ['traffic: missing file', ['traffic', 'nope.log'], 2],
+  ['lint: a count that is not whole', ['lint', 'good.yaml', '--max-documents', '2.5'], 2],
   ['traffic: bad --max-lines', ['traffic', 'one.log', '--max-lines', '0'], 2],
+  ['traffic: --no-inventory and --inventory both', ['traffic', 'one.log', '--no-inventory', '--inventory', 'good.yaml'], 2],
+  ['traffic: a switch given a value', ['traffic', 'one.log', '--no-inventory=false'], 2],
+  ['simulate: --policies without its value', ['simulate', '--policies', '--traffic', 'one.log'], 2],
   ['simulate: nothing newly denied', ['simulate', '--policies', 'good.yaml', '--traffic', 'one.log'], 0],
   ['simulate: an allowed call would be denied', ['simulate', '--policies', 'deny-get.yaml', '--traffic', 'one.log'], 1],
   ['simulate: no --traffic', ['simulate', '--policies', 'good.yaml'], 2],
   ['explain: decided', ['explain', '--policies', 'good.yaml', '--call', '{"mesh":"istio","request":{"method":"GET"}}'], 0],
   ['explain: --call is not JSON', ['explain', '--policies', 'good.yaml', '--call', '{nope'], 2],
+  ['explain: --call names an unknown mesh', ['explain', '--policies', 'good.yaml', '--call', '{"mesh":"kuma"}'], 2],
 ];
 
 describe('the mesh-policy process', () => {
@@ -106,4 +111,20 @@ describe('the mesh-policy process', () => {
       assert.deepEqual(readdirSync(dir).sort(), before, 'no output file and no temporary file');
     });
   }
+});
+
+describe('the mesh-policy-server process, started by hand', () => {
+  const SERVER_BIN = join(REPO_ROOT, 'bin', 'mesh-policy-server.js');
+  it('without a transport: one line saying which, the usage, exit 2, no stack trace', () => {
+    const result = spawnSync(process.execPath, [SERVER_BIN], { encoding: 'utf8', timeout: 30_000, input: '' });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^mesh-policy-server: no transport given: start it with --stdio/);
+    assert.doesNotMatch(result.stderr, /\n\s+at .+:\d+:\d+/);
+  });
+
+  it('--help: the usage on stdout, exit 0', () => {
+    const result = spawnSync(process.execPath, [SERVER_BIN, '--help'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /^Usage: mesh-policy-server --stdio/);
+  });
 });

@@ -48,6 +48,26 @@ describe('.meshpolicy.yaml', () => {
     assert.deepEqual(aliases.istio.trustDomainAliases, []);
   });
 
+  it('names a rule code that does not exist (docs/rules/README.md), and applies the others', () => {
+    const config = parseConfig('rules: {mpa1021: "off", MPA1201: warning, MPA1021: "off", MPA4001: error}\n', defaultConfig('/ws'));
+    assert.deepEqual(config.problems, [
+      '.meshpolicy.yaml: rules.mpa1021 is not a rule code (docs/rules/README.md lists them)',
+      '.meshpolicy.yaml: rules.MPA1201 is not a rule code (docs/rules/README.md lists them)',
+    ]);
+    assert.deepEqual(config.rules, { MPA1021: 'off', MPA4001: 'error' });
+  });
+
+  it('names the file it read in every problem, not only in syntax errors (--config other.yaml)', () => {
+    const root = scratchDir('mesh-policy-config-name-');
+    const file = join(root, 'ci-settings.yaml');
+    writeFileSync(file, 'bogus: 1\nistio: {rootNamspace: x}\nrules: {MPA0104: loud}\n');
+    assert.deepEqual(loadConfig(file).problems, [
+      `${file}: unknown key "bogus"`,
+      `${file}: unknown key "istio.rootNamspace"`,
+      `${file}: rules.MPA0104 must be one of error, warning, info, hint, off`,
+    ]);
+  });
+
   it('reads the Consul simulator settings, and names each bad or unknown one', () => {
     const config = parseConfig([
       'consul:',

@@ -162,6 +162,11 @@ describe('HCL reader', () => {
     assert.match(readHcl('e.hcl', 'Name = "api\n').documents[0]!.problems[0]!.message, /unterminated string/);
     assert.match(readHcl('e.hcl', 'Sources {\n Name = "a"\n').documents[0]!.problems[0]!.message, /found the end of the file/);
   });
+
+  it('shows the character it cannot read, a NUL or a control character escaped', () => {
+    assert.equal(readHcl('e.hcl', 'Name = @\n').documents[0]!.problems[0]!.message, 'HCL: unexpected character "@"');
+    assert.equal(readHcl('e.hcl', '\u0000\u0001Kind = "x"\n').documents[0]!.problems[0]!.message, 'HCL: unexpected character "\\u0000"');
+  });
 });
 
 describe('YAML document cache', () => {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runExplainCli, runSimulateCli } from '../../server/src/cli/simulate';
+import { runTrafficCli } from '../../server/src/cli/traffic';
 import { headersTestedBy } from '../../server/src/engine/simulate/testedHeaders';
 import { Engine } from '../../server/src/engine/engine';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
@@ -83,12 +84,28 @@ describe('mesh-policy simulate', () => {
     assert.match(result.stdout, /newly denied\s+1×\s+cluster\.local\/ns\/shop\/sa\/frontend → shop\/cart:8080 DELETE \/cart/);
   });
 
+  it('text: calls that print alike (two cart pods) are one row, their calls summed', async () => {
+    const onPod = (ip: string) => JSON.stringify({ ...JSON.parse(call('DELETE', 'cluster.local/ns/shop/sa/frontend', 'allowed')), destination: { namespace: 'shop', workload: 'cart', labels: { app: 'cart' }, port: 8080, ip } });
+    writeFileSync(join(dir, 'two-pods.jsonl'), [onPod('10.0.0.1'), onPod('10.0.0.1'), onPod('10.0.0.2')].join('\n') + '\n');
+    const text = (await run(['--policies', 'policies.yaml', '--traffic', 'two-pods.jsonl'], dir)).stdout;
+    const rows = text.split('\n').filter((l) => /^\s+newly denied/.test(l));
+    assert.equal(rows.length, 1, text);
+    assert.match(rows[0]!, /newly denied\s+3×\s+cluster\.local\/ns\/shop\/sa\/frontend → shop\/cart:8080 DELETE \/cart\s+— .*\[two-pods\.jsonl:1\]$/);
+  });
+
   it('sarif: newly denied calls located on the deciding policy', async () => {
     const sarif = JSON.parse((await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'sarif'], dir)).stdout);
     const results = sarif.runs[0].results as { message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[];
     assert.equal(results.length, 1);
     assert.equal(results[0]!.locations[0]!.physicalLocation.artifactLocation.uri, 'policies.yaml');
     assert.match(results[0]!.message.text, /would deny 1 observed call that succeeded/);
+  });
+
+  it('sarif: the artifact URI is percent-encoded, as lint writes it (RFC 3986: a space, "#")', async () => {
+    mkdirSync(join(dir, 'my policies'), { recursive: true });
+    writeFileSync(join(dir, 'my policies', 'cart #2.yaml'), readFileSync(join(dir, 'policies.yaml'), 'utf8'));
+    const sarif = JSON.parse((await run(['--policies', 'my policies/cart #2.yaml', '--traffic', 'calls.jsonl', '--format', 'sarif'], dir)).stdout);
+    assert.equal(sarif.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri, 'my%20policies/cart%20%232.yaml');
   });
 
   it('json: the whole result', async () => {
@@ -241,4 +258,88 @@ describe('mesh-policy explain', () => {
     assert.equal(result.code, 2);
     assert.match(result.stderr, /--call is not valid JSON/);
   });
+
+  // The rules of docs/access-records.md (schemas/access-record.schema.json): mesh is one of the
+  // three meshes, the objects are closed, ports are integers 1-65535, header values strings.
+  const invalidCalls: Array<[string, unknown, RegExp]> = [
+    ['an unknown mesh (was an internal error)', { mesh: 'kuma' }, /mesh must be one of istio, linkerd, consul, not string "kuma"/],
+    ['a destination that is not an object', { mesh: 'istio', destination: 5 }, /destination must be an object, not number 5/],
+    ['a port that is a string', { mesh: 'istio', destination: { namespace: 'shop', port: 'http' } }, /destination\.port must be an integer from 1 to 65535, not string "http"/],
+    ['a typo in a field name', { mesh: 'istio', source: { principle: 'cluster.local/ns/shop/sa/frontend' } }, /source has an unknown field "principle"/],
+    ['headers that are not a map of strings', { mesh: 'istio', request: { headers: 'x' } }, /request\.headers must be an object of strings/],
+  ];
+  for (const [name, record, message] of invalidCalls) {
+    it(`rejects a call that is not an access record: ${name}`, async () => {
+      const result = await run(['--policies', 'policies.yaml', '--call', JSON.stringify(record)], dir, 'explain');
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /^mesh-policy: --call is not an access record \(docs\/access-records\.md\): /);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /internal error/);
+    });
+  }
+});
+
+describe('a folder of logs none of whose files the traffic globs take', () => {
+  // logs named *.txt: the default globs (DEFAULT_TRAFFIC_GLOBS) take *.log, *.jsonl, ... only
+  mkdirSync(join(dir, 'txt-logs'), { recursive: true });
+  writeFileSync(join(dir, 'txt-logs', 'calls.txt'), readFileSync(join(dir, 'calls.jsonl')));
+  const note = /^mesh-policy: txt-logs: no file in this folder matches the traffic globs \(\*\*\/\*\.log, [^)]*\); name the files, or set traffic: in \.meshpolicy\.yaml$/m;
+
+  it('simulate and traffic name the folder instead of reading it as no traffic', async () => {
+    const simulated = await run(['--policies', 'policies.yaml', '--traffic', 'txt-logs', 'calls.jsonl'], dir);
+    assert.match(simulated.stderr, note);
+    assert.match(simulated.stdout, /Simulated 4 calls/, 'the other paths are still read');
+    let stderr = '';
+    const code = await runTrafficCli(['txt-logs', '--no-inventory', '--workers', '1'], { stdout: () => undefined, stderr: (t) => { stderr += `${t}\n`; }, cwd: dir });
+    assert.equal(code, 0);
+    assert.match(stderr, note);
+  });
+
+  it('a file named explicitly is read whatever its name, and a folder with logs is not noted', async () => {
+    const result = await run(['--policies', 'policies.yaml', '--traffic', 'txt-logs/calls.txt', '.'], dir);
+    assert.doesNotMatch(result.stderr, /no file in this folder/);
+  });
+});
+
+describe('a policy document that does not parse', () => {
+  // Its policies are not simulated (source/sourceFile.ts parsedCleanly): the commands say so.
+  const broken = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-get, namespace: shop}\nspec:\n  action: DENY\n  rules: [{to: [{operation: {methods: ["GET"]}}]\n';
+  mkdirSync(join(dir, 'broken'), { recursive: true });
+  writeFileSync(join(dir, 'broken', 'deny-get.yaml'), broken);
+  const note = /^mesh-policy: broken\/deny-get\.yaml:6:10: .*\(and 1 more\); the policies of a document that does not parse are not simulated \(mesh-policy lint lists every problem\)$/m;
+
+  it('simulate and explain name the file and where, once', async () => {
+    const simulated = await run(['--policies', 'policies.yaml', 'broken', '--traffic', 'calls.jsonl'], dir);
+    assert.match(simulated.stderr, note);
+    assert.equal(simulated.stderr.split('\n').filter((l) => l.includes('deny-get.yaml')).length, 1);
+    const explained = await run(['--policies', 'broken', '--call', call('GET', 'cluster.local/ns/shop/sa/frontend', 'allowed')], dir, 'explain');
+    assert.match(explained.stderr, note);
+  });
+
+  it('a broken file read only as inventory is not noted', async () => {
+    const result = await run(['--policies', 'policies.yaml', '--inventory', 'broken', '--traffic', 'calls.jsonl'], dir);
+    assert.doesNotMatch(result.stderr, /deny-get\.yaml/);
+  });
+});
+
+describe('options of the other command are refused, not ignored', () => {
+  const explainCall = call('GET', 'cluster.local/ns/shop/sa/frontend', 'allowed');
+  const cases: Array<[string, 'simulate' | 'explain', string[], RegExp]> = [
+    ['simulate --call', 'simulate', ['--traffic', 'calls.jsonl', '--call', explainCall], /--call is an option of explain/],
+    ['explain --traffic', 'explain', ['--call', explainCall, '--traffic', 'calls.jsonl'], /--traffic is an option of simulate/],
+    ['explain --source', 'explain', ['--call', explainCall, '--source', 'clickhouse'], /--source is an option of simulate/],
+    ['explain --fail-on-newly-denied', 'explain', ['--call', explainCall, '--fail-on-newly-denied', '3'], /--fail-on-newly-denied is an option of simulate/],
+    ['explain --max-lines', 'explain', ['--call', explainCall, '--max-lines', '10'], /--max-lines is an option of simulate/],
+    ['explain --progress', 'explain', ['--call', explainCall, '--progress'], /--progress is an option of simulate/],
+    ['explain --baseline', 'explain', ['--call', explainCall, '--baseline', 'HEAD'], /--baseline is an option of simulate/],
+  ];
+  for (const [name, command, args, message] of cases) {
+    it(name, async () => {
+      const result = await run(['--policies', 'policies.yaml', ...args], dir, command);
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, message);
+    });
+  }
 });

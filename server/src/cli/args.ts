@@ -31,11 +31,22 @@ export class ArgCursor {
     return this.flag.startsWith('-');
   }
 
-  /** The option's value: after `=`, or the next argument. */
+  /**
+   * The option's value: after `=`, or the next argument unless that is another option (so that
+   * `--policies --traffic x` says what is missing instead of reading "--traffic" as a path).
+   */
   value(): string {
-    const v = this.inline ?? this.args[++this.index];
-    if (v === undefined) throw new UsageError(`${this.flag} needs a value`);
-    return v;
+    const next = this.args[this.index + 1];
+    if (this.inline === undefined && (next === undefined || next.startsWith('--'))) throw new UsageError(`${this.flag} needs a value`);
+    if (this.inline !== undefined) return this.inline;
+    this.index++;
+    return next!;
+  }
+
+  /** An option that takes no value: true, or an error for `--quiet=no`, which would read as on. */
+  switchOn(): true {
+    if (this.inline !== undefined) throw new UsageError(`${this.flag} takes no value (got "${this.arg}")`);
+    return true;
   }
 
   /** The option's paths: its value and the plain arguments after it, each split on commas. */
@@ -45,6 +56,11 @@ export class ArgCursor {
       while (this.index + 1 < this.args.length && !this.args[this.index + 1]!.startsWith('-')) paths.push(...this.args[++this.index]!.split(','));
     }
     return paths.filter((p) => p.length > 0);
+  }
+
+  /** For an option of one command only, parsed with another's (which would ignore it): an error. */
+  only(command: string, which: string): void {
+    if (command !== which) throw new UsageError(`${this.flag} is an option of ${which}`);
   }
 
   /** The error for an argument the command does not take. */

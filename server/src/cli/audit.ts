@@ -56,7 +56,7 @@ function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
     const flag = cli.flag;
     const value = (): string => cli.value();
     const list = (): string[] => cli.list();
-    const only = (which: 'report' | 'generate') => { if (command !== which) throw new UsageError(`${flag} is an option of ${which}`); };
+    const only = (which: 'report' | 'generate') => cli.only(command, which);
     switch (flag) {
       case '--help': case '-h': throw new HelpRequested();
       case '--policies': only('report'); parsed.policies.push(...list()); break;
@@ -80,7 +80,7 @@ function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
         parsed.mesh = v as Mesh;
         break;
       }
-      case '--include-unknown': only('generate'); parsed.includeUnknown = true; break;
+      case '--include-unknown': only('generate'); parsed.includeUnknown = cli.switchOn(); break;
       default:
         throw cli.unexpected();
     }

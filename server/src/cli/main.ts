@@ -30,6 +30,7 @@ Commands:
                                The audit of the observed traffic (mesh-policy report --help).
   generate --mesh istio|linkerd|consul --traffic <paths>
                                Least-privilege policies from the observed allowed calls.
+  --version                    The version of mesh-policy.
 
 Options for lint:
   --format text|json|sarif     Output format (default: text).
@@ -52,9 +53,10 @@ export interface CliIo {
 export function runCli(argv: string[], io: CliIo): number {
   try {
     const [command, ...rest] = argv;
-    if (!command || command === '--help' || command === '-h' || command === 'help') {
+    if (!command) throw new UsageError('a command is needed');
+    if (command === '--help' || command === '-h' || command === 'help') {
       io.stdout(USAGE);
-      return command ? 0 : 2;
+      return 0;
     }
     if (command === '--version' || command === '-v') {
       io.stdout(VERSION);
@@ -84,10 +86,10 @@ function lint(args: string[], io: CliIo): number {
         break;
       }
       case '--max-file-size': limits.maxFileBytes = positive(flag, value()) * 1024 * 1024; break;
-      case '--max-documents': limits.maxDocuments = positive(flag, value()); break;
-      case '--max-depth': limits.maxDepth = positive(flag, value()); break;
-      case '--max-nodes': limits.maxNodes = positive(flag, value()); break;
-      case '--quiet': quiet = true; break;
+      case '--max-documents': limits.maxDocuments = positive(flag, value(), true); break;
+      case '--max-depth': limits.maxDepth = positive(flag, value(), true); break;
+      case '--max-nodes': limits.maxNodes = positive(flag, value(), true); break;
+      case '--quiet': quiet = cli.switchOn(); break;
       case '--config': configFile = value(); break;
       case '--help': case '-h': throw new HelpRequested();
       default:
@@ -140,9 +142,10 @@ function lint(args: string[], io: CliIo): number {
   return errors > 0 ? 1 : 0;
 }
 
-function positive(flag: string, raw: string): number {
+/** A positive number (MiB may be fractional), or a positive whole number (a count). */
+function positive(flag: string, raw: string, whole = false): number {
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number (got "${raw}")`);
+  if (!Number.isFinite(n) || n <= 0 || (whole && !Number.isInteger(n))) throw new UsageError(`${flag} must be a positive ${whole ? 'whole ' : ''}number (got "${raw}")`);
   return n;
 }
 

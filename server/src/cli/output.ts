@@ -50,6 +50,7 @@ export function formatSarif(findings: Finding[], cwd: string, version: string): 
   return JSON.stringify(sarif, null, 2);
 }
 
-function toUri(path: string): string {
+/** A relative path as a SARIF artifact URI: each segment percent-encoded (a space, `#`, `%`). */
+export function toUri(path: string): string {
   return path.split(/[\\/]/).map(encodeURIComponent).join('/');
 }

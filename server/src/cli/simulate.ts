@@ -6,11 +6,13 @@ import { meshConfigNotes } from '../engine/istio/meshConfig';
 import { describeFsError } from '../engine/fsErrors';
 import { auditTallies, observedDifference, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
+import { compareFindings, type Finding } from '../engine/findings';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
 import { FileTrafficSource } from '../engine/traffic/sources';
+import { checkAccessRecord } from '../engine/traffic/formats/accessRecordJsonl';
 import { redactorFor, type Redactor } from '../engine/traffic/redact';
-import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readSource, sourceOption } from './traffic';
+import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readProblems, readSource, sourceOption } from './traffic';
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
@@ -19,6 +21,7 @@ import { dryRunDifference, dryRunSummary, dryRunTallies } from '../engine/simula
 import { VERSION } from '../version';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
+import { toUri } from './output';
 import type { CliIo } from './main';
 
 export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
@@ -76,30 +79,33 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
     const flag = cli.flag;
     const value = (): string => cli.value();
     const list = (): string[] => cli.list();
+    const only = (which: 'simulate' | 'explain') => cli.only(command, which);
     switch (flag) {
       case '--help': case '-h': throw new HelpRequested();
       case '--policies': parsed.policies.push(...list()); break;
-      case '--traffic': parsed.traffic.push(...list()); break;
+      case '--traffic': only('simulate'); parsed.traffic.push(...list()); break;
       case '--inventory': parsed.inventory.push(...list()); break;
       case '--config': parsed.config = value(); break;
       case '--format': parsed.format = value(); break;
-      case '--call': parsed.call = value(); break;
-      case '--baseline': parsed.baseline = value(); break;
+      case '--call': only('explain'); parsed.call = value(); break;
+      case '--baseline': only('simulate'); parsed.baseline = value(); break;
       case '--fail-on-newly-denied': {
+        only('simulate');
         const raw = value();
         if (!/^\d+$/.test(raw)) throw new UsageError(`--fail-on-newly-denied must be a whole number of calls (got "${raw}")`);
         parsed.failOnNewlyDenied = Number(raw);
         break;
       }
-      case '--source': parsed.source = sourceOption(value(), UsageError); break;
+      case '--source': only('simulate'); parsed.source = sourceOption(value(), UsageError); break;
       case '--max-lines': {
+        only('simulate');
         const raw = value();
         const n = Number(raw);
         if (!Number.isInteger(n) || n < 1) throw new UsageError(`--max-lines must be a positive whole number (got "${raw}")`);
         parsed.maxLines = n;
         break;
       }
-      case '--progress': parsed.progress = true; break;
+      case '--progress': only('simulate'); parsed.progress = cli.switchOn(); break;
       default:
         throw cli.unexpected();
     }
@@ -110,7 +116,6 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
   if (command === 'simulate' && parsed.source === 'files' && parsed.traffic.length === 0) throw new UsageError('simulate needs --traffic (or --source clickhouse)');
   if (parsed.source === 'clickhouse' && parsed.traffic.length) throw new UsageError('--source clickhouse reads the configured table: give no --traffic');
   if (command === 'explain' && !parsed.call) throw new UsageError("explain needs --call '<access record JSON>'");
-  if (command === 'explain' && parsed.baseline) throw new UsageError('--baseline is an option of simulate');
   return parsed;
 }
 
@@ -136,7 +141,9 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   for (const path of walk.files) {
     try {
       const prepared = engine.prepare(engine.readFile(path));
-      workspace.update(!policyFiles || policyFiles.has(path) ? prepared : { file: prepared.file, recognition: { resources: [], unserved: [] } });
+      const isPolicyFile = !policyFiles || policyFiles.has(path);
+      workspace.update(isPolicyFile ? prepared : { file: prepared.file, recognition: { resources: [], unserved: [] } });
+      if (isPolicyFile) noteUnparsed(engine.syntaxFindings(prepared), io);
     } catch (error) {
       io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${describeFsError(error)}`);
       return 2;
@@ -145,6 +152,18 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   if (workspace.resources.length === 0 && !options.quietWithoutPolicies) io.stderr('mesh-policy: no Istio, Linkerd or Consul policy found in --policies');
   for (const note of meshConfigNotes(workspace.config.istio, false)) io.stderr(`mesh-policy: ${note}`);
   return { workspace, simulation: new Simulation(workspace), engine };
+}
+
+/**
+ * A policy in a document that does not parse (or in a file over a limit) is not simulated
+ * (`parsedCleanly`): one line per such file says so, instead of deciding without it unannounced.
+ */
+function noteUnparsed(syntax: readonly Finding[], io: CliIo): void {
+  const errors = syntax.filter((f) => f.severity === 'error').sort(compareFindings);
+  const first = errors[0];
+  if (!first) return;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  io.stderr(`mesh-policy: ${displayPath(io.cwd, first.file)}:${first.range.start.line + 1}:${first.range.start.character + 1}: ${first.message}${more}; the policies of a document that does not parse are not simulated (mesh-policy lint lists every problem)`);
 }
 
 export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }, run: { signal?: AbortSignal; stderrIsTty?: boolean } = {}): Promise<number> {
@@ -175,7 +194,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
       ...(parsed.format === 'jsonl' ? { maxSamples: Number.MAX_SAFE_INTEGER } : {}),
     }, io).finally(() => shown?.done());
     if (model === undefined) return 2;
-    for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
+    for (const problem of readProblems(model, trafficPaths, loaded.workspace.config, io.cwd)) io.stderr(`mesh-policy: ${problem}`);
     const decided = simulateShapes(loaded.simulation, model.shapes);
     const rel = (p: string) => displayPath(io.cwd, p);
     let comparison: BaselineComparison | undefined;
@@ -221,7 +240,7 @@ export async function readTraffic(paths: string[], workspace: WorkspaceModel, io
   if (reportMissing(trafficPaths, io)) return 2;
   for (const problem of readerSettingProblems(workspace.config)) io.stderr(`mesh-policy: ${problem}`);
   const model = await ingestTraffic(trafficPaths, { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), ...options });
-  for (const problem of model.stats.problems) io.stderr(`mesh-policy: ${problem}`);
+  for (const problem of readProblems(model, trafficPaths, workspace.config, io.cwd)) io.stderr(`mesh-policy: ${problem}`);
   return model;
 }
 
@@ -235,6 +254,9 @@ export function runExplainCli(args: string[], io: CliIo): number {
       throw new UsageError(`--call is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (!call || typeof call !== 'object' || Array.isArray(call)) throw new UsageError('--call must be a JSON object (an access record)');
+    // checked as a line of an access-record file is: a typo or a wrong type is named, not decided
+    const problem = checkAccessRecord(call);
+    if (problem !== undefined) throw new UsageError(`--call is not an access record (docs/access-records.md): ${problem}`);
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
     const redactor = redactorFor(loaded.workspace.config);
@@ -294,6 +316,12 @@ function tallyText(t: Tally): string {
 /** `shown`: the outcome as it may be printed (redacted), asked only for the outcomes printed. */
 export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o): string {
   const t = result.totals;
+  /** `  N×  call  — text  [sample]`, the call and text as it may be printed (redacted). */
+  const callRow = ({ outcome, calls }: { outcome: ShapeOutcome; calls: number }, text: (o: ShapeOutcome) => string): string => {
+    const o = shown(outcome);
+    const sample = o.shape.samples[0];
+    return `  ${n(calls).padStart(6)}×  ${describeCall(o.shape.record)}  — ${text(o)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`;
+  };
   const out = [
     `Simulated ${n(t.calls)} calls (${n(result.outcomes.length)} shapes from ${n(model.stats.lines)} log lines, ${n(model.stats.skipped)} skipped).`,
     `Verdicts: ${tallyText(t)}; ${n(t.unchanged)} as observed.`,
@@ -321,30 +349,21 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
       out.push(`  ${where(policy.ref, rel)} ${policy.ref.label} (${policy.engine.toUpperCase()}): ${dryRunSummary(policy, policy.engine).replace(/^dry run \(not enforced\): /, '')}`);
       for (const rule of policy.rules.values()) out.push(`      ${rule.ref.label}: matches ${n(rule.matched)}`);
     }
-    const otherwise = result.outcomes.filter((o) => dryRunDifference(o.decision, o.shape.record) !== undefined).sort((a, b) => b.shape.count - a.shape.count);
+    const otherwise = alike(result.outcomes.filter((o) => dryRunDifference(o.decision, o.shape.record) !== undefined), (o) => dryRunDifference(o.decision, o.shape.record)!);
     if (otherwise.length) {
       out.push('', 'Dry-run results the logs report otherwise (top 20 by calls; was the policy changed since?):');
-      for (const o of otherwise.slice(0, 20).map(shown)) {
-        const sample = o.shape.samples[0];
-        out.push(`  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${dryRunDifference(o.decision, o.shape.record)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
-      }
+      for (const row of otherwise.slice(0, 20)) out.push(callRow(row, (o) => dryRunDifference(o.decision, o.shape.record)!));
     }
   }
-  const changed = result.outcomes.filter((o) => o.change === 'newly-denied' || o.change === 'newly-allowed').sort((a, b) => b.shape.count - a.shape.count);
+  const changed = alike(result.outcomes.filter((o) => o.change === 'newly-denied' || o.change === 'newly-allowed'), (o) => `${o.change} ${o.decision.reason}`);
   if (changed.length) {
     out.push('', 'Changes against what was observed (top 20 by calls):');
-    for (const o of changed.slice(0, 20).map(shown)) {
-      const sample = o.shape.samples[0];
-      out.push(`  ${o.change === 'newly-denied' ? 'newly denied ' : 'newly allowed'}  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${o.decision.reason}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
-    }
+    for (const row of changed.slice(0, 20)) out.push(`  ${row.outcome.change === 'newly-denied' ? 'newly denied ' : 'newly allowed'}${callRow(row, (o) => o.decision.reason)}`);
   }
-  const differing = result.outcomes.filter((o) => observedDifference(o.decision, o.shape.record) !== undefined).sort((a, b) => b.shape.count - a.shape.count);
+  const differing = alike(result.outcomes.filter((o) => observedDifference(o.decision, o.shape.record) !== undefined), (o) => observedDifference(o.decision, o.shape.record)!);
   if (differing.length) {
     out.push('', 'Calls the logs attribute otherwise (a denier, or audit mode; top 20 by calls):');
-    for (const o of differing.slice(0, 20).map(shown)) {
-      const sample = o.shape.samples[0];
-      out.push(`  ${n(o.shape.count).padStart(6)}×  ${describeCall(o.shape.record)}  — ${observedDifference(o.decision, o.shape.record)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
-    }
+    for (const row of differing.slice(0, 20)) out.push(callRow(row, (o) => observedDifference(o.decision, o.shape.record)!));
   }
   const unknown = result.outcomes.filter((o) => o.decision.verdict === 'unknown');
   if (unknown.length) {
@@ -357,6 +376,26 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
     for (const [attribute, calls] of [...byMissing].sort((a, b) => b[1] - a[1])) out.push(`  ${n(calls).padStart(8)}  ${attribute}`);
   }
   return out.join('\n');
+}
+
+/**
+ * Outcomes that print alike (the same call and text) as one row with their calls summed, busiest
+ * first: shapes that differ only in what a row does not show (the pod IP of a destination, a
+ * header) would otherwise be rows a reader takes for duplicates. The busiest shape stands for
+ * the row (its sample line).
+ */
+function alike(outcomes: readonly ShapeOutcome[], text: (o: ShapeOutcome) => string): { outcome: ShapeOutcome; calls: number }[] {
+  const rows = new Map<string, { outcome: ShapeOutcome; calls: number }>();
+  for (const o of outcomes) {
+    const key = `${describeCall(o.shape.record)}\u0000${text(o)}`;
+    const row = rows.get(key);
+    if (!row) rows.set(key, { outcome: o, calls: o.shape.count });
+    else {
+      row.calls += o.shape.count;
+      if (o.shape.count > row.outcome.shape.count) row.outcome = o;
+    }
+  }
+  return [...rows.values()].sort((a, b) => b.calls - a.calls);
 }
 
 function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: string) => string): unknown {
@@ -408,7 +447,7 @@ function observedField(o: ShapeOutcome): { observedDifference?: string } {
 }
 
 function sarifLocation(at: SourceRef, rel: (p: string) => string): unknown {
-  return { physicalLocation: { artifactLocation: { uri: rel(at.file), uriBaseId: '%SRCROOT%' }, region: { startLine: at.range.start.line + 1, startColumn: at.range.start.character + 1, endLine: at.range.end.line + 1, endColumn: at.range.end.character + 1 } } };
+  return { physicalLocation: { artifactLocation: { uri: toUri(rel(at.file)), uriBaseId: '%SRCROOT%' }, region: { startLine: at.range.start.line + 1, startColumn: at.range.start.character + 1, endLine: at.range.end.line + 1, endColumn: at.range.end.character + 1 } } };
 }
 
 function baselineText(c: BaselineComparison, rel: (p: string) => string, shown: (c: CallImpact) => CallImpact): string {

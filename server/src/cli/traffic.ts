@@ -1,6 +1,7 @@
-import { relative, resolve } from 'node:path';
+import { realpathSync, statSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { findConfig, loadConfig, type ProjectConfig } from '../engine/config/projectConfig';
+import { DEFAULT_TRAFFIC_GLOBS, findConfig, loadConfig, type ProjectConfig } from '../engine/config/projectConfig';
 import { emptyInventory } from '../engine/inventory/inventory';
 import { loadInventory } from '../engine/inventory/loadInventory';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
@@ -154,20 +155,21 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
       case '--inventory':
         (inventoryPaths ??= []).push(...value().split(',').filter((p) => p.length > 0));
         break;
-      case '--no-inventory': noInventory = true; break;
+      case '--no-inventory': noInventory = cli.switchOn(); break;
       case '--source': sourceKind = sourceOption(value(), UsageError); break;
       case '--config': configFile = value(); break;
       case '--top': top = count(flag, value(), true); break;
       case '--join-window': joinWindowMs = count(flag, value(), false) * 1000; break;
       case '--workers': workers = count(flag, value(), false); break;
       case '--max-lines': maxLines = count(flag, value(), false); break;
-      case '--progress': progress = true; break;
+      case '--progress': progress = cli.switchOn(); break;
       case '--key-headers': keyHeaders = value().split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0); break;
       default:
         if (cli.isOption) throw cli.unexpected();
         paths.push(cli.arg);
     }
   }
+  if (noInventory && inventoryPaths) throw new UsageError('--no-inventory and --inventory contradict each other: give one');
   if (sourceKind === 'clickhouse' && paths.length) throw new UsageError('--source clickhouse reads the configured table: give no files');
   if (sourceKind === 'files' && paths.length === 0) throw new UsageError('traffic needs at least one file or folder');
   paths.splice(0, paths.length, ...paths.map((p) => resolve(io.cwd, p)));
@@ -209,6 +211,7 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   const unreadable = model.stats.files.filter((f) => f.error);
   for (const f of unreadable) io.stderr(`mesh-policy: cannot read "${relative(io.cwd, f.path) || f.path}": ${f.error}`);
   for (const problem of model.stats.problems) if (!unreadable.some((f) => problem.startsWith(`${f.path}:`))) io.stderr(`mesh-policy: ${shorten(problem, io.cwd)}`);
+  for (const note of emptyFolderNotes(paths, model, config, io.cwd)) io.stderr(`mesh-policy: ${note}`);
   // Secrets in the logs (credentials in headers, tokens in paths) never reach the output.
   const redactor = redactorFor(config);
   model.shapes = model.shapes.map((shape) => ({ ...shape, record: redactor.record(shape.record) }));
@@ -253,6 +256,41 @@ function count(flag: string, raw: string, zeroOk: boolean): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n < (zeroOk ? 0 : 1) || (flag !== '--join-window' && !Number.isInteger(n))) throw new UsageError(`${flag} must be a ${zeroOk ? 'non-negative' : 'positive'} number (got "${raw}")`);
   return n;
+}
+
+/** What reading the logs found wrong, each file named relative to the working folder. */
+export function readProblems(model: TrafficModel, paths: readonly string[], config: ProjectConfig, cwd: string): string[] {
+  return [...model.stats.problems.map((p) => shorten(p, cwd)), ...emptyFolderNotes(paths, model, config, cwd)];
+}
+
+/**
+ * Each folder given for logs in which no file matched the traffic globs: named, since it would
+ * otherwise read as a folder without traffic (logs named *.txt, say).
+ */
+function emptyFolderNotes(paths: readonly string[], model: TrafficModel, config: ProjectConfig, cwd: string): string[] {
+  const read = model.stats.files.map((f) => f.path);
+  const globs = config.traffic.length ? config.traffic : DEFAULT_TRAFFIC_GLOBS;
+  return paths.filter((folder) => {
+    if (!isFolder(folder)) return false;
+    const under = [folder, realpathOr(folder)].map((f) => f.endsWith(sep) ? f : f + sep);
+    return !read.some((file) => under.some((u) => file.startsWith(u)));
+  }).map((folder) => `${displayPath(cwd, folder)}: no file in this folder matches the traffic globs (${globs.join(', ')}); name the files, or set traffic: in .meshpolicy.yaml`);
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 function shorten(problem: string, cwd: string): string {

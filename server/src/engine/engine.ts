@@ -98,6 +98,24 @@ export class Engine {
     return { file, recognition: recognize(file, this.registry) };
   }
 
+  /**
+   * The syntax errors and limits (MPA0001, MPA0002) of a file that are ours to report: all of a
+   * file that holds or names mesh policies, else those of documents with a mesh resource.
+   */
+  syntaxFindings(prepared: PreparedFile): Finding[] {
+    const { file } = prepared;
+    const { resources, unserved } = prepared.recognition;
+    const findings: Finding[] = [];
+    const owned = (file.problems.length > 0 || file.documents.some((d) => d.problems.length > 0)) && isOurs(file, resources.length + unserved.length);
+    if (owned) for (const problem of file.problems) findings.push(syntaxFinding(file, problem));
+    const documentsWithResources = new Set([...resources, ...unserved].map((r) => r.documentIndex));
+    for (const document of file.documents) {
+      if (!owned && !documentsWithResources.has(document.index)) continue;
+      for (const problem of document.problems) findings.push({ ...syntaxFinding(file, problem), documentIndex: document.index });
+    }
+    return findings;
+  }
+
   /** Lints one file. Checks across files see `workspace`; without one, the file is its own workspace. */
   lint(input: SourceFile | PreparedFile, workspace?: WorkspaceView): LintResult {
     const prepared = 'recognition' in input ? input : this.prepare(input);
@@ -108,14 +126,7 @@ export class Engine {
       single.update(prepared);
       workspace = single;
     }
-    const findings: Finding[] = [];
-    const owned = (file.problems.length > 0 || file.documents.some((d) => d.problems.length > 0)) && isOurs(file, resources.length + unserved.length);
-    if (owned) for (const problem of file.problems) findings.push(syntaxFinding(file, problem));
-    const documentsWithResources = new Set([...resources, ...unserved].map((r) => r.documentIndex));
-    for (const document of file.documents) {
-      if (!owned && !documentsWithResources.has(document.index)) continue;
-      for (const problem of document.problems) findings.push({ ...syntaxFinding(file, problem), documentIndex: document.index });
-    }
+    const findings = this.syntaxFindings(prepared);
     for (const item of unserved) {
       const entry = getEntry(item.node, 'apiVersion')!;
       const preferred = this.registry.catalog.entries.find((e) => e.kind === item.kind && item.servedVersions[0] === e.version && item.apiVersion.startsWith(`${e.group}/`));

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import { buildInventory, emptyInventory, type Inventory } from '../../../server/src/engine/inventory/inventory';
 import { readSource } from '../../../server/src/engine/source/read';
@@ -11,7 +11,7 @@ import type { AccessRecord } from '../../../server/src/engine/traffic/accessReco
 import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../../../server/src/engine/traffic/ingest';
 import { collectTrafficFiles, compileGlob } from '../../../server/src/engine/traffic/ingest/files';
 import { parsePrincipal, principalFor, workloadNameFromPod } from '../../../server/src/engine/traffic/ingest/identity';
-import { MAX_LINE_BYTES, readLineBatches } from '../../../server/src/engine/traffic/ingest/lineSource';
+import { CUT_OFF, MAX_LINE_BYTES, readLineBatches } from '../../../server/src/engine/traffic/ingest/lineSource';
 import { Folder } from '../../../server/src/engine/traffic/ingest/folder';
 import { foldTasks } from '../../../server/src/engine/traffic/ingest/pipeline';
 import { InventoryIndex } from '../../../server/src/engine/inventory/inventoryIndex';
@@ -22,6 +22,7 @@ import { TimeParser } from '../../../server/src/engine/traffic/ingest/time';
 import type { LineReader, ParsedLine, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
 import { createReader, detectFormat } from '../../../server/src/engine/traffic/detect';
 import { runTrafficCli } from '../../../server/src/cli/traffic';
+import { FIXTURES } from '../../helpers/paths';
 import { scratchDir } from '../../helpers/scratch';
 
 /**
@@ -397,18 +398,49 @@ describe('ingest: files, streams, progress, cancellation', () => {
     assertAccounting(model);
   });
 
-  it('reports a truncated gzip file and keeps the lines read before the damage', async () => {
-    const lines = Array.from({ length: 2000 }, (_, i) => JSON.stringify(inbound(i, { ip: '10.244.0.10', path: `/p${i}` }))).join('\n') + '\n';
-    const full = gzipSync(lines);
-    const path = join(dir, 'broken.log.gz');
-    writeFileSync(path, full.subarray(0, Math.floor(full.length * 0.6)));
-    const model = await ingest([path]);
-    const f = model.stats.files[0]!;
-    assert.match(f.error ?? '', /gzip|unexpected end/i);
-    assert.ok(f.lines > 0 && f.lines < 2000, `${f.lines}`);
-    assert.ok(model.stats.problems.some((p) => p.includes('broken.log.gz')));
+  /** What `gunzip` recovers of a truncated file: its whole lines, and 1 when a line is cut off. */
+  const linesBeforeTheDamage = (gz: Buffer): { whole: number; cut: number } => {
+    const text = gunzipSync(gz, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString('utf8');
+    const parts = text.split('\n');
+    return { whole: parts.length - 1, cut: parts[parts.length - 1] === '' ? 0 : 1 };
+  };
+
+  it('names UTF-16 text (PowerShell\'s > writes it) as the reason its lines are skipped, instead of "format not recognized"', async () => {
+    const text = readFileSync(join(FIXTURES, 'traffic', 'formats', 'istio-text.log'), 'utf8');
+    const utf8 = join(dir, 'as-utf8.log');
+    const utf16 = join(dir, 'as-utf16.log');
+    writeFileSync(utf8, text);
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    const plain = await ingestTraffic([utf8], { config: defaultConfig(dir), workers: 1 });
+    assert.ok(plain.stats.parsed > 0, 'the same lines in UTF-8 are read');
+    const model = await ingestTraffic([utf16], { config: defaultConfig(dir), workers: 1 });
+    const reason = 'UTF-16 text, not UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)';
+    assert.equal(model.stats.parsed, 0);
+    assert.ok(model.stats.lines >= plain.stats.lines, 'every line counted (split on the byte 0x0A, UTF-16 leaves its last NUL as one more)');
+    assert.equal(model.stats.skippedByReason[reason], model.stats.lines);
+    assert.deepEqual(model.stats.problems, [`${utf16}: ${reason}`]);
     assertAccounting(model);
   });
+
+  // 2000 lines: damaged long after the format sample; 40 lines: within it (the sample holds 50),
+  // where the damage is met while the reader is chosen
+  for (const [count, name] of [[2000, 'broken.log.gz'], [40, 'short-broken.log.gz']] as const) {
+    it(`reports a truncated gzip file and keeps the lines read before the damage (${count} lines)`, async () => {
+      const lines = Array.from({ length: count }, (_, i) => JSON.stringify(inbound(i, { ip: '10.244.0.10', path: `/p${i}` }))).join('\n') + '\n';
+      const full = gzipSync(lines);
+      const cut = full.subarray(0, Math.floor(full.length * 0.6));
+      const path = join(dir, name);
+      writeFileSync(path, cut);
+      const model = await ingest([path]);
+      const f = model.stats.files[0]!;
+      assert.match(f.error ?? '', /gzip|unexpected end/i);
+      assert.ok(f.parsed > 0 && f.lines < count, `${f.parsed} of ${f.lines}`);
+      // every line gunzip recovers is parsed, and the one the damage cut in two counted as skipped
+      assert.deepEqual(linesBeforeTheDamage(cut), { whole: f.parsed, cut: f.skippedByReason[CUT_OFF] ?? 0 });
+      assert.equal(model.stats.problems.filter((p) => p.includes(name)).length, 1);
+      assertAccounting(model);
+    });
+  }
 
   it('reports progress in bytes and lines, ending at the totals', async () => {
     const lines = Array.from({ length: 30_000 }, (_, i) => inbound(i, { ip: '10.244.0.10', path: `/p${i % 7}` }));

@@ -6,6 +6,7 @@ import { toValue } from '../source/tree';
 import { describeFsError } from '../fsErrors';
 import { parseClickHouseSettings, type ClickHouseSettings } from './clickhouseConfig';
 import { readConsulSettings, type ConsulSettings } from './consulConfig';
+import { ALL_RULES } from '../rules';
 
 export type RuleSetting = Severity | 'off';
 
@@ -118,17 +119,17 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   const raw = toValue(document?.root);
   if (raw === undefined || raw === null) return config;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    config.problems.push(`${CONFIG_FILE_NAME}: expected a mapping at the top level`);
+    config.problems.push(`${name}: expected a mapping at the top level`);
     return config;
   }
   const value = raw as Record<string, unknown>;
   const known = new Set(['traffic', 'inventory', 'istio', 'linkerd', 'consul', 'rules', 'readers', 'clickhouse', 'redact']);
-  for (const key of Object.keys(value)) if (!known.has(key)) config.problems.push(`${CONFIG_FILE_NAME}: unknown key "${key}"`);
+  for (const key of Object.keys(value)) if (!known.has(key)) config.problems.push(`${name}: unknown key "${key}"`);
   const globs = (key: 'traffic' | 'inventory') => {
     const v = value[key];
     if (v === undefined) return;
     if (Array.isArray(v) && v.every((g) => typeof g === 'string')) config[key] = v as string[];
-    else config.problems.push(`${CONFIG_FILE_NAME}: ${key} must be a list of globs`);
+    else config.problems.push(`${name}: ${key} must be a list of globs`);
   };
   globs('traffic');
   globs('inventory');
@@ -141,35 +142,37 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   if (typeof istio['trustDomain'] === 'string') config.istio.trustDomain = istio['trustDomain'];
   const aliases = istio['trustDomainAliases'];
   if (Array.isArray(aliases) && aliases.every((a) => typeof a === 'string')) config.istio.trustDomainAliases = aliases as string[];
-  else if (aliases !== undefined && aliases !== null) config.problems.push(`${CONFIG_FILE_NAME}: istio.trustDomainAliases must be a list of trust domains`);
+  else if (aliases !== undefined && aliases !== null) config.problems.push(`${name}: istio.trustDomainAliases must be a list of trust domains`);
   const providers = istio['extensionProviders'];
   if (Array.isArray(providers) && providers.every((p) => typeof p === 'string' && p !== '')) {
     config.istio.extensionProviders = (providers as string[]).map((name) => ({ name }));
     config.istio.meshConfig = CONFIG_FILE_NAME;
-  } else if (providers !== undefined && providers !== null) config.problems.push(`${CONFIG_FILE_NAME}: istio.extensionProviders must be a list of provider names`);
+  } else if (providers !== undefined && providers !== null) config.problems.push(`${name}: istio.extensionProviders must be a list of provider names`);
   const set = ISTIO_KEYS.filter((key) => key === 'extensionProviders' ? config.istio.extensionProviders !== undefined : key === 'trustDomainAliases' ? Array.isArray(aliases) && aliases.every((a) => typeof a === 'string') : typeof istio[key] === 'string');
   if (set.length) config.istioSet = set;
   const linkerd = section('linkerd');
   if (typeof linkerd['defaultInboundPolicy'] === 'string') {
     if (INBOUND_POLICIES.has(linkerd['defaultInboundPolicy'])) config.linkerd.defaultInboundPolicy = linkerd['defaultInboundPolicy'];
-    else config.problems.push(`${CONFIG_FILE_NAME}: linkerd.defaultInboundPolicy must be one of ${[...INBOUND_POLICIES].join(', ')}`);
+    else config.problems.push(`${name}: linkerd.defaultInboundPolicy must be one of ${[...INBOUND_POLICIES].join(', ')}`);
   }
   if (Array.isArray(linkerd['clusterNetworks'])) config.linkerd.clusterNetworks = linkerd['clusterNetworks'].map(String);
   // (a misspelt key would otherwise leave its default in force without a word)
-  for (const [name, keys] of [['istio', ISTIO_KEYS], ['linkerd', ['defaultInboundPolicy', 'clusterNetworks']]] as const) {
-    for (const key of Object.keys(section(name))) if (!(keys as readonly string[]).includes(key)) config.problems.push(`${CONFIG_FILE_NAME}: unknown key "${name}.${key}"`);
+  for (const [mesh, keys] of [['istio', ISTIO_KEYS], ['linkerd', ['defaultInboundPolicy', 'clusterNetworks']]] as const) {
+    for (const key of Object.keys(section(mesh))) if (!(keys as readonly string[]).includes(key)) config.problems.push(`${name}: unknown key "${mesh}.${key}"`);
   }
-  readConsulSettings(section('consul'), config.consul, 'consul', (message) => config.problems.push(`${CONFIG_FILE_NAME}: ${message}`));
+  readConsulSettings(section('consul'), config.consul, 'consul', (message) => config.problems.push(`${name}: ${message}`));
   for (const [code, setting] of Object.entries(section('rules'))) {
-    if (typeof setting === 'string' && SEVERITIES.has(setting)) config.rules[code] = setting as RuleSetting;
-    else config.problems.push(`${CONFIG_FILE_NAME}: rules.${code} must be one of error, warning, info, hint, off`);
+    // a misspelt code (mpa1021, MPA1201) would otherwise change nothing without a word
+    if (!ALL_RULES.some((r) => r.code === code)) config.problems.push(`${name}: rules.${code} is not a rule code (docs/rules/README.md lists them)`);
+    else if (typeof setting === 'string' && SEVERITIES.has(setting)) config.rules[code] = setting as RuleSetting;
+    else config.problems.push(`${name}: rules.${code} must be one of error, warning, info, hint, off`);
   }
   config.readers = section('readers');
-  const clickhouse = parseClickHouseSettings(value['clickhouse'], config.problems, `${CONFIG_FILE_NAME}: clickhouse`);
+  const clickhouse = parseClickHouseSettings(value['clickhouse'], config.problems, `${name}: clickhouse`);
   if (clickhouse) config.clickhouse = clickhouse;
   const redactHeaders = section('redact')['headers'];
   if (Array.isArray(redactHeaders) && redactHeaders.every((h) => typeof h === 'string')) config.redact.headers = redactHeaders as string[];
-  else if (redactHeaders !== undefined) config.problems.push(`${CONFIG_FILE_NAME}: redact.headers must be a list of header names`);
+  else if (redactHeaders !== undefined) config.problems.push(`${name}: redact.headers must be a list of header names`);
   return config;
 }
 

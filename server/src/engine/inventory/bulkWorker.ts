@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { textNamesPolicies } from '../source/policyMarks';
-import { DEFAULT_READ_LIMITS, unreadFile, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat } from '../source/sourceFile';
+import { decodeText, DEFAULT_READ_LIMITS, unreadFile, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat } from '../source/sourceFile';
 import { bulkDocuments, bulkInventoryValues } from './bulkObjects';
 import { addDocumentsToInventory, emptyInventory, inventoryContributionKey, rememberContribution } from './inventory';
 
@@ -36,7 +36,7 @@ export function runBulkWorker(): void {
   workerStarted = true;
   const { path, format, limits } = workerData as BulkInput;
   const port = parentPort!;
-  const text = readFileSync(path, 'utf8');
+  const text = decodeText(readFileSync(path));
   if (text.length <= limits.maxFileBytes) {
     port.postMessage({ type: 'small' } satisfies BulkMessage);
     return;

@@ -205,7 +205,8 @@ class HclParser {
       this.pos += ident[0].length;
       return { kind: 'ident', text: ident[0], value: ident[0], span: { start, end: this.pos } };
     }
-    throw new HclSyntaxError(`unexpected character "${ch}"`, { start, end: start + 1 });
+    // JSON-quoted, so that a NUL or a control character of a binary file is visible
+    throw new HclSyntaxError(`unexpected character ${JSON.stringify(ch)}`, { start, end: start + 1 });
   }
 
   private skipTrivia(): void {

@@ -4,7 +4,7 @@ import { readHcl } from './hclReader';
 import { LineIndex } from './lineIndex';
 import { PolicyMarks, textNamesPolicies } from './policyMarks';
 import { readJson } from './jsonReader';
-import { DEFAULT_READ_LIMITS, formatFromPath, unreadFile, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat } from './sourceFile';
+import { decodeText, DEFAULT_READ_LIMITS, formatFromPath, unreadFile, type ReadLimits, type SourceDocument, type SourceFile, type SourceFormat } from './sourceFile';
 import { readYaml, type YamlDocumentCache } from './yamlReader';
 
 export function readSource(path: string, text: string, limits: ReadLimits = DEFAULT_READ_LIMITS, format: SourceFormat | undefined = formatFromPath(path), cache?: YamlDocumentCache): SourceFile {
@@ -32,7 +32,7 @@ export interface BulkReader {
  */
 export function readSourceFromDisk(path: string, limits: ReadLimits, format: SourceFormat | undefined, readText: (text: string) => SourceFile): SourceFile {
   const size = statSync(path).size;
-  if (size <= wholeBytes(limits)) return keptWithin(readText(readFileSync(path, 'utf8')), limits);
+  if (size <= wholeBytes(limits)) return keptWithin(readText(decodeText(readFileSync(path))), limits);
   const marks = new PolicyMarks();
   const fd = openSync(path, 'r');
   try {
@@ -54,7 +54,7 @@ export async function readSourceFromDiskAsync(path: string, limits: ReadLimits, 
   const size = (await stat(path)).size;
   if (size <= wholeBytes(limits)) {
     const elsewhere = size > limits.maxFileBytes && inWorker ? await inWorker(path, format ?? formatFromPath(path) ?? 'yaml') : undefined;
-    return elsewhere ?? keptWithin(readText(await readFile(path, 'utf8')), limits);
+    return elsewhere ?? keptWithin(readText(decodeText(await readFile(path))), limits);
   }
   const marks = new PolicyMarks();
   for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_BYTES, encoding: 'latin1' })) marks.add(chunk as string);

@@ -85,3 +85,15 @@ export function unreadFile(path: string, format: SourceFormat, size: number, lim
     ...(namesPolicies !== undefined ? { namesPolicies } : {}),
   };
 }
+
+/**
+ * A file's text: UTF-8, or UTF-16 with its byte-order mark (YAML 1.2 readers take both, editors
+ * open both, and PowerShell's `>` writes UTF-16LE): read as UTF-8, UTF-16 would be NULs and
+ * replacement characters, and the policies in it silently unseen.
+ */
+export function decodeText(bytes: Buffer): string {
+  const le = bytes[0] === 0xff && bytes[1] === 0xfe;
+  if (!le && !(bytes[0] === 0xfe && bytes[1] === 0xff)) return bytes.toString('utf8');
+  const units = Buffer.from(bytes.subarray(2, bytes.length - (bytes.length % 2)));
+  return (le ? units : units.swap16()).toString('utf16le');
+}

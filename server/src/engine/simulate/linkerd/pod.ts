@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ContainerPort, Declared, Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { fileProbes, workloadKey } from '../../inventory/probes';
 import { readSource } from '../../source/read';
-import type { SourceFile } from '../../source/sourceFile';
+import { decodeText, type SourceFile } from '../../source/sourceFile';
 import type { SourceRef } from '../types';
 import { externalKey, indexExternalWorkloads, type ExternalWorkloadIndex, type ExternalWorkloadInfo } from './external';
 import { isDefaultPolicy, type DefaultPolicyName } from './model';
@@ -116,7 +116,7 @@ export class FileLookup {
     if (f === undefined) {
       this.readFromDisk = true;
       try {
-        f = readSource(path, readFileSync(path, 'utf8'));
+        f = readSource(path, decodeText(readFileSync(path)));
       } catch {
         f = null;
       }

@@ -6,6 +6,8 @@ import type { Readable } from 'node:stream';
 export const MAX_LINE_BYTES = 4 * 1024 * 1024;
 /** Stands in for a line that was too long to keep. */
 export const TOO_LONG = '\u0000line too long';
+/** The skip reason of the line a read error (a truncated .gz) cut off. */
+export const CUT_OFF = 'line cut off where the file is damaged';
 
 export interface LineBatch {
   lines: string[];
@@ -118,6 +120,10 @@ export async function* readLineBatches(path: string, options: LineSourceOptions 
       const bytes = consumed();
       if (bytes) yield { lines: [], bytes };
     }
+  } catch (error) {
+    // damage (a truncated .gz) in the middle of a line: that line is counted, as skipped
+    if (!options.signal?.aborted && (dropping || rest?.length)) yield { lines: [''], skips: [CUT_OFF], bytes: consumed() };
+    throw error;
   } finally {
     stream.destroy();
     raw.destroy();
@@ -133,15 +139,21 @@ export async function* readLineBatches(path: string, options: LineSourceOptions 
 export async function sampleLines(path: string, gzip: boolean, maxLines = 50, maxBytes = 256 * 1024, minLines = 5): Promise<string[]> {
   const out: string[] = [];
   let bytes = 0;
-  for await (const batch of readLineBatches(path, { gzip, chunkBytes: 64 * 1024 })) {
-    for (const line of batch.lines) {
-      const trimmed = line.endsWith('\r') ? line.slice(0, -1) : line;
-      if (trimmed.trim() === '' || trimmed === TOO_LONG) continue;
-      out.push(trimmed);
-      if (out.length >= maxLines) return out;
+  try {
+    for await (const batch of readLineBatches(path, { gzip, chunkBytes: 64 * 1024 })) {
+      for (const line of batch.lines) {
+        const trimmed = line.endsWith('\r') ? line.slice(0, -1) : line;
+        if (trimmed.trim() === '' || trimmed === TOO_LONG) continue;
+        out.push(trimmed);
+        if (out.length >= maxLines) return out;
+      }
+      bytes += batch.bytes;
+      if (bytes >= maxBytes && out.length >= minLines) break;
     }
-    bytes += batch.bytes;
-    if (bytes >= maxBytes && out.length >= minLines) break;
+  } catch (error) {
+    // Damage after some lines (a truncated .gz): the lines before it still choose the reader;
+    // the full read meets the same error, reports it and counts the lines it kept.
+    if (out.length === 0) throw error;
   }
   return out;
 }

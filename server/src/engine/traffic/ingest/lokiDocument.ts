@@ -613,6 +613,9 @@ export async function sniffLokiDocument(path: string, gzip: boolean): Promise<{ 
       read += chunk.text.length;
       if (read >= SNIFF_CHARS || sample.length >= SNIFF_LINES) break;
     }
+  } catch (error) {
+    // damage after some text (a truncated .gz): judged on that text; the full read reports it
+    if (read === 0) throw error;
   } finally {
     await chunks.return(undefined);
   }

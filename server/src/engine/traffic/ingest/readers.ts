@@ -197,12 +197,20 @@ export function chooseReader(file: string, sample: string[], config: ProjectConf
   const custom = readerFor?.(file, sample);
   if (custom) return { reader: custom, format: custom.format };
   const recipe = readerRecipe(file, sample, config);
-  if (!recipe.format) return { problem: sample.length === 0 ? 'empty file' : 'format not recognized' };
+  if (!recipe.format) return { problem: sample.length === 0 ? 'empty file' : notRecognized(sample[0]!) };
   try {
     return { reader: createReaderFor(recipe.format, recipe.options), format: recipe.format, recipe };
   } catch (error) {
     return { format: recipe.format, problem: `cannot read as ${recipe.format}: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
+
+/**
+ * Why no format fits a file. UTF-16 (what PowerShell's `>` writes) is named, being easy to fix:
+ * read as UTF-8, its byte-order mark is two replacement characters, and its ASCII has NULs.
+ */
+function notRecognized(firstLine: string): string {
+  return firstLine.startsWith('\uFFFD\uFFFD') && firstLine.includes('\u0000') ? 'UTF-16 text, not UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)' : 'format not recognized';
 }
 
 /** The reader for a format (throws when `options.envoyFormat` cannot be compiled). */
