@@ -151,6 +151,17 @@ describe('traffic in the editor (LSP)', () => {
     assert.match(markdown, /## Walkthrough/);
   });
 
+  it('says a call key it does not know is not in the loaded traffic, not that no traffic is loaded, and takes requests without parameters', async () => {
+    const calls = await client.request<{ key: string }[]>('meshPolicy/calls', {});
+    for (const key of [`call-${calls.length + 1000}`, 'constructor', 'x'.repeat(100_000)]) {
+      const markdown = await client.request<string>('meshPolicy/explain', { key });
+      assert.doesNotMatch(markdown, /No observed traffic is loaded/, key.slice(0, 20));
+      assert.match(markdown, /is not a call of the traffic loaded now/, key.slice(0, 20));
+      assert.ok(markdown.length < 500, 'the key is not echoed whole');
+    }
+    for (const method of ['meshPolicy/explain', 'meshPolicy/callsFor', 'meshPolicy/generate', 'meshPolicy/auditHtml']) await client.request(method, null);
+  });
+
   it('re-simulates on each edit: removing allow-nothing removes its denials', async () => {
     const text = readFileSync(policyPath, 'utf8');
     const documents = text.split(/^---$/m);

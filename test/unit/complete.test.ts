@@ -37,6 +37,12 @@ describe('completion', () => {
     assert.ok(!found.includes('principals'));
   });
 
+  it('YAML: the same keys when the lines end in a lone \\r or \\r\\n (YAML 1.2.2 §5.4 line breaks)', () => {
+    const text = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec:\n  action: DENY\n  rules:\n  - from:\n    - source:\n        principals: [a]\n        |\n  - to: []\n';
+    const expected = labels('p.yaml', text);
+    for (const eol of ['\r', '\r\n']) assert.deepEqual(labels('p.yaml', text.replace(/\n/g, eol)), expected, JSON.stringify(eol));
+  });
+
   it('YAML: enum values', () => {
     assert.deepEqual(labels('p.yaml', 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: p\nspec:\n  mtls:\n    mode: |\n').sort(), ['DISABLE', 'PERMISSIVE', 'STRICT', 'UNSET']);
   });

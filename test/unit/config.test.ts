@@ -68,6 +68,28 @@ describe('.meshpolicy.yaml', () => {
     ]);
   });
 
+  it('names every key of the wrong type, section or value, and keeps its default', () => {
+    const cases: Array<[string, string[]]> = [
+      ['istio: [a, b]', ['istio must be a mapping (got a list); its defaults apply']],
+      ['linkerd: deny', ['linkerd must be a mapping (got "deny"); its defaults apply']],
+      ['consul: 7', ['consul must be a mapping (got 7); its defaults apply']],
+      ['rules: [MPA0104]', ['rules must be a mapping (got a list); its defaults apply']],
+      ['readers: true', ['readers must be a mapping (got true); its defaults apply']],
+      ['redact: {headers: [x-key], header: [x-other]}', ['unknown key "redact.header"']],
+      ['istio: {rootNamespace: 5, trustDomain: []}', ['istio.rootNamespace must be a non-empty string (got 5); "istio-system" applies', 'istio.trustDomain must be a non-empty string (got a list); "cluster.local" applies']],
+      ['linkerd: {defaultInboundPolicy: 5}', ['linkerd.defaultInboundPolicy must be one of all-unauthenticated, all-authenticated, cluster-unauthenticated, cluster-authenticated, deny, audit']],
+      ['linkerd: {clusterNetworks: [10.0.0.0/8, {a: 1}]}', ['linkerd.clusterNetworks must be a list of networks (CIDRs); the defaults apply']],
+      ['linkerd: {clusterNetworks: 10.0.0.0/8}', ['linkerd.clusterNetworks must be a list of networks (CIDRs); the defaults apply']],
+      ['rules: {MPA9999: error, MPA0104: warning}', ['rules.MPA9999 is not a rule code (docs/rules/README.md lists them)']],
+    ];
+    for (const [text, problems] of cases) {
+      const config = parseConfig(`${text}\n`, defaultConfig('/ws'));
+      assert.deepEqual(config.problems, problems.map((p) => `.meshpolicy.yaml: ${p}`), text);
+      const defaults = defaultConfig('/ws');
+      assert.deepEqual([config.istio, config.linkerd, config.consul], [defaults.istio, defaults.linkerd, defaults.consul], text);
+    }
+  });
+
   it('reads the Consul simulator settings, and names each bad or unknown one', () => {
     const config = parseConfig([
       'consul:',

@@ -26,6 +26,20 @@ describe('YAML reader', () => {
     assert.deepEqual(toValue(file.documents[2]!.root), { c: 3 });
   });
 
+  it('takes a lone carriage return as a line break (YAML 1.2.2 §5.4), at the positions LSP gives', () => {
+    // Classic Mac line ends, alone and mixed with \n and \r\n.
+    for (const text of ['kind: X\rspec:\r  action: allow\r', 'kind: X\r\nspec:\r  action: allow\n', 'a: 1\r---\rkind: X\rspec:\r  action: allow\r']) {
+      const file = readYaml('f.yaml', text);
+      const document = file.documents.at(-1)!;
+      assert.deepEqual(document.problems, [], JSON.stringify(text));
+      assert.deepEqual(toValue(document.root), { kind: 'X', spec: { action: 'allow' } });
+      const located = locate(document.root, ['spec', 'action']);
+      assert.deepEqual(file.lines.range(located.node!.span), { start: { line: file.lines.lineCount - 2, character: 10 }, end: { line: file.lines.lineCount - 2, character: 15 } });
+    }
+    // §5.4 again: a line break inside a scalar's content is read as one line feed.
+    assert.deepEqual(toValue(readYaml('f.yaml', 'a: |\r  x\r  y\r').documents[0]!.root), { a: 'x\ny\n' });
+  });
+
   it('reports duplicate keys', () => {
     const file = readYaml('f.yaml', 'a: 1\na: 2\n');
     assert.match(file.documents[0]!.problems[0]!.message, /unique|duplicate/i);

@@ -114,7 +114,7 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
   const position = file.lines.position(offset);
   const lineStart = file.lines.lineStart(position.line);
   const before = file.text.slice(lineStart, offset);
-  const lines = file.text.split(/\r?\n/);
+  const lines = file.text.split(/\r\n?|\n/);
   const root = registry.rootSchema(resource.entry);
   const base = resource.path;
 

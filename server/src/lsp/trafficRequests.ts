@@ -48,7 +48,8 @@ const NO_TRAFFIC = 'No observed traffic is loaded. Put access logs in the worksp
 
 export function registerTrafficRequests(connection: Connection, hooks: Hooks): void {
   const on = <P>(method: string, handler: (params: P, token: CancellationToken, signal: AbortSignal) => unknown): void => {
-    connection.onRequest(method, (params: P, token: CancellationToken) => answer(token, async (signal) => hooks.redact(await handler(params, token, signal))));
+    // (a request sent without parameters reads as one with none set)
+    connection.onRequest(method, (params: P | null, token: CancellationToken) => answer(token, async (signal) => hooks.redact(await handler(params ?? ({} as P), token, signal))));
   };
   on(TrafficRequests.generate, (params: { mesh?: string; namespace?: string; workload?: string }, _token, signal) => {
     if (!params.mesh || !MESHES.includes(params.mesh)) return null;
@@ -66,7 +67,13 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
     return insight.callsMarkdown(file, offset, 200, () => token.isCancellationRequested) ?? 'No policy or rule at the cursor.';
   });
   on(TrafficRequests.calls, () => hooks.insight()?.calls() ?? []);
-  on(TrafficRequests.explain, (params: { key: string }) => hooks.insight()?.explain(params.key) ?? NO_TRAFFIC);
+  on(TrafficRequests.explain, (params: { key?: unknown }) => {
+    const insight = hooks.insight();
+    if (!insight) return NO_TRAFFIC;
+    const key = String(params.key);
+    // A key from a list or hover made before the traffic was read again.
+    return insight.explain(key) ?? `\`${key.length > 40 ? `${key.slice(0, 40)}…` : key}\` is not a call of the traffic loaded now (the logs were read again since it was listed). Run **Mesh Policy: Explain Call...** to pick the call again.`;
+  });
   on(TrafficRequests.reload, (_params, _token, signal) => hooks.reload(signal));
   on(TrafficRequests.status, () => hooks.status());
   on(TrafficRequests.auditHtml, (params: { view?: string; nonce?: string }, _token, signal) => hooks.auditHtml(params.view === 'map' ? 'map' : 'report', typeof params.nonce === 'string' ? params.nonce : undefined, signal));

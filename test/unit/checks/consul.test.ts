@@ -234,7 +234,11 @@ table('MPA3005', [
   { name: 'HCL: unclosed bracket', files: { '/ws/i.hcl': hcl('Sources = [\n  { Name = "web", Permissions = [{ Action = "deny", HTTP { PathRegex = "/[a-z" } }] },\n]\n') }, at: '/ws/i.hcl:4', message: 'missing closing ]' },
   { name: 'CRD: pathRegex', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      permissions:\n        - action: allow\n          http:\n            pathRegex: "/x{2000}"\n') }, at: '/ws/i.yaml:13', message: 'pathRegex is not a valid RE2 regular expression (invalid repeat count' },
   { name: 'CRD: header regex', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      permissions:\n        - action: allow\n          http:\n            header:\n              - name: ua\n                regex: "(?<!curl).*"\n') }, at: '/ws/i.yaml:15', message: 'header[0].regex is not a valid RE2' },
+  // Envoy's re2.max_program_size.error_level defaults to 100 (envoy type/matcher/v3/regex.proto,
+  // GoogleRE2); `(.?){1000}` compiles to thousands of instructions.
+  { name: 'JSON: a program far over Envoy\'s size limit', files: { '/ws/i.json': regexEntry('/(.?){1000}') }, at: '/ws/i.json:11', message: 'PathRegex is not a valid RE2 regular expression (its RE2 program has 4,003 instructions, far over Envoy\'s limit of 100 (runtime key re2.max_program_size.error_level))' },
 ], [
+  { name: 'JSON: a UUID pattern, well under Envoy\'s program size limit', files: { '/ws/i.json': regexEntry('/[^/]+/items/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}') } },
   { name: 'JSON: RE2 patterns that JS and RE2 share', files: { '/ws/i.json': regexEntry('^/socket\\.io/.*$', '^v[0-9]+$') } },
   { name: 'JSON: RE2-only syntax (named group, Unicode class)', files: { '/ws/i.json': regexEntry('/(?P<id>[0-9]+)', '\\pL+') } },
   { name: 'HCL: no regex at all', files: { '/ws/i.hcl': hcl('Sources = [\n  { Name = "web", Permissions = [{ Action = "deny", HTTP { PathPrefix = "/a" } }] },\n]\n') } },

@@ -448,6 +448,18 @@ describe('consul §3.6 L7 matching', () => {
     assert.match(d.reason, /not valid RE2/);
   });
 
+  it('a pattern far over Envoy\'s RE2 program size limit: rejected as Envoy does, and never run against the paths', () => {
+    // Envoy: re2.max_program_size.error_level, 100 by default (type/matcher/v3/regex.proto). Run,
+    // this pattern takes about a second per long path.
+    const p = compile(one('PathRegex = "/(.?){1000}"'), 'deny');
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 20; i++) {
+      const d = expectVerdict(p, { src: 'web', dst: 'api', method: 'GET', path: `/${'a'.repeat(2000)}${i}` }, 'unknown');
+      assert.match(d.reason, /program has 4,003 instructions, far over Envoy's limit of 100/);
+    }
+    assert.ok(Number(process.hrtime.bigint() - started) / 1e6 < 2000);
+  });
+
   it('RE2 runs in linear time on a pattern that makes backtracking engines explode', () => {
     const p = compile(one('PathRegex = "/(a+)+$"'), 'deny');
     const started = process.hrtime.bigint();

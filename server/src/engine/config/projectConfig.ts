@@ -4,9 +4,9 @@ import type { Severity } from '../findings';
 import { readYaml } from '../source/yamlReader';
 import { toValue } from '../source/tree';
 import { describeFsError } from '../fsErrors';
+import { ALL_RULES } from '../rules';
 import { parseClickHouseSettings, type ClickHouseSettings } from './clickhouseConfig';
 import { readConsulSettings, type ConsulSettings } from './consulConfig';
-import { ALL_RULES } from '../rules';
 
 export type RuleSetting = Severity | 'off';
 
@@ -133,13 +133,24 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   };
   globs('traffic');
   globs('inventory');
+  // A section of the wrong type would otherwise leave every default in force without a word.
+  const sections = new Map<string, Record<string, unknown>>();
   const section = (key: string): Record<string, unknown> => {
-    const v = value[key];
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+    let read = sections.get(key);
+    if (!read) {
+      const v = value[key];
+      read = isMapping(v) ? v : {};
+      if (v !== undefined && v !== null && !isMapping(v)) config.problems.push(`${name}: ${key} must be a mapping (got ${typeName(v)}); its defaults apply`);
+      sections.set(key, read);
+    }
+    return read;
   };
   const istio = section('istio');
-  if (typeof istio['rootNamespace'] === 'string') config.istio.rootNamespace = istio['rootNamespace'];
-  if (typeof istio['trustDomain'] === 'string') config.istio.trustDomain = istio['trustDomain'];
+  for (const key of ['rootNamespace', 'trustDomain'] as const) {
+    const v = istio[key];
+    if (typeof v === 'string' && v !== '') config.istio[key] = v;
+    else if (v !== undefined && v !== null) config.problems.push(`${name}: istio.${key} must be a non-empty string (got ${typeName(v)}); "${config.istio[key]}" applies`);
+  }
   const aliases = istio['trustDomainAliases'];
   if (Array.isArray(aliases) && aliases.every((a) => typeof a === 'string')) config.istio.trustDomainAliases = aliases as string[];
   else if (aliases !== undefined && aliases !== null) config.problems.push(`${name}: istio.trustDomainAliases must be a list of trust domains`);
@@ -148,14 +159,16 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     config.istio.extensionProviders = (providers as string[]).map((name) => ({ name }));
     config.istio.meshConfig = CONFIG_FILE_NAME;
   } else if (providers !== undefined && providers !== null) config.problems.push(`${name}: istio.extensionProviders must be a list of provider names`);
-  const set = ISTIO_KEYS.filter((key) => key === 'extensionProviders' ? config.istio.extensionProviders !== undefined : key === 'trustDomainAliases' ? Array.isArray(aliases) && aliases.every((a) => typeof a === 'string') : typeof istio[key] === 'string');
+  const set = ISTIO_KEYS.filter((key) => key === 'extensionProviders' ? config.istio.extensionProviders !== undefined : key === 'trustDomainAliases' ? Array.isArray(aliases) && aliases.every((a) => typeof a === 'string') : typeof istio[key] === 'string' && istio[key] !== '');
   if (set.length) config.istioSet = set;
   const linkerd = section('linkerd');
-  if (typeof linkerd['defaultInboundPolicy'] === 'string') {
-    if (INBOUND_POLICIES.has(linkerd['defaultInboundPolicy'])) config.linkerd.defaultInboundPolicy = linkerd['defaultInboundPolicy'];
-    else config.problems.push(`${name}: linkerd.defaultInboundPolicy must be one of ${[...INBOUND_POLICIES].join(', ')}`);
-  }
-  if (Array.isArray(linkerd['clusterNetworks'])) config.linkerd.clusterNetworks = linkerd['clusterNetworks'].map(String);
+  const inbound = linkerd['defaultInboundPolicy'];
+  if (typeof inbound === 'string' && INBOUND_POLICIES.has(inbound)) config.linkerd.defaultInboundPolicy = inbound;
+  else if (inbound !== undefined && inbound !== null) config.problems.push(`${name}: linkerd.defaultInboundPolicy must be one of ${[...INBOUND_POLICIES].join(', ')}`);
+  const networks = linkerd['clusterNetworks'];
+  // (each network's own grammar is the Linkerd simulator's to check)
+  if (Array.isArray(networks) && networks.every((n) => typeof n === 'string')) config.linkerd.clusterNetworks = networks as string[];
+  else if (networks !== undefined && networks !== null) config.problems.push(`${name}: linkerd.clusterNetworks must be a list of networks (CIDRs); the defaults apply`);
   // (a misspelt key would otherwise leave its default in force without a word)
   for (const [mesh, keys] of [['istio', ISTIO_KEYS], ['linkerd', ['defaultInboundPolicy', 'clusterNetworks']]] as const) {
     for (const key of Object.keys(section(mesh))) if (!(keys as readonly string[]).includes(key)) config.problems.push(`${name}: unknown key "${mesh}.${key}"`);
@@ -163,17 +176,33 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   readConsulSettings(section('consul'), config.consul, 'consul', (message) => config.problems.push(`${name}: ${message}`));
   for (const [code, setting] of Object.entries(section('rules'))) {
     // a misspelt code (mpa1021, MPA1201) would otherwise change nothing without a word
-    if (!ALL_RULES.some((r) => r.code === code)) config.problems.push(`${name}: rules.${code} is not a rule code (docs/rules/README.md lists them)`);
+    if (!knownCodes().has(code)) config.problems.push(`${name}: rules.${code} is not a rule code (docs/rules/README.md lists them)`);
     else if (typeof setting === 'string' && SEVERITIES.has(setting)) config.rules[code] = setting as RuleSetting;
     else config.problems.push(`${name}: rules.${code} must be one of error, warning, info, hint, off`);
   }
   config.readers = section('readers');
   const clickhouse = parseClickHouseSettings(value['clickhouse'], config.problems, `${name}: clickhouse`);
   if (clickhouse) config.clickhouse = clickhouse;
+  for (const key of Object.keys(section('redact'))) if (key !== 'headers') config.problems.push(`${name}: unknown key "redact.${key}"`);
   const redactHeaders = section('redact')['headers'];
   if (Array.isArray(redactHeaders) && redactHeaders.every((h) => typeof h === 'string')) config.redact.headers = redactHeaders as string[];
   else if (redactHeaders !== undefined) config.problems.push(`${name}: redact.headers must be a list of header names`);
   return config;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** How a value of the wrong type is named in a problem. */
+function typeName(value: unknown): string {
+  return Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : typeof value === 'string' ? `"${value}"` : String(value);
+}
+
+let codes: Set<string> | undefined;
+/** Every finding code (read when first needed: the rules index imports every check). */
+function knownCodes(): Set<string> {
+  return (codes ??= new Set(ALL_RULES.map((rule) => rule.code)));
 }
 
 /** The `.meshpolicy.yaml` in `start` or the nearest folder above it, else the defaults for `start`. */

@@ -214,7 +214,7 @@ export function splitAfterEdit(last: { text: string; chunks: Chunk[] }, text: st
 function parseChunk(text: string, limits: ReadLimits): ParsedChunk {
   let parsed: Document.Parsed[];
   try {
-    const stream = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, strict: true });
+    const stream = parseAllDocuments(loneCarriageReturnsAsLineFeeds(text), { prettyErrors: false, uniqueKeys: true, strict: true });
     parsed = Array.isArray(stream) ? stream : [];
   } catch (error) {
     // The parser recurses on nesting; a pathological file can exhaust the stack.
@@ -222,6 +222,13 @@ function parseChunk(text: string, limits: ReadLimits): ParsedChunk {
     return [{ document: { index: 0, span: { start: 0, end: text.length }, root: undefined, problems: [problem] }, fileProblems: [] }];
   }
   return parsed.map((doc, index) => ({ document: convertDocument(doc, index, limits), fileProblems: [] }));
+}
+
+/** YAML 1.2 (§5.4) and Kubernetes' parser take a `\r` alone as a line break, as `LineIndex` does;
+ * the `yaml` package reads it as text (eemeli/yaml#595, declined). One character for one keeps
+ * every offset. */
+function loneCarriageReturnsAsLineFeeds(text: string): string {
+  return text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text;
 }
 
 function shiftProblem(problem: SyntaxProblem, by: number): SyntaxProblem {

@@ -1,13 +1,14 @@
-import { RE2JS } from 're2js';
 import type { NodePath } from '../../source/tree';
 import type { Check } from '../check';
+import { re2 } from '../../simulate/consul/http';
 import { key, modelOf } from './model';
 
 /**
  * `PathRegex` and header `Regex` become Envoy `safe_regex` matchers (Google RE2). Consul stores
  * whatever string it gets; a pattern RE2 cannot compile (look-arounds, back-references, an
- * unclosed bracket) makes Envoy reject the RBAC configuration pushed to the destination's
- * proxies, so the update does not apply. Patterns are compiled with re2js (RE2 syntax), never
+ * unclosed bracket), or one whose program is far over Envoy's size limit (`simulate/consul/http.ts`
+ * `re2`), makes Envoy reject the RBAC configuration pushed to the destination's proxies, so the
+ * update does not apply. Patterns are compiled with re2js (RE2 syntax), never
  * with JavaScript's RegExp, whose syntax differs.
  */
 export const invalidRegex: Check = {
@@ -33,20 +34,10 @@ export const invalidRegex: Check = {
   },
 };
 
-const compiled = new Map<string, string | undefined>();
-
-/** The RE2 syntax error of a pattern, or undefined when it compiles. Memoized: patterns repeat. */
+/** Why Envoy refuses a pattern (an RE2 syntax error, or a program far over its size limit), or undefined. */
 export function re2Error(pattern: string): string | undefined {
-  if (compiled.has(pattern)) return compiled.get(pattern);
-  let error: string | undefined;
-  try {
-    RE2JS.compile(pattern);
-  } catch (e) {
-    error = (e instanceof Error ? e.message : String(e)).replace(/^error parsing regexp:\s*/, '');
-  }
-  if (compiled.size > 5000) compiled.clear();
-  compiled.set(pattern, error);
-  return error;
+  const compiled = re2(pattern);
+  return typeof compiled === 'string' ? compiled : undefined;
 }
 
 function check(context: Parameters<Check['run']>[0], path: NodePath, field: string, pattern: string): void {

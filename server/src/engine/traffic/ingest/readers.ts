@@ -91,17 +91,25 @@ export function readerSettingProblems(config: ProjectConfig | undefined): string
   if (readers['maxLines'] !== undefined && positiveInteger(readers['maxLines']) === undefined) problems.push(`readers.maxLines must be a positive whole number of lines (got ${JSON.stringify(readers['maxLines'])}); no line limit is applied`);
   if (readers['workers'] !== undefined && positiveInteger(readers['workers']) === undefined) problems.push(`readers.workers must be a positive whole number of threads (got ${JSON.stringify(readers['workers'])}); logs are read on one thread`);
   const files = readers['files'];
+  if (files !== undefined && files !== null && !isObject(files)) problems.push('readers.files must map globs to reader settings; it applies to no file');
   if (isObject(files)) {
     for (const [glob, raw] of Object.entries(files)) {
-      if (!isObject(raw)) continue;
+      if (!isObject(raw)) {
+        problems.push(`readers.files["${glob}"] must be a mapping of reader settings; it applies to no file`);
+        continue;
+      }
       check(`readers.files["${glob}"].format`, raw['format']);
       checkFormatString(`readers.files["${glob}"]`, raw);
     }
   }
   const overrides = readers['overrides'];
+  if (overrides !== undefined && overrides !== null && !Array.isArray(overrides)) problems.push('readers.overrides must be a list of reader settings with their files; it applies to no file');
   if (Array.isArray(overrides)) {
     overrides.forEach((raw, i) => {
-      if (!isObject(raw)) return;
+      if (!isObject(raw) || typeof raw['files'] !== 'string') {
+        problems.push(`readers.overrides[${i}] must be a mapping with files (a glob); it applies to no file`);
+        return;
+      }
       check(`readers.overrides[${i}].format`, raw['format']);
       checkFormatString(`readers.overrides[${i}]`, raw);
     });
