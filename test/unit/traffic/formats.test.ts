@@ -1224,6 +1224,14 @@ describe('Linkerd HTTP policy events mark the next access log line of their clie
     }
   });
 
+  it('past 10,000 waiting events the first one goes, not the others', () => {
+    const reader = createReader('linkerd-apache');
+    const client = (i: number) => `10.2.${Math.floor(i / 250)}.${i % 250}`;
+    for (let i = 0; i <= 10_000; i++) reader.read(denied(client(i)));
+    assert.deepEqual(seen(reader.read(apache(client(0), 200))), ['allowed', 'http2', null], 'the first event was dropped');
+    assert.deepEqual(seen(reader.read(apache(client(9_999), 200))), ['denied', 'grpc', 'linkerd_grpc_permission_denied'], 'the others still wait');
+  });
+
   it('an event whose request never shows (access logging off) stops waiting after 10,000 access log lines', () => {
     const reader = createReader('linkerd-apache');
     reader.read(denied('10.1.0.5'));

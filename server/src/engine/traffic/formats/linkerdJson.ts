@@ -47,9 +47,6 @@ const TABLE = new Map<string, number>([
   ['fields', K.fields],
 ]);
 
-/** skipReason's mark of a proxy log line (linkerdProxyEvents.ts reads it). */
-const PROXY_LINE = SKIP.linkerdProxyLog;
-
 export class LinkerdJsonReader implements LineReader {
   readonly format = 'linkerd-json' as const;
   private readonly scanner = new FlatJsonScanner(TABLE, 13);
@@ -88,7 +85,7 @@ export class LinkerdJsonReader implements LineReader {
   private skipReason(): LineResult | undefined {
     const seen = this.scanner.seen;
     if (!seen[K.clientAddr] && !seen[K.clientId]) {
-      return seen[K.fields] || seen[K.level] ? PROXY_LINE : SKIP.noFields;
+      return seen[K.fields] || seen[K.level] ? SKIP.linkerdProxyLog : SKIP.noFields;
     }
     if (!seen[K.method] && !seen[K.uri] && !seen[K.status]) return SKIP.noFields;
     return undefined;
@@ -118,7 +115,7 @@ export class LinkerdJsonReader implements LineReader {
       return readLinkerdProxyLine(line, this.pending) ?? (status === SCAN_NOT_OBJECT ? SKIP.notObject : SKIP.notJson);
     }
     const skip = this.skipReason();
-    if (skip === PROXY_LINE) {
+    if (skip === SKIP.linkerdProxyLog) {
       const event = readLinkerdProxyLine(line, this.pending) ?? SKIP.linkerdProxyLog;
       return event.kind === 'record' ? this.withShipper(event) : event;
     }

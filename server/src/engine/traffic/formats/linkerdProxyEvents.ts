@@ -310,7 +310,7 @@ export class PendingHttpEvents {
     // (a line the shipper reader reads again with the file's own reader is not a second event)
     if (line !== '' && line === this.lastLine) return;
     this.lastLine = line;
-    if (this.waiting >= MAX_PENDING_EVENTS) this.dropOlderThan(Infinity, 1);
+    if (this.waiting >= MAX_PENDING_EVENTS) this.dropFirst();
     const ip = addressIp(clientIp) ?? clientIp;
     let list = this.byClient.get(ip);
     if (list === undefined) this.byClient.set(ip, (list = []));
@@ -322,7 +322,7 @@ export class PendingHttpEvents {
   pass(): void {
     this.accessLines++;
     this.lastLine = '';
-    if (this.accessLines % 1024 === 0) this.dropOlderThan(this.accessLines - EVENT_WINDOW_LINES, 0);
+    if (this.accessLines % 1024 === 0) this.dropOlderThan(this.accessLines - EVENT_WINDOW_LINES);
   }
 
   /** Whether an event waits for a line from this client address (`ip:port` or an IP). */
@@ -365,18 +365,24 @@ export class PendingHttpEvents {
     if (event.server !== undefined) response.deniedBy = event.server;
   }
 
-  /** Drops events read before access log line `before`, or at least `atLeast` of the oldest. */
-  private dropOlderThan(before: number, atLeast: number): void {
-    let dropped = 0;
+  /** Drops the events read before access log line `before`. */
+  private dropOlderThan(before: number): void {
     for (const [ip, list] of this.byClient) {
-      let keep = 0;
-      while (keep < list.length && (list[keep]!.at < before || dropped < atLeast)) {
-        keep++;
-        dropped++;
-      }
-      if (keep > 0) list.splice(0, keep);
+      let old = 0;
+      while (old < list.length && list[old]!.at < before) old++;
+      if (old > 0) list.splice(0, old);
       if (list.length === 0) this.byClient.delete(ip);
+      this.waiting -= old;
     }
-    this.waiting -= dropped;
+  }
+
+  /** Drops the first waiting event of the longest-known client. */
+  private dropFirst(): void {
+    for (const [ip, list] of this.byClient) {
+      list.shift();
+      if (list.length === 0) this.byClient.delete(ip);
+      this.waiting--;
+      return;
+    }
   }
 }
