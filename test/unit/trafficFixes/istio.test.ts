@@ -191,6 +191,15 @@ describe('istio: dry-run', () => {
     assert.deepEqual(applied.verdicts, ['allow', 'deny', 'deny']);
   });
 
+  it('enforce counts only what the edit changes: a call another enforced policy denies already is not its doing', () => {
+    const dry = BLOCK.replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    istio.io/dry-run: "true"\n');
+    const guard = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: guard, namespace: shop}\nspec:\n  selector: {matchLabels: {app: cart}}\n  action: DENY\n  rules: [{to: [{operation: {paths: [/api/other]}}]}]\n';
+    // both batch calls were observed allowed (the logs predate the guard); the guard denies /api/other now
+    const l = loadInline({ '/ws/p.yaml': dry, '/ws/guard.yaml': guard }, [call(FRONTEND, 'GET', '/api/items'), call(BATCH, 'GET', '/api/items'), call(BATCH, 'GET', '/api/other')]);
+    const fix = shadowPolicy(l.context, '/ws/p.yaml', rangeAt(dry, 'cart-readers')).fixes[0]!;
+    assert.equal(fix.title, 'Enforce shop/cart-readers (istio.io/dry-run: "false"): would deny 1 observed call that succeeded');
+  });
+
   it('not offered for AUDIT or CUSTOM policies (validation M1)', () => {
     const audit = BLOCK.replace('  rules:', '  action: AUDIT\n  rules:');
     const l = loadInline({ '/ws/p.yaml': audit }, []);

@@ -309,10 +309,11 @@ function enforcePolicy(context: FixContext, file: SourceFile, located: Located, 
   }
   let newlyDenied = 0;
   let newlyAllowed = 0;
+  // (what the edit changes: a call the workspace's other policies already decide so is not counted)
   after.forEach((d, i) => {
-    const { shape } = decided[i]!;
-    if (d.verdict === 'deny' && shape.record.observed === 'allowed') newlyDenied += shape.count;
-    if (d.verdict === 'allow' && shape.record.observed === 'denied') newlyAllowed += shape.count;
+    const { shape, decision } = decided[i]!;
+    if (d.verdict === 'deny' && decision.verdict !== 'deny' && shape.record.observed === 'allowed') newlyDenied += shape.count;
+    if (d.verdict === 'allow' && decision.verdict !== 'allow' && shape.record.observed === 'denied') newlyAllowed += shape.count;
   });
   const calls = (n: number): string => `${n.toLocaleString('en-US')} observed ${n === 1 ? 'call' : 'calls'}`;
   const partial = applied.length > decided.length ? ' (of the busiest calls)' : '';
