@@ -41,12 +41,12 @@ export class LinkerdApacheReader implements LineReader {
   peek(line: string): LinePeek | undefined {
     const fields = this.fields(line);
     if (fields === undefined) return undefined;
-    if (this.pending.size > 0) {
-      if (this.pending.waitsFor(fields.clientAddr)) return undefined;
-      this.pending.pass();
-    }
+    if (this.pending.waitsFor(fields.clientAddr)) return undefined;
     this.peeked = fields;
-    return peekLinkerdRecord(fields, this.keyPrefix, this.keyParts);
+    const peeked = peekLinkerdRecord(fields, this.keyPrefix, this.keyParts);
+    // (a line the fast path declines is read, which counts it)
+    if (peeked !== undefined) this.pending.pass();
+    return peeked;
   }
 
   readPeeked(): ParsedLine {

@@ -63,12 +63,12 @@ export class LinkerdJsonReader implements LineReader {
     const s = this.scanner;
     if (s.scan(line) !== SCAN_OK || s.seen[K.kubernetes] === 1 || this.skipReason() !== undefined) return undefined;
     const fields = this.fields();
-    if (this.pending.size > 0) {
-      if (this.pending.waitsFor(fields.clientAddr)) return undefined;
-      this.pending.pass();
-    }
+    if (this.pending.waitsFor(fields.clientAddr)) return undefined;
     this.peeked = fields;
-    return peekLinkerdRecord(fields, this.keyPrefix, this.keyParts);
+    const peeked = peekLinkerdRecord(fields, this.keyPrefix, this.keyParts);
+    // (a line the fast path declines is read, which counts it)
+    if (peeked !== undefined) this.pending.pass();
+    return peeked;
   }
 
   readAgain(line: string): LineResult {

@@ -334,7 +334,7 @@ export class PendingHttpEvents {
 
   /**
    * Counts an access log line and marks its record with the first waiting event of its client
-   * that it can be the request of: a denial's line is a 403 (HTTP) or a 200 (gRPC, grpc-status 7);
+   * that it can be the request of: a denial's line is a 403 (HTTP) or an HTTP/2 200 (gRPC, grpc-status 7);
    * an audit's line is anything but a 403.
    */
   mark(parsed: ParsedLine): void {
@@ -345,7 +345,9 @@ export class PendingHttpEvents {
     const list = ip === undefined ? undefined : this.byClient.get(ip);
     if (list === undefined) return;
     const status = record.response?.status;
-    const index = list.findIndex((e) => (e.outcome === 'denied' ? status === 403 || status === 200 : status !== 403));
+    // (gRPC runs over HTTP/2 only: an HTTP/1 200 cannot be a refused gRPC request)
+    const maybeGrpc = status === 200 && record.protocol !== 'http';
+    const index = list.findIndex((e) => (e.outcome === 'denied' ? status === 403 || maybeGrpc : status !== 403));
     if (index < 0) return;
     const event = list[index]!;
     list.splice(index, 1);

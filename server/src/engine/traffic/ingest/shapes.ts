@@ -117,7 +117,9 @@ export function shapeKey(r: AccessRecord, keyHeaders?: ReadonlySet<string>): str
 }
 
 /** A hash of the fields {@link shapeKey} covers (the JWT only by its presence; `response.deniedBy`
- * not at all: the readers derive it from the details, and sameShape compares it). A record without
+ * not at all: Istio's readers derive it from the details; Linkerd's take it from the proxy's
+ * events, so Linkerd denials of one detail on different servers share a bucket, which sameShape
+ * tells apart: rare enough not to change every shape's hash, and with it the order of equal counts). A record without
  * `response.dryRun` hashes as before the field existed. */
 export function shapeHash(r: AccessRecord, keyHeaders?: ReadonlySet<string>): number {
   let x = 0x811c9dc5;
