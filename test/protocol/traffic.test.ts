@@ -160,6 +160,7 @@ describe('traffic in the editor (LSP)', () => {
       assert.ok(markdown.length < 500, 'the key is not echoed whole');
     }
     for (const method of ['meshPolicy/explain', 'meshPolicy/callsFor', 'meshPolicy/generate', 'meshPolicy/auditHtml']) await client.request(method, null);
+    for (const params of [null, {}, { key: 7 }]) assert.match(await client.request<string>('meshPolicy/explain', params), /^No call was given/, JSON.stringify(params));
   });
 
   it('re-simulates on each edit: removing allow-nothing removes its denials', async () => {

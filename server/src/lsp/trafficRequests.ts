@@ -70,7 +70,8 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
   on(TrafficRequests.explain, (params: { key?: unknown }) => {
     const insight = hooks.insight();
     if (!insight) return NO_TRAFFIC;
-    const key = String(params.key);
+    if (typeof params.key !== 'string') return 'No call was given: run **Mesh Policy: Explain Call...** to pick one.';
+    const key = params.key;
     // A key from a list or hover made before the traffic was read again.
     return insight.explain(key) ?? `\`${key.length > 40 ? `${key.slice(0, 40)}…` : key}\` is not a call of the traffic loaded now (the logs were read again since it was listed). Run **Mesh Policy: Explain Call...** to pick the call again.`;
   });

@@ -4,6 +4,7 @@ import type { Severity } from '../findings';
 import { readYaml } from '../source/yamlReader';
 import { toValue } from '../source/tree';
 import { describeFsError } from '../fsErrors';
+import { isRecord } from '../plainValues';
 import { ALL_RULES } from '../rules';
 import { parseClickHouseSettings, type ClickHouseSettings } from './clickhouseConfig';
 import { readConsulSettings, type ConsulSettings } from './consulConfig';
@@ -139,8 +140,8 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     let read = sections.get(key);
     if (!read) {
       const v = value[key];
-      read = isMapping(v) ? v : {};
-      if (v !== undefined && v !== null && !isMapping(v)) config.problems.push(`${name}: ${key} must be a mapping (got ${typeName(v)}); its defaults apply`);
+      read = isRecord(v) ? v : {};
+      if (v !== undefined && v !== null && !isRecord(v)) config.problems.push(`${name}: ${key} must be a mapping (got ${typeName(v)}); its defaults apply`);
       sections.set(key, read);
     }
     return read;
@@ -188,10 +189,6 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   if (Array.isArray(redactHeaders) && redactHeaders.every((h) => typeof h === 'string')) config.redact.headers = redactHeaders as string[];
   else if (redactHeaders !== undefined) config.problems.push(`${name}: redact.headers must be a list of header names`);
   return config;
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** How a value of the wrong type is named in a problem. */

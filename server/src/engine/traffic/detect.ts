@@ -53,10 +53,6 @@ const RECORD_KEYS = new Set(['time', 'mesh', 'protocol', 'source', 'destination'
 const RECORD_BODY_KEYS = ['source', 'destination', 'request', 'response', 'observed'];
 const RECORD_NESTED_KEYS = ['source', 'destination', 'request'];
 
-function isPlainObject(value: unknown): boolean {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 const LINKERD_APACHE = /^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+):\d+ \S+ - \[[^\]]+\] "/;
 const ENVOY_TEXT_START = /^\[\d{4}-\d\d-\d\dT[^\]]*\] /;
 const ZTUNNEL_ACCESS = /^\d{4}-\d\d-\d\dT\S+\s+[a-z]+\s+access\s+connection /;
@@ -86,7 +82,7 @@ export function classifyLine(line: string): LogFormatId | undefined {
     }
     if (keys.length > 0 && keys.every((k) => RECORD_KEYS.has(k)) && RECORD_BODY_KEYS.some((k) => k in obj)) return 'access-record';
     // Records annotated with keys of their own (an id, a test name): the nested parts say it.
-    if (RECORD_NESTED_KEYS.some((k) => isPlainObject(obj[k]))) return 'access-record';
+    if (RECORD_NESTED_KEYS.some((k) => isRecord(obj[k]))) return 'access-record';
     return undefined;
   }
   if (LINKERD_APACHE.test(text)) return 'linkerd-apache';

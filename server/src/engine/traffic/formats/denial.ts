@@ -93,7 +93,8 @@ export function istioDeniedBy(details: string | undefined): string | undefined {
   const reason = parseDenyReason(details);
   if (reason?.kind !== 'rbac') return undefined;
   if (reason.policy === 'none') return DENIED_BY_NO_ALLOW;
-  return istioPolicyOfId(reason.policy);
+  // (parseDenyReason read the policy's name with the same pattern as istioPolicyOfId)
+  return 'name' in reason && reason.name !== undefined ? `${reason.namespace}/${reason.name}` : undefined;
 }
 
 /**
