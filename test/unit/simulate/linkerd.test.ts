@@ -377,6 +377,7 @@ spec:
       ['another Server', onServer, 'server:api-old', /^observed: denied on Server api-old \(the proxy's policy event\); simulated: denied/],
       ['a default policy where the simulation denies on a Server', onServer, 'default:deny', /^observed: denied by the default policy deny/],
       ['a default policy, and the simulation denies by the default policy', compile({ yaml: [app({ 'config.linkerd.io/default-inbound-policy': 'deny' }).join('---\n')] }), 'default:deny', undefined],
+      ['another default policy than the simulation\'s (a default set otherwise in the cluster)', compile({ yaml: [app({ 'config.linkerd.io/default-inbound-policy': 'deny' }).join('---\n')] }), 'default:all-authenticated', /^observed: denied by the default policy all-authenticated/],
       ['a Server, where the simulation allows (no Server in the workspace)', compile({ yaml: [app({}).join('---\n')] }), 'server:api', /^observed: denied on Server api .*; simulated: allowed/],
     ];
     for (const [name, c, logged, want] of cases) {

@@ -103,8 +103,10 @@ export interface ShadowMatch {
 export interface Denier {
   /** `policy`: a rule of the named policy matched (Istio: a DENY AuthorizationPolicy);
    * `no-allow`: ALLOW policies applied and none matched; `peer-authentication`: the named
-   * PeerAuthentication requires mutual TLS and the call was plaintext. */
-  kind: 'policy' | 'no-allow' | 'peer-authentication';
+   * PeerAuthentication requires mutual TLS and the call was plaintext. Linkerd: `server`, no
+   * authorization of the named Server admitted the call; `default`, none of the named default
+   * policy's (`name`: `all-authenticated`, `deny`, ...). */
+  kind: 'policy' | 'no-allow' | 'peer-authentication' | 'server' | 'default';
   namespace?: string;
   name?: string;
   /** The RBAC policy id Envoy logs, when it is not `ns[<namespace>]-policy[<name>]-rule[<n>]`

@@ -1,6 +1,6 @@
 import type { ProjectConfig } from '../../config/projectConfig';
 import type { AccessRecord } from '../../traffic/accessRecord';
-import type { Decision, PolicySet, SourceRef, TraceStep } from '../types';
+import type { Decision, Denier, PolicySet, SourceRef, TraceStep } from '../types';
 import { Check, checkAuthz, makeAuthz, stepFor, verboseStep, type Authz, type ClientAddress } from './authz';
 import {
   PROTOCOL_TEXT, isDefaultPolicy, matchSelector, newIdentitySet, addIdentity, readResources, selectorMismatch,
@@ -29,6 +29,8 @@ export interface Inbound {
   server?: ServerDef;
   label: string;
   policyRef?: SourceRef;
+  /** Who denies what no authorization admits here, as the proxy's policy events name it. */
+  denier: Denier;
   protocol: ProxyProtocol;
   /** Server-level authorizations, audit last, localhost before audit. */
   authzs: Authz[];
@@ -377,7 +379,7 @@ export class LinkerdPolicies {
     const http = base.http ?? this.defaultRoutes(s.at.label, base.authzs, probes, false);
     const grpc = base.grpc ?? this.defaultRoutes(s.at.label, base.authzs, undefined, true);
     return {
-      server: s, label: s.at.label, policyRef: s.at, protocol: s.protocol, authzs: base.authzs, http, grpc, port,
+      server: s, label: s.at.label, policyRef: s.at, denier: { kind: 'server', namespace: s.namespace, name: s.name }, protocol: s.protocol, authzs: base.authzs, http, grpc, port,
       step: { text: `${s.at.label} selects port ${port} of the ${pod.external ? 'external workload (externalWorkloadSelector' : 'pod (podSelector'} ${selectorFor(s, pod)!.text}, port ${s.port}, proxyProtocol ${PROTOCOL_TEXT[s.protocol]})`, outcome: 'applies', at: s.at },
       notes: base.notes, connAllow: new Map(),
     };
@@ -396,7 +398,7 @@ export class LinkerdPolicies {
     if (effective !== d.name) text += `; port ${port} is in ${ANNOTATION.requireIdentity}, so it becomes ${effective}`;
     if (opaque) text += `; port ${port} is opaque (${ANNOTATION.opaquePorts})`;
     return {
-      label, protocol: opaque ? 'opaque' : 'detect', authzs, port,
+      label, denier: { kind: 'default', name: effective }, protocol: opaque ? 'opaque' : 'detect', authzs, port,
       http: this.defaultRoutes(label, authzs, pod.probes.get(port), false), grpc: [],
       step: { text, outcome: 'applies', ...(d.at ? { at: d.at } : {}) },
       notes, connAllow: new Map(),
@@ -626,7 +628,7 @@ export class LinkerdPolicies {
     }
     if (ib.connDeny.nothing) steps.push(ib.connDeny.nothing);
     steps.push(ib.connDeny.step);
-    const o: Outcome = { verdict: 'deny', mesh: MESH, reason: ib.connDeny.reason, trace: steps };
+    const o: Outcome = { verdict: 'deny', mesh: MESH, reason: ib.connDeny.reason, trace: steps, deniedBy: ib.denier };
     if (ib.policyRef) o.policy = ib.policyRef;
     return o;
   }
@@ -673,8 +675,8 @@ export class LinkerdPolicies {
     steps.push(d.step);
     const p = ib.policyRef;
     const o: Outcome = p
-      ? (ruleRef ? { verdict: 'deny', mesh: MESH, reason: d.reason, trace: steps, policy: p, rule: ruleRef } : { verdict: 'deny', mesh: MESH, reason: d.reason, trace: steps, policy: p })
-      : { verdict: 'deny', mesh: MESH, reason: d.reason, trace: steps };
+      ? (ruleRef ? { verdict: 'deny', mesh: MESH, reason: d.reason, trace: steps, policy: p, rule: ruleRef, deniedBy: ib.denier } : { verdict: 'deny', mesh: MESH, reason: d.reason, trace: steps, policy: p, deniedBy: ib.denier })
+      : { verdict: 'deny', mesh: MESH, reason: d.reason, trace: steps, deniedBy: ib.denier };
     if (!grpc) o.status = 403;
     return o;
   }

@@ -10,7 +10,8 @@ import type { Decision } from '../types';
  *   the call: the deployed policies lacked it (usually added since, which is what audit is for).
  *   A denial by the simulation is a change of verdict, counted as such.
  * - Denied on a Server (or by a default policy), and the simulation allows the call, or denies it
- *   on another Server (or by a default policy where the log names a Server, or the reverse).
+ *   on another Server or by another default policy (`Decision.deniedBy`, kinds `server` and
+ *   `default`).
  */
 export function linkerdObservedDifference(decision: Decision, record: AccessRecord): string | undefined {
   if (record.response?.details === LINKERD_AUDIT_ALLOWED) {
@@ -23,15 +24,8 @@ export function linkerdObservedDifference(decision: Decision, record: AccessReco
   if (colon < 0) return undefined;
   const kind = logged.slice(0, colon);
   const name = logged.slice(colon + 1);
-  const server = decision.verdict === 'deny' ? deniedOnServer(decision) : undefined;
-  if (decision.verdict === 'deny' && (kind === 'server' ? server === name : kind === 'default' && server === undefined)) return undefined;
+  const simulated = decision.verdict === 'deny' ? decision.deniedBy : undefined;
+  if (simulated !== undefined && simulated.kind === kind && simulated.name === name) return undefined;
   const said = kind === 'server' ? `denied on Server ${name}` : kind === 'default' ? `denied by the default policy ${name}` : `denied by ${kind} ${name}`;
   return `observed: ${said} (the proxy's policy event); simulated: ${decision.reason}`;
-}
-
-/** The name of the Server a Linkerd denial names (its policy is the inbound server's resource), or undefined for a default policy. */
-function deniedOnServer(decision: Decision): string | undefined {
-  const label = decision.policy?.label;
-  if (label === undefined || !label.startsWith('Server ')) return undefined;
-  return label.slice(label.lastIndexOf('/') + 1);
 }
