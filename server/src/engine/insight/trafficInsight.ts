@@ -472,7 +472,7 @@ export class TrafficInsight {
     if (!ref || differing.length === 0) return [];
     const rows = displayedCalls(differing);
     const busiest = rows[0]!.outcome;
-    return [this.finding(TrafficCodes.dryRunLoggedOtherwise, path, ref.focus ?? ref.range, `${ref.label} is in dry run; for ${plural(sum(differing), 'observed call')} the logs report another result of it than the simulation, so it was probably changed since the logs were written (${dryRunEngineDifference(engine, busiest.decision, busiest.shape.record)}): ${topCalls(rows)}`, sampleLinks(rows))];
+    return [this.finding(TrafficCodes.dryRunLoggedOtherwise, path, ref.focus ?? ref.range, `${ref.label} is in dry run; for ${plural(sum(differing), 'observed call')} the logs report another result of the ${engine === 'deny' ? 'dry-run DENY' : 'dry-run ALLOW'} policies than the simulation, so one of them, probably this one, was changed since the logs were written (${dryRunEngineDifference(engine, busiest.decision, busiest.shape.record)}): ${topCalls(rows)}`, sampleLinks(rows))];
   }
 
   /** MPA4006: per policy (or rule) whose decisions differ from the baseline's. */
