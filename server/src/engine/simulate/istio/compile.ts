@@ -1,8 +1,9 @@
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
-import { getEntry, locate, toValue, type SourceNode } from '../../source/tree';
+import { locate, toValue } from '../../source/tree';
 import type { CompiledForms } from '../compiledForms';
 import type { SourceRef } from '../types';
+import { firstLineRange as firstLine, resourceRef as policyRef } from '../sourceRefs';
 import { compileOperation, compileSource, compileWhen, type CompileContext, type Field } from './fields';
 import { isRecord } from '../../plainValues';
 
@@ -91,21 +92,6 @@ export interface CompiledRequestAuthentication extends Attachable {
   jwtRules: JwtRule[];
 }
 
-
-/** The line a node starts on, as a range (rules are shown by their first line). */
-function firstLine(file: SourceFile, node: SourceNode): SourceRef['range'] {
-  const start = file.lines.position(node.span.start);
-  const lineEnd = file.lines.lineEnd(start.line);
-  return { start, end: file.lines.position(Math.min(node.span.end, lineEnd)) };
-}
-
-function policyRef(file: SourceFile, resource: Resource, label: string): SourceRef {
-  const name = locate(resource.node, ['metadata', 'name']);
-  const kindEntry = getEntry(resource.node, 'kind');
-  const node = name.complete && name.node ? name.node : kindEntry?.value ?? resource.node;
-  const range = node === resource.node ? firstLine(file, node) : file.lines.range(node.span);
-  return { file: file.path, range, label };
-}
 
 function base(file: SourceFile, resource: Resource, order: number): Omit<Attachable, 'kind'> & { spec: Record<string, unknown>; metadata: Record<string, unknown>; problems: string[] } {
   const value = toValue(resource.node);
