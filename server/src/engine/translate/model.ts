@@ -25,7 +25,8 @@ import type { SourceRef } from '../simulate/types';
 
 export type Action = 'allow' | 'deny';
 
-/** Workloads in one namespace chosen by labels; `labels` undefined: every workload of the namespace. */
+/** Workloads in one namespace chosen by labels; `labels` undefined: every workload of the
+ * namespace; `namespace` `'*'`: in every namespace (Istio's root namespace). */
 export interface Workloads {
   namespace: string;
   labels?: Record<string, string>;

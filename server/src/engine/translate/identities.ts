@@ -1,0 +1,69 @@
+import { InventoryIndex } from '../inventory/inventoryIndex';
+import { serviceAccountIdentity } from '../simulate/linkerd/model';
+import type { Identity, TranslationContext } from './model';
+
+/**
+ * Each mesh's form of a caller identity, and the mapping between Kubernetes service accounts
+ * (Istio and Linkerd identities) and Consul service names. consul-k8s issues a pod the identity
+ * of the Consul service it registers, and with ACLs on it requires the pod's service account to
+ * have the service's name; the inventory says which Service selects which workloads, and
+ * where it says nothing the service account's name is taken as the service's.
+ */
+
+/** The Linkerd control plane's namespace in identities (the default install's). */
+export const LINKERD_CONTROL_PLANE_NAMESPACE = 'linkerd';
+/** Linkerd's identity trust domain (`identityTrustDomain`, default the cluster domain). */
+export const LINKERD_TRUST_DOMAIN = 'cluster.local';
+
+/** Istio's principal for a service account: `<trust domain>/ns/<ns>/sa/<sa>`. */
+export function istioPrincipal(context: TranslationContext, identity: Identity): string {
+  return `${context.config.istio.trustDomain}/ns/${identity.namespace}/sa/${identity.serviceAccount}`;
+}
+
+/** Linkerd's DNS-like identity of a service account. */
+export function linkerdIdentity(identity: Identity): string {
+  return serviceAccountIdentity({ controlPlaneNamespace: LINKERD_CONTROL_PLANE_NAMESPACE, trustDomain: LINKERD_TRUST_DOMAIN }, identity.namespace, identity.serviceAccount);
+}
+
+/** The identity in Istio's principal form (`spiffe://` optional), when it is one. */
+export function parseIstioPrincipal(principal: string): Identity | undefined {
+  const m = /^(?:spiffe:\/\/)?[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
+  return m ? { namespace: m[1]!, serviceAccount: m[2]! } : undefined;
+}
+
+/** The identity in Linkerd's form (`<sa>.<ns>.serviceaccount.identity.<cp-ns>.<trust domain>`), when it is one. */
+export function parseLinkerdIdentity(identity: string): Identity | undefined {
+  const m = /^([^.]+)\.([^.]+)\.serviceaccount\.identity\./.exec(identity);
+  return m ? { namespace: m[2]!, serviceAccount: m[1]! } : undefined;
+}
+
+/** The Consul service and namespace in a Consul SPIFFE ID (`spiffe://<td>[/ap/<p>]/ns/<ns>/dc/<dc>/svc/<name>`). */
+export function parseConsulPrincipal(principal: string): { namespace: string; service: string } | undefined {
+  const m = /^spiffe:\/\/[^/]+(?:\/ap\/[^/]+)?\/ns\/([^/]+)\/dc\/[^/]+\/svc\/([^/]+)$/.exec(principal);
+  return m ? { namespace: m[1]!, service: m[2]! } : undefined;
+}
+
+/** Consul's SPIFFE ID for a service (the trust domain and datacenter a configuration gives, else placeholders the simulator accepts as local). */
+export function consulPrincipal(context: TranslationContext, namespace: string, service: string): string {
+  const td = context.config.consul.trustDomain ?? 'consul';
+  return `spiffe://${td}/ns/${namespace}/dc/dc1/svc/${service}`;
+}
+
+/** The Consul services a service account's pods register as: the Services selecting its workloads, else the account's own name. */
+export function consulServicesOf(context: TranslationContext, identity: Identity): { services: string[]; assumed: boolean } {
+  if (identity.serviceAccount === '*') return { services: ['*'], assumed: false };
+  const index = InventoryIndex.of(context.inventory);
+  const names = new Set<string>();
+  const namespaces = identity.namespace === '*' ? [...new Set(context.inventory.workloads.map((w) => w.namespace))] : [identity.namespace];
+  for (const ns of namespaces) for (const w of index.workloadsForServiceAccount(ns, identity.serviceAccount)) for (const s of index.servicesFor(w)) names.add(s.name);
+  return names.size ? { services: [...names].sort(), assumed: false } : { services: [identity.serviceAccount], assumed: true };
+}
+
+/** The service accounts a Consul service's pods run as: those of the workloads its Service selects, else the service's own name. */
+export function serviceAccountsOfConsulService(context: TranslationContext, namespace: string, service: string): { serviceAccounts: string[]; assumed: boolean } {
+  if (service === '*') return { serviceAccounts: ['*'], assumed: false };
+  const index = InventoryIndex.of(context.inventory);
+  const accounts = new Set<string>();
+  for (const s of index.services(service, namespace === '*' ? undefined : namespace)) for (const w of index.workloadsFor(s)) accounts.add(w.serviceAccount);
+  return accounts.size ? { serviceAccounts: [...accounts].sort(), assumed: false } : { serviceAccounts: [service], assumed: true };
+}
