@@ -13,10 +13,13 @@ import type { SourceRef } from '../simulate/types';
  * nothing is dropped silently.
  *
  * Semantics are those of the fields' names, the same in every mesh:
- * - a `Protection` applies to the workloads of `target` (and only on `ports`, when set);
- * - `allow`: a call to a protected workload is allowed when one rule of one allow protection
- *   that applies matches it, and denied otherwise (an allow protection with no rules allows
- *   nothing); `deny`: a call matched by a rule of a deny protection is denied, before any allow;
+ * - a `Protection` applies to calls to the workloads of `target` (on its `ports`, when set);
+ * - `deny`: a call matched by a rule of a deny protection that applies is denied, before any allow;
+ * - `allow`: a call that one or more allow protections apply to is allowed when a rule of one of
+ *   them matches it, and denied otherwise (an allow protection with no rules allows nothing);
+ * - a call no protection applies to is left to the target mesh's default (a reader notes where
+ *   its mesh's default differs: Linkerd's default inbound policy, Consul's default intention
+ *   policy; Istio's default is to allow);
  * - a rule matches when one of `from` (or `from` is empty) and one of `to` (or `to` is empty)
  *   match, and every `headers` condition holds;
  * - inside `Callers` and `Requests`, every field that is set must match (AND); inside a field's
@@ -39,6 +42,9 @@ export interface Protection {
   name: string;
   action: Action;
   target: Workloads;
+  /** The ports of the target the protection governs (a Linkerd Server's port); calls to other
+   * ports are not its business. Undefined: every port. */
+  ports?: number[];
   /** OR. For `allow`, an empty list allows nothing. */
   rules: AccessRule[];
 }
