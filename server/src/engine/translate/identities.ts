@@ -67,3 +67,23 @@ export function serviceAccountsOfConsulService(context: TranslationContext, name
   for (const s of index.services(service, namespace === '*' ? undefined : namespace)) for (const w of index.workloadsFor(s)) accounts.add(w.serviceAccount);
   return accounts.size ? { serviceAccounts: [...accounts].sort(), assumed: false } : { serviceAccounts: [service], assumed: true };
 }
+
+/** The identities a Consul service's pods run as, in whichever Kubernetes namespace the inventory
+ * has the Service (Consul CE's namespace `default` says nothing of it); `namespace` first when
+ * given. Else the service's own name in `namespace` (or `default`). */
+export function identitiesOfConsulService(context: TranslationContext, service: string, namespace?: string): { identities: Identity[]; assumed: boolean } {
+  const index = InventoryIndex.of(context.inventory);
+  const found: Identity[] = [];
+  const seen = new Set<string>();
+  const services = index.services(service);
+  const ordered = namespace === undefined ? services : [...services.filter((s) => s.namespace === namespace), ...services.filter((s) => s.namespace !== namespace)];
+  for (const s of ordered) {
+    for (const w of index.workloadsFor(s)) {
+      const key = `${s.namespace}/${w.serviceAccount}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      found.push({ namespace: s.namespace, serviceAccount: w.serviceAccount });
+    }
+  }
+  return found.length ? { identities: found, assumed: false } : { identities: [{ namespace: namespace ?? 'default', serviceAccount: service }], assumed: true };
+}
