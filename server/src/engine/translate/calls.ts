@@ -1,3 +1,5 @@
+import type { WorkloadInfo } from '../inventory/inventory';
+import { InventoryIndex } from '../inventory/inventoryIndex';
 import type { Mesh } from '../meshes';
 import type { AccessRecord } from '../traffic/accessRecord';
 import { consulPrincipal, consulServicesOf, istioPrincipal, linkerdIdentity, parseConsulPrincipal, parseIstioPrincipal, parseLinkerdIdentity, identitiesOfConsulService } from './identities';
@@ -79,14 +81,35 @@ export function neutralOf(mesh: Mesh, record: AccessRecord, context: Translation
   return {
     caller,
     ...(record.source?.ip !== undefined ? { callerIp: record.source.ip } : {}),
-    destination: {
-      namespace: d.namespace,
-      ...(d.workload !== undefined ? { workload: d.workload } : {}),
-      ...(d.service !== undefined ? { service: d.service } : {}),
-      ...(d.serviceAccount !== undefined ? { serviceAccount: d.serviceAccount } : {}),
-      labels: d.labels ?? {},
-      port: d.port,
-    },
+    destination: { ...destinationOf(mesh, d, context), port: d.port },
     ...(http ? { request: { method: r!.method!, path: r!.path!, ...(r!.headers ? { headers: r!.headers } : {}) } } : {}),
   };
 }
+
+/**
+ * The destination in Kubernetes terms, from the inventory where the record says less: a Consul
+ * record names the service and Consul's namespace (`default` in Consul CE), not the Kubernetes
+ * namespace, workload and labels the other meshes' policies select by.
+ */
+function destinationOf(mesh: Mesh, d: NonNullable<AccessRecord['destination']>, context: TranslationContext): Omit<NeutralCall['destination'], 'port'> {
+  const index = InventoryIndex.of(context.inventory);
+  let workload: WorkloadInfo | undefined;
+  let service = d.service;
+  if (mesh === 'consul' && d.service !== undefined) {
+    const services = index.services(d.service);
+    const chosen = services.find((s) => s.namespace === d.namespace) ?? services[0];
+    if (chosen) workload = index.workloadsFor(chosen)[0];
+  }
+  if (!workload && d.workload !== undefined && d.namespace !== undefined) workload = index.workload(d.namespace, d.workload);
+  if (workload) service ??= index.servicesFor(workload)[0]?.name;
+  const namespace = workload?.namespace ?? d.namespace!;
+  const serviceAccount = d.serviceAccount ?? workload?.serviceAccount;
+  return {
+    namespace,
+    ...(workload ? { workload: workload.name } : d.workload !== undefined ? { workload: d.workload } : {}),
+    ...(service !== undefined ? { service } : {}),
+    ...(serviceAccount !== undefined ? { serviceAccount } : {}),
+    labels: d.labels && Object.keys(d.labels).length ? d.labels : workload?.labels ?? {},
+  };
+}
+
