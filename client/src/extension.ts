@@ -171,6 +171,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         void vscode.window.showWarningMessage(`Mesh Policy Auditor: these policies would deny ${generated.wouldDeny.toLocaleString('en-US')} calls the logs show allowed; the comment at the top says which and why.`);
       }
     }),
+    vscode.commands.registerCommand('meshPolicy.translatePolicies', async (target?: { to?: string; uri?: string }) => {
+      let to = target?.to;
+      // From the palette: the active editor's file, else every policy of the workspace.
+      const active = vscode.window.activeTextEditor?.document;
+      const uri = target?.uri ?? (active && active.uri.scheme === 'file' && /\.(ya?ml|json|hcl)$/i.test(active.fileName) ? active.uri.toString() : undefined);
+      if (!to) {
+        to = await vscode.window.showQuickPick(['istio', 'linkerd', 'consul'], { placeHolder: `Translate ${uri ? 'this file\'s' : 'the workspace\'s'} policies to which mesh?` });
+        if (!to) return;
+      }
+      const translated = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Mesh Policy: translating policies to ${to}`, cancellable: true }, (_progress, token) =>
+        request<{ yaml: string; resources: number; notes: number; differing: number } | null>('meshPolicy/translate', { to, ...(uri ? { uri } : {}) }, token)
+          .catch((error: unknown) => { if (token.isCancellationRequested) return undefined; throw error; }));
+      if (translated === undefined) return;
+      if (!translated) return void vscode.window.showInformationMessage(`Mesh Policy Auditor: no policies of another mesh than ${to} to translate.`);
+      const document = await vscode.workspace.openTextDocument({ language: 'yaml', content: translated.yaml });
+      await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Two });
+      if (translated.differing > 0) {
+        void vscode.window.showWarningMessage(`Mesh Policy Auditor: the translation decides ${translated.differing.toLocaleString('en-US')} calls differently from the original; the comment at the top says which and why.`);
+      } else if (translated.notes > 0) {
+        void vscode.window.showInformationMessage(`Mesh Policy Auditor: ${translated.notes} places could not be carried exactly; the comment at the top lists them.`);
+      }
+    }),
     vscode.commands.registerCommand('meshPolicy.reloadTraffic', async () => {
       const result = await request<TrafficStatus>('meshPolicy/reloadTraffic');
       if (result) void vscode.window.showInformationMessage(`Mesh Policy Auditor: ${statusText(result).tooltip.replace(/^Mesh Policy Auditor: /, '').split('\n')[0]}`);

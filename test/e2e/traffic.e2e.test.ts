@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { Locator } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { CodeServerRun, hoverAt, openFile, prerequisitesOrSkip, runCommand, withCodeServer } from './codeServer';
 import { ensureVsix, repoRoot } from './helpers';
 import { isLocal, readNetLog } from './netRecorder';
@@ -63,6 +63,19 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
     await p.locator('.monaco-editor .view-lines', { hasText: 'Walkthrough' }).waitFor({ timeout: 30_000 });
     await p.screenshot({ path: path.join(cs.shots, 'traffic-4-explain.png') });
 
+    // 5b. translate the policy file to Linkerd from the palette: the translation opens beside,
+    // headed by what was not carried exactly and by the check on the loaded calls
+    await openFile(p, 'authorization-policies.yaml', 'cart-from-frontend');
+    await runCommand(p, 'Mesh Policy: Translate Policies to Another Mesh...');
+    await p.locator('.quick-input-list .monaco-list-row', { hasText: 'linkerd' }).first().waitFor({ timeout: 30_000 });
+    await p.locator('.quick-input-widget input').fill('linkerd');
+    await p.keyboard.press('Enter');
+    const translation = p.locator('.monaco-editor .view-lines', { hasText: 'Linkerd policies translated by mesh-policy translate' }).first();
+    await translation.waitFor({ timeout: 60_000 });
+    assert.match(await translation.innerText(), /from\s\d+\sIstio\sresources/); // Monaco renders spaces as U+00A0
+    await p.screenshot({ path: path.join(cs.shots, 'traffic-4b-translate.png') });
+    await closeUntitled(p, translation, 'the translation');
+
     // 6. the traffic map and the access report in webviews, rendered by the server
     await runCommand(p, 'View: Close All Editors');
     await runCommand(p, 'Mesh Policy: Show Traffic Map');
@@ -107,6 +120,25 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
 
 
 
+/**
+ * Closes the untitled editor showing `editor` without saving. The command acts on the focused
+ * editor, which a slow workbench may not have moved to the new one yet: focus it, close, and
+ * check by the tabs that no untitled editor is left, for a while (the editor's lines alone can
+ * vanish for a moment while it re-renders).
+ */
+async function closeUntitled(p: Page, editor: Locator, what: string): Promise<void> {
+  const untitledTabs = p.locator('.tabs-container .tab', { hasText: 'Untitled' });
+  for (let attempt = 1; ; attempt++) {
+    if (await untitledTabs.count() > 0) {
+      await editor.click();
+      await runCommand(p, 'View: Revert and Close Editor');
+    }
+    const gone = await untitledTabs.first().waitFor({ state: 'detached', timeout: 10_000 }).then(() => true, () => false);
+    if (gone && await staysAbsent(untitledTabs, 1_500)) return;
+    if (attempt === 3) assert.fail(`${what} editor did not close`);
+  }
+}
+
 /** True when nothing matches `locator` at any check over `ms` milliseconds. */
 async function staysAbsent(locator: Locator, ms: number): Promise<boolean> {
   for (const deadline = Date.now() + ms; Date.now() < deadline;) {
@@ -142,19 +174,7 @@ test('VS Code (code-server) generates least-privilege policies from the palette 
     await generated.waitFor({ timeout: 30_000 });
     assert.match(await generated.innerText(), /Evidence:\s[\d,]+\sobserved\sallowed\scalls/); // Monaco renders spaces as U+00A0
     await p.screenshot({ path: path.join(cs.shots, 'generate-1-palette.png') });
-    // Close it (the command acts on the focused editor, which a slow workbench may not have
-    // moved to the new one yet): focus it, close, and check by the tabs that no untitled editor
-    // is left, for a while (the editor's lines alone can vanish for a moment while it re-renders).
-    const untitledTabs = p.locator('.tabs-container .tab', { hasText: 'Untitled' });
-    for (let attempt = 1; ; attempt++) {
-      if (await untitledTabs.count() > 0) {
-        await generated.click();
-        await runCommand(p, 'View: Revert and Close Editor');
-      }
-      const gone = await untitledTabs.first().waitFor({ state: 'detached', timeout: 10_000 }).then(() => true, () => false);
-      if (gone && await staysAbsent(untitledTabs, 1_500)) break;
-      if (attempt === 3) assert.fail('the generated policies editor did not close');
-    }
+    await closeUntitled(p, generated, 'the generated policies');
 
     // 2. the quick fix on the uncovered workload (MPA4004 on Deployment emojivoto/voting, line 96),
     // in the manifest's editor, focused through its tab

@@ -143,6 +143,27 @@ describe('traffic in the editor (LSP)', () => {
     }
   });
 
+  it('offers translation to the other meshes as source actions only, and translates the file on request (checked on the loaded calls)', async () => {
+    const range = { start: { line: 9, character: 10 }, end: { line: 9, character: 10 } };
+    const source = await client.request<{ title: string; kind: string; command?: { command: string; arguments: unknown[] } }[]>('textDocument/codeAction', {
+      textDocument: { uri: policyUri }, range, context: { diagnostics: [], only: ['source'] },
+    });
+    const translations = source.filter((a) => a.kind === 'source.meshPolicy.translate');
+    assert.deepEqual(translations.map((a) => a.title), ["Translate this file's Istio policies to Linkerd", "Translate this file's Istio policies to Consul"]);
+    assert.deepEqual(translations[0]!.command, { title: translations[0]!.title, command: 'meshPolicy.translatePolicies', arguments: [{ to: 'linkerd', uri: policyUri }] });
+    const lightBulb = await client.request<{ kind?: string }[]>('textDocument/codeAction', { textDocument: { uri: policyUri }, range, context: { diagnostics: [] } });
+    assert.ok(!lightBulb.some((a) => a.kind === 'source.meshPolicy.translate'), 'not on the light bulb');
+    const translated = await client.request<{ yaml: string; resources: number; notes: number; differing: number } | null>('meshPolicy/translate', { to: 'linkerd', uri: policyUri });
+    assert.ok(translated && translated.resources > 0);
+    assert.match(translated.yaml, /^# Linkerd policies translated by mesh-policy translate from \d+ Istio resources/);
+    assert.match(translated.yaml, /^kind: Server$/m);
+    assert.match(translated.yaml, /^kind: AuthorizationPolicy$/m);
+    assert.match(translated.yaml, /^# Check: Istio's and Linkerd's simulators decide .* \(observed calls\)/m);
+    assert.match(translated.yaml, /security\/authorization-policies\.yaml:\d+/, 'places are relative to the workspace');
+    assert.equal(await client.request('meshPolicy/translate', { to: 'istio', uri: policyUri }), null, 'nothing of another mesh in the file');
+    assert.equal(await client.request('meshPolicy/translate', { to: 'kuma' }), null);
+  });
+
   it('explains a call with the full walkthrough', async () => {
     const calls = await client.request<{ key: string; label: string }[]>('meshPolicy/calls', {});
     assert.ok(calls.length > 0);
@@ -159,7 +180,7 @@ describe('traffic in the editor (LSP)', () => {
       assert.match(markdown, /is not a call of the traffic loaded now/, key.slice(0, 20));
       assert.ok(markdown.length < 500, 'the key is not echoed whole');
     }
-    for (const method of ['meshPolicy/explain', 'meshPolicy/callsFor', 'meshPolicy/generate', 'meshPolicy/auditHtml']) await client.request(method, null);
+    for (const method of ['meshPolicy/explain', 'meshPolicy/callsFor', 'meshPolicy/generate', 'meshPolicy/translate', 'meshPolicy/auditHtml']) await client.request(method, null);
     for (const params of [null, {}, { key: 7 }]) assert.match(await client.request<string>('meshPolicy/explain', params), /^No call was given/, JSON.stringify(params));
   });
 

@@ -120,16 +120,17 @@ export function writeFileAtomic(path: string, text: string): void {
   }
 }
 
-function emit(text: string, parsed: AuditArgs, io: CliIo): number {
-  if (!parsed.output) {
+/** The text on standard output, or written to `output` (atomically); 2 when it cannot be written. */
+export function emit(text: string, output: string | undefined, io: CliIo): number {
+  if (!output) {
     io.stdout(text.endsWith('\n') ? text.slice(0, -1) : text);
     return 0;
   }
-  const target = resolve(io.cwd, parsed.output);
+  const target = resolve(io.cwd, output);
   try {
     writeFileAtomic(target, text);
   } catch (error) {
-    io.stderr(`mesh-policy: cannot write "${parsed.output}": ${describeFsError(error)}`);
+    io.stderr(`mesh-policy: cannot write "${output}": ${describeFsError(error)}`);
     return 2;
   }
   io.stderr(`mesh-policy: wrote ${relative(io.cwd, target) || target} (${Math.ceil(Buffer.byteLength(text) / 1024)} KiB)`);
@@ -164,7 +165,7 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
     });
     const text = parsed.format === 'json' ? `${JSON.stringify(model, null, 2)}\n` : parsed.format === 'md' ? renderReportMarkdown(model) : renderReportHtml(model);
     if (run.signal?.aborted) return interrupted(io);
-    const written = emit(text, parsed, io);
+    const written = emit(text, parsed.output, io);
     if (written !== 0) return written;
     if (traffic.stats.files.some((f) => f.error)) return 2;
     return result.totals.newlyDenied > 0 ? 1 : 0;
@@ -173,7 +174,7 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
   }
 }
 
-function interrupted(io: CliIo): number {
+export function interrupted(io: CliIo): number {
   io.stderr('\nmesh-policy: interrupted; nothing was written');
   return EXIT_INTERRUPTED;
 }
@@ -190,7 +191,7 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
     const { generated, check } = await generateChecked(parsed.mesh!, traffic.shapes, loaded.workspace, { ...options, path: resolve(io.cwd, parsed.output ?? 'generated.yaml') });
     const s = generated.summary;
     if (run.signal?.aborted) return interrupted(io);
-    const written = emit(generated.yaml, parsed, io);
+    const written = emit(generated.yaml, parsed.output, io);
     if (written !== 0) return written;
     const skipped = s.skipped.reduce((sum, x) => sum + x.calls, 0);
     io.stderr(`mesh-policy: ${generated.resources} resources for ${s.destinations.length} destinations from ${s.counted} allowed calls; ${skipped} calls skipped${s.conflicts.length ? `; ${s.conflicts.length} conflicts` : ''} (see the comments at the top)`);

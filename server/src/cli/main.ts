@@ -14,6 +14,7 @@ import { ArgCursor } from './args';
 import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
 import { runGenerateCli, runReportCli } from './audit';
+import { runTranslateCli } from './translate';
 
 const USAGE = `Usage: mesh-policy <command> [options]
 
@@ -30,6 +31,9 @@ Commands:
                                The audit of the observed traffic (mesh-policy report --help).
   generate --mesh istio|linkerd|consul --traffic <paths>
                                Least-privilege policies from the observed allowed calls.
+  translate --to istio|linkerd|consul <policy files or folders...>
+                               Another mesh's policies for the same access, checked by
+                               simulating both (mesh-policy translate --help).
   --version                    The version of mesh-policy.
 
 Options for lint:
@@ -166,9 +170,9 @@ export function main(): void {
     void runSimulateCli(process.argv.slice(3), io, entry ? { file: entry, argv: ['traffic', '--ingest-worker'] } : undefined, { signal: interruptSignal(), stderrIsTty: Boolean(process.stderr.isTTY) }).then(finishProcess);
     return;
   }
-  if (process.argv[2] === 'report' || process.argv[2] === 'generate') {
+  if (process.argv[2] === 'report' || process.argv[2] === 'generate' || process.argv[2] === 'translate') {
     const entry = process.argv[1];
-    const run = process.argv[2] === 'report' ? runReportCli : runGenerateCli;
+    const run = process.argv[2] === 'report' ? runReportCli : process.argv[2] === 'generate' ? runGenerateCli : runTranslateCli;
     void run(process.argv.slice(3), io, entry ? { file: entry, argv: ['traffic', '--ingest-worker'] } : undefined, { signal: interruptSignal() }).then(finishProcess);
     return;
   }

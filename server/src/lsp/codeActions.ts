@@ -6,10 +6,14 @@ import type { Engine } from '../engine/engine';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import { trafficFixesAt } from '../engine/trafficFixes';
 import type { WorkspaceModel } from '../engine/workspace';
+import { MESHES, type Mesh } from '../engine/meshes';
 import { uriOf } from './convert';
 import { DIAGNOSTIC_SOURCE, toDiagnostic, type DiagnosticData } from './convert';
 
 export const FIX_ALL_KIND = `${CodeActionKind.SourceFixAll}.meshPolicy`;
+/** Source actions that translate a file's policies into another mesh's (docs/translate.md). */
+export const TRANSLATE_KIND = `${CodeActionKind.Source}.meshPolicy.translate`;
+const MESH_NAMES: Record<Mesh, string> = { istio: 'Istio', linkerd: 'Linkerd', consul: 'Consul' };
 
 export function codeActions(params: CodeActionParams, result: LintResult | undefined): CodeAction[] {
   const uri = params.textDocument.uri;
@@ -38,6 +42,22 @@ export function codeActions(params: CodeActionParams, result: LintResult | undef
     if (edits.length > 1 || wantsFixAll) {
       if (edits.length) actions.push({ title: 'Fix all mechanical mesh-policy problems in this file', kind: FIX_ALL_KIND, edit: { changes: { [uri]: edits } } });
     }
+  }
+  return actions;
+}
+
+/** "Translate this file's Istio policies to Linkerd" and the like: commands the client runs
+ * (`meshPolicy.translatePolicies`), offered as source actions, never on the light bulb. */
+export function translateActions(params: CodeActionParams, result: LintResult | undefined): CodeAction[] {
+  const only = params.context.only;
+  if (!result || !only?.some((k) => TRANSLATE_KIND.startsWith(k))) return [];
+  const present = MESHES.filter((mesh) => result.resources.some((r) => r.mesh === mesh));
+  const actions: CodeAction[] = [];
+  for (const to of MESHES) {
+    const from = present.filter((mesh) => mesh !== to);
+    if (from.length === 0) continue;
+    const title = `Translate this file's ${from.map((m) => MESH_NAMES[m]).join(' and ')} policies to ${MESH_NAMES[to]}`;
+    actions.push({ title, kind: TRANSLATE_KIND, command: { title, command: 'meshPolicy.translatePolicies', arguments: [{ to, uri: params.textDocument.uri }] } });
   }
   return actions;
 }

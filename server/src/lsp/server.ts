@@ -16,8 +16,9 @@ import { VERSION } from '../version';
 import { LOG_CONFIGURATION } from '../engine/traffic/logConfiguration';
 import type { Finding } from '../engine/findings';
 import { buildAuditModel, generateChecked, renderReportHtml, renderTrafficMapHtml } from '../engine/audit';
+import { translatePolicies } from '../engine/translate';
 import { compileGlob } from '../engine/traffic/ingest';
-import { codeActions, FIX_ALL_KIND, trafficCodeActions } from './codeActions';
+import { codeActions, FIX_ALL_KIND, trafficCodeActions, TRANSLATE_KIND, translateActions } from './codeActions';
 import { codeLenses } from './codeLens';
 import { completion } from './completion';
 import { hover } from './hover';
@@ -447,7 +448,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
         hoverProvider: true,
         completionProvider: { triggerCharacters: [':', ' ', '-'], resolveProvider: false },
-        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND] },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND, TRANSLATE_KIND] },
         codeLensProvider: { resolveProvider: false },
       },
       serverInfo: { name: 'mesh-policy-server', version: VERSION },
@@ -569,6 +570,22 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const options = { ...(nonce ? { nonce } : {}), title: view === 'map' ? 'Mesh Policy: traffic map' : 'Mesh Policy: access report' };
       return view === 'map' ? renderTrafficMapHtml(model, options) : renderReportHtml(model, options);
     },
+    translate: async (to, uri, signal) => {
+      const path = uri === undefined ? undefined : pathOf(uri);
+      const sources = workspace.resources.filter((r) => r.resource.mesh !== to && (path === undefined || r.file.path === path));
+      if (!sources.length) return null;
+      const root = workspaceFolders[0] ?? process.cwd();
+      const translations = await translatePolicies(sources, to, { inventory: workspace.inventory, config: workspace.config }, {
+        path: join(root, `translated-${to}.yaml`), signal, observed: traffic.shapes,
+        displayPath: (p) => (p.startsWith(root + sep) ? p.slice(root.length + 1) : p),
+      });
+      return {
+        yaml: translations.map((t) => t.yaml).join('---\n'),
+        resources: translations.reduce((n, t) => n + t.written.resources, 0),
+        notes: translations.reduce((n, t) => n + t.notes.length, 0),
+        differing: translations.reduce((n, t) => n + t.check.probes.differing + (t.check.observed?.differing ?? 0), 0),
+      };
+    },
     prepare: (uri) => {
       const document = documents.get(uri);
       if (document) lintDocument(document);
@@ -577,6 +594,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onCompletion((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues()))));
   connection.onCodeAction((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => [
     ...codeActions(params, result),
+    ...translateActions(params, result),
     ...(token.isCancellationRequested ? [] : trafficCodeActions(params, currentInsight(), workspace, engine).map((action) => ({ ...action, title: redaction.text(action.title) }))),
   ])));
 

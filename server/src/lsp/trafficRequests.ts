@@ -21,9 +21,24 @@ export const TrafficRequests = {
   status: 'meshPolicy/trafficStatus',
   /** `{mesh, namespace?, workload?}` → `{yaml, resources}`: least-privilege policies from the observed allowed calls (of one workload when given). */
   generate: 'meshPolicy/generate',
+  /** `{to, uri?}` → `{yaml, resources, notes, differing}`: the policies of that file (else of the
+   * workspace) translated into mesh `to`, checked on probe calls and the observed ones; null when
+   * there is nothing to translate. */
+  translate: 'meshPolicy/translate',
   /** `{view: 'report' | 'map', nonce?}` → one self-contained HTML page (docs/audit.md), or null without traffic. */
   auditHtml: 'meshPolicy/auditHtml',
 } as const;
+
+/** What the client shows of a translation: the YAML (its header comment says the rest) and counts. */
+export interface TranslatedPolicies {
+  yaml: string;
+  /** Resources written. */
+  resources: number;
+  /** Places not carried exactly. */
+  notes: number;
+  /** Calls (probes and observed) the two meshes' simulators decide differently. */
+  differing: number;
+}
 
 interface Hooks {
   insight(): TrafficInsight | undefined;
@@ -36,6 +51,8 @@ interface Hooks {
    * deny, observed denied calls it would allow). Stops once `signal` is aborted.
    */
   generate(mesh: Mesh, destination: { namespace?: string; workload?: string }, signal: AbortSignal): Promise<{ yaml: string; resources: number; wouldDeny: number; wouldAllow: number } | null>;
+  /** The policies of the file at `uri` (else every policy of the workspace) translated into `to`; stops once `signal` is aborted. */
+  translate(to: Mesh, uri: string | undefined, signal: AbortSignal): Promise<TranslatedPolicies | null>;
   /** The audit report or the traffic map of the current simulation, as HTML; stops once `signal` is aborted. */
   auditHtml(view: 'report' | 'map', nonce: string | undefined, signal: AbortSignal): Promise<string | null>;
   /** Brings an open document's latest text into the workspace before positions in it are used. */
@@ -54,6 +71,11 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
   on(TrafficRequests.generate, (params: { mesh?: string; namespace?: string; workload?: string }, _token, signal) => {
     if (!params.mesh || !MESHES.includes(params.mesh)) return null;
     return hooks.generate(params.mesh as Mesh, { ...(params.namespace ? { namespace: params.namespace } : {}), ...(params.workload ? { workload: params.workload } : {}) }, signal);
+  });
+  on(TrafficRequests.translate, (params: { to?: string; uri?: string }, _token, signal) => {
+    if (!params.to || !MESHES.includes(params.to)) return null;
+    if (params.uri) hooks.prepare(params.uri);
+    return hooks.translate(params.to as Mesh, params.uri, signal);
   });
   on(TrafficRequests.callsFor, (params: { file?: string; offset?: number; uri?: string; position?: { line: number; character: number } }, token) => {
     if (params.uri) hooks.prepare(params.uri);

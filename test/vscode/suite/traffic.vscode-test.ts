@@ -70,4 +70,14 @@ suite('Mesh Policy Auditor: observed traffic in VS Code', () => {
     const view = await until('the calls view', async () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'mesh-policy' && d.getText().startsWith('# Observed calls decided by AuthorizationPolicy shop/allow-nothing')));
     assert.equal(view.languageId, 'markdown');
   });
+
+  test('the source action translates the policy file to Linkerd into a new editor beside it', async () => {
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, new vscode.Range(namePosition, namePosition), 'source.meshPolicy.translate');
+    const toLinkerd = actions.find((a) => a.title === "Translate this file's Istio policies to Linkerd");
+    assert.ok(toLinkerd?.command, JSON.stringify(actions.map((a) => a.title)));
+    await vscode.commands.executeCommand(toLinkerd.command.command, ...(toLinkerd.command.arguments ?? []));
+    const translated = await until('the translation', async () => vscode.workspace.textDocuments.find((d) => d.isUntitled && d.getText().startsWith('# Linkerd policies translated by mesh-policy translate')));
+    assert.equal(translated.languageId, 'yaml');
+    assert.match(translated.getText(), /^kind: Server$/m);
+  });
 });

@@ -1,0 +1,121 @@
+import { Engine } from '../engine';
+import { MESHES, type Mesh } from '../meshes';
+import type { SourceRef } from '../simulate/types';
+import type { TrafficShape } from '../traffic/ingest/types';
+import { plural } from '../audit/generate/evidence';
+import { YamlWriter } from '../audit/generate/yaml';
+import { checkTranslation, type CheckedCalls, type EquivalenceReport } from './check';
+import { consulTranslator } from './consul';
+import { istioTranslator } from './istio';
+import { linkerdTranslator } from './linkerd';
+import type { AccessModel, MeshResources, MeshTranslator, TranslationContext, TranslationNote, WrittenPolicies } from './model';
+
+export const TRANSLATORS: Record<Mesh, MeshTranslator> = { istio: istioTranslator, linkerd: linkerdTranslator, consul: consulTranslator };
+
+export const MESH_TITLES: Record<Mesh, string> = { istio: 'Istio', linkerd: 'Linkerd', consul: 'Consul' };
+
+/** One source mesh's policies translated into the target mesh, with what was lost and the check. */
+export interface Translation {
+  from: Mesh;
+  to: Mesh;
+  /** Resources of the source mesh read. */
+  read: number;
+  model: AccessModel;
+  written: WrittenPolicies;
+  /** The reader's and the writer's notes, in source order. */
+  notes: TranslationNote[];
+  check: EquivalenceReport;
+  /** The written YAML with a header comment: the source, the notes and the check. */
+  yaml: string;
+}
+
+export interface TranslateOptions {
+  /** Where the translation would be written (its resources are read back from there for the check). */
+  path: string;
+  /** Observed calls, decided by both meshes in the check. */
+  observed?: readonly TrafficShape[];
+  signal?: AbortSignal;
+  /** How a file is named in comments (relative to the workspace). */
+  displayPath?: (file: string) => string;
+}
+
+/**
+ * Translates the policies of every mesh other than `to` found in `resources` (one translation
+ * per source mesh), and checks each: the same calls decided under the original policies and
+ * under the translation.
+ */
+export async function translatePolicies(resources: MeshResources, to: Mesh, context: TranslationContext, options: TranslateOptions): Promise<Translation[]> {
+  const translations: Translation[] = [];
+  for (const from of MESHES) {
+    if (from === to) continue;
+    const own = resources.filter((r) => r.resource.mesh === from);
+    if (own.length === 0) continue;
+    const model = TRANSLATORS[from].read(own, context);
+    const written = TRANSLATORS[to].write(model, context);
+    const file = new Engine().read(options.path, written.yaml);
+    const targetResources = new Engine().prepare(file).recognition.resources.map((resource) => ({ file, resource }));
+    const check = await checkTranslation({
+      source: { mesh: from, resources: own }, target: { mesh: to, resources: targetResources }, model, context,
+      ...(options.observed ? { observed: options.observed } : {}), ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const notes = [...model.notes, ...written.notes].sort(bySource);
+    const translation = { from, to, read: own.length, model, written, notes, check, yaml: '' };
+    translation.yaml = translationHeader(translation, options.displayPath ?? ((f) => f)) + written.yaml;
+    translations.push(translation);
+  }
+  return translations;
+}
+
+function bySource(a: TranslationNote, b: TranslationNote): number {
+  const x = a.at;
+  const y = b.at;
+  if (x.file !== y.file) return x.file < y.file ? -1 : 1;
+  return x.range.start.line - y.range.start.line || x.range.start.character - y.range.start.character;
+}
+
+/** `file:line` of a ref (1-based line). */
+export function placeOf(ref: SourceRef, displayPath: (file: string) => string): string {
+  return `${displayPath(ref.file)}:${ref.range.start.line + 1}`;
+}
+
+const EFFECTS: Record<TranslationNote['effect'], string> = { narrower: 'allows less', wider: 'allows more', same: 'same decisions', unknown: 'depends' };
+
+/** The lines that say what a translation lost and how its check went (the YAML's header, the CLI's stderr). */
+export function translationLines(t: Translation, displayPath: (file: string) => string): string[] {
+  const lines: string[] = [];
+  lines.push(`${MESH_TITLES[t.to]} policies translated by mesh-policy translate from ${plural(t.read, `${MESH_TITLES[t.from]} resource`)}: ${plural(t.written.resources, 'resource')} written.`);
+  if (t.notes.length) {
+    lines.push(`Not carried exactly (${plural(t.notes.length, 'note')}; docs/translate.md):`);
+    for (const note of t.notes) lines.push(`  ${placeOf(note.at, displayPath)} ${note.at.label}: ${EFFECTS[note.effect]}: ${note.text}`);
+  } else lines.push('Every rule was carried exactly.');
+  lines.push(...checkLines('probe call', 'probe calls made from the policies', t.check.probes, t));
+  if (t.check.observed) {
+    lines.push(...checkLines('observed call', 'observed calls', t.check.observed, t));
+    for (const s of t.check.observed.skipped) lines.push(`  ${plural(s.calls, 'observed call')} not compared: ${s.why}`);
+  }
+  return lines;
+}
+
+function checkLines(one: string, what: string, calls: CheckedCalls, t: Translation): string[] {
+  const from = MESH_TITLES[t.from];
+  const to = MESH_TITLES[t.to];
+  const undecided = calls.undecided ? `; ${plural(calls.undecided, one)} left undecided by one of them (not compared)` : '';
+  if (calls.differing === 0) return [`Check: ${from}'s and ${to}'s simulators decide all ${plural(calls.decided, one)} alike (${what})${undecided}.`];
+  const lines = [`Check: ${from}'s and ${to}'s simulators decide ${plural(calls.differing, one)} of ${calls.decided.toLocaleString('en-US')} differently (${what})${undecided}:`];
+  for (const d of calls.differ.slice(0, 20)) {
+    lines.push(`  ${d.call}${d.calls > 1 ? ` (${plural(d.calls, 'call')})` : ''}: ${from} ${d.source.verdict}, ${to} ${d.target.verdict}`);
+    lines.push(`    ${from}: ${d.source.reason}`);
+    lines.push(`    ${to}: ${d.target.reason}`);
+  }
+  if (calls.differ.length > 20 || calls.differing > calls.differ.length) lines.push(`  ... and more (--format json lists up to ${calls.differ.length})`);
+  return lines;
+}
+
+function translationHeader(t: Translation, displayPath: (file: string) => string): string {
+  const w = new YamlWriter();
+  for (const line of translationLines(t, displayPath)) w.comment(0, line);
+  return w.toString();
+}
+
+export type { AccessModel, TranslationNote, WrittenPolicies } from './model';
+export type { EquivalenceReport } from './check';

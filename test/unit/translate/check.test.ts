@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Mesh } from '../../../server/src/engine/meshes';
+import { translatePolicies, type Translation } from '../../../server/src/engine/translate';
+import { contextOf, resourcesOf } from './harness';
+
+// Translations checked end to end: read by one mesh's translator, written by another's, and the
+// same probe calls decided by both meshes' simulators (translate/check.ts). Where the target mesh
+// can say exactly what the source says (mesh-semantics: identities, methods, paths, ports map one
+// to one), the check must find no call decided differently; where it cannot (Linkerd has no deny),
+// the translation must say so in a note and the check must find the calls it decides otherwise.
+
+const INVENTORY = `apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec: {selector: {app: cart}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec:
+      serviceAccountName: cart
+      containers: [{name: cart, image: cart, ports: [{name: http, containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: frontend, namespace: shop}
+spec: {selector: {app: frontend}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: frontend, namespace: shop}
+spec:
+  selector: {matchLabels: {app: frontend}}
+  template:
+    metadata: {labels: {app: frontend}}
+    spec:
+      serviceAccountName: frontend
+      containers: [{name: frontend, image: frontend, ports: [{containerPort: 8080}]}]
+`;
+
+async function translated(yaml: string, to: Mesh, configure?: Parameters<typeof contextOf>[1]): Promise<Translation> {
+  const context = contextOf(INVENTORY, configure);
+  const list = await translatePolicies(resourcesOf(yaml), to, context, { path: '/ws/translated.yaml' });
+  assert.equal(list.length, 1, 'one source mesh');
+  return list[0]!;
+}
+
+const ISTIO_CART = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: cart-from-frontend, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  action: ALLOW
+  rules:
+  - from: [{source: {principals: [cluster.local/ns/shop/sa/frontend]}}]
+    to: [{operation: {methods: [GET, PUT], paths: [/v1/carts/*]}}]
+`;
+
+const ISTIO_DENY = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: no-admin, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  action: DENY
+  rules:
+  - to: [{operation: {paths: [/admin/*]}}]
+`;
+
+const LINKERD_CART = `apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: cart-http, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: cart}}
+  port: 8080
+  proxyProtocol: HTTP/1
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: MeshTLSAuthentication
+metadata: {name: frontend, namespace: shop}
+spec:
+  identities: [frontend.shop.serviceaccount.identity.linkerd.cluster.local]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: cart-from-frontend, namespace: shop}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: Server, name: cart-http}
+  requiredAuthenticationRefs:
+  - {group: policy.linkerd.io, kind: MeshTLSAuthentication, name: frontend}
+`;
+
+const CONSUL_CART = `apiVersion: consul.hashicorp.com/v1alpha1
+kind: ServiceIntentions
+metadata: {name: cart, namespace: shop}
+spec:
+  destination: {name: cart}
+  sources:
+  - name: frontend
+    action: allow
+  - name: "*"
+    action: deny
+`;
+
+describe('translation checked by both meshes\' simulators', () => {
+  const exact: [string, string, Mesh][] = [
+    ['an Istio ALLOW (principal, methods, path prefix) → Linkerd', ISTIO_CART, 'linkerd'],
+    ['an Istio ALLOW (principal, methods, path prefix) → Consul', ISTIO_CART, 'consul'],
+    ['a Linkerd Server with an identity authorization → Istio', LINKERD_CART, 'istio'],
+    ['a Linkerd Server with an identity authorization → Consul', LINKERD_CART, 'consul'],
+    ['Consul intentions (one source allowed, the rest denied) → Istio', CONSUL_CART, 'istio'],
+    ['Consul intentions (one source allowed, the rest denied) → Linkerd', CONSUL_CART, 'linkerd'],
+    ['an Istio DENY → Consul', ISTIO_DENY, 'consul'],
+  ];
+  for (const [name, yaml, to] of exact) {
+    it(`${name}: every probe decided alike`, async () => {
+      const t = await translated(yaml, to);
+      assert.ok(t.written.resources > 0, t.yaml);
+      assert.ok(t.check.probes.decided > 0, 'probes were decided');
+      assert.equal(t.check.probes.differing, 0, `${t.yaml}\n${JSON.stringify(t.check.probes.differ.slice(0, 5), null, 2)}`);
+    });
+  }
+
+  it('an Istio DENY under an ALLOW of any request → Linkerd (no deny): the notes and the check agree on what changes', async () => {
+    const anyRequest = ISTIO_CART.replace(/\n    to: .*\n/, '\n');
+    assert.doesNotMatch(anyRequest, /paths/);
+    const t = await translated(`${anyRequest}---\n${ISTIO_DENY}`, 'linkerd');
+    const admin = t.check.probes.differ.filter((d) => /\/admin\//.test(d.call));
+    if (t.notes.some((n) => n.effect === 'wider' && /deny/i.test(n.text))) {
+      // left out: the check must find the admin requests the translation allows
+      assert.ok(admin.length > 0, JSON.stringify(t.check.probes.differ.slice(0, 5), null, 2));
+      for (const d of admin) assert.deepEqual([d.source.verdict, d.target.verdict], ['deny', 'allow']);
+      assert.match(t.yaml, /^# Check: Istio's and Linkerd's simulators decide [\d,]+ probe calls? of [\d,]+ differently/m);
+    } else {
+      // expressed (e.g. by a route of its own that nothing authorizes): nothing may differ on HTTP
+      assert.deepEqual(admin, [], t.yaml);
+    }
+  });
+
+  it('the translated YAML starts with what was read, the notes and the check', async () => {
+    const t = await translated(ISTIO_CART, 'consul');
+    const head = t.yaml.split('\n').filter((l) => l.startsWith('#'));
+    assert.match(head[0]!, /^# Consul policies translated by mesh-policy translate from 1 Istio resource: \d+ resources? written\.$/);
+    assert.ok(head.some((l) => /^# Check: Istio's and Consul's simulators decide all [\d,]+ probe calls alike/.test(l)), head.join('\n'));
+  });
+});
