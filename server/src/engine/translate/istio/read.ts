@@ -80,8 +80,8 @@ class PolicyReader {
 
   peerAuthentication(): void {
     const mtls = isRecord(this.spec['mtls']) ? this.spec['mtls']['mode'] : undefined;
-    const ports = isRecord(this.spec['portLevelMtls']) ? Object.keys(this.spec['portLevelMtls']) : [];
-    if (mtls === 'STRICT' || ports.length) {
+    const portModes = isRecord(this.spec['portLevelMtls']) ? Object.values(this.spec['portLevelMtls']).map((v) => (isRecord(v) ? v['mode'] : undefined)) : [];
+    if (mtls === 'STRICT' || portModes.includes('STRICT')) {
       this.note(this.origin, 'wider', 'PeerAuthentication is not translated: Istio rejects plaintext connections where it requires mutual TLS (STRICT), before any authorization; the model says nothing about transport, so a plaintext caller the target mesh accepts and no rule denies is let through.');
     } else if (mtls === 'DISABLE') {
       this.note(this.origin, 'unknown', 'PeerAuthentication DISABLE is not translated: under it callers present no identity in Istio, so rules that require one never match here, while in the target mesh the same callers may present one.');
