@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Engine } from '../../../server/src/engine/engine';
+import { buildInventory } from '../../../server/src/engine/inventory/inventory';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { linkerdTranslator } from '../../../server/src/engine/translate/linkerd';
 import { ANY_IDENTITY, type AccessRule, type Protection, type TranslationContext } from '../../../server/src/engine/translate/model';
@@ -17,6 +21,15 @@ import { contextOf, decideUnder, resourcesOf } from './harness';
  */
 
 const engine = new Engine();
+
+/** Like `contextOf`, with the inventory in a file on disk: the probes, which the inventory does not keep, are read from its manifest. */
+function diskContext(inventoryYaml: string, configure?: Parameters<typeof contextOf>[1]): TranslationContext {
+  const context = contextOf('', configure);
+  if (!inventoryYaml) return context;
+  const path = join(mkdtempSync(join(tmpdir(), 'mpa-linkerd-')), 'inventory.yaml');
+  writeFileSync(path, inventoryYaml);
+  return { ...context, inventory: buildInventory([engine.read(path, inventoryYaml)]) };
+}
 const TD = 'serviceaccount.identity.linkerd.cluster.local';
 const id = (sa: string, ns: string): string => `${sa}.${ns}.${TD}`;
 
@@ -205,6 +218,41 @@ spec:
     notes: [['unknown', 'port "grpc"']],
   },
   {
+    // §2.5: a Server without routes has a probe route: GET on the pod's HTTP probe paths, from probeNetworks (every address by default)
+    name: 'probe route of a Server without routes',
+    yaml: `${SERVER}---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: { name: by-sa, namespace: shop }
+spec:
+  targetRef: { group: policy.linkerd.io, kind: Server, name: web-http }
+  requiredAuthenticationRefs: [{ kind: ServiceAccount, name: frontend }]
+`,
+    inventory: `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: shop }
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - name: web
+          image: web
+          ports: [{ containerPort: 8080 }]
+          readinessProbe: { httpGet: { path: /ready?full=1, port: 8080 } }
+          livenessProbe: { httpGet: { path: /live, port: 9999 } }
+`,
+    protections: [{
+      name: 'web-http', action: 'allow', target: { namespace: 'shop', labels: { app: 'web' } }, ports: [8080],
+      rules: [
+        { from: [{ identities: [{ namespace: 'shop', serviceAccount: 'frontend' }] }], to: [], headers: [] },
+        { from: [], to: [{ methods: ['GET'], paths: [{ kind: 'exact', value: '/ready' }] }], headers: [] },
+      ],
+    }],
+  },
+  {
     // §2.5: with routes, the Server's own authorizations reach only requests some route matches; a route's policy only its own;
     // PathPrefix is segment-aware: /api = exact /api or string prefix /api/
     name: 'routes: server-level policies over the union of matches, route-level over the route\'s; PathPrefix segment-aware',
@@ -317,7 +365,7 @@ metadata: { name: locked, annotations: { config.linkerd.io/default-inbound-polic
 describe('Linkerd reader', () => {
   for (const c of READ_CASES) {
     it(c.name, () => {
-      const model = linkerdTranslator.read(resourcesOf(c.yaml), contextOf(c.inventory ?? '', c.configure));
+      const model = linkerdTranslator.read(resourcesOf(c.yaml), diskContext(c.inventory ?? '', c.configure));
       const got = model.protections.map(protectionShape) as { rules: object[] }[];
       // rules of one Server come in the simulator's order of authorizations; compare as sets where the case sorted them
       const expected = c.protections as { rules: object[] }[];
@@ -361,7 +409,7 @@ function record(c: Call): AccessRecord {
   return {
     protocol: c.tcp ? 'tcp' : 'http',
     source: { principal: c.who ?? null, ip: c.ip ?? '10.9.0.1' },
-    destination: { namespace: c.ns ?? 'shop', labels: c.labels ?? { app: 'web' }, port: c.port ?? 8080 },
+    destination: { namespace: c.ns ?? 'shop', workload: c.labels?.['app'] ?? 'web', labels: c.labels ?? { app: 'web' }, port: c.port ?? 8080 },
     ...(c.tcp ? {} : { request: { method: c.method ?? 'GET', path: c.path ?? '/', headers: c.headers ?? {} } }),
   };
 }
@@ -570,3 +618,48 @@ describe('Linkerd round trip: read(write(model))', () => {
 });
 
 
+
+// ---------------------------------------------------------------------- source → model → Linkerd
+
+/** Calls to shop/web:8080 from several identities and addresses, HTTP requests and plain connections. */
+function grid(): Call[] {
+  const who = [id('frontend', 'shop'), id('ops', 'shop'), id('checkout', 'shop'), id('cart', 'store'), id('x', 'batch'), id('x', 'other'), undefined];
+  const ips = ['10.2.3.4', '10.1.0.5', '192.168.1.1'];
+  const requests: Partial<Call>[] = [
+    { path: '/api' }, { path: '/api/x' }, { method: 'POST', path: '/api/x' }, { path: '/apix' }, { path: '/api/admin' },
+    { path: '/status', headers: { 'x-env': 'prod' } }, { path: '/status' }, { path: '/other' }, { tcp: true }, { path: '/ready' }, { method: 'POST', path: '/ready' },
+  ];
+  return who.flatMap((w) => ips.flatMap((ip) => requests.map((r) => ({ ...r, ...(w ? { who: w } : {}), ip, expect: 'allow' as const }))));
+}
+
+describe('Linkerd read then write decides as the source', () => {
+  // the reader cases whose notes are all `same`, or whose notes concern what the grid does not reach
+  const exact = ['AuthorizationPolicy on a Server: identities (exact, namespace suffix) AND networks with except', 'identityRefs, a ServiceAccount ref, `*`, and a Namespace-targeted policy', 'missing MeshTLSAuthentication: the policy grants nothing, the Server allows nothing', 'probe route of a Server without routes'];
+  for (const c of READ_CASES.filter((r) => exact.includes(r.name))) {
+    it(c.name, () => {
+      const context = diskContext(c.inventory ?? '', c.configure);
+      const model = linkerdTranslator.read(resourcesOf(c.yaml), context);
+      assert.deepEqual(model.notes.filter((n) => n.effect !== 'same'), []);
+      const written = linkerdTranslator.write(model, context);
+      const calls = grid().map(record);
+      const source = decideUnder('linkerd', c.yaml, context, calls).map((d) => d.verdict);
+      const target = decideUnder('linkerd', written.yaml, context, calls).map((d) => d.verdict);
+      assert.ok(source.includes('allow') || c.name.startsWith('missing'));
+      assert.deepEqual(target, source);
+    });
+  }
+
+  it('routes: server-level and route-level authorizations, once the query-parameter match is left out', () => {
+    const c = READ_CASES.find((r) => r.name.startsWith('routes:'))!;
+    const yaml = c.yaml.replace(/        - path: \{ type: Exact, value: \/debug \}\n          queryParams: .*\n/, '');
+    const context = contextOf();
+    const model = linkerdTranslator.read(resourcesOf(yaml), context);
+    // the one loss left: plain connections, which the Server's own policy admits without a route
+    assert.deepEqual(model.notes.map((n) => n.effect), ['narrower']);
+    const written = linkerdTranslator.write(model, context);
+    const calls = grid().filter((g) => !g.tcp).map(record);
+    const source = decideUnder('linkerd', yaml, context, calls).map((d) => d.verdict);
+    const target = decideUnder('linkerd', written.yaml, context, calls).map((d) => d.verdict);
+    assert.deepEqual(target, source);
+  });
+});

@@ -1,4 +1,5 @@
-import { dnsName, escapeRegex, YamlWriter } from '../../audit/generate/yaml';
+import { dnsName, escapeRegex, str, YamlWriter } from '../../audit/generate/yaml';
+import { AnchoredRegex } from '../../simulate/linkerd/regex';
 import type { SourceRef } from '../../simulate/types';
 import { linkerdIdentity, LINKERD_CONTROL_PLANE_NAMESPACE, LINKERD_TRUST_DOMAIN } from '../identities';
 import type { AccessModel, AccessRule, Callers, Identity, PathMatch, Protection, TranslationContext, TranslationNote, WrittenPolicies } from '../model';
@@ -133,6 +134,11 @@ class Writer {
           continue;
         }
         for (const atom of atomsOf(applicable, rule)) {
+          const problem = unwritable(atom);
+          if (problem) {
+            this.note(rule.origin, 'narrower', `${problem}: an HTTPRoute cannot match it, so the request form is left out`);
+            continue;
+          }
           const known = originals.find((o) => o.atom.key === atom.key);
           if (known) known.auths.push(...ruleAuths);
           else originals.push({ atom, auths: [...ruleAuths] });
@@ -254,7 +260,7 @@ class Writer {
       this.metadata(dnsName(g.name, `a${a.n}`, 'net'), g.namespace);
       body.key(0, 'spec').key(2, 'networks');
       for (const n of c.networks) {
-        body.line(4, `- cidr: ${n.cidr}`);
+        body.line(4, `- cidr: ${str(n.cidr)}`);
         if (n.except.length) body.list(6, 'except', n.except.map((value) => ({ value })));
       }
       this.resources++;
@@ -302,7 +308,7 @@ class Writer {
     if (atom?.headers.length) {
       item('headers:');
       for (const [h, v] of atom.headers) {
-        body.line(12, `- name: ${h}`);
+        body.line(12, `- name: ${str(h)}`);
         if (v === '*') body.key(14, 'type', 'RegularExpression').key(14, 'value', ANY_VALUE_REGEX);
         else body.key(14, 'value', v);
       }
@@ -327,6 +333,23 @@ class Writer {
     if (disjoint && d.rules.length) this.note(d.origin, 'same', 'Linkerd has no deny: none of the callers it denies is admitted by the allow protections of the same workloads, so leaving it out decides the same');
     else this.note(d.origin, 'wider', 'Linkerd has no deny: it is left out, so calls that the allow protections of the same workloads admit are allowed even where it would deny them');
   }
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+
+/** Why the HTTPRoute CRD or the admission webhook would refuse the atom's match, if it would. */
+function unwritable(atom: Atom): string | undefined {
+  if (atom.method && !METHODS.has(atom.method)) return `method ${atom.method} is not one an HTTPRoute names`;
+  for (const [h] of atom.headers) if (!HEADER_NAME.test(h) || h.length > 256) return `header ${h} is not a valid HTTP header name for an HTTPRoute`;
+  const p = atom.path;
+  if (!p) return undefined;
+  const written = linkerdPath(p);
+  if (written.value.length > 1024) return `path ${p.kind} ${p.value} is longer than an HTTPRoute path value may be`;
+  if (written.type === 'RegularExpression') {
+    if (!(AnchoredRegex.compile(written.value) instanceof AnchoredRegex)) return `path regex ${p.value} is not RE2 syntax`;
+  } else if (!written.value.startsWith('/')) return `path ${p.value} does not start with /`;
+  return undefined;
 }
 
 /** A model path as a Linkerd path match: a plain string prefix other than `/` is not Linkerd's segment-aware PathPrefix, so it is a regular expression. */
