@@ -50,6 +50,34 @@ spec:
   port: 8080
 `;
 
+/** An AuthorizationPolicy of namespace shop (YAML document), its target and refs in flow style. */
+function policy(name: string, target: string, refs: string): string {
+  return `---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: { name: ${name}, namespace: shop }
+spec:
+  targetRef: ${target}
+  requiredAuthenticationRefs: ${refs}
+`;
+}
+const ON_SERVER = '{ group: policy.linkerd.io, kind: Server, name: web-http }';
+
+/** The inventory's `shop/web` Deployment (labels app=web) with a container of these extra fields (flow-style YAML). */
+function webDeployment(container: string): string {
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: shop }
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers: [{ name: web, image: web, ${container} }]
+`;
+}
+
 interface ReadCase {
   name: string;
   yaml: string;
@@ -94,34 +122,13 @@ spec:
   {
     // §2.4: ServiceAccount ref and identityRefs (ServiceAccount, Namespace); `*` = any mesh identity; a policy on the Namespace reaches its Servers
     name: 'identityRefs, a ServiceAccount ref, `*`, and a Namespace-targeted policy',
-    yaml: `${SERVER}---
-apiVersion: policy.linkerd.io/v1alpha1
-kind: AuthorizationPolicy
-metadata: { name: by-sa, namespace: shop }
-spec:
-  targetRef: { group: policy.linkerd.io, kind: Server, name: web-http }
-  requiredAuthenticationRefs: [{ kind: ServiceAccount, name: checkout }]
----
-apiVersion: policy.linkerd.io/v1alpha1
-kind: AuthorizationPolicy
-metadata: { name: ns-wide, namespace: shop }
-spec:
-  targetRef: { kind: Namespace, name: shop }
-  requiredAuthenticationRefs: [{ group: policy.linkerd.io, kind: MeshTLSAuthentication, name: refs }]
----
+    yaml: `${SERVER}${policy('by-sa', ON_SERVER, '[{ kind: ServiceAccount, name: checkout }]')}${policy('ns-wide', '{ kind: Namespace, name: shop }', '[{ group: policy.linkerd.io, kind: MeshTLSAuthentication, name: refs }]')}---
 apiVersion: policy.linkerd.io/v1alpha1
 kind: MeshTLSAuthentication
 metadata: { name: refs, namespace: shop }
 spec:
   identityRefs: [{ kind: ServiceAccount, name: cart, namespace: store }, { kind: Namespace, name: batch }]
----
-apiVersion: policy.linkerd.io/v1alpha1
-kind: AuthorizationPolicy
-metadata: { name: any-meshed, namespace: shop }
-spec:
-  targetRef: { group: policy.linkerd.io, kind: Server, name: web-http }
-  requiredAuthenticationRefs: [{ group: policy.linkerd.io, kind: MeshTLSAuthentication, name: anyone }]
----
+${policy('any-meshed', ON_SERVER, '[{ group: policy.linkerd.io, kind: MeshTLSAuthentication, name: anyone }]')}---
 apiVersion: policy.linkerd.io/v1alpha1
 kind: MeshTLSAuthentication
 metadata: { name: anyone, namespace: shop }
@@ -140,14 +147,7 @@ spec:
   {
     // §2.4 / §2.7.3: a policy whose authentication does not exist is ignored (grants nothing); the Server then allows nothing
     name: 'missing MeshTLSAuthentication: the policy grants nothing, the Server allows nothing',
-    yaml: `${SERVER}---
-apiVersion: policy.linkerd.io/v1alpha1
-kind: AuthorizationPolicy
-metadata: { name: broken, namespace: shop }
-spec:
-  targetRef: { group: policy.linkerd.io, kind: Server, name: web-http }
-  requiredAuthenticationRefs: [{ group: policy.linkerd.io, kind: MeshTLSAuthentication, name: nowhere }]
-`,
+    yaml: `${SERVER}${policy('broken', ON_SERVER, '[{ group: policy.linkerd.io, kind: MeshTLSAuthentication, name: nowhere }]')}`,
     protections: [{ name: 'web-http', action: 'allow', target: { namespace: 'shop', labels: { app: 'web' } }, ports: [8080], rules: [] }],
     notes: [['same', 'does not exist']],
   },
@@ -200,50 +200,15 @@ spec:
   podSelector: { matchLabels: { app: web } }
   port: grpc
 `,
-    inventory: `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: shop }
-spec:
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      containers:
-        - name: web
-          image: web
-          ports: [{ name: http, containerPort: 8080 }, { name: admin, containerPort: 9000 }]
-`,
+    inventory: webDeployment('ports: [{ name: http, containerPort: 8080 }, { name: admin, containerPort: 9000 }]'),
     protections: [{ name: 'web-named', action: 'allow', target: { namespace: 'shop', labels: { app: 'web' } }, ports: [8080], rules: [{ from: [{ identities: [ANY_IDENTITY] }], to: [], headers: [] }] }],
     notes: [['unknown', 'port "grpc"']],
   },
   {
     // §2.5: a Server without routes has a probe route: GET on the pod's HTTP probe paths, from probeNetworks (every address by default)
     name: 'probe route of a Server without routes',
-    yaml: `${SERVER}---
-apiVersion: policy.linkerd.io/v1alpha1
-kind: AuthorizationPolicy
-metadata: { name: by-sa, namespace: shop }
-spec:
-  targetRef: { group: policy.linkerd.io, kind: Server, name: web-http }
-  requiredAuthenticationRefs: [{ kind: ServiceAccount, name: frontend }]
-`,
-    inventory: `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: shop }
-spec:
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      containers:
-        - name: web
-          image: web
-          ports: [{ containerPort: 8080 }]
-          readinessProbe: { httpGet: { path: /ready?full=1, port: 8080 } }
-          livenessProbe: { httpGet: { path: /live, port: 9999 } }
-`,
+    yaml: `${SERVER}${policy('by-sa', ON_SERVER, '[{ kind: ServiceAccount, name: frontend }]')}`,
+    inventory: webDeployment('ports: [{ containerPort: 8080 }], readinessProbe: { httpGet: { path: "/ready?full=1", port: 8080 } }, livenessProbe: { httpGet: { path: /live, port: 9999 } }'),
     protections: [{
       name: 'web-http', action: 'allow', target: { namespace: 'shop', labels: { app: 'web' } }, ports: [8080],
       rules: [
@@ -270,21 +235,7 @@ spec:
           headers: [{ name: X-Env, value: prod }]
         - path: { type: Exact, value: /debug }
           queryParams: [{ name: v, value: "1" }]
----
-apiVersion: policy.linkerd.io/v1alpha1
-kind: AuthorizationPolicy
-metadata: { name: server-wide, namespace: shop }
-spec:
-  targetRef: { group: policy.linkerd.io, kind: Server, name: web-http }
-  requiredAuthenticationRefs: [{ kind: ServiceAccount, name: ops }]
----
-apiVersion: policy.linkerd.io/v1alpha1
-kind: AuthorizationPolicy
-metadata: { name: api-users, namespace: shop }
-spec:
-  targetRef: { group: policy.linkerd.io, kind: HTTPRoute, name: api }
-  requiredAuthenticationRefs: [{ kind: ServiceAccount, name: frontend }]
-`,
+${policy('server-wide', ON_SERVER, '[{ kind: ServiceAccount, name: ops }]')}${policy('api-users', '{ group: policy.linkerd.io, kind: HTTPRoute, name: api }', '[{ kind: ServiceAccount, name: frontend }]')}`,
     protections: [{
       name: 'web-http', action: 'allow', target: { namespace: 'shop', labels: { app: 'web' } }, ports: [8080],
       rules: [
@@ -313,14 +264,7 @@ metadata: { name: b-admin, namespace: shop }
 spec:
   parentRefs: [{ group: policy.linkerd.io, kind: Server, name: web-http }]
   rules: [{ matches: [{ path: { type: PathPrefix, value: /admin } }] }]
----
-apiVersion: policy.linkerd.io/v1alpha1
-kind: AuthorizationPolicy
-metadata: { name: all-users, namespace: shop }
-spec:
-  targetRef: { group: policy.linkerd.io, kind: HTTPRoute, name: a-all }
-  requiredAuthenticationRefs: [{ kind: ServiceAccount, name: frontend }]
-`,
+${policy('all-users', '{ group: policy.linkerd.io, kind: HTTPRoute, name: a-all }', '[{ kind: ServiceAccount, name: frontend }]')}`,
     protections: [{
       name: 'web-http', action: 'allow', target: { namespace: 'shop', labels: { app: 'web' } }, ports: [8080],
       rules: [{ from: [{ identities: [{ namespace: 'shop', serviceAccount: 'frontend' }] }], to: [{ paths: [{ kind: 'prefix', value: '/' }] }], headers: [] }],
@@ -512,16 +456,7 @@ const WRITE_CASES: WriteCase[] = [
   {
     name: 'ports from the inventory when the protection governs every port',
     protections: [allow('web', [rule('frontend', { from: [{ identities: [sa('shop', 'frontend')] }] })], { namespace: 'shop', labels: { app: 'web' } }, 'every')],
-    inventory: `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: shop }
-spec:
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec: { containers: [{ name: web, image: web, ports: [{ containerPort: 8080 }, { containerPort: 8443 }] }] }
-`,
+    inventory: webDeployment('ports: [{ containerPort: 8080 }, { containerPort: 8443 }]'),
     calls: [
       { port: 8080, who: id('frontend', 'shop'), expect: 'allow' },
       { port: 8443, who: id('other', 'shop'), expect: 'deny' },
