@@ -248,6 +248,20 @@ ${policy('server-wide', ON_SERVER, '[{ kind: ServiceAccount, name: ops }]')}${po
     notes: [['narrower', 'query parameter'], ['narrower', 'non-HTTP connections']],
   },
   {
+    // §2.3/§2.4: what attaches to nothing grants nothing; an object written twice exists once
+    name: 'a policy whose Server does not exist, a ServerAuthorization selecting no Server, a Server written twice',
+    yaml: `${SERVER}---${SERVER}${policy('orphan', '{ group: policy.linkerd.io, kind: Server, name: nowhere }', '[]')}---
+apiVersion: policy.linkerd.io/v1beta1
+kind: ServerAuthorization
+metadata: { name: lonely, namespace: shop }
+spec:
+  server: { selector: { matchLabels: { tier: back } } }
+  client: { unauthenticated: true }
+`,
+    protections: [{ name: 'web-http', action: 'allow', target: { namespace: 'shop', labels: { app: 'web' } }, ports: [8080], rules: [] }],
+    notes: [['same', 'Server nowhere does not exist'], ['same', 'selects no Server'], ['unknown', 'written more than once']],
+  },
+  {
     // §2.5 precedence: two routes with different authorizations that may match the same request
     name: 'overlapping routes with different authorizations: unknown',
     yaml: `${SERVER}---
@@ -513,6 +527,19 @@ describe('Linkerd writer', () => {
     assert.equal(effect('block-batch'), 'same');
     assert.equal(effect('block-frontend'), 'wider');
     assert.equal(effect('lonely'), 'wider');
+  });
+
+  it('identities and networks Linkerd would refuse are left out: narrower', () => {
+    const written = write([allow('web', [rule('odd', { from: [
+      { identities: [sa('Shop_NS', 'web')] },
+      { networks: [{ cidr: '10.0.0.0/8', except: ['192.168.0.0/16'] }] },
+      { networks: [{ cidr: '10.0.0.0/16', except: ['10.0.0.0/8'] }] },
+      { identities: [sa('shop', 'frontend')] },
+    ] })])], contextOf());
+    assert.deepEqual(written.notes.filter((n) => n.effect === 'narrower').length, 3, JSON.stringify(written.notes));
+    assert.deepEqual(lintErrors(written.yaml), []);
+    const verdicts = decideUnder('linkerd', written.yaml, contextOf(), [record({ who: id('frontend', 'shop'), expect: 'allow' }), record({ ip: '10.1.1.1', expect: 'deny' })]).map((d) => d.verdict);
+    assert.deepEqual(verdicts, ['allow', 'deny']);
   });
 
   it('an identity of a service account in any namespace cannot be written: narrower', () => {

@@ -5,6 +5,7 @@ import { isDefaultPolicy, matchSelector, readResources, type DefaultPolicyName, 
 import { TargetIndex } from '../../simulate/linkerd/evaluate';
 import { coversEverything, parseNet, type NetMatch } from '../../simulate/linkerd/net';
 import { ANNOTATION, FileLookup } from '../../simulate/linkerd/pod';
+import { resourceRef } from '../../simulate/sourceRefs';
 import type { SourceRef } from '../../simulate/types';
 import { LINKERD_CONTROL_PLANE_NAMESPACE, LINKERD_TRUST_DOMAIN } from '../identities';
 import { contains, intersect, makeAtom, mergeHeaders, type Atom } from './requests';
@@ -66,6 +67,7 @@ export function readLinkerd(resources: MeshResources, context: TranslationContex
 class Reader {
   private readonly notes: TranslationNote[] = [];
   private readonly protections: Protection[] = [];
+  private readonly own: MeshResources;
   private readonly idx;
   private readonly targets;
   private readonly files;
@@ -73,10 +75,10 @@ class Reader {
   private readonly clusterNetworks: NetMatch[];
 
   constructor(resources: MeshResources, private readonly context: TranslationContext) {
-    const own = resources.filter((r) => r.resource.mesh === 'linkerd');
-    this.idx = readResources(own, CLUSTER);
+    this.own = resources.filter((r) => r.resource.mesh === 'linkerd');
+    this.idx = readResources(this.own, CLUSTER);
     this.targets = new TargetIndex(this.idx);
-    this.files = new FileLookup(own.map((r) => r.file));
+    this.files = new FileLookup(this.own.map((r) => r.file));
     this.clusterNetworks = context.config.linkerd.clusterNetworks.flatMap((text) => {
       const net = parseNet(text);
       return net ? [{ net, except: [] }] : [];
@@ -92,6 +94,7 @@ class Reader {
       if (def.rejected) this.note(def.at, 'same', `the admission webhook would reject it (${def.rejected}): it never exists, so it is not translated`);
       else if (def.ignored) this.note(def.at, 'same', `the policy controller ignores it (${def.ignored}): it grants nothing, so it is not translated`);
     }
+    this.duplicates();
     this.defaultPolicyNotes();
     for (const servers of this.idx.servers.values()) {
       const usable = servers.filter((s) => !s.rejected);
@@ -99,6 +102,16 @@ class Reader {
     }
     this.unattached();
     return { mesh: 'linkerd', protections: this.protections, notes: this.notes };
+  }
+
+  /** An object written twice (same group, kind, namespace, name) exists once: the simulator takes the first one read. */
+  private duplicates(): void {
+    const seen = new Set<string>();
+    for (const { file, resource } of this.own) {
+      const key = `${resource.entry.group ?? ''}/${resource.kind}/${resource.namespace ?? 'default'}/${resource.name ?? ''}`;
+      if (seen.has(key)) this.note(resourceRef(file, resource, `${resource.kind} ${resource.namespace ?? 'default'}/${resource.name ?? ''}`), 'unknown', 'the same object is written more than once: the first one read is translated, as the simulator decides with it');
+      seen.add(key);
+    }
   }
 
   // ------------------------------------------------------------------ defaults
@@ -407,7 +420,7 @@ class Reader {
     });
   }
 
-  /** AuthorizationPolicies whose target does not exist grant nothing. */
+  /** AuthorizationPolicies whose target does not exist, and ServerAuthorizations that select no Server, grant nothing. */
   private unattached(): void {
     for (const [ns, policies] of this.idx.policies) {
       for (const p of policies) {
@@ -417,6 +430,13 @@ class Reader {
           ? (this.idx.servers.get(ns) ?? []).some((s) => !s.rejected && s.name === t.name)
           : (this.idx.routes.get(ns) ?? []).some((r) => r.kind.toLowerCase() === t.kind.toLowerCase() && r.name.toLowerCase() === t.name.toLowerCase() && r.group.toLowerCase() === t.group.toLowerCase() && r.parents.length > 0);
         if (!exists) this.note(p.at, 'same', `its target ${t.type === 'server' ? 'Server' : t.kind} ${t.name} does not exist here (or has no Server parent): it grants nothing, so it is not translated`);
+      }
+    }
+    for (const [ns, list] of this.idx.serverAuthorizations) {
+      for (const sa of list) {
+        if (sa.rejected || sa.ignored) continue;
+        const selects = (this.idx.servers.get(ns) ?? []).some((s) => !s.rejected && ('name' in sa.server ? sa.server.name === s.name : matchSelector(sa.server.selector, s.labels) === 1));
+        if (!selects) this.note(sa.at, 'same', 'it selects no Server here: it grants nothing, so it is not translated');
       }
     }
   }

@@ -2,7 +2,9 @@ import { dnsName, escapeRegex, str, YamlWriter } from '../../audit/generate/yaml
 import { AnchoredRegex } from '../../simulate/linkerd/regex';
 import type { SourceRef } from '../../simulate/types';
 import { linkerdIdentity, LINKERD_CONTROL_PLANE_NAMESPACE, LINKERD_TRUST_DOMAIN } from '../identities';
-import type { AccessModel, AccessRule, Callers, Identity, PathMatch, Protection, TranslationContext, TranslationNote, WrittenPolicies } from '../model';
+import { identityInvalid } from '../../simulate/linkerd/model';
+import { netCovers, parseNet } from '../../simulate/linkerd/net';
+import type { AccessModel, AccessRule, Callers, Identity, Network, PathMatch, Protection, TranslationContext, TranslationNote, WrittenPolicies } from '../model';
 import { ANY_VALUE_REGEX } from './read';
 import { atomsOf, contains, describeAtom, intersect, type Atom } from './requests';
 
@@ -48,7 +50,9 @@ class Writer {
 
   constructor(private readonly model: AccessModel, private readonly context: TranslationContext) {}
 
+  /** Each note once (a rule is written once per port and namespace). */
   private note(at: SourceRef, effect: TranslationNote['effect'], text: string): void {
+    if (this.notes.some((n) => n.at === at && n.effect === effect && n.text === text)) return;
     this.notes.push({ at, effect, text });
   }
 
@@ -179,24 +183,39 @@ class Writer {
     const out: Auth[] = [];
     const alternatives: (Callers | undefined)[] = rule.from.length ? rule.from : [undefined];
     for (const callers of alternatives) {
-      let c = callers;
-      if (c?.identities) {
-        const ids = c.identities.filter((id) => {
-          const ok = id.namespace !== '*' || id.serviceAccount === '*';
-          if (!ok) this.note(rule.origin, 'narrower', `identity of service account ${id.serviceAccount} in any namespace: Linkerd matches identities exactly or by a suffix, so it is left out`);
-          return ok;
-        });
-        if (!ids.length) continue;
-        c = { ...c, identities: ids };
-      }
-      const known = all.find((a) => a.rule === rule && a.callers === callers);
-      if (known) {
-        out.push(known);
-        continue;
-      }
+      const c = callers && this.writable(callers, rule);
+      if (callers && !c) continue;
       const auth: Auth = { rule, ...(c ? { callers: c } : {}), n: all.length + 1 };
       all.push(auth);
       out.push(auth);
+    }
+    return out;
+  }
+
+  /** The callers as Linkerd can require them (identities it cannot name and networks it would refuse left out, noted), or undefined when none is left. */
+  private writable(callers: Callers, rule: AccessRule): Callers | undefined {
+    const out: Callers = {};
+    if (callers.identities) {
+      out.identities = callers.identities.filter((id) => {
+        if (id.namespace === '*' && id.serviceAccount !== '*') {
+          this.note(rule.origin, 'narrower', `identity of service account ${id.serviceAccount} in any namespace: Linkerd matches identities exactly or by a suffix, so it is left out`);
+          return false;
+        }
+        if (identityInvalid(identityText(id))) {
+          this.note(rule.origin, 'narrower', `identity ${id.namespace}/${id.serviceAccount} does not make a DNS-like Linkerd identity (lower-case letters, digits, dashes): left out`);
+          return false;
+        }
+        return true;
+      });
+      if (!out.identities.length) return undefined;
+    }
+    if (callers.networks) {
+      out.networks = callers.networks.filter((n) => {
+        const problem = networkProblem(n);
+        if (problem) this.note(rule.origin, 'narrower', `network ${n.cidr}: ${problem}, which Linkerd refuses; left out`);
+        return !problem;
+      });
+      if (!out.networks.length) return undefined;
     }
     return out;
   }
@@ -360,6 +379,19 @@ function linkerdPath(p: PathMatch): { type: string; value: string } {
 }
 
 // ---------------------------------------------------------------------- helpers
+
+/** Why NetworkAuthentication validation (mesh-semantics §2.7.2) would refuse the network, if it would. */
+function networkProblem(n: Network): string | undefined {
+  const net = parseNet(n.cidr);
+  if (!net) return 'not an address or prefix';
+  for (const text of n.except) {
+    const e = parseNet(text);
+    if (!e) return `exception ${text} is not an address or prefix`;
+    if (!netCovers(net, e)) return `exception ${text} is not inside it`;
+    if (e.bits <= net.bits) return `exception ${text} covers all of it`;
+  }
+  return undefined;
+}
 
 function identityText(id: Identity): string {
   if (id.namespace === '*' && id.serviceAccount === '*') return '*';
