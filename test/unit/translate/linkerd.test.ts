@@ -529,6 +529,15 @@ describe('Linkerd writer', () => {
     assert.equal(effect('lonely'), 'wider');
   });
 
+  it('overlapping request forms whose overlap cannot be a route of its own: unknown', () => {
+    const written = write([allow('web', [
+      rule('regex', { from: [{ identities: [sa('shop', 'a')] }], to: [{ paths: [{ kind: 'regex', value: '/a/[0-9]+' }] }] }),
+      rule('prefix', { from: [{ identities: [sa('shop', 'b')] }], to: [{ paths: [{ kind: 'prefix', value: '/a/1' }] }] }),
+      rule('exact', { from: [{ identities: [sa('shop', 'c')] }], to: [{ paths: [{ kind: 'exact', value: '/a/12' }] }] }),
+    ])], contextOf());
+    assert.deepEqual(written.notes.filter((n) => n.effect === 'unknown').map((n) => n.at.label), ['prefix']);
+  });
+
   it('identities and networks Linkerd would refuse are left out: narrower', () => {
     const written = write([allow('web', [rule('odd', { from: [
       { identities: [sa('Shop_NS', 'web')] },

@@ -20,8 +20,6 @@ import { ANY_IDENTITY, type AccessModel, type AccessRule, type Callers, type Hea
 
 export const CLUSTER = { controlPlaneNamespace: LINKERD_CONTROL_PLANE_NAMESPACE, trustDomain: LINKERD_TRUST_DOMAIN };
 const IDENTITY_SUFFIX = `.serviceaccount.identity.${LINKERD_CONTROL_PLANE_NAMESPACE}.${LINKERD_TRUST_DOMAIN}`;
-/** The kubelet's probes are authorized from `probeNetworks`, every address by default. */
-const PROBE_ALL_NETWORKS = true;
 
 /** One request form a route admits, with the header conditions it needs. */
 interface Alternative {
@@ -209,7 +207,8 @@ class Reader {
       const probes = file ? fileProbes(file).byWorkload.get(workloadKey(w.kind, w.span)) ?? [] : [];
       for (const p of probes) if (ports.includes(p.port)) paths.add(p.path.split('?')[0]!);
     }
-    if (paths.size === 0 || !PROBE_ALL_NETWORKS) return;
+    // from `probeNetworks`: every address in the default install, as the simulator takes it
+    if (paths.size === 0) return;
     protection.rules.push({
       origin: { ...s.at, label: `${s.at.label} probe route` }, from: [],
       to: [{ methods: ['GET'], paths: [...paths].sort().map((value) => ({ kind: 'exact', value })) }], headers: [],

@@ -225,7 +225,8 @@ class Writer {
     if (!originals.length) return [];
     const atoms = originals.map((o) => o.atom);
     const keys = new Set(atoms.map((a) => a.key));
-    const authKey = (atom: Atom): string => originals.filter((o) => contains(o.atom, atom)).flatMap((o) => o.auths.map((a) => a.n)).sort().join(',');
+    // authorizations compared by the callers they admit
+    const authKey = (atom: Atom): string => [...new Set(originals.filter((o) => contains(atom, o.atom)).flatMap((o) => o.auths.map((a) => JSON.stringify(a.callers ?? null))))].sort().join('|');
     let capped = false;
     for (let i = 0; i < atoms.length; i++) {
       for (let j = 0; j < i; j++) {
