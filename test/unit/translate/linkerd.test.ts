@@ -441,6 +441,20 @@ const WRITE_CASES: WriteCase[] = [
     ],
   },
   {
+    // two prefixes, both written as regular expressions: Linkerd ranks them equal on a path both match, so the route order (names) must put the narrower first
+    name: 'nested string prefixes: the narrower route comes first by name',
+    protections: [allow('web', [
+      rule('wide', { from: [{ identities: [sa('shop', 'a')] }], to: [{ paths: [{ kind: 'prefix', value: '/x/' }] }] }),
+      rule('narrow', { from: [{ identities: [sa('shop', 'b')] }], to: [{ paths: [{ kind: 'prefix', value: '/x/y/' }] }] }),
+    ])],
+    calls: [
+      { who: id('a', 'shop'), path: '/x/y/z', expect: 'allow' },
+      { who: id('b', 'shop'), path: '/x/y/z', expect: 'allow' },
+      { who: id('a', 'shop'), path: '/x/z', expect: 'allow' },
+      { who: id('b', 'shop'), path: '/x/z', expect: 'deny' },
+    ],
+  },
+  {
     name: 'networks with exceptions, plaintext callers; several callers of a rule are ORed; a rule on other ports is not written here',
     protections: [allow('web', [
       rule('pods', { from: [{ networks: [{ cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] }] }, { identities: [sa('shop', 'frontend')], networks: [{ cidr: '192.168.0.0/16', except: [] }] }] }),
