@@ -27,7 +27,7 @@ interface Alternative {
   headers: HeaderCondition[];
 }
 
-/** One authorization, as the callers it admits (`undefined`: it admits nobody in the model). */
+/** One authorization, as the callers it admits (`from: []`: any caller). */
 interface Authorization {
   origin: SourceRef;
   from: Callers[];
@@ -55,7 +55,7 @@ export function prefixOfRegex(regex: string): string | undefined {
   return literal.startsWith('/') ? literal : undefined;
 }
 
-/** Whether a header regex admits every value (the writer's form of "present with any value"). */
+/** The header regular expression that admits every value: the writer's form of "present with any value". */
 export const ANY_VALUE_REGEX = '.*';
 
 export function readLinkerd(resources: MeshResources, context: TranslationContext): AccessModel {
