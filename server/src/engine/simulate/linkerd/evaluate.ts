@@ -697,7 +697,7 @@ export class LinkerdPolicies {
  * What attaches to a Server or a route, in the order of the resource index, found by key
  * instead of scanning the namespace's policies and routes once per Server and route.
  */
-class TargetIndex {
+export class TargetIndex {
   /** Per namespace: policies targeting the namespace, and those targeting each Server, with
    * their position in the namespace's list (to merge them in that order). */
   private readonly namespaceWide = new Map<string, PolicyDef[]>();
