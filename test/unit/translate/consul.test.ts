@@ -57,10 +57,11 @@ function context(dflt: Verdict): TranslationContext {
   });
 }
 
-function record(call: Call): AccessRecord {
+/** `enterprise`: Consul namespaces mirror Kubernetes ones; otherwise (CE) every service is in `default`. */
+function record(call: Call, enterprise = false): AccessRecord {
   return {
     protocol: call.method ? 'http' : 'tcp',
-    source: { principal: `spiffe://consul/ns/default/dc/dc1/svc/${call.from}` },
+    source: { principal: `spiffe://consul/ns/${enterprise ? NS[call.from] ?? 'default' : 'default'}/dc/dc1/svc/${call.from}` },
     destination: { service: call.to, namespace: 'default' },
     ...(call.method ? { request: { method: call.method, path: call.path ?? '/', ...(call.headers ? { headers: call.headers } : {}) } } : {}),
   };
@@ -123,6 +124,8 @@ function describe1(p: Protection): string {
 interface ReaderCase {
   name: string;
   dflt: Verdict;
+  /** Consul Enterprise namespaces (an intention names one). */
+  enterprise?: boolean;
   yaml: string;
   protections: string[];
   /** `effect: text fragment`, each to be found among the notes. */
@@ -207,7 +210,7 @@ const READER: ReaderCase[] = [
     - { action: allow, http: { pathPrefix: /v1, methods: [GET] } }
     - { action: deny, http: { pathPrefix: /v1/secret } }
 `),
-    protections: ['deny api-deny default/app=api: default/web-sa -> /v1/secret*'],
+    protections: ['deny api default/app=api: default/web-sa -> /v1/secret*'],
     notes: ['narrower: are allowed by Consul, but this deny comes first', 'same: allows nothing the default would not', 'wider: connections without HTTP'],
     calls: [
       { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/secret/x' }, consul: 'allow', model: 'deny' },
@@ -275,6 +278,20 @@ const READER: ReaderCase[] = [
     ],
   },
   {
+    // §3.3 (Enterprise): `shop/*` (precedence 8) after the exact shop/orders (9); the wildcard
+    // deny cannot exclude orders in the model.
+    name: 'Enterprise namespaces: a namespace wildcard deny after an exact allow (default allow)',
+    dflt: 'allow',
+    enterprise: true,
+    yaml: crd('api', '  - { name: orders, namespace: shop, action: allow }\n  - { name: "*", namespace: shop, action: deny }\n'),
+    protections: ['deny api default/app=api: shop/* -> any'],
+    notes: ['unknown: namespace mirroring', 'narrower: Consul decides shop/orders by its own, more specific intention', 'same: no "allow only these" protection'],
+    calls: [
+      { call: { from: 'orders', to: 'api' }, consul: 'allow', model: 'deny' },
+      { call: { from: 'web', to: 'api' }, consul: 'allow' },
+    ],
+  },
+  {
     // A destination with no Service in the inventory; a source that is not in it.
     name: 'unknown destination and source (default allow)',
     dflt: 'allow',
@@ -296,7 +313,7 @@ describe('consul translator: read', () => {
         assert.ok(model.notes.some((x) => x.effect === effect && x.text.includes(text)), `note ${n} in ${JSON.stringify(model.notes.map((x) => `${x.effect}: ${x.text}`), null, 1)}`);
       }
       if (!c.notes.length) assert.deepEqual(model.notes.map((x) => x.text), []);
-      const decisions = decideUnder('consul', c.yaml, ctx, c.calls.map((x) => record(x.call)));
+      const decisions = decideUnder('consul', c.yaml, ctx, c.calls.map((x) => record(x.call, c.enterprise)));
       c.calls.forEach(({ call, consul, model: m }, i) => {
         assert.equal(decisions[i]!.verdict, consul, `simulator: ${show(call)}: ${decisions[i]!.reason}`);
         assert.equal(decideModel(model, call, c.dflt), m ?? consul, `model: ${show(call)}`);

@@ -66,7 +66,7 @@ export function readConsul(resources: MeshResources, context: TranslationContext
     const base = dnsName(entry.resource.name ?? (entry.name === '*' ? 'all-services' : entry.name));
     for (const target of targets) {
       const name = targets.length > 1 ? dnsName(base, target.namespace) : base;
-      if (deny.length) protections.push({ origin, name: dnsName(name, 'deny'), action: 'deny', target, rules: deny });
+      if (deny.length) protections.push({ origin, name: needAllow ? dnsName(name, 'deny') : name, action: 'deny', target, rules: deny });
       if (needAllow) protections.push({ origin, name, action: 'allow', target, rules: allow });
     }
   }

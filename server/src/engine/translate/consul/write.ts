@@ -81,7 +81,7 @@ export function writeConsul(model: AccessModel, context: TranslationContext): Wr
     }
     const anyRules = bySource.get(WILDCARD) ?? [];
     const exact = [...bySource.keys()].filter((k) => k !== WILDCARD).sort();
-    const first = d.own[0] ?? meshWide[0]!;
+    const first = d.own.find((p) => p.action === 'allow') ?? d.own[0] ?? meshWide.find((p) => p.action === 'allow') ?? meshWide[0]!;
     const body = new YamlWriter();
     let l7 = false;
     const writeSource = (source: string, rules: SourceRule[], note?: string): void => {
@@ -135,7 +135,12 @@ export function writeConsul(model: AccessModel, context: TranslationContext): Wr
     resources++;
     outAppend(out, body);
   }
-  return { mesh: 'consul', yaml: resources ? out.toString() : '', resources, notes };
+  const seen = new Set<string>();
+  const unique = notes.filter((n) => {
+    const key = `${n.at.file}\u0000${n.at.range.start.line}\u0000${n.at.label}\u0000${n.effect}\u0000${n.text}`;
+    return !seen.has(key) && seen.add(key) !== undefined;
+  });
+  return { mesh: 'consul', yaml: resources ? out.toString() : '', resources, notes: unique };
 }
 
 function outAppend(out: YamlWriter, body: YamlWriter): void {
