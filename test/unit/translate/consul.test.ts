@@ -479,6 +479,14 @@ describe('consul translator: write', () => {
   }
 });
 
+describe('consul translator: write, Consul CE names', () => {
+  it('notes a source name that also names a Service of another namespace', () => {
+    const ctx = contextOf(`${INVENTORY}---\n${app('web', 'shop')}`);
+    const written = consulTranslator.write(WRITER[0]!.model, ctx);
+    assert.ok(written.notes.some((n) => n.effect === 'wider' && n.text.includes('also names the Services shop/web')), JSON.stringify(written.notes));
+  });
+});
+
 // ---- round trip ----
 
 /** Every call between the inventory's apps over a grid of requests. */

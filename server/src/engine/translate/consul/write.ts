@@ -194,6 +194,10 @@ function sourcesOf(rule: AccessRule, action: 'allow' | 'deny', context: Translat
       }
       const { services, assumed } = consulServicesOf(context, id);
       if (assumed) notes.push({ at: rule.origin, effect: 'unknown', text: `no Service selects the workloads of service account ${id.namespace}/${id.serviceAccount} in the inventory: its Consul service is assumed to be named ${services[0]}` });
+      if (id.namespace !== '*') {
+        const elsewhere = context.inventory.services.filter((s) => services.includes(s.name) && s.namespace !== id.namespace).map((s) => `${s.namespace}/${s.name}`).sort();
+        if (elsewhere.length) notes.push({ at: rule.origin, effect: action === 'allow' ? 'wider' : 'narrower', text: `Consul CE service names are not per namespace: the source ${services.join(', ')} also names the Services ${elsewhere.join(', ')}` });
+      }
       for (const s of services) out.add(s);
     }
   }
