@@ -142,6 +142,9 @@ spec:
   sources:
 ${sources}`;
 
+/** The common "deny all" entry: every source to every destination. */
+const DENY_ALL = crd('*', '  - { name: "*", action: deny }\n', 'deny-all');
+
 const READER: ReaderCase[] = [
   {
     // intention/index.mdx: an exact source (precedence 9) before the wildcard (8) of one destination.
@@ -173,12 +176,14 @@ const READER: ReaderCase[] = [
     name: 'only specific allows under default deny: an allow protection',
     dflt: 'deny',
     yaml: crd('api', '  - { name: web, action: allow }\n  - { name: batch, action: deny }\n'),
-    protections: ['deny api-deny default/app=api: default/batch-sa -> any', 'allow api default/app=api: default/web-sa -> any'],
-    notes: ['wider: the default intention policy is deny'],
+    protections: ['deny api-deny default/app=api: default/batch-sa -> any', 'allow api default/app=api: default/web-sa -> any', 'allow default-intention-policy *: '],
+    notes: ['same: the default intention policy is deny'],
     calls: [
       { call: { from: 'web', to: 'api' }, consul: 'allow' },
       { call: { from: 'admin', to: 'api' }, consul: 'deny' },
       { call: { from: 'batch', to: 'api' }, consul: 'deny' },
+      { call: { from: 'web', to: 'batch' }, consul: 'deny' },
+      { call: { from: 'api', to: 'web', method: 'GET' }, consul: 'deny' },
     ],
   },
   {
@@ -192,7 +197,7 @@ const READER: ReaderCase[] = [
     - { action: allow, http: { pathPrefix: /, methods: [GET] } }
   - { name: "*", action: allow }
 `),
-    protections: ['deny api-deny default/app=api: default/web-sa -> /admin*', 'allow api default/app=api: default/web-sa -> GET /*; * -> any'],
+    protections: ['deny api-deny default/app=api: default/web-sa -> /admin*', 'allow api default/app=api: default/web-sa -> GET /*; * -> any', 'allow default-intention-policy *: '],
     notes: ['wider: requests from default/web that none of its permissions matches'],
     calls: [
       { call: { from: 'web', to: 'api', method: 'GET', path: '/x' }, consul: 'allow' },
@@ -268,7 +273,7 @@ const READER: ReaderCase[] = [
     - { action: allow, http: { pathPrefix: /, header: [{ name: x-user, present: true, invert: true }] } }
     - { action: allow, http: { methods: [GET] } }
 `),
-    protections: ['deny api-deny default/app=api: default/web-sa -> /a*', 'allow api default/app=api: default/web-sa -> GET'],
+    protections: ['deny api-deny default/app=api: default/web-sa -> /a*', 'allow api default/app=api: default/web-sa -> GET', 'allow default-intention-policy *: '],
     notes: ['narrower: x-env (prefix "prod")', 'narrower: x-user (present true, invert)'],
     calls: [
       { call: { from: 'web', to: 'api', method: 'GET', path: '/b' }, consul: 'allow' },
@@ -289,6 +294,109 @@ const READER: ReaderCase[] = [
     calls: [
       { call: { from: 'orders', to: 'api' }, consul: 'allow', model: 'deny' },
       { call: { from: 'web', to: 'api' }, consul: 'allow' },
+    ],
+  },
+  {
+    // §3.3/§3.5: a call to api is decided by api's sources and then the `*` entry's (precedence
+    // 9 before 6 in CE): the common "deny all" entry makes api's own allow an "allow only web".
+    name: 'a destination entry merged with the "* → *" deny entry (default allow)',
+    dflt: 'allow',
+    yaml: crd('api', '  - { name: web, action: allow }\n') + '---\n' + DENY_ALL,
+    protections: ['allow api default/app=api: default/web-sa -> any', 'allow deny-all *: '],
+    notes: [],
+    calls: [
+      { call: { from: 'web', to: 'api' }, consul: 'allow' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/x' }, consul: 'allow' },
+      { call: { from: 'admin', to: 'api', method: 'GET' }, consul: 'deny' },
+      { call: { from: 'web', to: 'batch' }, consul: 'deny' },
+      { call: { from: 'api', to: 'web', method: 'GET' }, consul: 'deny' },
+    ],
+  },
+  {
+    // §3.5: web is decided by its L7 intention alone; a request no permission matches gets the
+    // default (allow), never the merged wildcard deny.
+    name: 'an L7 destination entry merged with the "* → *" deny entry (default allow)',
+    dflt: 'allow',
+    yaml: crd('api', `  - name: web
+    permissions:
+    - { action: deny, http: { pathPrefix: /admin } }
+    - { action: allow, http: { pathPrefix: /v1/, methods: [GET] } }
+`) + '---\n' + DENY_ALL,
+    protections: ['deny api-deny default/app=api: default/web-sa -> /admin*', 'allow api default/app=api: default/web-sa -> /*', 'allow deny-all *: '],
+    notes: ['same: every request of default/web that no deny permission matches is allowed'],
+    calls: [
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/a' }, consul: 'allow' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/v2' }, consul: 'allow' },
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/admin' }, consul: 'deny' },
+      { call: { from: 'web', to: 'api' }, consul: 'deny' },
+      { call: { from: 'admin', to: 'api', method: 'GET', path: '/v1/a' }, consul: 'deny' },
+      { call: { from: 'web', to: 'batch', method: 'GET', path: '/v1/a' }, consul: 'deny' },
+    ],
+  },
+  {
+    // §3.5 removeSameSourceIntentions: api's own web (precedence 9) replaces the `*` entry's web
+    // (6) for calls to api; the wildcard protection's deny of web still reaches api in the model.
+    name: 'a wildcard entry denying a source that a destination entry allows (default allow)',
+    dflt: 'allow',
+    yaml: crd('api', '  - { name: web, action: allow }\n') + '---\n' + crd('*', '  - { name: web, action: deny }\n  - { name: "*", action: allow }\n', 'wild'),
+    protections: ['allow api default/app=api: default/web-sa -> any; * -> any', 'deny wild-deny *: default/web-sa -> any', 'allow wild *: * -> any'],
+    notes: ['same: left out for api: ServiceIntentions api names the same source', 'narrower: this deny applies to api too'],
+    calls: [
+      { call: { from: 'web', to: 'api' }, consul: 'allow', model: 'deny' },
+      { call: { from: 'web', to: 'batch' }, consul: 'deny' },
+      { call: { from: 'admin', to: 'api' }, consul: 'allow' },
+      { call: { from: 'admin', to: 'batch' }, consul: 'allow' },
+    ],
+  },
+  {
+    // §3.5 known corner case: api's `*` deny (precedence 8) is broader than the `*` entry's web
+    // allow (6); RBAC subtracts it from nothing, so under the default allow its deny list denies web.
+    name: 'a broader source with a higher precedence (default allow)',
+    dflt: 'allow',
+    yaml: crd('api', '  - { name: "*", action: deny }\n') + '---\n' + crd('*', '  - { name: web, action: allow }\n', 'wild'),
+    protections: ['allow api default/app=api: default/web-sa -> any'],
+    notes: ['unknown: is broader but has a higher precedence', 'same: no "allow only these" protection'],
+    calls: [
+      { call: { from: 'web', to: 'api' }, consul: 'deny', model: 'allow' },
+      { call: { from: 'admin', to: 'api' }, consul: 'deny' },
+      { call: { from: 'web', to: 'batch' }, consul: 'allow' },
+    ],
+  },
+  {
+    // The same under the default deny: the RBAC allow list keeps web, so web is allowed.
+    name: 'a broader source with a higher precedence (default deny)',
+    dflt: 'deny',
+    yaml: crd('api', '  - { name: "*", action: deny }\n') + '---\n' + crd('*', '  - { name: web, action: allow }\n', 'wild'),
+    protections: ['allow api default/app=api: default/web-sa -> any', 'allow wild *: default/web-sa -> any', 'allow default-intention-policy *: '],
+    notes: ['unknown: is broader but has a higher precedence'],
+    calls: [
+      { call: { from: 'web', to: 'api' }, consul: 'allow' },
+      { call: { from: 'admin', to: 'api' }, consul: 'deny' },
+      { call: { from: 'web', to: 'batch' }, consul: 'allow' },
+      { call: { from: 'admin', to: 'batch' }, consul: 'deny' },
+    ],
+  },
+  {
+    // §3.3 (Enterprise): the `default/*` entry (precedence 4 for its `*/*` source) covers api in
+    // namespace default; api's own shop/orders (9) comes first.
+    name: 'Enterprise namespaces: a namespace wildcard destination merged (default allow)',
+    dflt: 'allow',
+    enterprise: true,
+    yaml: crd('api', '  - { name: orders, namespace: shop, action: allow }\n') + `---
+apiVersion: consul.hashicorp.com/v1alpha1
+kind: ServiceIntentions
+metadata: { name: default-deny }
+spec:
+  destination: { name: "*", namespace: default }
+  sources:
+  - { name: "*", namespace: "*", action: deny }
+`,
+    protections: ['allow api default/app=api: shop/orders-sa -> any', 'allow default-deny default: '],
+    notes: ['unknown: namespace mirroring'],
+    calls: [
+      { call: { from: 'orders', to: 'api' }, consul: 'allow' },
+      { call: { from: 'web', to: 'api' }, consul: 'deny' },
+      { call: { from: 'orders', to: 'web' }, consul: 'deny' },
     ],
   },
   {
@@ -334,14 +442,18 @@ Sources = [
     const file = engine.read('/ws/api.hcl', hcl);
     const resources = engine.prepare(file).recognition.resources.map((resource) => ({ file, resource }));
     const model = consulTranslator.read(resources, context('deny'));
-    assert.deepEqual(model.protections.map(describe1), ['deny api-deny default/app=api: default/batch-sa -> any', 'allow api default/app=api: ']);
+    // Under the default deny, the mesh-wide allow protection with no rules stands for the allow only web would get (left out: JWT).
+    assert.deepEqual(model.protections.map(describe1), ['deny api-deny default/app=api: default/batch-sa -> any', 'allow default-intention-policy *: ']);
     const texts = model.notes.map((n) => `${n.effect}: ${n.text}`);
     assert.ok(texts.some((t) => t.startsWith('narrower: JWT requirements')), texts.join('\n'));
     assert.ok(texts.some((t) => t.startsWith('narrower: left out: callers from cluster peer dc2')), texts.join('\n'));
     assert.ok(model.notes.every((n) => n.at.file === '/ws/api.hcl'));
 
-    const wild = consulTranslator.read(resourcesOf(crd('*', '  - { name: "*", action: deny }\n', 'deny-all')), context('allow'));
+    const wild = consulTranslator.read(resourcesOf(DENY_ALL), context('allow'));
     assert.deepEqual(wild.protections.map(describe1), ['allow deny-all *: ']);
+    const entryFile = engine.read('/ws/deny-all.json', '{ "Kind": "service-intentions", "Name": "*", "Sources": [{ "Name": "*", "Action": "deny" }] }\n');
+    const entryModel = consulTranslator.read(engine.prepare(entryFile).recognition.resources.map((resource) => ({ file: entryFile, resource })), context('allow'));
+    assert.deepEqual(entryModel.protections.map(describe1), ['allow all-services *: ']);
   });
 });
 

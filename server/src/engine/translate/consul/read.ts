@@ -9,14 +9,16 @@ import { ANY_IDENTITY, type AccessModel, type AccessRule, type Callers, type Hea
 /**
  * Consul service intentions (ServiceIntentions CRDs and `service-intentions` config entries) into
  * the access model. Entries are read by the simulator's reader (`simulate/consul/model.ts`), so
- * both forms are normalized as Consul normalizes them. Per entry, Consul decides a caller by the
- * most specific source that names it (exact service, then `ns/*`, then `*`), and inside an L7
- * source by the first permission that matches, falling back to the default intention policy
- * (mesh-semantics §3.3–3.5). The model has deny-first and "allow protection denies the rest"
- * only, so each source becomes deny rules (its L4 deny, its deny permissions) and allow rules
- * (its L4 allow, its allow permissions), and an allow protection exists when Consul denies
- * what is not allowed: the default intention policy is deny, or a `*` source decides every
- * caller no exact source names. What precedence does that this cannot say is noted.
+ * both forms are normalized as Consul normalizes them. For a call to a destination, Consul takes
+ * the sources of its entry and of the wildcard entries covering it in precedence order, decides
+ * a caller by the most specific source that names it (exact service, then `ns/*`, then `*`),
+ * and inside an L7 source by the first permission that matches, falling back to the default
+ * intention policy (mesh-semantics §3.3–3.5). The model has deny-first and "allow protection
+ * denies the rest" only, so each source of that merged list becomes deny rules (its L4 deny, its
+ * deny permissions) and allow rules (its L4 allow, its allow permissions), and an allow
+ * protection exists when Consul denies what is not allowed: the default intention policy is deny
+ * (then also one of every workload, with no rules), or a `*` source decides every caller no
+ * exact source names. What precedence does that this cannot say is noted.
  */
 
 type Dflt = 'allow' | 'deny';
@@ -44,6 +46,7 @@ export function readConsul(resources: MeshResources, context: TranslationContext
   const enterprise = context.config.consul.namespaces
     ?? entries.some((e) => e.namespace !== 'default' || e.sources.some((s) => s.namespace !== 'default'));
   const seenKeys = new Map<string, IntentionEntry>();
+  const usable: IntentionEntry[] = [];
   for (const entry of entries) {
     const origin = resourceRef(entry.file, entry.resource, entry.label);
     if (entry.problems.length) {
@@ -58,23 +61,89 @@ export function readConsul(resources: MeshResources, context: TranslationContext
     if (prior) notes.push({ at: origin, effect: 'unknown', text: `Consul keeps one intentions entry per destination; ${prior.label} (${prior.file.path}:${prior.ref.range.start.line + 1}) also defines ${entry.name}, and which one Consul holds is not known: both are read` });
     seenKeys.set(entry.key, entry);
     if (entry.jwt) notes.push({ at: entry.jwt.ref, effect: 'narrower', text: 'JWT requirements cannot be carried: allow rules of this entry are left out, deny rules apply without the token condition' });
+    usable.push(entry);
+  }
+  // Consul evaluates, for a call to a destination, the sources of its own entry and of the
+  // wildcard entries that cover it, merged in precedence order (mesh-semantics §3.3, §3.5): each
+  // entry is read as that merged list. Wildcard entries first, so that what their protections
+  // (which apply to every destination they cover) give those destinations can be checked.
+  const read = new Map<IntentionEntry, EntryRules>();
+  for (const entry of [...usable].sort((a, b) => specificity(a) - specificity(b))) {
+    const covering = usable.filter((w) => covers(w, entry)).sort((a, b) => specificity(b) - specificity(a));
+    const merged = [...entry.sources, ...covering.flatMap((w) => w.sources)];
+    read.set(entry, rulesOf(entry, merged, dflt, enterprise, context, notes));
+  }
+  for (const entry of usable) {
+    const origin = resourceRef(entry.file, entry.resource, entry.label);
     const targets = targetsOf(entry, enterprise, context, notes, origin);
-    const { deny, allow, needAllow } = rulesOf(entry, dflt, enterprise, context, notes);
-    if (entry.name === '*' && entries.some((e) => e !== entry && e.name !== '*' && !e.problems.length)) {
-      notes.push({ at: origin, effect: 'unknown', text: 'Consul merges the intentions of a wildcard destination with each destination\'s own by precedence (a destination\'s own sources come first); the model applies both protections to those destinations (deny rules of either first, then an allow rule of either)' });
-    }
-    const base = dnsName(entry.resource.name ?? (entry.name === '*' ? 'all-services' : entry.name));
+    const { deny, allow, needAllow } = read.get(entry)!;
+    for (const w of usable.filter((x) => covers(x, entry))) spillNotes(read.get(w)!, read.get(entry)!, entry, notes);
+    const base = dnsName(entry.resource.name && entry.resource.name !== '*' ? entry.resource.name : entry.name === '*' ? 'all-services' : entry.name);
     for (const target of targets) {
       const name = targets.length > 1 ? dnsName(base, target.namespace) : base;
       if (deny.length) protections.push({ origin, name: needAllow ? dnsName(name, 'deny') : name, action: 'deny', target, rules: deny });
-      if (needAllow) protections.push({ origin, name, action: 'allow', target, rules: allow });
+      // Under the default deny the mesh-wide allow protection below already denies the rest.
+      if (needAllow && (allow.length || dflt === 'allow')) protections.push({ origin, name, action: 'allow', target, rules: allow });
     }
   }
   if (dflt === 'deny' && entries.length) {
     const first = entries[0]!;
-    notes.push({ at: resourceRef(first.file, first.resource, first.label), effect: 'wider', text: 'the default intention policy is deny (consul.defaultIntentionPolicy): Consul denies calls to services that no intention names, while the model leaves workloads without a protection to the target mesh\'s default' });
+    const at = resourceRef(first.file, first.resource, first.label);
+    protections.push({ origin: at, name: 'default-intention-policy', action: 'allow', target: { namespace: '*' }, rules: [] });
+    notes.push({ at, effect: 'same', text: 'the default intention policy is deny (consul.defaultIntentionPolicy): an allow protection of every workload with no rules, so every call no allow rule allows is denied, as Consul denies calls no intention allows' });
   }
-  return { mesh: 'consul', protections, notes };
+  return { mesh: 'consul', protections, notes: uniqueNotes(notes) };
+}
+
+interface EntryRules {
+  deny: AccessRule[];
+  allow: AccessRule[];
+  needAllow: boolean;
+}
+
+/** 0 for `*\/*`, 1 for `ns/*`, 2 for an exact destination. */
+function specificity(e: IntentionEntry): number {
+  return e.name !== '*' ? 2 : e.namespace !== '*' ? 1 : 0;
+}
+
+/** Whether a wildcard entry's sources take part in deciding calls to `e`'s destination. */
+function covers(w: IntentionEntry, e: IntentionEntry): boolean {
+  return w.name === '*' && specificity(w) < specificity(e) && (w.namespace === '*' || w.namespace === e.namespace);
+}
+
+/**
+ * A wildcard destination's protections apply to the destinations with their own entry too (the
+ * model cannot leave workloads out of a target), where Consul decides by the merged list
+ * instead. A wildcard rule the destination's merged rules already imply changes nothing; any
+ * other is noted.
+ */
+function spillNotes(w: EntryRules, e: EntryRules, entry: IntentionEntry, notes: TranslationNote[]): void {
+  const implied = (r: AccessRule, list: AccessRule[]) => list.some((x) => sameRule(x, r) || (sameFrom(x, r) && !x.to.length && !x.headers.length));
+  for (const r of w.deny) {
+    if (!implied(r, e.deny)) notes.push({ at: r.origin, effect: 'narrower', text: `this deny applies to ${entry.name} too in the model (its protection is every destination's), where Consul decides calls to ${entry.name} by ${entry.label} merged with this entry, which does not deny them` });
+  }
+  for (const r of w.allow) {
+    if (!implied(r, e.allow) && !implied(r, e.deny)) notes.push({ at: r.origin, effect: 'wider', text: `this allow applies to ${entry.name} too in the model (its protection is every destination's), where Consul decides calls to ${entry.name} by ${entry.label} merged with this entry, which does not allow them` });
+  }
+}
+
+function sameFrom(a: AccessRule, b: AccessRule): boolean {
+  return JSON.stringify(a.from) === JSON.stringify(b.from);
+}
+
+function sameRule(a: AccessRule, b: AccessRule): boolean {
+  return JSON.stringify([a.origin, a.from, a.to, a.headers]) === JSON.stringify([b.origin, b.from, b.to, b.headers]);
+}
+
+/** A wildcard entry's sources are read once per destination they merge into: one note each. */
+function uniqueNotes(notes: TranslationNote[]): TranslationNote[] {
+  const seen = new Set<string>();
+  return notes.filter((n) => {
+    const k = JSON.stringify([n.at.file, n.at.range, n.at.label, n.effect, n.text]);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 /** The workloads of an entry's destination: the Services of that name in the inventory. */
@@ -96,10 +165,10 @@ function targetsOf(entry: IntentionEntry, enterprise: boolean, context: Translat
 }
 
 /** The deny and allow rules of an entry's sources, and whether Consul denies what they do not allow. */
-function rulesOf(entry: IntentionEntry, dflt: Dflt, enterprise: boolean, context: TranslationContext, notes: TranslationNote[]): { deny: AccessRule[]; allow: AccessRule[]; needAllow: boolean } {
+function rulesOf(entry: IntentionEntry, sources: SourceIntention[], dflt: Dflt, enterprise: boolean, context: TranslationContext, notes: TranslationNote[]): EntryRules {
   const ixns: Ixn[] = [];
-  const seen = new Set<string>();
-  for (const src of entry.sources) {
+  const seen = new Map<string, SourceIntention>();
+  for (const src of sources) {
     const allowing = src.action === 'allow' || (src.permissions ?? []).some((p) => p.action === 'allow');
     if (src.peer || src.samenessGroup || (src.partition && src.partition !== 'default')) {
       const where = src.peer ? `cluster peer ${src.peer}` : src.samenessGroup ? `sameness group ${src.samenessGroup}` : `admin partition ${src.partition}`;
@@ -107,11 +176,16 @@ function rulesOf(entry: IntentionEntry, dflt: Dflt, enterprise: boolean, context
       continue;
     }
     const sourceKey = `${src.namespace}/${src.name}`;
-    if (seen.has(sourceKey)) {
-      notes.push({ at: src.ref, effect: 'same', text: `left out: ${src.describe} is already a source of this entry (Consul refuses the entry; its proxies keep the first)` });
+    const kept = seen.get(sourceKey);
+    if (kept) {
+      notes.push(kept.entry === src.entry
+        ? { at: src.ref, effect: 'same', text: `left out: ${src.describe} is already a source of this entry (Consul refuses the entry; its proxies keep the first)` }
+        : kept.entry.key === src.entry.key
+          ? { at: src.ref, effect: 'unknown', text: `where the entries of this destination merge into another's, ${kept.entry.label} (the one read first) decides ${src.describe}` }
+          : { at: src.ref, effect: 'same', text: `left out for ${entry.name}: ${kept.entry.label} names the same source with a higher precedence, and Consul keeps only that one (removeSameSourceIntentions)` });
       continue;
     }
-    seen.add(sourceKey);
+    seen.set(sourceKey, src);
     const any = src.namespace === '*' || (src.name === '*' && !enterprise);
     const ixn: Ixn = { src, any, wild: any ? 2 : src.name === '*' ? 1 : 0, namespace: src.namespace, from: [], denyAll: !src.permissions && src.action !== 'allow' };
     if (any) ixn.from = [{ identities: [ANY_IDENTITY] }];
@@ -122,6 +196,13 @@ function rulesOf(entry: IntentionEntry, dflt: Dflt, enterprise: boolean, context
     ixns.push(ixn);
   }
   ixns.sort((a, b) => a.wild - b.wild);
+  for (const [i, narrow] of ixns.entries()) {
+    for (const broad of ixns.slice(i + 1)) {
+      if (broad.wild > narrow.wild && broad.src.precedence > narrow.src.precedence && (broad.any || broad.namespace === narrow.namespace)) {
+        notes.push({ at: narrow.src.ref, effect: 'unknown', text: `${broad.src.describe} (${broad.src.entry.label}) is broader but has a higher precedence: Consul's RBAC subtracts it from no narrower source, so both decide ${narrow.src.describe}'s calls to ${entry.name} (default deny: allowed when either allows; default allow: denied when either denies; mesh-semantics §3.5), which the model's deny-first order does not always repeat` });
+      }
+    }
+  }
   const anyCatch = ixns.find((i) => i.any);
   const needAllow = dflt === 'deny' || anyCatch !== undefined;
   const deny: AccessRule[] = [];
@@ -136,7 +217,7 @@ function rulesOf(entry: IntentionEntry, dflt: Dflt, enterprise: boolean, context
     };
     if (!src.permissions) {
       if (src.action === 'allow') {
-        if (needAllow && entry.jwt) continue;
+        if (needAllow && src.entry.jwt) continue;
         if (needAllow) {
           allow.push({ origin: src.ref, from, to: [], headers: [] });
           allowsFrom.add(ixn);
@@ -182,7 +263,7 @@ function rulesOf(entry: IntentionEntry, dflt: Dflt, enterprise: boolean, context
         notes.push({ at: p.ref, effect: 'same', text: `every request of ${src.describe} that no deny permission matches is allowed (${stop < 0 ? 'the default intention policy is allow' : `${all[stop]!.label} allows the rest`}): one rule says so, and this permission adds nothing` });
         continue;
       }
-      if (p.jwt || entry.jwt) {
+      if (p.jwt || src.entry.jwt) {
         if (p.jwt) notes.push({ at: p.jwt.ref, effect: 'narrower', text: 'the JWT requirement cannot be carried: the permission is left out' });
         continue;
       }
@@ -191,7 +272,7 @@ function rulesOf(entry: IntentionEntry, dflt: Dflt, enterprise: boolean, context
       allowsFrom.add(ixn);
     }
     const catchAll = stop >= 0 ? all[stop]! : undefined;
-    if (fallback === 'allow' && needAllow && !entry.jwt) {
+    if (fallback === 'allow' && needAllow && !src.entry.jwt) {
       allow.push({ origin: catchAll?.ref ?? src.ref, from, to: [ANY_HTTP], headers: [] });
       allowsFrom.add(ixn);
     }
