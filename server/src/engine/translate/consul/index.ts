@@ -1,0 +1,10 @@
+import type { MeshTranslator } from '../model';
+import { readConsul } from './read';
+import { writeConsul } from './write';
+
+/** Consul service intentions ↔ the access model (docs/translate/consul.md). */
+export const consulTranslator: MeshTranslator = {
+  mesh: 'consul',
+  read: readConsul,
+  write: writeConsul,
+};
