@@ -54,6 +54,15 @@ describe('language server over stdio', () => {
     assert.deepEqual(byCode['MPA0101']?.range, { start: { line: 10, character: 8 }, end: { line: 10, character: 17 } });
   });
 
+  it('underlines the problems of .meshpolicy.yaml as it is typed (MPA0004 at the key)', async () => {
+    const configUri = pathToFileURL(join(workspace, '.meshpolicy.yaml')).href;
+    await client.open(configUri, 'istio:\n  rootNamspace: mesh-root\n');
+    const diagnostics = await client.diagnosticsFor(configUri, { version: 1 });
+    assert.deepEqual(diagnostics.map((d) => [d.code, d.message, d.range.start.line, d.range.start.character, d.severity]), [['MPA0004', 'unknown key "istio.rootNamspace"', 1, 2, 2]]);
+    await client.change(configUri, 'istio:\n  rootNamespace: mesh-root\n', 2);
+    assert.deepEqual(await client.diagnosticsFor(configUri, { version: 2 }), []);
+  });
+
   it('reports policy files in the workspace that are not open, and nothing for other YAML', async () => {
     const diagnostics = await client.diagnosticsFor(pathToFileURL(join(workspace, 'on-disk.yaml')).href);
     assert.ok(diagnostics.some((d) => typeof d.message === 'string' && d.message.endsWith('(got "deny")')));

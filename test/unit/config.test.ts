@@ -214,3 +214,32 @@ describe('severities and suppression', () => {
     }
   });
 });
+
+describe('.meshpolicy.yaml problems as findings (MPA0004), at their key', () => {
+  const engine = new Engine();
+  const cases: [string, string, string[]][] = [
+    ['a clean file', 'traffic: [logs/*.log]\nistio: {rootNamespace: mesh-root}\n', []],
+    ['a misspelt key in a section', 'istio:\n  rootNamspace: mesh-root\n', ['2:3 warning MPA0004 unknown key "istio.rootNamspace"']],
+    ['an unknown top-level key', 'trafic: [a.log]\n', ['1:1 warning MPA0004 unknown key "trafic"']],
+    ['a value outside its set', 'linkerd:\n  defaultInboundPolicy: open\n', ['2:3 warning MPA0004 linkerd.defaultInboundPolicy must be one of all-unauthenticated, all-authenticated, cluster-unauthenticated, cluster-authenticated, deny, audit']],
+    ['a section of the wrong type', 'traffic: [a.log]\nistio: cluster\n', ['2:1 warning MPA0004 istio must be a mapping (got "cluster"); its defaults apply']],
+    ['globs that are not a list', 'traffic: logs/*.log\n', ['1:1 warning MPA0004 traffic must be a list of globs']],
+    ['a rule code that does not exist', 'rules:\n  MPA0104: warning\n  MPA1201: warning\n', ['3:3 warning MPA0004 rules.MPA1201 is not a rule code (docs/rules/README.md lists them)']],
+    ['an unknown Consul key', 'consul:\n  defaultIntentionPolcy: deny\n', ['2:3 warning MPA0004 unknown key "consul.defaultIntentionPolcy"']],
+    ['a ClickHouse password in the file', 'clickhouse:\n  url: http://127.0.0.1:8123\n  table: logs\n  password: s3cret\n', ['4:3 warning MPA0004 clickhouse.password is not read from the file: put the password in an environment variable and name it in passwordEnv']],
+    ['a list at the top level', '- traffic\n', ['1:1 warning MPA0004 expected a mapping at the top level']],
+    ['a syntax error: nothing of the file is used', 'istio: {rootNamespace: x\n', ['1:1 error MPA0004 not used at all until its syntax error is fixed', '1:8 error MPA0001']],
+  ];
+  for (const [name, text, expected] of cases) {
+    it(name, () => {
+      const findings = engine.lintText('/ws/.meshpolicy.yaml', text).findings
+        .map((f) => `${f.range.start.line + 1}:${f.range.start.character + 1} ${f.severity} ${f.code}${f.code === 'MPA0001' ? '' : ` ${f.message}`}`);
+      assert.deepEqual(findings.sort(), [...expected].sort());
+    });
+  }
+
+  it('only a file named .meshpolicy.yaml is read as the configuration', () => {
+    assert.deepEqual(engine.lintText('/ws/settings.yaml', 'istio:\n  rootNamspace: x\n').findings, []);
+  });
+});
+

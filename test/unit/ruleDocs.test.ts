@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { ALL_RULES, ruleIndexTable } from '../../server/src/engine/rules';
 import { Engine } from '../../server/src/engine/engine';
 import type { Finding } from '../../server/src/engine/findings';
-import { defaultConfig } from '../../server/src/engine/config/projectConfig';
+import { CONFIG_FILE_NAME, defaultConfig } from '../../server/src/engine/config/projectConfig';
+import { Codes } from '../../server/src/engine/codes';
 import { LiveInsight, type LiveBaseline } from '../../server/src/engine/insight/live';
 import { Simulation } from '../../server/src/engine/simulate';
 import { headersTestedBy } from '../../server/src/engine/simulate/testedHeaders';
@@ -102,7 +103,9 @@ function describeFindings(findings: Finding[]): string {
 function lintExample(engine: Engine, code: string, part: string, fence: Fence): Finding[] {
   const ext = EXTENSIONS[fence.lang];
   assert.ok(ext, `${code}.md: the ${part} example is fenced as "${fence.lang}"; use yaml, hcl or json`);
-  return engine.lintText(`${code.toLowerCase()}-${part.toLowerCase()}.${ext}`, fence.body).findings;
+  // MPA0004's examples are project configurations, which are recognized by their name
+  const name = code === Codes.config ? `${code.toLowerCase()}-${part.toLowerCase()}/${CONFIG_FILE_NAME}` : `${code.toLowerCase()}-${part.toLowerCase()}.${ext}`;
+  return engine.lintText(name, fence.body).findings;
 }
 
 /** The first code block of a section of the Wrong/Right part, else of the page, if any. */

@@ -106,7 +106,9 @@ function lint(args: string[], io: CliIo): number {
   const { files, missing } = walk;
   if (reportMissing(missing, io) || (configFile && reportMissing([configFile], io, 'config'))) return 2;
   const config = configFile ? loadConfig(resolve(io.cwd, configFile)) : findConfig(io.cwd);
-  for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
+  // A configuration file among the linted ones reports its problems as MPA0004 findings instead.
+  const linted = new Set(files);
+  if (!(config.file && linted.has(config.file) && !config.unusable)) for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
   if (config.unusable) return 2;
   const engine = new Engine(undefined, { limits });
   const workspace = new WorkspaceModel(config);

@@ -1,3 +1,4 @@
+import { configFindings, isConfigFile } from './config/configFindings';
 import { dirname } from 'node:path';
 import type { WorkspaceView } from './checks/check';
 import { runChecksTracked, stillValid, type TrackedCheck } from './checks/runChecks';
@@ -106,7 +107,8 @@ export class Engine {
     const { file } = prepared;
     const { resources, unserved } = prepared.recognition;
     const findings: Finding[] = [];
-    const owned = (file.problems.length > 0 || file.documents.some((d) => d.problems.length > 0)) && isOurs(file, resources.length + unserved.length);
+    // (a .meshpolicy.yaml is ours too: with a syntax error, none of it is used)
+    const owned = (file.problems.length > 0 || file.documents.some((d) => d.problems.length > 0)) && (isOurs(file, resources.length + unserved.length) || isConfigFile(file.path));
     if (owned) for (const problem of file.problems) findings.push(syntaxFinding(file, problem));
     const documentsWithResources = new Set([...resources, ...unserved].map((r) => r.documentIndex));
     for (const document of file.documents) {
@@ -127,6 +129,7 @@ export class Engine {
       workspace = single;
     }
     const findings = this.syntaxFindings(prepared);
+    if (isConfigFile(file.path)) findings.push(...configFindings(file));
     for (const item of unserved) {
       const entry = getEntry(item.node, 'apiVersion')!;
       const preferred = this.registry.catalog.entries.find((e) => e.kind === item.kind && item.servedVersions[0] === e.version && item.apiVersion.startsWith(`${e.group}/`));

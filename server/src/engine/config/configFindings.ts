@@ -1,0 +1,59 @@
+import { basename, dirname } from 'node:path';
+import { Codes } from '../codes';
+import type { Finding } from '../findings';
+import type { SourceFile } from '../source/sourceFile';
+import { locate, type Span } from '../source/tree';
+import { CONFIG_FILE_NAME, defaultConfig, parseConfig } from './projectConfig';
+
+/** Whether the file is a project configuration (`.meshpolicy.yaml`), by name. */
+export function isConfigFile(path: string): boolean {
+  return basename(path) === CONFIG_FILE_NAME;
+}
+
+/**
+ * The problems of a `.meshpolicy.yaml` as findings (MPA0004) at the key they are about, so that
+ * the editor underlines them as the file is typed: the same problems the CLI prints when it loads
+ * the file (`parseConfig`). Syntax errors are MPA0001 findings of the lint already; the file is
+ * then not used at all, which is an error here.
+ */
+export function configFindings(file: SourceFile): Finding[] {
+  const config = defaultConfig(dirname(file.path));
+  config.file = file.path;
+  parseConfig(file.text, config);
+  const prefix = `${file.path}: `;
+  const root = file.documents[0]?.root;
+  const findings: Finding[] = [];
+  for (const problem of config.problems) {
+    if (!problem.startsWith(prefix)) continue; // a syntax error, `path:line:col: ...`: MPA0001
+    const message = problem.slice(prefix.length);
+    const span = spanOf(root, keyPath(message)) ?? firstLineSpan(file);
+    findings.push({ file: file.path, range: file.lines.range(span), severity: config.unusable ? 'error' : 'warning', code: Codes.config, message });
+  }
+  return findings;
+}
+
+/**
+ * The key a problem is about, from its text: problems name it as a dotted path first
+ * (`istio.trustDomain must be ...`, `clickhouse.url is required`), or say `unknown key "a.b"`
+ * (after the section it is in, for `clickhouse: unknown key "x"`).
+ */
+function keyPath(message: string): string[] {
+  const lead = /^([A-Za-z][\w-]*(?:\.[\w*/-]+)*)(?=[ :])/.exec(message)?.[1];
+  const unknown = /unknown key "([^"]+)"/.exec(message)?.[1];
+  if (unknown !== undefined) {
+    const parts = unknown.split('.');
+    return lead && !message.startsWith('unknown key') && !unknown.startsWith(`${lead}.`) ? [...lead.split('.'), ...parts] : parts;
+  }
+  return lead && !/^(expected|not used|cannot read)\b/.test(message) ? lead.split('.') : [];
+}
+
+/** The span of the deepest key of `path` in the file, when the path names one. */
+function spanOf(root: Parameters<typeof locate>[0], path: string[]): Span | undefined {
+  if (path.length === 0) return undefined;
+  return locate(root, path).keySpan;
+}
+
+function firstLineSpan(file: SourceFile): Span {
+  const end = file.text.search(/\r?\n|\r|$/);
+  return { start: 0, end: Math.max(0, end) };
+}
