@@ -14,6 +14,8 @@ writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: security.istio.io/v1\nkind: Au
 // Denies GET from everyone in shop: the logged GET that succeeded becomes newly denied.
 writeFileSync(join(dir, 'deny-get.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-get, namespace: foo}\nspec: {action: DENY, rules: [{to: [{operation: {methods: ["GET"]}}]}]}\n');
 writeFileSync(join(dir, 'one.log'), `${ENVOY_LINE}\n`);
+// Translates exactly into Consul intentions (an identity, a method and a path prefix).
+writeFileSync(join(dir, 'allow-web.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: cart, namespace: shop}\nspec: {selector: {matchLabels: {app: cart}}, rules: [{from: [{source: {principals: ["cluster.local/ns/shop/sa/web"]}}], to: [{operation: {methods: ["GET"], paths: ["/v1/*"]}}]}]}\n');
 
 function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
@@ -41,6 +43,14 @@ const CASES: [string, string[], number][] = [
   ['explain: decided', ['explain', '--policies', 'good.yaml', '--call', '{"mesh":"istio","request":{"method":"GET"}}'], 0],
   ['explain: --call is not JSON', ['explain', '--policies', 'good.yaml', '--call', '{nope'], 2],
   ['explain: --call names an unknown mesh', ['explain', '--policies', 'good.yaml', '--call', '{"mesh":"kuma"}'], 2],
+  ['translate: every probe decided alike', ['translate', '--to', 'consul', 'allow-web.yaml'], 0],
+  // Linkerd has no deny, and without an inventory no port for a Server: the check finds the differences
+  ['translate: calls decided differently', ['translate', '--to', 'linkerd', 'good.yaml'], 1],
+  ['translate: nothing of another mesh', ['translate', '--to', 'istio', 'good.yaml'], 1],
+  ['translate: no --to', ['translate', 'good.yaml'], 2],
+  ['translate: a mesh it does not know', ['translate', '--to', 'kuma', 'good.yaml'], 2],
+  ['translate: no paths', ['translate', '--to', 'linkerd'], 2],
+  ['translate: missing file', ['translate', '--to', 'linkerd', 'nope.yaml'], 2],
 ];
 
 describe('the mesh-policy process', () => {

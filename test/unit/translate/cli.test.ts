@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runTranslateCli } from '../../../server/src/cli/translate';
+import { Engine } from '../../../server/src/engine/engine';
+import { REPO_ROOT } from '../../helpers/paths';
+import { scratchDir } from '../../helpers/scratch';
+
+// `mesh-policy translate` on the examples, as the README and docs/translate.md show it.
+
+async function run(args: string[], cwd = REPO_ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runTranslateCli(args, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), cwd });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+describe('mesh-policy translate', () => {
+  it('examples/istio → Linkerd: valid Linkerd resources, headed by the notes and both checks', async () => {
+    const { stdout, stderr } = await run(['--to', 'linkerd', 'examples/istio/security', '--inventory', 'examples/istio/app', '--traffic', 'examples/istio/traffic']);
+    assert.match(stdout, /^# Linkerd policies translated by mesh-policy translate from 11 Istio resources: \d+ resources written\.$/m);
+    for (const kind of ['Server', 'AuthorizationPolicy', 'MeshTLSAuthentication']) assert.match(stdout, new RegExp(`^kind: ${kind}$`, 'm'), kind);
+    // the deliberate mistakes of the example are not translated, and say why
+    assert.match(stdout, /^#   examples\/istio\/security\/authorization-policies\.yaml:18 AuthorizationPolicy shop\/frontend-from-gateway: same decisions: /m);
+    assert.match(stdout, /^# Check: Istio's and Linkerd's simulators decide .* \(probe calls made from the policies\)/m);
+    assert.match(stdout, /^# Check: Istio's and Linkerd's simulators decide .* \(observed calls\)/m);
+    assert.match(stderr, /^mesh-policy: Linkerd policies translated by mesh-policy translate/m);
+    const file = new Engine().lintText('/ws/translated.yaml', stdout);
+    assert.deepEqual(file.findings.filter((f) => f.severity === 'error').map((f) => `${f.range.start.line + 1} ${f.code} ${f.message}`), []);
+    assert.ok(file.resources.every((r) => r.mesh === 'linkerd') && file.resources.length > 0);
+  });
+
+  it('examples/consul → Istio, written to a file, and as JSON with the model, notes and check', async () => {
+    const dir = scratchDir('mesh-policy-translate-');
+    const written = await run(['--to', 'istio', 'examples/consul', '--traffic', 'examples/consul/traffic', '--output', join(dir, 'istio.yaml')]);
+    assert.equal(written.stdout, '');
+    assert.match(written.stderr, /mesh-policy: wrote .*istio\.yaml \(\d+ KiB\)/);
+    const yaml = readFileSync(join(dir, 'istio.yaml'), 'utf8');
+    assert.match(yaml, /^# Istio policies translated by mesh-policy translate from \d+ Consul resources/);
+    assert.match(yaml, /^kind: AuthorizationPolicy$/m);
+    const json = await run(['--to', 'istio', 'examples/consul', '--format', 'json']);
+    const [translation] = JSON.parse(json.stdout) as { from: string; to: string; notes: unknown[]; check: { probes: { decided: number } }; model: { protections: unknown[] }; yaml: string }[];
+    assert.equal(translation!.from, 'consul');
+    assert.equal(translation!.to, 'istio');
+    assert.ok(translation!.model.protections.length > 0 && translation!.check.probes.decided > 0);
+    assert.equal(translation!.yaml, yaml.replace(/\n# .*\(observed calls\)[\s\S]*?(?=\n[^#])/, ''), 'the same YAML, without the observed calls\' check');
+  });
+
+  it('refuses what it cannot do, with the reason', async () => {
+    assert.deepEqual(await run(['--to', 'istio', 'examples/istio/security']).then((r) => [r.code, r.stderr]), [1, 'mesh-policy: nothing to translate: the policies found are istio\'s already, or there are none']);
+    const usage = await run(['examples/istio/security']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /translate needs --to istio\|linkerd\|consul/);
+  });
+});
