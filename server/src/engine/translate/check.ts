@@ -17,7 +17,7 @@ import type { AccessModel, Identity, MeshResources, Network, Protection, Request
  * the observed traffic of the source mesh.
  */
 
-/** Probes tried at most (deterministic: the first ones made). */
+/** Probes tried at most, shared among the protections (deterministic: the first ones made for each). */
 const MAX_PROBES = 20_000;
 /** Disagreements kept per list, with examples. */
 const MAX_DISAGREEMENTS = 200;
@@ -152,13 +152,16 @@ export function probesOf(model: AccessModel, context: TranslationContext, meshes
   const index = InventoryIndex.of(context.inventory);
   const probes: Probe[] = [];
   const callers = callerSamples(model, meshes);
+  // every protection gets its share of the probes, so that a large workspace is probed throughout
+  const share = Math.max(1, Math.floor(MAX_PROBES / Math.max(1, model.protections.length)));
   for (const protection of model.protections) {
     const requests = requestSamples(protection, model);
-    for (const destination of destinationsOf(protection, index, context)) {
+    let made = 0;
+    made: for (const destination of destinationsOf(protection, index, context)) {
       for (const port of portsOf(protection, destination.workload)) {
         for (const caller of callers) {
           for (const request of requests) {
-            if (probes.length >= MAX_PROBES) return probes;
+            if (made++ >= share) break made;
             const call: NeutralCall = { caller: caller.identity, callerIp: caller.ip, destination: { ...destination.call, port }, ...(request ? { request } : {}) };
             probes.push({ call, protection: protection.origin });
           }
