@@ -24,7 +24,7 @@ spec:
     metadata: {labels: {app: cart}}
     spec:
       serviceAccountName: cart
-      containers: [{name: cart, image: cart, ports: [{name: http, containerPort: 8080}]}]
+      containers: [{name: cart, image: cart, ports: [{name: http, containerPort: 8080}, {name: admin, containerPort: 9090}]}]
 ---
 apiVersion: v1
 kind: Service
@@ -94,6 +94,31 @@ spec:
   - {group: policy.linkerd.io, kind: MeshTLSAuthentication, name: frontend}
 `;
 
+// Two Servers on one workload (its two ports), one of them selecting every pod of the namespace:
+// Istio governs every port of a workload, so the ports no Server selects must stay open.
+const LINKERD_TWO_SERVERS = `${LINKERD_CART}---
+apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: admin, namespace: shop}
+spec:
+  podSelector: {}
+  port: 9090
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: MeshTLSAuthentication
+metadata: {name: ops, namespace: shop}
+spec:
+  identities: ["*.ops.serviceaccount.identity.linkerd.cluster.local"]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: admin-from-ops, namespace: shop}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: Server, name: admin}
+  requiredAuthenticationRefs:
+  - {group: policy.linkerd.io, kind: MeshTLSAuthentication, name: ops}
+`;
+
 const CONSUL_CART = `apiVersion: consul.hashicorp.com/v1alpha1
 kind: ServiceIntentions
 metadata: {name: cart, namespace: shop}
@@ -111,7 +136,7 @@ describe('translation checked by both meshes\' simulators', () => {
     ['an Istio ALLOW (principal, methods, path prefix) → Linkerd', ISTIO_CART, 'linkerd'],
     ['an Istio ALLOW (principal, methods, path prefix) → Consul', ISTIO_CART, 'consul'],
     ['a Linkerd Server with an identity authorization → Istio', LINKERD_CART, 'istio'],
-    ['a Linkerd Server with an identity authorization → Consul', LINKERD_CART, 'consul'],
+    ['two Linkerd Servers on one workload, one namespace-wide → Istio (the other ports stay open)', LINKERD_TWO_SERVERS, 'istio'],
     ['Consul intentions (one source allowed, the rest denied) → Istio', CONSUL_CART, 'istio'],
     ['Consul intentions (one source allowed, the rest denied) → Linkerd', CONSUL_CART, 'linkerd'],
     ['an Istio DENY → Consul', ISTIO_DENY, 'consul'],
@@ -138,6 +163,16 @@ describe('translation checked by both meshes\' simulators', () => {
     } else {
       // expressed (e.g. by a route of its own that nothing authorizes): nothing may differ on HTTP
       assert.deepEqual(admin, [], t.yaml);
+    }
+  });
+
+  it('a Linkerd Server of one port → Consul, whose intentions cover every port: the note says it allows less, and the check finds the calls to the other port', async () => {
+    const t = await translated(LINKERD_CART, 'consul');
+    assert.ok(t.notes.some((n) => n.effect === 'narrower' && /govern every port/.test(n.text)), JSON.stringify(t.notes, null, 2));
+    assert.ok(t.check.probes.differing > 0);
+    for (const d of t.check.probes.differ) {
+      assert.match(d.call, /shop\/cart:9090 /, 'only the port no Server selects');
+      assert.deepEqual([d.source.verdict, d.target.verdict], ['allow', 'deny']);
     }
   });
 

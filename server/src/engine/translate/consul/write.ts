@@ -45,7 +45,7 @@ export function writeConsul(model: AccessModel, context: TranslationContext): Wr
   const destinations = new Map<string, Destination>();
   const meshWide: Protection[] = [];
   for (const p of model.protections) {
-    if (p.ports?.length) notes.push({ at: p.origin, effect: portsEffect(p.ports, servicesOfTarget(p, index)), text: `Consul intentions govern every port of a service: this protection of port${p.ports.length > 1 ? 's' : ''} ${p.ports.join(', ')} applies to all of them` });
+    if (p.ports?.length) notes.push({ at: p.origin, effect: portsEffect(p.ports, servicesOfTarget(p, index), index), text: `Consul intentions govern every port of a service: this protection of port${p.ports.length > 1 ? 's' : ''} ${p.ports.join(', ')} applies to all of them` });
     if (p.target.namespace === '*' && !p.target.labels) {
       meshWide.push(p);
       continue;
@@ -282,8 +282,12 @@ function servicesOfTarget(p: Protection, index: InventoryIndex): ServiceInfo[] {
 }
 
 /** `same` when every port of the target's Services is one the protection governs (by port or target port). */
-function portsEffect(ports: number[], services: ServiceInfo[]): TranslationNote['effect'] {
+/** `narrower` when the services' workloads listen on other ports too (the protection's rules,
+ * and the deny of every other caller, then reach those), `same` when every port of theirs is
+ * governed, `unknown` without an inventory that says. */
+function portsEffect(ports: number[], services: ServiceInfo[], index: InventoryIndex): TranslationNote['effect'] {
   if (!services.length) return 'unknown';
+  if (services.some((s) => index.workloadsFor(s).some((w) => w.ports.some((p) => !ports.includes(p.containerPort))))) return 'narrower';
   const all = services.flatMap((s) => s.ports.map((sp) => [sp.port, typeof sp.targetPort === 'number' ? sp.targetPort : sp.port]));
   return all.every((pair) => pair.some((n) => ports.includes(n))) ? 'same' : 'unknown';
 }

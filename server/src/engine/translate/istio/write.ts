@@ -22,7 +22,8 @@ export function writeIstio(model: AccessModel, context: TranslationContext): Wri
   const body = new YamlWriter();
   const notes: TranslationNote[] = [];
   const names = new Map<string, Set<string>>();
-  const otherPorts = otherPortsRules(model.protections, notes);
+  const perWorkload = otherPortsPerWorkload(model.protections, context, notes);
+  const otherPorts = otherPortsRules(model.protections.filter((p) => !perWorkload.covered.has(p)), notes);
   let resources = 0;
   for (const p of model.protections) {
     const namespace = p.target.namespace === '*' ? context.config.istio.rootNamespace : p.target.namespace;
@@ -54,6 +55,19 @@ export function writeIstio(model: AccessModel, context: TranslationContext): Wri
     } else body.comment(2, 'no rules: allows nothing');
     resources++;
   }
+  for (const policy of perWorkload.policies) {
+    body.document();
+    body.comment(0, `the ports of ${policy.workloads.join(', ')} that no port-limited protection governs (${policy.origins.map((o) => `${o.file}:${o.range.start.line + 1} ${o.label}`).join('; ')})`);
+    body.key(0, 'apiVersion', 'security.istio.io/v1').key(0, 'kind', 'AuthorizationPolicy');
+    body.key(0, 'metadata').key(2, 'name', uniqueName(names, policy.namespace, dnsName(policy.name, 'other-ports'))).key(2, 'namespace', policy.namespace);
+    body.key(0, 'spec');
+    body.key(2, 'selector').key(4, 'matchLabels');
+    for (const [k, v] of Object.entries(policy.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) body.key(6, k, v);
+    body.key(2, 'action', 'ALLOW');
+    body.key(2, 'rules');
+    writeRule(body, { to: [{ notPorts: policy.ports.map(String) }], comment: `ports other than ${policy.ports.join(', ')}: allowed, as with no policy` });
+    resources++;
+  }
   return { mesh: 'istio', yaml: resources ? body.toString() : '', resources, notes };
 }
 
@@ -73,6 +87,50 @@ function uniqueName(names: Map<string, Set<string>>, namespace: string, base: st
 const keyOf = (t: Workloads) => `${t.namespace}\u0000${JSON.stringify(Object.entries(t.labels ?? {}).sort())}`;
 /** Whether two targets may select a workload in common (labels that do not contradict). */
 const overlaps = (a: Workloads, b: Workloads) => (a.namespace === b.namespace || a.namespace === '*' || b.namespace === '*') && Object.entries(a.labels ?? {}).every(([k, v]) => b.labels?.[k] === undefined || b.labels[k] === v);
+
+interface OtherPortsPolicy {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  ports: number[];
+  workloads: string[];
+  origins: SourceRef[];
+}
+
+/**
+ * Where the inventory knows the workloads: per workload, the ports its port-limited allow
+ * protections govern together (a Linkerd Server per port becomes one protection per port, and
+ * several Servers may select one workload). A workload that only port-limited allow protections
+ * apply to gets one ALLOW policy of its own allowing every other port; workloads with the same
+ * labels and ports share it. Protections whose target selects no workload of the inventory are
+ * left to `otherPortsRules`.
+ */
+function otherPortsPerWorkload(protections: readonly Protection[], context: TranslationContext, notes: TranslationNote[]): { policies: OtherPortsPolicy[]; covered: Set<Protection> } {
+  const allow = protections.filter((p) => p.action === 'allow');
+  const covered = new Set<Protection>();
+  const policies = new Map<string, OtherPortsPolicy>();
+  if (!allow.some((p) => p.ports)) return { policies: [], covered };
+  const workloads = context.inventory.workloads.filter((w) => w.kind !== 'Pod' && !w.owner);
+  const selects = (t: Workloads, labels: Record<string, string>, namespace: string) => (t.namespace === '*' || t.namespace === namespace) && Object.entries(t.labels ?? {}).every(([k, v]) => labels[k] === v);
+  for (const w of workloads) {
+    const applying = allow.filter((p) => selects(p.target, w.labels, w.namespace));
+    for (const p of applying) covered.add(p);
+    if (!applying.length || applying.some((p) => !p.ports)) continue;
+    const ports = [...new Set(applying.flatMap((p) => p.ports!))].sort((a, b) => a - b);
+    const key = `${w.namespace}\u0000${JSON.stringify(Object.entries(w.labels).sort())}\u0000${ports.join(',')}`;
+    const policy = policies.get(key) ?? { name: w.name, namespace: w.namespace, labels: w.labels, ports, workloads: [], origins: [...new Set(applying.map((p) => p.origin))] };
+    policy.workloads.push(`${w.namespace}/${w.name}`);
+    policies.set(key, policy);
+  }
+  // a selector made of one workload's labels may pick another workload, whose ports differ
+  for (const policy of policies.values()) {
+    const others = workloads.filter((w) => w.namespace === policy.namespace && !policy.workloads.includes(`${w.namespace}/${w.name}`) && selects({ namespace: policy.namespace, labels: policy.labels }, w.labels, w.namespace));
+    if (others.length) notes.push({ at: policy.origins[0]!, effect: 'unknown', text: `The policy allowing the other ports of ${policy.workloads.join(', ')} selects by their labels, which ${others.map((w) => `${w.namespace}/${w.name}`).join(', ')} also carr${others.length === 1 ? 'ies' : 'y'}: it allows their ports other than ${policy.ports.join(', ')} too.` });
+  }
+  // protections no inventory workload shows: their target decides, as before
+  for (const p of allow) if (p.ports && !workloads.some((w) => selects(p.target, w.labels, w.namespace))) covered.delete(p);
+  return { policies: [...policies.values()], covered };
+}
 
 /**
  * Istio's ALLOW governs every port of a workload, the model's port-limited protections only
