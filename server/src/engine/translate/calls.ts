@@ -101,6 +101,8 @@ function destinationOf(mesh: Mesh, d: NonNullable<AccessRecord['destination']>, 
     if (chosen) workload = index.workloadsFor(chosen)[0];
   }
   if (!workload && d.workload !== undefined && d.namespace !== undefined) workload = index.workload(d.namespace, d.workload);
+  // Istio records name the Service by its host (`cart.shop.svc.cluster.local`); Consul by its name
+  if (service !== undefined && service.includes('.')) service = index.serviceByHost(service, d.namespace)?.name ?? service.split('.')[0];
   if (workload) service ??= index.servicesFor(workload)[0]?.name;
   const namespace = workload?.namespace ?? d.namespace!;
   const serviceAccount = d.serviceAccount ?? workload?.serviceAccount;
