@@ -9,6 +9,7 @@ import { DEFAULT_READ_LIMITS, type ReadLimits, type SourceFile } from '../engine
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
+import { Codes } from '../engine/codes';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
 import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
@@ -108,7 +109,8 @@ function lint(args: string[], io: CliIo): number {
   const config = configFile ? loadConfig(resolve(io.cwd, configFile)) : findConfig(io.cwd);
   // A configuration file among the linted ones reports its problems as MPA0004 findings instead.
   const linted = new Set(files);
-  if (!(config.file && linted.has(config.file) && !config.unusable)) for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
+  const asFindings = config.file !== undefined && linted.has(config.file) && !config.unusable && config.rules[Codes.config] !== 'off';
+  if (!asFindings) for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
   if (config.unusable) return 2;
   const engine = new Engine(undefined, { limits });
   const workspace = new WorkspaceModel(config);

@@ -30,7 +30,7 @@ Options:
   --output <file>              Write there (atomically) instead of standard output.
 
 Exit codes: 0 the check found no call decided differently; 1 it found some (stderr lists them),
-or there was nothing to translate; 2 usage error or unreadable input; 130 interrupted.`;
+or could compare none, or there was nothing to translate; 2 usage error or unreadable input; 130 interrupted.`;
 
 interface TranslateArgs {
   to?: Mesh;
@@ -102,7 +102,8 @@ export async function runTranslateCli(args: string[], io: CliIo, workerEntry?: {
     const written = emit(text, parsed.output, io);
     if (written !== 0) return written;
     for (const t of translations) for (const line of translationLines(t, displayPath)) io.stderr(`mesh-policy: ${line}`);
-    const differing = translations.some((t) => t.check.probes.differing > 0 || (t.check.observed?.differing ?? 0) > 0);
+    // a check that compared nothing (every probe left undecided by a simulator) is no evidence
+    const differing = translations.some((t) => t.check.probes.differing > 0 || (t.check.observed?.differing ?? 0) > 0 || (t.check.probes.decided === 0 && t.check.probes.undecided > 0));
     return differing || translations.every((t) => t.written.resources === 0) ? 1 : 0;
   } catch (error) {
     return isAbort(error, run.signal) ? interrupted(io) : commandFailure(error, io, TRANSLATE_USAGE);

@@ -26,8 +26,8 @@ export interface CodeInfo {
 export const CODE_INFO: CodeInfo[] = [
   { code: Codes.syntax, title: 'Syntax error', description: 'The YAML, JSON or HCL text cannot be parsed at this point.' },
   { code: Codes.tooLarge, title: 'Input over a limit', description: 'A file, document count, nesting depth or alias expansion is over the configured limit; the rest of the file was not checked.' },
-  { code: Codes.config, title: 'Project configuration problem', description: 'A key of .meshpolicy.yaml is unknown, misspelt or has a value of the wrong type or range; its default applies instead.' },
   { code: Codes.unknownVersion, title: 'Unknown API version', description: 'The kind is a mesh policy kind, but this apiVersion is not one the mesh serves.' },
+  { code: Codes.config, title: 'Project configuration problem', description: 'A key of .meshpolicy.yaml is unknown, misspelt or has a value of the wrong type or range; its default applies instead.' },
   { code: Codes.unknownField, title: 'Unknown field', description: 'The field is not part of the resource; the API server rejects it under strict field validation, or drops it.' },
   { code: Codes.missingField, title: 'Missing required field', description: 'A field the resource requires is absent.' },
   { code: Codes.wrongType, title: 'Wrong type', description: 'The value has the wrong type (for example a string where a list is expected).' },

@@ -1,5 +1,5 @@
-import { configFindings, isConfigFile } from './config/configFindings';
 import { dirname } from 'node:path';
+import { configFindings, isConfigFile } from './config/configFindings';
 import type { WorkspaceView } from './checks/check';
 import { runChecksTracked, stillValid, type TrackedCheck } from './checks/runChecks';
 import { applyRuleSettings } from './checks/suppress';

@@ -576,7 +576,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       if (!sources.length) return null;
       const root = workspaceFolders[0] ?? process.cwd();
       const translations = await translatePolicies(sources, to, { inventory: workspace.inventory, config: workspace.config }, {
-        path: join(root, `translated-${to}.yaml`), signal, observed: traffic.shapes,
+        path: join(root, `translated-${to}.yaml`), signal, ...(traffic.shapes.length ? { observed: traffic.shapes } : {}),
         displayPath: (p) => (p.startsWith(root + sep) ? p.slice(root.length + 1) : p),
       });
       return {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Mesh } from '../../../server/src/engine/meshes';
 import { translatePolicies, type Translation } from '../../../server/src/engine/translate';
+import { probesOf } from '../../../server/src/engine/translate/check';
 import { contextOf, resourcesOf } from './harness';
 
 // Translations checked end to end: read by one mesh's translator, written by another's, and the
@@ -174,6 +175,80 @@ describe('translation checked by both meshes\' simulators', () => {
       assert.match(d.call, /shop\/cart:9090 /, 'only the port no Server selects');
       assert.deepEqual([d.source.verdict, d.target.verdict], ['allow', 'deny']);
     }
+  });
+
+  it('observed calls are compared too, and what the logs hold in secret never reaches the report', async () => {
+    const context = contextOf(INVENTORY);
+    const record = {
+      mesh: 'linkerd' as const, protocol: 'http' as const,
+      source: { principal: 'batch.jobs.serviceaccount.identity.linkerd.cluster.local', ip: '10.9.8.7' },
+      destination: { namespace: 'shop', workload: 'cart', labels: { app: 'cart' }, port: 9090 },
+      request: { method: 'GET', path: '/export?access_token=SECRET-ONE', headers: { authorization: 'Bearer SECRET-TWO', 'x-api-key': 'SECRET-THREE', 'x-team': 'ops' } },
+    };
+    const [t] = await translatePolicies(resourcesOf(LINKERD_CART), 'consul', context, { path: '/ws/t.yaml', observed: [{ record, count: 7, samples: [], sourceBy: {}, destinationBy: {}, joined: 0 }] });
+    const observed = t!.check.observed!;
+    assert.equal(observed.differing, 7, 'Linkerd leaves port 9090 to its default; Consul intentions cover it');
+    // (headers no rule tests are not shown: here, none)
+    assert.equal(observed.differ[0]!.call, 'jobs/batch (10.9.8.7) → shop/cart:9090 GET /export?access_token=[redacted]');
+    assert.doesNotMatch(t!.yaml + JSON.stringify(t!.check), /SECRET-/);
+  });
+
+  it('a regular-expression path is probed with a path it matches', async () => {
+    const routes = `${LINKERD_CART.replace(/---\napiVersion: policy.linkerd.io\/v1alpha1\nkind: AuthorizationPolicy[\s\S]*$/, '')}---
+apiVersion: policy.linkerd.io/v1beta3
+kind: HTTPRoute
+metadata: {name: items, namespace: shop}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: Server, name: cart-http}]
+  rules:
+  - matches: [{path: {type: RegularExpression, value: "/v1/items/[0-9]+"}, method: GET}]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: items-from-frontend, namespace: shop}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: HTTPRoute, name: items}
+  requiredAuthenticationRefs:
+  - {group: policy.linkerd.io, kind: MeshTLSAuthentication, name: frontend}
+`;
+    // (Consul intentions take RE2 path regexes; Istio has no regex path form)
+    const t = await translated(routes, 'consul');
+    const probes = probesOf(t.model, contextOf(INVENTORY), ['linkerd', 'consul']);
+    assert.ok(probes.some((p) => p.call.request?.path === '/v1/items/0' && p.call.request.method === 'GET' && p.call.caller?.serviceAccount === 'frontend' && p.call.destination.port === 8080), 'the allowed request is probed');
+    // on the Server's port, every probe alike; the other port differs as its note says (intentions cover every port)
+    assert.ok(t.check.probes.decided > 0);
+    for (const d of t.check.probes.differ) assert.match(d.call, /shop\/cart:9090 /, t.yaml);
+  });
+
+  it('a check that can compare nothing says why and fails (Envoy would reject the translated regex)', async () => {
+    const linkerdHuge = LINKERD_CART.replace('kind: AuthorizationPolicy\nmetadata: {name: cart-from-frontend, namespace: shop}\nspec:\n  targetRef: {group: policy.linkerd.io, kind: Server, name: cart-http}', `kind: AuthorizationPolicy\nmetadata: {name: cart-from-frontend, namespace: shop}\nspec:\n  targetRef: {group: policy.linkerd.io, kind: HTTPRoute, name: big}`) + `---
+apiVersion: policy.linkerd.io/v1beta3
+kind: HTTPRoute
+metadata: {name: big, namespace: shop}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: Server, name: cart-http}]
+  rules:
+  - matches: [{path: {type: RegularExpression, value: "/(a?){400}b"}}]
+`;
+    const big = await translated(linkerdHuge, 'consul');
+    if (big.check.probes.decided === 0) {
+      assert.ok(big.check.probes.undecided > 0);
+      assert.ok(big.check.probes.undecidedBecause.some((u) => /^consul unknown: /.test(u.reason)), JSON.stringify(big.check.probes.undecidedBecause));
+      assert.match(big.yaml, /^# Check: no probe call could be compared/m);
+      assert.match(big.yaml, /^#   left undecided: /m);
+    } else {
+      // the writer left the rule out instead (with a note), and the rest compares
+      assert.ok(big.notes.some((n) => /regex|program|RE2/i.test(n.text)), JSON.stringify(big.notes, null, 2));
+    }
+  });
+
+  it('headers with many values do not multiply into millions of Consul permissions', async () => {
+    const when = Array.from({ length: 7 }, (_, i) => `{key: "request.headers[x-h${i}]", values: [${Array.from({ length: 10 }, (_, j) => `v${j}`).join(', ')}]}`).join(', ');
+    const started = Date.now();
+    const t = await translated(ISTIO_CART.replace('    to: [{operation: {methods: [GET, PUT], paths: [/v1/carts/*]}}]', `    to: [{operation: {methods: [GET, PUT], paths: [/v1/carts/*]}}]\n    when: [${when}]`), 'consul');
+    assert.ok(Date.now() - started < 20_000, `${Date.now() - started} ms`);
+    assert.ok(t.yaml.length < 200_000, `${t.yaml.length} characters`);
+    assert.ok(t.notes.some((n) => n.effect === 'narrower' && /permissions/.test(n.text)), JSON.stringify(t.notes, null, 2));
   });
 
   it('the translated YAML starts with what was read, the notes and the check', async () => {

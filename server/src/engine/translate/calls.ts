@@ -111,7 +111,8 @@ function destinationOf(mesh: Mesh, d: NonNullable<AccessRecord['destination']>, 
     ...(workload ? { workload: workload.name } : d.workload !== undefined ? { workload: d.workload } : {}),
     ...(service !== undefined ? { service } : {}),
     ...(serviceAccount !== undefined ? { serviceAccount } : {}),
-    labels: d.labels && Object.keys(d.labels).length ? d.labels : workload?.labels ?? {},
+    // without the inventory, a Consul service is taken to run pods labelled app=<service>, as the Consul reader takes it
+    labels: d.labels && Object.keys(d.labels).length ? d.labels : workload?.labels ?? (mesh === 'consul' && service !== undefined ? { app: service } : {}),
   };
 }
 

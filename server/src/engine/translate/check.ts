@@ -3,9 +3,11 @@ import { Pace } from '../pace';
 import { SIMULATORS } from '../simulate';
 import type { CompiledPolicies, Decision, SourceRef, Verdict } from '../simulate/types';
 import type { TrafficShape } from '../traffic/ingest/types';
+import { redactorFor, type Redactor } from '../traffic/redact';
 import { InventoryIndex } from '../inventory/inventoryIndex';
 import type { WorkloadInfo } from '../inventory/inventory';
 import { recordFor, neutralOf, type NeutralCall } from './calls';
+import { re2 } from '../simulate/consul/http';
 import type { AccessModel, Identity, MeshResources, Network, Protection, Requests, TranslationContext } from './model';
 
 /**
@@ -19,6 +21,8 @@ import type { AccessModel, Identity, MeshResources, Network, Protection, Request
 
 /** Probes tried at most, shared among the protections (deterministic: the first ones made for each). */
 const MAX_PROBES = 20_000;
+/** Request samples per protection, before the header variants. */
+const MAX_REQUESTS = 48;
 /** Disagreements kept per list, with examples. */
 const MAX_DISAGREEMENTS = 200;
 
@@ -42,6 +46,8 @@ export interface CheckedCalls {
   differ: Disagreement[];
   /** Disagreeing calls in all (`differ` keeps the first ones). */
   differing: number;
+  /** Why calls were left undecided, the commonest first (at most 5): the side and its reason. */
+  undecidedBecause: { reason: string; calls: number }[];
 }
 
 export interface EquivalenceReport {
@@ -73,35 +79,55 @@ export async function checkTranslation(input: CheckInput): Promise<EquivalenceRe
   }
   const report: EquivalenceReport = { probes: compare.result() };
   if (input.observed) {
-    const seen = new Comparison();
+    // observed calls carry what the logs hold: secrets never reach the report (traffic/redact.ts)
+    const redactor = redactorFor(context.config);
+    const seen = new Comparison(redactor, testedHeaders(input.model));
     const skipped = new Map<string, number>();
     for (const [i, shape] of input.observed.entries()) {
       if (i % 256 === 0) await pace.turn();
       const record = shape.record;
-      if (record.mesh !== undefined && record.mesh !== input.source.mesh) continue;
+      if (record.mesh !== undefined && record.mesh !== input.source.mesh) {
+        skipped.set(`a call of ${record.mesh}, not of ${input.source.mesh}`, (skipped.get(`a call of ${record.mesh}, not of ${input.source.mesh}`) ?? 0) + shape.count);
+        continue;
+      }
       const call = neutralOf(input.source.mesh, record, context);
       if ('why' in call) {
         skipped.set(call.why, (skipped.get(call.why) ?? 0) + shape.count);
         continue;
       }
-      seen.add(call, shape.count, undefined, before.decide({ ...record, mesh: input.source.mesh }), after.decide(recordFor(input.target.mesh, call, context)));
+      seen.add(call, shape.count, undefined, before.decide({ ...record, mesh: input.source.mesh }), after.decide(recordFor(input.target.mesh, call, context)), redactor.secretsOf(record));
     }
     report.observed = { ...seen.result(), skipped: [...skipped].map(([why, calls]) => ({ why, calls })).sort((a, b) => b.calls - a.calls) };
   }
   return report;
 }
 
+/** The header names the model's rules test: the only headers a call's description shows. */
+function testedHeaders(model: AccessModel): Set<string> {
+  const names = new Set<string>();
+  for (const p of model.protections) for (const rule of p.rules) for (const h of rule.headers) names.add(h.name);
+  return names;
+}
+
 class Comparison {
+  /** `redactor` and `shownHeaders`: for observed calls, whose paths and headers are the logs'. */
+  constructor(private readonly redactor?: Redactor, private readonly shownHeaders?: ReadonlySet<string>) {}
+
+  private readonly undecidedReasons = new Map<string, number>();
+
   private decided = 0;
   private same = 0;
   private undecided = 0;
   private differing = 0;
   private readonly differ: Disagreement[] = [];
 
-  add(call: NeutralCall, calls: number, protection: SourceRef | undefined, source: Decision, target: Decision): void {
+  add(call: NeutralCall, calls: number, protection: SourceRef | undefined, source: Decision, target: Decision, secrets: readonly string[] = []): void {
     const open = (v: Verdict) => v === 'unknown' || v === 'external';
     if (open(source.verdict) || open(target.verdict)) {
       this.undecided += calls;
+      const side = open(source.verdict) ? `${source.mesh} ${source.verdict}` : `${target.mesh} ${target.verdict}`;
+      const key = `${side}: ${this.redactor ? this.redactor.text(open(source.verdict) ? source.reason : target.reason, secrets) : open(source.verdict) ? source.reason : target.reason}`;
+      if (this.undecidedReasons.has(key) || this.undecidedReasons.size < 1000) this.undecidedReasons.set(key, (this.undecidedReasons.get(key) ?? 0) + calls);
       return;
     }
     this.decided += calls;
@@ -111,17 +137,26 @@ class Comparison {
     }
     this.differing += calls;
     if (this.differ.length < MAX_DISAGREEMENTS) {
+      const text = (t: string) => (this.redactor ? this.redactor.text(t, secrets) : t);
+      let shown = call;
+      if (this.redactor && call.request) {
+        const { headers, ...request } = call.request;
+        const kept = headers && this.shownHeaders ? Object.fromEntries(Object.entries(headers).filter(([name]) => this.shownHeaders!.has(name.toLowerCase()))) : headers;
+        const masked = kept && Object.keys(kept).length ? (this.redactor.maskHeaders(kept, secrets) as Record<string, string>) : undefined;
+        shown = { ...call, request: { ...request, path: text(request.path), ...(masked ? { headers: masked } : {}) } };
+      }
       this.differ.push({
-        call: describeCall(call), calls,
-        source: { verdict: source.verdict, reason: source.reason },
-        target: { verdict: target.verdict, reason: target.reason },
+        call: describeCall(shown), calls,
+        source: { verdict: source.verdict, reason: text(source.reason) },
+        target: { verdict: target.verdict, reason: text(target.reason) },
         ...(protection ? { protection } : {}),
       });
     }
   }
 
   result(): CheckedCalls {
-    return { decided: this.decided, same: this.same, undecided: this.undecided, differ: this.differ, differing: this.differing };
+    const undecidedBecause = [...this.undecidedReasons].map(([reason, calls]) => ({ reason, calls })).sort((a, b) => b.calls - a.calls).slice(0, 5);
+    return { decided: this.decided, same: this.same, undecided: this.undecided, differ: this.differ, differing: this.differing, undecidedBecause };
   }
 }
 
@@ -147,25 +182,41 @@ const OUTSIDE_IP = '203.0.113.7';
 const DEFAULT_CALLER_IP = '10.244.0.10';
 const MISSING_PATH = '/mpa-probe/no-rule-names-this';
 
-/** The probes for a model: per protected destination and port, every caller × request sample. */
+/**
+ * The probes for a model. Per protection, its destinations and ports, its callers (those its rules
+ * name first, then those the other protections of its namespace name, one outside every
+ * namespace, and a plaintext one) and its requests (a TCP connection, each method and path its
+ * rules test, then those of its namespace's other protections, one no rule names, with and
+ * without the headers they require), walked along diagonals so that a protection's share of the
+ * budget covers every caller and every request before it repeats either. A probe made for an
+ * earlier protection is not made again.
+ */
 export function probesOf(model: AccessModel, context: TranslationContext, meshes: readonly Mesh[]): Probe[] {
   const index = InventoryIndex.of(context.inventory);
   const probes: Probe[] = [];
-  const callers = callerSamples(model, meshes);
-  // every protection gets its share of the probes, so that a large workspace is probed throughout
+  const seen = new Set<string>();
+  const plaintext = !meshes.includes('consul');
   const share = Math.max(1, Math.floor(MAX_PROBES / Math.max(1, model.protections.length)));
   for (const protection of model.protections) {
-    const requests = requestSamples(protection, model);
+    const neighbours = model.protections.filter((p) => p !== protection && (p.target.namespace === protection.target.namespace || p.target.namespace === '*'));
+    const callers = callerSamples(protection, neighbours, plaintext);
+    const requests = requestSamples(protection, neighbours);
+    const targets: { destination: Omit<NeutralCall['destination'], 'port'>; port: number; identity: Identity | null; ip: string }[] = [];
+    for (const destination of destinationsOf(protection, index, context)) {
+      for (const port of portsOf(protection, destination.workload)) for (const caller of callers) targets.push({ destination: destination.call, port, ...caller });
+    }
     let made = 0;
-    made: for (const destination of destinationsOf(protection, index, context)) {
-      for (const port of portsOf(protection, destination.workload)) {
-        for (const caller of callers) {
-          for (const request of requests) {
-            if (made++ >= share) break made;
-            const call: NeutralCall = { caller: caller.identity, callerIp: caller.ip, destination: { ...destination.call, port }, ...(request ? { request } : {}) };
-            probes.push({ call, protection: protection.origin });
-          }
-        }
+    diagonals: for (let offset = 0; offset < requests.length; offset++) {
+      for (let t = 0; t < targets.length; t++) {
+        if (made >= share) break diagonals;
+        const target = targets[t]!;
+        const request = requests[(t + offset) % requests.length];
+        const call: NeutralCall = { caller: target.identity, callerIp: target.ip, destination: { ...target.destination, port: target.port }, ...(request ? { request } : {}) };
+        const key = describeCall(call);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        probes.push({ call, protection: protection.origin });
+        made++;
       }
     }
   }
@@ -194,15 +245,21 @@ function portsOf(protection: Protection, workload: WorkloadInfo | undefined): nu
   return [...ports].slice(0, 4);
 }
 
-function callerSamples(model: AccessModel, meshes: readonly Mesh[]): { identity: Identity | null; ip: string }[] {
+/** A concrete identity for one the rules name (a wildcard part becomes a name no rule uses). */
+function concrete(id: Identity): Identity {
+  return { namespace: id.namespace === '*' ? 'mpa-any' : id.namespace, serviceAccount: id.serviceAccount === '*' ? 'mpa-any-sa' : id.serviceAccount };
+}
+
+/** The protection's callers first, then its namespace's other protections', then an outsider and a plaintext caller, each from every address the rules tell apart. */
+function callerSamples(protection: Protection, neighbours: readonly Protection[], plaintext: boolean): { identity: Identity | null; ip: string }[] {
   const identities = new Map<string, Identity>();
   const ips = new Set<string>([DEFAULT_CALLER_IP]);
-  for (const protection of model.protections) {
-    for (const rule of protection.rules) {
+  for (const p of [protection, ...neighbours]) {
+    for (const rule of p.rules) {
       for (const callers of rule.from) {
         for (const id of callers.identities ?? []) {
-          const concrete = { namespace: id.namespace === '*' ? 'mpa-any' : id.namespace, serviceAccount: id.serviceAccount === '*' ? 'mpa-any-sa' : id.serviceAccount };
-          identities.set(`${concrete.namespace}/${concrete.serviceAccount}`, concrete);
+          const c = concrete(id);
+          identities.set(`${c.namespace}/${c.serviceAccount}`, c);
         }
         for (const network of callers.networks ?? []) {
           const inside = addressInside(network);
@@ -216,13 +273,9 @@ function callerSamples(model: AccessModel, meshes: readonly Mesh[]): { identity:
     }
   }
   if (ips.size > 1) ips.add(OUTSIDE_IP);
+  const list: (Identity | null)[] = [...identities.values(), OUTSIDER, ...(plaintext ? [null] : [])];
   const samples: { identity: Identity | null; ip: string }[] = [];
-  const list = [...identities.values(), OUTSIDER];
-  for (const ip of ips) {
-    for (const identity of list) samples.push({ identity, ip });
-    // Consul's proxies accept mutual TLS only: a plaintext call is no Consul call
-    if (!meshes.includes('consul')) samples.push({ identity: null, ip });
-  }
+  for (const identity of list) for (const ip of ips) samples.push({ identity, ip });
   return samples;
 }
 
@@ -248,13 +301,12 @@ function rangeOf(cidr: string): [number, number] | undefined {
 }
 
 /** Requests to try at a protection's destination: a TCP connection (undefined), each method and
- * path its rules (and the other protections') test, one of neither, with and without the headers they require. */
-function requestSamples(protection: Protection, model: AccessModel): (NeutralCall['request'] | undefined)[] {
-  const methods = new Set<string>(['GET', 'DELETE']);
-  const paths = new Set<string>([MISSING_PATH]);
+ * path its rules test, then its neighbours', one of neither, with and without the headers they require. */
+function requestSamples(protection: Protection, neighbours: readonly Protection[]): (NeutralCall['request'] | undefined)[] {
+  const methods = new Set<string>();
+  const paths = new Set<string>();
   const headers: Record<string, string>[] = [{}];
-  const sameTarget = model.protections.filter((p) => p === protection || (p.target.namespace === protection.target.namespace || p.target.namespace === '*'));
-  for (const p of sameTarget) {
+  for (const p of [protection, ...neighbours]) {
     for (const rule of p.rules) {
       for (const r of rule.to) addRequestSamples(r, methods, paths);
       if (rule.headers.length) {
@@ -264,11 +316,18 @@ function requestSamples(protection: Protection, model: AccessModel): (NeutralCal
       }
     }
   }
+  methods.add('GET');
+  methods.add('DELETE');
+  paths.add(MISSING_PATH);
   const samples: (NeutralCall['request'] | undefined)[] = [undefined];
-  for (const method of [...methods].slice(0, 6)) {
-    for (const path of [...paths].slice(0, 12)) {
-      for (const h of headers.slice(0, 3)) samples.push({ method, path, ...(Object.keys(h).length ? { headers: h } : {}) });
-    }
+  const methodList = [...methods];
+  const pathList = [...paths];
+  // along diagonals too: every method and every path early, not the first method with every path
+  const pairs = Math.max(methodList.length, pathList.length) * Math.min(methodList.length, pathList.length);
+  for (let k = 0; k < pairs && k < MAX_REQUESTS; k++) {
+    const method = methodList[k % methodList.length]!;
+    const path = pathList[(k + Math.floor(k / pathList.length)) % pathList.length]!;
+    for (const h of headers.slice(0, 4)) samples.push({ method, path, ...(Object.keys(h).length ? { headers: h } : {}) });
   }
   return samples;
 }
@@ -281,6 +340,56 @@ function addRequestSamples(r: Requests, methods: Set<string>, paths: Set<string>
       paths.add(`${p.value}mpa-probe`);
       // just short of the prefix: a string prefix and a segment prefix differ here
       if (p.value.endsWith('/') && p.value.length > 1) paths.add(p.value.slice(0, -1));
+    } else {
+      const sample = regexSample(p.value);
+      if (sample !== undefined) paths.add(sample);
     }
   }
+}
+
+/**
+ * A path the RE2 pattern matches, for the common forms of path patterns (literals, `.`, `.*`,
+ * `[^/]+`, `[0-9]+`, `\d`, classes, `?`, groups with `|`), checked with RE2 itself; undefined
+ * when the guess does not match.
+ */
+function regexSample(pattern: string): string | undefined {
+  if (pattern.length > 1000) return undefined;
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '^' || c === '$' || c === '(' || c === ')') continue;
+    if (c === '|') {
+      // the first alternative: skip to the end of the group
+      let depth = 0;
+      for (i++; i < pattern.length; i++) {
+        if (pattern[i] === '(') depth++;
+        else if (pattern[i] === ')' && depth-- === 0) break;
+      }
+      continue;
+    }
+    let atom: string;
+    if (c === '\\') {
+      const e = pattern[++i] ?? '';
+      atom = e === 'd' ? '1' : e === 'w' ? 'a' : e === 's' ? ' ' : e;
+    } else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) return undefined;
+      const body = pattern.slice(i + 1, end);
+      i = end;
+      atom = body.startsWith('^') ? (body.includes('x') ? '_' : 'x') : body[0] === '\\' ? (body[1] === 'd' ? '1' : body[1] ?? 'a') : body[0]!;
+    } else atom = c === '.' ? 'x' : c;
+    const q = pattern[i + 1];
+    if (q === '*' || q === '?') { i++; continue; }
+    if (q === '+') i++;
+    else if (q === '{') {
+      const close = pattern.indexOf('}', i + 1);
+      const n = Number(pattern.slice(i + 2, close).split(',')[0]);
+      if (close < 0 || !Number.isInteger(n) || n > 100) return undefined;
+      i = close;
+      atom = atom.repeat(n);
+    }
+    out += atom;
+  }
+  const compiled = re2(pattern);
+  return typeof compiled !== 'string' && compiled.matches(out) ? out : undefined;
 }

@@ -60,7 +60,11 @@ export async function translatePolicies(resources: MeshResources, to: Mesh, cont
     });
     const notes = [...model.notes, ...written.notes].sort(bySource);
     const translation = { from, to, read: own.length, model, written, notes, check, yaml: '' };
-    translation.yaml = translationHeader(translation, options.displayPath ?? ((f) => f)) + written.yaml;
+    const displayPath = options.displayPath ?? ((f: string) => f);
+    // the writers' comments name the source files as the model does: shown as the header shows them
+    let body = written.yaml;
+    for (const path of new Set(own.map((r) => r.file.path))) if (displayPath(path) !== path) body = body.split(path).join(displayPath(path));
+    translation.yaml = translationHeader(translation, displayPath) + body;
     translations.push(translation);
   }
   return translations;
@@ -78,6 +82,9 @@ export function placeOf(ref: SourceRef, displayPath: (file: string) => string): 
   return `${displayPath(ref.file)}:${ref.range.start.line + 1}`;
 }
 
+/** Notes listed in the header (all of them are in the JSON). */
+const MAX_NOTES_SHOWN = 200;
+
 const EFFECTS: Record<TranslationNote['effect'], string> = { narrower: 'allows less', wider: 'allows more', same: 'same decisions', unknown: 'depends' };
 
 /** The lines that say what a translation lost and how its check went (the YAML's header, the CLI's stderr). */
@@ -86,7 +93,8 @@ export function translationLines(t: Translation, displayPath: (file: string) => 
   lines.push(`${MESH_TITLES[t.to]} policies translated by mesh-policy translate from ${plural(t.read, `${MESH_TITLES[t.from]} resource`)}: ${plural(t.written.resources, 'resource')} written.`);
   if (t.notes.length) {
     lines.push(`Not carried exactly (${plural(t.notes.length, 'note')}; docs/translate.md):`);
-    for (const note of t.notes) lines.push(`  ${placeOf(note.at, displayPath)} ${note.at.label}: ${EFFECTS[note.effect]}: ${note.text}`);
+    for (const note of t.notes.slice(0, MAX_NOTES_SHOWN)) lines.push(`  ${placeOf(note.at, displayPath)} ${note.at.label}: ${EFFECTS[note.effect]}: ${note.text}`);
+    if (t.notes.length > MAX_NOTES_SHOWN) lines.push(`  ... and ${(t.notes.length - MAX_NOTES_SHOWN).toLocaleString('en-US')} more (--format json lists them all)`);
   } else lines.push('Every rule was carried exactly.');
   lines.push(...checkLines('probe call', 'probe calls made from the policies', t.check.probes, t));
   if (t.check.observed) {
@@ -100,7 +108,9 @@ function checkLines(one: string, what: string, calls: CheckedCalls, t: Translati
   const from = MESH_TITLES[t.from];
   const to = MESH_TITLES[t.to];
   const undecided = calls.undecided ? `; ${plural(calls.undecided, one)} left undecided by one of them (not compared)` : '';
-  if (calls.differing === 0) return [`Check: ${from}'s and ${to}'s simulators decide all ${plural(calls.decided, one)} alike (${what})${undecided}.`];
+  const why = calls.undecidedBecause.map((u) => `  left undecided: ${plural(u.calls, one)}: ${u.reason}`);
+  if (calls.decided === 0 && calls.undecided > 0) return [`Check: no ${one} could be compared (${what}): ${plural(calls.undecided, one)} left undecided by one of the simulators:`, ...why];
+  if (calls.differing === 0) return [`Check: ${from}'s and ${to}'s simulators decide all ${plural(calls.decided, one)} alike (${what})${undecided}.`, ...why];
   const lines = [`Check: ${from}'s and ${to}'s simulators decide ${plural(calls.differing, one)} of ${calls.decided.toLocaleString('en-US')} differently (${what})${undecided}:`];
   for (const d of calls.differ.slice(0, 20)) {
     lines.push(`  ${d.call}${d.calls > 1 ? ` (${plural(d.calls, 'call')})` : ''}: ${from} ${d.source.verdict}, ${to} ${d.target.verdict}`);
@@ -108,7 +118,7 @@ function checkLines(one: string, what: string, calls: CheckedCalls, t: Translati
     lines.push(`    ${to}: ${d.target.reason}`);
   }
   if (calls.differ.length > 20 || calls.differing > calls.differ.length) lines.push(`  ... and more (--format json lists up to ${calls.differ.length})`);
-  return lines;
+  return [...lines, ...why];
 }
 
 function translationHeader(t: Translation, displayPath: (file: string) => string): string {

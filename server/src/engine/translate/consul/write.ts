@@ -222,8 +222,19 @@ function httpOf(rule: AccessRule, action: 'allow' | 'deny', notes: TranslationNo
       anyRequest = true;
       continue;
     }
-    for (const path of r.paths ?? [undefined]) {
-      for (const headers of headerCombinations(rule.headers)) {
+    const combinations = headerCombinations(rule.headers);
+    const paths = r.paths ?? [undefined];
+    if (combinations === undefined || paths.length * combinations.length > MAX_PERMISSIONS_PER_RULE) {
+      // Consul ANDs the headers of a permission: one permission per choice of values, which multiply
+      const many = `its requests need ${combinations === undefined ? 'more than ' : ''}${(combinations?.length ?? MAX_PERMISSIONS_PER_RULE) * paths.length} permissions (one per path and choice of header values), more than the ${MAX_PERMISSIONS_PER_RULE} written per rule`;
+      if (action === 'allow') {
+        notes.push({ at: rule.origin, effect: 'narrower', text: `left out: ${many}` });
+        continue;
+      }
+      notes.push({ at: rule.origin, effect: 'narrower', text: `written without its header conditions: ${many}; the deny reaches requests without those headers too` });
+    }
+    for (const path of paths) {
+      for (const headers of combinations && paths.length * combinations.length <= MAX_PERMISSIONS_PER_RULE ? combinations : [[]]) {
         const m: HttpMatch = { headers };
         if (path?.kind === 'exact') m.pathExact = path.value;
         else if (path?.kind === 'prefix') m.pathPrefix = path.value;
@@ -236,11 +247,16 @@ function httpOf(rule: AccessRule, action: 'allow' | 'deny', notes: TranslationNo
   return anyRequest ? undefined : out;
 }
 
-/** Every choice of one value per header (the model ORs a header's values; Consul ANDs headers). */
-function headerCombinations(headers: HeaderCondition[]): { name: string; exact?: string }[][] {
+/** Permissions one model rule may become (its paths times its choices of header values). */
+const MAX_PERMISSIONS_PER_RULE = 64;
+
+/** Every choice of one value per header (the model ORs a header's values; Consul ANDs headers);
+ * undefined when there would be more than `MAX_PERMISSIONS_PER_RULE`. */
+function headerCombinations(headers: HeaderCondition[]): { name: string; exact?: string }[][] | undefined {
   let combos: { name: string; exact?: string }[][] = [[]];
   for (const h of headers) {
     const choices = h.values.length ? h.values.map((v) => ({ name: h.name, exact: v })) : [{ name: h.name }];
+    if (combos.length * choices.length > MAX_PERMISSIONS_PER_RULE) return undefined;
     combos = combos.flatMap((c) => choices.map((x) => [...c, x]));
   }
   return combos;
