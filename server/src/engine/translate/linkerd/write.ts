@@ -126,7 +126,17 @@ class Writer {
     }
     const index = InventoryIndex.of(this.context.inventory);
     const workloadsIn = memoByKey((namespace: string) => topLevelWorkloads(index, namespace));
-    const selected = (p: Protection, namespace: string): WorkloadInfo[] => workloadsIn(namespace).filter((w) => labelsMatch(p.target.labels, w.labels));
+    const selections = new Map<string, { list: WorkloadInfo[]; set: Set<WorkloadInfo> }>();
+    const selection = (p: Protection, namespace: string): { list: WorkloadInfo[]; set: Set<WorkloadInfo> } => {
+      const key = `${allows.indexOf(p)}/${namespace}`;
+      let found = selections.get(key);
+      if (!found) {
+        const list = workloadsIn(namespace).filter((w) => labelsMatch(p.target.labels, w.labels));
+        selections.set(key, (found = { list, set: new Set(list) }));
+      }
+      return found;
+    };
+    const selected = (p: Protection, namespace: string): WorkloadInfo[] => selection(p, namespace).list;
     const appliesOn = (p: Protection, namespace: string, port: number): boolean => !!ports.get(JSON.stringify([allows.indexOf(p), namespace]))?.includes(port);
 
     const used = new Set<string>();
@@ -135,7 +145,8 @@ class Writer {
       let name = trim();
       for (let i = 2; used.has(`${g.namespace}/${name}`); i++) name = trim(i);
       used.add(`${g.namespace}/${name}`);
-      return { ...g, name };
+      g.name = name;
+      return g;
     };
     const out: ServerGroup[] = [];
     const unknown = new Set<ServerGroup>();
@@ -144,7 +155,7 @@ class Writer {
     for (const g of byKey.values()) {
       const members = selected(g.protections[0]!, g.namespace);
       if (!members.length) unknown.add(g);
-      const keyOf = (w: WorkloadInfo): Protection[] => allows.filter((p) => appliesOn(p, g.namespace, g.port) && selected(p, g.namespace).includes(w));
+      const keyOf = (w: WorkloadInfo): Protection[] => allows.filter((p) => appliesOn(p, g.namespace, g.port) && selection(p, g.namespace).set.has(w));
       if (members.every((w) => sameSet(keyOf(w), g.protections))) {
         out.push(named(g, g.protections[0]!.name));
         continue;
@@ -170,6 +181,10 @@ class Writer {
         const selector = exactSelector(c.workloads, all, c.key);
         const parts = selector ? [{ labels: selector, workloads: c.workloads }] : c.workloads.map((w) => ({ labels: exactSelector([w], all, c.key), workloads: [w] }));
         for (const part of parts) {
+          if (!part.labels && !Object.keys(part.workloads[0]!.labels).length) {
+            this.note(owner.origin, 'wider', `Linkerd uses one Server per pod port, and workload ${g.namespace}/${part.workloads[0]!.name} has no labels to select it by without the rest of the namespace: no Server is written for it on port ${g.port}, so its calls there get Linkerd's default inbound policy`);
+            continue;
+          }
           const whole = sameSet(part.workloads, selected(owner, g.namespace));
           const server = named({ namespace: g.namespace, port: g.port, protections: c.key, name: '', labels: part.labels ?? part.workloads[0]!.labels, workloads: part.workloads }, whole ? owner.name : `${owner.name}-${part.workloads[0]!.name}`);
           if (!part.labels) this.note(owner.origin, 'narrower', `Linkerd uses one Server per pod port, and no labels pick workload ${g.namespace}/${part.workloads[0]!.name} without others that other protections apply to on port ${g.port}: its Server overlaps theirs and only one of them (the older, then the first by name) applies`);
