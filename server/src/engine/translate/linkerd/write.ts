@@ -110,12 +110,13 @@ class Writer {
    * apply to, carrying all their rules (the model's union).
    */
   private groups(allows: Protection[]): ServerGroup[] {
+    const order = new Map(allows.map((p, i) => [p, i]));
     const byKey = new Map<string, ServerGroup>();
     const ports = new Map<string, number[]>();
     for (const p of allows) {
       for (const namespace of this.namespacesOf(p)) {
         const written = this.portsOf(p, namespace);
-        ports.set(JSON.stringify([allows.indexOf(p), namespace]), written);
+        ports.set(JSON.stringify([order.get(p)!, namespace]), written);
         for (const port of written) {
           const key = JSON.stringify([namespace, sortedLabels(p.target.labels), port]);
           const g = byKey.get(key);
@@ -128,7 +129,7 @@ class Writer {
     const workloadsIn = memoByKey((namespace: string) => topLevelWorkloads(index, namespace));
     const selections = new Map<string, { list: WorkloadInfo[]; set: Set<WorkloadInfo> }>();
     const selection = (p: Protection, namespace: string): { list: WorkloadInfo[]; set: Set<WorkloadInfo> } => {
-      const key = `${allows.indexOf(p)}/${namespace}`;
+      const key = `${order.get(p)!}/${namespace}`;
       let found = selections.get(key);
       if (!found) {
         const list = workloadsIn(namespace).filter((w) => labelsMatch(p.target.labels, w.labels));
@@ -137,7 +138,7 @@ class Writer {
       return found;
     };
     const selected = (p: Protection, namespace: string): WorkloadInfo[] => selection(p, namespace).list;
-    const appliesOn = (p: Protection, namespace: string, port: number): boolean => !!ports.get(JSON.stringify([allows.indexOf(p), namespace]))?.includes(port);
+    const appliesOn = (p: Protection, namespace: string, port: number): boolean => !!ports.get(JSON.stringify([order.get(p)!, namespace]))?.includes(port);
 
     const used = new Set<string>();
     const named = (g: ServerGroup, base: string): ServerGroup => {
@@ -164,7 +165,7 @@ class Writer {
       const classes = new Map<string, { key: Protection[]; workloads: WorkloadInfo[] }>();
       for (const w of members) {
         const key = keyOf(w);
-        const id = key.map((p) => allows.indexOf(p)).join(',');
+        const id = key.map((p) => order.get(p)!).join(',');
         const c = classes.get(id);
         if (c) c.workloads.push(w);
         else classes.set(id, { key, workloads: [w] });
@@ -197,7 +198,7 @@ class Writer {
     for (const g of byKey.values()) {
       for (const p of g.protections) {
         if (!split.has(p) || out.some((o) => o.namespace === g.namespace && o.port === g.port && o.protections.includes(p) && sameLabels(o.labels, p.target.labels))) continue;
-        const key = `${allows.indexOf(p)}/${g.namespace}`;
+        const key = `${order.get(p)!}/${g.namespace}`;
         const u = uncovered.get(key) ?? { p, namespace: g.namespace, ports: [] };
         u.ports.push(g.port);
         uncovered.set(key, u);
