@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Engine } from '../../../server/src/engine/engine';
 import { buildInventory } from '../../../server/src/engine/inventory/inventory';
+import { resourceValue } from '../../../server/src/engine/resourceValue';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { linkerdTranslator } from '../../../server/src/engine/translate/linkerd';
 import { ANY_IDENTITY, type AccessRule, type Protection, type TranslationContext } from '../../../server/src/engine/translate/model';
@@ -648,6 +649,178 @@ describe('Linkerd read then write decides as the source', () => {
     const target = decideUnder('linkerd', written.yaml, context, calls).map((d) => d.verdict);
     assert.deepEqual(target, source);
   });
+});
+
+// ---------------------------------------------------------------------- overlapping targets
+
+/** A Deployment of namespace shop with these pod labels and one container port (and an HTTP readiness probe there, when `probe` is set). */
+function deployment(name: string, labels: Record<string, string>, port = 8080, probe?: string): string {
+  const readiness = probe ? `, readinessProbe: { httpGet: { path: ${probe}, port: ${port} } }` : '';
+  return `---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: shop }
+spec:
+  selector: { matchLabels: ${JSON.stringify(labels)} }
+  template:
+    metadata: { labels: ${JSON.stringify(labels)} }
+    spec:
+      containers: [{ name: ${name}, image: ${name}, ports: [{ containerPort: ${port} }]${readiness} }]
+`;
+}
+
+/** An allow protection of shop's workloads with these labels on port 8080, admitting service account `caller` of shop. */
+function servedTo(name: string, caller: string, labels: Record<string, string>): Protection {
+  return allow(name, [rule(caller, { from: [{ identities: [sa('shop', caller)] }] })], { namespace: 'shop', labels }, [8080]);
+}
+
+interface OverlapCase extends WriteCase {
+  /** The Servers written: name and pod selector (`{}`: the whole namespace). */
+  servers: [string, Record<string, string>][];
+  /** Phrases no note may contain. */
+  absent?: string[];
+  /** Write the inventory to disk (for its probes). */
+  onDisk?: boolean;
+}
+
+/**
+ * Linkerd applies one Server to a pod's port (mesh-semantics §2.3 step 1: the oldest, then the
+ * first by name), while in the model every allow protection that applies to a call adds its rules
+ * and one with no rules still makes the workload deny what no rule allows (model.ts header). The
+ * verdicts are the model's.
+ */
+const OVERLAP_CASES: OverlapCase[] = [
+  {
+    name: 'a namespace-wide allow-nothing and an allow per app: one Server per workload, with the rules of every protection there',
+    protections: [
+      allow('allow-nothing', [], { namespace: 'shop' }, 'every'),
+      servedTo('web', 'frontend', { app: 'web' }),
+      allow('api', [rule('web on /v1/', { from: [{ identities: [sa('shop', 'web')] }], to: [{ paths: [{ kind: 'prefix', value: '/v1/' }] }] })], { namespace: 'shop', labels: { app: 'api' } }, 'every'),
+    ],
+    inventory: deployment('web', { app: 'web' }) + deployment('api', { app: 'api' }) + deployment('db', { app: 'db' }),
+    servers: [['api-8080', { app: 'api' }], ['allow-nothing-db-8080', { app: 'db' }], ['web-8080', { app: 'web' }]],
+    calls: [
+      // web: allow-nothing adds no rule, web's rule admits frontend
+      { labels: { app: 'web' }, who: id('frontend', 'shop'), expect: 'allow' },
+      { labels: { app: 'web' }, who: id('frontend', 'shop'), tcp: true, expect: 'allow' },
+      { labels: { app: 'web' }, who: id('other', 'shop'), expect: 'deny' },
+      { labels: { app: 'web' }, expect: 'deny' },
+      // api: its rule admits web on /v1/...
+      { labels: { app: 'api' }, who: id('web', 'shop'), path: '/v1/items', expect: 'allow' },
+      { labels: { app: 'api' }, who: id('web', 'shop'), path: '/admin', expect: 'deny' },
+      { labels: { app: 'api' }, who: id('frontend', 'shop'), path: '/v1/items', expect: 'deny' },
+      // db: allow-nothing alone
+      { labels: { app: 'db' }, who: id('web', 'shop'), expect: 'deny' },
+      { labels: { app: 'db' }, tcp: true, expect: 'deny' },
+    ],
+    notes: [['unknown', 'pods the inventory does not show get no Server there from this protection']],
+    absent: ['only one Server'],
+  },
+  {
+    name: 'two label selectors picking one workload: its Server has both protections\' rules; the other workload keeps its own',
+    protections: [servedTo('by-app', 'a', { app: 'web' }), servedTo('by-tier', 'b', { tier: 'front' })],
+    inventory: deployment('web', { app: 'web', tier: 'front' }) + deployment('ui', { app: 'ui', tier: 'front' }) + deployment('db', { app: 'db', tier: 'back' }),
+    // web: the protections' own labels; ui: the fewest of its labels that leave web out
+    servers: [['by-app-8080', { app: 'web', tier: 'front' }], ['by-tier-ui-8080', { app: 'ui' }]],
+    calls: [
+      { labels: { app: 'web', tier: 'front' }, who: id('a', 'shop'), expect: 'allow' },
+      { labels: { app: 'web', tier: 'front' }, who: id('b', 'shop'), expect: 'allow' },
+      { labels: { app: 'web', tier: 'front' }, who: id('c', 'shop'), expect: 'deny' },
+      { labels: { app: 'ui', tier: 'front' }, who: id('b', 'shop'), expect: 'allow' },
+      { labels: { app: 'ui', tier: 'front' }, who: id('a', 'shop'), expect: 'deny' },
+      // no protection selects db: Linkerd's default (all-unauthenticated)
+      { labels: { app: 'db', tier: 'back' }, who: id('c', 'shop'), expect: 'allow' },
+    ],
+    notes: [['unknown', 'pods the inventory does not show']],
+    absent: ['only one Server'],
+  },
+  {
+    name: 'targets the inventory shows apart keep one Server each, with their own selectors',
+    protections: [servedTo('web', 'a', { app: 'web' }), servedTo('front', 'b', { tier: 'front' })],
+    inventory: deployment('web', { app: 'web' }) + deployment('ui', { app: 'ui', tier: 'front' }),
+    servers: [['web-8080', { app: 'web' }], ['front-8080', { tier: 'front' }]],
+    calls: [
+      { labels: { app: 'web' }, who: id('a', 'shop'), expect: 'allow' },
+      { labels: { app: 'web' }, who: id('b', 'shop'), expect: 'deny' },
+      { labels: { app: 'ui', tier: 'front' }, who: id('b', 'shop'), expect: 'allow' },
+      { labels: { app: 'ui', tier: 'front' }, who: id('a', 'shop'), expect: 'deny' },
+    ],
+    absent: ['one Server per pod port'],
+  },
+  {
+    name: 'no inventory: one Server per target, and a note that only one applies where they overlap',
+    protections: [
+      allow('allow-nothing', [], { namespace: 'shop' }, [8080]),
+      servedTo('web', 'a', { app: 'web' }),
+    ],
+    servers: [['allow-nothing-8080', {}], ['web-8080', { app: 'web' }]],
+    calls: [{ labels: { app: 'db' }, who: id('a', 'shop'), expect: 'deny' }],
+    notes: [['narrower', 'only one Server (the older, then the first by name) applies']],
+  },
+  {
+    name: 'no labels pick a workload without another that more protections apply to: its own labels, noted',
+    protections: [servedTo('by-app', 'a', { app: 'web' }), servedTo('canary', 'b', { track: 'canary' })],
+    inventory: deployment('web', { app: 'web' }) + deployment('web-canary', { app: 'web', track: 'canary' }),
+    servers: [['by-app-web-8080', { app: 'web' }], ['canary-8080', { app: 'web', track: 'canary' }]],
+    calls: [
+      { labels: { app: 'web' }, who: id('a', 'shop'), expect: 'allow' },
+      { labels: { app: 'web' }, who: id('b', 'shop'), expect: 'deny' },
+    ],
+    notes: [['narrower', 'no labels pick workload shop/web without others']],
+  },
+  {
+    name: 'a workload without labels cannot be selected apart from the rest of the namespace: no Server for it, noted',
+    protections: [
+      allow('allow-nothing', [], { namespace: 'shop' }, [8080]),
+      servedTo('web', 'a', { app: 'web' }),
+    ],
+    inventory: `${deployment('web', { app: 'web' })}---
+apiVersion: v1
+kind: Pod
+metadata: { name: job, namespace: shop }
+spec: { containers: [{ name: job, image: job }] }
+`,
+    servers: [['web-8080', { app: 'web' }]],
+    calls: [
+      { labels: { app: 'web' }, who: id('a', 'shop'), expect: 'allow' },
+      { labels: { app: 'web' }, who: id('b', 'shop'), expect: 'deny' },
+    ],
+    notes: [['wider', 'workload shop/job has no labels']],
+  },
+  {
+    name: 'a Server without routes keeps Linkerd\'s probe route: noted',
+    protections: [servedTo('web', 'a', { app: 'web' })],
+    inventory: deployment('web', { app: 'web' }, 8080, '/ready'),
+    onDisk: true,
+    servers: [['web-8080', { app: 'web' }]],
+    calls: [
+      { labels: { app: 'web' }, who: id('b', 'shop'), path: '/other', expect: 'deny' },
+      // not the model's verdict (deny): the note says so
+      { labels: { app: 'web' }, path: '/ready', expect: 'allow' },
+    ],
+    notes: [['wider', 'GET /ready on port 8080 of web']],
+  },
+];
+
+describe('Linkerd writer: protections whose targets overlap', () => {
+  for (const c of OVERLAP_CASES) {
+    it(c.name, () => {
+      const context = c.onDisk ? diskContext(c.inventory ?? '') : contextOf(c.inventory ?? '');
+      const written = write(c.protections, context);
+      assert.deepEqual(lintErrors(written.yaml), [], written.yaml);
+      const servers = resourcesOf(written.yaml).filter((r) => r.resource.kind === 'Server').map((r) => {
+        const spec = resourceValue(r.resource)['spec'] as { podSelector?: { matchLabels?: Record<string, string> } };
+        return [r.resource.name, spec.podSelector?.matchLabels ?? {}];
+      });
+      assert.deepEqual(servers, c.servers, written.yaml);
+      const decisions = decideUnder('linkerd', written.yaml, context, c.calls.map(record));
+      const got = c.calls.map((call, i) => ({ ...call, expect: decisions[i]!.verdict }));
+      assert.deepEqual(got, c.calls, written.yaml);
+      for (const [effect, phrase] of c.notes ?? []) assert.ok(written.notes.some((n) => n.effect === effect && n.text.includes(phrase)), JSON.stringify(written.notes));
+      for (const phrase of c.absent ?? []) assert.ok(!written.notes.some((n) => n.text.includes(phrase)), JSON.stringify(written.notes));
+      assert.equal(write(c.protections, context).yaml, written.yaml);
+    });
+  }
 });
 
 // ---------------------------------------------------------------------- seeded models

@@ -1,4 +1,8 @@
 import { dnsName, escapeRegex, str, YamlWriter } from '../../audit/generate/yaml';
+import type { WorkloadInfo } from '../../inventory/inventory';
+import { InventoryIndex } from '../../inventory/inventoryIndex';
+import { fileProbes, workloadKey } from '../../inventory/probes';
+import { FileLookup } from '../../simulate/linkerd/pod';
 import { AnchoredRegex } from '../../simulate/linkerd/regex';
 import type { SourceRef } from '../../simulate/types';
 import { linkerdIdentity, LINKERD_CONTROL_PLANE_NAMESPACE, LINKERD_TRUST_DOMAIN } from '../identities';
@@ -37,6 +41,8 @@ interface ServerGroup {
   port: number;
   protections: Protection[];
   name: string;
+  /** The inventory's workloads the Server was written for, where protections overlap there. */
+  workloads?: WorkloadInfo[];
 }
 
 export function writeLinkerd(model: AccessModel, context: TranslationContext): WrittenPolicies {
@@ -47,6 +53,8 @@ class Writer {
   private readonly notes: TranslationNote[] = [];
   private readonly body = new YamlWriter();
   private resources = 0;
+  /** The inventory's manifests, for the workloads' probes (which the inventory does not keep). */
+  private readonly files = new FileLookup([]);
 
   constructor(private readonly model: AccessModel, private readonly context: TranslationContext) {}
 
@@ -94,32 +102,117 @@ class Writer {
     return ports;
   }
 
-  /** One Server per namespace, pod labels and port; protections with the same target share it. */
+  /**
+   * The Servers to write. One per namespace, pod labels and port, shared by the protections with
+   * the same target; but Linkerd applies a single Server to a pod's port, so where the inventory
+   * shows workloads that protections with different targets select on one port, those
+   * protections' Servers are replaced by one Server per group of workloads the same protections
+   * apply to, carrying all their rules (the model's union).
+   */
   private groups(allows: Protection[]): ServerGroup[] {
+    const order = new Map(allows.map((p, i) => [p, i]));
     const byKey = new Map<string, ServerGroup>();
-    const used = new Set<string>();
+    const ports = new Map<string, number[]>();
     for (const p of allows) {
       for (const namespace of this.namespacesOf(p)) {
-        for (const port of this.portsOf(p, namespace)) {
+        const written = this.portsOf(p, namespace);
+        ports.set(JSON.stringify([order.get(p)!, namespace]), written);
+        for (const port of written) {
           const key = JSON.stringify([namespace, sortedLabels(p.target.labels), port]);
           const g = byKey.get(key);
-          if (g) {
-            g.protections.push(p);
-            continue;
-          }
-          let name = dnsName(p.name, port).slice(0, 40).replace(/-$/, '');
-          for (let i = 2; used.has(`${namespace}/${name}`); i++) name = dnsName(p.name, port, i).slice(0, 40).replace(/-$/, '');
-          used.add(`${namespace}/${name}`);
-          byKey.set(key, { namespace, ...(p.target.labels ? { labels: p.target.labels } : {}), port, protections: [p], name });
+          if (g) g.protections.push(p);
+          else byKey.set(key, { namespace, ...(p.target.labels ? { labels: p.target.labels } : {}), port, protections: [p], name: '' });
         }
       }
     }
-    const groups = [...byKey.values()];
-    groups.forEach((g, j) => {
-      const other = groups.slice(0, j).find((o) => o.namespace === g.namespace && o.port === g.port && compatibleLabels(o.labels, g.labels));
-      if (other) this.note(g.protections[0]!.origin, 'narrower', `Linkerd uses one Server per pod port: where the workloads of ${other.protections[0]!.origin.label} and of this protection overlap on port ${g.port}, only one Server (the first by name) applies, not both`);
+    const index = InventoryIndex.of(this.context.inventory);
+    const workloadsIn = memoByKey((namespace: string) => topLevelWorkloads(index, namespace));
+    const selections = new Map<string, { list: WorkloadInfo[]; set: Set<WorkloadInfo> }>();
+    const selection = (p: Protection, namespace: string): { list: WorkloadInfo[]; set: Set<WorkloadInfo> } => {
+      const key = `${order.get(p)!}/${namespace}`;
+      let found = selections.get(key);
+      if (!found) {
+        const list = workloadsIn(namespace).filter((w) => labelsMatch(p.target.labels, w.labels));
+        selections.set(key, (found = { list, set: new Set(list) }));
+      }
+      return found;
+    };
+    const selected = (p: Protection, namespace: string): WorkloadInfo[] => selection(p, namespace).list;
+    const appliesOn = (p: Protection, namespace: string, port: number): boolean => !!ports.get(JSON.stringify([order.get(p)!, namespace]))?.includes(port);
+
+    const used = new Set<string>();
+    const named = (g: ServerGroup, base: string): ServerGroup => {
+      const trim = (i?: number): string => dnsName(base, g.port, ...(i ? [i] : [])).slice(0, 40).replace(/-$/, '');
+      let name = trim();
+      for (let i = 2; used.has(`${g.namespace}/${name}`); i++) name = trim(i);
+      used.add(`${g.namespace}/${name}`);
+      g.name = name;
+      return g;
+    };
+    const out: ServerGroup[] = [];
+    const unknown = new Set<ServerGroup>();
+    const written = new Set<string>();
+    const split = new Set<Protection>();
+    for (const g of byKey.values()) {
+      const members = selected(g.protections[0]!, g.namespace);
+      if (!members.length) unknown.add(g);
+      const keyOf = (w: WorkloadInfo): Protection[] => allows.filter((p) => appliesOn(p, g.namespace, g.port) && selection(p, g.namespace).set.has(w));
+      if (members.every((w) => sameSet(keyOf(w), g.protections))) {
+        out.push(named(g, g.protections[0]!.name));
+        continue;
+      }
+      // the protections overlap on these workloads: one Server per group of workloads the same protections apply to
+      const classes = new Map<string, { key: Protection[]; workloads: WorkloadInfo[] }>();
+      for (const w of members) {
+        const key = keyOf(w);
+        const id = key.map((p) => order.get(p)!).join(',');
+        const c = classes.get(id);
+        if (c) c.workloads.push(w);
+        else classes.set(id, { key, workloads: [w] });
+      }
+      const ordered = [...classes.entries()].sort((a, b) => compareText(firstName(a[1].workloads), firstName(b[1].workloads)));
+      for (const [id, c] of ordered) {
+        const classId = `${g.namespace}/${g.port}/${id}`;
+        if (written.has(classId)) continue;
+        written.add(classId);
+        for (const p of c.key) split.add(p);
+        // the protection selecting the fewest workloads names the Server
+        const owner = c.key.reduce((a, b) => (selected(b, g.namespace).length < selected(a, g.namespace).length ? b : a));
+        const all = workloadsIn(g.namespace);
+        const selector = exactSelector(c.workloads, all, c.key);
+        const parts = selector ? [{ labels: selector, workloads: c.workloads }] : c.workloads.map((w) => ({ labels: exactSelector([w], all, c.key), workloads: [w] }));
+        for (const part of parts) {
+          if (!part.labels && !Object.keys(part.workloads[0]!.labels).length) {
+            this.note(owner.origin, 'wider', `Linkerd uses one Server per pod port, and workload ${g.namespace}/${part.workloads[0]!.name} has no labels to select it by without the rest of the namespace: no Server is written for it on port ${g.port}, so its calls there get Linkerd's default inbound policy`);
+            continue;
+          }
+          const whole = sameSet(part.workloads, selected(owner, g.namespace));
+          const server = named({ namespace: g.namespace, port: g.port, protections: c.key, name: '', labels: part.labels ?? part.workloads[0]!.labels, workloads: part.workloads }, whole ? owner.name : `${owner.name}-${part.workloads[0]!.name}`);
+          if (!part.labels) this.note(owner.origin, 'narrower', `Linkerd uses one Server per pod port, and no labels pick workload ${g.namespace}/${part.workloads[0]!.name} without others that other protections apply to on port ${g.port}: its Server overlaps theirs and only one of them (the older, then the first by name) applies`);
+          out.push(server);
+        }
+      }
+    }
+    // a split protection's Servers cover the pods the inventory does not show only on ports where one of them selects its whole target
+    const uncovered = new Map<string, { p: Protection; namespace: string; ports: number[] }>();
+    for (const g of byKey.values()) {
+      for (const p of g.protections) {
+        if (!split.has(p) || out.some((o) => o.namespace === g.namespace && o.port === g.port && o.protections.includes(p) && sameLabels(o.labels, p.target.labels))) continue;
+        const key = `${order.get(p)!}/${g.namespace}`;
+        const u = uncovered.get(key) ?? { p, namespace: g.namespace, ports: [] };
+        u.ports.push(g.port);
+        uncovered.set(key, u);
+      }
+    }
+    for (const { p, namespace, ports: list } of uncovered.values()) {
+      this.note(p.origin, 'unknown', `Linkerd uses one Server per pod port, and other protections apply to some of these workloads: in ${namespace} on port${list.length > 1 ? 's' : ''} ${list.join(', ')}, the Servers are written per group of workloads of the inventory that the same protections apply to, each with the rules of all of them, so pods the inventory does not show get no Server there from this protection and follow Linkerd's default inbound policy`);
+    }
+    out.forEach((g, j) => {
+      if (!unknown.has(g)) return;
+      const other = out.find((o, i) => i !== j && o.namespace === g.namespace && o.port === g.port && compatibleLabels(o.labels, g.labels));
+      if (other) this.note(g.protections[0]!.origin, 'narrower', `Linkerd uses one Server per pod port, and the inventory shows no workload this protection selects: where its workloads and those of ${other.protections[0]!.origin.label} overlap on port ${g.port}, only one Server (the older, then the first by name) applies, not both`);
     });
-    return groups;
+    return out;
   }
 
   private server(g: ServerGroup): void {
@@ -150,9 +243,11 @@ class Writer {
       }
     }
     const routes = this.routes(originals, g);
+    if (!routes.length && !serverLevel.some((a) => !a.callers)) this.probeNote(g);
 
     body.document();
     for (const p of g.protections) body.comment(0, `from ${where(p.origin)}`);
+    if (g.workloads) body.comment(0, `Linkerd uses one Server per pod port: this one is for ${g.workloads.map((w) => w.name).join(', ')}, with the rules of every protection that applies there.`);
     if (!serverLevel.length && !routes.length) body.comment(0, 'No authorization: the Server denies every call to the port.');
     body.key(0, 'apiVersion', 'policy.linkerd.io/v1beta3').key(0, 'kind', 'Server');
     this.metadata(g.name, g.namespace);
@@ -176,6 +271,20 @@ class Writer {
       this.route(g, name, r.atom, `from ${[...new Set(r.auths.map((a) => where(a.rule.origin)))].join('; ')}`);
       for (const a of r.auths) this.policy(g, a, 'HTTPRoute', name);
     });
+  }
+
+  /** Linkerd gives a Server without routes a route for the kubelet's probes, authorized from `probeNetworks` (every address by default; mesh-semantics §2.5). */
+  private probeNote(g: ServerGroup): void {
+    const paths = new Set<string>();
+    const names: string[] = [];
+    for (const w of g.workloads ?? this.context.inventory.workloads.filter((w) => w.namespace === g.namespace && labelsMatch(g.labels, w.labels))) {
+      const file = this.files.get(w.file);
+      const probes = (file ? fileProbes(file).byWorkload.get(workloadKey(w.kind, w.span)) : undefined)?.filter((p) => p.port === g.port) ?? [];
+      for (const p of probes) paths.add(p.path.replace(/[?#].*$/, '') || '/');
+      if (probes.length) names.push(w.name);
+    }
+    if (!paths.size) return;
+    this.note(g.protections[0]!.origin, 'wider', `Linkerd gives a Server without HTTPRoutes a probe route: GET ${[...paths].sort().join(', ')} on port ${g.port} of ${names.join(', ')} (their HTTP probes) is allowed from probeNetworks (every address by default), whatever the protections say`);
   }
 
   /** One authorization per caller alternative of the rule (any caller: one without requirements). */
@@ -410,6 +519,78 @@ function sortedLabels(labels: Record<string, string> | undefined): [string, stri
 
 function labelsMatch(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
   return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
+}
+
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  return JSON.stringify(sortedLabels(a)) === JSON.stringify(sortedLabels(b));
+}
+
+function sameSet<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function firstName(workloads: WorkloadInfo[]): string {
+  return workloads.map((w) => w.name).sort(compareText)[0] ?? '';
+}
+
+function memoByKey<T>(f: (key: string) => T): (key: string) => T {
+  const cache = new Map<string, T>();
+  return (key) => {
+    if (!cache.has(key)) cache.set(key, f(key));
+    return cache.get(key)!;
+  };
+}
+
+/** The workloads of a namespace whose pods a Server can select: pod templates and Pods of none (the inventory's and those it implies), by name. */
+function topLevelWorkloads(index: InventoryIndex, namespace: string): WorkloadInfo[] {
+  const tops = new Set<WorkloadInfo>();
+  for (const w of [...index.inventory.workloads, ...index.impliedWorkloads]) {
+    if (w.namespace !== namespace) continue;
+    tops.add(w.kind === 'Pod' ? index.matchForPod(w).workload : index.topLevel(w));
+  }
+  return [...tops].sort((a, b) => compareText(a.name, b.name) || compareText(a.kind, b.kind));
+}
+
+const MAX_SELECTOR_LABELS = 3;
+
+/**
+ * The fewest pod labels that select exactly `chosen` among the namespace's workloads `all`: the
+ * protections' own target labels when they do, else the smallest set of the labels all of
+ * `chosen` share (by size, then name). Undefined when no labels do.
+ */
+function exactSelector(chosen: WorkloadInfo[], all: WorkloadInfo[], protections: Protection[]): Record<string, string> | undefined {
+  const exact = (selector: Record<string, string>): boolean => sameSet(all.filter((w) => labelsMatch(selector, w.labels)), chosen);
+  const own: Record<string, string> = {};
+  let consistent = true;
+  for (const p of protections) {
+    for (const [k, v] of Object.entries(p.target.labels ?? {})) {
+      if (own[k] !== undefined && own[k] !== v) consistent = false;
+      own[k] = v;
+    }
+  }
+  if (consistent && exact(own)) return own;
+  const common = sortedLabels(chosen[0]?.labels).filter(([k, v]) => chosen.every((w) => w.labels[k] === v));
+  const search = (from: number, size: number, picked: [string, string][]): Record<string, string> | undefined => {
+    if (picked.length === size) {
+      const selector = Object.fromEntries(picked);
+      return exact(selector) ? selector : undefined;
+    }
+    for (let i = from; i < common.length; i++) {
+      const found = search(i + 1, size, [...picked, common[i]!]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  for (let size = 1; size <= Math.min(MAX_SELECTOR_LABELS, common.length); size++) {
+    const found = search(0, size, []);
+    if (found) return found;
+  }
+  const everything = Object.fromEntries(common);
+  return exact(everything) ? everything : undefined;
 }
 
 function compatibleLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
