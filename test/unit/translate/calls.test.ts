@@ -89,6 +89,14 @@ describe('a neutral call in each mesh\'s record form, and back', () => {
   it('says why a record cannot be compared', () => {
     assert.deepEqual(neutralOf('istio', { mesh: 'istio', source: {}, destination: { namespace: 'shop', port: 80 } }, context), { why: 'the caller identity is not recorded' });
     assert.deepEqual(neutralOf('istio', { mesh: 'istio', source: { principal: null }, destination: { namespace: 'shop' } }, context), { why: 'the destination namespace or port is not recorded' });
-    assert.deepEqual(neutralOf('linkerd', { mesh: 'linkerd', source: { principal: 'not-an-identity' }, destination: { namespace: 'shop', port: 80 } }, context), { why: 'the caller identity not-an-identity names no service account' });
+    const foreign = (mesh: 'istio' | 'linkerd', principal: string) => neutralOf(mesh, { mesh, source: { principal }, destination: { namespace: 'shop', port: 80 } }, context);
+    for (const [mesh, principal] of [
+      ['linkerd', 'not-an-identity'],
+      ['linkerd', 'web.front.serviceaccount.identity.linkerd.other.example'],
+      ['istio', 'other.example/ns/front/sa/web-sa'],
+      ['istio', 'spiffe://other.example/ns/front/sa/web-sa'],
+    ] as const) assert.deepEqual(foreign(mesh, principal), { why: `the caller identity ${principal} names no service account of this cluster's trust domain` }, principal);
+    const aliased = neutralOf('istio', { mesh: 'istio', source: { principal: 'old.example/ns/front/sa/web-sa' }, destination: { namespace: 'shop', port: 80 } }, contextOf(INVENTORY, (c) => { c.istio.trustDomainAliases = ['old.example']; }));
+    assert.ok(!('why' in aliased) && aliased.caller?.serviceAccount === 'web-sa', 'a trust domain alias is the mesh\'s own');
   });
 });

@@ -67,13 +67,13 @@ export function neutralOf(mesh: Mesh, record: AccessRecord, context: Translation
   else if (principal === undefined) {
     if (mesh === 'consul' && record.source?.service) caller = identitiesOfConsulService(context, record.source.service, record.source.namespace).identities[0]!;
     else return { why: 'the caller identity is not recorded' };
-  } else if (mesh === 'istio') caller = parseIstioPrincipal(principal) ?? null;
+  } else if (mesh === 'istio') caller = parseIstioPrincipal(context, principal) ?? null;
   else if (mesh === 'linkerd') caller = parseLinkerdIdentity(principal) ?? null;
   else {
     const consul = parseConsulPrincipal(principal);
     caller = consul ? identitiesOfConsulService(context, consul.service, record.source?.namespace).identities[0]! : null;
   }
-  if (principal && caller === null) return { why: `the caller identity ${principal} names no service account` };
+  if (principal && caller === null) return { why: `the caller identity ${principal} names no service account of this cluster's trust domain` };
   const r = record.request;
   const protocol = record.protocol;
   const http = protocol === 'http' || protocol === 'http2' || protocol === 'grpc' || (protocol === undefined && r?.method !== undefined);

@@ -25,15 +25,20 @@ export function linkerdIdentity(identity: Identity): string {
   return serviceAccountIdentity({ controlPlaneNamespace: LINKERD_CONTROL_PLANE_NAMESPACE, trustDomain: LINKERD_TRUST_DOMAIN }, identity.namespace, identity.serviceAccount);
 }
 
-/** The identity in Istio's principal form (`spiffe://` optional), when it is one. */
-export function parseIstioPrincipal(principal: string): Identity | undefined {
-  const m = /^(?:spiffe:\/\/)?[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
-  return m ? { namespace: m[1]!, serviceAccount: m[2]! } : undefined;
+/** The identity in Istio's principal form (`spiffe://` optional), when it is one of the mesh's
+ * trust domain or its aliases (a foreign one is no service account of this cluster). */
+export function parseIstioPrincipal(context: TranslationContext, principal: string): Identity | undefined {
+  const m = /^(?:spiffe:\/\/)?([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
+  if (!m) return undefined;
+  const local = [context.config.istio.trustDomain, ...context.config.istio.trustDomainAliases];
+  return local.includes(m[1]!) ? { namespace: m[2]!, serviceAccount: m[3]! } : undefined;
 }
 
-/** The identity in Linkerd's form (`<sa>.<ns>.serviceaccount.identity.<cp-ns>.<trust domain>`), when it is one. */
+/** The identity in Linkerd's form (`<sa>.<ns>.serviceaccount.identity.linkerd.cluster.local`), when it is one. */
 export function parseLinkerdIdentity(identity: string): Identity | undefined {
-  const m = /^([^.]+)\.([^.]+)\.serviceaccount\.identity\./.exec(identity);
+  const suffix = `.serviceaccount.identity.${LINKERD_CONTROL_PLANE_NAMESPACE}.${LINKERD_TRUST_DOMAIN}`;
+  if (!identity.endsWith(suffix)) return undefined;
+  const m = /^([^.]+)\.([^.]+)$/.exec(identity.slice(0, -suffix.length));
   return m ? { namespace: m[2]!, serviceAccount: m[1]! } : undefined;
 }
 
