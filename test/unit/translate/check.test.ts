@@ -242,6 +242,14 @@ spec:
     }
   });
 
+  it('networks are probed from inside, from an exception and from outside', () => {
+    const origin = { file: '/ws/p.yaml', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } }, label: 'p' };
+    const model = { mesh: 'linkerd' as const, notes: [], protections: [{ origin, name: 'p', action: 'allow' as const, target: { namespace: 'shop', labels: { app: 'cart' } }, rules: [{ origin, from: [{ networks: [{ cidr: '10.0.0.0/8', except: ['10.0.0.0/24'] }] }], to: [], headers: [] }] }] };
+    const ips = new Set(probesOf(model, contextOf(INVENTORY), ['linkerd', 'istio']).map((p) => p.call.callerIp));
+    // first address of the network is excepted: its last is inside; the exception's first; TEST-NET-3 outside
+    for (const ip of ['10.255.255.255', '10.0.0.0', '203.0.113.7']) assert.ok(ips.has(ip), `${ip} in ${[...ips].join(', ')}`);
+  });
+
   it('headers with many values do not multiply into millions of Consul permissions', async () => {
     const when = Array.from({ length: 7 }, (_, i) => `{key: "request.headers[x-h${i}]", values: [${Array.from({ length: 10 }, (_, j) => `v${j}`).join(', ')}]}`).join(', ');
     const started = Date.now();

@@ -6,8 +6,9 @@ import type { TrafficShape } from '../traffic/ingest/types';
 import { redactorFor, type Redactor } from '../traffic/redact';
 import { InventoryIndex } from '../inventory/inventoryIndex';
 import type { WorkloadInfo } from '../inventory/inventory';
-import { recordFor, neutralOf, type NeutralCall } from './calls';
+import { recordFor, neutralOf, type NeutralCall, type NeutralOrWhy } from './calls';
 import { re2 } from '../simulate/consul/http';
+import { parseIpPrefix, prefixContains, type IpPrefix } from '../net/ip';
 import type { AccessModel, Identity, MeshResources, Network, Protection, Requests, TranslationContext } from './model';
 
 /**
@@ -86,11 +87,7 @@ export async function checkTranslation(input: CheckInput): Promise<EquivalenceRe
     for (const [i, shape] of input.observed.entries()) {
       if (i % 256 === 0) await pace.turn();
       const record = shape.record;
-      if (record.mesh !== undefined && record.mesh !== input.source.mesh) {
-        skipped.set(`a call of ${record.mesh}, not of ${input.source.mesh}`, (skipped.get(`a call of ${record.mesh}, not of ${input.source.mesh}`) ?? 0) + shape.count);
-        continue;
-      }
-      const call = neutralOf(input.source.mesh, record, context);
+      const call: NeutralOrWhy = record.mesh !== undefined && record.mesh !== input.source.mesh ? { why: `a call of ${record.mesh}, not of ${input.source.mesh}` } : neutralOf(input.source.mesh, record, context);
       if ('why' in call) {
         skipped.set(call.why, (skipped.get(call.why) ?? 0) + shape.count);
         continue;
@@ -281,23 +278,19 @@ function callerSamples(protection: Protection, neighbours: readonly Protection[]
 
 /** An IPv4 address inside the network and outside its exceptions (its first or last address), when one is found. */
 function addressInside(network: Network): string | undefined {
-  const range = rangeOf(network.cidr);
-  if (!range) return undefined;
-  const [first, last] = range;
-  const candidates = [first, last, first + Math.floor((last - first) / 2)];
-  const excluded = network.except.map(rangeOf).filter((r): r is [number, number] => r !== undefined);
-  const pick = candidates.find((a) => !excluded.some(([lo, hi]) => a >= lo && a <= hi));
+  const prefix = prefixOf(network.cidr);
+  if (!prefix || prefix.family !== 4) return undefined;
+  const first = prefix.words[0]!;
+  const last = first + 2 ** (32 - prefix.bits) - 1;
+  const excluded = network.except.map(prefixOf).filter((x): x is IpPrefix => x !== undefined);
+  const pick = [first, last, first + Math.floor((last - first) / 2)].find((a) => !excluded.some((x) => prefixContains(x, 4, Uint32Array.of(a, 0, 0, 0))));
   return pick === undefined ? undefined : [pick >>> 24, (pick >>> 16) & 255, (pick >>> 8) & 255, pick & 255].join('.');
 }
 
-/** The first and last address of an IPv4 prefix or address, as numbers. */
-function rangeOf(cidr: string): [number, number] | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)(?:\/(\d+))?$/.exec(cidr);
-  if (!m) return undefined;
-  const base = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
-  const size = m[5] === undefined || Number(m[5]) >= 32 ? 1 : 2 ** (32 - Number(m[5]));
-  const first = base - (base % size);
-  return [first, first + size - 1];
+/** A network as Linkerd reads it (a prefix, or a bare address meaning that one). */
+function prefixOf(cidr: string): IpPrefix | undefined {
+  const parsed = parseIpPrefix(cidr, { length: 'rust', bare: true });
+  return 'error' in parsed ? undefined : parsed;
 }
 
 /** Requests to try at a protection's destination: a TCP connection (undefined), each method and

@@ -1,4 +1,6 @@
+import type { Inventory } from '../inventory/inventory';
 import { InventoryIndex } from '../inventory/inventoryIndex';
+import { parsePrincipal, principalFor } from '../traffic/ingest/identity';
 import { serviceAccountIdentity } from '../simulate/linkerd/model';
 import type { Identity, TranslationContext } from './model';
 
@@ -17,7 +19,7 @@ export const LINKERD_TRUST_DOMAIN = 'cluster.local';
 
 /** Istio's principal for a service account: `<trust domain>/ns/<ns>/sa/<sa>`. */
 export function istioPrincipal(context: TranslationContext, identity: Identity): string {
-  return `${context.config.istio.trustDomain}/ns/${identity.namespace}/sa/${identity.serviceAccount}`;
+  return principalFor('istio', identity.namespace, identity.serviceAccount, context.config.istio.trustDomain)!;
 }
 
 /** Linkerd's DNS-like identity of a service account. */
@@ -28,24 +30,22 @@ export function linkerdIdentity(identity: Identity): string {
 /** The identity in Istio's principal form (`spiffe://` optional), when it is one of the mesh's
  * trust domain or its aliases (a foreign one is no service account of this cluster). */
 export function parseIstioPrincipal(context: TranslationContext, principal: string): Identity | undefined {
-  const m = /^(?:spiffe:\/\/)?([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
-  if (!m) return undefined;
-  const local = [context.config.istio.trustDomain, ...context.config.istio.trustDomainAliases];
-  return local.includes(m[1]!) ? { namespace: m[2]!, serviceAccount: m[3]! } : undefined;
+  const parts = parsePrincipal(principal);
+  if (parts?.mesh !== 'istio' || ![context.config.istio.trustDomain, ...context.config.istio.trustDomainAliases].includes(parts.trustDomain)) return undefined;
+  return { namespace: parts.namespace, serviceAccount: parts.serviceAccount! };
 }
 
 /** The identity in Linkerd's form (`<sa>.<ns>.serviceaccount.identity.linkerd.cluster.local`), when it is one. */
 export function parseLinkerdIdentity(identity: string): Identity | undefined {
-  const suffix = `.serviceaccount.identity.${LINKERD_CONTROL_PLANE_NAMESPACE}.${LINKERD_TRUST_DOMAIN}`;
-  if (!identity.endsWith(suffix)) return undefined;
-  const m = /^([^.]+)\.([^.]+)$/.exec(identity.slice(0, -suffix.length));
-  return m ? { namespace: m[2]!, serviceAccount: m[1]! } : undefined;
+  const parts = parsePrincipal(identity);
+  if (parts?.mesh !== 'linkerd' || parts.trustDomain !== LINKERD_TRUST_DOMAIN || !identity.includes(`.serviceaccount.identity.${LINKERD_CONTROL_PLANE_NAMESPACE}.`)) return undefined;
+  return { namespace: parts.namespace, serviceAccount: parts.serviceAccount! };
 }
 
 /** The Consul service and namespace in a Consul SPIFFE ID (`spiffe://<td>[/ap/<p>]/ns/<ns>/dc/<dc>/svc/<name>`). */
 export function parseConsulPrincipal(principal: string): { namespace: string; service: string } | undefined {
-  const m = /^spiffe:\/\/[^/]+(?:\/ap\/[^/]+)?\/ns\/([^/]+)\/dc\/[^/]+\/svc\/([^/]+)$/.exec(principal);
-  return m ? { namespace: m[1]!, service: m[2]! } : undefined;
+  const parts = parsePrincipal(principal);
+  return parts?.mesh === 'consul' ? { namespace: parts.namespace, service: parts.service! } : undefined;
 }
 
 /** Consul's SPIFFE ID for a service (the trust domain and datacenter a configuration gives, else placeholders the simulator accepts as local). */
@@ -57,6 +57,18 @@ export function consulPrincipal(context: TranslationContext, namespace: string, 
 /** The Consul services a service account's pods register as: the Services selecting its workloads, else the account's own name. */
 export function consulServicesOf(context: TranslationContext, identity: Identity): { services: string[]; assumed: boolean } {
   if (identity.serviceAccount === '*') return { services: ['*'], assumed: false };
+  // asked once per probe call by the check: remembered per inventory
+  let known = servicesOfIdentity.get(context.inventory);
+  if (!known) servicesOfIdentity.set(context.inventory, (known = new Map()));
+  const key = `${identity.namespace}/${identity.serviceAccount}`;
+  let found = known.get(key);
+  if (!found) known.set(key, (found = lookUpConsulServices(context, identity)));
+  return found;
+}
+
+const servicesOfIdentity = new WeakMap<Inventory, Map<string, { services: string[]; assumed: boolean }>>();
+
+function lookUpConsulServices(context: TranslationContext, identity: Identity): { services: string[]; assumed: boolean } {
   const index = InventoryIndex.of(context.inventory);
   const names = new Set<string>();
   const namespaces = identity.namespace === '*' ? [...new Set(context.inventory.workloads.map((w) => w.namespace))] : [identity.namespace];

@@ -46,14 +46,16 @@ export interface TranslateOptions {
  */
 export async function translatePolicies(resources: MeshResources, to: Mesh, context: TranslationContext, options: TranslateOptions): Promise<Translation[]> {
   const translations: Translation[] = [];
+  // reads each translation back, as a file of the target mesh's resources, for the check
+  const engine = new Engine();
   for (const from of MESHES) {
     if (from === to) continue;
     const own = resources.filter((r) => r.resource.mesh === from);
     if (own.length === 0) continue;
     const model = TRANSLATORS[from].read(own, context);
     const written = TRANSLATORS[to].write(model, context);
-    const file = new Engine().read(options.path, written.yaml);
-    const targetResources = new Engine().prepare(file).recognition.resources.map((resource) => ({ file, resource }));
+    const file = engine.read(options.path, written.yaml);
+    const targetResources = engine.prepare(file).recognition.resources.map((resource) => ({ file, resource }));
     const check = await checkTranslation({
       source: { mesh: from, resources: own }, target: { mesh: to, resources: targetResources }, model, context,
       ...(options.observed ? { observed: options.observed } : {}), ...(options.signal ? { signal: options.signal } : {}),
