@@ -14,5 +14,5 @@ function find(dir) {
 
 const only = process.argv.slice(2);
 const files = find('out/test').filter((f) => only.length === 0 || only.some((o) => f.includes(o))).sort();
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=./scripts/tap-with-failures.mjs', '--test-reporter-destination=stdout', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
