@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
 import { runExplainCli } from '../../server/src/cli/simulate';
+import { CLICKHOUSE_FIELDS } from '../../server/src/engine/config/clickhouseConfig';
 import { defaultConfig, findConfig, loadConfig, parseConfig } from '../../server/src/engine/config/projectConfig';
 import { Engine } from '../../server/src/engine/engine';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
@@ -22,7 +23,7 @@ describe('.meshpolicy.yaml', () => {
       'rules: {MPA0104: warning, MPA0101: "off"}',
       'readers: {format: envoy-json}',
     ].join('\n'), defaultConfig('/ws'));
-    assert.deepEqual(config.problems, []);
+    assert.deepEqual(config.problems.map((p) => p.message), []);
     assert.deepEqual(config.traffic, ['logs/**/*.log']);
     assert.deepEqual(config.inventory, ['k8s/**/*.yaml']);
     assert.deepEqual(config.istio, { rootNamespace: 'mesh-root', trustDomain: 'example.org', trustDomainAliases: ['old.example.org', 'cluster.local'] });
@@ -39,18 +40,18 @@ describe('.meshpolicy.yaml', () => {
     assert.equal(defaults.linkerd.defaultInboundPolicy, 'all-unauthenticated');
     const bad = parseConfig('rules: {MPA0104: loud}\nlinkerd: {defaultInboundPolicy: open, defaultInboundPolcy: deny}\nistio: {rootNamspace: x}\nbogus: 1\n', defaultConfig('/ws'));
     assert.equal(bad.problems.length, 5);
-    assert.ok(bad.problems.includes('.meshpolicy.yaml: unknown key "linkerd.defaultInboundPolcy"'));
-    assert.ok(bad.problems.includes('.meshpolicy.yaml: unknown key "istio.rootNamspace"'));
+    assert.ok(bad.problems.map((p) => p.message).includes('.meshpolicy.yaml: unknown key "linkerd.defaultInboundPolcy"'));
+    assert.ok(bad.problems.map((p) => p.message).includes('.meshpolicy.yaml: unknown key "istio.rootNamspace"'));
     assert.equal(bad.linkerd.defaultInboundPolicy, 'all-unauthenticated');
     assert.deepEqual(defaults.istio.trustDomainAliases, []);
     const aliases = parseConfig('istio: {trustDomainAliases: old.example.org}\n', defaultConfig('/ws'));
-    assert.deepEqual(aliases.problems, ['.meshpolicy.yaml: istio.trustDomainAliases must be a list of trust domains']);
+    assert.deepEqual(aliases.problems.map((p) => p.message), ['.meshpolicy.yaml: istio.trustDomainAliases must be a list of trust domains']);
     assert.deepEqual(aliases.istio.trustDomainAliases, []);
   });
 
   it('names a rule code that does not exist (docs/rules/README.md), and applies the others', () => {
     const config = parseConfig('rules: {mpa1021: "off", MPA1201: warning, MPA1021: "off", MPA4001: error}\n', defaultConfig('/ws'));
-    assert.deepEqual(config.problems, [
+    assert.deepEqual(config.problems.map((p) => p.message), [
       '.meshpolicy.yaml: rules.mpa1021 is not a rule code (docs/rules/README.md lists them)',
       '.meshpolicy.yaml: rules.MPA1201 is not a rule code (docs/rules/README.md lists them)',
     ]);
@@ -61,7 +62,7 @@ describe('.meshpolicy.yaml', () => {
     const root = scratchDir('mesh-policy-config-name-');
     const file = join(root, 'ci-settings.yaml');
     writeFileSync(file, 'bogus: 1\nistio: {rootNamspace: x}\nrules: {MPA0104: loud}\n');
-    assert.deepEqual(loadConfig(file).problems, [
+    assert.deepEqual(loadConfig(file).problems.map((p) => p.message), [
       `${file}: unknown key "bogus"`,
       `${file}: unknown key "istio.rootNamspace"`,
       `${file}: rules.MPA0104 must be one of error, warning, info, hint, off`,
@@ -84,7 +85,7 @@ describe('.meshpolicy.yaml', () => {
     ];
     for (const [text, problems] of cases) {
       const config = parseConfig(`${text}\n`, defaultConfig('/ws'));
-      assert.deepEqual(config.problems, problems.map((p) => `.meshpolicy.yaml: ${p}`), text);
+      assert.deepEqual(config.problems.map((p) => p.message), problems.map((p) => `.meshpolicy.yaml: ${p}`), text);
       const defaults = defaultConfig('/ws');
       assert.deepEqual([config.istio, config.linkerd, config.consul], [defaults.istio, defaults.linkerd, defaults.consul], text);
     }
@@ -103,7 +104,7 @@ describe('.meshpolicy.yaml', () => {
       '  permissiveMtls: [legacy]',
       '  requestNormalization: {mergeSlashes: true, headersWithUnderscoresAction: REJECT_REQUEST}',
     ].join('\n'), defaultConfig('/ws'));
-    assert.deepEqual(config.problems, []);
+    assert.deepEqual(config.problems.map((p) => p.message), []);
     assert.deepEqual(config.consul, {
       defaultIntentionPolicy: 'deny',
       trustDomain: '11111111-2222-3333-4444-555555555555.consul',
@@ -122,7 +123,7 @@ describe('.meshpolicy.yaml', () => {
       '  namespaces: yes please',
       '  requestNormalization: {mergeSlashes: 1}',
     ].join('\n'), defaultConfig('/ws'));
-    assert.deepEqual(bad.problems, [
+    assert.deepEqual(bad.problems.map((p) => p.message), [
       '.meshpolicy.yaml: unknown key "consul.peer"',
       '.meshpolicy.yaml: consul.peers.x.trustDomain is required',
       '.meshpolicy.yaml: consul.namespaces must be true or false',
@@ -228,6 +229,11 @@ describe('.meshpolicy.yaml problems as findings (MPA0004), at their key', () => 
     ['an unknown Consul key', 'consul:\n  defaultIntentionPolcy: deny\n', ['2:3 warning MPA0004 unknown key "consul.defaultIntentionPolcy"']],
     ['a ClickHouse password in the file', 'clickhouse:\n  url: http://127.0.0.1:8123\n  table: logs\n  password: s3cret\n', ['4:3 warning MPA0004 clickhouse.password is not read from the file: put the password in an environment variable and name it in passwordEnv']],
     ['a list at the top level', '- traffic\n', ['1:1 warning MPA0004 expected a mapping at the top level']],
+    // keys under a name the file chooses, and fields of a column map: the deepest key named
+    ['a misspelt key of a Consul peer', 'consul:\n  peers:\n    east:\n      trustDomian: x.consul\n', ['3:5 warning MPA0004 consul.peers.east.trustDomain is required', '4:7 warning MPA0004 consul.peers.east: unknown key "trustDomian"']],
+    ['a ClickHouse window key of the wrong form', 'clickhouse:\n  url: http://127.0.0.1:8123\n  table: logs\n  window:\n    last: yesterday\n', ['5:5 warning MPA0004 clickhouse.window.last must be a duration such as 90m, 24h or 7d']],
+    ['an unknown ClickHouse column field', 'clickhouse:\n  url: http://127.0.0.1:8123\n  table: logs\n  columns:\n    pth: path\n', [`5:5 warning MPA0004 clickhouse.columns: unknown field "pth" (known: ${CLICKHOUSE_FIELDS.join(', ')})`]],
+    ['a required ClickHouse key left out: at the block', 'traffic: [a.log]\nclickhouse:\n  url: http://127.0.0.1:8123\n', ['2:1 warning MPA0004 clickhouse.table is required']],
     ['a syntax error: nothing of the file is used', 'istio: {rootNamespace: x\n', ['1:1 error MPA0004 not used at all until its syntax error is fixed', '1:8 error MPA0001']],
   ];
   for (const [name, text, expected] of cases) {

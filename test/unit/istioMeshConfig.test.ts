@@ -100,7 +100,7 @@ describe('Istio mesh config: precedence', () => {
 
   it('.meshpolicy.yaml over the workspace\'s mesh config, key by key', () => {
     const config = parseConfig('istio:\n  trustDomain: file.example\n  extensionProviders: [ext]\n', defaultConfig('/ws'));
-    assert.deepEqual(config.problems, []);
+    assert.deepEqual(config.problems.map((p) => p.message), []);
     const istio = workspace({ 'mesh.yaml': mesh }, config).config.istio;
     assert.equal(istio.trustDomain, 'file.example');
     assert.equal(istio.rootNamespace, 'mesh-root');
@@ -110,7 +110,7 @@ describe('Istio mesh config: precedence', () => {
 
   it('istio.extensionProviders must be a list of names', () => {
     const config = parseConfig('istio:\n  extensionProviders: [{name: ext}]\n', defaultConfig('/ws'));
-    assert.deepEqual(config.problems, ['.meshpolicy.yaml: istio.extensionProviders must be a list of provider names']);
+    assert.deepEqual(config.problems.map((p) => p.message), ['.meshpolicy.yaml: istio.extensionProviders must be a list of provider names']);
     assert.equal(config.istio.extensionProviders, undefined);
   });
 

@@ -110,7 +110,7 @@ function lint(args: string[], io: CliIo): number {
   // A configuration file among the linted ones reports its problems as MPA0004 findings instead.
   const linted = new Set(files);
   const asFindings = config.file !== undefined && linted.has(config.file) && !config.unusable && config.rules[Codes.config] !== 'off';
-  if (!asFindings) for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
+  if (!asFindings) for (const problem of config.problems) io.stderr(`mesh-policy: ${problem.message}`);
   if (config.unusable) return 2;
   const engine = new Engine(undefined, { limits });
   const workspace = new WorkspaceModel(config);

@@ -127,7 +127,7 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   const all = [...parsed.policies, ...parsed.inventory].map((p) => resolve(io.cwd, p));
   if (reportMissing(all, io) || (parsed.config && reportMissing([parsed.config], io, 'config'))) return 2;
   const config = parsed.config ? loadConfig(resolve(io.cwd, parsed.config)) : findConfig(io.cwd);
-  for (const problem of config.problems) io.stderr(`mesh-policy: ${problem}`);
+  for (const problem of config.problems) io.stderr(`mesh-policy: ${problem.message}`);
   if (config.unusable) return 2;
   const engine = new Engine();
   const workspace = new WorkspaceModel(config);

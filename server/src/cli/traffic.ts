@@ -176,7 +176,7 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   if (configFile) configFile = resolve(io.cwd, configFile);
   if (reportMissing(paths, io) || (configFile && reportMissing([configFile], io, 'config'))) return 2;
   const config = configFile ? loadConfig(configFile) : findConfig(io.cwd);
-  for (const problem of [...config.problems, ...readerSettingProblems(config)]) io.stderr(`mesh-policy: ${problem}`);
+  for (const problem of [...config.problems.map((p) => p.message), ...readerSettingProblems(config)]) io.stderr(`mesh-policy: ${problem}`);
   if (config.unusable) return 2;
 
   let inventoryNote: string;

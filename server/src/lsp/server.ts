@@ -413,7 +413,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const root = workspaceFolders[0] ?? process.cwd();
     const configured = settings.configFile ? (isAbsolute(settings.configFile) ? settings.configFile : join(root, settings.configFile)) : undefined;
     workspace.config = configured ? loadConfig(configured) : findConfig(root);
-    for (const problem of workspace.config.problems) connection.console.warn(`mesh-policy: ${problem}`);
+    for (const problem of workspace.config.problems) connection.console.warn(`mesh-policy: ${problem.message}`);
     redaction.configure(workspace.config);
     generation++;
   }

@@ -60,15 +60,15 @@ describe('configuration: clickhouse block', () => {
     assert.equal(ch.columns.downstream_peer_uri_san, 'peer_san');
     assert.equal(ch.columns.path, 'path', 'an invalid column name keeps the default');
     assert.deepEqual(ch.window, { last: '24h' });
-    assert.ok(config.problems.some((p) => p.includes('password is not read from the file')));
-    assert.ok(config.problems.some((p) => p.includes('unknown field "bogus"')));
-    assert.ok(config.problems.some((p) => p.includes('columns.path must be a column name')));
+    assert.ok(config.problems.some((p) => p.message.includes('password is not read from the file')));
+    assert.ok(config.problems.some((p) => p.message.includes('unknown field "bogus"')));
+    assert.ok(config.problems.some((p) => p.message.includes('columns.path must be a column name')));
     assert.ok(!JSON.stringify(ch).includes('hunter2'), 'a password in the file is never kept');
   });
 
   it('without url or table there is no source, and the problem says why', () => {
     const problems: string[] = [];
-    assert.equal(parseClickHouseSettings({ database: 'logs' }, problems), undefined);
+    assert.equal(parseClickHouseSettings({ database: 'logs' }, (message) => problems.push(message)), undefined);
     assert.ok(problems.some((p) => p.endsWith('url is required')));
     assert.ok(problems.some((p) => p.endsWith('table is required')));
   });

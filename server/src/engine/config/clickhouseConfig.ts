@@ -3,6 +3,7 @@
  * ClickHouse table (docs/scale.md). Credentials never come from the file: it names the
  * environment variables that hold them. Problems are reported; they never stop the rest.
  */
+import type { ReportConfigProblem } from './projectConfig';
 
 /** Log fields a ClickHouse column can map to: Envoy/Istio JSON access-log keys, plus the
  * Kubernetes metadata a log shipper adds (the pod that wrote the line). */
@@ -61,29 +62,35 @@ export function durationMs(text: string): number | undefined {
   return Number(m[1]) * unit;
 }
 
-/** Reads the block; undefined (with problems) when it cannot be used. `where` prefixes problems. */
-export function parseClickHouseSettings(raw: unknown, problems: string[], where = '.meshpolicy.yaml: clickhouse'): ClickHouseSettings | undefined {
+/** Reads the `clickhouse:` block; undefined (with problems reported) when it cannot be used. */
+export function parseClickHouseSettings(raw: unknown, report: ReportConfigProblem): ClickHouseSettings | undefined {
   if (raw === undefined || raw === null) return undefined;
+  const where = 'clickhouse';
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    problems.push(`${where} must be a mapping`);
+    report(`${where} must be a mapping`, [where]);
     return undefined;
   }
   const v = raw as Record<string, unknown>;
-  const before = problems.length;
+  let reported = 0;
+  /** A problem at `clickhouse.<key...>`. */
+  const problem = (message: string, ...key: string[]): void => {
+    reported++;
+    report(message, [where, ...key]);
+  };
   for (const key of Object.keys(v)) {
-    if (key === 'password') problems.push(`${where}.password is not read from the file: put the password in an environment variable and name it in passwordEnv`);
-    else if (!KNOWN.has(key)) problems.push(`${where}: unknown key "${key}"`);
+    if (key === 'password') problem(`${where}.password is not read from the file: put the password in an environment variable and name it in passwordEnv`, key);
+    else if (!KNOWN.has(key)) problem(`${where}: unknown key "${key}"`, key);
   }
   const text = (key: string, check?: (s: string) => string | undefined): string | undefined => {
     const value = v[key];
     if (value === undefined) return undefined;
     if (typeof value !== 'string' || value.trim() === '') {
-      problems.push(`${where}.${key} must be a non-empty string`);
+      problem(`${where}.${key} must be a non-empty string`, key);
       return undefined;
     }
-    const problem = check?.(value);
-    if (problem) {
-      problems.push(`${where}.${key} ${problem}`);
+    const wrong = check?.(value);
+    if (wrong) {
+      problem(`${where}.${key} ${wrong}`, key);
       return undefined;
     }
     return value.trim();
@@ -91,9 +98,9 @@ export function parseClickHouseSettings(raw: unknown, problems: string[], where 
   const identifier = (s: string): string | undefined => (IDENTIFIER.test(s) ? undefined : `must be a plain identifier (letters, digits, _), got "${s}"`);
   const envName = (s: string): string | undefined => (ENV_NAME.test(s) ? undefined : `must name an environment variable, got "${s}"`);
   const url = text('url', (s) => (/^https?:\/\/[^/\s]+\/?$/.test(s) ? undefined : `must be http(s)://host:port, got "${s}"`));
-  if (url === undefined && v['url'] === undefined) problems.push(`${where}.url is required`);
+  if (url === undefined && v['url'] === undefined) problem(`${where}.url is required`);
   const table = text('table', identifier);
-  if (table === undefined && v['table'] === undefined) problems.push(`${where}.table is required`);
+  if (table === undefined && v['table'] === undefined) problem(`${where}.table is required`);
   const database = text('database', identifier) ?? 'default';
   const settings: ClickHouseSettings = { url: url ?? '', database, table: table ?? '', columns: { ...DEFAULT_CLICKHOUSE_COLUMNS }, window: {}, timeoutSeconds: 60 };
   const username = text('username');
@@ -106,47 +113,47 @@ export function parseClickHouseSettings(raw: unknown, problems: string[], where 
   if (timeColumn !== undefined) settings.timeColumn = timeColumn;
   const mesh = v['mesh'];
   if (mesh === 'istio' || mesh === 'consul') settings.mesh = mesh;
-  else if (mesh !== undefined) problems.push(`${where}.mesh must be istio or consul`);
+  else if (mesh !== undefined) problem(`${where}.mesh must be istio or consul`, 'mesh');
   const timeout = v['timeoutSeconds'];
   if (typeof timeout === 'number' && timeout > 0 && Number.isFinite(timeout)) settings.timeoutSeconds = timeout;
-  else if (timeout !== undefined) problems.push(`${where}.timeoutSeconds must be a positive number`);
+  else if (timeout !== undefined) problem(`${where}.timeoutSeconds must be a positive number`, 'timeoutSeconds');
 
   const columns = v['columns'];
   if (columns !== undefined) {
-    if (!columns || typeof columns !== 'object' || Array.isArray(columns)) problems.push(`${where}.columns must map log fields to column names`);
+    if (!columns || typeof columns !== 'object' || Array.isArray(columns)) problem(`${where}.columns must map log fields to column names`, 'columns');
     else {
       const fields = new Set<string>(CLICKHOUSE_FIELDS);
       for (const [field, column] of Object.entries(columns as Record<string, unknown>)) {
         if (!fields.has(field)) {
-          problems.push(`${where}.columns: unknown field "${field}" (known: ${CLICKHOUSE_FIELDS.join(', ')})`);
+          problem(`${where}.columns: unknown field "${field}" (known: ${CLICKHOUSE_FIELDS.join(', ')})`, 'columns', field);
           continue;
         }
         if (column === null || column === '') delete settings.columns[field as ClickHouseField];
         else if (typeof column === 'string' && IDENTIFIER.test(column)) settings.columns[field as ClickHouseField] = column;
-        else problems.push(`${where}.columns.${field} must be a column name (or null to leave the field out)`);
+        else problem(`${where}.columns.${field} must be a column name (or null to leave the field out)`, 'columns', field);
       }
     }
   }
-  if (!settings.columns.start_time) problems.push(`${where}.columns.start_time is required (the line's time)`);
+  if (!settings.columns.start_time) problem(`${where}.columns.start_time is required (the line's time)`, ...(columns === undefined ? [] : ['columns']));
 
   const window = v['window'];
   if (window !== undefined) {
-    if (!window || typeof window !== 'object' || Array.isArray(window)) problems.push(`${where}.window must be a mapping with since/until or last`);
+    if (!window || typeof window !== 'object' || Array.isArray(window)) problem(`${where}.window must be a mapping with since/until or last`, 'window');
     else {
       const w = window as Record<string, unknown>;
       for (const key of Object.keys(w)) {
         const value = w[key];
         if (key === 'last') {
           if (typeof value === 'string' && durationMs(value) !== undefined) settings.window.last = value;
-          else problems.push(`${where}.window.last must be a duration such as 90m, 24h or 7d`);
+          else problem(`${where}.window.last must be a duration such as 90m, 24h or 7d`, 'window', key);
         } else if (key === 'since' || key === 'until') {
           const s = value instanceof Date ? value.toISOString() : value;
           if (typeof s === 'string' && !Number.isNaN(Date.parse(s))) settings.window[key] = new Date(Date.parse(s)).toISOString();
-          else problems.push(`${where}.window.${key} must be an RFC 3339 time`);
-        } else problems.push(`${where}.window: unknown key "${key}"`);
+          else problem(`${where}.window.${key} must be an RFC 3339 time`, 'window', key);
+        } else problem(`${where}.window: unknown key "${key}"`, 'window', key);
       }
-      if (settings.window.last && (settings.window.since || settings.window.until)) problems.push(`${where}.window: give either last or since/until`);
+      if (settings.window.last && (settings.window.since || settings.window.until)) problem(`${where}.window: give either last or since/until`, 'window');
     }
   }
-  return problems.length > before && (!url || !table || !settings.columns.start_time) ? undefined : settings;
+  return reported > 0 && (!url || !table || !settings.columns.start_time) ? undefined : settings;
 }

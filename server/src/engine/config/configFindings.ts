@@ -24,33 +24,11 @@ export function configFindings(file: SourceFile): Finding[] {
   const root = file.documents[0]?.root;
   const findings: Finding[] = [];
   for (const problem of config.problems) {
-    if (!problem.startsWith(prefix)) continue; // a syntax error, `path:line:col: ...`: MPA0001
-    const message = problem.slice(prefix.length);
-    const span = spanOf(root, keyPath(message)) ?? firstLineSpan(file);
-    findings.push({ file: file.path, range: file.lines.range(span), severity: config.unusable ? 'error' : 'warning', code: Codes.config, message });
+    if (!problem.message.startsWith(prefix)) continue; // a syntax error, `path:line:col: ...`: MPA0001
+    const span = (problem.key.length > 0 ? locate(root, problem.key).keySpan : undefined) ?? firstLineSpan(file);
+    findings.push({ file: file.path, range: file.lines.range(span), severity: config.unusable ? 'error' : 'warning', code: Codes.config, message: problem.message.slice(prefix.length) });
   }
   return findings;
-}
-
-/**
- * The key a problem is about, from its text: problems name it as a dotted path first
- * (`istio.trustDomain must be ...`, `clickhouse.url is required`), or say `unknown key "a.b"`
- * (after the section it is in, for `clickhouse: unknown key "x"`).
- */
-function keyPath(message: string): string[] {
-  const lead = /^([A-Za-z][\w-]*(?:\.[\w*/-]+)*)(?=[ :])/.exec(message)?.[1];
-  const unknown = /unknown key "([^"]+)"/.exec(message)?.[1];
-  if (unknown !== undefined) {
-    const parts = unknown.split('.');
-    return lead && !message.startsWith('unknown key') && !unknown.startsWith(`${lead}.`) ? [...lead.split('.'), ...parts] : parts;
-  }
-  return lead && !/^(expected|not used|cannot read)\b/.test(message) ? lead.split('.') : [];
-}
-
-/** The span of the deepest key of `path` in the file, when the path names one. */
-function spanOf(root: Parameters<typeof locate>[0], path: string[]): Span | undefined {
-  if (path.length === 0) return undefined;
-  return locate(root, path).keySpan;
 }
 
 function firstLineSpan(file: SourceFile): Span {

@@ -61,10 +61,20 @@ export interface ProjectConfig {
   /** More request headers whose values are secret, beyond the built-in list (traffic/redact.ts). */
   redact: { headers: string[] };
   /** Problems found while reading the file, reported by the adapters. */
-  problems: string[];
+  problems: ConfigProblem[];
   /** The file could not be read or parsed: nothing of it applies (the CLI stops with exit 2). */
   unusable?: true;
 }
+
+/** A problem of the configuration file: as printed (`<file>: <what>`), and the key it is about. */
+export interface ConfigProblem {
+  message: string;
+  /** The path of keys in the file (`['clickhouse', 'window', 'last']`); empty for the file as a whole. */
+  key: readonly string[];
+}
+
+/** Reports a problem of the file at `key`, `message` without the file's name. */
+export type ReportConfigProblem = (message: string, key: readonly string[]) => void;
 
 export const CONFIG_FILE_NAME = '.meshpolicy.yaml';
 export const DEFAULT_TRAFFIC_GLOBS: readonly string[] = ['**/*.log', '**/*.log.gz', '**/*.jsonl', '**/*.jsonl.gz', '**/traffic/**/*.json'];
@@ -95,7 +105,7 @@ export function loadConfig(file: string): ProjectConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    config.problems.push(`cannot read ${file}: ${describeFsError(error)}`);
+    config.problems.push({ message: `cannot read ${file}: ${describeFsError(error)}`, key: [] });
     config.unusable = true;
     return config;
   }
@@ -106,31 +116,32 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   const name = config.file ?? CONFIG_FILE_NAME;
   const source = readYaml(name, text);
   const document = source.documents[0];
+  const report: ReportConfigProblem = (message, key) => config.problems.push({ message: `${name}: ${message}`, key });
   const syntax = [...source.problems, ...(document?.problems ?? [])];
   for (const problem of syntax) {
     const { line, character } = source.lines.position(problem.span.start);
-    config.problems.push(`${name}:${line + 1}:${character + 1}: ${problem.message}`);
+    config.problems.push({ message: `${name}:${line + 1}:${character + 1}: ${problem.message}`, key: [] });
   }
   if (syntax.some((p) => p.severity === 'error')) {
     // What a parser makes of a broken file is a guess: a rule switched off by it would hide findings.
-    config.problems.push(`${name}: not used at all until its syntax error is fixed`);
+    report('not used at all until its syntax error is fixed', []);
     config.unusable = true;
     return config;
   }
   const raw = toValue(document?.root);
   if (raw === undefined || raw === null) return config;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    config.problems.push(`${name}: expected a mapping at the top level`);
+    report('expected a mapping at the top level', []);
     return config;
   }
   const value = raw as Record<string, unknown>;
   const known = new Set(['traffic', 'inventory', 'istio', 'linkerd', 'consul', 'rules', 'readers', 'clickhouse', 'redact']);
-  for (const key of Object.keys(value)) if (!known.has(key)) config.problems.push(`${name}: unknown key "${key}"`);
+  for (const key of Object.keys(value)) if (!known.has(key)) report(`unknown key "${key}"`, [key]);
   const globs = (key: 'traffic' | 'inventory') => {
     const v = value[key];
     if (v === undefined) return;
     if (Array.isArray(v) && v.every((g) => typeof g === 'string')) config[key] = v as string[];
-    else config.problems.push(`${name}: ${key} must be a list of globs`);
+    else report(`${key} must be a list of globs`, [key]);
   };
   globs('traffic');
   globs('inventory');
@@ -141,7 +152,7 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     if (!read) {
       const v = value[key];
       read = isRecord(v) ? v : {};
-      if (v !== undefined && v !== null && !isRecord(v)) config.problems.push(`${name}: ${key} must be a mapping (got ${typeName(v)}); its defaults apply`);
+      if (v !== undefined && v !== null && !isRecord(v)) report(`${key} must be a mapping (got ${typeName(v)}); its defaults apply`, [key]);
       sections.set(key, read);
     }
     return read;
@@ -150,44 +161,44 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   for (const key of ['rootNamespace', 'trustDomain'] as const) {
     const v = istio[key];
     if (typeof v === 'string' && v !== '') config.istio[key] = v;
-    else if (v !== undefined && v !== null) config.problems.push(`${name}: istio.${key} must be a non-empty string (got ${typeName(v)}); "${config.istio[key]}" applies`);
+    else if (v !== undefined && v !== null) report(`istio.${key} must be a non-empty string (got ${typeName(v)}); "${config.istio[key]}" applies`, ['istio', key]);
   }
   const aliases = istio['trustDomainAliases'];
   if (Array.isArray(aliases) && aliases.every((a) => typeof a === 'string')) config.istio.trustDomainAliases = aliases as string[];
-  else if (aliases !== undefined && aliases !== null) config.problems.push(`${name}: istio.trustDomainAliases must be a list of trust domains`);
+  else if (aliases !== undefined && aliases !== null) report('istio.trustDomainAliases must be a list of trust domains', ['istio', 'trustDomainAliases']);
   const providers = istio['extensionProviders'];
   if (Array.isArray(providers) && providers.every((p) => typeof p === 'string' && p !== '')) {
     config.istio.extensionProviders = (providers as string[]).map((name) => ({ name }));
     config.istio.meshConfig = CONFIG_FILE_NAME;
-  } else if (providers !== undefined && providers !== null) config.problems.push(`${name}: istio.extensionProviders must be a list of provider names`);
+  } else if (providers !== undefined && providers !== null) report('istio.extensionProviders must be a list of provider names', ['istio', 'extensionProviders']);
   const set = ISTIO_KEYS.filter((key) => key === 'extensionProviders' ? config.istio.extensionProviders !== undefined : key === 'trustDomainAliases' ? Array.isArray(aliases) && aliases.every((a) => typeof a === 'string') : typeof istio[key] === 'string' && istio[key] !== '');
   if (set.length) config.istioSet = set;
   const linkerd = section('linkerd');
   const inbound = linkerd['defaultInboundPolicy'];
   if (typeof inbound === 'string' && INBOUND_POLICIES.has(inbound)) config.linkerd.defaultInboundPolicy = inbound;
-  else if (inbound !== undefined && inbound !== null) config.problems.push(`${name}: linkerd.defaultInboundPolicy must be one of ${[...INBOUND_POLICIES].join(', ')}`);
+  else if (inbound !== undefined && inbound !== null) report(`linkerd.defaultInboundPolicy must be one of ${[...INBOUND_POLICIES].join(', ')}`, ['linkerd', 'defaultInboundPolicy']);
   const networks = linkerd['clusterNetworks'];
   // (each network's own grammar is the Linkerd simulator's to check)
   if (Array.isArray(networks) && networks.every((n) => typeof n === 'string')) config.linkerd.clusterNetworks = networks as string[];
-  else if (networks !== undefined && networks !== null) config.problems.push(`${name}: linkerd.clusterNetworks must be a list of networks (CIDRs); the defaults apply`);
+  else if (networks !== undefined && networks !== null) report('linkerd.clusterNetworks must be a list of networks (CIDRs); the defaults apply', ['linkerd', 'clusterNetworks']);
   // (a misspelt key would otherwise leave its default in force without a word)
   for (const [mesh, keys] of [['istio', ISTIO_KEYS], ['linkerd', ['defaultInboundPolicy', 'clusterNetworks']]] as const) {
-    for (const key of Object.keys(section(mesh))) if (!(keys as readonly string[]).includes(key)) config.problems.push(`${name}: unknown key "${mesh}.${key}"`);
+    for (const key of Object.keys(section(mesh))) if (!(keys as readonly string[]).includes(key)) report(`unknown key "${mesh}.${key}"`, [mesh, key]);
   }
-  readConsulSettings(section('consul'), config.consul, 'consul', (message) => config.problems.push(`${name}: ${message}`));
+  readConsulSettings(section('consul'), config.consul, ['consul'], report);
   for (const [code, setting] of Object.entries(section('rules'))) {
     // a misspelt code (mpa1021, MPA1201) would otherwise change nothing without a word
-    if (!knownCodes().has(code)) config.problems.push(`${name}: rules.${code} is not a rule code (docs/rules/README.md lists them)`);
+    if (!knownCodes().has(code)) report(`rules.${code} is not a rule code (docs/rules/README.md lists them)`, ['rules', code]);
     else if (typeof setting === 'string' && SEVERITIES.has(setting)) config.rules[code] = setting as RuleSetting;
-    else config.problems.push(`${name}: rules.${code} must be one of error, warning, info, hint, off`);
+    else report(`rules.${code} must be one of error, warning, info, hint, off`, ['rules', code]);
   }
   config.readers = section('readers');
-  const clickhouse = parseClickHouseSettings(value['clickhouse'], config.problems, `${name}: clickhouse`);
+  const clickhouse = parseClickHouseSettings(value['clickhouse'], report);
   if (clickhouse) config.clickhouse = clickhouse;
-  for (const key of Object.keys(section('redact'))) if (key !== 'headers') config.problems.push(`${name}: unknown key "redact.${key}"`);
+  for (const key of Object.keys(section('redact'))) if (key !== 'headers') report(`unknown key "redact.${key}"`, ['redact', key]);
   const redactHeaders = section('redact')['headers'];
   if (Array.isArray(redactHeaders) && redactHeaders.every((h) => typeof h === 'string')) config.redact.headers = redactHeaders as string[];
-  else if (redactHeaders !== undefined) config.problems.push(`${name}: redact.headers must be a list of header names`);
+  else if (redactHeaders !== undefined) report('redact.headers must be a list of header names', ['redact', 'headers']);
   return config;
 }
 

@@ -96,7 +96,7 @@ export interface Located {
 }
 
 /** Follows a path through the tree, stopping at the deepest node that exists. */
-export function locate(root: SourceNode | undefined, path: NodePath): Located & { complete: boolean } {
+export function locate(root: SourceNode | undefined, path: readonly PathSegment[]): Located & { complete: boolean } {
   let node = root;
   let keySpan: Span | undefined;
   let parent: SourceNode | undefined;
