@@ -127,8 +127,11 @@ describe('mesh-policy simulate --baseline', () => {
     assert.equal(json.baseline.ref, 'HEAD');
     assert.ok(json.baseline.becomeDenied > 0 && json.baseline.calls.every((c: { before: string; after: string }) => c.before === 'allow' && c.after === 'deny'));
     const sarif = JSON.parse((await run('--baseline', 'HEAD', '--format', 'sarif')).stdout);
-    const results = sarif.runs[0].results.filter((r: { ruleId: string }) => r.ruleId === 'MPA9002');
-    assert.ok(results.length > 0 && results.every((r: { message: { text: string } }) => /that HEAD allowed: .*POST \/v1\/charges/.test(r.message.text)));
+    // MPA4006, as the editor shows it: on the policy that decides the calls now (the edited rule
+    // no longer allows them, so the namespace's allow-nothing denies them).
+    const results = sarif.runs[0].results.filter((r: { ruleId: string }) => r.ruleId === 'MPA4006');
+    const sentence = `AuthorizationPolicy shop/allow-nothing: compared with HEAD, ${json.baseline.becomeDenied} allowed calls become denied and 0 denied calls become allowed`;
+    assert.deepEqual(results.map((r: { message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }) => `${r.locations[0]!.physicalLocation.artifactLocation.uri} ${r.message.text}`), [`policies/security/authorization-policies.yaml ${sentence}`]);
   });
 
   it('usage errors exit 2 with a clear message', async () => {

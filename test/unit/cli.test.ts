@@ -67,6 +67,16 @@ describe('mesh-policy lint', () => {
     });
   });
 
+  it('SARIF names each rule by its title, semantic checks included (docs/rules/README.md lists the titles)', () => {
+    // (the examples' deliberate mistakes are schema ones: a DENY without rules is a semantic one, MPA1003)
+    writeFileSync(join(dir, 'deny.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: d, namespace: shop}\nspec:\n  action: DENY\n');
+    const sarif = JSON.parse(run(['lint', '--format', 'sarif', 'examples', join(dir, 'deny.yaml')], REPO_ROOT).stdout);
+    const rules = sarif.runs[0].tool.driver.rules as { id: string; shortDescription: { text: string } }[];
+    const index = readFileSync(join(REPO_ROOT, 'docs', 'rules', 'README.md'), 'utf8');
+    assert.ok(rules.some((r) => /^MPA[123]\d{3}$/.test(r.id)), 'the examples have semantic findings');
+    for (const rule of rules) assert.ok(index.includes(`| [${rule.id}](${rule.id}.md) | ${rule.shortDescription.text} |`), `${rule.id}: ${rule.shortDescription.text}`);
+  });
+
   it('--help and -h print the usage with its lint options, exit 0, wherever they stand', () => {
     for (const args of [['lint', '--help'], ['lint', '-h'], ['lint', bad, '--help']]) {
       const result = run(args, dir);

@@ -90,7 +90,7 @@ describe('secret redaction', () => {
       assert.ok(code === 0 || code === 1, `exit ${code}: ${out}`);
       assertNoSecret(out, name);
       // the comparison with HEAD lists the calls that the header condition now denies
-      if (name.includes('--baseline')) assert.match(out, /allow → deny|"before": "allow"|MPA9002/, out.slice(0, 2000));
+      if (name.includes('--baseline')) assert.match(out, /allow → deny|"before": "allow"|MPA4006/, out.slice(0, 2000));
     });
   }
 

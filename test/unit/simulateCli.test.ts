@@ -93,12 +93,38 @@ describe('mesh-policy simulate', () => {
     assert.match(rows[0]!, /newly denied\s+3×\s+cluster\.local\/ns\/shop\/sa\/frontend → shop\/cart:8080 DELETE \/cart\s+— .*\[two-pods\.jsonl:1\]$/);
   });
 
-  it('sarif: newly denied calls located on the deciding policy', async () => {
+  it('sarif: the editor\'s traffic findings, newly denied calls (MPA4001) on the deciding policy, their log lines related', async () => {
     const sarif = JSON.parse((await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'sarif'], dir)).stdout);
-    const results = sarif.runs[0].results as { message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[];
-    assert.equal(results.length, 1);
-    assert.equal(results[0]!.locations[0]!.physicalLocation.artifactLocation.uri, 'policies.yaml');
-    assert.match(results[0]!.message.text, /would deny 1 observed call that succeeded/);
+    type Location = { artifactLocation: { uri: string }; region: { startLine: number } };
+    const results = sarif.runs[0].results as { ruleId: string; level: string; message: { text: string }; locations: { physicalLocation: Location }[]; relatedLocations?: { physicalLocation: Location; message: { text: string } }[] }[];
+    // The DELETE is allowed by no rule of cart-readers: the ALLOW policy's own denial, at its name.
+    const denied = results.filter((r) => r.ruleId === 'MPA4001');
+    assert.equal(denied.length, 1, JSON.stringify(results));
+    assert.equal(denied[0]!.level, 'warning');
+    assert.equal(denied[0]!.locations[0]!.physicalLocation.artifactLocation.uri, 'policies.yaml');
+    assert.match(denied[0]!.message.text, /would deny 1 observed call that succeeded: cluster\.local\/ns\/shop\/sa\/frontend → shop\/cart:8080 DELETE \/cart/);
+    assert.deepEqual(denied[0]!.relatedLocations!.map((r) => `${r.physicalLocation.artifactLocation.uri}:${r.physicalLocation.region.startLine}`), ['calls.jsonl:2']);
+    const rules = sarif.runs[0].tool.driver.rules as { id: string; shortDescription: { text: string } }[];
+    assert.ok(rules.some((r) => r.id === 'MPA4001' && r.shortDescription.text === 'Would deny observed calls that succeeded'));
+  });
+
+  it('--fail-on-newly-allowed: a gate on calls that become allowed, off unless given', async () => {
+    // The logs show the DELETE denied: a policy that allows every call of frontend opens it.
+    const open = join(dir, 'open');
+    mkdirSync(open, { recursive: true });
+    writeFileSync(join(open, 'policies.yaml'), readFileSync(join(dir, 'policies.yaml'), 'utf8').replace('        methods: ["GET"]\n', '        methods: ["GET", "DELETE"]\n'));
+    writeFileSync(join(open, 'calls.jsonl'), `${call('GET', 'cluster.local/ns/shop/sa/frontend', 'allowed')}\n${call('DELETE', 'cluster.local/ns/shop/sa/frontend', 'denied')}\n`);
+    const args = ['--policies', 'policies.yaml', '--traffic', 'calls.jsonl'];
+    assert.equal((await run(args, open)).code, 0, 'no gate by default: opening access is often the point');
+    assert.equal((await run([...args, '--fail-on-newly-allowed', '0'], open)).code, 1);
+    assert.equal((await run([...args, '--fail-on-newly-allowed', '1'], open)).code, 0, 'one call became allowed: within 1');
+    const sarif = JSON.parse((await run([...args, '--format', 'sarif'], open)).stdout);
+    const allowed = sarif.runs[0].results.filter((r: { ruleId: string }) => r.ruleId === 'MPA4002');
+    assert.equal(allowed.length, 1);
+    assert.match(allowed[0].message.text, /would allow 1 observed call that were denied: .* DELETE \/cart/);
+    const bad = await run([...args, '--fail-on-newly-allowed', 'some'], open);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--fail-on-newly-allowed must be a whole number of calls \(got "some"\)/);
   });
 
   it('sarif: the artifact URI is percent-encoded, as lint writes it (RFC 3986: a space, "#")', async () => {

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { CODE_INFO } from '../engine/codes';
-import type { Finding, Severity } from '../engine/findings';
+import { ALL_RULES } from '../engine/rules';
+import type { Finding, Range, Severity } from '../engine/findings';
 
 export type OutputFormat = 'text' | 'json' | 'sarif';
 
@@ -17,14 +18,15 @@ const SARIF_LEVEL: Record<Severity, string> = { error: 'error', warning: 'warnin
 export function formatSarif(findings: Finding[], cwd: string, version: string): string {
   const ruleIds = [...new Set(findings.map((f) => f.code))].sort();
   const rules = ruleIds.map((id) => {
-    const info = CODE_INFO.find((c) => c.code === id);
+    const title = ALL_RULES.find((r) => r.code === id)?.title;
+    const description = CODE_INFO.find((c) => c.code === id)?.description ?? title ?? id;
     return {
       id,
-      name: info ? info.title.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')) : id,
-      shortDescription: { text: info?.title ?? id },
-      fullDescription: { text: info?.description ?? id },
+      name: title ? title.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')) : id,
+      shortDescription: { text: title ?? id },
+      fullDescription: { text: description },
       // (no helpUri: the project has no public home yet; the rule's page is docs/rules/<code>.md)
-      help: { text: `${info?.description ?? id} See docs/rules/${id}.md.` },
+      help: { text: `${description} See docs/rules/${id}.md.` },
     };
   });
   const sarif = {
@@ -38,16 +40,20 @@ export function formatSarif(findings: Finding[], cwd: string, version: string): 
         ruleIndex: ruleIds.indexOf(f.code),
         level: SARIF_LEVEL[f.severity],
         message: { text: f.message },
-        locations: [{
-          physicalLocation: {
-            artifactLocation: { uri: toUri(relative(cwd, f.file) || f.file), uriBaseId: '%SRCROOT%' },
-            region: { startLine: f.range.start.line + 1, startColumn: f.range.start.character + 1, endLine: f.range.end.line + 1, endColumn: f.range.end.character + 1 },
-          },
-        }],
+        locations: [{ physicalLocation: physicalLocation(f.file, f.range, cwd) }],
+        // (a traffic finding's busiest calls: the log lines they were read from)
+        ...(f.related?.length ? { relatedLocations: f.related.map((r, id) => ({ id, physicalLocation: physicalLocation(r.file, r.range, cwd), message: { text: r.message } })) } : {}),
       })),
     }],
   };
   return JSON.stringify(sarif, null, 2);
+}
+
+function physicalLocation(file: string, range: Range, cwd: string): unknown {
+  return {
+    artifactLocation: { uri: toUri(relative(cwd, file) || file), uriBaseId: '%SRCROOT%' },
+    region: { startLine: range.start.line + 1, startColumn: range.start.character + 1, endLine: range.end.line + 1, endColumn: range.end.character + 1 },
+  };
 }
 
 /** A relative path as a SARIF artifact URI: each segment percent-encoded (a space, `#`, `%`). */

@@ -21,7 +21,8 @@ import { dryRunDifference, dryRunSummary, dryRunTallies } from '../engine/simula
 import { VERSION } from '../version';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
-import { toUri } from './output';
+import { formatSarif } from './output';
+import { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { CliIo } from './main';
 
 export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
@@ -43,7 +44,8 @@ Options:
   --format text|json|jsonl|sarif
                                simulate: text (default) summary per policy and rule; json the whole
                                result; jsonl one line per input record, in input order; sarif the
-                               newly denied calls, located on the deciding policy.
+                               editor's traffic findings (MPA4xxx: calls newly denied or allowed,
+                               changes since --baseline, ...), on the deciding rule or policy.
                                explain: text (default) or json.
   --call <json>                explain: the call, as an access record (docs/access-records.md).
   --baseline <git ref>         simulate: also decide the calls with the policies as they were at the
@@ -51,11 +53,13 @@ Options:
                                changes: "compared with HEAD, N allowed calls become denied ...".
   --fail-on-newly-denied <N>   simulate: exit 1 only when more than N calls become denied (compared
                                with the baseline when given, else with what was observed); default 0.
+  --fail-on-newly-allowed <N>  simulate: also exit 1 when more than N calls become allowed (compared
+                               the same way): a gate on opening access. Default: no gate.
   --max-lines <N>              simulate: lines read per log file (the rest is counted as skipped).
   --progress                   simulate: show progress on stderr (default: when stderr is a terminal).
 
-Exit codes: 0 no more than N calls become denied, 1 more did, 2 usage error or unreadable input
-(including a --baseline that is not a git ref of the repository holding the policies), 130
+Exit codes: 0 within the thresholds, 1 more calls become denied than --fail-on-newly-denied lets
+through (or allowed, than --fail-on-newly-allowed), 2 usage error or unreadable input (including a --baseline that is not a git ref of the repository holding the policies), 130
 interrupted (Ctrl-C).`;
 
 
@@ -68,6 +72,8 @@ interface Parsed {
   call?: string;
   baseline?: string;
   failOnNewlyDenied: number;
+  /** Fail on calls that become allowed only when asked: opening access is often the point of a change. */
+  failOnNewlyAllowed?: number;
   source: 'files' | 'clickhouse';
   maxLines?: number;
   progress?: boolean;
@@ -89,13 +95,8 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
       case '--format': parsed.format = value(); break;
       case '--call': only('explain'); parsed.call = value(); break;
       case '--baseline': only('simulate'); parsed.baseline = value(); break;
-      case '--fail-on-newly-denied': {
-        only('simulate');
-        const raw = value();
-        if (!/^\d+$/.test(raw)) throw new UsageError(`--fail-on-newly-denied must be a whole number of calls (got "${raw}")`);
-        parsed.failOnNewlyDenied = Number(raw);
-        break;
-      }
+      case '--fail-on-newly-denied': only('simulate'); parsed.failOnNewlyDenied = callCount(flag, value()); break;
+      case '--fail-on-newly-allowed': only('simulate'); parsed.failOnNewlyAllowed = callCount(flag, value()); break;
       case '--source': only('simulate'); parsed.source = sourceOption(value(), UsageError); break;
       case '--max-lines': {
         only('simulate');
@@ -117,6 +118,12 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
   if (parsed.source === 'clickhouse' && parsed.traffic.length) throw new UsageError('--source clickhouse reads the configured table: give no --traffic');
   if (command === 'explain' && !parsed.call) throw new UsageError("explain needs --call '<access record JSON>'");
   return parsed;
+}
+
+/** A threshold of calls: a whole number. */
+function callCount(flag: string, raw: string): number {
+  if (!/^\d+$/.test(raw)) throw new UsageError(`${flag} must be a whole number of calls (got "${raw}")`);
+  return Number(raw);
 }
 
 /** What the commands that decide observed calls (simulate, explain, report, generate) load. */
@@ -216,12 +223,14 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     switch (parsed.format) {
       case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
       case 'jsonl': for (const line of jsonlLines(decided, rel, model.stats.files.map((f) => f.path), redactor)) io.stdout(line); break;
-      case 'sarif': io.stdout(JSON.stringify(sarif(decided, rel, comparison, printable, printableImpact), null, 2)); break;
+      case 'sarif': io.stdout(trafficSarif(loaded, decided, comparison, io.cwd)); break;
       default: io.stdout(textSummary(decided, model, rel, printable) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
     }
     if (model.stats.files.some((f) => f.error)) return 2;
     const newlyDenied = comparison ? comparison.becomeDenied : decided.totals.newlyDenied;
-    return newlyDenied > parsed.failOnNewlyDenied ? 1 : 0;
+    const newlyAllowed = comparison ? comparison.becomeAllowed : decided.totals.newlyAllowed;
+    const failed = newlyDenied > parsed.failOnNewlyDenied || (parsed.failOnNewlyAllowed !== undefined && newlyAllowed > parsed.failOnNewlyAllowed);
+    return failed ? 1 : 0;
   } catch (error) {
     if (isAbort(error, run.signal)) {
       io.stderr('\nmesh-policy: interrupted; nothing was printed');
@@ -446,10 +455,6 @@ function observedField(o: ShapeOutcome): { observedDifference?: string } {
   return difference === undefined ? {} : { observedDifference: difference };
 }
 
-function sarifLocation(at: SourceRef, rel: (p: string) => string): unknown {
-  return { physicalLocation: { artifactLocation: { uri: toUri(rel(at.file)), uriBaseId: '%SRCROOT%' }, region: { startLine: at.range.start.line + 1, startColumn: at.range.start.character + 1, endLine: at.range.end.line + 1, endColumn: at.range.end.character + 1 } } };
-}
-
 function baselineText(c: BaselineComparison, rel: (p: string) => string, shown: (c: CallImpact) => CallImpact): string {
   const out = [`Baseline ${c.ref} (${c.commit.slice(0, 12)}): ${impactSentence(c.ref, c)}.`];
   if (c.added.length) out.push(`  files added since ${c.ref}: ${c.added.map(rel).join(', ')}`);
@@ -485,30 +490,13 @@ function baselineJson(c: BaselineComparison, rel: (p: string) => string, shown: 
   };
 }
 
-function sarif(result: SimulationResult, rel: (p: string) => string, comparison: BaselineComparison | undefined, shown: (o: ShapeOutcome) => ShapeOutcome, shownImpact: (c: CallImpact) => CallImpact): unknown {
-  const denied = result.outcomes.filter((o) => o.change === 'newly-denied' && o.decision.policy);
-  const vsBaseline = (comparison?.changed ?? []).filter((c) => c.baseline.verdict === 'allow' && c.outcome.decision.verdict === 'deny' && c.outcome.decision.policy);
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [{
-      tool: { driver: { name: 'mesh-policy', version: VERSION, rules: [{ id: 'MPA9001', name: 'NewlyDeniedCall', shortDescription: { text: 'The policies would deny calls that the logs show succeeded' } }, { id: 'MPA9002', name: 'DeniedSinceBaseline', shortDescription: { text: 'The policies deny calls that the policies at the baseline git ref allowed' } }] } },
-      columnKind: 'utf16CodeUnits',
-      results: denied.map(shown).map((o) => {
-        const at = o.decision.rule ?? o.decision.policy!;
-        return {
-          ruleId: 'MPA9001', level: 'error',
-          message: { text: `would deny ${n(o.shape.count)} observed call${o.shape.count === 1 ? '' : 's'} that succeeded: ${describeCall(o.shape.record)} (${o.decision.reason})` },
-          locations: [sarifLocation(at, rel)],
-        };
-      }).concat(vsBaseline.map(shownImpact).map(({ outcome }) => {
-        const at = outcome.decision.rule ?? outcome.decision.policy!;
-        return {
-          ruleId: 'MPA9002', level: 'error',
-          message: { text: `denies ${n(outcome.shape.count)} observed call${outcome.shape.count === 1 ? '' : 's'} that ${comparison!.ref} allowed: ${describeCall(outcome.shape.record)} (${outcome.decision.reason})` },
-          locations: [sarifLocation(at, rel)],
-        };
-      })),
-    }],
-  };
+/**
+ * SARIF of the simulation: the findings the editor shows for the same traffic (MPA4xxx, from
+ * `TrafficInsight`: one per deciding rule or policy, with the configured severities and the
+ * busiest calls' log lines as related locations), on every policy file of the workspace.
+ */
+function trafficSarif(loaded: { workspace: WorkspaceModel; simulation: Simulation }, result: SimulationResult, comparison: BaselineComparison | undefined, cwd: string): string {
+  const insight = new TrafficInsight(loaded.workspace, loaded.simulation, result, loaded.workspace.config.rules, comparison);
+  const findings = loaded.workspace.sourceFiles.flatMap((file) => insight.findings(file.path)).sort(compareFindings);
+  return formatSarif(findings, cwd, VERSION);
 }
