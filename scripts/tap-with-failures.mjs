@@ -30,8 +30,11 @@ async function* withFailureList(source) {
   }
 }
 
+/** The error's first line; for a message of many lines (a child test run's output), also its first line that names an error. */
 function firstLine(error) {
   const cause = error?.cause ?? error;
-  const text = String(cause?.message ?? cause ?? 'failed');
-  return text.split('\n', 1)[0].slice(0, 300);
+  const lines = String(cause?.message ?? cause ?? 'failed').replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const rest = lines.slice(1);
+  const telling = rest.find((l) => /error\b|timed out/i.test(l)) ?? rest.find((l) => /failing|failed|not ok/i.test(l));
+  return [lines[0] ?? 'failed', telling].filter(Boolean).join(' … ').slice(0, 400);
 }

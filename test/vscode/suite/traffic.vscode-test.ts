@@ -72,9 +72,16 @@ suite('Mesh Policy Auditor: observed traffic in VS Code', () => {
   });
 
   test('the source action translates the policy file to Linkerd into a new editor beside it', async () => {
-    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, new vscode.Range(namePosition, namePosition), 'source.meshPolicy.translate');
-    const toLinkerd = actions.find((a) => a.title === "Translate this file's Istio policies to Linkerd");
-    assert.ok(toLinkerd?.command, JSON.stringify(actions.map((a) => a.title)));
+    // The calls view of the test before replaced the policy's editor: once VS Code has closed the
+    // document, the server no longer has it (didClose) and offers nothing until it is open again.
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+    let titles: string[] = [];
+    const toLinkerd = await until('the translate source actions', async () => {
+      const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, new vscode.Range(namePosition, namePosition), 'source.meshPolicy.translate');
+      titles = actions.map((a) => a.title);
+      return actions.find((a) => a.title === "Translate this file's Istio policies to Linkerd" && a.command);
+    }, 30_000).catch(() => assert.fail(`no translation to Linkerd among ${JSON.stringify(titles)}`));
+    assert.ok(toLinkerd.command);
     await vscode.commands.executeCommand(toLinkerd.command.command, ...(toLinkerd.command.arguments ?? []));
     const translated = await until('the translation', async () => vscode.workspace.textDocuments.find((d) => d.isUntitled && d.getText().startsWith('# Linkerd policies translated by mesh-policy translate')));
     assert.equal(translated.languageId, 'yaml');
