@@ -315,6 +315,38 @@ ${SERVICE_HTTP}`,
     notes: ['unknown AuthorizationPolicy shop/l7'],
   },
   {
+    // Istio ambient docs ("Use a waypoint"; spec §1.7): behind a waypoint the workload's ztunnel
+    // sees the waypoint's identity, the service account istiod gives the waypoint's Gateway name;
+    // the other meshes have no waypoint, so the callers keep their own identities
+    name: 'a rule that admits a waypoint\'s identity: allows less, noted',
+    yaml: AP('waypoint-only', 'shop', '  selector: {matchLabels: {app: db}}\n  rules: [{from: [{source: {principals: ["cluster.local/ns/shop/sa/waypoint"]}}]}]'),
+    inventory: `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: shop, labels: {istio.io/waypoint-for: service}}
+spec:
+  gatewayClassName: istio-waypoint
+  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
+---
+${SERVICE_TCP}`,
+    protections: [{ name: 'waypoint-only', action: 'allow', target: { namespace: 'shop', labels: { app: 'db' } }, rules: [{ from: [{ identities: [{ namespace: 'shop', serviceAccount: 'waypoint' }] }], to: [], headers: [] }] }],
+    notes: ['narrower rules[0]'],
+  },
+  {
+    // the same name on a Gateway of another class is an ordinary service account
+    name: 'a service account named like a gateway that is not a waypoint: no note',
+    yaml: AP('gw-only', 'shop', '  selector: {matchLabels: {app: db}}\n  rules: [{from: [{source: {principals: ["cluster.local/ns/shop/sa/waypoint"]}}]}]'),
+    inventory: `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: shop}
+spec:
+  gatewayClassName: istio
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+${SERVICE_TCP}`,
+    protections: [{ name: 'gw-only', action: 'allow', target: { namespace: 'shop', labels: { app: 'db' } }, rules: [{ from: [{ identities: [{ namespace: 'shop', serviceAccount: 'waypoint' }] }], to: [], headers: [] }] }],
+    notes: [],
+  },
+  {
     // v1beta1 carries the same schema (spec §1.1)
     name: 'security.istio.io/v1beta1',
     yaml: AP('beta', 'shop', '  action: DENY\n  rules: [{from: [{source: {namespaces: ["evil"]}}]}]').replace('security.istio.io/v1', 'security.istio.io/v1beta1'),

@@ -208,7 +208,21 @@ class PolicyReader {
       for (const l of lostWhen) this.note(this.ref(l.path), lossEffect, `${l.text}: the whole rule is left out (its conditions must all hold), so ${consequence}.`);
       return undefined;
     }
+    const waypoints = this.waypointsNamed(from);
+    if (waypoints.length) {
+      this.note(ref, lossEffect, `${ref.label} names the identity of the waypoint ${waypoints.join(', ')}: in Istio the calls that pass a waypoint reach the workload with the waypoint's identity, but the other meshes have no waypoint, so those calls arrive with their callers' own identities, which this rule does not name; ${consequence} (name the callers the waypoint's own policies allow instead).`);
+    }
     return { origin: ref, from, to, headers };
+  }
+
+  /** The inventory's waypoints (Gateways of class istio-waypoint, whose service account has their name) that callers name exactly. */
+  private waypointsNamed(from: Callers[]): string[] {
+    const named = new Set<string>();
+    for (const gateway of this.context.inventory.gateways ?? []) {
+      if (gateway.className !== 'istio-waypoint') continue;
+      for (const caller of from) if (caller.identities?.some((id) => id.namespace === gateway.namespace && id.serviceAccount === gateway.name)) named.add(`${gateway.namespace}/${gateway.name}`);
+    }
+    return [...named];
   }
 
   /** One `from[].source`: its fields are AND-ed, as the model's Callers fields are. */
