@@ -535,6 +535,47 @@ const WRITER: WriterCase[] = [
     ],
   },
   {
+    // One intention per service, every port (mesh-semantics.md §3.1): each protection's callers
+    // reach the port the other one governs, where the model admits only the other's callers.
+    name: 'allow protections of two ports of one service: each allows more on the other\'s port',
+    model: model(
+      protection({ action: 'allow', ports: [8080], rules: [rule({ from: [{ identities: [sa('web')] }] })] }),
+      protection({ action: 'allow', name: 'api-metrics', ports: [9102], rules: [rule({ from: [{ identities: [sa('admin')] }] })] }),
+    ),
+    yaml: ['- name: "admin"\n      action: allow', '- name: "web"\n      action: allow'],
+    notes: ['wider: port 8080 applies to all of them: it admits its callers on ports other protections govern', 'wider: port 9102 applies to all of them: it admits its callers on ports other protections govern'],
+    calls: [
+      { call: { from: 'web', to: 'api' }, verdict: 'allow' },
+      { call: { from: 'admin', to: 'api' }, verdict: 'allow' },
+      { call: { from: 'batch', to: 'api' }, verdict: 'deny' },
+    ],
+  },
+  {
+    // api listens on 8080 (the inventory), which neither protection governs: every other caller
+    // loses it too
+    name: 'allow protections of ports the workload does not listen on: more on each other\'s port, less on 8080',
+    model: model(
+      protection({ action: 'allow', ports: [9102], rules: [rule({ from: [{ identities: [sa('admin')] }] })] }),
+      protection({ action: 'allow', name: 'api-debug', ports: [9200], rules: [rule({ from: [{ identities: [sa('web')] }] })] }),
+    ),
+    yaml: ['- name: "admin"\n      action: allow', '- name: "web"\n      action: allow'],
+    notes: ['unknown: port 9102 applies to all of them: it admits its callers on ports other protections govern (allows more there) and denies every other caller on ports no other protection governs (allows less there)'],
+    calls: [
+      { call: { from: 'admin', to: 'api' }, verdict: 'allow' },
+      { call: { from: 'batch', to: 'api' }, verdict: 'deny' },
+    ],
+  },
+  {
+    name: 'an allow protection of one port, the workload listening on another: allows less',
+    model: model(protection({ action: 'allow', ports: [9102], rules: [rule({ from: [{ identities: [sa('admin')] }] })] })),
+    yaml: ['- name: "admin"\n      action: allow'],
+    notes: ['narrower: port 9102 applies to all of them'],
+    calls: [
+      { call: { from: 'admin', to: 'api' }, verdict: 'allow' },
+      { call: { from: 'web', to: 'api' }, verdict: 'deny' },
+    ],
+  },
+  {
     name: 'networks, ports, plaintext, a namespace of identities and every workload',
     model: model(
       protection({ action: 'allow', ports: [8080], rules: [

@@ -45,7 +45,6 @@ export function writeConsul(model: AccessModel, context: TranslationContext): Wr
   const destinations = new Map<string, Destination>();
   const meshWide: Protection[] = [];
   for (const p of model.protections) {
-    if (p.ports?.length) notes.push({ at: p.origin, effect: portsEffect(p.ports, servicesOfTarget(p, index), index), text: `Consul intentions govern every port of a service: this protection of port${p.ports.length > 1 ? 's' : ''} ${p.ports.join(', ')} applies to all of them` });
     if (p.target.namespace === '*' && !p.target.labels) {
       meshWide.push(p);
       continue;
@@ -56,6 +55,7 @@ export function writeConsul(model: AccessModel, context: TranslationContext): Wr
       destinations.set(service, d);
     }
   }
+  for (const p of model.protections) if (p.ports?.length) notes.push(portsNote(p, p.ports, [...destinations.values()].filter((d) => d.own.includes(p)), index));
   const out = new YamlWriter();
   const names = new Set<string>();
   let resources = 0;
@@ -297,13 +297,25 @@ function servicesOfTarget(p: Protection, index: InventoryIndex): ServiceInfo[] {
   return [...new Set(targetWorkloads(p, index).flatMap((w) => index.servicesFor(w)))];
 }
 
-/** `same` when every port of the target's Services is one the protection governs (by port or target port). */
-/** `narrower` when the services' workloads listen on other ports too (the protection's rules,
- * and the deny of every other caller, then reach those), `same` when every port of theirs is
- * governed, `unknown` without an inventory that says. */
-function portsEffect(ports: number[], services: ServiceInfo[], index: InventoryIndex): TranslationNote['effect'] {
-  if (!services.length) return 'unknown';
-  if (services.some((s) => index.workloadsFor(s).some((w) => w.ports.some((p) => !ports.includes(p.containerPort))))) return 'narrower';
+/**
+ * What writing a protection of some ports for every port of its services does. Its deny of every
+ * other caller reaches the ports no other allow protection of the same services governs (allows
+ * less there); an allow protection's callers reach the ports other allow protections govern,
+ * which may admit fewer callers (allows more there). With neither: `same` when every port of the
+ * services is one it governs, `unknown` without an inventory that says.
+ */
+function portsNote(p: Protection, ports: number[], destinations: Destination[], index: InventoryIndex): TranslationNote {
+  const text = `Consul intentions govern every port of a service: this protection of port${ports.length > 1 ? 's' : ''} ${ports.join(', ')} applies to all of them`;
+  const services = servicesOfTarget(p, index);
+  if (!services.length) return { at: p.origin, effect: 'unknown', text };
+  const others = destinations.flatMap((d) => d.own).filter((q) => q !== p && q.action === 'allow');
+  const governed = (port: number): boolean => others.some((q) => !q.ports || q.ports.includes(port));
+  const otherPorts = services.flatMap((s) => index.workloadsFor(s).flatMap((w) => w.ports.map((wp) => wp.containerPort))).filter((port) => !ports.includes(port));
+  const less = otherPorts.some((port) => !governed(port));
+  const more = p.action === 'allow' && others.some((q) => !q.ports || q.ports.some((port) => !ports.includes(port)));
+  if (less && more) return { at: p.origin, effect: 'unknown', text: `${text}: it admits its callers on ports other protections govern (allows more there) and denies every other caller on ports no other protection governs (allows less there)` };
+  if (more) return { at: p.origin, effect: 'wider', text: `${text}: it admits its callers on ports other protections govern` };
+  if (less) return { at: p.origin, effect: 'narrower', text };
   const all = services.flatMap((s) => s.ports.map((sp) => [sp.port, typeof sp.targetPort === 'number' ? sp.targetPort : sp.port]));
-  return all.every((pair) => pair.some((n) => ports.includes(n))) ? 'same' : 'unknown';
+  return { at: p.origin, effect: all.every((pair) => pair.some((n) => ports.includes(n))) ? 'same' : 'unknown', text };
 }
