@@ -238,6 +238,8 @@ describe('mesh-policy report and generate', () => {
       const { code, stderr } = await cli(runReportCli, ['--policies', 'examples/istio', '--traffic', 'examples/istio/traffic', '--format', format, '--output', output]);
       assert.equal(code, 1, `newly denied calls exit 1 (${stderr})`);
       assert.ok(existsSync(output));
+      // the scratch folder is outside the working folder (the repository): named whole, not as ../../
+      assert.ok(stderr.includes(`mesh-policy: wrote ${output} (`), stderr);
     }
     const model = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as AuditModel;
     assert.equal(model.totals.calls, 3549);

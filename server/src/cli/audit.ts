@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generateChecked, renderReportHtml, renderReportMarkdown, selfCheckLines } from '../engine/audit';
 import { MESHES, type Mesh } from '../engine/meshes';
 import { describeFsError } from '../engine/fsErrors';
@@ -133,7 +133,9 @@ export function emit(text: string, output: string | undefined, io: CliIo): numbe
     io.stderr(`mesh-policy: cannot write "${output}": ${describeFsError(error)}`);
     return 2;
   }
-  io.stderr(`mesh-policy: wrote ${relative(io.cwd, target) || target} (${Math.ceil(Buffer.byteLength(text) / 1024)} KiB)`);
+  // relative inside the working folder, as given; a place outside it reads better whole than as ../../
+  const shown = relative(io.cwd, target);
+  io.stderr(`mesh-policy: wrote ${shown === '' || shown.startsWith('..') || isAbsolute(shown) ? target : shown} (${Math.ceil(Buffer.byteLength(text) / 1024)} KiB)`);
   return 0;
 }
 
