@@ -555,6 +555,61 @@ const TABLES: Record<string, Table> = {
   },
 };
 
+
+// Expected values: Istio docs, RequestAuthentication reference ("a request that does not contain
+// any authentication credentials will be accepted but will not have any authenticated identity"),
+// Authorization policy conditions (request.auth.* "requires request authentication policy
+// applied"), the JWT task ("Authorization with JWT": require-jwt denies a request without a token
+// with 403); mesh-semantics §1.2 (RequestAuthentication attaches as AuthorizationPolicy does) and
+// §1.3/§1.8 (an absent attribute fails a positive list and satisfies a not… list);
+// istio/istio#35973 (DENY notRequestPrincipals ["*"] denies a request with a valid token).
+const JWT_RA = (spec: string, m: Meta = {}) => ra(spec + '  jwtRules:\n  - issuer: testing@secure.istio.io\n    jwksUri: https://example.com/jwks.json\n', { name: 'jwt', namespace: 'foo', ...m });
+const REQUIRE_JWT = (spec: string, m: Meta = {}) => ap(spec + '  rules:\n  - from:\n    - source:\n        requestPrincipals: ["*"]\n', { name: 'require-jwt', namespace: 'foo', ...m });
+const DENY_NO_TOKEN = (spec: string, m: Meta = {}) => ap(spec + '  action: DENY\n  rules:\n  - from:\n    - source:\n        notRequestPrincipals: ["*"]\n', { name: 'deny-no-token', namespace: 'foo', ...m });
+const GROUPS_WHEN = (spec: string) => ap(spec + '  rules:\n  - when:\n    - key: request.auth.claims[groups]\n      values: ["group1"]\n', { name: 'group1', namespace: 'foo' });
+const TARGET_GATEWAY = (name: string) => `  targetRefs:\n  - group: gateway.networking.k8s.io\n    kind: Gateway\n    name: ${name}\n`;
+const gatewayResource = (name: string, ns: string, className = 'istio') => `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec:\n  gatewayClassName: ${className}\n  listeners:\n  - name: http\n    port: 80\n    protocol: HTTP\n`;
+
+const MPA1035_TABLE: Table = {
+  trigger: [
+    { name: 'no inventory, no RequestAuthentication (ALLOW requestPrincipals)', text: REQUIRE_JWT(SELECT('httpbin')), at: 'requestPrincipals:', message: 'no RequestAuthentication applies to the workloads it selects: no token is validated there, so no request has a request principal or claims, and it never matches: rules[0] allows nothing, and the requests it is meant to allow are denied unless another ALLOW rule allows them' },
+    { name: 'no inventory, the RequestAuthentication selects other workloads', text: docs(JWT_RA(SELECT('reviews')), REQUIRE_JWT(SELECT('httpbin'))), at: 'requestPrincipals:', message: 'no RequestAuthentication applies to the workloads it selects' },
+    { name: 'no inventory, the RequestAuthentication is in another namespace', text: docs(JWT_RA('', { namespace: 'bar' }), REQUIRE_JWT('')), at: 'requestPrincipals:', message: 'no RequestAuthentication applies to namespace foo' },
+    { name: 'when request.auth.claims[...]', text: GROUPS_WHEN(SELECT('httpbin')), at: 'key: request.auth.claims[groups]', message: 'when request.auth.claims[groups] reads the identity of a validated JWT' },
+    { name: 'DENY notRequestPrincipals ["*"] (istio/istio#35973)', text: DENY_NO_TOKEN(SELECT('httpbin')), at: 'notRequestPrincipals:', message: 'it matches every request, valid token or not: rules[0] denies every request;' },
+    { name: 'DENY notRequestPrincipals with a path', text: ap(SELECT('httpbin') + '  action: DENY\n  rules:\n  - from:\n    - source:\n        notRequestPrincipals: ["*"]\n    to:\n    - operation:\n        paths: ["/admin/*"]\n', { namespace: 'foo' }), at: 'notRequestPrincipals:', message: 'rules[0] denies every request its other conditions match;' },
+    { name: 'ALLOW notRequestPrincipals', text: ap(SELECT('httpbin') + '  rules:\n  - from:\n    - source:\n        notRequestPrincipals: ["admin@example.com/*"]\n', { namespace: 'foo' }), at: 'notRequestPrincipals:', message: 'it matches every request: it excludes no caller, and rules[0] allows every request, with a token or without' },
+    { name: 'DENY requestPrincipals', text: ap(SELECT('httpbin') + '  action: DENY\n  rules:\n  - from:\n    - source:\n        requestPrincipals: ["evil.example.com/*"]\n', { namespace: 'foo' }), at: 'requestPrincipals:', message: 'never matches: rules[0] denies nothing, with a token or without' },
+    { name: 'a source next to others', text: ap(SELECT('httpbin') + '  rules:\n  - from:\n    - source:\n        requestPrincipals: ["*"]\n    - source:\n        namespaces: ["ops"]\n', { namespace: 'foo' }), at: 'requestPrincipals:', message: 'never matches: rules[0].from[0] matches nothing, and the rule matches only through its other sources' },
+    { name: 'a when value rules the rule out before a not… source', text: ap(SELECT('httpbin') + '  action: DENY\n  rules:\n  - from:\n    - source:\n        notRequestPrincipals: ["*"]\n    when:\n    - key: request.auth.audiences\n      values: ["api"]\n', { namespace: 'foo' }), at: 'key: request.auth.audiences', message: 'never matches: rules[0] denies nothing' },
+    { name: 'the first rule that reads a JWT', text: ap(SELECT('httpbin') + '  rules:\n  - to:\n    - operation:\n        paths: ["/health"]\n  - from:\n    - source:\n        requestPrincipals: ["*"]\n', { namespace: 'foo' }), at: 'requestPrincipals:', message: 'never matches: rules[1] allows nothing' },
+    { name: 'inventory: one workload of the namespace has none', text: docs(deployment('httpbin', 'foo', { app: 'httpbin' }), deployment('sleep', 'foo', { app: 'sleep' }), JWT_RA(SELECT('sleep')), REQUIRE_JWT('')), at: 'requestPrincipals:', message: 'no RequestAuthentication applies to workload foo/httpbin:' },
+    { name: 'inventory: a few named, then how many more', text: docs(...['a', 'b', 'c', 'd', 'e'].map((n) => deployment(n, 'foo', { app: n })), REQUIRE_JWT('')), at: 'requestPrincipals:', message: 'no RequestAuthentication applies to workloads foo/a, foo/b, foo/c and 2 more:' },
+    { name: 'inventory: a root-namespace selector RequestAuthentication for other workloads', text: docs(deployment('httpbin', 'foo', { app: 'httpbin' }), JWT_RA(SELECT('productpage'), { namespace: 'istio-system' }), REQUIRE_JWT(SELECT('httpbin'))), at: 'requestPrincipals:', message: 'workload foo/httpbin' },
+    { name: 'targetRefs Gateway, the RequestAuthentication targets another gateway', text: docs(JWT_RA(TARGET_GATEWAY('internal')), REQUIRE_JWT(TARGET_GATEWAY('ingress'))), at: 'requestPrincipals:', message: 'no RequestAuthentication applies to Gateway ingress' },
+    { name: 'targetRefs waypoint Gateway: namespace-wide RequestAuthentications do not apply at waypoints', text: docs(gatewayResource('waypoint', 'foo', 'istio-waypoint'), JWT_RA(''), REQUIRE_JWT(TARGET_GATEWAY('waypoint'))), at: 'requestPrincipals:', message: 'no RequestAuthentication applies to Gateway waypoint' },
+  ],
+  clean: [
+    { name: 'namespace-wide RequestAuthentication', text: docs(JWT_RA(''), REQUIRE_JWT(SELECT('httpbin'))) },
+    { name: 'root-namespace RequestAuthentication', text: docs(JWT_RA('', { namespace: 'istio-system' }), REQUIRE_JWT(SELECT('httpbin'))) },
+    { name: 'root-namespace selector RequestAuthentication (every namespace)', text: docs(JWT_RA(SELECT('httpbin'), { namespace: 'istio-system' }), REQUIRE_JWT(SELECT('httpbin'))) },
+    { name: 'the same selector (the JWT task)', text: docs(JWT_RA(SELECT('httpbin')), REQUIRE_JWT(SELECT('httpbin'))) },
+    { name: 'a selector that may select the same workloads', text: docs(JWT_RA(SELECT('httpbin')), REQUIRE_JWT('  selector:\n    matchLabels:\n      app: httpbin\n      version: v1\n')) },
+    { name: 'no inventory, namespace-wide policy, some selector RequestAuthentication: maybe', text: docs(JWT_RA(SELECT('httpbin')), REQUIRE_JWT('')) },
+    { name: 'when request.auth.claims with a RequestAuthentication', text: docs(JWT_RA(''), GROUPS_WHEN(SELECT('httpbin'))) },
+    { name: 'DENY notRequestPrincipals with a RequestAuthentication', text: docs(JWT_RA(SELECT('httpbin')), DENY_NO_TOKEN(SELECT('httpbin'))) },
+    { name: 'no JWT field', text: ap(SELECT('httpbin') + '  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/foo/sa/sleep"]\n    when:\n    - key: request.headers[x-token]\n      values: ["*"]\n', { namespace: 'foo' }) },
+    { name: 'targetRefs Gateway with a RequestAuthentication on the same Gateway', text: docs(JWT_RA(TARGET_GATEWAY('ingress')), REQUIRE_JWT(TARGET_GATEWAY('ingress'))) },
+    { name: 'targetRefs Gateway (not a waypoint) with a namespace-wide RequestAuthentication', text: docs(gatewayResource('ingress', 'foo'), JWT_RA(''), REQUIRE_JWT(TARGET_GATEWAY('ingress'))) },
+    { name: 'a selector on a gateway\'s pods with a RequestAuthentication on that Gateway', text: docs(JWT_RA(TARGET_GATEWAY('ingress')), REQUIRE_JWT('  selector:\n    matchLabels:\n      gateway.networking.k8s.io/gateway-name: ingress\n')) },
+    { name: 'root-namespace policy, RequestAuthentications elsewhere: maybe', text: docs(JWT_RA('', { namespace: 'bar' }), REQUIRE_JWT('', { namespace: 'istio-system' })) },
+    { name: 'inventory: every selected workload has one', text: docs(deployment('httpbin', 'foo', { app: 'httpbin' }), deployment('sleep', 'foo', { app: 'sleep' }), JWT_RA(SELECT('httpbin')), REQUIRE_JWT(SELECT('httpbin'))) },
+    { name: 'inventory: the workload without one is out of the mesh', text: docs(deployment('httpbin', 'foo', { app: 'httpbin' }), deployment('legacy', 'foo', { app: 'legacy', 'sidecar.istio.io/inject': 'false' }), JWT_RA(SELECT('httpbin')), REQUIRE_JWT('')) },
+    { name: 'inventory: ambient workloads are MPA1030\'s', text: docs(namespace('foo', { 'istio.io/dataplane-mode': 'ambient' }), deployment('httpbin', 'foo', { app: 'httpbin' }), REQUIRE_JWT(SELECT('httpbin'))) },
+  ],
+};
+TABLES['MPA1035'] = MPA1035_TABLE;
+
 describe('Istio checks: tables', () => {
   it('every check has a table with cases that trigger and cases that do not', () => {
     // MPA1030, MPA1031 and MPA1033 keep their tables in istioAmbientHosts.test.ts.
@@ -592,8 +647,9 @@ describe('Istio checks: tables', () => {
 
 const REALISTIC: Array<{ name: string; text: string }> = [
   {
+    // The reference page's example assumes the RequestAuthentication of the authentication task (else MPA1035).
     name: 'httpbin viewer (HTTP traffic task)',
-    text: ap('  selector:\n    matchLabels:\n      app: httpbin\n      version: v1\n  action: ALLOW\n  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/default/sa/curl"]\n    - source:\n        namespaces: ["dev"]\n    to:\n    - operation:\n        methods: ["GET"]\n    when:\n    - key: request.auth.claims[iss]\n      values: ["https://accounts.google.com"]\n', { name: 'httpbin', namespace: 'foo' }),
+    text: ra('  jwtRules:\n  - issuer: https://accounts.google.com\n    jwksUri: https://www.googleapis.com/oauth2/v3/certs\n', { name: 'jwt', namespace: 'foo' }) + '---\n' + ap('  selector:\n    matchLabels:\n      app: httpbin\n      version: v1\n  action: ALLOW\n  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/default/sa/curl"]\n    - source:\n        namespaces: ["dev"]\n    to:\n    - operation:\n        methods: ["GET"]\n    when:\n    - key: request.auth.claims[iss]\n      values: ["https://accounts.google.com"]\n', { name: 'httpbin', namespace: 'foo' }),
   },
   {
     name: 'bookinfo viewers',
@@ -790,6 +846,18 @@ describe('Istio checks: workspace', () => {
     assert.ok(findings.some((f) => f.code === 'MPA1022' && f.file === '/ws/pa.yaml' && f.message.includes('payments/other (pa2.yaml)')), describeFindings(findings));
     // Two namespace-level policies with the same mode: the mode is known.
     assert.ok(findings.some((f) => f.code === 'MPA1021' && f.file === '/ws/ap.yaml'), describeFindings(findings));
+  });
+
+  it('a RequestAuthentication in another file, added and edited (MPA1035)', () => {
+    const workspace = new WorkspaceModel(defaultConfig('/ws'));
+    const policy = engine.prepare(engine.read('/ws/ap.yaml', REQUIRE_JWT(SELECT('httpbin'))));
+    workspace.update(policy);
+    const own = () => engine.lint(policy, workspace).findings.filter((f) => f.code === 'MPA1035');
+    assert.equal(own().length, 1);
+    workspace.update(engine.prepare(engine.read('/ws/ra.yaml', JWT_RA(SELECT('httpbin')))));
+    assert.deepEqual(own(), []);
+    workspace.update(engine.prepare(engine.read('/ws/ra.yaml', JWT_RA(SELECT('reviews')))));
+    assert.equal(own().length, 1);
   });
 
   it('the root namespace comes from the configuration', () => {

@@ -390,6 +390,23 @@ table('Istio RequestAuthentication and JWT', [
   { name: 'claims notValues without a token', policies: withRa(allowRule(when('request.auth.claims[groups]', undefined, ['banned']))), expect: 'allow' },
 ]);
 
+// MPA1035 (docs/rules/MPA1035.md): a JWT condition where no RequestAuthentication attaches. The
+// request carries a token the RequestAuthentication would accept; with none attached to the
+// destination it gives no request identity (RequestAuthentication reference; spec §1.8), so the
+// ALLOW rule never matches (403) and DENY notRequestPrincipals ["*"] matches (istio/istio#35973).
+const RA_FOR = (matchLabels: Record<string, string>) => doc({ selector: { matchLabels }, jwtRules: [{ issuer: ISS, jwksUri: 'https://example.com/jwks.json' }] }, { kind: 'RequestAuthentication', name: 'jwt-example' });
+const RA_ON_GATEWAY = doc({ targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'ingress' }], jwtRules: [{ issuer: ISS }] }, { kind: 'RequestAuthentication', name: 'jwt-gateway' });
+const REQUIRE_JWT = doc({ selector: { matchLabels: { app: 'httpbin' } }, action: 'ALLOW', rules: [from({ requestPrincipals: [`${ISS}/${ISS}`] })] }, { name: 'require-jwt' });
+const GATEWAY_POD: Patch = { destination: { workload: 'ingress-istio', labels: { 'gateway.networking.k8s.io/gateway-name': 'ingress' } } };
+table("MPA1035's cases: no RequestAuthentication attached", [
+  { name: 'the rule page\'s Wrong example: RequestAuthentication for reviews, policy for httpbin', policies: docs(RA_FOR({ app: 'reviews' }), REQUIRE_JWT), call: jwt(TOKEN), expect: 'deny', status: 403 },
+  { name: 'the rule page\'s Right example', policies: docs(RA_FOR({ app: 'httpbin' }), REQUIRE_JWT), call: jwt(TOKEN), expect: 'allow' },
+  { name: 'DENY notRequestPrincipals ["*"] denies a request with a valid token', policies: docs(RA_FOR({ app: 'reviews' }), denyRule(from({ notRequestPrincipals: ['*'] }))), call: jwt(TOKEN), expect: 'deny', status: 403 },
+  { name: 'request.auth.claims never matches', policies: allowRule(when('request.auth.claims[groups]', ['group1'])), call: jwt({ ...TOKEN, claims: { groups: ['group1'] } }), expect: 'deny', status: 403 },
+  { name: 'a RequestAuthentication on a gateway does not reach a sidecar', policies: docs(RA_ON_GATEWAY, REQUIRE_JWT), call: jwt(TOKEN), expect: 'deny', status: 403 },
+  { name: 'a RequestAuthentication on the gateway, policy on the same gateway', policies: docs(RA_ON_GATEWAY, doc({ targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'ingress' }], rules: [from({ requestPrincipals: ['*'] })] }, { name: 'gw' })), call: { ...GATEWAY_POD, ...jwt(TOKEN) }, expect: 'allow' },
+]);
+
 // --- actions and attachment (spec §1.2, §1.3) -----------------------------------------------
 
 table('Istio actions', [

@@ -3,6 +3,7 @@ import type { Resource } from '../resource';
 import type { AccessRecord } from '../traffic/accessRecord';
 import { resourceValue } from '../resourceValue';
 import { isRecord } from '../plainValues';
+import { F, T, U, type Tri } from './istio/call';
 
 /**
  * Which observed calls a policy resource can decide: the destinations it attaches to (spec §1.2
@@ -44,6 +45,49 @@ function istioScope(resource: Resource, value: Record<string, unknown>, rootName
   const matchLabels = record(record(spec['selector'])['matchLabels']);
   const selector = Object.entries(matchLabels).map(([k, v]) => [k, String(v)] as [string, string]);
   return [selector.length ? { kind: 'namespace', namespace, selector } : { kind: 'namespace', namespace }];
+}
+
+/** What Istio's attachment reads of an AuthorizationPolicy, PeerAuthentication or
+ * RequestAuthentication (`simulate/istio/compile.ts` `Attachable`). */
+export interface IstioAttachment {
+  namespace: string;
+  /** matchLabels pairs; null = no selector; [] = empty matchLabels (selects every workload). */
+  selector: ReadonlyArray<readonly [string, string]> | null;
+  targetRefs: ReadonlyArray<{ group: string; kind: string; name: string; namespace?: string }> | null;
+}
+
+/** The Gateway API gateway a pod is deployed for, by the labels Istio gives its pods. */
+export function gatewayNameOf(labels: Record<string, string> | undefined): string | undefined {
+  return labels?.['gateway.networking.k8s.io/gateway-name'] ?? labels?.['istio.io/gateway-name'];
+}
+
+/**
+ * Whether an Istio resource of the workload's namespace or of the root namespace attaches to a
+ * workload's sidecar or, with `gatewayName`, to that Gateway API gateway (spec §1.2 items 1–2,
+ * `ShouldAttachPolicy`): with targetRefs only at a gateway one of them names, else by its
+ * selector. U when the selector matters and the labels are not known. Waypoints are the Istio
+ * simulator's business (they need the ServiceEntries' hosts).
+ */
+export function istioAttachesToWorkload(p: IstioAttachment, ns: string | undefined, labels: Record<string, string> | undefined, gatewayName: string | undefined): Tri {
+  if (p.targetRefs) {
+    if (gatewayName === undefined) return F;
+    for (const ref of p.targetRefs) {
+      if (ref.group === 'gateway.networking.k8s.io' && ref.kind === 'Gateway' && ref.name === gatewayName && p.namespace === ns && (ref.namespace === undefined || ref.namespace === ns)) return T;
+    }
+    return F;
+  }
+  return selectorAttach(p.selector, labels);
+}
+
+/** A selector's verdict on a workload's labels: no selector or empty matchLabels selects every workload. */
+export function selectorAttach(selector: IstioAttachment['selector'], labels: Record<string, string> | undefined): Tri {
+  if (selector === null || selector.length === 0) return T;
+  if (labels === undefined) return U;
+  for (let i = 0; i < selector.length; i++) {
+    const pair = selector[i]!;
+    if (labels[pair[0]] !== pair[1]) return F;
+  }
+  return T;
 }
 
 /**

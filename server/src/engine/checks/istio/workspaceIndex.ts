@@ -2,8 +2,10 @@ import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import type { WorkspaceView } from '../check';
-import { PA, isObj, memo, namespaceOf, type Obj } from './util';
+import { PA, RA, isObj, memo, namespaceOf, type Obj } from './util';
 import { resourceValue } from '../../resourceValue';
+import type { IstioAttachment } from '../../simulate/attachment';
+import { compileRequestAuthentication } from '../../simulate/istio/compile';
 
 /** Indexes over the workspace that several checks share, computed once per inventory or per
  * resource list (the workspace keeps both until a file changes), so a check on one resource
@@ -92,6 +94,21 @@ export const peerAuthentications = memo((resources: WorkspaceView['resources']):
       labels: Object.keys(labels).length ? labels : undefined, mode, portLevel,
       createdAt: Number.isNaN(created) ? undefined : created,
     });
+  }
+  return out;
+});
+
+/** A RequestAuthentication as attachment sees it (read by the simulator's compiler). */
+export interface RequestAuthInfo extends IstioAttachment {
+  name: string;
+}
+
+export const requestAuthentications = memo((resources: WorkspaceView['resources']): RequestAuthInfo[] => {
+  const out: RequestAuthInfo[] = [];
+  for (const { file, resource } of resources) {
+    if (resource.mesh !== 'istio' || resource.kind !== RA) continue;
+    const { namespace, name, selector, targetRefs } = compileRequestAuthentication(file, resource, out.length);
+    out.push({ namespace, name, selector, targetRefs });
   }
   return out;
 });

@@ -6,6 +6,7 @@ import { httpOnlyProvider, unusableProvider } from '../../istio/meshConfig';
 import type { IstioSettings } from '../../config/projectConfig';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CallFold, CompiledPolicies, AuditMark, Decision, Denier, PolicySet, ShadowMatch, ShadowVerdict, SourceRef, TraceStep, Verdict } from '../types';
+import { gatewayNameOf, istioAttachesToWorkload, selectorAttach } from '../attachment';
 import { Call, F, hasLowerCase, hasWhitespace, T, U, type Tri } from './call';
 import {
   compileIstioResource,
@@ -205,11 +206,6 @@ interface PeerModes {
   by: CompiledPeerAuthentication | undefined;
   text: string;
   missing: string | undefined;
-}
-
-/** Ordinary workloads whose pods Istio labels as gateways. */
-function gatewayNameOf(labels: Record<string, string> | undefined): string | undefined {
-  return labels?.['gateway.networking.k8s.io/gateway-name'] ?? labels?.['istio.io/gateway-name'];
 }
 
 function showLabels(labels: Record<string, string>): string {
@@ -702,22 +698,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       }
       return result;
     }
-    if (p.targetRefs) {
-      if (kind !== 'gateway') return F;
-      for (const ref of p.targetRefs) {
-        if (ref.group === 'gateway.networking.k8s.io' && ref.kind === 'Gateway' && ref.name === d.gatewayName && p.namespace === d.ns && (ref.namespace === undefined || ref.namespace === d.ns)) return T;
-      }
-      return F;
-    }
-    const selector = p.selector;
-    if (selector === null || selector.length === 0) return T;
-    const labels = d.labels;
-    if (labels === undefined) return U;
-    for (let i = 0; i < selector.length; i++) {
-      const pair = selector[i]!;
-      if (labels[pair[0]] !== pair[1]) return F;
-    }
-    return T;
+    return istioAttachesToWorkload(p, d.ns, d.labels, kind === 'gateway' ? d.gatewayName : undefined);
   }
 
   /** A ServiceEntry that the policy's targetRefs name for this destination and the inventory does not hold (`namespace/name`). */
@@ -1391,16 +1372,6 @@ function addToBucket(b: Bucket, p: CompiledPolicy): void {
   else if (p.action === 'AUDIT') b.audit.push(p);
   else if (p.action === 'DENY') (p.dryRun ? b.dryDeny : b.deny).push(p);
   else (p.dryRun ? b.dryAllow : b.allow).push(p);
-}
-
-function selectorAttach(selector: [string, string][] | null, labels: Record<string, string> | undefined): Tri {
-  if (selector === null || selector.length === 0) return T;
-  if (labels === undefined) return U;
-  for (let i = 0; i < selector.length; i++) {
-    const pair = selector[i]!;
-    if (labels[pair[0]] !== pair[1]) return F;
-  }
-  return T;
 }
 
 /** Evaluates one rule form: (OR from) AND (OR to) AND (AND when), three-valued. */
