@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
@@ -146,4 +146,60 @@ describe('every option the commands take is documented', () => {
       }
     });
   }
+});
+
+describe('mesh-policy lint --fix', () => {
+  // Each finding's preferred fix (docs/rules: "Quick fix"), as the editor's "fix all" applies it.
+  const policy = (action: string, extra = '') => `# owned by the shop team\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p   # keep me\n  namespace: shop\nspec:\n  action: ${action}\n${extra}`;
+
+  it('writes the fixes, keeps comments, says what it fixed and reports what is left', () => {
+    const folder = scratchDir('mesh-policy-fix-');
+    const file = join(folder, 'p.yaml');
+    // a lower-case action (MPA0104, fixed) and a principal under a misspelt key (MPA0101, fixed)
+    writeFileSync(file, policy('allow', '  rules:\n  - from:\n    - source:\n        principal: ["cluster.local/ns/shop/sa/web"]\n'));
+    const result = run(['lint', '--fix', 'p.yaml'], folder);
+    assert.equal(readFileSync(file, 'utf8'), policy('ALLOW', '  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/shop/sa/web"]\n'));
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(result.stderr, /^mesh-policy: fixed 2 problems in p\.yaml \(MPA0104, MPA0101\)$/m);
+    assert.match(result.stderr, /0 errors, 0 warnings in 1 policy from 1 file \(2 problems fixed\)/);
+    assert.equal(run(['lint', 'p.yaml'], folder).code, 0, 'nothing left');
+  });
+
+  it('--fix-dry-run says what it would fix and writes nothing', () => {
+    const folder = scratchDir('mesh-policy-fix-');
+    const file = join(folder, 'p.yaml');
+    writeFileSync(file, policy('allow'));
+    const result = run(['lint', '--fix-dry-run', 'p.yaml'], folder);
+    assert.equal(readFileSync(file, 'utf8'), policy('allow'));
+    assert.match(result.stderr, /^mesh-policy: would fix 1 problem in p\.yaml \(MPA0104\)$/m);
+    assert.match(result.stderr, /\(1 problem would be fixed\)/);
+  });
+
+  it('keeps CRLF line ends, UTF-16 with its byte-order mark, and the file mode', () => {
+    const folder = scratchDir('mesh-policy-fix-');
+    const crlf = join(folder, 'crlf.yaml');
+    // a scalar where a list is needed: the fix rewrites in place; and a new line is CRLF too
+    writeFileSync(crlf, policy('allow').replace(/\n/g, '\r\n'));
+    const utf16 = join(folder, 'utf16.yaml');
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(policy('allow'), 'utf16le')]));
+    chmodSync(utf16, 0o600);
+    run(['lint', '--fix', '.'], folder);
+    assert.equal(readFileSync(crlf, 'utf8'), policy('ALLOW').replace(/\n/g, '\r\n'));
+    const bytes = readFileSync(utf16);
+    assert.deepEqual([...bytes.subarray(0, 2)], [0xff, 0xfe]);
+    assert.equal(bytes.subarray(2).toString('utf16le'), policy('ALLOW'));
+    assert.equal(statSync(utf16).mode & 0o777, 0o600);
+  });
+
+  it('leaves guesses alone: a missing field with a placeholder value is not filled in', () => {
+    const folder = scratchDir('mesh-policy-fix-');
+    const file = join(folder, 'authz.yaml');
+    const text = 'apiVersion: policy.linkerd.io/v1alpha1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: ns}\nspec:\n  targetRef: {group: policy.linkerd.io, kind: Server, name: s}\n';
+    writeFileSync(file, text);
+    const result = run(['lint', '--fix', 'authz.yaml'], folder);
+    assert.equal(readFileSync(file, 'utf8'), text);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /MPA0102 missing required field "requiredAuthenticationRefs"/);
+    assert.match(result.stderr, /\(0 problems fixed\)/);
+  });
 });

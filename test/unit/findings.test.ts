@@ -140,6 +140,13 @@ describe('schema findings: message, range and fix', () => {
     }
   });
 
+  it('a missing field is offered with a placeholder, never preferred (fix-all applies no guess)', () => {
+    const text = 'apiVersion: policy.linkerd.io/v1alpha1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: ns}\nspec:\n  targetRef: {group: policy.linkerd.io, kind: Server, name: s}\n';
+    const finding = only(engine.lintText('p.yaml', text).findings, 'MPA0102');
+    assert.equal(finding.fixes?.[0]?.title, 'Add the missing field "requiredAuthenticationRefs"');
+    assert.deepEqual(finding.fixes?.filter((f) => f.preferred), []);
+  });
+
   it('adds a missing field to a JSON object', () => {
     const text = '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [\n    {\n      "Action": "allow"\n    }\n  ]\n}\n';
     const finding = only(engine.lintText('e.json', text).findings, 'MPA0102');

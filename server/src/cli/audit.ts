@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generateChecked, renderReportHtml, renderReportMarkdown, selfCheckLines } from '../engine/audit';
 import { MESHES, type Mesh } from '../engine/meshes';
@@ -103,12 +103,14 @@ function isoTime(flag: string, raw: string): string {
  * Writes the whole text to a temporary file beside the target, then renames it over the target:
  * readers never see a partial file, and a failure leaves no file behind.
  */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, data: string | Buffer, keepMode?: number): void {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   let fd: number | undefined;
   try {
     fd = openSync(temp, 'wx', 0o644);
-    writeSync(fd, text);
+    // (the mode of a file written over: exactly the old one, whatever the umask)
+    if (keepMode !== undefined) fchmodSync(fd, keepMode);
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;

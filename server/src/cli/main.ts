@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
@@ -5,7 +6,8 @@ import { Engine } from '../engine/engine';
 import { describeFsError } from '../engine/fsErrors';
 import type { Finding } from '../engine/findings';
 import { compareFindings } from '../engine/findings';
-import { DEFAULT_READ_LIMITS, type ReadLimits, type SourceFile } from '../engine/source/sourceFile';
+import { decodeText, DEFAULT_READ_LIMITS, type ReadLimits, type SourceFile } from '../engine/source/sourceFile';
+import { applyEditsKeepingLineEnds, preferredFixes } from '../engine/fixAll';
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
@@ -14,7 +16,7 @@ import { commandFailure, HelpRequested, reportMissing, UsageError } from './erro
 import { ArgCursor } from './args';
 import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
-import { runGenerateCli, runReportCli } from './audit';
+import { runGenerateCli, runReportCli, writeFileAtomic } from './audit';
 import { runTranslateCli } from './translate';
 
 const USAGE = `Usage: mesh-policy <command> [options]
@@ -45,6 +47,9 @@ Options for lint:
   --max-nodes <N>              Nodes a YAML document may expand to, aliases included (default: ${DEFAULT_READ_LIMITS.maxNodes}).
   --config <file>              .meshpolicy.yaml to use (default: the nearest one above the current folder).
   --quiet                      Report errors only.
+  --fix                        Apply each finding's preferred fix to the files (the editor's "fix all":
+                               comments, layout and line ends kept), then report what is left.
+  --fix-dry-run                The same, without writing: say what would be fixed.
 
 Exit codes: 0 no errors, 1 errors found, 2 usage error or unreadable input, 130 interrupted (Ctrl-C).`;
 
@@ -77,6 +82,7 @@ export function runCli(argv: string[], io: CliIo): number {
 function lint(args: string[], io: CliIo): number {
   let format: OutputFormat = 'text';
   let quiet = false;
+  let fix: 'write' | 'dry-run' | undefined;
   let configFile: string | undefined;
   const limits: ReadLimits = { ...DEFAULT_READ_LIMITS };
   const paths: string[] = [];
@@ -95,6 +101,8 @@ function lint(args: string[], io: CliIo): number {
       case '--max-depth': limits.maxDepth = positive(flag, value(), true); break;
       case '--max-nodes': limits.maxNodes = positive(flag, value(), true); break;
       case '--quiet': quiet = cli.switchOn(); break;
+      case '--fix': fix = cli.switchOn() ? 'write' : fix; break;
+      case '--fix-dry-run': fix = cli.switchOn() ? 'dry-run' : fix; break;
       case '--config': configFile = value(); break;
       case '--help': case '-h': throw new HelpRequested();
       default:
@@ -131,6 +139,26 @@ function lint(args: string[], io: CliIo): number {
     workspace.update(ready);
     prepared.push(ready);
   }
+  let fixed = 0;
+  if (fix) {
+    const changes = fixAll(engine, workspace, prepared);
+    for (const change of changes) {
+      const shown = relative(io.cwd, change.path) || change.path;
+      const what = `${change.fixed.length} problem${change.fixed.length === 1 ? '' : 's'} in ${shown} (${[...new Set(change.fixed.map((f) => f.code))].join(', ')})`;
+      if (fix === 'dry-run') {
+        io.stderr(`mesh-policy: would fix ${what}`);
+      } else {
+        const problem = writeFixed(change.path, change.original.text, change.text);
+        if (problem) {
+          io.stderr(`mesh-policy: cannot write the fixes of "${shown}": ${problem}`);
+          unreadable++;
+          continue;
+        }
+        io.stderr(`mesh-policy: fixed ${what}`);
+      }
+      fixed += change.fixed.length;
+    }
+  }
   const findings: Finding[] = [];
   let resources = 0;
   for (const file of prepared) {
@@ -144,10 +172,66 @@ function lint(args: string[], io: CliIo): number {
   const errors = findings.filter((f) => f.severity === 'error').length;
   if (format === 'text') {
     const warnings = findings.filter((f) => f.severity === 'warning').length;
-    io.stderr(`${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} in ${resources} polic${resources === 1 ? 'y' : 'ies'} from ${files.length} file${files.length === 1 ? '' : 's'}`);
+    const fixes = fix ? ` (${fixed} problem${fixed === 1 ? '' : 's'} ${fix === 'write' ? 'fixed' : 'would be fixed'})` : '';
+    io.stderr(`${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} in ${resources} polic${resources === 1 ? 'y' : 'ies'} from ${files.length} file${files.length === 1 ? '' : 's'}${fixes}`);
   }
   if (unreadable) return 2;
   return errors > 0 ? 1 : 0;
+}
+
+/** A fix pass finds the findings a fix uncovered, or one skipped for overlapping another; it stops well before a fix that never settles would matter. */
+const MAX_FIX_PASSES = 10;
+
+interface FixedFile {
+  path: string;
+  original: SourceFile;
+  text: string;
+  fixed: Finding[];
+}
+
+/**
+ * Lints and applies each file's preferred fixes (`preferredFixes`), pass after pass until none is
+ * left, updating `prepared` and the workspace to the fixed texts (checks across files see them).
+ */
+function fixAll(engine: Engine, workspace: WorkspaceModel, prepared: PreparedFile[]): FixedFile[] {
+  const changed = new Map<string, FixedFile>();
+  for (let pass = 0; pass < MAX_FIX_PASSES; pass++) {
+    let any = false;
+    prepared.forEach((ready, i) => {
+      const { edits, fixed } = preferredFixes(engine.lint(ready, workspace).findings);
+      if (edits.length === 0) return;
+      const text = applyEditsKeepingLineEnds(ready.file, edits);
+      if (text === ready.file.text) return;
+      const entry = changed.get(ready.file.path) ?? { path: ready.file.path, original: ready.file, text, fixed: [] };
+      entry.text = text;
+      entry.fixed.push(...fixed);
+      changed.set(entry.path, entry);
+      prepared[i] = engine.prepare(engine.read(ready.file.path, text, ready.file.format));
+      workspace.update(prepared[i]!);
+      any = true;
+    });
+    if (!any) break;
+  }
+  return [...changed.values()];
+}
+
+/**
+ * Writes a fixed text over the file, in the file's encoding (UTF-16 stays UTF-16) and mode,
+ * atomically; refuses when the file changed on disk since it was read. A problem is returned as words.
+ */
+function writeFixed(path: string, readText: string, text: string): string | undefined {
+  try {
+    const bytes = readFileSync(path);
+    if (decodeText(bytes) !== readText) return 'it changed on disk while it was being linted';
+    const bigEndian = bytes[0] === 0xfe && bytes[1] === 0xff;
+    const utf16 = bigEndian || (bytes[0] === 0xff && bytes[1] === 0xfe);
+    const body = utf16 ? Buffer.from(text, 'utf16le') : Buffer.from(text, 'utf8');
+    const encoded = utf16 ? Buffer.concat([Buffer.from(bigEndian ? [0xfe, 0xff] : [0xff, 0xfe]), bigEndian ? body.swap16() : body]) : body;
+    writeFileAtomic(path, encoded, statSync(path).mode & 0o7777);
+    return undefined;
+  } catch (error) {
+    return describeFsError(error);
+  }
 }
 
 /** A positive number (MiB may be fractional), or a positive whole number (a count). */

@@ -1,14 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic } from 'vscode-languageserver';
 import type { LintResult } from '../engine/engine';
-import type { TextEdit } from '../engine/findings';
 import type { Engine } from '../engine/engine';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import { trafficFixesAt } from '../engine/trafficFixes';
+import { preferredFixes } from '../engine/fixAll';
 import type { WorkspaceModel } from '../engine/workspace';
 import { MESHES, type Mesh } from '../engine/meshes';
 import { uriOf } from './convert';
-import { DIAGNOSTIC_SOURCE, toDiagnostic, type DiagnosticData } from './convert';
+import { DIAGNOSTIC_SOURCE, type DiagnosticData } from './convert';
 
 export const FIX_ALL_KIND = `${CodeActionKind.SourceFixAll}.meshPolicy`;
 /** Source actions that translate a file's policies into another mesh's (docs/translate.md). */
@@ -38,7 +38,7 @@ export function codeActions(params: CodeActionParams, result: LintResult | undef
     }
   }
   if ((wantsFixAll || wantsQuickFix) && result) {
-    const edits = preferredEdits(result);
+    const { edits } = preferredFixes(result.findings);
     if (edits.length > 1 || wantsFixAll) {
       if (edits.length) actions.push({ title: 'Fix all mechanical mesh-policy problems in this file', kind: FIX_ALL_KIND, edit: { changes: { [uri]: edits } } });
     }
@@ -65,23 +65,6 @@ export function translateActions(params: CodeActionParams, result: LintResult | 
 function fixesOf(diagnostic: Diagnostic): DiagnosticData['fixes'] {
   const data = diagnostic.data as Partial<DiagnosticData> | undefined;
   return Array.isArray(data?.fixes) ? data.fixes : [];
-}
-
-/** The preferred fix of every finding, skipping any that would overlap an earlier one. */
-function preferredEdits(result: LintResult): TextEdit[] {
-  const chosen: TextEdit[] = [];
-  for (const finding of result.findings) {
-    const fix = fixesOf(toDiagnostic(finding)).find((f) => f.preferred);
-    if (!fix) continue;
-    if (fix.edits.some((edit) => chosen.some((other) => overlaps(edit, other)))) continue;
-    chosen.push(...fix.edits);
-  }
-  return chosen;
-}
-
-function overlaps(a: TextEdit, b: TextEdit): boolean {
-  const before = (x: TextEdit['range']['start'], y: TextEdit['range']['start']) => x.line < y.line || (x.line === y.line && x.character <= y.character);
-  return !(before(a.range.end, b.range.start) || before(b.range.end, a.range.start));
 }
 
 /**

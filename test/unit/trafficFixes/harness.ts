@@ -10,7 +10,7 @@ import type { AccessRecord } from '../../../server/src/engine/traffic/accessReco
 import { ingestTraffic } from '../../../server/src/engine/traffic/ingest';
 import type { TrafficShape } from '../../../server/src/engine/traffic/ingest/types';
 import { fixContext, workspaceWithFix, type FixContext, type TrafficFix } from '../../../server/src/engine/trafficFixes';
-import { applyEdits } from '../../../server/src/engine/trafficFixes/verify';
+import { applyEdits } from '../../../server/src/engine/fixAll';
 import { collectPolicyFiles } from '../../../server/src/engine/workspaceFiles';
 import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { EXAMPLES } from '../../helpers/paths';

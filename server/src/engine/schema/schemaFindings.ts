@@ -161,7 +161,9 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
       const fixes: Fix[] = [];
       const propertySchema = parentSchema?.properties?.[field];
       if (node?.type === 'object' && !(node.entries.length === 0 && !node.flow && file.format === 'yaml')) {
-        fixes.push({ title: `Add the missing field "${field}"`, edits: [addField(file, node, field, placeholder(isSchema(propertySchema) ? expand(registry, root, propertySchema) : []))], preferred: true });
+        // Not preferred: the value is a placeholder, a guess that "fix all" must not apply (an
+        // empty requiredAuthenticationRefs would authorize every client).
+        fixes.push({ title: `Add the missing field "${field}"`, edits: [addField(file, node, field, placeholder(isSchema(propertySchema) ? expand(registry, root, propertySchema) : []))] });
       }
       described = {
         code: Codes.missingField,

@@ -10,7 +10,7 @@ import { istioTrafficFixes } from './istio';
 import { createMeshTlsAuthentication as createLinkerdAuthentication, linkerdTrafficFixes } from './linkerd';
 
 export type { FixContext, MeshTrafficFixes, TrafficFix, TrafficFixKind, TrafficFixResult } from './common';
-export { applyEdits, OverlayWorkspace, workspaceWithFix } from './verify';
+export { OverlayWorkspace, workspaceWithFix } from './verify';
 export { addIntentionSource } from './consul';
 
 /** Quick fixes built from observed traffic: allow, deny, narrow, dry-run/audit (docs/quick-fixes.md). */

@@ -1,22 +1,13 @@
 import type { WorkspaceView } from '../checks/check';
 import type { Engine } from '../engine';
-import type { Fix, TextEdit } from '../findings';
+import type { Fix } from '../findings';
+import { applyEdits } from '../fixAll';
 import type { Inventory } from '../inventory/inventory';
 import type { Resource } from '../resource';
 import { Simulation } from '../simulate';
 import type { Decision } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
 import type { AccessRecord } from '../traffic/accessRecord';
-
-/** Applies text edits (non-overlapping, any order) to a file's text. */
-export function applyEdits(file: SourceFile, edits: readonly TextEdit[]): string {
-  const spans = edits
-    .map((e) => ({ start: file.lines.offset(e.range.start), end: file.lines.offset(e.range.end), text: e.newText }))
-    .sort((a, b) => b.start - a.start || b.end - a.end);
-  let text = file.text;
-  for (const s of spans) text = text.slice(0, s.start) + s.text + text.slice(s.end);
-  return text;
-}
 
 /** The workspace with some files replaced by new text: what the policies would be after a fix. */
 export class OverlayWorkspace implements WorkspaceView {
