@@ -59,8 +59,9 @@ Options:
   --progress                   simulate: show progress on stderr (default: when stderr is a terminal).
 
 Exit codes: 0 within the thresholds, 1 more calls become denied than --fail-on-newly-denied lets
-through (or allowed, than --fail-on-newly-allowed), 2 usage error or unreadable input (including a --baseline that is not a git ref of the repository holding the policies), 130
-interrupted (Ctrl-C).`;
+through (or allowed, than --fail-on-newly-allowed), 2 usage error or unreadable input (including
+a --baseline that is not a git ref of the repository holding the policies), 130 interrupted
+(Ctrl-C).`;
 
 
 interface Parsed {
