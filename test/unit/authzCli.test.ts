@@ -69,6 +69,28 @@ describe('mesh-policy authz on the examples', () => {
     assert.deepEqual(json.listings[0]!.sections[0]!.summary, ['ALLOW policies apply: only what a rule allows gets through']);
   });
 
+  it('examples/linkerd emojivoto/web port 8080: the Server, each HTTPRoute with the policy targeting it (spec §2.3, §2.5)', () => {
+    const { code, stdout } = run(['emojivoto/web', '--port', '8080', '--policies', 'examples/linkerd']);
+    assert.equal(code, 0);
+    assert.match(stdout, /^ {2}port 8080: Server emojivoto\/web-http selects port 8080 of the pod \(podSelector app=web-svc, port http, proxyProtocol HTTP\/1\)$/m);
+    assert.deepEqual(rows(stdout, /^(Server|loses|HTTPRoute|GRPCRoute|AuthorizationPolicy|ServerAuthorization|accessPolicy)$/).map((r) => [r[0], r[1], r[2], r[4]]), [
+      ['Server', 'Server emojivoto/web-http', 'podSelector app=web-svc, port http', 'examples/linkerd/policy/servers.yaml:3'],
+      ['HTTPRoute', 'HTTPRoute emojivoto/web-probes', 'parentRefs Server emojivoto/web-http', 'examples/linkerd/policy/web-routes.yaml:32'],
+      ['AuthorizationPolicy', 'AuthorizationPolicy emojivoto/web-probes-kubelet', 'targetRef HTTPRoute web-probes', 'examples/linkerd/policy/authorization-policies.yaml:20'],
+      ['HTTPRoute', 'HTTPRoute emojivoto/web-app', 'parentRefs Server emojivoto/web-http', 'examples/linkerd/policy/web-routes.yaml:6'],
+      ['AuthorizationPolicy', 'AuthorizationPolicy emojivoto/web-app-clients', 'targetRef HTTPRoute web-app', 'examples/linkerd/policy/authorization-policies.yaml:4'],
+    ]);
+    assert.match(stdout, /→ a request no HTTPRoute matches is refused \(HTTP 404\)/);
+  });
+
+  it('examples/linkerd emojivoto/voting: port 8080 has no admitted Server, so the namespace\'s default policy (spec §2.3 item 2, §2.7.2)', () => {
+    const { code, stdout } = run(['emojivoto/voting', '--policies', 'examples/linkerd']);
+    assert.equal(code, 0);
+    assert.match(stdout, /^ {2}port 8080: no Server selects port 8080 of the pod: the default policy all-authenticated applies, from the namespace emojivoto annotation/m);
+    assert.match(stdout, /note: Server emojivoto\/voting-grpc would select the pod but is rejected at admission: proxyProtocol "HTTP\/3"/);
+    assert.match(stdout, /^ {2}port 8801: Server emojivoto\/emojivoto-prom selects port 8801/m);
+  });
+
   it('an unknown workload exits 2 and names the nearest', () => {
     const { code, stdout, stderr } = run(['shop/frontnd', '--policies', 'examples/istio']);
     assert.equal(code, 2);

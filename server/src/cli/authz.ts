@@ -125,6 +125,7 @@ export function listingText(listing: AuthzListing, rel: (p: string) => string): 
       out.push(line(headers), ...cells.map(line));
     } else out.push('    (none)');
     for (const s of section.summary) out.push(`    → ${s}`);
+    for (const n of section.notes) out.push(`    note: ${n}`);
   }
   if (listing.notes.length) out.push('', ...listing.notes.map((n) => `  note: ${n}`));
   return out.join('\n');

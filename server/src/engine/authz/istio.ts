@@ -54,7 +54,7 @@ const ORDER: Record<Action, number> = { CUSTOM: 0, DENY: 1, ALLOW: 2, AUDIT: 3 }
 
 function section(title: string, point: EnforcementPoint, root: string): AuthzSection {
   const attached = [...point.policies].sort((a, b) => ORDER[a.policy.action] - ORDER[b.policy.action] || oldestFirst(a.policy, b.policy));
-  return { title, rows: attached.map((a) => row(a, root, point.kind)), summary: summary(attached) };
+  return { title, rows: attached.map((a) => row(a, root, point.kind)), summary: summary(attached), notes: [] };
 }
 
 function oldestFirst(a: CompiledPolicy, b: CompiledPolicy): number {

@@ -36,6 +36,8 @@ export interface AuthzSection {
   rows: AuthzRow[];
   /** The closing lines: what happens to a call no row decides. */
   summary: string[];
+  /** Resources that name this step but are ignored, and why. */
+  notes: string[];
 }
 
 /** The listing of one mesh for one target. */
