@@ -91,6 +91,43 @@ describe('mesh-policy authz on the examples', () => {
     assert.match(stdout, /^ {2}port 8801: Server emojivoto\/emojivoto-prom selects port 8801/m);
   });
 
+  it('examples/consul counting: its own intentions (precedence 9, ties by source name) before the wildcard deny-all (precedence 5), per definition of the workspace (spec §3.3)', () => {
+    const { code, stdout } = run(['counting', '--policies', 'examples/consul']);
+    assert.equal(code, 0);
+    const titles = stdout.split('\n').filter((l) => /^ {2}intentions for/.test(l)).map((l) => l.trim());
+    assert.deepEqual(titles, [
+      "intentions for counting in namespace default (if the workspace's definition with service-intentions counting, service-intentions * is applied), first matching source decides",
+      "intentions for counting in namespace default (if the workspace's definition with ServiceIntentions counting-demo/counting, service-intentions * is applied), first matching source decides",
+    ]);
+    assert.deepEqual(rows(stdout, /^(allow|deny|L7)$/).map((r) => [r[0], r[1], r[3], r[4]]), [
+      ['allow', 'service-intentions counting Sources[1] api', 'precedence 9', 'examples/consul/config/counting.hcl:13'],
+      ['allow', 'service-intentions counting Sources[0] dashboard', 'precedence 9', 'examples/consul/config/counting.hcl:8'],
+      ['deny', 'service-intentions * Sources[0] *', 'precedence 5', 'examples/consul/config/deny-all.json:5'],
+      ['allow', 'ServiceIntentions counting-demo/counting sources[1] api', 'precedence 9', 'examples/consul/crds/service-intentions.yaml:29'],
+      ['deny', 'ServiceIntentions counting-demo/counting sources[0] dashboard', 'precedence 9', 'examples/consul/crds/service-intentions.yaml:27'],
+      ['deny', 'service-intentions * Sources[0] *', 'precedence 5', 'examples/consul/config/deny-all.json:5'],
+    ]);
+    assert.match(stdout, /Action "Allow" reads as deny/);
+    assert.match(stdout, /→ a caller no source matches, or an L7 request no permission matches: the default intention policy \(allow, /);
+  });
+
+  it('examples/consul api: L7 sources with their permission counts', () => {
+    const { code, stdout } = run(['api', '--policies', 'examples/consul/config']);
+    assert.equal(code, 0);
+    assert.deepEqual(rows(stdout, /^(allow|deny|L7)$/).map((r) => [r[0], r[1], r[3]]), [
+      ['L7', 'service-intentions api Sources[0] dashboard', 'precedence 9, 4 permissions'],
+      ['L7', 'service-intentions api Sources[1] ops-console', 'precedence 9, 1 permission'],
+      ['deny', 'service-intentions * Sources[0] *', 'precedence 5'],
+    ]);
+  });
+
+  it('the whole examples folder: a workload is listed for the meshes the inventory puts it in', () => {
+    const meshes = (target: string) => run([target, '--policies', 'examples']).stdout.split('\n').filter((l) => /^(Istio|Linkerd|Consul): /.test(l));
+    assert.deepEqual(meshes('shop/frontend'), ['Istio: shop/frontend']);
+    assert.deepEqual(meshes('emojivoto/web'), ['Linkerd: emojivoto/web']);
+    assert.deepEqual(meshes('counting'), ['Consul: counting']);
+  });
+
   it('an unknown workload exits 2 and names the nearest', () => {
     const { code, stdout, stderr } = run(['shop/frontnd', '--policies', 'examples/istio']);
     assert.equal(code, 2);

@@ -1,4 +1,4 @@
-import { authzReaders, isUnknown, type AuthzListing, type AuthzTarget, type AuthzUnknown } from '../engine/authz';
+import { listAuthz, type AuthzListing, type AuthzTarget, type AuthzUnknown } from '../engine/authz';
 import type { Mesh } from '../engine/meshes';
 import { ArgCursor } from './args';
 import { commandFailure, HelpRequested, UsageError } from './errors';
@@ -78,10 +78,9 @@ export function runAuthzCli(args: string[], io: CliIo): number {
     const target = targetOf(parsed.target!, parsed.port);
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
-    const answers = authzReaders(loaded.workspace).map((reader) => reader.list(target));
-    const listings = answers.filter((a): a is AuthzListing => !isUnknown(a));
-    if (answers.length && !listings.length) {
-      io.stderr(`mesh-policy: ${unknownText(parsed.target!, answers as AuthzUnknown[])}`);
+    const { listings, unknown } = listAuthz(loaded.workspace, target);
+    if (unknown.length && !listings.length) {
+      io.stderr(`mesh-policy: ${unknownText(parsed.target!, unknown)}`);
       return 2;
     }
     const rel = (p: string) => displayPath(io.cwd, p);

@@ -44,7 +44,7 @@ export function istioAuthz(workspace: WorkspaceView): MeshAuthz {
       const rejected = new Set(used.flatMap((p) => p.rejected));
       const notes = [...rejected].map((p) => `${p.label} would attach but is not applied: ${p.rejected}`);
       if (target.port !== undefined) notes.push('Istio attaches policies to a workload, not to a port: rules that test ports are part of the rule counts');
-      return { mesh: 'istio', target: `${workload.namespace}/${workload.name}`, sections, notes };
+      return { mesh: 'istio', target: `${workload.namespace}/${workload.name}`, sections, notes, enrolled: used.some((p) => p.known) };
     },
   };
 }

@@ -33,7 +33,9 @@ export function linkerdAuthz(workspace: WorkspaceView): MeshAuthz {
       const notes: string[] = [];
       if (pod.injectDisabled) notes.push(`the pod has no Linkerd proxy (${ANNOTATION.inject}: disabled): no policy applies to it`);
       if (!ports.length) notes.push('the inventory declares no port of the workload and no Server selects one: give --port');
-      return { mesh: 'linkerd', target: name, sections: ports.map((pw) => section(pw, pod, compiled)), notes };
+      const marks = [workload.annotations, index.namespaceAnnotations(workload.namespace)];
+      const enrolled = workload.annotations['linkerd.io/proxy-version'] !== undefined || (!pod.injectDisabled && marks.some((a) => a[ANNOTATION.inject] === 'enabled' || a[ANNOTATION.inject] === 'ingress'));
+      return { mesh: 'linkerd', target: name, sections: ports.map((pw) => section(pw, pod, compiled)), notes, enrolled };
     },
   };
 }

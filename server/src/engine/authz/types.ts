@@ -48,6 +48,9 @@ export interface AuthzListing {
   sections: AuthzSection[];
   /** About the target or the listing as a whole (resources not admitted, settings assumed). */
   notes: string[];
+  /** Whether the inventory or the policies say the target runs in this mesh (a proxy injected,
+   * ambient, named by an intention), rather than only that the mesh has policies. */
+  enrolled: boolean;
 }
 
 /** A target the mesh does not know, with the names it does know that are nearest. */

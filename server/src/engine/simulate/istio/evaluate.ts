@@ -38,6 +38,8 @@ export interface EnforcementPoint {
   policies: AttachedPolicy[];
   /** Policies that would attach here but that the API server does not admit (`rejected` says why). */
   rejected: CompiledPolicy[];
+  /** Whether the inventory says this proxy runs (sidecar injection, ambient, a gateway), rather than assumed. */
+  known: boolean;
 }
 type Variant = 'http' | 'tcp' | 'zt';
 
@@ -459,7 +461,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const rejected = this.policies.filter((p) => p.rejected !== undefined && candidateNamespaces.has(p.namespace) && this.attach(p, kind, d) !== F);
       const waypoint = d.waypoint;
       const why = kind === 'waypoint' && waypoint ? `the waypoint ${waypoint.name ? `${waypoint.ns}/${waypoint.name}` : `of Service ${d.ns}/${d.service}`} (${waypoint.why})` : d.kindWhy;
-      points.push({ kind, why, policies, rejected });
+      points.push({ kind, why, policies, rejected, known: kind !== 'sidecar' || d.sidecarKnown || d.classic });
     }
     return points;
   }
