@@ -135,6 +135,12 @@ describe('mesh-policy authz on the examples', () => {
     assert.match(stderr, /unknown workload "shop\/frontnd".*did you mean "shop\/frontend"\?/);
   });
 
+  it('without an inventory, an Istio workload is unknown and the message says where workloads come from', () => {
+    const { code, stderr } = run(['shop/frontend', '--policies', 'examples/istio/security']);
+    assert.equal(code, 2);
+    assert.match(stderr, /unknown workload "shop\/frontend".*the inventory has no workloads: give their manifests with --inventory/);
+  });
+
   const usage: [string, string[], RegExp][] = [
     ['no workload', ['--policies', 'examples/istio'], /authz needs a workload/],
     ['no --policies', ['shop/cart'], /authz needs --policies/],

@@ -80,7 +80,8 @@ export function runAuthzCli(args: string[], io: CliIo): number {
     if (typeof loaded === 'number') return loaded;
     const { listings, unknown } = listAuthz(loaded.workspace, target);
     if (unknown.length && !listings.length) {
-      io.stderr(`mesh-policy: ${unknownText(parsed.target!, unknown)}`);
+      const empty = loaded.workspace.inventory.workloads.length === 0 ? '; the inventory has no workloads: give their manifests with --inventory' : '';
+      io.stderr(`mesh-policy: ${unknownText(parsed.target!, unknown)}${empty}`);
       return 2;
     }
     const rel = (p: string) => displayPath(io.cwd, p);
