@@ -129,7 +129,7 @@ describe('mesh-policy lint', () => {
 describe('every option the commands take is documented', () => {
   // The options each parser accepts (its `case '--…'` labels), against the command's --help and
   // the README's synopsis of the command: an option missing from either is undocumented.
-  const parsers: [string, string[]][] = [['main.ts', ['lint']], ['traffic.ts', ['traffic']], ['simulate.ts', ['simulate', 'explain']], ['audit.ts', ['report', 'generate']], ['translate.ts', ['translate']]];
+  const parsers: [string, string[]][] = [['main.ts', ['lint']], ['traffic.ts', ['traffic']], ['simulate.ts', ['simulate', 'explain']], ['audit.ts', ['report', 'generate']], ['translate.ts', ['translate']], ['authz.ts', ['authz']]];
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const synopsis = /## The command line\n\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
   for (const [file, commands] of parsers) {

@@ -17,6 +17,8 @@ writeFileSync(join(dir, 'one.log'), `${ENVOY_LINE}\n`);
 // Translates exactly into Consul intentions (an identity, a method and a path prefix).
 writeFileSync(join(dir, 'allow-web.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: cart, namespace: shop}\nspec: {selector: {matchLabels: {app: cart}}, rules: [{from: [{source: {principals: ["cluster.local/ns/shop/sa/web"]}}], to: [{operation: {methods: ["GET"], paths: ["/v1/*"]}}]}]}\n');
 
+writeFileSync(join(dir, 'cart.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cart, namespace: shop}\nspec: {selector: {matchLabels: {app: cart}}, template: {metadata: {labels: {app: cart}}, spec: {containers: [{name: cart, image: cart}]}}}\n');
+
 function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -51,6 +53,9 @@ const CASES: [string, string[], number][] = [
   ['translate: a mesh it does not know', ['translate', '--to', 'kuma', 'good.yaml'], 2],
   ['translate: no paths', ['translate', '--to', 'linkerd'], 2],
   ['translate: missing file', ['translate', '--to', 'linkerd', 'nope.yaml'], 2],
+  ['authz: listed', ['authz', 'shop/cart', '--policies', 'allow-web.yaml', '--inventory', 'cart.yaml'], 0],
+  ['authz: a workload the inventory does not have', ['authz', 'shop/carts', '--policies', 'allow-web.yaml', '--inventory', 'cart.yaml'], 2],
+  ['authz: no workload', ['authz', '--policies', 'allow-web.yaml'], 2],
 ];
 
 describe('the mesh-policy process', () => {

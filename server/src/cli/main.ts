@@ -18,6 +18,7 @@ import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
 import { runGenerateCli, runReportCli, writeFileAtomic } from './audit';
 import { runTranslateCli } from './translate';
+import { runAuthzCli } from './authz';
 
 const USAGE = `Usage: mesh-policy <command> [options]
 
@@ -34,6 +35,9 @@ Commands:
                                The audit of the observed traffic (mesh-policy report --help).
   generate --mesh istio|linkerd|consul --traffic <paths>
                                Least-privilege policies from the observed allowed calls.
+  authz <namespace>/<workload> --policies <paths>
+                               The policies that apply to one workload (a Consul service), in the
+                               order its mesh evaluates them (mesh-policy authz --help).
   translate --to istio|linkerd|consul <policy files or folders...>
                                Another mesh's policies for the same access, checked by
                                simulating both (mesh-policy translate --help).
@@ -262,6 +266,10 @@ export function main(): void {
     const entry = process.argv[1];
     const run = process.argv[2] === 'report' ? runReportCli : process.argv[2] === 'generate' ? runGenerateCli : runTranslateCli;
     void run(process.argv.slice(3), io, entry ? { file: entry, argv: ['traffic', '--ingest-worker'] } : undefined, { signal: interruptSignal() }).then(finishProcess);
+    return;
+  }
+  if (process.argv[2] === 'authz') {
+    process.exitCode = runAuthzCli(process.argv.slice(3), io);
     return;
   }
   if (process.argv[2] === 'explain') {

@@ -11,7 +11,7 @@ import { childMap } from './fold';
 import { consulSimulator } from './consul';
 import { istioSimulator } from './istio';
 import { linkerdSimulator } from './linkerd';
-import { classify, type CallFold, type Change, type CompiledPolicies, type Decision, type MeshSimulator, type SourceRef, type Verdict } from './types';
+import { classify, type CallFold, type Change, type CompiledPolicies, type Decision, type MeshSimulator, type PolicySet, type SourceRef, type Verdict } from './types';
 import { sameDeciders } from './sourceRefs';
 
 export const SIMULATORS: Record<Mesh, MeshSimulator> = { istio: istioSimulator, linkerd: linkerdSimulator, consul: consulSimulator };
@@ -44,14 +44,7 @@ export class Simulation {
   private compile(workspace: WorkspaceView, mesh: Mesh): CompiledPolicies {
     let forms = this.forms.get(mesh);
     if (!forms) this.forms.set(mesh, (forms = new CompiledForms()));
-    const compiled = SIMULATORS[mesh].compile({
-      resources: workspace.resources.filter((r) => r.resource.mesh === mesh),
-      inventory: workspace.inventory,
-      sourceFiles: workspace.sourceFiles,
-      config: workspace.config,
-      forms,
-      ...(this.options.customProviderVerdicts ? { customProviderVerdicts: this.options.customProviderVerdicts } : {}),
-    });
+    const compiled = SIMULATORS[mesh].compile(policySetOf(workspace, mesh, forms, this.options));
     forms.settle();
     return compiled;
   }
@@ -172,6 +165,18 @@ export class Simulation {
       return (slot.decision ??= compiled.decide(record));
     };
   }
+}
+
+/** What a mesh's simulator compiles from a workspace: its resources, the inventory, the files, the configuration. */
+export function policySetOf(workspace: WorkspaceView, mesh: Mesh, forms?: CompiledForms, options: SimulationOptions = {}): PolicySet {
+  return {
+    resources: workspace.resources.filter((r) => r.resource.mesh === mesh),
+    inventory: workspace.inventory,
+    sourceFiles: workspace.sourceFiles,
+    config: workspace.config,
+    ...(forms ? { forms } : {}),
+    ...(options.customProviderVerdicts ? { customProviderVerdicts: options.customProviderVerdicts } : {}),
+  };
 }
 
 export interface SimulationOptions {

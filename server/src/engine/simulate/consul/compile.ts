@@ -209,6 +209,19 @@ const ENTRY_JWT_FAILED: IxnResult = { mask: ODEF, kind: 'entry-jwt' };
 
 const compiledSources = new WeakMap<SourceIntention, { defaultText: string; compiled: CSource }>();
 
+/** The intentions for one destination, as `ConsulPolicies.intentionsFor` gives them. */
+export interface DestinationIntentions {
+  /** "api in namespace default". */
+  label: string;
+  /** Which partition or definition this list is for, when the workspace leaves that open. */
+  alternative?: string;
+  entries: IntentionEntry[];
+  /** Precedence order; `action` is the L4 action (anything but allow reads as deny), `l7` when the source has permissions. */
+  sources: { source: SourceIntention; l7: boolean; action: Action }[];
+  /** Why Envoy rejects the destination's RBAC configuration, if it does. */
+  rejected?: string;
+}
+
 export class ConsulPolicies implements CompiledPolicies {
   readonly options: ResolvedOptions;
   readonly entries: IntentionEntry[];
@@ -307,6 +320,45 @@ export class ConsulPolicies implements CompiledPolicies {
     const cs = first.cs;
     if (cs.l7) return { allowed: false, reason: `Matched L7 intention: ${cs.title} (consul intention check answers Denied for L7 intentions)`, intention: cs.src.ref };
     return { allowed: cs.action === 'allow', reason: `Matched L4 intention: ${cs.title} → ${cs.action}`, intention: cs.src.ref };
+  }
+
+  /**
+   * The intention sources that apply to a destination, in the precedence order `decide` tries
+   * them (spec §3.3), with the entries they come from: one list per partition the destination may
+   * be in, and per definition when the workspace defines its entries more than once (`alternative`
+   * says which). What `mesh-policy authz` lists.
+   */
+  intentionsFor(destination: { name: string; namespace?: string }): DestinationIntentions[] {
+    const namespace = this.enterprise ? destination.namespace ?? 'default' : 'default';
+    const out: DestinationIntentions[] = [];
+    for (const p of this.partitionAlts) {
+      const alts = this.destCands(p.value, namespace, destination.name);
+      for (const alt of alts) {
+        const dc = alt.value;
+        const definition = alts.length > 1 ? `if the workspace's definition with ${dc.entries.map((e) => e.label).join(', ')} is applied` : undefined;
+        const alternative = [p.label, definition].filter((l): l is string => l !== undefined).join(', ');
+        out.push({
+          label: dc.label, entries: dc.entries, sources: dc.sorted.map((cs) => ({ source: cs.src, l7: cs.l7, action: cs.action })),
+          ...(alternative ? { alternative } : {}), ...(dc.rejected ? { rejected: dc.rejected } : {}),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** "the default intention policy (deny, from ...)": what decides a call no intention matches (spec §3.4). */
+  get defaultIntention(): { action: Action; text: string } {
+    return { action: this.defaultAction, text: this.defaultText };
+  }
+
+  /** Whether Enterprise namespaces are in use (else every namespace is `default`). */
+  get usesNamespaces(): boolean {
+    return this.enterprise;
+  }
+
+  /** Entries that cannot take effect (no destination name, an invalid wildcard), with why. */
+  get ignoredEntries(): readonly IntentionEntry[] {
+    return this.ignored;
   }
 
   // ---------------------------------------------------------------- compile

@@ -5,7 +5,7 @@ import type { MeshSimulator, PolicySet } from '../types';
 import { ConsulPolicies } from './compile';
 import type { ConsulSimulatorOptions } from './options';
 
-export { ConsulPolicies } from './compile';
+export { ConsulPolicies, type DestinationIntentions } from './compile';
 export type { ConsulSimulatorOptions } from './options';
 export type { RequestNormalization } from './http';
 

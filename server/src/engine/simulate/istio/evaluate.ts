@@ -18,7 +18,30 @@ import { IstioFold } from './fold';
 import type { PathNormalization } from './path';
 
 /** Where a policy is enforced for a call (spec §1.2, §1.7). */
-type LayerKind = 'sidecar' | 'ztunnel' | 'gateway' | 'waypoint';
+export type LayerKind = 'sidecar' | 'ztunnel' | 'gateway' | 'waypoint';
+
+/** An AuthorizationPolicy that attaches at an enforcement point (`enforcementPoints`). */
+export interface AttachedPolicy {
+  policy: CompiledPolicy;
+  /** False when it may attach: what decides is not known (labels, a ServiceEntry's hosts). */
+  certain: boolean;
+  /** How it attaches here, in words. */
+  how: string;
+  /** Why the enforcement point does not enforce it although it attaches (ztunnel: AUDIT, CUSTOM, dry-run). */
+  ignored?: string;
+}
+
+/** One proxy a call to a destination passes, with the policies that attach there. */
+export interface EnforcementPoint {
+  kind: LayerKind;
+  /** Which proxy, and why: "ztunnel (ambient: ...)", "the waypoint ns/name (Service ... has istio.io/use-waypoint=...)". */
+  why: string;
+  policies: AttachedPolicy[];
+  /** Policies that would attach here but that the API server does not admit (`rejected` says why). */
+  rejected: CompiledPolicy[];
+  /** Whether the inventory says this proxy runs (sidecar injection, ambient, a gateway), rather than assumed. */
+  known: boolean;
+}
 type Variant = 'http' | 'tcp' | 'zt';
 
 interface Bucket {
@@ -410,6 +433,38 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     // Port-level mTLS reads the port itself (a PeerAuthentication's portLevelMtls).
     const portLevelMtls = this.peerAuths.some((pa) => pa.ports.size > 0);
     return { fields: [...fields], requestAuthentication, portLevelMtls, fromWaypoint };
+  }
+
+  /**
+   * The proxies a call to `destination` passes, in the order it passes them (its waypoint
+   * first, then its own sidecar, gateway or ztunnel), each with the AuthorizationPolicies that
+   * attach there, as `decide` attaches them (spec §1.2). What `mesh-policy authz` lists.
+   */
+  enforcementPoints(destination: NonNullable<AccessRecord['destination']>): EnforcementPoint[] {
+    const d = this.resolveDest({ destination });
+    const points: EnforcementPoint[] = [];
+    for (const kind of d.waypoint ? ['waypoint' as const, d.kind] : [d.kind]) {
+      const policies: AttachedPolicy[] = [];
+      for (const b of this.computeCandidates(kind, d)) {
+        for (const p of b.all) {
+          const a = this.attach(p, kind, d);
+          if (a === F) continue;
+          const ignored = kind === 'ztunnel' && (p.action === 'AUDIT' || p.action === 'CUSTOM' || p.dryRun) ? `ztunnel ignores ${p.dryRun ? 'dry-run' : p.action} policies` : undefined;
+          policies.push({ policy: p, certain: a === T, how: this.attachText(p, kind, d, a), ...(ignored ? { ignored } : {}) });
+        }
+      }
+      const candidateNamespaces = new Set([d.ns, this.options.rootNamespace, ...(kind === 'waypoint' ? [d.waypoint?.ns] : [])]);
+      const rejected = this.policies.filter((p) => p.rejected !== undefined && candidateNamespaces.has(p.namespace) && this.attach(p, kind, d) !== F);
+      const waypoint = d.waypoint;
+      const why = kind === 'waypoint' && waypoint ? `the waypoint ${waypoint.name ? `${waypoint.ns}/${waypoint.name}` : `of Service ${d.ns}/${d.service}`} (${waypoint.why})` : d.kindWhy;
+      points.push({ kind, why, policies, rejected, known: kind !== 'sidecar' || d.sidecarKnown || d.classic });
+    }
+    return points;
+  }
+
+  /** The root namespace the policies were compiled with (spec §1.2). */
+  get rootNamespace(): string {
+    return this.options.rootNamespace;
   }
 
   /** The same decision as `decide`, with the full walkthrough in `trace`. */

@@ -1,6 +1,7 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CompiledPolicies, Decision, MeshSimulator, PolicySet } from '../types';
 import { IstioCompiledPolicies } from './evaluate';
+export type { AttachedPolicy, EnforcementPoint, LayerKind } from './evaluate';
 import { istioObservedDifference } from './observed';
 
 /** Compiled Istio policies: `decide` (short trace) plus `explain` (the full walkthrough). */

@@ -422,6 +422,25 @@ export class LinkerdPolicies {
     return pod;
   }
 
+  /**
+   * A destination's inbound servers, per port (`port`, or every port the pod declares or a Server
+   * selecting it names), as `decide` finds them: the Server that selects the port or the default,
+   * and the Servers that do not take it and why. What `mesh-policy authz` lists.
+   */
+  inboundPorts(destination: NonNullable<AccessRecord['destination']>, port?: number): { pod: PodView; ports: PortWorlds[] } | undefined {
+    const pod = this.podFor({ destination });
+    if (!pod) return undefined;
+    const ports = port !== undefined ? [port] : this.candidatePorts(pod).filter((p) => p !== 0);
+    return { pod, ports: ports.map((p) => this.portWorlds(pod, p)) };
+  }
+
+  /** The AuthorizationPolicy or ServerAuthorization an authorization was made from. */
+  definitionOf(a: Authz): PolicyDef | ServerAuthorizationDef | undefined {
+    if (a.kind !== 'AuthorizationPolicy' && a.kind !== 'ServerAuthorization') return undefined;
+    const list: readonly (PolicyDef | ServerAuthorizationDef)[] = a.kind === 'AuthorizationPolicy' ? [...this.idx.policies.values()].flat() : [...this.idx.serverAuthorizations.values()].flat();
+    return list.find((d) => d.at === a.at);
+  }
+
   // ------------------------------------------------------------------ deciding
 
   decide(call: AccessRecord, verbose: boolean): Decision {

@@ -1,0 +1,74 @@
+import type { WorkspaceView } from '../checks/check';
+import { closestMatches, plural } from '../schema/messages';
+import { policySetOf } from '../simulate';
+import { ConsulPolicies, type DestinationIntentions } from '../simulate/consul';
+import type { AuthzListing, AuthzRow, AuthzSection, AuthzTarget, AuthzUnknown, MeshAuthz } from './types';
+
+/**
+ * Consul (spec §3.3-§3.5): the intention sources for the service, from its own entry and the
+ * wildcard entries (`ns/*`, `*\/*`), in the precedence order the simulator sorts them (exact
+ * destination before wildcard, exact source before wildcard; ties by name). The first source
+ * that matches the caller decides: its L4 action, or for an L7 source its first matching
+ * permission; a caller no source matches, or an L7 request no permission matches, gets the
+ * default intention policy.
+ */
+export function consulAuthz(workspace: WorkspaceView): MeshAuthz {
+  const compiled = new ConsulPolicies(policySetOf(workspace, 'consul'));
+  return {
+    mesh: 'consul',
+    list(target: AuthzTarget): AuthzListing | AuthzUnknown {
+      const namespaces = compiled.usesNamespaces;
+      const named = namedServices(compiled, namespaces);
+      const known = new Set([...named, ...inventoryServices(workspace, namespaces)]);
+      const asked = namespaces && target.namespace !== undefined ? `${target.namespace}/${target.name}` : target.name;
+      if (!known.has(asked)) return { mesh: 'consul', unknown: asked, near: closestMatches(asked, [...known].sort()) };
+      const notes: string[] = [];
+      if (!namespaces && target.namespace !== undefined) notes.push(`Consul namespaces are not in use (no intention names one): "${target.namespace}" is read as a Kubernetes namespace and the service is default/${target.name}`);
+      if (target.port !== undefined) notes.push('intentions apply to a service, not to a port');
+      for (const entry of compiled.ignoredEntries) notes.push(`${entry.label} is not applied: ${entry.problems.join('; ')}`);
+      const lists = compiled.intentionsFor({ name: target.name, ...(target.namespace !== undefined ? { namespace: target.namespace } : {}) });
+      const sections = lists.map((list) => section(list, compiled.defaultIntention.text));
+      const injected = workspace.inventory.workloads.some((w) => w.name === target.name && w.annotations['consul.hashicorp.com/connect-inject'] === 'true');
+      return { mesh: 'consul', target: asked, sections, notes, enrolled: named.has(asked) || injected };
+    },
+  };
+}
+
+function section(list: DestinationIntentions, defaultText: string): AuthzSection {
+  const rows = list.sources.map(({ source: s, l7, action }): AuthzRow => {
+    const entry = s.entry;
+    const destination = entry.name === '*' ? entry.namespace === '*' ? 'every destination (*/*)' : `every destination in namespace ${entry.namespace} (${entry.namespace}/*)` : `destination ${entry.name} (exact)`;
+    const notes: string[] = [];
+    if (!l7 && s.rawAction !== undefined && s.rawAction !== 'allow' && s.rawAction !== 'deny') notes.push(`Action ${JSON.stringify(s.rawAction)} reads as deny`);
+    if (entry.jwt || s.permissions?.some((p) => p.jwt)) notes.push('JWT required');
+    return {
+      role: l7 ? 'L7' : action,
+      resource: `${entry.label} ${s.label}`,
+      attachment: `${destination}, source ${s.describe}`,
+      detail: `precedence ${s.precedence}${l7 ? `, ${plural(s.permissions!.length, 'permission')}` : ''}`,
+      notes,
+      at: s.ref,
+    };
+  });
+  const summary = [`a caller no source matches, or an L7 request no permission matches: ${defaultText}`];
+  if (list.rejected) summary.unshift(list.rejected);
+  const title = `intentions for ${list.label}${list.alternative ? ` (${list.alternative})` : ''}, first matching source decides`;
+  return { title, rows, summary, notes: [] };
+}
+
+/** The services intentions name, as destinations or sources. */
+function namedServices(compiled: ConsulPolicies, namespaces: boolean): Set<string> {
+  const out = new Set<string>();
+  const add = (namespace: string, name: string) => { if (name !== '*' && name !== '') out.add(namespaces ? `${namespace}/${name}` : name); };
+  for (const entry of compiled.entries) {
+    add(entry.namespace, entry.name);
+    for (const s of entry.sources) add(s.namespace, s.name);
+  }
+  return out;
+}
+
+/** Without Enterprise namespaces, a Kubernetes workload or Service is a Consul service of its name. */
+function inventoryServices(workspace: WorkspaceView, namespaces: boolean): string[] {
+  if (namespaces) return [];
+  return [...workspace.inventory.workloads.filter((w) => w.kind !== 'Pod' && !w.owner).map((w) => w.name), ...workspace.inventory.services.map((s) => s.name)];
+}

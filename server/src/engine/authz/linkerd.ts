@@ -1,0 +1,107 @@
+import type { WorkspaceView } from '../checks/check';
+import { InventoryIndex } from '../inventory/inventoryIndex';
+import { plural } from '../schema/messages';
+import { policySetOf } from '../simulate';
+import type { Authz } from '../simulate/linkerd/authz';
+import { LinkerdPolicies, type Inbound, type PortWorlds } from '../simulate/linkerd/evaluate';
+import { matchSelector, PROTOCOL_TEXT, type ServerDef } from '../simulate/linkerd/model';
+import { ANNOTATION, type PodView } from '../simulate/linkerd/pod';
+import type { RouteC } from '../simulate/linkerd/routes';
+import type { AuthzListing, AuthzRow, AuthzSection, AuthzTarget, AuthzUnknown, MeshAuthz } from './types';
+import { findWorkload } from './workloads';
+
+/**
+ * Linkerd (spec §2.3-§2.6): per port of the workload, as the policy controller computes its
+ * inbound server: the Server that selects the port (the oldest of those that do; the others lose
+ * to it) or the default policy, then the routes a request must match (HTTPRoute, or GRPCRoute on
+ * a gRPC Server; none on opaque and TLS ports), then the authorizations (route-level first, then
+ * the Server's: ServerAuthorizations, AuthorizationPolicies on the Server or the Namespace, its
+ * accessPolicy; audit last), which the simulator's own lists give in that order.
+ */
+export function linkerdAuthz(workspace: WorkspaceView): MeshAuthz {
+  const compiled = new LinkerdPolicies(policySetOf(workspace, 'linkerd'));
+  const index = InventoryIndex.of(workspace.inventory);
+  return {
+    mesh: 'linkerd',
+    list(target: AuthzTarget): AuthzListing | AuthzUnknown {
+      const workload = findWorkload(index, target.namespace, target.name);
+      if ('near' in workload) return { mesh: 'linkerd', unknown: `${target.namespace ?? '(no namespace)'}/${target.name}`, near: workload.near };
+      const found = compiled.inboundPorts({ namespace: workload.namespace, workload: workload.name }, target.port);
+      const name = `${workload.namespace}/${workload.name}`;
+      if (!found) return { mesh: 'linkerd', unknown: name, near: [] };
+      const { pod, ports } = found;
+      const notes: string[] = [];
+      if (pod.injectDisabled) notes.push(`the pod has no Linkerd proxy (${ANNOTATION.inject}: disabled): no policy applies to it`);
+      if (!ports.length) notes.push('the inventory declares no port of the workload and no Server selects one: give --port');
+      const marks = [workload.annotations, index.namespaceAnnotations(workload.namespace)];
+      const enrolled = workload.annotations['linkerd.io/proxy-version'] !== undefined || (!pod.injectDisabled && marks.some((a) => a[ANNOTATION.inject] === 'enabled' || a[ANNOTATION.inject] === 'ingress'));
+      return { mesh: 'linkerd', target: name, sections: ports.map((pw) => section(pw, pod, compiled)), notes, enrolled };
+    },
+  };
+}
+
+function section(pw: PortWorlds, pod: PodView, compiled: LinkerdPolicies): AuthzSection {
+  const rows: AuthzRow[] = [];
+  const notes: string[] = [];
+  const summary: string[] = [];
+  const servers = pw.worlds.filter((w) => w.server);
+  const chosen = pw.worlds[0]!;
+  for (const ib of servers) {
+    const s = ib.server!;
+    const maybe = pw.worlds.length > 1 ? [`may select the port: ${pw.missing.join(', ') || 'the pod is not fully known'}`] : [];
+    rows.push({ role: 'Server', resource: s.at.label, attachment: `podSelector ${selectorText(s)}, port ${s.port}`, detail: `proxyProtocol ${PROTOCOL_TEXT[s.protocol]}`, notes: maybe, at: s.at });
+  }
+  for (const skipped of pw.skipped) {
+    const s = skipped.server;
+    const selector = pod.external ? s.externalSelector : s.podSelector;
+    if (skipped.why === 'rejected' && selector && matchSelector(selector, pod.labels) !== 0) notes.push(`${s.at.label} would select the pod but is rejected at admission: ${s.rejected}`);
+    if (skipped.why !== 'older') continue;
+    rows.push({ role: 'loses', resource: s.at.label, attachment: `podSelector ${selectorText(s)}, port ${s.port}`, detail: `proxyProtocol ${PROTOCOL_TEXT[s.protocol]}`, notes: [`${skipped.older!.at.label} is older and wins the port`], at: s.at });
+  }
+  for (const ib of pw.worlds) {
+    const routes = routesOf(ib);
+    for (const route of routes) {
+      if (!route.def || !route.at) continue;
+      const routeLevel = route.authzs.slice(0, route.routeLevel);
+      rows.push({ role: route.kind, resource: route.label, attachment: `parentRefs ${ib.label}`, detail: plural(route.rules.length, 'rule'), notes: [], at: route.at });
+      for (const a of routeLevel) rows.push(authzRow(a, compiled, route.label));
+    }
+    for (const a of ib.authzs) if (a.at && a.kind !== 'localhost') rows.push(authzRow(a, compiled, ib.label));
+    notes.push(...ib.notes.map((n) => n.text));
+  }
+  if (pod.skipPorts.has(pw.port)) notes.push(`port ${pw.port} is in ${ANNOTATION.skipInbound}: its calls bypass the proxy and no policy applies`);
+  for (const ib of pw.worlds) summary.push(...defaults(ib));
+  return { title: `port ${pw.port}: ${chosen.step.text}`, rows, summary: [...new Set(summary)], notes: [...new Set(notes)] };
+}
+
+/** The routes a request on this inbound server must match (spec §2.5): GRPCRoutes on a gRPC Server, none on opaque and TLS ports. */
+function routesOf(ib: Inbound): RouteC[] {
+  if (ib.protocol === 'opaque' || ib.protocol === 'tls') return [];
+  return ib.protocol === 'grpc' ? ib.grpc : ib.http;
+}
+
+function selectorText(s: ServerDef): string {
+  return (s.podSelector ?? s.externalSelector)?.text ?? '(none)';
+}
+
+function authzRow(a: Authz, compiled: LinkerdPolicies, owner: string): AuthzRow {
+  const def = compiled.definitionOf(a);
+  let attachment: string;
+  if (a.kind === 'default') attachment = `accessPolicy of ${owner}`;
+  else if (def && 'target' in def) attachment = def.target?.type === 'namespace' ? `targetRef Namespace ${def.namespace}` : def.target?.type === 'route' ? `targetRef ${def.target.kind} ${def.target.name}` : `targetRef Server ${def.target?.type === 'server' ? def.target.name : '?'}`;
+  else if (def && 'server' in def) attachment = 'name' in def.server ? `server.name ${def.server.name}` : `server.selector ${def.server.selector.text}`;
+  else attachment = owner;
+  return { role: a.kind === 'default' ? 'accessPolicy' : a.kind, resource: a.label, attachment, detail: `admits ${a.requires}`, notes: a.audit ? ['audit: admits and flags the call'] : [], at: a.at! };
+}
+
+/** What a call meets when nothing else decides (spec §2.3 defaults, §2.6). */
+function defaults(ib: Inbound): string[] {
+  const out: string[] = [];
+  const admitting = ib.authzs.filter((a) => a.kind !== 'localhost');
+  if (!ib.server) out.push(`${ib.label}: ${admitting.length ? admitting.map((a) => `admits ${a.requires}`).join('; ') : 'nothing is authorized (but localhost): every call is denied'}`);
+  else if (!admitting.length && !routesOf(ib).some((r) => r.routeLevel > 0)) out.push('nothing authorizes calls to this Server (but localhost): every call is denied');
+  else out.push('a call is allowed only when an authorization admits it');
+  const routes = routesOf(ib).filter((r) => r.def);
+  if (routes.length) out.push(`a request no ${ib.protocol === 'grpc' ? 'GRPCRoute' : 'HTTPRoute'} matches is refused (${ib.protocol === 'grpc' ? 'gRPC NOT_FOUND' : 'HTTP 404'})`);
+  return out;
+}

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { listed, listFor, rowsOf, workspaceOf } from './workspace';
+
+// The Server, routes and authorizations of a pod's port, from /work/shared/spec/mesh-semantics.md
+// §2.3 (Servers of the pod's namespace whose podSelector matches and whose port selects the port;
+// sorted by creationTimestamp then name, the first wins; no Server: the pod's
+// config.linkerd.io/default-inbound-policy annotation, else the cluster default; a Server's
+// authorizations: ServerAuthorizations naming it, AuthorizationPolicies targeting it or the
+// Namespace, its accessPolicy) and §2.5 (routes name the Server in parentRefs).
+
+const INVENTORY = `apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: app}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web, tier: front}
+      annotations: {config.linkerd.io/default-inbound-policy: cluster-authenticated}
+    spec: {containers: [{name: web, image: web, ports: [{name: http, containerPort: 8080}, {name: admin, containerPort: 9990}]}]}
+`;
+
+const server = (name: string, created: string, selector: string, port: string | number) => `apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: ${name}, namespace: app, creationTimestamp: "${created}"}
+spec: {podSelector: {matchLabels: ${selector}}, port: ${port}, proxyProtocol: HTTP/1}
+`;
+
+const POLICIES = [
+  // Both select port 8080 of web (one by name, one by number): the older one wins (§2.3 item 1).
+  server('web-new', '2024-05-01T00:00:00Z', '{app: web}', 'http'),
+  server('web-old', '2024-01-01T00:00:00Z', '{tier: front}', 8080),
+  `apiVersion: policy.linkerd.io/v1beta1
+kind: HTTPRoute
+metadata: {name: web-api, namespace: app}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: Server, name: web-old}]
+  rules: [{matches: [{path: {type: PathPrefix, value: /api}}]}, {matches: [{path: {type: Exact, value: /health}}]}]
+`,
+  `apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: api-clients, namespace: app}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: HTTPRoute, name: web-api}
+  requiredAuthenticationRefs: [{kind: ServiceAccount, name: client}]
+`,
+  `apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: whole-namespace, namespace: app}
+spec:
+  targetRef: {kind: Namespace, name: app}
+  requiredAuthenticationRefs: [{kind: ServiceAccount, name: monitor}]
+`,
+  `apiVersion: policy.linkerd.io/v1beta1
+kind: ServerAuthorization
+metadata: {name: old-style, namespace: app}
+spec:
+  server: {name: web-old}
+  client: {unauthenticated: true}
+`,
+  // Names the losing Server: not on the port.
+  `apiVersion: policy.linkerd.io/v1beta1
+kind: ServerAuthorization
+metadata: {name: for-the-loser, namespace: app}
+spec:
+  server: {name: web-new}
+  client: {unauthenticated: true}
+`,
+].join('---\n');
+
+const workspace = workspaceOf({ 'inventory.yaml': INVENTORY, 'policies.yaml': POLICIES });
+
+describe('mesh-policy authz: Linkerd', () => {
+  it('two Servers on one port: the older wins, the other is listed as losing; then its routes and authorizations (§2.3, §2.5)', () => {
+    const listing = listed(listFor('linkerd', workspace, { namespace: 'app', name: 'web', port: 8080 }));
+    assert.equal(listing.sections.length, 1);
+    assert.match(listing.sections[0]!.title, /^port 8080: Server app\/web-old selects port 8080/);
+    assert.deepEqual(rowsOf(listing, 0), [
+      'Server Server app/web-old',
+      'loses Server app/web-new',
+      'HTTPRoute HTTPRoute app/web-api',
+      'AuthorizationPolicy AuthorizationPolicy app/api-clients',
+      // Server-level authorizations: the ServerAuthorization naming it, the Namespace-wide policy.
+      'ServerAuthorization ServerAuthorization app/old-style',
+      'AuthorizationPolicy AuthorizationPolicy app/whole-namespace',
+    ]);
+    const rows = listing.sections[0]!.rows;
+    assert.deepEqual(rows[1]!.notes, ['Server app/web-old is older and wins the port']);
+    assert.equal(rows[2]!.detail, '2 rules');
+    assert.equal(rows[3]!.attachment, 'targetRef HTTPRoute web-api');
+    assert.equal(rows[4]!.attachment, 'server.name web-old');
+    assert.equal(rows[5]!.attachment, 'targetRef Namespace app');
+    assert.ok(listing.sections[0]!.summary.includes('a request no HTTPRoute matches is refused (HTTP 404)'));
+  });
+
+  it('a port no Server selects: the default policy of the pod\'s annotation (§2.3 item 2); a Namespace policy does not reach it (item 4)', () => {
+    const listing = listed(listFor('linkerd', workspace, { namespace: 'app', name: 'web', port: 9990 }));
+    assert.match(listing.sections[0]!.title, /^port 9990: no Server selects port 9990 of the pod: the default policy cluster-authenticated applies, from the pod annotation/);
+    assert.deepEqual(listing.sections[0]!.rows, []);
+    assert.deepEqual(listing.sections[0]!.summary, ['the default policy cluster-authenticated: admits a mesh identity (any)']);
+  });
+
+  it('without --port, every port the pod declares or a Server names', () => {
+    const listing = listed(listFor('linkerd', workspace, { namespace: 'app', name: 'web' }));
+    assert.deepEqual(listing.sections.map((s) => s.title.split(':')[0]), ['port 8080', 'port 9990']);
+  });
+});
