@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
@@ -189,6 +189,17 @@ describe('mesh-policy lint --fix', () => {
     assert.deepEqual([...bytes.subarray(0, 2)], [0xff, 0xfe]);
     assert.equal(bytes.subarray(2).toString('utf16le'), policy('ALLOW'));
     assert.equal(statSync(utf16).mode & 0o777, 0o600);
+  });
+
+  it('fixes the file a symbolic link names, and the link stays a link', () => {
+    const folder = scratchDir('mesh-policy-fix-');
+    mkdirSync(join(folder, 'real'));
+    writeFileSync(join(folder, 'real', 'p.yaml'), policy('allow'));
+    mkdirSync(join(folder, 'linted'));
+    symlinkSync(join(folder, 'real', 'p.yaml'), join(folder, 'linted', 'p.yaml'));
+    run(['lint', '--fix', 'linted'], folder);
+    assert.ok(lstatSync(join(folder, 'linted', 'p.yaml')).isSymbolicLink());
+    assert.equal(readFileSync(join(folder, 'real', 'p.yaml'), 'utf8'), policy('ALLOW'));
   });
 
   it('leaves guesses alone: a missing field with a placeholder value is not filled in', () => {

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
@@ -231,7 +231,9 @@ function writeFixed(path: string, readText: string, text: string): string | unde
     const utf16 = bigEndian || (bytes[0] === 0xff && bytes[1] === 0xfe);
     const body = utf16 ? Buffer.from(text, 'utf16le') : Buffer.from(text, 'utf8');
     const encoded = utf16 ? Buffer.concat([Buffer.from(bigEndian ? [0xfe, 0xff] : [0xff, 0xfe]), bigEndian ? body.swap16() : body]) : body;
-    writeFileAtomic(path, encoded, statSync(path).mode & 0o7777);
+    // through a symbolic link to the file it names: the rename would otherwise replace the link
+    const target = realpathSync(path);
+    writeFileAtomic(target, encoded, statSync(target).mode & 0o7777);
     return undefined;
   } catch (error) {
     return describeFsError(error);
