@@ -7,6 +7,7 @@ import {
 import type { TrafficStatus } from '../../server/src/lsp/traffic';
 import serverNodeFlags from '../../server/node-flags.json';
 import { AuditViews } from './auditViews';
+import { YAML_CONTRIBUTOR, yamlSchemaContributor, type YamlExtensionSetting } from './yamlContributor';
 
 /** The VS Code side: start the language server, register commands, show status. No policy
  * logic lives here; everything else is in server/. */
@@ -214,10 +215,36 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   try {
     await client.start();
     if (status.tooltip === 'Mesh Policy Auditor: starting') status.tooltip = 'Mesh Policy Auditor: running — click for the log';
+    await contributeToYamlExtension(output);
   } catch (error) {
     status.text = '$(error) Mesh Policy';
     status.tooltip = `Mesh Policy Auditor could not start: ${error instanceof Error ? error.message : String(error)}`;
     output.appendLine(status.tooltip);
+  }
+}
+
+/** The Red Hat YAML extension's API for schemas from other extensions (vscode-yaml src/schema-extension-api.ts). */
+interface YamlExtensionApi {
+  registerContributor(schema: string, requestSchema: (resource: string) => string | undefined, requestSchemaContent: (uri: string) => Promise<string>, label?: string): boolean;
+}
+
+/**
+ * With the Red Hat YAML extension installed, mesh policy files get their schema from us
+ * (`meshPolicy.yamlExtension`): no SchemaStore glob or Kubernetes schema of its own lands on them.
+ */
+async function contributeToYamlExtension(output: vscode.LogOutputChannel): Promise<void> {
+  const yaml = vscode.extensions.getExtension<YamlExtensionApi>('redhat.vscode-yaml');
+  if (!yaml) return;
+  try {
+    const api = await yaml.activate();
+    const contributor = yamlSchemaContributor(
+      () => vscode.workspace.getConfiguration('meshPolicy').get<YamlExtensionSetting>('yamlExtension', 'quiet'),
+      (resource) => vscode.workspace.textDocuments.find((d) => d.uri.toString() === vscode.Uri.parse(resource).toString())?.getText(),
+      async (uri) => (client ? client.sendRequest<string | null>('meshPolicy/yamlSchemaContent', { uri }) : null),
+    );
+    api.registerContributor(YAML_CONTRIBUTOR, (resource) => contributor.requestSchema(resource), (uri) => contributor.requestSchemaContent(uri), 'Mesh Policy Auditor');
+  } catch (error) {
+    output.warn(`the Red Hat YAML extension did not take our schemas: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

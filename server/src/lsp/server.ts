@@ -18,6 +18,7 @@ import type { Finding } from '../engine/findings';
 import { buildAuditModel, generateChecked, renderReportHtml, renderTrafficMapHtml } from '../engine/audit';
 import { translatePolicies } from '../engine/translate';
 import { compileGlob } from '../engine/traffic/ingest';
+import { yamlSchemaContent } from '../engine/schema/yamlExtension';
 import { codeActions, FIX_ALL_KIND, trafficCodeActions, TRANSLATE_KIND, translateActions } from './codeActions';
 import { codeLenses } from './codeLens';
 import { completion } from './completion';
@@ -38,6 +39,8 @@ import { Pace } from '../engine/pace';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
+/** The content of a schema URI the client contributed to the Red Hat YAML extension (`schema/yamlExtension.ts`), or null. */
+export const YAML_SCHEMA_CONTENT_REQUEST = 'meshPolicy/yamlSchemaContent';
 /** Sent after each new simulation, so that open reports and maps refresh. */
 export const SIMULATED_NOTIFICATION = 'meshPolicy/simulated';
 
@@ -528,6 +531,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   // Custom request for the client's "Insert access log configuration" command: the snippets are
   // engine data, so the client stays free of mesh knowledge.
   connection.onRequest(ACCESS_LOG_CONFIGURATION_REQUEST, () => LOG_CONFIGURATION);
+  connection.onRequest(YAML_SCHEMA_CONTENT_REQUEST, (params: { uri?: unknown }) => (typeof params?.uri === 'string' ? yamlSchemaContent(engine.registry.catalog, params.uri) ?? null : null));
   refuseAfterShutdown(connection);
 
   // Every request answers RequestCancelled once cancelled (`answer`); none runs when cancelled before it starts.

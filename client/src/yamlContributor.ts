@@ -1,0 +1,38 @@
+// The contributor this extension registers with the Red Hat YAML extension (its
+// `registerContributor` API, vscode-yaml src/schema-extension-api.ts): which schema a file gets,
+// and that schema's content, which the server gives (server/src/engine/schema/yamlExtension.ts).
+// No vscode import: the protocol test drives it against the real yaml-language-server.
+
+export type YamlExtensionSetting = 'quiet' | 'schemas' | 'off';
+
+export const YAML_CONTRIBUTOR = 'meshpolicy';
+
+/** A file whose text names a mesh policy API group. The server recognizes the kinds; this only
+ * says which files to claim (the YAML extension asks synchronously, for every YAML file). */
+const MESH_API_VERSION = /^\s*["']?apiVersion["']?\s*:\s*["']?(security\.istio\.io|policy\.linkerd\.io|consul\.hashicorp\.com)\//m;
+
+export interface YamlSchemaContributor {
+  requestSchema(resource: string): string | undefined;
+  requestSchemaContent(uri: string): Promise<string>;
+}
+
+/**
+ * `setting()` is read at each request, so a change applies to the next file the YAML extension
+ * validates; `textOf` gives an open document's text by URI; `content` asks the server.
+ */
+export function yamlSchemaContributor(setting: () => YamlExtensionSetting, textOf: (resource: string) => string | undefined, content: (uri: string) => Promise<string | null>): YamlSchemaContributor {
+  return {
+    requestSchema(resource) {
+      const mode = setting();
+      if (mode === 'off') return undefined;
+      const text = textOf(resource);
+      if (text === undefined || !MESH_API_VERSION.test(text)) return undefined;
+      return `${YAML_CONTRIBUTOR}://schemas/${mode === 'quiet' ? 'quiet' : 'policies'}.json`;
+    },
+    async requestSchemaContent(uri) {
+      const text = await content(uri);
+      if (text === null) throw new Error(`Mesh Policy Auditor has no schema ${uri}`);
+      return text;
+    },
+  };
+}
