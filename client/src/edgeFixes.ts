@@ -1,12 +1,18 @@
 import * as vscode from 'vscode';
 import type { AuditViews } from './auditViews';
 
-/** An edge of the traffic map and what to do with its calls; `fix` picks a fix by title instead of asking. */
+/** An edge of the traffic map and what to do with its calls; `fix` picks a fix by title or position instead of asking. */
 export interface FixEdgeArgs {
   source: string;
   destination: string;
   action: 'allow' | 'deny';
-  fix?: string;
+  fix?: string | number;
+}
+
+/** What `meshPolicy.fixEdge` applied: the fix's title and the files it edited. */
+export interface FixEdgeResult {
+  title: string;
+  uris: string[];
 }
 
 /** The server's answer to `meshPolicy/edgeFixes` (server/src/lsp/trafficRequests.ts `EdgeFixList`). */
@@ -20,17 +26,17 @@ type Request = <T>(method: string, params?: unknown) => Promise<T | undefined>;
 
 function isFixEdgeArgs(value: unknown): value is FixEdgeArgs {
   const v = value as Partial<FixEdgeArgs> | undefined;
-  return typeof v?.source === 'string' && typeof v.destination === 'string' && (v.action === 'allow' || v.action === 'deny') && (v.fix === undefined || typeof v.fix === 'string');
+  return typeof v?.source === 'string' && typeof v.destination === 'string' && (v.action === 'allow' || v.action === 'deny') && (v.fix === undefined || typeof v.fix === 'string' || typeof v.fix === 'number');
 }
 
 /**
  * `meshPolicy.fixEdge`: what the map's "Allow these calls" / "Deny these calls" buttons run. Asks
  * the server for the edge's verified fixes, lets the user pick one when there are several, applies
  * it as a WorkspaceEdit and shows the edited policy; the map re-renders after the new simulation.
- * Returns the title of the fix applied (for tests), else undefined.
+ * Returns what it applied (tests run it with `fix` set), else undefined.
  */
 export function registerFixEdge(request: Request, views: AuditViews): vscode.Disposable {
-  return vscode.commands.registerCommand('meshPolicy.fixEdge', async (args?: unknown): Promise<string | undefined> => {
+  return vscode.commands.registerCommand('meshPolicy.fixEdge', async (args?: unknown): Promise<FixEdgeResult | undefined> => {
     if (!isFixEdgeArgs(args)) {
       void vscode.window.showInformationMessage('Mesh Policy Auditor: open the traffic map (Mesh Policy: Show Traffic Map), select an edge and use its Allow or Deny button.');
       return undefined;
@@ -43,8 +49,9 @@ export function registerFixEdge(request: Request, views: AuditViews): vscode.Dis
       const why = found.calls === 0 ? `the policies ${args.action === 'allow' ? 'deny' : 'allow'} none of its calls now` : found.notOffered.join('; ') || 'no fix came out as intended when checked';
       return void vscode.window.showInformationMessage(`Mesh Policy Auditor: no fix to ${args.action} the calls of ${edge}: ${why}.`);
     }
-    let chosen = args.fix !== undefined ? found.fixes.find((f) => f.title === args.fix) : found.fixes.length === 1 ? found.fixes[0] : undefined;
-    if (args.fix !== undefined && !chosen) return void vscode.window.showWarningMessage(`Mesh Policy Auditor: no fix titled "${args.fix}" for ${edge}.`);
+    const wanted = args.fix;
+    let chosen = wanted === undefined ? (found.fixes.length === 1 ? found.fixes[0] : undefined) : typeof wanted === 'number' ? found.fixes[wanted] : found.fixes.find((f) => f.title === wanted);
+    if (wanted !== undefined && !chosen) return void vscode.window.showWarningMessage(`Mesh Policy Auditor: no fix ${typeof wanted === 'number' ? `#${wanted}` : `titled "${wanted}"`} for ${edge}.`);
     if (!chosen) {
       const picked = await vscode.window.showQuickPick(found.fixes.map((fix) => ({ label: fix.title, description: fix.kind, fix })), {
         placeHolder: `${args.action === 'allow' ? 'Allow' : 'Deny'} the calls of ${edge}: which fix? (each was checked against the observed calls)`,
@@ -64,6 +71,6 @@ export function registerFixEdge(request: Request, views: AuditViews): vscode.Dis
     if (!(await vscode.workspace.applyEdit(edit))) return void vscode.window.showWarningMessage(`Mesh Policy Auditor: the edit "${chosen.title}" could not be applied (the file changed meanwhile?).`);
     views.updating(chosen.title);
     if (first) await vscode.window.showTextDocument(first.uri, { viewColumn: vscode.ViewColumn.One, preserveFocus: true, selection: new vscode.Range(first.range.start, first.range.start) });
-    return chosen.title;
+    return { title: chosen.title, uris: Object.keys(chosen.edit.changes ?? {}) };
   });
 }
