@@ -23,13 +23,20 @@ export class AuditViews implements vscode.Disposable {
       panel = vscode.window.createWebviewPanel(`meshPolicy.${view}`, TITLES[view], vscode.ViewColumn.Two, { enableScripts: view === 'map', localResourceRoots: [] });
       this.panels.set(view, panel);
       panel.onDidDispose(() => this.panels.delete(view));
-      panel.webview.onDidReceiveMessage((message: { open?: { file: string; line: number } }) => {
+      panel.webview.onDidReceiveMessage((message: { open?: { file: string; line: number }; fixEdge?: unknown }) => {
+        if (message.fixEdge) void vscode.commands.executeCommand('meshPolicy.fixEdge', message.fixEdge);
         if (!message.open) return;
         const line = Math.max(0, message.open.line - 1);
         void vscode.window.showTextDocument(vscode.Uri.file(message.open.file), { selection: new vscode.Range(line, 0, line, 0), viewColumn: vscode.ViewColumn.One });
       });
     }
     await this.update(view, panel);
+  }
+
+  /** A fix was applied from the map: say so there until the new simulation re-renders it. */
+  updating(title: string): void {
+    void this.panels.get('map')?.webview.postMessage({ updating: title });
+    this.refreshSoon();
   }
 
   /** After a new simulation: re-render the open views (at most every half second). */
@@ -50,7 +57,9 @@ export class AuditViews implements vscode.Disposable {
     }
     // Only our own inline code runs; links name a policy file and line, which VS Code opens.
     const csp = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'nonce-${nonce}';">`;
-    const bridge = `<script nonce="${nonce}">(function(){var api=acquireVsCodeApi();document.addEventListener('click',function(e){var a=e.target&&e.target.closest&&e.target.closest('a[data-file]');if(!a)return;e.preventDefault();api.postMessage({open:{file:a.getAttribute('data-file'),line:Number(a.getAttribute('data-line')||'1')}});});})();</script>`;
+    const bridge = `<script nonce="${nonce}">(function(){var api=acquireVsCodeApi();document.addEventListener('click',function(e){var a=e.target&&e.target.closest&&e.target.closest('a[data-file]');if(!a)return;e.preventDefault();api.postMessage({open:{file:a.getAttribute('data-file'),line:Number(a.getAttribute('data-line')||'1')}});});`
+      + `document.addEventListener('meshpolicy:fix',function(e){api.postMessage({fixEdge:e.detail});});`
+      + `window.addEventListener('message',function(e){if(!e.data||typeof e.data.updating!=='string')return;var p=document.getElementById('details');if(!p)return;p.textContent='';var m=document.createElement('p');m.className='pending';m.textContent='Applied: '+e.data.updating+'. The map is being updated from the new simulation\u2026';p.appendChild(m);});})();</script>`;
     panel.webview.html = html.replace(/<head>/i, `<head>${csp}`).replace(/<\/body>/i, `${view === 'map' ? bridge : ''}</body>`);
   }
 

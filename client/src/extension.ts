@@ -8,6 +8,7 @@ import type { TrafficStatus } from '../../server/src/lsp/traffic';
 import serverNodeFlags from '../../server/node-flags.json';
 import { AuditViews } from './auditViews';
 import { YAML_CONTRIBUTOR, yamlSchemaContributor, type YamlExtensionSetting } from './yamlContributor';
+import { registerFixEdge } from './edgeFixes';
 
 /** The VS Code side: start the language server, register commands, show status. No policy
  * logic lives here; everything else is in server/. */
@@ -121,6 +122,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     auditViews,
     vscode.commands.registerCommand('meshPolicy.showReport', () => auditViews.show('report')),
     vscode.commands.registerCommand('meshPolicy.showTrafficMap', () => auditViews.show('map')),
+    registerFixEdge(request, auditViews),
     vscode.commands.registerCommand('meshPolicy.showOutput', () => output.show(true)),
     vscode.commands.registerCommand('meshPolicy.insertAccessLogConfiguration', async () => {
       const snippets = await request<{ mesh: string; title: string; language: string; text: string }[]>('meshPolicy/accessLogConfiguration');

@@ -112,6 +112,31 @@ describe('traffic in the editor (LSP)', () => {
     assert.ok(Date.now() - started < 2000, `code actions answered in ${Date.now() - started} ms`);
   });
 
+  it('answers the traffic map\'s edge actions with the verified fixes as workspace edits (meshPolicy/edgeFixes)', async () => {
+    // shop/allow-nothing leaves the gateway's calls to frontend with no ALLOW match (newly denied);
+    // frontend's calls to payments are allowed by a rule of shop/payments-callers
+    type EdgeFixList = { calls: number; fixes: { title: string; kind: string; edit: { changes?: Record<string, { range: unknown; newText: string }[]> } }[]; notOffered: string[] };
+    const allow = await client.request<EdgeFixList>('meshPolicy/edgeFixes', { source: 'shop/shop-gateway-istio', destination: 'shop/frontend', action: 'allow' });
+    assert.ok(allow.calls > 0);
+    assert.ok(allow.fixes.length > 0, allow.notOffered.join('; '));
+    for (const fix of allow.fixes) {
+      assert.equal(fix.kind, 'allow');
+      assert.match(fix.title, /^Allow cluster\.local\/ns\/shop\/sa\/shop-gateway-istio → frontend /);
+      const uris = Object.keys(fix.edit.changes ?? {});
+      assert.equal(uris.length, 1);
+      assert.ok(uris[0]!.startsWith(pathToFileURL(workspace).href), uris[0]);
+    }
+    const deny = await client.request<EdgeFixList>('meshPolicy/edgeFixes', { source: 'shop/frontend', destination: 'shop/payments', action: 'deny' });
+    assert.ok(deny.fixes.length > 0 && deny.fixes.every((f) => f.kind === 'deny' && /^Deny /.test(f.title)), JSON.stringify(deny));
+    const none = await client.request<EdgeFixList>('meshPolicy/edgeFixes', { source: 'nobody', destination: 'shop/frontend', action: 'allow' });
+    assert.deepEqual(none, { calls: 0, fixes: [], notOffered: [] });
+    for (const params of [null, {}, { source: 'shop/frontend', destination: 'shop/payments', action: 'maybe' }]) assert.equal(await client.request('meshPolicy/edgeFixes', params), null);
+    // the editor's map carries the buttons; the map for a file (CLI) does not
+    const map = await client.request<string>('meshPolicy/auditHtml', { view: 'map', nonce: 'abc' });
+    assert.match(map, /data-actions="allow"/);
+    assert.match(map, /<script nonce="abc">/);
+  });
+
   it('completes values seen in the traffic (principals)', async () => {
     const text = readFileSync(policyPath, 'utf8').split('\n');
     const line = text.findIndex((l) => l.includes('- cluster.local/ns/shop/sa/shop-gateway-istio'));

@@ -83,6 +83,20 @@ describe('audit HTML in headless Chromium', { skip }, () => {
       await link.click();
       assert.deepEqual(await page.evaluate('window.opened'), [{ file: rule.file, line: rule.line }]);
       await page.screenshot({ path: join(RESULTS, 'map.png'), fullPage: true });
+      assert.equal(await page.locator('#details button[data-fix]').count(), 0, 'a map for a file offers no actions');
+
+      // in the editor's webview: the edge's action buttons report the edge and the action to the host
+      await page.setContent(renderTrafficMapHtml(model, { edgeActions: true }), { waitUntil: 'load' });
+      await page.locator(`g.edge[data-edge="${newlyDenied}"] path.hit`).click({ force: true });
+      const allow = page.locator('#details button[data-fix="allow"]');
+      assert.equal(await allow.textContent(), 'Allow these calls');
+      assert.equal(await allow.getAttribute('data-source'), edge.source);
+      assert.equal(await allow.getAttribute('data-destination'), edge.destination);
+      assert.equal(await page.locator('#details button[data-fix="deny"]').count(), edge.decision.allow > 0 ? 1 : 0);
+      await page.evaluate("window.fixes = []; window.meshPolicyHost = { fixEdge: (s, d, a) => window.fixes.push([s, d, a]) }; document.addEventListener('meshpolicy:fix', (e) => window.fixes.push(e.detail));");
+      await allow.click();
+      assert.deepEqual(await page.evaluate('window.fixes'), [{ source: edge.source, destination: edge.destination, action: 'allow' }, [edge.source, edge.destination, 'allow']]);
+      await page.screenshot({ path: join(RESULTS, 'map-actions.png'), fullPage: true });
 
       assert.deepEqual(errors, [], 'no script error');
       assert.deepEqual(requests, [], 'no network request');

@@ -15,6 +15,7 @@ import { collectPolicyFiles } from '../../server/src/engine/workspaceFiles';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
 import { scratchDir } from '../helpers/scratch';
+import { externalReferences } from '../helpers/html';
 
 const engine = new Engine();
 
@@ -37,15 +38,6 @@ async function cli(run: typeof runReportCli, args: string[]): Promise<{ code: nu
   let stderr = '';
   const code = await run(args, { stdout: (t) => { stdout += `${t}\n`; }, stderr: (t) => { stderr += `${t}\n`; }, cwd: REPO_ROOT });
   return { code, stdout, stderr };
-}
-
-/** References that would make the page load something: any src/href/url()/@import not pointing into the page itself. */
-export function externalReferences(html: string): string[] {
-  const found: string[] = [];
-  for (const m of html.matchAll(/\b(?:src|href|xlink:href|action|poster|srcset)\s*=\s*["']?([^"'\s>]*)/gi)) if (!m[1]!.startsWith('#')) found.push(m[0]);
-  for (const m of html.matchAll(/url\(\s*["']?([^"')]*)/gi)) if (!m[1]!.startsWith('#')) found.push(m[0]);
-  for (const m of html.matchAll(/@import|<link\b|<iframe\b|<object\b|<embed\b|<base\b|\bfetch\(|XMLHttpRequest|WebSocket|EventSource|sendBeacon/gi)) found.push(m[0]);
-  return found;
 }
 
 describe('audit report numbers are the engine\'s own counts', () => {

@@ -17,6 +17,8 @@ import { LOG_CONFIGURATION } from '../engine/traffic/logConfiguration';
 import type { Finding } from '../engine/findings';
 import { buildAuditModel, generateChecked, renderReportHtml, renderTrafficMapHtml } from '../engine/audit';
 import { translatePolicies } from '../engine/translate';
+import { edgeFixes } from '../engine/trafficFixes';
+import { uriOf } from './convert';
 import { compileGlob } from '../engine/traffic/ingest';
 import { yamlSchemaContent } from '../engine/schema/yamlExtension';
 import { codeActions, FIX_ALL_KIND, trafficCodeActions, TRANSLATE_KIND, translateActions } from './codeActions';
@@ -571,8 +573,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const relativePaths = view === 'report' && root ? { displayPath: (p: string) => (p.startsWith(root) ? p.slice(root.length + 1) : p) } : {};
       const model = buildAuditModel({ stats, result: insight.result, workspace }, { generatedAt: new Date().toISOString(), redactHeaders: workspace.config.redact.headers, ...relativePaths });
       await pace.turn();
-      const options = { ...(nonce ? { nonce } : {}), title: view === 'map' ? 'Mesh Policy: traffic map' : 'Mesh Policy: access report' };
+      const options = { ...(nonce ? { nonce } : {}), title: view === 'map' ? 'Mesh Policy: traffic map' : 'Mesh Policy: access report', edgeActions: view === 'map' };
       return view === 'map' ? renderTrafficMapHtml(model, options) : renderReportHtml(model, options);
+    },
+    edgeFixes: (edge, action) => {
+      const insight = currentInsight();
+      if (!insight) return null;
+      const found = edgeFixes({ workspace, outcomes: insight.result.outcomes, engine, edge, action });
+      return { calls: found.calls, notOffered: found.notOffered, fixes: found.fixes.map((fix) => ({ title: fix.title, kind: fix.kind, edit: { changes: { [uriOf(fix.file)]: fix.edits } } })) };
     },
     translate: async (to, uri, signal) => {
       const path = uri === undefined ? undefined : pathOf(uri);

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import type { CancellationToken, Connection } from 'vscode-languageserver';
+import type { CancellationToken, Connection, WorkspaceEdit } from 'vscode-languageserver';
+import type { EdgeAction, EdgeRef, TrafficFixKind } from '../engine/trafficFixes';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { TrafficStatus } from './traffic';
 import type { Mesh } from '../engine/meshes';
@@ -27,7 +28,20 @@ export const TrafficRequests = {
   translate: 'meshPolicy/translate',
   /** `{view: 'report' | 'map', nonce?}` → one self-contained HTML page (docs/audit.md), or null without traffic. */
   auditHtml: 'meshPolicy/auditHtml',
+  /** `{source, destination, action: 'allow' | 'deny'}` (an edge of the map, named as the map names it) →
+   * `EdgeFixList`: the verified fixes that allow the edge's denied calls or deny its allowed ones
+   * (docs/quick-fixes.md, "From the traffic map"); null without traffic. */
+  edgeFixes: 'meshPolicy/edgeFixes',
 } as const;
+
+/** The fixes of an edge as the client applies them: each fix's edits as a WorkspaceEdit. */
+export interface EdgeFixList {
+  /** The edge's calls the action is about (denied ones for allow, allowed ones for deny). */
+  calls: number;
+  fixes: { title: string; kind: TrafficFixKind; edit: WorkspaceEdit }[];
+  /** Why some call got no fix. */
+  notOffered: string[];
+}
 
 /** What the client shows of a translation: the YAML (its header comment says the rest) and counts. */
 export interface TranslatedPolicies {
@@ -55,6 +69,8 @@ interface Hooks {
   translate(to: Mesh, uri: string | undefined, signal: AbortSignal): Promise<TranslatedPolicies | null>;
   /** The audit report or the traffic map of the current simulation, as HTML; stops once `signal` is aborted. */
   auditHtml(view: 'report' | 'map', nonce: string | undefined, signal: AbortSignal): Promise<string | null>;
+  /** The fixes for the traffic map's edge action, from the current simulation; null without traffic. */
+  edgeFixes(edge: EdgeRef, action: EdgeAction): EdgeFixList | null;
   /** Brings an open document's latest text into the workspace before positions in it are used. */
   prepare(uri: string): void;
   /** Every response passes through this (secrets from the logs masked) before it leaves. */
@@ -100,4 +116,8 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
   on(TrafficRequests.reload, (_params, _token, signal) => hooks.reload(signal));
   on(TrafficRequests.status, () => hooks.status());
   on(TrafficRequests.auditHtml, (params: { view?: string; nonce?: string }, _token, signal) => hooks.auditHtml(params.view === 'map' ? 'map' : 'report', typeof params.nonce === 'string' ? params.nonce : undefined, signal));
+  on(TrafficRequests.edgeFixes, (params: { source?: unknown; destination?: unknown; action?: unknown }) => {
+    if (typeof params.source !== 'string' || typeof params.destination !== 'string' || (params.action !== 'allow' && params.action !== 'deny')) return null;
+    return hooks.edgeFixes({ source: params.source, destination: params.destination }, params.action);
+  });
 }

@@ -87,4 +87,30 @@ suite('Mesh Policy Auditor: observed traffic in VS Code', () => {
     assert.equal(translated.languageId, 'yaml');
     assert.match(translated.getText(), /^kind: Server$/m);
   });
+
+  test('the traffic map\'s "Allow these calls" (meshPolicy.fixEdge) applies a verified fix to the policy', async () => {
+    // What the map's button posts for the gateway's calls to frontend, which shop/allow-nothing
+    // newly denies; `fix: 0` takes the first fix instead of the quick pick a user would see.
+    const edge = { source: 'shop/shop-gateway-istio', destination: 'shop/frontend', action: 'allow', fix: 0 };
+    const applied = await until('a fix for the edge', async () => vscode.commands.executeCommand<{ title: string; uris: string[] } | undefined>('meshPolicy.fixEdge', edge), 60_000);
+    assert.match(applied.title, /^Allow cluster\.local\/ns\/shop\/sa\/shop-gateway-istio → frontend GET \//);
+    assert.equal(applied.uris.length, 1);
+    const edited = await vscode.workspace.openTextDocument(vscode.Uri.parse(applied.uris[0]!));
+    assert.ok(edited.uri.path.includes('/shop/'), edited.uri.path);
+    assert.ok(edited.isDirty, 'the edit is applied in the editor, not saved behind the user');
+    // allow-nothing is frontend's only ALLOW policy and has no rule to widen: the fix is a new ALLOW
+    // policy (docs/quick-fixes.md), named in its title
+    const named = /new ALLOW policy shop\/([a-z0-9-]+)/.exec(applied.title);
+    assert.ok(named, applied.title);
+    const nameLine = edited.getText().split('\n').findIndex((t) => t === `  name: ${named[1]}`);
+    assert.ok(nameLine > 0, edited.getText());
+    // the new simulation allows the call: the new policy's lens counts allowed calls
+    const lens = await until('the new policy\'s code lens', async () => {
+      await vscode.window.showTextDocument(edited, { preview: false });
+      const found = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', edited.uri);
+      return found.find((l) => l.range.start.line >= nameLine - 5 && l.range.start.line <= nameLine + 1 && /^[1-9][\d,]* allowed/.test(l.command?.title ?? ''));
+    });
+    assert.match(lens.command!.title, / 0 denied/);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
 });

@@ -4,6 +4,7 @@ import type { Range } from '../findings';
 import type { Mesh } from '../meshes';
 import type { ShapeOutcome } from '../simulate';
 import type { SourceRef } from '../simulate/types';
+import { callerName, destinationName } from '../audit/model';
 import { asRecord, overlaps, refExtent, resourceAtRange, valueAt, type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult } from './common';
 import { consulTrafficFixes } from './consul';
 import { istioTrafficFixes } from './istio';
@@ -134,14 +135,28 @@ export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
   const context = fixContext(input);
   const located = resourceAtRange(input.workspace, input.file, input.range);
   if (!located) return [];
+  const { fixes, add } = fixCollector();
+  add(() => narrowWildcard(context, input.file, input.range));
+  for (const outcome of outcomesAt(input.outcomes, input.file, input.range, input.workspace).slice(0, input.maxCalls ?? 3)) {
+    if (outcome.decision.verdict === 'deny') add(() => allowCall(context, outcome));
+    else if (outcome.decision.verdict === 'allow') add(() => denyCall(context, outcome));
+  }
+  add(() => shadowPolicy(context, input.file, input.range));
+  if (located.resource.mesh === 'linkerd') add(() => createMeshTlsAuthentication(context, input.file, input.range));
+  return fixes;
+}
+
+/** Fixes from several builders, each offered once (same file and edits); a builder that throws offers none, the others still do. */
+function fixCollector(): TrafficFixResult & { add(build: () => TrafficFixResult): void } {
   const fixes: TrafficFix[] = [];
+  const notOffered: string[] = [];
   const seen = new Set<string>();
-  const add = (build: () => TrafficFixResult) => {
+  const add = (build: () => TrafficFixResult): void => {
     let result: TrafficFixResult;
     try {
       result = build();
-    } catch {
-      // A fix that cannot be built is not offered; the other fixes still are.
+    } catch (error) {
+      notOffered.push(`no fix could be built: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
     for (const fix of result.fixes) {
@@ -151,13 +166,37 @@ export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
         fixes.push(fix);
       }
     }
+    for (const reason of result.notOffered) if (!notOffered.includes(reason)) notOffered.push(reason);
   };
-  add(() => narrowWildcard(context, input.file, input.range));
-  for (const outcome of outcomesAt(input.outcomes, input.file, input.range, input.workspace).slice(0, input.maxCalls ?? 3)) {
-    if (outcome.decision.verdict === 'deny') add(() => allowCall(context, outcome));
-    else if (outcome.decision.verdict === 'allow') add(() => denyCall(context, outcome));
-  }
-  add(() => shadowPolicy(context, input.file, input.range));
-  if (located.resource.mesh === 'linkerd') add(() => createMeshTlsAuthentication(context, input.file, input.range));
-  return fixes;
+  return { fixes, notOffered, add };
+}
+
+/** An edge of the traffic map: a caller and a destination as the map names them (`callerName`, `destinationName`). */
+export interface EdgeRef {
+  source: string;
+  destination: string;
+}
+
+export type EdgeAction = 'allow' | 'deny';
+
+/** The calls of an edge, busiest first. */
+export function edgeOutcomes(outcomes: readonly ShapeOutcome[], edge: EdgeRef): ShapeOutcome[] {
+  return outcomes
+    .filter((o) => callerName(o.shape.record) === edge.source && destinationName(o.shape.record) === edge.destination)
+    .sort((a, b) => b.shape.count - a.shape.count);
+}
+
+/**
+ * The traffic map's "Allow these calls" / "Deny these calls": the allow fixes of the edge's busiest
+ * denied calls, or the deny fixes of its busiest allowed calls (`maxCalls` of them, default 3), as
+ * `trafficFixesAt` builds them for those calls at their deciding policy, verified the same way.
+ * `calls` counts the edge's calls the action is about.
+ */
+export function edgeFixes(input: Omit<TrafficFixesInput, 'file' | 'range'> & { edge: EdgeRef; action: EdgeAction }): TrafficFixResult & { calls: number } {
+  const context = fixContext(input);
+  const verdict = input.action === 'allow' ? 'deny' : 'allow';
+  const candidates = edgeOutcomes(input.outcomes, input.edge).filter((o) => o.decision.verdict === verdict);
+  const { fixes, notOffered, add } = fixCollector();
+  for (const outcome of candidates.slice(0, input.maxCalls ?? 3)) add(() => (input.action === 'allow' ? allowCall(context, outcome) : denyCall(context, outcome)));
+  return { fixes, notOffered, calls: candidates.reduce((sum, o) => sum + o.shape.count, 0) };
 }

@@ -5,6 +5,8 @@ export interface HtmlOptions {
   nonce?: string;
   /** Document title. */
   title?: string;
+  /** Traffic map only: "Allow these calls" / "Deny these calls" buttons in the edge panel, for a host that applies fixes (the editor's webview). */
+  edgeActions?: boolean;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

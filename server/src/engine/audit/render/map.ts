@@ -7,6 +7,10 @@ import { BASE_CSS, clip, esc, nonceAttr, num, scriptJson, STATE_COLORS, STATE_TE
  * rules that decided them; each rule carries `data-file`/`data-line` (1-based) so a host can open
  * the YAML: a click on one dispatches a `meshpolicy:open` event on `document` with
  * `{file, line}`, and calls `window.meshPolicyHost.openRule(file, line)` when the host defines it.
+ * With `edgeActions`, an edge whose calls the policies deny offers "Allow these calls" and one whose
+ * calls they allow "Deny these calls" (`data-actions` on the edge, `button[data-fix]` in the panel):
+ * a click dispatches `meshpolicy:fix` with `{source, destination, action}` and calls
+ * `window.meshPolicyHost.fixEdge(source, destination, action)` when defined; the host applies a fix.
  * Self-contained: inline SVG, CSS and a small inline script, no external resource.
  */
 export function renderTrafficMapHtml(model: AuditModel, options: HtmlOptions = {}): string {
@@ -19,12 +23,13 @@ export function renderTrafficMapHtml(model: AuditModel, options: HtmlOptions = {
     const d = edgePath(a, b);
     const width = Math.min(8, 1 + Math.log10(e.calls + 1) * 1.6).toFixed(1);
     const color = STATE_COLORS[e.state]!;
-    return `<g class="edge" data-edge="${i}" data-state="${e.state}" tabindex="0" role="button" aria-label="${esc(`${e.source} to ${e.destination}: ${e.calls} calls, ${STATE_TEXT[e.state]}`)}"><path d="${d}" class="hit"/><path d="${d}" class="line" stroke="${color}" stroke-width="${width}" marker-end="url(#arrow-${e.state})"/><title>${esc(`${e.source} → ${e.destination}: ${num(e.calls)} calls (${STATE_TEXT[e.state]})`)}</title></g>`;
+    const actions = options.edgeActions ? edgeActions(e) : [];
+    return `<g class="edge" data-edge="${i}" data-state="${e.state}"${actions.length ? ` data-actions="${actions.join(' ')}"` : ''} tabindex="0" role="button" aria-label="${esc(`${e.source} to ${e.destination}: ${e.calls} calls, ${STATE_TEXT[e.state]}`)}"><path d="${d}" class="hit"/><path d="${d}" class="line" stroke="${color}" stroke-width="${width}" marker-end="url(#arrow-${e.state})"/><title>${esc(`${e.source} → ${e.destination}: ${num(e.calls)} calls (${STATE_TEXT[e.state]})`)}</title></g>`;
   });
   const svgNodes = [...layout.nodes.values()].map((n) => `<g class="node" data-node="${esc(n.name)}" transform="translate(${n.x},${n.y})"><rect width="${NODE_W}" height="${NODE_H}" rx="6"/><text x="8" y="17">${esc(clip(n.name, 30))}</text><text x="8" y="31" class="sub">${num(n.calls)} calls</text><title>${esc(n.name)}</title></g>`);
   const markers = Object.entries(STATE_COLORS).map(([state, color]) => `<marker id="arrow-${state}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${color}"/></marker>`).join('');
   const legend = Object.entries(STATE_TEXT).map(([state, text]) => `<span><i style="background:${STATE_COLORS[state]}"></i>${esc(text)}</span>`).join('');
-  const data = edges.map(edgeData);
+  const data = edges.map((e) => edgeData(e, options.edgeActions ? edgeActions(e) : []));
   const note = model.map.moreEdges ? `<p class="more">… ${num(model.map.moreEdges)} more edges (${num(model.map.callsNotShown)} calls) not shown: the busiest ${num(edges.length)} are drawn.</p>` : '';
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title><style${nonceAttr(options)}>${BASE_CSS}${MAP_CSS}</style></head><body>
 <h1>${esc(title)}</h1><p class="muted">${num(model.totals.calls)} calls · ${num(edges.length + model.map.moreEdges)} caller→service pairs · click an edge for its calls and deciding rules</p>
@@ -93,8 +98,14 @@ function edgePath(a: PlacedNode, b: PlacedNode): string {
   return `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`;
 }
 
-function edgeData(e: MapEdge): unknown {
+/** Allow when the policies deny some of the edge's calls, deny when they allow some. */
+export function edgeActions(e: MapEdge): ('allow' | 'deny')[] {
+  return [...(e.decision.deny > 0 ? ['allow' as const] : []), ...(e.decision.allow > 0 ? ['deny' as const] : [])];
+}
+
+function edgeData(e: MapEdge, actions: ('allow' | 'deny')[]): unknown {
   return {
+    actions,
     source: e.source, destination: e.destination, state: e.state, stateText: STATE_TEXT[e.state], calls: e.calls,
     observed: e.observed, decision: e.decision, newlyDenied: e.newlyDenied, newlyAllowed: e.newlyAllowed,
     rows: e.rows.map((r) => ({ request: clip(r.request, 140), port: r.port, calls: r.calls, observed: r.observed, decision: r.decision, change: r.change, reason: clip(r.reason, 240), rule: r.rule, sample: r.sample })),
@@ -112,6 +123,7 @@ aside{flex:0 0 380px;max-height:80vh;overflow:auto;border:1px solid var(--line);
 .edge:hover .line,.edge.selected .line{opacity:1;filter:drop-shadow(0 0 2px var(--accent))}
 .edge.selected .line{stroke-dasharray:6 3}
 .legend span{margin-right:14px;white-space:nowrap}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
+aside .actions button{margin:0 6px 6px 0;cursor:pointer}aside .pending{font-style:italic}
 aside table{width:100%;font-size:12px}aside td,aside th{padding:2px 5px}aside code{word-break:break-all}aside a.rule{color:var(--accent);cursor:pointer}
 @media (max-width:1100px){.wrap{flex-direction:column}aside{flex-basis:auto;width:100%}}
 `;
@@ -125,6 +137,18 @@ const MAP_SCRIPT = `
   function openRule(file, line){
     document.dispatchEvent(new CustomEvent('meshpolicy:open', { detail: { file: file, line: line } }));
     if (window.meshPolicyHost && typeof window.meshPolicyHost.openRule === 'function') window.meshPolicyHost.openRule(file, line);
+  }
+  var ACTION_TEXT = { allow: 'Allow these calls', deny: 'Deny these calls' };
+  function fixButton(e, kind){
+    var b = el('button', ACTION_TEXT[kind], 'fix'); b.type = 'button';
+    b.setAttribute('data-fix', kind); b.setAttribute('data-source', e.source); b.setAttribute('data-destination', e.destination);
+    b.title = kind === 'allow' ? 'Offers the fixes that make the policies allow the denied calls of this edge' : 'Offers the fixes that make the policies deny the allowed calls of this edge';
+    b.addEventListener('click', function(){
+      var detail = { source: e.source, destination: e.destination, action: kind };
+      document.dispatchEvent(new CustomEvent('meshpolicy:fix', { detail: detail }));
+      if (window.meshPolicyHost && typeof window.meshPolicyHost.fixEdge === 'function') window.meshPolicyHost.fixEdge(e.source, e.destination, kind);
+    });
+    return b;
   }
   function ruleLink(rule){
     var a = el('a', rule.label, 'rule'); a.href = '#'; a.setAttribute('data-file', rule.file); a.setAttribute('data-line', String(rule.line));
@@ -141,6 +165,7 @@ const MAP_SCRIPT = `
     panel.appendChild(el('h3', e.source + ' \\u2192 ' + e.destination));
     panel.appendChild(el('p', e.calls.toLocaleString('en-US') + ' calls \\u00b7 ' + e.stateText, 'muted'));
     panel.appendChild(el('p', 'observed: ' + e.observed.allowed + ' allowed, ' + e.observed.denied + ' denied, ' + e.observed.unknown + ' unknown \\u00b7 policies: ' + e.decision.allow + ' allow, ' + e.decision.deny + ' deny' + (e.decision.unknown ? ', ' + e.decision.unknown + ' unknown' : '') + (e.decision.external ? ', ' + e.decision.external + ' external' : '')));
+    if (e.actions.length) { var actions = el('p', undefined, 'actions'); e.actions.forEach(function(a){ actions.appendChild(fixButton(e, a)); }); panel.appendChild(actions); }
     panel.appendChild(el('h3', 'Deciding rules'));
     if (!e.rules.length) panel.appendChild(el('p', 'No policy decided these calls (mesh default).', 'muted'));
     var ul = el('ul'); e.rules.forEach(function(r){ var li = el('li'); li.appendChild(ruleLink(r)); li.appendChild(el('span', ' ' + r.calls.toLocaleString('en-US') + ' calls', 'muted')); ul.appendChild(li); }); panel.appendChild(ul);
