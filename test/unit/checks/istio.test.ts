@@ -637,7 +637,8 @@ TABLES['MPA1036'] = {
     { name: 'portLevelSettings DISABLE on one port (Service port 80 → container port 8080)', text: docs(BACKEND, dr('  host: backend\n  trafficPolicy:\n    portLevelSettings:\n    - port:\n        number: 80\n      tls:\n        mode: DISABLE\n', { name: 'backend' }), STRICT_NS()), at: 'mode: STRICT', message: 'sets tls.mode DISABLE for host backend (port 80)' },
     { name: 'workload STRICT on one port only: the finding sits at that port', text: docs(BACKEND, dr('  host: backend\n' + TLS('DISABLE'), { name: 'backend' }), pa(SELECT('backend') + '  mtls:\n    mode: PERMISSIVE\n  portLevelMtls:\n    9090:\n      mode: STRICT\n', { name: 'backend', namespace: 'bookinfo' })), at: 'mode: STRICT', message: 'makes mTLS STRICT on port 9090 for workload bookinfo/backend' },
     { name: 'workload portLevelMtls with UNSET mode under a STRICT namespace (the reference\'s finance example)', text: docs(BACKEND, dr('  host: backend\n' + TLS('DISABLE'), { name: 'backend' }), STRICT_NS(), pa(SELECT('backend') + '  portLevelMtls:\n    8080:\n      mode: DISABLE\n', { name: 'backend', namespace: 'bookinfo' })), at: 'mode: STRICT', message: 'PeerAuthentication bookinfo/default makes mTLS STRICT for workload bookinfo/backend' },
-    { name: 'subset trafficPolicy: only the subset\'s workloads', text: docs(REVIEWS, dr('  host: reviews\n  subsets:\n  - name: v2\n    labels:\n      version: v2\n    trafficPolicy:\n      tls:\n        mode: DISABLE\n'), STRICT_NS()), at: 'mode: STRICT', message: '(subset v2, traffic policy), so client sidecars send plain text, but PeerAuthentication bookinfo/default makes mTLS STRICT for workload bookinfo/reviews-v2:' },
+    { name: 'subset trafficPolicy: only the subset\'s workloads', text: docs(REVIEWS, dr('  host: reviews\n  subsets:\n  - name: v2\n    labels:\n      version: v2\n    trafficPolicy:\n      tls:\n        mode: DISABLE\n'), STRICT_NS()), at: 'mode: STRICT', message: '(subset v2), so client sidecars send plain text, but PeerAuthentication bookinfo/default makes mTLS STRICT for workload bookinfo/reviews-v2:' },
+    { name: 'subset without tls inherits the rule\'s DISABLE', text: docs(REVIEWS, dr('  host: reviews\n' + TLS('DISABLE') + '  subsets:\n  - name: v1\n    labels:\n      version: v1\n    trafficPolicy:\n      connectionPool:\n        tcp:\n          maxConnections: 10\n'), STRICT_NS()), at: 'mode: STRICT', message: 'sets tls.mode DISABLE for host reviews (traffic policy)' },
     { name: 'wildcard host of the namespace', text: DR_WILDCARD, at: 'mode: STRICT', message: `DestinationRule bookinfo/all (policy.yaml:${lineOf(DR_WILDCARD, 'mode: DISABLE') + 1}) sets tls.mode DISABLE for host *.bookinfo.svc.cluster.local (traffic policy)` },
     { name: 'the rule in another namespace names the host in full', text: docs(REVIEWS, dr('  host: reviews.bookinfo.svc.cluster.local\n' + TLS('DISABLE'), { namespace: 'frontend' }), STRICT_NS()), at: 'mode: STRICT', message: 'DestinationRule frontend/reviews' },
     { name: 'a few workloads named, then how many more', text: docs(...['a', 'b', 'c', 'd', 'e'].map((n) => deployment(n, 'bookinfo', { tier: 'web' })), service('web', 'bookinfo', { tier: 'web' }, [{ port: 80 }]), dr('  host: "*"\n' + TLS('DISABLE'), { name: 'everything', namespace: 'istio-system' }), STRICT_NS()), at: 'mode: STRICT', message: 'for workloads bookinfo/a, bookinfo/b, bookinfo/c and 2 more:' },
@@ -649,6 +650,8 @@ TABLES['MPA1036'] = {
     { name: 'MUTUAL (certificates of the mesh CA pass)', text: docs(REVIEWS, dr('  host: reviews\n  trafficPolicy:\n    tls:\n      mode: MUTUAL\n      credentialName: reviews-client\n'), STRICT_NS()) },
     { name: 'workload STRICT with portLevelMtls PERMISSIVE on the port the rule disables', text: docs(BACKEND, dr('  host: backend\n  trafficPolicy:\n    portLevelSettings:\n    - port:\n        number: 80\n      tls:\n        mode: DISABLE\n', { name: 'backend' }), pa(SELECT('backend') + '  mtls:\n    mode: STRICT\n  portLevelMtls:\n    8080:\n      mode: PERMISSIVE\n', { name: 'backend', namespace: 'bookinfo' })) },
     { name: 'portLevelSettings ISTIO_MUTUAL overrides the DISABLE of the traffic policy on the STRICT port', text: docs(BACKEND, dr('  host: backend\n  trafficPolicy:\n    tls:\n      mode: DISABLE\n    portLevelSettings:\n    - port:\n        number: 9090\n      tls:\n        mode: ISTIO_MUTUAL\n', { name: 'backend' }), pa(SELECT('backend') + '  mtls:\n    mode: PERMISSIVE\n  portLevelMtls:\n    9090:\n      mode: STRICT\n', { name: 'backend', namespace: 'bookinfo' })) },
+    { name: 'a portLevelSettings entry without tls replaces the traffic policy\'s DISABLE on its port (DestinationRule reference: port-level settings are not inherited)', text: docs(BACKEND, dr('  host: backend\n  trafficPolicy:\n    tls:\n      mode: DISABLE\n    portLevelSettings:\n    - port:\n        number: 9090\n      connectionPool:\n        tcp:\n          maxConnections: 10\n', { name: 'backend' }), pa(SELECT('backend') + '  mtls:\n    mode: PERMISSIVE\n  portLevelMtls:\n    9090:\n      mode: STRICT\n', { name: 'backend', namespace: 'bookinfo' })) },
+    { name: 'a subset\'s ISTIO_MUTUAL port entry overrides the rule\'s DISABLE, and the rule\'s own DISABLE reaches only a PERMISSIVE port', text: docs(BACKEND, dr('  host: backend\n  trafficPolicy:\n    portLevelSettings:\n    - port:\n        number: 80\n      tls:\n        mode: DISABLE\n  subsets:\n  - name: v1\n    labels:\n      app: backend\n    trafficPolicy:\n      portLevelSettings:\n      - port:\n          number: 9090\n        tls:\n          mode: ISTIO_MUTUAL\n', { name: 'backend' }), pa(SELECT('backend') + '  mtls:\n    mode: STRICT\n  portLevelMtls:\n    8080:\n      mode: PERMISSIVE\n', { name: 'backend', namespace: 'bookinfo' })) },
     { name: 'short host name is read in the rule\'s namespace (another namespace\'s Service)', text: docs(REVIEWS, dr('  host: reviews\n' + TLS('DISABLE'), { namespace: 'frontend' }), STRICT_NS()) },
     { name: 'host of another namespace', text: docs(REVIEWS, dr('  host: ratings.other.svc.cluster.local\n' + TLS('DISABLE')), STRICT_NS()) },
     { name: 'wildcard of another namespace', text: docs(REVIEWS, dr('  host: "*.other.svc.cluster.local"\n' + TLS('DISABLE')), STRICT_NS()) },
@@ -896,6 +899,20 @@ describe('Istio checks: workspace', () => {
     assert.ok(findings.some((f) => f.code === 'MPA1022' && f.file === '/ws/pa.yaml' && f.message.includes('payments/other (pa2.yaml)')), describeFindings(findings));
     // Two namespace-level policies with the same mode: the mode is known.
     assert.ok(findings.some((f) => f.code === 'MPA1021' && f.file === '/ws/ap.yaml'), describeFindings(findings));
+  });
+
+  it('a DestinationRule in a manifest file, added and edited (MPA1036)', () => {
+    const workspace = new WorkspaceModel(defaultConfig('/ws'));
+    const policy = engine.prepare(engine.read('/ws/pa.yaml', STRICT_NS()));
+    workspace.update(policy);
+    workspace.update(engine.prepare(engine.read('/ws/k8s/reviews.yaml', REVIEWS)));
+    const own = () => engine.lint(policy, workspace).findings.filter((f) => f.code === 'MPA1036');
+    assert.deepEqual(own(), []);
+    const disable = dr('  host: reviews\n' + TLS('DISABLE'));
+    workspace.update(engine.prepare(engine.read('/ws/k8s/dr.yaml', disable)));
+    assert.deepEqual(own().map((f) => [f.range.start.line, f.message.split(' sets ')[0]]), [[lineOf(STRICT_NS(), 'mode: STRICT'), `DestinationRule bookinfo/reviews (dr.yaml:${lineOf(disable, 'mode: DISABLE') + 1})`]]);
+    workspace.update(engine.prepare(engine.read('/ws/k8s/dr.yaml', dr('  host: reviews\n' + TLS('ISTIO_MUTUAL')))));
+    assert.deepEqual(own(), []);
   });
 
   it('a RequestAuthentication in another file, added and edited (MPA1035)', () => {

@@ -81,25 +81,30 @@ export interface ServiceEntryInfo extends Declared {
   hosts: string[];
 }
 
-/** A `tls` block of a DestinationRule's traffic policy: what client sidecars send to the host. */
+/** The `tls.mode` of a DestinationRule traffic policy or `portLevelSettings` entry: what client sidecars send. */
 export interface DestinationRuleTls {
   /** ClientTLSSettings `mode` as written (DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL). */
   mode: string;
   /** 1-based line of the mode's value, for messages. */
   line: number;
-  /** The Service port of a `portLevelSettings` entry; absent for the whole traffic policy. */
-  port?: number;
-  /** The subset whose traffic policy holds it. */
-  subset?: { name: string; labels: Record<string, string> };
 }
 
-/** An Istio DestinationRule (not a policy the simulator decides): its host and TLS settings. */
+/** What a DestinationRule traffic policy says about TLS. */
+export interface DestinationRulePolicy {
+  tls?: DestinationRuleTls;
+  /** The Service port of each `portLevelSettings` entry, with its `tls` if it has one: an entry
+   * replaces the policy's settings for its port, `tls` included, even when it sets none. */
+  ports: Array<{ port: number; tls?: DestinationRuleTls }>;
+}
+
+/** An Istio DestinationRule (a fact, not a policy the simulator decides): its host and TLS settings. */
 export interface DestinationRuleInfo extends Declared {
   name: string;
   namespace: string;
   /** `spec.host`, lower-cased. */
   host: string;
-  tls: DestinationRuleTls[];
+  trafficPolicy?: DestinationRulePolicy;
+  subsets: Array<{ name: string; labels: Record<string, string>; trafficPolicy?: DestinationRulePolicy }>;
 }
 
 /** What the workspace says exists in the cluster: from manifests and `kubectl get -o yaml|json` dumps. */
@@ -272,11 +277,16 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
   }
   if (kind === 'DestinationRule' && apiVersion.startsWith('networking.istio.io/')) {
     const spec = object(node, 'spec');
+    const subsets = getEntry(spec, 'subsets')?.value;
     (inventory.destinationRules ??= []).push({
       file: file.path, span: node.span,
       name: scalar(metadata, 'name') ?? '', namespace: scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE,
       host: (scalar(spec, 'host') ?? '').toLowerCase(),
-      tls: destinationRuleTls(file, spec),
+      ...optionalPolicy(destinationRulePolicy(file, object(spec, 'trafficPolicy'))),
+      subsets: (subsets?.type === 'array' ? subsets.items : []).filter((n): n is ObjectNode => n.type === 'object').map((subset) => ({
+        name: scalar(subset, 'name') ?? '', labels: stringMap(object(subset, 'labels')),
+        ...optionalPolicy(destinationRulePolicy(file, object(subset, 'trafficPolicy'))),
+      })),
     });
     return;
   }
@@ -336,30 +346,26 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
   inventory.present = true;
 }
 
-/** The `tls` modes of a DestinationRule's traffic policy, of its `portLevelSettings` and of its subsets' traffic policies. */
-function destinationRuleTls(file: SourceFile, spec: ObjectNode | undefined): DestinationRuleTls[] {
-  const out: DestinationRuleTls[] = [];
-  const fromPolicy = (policy: ObjectNode | undefined, subset: DestinationRuleTls['subset']): void => {
-    const add = (tls: ObjectNode | undefined, port: number | undefined): void => {
-      const mode = getEntry(tls, 'mode')?.value;
-      if (mode?.type !== 'scalar' || typeof mode.value !== 'string') return;
-      out.push({ mode: mode.value, line: file.lines.position(mode.span.start).line + 1, ...(port !== undefined ? { port } : {}), ...(subset ? { subset } : {}) });
-    };
-    add(object(policy, 'tls'), undefined);
-    const levels = getEntry(policy, 'portLevelSettings')?.value;
-    for (const level of levels?.type === 'array' ? levels.items : []) {
-      if (level.type !== 'object') continue;
-      const port = Number(scalar(object(level, 'port'), 'number'));
-      if (Number.isInteger(port)) add(object(level, 'tls'), port);
-    }
+function optionalPolicy(trafficPolicy: DestinationRulePolicy | undefined): { trafficPolicy?: DestinationRulePolicy } {
+  return trafficPolicy ? { trafficPolicy } : {};
+}
+
+/** The TLS settings of a DestinationRule traffic policy, when it has any. */
+function destinationRulePolicy(file: SourceFile, policy: ObjectNode | undefined): DestinationRulePolicy | undefined {
+  const tlsOf = (node: ObjectNode | undefined): DestinationRuleTls | undefined => {
+    const mode = getEntry(object(node, 'tls'), 'mode')?.value;
+    return mode?.type === 'scalar' && typeof mode.value === 'string' ? { mode: mode.value, line: file.lines.position(mode.span.start).line + 1 } : undefined;
   };
-  fromPolicy(object(spec, 'trafficPolicy'), undefined);
-  const subsets = getEntry(spec, 'subsets')?.value;
-  for (const subset of subsets?.type === 'array' ? subsets.items : []) {
-    if (subset.type !== 'object') continue;
-    fromPolicy(object(subset, 'trafficPolicy'), { name: scalar(subset, 'name') ?? '', labels: stringMap(object(subset, 'labels')) });
+  const tls = tlsOf(policy);
+  const ports: DestinationRulePolicy['ports'] = [];
+  const levels = getEntry(policy, 'portLevelSettings')?.value;
+  for (const level of levels?.type === 'array' ? levels.items : []) {
+    if (level.type !== 'object') continue;
+    const port = Number(scalar(object(level, 'port'), 'number'));
+    const own = tlsOf(level);
+    if (Number.isInteger(port)) ports.push({ port, ...(own ? { tls: own } : {}) });
   }
-  return out;
+  return tls || ports.length ? { ...(tls ? { tls } : {}), ports } : undefined;
 }
 
 /** Whether an object of `kind` may be a mesh config (`meshConfigOf` decides): the other ConfigMaps of a cluster dump are not kept. */

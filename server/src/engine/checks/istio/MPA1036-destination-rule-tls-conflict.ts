@@ -1,4 +1,4 @@
-import { matchesLabels, type DestinationRuleInfo, type DestinationRuleTls, type Inventory, type ServiceInfo } from '../../inventory/inventory';
+import { matchesLabels, type DestinationRuleInfo, type DestinationRulePolicy, type DestinationRuleTls, type Inventory, type ServiceInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
 import type { Check } from '../check';
 import { readFact } from '../facts';
@@ -39,12 +39,24 @@ function servicesOf(dr: DestinationRuleInfo, inventory: Inventory): ServiceInfo[
   });
 }
 
-/** The Service ports a `tls` setting governs: its own port, or every port no `portLevelSettings`
- * entry of the same traffic policy gives a `tls` of its own. */
-function portsOf(tls: DestinationRuleTls, dr: DestinationRuleInfo, service: ServiceInfo): number[] {
-  if (tls.port !== undefined) return service.ports.some((p) => p.port === tls.port) ? [tls.port] : [];
-  const overridden = new Set(dr.tls.filter((t) => t.port !== undefined && t.subset?.name === tls.subset?.name).map((t) => t.port));
-  return service.ports.map((p) => p.port).filter((p) => !overridden.has(p));
+type Subset = DestinationRuleInfo['subsets'][number];
+
+/** The `tls` a client sidecar uses toward a Service port (undefined: none, auto mTLS), and where
+ * it is written. As istiod merges them: a `portLevelSettings` entry for the port replaces its
+ * traffic policy's settings, `tls` included, even without one; a subset's traffic policy
+ * overrides the rule's, and what it does not set is the rule's for that port. */
+function effectiveTls(dr: DestinationRuleInfo, subset: Subset | undefined, port: number | undefined): { tls: DestinationRuleTls; where: string } | undefined {
+  /** null: set to nothing here; undefined: not set here. */
+  const at = (policy: DestinationRulePolicy | undefined, label: string): { tls: DestinationRuleTls; where: string } | null | undefined => {
+    const entry = port !== undefined ? policy?.ports.find((p) => p.port === port) : undefined;
+    if (entry) return entry.tls ? { tls: entry.tls, where: `${label}port ${port}` } : null;
+    return policy?.tls ? { tls: policy.tls, where: label ? label.slice(0, -2) : 'traffic policy' } : undefined;
+  };
+  if (subset) {
+    const own = at(subset.trafficPolicy, `subset ${subset.name}, `);
+    if (own !== undefined) return own ?? undefined;
+  }
+  return at(dr.trafficPolicy, '') ?? undefined;
 }
 
 function same(a: PeerMode, b: { namespace: string; name: string }): boolean {
@@ -64,49 +76,51 @@ export const destinationRuleTlsConflictCheck: Check = {
   run(ctx) {
     const { inventory } = ctx.workspace;
     const rules = inventory.destinationRules ?? [];
-    if (!rules.some((dr) => dr.tls.some((t) => REFUSED[t.mode]))) return;
+    const refuses = (policy: DestinationRulePolicy | undefined) => Boolean(policy && [policy.tls, ...policy.ports.map((p) => p.tls)].some((t) => t && REFUSED[t.mode]));
+    if (!rules.some((dr) => refuses(dr.trafficPolicy) || dr.subsets.some((s) => refuses(s.trafficPolicy)))) return;
     const self = { namespace: namespaceOf(ctx.resource), name: ctx.resource.name ?? '(unnamed)' };
     const { byNamespace } = readFact(ctx.workspace, PEER_MODES);
     const root = ctx.workspace.config.istio.rootNamespace;
     const index = InventoryIndex.of(inventory);
     for (const dr of rules) {
-      for (const tls of dr.tls) {
-        const effect = REFUSED[tls.mode];
-        if (!effect) continue;
-        // per place in this PeerAuthentication (its mode, or one port's), the workloads it makes STRICT
-        const hits = new Map<string, { path: (string | number)[]; port?: string; workloads: Set<string> }>();
-        for (const service of servicesOf(dr, inventory)) {
-          const ports = portsOf(tls, dr, service);
-          if (tls.port !== undefined && ports.length === 0) continue;
-          for (const w of index.workloadsFor(service)) {
-            if (tls.subset && !matchesLabels(tls.subset.labels, w.labels)) continue;
-            if (!inMesh(w, inventory)) continue;
-            const resolved = resolvePeerMode(byNamespace, root, w.namespace, (labels) => (matchesLabels(labels, w.labels) ? 'yes' : 'no'));
-            if (!resolved) continue;
-            let targets: (string | undefined)[] = ports.flatMap((p) => index.targetPort(service, p).map((t) => String(t.containerPort)));
-            if (targets.length === 0) {
-              // no port known (none declared, or a named targetPort the pod templates do not list): only a mode without port-level ones answers
-              if (Object.keys(resolved.portLevel).length) continue;
-              targets = [undefined];
-            }
-            for (const target of targets) {
-              const portMode = target !== undefined ? resolved.portLevel[target] : undefined;
-              const byPort = portMode !== undefined && portMode !== 'UNSET';
-              const [mode, by] = byPort ? [portMode, resolved.portBy!] : [resolved.mode, resolved.by];
-              if (mode !== 'STRICT' || !same(by, self)) continue;
-              const key = byPort ? target! : '';
-              let hit = hits.get(key);
-              if (!hit) hits.set(key, (hit = { path: byPort ? ['spec', 'portLevelMtls', target!, 'mode'] : ['spec', 'mtls', 'mode'], ...(byPort ? { port: target! } : {}), workloads: new Set() }));
-              hit.workloads.add(`${w.namespace}/${w.name}`);
+      // per DestinationRule tls and place in this PeerAuthentication (its mode, or one port's), the workloads it makes STRICT
+      const hits = new Map<string, { tls: DestinationRuleTls; where: string; path: (string | number)[]; port?: string; workloads: Set<string> }>();
+      for (const service of servicesOf(dr, inventory)) {
+        for (const w of index.workloadsFor(service)) {
+          if (!inMesh(w, inventory)) continue;
+          const resolved = resolvePeerMode(byNamespace, root, w.namespace, (labels) => (matchesLabels(labels, w.labels) ? 'yes' : 'no'));
+          if (!resolved) continue;
+          const portLevel = Object.keys(resolved.portLevel).length > 0;
+          for (const subset of [undefined, ...dr.subsets.filter((s) => matchesLabels(s.labels, w.labels))]) {
+            const ports: (number | undefined)[] = service.ports.length ? service.ports.map((p) => p.port) : [undefined];
+            for (const port of ports) {
+              const effective = effectiveTls(dr, subset, port);
+              const effect = effective && REFUSED[effective.tls.mode];
+              if (!effective || !effect) continue;
+              let targets: (string | undefined)[] = port !== undefined ? index.targetPort(service, port).map((t) => String(t.containerPort)) : [];
+              if (targets.length === 0) {
+                // no container port known (none declared, or a named targetPort the pod templates do not list): only a mode without port-level ones answers
+                if (portLevel) continue;
+                targets = [undefined];
+              }
+              for (const target of targets) {
+                const portMode = target !== undefined ? resolved.portLevel[target] : undefined;
+                const byPort = portMode !== undefined && portMode !== 'UNSET';
+                const [mode, by] = byPort ? [portMode, resolved.portBy!] : [resolved.mode, resolved.by];
+                if (mode !== 'STRICT' || !same(by, self)) continue;
+                const key = `${effective.tls.line}\u0000${effective.where}\u0000${byPort ? target : ''}`;
+                let hit = hits.get(key);
+                if (!hit) hits.set(key, (hit = { ...effective, path: byPort ? ['spec', 'portLevelMtls', target!, 'mode'] : ['spec', 'mtls', 'mode'], ...(byPort ? { port: target! } : {}), workloads: new Set() }));
+                hit.workloads.add(`${w.namespace}/${w.name}`);
+              }
             }
           }
         }
-        for (const hit of hits.values()) {
-          const names = [...hit.workloads];
-          const shown = names.length > SHOWN ? `${names.slice(0, SHOWN).join(', ')} and ${names.length - SHOWN} more` : names.join(', ');
-          const where = `${tls.subset ? `subset ${tls.subset.name}, ` : ''}${tls.port !== undefined ? `port ${tls.port}` : 'traffic policy'}`;
-          ctx.report({ path: hit.path }, `DestinationRule ${dr.namespace}/${dr.name} (${dr.file.split(/[\\/]/).pop()}:${tls.line}) sets tls.mode ${tls.mode} for host ${dr.host} (${where}), so ${effect}, but PeerAuthentication ${self.namespace}/${self.name} makes mTLS STRICT${hit.port !== undefined ? ` on port ${hit.port}` : ''} for ${names.length === 1 ? 'workload' : 'workloads'} ${shown}: their sidecars reject those connections (clients get 503 "upstream connect error"); remove the DestinationRule's tls block (auto mTLS) or set it to ISTIO_MUTUAL`);
-        }
+      }
+      for (const hit of hits.values()) {
+        const names = [...hit.workloads];
+        const shown = names.length > SHOWN ? `${names.slice(0, SHOWN).join(', ')} and ${names.length - SHOWN} more` : names.join(', ');
+        ctx.report({ path: hit.path }, `DestinationRule ${dr.namespace}/${dr.name} (${dr.file.split(/[\\/]/).pop()}:${hit.tls.line}) sets tls.mode ${hit.tls.mode} for host ${dr.host} (${hit.where}), so ${REFUSED[hit.tls.mode]}, but PeerAuthentication ${self.namespace}/${self.name} makes mTLS STRICT${hit.port !== undefined ? ` on port ${hit.port}` : ''} for ${names.length === 1 ? 'workload' : 'workloads'} ${shown}: their sidecars reject those connections (clients get 503 "upstream connect error"); remove the DestinationRule's tls block (auto mTLS) or set it to ISTIO_MUTUAL`);
       }
     }
   },
