@@ -3,7 +3,7 @@ import { InventoryIndex } from '../../inventory/inventoryIndex';
 import type { Check } from '../check';
 import { readFact } from '../facts';
 import { PA, namespaceOf } from './util';
-import { PEER_MODES, resolvePeerMode, type PeerMode } from './peerModes';
+import { PEER_MODES, resolvePeerMode, type PeerMode, type PeerModes } from './peerModes';
 import { inMesh } from './workspaceIndex';
 
 /** Client TLS modes a STRICT server always refuses: plain text, and TLS without a client
@@ -59,8 +59,79 @@ function effectiveTls(dr: DestinationRuleInfo, subset: Subset | undefined, port:
   return at(dr.trafficPolicy, '') ?? undefined;
 }
 
-function same(a: PeerMode, b: { namespace: string; name: string }): boolean {
-  return a.namespace === b.namespace && a.name === b.name;
+interface Conflict {
+  path: (string | number)[];
+  message: string;
+}
+
+const byInventory = new WeakMap<Inventory, WeakMap<PeerModes, Map<string, Map<string, Conflict[]>>>>();
+
+/** Every conflict of the workspace, by the PeerAuthentication (`namespace/name`) that makes the
+ * workloads STRICT: worked out once per inventory, PeerAuthentications and root namespace, not
+ * once per PeerAuthentication. */
+function conflicts(inventory: Inventory, peerModes: PeerModes, root: string): Map<string, Conflict[]> {
+  let byModes = byInventory.get(inventory);
+  if (!byModes) byInventory.set(inventory, (byModes = new WeakMap()));
+  let byRoot = byModes.get(peerModes);
+  if (!byRoot) byModes.set(peerModes, (byRoot = new Map()));
+  let found = byRoot.get(root);
+  if (!found) byRoot.set(root, (found = findConflicts(inventory, peerModes, root)));
+  return found;
+}
+
+function findConflicts(inventory: Inventory, { byNamespace }: PeerModes, root: string): Map<string, Conflict[]> {
+  const out = new Map<string, Conflict[]>();
+  const refuses = (policy: DestinationRulePolicy | undefined) => Boolean(policy && [policy.tls, ...policy.ports.map((p) => p.tls)].some((t) => t && REFUSED[t.mode]));
+  const rules = (inventory.destinationRules ?? []).filter((dr) => refuses(dr.trafficPolicy) || dr.subsets.some((s) => refuses(s.trafficPolicy)));
+  if (rules.length === 0) return out;
+  const index = InventoryIndex.of(inventory);
+  for (const dr of rules) {
+    // per DestinationRule tls and place in a PeerAuthentication (its mode, or one port's), the workloads it makes STRICT
+    const hits = new Map<string, { tls: DestinationRuleTls; where: string; by: PeerMode; path: (string | number)[]; port?: string; workloads: Set<string> }>();
+    for (const service of servicesOf(dr, inventory)) {
+      for (const w of index.workloadsFor(service)) {
+        if (!inMesh(w, inventory)) continue;
+        const resolved = resolvePeerMode(byNamespace, root, w.namespace, (labels) => (matchesLabels(labels, w.labels) ? 'yes' : 'no'));
+        if (!resolved) continue;
+        const portLevel = Object.keys(resolved.portLevel).length > 0;
+        for (const subset of [undefined, ...dr.subsets.filter((s) => matchesLabels(s.labels, w.labels))]) {
+          const ports: (number | undefined)[] = service.ports.length ? service.ports.map((p) => p.port) : [undefined];
+          for (const port of ports) {
+            const effective = effectiveTls(dr, subset, port);
+            if (!effective || !REFUSED[effective.tls.mode]) continue;
+            let targets: (string | undefined)[] = port !== undefined ? index.targetPort(service, port).map((t) => String(t.containerPort)) : [];
+            if (targets.length === 0) {
+              // no container port known (none declared, or a named targetPort the pod templates do not list): only a mode without port-level ones answers
+              if (portLevel) continue;
+              targets = [undefined];
+            }
+            for (const target of targets) {
+              const portMode = target !== undefined ? resolved.portLevel[target] : undefined;
+              const byPort = portMode !== undefined && portMode !== 'UNSET';
+              const [mode, by] = byPort ? [portMode, resolved.portBy!] : [resolved.mode, resolved.by];
+              if (mode !== 'STRICT') continue;
+              const key = `${effective.tls.line}\u0000${effective.where}\u0000${by.namespace}/${by.name}\u0000${byPort ? target : ''}`;
+              let hit = hits.get(key);
+              if (!hit) hits.set(key, (hit = { ...effective, by, path: byPort ? ['spec', 'portLevelMtls', target!, 'mode'] : ['spec', 'mtls', 'mode'], ...(byPort ? { port: target! } : {}), workloads: new Set() }));
+              hit.workloads.add(`${w.namespace}/${w.name}`);
+            }
+          }
+        }
+      }
+    }
+    for (const hit of hits.values()) {
+      const names = [...hit.workloads];
+      const shown = names.length > SHOWN ? `${names.slice(0, SHOWN).join(', ')} and ${names.length - SHOWN} more` : names.join(', ');
+      const pa = `${hit.by.namespace}/${hit.by.name}`;
+      let list = out.get(pa);
+      if (!list) out.set(pa, (list = []));
+      list.push({
+        path: hit.path,
+        message: `DestinationRule ${dr.namespace}/${dr.name} (${dr.file.split(/[\\/]/).pop()}:${hit.tls.line}) sets tls.mode ${hit.tls.mode} for host ${dr.host} (${hit.where}), so ${REFUSED[hit.tls.mode]}, but PeerAuthentication ${pa} makes mTLS STRICT${hit.port !== undefined ? ` on port ${hit.port}` : ''} for ${names.length === 1 ? 'workload' : 'workloads'} ${shown}: their sidecars reject those connections (clients get 503 "upstream connect error"); remove the DestinationRule's tls block (auto mTLS) or set it to ISTIO_MUTUAL`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Kiali KIA0207/KIA0208 and Istio's "503 errors after setting destination rule": a DestinationRule
@@ -74,54 +145,8 @@ export const destinationRuleTlsConflictCheck: Check = {
   kinds: [PA],
   needsInventory: true,
   run(ctx) {
-    const { inventory } = ctx.workspace;
-    const rules = inventory.destinationRules ?? [];
-    const refuses = (policy: DestinationRulePolicy | undefined) => Boolean(policy && [policy.tls, ...policy.ports.map((p) => p.tls)].some((t) => t && REFUSED[t.mode]));
-    if (!rules.some((dr) => refuses(dr.trafficPolicy) || dr.subsets.some((s) => refuses(s.trafficPolicy)))) return;
-    const self = { namespace: namespaceOf(ctx.resource), name: ctx.resource.name ?? '(unnamed)' };
-    const { byNamespace } = readFact(ctx.workspace, PEER_MODES);
-    const root = ctx.workspace.config.istio.rootNamespace;
-    const index = InventoryIndex.of(inventory);
-    for (const dr of rules) {
-      // per DestinationRule tls and place in this PeerAuthentication (its mode, or one port's), the workloads it makes STRICT
-      const hits = new Map<string, { tls: DestinationRuleTls; where: string; path: (string | number)[]; port?: string; workloads: Set<string> }>();
-      for (const service of servicesOf(dr, inventory)) {
-        for (const w of index.workloadsFor(service)) {
-          if (!inMesh(w, inventory)) continue;
-          const resolved = resolvePeerMode(byNamespace, root, w.namespace, (labels) => (matchesLabels(labels, w.labels) ? 'yes' : 'no'));
-          if (!resolved) continue;
-          const portLevel = Object.keys(resolved.portLevel).length > 0;
-          for (const subset of [undefined, ...dr.subsets.filter((s) => matchesLabels(s.labels, w.labels))]) {
-            const ports: (number | undefined)[] = service.ports.length ? service.ports.map((p) => p.port) : [undefined];
-            for (const port of ports) {
-              const effective = effectiveTls(dr, subset, port);
-              const effect = effective && REFUSED[effective.tls.mode];
-              if (!effective || !effect) continue;
-              let targets: (string | undefined)[] = port !== undefined ? index.targetPort(service, port).map((t) => String(t.containerPort)) : [];
-              if (targets.length === 0) {
-                // no container port known (none declared, or a named targetPort the pod templates do not list): only a mode without port-level ones answers
-                if (portLevel) continue;
-                targets = [undefined];
-              }
-              for (const target of targets) {
-                const portMode = target !== undefined ? resolved.portLevel[target] : undefined;
-                const byPort = portMode !== undefined && portMode !== 'UNSET';
-                const [mode, by] = byPort ? [portMode, resolved.portBy!] : [resolved.mode, resolved.by];
-                if (mode !== 'STRICT' || !same(by, self)) continue;
-                const key = `${effective.tls.line}\u0000${effective.where}\u0000${byPort ? target : ''}`;
-                let hit = hits.get(key);
-                if (!hit) hits.set(key, (hit = { ...effective, path: byPort ? ['spec', 'portLevelMtls', target!, 'mode'] : ['spec', 'mtls', 'mode'], ...(byPort ? { port: target! } : {}), workloads: new Set() }));
-                hit.workloads.add(`${w.namespace}/${w.name}`);
-              }
-            }
-          }
-        }
-      }
-      for (const hit of hits.values()) {
-        const names = [...hit.workloads];
-        const shown = names.length > SHOWN ? `${names.slice(0, SHOWN).join(', ')} and ${names.length - SHOWN} more` : names.join(', ');
-        ctx.report({ path: hit.path }, `DestinationRule ${dr.namespace}/${dr.name} (${dr.file.split(/[\\/]/).pop()}:${hit.tls.line}) sets tls.mode ${hit.tls.mode} for host ${dr.host} (${hit.where}), so ${REFUSED[hit.tls.mode]}, but PeerAuthentication ${self.namespace}/${self.name} makes mTLS STRICT${hit.port !== undefined ? ` on port ${hit.port}` : ''} for ${names.length === 1 ? 'workload' : 'workloads'} ${shown}: their sidecars reject those connections (clients get 503 "upstream connect error"); remove the DestinationRule's tls block (auto mTLS) or set it to ISTIO_MUTUAL`);
-      }
-    }
+    if (!ctx.workspace.inventory.destinationRules?.length) return;
+    const found = conflicts(ctx.workspace.inventory, readFact(ctx.workspace, PEER_MODES), ctx.workspace.config.istio.rootNamespace);
+    for (const { path, message } of found.get(`${namespaceOf(ctx.resource)}/${ctx.resource.name ?? '(unnamed)'}`) ?? []) ctx.report({ path }, message);
   },
 };
