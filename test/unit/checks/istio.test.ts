@@ -404,6 +404,7 @@ const TABLES: Record<string, Table> = {
       { name: 'mesh DISABLE, condition key', text: docs(pa('  mtls:\n    mode: DISABLE\n', { namespace: 'istio-system' }), ap('  rules:\n  - when:\n    - key: source.principal\n      values: ["cluster.local/ns/a/sa/b"]\n')), at: 'key: source.principal', message: 'no call carries a peer identity' },
       { name: 'workload-level PERMISSIVE overrides STRICT namespace', text: docs(pa('  mtls:\n    mode: STRICT\n', { name: 'ns' }), pa(SELECT('cart') + '  mtls:\n    mode: PERMISSIVE\n', { name: 'cart' }), ap(SELECT('cart') + '  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/shop/sa/frontend"]\n')), at: 'principals:', message: 'PERMISSIVE from PeerAuthentication shop/cart' },
       { name: 'port-level PERMISSIVE on the rule\'s port', text: docs(pa(SELECT('payments') + '  mtls:\n    mode: STRICT\n  portLevelMtls:\n    9102:\n      mode: PERMISSIVE\n', { name: 'pm' }), ap(SELECT('payments') + '  rules:\n  - from:\n    - source:\n        namespaces: ["monitoring"]\n    to:\n    - operation:\n        ports: ["9102"]\n')), at: 'namespaces:', message: 'PERMISSIVE on port 9102' },
+      { name: 'port-level PERMISSIVE of a workload policy without a mode, under a STRICT namespace (§1.8: an UNSET mode inherits, its ports still apply)', text: docs(pa('  mtls:\n    mode: STRICT\n', { name: 'ns' }), pa(SELECT('payments') + '  portLevelMtls:\n    9102:\n      mode: PERMISSIVE\n', { name: 'pm' }), ap(SELECT('payments') + '  rules:\n  - from:\n    - source:\n        namespaces: ["monitoring"]\n    to:\n    - operation:\n        ports: ["9102"]\n')), at: 'namespaces:', message: 'PERMISSIVE on port 9102 from PeerAuthentication shop/pm' },
       { name: 'disagreeing namespace policies, the oldest is PERMISSIVE', text: docs(pa('  mtls:\n    mode: STRICT\n', { name: 'new', created: '2025-06-01T00:00:00Z' }), pa('  mtls:\n    mode: PERMISSIVE\n', { name: 'old', created: '2024-06-01T00:00:00Z' }), ap('  rules:\n  - from:\n    - source:\n        namespaces: ["x"]\n')), at: 'namespaces:', message: 'PERMISSIVE from PeerAuthentication shop/old' },
       { name: 'inventory workload', text: docs(deployment('cart', 'shop', { app: 'cart' }), pa('  mtls:\n    mode: PERMISSIVE\n', { name: 'ns' }), ap('  rules:\n  - from:\n    - source:\n        serviceAccounts: ["shop/frontend"]\n')), at: 'serviceAccounts', message: 'not STRICT for workload shop/cart' },
     ],
@@ -609,6 +610,58 @@ const MPA1035_TABLE: Table = {
   ],
 };
 TABLES['MPA1035'] = MPA1035_TABLE;
+
+/** A DestinationRule; `spec` is the YAML under `spec:`, indented by two spaces. */
+const dr = (spec: string, m: Meta = {}) => `apiVersion: networking.istio.io/v1\nkind: DestinationRule\n${meta({ name: 'reviews', namespace: 'bookinfo', ...m })}spec:\n${spec}`;
+const TLS = (mode: string) => `  trafficPolicy:\n    tls:\n      mode: ${mode}\n`;
+const STRICT_NS = (ns = 'bookinfo') => pa('  mtls:\n    mode: STRICT\n', { name: 'default', namespace: ns });
+/** bookinfo's reviews: two versions behind one Service port 9080. */
+const REVIEWS = docs(
+  deployment('reviews-v1', 'bookinfo', { app: 'reviews', version: 'v1' }, { ports: [9080] }),
+  deployment('reviews-v2', 'bookinfo', { app: 'reviews', version: 'v2' }, { ports: [9080] }),
+  service('reviews', 'bookinfo', { app: 'reviews' }, [{ port: 9080 }]),
+);
+/** A Service whose port 80 forwards to container port 8080, and port 9090 to 9090. */
+const DR_FULL = docs(REVIEWS, dr('  host: reviews.bookinfo.svc.cluster.local\n' + TLS('DISABLE')), STRICT_NS());
+const DR_WILDCARD = docs(REVIEWS, dr('  host: "*.bookinfo.svc.cluster.local"\n' + TLS('DISABLE'), { name: 'all' }), STRICT_NS());
+const BACKEND = docs(deployment('backend', 'bookinfo', { app: 'backend' }, { ports: [8080, 9090] }), service('backend', 'bookinfo', { app: 'backend' }, [{ port: 80, targetPort: 8080 }, { port: 9090 }]));
+
+// Istio docs "503 errors after setting destination rule", PeerAuthentication reference (STRICT:
+// mTLS with a client certificate required; portLevelMtls per container port), DestinationRule
+// reference (ClientTLSSettings modes; a short host name is read in the rule's namespace).
+TABLES['MPA1036'] = {
+  trigger: [
+    { name: 'DISABLE vs namespace-wide STRICT', text: DR_FULL, at: 'mode: STRICT', message: `DestinationRule bookinfo/reviews (policy.yaml:${lineOf(DR_FULL, 'mode: DISABLE') + 1}) sets tls.mode DISABLE for host reviews.bookinfo.svc.cluster.local (traffic policy), so client sidecars send plain text, but PeerAuthentication bookinfo/default makes mTLS STRICT for workloads bookinfo/reviews-v1, bookinfo/reviews-v2:` },
+    { name: 'DISABLE vs mesh-wide STRICT in the root namespace', text: docs(REVIEWS, dr('  host: reviews\n' + TLS('DISABLE')), STRICT_NS('istio-system')), at: 'mode: STRICT', message: 'PeerAuthentication istio-system/default makes mTLS STRICT for workloads bookinfo/reviews-v1' },
+    { name: 'SIMPLE vs STRICT (no client certificate)', text: docs(REVIEWS, dr('  host: reviews\n' + TLS('SIMPLE')), STRICT_NS()), at: 'mode: STRICT', message: 'sets tls.mode SIMPLE for host reviews (traffic policy), so client sidecars originate TLS without a client certificate' },
+    { name: 'portLevelSettings DISABLE on one port (Service port 80 → container port 8080)', text: docs(BACKEND, dr('  host: backend\n  trafficPolicy:\n    portLevelSettings:\n    - port:\n        number: 80\n      tls:\n        mode: DISABLE\n', { name: 'backend' }), STRICT_NS()), at: 'mode: STRICT', message: 'sets tls.mode DISABLE for host backend (port 80)' },
+    { name: 'workload STRICT on one port only: the finding sits at that port', text: docs(BACKEND, dr('  host: backend\n' + TLS('DISABLE'), { name: 'backend' }), pa(SELECT('backend') + '  mtls:\n    mode: PERMISSIVE\n  portLevelMtls:\n    9090:\n      mode: STRICT\n', { name: 'backend', namespace: 'bookinfo' })), at: 'mode: STRICT', message: 'makes mTLS STRICT on port 9090 for workload bookinfo/backend' },
+    { name: 'workload portLevelMtls with UNSET mode under a STRICT namespace (the reference\'s finance example)', text: docs(BACKEND, dr('  host: backend\n' + TLS('DISABLE'), { name: 'backend' }), STRICT_NS(), pa(SELECT('backend') + '  portLevelMtls:\n    8080:\n      mode: DISABLE\n', { name: 'backend', namespace: 'bookinfo' })), at: 'mode: STRICT', message: 'PeerAuthentication bookinfo/default makes mTLS STRICT for workload bookinfo/backend' },
+    { name: 'subset trafficPolicy: only the subset\'s workloads', text: docs(REVIEWS, dr('  host: reviews\n  subsets:\n  - name: v2\n    labels:\n      version: v2\n    trafficPolicy:\n      tls:\n        mode: DISABLE\n'), STRICT_NS()), at: 'mode: STRICT', message: '(subset v2), so client sidecars send plain text, but PeerAuthentication bookinfo/default makes mTLS STRICT for workload bookinfo/reviews-v2:' },
+    { name: 'subset without tls inherits the rule\'s DISABLE', text: docs(REVIEWS, dr('  host: reviews\n' + TLS('DISABLE') + '  subsets:\n  - name: v1\n    labels:\n      version: v1\n    trafficPolicy:\n      connectionPool:\n        tcp:\n          maxConnections: 10\n'), STRICT_NS()), at: 'mode: STRICT', message: 'sets tls.mode DISABLE for host reviews (traffic policy)' },
+    { name: 'wildcard host of the namespace', text: DR_WILDCARD, at: 'mode: STRICT', message: `DestinationRule bookinfo/all (policy.yaml:${lineOf(DR_WILDCARD, 'mode: DISABLE') + 1}) sets tls.mode DISABLE for host *.bookinfo.svc.cluster.local (traffic policy)` },
+    { name: 'the rule in another namespace names the host in full', text: docs(REVIEWS, dr('  host: reviews.bookinfo.svc.cluster.local\n' + TLS('DISABLE'), { namespace: 'frontend' }), STRICT_NS()), at: 'mode: STRICT', message: 'DestinationRule frontend/reviews' },
+    { name: 'a few workloads named, then how many more', text: docs(...['a', 'b', 'c', 'd', 'e'].map((n) => deployment(n, 'bookinfo', { tier: 'web' })), service('web', 'bookinfo', { tier: 'web' }, [{ port: 80 }]), dr('  host: "*"\n' + TLS('DISABLE'), { name: 'everything', namespace: 'istio-system' }), STRICT_NS()), at: 'mode: STRICT', message: 'for workloads bookinfo/a, bookinfo/b, bookinfo/c and 2 more:' },
+  ],
+  clean: [
+    { name: 'ISTIO_MUTUAL', text: docs(REVIEWS, dr('  host: reviews\n' + TLS('ISTIO_MUTUAL')), STRICT_NS()) },
+    { name: 'no tls block (auto mTLS)', text: docs(REVIEWS, dr('  host: reviews\n  trafficPolicy:\n    connectionPool:\n      tcp:\n        maxConnections: 100\n'), STRICT_NS()) },
+    { name: 'DISABLE toward PERMISSIVE (plain text accepted)', text: docs(REVIEWS, dr('  host: reviews\n' + TLS('DISABLE')), pa('  mtls:\n    mode: PERMISSIVE\n', { name: 'default', namespace: 'bookinfo' })) },
+    { name: 'MUTUAL (certificates of the mesh CA pass)', text: docs(REVIEWS, dr('  host: reviews\n  trafficPolicy:\n    tls:\n      mode: MUTUAL\n      credentialName: reviews-client\n'), STRICT_NS()) },
+    { name: 'workload STRICT with portLevelMtls PERMISSIVE on the port the rule disables', text: docs(BACKEND, dr('  host: backend\n  trafficPolicy:\n    portLevelSettings:\n    - port:\n        number: 80\n      tls:\n        mode: DISABLE\n', { name: 'backend' }), pa(SELECT('backend') + '  mtls:\n    mode: STRICT\n  portLevelMtls:\n    8080:\n      mode: PERMISSIVE\n', { name: 'backend', namespace: 'bookinfo' })) },
+    { name: 'portLevelSettings ISTIO_MUTUAL overrides the DISABLE of the traffic policy on the STRICT port', text: docs(BACKEND, dr('  host: backend\n  trafficPolicy:\n    tls:\n      mode: DISABLE\n    portLevelSettings:\n    - port:\n        number: 9090\n      tls:\n        mode: ISTIO_MUTUAL\n', { name: 'backend' }), pa(SELECT('backend') + '  mtls:\n    mode: PERMISSIVE\n  portLevelMtls:\n    9090:\n      mode: STRICT\n', { name: 'backend', namespace: 'bookinfo' })) },
+    { name: 'a portLevelSettings entry without tls replaces the traffic policy\'s DISABLE on its port (DestinationRule reference: port-level settings are not inherited)', text: docs(BACKEND, dr('  host: backend\n  trafficPolicy:\n    tls:\n      mode: DISABLE\n    portLevelSettings:\n    - port:\n        number: 9090\n      connectionPool:\n        tcp:\n          maxConnections: 10\n', { name: 'backend' }), pa(SELECT('backend') + '  mtls:\n    mode: PERMISSIVE\n  portLevelMtls:\n    9090:\n      mode: STRICT\n', { name: 'backend', namespace: 'bookinfo' })) },
+    { name: 'a subset\'s ISTIO_MUTUAL port entry overrides the rule\'s DISABLE, and the rule\'s own DISABLE reaches only a PERMISSIVE port', text: docs(BACKEND, dr('  host: backend\n  trafficPolicy:\n    portLevelSettings:\n    - port:\n        number: 80\n      tls:\n        mode: DISABLE\n  subsets:\n  - name: v1\n    labels:\n      app: backend\n    trafficPolicy:\n      portLevelSettings:\n      - port:\n          number: 9090\n        tls:\n          mode: ISTIO_MUTUAL\n', { name: 'backend' }), pa(SELECT('backend') + '  mtls:\n    mode: STRICT\n  portLevelMtls:\n    8080:\n      mode: PERMISSIVE\n', { name: 'backend', namespace: 'bookinfo' })) },
+    { name: 'short host name is read in the rule\'s namespace (another namespace\'s Service)', text: docs(REVIEWS, dr('  host: reviews\n' + TLS('DISABLE'), { namespace: 'frontend' }), STRICT_NS()) },
+    { name: 'host of another namespace', text: docs(REVIEWS, dr('  host: ratings.other.svc.cluster.local\n' + TLS('DISABLE')), STRICT_NS()) },
+    { name: 'wildcard of another namespace', text: docs(REVIEWS, dr('  host: "*.other.svc.cluster.local"\n' + TLS('DISABLE')), STRICT_NS()) },
+    { name: 'a more specific rule of the same namespace wins over the wildcard', text: docs(REVIEWS, dr('  host: "*.bookinfo.svc.cluster.local"\n' + TLS('DISABLE'), { name: 'all' }), dr('  host: reviews\n' + TLS('ISTIO_MUTUAL')), STRICT_NS()) },
+    { name: 'subset whose labels select no workload of the Service', text: docs(REVIEWS, dr('  host: reviews\n  subsets:\n  - name: v3\n    labels:\n      version: v3\n    trafficPolicy:\n      tls:\n        mode: DISABLE\n'), STRICT_NS()) },
+    { name: 'workloads out of the mesh (no sidecar enforces STRICT)', text: docs(deployment('legacy', 'bookinfo', { app: 'legacy', 'sidecar.istio.io/inject': 'false' }), service('legacy', 'bookinfo', { app: 'legacy' }, [{ port: 80 }]), dr('  host: legacy\n' + TLS('DISABLE'), { name: 'legacy' }), STRICT_NS()) },
+    { name: 'no inventory: the Service is not known', text: docs(dr('  host: reviews\n' + TLS('DISABLE')), STRICT_NS()) },
+    { name: 'the Service is not in the inventory (other objects are)', text: docs(deployment('reviews-v1', 'bookinfo', { app: 'reviews' }), dr('  host: reviews\n' + TLS('DISABLE')), STRICT_NS()) },
+  ],
+};
 
 describe('Istio checks: tables', () => {
   it('every check has a table with cases that trigger and cases that do not', () => {
@@ -846,6 +899,20 @@ describe('Istio checks: workspace', () => {
     assert.ok(findings.some((f) => f.code === 'MPA1022' && f.file === '/ws/pa.yaml' && f.message.includes('payments/other (pa2.yaml)')), describeFindings(findings));
     // Two namespace-level policies with the same mode: the mode is known.
     assert.ok(findings.some((f) => f.code === 'MPA1021' && f.file === '/ws/ap.yaml'), describeFindings(findings));
+  });
+
+  it('a DestinationRule in a manifest file, added and edited (MPA1036)', () => {
+    const workspace = new WorkspaceModel(defaultConfig('/ws'));
+    const policy = engine.prepare(engine.read('/ws/pa.yaml', STRICT_NS()));
+    workspace.update(policy);
+    workspace.update(engine.prepare(engine.read('/ws/k8s/reviews.yaml', REVIEWS)));
+    const own = () => engine.lint(policy, workspace).findings.filter((f) => f.code === 'MPA1036');
+    assert.deepEqual(own(), []);
+    const disable = dr('  host: reviews\n' + TLS('DISABLE'));
+    workspace.update(engine.prepare(engine.read('/ws/k8s/dr.yaml', disable)));
+    assert.deepEqual(own().map((f) => [f.range.start.line, f.message.split(' sets ')[0]]), [[lineOf(STRICT_NS(), 'mode: STRICT'), `DestinationRule bookinfo/reviews (dr.yaml:${lineOf(disable, 'mode: DISABLE') + 1})`]]);
+    workspace.update(engine.prepare(engine.read('/ws/k8s/dr.yaml', dr('  host: reviews\n' + TLS('ISTIO_MUTUAL')))));
+    assert.deepEqual(own(), []);
   });
 
   it('a RequestAuthentication in another file, added and edited (MPA1035)', () => {

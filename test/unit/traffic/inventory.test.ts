@@ -143,6 +143,27 @@ const JSON_DUMP = JSON.stringify({
   ],
 });
 
+const DESTINATION_RULE = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: backend, namespace: shop}
+spec:
+  host: Backend
+  trafficPolicy:
+    tls: {mode: DISABLE}
+    portLevelSettings:
+    - port: {number: 9090}
+      tls: {mode: ISTIO_MUTUAL}
+    - port: {number: 9091}
+      connectionPool: {tcp: {maxConnections: 10}}
+  subsets:
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy:
+      tls: {mode: SIMPLE}
+  - name: v3
+    labels: {version: v3}
+`;
+
 describe('inventory', () => {
   it('reads manifests: namespaces with labels and annotations, service accounts, pod templates, services', () => {
     const inv = buildInventory([readSource('app.yaml', MANIFESTS)]);
@@ -178,6 +199,20 @@ describe('inventory', () => {
     assert.ok(text.slice(account.span.start, account.span.end).startsWith('apiVersion: v1\n    kind: ServiceAccount'), 'the item\'s own place, for go-to');
   });
 
+  it('reads Istio DestinationRules as facts: host, tls modes of the traffic policy, its portLevelSettings and its subsets', () => {
+    const text = DESTINATION_RULE;
+    const inv = buildInventory([readSource('dr.yaml', text)]);
+    assert.equal(inv.present, false, 'not a Kubernetes workload object');
+    const { span: _span, ...rule } = inv.destinationRules![0]!;
+    assert.deepEqual(rule, {
+      file: 'dr.yaml', name: 'backend', namespace: 'shop', host: 'backend',
+      trafficPolicy: { tls: { mode: 'DISABLE', line: 7 }, ports: [{ port: 9090, tls: { mode: 'ISTIO_MUTUAL', line: 10 } }, { port: 9091 }] },
+      subsets: [{ name: 'v2', labels: { version: 'v2' }, trafficPolicy: { tls: { mode: 'SIMPLE', line: 17 }, ports: [] } }, { name: 'v3', labels: { version: 'v3' } }],
+    });
+    assert.notEqual(inventoryContributionKey(readSource('dr.yaml', text)), '', 'a file with one changes the inventory');
+    assert.equal(buildInventory([readSource('vs.yaml', text.replace('DestinationRule', 'VirtualService'))]).destinationRules?.length, 0);
+  });
+
   it('reads files over the size limit for their Kubernetes objects alone, to the same inventory without positions', () => {
     const dir = scratchDir('mesh-policy-bulk-inventory-');
     const engine = new Engine(undefined, { limits: { ...DEFAULT_READ_LIMITS, maxFileBytes: 64 } });
@@ -195,6 +230,11 @@ describe('inventory', () => {
       // the same text open in the editor (read from memory) gives the same inventory
       assert.deepEqual(withoutPlaces(buildInventory([engine.read(path, text)])), withoutPlaces(buildInventory([bulk])), `${name} open`);
     }
+    // a DestinationRule is no workload: the same facts, without its lines
+    writeFileSync(join(dir, 'dr.yaml'), DESTINATION_RULE);
+    const noLines = (inventory: Inventory): unknown => JSON.parse(JSON.stringify(withoutPlaces(inventory), (key, value: unknown) => (key === 'line' ? undefined : value)));
+    assert.deepEqual(noLines(buildInventory([engine.readFile(join(dir, 'dr.yaml'))])), noLines(buildInventory([readSource(join(dir, 'dr.yaml'), DESTINATION_RULE)])));
+    assert.equal(buildInventory([engine.readFile(join(dir, 'dr.yaml'))]).destinationRules?.length, 1);
     // what does not parse adds nothing, and says nothing
     writeFileSync(join(dir, 'broken.yaml'), `${MANIFESTS}\n  - : [\n`);
     assert.equal(buildInventory([engine.readFile(join(dir, 'broken.yaml'))]).present, false);

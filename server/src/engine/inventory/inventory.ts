@@ -81,6 +81,32 @@ export interface ServiceEntryInfo extends Declared {
   hosts: string[];
 }
 
+/** The `tls.mode` of a DestinationRule traffic policy or `portLevelSettings` entry: what client sidecars send. */
+export interface DestinationRuleTls {
+  /** ClientTLSSettings `mode` as written (DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL). */
+  mode: string;
+  /** 1-based line of the mode's value, for messages. */
+  line: number;
+}
+
+/** What a DestinationRule traffic policy says about TLS. */
+export interface DestinationRulePolicy {
+  tls?: DestinationRuleTls;
+  /** The Service port of each `portLevelSettings` entry, with its `tls` if it has one: an entry
+   * replaces the policy's settings for its port, `tls` included, even when it sets none. */
+  ports: Array<{ port: number; tls?: DestinationRuleTls }>;
+}
+
+/** An Istio DestinationRule (a fact, not a policy the simulator decides): its host and TLS settings. */
+export interface DestinationRuleInfo extends Declared {
+  name: string;
+  namespace: string;
+  /** `spec.host`, lower-cased. */
+  host: string;
+  trafficPolicy?: DestinationRulePolicy;
+  subsets: Array<{ name: string; labels: Record<string, string>; trafficPolicy?: DestinationRulePolicy }>;
+}
+
 /** What the workspace says exists in the cluster: from manifests and `kubectl get -o yaml|json` dumps. */
 export interface Inventory {
   namespaces: Map<string, NamespaceInfo>;
@@ -91,6 +117,8 @@ export interface Inventory {
   gateways?: GatewayInfo[];
   /** Istio ServiceEntries (not workloads either). Absent in inventories built by older code. */
   serviceEntries?: ServiceEntryInfo[];
+  /** Istio DestinationRules (not workloads either). Absent in inventories built by older code. */
+  destinationRules?: DestinationRuleInfo[];
   /** Istio mesh configs (the `istio` ConfigMap, IstioOperator `spec.meshConfig`), in the order read; not workloads either. */
   meshConfigs?: MeshConfigInfo[];
   /** True when any Kubernetes object was found; checks that need an inventory stay quiet otherwise. */
@@ -98,14 +126,14 @@ export interface Inventory {
 }
 
 export function emptyInventory(): Inventory {
-  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], gateways: [], serviceEntries: [], meshConfigs: [], present: false };
+  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], gateways: [], serviceEntries: [], destinationRules: [], meshConfigs: [], present: false };
 }
 
 const POD_TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController']);
 /** The kinds the inventory reads a workload (a pod spec) from. */
 export const WORKLOAD_KINDS: ReadonlySet<string> = new Set(['Pod', ...POD_TEMPLATE_KINDS, 'CronJob']);
 /** Every kind the inventory reads something from. */
-export const INVENTORY_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, 'Namespace', 'ServiceAccount', 'Service', 'Gateway', 'ServiceEntry', 'ConfigMap', 'IstioOperator']);
+export const INVENTORY_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, 'Namespace', 'ServiceAccount', 'Service', 'Gateway', 'ServiceEntry', 'DestinationRule', 'ConfigMap', 'IstioOperator']);
 const DEFAULT_NAMESPACE = 'default';
 
 /** Adds every Kubernetes workload object of the file to the inventory. */
@@ -163,6 +191,7 @@ export function mergeInventory(inventory: Inventory, part: Inventory): void {
   inventory.services.push(...part.services);
   if (part.gateways?.length) (inventory.gateways ??= []).push(...part.gateways);
   if (part.serviceEntries?.length) (inventory.serviceEntries ??= []).push(...part.serviceEntries);
+  if (part.destinationRules?.length) (inventory.destinationRules ??= []).push(...part.destinationRules);
   if (part.meshConfigs?.length) (inventory.meshConfigs ??= []).push(...part.meshConfigs);
   inventory.present ||= part.present;
 }
@@ -188,9 +217,9 @@ export function rememberContribution(file: SourceFile, contribution: Inventory, 
   contributionKeys.set(file, key);
 }
 
-/** Whether an inventory holds anything: Kubernetes objects, or the gateways, ServiceEntries and mesh configs that do not make it `present`. */
+/** Whether an inventory holds anything: Kubernetes objects, or the gateways, ServiceEntries, DestinationRules and mesh configs that do not make it `present`. */
 function contributes(inventory: Inventory): boolean {
-  return inventory.present || Boolean(inventory.gateways?.length) || Boolean(inventory.serviceEntries?.length) || Boolean(inventory.meshConfigs?.length);
+  return inventory.present || Boolean(inventory.gateways?.length) || Boolean(inventory.serviceEntries?.length) || Boolean(inventory.destinationRules?.length) || Boolean(inventory.meshConfigs?.length);
 }
 
 export function buildInventory(files: SourceFile[]): Inventory {
@@ -243,6 +272,21 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
       file: file.path, span: node.span,
       name: scalar(metadata, 'name') ?? '', namespace: scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE,
       hosts: Array.isArray(hosts) ? hosts.filter((h): h is string => typeof h === 'string').map((h) => h.toLowerCase()) : [],
+    });
+    return;
+  }
+  if (kind === 'DestinationRule' && apiVersion.startsWith('networking.istio.io/')) {
+    const spec = object(node, 'spec');
+    const subsets = getEntry(spec, 'subsets')?.value;
+    (inventory.destinationRules ??= []).push({
+      file: file.path, span: node.span,
+      name: scalar(metadata, 'name') ?? '', namespace: scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE,
+      host: (scalar(spec, 'host') ?? '').toLowerCase(),
+      ...optionalPolicy(destinationRulePolicy(file, object(spec, 'trafficPolicy'))),
+      subsets: (subsets?.type === 'array' ? subsets.items : []).filter((n): n is ObjectNode => n.type === 'object').map((subset) => ({
+        name: scalar(subset, 'name') ?? '', labels: stringMap(object(subset, 'labels')),
+        ...optionalPolicy(destinationRulePolicy(file, object(subset, 'trafficPolicy'))),
+      })),
     });
     return;
   }
@@ -300,6 +344,28 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
     return;
   }
   inventory.present = true;
+}
+
+function optionalPolicy(trafficPolicy: DestinationRulePolicy | undefined): { trafficPolicy?: DestinationRulePolicy } {
+  return trafficPolicy ? { trafficPolicy } : {};
+}
+
+/** The TLS settings of a DestinationRule traffic policy, when it has any. */
+function destinationRulePolicy(file: SourceFile, policy: ObjectNode | undefined): DestinationRulePolicy | undefined {
+  const tlsOf = (node: ObjectNode | undefined): DestinationRuleTls | undefined => {
+    const mode = getEntry(object(node, 'tls'), 'mode')?.value;
+    return mode?.type === 'scalar' && typeof mode.value === 'string' ? { mode: mode.value, line: file.lines.position(mode.span.start).line + 1 } : undefined;
+  };
+  const tls = tlsOf(policy);
+  const ports: DestinationRulePolicy['ports'] = [];
+  const levels = getEntry(policy, 'portLevelSettings')?.value;
+  for (const level of levels?.type === 'array' ? levels.items : []) {
+    if (level.type !== 'object') continue;
+    const port = Number(scalar(object(level, 'port'), 'number'));
+    const own = tlsOf(level);
+    if (Number.isInteger(port)) ports.push({ port, ...(own ? { tls: own } : {}) });
+  }
+  return tls || ports.length ? { ...(tls ? { tls } : {}), ports } : undefined;
 }
 
 /** Whether an object of `kind` may be a mesh config (`meshConfigOf` decides): the other ConfigMaps of a cluster dump are not kept. */

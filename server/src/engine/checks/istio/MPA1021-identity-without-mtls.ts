@@ -1,76 +1,9 @@
 import { matchesLabels } from '../../inventory/inventory';
-import type { Check, WorkspaceFact } from '../check';
+import type { Check } from '../check';
 import { readFact } from '../facts';
 import { AP, MTLS_SOURCE_FIELDS, MTLS_WHEN_KEYS, actionOf, conditionsOf, has, hasTargetRefs, matchLabelsOf, namespaceOf, operationsOf, rulesOf, sourcesOf, specOf, strings, whenKey, type RuleItem } from './util';
-import { inventoryIndex, peerAuthentications, type PeerAuthInfo } from './workspaceIndex';
-
-/** What this check reads of a PeerAuthentication (not where it is written). */
-type PeerMode = Omit<PeerAuthInfo, 'file' | 'resource'>;
-
-interface Resolved {
-  mode: string;
-  by: PeerMode;
-  /** Port-level modes of the workload-level policy that decided, if any. */
-  portLevel: Record<string, string>;
-}
-
-interface ByNamespace {
-  /** Policies with a selector (workload level). */
-  selected: PeerMode[];
-  /** Policies without one (namespace level; mesh level in the root namespace). */
-  wide: PeerMode[];
-}
-
-/** The workspace's PeerAuthentications by namespace (empty when it has none). */
-const PEER_MODES: WorkspaceFact<{ list: PeerMode[]; byNamespace: Map<string, ByNamespace> }> = {
-  compute: (workspace) => {
-    const list = peerAuthentications(workspace.resources).map(({ file: _file, resource: _resource, ...mode }): PeerMode => mode);
-    const byNamespace = new Map<string, ByNamespace>();
-    for (const pa of list) {
-      let entry = byNamespace.get(pa.namespace);
-      if (!entry) byNamespace.set(pa.namespace, (entry = { selected: [], wide: [] }));
-      (pa.labels ? entry.selected : entry.wide).push(pa);
-    }
-    return { list, byNamespace };
-  },
-  key: ({ list }) => JSON.stringify(list),
-};
-
-/** The policy that decides a level: null when there is none; undefined when several disagree
- * and their age is unknown (the oldest wins; only cluster dumps carry creationTimestamp). */
-function single(candidates: PeerMode[]): PeerMode | null | undefined {
-  if (candidates.length === 0) return null;
-  const modes = new Set(candidates.map((c) => c.mode));
-  if (modes.size === 1) return candidates[0];
-  if (candidates.some((c) => c.createdAt === undefined)) return undefined;
-  return candidates.reduce((a, b) => (b.createdAt! < a.createdAt! ? b : a));
-}
-
-/**
- * ComposePeerAuthentication (§1.8) for a workload with these labels: workload level (a selector,
- * not in the root namespace), then namespace level, then mesh level; the narrowest mode that is
- * not UNSET wins. `certain` says whether a workload-level policy applies for sure, not at all, or
- * maybe (a virtual workload known only by the policy's selector). Undefined when the answer
- * cannot be known from the workspace.
- */
-function resolve(index: Map<string, ByNamespace>, root: string, ns: string, certain: (labels: Record<string, string>) => 'yes' | 'no' | 'maybe'): Resolved | undefined {
-  const workloadLevel: PeerMode[] = [];
-  const here = index.get(ns);
-  if (ns !== root) {
-    for (const pa of here?.selected ?? []) {
-      const applies = certain(pa.labels!);
-      if (applies === 'maybe') return undefined;
-      if (applies === 'yes') workloadLevel.push(pa);
-    }
-  }
-  const levels = [workloadLevel, ns === root ? [] : here?.wide ?? [], index.get(root)?.wide ?? []];
-  for (const [i, candidates] of levels.entries()) {
-    const chosen = single(candidates);
-    if (chosen === undefined) return undefined;
-    if (chosen && chosen.mode !== 'UNSET') return { mode: chosen.mode, by: chosen, portLevel: i === 0 ? chosen.portLevel : {} };
-  }
-  return undefined;
-}
+import { PEER_MODES, resolvePeerMode as resolve, type ResolvedPeerMode as Resolved } from './peerModes';
+import { inventoryIndex } from './workspaceIndex';
 
 /** The ports the rule is limited to, when every `to` entry names ports. */
 function rulePorts(rule: RuleItem): string[] | undefined {
@@ -131,7 +64,8 @@ export const identityWithoutMtlsCheck: Check = {
           const portModes = weak.filter((p) => resolved.portLevel[p] && resolved.portLevel[p] !== 'UNSET');
           if (portModes.length) {
             mode = resolved.portLevel[portModes[0]!]!;
-            where = `${mode} on port ${portModes[0]} from PeerAuthentication ${resolved.by.namespace}/${resolved.by.name}`;
+            const by = resolved.portBy ?? resolved.by;
+            where = `${mode} on port ${portModes[0]} from PeerAuthentication ${by.namespace}/${by.name}`;
           }
         } else if (mode === 'STRICT') {
           continue;

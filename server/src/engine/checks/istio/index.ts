@@ -5,6 +5,7 @@ import { serviceEntryNotFoundCheck } from './MPA1032-service-entry-not-found';
 import { clientIdentityBehindWaypointCheck } from './MPA1033-client-identity-behind-waypoint';
 import { customProviderNotDeclaredCheck } from './MPA1034-custom-provider-not-declared';
 import { jwtWithoutRequestAuthenticationCheck } from './MPA1035-jwt-without-request-authentication';
+import { destinationRuleTlsConflictCheck } from './MPA1036-destination-rule-tls-conflict';
 import { annotationsCheck } from './MPA1001-annotations';
 import { targetRefKindCheck } from './MPA1002-target-ref-kind';
 import { noRulesCheck } from './MPA1003-no-rules';
@@ -74,4 +75,5 @@ export const ISTIO_CHECKS: Check[] = [
   clientIdentityBehindWaypointCheck,
   customProviderNotDeclaredCheck,
   jwtWithoutRequestAuthenticationCheck,
+  destinationRuleTlsConflictCheck,
 ];
