@@ -144,6 +144,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const markdown = await request<string | null>('meshPolicy/callsFor', params);
       if (markdown) await showMarkdown(markdown, 'calls');
     }),
+    vscode.commands.registerCommand('meshPolicy.showPoliciesForWorkload', async (target?: string) => {
+      if (!target) {
+        const workloads = await request<{ target: string; kind: string; file: string }[]>('meshPolicy/workloads');
+        if (!workloads) return;
+        if (!workloads.length) return void vscode.window.showInformationMessage('Mesh Policy Auditor: the workspace has no workload manifests (Deployment, StatefulSet, Pod ...) in a trusted workspace.');
+        const picked = await vscode.window.showQuickPick(workloads.map((w) => ({ label: w.target, description: w.kind, detail: w.file })), { placeHolder: 'Which workload? Lists the policies that apply to it, in evaluation order.', matchOnDescription: true });
+        if (!picked) return;
+        target = picked.label;
+      }
+      const markdown = await request<string>('meshPolicy/policiesForWorkload', { target });
+      if (markdown) await showMarkdown(markdown, `policies-${target}`);
+    }),
     vscode.commands.registerCommand('meshPolicy.explainCall', async (key?: string) => {
       if (!key) {
         const calls = await request<{ key: string; label: string; detail: string }[]>('meshPolicy/calls');

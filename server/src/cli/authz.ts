@@ -1,5 +1,4 @@
-import { listAuthz, type AuthzListing, type AuthzTarget, type AuthzUnknown } from '../engine/authz';
-import type { Mesh } from '../engine/meshes';
+import { listAuthz, listingText, unknownText, type AuthzListing, type AuthzTarget } from '../engine/authz';
 import { ArgCursor } from './args';
 import { commandFailure, HelpRequested, UsageError } from './errors';
 import type { CliIo } from './main';
@@ -96,37 +95,6 @@ export function runAuthzCli(args: string[], io: CliIo): number {
   }
 }
 
-const MESH_NAME: Record<Mesh, string> = { istio: 'Istio', linkerd: 'Linkerd', consul: 'Consul' };
-
-function unknownText(asked: string, answers: readonly AuthzUnknown[]): string {
-  const near = [...new Set(answers.flatMap((a) => a.near))];
-  const meshes = answers.map((a) => MESH_NAME[a.mesh]).join(' or ');
-  return `unknown workload "${asked}": no ${meshes} workload or service of that name in the inventory or the policies${near.length ? `; did you mean ${near.slice(0, 5).map((n) => `"${n}"`).join(' or ')}?` : ''}`;
-}
-
 function relativeListing(listing: AuthzListing, rel: (p: string) => string): AuthzListing {
   return { ...listing, sections: listing.sections.map((s) => ({ ...s, rows: s.rows.map((r) => ({ ...r, at: { ...r.at, file: rel(r.at.file) } })) })) };
-}
-
-const HEADERS = ['RESOURCE', 'ATTACHES BY', 'HOLDS', 'AT', 'NOTES'];
-/** What the first column says per mesh. */
-const ROLE_HEADER: Record<Mesh, string> = { istio: 'ACTION', linkerd: 'ROLE', consul: 'DECIDES' };
-
-/** One mesh: a title, then per section its table and closing lines. */
-export function listingText(listing: AuthzListing, rel: (p: string) => string): string {
-  const out = [`${MESH_NAME[listing.mesh]}: ${listing.target}`];
-  for (const section of listing.sections) {
-    out.push('', `  ${section.title}`);
-    const cells = section.rows.map((r) => [r.role, r.resource, r.attachment, r.detail, `${rel(r.at.file)}:${r.at.range.start.line + 1}`, r.notes.join('; ')]);
-    if (cells.length) {
-      const headers = [ROLE_HEADER[listing.mesh], ...HEADERS];
-      const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-      const line = (c: string[]) => `    ${c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join('  ')}`.trimEnd();
-      out.push(line(headers), ...cells.map(line));
-    } else out.push('    (none)');
-    for (const s of section.summary) out.push(`    → ${s}`);
-    for (const n of section.notes) out.push(`    note: ${n}`);
-  }
-  if (listing.notes.length) out.push('', ...listing.notes.map((n) => `  note: ${n}`));
-  return out.join('\n');
 }

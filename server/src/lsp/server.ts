@@ -29,6 +29,8 @@ import { DEFAULT_SETTINGS, mergeSettings, readLimits, type ServerSettings } from
 import { TrafficService } from './traffic';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import { registerTrafficRequests } from './trafficRequests';
+import { appliesToText, registerAuthzRequests, workloadLenses } from './authz';
+import { workspaceAuthz, type WorkspaceAuthz } from '../engine/authz';
 import { publish, publishesWritten } from './validation';
 import { EditQueue } from './editQueue';
 import { IdleCollector } from './idleCollector';
@@ -536,9 +538,33 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onRequest(YAML_SCHEMA_CONTENT_REQUEST, (params: { uri?: unknown }) => (typeof params?.uri === 'string' ? yamlSchemaContent(engine.registry.catalog, params.uri) ?? null : null));
   refuseAfterShutdown(connection);
 
+  /** Which policies apply to the workspace's workloads (`engine/authz`), for the files of the workspace, in a trusted one. */
+  const authzFor = (uri: string): WorkspaceAuthz | undefined => (trusted && inWorkspace(uri) ? workspaceAuthz(workspace) : undefined);
+
   // Every request answers RequestCancelled once cancelled (`answer`); none runs when cancelled before it starts.
-  connection.onHover((params, token) => answer(token, () => withResult(params.textDocument.uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text)))));
-  connection.onCodeLens((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => redaction.deep(codeLenses(result, currentInsight())))));
+  connection.onHover((params, token) => answer(token, () => withResult(params.textDocument.uri, null, (result) => {
+    const authz = authzFor(params.textDocument.uri);
+    const appliesTo = authz && ((offset: number) => appliesToText(result, authz, offset));
+    return hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text), appliesTo);
+  })));
+  connection.onCodeLens((params, token) => answer(token, async (signal) => {
+    const { uri } = params.textDocument;
+    const authz = authzFor(uri);
+    const [lenses, workloads] = withResult(uri, [[], undefined], (result) => [redaction.deep(codeLenses(result, currentInsight())), authz && workloadLenses(result, authz, signal)]);
+    // (the workloads' lenses give the event loop turns: an edit that comes in meanwhile is linted first)
+    const more = await workloads?.catch((error: unknown) => {
+      if (!signal.aborted) connection.console.error(`mesh-policy: workload lenses failed for ${uri}: ${describe(error)}`);
+      return [];
+    });
+    return more ? [...lenses, ...more] : lenses;
+  }));
+  registerAuthzRequests(connection, {
+    authz: () => (trusted ? workspaceAuthz(workspace) : 'This workspace is not trusted: Mesh Policy Auditor only lints policy files there. Trust the workspace to list the policies that apply to its workloads.'),
+    displayPath: (p) => {
+      const root = workspaceFolders[0];
+      return root && p.startsWith(root + sep) ? p.slice(root.length + 1) : p;
+    },
+  });
   registerTrafficRequests(connection, {
     redact: (response) => redaction.deep(response),
     insight: () => currentInsight(),

@@ -1,4 +1,5 @@
 import type { WorkspaceView } from '../checks/check';
+import type { NodePath } from '../source/tree';
 import { closestMatches, plural } from '../schema/messages';
 import { policySetOf } from '../simulate';
 import { ConsulPolicies, type DestinationIntentions } from '../simulate/consul';
@@ -31,7 +32,23 @@ export function consulAuthz(workspace: WorkspaceView): MeshAuthz {
       const injected = workspace.inventory.workloads.some((w) => w.name === target.name && w.annotations['consul.hashicorp.com/connect-inject'] === 'true');
       return { mesh: 'consul', target: asked, sections, notes, enrolled: named.has(asked) || injected };
     },
+    headline(listing: AuthzListing): string {
+      // One table per definition the workspace may apply (a CRD and a config entry of the same
+      // service): each is a whole answer, so the count is per table, not over all of them.
+      const counts = listing.sections.map((s) => s.rows.length);
+      const least = Math.min(...counts);
+      const most = Math.max(0, ...counts);
+      // spec §3.4: a caller no intention source matches gets the default intention policy.
+      if (!most) return `Consul: no intention applies: default intention policy (${compiled.defaultIntention.action})`;
+      const definitions = counts.length > 1 ? ` (${counts.length} definitions)` : '';
+      return `Consul: ${least === most ? plural(most, 'intention source') : `${least}–${most} intention sources`}${definitions}`;
+    },
   };
+}
+
+/** Where a Consul resource says what it attaches to (the editor's hover adds the workloads it reaches there). */
+export function consulAttachesAt(kind: string, path: NodePath): boolean {
+  return (kind === 'ServiceIntentions' ? path[0] === 'spec' && path[1] === 'destination' : path[0] === 'Name');
 }
 
 function section(list: DestinationIntentions, defaultText: string): AuthzSection {

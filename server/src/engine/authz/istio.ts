@@ -1,10 +1,12 @@
 import type { WorkspaceView } from '../checks/check';
+import type { NodePath } from '../source/tree';
 import { InventoryIndex } from '../inventory/inventoryIndex';
 import { plural } from '../schema/messages';
 import { policySetOf } from '../simulate';
 import { IstioCompiledPolicies, type AttachedPolicy, type EnforcementPoint, type LayerKind } from '../simulate/istio';
 import type { Action, CompiledPolicy } from '../simulate/istio/compile';
 import type { AuthzListing, AuthzRow, AuthzSection, AuthzTarget, AuthzUnknown, MeshAuthz } from './types';
+import { distinctRows, fewNames, shortName } from './render';
 import { findWorkload } from './workloads';
 
 /**
@@ -46,7 +48,18 @@ export function istioAuthz(workspace: WorkspaceView): MeshAuthz {
       if (target.port !== undefined) notes.push('Istio attaches policies to a workload, not to a port: rules that test ports are part of the rule counts');
       return { mesh: 'istio', target: `${workload.namespace}/${workload.name}`, sections, notes, enrolled: used.some((p) => p.known) };
     },
+    headline(listing: AuthzListing): string {
+      const rows = distinctRows(listing);
+      // spec §1.3: a workload no ALLOW policy applies to allows what no DENY or CUSTOM policy denies.
+      if (!rows.length) return 'Istio: no policy applies: mesh default (allow)';
+      return `Istio: ${rows.length} ${rows.length === 1 ? 'policy applies' : 'policies apply'} (${fewNames(rows.map((r) => `${r.role} ${shortName(r.resource)}`), 3)})`;
+    },
   };
+}
+
+/** Where a Istio resource says what it attaches to (the editor's hover adds the workloads it reaches there). */
+export function istioAttachesAt(kind: string, path: NodePath): boolean {
+  return kind === 'AuthorizationPolicy' && path[0] === 'spec' && (path[1] === 'selector' || path[1] === 'targetRef' || path[1] === 'targetRefs');
 }
 
 /** CUSTOM → DENY → ALLOW (spec §1.3); AUDIT last, as it decides nothing. */

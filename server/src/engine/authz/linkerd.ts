@@ -1,4 +1,5 @@
 import type { WorkspaceView } from '../checks/check';
+import type { NodePath } from '../source/tree';
 import { InventoryIndex } from '../inventory/inventoryIndex';
 import { plural } from '../schema/messages';
 import { policySetOf } from '../simulate';
@@ -8,6 +9,7 @@ import { matchSelector, PROTOCOL_TEXT, type ServerDef } from '../simulate/linker
 import { ANNOTATION, type PodView } from '../simulate/linkerd/pod';
 import type { RouteC } from '../simulate/linkerd/routes';
 import type { AuthzListing, AuthzRow, AuthzSection, AuthzTarget, AuthzUnknown, MeshAuthz } from './types';
+import { shortName } from './render';
 import { findWorkload } from './workloads';
 
 /**
@@ -37,7 +39,32 @@ export function linkerdAuthz(workspace: WorkspaceView): MeshAuthz {
       const enrolled = workload.annotations['linkerd.io/proxy-version'] !== undefined || (!pod.injectDisabled && marks.some((a) => a[ANNOTATION.inject] === 'enabled' || a[ANNOTATION.inject] === 'ingress'));
       return { mesh: 'linkerd', target: name, sections: ports.map((pw) => section(pw, pod, compiled)), notes, enrolled };
     },
+    headline(listing: AuthzListing): string {
+      if (!listing.sections.length) return 'Linkerd: no port of the workload is known';
+      return `Linkerd: ${listing.sections.map(portHeadline).join('; ')}`;
+    },
   };
+}
+
+/** Where a Linkerd resource says what it attaches to (the editor's hover adds the workloads it reaches there). */
+export function linkerdAttachesAt(kind: string, path: NodePath): boolean {
+  return path[0] === 'spec' && (
+    (kind === 'Server' && (path[1] === 'podSelector' || path[1] === 'externalWorkloadSelector'))
+    || (kind === 'ServerAuthorization' && path[1] === 'server')
+    || (kind === 'AuthorizationPolicy' && path[1] === 'targetRef')
+    || ((kind === 'HTTPRoute' || kind === 'GRPCRoute') && path[1] === 'parentRefs'));
+}
+
+const NOT_AUTHORIZATIONS = new Set(['Server', 'loses', 'HTTPRoute', 'GRPCRoute']);
+
+/** `port 8080 Server web-http, 2 authorizations`, or the default policy a port without a Server gets. */
+function portHeadline(section: AuthzSection): string {
+  const port = section.title.slice(0, section.title.indexOf(':'));
+  const server = section.rows.find((r) => r.role === 'Server');
+  // (no Server: the first closing line is `defaults()`'s, led by the default policy's label)
+  if (!server) return `${port} ${section.summary[0]?.split(':')[0]?.replace(/^the /, '') ?? 'default policy'}`;
+  const authorizations = section.rows.filter((r) => !NOT_AUTHORIZATIONS.has(r.role)).length;
+  return `${port} Server ${shortName(server.resource)}, ${plural(authorizations, 'authorization')}`;
 }
 
 function section(pw: PortWorlds, pod: PodView, compiled: LinkerdPolicies): AuthzSection {

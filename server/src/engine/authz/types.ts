@@ -65,6 +65,8 @@ export interface AuthzUnknown {
 export interface MeshAuthz {
   mesh: Mesh;
   list(target: AuthzTarget): AuthzListing | AuthzUnknown;
+  /** One short line for a listing of this mesh (the editor's lens on a workload), `Istio: ...`. */
+  headline(listing: AuthzListing): string;
 }
 
 export function isUnknown(result: AuthzListing | AuthzUnknown): result is AuthzUnknown {

@@ -1,0 +1,142 @@
+import type { WorkspaceView } from '../checks/check';
+import type { Inventory, WorkloadInfo } from '../inventory/inventory';
+import type { Pace } from '../pace';
+import type { Resource } from '../resource';
+import type { SourceFile } from '../source/sourceFile';
+import { nodeAt } from '../source/tree';
+import { ATTACHES_AT, authzReaders, listWith } from './index';
+import type { AuthzListing, AuthzTarget, AuthzUnknown, MeshAuthz } from './types';
+
+/** A workload object of a file with the one-line summary of each mesh's listing of it. */
+export interface WorkloadHeadlines {
+  workload: WorkloadInfo;
+  /** `namespace/name`, as `mesh-policy authz` takes it. */
+  target: string;
+  headlines: string[];
+}
+
+/**
+ * The listings of the workspace's workloads for the editor: the per-mesh readers built once per
+ * workspace state (its resources, inventory and configuration), and each workload listed at most
+ * once while that state lasts. Nothing is computed until asked: lenses list only the workloads of
+ * the file asked for, a hover lists every workload once.
+ */
+export class WorkspaceAuthz {
+  private readersCache: MeshAuthz[] | undefined;
+  private readonly listed = new Map<string, { listings: AuthzListing[]; unknown: AuthzUnknown[] }>();
+  private appliesCache = new Map<string, string[]>();
+
+  constructor(private readonly workspace: WorkspaceView) {}
+
+  private get readers(): MeshAuthz[] {
+    this.readersCache ??= authzReaders(this.workspace);
+    return this.readersCache;
+  }
+
+  /** Whether any mesh has policies in the workspace (else nothing applies and nothing is shown). */
+  get hasPolicies(): boolean {
+    return this.readers.length > 0;
+  }
+
+  /** What `mesh-policy authz <namespace>/<name>` lists. */
+  list(target: AuthzTarget): { listings: AuthzListing[]; unknown: AuthzUnknown[] } {
+    const key = `${target.namespace ?? ''}/${target.name}`;
+    let found = this.listed.get(key);
+    if (!found) {
+      found = listWith(this.readers, target);
+      this.listed.set(key, found);
+    }
+    return found;
+  }
+
+  /** The inventory's workloads a user picks from: the objects no controller owns (a cluster dump's pods and ReplicaSets are listed under their Deployment), by namespace and name. */
+  workloads(): WorkloadInfo[] {
+    return this.workspace.inventory.workloads
+      .filter((w) => !w.owner)
+      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  }
+
+  /**
+   * The workload objects the inventory reads from `path` that no controller owns, each with its
+   * listings' one-line summaries. `pace` gives the event loop turns between workloads (a file of
+   * many workloads next to a policy file being typed in) and stops once its signal is aborted.
+   */
+  async headlines(path: string, pace?: Pace): Promise<WorkloadHeadlines[]> {
+    // (a file without workloads, a policy file being typed in, builds no reader)
+    const workloads = workloadsByFile(this.workspace.inventory).get(path);
+    if (!workloads || !this.hasPolicies) return [];
+    const out: WorkloadHeadlines[] = [];
+    for (const workload of workloads) {
+      if (workload.owner) continue;
+      await pace?.turn();
+      const { listings } = this.list({ namespace: workload.namespace, name: workload.name });
+      const reader = (listing: AuthzListing) => this.readers.find((r) => r.mesh === listing.mesh)!;
+      if (listings.length) out.push({ workload, target: `${workload.namespace}/${workload.name}`, headlines: listings.map((l) => reader(l).headline(l)) });
+    }
+    return out;
+  }
+
+  /**
+   * When `offset` is on what `resource` attaches by (its mesh's `attachesAt`), the inventory's
+   * workloads whose listing has a row in that resource (`namespace/name`, sorted); else undefined.
+   */
+  appliesTo(file: SourceFile, resource: Resource, offset: number): string[] | undefined {
+    const { path } = nodeAt(resource.node, offset);
+    if (!ATTACHES_AT[resource.mesh](resource.kind, path)) return undefined;
+    const { start, end } = resource.node.span;
+    const key = `${file.path}\u0000${start}`;
+    let found = this.appliesCache.get(key);
+    if (!found) {
+      const inResource = (at: string, line: number, character: number) => {
+        if (at !== file.path) return false;
+        const o = file.lines.offset({ line, character });
+        return o >= start && o <= end;
+      };
+      const names = new Set<string>();
+      for (const w of this.workloads()) {
+        const { listings } = this.list({ namespace: w.namespace, name: w.name });
+        // (a Linkerd Server that `loses` the port to an older one selects the pod but does not apply)
+        const rows = listings.filter((l) => l.mesh === resource.mesh).flatMap((l) => l.sections.flatMap((s) => s.rows)).filter((r) => r.role !== 'loses');
+        if (rows.some((r) => inResource(r.at.file, r.at.range.start.line, r.at.range.start.character))) names.add(`${w.namespace}/${w.name}`);
+      }
+      found = [...names].sort();
+      this.appliesCache.set(key, found);
+    }
+    return found;
+  }
+}
+
+const byFileCache = new WeakMap<Inventory, Map<string, WorkloadInfo[]>>();
+
+/** The inventory's workloads per file they are read from (kept while the inventory is: edits to policies keep it). */
+function workloadsByFile(inventory: Inventory): Map<string, WorkloadInfo[]> {
+  let byFile = byFileCache.get(inventory);
+  if (!byFile) {
+    byFile = new Map();
+    for (const w of inventory.workloads) {
+      const list = byFile.get(w.file);
+      if (list) list.push(w);
+      else byFile.set(w.file, [w]);
+    }
+    byFileCache.set(inventory, byFile);
+  }
+  return byFile;
+}
+
+const cache = new WeakMap<object, { inventory: object; config: object; authz: WorkspaceAuthz }>();
+
+/**
+ * The `WorkspaceAuthz` of the workspace's current state: the same object while its resources,
+ * inventory and configuration are the same objects (the workspace model keeps them until a file
+ * changes), a new one after.
+ */
+export function workspaceAuthz(workspace: WorkspaceView): WorkspaceAuthz {
+  const resources = workspace.resources;
+  const inventory = workspace.inventory;
+  const config = workspace.config;
+  const cached = cache.get(resources);
+  if (cached && cached.inventory === inventory && cached.config === config) return cached.authz;
+  const authz = new WorkspaceAuthz(workspace);
+  cache.set(resources, { inventory, config, authz });
+  return authz;
+}

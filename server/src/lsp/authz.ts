@@ -1,0 +1,62 @@
+import { pathToFileURL } from 'node:url';
+import type { CodeLens, Connection } from 'vscode-languageserver';
+import { fewNames, listingHeading, listingMarkdown, unknownText, type WorkspaceAuthz } from '../engine/authz';
+import type { LintResult } from '../engine/engine';
+import { Pace } from '../engine/pace';
+import { resourceAt } from '../engine/resourceAt';
+import { answer } from './cancellation';
+
+/** The client command a workload's lens runs: its argument is the workload's `namespace/name`. */
+export const SHOW_POLICIES_COMMAND = 'meshPolicy.showPoliciesForWorkload';
+
+export const AuthzRequests = {
+  /** `{target: 'namespace/name'}` → the markdown listing of the policies that apply to it (docs/authz.md). */
+  policiesFor: 'meshPolicy/policiesForWorkload',
+  /** → `{target, kind, file}[]`: the inventory's workloads, for the command's picker. */
+  workloads: 'meshPolicy/workloads',
+} as const;
+
+/** A lens per mesh above each workload object of the file: which policies apply there. */
+export async function workloadLenses(result: LintResult, authz: WorkspaceAuthz, signal: AbortSignal): Promise<CodeLens[]> {
+  return (await authz.headlines(result.file.path, new Pace(signal))).flatMap(({ workload, target, headlines }) => {
+    const at = result.file.lines.position(workload.span.start);
+    const range = { start: at, end: at };
+    return headlines.map((title) => ({ range, command: { title, command: SHOW_POLICIES_COMMAND, arguments: [target] } }));
+  });
+}
+
+/** On what a policy attaches by: the inventory's workloads it applies to (a few, then how many more). */
+export function appliesToText(result: LintResult, authz: WorkspaceAuthz, offset: number): string | undefined {
+  const resource = resourceAt(result.file, result.resources, offset);
+  const names = resource && authz.appliesTo(result.file, resource, offset);
+  if (!names) return undefined;
+  if (!names.length) return 'Applies to: no workload of the inventory';
+  const shown = fewNames(names.map((n) => `\`${n}\``), 5, (more) => `and ${more} more`);
+  return `Applies to: ${shown} (${names.length} ${names.length === 1 ? 'workload' : 'workloads'})`;
+}
+
+interface Hooks {
+  /** The listings of the workspace's current state, or a reason there are none (an untrusted workspace). */
+  authz(): WorkspaceAuthz | string;
+  /** A path as the user reads it (relative to the workspace folder). */
+  displayPath(path: string): string;
+}
+
+export function registerAuthzRequests(connection: Connection, hooks: Hooks): void {
+  connection.onRequest(AuthzRequests.policiesFor, (params: { target?: unknown } | null, token) => answer(token, () => {
+    const authz = hooks.authz();
+    if (typeof authz === 'string') return authz;
+    const target = typeof params?.target === 'string' ? params.target : '';
+    const slash = target.indexOf('/');
+    if (slash <= 0 || slash === target.length - 1) return `No workload was given (\`namespace/name\`): run **Mesh Policy: Show Policies for Workload...** to pick one.`;
+    const { listings, unknown } = authz.list({ namespace: target.slice(0, slash), name: target.slice(slash + 1) });
+    if (!listings.length && unknown.length) return `${listingHeading(target)}\n\n${unknownText(target, unknown)}.\n`;
+    const link = (file: string, line: number) => `${pathToFileURL(file).href}#L${line}`;
+    return listingMarkdown(target, listings, { rel: hooks.displayPath, link });
+  }));
+  connection.onRequest(AuthzRequests.workloads, (_params: unknown, token) => answer(token, () => {
+    const authz = hooks.authz();
+    if (typeof authz === 'string') return [];
+    return authz.workloads().map((w) => ({ target: `${w.namespace}/${w.name}`, kind: w.kind, file: hooks.displayPath(w.file) }));
+  }));
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { CodeLens, Hover, MarkupContent } from 'vscode-languageserver-protocol';
+import { loadWorkspace } from '../../server/src/cli/simulate';
+import { listingMarkdown, workspaceAuthz } from '../../server/src/engine/authz';
+import { LspTestClient, waitForLast } from '../helpers/lspClient';
+import { REPO_ROOT } from '../helpers/paths';
+
+/**
+ * `mesh-policy authz` in the editor over a real LSP connection, on a copy of examples/istio:
+ * a lens per workload manifest, the listing behind its command, and the workloads a policy's
+ * selector reaches in its hover. The expected policies per workload follow Istio's attachment
+ * rules (istio.io AuthorizationPolicy reference, "Workload Selector" and "Policy Target":
+ * a policy without a selector applies to every workload of its namespace, one with
+ * `selector.matchLabels` to the workloads with those labels; a resource the API server rejects,
+ * here the lower-case action of `frontend-from-gateway`, applies to nothing) and its evaluation
+ * order (CUSTOM, then DENY, then ALLOW); the titles must also be exactly what the engine gives.
+ */
+const EXPECTED_LENSES: Record<string, string[]> = {
+  'app/payments.yaml': ['Istio: 2 policies apply (ALLOW allow-nothing, ALLOW payments-callers)'],
+  'app/cart.yaml': ['Istio: 2 policies apply (ALLOW allow-nothing, ALLOW cart-from-frontend)'],
+  'app/frontend.yaml': ['Istio: 3 policies apply (CUSTOM frontend-fraud-check, DENY frontend-deny-internal, ALLOW allow-nothing)'],
+};
+
+interface Status { state: string }
+
+async function startEditor(folder: string, trusted: boolean) {
+  const client = new LspTestClient();
+  const statuses: Status[] = [];
+  client.connection.onNotification('meshPolicy/trafficStatus', (s: Status) => { statuses.push(s); });
+  client.connection.onRequest('workspace/codeLens/refresh', () => null);
+  const uri = pathToFileURL(folder).href;
+  await client.initialize(uri, [{ uri, name: 'istio' }], { trusted });
+  // The scan is over once the traffic is read (or found off, untrusted).
+  await waitForLast(statuses, (s) => s.state === 'ready' || s.state === 'off', 60_000);
+  return client;
+}
+
+async function lensesOf(client: LspTestClient, path: string): Promise<CodeLens[]> {
+  const uri = pathToFileURL(path).href;
+  await client.open(uri, readFileSync(path, 'utf8'));
+  return client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri } });
+}
+
+describe('policies that apply to a workload, in the editor (LSP)', () => {
+  let workspace: string;
+  let client: LspTestClient;
+
+  before(async () => {
+    workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-authz-'));
+    cpSync(join(REPO_ROOT, 'examples', 'istio'), workspace, { recursive: true });
+    client = await startEditor(workspace, true);
+  });
+
+  after(async () => {
+    await client.shutdown();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('puts a lens per mesh on each workload manifest, titled as the engine sums up its listing', async () => {
+    const loaded = loadWorkspace({ policies: [workspace], inventory: [] }, { cwd: workspace, stdout: () => undefined, stderr: () => undefined, env: {} } as never);
+    assert.notEqual(typeof loaded, 'number');
+    const authz = workspaceAuthz((loaded as Exclude<typeof loaded, number>).workspace);
+    for (const [file, expected] of Object.entries(EXPECTED_LENSES)) {
+      const path = join(workspace, file);
+      const lenses = (await lensesOf(client, path)).filter((l) => l.command?.command === 'meshPolicy.showPoliciesForWorkload');
+      assert.deepEqual(lenses.map((l) => l.command!.title), expected, file);
+      assert.deepEqual(lenses.map((l) => l.command!.title), (await authz.headlines(path)).flatMap((h) => h.headlines), `${file}: the engine's titles`);
+      // On the Deployment's first line (`apiVersion: apps/v1`), with the workload as argument.
+      const deployment = readFileSync(path, 'utf8').split('\n').findIndex((line, i, lines) => line === 'apiVersion: apps/v1' && lines[i + 1] === 'kind: Deployment');
+      assert.equal(lenses[0]!.range.start.line, deployment, file);
+      assert.deepEqual(lenses[0]!.command!.arguments, [`shop/${file.slice('app/'.length, -'.yaml'.length)}`]);
+    }
+    // A policy file has no workload: no such lens.
+    const policies = await lensesOf(client, join(workspace, 'security', 'authorization-policies.yaml'));
+    assert.equal(policies.filter((l) => l.command?.command === 'meshPolicy.showPoliciesForWorkload').length, 0);
+  });
+
+  it('answers the command with the markdown listing the engine renders', async () => {
+    const markdown = await client.request<string>('meshPolicy/policiesForWorkload', { target: 'shop/payments' });
+    const loaded = loadWorkspace({ policies: [workspace], inventory: [] }, { cwd: workspace, stdout: () => undefined, stderr: () => undefined, env: {} } as never) as Exclude<ReturnType<typeof loadWorkspace>, number>;
+    const { listings } = workspaceAuthz(loaded.workspace).list({ namespace: 'shop', name: 'payments' });
+    const expected = listingMarkdown('shop/payments', listings, { rel: (p) => relative(workspace, p), link: (file, line) => `${pathToFileURL(file).href}#L${line}` });
+    assert.equal(markdown, expected);
+    assert.match(markdown, /^# Policies that apply to shop\/payments\n/);
+    assert.match(markdown, /\| ALLOW \| AuthorizationPolicy shop\/allow-nothing \| namespace-wide \| no rules: allow-nothing \| \[security\/authorization-policies\.yaml:10\]\(file:[^)]*#L10\) \|/);
+    assert.match(markdown, /\| ALLOW \| AuthorizationPolicy shop\/payments-callers \| selector app=payments \| 3 rules \|/);
+    // An unknown workload gets the nearest names, as the CLI says.
+    assert.match(await client.request<string>('meshPolicy/policiesForWorkload', { target: 'shop/payment' }), /unknown workload "shop\/payment".*did you mean "shop\/payments"/);
+    // The picker's list: the inventory's workloads.
+    const workloads = await client.request<{ target: string; kind: string; file: string }[]>('meshPolicy/workloads', null);
+    assert.deepEqual(workloads.map((w) => [w.target, w.kind, w.file]), [
+      ['shop/cart', 'Deployment', 'app/cart.yaml'],
+      ['shop/frontend', 'Deployment', 'app/frontend.yaml'],
+      ['shop/payments', 'Deployment', 'app/payments.yaml'],
+    ]);
+  });
+
+  it('names the workloads a policy selector reaches in its hover', async () => {
+    const path = join(workspace, 'security', 'authorization-policies.yaml');
+    const uri = pathToFileURL(path).href;
+    const lines = readFileSync(path, 'utf8').split('\n');
+    const hoverAt = async (line: number, text: string) => {
+      const hover = await client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position: { line, character: lines[line]!.indexOf(text) + 1 } });
+      return (hover?.contents as MarkupContent | undefined)?.value ?? '';
+    };
+    const callers = lines.findIndex((l) => l.includes('name: payments-callers'));
+    const matchLabels = lines.findIndex((l, i) => i > callers && l.includes('matchLabels'));
+    assert.match(await hoverAt(matchLabels, 'matchLabels'), /Applies to: `shop\/payments` \(1 workload\)/);
+    // The selector's label too; a rule is not the attachment.
+    assert.match(await hoverAt(matchLabels + 1, 'app'), /Applies to: `shop\/payments` \(1 workload\)/);
+    const principals = lines.findIndex((l, i) => i > callers && l.includes('principals'));
+    assert.doesNotMatch(await hoverAt(principals, 'principals'), /Applies to/);
+  });
+
+  it('gives no lens to a file outside the workspace, nor in an untrusted workspace', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'mesh-policy-authz-elsewhere-'));
+    const untrustedCopy = mkdtempSync(join(tmpdir(), 'mesh-policy-authz-untrusted-'));
+    try {
+      cpSync(join(workspace, 'app', 'payments.yaml'), join(elsewhere, 'payments.yaml'));
+      assert.deepEqual(await lensesOf(client, join(elsewhere, 'payments.yaml')), []);
+      cpSync(join(REPO_ROOT, 'examples', 'istio'), untrustedCopy, { recursive: true });
+      const untrusted = await startEditor(untrustedCopy, false);
+      try {
+        assert.deepEqual(await lensesOf(untrusted, join(untrustedCopy, 'app', 'payments.yaml')), []);
+        assert.match(await untrusted.request<string>('meshPolicy/policiesForWorkload', { target: 'shop/payments' }), /not trusted/);
+      } finally {
+        await untrusted.shutdown();
+      }
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+      rmSync(untrustedCopy, { recursive: true, force: true });
+    }
+  });
+});
