@@ -24,7 +24,9 @@ export class AuditViews implements vscode.Disposable {
       this.panels.set(view, panel);
       panel.onDidDispose(() => this.panels.delete(view));
       panel.webview.onDidReceiveMessage((message: { open?: { file: string; line: number }; fixEdge?: unknown }) => {
-        if (message.fixEdge) void vscode.commands.executeCommand('meshPolicy.fixEdge', message.fixEdge);
+        // Only which edge and which action: the choice among fixes stays with the user (the quick pick).
+        const fixEdge = message.fixEdge as { source?: unknown; destination?: unknown; action?: unknown } | undefined;
+        if (fixEdge) void vscode.commands.executeCommand('meshPolicy.fixEdge', { source: fixEdge.source, destination: fixEdge.destination, action: fixEdge.action });
         if (!message.open) return;
         const line = Math.max(0, message.open.line - 1);
         void vscode.window.showTextDocument(vscode.Uri.file(message.open.file), { selection: new vscode.Range(line, 0, line, 0), viewColumn: vscode.ViewColumn.One });

@@ -18,7 +18,7 @@ export interface FixEdgeResult {
 /** The server's answer to `meshPolicy/edgeFixes` (server/src/lsp/trafficRequests.ts `EdgeFixList`). */
 interface EdgeFixList {
   calls: number;
-  fixes: { title: string; kind: string; edit: { changes?: Record<string, { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[]> } }[];
+  fixes: { title: string; kind: string; edit: { changes?: Record<string, { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[]> }; versions?: Record<string, number> }[];
   notOffered: string[];
 }
 
@@ -59,6 +59,9 @@ export function registerFixEdge(request: Request, views: AuditViews): vscode.Dis
       if (!picked) return undefined;
       chosen = picked.fix;
     }
+    // The server built the edits on the text it had; a file typed in since must not get them.
+    const stale = Object.entries(chosen.versions ?? {}).find(([uri, version]) => vscode.workspace.textDocuments.some((d) => d.uri.toString() === vscode.Uri.parse(uri).toString() && d.version !== version));
+    if (stale) return void vscode.window.showWarningMessage(`Mesh Policy Auditor: ${vscode.Uri.parse(stale[0]).path.split('/').pop()} changed while the fix was built: use the button again.`);
     const edit = new vscode.WorkspaceEdit();
     let first: { uri: vscode.Uri; range: vscode.Range } | undefined;
     for (const [uri, edits] of Object.entries(chosen.edit.changes ?? {})) {

@@ -7,9 +7,17 @@ export type YamlExtensionSetting = 'quiet' | 'schemas' | 'off';
 
 export const YAML_CONTRIBUTOR = 'meshpolicy';
 
-/** A file whose text names a mesh policy API group. The server recognizes the kinds; this only
- * says which files to claim (the YAML extension asks synchronously, for every YAML file). */
-const MESH_API_VERSION = /^\s*["']?apiVersion["']?\s*:\s*["']?(security\.istio\.io|policy\.linkerd\.io|consul\.hashicorp\.com)\//m;
+/** Every apiVersion a file's documents name. The server recognizes the kinds; this only says which
+ * files to claim (the YAML extension asks synchronously, for every YAML file). */
+const API_VERSION = /^[\s-]*["']?apiVersion["']?\s*:\s*["']?([^\s"'#]+)/gm;
+const MESH_GROUP = /^(security\.istio\.io|policy\.linkerd\.io|consul\.hashicorp\.com)\//;
+
+/** A file of mesh policies only: a file that also holds a Deployment (a Helm or kustomize output)
+ * keeps the YAML extension's own schema, for the Deployment's sake. */
+function onlyMeshPolicies(text: string): boolean {
+  const versions = [...text.matchAll(API_VERSION)].map((m) => m[1]!);
+  return versions.length > 0 && versions.every((v) => MESH_GROUP.test(v));
+}
 
 export interface YamlSchemaContributor {
   requestSchema(resource: string): string | undefined;
@@ -26,7 +34,7 @@ export function yamlSchemaContributor(setting: () => YamlExtensionSetting, textO
       const mode = setting();
       if (mode === 'off') return undefined;
       const text = textOf(resource);
-      if (text === undefined || !MESH_API_VERSION.test(text)) return undefined;
+      if (text === undefined || !onlyMeshPolicies(text)) return undefined;
       return `${YAML_CONTRIBUTOR}://schemas/${mode === 'quiet' ? 'quiet' : 'policies'}.json`;
     },
     async requestSchemaContent(uri) {

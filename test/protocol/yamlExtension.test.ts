@@ -20,7 +20,7 @@ import { scratchDir } from '../helpers/scratch';
 const policy = (apiVersion: string, action: string) => `apiVersion: ${apiVersion}\nkind: AuthorizationPolicy\nmetadata:\n  name: p\n  namespace: shop\nspec:\n  action: ${action}\n`;
 const DEPLOYMENT = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n';
 /** The files opened below (yaml-language-server 1.25 matches absolute paths, not `*.yaml`, against file URIs). */
-const FILES = ['p-off.yaml', 'p-quiet.yaml', 'p-schemas.yaml', 'p-beta.yaml', 'd-quiet.yaml'];
+const FILES = ['p-off.yaml', 'p-quiet.yaml', 'p-schemas.yaml', 'p-beta.yaml', 'd-quiet.yaml', 'd-mixed.yaml'];
 
 describe('the Red Hat YAML extension with our schema contributor (real yaml-language-server)', () => {
   const folder = scratchDir('mesh-policy-yaml-ext-');
@@ -100,6 +100,11 @@ describe('the Red Hat YAML extension with our schema contributor (real yaml-lang
 
   it('a file that is not a mesh policy is left to the YAML extension\'s own choice', async () => {
     const found = await diagnostics('d-quiet.yaml', DEPLOYMENT, 'quiet');
+    assert.ok(found.some((m) => /jobs/.test(m)), JSON.stringify(found));
+  });
+
+  it('so is a file that also holds another kind (a Helm output): its Deployment keeps its schema', async () => {
+    const found = await diagnostics('d-mixed.yaml', `${DEPLOYMENT}---\n${policy('security.istio.io/v1', 'ALLOW')}`, 'quiet');
     assert.ok(found.some((m) => /jobs/.test(m)), JSON.stringify(found));
   });
 });

@@ -202,6 +202,17 @@ describe('mesh-policy lint --fix', () => {
     assert.equal(readFileSync(join(folder, 'real', 'p.yaml'), 'utf8'), policy('ALLOW'));
   });
 
+  it('leaves a file that is not UTF-8 or UTF-16 as it is, and says so', () => {
+    const folder = scratchDir('mesh-policy-fix-');
+    const file = join(folder, 'latin1.yaml');
+    const bytes = Buffer.from(policy('allow').replace('# owned by the shop team', '# owned by the caf\u00e9 team'), 'latin1');
+    writeFileSync(file, bytes);
+    const result = run(['lint', '--fix', 'latin1.yaml'], folder);
+    assert.deepEqual(readFileSync(file), bytes);
+    assert.match(result.stderr, /cannot write the fixes of "latin1\.yaml": it is not UTF-8 or UTF-16 text, so it is left as it is/);
+    assert.equal(result.code, 2);
+  });
+
   it('leaves guesses alone: a missing field with a placeholder value is not filled in', () => {
     const folder = scratchDir('mesh-policy-fix-');
     const file = join(folder, 'authz.yaml');

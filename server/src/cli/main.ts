@@ -227,10 +227,10 @@ function writeFixed(path: string, readText: string, text: string): string | unde
   try {
     const bytes = readFileSync(path);
     if (decodeText(bytes) !== readText) return 'it changed on disk while it was being linted';
-    const bigEndian = bytes[0] === 0xfe && bytes[1] === 0xff;
-    const utf16 = bigEndian || (bytes[0] === 0xff && bytes[1] === 0xfe);
-    const body = utf16 ? Buffer.from(text, 'utf16le') : Buffer.from(text, 'utf8');
-    const encoded = utf16 ? Buffer.concat([Buffer.from(bigEndian ? [0xfe, 0xff] : [0xff, 0xfe]), bigEndian ? body.swap16() : body]) : body;
+    // A file that is not UTF-8 or UTF-16 (Latin-1, say) was read with replacement characters:
+    // writing it back would lose its bytes.
+    if (!encodeLike(bytes, readText).equals(bytes)) return 'it is not UTF-8 or UTF-16 text, so it is left as it is';
+    const encoded = encodeLike(bytes, text);
     // through a symbolic link to the file it names: the rename would otherwise replace the link
     const target = realpathSync(path);
     writeFileAtomic(target, encoded, statSync(target).mode & 0o7777);
@@ -238,6 +238,14 @@ function writeFixed(path: string, readText: string, text: string): string | unde
   } catch (error) {
     return describeFsError(error);
   }
+}
+
+/** `text` in the encoding `bytes` are in (`decodeText`): UTF-16 with its byte-order mark, else UTF-8. */
+function encodeLike(bytes: Buffer, text: string): Buffer {
+  const bigEndian = bytes[0] === 0xfe && bytes[1] === 0xff;
+  if (!bigEndian && !(bytes[0] === 0xff && bytes[1] === 0xfe)) return Buffer.from(text, 'utf8');
+  const body = Buffer.from(text, 'utf16le');
+  return Buffer.concat([Buffer.from(bigEndian ? [0xfe, 0xff] : [0xff, 0xfe]), bigEndian ? body.swap16() : body]);
 }
 
 /** A positive number (MiB may be fractional), or a positive whole number (a count). */

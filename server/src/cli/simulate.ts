@@ -224,7 +224,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     switch (parsed.format) {
       case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
       case 'jsonl': for (const line of jsonlLines(decided, rel, model.stats.files.map((f) => f.path), redactor)) io.stdout(line); break;
-      case 'sarif': io.stdout(trafficSarif(loaded, decided, comparison, io.cwd)); break;
+      case 'sarif': io.stdout(trafficSarif(loaded, decided, comparison, io.cwd, redactor)); break;
       default: io.stdout(textSummary(decided, model, rel, printable) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
     }
     if (model.stats.files.some((f) => f.error)) return 2;
@@ -496,8 +496,14 @@ function baselineJson(c: BaselineComparison, rel: (p: string) => string, shown: 
  * `TrafficInsight`: one per deciding rule or policy, with the configured severities and the
  * busiest calls' log lines as related locations), on every policy file of the workspace.
  */
-function trafficSarif(loaded: { workspace: WorkspaceModel; simulation: Simulation }, result: SimulationResult, comparison: BaselineComparison | undefined, cwd: string): string {
+function trafficSarif(loaded: { workspace: WorkspaceModel; simulation: Simulation }, result: SimulationResult, comparison: BaselineComparison | undefined, cwd: string, redactor: Redactor): string {
   const insight = new TrafficInsight(loaded.workspace, loaded.simulation, result, loaded.workspace.config.rules, comparison);
-  const findings = loaded.workspace.sourceFiles.flatMap((file) => insight.findings(file.path)).sort(compareFindings);
+  // The messages quote calls and decision reasons: the logs' secret values are masked, as in the editor.
+  const secrets = redactor.secretValues(result.outcomes.map((o) => o.shape.record));
+  const findings = loaded.workspace.sourceFiles.flatMap((file) => insight.findings(file.path)).sort(compareFindings).map((f) => ({
+    ...f,
+    message: redactor.text(f.message, secrets),
+    ...(f.related ? { related: f.related.map((r) => ({ ...r, message: redactor.text(r.message, secrets) })) } : {}),
+  }));
   return formatSarif(findings, cwd, VERSION);
 }

@@ -18,8 +18,11 @@ export function preferredFixes(findings: readonly Finding[]): { edits: TextEdit[
   return { edits, fixed };
 }
 
+/** Whether two edits touch: their ranges share text, or both insert at one place (their order would be a guess). */
 function overlaps(a: Range, b: Range): boolean {
   const before = (x: Range['start'], y: Range['start']) => x.line < y.line || (x.line === y.line && x.character <= y.character);
+  const same = (x: Range['start'], y: Range['start']) => x.line === y.line && x.character === y.character;
+  if (same(a.start, b.start) && (same(a.start, a.end) || same(b.start, b.end))) return true;
   return !(before(a.end, b.start) || before(b.end, a.start));
 }
 

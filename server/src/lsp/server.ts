@@ -605,8 +605,20 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     edgeFixes: (edge, action) => {
       const insight = currentInsight();
       if (!insight) return null;
+      // Edits typed and not yet linted are taken in first, so that the fixes' positions are the
+      // text's; each edited open file's version goes along, for the client to refuse a stale edit.
+      for (const document of documents.all()) if (inWorkspace(document.uri)) prepareDocument(document);
       const found = edgeFixes({ workspace, outcomes: insight.result.outcomes, engine, edge, action });
-      return { calls: found.calls, notOffered: found.notOffered, fixes: found.fixes.map((fix) => ({ title: fix.title, kind: fix.kind, edit: { changes: { [uriOf(fix.file)]: fix.edits } } })) };
+      // Only the words are redacted: an edit must reach the file exactly as built (as code actions' edits do).
+      return {
+        calls: found.calls,
+        notOffered: found.notOffered.map((reason) => redaction.text(reason)),
+        fixes: found.fixes.map((fix) => {
+          const uri = uriOf(fix.file);
+          const version = documents.get(uri)?.version;
+          return { title: redaction.text(fix.title), kind: fix.kind, edit: { changes: { [uri]: fix.edits } }, ...(version !== undefined ? { versions: { [uri]: version } } : {}) };
+        }),
+      };
     },
     translate: async (to, uri, signal) => {
       const path = uri === undefined ? undefined : pathOf(uri);

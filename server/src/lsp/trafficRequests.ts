@@ -38,7 +38,8 @@ export const TrafficRequests = {
 export interface EdgeFixList {
   /** The edge's calls the action is about (denied ones for allow, allowed ones for deny). */
   calls: number;
-  fixes: { title: string; kind: TrafficFixKind; edit: WorkspaceEdit }[];
+  /** `versions`: the version of each edited file open in the editor when the edits were built (a client refuses them on another). */
+  fixes: { title: string; kind: TrafficFixKind; edit: WorkspaceEdit; versions?: Record<string, number> }[];
   /** Why some call got no fix. */
   notOffered: string[];
 }
@@ -80,9 +81,13 @@ interface Hooks {
 const NO_TRAFFIC = 'No observed traffic is loaded. Put access logs in the workspace (see `traffic:` in `.meshpolicy.yaml`), or run **Mesh Policy: Reload traffic**.';
 
 export function registerTrafficRequests(connection: Connection, hooks: Hooks): void {
-  const on = <P>(method: string, handler: (params: P, token: CancellationToken, signal: AbortSignal) => unknown): void => {
+  /** `redactWhole` false: the handler redacts what it must itself (edits to apply must reach the file as built). */
+  const on = <P>(method: string, handler: (params: P, token: CancellationToken, signal: AbortSignal) => unknown, redactWhole = true): void => {
     // (a request sent without parameters reads as one with none set)
-    connection.onRequest(method, (params: P | null, token: CancellationToken) => answer(token, async (signal) => hooks.redact(await handler(params ?? ({} as P), token, signal))));
+    connection.onRequest(method, (params: P | null, token: CancellationToken) => answer(token, async (signal) => {
+      const response = await handler(params ?? ({} as P), token, signal);
+      return redactWhole ? hooks.redact(response) : response;
+    }));
   };
   on(TrafficRequests.generate, (params: { mesh?: string; namespace?: string; workload?: string }, _token, signal) => {
     if (!params.mesh || !MESHES.includes(params.mesh)) return null;
@@ -119,5 +124,5 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
   on(TrafficRequests.edgeFixes, (params: { source?: unknown; destination?: unknown; action?: unknown }) => {
     if (typeof params.source !== 'string' || typeof params.destination !== 'string' || (params.action !== 'allow' && params.action !== 'deny')) return null;
     return hooks.edgeFixes({ source: params.source, destination: params.destination }, params.action);
-  });
+  }, false);
 }
