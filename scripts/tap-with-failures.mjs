@@ -35,6 +35,8 @@ function firstLine(error) {
   const cause = error?.cause ?? error;
   const lines = String(cause?.message ?? cause ?? 'failed').replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean);
   const rest = lines.slice(1);
-  const telling = rest.find((l) => /error\b|timed out/i.test(l)) ?? rest.find((l) => /failing|failed|not ok/i.test(l));
+  // (a passing mocha line, `✔ ... error from ...`, names no failure)
+  const failing = rest.filter((l) => !l.startsWith('✔'));
+  const telling = failing.find((l) => /^\w*(Error|Exception)\b|timed out/.test(l)) ?? failing.find((l) => /failing|failed|not ok/i.test(l));
   return [lines[0] ?? 'failed', telling].filter(Boolean).join(' … ').slice(0, 400);
 }

@@ -92,6 +92,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const redaction = new EditorRedaction();
   redaction.guardLog(connection);
   let redactedFor: unknown;
+  /** Until the first scan has read the workspace's policies, "which policies apply" would say none: not asked. */
+  let workspaceScanned = false;
   const traffic = new TrafficService(connection, workspace, () => workspaceFolders, () => {
     refreshTraffic();
     idle.loaded();
@@ -411,6 +413,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   /** The first scan, then the traffic (its callers are resolved against the inventory the scan read). */
   async function scanThenLoadTraffic(): Promise<void> {
     await validateWorkspace().catch((error) => connection.console.error(`mesh-policy: workspace scan failed: ${describe(error)}`));
+    if (!workspaceScanned) {
+      workspaceScanned = true;
+      // the workloads' lenses, held back during the scan, can now say which policies apply
+      if (canRefreshLenses) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    }
     traffic.enabled = trusted && settings.traffic.enabled;
     traffic.baselineRef = settings.traffic.baseline;
     await traffic.load();
@@ -543,13 +550,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   // Every request answers RequestCancelled once cancelled (`answer`); none runs when cancelled before it starts.
   connection.onHover((params, token) => answer(token, () => withResult(params.textDocument.uri, null, (result) => {
-    const authz = authzFor(params.textDocument.uri);
+    const authz = workspaceScanned ? authzFor(params.textDocument.uri) : undefined;
     const appliesTo = authz && ((offset: number) => appliesToText(result, authz, offset));
     return hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text), appliesTo);
   })));
   connection.onCodeLens((params, token) => answer(token, async (signal) => {
     const { uri } = params.textDocument;
-    const authz = authzFor(uri);
+    const authz = workspaceScanned ? authzFor(uri) : undefined;
     const [lenses, workloads] = withResult(uri, [[], undefined], (result) => [redaction.deep(codeLenses(result, currentInsight())), authz && workloadLenses(result, authz, signal)]);
     // (the workloads' lenses give the event loop turns: an edit that comes in meanwhile is linted first)
     const more = await workloads?.catch((error: unknown) => {
