@@ -500,10 +500,6 @@ function trafficSarif(loaded: { workspace: WorkspaceModel; simulation: Simulatio
   const insight = new TrafficInsight(loaded.workspace, loaded.simulation, result, loaded.workspace.config.rules, comparison);
   // The messages quote calls and decision reasons: the logs' secret values are masked, as in the editor.
   const secrets = redactor.secretValues(result.outcomes.map((o) => o.shape.record));
-  const findings = loaded.workspace.sourceFiles.flatMap((file) => insight.findings(file.path)).sort(compareFindings).map((f) => ({
-    ...f,
-    message: redactor.text(f.message, secrets),
-    ...(f.related ? { related: f.related.map((r) => ({ ...r, message: redactor.text(r.message, secrets) })) } : {}),
-  }));
+  const findings = loaded.workspace.sourceFiles.flatMap((file) => insight.findings(file.path)).sort(compareFindings).map((f) => redactor.finding(f, secrets));
   return formatSarif(findings, cwd, VERSION);
 }

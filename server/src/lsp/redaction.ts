@@ -45,11 +45,7 @@ export class EditorRedaction {
   finding(finding: Finding): Finding {
     let out = this.redacted.get(finding);
     if (!out) {
-      out = {
-        ...finding,
-        message: this.text(finding.message),
-        ...(finding.related ? { related: finding.related.map((r) => ({ ...r, message: this.text(r.message) })) } : {}),
-      };
+      out = this.redactor.finding(finding, this.secrets);
       this.redacted.set(finding, out);
     }
     return out;

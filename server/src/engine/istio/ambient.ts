@@ -48,3 +48,13 @@ export function isAmbient(labels: Record<string, string> | undefined, nsLabels: 
   const own = labels?.['istio.io/dataplane-mode'];
   return own === 'ambient' || (own !== 'none' && nsLabels?.['istio.io/dataplane-mode'] === 'ambient');
 }
+
+/** Whether a Gateway is a waypoint (class istio-waypoint): istiod runs it under a service account of the Gateway's name. */
+export function isWaypointGateway(gateway: { className: string }): boolean {
+  return gateway.className === 'istio-waypoint';
+}
+
+/** The inventory's waypoints, as `namespace/name` (which is also their identity's namespace and service account). */
+export function inventoryWaypoints(inventory: Pick<Inventory, 'gateways'>): Set<string> {
+  return new Set((inventory.gateways ?? []).filter(isWaypointGateway).map((g) => `${g.namespace}/${g.name}`));
+}

@@ -79,6 +79,15 @@ export class Redactor {
     return out.replace(SCHEME_CREDENTIALS, (_m, scheme: string, space: string) => `${scheme}${space}${REDACTED}`).replace(QUERY_PARAM, (m, sep: string, name: string) => (isSecretQueryName(name) ? `${sep}${name}=${REDACTED}` : m));
   }
 
+  /** A finding whose message and related messages (which quote calls) are masked as `text` masks. */
+  finding<F extends { message: string; related?: { message: string }[] }>(finding: F, secrets: readonly string[] | SecretValues = []): F {
+    return {
+      ...finding,
+      message: this.text(finding.message, secrets),
+      ...(finding.related ? { related: finding.related.map((r) => ({ ...r, message: this.text(r.message, secrets) })) } : {}),
+    };
+  }
+
   /** A copy of the record with secret header values and path credentials masked (the record itself is not changed). */
   record(record: AccessRecord): AccessRecord {
     const request = record.request;

@@ -1,5 +1,5 @@
 import { matchesLabels, type WorkloadInfo } from '../../inventory/inventory';
-import { isAmbient } from '../../istio/ambient';
+import { inventoryWaypoints, isAmbient } from '../../istio/ambient';
 import { gatewayNameOf, istioAttachesToWorkload } from '../../simulate/attachment';
 import { F, T } from '../../simulate/istio/call';
 import type { NodePath } from '../../source/tree';
@@ -135,7 +135,7 @@ export const jwtWithoutRequestAuthenticationCheck: Check = {
     const ns = namespaceOf(ctx.resource);
     const { inventory } = ctx.workspace;
     const here = (ra: RequestAuthInfo, at: string) => ra.namespace === at || ra.namespace === root;
-    const waypoints = new Set((inventory.gateways ?? []).filter((g) => g.className === 'istio-waypoint').map((g) => `${g.namespace}/${g.name}`));
+    const waypoints = inventoryWaypoints(inventory);
     const isWaypoint = (at: string, gateway: string, labels?: Record<string, string>) => waypoints.has(`${at}/${gateway}`) || labels?.['gateway.istio.io/managed'] === 'istio.io-mesh-controller';
     /** Whether some RequestAuthentication attaches to (T) or may attach to (U) the workload. */
     const covers = (w: WorkloadInfo) => ras.some((ra) => here(ra, w.namespace) && istioAttachesToWorkload(ra, w.namespace, w.labels, gatewayNameOf(w.labels)) !== F);

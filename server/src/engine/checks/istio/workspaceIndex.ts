@@ -1,4 +1,5 @@
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
+import { isWaypointGateway } from '../../istio/ambient';
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import type { WorkspaceView } from '../check';
@@ -41,8 +42,8 @@ export const inventoryIndex = memo((inventory: Inventory): InventoryIndex => {
     namespaces.add(sa.namespace);
   }
   for (const s of inventory.services) namespaces.add(s.namespace);
-  // istiod deploys a waypoint (Gateway of class istio-waypoint) under the Gateway's name, service account included.
-  for (const g of inventory.gateways ?? []) if (g.className === 'istio-waypoint') addSa(g.namespace, g.name);
+  // istiod deploys a waypoint under the Gateway's name, service account included.
+  for (const g of inventory.gateways ?? []) if (isWaypointGateway(g)) addSa(g.namespace, g.name);
   return { workloadsByNamespace, serviceAccounts, namespaces };
 });
 

@@ -1,6 +1,6 @@
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
-import { chooseWaypoint, isAmbient, isWaypointPeer, waypointPrincipal } from '../../istio/ambient';
+import { chooseWaypoint, isAmbient, isWaypointGateway, isWaypointPeer, waypointPrincipal } from '../../istio/ambient';
 import { withoutSpiffe } from '../../istio/match';
 import { httpOnlyProvider, unusableProvider } from '../../istio/meshConfig';
 import type { IstioSettings } from '../../config/projectConfig';
@@ -604,7 +604,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     if (gateway !== undefined) {
       d.gatewayName = gateway;
       const declared = this.inventory.gateways?.find((g) => g.namespace === d.ns && g.name === gateway);
-      const waypoint = labels!['gateway.istio.io/managed'] === 'istio.io-mesh-controller' || declared?.className === 'istio-waypoint';
+      const waypoint = labels!['gateway.istio.io/managed'] === 'istio.io-mesh-controller' || (declared !== undefined && isWaypointGateway(declared));
       d.kind = waypoint ? 'waypoint' : 'gateway';
       d.kindWhy = waypoint ? `the waypoint ${d.ns}/${gateway}` : `the Gateway API gateway ${d.ns}/${gateway}`;
       return d;

@@ -4,6 +4,7 @@ import type { Resource } from '../../resource';
 import { compileAuthorizationPolicy } from '../../simulate/istio/compile';
 import { parseCidr } from '../../simulate/istio/ip';
 import { firstLineRange, resourceRef } from '../../simulate/sourceRefs';
+import { inventoryWaypoints } from '../../istio/ambient';
 import type { SourceRef } from '../../simulate/types';
 import type { SourceFile } from '../../source/sourceFile';
 import { locate, type NodePath } from '../../source/tree';
@@ -215,14 +216,10 @@ class PolicyReader {
     return { origin: ref, from, to, headers };
   }
 
-  /** The inventory's waypoints (Gateways of class istio-waypoint, whose service account has their name) that callers name exactly. */
+  /** The inventory's waypoints whose identity callers name exactly. */
   private waypointsNamed(from: Callers[]): string[] {
-    const named = new Set<string>();
-    for (const gateway of this.context.inventory.gateways ?? []) {
-      if (gateway.className !== 'istio-waypoint') continue;
-      for (const caller of from) if (caller.identities?.some((id) => id.namespace === gateway.namespace && id.serviceAccount === gateway.name)) named.add(`${gateway.namespace}/${gateway.name}`);
-    }
-    return [...named];
+    const waypoints = inventoryWaypoints(this.context.inventory);
+    return [...new Set(from.flatMap((caller) => (caller.identities ?? []).map((id) => `${id.namespace}/${id.serviceAccount}`)))].filter((id) => waypoints.has(id));
   }
 
   /** One `from[].source`: its fields are AND-ed, as the model's Callers fields are. */
