@@ -20,7 +20,7 @@
 // per shape (a fresh fold over all shapes, best of three). Ingest gives each shape a row of
 // small integer ids for its values (traffic/callIds.ts), which the fold reads instead of the
 // record; `ids us` is what making those rows costs per shape, paid once per traffic load by
-// ingest (not in the product figure, which is per simulation; only for Istio and Linkerd, whose folds read them).
+// ingest (not in the product figure, which is per simulation; every mesh's fold reads them).
 // The baseline next to each, timed in the same process on the same calls, is the least any
 // decision must do: build a key from the call's destination, caller, method and path and look it
 // up in a Map with one entry per policy. A simulator at 1.0× the baseline would be as fast as a

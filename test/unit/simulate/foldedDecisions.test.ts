@@ -4,16 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
-import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
+import { defaultConfig, parseConfig } from '../../../server/src/engine/config/projectConfig';
 import { Engine } from '../../../server/src/engine/engine';
 import type { Mesh } from '../../../server/src/engine/meshes';
 import { resimulate, Simulation, simulateShapes, type ShapeOutcome } from '../../../server/src/engine/simulate';
+import * as consulCompile from '../../../server/src/engine/simulate/consul/compile';
+import { ConsulPolicies, type ConsulFoldPlan, type ConsulRequestReads } from '../../../server/src/engine/simulate/consul/compile';
+import { ConsulFold } from '../../../server/src/engine/simulate/consul/fold';
 import { IstioCompiledPolicies } from '../../../server/src/engine/simulate/istio/evaluate';
 import { Field } from '../../../server/src/engine/simulate/istio/fields';
 import * as memo from '../../../server/src/engine/simulate/linkerd/memo';
 import { classify } from '../../../server/src/engine/simulate/types';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
-import { CALL_ID, EMPTY_ID, readsRows, ValueIds } from '../../../server/src/engine/traffic/callIds';
+import { CALL_ID, EMPTY_ID, ValueIds } from '../../../server/src/engine/traffic/callIds';
 import { withCallIds } from '../../../server/src/engine/traffic/ingest/shapes';
 import type { TrafficShape } from '../../../server/src/engine/traffic/ingest/types';
 import { WorkspaceModel } from '../../../server/src/engine/workspace';
@@ -33,6 +36,10 @@ import { EXAMPLES } from '../../helpers/paths';
 // attribute from Istio's fold on purpose must make the comparison fail. Linkerd's fold keys a
 // call by its inbound server, the route rule its request selects, the identity's class and the
 // client address's network class: forgetting what it reads must make it fail too.
+// Consul's fold keys a call by its destination, its caller (principal, or source service and
+// namespace), its protocol class and, where the destination's intentions read the request, the
+// class of each request attribute (which permission criteria it satisfies, the normalization's
+// note or 400) and the token: forgetting any of them must make it fail too.
 // The fold reads a call as its row of value ids (traffic/callIds.ts): given by ingest
 // (`withCallIds`, as ShapeTable.finish gives them), made by the fold for shapes without one, or
 // both in one list. A row that forgets an attribute must make the comparison fail too.
@@ -151,6 +158,16 @@ for (const mesh of MESHES) {
       });
     }
 
+    if (mesh === 'consul') {
+      it('request criteria on the authority, :method and :path, normalization that rejects and rewrites, namespaces, gRPC: their calls and 300 seeded variants', () => {
+        const c = consulRequestCase();
+        for (const rows of ['none', 'ingest', 'mixed'] as const) {
+          const comparison = foldedAlike(`${c.name} (rows: ${rows})`, c.workspace, [...c.calls, ...variants(c.calls, 300, 17, true)], 11, rows);
+          assert.equal(comparison.wrong, 0, comparison.first);
+        }
+      });
+    }
+
     it('the example workspace: its shapes and 400 seeded variants, then resimulate after an edit', async () => {
       const example = await loadExampleTraffic(engine, mesh);
       const observed = example.shapes.map((s) => s.record);
@@ -161,7 +178,7 @@ for (const mesh of MESHES) {
         if (mesh !== 'consul') assert.ok(comparison.decisions < calls.length / 2, `folded: ${comparison.decisions} decisions for ${calls.length} calls`);
       }
       // The example's shapes as ingest made them: Istio's carry their rows from ShapeTable.finish.
-      assert.ok(example.shapes.every((shape) => (shape.ids !== undefined) === readsRows(shape.record.mesh)), 'ingest gave rows to the shapes of Istio only');
+      assert.ok(example.shapes.every((shape) => shape.ids !== undefined), 'ingest gave every shape its row');
       const ingested = compare(example.workspace, simulateShapes(new Simulation(example.workspace), example.shapes).outcomes);
       assert.equal(ingested.wrong, 0, ingested.first);
 
@@ -342,6 +359,164 @@ describe('linkerd: the fold must keep every attribute decide reads', () => {
       assert.ok(wrongOver(cases, 'ingest') > 0, 'no shape decided wrong without the network class');
     } finally {
       (memo as { readsClientIp: typeof memo.readsClientIp }).readsClientIp = original;
+    }
+  });
+});
+
+/**
+ * Consul intentions whose permissions read what the upstream tables' do not (the authority, a
+ * `:method` and a `:path` header, inverted and present headers), with Enterprise namespaces (so
+ * a caller without a principal is its source service in its namespace), a gRPC service, and a
+ * mesh entry that merges slashes, rejects escaped slashes and drops headers with underscores.
+ */
+function consulRequestCase(): { name: string; workspace: WorkspaceModel; calls: AccessRecord[] } {
+  const root = join(temp, 'consul-requests');
+  mkdirSync(root, { recursive: true });
+  const files: [string, string][] = [
+    ['.meshpolicy.yaml', 'consul:\n  defaultIntentionPolicy: deny\n'],
+    ['mesh.hcl', [
+      'kind = "mesh"', 'http {', '  incoming {', '    request_normalization {', '      merge_slashes = true',
+      '      path_with_escaped_slashes_action = "REJECT_REQUEST"', '      headers_with_underscores_action = "DROP_HEADER"', '    }', '  }', '}', '',
+    ].join('\n')],
+    ['api.hcl', [
+      'Kind = "service-intentions"', 'Name = "api"', 'Namespace = "shop"', 'Sources = [', '  {', '    Name = "web"', '    Namespace = "shop"', '    Permissions = [',
+      '      { Action = "deny", HTTP { Header = [ { Name = "x_debug", Present = true } ] } },',
+      '      { Action = "allow", HTTP { Header = [ { Name = "Host", Exact = "api.shop" }, { Name = ":method", Regex = "GET|HEAD" } ] } },',
+      '      { Action = "allow", HTTP { Header = [ { Name = ":path", Prefix = "/v1/items?" } ] } },',
+      '      { Action = "allow", HTTP { PathPrefix = "/v1/", Methods = ["GET", "POST"] } },',
+      '      { Action = "allow", HTTP { Header = [ { Name = ":authority", Suffix = ".internal", Invert = true }, { Name = "x-tenant", Prefix = "t-" } ] } },',
+      '    ]', '  },', '  { Name = "*", Namespace = "shop", Action = "deny" },', '  { Name = "ops", Namespace = "ops", Action = "allow" },', ']', '',
+    ].join('\n')],
+    ['rpc.hcl', [
+      'Kind = "service-intentions"', 'Name = "rpc"', 'Namespace = "shop"', 'Sources = [',
+      '  { Name = "web", Namespace = "shop", Permissions = [ { Action = "allow", HTTP { PathPrefix = "/rpc.v1.", Methods = ["POST"] } } ] },', ']', '',
+    ].join('\n')],
+  ];
+  for (const [name, text] of files) writeFileSync(join(root, name), text);
+  const workspace = new WorkspaceModel(parseConfig(files[0]![1], defaultConfig(root)));
+  for (const [name, text] of files.slice(1)) workspace.update(engine.prepare(engine.read(join(root, name), text)));
+  const td = '11111111-2222-3333-4444-555555555555.consul';
+  const sources: NonNullable<AccessRecord['source']>[] = [
+    { principal: `spiffe://${td}/ns/shop/dc/dc1/svc/web`, service: 'web', namespace: 'shop' },
+    { principal: `spiffe://${td}/ns/ops/dc/dc1/svc/ops`, service: 'ops', namespace: 'ops' },
+    { principal: `spiffe://${td}/ns/shop/dc/dc1/svc/cart`, service: 'cart', namespace: 'shop' },
+    { principal: 'spiffe://other.consul/ns/shop/dc/dc2/svc/web', service: 'web', namespace: 'shop' },
+    { service: 'web', namespace: 'shop' },
+    { service: 'web' },
+    { service: 'ops', namespace: 'ops' },
+    { principal: null, service: 'web', namespace: 'shop' },
+  ];
+  const requests: (AccessRecord['request'] | undefined)[] = [
+    { method: 'GET', path: '/v1/items?page=1', host: 'api.shop' },
+    { method: 'HEAD', path: '/other', headers: { Host: 'api.shop' } },
+    { method: 'POST', path: '//v1//x', headers: { x_debug: '1' } },
+    { method: 'PUT', path: '/v1/a%2Fb' },
+    { path: '/rpc.v1.Svc/Get' },
+    { method: 'DELETE', path: '/v1/./items', host: 'api.internal', headers: { 'x-tenant': 't-1' } },
+    { method: 'DELETE', path: '/misc', headers: { 'X-Tenant': 't-2' } },
+    undefined,
+  ];
+  const calls: AccessRecord[] = [];
+  for (const source of sources) {
+    for (const protocol of ['http', 'grpc', 'tcp', undefined] as const) {
+      for (const service of ['api', 'rpc']) {
+        for (const request of requests) {
+          calls.push({
+            mesh: 'consul', observed: 'allowed', ...(protocol ? { protocol } : {}), source: { ...source },
+            destination: { service, namespace: 'shop', port: 20000 }, ...(request ? { request: clone(request) } : {}),
+          });
+        }
+      }
+    }
+  }
+  return { name: 'Consul request criteria', workspace, calls };
+}
+
+describe('consul: the fold must keep every attribute decide reads', () => {
+  // Consul's fold keys a call by its destination, caller, protocol class and the classes of the
+  // request attributes the destination's permissions and normalization read, and the token where
+  // a JWT requirement reads it. Giving every call one id for any of those, or leaving one out of
+  // the destination's reads, must make some shapes of the upstream tables, the case above and
+  // their variants decide wrong; the attributes Consul never reads must not.
+  const cases = [...upstreamCases(engine, 'consul', temp), consulRequestCase()];
+  const read: Slot[] = ['destination', 'protocol', 'principal', 'method', 'path', 'host', 'headers', 'jwt'];
+  for (const slot of read) {
+    it(`one id for every ${slot} is caught`, () => {
+      for (const rows of ['ingest', 'none'] as const) {
+        assert.ok(withOneId(slot, () => wrongOver(cases, rows)) > 0, `no shape decided wrong with one id for every ${slot} (rows: ${rows})`);
+      }
+    });
+  }
+  it('one id for an attribute Consul does not read changes nothing', () => {
+    for (const slot of ['principalUnknown', 'port', 'sourceIp', 'remoteIp', 'destinationIp', 'sni'] as const) assert.equal(withOneId(slot, () => wrongOver(cases, 'ingest')), 0, slot);
+  });
+
+  /** Runs `run` with `ConsulPolicies.foldPlan` changed by `change` (a request plan only). */
+  function withPlan<T>(change: (request: ConsulRequestReads) => ConsulRequestReads, run: () => T): T {
+    const foldPlan = Object.getOwnPropertyDescriptor(ConsulPolicies.prototype, 'foldPlan')!;
+    const changed = new Map<ConsulRequestReads, ConsulRequestReads>();
+    Object.defineProperty(ConsulPolicies.prototype, 'foldPlan', {
+      ...foldPlan,
+      value(this: ConsulPolicies, rec: AccessRecord): ConsulFoldPlan {
+        const plan = (foldPlan.value as (this: ConsulPolicies, rec: AccessRecord) => ConsulFoldPlan).call(this, rec);
+        if (plan.reads !== 'request') return plan;
+        let request = changed.get(plan.request);
+        if (request === undefined) changed.set(plan.request, (request = change(plan.request)));
+        return { reads: 'request', request };
+      },
+    });
+    try {
+      return run();
+    } finally {
+      Object.defineProperty(ConsulPolicies.prototype, 'foldPlan', foldPlan);
+    }
+  }
+
+  for (const dropped of ['methods', 'paths', 'hosts', 'headers'] as const) {
+    it(`forgetting the criteria on ${dropped} is caught`, () => {
+      assert.ok(withPlan((request) => ({ ...request, [dropped]: [] }), () => wrongOver(cases, 'ingest')) > 0, `no shape decided wrong without the criteria on ${dropped}`);
+    });
+  }
+  it('forgetting a JWT requirement is caught', () => {
+    assert.ok(withPlan((request) => ({ ...request, jwt: false }), () => wrongOver(cases, 'ingest')) > 0, 'no shape decided wrong without the token');
+  });
+
+  it('forgetting the rewrite note or the 400 of the normalized path is caught', () => {
+    const module = consulCompile as { normalizePath: typeof consulCompile.normalizePath };
+    const original = module.normalizePath;
+    for (const part of ['note', 'reject'] as const) {
+      module.normalizePath = (raw, n, out) => Object.assign(original(raw, n, out), { [part]: undefined });
+      try {
+        assert.ok(wrongOver(cases, 'ingest') > 0, `no shape decided wrong without the path's ${part}`);
+      } finally {
+        module.normalizePath = original;
+      }
+    }
+  });
+
+  it('forgetting the source service or namespace of a caller without a principal is caught', () => {
+    // Told that Enterprise namespaces are off, the fold keys such a caller by its service alone
+    // (decide still reads the namespace: it reads its own setting).
+    const namespaces = Object.getOwnPropertyDescriptor(ConsulPolicies.prototype, 'usesNamespaces')!;
+    Object.defineProperty(ConsulPolicies.prototype, 'usesNamespaces', { ...namespaces, get: () => false });
+    try {
+      assert.ok(wrongOver(cases, 'ingest') > 0, 'no shape decided wrong without the source namespace');
+    } finally {
+      Object.defineProperty(ConsulPolicies.prototype, 'usesNamespaces', namespaces);
+    }
+    // One service for every such caller.
+    const callerOf = Object.getOwnPropertyDescriptor(ConsulFold.prototype, 'callerOf')!;
+    Object.defineProperty(ConsulFold.prototype, 'callerOf', {
+      ...callerOf,
+      value(this: ConsulFold, destination: unknown, row: Int32Array, rec: AccessRecord) {
+        const alike = rec.source?.principal === undefined ? { ...rec, source: { ...rec.source, service: 'one' } } : rec;
+        return (callerOf.value as (this: ConsulFold, d: unknown, r: Int32Array, rec: AccessRecord) => unknown).call(this, destination, row, alike);
+      },
+    });
+    try {
+      assert.ok(wrongOver(cases, 'ingest') > 0, 'no shape decided wrong without the source service');
+    } finally {
+      Object.defineProperty(ConsulFold.prototype, 'callerOf', callerOf);
     }
   });
 });

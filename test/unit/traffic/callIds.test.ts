@@ -87,7 +87,7 @@ describe('rows of value ids', () => {
     assert.notEqual(rows[0]![CALL_ID.sni], rows[1]![CALL_ID.sni]);
   });
 
-  it('ShapeTable.finish gives every Istio and Linkerd shape a row, which JSON and copies do not carry', () => {
+  it('ShapeTable.finish gives every shape a row, which JSON and copies do not carry', () => {
     const table = new ShapeTable();
     const records = [base(), { ...base(), request: { ...base().request!, path: '/other' } }, base()];
     records.forEach((record, line) => table.add({ record, t: 0, file: 0, line, sourceMethod: 'line', destinationMethod: 'line' }));
@@ -99,12 +99,13 @@ describe('rows of value ids', () => {
       assert.equal({ ...shape }.ids, undefined);
     }
     assert.equal(shapes[0]!.ids![CALL_ID.space], shapes[1]!.ids![CALL_ID.space]);
-    // Linkerd's fold reads rows; Consul's simulator reads none: its shapes get none.
+    // Every mesh's fold reads rows: shapes of each get one, in one id space.
     const others = new ShapeTable();
     for (const mesh of ['linkerd', 'consul'] as const) others.add({ record: { ...base(), mesh }, t: 0, file: 0, line: 0, sourceMethod: 'line', destinationMethod: 'line' });
     const finished = others.finish(['f']);
     assert.equal(finished.length, 2);
-    for (const shape of finished) assert.equal(shape.ids !== undefined, shape.record.mesh === 'linkerd', shape.record.mesh);
+    for (const shape of finished) assert.ok(shape.ids instanceof Int32Array, shape.record.mesh);
+    assert.equal(finished[0]!.ids![CALL_ID.space], finished[1]!.ids![CALL_ID.space]);
     assert.notEqual(shapes[0]!.ids![CALL_ID.path], shapes[1]!.ids![CALL_ID.path]);
   });
 });

@@ -39,6 +39,11 @@ export class FoldKey {
     this.node = childMap(this.node, value);
   }
 
+  /** The ids of a row's `columns` (`CALL_ID`), each a part compared whole. */
+  ids(row: Int32Array, columns: readonly number[]): void {
+    for (let i = 0; i < columns.length; i++) this.value(row[columns[i]!]);
+  }
+
   /** The slot at the end of the key (created empty on first use). */
   slot(): FoldSlot {
     const node = this.node;

@@ -6,7 +6,8 @@ import type { AccessRecord } from './accessRecord';
  * a destination's policy tests match a path) can remember it by id in integer-keyed maps, and
  * read a call as a few numbers instead of its record's objects and strings. Ingest gives every
  * shape its row once per traffic load (`ShapeTable.finish`), so every simulation of that load
- * (the first, each edit's re-simulation, the git baseline) reads rows.
+ * (the first, each edit's re-simulation, the git baseline) reads rows: the folds of all three
+ * meshes do.
  *
  * Composite attributes (the destination, the header set, the token) have one id for the whole
  * value: a change in any part gives another id. Ids of different kinds of value may be equal
@@ -37,14 +38,6 @@ export const CALL_ID = {
 } as const;
 
 export const CALL_ID_WIDTH = 15;
-
-/**
- * The meshes whose simulators read rows (the folds of Istio and Linkerd; a call without a mesh
- * may be Istio's): ingest gives rows to their calls only, so a Consul load pays nothing for them.
- */
-export function readsRows(mesh: AccessRecord['mesh']): boolean {
-  return mesh === undefined || mesh === 'istio' || mesh === 'linkerd';
-}
 
 /** Ids every space gives alike: absent, null and the empty string. */
 export const UNDEFINED_ID = 0;

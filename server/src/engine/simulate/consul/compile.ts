@@ -1,5 +1,6 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
-import type { CompiledPolicies, Decision, DecisionAlternative, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
+import type { CallFold, CompiledPolicies, Decision, DecisionAlternative, PolicySet, SourceRef, TraceStep, Verdict } from '../types';
+import { ConsulFold } from './fold';
 import { and3, compileHttp, evalCriteria, F, isPlainPath, or3, preparePath, T, U, type Criterion, type RequestNormalization, type RequestView, type Tri } from './http';
 import { key, readEntries, type IntentionEntry, type JwtRequirement, type PermissionRule, type SourceIntention } from './model';
 import { resolveOptions, type ConsulSimulatorOptions, type ResolvedOptions } from './options';
@@ -138,6 +139,8 @@ interface DestCand {
   variantNote: string | undefined;
   /** Decisions of `decide` when no intention source matches, per caller (TCP, HTTP). */
   noMatch?: Map<CallerInfo, [Decision | undefined, Decision | undefined]>;
+  /** What the fold keeps of an HTTP call here (`foldPlan`), made on first use. */
+  httpPlan?: ConsulFoldPlan;
 }
 
 interface Alt<V> {
@@ -171,10 +174,49 @@ interface ReqState {
 }
 
 /** Request normalization settings and where they come from, for the trace. */
-interface Normalization {
+export interface Normalization {
   settings: RequestNormalization;
   from: string;
 }
+
+/** A request's path as RBAC reads it under one normalization (`normalizePath`). */
+export interface NormalizedPath {
+  /** With the query string (what a `:path` header test reads). */
+  fullPath: string | undefined;
+  /** Without query and fragment (what PathExact, PathPrefix and PathRegex read). */
+  path: string | undefined;
+  /** The 400 the proxy answers instead, with why. */
+  reject: string | undefined;
+  /** What normalization rewrote, for the trace. */
+  note: string | undefined;
+}
+
+/**
+ * What a fold keeps of a call beyond its destination, caller and protocol class (`foldPlan`):
+ * `nothing` when `decide` reads no more of it (a plaintext caller, a TCP listener, a destination
+ * whose configuration Envoy rejects, HTTP where no intention there reads the request), `request`
+ * for the one scenario of an HTTP call whose request it reads, `everything` when the record or
+ * configuration leave alternatives open (every attribute `decide` may read is kept whole).
+ */
+export type ConsulFoldPlan = { reads: 'nothing' } | { reads: 'everything' } | { reads: 'request'; request: ConsulRequestReads };
+
+/** What `decide` reads of an HTTP request at one destination, besides the destination and caller. */
+export interface ConsulRequestReads {
+  /** Every L7 permission criterion of the destination's intentions, by what it reads: the method
+   * (Methods, a `:method` header), the path (url_path tests, a `:path` header), the authority (a
+   * `host` or `:authority` header) and the other headers. */
+  methods: readonly Criterion[];
+  paths: readonly Criterion[];
+  hosts: readonly Criterion[];
+  headers: readonly Criterion[];
+  /** An intention there has a JWT requirement. */
+  jwt: boolean;
+  /** The destination proxy's request normalization (HTTP scenarios have only one). */
+  normalization: Normalization;
+}
+
+const READS_NOTHING: ConsulFoldPlan = { reads: 'nothing' };
+const READS_EVERYTHING: ConsulFoldPlan = { reads: 'everything' };
 
 interface Scenario {
   dc: DestCand;
@@ -242,6 +284,8 @@ export class ConsulPolicies implements CompiledPolicies {
   /** The request of the call being decided (reused from call to call; decisions keep nothing of it). */
   private readonly req: ReqState = { call: undefined as unknown as AccessRecord, view: undefined, reject: undefined, pathNote: undefined, prepared: false, norm: 0 };
   private readonly view: RequestView = { method: undefined, fullPath: undefined, path: undefined, host: undefined, headers: undefined, dropUnderscore: false, lower: undefined, missing: [] };
+  /** The path of the request being prepared (reused). */
+  private readonly normalized: NormalizedPath = { fullPath: undefined, path: undefined, reject: undefined, note: undefined };
   private readonly found: SourceMatches = { rb: undefined as unknown as DestRbac, a: undefined, b: undefined, c: undefined };
   /** Which criterion failed, written by evalCriteria. */
   private readonly failedAt = { index: -1 };
@@ -294,6 +338,10 @@ export class ConsulPolicies implements CompiledPolicies {
 
   decide(call: AccessRecord): Decision {
     return this.run(call, false);
+  }
+
+  fold(): CallFold {
+    return new ConsulFold(this);
   }
 
   /** The same decision with the full walkthrough: every intention for the destination in
@@ -617,32 +665,16 @@ export class ConsulPolicies implements CompiledPolicies {
     if (caller.kind === 'plaintext') return this.plaintext(call, full);
     const dst = call.destination;
     const dstName = dst?.service;
-    const protocols = call.protocol === 'tcp' ? ONLY_TCP : call.protocol ? ONLY_HTTP : call.request?.method !== undefined || call.request?.path !== undefined ? ONLY_HTTP : BOTH;
+    const protocols = protocolsOf(call);
     const req = this.req;
     req.call = call;
     req.view = undefined;
     req.reject = undefined;
     req.pathNote = undefined;
     req.prepared = false;
-    // Fast path: the record and the configuration leave nothing open.
     const dstNs = this.enterprise ? dst?.namespace : 'default';
-    if (this.partitionAlts.length === 1 && dstNs !== undefined && dstName !== undefined && protocols.length === 1 && (this.norms.length === 1 || !protocols[0]!.value)) {
-      const alts = this.destCands(this.partitionAlts[0]!.value, dstNs, dstName);
-      if (alts.length === 1) {
-        const dc = alts[0]!.value;
-        const locs = this.callerLocs(caller, dc);
-        const nss = this.callerNamespaces(caller, dc);
-        if (locs.length === 1 && nss.length === 1 && dc.groups.length === 0) {
-          const sc = this.scratch;
-          sc.dc = dc;
-          sc.loc = locs[0]!.value;
-          sc.ns = nss[0]!.value;
-          sc.http = protocols[0]!.value;
-          sc.norm = 0;
-          return this.scenario(sc, caller, full);
-        }
-      }
-    }
+    const sole = this.soleScenario(caller, dstNs, dstName, protocols);
+    if (sole !== undefined) return this.scenario(sole, caller, full);
     const dcs: Alt<DestCand>[] = [];
     for (const p of this.partitionAlts) {
       const namespaces: Alt<string>[] = dstNs !== undefined ? [{ value: dstNs }]
@@ -692,6 +724,65 @@ export class ConsulPolicies implements CompiledPolicies {
     return combine(results, overflow);
   }
 
+  /** Fast path: the one scenario of a call when the record and the configuration leave nothing
+   * open (the scratch scenario, valid until the next call), else undefined. */
+  private soleScenario(caller: CallerInfo, dstNs: string | undefined, dstName: string | undefined, protocols: Alt<boolean>[]): Scenario | undefined {
+    if (this.partitionAlts.length !== 1 || dstNs === undefined || dstName === undefined || protocols.length !== 1 || (this.norms.length !== 1 && protocols[0]!.value)) return undefined;
+    const alts = this.destCands(this.partitionAlts[0]!.value, dstNs, dstName);
+    if (alts.length !== 1) return undefined;
+    const dc = alts[0]!.value;
+    const locs = this.callerLocs(caller, dc);
+    const nss = this.callerNamespaces(caller, dc);
+    if (locs.length !== 1 || nss.length !== 1 || dc.groups.length !== 0) return undefined;
+    const sc = this.scratch;
+    sc.dc = dc;
+    sc.loc = locs[0]!.value;
+    sc.ns = nss[0]!.value;
+    sc.http = protocols[0]!.value;
+    sc.norm = 0;
+    return sc;
+  }
+
+  /**
+   * For the fold (`fold.ts`): what `decide` reads of `call` beyond its destination (its
+   * namespace and Service), its caller (`callerOf`: the principal, or the source service and
+   * namespace) and its protocol class (`protocolsOf`, and gRPC apart: a missing method is POST).
+   * Calls alike in those get the same plan.
+   */
+  foldPlan(call: AccessRecord): ConsulFoldPlan {
+    const caller = this.callerOf(call);
+    if (caller.kind === 'plaintext') return READS_NOTHING;
+    const dst = call.destination;
+    const s = this.soleScenario(caller, this.enterprise ? dst?.namespace : 'default', dst?.service, protocolsOf(call));
+    if (s === undefined) return READS_EVERYTHING;
+    if (!s.http || s.dc.rejected) return READS_NOTHING;
+    return (s.dc.httpPlan ??= this.httpPlan(s.dc));
+  }
+
+  /** What an HTTP call's one scenario at `dc` reads of its request: its path and headers when
+   * normalization may reject or rewrite it before RBAC (`prepare`), the attributes the L7
+   * permissions test, the token for a JWT requirement. */
+  private httpPlan(dc: DestCand): ConsulFoldPlan {
+    if (!this.earlyRequest && !dc.hasL7 && !dc.hasJwt) return READS_NOTHING;
+    const request: ConsulRequestReads = { methods: [], paths: [], hosts: [], headers: [], jwt: dc.hasJwt, normalization: this.norms[0]!.value };
+    // Sources often repeat one permission: a criterion's label spells out all its test reads, so
+    // one of each label answers for its copies.
+    const labels = new Set<string>();
+    for (const cs of dc.sorted) {
+      if (!cs.l7) continue;
+      for (const p of cs.perms) {
+        for (const c of p.criteria) {
+          if (labels.has(c.label)) continue;
+          labels.add(c.label);
+          const list = c.attr === 'request.method' ? request.methods : c.attr === 'request.path' ? request.paths : c.attr === 'request.host' ? request.hosts : c.attr.startsWith('request.headers.') ? request.headers : undefined;
+          if (list === undefined) return READS_EVERYTHING;
+          (list as Criterion[]).push(c);
+        }
+      }
+    }
+    return { reads: 'request', request };
+  }
+
   private namespacesOf(partition: string): string[] {
     const set = new Set<string>();
     for (const k of this.byKey.keys()) {
@@ -736,28 +827,17 @@ export class ConsulPolicies implements CompiledPolicies {
     req.pathNote = undefined;
     const call = req.call;
     const r = call.request;
-    const { settings: norm, from } = this.norms[index]!.value;
-    let fullPath: string | undefined;
-    let path: string | undefined;
-    if (r?.path !== undefined && isPlainPath(r.path, norm)) {
-      fullPath = r.path;
-      path = r.path;
-    } else if (r?.path !== undefined) {
-      const prepared = preparePath(r.path, norm);
-      if (prepared.reject) req.reject = `${prepared.reject} (${from})`;
-      if (prepared.note) req.pathNote = `${prepared.note} (${from})`;
-      fullPath = prepared.fullPath;
-      path = prepared.path;
-    }
-    const underscore = norm.headersWithUnderscoresAction ?? 'ALLOW';
-    if (underscore === 'REJECT_REQUEST' && r?.headers && Object.keys(r.headers).some((h) => h.includes('_'))) req.reject ??= `a request header name contains "_" and HeadersWithUnderscoresAction is REJECT_REQUEST (${from})`;
+    const normalization = this.norms[index]!.value;
+    const normalized = normalizePath(r?.path, normalization, this.normalized);
+    req.reject = normalized.reject ?? underscoreRejection(r?.headers, normalization);
+    req.pathNote = normalized.note;
     const view = this.view;
     view.method = r?.method ?? (call.protocol === 'grpc' ? 'POST' : undefined);
-    view.fullPath = fullPath;
-    view.path = path;
+    view.fullPath = normalized.fullPath;
+    view.path = normalized.path;
     view.host = r?.host;
     view.headers = r?.headers;
-    view.dropUnderscore = underscore === 'DROP_HEADER';
+    view.dropUnderscore = normalization.settings.headersWithUnderscoresAction === 'DROP_HEADER';
     view.lower = undefined;
     view.missing.length = 0;
     req.view = view;
@@ -1137,6 +1217,35 @@ export class ConsulPolicies implements CompiledPolicies {
 }
 
 type JwtView = NonNullable<NonNullable<AccessRecord['request']>['jwt']>;
+
+/** Which listeners a call may reach: TCP, HTTP, or either when the record says neither. */
+function protocolsOf(call: AccessRecord): Alt<boolean>[] {
+  return call.protocol === 'tcp' ? ONLY_TCP : call.protocol ? ONLY_HTTP : call.request?.method !== undefined || call.request?.path !== undefined ? ONLY_HTTP : BOTH;
+}
+
+/** `raw` as the proxy hands it to RBAC under `n` (Envoy's rewriting, `preparePath`), into `out`. */
+export function normalizePath(raw: string | undefined, n: Normalization, out: NormalizedPath): NormalizedPath {
+  out.reject = undefined;
+  out.note = undefined;
+  if (raw === undefined || isPlainPath(raw, n.settings)) {
+    out.fullPath = raw;
+    out.path = raw;
+    return out;
+  }
+  const prepared = preparePath(raw, n.settings);
+  if (prepared.reject) out.reject = `${prepared.reject} (${n.from})`;
+  if (prepared.note) out.note = `${prepared.note} (${n.from})`;
+  out.fullPath = prepared.fullPath;
+  out.path = prepared.path;
+  return out;
+}
+
+/** The 400 for a header name with "_" when `n` says REJECT_REQUEST, else undefined. */
+export function underscoreRejection(headers: Record<string, string> | undefined, n: Normalization): string | undefined {
+  if (n.settings.headersWithUnderscoresAction !== 'REJECT_REQUEST' || !headers) return undefined;
+  for (const name of Object.keys(headers)) if (name.includes('_')) return `a request header name contains "_" and HeadersWithUnderscoresAction is REJECT_REQUEST (${n.from})`;
+  return undefined;
+}
 
 function compileJwt(req: JwtRequirement): CJwt {
   const text = req.providers.map((p) => `${p.name}${p.claims.length ? ` with ${p.claims.map((c) => `${c.path.join('.')}=${JSON.stringify(c.value)}`).join(' and ')}` : ''}`).join(' or ');

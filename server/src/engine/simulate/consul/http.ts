@@ -148,7 +148,8 @@ export function removeDotSegments(path: string): string {
 /** One compiled criterion of an HTTP block; all of a block's criteria are AND-ed in this order
  * (path, headers in order, methods), as rbac.go builds them. */
 export interface Criterion {
-  /** e.g. `PathPrefix "/admin"`, `Header[0] x-team Exact "ops"`, `Methods GET|HEAD`. */
+  /** e.g. `PathPrefix "/admin"`, `Header[0] x-team Exact "ops"`, `Methods GET|HEAD`: everything
+   * `test` reads of its rule, so criteria with one label test alike (the fold keeps one). */
   label: string;
   /** The record attribute it reads, for `missing`. */
   attr: string;

@@ -181,14 +181,7 @@ export class LinkerdFold implements CallFold {
   private general(entry: PodEntry, row: Int32Array, rec: AccessRecord): FoldSlot {
     const k = this.key;
     k.start(entry.general);
-    k.value(row[CALL_ID.port]);
-    k.value(row[CALL_ID.protocol]);
-    k.value(row[CALL_ID.principal]);
-    k.value(row[CALL_ID.sourceIp]);
-    k.value(row[CALL_ID.method]);
-    k.value(row[CALL_ID.path]);
-    k.value(row[CALL_ID.host]);
-    k.value(row[CALL_ID.headers]);
+    k.ids(row, GENERAL);
     k.small(rec.request === undefined ? 0 : 1, 2);
     return k.slot();
   }
@@ -262,6 +255,9 @@ class AuthzClasses {
     return identity;
   }
 }
+
+/** Every attribute `decide` may read past the pod, as row columns. */
+const GENERAL = [CALL_ID.port, CALL_ID.protocol, CALL_ID.principal, CALL_ID.sourceIp, CALL_ID.method, CALL_ID.path, CALL_ID.host, CALL_ID.headers];
 
 /** A route only might match (an attribute is not recorded): keyed by everything. */
 const MAYBE = 0;

@@ -2,7 +2,7 @@ import type { AccessRecord } from '../accessRecord';
 import type { ResolutionMethod, SampleLocation, TrafficShape } from './types';
 import { mix } from '../hash';
 import { copyString } from '../../strings';
-import { callIdRows, readsRows, ValueIds } from '../callIds';
+import { callIdRows, ValueIds } from '../callIds';
 
 /**
  * Folding: identical calls become one shape. Identical means the same identities, destination,
@@ -584,14 +584,13 @@ export class ShapeTable {
 }
 
 /**
- * Gives each shape of a mesh whose simulator reads rows (`readsRows`) the ids of its call's
- * values (`TrafficShape.ids`), in one id space per list, rows in list order. Not enumerable: the
- * shape's data (JSON, copies, comparisons) is unchanged.
+ * Gives each shape the ids of its call's values (`TrafficShape.ids`), which every mesh's fold
+ * reads, in one id space per list, rows in list order. Not enumerable: the shape's data (JSON,
+ * copies, comparisons) is unchanged.
  */
 export function withCallIds(shapes: TrafficShape[]): TrafficShape[] {
-  const read = shapes.filter((s) => readsRows(s.record.mesh));
-  const rows = callIdRows(read.map((s) => s.record), new ValueIds());
-  for (let i = 0; i < read.length; i++) Object.defineProperty(read[i]!, 'ids', { value: rows[i], writable: true, configurable: true });
+  const rows = callIdRows(shapes.map((s) => s.record), new ValueIds());
+  for (let i = 0; i < shapes.length; i++) Object.defineProperty(shapes[i]!, 'ids', { value: rows[i], writable: true, configurable: true });
   return shapes;
 }
 
