@@ -7,6 +7,7 @@ import type { ClickHouseField } from '../../../server/src/engine/config/clickhou
 import { emptyInventory } from '../../../server/src/engine/inventory/inventory';
 import { InventoryIndex } from '../../../server/src/engine/inventory/inventoryIndex';
 import { Resolver } from '../../../server/src/engine/traffic/ingest/resolve';
+import { CALL_ID } from '../../../server/src/engine/traffic/callIds';
 import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
 import { planQueries } from '../../../server/src/engine/traffic/sources';
 import { RowFolder, type GroupRow } from '../../../server/src/engine/traffic/sources/clickhouse/fold';
@@ -72,5 +73,22 @@ describe('ClickHouse source: folding grouped rows', () => {
     assert.notEqual(b!.destination, a!.destination, 'records are not shared');
     for (const s of shapes) assert.equal('key' in s, false, 'a shape keeps no key string');
     assert.equal(new Set(shapes.map((s) => shapeKey(s.record))).size, 3);
+  });
+
+  it('shapes carry rows of value ids in one space, as the shapes of files do (the simulators\' folds read them)', () => {
+    const f = folder();
+    f.addServerRow(row(3, '2025-03-14T09:00:00.000Z', '2025-03-14T09:00:00.000Z', 'a'));
+    f.addServerRow(row(2, '2025-03-14T09:00:01.000Z', '2025-03-14T09:00:01.000Z', 'b', { path: '/api/orders/17' }));
+    f.addServerRow(row(1, '2025-03-14T09:00:02.000Z', '2025-03-14T09:00:02.000Z', 'c', { method: 'POST' }));
+    const shapes = f.finish();
+    const rows = shapes.map((s) => s.ids);
+    for (const ids of rows) assert.ok(ids instanceof Int32Array, 'every shape has its row');
+    const [a, b, c] = rows as Int32Array[];
+    assert.equal(new Set(rows.map((ids) => ids![CALL_ID.space])).size, 1, 'one id space');
+    assert.equal(a![CALL_ID.destination], b![CALL_ID.destination], 'one destination');
+    assert.equal(a![CALL_ID.method], b![CALL_ID.method]);
+    assert.notEqual(a![CALL_ID.path], b![CALL_ID.path], 'two paths');
+    assert.notEqual(a![CALL_ID.method], c![CALL_ID.method], 'two methods');
+    assert.equal(Object.keys(shapes[0]!).includes('ids'), false, 'the row is not part of the shape\'s data');
   });
 });

@@ -4,7 +4,7 @@ import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord } from '../../format
 import { normalizeTime } from '../../formats/common';
 import type { Resolution, Resolver } from '../../ingest/resolve';
 import type { AccessRecord } from '../../accessRecord';
-import { sameShape, shapeHash, shapeKey, sortShapes } from '../../ingest/shapes';
+import { sameShape, shapeHash, shapeKey, sortShapes, withCallIds } from '../../ingest/shapes';
 import { copyString } from '../../../strings';
 import { TimeParser } from '../../ingest/time';
 import type { SampleLocation, TrafficShape } from '../../ingest/types';
@@ -133,7 +133,7 @@ export class RowFolder {
       if (s.firstTime !== undefined) s.record.time = s.firstTime;
       out.push(s);
     }
-    const sorted = sortShapes(out, this.hashes, (shape) => shapeKey(shape.record, this.keyHeaders));
+    const sorted = withCallIds(sortShapes(out, this.hashes, (shape) => shapeKey(shape.record, this.keyHeaders)));
     this.positions.clear();
     this.shapes.length = 0;
     this.hashes.length = 0;
