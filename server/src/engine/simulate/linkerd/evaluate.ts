@@ -3,7 +3,7 @@ import type { AccessRecord } from '../../traffic/accessRecord';
 import type { Decision, Denier, PolicySet, SourceRef, TraceStep } from '../types';
 import { Check, checkAuthz, makeAuthz, stepFor, verboseStep, type Authz, type ClientAddress } from './authz';
 import {
-  PROTOCOL_TEXT, isDefaultPolicy, matchSelector, newIdentitySet, addIdentity, readResources, selectorMismatch,
+  PROTOCOL_TEXT, isDefaultPolicy, matchSelector, newIdentitySet, addIdentity, addExactIdentity, readResources, selectorMismatch,
   serviceAccountIdentity, type ClusterIdentity, type DefaultPolicyName, type HttpMatchDef, type PolicyDef, type ProxyProtocol,
   type ResourceIndex, type RouteDef, type Selector, type ServerAuthorizationDef, type ServerDef,
 } from './model';
@@ -183,7 +183,7 @@ export class LinkerdPolicies {
           via.push(`MeshTLSAuthentication ${ns}/${ref.name}`);
         } else if (ref.kind === 'serviceaccount') {
           ids = newIdentitySet();
-          addIdentity(ids, serviceAccountIdentity(this.cluster, ns, ref.name));
+          addExactIdentity(ids, serviceAccountIdentity(this.cluster, ns, ref.name));
           via.push(`ServiceAccount ${ns}/${ref.name}`);
         } else {
           const n = this.idx.networks.get(`${ns}/${ref.name}`);
