@@ -336,7 +336,8 @@ export function byAge<T extends { timestamp?: string; name: string }>(a: T, b: T
 
 /** Route precedence on ties (linkerd/linkerd2:policy-controller/grpc/src/inbound/http.rs
  * `to_route_list`): oldest first, routes with a timestamp before those without, then by
- * group, kind and name. */
+ * `RouteRef`, whose `GroupKindName` compares the name first, then the group, then the kind
+ * (policy-controller/core/src/routes.rs `impl Ord for GroupKindName`). */
 function routeOrder(a: RouteDef, b: RouteDef): number {
   if (a.timestamp !== b.timestamp) {
     if (a.timestamp === undefined) return 1;
@@ -344,7 +345,7 @@ function routeOrder(a: RouteDef, b: RouteDef): number {
     const d = Date.parse(a.timestamp) - Date.parse(b.timestamp);
     if (d) return d;
   }
-  for (const k of ['group', 'kind', 'name'] as const) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
+  for (const k of ['name', 'group', 'kind'] as const) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
   return 0;
 }
 
