@@ -581,7 +581,7 @@ export class LinkerdPolicies {
         if (best?.route === r || maybes.some((m) => m.route === r)) continue;
         const alone = selectRoute([r], cv.req, grpcRoutes).best;
         const text = alone
-          ? `${r.label} matches too, but ${best ? `${best.rule.label} is a better match (longer path, then method, headers, query parameters; then the older route)` : 'another route is preferred'}`
+          ? `${r.label} matches too, but ${best ? `${best.rule.label} is a better match (hostname, then longer path with Exact first, method, headers, query parameters; on a tie the older route, then the first by name)` : 'another route is preferred'}`
           : `${r.label} does not match: ${routeMismatch(r, cv.req, grpcRoutes)}`;
         steps.push({ text, outcome: 'not-matched', ...(r.at ? { at: r.at } : {}) });
       }
