@@ -75,10 +75,12 @@ describe('mesh-policy authz on the examples', () => {
     assert.match(stdout, /^ {2}port 8080: Server emojivoto\/web-http selects port 8080 of the pod \(podSelector app=web-svc, port http, proxyProtocol HTTP\/1\)$/m);
     assert.deepEqual(rows(stdout, /^(Server|loses|HTTPRoute|GRPCRoute|AuthorizationPolicy|ServerAuthorization|accessPolicy)$/).map((r) => [r[0], r[1], r[2], r[4]]), [
       ['Server', 'Server emojivoto/web-http', 'podSelector app=web-svc, port http', 'examples/linkerd/policy/servers.yaml:3'],
-      ['HTTPRoute', 'HTTPRoute emojivoto/web-probes', 'parentRefs Server emojivoto/web-http', 'examples/linkerd/policy/web-routes.yaml:32'],
-      ['AuthorizationPolicy', 'AuthorizationPolicy emojivoto/web-probes-kubelet', 'targetRef HTTPRoute web-probes', 'examples/linkerd/policy/authorization-policies.yaml:20'],
+      // Routes in the order the policy controller sends them: of the same age, by name before
+      // group (core/src/routes.rs GroupKindName), so web-app before web-probes.
       ['HTTPRoute', 'HTTPRoute emojivoto/web-app', 'parentRefs Server emojivoto/web-http', 'examples/linkerd/policy/web-routes.yaml:6'],
       ['AuthorizationPolicy', 'AuthorizationPolicy emojivoto/web-app-clients', 'targetRef HTTPRoute web-app', 'examples/linkerd/policy/authorization-policies.yaml:4'],
+      ['HTTPRoute', 'HTTPRoute emojivoto/web-probes', 'parentRefs Server emojivoto/web-http', 'examples/linkerd/policy/web-routes.yaml:32'],
+      ['AuthorizationPolicy', 'AuthorizationPolicy emojivoto/web-probes-kubelet', 'targetRef HTTPRoute web-probes', 'examples/linkerd/policy/authorization-policies.yaml:20'],
     ]);
     assert.match(stdout, /→ a request no HTTPRoute matches is refused \(HTTP 404\)/);
   });

@@ -98,6 +98,26 @@ describe('mesh-policy authz: Linkerd', () => {
     assert.ok(listing.sections[0]!.summary.includes('a request no HTTPRoute matches is refused (HTTP 404)'));
   });
 
+  it('several routes: listed in the order that breaks ties (age, then name before group), with how a request picks one (§2.5)', () => {
+    // policy-controller/grpc/src/inbound/http.rs to_route_list and core/src/routes.rs GroupKindName:
+    // of two routes without creationTimestamp, a-gateway (gateway.networking.k8s.io) comes before
+    // b-policy (policy.linkerd.io) by name; c-policy, older, comes first.
+    const routeOf = (apiVersion: string, name: string, created = '') => `apiVersion: ${apiVersion}
+kind: HTTPRoute
+metadata: {name: ${name}, namespace: app${created ? `, creationTimestamp: "${created}"` : ''}}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: Server, name: web-only}]
+  rules: [{matches: [{path: {type: PathPrefix, value: /}}]}]
+`;
+    const several = workspaceOf({
+      'inventory.yaml': INVENTORY,
+      'policies.yaml': [server('web-only', '2024-01-01T00:00:00Z', '{app: web}', 8080), routeOf('policy.linkerd.io/v1beta3', 'b-policy'), routeOf('gateway.networking.k8s.io/v1', 'a-gateway'), routeOf('policy.linkerd.io/v1beta3', 'c-policy', '2024-02-01T00:00:00Z')].join('---\n'),
+    });
+    const listing = listed(listFor('linkerd', several, { namespace: 'app', name: 'web', port: 8080 }));
+    assert.deepEqual(rowsOf(listing, 0), ['Server Server app/web-only', 'HTTPRoute HTTPRoute app/c-policy', 'HTTPRoute HTTPRoute app/a-gateway', 'HTTPRoute HTTPRoute app/b-policy']);
+    assert.ok(listing.sections[0]!.summary.some((line) => /most specific .*hostname, then path length with Exact first.*on a tie, the one listed first/.test(line)), listing.sections[0]!.summary.join('\n'));
+  });
+
   it('a port no Server selects: the default policy of the pod\'s annotation (§2.3 item 2); a Namespace policy does not reach it (item 4)', () => {
     const listing = listed(listFor('linkerd', workspace, { namespace: 'app', name: 'web', port: 9990 }));
     assert.match(listing.sections[0]!.title, /^port 9990: no Server selects port 9990 of the pod: the default policy cluster-authenticated applies, from the pod annotation/);

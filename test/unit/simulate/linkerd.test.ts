@@ -635,7 +635,18 @@ describe('§2.5 routes', () => {
     { name: 'probe routes disappear once a route is attached (no automatic probe authorization)', docs: withRoute('rules: [{matches: [{path: {value: /api}}]}]'), call: { from: null, path: '/healthz' }, verdict: 'deny', status: 404 },
     { name: 'the probe route only admits GET on the exact probe path', docs: [SERVER_HTTP], call: { from: null, path: '/healthz/x' }, verdict: 'deny', status: 403 },
     { name: 'the probe route admits the kubelet on a Server without routes', docs: [SERVER_HTTP], call: { from: null, ip: '10.0.0.1', path: '/healthz' }, verdict: 'allow', reason: /probe/ },
+    // policy-controller/core/src/routes.rs: GroupKindName orders by name before group and kind.
+    { name: 'precedence: ties of the same age go to the first by name, not by group', docs: [SERVER_HTTP, route('a-policy', `${PARENT}\nrules: [{matches: [{path: {value: /api}}]}]`), route('b-gateway', `${PARENT}\nrules: [{matches: [{path: {value: /api}}]}]`, { group: 'gateway.networking.k8s.io/v1' }), policy('p', '{group: policy.linkerd.io, kind: HTTPRoute, name: a-policy}', '[]')], call: { from: WEB, path: '/api' }, verdict: 'allow', reason: /a-policy/ },
   ]);
+
+  it('explain() says why an equally good route lost: the tie goes to the older route, then the first by name', () => {
+    const compiled = compile({ yaml: [[APP, SERVER_HTTP, route('b-policy', `${PARENT}\nrules: [{matches: [{path: {value: /api}}]}]`), route('c-gateway', `${PARENT}\nrules: [{matches: [{path: {value: /api}}]}]`, { group: 'gateway.networking.k8s.io/v1' }), policy('p', '{group: policy.linkerd.io, kind: HTTPRoute, name: b-policy}', '[]')].join('---\n')] });
+    const d = compiled.explain(call({ ns: 'app', to: 'api', port: 8080, from: WEB, path: '/api' }));
+    expectVerdict(d, 'allow', { reason: /b-policy/ });
+    const lost = d.trace.find((step) => step.text.startsWith('HTTPRoute app/c-gateway matches too'));
+    assert.ok(lost, d.trace.map((step) => step.text).join('\n'));
+    assert.match(lost.text, /then the first by name/);
+  });
 });
 
 describe('§2.5/§2.6 protocols and gRPC', () => {

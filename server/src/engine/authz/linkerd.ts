@@ -129,6 +129,10 @@ function defaults(ib: Inbound): string[] {
   else if (!admitting.length && !routesOf(ib).some((r) => r.routeLevel > 0)) out.push('nothing authorizes calls to this Server (but localhost): every call is denied');
   else out.push('a call is allowed only when an authorization admits it');
   const routes = routesOf(ib).filter((r) => r.def);
-  if (routes.length) out.push(`a request no ${ib.protocol === 'grpc' ? 'GRPCRoute' : 'HTTPRoute'} matches is refused (${ib.protocol === 'grpc' ? 'gRPC NOT_FOUND' : 'HTTP 404'})`);
+  const grpc = ib.protocol === 'grpc';
+  // The routes are listed in the order the policy controller sends them (routeOrder); which one a
+  // request takes depends on the request (routes.ts selectRoute), the order only breaks ties.
+  if (routes.length > 1) out.push(`a request takes the route whose match is most specific (${grpc ? 'hostname, then service, method, headers' : 'hostname, then path length with Exact first, method, headers, query parameters'}); on a tie, the one listed first (the older, then the first by name)`);
+  if (routes.length) out.push(`a request no ${grpc ? 'GRPCRoute' : 'HTTPRoute'} matches is refused (${grpc ? 'gRPC NOT_FOUND' : 'HTTP 404'})`);
   return out;
 }

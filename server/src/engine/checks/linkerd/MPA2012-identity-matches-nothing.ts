@@ -11,6 +11,8 @@ import { authnRefKind, linkerdModel } from './lib/model';
  *     inventory has matches none of its pods (only a client whose certificate carries exactly
  *     that URI, such as a SPIRE-identified external workload);
  *   - a Service DNS name (`web.emojivoto.svc.cluster.local`) is not an identity at all;
+ *   - a ServiceAccount reference named `*` is the literal identity `*.<ns>.serviceaccount...`,
+ *     not a wildcard (ServiceAccount identities are exact, never patterns);
  *   - with an inventory: an identity, identityRef, ServiceAccount reference or ServerAuthorization
  *     serviceAccount naming a ServiceAccount that the namespace does not have but that is one
  *     typo away from one it has (in namespaces whose ServiceAccounts the workspace declares);
@@ -134,6 +136,13 @@ function checkReference(context: CheckContext, base: (string | number)[], ref: R
   const name = str(ref['name']);
   if (!name) return;
   const written = str(ref['namespace']);
+  if (name === '*') {
+    // The policy controller turns a ServiceAccount into IdentityMatch::Exact without parsing it
+    // (index.rs policy_client_authz, meshtls_authentication.rs, server_authorization.rs).
+    const namespace = written ?? own;
+    context.report({ path: [...base, 'name'] }, `${what} names ServiceAccount "*", which is not a wildcard: Linkerd compares the identity *.${namespace}.serviceaccount.identity... literally, and no client has it. To admit every ServiceAccount of namespace ${namespace}, use an identityRef of kind Namespace (or the identity "*.${namespace}.serviceaccount.identity.<control-plane-ns>.<trust-domain>")`);
+    return;
+  }
   checkServiceAccount(context, [...base, 'name'], written ?? own, name, what, same, written !== undefined ? { path: [...base, 'namespace'], rewrite: same } : undefined);
 }
 

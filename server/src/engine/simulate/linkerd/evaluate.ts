@@ -3,7 +3,7 @@ import type { AccessRecord } from '../../traffic/accessRecord';
 import type { Decision, Denier, PolicySet, SourceRef, TraceStep } from '../types';
 import { Check, checkAuthz, makeAuthz, stepFor, verboseStep, type Authz, type ClientAddress } from './authz';
 import {
-  PROTOCOL_TEXT, isDefaultPolicy, matchSelector, newIdentitySet, addIdentity, readResources, selectorMismatch,
+  PROTOCOL_TEXT, isDefaultPolicy, matchSelector, newIdentitySet, addIdentity, addExactIdentity, readResources, selectorMismatch,
   serviceAccountIdentity, type ClusterIdentity, type DefaultPolicyName, type HttpMatchDef, type PolicyDef, type ProxyProtocol,
   type ResourceIndex, type RouteDef, type Selector, type ServerAuthorizationDef, type ServerDef,
 } from './model';
@@ -183,7 +183,7 @@ export class LinkerdPolicies {
           via.push(`MeshTLSAuthentication ${ns}/${ref.name}`);
         } else if (ref.kind === 'serviceaccount') {
           ids = newIdentitySet();
-          addIdentity(ids, serviceAccountIdentity(this.cluster, ns, ref.name));
+          addExactIdentity(ids, serviceAccountIdentity(this.cluster, ns, ref.name));
           via.push(`ServiceAccount ${ns}/${ref.name}`);
         } else {
           const n = this.idx.networks.get(`${ns}/${ref.name}`);
@@ -581,7 +581,7 @@ export class LinkerdPolicies {
         if (best?.route === r || maybes.some((m) => m.route === r)) continue;
         const alone = selectRoute([r], cv.req, grpcRoutes).best;
         const text = alone
-          ? `${r.label} matches too, but ${best ? `${best.rule.label} is a better match (longer path, then method, headers, query parameters; then the older route)` : 'another route is preferred'}`
+          ? `${r.label} matches too, but ${best ? `${best.rule.label} is a better match (hostname, then longer path with Exact first, method, headers, query parameters; on a tie the older route, then the first by name)` : 'another route is preferred'}`
           : `${r.label} does not match: ${routeMismatch(r, cv.req, grpcRoutes)}`;
         steps.push({ text, outcome: 'not-matched', ...(r.at ? { at: r.at } : {}) });
       }

@@ -138,6 +138,16 @@ export function addIdentity(ids: IdentitySet, text: string): void {
   else ids.exact.add(flat(text));
 }
 
+/** An identity the policy controller builds itself (a ServiceAccount's, from a
+ * `requiredAuthenticationRefs`/`identityRefs` ServiceAccount or a ServerAuthorization's
+ * `serviceAccounts`): always `IdentityMatch::Exact`, never parsed, so a service account named `*`
+ * is the literal name `*.<ns>.serviceaccount...`, which no client has
+ * (policy-controller/k8s/index/src/inbound/{index,meshtls_authentication,server_authorization}.rs). */
+export function addExactIdentity(ids: IdentitySet, text: string): void {
+  ids.text.push(text);
+  ids.exact.add(flat(text));
+}
+
 /** A sequential copy of a string (not a slice or concatenation of another): faster to compare
  * on every call. */
 function flat(s: string): string {
@@ -161,6 +171,7 @@ export function namespaceIdentity(c: ClusterIdentity, namespace: string): string
   return `*.${namespace}.serviceaccount.identity.${c.controlPlaneNamespace}.${c.trustDomain}`;
 }
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_LIKE = /^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const TD_CHARS = /^[a-z0-9\-._]+$/;
 const PATH_SEGMENT = /^[A-Za-z0-9\-._]+$/;
@@ -325,7 +336,8 @@ export function byAge<T extends { timestamp?: string; name: string }>(a: T, b: T
 
 /** Route precedence on ties (linkerd/linkerd2:policy-controller/grpc/src/inbound/http.rs
  * `to_route_list`): oldest first, routes with a timestamp before those without, then by
- * group, kind and name. */
+ * `RouteRef`, whose `GroupKindName` compares the name first, then the group, then the kind
+ * (policy-controller/core/src/routes.rs `impl Ord for GroupKindName`). */
 function routeOrder(a: RouteDef, b: RouteDef): number {
   if (a.timestamp !== b.timestamp) {
     if (a.timestamp === undefined) return 1;
@@ -333,7 +345,7 @@ function routeOrder(a: RouteDef, b: RouteDef): number {
     const d = Date.parse(a.timestamp) - Date.parse(b.timestamp);
     if (d) return d;
   }
-  for (const k of ['group', 'kind', 'name'] as const) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
+  for (const k of ['name', 'group', 'kind'] as const) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
   return 0;
 }
 
@@ -451,7 +463,7 @@ function readMeshTLS(base: Base, value: Rec, cluster: ClusterIdentity): MeshTLSD
     for (const raw of refsList) {
       const r = rec(raw);
       const name = str(r['name']) ?? '';
-      if (targetsKind(r, 'core', 'ServiceAccount')) addIdentity(ids, serviceAccountIdentity(cluster, str(r['namespace']) ?? base.namespace, name));
+      if (targetsKind(r, 'core', 'ServiceAccount')) addExactIdentity(ids, serviceAccountIdentity(cluster, str(r['namespace']) ?? base.namespace, name));
       else if (targetsKind(r, 'core', 'Namespace')) {
         if (r['namespace'] !== undefined) def.rejected ??= 'a Namespace identityRef must not set namespace';
         addIdentity(ids, namespaceIdentity(cluster, name));
@@ -505,7 +517,12 @@ function readServerAuthorization(base: Base, value: Rec, cluster: ClusterIdentit
     }
     for (const raw of arr(mtls['serviceAccounts'])) {
       const sa = rec(raw);
-      addIdentity(ids, serviceAccountIdentity(cluster, str(sa['namespace']) ?? base.namespace, str(sa['name']) ?? ''));
+      // The CRD wants DNS labels for serviceAccounts[].name and .namespace.
+      for (const key of ['name', 'namespace'] as const) {
+        const v = sa[key];
+        if ((v !== undefined || key === 'name') && !DNS_LABEL.test(String(v ?? ''))) def.rejected ??= `meshTLS.serviceAccounts ${key} "${String(v ?? '')}" is not a DNS label (the CRD's pattern)`;
+      }
+      addExactIdentity(ids, serviceAccountIdentity(cluster, str(sa['namespace']) ?? base.namespace, str(sa['name']) ?? ''));
     }
     if (mtls['unauthenticatedTLS'] === true) {
       if (ids.text.length) def.rejected ??= 'unauthenticatedTLS may not be set together with identities or serviceAccounts';
