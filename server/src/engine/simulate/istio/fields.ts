@@ -538,23 +538,31 @@ function paths(path: string, name: string, values: string[], negative: boolean):
 
 // --- request authentication -----------------------------------------------------------------
 
-/** One `requestPrincipals` value split at the last `/` into issuer and subject tests (spec §1.5.3). */
+/**
+ * One `requestPrincipals` value split at the last `/` into issuer and subject tests (spec §1.5.3),
+ * as istiod's generator reads it: a leading `*` makes the issuer a suffix (`*` alone: any) and
+ * leaves the subject exact (so the subject of `*` + `/*` must be the literal `*`); a trailing `*` is
+ * read only when the value does not start with one.
+ */
 function requestPrincipalTest(v: string): RequestPrincipalTest {
-  const anySub = (sub: string | undefined) => sub !== undefined && sub.length > 0;
-  if (v === '*') return (iss, sub) => iss.length > 0 && anySub(sub);
+  const any = (s: string | undefined) => s !== undefined && s.length > 0;
+  const exact = (want: string) => (s: string | undefined) => s === want;
+  const suffix = (end: string) => (s: string | undefined) => s !== undefined && s.endsWith(end);
+  const prefix = (start: string) => (s: string | undefined) => s !== undefined && s.startsWith(start);
   const slash = v.lastIndexOf('/');
-  if (slash < 0) {
-    if (v.startsWith('*')) { const suffix = v.slice(1); return (iss, sub) => iss.length > 0 && sub !== undefined && sub.endsWith(suffix); }
-    if (v.endsWith('*')) { const prefix = v.slice(0, -1); return (iss, sub) => iss.startsWith(prefix) && anySub(sub); }
-    return (iss, sub) => iss === v && sub === '';
-  }
-  const issPart = v.slice(0, slash);
-  const subPart = v.slice(slash + 1);
-  const issSuffix = issPart.slice(1);
-  const subPrefix = subPart.slice(0, -1);
-  const issTest = issPart === '*' ? (s: string) => s.length > 0 : issPart.startsWith('*') ? (s: string) => s.endsWith(issSuffix) : (s: string) => s === issPart;
-  const subTest = subPart === '*' ? anySub : subPart.endsWith('*') ? (s: string | undefined) => s !== undefined && s.startsWith(subPrefix) : (s: string | undefined) => s === subPart;
-  return (iss, sub) => issTest(iss) && subTest(sub);
+  const iss = slash < 0 ? v : v.slice(0, slash);
+  const sub = slash < 0 ? '' : v.slice(slash + 1);
+  let issTest: (s: string) => boolean;
+  let subTest: (s: string | undefined) => boolean;
+  if (v === '*') [issTest, subTest] = [any, any];
+  else if (v.startsWith('*')) {
+    if (slash < 0) [issTest, subTest] = [any, suffix(v.slice(1))];
+    else [issTest, subTest] = [iss === '*' ? any : suffix(iss.slice(1)), exact(sub)];
+  } else if (v.endsWith('*')) {
+    if (slash < 0) [issTest, subTest] = [prefix(v.slice(0, -1)), any];
+    else [issTest, subTest] = [exact(iss), sub === '*' ? any : prefix(sub.slice(0, -1))];
+  } else [issTest, subTest] = [exact(iss), exact(sub)];
+  return (i, s) => issTest(i) && subTest(s);
 }
 
 function requestPrincipals(path: string, name: string, values: string[], negative: boolean): Field {
