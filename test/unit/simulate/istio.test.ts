@@ -1034,3 +1034,21 @@ describe('Istio path normalization and templates', () => {
     assert.equal(typeof compileTemplate('/a/{x}'), 'string');
   });
 });
+
+// A leading * in principals and every namespaces value become Envoy regular expressions with the
+// value inserted as written (istio/istio matcher/string.go, model/generator.go). One that RE2
+// cannot compile makes Envoy refuse the configuration; the rule is left out and the trace says so.
+describe('Istio principals and namespaces that are not valid RE2', () => {
+  for (const [field, value] of [['principals', '*foo('], ['namespaces', 'ns(']] as const) {
+    it(`${field} ${value}: the rule is left out, with Envoy's refusal in the trace`, () => {
+      const sim = compile(allowRule(from({ [field]: [value] })));
+      const decision = sim.decide(rec());
+      assert.equal(decision.verdict, 'deny', decision.reason);
+      const skipped = sim.explain(rec()).trace.find((s) => s.outcome === 'skipped');
+      assert.ok(skipped, 'a skipped step');
+      assert.match(skipped.text, /Envoy refuses the regular expression/);
+      assert.match(skipped.text, /keeps the one it had/);
+      assert.doesNotMatch(skipped.text, /istiod's validation/);
+    });
+  }
+});

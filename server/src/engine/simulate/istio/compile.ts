@@ -260,7 +260,16 @@ function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action
       }
     }
   }
+  if (zt) zt = asZtunnelReadsIt(zt);
   return { index, ref, error: undefined, http, tcp, zt, tcpNote, ztNote, ...reasons, outcomes: [undefined, undefined, undefined, undefined] };
+}
+
+/** The rule with each field in the form istiod gives ztunnel (plain string matches), when one differs. */
+function asZtunnelReadsIt(m: RuleMatcher): RuleMatcher {
+  const differs = (list: Field[]) => list.some((f) => f.ztunnel !== null);
+  if (!differs(m.when) && !(m.from ?? []).some(differs) && !(m.to ?? []).some(differs)) return m;
+  const convert = (list: Field[]) => list.map((f) => f.ztunnel ?? f);
+  return { from: m.from && m.from.map(convert), to: m.to && m.to.map(convert), when: convert(m.when) };
 }
 
 function listOf(value: unknown): string[] {

@@ -13,7 +13,7 @@ import {
   type Attachable, type CompiledPeerAuthentication, type CompiledPolicy, type CompiledRequestAuthentication,
   type CompiledRule, type MtlsMode, type RuleMatcher,
 } from './compile';
-import type { Field } from './fields';
+import { ENVOY_REFUSES, type Field } from './fields';
 import { IstioFold } from './fold';
 import type { PathNormalization } from './path';
 
@@ -1379,7 +1379,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     for (const rule of p.rules) {
       const at = rule.ref;
       const label = `${p.label} rules[${rule.index}]`;
-      if (rule.error) { t.add(`${label} skipped: ${rule.error} (istiod's validation rejects this; if the policy is applied anyway, istiod skips the rule)`, 'skipped', at); continue; }
+      if (rule.error) {
+        const effect = rule.error.includes(ENVOY_REFUSES) ? 'the proxy rejects the configuration and keeps the one it had, which the workspace does not show; the simulator leaves the rule out' : "istiod's validation rejects this; if the policy is applied anyway, istiod skips the rule";
+        t.add(`${label} skipped: ${rule.error} (${effect})`, 'skipped', at);
+        continue;
+      }
       const m = variant === 'http' ? rule.http : variant === 'tcp' ? rule.tcp : rule.zt;
       const note = variant === 'tcp' ? rule.tcpNote : variant === 'zt' ? rule.ztNote : undefined;
       if (!m) { t.add(`${label} ${note ?? 'does not apply here'}`, 'skipped', at); continue; }
