@@ -594,8 +594,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       d.labelsFrom = `from the inventory (${info.kind} ${info.namespace}/${info.name})`;
     }
     const labels = d.labels;
-    if (!this.needsKind) {
-      // No PeerAuthentication, no targetRefs, no inventory: every enforcement point behaves alike.
+    if (!this.needsKind && !isAmbient(labels, undefined)) {
+      // No PeerAuthentication, no targetRefs, no inventory, and a pod the record does not enroll in
+      // ambient: sidecars and gateways behave alike (ztunnel does not: L4 only).
       d.kind = 'sidecar';
       d.kindWhy = 'the sidecar';
       return d;
