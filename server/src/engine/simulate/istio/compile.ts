@@ -235,7 +235,9 @@ function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action
     tcpNote = `on TCP the HTTP attributes ${httpFields.map((f) => f.path).join(', ')} are ignored, so the rule is broader`;
   }
   // ztunnel (spec §1.7 ambient): ALLOW drops the rule; DENY drops HTTP attributes, and a match that
-  // loses all its constraints becomes an empty match, which ztunnel never matches.
+  // loses all its constraints becomes an empty match, which ztunnel never matches. Every `when`
+  // condition is a clause of one match of its own (ambient/authorization.go `handleRule`), so a
+  // non-L4 condition leaves an empty match that the rule needs: the rule never matches.
   let zt: RuleMatcher | null = null;
   let ztNote: string | undefined;
   const l7 = all.filter((f) => !f.l4);
@@ -253,7 +255,9 @@ function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action
       const t2 = prune(to);
       const w2 = when.filter(keep);
       const anyL4 = all.some(keep);
-      if (f2 === 'empty' || t2 === 'empty' || !anyL4) ztNote = `at ztunnel the rule has no effect: without its non-L4 attributes (${l7.map((f) => f.path).join(', ')}) it is an empty match`;
+      const l7Condition = when.find((f) => !f.l4);
+      if (l7Condition) ztNote = `at ztunnel the rule has no effect: its condition ${l7Condition.path} is not an L4 attribute, and ztunnel matches each condition on its own, which without it is an empty match`;
+      else if (f2 === 'empty' || t2 === 'empty' || !anyL4) ztNote = `at ztunnel the rule has no effect: without its non-L4 attributes (${l7.map((f) => f.path).join(', ')}) it is an empty match`;
       else {
         zt = { from: f2, to: t2, when: w2 };
         ztNote = `at ztunnel the non-L4 attributes ${l7.map((f) => f.path).join(', ')} are ignored`;
