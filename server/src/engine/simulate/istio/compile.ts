@@ -79,6 +79,8 @@ export interface CompiledPeerAuthentication extends Attachable {
   kind: 'PeerAuthentication';
   mode: MtlsMode;
   ports: Map<number, MtlsMode>;
+  /** A resource the API server would not admit (a mode outside the enum): ignored. */
+  rejected: string | undefined;
 }
 
 export interface JwtRule {
@@ -301,23 +303,31 @@ export function compileIstioResource(file: SourceFile, resource: Resource, order
 
 const MODES = new Set<MtlsMode>(['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT']);
 
-function modeOf(value: unknown): MtlsMode {
+/** The mode of an `mtls` block; undefined when it is not one of the CRD's enum values. */
+function modeOf(value: unknown): MtlsMode | undefined {
   if (!isRecord(value)) return 'UNSET';
   const mode = value['mode'];
-  return typeof mode === 'string' && MODES.has(mode as MtlsMode) ? mode as MtlsMode : 'UNSET';
+  if (mode === undefined || mode === null) return 'UNSET';
+  return typeof mode === 'string' && MODES.has(mode as MtlsMode) ? mode as MtlsMode : undefined;
 }
 
 export function compilePeerAuthentication(file: SourceFile, resource: Resource, order: number): CompiledPeerAuthentication {
   const { spec, metadata: _metadata, problems: _problems, ...attach } = base(file, resource, order);
   void _metadata; void _problems;
   const ports = new Map<number, MtlsMode>();
+  let invalid: string | undefined;
   if (isRecord(spec['portLevelMtls'])) {
     for (const [port, value] of Object.entries(spec['portLevelMtls'])) {
       const n = Number(port);
-      if (Number.isInteger(n) && n > 0 && n <= 65535) ports.set(n, modeOf(value));
+      const mode = modeOf(value);
+      if (mode === undefined) invalid ??= `portLevelMtls.${port}.mode`;
+      else if (Number.isInteger(n) && n > 0 && n <= 65535) ports.set(n, mode);
     }
   }
-  return { kind: 'PeerAuthentication', ...attach, targetRefs: null, mode: modeOf(spec['mtls']), ports };
+  const mode = modeOf(spec['mtls']);
+  if (mode === undefined) invalid = 'mtls.mode';
+  const rejected = invalid === undefined ? undefined : `${invalid} is not one of UNSET, DISABLE, PERMISSIVE, STRICT: the API server rejects the resource`;
+  return { kind: 'PeerAuthentication', ...attach, targetRefs: null, mode: mode ?? 'UNSET', ports, rejected };
 }
 
 export function compileRequestAuthentication(file: SourceFile, resource: Resource, order: number): CompiledRequestAuthentication {

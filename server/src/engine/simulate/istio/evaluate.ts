@@ -377,6 +377,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     this.needsKind = set.inventory.present || this.peerAuths.length > 0 || admitted.some((p) => p.targetRefs) || this.requestAuths.some((r) => r.targetRefs);
     const oldestFirst = (a: Attachable, b: Attachable) => (a.created && b.created && a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.order - b.order);
     for (const pa of [...this.peerAuths].sort(oldestFirst)) {
+      if (pa.rejected) continue;
       const root = pa.namespace === this.options.rootNamespace;
       const workloadLevel = pa.selector !== null && pa.selector.length > 0;
       if (workloadLevel && root) this.ignoredPeer.push(pa);
@@ -1166,7 +1167,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     const ns = d.ns;
     if (ns === undefined) {
       if (this.namespacePeer.size === 0 && this.workloadPeer.size === 0) {
-        const mesh = this.meshPeer.find((p) => p.mode !== 'UNSET');
+        const mesh = this.meshPeer[0]?.mode === 'UNSET' ? undefined : this.meshPeer[0];
         const mode = mesh?.mode ?? 'PERMISSIVE';
         return { modes: MODE_BIT[mode as Exclude<MtlsMode, 'UNSET'>], by: mesh, text: mesh ? `${mesh.label} (mesh-wide) sets mTLS ${mode}` : 'no PeerAuthentication: mTLS PERMISSIVE (the default)', missing: undefined };
       }
@@ -1207,10 +1208,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       }
       const resolve = (start: MtlsMode): [MtlsMode, CompiledPeerAuthentication | undefined, string] => {
         if (start !== 'UNSET') return [start, decidedBy, via];
-        const nsLevel = ns === this.options.rootNamespace ? undefined : (this.namespacePeer.get(ns) ?? []).find((p) => p.mode !== 'UNSET');
-        if (nsLevel) return [nsLevel.mode, nsLevel, ' (namespace-wide)'];
-        const mesh = this.meshPeer.find((p) => p.mode !== 'UNSET');
-        if (mesh) return [mesh.mode, mesh, ' (mesh-wide)'];
+        // The oldest policy of a level is that level's, whatever its mode; an UNSET one inherits.
+        const nsLevel = ns === this.options.rootNamespace ? undefined : this.namespacePeer.get(ns)?.[0];
+        if (nsLevel && nsLevel.mode !== 'UNSET') return [nsLevel.mode, nsLevel, ' (namespace-wide)'];
+        const mesh = this.meshPeer[0];
+        if (mesh && mesh.mode !== 'UNSET') return [mesh.mode, mesh, ' (mesh-wide)'];
         return ['PERMISSIVE', undefined, ''];
       };
       const starts = wlModes.length ? wlModes : [mode];
