@@ -462,6 +462,15 @@ describe('Istio AUDIT, dry run, CUSTOM', () => {
     assert.deepEqual(both.auditedBy?.map((m) => [m.policy.label, m.rule.label]), [['AuthorizationPolicy foo/a', 'rules[1]'], ['AuthorizationPolicy foo/b', 'rules[0]']]);
   });
 
+  // spec §1.9.2 M1: the webhook refuses istio.io/dry-run on AUDIT whatever its value, and an istiod
+  // that receives such a policy anyway keeps it in shadow rules (builder.go): it marks nothing.
+  it('an AUDIT policy with istio.io/dry-run marks nothing', () => {
+    for (const value of ['true', 'false']) {
+      const d = check({ name: `audit dry-run ${value}`, policies: doc({ action: 'AUDIT', rules: [{}] }, { annotations: { 'istio.io/dry-run': value } }), expect: 'allow' });
+      assert.equal(d.audited, undefined, value);
+    }
+  });
+
   it('a dry-run DENY yields a shadow verdict only', () => {
     const d = check({ name: 'dry deny', policies: doc({ action: 'DENY', rules: [to({ paths: ['/ip'] })] }, { annotations: { 'istio.io/dry-run': 'true' } }), expect: 'allow' });
     assert.equal(d.shadow?.length, 1);

@@ -142,7 +142,10 @@ export function compileAuthorizationPolicy(file: SourceFile, resource: Resource,
   const annotations = isRecord(metadata['annotations']) ? metadata['annotations'] : {};
   const dryRunValue = annotations['istio.io/dry-run'];
   const dryRun = (action === 'ALLOW' || action === 'DENY') && dryRunValue !== undefined && dryRunValue !== null && TRUE.has(String(dryRunValue));
-  if (dryRunValue !== undefined && action !== 'ALLOW' && action !== 'DENY') notes.push(`istio.io/dry-run is only supported on ALLOW and DENY: the annotation has no effect on ${action}`);
+  // istiod's webhook refuses the annotation on AUDIT and CUSTOM whatever its value (validation.go,
+  // spec §1.9.2 M1); an istiod that receives such a policy anyway (1.30+) keeps it in shadow rules.
+  // Either way it is never enforced.
+  if (dryRunValue !== undefined && (action === 'AUDIT' || action === 'CUSTOM')) rejected ??= `istio.io/dry-run is only supported on ALLOW and DENY: istiod's validating webhook refuses it on ${action} (an istiod that receives the policy anyway keeps it in shadow rules), so the policy is never enforced`;
   let provider: string | undefined;
   if (action === 'CUSTOM') {
     const p = spec['provider'];
