@@ -475,7 +475,8 @@ function principals(path: string, name: string, values: string[], negative: bool
   const f = new Field(path, name, negative, Kind.Principal, IDENTITY, shown);
   const strings: string[] = [];
   for (const v of expanded) {
-    if (v.length < 2 || !v.startsWith('*')) { strings.push(v); continue; }
+    // Without regex characters after the `*`, the regex is a plain suffix match.
+    if (v.length < 2 || !v.startsWith('*') || !REGEX_META.test(v.slice(1))) { strings.push(v); continue; }
     const re = envoyRegex(`spiffe://.*${v.slice(1)}`, name, v);
     if (typeof re === 'string') return re;
     f.patterns.push(re);
@@ -487,6 +488,8 @@ function principals(path: string, name: string, values: string[], negative: bool
   }
   return f;
 }
+
+const REGEX_META = /[\\.+*?()|[\]{}^$]/;
 
 /** A regular expression istiod builds from a policy value, matched as Envoy does (the whole value); an error when Envoy refuses it. */
 function envoyRegex(pattern: string, name: string, value: string): { test(value: string): boolean } | string {
