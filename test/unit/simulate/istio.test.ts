@@ -462,6 +462,15 @@ describe('Istio AUDIT, dry run, CUSTOM', () => {
     assert.deepEqual(both.auditedBy?.map((m) => [m.policy.label, m.rule.label]), [['AuthorizationPolicy foo/a', 'rules[1]'], ['AuthorizationPolicy foo/b', 'rules[0]']]);
   });
 
+  // spec §1.9.2 M1: the webhook refuses istio.io/dry-run on AUDIT whatever its value, and an istiod
+  // that receives such a policy anyway keeps it in shadow rules (builder.go): it marks nothing.
+  it('an AUDIT policy with istio.io/dry-run marks nothing', () => {
+    for (const value of ['true', 'false']) {
+      const d = check({ name: `audit dry-run ${value}`, policies: doc({ action: 'AUDIT', rules: [{}] }, { annotations: { 'istio.io/dry-run': value } }), expect: 'allow' });
+      assert.equal(d.audited, undefined, value);
+    }
+  });
+
   it('a dry-run DENY yields a shadow verdict only', () => {
     const d = check({ name: 'dry deny', policies: doc({ action: 'DENY', rules: [to({ paths: ['/ip'] })] }, { annotations: { 'istio.io/dry-run': 'true' } }), expect: 'allow' });
     assert.equal(d.shadow?.length, 1);
@@ -1033,4 +1042,22 @@ describe('Istio path normalization and templates', () => {
     assert.ok(!r.test('/v1/a/xzy'));
     assert.equal(typeof compileTemplate('/a/{x}'), 'string');
   });
+});
+
+// A leading * in principals and every namespaces value become Envoy regular expressions with the
+// value inserted as written (istio/istio matcher/string.go, model/generator.go). One that RE2
+// cannot compile makes Envoy refuse the configuration; the rule is left out and the trace says so.
+describe('Istio principals and namespaces that are not valid RE2', () => {
+  for (const [field, value] of [['principals', '*foo('], ['namespaces', 'ns(']] as const) {
+    it(`${field} ${value}: the rule is left out, with Envoy's refusal in the trace`, () => {
+      const sim = compile(allowRule(from({ [field]: [value] })));
+      const decision = sim.decide(rec());
+      assert.equal(decision.verdict, 'deny', decision.reason);
+      const skipped = sim.explain(rec()).trace.find((s) => s.outcome === 'skipped');
+      assert.ok(skipped, 'a skipped step');
+      assert.match(skipped.text, /Envoy refuses the regular expression/);
+      assert.match(skipped.text, /keeps the one it had/);
+      assert.doesNotMatch(skipped.text, /istiod's validation/);
+    });
+  }
 });

@@ -7,7 +7,7 @@ import { redactorFor, type Redactor } from '../traffic/redact';
 import { InventoryIndex } from '../inventory/inventoryIndex';
 import type { WorkloadInfo } from '../inventory/inventory';
 import { recordFor, neutralOf, type NeutralCall, type NeutralOrWhy } from './calls';
-import { re2 } from '../simulate/consul/http';
+import { re2 } from '../simulate/re2';
 import { parseIpPrefix, prefixContains, type IpPrefix } from '../net/ip';
 import type { AccessModel, Identity, MeshResources, Network, Protection, Requests, TranslationContext } from './model';
 

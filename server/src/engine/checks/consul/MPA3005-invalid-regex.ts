@@ -1,6 +1,6 @@
 import type { NodePath } from '../../source/tree';
 import type { Check } from '../check';
-import { re2 } from '../../simulate/consul/http';
+import { re2 } from '../../simulate/re2';
 import { key, modelOf } from './model';
 
 /**

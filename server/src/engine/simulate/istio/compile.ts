@@ -79,6 +79,8 @@ export interface CompiledPeerAuthentication extends Attachable {
   kind: 'PeerAuthentication';
   mode: MtlsMode;
   ports: Map<number, MtlsMode>;
+  /** A resource the API server would not admit (a mode outside the enum): ignored. */
+  rejected: string | undefined;
 }
 
 export interface JwtRule {
@@ -140,7 +142,10 @@ export function compileAuthorizationPolicy(file: SourceFile, resource: Resource,
   const annotations = isRecord(metadata['annotations']) ? metadata['annotations'] : {};
   const dryRunValue = annotations['istio.io/dry-run'];
   const dryRun = (action === 'ALLOW' || action === 'DENY') && dryRunValue !== undefined && dryRunValue !== null && TRUE.has(String(dryRunValue));
-  if (dryRunValue !== undefined && action !== 'ALLOW' && action !== 'DENY') notes.push(`istio.io/dry-run is only supported on ALLOW and DENY: the annotation has no effect on ${action}`);
+  // istiod's webhook refuses the annotation on AUDIT and CUSTOM whatever its value (validation.go,
+  // spec §1.9.2 M1); an istiod that receives such a policy anyway (1.30+) keeps it in shadow rules.
+  // Either way it is never enforced.
+  if (dryRunValue !== undefined && (action === 'AUDIT' || action === 'CUSTOM')) rejected ??= `istio.io/dry-run is only supported on ALLOW and DENY: istiod's validating webhook refuses it on ${action} (an istiod that receives the policy anyway keeps it in shadow rules), so the policy is never enforced`;
   let provider: string | undefined;
   if (action === 'CUSTOM') {
     const p = spec['provider'];
@@ -235,7 +240,9 @@ function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action
     tcpNote = `on TCP the HTTP attributes ${httpFields.map((f) => f.path).join(', ')} are ignored, so the rule is broader`;
   }
   // ztunnel (spec §1.7 ambient): ALLOW drops the rule; DENY drops HTTP attributes, and a match that
-  // loses all its constraints becomes an empty match, which ztunnel never matches.
+  // loses all its constraints becomes an empty match, which ztunnel never matches. Every `when`
+  // condition is a clause of one match of its own (ambient/authorization.go `handleRule`), so a
+  // non-L4 condition leaves an empty match that the rule needs: the rule never matches.
   let zt: RuleMatcher | null = null;
   let ztNote: string | undefined;
   const l7 = all.filter((f) => !f.l4);
@@ -253,14 +260,25 @@ function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action
       const t2 = prune(to);
       const w2 = when.filter(keep);
       const anyL4 = all.some(keep);
-      if (f2 === 'empty' || t2 === 'empty' || !anyL4) ztNote = `at ztunnel the rule has no effect: without its non-L4 attributes (${l7.map((f) => f.path).join(', ')}) it is an empty match`;
+      const l7Condition = when.find((f) => !f.l4);
+      if (l7Condition) ztNote = `at ztunnel the rule has no effect: its condition ${l7Condition.path} is not an L4 attribute, and ztunnel matches each condition on its own, which without it is an empty match`;
+      else if (f2 === 'empty' || t2 === 'empty' || !anyL4) ztNote = `at ztunnel the rule has no effect: without its non-L4 attributes (${l7.map((f) => f.path).join(', ')}) it is an empty match`;
       else {
         zt = { from: f2, to: t2, when: w2 };
         ztNote = `at ztunnel the non-L4 attributes ${l7.map((f) => f.path).join(', ')} are ignored`;
       }
     }
   }
+  if (zt) zt = asZtunnelReadsIt(zt);
   return { index, ref, error: undefined, http, tcp, zt, tcpNote, ztNote, ...reasons, outcomes: [undefined, undefined, undefined, undefined] };
+}
+
+/** The rule with each field in the form istiod gives ztunnel (plain string matches), when one differs. */
+function asZtunnelReadsIt(m: RuleMatcher): RuleMatcher {
+  const differs = (list: Field[]) => list.some((f) => f.ztunnel !== null);
+  if (!differs(m.when) && !(m.from ?? []).some(differs) && !(m.to ?? []).some(differs)) return m;
+  const convert = (list: Field[]) => list.map((f) => f.ztunnel ?? f);
+  return { from: m.from && m.from.map(convert), to: m.to && m.to.map(convert), when: convert(m.when) };
 }
 
 function listOf(value: unknown): string[] {
@@ -288,23 +306,31 @@ export function compileIstioResource(file: SourceFile, resource: Resource, order
 
 const MODES = new Set<MtlsMode>(['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT']);
 
-function modeOf(value: unknown): MtlsMode {
+/** The mode of an `mtls` block; undefined when it is not one of the CRD's enum values. */
+function modeOf(value: unknown): MtlsMode | undefined {
   if (!isRecord(value)) return 'UNSET';
   const mode = value['mode'];
-  return typeof mode === 'string' && MODES.has(mode as MtlsMode) ? mode as MtlsMode : 'UNSET';
+  if (mode === undefined || mode === null) return 'UNSET';
+  return typeof mode === 'string' && MODES.has(mode as MtlsMode) ? mode as MtlsMode : undefined;
 }
 
 export function compilePeerAuthentication(file: SourceFile, resource: Resource, order: number): CompiledPeerAuthentication {
   const { spec, metadata: _metadata, problems: _problems, ...attach } = base(file, resource, order);
   void _metadata; void _problems;
   const ports = new Map<number, MtlsMode>();
+  let invalid: string | undefined;
   if (isRecord(spec['portLevelMtls'])) {
     for (const [port, value] of Object.entries(spec['portLevelMtls'])) {
       const n = Number(port);
-      if (Number.isInteger(n) && n > 0 && n <= 65535) ports.set(n, modeOf(value));
+      const mode = modeOf(value);
+      if (mode === undefined) invalid ??= `portLevelMtls.${port}.mode`;
+      else if (Number.isInteger(n) && n > 0 && n <= 65535) ports.set(n, mode);
     }
   }
-  return { kind: 'PeerAuthentication', ...attach, targetRefs: null, mode: modeOf(spec['mtls']), ports };
+  const mode = modeOf(spec['mtls']);
+  if (mode === undefined) invalid = 'mtls.mode';
+  const rejected = invalid === undefined ? undefined : `${invalid} is not one of UNSET, DISABLE, PERMISSIVE, STRICT: the API server rejects the resource`;
+  return { kind: 'PeerAuthentication', ...attach, targetRefs: null, mode: mode ?? 'UNSET', ports, rejected };
 }
 
 export function compileRequestAuthentication(file: SourceFile, resource: Resource, order: number): CompiledRequestAuthentication {

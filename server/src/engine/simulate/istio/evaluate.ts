@@ -13,7 +13,7 @@ import {
   type Attachable, type CompiledPeerAuthentication, type CompiledPolicy, type CompiledRequestAuthentication,
   type CompiledRule, type MtlsMode, type RuleMatcher,
 } from './compile';
-import type { Field } from './fields';
+import { ENVOY_REFUSES, type Field } from './fields';
 import { IstioFold } from './fold';
 import type { PathNormalization } from './path';
 
@@ -377,6 +377,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     this.needsKind = set.inventory.present || this.peerAuths.length > 0 || admitted.some((p) => p.targetRefs) || this.requestAuths.some((r) => r.targetRefs);
     const oldestFirst = (a: Attachable, b: Attachable) => (a.created && b.created && a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.order - b.order);
     for (const pa of [...this.peerAuths].sort(oldestFirst)) {
+      if (pa.rejected) continue;
       const root = pa.namespace === this.options.rootNamespace;
       const workloadLevel = pa.selector !== null && pa.selector.length > 0;
       if (workloadLevel && root) this.ignoredPeer.push(pa);
@@ -594,8 +595,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       d.labelsFrom = `from the inventory (${info.kind} ${info.namespace}/${info.name})`;
     }
     const labels = d.labels;
-    if (!this.needsKind) {
-      // No PeerAuthentication, no targetRefs, no inventory: every enforcement point behaves alike.
+    if (!this.needsKind && !isAmbient(labels, undefined)) {
+      // No PeerAuthentication, no targetRefs, no inventory, and a pod the record does not enroll in
+      // ambient: sidecars and gateways behave alike (ztunnel does not: L4 only).
       d.kind = 'sidecar';
       d.kindWhy = 'the sidecar';
       return d;
@@ -1165,7 +1167,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     const ns = d.ns;
     if (ns === undefined) {
       if (this.namespacePeer.size === 0 && this.workloadPeer.size === 0) {
-        const mesh = this.meshPeer.find((p) => p.mode !== 'UNSET');
+        const mesh = this.meshPeer[0]?.mode === 'UNSET' ? undefined : this.meshPeer[0];
         const mode = mesh?.mode ?? 'PERMISSIVE';
         return { modes: MODE_BIT[mode as Exclude<MtlsMode, 'UNSET'>], by: mesh, text: mesh ? `${mesh.label} (mesh-wide) sets mTLS ${mode}` : 'no PeerAuthentication: mTLS PERMISSIVE (the default)', missing: undefined };
       }
@@ -1206,10 +1208,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       }
       const resolve = (start: MtlsMode): [MtlsMode, CompiledPeerAuthentication | undefined, string] => {
         if (start !== 'UNSET') return [start, decidedBy, via];
-        const nsLevel = ns === this.options.rootNamespace ? undefined : (this.namespacePeer.get(ns) ?? []).find((p) => p.mode !== 'UNSET');
-        if (nsLevel) return [nsLevel.mode, nsLevel, ' (namespace-wide)'];
-        const mesh = this.meshPeer.find((p) => p.mode !== 'UNSET');
-        if (mesh) return [mesh.mode, mesh, ' (mesh-wide)'];
+        // The oldest policy of a level is that level's, whatever its mode; an UNSET one inherits.
+        const nsLevel = ns === this.options.rootNamespace ? undefined : this.namespacePeer.get(ns)?.[0];
+        if (nsLevel && nsLevel.mode !== 'UNSET') return [nsLevel.mode, nsLevel, ' (namespace-wide)'];
+        const mesh = this.meshPeer[0];
+        if (mesh && mesh.mode !== 'UNSET') return [mesh.mode, mesh, ' (mesh-wide)'];
         return ['PERMISSIVE', undefined, ''];
       };
       const starts = wlModes.length ? wlModes : [mode];
@@ -1379,7 +1382,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     for (const rule of p.rules) {
       const at = rule.ref;
       const label = `${p.label} rules[${rule.index}]`;
-      if (rule.error) { t.add(`${label} skipped: ${rule.error} (istiod's validation rejects this; if the policy is applied anyway, istiod skips the rule)`, 'skipped', at); continue; }
+      if (rule.error) {
+        const effect = rule.error.includes(ENVOY_REFUSES) ? 'the proxy rejects the configuration and keeps the one it had, which the workspace does not show; the simulator leaves the rule out' : "istiod's validation rejects this; if the policy is applied anyway, istiod skips the rule";
+        t.add(`${label} skipped: ${rule.error} (${effect})`, 'skipped', at);
+        continue;
+      }
       const m = variant === 'http' ? rule.http : variant === 'tcp' ? rule.tcp : rule.zt;
       const note = variant === 'tcp' ? rule.tcpNote : variant === 'zt' ? rule.ztNote : undefined;
       if (!m) { t.add(`${label} ${note ?? 'does not apply here'}`, 'skipped', at); continue; }

@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { re2 } from '../re2';
 import { F, T, U, type Call, type Tri } from './call';
 import { cidrContains, parseCidr, type Cidr } from './ip';
 import { compileTemplate, isTemplate } from './path';
@@ -61,6 +62,10 @@ const enum Kind {
   Namespace,
   /** serviceAccounts, trustDomains and their when keys: prefixes and regexes over the peer identity. */
   PeerPattern,
+  /** namespaces at ztunnel: a string match on the namespace of the peer's SPIFFE identity. */
+  PeerNamespace,
+  /** serviceAccounts at ztunnel: the exact namespace and service account of the peer's SPIFFE identity. */
+  PeerServiceAccount,
   SourceIp,
   RemoteIp,
   DestinationIp,
@@ -121,6 +126,13 @@ export class Field {
   /** `request.experimental.inline.headers[...]`: the value is a comma-joined list and any element may match. */
   inline = false;
   claimPath: string[] = [];
+  /** `namespace/serviceAccount` pairs (serviceAccounts at ztunnel). */
+  accounts: Set<string> | null = null;
+  /**
+   * The same constraint as ztunnel reads it, when that differs: istiod gives ztunnel plain string
+   * matches (exact, prefix, suffix, presence) where Envoy gets regular expressions.
+   */
+  ztunnel: Field | null = null;
 
   constructor(
     /** Where it is written, e.g. `from[0].source.principals`, `when[1] request.headers[x-env]`. */
@@ -144,7 +156,7 @@ export class Field {
    * the field is anything else.
    */
   requiredPeers(): string[] | null {
-    if (this.kind !== Kind.Principal || this.negative) return null;
+    if (this.kind !== Kind.Principal || this.negative || this.patterns.length !== 0) return null;
     return this.list!.exactValues();
   }
 
@@ -154,6 +166,8 @@ export class Field {
       case Kind.Principal:
       case Kind.Namespace:
       case Kind.PeerPattern:
+      case Kind.PeerNamespace:
+      case Kind.PeerServiceAccount:
         return 'peer';
       case Kind.SourceIp: return 'source.ip';
       case Kind.RemoteIp: return 'remote.ip';
@@ -175,7 +189,13 @@ export class Field {
 
   /** A peer identity field's match of a peer identity (without `spiffe://`), as `test` does it (without `not`). */
   matchesPeer(peer: string): boolean {
-    return this.kind === Kind.Principal ? this.list!.test(peer) : this.kind === Kind.Namespace ? this.namespaceMatch(peer) : this.peerPatternMatch(peer);
+    switch (this.kind) {
+      case Kind.Principal: return this.list!.test(peer) || this.someRegexMatches(`spiffe://${peer}`);
+      case Kind.Namespace: return this.namespaceMatch(peer);
+      case Kind.PeerNamespace: { const id = spiffeParts(peer); return id !== null && this.list!.test(id[0]); }
+      case Kind.PeerServiceAccount: { const id = spiffeParts(peer); return id !== null && this.accounts!.has(`${id[0]}/${id[1]}`); }
+      default: return this.peerPatternMatch(peer);
+    }
   }
 
   /** A port field's match of a port, as `test` does it (without `not`). */
@@ -204,11 +224,13 @@ export class Field {
     switch (this.kind) {
       case Kind.Principal:
       case Kind.Namespace:
-      case Kind.PeerPattern: {
+      case Kind.PeerPattern:
+      case Kind.PeerNamespace:
+      case Kind.PeerServiceAccount: {
         if (c.peerMissing !== null) return unknown(c, c.peerMissing);
         const p = c.peer;
         if (p === null) return negative ? T : F;
-        m = this.kind === Kind.Principal ? this.list!.test(p) : this.kind === Kind.Namespace ? this.namespaceMatch(p) : this.peerPatternMatch(p);
+        m = this.matchesPeer(p);
         break;
       }
       case Kind.SourceIp:
@@ -297,6 +319,8 @@ export class Field {
       case Kind.Principal:
       case Kind.Namespace:
       case Kind.PeerPattern:
+      case Kind.PeerNamespace:
+      case Kind.PeerServiceAccount:
         return c.peerMissing !== null ? `not recorded (${c.peerMissing})` : c.peer === null ? NO_PEER : `peer identity ${quote(c.peer)}`;
       case Kind.SourceIp:
         return c.sourceIpMissing ?? (rec.source?.ip === undefined ? 'not recorded (source.ip)' : `source.ip ${rec.source.ip}`);
@@ -354,7 +378,12 @@ export class Field {
 
   private namespaceMatch(p: string): boolean {
     for (let i = 0; i < this.needles.length; i++) if (p.includes(this.needles[i]!)) return true;
-    for (let i = 0; i < this.patterns.length; i++) if (this.patterns[i]!.test(p)) return true;
+    return this.patterns.length !== 0 && this.someRegexMatches(`spiffe://${p}`);
+  }
+
+  /** Envoy's `safe_regex` principal matchers, which read the whole URI SAN (with `spiffe://`). */
+  private someRegexMatches(uri: string): boolean {
+    for (let i = 0; i < this.patterns.length; i++) if (this.patterns[i]!.test(uri)) return true;
     return false;
   }
 
@@ -433,37 +462,89 @@ export function expandPrincipal(value: string, bundle: readonly string[]): strin
   return out;
 }
 
-function principals(path: string, name: string, values: string[], negative: boolean, ctx: CompileContext): Field {
+/**
+ * principals and source.principal. Envoy compares `spiffe://` + value (matcher/string.go
+ * `StringMatcherWithPrefix`): exact, prefix and `*` as string matches, but a leading `*` becomes the
+ * regular expression `spiffe://.*<rest>` with the rest inserted as written (its `.` matches any
+ * character, a trailing `*` repeats the character before it). ztunnel gets plain suffix matches.
+ */
+function principals(path: string, name: string, values: string[], negative: boolean, ctx: CompileContext): Field | string {
   const expanded = values.flatMap((v) => expandPrincipal(v, ctx.trustDomains));
   const same = expanded.length === values.length && expanded.every((v, i) => v === values[i]);
-  const f = new Field(path, name, negative, Kind.Principal, IDENTITY, same ? shownList(values) : `${shownList(values)} (trust domains → ${shownList(expanded)})`);
-  f.list = new StrList(expanded);
-  return f;
-}
-
-const REGEX_SPECIAL = /[\\^$+?()[\]{}|/]/g;
-
-function namespaces(path: string, name: string, values: string[], negative: boolean): Field {
-  const f = new Field(path, name, negative, Kind.Namespace, IDENTITY, shownList(values));
-  for (const v of values) {
-    // Istio: regex `.*/ns/<v>/.*` with `*` → `.*` (a `.` stays a regex dot).
-    if (!v.includes('*') && !v.includes('.')) f.needles.push(`/ns/${v}/`);
-    else f.patterns.push(RE2JS.compile(`^.*/ns/${v.replace(REGEX_SPECIAL, '\\$&').replace(/\*/g, '.*')}/.*$`));
+  const shown = same ? shownList(values) : `${shownList(values)} (trust domains → ${shownList(expanded)})`;
+  const f = new Field(path, name, negative, Kind.Principal, IDENTITY, shown);
+  const strings: string[] = [];
+  for (const v of expanded) {
+    // Without regex characters after the `*`, the regex is a plain suffix match.
+    if (v.length < 2 || !v.startsWith('*') || !REGEX_META.test(v.slice(1))) { strings.push(v); continue; }
+    const re = envoyRegex(`spiffe://.*${v.slice(1)}`, name, v);
+    if (typeof re === 'string') return re;
+    f.patterns.push(re);
+  }
+  f.list = new StrList(strings);
+  if (f.patterns.length !== 0) {
+    f.ztunnel = new Field(path, name, negative, Kind.Principal, IDENTITY, shown);
+    f.ztunnel.list = new StrList(expanded);
   }
   return f;
 }
 
+const REGEX_META = /[\\.+*?()|[\]{}^$]/;
+
+/** A regular expression istiod builds from a policy value, matched as Envoy does (the whole value); an error when Envoy refuses it. */
+function envoyRegex(pattern: string, name: string, value: string): { test(value: string): boolean } | string {
+  const re = re2(pattern);
+  if (typeof re === 'string') return `${ENVOY_REFUSES} the regular expression ${quote(pattern)} that istiod builds from the ${name} value ${quote(value)} (${re})`;
+  return { test: (s: string) => re.testExact(s) };
+}
+
+/** How a rule error that Envoy (not istiod's validation) causes begins. */
+export const ENVOY_REFUSES = 'Envoy refuses';
+
+/** A SPIFFE identity without `spiffe://` as ztunnel reads it (`<td>/ns/<ns>/sa/<sa>`): [namespace, service account], or null. */
+function spiffeParts(peer: string): [string, string] | null {
+  const parts = peer.split('/');
+  return parts.length === 5 && parts[1] === 'ns' && parts[3] === 'sa' ? [parts[2]!, parts[4]!] : null;
+}
+
+/**
+ * namespaces and source.namespace. Envoy: the regex `.*` + `/ns/<v>/` + `.*` over the URI SAN, with
+ * each `*` of the value turned into `.*` and the rest inserted as written (generator.go
+ * `srcNamespaceGenerator`). ztunnel: a plain string match on the identity's namespace.
+ */
+function namespaces(path: string, name: string, values: string[], negative: boolean): Field | string {
+  const f = new Field(path, name, negative, Kind.Namespace, IDENTITY, shownList(values));
+  for (const v of values) {
+    if (PLAIN_NAME.test(v)) { f.needles.push(`/ns/${v}/`); continue; }
+    const re = envoyRegex(`.*/ns/${v.replace(/\*/g, '.*')}/.*`, name, v);
+    if (typeof re === 'string') return re;
+    f.patterns.push(re);
+  }
+  f.ztunnel = new Field(path, name, negative, Kind.PeerNamespace, IDENTITY, shownList(values));
+  f.ztunnel.list = new StrList(values);
+  return f;
+}
+
+/** Text that means the same in a regular expression as written. */
+const PLAIN_NAME = /^[A-Za-z0-9_-]+$/;
+
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-/** Istio puts service-account values into its regex unescaped: a `.` (valid in Kubernetes names) matches any character. */
-const serviceAccountRegex = (s: string) => s.replace(/[*+?^${}()|[\]\\/]/g, '\\$&');
 
 function serviceAccounts(path: string, name: string, values: string[], negative: boolean, ctx: CompileContext, l4: boolean): Field | string {
   const f = new Field(path, name, negative, Kind.PeerPattern, { http: false, l4 }, shownList(values));
+  const accounts = new Set<string>();
   for (const v of values) {
     if (v === '' || v.includes('*') || v.split('/').length > 2 || v.startsWith('/') || v.endsWith('/')) return `bad ${name} value ${quote(v)}: expected 'serviceAccount' or 'namespace/serviceAccount' without wildcards`;
     const [ns, sa] = v.includes('/') ? v.split('/') as [string, string] : [ctx.policyNamespace, v];
-    f.patterns.push(RE2JS.compile(`^.+/ns/${serviceAccountRegex(ns)}/(.+/|)sa/${serviceAccountRegex(sa)}(/.+)?$`));
+    // istiod inserts both parts into the regex as written: the `.` of `my.sa` matches any character.
+    const re = envoyRegex(`spiffe://.+/ns/${ns}/(.+/|)sa/${sa}(/.+)?`, name, v);
+    if (typeof re === 'string') return re;
+    f.patterns.push({ test: (peer: string) => re.test(`spiffe://${peer}`) });
+    accounts.add(`${ns}/${sa}`);
   }
+  // ztunnel compares the identity's namespace and service account exactly.
+  f.ztunnel = new Field(path, name, negative, Kind.PeerServiceAccount, { http: false, l4 }, shownList(values));
+  f.ztunnel.accounts = accounts;
   return f;
 }
 
@@ -538,23 +619,31 @@ function paths(path: string, name: string, values: string[], negative: boolean):
 
 // --- request authentication -----------------------------------------------------------------
 
-/** One `requestPrincipals` value split at the last `/` into issuer and subject tests (spec §1.5.3). */
+/**
+ * One `requestPrincipals` value split at the last `/` into issuer and subject tests (spec §1.5.3),
+ * as istiod's generator reads it: a leading `*` makes the issuer a suffix (`*` alone: any) and
+ * leaves the subject exact (so the subject of `*` + `/*` must be the literal `*`); a trailing `*` is
+ * read only when the value does not start with one.
+ */
 function requestPrincipalTest(v: string): RequestPrincipalTest {
-  const anySub = (sub: string | undefined) => sub !== undefined && sub.length > 0;
-  if (v === '*') return (iss, sub) => iss.length > 0 && anySub(sub);
+  const any = (s: string | undefined) => s !== undefined && s.length > 0;
+  const exact = (want: string) => (s: string | undefined) => s === want;
+  const suffix = (end: string) => (s: string | undefined) => s !== undefined && s.endsWith(end);
+  const prefix = (start: string) => (s: string | undefined) => s !== undefined && s.startsWith(start);
   const slash = v.lastIndexOf('/');
-  if (slash < 0) {
-    if (v.startsWith('*')) { const suffix = v.slice(1); return (iss, sub) => iss.length > 0 && sub !== undefined && sub.endsWith(suffix); }
-    if (v.endsWith('*')) { const prefix = v.slice(0, -1); return (iss, sub) => iss.startsWith(prefix) && anySub(sub); }
-    return (iss, sub) => iss === v && sub === '';
-  }
-  const issPart = v.slice(0, slash);
-  const subPart = v.slice(slash + 1);
-  const issSuffix = issPart.slice(1);
-  const subPrefix = subPart.slice(0, -1);
-  const issTest = issPart === '*' ? (s: string) => s.length > 0 : issPart.startsWith('*') ? (s: string) => s.endsWith(issSuffix) : (s: string) => s === issPart;
-  const subTest = subPart === '*' ? anySub : subPart.endsWith('*') ? (s: string | undefined) => s !== undefined && s.startsWith(subPrefix) : (s: string | undefined) => s === subPart;
-  return (iss, sub) => issTest(iss) && subTest(sub);
+  const iss = slash < 0 ? v : v.slice(0, slash);
+  const sub = slash < 0 ? '' : v.slice(slash + 1);
+  let issTest: (s: string) => boolean;
+  let subTest: (s: string | undefined) => boolean;
+  if (v === '*') [issTest, subTest] = [any, any];
+  else if (v.startsWith('*')) {
+    if (slash < 0) [issTest, subTest] = [any, suffix(v.slice(1))];
+    else [issTest, subTest] = [iss === '*' ? any : suffix(iss.slice(1)), exact(sub)];
+  } else if (v.endsWith('*')) {
+    if (slash < 0) [issTest, subTest] = [prefix(v.slice(0, -1)), any];
+    else [issTest, subTest] = [exact(iss), sub === '*' ? any : prefix(sub.slice(0, -1))];
+  } else [issTest, subTest] = [exact(iss), exact(sub)];
+  return (i, s) => issTest(i) && subTest(s);
 }
 
 function requestPrincipals(path: string, name: string, values: string[], negative: boolean): Field {
