@@ -8,6 +8,7 @@ import type { Finding } from '../../../server/src/engine/findings';
 import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { cidrContains, parseCidr } from '../../../server/src/engine/checks/linkerd/lib/cidr';
 import { parseDuration } from '../../../server/src/engine/checks/linkerd/lib/duration';
+import { parseLinkerdDuration } from '../../../server/src/engine/checks/linkerd/lib/routeAnnotations';
 import { LINKERD_CHECKS } from '../../../server/src/engine/checks/linkerd';
 import { applyEdits } from '../../helpers/edits';
 import { FIXTURES } from '../../helpers/paths';
@@ -46,6 +47,12 @@ const serverAuthz = (name: string, spec: string, namespace = 'emojivoto') => doc
 const route = (name: string, spec: string, namespace = 'emojivoto') => doc('policy.linkerd.io/v1beta3', 'HTTPRoute', name, spec, namespace);
 const gatewayRoute = (name: string, spec: string, namespace = 'emojivoto') => doc('gateway.networking.k8s.io/v1', 'HTTPRoute', name, spec, namespace);
 const join3 = (...docs: string[]) => docs.join('---\n');
+/** A route with a Service parent (outbound, so the webhook parses its annotations) and a Server
+ * parent (so that a Gateway API route is linted as a Linkerd route at all). */
+const outboundRoute = (annotations: string, grpc = false) =>
+  doc(grpc ? 'gateway.networking.k8s.io/v1' : 'policy.linkerd.io/v1beta3', grpc ? 'GRPCRoute' : 'HTTPRoute', 'r',
+    '  parentRefs:\n    - group: core\n      kind: Service\n      name: web-svc\n      port: 80\n    - group: policy.linkerd.io\n      kind: Server\n      name: web-http\n',
+    'emojivoto', `  annotations:\n${annotations.trimEnd().replace(/^/gm, '  ')}\n`);
 
 const webServer = server('web-http', '  podSelector:\n    matchLabels:\n      app: web-svc\n  port: http\n  proxyProtocol: HTTP/1\n');
 const serverParent = (name = 'web-http') => `  parentRefs:\n    - group: policy.linkerd.io\n      kind: Server\n      name: ${name}\n`;
@@ -172,11 +179,29 @@ const tables: Record<string, { trigger: Case[]; clean: Clean[] }> = {
       { name: 'negative timeout', files: route('r', `${serverParent()}  rules:\n    - timeouts:\n        request: -10s\n`), code: 'MPA2005', line: 13, message: '"request timeout must not be negative"' },
       { name: 'backend Service with group core and no port', files: gatewayRoute('r', `${serverParent()}  rules:\n    - backendRefs:\n        - group: core\n          kind: Service\n          name: web-svc\n`), code: 'MPA2005', line: 15, message: '"invalid backendRef: cannot reference a Service without a port"' },
       { name: 'EgressNetwork parent without port', files: route('r', '  parentRefs:\n    - group: policy.linkerd.io\n      kind: EgressNetwork\n      name: internet\n'), code: 'MPA2005', line: 10, message: '"cannot target an EgressNetwork without specifying a port"' },
+      { name: 'retry limit that is not a number (outbound route)', files: outboundRoute('  retry.linkerd.io/limit: "three"\n'), code: 'MPA2005', line: 7, message: 'retry.linkerd.io/limit "three" is not a whole number from 0 to 65535' },
+      { name: 'retry limit above 65535', files: outboundRoute('  retry.linkerd.io/limit: "70000"\n'), code: 'MPA2005', line: 7, message: 'retry.linkerd.io/limit "70000"' },
+      { name: 'HTTP retry condition with a space after the comma', files: outboundRoute('  retry.linkerd.io/http: "5xx, 429"\n'), code: 'MPA2005', line: 7, message: 'invalid retry condition " 429"' },
+      { name: 'HTTP retry status range upside down', files: outboundRoute('  retry.linkerd.io/http: "504-500"\n'), code: 'MPA2005', line: 7, message: 'invalid retry condition "504-500"' },
+      { name: 'HTTP retry status code outside 100-599', files: outboundRoute('  retry.linkerd.io/http: "600"\n'), code: 'MPA2005', line: 7, message: 'invalid retry condition "600"' },
+      { name: 'gRPC retry condition Linkerd does not know', files: outboundRoute('  retry.linkerd.io/grpc: "cancelled,aborted"\n', true), code: 'MPA2005', line: 7, message: 'retry.linkerd.io/grpc has the invalid retry condition "aborted"' },
+      { name: 'timeout without a unit', files: outboundRoute('  timeout.linkerd.io/request: "10"\n'), code: 'MPA2005', line: 7, message: 'timeout.linkerd.io/request "10" is not a duration (missing duration unit)' },
+      { name: 'fractional retry timeout', files: outboundRoute('  retry.linkerd.io/timeout: 1.5s\n'), code: 'MPA2005', line: 7, message: '(fractional values are not supported)' },
+      { name: 'Go-style compound duration', files: outboundRoute('  timeout.linkerd.io/idle: 1m30s\n'), code: 'MPA2005', line: 7, message: '("1m30" is not a whole number)' },
+      { name: 'unknown failure accrual mode', files: outboundRoute('  balancer.linkerd.io/failure-accrual: consecutive-failures\n'), code: 'MPA2005', line: 7, message: 'unsupported failure accrual mode "consecutive-failures"' },
+      { name: 'min-penalty longer than the default max-penalty', files: outboundRoute('  balancer.linkerd.io/failure-accrual: consecutive\n  balancer.linkerd.io/failure-accrual-consecutive-min-penalty: 2m\n'), code: 'MPA2005', line: 8, message: 'min-penalty "2m" is longer than the max-penalty 60s (the default)' },
+      { name: 'zero max-penalty', files: outboundRoute('  balancer.linkerd.io/failure-accrual: consecutive\n  balancer.linkerd.io/failure-accrual-consecutive-min-penalty: "0"\n  balancer.linkerd.io/failure-accrual-consecutive-max-penalty: 0s\n'), code: 'MPA2005', line: 9, message: 'max-penalty cannot be zero' },
+      { name: 'jitter ratio above 100', files: outboundRoute('  balancer.linkerd.io/failure-accrual: consecutive\n  balancer.linkerd.io/failure-accrual-consecutive-jitter-ratio: "150"\n'), code: 'MPA2005', line: 8, message: 'jitter-ratio "150" must be a number from 0 to 100' },
+      { name: 'max-failures that is not a number', files: outboundRoute('  balancer.linkerd.io/failure-accrual: consecutive\n  balancer.linkerd.io/failure-accrual-consecutive-max-failures: "-1"\n'), code: 'MPA2005', line: 8, message: 'max-failures "-1" is not a whole number' },
     ],
     clean: [
       { name: 'booksapp routes (regex, timeouts, filters)', files: readFixture('booksapp', 'policy.yaml'), codes: ['MPA2005'] },
       { name: 'defaults and RE2 syntax', files: route('r', `${serverParent()}  rules:\n    - matches:\n        - path: {}\n        - path:\n            type: RegularExpression\n            value: "/api/v[12]/(?P<id>\\\\d+)"\n        - headers:\n            - name: x-user\n              value: "alice"\n      timeouts:\n        request: 0s\n        backendRequest: 0s\n    - timeouts:\n        request: 1m30s\n        backendRequest: 1.5s\n`), codes: ['MPA2005'] },
       { name: 'relative path in a Gateway API route is the schema\'s finding, not a second one', files: gatewayRoute('r', `${serverParent()}  rules:\n    - matches:\n        - path:\n            value: api\n`), codes: ['MPA2005'] },
+      { name: 'outbound annotations as the Linkerd docs write them', files: outboundRoute('  retry.linkerd.io/http: 5xx,429,500-504,Gateway-Error\n  retry.linkerd.io/limit: "3"\n  retry.linkerd.io/timeout: 300ms\n  timeout.linkerd.io/request: 10s\n  timeout.linkerd.io/response: "0"\n  timeout.linkerd.io/idle: 1h\n  balancer.linkerd.io/failure-accrual: consecutive\n  balancer.linkerd.io/failure-accrual-consecutive-max-failures: "5"\n  balancer.linkerd.io/failure-accrual-consecutive-min-penalty: 2s\n  balancer.linkerd.io/failure-accrual-consecutive-max-penalty: 2m\n  balancer.linkerd.io/failure-accrual-consecutive-jitter-ratio: "0.25"\n'), codes: ['MPA2005'] },
+      { name: 'gRPC retry conditions in any letter case', files: outboundRoute('  retry.linkerd.io/grpc: Cancelled,deadline-exceeded,internal,resource-exhausted,UNAVAILABLE\n  retry.linkerd.io/limit: "2"\n', true), codes: ['MPA2005'] },
+      { name: 'the HTTP retry annotation on a GRPCRoute is not read', files: outboundRoute('  retry.linkerd.io/http: "5xx, 429"\n', true), codes: ['MPA2005'] },
+      { name: 'annotations of an inbound route (Server parent only) are not read', files: doc('policy.linkerd.io/v1beta3', 'HTTPRoute', 'r', serverParent(), 'emojivoto', '  annotations:\n    retry.linkerd.io/limit: "three"\n'), codes: ['MPA2005'] },
     ],
   },
   MPA2006: {
@@ -415,5 +440,26 @@ describe('Linkerd check helpers', () => {
     assert.equal(parseDuration('0'), 0n);
     assert.equal(parseDuration('10'), undefined);
     assert.equal(parseDuration('1d'), undefined);
+  });
+
+  it('parses annotation durations as the policy controller does (whole number, one unit)', () => {
+    const ms = (text: string) => {
+      const parsed = parseLinkerdDuration(text);
+      return 'ms' in parsed ? parsed.ms : parsed.error;
+    };
+    assert.equal(ms('500ms'), 500n);
+    assert.equal(ms(' 10s '), 10_000n);
+    assert.equal(ms('+2m'), 120_000n);
+    assert.equal(ms('1d'), 86_400_000n);
+    assert.equal(ms('0'), 0n);
+    assert.equal(ms('10'), 'missing duration unit');
+    assert.equal(ms('1m30s'), '"1m30" is not a whole number');
+    assert.equal(ms('10us'), 'invalid duration unit us');
+    assert.equal(ms('-1s'), '"-1" is not a whole number');
+    assert.equal(ms('0.5s'), 'fractional values are not supported');
+    assert.equal(ms('s'), 's does not contain a timeout duration value');
+    assert.equal(ms('18446744073709551615s'), "Timeout value 18446744073709551615s overflows when converted to 'ms'");
+    assert.equal(ms('18446744073709551615ms'), 18446744073709551615n);
+    assert.equal(ms('18446744073709551616ms'), '"18446744073709551616" is not a whole number');
   });
 });

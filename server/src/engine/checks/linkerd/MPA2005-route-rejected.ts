@@ -2,11 +2,14 @@ import { RE2JS } from 're2js';
 import type { Check, CheckContext } from '../check';
 import { GATEWAY_GROUP, POLICY_GROUP, arr, isRec, quote, replaceFix, str, targetsKind, type Rec } from './lib/common';
 import { parseDuration } from './lib/duration';
+import { routeAnnotationProblems } from './lib/routeAnnotations';
 
 /** HTTPRoute and GRPCRoute rules of Linkerd's admission webhook beyond the schemas
  * (linkerd/linkerd2:policy-controller/runtime/src/admission.rs `Validate<HttpRouteSpec>`,
  * `Validate<gateway::HTTPRouteSpec>`, `Validate<gateway::GRPCRouteSpec>`;
- * k8s/index/src/routes/http.rs `path_match`, `header_match`, `query_param_match`, `req_redirect`). */
+ * k8s/index/src/routes/http.rs `path_match`, `header_match`, `query_param_match`, `req_redirect`;
+ * for a route with a Service or EgressNetwork parent, the retry, timeout and failure-accrual
+ * annotations of k8s/index/src/outbound/index.rs, see lib/routeAnnotations.ts). */
 
 type Path = (string | number)[];
 
@@ -99,12 +102,25 @@ function checkTimeouts(context: CheckContext, timeouts: Rec, base: Path): void {
   }
 }
 
+/** Only for a route with a Service or EgressNetwork parent: the webhook reads the annotations
+ * of no other route. */
+function checkAnnotations(context: CheckContext, grpc: boolean): void {
+  const metadata = context.value['metadata'];
+  const raw = isRec(metadata) ? metadata['annotations'] : undefined;
+  if (!isRec(raw)) return;
+  const annotations: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) if (typeof value === 'string') annotations[key] = value;
+  for (const problem of routeAnnotationProblems(annotations, grpc)) {
+    context.report({ path: ['metadata', 'annotations', problem.key] }, `${problem.message}; the admission webhook rejects the route`);
+  }
+}
+
 export const routeRejected: Check = {
   code: 'MPA2005',
   mesh: 'linkerd',
   title: 'Route rejected by the Linkerd admission webhook',
   defaultSeverity: 'error',
-  upstream: 'Linkerd policy admission webhook: "HttpPathMatch paths must be absolute", regex parse errors, "backendRequest timeout ... must not be greater than request timeout ...", "cannot reference a Service without a port", "cannot target an EgressNetwork without specifying a port"',
+  upstream: 'Linkerd policy admission webhook: "HttpPathMatch paths must be absolute", regex parse errors, "backendRequest timeout ... must not be greater than request timeout ...", "cannot reference a Service without a port", "cannot target an EgressNetwork without specifying a port", "invalid retry condition", "invalid duration unit", "unsupported failure accrual mode"',
   kinds: ['HTTPRoute', 'GRPCRoute'],
   run(context) {
     const spec = context.value['spec'];
@@ -112,13 +128,17 @@ export const routeRejected: Check = {
     const group = context.resource.entry.group;
     const isGateway = group === GATEWAY_GROUP;
     const isHttp = context.resource.kind === 'HTTPRoute';
+    let outbound = false;
     arr(spec['parentRefs']).forEach((parent, p) => {
       if (!isRec(parent)) return;
       const ref = { ...parent, group: parent['group'] ?? (isGateway ? GATEWAY_GROUP : POLICY_GROUP) };
-      if (targetsKind(ref, POLICY_GROUP, 'EgressNetwork') && parent['port'] === undefined) {
+      const egress = targetsKind(ref, POLICY_GROUP, 'EgressNetwork');
+      if (egress || targetsKind(ref, '', 'Service')) outbound = true;
+      if (egress && parent['port'] === undefined) {
         context.report({ path: ['spec', 'parentRefs', p, 'name'] }, 'a route attached to an EgressNetwork must say which port it is for; the admission webhook rejects it ("cannot target an EgressNetwork without specifying a port")');
       }
     });
+    if (outbound) checkAnnotations(context, !isHttp);
     arr(spec['rules']).forEach((rule, r) => {
       if (!isRec(rule)) return;
       const base: Path = ['spec', 'rules', r];
