@@ -1973,6 +1973,9 @@ describe('reader helpers', () => {
     assert.equal(istioDeniedBy('rbac_access_denied_matched_policy[istio-ext-authz-ns[shop]-policy[frontend-fraud-check]-rule[1]-deny-due-to-bad-CUSTOM-action]'), 'shop/frontend-fraud-check');
     assert.equal(istioDeniedBy('rbac_access_denied_matched_policy[ns[shop]-policy[x]-rule[0]-something-else]'), undefined);
     assert.deepEqual(parseDenyReason('rbac_access_denied_matched_policy[consul-intentions-layer4]'), { kind: 'rbac', policy: 'consul-intentions-layer4' });
+    // Envoy's older marker names no policy: neither a DENY policy nor "no ALLOW policy matched"
+    assert.deepEqual(parseDenyReason('rbac_access_denied'), { kind: 'rbac' });
+    assert.equal(istioDeniedBy('rbac_access_denied'), undefined);
     assert.deepEqual(parseDenyReason('ext_authz_denied'), { kind: 'ext_authz' });
     assert.deepEqual(parseDenyReason('jwt_authn_access_denied{Jwt_is_missing}'), { kind: 'jwt', reason: 'Jwt_is_missing' });
     assert.deepEqual(parseDenyReason('linkerd_policy_403'), { kind: 'linkerd', status: 403 });
@@ -2033,4 +2036,26 @@ describe('reader helpers', () => {
       assert.equal(checkAccessRecord(JSON.parse(JSON.stringify(printed))), undefined, name);
     }
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Lines written by hand from the upstream format definitions (Envoy's command operators, Istio's
+// and Envoy's default formats, linkerd2-proxy's access log span and writers, ztunnel's access
+// events, Consul's default JSON), each with the record the definition implies:
+// test/fixtures/traffic/upstream-lines.jsonl, one case a line.
+// ---------------------------------------------------------------------------------------------
+
+type FixtureCase = Case & { format: LogFormatId; options?: ReaderOptions };
+
+describe('upstream-defined lines (fixture)', () => {
+  const cases = readFileSync(join(FIXTURES, 'traffic', 'upstream-lines.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as FixtureCase);
+  for (const c of cases) {
+    it(`${c.format}: ${c.name}`, () => {
+      assert.deepEqual(createReader(c.format, c.options).read(c.line), c.expect);
+      assertPeekAgrees(createReader(c.format, c.options), c.line, c.expect);
+    });
+  }
 });
