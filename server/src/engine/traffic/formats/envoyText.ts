@@ -13,9 +13,13 @@ import { ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, o
  * that the format does not enclose in quotes or brackets must not contain a space (Envoy
  * replaces spaces in details with `_`), which keeps a line of another format from matching by
  * accident; a `%START_TIME(...)%` holds exactly the spaces of its strftime format, and a last
- * operator that ends the format and maps to no record field takes the rest of the line. Quoted values may contain anything but the literal that follows them; Envoy does
- * not escape quotes, so a `"` inside a User-Agent only matters when it is followed by the rest
- * of that literal (`" "`).
+ * operator that ends the format and maps to no record field takes the rest of the line. A quoted
+ * value ends at the first occurrence of the literal that follows it. Envoy does not escape quotes,
+ * so a User-Agent may itself hold that literal (`curl "a" "b"` holds `" "`): when the line does not
+ * fit that way, the reader tries the later occurrences of the literals after free-text values
+ * (request headers other than those Envoy validates or sets). A value that is an address, host
+ * name, id, code or flag never starts with a `"`: one that does is the quoted value before it,
+ * moved along, and the line is read another way.
  */
 
 /** Istio's default TEXT format (`EnvoyTextLogFormat`, istio/istio pilot/pkg/model/telemetry_logging.go). */
@@ -55,6 +59,18 @@ export class CompiledEnvoyFormat {
   readonly seen: Uint8Array;
   /** The operator whose value must be a host name (the SNI), when the last one takes the rest of the line; else -1. */
   private readonly hostNameOperator: number = -1;
+  /** Per operator: quoted, and its value free text that may hold the literal after it (see `matchAnyWay`). */
+  private readonly freeText: boolean[] = [];
+  /**
+   * Per operator: NO_LEADING_QUOTE, an unquoted value that never starts with a `"` (an address,
+   * host name, code or flag: one that does is a quoted value moved along by a `" "` inside a
+   * free-text value before it), and MAX_LENGTH, a `:N` length limit (`maxLength`).
+   */
+  private readonly guards: number[] = [];
+  /** Some quoted free-text value may hold the literal after it. */
+  private readonly mayBacktrack: boolean;
+  /** Per operator: the longest value Envoy writes for it (`%REQ(X-TENANT):32%`: 32), or -1. */
+  private readonly maxLength: number[] = [];
 
   constructor(readonly source: string) {
     let text = source;
@@ -125,7 +141,13 @@ export class CompiledEnvoyFormat {
       // (RFC 6066 §3: no address literals).
       if (restOfLine) this.hostNameOperator = this.slots.indexOf(F.REQUESTED_SERVER_NAME);
       if (slot >= 0) this.seen[slot] = 1;
+      const free = slot < 0 || slot >= SLOT_COUNT || FREE_TEXT_SLOTS.has(slot);
+      this.freeText.push(quoted && free && after.length > 0);
+      const limit = LENGTH_LIMIT.exec(ops[k]!);
+      this.maxLength.push(limit === null ? -1 : Number(limit[1]));
+      this.guards.push((!quoted && !free ? NO_LEADING_QUOTE : 0) | (limit === null ? 0 : MAX_LENGTH));
     }
+    this.mayBacktrack = this.freeText.includes(true);
   }
 
   get slotCount(): number {
@@ -134,22 +156,25 @@ export class CompiledEnvoyFormat {
 
   /** Fills `out` (cleared by the caller) from the line; false when the line does not have this shape. */
   match(line: string, out: (string | undefined)[]): boolean {
-    const literals = this.literals;
     let n = line.length;
     if (n > 0 && line.charCodeAt(n - 1) === 13) n--;
-    const first = literals[0]!;
+    const first = this.literals[0]!;
     if (first.length > 0 && !line.startsWith(first)) return false;
-    let pos = first.length;
+    if (this.matchFirst(line, n, first.length, out)) return true;
+    if (!this.mayBacktrack) return false;
+    out.fill(undefined);
+    return this.matchAnyWay(line, n, 0, first.length, out, { steps: BACKTRACK_STEPS });
+  }
+
+  /** Each value ends at the first occurrence of the literal after it: how Envoy's lines are read. */
+  private matchFirst(line: string, n: number, start: number, out: (string | undefined)[]): boolean {
+    const literals = this.literals;
+    let pos = start;
     const last = this.slots.length - 1;
     for (let k = 0; k <= last; k++) {
       const lit = literals[k + 1]!;
-      // (the value's own spaces come first: the next literal may start with a space)
-      let from = pos;
-      for (let s = this.spaces[k]!; s > 0; s--) {
-        const space = line.indexOf(' ', from);
-        if (space < 0) return false;
-        from = space + 1;
-      }
+      const from = this.afterOwnSpaces(line, k, pos);
+      if (from < 0) return false;
       let end: number;
       if (lit.length === 0) {
         end = n; // the last operator runs to the end of the line
@@ -157,31 +182,93 @@ export class CompiledEnvoyFormat {
         end = line.indexOf(lit, from);
         if (end < 0 || end + lit.length > n) return false;
       }
-      if (this.bare[k]) {
-        const space = line.indexOf(' ', from);
-        if (space >= 0 && space < end) return false;
-      }
-      if (k === this.hostNameOperator) {
-        const colon = line.indexOf(':', pos);
-        if (colon >= 0 && colon < end) return false;
-      }
-      const slot = this.slots[k]!;
-      if (slot >= 0) {
-        const len = end - pos;
-        out[slot] = len === 0 || (len === 1 && line.charCodeAt(pos) === 45) /* - */ ? undefined : line.slice(pos, end);
-      }
+      if (!this.fits(line, k, pos, from, end)) return false;
+      this.store(line, k, pos, end, out);
       pos = end + lit.length;
     }
-    // Nothing may follow the last literal but trailing whitespace.
-    for (let k = pos; k < n; k++) {
-      const c = line.charCodeAt(k);
-      if (c !== 32 && c !== 9) return false;
+    return onlyWhitespaceFrom(line, pos, n);
+  }
+
+  /**
+   * Operator k and those after it from `pos` on, a free-text value ending at any occurrence of
+   * its literal (the first that lets the rest fit), every other value as `matchFirst` ends it.
+   * At most `budget.steps` values are tried, so a line with many quotes costs a bounded time.
+   */
+  private matchAnyWay(line: string, n: number, k: number, pos: number, out: (string | undefined)[], budget: { steps: number }): boolean {
+    if (k === this.slots.length) return onlyWhitespaceFrom(line, pos, n);
+    const lit = this.literals[k + 1]!;
+    const from = this.afterOwnSpaces(line, k, pos);
+    if (from < 0) return false;
+    for (let end = lit.length === 0 ? n : line.indexOf(lit, from); end >= 0 && end + lit.length <= n; end = line.indexOf(lit, end + 1)) {
+      if (--budget.steps < 0 || !this.fits(line, k, pos, from, end)) return false;
+      this.store(line, k, pos, end, out);
+      if (this.matchAnyWay(line, n, k + 1, end + lit.length, out, budget)) return true;
+      if (!this.freeText[k]) break;
     }
-    return true;
+    const slot = this.slots[k]!;
+    if (slot >= 0) out[slot] = undefined;
+    return false;
+  }
+
+  /** Where operator k's value starts to be searched for its end: past the spaces it always holds (the next literal may start with one); -1 when the line has too few. */
+  private afterOwnSpaces(line: string, k: number, pos: number): number {
+    let from = pos;
+    for (let s = this.spaces[k]!; s > 0; s--) {
+      const space = line.indexOf(' ', from);
+      if (space < 0) return -1;
+      from = space + 1;
+    }
+    return from;
+  }
+
+  /** Operator k may have the value line[pos, end). */
+  private fits(line: string, k: number, pos: number, from: number, end: number): boolean {
+    if (this.bare[k]) {
+      const space = line.indexOf(' ', from);
+      if (space >= 0 && space < end) return false;
+    }
+    if (k === this.hostNameOperator) {
+      const colon = line.indexOf(':', pos);
+      if (colon >= 0 && colon < end) return false;
+    }
+    const guards = this.guards[k]!;
+    if (guards === 0) return true;
+    if ((guards & NO_LEADING_QUOTE) !== 0 && end > pos && line.charCodeAt(pos) === 34 /* " */) return false;
+    return (guards & MAX_LENGTH) === 0 || end - pos <= this.maxLength[k]!;
+  }
+
+  private store(line: string, k: number, pos: number, end: number, out: (string | undefined)[]): void {
+    const slot = this.slots[k]!;
+    if (slot < 0) return;
+    const len = end - pos;
+    out[slot] = len === 0 || (len === 1 && line.charCodeAt(pos) === 45) /* - */ ? undefined : line.slice(pos, end);
   }
 }
 
+/** Nothing may follow the last literal but trailing whitespace. */
+function onlyWhitespaceFrom(line: string, pos: number, n: number): boolean {
+  for (let k = pos; k < n; k++) {
+    const c = line.charCodeAt(k);
+    if (c !== 32 && c !== 9) return false;
+  }
+  return true;
+}
+
+/**
+ * Values a client writes freely, which may hold any `"`: request headers (besides the authority,
+ * which Envoy validates, and the request id, which it sets at the edge) and the path. The other
+ * values Envoy writes itself: addresses, codes, flags, details with spaces made `_`.
+ */
+const FREE_TEXT_SLOTS: ReadonlySet<number> = new Set([F.PATH, F.USER_AGENT, F.X_FORWARDED_FOR, F.CONTENT_TYPE]);
+
+/** Values tried per line beyond the first reading: a few free-text values with a few quotes each. */
+const BACKTRACK_STEPS = 256;
+
 const OPERATOR_NAME_CHAR = /[A-Z0-9_]/;
+const NO_LEADING_QUOTE = 1;
+const MAX_LENGTH = 2;
+/** An operator's `:N` length limit: Envoy cuts its value to N characters. */
+const LENGTH_LIMIT = /:(\d+)$/;
 
 function countSpaces(text: string): number {
   let n = 0;
