@@ -59,7 +59,7 @@ export class CompiledEnvoyFormat {
   readonly seen: Uint8Array;
   /** The operator whose value must be a host name (the SNI), when the last one takes the rest of the line; else -1. */
   private readonly hostNameOperator: number = -1;
-  /** Per operator: quoted, and its value free text that may hold the literal after it (see `matchAnyWay`). */
+  /** Per operator: enclosed, and its value may hold the literal after it (see `matchAnyWay`): free text, or details with brackets in a `[...]`. */
   private readonly freeText: boolean[] = [];
   /**
    * Per operator: NO_LEADING_QUOTE, an unquoted value that never starts with a `"` (an address,
@@ -142,7 +142,7 @@ export class CompiledEnvoyFormat {
       if (restOfLine) this.hostNameOperator = this.slots.indexOf(F.REQUESTED_SERVER_NAME);
       if (slot >= 0) this.seen[slot] = 1;
       const free = slot < 0 || slot >= SLOT_COUNT || FREE_TEXT_SLOTS.has(slot);
-      this.freeText.push(quoted && free && after.length > 0);
+      this.freeText.push(quoted && after.length > 0 && (free || BRACKETED_SLOTS.has(slot)));
       const limit = LENGTH_LIMIT.exec(ops[k]!);
       this.maxLength.push(limit === null ? -1 : Number(limit[1]));
       this.guards.push((!quoted && !free ? NO_LEADING_QUOTE : 0) | (limit === null ? 0 : MAX_LENGTH));
@@ -260,6 +260,19 @@ function onlyWhitespaceFrom(line: string, pos: number, n: number): boolean {
  * values Envoy writes itself: addresses, codes, flags, details with spaces made `_`.
  */
 const FREE_TEXT_SLOTS: ReadonlySet<number> = new Set([F.PATH, F.USER_AGENT, F.X_FORWARDED_FOR, F.CONTENT_TYPE]);
+
+/**
+ * Values that hold brackets: RBAC details name the policy in `[...]` (`rbac_access_denied_matched_policy[ns[foo]-policy[p]-rule[0]]`,
+ * the dry-run policy ids likewise), so a `[%RESPONSE_CODE_DETAILS%]` holds `]` before its own.
+ */
+const BRACKETED_SLOTS: ReadonlySet<number> = new Set([
+  F.RESPONSE_CODE_DETAILS,
+  F.CONNECTION_TERMINATION_DETAILS,
+  F.DRY_RUN_ALLOW_POLICY,
+  F.DRY_RUN_DENY_POLICY,
+  F.TCP_DRY_RUN_ALLOW_POLICY,
+  F.TCP_DRY_RUN_DENY_POLICY,
+]);
 
 /** Values tried per line beyond the first reading: a few free-text values with a few quotes each. */
 const BACKTRACK_STEPS = 256;
