@@ -49,8 +49,6 @@ export class CompiledEnvoyFormat {
   readonly literals: string[] = [];
   /** Per operator: slot index, or -1 when the value is not used. */
   readonly slots: number[] = [];
-  /** Per operator: the value may not contain a space. */
-  readonly bare: boolean[] = [];
   /** Per operator: the spaces its value always holds (a `%START_TIME(...)%` whose strftime format has some). */
   readonly spaces: number[] = [];
   /** Names of the request headers kept beyond the fixed slots, in slot order. */
@@ -62,9 +60,10 @@ export class CompiledEnvoyFormat {
   /** Per operator: enclosed, and its value may hold the literal after it (see `matchAnyWay`): free text, or details with brackets in a `[...]`. */
   private readonly freeText: boolean[] = [];
   /**
-   * Per operator: NO_LEADING_QUOTE, an unquoted value that never starts with a `"` (an address,
-   * host name, code or flag: one that does is a quoted value moved along by a `" "` inside a
-   * free-text value before it), and MAX_LENGTH, a `:N` length limit (`maxLength`).
+   * Per operator, what its value may not be: NO_SPACE (an unquoted value, unless it takes the rest of the line); NO_COLON (`hostNameOperator`);
+   * NO_LEADING_QUOTE, an unquoted value that never starts with a `"` (an address, host name, code
+   * or flag: one that does is a quoted value moved along by a `" "` inside a free-text value
+   * before it); MAX_LENGTH, longer than its `:N` limit (`maxLength`).
    */
   private readonly guards: number[] = [];
   /** Some quoted free-text value may hold the literal after it. */
@@ -135,7 +134,6 @@ export class CompiledEnvoyFormat {
       // record does not keep it: a kept value with a space there more likely means a line of
       // another layout, which must not be read into a field.
       const restOfLine = k === ops.length - 1 && after.length === 0 && slot < 0;
-      this.bare.push(!quoted && !restOfLine);
       // One token too many among the unquoted values before it would shift each of them into the
       // next one's place, and the caller's address would become the SNI: a host name has no `:`
       // (RFC 6066 §3: no address literals).
@@ -145,8 +143,9 @@ export class CompiledEnvoyFormat {
       this.freeText.push(quoted && after.length > 0 && (free || BRACKETED_SLOTS.has(slot)));
       const limit = LENGTH_LIMIT.exec(ops[k]!);
       this.maxLength.push(limit === null ? -1 : Number(limit[1]));
-      this.guards.push((!quoted && !free ? NO_LEADING_QUOTE : 0) | (limit === null ? 0 : MAX_LENGTH));
+      this.guards.push((!quoted && !restOfLine ? NO_SPACE : 0) | (!quoted && !free ? NO_LEADING_QUOTE : 0) | (limit === null ? 0 : MAX_LENGTH));
     }
+    if (this.hostNameOperator >= 0) this.guards[this.hostNameOperator]! |= NO_COLON;
     this.mayBacktrack = this.freeText.includes(true);
   }
 
@@ -173,7 +172,7 @@ export class CompiledEnvoyFormat {
     const last = this.slots.length - 1;
     for (let k = 0; k <= last; k++) {
       const lit = literals[k + 1]!;
-      const from = this.afterOwnSpaces(line, k, pos);
+      const from = this.spaces[k] === 0 ? pos : this.afterOwnSpaces(line, k, pos);
       if (from < 0) return false;
       let end: number;
       if (lit.length === 0) {
@@ -223,16 +222,16 @@ export class CompiledEnvoyFormat {
 
   /** Operator k may have the value line[pos, end). */
   private fits(line: string, k: number, pos: number, from: number, end: number): boolean {
-    if (this.bare[k]) {
+    const guards = this.guards[k]!;
+    if (guards === 0) return true;
+    if ((guards & NO_SPACE) !== 0) {
       const space = line.indexOf(' ', from);
       if (space >= 0 && space < end) return false;
     }
-    if (k === this.hostNameOperator) {
+    if ((guards & NO_COLON) !== 0) {
       const colon = line.indexOf(':', pos);
       if (colon >= 0 && colon < end) return false;
     }
-    const guards = this.guards[k]!;
-    if (guards === 0) return true;
     if ((guards & NO_LEADING_QUOTE) !== 0 && end > pos && line.charCodeAt(pos) === 34 /* " */) return false;
     return (guards & MAX_LENGTH) === 0 || end - pos <= this.maxLength[k]!;
   }
@@ -278,8 +277,10 @@ const BRACKETED_SLOTS: ReadonlySet<number> = new Set([
 const BACKTRACK_STEPS = 256;
 
 const OPERATOR_NAME_CHAR = /[A-Z0-9_]/;
-const NO_LEADING_QUOTE = 1;
-const MAX_LENGTH = 2;
+const NO_SPACE = 1;
+const NO_COLON = 2;
+const NO_LEADING_QUOTE = 4;
+const MAX_LENGTH = 8;
 /** An operator's `:N` length limit: Envoy cuts its value to N characters. */
 const LENGTH_LIMIT = /:(\d+)$/;
 
