@@ -1,6 +1,6 @@
-import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions } from '../readerTypes';
+import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions, SkippedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { SKIP, isBlank, newKeyPrefix } from './common';
+import { SKIP, isBlank, newKeyPrefix, normalizeTime, skipWith } from './common';
 import { ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
 
 /**
@@ -151,6 +151,20 @@ export class CompiledEnvoyFormat {
 
   get slotCount(): number {
     return SLOT_COUNT + this.headerNames.length;
+  }
+
+  /**
+   * The line starts as this format's lines do, up to a `%START_TIME%` first operator whose value
+   * reads as a time: an Envoy line of another format, or one cut short, rather than another log's.
+   */
+  startsLike(line: string): boolean {
+    if (this.slots[0] !== F.START_TIME) return false;
+    const first = this.literals[0]!;
+    const lit = this.literals[1]!;
+    if (!line.startsWith(first) || lit.length === 0) return false;
+    const from = this.afterOwnSpaces(line, 0, first.length);
+    const end = from < 0 ? -1 : line.indexOf(lit, from);
+    return end > first.length && normalizeTime(line.slice(first.length, end)) !== undefined;
   }
 
   /** Fills `out` (cleared by the caller) from the line; false when the line does not have this shape. */
@@ -315,6 +329,11 @@ export function operatorEnd(text: string, start: number): number {
 
 let defaultFormats: CompiledEnvoyFormat[] | undefined;
 
+/** Lines that start as Envoy's (a bracketed time) but fit neither default format. */
+const SKIP_NOT_DEFAULT_FORMAT = Object.freeze(skipWith("Envoy access log line of neither Istio's nor Envoy's default format (cut short, or written with a custom format: give it in readers.envoyFormat)"));
+/** Lines that start as the given format's but do not fit it. */
+const SKIP_NOT_GIVEN_FORMAT = Object.freeze(skipWith('Envoy access log line that does not fit the given format string (cut short, or written with another format)'));
+
 /** Istio's default, then plain Envoy's default. */
 export function defaultEnvoyTextFormats(): CompiledEnvoyFormat[] {
   return (defaultFormats ??= [new CompiledEnvoyFormat(ISTIO_TEXT_FORMAT), new CompiledEnvoyFormat(ENVOY_DEFAULT_FORMAT)]);
@@ -343,12 +362,15 @@ export class EnvoyTextReader implements LineReader {
   /** Scratch slot values and presence for readParts. */
   private readonly partValues: (string | undefined)[];
   private readonly partSeen: Uint8Array;
+  /** The skip of a line that starts as an Envoy line of these formats but does not fit them. */
+  private readonly otherFormat: SkippedLine;
   readonly hopParts = ENVOY_HOP_PARTS;
 
   constructor(
     private readonly formats: CompiledEnvoyFormat[],
     private readonly mesh: Mesh | undefined,
   ) {
+    this.otherFormat = formats === defaultFormats ? SKIP_NOT_DEFAULT_FORMAT : SKIP_NOT_GIVEN_FORMAT;
     this.values = new Array<string | undefined>(Math.max(...formats.map((f) => f.slotCount))).fill(undefined);
     this.keyPrefixes = formats.map(() => newKeyPrefix());
     this.keyParts = formats.map((f) => new Array<string>(f.slotCount).fill(''));
@@ -400,7 +422,8 @@ export class EnvoyTextReader implements LineReader {
   read(line: string): LineResult {
     const index = this.matching(line);
     if (index >= 0) return this.build(index);
-    return isBlank(line) ? SKIP.blank : SKIP.notEnvoyText;
+    if (isBlank(line)) return SKIP.blank;
+    return this.formats.some((f) => f.startsLike(line)) ? this.otherFormat : SKIP.notEnvoyText;
   }
 }
 
