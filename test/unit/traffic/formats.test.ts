@@ -12,7 +12,7 @@ import { istioDeniedBy, parseDenyReason } from '../../../server/src/engine/traff
 import { GAP_CLIENT_SIDE, GAP_NO_IDENTITY_FIELD, operatorTarget } from '../../../server/src/engine/traffic/formats/envoyFields';
 import { EnvoyFormatError, checkEnvoyFormat, createEnvoyTextReader } from '../../../server/src/engine/traffic/formats/envoyText';
 import { tlsIdentity } from '../../../server/src/engine/traffic/formats/linkerdProxyEvents';
-import type { LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
+import type { LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions, ShipperMetadata, SkippedLine } from '../../../server/src/engine/traffic/readerTypes';
 import { FIXTURES, REPO_ROOT } from '../../helpers/paths';
 
 /**
@@ -30,6 +30,11 @@ function record(rec: AccessRecord, side: ParsedLine['side'], extra: Partial<Omit
 function skip(reason: string): LineResult {
   return { kind: 'skip', reason };
 }
+
+/** A line that starts as an Envoy line (a bracketed time) but fits neither default format: it names the setting to use. */
+const NOT_A_DEFAULT_ENVOY_FORMAT = skip("Envoy access log line of neither Istio's nor Envoy's default format (cut short, or written with a custom format: give it in readers.envoyFormat)");
+/** The same with a format string given. */
+const NOT_THE_GIVEN_ENVOY_FORMAT = skip('Envoy access log line that does not fit the given format string (cut short, or written with another format)');
 
 function runTable(format: LogFormatId, cases: Case[], options?: ReaderOptions): void {
   for (const c of cases) {
@@ -351,12 +356,12 @@ const ISTIO_TEXT: Case[] = [
     ),
   },
   { name: 'blank line', line: '   ', expect: skip('blank line') },
-  { name: 'truncated line', line: '[2025-03-14T09:31:05.881Z] "GET /status/200 HTTP/1.1" 200 - via_up', expect: skip('not an Envoy access log line') },
+  { name: 'truncated line', line: '[2025-03-14T09:31:05.881Z] "GET /status/200 HTTP/1.1" 200 - via_up', expect: NOT_A_DEFAULT_ENVOY_FORMAT },
   { name: "Envoy's own log line", line: '2025-03-14T09:29:50.000000Z\tinfo\tEnvoy proxy is ready', expect: skip('not an Envoy access log line') },
   {
     name: 'an extra token in a field before the last',
     line: '[2025-03-14T09:26:53.412Z] "GET / HTTP/1.1" 200 - via_upstream - "-" 0 0 3 2 "-" "curl/8.5.0" "x" "a:1" "10.0.0.1:80" inbound|80|| extra 127.0.0.6:1 10.0.0.1:80 10.0.0.2:2 - default',
-    expect: skip('not an Envoy access log line'),
+    expect: NOT_A_DEFAULT_ENVOY_FORMAT,
   },
 ];
 
@@ -424,7 +429,7 @@ const CUSTOM_TEXT: Case[] = [
       'inbound',
     ),
   },
-  { name: "a line of Istio's default format does not match the custom one", line: ISTIO_TEXT[0]!.line, expect: skip('not an Envoy access log line') },
+  { name: "a line of Istio's default format does not match the custom one", line: ISTIO_TEXT[0]!.line, expect: NOT_THE_GIVEN_ENVOY_FORMAT },
 ];
 
 // Consul's custom TextFormat example from the spec: the principal keeps spiffe:// for Consul.
@@ -477,11 +482,11 @@ describe('envoy-text: the last operator, %ROUTE_NAME%, takes the rest of the lin
   runTable('envoy-text', ROUTE_NAMES);
   describe('in a user-supplied format too', () => runTable('envoy-text', [
     { name: 'a route name with spaces', line: `[2025-03-14T09:26:53.412Z] "GET /a HTTP/1.1" 200 10.244.2.21:40318 ${SNI_HTTPBIN} my route`, expect: LAST_OPERATOR_RECORD },
-    { name: 'one token too many before it: the address shifted into the SNI is refused', line: `[2025-03-14T09:26:53.412Z] "GET /a HTTP/1.1" 200 extra 10.244.2.21:40318 ${SNI_HTTPBIN} my route`, expect: skip('not an Envoy access log line') },
+    { name: 'one token too many before it: the address shifted into the SNI is refused', line: `[2025-03-14T09:26:53.412Z] "GET /a HTTP/1.1" 200 extra 10.244.2.21:40318 ${SNI_HTTPBIN} my route`, expect: NOT_THE_GIVEN_ENVOY_FORMAT },
   ], { envoyFormat: ROUTE_NAME_LAST_FORMAT }));
   describe('but not a last operator the record keeps', () => runTable('envoy-text', [
     { name: 'the SNI alone', line: `[2025-03-14T09:26:53.412Z] "GET /a HTTP/1.1" 200 10.244.2.21:40318 ${SNI_HTTPBIN}`, expect: LAST_OPERATOR_RECORD },
-    { name: 'an SNI with a space is another layout', line: `[2025-03-14T09:26:53.412Z] "GET /a HTTP/1.1" 200 10.244.2.21:40318 ${SNI_HTTPBIN} extra`, expect: skip('not an Envoy access log line') },
+    { name: 'an SNI with a space is another layout', line: `[2025-03-14T09:26:53.412Z] "GET /a HTTP/1.1" 200 10.244.2.21:40318 ${SNI_HTTPBIN} extra`, expect: NOT_THE_GIVEN_ENVOY_FORMAT },
   ], { envoyFormat: SNI_LAST_FORMAT }));
 });
 describe('envoy-text: a user-supplied format string', () => {
@@ -1890,7 +1895,7 @@ describe('format detection', () => {
 
   // Each fixture file: its detected format, and how its lines come out (records by decision, skips by reason).
   const FILES: Record<string, { format: LogFormatId; results: Record<string, number> }> = {
-    'istio-text.log': { format: 'envoy-text', results: { 'allowed': 2, 'denied': 5, 'skip: blank line': 1, 'skip: not an Envoy access log line': 2 } },
+    'istio-text.log': { format: 'envoy-text', results: { 'allowed': 2, 'denied': 5, 'skip: blank line': 1, 'skip: not an Envoy access log line': 1, [`skip: ${(NOT_A_DEFAULT_ENVOY_FORMAT as SkippedLine).reason}`]: 1 } },
     'istio-json.log': { format: 'envoy-json', results: { 'allowed': 2, 'denied': 3, 'skip: not JSON': 2 } },
     'consul.jsonl': { format: 'consul-envoy-json', results: { 'allowed': 2, 'denied': 2 } },
     'linkerd-apache.log': { format: 'linkerd-apache', results: { 'allowed': 3, 'denied': 1, [`skip: ${LINKERD_HTTP_EVENT}`]: 1 } },
@@ -1973,6 +1978,9 @@ describe('reader helpers', () => {
     assert.equal(istioDeniedBy('rbac_access_denied_matched_policy[istio-ext-authz-ns[shop]-policy[frontend-fraud-check]-rule[1]-deny-due-to-bad-CUSTOM-action]'), 'shop/frontend-fraud-check');
     assert.equal(istioDeniedBy('rbac_access_denied_matched_policy[ns[shop]-policy[x]-rule[0]-something-else]'), undefined);
     assert.deepEqual(parseDenyReason('rbac_access_denied_matched_policy[consul-intentions-layer4]'), { kind: 'rbac', policy: 'consul-intentions-layer4' });
+    // Envoy's older marker names no policy: neither a DENY policy nor "no ALLOW policy matched"
+    assert.deepEqual(parseDenyReason('rbac_access_denied'), { kind: 'rbac' });
+    assert.equal(istioDeniedBy('rbac_access_denied'), undefined);
     assert.deepEqual(parseDenyReason('ext_authz_denied'), { kind: 'ext_authz' });
     assert.deepEqual(parseDenyReason('jwt_authn_access_denied{Jwt_is_missing}'), { kind: 'jwt', reason: 'Jwt_is_missing' });
     assert.deepEqual(parseDenyReason('linkerd_policy_403'), { kind: 'linkerd', status: 403 });
@@ -2033,4 +2041,26 @@ describe('reader helpers', () => {
       assert.equal(checkAccessRecord(JSON.parse(JSON.stringify(printed))), undefined, name);
     }
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Lines written by hand from the upstream format definitions (Envoy's command operators, Istio's
+// and Envoy's default formats, linkerd2-proxy's access log span and writers, ztunnel's access
+// events, Consul's default JSON), each with the record the definition implies:
+// test/fixtures/traffic/upstream-lines.jsonl, one case a line.
+// ---------------------------------------------------------------------------------------------
+
+type FixtureCase = Case & { format: LogFormatId; options?: ReaderOptions };
+
+describe('upstream-defined lines (fixture)', () => {
+  const cases = readFileSync(join(FIXTURES, 'traffic', 'upstream-lines.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as FixtureCase);
+  for (const c of cases) {
+    it(`${c.format}: ${c.name}`, () => {
+      assert.deepEqual(createReader(c.format, c.options).read(c.line), c.expect);
+      assertPeekAgrees(createReader(c.format, c.options), c.line, c.expect);
+    });
+  }
 });

@@ -52,6 +52,8 @@ export function denialOf(details: string | undefined, termination: string | unde
 export type DenyReason =
   | { kind: 'rbac'; policy: 'none' }
   | { kind: 'rbac'; policy: string; namespace?: string; name?: string; rule?: number }
+  /** The older `rbac_access_denied`, which names no policy: a DENY policy's match or no ALLOW policy's, unknown which. */
+  | { kind: 'rbac'; policy?: undefined }
   | { kind: 'ext_authz' }
   | { kind: 'jwt'; reason?: string }
   | { kind: 'linkerd'; status: number };
@@ -61,11 +63,13 @@ export type DenyReason =
  * - `rbac_access_denied_matched_policy[none]`: ALLOW policies exist and none matched;
  * - `rbac_access_denied_matched_policy[ns[foo]-policy[deny-get]-rule[0]]`: the Istio policy that matched;
  * - `rbac_access_denied_matched_policy[consul-intentions-layer4]`: a Consul intention (any other name passes through);
+ * - `rbac_access_denied` (Envoy before the matched policy was logged): a denial by no policy named;
  * - `ext_authz_denied`, `jwt_authn_access_denied{Jwt_is_missing}`, `linkerd_policy_403`.
  */
 export function parseDenyReason(details: string | undefined): DenyReason | undefined {
   if (details === undefined) return undefined;
   if (details.startsWith(RBAC_PREFIX)) {
+    if (details.length === RBAC_PREFIX.length) return { kind: 'rbac' };
     const open = details.indexOf('[');
     const policy = open >= 0 && details.endsWith(']') ? details.slice(open + 1, -1) : '';
     if (policy === 'none' || policy === '') return { kind: 'rbac', policy: 'none' };
@@ -86,7 +90,8 @@ export function parseDenyReason(details: string | undefined): DenyReason | undef
  * The Istio policy an RBAC denial detail names, in `response.deniedBy`'s form: `<namespace>/<name>`
  * of the policy whose rule matched (Envoy writes the matched RBAC policy's id, which istiod names
  * `ns[<namespace>]-policy[<name>]-rule[<index>]`), or `none` when ALLOW policies apply and none
- * matched. Undefined for any other detail.
+ * matched. Undefined for any other detail, and for the older `rbac_access_denied`, which names
+ * neither.
  */
 export function istioDeniedBy(details: string | undefined): string | undefined {
   if (details === undefined || !details.startsWith(RBAC_PREFIX)) return undefined;

@@ -1,8 +1,8 @@
-import type { LinePeek, LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions } from '../readerTypes';
+import type { LinePeek, LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions, SkippedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { SKIP, isBlank, newKeyPrefix } from './common';
+import { SKIP, isBlank, newKeyPrefix, skipWith } from './common';
 import { DEFAULT_JSON_KEYS, ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
-import { EnvoyFormatError, operatorEnd } from './envoyText';
+import { CompiledEnvoyFormat, EnvoyFormatError, operatorEnd } from './envoyText';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
 import { metadataFromKubernetes } from './shipper';
 
@@ -15,37 +15,135 @@ import { metadataFromKubernetes } from './shipper';
  *
  * Without a custom format the reader knows Istio's/Consul's default keys plus the identity
  * labels the docs recommend (DEFAULT_JSON_KEYS). A custom JSON format (the object of
- * key → format string a user configured) maps each key whose value is a single operator.
+ * key → format string a user configured) maps each key whose value is a single operator; Envoy's
+ * `json_format` also takes nested objects (`{"request": {"method": "%REQ(:METHOD)%"}}`) and
+ * strings that mix text and operators (`"peer=%DOWNSTREAM_REMOTE_ADDRESS%"`,
+ * `"%REQ(:METHOD)% %REQ(:PATH)%"`): such a key's value is kept whole by the scanner and read after
+ * it, the object with JSON.parse, the string as an Envoy text format of its own.
  */
 
 export const NO_JSON_FORMAT_PROBLEM = 'a JSON Envoy format must be an object of key → "%OPERATOR%" strings';
 
+/** How a composite key's value is read into slots: a nested object's keys, or a string's own text format. */
+type Composite = { key: string; slot: number; read: CompositeReader; misfit: SkippedLine };
+/** False when the value does not have the shape its format gives it. */
+type CompositeReader = (raw: string, values: (string | undefined)[], seen: Uint8Array) => boolean;
+
+export type CompiledJsonFormat = { table: Map<string, number>; headerNames: string[]; composites: Composite[] };
+
 /** The key table of a custom JSON format (`{"src": "%DOWNSTREAM_PEER_URI_SAN%", ...}`). */
-export function compileJsonFormat(format: string): { table: Map<string, number>; headerNames: string[] } {
+export function compileJsonFormat(format: string): CompiledJsonFormat {
   let spec: unknown;
   try {
     spec = JSON.parse(format);
   } catch {
     throw new EnvoyFormatError(NO_JSON_FORMAT_PROBLEM);
   }
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new EnvoyFormatError(NO_JSON_FORMAT_PROBLEM);
+  if (!isPlainObject(spec)) throw new EnvoyFormatError(NO_JSON_FORMAT_PROBLEM);
   const table = new Map<string, number>();
   const headerNames: string[] = [];
-  for (const [key, value] of Object.entries(spec as Record<string, unknown>)) {
-    if (typeof value !== 'string') continue;
-    const operator = value.trim();
-    if (!operator.startsWith('%') || operatorEnd(operator, 1) !== operator.length - 1) continue;
-    const target = operatorTarget(operator.slice(1, -1));
-    if (target === undefined) continue;
-    if ('slot' in target) table.set(key, target.slot);
-    else {
-      table.set(key, SLOT_COUNT + headerNames.length);
-      headerNames.push(target.header);
+  const headerSlot = (header: string): number => {
+    const known = headerNames.indexOf(header);
+    if (known >= 0) return SLOT_COUNT + known;
+    headerNames.push(header);
+    return SLOT_COUNT + headerNames.length - 1;
+  };
+  const composites: { key: string; read: CompositeReader }[] = [];
+  for (const [key, value] of Object.entries(spec)) {
+    const single = typeof value === 'string' ? singleOperatorSlot(value, headerSlot) : undefined;
+    if (single !== undefined) {
+      table.set(key, single);
+      continue;
     }
+    const read = compositeReader(value, headerSlot);
+    if (read !== undefined) composites.push({ key, read });
   }
+  // (composite keys' raw values go to slots after the header slots, which are all known now)
+  const firstRaw = SLOT_COUNT + headerNames.length;
+  const placed = composites.map((c, i) => {
+    table.set(c.key, firstRaw + i);
+    return { key: c.key, slot: firstRaw + i, read: c.read, misfit: skipWith(`the value of "${c.key}" does not have the shape the Envoy JSON format gives it`) };
+  });
   if (table.size === 0) throw new EnvoyFormatError('no key of the JSON Envoy format maps to an access record field');
   table.set('kubernetes', F.KUBERNETES);
-  return { table, headerNames };
+  return { table, headerNames, composites: placed };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The slot of a value that is one operator (`"%REQ(:METHOD)%"`), or undefined. */
+function singleOperatorSlot(value: string, headerSlot: (header: string) => number): number | undefined {
+  const operator = value.trim();
+  if (!operator.startsWith('%') || operatorEnd(operator, 1) !== operator.length - 1) return undefined;
+  const target = operatorTarget(operator.slice(1, -1));
+  if (target === undefined) return undefined;
+  return 'slot' in target ? target.slot : headerSlot(target.header);
+}
+
+/** How to read a nested object or a string of text and operators into slots; undefined when it maps nothing. */
+function compositeReader(value: unknown, headerSlot: (header: string) => number): CompositeReader | undefined {
+  if (typeof value === 'string') {
+    let text: CompiledEnvoyFormat;
+    try {
+      text = new CompiledEnvoyFormat(value);
+    } catch {
+      return undefined; // no mapped operator, or one Envoy's own text could not tell apart
+    }
+    const slotOf = (slot: number): number => (slot < SLOT_COUNT ? slot : headerSlot(text.headerNames[slot - SLOT_COUNT]!));
+    const scratch = new Array<string | undefined>(text.slotCount).fill(undefined);
+    return (raw, values, seen) => {
+      scratch.fill(undefined);
+      if (!text.match(raw, scratch)) return false;
+      for (let slot = 0; slot < scratch.length; slot++) {
+        if (text.seen[slot] !== 1) continue;
+        const target = slotOf(slot);
+        values[target] = scratch[slot];
+        seen[target] = 1;
+      }
+      return true;
+    };
+  }
+  if (!isPlainObject(value)) return undefined;
+  const fields: { key: string; slot: number | undefined; nested: CompositeReader | undefined }[] = [];
+  for (const [key, inner] of Object.entries(value)) {
+    const slot = typeof inner === 'string' ? singleOperatorSlot(inner, headerSlot) : undefined;
+    const nested = slot === undefined ? compositeReader(inner, headerSlot) : undefined;
+    if (slot !== undefined || nested !== undefined) fields.push({ key, slot, nested });
+  }
+  if (fields.length === 0) return undefined;
+  return (raw, values, seen) => {
+    let object: unknown;
+    try {
+      object = JSON.parse(raw);
+    } catch {
+      return false;
+    }
+    if (!isPlainObject(object)) return false;
+    for (const field of fields) {
+      if (!(field.key in object)) continue;
+      const inner = object[field.key];
+      if (field.nested !== undefined) {
+        // (null or "-": an empty value, as omit_empty_values or an older Envoy writes it)
+        if (emptyToUndefined(inner) === undefined) continue;
+        const fits = isPlainObject(inner) ? field.nested(JSON.stringify(inner), values, seen) : typeof inner === 'string' && field.nested(inner, values, seen);
+        if (!fits) return false;
+        continue;
+      }
+      const slot = field.slot!;
+      seen[slot] = 1;
+      values[slot] = emptyToUndefined(inner);
+    }
+    return true;
+  };
+}
+
+/** A nested value as the flat scanner gives a top-level one: text, with null, "" and "-" empty. */
+function emptyToUndefined(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') return value === '' || value === '-' ? undefined : value;
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 const DEFAULT_TABLE = new Map<string, number>(DEFAULT_JSON_KEYS);
@@ -60,6 +158,8 @@ export class EnvoyJsonReader implements LineReader {
   /** Scratch slot values and presence for readParts. */
   private readonly partValues: (string | undefined)[];
   private readonly partSeen: Uint8Array;
+  /** A custom format's nested objects and strings of text and operators, read after the scan. */
+  private readonly composites: Composite[] = [];
   readonly hopParts = ENVOY_HOP_PARTS;
 
   constructor(
@@ -69,7 +169,8 @@ export class EnvoyJsonReader implements LineReader {
   ) {
     if (jsonFormat !== undefined) {
       const compiled = compileJsonFormat(jsonFormat);
-      this.scanner = new FlatJsonScanner(compiled.table, SLOT_COUNT + compiled.headerNames.length);
+      this.scanner = new FlatJsonScanner(compiled.table, SLOT_COUNT + compiled.headerNames.length + compiled.composites.length);
+      this.composites = compiled.composites;
       this.headerNames = compiled.headerNames.length > 0 ? compiled.headerNames : undefined;
       this.minimumKeys = 1;
     } else {
@@ -78,7 +179,8 @@ export class EnvoyJsonReader implements LineReader {
       // One shared key (Linkerd's `method`, say) does not make a line Envoy's.
       this.minimumKeys = 2;
     }
-    this.keyParts = new Array<string>(this.scanner.values.length).fill('');
+    // (a composite key's raw value is no part of the record: the key covers the slots it fills)
+    this.keyParts = new Array<string>(this.scanner.values.length - this.composites.length).fill('');
     this.partValues = new Array<string | undefined>(this.keyParts.length).fill(undefined);
     this.partSeen = new Uint8Array(this.keyParts.length);
   }
@@ -92,12 +194,29 @@ export class EnvoyJsonReader implements LineReader {
     if (line.indexOf('\\') >= 0) return undefined;
     const scanner = this.scanner;
     if (scanner.scan(line) !== SCAN_OK || scanner.seen[F.KUBERNETES] === 1 || scanner.matched < this.minimumKeys) return undefined;
+    if (this.composites.length > 0 && this.readComposites() !== undefined) return undefined;
     return peekEnvoyRecord(scanner.values, scanner.seen, this.mesh, this.keyParts, this.keyPrefix);
   }
 
   readPeeked(): ParsedLine {
     // (a peeked line has no shipper metadata: peek sent it the full way)
     return buildEnvoyRecord(this.scanner.values, this.scanner.seen, this.mesh, this.headerNames);
+  }
+
+  /**
+   * Fills the slots of the composite keys from their raw values (then cleared: they are no record
+   * field); the skip of the first value without its format's shape, if any.
+   */
+  private readComposites(): SkippedLine | undefined {
+    const { values, seen } = this.scanner;
+    let misfit: SkippedLine | undefined;
+    for (const composite of this.composites) {
+      const raw = values[composite.slot];
+      if (raw !== undefined && !composite.read(raw, values, seen)) misfit ??= composite.misfit;
+      values[composite.slot] = undefined;
+      seen[composite.slot] = 0;
+    }
+    return misfit;
   }
 
   read(line: string): LineResult {
@@ -110,6 +229,10 @@ export class EnvoyJsonReader implements LineReader {
     const seen = scanner.seen;
     const kubernetes = seen[F.KUBERNETES] === 1;
     if (scanner.matched - (kubernetes ? 1 : 0) < this.minimumKeys) return SKIP.noFields;
+    if (this.composites.length > 0) {
+      const misfit = this.readComposites();
+      if (misfit !== undefined) return misfit;
+    }
     const parsed = buildEnvoyRecord(scanner.values, seen, this.mesh, this.headerNames);
     if (kubernetes) {
       const raw = scanner.values[F.KUBERNETES];

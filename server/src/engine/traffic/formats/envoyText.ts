@@ -1,6 +1,6 @@
-import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions } from '../readerTypes';
+import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions, SkippedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { SKIP, isBlank, newKeyPrefix } from './common';
+import { SKIP, isBlank, newKeyPrefix, normalizeTime, skipWith } from './common';
 import { ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
 
 /**
@@ -13,9 +13,13 @@ import { ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, o
  * that the format does not enclose in quotes or brackets must not contain a space (Envoy
  * replaces spaces in details with `_`), which keeps a line of another format from matching by
  * accident; a `%START_TIME(...)%` holds exactly the spaces of its strftime format, and a last
- * operator that ends the format and maps to no record field takes the rest of the line. Quoted values may contain anything but the literal that follows them; Envoy does
- * not escape quotes, so a `"` inside a User-Agent only matters when it is followed by the rest
- * of that literal (`" "`).
+ * operator that ends the format and maps to no record field takes the rest of the line. A quoted
+ * value ends at the first occurrence of the literal that follows it. Envoy does not escape quotes,
+ * so a User-Agent may itself hold that literal (`curl "a" "b"` holds `" "`): when the line does not
+ * fit that way, the reader tries the later occurrences of the literals after free-text values
+ * (request headers other than those Envoy validates or sets). A value that is an address, host
+ * name, id, code or flag never starts with a `"`: one that does is the quoted value before it,
+ * moved along, and the line is read another way.
  */
 
 /** Istio's default TEXT format (`EnvoyTextLogFormat`, istio/istio pilot/pkg/model/telemetry_logging.go). */
@@ -45,8 +49,6 @@ export class CompiledEnvoyFormat {
   readonly literals: string[] = [];
   /** Per operator: slot index, or -1 when the value is not used. */
   readonly slots: number[] = [];
-  /** Per operator: the value may not contain a space. */
-  readonly bare: boolean[] = [];
   /** Per operator: the spaces its value always holds (a `%START_TIME(...)%` whose strftime format has some). */
   readonly spaces: number[] = [];
   /** Names of the request headers kept beyond the fixed slots, in slot order. */
@@ -55,6 +57,19 @@ export class CompiledEnvoyFormat {
   readonly seen: Uint8Array;
   /** The operator whose value must be a host name (the SNI), when the last one takes the rest of the line; else -1. */
   private readonly hostNameOperator: number = -1;
+  /** Per operator: enclosed, and its value may hold the literal after it (see `matchAnyWay`): free text, or details with brackets in a `[...]`. */
+  private readonly freeText: boolean[] = [];
+  /**
+   * Per operator, what its value may not be: NO_SPACE (an unquoted value, unless it takes the rest of the line); NO_COLON (`hostNameOperator`);
+   * NO_LEADING_QUOTE, an unquoted value that never starts with a `"` (an address, host name, code
+   * or flag: one that does is a quoted value moved along by a `" "` inside a free-text value
+   * before it); MAX_LENGTH, longer than its `:N` limit (`maxLength`).
+   */
+  private readonly guards: number[] = [];
+  /** Some quoted free-text value may hold the literal after it. */
+  private readonly mayBacktrack: boolean;
+  /** Per operator: the longest value Envoy writes for it (`%REQ(X-TENANT):32%`: 32), or -1. */
+  private readonly maxLength: number[] = [];
 
   constructor(readonly source: string) {
     let text = source;
@@ -119,37 +134,60 @@ export class CompiledEnvoyFormat {
       // record does not keep it: a kept value with a space there more likely means a line of
       // another layout, which must not be read into a field.
       const restOfLine = k === ops.length - 1 && after.length === 0 && slot < 0;
-      this.bare.push(!quoted && !restOfLine);
       // One token too many among the unquoted values before it would shift each of them into the
       // next one's place, and the caller's address would become the SNI: a host name has no `:`
       // (RFC 6066 §3: no address literals).
       if (restOfLine) this.hostNameOperator = this.slots.indexOf(F.REQUESTED_SERVER_NAME);
       if (slot >= 0) this.seen[slot] = 1;
+      const free = slot < 0 || slot >= SLOT_COUNT || FREE_TEXT_SLOTS.has(slot);
+      this.freeText.push(quoted && after.length > 0 && (free || BRACKETED_SLOTS.has(slot)));
+      const limit = LENGTH_LIMIT.exec(ops[k]!);
+      this.maxLength.push(limit === null ? -1 : Number(limit[1]));
+      this.guards.push((!quoted && !restOfLine ? NO_SPACE : 0) | (!quoted && !free ? NO_LEADING_QUOTE : 0) | (limit === null ? 0 : MAX_LENGTH));
     }
+    if (this.hostNameOperator >= 0) this.guards[this.hostNameOperator]! |= NO_COLON;
+    this.mayBacktrack = this.freeText.includes(true);
   }
 
   get slotCount(): number {
     return SLOT_COUNT + this.headerNames.length;
   }
 
+  /**
+   * The line starts as this format's lines do, up to a `%START_TIME%` first operator whose value
+   * reads as a time: an Envoy line of another format, or one cut short, rather than another log's.
+   */
+  startsLike(line: string): boolean {
+    if (this.slots[0] !== F.START_TIME) return false;
+    const first = this.literals[0]!;
+    const lit = this.literals[1]!;
+    if (!line.startsWith(first) || lit.length === 0) return false;
+    const from = this.afterOwnSpaces(line, 0, first.length);
+    const end = from < 0 ? -1 : line.indexOf(lit, from);
+    return end > first.length && normalizeTime(line.slice(first.length, end)) !== undefined;
+  }
+
   /** Fills `out` (cleared by the caller) from the line; false when the line does not have this shape. */
   match(line: string, out: (string | undefined)[]): boolean {
-    const literals = this.literals;
     let n = line.length;
     if (n > 0 && line.charCodeAt(n - 1) === 13) n--;
-    const first = literals[0]!;
+    const first = this.literals[0]!;
     if (first.length > 0 && !line.startsWith(first)) return false;
-    let pos = first.length;
+    if (this.matchFirst(line, n, first.length, out)) return true;
+    if (!this.mayBacktrack) return false;
+    out.fill(undefined);
+    return this.matchAnyWay(line, n, 0, first.length, out, { steps: BACKTRACK_STEPS });
+  }
+
+  /** Each value ends at the first occurrence of the literal after it: how Envoy's lines are read. */
+  private matchFirst(line: string, n: number, start: number, out: (string | undefined)[]): boolean {
+    const literals = this.literals;
+    let pos = start;
     const last = this.slots.length - 1;
     for (let k = 0; k <= last; k++) {
       const lit = literals[k + 1]!;
-      // (the value's own spaces come first: the next literal may start with a space)
-      let from = pos;
-      for (let s = this.spaces[k]!; s > 0; s--) {
-        const space = line.indexOf(' ', from);
-        if (space < 0) return false;
-        from = space + 1;
-      }
+      const from = this.spaces[k] === 0 ? pos : this.afterOwnSpaces(line, k, pos);
+      if (from < 0) return false;
       let end: number;
       if (lit.length === 0) {
         end = n; // the last operator runs to the end of the line
@@ -157,31 +195,108 @@ export class CompiledEnvoyFormat {
         end = line.indexOf(lit, from);
         if (end < 0 || end + lit.length > n) return false;
       }
-      if (this.bare[k]) {
-        const space = line.indexOf(' ', from);
-        if (space >= 0 && space < end) return false;
-      }
-      if (k === this.hostNameOperator) {
-        const colon = line.indexOf(':', pos);
-        if (colon >= 0 && colon < end) return false;
-      }
-      const slot = this.slots[k]!;
-      if (slot >= 0) {
-        const len = end - pos;
-        out[slot] = len === 0 || (len === 1 && line.charCodeAt(pos) === 45) /* - */ ? undefined : line.slice(pos, end);
-      }
+      if (!this.fits(line, k, pos, from, end)) return false;
+      this.store(line, k, pos, end, out);
       pos = end + lit.length;
     }
-    // Nothing may follow the last literal but trailing whitespace.
-    for (let k = pos; k < n; k++) {
-      const c = line.charCodeAt(k);
-      if (c !== 32 && c !== 9) return false;
+    return onlyWhitespaceFrom(line, pos, n);
+  }
+
+  /**
+   * Operator k and those after it from `pos` on, a free-text value ending at any occurrence of
+   * its literal (the first that lets the rest fit), every other value as `matchFirst` ends it.
+   * At most `budget.steps` values are tried, so a line with many quotes costs a bounded time.
+   */
+  private matchAnyWay(line: string, n: number, k: number, pos: number, out: (string | undefined)[], budget: { steps: number }): boolean {
+    if (k === this.slots.length) return onlyWhitespaceFrom(line, pos, n);
+    const lit = this.literals[k + 1]!;
+    const from = this.afterOwnSpaces(line, k, pos);
+    if (from < 0) return false;
+    for (let end = lit.length === 0 ? n : line.indexOf(lit, from); end >= 0 && end + lit.length <= n; end = line.indexOf(lit, end + 1)) {
+      if (--budget.steps < 0 || !this.fits(line, k, pos, from, end)) return false;
+      this.store(line, k, pos, end, out);
+      if (this.matchAnyWay(line, n, k + 1, end + lit.length, out, budget)) return true;
+      if (!this.freeText[k]) break;
     }
-    return true;
+    const slot = this.slots[k]!;
+    if (slot >= 0) out[slot] = undefined;
+    return false;
+  }
+
+  /** Where operator k's value starts to be searched for its end: past the spaces it always holds (the next literal may start with one); -1 when the line has too few. */
+  private afterOwnSpaces(line: string, k: number, pos: number): number {
+    let from = pos;
+    for (let s = this.spaces[k]!; s > 0; s--) {
+      const space = line.indexOf(' ', from);
+      if (space < 0) return -1;
+      from = space + 1;
+    }
+    return from;
+  }
+
+  /** Operator k may have the value line[pos, end). */
+  private fits(line: string, k: number, pos: number, from: number, end: number): boolean {
+    const guards = this.guards[k]!;
+    if (guards === 0) return true;
+    if ((guards & NO_SPACE) !== 0) {
+      const space = line.indexOf(' ', from);
+      if (space >= 0 && space < end) return false;
+    }
+    if ((guards & NO_COLON) !== 0) {
+      const colon = line.indexOf(':', pos);
+      if (colon >= 0 && colon < end) return false;
+    }
+    if ((guards & NO_LEADING_QUOTE) !== 0 && end > pos && line.charCodeAt(pos) === 34 /* " */) return false;
+    return (guards & MAX_LENGTH) === 0 || end - pos <= this.maxLength[k]!;
+  }
+
+  private store(line: string, k: number, pos: number, end: number, out: (string | undefined)[]): void {
+    const slot = this.slots[k]!;
+    if (slot < 0) return;
+    const len = end - pos;
+    out[slot] = len === 0 || (len === 1 && line.charCodeAt(pos) === 45) /* - */ ? undefined : line.slice(pos, end);
   }
 }
 
+/** Nothing may follow the last literal but trailing whitespace. */
+function onlyWhitespaceFrom(line: string, pos: number, n: number): boolean {
+  for (let k = pos; k < n; k++) {
+    const c = line.charCodeAt(k);
+    if (c !== 32 && c !== 9) return false;
+  }
+  return true;
+}
+
+/**
+ * Values a client writes freely, which may hold any `"`: request headers (besides the authority,
+ * which Envoy validates, and the request id, which it sets at the edge) and the path. The other
+ * values Envoy writes itself: addresses, codes, flags, details with spaces made `_`.
+ */
+const FREE_TEXT_SLOTS: ReadonlySet<number> = new Set([F.PATH, F.USER_AGENT, F.X_FORWARDED_FOR, F.CONTENT_TYPE]);
+
+/**
+ * Values that hold brackets: RBAC details name the policy in `[...]` (`rbac_access_denied_matched_policy[ns[foo]-policy[p]-rule[0]]`,
+ * the dry-run policy ids likewise), so a `[%RESPONSE_CODE_DETAILS%]` holds `]` before its own.
+ */
+const BRACKETED_SLOTS: ReadonlySet<number> = new Set([
+  F.RESPONSE_CODE_DETAILS,
+  F.CONNECTION_TERMINATION_DETAILS,
+  F.DRY_RUN_ALLOW_POLICY,
+  F.DRY_RUN_DENY_POLICY,
+  F.TCP_DRY_RUN_ALLOW_POLICY,
+  F.TCP_DRY_RUN_DENY_POLICY,
+]);
+
+/** Values tried per line beyond the first reading: a few free-text values with a few quotes each. */
+const BACKTRACK_STEPS = 256;
+
 const OPERATOR_NAME_CHAR = /[A-Z0-9_]/;
+const NO_SPACE = 1;
+const NO_COLON = 2;
+const NO_LEADING_QUOTE = 4;
+const MAX_LENGTH = 8;
+/** An operator's `:N` length limit: Envoy cuts its value to N characters. */
+const LENGTH_LIMIT = /:(\d+)$/;
 
 function countSpaces(text: string): number {
   let n = 0;
@@ -214,6 +329,11 @@ export function operatorEnd(text: string, start: number): number {
 
 let defaultFormats: CompiledEnvoyFormat[] | undefined;
 
+/** Lines that start as Envoy's (a bracketed time) but fit neither default format. */
+const SKIP_NOT_DEFAULT_FORMAT = Object.freeze(skipWith("Envoy access log line of neither Istio's nor Envoy's default format (cut short, or written with a custom format: give it in readers.envoyFormat)"));
+/** Lines that start as the given format's but do not fit it. */
+const SKIP_NOT_GIVEN_FORMAT = Object.freeze(skipWith('Envoy access log line that does not fit the given format string (cut short, or written with another format)'));
+
 /** Istio's default, then plain Envoy's default. */
 export function defaultEnvoyTextFormats(): CompiledEnvoyFormat[] {
   return (defaultFormats ??= [new CompiledEnvoyFormat(ISTIO_TEXT_FORMAT), new CompiledEnvoyFormat(ENVOY_DEFAULT_FORMAT)]);
@@ -242,12 +362,15 @@ export class EnvoyTextReader implements LineReader {
   /** Scratch slot values and presence for readParts. */
   private readonly partValues: (string | undefined)[];
   private readonly partSeen: Uint8Array;
+  /** The skip of a line that starts as an Envoy line of these formats but does not fit them. */
+  private readonly otherFormat: SkippedLine;
   readonly hopParts = ENVOY_HOP_PARTS;
 
   constructor(
     private readonly formats: CompiledEnvoyFormat[],
     private readonly mesh: Mesh | undefined,
   ) {
+    this.otherFormat = formats === defaultFormats ? SKIP_NOT_DEFAULT_FORMAT : SKIP_NOT_GIVEN_FORMAT;
     this.values = new Array<string | undefined>(Math.max(...formats.map((f) => f.slotCount))).fill(undefined);
     this.keyPrefixes = formats.map(() => newKeyPrefix());
     this.keyParts = formats.map((f) => new Array<string>(f.slotCount).fill(''));
@@ -299,7 +422,8 @@ export class EnvoyTextReader implements LineReader {
   read(line: string): LineResult {
     const index = this.matching(line);
     if (index >= 0) return this.build(index);
-    return isBlank(line) ? SKIP.blank : SKIP.notEnvoyText;
+    if (isBlank(line)) return SKIP.blank;
+    return this.formats.some((f) => f.startsLike(line)) ? this.otherFormat : SKIP.notEnvoyText;
   }
 }
 
