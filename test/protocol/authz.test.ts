@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import type { CodeLens, Hover, MarkupContent } from 'vscode-languageserver-protocol';
 import { loadWorkspace } from '../../server/src/cli/simulate';
 import { listingMarkdown, workspaceAuthz } from '../../server/src/engine/authz';
@@ -35,8 +36,8 @@ async function startEditor(folder: string, trusted: boolean) {
   client.connection.onRequest('workspace/codeLens/refresh', () => null);
   const uri = pathToFileURL(folder).href;
   await client.initialize(uri, [{ uri, name: 'istio' }], { trusted });
-  // The scan is over once the traffic is read (or found off, untrusted).
-  await waitForLast(statuses, (s) => s.state === 'ready' || s.state === 'off', 60_000);
+  // The scan is over once the traffic is read (or found absent, or off when untrusted).
+  await waitForLast(statuses, (s) => s.state === 'ready' || s.state === 'empty' || s.state === 'off', 60_000);
   return client;
 }
 
@@ -117,6 +118,35 @@ describe('policies that apply to a workload, in the editor (LSP)', () => {
     assert.doesNotMatch(await hoverAt(principals, 'principals'), /Applies to/);
   });
 
+  it('after an edit, the first hover names the workloads of the edited selector; a PeerAuthentication\'s selector names the workloads whose mTLS mode it sets', async () => {
+    const path = join(workspace, 'security', 'authorization-policies.yaml');
+    const uri = pathToFileURL(path).href;
+    const original = readFileSync(path, 'utf8');
+    const hoverAt = async (target: string, line: number, text: string) => {
+      const lines = readFileSync(target, 'utf8').split('\n');
+      const hover = await client.request<Hover | null>('textDocument/hover', { textDocument: { uri: pathToFileURL(target).href }, position: { line, character: lines[line]!.indexOf(text) + 1 } });
+      return (hover?.contents as MarkupContent | undefined)?.value ?? '';
+    };
+    const lines = original.split('\n');
+    const callers = lines.findIndex((l) => l.includes('name: payments-callers'));
+    const label = lines.findIndex((l, i) => i > callers && /app: payments/.test(l));
+    // The edited text selects the cart instead (spec §1.2: matchLabels selects the workloads
+    // carrying every pair); the hover is asked right after the change, in the new state.
+    const edited = lines.map((l, i) => (i === label ? l.replace('app: payments', 'app: cart') : l)).join('\n');
+    await client.open(uri, original);
+    await client.change(uri, edited, 2);
+    const hover = await client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position: { line: label, character: edited.split('\n')[label]!.indexOf('app') + 1 } });
+    assert.match((hover?.contents as MarkupContent | undefined)?.value ?? '', /Applies to: `shop\/cart` \(1 workload\)/);
+    await client.change(uri, original, 3);
+    // examples/istio/security/peer-authentication.yaml: payments-metrics selects app=payments
+    // (workload level, §1.8), the namespace-wide default has no selector to hover.
+    const peer = join(workspace, 'security', 'peer-authentication.yaml');
+    const peerLines = readFileSync(peer, 'utf8').split('\n');
+    await client.open(pathToFileURL(peer).href, readFileSync(peer, 'utf8'));
+    const selector = peerLines.findIndex((l) => l.includes('matchLabels'));
+    assert.match(await hoverAt(peer, selector, 'matchLabels'), /Applies to: `shop\/payments` \(1 workload\)/);
+  });
+
   it('gives no lens to a file outside the workspace, nor in an untrusted workspace', async () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'mesh-policy-authz-elsewhere-'));
     const untrustedCopy = mkdtempSync(join(tmpdir(), 'mesh-policy-authz-untrusted-'));
@@ -135,5 +165,63 @@ describe('policies that apply to a workload, in the editor (LSP)', () => {
       rmSync(elsewhere, { recursive: true, force: true });
       rmSync(untrustedCopy, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * `$/cancelRequest` (LSP 3.17) on a hover whose "Applies to" lists many workloads: a policy of
+ * the root namespace reaches every namespace (spec §1.2), so the first hover after an edit lists
+ * each of the 2,000 workloads. Cancelled, it answers RequestCancelled well before an uncancelled
+ * one ends (it lists in slices and stops), and keeps nothing half-done: the next hover is whole.
+ */
+describe('a cancelled "Applies to" hover (LSP)', () => {
+  const WORKLOADS = 2_000;
+  const REQUEST_CANCELLED = -32800;
+  let workspace: string;
+  let client: LspTestClient;
+  const policy = (app: string) => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: mesh-wide, namespace: istio-system}
+spec:
+  selector:
+    matchLabels: {app: ${app}}
+  rules: [{}]
+`;
+
+  before(async () => {
+    workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-authz-cancel-'));
+    const documents = ['apiVersion: v1\nkind: Namespace\nmetadata: {name: big, labels: {istio-injection: enabled}}\n'];
+    for (let i = 0; i < WORKLOADS; i++) documents.push(`apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w${i}, namespace: big}\nspec:\n  template:\n    metadata: {labels: {app: w${i}}}\n    spec: {containers: [{name: c, image: c, ports: [{containerPort: 8080}]}]}\n`);
+    writeFileSync(join(workspace, 'app.yaml'), documents.join('---\n'));
+    writeFileSync(join(workspace, 'policy.yaml'), policy('w0'));
+    client = await startEditor(workspace, true);
+  });
+
+  after(async () => {
+    await client.shutdown();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('answers RequestCancelled before an uncancelled one would end, then answers whole', async () => {
+    const uri = pathToFileURL(join(workspace, 'policy.yaml')).href;
+    const at = { textDocument: { uri }, position: { line: 5, character: 6 } };
+    const text = (hover: Hover | null) => (hover?.contents as MarkupContent | undefined)?.value ?? '';
+    await client.open(uri, policy('w0'));
+    // Uncancelled, on the state after an edit.
+    await client.change(uri, policy('w1'), 2);
+    let started = Date.now();
+    assert.match(text(await client.request<Hover | null>('textDocument/hover', at)), /Applies to: `big\/w1` \(1 workload\)/);
+    const whole = Date.now() - started;
+    // Cancelled shortly after it is sent, on a new state.
+    await client.change(uri, policy('w2'), 3);
+    const source = new CancellationTokenSource();
+    started = Date.now();
+    const pending = client.connection.sendRequest('textDocument/hover', at, source.token);
+    setTimeout(() => source.cancel(), 20);
+    const error = await pending.then(() => undefined, (e: unknown) => e as ResponseError<unknown>);
+    const cancelled = Date.now() - started;
+    assert.equal(error?.code, REQUEST_CANCELLED, 'answered RequestCancelled');
+    assert.ok(cancelled < whole / 2, `cancelled after ${cancelled} ms, a whole hover took ${whole} ms`);
+    assert.match(text(await client.request<Hover | null>('textDocument/hover', at)), /Applies to: `big\/w2` \(1 workload\)/);
   });
 });

@@ -41,6 +41,39 @@ describe('mesh-policy authz on the examples', () => {
     ]);
   });
 
+  it('examples/istio shop/payments: the mTLS mode of its ports, set by its workload-level PeerAuthentication over the namespace\'s (spec §1.8)', () => {
+    const { code, stdout, stderr } = run(['shop/payments', '--policies', 'examples/istio']);
+    assert.equal(code, 0, stderr);
+    // payments-metrics selects app=payments (workload level, which wins over the namespace-wide
+    // STRICT default): STRICT, and PERMISSIVE on port 9102 through portLevelMtls.
+    assert.deepEqual(rows(stdout, /^mTLS$/), [
+      ['mTLS', 'STRICT (every other port)', 'PeerAuthentication shop/payments-metrics', 'workload selector app=payments', 'examples/istio/security/peer-authentication.yaml:17'],
+      ['mTLS', 'port 9102: PERMISSIVE', 'PeerAuthentication shop/payments-metrics', 'workload selector app=payments', 'examples/istio/security/peer-authentication.yaml:17'],
+    ]);
+    assert.match(stdout, /→ mTLS STRICT on the other ports: a plaintext call is rejected before authorization/);
+    assert.match(stdout, /→ mTLS PERMISSIVE on port 9102: plaintext calls are accepted with no peer identity/);
+    // No RequestAuthentication reaches the sidecar (shopper-jwt targets the gateway).
+    assert.deepEqual(rows(stdout, /^JWT$/), []);
+    assert.doesNotMatch(stdout, /401/);
+    // The frontend has no workload-level policy: the namespace's.
+    const frontend = run(['shop/frontend', '--policies', 'examples/istio']).stdout;
+    assert.deepEqual(rows(frontend, /^mTLS$/).map((r) => r.slice(0, 4)), [['mTLS', 'STRICT', 'PeerAuthentication shop/default', 'namespace-wide']]);
+  });
+
+  it('examples/istio the gateway, as JSON: its RequestAuthentication, the 401 consequence; PeerAuthentication does not govern a gateway (spec §1.8)', () => {
+    const { code, stdout } = run(['shop/shop-gateway-istio', '--policies', 'examples/istio', '--format', 'json']);
+    assert.equal(code, 0);
+    const json = JSON.parse(stdout) as { listings: { sections: { authentication: { rows: { role: string; setting: string; resource: string; attachment: string; notes: string[]; at?: { file: string } }[]; summary: string[] } }[] }[] };
+    const authn = json.listings[0]!.sections[0]!.authentication;
+    assert.deepEqual(authn.rows.map((r) => [r.role, r.setting, r.resource, r.attachment, r.at?.file, r.notes]), [
+      ['JWT', 'issuer https://auth.shop.example.com', 'RequestAuthentication shop/shopper-jwt', 'targetRefs Gateway shop-gateway', 'examples/istio/security/request-authentication.yaml', ['jwksUri https://auth.shop.example.com/.well-known/jwks.json', 'audiences shop-web']],
+    ]);
+    assert.equal(authn.summary.length, 3);
+    assert.match(authn.summary[0]!, /PeerAuthentication does not govern a gateway's listener/);
+    assert.match(authn.summary[1]!, /invalid token .* rejected with 401 before authorization, even where no AuthorizationPolicy applies/);
+    assert.match(authn.summary[2]!, /without a token passes authentication, with no request identity/);
+  });
+
   it('examples/istio-ambient notes/notes-api: the waypoint (targetRefs Service) before ztunnel (selector)', () => {
     const { code, stdout } = run(['notes/notes-api', '--policies', 'examples/istio-ambient']);
     assert.equal(code, 0);

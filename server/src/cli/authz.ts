@@ -1,3 +1,4 @@
+import type { SourceRef } from '../engine/simulate/types';
 import { listAuthz, listingText, unknownText, type AuthzListing, type AuthzTarget } from '../engine/authz';
 import { ArgCursor } from './args';
 import { commandFailure, HelpRequested, UsageError } from './errors';
@@ -9,9 +10,11 @@ export const AUTHZ_USAGE = `Usage: mesh-policy authz <namespace>/<workload> --po
        mesh-policy authz <service> --policies <paths> [options]          (Consul)
 
 authz lists the policies that apply to one workload, in the order its mesh evaluates them, read
-from files (no cluster): per Istio proxy the call passes, CUSTOM, DENY, ALLOW and AUDIT policies;
-per Linkerd port, the Server that selects it, its routes and authorizations, or the default
-policy; the Consul intentions for the service by precedence, and the default (docs/authz.md).
+from files (no cluster): per Istio proxy the call passes, its mTLS mode (PeerAuthentication, per
+port where portLevelMtls sets one) and the RequestAuthentications that validate tokens, then
+CUSTOM, DENY, ALLOW and AUDIT policies; per Linkerd port, the Server that selects it, its routes
+in the order the proxy prefers them and its authorizations, or the default policy; the Consul
+intentions for the service by precedence, and the default (docs/authz.md).
 
 Options:
   --policies <paths>           Policy files or folders (several after the option, repeated, or
@@ -96,5 +99,13 @@ export function runAuthzCli(args: string[], io: CliIo): number {
 }
 
 function relativeListing(listing: AuthzListing, rel: (p: string) => string): AuthzListing {
-  return { ...listing, sections: listing.sections.map((s) => ({ ...s, rows: s.rows.map((r) => ({ ...r, at: { ...r.at, file: rel(r.at.file) } })) })) };
+  const relative = (at: SourceRef): SourceRef => ({ ...at, file: rel(at.file) });
+  return {
+    ...listing,
+    sections: listing.sections.map((s) => ({
+      ...s,
+      ...(s.authentication ? { authentication: { ...s.authentication, rows: s.authentication.rows.map((r) => (r.at ? { ...r, at: relative(r.at) } : r)) } } : {}),
+      rows: s.rows.map((r) => ({ ...r, at: relative(r.at) })),
+    })),
+  };
 }

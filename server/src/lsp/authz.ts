@@ -25,10 +25,13 @@ export async function workloadLenses(result: LintResult, authz: WorkspaceAuthz, 
   });
 }
 
-/** On what a policy attaches by: the inventory's workloads it applies to (a few, then how many more). */
-export function appliesToText(result: LintResult, authz: WorkspaceAuthz, offset: number): string | undefined {
+/**
+ * On what a policy attaches by: the inventory's workloads it applies to (a few, then how many
+ * more). Gives the event loop turns while it lists them, and stops once `signal` is aborted.
+ */
+export async function appliesToText(result: LintResult, authz: WorkspaceAuthz, offset: number, signal: AbortSignal): Promise<string | undefined> {
   const resource = resourceAt(result.file, result.resources, offset);
-  const names = resource && authz.appliesTo(result.file, resource, offset);
+  const names = resource && await authz.appliesTo(result.file, resource, offset, new Pace(signal));
   if (!names) return undefined;
   if (!names.length) return 'Applies to: no workload of the inventory';
   const shown = fewNames(names.map((n) => `\`${n}\``), 5, (more) => `and ${more} more`);

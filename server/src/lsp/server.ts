@@ -549,15 +549,29 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const authzFor = (uri: string): WorkspaceAuthz | undefined => (trusted && inWorkspace(uri) ? workspaceAuthz(workspace) : undefined);
 
   // Every request answers RequestCancelled once cancelled (`answer`); none runs when cancelled before it starts.
-  connection.onHover((params, token) => answer(token, () => withResult(params.textDocument.uri, null, (result) => {
-    const authz = workspaceScanned ? authzFor(params.textDocument.uri) : undefined;
-    const appliesTo = authz && ((offset: number) => appliesToText(result, authz, offset));
-    return hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text), appliesTo);
-  })));
+  connection.onHover((params, token) => answer(token, async (signal) => {
+    const { uri } = params.textDocument;
+    // The workloads a policy's attachment reaches are listed first, in slices (an edit or a
+    // cancel that arrives meanwhile comes first); the hover is then built on the text as it is.
+    const appliesTo = await withResult(uri, undefined, (result) => {
+      // (after the lint, which takes the document's text into the workspace)
+      const authz = workspaceScanned ? authzFor(uri) : undefined;
+      if (!authz || params.position.line >= result.file.lines.lineCount) return undefined;
+      return appliesToText(result, authz, result.file.lines.offset(params.position), signal);
+    })?.catch((error: unknown) => {
+      if (!signal.aborted) connection.console.error(`mesh-policy: "Applies to" failed for ${uri}: ${describe(error)}`);
+      return undefined;
+    });
+    signal.throwIfAborted();
+    return withResult(uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text), appliesTo === undefined ? undefined : () => appliesTo));
+  }));
   connection.onCodeLens((params, token) => answer(token, async (signal) => {
     const { uri } = params.textDocument;
-    const authz = workspaceScanned ? authzFor(uri) : undefined;
-    const [lenses, workloads] = withResult(uri, [[], undefined], (result) => [redaction.deep(codeLenses(result, currentInsight())), authz && workloadLenses(result, authz, signal)]);
+    const [lenses, workloads] = withResult(uri, [[], undefined], (result) => {
+      // (after the lint, which takes the document's text into the workspace)
+      const authz = workspaceScanned ? authzFor(uri) : undefined;
+      return [redaction.deep(codeLenses(result, currentInsight())), authz && workloadLenses(result, authz, signal)];
+    });
     // (the workloads' lenses give the event loop turns: an edit that comes in meanwhile is linted first)
     const more = await workloads?.catch((error: unknown) => {
       if (!signal.aborted) connection.console.error(`mesh-policy: workload lenses failed for ${uri}: ${describe(error)}`);

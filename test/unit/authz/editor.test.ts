@@ -63,11 +63,11 @@ describe('mesh-policy authz in the editor', () => {
       const resource = workspace.resources.find((r) => r.resource.name === policy)!.resource;
       return authz.appliesTo(file, resource, file.text.indexOf(text, resource.node.span.start) + 1);
     };
-    assert.deepEqual(at('payments-callers', 'matchLabels'), ['shop/payments', 'shop/payments-v2']);
-    assert.deepEqual(at('payments-callers', 'app: payments'), ['shop/payments', 'shop/payments-v2']);
-    assert.deepEqual(at('nobody', 'matchLabels'), []);
-    assert.equal(at('payments-callers', 'rules'), undefined, 'rules are not the attachment');
-    assert.equal(at('deny-admin', 'action'), undefined, 'nor is the action');
+    assert.deepEqual(await at('payments-callers', 'matchLabels'), ['shop/payments', 'shop/payments-v2']);
+    assert.deepEqual(await at('payments-callers', 'app: payments'), ['shop/payments', 'shop/payments-v2']);
+    assert.deepEqual(await at('nobody', 'matchLabels'), []);
+    assert.equal(await at('payments-callers', 'rules'), undefined, 'rules are not the attachment');
+    assert.equal(await at('deny-admin', 'action'), undefined, 'nor is the action');
   });
 
   it('Linkerd: per port, the Server that wins it and its authorizations, or the default policy (§2.3)', async () => {
@@ -100,8 +100,8 @@ spec:
       const resource = workspace.resources.find((r) => r.resource.name === name)!.resource;
       return authz.appliesTo(file, resource, file.text.indexOf('podSelector', resource.node.span.start) + 1);
     };
-    assert.deepEqual(podSelector('old'), ['shop/payments']);
-    assert.deepEqual(podSelector('new'), []);
+    assert.deepEqual(await podSelector('old'), ['shop/payments']);
+    assert.deepEqual(await podSelector('new'), []);
   });
 
   it('Consul: the sources per definition, or the default intention policy (§3.3, §3.4)', async () => {
@@ -117,6 +117,6 @@ spec:
     ]);
     const file = workspace.sourceFile('/ws/payments.json')!;
     const resource = workspace.resources[0]!.resource;
-    assert.deepEqual(authz.appliesTo(file, resource, file.text.indexOf('"payments"') + 1), ['shop/payments']);
+    assert.deepEqual(await authz.appliesTo(file, resource, file.text.indexOf('"payments"') + 1), ['shop/payments']);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isUnknown } from '../../../server/src/engine/authz';
-import { listed, listFor, rowsOf, workspaceOf } from './workspace';
+import { ISTIO_INVENTORY as INVENTORY, listed, listFor, rowsOf, workspaceOf } from './workspace';
 
 // Which AuthorizationPolicies apply to a workload and in what order, from
 // /work/shared/spec/mesh-semantics.md §1.2 (attachment: root namespace, namespace-wide, selector;
@@ -10,47 +10,6 @@ import { listed, listFor, rowsOf, workspaceOf } from './workspace';
 // policies). Within an action the order does not change the verdict; the listing keeps the
 // oldest first (document order without creationTimestamp).
 
-const INVENTORY = `apiVersion: v1
-kind: Namespace
-metadata: {name: foo, labels: {istio-injection: enabled}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cart, namespace: foo}
-spec:
-  selector: {matchLabels: {app: cart}}
-  template:
-    metadata: {labels: {app: cart}}
-    spec: {containers: [{name: cart, image: cart, ports: [{containerPort: 7070}]}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: cart, namespace: foo}
-spec: {selector: {app: cart}, ports: [{port: 80, targetPort: 7070}]}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: amb, labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: waypoint, namespace: amb}
-spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: amb}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec: {containers: [{name: api, image: api, ports: [{containerPort: 8080}]}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: api, namespace: amb}
-spec: {selector: {app: api}, ports: [{port: 80, targetPort: 8080}]}
-`;
 
 interface Meta { name: string; namespace: string; dryRun?: boolean }
 

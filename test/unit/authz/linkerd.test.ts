@@ -91,7 +91,7 @@ describe('mesh-policy authz: Linkerd', () => {
     ]);
     const rows = listing.sections[0]!.rows;
     assert.deepEqual(rows[1]!.notes, ['Server app/web-old is older and wins the port']);
-    assert.equal(rows[2]!.detail, '2 rules');
+    assert.equal(rows[2]!.detail, '2 rules, most specific: Exact /health');
     assert.equal(rows[3]!.attachment, 'targetRef HTTPRoute web-api');
     assert.equal(rows[4]!.attachment, 'server.name web-old');
     assert.equal(rows[5]!.attachment, 'targetRef Namespace app');
@@ -123,6 +123,47 @@ spec:
     assert.match(listing.sections[0]!.title, /^port 9990: no Server selects port 9990 of the pod: the default policy cluster-authenticated applies, from the pod annotation/);
     assert.deepEqual(listing.sections[0]!.rows, []);
     assert.deepEqual(listing.sections[0]!.summary, ['the default policy cluster-authenticated: admits a mesh identity (any)']);
+  });
+
+  it('routes in the order the proxy prefers them: Exact, longest prefix, method, headers, query parameters; ties oldest first, then name (§2.5)', () => {
+    // Gateway API HTTPRoute precedence, which Linkerd's proxy follows (spec §2.5 best match, ties
+    // keep routes oldest creationTimestamp first, then by name): an Exact path over any prefix
+    // (for a request both match, the exact path is the whole request path), a longer prefix over
+    // a shorter one, then a method, then more header matches, then more query parameter matches.
+    const route = (name: string, created: string | undefined, rules: string) => `apiVersion: policy.linkerd.io/v1beta3
+kind: HTTPRoute
+metadata: {name: ${name}, namespace: app${created ? `, creationTimestamp: "${created}"` : ''}}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: Server, name: api}]
+  rules: ${rules}
+`;
+    const routes = [
+      // Written oldest first, so that the order below is not the written one.
+      route('catch-all', '2024-01-01T00:00:00Z', '[{}]'),
+      route('prefix-api', '2024-01-02T00:00:00Z', '[{matches: [{path: {type: PathPrefix, value: /api}}]}]'),
+      route('with-query', '2024-01-03T00:00:00Z', '[{matches: [{path: {type: PathPrefix, value: /api}, queryParams: [{name: v, value: "2"}]}]}]'),
+      route('with-header', '2024-01-04T00:00:00Z', '[{matches: [{path: {type: PathPrefix, value: /api}, headers: [{name: x-env, value: prod}]}]}]'),
+      route('with-method', '2024-01-05T00:00:00Z', '[{matches: [{path: {type: PathPrefix, value: /api}, method: POST}]}]'),
+      route('prefix-api-v1', '2024-01-06T00:00:00Z', '[{matches: [{path: {type: PathPrefix, value: /api/v1}}]}]'),
+      // Its most specific match decides its place: the Exact one, not the catch-all rule.
+      route('exact', '2024-01-07T00:00:00Z', '[{}, {matches: [{path: {type: Exact, value: /api/v1/items}}]}]'),
+      // The same match: the older first, then by name.
+      route('tie-b', '2024-01-08T00:00:00Z', '[{matches: [{path: {type: PathPrefix, value: /web}}]}]'),
+      route('tie-a', '2024-01-09T00:00:00Z', '[{matches: [{path: {type: PathPrefix, value: /web}}]}]'),
+      route('tie-c', '2024-01-09T00:00:00Z', '[{matches: [{path: {type: PathPrefix, value: /web}}]}]'),
+    ];
+    const api = `apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: api, namespace: app}
+spec: {podSelector: {matchLabels: {app: web}}, port: 8080, proxyProtocol: HTTP/1}
+`;
+    const listing = listed(listFor('linkerd', workspaceOf({ 'inventory.yaml': INVENTORY, 'policies.yaml': [api, ...routes].join('---\n') }), { namespace: 'app', name: 'web', port: 8080 }));
+    const order = listing.sections[0]!.rows.filter((r) => r.role === 'HTTPRoute').map((r) => r.resource.replace('HTTPRoute app/', ''));
+    assert.deepEqual(order, ['exact', 'prefix-api-v1', 'with-method', 'with-header', 'with-query', 'prefix-api', 'tie-b', 'tie-a', 'tie-c', 'catch-all']);
+    const detail = new Map(listing.sections[0]!.rows.map((r) => [r.resource, r.detail]));
+    assert.equal(detail.get('HTTPRoute app/exact'), '2 rules, most specific: Exact /api/v1/items');
+    assert.equal(detail.get('HTTPRoute app/with-method'), '1 rule, most specific: POST PathPrefix /api');
+    assert.equal(detail.get('HTTPRoute app/catch-all'), '1 rule, most specific: every request');
   });
 
   it('without --port, every port the pod declares or a Server names', () => {

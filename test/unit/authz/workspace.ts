@@ -31,3 +31,49 @@ export function listed(result: AuthzListing | AuthzUnknown): AuthzListing {
 export function rowsOf(listing: AuthzListing, section: number): string[] {
   return listing.sections[section]!.rows.map((r) => `${r.role} ${r.resource}`);
 }
+
+/**
+ * An Istio inventory: namespace foo with sidecar injection, its Deployment cart (container port
+ * 7070) and Service cart; the ambient namespace amb, whose waypoint serves its Service api.
+ */
+export const ISTIO_INVENTORY = `apiVersion: v1
+kind: Namespace
+metadata: {name: foo, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: foo}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec: {containers: [{name: cart, image: cart, ports: [{containerPort: 7070}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: foo}
+spec: {selector: {app: cart}, ports: [{port: 80, targetPort: 7070}]}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: amb, labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: amb}
+spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: amb}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: api, image: api, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: amb}
+spec: {selector: {app: api}, ports: [{port: 80, targetPort: 8080}]}
+`;

@@ -1,9 +1,10 @@
 import type { WorkspaceView } from '../checks/check';
-import type { NodePath } from '../source/tree';
+import type { Resource } from '../resource';
+import { getEntry, getScalarString, type NodePath } from '../source/tree';
 import { closestMatches, plural } from '../schema/messages';
 import { policySetOf } from '../simulate';
 import { ConsulPolicies, type DestinationIntentions } from '../simulate/consul';
-import type { AuthzListing, AuthzRow, AuthzSection, AuthzTarget, AuthzUnknown, MeshAuthz } from './types';
+import { EVERY_WORKLOAD, type AuthzListing, type AuthzRow, type AuthzSection, type AuthzTarget, type AuthzUnknown, type MeshAuthz } from './types';
 
 /**
  * Consul (spec §3.3-§3.5): the intention sources for the service, from its own entry and the
@@ -31,6 +32,13 @@ export function consulAuthz(workspace: WorkspaceView): MeshAuthz {
       const sections = lists.map((list) => section(list, compiled.defaultIntention.text));
       const injected = workspace.inventory.workloads.some((w) => w.name === target.name && w.annotations['consul.hashicorp.com/connect-inject'] === 'true');
       return { mesh: 'consul', target: asked, sections, notes, enrolled: named.has(asked) || injected };
+    },
+    mayApply(resource: Resource): (workload: { name: string }) => boolean {
+      // spec §3.3: an entry decides for its destination service, a wildcard one for every
+      // service; the editor lists a workload as the service of its name.
+      const destination = resource.kind === 'ServiceIntentions' ? getScalarString(getEntry(getEntry(resource.node, 'spec')?.value, 'destination')?.value, 'name') : getScalarString(resource.node, 'Name');
+      if (destination === undefined || destination === '*') return EVERY_WORKLOAD;
+      return (workload) => workload.name === destination;
     },
     headline(listing: AuthzListing): string {
       // One table per definition the workspace may apply (a CRD and a config entry of the same

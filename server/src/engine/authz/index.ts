@@ -8,7 +8,7 @@ import { isUnknown, type AuthzListing, type AuthzTarget, type AuthzUnknown, type
 
 export * from './types';
 export { fewNames, listingMarkdown, listingText, listingHeading, unknownText, MESH_NAME } from './render';
-export { workspaceAuthz, type WorkspaceAuthz, type WorkloadHeadlines } from './workspaceAuthz';
+export { workspaceAuthz, WorkspaceAuthz, type WorkloadHeadlines } from './workspaceAuthz';
 
 const READERS: Partial<Record<Mesh, (workspace: WorkspaceView) => MeshAuthz>> = { istio: istioAuthz, linkerd: linkerdAuthz, consul: consulAuthz };
 

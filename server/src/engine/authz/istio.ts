@@ -1,11 +1,12 @@
 import type { WorkspaceView } from '../checks/check';
-import type { NodePath } from '../source/tree';
+import type { Resource } from '../resource';
+import { getEntry, getScalarString, type NodePath } from '../source/tree';
 import { InventoryIndex } from '../inventory/inventoryIndex';
 import { plural } from '../schema/messages';
 import { policySetOf } from '../simulate';
-import { IstioCompiledPolicies, type AttachedPolicy, type EnforcementPoint, type LayerKind } from '../simulate/istio';
-import type { Action, CompiledPolicy } from '../simulate/istio/compile';
-import type { AuthzListing, AuthzRow, AuthzSection, AuthzTarget, AuthzUnknown, MeshAuthz } from './types';
+import { IstioCompiledPolicies, type AttachedPolicy, type EnforcementPoint, type LayerKind, type PeerModeAnswer } from '../simulate/istio';
+import type { Action, Attachable, CompiledPolicy } from '../simulate/istio/compile';
+import { EVERY_WORKLOAD, type AuthnRow, type AuthnTable, type AuthzListing, type AuthzRow, type AuthzSection, type AuthzTarget, type AuthzUnknown, type MeshAuthz } from './types';
 import { distinctRows, fewNames, shortName } from './render';
 import { findWorkload } from './workloads';
 
@@ -48,6 +49,14 @@ export function istioAuthz(workspace: WorkspaceView): MeshAuthz {
       if (target.port !== undefined) notes.push('Istio attaches policies to a workload, not to a port: rules that test ports are part of the rule counts');
       return { mesh: 'istio', target: `${workload.namespace}/${workload.name}`, sections, notes, enrolled: used.some((p) => p.known) };
     },
+    mayApply(resource: Resource): (workload: { namespace: string }) => boolean {
+      // spec §1.2: the root namespace's resources reach every namespace, and a Gateway or
+      // GatewayClass target reaches the calls its waypoint serves, in whichever namespace;
+      // otherwise a resource attaches in its own namespace only.
+      const namespace = resource.namespace ?? 'default';
+      if (namespace === compiled.rootNamespace || targetsGateway(resource)) return EVERY_WORKLOAD;
+      return (workload) => workload.namespace === namespace;
+    },
     headline(listing: AuthzListing): string {
       const rows = distinctRows(listing);
       // spec §1.3: a workload no ALLOW policy applies to allows what no DENY or CUSTOM policy denies.
@@ -59,7 +68,22 @@ export function istioAuthz(workspace: WorkspaceView): MeshAuthz {
 
 /** Where a Istio resource says what it attaches to (the editor's hover adds the workloads it reaches there). */
 export function istioAttachesAt(kind: string, path: NodePath): boolean {
-  return kind === 'AuthorizationPolicy' && path[0] === 'spec' && (path[1] === 'selector' || path[1] === 'targetRef' || path[1] === 'targetRefs');
+  if (path[0] !== 'spec') return false;
+  if (kind === 'PeerAuthentication') return path[1] === 'selector';
+  return (kind === 'AuthorizationPolicy' || kind === 'RequestAuthentication') && (path[1] === 'selector' || path[1] === 'targetRef' || path[1] === 'targetRefs');
+}
+
+/** Whether a resource's targetRef(s) name something other than a Service or ServiceEntry of its
+ * namespace: a Gateway, a GatewayClass (a waypoint may serve other namespaces), or a kind unknown. */
+function targetsGateway(resource: Resource): boolean {
+  const spec = getEntry(resource.node, 'spec')?.value;
+  const single = getEntry(spec, 'targetRef')?.value;
+  const list = getEntry(spec, 'targetRefs')?.value;
+  const refs = [...(single ? [single] : []), ...(list?.type === 'array' ? list.items : [])];
+  return refs.some((ref) => {
+    const kind = getScalarString(ref, 'kind');
+    return kind !== 'Service' && kind !== 'ServiceEntry';
+  });
 }
 
 /** CUSTOM → DENY → ALLOW (spec §1.3); AUDIT last, as it decides nothing. */
@@ -67,8 +91,91 @@ const ORDER: Record<Action, number> = { CUSTOM: 0, DENY: 1, ALLOW: 2, AUDIT: 3 }
 
 function section(title: string, point: EnforcementPoint, root: string): AuthzSection {
   const attached = [...point.policies].sort((a, b) => ORDER[a.policy.action] - ORDER[b.policy.action] || oldestFirst(a.policy, b.policy));
-  return { title, rows: attached.map((a) => row(a, root, point.kind)), summary: summary(attached), notes: [] };
+  const peer = point.peerAuthentication;
+  const notes = peer ? [...peer.ignored.map((pa) => `${pa.label} has a workload selector in the root namespace: Istio ignores it`), ...(peer.note ? [peer.note] : [])] : [];
+  return { title, authentication: authentication(point, root), rows: attached.map((a) => row(a, root, point.kind)), summary: summary(attached), notes };
 }
+
+/**
+ * What a call meets at this proxy before the AuthorizationPolicies (spec §1.8): the mTLS mode
+ * PeerAuthentication sets (workload selector, then namespace, then the root namespace's
+ * mesh-wide policy; none: PERMISSIVE), per port where portLevelMtls sets one, and the
+ * RequestAuthentications whose JWT rules validate tokens.
+ */
+function authentication(point: EnforcementPoint, root: string): AuthnTable {
+  const rows: AuthnRow[] = [];
+  const summary: string[] = [];
+  const peer = point.peerAuthentication;
+  if (peer) {
+    const others = peer.ports.length ? ' (every other port)' : '';
+    rows.push(mtlsRow(`${modesText(peer.workload)}${others}`, peer.workload, root));
+    for (const { port, mode } of peer.ports) rows.push(mtlsRow(`port ${port}: ${modesText(mode)}`, mode, root));
+    summary.push(...mtlsSummary(peer.workload, peer.ports));
+  } else {
+    summary.push(`PeerAuthentication does not govern ${point.kind === 'waypoint' ? 'a waypoint' : 'a gateway'}'s listener: a call has the peer identity of its own mutual TLS, if any`);
+  }
+  const enforced = point.requestAuthentications.filter((a) => !a.ignored);
+  for (const attached of point.requestAuthentications) {
+    const ra = attached.policy;
+    const notes = [...(attached.certain ? [] : ['may apply: the workload\'s labels are not known']), ...(attached.ignored ? [attached.ignored] : [])];
+    if (!ra.jwtRules.length) rows.push({ role: 'JWT', setting: 'no jwtRules: no issuer is accepted', resource: ra.label, attachment: attachment(ra, root), notes, at: ra.ref });
+    for (const rule of ra.jwtRules) {
+      const keys = rule.keys ?? 'keys from the issuer\'s OpenID discovery';
+      const audiences = rule.audiences.length ? [`audiences ${rule.audiences.join(', ')}`] : [];
+      rows.push({ role: 'JWT', setting: `issuer ${rule.issuer}`, resource: ra.label, attachment: attachment(ra, root), notes: [keys, ...audiences, ...notes], at: ra.ref });
+    }
+  }
+  if (enforced.length) {
+    const maybe = enforced.every((a) => !a.certain) ? 'if it applies, ' : '';
+    summary.push(
+      `${maybe}a request with an invalid token (bad signature, expired, or an issuer or audience the JWT rules do not list) is rejected with 401 before authorization, even where no AuthorizationPolicy applies`,
+      'a request without a token passes authentication, with no request identity: only an ALLOW policy\'s requestPrincipals (or a DENY policy\'s notRequestPrincipals) make a token required',
+    );
+  }
+  return { rows, summary };
+}
+
+const LEVEL: Record<NonNullable<PeerModeAnswer['level']>, (by: Attachable, root: string) => string> = {
+  workload: (by) => `workload selector ${(by.selector ?? []).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+  namespace: () => 'namespace-wide',
+  mesh: (_by, root) => `mesh-wide (root namespace ${root})`,
+};
+
+function mtlsRow(setting: string, answer: PeerModeAnswer, root: string): AuthnRow {
+  const { by, level } = answer;
+  const known = answer.modes.length === 1;
+  if (!by || !level) return { role: 'mTLS', setting, resource: '(none)', attachment: known ? 'default: no PeerAuthentication applies' : 'not known', notes: known ? [] : [answer.text] };
+  return { role: 'mTLS', setting, resource: by.label, attachment: LEVEL[level](by, root), notes: known ? [] : [answer.text], at: by.ref };
+}
+
+function modesText(answer: PeerModeAnswer): string {
+  return answer.modes.join(' or ');
+}
+
+/** What each mode means for a call (spec §1.8), once per mode, with the ports it holds on when they differ. */
+function mtlsSummary(workload: PeerModeAnswer, ports: readonly { port: number; mode: PeerModeAnswer }[]): string[] {
+  const byMode = new Map<string, string[]>();
+  const add = (answer: PeerModeAnswer, where: string) => {
+    for (const mode of answer.modes) {
+      const list = byMode.get(mode);
+      if (list) list.push(where);
+      else byMode.set(mode, [where]);
+    }
+  };
+  add(workload, ports.length ? 'the other ports' : 'every port');
+  for (const { port, mode } of ports) add(mode, `port ${port}`);
+  const maybe = workload.modes.length > 1 || ports.some((p) => p.mode.modes.length > 1) ? 'may be ' : '';
+  return [...byMode].map(([mode, where]) => {
+    const scope = byMode.size > 1 || maybe ? ` on ${where.join(', ')}` : '';
+    return `mTLS ${maybe}${mode}${scope}: ${MTLS_MEANS[mode]}`;
+  });
+}
+
+const MTLS_MEANS: Record<string, string> = {
+  STRICT: 'a plaintext call is rejected before authorization; every call that gets through has a peer identity',
+  PERMISSIVE: 'plaintext calls are accepted with no peer identity, so principals, namespaces and serviceAccounts match only mutual TLS callers',
+  DISABLE: 'no call has a peer identity: principals, namespaces and serviceAccounts match no call (their not- forms match every call)',
+};
 
 function oldestFirst(a: CompiledPolicy, b: CompiledPolicy): number {
   return a.created && b.created && a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.order - b.order;
@@ -91,7 +198,7 @@ function row(a: AttachedPolicy, root: string, kind: LayerKind): AuthzRow {
   return { role: p.action, resource: p.label, attachment: attachment(p, root), detail, notes, at: p.ref };
 }
 
-function attachment(p: CompiledPolicy, root: string): string {
+function attachment(p: Attachable, root: string): string {
   if (p.targetRefs) return `targetRefs ${p.targetRefs.map((r) => `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`).join(', ')}`;
   const scope = p.namespace === root ? 'root namespace' : 'namespace-wide';
   if (p.selector === null) return scope;

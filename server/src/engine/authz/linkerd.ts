@@ -1,13 +1,14 @@
 import type { WorkspaceView } from '../checks/check';
+import type { Resource } from '../resource';
 import type { NodePath } from '../source/tree';
 import { InventoryIndex } from '../inventory/inventoryIndex';
 import { plural } from '../schema/messages';
 import { policySetOf } from '../simulate';
 import type { Authz } from '../simulate/linkerd/authz';
 import { LinkerdPolicies, type Inbound, type PortWorlds } from '../simulate/linkerd/evaluate';
-import { matchSelector, PROTOCOL_TEXT, type ServerDef } from '../simulate/linkerd/model';
+import { matchSelector, PROTOCOL_TEXT, type HttpMatchDef, type ServerDef } from '../simulate/linkerd/model';
 import { ANNOTATION, type PodView } from '../simulate/linkerd/pod';
-import type { RouteC } from '../simulate/linkerd/routes';
+import { routePrecedence, routesByPrecedence, type RouteC } from '../simulate/linkerd/routes';
 import type { AuthzListing, AuthzRow, AuthzSection, AuthzTarget, AuthzUnknown, MeshAuthz } from './types';
 import { shortName } from './render';
 import { findWorkload } from './workloads';
@@ -16,7 +17,8 @@ import { findWorkload } from './workloads';
  * Linkerd (spec §2.3-§2.6): per port of the workload, as the policy controller computes its
  * inbound server: the Server that selects the port (the oldest of those that do; the others lose
  * to it) or the default policy, then the routes a request must match (HTTPRoute, or GRPCRoute on
- * a gRPC Server; none on opaque and TLS ports), then the authorizations (route-level first, then
+ * a gRPC Server; none on opaque and TLS ports), most specific match first as the proxy prefers
+ * them (`routesByPrecedence`; ties oldest first, then name), then the authorizations (route-level first, then
  * the Server's: ServerAuthorizations, AuthorizationPolicies on the Server or the Namespace, its
  * accessPolicy; audit last), which the simulator's own lists give in that order.
  */
@@ -38,6 +40,12 @@ export function linkerdAuthz(workspace: WorkspaceView): MeshAuthz {
       const marks = [workload.annotations, index.namespaceAnnotations(workload.namespace)];
       const enrolled = workload.annotations['linkerd.io/proxy-version'] !== undefined || (!pod.injectDisabled && marks.some((a) => a[ANNOTATION.inject] === 'enabled' || a[ANNOTATION.inject] === 'ingress'));
       return { mesh: 'linkerd', target: name, sections: ports.map((pw) => section(pw, pod, compiled)), notes, enrolled };
+    },
+    mayApply(resource: Resource): (workload: { namespace: string }) => boolean {
+      // spec §2.3-§2.5: Servers select pods of their namespace; authorizations, policies and
+      // routes name Servers (and a Namespace) of their own namespace.
+      const namespace = resource.namespace ?? 'default';
+      return (workload) => workload.namespace === namespace;
     },
     headline(listing: AuthzListing): string {
       if (!listing.sections.length) return 'Linkerd: no port of the workload is known';
@@ -86,11 +94,13 @@ function section(pw: PortWorlds, pod: PodView, compiled: LinkerdPolicies): Authz
     rows.push({ role: 'loses', resource: s.at.label, attachment: `podSelector ${selectorText(s)}, port ${s.port}`, detail: `proxyProtocol ${PROTOCOL_TEXT[s.protocol]}`, notes: [`${skipped.older!.at.label} is older and wins the port`], at: s.at });
   }
   for (const ib of pw.worlds) {
-    const routes = routesOf(ib);
-    for (const route of routes) {
+    const grpc = ib.protocol === 'grpc';
+    for (const route of routesByPrecedence(routesOf(ib), grpc)) {
       if (!route.def || !route.at) continue;
       const routeLevel = route.authzs.slice(0, route.routeLevel);
-      rows.push({ role: route.kind, resource: route.label, attachment: `parentRefs ${ib.label}`, detail: plural(route.rules.length, 'rule'), notes: [], at: route.at });
+      const best = routePrecedence(route, grpc).match;
+      const detail = `${plural(route.rules.length, 'rule')}, most specific: ${matchText(best)}${route.hostnames.length ? ` (hostnames ${route.hostnames.map((h) => h.text).join(', ')})` : ''}`;
+      rows.push({ role: route.kind, resource: route.label, attachment: `parentRefs ${ib.label}`, detail, notes: [], at: route.at });
       for (const a of routeLevel) rows.push(authzRow(a, compiled, route.label));
     }
     for (const a of ib.authzs) if (a.at && a.kind !== 'localhost') rows.push(authzRow(a, compiled, ib.label));
@@ -105,6 +115,17 @@ function section(pw: PortWorlds, pod: PodView, compiled: LinkerdPolicies): Authz
 function routesOf(ib: Inbound): RouteC[] {
   if (ib.protocol === 'opaque' || ib.protocol === 'tls') return [];
   return ib.protocol === 'grpc' ? ib.grpc : ib.http;
+}
+
+/** A route match as the precedence reads it: `GET Exact /health`, `PathPrefix /api header x-env: prod`. */
+function matchText(m: HttpMatchDef | undefined): string {
+  if (!m) return 'every request';
+  const parts: string[] = [];
+  if (m.grpc) parts.push(`gRPC ${m.grpc.service ?? '*'}/${m.grpc.method ?? '*'}`);
+  if (m.method !== undefined) parts.push(m.method);
+  if (m.path) parts.push(`${m.path.type} ${m.path.value}`);
+  parts.push(...m.headers.map((h) => h.text), ...m.query.map((q) => q.text));
+  return parts.length ? parts.join(' ') : 'every request';
 }
 
 function selectorText(s: ServerDef): string {
@@ -130,9 +151,10 @@ function defaults(ib: Inbound): string[] {
   else out.push('a call is allowed only when an authorization admits it');
   const routes = routesOf(ib).filter((r) => r.def);
   const grpc = ib.protocol === 'grpc';
-  // The routes are listed in the order the policy controller sends them (routeOrder); which one a
-  // request takes depends on the request (routes.ts selectRoute), the order only breaks ties.
-  if (routes.length > 1) out.push(`a request takes the route whose match is most specific (${grpc ? 'hostname, then service, method, headers' : 'hostname, then path length with Exact first, method, headers, query parameters'}); on a tie, the one listed first (the older, then the first by name)`);
+  // The routes are listed by their most specific match (routesByPrecedence), ties in the order the
+  // policy controller sends them (routeOrder); which one a request takes depends on the request
+  // (routes.ts selectRoute): a route listed later wins a request its more specific match meets.
+  if (routes.length > 1) out.push(`a request takes the route whose match is most specific (${grpc ? 'hostname, then service, method, headers' : 'hostname, then path length with Exact first, method, headers, query parameters'}); on a tie, the one listed first (the older, then the first by name); routes are listed by their most specific match`);
   if (routes.length) out.push(`a request no ${grpc ? 'GRPCRoute' : 'HTTPRoute'} matches is refused (${grpc ? 'gRPC NOT_FOUND' : 'HTTP 404'})`);
   return out;
 }

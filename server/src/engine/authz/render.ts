@@ -1,5 +1,6 @@
 import type { Mesh } from '../meshes';
-import type { AuthzListing, AuthzRow, AuthzSection, AuthzUnknown } from './types';
+import type { SourceRef } from '../simulate/types';
+import type { AuthnTable, AuthzListing, AuthzRow, AuthzSection, AuthzUnknown } from './types';
 
 /**
  * The listings as text (`mesh-policy authz`) and as markdown (the editor's "Show Policies for
@@ -12,23 +13,56 @@ const HEADERS = ['RESOURCE', 'ATTACHES BY', 'HOLDS', 'AT', 'NOTES'];
 /** What the first column says per mesh. */
 const ROLE_HEADER: Record<Mesh, string> = { istio: 'ACTION', linkerd: 'ROLE', consul: 'DECIDES' };
 
+/** The AT column of both tables (the markdown links it). */
+const AT_COLUMN = 4;
+
 /** A section's table: the header row, then a row of cells per resource. */
-function tableOf(mesh: Mesh, section: AuthzSection, rel: (p: string) => string): { headers: string[]; cells: string[][] } {
-  const cells = section.rows.map((r) => [r.role, r.resource, r.attachment, r.detail, `${rel(r.at.file)}:${r.at.range.start.line + 1}`, r.notes.join('; ')]);
-  return { headers: [ROLE_HEADER[mesh], ...HEADERS], cells };
+function tableOf(mesh: Mesh, section: AuthzSection, rel: (p: string) => string): Table {
+  const cells = section.rows.map((r) => [r.role, r.resource, r.attachment, r.detail, at(r.at, rel), r.notes.join('; ')]);
+  return { headers: [ROLE_HEADER[mesh], ...HEADERS], cells, refs: section.rows.map((r) => r.at) };
 }
 
-/** One mesh: a title, then per section its table and closing lines. */
+/** The authentication table of a section: a row per mode or JWT rule, in the AT column the resource that sets it. */
+function authnTableOf(authentication: AuthnTable, rel: (p: string) => string): Table {
+  const cells = authentication.rows.map((r) => [r.role, r.setting, r.resource, r.attachment, r.at ? at(r.at, rel) : '', r.notes.join('; ')]);
+  return { headers: AUTHN_HEADERS, cells, refs: authentication.rows.map((r) => r.at) };
+}
+
+const AUTHN_HEADERS = ['AUTHN', 'SETS', 'RESOURCE', 'ATTACHES BY', 'AT', 'NOTES'];
+
+interface Table {
+  headers: string[];
+  cells: string[][];
+  /** Per row, where its resource is (for links). */
+  refs: (SourceRef | undefined)[];
+}
+
+function at(ref: SourceRef, rel: (p: string) => string): string {
+  return `${rel(ref.file)}:${ref.range.start.line + 1}`;
+}
+
+/** A table in columns, indented under its section. */
+function tableText(table: Table): string[] {
+  const { headers, cells } = table;
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => `    ${c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join('  ')}`.trimEnd();
+  return [line(headers), ...cells.map(line)];
+}
+
+/** One mesh: a title, then per section its authentication (Istio), its table and closing lines. */
 export function listingText(listing: AuthzListing, rel: (p: string) => string): string {
   const out = [`${MESH_NAME[listing.mesh]}: ${listing.target}`];
   for (const section of listing.sections) {
     out.push('', `  ${section.title}`);
-    const { headers, cells } = tableOf(listing.mesh, section, rel);
-    if (cells.length) {
-      const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-      const line = (c: string[]) => `    ${c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join('  ')}`.trimEnd();
-      out.push(line(headers), ...cells.map(line));
-    } else out.push('    (none)');
+    if (section.authentication) {
+      const authn = authnTableOf(section.authentication, rel);
+      if (authn.cells.length) out.push(...tableText(authn));
+      for (const s of section.authentication.summary) out.push(`    → ${s}`);
+      if (section.authentication.rows.length || section.authentication.summary.length) out.push('');
+    }
+    const table = tableOf(listing.mesh, section, rel);
+    if (table.cells.length) out.push(...tableText(table));
+    else out.push('    (none)');
     for (const s of section.summary) out.push(`    → ${s}`);
     for (const n of section.notes) out.push(`    note: ${n}`);
   }
@@ -52,16 +86,26 @@ export function listingMarkdown(target: string, listings: readonly AuthzListing[
     out.push(`## ${MESH_NAME[listing.mesh]}: ${escapeCell(listing.target)}`, '');
     for (const section of listing.sections) {
       out.push(`### ${escapeCell(section.title)}`, '');
-      const { headers, cells } = tableOf(listing.mesh, section, options.rel);
-      if (cells.length) {
-        out.push(`| ${headers.join(' | ')} |`, `|${headers.map(() => ' --- ').join('|')}|`);
-        section.rows.forEach((row, i) => {
-          const cell = cells[i]!.map(escapeCell);
-          const href = options.link?.(row.at.file, row.at.range.start.line + 1);
-          if (href) cell[4] = `[${cell[4]}](${href})`;
+      const tableMarkdown = (table: Table): void => {
+        out.push(`| ${table.headers.join(' | ')} |`, `|${table.headers.map(() => ' --- ').join('|')}|`);
+        table.cells.forEach((cells, i) => {
+          const cell = cells.map(escapeCell);
+          const ref = table.refs[i];
+          const href = ref && options.link?.(ref.file, ref.range.start.line + 1);
+          if (href) cell[AT_COLUMN] = `[${cell[AT_COLUMN]}](${href})`;
           out.push(`| ${cell.join(' | ')} |`);
         });
-      } else out.push('(none)');
+      };
+      if (section.authentication) {
+        const authn = authnTableOf(section.authentication, options.rel);
+        if (authn.cells.length) tableMarkdown(authn);
+        if (authn.cells.length || section.authentication.summary.length) out.push('');
+        for (const s of section.authentication.summary) out.push(`- → ${escapeCell(s)}`);
+        if (section.authentication.summary.length) out.push('');
+      }
+      const table = tableOf(listing.mesh, section, options.rel);
+      if (table.cells.length) tableMarkdown(table);
+      else out.push('(none)');
       out.push('');
       for (const s of section.summary) out.push(`- → ${escapeCell(s)}`);
       for (const n of section.notes) out.push(`- note: ${escapeCell(n)}`);

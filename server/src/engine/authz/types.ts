@@ -1,4 +1,5 @@
 import type { Mesh } from '../meshes';
+import type { Resource } from '../resource';
 import type { SourceRef } from '../simulate/types';
 
 /**
@@ -30,9 +31,34 @@ export interface AuthzRow {
   at: SourceRef;
 }
 
+/** One resource (or default) a call meets before authorization: a mutual TLS mode, a JWT rule. */
+export interface AuthnRow {
+  /** "mTLS" (Istio PeerAuthentication) or "JWT" (Istio RequestAuthentication). */
+  role: string;
+  /** What it sets there: "STRICT", "port 9102: PERMISSIVE", "issuer https://auth.example.com". */
+  setting: string;
+  /** Kind and name, or "(none)" for a default no resource sets. */
+  resource: string;
+  /** How it reaches the workload: "workload selector app=cart", "namespace-wide", "mesh-wide (root namespace istio-system)", "default" ... */
+  attachment: string;
+  /** Markers: the signing keys, audiences, "may apply: ...". */
+  notes: string[];
+  /** Absent for a default. */
+  at?: SourceRef;
+}
+
+/** What authenticates a call at a step, before its authorization rows decide. */
+export interface AuthnTable {
+  rows: AuthnRow[];
+  /** What it means for a call: plaintext rejected, an invalid token rejected with 401 ... */
+  summary: string[];
+}
+
 /** One step of the evaluation: an enforcement point (Istio), a port (Linkerd), a destination (Consul). */
 export interface AuthzSection {
   title: string;
+  /** Istio: the PeerAuthentication and RequestAuthentication of the proxy (spec §1.8); absent for the other meshes. */
+  authentication?: AuthnTable;
   rows: AuthzRow[];
   /** The closing lines: what happens to a call no row decides. */
   summary: string[];
@@ -67,7 +93,16 @@ export interface MeshAuthz {
   list(target: AuthzTarget): AuthzListing | AuthzUnknown;
   /** One short line for a listing of this mesh (the editor's lens on a workload), `Istio: ...`. */
   headline(listing: AuthzListing): string;
+  /**
+   * The workloads `resource` (of this mesh) may have a row in the listing of, by namespace and
+   * name alone: a bound that never leaves one out, so that the editor's "Applies to" lists only
+   * those (a policy outside the root namespace reaches its own namespace only).
+   */
+  mayApply(resource: Resource): (workload: { namespace: string; name: string }) => boolean;
 }
+
+/** Every workload: what `mayApply` answers when nothing narrows it. */
+export const EVERY_WORKLOAD = (): boolean => true;
 
 export function isUnknown(result: AuthzListing | AuthzUnknown): result is AuthzUnknown {
   return 'unknown' in result;

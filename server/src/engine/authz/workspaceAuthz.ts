@@ -2,6 +2,7 @@ import type { WorkspaceView } from '../checks/check';
 import type { Inventory, WorkloadInfo } from '../inventory/inventory';
 import type { Pace } from '../pace';
 import type { Resource } from '../resource';
+import type { SourceRef } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
 import { nodeAt } from '../source/tree';
 import { ATTACHES_AT, authzReaders, listWith } from './index';
@@ -26,7 +27,10 @@ export class WorkspaceAuthz {
   private readonly listed = new Map<string, { listings: AuthzListing[]; unknown: AuthzUnknown[] }>();
   private appliesCache = new Map<string, string[]>();
 
-  constructor(private readonly workspace: WorkspaceView) {}
+  /** `readers`: the per-mesh readers to use instead of those of the workspace (tests count what they are asked). */
+  constructor(private readonly workspace: WorkspaceView, readers?: MeshAuthz[]) {
+    this.readersCache = readers;
+  }
 
   private get readers(): MeshAuthz[] {
     this.readersCache ??= authzReaders(this.workspace);
@@ -79,29 +83,37 @@ export class WorkspaceAuthz {
   /**
    * When `offset` is on what `resource` attaches by (its mesh's `attachesAt`), the inventory's
    * workloads whose listing has a row in that resource (`namespace/name`, sorted); else undefined.
+   * Only the workloads the resource may reach are listed (`MeshAuthz.mayApply`: its namespace,
+   * unless it is in the root namespace ...); `pace` gives the event loop turns between them and
+   * stops once its signal is aborted (then nothing is kept).
    */
-  appliesTo(file: SourceFile, resource: Resource, offset: number): string[] | undefined {
+  async appliesTo(file: SourceFile, resource: Resource, offset: number, pace?: Pace): Promise<string[] | undefined> {
     const { path } = nodeAt(resource.node, offset);
     if (!ATTACHES_AT[resource.mesh](resource.kind, path)) return undefined;
     const { start, end } = resource.node.span;
     const key = `${file.path}\u0000${start}`;
-    let found = this.appliesCache.get(key);
-    if (!found) {
-      const inResource = (at: string, line: number, character: number) => {
-        if (at !== file.path) return false;
-        const o = file.lines.offset({ line, character });
-        return o >= start && o <= end;
-      };
-      const names = new Set<string>();
-      for (const w of this.workloads()) {
-        const { listings } = this.list({ namespace: w.namespace, name: w.name });
-        // (a Linkerd Server that `loses` the port to an older one selects the pod but does not apply)
-        const rows = listings.filter((l) => l.mesh === resource.mesh).flatMap((l) => l.sections.flatMap((s) => s.rows)).filter((r) => r.role !== 'loses');
-        if (rows.some((r) => inResource(r.at.file, r.at.range.start.line, r.at.range.start.character))) names.add(`${w.namespace}/${w.name}`);
-      }
-      found = [...names].sort();
-      this.appliesCache.set(key, found);
+    const kept = this.appliesCache.get(key);
+    if (kept) return kept;
+    const reader = this.readers.find((r) => r.mesh === resource.mesh);
+    if (!reader) return [];
+    const inResource = (at: SourceRef | undefined) => {
+      if (!at || at.file !== file.path) return false;
+      const o = file.lines.offset(at.range.start);
+      return o >= start && o <= end;
+    };
+    const reaches = reader.mayApply(resource);
+    const names = new Set<string>();
+    for (const w of this.workloads()) {
+      if (!reaches(w)) continue;
+      await pace?.turn();
+      const { listings } = this.list({ namespace: w.namespace, name: w.name });
+      const sections = listings.filter((l) => l.mesh === resource.mesh).flatMap((l) => l.sections);
+      // (a Linkerd Server that `loses` the port to an older one selects the pod but does not apply)
+      const rows = sections.flatMap((s) => s.rows).filter((r) => r.role !== 'loses');
+      if (rows.some((r) => inResource(r.at)) || sections.some((s) => s.authentication?.rows.some((r) => inResource(r.at)))) names.add(`${w.namespace}/${w.name}`);
     }
+    const found = [...names].sort();
+    this.appliesCache.set(key, found);
     return found;
   }
 }

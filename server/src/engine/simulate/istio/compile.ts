@@ -87,6 +87,8 @@ export interface JwtRule {
   issuer: string;
   audiences: string[];
   spaceDelimitedClaims: string[];
+  /** Where the signing keys come from: `jwksUri ...`, `inline jwks`, or undefined (the issuer's OpenID discovery). */
+  keys: string | undefined;
 }
 
 export interface CompiledRequestAuthentication extends Attachable {
@@ -340,7 +342,8 @@ export function compileRequestAuthentication(file: SourceFile, resource: Resourc
   if (Array.isArray(spec['jwtRules'])) {
     for (const rule of spec['jwtRules']) {
       if (!isRecord(rule) || typeof rule['issuer'] !== 'string') continue;
-      jwtRules.push({ issuer: rule['issuer'], audiences: listOf(rule['audiences']), spaceDelimitedClaims: listOf(rule['spaceDelimitedClaims']) });
+      const keys = typeof rule['jwksUri'] === 'string' ? `jwksUri ${rule['jwksUri']}` : typeof rule['jwks'] === 'string' ? 'inline jwks' : undefined;
+      jwtRules.push({ issuer: rule['issuer'], audiences: listOf(rule['audiences']), spaceDelimitedClaims: listOf(rule['spaceDelimitedClaims']), keys });
     }
   }
   return { kind: 'RequestAuthentication', ...attach, jwtRules };

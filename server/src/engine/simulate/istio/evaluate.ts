@@ -11,7 +11,7 @@ import { Call, F, hasLowerCase, hasWhitespace, T, U, type Tri } from './call';
 import {
   compileIstioResource,
   type Attachable, type CompiledPeerAuthentication, type CompiledPolicy, type CompiledRequestAuthentication,
-  type CompiledRule, type MtlsMode, type RuleMatcher,
+  type CompiledRule, type JwtRule, type MtlsMode, type RuleMatcher,
 } from './compile';
 import { ENVOY_REFUSES, type Field } from './fields';
 import { IstioFold } from './fold';
@@ -41,6 +41,44 @@ export interface EnforcementPoint {
   rejected: CompiledPolicy[];
   /** Whether the inventory says this proxy runs (sidecar injection, ambient, a gateway), rather than assumed. */
   known: boolean;
+  /** The mTLS mode PeerAuthentication gives this proxy (spec §1.8); undefined where it does not
+   * govern the listener (a gateway, a waypoint: the peer identity is the caller's own mTLS, if any). */
+  peerAuthentication: PeerAuthenticationAt | undefined;
+  /** The RequestAuthentications that attach here (spec §1.8: merged; at ztunnel, attached but not enforced). */
+  requestAuthentications: AttachedRequestAuthentication[];
+}
+
+/** An effective mTLS mode, for every port of a workload or one port. */
+export interface PeerModeAnswer {
+  /** The mode, or the modes it may be when what decides is not known (the workload's labels). */
+  modes: Exclude<MtlsMode, 'UNSET'>[];
+  /** The PeerAuthentication that sets it (undefined: none does, or which one is not known). */
+  by: CompiledPeerAuthentication | undefined;
+  /** Where `by` sits: a workload selector, its namespace, the root namespace (mesh-wide). */
+  level: 'workload' | 'namespace' | 'mesh' | undefined;
+  /** In words, as the trace says it. */
+  text: string;
+}
+
+/** What PeerAuthentication decides at one proxy (ComposePeerAuthentication, spec §1.8). */
+export interface PeerAuthenticationAt {
+  /** Every port no portLevelMtls entry of the workload's own policy names. */
+  workload: PeerModeAnswer;
+  /** The ports a workload-level policy's portLevelMtls names, in port order. */
+  ports: { port: number; mode: PeerModeAnswer }[];
+  /** PeerAuthentications Istio ignores although they select the workload (a selector in the root namespace). */
+  ignored: CompiledPeerAuthentication[];
+  /** Set when the proxy reads a mode otherwise than written (ztunnel: DISABLE is not supported). */
+  note: string | undefined;
+}
+
+/** A RequestAuthentication that attaches at an enforcement point. */
+export interface AttachedRequestAuthentication {
+  policy: CompiledRequestAuthentication;
+  /** False when it may attach: the workload's labels are not known. */
+  certain: boolean;
+  /** Why the proxy validates no token although it attaches (ztunnel: L4 only). */
+  ignored?: string;
 }
 type Variant = 'http' | 'tcp' | 'zt';
 
@@ -458,9 +496,43 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const rejected = this.policies.filter((p) => p.rejected !== undefined && candidateNamespaces.has(p.namespace) && this.attach(p, kind, d) !== F);
       const waypoint = d.waypoint;
       const why = kind === 'waypoint' && waypoint ? `the waypoint ${waypoint.name ? `${waypoint.ns}/${waypoint.name}` : `of Service ${d.ns}/${d.service}`} (${waypoint.why})` : d.kindWhy;
-      points.push({ kind, why, policies, rejected, known: kind !== 'sidecar' || d.sidecarKnown || d.classic });
+      const requestAuthentications = this.requestAuthenticationsAt(kind, d).map(({ ra, attach }): AttachedRequestAuthentication => ({
+        policy: ra, certain: attach === T, ...(kind === 'ztunnel' ? { ignored: 'ztunnel validates no token (L4 only)' } : {}),
+      }));
+      const peerAuthentication = this.peerAuthenticationGoverns(kind, d) ? this.peerAuthenticationAt(kind, d) : undefined;
+      points.push({ kind, why, policies, rejected, known: kind !== 'sidecar' || d.sidecarKnown || d.classic, peerAuthentication, requestAuthentications });
     }
     return points;
+  }
+
+  /** The listing's view of `computePeerModes`: the mode of the workload's ports, and of each port portLevelMtls names. */
+  private peerAuthenticationAt(kind: LayerKind, d: Dest): PeerAuthenticationAt {
+    let disableRead = false;
+    const answer = (port: number): PeerModeAnswer => {
+      const pm = this.peerAuths.length ? this.computePeerModes(d, port) : NO_PEER_AUTHENTICATION;
+      const enforced = modesAt(kind, pm.modes);
+      if (enforced !== pm.modes) disableRead = true;
+      const modes = (['STRICT', 'PERMISSIVE', 'DISABLE'] as const).filter((m) => enforced & MODE_BIT[m]);
+      const level = pm.by === undefined ? undefined : pm.by.namespace === this.options.rootNamespace ? 'mesh' : pm.by.selector?.length ? 'workload' : 'namespace';
+      return { modes, by: pm.by, level, text: pm.text };
+    };
+    const named = new Set<number>();
+    for (const pa of d.ns === undefined ? [] : this.workloadPeer.get(d.ns) ?? []) {
+      if (this.attach(pa, 'sidecar', d) !== F) for (const port of pa.ports.keys()) named.add(port);
+    }
+    const workload = answer(PORT_NO_PORT_LEVEL_MTLS_NAMES);
+    const ports = [...named].sort((a, b) => a - b).map((port) => ({ port, mode: answer(port) }));
+    return {
+      workload,
+      ports,
+      ignored: this.ignoredPeer.filter((pa) => this.attach(pa, 'sidecar', d) !== F),
+      note: disableRead ? 'ztunnel does not support DISABLE: it accepts plaintext calls as PERMISSIVE does' : undefined,
+    };
+  }
+
+  /** Whether PeerAuthentication governs the proxy's inbound listener: a sidecar's or ztunnel's, not a gateway's or a waypoint's. */
+  private peerAuthenticationGoverns(kind: LayerKind, d: Dest): boolean {
+    return (kind === 'sidecar' && !d.classic) || kind === 'ztunnel';
   }
 
   /** The root namespace the policies were compiled with (spec §1.2). */
@@ -875,10 +947,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       c.peerMissing = d.waypoint.name ? null : 'waypoint identity (istio.io/use-waypoint)';
       c.sourceIpMissing = 'source.ip of the waypoint';
       if (t) t.add(`ztunnel sees the waypoint's identity${c.peer ? ` ${c.peer}` : ''}, not the client's`, 'applies');
-    } else if ((kind === 'sidecar' && !d.classic) || kind === 'ztunnel') {
+    } else if (this.peerAuthenticationGoverns(kind, d)) {
       const pm = this.peerModes(d, c.rec.destination?.port);
-      let modes = pm.modes;
-      if (kind === 'ztunnel' && modes & MODE_BIT.DISABLE) modes = (modes & ~MODE_BIT.DISABLE) | MODE_BIT.PERMISSIVE;
+      const modes = modesAt(kind, pm.modes);
       if (t) {
         t.add(pm.text, pm.missing ? 'unknown' : 'applies', pm.by?.ref);
         for (const ignored of this.ignoredPeer) {
@@ -1234,6 +1305,23 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   // --- RequestAuthentication ----------------------------------------------------------------
 
+  /** The RequestAuthentications that attach (certainly or maybe) at this enforcement point: as AuthorizationPolicies do (spec §1.8), from the destination's namespace, the waypoint's and the root namespace. */
+  private requestAuthenticationsAt(kind: LayerKind, d: Dest): { ra: CompiledRequestAuthentication; attach: Tri }[] {
+    const out: { ra: CompiledRequestAuthentication; attach: Tri }[] = [];
+    if (this.requestAuths.length === 0) return out;
+    const namespaces = kind === 'waypoint' ? [d.ns, d.waypoint?.ns, this.options.rootNamespace] : [d.ns, this.options.rootNamespace];
+    const seen = new Set<string | undefined>();
+    for (const ns of namespaces) {
+      if (ns === undefined || seen.has(ns)) continue;
+      seen.add(ns);
+      for (const ra of this.requestAuthByNamespace.get(ns) ?? []) {
+        const attach = this.attach(ra, kind, d);
+        if (attach !== F) out.push({ ra, attach });
+      }
+    }
+    return out;
+  }
+
   private requestAuthentication(kind: LayerKind, d: Dest, c: Call, t: Tracer | null): Outcome | undefined {
     c.jwtState = 0;
     c.jwtMissing = 'request.jwt';
@@ -1244,20 +1332,12 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       return undefined;
     }
     let anyUnknown = false;
-    let rules: { issuer: string; audiences: string[]; spaceDelimitedClaims: string[] }[] | undefined;
+    let rules: JwtRule[] | undefined;
     let first: CompiledRequestAuthentication | undefined;
-    const namespaces = kind === 'waypoint' ? [d.ns, d.waypoint?.ns, this.options.rootNamespace] : [d.ns, this.options.rootNamespace];
-    const seen = new Set<string | undefined>();
-    for (const ns of namespaces) {
-      if (ns === undefined || seen.has(ns)) continue;
-      seen.add(ns);
-      for (const ra of this.requestAuthByNamespace.get(ns) ?? []) {
-        const a = this.attach(ra, kind, d);
-        if (a === F) continue;
-        if (a === U) { anyUnknown = true; continue; }
-        first ??= ra;
-        (rules ??= []).push(...ra.jwtRules);
-      }
+    for (const { ra, attach } of this.requestAuthenticationsAt(kind, d)) {
+      if (attach === U) { anyUnknown = true; continue; }
+      first ??= ra;
+      (rules ??= []).push(...ra.jwtRules);
     }
     if (!rules) {
       if (anyUnknown) {
@@ -1396,6 +1476,14 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     c.truncate(mark);
     t.add(`${p.label}: ${value === T ? 'matches' : value === U ? 'may match' : 'does not match'}`, value === T ? 'matched' : value === U ? 'unknown' : 'not-matched', p.ref);
   }
+}
+
+/** A port no portLevelMtls entry names (they name ports 1-65535): asked for the mode of the workload's other ports. */
+const PORT_NO_PORT_LEVEL_MTLS_NAMES = 0;
+
+/** The modes a proxy enforces of those PeerAuthentication gives: ztunnel does not support DISABLE and reads it as PERMISSIVE (spec §1.8, ambient). */
+function modesAt(kind: LayerKind, modes: number): number {
+  return kind === 'ztunnel' && modes & MODE_BIT.DISABLE ? (modes & ~MODE_BIT.DISABLE) | MODE_BIT.PERMISSIVE : modes;
 }
 
 const NO_PEER_AUTHENTICATION: PeerModes = { modes: MODE_BIT.PERMISSIVE, by: undefined, text: 'no PeerAuthentication applies: mTLS PERMISSIVE (the default)', missing: undefined };

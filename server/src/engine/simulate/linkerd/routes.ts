@@ -159,28 +159,36 @@ function queryPairs(req: RequestView): [string, string][] {
  * so a request part stays below HOST_SCALE.
  */
 const HOST_SCALE = 2 ** 31;
+/** The request part of a rule without matches on HTTP: PathPrefix "/" (length 1). */
+const DEFAULT_HTTP_PART = 65536;
 const CAP = 65535;
 const PATH_CAP = 32767;
+
+/** The host part a hostname gives a request it matches: rank (exact 2, suffix 1) * 65536 + length. */
+function hostRank(h: HostMatchDef): number {
+  if (h.exact !== undefined) return 2 * 65536 + Math.min(h.exact.length, CAP);
+  let length = 0;
+  for (const label of h.suffix!) length += label.length + 1;
+  return 65536 + Math.min(length, CAP);
+}
 
 /** Host match part (rank * 65536 + length), or -1. */
 export function hostKey(h: HostMatchDef, host: string): number {
   if (h.exact !== undefined) {
     let hh = host;
     if (!h.exact.endsWith('.') && hh.endsWith('.')) hh = hh.slice(0, -1);
-    return h.exact.toLowerCase() === hh.toLowerCase() ? 2 * 65536 + Math.min(h.exact.length, CAP) : -1;
+    return h.exact.toLowerCase() === hh.toLowerCase() ? hostRank(h) : -1;
   }
   const suffix = h.suffix!;
   let hh = host;
   if (suffix[0] !== '' && hh.endsWith('.')) hh = hh.slice(0, -1);
-  let length = 0;
   for (const label of suffix) {
     if (hh.length < label.length || hh.slice(hh.length - label.length).toLowerCase() !== label.toLowerCase()) return -1;
     hh = hh.slice(0, hh.length - label.length);
     if (!hh.endsWith('.')) return -1;
     hh = hh.slice(0, -1);
-    length += label.length + 1;
   }
-  return 65536 + Math.min(length, CAP);
+  return hostRank(h);
 }
 
 /** Set by matchHttp/matchGrpc when the result is a "maybe": the attributes it needed. */
@@ -248,6 +256,11 @@ export function matchHttp(m: HttpMatchDef, req: RequestView): number {
       }
     }
   }
+  return httpSummary(pathLen, exact, method, m);
+}
+
+/** The request part of an HTTP match's summary (`RequestMatch::cmp`): path-match length, Exact, method, headers, query parameters. */
+function httpSummary(pathLen: number, exact: number, method: number, m: HttpMatchDef): number {
   return (((Math.min(pathLen, PATH_CAP) * 2 + exact) * 2 + method) * 128 + Math.min(m.headers.length, 127)) * 128 + Math.min(m.query.length, 127);
 }
 
@@ -284,7 +297,47 @@ export function matchGrpc(m: HttpMatchDef, req: RequestView): number {
     if (!req.hasRequest) (lastMissing ??= []).push('request.headers');
     else for (const h of m.headers) if (!headerMatches(h, header(req, h.name))) return -1;
   }
+  return grpcSummary(service, method, m);
+}
+
+function grpcSummary(service: number, method: number, m: HttpMatchDef): number {
   return (Math.min(service, 4095) * 4096 + Math.min(method, 4095)) * 128 + Math.min(m.headers.length, 127);
+}
+
+/**
+ * An ordering key for a match that agrees, for every request two matches both match, with the
+ * summaries `selectRoute` compares for it. A path-match length is known from the match except
+ * for a RegularExpression's (the request path's): for a request both match, an Exact path is as
+ * long as the request path, a regular expression's match too, a prefix at most as long; so
+ * Exact comes first, then RegularExpression, then prefixes longest first (Gateway API's
+ * precedence), then method, headers, query parameters, as the summary orders them.
+ */
+function matchPrecedence(m: HttpMatchDef | undefined, grpc: boolean): number {
+  if (grpc) return m ? grpcSummary(m.grpc?.service?.length ?? 0, m.grpc?.method?.length ?? 0, m) : 0;
+  if (!m) return DEFAULT_HTTP_PART;
+  const p = m.path;
+  const pathLen = !p ? 1 : p.type === 'PathPrefix' ? (p.value === '/' ? 1 : p.trimmed.length) : PATH_CAP;
+  return httpSummary(pathLen, p?.type === 'Exact' ? 1 : 0, m.method !== undefined ? 1 : 0, m);
+}
+
+/** A route's most specific match (a rule without matches matches every request) and its summary, host part included. */
+export function routePrecedence(route: RouteC, grpc: boolean): { key: number; match: HttpMatchDef | undefined } {
+  let host = 0;
+  for (const h of route.hostnames) host = Math.max(host, hostRank(h));
+  let best: { key: number; match: HttpMatchDef | undefined } = { key: -1, match: undefined };
+  for (const rule of route.rules) {
+    for (const m of rule.matches.length ? rule.matches : [undefined]) {
+      const key = host * HOST_SCALE + matchPrecedence(m, grpc);
+      if (key > best.key) best = { key, match: m };
+    }
+  }
+  return best;
+}
+
+/** Routes in the order the proxy prefers their most specific matches; ties keep the given order (oldest first, then name). */
+export function routesByPrecedence(routes: readonly RouteC[], grpc: boolean): RouteC[] {
+  const keys = new Map(routes.map((r) => [r, routePrecedence(r, grpc).key]));
+  return [...routes].sort((a, b) => keys.get(b)! - keys.get(a)!);
 }
 
 export interface RouteCandidate {
@@ -316,7 +369,7 @@ export function selectRoute(routes: readonly RouteC[], req: RequestView, grpc: b
   let bestMatch: HttpMatchDef | undefined;
   let maybes: { route: RouteC; rule: RuleC; match: HttpMatchDef | undefined; key: number; pos: number; missing: string[] }[] | undefined;
   let pos = 0;
-  const defaultPart = grpc ? 0 : 65536; // HTTP: PathPrefix "/" (length 1)
+  const defaultPart = grpc ? 0 : DEFAULT_HTTP_PART;
   for (const route of routes) {
     let host = 0;
     let hostMaybe = false;
