@@ -26,8 +26,12 @@ export const NO_JSON_FORMAT_PROBLEM = 'a JSON Envoy format must be an object of 
 
 /** How a composite key's value is read into slots: a nested object's keys, or a string's own text format. */
 type Composite = { key: string; slot: number; read: CompositeReader; misfit: SkippedLine };
-/** False when the value does not have the shape its format gives it. */
-type CompositeReader = (raw: string, values: (string | undefined)[], seen: Uint8Array) => boolean;
+/**
+ * Reads a composite value (a parsed nested object, or a string of text and operators) into
+ * slots; false when the value does not have the shape its format gives it. `object`: the reader
+ * of a nested object, whose raw value the scanner keeps as JSON text (parsed once per line).
+ */
+type CompositeReader = { object: boolean; read: (value: unknown, values: (string | undefined)[], seen: Uint8Array) => boolean };
 
 export type CompiledJsonFormat = { table: Map<string, number>; headerNames: string[]; composites: Composite[] };
 
@@ -91,19 +95,22 @@ function compositeReader(value: unknown, headerSlot: (header: string) => number)
     } catch {
       return undefined; // no mapped operator, or one Envoy's own text could not tell apart
     }
-    const slotOf = (slot: number): number => (slot < SLOT_COUNT ? slot : headerSlot(text.headerNames[slot - SLOT_COUNT]!));
+    // (every header slot is taken now, at compile time: the composites' raw slots come after them)
+    const targets = Array.from({ length: text.slotCount }, (_, slot) => (slot < SLOT_COUNT ? slot : headerSlot(text.headerNames[slot - SLOT_COUNT]!)));
     const scratch = new Array<string | undefined>(text.slotCount).fill(undefined);
-    return (raw, values, seen) => {
+    const read = (value: unknown, values: (string | undefined)[], seen: Uint8Array): boolean => {
+      if (typeof value !== 'string') return false;
       scratch.fill(undefined);
-      if (!text.match(raw, scratch)) return false;
+      if (!text.match(value, scratch)) return false;
       for (let slot = 0; slot < scratch.length; slot++) {
         if (text.seen[slot] !== 1) continue;
-        const target = slotOf(slot);
+        const target = targets[slot]!;
         values[target] = scratch[slot];
         seen[target] = 1;
       }
       return true;
     };
+    return { object: false, read };
   }
   if (!isPlainObject(value)) return undefined;
   const fields: { key: string; slot: number | undefined; nested: CompositeReader | undefined }[] = [];
@@ -113,22 +120,15 @@ function compositeReader(value: unknown, headerSlot: (header: string) => number)
     if (slot !== undefined || nested !== undefined) fields.push({ key, slot, nested });
   }
   if (fields.length === 0) return undefined;
-  return (raw, values, seen) => {
-    let object: unknown;
-    try {
-      object = JSON.parse(raw);
-    } catch {
-      return false;
-    }
+  const read = (object: unknown, values: (string | undefined)[], seen: Uint8Array): boolean => {
     if (!isPlainObject(object)) return false;
     for (const field of fields) {
       if (!(field.key in object)) continue;
       const inner = object[field.key];
       if (field.nested !== undefined) {
-        // (null or "-": an empty value, as omit_empty_values or an older Envoy writes it)
-        if (emptyToUndefined(inner) === undefined) continue;
-        const fits = isPlainObject(inner) ? field.nested(JSON.stringify(inner), values, seen) : typeof inner === 'string' && field.nested(inner, values, seen);
-        if (!fits) return false;
+        // (null, "" or "-": an empty value, as omit_empty_values or an older Envoy writes it)
+        if (inner === null || inner === '' || inner === '-') continue;
+        if (!field.nested.read(inner, values, seen)) return false;
         continue;
       }
       const slot = field.slot!;
@@ -137,6 +137,16 @@ function compositeReader(value: unknown, headerSlot: (header: string) => number)
     }
     return true;
   };
+  return { object: true, read };
+}
+
+/** A nested object's raw JSON text, parsed (undefined when it is not JSON). */
+function parsedObject(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A nested value as the flat scanner gives a top-level one: text, with null, "" and "-" empty. */
@@ -212,7 +222,7 @@ export class EnvoyJsonReader implements LineReader {
     let misfit: SkippedLine | undefined;
     for (const composite of this.composites) {
       const raw = values[composite.slot];
-      if (raw !== undefined && !composite.read(raw, values, seen)) misfit ??= composite.misfit;
+      if (raw !== undefined && !composite.read.read(composite.read.object ? parsedObject(raw) : raw, values, seen)) misfit ??= composite.misfit;
       values[composite.slot] = undefined;
       seen[composite.slot] = 0;
     }
