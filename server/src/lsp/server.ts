@@ -553,17 +553,20 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const { uri } = params.textDocument;
     // The workloads a policy's attachment reaches are listed first, in slices (an edit or a
     // cancel that arrives meanwhile comes first); the hover is then built on the text as it is.
+    let listedOn: string | undefined;
     const appliesTo = await withResult(uri, undefined, (result) => {
       // (after the lint, which takes the document's text into the workspace)
       const authz = workspaceScanned ? authzFor(uri) : undefined;
       if (!authz || params.position.line >= result.file.lines.lineCount) return undefined;
+      listedOn = result.file.text;
       return appliesToText(result, authz, result.file.lines.offset(params.position), signal);
     })?.catch((error: unknown) => {
       if (!signal.aborted) connection.console.error(`mesh-policy: "Applies to" failed for ${uri}: ${describe(error)}`);
       return undefined;
     });
     signal.throwIfAborted();
-    return withResult(uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text), appliesTo === undefined ? undefined : () => appliesTo));
+    // (an edit that came in meanwhile may have moved what is under the cursor: the listing is then left out)
+    return withResult(uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text), appliesTo === undefined || result.file.text !== listedOn ? undefined : appliesTo));
   }));
   connection.onCodeLens((params, token) => answer(token, async (signal) => {
     const { uri } = params.textDocument;

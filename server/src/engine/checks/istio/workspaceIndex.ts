@@ -1,4 +1,5 @@
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
+import { mtlsModeOf } from '../../istio/peerAuthentication';
 import { isWaypointGateway } from '../../istio/ambient';
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
@@ -80,14 +81,20 @@ export const peerAuthentications = memo((resources: WorkspaceView['resources']):
     const matchLabels = isObj(selector) && isObj(selector['matchLabels']) ? selector['matchLabels'] : {};
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(matchLabels)) if (typeof v === 'string') labels[k] = v;
-    const mtls = spec['mtls'];
-    const mode = isObj(mtls) && typeof mtls['mode'] === 'string' ? mtls['mode'] : 'UNSET';
+    // A mode outside the CRD's enum: the API server refuses the resource, which then sets nothing
+    // (as the simulator reads it; the schema reports the value).
+    const mode = mtlsModeOf(spec['mtls']);
+    if (mode === undefined) continue;
     const portLevel: Record<string, string> = {};
+    let refused = false;
     if (isObj(spec['portLevelMtls'])) {
       for (const [port, setting] of Object.entries(spec['portLevelMtls'])) {
-        if (isObj(setting) && typeof setting['mode'] === 'string') portLevel[String(Number(port))] = setting['mode'];
+        const portMode = mtlsModeOf(setting);
+        if (portMode === undefined) refused = true;
+        else if (isObj(setting) && typeof setting['mode'] === 'string') portLevel[String(Number(port))] = portMode;
       }
     }
+    if (refused) continue;
     const metadata = isObj(value['metadata']) ? value['metadata'] : {};
     const created = typeof metadata['creationTimestamp'] === 'string' ? Date.parse(metadata['creationTimestamp']) : NaN;
     out.push({

@@ -1,4 +1,5 @@
 import type { Resource } from '../../resource';
+import { mtlsModeOf, type MtlsMode } from '../../istio/peerAuthentication';
 import type { SourceFile } from '../../source/sourceFile';
 import { locate, toValue } from '../../source/tree';
 import type { CompiledForms } from '../compiledForms';
@@ -8,7 +9,7 @@ import { compileOperation, compileSource, compileWhen, type CompileContext, type
 import { isRecord } from '../../plainValues';
 
 export type Action = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
-export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+export type { MtlsMode };
 
 export interface TargetRef {
   group: string;
@@ -306,16 +307,6 @@ export function compileIstioResource(file: SourceFile, resource: Resource, order
   return form.order === order ? form : { ...form, order };
 }
 
-const MODES = new Set<MtlsMode>(['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT']);
-
-/** The mode of an `mtls` block; undefined when it is not one of the CRD's enum values. */
-function modeOf(value: unknown): MtlsMode | undefined {
-  if (!isRecord(value)) return 'UNSET';
-  const mode = value['mode'];
-  if (mode === undefined || mode === null) return 'UNSET';
-  return typeof mode === 'string' && MODES.has(mode as MtlsMode) ? mode as MtlsMode : undefined;
-}
-
 export function compilePeerAuthentication(file: SourceFile, resource: Resource, order: number): CompiledPeerAuthentication {
   const { spec, metadata: _metadata, problems: _problems, ...attach } = base(file, resource, order);
   void _metadata; void _problems;
@@ -324,12 +315,12 @@ export function compilePeerAuthentication(file: SourceFile, resource: Resource, 
   if (isRecord(spec['portLevelMtls'])) {
     for (const [port, value] of Object.entries(spec['portLevelMtls'])) {
       const n = Number(port);
-      const mode = modeOf(value);
+      const mode = mtlsModeOf(value);
       if (mode === undefined) invalid ??= `portLevelMtls.${port}.mode`;
       else if (Number.isInteger(n) && n > 0 && n <= 65535) ports.set(n, mode);
     }
   }
-  const mode = modeOf(spec['mtls']);
+  const mode = mtlsModeOf(spec['mtls']);
   if (mode === undefined) invalid = 'mtls.mode';
   const rejected = invalid === undefined ? undefined : `${invalid} is not one of UNSET, DISABLE, PERMISSIVE, STRICT: the API server rejects the resource`;
   return { kind: 'PeerAuthentication', ...attach, targetRefs: null, mode: mode ?? 'UNSET', ports, rejected };
