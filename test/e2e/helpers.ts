@@ -20,6 +20,7 @@ function packagingInputs(): string[] {
     }
   };
   walk(path.join(repoRoot, 'schemas'));
+  walk(path.join(repoRoot, 'docs', 'rules'));
   return inputs.filter((f) => fs.existsSync(f));
 }
 

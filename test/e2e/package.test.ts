@@ -1,11 +1,11 @@
-// The .vsix holds the bundles, the schemas, the manifest, README and LICENSE, and nothing else.
+// The .vsix holds the bundles, the schemas, the rule pages, the manifest, README and LICENSE, and nothing else.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { ensureVsix, listZip, readCentralDirectory, repoRoot } from './helpers';
 
-test('the vsix holds only the bundles, schemas, manifest, README and LICENSE', (t) => {
+test('the vsix holds only the bundles, schemas, rule pages, manifest, README and LICENSE', (t) => {
   const vsix = ensureVsix();
   const size = fs.statSync(vsix).size;
   t.diagnostic(`vsix: ${vsix} (${(size / 1024).toFixed(0)} KiB)`);
@@ -19,15 +19,19 @@ test('the vsix holds only the bundles, schemas, manifest, README and LICENSE', (
   assert.ok(names.includes('extension/schemas/istio/catalog.json'), 'extension/schemas/istio/catalog.json');
   assert.ok(names.includes('extension/package.json'), 'extension/package.json');
   assert.ok(names.some((n) => /^extension\/LICENSE(\.txt|\.md)?$/i.test(n)), 'LICENSE');
+  // every rule's page, which the diagnostics link to (codeDescription), and of docs/ nothing else
+  const pages = fs.readdirSync(path.join(repoRoot, 'docs', 'rules')).filter((f) => f.endsWith('.md')).sort();
+  assert.ok(pages.includes('MPA0104.md') && pages.includes('README.md'));
+  assert.deepEqual(names.filter((n) => n.startsWith('extension/docs/')).sort(), pages.map((f) => `extension/docs/rules/${f}`));
 
   const bad = names.filter((n) =>
     /\.ts$/.test(n) || /\.map$/.test(n) ||
-    /(^|\/)(test|examples|node_modules|out|src|bench|docs|\.vscode-e2e|\.git)\//.test(n));
+    /(^|\/)(test|examples|node_modules|out|src|bench|\.vscode-e2e|\.git)\//.test(n) || (/(^|\/)docs\//.test(n) && !/^extension\/docs\/rules\/[^/]+\.md$/.test(n)));
   assert.deepEqual(bad, [], 'no sources, maps, tests, examples or node_modules');
 
   const allowed = [
     /^\[Content_Types\]\.xml$/, /^extension\.vsixmanifest$/,
-    /^extension\/dist\/(client|server|cli)\.js$/, /^extension\/schemas\//,
+    /^extension\/dist\/(client|server|cli)\.js$/, /^extension\/schemas\//, /^extension\/docs\/rules\/[^/]+\.md$/,
     /^extension\/package\.json$/, /^extension\/readme\.md$/i, /^extension\/license(\.txt|\.md)?$/i,
   ];
   assert.deepEqual(names.filter((n) => !allowed.some((re) => re.test(n))), [], 'unexpected files in the vsix');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { CodeAction, CompletionItem, Hover, InitializeResult, MarkupContent } from 'vscode-languageserver-protocol';
 import { LspTestClient } from '../helpers/lspClient';
@@ -52,6 +52,19 @@ describe('language server over stdio', () => {
     assert.equal(byCode['MPA0104']?.severity, 1);
     assert.equal(byCode['MPA0101']?.message, 'unknown field "principal" in source; did you mean "principals"?');
     assert.deepEqual(byCode['MPA0101']?.range, { start: { line: 10, character: 8 }, end: { line: 10, character: 17 } });
+  });
+
+  it('links each diagnostic\'s code to its rule page, a file that is there to open', async () => {
+    const diagnostics = await client.diagnosticsFor(uri, { version: 1 });
+    assert.ok(diagnostics.length >= 2);
+    for (const diagnostic of diagnostics) {
+      const href = diagnostic.codeDescription?.href;
+      assert.ok(href && href.startsWith('file://'), `${diagnostic.code}: ${href}`);
+      const page = fileURLToPath(href);
+      assert.ok(page.endsWith(join('docs', 'rules', `${diagnostic.code}.md`)), page);
+      assert.ok(existsSync(page), page);
+      assert.match(readFileSync(page, 'utf8'), new RegExp(`^# ${diagnostic.code}: `));
+    }
   });
 
   it('underlines the problems of .meshpolicy.yaml as it is typed (MPA0004 at the key)', async () => {

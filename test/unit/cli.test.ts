@@ -4,6 +4,7 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, w
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
+import { formatGithub } from '../../server/src/cli/output';
 import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
 import { scratchDir } from '../helpers/scratch';
 
@@ -123,6 +124,90 @@ describe('mesh-policy lint', () => {
     const usage = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'mesh-policy.js'), 'lint', '--max-file-size', 'abc', bad], { encoding: 'utf8' });
     assert.equal(usage.status, 2);
     assert.doesNotMatch(usage.stderr, /\n\s+at /);
+  });
+});
+
+describe('mesh-policy lint in CI: --format github, --max-warnings, --rule', () => {
+  // One warning (MPA1018, default severity warning) and no error, in a file whose name holds the
+  // characters a workflow command's property must escape (",", ":" and "%").
+  const folder = scratchDir('mesh-policy-ci-');
+  const warned = 'methods,v1:50%.yaml';
+  writeFileSync(join(folder, warned), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: w, namespace: shop}\nspec:\n  action: ALLOW\n  rules:\n  - to:\n    - operation:\n        methods: ["FETCH"]\n');
+
+  it('--format github prints one workflow command per finding, its file property escaped', () => {
+    const warning = run(['lint', '--format', 'github', warned], folder);
+    assert.equal(warning.code, 0);
+    assert.equal(warning.stdout,
+      '::warning file=methods%2Cv1%3A50%25.yaml,line=9,col=19,endLine=9,endColumn=26,title=MPA1018 Not an HTTP method::"FETCH" is not an HTTP method, so this value never matches a request; did you mean PATCH?\n');
+    const error = run(['lint', '--format=github', bad], dir);
+    assert.equal(error.code, 1);
+    // (a comma in the message is data, not a property: it stays as it is)
+    assert.equal(error.stdout, '::error file=bad.yaml,line=6,col=11,endLine=6,endColumn=16,title=MPA0104 Value not allowed::action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "allow")\n');
+  });
+
+  it('--format github: info and hints are notices; %, CR and LF escaped in the message, : and , too in properties', () => {
+    const range = { start: { line: 0, character: 0 }, end: { line: 1, character: 2 } };
+    const lines = formatGithub([
+      { file: join(dir, 'sub', 'a:b,c.yaml'), range, severity: 'info', code: 'MPA1027', message: '100% sure\r\nsecond line' },
+      { file: join(dir, 'h.yaml'), range, severity: 'hint', code: 'MPA1027', message: 'a: b, c' },
+    ], dir).split('\n');
+    assert.deepEqual(lines, [
+      '::notice file=sub/a%3Ab%2Cc.yaml,line=1,col=1,endLine=2,endColumn=3,title=MPA1027 ALLOW policy with empty rules::100%25 sure%0D%0Asecond line',
+      '::notice file=h.yaml,line=1,col=1,endLine=2,endColumn=3,title=MPA1027 ALLOW policy with empty rules::a: b, c',
+    ]);
+  });
+
+  it('--max-warnings N exits 1 when more than N warnings are found, as ESLint does', () => {
+    for (const [args, code] of [
+      [[], 0], [['--max-warnings', '1'], 0], [['--max-warnings', '0'], 1], [['--max-warnings=0', '--quiet'], 1],
+    ] as const) {
+      const result = run(['lint', ...args, warned], folder);
+      assert.equal(result.code, code, args.join(' '));
+      if (code === 1) assert.match(result.stderr, /1 warning, more than --max-warnings 0 allows/);
+    }
+    // errors still fail however many warnings are allowed
+    assert.equal(run(['lint', '--max-warnings', '5', bad], dir).code, 1);
+  });
+
+  it('--rule CODE=SEVERITY overrides the severity for the run, over .meshpolicy.yaml', () => {
+    const off = run(['lint', '--rule', 'MPA1018=off', '--max-warnings', '0', warned], folder);
+    assert.equal(off.code, 0);
+    assert.equal(off.stdout, '');
+    const raised = run(['lint', '--rule=MPA1018=error', warned], folder);
+    assert.equal(raised.code, 1);
+    assert.match(raised.stdout, /:9:19 error MPA1018 /);
+    assert.equal(run(['lint', '--rule', 'MPA0104=warning', bad], dir).code, 0);
+    // the project's configuration says error; the command line wins for this run
+    const configured = scratchDir('mesh-policy-ci-config-');
+    writeFileSync(join(configured, '.meshpolicy.yaml'), 'rules:\n  MPA1018: error\n');
+    writeFileSync(join(configured, 'p.yaml'), readFileSync(join(folder, warned)));
+    assert.equal(run(['lint', 'p.yaml'], configured).code, 1);
+    const info = run(['lint', '--rule', 'MPA1018=info', 'p.yaml'], configured);
+    assert.equal(info.code, 0);
+    assert.match(info.stdout, /p\.yaml:9:19 info MPA1018 /);
+  });
+
+  it('a bad --rule or --max-warnings is a usage error (exit 2) that names the problem', () => {
+    for (const [args, message] of [
+      [['--rule', 'MPA9999=off'], /--rule MPA9999=off: MPA9999 is not a rule code/],
+      [['--rule', 'MPA1018=loud'], /--rule MPA1018=loud: MPA1018 must be one of error, warning, info, hint, off/],
+      [['--rule', 'MPA1018'], /--rule needs CODE=SEVERITY/],
+      [['--rule'], /--rule needs a value/],
+      [['--max-warnings', 'many'], /--max-warnings must be a whole number, 0 or more \(got "many"\)/],
+      [['--max-warnings', '-1'], /--max-warnings must be a whole number/],
+      [['--max-warnings', '1.5'], /--max-warnings must be a whole number/],
+    ] as const) {
+      const result = run(['lint', warned, ...args], folder);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.equal(result.stdout, '', args.join(' '));
+      assert.match(result.stderr, message);
+    }
+  });
+
+  it('SARIF carries each rule\'s page as its help (markdown and text)', () => {
+    const sarif = JSON.parse(run(['lint', '--format', 'sarif', bad], dir).stdout);
+    const page = readFileSync(join(REPO_ROOT, 'docs', 'rules', 'MPA0104.md'), 'utf8');
+    assert.deepEqual(sarif.runs[0].tool.driver.rules[0].help, { text: page, markdown: page });
   });
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { findConfig, loadConfig } from '../engine/config/projectConfig';
+import { findConfig, loadConfig, ruleSettingProblem, type RuleSetting } from '../engine/config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from '../engine/workspace';
 import { Engine } from '../engine/engine';
 import { describeFsError } from '../engine/fsErrors';
@@ -9,7 +9,7 @@ import { compareFindings } from '../engine/findings';
 import { decodeText, DEFAULT_READ_LIMITS, type ReadLimits, type SourceFile } from '../engine/source/sourceFile';
 import { applyEditsKeepingLineEnds, preferredFixes } from '../engine/fixAll';
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
-import { formatJson, formatSarif, formatText, type OutputFormat } from './output';
+import { formatGithub, formatJson, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
 import { Codes } from '../engine/codes';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
@@ -23,7 +23,9 @@ import { runAuthzCli } from './authz';
 const USAGE = `Usage: mesh-policy <command> [options]
 
 Commands:
-  lint <files or folders...>   Check Istio, Linkerd and Consul policies against their schemas.
+  lint <files or folders...>   Check Istio, Linkerd and Consul policies: against their schemas, and
+                               for what a schema cannot see (a rule that can never match, a
+                               reference to nothing, ...; every rule: docs/rules/README.md).
   traffic <files or folders...> Read access logs and the inventory into observed calls
                                (mesh-policy traffic --help for its options).
   simulate --policies <paths> --traffic <paths>
@@ -44,18 +46,23 @@ Commands:
   --version                    The version of mesh-policy.
 
 Options for lint:
-  --format text|json|sarif     Output format (default: text).
+  --format text|json|sarif|github
+                               Output format (default: text); github: one GitHub Actions
+                               annotation (::error/::warning/::notice) per finding.
   --max-file-size <MiB>        Skip files larger than this, with a finding (default: ${DEFAULT_READ_LIMITS.maxFileBytes / 1024 / 1024}).
   --max-documents <N>          Documents read per file (default: ${DEFAULT_READ_LIMITS.maxDocuments}).
   --max-depth <N>              Deepest nesting read in a document (default: ${DEFAULT_READ_LIMITS.maxDepth}).
   --max-nodes <N>              Nodes a YAML document may expand to, aliases included (default: ${DEFAULT_READ_LIMITS.maxNodes}).
   --config <file>              .meshpolicy.yaml to use (default: the nearest one above the current folder).
   --quiet                      Report errors only.
+  --max-warnings <N>           Exit 1 also when more than N warnings are found (0: any warning).
+  --rule <CODE>=<severity>     Report rule CODE as error, warning, info or hint, or not at all (off),
+                               over .meshpolicy.yaml's rules: setting; repeat for more rules.
   --fix                        Apply each finding's preferred fix to the files (the editor's "fix all":
                                comments, layout and line ends kept), then report what is left.
   --fix-dry-run                The same, without writing: say what would be fixed.
 
-Exit codes: 0 no errors, 1 errors found, 2 usage error or unreadable input, 130 interrupted (Ctrl-C).`;
+Exit codes: 0 no errors, 1 errors found (or more warnings than --max-warnings), 2 usage error or unreadable input, 130 interrupted (Ctrl-C).`;
 
 
 export interface CliIo {
@@ -86,6 +93,8 @@ export function runCli(argv: string[], io: CliIo): number {
 function lint(args: string[], io: CliIo): number {
   let format: OutputFormat = 'text';
   let quiet = false;
+  let maxWarnings: number | undefined;
+  const rules: Record<string, RuleSetting> = {};
   let fix: 'write' | 'dry-run' | undefined;
   let configFile: string | undefined;
   const limits: ReadLimits = { ...DEFAULT_READ_LIMITS };
@@ -96,7 +105,7 @@ function lint(args: string[], io: CliIo): number {
     switch (flag) {
       case '--format': {
         const v = value();
-        if (v !== 'text' && v !== 'json' && v !== 'sarif') throw new UsageError(`--format must be text, json or sarif (got "${v}")`);
+        if (v !== 'text' && v !== 'json' && v !== 'sarif' && v !== 'github') throw new UsageError(`--format must be text, json, sarif or github (got "${v}")`);
         format = v;
         break;
       }
@@ -105,6 +114,12 @@ function lint(args: string[], io: CliIo): number {
       case '--max-depth': limits.maxDepth = positive(flag, value(), true); break;
       case '--max-nodes': limits.maxNodes = positive(flag, value(), true); break;
       case '--quiet': quiet = cli.switchOn(); break;
+      case '--max-warnings': maxWarnings = count(flag, value()); break;
+      case '--rule': {
+        const [code, setting] = ruleOverride(value());
+        rules[code] = setting;
+        break;
+      }
       case '--fix': fix = cli.switchOn() ? 'write' : fix; break;
       case '--fix-dry-run': fix = cli.switchOn() ? 'dry-run' : fix; break;
       case '--config': configFile = value(); break;
@@ -121,10 +136,10 @@ function lint(args: string[], io: CliIo): number {
   const config = configFile ? loadConfig(resolve(io.cwd, configFile)) : findConfig(io.cwd);
   // A configuration file among the linted ones reports its problems as MPA0004 findings instead.
   const linted = new Set(files);
-  const asFindings = config.file !== undefined && linted.has(config.file) && !config.unusable && config.rules[Codes.config] !== 'off';
+  const asFindings = config.file !== undefined && linted.has(config.file) && !config.unusable && (rules[Codes.config] ?? config.rules[Codes.config]) !== 'off';
   if (!asFindings) for (const problem of config.problems) io.stderr(`mesh-policy: ${problem.message}`);
   if (config.unusable) return 2;
-  const engine = new Engine(undefined, { limits });
+  const engine = new Engine(undefined, { limits, rules });
   const workspace = new WorkspaceModel(config);
   const prepared: PreparedFile[] = [];
   const notes = walkNotes(walk, io.cwd);
@@ -171,16 +186,19 @@ function lint(args: string[], io: CliIo): number {
     findings.push(...result.findings);
   }
   const shown = (quiet ? findings.filter((f) => f.severity === 'error') : findings).sort(compareFindings);
-  const output = format === 'json' ? formatJson(shown, io.cwd) : format === 'sarif' ? formatSarif(shown, io.cwd, VERSION) : formatText(shown, io.cwd);
+  const output = format === 'json' ? formatJson(shown, io.cwd) : format === 'sarif' ? formatSarif(shown, io.cwd, VERSION) : format === 'github' ? formatGithub(shown, io.cwd) : formatText(shown, io.cwd);
   if (output) io.stdout(output);
   const errors = findings.filter((f) => f.severity === 'error').length;
+  // (counted whether shown or not: --quiet changes what is printed, not what fails the run)
+  const warnings = findings.filter((f) => f.severity === 'warning').length;
   if (format === 'text') {
-    const warnings = findings.filter((f) => f.severity === 'warning').length;
     const fixes = fix ? ` (${fixed} problem${fixed === 1 ? '' : 's'} ${fix === 'write' ? 'fixed' : 'would be fixed'})` : '';
     io.stderr(`${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} in ${resources} polic${resources === 1 ? 'y' : 'ies'} from ${files.length} file${files.length === 1 ? '' : 's'}${fixes}`);
   }
+  const tooManyWarnings = maxWarnings !== undefined && warnings > maxWarnings;
+  if (tooManyWarnings) io.stderr(`mesh-policy: ${warnings} warning${warnings === 1 ? '' : 's'}, more than --max-warnings ${maxWarnings} allows`);
   if (unreadable) return 2;
-  return errors > 0 ? 1 : 0;
+  return errors > 0 || tooManyWarnings ? 1 : 0;
 }
 
 /** A fix pass finds the findings a fix uncovered, or one skipped for overlapping another; it stops well before a fix that never settles would matter. */
@@ -246,6 +264,24 @@ function encodeLike(bytes: Buffer, text: string): Buffer {
   if (!bigEndian && !(bytes[0] === 0xff && bytes[1] === 0xfe)) return Buffer.from(text, 'utf8');
   const body = Buffer.from(text, 'utf16le');
   return Buffer.concat([Buffer.from(bigEndian ? [0xfe, 0xff] : [0xff, 0xfe]), bigEndian ? body.swap16() : body]);
+}
+
+/** `--rule CODE=SEVERITY`, the code and setting checked as `.meshpolicy.yaml`'s `rules:` are. */
+function ruleOverride(raw: string): [string, RuleSetting] {
+  const eq = raw.indexOf('=');
+  if (eq <= 0) throw new UsageError(`--rule needs CODE=SEVERITY, e.g. --rule MPA1001=off (got "${raw}")`);
+  const code = raw.slice(0, eq);
+  const setting = raw.slice(eq + 1);
+  const problem = ruleSettingProblem(code, setting);
+  if (problem) throw new UsageError(`--rule ${raw}: ${code} ${problem}`);
+  return [code, setting as RuleSetting];
+}
+
+/** A whole number, zero included. */
+function count(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number, 0 or more (got "${raw}")`);
+  return n;
 }
 
 /** A positive number (MiB may be fractional), or a positive whole number (a count). */

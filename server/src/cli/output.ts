@@ -1,9 +1,10 @@
-import { relative } from 'node:path';
+import { relative, sep } from 'node:path';
 import { CODE_INFO } from '../engine/codes';
 import { ALL_RULES } from '../engine/rules';
+import { rulePageMarkdown } from '../engine/ruleDocs';
 import type { Finding, Range, Severity } from '../engine/findings';
 
-export type OutputFormat = 'text' | 'json' | 'sarif';
+export type OutputFormat = 'text' | 'json' | 'sarif' | 'github';
 
 export function formatText(findings: Finding[], cwd: string): string {
   return findings.map((f) => `${relative(cwd, f.file) || f.file}:${f.range.start.line + 1}:${f.range.start.character + 1} ${f.severity} ${f.code} ${f.message}`).join('\n');
@@ -25,8 +26,9 @@ export function formatSarif(findings: Finding[], cwd: string, version: string): 
       name: title ? title.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')) : id,
       shortDescription: { text: title ?? id },
       fullDescription: { text: description },
-      // (no helpUri: the project has no public home yet; the rule's page is docs/rules/<code>.md)
-      help: { text: `${description} See docs/rules/${id}.md.` },
+      // (no helpUri: the project has no public home yet; the rule's page is docs/rules/<code>.md,
+      // carried whole where it is installed: code scanning shows help.markdown with the alert)
+      help: help(id, description),
     };
   });
   const sarif = {
@@ -49,6 +51,11 @@ export function formatSarif(findings: Finding[], cwd: string, version: string): 
   return JSON.stringify(sarif, null, 2);
 }
 
+function help(id: string, description: string): { text: string; markdown?: string } {
+  const page = rulePageMarkdown(id);
+  return page ? { text: page, markdown: page } : { text: `${description} See docs/rules/${id}.md.` };
+}
+
 function physicalLocation(file: string, range: Range, cwd: string): unknown {
   return {
     artifactLocation: { uri: toUri(relative(cwd, file) || file), uriBaseId: '%SRCROOT%' },
@@ -59,4 +66,33 @@ function physicalLocation(file: string, range: Range, cwd: string): unknown {
 /** A relative path as a SARIF artifact URI: each segment percent-encoded (a space, `#`, `%`). */
 export function toUri(path: string): string {
   return path.split(/[\\/]/).map(encodeURIComponent).join('/');
+}
+
+const GITHUB_COMMAND: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'notice', hint: 'notice' };
+
+/**
+ * One GitHub Actions workflow command per finding (`::error file=…,line=…::message`), which the
+ * runner turns into an annotation on the file and line; positions are 1-based.
+ */
+export function formatGithub(findings: Finding[], cwd: string): string {
+  return findings.map((f) => {
+    const title = ALL_RULES.find((r) => r.code === f.code)?.title;
+    const properties: [string, string | number][] = [
+      ['file', (relative(cwd, f.file) || f.file).split(sep).join('/')],
+      ['line', f.range.start.line + 1], ['col', f.range.start.character + 1],
+      ['endLine', f.range.end.line + 1], ['endColumn', f.range.end.character + 1],
+      ['title', title ? `${f.code} ${title}` : f.code],
+    ];
+    return `::${GITHUB_COMMAND[f.severity]} ${properties.map(([k, v]) => `${k}=${escapeGithubProperty(String(v))}`).join(',')}::${escapeGithubData(f.message)}`;
+  }).join('\n');
+}
+
+/** A workflow command's message: `%`, CR and LF would end or garble the command. */
+export function escapeGithubData(text: string): string {
+  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** A workflow command's property value: as a message, and `:` and `,`, which separate properties. */
+export function escapeGithubProperty(text: string): string {
+  return escapeGithubData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }

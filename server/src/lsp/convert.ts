@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver';
 import type { Finding, Fix, Severity } from '../engine/findings';
+import { rulePagePath } from '../engine/ruleDocs';
 
 export const DIAGNOSTIC_SOURCE = 'mesh-policy';
 
@@ -22,11 +23,18 @@ export function toDiagnostic(finding: Finding): Diagnostic {
     range: finding.range,
     severity: SEVERITY[finding.severity],
     code: finding.code,
+    ...codeDescription(finding.code),
     source: DIAGNOSTIC_SOURCE,
     message: finding.message,
     ...(finding.fixes?.length || finding.command ? { data: { fixes: finding.fixes ?? [], ...(finding.command ? { command: finding.command } : {}) } satisfies DiagnosticData } : {}),
     ...(finding.related?.length ? { relatedInformation: finding.related.map((r) => ({ location: { uri: uriOf(r.file), range: r.range }, message: r.message })) } : {}),
   };
+}
+
+/** The link from a diagnostic's code to its rule page, when the page is installed. */
+function codeDescription(code: string): Pick<Diagnostic, 'codeDescription'> {
+  const page = rulePagePath(code);
+  return page ? { codeDescription: { href: pathToFileURL(page).href } } : {};
 }
 
 export function uriOf(path: string): string {

@@ -188,9 +188,9 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   readConsulSettings(section('consul'), config.consul, ['consul'], report);
   for (const [code, setting] of Object.entries(section('rules'))) {
     // a misspelt code (mpa1021, MPA1201) would otherwise change nothing without a word
-    if (!knownCodes().has(code)) report(`rules.${code} is not a rule code (docs/rules/README.md lists them)`, ['rules', code]);
-    else if (typeof setting === 'string' && SEVERITIES.has(setting)) config.rules[code] = setting as RuleSetting;
-    else report(`rules.${code} must be one of error, warning, info, hint, off`, ['rules', code]);
+    const problem = ruleSettingProblem(code, setting);
+    if (problem) report(`rules.${code} ${problem}`, ['rules', code]);
+    else config.rules[code] = setting as RuleSetting;
   }
   config.readers = section('readers');
   const clickhouse = parseClickHouseSettings(value['clickhouse'], report);
@@ -205,6 +205,16 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
 /** How a value of the wrong type is named in a problem. */
 function typeName(value: unknown): string {
   return Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : typeof value === 'string' ? `"${value}"` : String(value);
+}
+
+/**
+ * Why `setting` cannot be the severity of rule `code` (a `rules:` entry of the file, or lint's
+ * `--rule CODE=SEVERITY`), as words to follow the code; undefined when it can.
+ */
+export function ruleSettingProblem(code: string, setting: unknown): string | undefined {
+  if (!knownCodes().has(code)) return 'is not a rule code (docs/rules/README.md lists them)';
+  if (typeof setting === 'string' && SEVERITIES.has(setting)) return undefined;
+  return `must be one of ${[...SEVERITIES].join(', ')}`;
 }
 
 let codes: Set<string> | undefined;
