@@ -190,7 +190,7 @@ export class Field {
   /** A peer identity field's match of a peer identity (without `spiffe://`), as `test` does it (without `not`). */
   matchesPeer(peer: string): boolean {
     switch (this.kind) {
-      case Kind.Principal: return this.list!.test(peer) || this.someRegexMatches(`spiffe://${peer}`);
+      case Kind.Principal: return this.list!.test(peer) || (this.patterns.length !== 0 && this.someRegexMatches(`spiffe://${peer}`));
       case Kind.Namespace: return this.namespaceMatch(peer);
       case Kind.PeerNamespace: { const id = spiffeParts(peer); return id !== null && this.list!.test(id[0]); }
       case Kind.PeerServiceAccount: { const id = spiffeParts(peer); return id !== null && this.accounts!.has(`${id[0]}/${id[1]}`); }
