@@ -85,6 +85,12 @@ describe('a call written by hand, explained in the editor with no traffic loaded
     });
   }
 
+  it('masks the credentials a written call carries, as for observed calls', async () => {
+    const markdown = await client.request<string>('meshPolicy/explain', { call: { mesh: 'istio', source: { principal: 'cluster.local/ns/shop/sa/frontend' }, destination: { namespace: 'shop', workload: 'cart' }, request: { method: 'GET', path: '/items?access_token=topsecret123', headers: { authorization: 'Bearer opaque-credential-42' } } } });
+    assert.match(markdown, /^# ALLOW: /);
+    assert.doesNotMatch(markdown, /topsecret123|opaque-credential-42/);
+  });
+
   it('decides with the text of an open policy file as edited, unsaved', async () => {
     const uri = pathToFileURL(policyPath).href;
     await client.open(uri, POLICIES);

@@ -596,7 +596,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       // edits typed and not yet linted are taken in first: the call is decided with the text as shown
       for (const document of documents.all()) if (inWorkspace(document.uri)) prepareDocument(document);
       const { record, decision } = decideWrittenCall(new Simulation(workspace), call, workspace.config);
-      return writtenCallMarkdown(record, decision);
+      return redaction.aboutCall(writtenCallMarkdown(record, decision), record);
     },
     status: () => traffic.status,
     reload: async (signal) => {
