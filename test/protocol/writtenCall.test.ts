@@ -98,3 +98,22 @@ describe('a call written by hand, explained in the editor with no traffic loaded
     assert.match(await client.request<string>('meshPolicy/explain', { call: 'shop/frontend -> shop/cart:8080 DELETE /items' }), /^# ALLOW: /);
   });
 });
+
+describe('a call written by hand in an untrusted workspace (LSP)', () => {
+  it('is not decided: the answer says why, as for the policies that apply to a workload', async () => {
+    const workspace = scratchDir('mesh-policy-written-call-untrusted-');
+    writeFileSync(join(workspace, 'policies.yaml'), POLICIES);
+    const client = new LspTestClient();
+    const statuses: Status[] = [];
+    client.connection.onNotification('meshPolicy/trafficStatus', (s: Status) => { statuses.push(s); });
+    client.connection.onRequest('workspace/codeLens/refresh', () => null);
+    try {
+      const uri = pathToFileURL(workspace).href;
+      await client.initialize(uri, [{ uri, name: 'shop' }], { trusted: false });
+      await waitForLast(statuses, (s) => s.state === 'off', 60_000);
+      assert.match(await client.request<string>('meshPolicy/explain', { call: 'shop/frontend -> shop/cart GET' }), /^This workspace is not trusted/);
+    } finally {
+      await client.shutdown();
+    }
+  });
+});

@@ -593,6 +593,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     redact: (response) => redaction.deep(response),
     insight: () => currentInsight(),
     explainWritten: (call) => {
+      if (!trusted) return 'This workspace is not trusted: Mesh Policy Auditor only lints policy files there. Trust the workspace to decide calls with its policies.';
       // edits typed and not yet linted are taken in first: the call is decided with the text as shown
       for (const document of documents.all()) if (inWorkspace(document.uri)) prepareDocument(document);
       const { record, decision } = decideWrittenCall(new Simulation(workspace), call, workspace.config);

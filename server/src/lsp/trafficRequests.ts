@@ -62,7 +62,7 @@ export interface TranslatedPolicies {
 
 interface Hooks {
   insight(): TrafficInsight | undefined;
-  /** The walkthrough of a call written by hand, decided with the workspace's policies and inventory (traffic loaded or not). */
+  /** The walkthrough of a call written by hand, decided with the workspace's policies and inventory (traffic loaded or not); in an untrusted workspace, why not. */
   explainWritten(call: WrittenCall): string;
   status(): TrafficStatus;
   /** Reads the logs again; aborting `signal` cancels that read. */
