@@ -126,7 +126,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       placeHolder: 'shop/frontend -> shop/cart:8080 GET /items',
       value: context.workspaceState.get<string>(lastCall, ''),
       ignoreFocusOut: true,
-      validateInput: async (value) => (value.trim() ? (await request<string | null>('meshPolicy/checkCall', { text: value })) ?? undefined : undefined),
+      // (straight to the client: a stopped server is said once, when the call is sent, not at every key)
+      validateInput: async (value) => {
+        if (!value.trim() || !client || client.state !== State.Running) return undefined;
+        return (await client.sendRequest<string | null>('meshPolicy/checkCall', { text: value }).catch(() => null)) ?? undefined;
+      },
     });
     if (!text?.trim()) return;
     await context.workspaceState.update(lastCall, text);
@@ -181,7 +185,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (!key) {
         const calls = await request<{ key: string; label: string; detail: string }[]>('meshPolicy/calls');
         if (!calls) return;
-        const enterCall = { label: '$(edit) Enter a call…', detail: 'Would this call be allowed? Write one: namespace/caller -> namespace/workload:port GET /path, or an access record in JSON', key: undefined };
+        const enterCall = { label: '$(edit) Enter a call…', detail: 'Would this call be allowed? Write one: namespace/caller -> namespace/workload:port GET /path, or an access record in JSON', key: undefined, alwaysShow: true };
         const picked = await vscode.window.showQuickPick([enterCall, ...calls.map((c) => ({ label: c.label, detail: c.detail, key: c.key }))], {
           placeHolder: calls.length ? 'Which call? Enter one, or pick an observed call (busiest first)' : 'No observed traffic is loaded: enter a call to decide with the workspace\'s policies',
           matchOnDetail: true,
