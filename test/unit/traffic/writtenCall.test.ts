@@ -43,6 +43,11 @@ describe('the short form of a written call', () => {
       destination: { namespace: 'shop', workload: 'cart' },
       request: { method: 'POST' },
     }],
+    ['linkerd:- -> shop/cart', undefined, {
+      observed: 'unknown', mesh: 'linkerd', protocol: 'tcp',
+      source: { principal: null },
+      destination: { namespace: 'shop', workload: 'cart' },
+    }],
     ['- -> shop/cart /healthz', 'istio', {
       observed: 'unknown', mesh: 'istio', protocol: 'http',
       source: { principal: null },
@@ -99,6 +104,7 @@ describe('the short form of a written call', () => {
     ['shop/frontend -> shop/cart GET POST', /"POST" after the method/],
     ['shop/frontend -> shop/cart /a /b', /a second path "\/b"/],
     ['kuma: shop/frontend -> shop/cart', /"kuma" is not a mesh/],
+    ['Istio:shop/frontend -> shop/cart', /the caller "Istio:shop\/frontend" has no valid namespace/],
     ['linkerd: cluster.local/ns/shop/sa/frontend -> shop/cart', /is an identity of istio, not of linkerd/],
     ['cluster.local/shop/frontend -> shop/cart', /neither <namespace>\/<name> nor a principal/],
   ];

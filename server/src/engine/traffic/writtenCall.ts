@@ -42,7 +42,8 @@ export const SHORT_CALL_FORM = '[<mesh>:] <ns>/<caller> -> <ns>/<workload>[:<por
 
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const METHOD = /^[A-Z]+$/;
-const MESH_PREFIX = /^\s*([a-z]+)\s*:\s+/;
+/** `istio:` and the like, with or without a space after it; not the `spiffe:` of a principal. */
+const MESH_PREFIX = /^\s*([a-z]+)\s*:(?!\/\/)\s*/;
 
 /** The call a text writes: JSON when it starts with `{`, else the short form; a problem says what is wrong, in words. */
 export function parseWrittenCall(text: string): WrittenCallResult {
