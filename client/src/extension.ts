@@ -117,6 +117,31 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     return token ? client.sendRequest<T>(method, params, token) : client.sendRequest<T>(method, params);
   };
 
+  /** "Enter a call…": a call written by hand, checked by the server as it is typed, decided with the workspace's policies. */
+  const explainWrittenCall = async (): Promise<void> => {
+    const lastCall = 'meshPolicy.lastWrittenCall';
+    const text = await vscode.window.showInputBox({
+      title: 'Mesh Policy: would this call be allowed?',
+      prompt: '[mesh:] namespace/caller -> namespace/workload[:port] [METHOD] [/path] (caller: a service account, a Consul service, a principal, or - for plaintext), or an access record in JSON',
+      placeHolder: 'shop/frontend -> shop/cart:8080 GET /items',
+      value: context.workspaceState.get<string>(lastCall, ''),
+      ignoreFocusOut: true,
+      // (straight to the client: a stopped server is said once, when the call is sent, not at every key)
+      validateInput: async (value) => {
+        if (!value.trim() || !client || client.state !== State.Running) return undefined;
+        return (await client.sendRequest<string | null>('meshPolicy/checkCall', { text: value }).catch(() => null)) ?? undefined;
+      },
+    });
+    if (!text?.trim()) return;
+    await context.workspaceState.update(lastCall, text);
+    try {
+      const markdown = await request<string>('meshPolicy/explain', { call: text });
+      if (markdown) await showMarkdown(markdown, 'explain-written-call');
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Mesh Policy Auditor: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+
   const auditViews = new AuditViews((view, nonce) => request<string | null>('meshPolicy/auditHtml', { view, nonce }));
   context.subscriptions.push(
     auditViews,
@@ -160,9 +185,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (!key) {
         const calls = await request<{ key: string; label: string; detail: string }[]>('meshPolicy/calls');
         if (!calls) return;
-        if (!calls.length) return void vscode.window.showInformationMessage('Mesh Policy Auditor: no observed traffic is loaded.');
-        const picked = await vscode.window.showQuickPick(calls.map((c) => ({ label: c.label, detail: c.detail, key: c.key })), { placeHolder: 'Which observed call? (busiest first)', matchOnDetail: true });
+        const enterCall = { label: '$(edit) Enter a call…', detail: 'Would this call be allowed? Write one: namespace/caller -> namespace/workload:port GET /path, or an access record in JSON', key: undefined, alwaysShow: true };
+        const picked = await vscode.window.showQuickPick([enterCall, ...calls.map((c) => ({ label: c.label, detail: c.detail, key: c.key }))], {
+          placeHolder: calls.length ? 'Which call? Enter one, or pick an observed call (busiest first)' : 'No observed traffic is loaded: enter a call to decide with the workspace\'s policies',
+          matchOnDetail: true,
+        });
         if (!picked) return;
+        if (picked.key === undefined) return explainWrittenCall();
         key = picked.key;
       }
       const markdown = await request<string>('meshPolicy/explain', { key });

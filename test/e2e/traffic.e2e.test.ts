@@ -54,14 +54,26 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
     await p.locator('.monaco-editor .view-lines', { hasText: '# Observed calls decided by AuthorizationPolicy shop/allow-nothing' }).waitFor({ timeout: 30_000 });
     await p.screenshot({ path: path.join(cs.shots, 'traffic-3-calls.png') });
 
-    // 5. a command from the palette: Explain Call... → pick the busiest call → its walkthrough
+    // 5. a command from the palette: Explain Call... → pick the busiest call (after "Enter a call…") → its walkthrough
     await runCommand(p, 'Mesh Policy: Explain Call...');
-    const firstCall = p.locator('.quick-input-list .monaco-list-row').first();
-    await firstCall.waitFor({ timeout: 30_000 });
-    t.diagnostic(`first call: ${(await firstCall.innerText()).replace(/\s+/g, ' ')}`);
+    const rows = p.locator('.quick-input-list .monaco-list-row');
+    await rows.nth(1).waitFor({ timeout: 30_000 });
+    assert.match(await rows.first().innerText(), /Enter a call/);
+    t.diagnostic(`first call: ${(await rows.nth(1).innerText()).replace(/\s+/g, ' ')}`);
+    await p.keyboard.press('ArrowDown');
     await p.keyboard.press('Enter');
     await p.locator('.monaco-editor .view-lines', { hasText: 'Walkthrough' }).waitFor({ timeout: 30_000 });
     await p.screenshot({ path: path.join(cs.shots, 'traffic-4-explain.png') });
+
+    // 5a. Explain Call... → Enter a call… → a call written in the short form → its walkthrough
+    await runCommand(p, 'View: Close All Editors');
+    await runCommand(p, 'Mesh Policy: Explain Call...');
+    await rows.first().waitFor({ timeout: 30_000 });
+    await p.keyboard.press('Enter');
+    await p.locator('.quick-input-widget input').fill('shop/frontend -> shop/cart:8080 GET /v1/carts/42');
+    await p.keyboard.press('Enter');
+    await p.locator('.monaco-editor .view-lines', { hasText: 'a call written by hand' }).waitFor({ timeout: 30_000 });
+    await p.screenshot({ path: path.join(cs.shots, 'traffic-4a-written-call.png') });
 
     // 5b. translate the policy file to Linkerd from the palette: the translation opens beside,
     // headed by what was not carried exactly and by the check on the loaded calls

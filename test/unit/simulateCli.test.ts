@@ -9,6 +9,7 @@ import { Engine } from '../../server/src/engine/engine';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
 import { REPO_ROOT } from '../helpers/paths';
 import { scratchDir } from '../helpers/scratch';
+import { CART_READERS_WORKSPACE } from '../helpers/cartReaders';
 
 async function run(args: string[], cwd = REPO_ROOT, command: 'simulate' | 'explain' = 'simulate'): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -20,34 +21,7 @@ async function run(args: string[], cwd = REPO_ROOT, command: 'simulate' | 'expla
 
 /** A small Istio workspace: a namespace-wide allow-nothing plus one ALLOW for GET from frontend. */
 const dir = scratchDir('mesh-policy-simulate-');
-writeFileSync(join(dir, 'policies.yaml'), `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: allow-nothing, namespace: shop}
-spec: {}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: cart-readers, namespace: shop}
-spec:
-  selector:
-    matchLabels: {app: cart}
-  rules:
-  - from:
-    - source:
-        principals: ["cluster.local/ns/shop/sa/frontend"]
-    to:
-    - operation:
-        methods: ["GET"]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cart, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  template:
-    metadata: {labels: {app: cart}}
-    spec: {serviceAccountName: cart, containers: [{name: cart, image: cart, ports: [{containerPort: 8080}]}]}
-`);
+writeFileSync(join(dir, 'policies.yaml'), CART_READERS_WORKSPACE);
 const call = (method: string, principal: string, observed: string) => JSON.stringify({
   time: '2026-11-28T10:00:00Z', mesh: 'istio', protocol: 'http',
   source: { principal, namespace: 'shop' }, destination: { namespace: 'shop', workload: 'cart', labels: { app: 'cart' }, port: 8080 },
@@ -283,6 +257,28 @@ describe('mesh-policy explain', () => {
     const result = await run(['--policies', 'policies.yaml', '--call', '{nope'], dir, 'explain');
     assert.equal(result.code, 2);
     assert.match(result.stderr, /--call is not valid JSON/);
+  });
+
+  // cart-readers allows only GET from shop/frontend to the pods labelled app=cart; the call names
+  // the workload, whose labels the inventory (the Deployment) gives; allow-nothing denies the rest.
+  const shortForms: Array<[string, RegExp]> = [
+    ['shop/frontend -> shop/cart:8080 GET /cart', /^ALLOW \(istio\)/],
+    ['shop/frontend -> shop/cart:8080 DELETE /cart', /^DENY \(istio\)/],
+    ['shop/backend -> shop/cart:8080 GET /cart', /^DENY \(istio\)/],
+  ];
+  for (const [written, verdict] of shortForms) {
+    it(`takes a call in the short form: ${written}`, async () => {
+      const result = await run(['--policies', 'policies.yaml', '--call', written], dir, 'explain');
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, verdict);
+    });
+  }
+
+  it('refuses a short form it cannot read, saying what is wrong and what the form is', async () => {
+    const result = await run(['--policies', 'policies.yaml', '--call', 'shop/frontend => shop/cart'], dir, 'explain');
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^mesh-policy: --call cannot be read: no "->" between the caller and the destination \(the short form: /);
   });
 
   // The rules of docs/access-records.md (schemas/access-record.schema.json): mesh is one of the

@@ -7,10 +7,9 @@ import { describeFsError } from '../engine/fsErrors';
 import { auditTallies, observedDifference, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import { compareFindings, type Finding } from '../engine/findings';
-import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
 import { FileTrafficSource } from '../engine/traffic/sources';
-import { checkAccessRecord } from '../engine/traffic/formats/accessRecordJsonl';
+import { decideWrittenCall, parseWrittenCall, SHORT_CALL_FORM } from '../engine/traffic/writtenCall';
 import { redactorFor, type Redactor } from '../engine/traffic/redact';
 import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readProblems, readSource, sourceOption } from './traffic';
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
@@ -26,7 +25,7 @@ import { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { CliIo } from './main';
 
 export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
-       mesh-policy explain  --policies <paths> --call '<access record JSON>' [options]
+       mesh-policy explain  --policies <paths> --call '<call>' [options]
 
 simulate decides every observed call (access logs, see mesh-policy traffic) with the policies,
 as each mesh would, and compares the verdict with what the logs observed.
@@ -47,7 +46,11 @@ Options:
                                editor's traffic findings (MPA4xxx: calls newly denied or allowed,
                                changes since --baseline, ...), on the deciding rule or policy.
                                explain: text (default) or json.
-  --call <json>                explain: the call, as an access record (docs/access-records.md).
+  --call <call>                explain: the call, as an access record in JSON (docs/access-records.md)
+                               or in the short form
+                                 ${SHORT_CALL_FORM}
+                               e.g. 'shop/frontend -> shop/cart:8080 GET /items'; the caller is a
+                               service account (Consul: a service), a principal, or - (plaintext).
   --baseline <git ref>         simulate: also decide the calls with the policies as they were at the
                                ref (e.g. HEAD, main, a commit) and report the calls whose verdict
                                changes: "compared with HEAD, N allowed calls become denied ...".
@@ -117,7 +120,7 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
   if (parsed.policies.length === 0) throw new UsageError(`${command} needs --policies`);
   if (command === 'simulate' && parsed.source === 'files' && parsed.traffic.length === 0) throw new UsageError('simulate needs --traffic (or --source clickhouse)');
   if (parsed.source === 'clickhouse' && parsed.traffic.length) throw new UsageError('--source clickhouse reads the configured table: give no --traffic');
-  if (command === 'explain' && !parsed.call) throw new UsageError("explain needs --call '<access record JSON>'");
+  if (command === 'explain' && !parsed.call) throw new UsageError("explain needs --call '<call>' (an access record in JSON, or the short form)");
   return parsed;
 }
 
@@ -257,20 +260,13 @@ export async function readTraffic(paths: string[], workspace: WorkspaceModel, io
 export function runExplainCli(args: string[], io: CliIo): number {
   try {
     const parsed = parse(args, 'explain');
-    let call: AccessRecord;
-    try {
-      call = JSON.parse(parsed.call!) as AccessRecord;
-    } catch (error) {
-      throw new UsageError(`--call is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    if (!call || typeof call !== 'object' || Array.isArray(call)) throw new UsageError('--call must be a JSON object (an access record)');
-    // checked as a line of an access-record file is: a typo or a wrong type is named, not decided
-    const problem = checkAccessRecord(call);
-    if (problem !== undefined) throw new UsageError(`--call is not an access record (docs/access-records.md): ${problem}`);
+    const written = parseWrittenCall(parsed.call!);
+    if ('problem' in written) throw new UsageError(`--call ${written.problem}`);
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
     const redactor = redactorFor(loaded.workspace.config);
-    const decision = redactor.deep(loaded.simulation.decide(call, true), redactor.secretsOf(call));
+    const { record: call, decision: decided } = decideWrittenCall(loaded.simulation, written.call, loaded.workspace.config);
+    const decision = redactor.deep(decided, redactor.secretsOf(call));
     const rel = (p: string) => displayPath(io.cwd, p);
     const difference = observedDifference(decision, call);
     const dryRun = dryRunDifference(decision, call);

@@ -41,6 +41,11 @@ export class EditorRedaction {
     return this.redactor.deep(value, this.secrets);
   }
 
+  /** What is said about a call written by hand: its own secrets masked too (the CLI's explain does the same). */
+  aboutCall<T>(value: T, record: AccessRecord): T {
+    return this.redactor.deep(this.deep(value), this.redactor.secretsOf(record));
+  }
+
   /** A finding's message and its related messages (its fixes edit policy text and stay as they are). */
   finding(finding: Finding): Finding {
     let out = this.redacted.get(finding);

@@ -41,6 +41,9 @@ import { refuseAfterShutdown, shutdownGate } from './shutdown';
 import { answer, cancelQueued } from './cancellation';
 import { Pace } from '../engine/pace';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
+import { decideWrittenCall } from '../engine/traffic/writtenCall';
+import { Simulation } from '../engine/simulate';
+import { writtenCallMarkdown } from '../engine/insight/render';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
 /** The content of a schema URI the client contributed to the Red Hat YAML extension (`schema/yamlExtension.ts`), or null. */
@@ -592,6 +595,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   registerTrafficRequests(connection, {
     redact: (response) => redaction.deep(response),
     insight: () => currentInsight(),
+    explainWritten: (call) => {
+      if (!trusted) return 'This workspace is not trusted: Mesh Policy Auditor only lints policy files there. Trust the workspace to decide calls with its policies.';
+      // edits typed and not yet linted are taken in first: the call is decided with the text as shown
+      for (const document of documents.all()) if (inWorkspace(document.uri)) prepareDocument(document);
+      const { record, decision } = decideWrittenCall(new Simulation(workspace), call, workspace.config);
+      return redaction.aboutCall(writtenCallMarkdown(record, decision), record);
+    },
     status: () => traffic.status,
     reload: async (signal) => {
       signal.addEventListener('abort', () => traffic.cancel(), { once: true });

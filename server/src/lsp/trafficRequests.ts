@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import type { CancellationToken, Connection, WorkspaceEdit } from 'vscode-languageserver';
+import { ErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkspaceEdit } from 'vscode-languageserver';
 import type { EdgeAction, EdgeRef, TrafficFixKind } from '../engine/trafficFixes';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { TrafficStatus } from './traffic';
 import type { Mesh } from '../engine/meshes';
+import { parseWrittenCall, writtenCallFromValue, type WrittenCall } from '../engine/traffic/writtenCall';
 import { answer } from './cancellation';
 
 const MESHES: readonly string[] = ['istio', 'linkerd', 'consul'];
@@ -14,8 +15,12 @@ export const TrafficRequests = {
   callsFor: 'meshPolicy/callsFor',
   /** → `{key, label, detail}[]`, busiest first, for the "Explain call..." picker. */
   calls: 'meshPolicy/calls',
-  /** `{key}` → markdown walkthrough of that call. */
+  /** `{key}` (an observed call) or `{call}` (a call written by hand: the short form or an access
+   * record, as text or as a JSON object; `engine/traffic/writtenCall.ts`) → markdown walkthrough
+   * of that call. A `call` that is not one is answered with an InvalidParams error saying why. */
   explain: 'meshPolicy/explain',
+  /** `{text}` → null when `text` is a call `explain` takes, else what is wrong with it (the input box's validation). */
+  checkCall: 'meshPolicy/checkCall',
   /** → TrafficStatus once the logs are read again. */
   reload: 'meshPolicy/reloadTraffic',
   /** → TrafficStatus. */
@@ -57,6 +62,8 @@ export interface TranslatedPolicies {
 
 interface Hooks {
   insight(): TrafficInsight | undefined;
+  /** The walkthrough of a call written by hand, decided with the workspace's policies and inventory (traffic loaded or not); in an untrusted workspace, why not. */
+  explainWritten(call: WrittenCall): string;
   status(): TrafficStatus;
   /** Reads the logs again; aborting `signal` cancels that read. */
   reload(signal: AbortSignal): Promise<TrafficStatus>;
@@ -110,7 +117,17 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
     return insight.callsMarkdown(file, offset, 200, () => token.isCancellationRequested) ?? 'No policy or rule at the cursor.';
   });
   on(TrafficRequests.calls, () => hooks.insight()?.calls() ?? []);
-  on(TrafficRequests.explain, (params: { key?: unknown }) => {
+  on(TrafficRequests.checkCall, (params: { text?: unknown }) => {
+    if (typeof params.text !== 'string') return 'No call was given.';
+    const written = parseWrittenCall(params.text);
+    return 'problem' in written ? `The call ${written.problem}` : null;
+  });
+  on(TrafficRequests.explain, (params: { key?: unknown; call?: unknown }) => {
+    if (params.call !== undefined) {
+      const written = typeof params.call === 'string' ? parseWrittenCall(params.call) : writtenCallFromValue(params.call);
+      if ('problem' in written) throw new ResponseError(ErrorCodes.InvalidParams, `The call ${written.problem}`);
+      return hooks.explainWritten(written.call);
+    }
     const insight = hooks.insight();
     if (!insight) return NO_TRAFFIC;
     if (typeof params.key !== 'string') return 'No call was given: run **Mesh Policy: Explain Call...** to pick one.';

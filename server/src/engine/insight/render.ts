@@ -69,19 +69,33 @@ export function callsTable(rows: readonly DisplayedCall[], options: { explainId?
   return lines.join('\n');
 }
 
-/** The walkthrough of one call, as markdown. */
+/** The walkthrough of one observed call, as markdown. */
 export function explainMarkdown(outcome: ShapeOutcome, decision: Decision): string {
   const { shape } = outcome;
+  const out = walkthroughMarkdown(shape.record, decision, `${plural(shape.count, 'observed call')} · observed ${shape.record.observed ?? 'unknown'} · ${outcome.change.replace('-', ' ')}`);
+  if (shape.samples.length) {
+    out.push('', '## Log lines', '');
+    for (const sample of shape.samples) out.push(`- ${sample.file}:${sample.line}`);
+  }
+  return out.join('\n');
+}
+
+/** The walkthrough of a call written by hand ("would this call be allowed?"), as markdown. */
+export function writtenCallMarkdown(record: AccessRecord, decision: Decision): string {
+  return walkthroughMarkdown(record, decision, 'a call written by hand, decided with the workspace\'s policies and inventory').join('\n');
+}
+
+function walkthroughMarkdown(record: AccessRecord, decision: Decision, about: string): string[] {
   const out = [
-    `# ${decision.verdict.toUpperCase()}: ${describeCall(shape.record)}`,
+    `# ${decision.verdict.toUpperCase()}: ${describeCall(record)}`,
     '',
-    `${decision.mesh} · ${plural(shape.count, 'observed call')} · observed ${shape.record.observed ?? 'unknown'} · ${outcome.change.replace('-', ' ')}`,
+    `${decision.mesh} · ${about}`,
     '',
     `**Why:** ${decision.reason}`,
   ];
-  const difference = observedDifference(decision, shape.record);
+  const difference = observedDifference(decision, record);
   if (difference) out.push('', `**The log disagrees:** ${difference}.`);
-  const dryRun = dryRunDifference(decision, shape.record);
+  const dryRun = dryRunDifference(decision, record);
   if (dryRun) out.push('', `**The log's dry-run results disagree:** ${dryRun}.`);
   if (decision.status) out.push('', `The proxy answers with status ${decision.status}.`);
   if (decision.audited) out.push('', 'Audited: an AUDIT rule or audit policy matched.');
@@ -89,9 +103,5 @@ export function explainMarkdown(outcome: ShapeOutcome, decision: Decision): stri
   out.push('', '## Walkthrough', '');
   decision.trace.forEach((step, i) => out.push(`${i + 1}. \`${step.outcome}\` ${step.text}${step.at ? ` — ${step.at.label} (${step.at.file}:${step.at.range.start.line + 1})` : ''}`));
   for (const shadow of decision.shadow ?? []) out.push('', `${shadow.reason[0]!.toUpperCase()}${shadow.reason.slice(1)} (${(shadow.rule ?? shadow.policy).file}:${(shadow.rule ?? shadow.policy).range.start.line + 1}).`);
-  if (shape.samples.length) {
-    out.push('', '## Log lines', '');
-    for (const sample of shape.samples) out.push(`- ${sample.file}:${sample.line}`);
-  }
-  return out.join('\n');
+  return out;
 }

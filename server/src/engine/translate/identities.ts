@@ -1,6 +1,6 @@
 import type { Inventory } from '../inventory/inventory';
 import { InventoryIndex } from '../inventory/inventoryIndex';
-import { parsePrincipal, principalFor } from '../traffic/ingest/identity';
+import { consulPrincipalFor, parsePrincipal, principalFor } from '../traffic/ingest/identity';
 import { serviceAccountIdentity } from '../simulate/linkerd/model';
 import type { Identity, TranslationContext } from './model';
 
@@ -50,8 +50,7 @@ export function parseConsulPrincipal(principal: string): { namespace: string; se
 
 /** Consul's SPIFFE ID for a service (the trust domain and datacenter a configuration gives, else placeholders the simulator accepts as local). */
 export function consulPrincipal(context: TranslationContext, namespace: string, service: string): string {
-  const td = context.config.consul.trustDomain ?? 'consul';
-  return `spiffe://${td}/ns/${namespace}/dc/dc1/svc/${service}`;
+  return consulPrincipalFor(namespace, service, context.config.consul.trustDomain);
 }
 
 /** The Consul services a service account's pods register as: the Services selecting its workloads, else the account's own name. */

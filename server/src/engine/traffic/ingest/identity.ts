@@ -39,6 +39,12 @@ export function principalFor(mesh: Mesh, namespace: string, serviceAccount: stri
   }
 }
 
+/** A Consul service's SPIFFE ID for a call written or generated here: the configured trust
+ * domain, else a placeholder, and datacenter `dc1`, which the Consul simulator takes as local. */
+export function consulPrincipalFor(namespace: string, service: string, trustDomain: string | undefined): string {
+  return `spiffe://${trustDomain ?? 'consul'}/ns/${namespace}/dc/dc1/svc/${service}`;
+}
+
 /** Whether the inventory says the workload's pods run the mesh proxy: true, false, or undefined
  * when it does not say (no Namespace object, no injection label or annotation). */
 export function isMeshed(index: InventoryIndex, w: { namespace: string; labels: Record<string, string>; annotations?: Record<string, string> }, mesh: Mesh): boolean | undefined {

@@ -1,0 +1,33 @@
+/**
+ * A small Istio workspace in one file: a namespace-wide allow-nothing in `shop`, an ALLOW for GET
+ * from the `shop/frontend` service account to the pods labelled app=cart, and the `cart`
+ * Deployment whose pods carry that label (the inventory a call naming the workload is resolved by).
+ */
+export const CART_READERS_WORKSPACE = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-nothing, namespace: shop}
+spec: {}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: cart-readers, namespace: shop}
+spec:
+  selector:
+    matchLabels: {app: cart}
+  rules:
+  - from:
+    - source:
+        principals: ["cluster.local/ns/shop/sa/frontend"]
+    to:
+    - operation:
+        methods: ["GET"]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec: {serviceAccountName: cart, containers: [{name: cart, image: cart, ports: [{containerPort: 8080}]}]}
+`;
