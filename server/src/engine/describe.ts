@@ -24,10 +24,12 @@ export function describeAt(file: SourceFile, resources: Resource[], registry: Sc
   const schemas = schemasAt(registry, root, path);
   if (schemas.length === 0) return undefined;
   const fieldName = [...path].reverse().find((s): s is string => typeof s === 'string') ?? resource.kind;
+  // Inside a list (a rule, a principal): the schemas describe one item, so the example is one item of the list.
+  const inItem = typeof path[path.length - 1] === 'number';
   const lines: string[] = [];
   const title = path.length === 1 && (fieldName === 'kind' || fieldName === 'apiVersion')
     ? `**${resource.kind}** · \`${apiVersionOf(resource.entry) ?? resource.entry.configEntryKind}\` · ${resource.mesh}`
-    : `**${fieldName}**${typeLabel(schemas)}`;
+    : `**${fieldName}**${inItem ? ' item' : ''}${typeLabel(schemas)}`;
   lines.push(title, '');
   const description = firstWith(schemas, 'description');
   if (path.length === 1 && (fieldName === 'kind' || fieldName === 'apiVersion')) lines.push(root.description ?? '');
@@ -37,7 +39,7 @@ export function describeAt(file: SourceFile, resources: Resource[], registry: Sc
   const defaultValue = firstWith(schemas, 'default');
   if (defaultValue !== undefined) lines.push('', `Default: \`${JSON.stringify(defaultValue)}\``);
   const example = firstWith(schemas, 'examples')?.[0];
-  if (example !== undefined && !(path.length === 1 && fieldName === 'kind')) lines.push('', 'Example:', '```yaml', renderExample(fieldName, example), '```');
+  if (example !== undefined && !(path.length === 1 && fieldName === 'kind')) lines.push('', 'Example:', '```yaml', renderExample(fieldName, inItem ? [example] : example), '```');
   const span = node && (onKey || node.type === 'scalar') ? (onKey ? keySpanOf(resource, path) ?? node.span : node.span) : node?.span ?? resource.node.span;
   return { contents: lines.join('\n').trim(), span };
 }
