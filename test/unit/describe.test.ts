@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { describeAt } from '../../server/src/engine/describe';
 import { Engine } from '../../server/src/engine/engine';
+import { readSource } from '../../server/src/engine/source/read';
 
 const engine = new Engine();
 const POLICY = [
@@ -53,4 +54,36 @@ describe('hover examples', () => {
       assert.ok(example !== null && typeof example === 'object' && c.shape(example as Record<string, unknown>), `example of the wrong shape: ${JSON.stringify(example)}`);
     });
   }
+});
+
+// A Consul config entry is written in HCL or JSON (`consul config write`): its hovers show the
+// example in that format, so that it can be copied into the file.
+describe('hover examples in the file\'s format', () => {
+  const HCL = 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name = "web"\n    Permissions = [\n      {\n        Action = "allow"\n      },\n    ]\n  },\n]\n';
+  const JSON_ENTRY = '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [\n    {\n      "Name": "web",\n      "Permissions": [\n        {\n          "Action": "allow"\n        }\n      ]\n    }\n  ]\n}\n';
+
+  function example(path: string, text: string, marker: string, fence: string): string {
+    const result = engine.lintText(path, text);
+    const doc = describeAt(result.file, result.resources, engine.registry, text.indexOf(marker) + 1);
+    assert.ok(doc, `a hover at ${marker}`);
+    const match = new RegExp(`Example:\\n\`\`\`${fence}\\n([\\s\\S]*?)\\n\`\`\``).exec(doc.contents);
+    assert.ok(match, `a ${fence} example in ${doc.contents}`);
+    return match[1]!;
+  }
+
+  it('an HCL entry shows an HCL example that our HCL reader reads as a list of permissions', () => {
+    const text = example('api.hcl', HCL, 'Permissions', 'hcl');
+    const read = readSource('example.hcl', text);
+    assert.deepEqual(read.problems, [], text);
+    const top = read.documents[0]?.root;
+    assert.ok(top?.type === 'object', text);
+    const permissions = top.entries.find((e) => e.key === 'Permissions')?.value;
+    assert.equal(permissions?.type, 'array', text);
+  });
+
+  it('a JSON entry shows a JSON example (a member of the entry object)', () => {
+    const text = example('api.json', JSON_ENTRY, '"Permissions"', 'json');
+    const parsed = JSON.parse(`{${text}}`) as Record<string, unknown>;
+    assert.ok(Array.isArray(parsed['Permissions']), text);
+  });
 });
