@@ -37,17 +37,25 @@ function statusText(s: TrafficStatus): { text: string; tooltip: string } {
   }
 }
 
-/** Read-only markdown views (calls of a policy, a call's walkthrough): closing them asks nothing. */
+/** Read-only markdown views (calls of a policy, a call's walkthrough), shown rendered: closing them asks nothing. */
 const VIEW_SCHEME = 'mesh-policy';
 const viewContents = new Map<string, string>();
 let viewCount = 0;
+const MAX_KEPT_VIEWS = 30;
 
 async function showMarkdown(content: string, name: string): Promise<void> {
   const uri = vscode.Uri.from({ scheme: VIEW_SCHEME, path: `/${++viewCount}/${name.replace(/[^\w.-]+/g, '-').slice(0, 60)}.md` });
   viewContents.set(uri.toString(), content);
+  // Kept after VS Code closes the text document: the rendered preview reads it again when it is restored.
+  for (const key of [...viewContents.keys()].slice(0, -MAX_KEPT_VIEWS)) viewContents.delete(key);
   const document = await vscode.workspace.openTextDocument(uri);
   await vscode.languages.setTextDocumentLanguage(document, 'markdown');
-  await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Two, preview: true });
+  // Rendered: the listings are mostly tables, unreadable as markdown source in a side column.
+  try {
+    await vscode.commands.executeCommand('markdown.showPreviewToSide', uri);
+  } catch {
+    await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Two, preview: true }); // the built-in markdown extension is disabled
+  }
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -60,8 +68,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.show();
   context.subscriptions.push(output, status, vscode.workspace.registerTextDocumentContentProvider(VIEW_SCHEME, {
     provideTextDocumentContent: (uri) => viewContents.get(uri.toString()) ?? '',
-  }), vscode.workspace.onDidCloseTextDocument((document) => {
-    if (document.uri.scheme === VIEW_SCHEME) viewContents.delete(document.uri.toString());
   }));
 
   const serverModule = context.asAbsolutePath('dist/server.js');
@@ -167,7 +173,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         params = { uri: editor.document.uri.toString(), position: editor.selection.active };
       }
       const markdown = await request<string | null>('meshPolicy/callsFor', params);
-      if (markdown) await showMarkdown(markdown, 'calls');
+      // Tab title: what the listing is of ("calls-AuthorizationPolicy-shop-allow-nothing"), not just "calls".
+      const decidedBy = markdown && /^# Observed calls decided by (.+)$/m.exec(markdown)?.[1];
+      if (markdown) await showMarkdown(markdown, decidedBy ? `calls ${decidedBy}` : 'calls');
     }),
     vscode.commands.registerCommand('meshPolicy.showPoliciesForWorkload', async (target?: string) => {
       if (!target) {

@@ -86,6 +86,14 @@ describe('traffic in the editor (LSP)', () => {
     assert.match(listing, /\| calls \| source → destination \|/);
   });
 
+  it('Show Traffic for Policy in a file without policies (an access log) says what to do instead of showing nothing', async () => {
+    const logUri = pathToFileURL(join(workspace, 'traffic', 'frontend.log')).href;
+    const answer = await client.request<string | null>('meshPolicy/callsFor', { uri: logUri, position: { line: 0, character: 0 } });
+    assert.equal(typeof answer, 'string');
+    assert.match(answer!, /no policy/i);
+    assert.match(answer!, /Open a policy file/);
+  });
+
   it('hovers a rule with the observed calls it decides, busiest first, and an explain link', async () => {
     const text = readFileSync(policyPath, 'utf8').split('\n');
     const line = text.findIndex((l, i) => i > 38 && l.includes('- from:'));

@@ -5,7 +5,8 @@ import { describeType } from './schema/messages';
 import { firstWith, schemasAt, typesOf } from './schema/navigate';
 import type { SchemaRegistry } from './schema/registry';
 import { resourceAt } from './resourceAt';
-import type { SourceFile } from './source/sourceFile';
+import type { SourceFile, SourceFormat } from './source/sourceFile';
+import { hclBlock, jsonBlock } from './trafficFixes/layout';
 import { nodeAt, type Span } from './source/tree';
 
 export interface FieldDoc {
@@ -24,10 +25,12 @@ export function describeAt(file: SourceFile, resources: Resource[], registry: Sc
   const schemas = schemasAt(registry, root, path);
   if (schemas.length === 0) return undefined;
   const fieldName = [...path].reverse().find((s): s is string => typeof s === 'string') ?? resource.kind;
+  // Inside a list (a rule, a principal): the schemas describe one item, so the example is one item of the list.
+  const inItem = typeof path[path.length - 1] === 'number';
   const lines: string[] = [];
   const title = path.length === 1 && (fieldName === 'kind' || fieldName === 'apiVersion')
     ? `**${resource.kind}** · \`${apiVersionOf(resource.entry) ?? resource.entry.configEntryKind}\` · ${resource.mesh}`
-    : `**${fieldName}**${typeLabel(schemas)}`;
+    : `**${fieldName}**${inItem ? ' item' : ''}${typeLabel(schemas)}`;
   lines.push(title, '');
   const description = firstWith(schemas, 'description');
   if (path.length === 1 && (fieldName === 'kind' || fieldName === 'apiVersion')) lines.push(root.description ?? '');
@@ -37,7 +40,7 @@ export function describeAt(file: SourceFile, resources: Resource[], registry: Sc
   const defaultValue = firstWith(schemas, 'default');
   if (defaultValue !== undefined) lines.push('', `Default: \`${JSON.stringify(defaultValue)}\``);
   const example = firstWith(schemas, 'examples')?.[0];
-  if (example !== undefined && !(path.length === 1 && fieldName === 'kind')) lines.push('', 'Example:', '```yaml', renderExample(fieldName, example), '```');
+  if (example !== undefined && !(path.length === 1 && fieldName === 'kind')) lines.push('', 'Example:', ...renderExample(file.format, fieldName, inItem ? [example] : example));
   const span = node && (onKey || node.type === 'scalar') ? (onKey ? keySpanOf(resource, path) ?? node.span : node.span) : node?.span ?? resource.node.span;
   return { contents: lines.join('\n').trim(), span };
 }
@@ -65,11 +68,15 @@ function keySpanOf(resource: Resource, path: (string | number)[]): Span | undefi
   return keySpan;
 }
 
-function renderExample(field: string, example: unknown): string {
-  if (example !== null && typeof example === 'object') {
-    return `${field}:\n${toYaml(example, 1)}`;
+/** The example as a fenced block in the file's own format (a Consul HCL or JSON entry shows HCL or JSON). */
+function renderExample(format: SourceFormat, field: string, example: unknown): string[] {
+  const isObject = example !== null && typeof example === 'object';
+  if (format === 'json') return ['```json', `${JSON.stringify(field)}: ${isObject ? jsonBlock(example, 0) : JSON.stringify(example)}`, '```'];
+  if (format === 'hcl') {
+    const block = isObject && !Array.isArray(example); // nested maps are blocks: `HTTP { ... }`
+    return ['```hcl', `${field}${block ? '' : ' ='} ${hclBlock(example, 0)}`, '```'];
   }
-  return `${field}: ${scalar(example)}`;
+  return ['```yaml', isObject ? `${field}:\n${toYaml(example, 1)}` : `${field}: ${scalar(example)}`, '```'];
 }
 
 function toYaml(value: unknown, depth: number): string {

@@ -85,7 +85,8 @@ interface Hooks {
   redact<T>(response: T): T;
 }
 
-const NO_TRAFFIC = 'No observed traffic is loaded. Put access logs in the workspace (see `traffic:` in `.meshpolicy.yaml`), or run **Mesh Policy: Reload traffic**.';
+const NO_TRAFFIC = 'No observed traffic is loaded. Put access logs in the workspace (see `traffic:` in `.meshpolicy.yaml`), or run **Mesh Policy: Reload Traffic**.';
+const NOT_A_POLICY_FILE = 'This file holds no policy the simulation read. Open a policy file, put the cursor in a policy or rule, and run **Mesh Policy: Show Traffic for Policy** again (or click the counts above a policy).';
 
 export function registerTrafficRequests(connection: Connection, hooks: Hooks): void {
   /** `redactWhole` false: the handler redacts what it must itself (edits to apply must reach the file as built). */
@@ -110,10 +111,10 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
     const insight = hooks.insight();
     if (!insight) return NO_TRAFFIC;
     const file = params.file ?? (params.uri?.startsWith('file:') ? fileURLToPath(params.uri) : params.uri);
-    if (!file) return null;
     let offset = params.offset;
-    if (offset === undefined && params.position) offset = insight.offsetOf(file, params.position);
-    if (offset === undefined) return null;
+    if (file && offset === undefined && params.position) offset = insight.offsetOf(file, params.position);
+    // Not a policy file the simulation read (a log, a manifest): say so rather than show nothing.
+    if (!file || offset === undefined) return NOT_A_POLICY_FILE;
     return insight.callsMarkdown(file, offset, 200, () => token.isCancellationRequested) ?? 'No policy or rule at the cursor.';
   });
   on(TrafficRequests.calls, () => hooks.insight()?.calls() ?? []);

@@ -108,7 +108,7 @@ describe('dry-run and AUDIT policies: what they would do with the observed calls
       '1 dry run (not enforced): 10 calls · would deny 3 (3 now allowed)',
       '12 dry run: matches 3 calls',
       '16 dry run (not enforced): 10 calls · matches 7 · without the other ALLOW policies would deny 3 (3 now allowed)',
-      '26 no observed calls',
+      '26 decides no observed call',
       '29 dry run: matches 7 calls',
       '33 audit: marks 3 calls (3 allowed · 0 denied)',
       '43 audit: marks 3 calls (3 allowed · 0 denied)',

@@ -63,17 +63,22 @@ suite('Mesh Policy Auditor: observed traffic in VS Code', () => {
     assert.ok(titles.some((t) => /dry-run/i.test(t)), JSON.stringify(titles));
   });
 
-  test('Show Traffic for Policy opens the calls as a read-only markdown view', async () => {
+  test('Show Traffic for Policy opens the calls as a read-only markdown view, rendered, titled by the policy', async () => {
     await vscode.window.showTextDocument(doc);
     vscode.window.activeTextEditor!.selection = new vscode.Selection(namePosition, namePosition);
     await vscode.commands.executeCommand('meshPolicy.showTrafficForPolicy');
     const view = await until('the calls view', async () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'mesh-policy' && d.getText().startsWith('# Observed calls decided by AuthorizationPolicy shop/allow-nothing')));
     assert.equal(view.languageId, 'markdown');
+    // A table-heavy listing: the markdown preview (a webview tab), not the markdown source in a text editor.
+    const tabs = () => vscode.window.tabGroups.all.flatMap((group) => group.tabs);
+    const preview = await until('the rendered calls view', async () => tabs().find((tab) => tab.input instanceof vscode.TabInputWebview && tab.label.includes('calls-AuthorizationPolicy-shop-allow-nothing')));
+    assert.match((preview.input as vscode.TabInputWebview).viewType, /markdown\.preview/);
+    assert.ok(!tabs().some((tab) => tab.input instanceof vscode.TabInputText && tab.input.uri.scheme === 'mesh-policy'), 'no text editor of the source');
   });
 
   test('the source action translates the policy file to Linkerd into a new editor beside it', async () => {
-    // The calls view of the test before replaced the policy's editor: once VS Code has closed the
-    // document, the server no longer has it (didClose) and offers nothing until it is open again.
+    // The policy's document must be open: once VS Code has closed it, the server no longer has it
+    // (didClose) and offers nothing until it is open again.
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
     let titles: string[] = [];
     const toLinkerd = await until('the translate source actions', async () => {

@@ -799,7 +799,7 @@ export function tally(outcomes: readonly ShapeOutcome[]): LensCounts {
 }
 
 export function lensTitle(counts: LensCounts): string {
-  if (counts.calls === 0) return 'no observed calls';
+  if (counts.calls === 0) return 'decides no observed call';
   const parts = [`${count(counts.allowed)} allowed${counts.auditAllowed ? ` (${count(counts.auditAllowed)} only by audit: denied once enforced)` : ''}`, `${count(counts.denied)} denied`];
   if (counts.other) parts.push(`${count(counts.other)} undecided`);
   const changed = counts.newlyDenied + counts.newlyAllowed;
