@@ -1,7 +1,12 @@
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generateChecked, PLAINTEXT_CALLERS, renderReportHtml, renderReportMarkdown, selfCheckLines, type PlaintextCallers } from '../engine/audit';
+import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generateChecked, PLAINTEXT_CALLERS, renderReportHtml, renderReportMarkdown, selfCheckLines, type GenerateOptions, type PlaintextCallers } from '../engine/audit';
 import { MESHES, type Mesh } from '../engine/meshes';
+import { Engine } from '../engine/engine';
+import type { Resource } from '../engine/resource';
+import type { PreparedFile } from '../engine/workspace';
+import { parsedCleanly } from '../engine/source/sourceFile';
+import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { describeFsError } from '../engine/fsErrors';
 import { simulateShapes } from '../engine/simulate';
 import type { TimeWindow } from '../engine/traffic/ingest';
@@ -196,6 +201,22 @@ export function interrupted(io: CliIo): number {
   return EXIT_INTERRUPTED;
 }
 
+/**
+ * The PeerAuthentications in the --inventory files: the mTLS modes that say whether a plaintext
+ * caller could have come in (their AuthorizationPolicies still play no part, nor do these in the
+ * self-check). The files were read once already: one that cannot be read now is left out.
+ */
+function peerAuthenticationsIn(paths: string[], io: CliIo): NonNullable<GenerateOptions['peerAuthentications']> {
+  const engine = new Engine();
+  const found: { file: PreparedFile['file']; resource: Resource }[] = [];
+  for (const path of collectPolicyFiles(paths.map((p) => resolve(io.cwd, p))).files) {
+    let prepared: PreparedFile;
+    try { prepared = engine.prepare(engine.readFile(path)); } catch { continue; }
+    for (const resource of prepared.recognition.resources) if (resource.mesh === 'istio' && resource.kind === 'PeerAuthentication' && parsedCleanly(prepared.file.documents[resource.documentIndex])) found.push({ file: prepared.file, resource });
+  }
+  return found;
+}
+
 export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }, run: AuditRun = {}): Promise<number> {
   try {
     const parsed = parse(args, 'generate');
@@ -204,7 +225,8 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
     if (typeof loaded === 'number') return loaded;
     const traffic = await readTraffic(parsed.traffic, loaded.workspace, io, { ...(workerEntry ? { workerEntry } : {}), ...(run.signal ? { signal: run.signal } : {}) });
     if (typeof traffic === 'number') return traffic;
-    const options = { inventory: loaded.workspace.inventory, config: loaded.workspace.config, includeUnknownOutcome: parsed.includeUnknown, plaintextCallers: parsed.plaintextCallers };
+    const peerAuthentications = parsed.mesh === 'istio' ? peerAuthenticationsIn(parsed.inventory, io) : [];
+    const options = { inventory: loaded.workspace.inventory, config: loaded.workspace.config, includeUnknownOutcome: parsed.includeUnknown, plaintextCallers: parsed.plaintextCallers, peerAuthentications };
     const { generated, check } = await generateChecked(parsed.mesh!, traffic.shapes, loaded.workspace, { ...options, path: resolve(io.cwd, parsed.output ?? 'generated.yaml') });
     const s = generated.summary;
     if (run.signal?.aborted) return interrupted(io);
