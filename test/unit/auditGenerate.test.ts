@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { checkGenerated, generatePolicies, withSelfCheck } from '../../server/src/engine/audit';
+import { checkGenerated, generatePolicies, withSelfCheck, type PlaintextCallers } from '../../server/src/engine/audit';
 import { templateMatches, templateRegex } from '../../server/src/engine/audit/generate/evidence';
 import { str } from '../../server/src/engine/audit/generate/yaml';
 import { defaultConfig } from '../../server/src/engine/config/projectConfig';
@@ -75,8 +75,10 @@ for (const { mesh, includeUnknownOutcome, example = mesh } of RUNS) {
         if (mesh === 'consul') return dest?.service ?? dest?.workload ?? '';
         return `${dest?.namespace}/${dest?.workload}`;
       };
-      // Linkerd authorizes clients without identity (kubelet probes) by address: they are evidence there
-      const identified = (r: TrafficShape['record']): boolean => Boolean(r.source?.principal) || (mesh === 'linkerd' && r.source?.principal === null && r.source.ip !== undefined);
+      // Linkerd authorizes clients without identity (kubelet probes) by address: they are evidence
+      // there; so does Istio its plaintext callers (no identity, no mTLS SNI, no caller resolved)
+      const istioPlaintext = (r: TrafficShape['record']): boolean => r.source?.principal === null || (r.source?.principal === undefined && !r.sni?.startsWith('outbound_') && r.source?.workload === undefined && r.source?.namespace === undefined);
+      const identified = (r: TrafficShape['record']): boolean => Boolean(r.source?.principal) || (mesh === 'linkerd' && r.source?.principal === null && r.source.ip !== undefined) || (mesh === 'istio' && istioPlaintext(r) && r.source?.ip !== undefined);
       const allowedRequests = new Set(traffic.shapes.filter((s) => allowedEvidence(s.record) && identified(s.record)).map(requestOf));
       let counted = 0;
       let deniedChecked = 0;
@@ -160,14 +162,15 @@ describe('generate: why calls without a caller identity are skipped', () => {
   for (const c of cases) {
     it(c.name, () => {
       const inventory = { ...emptyInventory(), present: c.present };
-      const generated = generatePolicies('istio', shapes, { inventory });
+      // (--plaintext-callers none: the scraper and the plaintext caller would be allowed by address otherwise)
+      const generated = generatePolicies('istio', shapes, { inventory, plaintextCallers: 'none' });
       assert.deepEqual(generated.summary.skipped.map((s) => [s.reason, s.calls]), c.expected);
     });
   }
 
   it('istio examples without --inventory: the joined calls are skipped for want of the callers\' service accounts', async () => {
     const traffic = await ingestTraffic([join(EXAMPLES, 'istio', 'traffic')], { config: defaultConfig(REPO_ROOT), workers: 1 });
-    const generated = generatePolicies('istio', traffic.shapes, { inventory: emptyInventory() });
+    const generated = generatePolicies('istio', traffic.shapes, { inventory: emptyInventory(), plaintextCallers: 'none' });
     const allowed = traffic.shapes.filter((s) => s.record.observed === 'allowed');
     const callsOf = (list: TrafficShape[]) => list.reduce((sum, s) => sum + s.count, 0);
     const byReason = Object.fromEntries(generated.summary.skipped.map((s) => [s.reason, s.calls]));
@@ -200,7 +203,7 @@ describe('generate: secrets from the logs', () => {
         shape(mesh, '/metrics?access_token=TOKSECRET&api_key=KEYSECRET2'),
         shape(mesh, `/verify/${JWT}`, callers[mesh]),
         shape(mesh, '/v1/charges?access_token=TOKSECRET', callers[mesh]),
-      ], { config: defaultConfig(REPO_ROOT) });
+      ], { config: defaultConfig(REPO_ROOT), plaintextCallers: 'none' });
       const text = `${generated.yaml}\n${JSON.stringify(generated.summary)}`;
       for (const secret of ['TOKSECRET', 'KEYSECRET2', JWT]) assert.ok(!text.includes(secret), `${secret} is written:\n${generated.yaml}`);
       assert.match(generated.yaml, /GET \/metrics\?access_token=\[redacted\]&api_key=\[redacted\]/);
@@ -274,19 +277,115 @@ describe('generate: the self-check decides the observed calls again with the gen
         return;
       }
       assert.deepEqual(check.allowedDestinations.map((d) => [d.destination, d.calls]), [['shop/shop-gateway-istio', 84], ['shop/frontend', 10]]);
-      // payments' ALLOW policy names its identified callers; Prometheus' scrapes and the refunds
-      // of callers without identity, allowed so far, would be denied
-      const unnamed = traffic.shapes.filter((s) => s.record.observed === 'allowed' && s.record.destination?.workload === 'payments' && !s.record.source?.principal);
+      // Prometheus scrapes payments' metrics port (PERMISSIVE: no PeerAuthentication here, Istio's
+      // default) in plaintext: allowed by its address. Left: the back office's refunds, which
+      // came over mutual TLS (SNI outbound_…) from an identity the log does not give.
+      const scrapes = traffic.shapes.filter((s) => s.record.observed === 'allowed' && s.record.destination?.port === 9102 && !s.record.source?.principal);
+      assert.equal(scrapes.reduce((sum, s) => sum + s.count, 0), 720);
+      assert.match(generated.yaml, /ipBlocks:\n {14}- 10\.244\.5\.9\/32 {2}# 720 calls\n {6}to:\n {8}- operation: {2}# 720 calls\n {12}ports:\n {14}- "9102"\n {12}methods:\n {14}- GET\n {12}paths:\n {14}- \/metrics/);
+      const unnamed = traffic.shapes.filter((s) => s.record.observed === 'allowed' && s.record.destination?.workload === 'payments' && !s.record.source?.principal && s.record.sni?.startsWith('outbound_'));
+      assert.ok(unnamed.every((s) => s.record.destination?.port === 9090 && s.record.request?.path?.startsWith('/v1/refunds')));
       const calls = unnamed.reduce((sum, s) => sum + s.count, 0);
-      assert.equal(calls, 770);
-      assert.equal(unnamed.filter((s) => s.record.destination?.port === 9102 && s.record.request?.path?.startsWith('/metrics')).reduce((sum, s) => sum + s.count, 0), 720);
-      assert.equal(check.denied, 770);
-      assert.deepEqual(check.destinations.map((d) => [d.destination, d.calls]), [['shop/payments', 770]]);
+      assert.equal(calls, 50);
+      assert.equal(check.denied, calls, JSON.stringify(check.destinations));
+      assert.deepEqual(check.destinations.map((d) => [d.destination, d.calls]), [['shop/payments', 50]]);
       assert.ok(check.destinations[0]!.reasons.every((r) => r.reason.startsWith('caller not resolved')), JSON.stringify(check.destinations[0]!.reasons));
       const yaml = withSelfCheck(generated, check).yaml;
-      assert.match(yaml.slice(0, yaml.indexOf('\n---')), /# Self-check: these policies would deny 770 calls the logs show allowed[^]*#   shop\/payments: 770 observed allowed calls would be denied/);
+      assert.match(yaml.slice(0, yaml.indexOf('\n---')), /# Self-check: these policies would deny 50 calls the logs show allowed[^]*#   shop\/payments: 50 observed allowed calls would be denied/);
     });
   }
+
+  it('istio: no observed allowed plaintext call to a PERMISSIVE port is left for the self-check to deny', async () => {
+    const inventory = workspaceOf([join(EXAMPLES, 'istio', 'app')]);
+    const traffic = await ingestTraffic([join(EXAMPLES, 'istio', 'traffic')], { inventory: inventory.inventory, config: inventory.config, workers: 1 });
+    const peerAuthentications = workspaceOf([join(EXAMPLES, 'istio', 'security', 'peer-authentication.yaml')]).resources.filter((r) => r.resource.kind === 'PeerAuthentication');
+    assert.equal(peerAuthentications.length, 2);
+    const options = { inventory: inventory.inventory, config: inventory.config, peerAuthentications };
+    const generated = generatePolicies('istio', traffic.shapes, options);
+    const check = await checkGenerated(generated, traffic.shapes, inventory, { ...options, path: join(out, 'istio-plaintext-self-check.yaml') });
+    // with payments' PeerAuthentication (9102 PERMISSIVE, 9090 STRICT) the scrapes are still allowed by address
+    assert.match(generated.yaml, /- 10\.244\.5\.9\/32 {2}# 720 calls/);
+    assert.deepEqual(check.destinations.map((d) => [d.destination, d.calls]), [['shop/payments', 50]], 'only the refunds over mutual TLS from an identity the log does not give');
+  });
+});
+
+describe('generate --plaintext-callers: Istio plaintext callers to a port that accepts plaintext', () => {
+  const call = (ip: string, port: number, path: string, count: number, principal: string | null = null, observed: 'allowed' | 'denied' = 'allowed'): TrafficShape => ({
+    count, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+    record: { mesh: 'istio', protocol: 'http', source: { principal, ip }, destination: { namespace: 'shop', workload: 'payments', port, labels: { app: 'payments' } }, request: { method: 'GET', path }, observed },
+  });
+  const FRONTEND = 'cluster.local/ns/shop/sa/frontend';
+  const shapes = [call('10.244.5.9', 9102, '/metrics', 30), call('10.244.1.11', 9090, '/v1/charges', 12, FRONTEND)];
+  // another plaintext client, never seen: admitted only when every plaintext client is
+  const stranger = call('10.244.9.99', 9102, '/metrics', 1).record;
+  const cases: { mode: PlaintextCallers; yaml: RegExp[]; notYaml: RegExp[]; counted: number; selfCheckDenied: number; stranger: 'allow' | 'deny' }[] = [
+    {
+      mode: 'ip', counted: 42, selfCheckDenied: 0, stranger: 'deny',
+      yaml: [/- from:\n {8}- source: {2}# plaintext callers \(no peer identity\), by address\n {12}ipBlocks:\n {14}- 10\.244\.5\.9\/32 {2}# 30 calls\n {6}to:\n {8}- operation: {2}# 30 calls\n {12}ports:\n {14}- "9102"/],
+      notYaml: [/WARNING/],
+    },
+    {
+      mode: 'any', counted: 42, selfCheckDenied: 0, stranger: 'allow',
+      yaml: [/# WARNING \(--plaintext-callers any\): no from: any plaintext client that reaches port 9102 \(and any mTLS caller\) is admitted for these requests, not only 10\.244\.5\.9\n {4}- to:\n {8}- operation: {2}# 30 calls\n {12}ports:\n {14}- "9102"/],
+      notYaml: [/ipBlocks/],
+    },
+    {
+      mode: 'none', counted: 12, selfCheckDenied: 30, stranger: 'deny',
+      yaml: [/# {3}30 calls: plaintext caller \(no client certificate, so no identity to allow\)/],
+      notYaml: [/ipBlocks/, /WARNING/],
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.mode}: ${c.mode === 'ip' ? 'an ipBlocks rule of the observed addresses' : c.mode === 'any' ? 'a rule without from, and a warning' : 'skipped, and the self-check reports them'}`, async () => {
+      const generated = generatePolicies('istio', shapes, { plaintextCallers: c.mode });
+      for (const pattern of c.yaml) assert.match(generated.yaml, pattern);
+      for (const pattern of c.notYaml) assert.doesNotMatch(generated.yaml, pattern);
+      assert.equal(generated.summary.counted, c.counted);
+      const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+      const check = await checkGenerated(generated, shapes, workspace, { path: join(out, `plaintext-${c.mode}.yaml`) });
+      assert.equal(check.denied, c.selfCheckDenied, JSON.stringify(check.destinations));
+      assert.equal(new Simulation(workspace).decide(stranger).verdict, c.stranger);
+      // the identified caller keeps its own rule whatever the mode
+      assert.match(generated.yaml, /principals:\n {14}- cluster\.local\/ns\/shop\/sa\/frontend {2}# 12 calls/);
+    });
+  }
+
+  it('STRICT port: plaintext calls could not have happened as such: no rule by address, and a note', () => {
+    const peerAuthentication = `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata:
+  name: payments
+  namespace: shop
+spec:
+  selector:
+    matchLabels:
+      app: payments
+  mtls:
+    mode: STRICT
+  portLevelMtls:
+    9102:
+      mode: PERMISSIVE
+`;
+    const file = join(out, 'strict-peer-authentication.yaml');
+    writeFileSync(file, peerAuthentication);
+    const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+    workspace.update(engine.prepare(engine.read(file, peerAuthentication)));
+    const generated = generatePolicies('istio', [...shapes, call('10.244.7.40', 9090, '/v1/refunds', 7)], { peerAuthentications: workspace.resources });
+    assert.match(generated.yaml, /- 10\.244\.5\.9\/32 {2}# 30 calls/, 'the PERMISSIVE metrics port still admits its scraper');
+    assert.doesNotMatch(generated.yaml, /- 10\.244\.7\.40/);
+    assert.deepEqual(generated.summary.skipped.map((s) => [s.reason, s.calls]), [
+      ['plaintext caller to port 9090, where mTLS is STRICT: under STRICT the proxy rejects plaintext, so the call carried an identity the log does not give; no rule by address', 7],
+    ]);
+  });
+
+  it('a caller over mutual TLS whose identity the log does not give is no plaintext caller', () => {
+    const mtls = call('10.244.7.40', 9102, '/metrics', 4);
+    mtls.record.source = { ip: '10.244.7.40', principalUnknown: true };
+    mtls.record.sni = 'outbound_.9102_._.payments.shop.svc.cluster.local';
+    const generated = generatePolicies('istio', [mtls]);
+    assert.doesNotMatch(generated.yaml, /ipBlocks/);
+    assert.deepEqual(generated.summary.skipped.map((s) => s.calls), [4]);
+  });
 });
 
 describe('generate: a destination every observed call to was denied gets a policy that allows nothing', () => {

@@ -1,7 +1,12 @@
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generateChecked, renderReportHtml, renderReportMarkdown, selfCheckLines } from '../engine/audit';
+import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generateChecked, PLAINTEXT_CALLERS, renderReportHtml, renderReportMarkdown, selfCheckLines, type GenerateOptions, type PlaintextCallers } from '../engine/audit';
 import { MESHES, type Mesh } from '../engine/meshes';
+import { Engine } from '../engine/engine';
+import type { Resource } from '../engine/resource';
+import type { PreparedFile } from '../engine/workspace';
+import { parsedCleanly } from '../engine/source/sourceFile';
+import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { describeFsError } from '../engine/fsErrors';
 import { simulateShapes } from '../engine/simulate';
 import type { TimeWindow } from '../engine/traffic/ingest';
@@ -29,6 +34,11 @@ Options:
   --until <ISO time>           report: only log lines before this time.
   --mesh istio|linkerd|consul  generate: the mesh to write policies for.
   --include-unknown            generate: also count calls whose outcome the log does not record.
+  --plaintext-callers ip|any|none
+                               generate (Istio): allow observed plaintext callers to ports whose mTLS
+                               mode is PERMISSIVE or DISABLE by their addresses (ip, the default), by
+                               port and request alone, admitting any plaintext client there (any),
+                               or not at all (none).
   --output <file>              Write there (atomically) instead of standard output.
 
 Exit codes: report: 0, or 1 when observed-allowed calls would be denied by the policies;
@@ -47,11 +57,12 @@ interface AuditArgs {
   until?: string;
   mesh?: Mesh;
   includeUnknown: boolean;
+  plaintextCallers: PlaintextCallers;
   output?: string;
 }
 
 function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
-  const parsed: AuditArgs = { policies: [], traffic: [], inventory: [], format: 'html', includeUnknown: false };
+  const parsed: AuditArgs = { policies: [], traffic: [], inventory: [], format: 'html', includeUnknown: false, plaintextCallers: 'ip' };
   for (const cli = new ArgCursor(args); cli.next();) {
     const flag = cli.flag;
     const value = (): string => cli.value();
@@ -81,6 +92,13 @@ function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
         break;
       }
       case '--include-unknown': only('generate'); parsed.includeUnknown = cli.switchOn(); break;
+      case '--plaintext-callers': {
+        only('generate');
+        const v = value();
+        if (!(PLAINTEXT_CALLERS as readonly string[]).includes(v)) throw new UsageError(`--plaintext-callers must be ip, any or none (got "${v}")`);
+        parsed.plaintextCallers = v as PlaintextCallers;
+        break;
+      }
       default:
         throw cli.unexpected();
     }
@@ -183,6 +201,22 @@ export function interrupted(io: CliIo): number {
   return EXIT_INTERRUPTED;
 }
 
+/**
+ * The PeerAuthentications in the --inventory files: the mTLS modes that say whether a plaintext
+ * caller could have come in (their AuthorizationPolicies still play no part, nor do these in the
+ * self-check). The files were read once already: one that cannot be read now is left out.
+ */
+function peerAuthenticationsIn(paths: string[], io: CliIo): NonNullable<GenerateOptions['peerAuthentications']> {
+  const engine = new Engine();
+  const found: { file: PreparedFile['file']; resource: Resource }[] = [];
+  for (const path of collectPolicyFiles(paths.map((p) => resolve(io.cwd, p))).files) {
+    let prepared: PreparedFile;
+    try { prepared = engine.prepare(engine.readFile(path)); } catch { continue; }
+    for (const resource of prepared.recognition.resources) if (resource.mesh === 'istio' && resource.kind === 'PeerAuthentication' && parsedCleanly(prepared.file.documents[resource.documentIndex])) found.push({ file: prepared.file, resource });
+  }
+  return found;
+}
+
 export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }, run: AuditRun = {}): Promise<number> {
   try {
     const parsed = parse(args, 'generate');
@@ -191,7 +225,8 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
     if (typeof loaded === 'number') return loaded;
     const traffic = await readTraffic(parsed.traffic, loaded.workspace, io, { ...(workerEntry ? { workerEntry } : {}), ...(run.signal ? { signal: run.signal } : {}) });
     if (typeof traffic === 'number') return traffic;
-    const options = { inventory: loaded.workspace.inventory, config: loaded.workspace.config, includeUnknownOutcome: parsed.includeUnknown };
+    const peerAuthentications = parsed.mesh === 'istio' ? peerAuthenticationsIn(parsed.inventory, io) : [];
+    const options = { inventory: loaded.workspace.inventory, config: loaded.workspace.config, includeUnknownOutcome: parsed.includeUnknown, plaintextCallers: parsed.plaintextCallers, peerAuthentications };
     const { generated, check } = await generateChecked(parsed.mesh!, traffic.shapes, loaded.workspace, { ...options, path: resolve(io.cwd, parsed.output ?? 'generated.yaml') });
     const s = generated.summary;
     if (run.signal?.aborted) return interrupted(io);

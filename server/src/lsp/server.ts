@@ -617,6 +617,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       // decided again with the generated policies alone (in a copy of the workspace), as the CLI does
       const { generated, check } = await generateChecked(mesh, shapes, workspace.withoutPolicies(), {
         inventory: workspace.inventory, config: workspace.config, path: join(workspaceFolders[0] ?? process.cwd(), `generated-${mesh}.yaml`), signal,
+        // the mTLS modes say whether a plaintext caller could have come in (Istio)
+        peerAuthentications: workspace.resources.filter((r) => r.resource.mesh === 'istio' && r.resource.kind === 'PeerAuthentication'),
       });
       return { yaml: generated.yaml, resources: generated.resources, wouldDeny: check.denied, wouldAllow: check.allowed };
     },

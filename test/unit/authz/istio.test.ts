@@ -117,6 +117,17 @@ describe('mesh-policy authz: Istio', () => {
     assert.match(listing.notes.join('\n'), /AuthorizationPolicy foo\/lower would attach but is not applied: action "allow"/);
   });
 
+  it('names a policy that sets both selector and targetRefs where its selector would attach it', () => {
+    // spec §1.2: only one of selector, targetRef, targetRefs may be set; such a policy is not admitted
+    const both = policy({ name: 'both', namespace: 'foo' }, { selector: cart, targetRefs: [{ kind: 'Service', group: '', name: 'cart' }], action: 'AUDIT', rules: [rule] });
+    const listing = listed(listFor('istio', workspaceOf({ 'inventory.yaml': INVENTORY, 'p.yaml': both }), { namespace: 'foo', name: 'cart' }));
+    assert.deepEqual(listing.sections.flatMap((s) => s.rows), []);
+    assert.match(listing.notes.join('\n'), /AuthorizationPolicy foo\/both would attach but is not applied: only one of targetRefs or selector can be set/);
+    // a selector that does not select the workload: no note
+    const elsewhere = policy({ name: 'both', namespace: 'foo' }, { selector: { matchLabels: { app: 'ratings' } }, targetRefs: [{ kind: 'Service', group: '', name: 'ratings' }], action: 'AUDIT', rules: [rule] });
+    assert.deepEqual(listed(listFor('istio', workspaceOf({ 'inventory.yaml': INVENTORY, 'p.yaml': elsewhere }), { namespace: 'foo', name: 'cart' })).notes, []);
+  });
+
   it('an unknown workload: the nearest names the inventory has', () => {
     const result = listFor('istio', workspace, { namespace: 'foo', name: 'carts' });
     assert.ok(isUnknown(result));

@@ -980,6 +980,13 @@ describe('Istio trace', () => {
     assert.ok(texts.some((s) => /labels app=details, version=v1 from the inventory/.test(s)), texts.join('\n'));
     assert.equal(d.trace.at(-1)!.outcome, 'verdict');
   });
+  it('explain names each policy once at its own level: a policy without rules is not summed up again', () => {
+    const d = sim.explain(call);
+    const policySteps = d.trace.filter((s) => s.outcome !== 'applies' && s.outcome !== 'skipped' && s.outcome !== 'verdict' && /^AuthorizationPolicy [^ ]+: /.test(s.text));
+    const labels = policySteps.map((s) => s.text.slice(0, s.text.indexOf(': ')));
+    assert.deepEqual(labels.filter((l, i) => labels.indexOf(l) !== i), [], policySteps.map((s) => s.text).join('\n'));
+    assert.deepEqual(policySteps.filter((s) => s.text.startsWith('AuthorizationPolicy default/allow-nothing: ')).map((s) => [s.outcome, s.text]), [['not-matched', 'AuthorizationPolicy default/allow-nothing: no rules, so it matches nothing (allow-nothing)']]);
+  });
   it('source refs point at the policy name and the rule line', () => {
     const d = sim.explain({ ...call, source: { principal: 'cluster.local/ns/default/sa/bookinfo-productpage' } });
     assert.equal(d.verdict, 'allow');

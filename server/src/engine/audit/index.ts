@@ -14,5 +14,5 @@ export { renderReportHtml } from './render/html';
 export { renderReportMarkdown, MARKDOWN_LIMIT } from './render/markdown';
 export { renderTrafficMapHtml } from './render/map';
 export type { HtmlOptions } from './render/common';
-export { checkGenerated, generateChecked, generatePolicies, GENERATORS, selfCheckLines, withSelfCheck } from './generate';
-export type { GenerateOptions, GeneratedPolicies, GenerationSummary, SelfCheck } from './generate';
+export { checkGenerated, generateChecked, generatePolicies, GENERATORS, PLAINTEXT_CALLERS, selfCheckLines, withSelfCheck } from './generate';
+export type { GenerateOptions, GeneratedPolicies, GenerationSummary, PlaintextCallers, SelfCheck } from './generate';

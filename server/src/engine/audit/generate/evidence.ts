@@ -3,6 +3,7 @@ import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex, stripPort } from '../../inventory/inventoryIndex';
 import { parseIp } from '../../net/ip';
 import type { Mesh } from '../../meshes';
+import type { PolicySet } from '../../simulate/types';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { TrafficShape } from '../../traffic/ingest/types';
 import { redactorFor } from '../../traffic/redact';
@@ -35,7 +36,21 @@ export interface GenerateOptions {
   includeUnknownOutcome?: boolean;
   /** Distinct last segments under one parent path that make a template; default 3. */
   minDistinct?: number;
+  /**
+   * Istio: how observed allowed plaintext callers (no peer identity) to a port whose mTLS mode is
+   * PERMISSIVE or DISABLE are allowed: `ip` (default) by their addresses (`source.ipBlocks`),
+   * `any` by the port and requests alone (no `from`), `none` not at all (skipped).
+   */
+  plaintextCallers?: PlaintextCallers;
+  /** Istio: the PeerAuthentications that set the mTLS modes (none: Istio's default, PERMISSIVE). */
+  peerAuthentications?: PolicySet['resources'];
 }
+
+export const PLAINTEXT_CALLERS = ['ip', 'any', 'none'] as const;
+export type PlaintextCallers = (typeof PLAINTEXT_CALLERS)[number];
+
+/** How a generator names a caller without identity: by its address, or not at all (`skip` says why). */
+export type AddressCaller = { network: string } | { skip: string };
 
 export interface PathPattern {
   kind: 'exact' | 'template';
@@ -56,7 +71,7 @@ export interface Operation {
 export interface Caller {
   /** The identity, or for a Linkerd network client its `network`. */
   principal: string;
-  /** Linkerd: the address (as a /32 or /128) of a client without identity, authorized by a NetworkAuthentication. */
+  /** The address (as a /32 or /128) of a client without identity: a Linkerd NetworkAuthentication, Istio `source.ipBlocks`. */
   network?: string;
   namespace?: string;
   serviceAccount?: string;
@@ -168,10 +183,23 @@ export function withoutIdentity(shape: TrafficShape, inventory: boolean): [strin
  * there, as the address alone (/32, /128). Istio and Consul policies are written for identities.
  */
 function networkClient(mesh: Mesh, r: AccessRecord): string | undefined {
-  if (mesh !== 'linkerd' || r.source?.principal !== null || !r.source.ip) return undefined;
+  if (mesh !== 'linkerd' || r.source?.principal !== null) return undefined;
+  return sourceNetwork(r);
+}
+
+/** The caller's address alone, as a /32 or /128. */
+export function sourceNetwork(r: AccessRecord): string | undefined {
+  if (!r.source?.ip) return undefined;
   const address = stripPort(r.source.ip);
   const parsed = parseIp(address);
   return 'error' in parsed ? undefined : `${address}/${parsed.family === 6 ? 128 : 32}`;
+}
+
+function linkerdNetworkCaller(mesh: Mesh): (r: AccessRecord) => AddressCaller | undefined {
+  return (r) => {
+    const network = networkClient(mesh, r);
+    return network ? { network } : undefined;
+  };
 }
 
 /** The outcome a call is evidence for: observed, or with `includeUnknownOutcome` a call whose outcome the log does not record that did not fail. */
@@ -188,7 +216,11 @@ export function hasCallerEvidence(mesh: Mesh, r: AccessRecord): boolean {
 /** The destination key a mesh generates one policy (set) for. */
 export type DestinationKeyer = (record: AccessRecord) => { key: string; namespace: string; workload?: string; service?: string } | string;
 
-export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], keyer: DestinationKeyer, options: GenerateOptions = {}): Evidence {
+/**
+ * `byAddress`: how the mesh names a caller without identity (default: Linkerd's network clients);
+ * undefined leaves the call to the skip reasons of `withoutIdentity`.
+ */
+export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], keyer: DestinationKeyer, options: GenerateOptions = {}, byAddress: (r: AccessRecord) => AddressCaller | undefined = linkerdNetworkCaller(mesh)): Evidence {
   const minDistinct = options.minDistinct ?? 3;
   const redactor = redactorFor(options.config);
   const skipped = new Map<string, Skipped>();
@@ -218,7 +250,8 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
       continue;
     }
     const keyed = keyer(r);
-    const network = networkClient(mesh, r);
+    const address = r.source?.principal ? undefined : byAddress(r);
+    const network = address && 'network' in address ? address.network : undefined;
     const principal = r.source?.principal ?? network;
     if (typeof keyed === 'string') {
       if (observed === 'allowed') skip(keyed, shape);
@@ -231,7 +264,8 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
       continue;
     }
     if (observed === 'allowed' && !principal) {
-      for (const [reason, calls] of withoutIdentity(shape, options.inventory?.present === true)) skip(reason, shape, calls);
+      if (address && 'skip' in address) skip(address.skip, shape);
+      else for (const [reason, calls] of withoutIdentity(shape, options.inventory?.present === true)) skip(reason, shape, calls);
       notDenied(keyed, shape.count);
       continue;
     }

@@ -28,5 +28,5 @@ export async function generateChecked(mesh: Mesh, shapes: readonly TrafficShape[
 }
 
 export { checkGenerated, selfCheckLines, withSelfCheck, type SelfCheck } from './selfCheck';
-export type { GenerateOptions } from './evidence';
+export { PLAINTEXT_CALLERS, type GenerateOptions, type PlaintextCallers } from './evidence';
 export type { GeneratedPolicies, GenerationSummary, PolicyGenerator } from './types';

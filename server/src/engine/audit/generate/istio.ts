@@ -3,7 +3,10 @@ import { chooseWaypoint, isAmbient, isWaypointPeer, waypointPrincipal } from '..
 import { kubernetesServiceName } from '../../simulate/istio/evaluate';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { TrafficShape } from '../../traffic/ingest/types';
-import { collectEvidence, plural, selectorFor, selectorOrSkip, workloadKeyer, type CallerGroup, type DestinationEvidence, type DestinationKeyer, type GenerateOptions, type Operation } from './evidence';
+import { collectEvidence, plural, selectorFor, selectorOrSkip, sourceNetwork, workloadKeyer, type AddressCaller, type CallerGroup, type DestinationEvidence, type DestinationKeyer, type GenerateOptions, type Operation, type PlaintextCallers } from './evidence';
+import { defaultConfig } from '../../config/projectConfig';
+import { emptyInventory } from '../../inventory/inventory';
+import { IstioCompiledPolicies, type PeerModeAnswer } from '../../simulate/istio';
 import { GenerationDraft } from './summary';
 import type { GeneratedPolicies, PolicyGenerator } from './types';
 import type { YamlWriter } from './yaml';
@@ -44,7 +47,10 @@ export const istioGenerator: PolicyGenerator = {
       viaWaypoint.set(key, through);
       return { key, namespace: r.destination!.namespace!, service: through.service };
     };
-    const evidence = collectEvidence('istio', shapes, keyer, options);
+    const plaintext = options.plaintextCallers ?? 'ip';
+    const peerModes = new PeerModes(options);
+    const byAddress = (r: AccessRecord): AddressCaller | undefined => (plaintext === 'none' || ambient.throughWaypoint(r) ? undefined : plaintextCaller(r, peerModes));
+    const evidence = collectEvidence('istio', shapes, keyer, options, byAddress);
     // The ports each workload is reached on through its waypoint: its ztunnel admits the waypoint there.
     const waypointPorts = new Map<string, { waypoint: ThroughWaypoint['waypoint']; ports: Set<number | undefined>; calls: number; namespace: string; workload: string }>();
     for (const dest of evidence.destinations) {
@@ -62,14 +68,14 @@ export const istioGenerator: PolicyGenerator = {
     for (const dest of evidence.destinations) {
       const through = viaWaypoint.get(dest.key);
       if (through) {
-        writeWaypointPolicy(body, dest, through);
+        writeWaypointPolicy(body, dest, through, plaintext);
         destinations.push({ name: dest.key, calls: dest.calls, callers: callersOf(dest.groups), resources: [`AuthorizationPolicy ${dest.namespace}/${dnsName(through.service, 'waypoint-least-privilege')}`] });
         continue;
       }
       const selector = selectorOrSkip(dest, options.inventory, skipped, unprotected);
       if (!selector) continue;
       workloadsDone.add(dest.key);
-      const name = writeWorkloadPolicy(body, dest, selector, ambient.isAmbient(dest), waypointPorts.get(dest.key), ambient);
+      const name = writeWorkloadPolicy(body, dest, selector, ambient.isAmbient(dest), waypointPorts.get(dest.key), ambient, plaintext);
       destinations.push({ name: dest.key, calls: dest.calls, callers: callersOf(dest.groups), resources: [`AuthorizationPolicy ${dest.namespace}/${name}`] });
     }
     // Workloads reached only through their waypoint in the logs: their ztunnel admits the waypoint alone.
@@ -78,7 +84,7 @@ export const istioGenerator: PolicyGenerator = {
       const dest: DestinationEvidence = { key, namespace: entry.namespace, workload: entry.workload, ports: new Map(), groups: [], calls: 0, deniedCalls: 0, conflicts: [] };
       const selector = selectorFor(dest, options.inventory);
       if (!selector) continue;
-      const name = writeWorkloadPolicy(body, dest, selector, true, entry, ambient);
+      const name = writeWorkloadPolicy(body, dest, selector, true, entry, ambient, plaintext);
       destinations.push({ name: key, calls: 0, callers: 1, resources: [`AuthorizationPolicy ${entry.namespace}/${name}`] });
     }
     return draft.finish('istio', 'Istio', evidence, options);
@@ -135,7 +141,7 @@ function policyHead(body: YamlWriter, name: string, namespace: string): void {
 }
 
 /** The workload's own policy (a sidecar's, or ztunnel's in ambient mode, where only principals and ports stay). */
-function writeWorkloadPolicy(body: YamlWriter, dest: DestinationEvidence, selector: Record<string, string>, l4Only: boolean, waypoint: { waypoint: ThroughWaypoint['waypoint']; ports: Set<number | undefined>; calls: number } | undefined, ambient: AmbientTopology): string {
+function writeWorkloadPolicy(body: YamlWriter, dest: DestinationEvidence, selector: Record<string, string>, l4Only: boolean, waypoint: { waypoint: ThroughWaypoint['waypoint']; ports: Set<number | undefined>; calls: number } | undefined, ambient: AmbientTopology, plaintext: PlaintextCallers): string {
   const name = dnsName(dest.workload ?? 'workload', 'least-privilege');
   body.document();
   headerComment(body, dest);
@@ -146,7 +152,7 @@ function writeWorkloadPolicy(body: YamlWriter, dest: DestinationEvidence, select
   body.key(2, 'action', 'ALLOW');
   if (dest.groups.length === 0 && !waypoint) return name;
   body.key(2, 'rules');
-  for (const group of dest.groups) writeRule(body, group, l4Only ? 'l4' : 'full');
+  for (const group of dest.groups) writeRule(body, group, l4Only ? 'l4' : 'full', plaintext);
   const identity = waypoint ? waypointPrincipal(ambient.trustDomain, waypoint.waypoint) : undefined;
   // (the logs' own ztunnel lines of the waypoint's connections may have given that rule already)
   const admitted = (group: CallerGroup): Set<number | undefined> => new Set([...group.operations.map((o) => o.port), ...group.tcp.map((t) => t.port)]);
@@ -167,7 +173,7 @@ function writeWorkloadPolicy(body: YamlWriter, dest: DestinationEvidence, select
 }
 
 /** The calls to a Service through its waypoint: a policy attached to the Service, which the waypoint enforces. */
-function writeWaypointPolicy(body: YamlWriter, dest: DestinationEvidence, through: ThroughWaypoint): void {
+function writeWaypointPolicy(body: YamlWriter, dest: DestinationEvidence, through: ThroughWaypoint, plaintext: PlaintextCallers): void {
   body.document();
   headerComment(body, dest);
   policyHead(body, dnsName(through.service, 'waypoint-least-privilege'), dest.namespace);
@@ -178,7 +184,7 @@ function writeWaypointPolicy(body: YamlWriter, dest: DestinationEvidence, throug
   body.key(2, 'action', 'ALLOW');
   if (dest.groups.length === 0) return;
   body.key(2, 'rules');
-  for (const group of dest.groups) writeRule(body, group, 'no-ports');
+  for (const group of dest.groups) writeRule(body, group, 'no-ports', plaintext);
 }
 
 /**
@@ -186,11 +192,10 @@ function writeWaypointPolicy(body: YamlWriter, dest: DestinationEvidence, throug
  * drops an ALLOW rule with HTTP attributes); `no-ports`: methods and paths only (at a waypoint the
  * Service scopes the policy, and the record's port is the pod's, not the Service's).
  */
-function writeRule(body: YamlWriter, group: CallerGroup, form: 'full' | 'l4' | 'no-ports'): void {
-  body.comment(4, `${plural(group.calls, 'call')} from ${group.callers.map((c) => c.principal).join(', ')}`);
-  body.line(4, '- from:');
-  body.line(8, '- source:');
-  body.list(12, 'principals', group.callers.map((c) => ({ value: principal(c.principal), note: plural(c.calls, 'call') })));
+function writeRule(body: YamlWriter, group: CallerGroup, form: 'full' | 'l4' | 'no-ports', plaintext: PlaintextCallers): void {
+  const identities = group.callers.filter((c) => !c.network);
+  const addresses = group.callers.filter((c) => c.network);
+  body.comment(4, `${plural(group.calls, 'call')} from ${group.callers.map((c) => (c.network ? `${c.network} (plaintext)` : c.principal)).join(', ')}`);
   let ops = [...group.operations.map((o) => ({ op: o as Operation | undefined, port: o.port, calls: o.calls })), ...group.tcp.map((t) => ({ op: undefined as Operation | undefined, port: t.port, calls: t.calls }))];
   if (form === 'l4') {
     const byPort = new Map<number | undefined, number>();
@@ -198,8 +203,30 @@ function writeRule(body: YamlWriter, group: CallerGroup, form: 'full' | 'l4' | '
     ops = [...byPort].map(([port, calls]) => ({ op: undefined, port, calls }));
   }
   if (form === 'no-ports') ops = ops.filter((o) => o.op !== undefined).map((o) => ({ ...o, port: undefined }));
-  if (ops.every((o) => o.port === undefined && !o.op)) return; // TCP on an unknown port: any port
-  body.key(6, 'to');
+  const anyPort = ops.every((o) => o.port === undefined && !o.op); // TCP on an unknown port: any port
+  const admitAny = addresses.length > 0 && plaintext === 'any';
+  if (admitAny) {
+    const ports = [...new Set(ops.map((o) => o.port).filter((p) => p !== undefined))].sort((a, b) => a - b);
+    body.comment(4, `WARNING (--plaintext-callers any): no from: any plaintext client that reaches ${ports.length ? `port ${ports.join(', ')}` : 'the workload'} (and any mTLS caller) is admitted for these requests, not only ${addresses.map((c) => c.network!.replace(/\/(32|128)$/, '')).join(', ')}`);
+  }
+  let first = '- ';
+  if (!admitAny) {
+    body.line(4, '- from:');
+    first = '  ';
+    if (identities.length) {
+      body.line(8, '- source:');
+      body.list(12, 'principals', identities.map((c) => ({ value: principal(c.principal), note: plural(c.calls, 'call') })));
+    }
+    if (addresses.length) {
+      body.line(8, '- source:', 'plaintext callers (no peer identity), by address');
+      body.list(12, 'ipBlocks', addresses.map((c) => ({ value: c.network!, note: plural(c.calls, 'call') })));
+    }
+  }
+  if (anyPort) {
+    if (admitAny) body.line(4, '- {}');
+    return;
+  }
+  body.line(4, `${first}to:`);
   for (const { op, port, calls } of ops) {
     body.line(8, '- operation:', op ? plural(calls, 'call') : form === 'l4' ? plural(calls, 'call') : `${plural(calls, 'TCP connection')}`);
     if (port !== undefined) body.list(12, 'ports', [{ value: String(port) }]);
@@ -212,6 +239,54 @@ function writeRule(body: YamlWriter, group: CallerGroup, form: 'full' | 'l4' | '
         note: p.kind === 'template' ? `${p.distinct} distinct paths, ${plural(p.calls, 'call')}` : plural(p.calls, 'call'),
       })));
     }
+  }
+}
+
+/**
+ * A caller the log shows without a peer identity that connected in plaintext: `principal: null`,
+ * or no principal, no `outbound_…` SNI (the one Istio's mutual TLS sets) and no caller workload
+ * found (a client outside the inventory, such as a Prometheus). Allowed by address where the port's
+ * mTLS mode accepts plaintext; under STRICT the proxy admits none, so the log's gap hides an
+ * identity and no address stands in for it.
+ */
+function plaintextCaller(r: AccessRecord, peerModes: PeerModes): AddressCaller | undefined {
+  const source = r.source;
+  const d = r.destination;
+  if (!source || source.principal || !d?.namespace) return undefined;
+  // a caller ingest found (a meshed workload) whose identity the log lacks keeps its own skip reason
+  if (source.principal === undefined && (r.sni?.startsWith('outbound_') || source.workload !== undefined || source.namespace !== undefined)) return undefined;
+  const network = sourceNetwork(r);
+  if (!network) return undefined;
+  const modes = peerModes.at(d);
+  // PeerAuthentication does not govern a gateway's listener: its clients stay skipped as before
+  if (modes === undefined) return undefined;
+  const port = d.port !== undefined ? `port ${d.port}` : 'the workload';
+  if (modes.includes('STRICT')) {
+    return { skip: `plaintext caller to ${port}, where mTLS is ${modes.join(' or ')}: under STRICT the proxy rejects plaintext, so the call carried an identity the log does not give; no rule by address` };
+  }
+  return { network };
+}
+
+/** The effective mTLS modes of a workload port, as the simulator composes PeerAuthentication (spec §1.8). */
+class PeerModes {
+  private readonly compiled: IstioCompiledPolicies;
+  private readonly cache = new Map<string, PeerModeAnswer['modes'] | undefined>();
+
+  constructor(options: GenerateOptions) {
+    const config = options.config ?? defaultConfig('.');
+    this.compiled = new IstioCompiledPolicies({ resources: options.peerAuthentications ?? [], inventory: options.inventory ?? emptyInventory(), config });
+  }
+
+  /** Undefined where PeerAuthentication does not govern the proxy (a gateway). */
+  at(d: NonNullable<AccessRecord['destination']>): PeerModeAnswer['modes'] | undefined {
+    const key = `${d.namespace}/${d.workload ?? ''}/${d.port ?? ''}/${d.labels ? JSON.stringify(d.labels) : ''}`;
+    if (this.cache.has(key)) return this.cache.get(key);
+    const destination = { ...(d.namespace ? { namespace: d.namespace } : {}), ...(d.workload ? { workload: d.workload } : {}), ...(d.labels ? { labels: d.labels } : {}), ...(d.port !== undefined ? { port: d.port } : {}) };
+    const points = this.compiled.enforcementPoints(destination);
+    const peer = points[points.length - 1]?.peerAuthentication;
+    const modes = peer ? (peer.ports.find((p) => p.port === d.port)?.mode ?? peer.workload).modes : undefined;
+    this.cache.set(key, modes);
+    return modes;
   }
 }
 

@@ -493,7 +493,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
         }
       }
       const candidateNamespaces = new Set([d.ns, this.options.rootNamespace, ...(kind === 'waypoint' ? [d.waypoint?.ns] : [])]);
-      const rejected = this.policies.filter((p) => p.rejected !== undefined && candidateNamespaces.has(p.namespace) && this.attach(p, kind, d) !== F);
+      const rejected = this.policies.filter((p) => p.rejected !== undefined && candidateNamespaces.has(p.namespace) && this.wouldAttach(p, kind, d));
       const waypoint = d.waypoint;
       const why = kind === 'waypoint' && waypoint ? `the waypoint ${waypoint.name ? `${waypoint.ns}/${waypoint.name}` : `of Service ${d.ns}/${d.service}`} (${waypoint.why})` : d.kindWhy;
       const requestAuthentications = this.requestAuthenticationsAt(kind, d).map(({ ra, attach }): AttachedRequestAuthentication => ({
@@ -828,6 +828,15 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       return result;
     }
     return istioAttachesToWorkload(p, d.ns, d.labels, kind === 'gateway' ? d.gatewayName : undefined);
+  }
+
+  /**
+   * Whether a policy the API server rejects would attach here if admitted: one that sets both a
+   * selector and targetRefs (which `attach` reads by its targetRefs alone) by either of them.
+   */
+  private wouldAttach(p: CompiledPolicy, kind: LayerKind, d: Dest): boolean {
+    if (this.attach(p, kind, d) !== F) return true;
+    return p.selector !== null && p.targetRefs !== null && this.attach({ ...p, targetRefs: null }, kind, d) !== F;
   }
 
   /** A ServiceEntry that the policy's targetRefs name for this destination and the inventory does not hold (`namespace/name`). */
@@ -1458,7 +1467,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   private traceRules(p: CompiledPolicy, variant: Variant, c: Call, t: Tracer, value: Tri): void {
     const mark = c.missing.length;
-    if (p.rules.length === 0) t.add(`${p.label}: no rules, so it matches nothing${p.action === 'ALLOW' ? ' (allow-nothing)' : ''}`, 'not-matched', p.ref);
+    if (p.rules.length === 0) {
+      // the policy's own step: a summary after it would name the policy a second time
+      t.add(`${p.label}: no rules, so it matches nothing${p.action === 'ALLOW' ? ' (allow-nothing)' : ''}`, 'not-matched', p.ref);
+      return;
+    }
     for (const rule of p.rules) {
       const at = rule.ref;
       const label = `${p.label} rules[${rule.index}]`;
