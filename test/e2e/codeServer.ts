@@ -288,7 +288,8 @@ function findFiles(dir: string, pattern: RegExp): string[] {
 export async function runCommand(page: Page, label: string): Promise<void> {
   await page.keyboard.press('F1');
   await page.locator('.quick-input-widget input').fill('>' + label);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 30_000 });
+  // (Enter runs the focused row: wait until the filtered list has put the command first)
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: label }).first().waitFor({ timeout: 30_000 });
   await page.keyboard.press('Enter');
 }
 
@@ -296,7 +297,7 @@ export async function runCommand(page: Page, label: string): Promise<void> {
 export async function openFile(p: Page, name: string, expectedText: string): Promise<void> {
   await p.keyboard.press('Control+P');
   await p.locator('.quick-input-widget input').fill(name);
-  await p.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await p.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).first().waitFor({ timeout: 30_000 });
   await p.keyboard.press('Enter');
   await p.locator('.monaco-editor .view-lines', { hasText: expectedText }).waitFor({ timeout: 30_000 });
 }
