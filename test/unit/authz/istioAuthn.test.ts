@@ -117,6 +117,14 @@ describe('mesh-policy authz: Istio authentication (§1.8)', () => {
     assert.ok(l.sections[0]!.notes.some((n) => /PeerAuthentication istio-system\/root-cart has a workload selector in the root namespace: Istio ignores it/.test(n)), l.sections[0]!.notes.join('\n'));
   });
 
+  it('mTLS: a PeerAuthentication with a mode outside the enum is not admitted (§1.9 CRD enum): the level above decides, and the listing says why', () => {
+    const l = listing([pa('default', 'istio-system', { mtls: { mode: 'STRICT' } }), pa('default', 'foo', { mtls: { mode: 'strict' } }), pa('cart', 'foo', { selector: cart, mtls: { mode: 'STRICT' }, portLevelMtls: { 9102: { mode: 'Permissive' } } })]);
+    assert.deepEqual(mtls(l), ['STRICT | PeerAuthentication istio-system/default | mesh-wide (root namespace istio-system)']);
+    const notes = l.sections[0]!.notes.join('\n');
+    assert.match(notes, /PeerAuthentication foo\/default would apply but is not admitted: mtls\.mode is not one of UNSET, DISABLE, PERMISSIVE, STRICT/);
+    assert.match(notes, /PeerAuthentication foo\/cart would apply but is not admitted: portLevelMtls\.9102\.mode/);
+  });
+
   it('mTLS: ztunnel reads DISABLE as PERMISSIVE; the waypoint\'s listener is not governed by PeerAuthentication', () => {
     const l = listing([pa('default', 'amb', { mtls: { mode: 'DISABLE' } })], { namespace: 'amb', name: 'api' });
     const zt = l.sections.findIndex((s) => /^ztunnel/.test(s.title));

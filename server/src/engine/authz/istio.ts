@@ -92,7 +92,11 @@ const ORDER: Record<Action, number> = { CUSTOM: 0, DENY: 1, ALLOW: 2, AUDIT: 3 }
 function section(title: string, point: EnforcementPoint, root: string): AuthzSection {
   const attached = [...point.policies].sort((a, b) => ORDER[a.policy.action] - ORDER[b.policy.action] || oldestFirst(a.policy, b.policy));
   const peer = point.peerAuthentication;
-  const notes = peer ? [...peer.ignored.map((pa) => `${pa.label} has a workload selector in the root namespace: Istio ignores it`), ...(peer.note ? [peer.note] : [])] : [];
+  const notes = peer ? [
+    ...peer.ignored.map((pa) => `${pa.label} has a workload selector in the root namespace: Istio ignores it`),
+    ...peer.rejected.map((pa) => `${pa.label} would apply but is not admitted: ${pa.rejected}`),
+    ...(peer.note ? [peer.note] : []),
+  ] : [];
   return { title, authentication: authentication(point, root), rows: attached.map((a) => row(a, root, point.kind)), summary: summary(attached), notes };
 }
 

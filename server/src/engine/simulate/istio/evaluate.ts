@@ -68,6 +68,8 @@ export interface PeerAuthenticationAt {
   ports: { port: number; mode: PeerModeAnswer }[];
   /** PeerAuthentications Istio ignores although they select the workload (a selector in the root namespace). */
   ignored: CompiledPeerAuthentication[];
+  /** PeerAuthentications that would apply here but are not admitted (`rejected` says why). */
+  rejected: CompiledPeerAuthentication[];
   /** Set when the proxy reads a mode otherwise than written (ztunnel: DISABLE is not supported). */
   note: string | undefined;
 }
@@ -300,6 +302,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private readonly namespacePeer = new Map<string, CompiledPeerAuthentication[]>();
   private readonly workloadPeer = new Map<string, CompiledPeerAuthentication[]>();
   private readonly ignoredPeer: CompiledPeerAuthentication[] = [];
+  /** PeerAuthentications the API server does not admit (a mode outside the enum): they set nothing. */
+  private readonly rejectedPeer: CompiledPeerAuthentication[] = [];
   private readonly inventory: Inventory;
   private readonly inventoryIndex: InventoryIndex;
   private readonly workloads = new Map<string, Map<string, WorkloadInfo | null>>();
@@ -415,7 +419,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     this.needsKind = set.inventory.present || this.peerAuths.length > 0 || admitted.some((p) => p.targetRefs) || this.requestAuths.some((r) => r.targetRefs);
     const oldestFirst = (a: Attachable, b: Attachable) => (a.created && b.created && a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.order - b.order);
     for (const pa of [...this.peerAuths].sort(oldestFirst)) {
-      if (pa.rejected) continue;
+      if (pa.rejected) { this.rejectedPeer.push(pa); continue; }
       const root = pa.namespace === this.options.rootNamespace;
       const workloadLevel = pa.selector !== null && pa.selector.length > 0;
       if (workloadLevel && root) this.ignoredPeer.push(pa);
@@ -526,6 +530,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       workload,
       ports,
       ignored: this.ignoredPeer.filter((pa) => this.attach(pa, 'sidecar', d) !== F),
+      rejected: this.rejectedPeer.filter((pa) => this.attach(pa, 'sidecar', d) !== F),
       note: disableRead ? 'ztunnel does not support DISABLE: it accepts plaintext calls as PERMISSIVE does' : undefined,
     };
   }
