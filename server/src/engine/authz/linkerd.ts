@@ -8,7 +8,7 @@ import type { Authz } from '../simulate/linkerd/authz';
 import { LinkerdPolicies, type Inbound, type PortWorlds } from '../simulate/linkerd/evaluate';
 import { matchSelector, PROTOCOL_TEXT, type HttpMatchDef, type ServerDef } from '../simulate/linkerd/model';
 import { ANNOTATION, type PodView } from '../simulate/linkerd/pod';
-import { routePrecedence, routesByPrecedence, type RouteC } from '../simulate/linkerd/routes';
+import { routesByPrecedence, type RouteC } from '../simulate/linkerd/routes';
 import type { AuthzListing, AuthzRow, AuthzSection, AuthzTarget, AuthzUnknown, MeshAuthz } from './types';
 import { shortName } from './render';
 import { findWorkload } from './workloads';
@@ -95,10 +95,9 @@ function section(pw: PortWorlds, pod: PodView, compiled: LinkerdPolicies): Authz
   }
   for (const ib of pw.worlds) {
     const grpc = ib.protocol === 'grpc';
-    for (const route of routesByPrecedence(routesOf(ib), grpc)) {
+    for (const { route, match: best } of routesByPrecedence(routesOf(ib), grpc)) {
       if (!route.def || !route.at) continue;
       const routeLevel = route.authzs.slice(0, route.routeLevel);
-      const best = routePrecedence(route, grpc).match;
       const detail = `${plural(route.rules.length, 'rule')}, most specific: ${matchText(best)}${route.hostnames.length ? ` (hostnames ${route.hostnames.map((h) => h.text).join(', ')})` : ''}`;
       rows.push({ role: route.kind, resource: route.label, attachment: `parentRefs ${ib.label}`, detail, notes: [], at: route.at });
       for (const a of routeLevel) rows.push(authzRow(a, compiled, route.label));

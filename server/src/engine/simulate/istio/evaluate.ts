@@ -500,7 +500,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const rejected = this.policies.filter((p) => p.rejected !== undefined && candidateNamespaces.has(p.namespace) && this.wouldAttach(p, kind, d));
       const waypoint = d.waypoint;
       const why = kind === 'waypoint' && waypoint ? `the waypoint ${waypoint.name ? `${waypoint.ns}/${waypoint.name}` : `of Service ${d.ns}/${d.service}`} (${waypoint.why})` : d.kindWhy;
-      const requestAuthentications = this.requestAuthenticationsAt(kind, d).map(({ ra, attach }): AttachedRequestAuthentication => ({
+      const requestAuthentications: AttachedRequestAuthentication[] = [];
+      this.forEachRequestAuthentication(kind, d, (ra, attach) => requestAuthentications.push({
         policy: ra, certain: attach === T, ...(kind === 'ztunnel' ? { ignored: 'ztunnel validates no token (L4 only)' } : {}),
       }));
       const peerAuthentication = this.peerAuthenticationGoverns(kind, d) ? this.peerAuthenticationAt(kind, d) : undefined;
@@ -1319,21 +1320,20 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   // --- RequestAuthentication ----------------------------------------------------------------
 
-  /** The RequestAuthentications that attach (certainly or maybe) at this enforcement point: as AuthorizationPolicies do (spec §1.8), from the destination's namespace, the waypoint's and the root namespace. */
-  private requestAuthenticationsAt(kind: LayerKind, d: Dest): { ra: CompiledRequestAuthentication; attach: Tri }[] {
-    const out: { ra: CompiledRequestAuthentication; attach: Tri }[] = [];
-    if (this.requestAuths.length === 0) return out;
-    const namespaces = kind === 'waypoint' ? [d.ns, d.waypoint?.ns, this.options.rootNamespace] : [d.ns, this.options.rootNamespace];
-    const seen = new Set<string | undefined>();
-    for (const ns of namespaces) {
-      if (ns === undefined || seen.has(ns)) continue;
-      seen.add(ns);
-      for (const ra of this.requestAuthByNamespace.get(ns) ?? []) {
+  /** Each RequestAuthentication that attaches (certainly or maybe) at this enforcement point, given to `visit`: as AuthorizationPolicies do (spec §1.8), from the destination's namespace, the waypoint's and the root namespace. (A visitor: `decide` calls it per call and keeps no list.) */
+  private forEachRequestAuthentication(kind: LayerKind, d: Dest, visit: (ra: CompiledRequestAuthentication, attach: Tri) => void): void {
+    if (this.requestAuths.length === 0) return;
+    const root = this.options.rootNamespace;
+    const waypointNs = kind === 'waypoint' ? d.waypoint?.ns : undefined;
+    const visitNamespace = (ns: string | undefined): void => {
+      for (const ra of (ns === undefined ? undefined : this.requestAuthByNamespace.get(ns)) ?? []) {
         const attach = this.attach(ra, kind, d);
-        if (attach !== F) out.push({ ra, attach });
+        if (attach !== F) visit(ra, attach);
       }
-    }
-    return out;
+    };
+    visitNamespace(d.ns);
+    if (waypointNs !== d.ns) visitNamespace(waypointNs);
+    if (root !== d.ns && root !== waypointNs) visitNamespace(root);
   }
 
   private requestAuthentication(kind: LayerKind, d: Dest, c: Call, t: Tracer | null): Outcome | undefined {
@@ -1348,11 +1348,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     let anyUnknown = false;
     let rules: JwtRule[] | undefined;
     let first: CompiledRequestAuthentication | undefined;
-    for (const { ra, attach } of this.requestAuthenticationsAt(kind, d)) {
-      if (attach === U) { anyUnknown = true; continue; }
+    this.forEachRequestAuthentication(kind, d, (ra, attach) => {
+      if (attach === U) { anyUnknown = true; return; }
       first ??= ra;
       (rules ??= []).push(...ra.jwtRules);
-    }
+    });
     if (!rules) {
       if (anyUnknown) {
         c.jwtState = 2;

@@ -334,10 +334,10 @@ export function routePrecedence(route: RouteC, grpc: boolean): { key: number; ma
   return best;
 }
 
-/** Routes in the order the proxy prefers their most specific matches; ties keep the given order (oldest first, then name). */
-export function routesByPrecedence(routes: readonly RouteC[], grpc: boolean): RouteC[] {
-  const keys = new Map(routes.map((r) => [r, routePrecedence(r, grpc).key]));
-  return [...routes].sort((a, b) => keys.get(b)! - keys.get(a)!);
+/** Routes in the order the proxy prefers their most specific matches, each with that match; ties keep the given order (oldest first, then name). */
+export function routesByPrecedence(routes: readonly RouteC[], grpc: boolean): { route: RouteC; match: HttpMatchDef | undefined }[] {
+  const ranked = routes.map((route) => ({ route, ...routePrecedence(route, grpc) }));
+  return ranked.sort((a, b) => b.key - a.key).map(({ route, match }) => ({ route, match }));
 }
 
 export interface RouteCandidate {
