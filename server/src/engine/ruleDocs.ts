@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { folderAbove } from './installedFiles';
 
 /**
  * The folder of the rule pages (`docs/rules/<code>.md`) next to the running code: the repository
@@ -7,10 +8,8 @@ import { dirname, join } from 'node:path';
  * carries `docs/rules/*.md`); undefined when neither has them.
  */
 export function findRuleDocsDir(start: string = __dirname): string | undefined {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'docs', 'rules', 'README.md'))) return join(dir, 'docs', 'rules');
-    if (dirname(dir) === dir) return undefined;
-  }
+  const root = folderAbove(start, join('docs', 'rules', 'README.md'));
+  return root === undefined ? undefined : join(root, 'docs', 'rules');
 }
 
 let docsDir: string | undefined | null = null;

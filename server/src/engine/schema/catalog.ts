@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { folderAbove } from '../installedFiles';
 import { MESHES, type Mesh } from '../meshes';
 import type { JsonSchema } from './jsonSchema';
 
@@ -41,13 +42,9 @@ export function apiVersionOf(entry: CatalogEntry): string | undefined {
 export function findSchemasDir(start: string = __dirname): string {
   const override = process.env['MESH_POLICY_SCHEMAS'];
   if (override) return override;
-  let dir = start;
-  for (;;) {
-    if (existsSync(join(dir, 'schemas', 'istio', 'catalog.json'))) return join(dir, 'schemas');
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the schemas folder above ${start}`);
-    dir = parent;
-  }
+  const root = folderAbove(start, join('schemas', 'istio', 'catalog.json'));
+  if (root === undefined) throw new Error(`cannot find the schemas folder above ${start}`);
+  return join(root, 'schemas');
 }
 
 export function loadCatalog(dir: string = findSchemasDir()): SchemaCatalog {
