@@ -40,7 +40,7 @@ describe('limits', () => {
       ['JSON that names no field', { files: { 'gw/*.log': { envoyFormat: '{"a": 1}' } } }, [`readers.files["gw/*.log"].envoyFormat: no key of the JSON Envoy format maps to an access record field; ${skipped}`]],
       ['broken JSON in an override', { overrides: [{ files: '*.json', envoyFormat: '{"a": ' }] }, [`readers.overrides[0].envoyFormat: a JSON Envoy format must be an object of key → "%OPERATOR%" strings; ${skipped}`]],
       ['not a string', { envoyFormat: 42 }, [`readers.envoyFormat: must be a string; ${skipped}`]],
-      ['an unknown format in an override', { overrides: [{ files: '*.log', format: 'nginx' }] }, ['readers.overrides[0].format must be one of envoy-text, envoy-json, linkerd-apache, linkerd-json, consul-envoy-json, ztunnel, access-record, loki-api (got "nginx")']],
+      ['an unknown format in an override', { overrides: [{ files: '*.log', format: 'nginx' }] }, ['readers.overrides[0].format must be one of envoy-text, envoy-json, linkerd-apache, linkerd-json, consul-envoy-json, ztunnel, access-record, loki-api, otlp-json (got "nginx")']],
       ['files that is not a mapping', { files: ['gw/*.log'] }, ['readers.files must map globs to reader settings; it applies to no file']],
       ['a glob without settings', { files: { 'gw/*.log': 'envoy-json' } }, ['readers.files["gw/*.log"] must be a mapping of reader settings; it applies to no file']],
       ['overrides that is not a list', { overrides: { files: '*.log', format: 'envoy-json' } }, ['readers.overrides must be a list of reader settings with their files; it applies to no file']],

@@ -24,6 +24,7 @@ import { createReader, detectFormat } from '../../../server/src/engine/traffic/d
 import { runTrafficCli } from '../../../server/src/cli/traffic';
 import { FIXTURES } from '../../helpers/paths';
 import { scratchDir } from '../../helpers/scratch';
+import { assertAccounting } from '../../helpers/trafficModel';
 
 /**
  * A fake reader: each line is a JSON object {rec, side, rid, shipper, gap}; anything else is
@@ -139,25 +140,6 @@ function outbound(second: number, extra: { rid?: string; path?: string; shipper?
   };
 }
 
-function assertAccounting(model: TrafficModel): void {
-  const s = model.stats;
-  const sum = (o: Record<string, number | undefined>) => Object.values(o).reduce<number>((a, b) => a + (b ?? 0), 0);
-  assert.equal(s.lines, s.parsed + s.skipped, 'lines = parsed + skipped');
-  assert.equal(s.skipped, sum(s.skippedByReason), 'skipped = Σ reasons');
-  assert.equal(s.parsed + s.gatewayLegs + s.extraCalls, s.calls + s.joinedPairs, 'parsed + gateway legs + extra calls = calls + joined pairs');
-  assert.equal(s.calls, model.shapes.reduce((a, x) => a + x.count, 0), 'calls = Σ shape counts');
-  assert.equal(s.calls, sum(s.sourceBy), 'calls = Σ source resolutions');
-  assert.equal(s.calls, sum(s.destinationBy), 'calls = Σ destination resolutions');
-  assert.equal(s.sourceBy.unresolved ?? 0, sum(s.unresolvedSourceByReason), 'unresolved = Σ reasons');
-  assert.equal(s.shapes, model.shapes.length);
-  for (const f of s.files) assert.equal(f.lines, f.parsed + f.skipped, `${f.path}: lines = parsed + skipped`);
-  assert.equal(s.lines, s.files.reduce((a, f) => a + f.lines, 0));
-  for (const shape of model.shapes) {
-    assert.equal(shape.record.count, shape.count);
-    assert.equal(sum(shape.sourceBy), shape.count);
-  }
-  assert.equal(s.extraCalls >= 0, true);
-}
 
 describe('ingest: folding and accounting', () => {
   it('folds identical calls into one shape with count, first/last time and sample locations', async () => {

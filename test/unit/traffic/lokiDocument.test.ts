@@ -5,12 +5,13 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import { emptyInventory } from '../../../server/src/engine/inventory/inventory';
-import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { createReader } from '../../../server/src/engine/traffic/detect';
-import { ingestTraffic, readerSettingProblems, type TrafficModel } from '../../../server/src/engine/traffic/ingest';
-import { LokiDocumentScanner, nanosToRfc3339, sniffLokiDocument, type DocumentLine } from '../../../server/src/engine/traffic/ingest/lokiDocument';
-import { runTrafficCli } from '../../../server/src/cli/traffic';
+import { ingestTraffic, readerSettingProblems } from '../../../server/src/engine/traffic/ingest';
+import { LokiDocumentScanner } from '../../../server/src/engine/traffic/ingest/lokiDocument';
+import { nanosToRfc3339, type DocumentLine } from '../../../server/src/engine/traffic/ingest/documents';
+import { sniffDocument } from '../../../server/src/engine/traffic/ingest/documentScanners';
 import { scratchDir } from '../../helpers/scratch';
+import { assertAccounting, jsonlRecords, trafficCli } from '../../helpers/trafficModel';
 
 /**
  * Loki's HTTP API JSON read as a shipper wrapping (ingest/lokiDocument.ts).
@@ -245,22 +246,8 @@ function documentsOfFixture(): { entries: number; query: object; push: object } 
   };
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runTrafficCli(args, { stdout: (t) => { stdout += `${t}\n`; }, stderr: (t) => { stderr += `${t}\n`; }, cwd: dir });
-  return { code, stdout, stderr };
-}
-
-function records(stdout: string): AccessRecord[] {
-  return stdout.trim().split('\n').map((l) => JSON.parse(l) as AccessRecord);
-}
-
-function assertAccounting(model: TrafficModel): void {
-  const s = model.stats;
-  assert.equal(s.lines, s.parsed + s.skipped, 'lines = parsed + skipped');
-  assert.equal(s.skipped, Object.values(s.skippedByReason).reduce((a, b) => a + b, 0), 'skipped = Σ reasons');
-  for (const f of s.files) assert.equal(f.lines, f.parsed + f.skipped, `${f.path}: lines = parsed + skipped`);
+function cli(args: string[]): ReturnType<typeof trafficCli> {
+  return trafficCli(args, dir);
 }
 
 describe('Loki API documents through ingest and `mesh-policy traffic`', () => {
@@ -277,11 +264,11 @@ describe('Loki API documents through ingest and `mesh-policy traffic`', () => {
   it('each file gives the calls the same entries give as logcli jsonl lines', async () => {
     const expected = await cli(['loki.jsonl', '--format', 'jsonl']);
     assert.equal(expected.code, 0, expected.stderr);
-    assert.ok(records(expected.stdout).every((r) => r.time !== undefined));
+    assert.ok(jsonlRecords(expected.stdout).every((r) => r.time !== undefined));
     for (const name of Object.keys(files)) {
       const result = await cli([name, '--format', 'jsonl']);
       assert.equal(result.code, 0, result.stderr);
-      assert.deepEqual(records(result.stdout), records(expected.stdout), name);
+      assert.deepEqual(jsonlRecords(result.stdout), jsonlRecords(expected.stdout), name);
     }
   });
 
@@ -323,7 +310,7 @@ describe('Loki API documents through ingest and `mesh-policy traffic`', () => {
     assert.equal(model.stats.files[0]!.document, 'loki-api');
     assert.deepEqual(model.stats.skippedByReason, { 'Loki API document: JSON syntax error at line 1: the file does not start with a JSON object; the rest of the file is not read': 1 });
     assert.deepEqual(readerSettingProblems({ ...config, readers: { format: 'loki' } }), [
-      'readers.format must be one of envoy-text, envoy-json, linkerd-apache, linkerd-json, consul-envoy-json, ztunnel, access-record, loki-api (got "loki")',
+      'readers.format must be one of envoy-text, envoy-json, linkerd-apache, linkerd-json, consul-envoy-json, ztunnel, access-record, loki-api, otlp-json (got "loki")',
     ]);
   });
 
@@ -346,10 +333,10 @@ describe('Loki API documents through ingest and `mesh-policy traffic`', () => {
   });
 
   it('detection: API documents yes, logcli jsonl and access log lines no', async () => {
-    for (const name of Object.keys(files)) assert.ok(await sniffLokiDocument(join(dir, name), name.endsWith('.gz')), name);
-    assert.equal((await sniffLokiDocument(join(FIXTURES, 'loki-api.json'), false))?.sample.length, 2 * entries);
+    for (const name of Object.keys(files)) assert.equal((await sniffDocument(join(dir, name), name.endsWith('.gz')))?.format, 'loki-api', name);
+    assert.equal((await sniffDocument(join(FIXTURES, 'loki-api.json'), false))?.sample.length, 2 * entries);
     for (const name of ['loki.jsonl', 'istio-json.log', 'istio-text.log', 'records.jsonl', 'consul.jsonl']) {
-      assert.equal(await sniffLokiDocument(join(FIXTURES, name), false), undefined, name);
+      assert.equal(await sniffDocument(join(FIXTURES, name), false), undefined, name);
     }
   });
 });

@@ -18,7 +18,7 @@ export type LogFormatId =
 /** What the shipper (Fluent Bit, Fluentd, Vector, Loki, kubectl logs --prefix) said about the writer. */
 export interface ShipperMetadata {
   /** `table`: the pod columns of a log store's table (traffic/sources/clickhouse). */
-  shipper: 'fluent-bit' | 'fluentd' | 'vector' | 'loki' | 'kubectl' | 'table';
+  shipper: 'fluent-bit' | 'fluentd' | 'vector' | 'loki' | 'kubectl' | 'otlp' | 'table';
   pod?: string;
   namespace?: string;
   container?: string;

@@ -25,14 +25,17 @@ import { copyString } from '../../strings';
  *   `<RFC 3339> stdout|stderr P|F <line>` (P fragments are joined with the line of the same
  *   stream that ends them). Both count as `kubectl`: the CRI files are what kubectl logs reads.
  *
+ * - OpenTelemetry log records (ingest/otlpDocument.ts): `{"otlp": {namespace, pod, container,
+ *   labels}, "line": "<line>", "timestamp"}`, the writer as the OTLP attributes name it.
+ *
  * A body that is itself a JSON object (a shipper that parsed the line) is read as that object's
  * JSON text. Fluent Bit's Merge_Log, which merges the parsed line into the top level next to
  * `kubernetes`, is read by the JSON readers themselves (they pick up `kubernetes`).
  */
 
-const E = { log: 0, message: 1, line: 2, kubernetes: 3, labels: 4, source_type: 5, docker: 6, date: 7, time: 8, timestamp: 9 } as const;
+const E = { log: 0, message: 1, line: 2, kubernetes: 3, labels: 4, source_type: 5, docker: 6, date: 7, time: 8, timestamp: 9, otlp: 10 } as const;
 const ENVELOPE_KEYS = new Map<string, number>(Object.entries(E));
-const ENVELOPE_SLOTS = 10;
+const ENVELOPE_SLOTS = 11;
 
 interface KubernetesCore {
   flavor: 'fluent-bit' | 'fluentd' | 'vector';
@@ -144,6 +147,22 @@ function metadata(shipper: ShipperMetadata['shipper'], core: Omit<KubernetesCore
 
 const kubernetesCache = new MetadataCache(kubernetesCore);
 
+/** The writer of an OTLP record as otlpDocument.ts puts it in its envelope. */
+function otlpCore(raw: string): Omit<KubernetesCore, 'flavor'> | undefined {
+  const o = parseObject(raw);
+  if (o === undefined) return undefined;
+  const core: Omit<KubernetesCore, 'flavor'> = {};
+  const pod = str(o['pod']);
+  if (pod !== undefined) core.pod = pod;
+  const namespace = str(o['namespace']);
+  if (namespace !== undefined) core.namespace = namespace;
+  const container = str(o['container']);
+  if (container !== undefined) core.container = container;
+  const labels = stringMap(o['labels']);
+  if (labels !== undefined) core.labels = labels;
+  return core;
+}
+
 /**
  * Shipper metadata from a `kubernetes` object merged into a JSON access log line (Fluent Bit
  * Merge_Log, Vector remaps). The labels object is shared between lines of one pod: read-only.
@@ -182,6 +201,7 @@ export class EnvelopeParser {
   private readonly scanner = new FlatJsonScanner(ENVELOPE_KEYS, ENVELOPE_SLOTS, false);
   private readonly kubernetes = kubernetesCache;
   private readonly loki = new MetadataCache(lokiCore);
+  private readonly otlp = new MetadataCache(otlpCore);
 
   /** The JSON shipper record's log line and metadata; undefined when the line is no such record. */
   parse(line: string): Unwrapped | typeof EMPTY_ENVELOPE | undefined {
@@ -193,7 +213,12 @@ export class EnvelopeParser {
     let body: string | undefined;
     let core: Omit<KubernetesCore, 'flavor'> | undefined;
     let time: string | undefined;
-    if (seen[E.line] && (seen[E.labels] || seen[E.timestamp])) {
+    if (seen[E.line] && seen[E.otlp]) {
+      shipper = 'otlp';
+      body = v[E.line];
+      core = this.otlp.get(v[E.otlp]!);
+      time = v[E.timestamp];
+    } else if (seen[E.line] && (seen[E.labels] || seen[E.timestamp])) {
       // (logcli --no-labels leaves `labels` out)
       shipper = 'loki';
       body = v[E.line];

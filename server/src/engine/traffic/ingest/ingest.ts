@@ -8,7 +8,8 @@ import { LOOP_NOTE } from '../../workspaceFiles';
 import { collectTrafficFiles } from './files';
 import { Folder, type JoinStats } from './folder';
 import { isGzip, sampleLines } from './lineSource';
-import { LOKI_API, sniffLokiDocument, type DocumentFormat } from './lokiDocument';
+import type { DocumentFormat } from './documents';
+import { sniffDocument } from './documentScanners';
 import { runParallel } from './parallel';
 import { describeError, emptyTaskStats, foldTasks, type TaskStats } from './pipeline';
 import { chooseReader, configuredMaxLines, configuredWorkers, readerSetting, skippingReader, type ReaderSetting } from './readers';
@@ -97,12 +98,10 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
       gzip = await isGzip(path);
       stats.gzip = gzip;
       const forced = readerSetting(path, config).document;
-      const loki = await sniffLokiDocument(path, gzip);
-      if (loki !== undefined || forced !== undefined) {
-        document = LOKI_API;
-        stats.document = document;
-      }
-      sample = loki !== undefined ? loki.sample : document !== undefined ? [] : await sampleLines(path, gzip);
+      const sniffed = await sniffDocument(path, gzip);
+      document = forced ?? sniffed?.format;
+      if (document !== undefined) stats.document = document;
+      sample = sniffed !== undefined && sniffed.format === document ? sniffed.sample : document !== undefined ? [] : await sampleLines(path, gzip);
     } catch (error) {
       stats.error = describeError(error);
       problems.push(`${path}: ${stats.error}`);

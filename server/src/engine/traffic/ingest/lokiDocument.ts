@@ -1,8 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
-import { MAX_LINE_BYTES, type LineBatch, type LineSourceOptions } from './lineSource';
+import { MAX_LINE_BYTES } from './lineSource';
+import { backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, type DocumentScanner } from './documents';
 
 /**
  * Loki's HTTP API JSON saved to a file: a `/loki/api/v1/query_range` or `/query` response
@@ -22,9 +19,6 @@ import { MAX_LINE_BYTES, type LineBatch, type LineSourceOptions } from './lineSo
  * labels of the pod and are left out.
  */
 
-/** The `readers` format name of a Loki API document (`readers.format: loki-api`). */
-export const LOKI_API = 'loki-api';
-export type DocumentFormat = typeof LOKI_API;
 
 /** Keys naming the writer, as formats/shipper.ts reads them from Loki labels. */
 const WRITER_KEYS = [
@@ -32,12 +26,6 @@ const WRITER_KEYS = [
   'container', 'container_name', 'k8s_container_name',
 ];
 
-/** One entry of a document: the line to read, or why it is skipped, and the file line it starts on. */
-export interface DocumentLine {
-  line?: string;
-  skip?: string;
-  at: number;
-}
 
 const enum Role { Other, Root, Data, Results, Stream, Values, Entry, Labels, Status, ResultType, Error }
 const enum Expect { Top, Value, ValueOrClose, KeyOrClose, Key, Colon, CommaOrClose }
@@ -59,37 +47,6 @@ interface Frame {
 }
 
 const ENTRY_SHAPE = 'Loki entry is not ["<unix epoch in nanoseconds>", "<log line>"] (with an optional metadata object)';
-
-/** The number of backslashes right before `end`, down to `from`. */
-function backslashesBefore(text: string, end: number, from: number): number {
-  let k = end - 1;
-  while (k >= from && text.charCodeAt(k) === 92 /* \ */) k--;
-  return end - 1 - k;
-}
-
-/** The index of the quote that ends a string whose text goes on at `from` (not after a backslash), or -1. */
-function closingQuote(text: string, from: number): number {
-  let q = text.indexOf('"', from);
-  while (q >= 0 && backslashesBefore(text, q, from) % 2 === 1) q = text.indexOf('"', q + 1);
-  return q;
-}
-
-/** Nanoseconds since the epoch, as a string of digits → RFC 3339 with all nine fraction digits. */
-export function nanosToRfc3339(ns: string): string | undefined {
-  if (!NANOS.test(ns)) return undefined;
-  const padded = ns.padStart(10, '0');
-  const seconds = padded.slice(0, -9);
-  if (seconds !== lastSeconds) {
-    lastSecondsText = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
-    lastSeconds = seconds;
-  }
-  return `${lastSecondsText}.${padded.slice(-9)}Z`;
-}
-
-const NANOS = /^\d{1,19}$/;
-// (entries of a stream come in time order: the second repeats)
-let lastSeconds = '';
-let lastSecondsText = '';
 
 /** A JSON string token, quotes included, with nothing JSON refuses (raw control characters, unknown escapes). */
 const JSON_STRING = /^"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"$/;
@@ -144,7 +101,7 @@ function stringRecord(value: unknown): Record<string, string> | undefined {
  * file; each entry (or skip) is handed to `emit`. A light JSON grammar is checked on the way
  * (brackets, keys, colons, commas, strings); entries and labels are parsed in full.
  */
-export class LokiDocumentScanner {
+export class LokiDocumentScanner implements DocumentScanner {
   private readonly stack: Frame[] = [];
   private expect = Expect.Top;
   private inString = false;
@@ -526,98 +483,4 @@ export class LokiDocumentScanner {
     }
     if (this.shaped) this.documents++;
   }
-}
-
-/** The text of a file, decompressed, chunk by chunk. */
-async function* textChunks(path: string, options: LineSourceOptions): AsyncGenerator<{ text: string; bytes: number }> {
-  const raw = createReadStream(path, { highWaterMark: options.chunkBytes ?? 120 * 1024 });
-  let stream: Readable = raw;
-  if (options.gzip) {
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-    raw.on('error', (error) => gunzip.destroy(error));
-    stream = raw.pipe(gunzip);
-  }
-  const decoder = new StringDecoder('utf8');
-  let reported = 0;
-  let first = true;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      options.signal?.throwIfAborted();
-      let text = decoder.write(chunk);
-      if (first && text.length > 0) {
-        first = false;
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      }
-      const bytes = raw.bytesRead - reported;
-      reported = raw.bytesRead;
-      yield { text, bytes };
-    }
-    const rest = decoder.end();
-    yield { text: rest, bytes: raw.bytesRead - reported };
-  } finally {
-    stream.destroy();
-    raw.destroy();
-  }
-}
-
-/**
- * A Loki document as batches of lines, one per entry (see the module comment), with the file
- * line each entry starts on (`at`) and the skip reasons of entries (and of a document) that
- * give no line (`skips`).
- */
-export async function* readLokiDocument(path: string, options: LineSourceOptions = {}): AsyncGenerator<LineBatch> {
-  let out: DocumentLine[] = [];
-  const scanner = new LokiDocumentScanner((entry) => out.push(entry));
-  const batch = (bytes: number): LineBatch => {
-    const lines: string[] = new Array<string>(out.length);
-    const at: number[] = new Array<number>(out.length);
-    let skips: (string | undefined)[] | undefined;
-    for (let i = 0; i < out.length; i++) {
-      const e = out[i]!;
-      lines[i] = e.line ?? '';
-      at[i] = e.at;
-      if (e.skip !== undefined) (skips ??= new Array<string | undefined>(out.length))[i] = e.skip;
-    }
-    out = [];
-    return { lines, bytes, at, ...(skips ? { skips } : {}) };
-  };
-  for await (const chunk of textChunks(path, options)) {
-    scanner.push(chunk.text);
-    yield batch(chunk.bytes);
-  }
-  scanner.end();
-  if (out.length) yield batch(0);
-}
-
-/** How much of a file detection reads to tell a Loki document. */
-const SNIFF_CHARS = 256 * 1024;
-const SNIFF_LINES = 50;
-
-/**
- * Whether a file is a Loki API document, from its first 256 KiB (decompressed), and the lines of
- * its first entries (for detecting the format inside); undefined when it is not one.
- */
-export async function sniffLokiDocument(path: string, gzip: boolean): Promise<{ sample: string[] } | undefined> {
-  const sample: string[] = [];
-  const scanner = new LokiDocumentScanner((entry) => {
-    if (entry.line !== undefined && sample.length < SNIFF_LINES) sample.push(entry.line);
-  });
-  let read = 0;
-  const chunks = textChunks(path, { gzip, chunkBytes: 64 * 1024 });
-  try {
-    for await (const chunk of chunks) {
-      // (a file that starts otherwise is not read further)
-      const start = read === 0 ? chunk.text.trimStart() : '';
-      if (start.length > 0 && start.charCodeAt(0) !== 123 /* { */) return undefined;
-      scanner.push(chunk.text);
-      read += chunk.text.length;
-      if (read >= SNIFF_CHARS || sample.length >= SNIFF_LINES) break;
-    }
-  } catch (error) {
-    // damage after some text (a truncated .gz): judged on that text; the full read reports it
-    if (read === 0) throw error;
-  } finally {
-    await chunks.return(undefined);
-  }
-  return scanner.recognized ? { sample } : undefined;
 }

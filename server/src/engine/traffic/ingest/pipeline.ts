@@ -3,7 +3,8 @@ import { describeFsError } from '../../fsErrors';
 import { newItem, peekJoinKey, type Folder, type Item } from './folder';
 import type { LineKeys } from './lineKeys';
 import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
-import { readLokiDocument, type DocumentFormat } from './lokiDocument';
+import type { DocumentFormat } from './documents';
+import { readDocument } from './documentScanners';
 import { TimeParser } from './time';
 import type { TimeWindow } from './types';
 
@@ -67,7 +68,7 @@ class Cursor {
       ...(hooks.signal ? { signal: hooks.signal } : {}),
       ...(hooks.chunkBytes ? { chunkBytes: hooks.chunkBytes } : {}),
     };
-    this.batches = task.document !== undefined ? readLokiDocument(task.path, options) : readLineBatches(task.path, options);
+    this.batches = task.document === undefined ? readLineBatches(task.path, options) : readDocument(task.document, task.path, options);
   }
 
   /** The time of the next item (NaN sorts first). */

@@ -5,7 +5,7 @@ import { createReader, detectFormat } from '../detect';
 import { compileGlob } from './files';
 import { compileJsonFormat } from '../formats/envoyJson';
 import { checkEnvoyFormat } from '../formats/envoyText';
-import { LOKI_API, type DocumentFormat } from './lokiDocument';
+import { DOCUMENT_FORMATS, asDocumentFormat, type DocumentFormat } from './documents';
 
 /**
  * Which reader reads a file: a format forced by `.meshpolicy.yaml` (`readers`), else the format
@@ -14,7 +14,8 @@ import { LOKI_API, type DocumentFormat } from './lokiDocument';
  * ```yaml
  * readers:
  *   format: envoy-text          # force one format for every file (loki-api: read as a Loki API
- *                               # JSON document, the format of its lines detected)
+ *                               # JSON document, otlp-json: as OpenTelemetry OTLP/JSON logs; the
+ *                               # format of their lines detected)
  *   envoyFormat: '[%START_TIME%] ...'   # a custom Envoy format string (text, or JSON when an object);
  *                                       # without `format`, files whose lines it reads are read with it
  *   mesh: istio                 # mesh to assume when the format does not say
@@ -30,7 +31,7 @@ export const FORMAT_IDS: readonly LogFormatId[] = ['envoy-text', 'envoy-json', '
 
 export interface ReaderSetting {
   format?: LogFormatId;
-  /** `format: loki-api`: the file is a Loki API document, whatever its first bytes look like. */
+  /** `format: loki-api` or `otlp-json`: the file is such a document, whatever its first bytes look like. */
   document?: DocumentFormat;
   options: ReaderOptions;
 }
@@ -54,7 +55,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function readerSetting(file: string, config: ProjectConfig | undefined): ReaderSetting {
   const readers = config?.readers ?? {};
   let format = asFormat(readers['format']);
-  let document: DocumentFormat | undefined = readers['format'] === LOKI_API ? LOKI_API : undefined;
+  let document: DocumentFormat | undefined = asDocumentFormat(readers['format']);
   let options = optionsOf(readers);
   const rel = config ? relative(config.root, file).split(sep).join('/') : file;
   const matches = (glob: string): boolean => {
@@ -63,7 +64,7 @@ export function readerSetting(file: string, config: ProjectConfig | undefined): 
   };
   const apply = (raw: Record<string, unknown>): void => {
     format = asFormat(raw['format']) ?? format;
-    if (raw['format'] === LOKI_API) document = LOKI_API;
+    document = asDocumentFormat(raw['format']) ?? document;
     options = { ...options, ...optionsOf(raw) };
   };
   const files = readers['files'];
@@ -77,7 +78,7 @@ export function readerSetting(file: string, config: ProjectConfig | undefined): 
 export function readerSettingProblems(config: ProjectConfig | undefined): string[] {
   const problems: string[] = [];
   const check = (where: string, value: unknown): void => {
-    if (value !== undefined && value !== LOKI_API && !asFormat(value)) problems.push(`${where} must be one of ${[...FORMAT_IDS, LOKI_API].join(', ')} (got ${JSON.stringify(value)})`);
+    if (value !== undefined && !asDocumentFormat(value) && !asFormat(value)) problems.push(`${where} must be one of ${[...FORMAT_IDS, ...DOCUMENT_FORMATS].join(', ')} (got ${JSON.stringify(value)})`);
   };
   const checkFormatString = (where: string, raw: Record<string, unknown>): void => {
     const format = raw['envoyFormat'];

@@ -2,7 +2,7 @@ import type { ProjectConfig } from '../../config/projectConfig';
 import type { Inventory } from '../../inventory/inventory';
 import type { AccessRecord } from '../accessRecord';
 import type { LineReader, LogFormatId } from '../readerTypes';
-import type { DocumentFormat } from './lokiDocument';
+import type { DocumentFormat } from './documents';
 
 /**
  * How the caller (or the destination) of a call was found, in the order tried:
@@ -55,7 +55,7 @@ export interface TrafficShape {
 export interface FileStats {
   path: string;
   format?: LogFormatId;
-  /** Set for a file read as one JSON document of many lines: `loki-api` (a Loki query response or push body). */
+  /** Set for a file read as JSON documents of many lines: `loki-api` (a Loki query response or push body), `otlp-json` (OpenTelemetry logs). */
   document?: DocumentFormat;
   gzip: boolean;
   /** Bytes read from disk (compressed bytes for gzip files). */

@@ -1,0 +1,171 @@
+import { createReadStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import type { LineBatch, LineSourceOptions } from './lineSource';
+
+/**
+ * Files read as JSON documents that each hold many log lines, not as one line per file line:
+ * a Loki API response or push body (`lokiDocument.ts`), and OpenTelemetry logs in OTLP/JSON as
+ * a collector's file exporter writes them (`otlpDocument.ts`). A document's scanner turns the
+ * file's text, chunk by chunk, into the lines of a shipper envelope (`formats/shipper.ts`), each
+ * with the file line it starts on, or into skips with their reason.
+ */
+
+export const LOKI_API = 'loki-api';
+export const OTLP_JSON = 'otlp-json';
+export const DOCUMENT_FORMATS = [LOKI_API, OTLP_JSON] as const;
+export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
+
+export function asDocumentFormat(value: unknown): DocumentFormat | undefined {
+  return value === LOKI_API || value === OTLP_JSON ? value : undefined;
+}
+
+/** One entry of a document: the line to read, or why it is skipped, and the file line it starts on. */
+export interface DocumentLine {
+  line?: string;
+  skip?: string;
+  at: number;
+}
+
+export interface DocumentScanner {
+  /** The next piece of the file's text. */
+  push(text: string): void;
+  /** The end of the file. */
+  end(): void;
+  /** Whether what was pushed so far shows a document of the scanner's format (for detection). */
+  readonly recognized: boolean;
+}
+
+export type ScannerFactory = (emit: (entry: DocumentLine) => void) => DocumentScanner;
+
+/** The number of backslashes right before `end`, down to `from`. */
+export function backslashesBefore(text: string, end: number, from: number): number {
+  let k = end - 1;
+  while (k >= from && text.charCodeAt(k) === 92 /* \ */) k--;
+  return end - 1 - k;
+}
+
+/** The index of the quote that ends a string whose text goes on at `from` (not after a backslash), or -1. */
+export function closingQuote(text: string, from: number): number {
+  let q = text.indexOf('"', from);
+  while (q >= 0 && backslashesBefore(text, q, from) % 2 === 1) q = text.indexOf('"', q + 1);
+  return q;
+}
+
+const NANOS = /^\d{1,19}$/;
+// (entries of a stream come in time order: the second repeats)
+let lastSeconds = '';
+let lastSecondsText = '';
+
+/** Nanoseconds since the epoch, as a string of digits → RFC 3339 with all nine fraction digits. */
+export function nanosToRfc3339(ns: string): string | undefined {
+  if (!NANOS.test(ns)) return undefined;
+  const padded = ns.padStart(10, '0');
+  const seconds = padded.slice(0, -9);
+  if (seconds !== lastSeconds) {
+    lastSecondsText = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+    lastSeconds = seconds;
+  }
+  return `${lastSecondsText}.${padded.slice(-9)}Z`;
+}
+
+/** The text of a file, decompressed, chunk by chunk. */
+export async function* textChunks(path: string, options: LineSourceOptions): AsyncGenerator<{ text: string; bytes: number }> {
+  const raw = createReadStream(path, { highWaterMark: options.chunkBytes ?? 120 * 1024 });
+  let stream: Readable = raw;
+  if (options.gzip) {
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    raw.on('error', (error) => gunzip.destroy(error));
+    stream = raw.pipe(gunzip);
+  }
+  const decoder = new StringDecoder('utf8');
+  let reported = 0;
+  let first = true;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      options.signal?.throwIfAborted();
+      let text = decoder.write(chunk);
+      if (first && text.length > 0) {
+        first = false;
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      }
+      const bytes = raw.bytesRead - reported;
+      reported = raw.bytesRead;
+      yield { text, bytes };
+    }
+    const rest = decoder.end();
+    yield { text: rest, bytes: raw.bytesRead - reported };
+  } finally {
+    stream.destroy();
+    raw.destroy();
+  }
+}
+
+/**
+ * A document file as batches of lines, one per entry, with the file line each entry starts on
+ * (`at`) and the skip reasons of entries (and of documents) that give no line (`skips`).
+ */
+export async function* readDocumentFile(scanner: ScannerFactory, path: string, options: LineSourceOptions = {}): AsyncGenerator<LineBatch> {
+  let out: DocumentLine[] = [];
+  const scan = scanner((entry) => out.push(entry));
+  const batch = (bytes: number): LineBatch => {
+    const lines: string[] = new Array<string>(out.length);
+    const at: number[] = new Array<number>(out.length);
+    let skips: (string | undefined)[] | undefined;
+    for (let i = 0; i < out.length; i++) {
+      const e = out[i]!;
+      lines[i] = e.line ?? '';
+      at[i] = e.at;
+      if (e.skip !== undefined) (skips ??= new Array<string | undefined>(out.length))[i] = e.skip;
+    }
+    out = [];
+    return { lines, bytes, at, ...(skips ? { skips } : {}) };
+  };
+  for await (const chunk of textChunks(path, options)) {
+    scan.push(chunk.text);
+    yield batch(chunk.bytes);
+  }
+  scan.end();
+  if (out.length) yield batch(0);
+}
+
+/** How much of a file detection reads to tell a document; more while a recognized document has given no line yet. */
+const SNIFF_CHARS = 256 * 1024;
+const SNIFF_CHARS_FOR_A_LINE = 8 * 1024 * 1024;
+const SNIFF_LINES = 50;
+
+/**
+ * Which of `formats` a file is a document of, from its first 256 KiB (decompressed), and the
+ * lines of its first entries (for detecting the format inside); undefined when it is none.
+ */
+export async function sniffDocumentFile(path: string, gzip: boolean, formats: readonly { format: DocumentFormat; scanner: ScannerFactory }[]): Promise<{ format: DocumentFormat; sample: string[] } | undefined> {
+  const candidates = formats.map(({ format, scanner }) => {
+    const sample: string[] = [];
+    const scan = scanner((entry) => {
+      if (entry.line !== undefined && sample.length < SNIFF_LINES) sample.push(entry.line);
+    });
+    return { format, sample, scan };
+  });
+  let read = 0;
+  const chunks = textChunks(path, { gzip, chunkBytes: 64 * 1024 });
+  const enough = (): boolean => candidates.some((c) => c.sample.length >= SNIFF_LINES)
+    || (read >= SNIFF_CHARS && !candidates.some((c) => c.scan.recognized && c.sample.length === 0 && read < SNIFF_CHARS_FOR_A_LINE));
+  try {
+    for await (const chunk of chunks) {
+      // (a file that starts otherwise is not read further)
+      const start = read === 0 ? chunk.text.trimStart() : '';
+      if (start.length > 0 && start.charCodeAt(0) !== 123 /* { */) return undefined;
+      for (const c of candidates) c.scan.push(chunk.text);
+      read += chunk.text.length;
+      if (enough()) break;
+    }
+  } catch (error) {
+    // damage after some text (a truncated .gz): judged on that text; the full read reports it
+    if (read === 0) throw error;
+  } finally {
+    await chunks.return(undefined);
+  }
+  const found = candidates.find((c) => c.scan.recognized);
+  return found ? { format: found.format, sample: found.sample } : undefined;
+}

@@ -1,0 +1,291 @@
+import { backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, type DocumentScanner } from './documents';
+
+/**
+ * OpenTelemetry logs in OTLP/JSON (`ExportLogsServiceRequest`): what an OpenTelemetry Collector's
+ * `file` exporter writes (one request per line), or a request saved pretty-printed; several in a
+ * row. Access logs get there from Istio's `envoyOtelAls` provider (the record body is the access
+ * log line, by default Istio's text format; `logFormat.labels` become record attributes) or from a
+ * collector's filelog receiver tailing the proxies' container logs (the body is the container's
+ * line; the k8sattributes processor adds `k8s.*` resource attributes). docs/access-records.md,
+ * "OpenTelemetry (OTLP/JSON) documents".
+ *
+ * Each log record becomes one line of an `otlp` shipper envelope (formats/shipper.ts):
+ * `{"otlp": {namespace, pod, container, labels}, "line": <body>, "timestamp": <time>}`. The
+ * writer comes from the resource attributes (`k8s.namespace.name`, `k8s.pod.name`,
+ * `k8s.container.name`, `k8s.pod.labels.<key>` / `k8s.pod.label.<key>`), else from record
+ * attributes of the same names or `namespace`, `pod`, `container` (the names Istio's sample
+ * telemetry labels use). A string body is the line; a map body (an Envoy JSON access log sent as
+ * a key-value list) becomes its JSON object. The time is `timeUnixNano`, else
+ * `observedTimeUnixNano` (0 means unset); 64-bit integers are decimal strings in OTLP/JSON, and
+ * numbers are accepted too. The entries of one request all start on the request's first file line.
+ */
+
+/** Above this, a document's text is not kept: it is skipped whole, with that reason. */
+export const MAX_DOCUMENT_CHARS = 64 * 1024 * 1024;
+
+const PREFIX = /^\s*\{\s*"resourceLogs"\s*:/;
+
+interface Writer {
+  namespace?: string;
+  pod?: string;
+  container?: string;
+  labels?: Record<string, string>;
+}
+
+/**
+ * The streaming reader of OTLP/JSON documents: `push` text as it comes, `end` at the end of the
+ * file; each log record (or skip) is handed to `emit`. Documents are found by their braces
+ * (strings skipped), parsed whole, and dropped before the next one is read.
+ */
+export class OtlpDocumentScanner implements DocumentScanner {
+  /** The closing bracket of each open object and array of the document being read. */
+  private readonly closers: number[] = [];
+  private inString = false;
+  private escaped = false;
+  private parts: string[] = [];
+  private length = 0;
+  private tooBig = false;
+  private line = 1;
+  private documentLine = 1;
+  private lineStart = true;
+  /** The last line that had text outside any document (reported once per line). */
+  private strayLine = 0;
+  private head = '';
+  private anyText = false;
+  /** Documents read that are OTLP logs. */
+  documents = 0;
+
+  constructor(private readonly emit: (entry: DocumentLine) => void) {}
+
+  get recognized(): boolean {
+    return this.documents > 0 || PREFIX.test(this.head);
+  }
+
+  push(text: string): void {
+    if (this.head.length < 256) this.head += text.slice(0, 256);
+    const n = text.length;
+    const closers = this.closers;
+    let start = closers.length > 0 ? 0 : -1;
+    let i = 0;
+    while (i < n) {
+      if (this.inString) {
+        if (this.escaped) {
+          this.escaped = false;
+          i++;
+          continue;
+        }
+        const q = closingQuote(text, i);
+        const nl = text.indexOf('\n', i);
+        if (nl >= 0 && (q < 0 || nl < q)) {
+          // A raw line break cannot be in a JSON string: the document is broken here (JSON.parse
+          // says so, or the next request's line cuts it off); the line break is read as one.
+          this.inString = false;
+          i = nl;
+          continue;
+        }
+        if (q < 0) {
+          this.escaped = backslashesBefore(text, n, i) % 2 === 1;
+          i = n;
+          break;
+        }
+        this.inString = false;
+        i = q + 1;
+        continue;
+      }
+      const c = text.charCodeAt(i);
+      if (c === 10) {
+        this.line++;
+        this.lineStart = true;
+        i++;
+        continue;
+      }
+      const atLineStart = this.lineStart;
+      this.lineStart = false;
+      if (closers.length === 0) {
+        if (c === 123 /* { */) {
+          closers.push(125);
+          start = i;
+          this.documentLine = this.line;
+          this.anyText = true;
+        } else if (c !== 32 && c !== 9 && c !== 13 && this.strayLine !== this.line) {
+          this.strayLine = this.line;
+          this.anyText = true;
+          this.emit({ skip: 'text outside an OTLP/JSON document', at: this.line });
+        }
+      } else if (c === 34 /* " */) {
+        this.inString = true;
+      } else if (c === 123 && atLineStart) {
+        // A `{` at the very start of a line inside a document: pretty-printed JSON indents inner
+        // objects, so the document before was cut off (a truncated request line) and this is the next.
+        this.drop(`OTLP/JSON document cut off: its JSON does not end before line ${this.line}`);
+        closers.push(125);
+        start = i;
+        this.documentLine = this.line;
+      } else if (c === 123 || c === 91 /* [ */) {
+        closers.push(c + 2);
+      } else if (c === 125 /* } */ || c === 93 /* ] */) {
+        // (a bracket that closes another one ends the document too: JSON.parse reports it)
+        if (closers.pop() !== c) closers.length = 0;
+        if (closers.length === 0) {
+          this.keep(text.slice(start, i + 1));
+          this.complete();
+          start = -1;
+        }
+      }
+      i++;
+    }
+    if (closers.length > 0 && start >= 0) this.keep(text.slice(start));
+  }
+
+  end(): void {
+    if (this.closers.length > 0) this.drop('OTLP/JSON document cut off: the file ends before its JSON does');
+    else if (!this.anyText) this.emit({ skip: 'not an OTLP/JSON document: no JSON object in the file', at: 1 });
+  }
+
+  private keep(part: string): void {
+    if (this.tooBig) return;
+    this.length += part.length;
+    if (this.length > MAX_DOCUMENT_CHARS) {
+      this.tooBig = true;
+      this.parts = [];
+      return;
+    }
+    this.parts.push(part);
+  }
+
+  private drop(reason: string): void {
+    this.emit({ skip: reason, at: this.documentLine });
+    this.reset();
+  }
+
+  private reset(): void {
+    this.parts = [];
+    this.length = 0;
+    this.tooBig = false;
+    this.closers.length = 0;
+    this.inString = false;
+    this.escaped = false;
+  }
+
+  private complete(): void {
+    const at = this.documentLine;
+    if (this.tooBig) {
+      this.emit({ skip: `OTLP/JSON document larger than ${MAX_DOCUMENT_CHARS / 1024 / 1024} MiB: not read`, at });
+      this.reset();
+      return;
+    }
+    const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
+    this.reset();
+    let document: unknown;
+    try {
+      document = JSON.parse(text);
+    } catch (error) {
+      this.emit({ skip: `malformed OTLP/JSON document (${(error as Error).message})`, at });
+      return;
+    }
+    const resourceLogs = field(document, 'resourceLogs');
+    if (!Array.isArray(resourceLogs)) {
+      this.emit({ skip: 'not an OTLP logs document: it has no resourceLogs list', at });
+      return;
+    }
+    this.documents++;
+    for (const entry of resourceLogs) {
+      const resource = writerOf(field(field(entry, 'resource'), 'attributes'), {});
+      // (instrumentationLibraryLogs: the name before OTLP 0.19)
+      const scopes = field(entry, 'scopeLogs') ?? field(entry, 'instrumentationLibraryLogs');
+      for (const scope of listOf(scopes)) {
+        for (const record of listOf(field(scope, 'logRecords'))) this.record(record, resource, at);
+      }
+    }
+  }
+
+  private record(record: unknown, resource: Writer, at: number): void {
+    const body = field(record, 'body');
+    let line: string;
+    const text = field(body, 'stringValue');
+    if (typeof text === 'string') {
+      line = trimLineEnd(text);
+    } else if (field(body, 'kvlistValue') !== undefined) {
+      line = JSON.stringify(plainValue(body));
+    } else {
+      this.emit({ skip: body === undefined || body === null ? 'OTLP log record without a body' : 'OTLP log record whose body is neither a string nor a map', at });
+      return;
+    }
+    const writer = writerOf(field(record, 'attributes'), resource);
+    const time = nanosOf(field(record, 'timeUnixNano')) ?? nanosOf(field(record, 'observedTimeUnixNano'));
+    const envelope: { otlp: Writer; line: string; timestamp?: string } = { otlp: writer, line };
+    if (time !== undefined) envelope.timestamp = time;
+    this.emit({ line: JSON.stringify(envelope), at });
+  }
+}
+
+function field(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function trimLineEnd(text: string): string {
+  let end = text.length;
+  while (end > 0 && (text.charCodeAt(end - 1) === 10 || text.charCodeAt(end - 1) === 13)) end--;
+  return end === text.length ? text : text.slice(0, end);
+}
+
+/** An OTLP time in nanoseconds (a decimal string, or a number), as RFC 3339; undefined when 0 or absent. */
+function nanosOf(value: unknown): string | undefined {
+  const digits = typeof value === 'string' ? value : typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : undefined;
+  if (digits === undefined || /^0*$/.test(digits)) return undefined;
+  return nanosToRfc3339(digits);
+}
+
+/** An OTLP AnyValue as the plain JSON value it stands for. */
+function plainValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return null;
+  const v = value as Record<string, unknown>;
+  if ('stringValue' in v) return v['stringValue'];
+  if ('boolValue' in v) return v['boolValue'];
+  if ('intValue' in v) {
+    const n = Number(v['intValue']);
+    return Number.isSafeInteger(n) ? n : v['intValue'];
+  }
+  if ('doubleValue' in v) return v['doubleValue'];
+  if ('bytesValue' in v) return v['bytesValue'];
+  if ('arrayValue' in v) return listOf(field(v['arrayValue'], 'values')).map(plainValue);
+  if ('kvlistValue' in v) {
+    const out: Record<string, unknown> = {};
+    for (const kv of listOf(field(v['kvlistValue'], 'values'))) {
+      const key = field(kv, 'key');
+      if (typeof key === 'string') out[key] = plainValue(field(kv, 'value'));
+    }
+    return out;
+  }
+  return null;
+}
+
+const POD_LABEL_PREFIXES = ['k8s.pod.labels.', 'k8s.pod.label.'];
+
+/** The writer that OTLP attributes name, over `base` (attributes that name it win). */
+function writerOf(attributes: unknown, base: Writer): Writer {
+  let writer: Writer | undefined;
+  const set = <K extends 'namespace' | 'pod' | 'container'>(key: K, value: string): void => {
+    writer ??= { ...base };
+    writer[key] = value;
+  };
+  for (const kv of listOf(attributes)) {
+    const key = field(kv, 'key');
+    const value = field(field(kv, 'value'), 'stringValue');
+    if (typeof key !== 'string' || typeof value !== 'string' || value === '') continue;
+    if (key === 'k8s.namespace.name' || key === 'namespace') set('namespace', value);
+    else if (key === 'k8s.pod.name' || key === 'pod') set('pod', value);
+    else if (key === 'k8s.container.name' || key === 'container') set('container', value);
+    else {
+      const prefix = POD_LABEL_PREFIXES.find((p) => key.startsWith(p));
+      if (prefix === undefined || key.length === prefix.length) continue;
+      writer ??= { ...base };
+      writer.labels = { ...writer.labels, [key.slice(prefix.length)]: value };
+    }
+  }
+  return writer ?? base;
+}

@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
+import { emptyInventory } from '../../../server/src/engine/inventory/inventory';
+import { ingestTraffic, readerSettingProblems } from '../../../server/src/engine/traffic/ingest';
+import type { DocumentLine } from '../../../server/src/engine/traffic/ingest/documents';
+import { sniffDocument } from '../../../server/src/engine/traffic/ingest/documentScanners';
+import { MAX_DOCUMENT_CHARS, OtlpDocumentScanner } from '../../../server/src/engine/traffic/ingest/otlpDocument';
+import { scratchDir } from '../../helpers/scratch';
+import { assertAccounting, jsonlRecords, trafficCli } from '../../helpers/trafficModel';
+
+/**
+ * OpenTelemetry logs as OTLP/JSON (ingest/otlpDocument.ts). The shapes are those of the OTLP
+ * protocol's JSON encoding (opentelemetry-proto, `ExportLogsServiceRequest`): `resourceLogs[]` of
+ * `{resource: {attributes}, scopeLogs[]: {scope, logRecords[]}}` (before OTLP 0.19
+ * `instrumentationLibraryLogs`), a record `{timeUnixNano, observedTimeUnixNano, body: AnyValue,
+ * attributes: [{key, value: AnyValue}]}`, 64-bit integers as decimal strings, AnyValue one of
+ * `stringValue`, `boolValue`, `intValue`, `doubleValue`, `arrayValue.values`, `kvlistValue.values`,
+ * `bytesValue`. An OpenTelemetry Collector's file exporter writes one request per line. The writer
+ * attributes are the Kubernetes semantic conventions (`k8s.namespace.name`, `k8s.pod.name`,
+ * `k8s.container.name`, pod labels as `k8s.pod.labels.<key>` by the k8sattributes processor,
+ * `k8s.pod.label.<key>` in newer conventions) and Istio's sample `logFormat.labels` (`pod`,
+ * `namespace`). Each record stands for the envelope line
+ * `{"otlp": {writer}, "line": <body>, "timestamp": <RFC 3339>}` (formats/shipper.ts).
+ */
+
+const ROOT = join(__dirname, '..', '..', ...(__dirname.includes(join('out', 'test')) ? ['..'] : []), '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'traffic', 'formats');
+const dir = scratchDir('mesh-policy-otlp-');
+
+type Entry = { line?: unknown; skip?: string; at: number };
+
+/** The envelopes (parsed back to objects) and skips a text gives, pushed in chunks of `chunk` characters. */
+function scan(text: string, chunk = Infinity): Entry[] {
+  const out: DocumentLine[] = [];
+  const scanner = new OtlpDocumentScanner((e) => out.push(e));
+  if (chunk === Infinity) scanner.push(text);
+  else for (let i = 0; i < text.length; i += chunk) scanner.push(text.slice(i, i + chunk));
+  scanner.end();
+  return out.map((e) => (e.line !== undefined ? { line: JSON.parse(e.line) as unknown, at: e.at } : { skip: e.skip!, at: e.at }));
+}
+
+const s = (value: string): { stringValue: string } => ({ stringValue: value });
+const attr = (key: string, value: string): { key: string; value: { stringValue: string } } => ({ key, value: s(value) });
+
+const LINE_A = '[2025-03-14T09:26:53.412Z] "GET /status/200 HTTP/1.1" 200 - via_upstream - "-" 0 0 3 2 "-" "curl/8.5.0" "5f0c2a9e" "httpbin.foo:8000" "10.244.2.23:8080" inbound|8080|| 127.0.0.6:51022 10.244.2.23:8080 10.244.2.21:40318 outbound_.8000_._.httpbin.foo.svc.cluster.local default';
+const LINE_B = 'text with "quotes", {braces} and [brackets] \\ and a line break\nsecond line';
+// 2025-03-14T09:26:53.412551234Z
+const NANOS_A = '1741944413412551234';
+
+function request(resourceAttributes: unknown[], records: unknown[], scopeKey = 'scopeLogs'): unknown {
+  return { resourceLogs: [{ resource: { attributes: resourceAttributes }, [scopeKey]: [{ scope: { name: 'envoy' }, logRecords: records }] }] };
+}
+
+const K8S = [attr('k8s.namespace.name', 'foo'), attr('k8s.pod.name', 'httpbin-5c8f7d6b9-fghij'), attr('k8s.container.name', 'istio-proxy'), attr('k8s.pod.labels.app', 'httpbin'), attr('k8s.pod.label.version', 'v1'), attr('k8s.node.name', 'kind-worker')];
+const WRITER = { namespace: 'foo', pod: 'httpbin-5c8f7d6b9-fghij', container: 'istio-proxy', labels: { app: 'httpbin', version: 'v1' } };
+
+interface Case {
+  name: string;
+  text: string;
+  expect: Entry[];
+}
+
+const PRETTY = JSON.stringify(request(K8S, [{ timeUnixNano: NANOS_A, body: s(LINE_A) }]), null, 2);
+const compact = JSON.stringify(request(K8S, [{ timeUnixNano: NANOS_A, body: s(LINE_A) }, { timeUnixNano: '0', observedTimeUnixNano: NANOS_A, body: s(`${LINE_B}\n`) }]));
+
+const CASES: Case[] = [
+  {
+    name: 'one request per line (the file exporter): every record, the writer from the resource, the time from timeUnixNano, else observedTimeUnixNano',
+    text: `${compact}\n${compact}\n`,
+    expect: [1, 1, 2, 2].map((at, i) => ({ line: { otlp: WRITER, line: i % 2 === 0 ? LINE_A : LINE_B, timestamp: '2025-03-14T09:26:53.412551234Z' }, at })),
+  },
+  {
+    name: 'a pretty-printed request, then a compact one: each record at its request\'s first line',
+    text: `${PRETTY}\n${compact}`,
+    expect: [
+      { line: { otlp: WRITER, line: LINE_A, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 1 },
+      { line: { otlp: WRITER, line: LINE_A, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: PRETTY.split('\n').length + 1 },
+      { line: { otlp: WRITER, line: LINE_B, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: PRETTY.split('\n').length + 1 },
+    ],
+  },
+  {
+    name: "Istio's envoyOtelAls with the sample labels: pod and namespace as record attributes, Envoy's node facts as resource attributes",
+    text: JSON.stringify(request([attr('log_name', 'otel_envoy_accesslog'), attr('node_name', 'sidecar~10.244.2.23~httpbin.foo~foo.svc.cluster.local')], [
+      { timeUnixNano: NANOS_A, body: s(LINE_A), attributes: [attr('pod', 'httpbin-5c8f7d6b9-fghij'), attr('namespace', 'foo'), attr('cluster', 'Kubernetes'), attr('mesh', 'cluster.local')] },
+    ])),
+    expect: [{ line: { otlp: { pod: 'httpbin-5c8f7d6b9-fghij', namespace: 'foo' }, line: LINE_A, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 1 }],
+  },
+  {
+    name: 'a map body (an Envoy JSON access log as a key-value list) becomes its JSON object; numbers as numbers, a 64-bit int beyond 2^53 kept as its text',
+    text: JSON.stringify(request([], [{ body: { kvlistValue: { values: [
+      { key: 'method', value: s('GET') }, { key: 'response_code', value: { intValue: '403' } }, { key: 'duration', value: { doubleValue: 1.5 } },
+      { key: 'ok', value: { boolValue: false } }, { key: 'big', value: { intValue: '9007199254740993' } }, { key: 'list', value: { arrayValue: { values: [s('a'), { intValue: 2 }] } } },
+      { key: 'nested', value: { kvlistValue: { values: [{ key: 'k', value: s('v') }] } } }, { key: 'empty', value: {} },
+    ] } } }])),
+    expect: [{ line: { otlp: {}, line: JSON.stringify({ method: 'GET', response_code: 403, duration: 1.5, ok: false, big: '9007199254740993', list: ['a', 2], nested: { k: 'v' }, empty: null }) }, at: 1 }],
+  },
+  {
+    name: 'the record attributes name the writer over the resource; instrumentationLibraryLogs (before OTLP 0.19) is read too',
+    text: JSON.stringify(request(K8S, [{ timeUnixNano: 1741944413412, body: s(LINE_A), attributes: [attr('k8s.pod.name', 'other-pod')] }], 'instrumentationLibraryLogs')),
+    expect: [{ line: { otlp: { ...WRITER, pod: 'other-pod' }, line: LINE_A, timestamp: '1970-01-01T00:29:01.944413412Z' }, at: 1 }],
+  },
+  {
+    name: 'records without a body, or with a body that is no line, are skipped with the reason; the others are read',
+    text: JSON.stringify(request([], [{ timeUnixNano: NANOS_A }, { body: { intValue: '7' } }, { body: s(LINE_A) }])),
+    expect: [
+      { skip: 'OTLP log record without a body', at: 1 },
+      { skip: 'OTLP log record whose body is neither a string nor a map', at: 1 },
+      { line: { otlp: {}, line: LINE_A }, at: 1 },
+    ],
+  },
+  {
+    name: 'a malformed request, a request cut off by the next one, stray text and a document of no logs: each skipped with its reason, the rest read',
+    text: [
+      '{"resourceLogs": [}',
+      `${compact.slice(0, 120)}`,
+      compact,
+      'garbage between documents',
+      '{"resourceSpans": []}',
+      '',
+    ].join('\n'),
+    expect: [
+      { skip: `malformed OTLP/JSON document (${jsonError('{"resourceLogs": [}')})`, at: 1 },
+      { skip: 'OTLP/JSON document cut off: its JSON does not end before line 3', at: 2 },
+      { line: { otlp: WRITER, line: LINE_A, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 3 },
+      { line: { otlp: WRITER, line: LINE_B, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 3 },
+      { skip: 'text outside an OTLP/JSON document', at: 4 },
+      { skip: 'not an OTLP logs document: it has no resourceLogs list', at: 5 },
+    ],
+  },
+  {
+    name: 'a file that ends inside a request',
+    text: `${compact}\n${compact.slice(0, -10)}`,
+    expect: [
+      { line: { otlp: WRITER, line: LINE_A, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 1 },
+      { line: { otlp: WRITER, line: LINE_B, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 1 },
+      { skip: 'OTLP/JSON document cut off: the file ends before its JSON does', at: 2 },
+    ],
+  },
+  { name: 'an empty file', text: '\n  \n', expect: [{ skip: 'not an OTLP/JSON document: no JSON object in the file', at: 1 }] },
+];
+
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('valid JSON');
+}
+
+describe('OTLP/JSON documents: the scanner', () => {
+  for (const c of CASES) {
+    it(c.name, () => {
+      assert.deepEqual(scan(c.text), c.expect);
+      // the same whatever the chunks: strings, escapes and braces cut anywhere
+      for (const chunk of [1, 2, 3, 7, 64]) assert.deepEqual(scan(c.text, chunk), c.expect, `chunks of ${chunk}`);
+    });
+  }
+
+  it('a request larger than the limit is skipped whole, and the next one read', () => {
+    const big = JSON.stringify(request([], [{ body: s('x'.repeat(MAX_DOCUMENT_CHARS)) }]));
+    assert.deepEqual(scan(`${big}\n${compact}`, 1 << 20).map((e) => e.skip ?? e.at), [`OTLP/JSON document larger than ${MAX_DOCUMENT_CHARS / 1024 / 1024} MiB: not read`, 2, 2]);
+  });
+});
+
+function cli(args: string[]): ReturnType<typeof trafficCli> {
+  return trafficCli(args, dir);
+}
+
+/** The Fluent Bit fixture's lines as the records a collector's filelog receiver + k8sattributes would export: one request per pod. */
+function fluentBitAsOtlp(): string {
+  const lines = readFileSync(join(FIXTURES, 'fluent-bit.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const byPod = new Map<string, { kubernetes: Record<string, unknown>; records: unknown[] }>();
+  for (const text of lines) {
+    const line = JSON.parse(text) as { log: string; time: string; kubernetes: { pod_name: string; namespace_name: string; container_name: string; labels: Record<string, string> } };
+    const k = line.kubernetes;
+    let pod = byPod.get(k.pod_name);
+    if (!pod) byPod.set(k.pod_name, (pod = { kubernetes: k, records: [] }));
+    const nanos = `${BigInt(Date.parse(line.time)) * 1_000_000n + BigInt(line.time.slice(23, 29))}`;
+    pod.records.push({ timeUnixNano: nanos, body: s(line.log) });
+  }
+  return [...byPod.values()].map(({ kubernetes: k, records: r }) => JSON.stringify(request([
+    attr('k8s.namespace.name', k['namespace_name'] as string), attr('k8s.pod.name', k['pod_name'] as string), attr('k8s.container.name', k['container_name'] as string),
+    ...Object.entries(k['labels'] as Record<string, string>).map(([key, value]) => attr(`k8s.pod.labels.${key}`, value)),
+  ], r))).join('\n');
+}
+
+describe('OTLP/JSON documents through ingest and `mesh-policy traffic`', () => {
+  const otlp = fluentBitAsOtlp();
+  writeFileSync(join(dir, 'fluent-bit.jsonl'), readFileSync(join(FIXTURES, 'fluent-bit.jsonl')));
+  writeFileSync(join(dir, 'export.json'), otlp);
+  writeFileSync(join(dir, 'export.json.gz'), gzipSync(otlp));
+  writeFileSync(join(dir, 'pretty.json'), otlp.split('\n').map((l) => JSON.stringify(JSON.parse(l), null, 2)).join('\n'));
+
+  it('the same lines exported by a collector give the calls Fluent Bit\'s wrapping gives (compact, gzip, pretty-printed)', async () => {
+    const expected = await cli(['fluent-bit.jsonl', '--format', 'jsonl']);
+    assert.equal(expected.code, 0, expected.stderr);
+    assert.ok(jsonlRecords(expected.stdout).length > 0);
+    for (const name of ['export.json', 'export.json.gz', 'pretty.json']) {
+      const result = await cli([name, '--format', 'jsonl']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(jsonlRecords(result.stdout), jsonlRecords(expected.stdout), name);
+    }
+  });
+
+  it('detected without a setting, every record counted as a line, the writer from the attributes', async () => {
+    for (const name of ['export.json', 'export.json.gz', 'pretty.json']) {
+      const model = await ingestTraffic([join(dir, name)], { inventory: emptyInventory(), config: defaultConfig(dir) });
+      assertAccounting(model);
+      const file = model.stats.files[0]!;
+      assert.equal(file.document, 'otlp-json', name);
+      assert.equal(file.format, 'envoy-text', name);
+      assert.equal(file.lines, 4, name);
+      assert.ok(model.shapes.some((shape) => shape.destinationBy['shipper'] !== undefined), name);
+    }
+    assert.equal((await sniffDocument(join(dir, 'export.json'), false))?.format, 'otlp-json');
+    for (const name of ['loki-api.json', 'loki.jsonl', 'istio-json.log', 'fluent-bit.jsonl', 'records.jsonl']) {
+      assert.notEqual((await sniffDocument(join(FIXTURES, name), false))?.format, 'otlp-json', name);
+    }
+  });
+
+  it('the fixture: Istio envoyOtelAls requests, the writer from the sample labels; `mesh-policy traffic` names the document', async () => {
+    const text = await ingestTraffic([join(FIXTURES, 'istio-text.log')], { inventory: emptyInventory(), config: defaultConfig(dir) });
+    const model = await ingestTraffic([join(FIXTURES, 'otlp.json')], { inventory: emptyInventory(), config: defaultConfig(dir) });
+    assertAccounting(model);
+    assert.deepEqual(model.stats.observed, text.stats.observed);
+    assert.equal(model.stats.parsed, text.stats.parsed);
+    assert.deepEqual(new Set(model.shapes.map((shape) => shape.record.destination?.workload)), new Set(['httpbin']));
+    writeFileSync(join(dir, 'otlp.json'), readFileSync(join(FIXTURES, 'otlp.json')));
+    const result = await cli(['otlp.json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /otlp\.json \(otlp-json\)\s+envoy-text\s+9\s+7\s+2/);
+  });
+
+  it('readers.format: otlp-json forces the reading; the setting names it among the formats', async () => {
+    writeFileSync(join(dir, 'not-otlp.log'), readFileSync(join(FIXTURES, 'istio-text.log')));
+    const config = { ...defaultConfig(dir), readers: { files: { 'not-otlp.log': { format: 'otlp-json' } } } };
+    assert.deepEqual(readerSettingProblems(config), []);
+    const model = await ingestTraffic([join(dir, 'not-otlp.log')], { inventory: emptyInventory(), config });
+    assertAccounting(model);
+    assert.equal(model.stats.files[0]!.document, 'otlp-json');
+    assert.equal(model.stats.parsed, 0);
+    // (the fixture's lines start with `[`; one has a `{` that opens no document JSON can read)
+    assert.ok((model.stats.skippedByReason['text outside an OTLP/JSON document'] ?? 0) >= 8, JSON.stringify(model.stats.skippedByReason));
+    assert.match(readerSettingProblems({ ...config, readers: { format: 'otlp' } })[0]!, /must be one of .*loki-api, otlp-json \(got "otlp"\)/);
+  });
+});
