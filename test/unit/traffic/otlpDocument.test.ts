@@ -9,6 +9,8 @@ import { ingestTraffic, readerSettingProblems } from '../../../server/src/engine
 import type { DocumentLine } from '../../../server/src/engine/traffic/ingest/documents';
 import { sniffDocument } from '../../../server/src/engine/traffic/ingest/documentScanners';
 import { MAX_DOCUMENT_CHARS, OtlpDocumentScanner } from '../../../server/src/engine/traffic/ingest/otlpDocument';
+import { parseAllDocuments } from 'yaml';
+import { LOG_CONFIGURATION } from '../../../server/src/engine/traffic/logConfiguration';
 import { scratchDir } from '../../helpers/scratch';
 import { assertAccounting, jsonlRecords, trafficCli } from '../../helpers/trafficModel';
 
@@ -234,6 +236,28 @@ describe('OTLP/JSON documents through ingest and `mesh-policy traffic`', () => {
     const result = await cli(['otlp.json']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /otlp\.json \(otlp-json\)\s+envoy-text\s+9\s+7\s+2/);
+  });
+
+  it("Istio's recommended JSON labels sent through envoyOtelAls: the attributes are read as the access log, with the caller's identity; the text body is not", async () => {
+    // docs/access-records.md: the labels of the Istio snippet become record attributes
+    const istio = LOG_CONFIGURATION.find((snippet) => snippet.mesh === 'istio')!;
+    const labels = Object.keys((parseAllDocuments(istio.text)[0]!.toJS() as { extensionProviders: { envoyFileAccessLog: { logFormat: { labels: Record<string, string> } } }[] }).extensionProviders[0]!.envoyFileAccessLog.logFormat.labels);
+    const values: Record<string, unknown> = {
+      start_time: '2025-03-14T09:26:53.412Z', method: 'POST', path: '/post', protocol: 'HTTP/1.1', response_code: 403, response_flags: '-',
+      response_code_details: 'rbac_access_denied_matched_policy[none]', request_id: '0d5a77c1', authority: 'httpbin.foo:8000',
+      upstream_cluster: 'inbound|8080||', downstream_local_address: '10.244.2.23:8080', downstream_remote_address: '10.244.2.21:40322',
+      source_principal: 'spiffe://cluster.local/ns/foo/sa/sleep',
+    };
+    const attributes = labels.map((key) => ({ key, value: key === 'response_code' ? { intValue: '403' } : s(typeof values[key] === 'string' ? values[key] as string : '-') }));
+    attributes.push(attr('pod', 'httpbin-5c8f7d6b9-fghij'), attr('namespace', 'foo'));
+    writeFileSync(join(dir, 'labels.json'), JSON.stringify(request([], [{ timeUnixNano: NANOS_A, body: s(LINE_A), attributes }])));
+    const result = await cli(['labels.json', '--format', 'jsonl']);
+    assert.equal(result.code, 0, result.stderr);
+    const [record] = jsonlRecords(result.stdout);
+    assert.deepEqual(
+      { principal: record!.source?.principal, method: record!.request?.method, path: record!.request?.path, observed: record!.observed, workload: record!.destination?.workload, namespace: record!.destination?.namespace },
+      { principal: 'cluster.local/ns/foo/sa/sleep', method: 'POST', path: '/post', observed: 'denied', workload: 'httpbin', namespace: 'foo' },
+    );
   });
 
   it('readers.format: otlp-json forces the reading; the setting names it among the formats', async () => {

@@ -15,7 +15,10 @@ import { backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, typ
  * `k8s.container.name`, `k8s.pod.labels.<key>` / `k8s.pod.label.<key>`), else from record
  * attributes of the same names or `namespace`, `pod`, `container` (the names Istio's sample
  * telemetry labels use). A string body is the line; a map body (an Envoy JSON access log sent as
- * a key-value list) becomes its JSON object. The time is `timeUnixNano`, else
+ * a key-value list) becomes its JSON object. Attributes that hold an access log of their own
+ * (`start_time` and `response_code` among them: the JSON labels docs/access-records.md gives for
+ * Istio, sent through `envoyOtelAls`) are read as its JSON object instead of the body, which then
+ * holds the default text line, with less in it. The time is `timeUnixNano`, else
  * `observedTimeUnixNano` (0 means unset); 64-bit integers are decimal strings in OTLP/JSON, and
  * numbers are accepted too. The entries of one request all start on the request's first file line.
  */
@@ -201,9 +204,13 @@ export class OtlpDocumentScanner implements DocumentScanner {
 
   private record(record: unknown, resource: Writer, at: number): void {
     const body = field(record, 'body');
+    const attributes = field(record, 'attributes');
+    const ownLog = attributeLog(attributes);
     let line: string;
     const text = field(body, 'stringValue');
-    if (typeof text === 'string') {
+    if (ownLog !== undefined) {
+      line = JSON.stringify(ownLog);
+    } else if (typeof text === 'string') {
       line = trimLineEnd(text);
     } else if (field(body, 'kvlistValue') !== undefined) {
       line = JSON.stringify(plainValue(body));
@@ -211,7 +218,7 @@ export class OtlpDocumentScanner implements DocumentScanner {
       this.emit({ skip: body === undefined || body === null ? 'OTLP log record without a body' : 'OTLP log record whose body is neither a string nor a map', at });
       return;
     }
-    const writer = writerOf(field(record, 'attributes'), resource);
+    const writer = writerOf(attributes, resource);
     const time = nanosOf(field(record, 'timeUnixNano')) ?? nanosOf(field(record, 'observedTimeUnixNano'));
     const envelope: { otlp: Writer; line: string; timestamp?: string } = { otlp: writer, line };
     if (time !== undefined) envelope.timestamp = time;
@@ -265,6 +272,23 @@ function plainValue(value: unknown): unknown {
 }
 
 const POD_LABEL_PREFIXES = ['k8s.pod.labels.', 'k8s.pod.label.'];
+const WRITER_KEYS = new Set(['k8s.namespace.name', 'namespace', 'k8s.pod.name', 'pod', 'k8s.container.name', 'container']);
+
+/**
+ * A record's attributes as an access log of their own (Istio `envoyOtelAls` with the JSON
+ * `logFormat.labels` of docs/access-records.md: each label an attribute), when they hold one:
+ * `start_time` and `response_code` among them. The writer's attributes are left out.
+ */
+function attributeLog(attributes: unknown): Record<string, unknown> | undefined {
+  if (!Array.isArray(attributes) || attributes.length < 2) return undefined;
+  let log: Record<string, unknown> | undefined;
+  for (const kv of attributes) {
+    const key = field(kv, 'key');
+    if (typeof key !== 'string' || WRITER_KEYS.has(key) || POD_LABEL_PREFIXES.some((p) => key.startsWith(p))) continue;
+    (log ??= {})[key] = plainValue(field(kv, 'value'));
+  }
+  return log !== undefined && 'start_time' in log && 'response_code' in log ? log : undefined;
+}
 
 /** The writer that OTLP attributes name, over `base` (attributes that name it win). */
 function writerOf(attributes: unknown, base: Writer): Writer {
