@@ -17,7 +17,8 @@ export const TRAFFIC_USAGE = `Usage: mesh-policy traffic <files or folders...> [
 
 Reads access logs (Istio/Envoy text and JSON, Linkerd apache and JSON, Consul Envoy JSON,
 access records; plain, gzipped, or wrapped by Fluent Bit, Fluentd, Vector, Loki or
-kubectl logs --prefix; or a Loki query response or push body saved as JSON) and the cluster
+kubectl logs --prefix; or a Loki query response or push body saved as JSON, or
+OpenTelemetry logs as an OpenTelemetry Collector's file exporter writes them) and the cluster
 inventory, resolves who called whom, folds identical calls into shapes and prints them.
 
 Options for traffic:
