@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { edgeFixes, trafficFixesAt, type TrafficFix } from '../../../server/src/engine/trafficFixes';
 import { availableName, freshName } from '../../../server/src/engine/trafficFixes/common';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
-import { apply, loadInline, rangeAt } from './harness';
+import { apply, loadExample, loadInline, rangeAt } from './harness';
 
 /**
  * The names of the resources traffic fixes add. A Kubernetes object name is a DNS-1123 subdomain
@@ -118,5 +118,14 @@ describe('freshName: unique against the workspace and the fixes offered with it'
     const l = loadInline({ '/ws/p.yaml': CART_OPEN }, [get('/v1/carts/c1')]);
     const build = () => createdNames(trafficFixesAt({ workspace: l.workspace, file: '/ws/p.yaml', range: rangeAt(CART_OPEN, 'methods'), outcomes: l.outcomes }));
     assert.deepEqual(build(), build());
+  });
+
+  it('Consul: the calls of one caller to a destination without intentions get one new ServiceIntentions, not one per request', async () => {
+    // examples/consul/crds: deny-all (destination "*") refuses ingress-gateway's requests to dashboard, which has no intentions
+    const l = await loadExample('consul', ['crds', 'app']);
+    const file = l.workspace.sourceFiles.find((f) => f.path.endsWith('service-intentions.yaml'))!;
+    const fixes = trafficFixesAt({ workspace: l.workspace, file: file.path, range: rangeAt(file.text, 'name: deny-all'), outcomes: l.outcomes, engine: l.context.engine });
+    const created = fixes.filter((f) => f.creates?.length);
+    assert.deepEqual(createdNames(created), ['consul ServiceIntentions counting-demo/dashboard'], fixes.map((f) => f.title).join('\n'));
   });
 });

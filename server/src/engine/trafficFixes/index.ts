@@ -150,7 +150,7 @@ export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
 
 /**
  * Fixes from several builders, each offered once: a fix whose edits are those of a fix already
- * taken, but for the names of the resources it adds, is the same fix. The resources each fix adds
+ * taken, but for the number after the name of a resource it adds, is the same fix. The resources each fix adds
  * go to `context.offered`, so that the next builders name theirs otherwise. A builder that throws
  * offers none, the others still do.
  */
@@ -178,11 +178,15 @@ function fixCollector(context: FixContext): TrafficFixResult & { add(build: () =
   return { fixes, notOffered, add };
 }
 
-/** The file and edits of a fix, with the names of the resources it adds left out. */
+/** The file and edits of a fix, each name of a resource it adds written without the number `freshName` may have put after it. */
 function sameFixKey(fix: TrafficFix): string {
-  const names = (fix.creates ?? []).map((r) => escapeRegex(r.name));
-  const created = names.length ? new RegExp(`(?<![\\w.-])(?:${names.join('|')})(?![\\w.-])`, 'g') : undefined;
-  const edits = created ? fix.edits.map((e) => ({ ...e, newText: e.newText.replace(created, '\u0000') })) : fix.edits;
+  let edits = fix.edits;
+  for (const { name } of fix.creates ?? []) {
+    const unnumbered = name.replace(/-\d+$/, '');
+    if (unnumbered === name) continue;
+    const written = new RegExp(`(?<![\\w.-])${escapeRegex(name)}(?![\\w.-])`, 'g');
+    edits = edits.map((e) => ({ ...e, newText: e.newText.replace(written, unnumbered) }));
+  }
   return JSON.stringify([fix.file, edits]);
 }
 
