@@ -10,7 +10,7 @@ import { REPO_ROOT } from '../helpers/paths';
 
 /**
  * The quick-fix list as the editor asks for it (textDocument/codeAction over a real connection),
- * on a copy of examples/istio with its access logs. What the list must do comes from the LSP
+ * on copies of examples/istio and examples/linkerd with their access logs. What the list must do comes from the LSP
  * specification: `context.diagnostics` are the diagnostics at the range, `context.only` the kinds
  * wanted (a kind takes its dotted sub-kinds and nothing else), `isPreferred` marks the fix that
  * properly addresses the error (what auto fix applies); and from Kubernetes: a new object needs a
@@ -19,39 +19,58 @@ import { REPO_ROOT } from '../helpers/paths';
 
 interface Status { state: string; policies: number }
 
+/** "Kind namespace/name" of each YAML document in `text`. */
+function documentsOf(text: string): string[] {
+  return text.split(/^---$/m).flatMap((doc) => {
+    const kind = /^kind: (\S+)$/m.exec(doc)?.[1];
+    return kind ? [`${kind} ${/^ {2}namespace: (\S+)$/m.exec(doc)?.[1]}/${/^ {2}name: (\S+)$/m.exec(doc)?.[1]}`] : [];
+  });
+}
+
+/** The documents an action's edits add. */
+function addedDocuments(action: CodeAction): string[] {
+  return Object.values(action.edit?.changes ?? {}).flat().flatMap((edit) => documentsOf(edit.newText));
+}
+
+function documentsIn(folder: string): string[] {
+  return readdirSync(folder).filter((file) => file.endsWith('.yaml')).flatMap((file) => documentsOf(readFileSync(join(folder, file), 'utf8')));
+}
+
+async function startOn(example: string): Promise<{ client: LspTestClient; workspace: string }> {
+  const workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-quickfix-'));
+  cpSync(join(REPO_ROOT, 'examples', example), workspace, { recursive: true });
+  const statuses: Status[] = [];
+  const client = new LspTestClient();
+  client.connection.onNotification('meshPolicy/trafficStatus', (s: Status) => { statuses.push(s); });
+  client.connection.onRequest('workspace/codeLens/refresh', () => null);
+  await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: example }]);
+  await waitForLast(statuses, (s) => s.state === 'ready' && s.policies > 0, 60_000);
+  return { client, workspace };
+}
+
+const inside = (range: Range): Range => ({ start: { line: range.start.line, character: range.start.character + 1 }, end: { line: range.start.line, character: range.start.character + 1 } });
+
 describe('the quick-fix list (LSP textDocument/codeAction)', () => {
   let client: LspTestClient;
   let workspace: string;
   let uri: string;
   let text: string;
   let diagnostics: Diagnostic[];
-  const statuses: Status[] = [];
 
   const diagnostic = (message: RegExp): Diagnostic => {
     const found = diagnostics.find((d) => message.test(String(d.message)));
     assert.ok(found, `a diagnostic ${message}: ${diagnostics.map((d) => d.message).join(' | ')}`);
     return found;
   };
-  const inside = (range: Range): Range => ({ start: { line: range.start.line, character: range.start.character + 1 }, end: { line: range.start.line, character: range.start.character + 1 } });
   const ask = (range: Range, context: { diagnostics: Diagnostic[]; only?: string[] }) =>
     client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range, context: { triggerKind: 1, ...context } });
-  /** The `metadata.name` of each AuthorizationPolicy an action's edits add, with its namespace. */
-  const addedPolicies = (action: CodeAction): string[] =>
-    Object.values(action.edit?.changes ?? {}).flat().flatMap((edit) => edit.newText.split(/^---$/m))
-      .filter((doc) => /^kind: AuthorizationPolicy$/m.test(doc))
-      .map((doc) => `${/^ {2}namespace: (\S+)$/m.exec(doc)?.[1]}/${/^ {2}name: (\S+)$/m.exec(doc)?.[1]}`);
+  const addedPolicies = (action: CodeAction): string[] => addedDocuments(action).filter((d) => d.startsWith('AuthorizationPolicy ')).map((d) => d.split(' ')[1]!);
 
   before(async () => {
-    workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-quickfix-'));
-    cpSync(join(REPO_ROOT, 'examples', 'istio'), workspace, { recursive: true });
+    ({ client, workspace } = await startOn('istio'));
     const path = join(workspace, 'security', 'authorization-policies.yaml');
     uri = pathToFileURL(path).href;
     text = readFileSync(path, 'utf8');
-    client = new LspTestClient();
-    client.connection.onNotification('meshPolicy/trafficStatus', (s: Status) => { statuses.push(s); });
-    client.connection.onRequest('workspace/codeLens/refresh', () => null);
-    await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: 'istio' }]);
-    await waitForLast(statuses, (s) => s.state === 'ready' && s.policies > 0, 60_000);
     await client.open(uri, text);
     diagnostics = await client.diagnosticsFor(uri, { ready: (d) => d.some((x) => x.code === 'MPA0101') && d.some((x) => x.code === 'MPA4001') });
   });
@@ -74,9 +93,8 @@ describe('the quick-fix list (LSP textDocument/codeAction)', () => {
     assert.ok(denies.length >= 2, titles.join('\n'));
     const added = actions.flatMap(addedPolicies);
     assert.equal(new Set(added).size, added.length, `each new policy has its own name: ${added.join(', ')}`);
-    const existing = new Set(readdirSync(join(workspace, 'security')).flatMap((file) => readFileSync(join(workspace, 'security', file), 'utf8').split(/^---$/m))
-      .filter((doc) => /^kind: AuthorizationPolicy$/m.test(doc)).map((doc) => `${/^ {2}namespace: (\S+)$/m.exec(doc)?.[1]}/${/^ {2}name: (\S+)$/m.exec(doc)?.[1]}`));
-    for (const name of added) assert.ok(!existing.has(name), `${name} is not a policy of the workspace`);
+    const existing = new Set(documentsIn(join(workspace, 'security')));
+    for (const name of added) assert.ok(!existing.has(`AuthorizationPolicy ${name}`), `${name} is not a policy of the workspace`);
     for (const deny of denies) {
       const [name] = addedPolicies(deny);
       assert.ok(name && deny.title.endsWith(`new DENY policy ${name}`), `the title names the policy it adds: ${deny.title}`);
@@ -121,5 +139,34 @@ describe('the quick-fix list (LSP textDocument/codeAction)', () => {
     const added = allows.flatMap(addedPolicies);
     assert.equal(added.length, allows.length);
     assert.equal(new Set(added).size, added.length, added.join(', '));
+  });
+});
+
+describe('the quick-fix list on examples/linkerd (LSP textDocument/codeAction)', () => {
+  let client: LspTestClient;
+  let workspace: string;
+
+  before(async () => { ({ client, workspace } = await startOn('linkerd')); });
+  after(async () => {
+    await client.shutdown();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('at the AuthorizationPolicy without requiredAuthenticationRefs: its own fix first, then new resources each with a name of its own', async () => {
+    const path = join(workspace, 'policy', 'authorization-policies.yaml');
+    const uri = pathToFileURL(path).href;
+    await client.open(uri, readFileSync(path, 'utf8'));
+    const diagnostics = await client.diagnosticsFor(uri, { ready: (d) => d.some((x) => x.code === 'MPA0102') });
+    const missing = diagnostics.find((d) => d.code === 'MPA0102')!;
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: inside(missing.range), context: { diagnostics: [missing], triggerKind: 1 } });
+    const titles = actions.map((a) => a.title);
+    assert.equal(titles[0], 'Add the missing field "requiredAuthenticationRefs"', titles.join('\n'));
+    assert.deepEqual(actions.filter((a) => a.isPreferred), [], 'a placeholder is no preferred fix (docs/rules/MPA0102.md)');
+    assert.ok(titles.some((t) => /^Create MeshTLSAuthentication \S+ for the \d+ observed identities and require it in emojivoto\/emoji-grpc-web$/.test(t)), titles.join('\n'));
+    const added = actions.flatMap(addedDocuments);
+    assert.ok(added.length >= 3, added.join(', '));
+    assert.equal(new Set(added).size, added.length, `each new resource has its own name: ${added.join(', ')}`);
+    const existing = new Set(documentsIn(join(workspace, 'policy')));
+    for (const document of added) assert.ok(!existing.has(document), `${document} is not in the workspace`);
   });
 });
