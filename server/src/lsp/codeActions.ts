@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic } from 'vscode-languageserver';
+import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic, type Range } from 'vscode-languageserver';
 import type { LintResult } from '../engine/engine';
 import type { Engine } from '../engine/engine';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import { trafficFixesAt } from '../engine/trafficFixes';
+import { contains } from '../engine/trafficFixes/common';
 import { preferredFixes } from '../engine/fixAll';
 import type { WorkspaceModel } from '../engine/workspace';
 import { MESHES, type Mesh } from '../engine/meshes';
@@ -15,42 +16,82 @@ export const FIX_ALL_KIND = `${CodeActionKind.SourceFixAll}.meshPolicy`;
 export const TRANSLATE_KIND = `${CodeActionKind.Source}.meshPolicy.translate`;
 const MESH_NAMES: Record<Mesh, string> = { istio: 'Istio', linkerd: 'Linkerd', consul: 'Consul' };
 
-export function codeActions(params: CodeActionParams, result: LintResult | undefined): CodeAction[] {
+/**
+ * Whether the client asked for actions of `kind`: kinds are dotted hierarchies, so `only: ["source"]`
+ * takes `source.fixAll.meshPolicy` but `only: ["source.fix"]` does not, and `quickfix` is not taken
+ * by `only: ["quickfix.other"]` (LSP `CodeActionContext.only`). No `only`: every kind.
+ */
+export function kindRequested(only: readonly string[] | undefined, kind: string): boolean {
+  return !only || only.some((base) => base === '' || kind === base || kind.startsWith(`${base}.`));
+}
+
+/**
+ * The quick fixes of the diagnostics at the range (the server lists the traffic fixes after them,
+ * and the fix-all last). The diagnostic the user is on comes first: one whose range holds the cursor before one that only overlaps it, then the
+ * most severe, then the narrowest. Only that diagnostic's preferred fix is `isPreferred` (what the
+ * editor's auto fix applies); the fixes of the other diagnostics follow, unpreferred.
+ */
+export function codeActions(params: CodeActionParams): CodeAction[] {
   const uri = params.textDocument.uri;
-  const actions: CodeAction[] = [];
   const only = params.context.only;
-  const wantsQuickFix = !only || only.some((k) => CodeActionKind.QuickFix.startsWith(k) || k.startsWith(CodeActionKind.QuickFix));
-  const wantsFixAll = only?.some((k) => FIX_ALL_KIND.startsWith(k)) ?? false;
-  if (wantsQuickFix) {
-    for (const diagnostic of params.context.diagnostics) {
-      if (diagnostic.source !== DIAGNOSTIC_SOURCE) continue;
+  const actions: CodeAction[] = [];
+  if (kindRequested(only, CodeActionKind.QuickFix)) {
+    let preferredTaken = false;
+    for (const diagnostic of diagnosticsByNearness(params.context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE), params.range)) {
       const command = (diagnostic.data as Partial<DiagnosticData> | undefined)?.command;
       if (command) actions.push({ title: command.title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command });
-      for (const fix of fixesOf(diagnostic)) {
+      const fixes = fixesOf(diagnostic);
+      const preferred: boolean = !preferredTaken && fixes.some((fix) => fix.preferred);
+      for (const fix of [...fixes.filter((f) => f.preferred), ...fixes.filter((f) => !f.preferred)]) {
         actions.push({
           title: fix.title,
           kind: CodeActionKind.QuickFix,
           diagnostics: [diagnostic],
-          isPreferred: Boolean(fix.preferred),
+          isPreferred: preferred && Boolean(fix.preferred),
           edit: { changes: { [uri]: fix.edits } },
         });
       }
+      preferredTaken ||= preferred;
     }
   }
-  if ((wantsFixAll || wantsQuickFix) && result) {
-    const { edits } = preferredFixes(result.findings);
-    if (edits.length > 1 || wantsFixAll) {
-      if (edits.length) actions.push({ title: 'Fix all mechanical mesh-policy problems in this file', kind: FIX_ALL_KIND, edit: { changes: { [uri]: edits } } });
-    }
+  return onceEach(actions);
+}
+
+/**
+ * "Fix all mechanical mesh-policy problems in this file": on request (`source.fixAll`, on save),
+ * and last in a list asked for without `only` when it does more than one fix there.
+ */
+export function fixAllActions(params: CodeActionParams, result: LintResult | undefined): CodeAction[] {
+  const only = params.context.only;
+  if (!result || !kindRequested(only, FIX_ALL_KIND)) return [];
+  const { edits } = preferredFixes(result.findings);
+  if (edits.length === 0 || (!only && edits.length < 2)) return [];
+  return [{ title: 'Fix all mechanical mesh-policy problems in this file', kind: FIX_ALL_KIND, edit: { changes: { [params.textDocument.uri]: edits } } }];
+}
+
+function diagnosticsByNearness(diagnostics: readonly Diagnostic[], cursor: Range): Diagnostic[] {
+  const holdsCursor = (d: Diagnostic) => (contains(d.range, cursor) ? 0 : 1);
+  const size = (d: Diagnostic) => (d.range.end.line - d.range.start.line) * 1e6 + d.range.end.character - d.range.start.character;
+  return [...diagnostics].sort((a, b) => holdsCursor(a) - holdsCursor(b) || (a.severity ?? 4) - (b.severity ?? 4) || size(a) - size(b));
+}
+
+/** An action whose edit (or command) another action already makes is offered once, with both diagnostics. */
+function onceEach(actions: CodeAction[]): CodeAction[] {
+  const byEffect = new Map<string, CodeAction>();
+  for (const action of actions) {
+    const key = JSON.stringify([action.kind, action.edit ?? null, action.command ?? null]);
+    const first = byEffect.get(key);
+    if (!first) byEffect.set(key, action);
+    else first.diagnostics = [...(first.diagnostics ?? []), ...(action.diagnostics ?? [])];
   }
-  return actions;
+  return [...byEffect.values()];
 }
 
 /** "Translate this file's Istio policies to Linkerd" and the like: commands the client runs
  * (`meshPolicy.translatePolicies`), offered as source actions, never on the light bulb. */
 export function translateActions(params: CodeActionParams, result: LintResult | undefined): CodeAction[] {
   const only = params.context.only;
-  if (!result || !only?.some((k) => TRANSLATE_KIND.startsWith(k))) return [];
+  if (!result || !only || !kindRequested(only, TRANSLATE_KIND)) return [];
   const present = MESHES.filter((mesh) => result.resources.some((r) => r.mesh === mesh));
   const actions: CodeAction[] = [];
   for (const to of MESHES) {
@@ -73,8 +114,7 @@ function fixesOf(diagnostic: Diagnostic): DiagnosticData['fixes'] {
  */
 export function trafficCodeActions(params: CodeActionParams, insight: TrafficInsight | undefined, workspace: WorkspaceModel, engine: Engine): CodeAction[] {
   if (!insight) return [];
-  const only = params.context.only;
-  if (only && !only.some((k) => CodeActionKind.QuickFix.startsWith(k) || k.startsWith(CodeActionKind.QuickFix) || CodeActionKind.Refactor.startsWith(k))) return [];
+  if (!kindRequested(params.context.only, CodeActionKind.QuickFix)) return [];
   const path = params.textDocument.uri.startsWith('file:') ? fileURLToPath(params.textDocument.uri) : params.textDocument.uri;
   return trafficFixesAt({ workspace, file: path, range: params.range, outcomes: insight.result.outcomes, engine }).map((fix) => ({
     title: fix.title,

@@ -21,7 +21,7 @@ import { edgeFixes } from '../engine/trafficFixes';
 import { uriOf } from './convert';
 import { compileGlob } from '../engine/traffic/ingest';
 import { yamlSchemaContent } from '../engine/schema/yamlExtension';
-import { codeActions, FIX_ALL_KIND, trafficCodeActions, TRANSLATE_KIND, translateActions } from './codeActions';
+import { codeActions, FIX_ALL_KIND, fixAllActions, trafficCodeActions, TRANSLATE_KIND, translateActions } from './codeActions';
 import { codeLenses } from './codeLens';
 import { completion } from './completion';
 import { hover } from './hover';
@@ -679,9 +679,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
   connection.onCompletion((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues()))));
   connection.onCodeAction((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => [
-    ...codeActions(params, result),
-    ...translateActions(params, result),
+    ...codeActions(params),
     ...(token.isCancellationRequested ? [] : trafficCodeActions(params, currentInsight(), workspace, engine).map((action) => ({ ...action, title: redaction.text(action.title) }))),
+    ...fixAllActions(params, result),
+    ...translateActions(params, result),
   ])));
 
   documents.listen(connection);

@@ -1,3 +1,4 @@
+import { dnsName } from '../audit/generate/yaml';
 import type { WorkspaceView } from '../checks/check';
 import type { Engine } from '../engine';
 import type { Fix, Range } from '../findings';
@@ -17,6 +18,16 @@ export interface TrafficFix extends Fix {
   kind: TrafficFixKind;
   /** The file the edits apply to. */
   file: string;
+  /** The resources the fix adds, by the name `freshName` chose. */
+  creates?: NewResource[];
+}
+
+/** A resource a fix adds: what its name must not collide with (same mesh, kind and namespace). */
+export interface NewResource {
+  mesh: Mesh;
+  kind: string;
+  namespace: string | undefined;
+  name: string;
 }
 
 /** What a per-fix function found: the fixes that work, and why others are not offered. */
@@ -30,6 +41,8 @@ export interface FixContext {
   workspace: WorkspaceView;
   /** Every simulated call: narrowing looks at what a wildcard matched. */
   outcomes: readonly ShapeOutcome[];
+  /** The resources that fixes already offered in the same list add: a later fix names its own otherwise. */
+  offered?: NewResource[];
 }
 
 export interface Located {
@@ -139,10 +152,21 @@ export function verified(context: FixContext, file: SourceFile, fix: TrafficFix,
   }
 }
 
-/** A name not yet used by resources of this kind in the namespace. */
-export function freshName(workspace: WorkspaceView, mesh: Mesh, kind: string, namespace: string | undefined, wanted: string): string {
-  const base = wanted.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'observed';
-  const taken = new Set(workspace.resources.filter((r) => r.resource.mesh === mesh && r.resource.kind === kind && r.resource.namespace === namespace).map((r) => r.resource.name));
+/**
+ * A name for a resource a fix adds: `wanted` as a Kubernetes name (lower case, `-`, at most 50
+ * characters), with `-2`, `-3`… when the workspace has a resource of that mesh, kind and namespace
+ * by that name, or a fix offered in the same list adds one (`context.offered`).
+ */
+export function freshName(context: Pick<FixContext, 'workspace' | 'offered'>, resource: Omit<NewResource, 'name'>, wanted: string): string {
+  const same = (r: { mesh: Mesh; kind: string; namespace?: string | undefined }) => r.mesh === resource.mesh && r.kind === resource.kind && r.namespace === resource.namespace;
+  const taken = new Set(context.workspace.resources.filter((r) => same(r.resource)).map((r) => r.resource.name));
+  for (const offered of context.offered ?? []) if (same(offered)) taken.add(offered.name);
+  return availableName(wanted, taken);
+}
+
+/** `wanted` as a Kubernetes name, numbered from 2 until it is not in `taken`. */
+export function availableName(wanted: string, taken: ReadonlySet<string | undefined>): string {
+  const base = dnsName(wanted).slice(0, 50).replace(/-+$/, '');
   if (!taken.has(base)) return base;
   for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
 }

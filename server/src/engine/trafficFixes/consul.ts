@@ -5,7 +5,7 @@ import type { SourceFile } from '../source/sourceFile';
 import { nodeAt as treeNodeAt, type ArrayNode, type ObjectNode, type SourceNode } from '../source/tree';
 import type { AccessRecord } from '../traffic/accessRecord';
 import {
-  asList, asRecord, decidedBy, describeCall, empty, isHttp, nodeAt, notOffered, pathOf, resourceAtRange, resourceAtRef, resourcesOf, unique, valueAt,
+  asList, asRecord, decidedBy, describeCall, empty, freshName, isHttp, nodeAt, notOffered, pathOf, resourceAtRange, resourceAtRef, resourcesOf, unique, valueAt,
   verified, type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult,
 } from './common';
 import { appendDocuments, column, hclBlock, insertItems, jsonBlock, lineIndent, yamlBlock, yamlFlow } from './layout';
@@ -119,10 +119,10 @@ function permission(action: 'allow' | 'deny', record: AccessRecord): Record<stri
   return { Action: action, HTTP: http };
 }
 
-function newEntryDocument(home: Located, destination: string, source: Record<string, unknown>): Record<string, unknown> {
+function newEntryDocument(home: Located, name: string, destination: string, source: Record<string, unknown>): Record<string, unknown> {
   return {
     apiVersion: home.resource.apiVersion ?? 'consul.hashicorp.com/v1alpha1', kind: 'ServiceIntentions',
-    metadata: { name: destination, ...(home.resource.namespace ? { namespace: home.resource.namespace } : {}) },
+    metadata: { name, ...(home.resource.namespace ? { namespace: home.resource.namespace } : {}) },
     spec: { destination: { name: destination }, sources: [respell('camel', source)] },
   };
 }
@@ -154,7 +154,13 @@ function changeVerdict(context: FixContext, outcome: ShapeOutcome, want: 'allow'
     const home = decidedIn && isCrd(decidedIn) ? decidedIn : resourcesOf(context.workspace, 'consul', 'ServiceIntentions').find((e) => e.file.format === 'yaml');
     if (!home || home.file.format !== 'yaml') return notOffered(`there is no service-intentions entry for ${destination}; write one (a config entry file, or a ServiceIntentions resource)`);
     const source = { Name: caller, Action: want };
-    const fix: TrafficFix = { kind: 'add-source', file: home.file.path, title: `${verb} ${call}: new ServiceIntentions for ${destination} with source ${caller}`, edits: [appendDocuments(home.file, [newEntryDocument(home, destination, source)])], preferred: true };
+    const created = { mesh: 'consul' as const, kind: 'ServiceIntentions', namespace: home.resource.namespace };
+    // (the Kubernetes name only names the resource; the entry's destination is spec.destination.name)
+    const name = freshName(context, created, destination);
+    const fix: TrafficFix = {
+      kind: 'add-source', file: home.file.path, title: `${verb} ${call}: new ServiceIntentions for ${destination} with source ${caller}`,
+      edits: [appendDocuments(home.file, [newEntryDocument(home, name, destination, source)])], preferred: true, creates: [{ ...created, name }],
+    };
     const ok = verified(context, home.file, fix, [record], expect);
     return ok ? { fixes: [ok], notOffered: [] } : notOffered(`a new intention for ${destination} would not ${want} the call`);
   }

@@ -5,6 +5,7 @@ import type { Mesh } from '../meshes';
 import type { ShapeOutcome } from '../simulate';
 import type { SourceRef } from '../simulate/types';
 import { callerName, destinationName } from '../audit/model';
+import { escapeRegex } from '../audit/generate/yaml';
 import { asRecord, overlaps, refExtent, resourceAtRange, valueAt, type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult } from './common';
 import { consulTrafficFixes } from './consul';
 import { istioTrafficFixes } from './istio';
@@ -33,8 +34,9 @@ export interface TrafficFixesInput {
 
 let sharedEngine: Engine | undefined;
 
+/** The context of one list of fixes: the resources its fixes add are recorded in `offered` as the list is built. */
 export function fixContext(input: { workspace: WorkspaceView; outcomes: readonly ShapeOutcome[]; engine?: Engine }): FixContext {
-  return { engine: input.engine ?? (sharedEngine ??= new Engine()), workspace: input.workspace, outcomes: input.outcomes };
+  return { engine: input.engine ?? (sharedEngine ??= new Engine()), workspace: input.workspace, outcomes: input.outcomes, offered: [] };
 }
 
 /**
@@ -135,7 +137,7 @@ export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
   const context = fixContext(input);
   const located = resourceAtRange(input.workspace, input.file, input.range);
   if (!located) return [];
-  const { fixes, add } = fixCollector();
+  const { fixes, add } = fixCollector(context);
   add(() => narrowWildcard(context, input.file, input.range));
   for (const outcome of outcomesAt(input.outcomes, input.file, input.range, input.workspace).slice(0, input.maxCalls ?? 3)) {
     if (outcome.decision.verdict === 'deny') add(() => allowCall(context, outcome));
@@ -146,8 +148,13 @@ export function trafficFixesAt(input: TrafficFixesInput): TrafficFix[] {
   return fixes;
 }
 
-/** Fixes from several builders, each offered once (same file and edits); a builder that throws offers none, the others still do. */
-function fixCollector(): TrafficFixResult & { add(build: () => TrafficFixResult): void } {
+/**
+ * Fixes from several builders, each offered once: a fix whose edits are those of a fix already
+ * taken, but for the number after the name of a resource it adds, is the same fix. The resources each fix adds
+ * go to `context.offered`, so that the next builders name theirs otherwise. A builder that throws
+ * offers none, the others still do.
+ */
+function fixCollector(context: FixContext): TrafficFixResult & { add(build: () => TrafficFixResult): void } {
   const fixes: TrafficFix[] = [];
   const notOffered: string[] = [];
   const seen = new Set<string>();
@@ -160,15 +167,27 @@ function fixCollector(): TrafficFixResult & { add(build: () => TrafficFixResult)
       return;
     }
     for (const fix of result.fixes) {
-      const key = JSON.stringify([fix.file, fix.edits]);
-      if (!seen.has(key)) {
-        seen.add(key);
-        fixes.push(fix);
-      }
+      const key = sameFixKey(fix);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      fixes.push(fix);
+      context.offered?.push(...(fix.creates ?? []));
     }
     for (const reason of result.notOffered) if (!notOffered.includes(reason)) notOffered.push(reason);
   };
   return { fixes, notOffered, add };
+}
+
+/** The file and edits of a fix, each name of a resource it adds written without the number `freshName` may have put after it. */
+function sameFixKey(fix: TrafficFix): string {
+  let edits = fix.edits;
+  for (const { name } of fix.creates ?? []) {
+    const unnumbered = name.replace(/-\d+$/, '');
+    if (unnumbered === name) continue;
+    const written = new RegExp(`(?<![\\w.-])${escapeRegex(name)}(?![\\w.-])`, 'g');
+    edits = edits.map((e) => ({ ...e, newText: e.newText.replace(written, unnumbered) }));
+  }
+  return JSON.stringify([fix.file, edits]);
 }
 
 /** An edge of the traffic map: a caller and a destination as the map names them (`callerName`, `destinationName`). */
@@ -196,7 +215,7 @@ export function edgeFixes(input: Omit<TrafficFixesInput, 'file' | 'range'> & { e
   const context = fixContext(input);
   const verdict = input.action === 'allow' ? 'deny' : 'allow';
   const candidates = edgeOutcomes(input.outcomes, input.edge).filter((o) => o.decision.verdict === verdict);
-  const { fixes, notOffered, add } = fixCollector();
+  const { fixes, notOffered, add } = fixCollector(context);
   for (const outcome of candidates.slice(0, input.maxCalls ?? 3)) add(() => (input.action === 'allow' ? allowCall(context, outcome) : denyCall(context, outcome)));
   return { fixes, notOffered, calls: candidates.reduce((sum, o) => sum + o.shape.count, 0) };
 }

@@ -190,8 +190,9 @@ function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult
     const selector = selectorFor(record);
     const home = resourceAtRef(context.workspace, outcome.decision.policy) ?? policies[0];
     if (selector && home && home.file.format === 'yaml') {
-      const name = freshName(context.workspace, 'istio', 'AuthorizationPolicy', record.destination.namespace, `allow-${record.source?.serviceAccount ?? 'observed'}-to-${Object.values(selector)[0]}`);
-      const fix: TrafficFix = { kind: 'allow', file: home.file.path, title: `Allow ${call}: new ALLOW policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'ALLOW', rule, selector)])], preferred: result.fixes.length === 0 };
+      const created = { mesh: 'istio' as const, kind: 'AuthorizationPolicy', namespace: record.destination.namespace };
+      const name = freshName(context, created, `allow-${record.source?.serviceAccount ?? 'observed'}-to-${Object.values(selector)[0]}`);
+      const fix: TrafficFix = { kind: 'allow', file: home.file.path, title: `Allow ${call}: new ALLOW policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'ALLOW', rule, selector)])], preferred: result.fixes.length === 0, creates: [{ ...created, name }] };
       const ok = verified(context, home.file, fix, [record], allowed);
       if (ok) result.fixes.push(ok);
     }
@@ -218,8 +219,9 @@ function denyCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult 
   const home = resourceAtRef(context.workspace, outcome.decision.policy) ?? resourcesOf(context.workspace, 'istio', 'AuthorizationPolicy').find((p) => p.resource.namespace === record.destination!.namespace && p.file.format === 'yaml');
   if (!selector) return notOffered('the destination has no app label to select it by');
   if (!home || home.file.format !== 'yaml') return notOffered('no YAML policy file to add a DENY policy to');
-  const name = freshName(context.workspace, 'istio', 'AuthorizationPolicy', record.destination.namespace, `deny-${record.source?.serviceAccount ?? 'observed'}-${record.request?.method ?? 'tcp'}-${Object.values(selector)[0]}`);
-  const fix: TrafficFix = { kind: 'deny', file: home.file.path, title: `Deny ${call}: new DENY policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'DENY', rule, selector)])], preferred: true };
+  const created = { mesh: 'istio' as const, kind: 'AuthorizationPolicy', namespace: record.destination.namespace };
+  const name = freshName(context, created, `deny-${record.source?.serviceAccount ?? 'observed'}-${record.request?.method ?? 'tcp'}-${Object.values(selector)[0]}`);
+  const fix: TrafficFix = { kind: 'deny', file: home.file.path, title: `Deny ${call}: new DENY policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'DENY', rule, selector)])], preferred: true, creates: [{ ...created, name }] };
   const ok = verified(context, home.file, fix, [record], denied);
   return ok ? { fixes: [ok], notOffered: [] } : notOffered('a DENY policy for this call would not deny it (see the explanation of the call)');
 }

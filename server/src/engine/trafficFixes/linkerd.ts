@@ -110,8 +110,10 @@ function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult
   const home = policies.find((p) => p.file.format === 'yaml') ?? (target.file.format === 'yaml' ? target : undefined);
   if (!home) return notOffered('no YAML file to add an AuthorizationPolicy to');
   const namespace = server.resource.namespace;
-  const authnName = freshName(context.workspace, 'linkerd', 'MeshTLSAuthentication', namespace, `${target.resource.name}-${record.source?.serviceAccount ?? 'observed'}`);
-  const policyName = freshName(context.workspace, 'linkerd', 'AuthorizationPolicy', namespace, `${target.resource.name}-${record.source?.serviceAccount ?? 'observed'}`);
+  const newAuthentication = { mesh: 'linkerd' as const, kind: 'MeshTLSAuthentication', namespace };
+  const newPolicy = { mesh: 'linkerd' as const, kind: 'AuthorizationPolicy', namespace };
+  const authnName = freshName(context, newAuthentication, `${target.resource.name}-${record.source?.serviceAccount ?? 'observed'}`);
+  const policyName = freshName(context, newPolicy, `${target.resource.name}-${record.source?.serviceAccount ?? 'observed'}`);
   const documents = [
     meshTlsAuthentication(authnName, namespace, [principal]),
     {
@@ -122,7 +124,7 @@ function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult
       },
     },
   ];
-  const fix: TrafficFix = { kind: 'allow', file: home.file.path, title: `Allow ${call}: new AuthorizationPolicy ${policyName} on ${target.resource.kind} ${target.resource.name} with MeshTLSAuthentication ${authnName}`, edits: [appendDocuments(home.file, documents)], preferred: true };
+  const fix: TrafficFix = { kind: 'allow', file: home.file.path, title: `Allow ${call}: new AuthorizationPolicy ${policyName} on ${target.resource.kind} ${target.resource.name} with MeshTLSAuthentication ${authnName}`, edits: [appendDocuments(home.file, documents)], preferred: true, creates: [{ ...newAuthentication, name: authnName }, { ...newPolicy, name: policyName }] };
   const ok = verified(context, home.file, fix, [record], allowed);
   return ok ? { fixes: [ok], notOffered: [] } : notOffered(`a new AuthorizationPolicy on ${target.resource.kind} ${target.resource.name} would not admit the call (${outcome.decision.reason})`);
 }
@@ -227,7 +229,8 @@ export function createMeshTlsAuthentication(context: FixContext, file: SourceFil
   const calls = context.outcomes.filter((o) => o.shape.record.source?.principal && (o.decision.policy?.label === policyLabel || (o.decision.verdict === 'deny' && o.decision.status !== 404 && (o.decision.policy?.label === targetLabel || o.decision.rule?.label.startsWith(targetLabel)))));
   const identities = unique(calls.map((o) => o.shape.record.source!.principal!)).sort();
   if (identities.length === 0) return notOffered(`no call with a mesh identity was observed at ${targetLabel}`);
-  const name = freshName(context.workspace, 'linkerd', 'MeshTLSAuthentication', policy.resource.namespace, `${policy.resource.name}-clients`);
+  const created = { mesh: 'linkerd' as const, kind: 'MeshTLSAuthentication', namespace: policy.resource.namespace };
+  const name = freshName(context, created, `${policy.resource.name}-clients`);
   const ref = { group: 'policy.linkerd.io', kind: 'MeshTLSAuthentication', name };
   const refs = nodeAt(policy.resource, ['spec', 'requiredAuthenticationRefs']);
   const spec = nodeAt(policy.resource, ['spec']);
@@ -237,6 +240,7 @@ export function createMeshTlsAuthentication(context: FixContext, file: SourceFil
     kind: 'create-authentication', file: file.path,
     title: `Create MeshTLSAuthentication ${name} for the ${identities.length} observed identit${identities.length === 1 ? 'y' : 'ies'} and require it in ${label(policy)}`,
     edits: [reference, appendDocuments(file, [meshTlsAuthentication(name, policy.resource.namespace, identities)])],
+    creates: [{ ...created, name }],
   };
   const ok = verified(context, file, fix, calls.map((o) => o.shape.record), (d) => d.verdict === 'allow');
   return ok ? { fixes: [ok], notOffered: [] } : notOffered(`the new MeshTLSAuthentication would not admit every observed identity at ${targetLabel}`);

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { CodeAction, Diagnostic, Range } from 'vscode-languageserver-protocol';
+import { LspTestClient, waitForLast } from '../helpers/lspClient';
+import { REPO_ROOT } from '../helpers/paths';
+
+/**
+ * The quick-fix list as the editor asks for it (textDocument/codeAction over a real connection),
+ * on copies of examples/istio and examples/linkerd with their access logs. What the list must do comes from the LSP
+ * specification: `context.diagnostics` are the diagnostics at the range, `context.only` the kinds
+ * wanted (a kind takes its dotted sub-kinds and nothing else), `isPreferred` marks the fix that
+ * properly addresses the error (what auto fix applies); and from Kubernetes: a new object needs a
+ * name no other object of its kind in the namespace has.
+ */
+
+interface Status { state: string; policies: number }
+
+/** "Kind namespace/name" of each YAML document in `text`. */
+function documentsOf(text: string): string[] {
+  return text.split(/^---$/m).flatMap((doc) => {
+    const kind = /^kind: (\S+)$/m.exec(doc)?.[1];
+    return kind ? [`${kind} ${/^ {2}namespace: (\S+)$/m.exec(doc)?.[1]}/${/^ {2}name: (\S+)$/m.exec(doc)?.[1]}`] : [];
+  });
+}
+
+/** The documents an action's edits add. */
+function addedDocuments(action: CodeAction): string[] {
+  return Object.values(action.edit?.changes ?? {}).flat().flatMap((edit) => documentsOf(edit.newText));
+}
+
+function documentsIn(folder: string): string[] {
+  return readdirSync(folder).filter((file) => file.endsWith('.yaml')).flatMap((file) => documentsOf(readFileSync(join(folder, file), 'utf8')));
+}
+
+async function startOn(example: string): Promise<{ client: LspTestClient; workspace: string }> {
+  const workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-quickfix-'));
+  cpSync(join(REPO_ROOT, 'examples', example), workspace, { recursive: true });
+  const statuses: Status[] = [];
+  const client = new LspTestClient();
+  client.connection.onNotification('meshPolicy/trafficStatus', (s: Status) => { statuses.push(s); });
+  client.connection.onRequest('workspace/codeLens/refresh', () => null);
+  await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: example }]);
+  await waitForLast(statuses, (s) => s.state === 'ready' && s.policies > 0, 60_000);
+  return { client, workspace };
+}
+
+const inside = (range: Range): Range => ({ start: { line: range.start.line, character: range.start.character + 1 }, end: { line: range.start.line, character: range.start.character + 1 } });
+
+describe('the quick-fix list (LSP textDocument/codeAction)', () => {
+  let client: LspTestClient;
+  let workspace: string;
+  let uri: string;
+  let text: string;
+  let diagnostics: Diagnostic[];
+
+  const diagnostic = (message: RegExp): Diagnostic => {
+    const found = diagnostics.find((d) => message.test(String(d.message)));
+    assert.ok(found, `a diagnostic ${message}: ${diagnostics.map((d) => d.message).join(' | ')}`);
+    return found;
+  };
+  const ask = (range: Range, context: { diagnostics: Diagnostic[]; only?: string[] }) =>
+    client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range, context: { triggerKind: 1, ...context } });
+  const addedPolicies = (action: CodeAction): string[] => addedDocuments(action).filter((d) => d.startsWith('AuthorizationPolicy ')).map((d) => d.split(' ')[1]!);
+
+  before(async () => {
+    ({ client, workspace } = await startOn('istio'));
+    const path = join(workspace, 'security', 'authorization-policies.yaml');
+    uri = pathToFileURL(path).href;
+    text = readFileSync(path, 'utf8');
+    await client.open(uri, text);
+    diagnostics = await client.diagnosticsFor(uri, { ready: (d) => d.some((x) => x.code === 'MPA0101') && d.some((x) => x.code === 'MPA4001') });
+  });
+
+  after(async () => {
+    await client.shutdown();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('at the misspelt "principal": the rename first and alone preferred; the traffic fixes after it name distinct, unused policies', async () => {
+    const principal = diagnostic(/unknown field "principal"/);
+    const actions = await ask(inside(principal.range), { diagnostics: [principal] });
+    const titles = actions.map((a) => a.title);
+    assert.equal(titles[0], 'Rename "principal" to "principals"', titles.join('\n'));
+    assert.deepEqual(actions[0]!.diagnostics?.map((d) => d.code), ['MPA0101']);
+    assert.deepEqual(actions.filter((a) => a.isPreferred).map((a) => a.title), ['Rename "principal" to "principals"']);
+    assert.equal(new Set(titles).size, titles.length, `no title twice:\n${titles.join('\n')}`);
+    // the rule admits frontend's calls to cart (the misspelt field drops the caller condition): denying them is offered
+    const denies = actions.filter((a) => /^Deny cluster\.local\/ns\/shop\/sa\/frontend → cart GET /.test(a.title));
+    assert.ok(denies.length >= 2, titles.join('\n'));
+    const added = actions.flatMap(addedPolicies);
+    assert.equal(new Set(added).size, added.length, `each new policy has its own name: ${added.join(', ')}`);
+    const existing = new Set(documentsIn(join(workspace, 'security')));
+    for (const name of added) assert.ok(!existing.has(`AuthorizationPolicy ${name}`), `${name} is not a policy of the workspace`);
+    for (const deny of denies) {
+      const [name] = addedPolicies(deny);
+      assert.ok(name && deny.title.endsWith(`new DENY policy ${name}`), `the title names the policy it adds: ${deny.title}`);
+    }
+  });
+
+  it('with several diagnostics at the range, the one holding the cursor comes first, whatever order the client sends them in', async () => {
+    const principal = diagnostic(/unknown field "principal"/);
+    const action = diagnostic(/action must be one of/);
+    // the whole rule as a wider warning that also holds the cursor, sent first
+    const rule: Diagnostic = { range: { start: { line: principal.range.start.line - 2, character: 4 }, end: { line: principal.range.start.line + 6, character: 0 } }, severity: 2, source: 'mesh-policy', code: 'MPA4003', message: 'a rule-wide warning' };
+    const actions = await ask(inside(principal.range), { diagnostics: [rule, action, principal] });
+    assert.equal(actions[0]!.title, 'Rename "principal" to "principals"', actions.map((a) => a.title).join('\n'));
+    assert.deepEqual(actions.filter((a) => a.isPreferred).map((a) => a.title), ['Rename "principal" to "principals"'], 'auto fix applies the fix of the diagnostic under the cursor');
+    const other = actions.findIndex((a) => a.title === 'Change to "ALLOW"');
+    assert.ok(other > 0, 'the fix of the other diagnostic is still offered, after');
+    assert.equal(actions[other]!.isPreferred, false);
+    assert.deepEqual(actions[other]!.diagnostics?.map((d) => d.code), ['MPA0104']);
+  });
+
+  it('honours context.only: quickfix, source.fixAll and their parents take their own kinds only', async () => {
+    const principal = diagnostic(/unknown field "principal"/);
+    const at = inside(principal.range);
+    const kinds = async (only?: string[]) => [...new Set((await ask(at, { diagnostics: [principal], ...(only ? { only } : {}) })).map((a) => a.kind))];
+    assert.deepEqual(await kinds(['quickfix']), ['quickfix']);
+    assert.deepEqual(await kinds(['source.fixAll']), ['source.fixAll.meshPolicy']);
+    assert.deepEqual(await kinds(['source.fixAll.meshPolicy']), ['source.fixAll.meshPolicy']);
+    assert.deepEqual((await kinds(['source'])).sort(), ['source.fixAll.meshPolicy', 'source.meshPolicy.translate']);
+    for (const only of [['refactor'], ['source.fix'], ['quickfix.other'], ['source.organizeImports']]) assert.deepEqual(await kinds(only), [], JSON.stringify(only));
+    const all = await ask(at, { diagnostics: [principal] });
+    assert.equal(all[all.length - 1]!.kind, 'source.fixAll.meshPolicy', 'asked without only, fix-all comes last');
+    const fixAll = await ask(at, { diagnostics: [], only: ['source.fixAll'] });
+    assert.equal(fixAll.length, 1);
+    assert.equal(fixAll[0]!.title, 'Fix all mechanical mesh-policy problems in this file');
+  });
+
+  it('at a traffic diagnostic: each new ALLOW policy offered has its own name', async () => {
+    const wouldDeny = diagnostic(/allow-nothing would deny/);
+    const actions = await ask(inside(wouldDeny.range), { diagnostics: [wouldDeny] });
+    const allows = actions.filter((a) => /^Allow .*: new ALLOW policy /.test(a.title));
+    assert.ok(allows.length >= 2, actions.map((a) => a.title).join('\n'));
+    const added = allows.flatMap(addedPolicies);
+    assert.equal(added.length, allows.length);
+    assert.equal(new Set(added).size, added.length, added.join(', '));
+  });
+});
+
+describe('the quick-fix list on examples/linkerd (LSP textDocument/codeAction)', () => {
+  let client: LspTestClient;
+  let workspace: string;
+
+  before(async () => { ({ client, workspace } = await startOn('linkerd')); });
+  after(async () => {
+    await client.shutdown();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('at the AuthorizationPolicy without requiredAuthenticationRefs: its own fix first, then new resources each with a name of its own', async () => {
+    const path = join(workspace, 'policy', 'authorization-policies.yaml');
+    const uri = pathToFileURL(path).href;
+    await client.open(uri, readFileSync(path, 'utf8'));
+    const diagnostics = await client.diagnosticsFor(uri, { ready: (d) => d.some((x) => x.code === 'MPA0102') });
+    const missing = diagnostics.find((d) => d.code === 'MPA0102')!;
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: inside(missing.range), context: { diagnostics: [missing], triggerKind: 1 } });
+    const titles = actions.map((a) => a.title);
+    assert.equal(titles[0], 'Add the missing field "requiredAuthenticationRefs"', titles.join('\n'));
+    assert.deepEqual(actions.filter((a) => a.isPreferred), [], 'a placeholder is no preferred fix (docs/rules/MPA0102.md)');
+    assert.ok(titles.some((t) => /^Create MeshTLSAuthentication \S+ for the \d+ observed identities and require it in emojivoto\/emoji-grpc-web$/.test(t)), titles.join('\n'));
+    const added = actions.flatMap(addedDocuments);
+    assert.ok(added.length >= 3, added.join(', '));
+    assert.equal(new Set(added).size, added.length, `each new resource has its own name: ${added.join(', ')}`);
+    const existing = new Set(documentsIn(join(workspace, 'policy')));
+    for (const document of added) assert.ok(!existing.has(document), `${document} is not in the workspace`);
+  });
+});
