@@ -98,6 +98,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       { scheme: 'file', language: 'yaml' },
       { scheme: 'untitled', language: 'yaml' },
       { scheme: 'file', language: 'json' },
+      // .hcl files by our language id (package.json), and by name where another extension gave them its own id.
+      { scheme: 'file', language: 'hcl' },
+      { scheme: 'untitled', language: 'hcl' },
       { scheme: 'file', pattern: '**/*.hcl' },
     ],
     synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{yaml,yml,json,hcl,log,jsonl,gz}') },
