@@ -21,11 +21,12 @@ const HOVER_COMMANDS = ['meshPolicy.explainCall', 'meshPolicy.showTrafficForPoli
 
 const n = (value: number): string => value.toLocaleString('en-US');
 
-function statusText(s: TrafficStatus): { text: string; tooltip: string } {
+function statusText(s: TrafficStatus): { text: string; tooltip: string | vscode.MarkdownString } {
   switch (s.state) {
     case 'loading': return { text: '$(sync~spin) Mesh Policy: reading traffic', tooltip: 'Mesh Policy Auditor: reading the access logs' };
     case 'off': return { text: '$(shield) Mesh Policy', tooltip: `Mesh Policy Auditor: lint only${s.message ? ` (${s.message})` : ''}` };
-    case 'empty': return { text: '$(shield) Mesh Policy: no traffic', tooltip: 'Mesh Policy Auditor: no access logs found (see traffic: in .meshpolicy.yaml)' };
+    // The server says why (no .meshpolicy.yaml, globs that match nothing, a cancelled read) and what to do.
+    case 'empty': return { text: '$(shield) Mesh Policy: no traffic', tooltip: new vscode.MarkdownString(`Mesh Policy Auditor: ${s.advice || 'no access logs found in the workspace.'}`) };
     case 'failed': return { text: '$(warning) Mesh Policy: traffic', tooltip: `Mesh Policy Auditor: could not read the access logs: ${s.message ?? ''}` };
     default: {
       const changed = s.newlyDenied + s.newlyAllowed;
@@ -35,6 +36,12 @@ function statusText(s: TrafficStatus): { text: string; tooltip: string } {
       };
     }
   }
+}
+
+/** A tooltip as a notification shows it: the text of a markdown one, its code spans and bold marks unwrapped. */
+function plainText(tooltip: string | vscode.MarkdownString): string {
+  if (typeof tooltip === 'string') return tooltip;
+  return tooltip.value.replace(/`([^`]*)`|\*\*([^*]+)\*\*/g, (_whole, code: string | undefined, bold: string | undefined) => code ?? bold ?? '');
 }
 
 /** Read-only markdown views (calls of a policy, a call's walkthrough), shown rendered: closing them asks nothing. */
@@ -98,6 +105,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       { scheme: 'file', language: 'yaml' },
       { scheme: 'untitled', language: 'yaml' },
       { scheme: 'file', language: 'json' },
+      // .hcl files by our language id (package.json), and by name where another extension gave them its own id.
+      { scheme: 'file', language: 'hcl' },
+      { scheme: 'untitled', language: 'hcl' },
       { scheme: 'file', pattern: '**/*.hcl' },
     ],
     synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{yaml,yml,json,hcl,log,jsonl,gz}') },
@@ -247,7 +257,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand('meshPolicy.reloadTraffic', async () => {
       const result = await request<TrafficStatus>('meshPolicy/reloadTraffic');
-      if (result) void vscode.window.showInformationMessage(`Mesh Policy Auditor: ${statusText(result).tooltip.replace(/^Mesh Policy Auditor: /, '').split('\n')[0]}`);
+      if (result) void vscode.window.showInformationMessage(`Mesh Policy Auditor: ${plainText(statusText(result).tooltip).replace(/^Mesh Policy Auditor: /, '').split('\n')[0]}`);
     }),
     vscode.commands.registerCommand('meshPolicy.restartServer', async () => {
       restarts = [];

@@ -21,6 +21,7 @@ function packagingInputs(): string[] {
   };
   walk(path.join(repoRoot, 'schemas'));
   walk(path.join(repoRoot, 'docs', 'rules'));
+  walk(path.join(repoRoot, 'languages'));
   return inputs.filter((f) => fs.existsSync(f));
 }
 

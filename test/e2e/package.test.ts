@@ -1,11 +1,11 @@
-// The .vsix holds the bundles, the schemas, the rule pages, the manifest, README and LICENSE, and nothing else.
+// The .vsix holds the bundles, the schemas, the rule pages, the HCL language files, the manifest, README and LICENSE, and nothing else.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { ensureVsix, listZip, readCentralDirectory, repoRoot } from './helpers';
 
-test('the vsix holds only the bundles, schemas, rule pages, manifest, README and LICENSE', (t) => {
+test('the vsix holds only the bundles, schemas, rule pages, HCL language files, manifest, README and LICENSE', (t) => {
   const vsix = ensureVsix();
   const size = fs.statSync(vsix).size;
   t.diagnostic(`vsix: ${vsix} (${(size / 1024).toFixed(0)} KiB)`);
@@ -19,6 +19,9 @@ test('the vsix holds only the bundles, schemas, rule pages, manifest, README and
   assert.ok(names.includes('extension/schemas/istio/catalog.json'), 'extension/schemas/istio/catalog.json');
   assert.ok(names.includes('extension/package.json'), 'extension/package.json');
   assert.ok(names.some((n) => /^extension\/LICENSE(\.txt|\.md)?$/i.test(n)), 'LICENSE');
+  // the HCL language package.json contributes: its grammar and its configuration
+  assert.ok(names.includes('extension/languages/hcl.tmLanguage.json'), 'extension/languages/hcl.tmLanguage.json');
+  assert.ok(names.includes('extension/languages/hcl.language-configuration.json'), 'extension/languages/hcl.language-configuration.json');
   // every rule's page, which the diagnostics link to (codeDescription), and of docs/ nothing else
   const pages = fs.readdirSync(path.join(repoRoot, 'docs', 'rules')).filter((f) => f.endsWith('.md')).sort();
   assert.ok(pages.includes('MPA0104.md') && pages.includes('README.md'));
@@ -33,6 +36,7 @@ test('the vsix holds only the bundles, schemas, rule pages, manifest, README and
     /^\[Content_Types\]\.xml$/, /^extension\.vsixmanifest$/,
     /^extension\/dist\/(client|server|cli)\.js$/, /^extension\/schemas\//, /^extension\/docs\/rules\/[^/]+\.md$/,
     /^extension\/package\.json$/, /^extension\/readme\.md$/i, /^extension\/license(\.txt|\.md)?$/i,
+    /^extension\/languages\/hcl\.(tmLanguage|language-configuration)\.json$/,
   ];
   assert.deepEqual(names.filter((n) => !allowed.some((re) => re.test(n))), [], 'unexpected files in the vsix');
   assert.ok(size < 2 * 1024 * 1024, `vsix is ${size} bytes, limit 2 MiB`);

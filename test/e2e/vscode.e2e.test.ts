@@ -11,7 +11,7 @@ import { ensureVsix } from './helpers';
 
 const EXTENSION_ID = 'mesh-policy.mesh-policy-auditor';
 
-test('VS Code (code-server) shows the diagnostic, hover and quick fix of the packaged extension', { timeout: 240_000 }, async (t) => {
+test('VS Code (code-server) shows the diagnostic, hover and quick fix of the packaged extension, and reads .hcl files as HCL', { timeout: 240_000 }, async (t) => {
   if (!prerequisitesOrSkip(t)) return;
 
   const timings: string[] = [];
@@ -92,7 +92,27 @@ test('VS Code (code-server) shows the diagnostic, hover and quick fix of the pac
     mark('quick fix applied');
 
     await p.screenshot({ path: path.join(cs.shots, '2-after-fix.png') });
-    t.diagnostic(`screenshots: ${cs.shots} (1-hover.png, 2-after-fix.png)`);
+
+    // 7. a Consul config entry in HCL: the language HCL from the vsix (its name in the status bar,
+    // its grammar's colours) and our diagnostic on it. Written now: before, its error would have
+    // kept the Problems count above from reaching zero.
+    fs.writeFileSync(path.join(cs.workspace, 'security', 'intentions.hcl'), '# Consul intentions\nKind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name   = "web"\n    Action = "permit"\n  },\n]\n');
+    // (from the Explorer: Quick Open's file index does not know a file created after it started)
+    await p.locator('.explorer-folders-view .monaco-list-row', { hasText: 'intentions.hcl' }).first().click({ timeout: 60_000 });
+    await p.locator('.monaco-editor .view-lines', { hasText: 'service-intentions' }).waitFor({ timeout: 30_000 });
+    await p.locator('#status\\.editor\\.mode', { hasText: 'HCL' }).waitFor({ timeout: 30_000 });
+    await p.locator('.monaco-editor .squiggly-error').first().waitFor({ timeout: 90_000 });
+    const tokenClass = async (text: string) => p.locator('.monaco-editor .view-line span span', { hasText: text }).first().getAttribute('class');
+    // the grammar's scopes reach the theme: a comment, a string and a name get three colours
+    const [comment, string, name] = [await tokenClass('Consul intentions'), await tokenClass('permit'), await tokenClass('Action')];
+    t.diagnostic(`HCL token classes: comment ${comment}, string ${string}, attribute ${name}`);
+    assert.equal(new Set([comment, string, name]).size, 3, `three token colours: ${comment}, ${string}, ${name}`);
+    await runCommand(p, 'View: Focus Problems');
+    const hclRow = p.locator('.markers-panel .monaco-list-row', { hasText: 'Action must be one of allow, deny' }).first();
+    await hclRow.waitFor({ timeout: 30_000 });
+    await p.screenshot({ path: path.join(cs.shots, '3-hcl.png') });
+    mark('HCL file checked');
+    t.diagnostic(`screenshots: ${cs.shots} (1-hover.png, 2-after-fix.png, 3-hcl.png)`);
   }).finally(() => {
     mark('teardown done');
     t.diagnostic(`timings: ${timings.join(', ')}`);

@@ -46,6 +46,18 @@ describe('Consul HCL in the editor (LSP)', () => {
     assert.deepEqual(allowed.range, { start: { line: name, character: lines[name]!.indexOf('"dashboard"') }, end: { line: name, character: lines[name]!.indexOf('"dashboard"') + '"dashboard"'.length } });
   });
 
+  it('reads an untitled buffer of the language hcl as HCL', async () => {
+    const untitled = 'untitled:Untitled-1';
+    // Consul's intention actions are allow and deny, in lower case.
+    await client.open(untitled, 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name   = "web"\n    Action = "permit"\n  },\n]\n', 'hcl');
+    const diagnostics = await client.diagnosticsFor(untitled, { ready: (d) => d.some((x) => x.code === 'MPA0104') });
+    const action = diagnostics.find((d) => d.code === 'MPA0104')!;
+    assert.equal(action.message, 'Action must be one of allow, deny (got "permit")');
+    assert.equal(action.range.start.line, 5);
+    assert.ok(!diagnostics.some((d) => d.code === 'MPA0001'), 'no syntax error: not read as YAML');
+    await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri: untitled } });
+  });
+
   it('offers no completion and no hover in a comment', async () => {
     for (const character of [1, 2, 20]) {
       const position = { line: 0, character };

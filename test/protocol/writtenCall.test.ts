@@ -15,7 +15,7 @@ import { CART_READERS_WORKSPACE as POLICIES } from '../helpers/cartReaders';
  * policy without rules) matches nothing. `cart-readers` selects the pods labelled app=cart,
  * which the call does not carry: the `cart` Deployment in the workspace gives them.
  */
-interface Status { state: string; calls: number }
+interface Status { state: string; calls: number; advice?: string }
 
 describe('a call written by hand, explained in the editor with no traffic loaded (LSP)', () => {
   let client: LspTestClient;
@@ -42,6 +42,15 @@ describe('a call written by hand, explained in the editor with no traffic loaded
   it('has no observed calls to pick from', async () => {
     assert.deepEqual(await client.request('meshPolicy/calls', {}), []);
     assert.notEqual(statuses.at(-1)?.state, 'ready');
+  });
+
+  it('says that no .meshpolicy.yaml names access logs and how to add one, in the status and in a traffic view', async () => {
+    const status = statuses.at(-1)!;
+    assert.equal(status.state, 'empty');
+    assert.match(String(status.advice), /no file in the workspace matches the default traffic globs/);
+    assert.match(String(status.advice), /create `\.meshpolicy\.yaml` at the root of the workspace with a `traffic:` list/);
+    const view = await client.request<string>('meshPolicy/callsFor', { uri: pathToFileURL(policyPath).href, position: { line: 0, character: 0 } });
+    assert.equal(view, `No observed traffic is loaded. ${status.advice}`);
   });
 
   const cases: Array<[string, unknown, RegExp]> = [

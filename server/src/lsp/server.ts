@@ -422,6 +422,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       if (canRefreshLenses) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
     }
     traffic.enabled = trusted && settings.traffic.enabled;
+    traffic.disabledBecause = trusted ? 'meshPolicy.traffic.enabled is off' : 'the workspace is not trusted';
     traffic.baselineRef = settings.traffic.baseline;
     await traffic.load();
   }

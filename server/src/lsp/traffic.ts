@@ -1,3 +1,4 @@
+import { relative, sep } from 'node:path';
 import type { Connection } from 'vscode-languageserver';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
 import { Simulation } from '../engine/simulate';
@@ -5,7 +6,7 @@ import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { ingestTraffic, readerSettingProblems, type IngestProgress, type TrafficModel } from '../engine/traffic/ingest';
 import { ClickHouseTrafficSource } from '../engine/traffic/sources';
 import type { WorkspaceModel } from '../engine/workspace';
-import type { RuleSetting } from '../engine/config/projectConfig';
+import { CONFIG_FILE_NAME, DEFAULT_TRAFFIC_GLOBS, type ProjectConfig, type RuleSetting } from '../engine/config/projectConfig';
 import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/baseline';
 import { LiveInsight, type LiveBaseline } from '../engine/insight/live';
 import type { Resource } from '../engine/resource';
@@ -29,6 +30,36 @@ export interface TrafficStatus {
   newlyAllowed: number;
   unknown: number;
   message?: string;
+  /** With no traffic loaded: why, and what would load some (markdown). */
+  advice?: string;
+}
+
+const code = (text: string): string => `\`${text}\``;
+
+/**
+ * Why no access log was found, in the terms of where the traffic globs came from, and what to do:
+ * with no `.meshpolicy.yaml` the defaults apply and the fix is to create one with `traffic:`.
+ * `roots` are the workspace folders the globs were matched in (the first holds a new file).
+ */
+export function emptyTrafficAdvice(config: ProjectConfig, roots: readonly string[]): string {
+  const globs = config.traffic.length ? config.traffic : DEFAULT_TRAFFIC_GLOBS;
+  const listed = globs.map(code).join(', ');
+  const defaults = globs.length === DEFAULT_TRAFFIC_GLOBS.length && globs.every((glob, i) => glob === DEFAULT_TRAFFIC_GLOBS[i]);
+  const where = roots.length > 1 ? 'the workspace folders' : 'the workspace';
+  if (!config.file) {
+    return `No access logs found: no file in ${where} matches the default traffic globs (${listed}), and there is no ${code(CONFIG_FILE_NAME)} to name others. `
+      + `Put the access logs in ${where}, or create ${code(CONFIG_FILE_NAME)} at the root of ${roots.length > 1 ? 'the first folder' : 'the workspace'} with a ${code('traffic:')} list of globs that match them `
+      + `(or name a configuration elsewhere with the setting ${code('meshPolicy.configFile')}).`;
+  }
+  const root = roots.find((folder) => config.file!.startsWith(folder + sep));
+  const file = code(root ? relative(root, config.file) : config.file);
+  if (config.unusable) {
+    return `No access logs found: ${file} could not be read (see the output channel), so the default traffic globs (${listed}) applied, and no file in ${where} matches them. Fix ${file} or the setting ${code('meshPolicy.configFile')} that names it.`;
+  }
+  if (defaults) {
+    return `No access logs found: ${file} has no ${code('traffic:')} list, so the default globs (${listed}) applied, and no file in ${where} matches them. Add a ${code('traffic:')} list of globs that match the access logs to ${file}.`;
+  }
+  return `No access logs found: no file in ${where} matches the ${code('traffic:')} globs of ${file} (${listed}). Change them to match the access logs (relative to ${where} or to the folder of ${file}).`;
 }
 
 /**
@@ -63,6 +94,8 @@ export class TrafficService {
   private readonly changedFiles = new Set<string>();
   private modelVersion = 0;
   enabled = true;
+  /** Why the traffic is not read when `enabled` is false, as the status says it. */
+  disabledBecause = '';
   /** Git ref to compare with; empty for none. */
   baselineRef = '';
   private baseline: LiveBaseline | undefined;
@@ -87,14 +120,14 @@ export class TrafficService {
     if (!this.enabled) {
       this.model = undefined;
       this.modelVersion++;
-      this.setStatus({ ...this.status, state: 'off', message: 'traffic is not read in this workspace' });
+      this.setStatus({ ...this.status, state: 'off', message: this.disabledBecause || 'traffic is not read in this workspace', advice: '' });
       this.onChange();
       return;
     }
     const run = new AbortController();
     this.loadingRun = run;
     const keyHeaders = this.testedHeaders();
-    this.setStatus({ ...this.status, state: 'loading' });
+    this.setStatus({ ...this.status, state: 'loading', advice: '' });
     // The one connection the server ever makes: to the ClickHouse server the user configured
     // (`clickhouse:` in .meshpolicy.yaml; never in an untrusted workspace, where this is disabled).
     const clickhouse = this.workspace.config.clickhouse ? new ClickHouseTrafficSource(this.workspace.config.clickhouse) : undefined;
@@ -134,15 +167,16 @@ export class TrafficService {
       for (const [reason, count] of Object.entries(s.skippedByReason)) this.connection.console.info(`mesh-policy:   skipped ${n(count)}: ${reason}`);
       for (const [reason, count] of Object.entries(s.unresolvedSourceByReason)) this.connection.console.info(`mesh-policy:   caller unresolved for ${n(count)} calls: ${reason}`);
       for (const problem of [...(clickhouse ? [] : readerSettingProblems(this.workspace.config)), ...s.problems]) this.connection.console.warn(`mesh-policy: ${problem}`);
-      this.setStatus({ ...this.status, state: model.stats.files.length ? 'ready' : 'empty', files: s.files.length, lines: s.lines, skipped: s.skipped, calls: s.calls, shapes: s.shapes, message: '' });
+      const empty = !model.stats.files.length;
+      this.setStatus({ ...this.status, state: empty ? 'empty' : 'ready', files: s.files.length, lines: s.lines, skipped: s.skipped, calls: s.calls, shapes: s.shapes, message: '', advice: empty ? emptyTrafficAdvice(this.workspace.config, this.roots()) : '' });
     } catch (error) {
       if (run.signal.aborted) {
         this.connection.console.info('mesh-policy: reading access logs was cancelled');
-        if (this.loadingRun === run) this.setStatus({ ...this.status, state: this.model ? 'ready' : 'empty', message: 'cancelled' });
+        if (this.loadingRun === run) this.setStatus({ ...this.status, state: this.model ? 'ready' : 'empty', message: 'cancelled', advice: this.model ? '' : 'Reading the access logs was cancelled: run **Mesh Policy: Reload Traffic** to read them.' });
         return;
       }
       this.connection.console.error(`mesh-policy: could not read the access logs: ${describe(error)}`);
-      this.setStatus({ ...this.status, state: 'failed', message: describe(error) });
+      this.setStatus({ ...this.status, state: 'failed', message: describe(error), advice: '' });
     } finally {
       progress?.done();
       if (this.loadingRun === run) this.loadingRun = undefined;

@@ -85,7 +85,18 @@ interface Hooks {
   redact<T>(response: T): T;
 }
 
-const NO_TRAFFIC = 'No observed traffic is loaded. Put access logs in the workspace (see `traffic:` in `.meshpolicy.yaml`), or run **Mesh Policy: Reload Traffic**.';
+/** What a traffic view says when no simulation is there to answer it: why, by the traffic's status, and what to do. */
+export function noTrafficMarkdown(status: TrafficStatus): string {
+  switch (status.state) {
+    case 'loading': return 'No observed traffic is loaded yet: the access logs are being read (the status bar shows the progress). Try again when it shows the calls.';
+    case 'off': return `No observed traffic is loaded: Mesh Policy Auditor only lints here (${status.message || 'traffic is not read in this workspace'}).`;
+    case 'failed': return `No observed traffic is loaded: the access logs could not be read (${status.message ?? 'see the output channel'}). Run **Mesh Policy: Show Output** for the details, then **Mesh Policy: Reload Traffic**.`;
+    case 'empty': return `No observed traffic is loaded. ${status.advice || 'No access logs were found in the workspace.'}`;
+    default: return status.calls
+      ? 'No observed traffic is loaded: the simulation of the calls read failed. Run **Mesh Policy: Show Output** for the details.'
+      : `No observed traffic is loaded: the access logs read (${status.files} files, ${status.lines} lines) gave no call; run **Mesh Policy: Show Output** to see which lines were skipped and why.`;
+  }
+}
 const NOT_A_POLICY_FILE = 'This file holds no policy the simulation read. Open a policy file, put the cursor in a policy or rule, and run **Mesh Policy: Show Traffic for Policy** again (or click the counts above a policy).';
 
 export function registerTrafficRequests(connection: Connection, hooks: Hooks): void {
@@ -109,7 +120,7 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
   on(TrafficRequests.callsFor, (params: { file?: string; offset?: number; uri?: string; position?: { line: number; character: number } }, token) => {
     if (params.uri) hooks.prepare(params.uri);
     const insight = hooks.insight();
-    if (!insight) return NO_TRAFFIC;
+    if (!insight) return noTrafficMarkdown(hooks.status());
     const file = params.file ?? (params.uri?.startsWith('file:') ? fileURLToPath(params.uri) : params.uri);
     let offset = params.offset;
     if (file && offset === undefined && params.position) offset = insight.offsetOf(file, params.position);
@@ -130,7 +141,7 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
       return hooks.explainWritten(written.call);
     }
     const insight = hooks.insight();
-    if (!insight) return NO_TRAFFIC;
+    if (!insight) return noTrafficMarkdown(hooks.status());
     if (typeof params.key !== 'string') return 'No call was given: run **Mesh Policy: Explain Call...** to pick one.';
     const key = params.key;
     // A key from a list or hover made before the traffic was read again.

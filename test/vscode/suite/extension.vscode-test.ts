@@ -1,6 +1,8 @@
 // Runs inside the VS Code extension host (see ../runTest.ts): the extension activates on a policy
 // file, publishes the diagnostic, and answers hover and code-action requests through the vscode API.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { workspaceRoot } from './workspace';
@@ -105,5 +107,24 @@ suite('Mesh Policy Auditor in VS Code', () => {
     assert.equal(await vscode.workspace.applyEdit(edit), true);
     await waitForDiagnostics(uri, (d) => d.some((x) => codeOf(x) === 'MPA0104'));
     await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  test('an .hcl file opens as the language hcl and gets the diagnostics of mesh-policy', async () => {
+    // Outside the workspace (linted alone): the traffic tests count the workspace's policies.
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-policy-hcl-'));
+    const file = path.join(folder, 'intentions.hcl');
+    fs.writeFileSync(file, 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name   = "web"\n    Action = "permit"\n  },\n]\n');
+    const hclUri = vscode.Uri.file(file);
+    const hcl = await vscode.workspace.openTextDocument(hclUri);
+    await vscode.window.showTextDocument(hcl);
+    assert.equal(hcl.languageId, 'hcl');
+    assert.ok((await vscode.languages.getLanguages()).includes('hcl'));
+    const found = await waitForDiagnostics(hclUri, (d) => d.some((x) => codeOf(x) === 'MPA0104'));
+    const action = found.find((x) => codeOf(x) === 'MPA0104')!;
+    // Consul's intention actions are allow and deny, in lower case.
+    assert.equal(action.message, 'Action must be one of allow, deny (got "permit")');
+    assert.equal(action.range.start.line, 5);
+    assert.match(hcl.getText(action.range), /permit/);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 });
