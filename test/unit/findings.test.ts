@@ -145,6 +145,24 @@ describe('schema findings: message, range and fix', () => {
     const finding = only(engine.lintText('p.yaml', text).findings, 'MPA0102');
     assert.equal(finding.fixes?.[0]?.title, 'Add the missing field "requiredAuthenticationRefs"');
     assert.deepEqual(finding.fixes?.filter((f) => f.preferred), []);
+    // An empty list would authorize every client (Linkerd); a reference to fill in authorizes no one
+    // while it names nothing that exists (the controller ignores such a policy).
+    const after = applyEdits(text, finding.fixes![0]!.edits);
+    assert.match(after, /\n {2}requiredAuthenticationRefs: \[\{kind: MeshTLSAuthentication, name: web-clients\}\]\n$/);
+    assert.deepEqual(engine.lintText('p.yaml', after).findings.filter((f) => f.code === 'MPA0102' || f.code === 'MPA0001'), []);
+  });
+
+  it('a missing object or list of objects gets its required fields to fill in: no example that grants access', () => {
+    // Consul: an example source with Action allow would allow that caller; a source with only its
+    // Name is refused (Action or Permissions needed) until it is filled in.
+    const text = 'Kind = "service-intentions"\nName = "api"\n';
+    const finding = only(engine.lintText('api.hcl', text).findings, 'MPA0102');
+    const after = applyEdits(text, finding.fixes![0]!.edits);
+    assert.match(after, /\nSources = \[\{Name = "[^"]+"\}\]\n$/, after);
+    assert.ok(engine.lintText('api.hcl', after).findings.some((f) => f.severity === 'error'), 'the placeholder source is not accepted as it is');
+    const yaml = 'apiVersion: policy.linkerd.io/v1alpha1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: ns}\nspec:\n  requiredAuthenticationRefs: []\n';
+    const target = only(engine.lintText('p.yaml', yaml).findings, 'MPA0102');
+    assert.match(applyEdits(yaml, target.fixes![0]!.edits), /\n {2}targetRef: \{kind: Server, name: [a-z-]+\}\n$/);
   });
 
   it('adds a missing field to a JSON object', () => {

@@ -161,9 +161,9 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
       const fixes: Fix[] = [];
       const propertySchema = parentSchema?.properties?.[field];
       if (node?.type === 'object' && !(node.entries.length === 0 && !node.flow && file.format === 'yaml')) {
-        // Not preferred: the value is a placeholder, a guess that "fix all" must not apply (an
-        // empty requiredAuthenticationRefs would authorize every client).
-        fixes.push({ title: `Add the missing field "${field}"`, edits: [addField(file, node, field, placeholder(isSchema(propertySchema) ? expand(registry, root, propertySchema) : []))] });
+        // Not preferred: the value is a placeholder, a guess that "fix all" must not apply.
+        const expandSchema = (schema: unknown): JsonSchema[] => (isSchema(schema) ? expand(registry, root, schema) : []);
+        fixes.push({ title: `Add the missing field "${field}"`, edits: [addField(file, node, field, placeholder(expandSchema(propertySchema), expandSchema))] });
       }
       described = {
         code: Codes.missingField,
@@ -328,8 +328,17 @@ function rootSpan(file: SourceFile, resource: Resource): Span {
   return kindEntry ? { start: kindEntry.keySpan.start, end: kindEntry.value.span.end } : firstLine(file, resource.node.span);
 }
 
-function placeholder(schemas: JsonSchema[]): unknown {
+/**
+ * A value to fill in for a field of `schemas`: an example, the first allowed value, the default,
+ * or an empty value of its type, an object with its required fields; for a list of objects with
+ * required fields, one such object (an empty list can mean "everything": an empty
+ * `requiredAuthenticationRefs` authorizes every client, where a reference to fill in is refused,
+ * or authorizes no one, until it names what exists).
+ */
+function placeholder(schemas: JsonSchema[], expandSchema: (schema: unknown) => JsonSchema[], depth = 0): unknown {
   const example = firstWith(schemas, 'examples')?.[0];
+  // (an example object or list is left out: it may grant what the author did not mean, such as
+  // Consul Sources allowing an example caller; its required fields, to fill in, grant nothing)
   if (example !== undefined && (typeof example !== 'object' || example === null)) return example;
   const enumValues = firstWith(schemas, 'enum');
   if (enumValues?.length) return enumValues[0];
@@ -338,8 +347,16 @@ function placeholder(schemas: JsonSchema[]): unknown {
   const type = firstWith(schemas, 'type');
   const first = Array.isArray(type) ? type[0] : type;
   switch (first) {
-    case 'array': return [];
-    case 'object': return {};
+    case 'array': {
+      const items = expandSchema(firstWith(schemas, 'items'));
+      return firstWith(items, 'required')?.length && depth < 3 ? [placeholder(items, expandSchema, depth + 1)] : [];
+    }
+    case 'object': {
+      // (its required fields, each a placeholder)
+      const item: Record<string, unknown> = {};
+      if (depth < 3) for (const key of firstWith(schemas, 'required') ?? []) item[key] = placeholder(expandSchema(schemas.find((s) => s.properties?.[key])?.properties?.[key]), expandSchema, depth + 1);
+      return item;
+    }
     case 'integer':
     case 'number': return 0;
     case 'boolean': return false;
