@@ -206,6 +206,28 @@ describe('lenses over PeerAuthentication and RequestAuthentication: what they do
     assert.ok(!hints.some((m) => m.startsWith('PeerAuthentication shop/older ')), JSON.stringify(hints));
   });
 
+  it('follows edits in another file: an AuthorizationPolicy edited keeps it, a narrower PeerAuthentication added takes its calls', async () => {
+    // (mutual TLS calls only: the STRICT policy decides none of them, so only its lens and hint tell it apart)
+    const { path, workspace, live } = await insightFor('other-file', [peer('strict', 'shop', '  mtls:\n    mode: STRICT\n')], [calls(10, 'mtls')]);
+    const other = join(dir, 'other-file-b.yaml');
+    const allow = (name: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n  action: DENY\n  rules:\n  - to:\n    - operation:\n        methods: ["DELETE"]\n`;
+    const table: [string, string, string[]][] = [
+      [allow('no-delete'), 'mTLS STRICT for 1 workload: 10 calls (10 mutual TLS · 0 plaintext, refused)', []],
+      [allow('no-deletes'), 'mTLS STRICT for 1 workload: 10 calls (10 mutual TLS · 0 plaintext, refused)', []],
+      [peer('cart-permissive', 'shop', `${CART}  mtls:\n    mode: PERMISSIVE\n`), 'mTLS STRICT: no observed call goes by it · 10 calls to 1 workload it selects go by PeerAuthentication shop/cart-permissive', ['PeerAuthentication shop/strict']],
+      [allow('no-delete'), 'mTLS STRICT for 1 workload: 10 calls (10 mutual TLS · 0 plaintext, refused)', []],
+    ];
+    for (const [text, expected, unused] of table) {
+      workspace.update(engine.prepare(engine.read(other, text)));
+      const insight = live.next([other]);
+      assert.equal(insight.lenses(path)[0]!.title, expected);
+      assert.deepEqual(insight.findings(path).filter((f) => f.code === 'MPA4003').map((f) => f.message.split(' decides ')[0]), unused);
+      const simulation = new Simulation(workspace);
+      const fresh = new TrafficInsight(workspace, simulation, simulateShapes(simulation, insight.result.outcomes.map((o) => o.shape)));
+      assert.deepEqual(insight.findings(path), fresh.findings(path));
+    }
+  });
+
   it('follows edits: a mode changed in the editor changes the lens, as a fresh computation says', async () => {
     const docs = [peer('strict', 'shop', '  mtls:\n    mode: STRICT\n')];
     const { path, workspace, live } = await insightFor('edit', docs, MIXED);

@@ -69,10 +69,30 @@ export class AuthenticationIndex {
   private readonly requestAuths: readonly CompiledRequestAuthentication[];
   private built = false;
 
-  constructor(readonly compiled: CompiledPolicies | undefined) {
+  private compiled: CompiledPolicies | undefined;
+  /** What a call's authentication reads besides the records: the compiled forms of the PeerAuthentications and RequestAuthentications (the same objects while their text, place and order stay) and the mesh-wide facts. */
+  private readonly inputs: readonly unknown[];
+
+  constructor(compiled: CompiledPolicies | undefined) {
+    this.compiled = compiled;
     const resources = compiled instanceof IstioCompiledPolicies ? compiled.authenticationResources() : { peer: [], request: [] };
     this.levels = new Map(resources.peer.map(({ policy, level }) => [policy, level]));
     this.requestAuths = resources.request;
+    this.inputs = inputsOf(compiled, resources);
+  }
+
+  /**
+   * Whether this index holds for `compiled` too, and then takes it: Istio is compiled again on
+   * every edit of an Istio file, and most such edits change AuthorizationPolicies only, which the
+   * authentication of a call does not read.
+   */
+  adopt(compiled: CompiledPolicies | undefined): boolean {
+    if (compiled === this.compiled) return true;
+    const resources = compiled instanceof IstioCompiledPolicies ? compiled.authenticationResources() : { peer: [], request: [] };
+    const inputs = inputsOf(compiled, resources);
+    if (inputs.length !== this.inputs.length || inputs.some((x, i) => x !== this.inputs[i])) return false;
+    this.compiled = compiled;
+    return true;
   }
 
   /** Whether the file has a PeerAuthentication or RequestAuthentication. */
@@ -156,6 +176,10 @@ export class AuthenticationIndex {
     }
     return undefined;
   }
+}
+
+function inputsOf(compiled: CompiledPolicies | undefined, resources: { peer: readonly { policy: CompiledPeerAuthentication }[]; request: readonly CompiledRequestAuthentication[] }): unknown[] {
+  return [compiled instanceof IstioCompiledPolicies, compiled?.globals?.(), ...resources.peer.map((p) => p.policy), '', ...resources.request];
 }
 
 function calls(list: readonly Reached<unknown>[]): number {

@@ -194,7 +194,7 @@ export class TrafficInsight {
     });
     state.outcomes = this.result.outcomes;
     this.refreshOutlines(dirty);
-    // Whether a PeerAuthentication or RequestAuthentication is in use (MPA4003) follows the Istio policies as compiled.
+    // Whether a PeerAuthentication or RequestAuthentication is in use (MPA4003) follows them as compiled.
     const authnBefore = state.authn;
     const authn = this.authentication();
     if (authnBefore && authnBefore !== authn) for (const path of state.outlines.keys()) if (authnBefore.hasResourcesIn(path) || authn.hasResourcesIn(path)) dirty.add(path);
@@ -243,11 +243,11 @@ export class TrafficInsight {
     return workloads;
   }
 
-  /** The authentication of the calls for the Istio policies as compiled now: kept while they are not compiled again. */
+  /** The authentication of the calls for the Istio policies as compiled now: kept while the PeerAuthentications and RequestAuthentications stay as they were. */
   private authentication(): AuthenticationIndex {
     const compiled = this.simulation.compiledFor('istio');
     const kept = this.state.authn;
-    if (kept && kept.compiled === compiled) return kept;
+    if (kept?.adopt(compiled)) return kept;
     return (this.state.authn = new AuthenticationIndex(compiled));
   }
 
