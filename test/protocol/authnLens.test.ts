@@ -88,7 +88,7 @@ describe('lenses over PeerAuthentication and RequestAuthentication (LSP, example
     assert.ok(invalid.length && none.length);
     assert.equal(invalid.length + valid.length + none.length, gateway.length, 'every token of the example is marked valid or not');
     const titles = await lensTitles('request-authentication.yaml');
-    assert.deepEqual(titles, [`${sum(gateway)} HTTP calls to 1 workload: ${sum(valid)} valid token · ${sum(invalid)} invalid (401) · ${sum(none)} without a token (let through)`]);
+    assert.deepEqual(titles, [`${sum(gateway)} HTTP calls to 1 workload: ${sum(valid)} with a valid token · ${sum(invalid)} with an invalid one (401) · ${sum(none)} without a token (let through)`]);
     const lens = (await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: uriOf('request-authentication.yaml') } }))[0]!;
     assert.equal(lens.command?.command, 'meshPolicy.showTrafficForPolicy');
     const listing = await client.request<string>('meshPolicy/callsFor', lens.command!.arguments![0]);

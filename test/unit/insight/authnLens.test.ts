@@ -79,6 +79,12 @@ const CASES: Case[] = [
     lenses: { 'PeerAuthentication shop/off': 'mTLS DISABLE for 1 workload: 13 calls (10 logged with mutual TLS, read without peer identity · 3 plaintext, accepted)' },
   },
   {
+    name: 'DISABLE at an ambient workload: ztunnel does not support it and accepts plaintext as PERMISSIVE does',
+    docs: [peer('off', 'shop', '  mtls:\n    mode: DISABLE\n')],
+    records: [calls(10, 'mtls'), calls(3, 'plaintext')].map((r) => r.replace('"labels":{"app":"cart"}', '"labels":{"app":"cart","istio.io/dataplane-mode":"ambient"}')),
+    lenses: { 'PeerAuthentication shop/off': 'mTLS DISABLE for 1 workload: PERMISSIVE 13 calls (10 mutual TLS · 3 plaintext, accepted)' },
+  },
+  {
     name: 'UNSET inherits: a workload policy from the mesh-wide one, which sets the mode',
     docs: [peer('cart-unset', 'shop', `${CART}  mtls:\n    mode: UNSET\n`), peer('mesh', 'istio-system', '  mtls:\n    mode: STRICT\n')],
     records: [calls(10, 'mtls'), calls(3, 'plaintext')],
@@ -155,7 +161,7 @@ const CASES: Case[] = [
       calls(6, 'mtls', 'cart', 8080),
       calls(9, 'mtls', 'orders', 8080),
     ],
-    lenses: { 'RequestAuthentication shop/cart-jwt': '16 HTTP calls to 1 workload: 4 valid token · 6 invalid (401) · 6 without a token (let through)' },
+    lenses: { 'RequestAuthentication shop/cart-jwt': '16 HTTP calls to 1 workload: 4 with a valid token · 6 with an invalid one (401) · 6 without a token (let through)' },
   },
 ];
 

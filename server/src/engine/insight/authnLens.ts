@@ -30,10 +30,18 @@ type PeerRole =
   /** It selects the workload and Istio does not read it (not admitted, or ignored). */
   | { role: 'not-read' };
 
+/** A call shape a resource reaches, with what the tallies read of it (copied once: the records are of many shapes). */
 interface Reached<R> {
   index: number;
-  outcome: ShapeOutcome;
+  count: number;
+  namespace: string | undefined;
+  workload: string | undefined;
   how: R;
+}
+
+function reached<R>(index: number, outcome: ShapeOutcome, how: R): Reached<R> {
+  const d = outcome.shape.record.destination;
+  return { index, count: outcome.shape.count, namespace: d?.namespace, workload: d?.workload ?? d?.service ?? d?.ip, how };
 }
 
 /** The resource of an outline item: its kind, and where its name is. */
@@ -121,7 +129,7 @@ export class AuthenticationIndex {
     const add = (pa: CompiledPeerAuthentication, how: PeerRole): void => {
       let list = this.peer.get(pa);
       if (!list) this.peer.set(pa, (list = []));
-      list.push({ index, outcome, how });
+      list.push(reached(index, outcome, how));
     };
     const mode = peer.modes.length === 1 ? peer.modes[0]! : undefined;
     if (mode !== undefined) {
@@ -137,7 +145,9 @@ export class AuthenticationIndex {
       const add = (ra: CompiledRequestAuthentication, how: CallTokenCheck['check'] | 'maybe'): void => {
         let list = this.request.get(ra);
         if (!list) this.request.set(ra, (list = []));
-        list.push({ index, outcome, how });
+        // (a root-namespace one may attach at the waypoint and at the destination both: the call counts once, by the first check)
+        if (list.at(-1)?.index === index) return;
+        list.push(reached(index, outcome, how));
       };
       for (const ra of layer.certain) add(ra, layer.check);
       for (const ra of layer.maybe) add(ra, 'maybe');
@@ -183,11 +193,24 @@ function inputsOf(compiled: CompiledPolicies | undefined, resources: { peer: rea
 }
 
 function calls(list: readonly Reached<unknown>[]): number {
-  return list.reduce((total, r) => total + r.outcome.shape.count, 0);
+  let total = 0;
+  for (const r of list) total += r.count;
+  return total;
 }
 
+/** How many workloads the calls go to (by namespace, then name: no key string per call). */
 function workloads(list: readonly Reached<unknown>[]): number {
-  return new Set(list.map((r) => { const d = r.outcome.shape.record.destination; return `${d?.namespace ?? ''}/${d?.workload ?? d?.service ?? d?.ip ?? ''}`; })).size;
+  const byNamespace = new Map<string | undefined, Set<string | undefined>>();
+  let total = 0;
+  for (const r of list) {
+    let names = byNamespace.get(r.namespace);
+    if (!names) byNamespace.set(r.namespace, (names = new Set()));
+    if (!names.has(r.workload)) {
+      names.add(r.workload);
+      total++;
+    }
+  }
+  return total;
 }
 
 /** What a mode does to a plaintext call (spec §1.8). */
@@ -247,7 +270,8 @@ function readTitle(pa: CompiledPeerAuthentication, reached: readonly Reached<Pee
   else {
     // The mode it declares first; the head names every mode, so a single one needs no repeating.
     const groups = byMode(governed).sort((a, b) => Number(a[0] !== pa.mode) - Number(b[0] !== pa.mode));
-    const single = groups.length === 1;
+    // (a mode other than the one it names: ztunnel reads DISABLE as PERMISSIVE)
+    const single = groups.length === 1 && (pa.mode === 'UNSET' || groups[0]![0] === pa.mode);
     parts.push(`${head} for ${plural(workloads(governed), 'workload')}: ${groups.map(([mode, list]) => `${single ? '' : `${mode} `}${arrivals(mode, list)}`).join(' · ')}`);
   }
   const passed = reached.filter((r) => r.how.role === 'passed-over');
@@ -270,7 +294,7 @@ function portLens(pa: CompiledPeerAuthentication, level: PeerLevel, port: number
   if (notRead) title = notRead(pa);
   else if (mode === undefined) title = `port ${port}: not a port the API server admits`;
   else if (mode === 'UNSET') title = `port ${port}: mTLS UNSET, inherits the workload's mode`;
-  else if (!onPort.length) title = `port ${port}: mTLS ${mode}: no observed call to this port`;
+  else if (!onPort.length) title = `port ${port}: mTLS ${mode}: no observed call goes by this entry`;
   else title = `port ${port}: mTLS ${mode} for ${plural(workloads(onPort), 'workload')}: ${arrivals(mode, onPort)}`;
   return { title, reaches: calls(onPort), markdown: (limit) => peerMarkdown(pa, title, onPort, limit, current, `port ${port} of `) };
 }
@@ -305,8 +329,8 @@ function requestLens(ra: CompiledRequestAuthentication, reached: readonly Reache
   let title: string;
   if (!checked.length) title = 'checks the token of no observed HTTP call';
   else {
-    title = `${plural(calls(checked), 'HTTP call')} to ${plural(workloads(checked), 'workload')}: ${count(of('valid'))} valid token · ${count(of('invalid'))} invalid (401) · ${count(of('absent'))} without a token (let through)`;
-    if (of('unknown')) title += ` · ${count(of('unknown'))} token not logged fully`;
+    title = `${plural(calls(checked), 'HTTP call')} to ${plural(workloads(checked), 'workload')}: ${count(of('valid'))} with a valid token · ${count(of('invalid'))} with an invalid one (401) · ${count(of('absent'))} without a token (let through)`;
+    if (of('unknown')) title += ` · ${count(of('unknown'))} with a token not logged fully`;
   }
   if (of('maybe')) title += ` · may check ${plural(of('maybe'), 'more call')} (labels not known)`;
   const out = [`# Observed calls under ${ra.label}`, '', `${ra.ref.file}:${ra.ref.range.start.line + 1}`, '', `${title}.`, ''];

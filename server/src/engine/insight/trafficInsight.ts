@@ -645,7 +645,7 @@ export class TrafficInsight {
     const rows = displayedCalls(matched);
     const dryRun = matched.length ? [] : this.dryRunHover(path, item);
     if (dryRun.length) lines.push(...dryRun);
-    else lines.push(matched.length ? lensTitle(counts) : 'It decides no observed call.', '');
+    else if (matched.length || !authn) lines.push(matched.length ? lensTitle(counts) : 'It decides no observed call.', '');
     if (rows.length) lines.push(callsTable(rows.slice(0, HOVER_ROWS), { explainId: (o) => callId(indexOf.get(o)!) }), '');
     if (rows.length > HOVER_ROWS) lines.push(`…and ${plural(rows.length - HOVER_ROWS, 'more kind')} of call.`, '');
     const differing = attributedOtherwise(matched, 5);

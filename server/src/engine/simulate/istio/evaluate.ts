@@ -565,7 +565,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   /**
    * What PeerAuthentication and RequestAuthentication do to one call (spec §1.8), by the same
    * composition and token check as `decide`, whatever the AuthorizationPolicies then decide:
-   * what the editor's lenses over those resources count.
+   * what the editor's lenses over those resources count. Reads of the record only its
+   * destination's namespace, workload, Service, labels and port, the caller's principal (or that
+   * it is not logged), the protocol (or whether it has request fields) and the token.
    */
   authenticationOf(rec: AccessRecord): CallAuthentication {
     const { d } = this.resolveCallDest(rec);
@@ -577,7 +579,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const principal = recordPrincipal(rec);
       // Behind a waypoint, ztunnel is reached over the waypoint's own mutual TLS (evaluateLayer).
       const arrival: CallPeerAuthentication['arrival'] = own === 'ztunnel' && d.waypoint ? 'mtls' : principal !== null ? 'mtls' : rec.source?.principalUnknown === true ? 'not-logged' : 'plaintext';
-      const pm = this.peerAuths.length ? this.computePeerModes(d, rec.destination?.port) : NO_PEER_AUTHENTICATION;
+      const pm = this.peerModes(d, rec.destination?.port);
       const enforced = modesAt(own, pm.modes);
       peer = {
         kind: own,
