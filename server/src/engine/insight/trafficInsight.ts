@@ -10,7 +10,7 @@ import { dryRunCountsIn, dryRunEngineDifference, dryRunSummary, type DryRunCount
 import type { Decision, SourceRef } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
 import { CompiledForms } from '../simulate/compiledForms';
-import { nodeAt, type Span } from '../source/tree';
+import { getEntry, nodeAt, type Span } from '../source/tree';
 import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineWithKeys, type FileOutline, type OutlineItem } from './outline';
@@ -18,6 +18,7 @@ import { impactAt, impactLens, impactSentence, type BaselineComparison, type Pol
 import { lowerBound, PositionIndex, positionKey } from './decidedIndex';
 import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
+import { AuthenticationIndex, isAuthnItem, type AuthnLens } from './authnLens';
 
 /** Counts shown in a lens: calls decided by a policy or rule, by verdict and change. */
 export interface LensCounts {
@@ -100,6 +101,8 @@ interface InsightState {
   lensCounts: Map<string, { counts: Map<string, LensCounts>; moved: number[] }>;
   /** The inventory's workloads by namespace/name, for the inventory object they were read from. */
   workloads?: { inventory: object; byName: Map<string, Uncovered['workload']> };
+  /** What PeerAuthentications and RequestAuthentications do to the calls, for the Istio policies as compiled (`authnLens.ts`). */
+  authn?: AuthenticationIndex;
 }
 
 /** What changed since the previous insight, for an insight built by difference. */
@@ -191,6 +194,10 @@ export class TrafficInsight {
     });
     state.outcomes = this.result.outcomes;
     this.refreshOutlines(dirty);
+    // Whether a PeerAuthentication or RequestAuthentication is in use (MPA4003) follows them as compiled.
+    const authnBefore = state.authn;
+    const authn = this.authentication();
+    if (authnBefore && authnBefore !== authn) for (const path of state.outlines.keys()) if (authnBefore.hasResourcesIn(path) || authn.hasResourcesIn(path)) dirty.add(path);
     const impacts = impactsByFile(this.baseline);
     for (const path of new Set([...impacts.keys(), ...state.impacts.keys()])) {
       const before = state.impacts.get(path) ?? [];
@@ -234,6 +241,47 @@ export class TrafficInsight {
     if (inventory.present) for (const w of inventory.workloads) if (!workloads.has(`${w.namespace}/${w.name}`)) workloads.set(`${w.namespace}/${w.name}`, w);
     this.state.workloads = { inventory, byName: workloads };
     return workloads;
+  }
+
+  /** The authentication of the calls for the Istio policies as compiled now: kept while the PeerAuthentications and RequestAuthentications stay as they were. */
+  private authentication(): AuthenticationIndex {
+    const compiled = this.simulation.compiledFor('istio');
+    const kept = this.state.authn;
+    if (kept?.adopt(compiled)) return kept;
+    return (this.state.authn = new AuthenticationIndex(compiled));
+  }
+
+  /** The authentication lens of a PeerAuthentication or RequestAuthentication item (`from`, `to`: its position keys). */
+  private authnLens(item: Pick<OutlineItem, 'kind' | 'label' | 'file'>, from: number, to: number): AuthnLens | undefined {
+    return isAuthnItem(item) ? this.authentication().lensOf({ file: item.file, from, to }, this.result.outcomes) : undefined;
+  }
+
+  /** A PeerAuthentication's portLevelMtls entries, each with its own lens item. */
+  private portItems(item: OutlineItem): { port: number; item: OutlineItem; from: number; to: number }[] {
+    if (!item.label.startsWith('PeerAuthentication ')) return [];
+    const file = this.workspace.sourceFile(item.file);
+    const resource = this.workspace.resources.find((r) => r.file.path === item.file && r.resource.node.span.start === item.span.start);
+    const ports = getEntry(getEntry(resource?.resource.node, 'spec')?.value, 'portLevelMtls')?.value;
+    if (!file || ports?.type !== 'object') return [];
+    return ports.entries.flatMap((entry) => {
+      const port = Number(entry.key);
+      if (!Number.isInteger(port)) return [];
+      const span = { start: entry.keySpan.start, end: entry.value.span.end };
+      const start = file.lines.position(span.start);
+      const head = { start, end: file.lines.position(Math.min(span.end, file.lines.lineEnd(start.line))) };
+      return [{ port, item: { kind: 'rule' as const, mesh: item.mesh, file: item.file, label: `portLevelMtls ${entry.key}`, span, head, policyLabel: item.label }, from: positionKey(start), to: positionKey(file.lines.position(span.end)) }];
+    });
+  }
+
+  /** The authentication lens at an offset: a portLevelMtls entry's, else its PeerAuthentication's or RequestAuthentication's. */
+  private authnLensAt(path: string, offset: number): AuthnLens | undefined {
+    const item = this.itemAt(path, offset);
+    const file = this.workspace.sourceFile(path);
+    if (!item || !file || !isAuthnItem(item)) return undefined;
+    const from = positionKey(file.lines.position(item.span.start));
+    const to = positionKey(file.lines.position(item.span.end));
+    const entry = this.portItems(item).find((p) => within(offset, p.item.span));
+    return entry ? this.authentication().portLensOf({ file: path, from, to }, entry.port, this.result.outcomes) : this.authnLens(item, from, to);
   }
 
   /** Files (sign 1) or takes out (sign -1) one outcome in every index, noting the files it touches. */
@@ -328,17 +376,22 @@ export class TrafficInsight {
     };
     const shadows = this.state.shadowRefs.get(path);
     const audits = this.state.auditRefs.get(path);
-    const lenses = outline.items.map((item, i) => {
+    const lenses = outline.items.flatMap((item, i) => {
       const { from, to } = outline.keys[i]!;
       const counts = countsOf(from, to);
       const impact = this.baseline ? impactAt(this.baseline, path, item.head) : undefined;
       const versus = this.baseline && impact ? impactLens(this.baseline.ref, impact) : undefined;
+      // PeerAuthentication and RequestAuthentication seldom decide a call: their lens says what they do to the calls.
+      const authn = this.authnLens(item, from, to);
       // A dry-run policy decides no call: its lens says what it would have done.
       const dryRun = counts.calls === 0 && shadows?.any(from, to) ? this.dryRunIn(shadows, from, to) : undefined;
       // An AUDIT policy decides no call either: its lens counts the calls it marks.
       const audit = counts.calls === 0 && dryRun === undefined && audits?.any(from, to) ? auditTitle(tally(audits.indexesIn(from, to).map((i) => this.result.outcomes[i]!))) : undefined;
-      const title = dryRun ?? audit ?? lensTitle(counts);
-      return { item, counts, title: versus ? `${title} · ${versus}` : title };
+      const title = authn?.title ?? dryRun ?? audit ?? lensTitle(counts);
+      const lens: TrafficLens = { item, counts, title: versus ? `${title} · ${versus}` : title };
+      if (!authn) return [lens];
+      const ports = this.portItems(item).map((entry): TrafficLens => ({ item: entry.item, counts: countsOf(entry.from, entry.to), title: this.authentication().portLensOf({ file: path, from, to }, entry.port, this.result.outcomes)!.title }));
+      return [lens, ...ports];
     });
     this.state.lensCounts.set(path, { counts, moved: [] });
     return lenses;
@@ -526,6 +579,8 @@ export class TrafficInsight {
       // (a dry-run policy or rule that applied to calls, or matched them, is in use too; so is an AUDIT rule that marked calls)
       if (outline.hasRules[i] || refs?.any(from, to) || alternativeRefs?.any(from, to) || shadowRefs?.any(from, to) || auditRefs?.any(from, to)) return;
       if (item.kind === 'policy' && !decidesCalls(item.label)) return;
+      // (a PeerAuthentication or RequestAuthentication that governs calls is in use, though it decides none)
+      if ((this.authnLens(item, from, to)?.reaches ?? 0) > 0) return;
       const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
       const { start, end } = item.head;
       const key = `${start.line}:${start.character}:${end.line}:${end.character}\u0000${message}`;
@@ -580,6 +635,8 @@ export class TrafficInsight {
     let matched = indexes.map((i) => this.result.outcomes[i]!).sort((a, b) => b.shape.count - a.shape.count);
     const heading = `**Observed traffic** · ${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label}`;
     const lines = [heading, ''];
+    const authn = this.authnLensAt(path, offset);
+    if (authn) lines.push(`${authn.title}.`, '');
     if (filter) {
       matched = matched.filter((o) => filter.test(o.shape.record));
       lines.push(`Calls it decides with ${filter.label}:`, '');
@@ -588,7 +645,7 @@ export class TrafficInsight {
     const rows = displayedCalls(matched);
     const dryRun = matched.length ? [] : this.dryRunHover(path, item);
     if (dryRun.length) lines.push(...dryRun);
-    else lines.push(matched.length ? lensTitle(counts) : 'It decides no observed call.', '');
+    else if (matched.length || !authn) lines.push(matched.length ? lensTitle(counts) : 'It decides no observed call.', '');
     if (rows.length) lines.push(callsTable(rows.slice(0, HOVER_ROWS), { explainId: (o) => callId(indexOf.get(o)!) }), '');
     if (rows.length > HOVER_ROWS) lines.push(`…and ${plural(rows.length - HOVER_ROWS, 'more kind')} of call.`, '');
     const differing = attributedOtherwise(matched, 5);
@@ -633,6 +690,8 @@ export class TrafficInsight {
   callsMarkdown(path: string, offset: number, limit = 200, cancelled: () => boolean = () => false): string | undefined {
     const item = this.itemAt(path, offset);
     if (!item) return undefined;
+    const authn = this.authnLensAt(path, offset);
+    if (authn) return authn.markdown(limit);
     const matched = this.outcomesOf(item).sort((a, b) => b.shape.count - a.shape.count);
     const title = item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label;
     const rows = displayedCalls(matched);

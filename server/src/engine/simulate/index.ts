@@ -49,6 +49,11 @@ export class Simulation {
     return compiled;
   }
 
+  /** The compiled policies of a mesh, as `decide` reads them now (a new object after each compile of the mesh). */
+  compiledFor(mesh: Mesh): CompiledPolicies | undefined {
+    return this.compiled.get(mesh);
+  }
+
   /** How many single resources the last compile of `mesh` compiled and took over from the one before. */
   compileCounts(mesh: Mesh): { compiled: number; reused: number } {
     return this.forms.get(mesh)?.last ?? { compiled: 0, reused: 0 };

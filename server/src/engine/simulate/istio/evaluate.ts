@@ -74,6 +74,50 @@ export interface PeerAuthenticationAt {
   note: string | undefined;
 }
 
+/** Where Istio reads a PeerAuthentication (spec §1.8): a workload selector, its namespace, the root namespace (mesh-wide); or not at all: a selector in the root namespace (`ignored`), not admitted (`rejected`). */
+export type PeerLevel = 'workload' | 'namespace' | 'mesh' | 'ignored' | 'rejected';
+
+/** What PeerAuthentication does to one call at the proxy it governs (`authenticationOf`). */
+export interface CallPeerAuthentication {
+  kind: LayerKind;
+  /** The modes the proxy enforces; several when what decides is not recorded. */
+  modes: Exclude<MtlsMode, 'UNSET'>[];
+  /** The PeerAuthentication that sets the mode, when one does and the answer is definite. */
+  by: CompiledPeerAuthentication | undefined;
+  /** The port whose portLevelMtls entry of `by` sets the mode. */
+  port: number | undefined;
+  /** When definite: the PeerAuthentications read, narrowest first, down to `by` (those before it are UNSET and inherit). */
+  chain: readonly CompiledPeerAuthentication[];
+  /** When not: every PeerAuthentication one of the possible answers reads. */
+  maybe: readonly CompiledPeerAuthentication[];
+  /** Admitted PeerAuthentications that select the workload but are not read for this call (a narrower or older one of the same level decides); empty when the answer is not definite. */
+  passedOver: CompiledPeerAuthentication[];
+  /** How the call came, as logged: with a peer identity (mutual TLS), plaintext, or the log does not say. */
+  arrival: 'mtls' | 'plaintext' | 'not-logged';
+  /** PeerAuthentications that select the workload but that Istio does not read: a selector in the root namespace (`ignored`), not admitted (`rejected`). */
+  ignored: CompiledPeerAuthentication[];
+  rejected: CompiledPeerAuthentication[];
+}
+
+/** What the RequestAuthentications attached at one proxy do with a call's token (`authenticationOf`). */
+export interface CallTokenCheck {
+  kind: LayerKind;
+  /** The RequestAuthentications that attach there; `maybe`: may attach (the workload's labels are not known). */
+  certain: CompiledRequestAuthentication[];
+  maybe: CompiledRequestAuthentication[];
+  /** `invalid`: rejected with 401 before authorization (`reason` says why); `absent`: no token,
+   * let through with no request identity; `unknown`: the log lacks what validation reads. */
+  check: 'valid' | 'invalid' | 'absent' | 'unknown';
+  reason?: string;
+}
+
+export interface CallAuthentication {
+  /** Undefined where PeerAuthentication governs no listener the call reaches (a gateway). */
+  peer: CallPeerAuthentication | undefined;
+  /** Per proxy with RequestAuthentications that validates tokens, in the order the call passes; none for a TCP call. */
+  tokens: CallTokenCheck[];
+}
+
 /** A RequestAuthentication that attaches at an enforcement point. */
 export interface AttachedRequestAuthentication {
   policy: CompiledRequestAuthentication;
@@ -269,6 +313,14 @@ interface PeerModes {
   by: CompiledPeerAuthentication | undefined;
   text: string;
   missing: string | undefined;
+  /** When the answer is definite: the PeerAuthentications read for it, narrowest first (a
+   * workload's, its namespace's, the mesh-wide one), down to the one that sets the mode; the
+   * UNSET ones before it inherit. */
+  chain: readonly CompiledPeerAuthentication[];
+  /** When it is not: every PeerAuthentication one of the possible answers reads. */
+  maybe: readonly CompiledPeerAuthentication[];
+  /** The port whose portLevelMtls entry (of `chain[0]`) sets the mode. */
+  port: number | undefined;
 }
 
 function showLabels(labels: Record<string, string>): string {
@@ -510,6 +562,80 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     return points;
   }
 
+  /**
+   * What PeerAuthentication and RequestAuthentication do to one call (spec §1.8), by the same
+   * composition and token check as `decide`, whatever the AuthorizationPolicies then decide:
+   * what the editor's lenses over those resources count. Reads of the record only its
+   * destination's namespace, workload, Service, labels and port, the caller's principal (or that
+   * it is not logged), the protocol (or whether it has request fields) and the token.
+   */
+  authenticationOf(rec: AccessRecord): CallAuthentication {
+    const { d } = this.resolveCallDest(rec);
+    const kinds: LayerKind[] = d.waypoint ? ['waypoint', d.kind] : [d.kind];
+    const own = kinds[kinds.length - 1]!;
+    let peer: CallPeerAuthentication | undefined;
+    if (this.peerAuthenticationGoverns(own, d)) {
+      const selects = (pa: CompiledPeerAuthentication): boolean => this.attach(pa, 'sidecar', d) === T;
+      const principal = recordPrincipal(rec);
+      // Behind a waypoint, ztunnel is reached over the waypoint's own mutual TLS (evaluateLayer).
+      const arrival: CallPeerAuthentication['arrival'] = own === 'ztunnel' && d.waypoint ? 'mtls' : principal !== null ? 'mtls' : rec.source?.principalUnknown === true ? 'not-logged' : 'plaintext';
+      const pm = this.peerModes(d, rec.destination?.port);
+      const enforced = modesAt(own, pm.modes);
+      peer = {
+        kind: own,
+        modes: (['STRICT', 'PERMISSIVE', 'DISABLE'] as const).filter((m) => enforced & MODE_BIT[m]),
+        by: pm.by,
+        port: pm.port,
+        chain: pm.chain,
+        maybe: pm.maybe,
+        arrival,
+        passedOver: pm.chain.length || pm.maybe.length === 0 ? this.passedOver(d, pm.chain) : [],
+        ignored: this.ignoredPeer.filter(selects),
+        rejected: this.rejectedPeer.filter(selects),
+      };
+    }
+    const req = rec.request;
+    const http = rec.protocol !== undefined ? rec.protocol !== 'tcp' : req !== undefined && (req.method !== undefined || req.path !== undefined || req.host !== undefined);
+    const tokens: CallTokenCheck[] = [];
+    if (http) {
+      const c = this.call;
+      for (const kind of kinds) {
+        const certain: CompiledRequestAuthentication[] = [];
+        const maybe: CompiledRequestAuthentication[] = [];
+        this.forEachRequestAuthentication(kind, d, (ra, attach) => (attach === T ? certain : maybe).push(ra));
+        if (!certain.length && !maybe.length) continue;
+        if (kind === 'ztunnel') continue;
+        c.reset(rec, true);
+        const rejected = this.requestAuthentication(kind, d, c, null);
+        const check: CallTokenCheck['check'] = rejected ? 'invalid' : !req?.jwt ? 'absent' : c.jwtState === 1 ? 'valid' : 'unknown';
+        tokens.push({ kind, certain, maybe, check, ...(rejected ? { reason: rejected.reason } : {}) });
+      }
+    }
+    return { peer, tokens };
+  }
+
+  /** The workspace's PeerAuthentications, each with the level Istio reads it at (spec §1.8) or why it reads it not, and its RequestAuthentications. */
+  authenticationResources(): { peer: { policy: CompiledPeerAuthentication; level: PeerLevel }[]; request: readonly CompiledRequestAuthentication[] } {
+    const levelOf = (pa: CompiledPeerAuthentication): PeerLevel => {
+      if (this.rejectedPeer.includes(pa)) return 'rejected';
+      if (this.ignoredPeer.includes(pa)) return 'ignored';
+      if (this.meshPeer.includes(pa)) return 'mesh';
+      return this.namespacePeer.get(pa.namespace)?.includes(pa) ? 'namespace' : 'workload';
+    };
+    return { peer: this.peerAuths.map((policy) => ({ policy, level: levelOf(policy) })), request: this.requestAuths };
+  }
+
+  /** The admitted PeerAuthentications of each level that select the destination but that a definite composition does not read (`chain`): a narrower or older one decides. */
+  private passedOver(d: Dest, chain: readonly CompiledPeerAuthentication[]): CompiledPeerAuthentication[] {
+    const ns = d.ns;
+    const selecting = [
+      ...(ns === undefined ? [] : (this.workloadPeer.get(ns) ?? []).filter((pa) => this.attach(pa, 'sidecar', d) === T)),
+      ...(ns === undefined || ns === this.options.rootNamespace ? [] : this.namespacePeer.get(ns) ?? []),
+      ...this.meshPeer,
+    ];
+    return selecting.filter((pa) => !chain.includes(pa));
+  }
+
   /** The listing's view of `computePeerModes`: the mode of the workload's ports, and of each port portLevelMtls names. */
   private peerAuthenticationAt(kind: LayerKind, d: Dest): PeerAuthenticationAt {
     let disableRead = false;
@@ -583,9 +709,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     const c = this.call;
     c.reset(rec, http);
     if (t && note) t.add(note, 'applies');
-    const d = this.resolveDest(rec);
-    const hop = d.waypoint !== null && this.fromWaypoint(rec.source?.principal, d.waypoint) ? d.waypoint : null;
-    if (hop !== null) d.waypoint = null;
+    const { d, hop } = this.resolveCallDest(rec);
     if (t) {
       this.traceDest(d, rec, http, t);
       if (hop !== null) t.add(`the caller is the waypoint ${hop.ns}/${hop.name} (${hop.why}) itself: this is its own connection to the pod, which only the destination's ztunnel checks (the waypoint applied its policies to the call it forwards)`, 'applies');
@@ -648,6 +772,14 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   }
 
   // --- destination --------------------------------------------------------------------------
+
+  /** The destination of a call; a waypoint's own connection to the pod (`hop`) passes no waypoint. */
+  private resolveCallDest(rec: AccessRecord): { d: Dest; hop: Dest['waypoint'] } {
+    const d = this.resolveDest(rec);
+    const hop = d.waypoint !== null && this.fromWaypoint(rec.source?.principal, d.waypoint) ? d.waypoint : null;
+    if (hop !== null) d.waypoint = null;
+    return { d, hop };
+  }
 
   private resolveDest(rec: AccessRecord): Dest {
     const d = this.dest;
@@ -1255,9 +1387,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       if (this.namespacePeer.size === 0 && this.workloadPeer.size === 0) {
         const mesh = this.meshPeer[0]?.mode === 'UNSET' ? undefined : this.meshPeer[0];
         const mode = mesh?.mode ?? 'PERMISSIVE';
-        return { modes: MODE_BIT[mode as Exclude<MtlsMode, 'UNSET'>], by: mesh, text: mesh ? `${mesh.label} (mesh-wide) sets mTLS ${mode}` : 'no PeerAuthentication: mTLS PERMISSIVE (the default)', missing: undefined };
+        return { modes: MODE_BIT[mode as Exclude<MtlsMode, 'UNSET'>], by: mesh, text: mesh ? `${mesh.label} (mesh-wide) sets mTLS ${mode}` : 'no PeerAuthentication: mTLS PERMISSIVE (the default)', missing: undefined, chain: this.meshPeer.slice(0, 1), maybe: [], port: undefined };
       }
-      return { modes: 7, by: undefined, text: 'mTLS mode unknown: the destination namespace is not recorded', missing: 'destination.namespace' };
+      return { modes: 7, by: undefined, text: 'mTLS mode unknown: the destination namespace is not recorded', missing: 'destination.namespace', chain: [], maybe: [...this.meshPeer.slice(0, 1), ...[...this.namespacePeer.values()].map((list) => list[0]!), ...[...this.workloadPeer.values()].flat()], port: undefined };
     }
     // Candidate workload-level policies, oldest first: the first that certainly selects wins.
     const candidates: (CompiledPeerAuthentication | null)[] = [];
@@ -1273,11 +1405,14 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     if (!certain) candidates.push(null);
     let modes = 0;
     let by: CompiledPeerAuthentication | undefined;
+    let byPort: number | undefined;
     const texts: string[] = [];
+    const read: CompiledPeerAuthentication[] = [];
     for (const wl of candidates) {
       let mode: MtlsMode = 'UNSET';
       let decidedBy: CompiledPeerAuthentication | undefined;
       let via = '';
+      let viaPort: number | undefined;
       const wlModes: MtlsMode[] = [];
       if (wl) {
         if (wl.ports.size > 0 && port === undefined) {
@@ -1288,16 +1423,19 @@ export class IstioCompiledPolicies implements CompiledPolicies {
           }
         }
         const pm = port !== undefined ? wl.ports.get(port) : undefined;
-        if (pm !== undefined && pm !== 'UNSET') { mode = pm; via = ` (portLevelMtls ${port})`; }
+        if (pm !== undefined && pm !== 'UNSET') { mode = pm; via = ` (portLevelMtls ${port})`; viaPort = port; }
         else mode = wl.mode;
         if (mode !== 'UNSET') decidedBy = wl;
+        read.push(wl);
       }
       const resolve = (start: MtlsMode): [MtlsMode, CompiledPeerAuthentication | undefined, string] => {
         if (start !== 'UNSET') return [start, decidedBy, via];
         // The oldest policy of a level is that level's, whatever its mode; an UNSET one inherits.
         const nsLevel = ns === this.options.rootNamespace ? undefined : this.namespacePeer.get(ns)?.[0];
+        if (nsLevel) read.push(nsLevel);
         if (nsLevel && nsLevel.mode !== 'UNSET') return [nsLevel.mode, nsLevel, ' (namespace-wide)'];
         const mesh = this.meshPeer[0];
+        if (mesh) read.push(mesh);
         if (mesh && mesh.mode !== 'UNSET') return [mesh.mode, mesh, ' (mesh-wide)'];
         return ['PERMISSIVE', undefined, ''];
       };
@@ -1306,6 +1444,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
         const [m, who, how] = resolve(start);
         modes |= MODE_BIT[m as Exclude<MtlsMode, 'UNSET'>];
         by = who;
+        byPort = who !== undefined && who === decidedBy ? viaPort : undefined;
         texts.push(who ? `${who.label}${how} sets mTLS ${m}` : 'no PeerAuthentication applies: mTLS PERMISSIVE (the default)');
       }
     }
@@ -1315,6 +1454,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       by: single ? by : undefined,
       text: single ? texts[0]! : `mTLS mode depends on ${missing}: ${uniq(texts).join('; or ')}`,
       missing: single ? undefined : missing,
+      chain: single ? read : [],
+      maybe: single ? [] : [...new Set(read)],
+      port: single ? byPort : undefined,
     };
   }
 
@@ -1504,7 +1646,7 @@ function modesAt(kind: LayerKind, modes: number): number {
   return kind === 'ztunnel' && modes & MODE_BIT.DISABLE ? (modes & ~MODE_BIT.DISABLE) | MODE_BIT.PERMISSIVE : modes;
 }
 
-const NO_PEER_AUTHENTICATION: PeerModes = { modes: MODE_BIT.PERMISSIVE, by: undefined, text: 'no PeerAuthentication applies: mTLS PERMISSIVE (the default)', missing: undefined };
+const NO_PEER_AUTHENTICATION: PeerModes = { modes: MODE_BIT.PERMISSIVE, by: undefined, text: 'no PeerAuthentication applies: mTLS PERMISSIVE (the default)', missing: undefined, chain: [], maybe: [], port: undefined };
 const DEFAULT_KEY: { outcomes: unknown[] } = { outcomes: [undefined, undefined, undefined] };
 const NO_ALLOW: Denier = Object.freeze({ kind: 'no-allow' });
 const DEFAULT_SPACE_DELIMITED: ReadonlySet<string> = new Set(['scope', 'permission']);

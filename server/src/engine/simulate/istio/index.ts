@@ -1,7 +1,7 @@
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { CompiledPolicies, Decision, MeshSimulator, PolicySet } from '../types';
 import { IstioCompiledPolicies } from './evaluate';
-export type { AttachedPolicy, AttachedRequestAuthentication, EnforcementPoint, LayerKind, PeerAuthenticationAt, PeerModeAnswer } from './evaluate';
+export type { AttachedPolicy, AttachedRequestAuthentication, CallAuthentication, CallPeerAuthentication, CallTokenCheck, EnforcementPoint, PeerLevel, LayerKind, PeerAuthenticationAt, PeerModeAnswer } from './evaluate';
 import { istioObservedDifference } from './observed';
 
 /** Compiled Istio policies: `decide` (short trace) plus `explain` (the full walkthrough). */

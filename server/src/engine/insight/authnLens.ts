@@ -1,0 +1,351 @@
+import type { ShapeOutcome } from '../simulate';
+import { IstioCompiledPolicies, type CallAuthentication, type CallTokenCheck, type PeerLevel } from '../simulate/istio';
+import type { CompiledPeerAuthentication, CompiledRequestAuthentication, MtlsMode } from '../simulate/istio/compile';
+import type { CompiledPolicies, SourceRef } from '../simulate/types';
+import { positionKey } from './decidedIndex';
+import { callsTable, count, displayedCalls, plural } from './render';
+
+/**
+ * What Istio's PeerAuthentications and RequestAuthentications do to the observed calls (spec
+ * §1.8), for the lenses above them and the listing a lens opens. They rarely decide a call
+ * themselves (a STRICT mode refusing a plaintext call, a 401 for an invalid token), so the
+ * lenses of deciding policies say little about them. Every call is asked of the simulator
+ * (`IstioCompiledPolicies.authenticationOf`: the same composition and token check as `decide`);
+ * nothing here chooses which PeerAuthentication applies.
+ */
+
+type Mode = Exclude<MtlsMode, 'UNSET'>;
+type Arrival = 'mtls' | 'plaintext' | 'not-logged';
+
+/** How one call meets a PeerAuthentication. */
+type PeerRole =
+  /** It sets the call's mode (`port`: through its portLevelMtls entry). */
+  | { role: 'sets'; mode: Mode; port: number | undefined; arrival: Arrival }
+  /** It is read but UNSET: the mode comes from a wider level (`by`, or the default). */
+  | { role: 'inherits'; mode: Mode; by: CompiledPeerAuthentication | undefined; arrival: Arrival }
+  /** It selects the workload, but a narrower or older one decides (`by`). */
+  | { role: 'passed-over'; by: CompiledPeerAuthentication | undefined }
+  /** It may decide: what decides is not recorded (labels, port). */
+  | { role: 'maybe' }
+  /** It selects the workload and Istio does not read it (not admitted, or ignored). */
+  | { role: 'not-read' };
+
+/** A call shape a resource reaches, with what the tallies read of it (copied once: the records are of many shapes). */
+interface Reached<R> {
+  index: number;
+  count: number;
+  namespace: string | undefined;
+  workload: string | undefined;
+  how: R;
+}
+
+function reached<R>(index: number, outcome: ShapeOutcome, how: R): Reached<R> {
+  const d = outcome.shape.record.destination;
+  return { index, count: outcome.shape.count, namespace: d?.namespace, workload: d?.workload ?? d?.service ?? d?.ip, how };
+}
+
+/** The resource of an outline item: its kind, and where its name is. */
+export interface AuthnItem {
+  file: string;
+  /** Position keys (`positionKey`) of the item's text. */
+  from: number;
+  to: number;
+}
+
+/** Whether an outline item is a PeerAuthentication or RequestAuthentication (which get authentication lenses). */
+export function isAuthnItem(item: { kind: string; label: string }): boolean {
+  return item.kind === 'policy' && /^(PeerAuthentication|RequestAuthentication) /.test(item.label);
+}
+
+export interface AuthnLens {
+  title: string;
+  /** The listing a click opens. */
+  markdown: (limit: number) => string;
+  /** Observed calls it reaches (for the unused-policy hint). */
+  reaches: number;
+}
+
+/**
+ * The authentication of every Istio call of one simulation result, by resource, built on first
+ * use. It depends only on the compiled Istio policies and the records, so an insight built by
+ * difference keeps it while the Istio policies were not compiled again.
+ */
+export class AuthenticationIndex {
+  private peer = new Map<CompiledPeerAuthentication, Reached<PeerRole>[]>();
+  private request = new Map<CompiledRequestAuthentication, Reached<CallTokenCheck['check'] | 'maybe'>[]>();
+  private readonly levels: Map<CompiledPeerAuthentication, PeerLevel>;
+  private readonly requestAuths: readonly CompiledRequestAuthentication[];
+  private built = false;
+
+  private compiled: CompiledPolicies | undefined;
+  /** What a call's authentication reads besides the records: the compiled forms of the PeerAuthentications and RequestAuthentications (the same objects while their text, place and order stay) and the mesh-wide facts. */
+  private readonly inputs: readonly unknown[];
+
+  constructor(compiled: CompiledPolicies | undefined) {
+    this.compiled = compiled;
+    const resources = compiled instanceof IstioCompiledPolicies ? compiled.authenticationResources() : { peer: [], request: [] };
+    this.levels = new Map(resources.peer.map(({ policy, level }) => [policy, level]));
+    this.requestAuths = resources.request;
+    this.inputs = inputsOf(compiled, resources);
+  }
+
+  /**
+   * Whether this index holds for `compiled` too, and then takes it: Istio is compiled again on
+   * every edit of an Istio file, and most such edits change AuthorizationPolicies only, which the
+   * authentication of a call does not read.
+   */
+  adopt(compiled: CompiledPolicies | undefined): boolean {
+    if (compiled === this.compiled) return true;
+    const resources = compiled instanceof IstioCompiledPolicies ? compiled.authenticationResources() : { peer: [], request: [] };
+    const inputs = inputsOf(compiled, resources);
+    if (inputs.length !== this.inputs.length || inputs.some((x, i) => x !== this.inputs[i])) return false;
+    this.compiled = compiled;
+    return true;
+  }
+
+  /** Whether the file has a PeerAuthentication or RequestAuthentication. */
+  hasResourcesIn(path: string): boolean {
+    for (const pa of this.levels.keys()) if (pa.ref.file === path) return true;
+    return this.requestAuths.some((ra) => ra.ref.file === path);
+  }
+
+  /** Reads every Istio call of `outcomes` once; outcomes are named by index afterwards (the list may be decided again in place while the Istio policies stay compiled: another mesh's edit). */
+  private build(outcomes: readonly ShapeOutcome[]): void {
+    if (this.built) return;
+    this.built = true;
+    if (!(this.compiled instanceof IstioCompiledPolicies)) return;
+    if (this.levels.size === 0 && this.requestAuths.length === 0) return;
+    const compiled = this.compiled;
+    outcomes.forEach((outcome, index) => {
+      if (outcome.decision.mesh !== 'istio') return;
+      const authn = compiled.authenticationOf(outcome.shape.record);
+      this.filePeer(index, outcome, authn);
+      this.fileTokens(index, outcome, authn);
+    });
+  }
+
+  private filePeer(index: number, outcome: ShapeOutcome, { peer }: CallAuthentication): void {
+    if (!peer) return;
+    const add = (pa: CompiledPeerAuthentication, how: PeerRole): void => {
+      let list = this.peer.get(pa);
+      if (!list) this.peer.set(pa, (list = []));
+      list.push(reached(index, outcome, how));
+    };
+    const mode = peer.modes.length === 1 ? peer.modes[0]! : undefined;
+    if (mode !== undefined) {
+      for (const pa of peer.chain) add(pa, pa === peer.by ? { role: 'sets', mode, port: peer.port, arrival: peer.arrival } : { role: 'inherits', mode, by: peer.by, arrival: peer.arrival });
+      for (const pa of peer.passedOver) add(pa, { role: 'passed-over', by: peer.by ?? peer.chain[0] });
+    }
+    for (const pa of peer.maybe) add(pa, { role: 'maybe' });
+    for (const pa of [...peer.ignored, ...peer.rejected]) add(pa, { role: 'not-read' });
+  }
+
+  private fileTokens(index: number, outcome: ShapeOutcome, { tokens }: CallAuthentication): void {
+    for (const layer of tokens) {
+      const add = (ra: CompiledRequestAuthentication, how: CallTokenCheck['check'] | 'maybe'): void => {
+        let list = this.request.get(ra);
+        if (!list) this.request.set(ra, (list = []));
+        // (a root-namespace one may attach at the waypoint and at the destination both: the call counts once, by the first check)
+        if (list.at(-1)?.index === index) return;
+        list.push(reached(index, outcome, how));
+      };
+      for (const ra of layer.certain) add(ra, layer.check);
+      for (const ra of layer.maybe) add(ra, 'maybe');
+    }
+  }
+
+  /** The lens of the PeerAuthentication or RequestAuthentication whose name lies in `item`, if one does. */
+  lensOf(item: AuthnItem, outcomes: readonly ShapeOutcome[]): AuthnLens | undefined {
+    const current = (index: number): ShapeOutcome => outcomes[index]!;
+    const within = (ref: SourceRef): boolean => {
+      if (ref.file !== item.file) return false;
+      const key = positionKey(ref.range.start);
+      return key >= item.from && key <= item.to;
+    };
+    for (const [pa, level] of this.levels) {
+      if (!within(pa.ref)) continue;
+      this.build(outcomes);
+      return peerLens(pa, level, this.peer.get(pa) ?? [], current);
+    }
+    for (const ra of this.requestAuths) {
+      if (!within(ra.ref)) continue;
+      this.build(outcomes);
+      return requestLens(ra, this.request.get(ra) ?? [], current);
+    }
+    return undefined;
+  }
+
+  /** The lens of a PeerAuthentication's portLevelMtls entry for `port`. */
+  portLensOf(item: AuthnItem, port: number, outcomes: readonly ShapeOutcome[]): AuthnLens | undefined {
+    for (const pa of this.levels.keys()) {
+      if (pa.ref.file !== item.file) continue;
+      const key = positionKey(pa.ref.range.start);
+      if (key < item.from || key > item.to) continue;
+      this.build(outcomes);
+      return portLens(pa, this.levels.get(pa)!, port, this.peer.get(pa) ?? [], (index) => outcomes[index]!);
+    }
+    return undefined;
+  }
+}
+
+function inputsOf(compiled: CompiledPolicies | undefined, resources: { peer: readonly { policy: CompiledPeerAuthentication }[]; request: readonly CompiledRequestAuthentication[] }): unknown[] {
+  return [compiled instanceof IstioCompiledPolicies, compiled?.globals?.(), ...resources.peer.map((p) => p.policy), '', ...resources.request];
+}
+
+function calls(list: readonly Reached<unknown>[]): number {
+  let total = 0;
+  for (const r of list) total += r.count;
+  return total;
+}
+
+/** How many workloads the calls go to (by namespace, then name: no key string per call). */
+function workloads(list: readonly Reached<unknown>[]): number {
+  const byNamespace = new Map<string | undefined, Set<string | undefined>>();
+  let total = 0;
+  for (const r of list) {
+    let names = byNamespace.get(r.namespace);
+    if (!names) byNamespace.set(r.namespace, (names = new Set()));
+    if (!names.has(r.workload)) {
+      names.add(r.workload);
+      total++;
+    }
+  }
+  return total;
+}
+
+/** What a mode does to a plaintext call (spec §1.8). */
+const PLAINTEXT: Record<Mode, string> = { STRICT: 'refused', PERMISSIVE: 'accepted', DISABLE: 'accepted' };
+
+/** "N calls (A mutual TLS · B plaintext, refused · C not logged whether mTLS)" for calls under one mode. */
+function arrivals(mode: Mode, list: readonly Reached<{ arrival: Arrival }>[]): string {
+  const by = (arrival: Arrival): number => calls(list.filter((r) => r.how.arrival === arrival));
+  const notLogged = by('not-logged');
+  // DISABLE: the proxy accepts plaintext only, so no call keeps a peer identity there.
+  const mtls = mode === 'DISABLE' ? `${count(by('mtls'))} logged with mutual TLS, read without peer identity` : `${count(by('mtls'))} mutual TLS`;
+  return `${plural(calls(list), 'call')} (${mtls} · ${count(by('plaintext'))} plaintext, ${PLAINTEXT[mode]}${notLogged ? ` · ${count(notLogged)} not logged whether mTLS` : ''})`;
+}
+
+type Sets = Reached<Extract<PeerRole, { role: 'sets' }>>;
+
+function byMode<T extends { how: { mode: Mode } }>(list: readonly T[]): [Mode, T[]][] {
+  const out = new Map<Mode, T[]>();
+  for (const r of list) {
+    const group = out.get(r.how.mode);
+    if (group) group.push(r);
+    else out.set(r.how.mode, [r]);
+  }
+  return [...out];
+}
+
+function declared(pa: CompiledPeerAuthentication): string {
+  const ports = [...pa.ports].sort((a, b) => a[0] - b[0]).map(([port, mode]) => `port ${port} ${mode}`);
+  return `mTLS ${pa.mode}${ports.length ? `, ${ports.join(', ')}` : ''}`;
+}
+
+const NOT_READ: Partial<Record<PeerLevel, (pa: CompiledPeerAuthentication) => string>> = {
+  rejected: (pa) => `not admitted (${pa.rejected}): it sets no mode`,
+  ignored: () => 'Istio ignores it: a workload selector in the root namespace',
+};
+
+type Current = (index: number) => ShapeOutcome;
+
+function peerLens(pa: CompiledPeerAuthentication, level: PeerLevel, reached: readonly Reached<PeerRole>[], current: Current): AuthnLens {
+  const notRead = NOT_READ[level];
+  const title = notRead ? notReadTitle(notRead(pa), reached) : readTitle(pa, reached);
+  return { title, reaches: notRead ? 0 : calls(reached.filter((r) => r.how.role === 'sets' || r.how.role === 'inherits')), markdown: (limit) => peerMarkdown(pa, title, reached, limit, current) };
+}
+
+function notReadTitle(why: string, reached: readonly Reached<PeerRole>[]): string {
+  return reached.length ? `${why} · ${plural(calls(reached), 'observed call')} to ${plural(workloads(reached), 'workload')} it selects` : why;
+}
+
+function readTitle(pa: CompiledPeerAuthentication, reached: readonly Reached<PeerRole>[]): string {
+  const sets = reached.filter((r): r is Sets => r.how.role === 'sets');
+  const inherits = reached.filter((r): r is Reached<Extract<PeerRole, { role: 'inherits' }>> => r.how.role === 'inherits');
+  const parts: string[] = [];
+  const governed = [...sets, ...inherits];
+  let head = declared(pa);
+  if (pa.mode === 'UNSET' && inherits.length) head += ` (inherits ${[...new Set(inherits.map((r) => r.how.by ? `${r.how.mode} from ${r.how.by.label}` : `${r.how.mode}, the default`))].join(', ')})`;
+  if (!governed.length) parts.push(`${head}: no observed call goes by it`);
+  else {
+    // The mode it declares first; the head names every mode, so a single one needs no repeating.
+    const groups = byMode(governed).sort((a, b) => Number(a[0] !== pa.mode) - Number(b[0] !== pa.mode));
+    // (a mode other than the one it names: ztunnel reads DISABLE as PERMISSIVE)
+    const single = groups.length === 1 && (pa.mode === 'UNSET' || groups[0]![0] === pa.mode);
+    parts.push(`${head} for ${plural(workloads(governed), 'workload')}: ${groups.map(([mode, list]) => `${single ? '' : `${mode} `}${arrivals(mode, list)}`).join(' · ')}`);
+  }
+  const passed = reached.filter((r) => r.how.role === 'passed-over');
+  if (passed.length) parts.push(`${plural(calls(passed), 'call')} to ${plural(workloads(passed), 'workload')} it selects go by ${deciders(passed)}`);
+  const maybe = reached.filter((r) => r.how.role === 'maybe');
+  if (maybe.length) parts.push(`may govern ${plural(calls(maybe), 'more call')} (what decides is not logged)`);
+  return parts.join(' · ');
+}
+
+function deciders(list: readonly Reached<PeerRole>[]): string {
+  const names = [...new Set(list.map((r) => (r.how.role === 'passed-over' && r.how.by ? r.how.by.label : 'the default')))];
+  return names.length > 2 ? `${names.slice(0, 2).join(', ')} and ${plural(names.length - 2, 'other')}` : names.join(' and ');
+}
+
+function portLens(pa: CompiledPeerAuthentication, level: PeerLevel, port: number, reached: readonly Reached<PeerRole>[], current: Current): AuthnLens {
+  const mode = pa.ports.get(port);
+  const notRead = NOT_READ[level];
+  const onPort = reached.filter((r): r is Sets => r.how.role === 'sets' && r.how.port === port);
+  let title: string;
+  if (notRead) title = notRead(pa);
+  else if (mode === undefined) title = `port ${port}: not a port the API server admits`;
+  else if (mode === 'UNSET') title = `port ${port}: mTLS UNSET, inherits the workload's mode`;
+  else if (!onPort.length) title = `port ${port}: mTLS ${mode}: no observed call goes by this entry`;
+  else title = `port ${port}: mTLS ${mode} for ${plural(workloads(onPort), 'workload')}: ${arrivals(mode, onPort)}`;
+  return { title, reaches: calls(onPort), markdown: (limit) => peerMarkdown(pa, title, onPort, limit, current, `port ${port} of `) };
+}
+
+function peerMarkdown(pa: CompiledPeerAuthentication, title: string, reached: readonly Reached<PeerRole>[], limit: number, current: Current, what = ''): string {
+  const out = [`# Observed calls under ${what}${pa.label}`, '', `${pa.ref.file}:${pa.ref.range.start.line + 1}`, '', `${title}.`, ''];
+  const sections: [string, Reached<PeerRole>[]][] = [];
+  const governed = reached.filter((r): r is Reached<Extract<PeerRole, { role: 'sets' | 'inherits' }>> => r.how.role === 'sets' || r.how.role === 'inherits');
+  for (const [mode, list] of byMode(governed)) {
+    for (const arrival of ['plaintext', 'mtls', 'not-logged'] as const) {
+      const heading = arrival === 'plaintext' ? `Plaintext, ${PLAINTEXT[mode]}, under mTLS ${mode}` : arrival === 'mtls' ? `With mutual TLS, under mTLS ${mode}${mode === 'DISABLE' ? ' (read without peer identity)' : ''}` : `Not logged whether mTLS, under mTLS ${mode}`;
+      sections.push([heading, list.filter((r) => r.how.arrival === arrival)]);
+    }
+  }
+  sections.push(['Going by another PeerAuthentication (narrower, or older at the same level)', reached.filter((r) => r.how.role === 'passed-over')]);
+  sections.push(['It may govern (what decides is not logged)', reached.filter((r) => r.how.role === 'maybe')]);
+  sections.push(['To workloads it selects (Istio does not read it)', reached.filter((r) => r.how.role === 'not-read')]);
+  return [...out, ...listing(sections, limit, current)].join('\n');
+}
+
+const TOKEN_HEADINGS: [CallTokenCheck['check'] | 'maybe', string][] = [
+  ['invalid', 'Invalid token: rejected with 401 before authorization'],
+  ['absent', 'Without a token: let through with no request identity'],
+  ['valid', 'Valid token'],
+  ['unknown', 'Token not logged fully: whether it validates is not known'],
+  ['maybe', 'It may apply (the workload\'s labels are not known)'],
+];
+
+function requestLens(ra: CompiledRequestAuthentication, reached: readonly Reached<CallTokenCheck['check'] | 'maybe'>[], current: Current): AuthnLens {
+  const of = (check: CallTokenCheck['check'] | 'maybe'): number => calls(reached.filter((r) => r.how === check));
+  const checked = reached.filter((r) => r.how !== 'maybe');
+  let title: string;
+  if (!checked.length) title = 'checks the token of no observed HTTP call';
+  else {
+    title = `${plural(calls(checked), 'HTTP call')} to ${plural(workloads(checked), 'workload')}: ${count(of('valid'))} with a valid token · ${count(of('invalid'))} with an invalid one (401) · ${count(of('absent'))} without a token (let through)`;
+    if (of('unknown')) title += ` · ${count(of('unknown'))} with a token not logged fully`;
+  }
+  if (of('maybe')) title += ` · may check ${plural(of('maybe'), 'more call')} (labels not known)`;
+  const out = [`# Observed calls under ${ra.label}`, '', `${ra.ref.file}:${ra.ref.range.start.line + 1}`, '', `${title}.`, ''];
+  const sections = TOKEN_HEADINGS.map(([check, heading]): [string, Reached<unknown>[]] => [heading, reached.filter((r) => r.how === check)]);
+  return { title, reaches: calls(checked), markdown: (limit) => [...out, ...listing(sections, limit, current)].join('\n') };
+}
+
+function listing(sections: readonly [string, readonly Reached<unknown>[]][], limit: number, current: Current): string[] {
+  const out: string[] = [];
+  for (const [heading, list] of sections) {
+    if (!list.length) continue;
+    const rows = displayedCalls(list.map((r) => current(r.index)));
+    out.push(`## ${heading} (${plural(calls(list), 'call')})`, '', callsTable(rows.slice(0, limit), { samples: true, decidedBy: true }), '');
+    if (rows.length > limit) out.push(`…and ${plural(rows.length - limit, 'more kind')} of call.`, '');
+  }
+  if (!out.length) out.push('No observed call reaches it.');
+  return out;
+}
