@@ -76,6 +76,12 @@ export class AuthenticationIndex {
   private readonly levels: Map<CompiledPeerAuthentication, PeerLevel>;
   private readonly requestAuths: readonly CompiledRequestAuthentication[];
   private built = false;
+  /** The lenses made so far, per resource (and per port entry): their titles read only what `build` filed, which stays while the index does. */
+  private readonly lenses = new Map<unknown, AuthnLens>();
+  private readonly portLenses = new Map<CompiledPeerAuthentication, Map<number, AuthnLens>>();
+  /** The outcomes of the latest request: a listing shows the calls as decided now. */
+  private outcomes: readonly ShapeOutcome[] = [];
+  private readonly current = (index: number): ShapeOutcome => this.outcomes[index]!;
 
   private compiled: CompiledPolicies | undefined;
   /** What a call's authentication reads besides the records: the compiled forms of the PeerAuthentications and RequestAuthentications (the same objects while their text, place and order stay) and the mesh-wide facts. */
@@ -156,7 +162,7 @@ export class AuthenticationIndex {
 
   /** The lens of the PeerAuthentication or RequestAuthentication whose name lies in `item`, if one does. */
   lensOf(item: AuthnItem, outcomes: readonly ShapeOutcome[]): AuthnLens | undefined {
-    const current = (index: number): ShapeOutcome => outcomes[index]!;
+    this.outcomes = outcomes;
     const within = (ref: SourceRef): boolean => {
       if (ref.file !== item.file) return false;
       const key = positionKey(ref.range.start);
@@ -164,27 +170,42 @@ export class AuthenticationIndex {
     };
     for (const [pa, level] of this.levels) {
       if (!within(pa.ref)) continue;
-      this.build(outcomes);
-      return peerLens(pa, level, this.peer.get(pa) ?? [], current);
+      return this.kept(pa, () => peerLens(pa, level, this.peer.get(pa) ?? [], this.current));
     }
     for (const ra of this.requestAuths) {
       if (!within(ra.ref)) continue;
-      this.build(outcomes);
-      return requestLens(ra, this.request.get(ra) ?? [], current);
+      return this.kept(ra, () => requestLens(ra, this.request.get(ra) ?? [], this.current));
     }
     return undefined;
   }
 
   /** The lens of a PeerAuthentication's portLevelMtls entry for `port`. */
   portLensOf(item: AuthnItem, port: number, outcomes: readonly ShapeOutcome[]): AuthnLens | undefined {
+    this.outcomes = outcomes;
     for (const pa of this.levels.keys()) {
       if (pa.ref.file !== item.file) continue;
       const key = positionKey(pa.ref.range.start);
       if (key < item.from || key > item.to) continue;
-      this.build(outcomes);
-      return portLens(pa, this.levels.get(pa)!, port, this.peer.get(pa) ?? [], (index) => outcomes[index]!);
+      let byPort = this.portLenses.get(pa);
+      if (!byPort) this.portLenses.set(pa, (byPort = new Map()));
+      let lens = byPort.get(port);
+      if (!lens) {
+        this.build(outcomes);
+        byPort.set(port, (lens = portLens(pa, this.levels.get(pa)!, port, this.peer.get(pa) ?? [], this.current)));
+      }
+      return lens;
     }
     return undefined;
+  }
+
+  /** The lens of `resource`, made on first use: a title counts every call the resource reaches. */
+  private kept(resource: CompiledPeerAuthentication | CompiledRequestAuthentication, make: () => AuthnLens): AuthnLens {
+    let lens = this.lenses.get(resource);
+    if (!lens) {
+      this.build(this.outcomes);
+      this.lenses.set(resource, (lens = make()));
+    }
+    return lens;
   }
 }
 
