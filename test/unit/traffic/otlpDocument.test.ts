@@ -8,7 +8,7 @@ import { emptyInventory } from '../../../server/src/engine/inventory/inventory';
 import { ingestTraffic, readerSettingProblems } from '../../../server/src/engine/traffic/ingest';
 import type { DocumentLine } from '../../../server/src/engine/traffic/ingest/documents';
 import { sniffDocument } from '../../../server/src/engine/traffic/ingest/documentScanners';
-import { MAX_DOCUMENT_CHARS, OtlpDocumentScanner } from '../../../server/src/engine/traffic/ingest/otlpDocument';
+import { MAX_DEPTH, MAX_DOCUMENT_CHARS, OtlpDocumentScanner } from '../../../server/src/engine/traffic/ingest/otlpDocument';
 import { parseAllDocuments } from 'yaml';
 import { LOG_CONFIGURATION } from '../../../server/src/engine/traffic/logConfiguration';
 import { scratchDir } from '../../helpers/scratch';
@@ -102,8 +102,9 @@ const CASES: Case[] = [
   },
   {
     name: 'the record attributes name the writer over the resource; instrumentationLibraryLogs (before OTLP 0.19) is read too',
-    text: JSON.stringify(request(K8S, [{ timeUnixNano: 1741944413412, body: s(LINE_A), attributes: [attr('k8s.pod.name', 'other-pod')] }], 'instrumentationLibraryLogs')),
-    expect: [{ line: { otlp: { ...WRITER, pod: 'other-pod' }, line: LINE_A, timestamp: '1970-01-01T00:29:01.944413412Z' }, at: 1 }],
+    // (a time written as a JSON number: beyond 2^53, so read as the nearest double, which prints as 1741944413412551200)
+    text: JSON.stringify(request(K8S, [{ timeUnixNano: 1741944413412551234, body: s(LINE_A), attributes: [attr('k8s.pod.name', 'other-pod')] }], 'instrumentationLibraryLogs')),
+    expect: [{ line: { otlp: { ...WRITER, pod: 'other-pod' }, line: LINE_A, timestamp: '2025-03-14T09:26:53.412551200Z' }, at: 1 }],
   },
   {
     name: 'records without a body, or with a body that is no line, are skipped with the reason; the others are read',
@@ -143,7 +144,45 @@ const CASES: Case[] = [
     ],
   },
   { name: 'an empty file', text: '\n  \n', expect: [{ skip: 'not an OTLP/JSON document: no JSON object in the file', at: 1 }] },
+  {
+    name: 'a request cut off right after a backslash in a string: the line break still ends it, and the next request is read',
+    text: `${compact.slice(0, compact.indexOf('\\"') + 1)}\n${compact}\n`,
+    expect: [
+      { skip: 'OTLP/JSON document cut off: its JSON does not end before line 2', at: 1 },
+      { line: { otlp: WRITER, line: LINE_A, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 2 },
+      { line: { otlp: WRITER, line: LINE_B, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 2 },
+    ],
+  },
+  {
+    name: 'CRLF line ends between requests',
+    text: `${compact}\r\n${compact}\r\n`,
+    expect: [1, 1, 2, 2].map((at, i) => ({ line: { otlp: WRITER, line: i % 2 === 0 ? LINE_A : LINE_B, timestamp: '2025-03-14T09:26:53.412551234Z' }, at })),
+  },
+  {
+    name: 'brackets nested deeper than the limit: the request is skipped (no memory per bracket), the next one read',
+    text: `{"resourceLogs": ${'['.repeat(MAX_DEPTH + 10)}${']'.repeat(MAX_DEPTH + 10)}}\n${compact}`,
+    expect: [
+      { skip: `OTLP/JSON document nested deeper than ${MAX_DEPTH} levels: not read`, at: 1 },
+      { line: { otlp: WRITER, line: LINE_A, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 2 },
+      { line: { otlp: WRITER, line: LINE_B, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 2 },
+    ],
+  },
+  {
+    name: 'a map body nested past the limit: its request is skipped before it is parsed, the next one read',
+    text: `${JSON.stringify(request([], [{ body: nestedMap(100) }, { body: s(LINE_A) }]))}\n${compact}`,
+    expect: [
+      { skip: `OTLP/JSON document nested deeper than ${MAX_DEPTH} levels: not read`, at: 1 },
+      { line: { otlp: WRITER, line: LINE_A, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 2 },
+      { line: { otlp: WRITER, line: LINE_B, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 2 },
+    ],
+  },
 ];
+
+function nestedMap(depth: number): unknown {
+  let value: unknown = s('leaf');
+  for (let i = 0; i < depth; i++) value = { kvlistValue: { values: [{ key: 'k', value }] } };
+  return value;
+}
 
 function jsonError(text: string): string {
   try {
@@ -258,6 +297,17 @@ describe('OTLP/JSON documents through ingest and `mesh-policy traffic`', () => {
       { principal: record!.source?.principal, method: record!.request?.method, path: record!.request?.path, observed: record!.observed, workload: record!.destination?.workload, namespace: record!.destination?.namespace },
       { principal: 'cluster.local/ns/foo/sa/sleep', method: 'POST', path: '/post', observed: 'denied', workload: 'httpbin', namespace: 'foo' },
     );
+  });
+
+  it('a first request of many MiB (one collector batch on one line) is detected and read whole, with a BOM', async () => {
+    const records = Array.from({ length: 40_000 }, (_, i) => ({ timeUnixNano: NANOS_A, body: s(LINE_A.replace('5f0c2a9e', `r${i}`)) }));
+    const big = JSON.stringify(request(K8S, records));
+    assert.ok(big.length > 10 * 1024 * 1024, `${big.length} characters`);
+    writeFileSync(join(dir, 'batch.json'), `\ufeff${big}\n`);
+    const model = await ingestTraffic([join(dir, 'batch.json')], { inventory: emptyInventory(), config: defaultConfig(dir) });
+    assertAccounting(model);
+    const file = model.stats.files[0]!;
+    assert.deepEqual({ document: file.document, format: file.format, lines: file.lines, parsed: file.parsed }, { document: 'otlp-json', format: 'envoy-text', lines: 40_000, parsed: 40_000 });
   });
 
   it('readers.format: otlp-json forces the reading; the setting names it among the formats', async () => {

@@ -130,9 +130,16 @@ export async function* readDocumentFile(scanner: ScannerFactory, path: string, o
   if (out.length) yield batch(0);
 }
 
-/** How much of a file detection reads to tell a document; more while a recognized document has given no line yet. */
+/** Above this, a document's text is not kept (an OTLP request): it is skipped whole, with that reason. */
+export const MAX_DOCUMENT_CHARS = 64 * 1024 * 1024;
+
+/**
+ * How much of a file detection reads to tell a document; more while a recognized document has
+ * given no line yet (a collector's request of thousands of records is one line of many MiB, and
+ * gives its lines only once read whole), up to the largest document that is read.
+ */
 const SNIFF_CHARS = 256 * 1024;
-const SNIFF_CHARS_FOR_A_LINE = 8 * 1024 * 1024;
+const SNIFF_CHARS_FOR_A_LINE = MAX_DOCUMENT_CHARS + 1024 * 1024;
 const SNIFF_LINES = 50;
 
 /**

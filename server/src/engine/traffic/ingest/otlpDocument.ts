@@ -1,4 +1,4 @@
-import { backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, type DocumentScanner } from './documents';
+import { MAX_DOCUMENT_CHARS, backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, type DocumentScanner } from './documents';
 
 /**
  * OpenTelemetry logs in OTLP/JSON (`ExportLogsServiceRequest`): what an OpenTelemetry Collector's
@@ -23,8 +23,12 @@ import { backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, typ
  * numbers are accepted too. The entries of one request all start on the request's first file line.
  */
 
-/** Above this, a document's text is not kept: it is skipped whole, with that reason. */
-export const MAX_DOCUMENT_CHARS = 64 * 1024 * 1024;
+export { MAX_DOCUMENT_CHARS };
+/**
+ * Objects and lists nested deeper than this: the document is skipped (an OTLP request nests about
+ * 8 deep). It also bounds the recursion of `plainValue` over a map body.
+ */
+export const MAX_DEPTH = 256;
 
 const PREFIX = /^\s*\{\s*"resourceLogs"\s*:/;
 
@@ -41,8 +45,11 @@ interface Writer {
  * (strings skipped), parsed whole, and dropped before the next one is read.
  */
 export class OtlpDocumentScanner implements DocumentScanner {
-  /** The closing bracket of each open object and array of the document being read. */
+  /** The closing bracket of each open object and array of the document being read, up to MAX_DEPTH. */
   private readonly closers: number[] = [];
+  /** Brackets open beyond MAX_DEPTH (the document is then skipped). */
+  private overDepth = 0;
+  private tooDeep = false;
   private inString = false;
   private escaped = false;
   private parts: string[] = [];
@@ -70,16 +77,23 @@ export class OtlpDocumentScanner implements DocumentScanner {
     const closers = this.closers;
     let start = closers.length > 0 ? 0 : -1;
     let i = 0;
+    // The next line break at or after i (n when none): found once per line, not once per string.
+    let nl = -1;
     while (i < n) {
       if (this.inString) {
         if (this.escaped) {
           this.escaped = false;
-          i++;
+          // (a line break after the backslash is a line break all the same)
+          if (text.charCodeAt(i) !== 10) i++;
+          else this.inString = false;
           continue;
         }
         const q = closingQuote(text, i);
-        const nl = text.indexOf('\n', i);
-        if (nl >= 0 && (q < 0 || nl < q)) {
+        if (nl < i) {
+          nl = text.indexOf('\n', i);
+          if (nl < 0) nl = n;
+        }
+        if (nl < n && (q < 0 || nl < q)) {
           // A raw line break cannot be in a JSON string: the document is broken here (JSON.parse
           // says so, or the next request's line cuts it off); the line break is read as one.
           this.inString = false;
@@ -125,10 +139,16 @@ export class OtlpDocumentScanner implements DocumentScanner {
         start = i;
         this.documentLine = this.line;
       } else if (c === 123 || c === 91 /* [ */) {
-        closers.push(c + 2);
+        if (closers.length < MAX_DEPTH) closers.push(c + 2);
+        else {
+          this.overDepth++;
+          this.tooDeep = true;
+          this.parts = [];
+        }
       } else if (c === 125 /* } */ || c === 93 /* ] */) {
         // (a bracket that closes another one ends the document too: JSON.parse reports it)
-        if (closers.pop() !== c) closers.length = 0;
+        if (this.overDepth > 0) this.overDepth--;
+        else if (closers.pop() !== c) closers.length = 0;
         if (closers.length === 0) {
           this.keep(text.slice(start, i + 1));
           this.complete();
@@ -146,7 +166,7 @@ export class OtlpDocumentScanner implements DocumentScanner {
   }
 
   private keep(part: string): void {
-    if (this.tooBig) return;
+    if (this.tooBig || this.tooDeep) return;
     this.length += part.length;
     if (this.length > MAX_DOCUMENT_CHARS) {
       this.tooBig = true;
@@ -166,14 +186,16 @@ export class OtlpDocumentScanner implements DocumentScanner {
     this.length = 0;
     this.tooBig = false;
     this.closers.length = 0;
+    this.overDepth = 0;
+    this.tooDeep = false;
     this.inString = false;
     this.escaped = false;
   }
 
   private complete(): void {
     const at = this.documentLine;
-    if (this.tooBig) {
-      this.emit({ skip: `OTLP/JSON document larger than ${MAX_DOCUMENT_CHARS / 1024 / 1024} MiB: not read`, at });
+    if (this.tooBig || this.tooDeep) {
+      this.emit({ skip: this.tooDeep ? `OTLP/JSON document nested deeper than ${MAX_DEPTH} levels: not read` : `OTLP/JSON document larger than ${MAX_DOCUMENT_CHARS / 1024 / 1024} MiB: not read`, at });
       this.reset();
       return;
     }
@@ -242,12 +264,13 @@ function trimLineEnd(text: string): string {
 
 /** An OTLP time in nanoseconds (a decimal string, or a number), as RFC 3339; undefined when 0 or absent. */
 function nanosOf(value: unknown): string | undefined {
-  const digits = typeof value === 'string' ? value : typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : undefined;
+  // (a JSON number of nanoseconds is beyond 2^53: read to the nearest representable value, within a microsecond)
+  const digits = typeof value === 'string' ? value : typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 1e21 ? String(value) : undefined;
   if (digits === undefined || /^0*$/.test(digits)) return undefined;
   return nanosToRfc3339(digits);
 }
 
-/** An OTLP AnyValue as the plain JSON value it stands for. */
+/** An OTLP AnyValue as the plain JSON value it stands for (keys in objects without a prototype). */
 function plainValue(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return null;
   const v = value as Record<string, unknown>;
@@ -261,7 +284,7 @@ function plainValue(value: unknown): unknown {
   if ('bytesValue' in v) return v['bytesValue'];
   if ('arrayValue' in v) return listOf(field(v['arrayValue'], 'values')).map(plainValue);
   if ('kvlistValue' in v) {
-    const out: Record<string, unknown> = {};
+    const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const kv of listOf(field(v['kvlistValue'], 'values'))) {
       const key = field(kv, 'key');
       if (typeof key === 'string') out[key] = plainValue(field(kv, 'value'));
@@ -285,7 +308,7 @@ function attributeLog(attributes: unknown): Record<string, unknown> | undefined 
   for (const kv of attributes) {
     const key = field(kv, 'key');
     if (typeof key !== 'string' || WRITER_KEYS.has(key) || POD_LABEL_PREFIXES.some((p) => key.startsWith(p))) continue;
-    (log ??= {})[key] = plainValue(field(kv, 'value'));
+    (log ??= Object.create(null) as Record<string, unknown>)[key] = plainValue(field(kv, 'value'));
   }
   return log !== undefined && 'start_time' in log && 'response_code' in log ? log : undefined;
 }
