@@ -224,13 +224,13 @@ test('VS Code (code-server) generates least-privilege policies from the palette 
     await p.keyboard.press('Enter');
     await p.locator('.statusbar-item', { hasText: 'Ln 96, Col 1' }).first().waitFor({ timeout: 30_000 });
     await p.keyboard.press('Control+.');
-    const fixTitle = 'Generate a least-privilege linkerd policy for emojivoto/voting';
+    const fixTitle = 'Generate a least-privilege Linkerd policy for emojivoto/voting';
     await p.locator('.action-widget .monaco-list-row', { hasText: fixTitle }).first().waitFor({ timeout: 60_000 });
     const titles = (await p.locator('.action-widget .monaco-list-row').allInnerTexts()).map((s) => s.trim());
     t.diagnostic(`quick fixes: ${JSON.stringify(titles)}`);
     const focused = p.locator('.action-widget .monaco-list-row.focused').first();
     for (let i = 0; i < titles.length && !(await focused.innerText().catch(() => '')).includes(fixTitle); i++) await p.keyboard.press('ArrowDown');
-    assert.match(await focused.innerText(), /Generate a least-privilege linkerd policy for emojivoto\/voting/);
+    assert.match(await focused.innerText(), /Generate a least-privilege Linkerd policy for emojivoto\/voting/);
     await p.keyboard.press('Enter');
     const forVoting = p.locator('.monaco-editor .view-lines', { hasText: /#\semojivoto\/voting:\d+:\s[\d,]+\sallowed\scalls/ }).first();
     await forVoting.waitFor({ timeout: 30_000 });

@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import type { CodeAction, Diagnostic, Range } from 'vscode-languageserver-protocol';
 import { LspTestClient, waitForLast } from '../helpers/lspClient';
 import { REPO_ROOT } from '../helpers/paths';
+import { applyEdits } from '../helpers/edits';
+import { LineIndex } from '../../server/src/engine/source/lineIndex';
 
 /**
  * The quick-fix list as the editor asks for it (textDocument/codeAction over a real connection),
@@ -46,6 +48,31 @@ async function startOn(example: string): Promise<{ client: LspTestClient; worksp
   await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: example }]);
   await waitForLast(statuses, (s) => s.state === 'ready' && s.policies > 0, 60_000);
   return { client, workspace };
+}
+
+/**
+ * Asks for the fixes at `diagnostic`, checks the first is `title` and the only preferred one,
+ * applies its edit, and checks that only the diagnostic's own text changed (to `replacement`) and
+ * that the server, given the new text, no longer reports the diagnostic while keeping the file's
+ * other lint findings. The original text is restored afterwards.
+ */
+async function applyPreferredFix(client: LspTestClient, uri: string, text: string, diagnostic: Diagnostic, title: string, replacement: string): Promise<void> {
+  const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: inside(diagnostic.range), context: { diagnostics: [diagnostic], triggerKind: 1 } });
+  assert.equal(actions[0]?.title, title, actions.map((a) => a.title).join('\n'));
+  assert.deepEqual(actions.filter((a) => a.isPreferred).map((a) => a.title), [title]);
+  const changes = actions[0]!.edit?.changes ?? {};
+  assert.deepEqual(Object.keys(changes), [uri], 'the fix edits this file only');
+  const after = applyEdits(text, changes[uri]!);
+  const lines = new LineIndex(text);
+  const [start, end] = [lines.offset(diagnostic.range.start), lines.offset(diagnostic.range.end)];
+  assert.equal(after, text.slice(0, start) + replacement + text.slice(end), 'every byte outside the value stays');
+  const lint = (d: Diagnostic) => !String(d.code).startsWith('MPA4');
+  const before = (await client.diagnosticsFor(uri)).filter(lint).map((d) => `${String(d.code)} ${d.message}`);
+  await client.change(uri, after, 2);
+  const fixed = (await client.diagnosticsFor(uri, { version: 2 })).filter(lint).map((d) => `${String(d.code)} ${d.message}`);
+  assert.deepEqual(fixed, before.filter((d) => d !== `${String(diagnostic.code)} ${diagnostic.message}`));
+  await client.change(uri, text, 3);
+  await client.diagnosticsFor(uri, { version: 3 });
 }
 
 const inside = (range: Range): Range => ({ start: { line: range.start.line, character: range.start.character + 1 }, end: { line: range.start.line, character: range.start.character + 1 } });
@@ -131,6 +158,12 @@ describe('the quick-fix list (LSP textDocument/codeAction)', () => {
     assert.equal(fixAll[0]!.title, 'Fix all mechanical mesh-policy problems in this file');
   });
 
+  it('at "ports: [9090]": quoting the port as written is the preferred fix, and it clears the error', async () => {
+    // examples/README.md mistake 3; Istio's operation.ports are strings
+    const ports = diagnostic(/ports\[0\] must be a string \(got the number 9090\)/);
+    await applyPreferredFix(client, uri, text, ports, 'Quote 9090 as "9090"', '"9090"');
+  });
+
   it('at a traffic diagnostic: each new ALLOW policy offered has its own name', async () => {
     const wouldDeny = diagnostic(/allow-nothing would deny/);
     const actions = await ask(inside(wouldDeny.range), { diagnostics: [wouldDeny] });
@@ -168,5 +201,28 @@ describe('the quick-fix list on examples/linkerd (LSP textDocument/codeAction)',
     assert.equal(new Set(added).size, added.length, `each new resource has its own name: ${added.join(', ')}`);
     const existing = new Set(documentsIn(join(workspace, 'policy')));
     for (const document of added) assert.ok(!existing.has(document), `${document} is not in the workspace`);
+  });
+});
+
+describe('the quick-fix list on examples/consul (LSP textDocument/codeAction)', () => {
+  let client: LspTestClient;
+  let workspace: string;
+
+  before(async () => { ({ client, workspace } = await startOn('consul')); });
+  after(async () => {
+    await client.shutdown();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('at "PathPrefix": "assets/": starting the path with "/" is the preferred fix, and it clears the error', async () => {
+    // examples/README.md mistake 10; Consul requires PathPrefix and PathExact to start with "/"
+    const path = join(workspace, 'config', 'dashboard.json');
+    const uri = pathToFileURL(path).href;
+    const text = readFileSync(path, 'utf8');
+    await client.open(uri, text, 'json');
+    const diagnostics = await client.diagnosticsFor(uri, { ready: (d) => d.some((x) => x.code === 'MPA0105') });
+    const prefix = diagnostics.find((d) => d.code === 'MPA0105')!;
+    assert.equal(prefix.message, 'PathPrefix must start with "/" (got "assets/")');
+    await applyPreferredFix(client, uri, text, prefix, 'Start the path with /', '"/assets/"');
   });
 });

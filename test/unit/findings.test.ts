@@ -19,7 +19,13 @@ interface Case {
   covers: string;
   /** The text after applying the preferred fix, when there is one. */
   fixed?: string;
+  /** The preferred fix's title, when the case is about it. */
+  fixTitle?: string;
 }
+
+const intentionsHcl = (http: string) => `Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name = "web"\n    Permissions = [\n      {\n        Action = "allow"\n        HTTP {\n${http}        }\n      }\n    ]\n  }\n]\n`;
+const intentionsJson = (http: string) => `{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [\n    {\n      "Name": "web",\n      "Permissions": [\n        {\n          "Action": "allow",\n          "HTTP": ${http}\n        }\n      ]\n    }\n  ]\n}\n`;
+const intentionsCrd = (http: string) => `apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: api\nspec:\n  destination:\n    name: api\n  sources:\n  - name: web\n    permissions:\n    - action: allow\n      http:\n${http}`;
 
 const ap = (spec: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\n  namespace: ns\nspec:\n${spec}`;
 
@@ -47,6 +53,79 @@ const cases: Case[] = [
     text: ap('  rules:\n  - to:\n    - operation:\n        methods: GET\n'),
     code: 'MPA0103', message: 'methods must be a list (got the string "GET")', covers: 'GET',
     fixed: ap('  rules:\n  - to:\n    - operation:\n        methods: [GET]\n'),
+  },
+  // A number or boolean where a string is wanted: quoted exactly as written, whatever value the
+  // reader gave it (Istio ports are strings; the API server refuses numbers there).
+  {
+    name: 'a number where a string belongs is quoted',
+    text: ap('  rules:\n  - to:\n    - operation:\n        ports: [9090]  # payments API\n'),
+    code: 'MPA0103', message: 'ports[0] must be a string (got the number 9090)', covers: '9090',
+    fixed: ap('  rules:\n  - to:\n    - operation:\n        ports: ["9090"]  # payments API\n'), fixTitle: 'Quote 9090 as "9090"',
+  },
+  {
+    name: 'a hexadecimal number is quoted as written, not as its value',
+    text: ap('  rules:\n  - to:\n    - operation:\n        ports:\n        - 0x1F  # hex\n'),
+    code: 'MPA0103', message: 'ports[0] must be a string (got the number 31)', covers: '0x1F',
+    fixed: ap('  rules:\n  - to:\n    - operation:\n        ports:\n        - "0x1F"  # hex\n'), fixTitle: 'Quote 0x1F as "0x1F"',
+  },
+  {
+    name: 'an exponent is quoted as written',
+    text: ap('  rules:\n  - to:\n    - operation:\n        notPorts: [1e3]\n'),
+    code: 'MPA0103', message: 'notPorts[0] must be a string (got the number 1000)', covers: '1e3',
+    fixed: ap('  rules:\n  - to:\n    - operation:\n        notPorts: ["1e3"]\n'), fixTitle: 'Quote 1e3 as "1e3"',
+  },
+  {
+    name: 'a boolean where a string belongs is quoted',
+    text: ap('  rules:\n  - to:\n    - operation:\n        hosts: [True]\n'),
+    code: 'MPA0103', message: 'hosts[0] must be a string (got true)', covers: 'True',
+    fixed: ap('  rules:\n  - to:\n    - operation:\n        hosts: ["True"]\n'), fixTitle: 'Quote True as "True"',
+  },
+  {
+    name: 'Consul HCL: a number where a string belongs is quoted',
+    file: 'api.hcl',
+    text: intentionsHcl('          Header = [{ Name = "x-version", Exact = 1e3 }]\n'),
+    code: 'MPA0103', message: 'Exact must be a string (got the number 1000)', covers: '1e3',
+    fixed: intentionsHcl('          Header = [{ Name = "x-version", Exact = "1e3" }]\n'), fixTitle: 'Quote 1e3 as "1e3"',
+  },
+  {
+    name: 'Consul JSON: a number where a string belongs is quoted',
+    file: 'api.json',
+    text: intentionsJson('{ "Header": [{ "Name": "x-version", "Exact": 2 }] }'),
+    code: 'MPA0103', message: 'Exact must be a string (got the number 2)', covers: '2',
+    fixed: intentionsJson('{ "Header": [{ "Name": "x-version", "Exact": "2" }] }'), fixTitle: 'Quote 2 as "2"',
+  },
+  {
+    name: 'Consul CRD: a boolean where a string belongs is quoted',
+    text: intentionsCrd('        header:\n        - name: x-canary\n          exact: false\n'),
+    code: 'MPA0103', message: 'exact must be a string (got false)', covers: 'false',
+    fixed: intentionsCrd('        header:\n        - name: x-canary\n          exact: "false"\n'), fixTitle: 'Quote false as "false"',
+  },
+  // Consul requires PathExact and PathPrefix, when set, to start with "/" (PathRegex need not).
+  {
+    name: 'Consul JSON: PathPrefix without its leading slash',
+    file: 'api.json',
+    text: intentionsJson('{ "PathPrefix": "assets/" }'),
+    code: 'MPA0105', message: 'PathPrefix must start with "/" (got "assets/")', covers: '"assets/"',
+    fixed: intentionsJson('{ "PathPrefix": "/assets/" }'), fixTitle: 'Start the path with /',
+  },
+  {
+    name: 'Consul HCL: PathExact without its leading slash, snake_case key',
+    file: 'api.hcl',
+    text: intentionsHcl('          path_exact = "healthz"  # probe\n'),
+    code: 'MPA0105', message: 'PathExact must start with "/" (got "healthz")', covers: '"healthz"',
+    fixed: intentionsHcl('          path_exact = "/healthz"  # probe\n'), fixTitle: 'Start the path with /',
+  },
+  {
+    name: 'Consul CRD: pathPrefix without its leading slash keeps its quoting',
+    text: intentionsCrd("        pathPrefix: 'v1/'\n"),
+    code: 'MPA0105', message: 'pathPrefix must start with "/" (got "v1/")', covers: "'v1/'",
+    fixed: intentionsCrd("        pathPrefix: '/v1/'\n"), fixTitle: 'Start the path with /',
+  },
+  {
+    name: 'Consul CRD: a plain pathExact',
+    text: intentionsCrd('        pathExact: healthz\n'),
+    code: 'MPA0105', message: 'pathExact must start with "/" (got "healthz")', covers: 'healthz',
+    fixed: intentionsCrd('        pathExact: /healthz\n'), fixTitle: 'Start the path with /',
   },
   {
     name: 'missing required field in a block mapping',
@@ -108,6 +187,7 @@ describe('schema findings: message, range and fix', () => {
       if (c.fixed !== undefined) {
         const fix = finding.fixes?.find((f) => f.preferred);
         assert.ok(fix, 'expected a preferred fix');
+        if (c.fixTitle !== undefined) assert.equal(fix.title, c.fixTitle);
         const after = applyEdits(c.text, fix.edits);
         assert.equal(after, c.fixed);
         assert.equal(engine.lintText(c.file ?? 'policy.yaml', after).findings.filter((f) => f.code === c.code).length, 0, 'fix did not clear the finding');
@@ -177,6 +257,29 @@ describe('schema findings: message, range and fix', () => {
     const finding = only(engine.lintText('s.yaml', text).findings, 'MPA0104');
     assert.deepEqual(finding.fixes?.filter((f) => f.preferred), []);
     assert.deepEqual(finding.fixes?.map((f) => f.title), ['unknown', 'HTTP/1', 'HTTP/2', 'gRPC', 'opaque', 'TLS'].map((v) => `Change to "${v}"`));
+  });
+
+  it('a quoted value the schema would still refuse is offered, not preferred (fix-all applies no guess)', () => {
+    // Consul's PathExact is a string that starts with "/": "5" is a string but still wrong.
+    const text = intentionsJson('{ "PathExact": 5 }');
+    const finding = only(engine.lintText('api.json', text).findings, 'MPA0103');
+    assert.deepEqual(finding.fixes?.map((f) => [f.title, f.preferred ?? false]), [['Quote 5 as "5"', false]]);
+    assert.equal(applyEdits(text, finding.fixes![0]!.edits), intentionsJson('{ "PathExact": "5" }'));
+  });
+
+  it('quotes only where a string is wanted, and PathRegex needs no leading slash', () => {
+    const cases: { name: string; file: string; text: string; codes: string[] }[] = [
+      // int-or-string: a number is right as it is
+      { name: 'Linkerd Server port', file: 's.yaml', text: 'apiVersion: policy.linkerd.io/v1beta3\nkind: Server\nmetadata:\n  name: web\n  namespace: app\nspec:\n  podSelector:\n    matchLabels:\n      app: web\n  port: 8080\n', codes: [] },
+      { name: 'a string where a list of strings belongs', file: 'p.yaml', text: ap('  rules:\n  - to:\n    - operation:\n        ports: "9090"\n'), codes: ['MPA0103'] },
+      { name: 'Consul PathRegex', file: 'api.json', text: intentionsJson('{ "PathRegex": "assets/.*" }'), codes: [] },
+      { name: 'Consul empty PathPrefix', file: 'api.hcl', text: intentionsHcl('          PathPrefix = ""\n          Methods = ["GET"]\n'), codes: [] },
+    ];
+    for (const c of cases) {
+      const findings = engine.lintText(c.file, c.text).findings;
+      assert.deepEqual(findings.map((f) => f.code), c.codes, c.name);
+      for (const finding of findings) assert.deepEqual(finding.fixes?.filter((f) => /^Quote /.test(f.title)) ?? [], [], c.name);
+    }
   });
 
   it('fixes keep comments and formatting elsewhere', () => {

@@ -228,6 +228,10 @@ describe('editor insight by difference: an edit that changes only why a call is 
     const [earlier] = first.result.outcomes.map((o) => o.decision);
     assert.equal(uncovered().length, 1);
     assert.ok(uncovered()[0]!.endsWith(`: ${earlier!.reason}`), uncovered()[0]);
+    // The mesh is named as people write it, in the message and in the generate command's title.
+    const finding = (published.findings.get(app) ?? []).find((f) => f.code === 'MPA4004') as { message: string; command?: { title: string } } | undefined;
+    assert.match(finding!.message, /but no Consul policy covers it/);
+    assert.equal(finding!.command?.title, 'Generate a least-privilege Consul policy for shop/billing from the observed calls');
 
     workspace.update(engine.prepare(engine.read(intentions, entry('Namespace = "payments"\n'))));
     const insight = live.next([intentions]);

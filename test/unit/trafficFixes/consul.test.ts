@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import { addIntentionSource, allowCall, denyCall, narrowWildcard, shadowPolicy } from '../../../server/src/engine/trafficFixes';
+import { consulCallerName } from '../../../server/src/engine/trafficFixes/consul';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { apply, changes, find, loadExample, loadInline, rangeAt, type Loaded } from './harness';
 
@@ -139,4 +140,63 @@ describe('consul: inline entries in each form', () => {
     assert.ok(applied.after.includes('  {\n    name = "web"\n    permissions = [\n      {\n        action = "deny"\n        http {\n          path_prefix = "/a"\n        }\n      },'), applied.after);
     assert.deepEqual(changes(l, applied), [[0, 'allow', 'deny']]);
   });
+});
+
+describe('consul: fix titles and new intentions', () => {
+  it('titles name the caller by its service, with namespace and partition only when not default', () => {
+    const cases: { principal: string; named: string }[] = [
+      { principal: `spiffe://${TD}/ns/default/dc/dc1/svc/dashboard`, named: 'dashboard' },
+      { principal: `spiffe://${TD}/ap/default/ns/default/dc/dc1/svc/dashboard`, named: 'dashboard' },
+      { principal: `spiffe://${TD}/ns/shop/dc/dc1/svc/dashboard`, named: 'shop/dashboard' },
+      { principal: `spiffe://${TD}/ap/team-a/ns/default/dc/dc1/svc/dashboard`, named: 'team-a/default/dashboard' },
+      { principal: `spiffe://${TD}/ap/team-a/ns/shop/dc/dc1/svc/dashboard`, named: 'team-a/shop/dashboard' },
+    ];
+    for (const c of cases) assert.equal(consulCallerName({ mesh: 'consul', source: { principal: c.principal } }), c.named, c.principal);
+    assert.equal(consulCallerName({ mesh: 'consul', source: { service: 'dashboard' } }), 'dashboard');
+    const l = loadInline({ '/ws/api.hcl': 'Kind = "service-intentions"\nName = "api"\nSources = [{ Name = "*", Action = "deny" }]\n' }, [call('dashboard', 'api', 'GET', '/v1/count', 'denied')], consulConfig());
+    const fix = allowCall(l.context, l.outcomes[0]!).fixes[0]!;
+    assert.equal(fix.title, 'Allow dashboard → api GET /v1/count: add source dashboard (allow) to the intentions of api');
+  });
+
+  // A new ServiceIntentions resource for a destination that has none (mesh-semantics §3): an L4
+  // Action decides every request of the caller; permissions decide this request only, and Consul
+  // accepts them only for a destination whose protocol is http, http2 or grpc.
+  const counting = 'apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: counting\n  namespace: demo\nspec:\n  destination:\n    name: counting\n  sources:\n    - name: api\n      action: allow\n';
+  const httpApi = 'apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceDefaults\nmetadata:\n  name: api\n  namespace: demo\nspec:\n  protocol: http\n';
+  const tcpApi = httpApi.replace('protocol: http', 'protocol: tcp');
+  const cases: { name: string; defaults?: string; title: string; added: string; otherRequest: string }[] = [
+    {
+      name: 'an http destination: a permission for this request only',
+      defaults: httpApi,
+      title: 'Allow dashboard → api GET /v1/count: new ServiceIntentions for api, a permission for this request only',
+      added: '  sources:\n    - name: dashboard\n      permissions:\n        - action: allow\n          http:\n            pathExact: /v1/count\n            methods:\n              - GET\n',
+      otherRequest: 'deny',
+    },
+    {
+      name: 'a tcp destination: an L4 allow, titled as allowing every request',
+      defaults: tcpApi,
+      title: 'Allow dashboard → api (every request: a new intention with Action allow)',
+      added: '  sources:\n    - name: dashboard\n      action: allow\n',
+      otherRequest: 'allow',
+    },
+    {
+      name: 'no protocol set in the workspace: an L4 allow, titled as allowing every request',
+      title: 'Allow dashboard → api (every request: a new intention with Action allow)',
+      added: '  sources:\n    - name: dashboard\n      action: allow\n',
+      otherRequest: 'allow',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const files: Record<string, string> = { '/ws/intentions.yaml': counting, ...(c.defaults ? { '/ws/defaults.yaml': c.defaults } : {}) };
+      const calls = [call('dashboard', 'api', 'GET', '/v1/count', 'denied'), call('dashboard', 'api', 'DELETE', '/v1/admin', 'denied')];
+      const l = loadInline(files, calls, consulConfig());
+      assert.deepEqual(l.outcomes.map((o) => o.decision.verdict), ['deny', 'deny']);
+      const fix = allowCall(l.context, l.outcomes[0]!).fixes[0]!;
+      assert.equal(fix.title, c.title);
+      const applied = apply(l, fix);
+      assert.ok(applied.after.startsWith(counting + '---\n') && applied.after.endsWith(c.added), applied.after);
+      assert.deepEqual(changes(l, applied), c.otherRequest === 'allow' ? [[0, 'deny', 'allow'], [1, 'deny', 'allow']] : [[0, 'deny', 'allow']]);
+    });
+  }
 });

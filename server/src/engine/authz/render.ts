@@ -1,4 +1,4 @@
-import type { Mesh } from '../meshes';
+import { MESH_DISPLAY_NAMES, type Mesh } from '../meshes';
 import type { SourceRef } from '../simulate/types';
 import type { AuthnTable, AuthzListing, AuthzRow, AuthzSection, AuthzUnknown } from './types';
 
@@ -7,7 +7,7 @@ import type { AuthnTable, AuthzListing, AuthzRow, AuthzSection, AuthzUnknown } f
  * Workload" view), from the same cells; and the short names both the lenses and hovers use.
  */
 
-export const MESH_NAME: Record<Mesh, string> = { istio: 'Istio', linkerd: 'Linkerd', consul: 'Consul' };
+export const MESH_NAME = MESH_DISPLAY_NAMES;
 
 const HEADERS = ['RESOURCE', 'ATTACHES BY', 'HOLDS', 'AT', 'NOTES'];
 /** What the first column says per mesh. */

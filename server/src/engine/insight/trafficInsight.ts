@@ -2,7 +2,7 @@ import type { WorkspaceView } from '../checks/check';
 import { applyRuleSettings } from '../checks/suppress';
 import type { RuleSetting } from '../config/projectConfig';
 import type { Finding, Range, RelatedLocation } from '../findings';
-import type { Mesh } from '../meshes';
+import { MESH_DISPLAY_NAMES, type Mesh } from '../meshes';
 import type { Resource } from '../resource';
 import { observedDifference, sameTally, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
 import { sameDeciders, sameRef } from '../simulate/sourceRefs';
@@ -605,8 +605,8 @@ export class TrafficInsight {
       const mesh = outcomes[0]!.decision.mesh;
       const callers = new Set(outcomes.map((o) => describeCall(o.shape.record).split(' → ')[0]));
       out.push({
-        ...this.finding(TrafficCodes.uncoveredWorkload, path, range, `${workload.kind} ${workload.namespace}/${workload.name} receives ${plural(sum(outcomes), 'observed call')} from ${plural(callers.size, 'caller')}, but no ${mesh} policy covers it: ${outcomes[0]!.decision.reason}`, sampleLinks(displayedCalls(outcomes))),
-        command: { title: `Generate a least-privilege ${mesh} policy for ${workload.namespace}/${workload.name} from the observed calls`, command: GENERATE_COMMAND, arguments: [{ mesh, namespace: workload.namespace, workload: workload.name }] },
+        ...this.finding(TrafficCodes.uncoveredWorkload, path, range, `${workload.kind} ${workload.namespace}/${workload.name} receives ${plural(sum(outcomes), 'observed call')} from ${plural(callers.size, 'caller')}, but no ${MESH_DISPLAY_NAMES[mesh]} policy covers it: ${outcomes[0]!.decision.reason}`, sampleLinks(displayedCalls(outcomes))),
+        command: { title: `Generate a least-privilege ${MESH_DISPLAY_NAMES[mesh]} policy for ${workload.namespace}/${workload.name} from the observed calls`, command: GENERATE_COMMAND, arguments: [{ mesh, namespace: workload.namespace, workload: workload.name }] },
       });
     }
     return out;

@@ -1,10 +1,10 @@
 import type { ErrorObject } from 'ajv';
 import { Codes, type Code } from '../codes';
-import { addField, replaceScalar, renameKey, wrapInList } from '../edits';
-import type { Finding, Fix, Severity } from '../findings';
+import { addField, replaceScalar, renameKey, spanEdit, wrapInList } from '../edits';
+import type { Finding, Fix, Severity, TextEdit } from '../findings';
 import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
-import { admittedValue, locate, type NodePath, type SourceNode, type Span } from '../source/tree';
+import { admittedValue, locate, type NodePath, type ScalarNode, type SourceNode, type Span } from '../source/tree';
 import { isSchema, type JsonSchema } from './jsonSchema';
 import { closestMatch, closestMatches, describeType, describeValue, explainPattern, listWords, plural, truncate, typeOfValue } from './messages';
 import { expand, firstWith } from './navigate';
@@ -21,7 +21,7 @@ export function schemaFindings(file: SourceFile, resource: Resource, registry: S
   const findings: Finding[] = [];
   const seen = new Set<string>();
   for (const error of condense(errors)) {
-    const finding = describeError(file, resource, error, errors, root, registry);
+    const finding = describeError(file, resource, error, errors, root, registry, value);
     const key = `${finding.range.start.line}:${finding.range.start.character}:${finding.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -128,7 +128,7 @@ interface Described {
   severity?: Severity;
 }
 
-function describeError(file: SourceFile, resource: Resource, reported: Reported, errors: ErrorObject[], root: JsonSchema, registry: SchemaRegistry): Finding {
+function describeError(file: SourceFile, resource: Resource, reported: Reported, errors: ErrorObject[], root: JsonSchema, registry: SchemaRegistry, value: unknown): Finding {
   const { error } = reported;
   const path = decodePath(error.instancePath);
   const located = locate(resource.node, path);
@@ -177,6 +177,11 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
       const expected = String(params['type']).split(',').map(describeType);
       const fixes: Fix[] = [];
       if (params['type'] === 'array' && node?.type === 'scalar' && node.value !== null) fixes.push({ title: 'Wrap the value in a list', edits: [wrapInList(file, node)], preferred: true });
+      const quoted = String(params['type']).split(',').includes('string') && node?.type === 'scalar' ? quoteAsWritten(file, node) : undefined;
+      if (quoted) {
+        const satisfies = satisfiesSchema(registry, resource, value, path, quoted.value);
+        fixes.push({ title: `Quote ${quoted.value} as ${JSON.stringify(quoted.value)}`, edits: [quoted.edit], ...(satisfies ? { preferred: true } : {}) });
+      }
       described = { code: Codes.wrongType, message: `${name} must be ${listWords(expected)} (got ${typeOfValue(error.data)})`, span: valueSpan, fixes };
       break;
     }
@@ -205,7 +210,13 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
           : explainPattern(String(params['pattern']))
             ? `${name} ${explainPattern(String(params['pattern']))} (got ${describeValue(error.data)})`
           : `${name} ${describeValue(error.data)} does not have the expected format${typeof example === 'string' ? ` (for example ${JSON.stringify(example)})` : ` (${truncate(String(params['pattern']), 80)})`}`;
-      described = { code: Codes.badFormat, message, span: valueSpan, fixes: [] };
+      const fixes: Fix[] = [];
+      const slashed = error.keyword === 'pattern' && LEADING_SLASH_PATTERNS.has(String(params['pattern'])) && node?.type === 'scalar' ? withLeadingSlash(file, node) : undefined;
+      if (slashed) {
+        const satisfies = satisfiesSchema(registry, resource, value, path, slashed.value);
+        fixes.push({ title: 'Start the path with /', edits: [slashed.edit], ...(satisfies ? { preferred: true } : {}) });
+      }
+      described = { code: Codes.badFormat, message, span: valueSpan, fixes };
       break;
     }
     case 'minLength':
@@ -291,6 +302,56 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
     documentIndex: resource.documentIndex,
     ...(described.fixes.length ? { fixes: described.fixes } : {}),
   };
+}
+
+interface ScalarRewrite {
+  /** The value the scalar holds after the edit. */
+  value: string;
+  edit: TextEdit;
+}
+
+/**
+ * A number or boolean where a string is wanted, quoted exactly as written: `0x1F` becomes
+ * `"0x1F"`, not the number's value. Only plain scalars whose text needs no escaping (a tag,
+ * anchor or comment in the span would not be the scalar's own text).
+ */
+function quoteAsWritten(file: SourceFile, node: ScalarNode): ScalarRewrite | undefined {
+  if (node.style !== 'plain' || (typeof node.value !== 'number' && typeof node.value !== 'boolean')) return undefined;
+  const written = file.text.slice(node.span.start, node.span.end);
+  if (!/^[A-Za-z0-9_.+-]+$/.test(written)) return undefined;
+  return { value: written, edit: spanEdit(file, node.span, JSON.stringify(written)) };
+}
+
+/** The schemas' patterns that only ask a path to start with "/" (the empty string aside). */
+const LEADING_SLASH_PATTERNS = new Set(['^/', '^(?:/|$)']);
+
+/** Inserts "/" before the string's first character, inside its quotes, so escapes and quoting
+ * style stay as written; heredocs and YAML block scalars are left alone. */
+function withLeadingSlash(file: SourceFile, node: ScalarNode): ScalarRewrite | undefined {
+  if (typeof node.value !== 'string' || node.value.startsWith('/')) return undefined;
+  const opening = file.text[node.span.start];
+  const quoted = (node.style === 'double' && opening === '"') || (node.style === 'single' && opening === "'");
+  if (!quoted && node.style !== 'plain') return undefined;
+  const at = quoted ? node.span.start + 1 : node.span.start;
+  return { value: '/' + node.value, edit: spanEdit(file, { start: at, end: at }, '/') };
+}
+
+/** Whether the resource, with `replacement` at `path`, has no schema error left at or below that
+ * path: the same schema that reported the error judges the fixed value. */
+function satisfiesSchema(registry: SchemaRegistry, resource: Resource, value: unknown, path: NodePath, replacement: unknown): boolean {
+  const pointer = path.map((segment) => '/' + String(segment).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+  const errors = registry.validate(resource.entry, withValueAt(value, path, replacement));
+  return !condense(errors).some(({ error }) => error.instancePath === pointer || error.instancePath.startsWith(pointer + '/'));
+}
+
+function withValueAt(value: unknown, path: NodePath, replacement: unknown): unknown {
+  if (path.length === 0) return replacement;
+  const [head, ...rest] = path;
+  if (Array.isArray(value) && typeof head === 'number') return value.map((item, i) => (i === head ? withValueAt(item, rest, replacement) : item));
+  if (value !== null && typeof value === 'object' && typeof head === 'string') {
+    return { ...(value as Record<string, unknown>), [head]: withValueAt((value as Record<string, unknown>)[head], rest, replacement) };
+  }
+  return value;
 }
 
 /** For a rule about fields that exclude or require each other: the last of the named fields

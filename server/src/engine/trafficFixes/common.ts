@@ -135,8 +135,8 @@ export function isHttp(record: AccessRecord): boolean {
 }
 
 /** A short description of a call for fix titles. */
-export function describeCall(record: AccessRecord): string {
-  const source = record.source?.principal ?? record.source?.service ?? (record.source?.workload ? `${record.source.namespace ?? '?'}/${record.source.workload}` : record.source?.ip ?? 'an unknown caller');
+/** `caller → destination METHOD path` (or `:port`); a mesh may name the caller its own way. */
+export function describeCall(record: AccessRecord, source = record.source?.principal ?? record.source?.service ?? (record.source?.workload ? `${record.source.namespace ?? '?'}/${record.source.workload}` : record.source?.ip ?? 'an unknown caller')): string {
   const destination = record.destination?.workload ?? record.destination?.service ?? record.destination?.ip ?? '?';
   const request = record.request?.method ? ` ${record.request.method} ${pathOf(record) ?? ''}`.trimEnd() : record.destination?.port ? `:${record.destination.port}` : '';
   return `${source} → ${destination}${request}`;

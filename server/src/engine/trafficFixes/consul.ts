@@ -8,6 +8,7 @@ import {
   asList, asRecord, decidedBy, describeCall, empty, freshName, isHttp, nodeAt, notOffered, pathOf, resourceAtRange, resourceAtRef, resourcesOf, unique, valueAt,
   verified, type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult,
 } from './common';
+import { destinationProtocols, isHttpLike } from '../checks/consul/workspaceIndex';
 import { appendDocuments, column, hclBlock, insertItems, jsonBlock, lineIndent, yamlBlock, yamlFlow } from './layout';
 
 /**
@@ -61,6 +62,25 @@ function sourcesPath(located: Located): string[] {
 
 function callerOf(record: AccessRecord): string | undefined {
   return record.source?.service ?? /\/svc\/([^/]+)$/.exec(record.source?.principal ?? '')?.[1];
+}
+
+/**
+ * The caller as people know it in Consul: the service name, with its namespace (`ns/name`) and
+ * partition (`partition/ns/name`) only when they are not `default`, read from the SPIFFE ID
+ * (`spiffe://<trust domain>[/ap/<partition>]/ns/<ns>/dc/<dc>/svc/<name>`) when there is one.
+ */
+export function consulCallerName(record: AccessRecord): string | undefined {
+  const spiffe = /^spiffe:\/\/[^/]+(?:\/ap\/([^/]+))?\/ns\/([^/]+)\/dc\/[^/]+\/svc\/([^/]+)$/.exec(record.source?.principal ?? '');
+  if (!spiffe) return callerOf(record);
+  const [, partition, namespace, service] = spiffe;
+  if (partition && partition !== 'default') return `${partition}/${namespace}/${service}`;
+  return namespace !== 'default' ? `${namespace}/${service}` : service;
+}
+
+/** The call as a fix title names it, the caller by its Consul name. */
+function consulCall(record: AccessRecord): string {
+  const caller = consulCallerName(record);
+  return caller ? describeCall(record, caller) : describeCall(record);
 }
 
 function destinationOf(record: AccessRecord): string | undefined {
@@ -144,7 +164,7 @@ function changeVerdict(context: FixContext, outcome: ShapeOutcome, want: 'allow'
   const caller = callerOf(record);
   const destination = destinationOf(record);
   if (!caller || !destination) return notOffered('the call does not name its source and destination services');
-  const call = describeCall(record);
+  const call = consulCall(record);
   const verb = want === 'allow' ? 'Allow' : 'Deny';
   const expect = (d: { verdict: string }) => d.verdict === want;
   const entry = entryFor(context, destination);
@@ -153,15 +173,20 @@ function changeVerdict(context: FixContext, outcome: ShapeOutcome, want: 'allow'
     const decidedIn = resourceAtRef(context.workspace, outcome.decision.policy);
     const home = decidedIn && isCrd(decidedIn) ? decidedIn : resourcesOf(context.workspace, 'consul', 'ServiceIntentions').find((e) => e.file.format === 'yaml');
     if (!home || home.file.format !== 'yaml') return notOffered(`there is no service-intentions entry for ${destination}; write one (a config entry file, or a ServiceIntentions resource)`);
-    const source = { Name: caller, Action: want };
     const created = { mesh: 'consul' as const, kind: 'ServiceIntentions', namespace: home.resource.namespace };
     // (the Kubernetes name only names the resource; the entry's destination is spec.destination.name)
     const name = freshName(context, created, destination);
-    const fix: TrafficFix = {
-      kind: 'add-source', file: home.file.path, title: `${verb} ${call}: new ServiceIntentions for ${destination} with source ${caller}`,
+    const newEntry = (source: Record<string, unknown>, title: string): TrafficFix | undefined => verified(context, home.file, {
+      kind: 'add-source', file: home.file.path, title,
       edits: [appendDocuments(home.file, [newEntryDocument(home, name, destination, source)])], preferred: true, creates: [{ ...created, name }],
-    };
-    const ok = verified(context, home.file, fix, [record], expect);
+    }, [record], expect);
+    // An L4 Action decides every request of the caller; a permission for this request alone needs
+    // a destination Consul knows as http, http2 or grpc (it refuses permissions otherwise), so it
+    // is written only when the workspace's service-defaults or proxy-defaults say so.
+    const ok = (http && httpDestination(context, destination)
+      ? newEntry({ Name: caller, Permissions: [permission(want, record)] }, `${verb} ${call}: new ServiceIntentions for ${destination}, a permission for this request only`)
+      : undefined) ??
+      newEntry({ Name: caller, Action: want }, `${verb} ${consulCallerName(record) ?? caller} → ${destination} (every request: a new intention with Action ${want})`);
     return ok ? { fixes: [ok], notOffered: [] } : notOffered(`a new intention for ${destination} would not ${want} the call`);
   }
   const wildcardDestination = destinationName(entry) === '*';
@@ -194,6 +219,12 @@ function changeVerdict(context: FixContext, outcome: ShapeOutcome, want: 'allow'
     attempt(`add source ${caller} (${source.Action ?? 'deny this request, allow the rest'}) to the intentions of ${destinationName(entry)}`, [addIntentionSource(entry, source)], 'add-source');
   }
   return fixes.length ? { fixes, notOffered: [] } : notOffered(`no edit of the intentions of ${destination} gives the call the verdict ${want}`);
+}
+
+/** Whether every protocol the workspace sets for the service (its service-defaults, else proxy-defaults) is HTTP-like, and one is set. */
+function httpDestination(context: FixContext, service: string): boolean {
+  const { declarations } = destinationProtocols(context.workspace, { name: service });
+  return declarations.length > 0 && declarations.every((d) => isHttpLike(d.protocol));
 }
 
 function narrowWildcard(context: FixContext, file: SourceFile, range: Range): TrafficFixResult {

@@ -1,5 +1,5 @@
 import { Engine } from '../engine';
-import { MESHES, type Mesh } from '../meshes';
+import { MESH_DISPLAY_NAMES, MESHES, type Mesh } from '../meshes';
 import type { SourceRef } from '../simulate/types';
 import type { TrafficShape } from '../traffic/ingest/types';
 import { plural } from '../audit/generate/evidence';
@@ -12,7 +12,7 @@ import type { AccessModel, MeshResources, MeshTranslator, TranslationContext, Tr
 
 export const TRANSLATORS: Record<Mesh, MeshTranslator> = { istio: istioTranslator, linkerd: linkerdTranslator, consul: consulTranslator };
 
-export const MESH_TITLES: Record<Mesh, string> = { istio: 'Istio', linkerd: 'Linkerd', consul: 'Consul' };
+export const MESH_TITLES = MESH_DISPLAY_NAMES;
 
 /** One source mesh's policies translated into the target mesh, with what was lost and the check. */
 export interface Translation {

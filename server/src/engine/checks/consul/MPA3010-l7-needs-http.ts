@@ -1,6 +1,6 @@
 import type { Check } from '../check';
 import { hasPermissions, isWildcardDestination, modelOf } from './model';
-import { describeDeclaration, isHttpLike, protocolDeclarations, type ProtocolDeclaration } from './workspaceIndex';
+import { describeDeclaration, destinationProtocols, isHttpLike } from './workspaceIndex';
 
 /**
  * Write-time graph check: Consul refuses intentions with Permissions (L7) for a destination whose
@@ -26,16 +26,8 @@ export const l7NeedsHttp: Check = {
     if (!model.name || isWildcardDestination(model)) return;
     const first = model.sources.find(hasPermissions);
     if (!first) return;
-    const index = protocolDeclarations(context.workspace);
-    const compatible = (d: ProtocolDeclaration) => d.name === model.name &&
-      (d.namespace === undefined || model.namespace === undefined || d.namespace === model.namespace) &&
-      (d.partition === undefined || model.partition === undefined || d.partition === model.partition);
-    let declarations = index.serviceProtocols.filter(compatible);
-    let fallback = '';
-    if (!declarations.length) {
-      declarations = index.proxyProtocols;
-      fallback = ' (no service-defaults sets one)';
-    }
+    const { declarations, fromProxyDefaults } = destinationProtocols(context.workspace, { name: model.name, namespace: model.namespace, partition: model.partition });
+    const fallback = fromProxyDefaults ? ' (no service-defaults sets one)' : '';
     if (!declarations.length || declarations.some((d) => isHttpLike(d.protocol))) return;
     const protocols = [...new Set(declarations.map((d) => d.protocol))];
     context.report({ path: first.permissionsPath, part: 'key' },

@@ -105,6 +105,18 @@ export function protocolDeclarations(workspace: WorkspaceView): Pick<WorkspaceIn
   return workspaceIndex(workspace);
 }
 
+/** The protocol declarations that apply to a destination service: its `service-defaults` (or
+ * ServiceDefaults), else the global `proxy-defaults` (`fromProxyDefaults`); none when the
+ * workspace sets no protocol for it (Consul then takes `tcp`, unless it is set elsewhere). */
+export function destinationProtocols(workspace: WorkspaceView, service: { name: string; namespace?: string | undefined; partition?: string | undefined }): { declarations: ProtocolDeclaration[]; fromProxyDefaults: boolean } {
+  const index = protocolDeclarations(workspace);
+  const applies = (d: ProtocolDeclaration) => d.name === service.name &&
+    (d.namespace === undefined || service.namespace === undefined || d.namespace === service.namespace) &&
+    (d.partition === undefined || service.partition === undefined || d.partition === service.partition);
+  const declarations = index.serviceProtocols.filter(applies);
+  return declarations.length ? { declarations, fromProxyDefaults: false } : { declarations: index.proxyProtocols, fromProxyDefaults: true };
+}
+
 const JWT_PROVIDERS: WorkspaceFact<string> = {
   compute: (w) => {
     const index = workspaceIndex(w);
