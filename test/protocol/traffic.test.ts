@@ -84,6 +84,9 @@ describe('traffic in the editor (LSP)', () => {
     const listing = await client.request<string>('meshPolicy/callsFor', lenses.find((l) => l.command?.title.startsWith('501 allowed'))!.command!.arguments![0]);
     assert.match(listing, /^# Observed calls decided by AuthorizationPolicy shop\/cart-from-frontend/);
     assert.match(listing, /\| calls \| source → destination \|/);
+    // the policy's place: relative to the workspace (not the absolute path)
+    assert.match(listing, /\n\nsecurity\/authorization-policies\.yaml:\d+\n/);
+    assert.ok(!listing.includes(workspace), listing.slice(0, 300));
   });
 
   it('Show Traffic for Policy in a file without policies (an access log) says what to do instead of showing nothing', async () => {

@@ -1,4 +1,3 @@
-import { pathToFileURL } from 'node:url';
 import type { CodeLens, Connection } from 'vscode-languageserver';
 import { fewNames, listingHeading, listingMarkdown, unknownText, type WorkspaceAuthz } from '../engine/authz';
 import type { LintResult } from '../engine/engine';
@@ -54,8 +53,8 @@ export function registerAuthzRequests(connection: Connection, hooks: Hooks): voi
     if (slash <= 0 || slash === target.length - 1) return `No workload was given (\`namespace/name\`): run **Mesh Policy: Show Policies for Workload...** to pick one.`;
     const { listings, unknown } = authz.list({ namespace: target.slice(0, slash), name: target.slice(slash + 1) });
     if (!listings.length && unknown.length) return `${listingHeading(target)}\n\n${unknownText(target, unknown)}.\n`;
-    const link = (file: string, line: number) => `${pathToFileURL(file).href}#L${line}`;
-    return listingMarkdown(target, listings, { rel: hooks.displayPath, link });
+    // (no links: VS Code's markdown preview renders no file: link, it showed the markdown source)
+    return listingMarkdown(target, listings, { rel: hooks.displayPath });
   }));
   connection.onRequest(AuthzRequests.workloads, (_params: unknown, token) => answer(token, () => {
     const authz = hooks.authz();

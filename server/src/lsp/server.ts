@@ -30,6 +30,7 @@ import { TrafficService } from './traffic';
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import { registerTrafficRequests } from './trafficRequests';
 import { appliesToText, registerAuthzRequests, workloadLenses } from './authz';
+import { relativePlaces } from './places';
 import { workspaceAuthz, type WorkspaceAuthz } from '../engine/authz';
 import { publish, publishesWritten } from './validation';
 import { EditQueue } from './editQueue';
@@ -595,6 +596,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
   registerTrafficRequests(connection, {
     redact: (response) => redaction.deep(response),
+    relativePlaces: (markdown) => relativePlaces(markdown, workspaceFolders),
     insight: () => currentInsight(),
     explainWritten: (call) => {
       if (!trusted) return 'This workspace is not trusted: Mesh Policy Auditor only lints policy files there. Trust the workspace to decide calls with its policies.';

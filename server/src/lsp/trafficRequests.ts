@@ -83,6 +83,8 @@ interface Hooks {
   prepare(uri: string): void;
   /** Every response passes through this (secrets from the logs masked) before it leaves. */
   redact<T>(response: T): T;
+  /** A listing's or walkthrough's places in the workspace, relative to it (places.ts `relativePlaces`). */
+  relativePlaces(markdown: string): string;
 }
 
 /** What a traffic view says when no simulation is there to answer it: why, by the traffic's status, and what to do. */
@@ -126,7 +128,8 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
     if (file && offset === undefined && params.position) offset = insight.offsetOf(file, params.position);
     // Not a policy file the simulation read (a log, a manifest): say so rather than show nothing.
     if (!file || offset === undefined) return NOT_A_POLICY_FILE;
-    return insight.callsMarkdown(file, offset, 200, () => token.isCancellationRequested) ?? 'No policy or rule at the cursor.';
+    const listing = insight.callsMarkdown(file, offset, 200, () => token.isCancellationRequested);
+    return listing === undefined ? 'No policy or rule at the cursor.' : hooks.relativePlaces(listing);
   });
   on(TrafficRequests.calls, () => hooks.insight()?.calls() ?? []);
   on(TrafficRequests.checkCall, (params: { text?: unknown }) => {
@@ -138,14 +141,16 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
     if (params.call !== undefined) {
       const written = typeof params.call === 'string' ? parseWrittenCall(params.call) : writtenCallFromValue(params.call);
       if ('problem' in written) throw new ResponseError(ErrorCodes.InvalidParams, `The call ${written.problem}`);
-      return hooks.explainWritten(written.call);
+      return hooks.relativePlaces(hooks.explainWritten(written.call));
     }
     const insight = hooks.insight();
     if (!insight) return noTrafficMarkdown(hooks.status());
     if (typeof params.key !== 'string') return 'No call was given: run **Mesh Policy: Explain Call...** to pick one.';
     const key = params.key;
+    const walkthrough = insight.explain(key);
+    if (walkthrough !== undefined) return hooks.relativePlaces(walkthrough);
     // A key from a list or hover made before the traffic was read again.
-    return insight.explain(key) ?? `\`${key.length > 40 ? `${key.slice(0, 40)}…` : key}\` is not a call of the traffic loaded now (the logs were read again since it was listed). Run **Mesh Policy: Explain Call...** to pick the call again.`;
+    return `\`${key.length > 40 ? `${key.slice(0, 40)}…` : key}\` is not a call of the traffic loaded now (the logs were read again since it was listed). Run **Mesh Policy: Explain Call...** to pick the call again.`;
   });
   on(TrafficRequests.reload, (_params, _token, signal) => hooks.reload(signal));
   on(TrafficRequests.status, () => hooks.status());

@@ -132,3 +132,28 @@ describe('the denier a log names, in the hover and the walkthrough', () => {
     assert.match(insight.explain(key) ?? '', /\*\*The log disagrees:\*\* observed: denied by shop\/cart-no-delete; simulated: /);
   });
 });
+
+describe('the observed calls offered by Explain Call...', () => {
+  // the verdict, then the change against the logs in words when there is one, then what was observed
+  it('says a change in words, and an undecidable call once', async () => {
+    const workspace = new WorkspaceModel(defaultConfig(dir));
+    const path = join(dir, 'policy-picker.yaml');
+    workspace.update(engine.prepare(engine.read(path, policy('cart-deny-deletes', '  action: DENY\n  rules:\n  - to:\n    - operation:\n        methods: ["DELETE"]\n'))));
+    const logs = join(dir, 'calls-picker.jsonl');
+    writeFileSync(logs, `${record('DELETE', 'allowed', 3)}\n${record('GET', 'allowed', 2)}\n`);
+    const model = await ingestTraffic([logs], { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
+    const simulation = new Simulation(workspace);
+    const details = new TrafficInsight(workspace, simulation, simulateShapes(simulation, model.shapes)).calls().map((c) => c.detail);
+    assert.match(details[0]!, /^deny \(newly denied\) · observed allowed · /);
+    assert.match(details[1]!, /^allow · observed allowed · /);
+
+    const root = join(__dirname, '..', '..', '..', '..', 'examples', 'consul');
+    const consul = new WorkspaceModel(defaultConfig(root));
+    for (const file of ['config/counting.hcl', 'crds/service-intentions.yaml']) consul.update(engine.prepare(engine.readFile(join(root, file))));
+    const traffic = await ingestTraffic([join(root, 'traffic')], { inventory: consul.inventory, config: consul.config, keyHeaders: headersTestedBy(consul), workers: 1 });
+    const consulSimulation = new Simulation(consul);
+    const undecided = new TrafficInsight(consul, consulSimulation, simulateShapes(consulSimulation, traffic.shapes)).calls().map((c) => c.detail).filter((d) => d.startsWith('unknown'));
+    assert.ok(undecided.length > 0, 'the two definitions of counting leave calls undecided');
+    for (const detail of undecided) assert.match(detail, /^unknown · observed (allowed|denied|unknown) · /);
+  });
+});

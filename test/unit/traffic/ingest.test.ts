@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
@@ -466,6 +466,11 @@ describe('ingest: files, streams, progress, cancellation', () => {
     assert.deepEqual(collectTrafficFiles([root], config).files.map((f) => f.slice(root.length + 1)), ['a.log', 'b.log.gz', 'c.jsonl']);
     assert.deepEqual(collectTrafficFiles([join(root, 'd.yaml')], config).files.length, 1, 'named files are always read');
     assert.deepEqual(collectTrafficFiles([join(root, 'nope')], config).missing, [join(root, 'nope')]);
+    // a folder named traffic, given itself (outside the configuration folder): its JSON documents are taken
+    const elsewhere = join(scratchDir('mesh-policy-collect-named-'), 'traffic');
+    mkdirSync(join(elsewhere, 'otel'), { recursive: true });
+    for (const name of ['a.log', 'export.json', 'otel/export.json']) writeFileSync(join(elsewhere, name), '');
+    assert.deepEqual(collectTrafficFiles([elsewhere], config).files.map((f) => f.slice(elsewhere.length + 1)), ['a.log', 'export.json', 'otel/export.json']);
     assert.ok(compileGlob('**/traffic/**/*.json').test('examples/traffic/x.json'));
     assert.ok(compileGlob('**/*.{log,txt}').test('a/b.txt'));
     assert.ok(!compileGlob('*.log').test('a/b.log'));

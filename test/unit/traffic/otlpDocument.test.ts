@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -176,6 +176,24 @@ const CASES: Case[] = [
       { line: { otlp: WRITER, line: LINE_B, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 2 },
     ],
   },
+  {
+    // (an exporter groups a request's records by resource: pod A's, then pod B's)
+    name: 'the records of one request come out in time order across its resources; a record without a time stays after the one before it',
+    text: JSON.stringify({ resourceLogs: [
+      { resource: { attributes: [attr('k8s.pod.name', 'a')] }, scopeLogs: [{ logRecords: [
+        { timeUnixNano: '1741944413000000001', body: s('a1') }, { body: s('a-untimed') }, { timeUnixNano: '1741944413000000004', body: s('a4') }] }] },
+      { resource: { attributes: [attr('k8s.pod.name', 'b')] }, scopeLogs: [{ logRecords: [
+        { timeUnixNano: '0', observedTimeUnixNano: '1741944413000000002', body: s('b2') }, { timeUnixNano: '1741944413000000003', body: s('b3') }, {}] }] },
+    ] }),
+    expect: [
+      { line: { otlp: { pod: 'a' }, line: 'a1', timestamp: '2025-03-14T09:26:53.000000001Z' }, at: 1 },
+      { line: { otlp: { pod: 'a' }, line: 'a-untimed' }, at: 1 },
+      { line: { otlp: { pod: 'b' }, line: 'b2', timestamp: '2025-03-14T09:26:53.000000002Z' }, at: 1 },
+      { line: { otlp: { pod: 'b' }, line: 'b3', timestamp: '2025-03-14T09:26:53.000000003Z' }, at: 1 },
+      { skip: 'OTLP log record without a body', at: 1 },
+      { line: { otlp: { pod: 'a' }, line: 'a4', timestamp: '2025-03-14T09:26:53.000000004Z' }, at: 1 },
+    ],
+  },
 ];
 
 function nestedMap(depth: number): unknown {
@@ -321,5 +339,43 @@ describe('OTLP/JSON documents through ingest and `mesh-policy traffic`', () => {
     // (the fixture's lines start with `[`; one has a `{` that opens no document JSON can read)
     assert.ok((model.stats.skippedByReason['text outside an OTLP/JSON document'] ?? 0) >= 8, JSON.stringify(model.stats.skippedByReason));
     assert.match(readerSettingProblems({ ...config, readers: { format: 'otlp' } })[0]!, /must be one of .*loki-api, otlp-json \(got "otlp"\)/);
+  });
+
+  it('a collector batch groups its records by pod: the two sides of a call, logged by two pods, still join (examples/consul, api.log exported)', async () => {
+    // kubectl-prefix lines as a filelog receiver + k8sattributes export them: 100 records a request, grouped by pod inside each
+    const examples = join(ROOT, 'examples', 'consul', 'traffic');
+    const plain = join(dir, 'consul-plain');
+    const exported = join(dir, 'consul-otlp');
+    for (const folder of [plain, exported]) {
+      mkdirSync(folder, { recursive: true });
+      for (const name of ['counting.log', 'dashboard.log']) copyFileSync(join(examples, name), join(folder, name));
+    }
+    copyFileSync(join(examples, 'api.log'), join(plain, 'api.log'));
+    const lines = readFileSync(join(examples, 'api.log'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const requests: string[] = [];
+    for (let i = 0; i < lines.length; i += 100) {
+      const byPod = new Map<string, unknown[]>();
+      for (const text of lines.slice(i, i + 100)) {
+        const [, pod, container, line] = /^\[pod\/([^/]+)\/([^\]]+)\] (.*)$/.exec(text)!;
+        const startTime = /"start_time":"([^"]+)"/.exec(line!)?.[1];
+        const key = `${pod}/${container}`;
+        if (!byPod.has(key)) byPod.set(key, []);
+        byPod.get(key)!.push({ ...(startTime ? { timeUnixNano: `${BigInt(Date.parse(startTime)) * 1_000_000n}` } : {}), body: s(line!) });
+      }
+      requests.push(JSON.stringify({ resourceLogs: [...byPod].map(([key, records]) => ({
+        resource: { attributes: [attr('k8s.pod.name', key.split('/')[0]!), attr('k8s.container.name', key.split('/')[1]!)] },
+        scopeLogs: [{ logRecords: records }],
+      })) }));
+    }
+    writeFileSync(join(exported, 'api.json'), `${requests.join('\n')}\n`);
+    const options = { inventory: emptyInventory(), config: defaultConfig(dir) };
+    const expected = await ingestTraffic([join(plain, 'api.log'), join(plain, 'counting.log'), join(plain, 'dashboard.log')], options);
+    const model = await ingestTraffic([join(exported, 'api.json'), join(exported, 'counting.log'), join(exported, 'dashboard.log')], options);
+    assertAccounting(model);
+    assert.equal(model.stats.files[0]!.document, 'otlp-json');
+    assert.ok(expected.stats.joinedPairs > 1000, `the plain logs join (${expected.stats.joinedPairs} pairs)`);
+    assert.equal(model.stats.joinedPairs, expected.stats.joinedPairs, 'pairs joined');
+    assert.equal(model.stats.calls, expected.stats.calls, 'calls');
+    assert.deepEqual(model.stats.observed, expected.stats.observed);
   });
 });

@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import type { Mesh } from '../../../server/src/engine/meshes';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
-import { parseWrittenCall, recordFor } from '../../../server/src/engine/traffic/writtenCall';
+import { Engine } from '../../../server/src/engine/engine';
+import { Simulation } from '../../../server/src/engine/simulate';
+import { decideWrittenCall, parseWrittenCall, recordFor } from '../../../server/src/engine/traffic/writtenCall';
+import { WorkspaceModel } from '../../../server/src/engine/workspace';
 
 /**
  * The calls written by hand for `explain --call` and the editor's "Enter a call…"
@@ -135,6 +138,39 @@ describe('a written call in JSON', () => {
       const parsed = parseWrittenCall(text);
       assert.ok('problem' in parsed);
       assert.match(parsed.problem, message);
+    });
+  }
+});
+
+describe('a Consul caller written as <namespace>/<service>, decided by the workspace', () => {
+  // Consul CE has no namespaces: consul-k8s registers every service in "default", whatever its
+  // Kubernetes namespace, and the caller's certificate says ns/default. With Enterprise namespaces
+  // (an intention names one) the Kubernetes namespace is the Consul namespace.
+  const decide = (entries: string, text: string) => {
+    const engine = new Engine();
+    const workspace = new WorkspaceModel(defaultConfig('/ws'));
+    workspace.update(engine.prepare(engine.read('/ws/config/api.hcl', entries)));
+    const parsed = parseWrittenCall(text);
+    assert.ok('call' in parsed);
+    return decideWrittenCall(new Simulation(workspace), parsed.call, workspace.config);
+  };
+  const CE = 'Kind = "service-intentions"\nName = "api"\nSources = [\n  { Name = "dashboard", Action = "deny" },\n]\n';
+  const ENTERPRISE = 'Kind = "service-intentions"\nName = "api"\nNamespace = "shop"\nSources = [\n  { Name = "dashboard", Namespace = "shop", Action = "deny" },\n]\n';
+  const cases: [string, string, string, string, AccessRecord['source']][] = [
+    ['CE: a Kubernetes namespace is Consul\'s default, for the caller as for the destination', CE, 'shop/dashboard -> shop/api:8080 GET /v1/count', 'deny',
+      { principal: 'spiffe://consul/ns/default/dc/dc1/svc/dashboard', namespace: 'shop', service: 'dashboard' }],
+    ['CE: another caller falls to the default intention policy (allow)', CE, 'shop/reporting -> shop/api:8080', 'allow',
+      { principal: 'spiffe://consul/ns/default/dc/dc1/svc/reporting', namespace: 'shop', service: 'reporting' }],
+    ['Enterprise: the namespace written is the Consul namespace', ENTERPRISE, 'shop/dashboard -> shop/api:8080', 'deny',
+      { principal: 'spiffe://consul/ns/shop/dc/dc1/svc/dashboard', namespace: 'shop', service: 'dashboard' }],
+    ['Enterprise: the same service in another namespace is another caller', ENTERPRISE, 'web/dashboard -> shop/api:8080', 'allow',
+      { principal: 'spiffe://consul/ns/web/dc/dc1/svc/dashboard', namespace: 'web', service: 'dashboard' }],
+  ];
+  for (const [name, entries, text, verdict, source] of cases) {
+    it(name, () => {
+      const { record, decision } = decide(entries, text);
+      assert.deepEqual(record.source, source);
+      assert.equal(decision.verdict, verdict, decision.reason);
     });
   }
 });

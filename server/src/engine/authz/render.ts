@@ -13,19 +13,16 @@ const HEADERS = ['RESOURCE', 'ATTACHES BY', 'HOLDS', 'AT', 'NOTES'];
 /** What the first column says per mesh. */
 const ROLE_HEADER: Record<Mesh, string> = { istio: 'ACTION', linkerd: 'ROLE', consul: 'DECIDES' };
 
-/** The AT column of both tables (the markdown links it). */
-const AT_COLUMN = 4;
-
 /** A section's table: the header row, then a row of cells per resource. */
 function tableOf(mesh: Mesh, section: AuthzSection, rel: (p: string) => string): Table {
   const cells = section.rows.map((r) => [r.role, r.resource, r.attachment, r.detail, at(r.at, rel), r.notes.join('; ')]);
-  return { headers: [ROLE_HEADER[mesh], ...HEADERS], cells, refs: section.rows.map((r) => r.at) };
+  return { headers: [ROLE_HEADER[mesh], ...HEADERS], cells };
 }
 
 /** The authentication table of a section: a row per mode or JWT rule, in the AT column the resource that sets it. */
 function authnTableOf(authentication: AuthnTable, rel: (p: string) => string): Table {
   const cells = authentication.rows.map((r) => [r.role, r.setting, r.resource, r.attachment, r.at ? at(r.at, rel) : '', r.notes.join('; ')]);
-  return { headers: AUTHN_HEADERS, cells, refs: authentication.rows.map((r) => r.at) };
+  return { headers: AUTHN_HEADERS, cells };
 }
 
 const AUTHN_HEADERS = ['AUTHN', 'SETS', 'RESOURCE', 'ATTACHES BY', 'AT', 'NOTES'];
@@ -33,8 +30,6 @@ const AUTHN_HEADERS = ['AUTHN', 'SETS', 'RESOURCE', 'ATTACHES BY', 'AT', 'NOTES'
 interface Table {
   headers: string[];
   cells: string[][];
-  /** Per row, where its resource is (for links). */
-  refs: (SourceRef | undefined)[];
 }
 
 function at(ref: SourceRef, rel: (p: string) => string): string {
@@ -77,9 +72,9 @@ export function listingHeading(target: string): string {
 
 /**
  * The listings of one target as markdown: a heading, then per mesh a section, per step a table
- * whose AT cells link to the file and line (`link`: the URI of a file, or undefined for plain text).
+ * whose AT cells name the file (by `rel`) and line.
  */
-export function listingMarkdown(target: string, listings: readonly AuthzListing[], options: { rel: (p: string) => string; link?: (file: string, line: number) => string | undefined }): string {
+export function listingMarkdown(target: string, listings: readonly AuthzListing[], options: { rel: (p: string) => string }): string {
   const out = [listingHeading(target), ''];
   if (!listings.length) out.push(`No Istio, Linkerd or Consul policy in the workspace: nothing applies to ${target}.`);
   for (const listing of listings) {
@@ -88,13 +83,7 @@ export function listingMarkdown(target: string, listings: readonly AuthzListing[
       out.push(`### ${escapeCell(section.title)}`, '');
       const tableMarkdown = (table: Table): void => {
         out.push(`| ${table.headers.join(' | ')} |`, `|${table.headers.map(() => ' --- ').join('|')}|`);
-        table.cells.forEach((cells, i) => {
-          const cell = cells.map(escapeCell);
-          const ref = table.refs[i];
-          const href = ref && options.link?.(ref.file, ref.range.start.line + 1);
-          if (href) cell[AT_COLUMN] = `[${cell[AT_COLUMN]}](${href})`;
-          out.push(`| ${cell.join(' | ')} |`);
-        });
+        for (const cells of table.cells) out.push(`| ${cells.map(escapeCell).join(' | ')} |`);
       };
       if (section.authentication) {
         const authn = authnTableOf(section.authentication, options.rel);

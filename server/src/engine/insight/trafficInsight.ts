@@ -713,7 +713,8 @@ export class TrafficInsight {
     return this.state.byCount.slice(0, limit).map((index) => ({ o: this.result.outcomes[index]!, index })).map(({ o, index }) => ({
       key: callId(index),
       label: `${count(o.shape.count)}× ${describeCall(o.shape.record)}`,
-      detail: `${o.decision.verdict}${o.change !== 'unchanged' ? ` (${o.change})` : ''} · observed ${o.shape.record.observed ?? 'unknown'} · ${o.decision.reason}`,
+      // (an unknown verdict is its own change: "unknown (unknown)" said nothing more)
+      detail: `${o.decision.verdict}${o.change === 'newly-denied' || o.change === 'newly-allowed' ? ` (${o.change.replace('-', ' ')})` : ''} · observed ${o.shape.record.observed ?? 'unknown'} · ${o.decision.reason}`,
     }));
   }
 

@@ -130,6 +130,11 @@ export class Simulation {
     return byPrincipal && this.meshes.includes(byPrincipal) ? byPrincipal : undefined;
   }
 
+  /** The namespace `mesh`'s identities name for a workload of Kubernetes namespace `namespace` (CompiledPolicies.identityNamespace). */
+  identityNamespace(mesh: Mesh, namespace: string): string {
+    return this.compiled.get(mesh)?.identityNamespace?.(namespace) ?? namespace;
+  }
+
   decide(record: AccessRecord, full = false): Decision {
     const mesh = this.meshOf(record);
     const compiled = mesh ? this.compiled.get(mesh) : undefined;

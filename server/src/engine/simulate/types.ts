@@ -163,6 +163,12 @@ export interface CompiledPolicies {
    * text differs after an edit, every call of the mesh is decided again.
    */
   globals?(): string;
+  /**
+   * The namespace a caller's identity names for a workload of Kubernetes namespace `namespace`
+   * (Consul without Enterprise namespaces: `default`, where consul-k8s registers every service);
+   * absent: the same namespace.
+   */
+  identityNamespace?(namespace: string): string;
 }
 
 export interface MeshSimulator {

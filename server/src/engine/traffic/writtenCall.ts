@@ -156,15 +156,19 @@ function namespacedName(text: string): { namespace: string; name: string } | str
  * `<namespace>/<name>` caller gets that mesh's principal (`principalFor`, `consulPrincipalFor`),
  * the destination that mesh's fields.
  * Without a mesh the record stays as written, and the simulation says the mesh is missing.
+ * `identityNamespace` gives the namespace the caller's identity names (Simulation.identityNamespace:
+ * Consul without Enterprise namespaces puts every service in `default`); the record's
+ * `source.namespace` stays the one written.
  */
-export function recordFor(call: WrittenCall, mesh: Mesh | undefined, config: Pick<ProjectConfig, 'istio' | 'consul'>): AccessRecord {
+export function recordFor(call: WrittenCall, mesh: Mesh | undefined, config: Pick<ProjectConfig, 'istio' | 'consul'>,
+  identityNamespace: (mesh: Mesh, namespace: string) => string = (_mesh, namespace) => namespace): AccessRecord {
   if (!mesh || (!call.caller && !call.destination)) return call.record;
   const record: AccessRecord = { ...call.record, mesh };
   if (call.caller) {
     const { namespace, name } = call.caller;
     record.source = mesh === 'consul'
-      ? { principal: consulPrincipalFor(namespace, name, config.consul.trustDomain), namespace, service: name }
-      : { principal: principalFor(mesh, namespace, name, config.istio.trustDomain)!, namespace, serviceAccount: name };
+      ? { principal: consulPrincipalFor(identityNamespace(mesh, namespace), name, config.consul.trustDomain), namespace, service: name }
+      : { principal: principalFor(mesh, identityNamespace(mesh, namespace), name, config.istio.trustDomain)!, namespace, serviceAccount: name };
   }
   if (call.destination) {
     const { namespace, name } = call.destination;
@@ -174,7 +178,7 @@ export function recordFor(call: WrittenCall, mesh: Mesh | undefined, config: Pic
 }
 
 /** The written call as decided (full trace) by the workspace's simulation, with the record decided. */
-export function decideWrittenCall(simulation: Pick<Simulation, 'meshOf' | 'decide'>, call: WrittenCall, config: Pick<ProjectConfig, 'istio' | 'consul'>): { record: AccessRecord; decision: Decision } {
-  const record = recordFor(call, simulation.meshOf(call.record), config);
+export function decideWrittenCall(simulation: Pick<Simulation, 'meshOf' | 'decide' | 'identityNamespace'>, call: WrittenCall, config: Pick<ProjectConfig, 'istio' | 'consul'>): { record: AccessRecord; decision: Decision } {
+  const record = recordFor(call, simulation.meshOf(call.record), config, (mesh, namespace) => simulation.identityNamespace(mesh, namespace));
   return { record, decision: simulation.decide(record, true) };
 }

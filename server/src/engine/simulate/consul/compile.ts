@@ -404,6 +404,10 @@ export class ConsulPolicies implements CompiledPolicies {
     return this.enterprise;
   }
 
+  identityNamespace(namespace: string): string {
+    return this.enterprise ? namespace : 'default';
+  }
+
   /** Entries that cannot take effect (no destination name, an invalid wildcard), with why. */
   get ignoredEntries(): readonly IntentionEntry[] {
     return this.ignored;

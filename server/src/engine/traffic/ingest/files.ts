@@ -1,5 +1,5 @@
 import { RE2JS } from 're2js';
-import { relative, resolve, sep } from 'node:path';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { DEFAULT_TRAFFIC_GLOBS, type ProjectConfig } from '../../config/projectConfig';
 import { walkFiles, type WalkResult } from '../../workspaceFiles';
 
@@ -43,7 +43,7 @@ export function compileGlob(glob: string): GlobMatcher {
 /**
  * The traffic files under the given paths, in a stable order. Files named explicitly are always
  * taken; in folders, files matching the configuration's `traffic` globs (relative to the
- * configuration folder, or to the folder given) are. Paths that do not exist come back in `missing`.
+ * configuration folder, or to the folder given, with or without that folder's own name) are. Paths that do not exist come back in `missing`.
  */
 export function collectTrafficFiles(paths: string[], config?: ProjectConfig, maxFiles = 100_000): WalkResult {
   return collectByGlobs(paths, config?.traffic.length ? config.traffic : DEFAULT_TRAFFIC_GLOBS, config?.root, maxFiles);
@@ -53,7 +53,8 @@ export function collectTrafficFiles(paths: string[], config?: ProjectConfig, max
 export function collectByGlobs(paths: string[], globList: readonly string[], root: string | undefined, maxFiles = 100_000): WalkResult {
   const globs = globList.map(compileGlob);
   const wanted = (path: string, base: string): boolean => {
-    const candidates = [relative(base, path)];
+    // (with the folder's own name too: `--traffic app/traffic` takes what `**/traffic/**/*.json` names)
+    const candidates = [relative(base, path), relative(dirname(resolve(base)), resolve(path))];
     if (root) {
       const fromRoot = relative(root, resolve(path));
       if (!fromRoot.startsWith('..')) candidates.push(fromRoot);

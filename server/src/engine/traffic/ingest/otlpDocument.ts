@@ -214,17 +214,19 @@ export class OtlpDocumentScanner implements DocumentScanner {
       return;
     }
     this.documents++;
+    const records: TimedRecord[] = [];
     for (const entry of resourceLogs) {
       const resource = writerOf(field(field(entry, 'resource'), 'attributes'), {});
       // (instrumentationLibraryLogs: the name before OTLP 0.19)
       const scopes = field(entry, 'scopeLogs') ?? field(entry, 'instrumentationLibraryLogs');
       for (const scope of listOf(scopes)) {
-        for (const record of listOf(field(scope, 'logRecords'))) this.record(record, resource, at);
+        for (const record of listOf(field(scope, 'logRecords'))) records.push(this.record(record, resource, at));
       }
     }
+    for (const { entry } of inTimeOrder(records)) this.emit(entry);
   }
 
-  private record(record: unknown, resource: Writer, at: number): void {
+  private record(record: unknown, resource: Writer, at: number): TimedRecord {
     const body = field(record, 'body');
     const attributes = field(record, 'attributes');
     const ownLog = attributeLog(attributes);
@@ -237,15 +239,43 @@ export class OtlpDocumentScanner implements DocumentScanner {
     } else if (field(body, 'kvlistValue') !== undefined) {
       line = JSON.stringify(plainValue(body));
     } else {
-      this.emit({ skip: body === undefined || body === null ? 'OTLP log record without a body' : 'OTLP log record whose body is neither a string nor a map', at });
-      return;
+      return { entry: { skip: body === undefined || body === null ? 'OTLP log record without a body' : 'OTLP log record whose body is neither a string nor a map', at } };
     }
     const writer = writerOf(attributes, resource);
-    const time = nanosOf(field(record, 'timeUnixNano')) ?? nanosOf(field(record, 'observedTimeUnixNano'));
+    const nanos = nanosDigits(field(record, 'timeUnixNano')) ?? nanosDigits(field(record, 'observedTimeUnixNano'));
+    const time = nanos === undefined ? undefined : nanosToRfc3339(nanos);
     const envelope: { otlp: Writer; line: string; timestamp?: string } = { otlp: writer, line };
-    if (time !== undefined) envelope.timestamp = time;
-    this.emit({ line: JSON.stringify(envelope), at });
+    if (time === undefined) return { entry: { line: JSON.stringify(envelope), at } };
+    envelope.timestamp = time;
+    return { entry: { line: JSON.stringify(envelope), at }, nanos: BigInt(nanos!) };
   }
+}
+
+/** A record of a request, with its time in nanoseconds when it has one. */
+interface TimedRecord {
+  entry: DocumentLine;
+  nanos?: bigint;
+}
+
+/**
+ * The records of one request in time order. An exporter groups a request's records by resource
+ * (one pod after the other), so a request that spans some time interleaves badly with the other
+ * files, and the two sides of a call, logged by two pods, would miss each other in the time-bounded
+ * join window. A record without a time keeps its place after the record before it (stable sort).
+ */
+function inTimeOrder(records: TimedRecord[]): TimedRecord[] {
+  let previous: bigint | undefined;
+  let ordered = true;
+  const keyed = records.map((record, index) => {
+    const key = record.nanos ?? previous;
+    if (key !== undefined && previous !== undefined && key < previous) ordered = false;
+    if (key !== undefined) previous = key;
+    return { record, index, key };
+  });
+  if (ordered) return records;
+  return keyed
+    .sort((a, b) => (a.key === undefined || b.key === undefined || a.key === b.key ? a.index - b.index : a.key < b.key ? -1 : 1))
+    .map((k) => k.record);
 }
 
 function field(value: unknown, key: string): unknown {
@@ -262,12 +292,12 @@ function trimLineEnd(text: string): string {
   return end === text.length ? text : text.slice(0, end);
 }
 
-/** An OTLP time in nanoseconds (a decimal string, or a number), as RFC 3339; undefined when 0 or absent. */
-function nanosOf(value: unknown): string | undefined {
-  // (a JSON number of nanoseconds is beyond 2^53: read to the nearest representable value, within a microsecond)
+/** An OTLP time in nanoseconds (a decimal string, or a number) as its digits; undefined when 0, absent or not digits. */
+function nanosDigits(value: unknown): string | undefined {
+  // (a JSON number of nanoseconds is beyond 2^53: read as the nearest double, within a microsecond)
   const digits = typeof value === 'string' ? value : typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 1e21 ? String(value) : undefined;
-  if (digits === undefined || /^0*$/.test(digits)) return undefined;
-  return nanosToRfc3339(digits);
+  if (digits === undefined || !/^\d{1,19}$/.test(digits) || /^0*$/.test(digits)) return undefined;
+  return digits;
 }
 
 /** An OTLP AnyValue as the plain JSON value it stands for (keys in objects without a prototype). */
