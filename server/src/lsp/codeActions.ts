@@ -28,8 +28,8 @@ export function kindRequested(only: readonly string[] | undefined, kind: string)
 /**
  * The quick fixes of the diagnostics at the range (the server lists the traffic fixes after them,
  * and the fix-all last). The diagnostic the user is on comes first: one whose range holds the cursor before one that only overlaps it, then the
- * most severe, then the narrowest. Only that diagnostic's preferred fix is `isPreferred` (what the
- * editor's auto fix applies); the fixes of the other diagnostics follow, unpreferred.
+ * most severe, then the narrowest. One fix is `isPreferred` (what the editor's auto fix applies):
+ * the preferred fix of the first diagnostic in that order that has one; the other fixes follow, unpreferred.
  */
 export function codeActions(params: CodeActionParams): CodeAction[] {
   const uri = params.textDocument.uri;

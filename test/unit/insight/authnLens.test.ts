@@ -163,6 +163,24 @@ const CASES: Case[] = [
     ],
     lenses: { 'RequestAuthentication shop/cart-jwt': '16 HTTP calls to 1 workload: 4 with a valid token · 6 with an invalid one (401) · 6 without a token (let through)' },
   },
+  {
+    name: 'STRICT and a RequestAuthentication: a plaintext call is refused in the handshake, so its token is never read',
+    docs: [
+      peer('strict', 'shop', '  mtls:\n    mode: STRICT\n'),
+      `apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata:\n  name: cart-jwt\n  namespace: shop\nspec:\n${CART}  jwtRules:\n  - issuer: https://auth.example.com\n`,
+    ],
+    records: [calls(4, 'mtls'), calls(5, 'plaintext')],
+    lenses: {
+      'PeerAuthentication shop/strict': 'mTLS STRICT for 1 workload: 9 calls (4 mutual TLS · 5 plaintext, refused)',
+      'RequestAuthentication shop/cart-jwt': '4 HTTP calls to 1 workload: 0 with a valid token · 0 with an invalid one (401) · 4 without a token (let through)',
+    },
+  },
+  {
+    name: 'a port entry at an ambient workload: ztunnel enforces DISABLE as PERMISSIVE, and the entry\'s lens says so',
+    docs: [peer('cart', 'shop', `${CART}  mtls:\n    mode: STRICT\n  portLevelMtls:\n    9090:\n      mode: DISABLE\n`)],
+    records: [calls(3, 'mtls', 'cart', 9090), calls(5, 'plaintext', 'cart', 9090)].map((r) => r.replace('"labels":{"app":"cart"}', '"labels":{"app":"cart","istio.io/dataplane-mode":"ambient"}')),
+    lenses: { 'portLevelMtls 9090': 'port 9090: mTLS DISABLE for 1 workload: PERMISSIVE 8 calls (3 mutual TLS · 5 plaintext, accepted)' },
+  },
 ];
 
 async function insightFor(name: string, docs: string[], records: string[]): Promise<{ insight: TrafficInsight; path: string; workspace: WorkspaceModel; live: LiveInsight }> {

@@ -67,8 +67,9 @@ export interface AuthnLens {
 
 /**
  * The authentication of every Istio call of one simulation result, by resource, built on first
- * use. It depends only on the compiled Istio policies and the records, so an insight built by
- * difference keeps it while the Istio policies were not compiled again.
+ * use. It reads only the compiled PeerAuthentications and RequestAuthentications, the mesh-wide
+ * facts and the records, so an insight built by difference keeps it across compiles while those
+ * stay the same objects (`adopt`: their text and place unchanged); moving one builds it again.
  */
 export class AuthenticationIndex {
   private peer = new Map<CompiledPeerAuthentication, Reached<PeerRole>[]>();
@@ -316,7 +317,12 @@ function portLens(pa: CompiledPeerAuthentication, level: PeerLevel, port: number
   else if (mode === undefined) title = `port ${port}: not a port the API server admits`;
   else if (mode === 'UNSET') title = `port ${port}: mTLS UNSET, inherits the workload's mode`;
   else if (!onPort.length) title = `port ${port}: mTLS ${mode}: no observed call goes by this entry`;
-  else title = `port ${port}: mTLS ${mode} for ${plural(workloads(onPort), 'workload')}: ${arrivals(mode, onPort)}`;
+  else {
+    // (the mode enforced: ztunnel reads DISABLE as PERMISSIVE)
+    const groups = byMode(onPort);
+    const single = groups.length === 1 && groups[0]![0] === mode;
+    title = `port ${port}: mTLS ${mode} for ${plural(workloads(onPort), 'workload')}: ${groups.map(([enforced, list]) => `${single ? '' : `${enforced} `}${arrivals(enforced, list)}`).join(' · ')}`;
+  }
   return { title, reaches: calls(onPort), markdown: (limit) => peerMarkdown(pa, title, onPort, limit, current, `port ${port} of `) };
 }
 

@@ -55,7 +55,7 @@ function isDescriptive(schema: JsonSchema): boolean {
   return Boolean(schema.properties || schema.items || schema.description || schema.enum || schema.type);
 }
 
-function safeTest(pattern: string, value: string): boolean {
+export function safeTest(pattern: string, value: string): boolean {
   try {
     return new RegExp(pattern, 'u').test(value);
   } catch {

@@ -7,7 +7,7 @@ import type { SourceFile } from '../source/sourceFile';
 import { admittedValue, locate, type NodePath, type ScalarNode, type SourceNode, type Span } from '../source/tree';
 import { isSchema, type JsonSchema } from './jsonSchema';
 import { closestMatch, closestMatches, describeType, describeValue, explainPattern, listWords, plural, truncate, typeOfValue } from './messages';
-import { expand, firstWith } from './navigate';
+import { expand, firstWith, safeTest } from './navigate';
 import type { SchemaRegistry } from './registry';
 
 const COMBINATORS = new Set(['oneOf', 'anyOf', 'not', 'if']);
@@ -21,7 +21,7 @@ export function schemaFindings(file: SourceFile, resource: Resource, registry: S
   const findings: Finding[] = [];
   const seen = new Set<string>();
   for (const error of condense(errors)) {
-    const finding = describeError(file, resource, error, errors, root, registry, value);
+    const finding = describeError(file, resource, error, errors, root, registry);
     const key = `${finding.range.start.line}:${finding.range.start.character}:${finding.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -128,7 +128,7 @@ interface Described {
   severity?: Severity;
 }
 
-function describeError(file: SourceFile, resource: Resource, reported: Reported, errors: ErrorObject[], root: JsonSchema, registry: SchemaRegistry, value: unknown): Finding {
+function describeError(file: SourceFile, resource: Resource, reported: Reported, errors: ErrorObject[], root: JsonSchema, registry: SchemaRegistry): Finding {
   const { error } = reported;
   const path = decodePath(error.instancePath);
   const located = locate(resource.node, path);
@@ -179,7 +179,7 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
       if (params['type'] === 'array' && node?.type === 'scalar' && node.value !== null) fixes.push({ title: 'Wrap the value in a list', edits: [wrapInList(file, node)], preferred: true });
       const quoted = String(params['type']).split(',').includes('string') && node?.type === 'scalar' ? quoteAsWritten(file, node) : undefined;
       if (quoted) {
-        const satisfies = satisfiesSchema(registry, resource, value, path, quoted.value);
+        const satisfies = satisfiesLocally(error.parentSchema as JsonSchema | undefined, quoted.value);
         fixes.push({ title: `Quote ${quoted.value} as ${JSON.stringify(quoted.value)}`, edits: [quoted.edit], ...(satisfies ? { preferred: true } : {}) });
       }
       described = { code: Codes.wrongType, message: `${name} must be ${listWords(expected)} (got ${typeOfValue(error.data)})`, span: valueSpan, fixes };
@@ -213,7 +213,7 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
       const fixes: Fix[] = [];
       const slashed = error.keyword === 'pattern' && LEADING_SLASH_PATTERNS.has(String(params['pattern'])) && node?.type === 'scalar' ? withLeadingSlash(file, node) : undefined;
       if (slashed) {
-        const satisfies = satisfiesSchema(registry, resource, value, path, slashed.value);
+        const satisfies = satisfiesLocally(error.parentSchema as JsonSchema | undefined, slashed.value);
         fixes.push({ title: 'Start the path with /', edits: [slashed.edit], ...(satisfies ? { preferred: true } : {}) });
       }
       described = { code: Codes.badFormat, message, span: valueSpan, fixes };
@@ -336,22 +336,20 @@ function withLeadingSlash(file: SourceFile, node: ScalarNode): ScalarRewrite | u
   return { value: '/' + node.value, edit: spanEdit(file, { start: at, end: at }, '/') };
 }
 
-/** Whether the resource, with `replacement` at `path`, has no schema error left at or below that
- * path: the same schema that reported the error judges the fixed value. */
-function satisfiesSchema(registry: SchemaRegistry, resource: Resource, value: unknown, path: NodePath, replacement: unknown): boolean {
-  const pointer = path.map((segment) => '/' + String(segment).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
-  const errors = registry.validate(resource.entry, withValueAt(value, path, replacement));
-  return !condense(errors).some(({ error }) => error.instancePath === pointer || error.instancePath.startsWith(pointer + '/'));
-}
-
-function withValueAt(value: unknown, path: NodePath, replacement: unknown): unknown {
-  if (path.length === 0) return replacement;
-  const [head, ...rest] = path;
-  if (Array.isArray(value) && typeof head === 'number') return value.map((item, i) => (i === head ? withValueAt(item, rest, replacement) : item));
-  if (value !== null && typeof value === 'object' && typeof head === 'string') {
-    return { ...(value as Record<string, unknown>), [head]: withValueAt((value as Record<string, unknown>)[head], rest, replacement) };
-  }
-  return value;
+/**
+ * Whether a string satisfies the constraints of the schema that reported the error at its place
+ * (enum, const, pattern, length), read there alone: validating the whole resource again per
+ * finding made a 10,000-rule policy take minutes.
+ */
+function satisfiesLocally(schema: JsonSchema | undefined, replacement: string): boolean {
+  if (!schema) return false;
+  const length = [...replacement].length;
+  if (schema.enum && !schema.enum.includes(replacement)) return false;
+  if ('const' in schema && schema.const !== replacement) return false;
+  if (typeof schema.pattern === 'string' && !safeTest(schema.pattern, replacement)) return false;
+  if (typeof schema.minLength === 'number' && length < schema.minLength) return false;
+  if (typeof schema.maxLength === 'number' && length > schema.maxLength) return false;
+  return true;
 }
 
 /** For a rule about fields that exclude or require each other: the last of the named fields

@@ -367,6 +367,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   /** Providers the mesh config declares as envoyExtAuthzHttp: skipped on a TCP filter chain. */
   private readonly httpOnlyProviders = new Set<string>();
   private readonly call = new Call();
+  /** The waypoint the last `resolveCallDest` found the caller to be (its own connection to the pod), or null. */
+  private hop: Dest['waypoint'] = null;
   private readonly dest: Dest = {
     ns: undefined, workload: undefined, service: undefined, labels: undefined, labelsFrom: '', kind: 'sidecar', kindWhy: '',
     gatewayName: undefined, classic: false, sidecarKnown: false, waypoint: null,
@@ -570,7 +572,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
    * it is not logged), the protocol (or whether it has request fields) and the token.
    */
   authenticationOf(rec: AccessRecord): CallAuthentication {
-    const { d } = this.resolveCallDest(rec);
+    const d = this.resolveCallDest(rec);
     const kinds: LayerKind[] = d.waypoint ? ['waypoint', d.kind] : [d.kind];
     const own = kinds[kinds.length - 1]!;
     let peer: CallPeerAuthentication | undefined;
@@ -596,19 +598,24 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     }
     const req = rec.request;
     const http = rec.protocol !== undefined ? rec.protocol !== 'tcp' : req !== undefined && (req.method !== undefined || req.path !== undefined || req.host !== undefined);
+    // A sidecar refuses a plaintext call under STRICT in the TLS handshake, before any HTTP filter
+    // reads a token (behind a waypoint the tokens are read at the waypoint, before ztunnel).
+    const refusedFirst = peer !== undefined && kinds.length === 1 && peer.arrival === 'plaintext' && peer.modes.length === 1 && peer.modes[0] === 'STRICT';
     const tokens: CallTokenCheck[] = [];
-    if (http) {
+    if (http && !refusedFirst) {
       const c = this.call;
       for (const kind of kinds) {
+        if (kind === 'ztunnel') continue;
         const certain: CompiledRequestAuthentication[] = [];
         const maybe: CompiledRequestAuthentication[] = [];
         this.forEachRequestAuthentication(kind, d, (ra, attach) => (attach === T ? certain : maybe).push(ra));
         if (!certain.length && !maybe.length) continue;
-        if (kind === 'ztunnel') continue;
         c.reset(rec, true);
         const rejected = this.requestAuthentication(kind, d, c, null);
         const check: CallTokenCheck['check'] = rejected ? 'invalid' : !req?.jwt ? 'absent' : c.jwtState === 1 ? 'valid' : 'unknown';
         tokens.push({ kind, certain, maybe, check, ...(rejected ? { reason: rejected.reason } : {}) });
+        // (a 401 here: the call goes no further)
+        if (rejected) break;
       }
     }
     return { peer, tokens };
@@ -709,7 +716,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     const c = this.call;
     c.reset(rec, http);
     if (t && note) t.add(note, 'applies');
-    const { d, hop } = this.resolveCallDest(rec);
+    const d = this.resolveCallDest(rec);
+    const hop = this.hop;
     if (t) {
       this.traceDest(d, rec, http, t);
       if (hop !== null) t.add(`the caller is the waypoint ${hop.ns}/${hop.name} (${hop.why}) itself: this is its own connection to the pod, which only the destination's ztunnel checks (the waypoint applied its policies to the call it forwards)`, 'applies');
@@ -774,11 +782,12 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   // --- destination --------------------------------------------------------------------------
 
   /** The destination of a call; a waypoint's own connection to the pod (`hop`) passes no waypoint. */
-  private resolveCallDest(rec: AccessRecord): { d: Dest; hop: Dest['waypoint'] } {
+  private resolveCallDest(rec: AccessRecord): Dest {
     const d = this.resolveDest(rec);
     const hop = d.waypoint !== null && this.fromWaypoint(rec.source?.principal, d.waypoint) ? d.waypoint : null;
     if (hop !== null) d.waypoint = null;
-    return { d, hop };
+    this.hop = hop;
+    return d;
   }
 
   private resolveDest(rec: AccessRecord): Dest {
