@@ -286,16 +286,33 @@ function findFiles(dir: string, pattern: RegExp): string[] {
 
 /** Runs a command from the palette by its label. */
 export async function runCommand(page: Page, label: string): Promise<void> {
-  await page.keyboard.press('F1');
+  await openQuickInput(page, 'F1');
   await page.locator('.quick-input-widget input').fill('>' + label);
   // (Enter runs the focused row: wait until the filtered list has put the command first)
   await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: label }).first().waitFor({ timeout: 30_000 });
   await page.keyboard.press('Enter');
 }
 
+/**
+ * Presses `key` until the quick input shows (three tries): a key pressed while the workbench moves
+ * focus (a tab's tooltip, an editor closing) can be lost, and the palette then never opens.
+ */
+async function openQuickInput(page: Page, key: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press(key);
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      return;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
 /** Opens a workspace file by name (Quick Open) and waits until the editor shows `expectedText`. */
 export async function openFile(p: Page, name: string, expectedText: string): Promise<void> {
-  await p.keyboard.press('Control+P');
+  await openQuickInput(p, 'Control+P');
   await p.locator('.quick-input-widget input').fill(name);
   await p.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).first().waitFor({ timeout: 30_000 });
   await p.keyboard.press('Enter');
