@@ -18,7 +18,7 @@ export interface TrafficFix extends Fix {
   kind: TrafficFixKind;
   /** The file the edits apply to. */
   file: string;
-  /** The resources the fix adds, by the name `freshName` chose. */
+  /** The resources the fix adds (`newResource`). */
   creates?: NewResource[];
 }
 
@@ -28,6 +28,8 @@ export interface NewResource {
   kind: string;
   namespace: string | undefined;
   name: string;
+  /** The name before `newResource` numbered it (`-2`, `-3`…): fixes that differ only in that number are the same fix. */
+  unnumbered?: string;
 }
 
 /** What a per-fix function found: the fixes that work, and why others are not offered. */
@@ -158,15 +160,28 @@ export function verified(context: FixContext, file: SourceFile, fix: TrafficFix,
  * by that name, or a fix offered in the same list adds one (`context.offered`).
  */
 export function freshName(context: Pick<FixContext, 'workspace' | 'offered'>, resource: Omit<NewResource, 'name'>, wanted: string): string {
+  return newResource(context, resource, wanted).name;
+}
+
+/** The resource a fix adds, named by `freshName`'s rule: what the fix's `creates` lists. */
+export function newResource(context: Pick<FixContext, 'workspace' | 'offered'>, resource: Omit<NewResource, 'name' | 'unnumbered'>, wanted: string): NewResource {
   const same = (r: { mesh: Mesh; kind: string; namespace?: string | undefined }) => r.mesh === resource.mesh && r.kind === resource.kind && r.namespace === resource.namespace;
   const taken = new Set(context.workspace.resources.filter((r) => same(r.resource)).map((r) => r.resource.name));
   for (const offered of context.offered ?? []) if (same(offered)) taken.add(offered.name);
-  return availableName(wanted, taken);
+  const unnumbered = kubernetesName(wanted);
+  return { ...resource, name: numbered(unnumbered, taken), unnumbered };
 }
 
 /** `wanted` as a Kubernetes name, numbered from 2 until it is not in `taken`. */
 export function availableName(wanted: string, taken: ReadonlySet<string | undefined>): string {
-  const base = dnsName(wanted).slice(0, 50).replace(/-+$/, '');
+  return numbered(kubernetesName(wanted), taken);
+}
+
+function kubernetesName(wanted: string): string {
+  return dnsName(wanted).slice(0, 50).replace(/-+$/, '');
+}
+
+function numbered(base: string, taken: ReadonlySet<string | undefined>): string {
   if (!taken.has(base)) return base;
   for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
 }

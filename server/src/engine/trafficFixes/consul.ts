@@ -5,7 +5,7 @@ import type { SourceFile } from '../source/sourceFile';
 import { nodeAt as treeNodeAt, type ArrayNode, type ObjectNode, type SourceNode } from '../source/tree';
 import type { AccessRecord } from '../traffic/accessRecord';
 import {
-  asList, asRecord, decidedBy, describeCall, empty, freshName, isHttp, nodeAt, notOffered, pathOf, resourceAtRange, resourceAtRef, resourcesOf, unique, valueAt,
+  asList, asRecord, decidedBy, describeCall, empty, newResource, isHttp, nodeAt, notOffered, pathOf, resourceAtRange, resourceAtRef, resourcesOf, unique, valueAt,
   verified, type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult,
 } from './common';
 import { destinationProtocols, isHttpLike } from '../checks/consul/workspaceIndex';
@@ -173,12 +173,12 @@ function changeVerdict(context: FixContext, outcome: ShapeOutcome, want: 'allow'
     const decidedIn = resourceAtRef(context.workspace, outcome.decision.policy);
     const home = decidedIn && isCrd(decidedIn) ? decidedIn : resourcesOf(context.workspace, 'consul', 'ServiceIntentions').find((e) => e.file.format === 'yaml');
     if (!home || home.file.format !== 'yaml') return notOffered(`there is no service-intentions entry for ${destination}; write one (a config entry file, or a ServiceIntentions resource)`);
-    const created = { mesh: 'consul' as const, kind: 'ServiceIntentions', namespace: home.resource.namespace };
     // (the Kubernetes name only names the resource; the entry's destination is spec.destination.name)
-    const name = freshName(context, created, destination);
+    const created = newResource(context, { mesh: 'consul', kind: 'ServiceIntentions', namespace: home.resource.namespace }, destination);
+    const name = created.name;
     const newEntry = (source: Record<string, unknown>, title: string): TrafficFix | undefined => verified(context, home.file, {
       kind: 'add-source', file: home.file.path, title,
-      edits: [appendDocuments(home.file, [newEntryDocument(home, name, destination, source)])], preferred: true, creates: [{ ...created, name }],
+      edits: [appendDocuments(home.file, [newEntryDocument(home, name, destination, source)])], preferred: true, creates: [created],
     }, [record], expect);
     // An L4 Action decides every request of the caller; a permission for this request alone needs
     // a destination Consul knows as http, http2 or grpc (it refuses permissions otherwise), so it

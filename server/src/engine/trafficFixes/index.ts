@@ -178,12 +178,11 @@ function fixCollector(context: FixContext): TrafficFixResult & { add(build: () =
   return { fixes, notOffered, add };
 }
 
-/** The file and edits of a fix, each name of a resource it adds written without the number `freshName` may have put after it. */
+/** The file and edits of a fix, each name of a resource it adds written without the number `newResource` put after it. */
 function sameFixKey(fix: TrafficFix): string {
   let edits = fix.edits;
-  for (const { name } of fix.creates ?? []) {
-    const unnumbered = name.replace(/-\d+$/, '');
-    if (unnumbered === name) continue;
+  for (const { name, unnumbered } of fix.creates ?? []) {
+    if (unnumbered === undefined || unnumbered === name) continue;
     const written = new RegExp(`(?<![\\w.-])${escapeRegex(name)}(?![\\w.-])`, 'g');
     edits = edits.map((e) => ({ ...e, newText: e.newText.replace(written, unnumbered) }));
   }

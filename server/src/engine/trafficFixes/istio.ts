@@ -8,7 +8,7 @@ import type { SourceFile } from '../source/sourceFile';
 import { nodeAt as treeNodeAt } from '../source/tree';
 import type { AccessRecord } from '../traffic/accessRecord';
 import {
-  asList, asRecord, contains, decidedBy, describeCall, empty, freshName, isHttp, merge, nodeAt, notOffered, pathOf, resourceAtRange, resourceAtRef, resourcesOf,
+  asList, asRecord, contains, decidedBy, describeCall, empty, newResource, isHttp, merge, nodeAt, notOffered, pathOf, resourceAtRange, resourceAtRef, resourcesOf,
   unique, valueAt, verified, type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult,
 } from './common';
 import { appendDocuments, insertField, insertItems, replaceItem } from './layout';
@@ -190,9 +190,9 @@ function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult
     const selector = selectorFor(record);
     const home = resourceAtRef(context.workspace, outcome.decision.policy) ?? policies[0];
     if (selector && home && home.file.format === 'yaml') {
-      const created = { mesh: 'istio' as const, kind: 'AuthorizationPolicy', namespace: record.destination.namespace };
-      const name = freshName(context, created, `allow-${record.source?.serviceAccount ?? 'observed'}-to-${Object.values(selector)[0]}`);
-      const fix: TrafficFix = { kind: 'allow', file: home.file.path, title: `Allow ${call}: new ALLOW policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'ALLOW', rule, selector)])], preferred: result.fixes.length === 0, creates: [{ ...created, name }] };
+      const created = newResource(context, { mesh: 'istio', kind: 'AuthorizationPolicy', namespace: record.destination.namespace }, `allow-${record.source?.serviceAccount ?? 'observed'}-to-${Object.values(selector)[0]}`);
+      const name = created.name;
+      const fix: TrafficFix = { kind: 'allow', file: home.file.path, title: `Allow ${call}: new ALLOW policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'ALLOW', rule, selector)])], preferred: result.fixes.length === 0, creates: [created] };
       const ok = verified(context, home.file, fix, [record], allowed);
       if (ok) result.fixes.push(ok);
     }
@@ -219,9 +219,9 @@ function denyCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult 
   const home = resourceAtRef(context.workspace, outcome.decision.policy) ?? resourcesOf(context.workspace, 'istio', 'AuthorizationPolicy').find((p) => p.resource.namespace === record.destination!.namespace && p.file.format === 'yaml');
   if (!selector) return notOffered('the destination has no app label to select it by');
   if (!home || home.file.format !== 'yaml') return notOffered('no YAML policy file to add a DENY policy to');
-  const created = { mesh: 'istio' as const, kind: 'AuthorizationPolicy', namespace: record.destination.namespace };
-  const name = freshName(context, created, `deny-${record.source?.serviceAccount ?? 'observed'}-${record.request?.method ?? 'tcp'}-${Object.values(selector)[0]}`);
-  const fix: TrafficFix = { kind: 'deny', file: home.file.path, title: `Deny ${call}: new DENY policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'DENY', rule, selector)])], preferred: true, creates: [{ ...created, name }] };
+  const created = newResource(context, { mesh: 'istio', kind: 'AuthorizationPolicy', namespace: record.destination.namespace }, `deny-${record.source?.serviceAccount ?? 'observed'}-${record.request?.method ?? 'tcp'}-${Object.values(selector)[0]}`);
+  const name = created.name;
+  const fix: TrafficFix = { kind: 'deny', file: home.file.path, title: `Deny ${call}: new DENY policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'DENY', rule, selector)])], preferred: true, creates: [created] };
   const ok = verified(context, home.file, fix, [record], denied);
   return ok ? { fixes: [ok], notOffered: [] } : notOffered('a DENY policy for this call would not deny it (see the explanation of the call)');
 }

@@ -4,7 +4,7 @@ import type { ShapeOutcome } from '../simulate';
 import type { SourceFile } from '../source/sourceFile';
 import { nodeAt as treeNodeAt } from '../source/tree';
 import {
-  asList, asRecord, describeCall, empty, freshName, nodeAt, notOffered, resourceAtRange, resourceAtRef, resourcesOf, unique, valueAt, verified,
+  asList, asRecord, describeCall, empty, newResource, nodeAt, notOffered, resourceAtRange, resourceAtRef, resourcesOf, unique, valueAt, verified,
   type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult,
 } from './common';
 import { appendDocuments, insertField, insertItems, removeItem, replaceItem } from './layout';
@@ -110,10 +110,11 @@ function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult
   const home = policies.find((p) => p.file.format === 'yaml') ?? (target.file.format === 'yaml' ? target : undefined);
   if (!home) return notOffered('no YAML file to add an AuthorizationPolicy to');
   const namespace = server.resource.namespace;
-  const newAuthentication = { mesh: 'linkerd' as const, kind: 'MeshTLSAuthentication', namespace };
-  const newPolicy = { mesh: 'linkerd' as const, kind: 'AuthorizationPolicy', namespace };
-  const authnName = freshName(context, newAuthentication, `${target.resource.name}-${record.source?.serviceAccount ?? 'observed'}`);
-  const policyName = freshName(context, newPolicy, `${target.resource.name}-${record.source?.serviceAccount ?? 'observed'}`);
+  const wanted = `${target.resource.name}-${record.source?.serviceAccount ?? 'observed'}`;
+  const newAuthentication = newResource(context, { mesh: 'linkerd', kind: 'MeshTLSAuthentication', namespace }, wanted);
+  const newPolicy = newResource(context, { mesh: 'linkerd', kind: 'AuthorizationPolicy', namespace }, wanted);
+  const authnName = newAuthentication.name;
+  const policyName = newPolicy.name;
   const documents = [
     meshTlsAuthentication(authnName, namespace, [principal]),
     {
@@ -124,7 +125,7 @@ function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult
       },
     },
   ];
-  const fix: TrafficFix = { kind: 'allow', file: home.file.path, title: `Allow ${call}: new AuthorizationPolicy ${policyName} on ${target.resource.kind} ${target.resource.name} with MeshTLSAuthentication ${authnName}`, edits: [appendDocuments(home.file, documents)], preferred: true, creates: [{ ...newAuthentication, name: authnName }, { ...newPolicy, name: policyName }] };
+  const fix: TrafficFix = { kind: 'allow', file: home.file.path, title: `Allow ${call}: new AuthorizationPolicy ${policyName} on ${target.resource.kind} ${target.resource.name} with MeshTLSAuthentication ${authnName}`, edits: [appendDocuments(home.file, documents)], preferred: true, creates: [newAuthentication, newPolicy] };
   const ok = verified(context, home.file, fix, [record], allowed);
   return ok ? { fixes: [ok], notOffered: [] } : notOffered(`a new AuthorizationPolicy on ${target.resource.kind} ${target.resource.name} would not admit the call (${outcome.decision.reason})`);
 }
@@ -229,8 +230,8 @@ export function createMeshTlsAuthentication(context: FixContext, file: SourceFil
   const calls = context.outcomes.filter((o) => o.shape.record.source?.principal && (o.decision.policy?.label === policyLabel || (o.decision.verdict === 'deny' && o.decision.status !== 404 && (o.decision.policy?.label === targetLabel || o.decision.rule?.label.startsWith(targetLabel)))));
   const identities = unique(calls.map((o) => o.shape.record.source!.principal!)).sort();
   if (identities.length === 0) return notOffered(`no call with a mesh identity was observed at ${targetLabel}`);
-  const created = { mesh: 'linkerd' as const, kind: 'MeshTLSAuthentication', namespace: policy.resource.namespace };
-  const name = freshName(context, created, `${policy.resource.name}-clients`);
+  const created = newResource(context, { mesh: 'linkerd', kind: 'MeshTLSAuthentication', namespace: policy.resource.namespace }, `${policy.resource.name}-clients`);
+  const name = created.name;
   const ref = { group: 'policy.linkerd.io', kind: 'MeshTLSAuthentication', name };
   const refs = nodeAt(policy.resource, ['spec', 'requiredAuthenticationRefs']);
   const spec = nodeAt(policy.resource, ['spec']);
@@ -240,7 +241,7 @@ export function createMeshTlsAuthentication(context: FixContext, file: SourceFil
     kind: 'create-authentication', file: file.path,
     title: `Create MeshTLSAuthentication ${name} for the ${identities.length} observed identit${identities.length === 1 ? 'y' : 'ies'} and require it in ${label(policy)}`,
     edits: [reference, appendDocuments(file, [meshTlsAuthentication(name, policy.resource.namespace, identities)])],
-    creates: [{ ...created, name }],
+    creates: [created],
   };
   const ok = verified(context, file, fix, calls.map((o) => o.shape.record), (d) => d.verdict === 'allow');
   return ok ? { fixes: [ok], notOffered: [] } : notOffered(`the new MeshTLSAuthentication would not admit every observed identity at ${targetLabel}`);

@@ -356,6 +356,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private readonly ignoredPeer: CompiledPeerAuthentication[] = [];
   /** PeerAuthentications the API server does not admit (a mode outside the enum): they set nothing. */
   private readonly rejectedPeer: CompiledPeerAuthentication[] = [];
+  /** Each PeerAuthentication's level, as filed above. */
+  private readonly peerLevels = new Map<CompiledPeerAuthentication, PeerLevel>();
   private readonly inventory: Inventory;
   private readonly inventoryIndex: InventoryIndex;
   private readonly workloads = new Map<string, Map<string, WorkloadInfo | null>>();
@@ -473,12 +475,14 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     this.needsKind = set.inventory.present || this.peerAuths.length > 0 || admitted.some((p) => p.targetRefs) || this.requestAuths.some((r) => r.targetRefs);
     const oldestFirst = (a: Attachable, b: Attachable) => (a.created && b.created && a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.order - b.order);
     for (const pa of [...this.peerAuths].sort(oldestFirst)) {
-      if (pa.rejected) { this.rejectedPeer.push(pa); continue; }
       const root = pa.namespace === this.options.rootNamespace;
       const workloadLevel = pa.selector !== null && pa.selector.length > 0;
-      if (workloadLevel && root) this.ignoredPeer.push(pa);
-      else if (workloadLevel) push(this.workloadPeer, pa.namespace, pa);
-      else if (root) this.meshPeer.push(pa);
+      const level: PeerLevel = pa.rejected ? 'rejected' : workloadLevel && root ? 'ignored' : workloadLevel ? 'workload' : root ? 'mesh' : 'namespace';
+      this.peerLevels.set(pa, level);
+      if (level === 'rejected') this.rejectedPeer.push(pa);
+      else if (level === 'ignored') this.ignoredPeer.push(pa);
+      else if (level === 'workload') push(this.workloadPeer, pa.namespace, pa);
+      else if (level === 'mesh') this.meshPeer.push(pa);
       else push(this.namespacePeer, pa.namespace, pa);
     }
   }
@@ -623,13 +627,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   /** The workspace's PeerAuthentications, each with the level Istio reads it at (spec §1.8) or why it reads it not, and its RequestAuthentications. */
   authenticationResources(): { peer: { policy: CompiledPeerAuthentication; level: PeerLevel }[]; request: readonly CompiledRequestAuthentication[] } {
-    const levelOf = (pa: CompiledPeerAuthentication): PeerLevel => {
-      if (this.rejectedPeer.includes(pa)) return 'rejected';
-      if (this.ignoredPeer.includes(pa)) return 'ignored';
-      if (this.meshPeer.includes(pa)) return 'mesh';
-      return this.namespacePeer.get(pa.namespace)?.includes(pa) ? 'namespace' : 'workload';
-    };
-    return { peer: this.peerAuths.map((policy) => ({ policy, level: levelOf(policy) })), request: this.requestAuths };
+    return { peer: this.peerAuths.map((policy) => ({ policy, level: this.peerLevels.get(policy)! })), request: this.requestAuths };
   }
 
   /** The admitted PeerAuthentications of each level that select the destination but that a definite composition does not read (`chain`): a narrower or older one decides. */
@@ -651,7 +649,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const enforced = modesAt(kind, pm.modes);
       if (enforced !== pm.modes) disableRead = true;
       const modes = (['STRICT', 'PERMISSIVE', 'DISABLE'] as const).filter((m) => enforced & MODE_BIT[m]);
-      const level = pm.by === undefined ? undefined : pm.by.namespace === this.options.rootNamespace ? 'mesh' : pm.by.selector?.length ? 'workload' : 'namespace';
+      // (the policy that sets a mode is admitted and read: its level is one of the three)
+      const level = pm.by === undefined ? undefined : (this.peerLevels.get(pm.by) as 'workload' | 'namespace' | 'mesh');
       return { modes, by: pm.by, level, text: pm.text };
     };
     const named = new Set<number>();

@@ -184,7 +184,7 @@ export interface Unwrapped {
 
 type CriStream = 'stdout' | 'stderr';
 
-function trimNewline(s: string): string {
+export function trimNewline(s: string): string {
   let end = s.length;
   while (end > 0) {
     const c = s.charCodeAt(end - 1);

@@ -1,3 +1,4 @@
+import { trimNewline } from '../formats/shipper';
 import { MAX_DOCUMENT_CHARS, backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, type DocumentScanner } from './documents';
 
 /**
@@ -235,7 +236,7 @@ export class OtlpDocumentScanner implements DocumentScanner {
     if (ownLog !== undefined) {
       line = JSON.stringify(ownLog);
     } else if (typeof text === 'string') {
-      line = trimLineEnd(text);
+      line = trimNewline(text);
     } else if (field(body, 'kvlistValue') !== undefined) {
       line = JSON.stringify(plainValue(body));
     } else {
@@ -284,12 +285,6 @@ function field(value: unknown, key: string): unknown {
 
 function listOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
-}
-
-function trimLineEnd(text: string): string {
-  let end = text.length;
-  while (end > 0 && (text.charCodeAt(end - 1) === 10 || text.charCodeAt(end - 1) === 13)) end--;
-  return end === text.length ? text : text.slice(0, end);
 }
 
 /** An OTLP time in nanoseconds (a decimal string, or a number) as its digits; undefined when 0, absent or not digits. */
