@@ -127,6 +127,13 @@ const cases: Case[] = [
     code: 'MPA0105', message: 'pathExact must start with "/" (got "healthz")', covers: 'healthz',
     fixed: intentionsCrd('        pathExact: /healthz\n'), fixTitle: 'Start the path with /',
   },
+  // Gateway API: an Exact or PathPrefix path starts with "/" (a CEL rule of the CRD; our schema's if/then).
+  {
+    name: 'Linkerd HTTPRoute: PathPrefix without its leading slash',
+    text: 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: books\n  namespace: shop\nspec:\n  parentRefs:\n  - name: web\n    kind: Server\n    group: policy.linkerd.io\n  rules:\n  - matches:\n    - path:\n        type: PathPrefix\n        value: api/books  # keep\n',
+    code: 'MPA0107', message: 'an Exact or PathPrefix path must start with "/"', covers: 'value',
+    fixed: 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: books\n  namespace: shop\nspec:\n  parentRefs:\n  - name: web\n    kind: Server\n    group: policy.linkerd.io\n  rules:\n  - matches:\n    - path:\n        type: PathPrefix\n        value: /api/books  # keep\n', fixTitle: 'Start the path with /',
+  },
   {
     name: 'missing required field in a block mapping',
     text: ap('  targetRef:\n    kind: Service\n  rules:\n  - {}\n'),

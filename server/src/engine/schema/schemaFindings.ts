@@ -34,6 +34,8 @@ export function schemaFindings(file: SourceFile, resource: Resource, registry: S
 interface Reported {
   error: ErrorObject;
   message?: string;
+  /** The errors inside the rule whose own message replaced theirs (a fix may still come from one). */
+  replaced?: ErrorObject[];
 }
 
 /**
@@ -45,6 +47,7 @@ function condense(errors: ErrorObject[]): Reported[] {
   // Errors inside propertyNames repeat what the propertyNames error says, without the key.
   const dropped = new Set<ErrorObject>(errors.filter((e) => (e as { propertyName?: string }).propertyName !== undefined && e.keyword !== 'propertyNames'));
   const messages = new Map<ErrorObject, string>();
+  const replaced = new Map<ErrorObject, ErrorObject[]>();
   const combinators = errors.filter((e) => COMBINATORS.has(e.keyword)).sort((a, b) => b.schemaPath.length - a.schemaPath.length);
   for (const combinator of combinators) {
     if (dropped.has(combinator)) continue;
@@ -56,6 +59,7 @@ function condense(errors: ErrorObject[]): Reported[] {
     if (owner?.errorMessage) {
       branchErrors.forEach((e) => dropped.add(e));
       messages.set(combinator, owner.errorMessage);
+      replaced.set(combinator, branchErrors);
       continue;
     }
     if (combinator.keyword === 'if') {
@@ -73,7 +77,11 @@ function condense(errors: ErrorObject[]): Reported[] {
       dropped.add(combinator);
     }
   }
-  return errors.filter((e) => !dropped.has(e)).map((error) => ({ error, ...(messages.has(error) ? { message: messages.get(error)! } : {}) }));
+  return errors.filter((e) => !dropped.has(e)).map((error) => ({
+    error,
+    ...(messages.has(error) ? { message: messages.get(error)! } : {}),
+    ...(replaced.has(error) ? { replaced: replaced.get(error)! } : {}),
+  }));
 }
 
 /** Prefer the branch whose errors are about details, not about the value's whole shape. */
@@ -210,13 +218,7 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
           : explainPattern(String(params['pattern']))
             ? `${name} ${explainPattern(String(params['pattern']))} (got ${describeValue(error.data)})`
           : `${name} ${describeValue(error.data)} does not have the expected format${typeof example === 'string' ? ` (for example ${JSON.stringify(example)})` : ` (${truncate(String(params['pattern']), 80)})`}`;
-      const fixes: Fix[] = [];
-      const slashed = error.keyword === 'pattern' && LEADING_SLASH_PATTERNS.has(String(params['pattern'])) && node?.type === 'scalar' ? withLeadingSlash(file, node) : undefined;
-      if (slashed) {
-        const satisfies = satisfiesLocally(error.parentSchema as JsonSchema | undefined, slashed.value);
-        fixes.push({ title: 'Start the path with /', edits: [slashed.edit], ...(satisfies ? { preferred: true } : {}) });
-      }
-      described = { code: Codes.badFormat, message, span: valueSpan, fixes };
+      described = { code: Codes.badFormat, message, span: valueSpan, fixes: leadingSlashFixes(file, resource, [error]) };
       break;
     }
     case 'minLength':
@@ -282,7 +284,8 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
       const message = reported.message ?? (error.keyword === 'oneOf' && params['passingSchemas']
         ? `${objectName(parentSchema, path, resource)} matches more than one of its allowed forms; set only one of the alternatives`
         : `${objectName(parentSchema, path, resource)} combines fields in a way that is not allowed`);
-      described = { code: Codes.conflictingFields, message, span: conflictSpan(node, error) ?? keyOrValueSpan, fixes: [] };
+      // A rule like "an Exact path must start with /" is an if/then: its fix is the pattern's inside.
+      described = { code: Codes.conflictingFields, message, span: conflictSpan(node, error) ?? keyOrValueSpan, fixes: leadingSlashFixes(file, resource, reported.replaced ?? []) };
       break;
     }
     case 'false schema':
@@ -324,6 +327,19 @@ function quoteAsWritten(file: SourceFile, node: ScalarNode): ScalarRewrite | und
 
 /** The schemas' patterns that only ask a path to start with "/" (the empty string aside). */
 const LEADING_SLASH_PATTERNS = new Set(['^/', '^(?:/|$)']);
+
+/** "Start the path with /" for the first of `errors` that only asks a string to start with "/". */
+function leadingSlashFixes(file: SourceFile, resource: Resource, errors: readonly ErrorObject[]): Fix[] {
+  for (const error of errors) {
+    if (error.keyword !== 'pattern' || !LEADING_SLASH_PATTERNS.has(String((error.params as { pattern?: unknown }).pattern))) continue;
+    const node = locate(resource.node, decodePath(error.instancePath)).node;
+    const slashed = node?.type === 'scalar' ? withLeadingSlash(file, node) : undefined;
+    if (!slashed) continue;
+    const satisfies = satisfiesLocally(error.parentSchema as JsonSchema | undefined, slashed.value);
+    return [{ title: 'Start the path with /', edits: [slashed.edit], ...(satisfies ? { preferred: true } : {}) }];
+  }
+  return [];
+}
 
 /** Inserts "/" before the string's first character, inside its quotes, so escapes and quoting
  * style stay as written; heredocs and YAML block scalars are left alone. */
