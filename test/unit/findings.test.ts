@@ -259,11 +259,12 @@ describe('schema findings: message, range and fix', () => {
     assert.match(after, /"Action": "allow",\n {6}"Name": "[^"]*"/);
   });
 
-  it('a value as near to several allowed values offers each, none preferred (fix-all applies no guess)', () => {
+  it('a value as near to several allowed values offers each, the nearest first, none preferred (fix-all applies no guess)', () => {
     const text = 'apiVersion: policy.linkerd.io/v1beta3\nkind: Server\nmetadata:\n  name: voting-grpc\n  namespace: emojivoto\nspec:\n  podSelector:\n    matchLabels:\n      app: voting\n  port: grpc\n  proxyProtocol: HTTP/3\n';
     const finding = only(engine.lintText('s.yaml', text).findings, 'MPA0104');
     assert.deepEqual(finding.fixes?.filter((f) => f.preferred), []);
-    assert.deepEqual(finding.fixes?.map((f) => f.title), ['unknown', 'HTTP/1', 'HTTP/2', 'gRPC', 'opaque', 'TLS'].map((v) => `Change to "${v}"`));
+    // HTTP/1 and HTTP/2 are one edit away from HTTP/3; the rest follow in the schema's order.
+    assert.deepEqual(finding.fixes?.map((f) => f.title), ['HTTP/1', 'HTTP/2', 'unknown', 'gRPC', 'opaque', 'TLS'].map((v) => `Change to "${v}"`));
   });
 
   it('a quoted value the schema would still refuse is offered, not preferred (fix-all applies no guess)', () => {

@@ -202,7 +202,11 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
         const near = typeof error.data === 'string' ? closestMatches(error.data, allowed.filter((v): v is string => typeof v === 'string')) : [];
         // Only an unambiguous correction is preferred (and so applied by fix-all); a guess among equals offers every value.
         if (near.length === 1) fixes.push({ title: `Change to "${near[0]}"`, edits: [replaceScalar(file, node, near[0]!)], preferred: true });
-        else for (const value of allowed.length <= 8 ? allowed : near) fixes.push({ title: `Change to ${JSON.stringify(value)}`, edits: [replaceScalar(file, node, value)] });
+        else {
+          // The nearest values first (HTTP/3: HTTP/2 and HTTP/1), then the others in the schema's order.
+          const offered = allowed.length <= 8 ? [...near, ...allowed.filter((v) => !near.includes(v as string))] : near;
+          for (const value of offered) fixes.push({ title: `Change to ${JSON.stringify(value)}`, edits: [replaceScalar(file, node, value)] });
+        }
       }
       const message = allowed.length === 1 ? `${name} must be ${JSON.stringify(allowed[0])} (got ${describeValue(error.data)})` : `${name} must be one of ${shown.join(', ')} (got ${describeValue(error.data)})`;
       described = { code: Codes.valueNotAllowed, message, span: valueSpan, fixes };
