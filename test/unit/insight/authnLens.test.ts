@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
 import { Engine } from '../../../server/src/engine/engine';
+import { AuthenticationIndex } from '../../../server/src/engine/insight/authnLens';
 import { LiveInsight } from '../../../server/src/engine/insight/live';
 import { TrafficInsight } from '../../../server/src/engine/insight/trafficInsight';
 import { Simulation, simulateShapes } from '../../../server/src/engine/simulate';
@@ -249,6 +250,31 @@ describe('lenses over PeerAuthentication and RequestAuthentication: what they do
       const simulation = new Simulation(workspace);
       const fresh = new TrafficInsight(workspace, simulation, simulateShapes(simulation, insight.result.outcomes.map((o) => o.shape)));
       assert.deepEqual(insight.findings(path), fresh.findings(path));
+    }
+  });
+
+  it('follows a move: lines added above the resources keep what was filed, and the listings link to the new lines', async () => {
+    const docs = [peer('strict', 'shop', '  mtls:\n    mode: STRICT\n'), `apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata:\n  name: cart-jwt\n  namespace: shop\nspec:\n${CART}  jwtRules:\n  - issuer: https://auth.example.com\n`];
+    const { path, workspace, live } = await insightFor('move', docs, MIXED);
+    const index = new AuthenticationIndex(new Simulation(workspace).compiledFor('istio'));
+    const table: [string, boolean][] = [
+      // [text before the resources, whether the index built for the first text still holds]
+      ['# cart and its callers\n# (moved down)\n', true],
+      ['# cart\n', true],
+      [`${peer('cart-permissive', 'shop', `${CART}  mtls:\n    mode: PERMISSIVE\n`)}---\n`, false],
+    ];
+    for (const [above, holds] of table) {
+      workspace.update(engine.prepare(engine.read(path, above + docs.join('---\n'))));
+      const insight = live.next([path]);
+      const simulation = new Simulation(workspace);
+      assert.equal(index.adopt(simulation.compiledFor('istio')), holds, above);
+      const fresh = new TrafficInsight(workspace, simulation, simulateShapes(simulation, insight.result.outcomes.map((o) => o.shape)));
+      assert.deepEqual(insight.lenses(path), fresh.lenses(path), above);
+      assert.deepEqual(insight.findings(path), fresh.findings(path), above);
+      for (const lens of insight.lenses(path)) {
+        const offset = lens.item.span.start;
+        assert.equal(insight.callsMarkdown(path, offset), fresh.callsMarkdown(path, offset), `${above}: ${lens.item.label}`);
+      }
     }
   });
 

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { ShapeOutcome } from '../simulate';
 import { IstioCompiledPolicies, type CallAuthentication, type CallTokenCheck, type PeerLevel } from '../simulate/istio';
 import type { CompiledPeerAuthentication, CompiledRequestAuthentication, MtlsMode } from '../simulate/istio/compile';
@@ -69,13 +70,14 @@ export interface AuthnLens {
  * The authentication of every Istio call of one simulation result, by resource, built on first
  * use. It reads only the compiled PeerAuthentications and RequestAuthentications, the mesh-wide
  * facts and the records, so an insight built by difference keeps it across compiles while those
- * stay the same objects (`adopt`: their text and place unchanged); moving one builds it again.
+ * stay the same objects (their text and place unchanged) or only move (`adopt`: lines added above
+ * them); any other change builds it again.
  */
 export class AuthenticationIndex {
   private peer = new Map<CompiledPeerAuthentication, Reached<PeerRole>[]>();
   private request = new Map<CompiledRequestAuthentication, Reached<CallTokenCheck['check'] | 'maybe'>[]>();
-  private readonly levels: Map<CompiledPeerAuthentication, PeerLevel>;
-  private readonly requestAuths: readonly CompiledRequestAuthentication[];
+  private levels: Map<CompiledPeerAuthentication, PeerLevel>;
+  private requestAuths: readonly CompiledRequestAuthentication[];
   private built = false;
   /** The lenses made so far, per resource (and per port entry): their titles read only what `build` filed, which stays while the index does. */
   private readonly lenses = new Map<unknown, AuthnLens>();
@@ -86,7 +88,7 @@ export class AuthenticationIndex {
 
   private compiled: CompiledPolicies | undefined;
   /** What a call's authentication reads besides the records: the compiled forms of the PeerAuthentications and RequestAuthentications (the same objects while their text, place and order stay) and the mesh-wide facts. */
-  private readonly inputs: readonly unknown[];
+  private inputs: readonly unknown[];
 
   constructor(compiled: CompiledPolicies | undefined) {
     this.compiled = compiled;
@@ -105,9 +107,37 @@ export class AuthenticationIndex {
     if (compiled === this.compiled) return true;
     const resources = compiled instanceof IstioCompiledPolicies ? compiled.authenticationResources() : { peer: [], request: [] };
     const inputs = inputsOf(compiled, resources);
-    if (inputs.length !== this.inputs.length || inputs.some((x, i) => x !== this.inputs[i])) return false;
+    if (inputs.length !== this.inputs.length) return false;
+    /** The resources that only moved (lines added or removed above them): compiled again, read alike. */
+    const moved = new Map<unknown, unknown>();
+    for (let i = 0; i < inputs.length; i++) {
+      const before = this.inputs[i];
+      const now = inputs[i];
+      if (before === now) continue;
+      if (!readAlike(before, now)) return false;
+      moved.set(before, now);
+    }
+    if (moved.size) this.move(moved, resources);
     this.compiled = compiled;
+    this.inputs = inputs;
     return true;
+  }
+
+  /** Files what was filed under each moved resource under its new compiled form; their lenses (whose listings link to the old place) are made again. */
+  private move(moved: ReadonlyMap<unknown, unknown>, resources: { peer: readonly { policy: CompiledPeerAuthentication; level: PeerLevel }[]; request: readonly CompiledRequestAuthentication[] }): void {
+    const to = <T>(x: T): T => (moved.get(x) as T | undefined) ?? x;
+    const rekey = <K, V>(map: Map<K, V>): Map<K, V> => new Map([...map].map(([k, v]) => [to(k), v]));
+    this.levels = new Map(resources.peer.map(({ policy, level }) => [policy, level]));
+    this.requestAuths = resources.request;
+    this.peer = rekey(this.peer);
+    this.request = rekey(this.request);
+    for (const list of this.peer.values()) {
+      for (const r of list) if ('by' in r.how && r.how.by !== undefined) r.how = { ...r.how, by: to(r.how.by) };
+    }
+    for (const old of moved.keys()) {
+      this.lenses.delete(old);
+      this.portLenses.delete(old as CompiledPeerAuthentication);
+    }
   }
 
   /** Whether the file has a PeerAuthentication or RequestAuthentication. */
@@ -212,6 +242,22 @@ export class AuthenticationIndex {
 
 function inputsOf(compiled: CompiledPolicies | undefined, resources: { peer: readonly { policy: CompiledPeerAuthentication }[]; request: readonly CompiledRequestAuthentication[] }): unknown[] {
   return [compiled instanceof IstioCompiledPolicies, compiled?.globals?.(), ...resources.peer.map((p) => p.policy), '', ...resources.request];
+}
+
+/**
+ * Whether two compiled PeerAuthentications or RequestAuthentications of one file tell a call's
+ * authentication alike: everything but where they are written.
+ */
+function readAlike(a: unknown, b: unknown): boolean {
+  if (!isAuthnResource(a) || !isAuthnResource(b) || a.ref.file !== b.ref.file) return false;
+  const { ref: _a, ...restA } = a;
+  const { ref: _b, ...restB } = b;
+  return isDeepStrictEqual(restA, restB);
+}
+
+function isAuthnResource(x: unknown): x is CompiledPeerAuthentication | CompiledRequestAuthentication {
+  const kind = (x as { kind?: unknown } | null)?.kind;
+  return kind === 'PeerAuthentication' || kind === 'RequestAuthentication';
 }
 
 function calls(list: readonly Reached<unknown>[]): number {
