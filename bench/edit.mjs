@@ -13,7 +13,7 @@
 // whatever the server does; it also reports whether simulation diagnostics (about observed
 // calls) appeared at all.
 //
-//   node bench/edit.mjs [--quick] [--lines 1000000] [--edits 30] [--only examples|generated] [--mesh istio|linkerd|consul] [--profile dir] [--tag name]
+//   node bench/edit.mjs [--quick] [--lines 1000000] [--edits 30] [--only examples|generated] [--mesh istio|linkerd|consul] [--profile dir] [--tag name] [--edit rule|shift]
 // --tag names this run's workspaces and results file (edit-ws-…-<name>, edit-results-<name>.json) and removes the
 // workspaces afterwards, so that runs from several worktrees sharing bench/.data do not step on each other.
 // --profile runs the server under `node --cpu-prof` and writes its profile into dir; the edits
@@ -49,6 +49,9 @@ const GENERATED_EDITS = {
   consul: { format: 'consul-json', anchor: 'pathPrefix: /api/v1/orders/items\n        methods: ["GET", "POST", "PUT", "DELETE"]', edited: 'pathPrefix: /api/v1/orders/items\n        methods: ["GET", "POST", "PUT"]', policies: 'the generated Consul intentions' },
 }[MESH];
 if (!GENERATED_EDITS) throw new Error(`bench/edit.mjs: --mesh is istio, linkerd or consul, not ${MESH}`);
+// --edit shift: the edit adds a comment line above the rule instead (and takes it out again), so
+// every resource below it moves by a line, its meaning unchanged: pressing Enter in a big file.
+const SHIFT = arg('edit', 'rule') === 'shift';
 const FORMAT = GENERATED_EDITS.format;
 const ONLY = arg('only', undefined);
 const server = join(ROOT, 'dist', 'server.js');
@@ -198,8 +201,10 @@ if (ONLY !== 'examples') {
   writeFileSync(join(ws, '.meshpolicy.yaml'), `traffic:\n  - traffic/${FORMATS[FORMAT].file}\ninventory:\n  - inventory/*.yaml\n`);
   const policyPath = join(ws, 'policies', `${MESH}.yaml`);
   const text = readFileSync(policyPath, 'utf8');
-  const { anchor, edited } = GENERATED_EDITS;
+  const { anchor } = GENERATED_EDITS;
   if (!text.includes(anchor)) throw new Error('bench/edit.mjs: the policy to edit is not in the generated file');
+  const indent = /[ ]*$/.exec(text.slice(0, text.indexOf(anchor)))[0];
+  const edited = SHIFT ? `# reviewed\n${indent}${anchor}` : GENERATED_EDITS.edited;
   generated = await measureEdits({ ws, policyPath, variant: (n) => (n % 2 ? text.replace(anchor, edited) : text) });
   if (TAG) rmSync(ws, { recursive: true, force: true });
   report(`Edit latency: ${LINES.toLocaleString('en-US')} ${FORMAT} lines in the workspace, ${GENERATED_EDITS.policies}, ${generated.edits} edits (didChange → publishDiagnostics); target p95 ≤ 100 ms`, generated);
@@ -208,4 +213,4 @@ if (ONLY !== 'examples') {
 // The generated workspace's figures stay at the top level (bench/run.mjs reads them there).
 const results = { ...(generated ? { lines: LINES, format: FORMAT, ...generated } : {}), ...(examples ? { examples } : {}) };
 mkdirSync(join(HERE, '.data'), { recursive: true });
-writeFileSync(join(HERE, '.data', `${tagged(MESH === 'istio' ? 'edit-results' : `edit-results-${MESH}`)}.json`), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(HERE, '.data', `${tagged(MESH === 'istio' ? 'edit-results' : `edit-results-${MESH}`)}${SHIFT ? '-shift' : ''}.json`), `${JSON.stringify(results, null, 2)}\n`);
