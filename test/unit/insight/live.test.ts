@@ -48,11 +48,21 @@ function edit(example: Example, path: string, text: string): void {
 class Published {
   readonly findings = new Map<string, Finding[]>();
   private last: TrafficInsight | undefined;
+  /** Each finding as it was first published: the server converts a finding object once (by identity), so one must never change afterwards. */
+  private readonly firstSeen = new WeakMap<Finding, string>();
 
   take(insight: TrafficInsight): void {
     const incremental = insight.dirtyFiles !== undefined && this.last !== undefined && insight.basis === this.last;
     if (!incremental) this.findings.clear();
     for (const path of incremental ? insight.dirtyFiles! : insight.files) this.findings.set(path, insight.findings(path));
+    for (const findings of this.findings.values()) {
+      for (const finding of findings) {
+        const now = JSON.stringify(finding);
+        const first = this.firstSeen.get(finding);
+        if (first === undefined) this.firstSeen.set(finding, now);
+        else assert.equal(now, first, 'a finding published before was changed in place');
+      }
+    }
     this.last = insight;
   }
 }

@@ -90,7 +90,13 @@ export class BaselineTracker {
       const impact = { outcome, baseline: before };
       this.differing.set(index, impact);
       // The usual re-decided call: charged as before, to a policy and rule written where they were.
-      if (old && old.outcome.decision.verdict === outcome.decision.verdict && old.outcome.shape === outcome.shape && sameDeciders(chargedNow(old), chargedNow(impact))) continue;
+      if (old && old.outcome.decision.verdict === outcome.decision.verdict && old.outcome.shape === outcome.shape && sameDeciders(chargedNow(old), chargedNow(impact))) {
+        // (its policy compiled again: the impact takes the new refs, which move with the policy when lines above it change)
+        const was = chargedNow(old);
+        const now = chargedNow(impact);
+        if (now.policy && (was.policy !== now.policy || was.rule !== now.rule)) touchedNow.add(policyKey(now.policy));
+        continue;
+      }
       if (old) move(index, old, -1);
       move(index, impact, 1);
     }

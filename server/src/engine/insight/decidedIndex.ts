@@ -70,6 +70,33 @@ export class PositionIndex {
     this.sortedKeys ??= [...this.at.keys()].sort(ascending);
     return this.sortedKeys;
   }
+
+  /**
+   * Files what was at each key at `to(key)` instead (lines moved by an edit). A moved key may meet
+   * one that has not moved yet (the edited resource's, taken out afterwards): their outcomes are
+   * filed together.
+   */
+  rekey(to: (key: number) => number): void {
+    const entries = [...this.at];
+    this.at.clear();
+    for (const [key, set] of entries) {
+      const now = to(key);
+      const there = this.at.get(now);
+      if (there) for (const index of set) there.add(index);
+      else this.at.set(now, set);
+    }
+    this.sortedKeys = undefined;
+  }
+}
+
+/**
+ * The position key a key of a file has after `moves` (lines from `from` to `to`, before the
+ * edit, now `lines` further down), or the key itself when no move covers its line.
+ */
+export function movedKey(moves: readonly { from: number; to: number; lines: number }[], key: number): number {
+  const line = Math.floor(key / CHARACTERS);
+  for (const move of moves) if (line >= move.from && line <= move.to) return key + move.lines * CHARACTERS;
+  return key;
 }
 
 function ascending(a: number, b: number): number {

@@ -1,7 +1,7 @@
 import type { WorkspaceView } from '../checks/check';
 import type { RuleSetting } from '../config/projectConfig';
 import { BaselineTracker, type BaselineFiles } from '../baseline';
-import { DestinationGroups, resimulate, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult } from '../simulate';
+import { DestinationGroups, resimulate, Simulation, simulateShapes, type MovedLines, type ShapeOutcome, type SimulationResult } from '../simulate';
 import type { Resource } from '../resource';
 import type { TrafficShape } from '../traffic/ingest/types';
 import { TrafficInsight } from './trafficInsight';
@@ -57,7 +57,7 @@ export class LiveInsight {
     const config = this.workspace.config;
     let simulation: Simulation;
     let result: SimulationResult;
-    let redecided: { indexes: number[]; replaced: ShapeOutcome[] } | undefined;
+    let redecided: { indexes: number[]; replaced: ShapeOutcome[]; moved: readonly MovedLines[] } | undefined;
     if (last && last.config === config) {
       simulation = last.simulation;
       const update = simulation.update(this.workspace, changedFiles);
@@ -65,14 +65,14 @@ export class LiveInsight {
       // In place: the last result and insight are not asked anything afterwards.
       const resimulation = resimulate(last.result, simulation, update.affects, this.destinations, true);
       result = resimulation;
-      if (!update.all) redecided = { indexes: resimulation.redecided, replaced: resimulation.replaced };
+      if (!update.all) redecided = { indexes: resimulation.redecided, replaced: resimulation.replaced, moved: update.moved };
     } else {
       simulation = new Simulation(this.workspace);
       result = simulateShapes(simulation, this.shapes);
       this.destinations ??= new DestinationGroups(this.shapes);
     }
     const comparison = this.tracker ? (last && redecided ? this.tracker.update(result.outcomes, redecided.indexes) : this.tracker.compareAll(result.outcomes)) : undefined;
-    const change = last && redecided && last.rules === rules ? { previous: last.insight, redecided: redecided.indexes, replaced: redecided.replaced, changedFiles } : undefined;
+    const change = last && redecided && last.rules === rules ? { previous: last.insight, redecided: redecided.indexes, replaced: redecided.replaced, moved: redecided.moved, changedFiles } : undefined;
     const insight = new TrafficInsight(this.workspace, simulation, result, { ...config.rules, ...rules }, comparison, change);
     this.last = { simulation, result, config, rules, insight };
     return insight;

@@ -4,7 +4,7 @@ import type { RuleSetting } from '../config/projectConfig';
 import type { Finding, Range, RelatedLocation } from '../findings';
 import { MESH_DISPLAY_NAMES, type Mesh } from '../meshes';
 import type { Resource } from '../resource';
-import { observedDifference, sameTally, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
+import { observedDifference, sameTally, type MovedLines, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
 import { sameDeciders, sameRef } from '../simulate/sourceRefs';
 import { dryRunCountsIn, dryRunEngineDifference, dryRunSummary, type DryRunCounts } from '../simulate/dryRun';
 import type { Decision, SourceRef } from '../simulate/types';
@@ -15,7 +15,7 @@ import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineWithKeys, type FileOutline, type OutlineItem } from './outline';
 import { impactAt, impactLens, impactSentence, type BaselineComparison, type PolicyImpact } from '../baseline';
-import { lowerBound, PositionIndex, positionKey } from './decidedIndex';
+import { lowerBound, movedKey, PositionIndex, positionKey } from './decidedIndex';
 import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
 import { AuthenticationIndex, isAuthnItem, type AuthnLens } from './authnLens';
@@ -114,6 +114,8 @@ export interface InsightChange {
   replaced: readonly ShapeOutcome[];
   /** Files read again, added or removed since the previous insight. */
   changedFiles: readonly string[];
+  /** Resources the edit only moved (`SimulationUpdate.moved`): their outcomes were not decided again, and their refs now name the new lines. */
+  moved?: readonly MovedLines[];
 }
 
 /**
@@ -183,6 +185,7 @@ export class TrafficInsight {
   /** Re-files the outcomes decided again and says which files' findings may have changed. */
   private update(state: InsightState, change: InsightChange): Set<string> {
     const dirty = new Set(change.changedFiles);
+    this.moveKeys(state, change.moved ?? [], dirty);
     const meshesBefore = [...state.meshes.keys()].join();
     const workloads = this.workloads();
     change.redecided.forEach((index, k) => {
@@ -209,6 +212,42 @@ export class TrafficInsight {
     if ([...state.meshes.keys()].join() !== meshesBefore) for (const path of state.outlines.keys()) dirty.add(path);
     for (const path of dirty) state.findings.delete(path);
     return dirty;
+  }
+
+  /**
+   * Files what was filed at the lines of resources that only moved at their new lines (the refs
+   * of their decisions were moved in place). Findings made from them are made again, as new
+   * objects: their ranges changed. Lens counts stay, under the items' new keys.
+   */
+  private moveKeys(state: InsightState, moved: readonly MovedLines[], dirty: Set<string>): void {
+    const byFile = new Map<string, MovedLines[]>();
+    for (const move of moved) byFile.set(move.file, [...(byFile.get(move.file) ?? []), move]);
+    for (const [path, moves] of byFile) {
+      dirty.add(path);
+      const to = (key: number): number => movedKey(moves, key);
+      // (a key that did not move but that a moved one meets now holds more outcomes: its findings are made again too)
+      const targets = new Set<number>();
+      for (const indexes of [state.refs, state.alternativeRefs, state.shadowRefs, state.loggedShadowRefs, state.auditRefs, state.groups]) {
+        const index = indexes.get(path);
+        if (!index) continue;
+        for (const key of index.keys()) if (to(key) !== key) targets.add(to(key));
+        index.rekey(to);
+      }
+      for (const caches of [state.groupFindings, state.dryRunFindings]) {
+        const cache = caches.get(path);
+        if (cache) caches.set(path, new Map([...cache].filter(([key]) => to(key) === key && !targets.has(key))));
+      }
+      const lensCounts = state.lensCounts.get(path);
+      if (lensCounts) {
+        const counts = new Map<string, LensCounts>();
+        for (const [key, value] of lensCounts.counts) {
+          const [from, until] = key.split(':').map(Number) as [number, number];
+          counts.set(`${to(from)}:${to(until)}`, value);
+        }
+        state.lensCounts.set(path, { counts, moved: lensCounts.moved.map(to) });
+      }
+      for (const policy of state.impacts.get(path) ?? []) state.impactFindings.delete(policy);
+    }
   }
 
   /** Outlines of files not seen yet or read again; files gone lose theirs. */

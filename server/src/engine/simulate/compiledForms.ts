@@ -1,6 +1,15 @@
 import type { Resource } from '../resource';
 import { sameText } from '../resourceValue';
 import type { SourceFile } from '../source/sourceFile';
+import type { SourceRef } from './types';
+
+/** A resource whose form was taken over at another line (`CompiledForms.get` with `refsOf`). */
+export interface MovedForm {
+  path: string;
+  /** The line the resource started on, and starts on now. */
+  from: number;
+  to: number;
+}
 
 /**
  * The compiled forms of single resources, kept from one compile of a mesh to the next, so that
@@ -21,10 +30,18 @@ export class CompiledForms {
   private generation = 0;
   private compiled = 0;
   private reused = 0;
-  /** How many forms the last settled compile compiled, and how many it took over. */
-  last = { compiled: 0, reused: 0 };
+  private moved: MovedForm[] = [];
+  /** How many forms the last settled compile compiled, and how many it took over; which it took over from another line. */
+  last: { compiled: number; reused: number; moved: readonly MovedForm[] } = { compiled: 0, reused: 0, moved: [] };
 
-  get<T>(file: SourceFile, resource: Resource, variant: string, compile: () => T): T {
+  /**
+   * The form of `resource`: the one kept for its text at its place, else a new one from `compile`.
+   * With `refsOf` (every source ref the form holds), a resource that only moved to another line
+   * (the same text, file, column and variant, and no other resource of that text there) takes
+   * over its form, whose refs are moved in place by the lines it moved: decisions made with the
+   * form name the new place without being made again.
+   */
+  get<T>(file: SourceFile, resource: Resource, variant: string, compile: () => T, refsOf?: (form: T) => Iterable<SourceRef>): T {
     const { line, character } = file.lines.position(resource.node.span.start);
     const same = sameText(resource);
     const text = same === resource ? file.text.slice(resource.node.span.start, resource.node.span.end) : same;
@@ -35,6 +52,16 @@ export class CompiledForms {
         entry.used = this.generation;
         this.reused++;
         return entry.form as T;
+      }
+      const movedEntry = refsOf ? onlyOther(entries, file.path, character, variant) : undefined;
+      if (movedEntry && movedEntry.used !== this.generation) {
+        const form = movedEntry.form as T;
+        moveRefs(refsOf!(form), line - movedEntry.line);
+        this.moved.push({ path: file.path, from: movedEntry.line, to: line });
+        movedEntry.line = line;
+        movedEntry.used = this.generation;
+        this.reused++;
+        return form;
       }
     }
     const form = compile();
@@ -54,9 +81,39 @@ export class CompiledForms {
       else entries.length = kept;
     }
     this.generation++;
-    this.last = { compiled: this.compiled, reused: this.reused };
+    this.last = { compiled: this.compiled, reused: this.reused, moved: this.moved };
     this.compiled = 0;
     this.reused = 0;
+    this.moved = [];
+  }
+}
+
+/** The one entry of a text in `path` at `character` with `variant`, when there is exactly one. */
+function onlyOther(entries: readonly FormEntry[], path: string, character: number, variant: string): FormEntry | undefined {
+  let found: FormEntry | undefined;
+  for (const entry of entries) {
+    if (entry.path !== path || entry.character !== character || entry.variant !== variant) continue;
+    if (found) return undefined;
+    found = entry;
+  }
+  return found;
+}
+
+/** Moves refs by `lines` in place; ranges and positions shared by several refs move once. */
+function moveRefs(refs: Iterable<SourceRef>, lines: number): void {
+  const seen = new Set<object>();
+  const move = (position: { line: number }): void => {
+    if (seen.has(position)) return;
+    seen.add(position);
+    position.line += lines;
+  };
+  for (const ref of refs) {
+    for (const range of ref.focus ? [ref.range, ref.focus] : [ref.range]) {
+      if (seen.has(range)) continue;
+      seen.add(range);
+      move(range.start);
+      move(range.end);
+    }
   }
 }
 

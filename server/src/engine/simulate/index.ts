@@ -56,7 +56,8 @@ export class Simulation {
 
   /** How many single resources the last compile of `mesh` compiled and took over from the one before. */
   compileCounts(mesh: Mesh): { compiled: number; reused: number } {
-    return this.forms.get(mesh)?.last ?? { compiled: 0, reused: 0 };
+    const last = this.forms.get(mesh)?.last;
+    return last ? { compiled: last.compiled, reused: last.reused } : { compiled: 0, reused: 0 };
   }
 
   /**
@@ -75,12 +76,14 @@ export class Simulation {
     this.files = after;
     const meshes = meshesPresent(workspace);
     const inventoryChanged = changed.some((path) => inventoryContributionKey(before.get(path)?.file) !== inventoryContributionKey(after.get(path)?.file));
-    const changedResources = changed.flatMap((path) => editedResources(before.get(path), after.get(path)));
+    const edits = changed.map((path) => editedResources(before.get(path), after.get(path)));
+    const changedResources = edits.flatMap((edit) => edit.changed);
+    const moves = edits.flatMap((edit) => edit.moves);
     const meshesChanged = meshes.join() !== this.meshes.join();
     // What a mesh reads of a file besides its recognized resources (Consul: jwt-provider entries).
     const inputsOf = (mesh: Mesh, snapshot: FileSnapshot | undefined): string => (snapshot ? SIMULATORS[mesh].fileInputs?.(snapshot.file) ?? '' : '');
     const filesRead = meshes.filter((mesh) => changed.some((path) => inputsOf(mesh, before.get(path)) !== inputsOf(mesh, after.get(path))));
-    const recompile = inventoryChanged || meshesChanged ? new Set<Mesh>(MESHES) : new Set([...changedResources.map((r) => r.mesh), ...filesRead]);
+    const recompile = inventoryChanged || meshesChanged ? new Set<Mesh>(MESHES) : new Set([...changedResources.map((r) => r.mesh), ...moves.map((m) => m.move.mesh), ...filesRead]);
     const wholeMesh = new Set<Mesh>();
     for (const mesh of recompile) {
       const old = this.compiled.get(mesh);
@@ -88,6 +91,15 @@ export class Simulation {
       this.compiled.set(mesh, fresh);
       // What a mesh reads of a file beyond its resources (Consul's jwt-provider entries, Linkerd's probes) may reach any of its calls.
       if (inventoryChanged || meshesChanged || !old || filesRead.includes(mesh) || old.globals?.() !== fresh.globals?.()) wholeMesh.add(mesh);
+    }
+    // A resource that only moved decides as before where its compile took over its form (whose
+    // refs then name the new place); anywhere else it is a changed resource.
+    const movedForms = new Set<string>();
+    for (const mesh of recompile) for (const m of this.forms.get(mesh)?.last.moved ?? []) movedForms.add(`${m.path}\u0000${m.from}\u0000${m.to}`);
+    const moved: MovedLines[] = [];
+    for (const { old, now, move } of moves) {
+      if (movedForms.has(`${move.path}\u0000${move.from}\u0000${move.from + move.lines}`)) moved.push({ file: move.path, from: move.from, to: move.to, lines: move.lines });
+      else changedResources.push(old, now);
     }
     const previousMeshes = this.meshes;
     this.meshes = meshes;
@@ -107,6 +119,7 @@ export class Simulation {
     const meshOf = (record: AccessRecord): Mesh | undefined => record.mesh ?? (previousMeshes.length === 1 ? previousMeshes[0] : undefined);
     return {
       recompiled: [...recompile],
+      moved,
       all,
       wholeMesh: [...wholeMesh],
       scopes,
@@ -197,6 +210,8 @@ export interface SimulationOptions {
 export interface SimulationUpdate {
   /** Meshes whose policies were compiled again. */
   recompiled: Mesh[];
+  /** Resources that only moved: their calls are not decided again, and their decisions' refs now name the new lines. */
+  moved: MovedLines[];
   /** Every call is affected: the inventory or the set of meshes with policies changed. */
   all: boolean;
   /** Meshes whose every call is affected (a mesh-wide fact changed, or its policies are gone). */
@@ -242,17 +257,42 @@ function snapshot(workspace: WorkspaceView, previous?: ReadonlyMap<string, FileS
   return out;
 }
 
-/** The resources of a file that an edit added, removed or changed (text or place), old and new
- * versions both. A resource left as it was, at the same line and column, decides as before. */
-function editedResources(before: FileSnapshot | undefined, after: FileSnapshot | undefined): Resource[] {
+/** A resource an edit only moved: the same text, starting at the same column of another line. */
+interface ResourceMove {
+  mesh: Mesh;
+  path: string;
+  /** The lines it spanned before the edit (first and last), and by how many lines it moved. */
+  from: number;
+  to: number;
+  lines: number;
+}
+
+/** Resources an edit moved, as `SimulationUpdate.moved` reports them: lines `from` to `to` (before the edit) of `file` are now `lines` further down. */
+export interface MovedLines {
+  file: string;
+  from: number;
+  to: number;
+  lines: number;
+}
+
+/**
+ * The resources of a file that an edit added, removed or changed (text or place), old and new
+ * versions both, and apart from them those it only moved (`moves`: lines added or removed above
+ * them). A resource left as it was, at the same line and column, decides as before.
+ */
+function editedResources(before: FileSnapshot | undefined, after: FileSnapshot | undefined): { changed: Resource[]; moves: { old: Resource; now: Resource; move: ResourceMove }[] } {
+  const changed: Resource[] = [];
+  const moves: { old: Resource; now: Resource; move: ResourceMove }[] = [];
   if (before && after && before.resources.length === after.resources.length) {
     // Usually an edit keeps every resource in its order: compare them pairwise, without keys.
-    const out: Resource[] = [];
     before.resources.forEach((old, i) => {
       const now = after.resources[i]!;
-      if (old !== now && !samePlaceAndText(before.file, old, after.file, now)) out.push(old, now);
+      if (old === now || samePlaceAndText(before.file, old, after.file, now)) return;
+      const move = movedOnly(before.file, old, after.file, now);
+      if (move) moves.push({ old, now, move });
+      else changed.push(old, now);
     });
-    return out;
+    return { changed, moves };
   }
   const identity = (snapshot: FileSnapshot, resource: Resource): string => {
     const span = resource.node.span;
@@ -261,13 +301,41 @@ function editedResources(before: FileSnapshot | undefined, after: FileSnapshot |
   };
   const old = new Map<string, Resource>();
   for (const resource of before?.resources ?? []) old.set(identity(before!, resource), resource);
-  const out: Resource[] = [];
+  const added: Resource[] = [];
   for (const resource of after?.resources ?? []) {
     const key = identity(after!, resource);
     if (old.has(key)) old.delete(key);
-    else out.push(resource);
+    else added.push(resource);
   }
-  return [...old.values(), ...out];
+  // Of those left, a text found once before and once after (at the same column) only moved.
+  const textOf = (snapshot: FileSnapshot, resource: Resource): string => `${resource.mesh}\u0000${snapshot.file.text.slice(resource.node.span.start, resource.node.span.end)}`;
+  const removedByText = new Map<string, Resource[]>();
+  for (const resource of old.values()) removedByText.set(textOf(before!, resource), [...(removedByText.get(textOf(before!, resource)) ?? []), resource]);
+  const addedByText = new Map<string, Resource[]>();
+  for (const resource of added) addedByText.set(textOf(after!, resource), [...(addedByText.get(textOf(after!, resource)) ?? []), resource]);
+  const paired = new Set<Resource>();
+  for (const [text, [now, ...more]] of addedByText) {
+    const removed = removedByText.get(text);
+    if (more.length || removed?.length !== 1) continue;
+    const move = movedOnly(before!.file, removed[0]!, after!.file, now!);
+    if (!move) continue;
+    moves.push({ old: removed[0]!, now: now!, move });
+    paired.add(removed[0]!).add(now!);
+  }
+  for (const resource of [...old.values(), ...added]) if (!paired.has(resource)) changed.push(resource);
+  return { changed, moves };
+}
+
+/** How a resource moved, when its text is the same and it starts at the same column of another line. */
+function movedOnly(fileA: SourceFile, a: Resource, fileB: SourceFile, b: Resource): ResourceMove | undefined {
+  const spanA = a.node.span;
+  const spanB = b.node.span;
+  if (a.mesh !== b.mesh || spanA.end - spanA.start !== spanB.end - spanB.start) return undefined;
+  const startA = fileA.lines.position(spanA.start);
+  const startB = fileB.lines.position(spanB.start);
+  if (startA.character !== startB.character || startA.line === startB.line) return undefined;
+  if (fileA.text.slice(spanA.start, spanA.end) !== fileB.text.slice(spanB.start, spanB.end)) return undefined;
+  return { mesh: a.mesh, path: fileB.path, from: startA.line, to: fileA.lines.position(spanA.end).line, lines: startB.line - startA.line };
 }
 
 function samePlaceAndText(fileA: SourceFile, a: Resource, fileB: SourceFile, b: Resource): boolean {
@@ -382,6 +450,26 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     replacedTallies.add(policy);
     policies.set(key, { ...policy, rules: new Map([...policy.rules].map(([label, rule]) => [label, { ...rule }])) });
   };
+  /**
+   * A call counted as before whose policy was compiled again (its refs are new objects, at the
+   * same place): its tallies take the new refs. A compiled form's refs move with it when only
+   * lines above it change (`CompiledForms`), and the tallies must move with them.
+   */
+  const takeRefs = (deciders: { policy?: SourceRef; rule?: SourceRef; passed?: { policy: SourceRef; rule?: SourceRef } }): void => {
+    if (deciders.passed) takeRefs(deciders.passed);
+    if (!deciders.policy) return;
+    const key = policyKey(deciders.policy);
+    const before = policies.get(key);
+    const rule = deciders.rule && before?.rules.get(deciders.rule.label);
+    if (!before || (before.ref === deciders.policy && (!rule || rule.ref === deciders.rule))) return;
+    own(deciders as Decision);
+    const policy = policies.get(key)!;
+    policy.ref = deciders.policy;
+    if (deciders.rule) {
+      const ruleTally = policy.rules.get(deciders.rule.label);
+      if (ruleTally) ruleTally.ref = deciders.rule;
+    }
+  };
   const outcomes = inPlace ? previous.outcomes : previous.outcomes.slice();
   let redo: number[] = [];
   if (destinations && destinations.shapes === outcomes.length) {
@@ -402,6 +490,7 @@ export function resimulate(previous: SimulationResult, simulation: Simulation, a
     const now = { shape, decision, change: classify(decision, shape.record.observed) };
     outcomes[i] = now;
     if (!sameTally(outcome, now)) moved.push(replaced.length - 1);
+    else takeRefs(now.decision);
   }
   for (const k of moved) {
     const outcome = replaced[k]!;

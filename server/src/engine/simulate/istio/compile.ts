@@ -303,8 +303,13 @@ export function compileIstioResource(file: SourceFile, resource: Resource, order
     default: return undefined;
   }
   if (!forms) return compile();
-  const form = forms.get(file, resource, trustDomains.join('\n'), compile);
+  const form = forms.get(file, resource, trustDomains.join('\n'), compile, refsOfForm);
   return form.order === order ? form : { ...form, order };
+}
+
+/** Every source ref a compiled Istio resource holds (its rules' refs are the only others). */
+function refsOfForm(form: CompiledPolicy | CompiledPeerAuthentication | CompiledRequestAuthentication): SourceRef[] {
+  return form.kind === 'AuthorizationPolicy' ? [form.ref, ...form.rules.map((rule) => rule.ref)] : [form.ref];
 }
 
 export function compilePeerAuthentication(file: SourceFile, resource: Resource, order: number): CompiledPeerAuthentication {
