@@ -312,6 +312,20 @@ describe('incremental lint', () => {
     }
   });
 
+  it('a moved document whose finding cites a line of it says the new line', () => {
+    const dir = join(EXAMPLES, 'consul');
+    const path = join(dir, 'moved.yaml');
+    const editor = new Editor(dir, new Map());
+    const intentions = (name: string) => `apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: ${name}\nspec:\n  destination:\n    name: ${name}\n  sources:\n    - name: web\n      action: allow\n    - name: web\n      action: deny\n`;
+    const text = `${intentions('api')}---\n${intentions('billing')}`;
+    const cited = (findings: Finding[]) => findings.filter((f) => f.code === 'MPA3001').map((f) => `${f.range.start.line}: ${f.message.split(';')[0]}`);
+    assert.deepEqual(cited(editor.lint(path, text)), ['10: source "web" is already listed at line 9', '23: source "web" is already listed at line 22']);
+    const grown = text.replace('    name: api\n', '    name: api\n    # the API\n');
+    const moved = editor.lint(path, grown);
+    assert.deepEqual(cited(moved), ['11: source "web" is already listed at line 10', '24: source "web" is already listed at line 23']);
+    assert.deepEqual(moved, freshLint(dir, new Map(), path, grown));
+  });
+
   it('validates only the edited document against its schema', () => {
     const { dir, joined, others } = exampleWorkspace('istio');
     const path = join(dir, 'joined.yaml');
@@ -328,7 +342,15 @@ describe('incremental lint', () => {
     assert.deepEqual(findings, freshLint(dir, others, path, edited));
     // Typing on a line keeps every later document where it was (same lines): nothing is validated again.
     editor.validations = 0;
-    editor.lint(path, edited.replace('action: DENY', 'action:  DENY'));
+    const typed = edited.replace('action: DENY', 'action:  DENY');
+    editor.lint(path, typed);
     assert.equal(editor.validations, 1);
+    // A line added in a document moves the later ones down: only that document is validated again,
+    // the others keep their schema findings, at their new lines.
+    editor.validations = 0;
+    const grown = typed.replace('action:  DENY', 'action:  DENY\n  # reviewed');
+    const moved = editor.lint(path, grown);
+    assert.equal(editor.validations, 1);
+    assert.deepEqual(moved, freshLint(dir, others, path, grown));
   });
 });

@@ -182,6 +182,25 @@ export class Engine {
       findings.push(...cached.findings);
       return;
     }
+    if (cached && cached.path === file.path && cached.resources.length === resources.length) {
+      // The same text moved to another line (lines added or removed above it): its schema
+      // findings are kept, moved to their new lines, and so is every check that found nothing and
+      // whose reads of the workspace are unchanged. A check that found something runs again: its
+      // messages may cite lines ("already listed at line 12").
+      const lines = start!.line - cached.line;
+      const end = file.lines.position(document!.span.end).line;
+      const move = (finding: Finding): Finding => movedFinding(finding, file.path, cached.line, end - lines, lines, document!.index);
+      const moved: DocumentLint = { path: file.path, line: start!.line, index: document!.index, findings: [], resources: [] };
+      resources.forEach((resource, i) => {
+        const kept = cached.resources[i]!;
+        const checks = kept.checks.map((tracked) => (tracked.findings.length === 0 && stillValid(tracked, workspace) ? tracked : runChecksTracked(file, resource, workspace, kept.value, [tracked.check])[0]!));
+        moved.resources.push({ schema: kept.schema.map(move), value: kept.value, checks, dependent: [] });
+      });
+      settleDocumentLint(moved);
+      findings.push(...moved.findings);
+      this.documentLints.set(key!, moved);
+      return;
+    }
     const computed: DocumentLint = { path: file.path, line: start?.line ?? -1, index: document?.index ?? -1, resources: [], findings: [] };
     for (const resource of resources) {
       const value = resourceValue(resource);
@@ -220,6 +239,24 @@ export class Engine {
     }
     return kept;
   }
+}
+
+/**
+ * A finding of a document's text that moved by `lines` from lines `from`..`to` of `path` (before
+ * the move), as a new object: its range, its fixes' edits and its related places there move, and
+ * it names the document's index now.
+ */
+function movedFinding(finding: Finding, path: string, from: number, to: number, lines: number, documentIndex: number): Finding {
+  const moveRange = (range: Finding['range']): Finding['range'] => (range.start.line >= from && range.end.line <= to
+    ? { start: { line: range.start.line + lines, character: range.start.character }, end: { line: range.end.line + lines, character: range.end.character } }
+    : range);
+  return {
+    ...finding,
+    range: moveRange(finding.range),
+    ...(finding.documentIndex !== undefined ? { documentIndex } : {}),
+    ...(finding.fixes ? { fixes: finding.fixes.map((fix) => ({ ...fix, edits: fix.edits.map((edit) => ({ ...edit, range: moveRange(edit.range) })) })) } : {}),
+    ...(finding.related ? { related: finding.related.map((place) => (place.file === path ? { ...place, range: moveRange(place.range) } : place)) } : {}),
+  };
 }
 
 /** Lists a kept document's findings and, per resource, which checks must be asked again next time. */

@@ -79,9 +79,14 @@ export class AuthenticationIndex {
   private levels: Map<CompiledPeerAuthentication, PeerLevel>;
   private requestAuths: readonly CompiledRequestAuthentication[];
   private built = false;
-  /** The lenses made so far, per resource (and per port entry): their titles read only what `build` filed, which stays while the index does. */
-  private readonly lenses = new Map<unknown, AuthnLens>();
-  private readonly portLenses = new Map<CompiledPeerAuthentication, Map<number, AuthnLens>>();
+  /**
+   * The lenses made so far, per resource (and per port entry): their titles read only what `build`
+   * filed, which stays while the index does. Each remembers where its resource stood: a compiled
+   * form kept across a move (lines added above it) is the same object at a new line, and its
+   * listing names the line.
+   */
+  private readonly lenses = new Map<unknown, { lens: AuthnLens; at: number }>();
+  private readonly portLenses = new Map<CompiledPeerAuthentication, { byPort: Map<number, AuthnLens>; at: number }>();
   /** The outcomes of the latest request: a listing shows the calls as decided now. */
   private outcomes: readonly ShapeOutcome[] = [];
   private readonly current = (index: number): ShapeOutcome => this.outcomes[index]!;
@@ -217,8 +222,9 @@ export class AuthenticationIndex {
       if (pa.ref.file !== item.file) continue;
       const key = positionKey(pa.ref.range.start);
       if (key < item.from || key > item.to) continue;
-      let byPort = this.portLenses.get(pa);
-      if (!byPort) this.portLenses.set(pa, (byPort = new Map()));
+      let kept = this.portLenses.get(pa);
+      if (kept?.at !== key) this.portLenses.set(pa, (kept = { byPort: new Map(), at: key }));
+      const byPort = kept.byPort;
       let lens = byPort.get(port);
       if (!lens) {
         this.build(outcomes);
@@ -231,11 +237,12 @@ export class AuthenticationIndex {
 
   /** The lens of `resource`, made on first use: a title counts every call the resource reaches. */
   private kept(resource: CompiledPeerAuthentication | CompiledRequestAuthentication, make: () => AuthnLens): AuthnLens {
-    let lens = this.lenses.get(resource);
-    if (!lens) {
-      this.build(this.outcomes);
-      this.lenses.set(resource, (lens = make()));
-    }
+    const at = positionKey(resource.ref.range.start);
+    const kept = this.lenses.get(resource);
+    if (kept?.at === at) return kept.lens;
+    this.build(this.outcomes);
+    const lens = make();
+    this.lenses.set(resource, { lens, at });
     return lens;
   }
 }
