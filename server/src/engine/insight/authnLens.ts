@@ -330,7 +330,10 @@ type Current = (index: number) => ShapeOutcome;
 function peerLens(pa: CompiledPeerAuthentication, level: PeerLevel, reached: readonly Reached<PeerRole>[], current: Current): AuthnLens {
   const notRead = NOT_READ[level];
   const title = notRead ? notReadTitle(notRead(pa), reached) : readTitle(pa, reached);
-  return { title, reaches: notRead ? 0 : calls(reached.filter((r) => r.how.role === 'sets' || r.how.role === 'inherits')), markdown: (limit) => peerMarkdown(pa, title, reached, limit, current), unused: (total) => `${pa.label} sets the mTLS mode of none of the ${plural(total, 'observed call')}: ${title}` };
+  return { title, reaches: notRead ? 0 : calls(reached.filter((r) => r.how.role === 'sets' || r.how.role === 'inherits')), markdown: (limit) => peerMarkdown(pa, title, reached, limit, current), unused: (total) => {
+    const none = `${pa.label} sets the mTLS mode of none of the ${plural(total, 'observed call')}`;
+    return notRead ? `${none}: ${title}` : [`${none} (${declared(pa)})`, ...notGoverned(reached)].join(' · ');
+  } };
 }
 
 function notReadTitle(why: string, reached: readonly Reached<PeerRole>[]): string {
@@ -352,11 +355,17 @@ function readTitle(pa: CompiledPeerAuthentication, reached: readonly Reached<Pee
     const single = groups.length === 1 && (pa.mode === 'UNSET' || groups[0]![0] === pa.mode);
     parts.push(`${head} for ${plural(workloads(governed), 'workload')}: ${groups.map(([mode, list]) => `${single ? '' : `${mode} `}${arrivals(mode, list)}`).join(' · ')}`);
   }
+  return [...parts, ...notGoverned(reached)].join(' · ');
+}
+
+/** What the title says of the calls it does not govern: those a narrower or older one takes, those it may govern. */
+function notGoverned(reached: readonly Reached<PeerRole>[]): string[] {
+  const parts: string[] = [];
   const passed = reached.filter((r) => r.how.role === 'passed-over');
   if (passed.length) parts.push(`${plural(calls(passed), 'call')} to ${plural(workloads(passed), 'workload')} it selects go by ${deciders(passed)}`);
   const maybe = reached.filter((r): r is Maybe => r.how.role === 'maybe');
   if (maybe.length) parts.push(mayGovern(maybe));
-  return parts.join(' · ');
+  return parts;
 }
 
 type Maybe = Reached<Extract<PeerRole, { role: 'maybe' }>>;
