@@ -143,6 +143,10 @@ describe('audit report numbers are the engine\'s own counts', () => {
     assert.ok(unauthorized > 0);
     assert.equal(jwt.refused, unauthorized);
     assert.equal(jwt.file, join(REPO_ROOT, 'examples/istio/security/request-authentication.yaml'));
+    // the calls it refused name it as authentication, not as a deciding rule
+    const refusedRows = model.violations.observedDenied.rows.filter((r) => r.rule?.label.startsWith('RequestAuthentication '));
+    assert.ok(refusedRows.length > 0);
+    for (const r of refusedRows) assert.equal(r.rule!.label, 'RequestAuthentication shop/shopper-jwt (refused: invalid token, 401)');
     const md = renderReportMarkdown(model);
     assert.match(md, /\*\*Authentication:\*\* PeerAuthentications and RequestAuthentications allow nothing/);
     assert.match(md, new RegExp(`\\| \`RequestAuthentication shop/shopper-jwt\` \\| ${jwt.governs.toLocaleString('en-US')} \\| ${unauthorized} \\| `));
@@ -175,6 +179,10 @@ describe('audit report numbers are the engine\'s own counts', () => {
     assert.deepEqual(model.authentication.map((a) => [a.label, a.governs, a.refused]), [['PeerAuthentication shop/strict', 13, 3]]);
     assert.deepEqual(model.unusedRules.rows.map((r) => r.label), []);
     assert.equal(model.unusedRules.of, 1, 'the AuthorizationPolicy\'s one rule; the PeerAuthentication is no rule');
+    assert.deepEqual(model.map.edges.flatMap((e) => e.rules.map((r) => [r.label, r.calls])).sort(), [
+      ['AuthorizationPolicy shop/cart-callers rules[0]', 10],
+      ['PeerAuthentication shop/strict (refused: plaintext under STRICT)', 3],
+    ].sort());
     const text = textSummary(result, traffic, (p) => p, (o) => o, authentication).split('\n');
     const perPolicy = text.slice(text.indexOf('Per policy and rule:'), text.findIndex((l, i) => i > text.indexOf('Per policy and rule:') && l === ''));
     assert.ok(perPolicy.some((l) => l.includes('AuthorizationPolicy shop/cart-callers: 10 allowed · 0 denied')), perPolicy.join('\n'));

@@ -293,6 +293,8 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     const policy = o.decision.policy;
     const rule = o.decision.rule;
     if (!policy) return undefined;
+    // (authentication refuses before any rule is read: named as what it is, not as a deciding rule)
+    if (isAuthenticationLabel(policy.label)) return { ...ref(policy)!, label: `${policy.label} (refused${o.decision.status === 401 ? ': invalid token, 401' : o.decision.deniedBy?.kind === 'peer-authentication' ? ': plaintext under STRICT' : ''})` };
     return rule ? { file: show(rule.file), line: rule.range.start.line + 1, label: `${policy.label} ${rule.label.startsWith(policy.label) ? rule.label.slice(policy.label.length).trim() : rule.label}` } : ref(policy);
   };
   const redactor = new Redactor(options.redactHeaders ?? []);

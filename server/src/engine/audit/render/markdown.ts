@@ -16,7 +16,7 @@ function more(n: number, what: string): string {
 
 function callRows(title: string, capped: Capped<CallRow>, empty: string): string {
   if (capped.rows.length === 0) return `**${title}:** ${empty}\n`;
-  const rows = capped.rows.slice(0, ROWS).map((r) => `| ${cell(r.source, 48)} | ${cell(r.destination, 40)}${r.port !== undefined ? `:${r.port}` : ''} | \`${cell(r.request, 50)}\` | ${num(r.calls)} | ${r.rule ? `\`${cell(r.rule.label, 60)}\` (${cell(r.rule.file, 80)}:${r.rule.line})` : 'mesh default'} |`);
+  const rows = capped.rows.slice(0, ROWS).map((r) => `| ${cell(r.source, 48)} | ${cell(r.destination, 40)}${r.port !== undefined ? `:${r.port}` : ''} | \`${cell(r.request, 50)}\` | ${num(r.calls)} | ${r.rule ? `\`${cell(r.rule.label, 80)}\` (${cell(r.rule.file, 80)}:${r.rule.line})` : 'mesh default'} |`);
   return `**${title}** (${num(capped.calls)} calls)\n\n| caller | destination | request | calls | deciding rule |\n|---|---|---|--:|---|\n${rows.join('\n')}${more(capped.more + Math.max(0, capped.rows.length - ROWS), 'kinds of call')}`;
 }
 
