@@ -18,7 +18,7 @@ import { impactAt, impactLens, impactSentence, type BaselineComparison, type Pol
 import { lowerBound, PositionIndex, positionKey } from './decidedIndex';
 import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
-import { AuthenticationIndex, isAuthnItem, type AuthnLens } from './authnLens';
+import { AuthenticationIndex, isAuthnItem, type AuthenticationSummary, type AuthnLens } from './authnLens';
 
 /** Counts shown in a lens: calls decided by a policy or rule, by verdict and change. */
 export interface LensCounts {
@@ -249,6 +249,11 @@ export class TrafficInsight {
     const kept = this.state.authn;
     if (kept?.adopt(compiled)) return kept;
     return (this.state.authn = new AuthenticationIndex(compiled));
+  }
+
+  /** What every PeerAuthentication and RequestAuthentication did to the calls (the audit's authentication section). */
+  authenticationSummaries(): AuthenticationSummary[] {
+    return this.authentication().summaries(this.result.outcomes);
   }
 
   /** The authentication lens of a PeerAuthentication or RequestAuthentication item (`from`, `to`: its position keys). */
@@ -579,9 +584,12 @@ export class TrafficInsight {
       // (a dry-run policy or rule that applied to calls, or matched them, is in use too; so is an AUDIT rule that marked calls)
       if (outline.hasRules[i] || refs?.any(from, to) || alternativeRefs?.any(from, to) || shadowRefs?.any(from, to) || auditRefs?.any(from, to)) return;
       if (item.kind === 'policy' && !decidesCalls(item.label)) return;
-      // (a PeerAuthentication or RequestAuthentication that governs calls is in use, though it decides none)
-      if ((this.authnLens(item, from, to)?.reaches ?? 0) > 0) return;
-      const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
+      // (a PeerAuthentication or RequestAuthentication that governs calls is in use, though it
+      // decides none; one that governs none is told so in its own terms: it allows nothing)
+      const authn = this.authnLens(item, from, to);
+      if ((authn?.reaches ?? 0) > 0) return;
+      const total = plural(this.result.totals.calls, 'observed call');
+      const message = authn ? authn.unused(this.result.totals.calls) : `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${total}: it may be unused, or broader than the traffic needs`;
       const { start, end } = item.head;
       const key = `${start.line}:${start.character}:${end.line}:${end.character}\u0000${message}`;
       const finding = before?.get(key) ?? this.finding(TrafficCodes.noObservedTraffic, path, item.head, message);
