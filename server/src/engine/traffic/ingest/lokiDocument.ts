@@ -1,5 +1,5 @@
 import { MAX_LINE_BYTES } from './lineSource';
-import { backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, type DocumentScanner } from './documents';
+import { MAX_DOCUMENT_CHARS, backslashesBefore, closingQuote, isNanos, nanosToRfc3339, type DocumentLine, type DocumentScanner } from './documents';
 
 /**
  * Loki's HTTP API JSON saved to a file: a `/loki/api/v1/query_range` or `/query` response
@@ -17,6 +17,14 @@ import { backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, typ
  * `{"structuredMetadata": {...}, "parsed": {...}}` with `categorize-labels`) gives the pod,
  * namespace and container when the stream labels lack them; its other keys (trace ids) are not
  * labels of the pod and are left out.
+ *
+ * Entries are handed over in time order, not in the order of the file: a query response holds
+ * one stream per pod (per label set), one after the other, each newest first by default (Loki's
+ * `direction=backward`), while ingest joins the client and server lines of a call, written by two
+ * pods, in a window of log time (ingest/folder.ts). So entries are held, sorted by their
+ * nanosecond time (stably: equal times keep the file's order) and handed over at the end of the
+ * file, or once those held reach MAX_DOCUMENT_CHARS of lines (then in time order within each
+ * such part). Skips are handed over as they come.
  */
 
 
@@ -45,6 +53,16 @@ interface Frame {
   key: string | undefined;
   stream: StreamState | undefined;
 }
+
+/** An entry's line held until it is handed over in time order; `key` its nanoseconds as 19 digits. */
+interface HeldLine {
+  line: string;
+  at: number;
+  key: string;
+}
+
+/** `time`: entries handed over in time order (for ingest); `file`: as they are read (for detection). */
+export type LokiEntryOrder = 'time' | 'file';
 
 const ENTRY_SHAPE = 'Loki entry is not ["<unix epoch in nanoseconds>", "<log line>"] (with an optional metadata object)';
 
@@ -129,8 +147,13 @@ export class LokiDocumentScanner implements DocumentScanner {
   private started = 0;
   /** Documents that are Loki's (a `data.result`/`data.resultType` or a `streams` array). */
   documents = 0;
+  /** Lines held to be handed over in time order, their length in characters, and whether they are in it already. */
+  private held: HeldLine[] = [];
+  private heldChars = 0;
+  private heldInOrder = true;
 
-  constructor(private readonly emit: (entry: DocumentLine) => void) {}
+  /** `holdChars`: the most characters of lines held for time order before they are handed over. */
+  constructor(private readonly emit: (entry: DocumentLine) => void, private readonly order: LokiEntryOrder = 'time', private readonly holdChars = MAX_DOCUMENT_CHARS) {}
 
   /** Whether what was read so far shows a Loki document (for detection). */
   get recognized(): boolean {
@@ -217,6 +240,7 @@ export class LokiDocumentScanner implements DocumentScanner {
       this.fail('the document ends before its JSON does (a truncated file?)');
       return;
     }
+    this.release();
     if (this.started === 0) {
       this.emit({ skip: 'not a Loki API document: no JSON object in the file', at: 1 });
     }
@@ -224,6 +248,8 @@ export class LokiDocumentScanner implements DocumentScanner {
 
   private fail(what: string): void {
     this.failed = what;
+    // (the entries read before the error are read)
+    this.release();
     this.emit({ skip: `Loki API document: JSON syntax error at line ${this.line}: ${what}; the rest of the file is not read`, at: this.line });
   }
 
@@ -427,10 +453,7 @@ export class LokiDocumentScanner implements DocumentScanner {
   private entry(stream: StreamState, raw: string | undefined, at: number): void {
     if (raw === undefined) return this.emit({ skip: 'line too long', at });
     const plain = plainEntry(raw);
-    if (plain !== undefined) {
-      const time = nanosToRfc3339(plain.ns);
-      if (time !== undefined) return this.emit({ line: envelope(stream.labelsJson, plain.token, time), at });
-    }
+    if (plain !== undefined && isNanos(plain.ns)) return this.take(envelope(stream.labelsJson, plain.token, nanosToRfc3339(plain.ns)!), plain.ns, at);
     let value: unknown;
     try {
       value = JSON.parse(raw);
@@ -445,7 +468,30 @@ export class LokiDocumentScanner implements DocumentScanner {
     const time = nanosToRfc3339(value[0]);
     if (time === undefined) return this.emit({ skip: 'Loki entry timestamp is not a Unix epoch in nanoseconds', at });
     const labels = this.labelsWith(stream, third as Record<string, unknown> | undefined);
-    this.emit({ line: envelope(labels, JSON.stringify(value[1]), time), at });
+    this.take(envelope(labels, JSON.stringify(value[1]), time), value[0], at);
+  }
+
+  /** An entry's line, at `ns` nanoseconds (digits): handed over now, or held to be in time order. */
+  private take(line: string, ns: string, at: number): void {
+    if (this.order === 'file') return this.emit({ line, at });
+    const key = ns.length === 19 ? ns : ns.padStart(19, '0');
+    const held = this.held;
+    if (held.length > 0 && key < held[held.length - 1]!.key) this.heldInOrder = false;
+    held.push({ line, at, key });
+    this.heldChars += line.length;
+    if (this.heldChars > this.holdChars) this.release();
+  }
+
+  /** Hands the held lines over, in time order. */
+  private release(): void {
+    const held = this.held;
+    if (held.length === 0) return;
+    this.held = [];
+    this.heldChars = 0;
+    // (Array.prototype.sort is stable: equal times keep the order of the file)
+    if (!this.heldInOrder) held.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.heldInOrder = true;
+    for (const h of held) this.emit({ line: h.line, at: h.at });
   }
 
   /** The stream's labels as JSON, with the writer keys of the entry's structured metadata it lacks. */
