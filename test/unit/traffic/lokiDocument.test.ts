@@ -266,7 +266,7 @@ const TIME_ORDER: { name: string; text: string; holdChars?: number; expect: { li
     expect: [{ line: at(2, 'early', P2), at: 2 }, { line: at(4, 'late', P1), at: 1 }],
   },
   {
-    // (each entry's jsonl line is 80 characters: two of them pass 100)
+    // (each entry counts about 76 characters, its labels, line and time: two of them pass 100)
     name: 'past the characters that may be held: what is held is handed over in time order, then the rest',
     text: query(stream(P1, [[3, 'c'], [1, 'a']]), stream(P2, [[2, 'b']])),
     holdChars: 100,

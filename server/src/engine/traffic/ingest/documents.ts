@@ -121,27 +121,30 @@ export async function* textChunks(path: string, options: LineSourceOptions): Asy
 export async function* readDocumentFile(scanner: ScannerFactory, path: string, options: LineSourceOptions = {}): AsyncGenerator<LineBatch> {
   let out: DocumentLine[] = [];
   const scan = scanner((entry) => out.push(entry), 'read');
-  const batch = (entries: DocumentLine[], bytes: number): LineBatch => {
-    const lines: string[] = new Array<string>(entries.length);
-    const at: number[] = new Array<number>(entries.length);
+  /** The entries [from, to) as a batch; they are dropped from `entries` (a batch's lines are freed once it is read). */
+  const batch = (entries: (DocumentLine | undefined)[], from: number, to: number, bytes: number): LineBatch => {
+    const n = to - from;
+    const lines: string[] = new Array<string>(n);
+    const at: number[] = new Array<number>(n);
     let skips: (string | undefined)[] | undefined;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
+    for (let i = 0; i < n; i++) {
+      const e = entries[from + i]!;
+      entries[from + i] = undefined;
       lines[i] = e.line ?? '';
       at[i] = e.at;
-      if (e.skip !== undefined) (skips ??= new Array<string | undefined>(entries.length))[i] = e.skip;
+      if (e.skip !== undefined) (skips ??= new Array<string | undefined>(n))[i] = e.skip;
     }
     return { lines, bytes, at, ...(skips ? { skips } : {}) };
   };
   // (a scanner may hand over many entries at once, a whole document's: batches of a usual size)
   function* batches(bytes: number): Generator<LineBatch> {
-    const entries = out;
+    const entries: (DocumentLine | undefined)[] = out;
     out = [];
     if (entries.length <= MAX_BATCH_LINES) {
-      yield batch(entries, bytes);
+      yield batch(entries, 0, entries.length, bytes);
       return;
     }
-    for (let from = 0; from < entries.length; from += MAX_BATCH_LINES) yield batch(entries.slice(from, from + MAX_BATCH_LINES), from === 0 ? bytes : 0);
+    for (let from = 0; from < entries.length; from += MAX_BATCH_LINES) yield batch(entries, from, Math.min(from + MAX_BATCH_LINES, entries.length), from === 0 ? bytes : 0);
   }
   for await (const chunk of textChunks(path, options)) {
     scan.push(chunk.text);

@@ -8,8 +8,8 @@ import { MAX_DOCUMENT_CHARS, backslashesBefore, closingQuote, isNanos, nanosToRf
  * objects), pretty-printed or on one line, one document or several in a row (one push body per
  * line). docs/access-records.md, "Loki API documents"; the shapes are Loki's `docs/sources/reference/loki-http-api.md`.
  *
- * The document is read as a stream, one chunk at a time: only the entry or stream labels being
- * read are kept, so a response of hundreds of MB takes no more memory than its largest entry.
+ * The document is read as a stream, one chunk at a time: besides the entry or stream labels being
+ * read, only the entries waiting to be handed over in time order are kept (see below).
  * Each entry becomes the line `logcli query -o jsonl` prints for it (`{"labels", "line",
  * "timestamp"}`, the time as RFC 3339 with the nanoseconds), which the shipper wrapper of every
  * reader unwraps (formats/shipper.ts): the stream labels are used exactly as logcli's.
@@ -54,12 +54,33 @@ interface Frame {
   stream: StreamState | undefined;
 }
 
-/** An entry's line held until it is handed over in time order; `key` its nanoseconds as 19 digits. */
-interface HeldLine {
-  line: string;
-  at: number;
-  key: string;
+/**
+ * An entry held until it is handed over in time order: its parts, the line built only when it is
+ * read (a batch at a time), so that what is held is no more than the entry's text. Its time, `ns`
+ * (digits), also as whole seconds and the nanoseconds after them, each exact as a number.
+ */
+class HeldLine implements DocumentLine {
+  readonly seconds: number;
+  readonly nanos: number;
+
+  constructor(private readonly labels: string | undefined, private readonly token: string, private readonly ns: string, readonly at: number) {
+    const split = ns.length - 9;
+    this.seconds = split > 0 ? Number(ns.slice(0, split)) : 0;
+    this.nanos = Number(split > 0 ? ns.slice(split) : ns);
+  }
+
+  get line(): string {
+    return envelope(this.labels, this.token, nanosToRfc3339(this.ns)!);
+  }
 }
+
+/** Earlier first; 0 for the same time (the sort keeps their order). */
+function byTime(a: HeldLine, b: HeldLine): number {
+  return a.seconds - b.seconds || a.nanos - b.nanos;
+}
+
+/** About the characters of an entry's line beside its labels and text (the keys and the time). */
+const ENVELOPE_CHARS = 60;
 
 /** `time`: entries handed over in time order (for ingest); `file`: as they are read (for detection). */
 export type LokiEntryOrder = 'time' | 'file';
@@ -453,7 +474,7 @@ export class LokiDocumentScanner implements DocumentScanner {
   private entry(stream: StreamState, raw: string | undefined, at: number): void {
     if (raw === undefined) return this.emit({ skip: 'line too long', at });
     const plain = plainEntry(raw);
-    if (plain !== undefined && isNanos(plain.ns)) return this.take(envelope(stream.labelsJson, plain.token, nanosToRfc3339(plain.ns)!), plain.ns, at);
+    if (plain !== undefined && isNanos(plain.ns)) return this.take(stream.labelsJson, plain.token, plain.ns, at);
     let value: unknown;
     try {
       value = JSON.parse(raw);
@@ -465,20 +486,22 @@ export class LokiDocumentScanner implements DocumentScanner {
     }
     const third: unknown = value[2];
     if (third !== undefined && (third === null || typeof third !== 'object' || Array.isArray(third))) return this.emit({ skip: ENTRY_SHAPE, at });
-    const time = nanosToRfc3339(value[0]);
-    if (time === undefined) return this.emit({ skip: 'Loki entry timestamp is not a Unix epoch in nanoseconds', at });
+    if (!isNanos(value[0])) return this.emit({ skip: 'Loki entry timestamp is not a Unix epoch in nanoseconds', at });
     const labels = this.labelsWith(stream, third as Record<string, unknown> | undefined);
-    this.take(envelope(labels, JSON.stringify(value[1]), time), value[0], at);
+    this.take(labels, JSON.stringify(value[1]), value[0], at);
   }
 
-  /** An entry's line, at `ns` nanoseconds (digits): handed over now, or held to be in time order. */
-  private take(line: string, ns: string, at: number): void {
-    if (this.order === 'file') return this.emit({ line, at });
-    const key = ns.length === 19 ? ns : ns.padStart(19, '0');
+  /**
+   * An entry (its labels as JSON, its line as a JSON string token, its time in nanoseconds as
+   * digits): handed over now, or held to be in time order.
+   */
+  private take(labels: string | undefined, token: string, ns: string, at: number): void {
+    if (this.order === 'file') return this.emit({ line: envelope(labels, token, nanosToRfc3339(ns)!), at });
+    const entry = new HeldLine(labels, token, ns, at);
     const held = this.held;
-    if (held.length > 0 && key < held[held.length - 1]!.key) this.heldInOrder = false;
-    held.push({ line, at, key });
-    this.heldChars += line.length;
+    if (held.length > 0 && byTime(entry, held[held.length - 1]!) < 0) this.heldInOrder = false;
+    held.push(entry);
+    this.heldChars += (labels?.length ?? 0) + token.length + ENVELOPE_CHARS;
     if (this.heldChars > this.holdChars) this.release();
   }
 
@@ -489,9 +512,9 @@ export class LokiDocumentScanner implements DocumentScanner {
     this.held = [];
     this.heldChars = 0;
     // (Array.prototype.sort is stable: equal times keep the order of the file)
-    if (!this.heldInOrder) held.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (!this.heldInOrder) held.sort(byTime);
     this.heldInOrder = true;
-    for (const h of held) this.emit({ line: h.line, at: h.at });
+    for (const h of held) this.emit(h);
   }
 
   /** The stream's labels as JSON, with the writer keys of the entry's structured metadata it lacks. */
