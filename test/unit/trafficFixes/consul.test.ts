@@ -22,7 +22,18 @@ function onlyCalls(l: Loaded, applied: ReturnType<typeof apply>, from: string, t
 
 describe('consul: config entries of the examples (HCL and JSON)', () => {
   let loaded: Promise<Loaded> | undefined;
-  const example = () => (loaded ??= loadExample('consul', ['config', 'app']));
+  // The examples' deliberate mistakes 9 and 10 (examples/README.md) make Consul refuse the api and
+  // dashboard entries, which then decide nothing; these layouts are tested with the mistakes taken out.
+  const corrected = (path: string, text: string) => path.endsWith('api.hcl') ? text.replace('  Name   = "dashboard"\n  Action = "allow"\n', '  Name   = "dashboard"\n')
+    : path.endsWith('dashboard.json') ? text.replace('"PathPrefix": "assets/"', '"PathPrefix": "/assets/"') : text;
+  const example = () => (loaded ??= loadExample('consul', ['config', 'app'], corrected));
+
+  it('the examples as written: Consul refuses the api entry (mistake 9), so the wildcard deny decides every call to api', async () => {
+    const l = await loadExample('consul', ['config', 'app']);
+    const toApi = l.outcomes.filter((o) => o.shape.record.destination?.service === 'api');
+    assert.ok(toApi.length > 0);
+    for (const o of toApi) assert.match(o.decision.reason, /service-intentions \* Sources\[0\] \*/, 'the wildcard deny decides every call to api');
+  });
 
   it('HCL list: a new source for a caller the wildcard deny refused', async () => {
     const l = await example();
@@ -68,7 +79,9 @@ describe('consul: ServiceIntentions resources of the examples (YAML)', () => {
     const refused = find(l, (o) => o.decision.verdict === 'deny' && o.shape.record.source?.service === 'dashboard' && o.shape.record.destination?.service === 'counting');
     const applied = apply(l, allowCall(l.context, refused).fixes[0]!);
     assert.ok(applied.after.includes('    - name: dashboard\n      action: allow\n'), 'the invalid "Allow" becomes allow');
-    onlyCalls(l, applied, 'deny', 'allow', (r) => r.source?.service === 'dashboard' && r.destination?.service === 'counting');
+    // The resource was refused for its "Allow"; once fixed it is stored, so api → counting is allowed by it too.
+    onlyCalls(l, applied, 'deny', 'allow', (r) => (r.source?.service === 'dashboard' || r.source?.service === 'api') && r.destination?.service === 'counting');
+    assert.ok(changes(l, applied).some(([i]) => l.outcomes[i]!.shape.record.source?.service === 'api'), 'the other source of the resource comes into effect');
     const toDashboard = find(l, (o) => o.decision.verdict === 'deny' && o.shape.record.destination?.service === 'dashboard');
     const created = apply(l, allowCall(l.context, toDashboard).fixes[0]!);
     assert.ok(created.after.endsWith('---\napiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata:\n  name: dashboard\n  namespace: counting-demo\nspec:\n  destination:\n    name: dashboard\n  sources:\n    - name: ingress-gateway\n      action: allow\n'), created.after);
