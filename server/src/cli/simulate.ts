@@ -24,6 +24,7 @@ import { ArgCursor } from './args';
 import { formatSarif } from './output';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { CliIo } from './main';
+import { MESHES } from '../engine/meshes';
 
 export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
        mesh-policy explain  --policies <paths> --call '<call>' [options]
@@ -229,7 +230,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
       case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
       case 'jsonl': for (const line of jsonlLines(decided, rel, model.stats.files.map((f) => f.path), redactor)) io.stdout(line); break;
       case 'sarif': io.stdout(trafficSarif(loaded, decided, comparison, io.cwd, redactor)); break;
-      default: io.stdout(textSummary(decided, model, rel, printable, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes)) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
+      default: io.stdout(textSummary(decided, model, rel, printable, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), notInEffect(loaded.simulation)) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
     }
     if (model.stats.files.some((f) => f.error)) return 2;
     const newlyDenied = comparison ? comparison.becomeDenied : decided.totals.newlyDenied;
@@ -320,12 +321,18 @@ function tallyText(t: Tally): string {
 }
 
 
+/** The resources each mesh refuses to store (`CompiledPolicies.notInEffect`), in mesh order. */
+function notInEffect(simulation: Simulation): { ref: SourceRef; reason: string }[] {
+  return MESHES.flatMap((mesh) => [...(simulation.compiledFor(mesh)?.notInEffect?.() ?? [])]);
+}
+
 /**
  * `shown`: the outcome as it may be printed (redacted), asked only for the outcomes printed.
  * `authentication`: what the Istio PeerAuthentications and RequestAuthentications did
  * (`authenticationSummaries`), listed apart from the policies that allow and deny.
+ * `refused`: the resources the meshes refuse to store.
  */
-export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o, authentication: readonly AuthenticationSummary[] = []): string {
+export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o, authentication: readonly AuthenticationSummary[] = [], refused: readonly { ref: SourceRef; reason: string }[] = []): string {
   const t = result.totals;
   /** `  N×  call  — text  [sample]`, the call and text as it may be printed (redacted). */
   const callRow = ({ outcome, calls }: { outcome: ShapeOutcome; calls: number }, text: (o: ShapeOutcome) => string): string => {
@@ -346,6 +353,10 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
   }
   const undecided = result.outcomes.filter((o) => !o.decision.policy);
   if (undecided.length) out.push(`  (no policy; mesh default): ${tallyText(undecided.reduce((acc, o) => { acc.calls += o.shape.count; acc[o.decision.verdict] += o.shape.count; if (o.change === 'newly-denied') acc.newlyDenied += o.shape.count; if (o.change === 'newly-allowed') acc.newlyAllowed += o.shape.count; return acc; }, { calls: 0, allow: 0, deny: 0, external: 0, unknown: 0, newlyDenied: 0, newlyAllowed: 0 } as Tally))}`);
+  if (refused.length) {
+    out.push('', 'Not in effect (the mesh refuses to store them, so they decide nothing):');
+    for (const { ref, reason } of refused) out.push(`  ${where(ref, rel)} ${ref.label}: ${reason}`);
+  }
   out.push(...authenticationText(result, authentication, rel));
   const audits = auditTallies(result.outcomes);
   if (audits.length) {

@@ -576,10 +576,25 @@ export class TrafficInsight {
     const out: Finding[] = [];
     const before = this.state.unusedKept.get(path);
     const kept = new Map<string, Finding>();
+    const add = (item: OutlineItem, message: string) => {
+      const { start, end } = item.head;
+      const key = `${start.line}:${start.character}:${end.line}:${end.character}\u0000${message}`;
+      const finding = before?.get(key) ?? this.finding(TrafficCodes.noObservedTraffic, path, item.head, message);
+      kept.set(key, finding);
+      out.push(finding);
+    };
+    const refused = this.refusedResources(path);
     // No span is read here: the items as kept, not moved to their place.
     outline.local.forEach((item, i) => {
       if (!this.state.meshes.has(item.mesh)) return;
       const { from, to } = outline.keys[i]!;
+      // A resource the mesh refuses decides nothing: said once, at its first item, with why.
+      const refusal = refused.find((r) => r.mesh === item.mesh && r.from <= from && to <= r.to);
+      if (refusal) {
+        if (!refusal.said) add(item, `${refusal.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it is not in effect, ${refusal.reason}`);
+        refusal.said = true;
+        return;
+      }
       // a rule that decides calls in one of the alternatives of undecided ones is in use
       // (a dry-run policy or rule that applied to calls, or matched them, is in use too; so is an AUDIT rule that marked calls)
       if (outline.hasRules[i] || refs?.any(from, to) || alternativeRefs?.any(from, to) || shadowRefs?.any(from, to) || auditRefs?.any(from, to)) return;
@@ -588,15 +603,20 @@ export class TrafficInsight {
       // decides none; one that governs none is told so in its own terms: it allows nothing)
       const authn = this.authnLens(item, from, to);
       if ((authn?.reaches ?? 0) > 0) return;
-      const total = plural(this.result.totals.calls, 'observed call');
-      const message = authn ? authn.unused(this.result.totals.calls) : `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${total}: it may be unused, or broader than the traffic needs`;
-      const { start, end } = item.head;
-      const key = `${start.line}:${start.character}:${end.line}:${end.character}\u0000${message}`;
-      const finding = before?.get(key) ?? this.finding(TrafficCodes.noObservedTraffic, path, item.head, message);
-      kept.set(key, finding);
-      out.push(finding);
+      add(item, authn ? authn.unused(this.result.totals.calls) : `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`);
     });
     this.state.unusedKept.set(path, kept);
+    return out;
+  }
+
+  /** The resources of a file that their mesh refuses to store (`CompiledPolicies.notInEffect`), as position keys. */
+  private refusedResources(path: string): { mesh: Mesh; from: number; to: number; label: string; reason: string; said: boolean }[] {
+    const out: { mesh: Mesh; from: number; to: number; label: string; reason: string; said: boolean }[] = [];
+    for (const mesh of this.state.meshes.keys()) {
+      for (const { ref, reason } of this.simulation.compiledFor(mesh)?.notInEffect?.() ?? []) {
+        if (ref.file === path) out.push({ mesh, from: positionKey(ref.range.start), to: positionKey(ref.range.end), label: ref.label, reason, said: false });
+      }
+    }
     return out;
   }
 
