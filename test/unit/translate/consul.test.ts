@@ -84,11 +84,19 @@ function ruleMatches(rule: AccessRule, call: Call): boolean {
       const path = call.path ?? '/';
       return p.kind === 'exact' ? path === p.value : p.kind === 'prefix' ? path.startsWith(p.value) : new RegExp(`^(?:${p.value})$`).test(path);
     }))));
+  const header = (name: string) => (call.method ? Object.entries(call.headers ?? {}).find(([k]) => k.toLowerCase() === name)?.[1] : undefined);
   const headers = rule.headers.every((h) => {
-    const v = call.method ? Object.entries(call.headers ?? {}).find(([k]) => k.toLowerCase() === h.name)?.[1] : undefined;
+    const v = header(h.name);
     return v !== undefined && (!h.values.length || h.values.includes(v));
   });
-  return from && to && headers;
+  // an exception matches an HTTP request whose method, path and every header test match
+  const excepted = (rule.unless ?? []).some((e) => call.method !== undefined
+    && ruleMatches({ origin: e.origin, from: [], to: [e.requests], headers: [] }, call)
+    && e.headers.every((h) => {
+      const v = header(h.name);
+      return v !== undefined && (h.match === 'present' || (h.match === 'exact' ? v === h.value : h.match === 'prefix' ? v.startsWith(h.value!) : v.endsWith(h.value!)));
+    }));
+  return from && to && headers && !excepted;
 }
 
 function applies(p: Protection, call: Call): boolean {
@@ -111,7 +119,8 @@ function describeRule(r: AccessRule): string {
   const from = !r.from.length ? 'anyone' : r.from.map((c) => (c.identities ?? []).map((i) => (i === ANY_IDENTITY || (i.namespace === '*' && i.serviceAccount === '*') ? '*' : `${i.namespace}/${i.serviceAccount}`)).join(',')).join(' | ');
   const to = !r.to.length ? 'any' : r.to.map((q) => [q.methods?.join(','), q.paths?.map((p) => (p.kind === 'exact' ? `=${p.value}` : p.kind === 'prefix' ? `${p.value}*` : `~${p.value}`)).join(',')].filter(Boolean).join(' ')).join(' | ');
   const headers = r.headers.map((h) => ` ${h.name}${h.values.length ? `=${h.values.join('|')}` : '?'}`).join('');
-  return `${from} -> ${to}${headers}`;
+  const unless = (r.unless ?? []).map((e) => ` unless ${describeRule({ origin: e.origin, from: [], to: [e.requests], headers: [] }).slice('anyone -> '.length)}${e.headers.map((h) => ` ${h.name} ${h.match}${h.value !== undefined ? ` ${h.value}` : ''}`).join('')}`).join('');
+  return `${from} -> ${to}${headers}${unless}`;
 }
 
 function describe1(p: Protection): string {
@@ -207,7 +216,7 @@ const READER: ReaderCase[] = [
     ],
   },
   {
-    // §3.5: first match wins; a deny after an overlapping allow cannot come first in the model.
+    // §3.5: first match wins; a deny after an overlapping allow leaves the allow's requests to it.
     name: 'deny permission after an overlapping allow (default allow, no wildcard)',
     dflt: 'allow',
     yaml: crd('api', `  - name: web
@@ -215,13 +224,58 @@ const READER: ReaderCase[] = [
     - { action: allow, http: { pathPrefix: /v1, methods: [GET] } }
     - { action: deny, http: { pathPrefix: /v1/secret } }
 `),
-    protections: ['deny api default/app=api: default/web-sa -> /v1/secret*'],
-    notes: ['narrower: are allowed by Consul, but this deny comes first', 'same: allows nothing the default would not', 'wider: connections without HTTP'],
+    protections: ['deny api default/app=api: default/web-sa -> /v1/secret* unless GET /v1*'],
+    notes: ['same: allows nothing the default would not', 'wider: connections without HTTP'],
     calls: [
-      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/secret/x' }, consul: 'allow', model: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/secret/x' }, consul: 'allow' },
       { call: { from: 'web', to: 'api', method: 'POST', path: '/v1/secret/x' }, consul: 'deny' },
       { call: { from: 'web', to: 'api', method: 'POST', path: '/v2' }, consul: 'allow' },
       { call: { from: 'admin', to: 'api', method: 'GET', path: '/v1/secret' }, consul: 'allow' },
+    ],
+  },
+  {
+    // §3.5, §3.6: the examples' api.hcl. Deny permissions after allows, one allow testing a header
+    // by prefix: each later deny leaves to the earlier allows what they match, the header's prefix
+    // included; a request without the header fails the allow's test and reaches the deny.
+    name: 'deny permissions after allows, one with a header prefix (default allow)',
+    dflt: 'allow',
+    yaml: crd('api', `  - name: web
+    permissions:
+    - { action: deny, http: { pathPrefix: /v1/admin } }
+    - { action: allow, http: { pathPrefix: /v1/, methods: [GET, HEAD] } }
+    - { action: allow, http: { pathExact: /v1/votes, methods: [POST], header: [{ name: Content-Type, prefix: application/json }] } }
+    - { action: deny, http: { pathPrefix: /v1/ } }
+`),
+    protections: ['deny api default/app=api: default/web-sa -> /v1/admin*; default/web-sa -> /v1/* unless GET,HEAD /v1/* unless POST =/v1/votes content-type prefix application/json'],
+    notes: ['same: allows nothing the default would not', 'wider: connections without HTTP'],
+    calls: [
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/admin/stats' }, consul: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/votes' }, consul: 'allow' },
+      { call: { from: 'web', to: 'api', method: 'HEAD', path: '/v1/count' }, consul: 'allow' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/v1/votes', headers: { 'content-type': 'application/json; charset=utf-8' } }, consul: 'allow' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/v1/votes' }, consul: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/v1/votes', headers: { 'content-type': 'text/plain' } }, consul: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/v1/votes/x', headers: { 'content-type': 'application/json' } }, consul: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'DELETE', path: '/v1/votes' }, consul: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/v2/votes' }, consul: 'allow' },
+      { call: { from: 'admin', to: 'api', method: 'POST', path: '/v1/votes' }, consul: 'allow' },
+    ],
+  },
+  {
+    // An earlier allow whose header test the model cannot hold (a regular expression): the deny
+    // applies to its requests too, and a note says so.
+    name: 'deny permission after an allow with a regex header (default allow)',
+    dflt: 'allow',
+    yaml: crd('api', `  - name: web
+    permissions:
+    - { action: allow, http: { pathPrefix: /v1/, header: [{ name: x-team, regex: "ops|sre" }] } }
+    - { action: deny, http: { pathPrefix: /v1/ } }
+`),
+    protections: ['deny api default/app=api: default/web-sa -> /v1/*'],
+    notes: ['narrower: requests that also match the earlier allow', 'same: allows nothing the default would not'],
+    calls: [
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/x', headers: { 'x-team': 'ops' } }, consul: 'allow', model: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/x' }, consul: 'deny' },
     ],
   },
   {

@@ -557,6 +557,53 @@ const WRITE_CASES: WriteCase[] = [
     ],
     notes: ['narrower rule'],
   },
+  // A deny that leaves to earlier allows what they match (a Consul deny permission after allow
+  // permissions, first match wins, mesh-semantics §3.5): Istio's negative fields, which match a
+  // request lacking the attribute (§1.4), as the allow's header test fails without the header.
+  {
+    name: 'deny with exceptions: methods, and an exact path with a header prefix',
+    model: model(protection({ name: 'api', action: 'deny', rules: [rule({
+      from: [{ identities: [{ namespace: 'web', serviceAccount: 'frontend' }] }],
+      to: [{ paths: [{ kind: 'prefix', value: '/v1/' }] }],
+      unless: [
+        { origin: at('allow GET'), requests: { methods: ['GET', 'HEAD'], paths: [{ kind: 'prefix', value: '/v1/' }] }, headers: [] },
+        { origin: at('allow POST'), requests: { methods: ['POST'], paths: [{ kind: 'exact', value: '/v1/votes' }] }, headers: [{ name: 'content-type', match: 'prefix', value: 'application/json' }] },
+      ],
+    })] })),
+    calls: [
+      call('GET, kept by the first exception', 'allow', { from: WEB, method: 'GET', path: '/v1/votes' }),
+      call('HEAD, kept by the first exception', 'allow', { from: WEB, method: 'HEAD', path: '/v1/count' }),
+      call('POST JSON to /v1/votes, kept by the second', 'allow', { from: WEB, method: 'POST', path: '/v1/votes', headers: { 'content-type': 'application/json; charset=utf-8' } }),
+      call('POST to /v1/votes without the header', 'deny', { from: WEB, method: 'POST', path: '/v1/votes' }),
+      call('POST to /v1/votes as text', 'deny', { from: WEB, method: 'POST', path: '/v1/votes', headers: { 'content-type': 'text/plain' } }),
+      call('POST JSON elsewhere under /v1/', 'deny', { from: WEB, method: 'POST', path: '/v1/other', headers: { 'content-type': 'application/json' } }),
+      call('DELETE', 'deny', { from: WEB, method: 'DELETE', path: '/v1/votes' }),
+      call('outside the rule\'s paths', 'allow', { from: WEB, method: 'POST', path: '/v2/votes' }),
+      call('another caller', 'allow', { from: OPS, method: 'POST', path: '/v1/votes' }),
+    ],
+    notes: ['unknown rule'],
+  },
+  {
+    name: 'deny with an exception Istio cannot negate (a regex path): written without it, narrower',
+    model: model(protection({ name: 'api', action: 'deny', rules: [rule({
+      to: [{ paths: [{ kind: 'prefix', value: '/v1/' }] }],
+      unless: [{ origin: at('allow items'), requests: { paths: [{ kind: 'regex', value: '/v1/items/[0-9]+' }] }, headers: [] }],
+    })] })),
+    calls: [
+      call('a path of the exception: denied as well', 'deny', { from: WEB, method: 'GET', path: '/v1/items/7' }),
+      call('another path of the rule', 'deny', { from: WEB, method: 'GET', path: '/v1/other' }),
+    ],
+    notes: ['narrower rule', 'unknown rule'],
+  },
+  {
+    name: 'deny whose exception keeps every request it matches: nothing written',
+    model: model(protection({ name: 'api', action: 'deny', rules: [rule({
+      to: [{ methods: ['GET'], paths: [{ kind: 'prefix', value: '/v1/a' }] }],
+      unless: [{ origin: at('allow v1'), requests: { paths: [{ kind: 'prefix', value: '/v1/' }] }, headers: [] }],
+    })] })),
+    calls: [call('GET /v1/a', 'allow', { from: WEB, method: 'GET', path: '/v1/a' })],
+    notes: ['same rule'],
+  },
 ];
 
 describe('Istio writer', () => {

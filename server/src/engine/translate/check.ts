@@ -102,7 +102,9 @@ export async function checkTranslation(input: CheckInput): Promise<EquivalenceRe
 /** The header names the model's rules test: the only headers a call's description shows. */
 function testedHeaders(model: AccessModel): Set<string> {
   const names = new Set<string>();
-  for (const p of model.protections) for (const rule of p.rules) for (const h of rule.headers) names.add(h.name);
+  for (const p of model.protections) {
+    for (const rule of p.rules) for (const h of [...rule.headers, ...(rule.unless ?? []).flatMap((e) => e.headers)]) names.add(h.name);
+  }
   return names;
 }
 
@@ -306,6 +308,11 @@ function requestSamples(protection: Protection, neighbours: readonly Protection[
         const required: Record<string, string> = {};
         for (const h of rule.headers) required[h.name] = h.values[0] ?? 'present';
         headers.push(required);
+      }
+      // the requests a deny leaves to earlier allows, and their near misses
+      for (const e of rule.unless ?? []) {
+        addRequestSamples(e.requests, methods, paths);
+        if (e.headers.length) headers.push(Object.fromEntries(e.headers.map((h) => [h.name, h.match === 'suffix' ? `mpa-${h.value}` : h.match === 'prefix' ? `${h.value}; mpa` : h.value ?? 'present'])));
       }
     }
   }

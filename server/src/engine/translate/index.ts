@@ -18,8 +18,10 @@ export const MESH_TITLES = MESH_DISPLAY_NAMES;
 export interface Translation {
   from: Mesh;
   to: Mesh;
-  /** Resources of the source mesh read. */
+  /** Resources of the source mesh translated. */
   read: number;
+  /** Resources of other files read with them because they refer to these (their targets). */
+  referenced: number;
   model: AccessModel;
   written: WrittenPolicies;
   /** The reader's and the writer's notes, in source order. */
@@ -35,6 +37,9 @@ export interface TranslateOptions {
   /** Observed calls, decided by both meshes in the check. */
   observed?: readonly TrafficShape[];
   signal?: AbortSignal;
+  /** Every resource of the workspace, when `resources` are some of them (a file's): what those
+   * refer to in other files (a Linkerd policy's Server) is read from here, as the simulator would. */
+  workspace?: MeshResources;
   /** How a file is named in comments (relative to the workspace). */
   displayPath?: (file: string) => string;
 }
@@ -52,20 +57,23 @@ export async function translatePolicies(resources: MeshResources, to: Mesh, cont
     if (from === to) continue;
     const own = resources.filter((r) => r.resource.mesh === from);
     if (own.length === 0) continue;
-    const model = TRANSLATORS[from].read(own, context);
+    const referenced = options.workspace ? TRANSLATORS[from].references?.(own, options.workspace) ?? [] : [];
+    const readWith = [...own, ...referenced];
+    const model = TRANSLATORS[from].read(readWith, context);
     const written = TRANSLATORS[to].write(model, context);
-    const file = engine.read(options.path, written.yaml);
+    // read back as YAML whatever the output's name (an --output ending in .json held the YAML)
+    const file = engine.read(options.path, written.yaml, 'yaml');
     const targetResources = engine.prepare(file).recognition.resources.map((resource) => ({ file, resource }));
     const check = await checkTranslation({
-      source: { mesh: from, resources: own }, target: { mesh: to, resources: targetResources }, model, context,
+      source: { mesh: from, resources: readWith }, target: { mesh: to, resources: targetResources }, model, context,
       ...(options.observed ? { observed: options.observed } : {}), ...(options.signal ? { signal: options.signal } : {}),
     });
     const notes = [...model.notes, ...written.notes].sort(bySource);
-    const translation = { from, to, read: own.length, model, written, notes, check, yaml: '' };
+    const translation = { from, to, read: own.length, referenced: referenced.length, model, written, notes, check, yaml: '' };
     const displayPath = options.displayPath ?? ((f: string) => f);
     // the writers' comments name the source files as the model does: shown as the header shows them
     let body = written.yaml;
-    for (const path of new Set(own.map((r) => r.file.path))) if (displayPath(path) !== path) body = body.split(path).join(displayPath(path));
+    for (const path of new Set(readWith.map((r) => r.file.path))) if (displayPath(path) !== path) body = body.split(path).join(displayPath(path));
     translation.yaml = translationHeader(translation, displayPath) + body;
     translations.push(translation);
   }
@@ -92,7 +100,9 @@ const EFFECTS: Record<TranslationNote['effect'], string> = { narrower: 'allows l
 /** The lines that say what a translation lost and how its check went (the YAML's header, the CLI's stderr). */
 export function translationLines(t: Translation, displayPath: (file: string) => string): string[] {
   const lines: string[] = [];
-  lines.push(`${MESH_TITLES[t.to]} policies translated by mesh-policy translate from ${plural(t.read, `${MESH_TITLES[t.from]} resource`)}: ${plural(t.written.resources, 'resource')} written.`);
+  const withReferenced = t.referenced ? ` (read with ${plural(t.referenced, 'resource')} of other files they refer to)` : '';
+  lines.push(`${MESH_TITLES[t.to]} policies translated by mesh-policy translate from ${plural(t.read, `${MESH_TITLES[t.from]} resource`)}${withReferenced}: ${plural(t.written.resources, 'resource')} written.`);
+  if (t.written.resources === 0) lines.push(`Nothing was written: no policy read could be carried${t.notes.length ? '; the notes below say why for each' : ''}.`);
   if (t.notes.length) {
     lines.push(`Not carried exactly (${plural(t.notes.length, 'note')}; docs/translate.md):`);
     for (const note of t.notes.slice(0, MAX_NOTES_SHOWN)) lines.push(`  ${placeOf(note.at, displayPath)} ${note.at.label}: ${EFFECTS[note.effect]}: ${note.text}`);
@@ -129,5 +139,6 @@ function translationHeader(t: Translation, displayPath: (file: string) => string
   return w.toString();
 }
 
+export { MISSING_TARGET } from './linkerd/read';
 export type { AccessModel, TranslationNote, WrittenPolicies } from './model';
 export type { EquivalenceReport } from './check';
