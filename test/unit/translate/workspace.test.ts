@@ -160,6 +160,7 @@ describe('translating one file with the workspace at hand', () => {
   const missing: { name: string; files: Record<string, string>; note: RegExp }[] = [
     { name: 'a Server', files: { 'policy.yaml': POLICY_FILE }, note: /its target Server shop\/web-http is defined in none of the files read: .*grants nothing/ },
     { name: 'a route', files: { 'servers.yaml': SERVERS, 'policy.yaml': `${authorization('api', TO_ROUTE, 'frontend')}---\n${FRONTEND_AUTHN}` }, note: /its target HTTPRoute shop\/web-api is defined in none of the files read/ },
+    { name: 'a Server the admission webhook rejects (§2.7.2: an unknown proxyProtocol)', files: { 'servers.yaml': SERVERS.replace('HTTP/1', 'HTTP/3'), 'policy.yaml': POLICY_FILE }, note: /its target Server shop\/web-http would be rejected by the admission webhook, so it never exists/ },
     { name: 'a route\'s parent Server', files: { 'routes.yaml': ROUTES, 'policy.yaml': `${authorization('api', TO_ROUTE, 'frontend')}---\n${FRONTEND_AUTHN}` }, note: /HTTPRoute shop\/web-api's parent Server web-http is defined in none of the files read/ },
   ];
   for (const m of missing) {

@@ -430,7 +430,9 @@ class Reader {
         const t = p.target;
         const what = `its target ${t.type === 'server' ? 'Server' : t.kind} ${ns}/${t.name}`;
         if (t.type === 'server') {
-          if (!(this.idx.servers.get(ns) ?? []).some((s) => !s.rejected && s.name === t.name)) this.note(p.at, 'same', `${what} ${MISSING_TARGET}: Linkerd ignores the policy until it exists, so it grants nothing and is not translated`);
+          const named = (this.idx.servers.get(ns) ?? []).filter((s) => s.name === t.name);
+          if (named.length && named.every((s) => s.rejected)) this.note(p.at, 'same', `${what} would be rejected by the admission webhook, so it never exists: the policy grants nothing and is not translated`);
+          else if (!named.length) this.note(p.at, 'same', `${what} ${MISSING_TARGET}: Linkerd ignores the policy until it exists, so it grants nothing and is not translated`);
           continue;
         }
         const routes = (this.idx.routes.get(ns) ?? []).filter((r) => r.kind.toLowerCase() === t.kind.toLowerCase() && r.name.toLowerCase() === t.name.toLowerCase() && r.group.toLowerCase() === t.group.toLowerCase());
