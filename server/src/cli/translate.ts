@@ -24,8 +24,9 @@ Options:
   --policies <paths>           Policy files or folders (the same as paths given without an option).
   --workspace <paths>          The rest of the workspace: files or folders whose resources the
                                translated policies refer to (a Linkerd AuthorizationPolicy's
-                               Server, HTTPRoute or MeshTLSAuthentication in another file). They
-                               are read with them and checked with them, not translated.
+                               Server, HTTPRoute or MeshTLSAuthentication in another file; a
+                               Consul wildcard entry covering their destinations). They are read
+                               and checked with them, not translated.
   --inventory <paths>          Kubernetes manifests or kubectl dumps: workloads, their labels,
                                ports and service accounts (default: the policy and workspace paths).
   --traffic <paths>            Access logs of the source mesh: their calls are checked too.

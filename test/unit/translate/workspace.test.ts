@@ -181,6 +181,85 @@ describe('translating one file with the workspace at hand', () => {
   });
 });
 
+/**
+ * Consul merges the sources of a wildcard-destination entry into the decision of every
+ * destination it covers, after the destination's own (mesh-semantics §3.3, §3.5): with a `*` → `*`
+ * deny elsewhere in the workspace, the callers api's own entry does not name are denied.
+ */
+function consulApp(name: string): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: default}
+spec:
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec: {serviceAccountName: ${name}, containers: [{name: c, image: x, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: default}
+spec: {selector: {app: ${name}}, ports: [{port: 80, targetPort: 8080}]}
+`;
+}
+const CONSUL_INVENTORY = ['web', 'api', 'admin'].map(consulApp).join('---\n');
+const API_INTENTIONS = `apiVersion: consul.hashicorp.com/v1alpha1
+kind: ServiceIntentions
+metadata: {name: api, namespace: default}
+spec:
+  destination: {name: api}
+  sources:
+  - {name: web, action: allow}
+`;
+const DENY_ALL = `apiVersion: consul.hashicorp.com/v1alpha1
+kind: ServiceIntentions
+metadata: {name: deny-all, namespace: default}
+spec:
+  destination: {name: "*"}
+  sources:
+  - {name: "*", action: deny}
+`;
+
+describe('translating one Consul file with the wildcard entries of the workspace', () => {
+  const toIstio = (from: string, to: string): AccessRecord => ({
+    protocol: 'tcp', source: { principal: `cluster.local/ns/default/sa/${from}` },
+    destination: { namespace: 'default', workload: to, labels: { app: to }, port: 8080 },
+  });
+  const consulCall = (from: string, to: string): AccessRecord => ({
+    mesh: 'consul', protocol: 'tcp', source: { principal: `spiffe://consul/ns/default/dc/dc1/svc/${from}` }, destination: { service: to, namespace: 'default', port: 8080 },
+  });
+  const translateApi = async (withWorkspace: boolean) => {
+    const workspace = workspaceOf({ 'api.yaml': API_INTENTIONS, 'deny-all.yaml': DENY_ALL });
+    const selected = workspace.filter((r) => r.file.path === '/ws/api.yaml');
+    const observed = [consulCall('admin', 'api'), consulCall('web', 'admin')].map((record) => ({ record, count: 3, samples: [], sourceBy: {}, destinationBy: {}, joined: 0 }));
+    const [t] = await translatePolicies(selected, 'istio', contextOf(CONSUL_INVENTORY), { path: '/ws/t.yaml', observed, ...(withWorkspace ? { workspace } : {}) });
+    return t!;
+  };
+
+  const cases: [string, AccessRecord, 'allow' | 'deny'][] = [
+    ['web → api: its own source', toIstio('web', 'api'), 'allow'],
+    ['admin → api: the wildcard entry\'s deny', toIstio('admin', 'api'), 'deny'],
+    ['web → admin: the wildcard entry alone decides; not this file\'s to translate', toIstio('web', 'admin'), 'allow'],
+  ];
+  it('writes api\'s policy as Consul decides calls to api, and nothing for the wildcard entry itself', async () => {
+    const t = await translateApi(true);
+    assert.equal(t.referenced, 1);
+    const decisions = decideUnder('istio', t.written.yaml, contextOf(CONSUL_INVENTORY), cases.map(([, r]) => r));
+    assert.deepEqual(decisions.map((d, i) => `${cases[i]![0]}: ${d.verdict}`), cases.map(([name, , v]) => `${name}: ${v}`), t.yaml);
+    assert.equal(t.check.probes.differing, 0, JSON.stringify(t.check.probes.differ.slice(0, 3), null, 2));
+    // the observed call to admin is decided by deny-all alone: not compared
+    assert.deepEqual([t.check.observed!.decided, t.check.observed!.differing], [3, 0], JSON.stringify(t.check.observed));
+    assert.deepEqual(t.check.observed!.skipped.map((x) => [x.calls, /no translated policy governs their destination/.test(x.why)]), [[3, true]]);
+  });
+
+  it('without the workspace, the file alone: api\'s allow changes nothing under the default allow', async () => {
+    const t = await translateApi(false);
+    assert.equal(t.referenced, 0);
+    const decisions = decideUnder('istio', t.written.yaml, contextOf(CONSUL_INVENTORY), [toIstio('admin', 'api')]);
+    assert.equal(decisions[0]!.verdict, 'allow');
+  });
+});
+
 describe('mesh-policy translate --workspace', () => {
   const dir = scratchDir('mesh-policy-translate-ws-');
   mkdirSync(join(dir, 'policy'));

@@ -64,6 +64,9 @@ export interface CheckInput {
   context: TranslationContext;
   observed?: readonly TrafficShape[];
   signal?: AbortSignal;
+  /** Compare only the observed calls to what the model's protections govern (a translation of
+   * some files: calls elsewhere are decided by policies not translated). */
+  governedOnly?: boolean;
 }
 
 export async function checkTranslation(input: CheckInput): Promise<EquivalenceReport> {
@@ -88,8 +91,9 @@ export async function checkTranslation(input: CheckInput): Promise<EquivalenceRe
       if (i % 256 === 0) await pace.turn();
       const record = shape.record;
       const call: NeutralOrWhy = record.mesh !== undefined && record.mesh !== input.source.mesh ? { why: `a call of ${record.mesh}, not of ${input.source.mesh}` } : neutralOf(input.source.mesh, record, context);
-      if ('why' in call) {
-        skipped.set(call.why, (skipped.get(call.why) ?? 0) + shape.count);
+      if ('why' in call || (input.governedOnly && !input.model.protections.some((p) => governs(p, call)))) {
+        const why = 'why' in call ? call.why : NOT_GOVERNED;
+        skipped.set(why, (skipped.get(why) ?? 0) + shape.count);
         continue;
       }
       seen.add(call, shape.count, undefined, before.decide({ ...record, mesh: input.source.mesh }), after.decide(recordFor(input.target.mesh, call, context)), redactor.secretsOf(record));
@@ -97,6 +101,16 @@ export async function checkTranslation(input: CheckInput): Promise<EquivalenceRe
     report.observed = { ...seen.result(), skipped: [...skipped].map(([why, calls]) => ({ why, calls })).sort((a, b) => b.calls - a.calls) };
   }
   return report;
+}
+
+const NOT_GOVERNED = 'no translated policy governs their destination (the policies of other files decide them)';
+
+/** Whether the protection applies to calls to the call's destination and port. */
+function governs(p: Protection, call: NeutralCall): boolean {
+  const d = call.destination;
+  return (p.target.namespace === '*' || p.target.namespace === d.namespace)
+    && Object.entries(p.target.labels ?? {}).every(([k, v]) => d.labels[k] === v)
+    && (!p.ports || p.ports.includes(d.port));
 }
 
 /** The header names the model's rules test: the only headers a call's description shows. */

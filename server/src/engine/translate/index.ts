@@ -59,7 +59,7 @@ export async function translatePolicies(resources: MeshResources, to: Mesh, cont
     if (own.length === 0) continue;
     const referenced = options.workspace ? TRANSLATORS[from].references?.(own, options.workspace) ?? [] : [];
     const readWith = [...own, ...referenced];
-    const model = TRANSLATORS[from].read(readWith, context);
+    const model = onlySelected(TRANSLATORS[from].read(readWith, context), own, referenced);
     const written = TRANSLATORS[to].write(model, context);
     // read back as YAML whatever the output's name (an --output ending in .json held the YAML)
     const file = engine.read(options.path, written.yaml, 'yaml');
@@ -67,6 +67,7 @@ export async function translatePolicies(resources: MeshResources, to: Mesh, cont
     const check = await checkTranslation({
       source: { mesh: from, resources: readWith }, target: { mesh: to, resources: targetResources }, model, context,
       ...(options.observed ? { observed: options.observed } : {}), ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.workspace ? { governedOnly: true } : {}),
     });
     const notes = [...model.notes, ...written.notes].sort(bySource);
     const translation = { from, to, read: own.length, referenced: referenced.length, model, written, notes, check, yaml: '' };
@@ -78,6 +79,19 @@ export async function translatePolicies(resources: MeshResources, to: Mesh, cont
     translations.push(translation);
   }
   return translations;
+}
+
+/**
+ * The protections of a model read with referenced resources, without those that come from a
+ * referenced file and carry no rule of the selected ones (a wildcard Consul entry's own): the
+ * referenced resources are read for what the selected ones mean, not translated for themselves.
+ */
+function onlySelected(model: AccessModel, selected: MeshResources, referenced: MeshResources): AccessModel {
+  if (!referenced.length) return model;
+  const chosen = new Set(selected.map((r) => r.file.path));
+  const others = new Set(referenced.map((r) => r.file.path).filter((path) => !chosen.has(path)));
+  const keep = (p: AccessModel['protections'][number]) => !others.has(p.origin.file) || p.rules.some((r) => chosen.has(r.origin.file));
+  return { ...model, protections: model.protections.filter(keep) };
 }
 
 function bySource(a: TranslationNote, b: TranslationNote): number {

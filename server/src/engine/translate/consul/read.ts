@@ -107,7 +107,7 @@ function specificity(e: IntentionEntry): number {
 }
 
 /** Whether a wildcard entry's sources take part in deciding calls to `e`'s destination. */
-function covers(w: IntentionEntry, e: IntentionEntry): boolean {
+export function covers(w: IntentionEntry, e: IntentionEntry): boolean {
   return w.name === '*' && specificity(w) < specificity(e) && (w.namespace === '*' || w.namespace === e.namespace);
 }
 
