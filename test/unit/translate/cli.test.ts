@@ -64,6 +64,16 @@ describe('mesh-policy translate', () => {
     assert.deepEqual(checks[1], checks[0]);
   });
 
+  it('one Consul file with --workspace: read with the wildcard entries covering it, every place shown relative', async () => {
+    const { code, stdout, stderr } = await run(['--to', 'istio', 'examples/consul/config/api.hcl', '--workspace', 'examples/consul']);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^# Istio policies translated by mesh-policy translate from 1 Consul resource \(read with 2 resources of other files they refer to\)/m);
+    // the '*' deny of the workspace: api's sources are "allow only these", an ALLOW policy
+    assert.match(stdout, /^  action: ALLOW$/m);
+    assert.match(stdout, /examples\/consul\/config\/deny-all\.json:1/);
+    assert.ok(!stdout.includes(REPO_ROOT), 'no absolute path');
+  });
+
   it('refuses what it cannot do, with the reason', async () => {
     assert.deepEqual(await run(['--to', 'istio', 'examples/istio/security']).then((r) => [r.code, r.stderr]), [1, 'mesh-policy: nothing to translate: the policies found are istio\'s already, or there are none']);
     const usage = await run(['examples/istio/security']);

@@ -69,13 +69,16 @@ export async function translatePolicies(resources: MeshResources, to: Mesh, cont
       ...(options.observed ? { observed: options.observed } : {}), ...(options.signal ? { signal: options.signal } : {}),
       ...(options.workspace ? { governedOnly: true } : {}),
     });
-    const notes = [...model.notes, ...written.notes].sort(bySource);
-    const translation = { from, to, read: own.length, referenced: referenced.length, model, written, notes, check, yaml: '' };
     const displayPath = options.displayPath ?? ((f: string) => f);
-    // the writers' comments name the source files as the model does: shown as the header shows them
-    let body = written.yaml;
-    for (const path of new Set(readWith.map((r) => r.file.path))) if (displayPath(path) !== path) body = body.split(path).join(displayPath(path));
-    translation.yaml = translationHeader(translation, displayPath) + body;
+    // the writers' comments and some notes name the source files: shown as the header shows places
+    const renamed = [...new Set(readWith.map((r) => r.file.path))].filter((path) => displayPath(path) !== path);
+    const shown = (text: string): string => {
+      for (const path of renamed) if (text.includes(path)) text = text.split(path).join(displayPath(path));
+      return text;
+    };
+    const notes = [...model.notes, ...written.notes].sort(bySource).map((n) => ({ ...n, text: shown(n.text) }));
+    const translation = { from, to, read: own.length, referenced: referenced.length, model, written, notes, check, yaml: '' };
+    translation.yaml = translationHeader(translation, displayPath) + shown(written.yaml);
     translations.push(translation);
   }
   return translations;
