@@ -125,5 +125,5 @@ export async function runTranslateCli(args: string[], io: CliIo, workerEntry?: {
 }
 
 function jsonOf(t: Translation): unknown {
-  return { from: t.from, to: t.to, read: t.read, resources: t.written.resources, notes: t.notes, check: t.check, model: t.model, yaml: t.yaml };
+  return { from: t.from, to: t.to, read: t.read, referenced: t.referenced, resources: t.written.resources, notes: t.notes, check: t.check, model: t.model, yaml: t.yaml };
 }

@@ -483,6 +483,26 @@ describe('consul translator: read', () => {
     });
   }
 
+  it('an earlier allow under the entry\'s JWT requirement is no exception of a later deny (the token condition cannot be carried): noted', () => {
+    const yaml = `apiVersion: consul.hashicorp.com/v1alpha1
+kind: ServiceIntentions
+metadata: { name: api }
+spec:
+  destination: { name: api }
+  jwt: { providers: [{ name: okta }] }
+  sources:
+  - name: web
+    permissions:
+    - { action: allow, http: { pathPrefix: /v1/, methods: [GET] } }
+    - { action: deny, http: { pathPrefix: /v1/ } }
+`;
+    const model = consulTranslator.read(resourcesOf(yaml), context('allow'));
+    const denies = model.protections.filter((p) => p.action === 'deny').flatMap((p) => p.rules);
+    assert.equal(denies.length, 1, JSON.stringify(model.protections.map(describe1)));
+    assert.equal(denies[0]!.unless, undefined);
+    assert.ok(model.notes.some((n) => n.effect === 'narrower' && /earlier allow .*JWT requirement cannot be carried/.test(n.text)), JSON.stringify(model.notes.map((n) => n.text), null, 1));
+  });
+
   it('reads the config entry form, JWT, peers and a wildcard destination, each noted', () => {
     const hcl = `Kind = "service-intentions"
 Name = "api"

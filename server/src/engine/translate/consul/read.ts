@@ -252,7 +252,7 @@ function rulesOf(entry: IntentionEntry, sources: SourceIntention[], dflt: Dflt, 
         const unless: RequestException[] = [];
         const uncarried: string[] = [];
         for (const a of overlapping) {
-          const exception = exceptionOf(a);
+          const exception = exceptionOf(a, src.entry.jwt !== undefined);
           if (typeof exception === 'string') uncarried.push(`${a.label} (${exception})`);
           else unless.push(exception);
         }
@@ -378,9 +378,9 @@ function methodsAndPath(http: NonNullable<PermissionRule['http']>): Requests {
 }
 
 /** An allow permission as the requests a later deny leaves to it, or why it cannot be one. */
-function exceptionOf(p: PermissionRule): RequestException | string {
+function exceptionOf(p: PermissionRule, entryJwt: boolean): RequestException | string {
   if (!p.http) return 'it has no HTTP criteria';
-  if (p.jwt) return 'its JWT requirement cannot be carried';
+  if (p.jwt || entryJwt) return 'its JWT requirement cannot be carried';
   const requests = methodsAndPath(p.http);
   const headers: HeaderTest[] = [];
   for (const h of p.http.headers) {
