@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine } from '../../../server/src/engine/engine';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
+import { translatePolicies } from '../../../server/src/engine/translate';
 import { consulTranslator } from '../../../server/src/engine/translate/consul';
 import { ANY_IDENTITY, type AccessModel, type AccessRule, type Identity, type Protection, type TranslationContext } from '../../../server/src/engine/translate/model';
+import { Prng } from '../../fuzz/prng';
 import { contextOf, decideUnder, resourcesOf } from './harness';
 
 /**
@@ -747,5 +749,58 @@ describe('consul translator: round trip', () => {
     const ctx = context('allow');
     const back = consulTranslator.read(resourcesOf(consulTranslator.write(WRITER[0]!.model, ctx).yaml), ctx);
     assert.deepEqual(back.protections.map(describe1), ['allow api-policy default/app=api: default/web-sa -> any']);
+  });
+});
+
+// Generated L7 intentions (deny and allow permissions in any order, first match wins, §3.5; the
+// default intention policy allow, §3.4) translated into Istio: every HTTP request is decided by
+// Istio's simulator under the translation as by Consul's under the original, unless a note says
+// the translation allows less or more.
+describe('consul → istio: generated first-match permissions', () => {
+  const PERMISSIONS = [
+    '{ action: deny, http: { pathPrefix: /v1/admin } }',
+    '{ action: allow, http: { pathPrefix: /v1/, methods: [GET, HEAD] } }',
+    '{ action: allow, http: { pathExact: /v1/votes, methods: [POST], header: [{ name: Content-Type, prefix: application/json }] } }',
+    '{ action: deny, http: { pathPrefix: /v1/ } }',
+    '{ action: allow, http: { pathPrefix: /v1/admin, header: [{ name: x-team, exact: ops }] } }',
+    '{ action: deny, http: { pathExact: /v1/votes } }',
+    '{ action: allow, http: { pathPrefix: /, methods: [DELETE] } }',
+    '{ action: deny, http: { pathPrefix: /v, methods: [POST, DELETE] } }',
+    '{ action: allow, http: { pathPrefix: /v1/, header: [{ name: Content-Type, suffix: json }] } }',
+  ];
+  const CALLS: Call[] = [];
+  for (const method of ['GET', 'POST', 'DELETE']) {
+    for (const path of ['/v1/votes', '/v1/admin/x', '/v1/other', '/v2']) {
+      for (const headers of [undefined, { 'content-type': 'application/json' }, { 'content-type': 'text/json' }, { 'x-team': 'ops' }] as (Record<string, string> | undefined)[]) {
+        CALLS.push({ from: 'web', to: 'api', method, path, ...(headers ? { headers } : {}) });
+      }
+    }
+  }
+  const toIstio = (c: Call): AccessRecord => ({
+    protocol: 'http', source: { principal: `cluster.local/ns/default/sa/${c.from}-sa` },
+    destination: { namespace: 'default', workload: c.to, labels: { app: c.to }, port: 8080 },
+    request: { method: c.method!, path: c.path!, ...(c.headers ? { headers: c.headers } : {}) },
+  });
+  let compared = 0;
+  for (let seed = 1; seed <= 30; seed++) {
+    it(`seed ${seed}`, async () => {
+      const rng = new Prng(seed);
+      const picked: string[] = [];
+      for (let i = rng.between(2, 5); i > 0; i--) picked.push(rng.pick(PERMISSIONS));
+      const yaml = crd('api', `  - name: web\n    permissions:\n${picked.map((p) => `    - ${p}\n`).join('')}`);
+      const ctx = context('allow');
+      const [t] = await translatePolicies(resourcesOf(yaml), 'istio', ctx, { path: '/ws/t.yaml' });
+      // allows and denies of HTTP requests only: the TCP notes (an L7 source's plain connections) do not bear on them
+      const bearing = t!.notes.filter((n) => n.effect !== 'same' && !/connections without HTTP|on a TCP port/.test(n.text));
+      if (bearing.length) return;
+      const consul = decideUnder('consul', yaml, ctx, CALLS.map((c) => record(c)));
+      const istio = decideUnder('istio', t!.written.yaml, ctx, CALLS.map(toIstio));
+      const wrong = CALLS.filter((_, i) => consul[i]!.verdict !== istio[i]!.verdict).map((c, i) => `${show(c)}: Consul ${consul[i]!.verdict}, Istio ${istio[i]!.verdict}`);
+      assert.deepEqual(wrong, [], `${yaml}\n${t!.written.yaml}`);
+      compared++;
+    });
+  }
+  it('most generated cases were compared', () => {
+    assert.ok(compared >= 25, `${compared} of 30`);
   });
 });
