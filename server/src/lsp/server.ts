@@ -666,6 +666,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const root = workspaceFolders[0] ?? process.cwd();
       const translations = await translatePolicies(sources, to, { inventory: workspace.inventory, config: workspace.config }, {
         path: join(root, `translated-${to}.yaml`), signal, ...(traffic.shapes.length ? { observed: traffic.shapes } : {}),
+        // one file's policies: what they target in the workspace's other files is read with them
+        ...(path !== undefined ? { workspace: workspace.resources } : {}),
         displayPath: (p) => (p.startsWith(root + sep) ? p.slice(root.length + 1) : p),
       });
       return {
