@@ -249,7 +249,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (!translated) return void vscode.window.showInformationMessage(`Mesh Policy Auditor: no policies of another mesh than ${to} to translate.`);
       const document = await vscode.workspace.openTextDocument({ language: 'yaml', content: translated.yaml });
       await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Two });
-      if (translated.differing > 0) {
+      if (translated.resources === 0) {
+        void vscode.window.showWarningMessage(`Mesh Policy Auditor: nothing was written: no policy ${uri ? 'of this file ' : ''}could be carried; the comment at the top says why for each.`);
+      } else if (translated.differing > 0) {
         void vscode.window.showWarningMessage(`Mesh Policy Auditor: the translation decides ${translated.differing.toLocaleString('en-US')} calls differently from the original; the comment at the top says which and why.`);
       } else if (translated.notes > 0) {
         void vscode.window.showInformationMessage(`Mesh Policy Auditor: ${translated.notes} places could not be carried exactly; the comment at the top lists them.`);

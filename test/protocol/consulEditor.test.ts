@@ -26,6 +26,13 @@ describe('Consul HCL in the editor (LSP)', () => {
       assert.match(text, lastPermission, `examples/consul/${file} ends the dashboard's permissions with a deny`);
       writeFileSync(join(workspace, file), text.replace(lastPermission, '\n'));
     }
+    // The example's dashboard source in api.hcl also sets Action next to its Permissions (mistake 9
+    // of examples/README.md), which makes Consul refuse the whole entry: taken out here, so that the
+    // entry is stored and decides.
+    const api = readFileSync(path, 'utf8');
+    const both = '  Name   = "dashboard"\n  Action = "allow"\n';
+    assert.ok(api.includes(both));
+    writeFileSync(path, api.replace(both, '  Name   = "dashboard"\n'));
     client = new LspTestClient();
     client.connection.onNotification('meshPolicy/trafficStatus', (s: { state: string; policies: number }) => { statuses.push(s); });
     await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: 'consul' }]);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,13 +41,18 @@ function documentsIn(folder: string): string[] {
 async function startOn(example: string): Promise<{ client: LspTestClient; workspace: string }> {
   const workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-quickfix-'));
   cpSync(join(REPO_ROOT, 'examples', example), workspace, { recursive: true });
+  return { client: await startIn(workspace, example), workspace };
+}
+
+/** A server on the workspace folder, once its traffic is loaded. */
+async function startIn(workspace: string, name: string): Promise<LspTestClient> {
   const statuses: Status[] = [];
   const client = new LspTestClient();
   client.connection.onNotification('meshPolicy/trafficStatus', (s: Status) => { statuses.push(s); });
   client.connection.onRequest('workspace/codeLens/refresh', () => null);
-  await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: example }]);
+  await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name }]);
   await waitForLast(statuses, (s) => s.state === 'ready' && s.policies > 0, 60_000);
-  return { client, workspace };
+  return client;
 }
 
 /**
@@ -224,5 +229,63 @@ describe('the quick-fix list on examples/consul (LSP textDocument/codeAction)', 
     const prefix = diagnostics.find((d) => d.code === 'MPA0105')!;
     assert.equal(prefix.message, 'PathPrefix must start with "/" (got "assets/")');
     await applyPreferredFix(client, uri, text, prefix, 'Start the path with /', '"/assets/"');
+  });
+});
+
+// Consul keeps one ServiceIntentions per destination (the consul-k8s webhook refuses a second
+// resource with the same spec.destination.name; a config entry is one per destination by its
+// key). Two denied calls to a destination without intentions each get a fix that adds one: they
+// are alternatives, applied one at a time from the light bulb, and neither is preferred nor part
+// of the fix-all, so no single action adds two.
+describe('two new ServiceIntentions for one destination in one list (LSP textDocument/codeAction)', () => {
+  let client: LspTestClient;
+  let workspace: string;
+  const intentions = [
+    'apiVersion: consul.hashicorp.com/v1alpha1', 'kind: ServiceIntentions', 'metadata:', '  name: deny-all', '  namespace: demo', 'spec:', '  destination:', '    name: "*"', '  sources:', '    - name: "*"', '      action: deny',
+    '---', 'apiVersion: consul.hashicorp.com/v1alpha1', 'kind: ServiceIntentions', 'metadata:', '  name: cache', '  namespace: demo', 'spec:', '  destination:', '    name: cache', '  sources:', '    - name: web', '      action: Allow', '',
+  ].join('\n');
+  const defaults = 'apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceDefaults\nmetadata:\n  name: db\n  namespace: demo\nspec:\n  protocol: http\n';
+  const record = (path: string) => JSON.stringify({
+    mesh: 'consul', protocol: 'http', observed: 'allowed',
+    source: { principal: 'spiffe://7d4e1f2a-0b1c-4d2e-9f30-a1b2c3d4e5f6.consul/ns/default/dc/dc1/svc/web', service: 'web' },
+    destination: { service: 'db', namespace: 'default', port: 20000 }, request: { method: 'GET', path },
+  });
+
+  before(async () => {
+    workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-quickfix-'));
+    mkdirSync(join(workspace, 'policy'));
+    mkdirSync(join(workspace, 'traffic'));
+    writeFileSync(join(workspace, 'policy', 'intentions.yaml'), intentions);
+    writeFileSync(join(workspace, 'policy', 'defaults.yaml'), defaults);
+    writeFileSync(join(workspace, 'traffic', 'calls.jsonl'), `${[record('/a'), record('/a'), record('/b')].join('\n')}\n`);
+    client = await startIn(workspace, 'consul-two');
+  });
+  after(async () => {
+    await client.shutdown();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('each alternative adds one ServiceIntentions for db, none is preferred, and the fix-all adds none', async () => {
+    const path = join(workspace, 'policy', 'intentions.yaml');
+    const uri = pathToFileURL(path).href;
+    await client.open(uri, intentions);
+    const diagnostics = await client.diagnosticsFor(uri, { ready: (d) => d.some((x) => x.code === 'MPA0104') && d.some((x) => x.code === 'MPA4001') });
+    const source = intentions.indexOf('- name: "*"');
+    const line = intentions.slice(0, source).split('\n').length - 1;
+    const range = { start: { line, character: 6 }, end: { line, character: 10 } };
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range, context: { diagnostics: diagnostics.filter((d) => d.range.start.line === line), triggerKind: 1 } });
+    const adding = actions.filter((a) => addedDocuments(a).some((d) => d.startsWith('ServiceIntentions ')));
+    assert.deepEqual(adding.map((a) => a.title), [
+      'Allow web → db GET /a: new ServiceIntentions for db, a permission for this request only',
+      'Allow web → db GET /b: new ServiceIntentions for db, a permission for this request only',
+    ], actions.map((a) => a.title).join('\n'));
+    for (const action of adding) {
+      assert.equal(addedDocuments(action).length, 1, 'one resource per action');
+      assert.ok(!action.isPreferred, `${action.title} is no preferred fix`);
+    }
+    const fixAll = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range, context: { diagnostics, only: ['source.fixAll'], triggerKind: 1 } });
+    assert.equal(fixAll.length, 1, 'the file has a mechanical fix (action: Allow)');
+    assert.deepEqual(addedDocuments(fixAll[0]!), [], 'the fix-all adds no resource');
+    assert.ok(Object.values(fixAll[0]!.edit?.changes ?? {}).flat().every((e) => !e.newText.includes('ServiceIntentions')));
   });
 });

@@ -83,7 +83,7 @@ describe('traffic in the editor (LSP)', () => {
     assert.ok(lenses.every((l) => l.command?.command === 'meshPolicy.showTrafficForPolicy'));
     const listing = await client.request<string>('meshPolicy/callsFor', lenses.find((l) => l.command?.title.startsWith('501 allowed'))!.command!.arguments![0]);
     assert.match(listing, /^# Observed calls decided by AuthorizationPolicy shop\/cart-from-frontend/);
-    assert.match(listing, /\| calls \| source → destination \|/);
+    assert.match(listing, /\| calls \| request \| source → destination \|/);
     // the policy's place: relative to the workspace (not the absolute path)
     assert.match(listing, /\n\nsecurity\/authorization-policies\.yaml:\d+\n/);
     assert.ok(!listing.includes(workspace), listing.slice(0, 300));
@@ -109,6 +109,11 @@ describe('traffic in the editor (LSP)', () => {
     assert.ok(rows.length > 0 && rows.length <= 10);
     const counts = rows.map((r) => Number(r.split('|')[1]!.trim().replace(/,/g, '')));
     assert.deepEqual(counts, [...counts].sort((a, b) => b - a));
+    // the request right after the count, whole (method and path): a narrow hover cut it off after the long principal
+    for (const row of rows) assert.match(row.split(' | ')[1]!, /^(GET|POST|PUT|DELETE|PATCH) \/\S*$/, row);
+    const cartLog = readFileSync(join(workspace, 'traffic', 'cart.log'), 'utf8');
+    // (markdown escapes undone)
+    for (const row of rows) assert.ok(cartLog.includes(`\\"${row.split(' | ')[1]!.replace(/\\(.)/g, '$1')} HTTP/`), `${row}: the request as the log has it`);
   });
 
   it('offers traffic quick fixes at a policy (dry-run, allow the denied calls) that edit only their range', async () => {

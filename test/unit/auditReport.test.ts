@@ -3,7 +3,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runGenerateCli, runReportCli } from '../../server/src/cli/audit';
-import { AUDIT_TIME_BUCKET_MS, buildAuditModel, MARKDOWN_LIMIT, renderReportHtml, renderReportMarkdown, renderTrafficMapHtml, type AuditModel } from '../../server/src/engine/audit';
+import { AUDIT_TIME_BUCKET_MS, buildAuditModel, mapNodes, MARKDOWN_LIMIT, nodeCallsText, renderReportHtml, renderReportMarkdown, renderTrafficMapHtml, type AuditModel } from '../../server/src/engine/audit';
+import { authenticationSummaries } from '../../server/src/engine/insight/authnLens';
+import { textSummary } from '../../server/src/cli/simulate';
 import { defaultConfig } from '../../server/src/engine/config/projectConfig';
 import { Engine } from '../../server/src/engine/engine';
 import type { Mesh } from '../../server/src/engine/meshes';
@@ -19,18 +21,21 @@ import { externalReferences } from '../helpers/html';
 
 const engine = new Engine();
 
-function workspaceOf(paths: string[]): WorkspaceModel {
+/** `edit` may change a file's text first. */
+function workspaceOf(paths: string[], edit: (path: string, text: string) => string = (_, text) => text): WorkspaceModel {
   const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
-  for (const path of collectPolicyFiles(paths).files) workspace.update(engine.prepare(engine.read(path, readFileSync(path, 'utf8'))));
+  for (const path of collectPolicyFiles(paths).files) workspace.update(engine.prepare(engine.read(path, edit(path, readFileSync(path, 'utf8')))));
   return workspace;
 }
 
-async function auditExample(mesh: Mesh | 'istio-dry-run'): Promise<{ model: AuditModel; result: SimulationResult; stats: IngestStats }> {
-  const workspace = workspaceOf([join(EXAMPLES, mesh)]);
+async function auditExample(mesh: Mesh | 'istio-dry-run', edit?: (path: string, text: string) => string): Promise<{ model: AuditModel; result: SimulationResult; stats: IngestStats }> {
+  const workspace = workspaceOf([join(EXAMPLES, mesh)], edit);
   const traffic = await ingestTraffic([join(EXAMPLES, mesh, 'traffic')], { inventory: workspace.inventory, config: workspace.config, timeBucketMs: AUDIT_TIME_BUCKET_MS, workers: 1 });
-  const result = simulateShapes(new Simulation(workspace), traffic.shapes);
+  const simulation = new Simulation(workspace);
+  const result = simulateShapes(simulation, traffic.shapes);
+  const authentication = authenticationSummaries(simulation.compiledFor('istio'), result.outcomes);
   // top large enough that the capped lists hold every row, so their sums can be checked
-  return { model: buildAuditModel({ stats: traffic.stats, result, workspace }, { top: 10_000, maxEdges: 10_000 }), result, stats: traffic.stats };
+  return { model: buildAuditModel({ stats: traffic.stats, result, workspace, authentication }, { top: 10_000, maxEdges: 10_000 }), result, stats: traffic.stats };
 }
 
 async function cli(run: typeof runReportCli, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -83,10 +88,11 @@ describe('audit report numbers are the engine\'s own counts', () => {
   }
 
   it('consul: a rule that decides calls under one of two differing definitions is not unused', async () => {
-    const { model, result } = await auditExample('consul');
-    const unused = model.unusedRules.rows.map((r) => r.label);
-    // config/counting.hcl and the CRD define counting's intentions differently: the 768
+    // config/counting.hcl and the CRD define counting's intentions; with the CRD's dashboard source
+    // a valid deny (the example's "Allow" makes Consul refuse the CRD) they differ: the 768
     // dashboard → counting calls are unknown, each definition's dashboard source deciding them
+    const { model, result } = await auditExample('consul', (path, text) => (path.endsWith('service-intentions.yaml') ? text.replace('      action: Allow\n', '      action: deny\n') : text));
+    const unused = model.unusedRules.rows.map((r) => r.label);
     const ambiguous: [string, string, number][] = [
       ['examples/consul/config/counting.hcl', 'service-intentions counting Sources[0] dashboard', 768],
       ['examples/consul/crds/service-intentions.yaml', 'ServiceIntentions counting sources[0] dashboard', 768],
@@ -99,7 +105,7 @@ describe('audit report numbers are the engine\'s own counts', () => {
       assert.equal(row.calls, calls, label);
     }
     assert.equal(model.ambiguousRules.total, ambiguous.length);
-    // the two definitions of api's intentions agree: each one's rules decide its calls
+    // api's intentions (the CRD; Consul refuses config/api.hcl): its rules decide its calls
     for (const i of [0, 1, 2, 3]) assert.ok(!unused.includes(`ServiceIntentions api sources[0] dashboard permissions[${i}]`), `permissions[${i}]`);
     // no rule named by any alternative of a decision is listed as unused
     for (const o of result.outcomes) for (const a of o.decision.alternatives ?? []) for (const ref of [a.policy, a.rule]) {
@@ -121,6 +127,71 @@ describe('audit report numbers are the engine\'s own counts', () => {
     assert.ok(model.risks.rows.some((r) => r.kind === 'plaintext' && r.at?.label === 'PeerAuthentication shop/payments-metrics'), JSON.stringify(model.risks.rows));
     // the gateway rule without "from" admits any caller
     assert.ok(model.risks.rows.some((r) => r.kind === 'allow-all' && r.message.startsWith('AuthorizationPolicy shop/gateway-access: rules[0] has no "from"')));
+  });
+
+  it('istio: PeerAuthentications and RequestAuthentications are listed under authentication, never as unused rules', async () => {
+    const { model, result } = await auditExample('istio');
+    assert.deepEqual(model.unusedRules.rows.filter((r) => /^(Peer|Request)Authentication /.test(r.label)), []);
+    assert.deepEqual(model.authentication.map((a) => [a.kind, a.label]), [
+      ['PeerAuthentication', 'PeerAuthentication shop/default'],
+      ['PeerAuthentication', 'PeerAuthentication shop/payments-metrics'],
+      ['RequestAuthentication', 'RequestAuthentication shop/shopper-jwt'],
+    ]);
+    // shopper-jwt targets the gateway: it checks the token of every (HTTP) call the gateway receives,
+    // and what it refuses are the calls the simulation denies with 401
+    const jwt = model.authentication.find((a) => a.label === 'RequestAuthentication shop/shopper-jwt')!;
+    assert.equal(jwt.governs, model.topServices.rows.find((r) => r.name === 'shop/shop-gateway-istio')!.calls);
+    const unauthorized = result.outcomes.filter((o) => o.decision.status === 401).reduce((sum, o) => sum + o.shape.count, 0);
+    assert.ok(unauthorized > 0);
+    assert.equal(jwt.refused, unauthorized);
+    assert.equal(jwt.file, join(REPO_ROOT, 'examples/istio/security/request-authentication.yaml'));
+    // the calls it refused name it as authentication, not as a deciding rule
+    const refusedRows = model.violations.observedDenied.rows.filter((r) => r.rule?.label.startsWith('RequestAuthentication '));
+    assert.ok(refusedRows.length > 0);
+    for (const r of refusedRows) assert.equal(r.rule!.label, 'RequestAuthentication shop/shopper-jwt (refused: invalid token, 401)');
+    const md = renderReportMarkdown(model);
+    assert.match(md, /\*\*Authentication:\*\* PeerAuthentications and RequestAuthentications allow nothing/);
+    assert.match(md, new RegExp(`\\| \`RequestAuthentication shop/shopper-jwt\` \\| ${jwt.governs.toLocaleString('en-US')} \\| ${unauthorized} \\| `));
+    const html = renderReportHtml(model);
+    assert.match(html, /<section id="authentication">/);
+    assert.match(html, /<a href="#authentication">/);
+    // a report without them has no such section
+    const { model: linkerd } = await auditExample('linkerd');
+    assert.deepEqual(linkerd.authentication, []);
+    assert.doesNotMatch(renderReportHtml(linkerd), /id="authentication"|href="#authentication"/);
+  });
+
+  it('a STRICT PeerAuthentication that refuses plaintext calls: refused in the authentication section, in the report and simulate\'s text, never a policy that allows or denies', async () => {
+    const dir = scratchDir('audit-authn');
+    const policies = join(dir, 'policies.yaml');
+    writeFileSync(policies, [
+      'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: strict\n  namespace: shop\nspec:\n  mtls:\n    mode: STRICT\n',
+      'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: cart-callers\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: cart\n  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/shop/sa/frontend"]\n',
+    ].join('---\n'));
+    const logs = join(dir, 'calls.jsonl');
+    const record = (count: number, source: object, path: string) => JSON.stringify({ time: '2026-11-20T10:00:00Z', mesh: 'istio', protocol: 'http', source, destination: { namespace: 'shop', workload: 'cart', labels: { app: 'cart' }, port: 8080 }, request: { method: 'GET', path }, observed: 'allowed', count });
+    writeFileSync(logs, `${[record(10, { principal: 'cluster.local/ns/shop/sa/frontend' }, '/mtls'), record(3, { ip: '10.0.0.9' }, '/plaintext')].join('\n')}\n`);
+    const workspace = workspaceOf([policies]);
+    const traffic = await ingestTraffic([logs], { inventory: workspace.inventory, config: workspace.config, workers: 1 });
+    const simulation = new Simulation(workspace);
+    const result = simulateShapes(simulation, traffic.shapes);
+    const authentication = authenticationSummaries(simulation.compiledFor('istio'), result.outcomes);
+    const model = buildAuditModel({ stats: traffic.stats, result, workspace, authentication });
+    // spec §1.8: STRICT refuses the 3 plaintext calls; it governs all 13
+    assert.deepEqual(model.authentication.map((a) => [a.label, a.governs, a.refused]), [['PeerAuthentication shop/strict', 13, 3]]);
+    assert.deepEqual(model.unusedRules.rows.map((r) => r.label), []);
+    assert.equal(model.unusedRules.of, 1, 'the AuthorizationPolicy\'s one rule; the PeerAuthentication is no rule');
+    assert.deepEqual(model.map.edges.flatMap((e) => e.rules.map((r) => [r.label, r.calls])).sort(), [
+      ['AuthorizationPolicy shop/cart-callers rules[0]', 10],
+      ['PeerAuthentication shop/strict (refused: plaintext under STRICT)', 3],
+    ].sort());
+    const text = textSummary(result, traffic, (p) => p, (o) => o, authentication).split('\n');
+    const perPolicy = text.slice(text.indexOf('Per policy and rule:'), text.findIndex((l, i) => i > text.indexOf('Per policy and rule:') && l === ''));
+    assert.ok(perPolicy.some((l) => l.includes('AuthorizationPolicy shop/cart-callers: 10 allowed · 0 denied')), perPolicy.join('\n'));
+    assert.ok(!perPolicy.some((l) => l.includes('PeerAuthentication')), perPolicy.join('\n'));
+    const at = text.findIndex((l) => l.startsWith('Authentication ('));
+    assert.ok(at > 0, text.join('\n'));
+    assert.match(text[at + 1]!, /^ {2}\S+policies\.yaml:\d+ PeerAuthentication shop\/strict: refused 3 plaintext calls · governs 13 · mTLS STRICT for 1 workload: 13 calls \(10 mutual TLS · 3 plaintext, refused\)$/);
   });
 
   it('istio-dry-run: dry-run rules that match calls are not unused; the dry-run policies are listed with what they would deny', async () => {
@@ -146,6 +217,37 @@ describe('audit report numbers are the engine\'s own counts', () => {
     for (const o of result.outcomes) if (!o.decision.policy && o.decision.verdict === 'allow') byDestination.set(`${o.shape.record.destination?.namespace}/${o.shape.record.destination?.workload}`, (byDestination.get(`${o.shape.record.destination?.namespace}/${o.shape.record.destination?.workload}`) ?? 0) + o.shape.count);
     assert.ok(byDestination.size > 0);
     for (const [name, calls] of byDestination) assert.equal(model.uncovered.rows.find((u) => u.destination === name)?.allowedNow, calls, name);
+  });
+});
+
+describe('traffic map nodes: calls in and calls out, never one call twice', () => {
+  const table: [string, { source: string; destination: string; calls: number }[], [string, number, number, number, string][]][] = [
+    ['a caller, a service that also calls, a service', [{ source: 'a', destination: 'b', calls: 10 }, { source: 'b', destination: 'c', calls: 5 }],
+      [['b', 10, 5, 15, 'both'], ['a', 0, 10, 10, 'caller'], ['c', 5, 0, 5, 'service']]],
+    ['a call to itself is one in and one out, and once in all', [{ source: 'a', destination: 'a', calls: 4 }, { source: 'b', destination: 'a', calls: 1 }],
+      [['a', 5, 4, 5, 'both'], ['b', 0, 1, 1, 'caller']]],
+    ['two callers of one service', [{ source: 'x', destination: 's', calls: 2 }, { source: 'y', destination: 's', calls: 3 }],
+      [['s', 5, 0, 5, 'service'], ['y', 0, 3, 3, 'caller'], ['x', 0, 2, 2, 'caller']]],
+  ];
+  for (const [name, edges, expected] of table) {
+    it(name, () => {
+      assert.deepEqual(mapNodes(edges).map((n) => [n.name, n.callsIn, n.callsOut, n.calls, n.role]), expected);
+    });
+  }
+
+  it('istio example: each node shows the calls it receives and makes, as the services and callers tables count them', async () => {
+    const { model } = await auditExample('istio');
+    const frontend = model.map.nodes.find((n) => n.name === 'shop/frontend')!;
+    const received = model.topServices.rows.find((r) => r.name === 'shop/frontend')!.calls;
+    const made = model.topCallers.rows.find((r) => r.name === 'shop/frontend')!.calls;
+    assert.deepEqual([frontend.callsIn, frontend.callsOut, frontend.role], [received, made, 'both']);
+    assert.equal(nodeCallsText(frontend), `calls: ${received.toLocaleString('en-US')} in · ${made.toLocaleString('en-US')} out`);
+    const map = renderTrafficMapHtml(model);
+    assert.ok(map.includes(`<text x="8" y="31" class="sub">${nodeCallsText(frontend)}</text>`), 'the node\'s second line');
+    // every call is one node's out and one node's in
+    const total = model.map.edges.reduce((sum, e) => sum + e.calls, 0);
+    assert.equal(model.map.nodes.reduce((sum, n) => sum + n.callsIn, 0), total);
+    assert.equal(model.map.nodes.reduce((sum, n) => sum + n.callsOut, 0), total);
   });
 });
 

@@ -1,5 +1,6 @@
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { authenticationSummaries } from '../engine/insight/authnLens';
 import { AUDIT_TIME_BUCKET_MS, buildAuditModel, generateChecked, PLAINTEXT_CALLERS, renderReportHtml, renderReportMarkdown, selfCheckLines, type GenerateOptions, type PlaintextCallers } from '../engine/audit';
 import { MESHES, type Mesh } from '../engine/meshes';
 import { Engine } from '../engine/engine';
@@ -181,7 +182,7 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
     });
     if (typeof traffic === 'number') return traffic;
     const result = simulateShapes(loaded.simulation, traffic.shapes);
-    const model = buildAuditModel({ stats: traffic.stats, result, workspace: loaded.workspace }, {
+    const model = buildAuditModel({ stats: traffic.stats, result, workspace: loaded.workspace, authentication: authenticationSummaries(loaded.simulation.compiledFor('istio'), result.outcomes) }, {
       displayPath: (p) => relative(io.cwd, p) || p,
       window: { ...(parsed.since ? { since: parsed.since } : {}), ...(parsed.until ? { until: parsed.until } : {}) },
     });

@@ -4,6 +4,7 @@ import { findConfig, loadConfig } from '../engine/config/projectConfig';
 import { Engine } from '../engine/engine';
 import { meshConfigNotes } from '../engine/istio/meshConfig';
 import { describeFsError } from '../engine/fsErrors';
+import { authenticationSummaries, isAuthenticationLabel, refusedText, type AuthenticationSummary } from '../engine/insight/authnLens';
 import { auditTallies, observedDifference, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import { compareFindings, type Finding } from '../engine/findings';
@@ -23,6 +24,7 @@ import { ArgCursor } from './args';
 import { formatSarif } from './output';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { CliIo } from './main';
+import { MESHES } from '../engine/meshes';
 
 export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
        mesh-policy explain  --policies <paths> --call '<call>' [options]
@@ -228,7 +230,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
       case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
       case 'jsonl': for (const line of jsonlLines(decided, rel, model.stats.files.map((f) => f.path), redactor)) io.stdout(line); break;
       case 'sarif': io.stdout(trafficSarif(loaded, decided, comparison, io.cwd, redactor)); break;
-      default: io.stdout(textSummary(decided, model, rel, printable) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
+      default: io.stdout(textSummary(decided, model, rel, printable, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), notInEffect(loaded.simulation)) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
     }
     if (model.stats.files.some((f) => f.error)) return 2;
     const newlyDenied = comparison ? comparison.becomeDenied : decided.totals.newlyDenied;
@@ -319,8 +321,18 @@ function tallyText(t: Tally): string {
 }
 
 
-/** `shown`: the outcome as it may be printed (redacted), asked only for the outcomes printed. */
-export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o): string {
+/** The resources each mesh refuses to store (`CompiledPolicies.notInEffect`), in mesh order. */
+function notInEffect(simulation: Simulation): { ref: SourceRef; reason: string }[] {
+  return MESHES.flatMap((mesh) => [...(simulation.compiledFor(mesh)?.notInEffect?.() ?? [])]);
+}
+
+/**
+ * `shown`: the outcome as it may be printed (redacted), asked only for the outcomes printed.
+ * `authentication`: what the Istio PeerAuthentications and RequestAuthentications did
+ * (`authenticationSummaries`), listed apart from the policies that allow and deny.
+ * `refused`: the resources the meshes refuse to store.
+ */
+export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o, authentication: readonly AuthenticationSummary[] = [], refused: readonly { ref: SourceRef; reason: string }[] = []): string {
   const t = result.totals;
   /** `  N×  call  — text  [sample]`, the call and text as it may be printed (redacted). */
   const callRow = ({ outcome, calls }: { outcome: ShapeOutcome; calls: number }, text: (o: ShapeOutcome) => string): string => {
@@ -335,11 +347,17 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
     'Per policy and rule:',
   ];
   for (const policy of result.policies) {
+    if (isAuthenticationLabel(policy.ref.label)) continue;
     out.push(`  ${where(policy.ref, rel)} ${policy.ref.label}: ${tallyText(policy)}`);
     for (const rule of policy.rules.values()) out.push(`      ${rule.ref.label}: ${tallyText(rule)}`);
   }
   const undecided = result.outcomes.filter((o) => !o.decision.policy);
   if (undecided.length) out.push(`  (no policy; mesh default): ${tallyText(undecided.reduce((acc, o) => { acc.calls += o.shape.count; acc[o.decision.verdict] += o.shape.count; if (o.change === 'newly-denied') acc.newlyDenied += o.shape.count; if (o.change === 'newly-allowed') acc.newlyAllowed += o.shape.count; return acc; }, { calls: 0, allow: 0, deny: 0, external: 0, unknown: 0, newlyDenied: 0, newlyAllowed: 0 } as Tally))}`);
+  if (refused.length) {
+    out.push('', 'Not in effect (the mesh refuses to store them, so they decide nothing):');
+    for (const { ref, reason } of refused) out.push(`  ${where(ref, rel)} ${ref.label}: ${reason}`);
+  }
+  out.push(...authenticationText(result, authentication, rel));
   const audits = auditTallies(result.outcomes);
   if (audits.length) {
     out.push('', 'AUDIT policies (they mark calls for audit logging and decide nothing):');
@@ -382,6 +400,16 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
     for (const [attribute, calls] of [...byMissing].sort((a, b) => b[1] - a[1])) out.push(`  ${n(calls).padStart(8)}  ${attribute}`);
   }
   return out.join('\n');
+}
+
+/** The authentication section: each PeerAuthentication and RequestAuthentication with the calls it refused and governed (they allow none). */
+function authenticationText(result: SimulationResult, authentication: readonly AuthenticationSummary[], rel: (p: string) => string): string[] {
+  // (without the summaries, those that refused calls, from the tallies)
+  const rows = authentication.length
+    ? authentication.map((a) => `  ${where(a.ref, rel)} ${a.label}: ${refusedText(a)} · governs ${n(a.governs)} · ${a.text}`)
+    : result.policies.filter((p) => isAuthenticationLabel(p.ref.label)).map((p) => `  ${where(p.ref, rel)} ${p.ref.label}: refused ${n(p.deny)}`);
+  if (!rows.length) return [];
+  return ['', 'Authentication (PeerAuthentications and RequestAuthentications allow nothing; a STRICT mode refuses plaintext calls, the connection failing, a RequestAuthentication invalid tokens with 401):', ...rows];
 }
 
 /**

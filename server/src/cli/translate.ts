@@ -1,6 +1,7 @@
 import { relative, resolve } from 'node:path';
 import { MESHES, type Mesh } from '../engine/meshes';
-import { translatePolicies, translationLines, type Translation } from '../engine/translate';
+import { MISSING_TARGET, translatePolicies, translationLines, type Translation } from '../engine/translate';
+import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { ArgCursor } from './args';
 import { emit, interrupted } from './audit';
 import { commandFailure, HelpRequested, UsageError } from './errors';
@@ -21,8 +22,13 @@ made from the policies, and the observed calls of --traffic when given.
 Options:
   --to istio|linkerd|consul    The mesh to translate to.
   --policies <paths>           Policy files or folders (the same as paths given without an option).
+  --workspace <paths>          The rest of the workspace: files or folders whose resources the
+                               translated policies refer to (a Linkerd AuthorizationPolicy's
+                               Server, HTTPRoute or MeshTLSAuthentication in another file; a
+                               Consul wildcard entry covering their destinations). They are read
+                               and checked with them, not translated.
   --inventory <paths>          Kubernetes manifests or kubectl dumps: workloads, their labels,
-                               ports and service accounts (default: the policy paths).
+                               ports and service accounts (default: the policy and workspace paths).
   --traffic <paths>            Access logs of the source mesh: their calls are checked too.
   --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
   --format yaml|json           The translated YAML (default), or everything as JSON: the model,
@@ -36,6 +42,7 @@ interface TranslateArgs {
   to?: Mesh;
   policies: string[];
   inventory: string[];
+  workspace: string[];
   traffic: string[];
   config?: string;
   format: 'yaml' | 'json';
@@ -43,7 +50,7 @@ interface TranslateArgs {
 }
 
 function parse(args: string[]): TranslateArgs {
-  const parsed: TranslateArgs = { policies: [], inventory: [], traffic: [], format: 'yaml' };
+  const parsed: TranslateArgs = { policies: [], inventory: [], workspace: [], traffic: [], format: 'yaml' };
   for (const cli = new ArgCursor(args); cli.next();) {
     switch (cli.flag) {
       case '--help': case '-h': throw new HelpRequested();
@@ -55,6 +62,7 @@ function parse(args: string[]): TranslateArgs {
       }
       case '--policies': parsed.policies.push(...cli.list()); break;
       case '--inventory': parsed.inventory.push(...cli.list()); break;
+      case '--workspace': parsed.workspace.push(...cli.list()); break;
       case '--traffic': parsed.traffic.push(...cli.list()); break;
       case '--config': parsed.config = cli.value(); break;
       case '--output': parsed.output = cli.value(); break;
@@ -78,10 +86,12 @@ export async function runTranslateCli(args: string[], io: CliIo, workerEntry?: {
   try {
     const parsed = parse(args);
     const to = parsed.to!;
-    const loaded = loadWorkspace({ policies: parsed.policies, inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io);
+    const loaded = loadWorkspace({ policies: [...parsed.policies, ...parsed.workspace], inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io);
     if (typeof loaded === 'number') return loaded;
     const { workspace } = loaded;
-    const sources = workspace.resources.filter((r) => r.resource.mesh !== to);
+    // with --workspace, only the files of the policy paths are translated; the rest is read for what they refer to
+    const translated = parsed.workspace.length ? new Set(collectPolicyFiles(parsed.policies.map((p) => resolve(io.cwd, p))).files) : undefined;
+    const sources = workspace.resources.filter((r) => r.resource.mesh !== to && (!translated || translated.has(r.file.path)));
     if (sources.length === 0) {
       io.stderr(`mesh-policy: nothing to translate: the policies found are ${to}'s already, or there are none`);
       return 1;
@@ -95,6 +105,7 @@ export async function runTranslateCli(args: string[], io: CliIo, workerEntry?: {
     const displayPath = (file: string) => relative(io.cwd, file) || file;
     const translations = await translatePolicies(sources, to, { inventory: workspace.inventory, config: workspace.config }, {
       path: resolve(io.cwd, parsed.output ?? `translated-${to}.yaml`), displayPath,
+      ...(translated ? { workspace: workspace.resources } : {}),
       ...(observed ? { observed } : {}), ...(run.signal ? { signal: run.signal } : {}),
     });
     if (run.signal?.aborted) return interrupted(io);
@@ -102,6 +113,9 @@ export async function runTranslateCli(args: string[], io: CliIo, workerEntry?: {
     const written = emit(text, parsed.output, io);
     if (written !== 0) return written;
     for (const t of translations) for (const line of translationLines(t, displayPath)) io.stderr(`mesh-policy: ${line}`);
+    if (!translated && translations.some((t) => t.notes.some((n) => n.text.includes(MISSING_TARGET)))) {
+      io.stderr('mesh-policy: some policies target resources of files not given: name the files or folders that define them with --workspace (read, not translated)');
+    }
     // a check that compared nothing (every probe left undecided by a simulator) is no evidence
     const differing = translations.some((t) => t.check.probes.differing > 0 || (t.check.observed?.differing ?? 0) > 0 || (t.check.probes.decided === 0 && t.check.probes.undecided > 0));
     return differing || translations.every((t) => t.written.resources === 0) ? 1 : 0;
@@ -111,5 +125,5 @@ export async function runTranslateCli(args: string[], io: CliIo, workerEntry?: {
 }
 
 function jsonOf(t: Translation): unknown {
-  return { from: t.from, to: t.to, read: t.read, resources: t.written.resources, notes: t.notes, check: t.check, model: t.model, yaml: t.yaml };
+  return { from: t.from, to: t.to, read: t.read, referenced: t.referenced, resources: t.written.resources, notes: t.notes, check: t.check, model: t.model, yaml: t.yaml };
 }

@@ -42,6 +42,13 @@ function calls(count: number, arrival: Arrival, workload = 'cart', port = 8080, 
   });
 }
 
+/** The record without the destination's labels (no inventory either: which workload selectors apply is not known). */
+function withoutLabels(record: string): string {
+  const parsed = JSON.parse(record) as { destination: { labels?: unknown } };
+  delete parsed.destination.labels;
+  return JSON.stringify(parsed);
+}
+
 /** 10 mutual TLS, 3 plaintext and 2 not-logged calls to shop/cart:8080. */
 const MIXED = [calls(10, 'mtls'), calls(3, 'plaintext'), calls(2, 'not-logged')];
 
@@ -152,6 +159,16 @@ const CASES: Case[] = [
     lenses: { 'PeerAuthentication istio-system/root-cart': 'Istio ignores it: a workload selector in the root namespace · 3 observed calls to 1 workload it selects' },
   },
   {
+    // (the namespace's STRICT, unless the workload selector PERMISSIVE selects it: its labels decide)
+    name: 'labels not logged: the calls may go by a workload selector, and the lens names the modes they get',
+    docs: [peer('strict', 'shop', '  mtls:\n    mode: STRICT\n'), peer('cart-permissive', 'shop', `${CART}  mtls:\n    mode: PERMISSIVE\n`)],
+    records: MIXED.map(withoutLabels),
+    lenses: {
+      'PeerAuthentication shop/strict': 'mTLS STRICT: no observed call goes by it · may govern 15 more calls, which get STRICT or PERMISSIVE (what decides is not logged)',
+      'PeerAuthentication shop/cart-permissive': 'mTLS PERMISSIVE: no observed call goes by it · may govern 15 more calls, which get STRICT or PERMISSIVE (what decides is not logged)',
+    },
+  },
+  {
     name: 'RequestAuthentication: valid, invalid (bad signature, issuer not listed, audience not listed) and absent tokens',
     docs: [`apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata:\n  name: cart-jwt\n  namespace: shop\nspec:\n${CART}  jwtRules:\n  - issuer: https://auth.example.com\n    audiences: [cart]\n`],
     records: [
@@ -231,6 +248,21 @@ describe('lenses over PeerAuthentication and RequestAuthentication: what they do
     assert.ok(!hints.some((m) => m.startsWith('PeerAuthentication shop/older ')), JSON.stringify(hints));
   });
 
+  it('one that may govern calls names the modes they get, in its hint and its listing; a RequestAuthentication\'s hint speaks of tokens', async () => {
+    const c = CASES.find((x) => x.name.startsWith('labels not logged'))!;
+    const ra = `apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata:\n  name: orders-jwt\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: orders\n  jwtRules:\n  - issuer: https://auth.example.com\n`;
+    const { insight, path } = await insightFor('maybe', [...c.docs, ra], c.records);
+    const hints = insight.findings(path).filter((f) => f.code === 'MPA4003').map((f) => f.message);
+    assert.deepEqual(hints, [
+      'PeerAuthentication shop/strict sets the mTLS mode of none of the 15 observed calls (mTLS STRICT) · may govern 15 more calls, which get STRICT or PERMISSIVE (what decides is not logged)',
+      'PeerAuthentication shop/cart-permissive sets the mTLS mode of none of the 15 observed calls (mTLS PERMISSIVE) · may govern 15 more calls, which get STRICT or PERMISSIVE (what decides is not logged)',
+      // (the calls go to shop/cart, whose labels are not logged: it may check their tokens)
+      'RequestAuthentication shop/orders-jwt checks the token of none of the 15 observed calls · may check 15 more calls (labels not known)',
+    ]);
+    const listing = insight.callsMarkdown(path, insight.lenses(path).find((l) => l.item.label === 'PeerAuthentication shop/strict')!.item.span.start)!;
+    assert.match(listing, /\n## It may govern, STRICT or PERMISSIVE \(what decides is not logged\) \(15 calls\)\n/);
+  });
+
   it('follows edits in another file: an AuthorizationPolicy edited keeps it, a narrower PeerAuthentication added takes its calls', async () => {
     // (mutual TLS calls only: the STRICT policy decides none of them, so only its lens and hint tell it apart)
     const { path, workspace, live } = await insightFor('other-file', [peer('strict', 'shop', '  mtls:\n    mode: STRICT\n')], [calls(10, 'mtls')]);
@@ -246,7 +278,10 @@ describe('lenses over PeerAuthentication and RequestAuthentication: what they do
       workspace.update(engine.prepare(engine.read(other, text)));
       const insight = live.next([other]);
       assert.equal(insight.lenses(path)[0]!.title, expected);
-      assert.deepEqual(insight.findings(path).filter((f) => f.code === 'MPA4003').map((f) => f.message.split(' decides ')[0]), unused);
+      const hints = insight.findings(path).filter((f) => f.code === 'MPA4003').map((f) => f.message);
+      assert.deepEqual(hints.map((m) => m.split(' sets the mTLS mode of none ')[0]), unused);
+      // (in its own terms: it allows nothing, so it never "decides" a call)
+      for (const hint of hints) assert.equal(hint, 'PeerAuthentication shop/strict sets the mTLS mode of none of the 10 observed calls (mTLS STRICT) · 10 calls to 1 workload it selects go by PeerAuthentication shop/cart-permissive');
       const simulation = new Simulation(workspace);
       const fresh = new TrafficInsight(workspace, simulation, simulateShapes(simulation, insight.result.outcomes.map((o) => o.shape)));
       assert.deepEqual(insight.findings(path), fresh.findings(path));
@@ -297,7 +332,7 @@ describe('lenses over PeerAuthentication and RequestAuthentication: what they do
       // (the insight built by difference took over the last one's indexes: its listing reads its own calls)
       const offset = insight.lenses(path)[0]!.item.span.start;
       assert.equal(insight.callsMarkdown(path, offset), fresh.callsMarkdown(path, offset));
-      assert.match(insight.callsMarkdown(path, offset)!, /\| 10 \| cluster\.local\/ns\/shop\/sa\/frontend → shop\/cart:8080 \|/);
+      assert.match(insight.callsMarkdown(path, offset)!, /\| 10 \| GET \/mtls\/4 \| cluster\.local\/ns\/shop\/sa\/frontend → shop\/cart:8080 \|/);
     }
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -95,12 +95,18 @@ describe('traffic findings name the deciding policy and rule', () => {
 
 describe('MPA4003 (decides no observed call) and undecided calls', () => {
   it('is not given to a rule that decides calls in one of the alternatives of undecided ones', async () => {
-    // examples/consul defines counting's intentions twice, differently (config/counting.hcl and the
-    // CRD): the dashboard → counting calls are unknown, each definition's dashboard source deciding them
+    // examples/consul defines counting's intentions twice (config/counting.hcl and the CRD); with
+    // the CRD's dashboard source a valid deny (the example's "Allow" makes Consul refuse the CRD),
+    // the definitions differ: the dashboard → counting calls are unknown, each definition's
+    // dashboard source deciding them
     const root = join(__dirname, '..', '..', '..', '..', 'examples', 'consul');
     const workspace = new WorkspaceModel(defaultConfig(root));
     const files = ['config/counting.hcl', 'crds/service-intentions.yaml'].map((f) => join(root, f));
-    for (const file of files) workspace.update(engine.prepare(engine.readFile(file)));
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      assert.ok(!file.endsWith('.yaml') || text.includes('      action: Allow\n'));
+      workspace.update(engine.prepare(engine.read(file, text.replace('      action: Allow\n', '      action: deny\n'))));
+    }
     const model = await ingestTraffic([join(root, 'traffic')], { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
     const simulation = new Simulation(workspace);
     const result = simulateShapes(simulation, model.shapes);
@@ -112,6 +118,27 @@ describe('MPA4003 (decides no observed call) and undecided calls', () => {
     for (const label of decidedInAnAlternative) assert.ok(!hints.some((m) => m.startsWith(`${label} `)), `${label}: ${hints.join('\n')}`);
     // the hint itself still works: ops-console never calls api
     assert.ok(hints.some((m) => m.startsWith('ServiceIntentions counting-demo/api sources[1] ops-console permissions[0] decides none')), hints.join('\n'));
+  });
+});
+
+describe('MPA4003 on an entry Consul refuses to store', () => {
+  it('is given once, on the entry, saying why it is not in effect, instead of once per source and permission', async () => {
+    // examples/consul/config/api.hcl: the dashboard source sets both Action and Permissions
+    // (examples/README.md mistake 9), so Consul refuses the entry (spec §3.7.1 V15)
+    const root = join(__dirname, '..', '..', '..', '..', 'examples', 'consul');
+    const workspace = new WorkspaceModel(defaultConfig(root));
+    const files = ['config/api.hcl', 'config/deny-all.json'].map((f) => join(root, f));
+    for (const file of files) workspace.update(engine.prepare(engine.readFile(file)));
+    const model = await ingestTraffic([join(root, 'traffic')], { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
+    const simulation = new Simulation(workspace);
+    const result = simulateShapes(simulation, model.shapes);
+    const insight = new TrafficInsight(workspace, simulation, result);
+    const hints = insight.findings(files[0]!).filter((x) => x.code === 'MPA4003');
+    assert.deepEqual(hints.map((h) => h.message), [`service-intentions api decides none of the ${result.totals.calls.toLocaleString('en-US')} observed calls: it is not in effect, Consul refuses to store it (Sources[0] dashboard sets both Action and Permissions (a source is either L4 or L7))`]);
+    assert.equal(hints[0]!.range.start.line, 0, 'on the entry, whose first line is the file\'s');
+    // the wildcard deny decides the calls to api instead
+    const toApi = result.outcomes.filter((o) => o.shape.record.destination?.service === 'api');
+    assert.ok(toApi.length > 0 && toApi.every((o) => o.decision.policy?.file === files[1]), 'deny-all.json decides every call to api');
   });
 });
 
@@ -149,7 +176,8 @@ describe('the observed calls offered by Explain Call...', () => {
 
     const root = join(__dirname, '..', '..', '..', '..', 'examples', 'consul');
     const consul = new WorkspaceModel(defaultConfig(root));
-    for (const file of ['config/counting.hcl', 'crds/service-intentions.yaml']) consul.update(engine.prepare(engine.readFile(join(root, file))));
+    // the CRD's dashboard source as a valid deny (the example's "Allow" makes Consul refuse the CRD): the two definitions differ
+    for (const file of ['config/counting.hcl', 'crds/service-intentions.yaml']) consul.update(engine.prepare(engine.read(join(root, file), readFileSync(join(root, file), 'utf8').replace('      action: Allow\n', '      action: deny\n'))));
     const traffic = await ingestTraffic([join(root, 'traffic')], { inventory: consul.inventory, config: consul.config, keyHeaders: headersTestedBy(consul), workers: 1 });
     const consulSimulation = new Simulation(consul);
     const undecided = new TrafficInsight(consul, consulSimulation, simulateShapes(consulSimulation, traffic.shapes)).calls().map((c) => c.detail).filter((d) => d.startsWith('unknown'));

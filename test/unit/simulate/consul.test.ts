@@ -352,17 +352,80 @@ describe('consul §3.5 evaluation', () => {
     assert.equal(d.status, undefined);
   });
 
-  it('a permission without Action reads as deny (rbac.go intentionActionFromString)', () => {
-    const p = compile(hcl(entry('api', l7('{ HTTP { PathPrefix = "/" } }'))), 'allow');
-    expectVerdict(p, { src: 'web', dst: 'api', method: 'GET', path: '/' }, 'deny');
-  });
-
   it('the protocol is unknown and L7 intentions apply: unknown naming protocol', () => {
     const p = compile(hcl(entry('api', l7(allowV1))), 'deny');
     const d = expectVerdict(p, { src: 'web', dst: 'api', protocol: 'none' }, 'unknown');
     assert.ok(d.missing?.includes('protocol') || d.missing?.includes('request.path'), String(d.missing));
     // L4 only: the protocol does not matter.
     expectVerdict(compile(hcl(entry('api', '{ Name = "web", Action = "allow" }')), 'deny'), { src: 'web', dst: 'api', protocol: 'none' }, 'allow');
+  });
+});
+
+// ---------------------------------------------------------------------------- §3.7 refused entries
+
+// Consul's config entry validation (and the consul-k8s webhook for the CRD) refuses the whole
+// entry when one source or permission breaks a rule (spec §3.7.1, §3.7.3): the entry is never
+// stored, so the calls are decided by the other intentions and the default, and the trace says why.
+describe('consul §3.7 an entry Consul refuses to store decides nothing', () => {
+  const denyAllOthers = entry('*', '{ Name = "*", Action = "deny" }');
+  const get = { src: 'web', dst: 'api', method: 'GET', path: '/v1/x' } as const;
+  const cases: { name: string; sources: string; extra?: string; problem: RegExp }[] = [
+    { name: 'a source with both Action and Permissions', sources: '{ Name = "web", Action = "allow", Permissions = [{ Action = "allow", HTTP { PathPrefix = "/v1" } }] }', problem: /Sources\[0\] web sets both Action and Permissions/ },
+    { name: 'a source with neither Action nor Permissions', sources: '{ Name = "web" }', problem: /Sources\[0\] web has neither Action nor Permissions/ },
+    { name: 'a source whose Action is not allow or deny', sources: '{ Name = "web", Action = "Allow" }', problem: /Action "Allow", not "allow" or "deny"/ },
+    { name: 'a source with an empty Name', sources: '{ Name = "web", Action = "allow" },\n{ Name = "", Action = "allow" }', problem: /Sources\[1\] \(no name\) has no name/ },
+    { name: 'a source name with a partial wildcard', sources: '{ Name = "web", Action = "allow" },\n{ Name = "we*", Action = "allow" }', problem: /partial value \("we\*"\)/ },
+    { name: 'an exact source name under the wildcard namespace', sources: '{ Name = "web", Namespace = "*", Action = "allow" }', problem: /exact name under the wildcard namespace/ },
+    { name: 'a source with both Peer and Partition', sources: '{ Name = "web", Action = "allow" },\n{ Name = "web", Peer = "dc2", Partition = "p1", Action = "allow" }', problem: /sets both Peer and Partition/ },
+    { name: 'a source Type other than consul', sources: '{ Name = "web", Type = "external", Action = "allow" }', problem: /Type "external", not "consul"/ },
+    { name: 'a source with LegacyMeta', sources: '{ Name = "web", Action = "allow", LegacyMeta = { team = "x" } }', problem: /has LegacyMeta/ },
+    { name: 'the same source twice', sources: '{ Name = "web", Action = "allow" },\n{ Name = "web", Action = "allow" }', problem: /Sources\[1\] web names the same caller as Sources\[0\] web/ },
+    { name: 'a permission without Action', sources: '{ Name = "web", Permissions = [{ HTTP { PathPrefix = "/v1" } }] }', problem: /Permissions\[0\] has no Action/ },
+    { name: 'a permission without HTTP', sources: '{ Name = "web", Permissions = [{ Action = "allow" }] }', problem: /Permissions\[0\] has no HTTP block/ },
+    { name: 'an empty HTTP block', sources: '{ Name = "web", Permissions = [{ Action = "allow", HTTP {} }] }', problem: /empty HTTP block/ },
+    { name: 'a PathPrefix without a leading /', sources: '{ Name = "web", Permissions = [{ Action = "allow", HTTP { PathPrefix = "v1" } }] }', problem: /PathPrefix "v1", which does not start with "\/"/ },
+    { name: 'two path matches', sources: '{ Name = "web", Permissions = [{ Action = "allow", HTTP { PathPrefix = "/v1", PathExact = "/v1/x" } }] }', problem: /sets PathExact and PathPrefix/ },
+    { name: 'a header with no value match', sources: '{ Name = "web", Permissions = [{ Action = "allow", HTTP { PathPrefix = "/", Header = [{ Name = "x-any" }] } }] }', problem: /Header\[0\] has no value matches/ },
+    { name: 'a header with two value matches', sources: '{ Name = "web", Permissions = [{ Action = "allow", HTTP { Header = [{ Name = "x-a", Exact = "1", Prefix = "1" }] } }] }', problem: /Header\[0\] has 2 value matches/ },
+    { name: 'a method that is not an HTTP method', sources: '{ Name = "web", Permissions = [{ Action = "allow", HTTP { Methods = ["FETCH"] } }] }', problem: /method "FETCH"/ },
+    { name: 'a method listed twice (after upper-casing)', sources: '{ Name = "web", Permissions = [{ Action = "allow", HTTP { Methods = ["GET", "get"] } }] }', problem: /lists the method GET twice/ },
+    { name: 'no sources at all', sources: '', problem: /has no Sources/ },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: the other intentions and the default decide, and the trace says why`, () => {
+      const refused = entry('api', c.sources, c.extra);
+      // With only the refused entry, the default decides (allow here) ...
+      const alone = expectVerdict(compile(hcl(refused), 'allow'), get, 'allow');
+      assert.equal(alone.policy, undefined, 'no refused intention decides');
+      const step = alone.trace.find((t) => /is not in effect: Consul refuses to store it/.test(t.text));
+      assert.ok(step, alone.trace.map((t) => t.text).join('\n'));
+      assert.match(step.text, c.problem);
+      assert.equal(step.outcome, 'skipped');
+      // ... and next to a wildcard deny entry, that entry decides.
+      const withDenyAll = expectVerdict(compile({ '/ws/api.hcl': refused, '/ws/all.hcl': denyAllOthers }, 'allow'), get, 'deny');
+      assert.match(withDenyAll.reason, /service-intentions \* Sources\[0\] \*/);
+    });
+  }
+
+  it('Permissions on an entry for a wildcard destination', () => {
+    const p = compile(hcl(entry('*', '{ Name = "web", Permissions = [{ Action = "deny", HTTP { PathPrefix = "/" } }] }')), 'allow');
+    const d = expectVerdict(p, get, 'allow');
+    assert.ok(d.trace.some((t) => /service-intentions \* is not in effect: .*has Permissions, which an entry for a wildcard destination cannot have/.test(t.text)));
+  });
+
+  it('the CRD: the webhook takes methods as written, so lower case is refused; both action and permissions too', () => {
+    const crd = (source: string) => yaml(`apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata: {name: api}\nspec:\n  destination: {name: api}\n  sources:\n    - ${source}\n`);
+    const lower = expectVerdict(compile(crd('{name: web, permissions: [{action: deny, http: {methods: [get]}}]}'), 'allow'), get, 'allow');
+    assert.ok(lower.trace.some((t) => /ServiceIntentions api is not in effect: .*sources\[0\] web permissions\[0\] has the method "get"/.test(t.text)), lower.trace.map((t) => t.text).join('\n'));
+    expectVerdict(compile(crd('{name: web, permissions: [{action: deny, http: {methods: [GET]}}]}'), 'allow'), get, 'deny', 'upper case is accepted');
+    const both = expectVerdict(compile(crd('{name: web, action: deny, permissions: [{action: deny, http: {pathPrefix: /}}]}'), 'allow'), get, 'allow');
+    assert.ok(both.trace.some((t) => /sources\[0\] web sets both action and permissions/.test(t.text)));
+  });
+
+  it('a valid entry is not refused: the same sources written correctly decide', () => {
+    const p = compile(hcl(entry('api', '{ Name = "web", Permissions = [{ Action = "deny", HTTP { PathPrefix = "/v1", Methods = ["GET"], Header = [{ Name = "x-a", Present = true }] } }] }')), 'allow');
+    const d = expectVerdict(p, { ...get, headers: { 'x-a': '1' } }, 'deny');
+    assert.ok(!d.trace.some((t) => /not in effect/.test(t.text)));
   });
 });
 
@@ -408,7 +471,6 @@ describe('consul §3.6 L7 matching', () => {
     ['Host header from headers', 'Header = [{ Name = "Host", Exact = "api.internal" }]', { headers: { host: 'api.internal' } }, 'allow'],
     ['all criteria are AND-ed', 'PathPrefix = "/admin", Methods = ["GET"], Header = [{ Name = "x-team", Exact = "ops" }]', { method: 'GET', path: '/admin/x', headers: { 'x-team': 'dev' } }, 'deny'],
     ['all criteria are AND-ed, all hold', 'PathPrefix = "/admin", Methods = ["GET"], Header = [{ Name = "x-team", Exact = "ops" }]', { method: 'GET', path: '/admin/x', headers: { 'x-team': 'ops' } }, 'allow'],
-    ['a header with no matcher is left out (rbac.go)', 'PathPrefix = "/", Header = [{ Name = "x-any" }]', { path: '/' }, 'allow'],
   ];
   for (const [name, http, c, verdict] of table) {
     it(name, () => {

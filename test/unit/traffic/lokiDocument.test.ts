@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
-import { emptyInventory } from '../../../server/src/engine/inventory/inventory';
+import { buildInventory, emptyInventory } from '../../../server/src/engine/inventory/inventory';
+import { readSource } from '../../../server/src/engine/source/read';
 import { createReader } from '../../../server/src/engine/traffic/detect';
-import { ingestTraffic, readerSettingProblems } from '../../../server/src/engine/traffic/ingest';
-import { LokiDocumentScanner } from '../../../server/src/engine/traffic/ingest/lokiDocument';
+import { ingestTraffic, readerSettingProblems, type TrafficModel } from '../../../server/src/engine/traffic/ingest';
+import { collectTrafficFiles } from '../../../server/src/engine/traffic/ingest/files';
+import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
+import { LokiDocumentScanner, type LokiEntryOrder } from '../../../server/src/engine/traffic/ingest/lokiDocument';
 import { nanosToRfc3339, type DocumentLine } from '../../../server/src/engine/traffic/ingest/documents';
 import { sniffDocument } from '../../../server/src/engine/traffic/ingest/documentScanners';
 import { scratchDir } from '../../helpers/scratch';
@@ -33,10 +36,13 @@ const ROOT = join(__dirname, '..', '..', ...(__dirname.includes(join('out', 'tes
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'traffic', 'formats');
 const dir = scratchDir('mesh-policy-loki-');
 
-/** The lines (parsed back to objects) and skips a document gives, read in chunks of `chunk` characters. */
-function scan(text: string, chunk = Infinity): { line?: unknown; skip?: string; at: number }[] {
+/**
+ * The lines (parsed back to objects) and skips a document gives, read in chunks of `chunk`
+ * characters, in the order of the file or in time order (ingest's).
+ */
+function scan(text: string, chunk = Infinity, order: LokiEntryOrder = 'file', holdChars?: number): { line?: unknown; skip?: string; at: number }[] {
   const out: DocumentLine[] = [];
-  const scanner = new LokiDocumentScanner((e) => out.push(e));
+  const scanner = new LokiDocumentScanner((e) => out.push(e), order, holdChars);
   if (chunk === Infinity) scanner.push(text);
   else for (let i = 0; i < text.length; i += chunk) scanner.push(text.slice(i, i + chunk));
   scanner.end();
@@ -213,6 +219,14 @@ describe('Loki API documents: entries, skips and locations', () => {
       assert.deepEqual(whole, c.expect);
       // chunk boundaries anywhere (inside strings, escapes, keys, literals) change nothing
       for (const chunk of [1, 2, 7, 64]) assert.deepEqual(scan(c.text, chunk), c.expect, `chunks of ${chunk}`);
+      // in time order: the same lines, sorted by time (equal times in the file's order), and the same skips
+      const timed = scan(c.text, 7, 'time');
+      // (RFC 3339 in UTC with nine fraction digits: the text sorts as the time)
+      const time = (e: { line?: unknown }) => (e.line as { timestamp: string }).timestamp;
+      const lines = c.expect.filter((e) => e.line !== undefined);
+      const sorted = lines.map((e, i) => ({ e, i })).sort((a, b) => (time(a.e) < time(b.e) ? -1 : time(a.e) > time(b.e) ? 1 : a.i - b.i)).map((x) => x.e);
+      assert.deepEqual(timed.filter((e) => e.line !== undefined), sorted);
+      assert.deepEqual(timed.filter((e) => e.skip !== undefined), c.expect.filter((e) => e.skip !== undefined));
     });
   }
 
@@ -221,6 +235,55 @@ describe('Loki API documents: entries, skips and locations', () => {
     assert.equal(nanosToRfc3339('999'), '1970-01-01T00:00:00.000000999Z');
     assert.equal(nanosToRfc3339('1.5e18'), undefined);
     assert.equal(nanosToRfc3339(''), undefined);
+  });
+});
+
+/** An entry's line as `logcli query -o jsonl` prints it, for entries at a few nanoseconds after the epoch. */
+function at(ns: number, line: string, labels: Record<string, string>): { labels: Record<string, string>; line: string; timestamp: string } {
+  return { labels, line, timestamp: `1970-01-01T00:00:00.${String(ns).padStart(9, '0')}Z` };
+}
+const P1 = { pod: 'p-1' };
+const P2 = { pod: 'p-2' };
+const stream = (labels: Record<string, string>, values: [number, string][]) => ({ stream: labels, values: values.map(([ns, line]) => [String(ns), line]) });
+const query = (...result: object[]) => JSON.stringify({ status: 'success', data: { resultType: 'streams', result } });
+
+// Ingest joins the two sides of a call, written by two pods, in a window of log time: a document's
+// entries come to it in time order (stably), however the document groups and orders them.
+const TIME_ORDER: { name: string; text: string; holdChars?: number; expect: { line: unknown; at: number }[] }[] = [
+  {
+    name: 'one stream per pod, each newest first (Loki\'s default direction): merged oldest first',
+    text: query(stream(P1, [[5, 'c'], [1, 'a']]), stream(P2, [[6, 'd'], [3, 'b']])),
+    expect: [at(1, 'a', P1), at(3, 'b', P2), at(5, 'c', P1), at(6, 'd', P2)].map((line) => ({ line, at: 1 })),
+  },
+  {
+    name: 'equal times keep the order of the file',
+    text: query(stream(P2, [[2, 'y'], [4, 'z']]), stream(P1, [[2, 'x']])),
+    expect: [at(2, 'y', P2), at(2, 'x', P1), at(4, 'z', P2)].map((line) => ({ line, at: 1 })),
+  },
+  {
+    name: 'documents in a row (one query per pod, one per line): merged across documents, each entry at its own line',
+    text: [query(stream(P1, [[4, 'late']])), JSON.stringify({ streams: [stream(P2, [[2, 'early']])] })].join('\n'),
+    expect: [{ line: at(2, 'early', P2), at: 2 }, { line: at(4, 'late', P1), at: 1 }],
+  },
+  {
+    // (each entry counts about 76 characters, its labels, line and time: two of them pass 100)
+    name: 'past the characters that may be held: what is held is handed over in time order, then the rest',
+    text: query(stream(P1, [[3, 'c'], [1, 'a']]), stream(P2, [[2, 'b']])),
+    holdChars: 100,
+    expect: [at(1, 'a', P1), at(3, 'c', P1), at(2, 'b', P2)].map((line) => ({ line, at: 1 })),
+  },
+];
+
+describe('Loki API documents: entries in time order', () => {
+  for (const c of TIME_ORDER) {
+    it(c.name, () => {
+      for (const chunk of [Infinity, 5]) assert.deepEqual(scan(c.text, chunk, 'time', c.holdChars), c.expect, `chunks of ${chunk}`);
+    });
+  }
+
+  it('the file\'s order for detection, which wants the first entries at once', () => {
+    const text = TIME_ORDER[0]!.text;
+    assert.deepEqual(scan(text, Infinity, 'file').map((e) => (e.line as { line: string }).line), ['c', 'a', 'd', 'b']);
   });
 });
 
@@ -366,4 +429,102 @@ describe('logcli query\'s line outputs', () => {
     const bare = createReader('consul-envoy-json').read(`2025-03-14T15:00:00+01:00 ${first.line}`);
     assert.equal(bare.kind, 'record');
   });
+});
+
+/**
+ * An example's traffic files as the entries Loki would hold: the log line out of its wrapping
+ * (`kubectl logs --prefix`'s `[pod/<pod>/<container>] `, Fluent Bit's `{"log", "kubernetes"}`),
+ * the writer as stream labels, at the line's own start time; grouped into one stream per pod.
+ */
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function lokiStreamsOf(files: string[]): { stream: Record<string, string>; values: [string, string][] }[] {
+  const streams = new Map<string, { stream: Record<string, string>; values: [string, string][] }>();
+  for (const file of files) {
+    let last = 0;
+    for (const text of readFileSync(file, 'utf8').split('\n')) {
+      let labels: Record<string, string> | undefined;
+      let line = text;
+      const prefix = /^\[pod\/([^/\]]+)\/([^\]]+)\] (.*)$/.exec(text);
+      if (prefix) {
+        labels = { pod: prefix[1]!, container: prefix[2]! };
+        line = prefix[3]!;
+      } else if (text.startsWith('{"date"')) {
+        const record = parsed(text) as { log?: string; kubernetes: { pod_name: string; namespace_name: string; container_name: string; labels: Record<string, string> } } | undefined;
+        const k = record?.kubernetes;
+        if (k !== undefined) {
+          labels = { namespace: k.namespace_name, pod: k.pod_name, container: k.container_name, ...k.labels };
+          line = (record!.log ?? '').replace(/\n$/, '');
+        }
+      }
+      // (Loki keeps no empty line; a line in no wrapping stays in its file's stream)
+      if (line.trim() === '') continue;
+      labels ??= { filename: file };
+      const start = /"start_time":"([^"]+)"/.exec(line)?.[1] ?? /^\[(\d{4}-[^\]]+Z)\]/.exec(line)?.[1];
+      const ms = start === undefined ? last : Date.parse(start);
+      last = ms;
+      const key = JSON.stringify(labels);
+      let s = streams.get(key);
+      if (s === undefined) streams.set(key, (s = { stream: labels, values: [] }));
+      s.values.push([`${ms}000000`, line]);
+    }
+  }
+  return [...streams.values()];
+}
+
+describe('the example traffic as Loki documents: the calls of the plain files', () => {
+  const examples = join(ROOT, 'examples');
+  const inventoryOf = (mesh: string) => {
+    const files = collectTrafficFiles([join(examples, mesh)], { ...defaultConfig(examples), traffic: ['**/*.yaml'] }).files;
+    return buildInventory(files.map((f) => readSource(f, readFileSync(f, 'utf8'))));
+  };
+  const facts = (m: TrafficModel) => {
+    const s = m.stats;
+    return {
+      parsed: s.parsed, calls: s.calls, joinedPairs: s.joinedPairs, tcpPairs: s.tcpPairs, gatewayLegs: s.gatewayLegs, observed: s.observed,
+      sourceBy: s.sourceBy, destinationBy: s.destinationBy, unresolvedSource: s.unresolvedSourceByReason, unresolvedDestination: s.unresolvedDestinationByReason,
+      unmatched: s.join.unmatched,
+      shapes: Object.fromEntries(m.shapes.map((x) => [shapeKey(x.record), { count: x.count, joined: x.joined, sourceBy: x.sourceBy, destinationBy: x.destinationBy, first: x.firstTime, last: x.lastTime }])),
+    };
+  };
+
+  for (const mesh of ['consul', 'istio']) {
+    it(`${mesh}: a query response (each stream newest first), a push body, and one response per pod in a row`, async () => {
+      const traffic = join(examples, mesh, 'traffic');
+      const logs = readdirSync(traffic).filter((f) => f.endsWith('.log')).map((f) => join(traffic, f));
+      const streams = lokiStreamsOf(logs);
+      assert.ok(streams.length >= 3, `${streams.length} streams`);
+      const newestFirst = streams.map((s) => ({ stream: s.stream, values: [...s.values].reverse() }));
+      const documents: Record<string, string> = {
+        [`${mesh}-query.json`]: JSON.stringify({ status: 'success', data: { resultType: 'streams', result: newestFirst, stats: {} } }, null, 2),
+        [`${mesh}-push.json`]: JSON.stringify({ streams }),
+        [`${mesh}-per-pod.json`]: streams.map((s) => JSON.stringify({ status: 'success', data: { resultType: 'streams', result: [s] } })).join('\n'),
+      };
+      const inventory = inventoryOf(mesh);
+      const plain = await ingestTraffic([traffic], { inventory, config: defaultConfig(examples) });
+      // the two sides of many calls are joined in the plain files
+      assert.ok(plain.stats.joinedPairs > 300, `${plain.stats.joinedPairs} pairs`);
+      for (const [name, text] of Object.entries(documents)) {
+        writeFileSync(join(dir, name), text);
+        const model = await ingestTraffic([join(dir, name)], { inventory, config: defaultConfig(examples) });
+        assertAccounting(model);
+        assert.equal(model.stats.files[0]!.document, 'loki-api', name);
+        assert.equal(model.stats.lines, streams.reduce((n, s) => n + s.values.length, 0), `${name}: one line per entry`);
+        assert.deepEqual(facts(model), facts(plain), name);
+      }
+      // what `mesh-policy traffic` says of them: the same calls, joins and callers
+      const summary = (stdout: string) => stdout.slice(stdout.indexOf('\nCalls:'), stdout.indexOf('\nDestination resolved by:'));
+      const expected = await trafficCli([traffic, '--inventory', join(examples, mesh)], dir);
+      const read = await trafficCli([join(dir, `${mesh}-query.json`), '--inventory', join(examples, mesh)], dir);
+      assert.equal(read.code, 0, read.stderr);
+      assert.match(summary(expected.stdout), /Calls: [\d,]+ in/);
+      assert.equal(summary(read.stdout), summary(expected.stdout));
+    });
+  }
 });

@@ -92,6 +92,13 @@ const CASES: Case[] = [
     expect: [{ line: { otlp: { pod: 'httpbin-5c8f7d6b9-fghij', namespace: 'foo' }, line: LINE_A, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 1 }],
   },
   {
+    name: 'record attributes that are access log fields go with the line, to be merged into its record; the others do not',
+    text: JSON.stringify(request(K8S, [
+      { timeUnixNano: NANOS_A, body: s(LINE_A), attributes: [attr('source_principal', 'spiffe://cluster.local/ns/foo/sa/sleep'), { key: 'response_code', value: { intValue: '403' } }, attr('node_name', 'sidecar~x'), attr('trace_id', 'abc')] },
+    ])),
+    expect: [{ line: { otlp: WRITER, line: LINE_A, attributes: { source_principal: 'spiffe://cluster.local/ns/foo/sa/sleep', response_code: 403 }, timestamp: '2025-03-14T09:26:53.412551234Z' }, at: 1 }],
+  },
+  {
     name: 'a map body (an Envoy JSON access log as a key-value list) becomes its JSON object; numbers as numbers, a 64-bit int beyond 2^53 kept as its text',
     text: JSON.stringify(request([], [{ body: { kvlistValue: { values: [
       { key: 'method', value: s('GET') }, { key: 'response_code', value: { intValue: '403' } }, { key: 'duration', value: { doubleValue: 1.5 } },
@@ -247,6 +254,93 @@ function fluentBitAsOtlp(): string {
     ...Object.entries(k['labels'] as Record<string, string>).map(([key, value]) => attr(`k8s.pod.labels.${key}`, value)),
   ], r))).join('\n');
 }
+
+// A JSON access log of Istio's default keys, without the caller's identity, as a map body.
+const JSON_LOG: Record<string, unknown> = {
+  start_time: '2025-03-14T09:26:53.412Z', method: 'GET', path: '/status/200', protocol: 'HTTP/1.1', response_code: 200, response_flags: '-',
+  response_code_details: 'via_upstream', request_id: '5f0c2a9e', authority: 'httpbin.foo:8000', upstream_cluster: 'inbound|8080||',
+  upstream_host: '10.244.2.23:8080', downstream_local_address: '10.244.2.23:8080', downstream_remote_address: '10.244.2.21:40318',
+};
+const kvlist = (object: Record<string, unknown>) => ({ kvlistValue: { values: Object.entries(object).map(([key, value]) => ({ key, value: typeof value === 'number' ? { intValue: String(value) } : s(String(value)) })) } });
+
+/** What a record gives of the caller and the outcome. */
+interface Facts {
+  principal: string | null | undefined;
+  principalUnknown: boolean | undefined;
+  status: number | undefined;
+  observed: string | undefined;
+  path: string | undefined;
+}
+
+// docs/access-records.md, "OpenTelemetry (OTLP/JSON) documents": Istio's envoyOtelAls sends the
+// `logFormat.labels` as record attributes beside the text body; the spec's §7.2 says to read the
+// body and merge the attributes. The fields are those of Istio's JSON keys and the identity labels
+// docs/access-records.md recommends (source_principal = %DOWNSTREAM_PEER_URI_SAN%, whose
+// spiffe:// is dropped for Istio's principal form); null, "" and "-" are Envoy's empty values.
+const SLEEP = 'spiffe://cluster.local/ns/foo/sa/sleep';
+const MERGES: { name: string; body: unknown; attributes: unknown[]; expect: Facts }[] = [
+  {
+    name: 'a text body alone: Istio\'s default text format does not log the caller\'s identity',
+    body: s(LINE_A), attributes: [],
+    expect: { principal: undefined, principalUnknown: true, status: 200, observed: 'allowed', path: '/status/200' },
+  },
+  {
+    name: 'a text body and a lone source_principal attribute: the caller\'s principal',
+    body: s(LINE_A), attributes: [attr('source_principal', SLEEP)],
+    expect: { principal: 'cluster.local/ns/foo/sa/sleep', principalUnknown: undefined, status: 200, observed: 'allowed', path: '/status/200' },
+  },
+  {
+    name: 'a text body and source_principal logged empty ("-"): a plaintext caller, not an unknown one',
+    body: s(LINE_A), attributes: [attr('source_principal', '-')],
+    expect: { principal: null, principalUnknown: undefined, status: 200, observed: 'allowed', path: '/status/200' },
+  },
+  {
+    name: 'a text body and attributes of fields it has: each attribute wins over the body\'s value',
+    body: s(LINE_A), attributes: [{ key: 'response_code', value: { intValue: '403' } }, attr('response_code_details', 'rbac_access_denied_matched_policy[none]'), attr('source_principal', SLEEP)],
+    expect: { principal: 'cluster.local/ns/foo/sa/sleep', principalUnknown: undefined, status: 403, observed: 'denied', path: '/status/200' },
+  },
+  {
+    name: 'a JSON body (a map) and source_principal and path attributes: merged, the attribute winning',
+    body: kvlist(JSON_LOG), attributes: [attr('source_principal', SLEEP), attr('path', '/headers')],
+    expect: { principal: 'cluster.local/ns/foo/sa/sleep', principalUnknown: undefined, status: 200, observed: 'allowed', path: '/headers' },
+  },
+  {
+    name: 'a JSON body with the caller\'s identity and an attribute that logged it empty: the body\'s value stays',
+    body: kvlist({ ...JSON_LOG, source_principal: SLEEP }), attributes: [attr('source_principal', '-')],
+    expect: { principal: 'cluster.local/ns/foo/sa/sleep', principalUnknown: undefined, status: 200, observed: 'allowed', path: '/status/200' },
+  },
+  {
+    name: 'attributes that are no access log field (Envoy\'s node facts, a trace id, the writer, unknown labels) are not read as fields',
+    body: s(LINE_A),
+    attributes: [attr('node_name', 'sidecar~10.244.2.23~httpbin.foo~foo.svc.cluster.local'), attr('cluster_name', 'httpbin.foo'), attr('log_name', 'otel_envoy_accesslog'),
+      attr('trace_id', '4bf92f3577b34da6a3ce929d0e0e4736'), attr('pod', 'httpbin-5c8f7d6b9-fghij'), attr('principal', SLEEP), attr('Source_Principal', SLEEP), attr('peer', SLEEP)],
+    expect: { principal: undefined, principalUnknown: true, status: 200, observed: 'allowed', path: '/status/200' },
+  },
+];
+
+describe('OTLP/JSON documents: record attributes merged with the body', () => {
+  for (const [i, c] of MERGES.entries()) {
+    it(c.name, async () => {
+      const path = join(dir, `merge-${i}.json`);
+      writeFileSync(path, JSON.stringify(request(K8S, [{ timeUnixNano: NANOS_A, body: c.body, attributes: c.attributes }])));
+      const model = await ingestTraffic([path], { inventory: emptyInventory(), config: defaultConfig(dir) });
+      assertAccounting(model);
+      assert.equal(model.stats.parsed, 1);
+      const record = model.shapes[0]!.record;
+      const facts: Facts = { principal: record.source?.principal, principalUnknown: record.source?.principalUnknown, status: record.response?.status, observed: record.observed, path: record.request?.path };
+      assert.deepEqual(facts, c.expect);
+      // the writer still comes from the resource
+      assert.equal(record.destination?.namespace, 'foo');
+    });
+  }
+
+  it('`mesh-policy traffic`: the lone source_principal attribute gives the caller in the records it prints', async () => {
+    writeFileSync(join(dir, 'principal.json'), JSON.stringify(request(K8S, [{ timeUnixNano: NANOS_A, body: s(LINE_A), attributes: [attr('source_principal', SLEEP)] }])));
+    const result = await cli(['principal.json', '--format', 'jsonl']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(jsonlRecords(result.stdout).map((r) => r.source?.principal), ['cluster.local/ns/foo/sa/sleep']);
+  });
+});
 
 describe('OTLP/JSON documents through ingest and `mesh-policy traffic`', () => {
   const otlp = fluentBitAsOtlp();

@@ -29,10 +29,13 @@ function workspaceOf(files: Record<string, string>, config: ProjectConfig): Work
   return workspace;
 }
 
-/** An example workspace (policy folders under examples/<mesh>) with its traffic. */
-export async function loadExample(mesh: string, folders: string[]): Promise<Loaded> {
+/** An example workspace (policy folders under examples/<mesh>) with its traffic; `edit` may change a file's text first (to take out a deliberate mistake). */
+export async function loadExample(mesh: string, folders: string[], edit?: (path: string, text: string) => string): Promise<Loaded> {
   const files: Record<string, string> = {};
-  for (const path of collectPolicyFiles(folders.map((f) => join(EXAMPLES, mesh, f))).files) files[path] = readFileSync(path, 'utf8');
+  for (const path of collectPolicyFiles(folders.map((f) => join(EXAMPLES, mesh, f))).files) {
+    const text = readFileSync(path, 'utf8');
+    files[path] = edit ? edit(path, text) : text;
+  }
   const workspace = workspaceOf(files, defaultConfig(join(EXAMPLES, mesh)));
   const model = await ingestTraffic([join(EXAMPLES, mesh, 'traffic')], { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
   return loaded(workspace, model.shapes);

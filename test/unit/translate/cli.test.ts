@@ -47,6 +47,33 @@ describe('mesh-policy translate', () => {
     assert.equal(translation!.yaml, yaml.replace(/\n# .*\(observed calls\)[\s\S]*?(?=\n[^#])/, ''), 'the same YAML, without the observed calls\' check');
   });
 
+  it('examples/consul/config/api.hcl → Istio: deny permissions after allows decide every observed call as Consul does, whatever the --output is named', async () => {
+    const dir = scratchDir('mesh-policy-translate-api-');
+    const args = ['--to', 'istio', 'examples/consul/config/api.hcl', '--inventory', 'examples/consul', '--traffic', 'examples/consul/traffic', '--format', 'json'];
+    const checks: unknown[] = [];
+    for (const name of ['api.yaml', 'api.json']) {
+      const result = await run([...args, '--output', join(dir, name)]);
+      assert.equal(result.code, 0, result.stderr);
+      const [translation] = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { check: { probes: { decided: number; differing: number }; observed: { decided: number; differing: number } } }[];
+      const { probes, observed } = translation!.check;
+      assert.ok(probes.decided > 0 && observed.decided > 0, name);
+      assert.deepEqual([probes.differing, observed.differing], [0, 0], `${name}: ${JSON.stringify(translation!.check, null, 1).slice(0, 2000)}`);
+      checks.push(translation!.check);
+    }
+    // the translation is read back as YAML for the check, not as the output's format
+    assert.deepEqual(checks[1], checks[0]);
+  });
+
+  it('one Consul file with --workspace: read with the wildcard entries covering it, every place shown relative', async () => {
+    const { code, stdout, stderr } = await run(['--to', 'istio', 'examples/consul/config/api.hcl', '--workspace', 'examples/consul']);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^# Istio policies translated by mesh-policy translate from 1 Consul resource \(read with 2 resources of other files they refer to\)/m);
+    // the '*' deny of the workspace: api's sources are "allow only these", an ALLOW policy
+    assert.match(stdout, /^  action: ALLOW$/m);
+    assert.match(stdout, /examples\/consul\/config\/deny-all\.json:1/);
+    assert.ok(!stdout.includes(REPO_ROOT), 'no absolute path');
+  });
+
   it('refuses what it cannot do, with the reason', async () => {
     assert.deepEqual(await run(['--to', 'istio', 'examples/istio/security']).then((r) => [r.code, r.stderr]), [1, 'mesh-policy: nothing to translate: the policies found are istio\'s already, or there are none']);
     const usage = await run(['examples/istio/security']);

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine } from '../../../server/src/engine/engine';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
+import { translatePolicies } from '../../../server/src/engine/translate';
 import { consulTranslator } from '../../../server/src/engine/translate/consul';
 import { ANY_IDENTITY, type AccessModel, type AccessRule, type Identity, type Protection, type TranslationContext } from '../../../server/src/engine/translate/model';
+import { Prng } from '../../fuzz/prng';
 import { contextOf, decideUnder, resourcesOf } from './harness';
 
 /**
@@ -84,11 +86,19 @@ function ruleMatches(rule: AccessRule, call: Call): boolean {
       const path = call.path ?? '/';
       return p.kind === 'exact' ? path === p.value : p.kind === 'prefix' ? path.startsWith(p.value) : new RegExp(`^(?:${p.value})$`).test(path);
     }))));
+  const header = (name: string) => (call.method ? Object.entries(call.headers ?? {}).find(([k]) => k.toLowerCase() === name)?.[1] : undefined);
   const headers = rule.headers.every((h) => {
-    const v = call.method ? Object.entries(call.headers ?? {}).find(([k]) => k.toLowerCase() === h.name)?.[1] : undefined;
+    const v = header(h.name);
     return v !== undefined && (!h.values.length || h.values.includes(v));
   });
-  return from && to && headers;
+  // an exception matches an HTTP request whose method, path and every header test match
+  const excepted = (rule.unless ?? []).some((e) => call.method !== undefined
+    && ruleMatches({ origin: e.origin, from: [], to: [e.requests], headers: [] }, call)
+    && e.headers.every((h) => {
+      const v = header(h.name);
+      return v !== undefined && (h.match === 'present' || (h.match === 'exact' ? v === h.value : h.match === 'prefix' ? v.startsWith(h.value!) : v.endsWith(h.value!)));
+    }));
+  return from && to && headers && !excepted;
 }
 
 function applies(p: Protection, call: Call): boolean {
@@ -111,7 +121,8 @@ function describeRule(r: AccessRule): string {
   const from = !r.from.length ? 'anyone' : r.from.map((c) => (c.identities ?? []).map((i) => (i === ANY_IDENTITY || (i.namespace === '*' && i.serviceAccount === '*') ? '*' : `${i.namespace}/${i.serviceAccount}`)).join(',')).join(' | ');
   const to = !r.to.length ? 'any' : r.to.map((q) => [q.methods?.join(','), q.paths?.map((p) => (p.kind === 'exact' ? `=${p.value}` : p.kind === 'prefix' ? `${p.value}*` : `~${p.value}`)).join(',')].filter(Boolean).join(' ')).join(' | ');
   const headers = r.headers.map((h) => ` ${h.name}${h.values.length ? `=${h.values.join('|')}` : '?'}`).join('');
-  return `${from} -> ${to}${headers}`;
+  const unless = (r.unless ?? []).map((e) => ` unless ${describeRule({ origin: e.origin, from: [], to: [e.requests], headers: [] }).slice('anyone -> '.length)}${e.headers.map((h) => ` ${h.name} ${h.match}${h.value !== undefined ? ` ${h.value}` : ''}`).join('')}`).join('');
+  return `${from} -> ${to}${headers}${unless}`;
 }
 
 function describe1(p: Protection): string {
@@ -207,7 +218,7 @@ const READER: ReaderCase[] = [
     ],
   },
   {
-    // §3.5: first match wins; a deny after an overlapping allow cannot come first in the model.
+    // §3.5: first match wins; a deny after an overlapping allow leaves the allow's requests to it.
     name: 'deny permission after an overlapping allow (default allow, no wildcard)',
     dflt: 'allow',
     yaml: crd('api', `  - name: web
@@ -215,13 +226,58 @@ const READER: ReaderCase[] = [
     - { action: allow, http: { pathPrefix: /v1, methods: [GET] } }
     - { action: deny, http: { pathPrefix: /v1/secret } }
 `),
-    protections: ['deny api default/app=api: default/web-sa -> /v1/secret*'],
-    notes: ['narrower: are allowed by Consul, but this deny comes first', 'same: allows nothing the default would not', 'wider: connections without HTTP'],
+    protections: ['deny api default/app=api: default/web-sa -> /v1/secret* unless GET /v1*'],
+    notes: ['same: allows nothing the default would not', 'wider: connections without HTTP'],
     calls: [
-      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/secret/x' }, consul: 'allow', model: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/secret/x' }, consul: 'allow' },
       { call: { from: 'web', to: 'api', method: 'POST', path: '/v1/secret/x' }, consul: 'deny' },
       { call: { from: 'web', to: 'api', method: 'POST', path: '/v2' }, consul: 'allow' },
       { call: { from: 'admin', to: 'api', method: 'GET', path: '/v1/secret' }, consul: 'allow' },
+    ],
+  },
+  {
+    // §3.5, §3.6: the examples' api.hcl. Deny permissions after allows, one allow testing a header
+    // by prefix: each later deny leaves to the earlier allows what they match, the header's prefix
+    // included; a request without the header fails the allow's test and reaches the deny.
+    name: 'deny permissions after allows, one with a header prefix (default allow)',
+    dflt: 'allow',
+    yaml: crd('api', `  - name: web
+    permissions:
+    - { action: deny, http: { pathPrefix: /v1/admin } }
+    - { action: allow, http: { pathPrefix: /v1/, methods: [GET, HEAD] } }
+    - { action: allow, http: { pathExact: /v1/votes, methods: [POST], header: [{ name: Content-Type, prefix: application/json }] } }
+    - { action: deny, http: { pathPrefix: /v1/ } }
+`),
+    protections: ['deny api default/app=api: default/web-sa -> /v1/admin*; default/web-sa -> /v1/* unless GET,HEAD /v1/* unless POST =/v1/votes content-type prefix application/json'],
+    notes: ['same: allows nothing the default would not', 'wider: connections without HTTP'],
+    calls: [
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/admin/stats' }, consul: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/votes' }, consul: 'allow' },
+      { call: { from: 'web', to: 'api', method: 'HEAD', path: '/v1/count' }, consul: 'allow' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/v1/votes', headers: { 'content-type': 'application/json; charset=utf-8' } }, consul: 'allow' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/v1/votes' }, consul: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/v1/votes', headers: { 'content-type': 'text/plain' } }, consul: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/v1/votes/x', headers: { 'content-type': 'application/json' } }, consul: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'DELETE', path: '/v1/votes' }, consul: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'POST', path: '/v2/votes' }, consul: 'allow' },
+      { call: { from: 'admin', to: 'api', method: 'POST', path: '/v1/votes' }, consul: 'allow' },
+    ],
+  },
+  {
+    // An earlier allow whose header test the model cannot hold (a regular expression): the deny
+    // applies to its requests too, and a note says so.
+    name: 'deny permission after an allow with a regex header (default allow)',
+    dflt: 'allow',
+    yaml: crd('api', `  - name: web
+    permissions:
+    - { action: allow, http: { pathPrefix: /v1/, header: [{ name: x-team, regex: "ops|sre" }] } }
+    - { action: deny, http: { pathPrefix: /v1/ } }
+`),
+    protections: ['deny api default/app=api: default/web-sa -> /v1/*'],
+    notes: ['narrower: requests that also match the earlier allow', 'same: allows nothing the default would not'],
+    calls: [
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/x', headers: { 'x-team': 'ops' } }, consul: 'allow', model: 'deny' },
+      { call: { from: 'web', to: 'api', method: 'GET', path: '/v1/x' }, consul: 'deny' },
     ],
   },
   {
@@ -428,6 +484,26 @@ describe('consul translator: read', () => {
       });
     });
   }
+
+  it('an earlier allow under the entry\'s JWT requirement is no exception of a later deny (the token condition cannot be carried): noted', () => {
+    const yaml = `apiVersion: consul.hashicorp.com/v1alpha1
+kind: ServiceIntentions
+metadata: { name: api }
+spec:
+  destination: { name: api }
+  jwt: { providers: [{ name: okta }] }
+  sources:
+  - name: web
+    permissions:
+    - { action: allow, http: { pathPrefix: /v1/, methods: [GET] } }
+    - { action: deny, http: { pathPrefix: /v1/ } }
+`;
+    const model = consulTranslator.read(resourcesOf(yaml), context('allow'));
+    const denies = model.protections.filter((p) => p.action === 'deny').flatMap((p) => p.rules);
+    assert.equal(denies.length, 1, JSON.stringify(model.protections.map(describe1)));
+    assert.equal(denies[0]!.unless, undefined);
+    assert.ok(model.notes.some((n) => n.effect === 'narrower' && /earlier allow .*JWT requirement cannot be carried/.test(n.text)), JSON.stringify(model.notes.map((n) => n.text), null, 1));
+  });
 
   it('reads the config entry form, JWT, peers and a wildcard destination, each noted', () => {
     const hcl = `Kind = "service-intentions"
@@ -673,5 +749,58 @@ describe('consul translator: round trip', () => {
     const ctx = context('allow');
     const back = consulTranslator.read(resourcesOf(consulTranslator.write(WRITER[0]!.model, ctx).yaml), ctx);
     assert.deepEqual(back.protections.map(describe1), ['allow api-policy default/app=api: default/web-sa -> any']);
+  });
+});
+
+// Generated L7 intentions (deny and allow permissions in any order, first match wins, §3.5; the
+// default intention policy allow, §3.4) translated into Istio: every HTTP request is decided by
+// Istio's simulator under the translation as by Consul's under the original, unless a note says
+// the translation allows less or more.
+describe('consul → istio: generated first-match permissions', () => {
+  const PERMISSIONS = [
+    '{ action: deny, http: { pathPrefix: /v1/admin } }',
+    '{ action: allow, http: { pathPrefix: /v1/, methods: [GET, HEAD] } }',
+    '{ action: allow, http: { pathExact: /v1/votes, methods: [POST], header: [{ name: Content-Type, prefix: application/json }] } }',
+    '{ action: deny, http: { pathPrefix: /v1/ } }',
+    '{ action: allow, http: { pathPrefix: /v1/admin, header: [{ name: x-team, exact: ops }] } }',
+    '{ action: deny, http: { pathExact: /v1/votes } }',
+    '{ action: allow, http: { pathPrefix: /, methods: [DELETE] } }',
+    '{ action: deny, http: { pathPrefix: /v, methods: [POST, DELETE] } }',
+    '{ action: allow, http: { pathPrefix: /v1/, header: [{ name: Content-Type, suffix: json }] } }',
+  ];
+  const CALLS: Call[] = [];
+  for (const method of ['GET', 'POST', 'DELETE']) {
+    for (const path of ['/v1/votes', '/v1/admin/x', '/v1/other', '/v2']) {
+      for (const headers of [undefined, { 'content-type': 'application/json' }, { 'content-type': 'text/json' }, { 'x-team': 'ops' }] as (Record<string, string> | undefined)[]) {
+        CALLS.push({ from: 'web', to: 'api', method, path, ...(headers ? { headers } : {}) });
+      }
+    }
+  }
+  const toIstio = (c: Call): AccessRecord => ({
+    protocol: 'http', source: { principal: `cluster.local/ns/default/sa/${c.from}-sa` },
+    destination: { namespace: 'default', workload: c.to, labels: { app: c.to }, port: 8080 },
+    request: { method: c.method!, path: c.path!, ...(c.headers ? { headers: c.headers } : {}) },
+  });
+  let compared = 0;
+  for (let seed = 1; seed <= 30; seed++) {
+    it(`seed ${seed}`, async () => {
+      const rng = new Prng(seed);
+      const picked: string[] = [];
+      for (let i = rng.between(2, 5); i > 0; i--) picked.push(rng.pick(PERMISSIONS));
+      const yaml = crd('api', `  - name: web\n    permissions:\n${picked.map((p) => `    - ${p}\n`).join('')}`);
+      const ctx = context('allow');
+      const [t] = await translatePolicies(resourcesOf(yaml), 'istio', ctx, { path: '/ws/t.yaml' });
+      // allows and denies of HTTP requests only: the TCP notes (an L7 source's plain connections) do not bear on them
+      const bearing = t!.notes.filter((n) => n.effect !== 'same' && !/connections without HTTP|on a TCP port/.test(n.text));
+      if (bearing.length) return;
+      const consul = decideUnder('consul', yaml, ctx, CALLS.map((c) => record(c)));
+      const istio = decideUnder('istio', t!.written.yaml, ctx, CALLS.map(toIstio));
+      const wrong = CALLS.filter((_, i) => consul[i]!.verdict !== istio[i]!.verdict).map((c, i) => `${show(c)}: Consul ${consul[i]!.verdict}, Istio ${istio[i]!.verdict}`);
+      assert.deepEqual(wrong, [], `${yaml}\n${t!.written.yaml}`);
+      compared++;
+    });
+  }
+  it('most generated cases were compared', () => {
+    assert.ok(compared >= 25, `${compared} of 30`);
   });
 });

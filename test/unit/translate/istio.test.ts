@@ -5,7 +5,8 @@ import type { SourceRef } from '../../../server/src/engine/simulate/types';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { istioTranslator } from '../../../server/src/engine/translate/istio';
 import { istioPath, pathMatchOf } from '../../../server/src/engine/translate/istio/paths';
-import { ANY_IDENTITY, type AccessModel, type AccessRule, type Protection, type TranslationContext, type TranslationNote } from '../../../server/src/engine/translate/model';
+import { ANY_IDENTITY, type AccessModel, type AccessRule, type HeaderTest, type PathMatch, type Protection, type RequestException, type Requests, type TranslationContext, type TranslationNote } from '../../../server/src/engine/translate/model';
+import { Prng } from '../../fuzz/prng';
 import { contextOf, decideUnder, resourcesOf } from './harness';
 
 /**
@@ -557,6 +558,53 @@ const WRITE_CASES: WriteCase[] = [
     ],
     notes: ['narrower rule'],
   },
+  // A deny that leaves to earlier allows what they match (a Consul deny permission after allow
+  // permissions, first match wins, mesh-semantics §3.5): Istio's negative fields, which match a
+  // request lacking the attribute (§1.4), as the allow's header test fails without the header.
+  {
+    name: 'deny with exceptions: methods, and an exact path with a header prefix',
+    model: model(protection({ name: 'api', action: 'deny', rules: [rule({
+      from: [{ identities: [{ namespace: 'web', serviceAccount: 'frontend' }] }],
+      to: [{ paths: [{ kind: 'prefix', value: '/v1/' }] }],
+      unless: [
+        { origin: at('allow GET'), requests: { methods: ['GET', 'HEAD'], paths: [{ kind: 'prefix', value: '/v1/' }] }, headers: [] },
+        { origin: at('allow POST'), requests: { methods: ['POST'], paths: [{ kind: 'exact', value: '/v1/votes' }] }, headers: [{ name: 'content-type', match: 'prefix', value: 'application/json' }] },
+      ],
+    })] })),
+    calls: [
+      call('GET, kept by the first exception', 'allow', { from: WEB, method: 'GET', path: '/v1/votes' }),
+      call('HEAD, kept by the first exception', 'allow', { from: WEB, method: 'HEAD', path: '/v1/count' }),
+      call('POST JSON to /v1/votes, kept by the second', 'allow', { from: WEB, method: 'POST', path: '/v1/votes', headers: { 'content-type': 'application/json; charset=utf-8' } }),
+      call('POST to /v1/votes without the header', 'deny', { from: WEB, method: 'POST', path: '/v1/votes' }),
+      call('POST to /v1/votes as text', 'deny', { from: WEB, method: 'POST', path: '/v1/votes', headers: { 'content-type': 'text/plain' } }),
+      call('POST JSON elsewhere under /v1/', 'deny', { from: WEB, method: 'POST', path: '/v1/other', headers: { 'content-type': 'application/json' } }),
+      call('DELETE', 'deny', { from: WEB, method: 'DELETE', path: '/v1/votes' }),
+      call('outside the rule\'s paths', 'allow', { from: WEB, method: 'POST', path: '/v2/votes' }),
+      call('another caller', 'allow', { from: OPS, method: 'POST', path: '/v1/votes' }),
+    ],
+    notes: ['unknown rule'],
+  },
+  {
+    name: 'deny with an exception Istio cannot negate (a regex path): written without it, narrower',
+    model: model(protection({ name: 'api', action: 'deny', rules: [rule({
+      to: [{ paths: [{ kind: 'prefix', value: '/v1/' }] }],
+      unless: [{ origin: at('allow items'), requests: { paths: [{ kind: 'regex', value: '/v1/items/[0-9]+' }] }, headers: [] }],
+    })] })),
+    calls: [
+      call('a path of the exception: denied as well', 'deny', { from: WEB, method: 'GET', path: '/v1/items/7' }),
+      call('another path of the rule', 'deny', { from: WEB, method: 'GET', path: '/v1/other' }),
+    ],
+    notes: ['narrower rule', 'unknown rule'],
+  },
+  {
+    name: 'deny whose exception keeps every request it matches: nothing written',
+    model: model(protection({ name: 'api', action: 'deny', rules: [rule({
+      to: [{ methods: ['GET'], paths: [{ kind: 'prefix', value: '/v1/a' }] }],
+      unless: [{ origin: at('allow v1'), requests: { paths: [{ kind: 'prefix', value: '/v1/' }] }, headers: [] }],
+    })] })),
+    calls: [call('GET /v1/a', 'allow', { from: WEB, method: 'GET', path: '/v1/a' })],
+    notes: ['same rule'],
+  },
 ];
 
 describe('Istio writer', () => {
@@ -648,5 +696,66 @@ describe('Istio → model → Istio', () => {
     const differences = records.map((r, i) => ({ r, a: before[i], b: after[i] })).filter((x) => x.a !== x.b).map((x) => `${JSON.stringify(x.r)}: ${x.a} → ${x.b}`);
     assert.deepEqual(differences, [], written.yaml);
     assert.ok(before.includes('allow') && before.includes('deny'));
+  });
+});
+
+// Deny rules with exceptions, generated: the written DENY rules must decide every request as the
+// model says (model.ts: the rule matches when its methods and paths do and no exception does; an
+// exception matches when its methods, paths and every header test do), with Istio's semantics of
+// the negative fields (spec §1.4: they match a request that lacks the attribute).
+describe('Istio writer: deny rules with exceptions, generated', () => {
+  const PATHS: PathMatch[] = [
+    { kind: 'prefix', value: '/v1/' }, { kind: 'prefix', value: '/v1/admin' }, { kind: 'exact', value: '/v1/votes' },
+    { kind: 'prefix', value: '/v' }, { kind: 'exact', value: '/v2' },
+  ];
+  const METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
+  const REQUEST_PATHS = ['/v1/votes', '/v1/admin/x', '/v1/other', '/v2', '/v1', '/x'];
+  const CONTENT_TYPES = [undefined, 'application/json', 'application/json; charset=utf-8', 'text/plain', 'x-application/json'];
+  const pathMatches = (p: PathMatch, path: string) => (p.kind === 'exact' ? path === p.value : path.startsWith(p.value));
+  const requestsMatch = (r: Omit<Requests, 'ports'>, method: string, path: string) =>
+    (!r.methods || r.methods.includes(method)) && (!r.paths || r.paths.some((p) => pathMatches(p, path)));
+  const headerMatches = (h: HeaderTest, value: string | undefined) =>
+    value !== undefined && (h.match === 'exact' ? value === h.value : h.match === 'prefix' ? value.startsWith(h.value!) : value.endsWith(h.value!));
+
+  let compared = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    it(`seed ${seed}`, () => {
+      const rng = new Prng(seed);
+      const some = <T>(items: readonly T[]): T[] => {
+        const out = items.filter(() => rng.chance(0.4));
+        return out.length ? out : [rng.pick(items)];
+      };
+      const requests = (): Omit<Requests, 'ports'> => ({
+        ...(rng.chance(0.6) ? { methods: some(METHODS) } : {}),
+        ...(rng.chance(0.8) ? { paths: some(PATHS) } : {}),
+      });
+      const ruleTo = requests();
+      const unless: RequestException[] = [];
+      for (let i = rng.between(1, 3); i > 0; i--) {
+        const headers: HeaderTest[] = rng.chance(0.4) ? [{ name: 'content-type', match: rng.pick(['exact', 'prefix', 'suffix'] as const), value: rng.pick(['application/json', 'json', 'text/plain']) }] : [];
+        const r = requests();
+        if (!r.methods && !r.paths && !headers.length) r.methods = [rng.pick(METHODS)];
+        unless.push({ origin: at(`allow ${i}`), requests: r, headers });
+      }
+      const m = model(protection({ name: 'api', action: 'deny', rules: [rule({ to: Object.keys(ruleTo).length ? [ruleTo] : [], unless })] }));
+      const written = istioTranslator.write(m, contextOf());
+      if (written.notes.some((n) => n.effect === 'narrower')) return; // written without the exceptions, and said so
+      const calls: Call[] = [];
+      for (const method of METHODS) {
+        for (const path of REQUEST_PATHS) {
+          for (const type of CONTENT_TYPES) {
+            const denied = requestsMatch(ruleTo, method, path) && !unless.some((e) => requestsMatch(e.requests, method, path) && e.headers.every((h) => headerMatches(h, type)));
+            calls.push(call(`${method} ${path} ${type ?? '(no content-type)'}`, denied ? 'deny' : 'allow', { from: WEB, method, path, ...(type ? { headers: { 'content-type': type } } : {}) }));
+          }
+        }
+      }
+      const decisions = decideUnder('istio', written.yaml, contextOf(), calls.map((x) => x.record));
+      const wrong = calls.filter((x, i) => decisions[i]!.verdict !== x.verdict).map((x) => `${x.name}: expected ${x.verdict}`);
+      assert.deepEqual(wrong, [], `${JSON.stringify({ ruleTo, unless: unless.map((e) => ({ requests: e.requests, headers: e.headers })) })}\n${written.yaml}`);
+      compared++;
+    });
+  }
+  it('most generated cases were written with their exceptions and compared', () => {
+    assert.ok(compared >= 30, `${compared} of 40`);
   });
 });

@@ -261,7 +261,7 @@ spec:
   client: { unauthenticated: true }
 `,
     protections: [{ name: 'web-http', action: 'allow', target: { namespace: 'shop', labels: { app: 'web' } }, ports: [8080], rules: [] }],
-    notes: [['same', 'Server nowhere does not exist'], ['same', 'selects no Server'], ['unknown', 'written more than once']],
+    notes: [['same', 'Server shop/nowhere is defined in none of the files read'], ['same', 'selects no Server'], ['unknown', 'written more than once']],
   },
   {
     // §2.5 precedence: two routes with different authorizations that may match the same request

@@ -9,6 +9,7 @@ import { AUDIT_MESHES, type RiskKind, type RuleCandidate } from './meshes';
 import { Redactor, redactPathCredentials } from '../traffic/redact';
 import { mergeRows } from '../mergeRows';
 import { dryRunTallies } from '../simulate/dryRun';
+import { isAuthenticationLabel, type AuthenticationSummary } from '../insight/authnLens';
 
 /**
  * The audit model: what the report, the Markdown summary, the JSON output and the traffic map
@@ -45,6 +46,8 @@ export interface AuditInput {
   result: SimulationResult;
   /** The policies (for unused rules and risky patterns). */
   workspace: WorkspaceView;
+  /** What the Istio PeerAuthentications and RequestAuthentications did to the calls (`AuthenticationIndex.summaries`, `authenticationSummaries`). */
+  authentication?: readonly AuthenticationSummary[];
 }
 
 /** A place in a policy file, 1-based line for people and links. */
@@ -108,6 +111,17 @@ export interface MapEdge extends FlowCounts {
   rules: (AuditRef & { calls: number })[];
 }
 
+/** A service or caller of the traffic map, counted over the edges drawn. */
+export interface MapNode {
+  name: string;
+  /** Calls it receives and calls it makes; a call to itself is one of each. */
+  callsIn: number;
+  callsOut: number;
+  /** Calls it takes part in, each once (a call to itself is not counted twice). */
+  calls: number;
+  role: 'caller' | 'service' | 'both';
+}
+
 export interface Ranked {
   name: string;
   calls: number;
@@ -130,6 +144,19 @@ export interface UncoveredWorkload {
 
 export interface UnusedRule extends AuditRef {
   mesh: Mesh;
+}
+
+/**
+ * A PeerAuthentication or RequestAuthentication: it allows nothing and decides by no rule, so it
+ * is never an unused rule; it refuses calls (plaintext under STRICT: the connection fails; an
+ * invalid token: 401) and governs the rest.
+ */
+export interface AuthenticationRow extends AuditRef {
+  kind: AuthenticationSummary['kind'];
+  governs: number;
+  refused: number;
+  /** What it did, in words (the editor lens's text). */
+  text: string;
 }
 
 export interface DryRunRow extends AuditRef {
@@ -201,9 +228,11 @@ export interface AuditModel {
   /** Rules that would be unused but decide calls in an alternative of an `unknown` verdict: not dead, and not listed as unused. */
   ambiguousRules: { rows: AmbiguousRule[]; more: number; total: number };
   risks: { rows: Risk[]; more: number; byKind: Record<RiskKind, number> };
+  /** PeerAuthentications and RequestAuthentications, in the order compiled: what each refused and governed (not rules: never among `unusedRules`). */
+  authentication: AuthenticationRow[];
   /** Dry-run policies (Istio `istio.io/dry-run`): what each would do with the observed calls (they decide none). */
   dryRun: DryRunRow[];
-  map: { nodes: { name: string; calls: number; role: 'caller' | 'service' | 'both' }[]; edges: MapEdge[]; moreEdges: number; callsNotShown: number };
+  map: { nodes: MapNode[]; edges: MapEdge[]; moreEdges: number; callsNotShown: number };
 }
 
 const UNIDENTIFIED_CALLER = '(unidentified callers)';
@@ -264,6 +293,8 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     const policy = o.decision.policy;
     const rule = o.decision.rule;
     if (!policy) return undefined;
+    // (authentication refuses before any rule is read: named as what it is, not as a deciding rule)
+    if (isAuthenticationLabel(policy.label)) return { ...ref(policy)!, label: `${policy.label} (refused${o.decision.status === 401 ? ': invalid token, 401' : o.decision.deniedBy?.kind === 'peer-authentication' ? ': plaintext under STRICT' : ''})` };
     return rule ? { file: show(rule.file), line: rule.range.start.line + 1, label: `${policy.label} ${rule.label.startsWith(policy.label) ? rule.label.slice(policy.label.length).trim() : rule.label}` } : ref(policy);
   };
   const redactor = new Redactor(options.redactHeaders ?? []);
@@ -385,7 +416,8 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
   const risks: Risk[] = [];
   for (const { file, resource } of input.workspace.resources) {
     const module = AUDIT_MESHES[resource.mesh];
-    candidates.push(...module.rules(file, resource));
+    // (authentication resources allow nothing: they are listed under `authentication`, never as rules)
+    candidates.push(...module.rules(file, resource).filter((c) => !isAuthenticationLabel(c.label)));
     for (const risk of module.risks(file, resource)) risks.push({ kind: risk.kind, mesh: risk.mesh, message: `${risk.label}: ${risk.message}`, at: { file: show(risk.file), line: risk.range.start.line + 1, label: risk.label } });
   }
   const inside = (p: Range['start'], r: Range): boolean => (p.line > r.start.line || (p.line === r.start.line && p.character >= r.start.character)) && (p.line < r.end.line || (p.line === r.end.line && p.character <= r.end.character));
@@ -425,13 +457,7 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     const rows = mergeCallRows(outcomes.map(row)).sort(byCalls);
     return { source: pair.source, destination: pair.destination, ...pair.flow, state: edgeState(pair.flow), rows: rows.slice(0, 12), moreRows: Math.max(0, rows.length - 12), rules: [...rules.values()].sort(byCalls).slice(0, 8) };
   });
-  const nodeCalls = new Map<string, { calls: number; caller: boolean; service: boolean }>();
-  for (const e of edges) {
-    const s = nodeCalls.get(e.source) ?? { calls: 0, caller: false, service: false };
-    s.calls += e.calls; s.caller = true; nodeCalls.set(e.source, s);
-    const d = nodeCalls.get(e.destination) ?? { calls: 0, caller: false, service: false };
-    d.calls += e.calls; d.service = true; nodeCalls.set(e.destination, d);
-  }
+  const nodes = mapNodes(edges);
 
   return {
     version: AUDIT_MODEL_VERSION,
@@ -453,15 +479,36 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     unusedRules: { rows: unused.slice(0, top * 2), more: Math.max(0, unused.length - top * 2), total: unused.length, of: candidates.length },
     ambiguousRules: { rows: ambiguous.slice(0, top * 2), more: Math.max(0, ambiguous.length - top * 2), total: ambiguous.length },
     risks: { rows: risks.slice(0, top * 2), more: Math.max(0, risks.length - top * 2), byKind },
+    authentication: (input.authentication ?? []).map((a) => ({ file: show(a.ref.file), line: a.ref.range.start.line + 1, label: a.label, kind: a.kind, governs: a.governs, refused: a.refused, text: a.text })),
     dryRun: dryRunTallies(result.outcomes).map((t) => ({
       file: show(t.ref.file), line: t.ref.range.start.line + 1, label: t.ref.label, engine: t.engine,
       calls: t.calls, matched: t.matched, wouldDeny: t.wouldDeny, wouldNewlyDeny: t.wouldNewlyDeny, loggedOtherwise: t.loggedOtherwise,
     })),
     map: {
-      nodes: [...nodeCalls].map(([name, n]) => ({ name, calls: n.calls, role: n.caller && n.service ? 'both' as const : n.caller ? 'caller' as const : 'service' as const })).sort(byCalls),
+      nodes,
       edges, moreEdges: Math.max(0, edgesSorted.length - edges.length), callsNotShown: edgesSorted.slice(maxEdges).reduce((sum, p) => sum + p.flow.calls, 0),
     },
   };
+}
+
+/** The nodes of the edges drawn, busiest first: what each receives and makes, never one call twice. */
+export function mapNodes(edges: readonly Pick<MapEdge, 'source' | 'destination' | 'calls'>[]): MapNode[] {
+  const nodes = new Map<string, MapNode>();
+  const node = (name: string): MapNode => {
+    let n = nodes.get(name);
+    if (!n) nodes.set(name, (n = { name, callsIn: 0, callsOut: 0, calls: 0, role: 'service' }));
+    return n;
+  };
+  for (const e of edges) {
+    const source = node(e.source);
+    const destination = node(e.destination);
+    source.callsOut += e.calls;
+    destination.callsIn += e.calls;
+    source.calls += e.calls;
+    if (destination !== source) destination.calls += e.calls;
+  }
+  for (const n of nodes.values()) n.role = n.callsOut > 0 && n.callsIn > 0 ? 'both' : n.callsOut > 0 ? 'caller' : 'service';
+  return [...nodes.values()].sort((a, b) => b.calls - a.calls || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**

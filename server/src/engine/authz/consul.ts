@@ -27,7 +27,9 @@ export function consulAuthz(workspace: WorkspaceView): MeshAuthz {
       const notes: string[] = [];
       if (!namespaces && target.namespace !== undefined) notes.push(`Consul namespaces are not in use (no intention names one): "${target.namespace}" is read as a Kubernetes namespace and the service is default/${target.name}`);
       if (target.port !== undefined) notes.push('intentions apply to a service, not to a port');
-      for (const entry of compiled.ignoredEntries) notes.push(`${entry.label} is not applied: ${entry.problems.join('; ')}`);
+      for (const entry of compiled.ignoredEntries) {
+        if (entry.name === target.name || entry.name === '*' || entry.name === '') notes.push(`${entry.label} is not applied, Consul refuses to store it: ${entry.problems.join('; ')}`);
+      }
       const lists = compiled.intentionsFor({ name: target.name, ...(target.namespace !== undefined ? { namespace: target.namespace } : {}) });
       const sections = lists.map((list) => section(list, compiled.defaultIntention.text));
       const injected = workspace.inventory.workloads.some((w) => w.name === target.name && w.annotations['consul.hashicorp.com/connect-inject'] === 'true');

@@ -26,8 +26,8 @@ type PeerRole =
   | { role: 'inherits'; mode: Mode; by: CompiledPeerAuthentication | undefined; arrival: Arrival }
   /** It selects the workload, but a narrower or older one decides (`by`). */
   | { role: 'passed-over'; by: CompiledPeerAuthentication | undefined }
-  /** It may decide: what decides is not recorded (labels, port). */
-  | { role: 'maybe' }
+  /** It may decide: what decides is not recorded (labels, port); the call gets one of `modes`. */
+  | { role: 'maybe'; modes: readonly Mode[] }
   /** It selects the workload and Istio does not read it (not admitted, or ignored). */
   | { role: 'not-read' };
 
@@ -53,9 +53,32 @@ export interface AuthnItem {
   to: number;
 }
 
+/** Whether a policy's label ("Kind namespace/name") names a PeerAuthentication or RequestAuthentication: they authenticate calls, and allow none. */
+export function isAuthenticationLabel(label: string): boolean {
+  return /^(PeerAuthentication|RequestAuthentication) /.test(label);
+}
+
 /** Whether an outline item is a PeerAuthentication or RequestAuthentication (which get authentication lenses). */
 export function isAuthnItem(item: { kind: string; label: string }): boolean {
-  return item.kind === 'policy' && /^(PeerAuthentication|RequestAuthentication) /.test(item.label);
+  return item.kind === 'policy' && isAuthenticationLabel(item.label);
+}
+
+/**
+ * What one PeerAuthentication or RequestAuthentication did to the observed calls, for the
+ * reports (the audit's authentication section, `simulate`'s text): the numbers and the text of
+ * its editor lens.
+ */
+export interface AuthenticationSummary {
+  kind: 'PeerAuthentication' | 'RequestAuthentication';
+  ref: SourceRef;
+  /** "Kind namespace/name". */
+  label: string;
+  /** Calls it governs: whose mTLS mode it sets or passes on (PeerAuthentication), whose token it checks (RequestAuthentication). */
+  governs: number;
+  /** Calls it refuses: plaintext under the STRICT mode it sets (the connection is refused), an invalid token (401). */
+  refused: number;
+  /** The lens title: what it does, in words. */
+  text: string;
 }
 
 export interface AuthnLens {
@@ -64,6 +87,8 @@ export interface AuthnLens {
   markdown: (limit: number) => string;
   /** Observed calls it reaches (for the unused-policy hint). */
   reaches: number;
+  /** The hint when it reaches no observed call (of `total`): what it would do, never that it "decides" (it allows nothing). */
+  unused: (total: number) => string;
 }
 
 /**
@@ -178,7 +203,7 @@ export class AuthenticationIndex {
       for (const pa of peer.chain) add(pa, pa === peer.by ? { role: 'sets', mode, port: peer.port, arrival: peer.arrival } : { role: 'inherits', mode, by: peer.by, arrival: peer.arrival });
       for (const pa of peer.passedOver) add(pa, { role: 'passed-over', by: peer.by ?? peer.chain[0] });
     }
-    for (const pa of peer.maybe) add(pa, { role: 'maybe' });
+    for (const pa of peer.maybe) add(pa, { role: 'maybe', modes: peer.modes });
     for (const pa of [...peer.ignored, ...peer.rejected]) add(pa, { role: 'not-read' });
   }
 
@@ -205,14 +230,27 @@ export class AuthenticationIndex {
       return key >= item.from && key <= item.to;
     };
     for (const [pa, level] of this.levels) {
-      if (!within(pa.ref)) continue;
-      return this.kept(pa, () => peerLens(pa, level, this.peer.get(pa) ?? [], this.current));
+      if (within(pa.ref)) return this.peerLensOf(pa, level);
     }
     for (const ra of this.requestAuths) {
-      if (!within(ra.ref)) continue;
-      return this.kept(ra, () => requestLens(ra, this.request.get(ra) ?? [], this.current));
+      if (within(ra.ref)) return this.requestLensOf(ra);
     }
     return undefined;
+  }
+
+  /** Every PeerAuthentication, then every RequestAuthentication, in the order compiled, with what it did to `outcomes`. */
+  summaries(outcomes: readonly ShapeOutcome[]): AuthenticationSummary[] {
+    this.outcomes = outcomes;
+    const peer = [...this.levels.keys()].map((pa): AuthenticationSummary => {
+      const lens = this.peerLensOf(pa, this.levels.get(pa)!);
+      const refused = (this.peer.get(pa) ?? []).filter((r) => r.how.role === 'sets' && r.how.mode === 'STRICT' && r.how.arrival === 'plaintext');
+      return { kind: 'PeerAuthentication', ref: pa.ref, label: pa.label, governs: lens.reaches, refused: calls(refused), text: lens.title };
+    });
+    const request = this.requestAuths.map((ra): AuthenticationSummary => {
+      const lens = this.requestLensOf(ra);
+      return { kind: 'RequestAuthentication', ref: ra.ref, label: ra.label, governs: lens.reaches, refused: calls((this.request.get(ra) ?? []).filter((r) => r.how === 'invalid')), text: lens.title };
+    });
+    return [...peer, ...request];
   }
 
   /** The lens of a PeerAuthentication's portLevelMtls entry for `port`. */
@@ -235,6 +273,14 @@ export class AuthenticationIndex {
     return undefined;
   }
 
+  private peerLensOf(pa: CompiledPeerAuthentication, level: PeerLevel): AuthnLens {
+    return this.kept(pa, () => peerLens(pa, level, this.peer.get(pa) ?? [], this.current));
+  }
+
+  private requestLensOf(ra: CompiledRequestAuthentication): AuthnLens {
+    return this.kept(ra, () => requestLens(ra, this.request.get(ra) ?? [], this.current));
+  }
+
   /** The lens of `resource`, made on first use: a title counts every call the resource reaches. */
   private kept(resource: CompiledPeerAuthentication | CompiledRequestAuthentication, make: () => AuthnLens): AuthnLens {
     const at = positionKey(resource.ref.range.start);
@@ -245,6 +291,16 @@ export class AuthenticationIndex {
     this.lenses.set(resource, { lens, at });
     return lens;
   }
+}
+
+/** "refused 3 plaintext calls" (PeerAuthentication), "refused 13 calls with an invalid token (401)" (RequestAuthentication). */
+export function refusedText(summary: Pick<AuthenticationSummary, 'kind' | 'refused'>): string {
+  return summary.kind === 'PeerAuthentication' ? `refused ${plural(summary.refused, 'plaintext call')}` : `refused ${plural(summary.refused, 'call')} with an invalid token (401)`;
+}
+
+/** What every PeerAuthentication and RequestAuthentication of `compiled` (Istio's) did to `outcomes`, for a one-off report. */
+export function authenticationSummaries(compiled: CompiledPolicies | undefined, outcomes: readonly ShapeOutcome[]): AuthenticationSummary[] {
+  return new AuthenticationIndex(compiled).summaries(outcomes);
 }
 
 function inputsOf(compiled: CompiledPolicies | undefined, resources: { peer: readonly { policy: CompiledPeerAuthentication }[]; request: readonly CompiledRequestAuthentication[] }): unknown[] {
@@ -327,7 +383,10 @@ type Current = (index: number) => ShapeOutcome;
 function peerLens(pa: CompiledPeerAuthentication, level: PeerLevel, reached: readonly Reached<PeerRole>[], current: Current): AuthnLens {
   const notRead = NOT_READ[level];
   const title = notRead ? notReadTitle(notRead(pa), reached) : readTitle(pa, reached);
-  return { title, reaches: notRead ? 0 : calls(reached.filter((r) => r.how.role === 'sets' || r.how.role === 'inherits')), markdown: (limit) => peerMarkdown(pa, title, reached, limit, current) };
+  return { title, reaches: notRead ? 0 : calls(reached.filter((r) => r.how.role === 'sets' || r.how.role === 'inherits')), markdown: (limit) => peerMarkdown(pa, title, reached, limit, current), unused: (total) => {
+    const none = `${pa.label} sets the mTLS mode of none of the ${plural(total, 'observed call')}`;
+    return notRead ? `${none}: ${title}` : [`${none} (${declared(pa)})`, ...notGoverned(reached)].join(' · ');
+  } };
 }
 
 function notReadTitle(why: string, reached: readonly Reached<PeerRole>[]): string {
@@ -349,11 +408,46 @@ function readTitle(pa: CompiledPeerAuthentication, reached: readonly Reached<Pee
     const single = groups.length === 1 && (pa.mode === 'UNSET' || groups[0]![0] === pa.mode);
     parts.push(`${head} for ${plural(workloads(governed), 'workload')}: ${groups.map(([mode, list]) => `${single ? '' : `${mode} `}${arrivals(mode, list)}`).join(' · ')}`);
   }
+  return [...parts, ...notGoverned(reached)].join(' · ');
+}
+
+/** What the title says of the calls it does not govern: those a narrower or older one takes, those it may govern. */
+function notGoverned(reached: readonly Reached<PeerRole>[]): string[] {
+  const parts: string[] = [];
   const passed = reached.filter((r) => r.how.role === 'passed-over');
   if (passed.length) parts.push(`${plural(calls(passed), 'call')} to ${plural(workloads(passed), 'workload')} it selects go by ${deciders(passed)}`);
-  const maybe = reached.filter((r) => r.how.role === 'maybe');
-  if (maybe.length) parts.push(`may govern ${plural(calls(maybe), 'more call')} (what decides is not logged)`);
-  return parts.join(' · ');
+  const maybe = reached.filter((r): r is Maybe => r.how.role === 'maybe');
+  if (maybe.length) parts.push(mayGovern(maybe));
+  return parts;
+}
+
+type Maybe = Reached<Extract<PeerRole, { role: 'maybe' }>>;
+
+/** "STRICT or PERMISSIVE": the modes a call may get, in the enum's order. */
+function modeChoice(modes: readonly Mode[]): string {
+  const names = (['STRICT', 'PERMISSIVE', 'DISABLE'] as const).filter((m) => modes.includes(m));
+  if (!names.length) return 'a mode not known';
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names[0]!;
+}
+
+/** The calls it may govern, grouped by the modes they may get, the most calls first. */
+function byModeChoice(list: readonly Maybe[]): [string, Maybe[]][] {
+  const out = new Map<string, Maybe[]>();
+  for (const r of list) {
+    const choice = modeChoice(r.how.modes);
+    const group = out.get(choice);
+    if (group) group.push(r);
+    else out.set(choice, [r]);
+  }
+  return [...out].sort((a, b) => calls(b[1]) - calls(a[1]));
+}
+
+/** "may govern N more calls, which get STRICT or PERMISSIVE (what decides is not logged)"; several choices each with their calls. */
+function mayGovern(maybe: readonly Maybe[]): string {
+  const groups = byModeChoice(maybe);
+  const head = `may govern ${plural(calls(maybe), 'more call')}`;
+  if (groups.length === 1) return `${head}, which get ${groups[0]![0]} (what decides is not logged)`;
+  return `${head} (what decides is not logged): ${groups.map(([choice, list]) => `${count(calls(list))} get ${choice}`).join(' · ')}`;
 }
 
 function deciders(list: readonly Reached<PeerRole>[]): string {
@@ -376,7 +470,7 @@ function portLens(pa: CompiledPeerAuthentication, level: PeerLevel, port: number
     const single = groups.length === 1 && groups[0]![0] === mode;
     title = `port ${port}: mTLS ${mode} for ${plural(workloads(onPort), 'workload')}: ${groups.map(([enforced, list]) => `${single ? '' : `${enforced} `}${arrivals(enforced, list)}`).join(' · ')}`;
   }
-  return { title, reaches: calls(onPort), markdown: (limit) => peerMarkdown(pa, title, onPort, limit, current, `port ${port} of `) };
+  return { title, reaches: calls(onPort), markdown: (limit) => peerMarkdown(pa, title, onPort, limit, current, `port ${port} of `), unused: (total) => `${pa.label} port ${port} sets the mTLS mode of none of the ${plural(total, 'observed call')}: ${title}` };
 }
 
 function peerMarkdown(pa: CompiledPeerAuthentication, title: string, reached: readonly Reached<PeerRole>[], limit: number, current: Current, what = ''): string {
@@ -390,7 +484,7 @@ function peerMarkdown(pa: CompiledPeerAuthentication, title: string, reached: re
     }
   }
   sections.push(['Going by another PeerAuthentication (narrower, or older at the same level)', reached.filter((r) => r.how.role === 'passed-over')]);
-  sections.push(['It may govern (what decides is not logged)', reached.filter((r) => r.how.role === 'maybe')]);
+  for (const [choice, list] of byModeChoice(reached.filter((r): r is Maybe => r.how.role === 'maybe'))) sections.push([`It may govern, ${choice} (what decides is not logged)`, list]);
   sections.push(['To workloads it selects (Istio does not read it)', reached.filter((r) => r.how.role === 'not-read')]);
   return [...out, ...listing(sections, limit, current)].join('\n');
 }
@@ -412,10 +506,11 @@ function requestLens(ra: CompiledRequestAuthentication, reached: readonly Reache
     title = `${plural(calls(checked), 'HTTP call')} to ${plural(workloads(checked), 'workload')}: ${count(of('valid'))} with a valid token · ${count(of('invalid'))} with an invalid one (401) · ${count(of('absent'))} without a token (let through)`;
     if (of('unknown')) title += ` · ${count(of('unknown'))} with a token not logged fully`;
   }
-  if (of('maybe')) title += ` · may check ${plural(of('maybe'), 'more call')} (labels not known)`;
+  const mayCheck = of('maybe') ? `may check ${plural(of('maybe'), 'more call')} (labels not known)` : '';
+  if (mayCheck) title += ` · ${mayCheck}`;
   const out = [`# Observed calls under ${ra.label}`, '', `${ra.ref.file}:${ra.ref.range.start.line + 1}`, '', `${title}.`, ''];
   const sections = TOKEN_HEADINGS.map(([check, heading]): [string, Reached<unknown>[]] => [heading, reached.filter((r) => r.how === check)]);
-  return { title, reaches: calls(checked), markdown: (limit) => [...out, ...listing(sections, limit, current)].join('\n') };
+  return { title, reaches: calls(checked), markdown: (limit) => [...out, ...listing(sections, limit, current)].join('\n'), unused: (total) => `${ra.label} checks the token of none of the ${plural(total, 'observed call')}${mayCheck ? ` · ${mayCheck}` : ''}` };
 }
 
 function listing(sections: readonly [string, readonly Reached<unknown>[]][], limit: number, current: Current): string[] {

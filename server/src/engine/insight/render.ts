@@ -47,9 +47,22 @@ export function displayedCalls(outcomes: readonly ShapeOutcome[]): DisplayedCall
   ).sort((a, b) => b.calls - a.calls);
 }
 
-/** A markdown table of call shapes: count, caller → callee, request, observed, now. */
+/** A request (method and path) longer than this many characters is cut there, its last one an ellipsis. */
+export const REQUEST_CELL_CHARS = 120;
+
+/** The request as a table shows it: whole up to `REQUEST_CELL_CHARS` characters, else its first ones and "…". */
+export function requestCellText(request: string): string {
+  const chars = [...request];
+  return chars.length <= REQUEST_CELL_CHARS ? request : `${chars.slice(0, REQUEST_CELL_CHARS - 1).join('')}…`;
+}
+
+/**
+ * A markdown table of call shapes: count, request, caller → callee, observed, now. The request
+ * comes right after the count: a hover is narrow, and the caller's principal is long, so a
+ * request after it was cut off at the hover's edge.
+ */
 export function callsTable(rows: readonly DisplayedCall[], options: { explainId?: (outcome: ShapeOutcome) => string; samples?: boolean; decidedBy?: boolean } = {}): string {
-  const header = ['calls', 'source → destination', 'request', 'observed', 'now'];
+  const header = ['calls', 'request', 'source → destination', 'observed', 'now'];
   if (options.decidedBy) header.push('decided by');
   if (options.samples) header.push('log line');
   if (options.explainId) header.push('');
@@ -57,7 +70,7 @@ export function callsTable(rows: readonly DisplayedCall[], options: { explainId?
   for (const { outcome, calls } of rows) {
     const { shape, decision, change } = outcome;
     const now = change === 'newly-denied' || change === 'newly-allowed' ? `**${decision.verdict}** (${change.replace('-', ' ')})` : decision.verdict;
-    const cells = [count(calls), cell(`${callerOf(shape.record)} → ${calleeOf(shape.record)}`), cell(requestOf(shape.record)), shape.record.observed ?? 'unknown', now];
+    const cells = [count(calls), cell(requestCellText(requestOf(shape.record))), cell(`${callerOf(shape.record)} → ${calleeOf(shape.record)}`), shape.record.observed ?? 'unknown', now];
     if (options.decidedBy) cells.push(cell(where(decision.rule ?? decision.policy)));
     if (options.samples) {
       const sample = shape.samples[0];

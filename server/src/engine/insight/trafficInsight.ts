@@ -18,7 +18,7 @@ import { impactAt, impactLens, impactSentence, type BaselineComparison, type Pol
 import { lowerBound, movedKey, PositionIndex, positionKey } from './decidedIndex';
 import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
-import { AuthenticationIndex, isAuthnItem, type AuthnLens } from './authnLens';
+import { AuthenticationIndex, isAuthnItem, type AuthenticationSummary, type AuthnLens } from './authnLens';
 
 /** Counts shown in a lens: calls decided by a policy or rule, by verdict and change. */
 export interface LensCounts {
@@ -288,6 +288,11 @@ export class TrafficInsight {
     const kept = this.state.authn;
     if (kept?.adopt(compiled)) return kept;
     return (this.state.authn = new AuthenticationIndex(compiled));
+  }
+
+  /** What every PeerAuthentication and RequestAuthentication did to the calls (the audit's authentication section). */
+  authenticationSummaries(): AuthenticationSummary[] {
+    return this.authentication().summaries(this.result.outcomes);
   }
 
   /** The authentication lens of a PeerAuthentication or RequestAuthentication item (`from`, `to`: its position keys). */
@@ -610,24 +615,47 @@ export class TrafficInsight {
     const out: Finding[] = [];
     const before = this.state.unusedKept.get(path);
     const kept = new Map<string, Finding>();
-    // No span is read here: the items as kept, not moved to their place.
-    outline.local.forEach((item, i) => {
-      if (!this.state.meshes.has(item.mesh)) return;
-      const { from, to } = outline.keys[i]!;
-      // a rule that decides calls in one of the alternatives of undecided ones is in use
-      // (a dry-run policy or rule that applied to calls, or matched them, is in use too; so is an AUDIT rule that marked calls)
-      if (outline.hasRules[i] || refs?.any(from, to) || alternativeRefs?.any(from, to) || shadowRefs?.any(from, to) || auditRefs?.any(from, to)) return;
-      if (item.kind === 'policy' && !decidesCalls(item.label)) return;
-      // (a PeerAuthentication or RequestAuthentication that governs calls is in use, though it decides none)
-      if ((this.authnLens(item, from, to)?.reaches ?? 0) > 0) return;
-      const message = `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`;
+    const add = (item: OutlineItem, message: string) => {
       const { start, end } = item.head;
       const key = `${start.line}:${start.character}:${end.line}:${end.character}\u0000${message}`;
       const finding = before?.get(key) ?? this.finding(TrafficCodes.noObservedTraffic, path, item.head, message);
       kept.set(key, finding);
       out.push(finding);
+    };
+    const refused = this.refusedResources(path);
+    // No span is read here: the items as kept, not moved to their place.
+    outline.local.forEach((item, i) => {
+      if (!this.state.meshes.has(item.mesh)) return;
+      const { from, to } = outline.keys[i]!;
+      // A resource the mesh refuses decides nothing: said once, at its first item, with why.
+      const refusal = refused.find((r) => r.mesh === item.mesh && r.from <= from && to <= r.to);
+      if (refusal) {
+        if (!refusal.said) add(item, `${refusal.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it is not in effect, ${refusal.reason}`);
+        refusal.said = true;
+        return;
+      }
+      // a rule that decides calls in one of the alternatives of undecided ones is in use
+      // (a dry-run policy or rule that applied to calls, or matched them, is in use too; so is an AUDIT rule that marked calls)
+      if (outline.hasRules[i] || refs?.any(from, to) || alternativeRefs?.any(from, to) || shadowRefs?.any(from, to) || auditRefs?.any(from, to)) return;
+      if (item.kind === 'policy' && !decidesCalls(item.label)) return;
+      // (a PeerAuthentication or RequestAuthentication that governs calls is in use, though it
+      // decides none; one that governs none is told so in its own terms: it allows nothing)
+      const authn = this.authnLens(item, from, to);
+      if ((authn?.reaches ?? 0) > 0) return;
+      add(item, authn ? authn.unused(this.result.totals.calls) : `${item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it may be unused, or broader than the traffic needs`);
     });
     this.state.unusedKept.set(path, kept);
+    return out;
+  }
+
+  /** The resources of a file that their mesh refuses to store (`CompiledPolicies.notInEffect`), as position keys. */
+  private refusedResources(path: string): { mesh: Mesh; from: number; to: number; label: string; reason: string; said: boolean }[] {
+    const out: { mesh: Mesh; from: number; to: number; label: string; reason: string; said: boolean }[] = [];
+    for (const mesh of this.state.meshes.keys()) {
+      for (const { ref, reason } of this.simulation.compiledFor(mesh)?.notInEffect?.() ?? []) {
+        if (ref.file === path) out.push({ mesh, from: positionKey(ref.range.start), to: positionKey(ref.range.end), label: ref.label, reason, said: false });
+      }
+    }
     return out;
   }
 

@@ -169,6 +169,12 @@ export interface CompiledPolicies {
    * absent: the same namespace.
    */
   identityNamespace?(namespace: string): string;
+  /**
+   * The resources the mesh refuses to store (Consul: an entry its validation rejects), which
+   * therefore decide nothing: `ref` the whole resource, `reason` why, as a sentence's end
+   * ("Consul refuses to store it (...)"). Absent: none is refused at this level.
+   */
+  notInEffect?(): readonly { ref: SourceRef; reason: string }[];
 }
 
 export interface MeshSimulator {

@@ -93,6 +93,13 @@ export interface LineReader {
   readParts?(key: string | readonly string[], time: string | undefined, requestId: string | undefined): ParsedLine;
   /** With readParts: the indexes of the request's method, host and path among the key's parts. */
   readonly hopParts?: readonly [method: number, host: number, path: number];
+  /**
+   * `read`, with access log fields given beside the line merged in: an OTLP record's attributes
+   * (ingest/otlpDocument.ts), named as Envoy's default JSON keys (`source_principal`, ...); a
+   * field with a value wins over the line's. Readers of Envoy lines have it; for the others the
+   * fields are not read. Optional.
+   */
+  readMerged?(line: string, fields: Readonly<Record<string, unknown>>): LineResult;
 }
 
 /** What a reader's `peek` tells about a line (see LineReader.peek). */

@@ -64,17 +64,53 @@ function callerOf(record: AccessRecord): string | undefined {
   return record.source?.service ?? /\/svc\/([^/]+)$/.exec(record.source?.principal ?? '')?.[1];
 }
 
+/** The caller's Consul identity: its service, and its namespace and partition as its SPIFFE ID
+ * (`spiffe://<trust domain>[/ap/<partition>]/ns/<ns>/dc/<dc>/svc/<name>`) says; without one, only
+ * the service is known (a record's Kubernetes namespace is not a Consul namespace). */
+interface ConsulCaller {
+  name: string;
+  namespace?: string;
+  partition?: string;
+}
+
+function consulCaller(record: AccessRecord): ConsulCaller | undefined {
+  const spiffe = /^spiffe:\/\/[^/]+(?:\/ap\/([^/]+))?\/ns\/([^/]+)\/dc\/[^/]+\/svc\/([^/]+)$/.exec(record.source?.principal ?? '');
+  if (spiffe) return { name: spiffe[3]!, namespace: spiffe[2]!, partition: spiffe[1] ?? 'default' };
+  const name = callerOf(record);
+  return name === undefined ? undefined : { name };
+}
+
 /**
  * The caller as people know it in Consul: the service name, with its namespace (`ns/name`) and
- * partition (`partition/ns/name`) only when they are not `default`, read from the SPIFFE ID
- * (`spiffe://<trust domain>[/ap/<partition>]/ns/<ns>/dc/<dc>/svc/<name>`) when there is one.
+ * partition (`partition/ns/name`) only when they are not `default`.
  */
 export function consulCallerName(record: AccessRecord): string | undefined {
-  const spiffe = /^spiffe:\/\/[^/]+(?:\/ap\/([^/]+))?\/ns\/([^/]+)\/dc\/[^/]+\/svc\/([^/]+)$/.exec(record.source?.principal ?? '');
-  if (!spiffe) return callerOf(record);
-  const [, partition, namespace, service] = spiffe;
-  if (partition && partition !== 'default') return `${partition}/${namespace}/${service}`;
-  return namespace !== 'default' ? `${namespace}/${service}` : service;
+  const caller = consulCaller(record);
+  if (!caller) return undefined;
+  const { name, namespace = 'default', partition = 'default' } = caller;
+  if (partition !== 'default') return `${partition}/${namespace}/${name}`;
+  return namespace !== 'default' ? `${namespace}/${name}` : name;
+}
+
+/** The destination's namespace and partition as Consul normalizes the entry (spec §3.1): what a source without its own inherits. */
+function entryScope(located: Located | undefined): { namespace: string; partition: string } {
+  if (!located) return { namespace: 'default', partition: 'default' };
+  const crd = isCrd(located);
+  const namespace = crd ? valueAt(located.resource, ['spec', 'destination', 'namespace']) : valueAt(located.resource, ['Namespace']);
+  const partition = crd ? undefined : valueAt(located.resource, ['Partition']);
+  const scoped = (v: unknown) => (typeof v === 'string' && v !== '' && v !== '*' ? v : 'default');
+  return { namespace: scoped(namespace), partition: scoped(partition) };
+}
+
+/** A new source for the caller: `Namespace` and `Partition` written where the caller's differ from
+ * what the source would inherit from the entry (a source in another namespace or partition must name it). */
+function sourceFor(caller: ConsulCaller, entry: Located | undefined): { Name: string; Namespace?: string; Partition?: string } {
+  const scope = entryScope(entry);
+  return {
+    Name: caller.name,
+    ...(caller.namespace !== undefined && caller.namespace !== scope.namespace ? { Namespace: caller.namespace } : {}),
+    ...(caller.partition !== undefined && caller.partition !== scope.partition ? { Partition: caller.partition } : {}),
+  };
 }
 
 /** The call as a fix title names it, the caller by its Consul name. */
@@ -91,8 +127,19 @@ function entryFor(context: FixContext, destination: string): Located | undefined
   return resourcesOf(context.workspace, 'consul', 'ServiceIntentions', 'service-intentions').find((e) => destinationName(e) === destination);
 }
 
-function sourceIndex(located: Located, caller: string): number {
-  return asList(valueAt(located.resource, sourcesPath(located))).findIndex((s) => asRecord(s)[canonical(located, 'Name')] === caller);
+/** The entry's source for the caller: its name, and its namespace and partition (written, or inherited from the entry) where the caller's are known; never a peer's or sameness group's. */
+function sourceIndex(located: Located, caller: ConsulCaller): number {
+  const scope = entryScope(located);
+  const field = (source: Record<string, unknown>, pascal: string, inherited: string) => {
+    const v = source[canonical(located, pascal)];
+    return typeof v === 'string' && v !== '' ? v : inherited;
+  };
+  return asList(valueAt(located.resource, sourcesPath(located))).findIndex((raw) => {
+    const source = asRecord(raw);
+    if (source[canonical(located, 'Name')] !== caller.name || source[canonical(located, 'Peer')] || source[canonical(located, 'SamenessGroup')]) return false;
+    return (caller.namespace === undefined || field(source, 'Namespace', scope.namespace) === caller.namespace)
+      && (caller.partition === undefined || field(source, 'Partition', scope.partition) === caller.partition);
+  });
 }
 
 function isBlockList(node: SourceNode | undefined): boolean {
@@ -151,7 +198,7 @@ function newEntryDocument(home: Located, name: string, destination: string, sour
  * Adds an intention source (`Sources` entry) to the service-intentions entry (config entry in
  * HCL or JSON, or ServiceIntentions CRD), in the file's own spelling and layout.
  */
-export function addIntentionSource(entry: Located, source: { Name: string; Action?: 'allow' | 'deny'; Permissions?: unknown[]; Description?: string }): TextEdit | undefined {
+export function addIntentionSource(entry: Located, source: { Name: string; Namespace?: string; Partition?: string; Action?: 'allow' | 'deny'; Permissions?: unknown[]; Description?: string }): TextEdit | undefined {
   const list = nodeAt(entry.resource, sourcesPath(entry));
   const parent = nodeAt(entry.resource, sourcesPath(entry).slice(0, -1));
   if (list?.type !== 'array' || parent?.type !== 'object') return undefined;
@@ -161,10 +208,11 @@ export function addIntentionSource(entry: Located, source: { Name: string; Actio
 /** The fix that changes the call's verdict to `want` by editing the caller's source, or adding one. */
 function changeVerdict(context: FixContext, outcome: ShapeOutcome, want: 'allow' | 'deny'): TrafficFixResult {
   const { record } = outcome.shape;
-  const caller = callerOf(record);
+  const caller = consulCaller(record);
   const destination = destinationOf(record);
   if (!caller || !destination) return notOffered('the call does not name its source and destination services');
   const call = consulCall(record);
+  const named = consulCallerName(record) ?? caller.name;
   const verb = want === 'allow' ? 'Allow' : 'Deny';
   const expect = (d: { verdict: string }) => d.verdict === want;
   const entry = entryFor(context, destination);
@@ -180,14 +228,11 @@ function changeVerdict(context: FixContext, outcome: ShapeOutcome, want: 'allow'
       kind: 'add-source', file: home.file.path, title,
       edits: [appendDocuments(home.file, [newEntryDocument(home, name, destination, source)])], preferred: true, creates: [created],
     }, [record], expect);
-    // An L4 Action decides every request of the caller; a permission for this request alone needs
-    // a destination Consul knows as http, http2 or grpc (it refuses permissions otherwise), so it
-    // is written only when the workspace's service-defaults or proxy-defaults say so.
-    const ok = (http && httpDestination(context, destination)
-      ? newEntry({ Name: caller, Permissions: [permission(want, record)] }, `${verb} ${call}: new ServiceIntentions for ${destination}, a permission for this request only`)
-      : undefined) ??
-      newEntry({ Name: caller, Action: want }, `${verb} ${consulCallerName(record) ?? caller} → ${destination} (every request: a new intention with Action ${want})`);
-    return ok ? { fixes: [ok], notOffered: [] } : notOffered(`a new intention for ${destination} would not ${want} the call`);
+    for (const { source, request } of sourcesGiving(want, record, sourceFor(caller, undefined), http && httpDestination(context, destination))) {
+      const ok = newEntry(source, request ? `${verb} ${call}: new ServiceIntentions for ${destination}, a permission for this request only` : `${verb} ${named} → ${destination} (every request: a new intention with Action ${want})`);
+      if (ok) return { fixes: [ok], notOffered: [] };
+    }
+    return notOffered(`a new intention for ${destination} would not ${want} the call`);
   }
   const wildcardDestination = destinationName(entry) === '*';
   const index = sourceIndex(entry, caller);
@@ -203,22 +248,51 @@ function changeVerdict(context: FixContext, outcome: ShapeOutcome, want: 'allow'
     const permissions = nodeAt(entry.resource, [...sourcesPath(entry), index, canonical(entry, 'Permissions')]);
     const action = sourceNode?.type === 'object' ? sourceNode.entries.find((e) => e.key === canonical(entry, 'Action')) : undefined;
     if (sourceNode?.type === 'object' && permissions?.type === 'array' && http) {
-      attempt(`a first permission for this request in source ${caller}`, [insertInto(entry, sourceNode, permissions, canonical(entry, 'Permissions'), permission(want, record), 0)]);
+      attempt(`a first permission for this request in source ${named}`, [insertInto(entry, sourceNode, permissions, canonical(entry, 'Permissions'), permission(want, record), 0)]);
     } else if (action && action.value.type === 'scalar') {
-      if (want === 'allow' || !http) attempt(`change source ${caller} to ${want}`, [replaceScalar(entry.file, action.value, want)]);
+      if (want === 'allow' || !http) attempt(`change source ${named} to ${want}`, [replaceScalar(entry.file, action.value, want)]);
       else if (sourceNode?.type === 'object' && !wildcardDestination) {
         // An L4 allow becomes L7: deny this request first, allow the rest as before.
         const replacement = renderField(entry, sourceNode, 'Permissions', [permission('deny', record), { Action: 'allow', HTTP: { PathPrefix: '/' } }], action.keySpan.start);
-        attempt(`deny this request first in source ${caller} (its other requests stay allowed)`, [spanEdit(entry.file, { start: action.keySpan.start, end: action.value.span.end }, replacement)]);
+        attempt(`deny this request first in source ${named} (its other requests stay allowed)`, [spanEdit(entry.file, { start: action.keySpan.start, end: action.value.span.end }, replacement)]);
       }
     }
-  } else {
-    const source: { Name: string; Action?: 'allow' | 'deny'; Permissions?: unknown[] } = { Name: caller };
-    if (want === 'deny' && http && !wildcardDestination && outcome.decision.verdict === 'allow') source.Permissions = [permission('deny', record), { Action: 'allow', HTTP: { PathPrefix: '/' } }];
-    else source.Action = want;
-    attempt(`add source ${caller} (${source.Action ?? 'deny this request, allow the rest'}) to the intentions of ${destinationName(entry)}`, [addIntentionSource(entry, source)], 'add-source');
+    return fixes.length ? { fixes, notOffered: [] } : notOffered(`no edit of the intentions of ${destination} gives the call the verdict ${want}`);
+  }
+  const base = sourceFor(caller, entry);
+  const intentionsOf = `the intentions of ${destinationName(entry)}`;
+  if (want === 'deny' && http && !wildcardDestination && outcome.decision.verdict === 'allow') {
+    attempt(`add source ${named} (deny this request, allow the rest) to ${intentionsOf}`, [addIntentionSource(entry, { ...base, Permissions: [permission('deny', record), { Action: 'allow', HTTP: { PathPrefix: '/' } }] })], 'add-source');
+    return fixes.length ? { fixes, notOffered: [] } : notOffered(`no edit of the intentions of ${destination} gives the call the verdict ${want}`);
+  }
+  // Permissions for this request where Consul takes them (the destination is HTTP, or the entry
+  // already has L7 sources, which Consul stores only for one); an L4 Action, which decides every
+  // request of the caller, as the other, not preferred, choice.
+  const l7 = !wildcardDestination && http && (httpDestination(context, destination) || hasPermissions(entry));
+  for (const { source, request } of sourcesGiving(want, record, base, l7)) {
+    const title = request ? `${verb} ${call}: add source ${named} to ${intentionsOf}, a permission for this request only`
+      : `${verb} ${named} → ${destinationName(entry)} (every request: add source ${named} with Action ${want} to ${intentionsOf})`;
+    const edit = addIntentionSource(entry, source);
+    const fix = edit && verified(context, entry.file, { kind: 'add-source', file: entry.file.path, title, edits: [edit], preferred: fixes.length === 0 }, [record], expect);
+    if (fix) fixes.push(fix);
   }
   return fixes.length ? { fixes, notOffered: [] } : notOffered(`no edit of the intentions of ${destination} gives the call the verdict ${want}`);
+}
+
+/**
+ * The sources that give the caller `want`, best first: with `l7`, a permission for this request
+ * alone (method and path), then an L4 `Action`, which decides every request of the caller. A
+ * permission needs a destination Consul knows as http, http2 or grpc (it refuses permissions
+ * otherwise), so `l7` is the caller's to establish.
+ */
+function sourcesGiving(want: 'allow' | 'deny', record: AccessRecord, base: Record<string, unknown>, l7: boolean): { source: Record<string, unknown> & { Name: string }; request: boolean }[] {
+  const l4 = { source: { ...base, Name: String(base['Name']), Action: want }, request: false };
+  return l7 ? [{ source: { ...base, Name: String(base['Name']), Permissions: [permission(want, record)] }, request: true }, l4] : [l4];
+}
+
+/** Whether some source of the entry has L7 permissions (Consul stores those only for an HTTP destination). */
+function hasPermissions(entry: Located): boolean {
+  return asList(valueAt(entry.resource, sourcesPath(entry))).some((s) => asList(asRecord(s)[canonical(entry, 'Permissions')]).length > 0);
 }
 
 /** Whether every protocol the workspace sets for the service (its service-defaults, else proxy-defaults) is HTTP-like, and one is set. */

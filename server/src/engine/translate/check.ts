@@ -64,6 +64,9 @@ export interface CheckInput {
   context: TranslationContext;
   observed?: readonly TrafficShape[];
   signal?: AbortSignal;
+  /** Compare only the observed calls to what the model's protections govern (a translation of
+   * some files: calls elsewhere are decided by policies not translated). */
+  governedOnly?: boolean;
 }
 
 export async function checkTranslation(input: CheckInput): Promise<EquivalenceReport> {
@@ -88,8 +91,9 @@ export async function checkTranslation(input: CheckInput): Promise<EquivalenceRe
       if (i % 256 === 0) await pace.turn();
       const record = shape.record;
       const call: NeutralOrWhy = record.mesh !== undefined && record.mesh !== input.source.mesh ? { why: `a call of ${record.mesh}, not of ${input.source.mesh}` } : neutralOf(input.source.mesh, record, context);
-      if ('why' in call) {
-        skipped.set(call.why, (skipped.get(call.why) ?? 0) + shape.count);
+      if ('why' in call || (input.governedOnly && !input.model.protections.some((p) => governs(p, call)))) {
+        const why = 'why' in call ? call.why : NOT_GOVERNED;
+        skipped.set(why, (skipped.get(why) ?? 0) + shape.count);
         continue;
       }
       seen.add(call, shape.count, undefined, before.decide({ ...record, mesh: input.source.mesh }), after.decide(recordFor(input.target.mesh, call, context)), redactor.secretsOf(record));
@@ -99,10 +103,22 @@ export async function checkTranslation(input: CheckInput): Promise<EquivalenceRe
   return report;
 }
 
+const NOT_GOVERNED = 'no translated policy governs their destination (the policies of other files decide them)';
+
+/** Whether the protection applies to calls to the call's destination and port. */
+function governs(p: Protection, call: NeutralCall): boolean {
+  const d = call.destination;
+  return (p.target.namespace === '*' || p.target.namespace === d.namespace)
+    && Object.entries(p.target.labels ?? {}).every(([k, v]) => d.labels[k] === v)
+    && (!p.ports || p.ports.includes(d.port));
+}
+
 /** The header names the model's rules test: the only headers a call's description shows. */
 function testedHeaders(model: AccessModel): Set<string> {
   const names = new Set<string>();
-  for (const p of model.protections) for (const rule of p.rules) for (const h of rule.headers) names.add(h.name);
+  for (const p of model.protections) {
+    for (const rule of p.rules) for (const h of [...rule.headers, ...(rule.unless ?? []).flatMap((e) => e.headers)]) names.add(h.name);
+  }
   return names;
 }
 
@@ -306,6 +322,11 @@ function requestSamples(protection: Protection, neighbours: readonly Protection[
         const required: Record<string, string> = {};
         for (const h of rule.headers) required[h.name] = h.values[0] ?? 'present';
         headers.push(required);
+      }
+      // the requests a deny leaves to earlier allows, and their near misses
+      for (const e of rule.unless ?? []) {
+        addRequestSamples(e.requests, methods, paths);
+        if (e.headers.length) headers.push(Object.fromEntries(e.headers.map((h) => [h.name, h.match === 'suffix' ? `mpa-${h.value}` : h.match === 'prefix' ? `${h.value}; mpa` : h.value ?? 'present'])));
       }
     }
   }

@@ -18,8 +18,10 @@ export const MESH_TITLES = MESH_DISPLAY_NAMES;
 export interface Translation {
   from: Mesh;
   to: Mesh;
-  /** Resources of the source mesh read. */
+  /** Resources of the source mesh translated. */
   read: number;
+  /** Resources of other files read with them because they refer to these (their targets). */
+  referenced: number;
   model: AccessModel;
   written: WrittenPolicies;
   /** The reader's and the writer's notes, in source order. */
@@ -35,6 +37,9 @@ export interface TranslateOptions {
   /** Observed calls, decided by both meshes in the check. */
   observed?: readonly TrafficShape[];
   signal?: AbortSignal;
+  /** Every resource of the workspace, when `resources` are some of them (a file's): what those
+   * refer to in other files (a Linkerd policy's Server) is read from here, as the simulator would. */
+  workspace?: MeshResources;
   /** How a file is named in comments (relative to the workspace). */
   displayPath?: (file: string) => string;
 }
@@ -52,24 +57,44 @@ export async function translatePolicies(resources: MeshResources, to: Mesh, cont
     if (from === to) continue;
     const own = resources.filter((r) => r.resource.mesh === from);
     if (own.length === 0) continue;
-    const model = TRANSLATORS[from].read(own, context);
+    const referenced = options.workspace ? TRANSLATORS[from].references?.(own, options.workspace) ?? [] : [];
+    const readWith = [...own, ...referenced];
+    const model = onlySelected(TRANSLATORS[from].read(readWith, context), own, referenced);
     const written = TRANSLATORS[to].write(model, context);
-    const file = engine.read(options.path, written.yaml);
+    // read back as YAML whatever the output's name (an --output ending in .json held the YAML)
+    const file = engine.read(options.path, written.yaml, 'yaml');
     const targetResources = engine.prepare(file).recognition.resources.map((resource) => ({ file, resource }));
     const check = await checkTranslation({
-      source: { mesh: from, resources: own }, target: { mesh: to, resources: targetResources }, model, context,
+      source: { mesh: from, resources: readWith }, target: { mesh: to, resources: targetResources }, model, context,
       ...(options.observed ? { observed: options.observed } : {}), ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.workspace ? { governedOnly: true } : {}),
     });
-    const notes = [...model.notes, ...written.notes].sort(bySource);
-    const translation = { from, to, read: own.length, model, written, notes, check, yaml: '' };
     const displayPath = options.displayPath ?? ((f: string) => f);
-    // the writers' comments name the source files as the model does: shown as the header shows them
-    let body = written.yaml;
-    for (const path of new Set(own.map((r) => r.file.path))) if (displayPath(path) !== path) body = body.split(path).join(displayPath(path));
-    translation.yaml = translationHeader(translation, displayPath) + body;
+    // the writers' comments and some notes name the source files: shown as the header shows places
+    const renamed = [...new Set(readWith.map((r) => r.file.path))].filter((path) => displayPath(path) !== path);
+    const shown = (text: string): string => {
+      for (const path of renamed) if (text.includes(path)) text = text.split(path).join(displayPath(path));
+      return text;
+    };
+    const notes = [...model.notes, ...written.notes].sort(bySource).map((n) => ({ ...n, text: shown(n.text) }));
+    const translation = { from, to, read: own.length, referenced: referenced.length, model, written, notes, check, yaml: '' };
+    translation.yaml = translationHeader(translation, displayPath) + shown(written.yaml);
     translations.push(translation);
   }
   return translations;
+}
+
+/**
+ * The protections of a model read with referenced resources, without those that come from a
+ * referenced file and carry no rule of the selected ones (a wildcard Consul entry's own): the
+ * referenced resources are read for what the selected ones mean, not translated for themselves.
+ */
+function onlySelected(model: AccessModel, selected: MeshResources, referenced: MeshResources): AccessModel {
+  if (!referenced.length) return model;
+  const chosen = new Set(selected.map((r) => r.file.path));
+  const others = new Set(referenced.map((r) => r.file.path).filter((path) => !chosen.has(path)));
+  const keep = (p: AccessModel['protections'][number]) => !others.has(p.origin.file) || p.rules.some((r) => chosen.has(r.origin.file));
+  return { ...model, protections: model.protections.filter(keep) };
 }
 
 function bySource(a: TranslationNote, b: TranslationNote): number {
@@ -92,7 +117,9 @@ const EFFECTS: Record<TranslationNote['effect'], string> = { narrower: 'allows l
 /** The lines that say what a translation lost and how its check went (the YAML's header, the CLI's stderr). */
 export function translationLines(t: Translation, displayPath: (file: string) => string): string[] {
   const lines: string[] = [];
-  lines.push(`${MESH_TITLES[t.to]} policies translated by mesh-policy translate from ${plural(t.read, `${MESH_TITLES[t.from]} resource`)}: ${plural(t.written.resources, 'resource')} written.`);
+  const withReferenced = t.referenced ? ` (read with ${plural(t.referenced, 'resource')} of other files they refer to)` : '';
+  lines.push(`${MESH_TITLES[t.to]} policies translated by mesh-policy translate from ${plural(t.read, `${MESH_TITLES[t.from]} resource`)}${withReferenced}: ${plural(t.written.resources, 'resource')} written.`);
+  if (t.written.resources === 0) lines.push(`Nothing was written: no policy read could be carried${t.notes.length ? '; the notes below say why for each' : ''}.`);
   if (t.notes.length) {
     lines.push(`Not carried exactly (${plural(t.notes.length, 'note')}; docs/translate.md):`);
     for (const note of t.notes.slice(0, MAX_NOTES_SHOWN)) lines.push(`  ${placeOf(note.at, displayPath)} ${note.at.label}: ${EFFECTS[note.effect]}: ${note.text}`);
@@ -129,5 +156,6 @@ function translationHeader(t: Translation, displayPath: (file: string) => string
   return w.toString();
 }
 
+export { MISSING_TARGET } from './linkerd/read';
 export type { AccessModel, TranslationNote, WrittenPolicies } from './model';
 export type { EquivalenceReport } from './check';

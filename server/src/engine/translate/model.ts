@@ -58,6 +58,27 @@ export interface AccessRule {
   to: Requests[];
   /** AND; HTTP header conditions (a call without HTTP never satisfies one). */
   headers: HeaderCondition[];
+  /** OR; requests the rule does not match although the rest of it does: a deny that comes after
+   * allows in a first-match list (a Consul deny permission after allow permissions of the same
+   * source) leaves what those allows match to them. Undefined: none. Deny rules only. */
+  unless?: RequestException[];
+}
+
+/** HTTP requests a rule leaves out: those matching `requests` (methods AND paths) and every header test. */
+export interface RequestException {
+  /** The permission (or rule) this exception was read from. */
+  origin: SourceRef;
+  requests: Omit<Requests, 'ports'>;
+  headers: HeaderTest[];
+}
+
+/** A header test of an exception: present with a value that equals, starts or ends with `value`, or present with any value. */
+export interface HeaderTest {
+  /** Lower case. */
+  name: string;
+  match: 'exact' | 'prefix' | 'suffix' | 'present';
+  /** Undefined for `present`. */
+  value?: string;
 }
 
 /** A mesh identity, as the service account it is issued to. `'*'` in either part: any. */
@@ -149,5 +170,9 @@ export interface WrittenPolicies {
 export interface MeshTranslator {
   mesh: Mesh;
   read(resources: MeshResources, context: TranslationContext): AccessModel;
+  /** The resources of `workspace`, outside `selected`, that the selected ones refer to and must be
+   * read with (a Linkerd AuthorizationPolicy's Server in another file); they grant nothing of their
+   * own. Undefined: a mesh whose policies name no other resource. */
+  references?(selected: MeshResources, workspace: MeshResources): MeshResources;
   write(model: AccessModel, context: TranslationContext): WrittenPolicies;
 }

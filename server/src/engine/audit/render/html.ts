@@ -11,7 +11,7 @@ export function renderReportHtml(model: AuditModel, options: HtmlOptions = {}): 
   const parts: string[] = [];
   parts.push(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title><style${nonceAttr(options)}>${BASE_CSS}${REPORT_CSS}</style></head><body>`);
   parts.push(`<h1>${esc(title)}</h1><p class="muted">${esc(windowText(model))}${model.meshes.length ? ` · ${esc(model.meshes.join(', '))}` : ''}${model.generatedAt ? ` · generated ${esc(model.generatedAt)}` : ''}</p>`);
-  parts.push(`<nav class="toc">${SECTIONS.filter(([id]) => id !== 'dry-run' || model.dryRun.length).map(([id, name]) => `<a href="#${id}">${esc(name)}</a>`).join(' · ')}</nav>`);
+  parts.push(`<nav class="toc">${SECTIONS.filter(([id]) => (id !== 'dry-run' || model.dryRun.length) && (id !== 'authentication' || model.authentication.length)).map(([id, name]) => `<a href="#${id}">${esc(name)}</a>`).join(' · ')}</nav>`);
   parts.push('<div class="cards" id="totals">');
   const card = (label: string, value: number, extra = '', id = ''): string => `<div class="card"${id ? ` data-total="${id}"` : ''}><b>${num(value)}</b>${esc(label)}${extra ? ` <span class="muted">${esc(extra)}</span>` : ''}</div>`;
   parts.push(card('calls', t.calls, `${num(t.shapes)} kinds`, 'calls'));
@@ -36,6 +36,7 @@ export function renderReportHtml(model: AuditModel, options: HtmlOptions = {}): 
     `<div class="two"><div><h3>Services</h3>${rankedBlock(model.topServices, 'callers', 'top-services')}</div><div><h3>Callers</h3>${rankedBlock(model.topCallers, 'services', 'top-callers')}</div></div>`));
   parts.push(section('uncovered', 'Workloads receiving traffic with no policy', uncoveredTable(model)));
   parts.push(section('unused', 'Unused rules', unusedTable(model)));
+  if (model.authentication.length) parts.push(section('authentication', 'Authentication', authenticationTable(model)));
   if (model.dryRun.length) parts.push(section('dry-run', 'Dry-run policies', dryRunTable(model)));
   parts.push(section('risks', 'Risky patterns', risksTable(model)));
   parts.push('<p class="muted foot">Header values that carry credentials (authorization, cookie, set-cookie, x-api-key, proxy-authorization) are never shown. Lists show the busiest entries; “more” lines count the rest.</p>');
@@ -43,7 +44,7 @@ export function renderReportHtml(model: AuditModel, options: HtmlOptions = {}): 
   return parts.join('\n');
 }
 
-const SECTIONS: [string, string][] = [['trends', 'Trends'], ['matrix', 'Matrix'], ['violations', 'Violations'], ['top', 'Top services and callers'], ['uncovered', 'No policy'], ['unused', 'Unused rules'], ['dry-run', 'Dry-run policies'], ['risks', 'Risky patterns']];
+const SECTIONS: [string, string][] = [['trends', 'Trends'], ['matrix', 'Matrix'], ['violations', 'Violations'], ['top', 'Top services and callers'], ['uncovered', 'No policy'], ['unused', 'Unused rules'], ['authentication', 'Authentication'], ['dry-run', 'Dry-run policies'], ['risks', 'Risky patterns']];
 
 const REPORT_CSS = `
 .toc{margin:8px 0;font-size:13px}.toc a{color:var(--accent);text-decoration:none}
@@ -173,6 +174,14 @@ function ambiguousTable(model: AuditModel): string {
   if (a.total === 0) return '';
   const rows = a.rows.map((r) => `<tr><td><code>${esc(clip(r.label, 110))}</code></td><td>${esc(r.mesh)}</td><td class="n">${num(r.calls)}</td><td><code>${esc(clip(r.file, 90))}:${r.line}</code></td></tr>`);
   return `<p class="muted">${num(a.total)} more rules decide only calls whose verdict is ambiguous (unknown: it depends on which of the alternatives applies, e.g. which of two differing definitions of the same intentions Consul holds). They are not unused: they decide those calls in at least one alternative.</p><table data-table="ambiguous"><thead><tr><th>rule</th><th>mesh</th><th class="n">calls</th><th>where</th></tr></thead><tbody>${rows.join('')}${more(a.more, 'rules', 4)}</tbody></table>`;
+}
+
+/** What the authentication section says of PeerAuthentications and RequestAuthentications (the Markdown report too). */
+export const AUTHENTICATION_NOTE = 'PeerAuthentications and RequestAuthentications allow nothing and decide by no rule, so they are never unused rules. A STRICT mode refuses a plaintext call (the connection fails, before any authorization); a RequestAuthentication refuses an invalid token (401) and lets a request without one through. "Governs": calls whose mTLS mode it sets or passes on, or whose token it checks.';
+
+function authenticationTable(model: AuditModel): string {
+  const rows = model.authentication.map((a) => `<tr><td><code>${esc(clip(a.label, 110))}</code></td><td class="n">${num(a.governs)}</td><td class="n">${num(a.refused)}</td><td>${esc(clip(a.text, 300))}</td><td><code>${esc(clip(a.file, 90))}:${a.line}</code></td></tr>`);
+  return `<p class="muted">${esc(AUTHENTICATION_NOTE)}</p><table data-table="authentication"><thead><tr><th>resource</th><th class="n">governs</th><th class="n">refused</th><th>what it did</th><th>where</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function dryRunTable(model: AuditModel): string {

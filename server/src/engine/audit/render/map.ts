@@ -1,4 +1,4 @@
-import type { AuditModel, MapEdge } from '../model';
+import { mapNodes, type AuditModel, type MapEdge, type MapNode } from '../model';
 import { BASE_CSS, clip, esc, nonceAttr, num, scriptJson, STATE_COLORS, STATE_TEXT, type HtmlOptions } from './common';
 
 /**
@@ -26,7 +26,7 @@ export function renderTrafficMapHtml(model: AuditModel, options: HtmlOptions = {
     const actions = options.edgeActions ? edgeActions(e) : [];
     return `<g class="edge" data-edge="${i}" data-state="${e.state}"${actions.length ? ` data-actions="${actions.join(' ')}"` : ''} tabindex="0" role="button" aria-label="${esc(`${e.source} to ${e.destination}: ${e.calls} calls, ${STATE_TEXT[e.state]}`)}"><path d="${d}" class="hit"/><path d="${d}" class="line" stroke="${color}" stroke-width="${width}" marker-end="url(#arrow-${e.state})"/><title>${esc(`${e.source} → ${e.destination}: ${num(e.calls)} calls (${STATE_TEXT[e.state]})`)}</title></g>`;
   });
-  const svgNodes = [...layout.nodes.values()].map((n) => `<g class="node" data-node="${esc(n.name)}" transform="translate(${n.x},${n.y})"><rect width="${NODE_W}" height="${NODE_H}" rx="6"/><text x="8" y="17">${esc(clip(n.name, 30))}</text><text x="8" y="31" class="sub">${num(n.calls)} calls</text><title>${esc(n.name)}</title></g>`);
+  const svgNodes = [...layout.nodes.values()].map((n) => `<g class="node" data-node="${esc(n.name)}" transform="translate(${n.x},${n.y})"><rect width="${NODE_W}" height="${NODE_H}" rx="6"/><text x="8" y="17">${esc(clip(n.name, 30))}</text><text x="8" y="31" class="sub">${esc(nodeCallsText(n))}</text><title>${esc(`${n.name}: ${nodeTitleText(n)}`)}</title></g>`);
   const markers = Object.entries(STATE_COLORS).map(([state, color]) => `<marker id="arrow-${state}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${color}"/></marker>`).join('');
   const legend = Object.entries(STATE_TEXT).map(([state, text]) => `<span><i style="background:${STATE_COLORS[state]}"></i>${esc(text)}</span>`).join('');
   const data = edges.map((e) => edgeData(e, options.edgeActions ? edgeActions(e) : []));
@@ -46,33 +46,37 @@ const NODE_H = 40;
 const COL_GAP = 130;
 const ROW_GAP = 14;
 
-interface PlacedNode {
-  name: string;
-  calls: number;
+interface PlacedNode extends MapNode {
   x: number;
   y: number;
 }
 
-/** Callers on the left, services that also call in the middle, pure services on the right (nodes from the edges drawn). */
+/** Callers on the left, services that also call in the middle, pure services on the right (the nodes of the edges drawn, as the model counts them). */
 function layoutMap(model: AuditModel): { nodes: Map<string, PlacedNode>; width: number; height: number } {
-  const seen = new Map<string, { calls: number; caller: boolean; service: boolean }>();
-  for (const e of model.map.edges) {
-    const s = seen.get(e.source) ?? { calls: 0, caller: false, service: false };
-    s.calls += e.calls; s.caller = true; seen.set(e.source, s);
-    const d = seen.get(e.destination) ?? { calls: 0, caller: false, service: false };
-    d.calls += e.calls; d.service = true; seen.set(e.destination, d);
-  }
-  const columns: Record<'caller' | 'both' | 'service', { name: string; calls: number }[]> = { caller: [], both: [], service: [] };
-  for (const [name, n] of seen) columns[n.caller && n.service ? 'both' : n.caller ? 'caller' : 'service'].push({ name, calls: n.calls });
-  const order: ('caller' | 'both' | 'service')[] = (['caller', 'both', 'service'] as const).filter((c) => columns[c].length > 0);
+  const columns: Record<MapNode['role'], MapNode[]> = { caller: [], both: [], service: [] };
+  for (const n of mapNodes(model.map.edges)) columns[n.role].push(n);
+  const order: MapNode['role'][] = (['caller', 'both', 'service'] as const).filter((c) => columns[c].length > 0);
   const nodes = new Map<string, PlacedNode>();
   let tallest = 0;
   order.forEach((column, ci) => {
     const list = columns[column].slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    list.forEach((n, ri) => nodes.set(n.name, { name: n.name, calls: n.calls, x: 20 + ci * (NODE_W + COL_GAP), y: 20 + ri * (NODE_H + ROW_GAP) }));
+    list.forEach((n, ri) => nodes.set(n.name, { ...n, x: 20 + ci * (NODE_W + COL_GAP), y: 20 + ri * (NODE_H + ROW_GAP) }));
     tallest = Math.max(tallest, list.length);
   });
   return { nodes, width: Math.max(400, 40 + order.length * NODE_W + (order.length - 1) * COL_GAP + 60), height: Math.max(120, 40 + tallest * (NODE_H + ROW_GAP)) };
+}
+
+/** A node's tooltip: calls in and out, and how many calls it takes part in when both (a call to itself counted once). */
+function nodeTitleText(n: MapNode): string {
+  return `${num(n.callsIn)} calls in, ${num(n.callsOut)} calls out${n.callsIn && n.callsOut ? `, ${num(n.calls)} calls in all` : ''}`;
+}
+
+/** What a node's second line says: the calls it receives and makes, never their sum. */
+export function nodeCallsText(n: Pick<MapNode, 'callsIn' | 'callsOut'>): string {
+  const parts: string[] = [];
+  if (n.callsIn) parts.push(`${num(n.callsIn)} in`);
+  if (n.callsOut) parts.push(`${num(n.callsOut)} out`);
+  return `calls: ${parts.join(' · ')}`;
 }
 
 function edgePath(a: PlacedNode, b: PlacedNode): string {

@@ -1,6 +1,6 @@
 import type { AuditModel, CallRow, Capped, Ranked } from '../model';
 import { clip, num, pct } from './common';
-import { windowText } from './html';
+import { AUTHENTICATION_NOTE, windowText } from './html';
 
 /** GitHub refuses comments over 65,536 characters; stay well below. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -16,7 +16,7 @@ function more(n: number, what: string): string {
 
 function callRows(title: string, capped: Capped<CallRow>, empty: string): string {
   if (capped.rows.length === 0) return `**${title}:** ${empty}\n`;
-  const rows = capped.rows.slice(0, ROWS).map((r) => `| ${cell(r.source, 48)} | ${cell(r.destination, 40)}${r.port !== undefined ? `:${r.port}` : ''} | \`${cell(r.request, 50)}\` | ${num(r.calls)} | ${r.rule ? `\`${cell(r.rule.label, 60)}\` (${cell(r.rule.file, 80)}:${r.rule.line})` : 'mesh default'} |`);
+  const rows = capped.rows.slice(0, ROWS).map((r) => `| ${cell(r.source, 48)} | ${cell(r.destination, 40)}${r.port !== undefined ? `:${r.port}` : ''} | \`${cell(r.request, 50)}\` | ${num(r.calls)} | ${r.rule ? `\`${cell(r.rule.label, 80)}\` (${cell(r.rule.file, 80)}:${r.rule.line})` : 'mesh default'} |`);
   return `**${title}** (${num(capped.calls)} calls)\n\n| caller | destination | request | calls | deciding rule |\n|---|---|---|--:|---|\n${rows.join('\n')}${more(capped.more + Math.max(0, capped.rows.length - ROWS), 'kinds of call')}`;
 }
 
@@ -57,6 +57,10 @@ export function renderReportMarkdown(model: AuditModel): string {
   if (a.total) {
     const rows = a.rows.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${num(r.calls)} | ${cell(r.file, 60)}:${r.line} |`);
     out.push(`**Rules that decide only calls whose verdict is ambiguous:** ${num(a.total)} (not unused: they decide those calls in at least one alternative, e.g. one of two differing definitions).\n\n| rule | calls | where |\n|---|--:|---|\n${rows.join('\n')}${more(a.total - Math.min(ROWS, a.rows.length), 'rules')}`);
+  }
+  if (model.authentication.length) {
+    const rows = model.authentication.slice(0, ROWS).map((a) => `| \`${cell(a.label, 80)}\` | ${num(a.governs)} | ${num(a.refused)} | ${cell(a.text, 200)} | ${cell(a.file, 60)}:${a.line} |`);
+    out.push(`**Authentication:** ${AUTHENTICATION_NOTE}\n\n| resource | governs | refused | what it did | where |\n|---|--:|--:|---|---|\n${rows.join('\n')}${more(model.authentication.length - Math.min(ROWS, model.authentication.length), 'resources')}`);
   }
   if (model.dryRun.length) {
     const rows = model.dryRun.slice(0, ROWS).map((d) => `| \`${cell(d.label, 80)}\` | ${d.engine.toUpperCase()} | ${num(d.calls)} | ${num(d.wouldDeny)} | ${num(d.wouldNewlyDeny)} | ${num(d.loggedOtherwise)} | ${cell(d.file, 60)}:${d.line} |`);

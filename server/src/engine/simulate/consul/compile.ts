@@ -270,6 +270,8 @@ export class ConsulPolicies implements CompiledPolicies {
   /** Entries that can take effect, by key, one per distinct definition. */
   private readonly byKey = new Map<string, IntentionEntry[]>();
   private readonly ignored: IntentionEntry[] = [];
+  /** The entries Consul refuses, by the destination key they were written for (what the traces name). */
+  private readonly refusedByKey = new Map<string, IntentionEntry[]>();
   private readonly compiledSources = new Map<SourceIntention, CSource>();
   private readonly destCache = new Map<string, Map<string, Map<string, Alt<DestCand>[]>>>();
   private readonly callerCache = new Map<string, CallerInfo>();
@@ -314,6 +316,9 @@ export class ConsulPolicies implements CompiledPolicies {
     for (const entry of this.entries) {
       if (entry.problems.length > 0) {
         this.ignored.push(entry);
+        const refused = this.refusedByKey.get(entry.key);
+        if (refused) refused.push(entry);
+        else this.refusedByKey.set(entry.key, [entry]);
         continue;
       }
       const list = this.byKey.get(entry.key) ?? [];
@@ -413,6 +418,10 @@ export class ConsulPolicies implements CompiledPolicies {
     return this.ignored;
   }
 
+  notInEffect(): readonly { ref: SourceRef; reason: string }[] {
+    return this.ignored.map((e) => ({ ref: e.ref, reason: refusalReason(e) }));
+  }
+
   // ---------------------------------------------------------------- compile
 
   /** A source of an entry taken over from the last compile (`readEntries` with forms) keeps its
@@ -497,10 +506,16 @@ export class ConsulPolicies implements CompiledPolicies {
       combos.splice(0, combos.length, ...next.slice(0, 64));
     }
     const shown = `${name === OTHER ? '(another service)' : name} in ${namespace === OTHER ? '(another namespace)' : `namespace ${namespace}`}${partition !== 'default' ? `, partition ${partition}` : ''}`;
-    return combos.map((entries) => this.makeDest(partition, namespace, name, shown, entries, combos.length > 1));
+    const refused = [
+      ...(name === OTHER ? [] : this.refusedByKey.get(`${partition}/${namespace}/${name}`) ?? []),
+      ...(namespace === OTHER ? [] : this.refusedByKey.get(`${partition}/${namespace}/*`) ?? []),
+      ...this.refusedByKey.get(`${partition}/*/*`) ?? [],
+    ].sort((a, b) => a.order - b.order);
+    const refusedSteps: TraceStep[] = refused.map((e) => ({ text: refusedText(e), outcome: 'skipped', at: e.problemAt ?? e.ref }));
+    return combos.map((entries) => this.makeDest(partition, namespace, name, shown, entries, combos.length > 1, refusedSteps));
   }
 
-  private makeDest(partition: string, namespace: string, name: string, label: string, entries: IntentionEntry[], variant: boolean): DestCand {
+  private makeDest(partition: string, namespace: string, name: string, label: string, entries: IntentionEntry[], variant: boolean, refusedSteps: TraceStep[]): DestCand {
     const sources: CSource[] = [];
     for (const e of entries) for (const s of e.sources) sources.push(this.compiledSources.get(s)!);
     sources.sort((a, b) => {
@@ -512,9 +527,9 @@ export class ConsulPolicies implements CompiledPolicies {
     });
     const errors = sources.flatMap((s) => s.errors);
     const groups = [...new Set(sources.map((s) => s.src.samenessGroup).filter((g) => g && !this.options.samenessGroups[g]))].sort();
-    const steps: TraceStep[] = entries.length === 0
-      ? [{ text: `no intentions apply to ${label}`, outcome: 'skipped' }]
-      : entries.map((e) => ({ text: `${e.label} applies to ${label} (${e.name === '*' ? e.namespace === '*' ? 'every destination' : `every destination in namespace ${e.namespace}` : 'exact destination'}, ${e.sources.length} source${e.sources.length === 1 ? '' : 's'})`, outcome: 'applies' as const, at: e.ref }));
+    const steps: TraceStep[] = [...refusedSteps, ...(entries.length === 0
+      ? [{ text: `no intentions apply to ${label}`, outcome: 'skipped' as const }]
+      : entries.map((e) => ({ text: `${e.label} applies to ${label} (${e.name === '*' ? e.namespace === '*' ? 'every destination' : `every destination in namespace ${e.namespace}` : 'exact destination'}, ${e.sources.length} source${e.sources.length === 1 ? '' : 's'})`, outcome: 'applies' as const, at: e.ref })))];
     const dc: DestCand = {
       partition, namespace, name, label, entries, sorted: sources, byLoc: new Map(),
       rejected: errors.length ? `Envoy rejects the RBAC configuration for this destination (${errors[0]}) and keeps the one it had before, which the workspace does not show` : undefined,
@@ -1418,4 +1433,15 @@ function alternativesOf(results: { d: Decision }[]): DecisionAlternative[] {
     out.push({ verdict: d.verdict, ...(d.policy ? { policy: d.policy } : {}), ...(d.rule ? { rule: d.rule } : {}) });
   }
   return out;
+}
+
+/** Why Consul refuses an entry: its first problem, and how many more. */
+function refusalReason(entry: IntentionEntry): string {
+  const more = entry.problems.length > 1 ? ` and ${entry.problems.length - 1} more problem${entry.problems.length === 2 ? '' : 's'}` : '';
+  return `Consul refuses to store it (${entry.problems[0]}${more})`;
+}
+
+/** The trace step of an entry Consul refuses to store: it is decided as if it did not exist. */
+function refusedText(entry: IntentionEntry): string {
+  return `${entry.label} is not in effect: ${refusalReason(entry)}, so the calls are decided as if it did not exist (the cluster keeps what it had before, which the workspace does not show)`;
 }

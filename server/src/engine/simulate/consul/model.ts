@@ -117,8 +117,12 @@ export interface IntentionEntry {
   key: string;
   /** A digest of what the entry means, to tell identical copies from different definitions. */
   fingerprint: string;
-  /** Reasons the entry cannot take effect (no destination name, an invalid wildcard). */
+  /** Why Consul refuses to store the entry (its `Validate`, or the consul-k8s webhook for the
+   * CRD), so that it does not exist in the cluster: no destination name, an invalid wildcard, a
+   * source with both `Action` and `Permissions`, ... (spec §3.7). */
   problems: string[];
+  /** Where the first problem is. */
+  problemAt?: SourceRef;
 }
 
 /** Reads every recognized Consul intentions resource into entries. `localPartition` is the
@@ -163,7 +167,15 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
   const jwt = jwtRequirement(form, file, root, body[k('JWT')], [...bodyPath, k('JWT')], `${label} ${k('JWT')}`);
   if (jwt) entry.jwt = jwt;
   const destCount = countExact(namespace, name);
-  (arr(body[k('Sources')]) ?? []).forEach((raw, index) => {
+  const refuse = (problem: string, at: SourceRef) => {
+    if (problems.length === 0) entry.problemAt = at;
+    problems.push(problem);
+  };
+  if (problems.length > 0) entry.problemAt = entry.ref;
+  const sourcesRaw = arr(body[k('Sources')]) ?? [];
+  if (sourcesRaw.length === 0) refuse(`it has no ${k('Sources')} (Consul requires at least one)`, entry.ref);
+  const seenSources = new Map<string, string>();
+  sourcesRaw.forEach((raw, index) => {
     const source = obj(raw);
     if (!source) return;
     const path = [...bodyPath, k('Sources'), index];
@@ -196,7 +208,12 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
     } else {
       src.action = rawAction === 'allow' ? 'allow' : 'deny';
     }
-    if (!srcName) problems.push(`${srcLabel} has no name`);
+    for (const problem of sourceProblems(form, source, src, name === '*' || namespace === '*')) refuse(`${srcLabel} ${problem}`, src.ref);
+    src.permissions?.forEach((p) => { for (const problem of permissionProblems(form, p, permsRaw![p.index])) refuse(`${srcLabel} ${p.label} ${problem}`, p.ref); });
+    const identity = JSON.stringify([peer, samenessGroup, srcPartition, srcNamespace, srcName]);
+    const earlier = seenSources.get(identity);
+    if (earlier !== undefined) refuse(`${srcLabel} names the same caller as ${earlier} (Consul allows each source once per entry)`, src.ref);
+    else seenSources.set(identity, srcLabel);
     entry.sources.push(src);
   });
   entry.fingerprint = JSON.stringify([entry.key, jwtDigest(entry.jwt), entry.sources.map((s) => [
@@ -253,6 +270,72 @@ function permission(form: 'crd' | 'entry', file: SourceFile, root: SourceNode, r
   const jwt = jwtRequirement(form, file, root, p[k('JWT')], [...path, k('JWT')], `${owner} ${label}.${k('JWT')}`);
   if (jwt) out.jwt = jwt;
   return [out];
+}
+
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE']);
+
+/** What Consul's `Validate` (and the consul-k8s webhook, for the CRD) refuses in one source (spec §3.7.1, §3.7.3). */
+function sourceProblems(form: 'crd' | 'entry', raw: Record<string, unknown>, src: SourceIntention, wildcardDestination: boolean): string[] {
+  const k = (canonical: string) => key(form, canonical);
+  const out: string[] = [];
+  const name = str(raw[k('Name')]) ?? '';
+  const namespace = str(raw[k('Namespace')]) ?? '';
+  if (!name) out.push('has no name');
+  else if (name !== '*' && name.includes('*')) out.push(`uses "*" in its name with a partial value (${JSON.stringify(name)})`);
+  if (namespace !== '*' && namespace.includes('*')) out.push(`uses "*" in its namespace with a partial value (${JSON.stringify(namespace)})`);
+  if (name && name !== '*' && namespace === '*') out.push('has an exact name under the wildcard namespace "*"');
+  for (const field of ['Partition', 'Peer', 'SamenessGroup']) {
+    if ((str(raw[k(field)]) ?? '').includes('*')) out.push(`uses "*" in ${k(field)}`);
+  }
+  if (src.peer && str(raw[k('Partition')])) out.push(`sets both ${k('Peer')} and ${k('Partition')}`);
+  if (src.samenessGroup && str(raw[k('Partition')])) out.push(`sets both ${k('SamenessGroup')} and ${k('Partition')}`);
+  if (src.samenessGroup && src.peer) out.push(`sets both ${k('SamenessGroup')} and ${k('Peer')}`);
+  const action = str(raw[k('Action')]) ?? '';
+  if (src.permissions) {
+    if (action !== '') out.push(`sets both ${k('Action')} and ${k('Permissions')} (a source is either L4 or L7)`);
+    if (wildcardDestination) out.push(`has ${k('Permissions')}, which an entry for a wildcard destination cannot have`);
+  } else if (action !== 'allow' && action !== 'deny') {
+    out.push(action === '' ? `has neither ${k('Action')} nor ${k('Permissions')}` : `has ${k('Action')} ${JSON.stringify(action)}, not "allow" or "deny"`);
+  }
+  const type = str(raw[k('Type')]) ?? '';
+  if (type !== '' && type !== 'consul') out.push(`has ${k('Type')} ${JSON.stringify(type)}, not "consul"`);
+  if ((str(raw[k('Description')]) ?? '').length > 512) out.push(`has a ${k('Description')} longer than 512 characters`);
+  // Normalize clears the other legacy fields of a normal write; a non-empty LegacyMeta stays and fails validation.
+  if (form === 'entry' && Object.keys(obj(raw['LegacyMeta']) ?? {}).length > 0) out.push('has LegacyMeta, which Consul accepts only on intentions it migrated from before 1.9');
+  return out;
+}
+
+/** What Consul refuses in one permission: its action, a missing or empty HTTP block, paths, headers and methods (spec §3.7.1 V18-V25). */
+function permissionProblems(form: 'crd' | 'entry', rule: PermissionRule, raw: unknown): string[] {
+  const k = (canonical: string) => key(form, canonical);
+  const out: string[] = [];
+  if (rule.rawAction !== 'allow' && rule.rawAction !== 'deny') out.push(rule.rawAction === undefined ? `has no ${k('Action')}` : `has ${k('Action')} ${JSON.stringify(rule.rawAction)}, not "allow" or "deny"`);
+  const http = obj(obj(raw)?.[k('HTTP')]);
+  if (!http) return [...out, `has no ${k('HTTP')} block`];
+  const paths = (['PathExact', 'PathPrefix', 'PathRegex'] as const).filter((f) => nonEmpty(http[k(f)]) !== undefined);
+  if (paths.length > 1) out.push(`sets ${paths.map(k).join(' and ')} (at most one path match)`);
+  for (const f of ['PathExact', 'PathPrefix'] as const) {
+    const path = nonEmpty(http[k(f)]);
+    if (path !== undefined && !path.startsWith('/')) out.push(`has ${k(f)} ${JSON.stringify(path)}, which does not start with "/"`);
+  }
+  const methods = (arr(http[k('Methods')]) ?? []).filter((m): m is string => typeof m === 'string');
+  const seen = new Set<string>();
+  for (const written of methods) {
+    // Consul upper-cases methods before it checks them; the consul-k8s webhook checks them as written.
+    const method = form === 'entry' ? written.toUpperCase() : written;
+    if (!HTTP_METHODS.has(method)) out.push(`has the method ${JSON.stringify(written)}, which is not one of ${[...HTTP_METHODS].join(', ')}`);
+    else if (seen.has(method)) out.push(`lists the method ${method} twice`);
+    seen.add(method);
+  }
+  const headers = arr(http[k('Header')]) ?? [];
+  headers.forEach((h, i) => {
+    const header = obj(h) ?? {};
+    if (!nonEmpty(header[k('Name')])) out.push(`${k('Header')}[${i}] has no ${k('Name')}`);
+    const matchers = (['Exact', 'Prefix', 'Suffix', 'Contains', 'Regex'] as const).filter((f) => nonEmpty(header[k(f)]) !== undefined).length + (header[k('Present')] === true ? 1 : 0);
+    if (matchers !== 1) out.push(`${k('Header')}[${i}] has ${matchers === 0 ? 'no' : matchers} value matches (exactly one of Present, Exact, Prefix, Suffix, Contains or Regex)`);
+  });
+  if (paths.length === 0 && methods.length === 0 && headers.length === 0) out.push(`has an empty ${k('HTTP')} block (no path, header or method)`);
+  return out;
 }
 
 function jwtRequirement(form: 'crd' | 'entry', file: SourceFile, root: SourceNode, raw: unknown, path: NodePath, label: string): JwtRequirement | undefined {

@@ -255,6 +255,38 @@ export const DEFAULT_JSON_KEYS: ReadonlyArray<readonly [string, number]> = [
   ['tcp_istio_dry_run_deny_shadow_effective_policy_id', F.TCP_DRY_RUN_DENY_POLICY],
 ];
 
+/** A JSON value as a slot's text: null, "" and "-" (Envoy's empty values) are undefined. */
+export function slotText(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') return value === '' || value === '-' ? undefined : value;
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/** The slot of each access log field that can be given beside a line: the default JSON keys, but the shipper's `kubernetes`. */
+const FIELD_SLOTS: ReadonlyMap<string, number> = new Map(DEFAULT_JSON_KEYS.filter(([key]) => key !== 'kubernetes'));
+
+/** Whether a name is that of an access log field that `mergeFields` reads (a default JSON key). */
+export function isAccessLogField(name: string): boolean {
+  return FIELD_SLOTS.has(name);
+}
+
+/**
+ * Access log fields given beside a line (an OTLP record's attributes, Istio's `logFormat.labels`
+ * under `envoyOtelAls`), by their JSON key, merged into the slots the line filled: a field with a
+ * value wins over the line's; an empty one (null, "" or "-") was logged empty, so it marks the
+ * field as logged and leaves a value the line has. Names that are no such field are not read.
+ * `seen` is written: it must be the line's own copy.
+ */
+export function mergeFields(values: (string | undefined)[], seen: Uint8Array, fields: Readonly<Record<string, unknown>>): void {
+  for (const name in fields) {
+    const slot = FIELD_SLOTS.get(name);
+    if (slot === undefined) continue;
+    const text = slotText(fields[name]);
+    if (text !== undefined) values[slot] = text;
+    seen[slot] = 1;
+  }
+}
+
 /**
  * `%RESPONSE_FLAGS_LONG%` names → the short flags `response.flags` holds (Envoy
  * source/common/stream_info/utility.h, ResponseFlagUtils::CORE_RESPONSE_FLAGS).

@@ -1,7 +1,7 @@
 import type { LinePeek, LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions, SkippedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
 import { SKIP, isBlank, newKeyPrefix, skipWith } from './common';
-import { DEFAULT_JSON_KEYS, ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
+import { DEFAULT_JSON_KEYS, ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, mergeFields, operatorTarget, peekEnvoyRecord, slotText } from './envoyFields';
 import { CompiledEnvoyFormat, EnvoyFormatError, operatorEnd } from './envoyText';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
 import { metadataFromKubernetes } from './shipper';
@@ -133,7 +133,7 @@ function compositeReader(value: unknown, headerSlot: (header: string) => number)
       }
       const slot = field.slot!;
       seen[slot] = 1;
-      values[slot] = emptyToUndefined(inner);
+      values[slot] = slotText(inner);
     }
     return true;
   };
@@ -150,12 +150,6 @@ function parsedObject(raw: string): unknown {
 }
 
 /** A nested value as the flat scanner gives a top-level one: text, with null, "" and "-" empty. */
-function emptyToUndefined(value: unknown): string | undefined {
-  if (value === null || value === undefined) return undefined;
-  if (typeof value === 'string') return value === '' || value === '-' ? undefined : value;
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
-}
-
 const DEFAULT_TABLE = new Map<string, number>(DEFAULT_JSON_KEYS);
 
 export class EnvoyJsonReader implements LineReader {
@@ -230,6 +224,14 @@ export class EnvoyJsonReader implements LineReader {
   }
 
   read(line: string): LineResult {
+    return this.readLine(line, undefined);
+  }
+
+  readMerged(line: string, fields: Readonly<Record<string, unknown>>): LineResult {
+    return this.readLine(line, fields);
+  }
+
+  private readLine(line: string, fields: Readonly<Record<string, unknown>> | undefined): LineResult {
     const scanner = this.scanner;
     const status = scanner.scan(line);
     if (status !== SCAN_OK) {
@@ -243,6 +245,7 @@ export class EnvoyJsonReader implements LineReader {
       const misfit = this.readComposites();
       if (misfit !== undefined) return misfit;
     }
+    if (fields !== undefined) mergeFields(scanner.values, seen, fields);
     const parsed = buildEnvoyRecord(scanner.values, seen, this.mesh, this.headerNames);
     if (kubernetes) {
       const raw = scanner.values[F.KUBERNETES];

@@ -1,7 +1,7 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions, SkippedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
 import { SKIP, isBlank, newKeyPrefix, normalizeTime, skipWith } from './common';
-import { ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, operatorTarget, peekEnvoyRecord } from './envoyFields';
+import { ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, mergeFields, operatorTarget, peekEnvoyRecord } from './envoyFields';
 
 /**
  * Envoy TEXT access logs: Istio's default format, plain Envoy's default format, and any
@@ -362,6 +362,8 @@ export class EnvoyTextReader implements LineReader {
   /** Scratch slot values and presence for readParts. */
   private readonly partValues: (string | undefined)[];
   private readonly partSeen: Uint8Array;
+  /** Scratch presence flags for readMerged. */
+  private readonly mergedSeen: Uint8Array;
   /** The skip of a line that starts as an Envoy line of these formats but does not fit them. */
   private readonly otherFormat: SkippedLine;
   readonly hopParts = ENVOY_HOP_PARTS;
@@ -376,6 +378,7 @@ export class EnvoyTextReader implements LineReader {
     this.keyParts = formats.map((f) => new Array<string>(f.slotCount).fill(''));
     this.partValues = new Array<string | undefined>(this.values.length).fill(undefined);
     this.partSeen = new Uint8Array(this.values.length);
+    this.mergedSeen = new Uint8Array(Math.max(this.values.length, SLOT_COUNT));
   }
 
   readParts(key: string | readonly string[], time: string | undefined, requestId: string | undefined): ParsedLine {
@@ -424,6 +427,18 @@ export class EnvoyTextReader implements LineReader {
     if (index >= 0) return this.build(index);
     if (isBlank(line)) return SKIP.blank;
     return this.formats.some((f) => f.startsLike(line)) ? this.otherFormat : SKIP.notEnvoyText;
+  }
+
+  readMerged(line: string, fields: Readonly<Record<string, unknown>>): LineResult {
+    const index = this.matching(line);
+    if (index < 0) return this.read(line);
+    const format = this.formats[index]!;
+    // (the format's own presence flags are shared by its lines: the merge writes a copy)
+    const seen = this.mergedSeen;
+    seen.fill(0);
+    seen.set(format.seen);
+    mergeFields(this.values, seen, fields);
+    return buildEnvoyRecord(this.values, seen, this.mesh, format.headerNames.length > 0 ? format.headerNames : undefined);
   }
 }
 

@@ -26,16 +26,18 @@ import { copyString } from '../../strings';
  *   stream that ends them). Both count as `kubectl`: the CRI files are what kubectl logs reads.
  *
  * - OpenTelemetry log records (ingest/otlpDocument.ts): `{"otlp": {namespace, pod, container,
- *   labels}, "line": "<line>", "timestamp"}`, the writer as the OTLP attributes name it.
+ *   labels}, "line": "<line>", "attributes": {...}, "timestamp"}`, the writer as the OTLP
+ *   attributes name it; `attributes`, the record's access log fields, are merged into the line's
+ *   record (LineReader.readMerged).
  *
  * A body that is itself a JSON object (a shipper that parsed the line) is read as that object's
  * JSON text. Fluent Bit's Merge_Log, which merges the parsed line into the top level next to
  * `kubernetes`, is read by the JSON readers themselves (they pick up `kubernetes`).
  */
 
-const E = { log: 0, message: 1, line: 2, kubernetes: 3, labels: 4, source_type: 5, docker: 6, date: 7, time: 8, timestamp: 9, otlp: 10 } as const;
+const E = { log: 0, message: 1, line: 2, kubernetes: 3, labels: 4, source_type: 5, docker: 6, date: 7, time: 8, timestamp: 9, otlp: 10, attributes: 11 } as const;
 const ENVELOPE_KEYS = new Map<string, number>(Object.entries(E));
-const ENVELOPE_SLOTS = 11;
+const ENVELOPE_SLOTS = 12;
 
 interface KubernetesCore {
   flavor: 'fluent-bit' | 'fluentd' | 'vector';
@@ -180,6 +182,8 @@ export interface Unwrapped {
   partial?: boolean;
   /** CRI only: the stream the line was written to. */
   stream?: CriStream;
+  /** OTLP only: access log fields given beside the line, merged into its record. */
+  fields?: Record<string, unknown>;
 }
 
 type CriStream = 'stdout' | 'stderr';
@@ -213,11 +217,14 @@ export class EnvelopeParser {
     let body: string | undefined;
     let core: Omit<KubernetesCore, 'flavor'> | undefined;
     let time: string | undefined;
+    let fields: Record<string, unknown> | undefined;
     if (seen[E.line] && seen[E.otlp]) {
       shipper = 'otlp';
       body = v[E.line];
       core = this.otlp.get(v[E.otlp]!);
       time = v[E.timestamp];
+      const attributes = v[E.attributes];
+      if (attributes !== undefined) fields = parseObject(attributes);
     } else if (seen[E.line] && (seen[E.labels] || seen[E.timestamp])) {
       // (logcli --no-labels leaves `labels` out)
       shipper = 'loki';
@@ -245,7 +252,9 @@ export class EnvelopeParser {
     }
     const inner = body === undefined ? '' : trimNewline(body);
     if (inner.length === 0) return EMPTY_ENVELOPE;
-    return { inner, meta: metadata(shipper, core, normalizeTime(time)) };
+    const unwrapped: Unwrapped = { inner, meta: metadata(shipper, core, normalizeTime(time)) };
+    if (fields !== undefined) unwrapped.fields = fields;
+    return unwrapped;
   }
 }
 
@@ -409,7 +418,7 @@ export class ShipperAwareReader implements LineReader {
     if (unwrapped === undefined) return undefined;
     this.wrapped = true;
     const stream = unwrapped.stream;
-    if (stream === undefined) return this.readInner(unwrapped.inner, unwrapped.meta);
+    if (stream === undefined) return this.readInner(unwrapped.inner, unwrapped.meta, unwrapped.fields);
     const fragment = this.fragments[stream];
     if (unwrapped.partial) {
       this.fragments[stream] = (fragment ?? '') + unwrapped.inner;
@@ -420,7 +429,7 @@ export class ShipperAwareReader implements LineReader {
     return this.readInner(fragment + unwrapped.inner, unwrapped.meta);
   }
 
-  private readInner(text: string, meta: ShipperMetadata): LineResult {
+  private readInner(text: string, meta: ShipperMetadata, fields?: Readonly<Record<string, unknown>>): LineResult {
     let result = this.current.read(text);
     if (result.kind === 'skip' && result !== SKIP.blank) {
       // Readers that read earlier lines of this stream first (a failed read is cheap), then detection.
@@ -450,6 +459,8 @@ export class ShipperAwareReader implements LineReader {
       // A line nobody reads is skipped for the reason of the file's own format.
       if (result.kind === 'skip' && this.current !== this.base) result = this.base.read(text);
     }
+    // (the reader that read the line is `current` now; it reads the line again with the fields)
+    if (result.kind === 'record' && fields !== undefined && this.current.readMerged !== undefined) result = this.current.readMerged(text, fields);
     if (result.kind === 'record') result.shipper = meta;
     return result;
   }

@@ -5,7 +5,7 @@ import { OtlpDocumentScanner } from './otlpDocument';
 
 /** The scanner of each document format (documents.ts). */
 export const DOCUMENT_SCANNERS: Record<DocumentFormat, ScannerFactory> = {
-  'loki-api': (emit) => new LokiDocumentScanner(emit),
+  'loki-api': (emit, use) => new LokiDocumentScanner(emit, use === 'read' ? 'time' : 'file'),
   'otlp-json': (emit) => new OtlpDocumentScanner(emit),
 };
 

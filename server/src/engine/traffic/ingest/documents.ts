@@ -37,7 +37,14 @@ export interface DocumentScanner {
   readonly recognized: boolean;
 }
 
-export type ScannerFactory = (emit: (entry: DocumentLine) => void) => DocumentScanner;
+/**
+ * What a scanner is made for: `read`, the lines of the whole file as ingest folds them (a Loki
+ * document's entries in time order); `sniff`, detection, which wants the first entries as soon as
+ * they are read.
+ */
+export type ScannerUse = 'read' | 'sniff';
+
+export type ScannerFactory = (emit: (entry: DocumentLine) => void, use: ScannerUse) => DocumentScanner;
 
 /** The number of backslashes right before `end`, down to `from`. */
 export function backslashesBefore(text: string, end: number, from: number): number {
@@ -54,6 +61,11 @@ export function closingQuote(text: string, from: number): number {
 }
 
 const NANOS = /^\d{1,19}$/;
+
+/** Whether a text is nanoseconds since the epoch as `nanosToRfc3339` takes them. */
+export function isNanos(ns: string): boolean {
+  return NANOS.test(ns);
+}
 // (entries of a stream come in time order: the second repeats)
 let lastSeconds = '';
 let lastSecondsText = '';
@@ -108,27 +120,42 @@ export async function* textChunks(path: string, options: LineSourceOptions): Asy
  */
 export async function* readDocumentFile(scanner: ScannerFactory, path: string, options: LineSourceOptions = {}): AsyncGenerator<LineBatch> {
   let out: DocumentLine[] = [];
-  const scan = scanner((entry) => out.push(entry));
-  const batch = (bytes: number): LineBatch => {
-    const lines: string[] = new Array<string>(out.length);
-    const at: number[] = new Array<number>(out.length);
+  const scan = scanner((entry) => out.push(entry), 'read');
+  /** The entries [from, to) as a batch; they are dropped from `entries` (a batch's lines are freed once it is read). */
+  const batch = (entries: (DocumentLine | undefined)[], from: number, to: number, bytes: number): LineBatch => {
+    const n = to - from;
+    const lines: string[] = new Array<string>(n);
+    const at: number[] = new Array<number>(n);
     let skips: (string | undefined)[] | undefined;
-    for (let i = 0; i < out.length; i++) {
-      const e = out[i]!;
+    for (let i = 0; i < n; i++) {
+      const e = entries[from + i]!;
+      entries[from + i] = undefined;
       lines[i] = e.line ?? '';
       at[i] = e.at;
-      if (e.skip !== undefined) (skips ??= new Array<string | undefined>(out.length))[i] = e.skip;
+      if (e.skip !== undefined) (skips ??= new Array<string | undefined>(n))[i] = e.skip;
     }
-    out = [];
     return { lines, bytes, at, ...(skips ? { skips } : {}) };
   };
+  // (a scanner may hand over many entries at once, a whole document's: batches of a usual size)
+  function* batches(bytes: number): Generator<LineBatch> {
+    const entries: (DocumentLine | undefined)[] = out;
+    out = [];
+    if (entries.length <= MAX_BATCH_LINES) {
+      yield batch(entries, 0, entries.length, bytes);
+      return;
+    }
+    for (let from = 0; from < entries.length; from += MAX_BATCH_LINES) yield batch(entries, from, Math.min(from + MAX_BATCH_LINES, entries.length), from === 0 ? bytes : 0);
+  }
   for await (const chunk of textChunks(path, options)) {
     scan.push(chunk.text);
-    yield batch(chunk.bytes);
+    yield* batches(chunk.bytes);
   }
   scan.end();
-  if (out.length) yield batch(0);
+  if (out.length) yield* batches(0);
 }
+
+/** The most lines of a batch of a document's lines. */
+const MAX_BATCH_LINES = 8192;
 
 /** Above this, a document's text is not kept (an OTLP request): it is skipped whole, with that reason. */
 export const MAX_DOCUMENT_CHARS = 64 * 1024 * 1024;
@@ -151,7 +178,7 @@ export async function sniffDocumentFile(path: string, gzip: boolean, formats: re
     const sample: string[] = [];
     const scan = scanner((entry) => {
       if (entry.line !== undefined && sample.length < SNIFF_LINES) sample.push(entry.line);
-    });
+    }, 'sniff');
     return { format, sample, scan };
   });
   let read = 0;

@@ -1,5 +1,5 @@
 import { MAX_LINE_BYTES } from './lineSource';
-import { backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, type DocumentScanner } from './documents';
+import { MAX_DOCUMENT_CHARS, backslashesBefore, closingQuote, isNanos, nanosToRfc3339, type DocumentLine, type DocumentScanner } from './documents';
 
 /**
  * Loki's HTTP API JSON saved to a file: a `/loki/api/v1/query_range` or `/query` response
@@ -8,8 +8,8 @@ import { backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, typ
  * objects), pretty-printed or on one line, one document or several in a row (one push body per
  * line). docs/access-records.md, "Loki API documents"; the shapes are Loki's `docs/sources/reference/loki-http-api.md`.
  *
- * The document is read as a stream, one chunk at a time: only the entry or stream labels being
- * read are kept, so a response of hundreds of MB takes no more memory than its largest entry.
+ * The document is read as a stream, one chunk at a time: besides the entry or stream labels being
+ * read, only the entries waiting to be handed over in time order are kept (see below).
  * Each entry becomes the line `logcli query -o jsonl` prints for it (`{"labels", "line",
  * "timestamp"}`, the time as RFC 3339 with the nanoseconds), which the shipper wrapper of every
  * reader unwraps (formats/shipper.ts): the stream labels are used exactly as logcli's.
@@ -17,6 +17,14 @@ import { backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, typ
  * `{"structuredMetadata": {...}, "parsed": {...}}` with `categorize-labels`) gives the pod,
  * namespace and container when the stream labels lack them; its other keys (trace ids) are not
  * labels of the pod and are left out.
+ *
+ * Entries are handed over in time order, not in the order of the file: a query response holds
+ * one stream per pod (per label set), one after the other, each newest first by default (Loki's
+ * `direction=backward`), while ingest joins the client and server lines of a call, written by two
+ * pods, in a window of log time (ingest/folder.ts). So entries are held, sorted by their
+ * nanosecond time (stably: equal times keep the file's order) and handed over at the end of the
+ * file, or once those held reach MAX_DOCUMENT_CHARS of lines (then in time order within each
+ * such part). Skips are handed over as they come.
  */
 
 
@@ -45,6 +53,37 @@ interface Frame {
   key: string | undefined;
   stream: StreamState | undefined;
 }
+
+/**
+ * An entry held until it is handed over in time order: its parts, the line built only when it is
+ * read (a batch at a time), so that what is held is no more than the entry's text. Its time, `ns`
+ * (digits), also as whole seconds and the nanoseconds after them, each exact as a number.
+ */
+class HeldLine implements DocumentLine {
+  readonly seconds: number;
+  readonly nanos: number;
+
+  constructor(private readonly labels: string | undefined, private readonly token: string, private readonly ns: string, readonly at: number) {
+    const split = ns.length - 9;
+    this.seconds = split > 0 ? Number(ns.slice(0, split)) : 0;
+    this.nanos = Number(split > 0 ? ns.slice(split) : ns);
+  }
+
+  get line(): string {
+    return envelope(this.labels, this.token, nanosToRfc3339(this.ns)!);
+  }
+}
+
+/** Earlier first; 0 for the same time (the sort keeps their order). */
+function byTime(a: HeldLine, b: HeldLine): number {
+  return a.seconds - b.seconds || a.nanos - b.nanos;
+}
+
+/** About the characters of an entry's line beside its labels and text (the keys and the time). */
+const ENVELOPE_CHARS = 60;
+
+/** `time`: entries handed over in time order (for ingest); `file`: as they are read (for detection). */
+export type LokiEntryOrder = 'time' | 'file';
 
 const ENTRY_SHAPE = 'Loki entry is not ["<unix epoch in nanoseconds>", "<log line>"] (with an optional metadata object)';
 
@@ -129,8 +168,13 @@ export class LokiDocumentScanner implements DocumentScanner {
   private started = 0;
   /** Documents that are Loki's (a `data.result`/`data.resultType` or a `streams` array). */
   documents = 0;
+  /** Lines held to be handed over in time order, their length in characters, and whether they are in it already. */
+  private held: HeldLine[] = [];
+  private heldChars = 0;
+  private heldInOrder = true;
 
-  constructor(private readonly emit: (entry: DocumentLine) => void) {}
+  /** `holdChars`: the most characters of lines held for time order before they are handed over. */
+  constructor(private readonly emit: (entry: DocumentLine) => void, private readonly order: LokiEntryOrder = 'time', private readonly holdChars = MAX_DOCUMENT_CHARS) {}
 
   /** Whether what was read so far shows a Loki document (for detection). */
   get recognized(): boolean {
@@ -217,6 +261,7 @@ export class LokiDocumentScanner implements DocumentScanner {
       this.fail('the document ends before its JSON does (a truncated file?)');
       return;
     }
+    this.release();
     if (this.started === 0) {
       this.emit({ skip: 'not a Loki API document: no JSON object in the file', at: 1 });
     }
@@ -224,6 +269,8 @@ export class LokiDocumentScanner implements DocumentScanner {
 
   private fail(what: string): void {
     this.failed = what;
+    // (the entries read before the error are read)
+    this.release();
     this.emit({ skip: `Loki API document: JSON syntax error at line ${this.line}: ${what}; the rest of the file is not read`, at: this.line });
   }
 
@@ -427,10 +474,7 @@ export class LokiDocumentScanner implements DocumentScanner {
   private entry(stream: StreamState, raw: string | undefined, at: number): void {
     if (raw === undefined) return this.emit({ skip: 'line too long', at });
     const plain = plainEntry(raw);
-    if (plain !== undefined) {
-      const time = nanosToRfc3339(plain.ns);
-      if (time !== undefined) return this.emit({ line: envelope(stream.labelsJson, plain.token, time), at });
-    }
+    if (plain !== undefined && isNanos(plain.ns)) return this.take(stream.labelsJson, plain.token, plain.ns, at);
     let value: unknown;
     try {
       value = JSON.parse(raw);
@@ -442,10 +486,35 @@ export class LokiDocumentScanner implements DocumentScanner {
     }
     const third: unknown = value[2];
     if (third !== undefined && (third === null || typeof third !== 'object' || Array.isArray(third))) return this.emit({ skip: ENTRY_SHAPE, at });
-    const time = nanosToRfc3339(value[0]);
-    if (time === undefined) return this.emit({ skip: 'Loki entry timestamp is not a Unix epoch in nanoseconds', at });
+    if (!isNanos(value[0])) return this.emit({ skip: 'Loki entry timestamp is not a Unix epoch in nanoseconds', at });
     const labels = this.labelsWith(stream, third as Record<string, unknown> | undefined);
-    this.emit({ line: envelope(labels, JSON.stringify(value[1]), time), at });
+    this.take(labels, JSON.stringify(value[1]), value[0], at);
+  }
+
+  /**
+   * An entry (its labels as JSON, its line as a JSON string token, its time in nanoseconds as
+   * digits): handed over now, or held to be in time order.
+   */
+  private take(labels: string | undefined, token: string, ns: string, at: number): void {
+    if (this.order === 'file') return this.emit({ line: envelope(labels, token, nanosToRfc3339(ns)!), at });
+    const entry = new HeldLine(labels, token, ns, at);
+    const held = this.held;
+    if (held.length > 0 && byTime(entry, held[held.length - 1]!) < 0) this.heldInOrder = false;
+    held.push(entry);
+    this.heldChars += (labels?.length ?? 0) + token.length + ENVELOPE_CHARS;
+    if (this.heldChars > this.holdChars) this.release();
+  }
+
+  /** Hands the held lines over, in time order. */
+  private release(): void {
+    const held = this.held;
+    if (held.length === 0) return;
+    this.held = [];
+    this.heldChars = 0;
+    // (Array.prototype.sort is stable: equal times keep the order of the file)
+    if (!this.heldInOrder) held.sort(byTime);
+    this.heldInOrder = true;
+    for (const h of held) this.emit(h);
   }
 
   /** The stream's labels as JSON, with the writer keys of the entry's structured metadata it lacks. */

@@ -1,3 +1,4 @@
+import { isAccessLogField } from '../formats/envoyFields';
 import { trimNewline } from '../formats/shipper';
 import { MAX_DOCUMENT_CHARS, backslashesBefore, closingQuote, nanosToRfc3339, type DocumentLine, type DocumentScanner } from './documents';
 
@@ -16,10 +17,12 @@ import { MAX_DOCUMENT_CHARS, backslashesBefore, closingQuote, nanosToRfc3339, ty
  * `k8s.container.name`, `k8s.pod.labels.<key>` / `k8s.pod.label.<key>`), else from record
  * attributes of the same names or `namespace`, `pod`, `container` (the names Istio's sample
  * telemetry labels use). A string body is the line; a map body (an Envoy JSON access log sent as
- * a key-value list) becomes its JSON object. Attributes that hold an access log of their own
- * (`start_time` and `response_code` among them: the JSON labels docs/access-records.md gives for
- * Istio, sent through `envoyOtelAls`) are read as its JSON object instead of the body, which then
- * holds the default text line, with less in it. The time is `timeUnixNano`, else
+ * a key-value list) becomes its JSON object. The record's attributes that are access log fields
+ * (Istio's `logFormat.labels`, e.g. `source_principal`) are merged into what the body gives, each
+ * winning over the body's value of its field: they go into the envelope as `attributes`. Attributes
+ * that hold an access log of their own (`start_time` and `response_code` among them: the JSON
+ * labels docs/access-records.md gives for Istio) are read as its JSON object instead of the body,
+ * which then holds the default text line, with less in it. The time is `timeUnixNano`, else
  * `observedTimeUnixNano` (0 means unset); 64-bit integers are decimal strings in OTLP/JSON, and
  * numbers are accepted too. The entries of one request all start on the request's first file line.
  */
@@ -245,7 +248,9 @@ export class OtlpDocumentScanner implements DocumentScanner {
     const writer = writerOf(attributes, resource);
     const nanos = nanosDigits(field(record, 'timeUnixNano')) ?? nanosDigits(field(record, 'observedTimeUnixNano'));
     const time = nanos === undefined ? undefined : nanosToRfc3339(nanos);
-    const envelope: { otlp: Writer; line: string; timestamp?: string } = { otlp: writer, line };
+    const envelope: { otlp: Writer; line: string; attributes?: Record<string, unknown>; timestamp?: string } = { otlp: writer, line };
+    const fields = ownLog === undefined ? accessLogFields(attributes) : undefined;
+    if (fields !== undefined) envelope.attributes = fields;
     if (time === undefined) return { entry: { line: JSON.stringify(envelope), at } };
     envelope.timestamp = time;
     return { entry: { line: JSON.stringify(envelope), at }, nanos: BigInt(nanos!) };
@@ -336,6 +341,20 @@ function attributeLog(attributes: unknown): Record<string, unknown> | undefined 
     (log ??= Object.create(null) as Record<string, unknown>)[key] = plainValue(field(kv, 'value'));
   }
   return log !== undefined && 'start_time' in log && 'response_code' in log ? log : undefined;
+}
+
+/**
+ * A record's attributes that are access log fields (Envoy's default JSON keys: `source_principal`,
+ * `source_workload`, `response_code_details`, ...; formats/envoyFields.ts), to be merged into the
+ * record its body gives (LineReader.readMerged); undefined when there is none.
+ */
+function accessLogFields(attributes: unknown): Record<string, unknown> | undefined {
+  let fields: Record<string, unknown> | undefined;
+  for (const kv of listOf(attributes)) {
+    const key = field(kv, 'key');
+    if (typeof key === 'string' && isAccessLogField(key)) (fields ??= Object.create(null) as Record<string, unknown>)[key] = plainValue(field(kv, 'value'));
+  }
+  return fields;
 }
 
 /** The writer that OTLP attributes name, over `base` (attributes that name it win). */

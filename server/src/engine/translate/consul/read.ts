@@ -4,7 +4,7 @@ import { resourceRef } from '../../simulate/sourceRefs';
 import type { SourceRef } from '../../simulate/types';
 import { dnsName } from '../../audit/generate/yaml';
 import { serviceAccountsOfConsulService } from '../identities';
-import { ANY_IDENTITY, type AccessModel, type AccessRule, type Callers, type HeaderCondition, type Identity, type MeshResources, type PathMatch, type Protection, type Requests, type TranslationContext, type TranslationNote, type Workloads } from '../model';
+import { ANY_IDENTITY, type AccessModel, type AccessRule, type Callers, type HeaderCondition, type HeaderTest, type Identity, type MeshResources, type PathMatch, type Protection, type RequestException, type Requests, type TranslationContext, type TranslationNote, type Workloads } from '../model';
 
 /**
  * Consul service intentions (ServiceIntentions CRDs and `service-intentions` config entries) into
@@ -107,7 +107,7 @@ function specificity(e: IntentionEntry): number {
 }
 
 /** Whether a wildcard entry's sources take part in deciding calls to `e`'s destination. */
-function covers(w: IntentionEntry, e: IntentionEntry): boolean {
+export function covers(w: IntentionEntry, e: IntentionEntry): boolean {
   return w.name === '*' && specificity(w) < specificity(e) && (w.namespace === '*' || w.namespace === e.namespace);
 }
 
@@ -237,8 +237,8 @@ function rulesOf(entry: IntentionEntry, sources: SourceIntention[], dflt: Dflt, 
     if (stop >= 0 && fallback === 'deny' && needAllow) notes.push({ at: all[stop]!.ref, effect: 'same', text: 'carried by the allow protection, which denies what no allow rule matches' });
     const reachedByBroader = ixns.some((b) => b.wild > ixn.wild && (b.any || b.namespace === ixn.namespace) && mayAllow(b, dflt, needAllow));
     for (const [i, p] of perms.entries()) {
-      const converted = requestOf(p, notes);
       if (p.action === 'deny') {
+        const converted = requestOf(p, notes);
         if (p.jwt) notes.push({ at: p.jwt.ref, effect: 'narrower', text: 'the JWT requirement cannot be carried: the deny applies whatever the token' });
         const overlapping = perms.slice(0, i).filter((a) => a.action === 'allow' && mayOverlap(a, p));
         if (overlapping.length) {
@@ -247,10 +247,18 @@ function rulesOf(entry: IntentionEntry, sources: SourceIntention[], dflt: Dflt, 
             notes.push({ at: p.ref, effect: 'same', text: `carried by the allow protection: requests it matches are denied unless ${overlapping.map((a) => a.label).join(', ')} (earlier, so first) allows them` });
             continue;
           }
-          notes.push({ at: p.ref, effect: 'narrower', text: `Consul takes the first permission that matches: requests that also match the earlier allow ${overlapping.map((a) => a.label).join(', ')} are allowed by Consul, but this deny comes first in the model` });
         }
+        // Consul takes the first permission that matches: what the earlier allows match is theirs
+        const unless: RequestException[] = [];
+        const uncarried: string[] = [];
+        for (const a of overlapping) {
+          const exception = exceptionOf(a, src.entry.jwt !== undefined);
+          if (typeof exception === 'string') uncarried.push(`${a.label} (${exception})`);
+          else unless.push(exception);
+        }
+        if (uncarried.length) notes.push({ at: p.ref, effect: 'narrower', text: `Consul takes the first permission that matches: requests that also match the earlier allow ${uncarried.join(', ')} are allowed by Consul, but this deny applies to them in the model` });
         if (converted) {
-          deny.push({ origin: p.ref, from, ...converted });
+          deny.push({ origin: p.ref, from, ...converted, ...(unless.length ? { unless } : {}) });
           shadowDeny(p.ref, p);
         }
         continue;
@@ -267,6 +275,7 @@ function rulesOf(entry: IntentionEntry, sources: SourceIntention[], dflt: Dflt, 
         if (p.jwt) notes.push({ at: p.jwt.ref, effect: 'narrower', text: 'the JWT requirement cannot be carried: the permission is left out' });
         continue;
       }
+      const converted = requestOf(p, notes);
       if (!converted) continue;
       allow.push({ origin: p.ref, from, ...converted });
       allowsFrom.add(ixn);
@@ -340,12 +349,7 @@ function requestOf(p: PermissionRule, notes: TranslationNote[]): Pick<AccessRule
     notes.push({ at: p.ref, effect: allow ? 'narrower' : 'wider', text: 'left out: a permission without HTTP criteria (Consul refuses it)' });
     return undefined;
   }
-  const req: Requests = {};
-  if (p.http.methods?.length) req.methods = [...p.http.methods];
-  const path: PathMatch | undefined = p.http.pathExact !== undefined ? { kind: 'exact', value: p.http.pathExact }
-    : p.http.pathPrefix !== undefined ? { kind: 'prefix', value: p.http.pathPrefix }
-    : p.http.pathRegex !== undefined ? { kind: 'regex', value: p.http.pathRegex } : undefined;
-  if (path) req.paths = [path];
+  const req: Requests = methodsAndPath(p.http);
   const headers: HeaderCondition[] = [];
   for (const h of p.http.headers) {
     const condition = headerOf(h);
@@ -360,6 +364,33 @@ function requestOf(p: PermissionRule, notes: TranslationNote[]): Pick<AccessRule
     notes.push({ at: h.ref, effect: 'narrower', text: `the header test on ${h.name} (${describeHeader(h)}) cannot be carried: the deny applies without it` });
   }
   return { to: req.methods || req.paths ? [req] : [], headers };
+}
+
+/** A permission's methods and path test as model requests. */
+function methodsAndPath(http: NonNullable<PermissionRule['http']>): Requests {
+  const req: Requests = {};
+  if (http.methods?.length) req.methods = [...http.methods];
+  const path: PathMatch | undefined = http.pathExact !== undefined ? { kind: 'exact', value: http.pathExact }
+    : http.pathPrefix !== undefined ? { kind: 'prefix', value: http.pathPrefix }
+    : http.pathRegex !== undefined ? { kind: 'regex', value: http.pathRegex } : undefined;
+  if (path) req.paths = [path];
+  return req;
+}
+
+/** An allow permission as the requests a later deny leaves to it, or why it cannot be one. */
+function exceptionOf(p: PermissionRule, entryJwt: boolean): RequestException | string {
+  if (!p.http) return 'it has no HTTP criteria';
+  if (p.jwt || entryJwt) return 'its JWT requirement cannot be carried';
+  const requests = methodsAndPath(p.http);
+  const headers: HeaderTest[] = [];
+  for (const h of p.http.headers) {
+    const values = (['exact', 'prefix', 'suffix'] as const).filter((k) => h[k] !== undefined);
+    const simple = h.name && !h.invert && !h.ignoreCase && h.regex === undefined && h.contains === undefined;
+    if (simple && values.length === 1 && h.present === undefined) headers.push({ name: h.name.toLowerCase(), match: values[0]!, value: h[values[0]!]! });
+    else if (simple && values.length === 0 && h.present === true) headers.push({ name: h.name.toLowerCase(), match: 'present' });
+    else return `the header test on ${h.name} (${describeHeader(h)}) cannot be carried`;
+  }
+  return { origin: p.ref, requests, headers };
 }
 
 function headerOf(h: HeaderRule): HeaderCondition | undefined {

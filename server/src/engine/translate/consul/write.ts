@@ -214,6 +214,7 @@ function servicesInNamespace(context: TranslationContext, namespace: string): st
  */
 function httpOf(rule: AccessRule, action: 'allow' | 'deny', notes: TranslationNote[]): HttpMatch[] | undefined {
   const requests = rule.to.length ? rule.to : [{}];
+  if (rule.unless?.length) notes.push({ at: rule.origin, effect: 'narrower', text: `the requests this deny leaves to earlier allows (${rule.unless.map((e) => e.origin.label).join(', ')}) are not carried: the deny permission reaches them too` });
   let anyRequest = false;
   const out: HttpMatch[] = [];
   for (const r of requests) {

@@ -2,6 +2,7 @@ import { YamlWriter, dnsName, str } from '../../audit/generate/yaml';
 import type { SourceRef } from '../../simulate/types';
 import { istioPrincipal } from '../identities';
 import type { AccessModel, AccessRule, Callers, Protection, Requests, TranslationContext, TranslationNote, WrittenPolicies, Workloads } from '../model';
+import { withoutExceptions, type Condition, type Operation } from './exceptions';
 import { istioPath } from './paths';
 import { ambientTarget, targetProtocol } from './ports';
 
@@ -15,8 +16,7 @@ import { ambientTarget, targetProtocol } from './ports';
  */
 
 interface Source { principals?: string[]; namespaces?: string[]; ipBlocks?: string[]; notIpBlocks?: string[] }
-interface Operation { ports?: string[]; notPorts?: string[]; methods?: string[]; paths?: string[] }
-interface Rule { from?: Source[]; to?: Operation[]; when?: { key: string; values: string[] }[]; comment?: string }
+interface Rule { from?: Source[]; to?: Operation[]; when?: Condition[]; comment?: string }
 
 export function writeIstio(model: AccessModel, context: TranslationContext): WrittenPolicies {
   const body = new YamlWriter();
@@ -190,19 +190,20 @@ function ruleOf(rule: AccessRule, p: Protection, context: TranslationContext, no
     operations.push({ op, http: r.methods !== undefined || r.paths !== undefined });
   }
   // when
-  const when: { key: string; values: string[] }[] = [];
+  const when: Condition[] = [];
   for (const h of rule.headers) {
     const patterns = h.values.filter((v) => v.startsWith('*') || v.endsWith('*'));
     if (patterns.length) return lose(`header ${h.name} values ${JSON.stringify(patterns)} would be read by Istio as patterns`);
     when.push({ key: `request.headers[${h.name}]`, values: h.values.length ? h.values : ['*'] });
   }
   const comment = `from ${where(rule.origin)}`;
-  const base = (ops: typeof operations): Rule => ({
+  const make = (to: readonly (Operation | 'any')[], conditions: Condition[]): Rule => ({
     ...(from ? { from } : {}),
-    ...(ops.length && !ops.some((o) => o.op === 'any') ? { to: ops.map((o) => o.op as Operation) } : {}),
-    ...(when.length ? { when } : {}),
+    ...(to.length && !to.includes('any') ? { to: to as Operation[] } : {}),
+    ...(conditions.length ? { when: conditions } : {}),
     comment,
   });
+  const base = (ops: typeof operations): Rule => make(ops.map((o) => o.op), when);
   const httpOnly = when.length > 0 || (operations.length > 0 && operations.every((o) => o.http));
   const mixed = when.length === 0 && operations.some((o) => o.http) && operations.some((o) => !o.http);
   if (p.action === 'allow') {
@@ -211,6 +212,19 @@ function ruleOf(rule: AccessRule, p: Protection, context: TranslationContext, no
     if (mixed) return [base(operations.filter((o) => o.http)), base(operations.filter((o) => !o.http))];
     return [base(operations)];
   }
+  let written: Rule[] | undefined;
+  if (rule.unless?.length) {
+    const ops = operations.length && !operations.some((o) => o.op === 'any') ? operations.map((o) => o.op) : ['any' as const];
+    const alternatives = withoutExceptions({ operations: ops, when }, rule.unless);
+    if (typeof alternatives === 'string') {
+      notes.push({ at: rule.origin, effect: 'narrower', text: `the requests ${rule.origin.label} leaves to earlier allows are not carried (${alternatives}): the DENY rule denies them too, so the translation allows less.` });
+    } else if (alternatives.length === 0) {
+      notes.push({ at: rule.origin, effect: 'same', text: `${rule.origin.label} is not written: every request it matches is one that an earlier allow keeps, so it denies nothing.` });
+      return [];
+    } else {
+      written = alternatives.map((a) => make(a.operations, a.when));
+    }
+  }
   if (httpOnly || mixed) {
     const ports = requests.length && requests.every((r) => r.ports) ? [...new Set(requests.flatMap((r) => r.ports!))] : p.ports;
     const protocol = targetProtocol(context, p.target, ports);
@@ -218,7 +232,7 @@ function ruleOf(rule: AccessRule, p: Protection, context: TranslationContext, no
     if (protocol === 'tcp') notes.push({ at: rule.origin, effect: 'narrower', text: `${what}; the inventory declares a TCP port here.` });
     else if (protocol === 'unknown') notes.push({ at: rule.origin, effect: 'unknown', text: `${what}; whether the target's ports are TCP is not known.` });
   }
-  return [base(operations)];
+  return written ?? [base(operations)];
 }
 
 /** A Callers as Istio sources (OR): 'any' when it sets nothing. */
@@ -296,7 +310,8 @@ function writeRule(body: YamlWriter, rule: Rule): void {
     key('when');
     for (const w of rule.when) {
       body.line(8, `- key: ${str(w.key)}`);
-      body.list(10, 'values', w.values.map((value) => ({ value })));
+      if (w.values) body.list(10, 'values', w.values.map((value) => ({ value })));
+      if (w.notValues) body.list(10, 'notValues', w.notValues.map((value) => ({ value })));
     }
   }
   if (first) body.line(4, '- {}');

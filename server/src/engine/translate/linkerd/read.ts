@@ -18,6 +18,9 @@ import { ANY_IDENTITY, type AccessModel, type AccessRule, type Callers, type Hea
  * pods and port, with one rule per authorization (per set of header conditions of its requests).
  */
 
+/** How a note says that a policy's target is in no file read (the CLI then suggests --workspace). */
+export const MISSING_TARGET = 'is defined in none of the files read';
+
 export const CLUSTER = { controlPlaneNamespace: LINKERD_CONTROL_PLANE_NAMESPACE, trustDomain: LINKERD_TRUST_DOMAIN };
 const IDENTITY_SUFFIX = `.serviceaccount.identity.${LINKERD_CONTROL_PLANE_NAMESPACE}.${LINKERD_TRUST_DOMAIN}`;
 
@@ -425,10 +428,19 @@ class Reader {
       for (const p of policies) {
         if (p.rejected || !p.target || p.target.type === 'namespace') continue;
         const t = p.target;
-        const exists = t.type === 'server'
-          ? (this.idx.servers.get(ns) ?? []).some((s) => !s.rejected && s.name === t.name)
-          : (this.idx.routes.get(ns) ?? []).some((r) => r.kind.toLowerCase() === t.kind.toLowerCase() && r.name.toLowerCase() === t.name.toLowerCase() && r.group.toLowerCase() === t.group.toLowerCase() && r.parents.length > 0);
-        if (!exists) this.note(p.at, 'same', `its target ${t.type === 'server' ? 'Server' : t.kind} ${t.name} does not exist here (or has no Server parent): it grants nothing, so it is not translated`);
+        const what = `its target ${t.type === 'server' ? 'Server' : t.kind} ${ns}/${t.name}`;
+        if (t.type === 'server') {
+          const named = (this.idx.servers.get(ns) ?? []).filter((s) => s.name === t.name);
+          if (named.length && named.every((s) => s.rejected)) this.note(p.at, 'same', `${what} would be rejected by the admission webhook, so it never exists: the policy grants nothing and is not translated`);
+          else if (!named.length) this.note(p.at, 'same', `${what} ${MISSING_TARGET}: Linkerd ignores the policy until it exists, so it grants nothing and is not translated`);
+          continue;
+        }
+        const routes = (this.idx.routes.get(ns) ?? []).filter((r) => r.kind.toLowerCase() === t.kind.toLowerCase() && r.name.toLowerCase() === t.name.toLowerCase() && r.group.toLowerCase() === t.group.toLowerCase());
+        if (routes.length === 0) this.note(p.at, 'same', `${what} ${MISSING_TARGET}: Linkerd ignores the policy until it exists, so it grants nothing and is not translated`);
+        else if (!routes.some((r) => r.parents.length > 0)) this.note(p.at, 'same', `${what} names no Server among its parentRefs: it routes nothing, so the policy grants nothing and is not translated`);
+        else if (!routes.some((r) => r.parents.some((parent) => (this.idx.servers.get(ns) ?? []).some((s) => !s.rejected && s.name === parent)))) {
+          this.note(p.at, 'same', `${what}'s parent Server ${routes.flatMap((r) => r.parents).join(', ')} ${MISSING_TARGET}: the policy grants nothing until it exists, so it is not translated`);
+        }
       }
     }
     for (const [ns, list] of this.idx.serverAuthorizations) {
