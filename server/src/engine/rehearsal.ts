@@ -4,7 +4,9 @@ import type { PreparedFile } from './workspace';
 
 /**
  * The text of a prepared file with one resource changed as a user's edit would change it: a
- * letter added to the name of a resource whose name is written as a plain or quoted scalar. The
+ * letter added to the name of a resource whose name is written as a plain or quoted scalar, and
+ * an empty line added above that name, so that the resources after it move down a line (the
+ * edit path of a new line, which keeps their compiled forms and moves what was filed there). The
  * editor runs its edit path on this text, then on the file's own text, before the user's first
  * edit (see `lsp/editRehearsal.ts`). Undefined when no resource has such a name.
  *
@@ -44,7 +46,10 @@ function letterPlace(resource: Resource, text: string): number | undefined {
 }
 
 function withLetter(text: string, at: number): string {
-  return `${text.slice(0, at)}${REHEARSAL_LETTER}${text.slice(at)}`;
+  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  // (on the first line, no empty line: it would go before a byte order mark or a JSON file's only line)
+  const newLine = lineStart === 0 ? '' : '\n';
+  return `${text.slice(0, lineStart)}${newLine}${text.slice(lineStart, at)}${REHEARSAL_LETTER}${text.slice(at)}`;
 }
 
 /** A letter a Kubernetes name may end with, so the changed resource stays valid. */

@@ -4,7 +4,9 @@ import { Engine } from '../../../server/src/engine/engine';
 import { REHEARSAL_CANDIDATES, rehearsalText } from '../../../server/src/engine/rehearsal';
 
 // The edit rehearsal changes one resource the way a user would: a letter added to the first
-// written name. The copy must parse to the same resources, that one renamed, and nothing else.
+// written name, and a line added above it, so that the resources after it move. The copy must
+// parse to the same resources, that one renamed, the later ones a line further down, and nothing
+// else.
 
 const engine = new Engine();
 const prepare = (path: string, text: string) => engine.prepare(engine.read(path, text));
@@ -42,10 +44,14 @@ describe('rehearsalText', () => {
     });
   }
 
-  it('renames the first named resource of a multi-document file, and only it', () => {
+  it('renames the first named resource of a multi-document file, and only it; the ones after it move down a line', () => {
     const text = `${POLICY('metadata:\n  namespace: shop')}---\n${POLICY('metadata:\n  name: second\n  namespace: shop')}---\n${POLICY('metadata:\n  name: third\n  namespace: shop')}`;
-    const after = prepare('p.yaml', rehearsalText(prepare('p.yaml', text))!);
+    const before = prepare('p.yaml', text);
+    const after = prepare('p.yaml', rehearsalText(before)!);
     assert.deepEqual(after.recognition.resources.map((r) => r.name), [undefined, 'secondr', 'third']);
+    const startLines = (prepared: typeof before) => prepared.recognition.resources.map((r) => prepared.file.lines.position(r.node.span.start).line);
+    // 5 and 6 lines, each followed by a separator: the third starts on line 13, and 14 once a line was added in the second
+    assert.deepEqual([startLines(before), startLines(after)], [[0, 6, 13], [0, 6, 14]]);
   });
 });
 

@@ -95,8 +95,18 @@ export class PositionIndex {
  */
 export function movedKey(moves: readonly { from: number; to: number; lines: number }[], key: number): number {
   const line = Math.floor(key / CHARACTERS);
-  for (const move of moves) if (line >= move.from && line <= move.to) return key + move.lines * CHARACTERS;
+  for (const move of moves) if (line >= move.from && line <= move.to) return keyMovedBy(key, move.lines);
   return key;
+}
+
+/** How many lines further down position key `to` lies than `from`, for keys of the same character. */
+export function keyLinesBetween(from: number, to: number): number {
+  return Math.round((to - from) / CHARACTERS);
+}
+
+/** The position key of the same character `lines` lines further down. */
+export function keyMovedBy(key: number, lines: number): number {
+  return key + lines * CHARACTERS;
 }
 
 function ascending(a: number, b: number): number {

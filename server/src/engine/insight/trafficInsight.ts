@@ -15,7 +15,7 @@ import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineWithKeys, type FileOutline, type OutlineItem } from './outline';
 import { impactAt, impactLens, impactSentence, type BaselineComparison, type PolicyImpact } from '../baseline';
-import { lowerBound, movedKey, PositionIndex, positionKey } from './decidedIndex';
+import { keyLinesBetween, lowerBound, movedKey, PositionIndex, positionKey } from './decidedIndex';
 import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
 import { AuthenticationIndex, isAuthnItem, type AuthenticationSummary, type AuthnLens } from './authnLens';
@@ -216,8 +216,8 @@ export class TrafficInsight {
 
   /**
    * Files what was filed at the lines of resources that only moved at their new lines (the refs
-   * of their decisions were moved in place). Findings made from them are made again, as new
-   * objects: their ranges changed. Lens counts stay, under the items' new keys.
+   * of their decisions were moved in place). Their findings are moved, as new objects, and their
+   * lens counts stay, under the items' new keys; where two keys meet, the findings are made again.
    */
   private moveKeys(state: InsightState, moved: readonly MovedLines[], dirty: Set<string>): void {
     const byFile = new Map<string, MovedLines[]>();
@@ -225,17 +225,31 @@ export class TrafficInsight {
     for (const [path, moves] of byFile) {
       dirty.add(path);
       const to = (key: number): number => movedKey(moves, key);
-      // (a key that did not move but that a moved one meets now holds more outcomes: its findings are made again too)
-      const targets = new Set<number>();
+      // (a key that another one meets now holds more outcomes: its findings are made again)
+      const met = new Set<number>();
       for (const indexes of [state.refs, state.alternativeRefs, state.shadowRefs, state.loggedShadowRefs, state.auditRefs, state.groups]) {
         const index = indexes.get(path);
         if (!index) continue;
-        for (const key of index.keys()) if (to(key) !== key) targets.add(to(key));
+        const landed = new Set<number>();
+        for (const key of index.keys()) {
+          const target = to(key);
+          if (landed.has(target)) met.add(target);
+          landed.add(target);
+        }
         index.rekey(to);
       }
+      // The findings of a key that only moved are its findings moved (their messages name no line of the file).
       for (const caches of [state.groupFindings, state.dryRunFindings]) {
         const cache = caches.get(path);
-        if (cache) caches.set(path, new Map([...cache].filter(([key]) => to(key) === key && !targets.has(key))));
+        if (!cache) continue;
+        const kept = new Map<number, Finding[]>();
+        for (const [key, findings] of cache) {
+          const target = to(key);
+          if (met.has(target)) continue;
+          const lines = keyLinesBetween(key, target);
+          kept.set(target, lines === 0 ? findings : findings.map((finding) => ({ ...finding, range: rangeMovedBy(finding.range, lines) })));
+        }
+        caches.set(path, kept);
       }
       const lensCounts = state.lensCounts.get(path);
       if (lensCounts) {
@@ -489,8 +503,9 @@ export class TrafficInsight {
     return cached;
   }
 
+  /** A finding at a copy of `range` (a ref's range moves in place when its resource moves: `CompiledForms`). */
   private finding(code: string, file: string, range: Range, message: string, related?: RelatedLocation[]): Finding {
-    return { file, range, severity: DEFAULT_SEVERITY.get(code) ?? 'info', code, message, ...(related?.length ? { related } : {}) };
+    return { file, range: rangeMovedBy(range, 0), severity: DEFAULT_SEVERITY.get(code) ?? 'info', code, message, ...(related?.length ? { related } : {}) };
   }
 
   /** Newly denied, newly allowed and undecided calls, one finding per deciding rule (or policy), in source order. */
@@ -962,4 +977,9 @@ function sampleLinks(rows: readonly DisplayedCall[]): RelatedLocation[] {
     if (out.length >= TOP_IN_MESSAGE) break;
   }
   return out;
+}
+
+/** A copy of `range`, `lines` lines further down. */
+function rangeMovedBy(range: Range, lines: number): Range {
+  return { start: { line: range.start.line + lines, character: range.start.character }, end: { line: range.end.line + lines, character: range.end.character } };
 }

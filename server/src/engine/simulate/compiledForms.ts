@@ -3,7 +3,7 @@ import { sameText } from '../resourceValue';
 import type { SourceFile } from '../source/sourceFile';
 import type { SourceRef } from './types';
 
-/** A resource whose form was taken over at another line (`CompiledForms.get` with `refsOf`). */
+/** A resource whose form was taken over at another line (`CompiledForms.get` with `move`). */
 export interface MovedForm {
   path: string;
   /** The line the resource started on, and starts on now. */
@@ -36,12 +36,12 @@ export class CompiledForms {
 
   /**
    * The form of `resource`: the one kept for its text at its place, else a new one from `compile`.
-   * With `refsOf` (every source ref the form holds), a resource that only moved to another line
-   * (the same text, file, column and variant, and no other resource of that text there) takes
-   * over its form, whose refs are moved in place by the lines it moved: decisions made with the
-   * form name the new place without being made again.
+   * With `move` (which moves whatever lines the form holds by a number of lines), a resource that
+   * only moved to another line (the same text, file, column and variant, and no other resource of
+   * that text there) takes over its form, moved by the lines it moved: decisions made with the
+   * form name the new place without being made again (`movingRefs`).
    */
-  get<T>(file: SourceFile, resource: Resource, variant: string, compile: () => T, refsOf?: (form: T) => Iterable<SourceRef>): T {
+  get<T>(file: SourceFile, resource: Resource, variant: string, compile: () => T, move?: (form: T, lines: number) => void): T {
     const { line, character } = file.lines.position(resource.node.span.start);
     const same = sameText(resource);
     const text = same === resource ? file.text.slice(resource.node.span.start, resource.node.span.end) : same;
@@ -53,10 +53,10 @@ export class CompiledForms {
         this.reused++;
         return entry.form as T;
       }
-      const movedEntry = refsOf ? onlyOther(entries, file.path, character, variant) : undefined;
+      const movedEntry = move ? onlyOther(entries, file.path, character, variant) : undefined;
       if (movedEntry && movedEntry.used !== this.generation) {
         const form = movedEntry.form as T;
-        moveRefs(refsOf!(form), line - movedEntry.line);
+        move!(form, line - movedEntry.line);
         this.moved.push({ path: file.path, from: movedEntry.line, to: line });
         movedEntry.line = line;
         movedEntry.used = this.generation;
@@ -97,6 +97,11 @@ function onlyOther(entries: readonly FormEntry[], path: string, character: numbe
     found = entry;
   }
   return found;
+}
+
+/** The `move` of `CompiledForms.get` for a form whose lines are the source refs `refsOf` lists: they move in place. */
+export function movingRefs<T>(refsOf: (form: T) => Iterable<SourceRef>): (form: T, lines: number) => void {
+  return (form, lines) => moveRefs(refsOf(form), lines);
 }
 
 /** Moves refs by `lines` in place; ranges and positions shared by several refs move once. */

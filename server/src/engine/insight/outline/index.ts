@@ -5,7 +5,7 @@ import { admittedValue, locate, type Span } from '../../source/tree';
 import type { Range } from '../../findings';
 import { RULE_OUTLINERS as OUTLINERS } from '../../policyRules';
 import type { CompiledForms } from '../../simulate/compiledForms';
-import { positionKey } from '../decidedIndex';
+import { keyMovedBy, positionKey } from '../decidedIndex';
 
 /** A policy resource or one of its rules, where a lens goes and what text it covers. */
 export interface OutlineItem {
@@ -41,7 +41,8 @@ export interface FileOutline {
 }
 
 /** One resource's outline as kept in the compiled forms: spans from the resource's start, and the
- * position keys (a form is found by start line and character and text, so they do not move). */
+ * position keys and first lines (a form is found by start line and character and text; a form
+ * taken over by the same text at another line is moved: `moveOutline`). */
 interface ResourceOutline {
   relative: OutlineItem[];
   keys: { from: number; to: number }[];
@@ -68,7 +69,7 @@ export function outlineWithKeys(file: SourceFile, resources: readonly Resource[]
         keys: items.map((item) => ({ from: positionKey(file.lines.position(item.span.start)), to: positionKey(file.lines.position(item.span.end)) })),
         hasRules: items.some((item) => item.kind === 'rule'),
       };
-    });
+    }, moveOutline);
     placedForms.push({ form, base });
     // The policy comes first, then its rules, which lie inside it.
     form.relative.forEach((item, i) => {
@@ -92,6 +93,13 @@ export function outlineWithKeys(file: SourceFile, resources: readonly Resource[]
       return items;
     },
   };
+}
+
+/** A kept outline taken over by the same text `lines` further down: new keys and items (earlier outlines keep theirs). */
+function moveOutline(form: ResourceOutline, lines: number): void {
+  form.keys = form.keys.map(({ from, to }) => ({ from: keyMovedBy(from, lines), to: keyMovedBy(to, lines) }));
+  form.relative = form.relative.map((item) => ({ ...item, head: { start: { line: item.head.start.line + lines, character: item.head.start.character }, end: { line: item.head.end.line + lines, character: item.head.end.character } } }));
+  form.placed = undefined;
 }
 
 /** The item with its span moved by `by`, written out field by field (a spread of every resource's items on each edit cost more). */

@@ -2,7 +2,7 @@ import type { Resource } from '../../resource';
 import { mtlsModeOf, type MtlsMode } from '../../istio/peerAuthentication';
 import type { SourceFile } from '../../source/sourceFile';
 import { locate, toValue } from '../../source/tree';
-import type { CompiledForms } from '../compiledForms';
+import { movingRefs, type CompiledForms } from '../compiledForms';
 import type { SourceRef } from '../types';
 import { firstLineRange as firstLine, resourceRef as policyRef } from '../sourceRefs';
 import { compileOperation, compileSource, compileWhen, type CompileContext, type Field } from './fields';
@@ -303,7 +303,7 @@ export function compileIstioResource(file: SourceFile, resource: Resource, order
     default: return undefined;
   }
   if (!forms) return compile();
-  const form = forms.get(file, resource, trustDomains.join('\n'), compile, refsOfForm);
+  const form = forms.get(file, resource, trustDomains.join('\n'), compile, MOVE_FORM);
   return form.order === order ? form : { ...form, order };
 }
 
@@ -311,6 +311,7 @@ export function compileIstioResource(file: SourceFile, resource: Resource, order
 function refsOfForm(form: CompiledPolicy | CompiledPeerAuthentication | CompiledRequestAuthentication): SourceRef[] {
   return form.kind === 'AuthorizationPolicy' ? [form.ref, ...form.rules.map((rule) => rule.ref)] : [form.ref];
 }
+const MOVE_FORM = movingRefs(refsOfForm);
 
 export function compilePeerAuthentication(file: SourceFile, resource: Resource, order: number): CompiledPeerAuthentication {
   const { spec, metadata: _metadata, problems: _problems, ...attach } = base(file, resource, order);
