@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runTranslateCli } from '../../../server/src/cli/translate';
@@ -47,12 +47,24 @@ describe('mesh-policy translate', () => {
     assert.equal(translation!.yaml, yaml.replace(/\n# .*\(observed calls\)[\s\S]*?(?=\n[^#])/, ''), 'the same YAML, without the observed calls\' check');
   });
 
-  it('examples/consul/config/api.hcl → Istio: deny permissions after allows decide every observed call as Consul does, whatever the --output is named', async () => {
+  // examples/consul/config/api.hcl carries a deliberate mistake (examples/README.md, 9: the
+  // dashboard source sets both Action and Permissions), for which Consul refuses the whole entry
+  // (spec §3.7.1), so it translates to nothing. These tests read a copy of examples/consul with
+  // that mistake taken out, as Consul would store it.
+  const consulWorkspace = scratchDir('mesh-policy-translate-consul-');
+  cpSync(join(REPO_ROOT, 'examples', 'consul'), join(consulWorkspace, 'examples', 'consul'), { recursive: true });
+  const apiHcl = join(consulWorkspace, 'examples', 'consul', 'config', 'api.hcl');
+  const withMistake = readFileSync(apiHcl, 'utf8');
+  const withoutMistake = withMistake.replace(/(Name\s*=\s*"dashboard"\n)\s*Action\s*=\s*"allow"\n/, '$1');
+  assert.notEqual(withoutMistake, withMistake, 'the mistake is taken out');
+  writeFileSync(apiHcl, withoutMistake);
+
+  it('examples/consul/config/api.hcl (without its mistake) → Istio: deny permissions after allows decide every observed call as Consul does, whatever the --output is named', async () => {
     const dir = scratchDir('mesh-policy-translate-api-');
     const args = ['--to', 'istio', 'examples/consul/config/api.hcl', '--inventory', 'examples/consul', '--traffic', 'examples/consul/traffic', '--format', 'json'];
     const checks: unknown[] = [];
     for (const name of ['api.yaml', 'api.json']) {
-      const result = await run([...args, '--output', join(dir, name)]);
+      const result = await run([...args, '--output', join(dir, name)], consulWorkspace);
       assert.equal(result.code, 0, result.stderr);
       const [translation] = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { check: { probes: { decided: number; differing: number }; observed: { decided: number; differing: number } } }[];
       const { probes, observed } = translation!.check;
@@ -64,14 +76,14 @@ describe('mesh-policy translate', () => {
     assert.deepEqual(checks[1], checks[0]);
   });
 
-  it('one Consul file with --workspace: read with the wildcard entries covering it, every place shown relative', async () => {
-    const { code, stdout, stderr } = await run(['--to', 'istio', 'examples/consul/config/api.hcl', '--workspace', 'examples/consul']);
+  it('one Consul file (without its mistake) with --workspace: read with the wildcard entries covering it, every place shown relative', async () => {
+    const { code, stdout, stderr } = await run(['--to', 'istio', 'examples/consul/config/api.hcl', '--workspace', 'examples/consul'], consulWorkspace);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^# Istio policies translated by mesh-policy translate from 1 Consul resource \(read with 2 resources of other files they refer to\)/m);
     // the '*' deny of the workspace: api's sources are "allow only these", an ALLOW policy
     assert.match(stdout, /^  action: ALLOW$/m);
     assert.match(stdout, /examples\/consul\/config\/deny-all\.json:1/);
-    assert.ok(!stdout.includes(REPO_ROOT), 'no absolute path');
+    assert.ok(!stdout.includes(consulWorkspace), 'no absolute path');
   });
 
   it('refuses what it cannot do, with the reason', async () => {
