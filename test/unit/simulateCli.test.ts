@@ -244,6 +244,59 @@ describe('the denier a log names (Istio response.deniedBy), against the simulati
   });
 });
 
+// A resource the mesh refuses to store decides nothing (spec §1.9.2, §1.9.4): simulate lists it
+// apart, under "Not in effect" (text) and `notInEffect` (json); PeerAuthentications and
+// RequestAuthentications, which allow nothing, are under "Authentication" and `authentication`,
+// not among the policies that decide.
+describe('simulate: resources not in effect, and authentication, apart from the deciders', () => {
+  const refusedDir = scratchDir('mesh-policy-simulate-refused-');
+  const istio = (kind: string, name: string, spec: string) => `apiVersion: security.istio.io/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n${spec}`;
+  writeFileSync(join(refusedDir, 'policies.yaml'), [
+    CART_READERS_WORKSPACE,
+    // a DENY whose port range istiod's webhook refuses (O3): it denies nothing
+    istio('AuthorizationPolicy', 'deny-ports', '  selector:\n    matchLabels:\n      app: cart\n  action: DENY\n  rules:\n  - to:\n    - operation:\n        ports: ["8000-9000"]\n'),
+    istio('PeerAuthentication', 'strict', '  mtls:\n    mode: STRICT\n'),
+    // portLevelMtls without a selector (§1.9.4): refused
+    istio('PeerAuthentication', 'ports', '  portLevelMtls:\n    8080:\n      mode: DISABLE\n'),
+  ].join('---\n'));
+  writeFileSync(join(refusedDir, 'calls.jsonl'), `${call('GET', 'cluster.local/ns/shop/sa/frontend', 'allowed')}\n`);
+
+  it('text: a Not in effect section with the first reason, the authentication resources in theirs', async () => {
+    const result = await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl'], refusedDir);
+    const notInEffect = result.stdout.split('\n\n').find((s) => s.startsWith('Not in effect'));
+    assert.ok(notInEffect, result.stdout);
+    assert.deepEqual(notInEffect.split('\n').slice(1), [
+      '  policies.yaml:32 AuthorizationPolicy shop/deny-ports: Istio refuses to store it (ports: bad port (8000-9000): strconv.ParseUint: parsing "8000-9000": invalid syntax; port ranges are not supported, list each port)',
+      '  policies.yaml:56 PeerAuthentication shop/ports: Istio refuses to store it (mesh/namespace peer authentication cannot have port level mTLS)',
+    ]);
+    assert.match(result.stdout, /AuthorizationPolicy shop\/cart-readers: 1 allowed · 0 denied/);
+    assert.doesNotMatch(result.stdout.split('Not in effect')[0]!, /deny-ports|PeerAuthentication/);
+    const authentication = result.stdout.split('\n\n').find((s) => s.startsWith('Authentication'));
+    assert.ok(authentication && /PeerAuthentication shop\/strict: refused 0 plaintext calls · governs 1/.test(authentication), authentication);
+    assert.doesNotMatch(authentication, /shop\/ports/);
+  });
+
+  it('json: policies are the deciders; authentication and notInEffect are keys of their own', async () => {
+    const json = JSON.parse((await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'json'], refusedDir)).stdout);
+    assert.deepEqual(json.policies.map((p: { ref: { label: string } }) => p.ref.label), ['AuthorizationPolicy shop/cart-readers']);
+    assert.deepEqual(json.authentication.map((a: { kind: string; label: string; governs: number; refused: number; ref: { file: string } }) => [a.kind, a.label, a.governs, a.refused, a.ref.file]), [['PeerAuthentication', 'PeerAuthentication shop/strict', 1, 0, 'policies.yaml']]);
+    assert.deepEqual(json.notInEffect.map((r: { mesh: string; ref: { label: string; file: string; range: { start: { line: number } } }; reason: string }) => [r.mesh, r.ref.label, r.ref.file, r.ref.range.start.line, r.reason.replace(/ \(.*/, '')]), [
+      ['istio', 'AuthorizationPolicy shop/deny-ports', 'policies.yaml', 31, 'Istio refuses to store it'],
+      ['istio', 'PeerAuthentication shop/ports', 'policies.yaml', 55, 'Istio refuses to store it'],
+    ]);
+    assert.equal(json.calls[0].decision, 'allow');
+  });
+
+  it('json: a Consul entry Consul refuses is under notInEffect too', async () => {
+    const consulDir = scratchDir('mesh-policy-simulate-refused-consul-');
+    writeFileSync(join(consulDir, 'api.hcl'), 'Kind = "service-intentions"\nName = "api"\nSources = [\n  { Name = "web", Action = "allow", Permissions = [{ Action = "allow", HTTP { PathPrefix = "/" } }] }\n]\n');
+    writeFileSync(join(consulDir, 'calls.jsonl'), `${JSON.stringify({ time: '2026-11-28T10:00:00Z', mesh: 'consul', protocol: 'http', source: { service: 'web', namespace: 'default' }, destination: { service: 'api', namespace: 'default', port: 8080 }, request: { method: 'GET', path: '/' }, observed: 'allowed' })}\n`);
+    const json = JSON.parse((await run(['--policies', 'api.hcl', '--traffic', 'calls.jsonl', '--format', 'json'], consulDir)).stdout);
+    assert.deepEqual(json.notInEffect.map((r: { mesh: string; ref: { label: string }; reason: string }) => [r.mesh, r.ref.label, /^Consul refuses to store it \(Sources\[0\] web sets both Action and Permissions/.test(r.reason)]), [['consul', 'service-intentions api', true]]);
+    assert.deepEqual(json.policies, []);
+  });
+});
+
 describe('mesh-policy explain', () => {
   it('prints the walkthrough of one call', async () => {
     const result = await run(['--policies', 'policies.yaml', '--call', call('DELETE', 'cluster.local/ns/shop/sa/frontend', 'allowed')], dir, 'explain');

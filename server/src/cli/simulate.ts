@@ -24,7 +24,7 @@ import { ArgCursor } from './args';
 import { formatSarif } from './output';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { CliIo } from './main';
-import { MESHES } from '../engine/meshes';
+import { MESHES, type Mesh } from '../engine/meshes';
 
 export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
        mesh-policy explain  --policies <paths> --call '<call>' [options]
@@ -227,7 +227,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     const printable = (o: ShapeOutcome): ShapeOutcome => redactedOutcome(o, redactor);
     const printableImpact = ({ outcome, baseline }: CallImpact): CallImpact => ({ outcome: printable(outcome), baseline: redactor.deep(baseline, redactor.secretsOf(outcome.shape.record)) });
     switch (parsed.format) {
-      case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
+      case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), notInEffect(loaded.simulation)) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
       case 'jsonl': for (const line of jsonlLines(decided, rel, model.stats.files.map((f) => f.path), redactor)) io.stdout(line); break;
       case 'sarif': io.stdout(trafficSarif(loaded, decided, comparison, io.cwd, redactor)); break;
       default: io.stdout(textSummary(decided, model, rel, printable, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), notInEffect(loaded.simulation)) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
@@ -321,9 +321,16 @@ function tallyText(t: Tally): string {
 }
 
 
+/** A resource its mesh refuses to store, which decides nothing (`CompiledPolicies.notInEffect`). */
+interface RefusedResource {
+  mesh: Mesh;
+  ref: SourceRef;
+  reason: string;
+}
+
 /** The resources each mesh refuses to store (`CompiledPolicies.notInEffect`), in mesh order. */
-function notInEffect(simulation: Simulation): { ref: SourceRef; reason: string }[] {
-  return MESHES.flatMap((mesh) => [...(simulation.compiledFor(mesh)?.notInEffect?.() ?? [])]);
+function notInEffect(simulation: Simulation): RefusedResource[] {
+  return MESHES.flatMap((mesh) => (simulation.compiledFor(mesh)?.notInEffect?.() ?? []).map(({ ref, reason }) => ({ mesh, ref, reason })));
 }
 
 /**
@@ -332,7 +339,7 @@ function notInEffect(simulation: Simulation): { ref: SourceRef; reason: string }
  * (`authenticationSummaries`), listed apart from the policies that allow and deny.
  * `refused`: the resources the meshes refuse to store.
  */
-export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o, authentication: readonly AuthenticationSummary[] = [], refused: readonly { ref: SourceRef; reason: string }[] = []): string {
+export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o, authentication: readonly AuthenticationSummary[] = [], refused: readonly Pick<RefusedResource, 'ref' | 'reason'>[] = []): string {
   const t = result.totals;
   /** `  N×  call  — text  [sample]`, the call and text as it may be printed (redacted). */
   const callRow = ({ outcome, calls }: { outcome: ShapeOutcome; calls: number }, text: (o: ShapeOutcome) => string): string => {
@@ -402,6 +409,15 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
   return out.join('\n');
 }
 
+/** The `authentication` key of the JSON: what `authenticationText` prints, as values. */
+function authenticationJson(result: SimulationResult, authentication: readonly AuthenticationSummary[], rel: (p: string) => string): unknown[] {
+  // (without the summaries, those that refused calls, from the tallies, as the text does)
+  if (!authentication.length) {
+    return result.policies.filter((p) => isAuthenticationLabel(p.ref.label)).map((p) => ({ kind: p.ref.label.split(' ')[0], ref: { ...p.ref, file: rel(p.ref.file) }, label: p.ref.label, refused: p.deny }));
+  }
+  return authentication.map((a) => ({ kind: a.kind, ref: { ...a.ref, file: rel(a.ref.file) }, label: a.label, governs: a.governs, refused: a.refused, text: a.text }));
+}
+
 /** The authentication section: each PeerAuthentication and RequestAuthentication with the calls it refused and governed (they allow none). */
 function authenticationText(result: SimulationResult, authentication: readonly AuthenticationSummary[], rel: (p: string) => string): string[] {
   // (without the summaries, those that refused calls, from the tallies)
@@ -432,11 +448,20 @@ function alike(outcomes: readonly ShapeOutcome[], text: (o: ShapeOutcome) => str
   return [...rows.values()].sort((a, b) => b.calls - a.calls);
 }
 
-function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: string) => string): unknown {
+/**
+ * The JSON of `simulate`: `policies` the policies that decide calls (with their rules), as the
+ * text's *Per policy and rule*; `authentication` what each Istio PeerAuthentication and
+ * RequestAuthentication did (they allow nothing), as the text's *Authentication* section;
+ * `notInEffect` the resources the meshes refuse to store, which decide nothing, as the text's
+ * *Not in effect*.
+ */
+function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, authentication: readonly AuthenticationSummary[], refused: readonly RefusedResource[]): unknown {
   return {
     totals: result.totals,
     stats: { lines: model.stats.lines, parsed: model.stats.parsed, skipped: model.stats.skipped, skippedByReason: model.stats.skippedByReason, calls: model.stats.calls, shapes: model.stats.shapes },
-    policies: result.policies.map((p) => ({ ...p, ref: { ...p.ref, file: rel(p.ref.file) }, rules: [...p.rules.values()].map((r) => ({ ...r, ref: { ...r.ref, file: rel(r.ref.file) } })) })),
+    policies: result.policies.filter((p) => !isAuthenticationLabel(p.ref.label)).map((p) => ({ ...p, ref: { ...p.ref, file: rel(p.ref.file) }, rules: [...p.rules.values()].map((r) => ({ ...r, ref: { ...r.ref, file: rel(r.ref.file) } })) })),
+    authentication: authenticationJson(result, authentication, rel),
+    notInEffect: refused.map(({ mesh, ref, reason }) => ({ mesh, ref: { ...ref, file: rel(ref.file) }, reason })),
     dryRun: dryRunTallies(result.outcomes).map((p) => ({ ...p, ref: { ...p.ref, file: rel(p.ref.file) }, rules: [...p.rules.values()].map((r) => ({ ...r, ref: { ...r.ref, file: rel(r.ref.file) } })) })),
     calls: result.outcomes.map((o) => ({ record: o.shape.record, count: o.shape.count, samples: o.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), decision: o.decision.verdict, change: o.change, mesh: o.decision.mesh, reason: o.decision.reason, policy: o.decision.policy?.label, rule: o.decision.rule?.label, missing: o.decision.missing, observedDifference: observedDifference(o.decision, o.shape.record), ...shadowField(o, rel), trace: o.decision.trace.map((s) => s.text) })),
   };

@@ -114,7 +114,7 @@ describe('mesh-policy authz: Istio', () => {
   it('names a policy the API server would not admit instead of listing it', () => {
     const listing = listed(listFor('istio', workspaceOf({ 'inventory.yaml': INVENTORY, 'p.yaml': policy({ name: 'lower', namespace: 'foo' }, { action: 'allow', rules: [rule] }) }), { namespace: 'foo', name: 'cart' }));
     assert.deepEqual(listing.sections[0]!.rows, []);
-    assert.match(listing.notes.join('\n'), /AuthorizationPolicy foo\/lower would attach but is not applied: action "allow"/);
+    assert.match(listing.notes.join('\n'), /AuthorizationPolicy foo\/lower would attach but is not in effect: Istio refuses to store it \(action "allow" is not one of/);
   });
 
   it('names a policy that sets both selector and targetRefs where its selector would attach it', () => {
@@ -122,7 +122,7 @@ describe('mesh-policy authz: Istio', () => {
     const both = policy({ name: 'both', namespace: 'foo' }, { selector: cart, targetRefs: [{ kind: 'Service', group: '', name: 'cart' }], action: 'AUDIT', rules: [rule] });
     const listing = listed(listFor('istio', workspaceOf({ 'inventory.yaml': INVENTORY, 'p.yaml': both }), { namespace: 'foo', name: 'cart' }));
     assert.deepEqual(listing.sections.flatMap((s) => s.rows), []);
-    assert.match(listing.notes.join('\n'), /AuthorizationPolicy foo\/both would attach but is not applied: only one of targetRefs or selector can be set/);
+    assert.match(listing.notes.join('\n'), /AuthorizationPolicy foo\/both would attach but is not in effect: Istio refuses to store it \(only one of targetRefs or workloadSelector can be set/);
     // a selector that does not select the workload: no note
     const elsewhere = policy({ name: 'both', namespace: 'foo' }, { selector: { matchLabels: { app: 'ratings' } }, targetRefs: [{ kind: 'Service', group: '', name: 'ratings' }], action: 'AUDIT', rules: [rule] });
     assert.deepEqual(listed(listFor('istio', workspaceOf({ 'inventory.yaml': INVENTORY, 'p.yaml': elsewhere }), { namespace: 'foo', name: 'cart' })).notes, []);

@@ -121,8 +121,8 @@ describe('mesh-policy authz: Istio authentication (§1.8)', () => {
     const l = listing([pa('default', 'istio-system', { mtls: { mode: 'STRICT' } }), pa('default', 'foo', { mtls: { mode: 'strict' } }), pa('cart', 'foo', { selector: cart, mtls: { mode: 'STRICT' }, portLevelMtls: { 9102: { mode: 'Permissive' } } })]);
     assert.deepEqual(mtls(l), ['STRICT | PeerAuthentication istio-system/default | mesh-wide (root namespace istio-system)']);
     const notes = l.sections[0]!.notes.join('\n');
-    assert.match(notes, /PeerAuthentication foo\/default would apply but is not admitted: mtls\.mode is not one of UNSET, DISABLE, PERMISSIVE, STRICT/);
-    assert.match(notes, /PeerAuthentication foo\/cart would apply but is not admitted: portLevelMtls\.9102\.mode/);
+    assert.match(notes, /PeerAuthentication foo\/default would apply but is not in effect: Istio refuses to store it \(mtls\.mode is not one of UNSET, DISABLE, PERMISSIVE, STRICT/);
+    assert.match(notes, /PeerAuthentication foo\/cart would apply but is not in effect: Istio refuses to store it \(portLevelMtls\.9102\.mode/);
   });
 
   it('mTLS: ztunnel reads DISABLE as PERMISSIVE; the waypoint\'s listener is not governed by PeerAuthentication', () => {

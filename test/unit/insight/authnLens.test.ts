@@ -18,7 +18,7 @@ import { WorkspaceModel } from '../../../server/src/engine/workspace';
 // - the mode of a workload's port: its workload-selector policy's portLevelMtls entry, else that
 //   policy's mode, else its namespace's policy, else the root namespace's (mesh-wide), else
 //   PERMISSIVE; UNSET inherits from the next level; the oldest policy of a level is the level's;
-//   a selector policy in the root namespace is ignored; a mode outside the enum is not admitted;
+//   a selector policy in the root namespace is ignored; a mode outside the enum is not in effect (Istio refuses to store it);
 // - STRICT refuses a plaintext call, PERMISSIVE accepts it, DISABLE accepts plaintext only, so
 //   no call keeps a peer identity;
 // - a RequestAuthentication rejects an invalid token (bad signature, an issuer or audience its
@@ -144,11 +144,11 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'a mode outside the enum: not admitted, it sets nothing (the calls keep the default)',
+    name: 'a mode outside the enum: not in effect, it sets nothing (the calls keep the default)',
     docs: [peer('typo', 'shop', '  mtls:\n    mode: strict\n'), peer('unset', 'shop', '  mtls: {}\n', '2030-01-01T00:00:00Z')],
     records: [calls(3, 'plaintext')],
     lenses: {
-      'PeerAuthentication shop/typo': /^not admitted \(.*mtls\.mode.*\): it sets no mode · 3 observed calls to 1 workload it selects$/,
+      'PeerAuthentication shop/typo': /^not in effect, Istio refuses to store it \(.*mtls\.mode.*\): it sets no mode · 3 observed calls to 1 workload it selects$/,
       'PeerAuthentication shop/unset': 'mTLS UNSET (inherits PERMISSIVE, the default) for 1 workload: 3 calls (0 mutual TLS · 3 plaintext, accepted)',
     },
   },
@@ -318,7 +318,7 @@ describe('lenses over PeerAuthentication and RequestAuthentication: what they do
     const { path, workspace, live } = await insightFor('edit', docs, MIXED);
     const table: [string, string][] = [
       ['  mtls:\n    mode: PERMISSIVE\n', 'mTLS PERMISSIVE for 1 workload: 15 calls (10 mutual TLS · 3 plaintext, accepted · 2 not logged whether mTLS)'],
-      ['  mtls:\n    mode: STRICTT\n', 'not admitted (mtls.mode is not one of UNSET, DISABLE, PERMISSIVE, STRICT: the API server rejects the resource): it sets no mode · 15 observed calls to 1 workload it selects'],
+      ['  mtls:\n    mode: STRICTT\n', 'not in effect, Istio refuses to store it (mtls.mode is not one of UNSET, DISABLE, PERMISSIVE, STRICT): it sets no mode · 15 observed calls to 1 workload it selects'],
       ['  mtls:\n    mode: STRICT\n', 'mTLS STRICT for 1 workload: 15 calls (10 mutual TLS · 3 plaintext, refused · 2 not logged whether mTLS)'],
     ];
     for (const [spec, expected] of table) {

@@ -142,6 +142,27 @@ describe('MPA4003 on an entry Consul refuses to store', () => {
   });
 });
 
+describe('MPA4003 on an Istio resource Istio refuses to store', () => {
+  it('is given once, on the policy, saying why it is not in effect, instead of once per rule; the rest decide its calls', async () => {
+    // spec §1.9.2 O3: istiod's webhook refuses a port range, so the whole ALLOW policy is not
+    // stored; without it no ALLOW policy applies to cart, so both calls are allowed (§1.3).
+    const refused = policy('cart-ports', '  action: ALLOW\n  rules:\n  - to:\n    - operation:\n        ports: ["8000-9000"]\n  - to:\n    - operation:\n        methods: ["GET"]\n');
+    const policyFile = join(dir, 'refused.yaml');
+    const trafficFile = join(dir, 'refused.jsonl');
+    writeFileSync(policyFile, refused);
+    writeFileSync(trafficFile, [record('GET', 'allowed', 3), record('DELETE', 'allowed', 2)].join('\n') + '\n');
+    const workspace = new WorkspaceModel(defaultConfig(dir));
+    workspace.update(engine.prepare(engine.readFile(policyFile)));
+    const model = await ingestTraffic([trafficFile], { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
+    const simulation = new Simulation(workspace);
+    const result = simulateShapes(simulation, model.shapes);
+    assert.deepEqual(result.outcomes.map((o) => [o.decision.verdict, o.decision.policy]), [['allow', undefined], ['allow', undefined]]);
+    const hints = new TrafficInsight(workspace, simulation, result).findings(policyFile).filter((x) => x.code === 'MPA4003');
+    assert.deepEqual(hints.map((h) => h.message), ['AuthorizationPolicy shop/cart-ports decides none of the 5 observed calls: it is not in effect, Istio refuses to store it (ports: bad port (8000-9000): strconv.ParseUint: parsing "8000-9000": invalid syntax; port ranges are not supported, list each port)']);
+    assert.equal(hints[0]!.range.start.line, 0, 'on the policy\'s first line, where its lens is');
+  });
+});
+
 describe('the denier a log names, in the hover and the walkthrough', () => {
   it('lists the calls the logs attribute otherwise, and the walkthrough says the log disagrees', async () => {
     const workspace = new WorkspaceModel(defaultConfig(dir));

@@ -45,7 +45,7 @@ export function istioAuthz(workspace: WorkspaceView): MeshAuthz {
       const own = direct[direct.length - 1]!;
       sections.push(section(own.why, own, compiled.rootNamespace));
       const rejected = new Set(used.flatMap((p) => p.rejected));
-      const notes = [...rejected].map((p) => `${p.label} would attach but is not applied: ${p.rejected}`);
+      const notes = [...rejected].map((p) => `${p.label} would attach but is not in effect: ${p.rejected}`);
       if (target.port !== undefined) notes.push('Istio attaches policies to a workload, not to a port: rules that test ports are part of the rule counts');
       return { mesh: 'istio', target: `${workload.namespace}/${workload.name}`, sections, notes, enrolled: used.some((p) => p.known) };
     },
@@ -94,7 +94,7 @@ function section(title: string, point: EnforcementPoint, root: string): AuthzSec
   const peer = point.peerAuthentication;
   const notes = peer ? [
     ...peer.ignored.map((pa) => `${pa.label} has a workload selector in the root namespace: Istio ignores it`),
-    ...peer.rejected.map((pa) => `${pa.label} would apply but is not admitted: ${pa.rejected}`),
+    ...peer.rejected.map((pa) => `${pa.label} would apply but is not in effect: ${pa.rejected}`),
     ...(peer.note ? [peer.note] : []),
   ] : [];
   return { title, authentication: authentication(point, root), rows: attached.map((a) => row(a, root, point.kind)), summary: summary(attached), notes };

@@ -64,5 +64,13 @@ export interface Check {
   kinds: string[];
   /** The check needs the inventory and is skipped when the workspace has none. */
   needsInventory?: boolean;
+  /**
+   * Every error this check reports (a finding at its default severity `error`, not one it lowers
+   * to a warning) is a reason the mesh's admission (the API server or the mesh's validating
+   * webhook) refuses to store the resource: such a resource is never in the cluster, so the
+   * simulators leave it out (`admission.ts` `admissionRefusals`). A check so marked reads the
+   * resource alone, never the workspace.
+   */
+  admissionRefusal?: true;
   run(context: CheckContext): void;
 }

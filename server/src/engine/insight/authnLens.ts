@@ -238,10 +238,11 @@ export class AuthenticationIndex {
     return undefined;
   }
 
-  /** Every PeerAuthentication, then every RequestAuthentication, in the order compiled, with what it did to `outcomes`. */
+  /** Every PeerAuthentication Istio stores, then every RequestAuthentication it stores, in the order compiled, with what it did to `outcomes`. */
   summaries(outcomes: readonly ShapeOutcome[]): AuthenticationSummary[] {
     this.outcomes = outcomes;
-    const peer = [...this.levels.keys()].map((pa): AuthenticationSummary => {
+    // (one Istio refuses to store is listed with the other resources not in effect, `notInEffect`)
+    const peer = [...this.levels.keys()].filter((pa) => this.levels.get(pa) !== 'rejected').map((pa): AuthenticationSummary => {
       const lens = this.peerLensOf(pa, this.levels.get(pa)!);
       const refused = (this.peer.get(pa) ?? []).filter((r) => r.how.role === 'sets' && r.how.mode === 'STRICT' && r.how.arrival === 'plaintext');
       return { kind: 'PeerAuthentication', ref: pa.ref, label: pa.label, governs: lens.reaches, refused: calls(refused), text: lens.title };
@@ -374,7 +375,7 @@ function declared(pa: CompiledPeerAuthentication): string {
 }
 
 const NOT_READ: Partial<Record<PeerLevel, (pa: CompiledPeerAuthentication) => string>> = {
-  rejected: (pa) => `not admitted (${pa.rejected}): it sets no mode`,
+  rejected: (pa) => `not in effect, ${pa.rejected}: it sets no mode`,
   ignored: () => 'Istio ignores it: a workload selector in the root namespace',
 };
 

@@ -643,7 +643,7 @@ export class TrafficInsight {
       if (!this.state.meshes.has(item.mesh)) return;
       const { from, to } = outline.keys[i]!;
       // A resource the mesh refuses decides nothing: said once, at its first item, with why.
-      const refusal = refused.find((r) => r.mesh === item.mesh && r.from <= from && to <= r.to);
+      const refusal = refused.find((r) => r.mesh === item.mesh && refusalCovers(r, item, from, to));
       if (refusal) {
         if (!refusal.said) add(item, `${refusal.label} decides none of the ${plural(this.result.totals.calls, 'observed call')}: it is not in effect, ${refusal.reason}`);
         refusal.said = true;
@@ -664,8 +664,8 @@ export class TrafficInsight {
   }
 
   /** The resources of a file that their mesh refuses to store (`CompiledPolicies.notInEffect`), as position keys. */
-  private refusedResources(path: string): { mesh: Mesh; from: number; to: number; label: string; reason: string; said: boolean }[] {
-    const out: { mesh: Mesh; from: number; to: number; label: string; reason: string; said: boolean }[] = [];
+  private refusedResources(path: string): RefusedResource[] {
+    const out: RefusedResource[] = [];
     for (const mesh of this.state.meshes.keys()) {
       for (const { ref, reason } of this.simulation.compiledFor(mesh)?.notInEffect?.() ?? []) {
         if (ref.file === path) out.push({ mesh, from: positionKey(ref.range.start), to: positionKey(ref.range.end), label: ref.label, reason, said: false });
@@ -977,6 +977,34 @@ function sampleLinks(rows: readonly DisplayedCall[]): RelatedLocation[] {
     if (out.length >= TOP_IN_MESSAGE) break;
   }
   return out;
+}
+
+/** A resource its mesh refuses to store, as position keys of its ref, and of its outline item once found. */
+interface RefusedResource {
+  mesh: Mesh;
+  from: number;
+  to: number;
+  label: string;
+  reason: string;
+  said: boolean;
+  /** The whole resource (its policy item), when its ref is only a part of it (Istio's: its name). */
+  item?: { from: number; to: number };
+}
+
+/**
+ * Whether an outline item (at position keys `from`..`to`) belongs to a refused resource: it lies
+ * within the resource's ref (Consul's entry), or it is the policy item that holds the ref (an
+ * Istio resource, whose ref is its name), or one of that item's rules (items come in the order
+ * written: a policy before its rules).
+ */
+function refusalCovers(refused: RefusedResource, item: OutlineItem, from: number, to: number): boolean {
+  if (refused.from <= from && to <= refused.to) return true;
+  if (refused.item) return refused.item.from <= from && to <= refused.item.to;
+  if (item.kind === 'policy' && from <= refused.from && refused.to <= to) {
+    refused.item = { from, to };
+    return true;
+  }
+  return false;
 }
 
 /** A copy of `range`, `lines` lines further down. */

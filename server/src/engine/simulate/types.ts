@@ -170,9 +170,11 @@ export interface CompiledPolicies {
    */
   identityNamespace?(namespace: string): string;
   /**
-   * The resources the mesh refuses to store (Consul: an entry its validation rejects), which
-   * therefore decide nothing: `ref` the whole resource, `reason` why, as a sentence's end
-   * ("Consul refuses to store it (...)"). Absent: none is refused at this level.
+   * The resources the mesh refuses to store (Consul: an entry its validation rejects; Istio: a
+   * resource the API server's schema or istiod's validating webhook rejects), which therefore
+   * decide nothing: `ref` the resource (Consul's: the whole entry; Istio's: its name), `reason`
+   * why, as a sentence's end ("Consul refuses to store it (...)", "Istio refuses to store it
+   * (...)"). Absent: none is refused at this level.
    */
   notInEffect?(): readonly { ref: SourceRef; reason: string }[];
 }

@@ -22,6 +22,7 @@ export const annotationsCheck: Check = {
   mesh: 'istio',
   title: 'Annotation rejected by istiod',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook (validateMetadata): "the annotation istio.io/dry-run currently only supports action ALLOW/DENY", "has annotation istio.io/dry-run with invalid value", "has unsupported annotation", "annotation found, rejecting"',
   kinds: [AP, PA, RA],
   run(ctx) {

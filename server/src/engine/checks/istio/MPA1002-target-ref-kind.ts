@@ -46,6 +46,7 @@ export const targetRefKindCheck: Check = {
   mesh: 'istio',
   title: 'Target kind not supported',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook: "targetRef must be to one of [Service ServiceEntry Gateway GatewayClass] but was GROUP/KIND"',
   kinds: [AP, RA],
   run(ctx) {

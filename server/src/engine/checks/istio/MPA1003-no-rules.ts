@@ -12,6 +12,7 @@ export const noRulesCheck: Check = {
   mesh: 'istio',
   title: 'DENY or CUSTOM policy without rules',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook: "DENY action without `rules` is meaningless as it will never be triggered, add an empty rule `{}` if you want it be triggered for every request" (same for CUSTOM)',
   kinds: [AP],
   run(ctx) {

@@ -14,6 +14,7 @@ export const customActionCheck: Check = {
   mesh: 'istio',
   title: 'CUSTOM action misconfigured',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook: "`provider.name` must not be empty", "From.Principals is currently not supported with CUSTOM action", "KEY is currently not supported with CUSTOM action", "`provider` must not be with non CUSTOM action"',
   kinds: [AP],
   run(ctx) {

@@ -40,6 +40,7 @@ export const emptyMatchCheck: Check = {
   mesh: 'istio',
   title: 'Empty source or operation',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook: "`from.source` must not be nil", "`from.source` must not be empty", "`to.operation` must not be nil", "`to.operation` must not be empty"',
   kinds: [AP],
   run(ctx) {

@@ -22,6 +22,7 @@ export const emptyValueCheck: Check = {
   mesh: 'istio',
   title: 'Empty value',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook: "empty value not allowed, found in FIELD"',
   kinds: [AP],
   run(ctx) {

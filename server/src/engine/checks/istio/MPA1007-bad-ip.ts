@@ -52,6 +52,7 @@ export const badIpCheck: Check = {
   mesh: 'istio',
   title: 'Bad IP address or CIDR block',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook: "bad CIDR range (VALUE): ERROR", "bad IP address (VALUE)"',
   kinds: [AP],
   run(ctx) {

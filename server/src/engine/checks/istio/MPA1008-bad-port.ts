@@ -37,6 +37,7 @@ export const badPortCheck: Check = {
   mesh: 'istio',
   title: 'Bad port',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook: "bad port (VALUE): ERROR"',
   kinds: [AP],
   run(ctx) {

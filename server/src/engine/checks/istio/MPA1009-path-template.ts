@@ -52,6 +52,7 @@ export const pathTemplateCheck: Check = {
   mesh: 'istio',
   title: 'Unsupported path template',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook (CheckValidPathTemplate): "invalid or unsupported path PATH, found in Paths. Contains \'{\' or \'}\' beyond a supported path template", "{**} is not the last operator", "Contains segment SEGMENT with invalid string literal"',
   kinds: [AP],
   run(ctx) {

@@ -56,6 +56,7 @@ export const whenConditionCheck: Check = {
   mesh: 'istio',
   title: 'Invalid condition key',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook: "`key` must not be empty", "at least one of `values` or `notValues` must be set for key KEY", "unknown attribute: KEY", "bad key (KEY): should have format a[b]"',
   kinds: [AP],
   run(ctx) {

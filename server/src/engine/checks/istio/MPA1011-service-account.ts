@@ -41,6 +41,7 @@ export const serviceAccountCheck: Check = {
   mesh: 'istio',
   title: 'Invalid service account',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook (CheckServiceAccount): "wildcard not allowed, found in ServiceAccounts", "expected format \'serviceAccount\' or \'namespace/serviceAccount\' ...", "may not have more than 16 values"',
   kinds: [AP],
   run(ctx) {

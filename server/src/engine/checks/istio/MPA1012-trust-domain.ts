@@ -38,6 +38,7 @@ export const trustDomainCheck: Check = {
   mesh: 'istio',
   title: 'Invalid trust domain',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook: "at most one wildcard is allowed", "wildcard is only allowed at the start or end", "trust domain must not contain \'/\'"',
   kinds: [AP],
   run(ctx) {

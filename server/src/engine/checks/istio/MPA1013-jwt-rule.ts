@@ -98,6 +98,7 @@ export const jwtRuleCheck: Check = {
   mesh: 'istio',
   title: 'Invalid JWT rule',
   defaultSeverity: 'error',
+  admissionRefusal: true,
   upstream: 'istiod webhook (validateJwtRule): "issuer or jwksUri must be non-empty string", "jwks parse error", "header name NAME is not a valid header name"; private key warning',
   kinds: [RA],
   run(ctx) {

@@ -7,7 +7,7 @@ import type { WorkspaceView } from '../check';
 import { PA, RA, isObj, memo, namespaceOf, type Obj } from './util';
 import { resourceValue } from '../../resourceValue';
 import type { IstioAttachment } from '../../simulate/attachment';
-import { compileRequestAuthentication } from '../../simulate/istio/compile';
+import { readAttachable } from '../../simulate/istio/attachable';
 
 /** Indexes over the workspace that several checks share, computed once per inventory or per
  * resource list (the workspace keeps both until a file changes), so a check on one resource
@@ -106,7 +106,7 @@ export const peerAuthentications = memo((resources: WorkspaceView['resources']):
   return out;
 });
 
-/** A RequestAuthentication as attachment sees it (read by the simulator's compiler). */
+/** A RequestAuthentication as attachment sees it (read as the simulator's compiler reads it). */
 export interface RequestAuthInfo extends IstioAttachment {
   name: string;
 }
@@ -115,7 +115,7 @@ export const requestAuthentications = memo((resources: WorkspaceView['resources'
   const out: RequestAuthInfo[] = [];
   for (const { file, resource } of resources) {
     if (resource.mesh !== 'istio' || resource.kind !== RA) continue;
-    const { namespace, name, selector, targetRefs } = compileRequestAuthentication(file, resource, out.length);
+    const { namespace, name, selector, targetRefs } = readAttachable(file, resource, out.length);
     out.push({ namespace, name, selector, targetRefs });
   }
   return out;

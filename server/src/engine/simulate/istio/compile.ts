@@ -1,38 +1,19 @@
 import type { Resource } from '../../resource';
 import { mtlsModeOf, type MtlsMode } from '../../istio/peerAuthentication';
 import type { SourceFile } from '../../source/sourceFile';
-import { locate, toValue } from '../../source/tree';
+import { locate } from '../../source/tree';
 import { movingRefs, type CompiledForms } from '../compiledForms';
 import type { SourceRef } from '../types';
-import { firstLineRange as firstLine, resourceRef as policyRef } from '../sourceRefs';
-import { compileOperation, compileSource, compileWhen, type CompileContext, type Field } from './fields';
+import { firstLineRange as firstLine } from '../sourceRefs';
+import { ENVOY_REFUSES, compileOperation, compileSource, compileWhen, type CompileContext, type Field } from './fields';
 import { isRecord } from '../../plainValues';
+import { admissionRefusals } from '../../checks/admission';
+import { readAttachable, type Attachable } from './attachable';
+
+export type { Attachable, TargetRef } from './attachable';
 
 export type Action = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
 export type { MtlsMode };
-
-export interface TargetRef {
-  group: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-}
-
-/** What every Istio security resource shares: where it is and what it attaches to (spec §1.2). */
-export interface Attachable {
-  kind: string;
-  name: string;
-  namespace: string;
-  /** matchLabels pairs; null = no selector; [] = empty matchLabels (selects every workload). */
-  selector: [string, string][] | null;
-  targetRefs: TargetRef[] | null;
-  ref: SourceRef;
-  /** "AuthorizationPolicy ns/name". */
-  label: string;
-  /** Document order, for "oldest wins" when no creationTimestamp says otherwise. */
-  order: number;
-  created: string | undefined;
-}
 
 /** A rule's constraints in one form: OR over `from`, OR over `to`, AND over `when`. */
 export interface RuleMatcher {
@@ -68,8 +49,10 @@ export interface CompiledPolicy extends Attachable {
   provider: string | undefined;
   dryRun: boolean;
   rules: CompiledRule[];
-  /** A policy the API server would not admit (bad action, selector with targetRefs): ignored. */
+  /** Why Istio refuses to store the policy (`refusalReason`), if it does: then it decides nothing. */
   rejected: string | undefined;
+  /** Every problem it is refused for, the first first (empty: admitted). */
+  refusals: string[];
   notes: string[];
   noAllowReason: string;
   /** "No ALLOW policy matched" outcomes (HTTP, TCP), built on first use. */
@@ -80,8 +63,10 @@ export interface CompiledPeerAuthentication extends Attachable {
   kind: 'PeerAuthentication';
   mode: MtlsMode;
   ports: Map<number, MtlsMode>;
-  /** A resource the API server would not admit (a mode outside the enum): ignored. */
+  /** Why Istio refuses to store it (`refusalReason`), if it does: then it sets no mode. */
   rejected: string | undefined;
+  /** Every problem it is refused for, the first first (empty: admitted). */
+  refusals: string[];
 }
 
 export interface JwtRule {
@@ -95,38 +80,44 @@ export interface JwtRule {
 export interface CompiledRequestAuthentication extends Attachable {
   kind: 'RequestAuthentication';
   jwtRules: JwtRule[];
+  /** Why Istio refuses to store it (`refusalReason`), if it does: then it checks no token. */
+  rejected: string | undefined;
+  /** Every problem it is refused for, the first first (empty: admitted). */
+  refusals: string[];
+}
+
+/**
+ * Why Istio refuses to store a resource with these problems: its first problem, and how many
+ * more. The API server (the CRD's schema) refuses some before istiod's validating webhook sees
+ * them, and the webhook refuses the rest (and those too: spec §1.9.2, §1.9.4).
+ */
+export function refusalReason(problems: readonly string[]): string | undefined {
+  if (problems.length === 0) return undefined;
+  const more = problems.length > 1 ? ` and ${problems.length - 1} more problem${problems.length === 2 ? '' : 's'}` : '';
+  return `Istio refuses to store it (${problems[0]}${more})`;
 }
 
 
-function base(file: SourceFile, resource: Resource, order: number): Omit<Attachable, 'kind'> & { spec: Record<string, unknown>; metadata: Record<string, unknown>; problems: string[] } {
-  const value = toValue(resource.node);
-  const root = isRecord(value) ? value : {};
-  const metadata = isRecord(root['metadata']) ? root['metadata'] : {};
-  const spec = isRecord(root['spec']) ? root['spec'] : {};
-  const name = typeof metadata['name'] === 'string' ? metadata['name'] : resource.name ?? '';
-  const namespace = typeof metadata['namespace'] === 'string' && metadata['namespace'] !== '' ? metadata['namespace'] : resource.namespace ?? 'default';
-  const label = `${resource.kind} ${namespace}/${name}`;
+
+/**
+ * A source with serviceAccounts beside principals or namespaces, which the CRD's rule and
+ * istiod's webhook both refuse (spec §1.9.2 R4; the lint reports it through the schema, MPA0107).
+ */
+function serviceAccountsWithPrincipals(spec: Record<string, unknown>): string[] {
   const problems: string[] = [];
-  let selector: [string, string][] | null = null;
-  if (isRecord(spec['selector'])) {
-    const matchLabels = spec['selector']['matchLabels'];
-    selector = isRecord(matchLabels) ? Object.entries(matchLabels).map(([k, v]) => [k, v === null ? '' : String(v)] as [string, string]) : [];
-  }
-  let targetRefs: TargetRef[] | null = null;
-  const refs: unknown[] = [];
-  if (isRecord(spec['targetRef'])) refs.push(spec['targetRef']);
-  if (Array.isArray(spec['targetRefs'])) refs.push(...spec['targetRefs']);
-  if (refs.length > 0) {
-    targetRefs = refs.filter(isRecord).map((r) => ({
-      group: typeof r['group'] === 'string' ? r['group'] : '',
-      kind: typeof r['kind'] === 'string' ? r['kind'] : '',
-      name: typeof r['name'] === 'string' ? r['name'] : '',
-      ...(typeof r['namespace'] === 'string' && r['namespace'] !== '' ? { namespace: r['namespace'] } : {}),
-    }));
-  }
-  if (selector && targetRefs) problems.push('only one of targetRefs or selector can be set: the API server rejects the resource');
-  const created = typeof metadata['creationTimestamp'] === 'string' ? metadata['creationTimestamp'] : undefined;
-  return { name, namespace, selector, targetRefs, ref: policyRef(file, resource, label), label, order, created, spec, metadata, problems };
+  const rules = Array.isArray(spec['rules']) ? spec['rules'] : [];
+  rules.forEach((rule, r) => {
+    const from = isRecord(rule) && Array.isArray(rule['from']) ? rule['from'] : [];
+    from.forEach((entry, f) => {
+      const source = isRecord(entry) && isRecord(entry['source']) ? entry['source'] : undefined;
+      if (!source) return;
+      const set = (key: string) => source[key] !== undefined && source[key] !== null;
+      if ((set('serviceAccounts') || set('notServiceAccounts')) && ['principals', 'notPrincipals', 'namespaces', 'notNamespaces'].some(set)) {
+        problems.push(`rules[${r}].from[${f}].source: cannot set serviceAccounts with namespaces or principals`);
+      }
+    });
+  });
+  return problems;
 }
 
 const ACTIONS = new Set<Action>(['ALLOW', 'DENY', 'AUDIT', 'CUSTOM']);
@@ -134,26 +125,24 @@ const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 
 /** Compiles an AuthorizationPolicy into per-chain rule matchers (spec §1.3, §1.4, §1.7). */
 export function compileAuthorizationPolicy(file: SourceFile, resource: Resource, order: number, trustDomains: readonly string[]): CompiledPolicy {
-  const b = base(file, resource, order);
+  const b = readAttachable(file, resource, order);
   const { spec, metadata, problems, ...attach } = b;
   const notes: string[] = [];
   const rawAction = spec['action'] ?? 'ALLOW';
-  let rejected: string | undefined = problems[0];
   let action: Action = 'ALLOW';
   if (typeof rawAction === 'string' && ACTIONS.has(rawAction as Action)) action = rawAction as Action;
-  else rejected ??= `action ${JSON.stringify(rawAction)} is not one of ALLOW, DENY, AUDIT, CUSTOM: the API server rejects the resource`;
+  else problems.push(`action ${JSON.stringify(rawAction)} is not one of ALLOW, DENY, AUDIT, CUSTOM`);
+  problems.push(...serviceAccountsWithPrincipals(spec));
+  // What the lint's admission checks report (the dry-run annotation on AUDIT or CUSTOM, a DENY
+  // without rules, CUSTOM without provider, bad values ...: spec §1.9.2).
+  problems.push(...admissionRefusals(file, resource));
   const annotations = isRecord(metadata['annotations']) ? metadata['annotations'] : {};
   const dryRunValue = annotations['istio.io/dry-run'];
   const dryRun = (action === 'ALLOW' || action === 'DENY') && dryRunValue !== undefined && dryRunValue !== null && TRUE.has(String(dryRunValue));
-  // istiod's webhook refuses the annotation on AUDIT and CUSTOM whatever its value (validation.go,
-  // spec §1.9.2 M1); an istiod that receives such a policy anyway (1.30+) keeps it in shadow rules.
-  // Either way it is never enforced.
-  if (dryRunValue !== undefined && (action === 'AUDIT' || action === 'CUSTOM')) rejected ??= `istio.io/dry-run is only supported on ALLOW and DENY: istiod's validating webhook refuses it on ${action} (an istiod that receives the policy anyway keeps it in shadow rules), so the policy is never enforced`;
   let provider: string | undefined;
   if (action === 'CUSTOM') {
     const p = spec['provider'];
     provider = isRecord(p) && typeof p['name'] === 'string' && p['name'] !== '' ? p['name'] : undefined;
-    if (!provider) notes.push('CUSTOM without provider.name: istiod turns its rules into DENY rules (bad CUSTOM action)');
   }
   const ctx: CompileContext = { policyNamespace: attach.namespace, trustDomains };
   const rulesNode = locate(resource.node, ['spec', 'rules']).node;
@@ -165,10 +154,14 @@ export function compileAuthorizationPolicy(file: SourceFile, resource: Resource,
     const ref: SourceRef = node ? { file: file.path, range: firstLine(file, node), label: `rules[${index}]` } : { ...attach.ref, label: `rules[${index}]` };
     rules.push(compileRule(raw, index, ref, action, ctx, who));
   });
+  // A rule the simulator cannot read for a reason istiod's validation gives (a null rule or
+  // condition, which the schema reports) makes the policy refused too, when nothing above did.
+  if (problems.length === 0) problems.push(...rules.flatMap((rule) => (rule.error !== undefined && !rule.error.includes(ENVOY_REFUSES) ? [`rules[${rule.index}]: ${rule.error}`] : [])));
+  const rejected = refusalReason(problems);
   return {
     kind: 'AuthorizationPolicy',
     name: attach.name, namespace: attach.namespace, selector: attach.selector, targetRefs: attach.targetRefs, ref: attach.ref, label: attach.label, order: attach.order, created: attach.created,
-    action, provider, dryRun, rules, rejected, notes,
+    action, provider, dryRun, rules, rejected, refusals: problems, notes,
     noAllowReason: `denied: no ALLOW policy matches the call (ALLOW policy ${attach.namespace}/${attach.name} applies to the workload, so anything it does not allow is denied)`,
     outcomes: [undefined, undefined],
   };
@@ -314,27 +307,34 @@ function refsOfForm(form: CompiledPolicy | CompiledPeerAuthentication | Compiled
 const MOVE_FORM = movingRefs(refsOfForm);
 
 export function compilePeerAuthentication(file: SourceFile, resource: Resource, order: number): CompiledPeerAuthentication {
-  const { spec, metadata: _metadata, problems: _problems, ...attach } = base(file, resource, order);
-  void _metadata; void _problems;
+  const { spec, metadata: _metadata, problems, ...attach } = readAttachable(file, resource, order);
+  void _metadata;
   const ports = new Map<number, MtlsMode>();
-  let invalid: string | undefined;
-  if (isRecord(spec['portLevelMtls'])) {
-    for (const [port, value] of Object.entries(spec['portLevelMtls'])) {
+  const mode = mtlsModeOf(spec['mtls']);
+  if (mode === undefined) problems.push('mtls.mode is not one of UNSET, DISABLE, PERMISSIVE, STRICT');
+  const portLevel = spec['portLevelMtls'];
+  if (portLevel !== undefined && portLevel !== null) {
+    // istiod's ValidatePeerAuthentication and the CRD (spec §1.9.4).
+    if (attach.selector === null || attach.selector.length === 0) problems.push('mesh/namespace peer authentication cannot have port level mTLS');
+    if (!isRecord(portLevel) || Object.keys(portLevel).length === 0) problems.push('port level mTLS, if defined, must have at least one element');
+    for (const [port, value] of Object.entries(isRecord(portLevel) ? portLevel : {})) {
       const n = Number(port);
-      const mode = mtlsModeOf(value);
-      if (mode === undefined) invalid ??= `portLevelMtls.${port}.mode`;
-      else if (Number.isInteger(n) && n > 0 && n <= 65535) ports.set(n, mode);
+      const portMode = mtlsModeOf(value);
+      if (!/^[0-9]+$/.test(port) || n < 1 || n > 65535) problems.push(`port ${port} of portLevelMtls must be in the range 1..65535`);
+      else if (portMode === undefined) problems.push(`portLevelMtls.${port}.mode is not one of UNSET, DISABLE, PERMISSIVE, STRICT`);
+      else ports.set(n, portMode);
     }
   }
-  const mode = mtlsModeOf(spec['mtls']);
-  if (mode === undefined) invalid = 'mtls.mode';
-  const rejected = invalid === undefined ? undefined : `${invalid} is not one of UNSET, DISABLE, PERMISSIVE, STRICT: the API server rejects the resource`;
-  return { kind: 'PeerAuthentication', ...attach, targetRefs: null, mode: mode ?? 'UNSET', ports, rejected };
+  // What the lint's admission checks report (the dry-run annotation, MPA1001).
+  problems.push(...admissionRefusals(file, resource));
+  return { kind: 'PeerAuthentication', ...attach, targetRefs: null, mode: mode ?? 'UNSET', ports, rejected: refusalReason(problems), refusals: problems };
 }
 
 export function compileRequestAuthentication(file: SourceFile, resource: Resource, order: number): CompiledRequestAuthentication {
-  const { spec, metadata: _metadata, problems: _problems, ...attach } = base(file, resource, order);
-  void _metadata; void _problems;
+  const { spec, metadata: _metadata, problems, ...attach } = readAttachable(file, resource, order);
+  void _metadata;
+  // What the lint's admission checks report (target kinds, JWT rules, the dry-run annotation: spec §1.9.4).
+  problems.push(...admissionRefusals(file, resource));
   const jwtRules: JwtRule[] = [];
   if (Array.isArray(spec['jwtRules'])) {
     for (const rule of spec['jwtRules']) {
@@ -343,5 +343,5 @@ export function compileRequestAuthentication(file: SourceFile, resource: Resourc
       jwtRules.push({ issuer: rule['issuer'], audiences: listOf(rule['audiences']), spaceDelimitedClaims: listOf(rule['spaceDelimitedClaims']), keys });
     }
   }
-  return { kind: 'RequestAuthentication', ...attach, jwtRules };
+  return { kind: 'RequestAuthentication', ...attach, jwtRules, rejected: refusalReason(problems), refusals: problems };
 }

@@ -343,7 +343,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private readonly trustBundle: string[];
   private readonly policies: CompiledPolicy[] = [];
   private readonly peerAuths: CompiledPeerAuthentication[] = [];
+  /** The admitted RequestAuthentications (those Istio refuses to store are in `refusedRequestAuths`). */
   private readonly requestAuths: CompiledRequestAuthentication[] = [];
+  private readonly refusedRequestAuths: CompiledRequestAuthentication[] = [];
+  /** Every resource Istio refuses to store (`rejected`), in document order. */
+  private readonly refused: (CompiledPolicy | CompiledPeerAuthentication | CompiledRequestAuthentication)[] = [];
   /** Policies without targetRefs, by namespace. */
   private readonly byNamespace = new Map<string, Bucket>();
   /** Policies with targetRefs, by namespace. */
@@ -412,7 +416,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const form = compileIstioResource(file, resource, order, this.trustBundle, set.forms);
       if (form?.kind === 'AuthorizationPolicy') this.policies.push(form);
       else if (form?.kind === 'PeerAuthentication') this.peerAuths.push(form);
-      else if (form?.kind === 'RequestAuthentication') this.requestAuths.push(form);
+      else if (form?.kind === 'RequestAuthentication') (form.rejected ? this.refusedRequestAuths : this.requestAuths).push(form);
+      if (form?.rejected) this.refused.push(form);
     }
     for (const p of this.policies) {
       if (p.rejected) continue;
@@ -456,7 +461,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     }
     for (const byName of this.gatewayTargets.values()) for (const b of byName.values()) indexBucket(b);
     const root = this.options.rootNamespace;
-    this.outsideRoot = [...this.policies, ...this.peerAuths, ...this.requestAuths].some((p) => p.namespace !== root && !(p.kind === 'AuthorizationPolicy' && (p as CompiledPolicy).rejected));
+    this.outsideRoot = [...this.policies, ...this.peerAuths, ...this.requestAuths].some((p) => p.namespace !== root && !p.rejected);
     for (const r of this.requestAuths) {
       let list = this.requestAuthByNamespace.get(r.namespace);
       if (!list) this.requestAuthByNamespace.set(r.namespace, (list = []));
@@ -472,7 +477,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     }
     this.anyAudit = admitted.some((p) => p.action === 'AUDIT');
     this.anyDryRun = admitted.some((p) => p.dryRun);
-    this.needsKind = set.inventory.present || this.peerAuths.length > 0 || admitted.some((p) => p.targetRefs) || this.requestAuths.some((r) => r.targetRefs);
+    this.needsKind = set.inventory.present || this.peerAuths.some((pa) => !pa.rejected) || admitted.some((p) => p.targetRefs) || this.requestAuths.some((r) => r.targetRefs);
     const oldestFirst = (a: Attachable, b: Attachable) => (a.created && b.created && a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.order - b.order);
     for (const pa of [...this.peerAuths].sort(oldestFirst)) {
       const root = pa.namespace === this.options.rootNamespace;
@@ -489,6 +494,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
 
   decide(call: AccessRecord): Decision {
     return this.run(call, null);
+  }
+
+  /** The resources Istio refuses to store (the API server's schema or istiod's validating webhook, spec §1.9.2, §1.9.4), which decide nothing. */
+  notInEffect(): readonly { ref: SourceRef; reason: string }[] {
+    return this.refused.map((r) => ({ ref: r.ref, reason: r.rejected! }));
   }
 
   globals(): string {
@@ -719,6 +729,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     const hop = this.hop;
     if (t) {
       this.traceDest(d, rec, http, t);
+      this.traceRefused(d, t);
       if (hop !== null) t.add(`the caller is the waypoint ${hop.ns}/${hop.name} (${hop.why}) itself: this is its own connection to the pod, which only the destination's ztunnel checks (the waypoint applied its policies to the call it forwards)`, 'applies');
     }
     if (d.ns === undefined && this.outsideRoot) {
@@ -924,6 +935,20 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     const labels = d.labels ? `labels ${showLabels(d.labels)} ${d.labelsFrom}` : 'labels not recorded and not in the inventory';
     t.add(`destination ${who}${d.service ? ` (Service ${d.service})` : ''}, ${labels}; port ${dst?.port ?? 'not recorded'}; ${http ? `HTTP (${rec.protocol ?? 'http'})` : 'TCP'}; enforced by ${d.kindWhy}`, 'applies');
     if (d.waypoint) t.add(`the call passes the waypoint ${d.waypoint.name ? `${d.waypoint.ns}/${d.waypoint.name}` : `of Service ${d.ns}/${kubernetesServiceName(d.service!, d.ns!) ?? d.service}`} first (${d.waypoint.why})`, 'applies');
+  }
+
+  /** One step for each resource Istio refuses to store that would reach this destination if stored: it decides nothing. */
+  private traceRefused(d: Dest, t: Tracer): void {
+    if (this.refused.length === 0) return;
+    const kinds: LayerKind[] = d.waypoint ? ['waypoint', d.kind] : [d.kind];
+    const candidateNamespaces = new Set([d.ns, this.options.rootNamespace, d.waypoint?.ns]);
+    for (const r of this.refused) {
+      if (!candidateNamespaces.has(r.namespace)) continue;
+      const reaches = r.kind === 'AuthorizationPolicy' ? kinds.some((kind) => this.wouldAttach(r, kind, d))
+        : r.kind === 'PeerAuthentication' ? this.attach(r, 'sidecar', d) !== F
+        : kinds.some((kind) => this.attach(r, kind, d) !== F || (r.selector !== null && r.targetRefs !== null && this.attach({ ...r, targetRefs: null }, kind, d) !== F));
+      if (reaches) t.add(`${r.label} is not in effect: ${r.rejected}, so the calls are decided as if it did not exist (the cluster keeps what it had before, which the workspace does not show)`, 'skipped', r.ref);
+    }
   }
 
   // --- one enforcement point ----------------------------------------------------------------
@@ -1609,10 +1634,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     let others = 0;
     const root = this.options.rootNamespace;
     for (const p of this.policies) {
-      if (seen.has(p)) continue;
+      // (a policy Istio refuses to store is named once, at the top: `traceRefused`)
+      if (seen.has(p) || p.rejected) continue;
       let why: string;
-      if (p.rejected) why = `not admitted: ${p.rejected}`;
-      else if (p.namespace !== d.ns && p.namespace !== root && !(kind === 'waypoint' && p.namespace === d.waypoint?.ns)) why = `in namespace ${p.namespace}, not ${d.ns ?? '(not recorded)'} or the root namespace ${root}`;
+      if (p.namespace !== d.ns && p.namespace !== root && !(kind === 'waypoint' && p.namespace === d.waypoint?.ns)) why = `in namespace ${p.namespace}, not ${d.ns ?? '(not recorded)'} or the root namespace ${root}`;
       else if (p.targetRefs) why = `targetRefs ${p.targetRefs.map((r) => `${r.kind} ${r.name}`).join(', ')}: ${kind === 'ztunnel' ? 'ztunnel does not enforce policies with targetRefs' : kind === 'sidecar' ? 'sidecars ignore policies with targetRefs' : 'names something other than this proxy'}`;
       else why = kind === 'waypoint' ? 'selector and namespace-wide policies do not apply at a waypoint' : 'not a candidate here';
       if (others++ < 20) t.add(`${p.label} does not apply: ${why}`, 'skipped', p.ref);
