@@ -295,6 +295,21 @@ describe('simulate: resources not in effect, and authentication, apart from the 
     assert.deepEqual(json.notInEffect.map((r: { mesh: string; ref: { label: string }; reason: string }) => [r.mesh, r.ref.label, /^Consul refuses to store it \(Sources\[0\] web sets both Action and Permissions/.test(r.reason)]), [['consul', 'service-intentions api', true]]);
     assert.deepEqual(json.policies, []);
   });
+
+  it('text and json: Linkerd resources its admission refuses (the examples\' mistakes 5 and 6) are not in effect', async () => {
+    const args = ['--policies', 'examples/linkerd/policy', '--traffic', 'examples/linkerd/traffic', '--inventory', 'examples/linkerd'];
+    const text = (await run(args)).stdout;
+    const notInEffect = text.split('\n\n').find((s) => s.startsWith('Not in effect'));
+    assert.deepEqual(notInEffect?.split('\n').slice(1), [
+      // spec §2.7.2: the CRD requires requiredAuthenticationRefs, and proxyProtocol is one of an enum
+      '  examples/linkerd/policy/authorization-policies.yaml:36 AuthorizationPolicy emojivoto/emoji-grpc-web: Linkerd refuses to store it (spec.requiredAuthenticationRefs is missing)',
+      '  examples/linkerd/policy/servers.yaml:27 Server emojivoto/voting-grpc: Linkerd refuses to store it (proxyProtocol "HTTP/3" is not one of unknown, HTTP/1, HTTP/2, gRPC, opaque, TLS)',
+    ], text);
+    const json = JSON.parse((await run([...args, '--format', 'json'])).stdout);
+    assert.deepEqual(json.notInEffect.map((r: { mesh: string; ref: { label: string } }) => [r.mesh, r.ref.label]), [['linkerd', 'AuthorizationPolicy emojivoto/emoji-grpc-web'], ['linkerd', 'Server emojivoto/voting-grpc']]);
+    const deciders = json.policies.map((p: { ref: { label: string } }) => p.ref.label);
+    assert.ok(!deciders.includes('Server emojivoto/voting-grpc') && !deciders.includes('AuthorizationPolicy emojivoto/emoji-grpc-web'), deciders.join(', '));
+  });
 });
 
 describe('mesh-policy explain', () => {

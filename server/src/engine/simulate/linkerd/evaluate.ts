@@ -122,6 +122,11 @@ export class LinkerdPolicies {
     this.localhost = makeAuthz({ kind: 'localhost', label: 'the proxy\'s localhost authorization', networks: LOCALHOST_NETWORKS, authn: 0 });
   }
 
+  /** The resources Linkerd's admission webhook (or the CRD schema) refuses: they never exist, so they decide nothing (spec §2.7.2). */
+  notInEffect(): readonly { ref: SourceRef; reason: string }[] {
+    return this.idx.all.filter((resource) => resource.rejected !== undefined).map((resource) => ({ ref: resource.at, reason: `Linkerd refuses to store it (${resource.rejected})` }));
+  }
+
   private nets(list: string[], what: string): NetMatch[] {
     const out: NetMatch[] = [];
     for (const text of list) {

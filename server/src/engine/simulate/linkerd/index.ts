@@ -43,6 +43,7 @@ export function createLinkerdSimulator(options: LinkerdClusterOptions = {}): Lin
         decide: (call) => compiled.decide(call, false),
         explain: (call) => compiled.decide(call, true),
         fold: () => new LinkerdFold(compiled),
+        notInEffect: () => compiled.notInEffect(),
         problems: compiled.problems,
       };
     },
