@@ -163,6 +163,24 @@ describe('MPA4003 on an Istio resource Istio refuses to store', () => {
   });
 });
 
+describe('MPA4003 on a Linkerd resource Linkerd refuses to store', () => {
+  it('is given once, on the resource, saying why it is not in effect', async () => {
+    // examples/linkerd: mistake 5 (examples/README.md), Server voting-grpc with proxyProtocol
+    // HTTP/3, outside the CRD's enum (spec §2.7.2): the Server never exists
+    const root = join(__dirname, '..', '..', '..', '..', 'examples', 'linkerd');
+    const workspace = new WorkspaceModel(defaultConfig(root));
+    const files = ['policy/servers.yaml', 'policy/authorization-policies.yaml', 'policy/authentications.yaml', 'policy/web-routes.yaml', 'app/emojivoto.yaml'].map((f) => join(root, f));
+    for (const file of files) workspace.update(engine.prepare(engine.readFile(file)));
+    const model = await ingestTraffic([join(root, 'traffic')], { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
+    const simulation = new Simulation(workspace);
+    const insight = new TrafficInsight(workspace, simulation, simulateShapes(simulation, model.shapes));
+    const refused = insight.findings(files[0]!).filter((x) => x.code === 'MPA4003' && x.message.includes('voting-grpc'));
+    assert.deepEqual(refused.map((h) => [h.range.start.line + 1, h.message.replace(/^.* decides none of the [\d,]+ observed calls: /, '')]), [
+      [27, 'it is not in effect, Linkerd refuses to store it (proxyProtocol "HTTP/3" is not one of unknown, HTTP/1, HTTP/2, gRPC, opaque, TLS)'],
+    ]);
+  });
+});
+
 describe('the denier a log names, in the hover and the walkthrough', () => {
   it('lists the calls the logs attribute otherwise, and the walkthrough says the log disagrees', async () => {
     const workspace = new WorkspaceModel(defaultConfig(dir));
