@@ -74,6 +74,9 @@ const EDITS: Record<Mesh, Edit[]> = {
     // A route, and a policy on a Server, decide only at the pods that Server selects (app: web-svc, app: voting-svc).
     { name: 'a web route no longer takes /api', file: 'policy/web-routes.yaml', find: 'value: /api', replace: 'value: /apix', scoped: true },
     { name: 'voting policy: another service account', file: 'policy/authorization-policies.yaml', find: 'kind: ServiceAccount\n      name: web\n', replace: 'kind: ServiceAccount\n      name: emoji\n', scoped: true },
+    // The first route changes (decided again at web's pods); the probe route below it only moves, with its rules and matches.
+    { name: 'a line added in the first route: the probe route below moves', file: 'policy/web-routes.yaml', find: '  rules:\n', replace: '  # reviewed\n  rules:\n', scoped: true, moves: true },
+    { name: 'a line added in the voting policy: the scrape policy below moves', file: 'policy/authorization-policies.yaml', find: '  name: voting-grpc-web\n', replace: '  # reviewed\n  name: voting-grpc-web\n', scoped: true, moves: true },
   ],
   consul: [
     { name: 'api intentions: dashboard denied', file: 'config/api.hcl', find: 'Action = "allow"', replace: 'Action = "deny"', scoped: true },
