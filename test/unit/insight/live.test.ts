@@ -116,6 +116,14 @@ const EDITS: Record<ExampleName, Edit[]> = {
     { name: 'web-clients authentication: another identity', file: 'policy/authentications.yaml', find: 'name: web-clients', replace: 'name: web-clients-renamed' },
     { name: 'an AuthorizationPolicy targets another route', file: 'policy/authorization-policies.yaml', find: 'name: web-app\n', replace: 'name: web-app-2\n' },
     { name: 'a line inserted at the top', file: 'policy/authorization-policies.yaml', find: /^/, replace: '# moved\n' },
+    { name: 'a line inserted at the top of the routes (every route moves)', file: 'policy/web-routes.yaml', find: /^/, replace: '# moved down by one line\n' },
+    { name: 'a line added in the first route: the probe route, its rules and matches move', file: 'policy/web-routes.yaml', find: '  rules:\n', replace: '  # reviewed\n  rules:\n' },
+    { name: 'the web route no longer takes /api (the moved probe route decides as before)', file: 'policy/web-routes.yaml', find: 'value: /api', replace: 'value: /apix' },
+    { name: 'a comment made longer (offsets move, positions stay)', file: 'policy/web-routes.yaml', find: /^# moved down by one line$/m, replace: '# moved down by one line, and this comment is longer now' },
+    { name: 'a line added in the voting policy: the scrape policy moves', file: 'policy/authorization-policies.yaml', find: '  name: voting-grpc-web\n', replace: '  # reviewed\n  name: voting-grpc-web\n' },
+    { name: 'the line in the first route removed: the probe route moves up', file: 'policy/web-routes.yaml', find: '  # reviewed\n', replace: '' },
+    { name: 'the Servers move down', file: 'policy/servers.yaml', find: /^/, replace: '# moved\n' },
+    { name: 'a suppression comment', file: 'policy/web-routes.yaml', find: /^# moved down.*$/m, replace: '# mesh-policy-ignore-file MPA4001' },
   ],
   // the dry-run DENY's logged results (MPA4008) follow each version of the policy
   'istio-dry-run': [

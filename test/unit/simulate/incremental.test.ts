@@ -58,6 +58,8 @@ interface Edit {
   scoped: boolean;
   /** The edit moves resources below it without changing them: they decide as before, at their new lines. */
   moves?: boolean;
+  /** An earlier row that changed the same resource and nothing else: the moves add no shape to those it decided again. */
+  sameShapesAs?: string;
 }
 
 const EDITS: Record<Mesh, Edit[]> = {
@@ -74,6 +76,10 @@ const EDITS: Record<Mesh, Edit[]> = {
     // A route, and a policy on a Server, decide only at the pods that Server selects (app: web-svc, app: voting-svc).
     { name: 'a web route no longer takes /api', file: 'policy/web-routes.yaml', find: 'value: /api', replace: 'value: /apix', scoped: true },
     { name: 'voting policy: another service account', file: 'policy/authorization-policies.yaml', find: 'kind: ServiceAccount\n      name: web\n', replace: 'kind: ServiceAccount\n      name: emoji\n', scoped: true },
+    // The first route changes (decided again at web's pods); the probe route below it only moves, with its rules and matches.
+    { name: 'a line added in the first route: the probe route below moves', file: 'policy/web-routes.yaml', find: '  rules:\n', replace: '  # reviewed\n  rules:\n', scoped: true, moves: true, sameShapesAs: 'a web route no longer takes /api' },
+    // The scrape policy below decides calls at every pod's metrics port: none but those at the voting pod is decided again.
+    { name: 'a line added in the voting policy: the scrape policy below moves', file: 'policy/authorization-policies.yaml', find: '  name: voting-grpc-web\n', replace: '  # reviewed\n  name: voting-grpc-web\n', scoped: true, moves: true, sameShapesAs: 'voting policy: another service account' },
   ],
   consul: [
     { name: 'api intentions: dashboard denied', file: 'config/api.hcl', find: 'Action = "allow"', replace: 'Action = "deny"', scoped: true },
@@ -99,6 +105,7 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
       const simulation = new Simulation(example.workspace);
       let result = simulateShapes(simulation, example.shapes);
       let changedSomething = false;
+      const redecidedBy = new Map<string, number[]>();
       for (const e of EDITS[mesh]) {
         const path = join(EXAMPLES, mesh, e.file);
         const text = example.texts.get(path)!;
@@ -119,6 +126,8 @@ for (const mesh of ['istio', 'linkerd', 'consul'] as Mesh[]) {
         const changedObjects = next.outcomes.flatMap((o, i) => (o !== result.outcomes[i] ? [i] : []));
         assert.deepEqual(next.redecided, changedObjects, `${e.name}: redecided names the outcomes decided again`);
         assert.equal(next.redecided.length, redecided);
+        redecidedBy.set(e.name, next.redecided);
+        if (e.sameShapesAs) assert.deepEqual(next.redecided, redecidedBy.get(e.sameShapesAs), `${e.name}: the shapes ${e.sameShapesAs} decided again`);
         assert.deepEqual(next.replaced, next.redecided.map((i) => result.outcomes[i]), `${e.name}: replaced`);
         if (e.scoped) assert.ok(redecided < example.shapes.length, `${e.name}: ${redecided} of ${example.shapes.length} shapes re-decided`);
         assert.ok(redecided > 0, `${e.name}: some shapes re-decided`);

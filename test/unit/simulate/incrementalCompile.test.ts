@@ -151,11 +151,12 @@ describe('incremental compile: consul example', () => {
   });
 });
 
-// Linkerd: a resource whose text and place are unchanged keeps its definition.
+// Linkerd: a resource whose text and place are unchanged keeps its definition, and one that only
+// moved to another line keeps it too, its refs (resource, route rules and matches, authentication
+// refs) moved. (The first resource of each file starts with the file's leading comments: a line
+// inserted at the top changes it.)
 const LINKERD_ROUTES = join(EXAMPLES, 'linkerd', 'policy', 'web-routes.yaml');
 const LINKERD_POLICIES = join(EXAMPLES, 'linkerd', 'policy', 'authorization-policies.yaml');
-const linkerdResourcesIn = (example: ExampleTraffic, path: string): number =>
-  example.workspace.resources.filter((r) => r.file.path === path && r.resource.mesh === 'linkerd').length;
 const LINKERD_EDITS: CompileEdit[] = [
   {
     name: 'one route path edited (its route only)',
@@ -163,13 +164,28 @@ const LINKERD_EDITS: CompileEdit[] = [
     compiled: 1,
   },
   {
-    name: 'a line inserted at the top of the policies: every resource of the file moves down',
+    name: 'a line inserted at the top of the policies: the first policy is read again, the others move down with their definitions',
     apply: (texts) => [LINKERD_POLICIES, `# reviewed\n${texts.get(LINKERD_POLICIES)!}`],
-    compiled: (example) => linkerdResourcesIn(example, LINKERD_POLICIES),
+    compiled: 1,
   },
   {
-    name: 'the route path back',
+    name: 'the line removed again: the others move up with their definitions',
+    apply: (texts) => [LINKERD_POLICIES, texts.get(LINKERD_POLICIES)!.replace(/^# reviewed\n/, '')],
+    compiled: 1,
+  },
+  {
+    name: 'a line inserted in the first route: the probe route below moves down with its rules and matches',
+    apply: (texts) => [LINKERD_ROUTES, texts.get(LINKERD_ROUTES)!.replace('  rules:\n', '  # reviewed\n  rules:\n')],
+    compiled: 1,
+  },
+  {
+    name: 'the route path back (the probe route stays where it moved)',
     apply: (texts) => [LINKERD_ROUTES, texts.get(LINKERD_ROUTES)!.replace('value: /apis', 'value: /api')],
+    compiled: 1,
+  },
+  {
+    name: 'the line in the first route removed: the probe route moves up',
+    apply: (texts) => [LINKERD_ROUTES, texts.get(LINKERD_ROUTES)!.replace('  # reviewed\n', '')],
     compiled: 1,
   },
 ];

@@ -5,7 +5,7 @@ import type { SourceRef } from '../types';
 import { netCovers, parseNet, type NetMatch } from './net';
 import { AnchoredRegex } from './regex';
 import { resourceValue } from '../../resourceValue';
-import type { CompiledForms } from '../compiledForms';
+import { movingRefs, type CompiledForms } from '../compiledForms';
 
 /**
  * The Linkerd policy resources of a workspace, read once into the shapes the policy controller
@@ -53,7 +53,10 @@ export function isDefaultPolicy(value: unknown): value is DefaultPolicyName {
 
 // ---------------------------------------------------------------- source references
 
-export class Refs {
+/** Makes the refs of one resource while it is read. Definitions do not keep it: a definition a
+ * compile takes over at another line (`CompiledForms`) has its refs moved, and nothing may make
+ * a ref from the old lines afterwards. */
+class Refs {
   constructor(readonly file: SourceFile, readonly node: SourceNode) {}
 
   /** A reference to the node at `path` inside the resource (the deepest existing node). */
@@ -197,7 +200,6 @@ interface Base {
   namespace: string;
   name: string;
   at: SourceRef;
-  refs: Refs;
   /** The admission webhook (or the CRD schema) would refuse the object: it never exists. */
   rejected?: string;
   /** The object exists but the policy controller ignores it. */
@@ -393,7 +395,7 @@ function readServer(base: Base, value: Rec): ServerDef {
   return server;
 }
 
-function readPolicy(base: Base, value: Rec): PolicyDef {
+function readPolicy(base: Base, refs: Refs, value: Rec): PolicyDef {
   const spec = rec(value['spec']);
   const policy: PolicyDef = { ...base, authns: [] };
   const t = spec['targetRef'];
@@ -420,7 +422,7 @@ function readPolicy(base: Base, value: Rec): PolicyDef {
   const unsupported: string[] = [];
   refsValue.forEach((raw, i) => {
     const r = rec(raw);
-    const at = base.refs.at(['spec', 'requiredAuthenticationRefs', i], `requiredAuthenticationRefs[${i}]`);
+    const at = refs.at(['spec', 'requiredAuthenticationRefs', i], `requiredAuthenticationRefs[${i}]`);
     const kind = targetsKind(r, POLICY_GROUP, 'MeshTLSAuthentication') ? 'meshtls' : targetsKind(r, POLICY_GROUP, 'NetworkAuthentication') ? 'network' : targetsKind(r, 'core', 'ServiceAccount') ? 'serviceaccount' : undefined;
     if (!kind) {
       unsupported.push(`${str(r['kind']) ?? '?'}${str(r['group']) ? `.${str(r['group'])}` : ''}`);
@@ -560,7 +562,7 @@ function readHeaderMatches(list: unknown, what: 'header' | 'query param'): { mat
 
 const DEFAULT_HTTP_ROUTE_RULES = [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }] }];
 
-function readRoute(base: Base, value: Rec, group: string, kind: 'HTTPRoute' | 'GRPCRoute'): RouteDef {
+function readRoute(base: Base, refs: Refs, value: Rec, group: string, kind: 'HTTPRoute' | 'GRPCRoute'): RouteDef {
   const spec = rec(value['spec']);
   const route: RouteDef = { ...base, group, kind, parents: [], hostnames: [], rules: [] };
   // Parent refs (linkerd/linkerd2:policy-controller/k8s/index/src/inbound/routes.rs): group
@@ -588,7 +590,7 @@ function readRoute(base: Base, value: Rec, group: string, kind: 'HTTPRoute' | 'G
   const rules = spec['rules'] ?? (kind === 'HTTPRoute' ? DEFAULT_HTTP_ROUTE_RULES : undefined);
   arr(rules).forEach((rawRule, ri) => {
     const r = rec(rawRule);
-    const rule: RuleDef = { index: ri, matches: [], at: base.refs.at(['spec', 'rules', ri], `${kind} ${base.namespace}/${base.name} rules[${ri}]`) };
+    const rule: RuleDef = { index: ri, matches: [], at: refs.at(['spec', 'rules', ri], `${kind} ${base.namespace}/${base.name} rules[${ri}]`) };
     for (const rawFilter of arr(r['filters'])) {
       const f = rec(rawFilter);
       if (f['type'] !== 'RequestRedirect') continue;
@@ -599,7 +601,7 @@ function readRoute(base: Base, value: Rec, group: string, kind: 'HTTPRoute' | 'G
     }
     arr(r['matches']).forEach((rawMatch, mi) => {
       const m = rec(rawMatch);
-      const at = base.refs.at(['spec', 'rules', ri, 'matches', mi], `${kind} ${base.namespace}/${base.name} rules[${ri}].matches[${mi}]`);
+      const at = refs.at(['spec', 'rules', ri, 'matches', mi], `${kind} ${base.namespace}/${base.name} rules[${ri}].matches[${mi}]`);
       const headers = readHeaderMatches(m['headers'], 'header');
       if (headers.problem) route.ignored ??= `rules[${ri}].matches[${mi}]: ${headers.problem}`;
       const match: HttpMatchDef = { index: mi, headers: headers.matches, query: [], at, text: '' };
@@ -676,7 +678,8 @@ type ReadDef = (
 };
 
 /** One resource read into its definition. It depends on the resource's text and place alone
- * (its refs are line/character ranges), so a compile may take it over (`CompiledForms`). */
+ * (its refs are line/character ranges), so a compile may take it over (`CompiledForms`), at
+ * another line too once its refs are moved (`refsOfDef`). */
 function readDef(file: SourceFile, resource: Resource, cluster: ClusterIdentity): ReadDef | undefined {
   const value = resourceValue(resource);
   const namespace = resource.namespace ?? 'default';
@@ -685,30 +688,46 @@ function readDef(file: SourceFile, resource: Resource, cluster: ClusterIdentity)
   const refs = new Refs(file, resource.node);
   const label = `${resource.kind} ${namespace}/${name}`;
   const ts = timestampOf(value);
-  const base: Base = { namespace, name, refs, at: refs.at([], label), ...(ts ? { timestamp: ts } : {}) };
+  const base: Base = { namespace, name, at: refs.at([], label), ...(ts ? { timestamp: ts } : {}) };
   switch (resource.kind) {
     case 'Server': return { kind: 'Server', def: readServer(base, value), ...names };
-    case 'AuthorizationPolicy': return { kind: 'AuthorizationPolicy', def: readPolicy(base, value), ...names };
+    case 'AuthorizationPolicy': return { kind: 'AuthorizationPolicy', def: readPolicy(base, refs, value), ...names };
     case 'MeshTLSAuthentication': return { kind: 'MeshTLSAuthentication', def: readMeshTLS(base, value, cluster), ...names };
     case 'NetworkAuthentication': return { kind: 'NetworkAuthentication', def: readNetwork(base, value), ...names };
     case 'ServerAuthorization': return { kind: 'ServerAuthorization', def: readServerAuthorization(base, value, cluster), ...names };
     case 'HTTPRoute':
-    case 'GRPCRoute': return { kind: 'Route', def: readRoute(base, value, resource.entry.group ?? '', resource.kind), ...names };
+    case 'GRPCRoute': return { kind: 'Route', def: readRoute(base, refs, value, resource.entry.group ?? '', resource.kind), ...names };
     default: return undefined;
   }
 }
 
+/** Every source ref a definition holds: each one's own (nothing else makes refs from it later). */
+function* refsOfDef(read: ReadDef | undefined): Iterable<SourceRef> {
+  if (!read) return;
+  yield read.def.at;
+  switch (read.kind) {
+    case 'AuthorizationPolicy': for (const authn of read.def.authns) yield authn.at; break;
+    case 'Route':
+      for (const rule of read.def.rules) {
+        yield rule.at;
+        for (const match of rule.matches) if (match.at) yield match.at;
+      }
+      break;
+  }
+}
+const MOVE_DEF = movingRefs(refsOfDef);
+
 /** Reads every Linkerd resource. Objects written twice (the same kind, group, namespace and
  * name in several files or versions) count once: the first one read. With `forms`, resources
  * whose text and place did not change since the last compile keep their definitions (and the
- * names they are indexed by). */
+ * names they are indexed by), and so do those that only moved to another line, their refs moved. */
 export function readResources(resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>, cluster: ClusterIdentity, forms?: CompiledForms): ResourceIndex {
   const index: ResourceIndex = { servers: new Map(), serverAuthorizations: new Map(), policies: new Map(), meshTLS: new Map(), networks: new Map(), routes: new Map(), all: [] };
   const seen = new Set<string>();
   const variant = `linkerd\u0000${cluster.trustDomain}\u0000${cluster.controlPlaneNamespace}`;
   for (const { file, resource } of resources) {
     if (resource.mesh !== 'linkerd') continue;
-    const read = forms ? forms.get(file, resource, variant, () => readDef(file, resource, cluster)) : readDef(file, resource, cluster);
+    const read = forms ? forms.get(file, resource, variant, () => readDef(file, resource, cluster), MOVE_DEF) : readDef(file, resource, cluster);
     if (!read || seen.has(read.identity)) continue;
     seen.add(read.identity);
     const namespace = read.def.namespace;
