@@ -148,7 +148,7 @@ export function readEntries(resources: ReadonlyArray<{ file: SourceFile; resourc
     const kept = forms.peek<IntentionEntry>(file, resource, variantOf(order));
     return kept ? { entry: kept.form, moves: kept.lines !== 0 } : { entry: readEntry(file, resource, order, localPartition), moves: false, read: true };
   });
-  const citesLine = citesLineOf(known.map((k) => k.entry));
+  const citesLine = known.some((k) => k.moves) ? citesLineOf(known.map((k) => k.entry)) : () => false;
   return intentions.map(({ file, resource, order }, i) => {
     const { entry, moves, read } = known[i]!;
     const move = moves && citesLine(entry) ? undefined : (moved: IntentionEntry, lines: number) => moveEntry(moved, lines, file, resource);
