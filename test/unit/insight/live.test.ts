@@ -136,6 +136,12 @@ const EDITS: Record<ExampleName, Edit[]> = {
     { name: 'api intentions: dashboard denied', file: 'config/api.hcl', find: 'Action = "allow"', replace: 'Action = "deny"' },
     { name: 'api intentions: admin path opened', file: 'config/api.hcl', find: '"/v1/admin"', replace: '"/v1/adm1n"' },
     { name: 'counting intentions: first action flipped', file: 'crds/service-intentions.yaml', find: 'action: deny', replace: 'action: allow' },
+    { name: 'a line inserted in the counting CRD (the api CRD below moves)', file: 'crds/service-intentions.yaml', find: 'spec:\n  destination:\n    name: counting\n', replace: 'spec:\n  # reviewed\n  destination:\n    name: counting\n' },
+    { name: 'a line inserted at the top of the CRDs (every resource moves)', file: 'crds/service-intentions.yaml', find: /^/, replace: '# moved down by one line\n' },
+    { name: 'a blank line above the dashboard entry (it moves)', file: 'config/dashboard.json', find: /^/, replace: '\n' },
+    // the two definitions of api differ: each alternative names its entries with their lines
+    { name: 'api.hcl repaired: api is defined twice, differently', file: 'config/api.hcl', find: '  Action = "deny"\n\n  Permissions', replace: '  Permissions' },
+    { name: 'a line inserted at the top of the CRDs again (the alternatives cite the api CRD by line)', file: 'crds/service-intentions.yaml', find: /^/, replace: '# and again\n' },
   ],
 };
 

@@ -84,6 +84,7 @@ const EDITS: Record<Mesh, Edit[]> = {
   consul: [
     { name: 'api intentions: dashboard denied', file: 'config/api.hcl', find: 'Action = "allow"', replace: 'Action = "deny"', scoped: true },
     { name: 'api intentions: admin path opened', file: 'config/api.hcl', find: '"/v1/admin"', replace: '"/v1/adm1n"', scoped: true },
+    { name: 'a line added in the counting CRD: the api CRD below moves', file: 'crds/service-intentions.yaml', find: 'spec:\n  destination:\n    name: counting\n', replace: 'spec:\n  # reviewed\n  destination:\n    name: counting\n', scoped: true, moves: true },
     { name: 'counting intentions: first action flipped', file: 'crds/service-intentions.yaml', find: 'action: deny', replace: 'action: allow', scoped: false },
   ],
 };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Engine } from '../../../server/src/engine/engine';
-import { Simulation } from '../../../server/src/engine/simulate';
+import { Simulation, type SimulationUpdate } from '../../../server/src/engine/simulate';
 import { CompiledForms } from '../../../server/src/engine/simulate/compiledForms';
 import { istioSimulator } from '../../../server/src/engine/simulate/istio';
 import { loadExampleTraffic, type ExampleTraffic } from '../../helpers/exampleTraffic';
@@ -120,8 +120,11 @@ describe('incremental compile: istio example', () => {
 });
 
 // Consul: an intentions resource whose text and place are unchanged keeps its entry and its
-// compiled sources (and so their compiled regexes).
+// compiled sources (and so their compiled regexes); one whose text only moved takes them over,
+// its refs moved, unless decisions cite its line.
 const CONSUL_INTENTIONS = join(EXAMPLES, 'consul', 'crds', 'service-intentions.yaml');
+const CONSUL_DASHBOARD = join(EXAMPLES, 'consul', 'config', 'dashboard.json');
+const CONSUL_API = join(EXAMPLES, 'consul', 'config', 'api.hcl');
 const CONSUL_EDITS: CompileEdit[] = [
   {
     name: 'one permission edited (its resource only)',
@@ -129,9 +132,32 @@ const CONSUL_EDITS: CompileEdit[] = [
     compiled: 1,
   },
   {
-    name: 'a line inserted at the top: every resource of the file moves down',
+    // (the first resource's text starts with the file's leading comments: it changed)
+    name: 'a line inserted at the top: the first resource compiles again, the others move down with their entries',
     apply: (texts) => [CONSUL_INTENTIONS, `# reviewed\n${texts.get(CONSUL_INTENTIONS)!}`],
-    compiled: (example) => consulResourcesIn(example, CONSUL_INTENTIONS),
+    compiled: 1,
+  },
+  {
+    name: 'the line removed again: the others move up with their entries',
+    apply: (texts) => [CONSUL_INTENTIONS, texts.get(CONSUL_INTENTIONS)!.replace(/^# reviewed\n/, '')],
+    compiled: 1,
+  },
+  {
+    name: 'a blank line above a JSON config entry: it moves down with its entry',
+    apply: (texts) => [CONSUL_DASHBOARD, `\n${texts.get(CONSUL_DASHBOARD)!}`],
+    compiled: 0,
+  },
+  {
+    // (its mistake 9 repaired, GET only: it differs from the CRD for api, so each is an alternative naming its line)
+    name: 'api.hcl repaired: api is defined twice, differently',
+    apply: (texts) => [CONSUL_API, texts.get(CONSUL_API)!.replace('  Action = "allow"\n\n  Permissions', '  Permissions').replace('Methods    = ["GET", "HEAD"]', 'Methods    = ["GET", "PUT"]')],
+    compiled: 1,
+  },
+  {
+    // (the alternatives for api name its entries with their lines: "with ServiceIntentions counting-demo/api from …:34")
+    name: 'a line inserted at the top again: the CRD for api, which alternatives cite by line, is read again',
+    apply: (texts) => [CONSUL_INTENTIONS, `# reviewed\n${texts.get(CONSUL_INTENTIONS)!}`],
+    compiled: 2,
   },
   {
     name: 'a source renamed',
@@ -140,14 +166,38 @@ const CONSUL_EDITS: CompileEdit[] = [
   },
 ];
 
-const consulResourcesIn = (example: ExampleTraffic, path: string): number =>
-  example.workspace.resources.filter((r) => r.file.path === path && r.resource.mesh === 'consul' && r.resource.kind === 'ServiceIntentions').length;
 const consulIntentions = (example: ExampleTraffic): number =>
   example.workspace.resources.filter((r) => r.resource.mesh === 'consul' && (r.resource.kind === 'ServiceIntentions' || r.resource.kind === 'service-intentions')).length;
 
 describe('incremental compile: consul example', () => {
   it('a table of edits: only changed intentions are read again, and every decision and explanation equals a new simulation', async () => {
     replayEdits(await loadExampleTraffic(engine, 'consul'), 'consul', CONSUL_EDITS, consulIntentions);
+  });
+
+  it('moved entries decide as before, unless an alternative cites their line', async () => {
+    const example = await loadExampleTraffic(engine, 'consul');
+    const simulation = new Simulation(example.workspace);
+    const edit = (path: string, text: string): SimulationUpdate => {
+      example.texts.set(path, text);
+      example.workspace.update(engine.prepare(engine.read(path, text)));
+      return simulation.update(example.workspace, [path]);
+    };
+    const crdsAt = (line: number) => ({ file: CONSUL_INTENTIONS, from: line, lines: 1 });
+    const movedOf = (update: SimulationUpdate) => update.moved.map(({ file, from, lines }) => ({ file, from, lines }));
+    const crds = example.texts.get(CONSUL_INTENTIONS)!;
+    // the CRDs for counting (line 17) and api (line 33) move; deny-all, whose text starts at the top, changed
+    assert.deepEqual(movedOf(edit(CONSUL_INTENTIONS, `# reviewed\n${crds}`)), [crdsAt(17), crdsAt(33)]);
+    assert.deepEqual(movedOf(edit(CONSUL_DASHBOARD, `\n${example.texts.get(CONSUL_DASHBOARD)!}`)), [{ file: CONSUL_DASHBOARD, from: 0, lines: 1 }]);
+    edit(CONSUL_API, example.texts.get(CONSUL_API)!.replace('  Action = "allow"\n\n  Permissions', '  Permissions').replace('Methods    = ["GET", "HEAD"]', 'Methods    = ["GET", "PUT"]'));
+    const update = edit(CONSUL_INTENTIONS, `# again\n${example.texts.get(CONSUL_INTENTIONS)!}`);
+    // api's two definitions are alternatives, "with ServiceIntentions counting-demo/api from …:34": its CRD is decided again
+    assert.deepEqual(movedOf(update), [crdsAt(18)]);
+    // a write the two definitions decide differently: each alternative's verdict names its entries
+    const recorded = example.shapes.find((s) => s.record.destination?.service === 'api' && s.record.source?.service === 'dashboard')!.record;
+    const api = { ...recorded, protocol: 'http' as const, request: { method: 'PUT', path: '/v1/votes' } };
+    assert.ok(update.affects(api), 'calls to api are decided again');
+    const decision = simulation.decide(api, true);
+    assert.ok(decision.trace.some((step) => step.text.includes(`service-intentions.yaml:${33 + 2 + 1}`)), decision.trace.map((step) => step.text).join('\n'));
   });
 });
 

@@ -43,26 +43,18 @@ export class CompiledForms {
    */
   get<T>(file: SourceFile, resource: Resource, variant: string, compile: () => T, move?: (form: T, lines: number) => void): T {
     const { line, character } = file.lines.position(resource.node.span.start);
-    const same = sameText(resource);
-    const text = same === resource ? file.text.slice(resource.node.span.start, resource.node.span.end) : same;
+    const text = textOf(file, resource);
     const entries = this.forms.get(text);
-    if (entries) {
-      for (const entry of entries) {
-        if (entry.line !== line || entry.character !== character || entry.path !== file.path || entry.variant !== variant) continue;
-        entry.used = this.generation;
-        this.reused++;
-        return entry.form as T;
+    const found = entries && this.find(entries, file.path, line, character, variant, move !== undefined);
+    if (found) {
+      if (found.line !== line) {
+        move!(found.form as T, line - found.line);
+        this.moved.push({ path: file.path, from: found.line, to: line });
+        found.line = line;
       }
-      const movedEntry = move ? onlyOther(entries, file.path, character, variant) : undefined;
-      if (movedEntry && movedEntry.used !== this.generation) {
-        const form = movedEntry.form as T;
-        move!(form, line - movedEntry.line);
-        this.moved.push({ path: file.path, from: movedEntry.line, to: line });
-        movedEntry.line = line;
-        movedEntry.used = this.generation;
-        this.reused++;
-        return form;
-      }
+      found.used = this.generation;
+      this.reused++;
+      return found.form as T;
     }
     const form = compile();
     this.compiled++;
@@ -70,6 +62,28 @@ export class CompiledForms {
     if (entries) entries.push(entry);
     else this.forms.set(text, [entry]);
     return form;
+  }
+
+  /**
+   * The form `get` with a `move` would give `resource` without compiling it, and by how many lines
+   * it would move it (0: kept at its place); nothing is taken over. For a compile that must look
+   * at the forms before it knows whether one that moved may be taken over.
+   */
+  peek<T>(file: SourceFile, resource: Resource, variant: string): { form: T; lines: number } | undefined {
+    const { line, character } = file.lines.position(resource.node.span.start);
+    const entries = this.forms.get(textOf(file, resource));
+    const found = entries && this.find(entries, file.path, line, character, variant, true);
+    return found ? { form: found.form as T, lines: line - found.line } : undefined;
+  }
+
+  /** The entry of a text at this place, else (`movable`) the one entry of the text elsewhere in the file, not yet taken this compile. */
+  private find(entries: readonly FormEntry[], path: string, line: number, character: number, variant: string, movable: boolean): FormEntry | undefined {
+    for (const entry of entries) {
+      if (entry.line === line && entry.character === character && entry.path === path && entry.variant === variant) return entry;
+    }
+    if (!movable) return undefined;
+    const other = onlyOther(entries, path, character, variant);
+    return other && other.used !== this.generation ? other : undefined;
   }
 
   /** Ends one compile: the forms it did not ask for go. */
@@ -86,6 +100,12 @@ export class CompiledForms {
     this.reused = 0;
     this.moved = [];
   }
+}
+
+/** What forms are kept by: the resource of the cached parse it was placed from, else its text. */
+function textOf(file: SourceFile, resource: Resource): Resource | string {
+  const same = sameText(resource);
+  return same === resource ? file.text.slice(resource.node.span.start, resource.node.span.end) : same;
 }
 
 /** The one entry of a text in `path` at `character` with `variant`, when there is exactly one. */

@@ -3,7 +3,7 @@ import type { SourceFile } from '../../source/sourceFile';
 import { locate, type NodePath, type SourceNode } from '../../source/tree';
 import type { SourceRef } from '../types';
 import { resourceValue } from '../../resourceValue';
-import type { CompiledForms } from '../compiledForms';
+import { movingRefs, type CompiledForms } from '../compiledForms';
 
 /**
  * One internal model for both ways of writing Consul intentions:
@@ -102,6 +102,7 @@ export interface IntentionEntry {
   /** Position in the policy set, for stable ordering. */
   order: number;
   form: 'crd' | 'entry';
+  /** Where the entry is read from: after a move (`readEntries` with forms), the file and resource now. */
   file: SourceFile;
   resource: Resource;
   /** Destination, normalized. `*` for wildcards. */
@@ -125,17 +126,88 @@ export interface IntentionEntry {
   problemAt?: SourceRef;
 }
 
-/** Reads every recognized Consul intentions resource into entries. `localPartition` is the
- * partition of CRDs and of config entries without `Partition`. */
+/**
+ * Reads every recognized Consul intentions resource into entries. `localPartition` is the
+ * partition of CRDs and of config entries without `Partition`.
+ *
+ * With `forms`, an entry whose text only moved to another line (lines added or removed above it)
+ * is the entry read before, its refs moved in place (`moveEntry`), so that the decisions made
+ * with it name its new lines without being made again; unless decisions cite its line in their
+ * text (`citesLineOf`): then it is read again, as a changed resource.
+ */
 export function readEntries(resources: ReadonlyArray<{ file: SourceFile; resource: Resource }>, localPartition: string, forms?: CompiledForms): IntentionEntry[] {
-  const out: IntentionEntry[] = [];
+  const intentions: { file: SourceFile; resource: Resource; order: number }[] = [];
   resources.forEach(({ file, resource }, order) => {
     if (resource.mesh !== 'consul') return;
-    if (resource.kind !== 'ServiceIntentions' && resource.kind !== 'service-intentions') return;
-    const read = () => readEntry(file, resource, order, localPartition);
-    out.push(forms ? forms.get(file, resource, `consul-entry\u0000${order}\u0000${localPartition}`, read) : read());
+    if (resource.kind === 'ServiceIntentions' || resource.kind === 'service-intentions') intentions.push({ file, resource, order });
   });
-  return out;
+  if (!forms) return intentions.map(({ file, resource, order }) => readEntry(file, resource, order, localPartition));
+  // Whether a moved entry may be taken over depends on every entry: look at them all first.
+  const variantOf = (order: number): string => `consul-entry\u0000${order}\u0000${localPartition}`;
+  const known = intentions.map(({ file, resource, order }) => {
+    const kept = forms.peek<IntentionEntry>(file, resource, variantOf(order));
+    return kept ? { entry: kept.form, moves: kept.lines !== 0 } : { entry: readEntry(file, resource, order, localPartition), moves: false, read: true };
+  });
+  const citesLine = known.some((k) => k.moves) ? citesLineOf(known.map((k) => k.entry)) : () => false;
+  return intentions.map(({ file, resource, order }, i) => {
+    const { entry, moves, read } = known[i]!;
+    const move = moves && citesLine(entry) ? undefined : (moved: IntentionEntry, lines: number) => moveEntry(moved, lines, file, resource);
+    return forms.get(file, resource, variantOf(order), () => (read ? entry : readEntry(file, resource, order, localPartition)), move);
+  });
+}
+
+const moveRefsOfEntry = movingRefs(refsOfEntry);
+
+/** Takes over `entry` for `resource` of `file`, which holds its text `lines` lines further down. */
+function moveEntry(entry: IntentionEntry, lines: number, file: SourceFile, resource: Resource): void {
+  moveRefsOfEntry(entry, lines);
+  entry.file = file;
+  entry.resource = resource;
+}
+
+/** Every source ref an entry holds (`problemAt` is one of the others). */
+function* refsOfEntry(entry: IntentionEntry): Iterable<SourceRef> {
+  yield entry.ref;
+  if (entry.problemAt) yield entry.problemAt;
+  if (entry.jwt) yield entry.jwt.ref;
+  for (const source of entry.sources) {
+    yield source.ref;
+    for (const permission of source.permissions ?? []) {
+      yield permission.ref;
+      if (permission.jwt) yield permission.jwt.ref;
+      if (!permission.http) continue;
+      yield permission.http.ref;
+      for (const header of permission.http.headers) yield header.ref;
+    }
+  }
+}
+
+/**
+ * Whether decisions cite an entry's line in their text: where a destination's entries are defined
+ * more than once, differently, each alternative names its entries with their lines
+ * (`variantNote`, "with ServiceIntentions shop/api from intentions.yaml:12"), a text made when
+ * deciding. A destination's entries are those of its key, of its namespace's `ns/*` and of its
+ * partition's `*\/*`; refused entries take no part.
+ */
+function citesLineOf(entries: readonly IntentionEntry[]): (entry: IntentionEntry) => boolean {
+  const definitions = new Map<string, Set<string>>();
+  for (const entry of entries) {
+    if (entry.problems.length > 0) continue;
+    const fingerprints = definitions.get(entry.key) ?? new Set<string>();
+    fingerprints.add(entry.fingerprint);
+    definitions.set(entry.key, fingerprints);
+  }
+  const definedTwice = [...definitions].filter(([, fingerprints]) => fingerprints.size > 1).map(([key]) => key);
+  if (definedTwice.length === 0) return () => false;
+  const twice = new Set(definedTwice);
+  return (entry) => {
+    const { partition, namespace, name } = entry;
+    if (entry.problems.length > 0) return false;
+    if (twice.has(entry.key)) return true;
+    if (namespace === '*') return definedTwice.some((key) => key.startsWith(`${partition}/`));
+    if (name === '*') return twice.has(`${partition}/*/*`) || definedTwice.some((key) => key.startsWith(`${partition}/${namespace}/`));
+    return twice.has(`${partition}/${namespace}/*`) || twice.has(`${partition}/*/*`);
+  };
 }
 
 function readEntry(file: SourceFile, resource: Resource, order: number, localPartition: string): IntentionEntry {
