@@ -6,7 +6,7 @@ import { applyRuleSettings } from './checks/suppress';
 import { Codes } from './codes';
 import { defaultConfig, type RuleSetting } from './config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from './workspace';
-import { compareFindings, type Finding } from './findings';
+import { compareFindings, rangeMovedBy, type Finding } from './findings';
 import { recognize } from './recognize';
 import type { Resource } from './resource';
 import { apiVersionOf, loadCatalog, type SchemaCatalog } from './schema/catalog';
@@ -247,9 +247,7 @@ export class Engine {
  * it names the document's index now.
  */
 function movedFinding(finding: Finding, path: string, from: number, to: number, lines: number, documentIndex: number): Finding {
-  const moveRange = (range: Finding['range']): Finding['range'] => (range.start.line >= from && range.end.line <= to
-    ? { start: { line: range.start.line + lines, character: range.start.character }, end: { line: range.end.line + lines, character: range.end.character } }
-    : range);
+  const moveRange = (range: Finding['range']): Finding['range'] => (range.start.line >= from && range.end.line <= to ? rangeMovedBy(range, lines) : range);
   return {
     ...finding,
     range: moveRange(finding.range),

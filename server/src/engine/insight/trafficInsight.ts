@@ -1,7 +1,7 @@
 import type { WorkspaceView } from '../checks/check';
 import { applyRuleSettings } from '../checks/suppress';
 import type { RuleSetting } from '../config/projectConfig';
-import type { Finding, Range, RelatedLocation } from '../findings';
+import { rangeMovedBy, type Finding, type Range, type RelatedLocation } from '../findings';
 import { MESH_DISPLAY_NAMES, type Mesh } from '../meshes';
 import type { Resource } from '../resource';
 import { observedDifference, sameTally, type MovedLines, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
@@ -1005,9 +1005,4 @@ function refusalCovers(refused: RefusedResource, item: OutlineItem, from: number
     return true;
   }
   return false;
-}
-
-/** A copy of `range`, `lines` lines further down. */
-function rangeMovedBy(range: Range, lines: number): Range {
-  return { start: { line: range.start.line + lines, character: range.start.character }, end: { line: range.end.line + lines, character: range.end.character } };
 }

@@ -2,7 +2,7 @@ import type { Mesh } from '../../meshes';
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import { admittedValue, locate, type Span } from '../../source/tree';
-import type { Range } from '../../findings';
+import { rangeMovedBy, type Range } from '../../findings';
 import { RULE_OUTLINERS as OUTLINERS } from '../../policyRules';
 import type { CompiledForms } from '../../simulate/compiledForms';
 import { keyMovedBy, positionKey } from '../decidedIndex';
@@ -98,7 +98,7 @@ export function outlineWithKeys(file: SourceFile, resources: readonly Resource[]
 /** A kept outline taken over by the same text `lines` further down: new keys and items (earlier outlines keep theirs). */
 function moveOutline(form: ResourceOutline, lines: number): void {
   form.keys = form.keys.map(({ from, to }) => ({ from: keyMovedBy(from, lines), to: keyMovedBy(to, lines) }));
-  form.relative = form.relative.map((item) => ({ ...item, head: { start: { line: item.head.start.line + lines, character: item.head.start.character }, end: { line: item.head.end.line + lines, character: item.head.end.character } } }));
+  form.relative = form.relative.map((item) => ({ ...item, head: rangeMovedBy(item.head, lines) }));
   form.placed = undefined;
 }
 
