@@ -259,4 +259,18 @@ describe('traffic in the editor (LSP)', () => {
     assert.ok(allowNothingDenies(publishes.at(-1)!.diagnostics), 'the last publish carries the last version\'s simulation');
     for (const [i, p] of publishes.entries()) if (i > 0) assert.ok(p.version! >= publishes[i - 1]!.version!, `version ${p.version} published after ${publishes[i - 1]!.version}`);
   });
+
+  it('a line added above a policy moves its traffic findings with its lint findings: no publish shows them at their old lines', async () => {
+    const text = readFileSync(policyPath, 'utf8');
+    const allowNothingAt = (d: Diagnostic[]) => d.find((x) => x.code === 'MPA4001' && String(x.message).includes('allow-nothing'))?.range.start.line;
+    const before = allowNothingAt(await client.diagnosticsFor(policyUri, { version: 22, ready: (d) => allowNothingAt(d) !== undefined }));
+    assert.equal(before, 9, 'on metadata.name of allow-nothing');
+    const from = client.published.length;
+    await client.change(policyUri, `# reviewed\n${text}`, 23);
+    await client.diagnosticsFor(policyUri, { version: 23, ready: (d) => allowNothingAt(d) === 10 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const publishes = client.published.slice(from).filter((p) => p.uri === policyUri && p.version === 23);
+    assert.ok(publishes.length > 0);
+    for (const p of publishes) assert.equal(allowNothingAt(p.diagnostics), 10, `a publish of version 23 has the denial at line ${allowNothingAt(p.diagnostics)}`);
+  });
 });

@@ -31,10 +31,16 @@ export function toDiagnostic(finding: Finding): Diagnostic {
   };
 }
 
-/** The link from a diagnostic's code to its rule page, when the page is installed. */
+const codeDescriptions = new Map<string, Pick<Diagnostic, 'codeDescription'>>();
+
+/** The link from a diagnostic's code to its rule page, when the page is installed (shared by every diagnostic of the code). */
 function codeDescription(code: string): Pick<Diagnostic, 'codeDescription'> {
-  const page = rulePagePath(code);
-  return page ? { codeDescription: { href: pathToFileURL(page).href } } : {};
+  let description = codeDescriptions.get(code);
+  if (description === undefined) {
+    const page = rulePagePath(code);
+    codeDescriptions.set(code, (description = page ? { codeDescription: { href: pathToFileURL(page).href } } : {}));
+  }
+  return description;
 }
 
 export function uriOf(path: string): string {

@@ -87,9 +87,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   /**
    * Open documents linted again whose lint findings came out as published: publishing them
    * again would only repeat what the editor shows under a new version, so they go out with the
-   * re-simulation that follows (any publish of the file takes them off).
+   * re-simulation that follows (any publish of the file takes them off). So do those of an edit
+   * that moved the file's traffic findings.
    */
   const awaitingSimulation = new Set<string>();
+  /** The line count of each open document when it was last linted. */
+  const lintLineCounts = new Map<string, number>();
   let trafficFindings = new Map<string, Finding[]>();
   let trafficReloadTimer: NodeJS.Timeout | undefined;
   let lastInsight: TrafficInsight | undefined;
@@ -239,9 +242,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       try {
         const before = generation;
         const findings = lintDocument(document).findings;
-        if (!lintFindings.has(uri) || !sameFindings(lintFindings.get(uri), findings)) lintChanged.push(uri);
+        // An edit that adds or removes lines moves the traffic findings below it: published now, the
+        // lint findings would go out with those at their old lines. They wait for the simulation.
+        const linesBefore = lintLineCounts.get(uri);
+        const movesTrafficFindings = linesBefore !== undefined && linesBefore !== document.lineCount && !!trafficFindings.get(uri)?.length;
+        if (!movesTrafficFindings && (!lintFindings.has(uri) || !sameFindings(lintFindings.get(uri), findings))) lintChanged.push(uri);
         lintFindings.set(uri, findings);
         lintVersions.set(uri, document.version);
+        lintLineCounts.set(uri, document.lineCount);
         linted.push(uri);
         changedWorkspace ||= generation !== before;
       } catch (error) {
@@ -524,6 +532,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     edits.forget(uri);
     lintFindings.delete(uri);
     lintVersions.delete(uri);
+    lintLineCounts.delete(uri);
     if (hasDiagnostics(uri)) send(uri);
     if (!inWorkspace(uri)) return;
     workspace.remove(pathOf(uri));

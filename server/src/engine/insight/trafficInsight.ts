@@ -15,7 +15,7 @@ import { describeCall } from '../traffic/describeCall';
 import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineWithKeys, type FileOutline, type OutlineItem } from './outline';
 import { impactAt, impactLens, impactSentence, type BaselineComparison, type PolicyImpact } from '../baseline';
-import { keyLinesBetween, lowerBound, movedKey, PositionIndex, positionKey } from './decidedIndex';
+import { keyLinesBetween, lowerBound, MovedKeys, PositionIndex, positionKey } from './decidedIndex';
 import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
 import { AuthenticationIndex, isAuthnItem, type AuthenticationSummary, type AuthnLens } from './authnLens';
@@ -221,10 +221,14 @@ export class TrafficInsight {
    */
   private moveKeys(state: InsightState, moved: readonly MovedLines[], dirty: Set<string>): void {
     const byFile = new Map<string, MovedLines[]>();
-    for (const move of moved) byFile.set(move.file, [...(byFile.get(move.file) ?? []), move]);
+    for (const move of moved) {
+      const list = byFile.get(move.file);
+      if (list) list.push(move);
+      else byFile.set(move.file, [move]);
+    }
     for (const [path, moves] of byFile) {
       dirty.add(path);
-      const to = (key: number): number => movedKey(moves, key);
+      const to = new MovedKeys(moves).to;
       // (a key that another one meets now holds more outcomes: its findings are made again)
       const met = new Set<number>();
       for (const indexes of [state.refs, state.alternativeRefs, state.shadowRefs, state.loggedShadowRefs, state.auditRefs, state.groups]) {

@@ -7,6 +7,7 @@ import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
 import { attachmentOf, inAnyScope, type AttachmentScope } from './attachment';
 import { CompiledForms } from './compiledForms';
+import { sameText } from '../resourceValue';
 import { childMap } from './fold';
 import { consulSimulator } from './consul';
 import { istioSimulator } from './istio';
@@ -334,7 +335,7 @@ function movedOnly(fileA: SourceFile, a: Resource, fileB: SourceFile, b: Resourc
   const startA = fileA.lines.position(spanA.start);
   const startB = fileB.lines.position(spanB.start);
   if (startA.character !== startB.character || startA.line === startB.line) return undefined;
-  if (fileA.text.slice(spanA.start, spanA.end) !== fileB.text.slice(spanB.start, spanB.end)) return undefined;
+  if (!sameResourceText(fileA, a, fileB, b)) return undefined;
   return { mesh: a.mesh, path: fileB.path, from: startA.line, to: fileA.lines.position(spanA.end).line, lines: startB.line - startA.line };
 }
 
@@ -347,7 +348,12 @@ function samePlaceAndText(fileA: SourceFile, a: Resource, fileB: SourceFile, b: 
   const endA = fileA.lines.position(spanA.end);
   const endB = fileB.lines.position(spanB.end);
   return startA.line === startB.line && startA.character === startB.character && endA.line === endB.line && endA.character === endB.character
-    && fileA.text.slice(spanA.start, spanA.end) === fileB.text.slice(spanB.start, spanB.end);
+    && sameResourceText(fileA, a, fileB, b);
+}
+
+/** Whether two resources have the same text: at once when both were placed from one cached parse (`sameText`). */
+function sameResourceText(fileA: SourceFile, a: Resource, fileB: SourceFile, b: Resource): boolean {
+  return sameText(a) === sameText(b) || fileA.text.slice(a.node.span.start, a.node.span.end) === fileB.text.slice(b.node.span.start, b.node.span.end);
 }
 
 function meshesPresent(workspace: WorkspaceView): Mesh[] {

@@ -98,16 +98,24 @@ export function outlineWithKeys(file: SourceFile, resources: readonly Resource[]
 /** A kept outline taken over by the same text `lines` further down: new keys and items (earlier outlines keep theirs). */
 function moveOutline(form: ResourceOutline, lines: number): void {
   form.keys = form.keys.map(({ from, to }) => ({ from: keyMovedBy(from, lines), to: keyMovedBy(to, lines) }));
-  form.relative = form.relative.map((item) => ({ ...item, head: rangeMovedBy(item.head, lines) }));
+  form.relative = form.relative.map((item) => withHead(item, rangeMovedBy(item.head, lines)));
   form.placed = undefined;
 }
 
-/** The item with its span moved by `by`, written out field by field (a spread of every resource's items on each edit cost more). */
+/** The item with its span moved by `by`. */
 function moved(item: OutlineItem, by: number): OutlineItem {
-  const span = { start: item.span.start + by, end: item.span.end + by };
+  return itemWith(item, { start: item.span.start + by, end: item.span.end + by }, item.head);
+}
+
+function withHead(item: OutlineItem, head: Range): OutlineItem {
+  return itemWith(item, item.span, head);
+}
+
+/** A copy of the item with another span and first line, written out field by field (a spread of every resource's items on each edit cost more). */
+function itemWith(item: OutlineItem, span: Span, head: Range): OutlineItem {
   return item.policyLabel === undefined
-    ? { kind: item.kind, mesh: item.mesh, file: item.file, label: item.label, span, head: item.head }
-    : { kind: item.kind, mesh: item.mesh, file: item.file, label: item.label, span, head: item.head, policyLabel: item.policyLabel };
+    ? { kind: item.kind, mesh: item.mesh, file: item.file, label: item.label, span, head }
+    : { kind: item.kind, mesh: item.mesh, file: item.file, label: item.label, span, head, policyLabel: item.policyLabel };
 }
 
 function outlineResource(file: SourceFile, resource: Resource): OutlineItem[] {
