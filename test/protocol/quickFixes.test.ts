@@ -165,8 +165,13 @@ describe('the quick-fix list (LSP textDocument/codeAction)', () => {
 
   it('at "ports: [9090]": quoting the port as written is the preferred fix, and it clears the error', async () => {
     // examples/README.md mistake 3; Istio's operation.ports are strings
-    const ports = diagnostic(/ports\[0\] must be a string \(got the number 9090\)/);
-    await applyPreferredFix(client, uri, text, ports, 'Quote 9090 as "9090"', '"9090"');
+    const path = join(workspace, 'security', 'authz-payments-refunds.yaml');
+    const refundsUri = pathToFileURL(path).href;
+    const refundsText = readFileSync(path, 'utf8');
+    await client.open(refundsUri, refundsText);
+    const found = (await client.diagnosticsFor(refundsUri, { ready: (d) => d.some((x) => x.code === 'MPA0103') })).find((d) => /ports\[0\] must be a string \(got the number 9090\)/.test(String(d.message)));
+    assert.ok(found);
+    await applyPreferredFix(client, refundsUri, refundsText, found, 'Quote 9090 as "9090"', '"9090"');
   });
 
   it('at a traffic diagnostic: each new ALLOW policy offered has its own name', async () => {

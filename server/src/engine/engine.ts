@@ -9,9 +9,9 @@ import { WorkspaceModel, type PreparedFile } from './workspace';
 import { compareFindings, rangeMovedBy, type Finding } from './findings';
 import { recognize } from './recognize';
 import type { Resource } from './resource';
-import { apiVersionOf, loadCatalog, type SchemaCatalog } from './schema/catalog';
+import { apiVersionOf, type SchemaCatalog } from './schema/catalog';
 import { schemaFindings } from './schema/schemaFindings';
-import { SchemaRegistry } from './schema/registry';
+import { SchemaRegistry, sharedRegistry } from './schema/registry';
 import { readBulkInWorker } from './inventory/bulkWorker';
 import { readSource, readSourceFromDisk, readSourceFromDiskAsync, withInventoryObjects, type BulkReader } from './source/read';
 import { bulkInventoryDocuments } from './inventory/bulkObjects';
@@ -59,8 +59,8 @@ export class Engine {
   /** Lint results per parsed document (see `lintDocument`); they go when the parse does. */
   private readonly documentLints = new WeakMap<SourceDocument, DocumentLint>();
 
-  constructor(catalog: SchemaCatalog = loadCatalog(), options: Partial<EngineOptions> = {}) {
-    this.registry = new SchemaRegistry(catalog);
+  constructor(catalog?: SchemaCatalog, options: Partial<EngineOptions> = {}) {
+    this.registry = catalog ? new SchemaRegistry(catalog) : sharedRegistry();
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
   }
 

@@ -1135,6 +1135,11 @@ describe('Istio refuses a resource: it decides nothing', () => {
     { row: 'W4', name: 'a bad destination.port value', refused: deny(when('destination.port', ['http'])), problem: /bad port \(http\)/, alone: 'allow', rest: denyRest, traced: true },
     { row: 'W5', name: 'destination.namespace (ALLOW)', refused: allow(when('destination.namespace', ['foo'])), problem: /attribute destination\.namespace is replaced by the metadata\.namespace/, alone: 'allow', rest: allowRest, traced: true },
     { row: 'W5', name: 'a key Istio does not know', refused: deny(when('request.method', ['GET'])), problem: /unknown attribute: request\.method/, alone: 'allow', rest: denyRest, traced: true },
+    // The CRD's schema alone (spec §1.9.1): the API server refuses these before any webhook sees them.
+    { row: 'CRD', name: 'methods written as a string, not a list (ALLOW)', refused: allow(to({ methods: 'GET' })), problem: /methods must be a list \(got the string "GET"\)/, alone: 'allow', rest: allowRest, traced: true },
+    { row: 'CRD', name: 'a selector value longer than 63 characters', refused: ap('DENY', { selector: { matchLabels: { app: 'h'.repeat(64) } }, rules: [{}] }), problem: /at most 63 characters/, alone: 'allow', rest: denyRest },
+    { row: 'CRD', name: 'more than 16 targetRefs', refused: ap('DENY', { targetRefs: Array.from({ length: 17 }, () => ({ kind: 'Service', group: '', name: 'httpbin' })), rules: [{}] }), problem: /at most 16/, alone: 'allow', rest: denyRest },
+    { row: 'CRD', name: 'RequestAuthentication: a fromHeaders entry without a name', refused: doc({ ...selector, jwtRules: [{ issuer: 'https://issuer.example.com', fromHeaders: [{ prefix: 'Bearer ' }] }] }, { kind: 'RequestAuthentication', name: 'refused' }), problem: /missing required field "name" in JWT header location/, call: jwt({ valid: false }), alone: 'allow', traced: true },
     // PeerAuthentication: a refused STRICT mode refuses no plaintext call (the default, PERMISSIVE, decides).
     { row: '§1.9.4', name: 'PeerAuthentication: portLevelMtls without a selector', refused: doc({ mtls: { mode: 'STRICT' }, portLevelMtls: { 8000: { mode: 'STRICT' } } }, { kind: 'PeerAuthentication', name: 'refused' }), problem: /mesh\/namespace peer authentication cannot have port level mTLS/, call: plaintext, alone: 'allow', traced: true },
     { row: '§1.9.4', name: 'PeerAuthentication: a port out of range', refused: doc({ ...selector, mtls: { mode: 'STRICT' }, portLevelMtls: { 0: { mode: 'STRICT' } } }, { kind: 'PeerAuthentication', name: 'refused' }), problem: /port 0 of portLevelMtls must be in the range 1\.\.65535/, call: plaintext, alone: 'allow', traced: true },
@@ -1184,6 +1189,8 @@ describe('Istio refuses a resource: it decides nothing', () => {
     { name: 'a principal without a trust domain', policies: deny(from({ principals: ['ns/foo/sa/sleep'] })), expect: 'allow' },
     { name: 'a lower-case method (never matches)', policies: allow(to({ methods: ['get'] })), expect: 'deny' },
     { name: 'a CUSTOM provider the mesh config does not declare', policies: custom({ provider: { name: 'nowhere' }, rules: [{}] }), expect: 'external' },
+    // Stored without it unless the client asks for strict field validation (kubectl does, and is refused): the DENY of GET stays.
+    { name: 'an unknown field (the API server drops it): a DENY of GET with a misspelt `pathz`', policies: deny(to({ methods: ['GET'], pathz: ['/other'] })), expect: 'deny' },
   ];
   for (const c of accepted) {
     it(`accepted: ${c.name}`, () => {

@@ -3,6 +3,9 @@ import type { SourceFile } from '../source/sourceFile';
 import type { Check, WorkspaceView } from './check';
 import { ALL_CHECKS } from './registry';
 import { runChecks } from './runChecks';
+import { resourceValue } from '../resourceValue';
+import { sharedRegistry } from '../schema/registry';
+import { schemaRefusals } from '../schema/schemaFindings';
 
 /**
  * The checks whose errors are admission refusals (`Check.admissionRefusal`), read once on first
@@ -28,16 +31,20 @@ const NO_WORKSPACE: WorkspaceView = {
 };
 
 /**
- * Why the mesh's admission refuses to store `resource`, in the order the checks report it
- * (empty: it is admitted as far as the checks know): the messages of the errors the lint reports
- * on it through the checks marked `admissionRefusal`, whatever severities or suppressions the
- * workspace configures for them (a suppressed finding is still a refused resource). The one list
- * of what the webhooks refuse, which the lint reports and the simulators leave out.
+ * Why the mesh's admission refuses to store `resource`, beyond the `known` problems a simulator
+ * found itself, in the order reported (empty: it is admitted as far as we know): the errors the
+ * lint reports through the checks marked `admissionRefusal` (the webhooks), whatever severities or
+ * suppressions the workspace configures for them (a suppressed finding is still a refused
+ * resource); and, for a Kubernetes resource refused for nothing else, the errors of its schema
+ * that the API server enforces (`schemaRefusals`: the CRD's structure and CEL rules, unknown
+ * fields aside), which would otherwise repeat the same problems in other words. The one list of
+ * what the mesh refuses, which the lint reports and the simulators leave out.
  */
-export function admissionRefusals(file: SourceFile, resource: Resource): string[] {
-  return runChecks(file, resource, NO_WORKSPACE, admissionChecks())
-    .filter((finding) => finding.severity === 'error')
-    .map((finding) => finding.message);
+export function admissionRefusals(file: SourceFile, resource: Resource, known: readonly string[] = []): string[] {
+  const refusals: string[] = [];
+  for (const finding of runChecks(file, resource, NO_WORKSPACE, admissionChecks())) if (finding.severity === 'error') refusals.push(finding.message);
+  if (known.length === 0 && refusals.length === 0 && resource.mesh !== 'consul') refusals.push(...schemaRefusals(file, resource, sharedRegistry(), resourceValue(resource)));
+  return refusals;
 }
 
 /** The codes of the checks whose errors are admission refusals, for the docs and tests. */

@@ -1,6 +1,6 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { schemaId, type CatalogEntry, type SchemaCatalog } from './catalog';
+import { loadCatalog, schemaId, type CatalogEntry, type SchemaCatalog } from './catalog';
 import { isSchema, type JsonSchema } from './jsonSchema';
 
 /**
@@ -65,4 +65,11 @@ export class SchemaRegistry {
     }
     return isSchema(node) ? node : undefined;
   }
+}
+
+let shared: SchemaRegistry | undefined;
+
+/** The registry of the installed schemas, compiled once per process and shared by the engines and the simulators. */
+export function sharedRegistry(): SchemaRegistry {
+  return (shared ??= new SchemaRegistry(loadCatalog()));
 }

@@ -15,7 +15,22 @@ const COMBINATORS = new Set(['oneOf', 'anyOf', 'not', 'if']);
 /** Validates one resource against its schema and turns every error into a finding a person can
  * act on: the offending key or value as the range, plain words, and a fix where one is obvious. */
 export function schemaFindings(file: SourceFile, resource: Resource, registry: SchemaRegistry, value: unknown = admittedValue(resource.node)): Finding[] {
-  const errors = registry.validate(resource.entry, value);
+  return findingsOf(file, resource, registry, registry.validate(resource.entry, value));
+}
+
+/**
+ * Why the API server refuses to store a Kubernetes resource for its schema (the CRD's OpenAPI
+ * schema and CEL rules, which ours follow): the messages of the schema's errors. Unknown fields
+ * are left out: the API server drops them from the object it stores unless the client asks for
+ * strict field validation (kubectl does, and is then refused; Helm and GitOps controllers
+ * mostly do not), so the object is read as stored, without them. The lint reports them all.
+ */
+export function schemaRefusals(file: SourceFile, resource: Resource, registry: SchemaRegistry, value: unknown = admittedValue(resource.node)): string[] {
+  const errors = registry.validate(resource.entry, value).filter((error) => error.keyword !== 'additionalProperties');
+  return findingsOf(file, resource, registry, errors).filter((finding) => finding.severity === 'error').map((finding) => finding.message);
+}
+
+function findingsOf(file: SourceFile, resource: Resource, registry: SchemaRegistry, errors: ErrorObject[]): Finding[] {
   if (errors.length === 0) return [];
   const root = registry.rootSchema(resource.entry);
   const findings: Finding[] = [];

@@ -135,7 +135,7 @@ export function compileAuthorizationPolicy(file: SourceFile, resource: Resource,
   problems.push(...serviceAccountsWithPrincipals(spec));
   // What the lint's admission checks report (the dry-run annotation on AUDIT or CUSTOM, a DENY
   // without rules, CUSTOM without provider, bad values ...: spec §1.9.2).
-  problems.push(...admissionRefusals(file, resource));
+  problems.push(...admissionRefusals(file, resource, problems));
   const annotations = isRecord(metadata['annotations']) ? metadata['annotations'] : {};
   const dryRunValue = annotations['istio.io/dry-run'];
   const dryRun = (action === 'ALLOW' || action === 'DENY') && dryRunValue !== undefined && dryRunValue !== null && TRUE.has(String(dryRunValue));
@@ -326,7 +326,7 @@ export function compilePeerAuthentication(file: SourceFile, resource: Resource, 
     }
   }
   // What the lint's admission checks report (the dry-run annotation, MPA1001).
-  problems.push(...admissionRefusals(file, resource));
+  problems.push(...admissionRefusals(file, resource, problems));
   return { kind: 'PeerAuthentication', ...attach, targetRefs: null, mode: mode ?? 'UNSET', ports, rejected: refusalReason(problems), refusals: problems };
 }
 
@@ -334,7 +334,7 @@ export function compileRequestAuthentication(file: SourceFile, resource: Resourc
   const { spec, metadata: _metadata, problems, ...attach } = readAttachable(file, resource, order);
   void _metadata;
   // What the lint's admission checks report (target kinds, JWT rules, the dry-run annotation: spec §1.9.4).
-  problems.push(...admissionRefusals(file, resource));
+  problems.push(...admissionRefusals(file, resource, problems));
   const jwtRules: JwtRule[] = [];
   if (Array.isArray(spec['jwtRules'])) {
     for (const rule of spec['jwtRules']) {

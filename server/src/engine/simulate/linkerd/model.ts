@@ -5,6 +5,7 @@ import type { SourceRef } from '../types';
 import { netCovers, parseNet, type NetMatch } from './net';
 import { AnchoredRegex } from './regex';
 import { resourceValue } from '../../resourceValue';
+import { admissionRefusals } from '../../checks/admission';
 import { movingRefs, type CompiledForms } from '../compiledForms';
 
 /**
@@ -663,14 +664,15 @@ function redirectPathProblem(path: unknown): string | undefined {
   return undefined;
 }
 
-type ReadDef = (
+type KindDef =
   | { kind: 'Server'; def: ServerDef }
   | { kind: 'AuthorizationPolicy'; def: PolicyDef }
   | { kind: 'MeshTLSAuthentication'; def: MeshTLSDef }
   | { kind: 'NetworkAuthentication'; def: NetworkDef }
   | { kind: 'ServerAuthorization'; def: ServerAuthorizationDef }
-  | { kind: 'Route'; def: RouteDef }
-) & {
+  | { kind: 'Route'; def: RouteDef };
+
+type ReadDef = KindDef & {
   /** Group, kind, namespace and name: an object written twice counts once. */
   identity: string;
   /** `namespace/name`, as authentications are referred to. */
@@ -689,14 +691,24 @@ function readDef(file: SourceFile, resource: Resource, cluster: ClusterIdentity)
   const label = `${resource.kind} ${namespace}/${name}`;
   const ts = timestampOf(value);
   const base: Base = { namespace, name, at: refs.at([], label), ...(ts ? { timestamp: ts } : {}) };
+  const read = readKind(resource, base, refs, value, cluster);
+  if (read && read.def.rejected === undefined) {
+    // Refused for its CRD schema alone (a wrong type, a list too long ...): the first reason.
+    const [refusal] = admissionRefusals(file, resource);
+    if (refusal !== undefined) read.def.rejected = refusal;
+  }
+  return read && { ...read, ...names };
+}
+
+function readKind(resource: Resource, base: Base, refs: Refs, value: Rec, cluster: ClusterIdentity): KindDef | undefined {
   switch (resource.kind) {
-    case 'Server': return { kind: 'Server', def: readServer(base, value), ...names };
-    case 'AuthorizationPolicy': return { kind: 'AuthorizationPolicy', def: readPolicy(base, refs, value), ...names };
-    case 'MeshTLSAuthentication': return { kind: 'MeshTLSAuthentication', def: readMeshTLS(base, value, cluster), ...names };
-    case 'NetworkAuthentication': return { kind: 'NetworkAuthentication', def: readNetwork(base, value), ...names };
-    case 'ServerAuthorization': return { kind: 'ServerAuthorization', def: readServerAuthorization(base, value, cluster), ...names };
+    case 'Server': return { kind: 'Server', def: readServer(base, value) };
+    case 'AuthorizationPolicy': return { kind: 'AuthorizationPolicy', def: readPolicy(base, refs, value) };
+    case 'MeshTLSAuthentication': return { kind: 'MeshTLSAuthentication', def: readMeshTLS(base, value, cluster) };
+    case 'NetworkAuthentication': return { kind: 'NetworkAuthentication', def: readNetwork(base, value) };
+    case 'ServerAuthorization': return { kind: 'ServerAuthorization', def: readServerAuthorization(base, value, cluster) };
     case 'HTTPRoute':
-    case 'GRPCRoute': return { kind: 'Route', def: readRoute(base, refs, value, resource.entry.group ?? '', resource.kind), ...names };
+    case 'GRPCRoute': return { kind: 'Route', def: readRoute(base, refs, value, resource.entry.group ?? '', resource.kind) };
     default: return undefined;
   }
 }
