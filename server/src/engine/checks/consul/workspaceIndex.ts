@@ -149,13 +149,30 @@ function build(workspace: WorkspaceView): WorkspaceIndex {
     else index.intentionsByFolderAndName.set(key, [record]);
   }
   for (const file of workspaceFiles(workspace)) {
-    for (const provider of jwtProvidersIn(file)) {
-      index.jwtProviderCount++;
-      if (provider.name) index.jwtProviders.add(provider.name);
-    }
-    for (const node of topLevelObjects(file)) scan(file, node, index);
+    const read = fileEntries(file);
+    index.jwtProviderCount += read.jwtProviderNames.length;
+    for (const name of read.jwtProviderNames) if (name) index.jwtProviders.add(name);
+    for (const d of read.serviceProtocols) index.serviceProtocols.push(d);
+    for (const d of read.proxyProtocols) index.proxyProtocols.push(d);
   }
   return index;
+}
+
+type FileEntries = Pick<WorkspaceIndex, 'serviceProtocols' | 'proxyProtocols'> & { jwtProviderNames: (string | undefined)[] };
+
+/** What one file declares (its jwt-providers and protocols), read once per file: after an edit
+ * only the edited file is a new object, and a workspace has many files without any of them. */
+const entriesOfFile = new WeakMap<SourceFile, FileEntries>();
+
+function fileEntries(file: SourceFile): FileEntries {
+  let read = entriesOfFile.get(file);
+  if (read === undefined) {
+    const index: WorkspaceIndex = { intentions: [], intentionsByFolderAndName: new Map(), serviceProtocols: [], proxyProtocols: [], jwtProviders: new Set(), jwtProviderCount: 0 };
+    for (const node of topLevelObjects(file)) scan(file, node, index);
+    read = { serviceProtocols: index.serviceProtocols, proxyProtocols: index.proxyProtocols, jwtProviderNames: jwtProvidersIn(file).map((provider) => provider.name) };
+    entriesOfFile.set(file, read);
+  }
+  return read;
 }
 
 function scan(file: SourceFile, node: ObjectNode, index: WorkspaceIndex): void {
