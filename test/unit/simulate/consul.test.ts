@@ -420,6 +420,10 @@ describe('consul §3.7 an entry Consul refuses to store decides nothing', () => 
     expectVerdict(compile(crd('{name: web, permissions: [{action: deny, http: {methods: [GET]}}]}'), 'allow'), get, 'deny', 'upper case is accepted');
     const both = expectVerdict(compile(crd('{name: web, action: deny, permissions: [{action: deny, http: {pathPrefix: /}}]}'), 'allow'), get, 'allow');
     assert.ok(both.trace.some((t) => /sources\[0\] web sets both action and permissions/.test(t.text)));
+    // A wrong type that only the CRD's schema catches (spec §3.7.3): the API server refuses the object.
+    const typed = expectVerdict(compile(crd('{name: web, action: deny, description: 2024}'), 'allow'), get, 'allow');
+    assert.ok(typed.trace.some((t) => /ServiceIntentions api is not in effect: Consul refuses to store it \(description must be a string/.test(t.text)), typed.trace.map((t) => t.text).join('\n'));
+    expectVerdict(compile(crd('{name: web, action: deny, description: "2024"}'), 'allow'), get, 'deny', 'written as a string, it is stored');
   });
 
   it('a valid entry is not refused: the same sources written correctly decide', () => {

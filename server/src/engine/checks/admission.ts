@@ -35,7 +35,8 @@ const NO_WORKSPACE: WorkspaceView = {
  * found itself, in the order reported (empty: it is admitted as far as we know): the errors the
  * lint reports through the checks marked `admissionRefusal` (the webhooks), whatever severities or
  * suppressions the workspace configures for them (a suppressed finding is still a refused
- * resource); and, for a Kubernetes resource refused for nothing else, the errors of its schema
+ * resource); and, for a Kubernetes resource refused for nothing else (not a Consul config entry,
+ * whose decoder this does not model), the errors of its schema
  * that the API server enforces (`schemaRefusals`: the CRD's structure and CEL rules, unknown
  * fields aside), which would otherwise repeat the same problems in other words. The one list of
  * what the mesh refuses, which the lint reports and the simulators leave out.
@@ -43,7 +44,7 @@ const NO_WORKSPACE: WorkspaceView = {
 export function admissionRefusals(file: SourceFile, resource: Resource, known: readonly string[] = []): string[] {
   const refusals: string[] = [];
   for (const finding of runChecks(file, resource, NO_WORKSPACE, admissionChecks())) if (finding.severity === 'error') refusals.push(finding.message);
-  if (known.length === 0 && refusals.length === 0 && resource.mesh !== 'consul') refusals.push(...schemaRefusals(file, resource, sharedRegistry(), resourceValue(resource)));
+  if (known.length === 0 && refusals.length === 0 && resource.entry.kind !== undefined) refusals.push(...schemaRefusals(file, resource, sharedRegistry(), resourceValue(resource)));
   return refusals;
 }
 

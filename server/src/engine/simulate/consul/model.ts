@@ -3,6 +3,7 @@ import type { SourceFile } from '../../source/sourceFile';
 import { locate, type NodePath, type SourceNode } from '../../source/tree';
 import type { SourceRef } from '../types';
 import { resourceValue } from '../../resourceValue';
+import { admissionRefusals } from '../../checks/admission';
 import { movingRefs, type CompiledForms } from '../compiledForms';
 
 /**
@@ -288,6 +289,9 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
     else seenSources.set(identity, srcLabel);
     entry.sources.push(src);
   });
+  // A ServiceIntentions custom resource refused for nothing else may still fail its CRD schema
+  // (a wrong type, spec §3.7.3): the API server refuses it before the webhook sees it.
+  if (problems.length === 0) for (const refusal of admissionRefusals(file, resource)) refuse(refusal, entry.ref);
   entry.fingerprint = JSON.stringify([entry.key, jwtDigest(entry.jwt), entry.sources.map((s) => [
     s.name, s.namespace, s.partition, s.peer, s.samenessGroup, s.action ?? null,
     s.permissions?.map((p) => [p.action, p.http ? [p.http.pathExact, p.http.pathPrefix, p.http.pathRegex, p.http.methods, p.http.headers.map((h) => [h.name, h.present, h.exact, h.prefix, h.suffix, h.contains, h.regex, h.ignoreCase, h.invert])] : null, jwtDigest(p.jwt)]) ?? null,
