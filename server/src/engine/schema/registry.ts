@@ -11,6 +11,7 @@ import { isSchema, type JsonSchema } from './jsonSchema';
 export class SchemaRegistry {
   private readonly ajv: Ajv;
   private readonly validators = new Map<string, ValidateFunction>();
+  private readonly validated = new WeakMap<object, { id: string; errors: readonly ErrorObject[] }>();
 
   constructor(readonly catalog: SchemaCatalog) {
     this.ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
@@ -31,16 +32,26 @@ export class SchemaRegistry {
     throw new Error(`schema ${schemaId(entry)} has a $ref cycle`);
   }
 
-  validate(entry: CatalogEntry, value: unknown): ErrorObject[] {
+  /**
+   * The schema's errors for `value`. An object value is validated once per schema: a resource's
+   * value is shared by every reader of its text (`resourceValue`) and never changed, so the lint
+   * and the simulators' admission (`schemaRefusals`) read the same errors.
+   */
+  validate(entry: CatalogEntry, value: unknown): readonly ErrorObject[] {
     const root = this.rootSchema(entry);
     const id = root.$id!;
+    const object = value !== null && typeof value === 'object' ? value : undefined;
+    const kept = object && this.validated.get(object);
+    if (kept?.id === id) return kept.errors;
     let validator = this.validators.get(id);
     if (!validator) {
       validator = this.ajv.getSchema(id);
       if (!validator) throw new Error(`schema ${id} did not compile`);
       this.validators.set(id, validator);
     }
-    return validator(value) ? [] : [...(validator.errors ?? [])];
+    const errors = validator(value) ? [] : [...(validator.errors ?? [])];
+    if (object) this.validated.set(object, { id, errors });
+    return errors;
   }
 
   /** Resolves a `#/definitions/...` reference inside the root schema. */

@@ -30,7 +30,7 @@ export function schemaRefusals(file: SourceFile, resource: Resource, registry: S
   return findingsOf(file, resource, registry, errors).filter((finding) => finding.severity === 'error').map((finding) => finding.message);
 }
 
-function findingsOf(file: SourceFile, resource: Resource, registry: SchemaRegistry, errors: ErrorObject[]): Finding[] {
+function findingsOf(file: SourceFile, resource: Resource, registry: SchemaRegistry, errors: readonly ErrorObject[]): Finding[] {
   if (errors.length === 0) return [];
   const root = registry.rootSchema(resource.entry);
   const findings: Finding[] = [];
@@ -58,7 +58,7 @@ interface Reported {
  * wants one statement per problem: the rule's own errorMessage when the schema gives one, or
  * else the errors of the branch that came closest.
  */
-function condense(errors: ErrorObject[]): Reported[] {
+function condense(errors: readonly ErrorObject[]): Reported[] {
   // Errors inside propertyNames repeat what the propertyNames error says, without the key.
   const dropped = new Set<ErrorObject>(errors.filter((e) => (e as { propertyName?: string }).propertyName !== undefined && e.keyword !== 'propertyNames'));
   const messages = new Map<ErrorObject, string>();
@@ -151,7 +151,7 @@ interface Described {
   severity?: Severity;
 }
 
-function describeError(file: SourceFile, resource: Resource, reported: Reported, errors: ErrorObject[], root: JsonSchema, registry: SchemaRegistry): Finding {
+function describeError(file: SourceFile, resource: Resource, reported: Reported, errors: readonly ErrorObject[], root: JsonSchema, registry: SchemaRegistry): Finding {
   const { error } = reported;
   const path = decodePath(error.instancePath);
   const located = locate(resource.node, path);

@@ -167,15 +167,14 @@ const entriesOfFile = new WeakMap<SourceFile, FileEntries>();
 function fileEntries(file: SourceFile): FileEntries {
   let read = entriesOfFile.get(file);
   if (read === undefined) {
-    const index: WorkspaceIndex = { intentions: [], intentionsByFolderAndName: new Map(), serviceProtocols: [], proxyProtocols: [], jwtProviders: new Set(), jwtProviderCount: 0 };
-    for (const node of topLevelObjects(file)) scan(file, node, index);
-    read = { serviceProtocols: index.serviceProtocols, proxyProtocols: index.proxyProtocols, jwtProviderNames: jwtProvidersIn(file).map((provider) => provider.name) };
+    read = { serviceProtocols: [], proxyProtocols: [], jwtProviderNames: jwtProvidersIn(file).map((provider) => provider.name) };
+    for (const node of topLevelObjects(file)) scan(file, node, read);
     entriesOfFile.set(file, read);
   }
   return read;
 }
 
-function scan(file: SourceFile, node: ObjectNode, index: WorkspaceIndex): void {
+function scan(file: SourceFile, node: ObjectNode, index: Pick<WorkspaceIndex, 'serviceProtocols' | 'proxyProtocols'>): void {
   const apiVersion = getScalarString(node, 'apiVersion');
   if (apiVersion !== undefined) {
     if (!apiVersion.startsWith('consul.hashicorp.com/')) return;

@@ -291,7 +291,7 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
   });
   // A ServiceIntentions custom resource refused for nothing else may still fail its CRD schema
   // (a wrong type, spec §3.7.3): the API server refuses it before the webhook sees it.
-  if (problems.length === 0) for (const refusal of admissionRefusals(file, resource)) refuse(refusal, entry.ref);
+  for (const refusal of admissionRefusals(file, resource, problems)) refuse(refusal, entry.ref);
   entry.fingerprint = JSON.stringify([entry.key, jwtDigest(entry.jwt), entry.sources.map((s) => [
     s.name, s.namespace, s.partition, s.peer, s.samenessGroup, s.action ?? null,
     s.permissions?.map((p) => [p.action, p.http ? [p.http.pathExact, p.http.pathPrefix, p.http.pathRegex, p.http.methods, p.http.headers.map((h) => [h.name, h.present, h.exact, h.prefix, h.suffix, h.contains, h.regex, h.ignoreCase, h.invert])] : null, jwtDigest(p.jwt)]) ?? null,

@@ -343,9 +343,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
   private readonly trustBundle: string[];
   private readonly policies: CompiledPolicy[] = [];
   private readonly peerAuths: CompiledPeerAuthentication[] = [];
-  /** The admitted RequestAuthentications (those Istio refuses to store are in `refusedRequestAuths`). */
+  /** The admitted RequestAuthentications (those Istio refuses to store are only in `refused`). */
   private readonly requestAuths: CompiledRequestAuthentication[] = [];
-  private readonly refusedRequestAuths: CompiledRequestAuthentication[] = [];
   /** Every resource Istio refuses to store (`rejected`), in document order. */
   private readonly refused: (CompiledPolicy | CompiledPeerAuthentication | CompiledRequestAuthentication)[] = [];
   /** Policies without targetRefs, by namespace. */
@@ -416,7 +415,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const form = compileIstioResource(file, resource, order, this.trustBundle, set.forms);
       if (form?.kind === 'AuthorizationPolicy') this.policies.push(form);
       else if (form?.kind === 'PeerAuthentication') this.peerAuths.push(form);
-      else if (form?.kind === 'RequestAuthentication') (form.rejected ? this.refusedRequestAuths : this.requestAuths).push(form);
+      else if (form?.kind === 'RequestAuthentication' && !form.rejected) this.requestAuths.push(form);
       if (form?.rejected) this.refused.push(form);
     }
     for (const p of this.policies) {
