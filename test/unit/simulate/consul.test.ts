@@ -390,6 +390,11 @@ describe('consul §3.7 an entry Consul refuses to store decides nothing', () => 
     { name: 'a method that is not an HTTP method', sources: '{ Name = "web", Permissions = [{ Action = "allow", HTTP { Methods = ["FETCH"] } }] }', problem: /method "FETCH"/ },
     { name: 'a method listed twice (after upper-casing)', sources: '{ Name = "web", Permissions = [{ Action = "allow", HTTP { Methods = ["GET", "get"] } }] }', problem: /lists the method GET twice/ },
     { name: 'no sources at all', sources: '', problem: /has no Sources/ },
+    // `consul config write` decodes with mapstructure and refuses every unused key
+    // (command/config/write newDecodeConfigEntry; agent/structs DecodeConfigEntry for the HTTP API).
+    { name: 'an unknown key in a source (config write refuses unused keys)', sources: '{ Name = "web", Action = "deny", Colour = "blue" }', problem: /\(invalid config key "Sources\[0\]\.Colour"\)/ },
+    { name: 'an unknown key in an HTTP block', sources: '{ Name = "web", Permissions = [{ Action = "deny", HTTP { PathPrefix = "/v1", Verb = "GET" } }] }', problem: /invalid config key "Sources\[0\]\.Permissions\[0\]\.HTTP\.Verb"/ },
+    { name: 'an unknown top-level key, the only problem named though the entry has others', sources: '{ Name = "web" }', extra: 'Protocol = "http"', problem: /Consul refuses to store it \(invalid config key "Protocol"\)/ },
   ];
   for (const c of cases) {
     it(`${c.name}: the other intentions and the default decide, and the trace says why`, () => {
@@ -424,6 +429,17 @@ describe('consul §3.7 an entry Consul refuses to store decides nothing', () => 
     const typed = expectVerdict(compile(crd('{name: web, action: deny, description: 2024}'), 'allow'), get, 'allow');
     assert.ok(typed.trace.some((t) => /ServiceIntentions api is not in effect: Consul refuses to store it \(description must be a string/.test(t.text)), typed.trace.map((t) => t.text).join('\n'));
     expectVerdict(compile(crd('{name: web, action: deny, description: "2024"}'), 'allow'), get, 'deny', 'written as a string, it is stored');
+  });
+
+  it('keys in any letter case or as snake_case aliases are known keys, not refused', () => {
+    const written = 'kind = "service-intentions"\nname = "api"\nsources = [\n  { name = "web", permissions = [{ action = "deny", http { path_prefix = "/v1", methods = ["GET"] } }] },\n]\n';
+    const d = expectVerdict(compile(hcl(written), 'allow'), get, 'deny');
+    assert.ok(!d.trace.some((t) => /not in effect/.test(t.text)), d.trace.map((t) => t.text).join('\n'));
+  });
+
+  it('the CRD: an unknown field is dropped by the API server, not refused', () => {
+    const crd = yaml('apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata: {name: api}\nspec:\n  destination: {name: api}\n  sources:\n    - {name: web, action: deny, colour: blue}\n');
+    expectVerdict(compile(crd, 'allow'), get, 'deny');
   });
 
   it('a valid entry is not refused: the same sources written correctly decide', () => {
