@@ -437,6 +437,19 @@ describe('consul §3.7 an entry Consul refuses to store decides nothing', () => 
     assert.ok(!d.trace.some((t) => /not in effect/.test(t.text)), d.trace.map((t) => t.text).join('\n'));
   });
 
+  it('values consul config write converts weakly decide as converted, not as absent', () => {
+    const written = entry('api', '{ Name = "web", Permissions = [{ Action = "allow", HTTP { PathPrefix = "/v1", Methods = "GET", Header = { Name = "x-a", Present = "true" } } }] }');
+    const p = compile(hcl(written), 'deny');
+    expectVerdict(p, { ...get, headers: { 'x-a': '1' } }, 'allow', 'GET with the header');
+    expectVerdict(p, { ...get, method: 'POST', headers: { 'x-a': '1' } }, 'deny', 'Methods = "GET" is the list [GET]');
+    expectVerdict(p, get, 'deny', 'Header = {...} is a one-header list, Present = "true" is true');
+  });
+
+  it('a value consul config write cannot convert refuses the entry', () => {
+    const d = expectVerdict(compile(hcl(entry('api', '{ Name = "web", Permissions = [{ Action = "deny", HTTP { PathPrefix = "/v1", Header = [{ Name = "x-a", Present = "yes" }] } }] }')), 'allow'), get, 'allow');
+    assert.ok(d.trace.some((t) => /Consul refuses to store it \(cannot parse 'Sources\[0\]\.Permissions\[0\]\.HTTP\.Header\[0\]\.Present' as bool/.test(t.text)), d.trace.map((t) => t.text).join('\n'));
+  });
+
   it('the CRD: an unknown field is dropped by the API server, not refused', () => {
     const crd = yaml('apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata: {name: api}\nspec:\n  destination: {name: api}\n  sources:\n    - {name: web, action: deny, colour: blue}\n');
     expectVerdict(compile(crd, 'allow'), get, 'deny');

@@ -30,25 +30,6 @@ export function schemaRefusals(file: SourceFile, resource: Resource, registry: S
   return findingsOf(file, resource, registry, errors).filter((finding) => finding.severity === 'error').map((finding) => finding.message);
 }
 
-/**
- * The keys of `value` its schema does not know, each as a Go decoder names it
- * (`Sources[0].Permissions[1].HTTP.Colour`): what a decoder that refuses unused keys refuses.
- */
-export function unknownKeyPaths(resource: Resource, registry: SchemaRegistry, value: unknown): string[] {
-  return registry.validate(resource.entry, value)
-    .filter((error) => error.keyword === 'additionalProperties')
-    .map((error) => goKeyPath(error.instancePath, String(error.params['additionalProperty'])));
-}
-
-function goKeyPath(instancePath: string, key: string): string {
-  let path = '';
-  for (const raw of instancePath.split('/').slice(1)) {
-    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    path += /^\d+$/.test(segment) ? `[${segment}]` : `${path === '' ? '' : '.'}${segment}`;
-  }
-  return path === '' ? key : `${path}.${key}`;
-}
-
 function findingsOf(file: SourceFile, resource: Resource, registry: SchemaRegistry, errors: readonly ErrorObject[]): Finding[] {
   if (errors.length === 0) return [];
   const root = registry.rootSchema(resource.entry);

@@ -4,8 +4,7 @@ import { locate, type NodePath, type SourceNode } from '../../source/tree';
 import type { SourceRef } from '../types';
 import { resourceValue } from '../../resourceValue';
 import { admissionRefusals } from '../../checks/admission';
-import { sharedRegistry } from '../../schema/registry';
-import { unknownKeyPaths } from '../../schema/schemaFindings';
+import { decodeConfigEntry, type DecodedEntry } from './configEntryDecode';
 import { movingRefs, type CompiledForms } from '../compiledForms';
 
 /**
@@ -217,7 +216,8 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
   const form = resource.kind === 'ServiceIntentions' ? 'crd' : 'entry';
   const k = (canonical: string) => key(form, canonical);
   const root = resource.node;
-  const value = resourceValue(resource);
+  const decoded = form === 'entry' ? decodedEntry(resource) : undefined;
+  const value = decoded?.value ?? resourceValue(resource);
   const bodyPath: NodePath = form === 'crd' ? ['spec'] : [];
   const body = form === 'crd' ? obj(value['spec']) ?? {} : value;
   const destination = form === 'crd' ? obj(body['destination']) ?? {} : body;
@@ -294,20 +294,26 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
   // A ServiceIntentions custom resource refused for nothing else may still fail its CRD schema
   // (a wrong type, spec §3.7.3): the API server refuses it before the webhook sees it.
   for (const refusal of admissionRefusals(file, resource, problems)) refuse(refusal, entry.ref);
-  // `consul config write` (and the HTTP API) decode an entry leniently in types but refuse every
-  // key the entry type lacks, before any validation: that error is the only one Consul gives.
-  if (form === 'entry') {
-    const unknown = unknownKeyPaths(resource, sharedRegistry(), value);
-    if (unknown.length > 0) {
-      problems.splice(0, problems.length, ...unknown.map((path) => `invalid config key "${path}"`));
-      entry.problemAt = entry.ref;
-    }
+  // An entry `consul config write` cannot decode is refused before any validation, for that alone.
+  if (decoded !== undefined && decoded.refusals.length > 0) {
+    problems.splice(0, problems.length, ...decoded.refusals);
+    entry.problemAt = entry.ref;
   }
   entry.fingerprint = JSON.stringify([entry.key, jwtDigest(entry.jwt), entry.sources.map((s) => [
     s.name, s.namespace, s.partition, s.peer, s.samenessGroup, s.action ?? null,
     s.permissions?.map((p) => [p.action, p.http ? [p.http.pathExact, p.http.pathPrefix, p.http.pathRegex, p.http.methods, p.http.headers.map((h) => [h.name, h.present, h.exact, h.prefix, h.suffix, h.contains, h.regex, h.ignoreCase, h.invert])] : null, jwtDigest(p.jwt)]) ?? null,
   ])]);
   return entry;
+}
+
+const decodedEntries = new WeakMap<object, DecodedEntry>();
+
+/** A config entry as Consul decodes it (`configEntryDecode.ts`), once per text. */
+function decodedEntry(resource: Resource): DecodedEntry {
+  const value = resourceValue(resource);
+  let decoded = decodedEntries.get(value);
+  if (!decoded) decodedEntries.set(value, (decoded = decodeConfigEntry(value)));
+  return decoded;
 }
 
 function permission(form: 'crd' | 'entry', file: SourceFile, root: SourceNode, raw: unknown, path: NodePath, index: number, owner: string): PermissionRule[] {
