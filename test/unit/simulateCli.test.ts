@@ -67,6 +67,16 @@ describe('mesh-policy simulate', () => {
     assert.match(rows[0]!, /newly denied\s+3×\s+cluster\.local\/ns\/shop\/sa\/frontend → shop\/cart:8080 DELETE \/cart\s+— .*\[two-pods\.jsonl:1\]$/);
   });
 
+  it('text: paths that differ only in their query string are one row, printed /path?… with their count', async () => {
+    const withPath = (path: string) => JSON.stringify({ ...JSON.parse(call('DELETE', 'cluster.local/ns/shop/sa/frontend', 'allowed')), request: { method: 'DELETE', path, host: 'cart.shop.svc.cluster.local' } });
+    writeFileSync(join(dir, 'queries.jsonl'), [withPath('/cart?t=1'), withPath('/cart?t=2'), withPath('/cart?t=2'), withPath('/other')].join('\n') + '\n');
+    const text = (await run(['--policies', 'policies.yaml', '--traffic', 'queries.jsonl'], dir)).stdout;
+    const rows = text.split('\n').filter((l) => /^\s+newly denied/.test(l));
+    assert.equal(rows.length, 2, text);
+    assert.match(rows[0]!, /newly denied\s+3×\s+cluster\.local\/ns\/shop\/sa\/frontend → shop\/cart:8080 DELETE \/cart\?… \(2 query strings\)\s+— .*\[queries\.jsonl:2\]$/);
+    assert.match(rows[1]!, /newly denied\s+1×\s+.* DELETE \/other\s+—/);
+  });
+
   it('sarif: the editor\'s traffic findings, newly denied calls (MPA4001) on the deciding policy, their log lines related', async () => {
     const sarif = JSON.parse((await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl', '--format', 'sarif'], dir)).stdout);
     type Location = { artifactLocation: { uri: string }; region: { startLine: number } };

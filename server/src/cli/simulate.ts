@@ -16,6 +16,7 @@ import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrint
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
+import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { dryRunDifference, dryRunSummary, dryRunTallies } from '../engine/simulate/dryRun';
 import { VERSION } from '../version';
@@ -342,10 +343,11 @@ function notInEffect(simulation: Simulation): RefusedResource[] {
 export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o, authentication: readonly AuthenticationSummary[] = [], refused: readonly Pick<RefusedResource, 'ref' | 'reason'>[] = []): string {
   const t = result.totals;
   /** `  N×  call  — text  [sample]`, the call and text as it may be printed (redacted). */
-  const callRow = ({ outcome, calls }: { outcome: ShapeOutcome; calls: number }, text: (o: ShapeOutcome) => string): string => {
+  const callRow = ({ outcome, calls, queries }: AlikeRow, text: (o: ShapeOutcome) => string): string => {
     const o = shown(outcome);
     const sample = o.shape.samples[0];
-    return `  ${n(calls).padStart(6)}×  ${describeCall(o.shape.record)}  — ${text(o)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`;
+    const call = queries > 1 ? `${describeCall(withoutQuery(o.shape.record))}?… (${n(queries)} query strings)` : describeCall(o.shape.record);
+    return `  ${n(calls).padStart(6)}×  ${call}  — ${text(o)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`;
   };
   const out = [
     `Simulated ${n(t.calls)} calls (${n(result.outcomes.length)} shapes from ${n(model.stats.lines)} log lines, ${n(model.stats.skipped)} skipped).`,
@@ -428,24 +430,41 @@ function authenticationText(result: SimulationResult, authentication: readonly A
   return ['', 'Authentication (PeerAuthentications and RequestAuthentications allow nothing; a STRICT mode refuses plaintext calls, the connection failing, a RequestAuthentication invalid tokens with 401):', ...rows];
 }
 
+interface AlikeRow {
+  outcome: ShapeOutcome;
+  calls: number;
+  /** How many query strings the row's paths differ by (1: one path, printed whole). */
+  queries: number;
+}
+
 /**
  * Outcomes that print alike (the same call and text) as one row with their calls summed, busiest
  * first: shapes that differ only in what a row does not show (the pod IP of a destination, a
- * header) would otherwise be rows a reader takes for duplicates. The busiest shape stands for
- * the row (its sample line).
+ * header) would otherwise be rows a reader takes for duplicates. Paths that differ only in their
+ * query string with the same text (a cache-buster, a polling counter) are one row too, printed
+ * `/path?… (N query strings)`. The busiest shape stands for the row (its sample line).
  */
-function alike(outcomes: readonly ShapeOutcome[], text: (o: ShapeOutcome) => string): { outcome: ShapeOutcome; calls: number }[] {
-  const rows = new Map<string, { outcome: ShapeOutcome; calls: number }>();
+function alike(outcomes: readonly ShapeOutcome[], text: (o: ShapeOutcome) => string): AlikeRow[] {
+  const rows = new Map<string, AlikeRow & { paths: Set<string | undefined> }>();
   for (const o of outcomes) {
-    const key = `${describeCall(o.shape.record)}\u0000${text(o)}`;
+    const key = `${describeCall(withoutQuery(o.shape.record))}\u0000${text(o)}`;
     const row = rows.get(key);
-    if (!row) rows.set(key, { outcome: o, calls: o.shape.count });
+    if (!row) rows.set(key, { outcome: o, calls: o.shape.count, queries: 1, paths: new Set([o.shape.record.request?.path]) });
     else {
       row.calls += o.shape.count;
+      row.paths.add(o.shape.record.request?.path);
+      row.queries = row.paths.size;
       if (o.shape.count > row.outcome.shape.count) row.outcome = o;
     }
   }
-  return [...rows.values()].sort((a, b) => b.calls - a.calls);
+  return [...rows.values()].map(({ outcome, calls, queries }) => ({ outcome, calls, queries })).sort((a, b) => b.calls - a.calls);
+}
+
+/** The record with its path's query string (and fragment) left out, for grouping and printing. */
+function withoutQuery(record: AccessRecord): AccessRecord {
+  const path = record.request?.path;
+  const cut = path === undefined ? -1 : path.search(/[?#]/);
+  return cut < 0 ? record : { ...record, request: { ...record.request, path: path!.slice(0, cut) } };
 }
 
 /**
