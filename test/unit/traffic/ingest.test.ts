@@ -1028,6 +1028,26 @@ describe('mesh-policy traffic', () => {
     assertAccounting(again);
   });
 
+  it('JSON Lines: a part no line named is left out, not printed as {} (an access record prints back as itself)', async () => {
+    const record = { mesh: 'istio', protocol: 'http', request: { method: 'GET', path: '/x' }, observed: 'allowed', count: 1 };
+    const linkerd = '10.42.1.15:48212 web.emojivoto.serviceaccount.identity.linkerd.cluster.local - [2026-02-10T12:00:01.000000001Z] "GET http://web-svc.emojivoto:80/api/unknown HTTP/2.0" 404';
+    const records = await cli([file([JSON.stringify(record)], 'bare-record.jsonl'), '--no-inventory', '--format', 'jsonl']);
+    assert.equal(records.code, 0, records.stderr);
+    assert.deepEqual(records.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [record]);
+    const apache = await cli([file([linkerd], 'no-writer.log'), '--no-inventory', '--format', 'jsonl']);
+    assert.equal(apache.code, 0, apache.stderr);
+    assert.deepEqual(JSON.parse(apache.stdout.trim()), {
+      time: '2026-02-10T12:00:01.000000001Z',
+      mesh: 'linkerd',
+      protocol: 'http2',
+      source: { principal: 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local', namespace: 'emojivoto', serviceAccount: 'web', ip: '10.42.1.15' },
+      request: { method: 'GET', path: '/api/unknown', host: 'web-svc.emojivoto:80' },
+      response: { status: 404 },
+      observed: 'unknown',
+      count: 1,
+    });
+  });
+
   it('prints Istio dry-run results: in JSON Lines as response.dryRun, which reads back the same, and beside the outcome in text', async () => {
     const line = (second: number, fields: object) => JSON.stringify({ start_time: at(second), method: 'GET', path: '/v1/carts/1', protocol: 'HTTP/1.1', response_code: 200, response_code_details: 'via_upstream', authority: 'cart.shop:80', upstream_cluster: 'inbound|7070||', upstream_host: '10.244.0.20:7070', downstream_local_address: '10.244.0.20:7070', downstream_remote_address: '10.244.0.10:50000', source_principal: 'spiffe://cluster.local/ns/shop/sa/frontend', ...fields });
     const path = file([
