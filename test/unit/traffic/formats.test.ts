@@ -1829,6 +1829,24 @@ describe('shipper-wrapped lines', () => {
     );
   });
 
+  it('a JSON shipper record whose line still has its CRI prefix: P fragments are joined with the F line, per stream', () => {
+    const reader = createReader('envoy-text');
+    const half = Math.floor(istioDenied.line.length / 2);
+    const k8s = { pod_name: 'httpbin-5c8f7d6b9-fghij', namespace_name: 'foo', container_name: 'istio-proxy', docker_id: '3b4c5d6e7f80' };
+    assert.deepEqual(reader.read(JSON.stringify({ log: `2025-03-14T09:27:31.870551234Z stdout P ${istioDenied.line.slice(0, half)}`, kubernetes: k8s })), skip('partial line (joined with the next)'));
+    assert.deepEqual(
+      reader.read(JSON.stringify({ log: `2025-03-14T09:27:31.870551299Z stdout F ${istioDenied.line.slice(half)}\n`, kubernetes: k8s })),
+      withShipper(istioDenied.expect, { shipper: 'fluent-bit', pod: 'httpbin-5c8f7d6b9-fghij', namespace: 'foo', container: 'istio-proxy', time: '2025-03-14T09:27:31.870551299Z' }),
+    );
+    // the shipper's own time wins over the runtime's; an F line with nothing after the prefix is an empty record
+    assert.deepEqual(
+      reader.read(JSON.stringify({ log: `2025-03-14T09:27:31.870551234Z stdout F ${istioDenied.line}`, time: '2025-03-14T09:27:31.9Z', kubernetes: k8s })),
+      withShipper(istioDenied.expect, { shipper: 'fluent-bit', pod: 'httpbin-5c8f7d6b9-fghij', namespace: 'foo', container: 'istio-proxy', time: '2025-03-14T09:27:31.9Z' }),
+    );
+    assert.deepEqual(reader.read(JSON.stringify({ log: '2025-03-14T09:27:31.870551234Z stdout F ', kubernetes: k8s })), skip('shipper record without a log line'));
+    assert.equal(detectFormat([JSON.stringify({ line: `2025-03-14T09:27:31.870551234Z stdout F ${istioDenied.line}`, labels: { pod: 'p' }, timestamp: '2025-03-14T09:27:31.870551234Z' })], 'loki.json'), 'envoy-text');
+  });
+
   it('Fluent Bit Merge_Log: the parsed line at the top level next to kubernetes', () => {
     const inner = JSON.parse(ENVOY_JSON[0]!.line) as Record<string, unknown>;
     const line = JSON.stringify({ ...inner, kubernetes: FLUENT_BIT_K8S });
@@ -2061,6 +2079,8 @@ describe('upstream-defined lines (fixture)', () => {
     it(`${c.format}: ${c.name}`, () => {
       assert.deepEqual(createReader(c.format, c.options).read(c.line), c.expect);
       assertPeekAgrees(createReader(c.format, c.options), c.line, c.expect);
+      // a file of this one line is read in its format with no setting (a custom format needs one)
+      if (c.options === undefined && c.expect.kind === 'record') assert.equal(detectFormat([c.line], 'access.log'), c.format);
     });
   }
 });

@@ -387,6 +387,29 @@ describe('ingest: files, streams, progress, cancellation', () => {
     return { whole: parts.length - 1, cut: parts[parts.length - 1] === '' ? 0 : 1 };
   };
 
+  it("a proxy's startup log longer than the first sample: the format is found further on, no line is lost", async () => {
+    const text = readFileSync(join(FIXTURES, 'traffic', 'formats', 'istio-text.log'), 'utf8');
+    const plain = await ingestTraffic([join(FIXTURES, 'traffic', 'formats', 'istio-text.log')], { config: defaultConfig(dir), workers: 1 });
+    const startup = Array.from({ length: 120 }, (_, i) => `2026-02-10T08:00:${String(i % 60).padStart(2, '0')}.000000Z\tinfo\tads\tADS: new connection for node:sidecar~10.244.1.${i}~x`);
+    for (const gzip of [false, true]) {
+      const path = join(dir, `startup-first.log${gzip ? '.gz' : ''}`);
+      const content = `${startup.join('\n')}\n${text}`;
+      writeFileSync(path, gzip ? gzipSync(content) : content);
+      const model = await ingestTraffic([path], { config: defaultConfig(dir), workers: 1 });
+      assert.equal(model.stats.files[0]!.format, 'envoy-text');
+      assert.equal(model.stats.parsed, plain.stats.parsed);
+      assert.equal(model.stats.skipped, plain.stats.skipped + startup.length);
+      assert.deepEqual(model.stats.problems, []);
+      assertAccounting(model);
+    }
+    // a file of no format at all is still one
+    const none = join(dir, 'no-format.log');
+    writeFileSync(none, `${startup.join('\n')}\n`);
+    const model = await ingestTraffic([none], { config: defaultConfig(dir), workers: 1 });
+    assert.deepEqual(model.stats.problems, [`${none}: format not recognized`]);
+    assert.equal(model.stats.skipped, startup.length);
+  });
+
   it('names UTF-16 text (PowerShell\'s > writes it) as the reason its lines are skipped, instead of "format not recognized"', async () => {
     const text = readFileSync(join(FIXTURES, 'traffic', 'formats', 'istio-text.log'), 'utf8');
     const utf8 = join(dir, 'as-utf8.log');
@@ -1026,6 +1049,26 @@ describe('mesh-policy traffic', () => {
     assert.equal(again.shapes.length, records.length);
     assert.equal(again.stats.calls, records.reduce((n, r) => n + (r.count ?? 1), 0), 'a record with a count stands for that many calls');
     assertAccounting(again);
+  });
+
+  it('JSON Lines: a part no line named is left out, not printed as {} (an access record prints back as itself)', async () => {
+    const record = { mesh: 'istio', protocol: 'http', request: { method: 'GET', path: '/x' }, observed: 'allowed', count: 1 };
+    const linkerd = '10.42.1.15:48212 web.emojivoto.serviceaccount.identity.linkerd.cluster.local - [2026-02-10T12:00:01.000000001Z] "GET http://web-svc.emojivoto:80/api/unknown HTTP/2.0" 404';
+    const records = await cli([file([JSON.stringify(record)], 'bare-record.jsonl'), '--no-inventory', '--format', 'jsonl']);
+    assert.equal(records.code, 0, records.stderr);
+    assert.deepEqual(records.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [record]);
+    const apache = await cli([file([linkerd], 'no-writer.log'), '--no-inventory', '--format', 'jsonl']);
+    assert.equal(apache.code, 0, apache.stderr);
+    assert.deepEqual(JSON.parse(apache.stdout.trim()), {
+      time: '2026-02-10T12:00:01.000000001Z',
+      mesh: 'linkerd',
+      protocol: 'http2',
+      source: { principal: 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local', namespace: 'emojivoto', serviceAccount: 'web', ip: '10.42.1.15' },
+      request: { method: 'GET', path: '/api/unknown', host: 'web-svc.emojivoto:80' },
+      response: { status: 404 },
+      observed: 'unknown',
+      count: 1,
+    });
   });
 
   it('prints Istio dry-run results: in JSON Lines as response.dryRun, which reads back the same, and beside the outcome in text', async () => {

@@ -13,7 +13,8 @@ import { EMPTY_ENVELOPE, EnvelopeParser, ShipperAwareReader, unwrapPrefix, type 
 /**
  * Which format a file is in, and the reader for it.
  *
- * Detection looks at up to 50 non-blank sample lines (ingest/lineSource.ts `sampleLines`). Each is first taken out of a shipper or
+ * Detection looks at up to 50 sample lines that fit a format (ingest/lineSource.ts `sampleLines`;
+ * when the first 50 lines fit none, ingest samples further). Each is first taken out of a shipper or
  * kubectl wrapping, then classified on its own:
  * - a JSON object with `client.addr`/`client.id` → linkerd-json;
  * - a JSON object with two or more keys of Envoy's JSON format (`response_code`,
@@ -110,9 +111,9 @@ export function detectFormat(sampleLines: string[], fileName: string): LogFormat
   const envelopes = new EnvelopeParser();
   let looked = 0;
   for (const raw of sampleLines) {
+    // (lines that fit no format, such as a proxy's startup log before its first request, are not counted)
     if (looked >= SAMPLE_LINES) break;
     if (raw.trim().length === 0) continue;
-    looked++;
     let line = raw;
     let format = classifyLine(line);
     if (format === undefined || format === 'envoy-text') {
@@ -125,10 +126,15 @@ export function detectFormat(sampleLines: string[], fileName: string): LogFormat
       }
       if (line !== raw) format = classifyLine(line);
     }
-    if (format !== undefined) votes.set(format, (votes.get(format) ?? 0) + 1);
-    else {
+    if (format !== undefined) {
+      votes.set(format, (votes.get(format) ?? 0) + 1);
+      looked++;
+    } else {
       const proxy = linkerdProxyLineLayout(line);
-      if (proxy !== undefined) proxyVotes.set(proxy, (proxyVotes.get(proxy) ?? 0) + 1);
+      if (proxy !== undefined) {
+        proxyVotes.set(proxy, (proxyVotes.get(proxy) ?? 0) + 1);
+        looked++;
+      }
     }
   }
   // Linkerd proxy log lines decide only when no access log line did (a container's log before

@@ -164,6 +164,8 @@ export class EnvoyJsonReader implements LineReader {
   private readonly partSeen: Uint8Array;
   /** A custom format's nested objects and strings of text and operators, read after the scan. */
   private readonly composites: Composite[] = [];
+  /** The format has a request key (method, path, protocol or authority): see `omittedRequest`. */
+  private readonly requestKeys: boolean;
   readonly hopParts = ENVOY_HOP_PARTS;
 
   constructor(
@@ -177,7 +179,11 @@ export class EnvoyJsonReader implements LineReader {
       this.composites = compiled.composites;
       this.headerNames = compiled.headerNames.length > 0 ? compiled.headerNames : undefined;
       this.minimumKeys = 1;
+      let requestKeys = false;
+      for (const slot of compiled.table.values()) if (slot === F.METHOD || slot === F.PATH || slot === F.PROTOCOL || slot === F.AUTHORITY) requestKeys = true;
+      this.requestKeys = requestKeys;
     } else {
+      this.requestKeys = true;
       this.scanner = new FlatJsonScanner(DEFAULT_TABLE, SLOT_COUNT);
       this.headerNames = undefined;
       // One shared key (Linkerd's `method`, say) does not make a line Envoy's.
@@ -199,6 +205,7 @@ export class EnvoyJsonReader implements LineReader {
     const scanner = this.scanner;
     if (scanner.scan(line) !== SCAN_OK || scanner.seen[F.KUBERNETES] === 1 || scanner.matched < this.minimumKeys) return undefined;
     if (this.composites.length > 0 && this.readComposites() !== undefined) return undefined;
+    this.omittedRequest();
     return peekEnvoyRecord(scanner.values, scanner.seen, this.mesh, this.keyParts, this.keyPrefix);
   }
 
@@ -221,6 +228,18 @@ export class EnvoyJsonReader implements LineReader {
       seen[composite.slot] = 0;
     }
     return misfit;
+  }
+
+  /**
+   * A JSON format leaves out the keys of empty values with omit_empty_values (Istio's
+   * `omitEmptyValues`): a TCP connection's line then has no request key at all. A status of 0
+   * with none of the format's request keys is such a line (an HTTP request always has a method),
+   * marked as if its empty protocol had been written, which makes it TCP.
+   */
+  private omittedRequest(): void {
+    if (!this.requestKeys) return;
+    const { values, seen } = this.scanner;
+    if (seen[F.METHOD] === 0 && seen[F.PATH] === 0 && seen[F.PROTOCOL] === 0 && seen[F.AUTHORITY] === 0 && values[F.RESPONSE_CODE] === '0') seen[F.PROTOCOL] = 1;
   }
 
   read(line: string): LineResult {
@@ -246,6 +265,7 @@ export class EnvoyJsonReader implements LineReader {
       if (misfit !== undefined) return misfit;
     }
     if (fields !== undefined) mergeFields(scanner.values, seen, fields);
+    this.omittedRequest();
     const parsed = buildEnvoyRecord(scanner.values, seen, this.mesh, this.headerNames);
     if (kubernetes) {
       const raw = scanner.values[F.KUBERNETES];

@@ -86,7 +86,8 @@ export class LinkerdApacheReader implements LineReader {
     while (k < n && line.charCodeAt(k) === 32) k++;
     if (k < n) {
       status = parseStatus(line.slice(k, n).trimEnd());
-      if (status === undefined) return undefined;
+      // (an HTTP status has three digits: `" 40` is a line cut short)
+      if (status === undefined || status < 100 || status > 999) return undefined;
     }
     return {
       clientAddr: addr,

@@ -250,9 +250,23 @@ export class EnvelopeParser {
     } else {
       return undefined;
     }
-    const inner = body === undefined ? '' : trimNewline(body);
+    let inner = body === undefined ? '' : trimNewline(body);
     if (inner.length === 0) return EMPTY_ENVELOPE;
     const unwrapped: Unwrapped = { inner, meta: metadata(shipper, core, normalizeTime(time)) };
+    // The container runtime's whole log file line, CRI prefix and all (a tail input without the
+    // cri parser, a Promtail or Alloy pipeline without its cri stage): the line follows the prefix.
+    if (inner.charCodeAt(4) === 45 /* - */ && inner.charCodeAt(10) === 84 /* T */) {
+      const ts = TIMESTAMP_PREFIX.exec(inner);
+      const cri = ts === null ? null : CRI_STREAM.exec(inner.slice(ts[0].length));
+      if (ts !== null && cri !== null) {
+        inner = inner.slice(ts[0].length + cri[0].length);
+        if (inner.length === 0) return EMPTY_ENVELOPE;
+        unwrapped.inner = inner;
+        unwrapped.meta.time ??= ts[1]!;
+        unwrapped.stream = cri[1] as CriStream;
+        if (cri[2] === 'P') unwrapped.partial = true;
+      }
+    }
     if (fields !== undefined) unwrapped.fields = fields;
     return unwrapped;
   }

@@ -20,6 +20,11 @@ import type { FileStats, IngestOptions, IngestProgress, IngestStats, ResolutionM
 export const DEFAULT_JOIN_WINDOW_MS = 60_000;
 export const DEFAULT_MAX_PENDING = 100_000;
 export const DEFAULT_MAX_SAMPLES = 3;
+/** The first sample (lineSource.ts `sampleLines`'s default), and how far to look when none of it fits a format. */
+const SAMPLE_LINES = 50;
+const LONG_SAMPLE_LINES = 5000;
+const LONG_SAMPLE_BYTES = 4 * 1024 * 1024;
+const NOT_RECOGNIZED = 'format not recognized';
 export const DEFAULT_PARALLEL_THRESHOLD = 64 * 1024 * 1024;
 
 /** A file ready to read: its reader, and how to make the same reader in a worker. */
@@ -108,7 +113,17 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
       plans.push({ index: plans.length, path, gzip: false, size: 0, reader: skippingReader('unreadable'), problem: stats.error, unreadable: true });
       continue;
     }
-    const choice = chooseReader(path, sample, config, options.readerFor);
+    let choice = chooseReader(path, sample, config, options.readerFor);
+    if (choice.problem === NOT_RECOGNIZED && document === undefined && sample.length >= SAMPLE_LINES) {
+      // The first lines fit no format, as a proxy's startup log before its first request does:
+      // look further, for a format's first lines.
+      try {
+        const longer = await sampleLines(path, gzip, LONG_SAMPLE_LINES, LONG_SAMPLE_BYTES);
+        if (longer.length > sample.length) choice = chooseReader(path, longer, config, options.readerFor);
+      } catch {
+        // (the full read meets the same error and reports it)
+      }
+    }
     if (choice.format) stats.format = choice.format;
     if (choice.problem && choice.problem !== 'empty file') problems.push(`${path}: ${choice.problem}`);
     plans.push({
