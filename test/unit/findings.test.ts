@@ -84,14 +84,14 @@ const cases: Case[] = [
     name: 'Consul HCL: a number where a string belongs is quoted',
     file: 'api.hcl',
     text: intentionsHcl('          Header = [{ Name = "x-version", Exact = 1e3 }]\n'),
-    code: 'MPA0103', message: 'Exact must be a string (got the number 1000)', covers: '1e3',
+    code: 'MPA0103', message: 'Exact must be a string (got the number 1000); consul config write converts it and stores the entry', covers: '1e3',
     fixed: intentionsHcl('          Header = [{ Name = "x-version", Exact = "1e3" }]\n'), fixTitle: 'Quote 1e3 as "1e3"',
   },
   {
     name: 'Consul JSON: a number where a string belongs is quoted',
     file: 'api.json',
     text: intentionsJson('{ "Header": [{ "Name": "x-version", "Exact": 2 }] }'),
-    code: 'MPA0103', message: 'Exact must be a string (got the number 2)', covers: '2',
+    code: 'MPA0103', message: 'Exact must be a string (got the number 2); consul config write converts it and stores the entry', covers: '2',
     fixed: intentionsJson('{ "Header": [{ "Name": "x-version", "Exact": "2" }] }'), fixTitle: 'Quote 2 as "2"',
   },
   {
@@ -265,6 +265,19 @@ describe('schema findings: message, range and fix', () => {
     assert.deepEqual(finding.fixes?.filter((f) => f.preferred), []);
     // HTTP/1 and HTTP/2 are one edit away from HTTP/3; the rest follow in the schema's order.
     assert.deepEqual(finding.fixes?.map((f) => f.title), ['HTTP/1', 'HTTP/2', 'unknown', 'gRPC', 'opaque', 'TLS'].map((v) => `Change to "${v}"`));
+  });
+
+  it('Consul config entries: a wrong type consul config write converts is a warning; one it cannot convert stays an error', () => {
+    // mapstructure, weakly typed: a single value where a list belongs is lifted, a number is its text.
+    const converted = engine.lintText('api.hcl', intentionsHcl('          Methods = "GET"\n')).findings.filter((f) => f.code === 'MPA0103');
+    assert.deepEqual(converted.map((f) => [f.severity, f.message]), [['warning', 'Methods must be a list (got the string "GET"); consul config write converts it and stores the entry']]);
+    assert.deepEqual(converted[0]!.fixes?.filter((f) => f.preferred).map((f) => f.title), ['Wrap the value in a list']);
+    // "maybe" is no bool to strconv.ParseBool: the entry does not decode, so every wrong type stays an error.
+    const refused = engine.lintText('api.hcl', intentionsHcl('          Methods = "GET"\n          Header = [{ Name = "x", Present = "maybe" }]\n')).findings.filter((f) => f.code === 'MPA0103');
+    assert.deepEqual(refused.map((f) => f.severity), ['error', 'error']);
+    // The CRD goes through the API server, which converts nothing.
+    const crd = engine.lintText('crd.yaml', intentionsCrd('        header:\n        - name: x-canary\n          exact: false\n')).findings.filter((f) => f.code === 'MPA0103');
+    assert.deepEqual(crd.map((f) => f.severity), ['error']);
   });
 
   it('a quoted value the schema would still refuse is offered, not preferred (fix-all applies no guess)', () => {

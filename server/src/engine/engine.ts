@@ -7,7 +7,7 @@ import { Codes } from './codes';
 import { defaultConfig, type RuleSetting } from './config/projectConfig';
 import { WorkspaceModel, type PreparedFile } from './workspace';
 import { compareFindings, rangeMovedBy, type Finding } from './findings';
-import { recognize } from './recognize';
+import { meshModule, recognize } from './recognize';
 import type { Resource } from './resource';
 import { apiVersionOf, type SchemaCatalog } from './schema/catalog';
 import { schemaFindings } from './schema/schemaFindings';
@@ -204,7 +204,8 @@ export class Engine {
     const computed: DocumentLint = { path: file.path, line: start?.line ?? -1, index: document?.index ?? -1, resources: [], findings: [] };
     for (const resource of resources) {
       const value = resourceValue(resource);
-      const schema = schemaFindings(file, resource, this.registry, value);
+      const found = schemaFindings(file, resource, this.registry, value);
+      const schema = meshModule(resource.mesh)?.weighSchemaFindings?.(resource, value, found) ?? found;
       const checks = runChecksTracked(file, resource, workspace, value);
       computed.resources.push({ schema, value, checks, dependent: [] });
     }

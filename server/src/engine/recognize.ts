@@ -2,6 +2,7 @@ import { consulModule } from './consul';
 import { istioModule } from './istio';
 import { linkerdModule } from './linkerd';
 import type { MeshModule } from './meshModule';
+import type { Mesh } from './meshes';
 import type { Resource, UnservedVersion } from './resource';
 import type { CatalogEntry } from './schema/catalog';
 import type { SchemaRegistry } from './schema/registry';
@@ -12,6 +13,11 @@ import { getEntry, getScalarString, locate, type NodePath, type ObjectNode } fro
 
 export const MESH_MODULES: readonly MeshModule[] = [istioModule, linkerdModule, consulModule];
 const moduleFor = new Map(MESH_MODULES.map((m) => [m.mesh, m]));
+
+/** The pipeline's hooks of a mesh. */
+export function meshModule(mesh: Mesh): MeshModule | undefined {
+  return moduleFor.get(mesh);
+}
 
 export interface Recognition {
   resources: Resource[];

@@ -1,4 +1,6 @@
+import { Codes } from '../codes';
 import type { MeshModule } from '../meshModule';
+import { decodeConfigEntry } from './configEntryDecode';
 import { expand, propertyNames, typesOf } from '../schema/navigate';
 import type { JsonSchema } from '../schema/jsonSchema';
 import type { SchemaRegistry } from '../schema/registry';
@@ -35,6 +37,13 @@ export const consulModule: MeshModule = {
     if (!entry.configEntryKind) return node;
     const root = registry.rootSchema(entry);
     return canonicalizeNode(node, expand(registry, root, root), root, registry) as ObjectNode;
+  },
+  weighSchemaFindings(resource, value, findings) {
+    // `consul config write` converts a wrong type where it can (mapstructure, weakly typed): when
+    // the entry decodes, each such value is stored as converted, so it is a warning, not a refusal.
+    if (!resource.entry.configEntryKind || !findings.some((f) => f.code === Codes.wrongType)) return findings;
+    if (decodeConfigEntry(value).refusals.length > 0) return findings;
+    return findings.map((f) => (f.code === Codes.wrongType && f.severity === 'error' ? { ...f, severity: 'warning', message: `${f.message}; consul config write converts it and stores the entry` } : f));
   },
 };
 

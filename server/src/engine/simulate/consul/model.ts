@@ -4,7 +4,7 @@ import { locate, type NodePath, type SourceNode } from '../../source/tree';
 import type { SourceRef } from '../types';
 import { resourceValue } from '../../resourceValue';
 import { admissionRefusals } from '../../checks/admission';
-import { decodeConfigEntry, type DecodedEntry } from './configEntryDecode';
+import { decodeConfigEntry, type DecodedEntry } from '../../consul/configEntryDecode';
 import { movingRefs, type CompiledForms } from '../compiledForms';
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeConfigEntry } from '../../../server/src/engine/simulate/consul/configEntryDecode';
+import { decodeConfigEntry } from '../../server/src/engine/consul/configEntryDecode';
 
 /**
  * A `service-intentions` config entry decoded as `consul config write` decodes it: mapstructure
