@@ -592,6 +592,10 @@ function readRoute(base: Base, refs: Refs, value: Rec, group: string, kind: 'HTT
   arr(rules).forEach((rawRule, ri) => {
     const r = rec(rawRule);
     const rule: RuleDef = { index: ri, matches: [], at: refs.at(['spec', 'rules', ri], `${kind} ${base.namespace}/${base.name} rules[${ri}]`) };
+    if (group === GATEWAY_GROUP) {
+      const problem = arr(r['backendRefs']).map((b) => serviceBackendProblem(rec(b))).find((x) => x !== undefined);
+      if (problem) route.ignored ??= `rules[${ri}].backendRefs: ${problem} (rejected at admission)`;
+    }
     for (const rawFilter of arr(r['filters'])) {
       const f = rec(rawFilter);
       if (f['type'] !== 'RequestRedirect') continue;
@@ -651,6 +655,20 @@ function readRoute(base: Base, refs: Refs, value: Rec, group: string, kind: 'HTT
     route.rules.push(rule);
   });
   return route;
+}
+
+/** Why the admission webhook refuses a Gateway API HTTPRoute or GRPCRoute backend: a Service
+ * (group `core`, `""` or absent; kind `Service` or absent) without a port, or with port 0
+ * (policy-controller `admission.rs` `validate_http_backend_if_service`,
+ * `validate_grpc_backend_if_service`; `policy-test/tests/admit_http_route_gateway.rs`). Backends
+ * of other kinds are admitted whatever they say. Linkerd's own HTTPRoute is not checked this way. */
+function serviceBackendProblem(backend: Rec): string | undefined {
+  const group = backend['group'];
+  const kind = backend['kind'];
+  const isService = (group === undefined || group === 'core' || group === '') && (kind === undefined || kind === 'Service');
+  if (!isService) return undefined;
+  const port = backend['port'];
+  return port === undefined || port === null || port === 0 ? `Service ${str(backend['name']) ?? '?'} is referenced without a port` : undefined;
 }
 
 /** Why a RequestRedirect path modifier makes the route unusable (routes/http.rs
