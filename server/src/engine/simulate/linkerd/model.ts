@@ -592,6 +592,10 @@ function readRoute(base: Base, refs: Refs, value: Rec, group: string, kind: 'HTT
   arr(rules).forEach((rawRule, ri) => {
     const r = rec(rawRule);
     const rule: RuleDef = { index: ri, matches: [], at: refs.at(['spec', 'rules', ri], `${kind} ${base.namespace}/${base.name} rules[${ri}]`) };
+    if (group === POLICY_GROUP && kind === 'HTTPRoute' && r['timeouts'] !== undefined) {
+      const problem = timeoutsProblem(rec(r['timeouts']));
+      if (problem) route.ignored ??= `rules[${ri}].timeouts: ${problem} (rejected at admission)`;
+    }
     if (group === GATEWAY_GROUP) {
       const problem = arr(r['backendRefs']).map((b) => serviceBackendProblem(rec(b))).find((x) => x !== undefined);
       if (problem) route.ignored ??= `rules[${ri}].backendRefs: ${problem} (rejected at admission)`;
@@ -669,6 +673,35 @@ function serviceBackendProblem(backend: Rec): string | undefined {
   if (!isService) return undefined;
   const port = backend['port'];
   return port === undefined || port === null || port === 0 ? `Service ${str(backend['name']) ?? '?'} is referenced without a port` : undefined;
+}
+
+/** A Gateway API duration (GEP-2257: one to four `<1-5 digits><h|m|s|ms>` parts, `1h30m`, `500ms`) in milliseconds, or undefined when it is not one. */
+export function gatewayDuration(text: string): number | undefined {
+  if (!/^([0-9]{1,5}(h|m|s|ms)){1,4}$/.test(text)) return undefined;
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let total = 0;
+  for (const [, digits, u] of text.matchAll(/([0-9]+)(ms|h|m|s)/g)) total += Number(digits) * unit[u!]!;
+  return total;
+}
+
+/** Why the admission webhook refuses a `policy.linkerd.io` HTTPRoute rule's `timeouts`: a value
+ * that is not a duration (the spec does not deserialize) or a `backendRequest` longer than the
+ * `request` timeout (policy-controller `admission.rs`, `HttpRouteSpec` `validate_timeouts`). */
+function timeoutsProblem(timeouts: Rec): string | undefined {
+  const read = (field: 'request' | 'backendRequest'): number | string | undefined => {
+    const v = timeouts[field];
+    if (v === undefined || v === null) return undefined;
+    const ms = typeof v === 'string' ? gatewayDuration(v) : undefined;
+    return ms ?? `${field} ${JSON.stringify(v)} is not a duration`;
+  };
+  const request = read('request');
+  const backend = read('backendRequest');
+  if (typeof request === 'string') return request;
+  if (typeof backend === 'string') return backend;
+  if (request !== undefined && backend !== undefined && backend > request) {
+    return `backendRequest timeout (${String(timeouts['backendRequest'])}) must not be greater than request timeout (${String(timeouts['request'])})`;
+  }
+  return undefined;
 }
 
 /** Why a RequestRedirect path modifier makes the route unusable (routes/http.rs
