@@ -657,6 +657,9 @@ describe('§2.5 routes', () => {
       name, docs: [SERVER_HTTP, ALLOW_ALL_ON_SERVER, route('t', `${PARENT}\nrules: [{matches: [{path: {type: Exact, value: /only}}], timeouts: ${timeouts}}]`)],
       call: { from: WEB, path: '/other' }, verdict, ...(status ? { status } : {}),
     })),
+    // routes/http.rs header_match parses the name into http::HeaderName: a space is not a token character.
+    { name: 'a header match whose name is not an HTTP token makes the route ignored', docs: withRoute('rules: [{matches: [{path: {type: Exact, value: /only}, headers: [{name: "x env", value: canary}]}]}]'), call: { from: WEB, path: '/other' }, verdict: 'allow' },
+    { name: 'a header match name with token punctuation is valid', docs: withRoute('rules: [{matches: [{path: {type: Exact, value: /only}, headers: [{name: "x-env_v1.2", value: canary}]}]}]'), call: { from: WEB, path: '/other' }, verdict: 'deny', status: 404 },
     { name: 'Linkerd\'s own HTTPRoute is not checked for backend ports', docs: [SERVER_HTTP, ALLOW_ALL_ON_SERVER, route('r', `${PARENT}\nrules: [{matches: [{path: {type: Exact, value: /only}}], backendRefs: [{name: foo}]}]`)], call: { from: WEB, path: '/other' }, verdict: 'deny', status: 404 },
     // policy-controller/core/src/routes.rs: GroupKindName orders by name before group and kind.
     { name: 'precedence: ties of the same age go to the first by name, not by group', docs: [SERVER_HTTP, route('a-policy', `${PARENT}\nrules: [{matches: [{path: {value: /api}}]}]`), route('b-gateway', `${PARENT}\nrules: [{matches: [{path: {value: /api}}]}]`, { group: 'gateway.networking.k8s.io/v1' }), policy('p', '{group: policy.linkerd.io, kind: HTTPRoute, name: a-policy}', '[]')], call: { from: WEB, path: '/api' }, verdict: 'allow', reason: /a-policy/ },

@@ -541,6 +541,8 @@ function readServerAuthorization(base: Base, value: Rec, cluster: ClusterIdentit
   return def;
 }
 
+const HEADER_NAME_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 function readHeaderMatches(list: unknown, what: 'header' | 'query param'): { matches: HeaderMatchDef[]; problem?: string } {
   const matches: HeaderMatchDef[] = [];
   for (const raw of arr(list)) {
@@ -549,6 +551,11 @@ function readHeaderMatches(list: unknown, what: 'header' | 'query param'): { mat
     const value = h['value'] === undefined ? '' : String(h['value']);
     const type = str(h['type']) ?? 'Exact';
     if (!name) return { matches, problem: `a ${what} match has no name` };
+    // The policy controller parses header matches into http::HeaderName / HeaderValue
+    // (routes/http.rs, routes/grpc.rs `header_match`): a name must be an RFC 7230 token, a value
+    // free of control characters but tab.
+    if (what === 'header' && !HEADER_NAME_TOKEN.test(name)) return { matches, problem: `header name ${JSON.stringify(name)} is not a valid HTTP header name` };
+    if (what === 'header' && type !== 'RegularExpression' && /[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) return { matches, problem: `header ${name} value has control characters` };
     const key = what === 'header' ? name.toLowerCase() : name;
     if (type === 'RegularExpression') {
       const re = AnchoredRegex.compile(value);
