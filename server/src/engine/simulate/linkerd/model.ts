@@ -609,6 +609,8 @@ function readRoute(base: Base, refs: Refs, value: Rec, group: string, kind: 'HTT
     }
     for (const rawFilter of arr(r['filters'])) {
       const f = rec(rawFilter);
+      const modifierProblem = headerModifierProblem(f);
+      if (modifierProblem) route.ignored ??= `rules[${ri}].filters: ${modifierProblem} (rejected at admission)`;
       if (f['type'] !== 'RequestRedirect') continue;
       const redirect = rec(f['requestRedirect']);
       const problem = redirectPathProblem(redirect['path']);
@@ -707,6 +709,28 @@ function timeoutsProblem(timeouts: Rec): string | undefined {
   if (typeof backend === 'string') return backend;
   if (request !== undefined && backend !== undefined && backend > request) {
     return `backendRequest timeout (${String(timeouts['backendRequest'])}) must not be greater than request timeout (${String(timeouts['request'])})`;
+  }
+  return undefined;
+}
+
+/** Why a RequestHeaderModifier / ResponseHeaderModifier filter does not parse: the policy
+ * controller reads every `add` / `set` name into http::HeaderName and value into HeaderValue, and
+ * every `remove` into a HeaderName (routes/http.rs, routes/grpc.rs `request_header_modifier`,
+ * `response_header_modifier`); the webhook refuses the route, the indexer could not read it. */
+function headerModifierProblem(filter: Rec): string | undefined {
+  for (const field of ['requestHeaderModifier', 'responseHeaderModifier'] as const) {
+    const modifier = rec(filter[field]);
+    for (const list of ['add', 'set'] as const) {
+      for (const raw of arr(modifier[list])) {
+        const h = rec(raw);
+        const name = str(h['name']) ?? '';
+        if (!HEADER_NAME_TOKEN.test(name)) return `${field}.${list} header name ${JSON.stringify(name)} is not a valid HTTP header name`;
+        if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(String(h['value'] ?? ''))) return `${field}.${list} header ${name} value has control characters`;
+      }
+    }
+    for (const raw of arr(modifier['remove'])) {
+      if (!HEADER_NAME_TOKEN.test(String(raw))) return `${field}.remove header name ${JSON.stringify(String(raw))} is not a valid HTTP header name`;
+    }
   }
   return undefined;
 }
