@@ -395,6 +395,12 @@ describe('consul §3.7 an entry Consul refuses to store decides nothing', () => 
     { name: 'an unknown key in a source (config write refuses unused keys)', sources: '{ Name = "web", Action = "deny", Colour = "blue" }', problem: /\(invalid config key "Sources\[0\]\.Colour"\)/ },
     { name: 'an unknown key in an HTTP block', sources: '{ Name = "web", Permissions = [{ Action = "deny", HTTP { PathPrefix = "/v1", Verb = "GET" } }] }', problem: /invalid config key "Sources\[0\]\.Permissions\[0\]\.HTTP\.Verb"/ },
     { name: 'an unknown top-level key, the only problem named though the entry has others', sources: '{ Name = "web" }', extra: 'Protocol = "http"', problem: /Consul refuses to store it \(invalid config key "Protocol"\)/ },
+    // validateConfigEntryMeta (config_entry_intentions_test.go "config entry meta ..."): Go counts bytes.
+    { name: 'entry Meta with 65 pairs', sources: '{ Name = "web", Action = "allow" }', extra: `Meta = {\n${Array.from({ length: 65 }, (_, i) => `  k${i} = "v"\n`).join('')}}`, problem: /its Meta has 65 pairs \(at most 64\)/ },
+    { name: 'an entry Meta key of 129 bytes', sources: '{ Name = "web", Action = "allow" }', extra: `Meta = { "${'k'.repeat(129)}" = "v" }`, problem: /its Meta key "k{16}"… is longer than 128 bytes/ },
+    { name: 'an entry Meta value of 513 bytes', sources: '{ Name = "web", Action = "allow" }', extra: `Meta = { owner = "${'v'.repeat(513)}" }`, problem: /its Meta value for "owner" is longer than 512 bytes/ },
+    { name: 'an entry Meta value of 257 two-byte characters (514 bytes)', sources: '{ Name = "web", Action = "allow" }', extra: `Meta = { owner = "${'é'.repeat(257)}" }`, problem: /its Meta value for "owner" is longer than 512 bytes/ },
+    { name: 'a source Description of 300 two-byte characters (600 bytes)', sources: `{ Name = "web", Action = "allow", Description = "${'é'.repeat(300)}" }`, problem: /Description longer than 512 bytes/ },
   ];
   for (const c of cases) {
     it(`${c.name}: the other intentions and the default decide, and the trace says why`, () => {
@@ -453,6 +459,12 @@ describe('consul §3.7 an entry Consul refuses to store decides nothing', () => 
   it('the CRD: an unknown field is dropped by the API server, not refused', () => {
     const crd = yaml('apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata: {name: api}\nspec:\n  destination: {name: api}\n  sources:\n    - {name: web, action: deny, colour: blue}\n');
     expectVerdict(compile(crd, 'allow'), get, 'deny');
+  });
+
+  it('the largest Meta Consul accepts (64 pairs, 128-byte keys, 512-byte values) is stored', () => {
+    const meta = `Meta = {\n${Array.from({ length: 64 }, (_, i) => `  "${String(i).padStart(3, '0')}${'k'.repeat(125)}" = "${'v'.repeat(512)}"\n`).join('')}}`;
+    const d = expectVerdict(compile(hcl(entry('api', '{ Name = "web", Action = "deny" }', meta)), 'allow'), get, 'deny');
+    assert.ok(!d.trace.some((t) => /not in effect/.test(t.text)));
   });
 
   it('a valid entry is not refused: the same sources written correctly decide', () => {

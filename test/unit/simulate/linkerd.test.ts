@@ -636,6 +636,35 @@ describe('§2.5 routes', () => {
     { name: 'probe routes disappear once a route is attached (no automatic probe authorization)', docs: withRoute('rules: [{matches: [{path: {value: /api}}]}]'), call: { from: null, path: '/healthz' }, verdict: 'deny', status: 404 },
     { name: 'the probe route only admits GET on the exact probe path', docs: [SERVER_HTTP], call: { from: null, path: '/healthz/x' }, verdict: 'deny', status: 403 },
     { name: 'the probe route admits the kubelet on a Server without routes', docs: [SERVER_HTTP], call: { from: null, ip: '10.0.0.1', path: '/healthz' }, verdict: 'allow', reason: /probe/ },
+    // policy-controller admission.rs validate_http_backend_if_service (admit_http_route_gateway.rs):
+    // a Gateway API route naming a Service backend without a port never exists; other backends do.
+    ...([
+      ['a Service backend without a port rejects the Gateway API route (default route again)', '{name: foo}', 'allow', undefined],
+      ['a core Service backend with port 0 rejects it too', '{group: core, kind: Service, name: foo, port: 0}', 'allow', undefined],
+      ['a Service backend with a port keeps the route (404 elsewhere)', '{name: foo, port: 8080}', 'deny', 404],
+      ['a backend of another kind needs no port', '{group: alien.example.com, kind: ExoService, name: foo}', 'deny', 404],
+    ] as const).map(([name, backend, verdict, status]) => ({
+      name, docs: [SERVER_HTTP, ALLOW_ALL_ON_SERVER, route('gw', `${PARENT}\nrules: [{matches: [{path: {type: Exact, value: /only}}], backendRefs: [${backend}]}]`, { group: 'gateway.networking.k8s.io/v1' })],
+      call: { from: WEB, path: '/other' }, verdict, ...(status ? { status } : {}),
+    })),
+    // admission.rs HttpRouteSpec validate_timeouts: backendRequest must not exceed request.
+    ...([
+      ['timeouts: backendRequest longer than request rejects the route', '{request: 1s, backendRequest: 2s}', 'allow', undefined],
+      ['timeouts: 1m30s against 90500ms (longer) rejects it', '{request: 1m30s, backendRequest: 90500ms}', 'allow', undefined],
+      ['timeouts: equal durations in other units keep the route', '{request: 1h, backendRequest: 60m}', 'deny', 404],
+      ['timeouts: backendRequest alone keeps the route', '{backendRequest: 10s}', 'deny', 404],
+    ] as const).map(([name, timeouts, verdict, status]) => ({
+      name, docs: [SERVER_HTTP, ALLOW_ALL_ON_SERVER, route('t', `${PARENT}\nrules: [{matches: [{path: {type: Exact, value: /only}}], timeouts: ${timeouts}}]`)],
+      call: { from: WEB, path: '/other' }, verdict, ...(status ? { status } : {}),
+    })),
+    // routes/http.rs header_match parses the name into http::HeaderName: a space is not a token character.
+    { name: 'a header match whose name is not an HTTP token makes the route ignored', docs: withRoute('rules: [{matches: [{path: {type: Exact, value: /only}, headers: [{name: "x env", value: canary}]}]}]'), call: { from: WEB, path: '/other' }, verdict: 'allow' },
+    { name: 'a header match name with token punctuation is valid', docs: withRoute('rules: [{matches: [{path: {type: Exact, value: /only}, headers: [{name: "x-env_v1.2", value: canary}]}]}]'), call: { from: WEB, path: '/other' }, verdict: 'deny', status: 404 },
+    // routes/http.rs request_header_modifier: names parse into http::HeaderName.
+    { name: 'a RequestHeaderModifier adding a header whose name is not a token rejects the route', docs: withRoute('rules: [{matches: [{path: {type: Exact, value: /only}}], filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: "bad name", value: v}]}}]}]'), call: { from: WEB, path: '/other' }, verdict: 'allow' },
+    { name: 'a ResponseHeaderModifier removing a header whose name is not a token rejects the route', docs: withRoute('rules: [{matches: [{path: {type: Exact, value: /only}}], filters: [{type: ResponseHeaderModifier, responseHeaderModifier: {remove: ["x:y"]}}]}]'), call: { from: WEB, path: '/other' }, verdict: 'allow' },
+    { name: 'valid header modifiers keep the route', docs: withRoute('rules: [{matches: [{path: {type: Exact, value: /only}}], filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-a, value: "1"}], remove: [x-b]}}]}]'), call: { from: WEB, path: '/other' }, verdict: 'deny', status: 404 },
+    { name: 'Linkerd\'s own HTTPRoute is not checked for backend ports', docs: [SERVER_HTTP, ALLOW_ALL_ON_SERVER, route('r', `${PARENT}\nrules: [{matches: [{path: {type: Exact, value: /only}}], backendRefs: [{name: foo}]}]`)], call: { from: WEB, path: '/other' }, verdict: 'deny', status: 404 },
     // policy-controller/core/src/routes.rs: GroupKindName orders by name before group and kind.
     { name: 'precedence: ties of the same age go to the first by name, not by group', docs: [SERVER_HTTP, route('a-policy', `${PARENT}\nrules: [{matches: [{path: {value: /api}}]}]`), route('b-gateway', `${PARENT}\nrules: [{matches: [{path: {value: /api}}]}]`, { group: 'gateway.networking.k8s.io/v1' }), policy('p', '{group: policy.linkerd.io, kind: HTTPRoute, name: a-policy}', '[]')], call: { from: WEB, path: '/api' }, verdict: 'allow', reason: /a-policy/ },
   ]);

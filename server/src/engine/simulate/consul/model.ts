@@ -291,6 +291,7 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
     else seenSources.set(identity, srcLabel);
     entry.sources.push(src);
   });
+  if (form === 'entry') for (const problem of metaProblems(obj(body['Meta']))) refuse(problem, entry.ref);
   // A ServiceIntentions custom resource refused for nothing else may still fail its CRD schema
   // (a wrong type, spec §3.7.3): the API server refuses it before the webhook sees it.
   for (const refusal of admissionRefusals(file, resource, problems)) refuse(refusal, entry.ref);
@@ -392,9 +393,35 @@ function sourceProblems(form: 'crd' | 'entry', raw: Record<string, unknown>, src
   }
   const type = str(raw[k('Type')]) ?? '';
   if (type !== '' && type !== 'consul') out.push(`has ${k('Type')} ${JSON.stringify(type)}, not "consul"`);
-  if ((str(raw[k('Description')]) ?? '').length > 512) out.push(`has a ${k('Description')} longer than 512 characters`);
+  if (goLength(str(raw[k('Description')]) ?? '') > META_VALUE_MAX) out.push(`has a ${k('Description')} longer than ${META_VALUE_MAX} bytes`);
   // Normalize clears the other legacy fields of a normal write; a non-empty LegacyMeta stays and fails validation.
   if (form === 'entry' && Object.keys(obj(raw['LegacyMeta']) ?? {}).length > 0) out.push('has LegacyMeta, which Consul accepts only on intentions it migrated from before 1.9');
+  return out;
+}
+
+/** Consul's limits on an entry's `Meta` (agent/structs/config_entry.go `validateConfigEntryMeta`), also the source `Description` limit; Go counts bytes. */
+const META_MAX_PAIRS = 64;
+const META_KEY_MAX = 128;
+const META_VALUE_MAX = 512;
+
+function goLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/**
+ * What `validateConfigEntryMeta` refuses in a config entry's `Meta`: more than 64 pairs, a key
+ * over 128 bytes, a value over 512 bytes. (A ServiceIntentions resource has no `Meta`: consul-k8s
+ * writes its own.)
+ */
+export function metaProblems(meta: Record<string, unknown> | undefined): string[] {
+  if (!meta) return [];
+  const out: string[] = [];
+  const entries = Object.entries(meta);
+  if (entries.length > META_MAX_PAIRS) out.push(`its Meta has ${entries.length} pairs (at most ${META_MAX_PAIRS})`);
+  for (const [name, value] of entries) {
+    if (goLength(name) > META_KEY_MAX) out.push(`its Meta key ${JSON.stringify(name.slice(0, 16))}… is longer than ${META_KEY_MAX} bytes`);
+    if (typeof value === 'string' && goLength(value) > META_VALUE_MAX) out.push(`its Meta value for ${JSON.stringify(name)} is longer than ${META_VALUE_MAX} bytes`);
+  }
   return out;
 }
 

@@ -541,6 +541,8 @@ function readServerAuthorization(base: Base, value: Rec, cluster: ClusterIdentit
   return def;
 }
 
+const HEADER_NAME_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 function readHeaderMatches(list: unknown, what: 'header' | 'query param'): { matches: HeaderMatchDef[]; problem?: string } {
   const matches: HeaderMatchDef[] = [];
   for (const raw of arr(list)) {
@@ -549,6 +551,11 @@ function readHeaderMatches(list: unknown, what: 'header' | 'query param'): { mat
     const value = h['value'] === undefined ? '' : String(h['value']);
     const type = str(h['type']) ?? 'Exact';
     if (!name) return { matches, problem: `a ${what} match has no name` };
+    // The policy controller parses header matches into http::HeaderName / HeaderValue
+    // (routes/http.rs, routes/grpc.rs `header_match`): a name must be an RFC 7230 token, a value
+    // free of control characters but tab.
+    if (what === 'header' && !HEADER_NAME_TOKEN.test(name)) return { matches, problem: `header name ${JSON.stringify(name)} is not a valid HTTP header name` };
+    if (what === 'header' && type !== 'RegularExpression' && /[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) return { matches, problem: `header ${name} value has control characters` };
     const key = what === 'header' ? name.toLowerCase() : name;
     if (type === 'RegularExpression') {
       const re = AnchoredRegex.compile(value);
@@ -592,8 +599,18 @@ function readRoute(base: Base, refs: Refs, value: Rec, group: string, kind: 'HTT
   arr(rules).forEach((rawRule, ri) => {
     const r = rec(rawRule);
     const rule: RuleDef = { index: ri, matches: [], at: refs.at(['spec', 'rules', ri], `${kind} ${base.namespace}/${base.name} rules[${ri}]`) };
+    if (group === POLICY_GROUP && kind === 'HTTPRoute' && r['timeouts'] !== undefined) {
+      const problem = timeoutsProblem(rec(r['timeouts']));
+      if (problem) route.ignored ??= `rules[${ri}].timeouts: ${problem} (rejected at admission)`;
+    }
+    if (group === GATEWAY_GROUP) {
+      const problem = arr(r['backendRefs']).map((b) => serviceBackendProblem(rec(b))).find((x) => x !== undefined);
+      if (problem) route.ignored ??= `rules[${ri}].backendRefs: ${problem} (rejected at admission)`;
+    }
     for (const rawFilter of arr(r['filters'])) {
       const f = rec(rawFilter);
+      const modifierProblem = headerModifierProblem(f);
+      if (modifierProblem) route.ignored ??= `rules[${ri}].filters: ${modifierProblem} (rejected at admission)`;
       if (f['type'] !== 'RequestRedirect') continue;
       const redirect = rec(f['requestRedirect']);
       const problem = redirectPathProblem(redirect['path']);
@@ -651,6 +668,71 @@ function readRoute(base: Base, refs: Refs, value: Rec, group: string, kind: 'HTT
     route.rules.push(rule);
   });
   return route;
+}
+
+/** Why the admission webhook refuses a Gateway API HTTPRoute or GRPCRoute backend: a Service
+ * (group `core`, `""` or absent; kind `Service` or absent) without a port, or with port 0
+ * (policy-controller `admission.rs` `validate_http_backend_if_service`,
+ * `validate_grpc_backend_if_service`; `policy-test/tests/admit_http_route_gateway.rs`). Backends
+ * of other kinds are admitted whatever they say. Linkerd's own HTTPRoute is not checked this way. */
+function serviceBackendProblem(backend: Rec): string | undefined {
+  const group = backend['group'];
+  const kind = backend['kind'];
+  const isService = (group === undefined || group === 'core' || group === '') && (kind === undefined || kind === 'Service');
+  if (!isService) return undefined;
+  const port = backend['port'];
+  return port === undefined || port === null || port === 0 ? `Service ${str(backend['name']) ?? '?'} is referenced without a port` : undefined;
+}
+
+/** A Gateway API duration (GEP-2257: one to four `<1-5 digits><h|m|s|ms>` parts, `1h30m`, `500ms`) in milliseconds, or undefined when it is not one. */
+export function gatewayDuration(text: string): number | undefined {
+  if (!/^([0-9]{1,5}(h|m|s|ms)){1,4}$/.test(text)) return undefined;
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let total = 0;
+  for (const [, digits, u] of text.matchAll(/([0-9]+)(ms|h|m|s)/g)) total += Number(digits) * unit[u!]!;
+  return total;
+}
+
+/** Why the admission webhook refuses a `policy.linkerd.io` HTTPRoute rule's `timeouts`: a value
+ * that is not a duration (the spec does not deserialize) or a `backendRequest` longer than the
+ * `request` timeout (policy-controller `admission.rs`, `HttpRouteSpec` `validate_timeouts`). */
+function timeoutsProblem(timeouts: Rec): string | undefined {
+  const read = (field: 'request' | 'backendRequest'): number | string | undefined => {
+    const v = timeouts[field];
+    if (v === undefined || v === null) return undefined;
+    const ms = typeof v === 'string' ? gatewayDuration(v) : undefined;
+    return ms ?? `${field} ${JSON.stringify(v)} is not a duration`;
+  };
+  const request = read('request');
+  const backend = read('backendRequest');
+  if (typeof request === 'string') return request;
+  if (typeof backend === 'string') return backend;
+  if (request !== undefined && backend !== undefined && backend > request) {
+    return `backendRequest timeout (${String(timeouts['backendRequest'])}) must not be greater than request timeout (${String(timeouts['request'])})`;
+  }
+  return undefined;
+}
+
+/** Why a RequestHeaderModifier / ResponseHeaderModifier filter does not parse: the policy
+ * controller reads every `add` / `set` name into http::HeaderName and value into HeaderValue, and
+ * every `remove` into a HeaderName (routes/http.rs, routes/grpc.rs `request_header_modifier`,
+ * `response_header_modifier`); the webhook refuses the route, the indexer could not read it. */
+function headerModifierProblem(filter: Rec): string | undefined {
+  for (const field of ['requestHeaderModifier', 'responseHeaderModifier'] as const) {
+    const modifier = rec(filter[field]);
+    for (const list of ['add', 'set'] as const) {
+      for (const raw of arr(modifier[list])) {
+        const h = rec(raw);
+        const name = str(h['name']) ?? '';
+        if (!HEADER_NAME_TOKEN.test(name)) return `${field}.${list} header name ${JSON.stringify(name)} is not a valid HTTP header name`;
+        if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(String(h['value'] ?? ''))) return `${field}.${list} header ${name} value has control characters`;
+      }
+    }
+    for (const raw of arr(modifier['remove'])) {
+      if (!HEADER_NAME_TOKEN.test(String(raw))) return `${field}.remove header name ${JSON.stringify(String(raw))} is not a valid HTTP header name`;
+    }
+  }
+  return undefined;
 }
 
 /** Why a RequestRedirect path modifier makes the route unusable (routes/http.rs
