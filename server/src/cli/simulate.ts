@@ -16,7 +16,7 @@ import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrint
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { describeCall } from '../engine/traffic/describeCall';
-import type { AccessRecord } from '../engine/traffic/accessRecord';
+import { displayedCalls, rowCall, type DisplayedCall } from '../engine/insight/render';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { dryRunDifference, dryRunSummary, dryRunTallies } from '../engine/simulate/dryRun';
 import { VERSION } from '../version';
@@ -343,11 +343,10 @@ function notInEffect(simulation: Simulation): RefusedResource[] {
 export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o, authentication: readonly AuthenticationSummary[] = [], refused: readonly Pick<RefusedResource, 'ref' | 'reason'>[] = []): string {
   const t = result.totals;
   /** `  N×  call  — text  [sample]`, the call and text as it may be printed (redacted). */
-  const callRow = ({ outcome, calls, queries }: AlikeRow, text: (o: ShapeOutcome) => string): string => {
+  const callRow = ({ outcome, calls, queries }: DisplayedCall, text: (o: ShapeOutcome) => string): string => {
     const o = shown(outcome);
     const sample = o.shape.samples[0];
-    const call = queries > 1 ? `${describeCall(withoutQuery(o.shape.record))}?… (${n(queries)} query strings)` : describeCall(o.shape.record);
-    return `  ${n(calls).padStart(6)}×  ${call}  — ${text(o)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`;
+    return `  ${n(calls).padStart(6)}×  ${rowCall({ outcome: o, calls, queries })}  — ${text(o)}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`;
   };
   const out = [
     `Simulated ${n(t.calls)} calls (${n(result.outcomes.length)} shapes from ${n(model.stats.lines)} log lines, ${n(model.stats.skipped)} skipped).`,
@@ -382,18 +381,19 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
       out.push(`  ${where(policy.ref, rel)} ${policy.ref.label} (${policy.engine.toUpperCase()}): ${dryRunSummary(policy, policy.engine).replace(/^dry run \(not enforced\): /, '')}`);
       for (const rule of policy.rules.values()) out.push(`      ${rule.ref.label}: matches ${n(rule.matched)}`);
     }
-    const otherwise = alike(result.outcomes.filter((o) => dryRunDifference(o.decision, o.shape.record) !== undefined), (o) => dryRunDifference(o.decision, o.shape.record)!);
+    const otherwise = displayedCalls(result.outcomes.filter((o) => dryRunDifference(o.decision, o.shape.record) !== undefined), (o) => dryRunDifference(o.decision, o.shape.record)!);
     if (otherwise.length) {
       out.push('', 'Dry-run results the logs report otherwise (top 20 by calls; was the policy changed since?):');
       for (const row of otherwise.slice(0, 20)) out.push(callRow(row, (o) => dryRunDifference(o.decision, o.shape.record)!));
     }
   }
-  const changed = alike(result.outcomes.filter((o) => o.change === 'newly-denied' || o.change === 'newly-allowed'), (o) => `${o.change} ${o.decision.reason}`);
+  // (rows merge calls that print alike: two pods of a workload, paths differing in their query string)
+  const changed = displayedCalls(result.outcomes.filter((o) => o.change === 'newly-denied' || o.change === 'newly-allowed'), (o) => `${o.change} ${o.decision.reason}`);
   if (changed.length) {
     out.push('', 'Changes against what was observed (top 20 by calls):');
     for (const row of changed.slice(0, 20)) out.push(`  ${row.outcome.change === 'newly-denied' ? 'newly denied ' : 'newly allowed'}${callRow(row, (o) => o.decision.reason)}`);
   }
-  const differing = alike(result.outcomes.filter((o) => observedDifference(o.decision, o.shape.record) !== undefined), (o) => observedDifference(o.decision, o.shape.record)!);
+  const differing = displayedCalls(result.outcomes.filter((o) => observedDifference(o.decision, o.shape.record) !== undefined), (o) => observedDifference(o.decision, o.shape.record)!);
   if (differing.length) {
     out.push('', 'Calls the logs attribute otherwise (a denier, or audit mode; top 20 by calls):');
     for (const row of differing.slice(0, 20)) out.push(callRow(row, (o) => observedDifference(o.decision, o.shape.record)!));
@@ -430,42 +430,6 @@ function authenticationText(result: SimulationResult, authentication: readonly A
   return ['', 'Authentication (PeerAuthentications and RequestAuthentications allow nothing; a STRICT mode refuses plaintext calls, the connection failing, a RequestAuthentication invalid tokens with 401):', ...rows];
 }
 
-interface AlikeRow {
-  outcome: ShapeOutcome;
-  calls: number;
-  /** How many query strings the row's paths differ by (1: one path, printed whole). */
-  queries: number;
-}
-
-/**
- * Outcomes that print alike (the same call and text) as one row with their calls summed, busiest
- * first: shapes that differ only in what a row does not show (the pod IP of a destination, a
- * header) would otherwise be rows a reader takes for duplicates. Paths that differ only in their
- * query string with the same text (a cache-buster, a polling counter) are one row too, printed
- * `/path?… (N query strings)`. The busiest shape stands for the row (its sample line).
- */
-function alike(outcomes: readonly ShapeOutcome[], text: (o: ShapeOutcome) => string): AlikeRow[] {
-  const rows = new Map<string, AlikeRow & { paths: Set<string | undefined> }>();
-  for (const o of outcomes) {
-    const key = `${describeCall(withoutQuery(o.shape.record))}\u0000${text(o)}`;
-    const row = rows.get(key);
-    if (!row) rows.set(key, { outcome: o, calls: o.shape.count, queries: 1, paths: new Set([o.shape.record.request?.path]) });
-    else {
-      row.calls += o.shape.count;
-      row.paths.add(o.shape.record.request?.path);
-      row.queries = row.paths.size;
-      if (o.shape.count > row.outcome.shape.count) row.outcome = o;
-    }
-  }
-  return [...rows.values()].map(({ outcome, calls, queries }) => ({ outcome, calls, queries })).sort((a, b) => b.calls - a.calls);
-}
-
-/** The record with its path's query string (and fragment) left out, for grouping and printing. */
-function withoutQuery(record: AccessRecord): AccessRecord {
-  const path = record.request?.path;
-  const cut = path === undefined ? -1 : path.search(/[?#]/);
-  return cut < 0 ? record : { ...record, request: { ...record.request, path: path!.slice(0, cut) } };
-}
 
 /**
  * The JSON of `simulate`: `policies` the policies that decide calls (with their rules), as the

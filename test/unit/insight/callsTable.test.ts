@@ -50,3 +50,20 @@ describe('calls tables: the request column', () => {
     });
   }
 });
+
+describe('calls tables: calls whose paths differ only in their query string', () => {
+  it('are one row, its request the path with "?…" and how many query strings', () => {
+    const rows = displayedCalls([outcome('/poll?t=1', 2), outcome('/poll?t=2', 5), outcome('/poll?t=3'), outcome('/poll', 1), outcome('/other?t=1')]);
+    assert.deepEqual(rows.map((r) => [r.calls, r.queries]), [[9, 4], [1, 1]]);
+    assert.equal(rows[0]!.outcome.shape.record.request?.path, '/poll?t=2', 'the busiest shape stands for the row');
+    const table = callsTable(rows).split('\n');
+    assert.equal(cells(table[2]!)[1], 'POST /poll?… (4 query strings)');
+    assert.equal(cells(table[3]!)[1], 'POST /other?t=1', 'a row of one path shows it whole');
+  });
+
+  it('stay apart when what was decided differs', () => {
+    const denied = outcome('/poll?t=2');
+    (denied.decision as { verdict: string }).verdict = 'deny';
+    assert.equal(displayedCalls([outcome('/poll?t=1'), denied]).length, 2);
+  });
+});

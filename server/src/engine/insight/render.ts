@@ -1,7 +1,7 @@
 import { observedDifference, type ShapeOutcome } from '../simulate';
 import type { Decision } from '../simulate/types';
 import { dryRunDifference } from '../simulate/dryRun';
-import { calleeOf, callerOf, describeCall, requestOf } from '../traffic/describeCall';
+import { calleeOf, callerOf, describeCall, describeCallUnqueried, describeRowCall, rowRequestOf } from '../traffic/describeCall';
 import { mergeRows } from '../mergeRows';
 import type { AccessRecord } from '../traffic/accessRecord';
 
@@ -24,27 +24,45 @@ function where(ref: Decision['rule']): string {
 export interface DisplayedCall {
   outcome: ShapeOutcome;
   calls: number;
+  /** How many paths that differ only in their query string the row stands for (1: one path, shown whole). */
+  queries: number;
 }
 
 const descriptions = new WeakMap<AccessRecord, string>();
 
-/** `describeCall`, once per record (a traffic load keeps its records while the policies are edited). */
+/** `describeCallUnqueried`, once per record (a traffic load keeps its records while the policies are edited). */
 function describedOnce(record: AccessRecord): string {
   let text = descriptions.get(record);
-  if (text === undefined) descriptions.set(record, (text = describeCall(record)));
+  if (text === undefined) descriptions.set(record, (text = describeCallUnqueried(record)));
   return text;
 }
 
-/** Merges shapes that read the same, busiest first. */
-export function displayedCalls(outcomes: readonly ShapeOutcome[]): DisplayedCall[] {
+const sameOutcome = (outcome: ShapeOutcome): string => `${outcome.shape.record.observed}\u0000${outcome.decision.verdict}\u0000${outcome.change}\u0000${outcome.decision.reason}`;
+
+/**
+ * Merges shapes that read the same, busiest first: the same call as printed, its path's query
+ * string aside (a cache-buster or polling counter would make a row per call), and the same
+ * `text` (by default what was observed and decided). The busiest shape stands for the row.
+ */
+export function displayedCalls(outcomes: readonly ShapeOutcome[], text: (outcome: ShapeOutcome) => string = sameOutcome): DisplayedCall[] {
+  const paths = new Map<DisplayedCall, Set<string | undefined>>();
   return mergeRows(
-    outcomes.map((outcome): DisplayedCall => ({ outcome, calls: outcome.shape.count })),
-    ({ outcome }) => `${describedOnce(outcome.shape.record)}\u0000${outcome.shape.record.observed}\u0000${outcome.decision.verdict}\u0000${outcome.change}\u0000${outcome.decision.reason}`,
+    outcomes.map((outcome): DisplayedCall => ({ outcome, calls: outcome.shape.count, queries: 1 })),
+    ({ outcome }) => `${describedOnce(outcome.shape.record)}\u0000${text(outcome)}`,
     (row, { outcome }) => {
+      let seen = paths.get(row);
+      if (!seen) paths.set(row, (seen = new Set([row.outcome.shape.record.request?.path])));
+      seen.add(outcome.shape.record.request?.path);
+      row.queries = seen.size;
       row.calls += outcome.shape.count;
       if (outcome.shape.count > row.outcome.shape.count) row.outcome = outcome;
     },
   ).sort((a, b) => b.calls - a.calls);
+}
+
+/** A row's call as one line (`describeCall`, with `?… (N query strings)` for a row of several). */
+export function rowCall(row: DisplayedCall): string {
+  return describeRowCall(row.outcome.shape.record, row.queries);
 }
 
 /** A request (method and path) longer than this many characters is cut there, its last one an ellipsis. */
@@ -67,10 +85,10 @@ export function callsTable(rows: readonly DisplayedCall[], options: { explainId?
   if (options.samples) header.push('log line');
   if (options.explainId) header.push('');
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---:' : '---')).join('|')}|`];
-  for (const { outcome, calls } of rows) {
+  for (const { outcome, calls, queries } of rows) {
     const { shape, decision, change } = outcome;
     const now = change === 'newly-denied' || change === 'newly-allowed' ? `**${decision.verdict}** (${change.replace('-', ' ')})` : decision.verdict;
-    const cells = [count(calls), cell(requestCellText(requestOf(shape.record))), cell(`${callerOf(shape.record)} → ${calleeOf(shape.record)}`), shape.record.observed ?? 'unknown', now];
+    const cells = [count(calls), cell(requestCellText(rowRequestOf(shape.record, queries))), cell(`${callerOf(shape.record)} → ${calleeOf(shape.record)}`), shape.record.observed ?? 'unknown', now];
     if (options.decidedBy) cells.push(cell(where(decision.rule ?? decision.policy)));
     if (options.samples) {
       const sample = shape.samples[0];

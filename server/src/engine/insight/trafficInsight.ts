@@ -16,7 +16,7 @@ import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineWithKeys, type FileOutline, type OutlineItem } from './outline';
 import { impactAt, impactLens, impactSentence, type BaselineComparison, type PolicyImpact } from '../baseline';
 import { keyLinesBetween, lowerBound, MovedKeys, PositionIndex, positionKey } from './decidedIndex';
-import { callsTable, count, displayedCalls, explainMarkdown, plural, type DisplayedCall } from './render';
+import { callsTable, count, displayedCalls, explainMarkdown, plural, rowCall, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
 import { AuthenticationIndex, isAuthnItem, type AuthenticationSummary, type AuthnLens } from './authnLens';
 
@@ -490,7 +490,7 @@ export class TrafficInsight {
     const otherwise = displayedCalls([...dryRun.indexOf.keys()].filter((o) => o.decision.shadow?.some((s) => s.engine === dryRun.engine && dryRunEngineDifference(s.engine, o.decision, o.shape.record) !== undefined)));
     if (!dryRun.rule && otherwise.length) {
       lines.push('**Logged otherwise** (the proxy reported another dry-run result):', '');
-      for (const { outcome, calls } of otherwise.slice(0, 5)) lines.push(`- ${count(calls)}× \`${describeCall(outcome.shape.record)}\`: ${dryRunEngineDifference(dryRun.engine, outcome.decision, outcome.shape.record)}`);
+      for (const row of otherwise.slice(0, 5)) lines.push(`- ${count(row.calls)}× \`${rowCall(row)}\`: ${dryRunEngineDifference(dryRun.engine, row.outcome.decision, row.outcome.shape.record)}`);
       lines.push('');
     }
     return lines;
@@ -961,23 +961,24 @@ function auditTitle(counts: LensCounts): string {
 /** One list item per kind of call whose log names another denier than the decision (busiest first, up to `limit`). */
 function attributedOtherwise(outcomes: readonly ShapeOutcome[], limit: number): string[] {
   const rows = displayedCalls(outcomes.filter((o) => observedDifference(o.decision, o.shape.record) !== undefined));
-  return rows.slice(0, limit).map(({ outcome, calls }) => `- ${count(calls)}× \`${describeCall(outcome.shape.record)}\`: ${observedDifference(outcome.decision, outcome.shape.record)}`);
+  return rows.slice(0, limit).map((row) => `- ${count(row.calls)}× \`${rowCall(row)}\`: ${observedDifference(row.outcome.decision, row.outcome.shape.record)}`);
 }
 
 /** The busiest rows (`displayedCalls`) in a message. */
 function topCalls(rows: readonly DisplayedCall[]): string {
-  const top = rows.slice(0, TOP_IN_MESSAGE).map((r) => `${describeCall(r.outcome.shape.record)} (${count(r.calls)}×)`);
+  const top = rows.slice(0, TOP_IN_MESSAGE).map((r) => `${rowCall(r)} (${count(r.calls)}×)`);
   return top.join('; ') + (rows.length > TOP_IN_MESSAGE ? `; and ${plural(rows.length - TOP_IN_MESSAGE, 'more kind')} of call` : '');
 }
 
 /** Links to the first log lines of the busiest calls, one for each call the message names, so a click opens the log there. */
 function sampleLinks(rows: readonly DisplayedCall[]): RelatedLocation[] {
   const out: RelatedLocation[] = [];
-  for (const { outcome: o, calls } of rows) {
+  for (const row of rows) {
+    const o = row.outcome;
     const sample = o.shape.samples[0];
     if (!sample) continue;
     const line = Math.max(0, sample.line - 1);
-    out.push({ file: sample.file, range: { start: { line, character: 0 }, end: { line, character: 0 } }, message: `${count(calls)}× ${describeCall(o.shape.record)} (observed ${o.shape.record.observed ?? 'unknown'})` });
+    out.push({ file: sample.file, range: { start: { line, character: 0 }, end: { line, character: 0 } }, message: `${count(row.calls)}× ${rowCall(row)} (observed ${o.shape.record.observed ?? 'unknown'})` });
     if (out.length >= TOP_IN_MESSAGE) break;
   }
   return out;

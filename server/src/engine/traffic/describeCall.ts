@@ -28,3 +28,33 @@ export function describeCall(record: AccessRecord): string {
   const request = requestOf(record);
   return `${callerOf(record)} → ${calleeOf(record)}${request ? ` ${request}` : ''}`;
 }
+
+/** The record with its path's query string and fragment left out: calls that differ only there read alike in a list. */
+export function withoutQuery(record: AccessRecord): AccessRecord {
+  const path = record.request?.path;
+  const cut = path === undefined ? -1 : path.search(/[?#]/);
+  return cut < 0 ? record : { ...record, request: { ...record.request, path: path!.slice(0, cut) } };
+}
+
+/** What a row of `queries` paths that differ only in their query string adds to its path (nothing for one path). */
+function queriesNote(queries: number): string {
+  return queries > 1 ? `?… (${queries.toLocaleString('en-US')} query strings)` : '';
+}
+
+/** `describeCall` of a list row standing for calls whose paths differ only in their query string (`queries` of them). */
+export function describeRowCall(record: AccessRecord, queries: number): string {
+  return queries > 1 ? `${describeCall(withoutQuery(record))}${queriesNote(queries)}` : describeCall(record);
+}
+
+/** `requestOf` of such a row. */
+export function rowRequestOf(record: AccessRecord, queries: number): string {
+  return queries > 1 ? `${requestOf(withoutQuery(record))}${queriesNote(queries)}` : requestOf(record);
+}
+
+/**
+ * The key under which a list merges calls that print alike: `describeCall` with the query string
+ * left out, so that a cache-buster or polling counter does not make a row per call.
+ */
+export function describeCallUnqueried(record: AccessRecord): string {
+  return describeCall(withoutQuery(record));
+}
