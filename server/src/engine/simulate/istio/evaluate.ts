@@ -283,9 +283,9 @@ const NOT_IN_INVENTORY = ' (not in the inventory)';
 
 const NORMALIZATIONS = new Set<PathNormalization>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
 
-/** Mesh options: the contract's config gives root namespace, trust domain and its aliases; path
- * normalization is read when a caller supplies it (`config.istio.pathNormalization`, not a
- * `.meshpolicy.yaml` key), else Istio's default applies. */
+/** Mesh options: the contract's config gives root namespace, trust domain and its aliases, and the
+ * path normalization of the workspace's mesh config (`config.istio.pathNormalization`, from
+ * `pathNormalization.normalization`; not a `.meshpolicy.yaml` key), else Istio's default, BASE. */
 function optionsOf(policies: PolicySet): IstioOptions {
   const istio = (policies.config?.istio ?? {}) as { rootNamespace?: string; trustDomain?: string; trustDomainAliases?: unknown; pathNormalization?: unknown; extensionProviders?: unknown; meshConfig?: unknown };
   const aliases = Array.isArray(istio.trustDomainAliases) ? istio.trustDomainAliases.filter((a): a is string => typeof a === 'string') : [];
