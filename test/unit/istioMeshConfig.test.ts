@@ -51,6 +51,12 @@ describe('Istio mesh config: which objects are read', () => {
     { name: 'an IstioOperator', text: 'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: cp\n  namespace: istio-system\nspec:\n  revision: canary\n  meshConfig:\n    trustDomain: corp.example\n', expect: { label: 'IstioOperator istio-system/cp', revision: 'canary', defaultConfigMap: false, trustDomain: 'corp.example' } },
     { name: 'an IstioOperator without meshConfig', text: 'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: cp\nspec:\n  profile: minimal\n', expect: undefined },
     { name: 'Helm values of an app chart with meshConfig', text: 'meshConfig:\n  trustDomain: corp.example\n', expect: undefined },
+    // pathNormalization.normalization (istio/api mesh/v1alpha1 ProxyPathNormalization; DEFAULT is BASE)
+    { name: 'pathNormalization MERGE_SLASHES', text: configMap('istio', 'pathNormalization:\n  normalization: MERGE_SLASHES'), expect: { pathNormalization: 'MERGE_SLASHES' } },
+    { name: 'pathNormalization DEFAULT is BASE', text: configMap('istio', 'pathNormalization:\n  normalization: DEFAULT'), expect: { pathNormalization: 'BASE' } },
+    { name: 'pathNormalization NONE', text: configMap('istio', 'pathNormalization: {normalization: NONE}'), expect: { pathNormalization: 'NONE' } },
+    { name: 'pathNormalization of an IstioOperator', text: 'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: cp\nspec:\n  meshConfig:\n    pathNormalization:\n      normalization: DECODE_AND_MERGE_SLASHES\n', expect: { pathNormalization: 'DECODE_AND_MERGE_SLASHES' } },
+    { name: 'pathNormalization with a value outside the enum is not read', text: configMap('istio', 'pathNormalization: {normalization: merge_slashes}'), expect: { pathNormalization: undefined } },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -150,6 +156,38 @@ describe('Istio mesh config: the simulation', () => {
 
   it('without a mesh config the CUSTOM policy stays an external decision', () => {
     assert.equal(new Simulation(workspace({ 'p.yaml': CUSTOM })).decide(CALL).verdict, 'external');
+  });
+
+  // The proxies normalize the path before authorization as the mesh config's pathNormalization says
+  // (istio.io docs/ops/best-practices/security, "Customize your system on path normalization").
+  const DENY_AB = `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: deny-ab\n  namespace: foo\nspec:\n  action: DENY\n  rules:\n  - to:\n    - operation:\n        paths: ["/a/b"]\n`;
+  const at = (path: string): AccessRecord => ({ ...CALL, request: { method: 'GET', path, headers: {} } });
+  const normalizations: Array<{ mode: string | undefined; verdicts: Record<string, 'allow' | 'deny'> }> = [
+    { mode: undefined, verdicts: { '/a/../a/b': 'deny', '/a//b': 'allow', '/a%2fb': 'allow', '/a%5Cb': 'allow' } },
+    { mode: 'DEFAULT', verdicts: { '/a/../a/b': 'deny', '/a//b': 'allow', '/a%2fb': 'allow', '/a%5Cb': 'allow' } },
+    { mode: 'NONE', verdicts: { '/a/../a/b': 'allow', '/a//b': 'allow', '/a%2fb': 'allow', '/a%5Cb': 'allow' } },
+    { mode: 'BASE', verdicts: { '/a/../a/b': 'deny', '/a//b': 'allow', '/a%2fb': 'allow', '/a%5Cb': 'allow' } },
+    { mode: 'MERGE_SLASHES', verdicts: { '/a/../a/b': 'deny', '/a//b': 'deny', '/a%2fb': 'allow', '/a%5Cb': 'allow' } },
+    { mode: 'DECODE_AND_MERGE_SLASHES', verdicts: { '/a/../a/b': 'deny', '/a//b': 'deny', '/a%2fb': 'deny', '/a%5Cb': 'deny' } },
+  ];
+  for (const { mode, verdicts } of normalizations) {
+    for (const [path, verdict] of Object.entries(verdicts)) {
+      it(`pathNormalization ${mode ?? '(unset)'}: ${path} → ${verdict}`, () => {
+        const files: Record<string, string> = { 'p.yaml': DENY_AB };
+        if (mode) files['mesh.yaml'] = configMap('istio', `pathNormalization:\n  normalization: ${mode}`);
+        assert.equal(new Simulation(workspace(files)).decide(at(path)).verdict, verdict);
+      });
+    }
+  }
+
+  it('a change of pathNormalization in the mesh config changes the decision', () => {
+    const ws = workspace({ 'mesh.yaml': configMap('istio', 'pathNormalization:\n  normalization: BASE'), 'p.yaml': DENY_AB });
+    const simulation = new Simulation(ws);
+    assert.equal(simulation.decide(at('/a//b')).verdict, 'allow');
+    ws.update(engine.prepare(engine.read('/ws/mesh.yaml', configMap('istio', 'pathNormalization:\n  normalization: MERGE_SLASHES'))));
+    const update = simulation.update(ws, ['/ws/mesh.yaml']);
+    assert.equal(update.affects(at('/a//b')), true);
+    assert.equal(simulation.decide(at('/a//b')).verdict, 'deny');
   });
 });
 

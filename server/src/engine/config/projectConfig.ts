@@ -20,6 +20,9 @@ export interface IstioExtensionProvider {
   problem?: string;
 }
 
+/** MeshConfig `ProxyPathNormalization.NormalizationType`, `DEFAULT` resolved to `BASE`. */
+export type IstioPathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+
 /** The Istio settings: `.meshpolicy.yaml`'s `istio:` keys, then the workspace's mesh config
  * (`engine/istio/meshConfig.ts` `withMeshConfig`), then the defaults. */
 export interface IstioSettings {
@@ -29,6 +32,9 @@ export interface IstioSettings {
   trustDomainAliases: string[];
   /** MeshConfig `extensionProviders`: undefined while the mesh config is unknown. */
   extensionProviders?: IstioExtensionProvider[];
+  /** MeshConfig `pathNormalization.normalization` (`DEFAULT` read as `BASE`): undefined while the
+   * mesh config does not set it, and then Istio's default, `BASE`, applies. */
+  pathNormalization?: IstioPathNormalization;
   /** Where the extension providers were read: `ConfigMap istio-system/istio in <file>`, or `.meshpolicy.yaml`. */
   meshConfig?: string;
   /** What was noticed choosing among the workspace's mesh configs (several that disagree, one that cannot be read). */

@@ -1,5 +1,5 @@
 import { CORE_SCHEMA, load } from 'js-yaml';
-import type { IstioExtensionProvider, IstioSettings, ProjectConfig } from '../config/projectConfig';
+import type { IstioExtensionProvider, IstioPathNormalization, IstioSettings, ProjectConfig } from '../config/projectConfig';
 import type { Declared, Inventory } from '../inventory/inventory';
 import { isRecord } from '../plainValues';
 
@@ -20,6 +20,8 @@ export interface MeshConfigInfo extends Declared {
   trustDomainAliases?: string[];
   /** Absent when the mesh config has no `extensionProviders` (istiod then has none). */
   extensionProviders?: IstioExtensionProvider[];
+  /** `pathNormalization.normalization`, `DEFAULT` read as `BASE`; absent when not set. */
+  pathNormalization?: IstioPathNormalization;
   /** Why `data.mesh` could not be read; nothing else is set then. */
   problem?: string;
 }
@@ -63,7 +65,11 @@ export function meshConfigOf(object: Record<string, unknown>, declared: Declared
   return undefined;
 }
 
-function meshFields(mesh: Record<string, unknown>): Pick<MeshConfigInfo, 'rootNamespace' | 'trustDomain' | 'trustDomainAliases' | 'extensionProviders'> {
+/** MeshConfig `ProxyPathNormalization.NormalizationType` (istio/api mesh/v1alpha1/config.proto):
+ * `DEFAULT` is `BASE`, what istiod configures when the field is unset. */
+const PATH_NORMALIZATIONS: Record<string, IstioPathNormalization> = { DEFAULT: 'BASE', NONE: 'NONE', BASE: 'BASE', MERGE_SLASHES: 'MERGE_SLASHES', DECODE_AND_MERGE_SLASHES: 'DECODE_AND_MERGE_SLASHES' };
+
+function meshFields(mesh: Record<string, unknown>): Pick<MeshConfigInfo, 'rootNamespace' | 'trustDomain' | 'trustDomainAliases' | 'extensionProviders' | 'pathNormalization'> {
   const out: ReturnType<typeof meshFields> = {};
   if (typeof mesh['rootNamespace'] === 'string' && mesh['rootNamespace'] !== '') out.rootNamespace = mesh['rootNamespace'];
   if (typeof mesh['trustDomain'] === 'string' && mesh['trustDomain'] !== '') out.trustDomain = mesh['trustDomain'];
@@ -71,6 +77,10 @@ function meshFields(mesh: Record<string, unknown>): Pick<MeshConfigInfo, 'rootNa
   if (Array.isArray(aliases)) out.trustDomainAliases = aliases.filter((a): a is string => typeof a === 'string');
   const providers = mesh['extensionProviders'];
   if (Array.isArray(providers)) out.extensionProviders = extensionProviders(providers);
+  // (the proxies' path normalization before authorization: istio.io docs/ops/best-practices/security
+  // "Customize your system on path normalization")
+  const normalization = isRecord(mesh['pathNormalization']) ? mesh['pathNormalization']['normalization'] : undefined;
+  if (typeof normalization === 'string' && Object.hasOwn(PATH_NORMALIZATIONS, normalization)) out.pathNormalization = PATH_NORMALIZATIONS[normalization];
   return out;
 }
 
@@ -141,7 +151,7 @@ export function chooseMeshConfig(found: readonly MeshConfigInfo[]): { chosen: Me
 }
 
 function fieldsKey(m: MeshConfigInfo): string {
-  return JSON.stringify([m.rootNamespace, m.trustDomain, m.trustDomainAliases, m.extensionProviders]);
+  return JSON.stringify([m.rootNamespace, m.trustDomain, m.trustDomainAliases, m.extensionProviders, m.pathNormalization]);
 }
 
 /** What to tell the user about the mesh config in use: the notes of the choice, then (`verbose`) where the extension providers came from. */
@@ -175,6 +185,7 @@ export function withMeshConfig(base: ProjectConfig, inventory: Inventory): Proje
       istio.extensionProviders = chosen.extensionProviders ?? [];
       istio.meshConfig = chosen.label;
     }
+    if (chosen.pathNormalization !== undefined) istio.pathNormalization = chosen.pathNormalization;
   }
   if (notes.length) istio.meshConfigNotes = notes;
   const key = JSON.stringify(istio);

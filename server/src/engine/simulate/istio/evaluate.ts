@@ -283,9 +283,9 @@ const NOT_IN_INVENTORY = ' (not in the inventory)';
 
 const NORMALIZATIONS = new Set<PathNormalization>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
 
-/** Mesh options: the contract's config gives root namespace, trust domain and its aliases; path
- * normalization is read when a caller supplies it (`config.istio.pathNormalization`, not a
- * `.meshpolicy.yaml` key), else Istio's default applies. */
+/** Mesh options: the contract's config gives root namespace, trust domain and its aliases, and the
+ * path normalization of the workspace's mesh config (`config.istio.pathNormalization`, from
+ * `pathNormalization.normalization`; not a `.meshpolicy.yaml` key), else Istio's default, BASE. */
 function optionsOf(policies: PolicySet): IstioOptions {
   const istio = (policies.config?.istio ?? {}) as { rootNamespace?: string; trustDomain?: string; trustDomainAliases?: unknown; pathNormalization?: unknown; extensionProviders?: unknown; meshConfig?: unknown };
   const aliases = Array.isArray(istio.trustDomainAliases) ? istio.trustDomainAliases.filter((a): a is string => typeof a === 'string') : [];
@@ -746,7 +746,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const headers = rec.request?.headers;
       if (headers) {
         for (const name in headers) {
-          if (hasWhitespace(name)) return this.finish(this.preAuthz(`denied before authorization: the header name ${JSON.stringify(name)} contains whitespace and the proxy answers 400`, 400), t);
+          // (named in lower case, as the proxy reads header names: records that differ only in a
+          // header name's case are one call shape, decided once)
+          if (hasWhitespace(name)) return this.finish(this.preAuthz(`denied before authorization: the header name ${JSON.stringify(name.toLowerCase())} contains whitespace and the proxy answers 400`, 400), t);
         }
       }
     }
@@ -1115,6 +1117,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     // Identity (spec §1.8).
     const principal = recordPrincipal(c.rec);
     let strictUnknown: string | undefined;
+    /** Set when mTLS may be DISABLE here, which refuses a caller with a mesh identity: what it depends on. */
+    let disableUnknown: string | undefined;
     c.peer = principal;
     // A log without the caller's identity: not plaintext, just not known (docs/access-records.md).
     const unknownPeer = principal === null && c.rec.source?.principalUnknown === true;
@@ -1145,10 +1149,15 @@ export class IstioCompiledPolicies implements CompiledPolicies {
         }
         if (modes & MODE_BIT.STRICT) strictUnknown = pm.missing;
       } else if (modes === MODE_BIT.DISABLE) {
-        c.peer = null;
-        if (t) t.add('mTLS is DISABLE for this workload: the call carries no peer identity here, whatever the record says', 'applies');
+        // Under DISABLE the inbound listener does not terminate TLS, so a caller that presents a
+        // mesh identity cannot connect (istio/istio tests/integration/security/
+        // pass_through_filter_chain_test.go: an ISTIO_MUTUAL client fails on every DISABLE port;
+        // auto mTLS sends plaintext to such a workload, which a record shows without a principal).
+        const reason = `denied before authorization: ${pm.by ? pm.by.label : 'PeerAuthentication'} sets mutual TLS to DISABLE, so the proxy does not terminate TLS and a caller that presents a mesh identity (${principal}) cannot connect`;
+        return outcome('deny', pm.by?.ref, undefined, reason, undefined, undefined, pm.by ? { kind: 'peer-authentication', namespace: pm.by.namespace, name: pm.by.name } : { kind: 'peer-authentication' });
       } else if (modes & MODE_BIT.DISABLE) {
         c.peerMissing = pm.missing ?? 'destination.labels';
+        disableUnknown = pm.missing ?? 'destination.labels';
       }
     } else if (t) {
       t.add(`${kind === 'gateway' || d.classic ? 'gateway' : 'waypoint'}: the peer identity is the recorded one (${principal ?? 'none, plaintext'}); PeerAuthentication does not govern this listener`, 'applies');
@@ -1311,6 +1320,10 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       } else if (stub !== 'allow') {
         result = this.unknown(c, `whether CUSTOM policy ${cp.namespace}/${cp.name} (provider ${provider}) matches depends on ${RECORD_GAP}`, cp);
       }
+    }
+    if (disableUnknown !== undefined && result.verdict !== 'deny') {
+      if (!c.missing.includes(disableUnknown)) c.missing.push(disableUnknown);
+      result = this.unknown(c, 'whether mTLS is DISABLE for this workload (which refuses this caller\'s mutual TLS) depends on attributes the record does not carry');
     }
     if (strictUnknown !== undefined && result.verdict !== 'deny') {
       c.missing.push(strictUnknown);
