@@ -125,6 +125,14 @@ for (const mesh of MESHES) {
     }
 
     if (mesh === 'istio') {
+      it('mTLS DISABLE with principals the logs gave and principals ingest inferred', () => {
+        const c = disableCase();
+        for (const rows of ['none', 'ingest', 'mixed'] as const) {
+          const comparison = foldedAlike(`${c.name} (rows: ${rows})`, c.workspace, c.calls, 11, rows);
+          assert.equal(comparison.wrong, 0, comparison.first);
+        }
+      });
+
       it('an ambient waypoint and its own connections to the pods: their calls and 200 seeded variants', () => {
         const c = waypointCase();
         for (const rows of ['none', 'ingest', 'mixed'] as const) {
@@ -254,6 +262,41 @@ function addressAndSniCase(): { name: string; workspace: WorkspaceModel; calls: 
 }
 
 /**
+ * A workload whose mTLS mode is DISABLE: a caller that presents a principal is refused there, one
+ * whose principal ingest inferred from the inventory arrives as plaintext (auto mTLS), so calls
+ * with the same principal, inferred or not, must not share a fold slot.
+ */
+function disableCase(): { name: string; workspace: WorkspaceModel; calls: AccessRecord[] } {
+  const root = join(temp, 'disable');
+  mkdirSync(root, { recursive: true });
+  const path = join(root, 'policies.yaml');
+  const text = [
+    'apiVersion: security.istio.io/v1', 'kind: PeerAuthentication', 'metadata: {name: legacy, namespace: shop}',
+    'spec:', '  selector: {matchLabels: {app: legacy}}', '  mtls: {mode: DISABLE}',
+    '---', 'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: plaintext-only, namespace: shop}',
+    'spec:', '  action: ALLOW', '  rules:', '  - from: [{source: {notPrincipals: ["*"]}}]', '',
+  ].join('\n');
+  writeFileSync(path, text);
+  const workspace = new WorkspaceModel(defaultConfig(root));
+  workspace.update(engine.prepare(engine.read(path, text)));
+  const calls: AccessRecord[] = [];
+  for (const app of ['legacy', 'api']) {
+    for (const principal of ['cluster.local/ns/shop/sa/web', undefined]) {
+      for (const inferred of [true, false]) {
+        if (inferred && principal === undefined) continue;
+        calls.push({
+          mesh: 'istio', protocol: 'http', observed: 'allowed',
+          source: { ...(principal ? { principal } : { principal: null }), namespace: 'shop', ...(inferred ? { principalInferred: true } : {}) },
+          destination: { namespace: 'shop', workload: app, labels: { app }, port: 8080 },
+          request: { method: 'GET', path: '/' },
+        });
+      }
+    }
+  }
+  return { name: 'mTLS DISABLE and inferred principals', workspace, calls };
+}
+
+/**
  * An ambient namespace whose Services use a waypoint: the waypoint enforces the Service's policy,
  * the pods' ztunnel a selector policy that admits only the waypoint. Calls from a client, and the
  * waypoint's own connections to the pods (ztunnel logs them inbound, with the waypoint's identity).
@@ -324,7 +367,7 @@ function wrongOver(cases: { name: string; workspace: WorkspaceModel; calls: Acce
 describe('istio: a row of value ids must keep every attribute apart', () => {
   // Each sabotage gives every call the same id for one attribute: some shapes of the upstream
   // tables and their variants must be decided wrong, whether the rows come from ingest or from the fold.
-  const cases = [...upstreamCases(engine, 'istio', temp), addressAndSniCase()];
+  const cases = [...upstreamCases(engine, 'istio', temp), addressAndSniCase(), disableCase()];
   const slots = Object.keys(CALL_ID).filter((slot) => slot !== 'space') as Slot[];
   for (const slot of slots) {
     it(`one id for every ${slot} is caught`, () => {

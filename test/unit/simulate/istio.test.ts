@@ -662,6 +662,11 @@ table('Istio PeerAuthentication', [
   { name: 'DISABLE refuses a caller with a mesh identity, with no policy at all', policies: pa({ mtls: { mode: 'DISABLE' } }), expect: 'deny' },
   { name: 'DISABLE refuses it on TCP too', policies: pa({ mtls: { mode: 'DISABLE' } }), call: { protocol: 'tcp', request: null }, expect: 'deny' },
   { name: 'DISABLE accepts plaintext', policies: pa({ mtls: { mode: 'DISABLE' } }), call: plaintext, expect: 'allow' },
+  // A principal ingest inferred from the inventory is not what the wire carried: auto mTLS sends
+  // plaintext to a DISABLE workload, so the call is plaintext there, not refused.
+  { name: 'DISABLE with an inferred identity: plaintext, not refused', policies: pa({ mtls: { mode: 'DISABLE' } }), call: { source: { principalInferred: true } }, expect: 'allow' },
+  { name: 'DISABLE with an inferred identity: an ALLOW for callers without a principal matches', policies: docs(pa({ mtls: { mode: 'DISABLE' } }), allowRule(from({ notPrincipals: ['*'] }))), call: { source: { principalInferred: true } }, expect: 'allow' },
+  { name: 'without DISABLE an inferred identity is presented: that ALLOW does not match', policies: allowRule(from({ notPrincipals: ['*'] })), call: { source: { principalInferred: true } }, expect: 'deny' },
   { name: 'port-level DISABLE refuses mTLS on that port only', policies: pa({ selector: { matchLabels: { app: 'httpbin' } }, mtls: { mode: 'STRICT' }, portLevelMtls: { 8000: { mode: 'DISABLE' } } }), expect: 'deny' },
   { name: 'port-level DISABLE elsewhere: mTLS to this port passes', policies: pa({ selector: { matchLabels: { app: 'httpbin' } }, mtls: { mode: 'STRICT' }, portLevelMtls: { 9000: { mode: 'DISABLE' } } }), expect: 'allow' },
   { name: 'DISABLE or STRICT by the labels, which are not recorded: mTLS is unknown', policies: docs(pa({ mtls: { mode: 'STRICT' } }, { name: 'ns' }), pa({ selector: { matchLabels: { app: 'httpbin' } }, mtls: { mode: 'DISABLE' } })), call: { destination: { labels: undefined } }, expect: 'unknown', missing: ['destination.labels'] },

@@ -280,6 +280,7 @@ describe('ingest: who called whom', () => {
     assert.equal(shape.joined, 1);
     assert.equal(shape.record.source!.workload, 'frontend');
     assert.equal(shape.record.source!.principal, 'cluster.local/ns/shop/sa/frontend');
+    assert.equal(shape.record.source!.principalInferred, true, 'from the client line\'s writer in the inventory');
     assert.equal(shape.record.source!.ip, '10.244.0.10', 'the server-side view of the caller address is kept');
     assert.equal(shape.record.observed, 'allowed', 'the server side decides');
     assert.deepEqual(shape.samples.map((s) => s.file).sort(), [client, server].sort());
@@ -331,6 +332,7 @@ describe('ingest: who called whom', () => {
     assert.equal(shape.record.source!.workload, 'frontend');
     assert.equal(shape.record.source!.namespace, 'shop');
     assert.equal(shape.record.source!.principal, 'cluster.local/ns/shop/sa/frontend', 'istio-injection: enabled on the namespace');
+    assert.equal(shape.record.source!.principalInferred, true, 'the principal is the inventory\'s, not the line\'s');
     assert.deepEqual(shape.destinationBy, { ip: 1 });
     assert.equal(shape.record.destination!.workload, 'cart');
     assert.equal(shape.record.destination!.service, 'cart.shop.svc.cluster.local');

@@ -26,6 +26,12 @@ export interface AccessRecord {
      * caller's identity decide `unknown` instead of treating the call as plaintext.
      */
     principalUnknown?: boolean;
+    /**
+     * The principal is not from the log: ingest inferred it from the inventory (the service
+     * account of the workload that made the call, its proxy presumed). The proxy may not have
+     * presented it: Istio's auto mTLS sends plaintext to a workload whose mTLS mode is DISABLE.
+     */
+    principalInferred?: boolean;
   };
   destination?: {
     namespace?: string;

@@ -21,7 +21,7 @@ export const CALL_ID = {
   protocol: 2,
   /** `source.principal`, null and '' kept apart from absent. */
   principal: 3,
-  /** 1 when `source.principalUnknown` is true, else 0 (not an id). */
+  /** 1 when `source.principalUnknown` is true, 2 when `source.principalInferred` is, else 0 (not an id). */
   principalUnknown: 4,
   method: 5,
   port: 6,
@@ -94,7 +94,7 @@ export class ValueIds {
     out[at + CALL_ID.destination] = destination === undefined ? UNDEFINED_ID : this.destinationId(destination);
     out[at + CALL_ID.protocol] = this.id(this.protocols, record.protocol);
     out[at + CALL_ID.principal] = this.id(this.principals, source?.principal);
-    out[at + CALL_ID.principalUnknown] = source?.principalUnknown === true ? 1 : 0;
+    out[at + CALL_ID.principalUnknown] = source?.principalUnknown === true ? 1 : source?.principalInferred === true ? 2 : 0;
     out[at + CALL_ID.method] = this.id(this.methods, request?.method);
     out[at + CALL_ID.port] = this.id(this.ports, destination?.port);
     out[at + CALL_ID.path] = this.id(this.paths, request?.path);

@@ -1148,6 +1148,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
           return outcome('deny', pm.by?.ref, undefined, reason, undefined, undefined, pm.by ? { kind: 'peer-authentication', namespace: pm.by.namespace, name: pm.by.name } : { kind: 'peer-authentication' });
         }
         if (modes & MODE_BIT.STRICT) strictUnknown = pm.missing;
+      } else if (modes === MODE_BIT.DISABLE && c.rec.source?.principalInferred === true) {
+        // The identity is the inventory's guess, not the wire's: auto mTLS sends plaintext to a
+        // workload whose mode is DISABLE, so the call arrives without one.
+        c.peer = null;
+        if (t) t.add(`mTLS is DISABLE for this workload: the caller's identity (${principal}, inferred from the inventory) is not presented here; auto mTLS sends plaintext`, 'applies');
       } else if (modes === MODE_BIT.DISABLE) {
         // Under DISABLE the inbound listener does not terminate TLS, so a caller that presents a
         // mesh identity cannot connect (istio/istio tests/integration/security/
@@ -1157,7 +1162,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
         return outcome('deny', pm.by?.ref, undefined, reason, undefined, undefined, pm.by ? { kind: 'peer-authentication', namespace: pm.by.namespace, name: pm.by.name } : { kind: 'peer-authentication' });
       } else if (modes & MODE_BIT.DISABLE) {
         c.peerMissing = pm.missing ?? 'destination.labels';
-        disableUnknown = pm.missing ?? 'destination.labels';
+        // (an inferred identity is never refused: under DISABLE it is simply not presented)
+        if (c.rec.source?.principalInferred !== true) disableUnknown = pm.missing ?? 'destination.labels';
       }
     } else if (t) {
       t.add(`${kind === 'gateway' || d.classic ? 'gateway' : 'waypoint'}: the peer identity is the recorded one (${principal ?? 'none, plaintext'}); PeerAuthentication does not govern this listener`, 'applies');

@@ -143,9 +143,12 @@ export class IstioFold implements CallFold {
     }
     k.small(spaced, 2);
     const peerless = principalId === UNDEFINED_ID || principalId === NULL_ID || principalId === EMPTY_ID;
-    const unknownPeer = row[CALL_ID.principalUnknown]!;
+    const provenance = row[CALL_ID.principalUnknown]!;
+    const unknownPeer = provenance === 1 ? 1 : 0;
     if (view.peer === null) k.small(peerless ? unknownPeer : 0, 2);
     else k.small(peerless ? unknownPeer : this.peerPart(view.peer, principalId, rec), view.peer.range);
+    // (an inferred principal is not presented where mTLS is DISABLE, evaluate.ts's PeerAuthentication step)
+    k.small(provenance === 2 ? 1 : 0, 2);
     if (view.fromWaypoint !== null) k.small(peerless ? 0 : this.waypointPart(view, principalId, rec), 2);
     if (view.methods !== null) k.small(methodKey === UNDEFINED_ID ? 0 : this.textPart(view.methods, methodKey, rec, METHOD), view.methods.range);
     const ports = view.ports;

@@ -186,6 +186,7 @@ export class Resolver {
     // one object shape for every resolved record: folding compares these fields call after call
     r.source = fixedSource(src);
     if (src.principalUnknown) r.source.principalUnknown = true;
+    if (src.principalInferred && r.source.principal !== undefined) r.source.principalInferred = true;
     r.destination = fixedDestination(r.destination!);
     return out;
   }
@@ -357,7 +358,10 @@ export class Resolver {
     const withProxy = meshed || isMeshed(index, { namespace: match.namespace, labels: match.labels, annotations: (match.pod ?? match.workload).annotations }, mesh) === true;
     if (withProxy) {
       const principal = principalFor(mesh, match.namespace, match.serviceAccount, this.options.trustDomain);
-      if (principal) out.principal = copyString(principal); // flat: shared by every call of the workload
+      if (principal) {
+        out.principal = copyString(principal); // flat: shared by every call of the workload
+        out.principalInferred = true;
+      }
     }
     if (mesh === 'consul') out.service = consulServiceName(index, match.workload);
     return out;

@@ -77,6 +77,7 @@ export function shapeKey(r: AccessRecord, keyHeaders?: ReadonlySet<string>): str
   if (s) {
     k.push(v(s.principal), SEP, v(s.namespace), SEP, v(s.serviceAccount), SEP, v(s.workload), SEP, v(s.service), SEP, v(s.ip), SEP, v(s.remoteIp));
     if (s.principalUnknown) k.push(SEP, '?');
+    if (s.principalInferred) k.push(SEP, '~');
     pushLabels(k, s.labels);
   }
   k.push('\u0002');
@@ -191,7 +192,8 @@ export function sameShape(a: AccessRecord, b: AccessRecord, keyHeaders?: Readonl
   if (s !== t) {
     if (!s || !t) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
     if (s.principal !== t.principal || s.namespace !== t.namespace || s.serviceAccount !== t.serviceAccount || s.workload !== t.workload
-      || s.service !== t.service || s.ip !== t.ip || s.remoteIp !== t.remoteIp || !sameLabels(s.labels, t.labels)) return false;
+      || s.service !== t.service || s.ip !== t.ip || s.remoteIp !== t.remoteIp || !sameLabels(s.labels, t.labels)
+      || (s.principalUnknown === true) !== (t.principalUnknown === true) || (s.principalInferred === true) !== (t.principalInferred === true)) return false;
   }
   const d = a.destination;
   const e = b.destination;
