@@ -233,20 +233,26 @@ describe('istio: the fold must keep every attribute a test reads', () => {
   }
 });
 
-/** Policies that test the destination address and the SNI, which the upstream tables do not. */
-function addressAndSniCase(): { name: string; workspace: WorkspaceModel; calls: AccessRecord[] } {
-  const root = join(temp, 'address-and-sni');
+/** A workspace of one `policies.yaml` of `lines`, in its own folder under the test's temp folder. */
+function policiesWorkspace(folder: string, lines: string[]): WorkspaceModel {
+  const root = join(temp, folder);
   mkdirSync(root, { recursive: true });
   const path = join(root, 'policies.yaml');
-  const text = [
+  const text = lines.join('\n');
+  writeFileSync(path, text);
+  const workspace = new WorkspaceModel(defaultConfig(root));
+  workspace.update(engine.prepare(engine.read(path, text)));
+  return workspace;
+}
+
+/** Policies that test the destination address and the SNI, which the upstream tables do not. */
+function addressAndSniCase(): { name: string; workspace: WorkspaceModel; calls: AccessRecord[] } {
+  const workspace = policiesWorkspace('address-and-sni', [
     'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: by-address, namespace: shop}',
     'spec:', '  selector: {matchLabels: {app: api}}', '  action: DENY', '  rules:', '  - when:', '    - key: destination.ip', '      values: ["10.0.1.0/24"]',
     '---', 'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: by-sni, namespace: shop}',
     'spec:', '  selector: {matchLabels: {app: api}}', '  action: ALLOW', '  rules:', '  - when:', '    - key: connection.sni', '      values: ["*.svc.cluster.local"]', '',
-  ].join('\n');
-  writeFileSync(path, text);
-  const workspace = new WorkspaceModel(defaultConfig(root));
-  workspace.update(engine.prepare(engine.read(path, text)));
+  ]);
   const calls: AccessRecord[] = [];
   for (const ip of ['10.0.1.5', '10.0.2.5', undefined]) {
     for (const sni of ['outbound_.8000_._.api.shop.svc.cluster.local', 'evil.example.com', undefined]) {
@@ -267,18 +273,12 @@ function addressAndSniCase(): { name: string; workspace: WorkspaceModel; calls: 
  * with the same principal, inferred or not, must not share a fold slot.
  */
 function disableCase(): { name: string; workspace: WorkspaceModel; calls: AccessRecord[] } {
-  const root = join(temp, 'disable');
-  mkdirSync(root, { recursive: true });
-  const path = join(root, 'policies.yaml');
-  const text = [
+  const workspace = policiesWorkspace('disable', [
     'apiVersion: security.istio.io/v1', 'kind: PeerAuthentication', 'metadata: {name: legacy, namespace: shop}',
     'spec:', '  selector: {matchLabels: {app: legacy}}', '  mtls: {mode: DISABLE}',
     '---', 'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: plaintext-only, namespace: shop}',
     'spec:', '  action: ALLOW', '  rules:', '  - from: [{source: {notPrincipals: ["*"]}}]', '',
-  ].join('\n');
-  writeFileSync(path, text);
-  const workspace = new WorkspaceModel(defaultConfig(root));
-  workspace.update(engine.prepare(engine.read(path, text)));
+  ]);
   const calls: AccessRecord[] = [];
   for (const app of ['legacy', 'api']) {
     for (const principal of ['cluster.local/ns/shop/sa/web', undefined]) {
