@@ -280,6 +280,14 @@ describe('schema findings: message, range and fix', () => {
     assert.deepEqual(crd.map((f) => f.severity), ['error']);
   });
 
+  it('Consul config entries: an unknown key says that consul config write refuses the whole entry; the CRD\'s does not', () => {
+    const entry = only(engine.lintText('api.hcl', intentionsHcl('          PathPrefx = "/v1"\n')).findings, 'MPA0101');
+    assert.equal(entry.message, 'unknown field "PathPrefx" in HTTP match; did you mean "PathPrefix"? (consul config write refuses the whole entry: invalid config key)');
+    assert.equal(entry.severity, 'error');
+    const crd = only(engine.lintText('crd.yaml', intentionsCrd('        pathPrefx: /v1\n')).findings, 'MPA0101');
+    assert.doesNotMatch(crd.message, /consul config write/);
+  });
+
   it('a quoted value the schema would still refuse is offered, not preferred (fix-all applies no guess)', () => {
     // Consul's PathExact is a string that starts with "/": "5" is a string but still wrong.
     const text = intentionsJson('{ "PathExact": 5 }');

@@ -41,9 +41,14 @@ export const consulModule: MeshModule = {
   weighSchemaFindings(resource, value, findings) {
     // `consul config write` converts a wrong type where it can (mapstructure, weakly typed): when
     // the entry decodes, each such value is stored as converted, so it is a warning, not a refusal.
-    if (!resource.entry.configEntryKind || !findings.some((f) => f.code === Codes.wrongType)) return findings;
-    if (decodeConfigEntry(value).refusals.length > 0) return findings;
-    return findings.map((f) => (f.code === Codes.wrongType && f.severity === 'error' ? { ...f, severity: 'warning', message: `${f.message}; consul config write converts it and stores the entry` } : f));
+    // A key it does not know makes it refuse the whole entry, which the message says.
+    if (!resource.entry.configEntryKind || !findings.some((f) => f.code === Codes.wrongType || f.code === Codes.unknownField)) return findings;
+    const decodes = decodeConfigEntry(value).refusals.length === 0;
+    return findings.map((f) => {
+      if (f.code === Codes.unknownField) return { ...f, message: `${f.message} (consul config write refuses the whole entry: invalid config key)` };
+      if (decodes && f.code === Codes.wrongType && f.severity === 'error') return { ...f, severity: 'warning', message: `${f.message}; consul config write converts it and stores the entry` };
+      return f;
+    });
   },
 };
 
