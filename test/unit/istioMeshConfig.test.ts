@@ -180,6 +180,19 @@ describe('Istio mesh config: the simulation', () => {
     }
   }
 
+  it('istio.pathNormalization in .meshpolicy.yaml: over the mesh config, and alone where there is none', () => {
+    const config = parseConfig('istio:\n  pathNormalization: DECODE_AND_MERGE_SLASHES\n', defaultConfig('/ws'));
+    assert.deepEqual(config.problems.map((p) => p.message), []);
+    assert.equal(workspace({ 'mesh.yaml': configMap('istio', 'pathNormalization:\n  normalization: NONE') }, config).config.istio.pathNormalization, 'DECODE_AND_MERGE_SLASHES');
+    assert.equal(workspace({}, config).config.istio.pathNormalization, 'DECODE_AND_MERGE_SLASHES');
+    const ws = workspace({ 'p.yaml': DENY_AB }, parseConfig('istio: {pathNormalization: MERGE_SLASHES}\n', defaultConfig('/ws')));
+    assert.equal(new Simulation(ws).decide(at('/a//b')).verdict, 'deny', 'the merged path /a/b is denied');
+    assert.equal(parseConfig('istio: {pathNormalization: DEFAULT}\n', defaultConfig('/ws')).istio.pathNormalization, 'BASE');
+    const bad = parseConfig('istio: {pathNormalization: merge_slashes}\n', defaultConfig('/ws'));
+    assert.deepEqual(bad.problems.map((p) => p.message), ['.meshpolicy.yaml: istio.pathNormalization must be one of DEFAULT, NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES; the mesh config\'s, else BASE, applies']);
+    assert.equal(bad.istio.pathNormalization, undefined);
+  });
+
   it('a change of pathNormalization in the mesh config changes the decision', () => {
     const ws = workspace({ 'mesh.yaml': configMap('istio', 'pathNormalization:\n  normalization: BASE'), 'p.yaml': DENY_AB });
     const simulation = new Simulation(ws);

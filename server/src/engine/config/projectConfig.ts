@@ -41,8 +41,10 @@ export interface IstioSettings {
   meshConfigNotes?: string[];
 }
 
-export type IstioKey = 'rootNamespace' | 'trustDomain' | 'trustDomainAliases' | 'extensionProviders';
-const ISTIO_KEYS: readonly IstioKey[] = ['rootNamespace', 'trustDomain', 'trustDomainAliases', 'extensionProviders'];
+export type IstioKey = 'rootNamespace' | 'trustDomain' | 'trustDomainAliases' | 'extensionProviders' | 'pathNormalization';
+const ISTIO_KEYS: readonly IstioKey[] = ['rootNamespace', 'trustDomain', 'trustDomainAliases', 'extensionProviders', 'pathNormalization'];
+/** MeshConfig's `pathNormalization.normalization` values, `DEFAULT` being `BASE`. */
+export const PATH_NORMALIZATIONS: Readonly<Record<string, IstioPathNormalization>> = { DEFAULT: 'BASE', NONE: 'NONE', BASE: 'BASE', MERGE_SLASHES: 'MERGE_SLASHES', DECODE_AND_MERGE_SLASHES: 'DECODE_AND_MERGE_SLASHES' };
 
 /** `.meshpolicy.yaml`: one configuration for the editor and the CLI. Every key is optional. */
 export interface ProjectConfig {
@@ -177,7 +179,10 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     config.istio.extensionProviders = (providers as string[]).map((name) => ({ name }));
     config.istio.meshConfig = CONFIG_FILE_NAME;
   } else if (providers !== undefined && providers !== null) report('istio.extensionProviders must be a list of provider names', ['istio', 'extensionProviders']);
-  const set = ISTIO_KEYS.filter((key) => key === 'extensionProviders' ? config.istio.extensionProviders !== undefined : key === 'trustDomainAliases' ? Array.isArray(aliases) && aliases.every((a) => typeof a === 'string') : typeof istio[key] === 'string' && istio[key] !== '');
+  const normalization = istio['pathNormalization'];
+  if (typeof normalization === 'string' && Object.hasOwn(PATH_NORMALIZATIONS, normalization)) config.istio.pathNormalization = PATH_NORMALIZATIONS[normalization];
+  else if (normalization !== undefined && normalization !== null) report(`istio.pathNormalization must be one of ${Object.keys(PATH_NORMALIZATIONS).join(', ')}; the mesh config's, else BASE, applies`, ['istio', 'pathNormalization']);
+  const set = ISTIO_KEYS.filter((key) => key === 'extensionProviders' ? config.istio.extensionProviders !== undefined : key === 'trustDomainAliases' ? Array.isArray(aliases) && aliases.every((a) => typeof a === 'string') : key === 'pathNormalization' ? config.istio.pathNormalization !== undefined : typeof istio[key] === 'string' && istio[key] !== '');
   if (set.length) config.istioSet = set;
   const linkerd = section('linkerd');
   const inbound = linkerd['defaultInboundPolicy'];
