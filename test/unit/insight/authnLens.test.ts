@@ -81,10 +81,16 @@ const CASES: Case[] = [
     lenses: { 'PeerAuthentication shop/permissive': 'mTLS PERMISSIVE for 1 workload: 15 calls (10 mutual TLS · 3 plaintext, accepted · 2 not logged whether mTLS)' },
   },
   {
-    name: 'DISABLE: no call keeps a peer identity',
+    name: 'DISABLE: a caller presenting mutual TLS is refused (pass_through_filter_chain_test.go), plaintext accepted',
     docs: [peer('off', 'shop', '  mtls:\n    mode: DISABLE\n')],
     records: [calls(10, 'mtls'), calls(3, 'plaintext')],
-    lenses: { 'PeerAuthentication shop/off': 'mTLS DISABLE for 1 workload: 13 calls (10 logged with mutual TLS, read without peer identity · 3 plaintext, accepted)' },
+    lenses: { 'PeerAuthentication shop/off': 'mTLS DISABLE for 1 workload: 13 calls (10 mutual TLS, refused · 3 plaintext, accepted)' },
+  },
+  {
+    name: 'DISABLE: an identity inferred from the inventory arrives as plaintext (auto mTLS)',
+    docs: [peer('off', 'shop', '  mtls:\n    mode: DISABLE\n')],
+    records: [calls(10, 'mtls').replace('"principal":"cluster.local/ns/shop/sa/frontend"', '"principal":"cluster.local/ns/shop/sa/frontend","principalInferred":true'), calls(3, 'plaintext')],
+    lenses: { 'PeerAuthentication shop/off': 'mTLS DISABLE for 1 workload: 13 calls (0 mutual TLS, refused · 13 plaintext, accepted)' },
   },
   {
     name: 'DISABLE at an ambient workload: ztunnel does not support it and accepts plaintext as PERMISSIVE does',

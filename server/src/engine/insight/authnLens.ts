@@ -244,7 +244,7 @@ export class AuthenticationIndex {
     // (one Istio refuses to store is listed with the other resources not in effect, `notInEffect`)
     const peer = [...this.levels.keys()].filter((pa) => this.levels.get(pa) !== 'rejected').map((pa): AuthenticationSummary => {
       const lens = this.peerLensOf(pa, this.levels.get(pa)!);
-      const refused = (this.peer.get(pa) ?? []).filter((r) => r.how.role === 'sets' && r.how.mode === 'STRICT' && r.how.arrival === 'plaintext');
+      const refused = (this.peer.get(pa) ?? []).filter((r) => r.how.role === 'sets' && refusedArrival(r.how.mode, r.how.arrival));
       return { kind: 'PeerAuthentication', ref: pa.ref, label: pa.label, governs: lens.reaches, refused: calls(refused), text: lens.title };
     });
     const request = this.requestAuths.map((ra): AuthenticationSummary => {
@@ -348,12 +348,17 @@ function workloads(list: readonly Reached<unknown>[]): number {
 /** What a mode does to a plaintext call (spec §1.8). */
 const PLAINTEXT: Record<Mode, string> = { STRICT: 'refused', PERMISSIVE: 'accepted', DISABLE: 'accepted' };
 
+/** Whether a mode refuses a call that arrives so: STRICT plaintext, and DISABLE mutual TLS (the proxy does not terminate TLS there). */
+function refusedArrival(mode: Mode, arrival: Arrival): boolean {
+  return (mode === 'STRICT' && arrival === 'plaintext') || (mode === 'DISABLE' && arrival === 'mtls');
+}
+
 /** "N calls (A mutual TLS · B plaintext, refused · C not logged whether mTLS)" for calls under one mode. */
 function arrivals(mode: Mode, list: readonly Reached<{ arrival: Arrival }>[]): string {
   const by = (arrival: Arrival): number => calls(list.filter((r) => r.how.arrival === arrival));
   const notLogged = by('not-logged');
-  // DISABLE: the proxy accepts plaintext only, so no call keeps a peer identity there.
-  const mtls = mode === 'DISABLE' ? `${count(by('mtls'))} logged with mutual TLS, read without peer identity` : `${count(by('mtls'))} mutual TLS`;
+  // DISABLE: the proxy accepts plaintext only; a caller presenting mutual TLS cannot connect.
+  const mtls = mode === 'DISABLE' ? `${count(by('mtls'))} mutual TLS, refused` : `${count(by('mtls'))} mutual TLS`;
   return `${plural(calls(list), 'call')} (${mtls} · ${count(by('plaintext'))} plaintext, ${PLAINTEXT[mode]}${notLogged ? ` · ${count(notLogged)} not logged whether mTLS` : ''})`;
 }
 
@@ -480,7 +485,7 @@ function peerMarkdown(pa: CompiledPeerAuthentication, title: string, reached: re
   const governed = reached.filter((r): r is Reached<Extract<PeerRole, { role: 'sets' | 'inherits' }>> => r.how.role === 'sets' || r.how.role === 'inherits');
   for (const [mode, list] of byMode(governed)) {
     for (const arrival of ['plaintext', 'mtls', 'not-logged'] as const) {
-      const heading = arrival === 'plaintext' ? `Plaintext, ${PLAINTEXT[mode]}, under mTLS ${mode}` : arrival === 'mtls' ? `With mutual TLS, under mTLS ${mode}${mode === 'DISABLE' ? ' (read without peer identity)' : ''}` : `Not logged whether mTLS, under mTLS ${mode}`;
+      const heading = arrival === 'plaintext' ? `Plaintext, ${PLAINTEXT[mode]}, under mTLS ${mode}` : arrival === 'mtls' ? `With mutual TLS, ${mode === 'DISABLE' ? 'refused (the proxy does not terminate TLS), ' : ''}under mTLS ${mode}` : `Not logged whether mTLS, under mTLS ${mode}`;
       sections.push([heading, list.filter((r) => r.how.arrival === arrival)]);
     }
   }

@@ -593,9 +593,11 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const selects = (pa: CompiledPeerAuthentication): boolean => this.attach(pa, 'sidecar', d) === T;
       const principal = recordPrincipal(rec);
       // Behind a waypoint, ztunnel is reached over the waypoint's own mutual TLS (evaluateLayer).
-      const arrival: CallPeerAuthentication['arrival'] = own === 'ztunnel' && d.waypoint ? 'mtls' : principal !== null ? 'mtls' : rec.source?.principalUnknown === true ? 'not-logged' : 'plaintext';
+      let arrival: CallPeerAuthentication['arrival'] = own === 'ztunnel' && d.waypoint ? 'mtls' : principal !== null ? 'mtls' : rec.source?.principalUnknown === true ? 'not-logged' : 'plaintext';
       const pm = this.peerModes(d, rec.destination?.port);
       const enforced = modesAt(own, pm.modes);
+      // (an identity inferred from the inventory goes as plaintext where mTLS is DISABLE: auto mTLS)
+      if (arrival === 'mtls' && enforced === MODE_BIT.DISABLE && rec.source?.principalInferred === true) arrival = 'plaintext';
       peer = {
         kind: own,
         modes: (['STRICT', 'PERMISSIVE', 'DISABLE'] as const).filter((m) => enforced & MODE_BIT[m]),
