@@ -8,6 +8,7 @@ import { isRecord } from '../plainValues';
 import { ALL_RULES } from '../rules';
 import { parseClickHouseSettings, type ClickHouseSettings } from './clickhouseConfig';
 import { readConsulSettings, type ConsulSettings } from './consulConfig';
+import { PATH_NORMALIZATIONS } from '../istio/meshConfig';
 
 export type RuleSetting = Severity | 'off';
 
@@ -43,8 +44,6 @@ export interface IstioSettings {
 
 export type IstioKey = 'rootNamespace' | 'trustDomain' | 'trustDomainAliases' | 'extensionProviders' | 'pathNormalization';
 const ISTIO_KEYS: readonly IstioKey[] = ['rootNamespace', 'trustDomain', 'trustDomainAliases', 'extensionProviders', 'pathNormalization'];
-/** MeshConfig's `pathNormalization.normalization` values, `DEFAULT` being `BASE`. */
-export const PATH_NORMALIZATIONS: Readonly<Record<string, IstioPathNormalization>> = { DEFAULT: 'BASE', NONE: 'NONE', BASE: 'BASE', MERGE_SLASHES: 'MERGE_SLASHES', DECODE_AND_MERGE_SLASHES: 'DECODE_AND_MERGE_SLASHES' };
 
 /** `.meshpolicy.yaml`: one configuration for the editor and the CLI. Every key is optional. */
 export interface ProjectConfig {

@@ -1,5 +1,5 @@
 import { CORE_SCHEMA, load } from 'js-yaml';
-import { PATH_NORMALIZATIONS, type IstioExtensionProvider, type IstioPathNormalization, type IstioSettings, type ProjectConfig } from '../config/projectConfig';
+import type { IstioExtensionProvider, IstioPathNormalization, IstioSettings, ProjectConfig } from '../config/projectConfig';
 import type { Declared, Inventory } from '../inventory/inventory';
 import { isRecord } from '../plainValues';
 
@@ -67,6 +67,9 @@ export function meshConfigOf(object: Record<string, unknown>, declared: Declared
 
 /** MeshConfig `ProxyPathNormalization.NormalizationType` (istio/api mesh/v1alpha1/config.proto):
  * `DEFAULT` is `BASE`, what istiod configures when the field is unset. */
+
+/** MeshConfig's `pathNormalization.normalization` values, `DEFAULT` being `BASE`. */
+export const PATH_NORMALIZATIONS: Readonly<Record<string, IstioPathNormalization>> = { DEFAULT: 'BASE', NONE: 'NONE', BASE: 'BASE', MERGE_SLASHES: 'MERGE_SLASHES', DECODE_AND_MERGE_SLASHES: 'DECODE_AND_MERGE_SLASHES' };
 
 function meshFields(mesh: Record<string, unknown>): Pick<MeshConfigInfo, 'rootNamespace' | 'trustDomain' | 'trustDomainAliases' | 'extensionProviders' | 'pathNormalization'> {
   const out: ReturnType<typeof meshFields> = {};
