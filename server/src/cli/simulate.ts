@@ -430,7 +430,6 @@ function authenticationText(result: SimulationResult, authentication: readonly A
   return ['', 'Authentication (PeerAuthentications and RequestAuthentications allow nothing; a STRICT mode refuses plaintext calls, the connection failing, a RequestAuthentication invalid tokens with 401):', ...rows];
 }
 
-
 /**
  * The JSON of `simulate`: `policies` the policies that decide calls (with their rules), as the
  * text's *Per policy and rule*; `authentication` what each Istio PeerAuthentication and

@@ -59,7 +59,19 @@ export interface DecodedEntry {
   refusals: string[];
 }
 
+const decoded = new WeakMap<object, DecodedEntry>();
+
+/**
+ * The entry as Consul decodes it, once per value object (the lint and the simulator both ask for a
+ * resource's shared `resourceValue`, which is never changed).
+ */
 export function decodeConfigEntry(raw: Record<string, unknown>): DecodedEntry {
+  let entry = decoded.get(raw);
+  if (!entry) decoded.set(raw, (entry = decodeOnce(raw)));
+  return entry;
+}
+
+function decodeOnce(raw: Record<string, unknown>): DecodedEntry {
   const decoder = new Decoder();
   const value: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(raw)) {

@@ -1,7 +1,7 @@
 import { observedDifference, type ShapeOutcome } from '../simulate';
 import type { Decision } from '../simulate/types';
 import { dryRunDifference } from '../simulate/dryRun';
-import { calleeOf, callerOf, describeCall, describeCallUnqueried, describeRowCall, rowRequestOf } from '../traffic/describeCall';
+import { calleeOf, callerOf, describeCall, describeRowCall, rowRequestOf, withoutQuery } from '../traffic/describeCall';
 import { mergeRows } from '../mergeRows';
 import type { AccessRecord } from '../traffic/accessRecord';
 
@@ -30,10 +30,10 @@ export interface DisplayedCall {
 
 const descriptions = new WeakMap<AccessRecord, string>();
 
-/** `describeCallUnqueried`, once per record (a traffic load keeps its records while the policies are edited). */
+/** `describeCall` without the query string, once per record (a traffic load keeps its records while the policies are edited). */
 function describedOnce(record: AccessRecord): string {
   let text = descriptions.get(record);
-  if (text === undefined) descriptions.set(record, (text = describeCallUnqueried(record)));
+  if (text === undefined) descriptions.set(record, (text = describeCall(withoutQuery(record))));
   return text;
 }
 

@@ -50,11 +50,3 @@ export function describeRowCall(record: AccessRecord, queries: number): string {
 export function rowRequestOf(record: AccessRecord, queries: number): string {
   return queries > 1 ? `${requestOf(withoutQuery(record))}${queriesNote(queries)}` : requestOf(record);
 }
-
-/**
- * The key under which a list merges calls that print alike: `describeCall` with the query string
- * left out, so that a cache-buster or polling counter does not make a row per call.
- */
-export function describeCallUnqueried(record: AccessRecord): string {
-  return describeCall(withoutQuery(record));
-}

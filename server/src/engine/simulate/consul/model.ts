@@ -4,7 +4,7 @@ import { locate, type NodePath, type SourceNode } from '../../source/tree';
 import type { SourceRef } from '../types';
 import { resourceValue } from '../../resourceValue';
 import { admissionRefusals } from '../../checks/admission';
-import { decodeConfigEntry, type DecodedEntry } from '../../consul/configEntryDecode';
+import { decodeConfigEntry } from '../../consul/configEntryDecode';
 import { movingRefs, type CompiledForms } from '../compiledForms';
 
 /**
@@ -216,7 +216,7 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
   const form = resource.kind === 'ServiceIntentions' ? 'crd' : 'entry';
   const k = (canonical: string) => key(form, canonical);
   const root = resource.node;
-  const decoded = form === 'entry' ? decodedEntry(resource) : undefined;
+  const decoded = form === 'entry' ? decodeConfigEntry(resourceValue(resource)) : undefined;
   const value = decoded?.value ?? resourceValue(resource);
   const bodyPath: NodePath = form === 'crd' ? ['spec'] : [];
   const body = form === 'crd' ? obj(value['spec']) ?? {} : value;
@@ -305,16 +305,6 @@ function readEntry(file: SourceFile, resource: Resource, order: number, localPar
     s.permissions?.map((p) => [p.action, p.http ? [p.http.pathExact, p.http.pathPrefix, p.http.pathRegex, p.http.methods, p.http.headers.map((h) => [h.name, h.present, h.exact, h.prefix, h.suffix, h.contains, h.regex, h.ignoreCase, h.invert])] : null, jwtDigest(p.jwt)]) ?? null,
   ])]);
   return entry;
-}
-
-const decodedEntries = new WeakMap<object, DecodedEntry>();
-
-/** A config entry as Consul decodes it (`configEntryDecode.ts`), once per text. */
-function decodedEntry(resource: Resource): DecodedEntry {
-  const value = resourceValue(resource);
-  let decoded = decodedEntries.get(value);
-  if (!decoded) decodedEntries.set(value, (decoded = decodeConfigEntry(value)));
-  return decoded;
 }
 
 function permission(form: 'crd' | 'entry', file: SourceFile, root: SourceNode, raw: unknown, path: NodePath, index: number, owner: string): PermissionRule[] {

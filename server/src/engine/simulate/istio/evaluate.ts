@@ -284,8 +284,8 @@ const NOT_IN_INVENTORY = ' (not in the inventory)';
 const NORMALIZATIONS = new Set<PathNormalization>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
 
 /** Mesh options: the contract's config gives root namespace, trust domain and its aliases, and the
- * path normalization of the workspace's mesh config (`config.istio.pathNormalization`, from
- * `pathNormalization.normalization`; not a `.meshpolicy.yaml` key), else Istio's default, BASE. */
+ * path normalization (`config.istio.pathNormalization`: `.meshpolicy.yaml`'s, else the workspace's
+ * mesh config's `pathNormalization.normalization`), else Istio's default, BASE. */
 function optionsOf(policies: PolicySet): IstioOptions {
   const istio = (policies.config?.istio ?? {}) as { rootNamespace?: string; trustDomain?: string; trustDomainAliases?: unknown; pathNormalization?: unknown; extensionProviders?: unknown; meshConfig?: unknown };
   const aliases = Array.isArray(istio.trustDomainAliases) ? istio.trustDomainAliases.filter((a): a is string => typeof a === 'string') : [];
@@ -597,7 +597,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const pm = this.peerModes(d, rec.destination?.port);
       const enforced = modesAt(own, pm.modes);
       // (an identity inferred from the inventory goes as plaintext where mTLS is DISABLE: auto mTLS)
-      if (arrival === 'mtls' && enforced === MODE_BIT.DISABLE && rec.source?.principalInferred === true) arrival = 'plaintext';
+      if (arrival === 'mtls' && inferredUnderDisable(enforced, rec)) arrival = 'plaintext';
       peer = {
         kind: own,
         modes: (['STRICT', 'PERMISSIVE', 'DISABLE'] as const).filter((m) => enforced & MODE_BIT[m]),
@@ -1150,7 +1150,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
           return outcome('deny', pm.by?.ref, undefined, reason, undefined, undefined, pm.by ? { kind: 'peer-authentication', namespace: pm.by.namespace, name: pm.by.name } : { kind: 'peer-authentication' });
         }
         if (modes & MODE_BIT.STRICT) strictUnknown = pm.missing;
-      } else if (modes === MODE_BIT.DISABLE && c.rec.source?.principalInferred === true) {
+      } else if (inferredUnderDisable(modes, c.rec)) {
         // The identity is the inventory's guess, not the wire's: auto mTLS sends plaintext to a
         // workload whose mode is DISABLE, so the call arrives without one.
         c.peer = null;
@@ -1867,4 +1867,13 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
+}
+
+/**
+ * Whether the record's principal is the inventory's guess at a port whose mTLS mode is DISABLE:
+ * auto mTLS sends plaintext there, so the identity is not presented (an identity the log gives is
+ * refused there instead).
+ */
+function inferredUnderDisable(modes: number, rec: AccessRecord): boolean {
+  return modes === MODE_BIT.DISABLE && rec.source?.principalInferred === true;
 }

@@ -542,6 +542,8 @@ function readServerAuthorization(base: Base, value: Rec, cluster: ClusterIdentit
 }
 
 const HEADER_NAME_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What http::HeaderValue refuses: control characters but tab. */
+const HEADER_VALUE_CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
 function readHeaderMatches(list: unknown, what: 'header' | 'query param'): { matches: HeaderMatchDef[]; problem?: string } {
   const matches: HeaderMatchDef[] = [];
@@ -555,7 +557,7 @@ function readHeaderMatches(list: unknown, what: 'header' | 'query param'): { mat
     // (routes/http.rs, routes/grpc.rs `header_match`): a name must be an RFC 7230 token, a value
     // free of control characters but tab.
     if (what === 'header' && !HEADER_NAME_TOKEN.test(name)) return { matches, problem: `header name ${JSON.stringify(name)} is not a valid HTTP header name` };
-    if (what === 'header' && type !== 'RegularExpression' && /[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) return { matches, problem: `header ${name} value has control characters` };
+    if (what === 'header' && type !== 'RegularExpression' && HEADER_VALUE_CONTROL.test(value)) return { matches, problem: `header ${name} value has control characters` };
     const key = what === 'header' ? name.toLowerCase() : name;
     if (type === 'RegularExpression') {
       const re = AnchoredRegex.compile(value);
@@ -725,7 +727,7 @@ function headerModifierProblem(filter: Rec): string | undefined {
         const h = rec(raw);
         const name = str(h['name']) ?? '';
         if (!HEADER_NAME_TOKEN.test(name)) return `${field}.${list} header name ${JSON.stringify(name)} is not a valid HTTP header name`;
-        if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(String(h['value'] ?? ''))) return `${field}.${list} header ${name} value has control characters`;
+        if (HEADER_VALUE_CONTROL.test(String(h['value'] ?? ''))) return `${field}.${list} header ${name} value has control characters`;
       }
     }
     for (const raw of arr(modifier['remove'])) {

@@ -7,12 +7,12 @@ import type { LineReader, LogFormatId } from '../readerTypes';
 import { LOOP_NOTE } from '../../workspaceFiles';
 import { collectTrafficFiles } from './files';
 import { Folder, type JoinStats } from './folder';
-import { isGzip, sampleLines } from './lineSource';
+import { isGzip, SAMPLE_LINES, sampleLines } from './lineSource';
 import type { DocumentFormat } from './documents';
 import { sniffDocument } from './documentScanners';
 import { runParallel } from './parallel';
 import { describeError, emptyTaskStats, foldTasks, type TaskStats } from './pipeline';
-import { chooseReader, configuredMaxLines, configuredWorkers, readerSetting, skippingReader, type ReaderSetting } from './readers';
+import { chooseReader, configuredMaxLines, configuredWorkers, FORMAT_NOT_RECOGNIZED, readerSetting, skippingReader, type ReaderSetting } from './readers';
 import { Resolver } from './resolve';
 import { addCounts, type ShapeTable } from './shapes';
 import type { FileStats, IngestOptions, IngestProgress, IngestStats, ResolutionMethod, TrafficModel } from './types';
@@ -20,11 +20,9 @@ import type { FileStats, IngestOptions, IngestProgress, IngestStats, ResolutionM
 export const DEFAULT_JOIN_WINDOW_MS = 60_000;
 export const DEFAULT_MAX_PENDING = 100_000;
 export const DEFAULT_MAX_SAMPLES = 3;
-/** The first sample (lineSource.ts `sampleLines`'s default), and how far to look when none of it fits a format. */
-const SAMPLE_LINES = 50;
+/** How far to look when none of the first sample (lineSource.ts `SAMPLE_LINES`) fits a format. */
 const LONG_SAMPLE_LINES = 5000;
 const LONG_SAMPLE_BYTES = 4 * 1024 * 1024;
-const NOT_RECOGNIZED = 'format not recognized';
 export const DEFAULT_PARALLEL_THRESHOLD = 64 * 1024 * 1024;
 
 /** A file ready to read: its reader, and how to make the same reader in a worker. */
@@ -114,7 +112,7 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
       continue;
     }
     let choice = chooseReader(path, sample, config, options.readerFor);
-    if (choice.problem === NOT_RECOGNIZED && document === undefined && sample.length >= SAMPLE_LINES) {
+    if (choice.problem === FORMAT_NOT_RECOGNIZED && document === undefined && sample.length >= SAMPLE_LINES) {
       // The first lines fit no format, as a proxy's startup log before its first request does:
       // look further, for a format's first lines.
       try {
@@ -128,7 +126,7 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
     if (choice.problem && choice.problem !== 'empty file') problems.push(`${path}: ${choice.problem}`);
     plans.push({
       index: plans.length, path, gzip, size,
-      reader: choice.reader ?? skippingReader(choice.problem ?? 'format not recognized'),
+      reader: choice.reader ?? skippingReader(choice.problem ?? FORMAT_NOT_RECOGNIZED),
       ...(choice.format ? { format: choice.format } : {}),
       ...(document ? { document } : {}),
       ...(choice.recipe ? { recipe: choice.recipe } : {}),

@@ -130,13 +130,16 @@ export async function* readLineBatches(path: string, options: LineSourceOptions 
   }
 }
 
+/** How many lines format detection samples first. */
+export const SAMPLE_LINES = 50;
+
 /**
  * The first lines of a file (decompressed), for format detection: at most `maxLines` non-blank
  * lines, read until `maxBytes` have been read and the sample holds `minLines` lines. Long lines do
  * not end the sample: lines up to MAX_LINE_BYTES are taken like any other, longer ones passed
  * over, and the lines after them sampled.
  */
-export async function sampleLines(path: string, gzip: boolean, maxLines = 50, maxBytes = 256 * 1024, minLines = 5): Promise<string[]> {
+export async function sampleLines(path: string, gzip: boolean, maxLines = SAMPLE_LINES, maxBytes = 256 * 1024, minLines = 5): Promise<string[]> {
   const out: string[] = [];
   let bytes = 0;
   try {

@@ -214,12 +214,15 @@ export function chooseReader(file: string, sample: string[], config: ProjectConf
   }
 }
 
+/** The skip reason of a file no format fits. */
+export const FORMAT_NOT_RECOGNIZED = 'format not recognized';
+
 /**
  * Why no format fits a file. UTF-16 (what PowerShell's `>` writes) is named, being easy to fix:
  * read as UTF-8, its byte-order mark is two replacement characters, and its ASCII has NULs.
  */
 function notRecognized(firstLine: string): string {
-  return firstLine.startsWith('\uFFFD\uFFFD') && firstLine.includes('\u0000') ? 'UTF-16 text, not UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)' : 'format not recognized';
+  return firstLine.startsWith('\uFFFD\uFFFD') && firstLine.includes('\u0000') ? 'UTF-16 text, not UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)' : FORMAT_NOT_RECOGNIZED;
 }
 
 /** The reader for a format (throws when `options.envoyFormat` cannot be compiled). */

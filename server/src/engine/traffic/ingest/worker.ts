@@ -4,7 +4,7 @@ import { InventoryIndex } from '../../inventory/inventoryIndex';
 import type { LineReader, LogFormatId, ReaderOptions } from '../readerTypes';
 import { Folder, type Item, type JoinStats } from './folder';
 import { foldTasks, type ReadTask, type TaskStats } from './pipeline';
-import { createReaderFor, skippingReader } from './readers';
+import { createReaderFor, FORMAT_NOT_RECOGNIZED, skippingReader } from './readers';
 import { Resolver } from './resolve';
 import type { ShapeAcc } from './shapes';
 import type { TimeWindow } from './types';
@@ -64,7 +64,7 @@ export async function runIngestWorker(): Promise<void> {
           reader = undefined;
         }
       }
-      return { task, reader: reader ?? skippingReader(task.problem ?? 'format not recognized') };
+      return { task, reader: reader ?? skippingReader(task.problem ?? FORMAT_NOT_RECOGNIZED) };
     });
     const stats = await foldTasks(tasks, folder, {
       ...(input.timeWindow ? { timeWindow: input.timeWindow } : {}),
