@@ -112,7 +112,7 @@ describe('the quick-fix list (LSP textDocument/codeAction)', () => {
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  it('at the misspelt "principal": the rename first and alone preferred; the traffic fixes after it name distinct, unused policies', async () => {
+  it('at the misspelt "principal": the rename first and alone preferred; no traffic fix for a policy Istio refuses to store', async () => {
     const principal = diagnostic(/unknown field "principal"/);
     const actions = await ask(inside(principal.range), { diagnostics: [principal] });
     const titles = actions.map((a) => a.title);
@@ -120,17 +120,9 @@ describe('the quick-fix list (LSP textDocument/codeAction)', () => {
     assert.deepEqual(actions[0]!.diagnostics?.map((d) => d.code), ['MPA0101']);
     assert.deepEqual(actions.filter((a) => a.isPreferred).map((a) => a.title), ['Rename "principal" to "principals"']);
     assert.equal(new Set(titles).size, titles.length, `no title twice:\n${titles.join('\n')}`);
-    // the rule admits frontend's calls to cart (the misspelt field drops the caller condition): denying them is offered
-    const denies = actions.filter((a) => /^Deny cluster\.local\/ns\/shop\/sa\/frontend → cart GET /.test(a.title));
-    assert.ok(denies.length >= 2, titles.join('\n'));
-    const added = actions.flatMap(addedPolicies);
-    assert.equal(new Set(added).size, added.length, `each new policy has its own name: ${added.join(', ')}`);
-    const existing = new Set(documentsIn(join(workspace, 'security')));
-    for (const name of added) assert.ok(!existing.has(`AuthorizationPolicy ${name}`), `${name} is not a policy of the workspace`);
-    for (const deny of denies) {
-      const [name] = addedPolicies(deny);
-      assert.ok(name && deny.title.endsWith(`new DENY policy ${name}`), `the title names the policy it adds: ${deny.title}`);
-    }
+    // Stored without the misspelt field, the rule's source is empty and istiod refuses the policy: it decides no call,
+    // so there is no call of it to deny, and a dry-run annotation would not get it stored either.
+    assert.ok(!titles.some((t) => /^Deny |^Dry-run shop\/cart-from-frontend/.test(t)), titles.join('\n'));
   });
 
   it('with several diagnostics at the range, the one holding the cursor comes first, whatever order the client sends them in', async () => {

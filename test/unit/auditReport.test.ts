@@ -122,7 +122,8 @@ describe('audit report numbers are the engine\'s own counts', () => {
     assert.ok(unused.includes('AuthorizationPolicy shop/payments-callers rules[1]'));
     assert.ok(!unused.includes('AuthorizationPolicy shop/payments-callers rules[0]'));
     assert.ok(!unused.includes('AuthorizationPolicy shop/payments-callers rules[2]'));
-    assert.ok(!unused.includes('AuthorizationPolicy shop/cart-from-frontend rules[0]'));
+    // a policy Istio refuses to store decides nothing: cart-from-frontend, whose one source field is misspelt (stored without it, the source is empty)
+    assert.ok(unused.includes('AuthorizationPolicy shop/cart-from-frontend rules[0]'));
     // port-level PERMISSIVE mTLS on the payments metrics port
     assert.ok(model.risks.rows.some((r) => r.kind === 'plaintext' && r.at?.label === 'PeerAuthentication shop/payments-metrics'), JSON.stringify(model.risks.rows));
     // the gateway rule without "from" admits any caller

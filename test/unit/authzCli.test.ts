@@ -151,7 +151,7 @@ describe('mesh-policy authz on the examples', () => {
     const crds = run(['api', '--policies', 'examples/consul/crds']);
     assert.deepEqual(rows(crds.stdout, /^(allow|deny|L7)$/).map((r) => [r[0], r[1], r[3]]), [
       ['L7', 'ServiceIntentions counting-demo/api sources[0] dashboard', 'precedence 9, 4 permissions'],
-      ['L7', 'ServiceIntentions counting-demo/api sources[1] ops-console', 'precedence 9, 1 permission'],
+      ['L7', 'ServiceIntentions counting-demo/api sources[1] ops-console', 'precedence 9, 2 permissions'],
       ['deny', 'ServiceIntentions counting-demo/deny-all sources[0] *', 'precedence 5'],
     ]);
   });

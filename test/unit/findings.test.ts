@@ -305,7 +305,8 @@ describe('schema findings: message, range and fix', () => {
       { name: 'Consul empty PathPrefix', file: 'api.hcl', text: intentionsHcl('          PathPrefix = ""\n          Methods = ["GET"]\n'), codes: [] },
     ];
     for (const c of cases) {
-      const findings = engine.lintText(c.file, c.text).findings;
+      // (the schema's findings: MPA3014, say, reads what the allow-only permissions of these entries do)
+      const findings = engine.lintText(c.file, c.text).findings.filter((f) => f.code.startsWith('MPA01'));
       assert.deepEqual(findings.map((f) => f.code), c.codes, c.name);
       for (const finding of findings) assert.deepEqual(finding.fixes?.filter((f) => /^Quote /.test(f.title)) ?? [], [], c.name);
     }

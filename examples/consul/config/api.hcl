@@ -61,5 +61,12 @@ Sources {
         ]
       }
     },
+    # Anything else from ops-console: without this, the default intention policy would decide it.
+    {
+      Action = "deny"
+      HTTP {
+        PathPrefix = "/"
+      }
+    },
   ]
 }

@@ -15,7 +15,6 @@ import { redactorFor, type Redactor } from '../engine/traffic/redact';
 import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readProblems, readSource, sourceOption } from './traffic';
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
-import { describeCall } from '../engine/traffic/describeCall';
 import { displayedCalls, rowCall, type DisplayedCall } from '../engine/insight/render';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { dryRunDifference, dryRunSummary, dryRunTallies } from '../engine/simulate/dryRun';
@@ -503,9 +502,13 @@ function baselineText(c: BaselineComparison, rel: (p: string) => string, shown: 
   }
   if (c.changed.length) {
     out.push('', `Calls whose verdict differs from ${c.ref} (top 20 by calls):`);
-    for (const { outcome, baseline } of c.changed.slice(0, 20).map(shown)) {
+    // (rows merge calls that print alike, as the summary's lists do)
+    const impacts = new Map(c.changed.map((impact) => [impact.outcome, impact]));
+    const rows = displayedCalls(c.changed.map((impact) => impact.outcome), (o) => `${impacts.get(o)!.baseline.verdict}\u0000${o.decision.verdict}\u0000${o.decision.reason}`);
+    for (const { outcome: busiest, calls, queries } of rows.slice(0, 20)) {
+      const { outcome, baseline } = shown(impacts.get(busiest)!);
       const sample = outcome.shape.samples[0];
-      out.push(`  ${baseline.verdict} → ${outcome.decision.verdict}  ${n(outcome.shape.count).padStart(6)}×  ${describeCall(outcome.shape.record)}  — ${outcome.decision.reason}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
+      out.push(`  ${baseline.verdict} → ${outcome.decision.verdict}  ${n(calls).padStart(6)}×  ${rowCall({ outcome, calls, queries })}  — ${outcome.decision.reason}${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
     }
   }
   return out.join('\n');

@@ -375,6 +375,19 @@ table('MPA3013', [
 ]);
 
 // ---------------------------------------------------------------------------------------------
+// Spec §3.5: a request from a source with permissions that matches none gets the default intention policy.
+table('MPA3014', [
+  { name: 'HCL: allow-only source next to "*" deny, default allow (hashicorp/consul#10699)', files: { '/ws/i.hcl': hcl('Sources = [\n  { Name = "web", Permissions = [{ Action = "allow", HTTP { PathExact = "/api" } }] },\n  { Name = "*", Action = "deny" },\n]\n') }, at: '/ws/i.hcl:4', message: 'get the default intention policy (not the "*" deny source of this entry), which is allow here (consul.defaultIntentionPolicy): every request from "web" is allowed' },
+  { name: 'JSON: two allow permissions', files: { '/ws/i.json': json({ Name: 'api', Sources: [{ Name: 'web', Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/v1' } }, { Action: 'allow', HTTP: { Methods: ['GET'] } }] }] }) }, at: '/ws/i.json:7', message: 'every permission of source "web" is allow' },
+  { name: 'CRD', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      permissions:\n        - action: allow\n          http:\n            pathPrefix: /v1\n') }, at: '/ws/i.yaml:10', message: 'these permissions restrict nothing' },
+], [
+  { name: 'default deny from .meshpolicy.yaml: the allowlist it looks like', config: { defaultIntentionPolicy: 'deny' }, files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/v1"')) } },
+  { name: 'a final deny of the rest', files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/v1"') + p('deny', 'PathPrefix = "/"')) } },
+  { name: 'deny only (MPA3012)', files: { '/ws/i.hcl': l7(p('deny', 'PathPrefix = "/admin"')) } },
+  { name: 'L4 allow', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      action: allow\n') } },
+]);
+
+// ---------------------------------------------------------------------------------------------
 describe('Consul checks: registry and repository data', () => {
   it('each check has a consul code, a docs page and runs on both forms where it says so', () => {
     const codes = CONSUL_CHECKS.map((c) => c.code);
@@ -439,13 +452,14 @@ describe('Consul checks: registry and repository data', () => {
     const dir = join(FIXTURES, 'schemas', 'consul', 'valid');
     const read = (name: string) => ({ [join(dir, name)]: readFileSync(join(dir, name), 'utf8') });
     // Writing back `consul config read` output with LegacyMeta fails (V13); Enterprise features warn.
-    const legacy = lintAll(read('ce-read-output.json')).filter((f) => f.code.startsWith('MPA3'));
+    const legacy = lintAll(read('ce-read-output.json'), { defaultIntentionPolicy: 'deny' }).filter((f) => f.code.startsWith('MPA3'));
     assert.deepEqual(legacy.map((f) => f.code), ['MPA3003']);
     for (const name of ['ce-enterprise-wildcard.json', 'crd-enterprise.yaml', 'ce-snake-case.hcl']) {
-      assert.ok(lintAll(read(name)).filter((f) => f.code.startsWith('MPA3')).every((f) => f.code === 'MPA3004' && f.severity === 'warning'), name);
+      assert.ok(lintAll(read(name), { defaultIntentionPolicy: 'deny' }).filter((f) => f.code.startsWith('MPA3')).every((f) => f.code === 'MPA3004' && f.severity === 'warning'), name);
     }
+    // (their allow-only permissions are an allowlist under a default deny; under the default allow MPA3014 says they restrict nothing)
     for (const name of ['ce-jwt.hcl', 'ce-jwt.json', 'ce-l4.hcl', 'ce-l4.json', 'ce-l7-blocks.hcl', 'ce-l7.json', 'crd-jwt.yaml', 'crd-kubectl-dump.yaml', 'crd-l4-allow-deny.yaml', 'crd-l7-permissions.yaml']) {
-      assert.deepEqual(lintAll(read(name)).map((f) => `${f.code} ${f.message}`), [], name);
+      assert.deepEqual(lintAll(read(name), { defaultIntentionPolicy: 'deny' }).map((f) => `${f.code} ${f.message}`), [], name);
     }
   });
 });

@@ -287,6 +287,9 @@ const tables: Record<string, { trigger: Case[]; clean: Clean[] }> = {
         server('admin', '  podSelector: {}\n  port: linkerd-admin\n'),
         server('by-number', '  podSelector:\n    matchExpressions:\n      - {key: app, operator: Exists}\n  port: 9999\n'),
         server('by-name', '  podSelector:\n    matchLabels:\n      app: web-svc\n  port: http\n')), codes: ['MPA2011'] },
+      // workload.rs `pod_tcp_ports_by_name` counts init containers' ports (native sidecars) among a pod's named ports
+      { name: 'a port named by an init container (a native sidecar)', files: join3(webDeployment('      initContainers:\n        - name: admin-sidecar\n          image: admin:1\n          restartPolicy: Always\n          ports:\n            - name: admin\n              containerPort: 9990\n'),
+        server('admin', '  podSelector:\n    matchLabels:\n      app: web-svc\n  port: admin\n')), codes: ['MPA2011'] },
       { name: 'namespace without workloads in the workspace', files: join3(webDeployment(), server('x', '  podSelector:\n    matchLabels:\n      app: nothing\n  port: http\n', 'other')), codes: ['MPA2011'] },
       { name: 'the Linkerd docs examples with their apps', files: { 'a.yaml': readFixture('emojivoto', 'app.yaml'), 'e.yaml': readFixture('emojivoto', 'policy.yaml') }, codes: ['MPA2011'] },
     ],

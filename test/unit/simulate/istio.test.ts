@@ -1153,6 +1153,10 @@ describe('Istio refuses a resource: it decides nothing', () => {
     { row: 'CRD', name: 'a selector value longer than 63 characters', refused: ap('DENY', { selector: { matchLabels: { app: 'h'.repeat(64) } }, rules: [{}] }), problem: /at most 63 characters/, alone: 'allow', rest: denyRest },
     { row: 'CRD', name: 'more than 16 targetRefs', refused: ap('DENY', { targetRefs: Array.from({ length: 17 }, () => ({ kind: 'Service', group: '', name: 'httpbin' })), rules: [{}] }), problem: /at most 16/, alone: 'allow', rest: denyRest },
     { row: 'CRD', name: 'RequestAuthentication: a fromHeaders entry without a name', refused: doc({ ...selector, jwtRules: [{ issuer: 'https://issuer.example.com', fromHeaders: [{ prefix: 'Bearer ' }] }] }, { kind: 'RequestAuthentication', name: 'refused' }), problem: /missing required field "name" in JWT header location/, call: jwt({ valid: false }), alone: 'allow', traced: true },
+    // Unknown fields are dropped before the webhook sees the object (structural pruning of the CRD's schema): what is left is what it checks.
+    { row: 'R3', name: 'a source whose only field is misspelt (`principal`): stored without it, the source is empty', refused: allow(from({ principal: [SLEEP] })), problem: /`from\.source` must not be empty.*; that is the object as stored, after the API server drops the unknown field `spec\.rules\[0\]\.from\[0\]\.source\.principal`/, alone: 'allow', rest: allowRest, traced: true },
+    { row: 'O2', name: 'an operation whose only field is misspelt (`method`): stored without it, the operation is empty', refused: deny(to({ method: ['GET'] })), problem: /`to\.operation` must not be empty.*unknown field `spec\.rules\[0\]\.to\[0\]\.operation\.method`/, alone: 'allow', rest: denyRest, traced: true },
+    { row: 'R2', name: 'a from entry whose only key is misspelt (`sources`): stored without it, the entry has no source', refused: deny({ from: [{ sources: { principals: [SLEEP] } }] }), problem: /`from\.source` must not be nil.*unknown field `spec\.rules\[0\]\.from\[0\]\.sources`/, alone: 'allow', rest: denyRest, traced: true },
     // PeerAuthentication: a refused STRICT mode refuses no plaintext call (the default, PERMISSIVE, decides).
     { row: '§1.9.4', name: 'PeerAuthentication: portLevelMtls without a selector', refused: doc({ mtls: { mode: 'STRICT' }, portLevelMtls: { 8000: { mode: 'STRICT' } } }, { kind: 'PeerAuthentication', name: 'refused' }), problem: /mesh\/namespace peer authentication cannot have port level mTLS/, call: plaintext, alone: 'allow', traced: true },
     { row: '§1.9.4', name: 'PeerAuthentication: a port out of range', refused: doc({ ...selector, mtls: { mode: 'STRICT' }, portLevelMtls: { 0: { mode: 'STRICT' } } }, { kind: 'PeerAuthentication', name: 'refused' }), problem: /port 0 of portLevelMtls must be in the range 1\.\.65535/, call: plaintext, alone: 'allow', traced: true },
@@ -1204,6 +1208,8 @@ describe('Istio refuses a resource: it decides nothing', () => {
     { name: 'a CUSTOM provider the mesh config does not declare', policies: custom({ provider: { name: 'nowhere' }, rules: [{}] }), expect: 'external' },
     // Stored without it unless the client asks for strict field validation (kubectl does, and is refused): the DENY of GET stays.
     { name: 'an unknown field (the API server drops it): a DENY of GET with a misspelt `pathz`', policies: deny(to({ methods: ['GET'], pathz: ['/other'] })), expect: 'deny' },
+    // The source keeps a field after the dropping: not empty, so stored, and the misspelt condition is simply gone.
+    { name: 'an unknown field beside a known one in a source: an ALLOW of sleep whose misspelt `namespace` is dropped', policies: allow(from({ principals: [SLEEP], namespace: ['other'] })), expect: 'allow' },
   ];
   for (const c of accepted) {
     it(`accepted: ${c.name}`, () => {

@@ -18,7 +18,9 @@ const EDGES: { source: string; destination: string; action: EdgeAction; decidedB
   { source: 'shop/shop-gateway-istio', destination: 'shop/frontend', action: 'allow', decidedBy: 'AuthorizationPolicy shop/allow-nothing', offered: 'allow' },
   // allowed by a rule of shop/payments-callers
   { source: 'shop/frontend', destination: 'shop/payments', action: 'deny', decidedBy: 'AuthorizationPolicy shop/payments-callers', offered: 'deny' },
-  { source: 'shop/frontend', destination: 'shop/cart', action: 'deny', decidedBy: 'AuthorizationPolicy shop/cart-from-frontend', offered: 'deny' },
+  // newly denied: cart-from-frontend is not stored (its one source field is misspelt; stored without it, the source
+  // is empty, which istiod refuses), so allow-nothing is the cart's only ALLOW policy
+  { source: 'shop/frontend', destination: 'shop/cart', action: 'allow', decidedBy: 'AuthorizationPolicy shop/allow-nothing', offered: 'allow' },
   // denied by a DENY policy: no ALLOW edit can override it
   { source: '(unidentified callers)', destination: 'shop/frontend', action: 'allow', decidedBy: 'AuthorizationPolicy shop/frontend-deny-internal', offered: 'none', notOffered: /DENY policy shop\/frontend-deny-internal/ },
 ];
@@ -60,9 +62,11 @@ describe('traffic map edge fixes (examples/istio)', () => {
 
   it('an edge whose calls are all unknown offers neither action', async () => {
     const l = await load();
-    const edge = { source: '(unidentified callers)', destination: 'shop/cart' };
-    assert.ok(edgeOutcomes(l.outcomes, edge).every((o) => o.decision.verdict === 'unknown'));
-    for (const action of ['allow', 'deny'] as const) assert.deepEqual(edgeFixes({ workspace: l.workspace, outcomes: l.outcomes, engine, edge, action }), { fixes: [], notOffered: [], calls: 0 });
+    // the calls to payments whose caller the log does not name and that no rule can decide without it
+    const edge = { source: '(unidentified callers)', destination: 'shop/payments' };
+    const unknown = l.outcomes.filter((o) => o.decision.verdict === 'unknown');
+    assert.ok(edgeOutcomes(unknown, edge).length > 0);
+    for (const action of ['allow', 'deny'] as const) assert.deepEqual(edgeFixes({ workspace: l.workspace, outcomes: unknown, engine, edge, action }), { fixes: [], notOffered: [], calls: 0 });
   });
 
   it('the map offers Allow on edges with denied calls and Deny on edges with allowed calls, offline and with nonced scripts', async () => {
@@ -75,9 +79,9 @@ describe('traffic map edge fixes (examples/istio)', () => {
       return new RegExp(`<g class="edge" data-edge="${i}" data-state="[a-z-]+"(?: data-actions="([a-z ]+)")?`).exec(html)?.[1];
     };
     assert.equal(actionsOf('shop/shop-gateway-istio', 'shop/frontend'), 'allow');
-    assert.equal(actionsOf('shop/frontend', 'shop/cart'), 'allow deny');
+    assert.equal(actionsOf('shop/frontend', 'shop/cart'), 'allow');
     assert.equal(actionsOf('(unidentified callers)', 'shop/frontend'), 'allow');
-    assert.equal(actionsOf('(unidentified callers)', 'shop/cart'), undefined);
+    assert.equal(actionsOf('(unidentified callers)', 'shop/cart'), 'allow');
     assert.match(html, /data-fix/);
     assert.deepEqual(externalReferences(html), []);
     const scripts = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]);

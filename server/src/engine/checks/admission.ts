@@ -1,3 +1,4 @@
+import type { Finding } from '../findings';
 import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
 import type { Check, WorkspaceView } from './check';
@@ -5,7 +6,7 @@ import { ALL_CHECKS } from './registry';
 import { runChecks } from './runChecks';
 import { resourceValue } from '../resourceValue';
 import { sharedRegistry } from '../schema/registry';
-import { schemaRefusals } from '../schema/schemaFindings';
+import { schemaRefusals, storedValue } from '../schema/schemaFindings';
 
 /**
  * The checks whose errors are admission refusals (`Check.admissionRefusal`), read once on first
@@ -42,10 +43,23 @@ const NO_WORKSPACE: WorkspaceView = {
  * what the mesh refuses, which the lint reports and the simulators leave out.
  */
 export function admissionRefusals(file: SourceFile, resource: Resource, known: readonly string[] = []): string[] {
-  const refusals: string[] = [];
-  for (const finding of runChecks(file, resource, NO_WORKSPACE, admissionChecks())) if (finding.severity === 'error') refusals.push(finding.message);
-  if (known.length === 0 && refusals.length === 0 && resource.entry.kind !== undefined) refusals.push(...schemaRefusals(file, resource, sharedRegistry(), resourceValue(resource)));
+  const written = resourceValue(resource);
+  const kubernetes = resource.entry.kind !== undefined;
+  // The webhooks see the object as stored: a Kubernetes resource without its unknown fields.
+  const stored = kubernetes ? storedValue(resource, sharedRegistry(), written) : { value: written, dropped: [] };
+  const refusals = errorsOf(runChecks(file, resource, NO_WORKSPACE, admissionChecks(), stored.value));
+  if (stored.dropped.length > 0) {
+    // A refusal that only the dropping causes (a `source` whose one field is misspelt is empty) says so.
+    const asWritten = new Set(errorsOf(runChecks(file, resource, NO_WORKSPACE, admissionChecks(), written)));
+    const why = `that is the object as stored, after the API server drops the unknown field${stored.dropped.length > 1 ? 's' : ''} ${stored.dropped.map((path) => `\`${path}\``).join(', ')}`;
+    for (let i = 0; i < refusals.length; i++) if (!asWritten.has(refusals[i]!)) refusals[i] = `${refusals[i]}; ${why}`;
+  }
+  if (known.length === 0 && refusals.length === 0 && kubernetes) refusals.push(...schemaRefusals(file, resource, sharedRegistry(), stored.value));
   return refusals;
+}
+
+function errorsOf(findings: readonly Finding[]): string[] {
+  return findings.filter((finding) => finding.severity === 'error').map((finding) => finding.message);
 }
 
 /** The codes of the checks whose errors are admission refusals, for the docs and tests. */

@@ -30,6 +30,47 @@ export function schemaRefusals(file: SourceFile, resource: Resource, registry: S
   return findingsOf(file, resource, registry, errors).filter((finding) => finding.severity === 'error').map((finding) => finding.message);
 }
 
+/** A value as the API server stores it, and the unknown fields it dropped (`a.b[0].c`). */
+export interface StoredValue {
+  value: Record<string, unknown>;
+  dropped: string[];
+}
+
+/**
+ * `value` as the API server stores it: without the fields its schema does not know (structural
+ * pruning; what the validating webhooks then see). Parts without such a field are shared with
+ * `value`, which is left as it is.
+ */
+export function storedValue(resource: Resource, registry: SchemaRegistry, value: Record<string, unknown>): StoredValue {
+  const unknown = registry.validate(resource.entry, value).filter((error) => error.keyword === 'additionalProperties');
+  if (unknown.length === 0) return { value, dropped: [] };
+  /** Per instance path, the keys to drop there. */
+  const drops: { path: string[]; key: string }[] = unknown.map((error) => ({
+    path: error.instancePath.split('/').slice(1).map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~')),
+    key: String((error.params as { additionalProperty?: unknown }).additionalProperty),
+  }));
+  const copied = new Map<object, Record<string, unknown> | unknown[]>();
+  const root = { ...value };
+  copied.set(value, root);
+  for (const { path, key } of drops) {
+    let original: unknown = value;
+    let copy: Record<string, unknown> | unknown[] = root;
+    for (const segment of path) {
+      const child: unknown = Array.isArray(original) ? original[Number(segment)] : (original as Record<string, unknown>)[segment];
+      if (child === null || typeof child !== 'object') break;
+      let childCopy = copied.get(child);
+      if (!childCopy) copied.set(child, (childCopy = Array.isArray(child) ? [...child] : { ...(child as Record<string, unknown>) }));
+      if (Array.isArray(copy)) copy[Number(segment)] = childCopy;
+      else copy[segment] = childCopy;
+      original = child;
+      copy = childCopy;
+    }
+    if (!Array.isArray(copy)) delete copy[key];
+  }
+  const dropped = drops.map(({ path, key }) => [...path, key].reduce((text, segment) => (/^\d+$/.test(segment) ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment), ''));
+  return { value: root, dropped };
+}
+
 function findingsOf(file: SourceFile, resource: Resource, registry: SchemaRegistry, errors: readonly ErrorObject[]): Finding[] {
   if (errors.length === 0) return [];
   const root = registry.rootSchema(resource.entry);

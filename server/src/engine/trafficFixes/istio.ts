@@ -1,3 +1,4 @@
+import { admissionRefusals } from '../checks/admission';
 import { replaceScalar } from '../edits';
 import { stringMatch } from '../istio/match';
 import type { Range, TextEdit } from '../findings';
@@ -52,7 +53,8 @@ function applyingPolicies(context: FixContext, record: AccessRecord, action: str
     const spec = asRecord(valueAt(p.resource, ['spec']));
     if (spec['targetRef'] || spec['targetRefs']) return false;
     const matchLabels = asRecord(asRecord(spec['selector'])['matchLabels']);
-    return Object.entries(matchLabels).every(([k, v]) => labels[k] === v);
+    // (an edit to a policy Istio refuses to store changes nothing, unless it mends what is refused)
+    return Object.entries(matchLabels).every(([k, v]) => labels[k] === v) && admissionRefusals(p.file, p.resource).length === 0;
   }).sort((a, b) => Object.keys(asRecord(valueAt(b.resource, ['spec', 'selector', 'matchLabels']))).length - Object.keys(asRecord(valueAt(a.resource, ['spec', 'selector', 'matchLabels']))).length);
 }
 
@@ -270,6 +272,8 @@ function shadowPolicy(context: FixContext, file: SourceFile, range: Range): Traf
   if (!located || located.resource.kind !== 'AuthorizationPolicy') return empty();
   const action = actionOf(located);
   if (action !== 'ALLOW' && action !== 'DENY') return notOffered(`istio.io/dry-run supports only ALLOW and DENY policies, not ${action}`);
+  const [refusal] = admissionRefusals(file, located.resource);
+  if (refusal !== undefined) return notOffered(`Istio refuses to store the policy (${refusal}), dry-run or not`);
   const annotations = nodeAt(located.resource, ['metadata', 'annotations']);
   const metadata = nodeAt(located.resource, ['metadata']);
   let edit: TextEdit | undefined;

@@ -12,6 +12,7 @@ import { l7NeedsHttp } from './MPA3010-l7-needs-http';
 import { unknownJwtProvider } from './MPA3011-unknown-jwt-provider';
 import { denyOnlyPermissions } from './MPA3012-deny-only-permissions';
 import { precedenceDisagreement } from './MPA3013-precedence-disagreement';
+import { allowOnlyPermissions } from './MPA3014-allow-only-permissions';
 
 /** Consul checks, MPA3xxx. */
 export const CONSUL_CHECKS: Check[] = [
@@ -28,4 +29,5 @@ export const CONSUL_CHECKS: Check[] = [
   unknownJwtProvider,
   denyOnlyPermissions,
   precedenceDisagreement,
+  allowOnlyPermissions,
 ];

@@ -116,7 +116,7 @@ function overlapsIn(model: LinkerdModel, inventory: Inventory, namespace: string
     }
     for (const [workload, selecting] of byWorkload) {
       if (selecting.length < 2) continue;
-      const matching = selecting.map((s) => ({ s, ports: selectedPorts(workload, s.port) }));
+      const matching = selecting.map((s) => ({ s, ports: selectedPorts(workload.ports, s.port) }));
       for (let i = 0; i < matching.length; i++) {
         for (let j = i + 1; j < matching.length; j++) {
           const a = matching[i]!;

@@ -1,7 +1,7 @@
 import type { Check } from '../check';
 import { closest, isRec, quote, replaceFix, someText } from './lib/common';
 import { linkerdModel, selectedWorkloads, spec, workloadsIn } from './lib/model';
-import { PROXY_PORTS, describeWorkload } from './lib/probes';
+import { PROXY_PORTS, describeWorkload, workloadPorts } from './lib/probes';
 
 /** A Server whose podSelector matches no workload of its namespace, or whose named port no
  * selected container declares (as a TCP port): it selects no pod port, so its policy applies
@@ -31,12 +31,12 @@ export const serverSelectsNothing: Check = {
     }
     const port = s['port'];
     if (typeof port !== 'string' || PROXY_PORTS[port] !== undefined) return;
-    const hasPort = selected.some((w) => w.ports.some((p) => p.name === port && p.protocol.toUpperCase() === 'TCP'));
-    if (hasPort) return;
-    const names = [...new Set(selected.flatMap((w) => w.ports.filter((p) => p.name && p.protocol.toUpperCase() === 'TCP').map((p) => p.name!)))];
+    const ports = selected.map((w) => workloadPorts(context.workspace, w));
+    if (ports.some((list) => list.some((p) => p.name === port && p.protocol.toUpperCase() === 'TCP'))) return;
+    const names = [...new Set(ports.flatMap((list) => list.filter((p) => p.name && p.protocol.toUpperCase() === 'TCP').map((p) => p.name!)))];
     const near = closest(port, names);
     const declared = names.length ? `they declare ${someText(names.map(quote), 8)}` : 'they declare no named TCP port';
-    context.report({ path: ['spec', 'port'] }, `no container of the selected pods (${someText(selected.map(describeWorkload))}) declares a TCP port named ${quote(port)} (${declared}): this Server selects no port`,
+    context.report({ path: ['spec', 'port'] }, `no container or init container of the selected pods (${someText(selected.map(describeWorkload))}) declares a TCP port named ${quote(port)} (${declared}): this Server selects no port`,
       near ? { fixes: replaceFix(context, ['spec', 'port'], near, `Change to ${quote(near)}`) } : undefined);
   },
 };

@@ -1,7 +1,7 @@
 import type { Check } from '../check';
 import { isRec, listText, quote, someText, str } from './lib/common';
 import { linkerdModel, policyAdmitsUnauthenticated, routePolicies, routesOf, selectedWorkloads, serverAuthorizations, spec, type LinkerdItem, type LinkerdModel } from './lib/model';
-import { PROXY_ADMIN_PORT, PROXY_PROBE_PATHS, describeWorkload, injectionDisabled, selectedPorts, workloadProbes } from './lib/probes';
+import { PROXY_ADMIN_PORT, PROXY_PROBE_PATHS, describeWorkload, injectionDisabled, selectedPorts, workloadPorts, workloadProbes } from './lib/probes';
 import { routeTakesGet } from './lib/routeMatch';
 
 /**
@@ -99,7 +99,7 @@ export const probesOrScrapesDenied: Check = {
     const failures: Failure[] = [];
     for (const workload of selectedWorkloads(inventory, server)) {
       if (injectionDisabled(workload)) continue;
-      const ports = selectedPorts(workload, port);
+      const ports = selectedPorts(workloadPorts(context.workspace, workload), port);
       for (const probe of workloadProbes(context.workspace, workload)) {
         if (!ports.includes(probe.port)) continue;
         const what = `GET ${probe.path} (${probe.type} probe of ${describeWorkload(workload)}, port ${probe.port})`;

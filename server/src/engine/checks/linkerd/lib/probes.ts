@@ -1,4 +1,4 @@
-import type { WorkloadInfo } from '../../../inventory/inventory';
+import type { ContainerPort, WorkloadInfo } from '../../../inventory/inventory';
 import { fileProbes, workloadKey, type FileProbes, type HttpProbe } from '../../../inventory/probes';
 import type { WorkspaceFact, WorkspaceView } from '../../check';
 import { readFact } from '../../facts';
@@ -18,12 +18,13 @@ export const PROXY_ADMIN_PORT = 4191;
  * when its file's probes change (an edit that leaves the inventory as it was), not on every edit.
  */
 export function workloadProbes(workspace: WorkspaceView, workload: WorkloadInfo): HttpProbe[] {
-  let fact = probeFacts.get(workload.file);
-  if (!fact) {
-    const path = workload.file;
-    probeFacts.set(path, (fact = { compute: (ws) => probesOf(ws, path), key: (probes) => probes.key }));
-  }
-  return readFact(workspace, fact).byWorkload.get(workloadKey(workload.kind, workload.span)) ?? [];
+  return readFact(workspace, probeFact(workload.file)).byWorkload.get(workloadKey(workload.kind, workload.span)) ?? [];
+}
+
+function probeFact(path: string): WorkspaceFact<FileProbes> {
+  let fact = probeFacts.get(path);
+  if (!fact) probeFacts.set(path, (fact = { compute: (ws) => probesOf(ws, path), key: (probes) => probes.key }));
+  return fact;
 }
 
 const probeFacts = new Map<string, WorkspaceFact<FileProbes>>();
@@ -34,12 +35,20 @@ function probesOf(workspace: WorkspaceView, path: string): FileProbes {
   return file ? fileProbes(file) : NO_PROBES;
 }
 
-/** The port numbers a Server's `port` selects on a workload: a number selects itself, a name
- * every TCP container port of that name (plus the proxy's own named ports). */
-export function selectedPorts(workload: WorkloadInfo, port: unknown): number[] {
+/** The workload's container ports and those of its init containers (native sidecars), which the
+ * policy controller counts among a pod's named ports (workload.rs `pod_tcp_ports_by_name`) and the
+ * inventory does not keep: read like its probes, through a fact per manifest file. */
+export function workloadPorts(workspace: WorkspaceView, workload: WorkloadInfo): ContainerPort[] {
+  const init = readFact(workspace, probeFact(workload.file)).initPorts?.get(workloadKey(workload.kind, workload.span));
+  return init ? [...workload.ports, ...init] : workload.ports;
+}
+
+/** The port numbers a Server's `port` selects on a workload with these container ports: a number
+ * selects itself, a name every TCP port of that name (plus the proxy's own named ports). */
+export function selectedPorts(ports: readonly ContainerPort[], port: unknown): number[] {
   if (typeof port === 'number') return [port];
   if (typeof port !== 'string') return [];
-  const numbers = workload.ports.filter((p) => p.name === port && p.protocol.toUpperCase() === 'TCP').map((p) => p.containerPort);
+  const numbers = ports.filter((p) => p.name === port && p.protocol.toUpperCase() === 'TCP').map((p) => p.containerPort);
   if (PROXY_PORTS[port] !== undefined) numbers.push(PROXY_PORTS[port]);
   return [...new Set(numbers)];
 }
