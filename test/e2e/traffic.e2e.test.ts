@@ -31,19 +31,19 @@ test('VS Code (code-server) shows code lenses, traffic hovers and traffic comman
     t.diagnostic(`status bar: ${(await statusItem.innerText()).trim()}`);
     assert.match(await statusItem.innerText(), /3,549 calls/);
 
-    // 2. code lenses with the counts (CLI: allow-nothing 0 allowed · 1,983 denied · 1,803 changed)
-    const lens = p.locator('.monaco-editor .codelens-decoration', { hasText: '1,983 denied' }).first();
+    // 2. code lenses with the counts (CLI: allow-nothing 0 allowed · 1,653 denied · 1,505 changed)
+    const lens = p.locator('.monaco-editor .codelens-decoration', { hasText: '1,653 denied' }).first();
     await lens.waitFor({ timeout: 60_000 });
     const lensTexts = (await p.locator('.monaco-editor .codelens-decoration').allInnerTexts()).map((s) => s.trim());
     t.diagnostic(`lenses: ${JSON.stringify(lensTexts)}`);
-    assert.ok(lensTexts.some((s) => s === '0 allowed · 1,983 denied · 1,803 changed'));
+    assert.ok(lensTexts.some((s) => s === '0 allowed · 1,653 denied · 1,505 changed'));
     await p.screenshot({ path: path.join(cs.shots, 'traffic-1-lenses.png') });
 
     // 3. hover the allow-nothing policy's name (line 10): the traffic table of the calls it decides
     const hover = await hoverAt(p, '10:13', 'Observed traffic');
     const hoverText = await hover.innerText();
     t.diagnostic(`hover: ${hoverText.replace(/\s+/g, ' ').slice(0, 400)}`);
-    assert.match(hoverText, /0 allowed · 1,983 denied · 1,803 changed/);
+    assert.match(hoverText, /0 allowed · 1,653 denied · 1,505 changed/);
     assert.ok((await hover.locator('table tr').count()) > 1, 'the calls are a rendered table');
     assert.ok(!hoverText.includes('| calls |'), 'markdown rendered, not raw');
     await p.screenshot({ path: path.join(cs.shots, 'traffic-2-hover.png') });

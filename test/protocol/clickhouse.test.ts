@@ -86,12 +86,12 @@ describe('the editor reads the traffic from ClickHouse when .meshpolicy.yaml say
       await table.client.open(policy(tableWorkspace), text);
       const fromFiles = comparable(await files.client.diagnosticsFor(policy(filesWorkspace), { ready, timeoutMs: 30_000 }));
       const fromTable = comparable(await table.client.diagnosticsFor(policy(tableWorkspace), { ready, timeoutMs: 30_000 }));
-      assert.ok(fromFiles.some((d) => String(d.message).startsWith('AuthorizationPolicy shop/allow-nothing would deny 1,302 observed calls')));
+      assert.ok(fromFiles.some((d) => String(d.message).startsWith('AuthorizationPolicy shop/allow-nothing would deny 1,505 observed calls')));
       assert.deepEqual(fromTable, fromFiles);
 
       const lenses = async (editor: typeof files, workspace: string) => (await editor.client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: policy(workspace) } })).map((l) => ({ range: l.range, title: l.command?.title }));
       const filesLenses = await lenses(files, filesWorkspace);
-      assert.ok(filesLenses.some((l) => l.title === '0 allowed · 1,477 denied · 1,302 changed'));
+      assert.ok(filesLenses.some((l) => l.title === '0 allowed · 1,653 denied · 1,505 changed'));
       assert.deepEqual(await lenses(table, tableWorkspace), filesLenses);
 
       // The hover of allow-nothing (line 10): its busiest calls, the same.
@@ -100,7 +100,7 @@ describe('the editor reads the traffic from ClickHouse when .meshpolicy.yaml say
         return (h.contents as MarkupContent).value.replace(/\/tmp\/mesh-policy-ch-editor-\w+/g, '<ws>').replace(/%2Ftmp%2Fmesh-policy-ch-editor-\w+/g, '<ws>');
       };
       const filesHover = await hover(files, filesWorkspace);
-      assert.match(filesHover, /1,477 denied/);
+      assert.match(filesHover, /1,653 denied/);
       assert.equal(await hover(table, tableWorkspace), filesHover);
     } finally {
       await files.client.shutdown();

@@ -45,10 +45,10 @@ describe('documents that do not join the simulation (LSP)', () => {
     await client.shutdown();
   });
 
-  /** In the workspace, allow-nothing denies the observed calls of the two ALLOW policies Istio refuses to store: 1,803 to
+  /** In the workspace, allow-nothing denies the observed calls of the two ALLOW policies Istio refuses to store: 1,004 to
    * the frontend (`frontend-from-gateway`, lower-case action) and 501 to the cart (`cart-from-frontend`, whose only
    * source field is misspelt, so that its stored `source` is empty). */
-  const deniesAsBefore = () => assert.match(String(allowNothing(lastPublished(policyUri)!)), /would deny 1,803 observed calls/);
+  const deniesAsBefore = () => assert.match(String(allowNothing(lastPublished(policyUri)!)), /would deny 1,505 observed calls/);
 
   it('lints an untitled buffer alone: its own diagnostics, no traffic findings, no made-up file URI, nothing left after closing', async () => {
     const untitled = 'untitled:Untitled-1';
@@ -109,9 +109,9 @@ describe('documents that do not join the simulation (LSP)', () => {
     deniesAsBefore();
     // Once it parses, it is simulated.
     await client.change(half, halfText.replace('"POS', '"POST"]'), 2);
-    await client.diagnosticsFor(policyUri, { ready: (d) => !/would deny 1,803 /.test(String(allowNothing(d))) });
+    await client.diagnosticsFor(policyUri, { ready: (d) => !/would deny 1,505 /.test(String(allowNothing(d))) });
     await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri: half } });
-    await client.diagnosticsFor(policyUri, { ready: (d) => /would deny 1,803 /.test(String(allowNothing(d))) });
+    await client.diagnosticsFor(policyUri, { ready: (d) => /would deny 1,505 /.test(String(allowNothing(d))) });
   });
 
   it('drops every file of a deleted folder: its diagnostics and its policies', async () => {
@@ -125,10 +125,10 @@ describe('documents that do not join the simulation (LSP)', () => {
     ].join('\n'));
     await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: extra, type: 1 }] });
     await client.diagnosticsFor(extra, { ready: (d) => d.some((x) => x.code === 'MPA4002') });
-    await client.diagnosticsFor(policyUri, { ready: (d) => !/would deny 1,803 /.test(String(allowNothing(d))) });
+    await client.diagnosticsFor(policyUri, { ready: (d) => !/would deny 1,505 /.test(String(allowNothing(d))) });
     rmSync(folder, { recursive: true });
     await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: pathToFileURL(folder).href, type: 3 }] });
     await client.diagnosticsFor(extra, { ready: (d) => d.length === 0 });
-    await client.diagnosticsFor(policyUri, { ready: (d) => /would deny 1,803 /.test(String(allowNothing(d))) });
+    await client.diagnosticsFor(policyUri, { ready: (d) => /would deny 1,505 /.test(String(allowNothing(d))) });
   });
 });

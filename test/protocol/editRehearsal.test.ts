@@ -26,7 +26,7 @@ describe('the edit rehearsal after a load (LSP)', () => {
   const logs: string[] = [];
   let rehearsed: RegExpExecArray | undefined;
   const policyPublishes = (): PublishDiagnosticsParams[] => client.published.filter((p) => p.uri === policyUri);
-  const denyMessage = (p: PublishDiagnosticsParams): string | undefined => p.diagnostics.map((d) => String(d.message)).find((m) => m.includes('would deny 1,803 observed calls'));
+  const denyMessage = (p: PublishDiagnosticsParams): string | undefined => p.diagnostics.map((d) => String(d.message)).find((m) => m.includes('would deny 1,505 observed calls'));
 
   before(async () => {
     workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-rehearsal-'));
@@ -74,23 +74,23 @@ describe('the edit rehearsal after a load (LSP)', () => {
 
   it('sends no status with other totals', () => {
     const afterReady = statuses.slice(statuses.findIndex((s) => s.state === 'ready' && s.newlyDenied > 0));
-    assert.deepEqual([...new Set(afterReady.map((s) => `${s.state} ${s.calls} ${s.newlyDenied}`))], ['ready 3549 1803']);
+    assert.deepEqual([...new Set(afterReady.map((s) => `${s.state} ${s.calls} ${s.newlyDenied}`))], ['ready 3549 1505']);
   });
 
   it('leaves the lenses of the file as the load made them', async () => {
     const lenses = await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: policyUri } });
     const titles = lenses.map((l) => l.command?.title ?? '');
-    assert.ok(titles.some((t) => t.startsWith('0 allowed · 1,983 denied · 1,803 changed')), titles.join('\n'));
+    assert.ok(titles.some((t) => t.startsWith('0 allowed · 1,653 denied · 1,505 changed')), titles.join('\n'));
     assert.ok(titles.some((t) => t.startsWith('778 allowed · 0 denied · 0 changed')), titles.join('\n'));
   });
 
   it('answers edits after it as the text says', async () => {
     const published = policyPublishes().at(-1)!.diagnostics;
     await client.change(policyUri, policyText.replace('name: allow-nothing', 'name: allow-none'), 2);
-    const renamed = await client.diagnosticsFor(policyUri, { version: 2, ready: (d) => d.some((x) => String(x.message).includes('allow-none would deny 1,803')), timeoutMs: 30_000 });
+    const renamed = await client.diagnosticsFor(policyUri, { version: 2, ready: (d) => d.some((x) => String(x.message).includes('allow-none would deny 1,505')), timeoutMs: 30_000 });
     assert.ok(renamed.every((d) => !String(d.message).includes('shop/allow-nothing ')));
     await client.change(policyUri, policyText, 3);
-    const back = await client.diagnosticsFor(policyUri, { version: 3, ready: (d) => d.some((x) => String(x.message).includes('allow-nothing would deny 1,803')), timeoutMs: 30_000 });
+    const back = await client.diagnosticsFor(policyUri, { version: 3, ready: (d) => d.some((x) => String(x.message).includes('allow-nothing would deny 1,505')), timeoutMs: 30_000 });
     assert.deepEqual(back, published);
   });
 });

@@ -49,18 +49,20 @@ describe('traffic in the editor (LSP)', () => {
 
   it('loads the access logs and reports the totals in a status notification', async () => {
     const status = await waitForStatus((s) => s.state === 'ready' && s.policies > 0);
-    // 3,549 calls. Newly denied: the 1,803 that allow-nothing denies, because two ALLOW policies are not
-    // stored: 1,302 to the frontend (frontend-from-gateway, lower-case action) and 501 to the cart
-    // (cart-from-frontend, whose stored source is empty once its misspelt field is dropped). The 50 allowed calls to payments
+    // 3,549 calls. Newly denied: the 1,505 that allow-nothing denies, because two ALLOW policies are not
+    // stored: 1,004 to the frontend (frontend-from-gateway, lower-case action) and 501 to the cart
+    // (cart-from-frontend, whose stored source is empty once its misspelt field is dropped). The gateway's
+    // calls to /account and /checkout, which gateway-access allows with a token, are unknown: the log does
+    // not record the token. The 50 allowed calls to payments
     // whose caller the default TEXT log does not name are unknown, not guessed plaintext (STRICT would reject those).
     assert.equal(status.calls, 3549);
-    assert.equal(status.newlyDenied, 1803);
+    assert.equal(status.newlyDenied, 1505);
   });
 
   it('publishes one aggregated "would deny" diagnostic on the deciding policy, linked to log lines', async () => {
     const diagnostics = await client.diagnosticsFor(policyUri, { ready: (d) => d.some((x) => x.code === 'MPA4001') });
     const denials = diagnostics.filter((d) => d.code === 'MPA4001');
-    const allowNothing = denials.find((d) => String(d.message).startsWith('AuthorizationPolicy shop/allow-nothing would deny 1,803 observed calls that succeeded'));
+    const allowNothing = denials.find((d) => String(d.message).startsWith('AuthorizationPolicy shop/allow-nothing would deny 1,505 observed calls that succeeded'));
     assert.ok(allowNothing, JSON.stringify(denials.map((d) => d.message)));
     assert.equal(allowNothing.severity, 2);
     assert.equal(allowNothing.range.start.line, 9, 'on metadata.name of allow-nothing');
@@ -80,7 +82,7 @@ describe('traffic in the editor (LSP)', () => {
     await client.open(policyUri, readFileSync(policyPath, 'utf8'));
     const lenses = await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: policyUri } });
     const titles = lenses.map((l) => `${l.range.start.line}:${l.command?.title}`);
-    assert.ok(titles.some((t) => t.endsWith('0 allowed · 1,983 denied · 1,803 changed')), titles.join('\n'));
+    assert.ok(titles.some((t) => t.endsWith('0 allowed · 1,653 denied · 1,505 changed')), titles.join('\n'));
     assert.ok(titles.some((t) => t.endsWith('778 allowed · 0 denied · 0 changed')), titles.join('\n'));
     assert.ok(lenses.every((l) => l.command?.command === 'meshPolicy.showTrafficForPolicy'));
     const listing = await client.request<string>('meshPolicy/callsFor', lenses.find((l) => l.command?.title.startsWith('778 allowed'))!.command!.arguments![0]);
@@ -240,8 +242,8 @@ describe('traffic in the editor (LSP)', () => {
     const impactSentence = /compared with HEAD, [\d,]+ allowed calls? becomes? denied and [1-9][\d,]* denied calls? becomes? allowed/;
     const diagnostics = await client.diagnosticsFor(policyUri, { version: 2, ready: (d) => d.some((x) => x.code === 'MPA4006' && impactSentence.test(String(x.message))) });
     assert.ok(!diagnostics.some((d: Diagnostic) => d.code === 'MPA4001' && String(d.message).includes('allow-nothing')), JSON.stringify(diagnostics.map((d) => d.message)));
-    const status = await waitForStatus((s) => s.newlyDenied < 1803);
-    assert.ok(status.newlyDenied < 1803);
+    const status = await waitForStatus((s) => s.newlyDenied < 1505);
+    assert.ok(status.newlyDenied < 1505);
     // Compared with the policies at HEAD, calls allow-nothing denied are now allowed (MPA4006).
     const impact = diagnostics.filter((d) => d.code === 'MPA4006').map((d) => String(d.message));
     assert.ok(impact.some((m) => impactSentence.test(m)), JSON.stringify(impact));

@@ -58,6 +58,9 @@ interface CallSpec {
   path?: string;
   host?: string;
   headers?: Record<string, string>;
+  /** What a native log records (spec §4.0): the headers it prints, and that it carries no token. */
+  recordedHeaders?: string[];
+  jwtUnknown?: boolean;
   jwt?: NonNullable<AccessRecord['request']>['jwt'];
 }
 
@@ -74,6 +77,7 @@ function call(c: CallSpec): AccessRecord {
     record.request = {
       ...(c.method ? { method: c.method } : {}), ...(c.path ? { path: c.path } : {}),
       ...(c.host ? { host: c.host } : {}), ...(c.headers ? { headers: c.headers } : {}), ...(c.jwt ? { jwt: c.jwt } : {}),
+      ...(c.recordedHeaders ? { recordedHeaders: c.recordedHeaders } : {}), ...(c.jwtUnknown ? { jwtUnknown: true } : {}),
     };
   }
   return record;
@@ -495,6 +499,11 @@ describe('consul §3.6 L7 matching', () => {
     ['Methods in a config entry are upper-cased', 'Methods = ["get"]', { method: 'GET', path: '/' }, 'allow'],
     ['request methods are case-sensitive', 'Methods = ["GET"]', { method: 'get', path: '/' }, 'deny'],
     ['Header Exact', 'Header = [{ Name = "x-team", Exact = "ops" }]', { headers: { 'x-team': 'ops' } }, 'allow'],
+    // a native log records few headers (spec §4.0): one it does not print may have been sent
+    ['a header the log does not record: unknown', 'Header = [{ Name = "x-team", Exact = "ops" }]', { recordedHeaders: ['user-agent', 'x-forwarded-for'] }, 'unknown'],
+    ['an inverted one too', 'Header = [{ Name = "x-team", Exact = "ops", Invert = true }]', { recordedHeaders: ['user-agent'] }, 'unknown'],
+    ['a header the log records, not sent: absent', 'Header = [{ Name = "user-agent", Present = true }]', { recordedHeaders: ['user-agent'] }, 'deny'],
+    ['a header the log does not record, where the path already fails', 'PathPrefix = "/v2", Header = [{ Name = "x-team", Exact = "ops" }]', { path: '/v1', recordedHeaders: [] }, 'deny'],
     ['Header name is case-insensitive', 'Header = [{ Name = "X-Team", Exact = "ops" }]', { headers: { 'x-TEAM': 'ops' } }, 'allow'],
     ['Header Exact is case-sensitive', 'Header = [{ Name = "x-team", Exact = "ops" }]', { headers: { 'x-team': 'OPS' } }, 'deny'],
     ['Header Exact IgnoreCase', 'Header = [{ Name = "x-team", Exact = "ops", IgnoreCase = true }]', { headers: { 'x-team': 'OPS' } }, 'allow'],
@@ -635,6 +644,14 @@ describe('consul JWT requirements (§3.5)', () => {
     assert.ok(d.missing?.some((m) => m.includes('jwt-provider')));
     const q = compile(hcl(entry('reports', '{ Name = "dashboard", Action = "allow" }', 'JWT { Providers = [{ Name = "okta" }, { Name = "auth0" }] }')), 'deny', { jwtProviders: { okta: { issuer: 'a' }, auth0: { issuer: 'https://okta.example' } } });
     expectVerdict(q, r(token({})), 'allow');
+  });
+
+  it('a log that does not record the token (request.jwtUnknown): the JWT condition is unknown, unless the default decides alike', () => {
+    const p = compile(entryLevel, 'deny', { jwtProviders: okta });
+    const d = expectVerdict(p, { ...r(), jwtUnknown: true }, 'unknown');
+    assert.ok(d.missing?.includes('request.jwt'), JSON.stringify(d.missing));
+    const open = compile(entryLevel, 'allow', { jwtProviders: okta });
+    expectVerdict(open, { ...r(), jwtUnknown: true }, 'allow', 'under default allow the allow intention has no RBAC policy');
   });
 
   it('token validity not recorded: unknown', () => {

@@ -343,6 +343,18 @@ table('Istio when keys', [
   { name: 'when conditions AND', policies: doc({ rules: [{ when: [{ key: 'source.namespace', values: ['foo'] }, { key: 'request.headers[x-env]', values: ['prod'] }] }] }), expect: 'deny' },
 ]);
 
+// Records read from native logs name the headers they record (spec §4.0): any other header is not known.
+const LOGGED = ['user-agent', 'x-forwarded-for'];
+table('Istio: headers a log does not record (request.recordedHeaders)', [
+  { name: 'a header the log does not print: unknown, naming it', policies: allowRule(when('request.headers[x-env]', ['prod'])), call: req({ method: 'GET', path: '/ip', recordedHeaders: LOGGED }), expect: 'unknown', missing: ['request.headers[x-env]'] },
+  { name: 'its notValues too', policies: allowRule(when('request.headers[x-env]', undefined, ['dev'])), call: req({ method: 'GET', path: '/ip', recordedHeaders: LOGGED }), expect: 'unknown', missing: ['request.headers[x-env]'] },
+  { name: 'a header the log prints and the request did not send: absent', policies: allowRule(when('request.headers[user-agent]', ['curl/*'])), call: req({ method: 'GET', path: '/ip', recordedHeaders: LOGGED }), expect: 'deny' },
+  { name: 'a header the log prints and the request sent', policies: allowRule(when('request.headers[user-agent]', ['curl/*'])), call: req({ method: 'GET', path: '/ip', headers: { 'user-agent': 'curl/8.5.0' }, recordedHeaders: LOGGED }), expect: 'allow' },
+  { name: 'a written record lists every header: absent', policies: allowRule(when('request.headers[x-env]', ['prod'])), call: req({ method: 'GET', path: '/ip' }), expect: 'deny' },
+  { name: 'a rule that fails on something else does not wait for the header', policies: allowRule({ to: [{ operation: { methods: ['POST'] } }], when: [{ key: 'request.headers[x-env]', values: ['prod'] }] }), call: req({ method: 'GET', path: '/ip', recordedHeaders: LOGGED }), expect: 'deny' },
+  { name: 'the host is the authority, not a header the log prints', policies: allowRule(to({ hosts: ['httpbin.foo*'] })), call: req({ method: 'GET', path: '/ip', host: 'httpbin.foo:8000', recordedHeaders: [] }), expect: 'allow' },
+]);
+
 // --- JWT (spec §1.5.3, §1.8) ----------------------------------------------------------------
 
 const ISS = 'testing@secure.istio.io';
@@ -352,6 +364,12 @@ const withRa = (...list: string[]) => docs(RA, ...list);
 
 table('Istio RequestAuthentication and JWT', [
   { name: 'requestPrincipals iss/sub', policies: withRa(allowRule(from({ requestPrincipals: [`${ISS}/${ISS}`] }))), call: jwt(TOKEN), expect: 'allow' },
+  // A native log does not record the token (request.jwtUnknown, spec §4.0).
+  { name: 'token not logged, a RequestAuthentication applies: request identity unknown', policies: withRa(allowRule(from({ requestPrincipals: ['*'] }))), call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'unknown', missing: ['request.jwt (the log does not record the token)'] },
+  { name: 'token not logged, notRequestPrincipals in DENY: unknown', policies: withRa(denyRule(from({ notRequestPrincipals: ['*'] }))), call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'unknown', missing: ['request.jwt (the log does not record the token)'] },
+  { name: 'token not logged, a claim condition: unknown', policies: withRa(allowRule(when('request.auth.claims[groups]', ['group1']))), call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'unknown', missing: ['request.jwt (the log does not record the token)'] },
+  { name: 'token not logged, no RequestAuthentication: no token gives an identity, so denied', policies: allowRule(from({ requestPrincipals: ['*'] })), call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'deny' },
+  { name: 'token not logged, nothing reads it: the RequestAuthentication alone lets it through', policies: RA, call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'allow' },
   { name: 'no token: no request principal', policies: withRa(allowRule(from({ requestPrincipals: ['*'] }))), expect: 'deny', status: 403 },
   { name: 'no token is accepted when no policy requires one', policies: RA, expect: 'allow' },
   { name: 'invalid token → 401', policies: RA, call: jwt({ valid: false }), expect: 'deny', status: 401 },

@@ -70,6 +70,8 @@ interface CallSpec {
   path?: string;
   host?: string;
   headers?: Record<string, string>;
+  /** The headers a native log records (spec §4.0); absent: every header sent is listed. */
+  recordedHeaders?: string[];
   labels?: Record<string, string>;
   noRequest?: boolean;
 }
@@ -86,7 +88,7 @@ function call(c: CallSpec): AccessRecord {
   if (!c.noRequest && c.protocol !== 'tcp') {
     const method = 'method' in c ? c.method : 'GET';
     const path = 'path' in c ? c.path : '/';
-    record.request = { ...(method !== undefined ? { method } : {}), ...(path !== undefined ? { path } : {}), ...(c.host ? { host: c.host } : {}), ...(c.headers ? { headers: c.headers } : {}) };
+    record.request = { ...(method !== undefined ? { method } : {}), ...(path !== undefined ? { path } : {}), ...(c.host ? { host: c.host } : {}), ...(c.headers ? { headers: c.headers } : {}), ...(c.recordedHeaders ? { recordedHeaders: c.recordedHeaders } : {}) };
   }
   return record;
 }
@@ -604,6 +606,10 @@ describe('§2.5 routes', () => {
     { name: 'header Exact: names are case-insensitive', docs: withRoute('rules: [{matches: [{headers: [{name: X-Env, value: canary}]}]}]'), call: { from: WEB, headers: { 'x-env': 'canary' } }, verdict: 'allow' },
     { name: 'header Exact: values are case-sensitive', docs: withRoute('rules: [{matches: [{headers: [{name: x-env, value: canary}]}]}]'), call: { from: WEB, headers: { 'x-env': 'Canary' } }, verdict: 'deny', status: 404 },
     { name: 'an absent header does not match', docs: withRoute('rules: [{matches: [{headers: [{name: x-env, value: canary}]}]}]'), call: { from: WEB }, verdict: 'deny', status: 404 },
+    // a native log records few headers (spec §4.0): Linkerd's JSON format prints only the User-Agent
+    { name: 'a header the log does not record: the route may match or not', docs: withRoute('rules: [{matches: [{headers: [{name: x-env, value: canary}]}]}]'), call: { from: WEB, recordedHeaders: ['user-agent'] }, verdict: 'unknown' },
+    { name: 'a header the log records, not sent: no match', docs: withRoute('rules: [{matches: [{headers: [{name: user-agent, value: curl}]}]}]'), call: { from: WEB, recordedHeaders: ['user-agent'] }, verdict: 'deny', status: 404 },
+    { name: 'an unrecorded header beside one that fails: no match', docs: withRoute('rules: [{matches: [{headers: [{name: x-env, value: canary}, {name: user-agent, value: curl}]}]}]'), call: { from: WEB, headers: { 'user-agent': 'wget' }, recordedHeaders: ['user-agent'] }, verdict: 'deny', status: 404 },
     { name: 'header RegularExpression is anchored', docs: withRoute('rules: [{matches: [{headers: [{name: x-env, type: RegularExpression, value: "can.*"}]}]}]'), call: { from: WEB, headers: { 'x-env': 'canary' } }, verdict: 'allow' },
     { name: 'all header matches are required', docs: withRoute('rules: [{matches: [{headers: [{name: a, value: "1"}, {name: b, value: "2"}]}]}]'), call: { from: WEB, headers: { a: '1' } }, verdict: 'deny', status: 404 },
     { name: 'query param Exact', docs: withRoute('rules: [{matches: [{queryParams: [{name: v, value: "2"}]}]}]'), call: { from: WEB, path: '/x?a=1&v=2' }, verdict: 'allow' },

@@ -40,10 +40,93 @@ function runTable(format: LogFormatId, cases: Case[], options?: ReaderOptions): 
   for (const c of cases) {
     it(c.name, () => {
       const reader = createReader(format, options);
-      assert.deepEqual(reader.read(c.line), c.expect);
-      assertPeekAgrees(createReader(format, options), c.line, c.expect);
+      const expect = asLogged(format, c.line, c.expect, options);
+      assert.deepEqual(reader.read(c.line), expect);
+      assertPeekAgrees(createReader(format, options), c.line, expect);
     });
   }
+}
+
+/** The operators of a format string (or of one JSON value of a format), without their `%`. */
+function operatorsIn(format: string): string[] {
+  return [...format.matchAll(/%([A-Z_]+(?:\([^)]*\))?(?::\d+)?)%/g)].map((m) => m[1]!);
+}
+
+/** The access log's own object in a JSON line: the line itself, or what a shipper wraps (`log`, `message`, `line`: text or an object). */
+function accessLogObject(line: string): Record<string, unknown> {
+  const outer = JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>;
+  if ('method' in outer || 'response_code' in outer || 'start_time' in outer) return outer;
+  for (const key of ['log', 'message', 'line']) {
+    const inner = outer[key];
+    if (typeof inner === 'string' && inner.includes('{')) return accessLogObject(inner);
+    if (inner !== null && typeof inner === 'object') return inner as Record<string, unknown>;
+  }
+  return outer;
+}
+
+/** The key paths of an object (`a.b` for nested objects), leaves and objects alike. */
+function keyPaths(value: Record<string, unknown>, prefix = '', out = new Set<string>()): Set<string> {
+  for (const [key, child] of Object.entries(value)) {
+    out.add(prefix + key);
+    if (child !== null && typeof child === 'object' && !Array.isArray(child)) keyPaths(child as Record<string, unknown>, `${prefix}${key}.`, out);
+  }
+  return out;
+}
+
+/** A JSON format's operators by key path. */
+function* stringLeaves(value: unknown, prefix = ''): Generator<[string, string]> {
+  if (value === null || typeof value !== 'object') return;
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof child === 'string') yield [prefix + key, child];
+    else yield* stringLeaves(child, `${prefix}${key}.`);
+  }
+}
+
+/** A table's cases with what the reader adds about what the log does not record (`asLogged`), for the tests that reuse their expected records. */
+function logged(format: LogFormatId, cases: Case[]): Case[] {
+  return cases.map((c) => ({ ...c, expect: asLogged(format, c.line, c.expect) }));
+}
+
+/** The request headers of Envoy's and Istio's default TEXT formats: `%REQ(X-FORWARDED-FOR)%` and `%REQ(USER-AGENT)%` (the request id and the authority are not headers of the record). */
+const DEFAULT_TEXT_HEADERS = ['user-agent', 'x-forwarded-for'];
+/** The default JSON keys of request headers (docs/access-records.md), in the order the record names them. */
+const DEFAULT_JSON_HEADER_KEYS: [string, string][] = [['user_agent', 'user-agent'], ['x_forwarded_for', 'x-forwarded-for'], ['content_type', 'content-type']];
+const SLOTTED_HEADERS = ['user-agent', 'x-forwarded-for', 'content-type'];
+
+/** The headers `%REQ(h)%` operators of a format string name, the slotted ones first, as a record lists them (not the request id, the authority, nor pseudo-headers). */
+function formatHeaders(operators: string[]): string[] {
+  const names = operators.flatMap((op) => {
+    const m = /^REQ\(([^)]*)\)/.exec(op);
+    const alternatives = m ? m[1]!.toLowerCase().split('?') : [];
+    const name = alternatives[0] ?? '';
+    return name && !alternatives.includes(':path') && !name.startsWith(':') && name !== 'x-request-id' ? [name] : [];
+  });
+  return [...SLOTTED_HEADERS.filter((h) => names.includes(h)), ...names.filter((h) => !SLOTTED_HEADERS.includes(h))];
+}
+
+/**
+ * What a reader adds to every HTTP record about what its log does not record
+ * (docs/access-records.md): `request.recordedHeaders`, the headers the line's format carries
+ * (for JSON, those of its keys the line has), and for Envoy lines `request.jwtUnknown`, since no
+ * Envoy log records the token, unless the line is a JWT 401 (whose record says what it can).
+ */
+function asLogged(format: LogFormatId, line: string, expect: LineResult, options?: ReaderOptions): LineResult {
+  if (expect.kind !== 'record' || !expect.record.request) return expect;
+  let recorded: string[];
+  const custom = options?.envoyFormat;
+  if (format === 'linkerd-apache') recorded = [];
+  else if (format === 'linkerd-json') recorded = ['user-agent'];
+  else if (format === 'envoy-text') recorded = custom === undefined ? DEFAULT_TEXT_HEADERS : formatHeaders(operatorsIn(custom));
+  else if (format === 'envoy-json' || format === 'consul-envoy-json') {
+    const keys = keyPaths(accessLogObject(line));
+    recorded = custom === undefined
+      ? DEFAULT_JSON_HEADER_KEYS.filter(([key]) => keys.has(key)).map(([, name]) => name)
+      : formatHeaders([...stringLeaves(JSON.parse(custom))].filter(([path]) => keys.has(path)).flatMap(([, value]) => operatorsIn(value)));
+  } else return expect;
+  const request: NonNullable<AccessRecord['request']> = { ...expect.record.request, recordedHeaders: recorded };
+  const jwt401 = expect.record.response?.details?.startsWith('jwt_authn_access_denied') === true;
+  if (format !== 'linkerd-apache' && format !== 'linkerd-json' && !request.jwt && !jwt401) request.jwtUnknown = true;
+  return { ...expect, record: { ...expect.record, request } };
 }
 
 /** Ingestion's fast path (LineReader.peek) never tells another story than `read`. */
@@ -84,7 +167,7 @@ const HTTPBIN_INBOUND = { service: 'httpbin.foo.svc.cluster.local', namespace: '
 // Istio / Envoy TEXT
 // ---------------------------------------------------------------------------------------------
 
-const ISTIO_TEXT: Case[] = [
+const ISTIO_TEXT: Case[] = logged('envoy-text', [
   {
     name: 'allowed, server side (inbound cluster, mTLS SNI)',
     line: '[2025-03-14T09:26:53.412Z] "GET /status/200 HTTP/1.1" 200 - via_upstream - "-" 0 0 3 2 "-" "curl/8.5.0" "5f0c2a9e-1b7d-4c36-9a0e-2d41c7e0b3aa" "httpbin.foo:8000" "10.244.2.23:8080" inbound|8080|| 127.0.0.6:51022 10.244.2.23:8080 10.244.2.21:40318 outbound_.8000_._.httpbin.foo.svc.cluster.local default',
@@ -363,7 +446,7 @@ const ISTIO_TEXT: Case[] = [
     line: '[2025-03-14T09:26:53.412Z] "GET / HTTP/1.1" 200 - via_upstream - "-" 0 0 3 2 "-" "curl/8.5.0" "x" "a:1" "10.0.0.1:80" inbound|80|| extra 127.0.0.6:1 10.0.0.1:80 10.0.0.2:2 - default',
     expect: NOT_A_DEFAULT_ENVOY_FORMAT,
   },
-];
+]);
 
 // Istio's default format ends with an unquoted %ROUTE_NAME% (telemetry_logging.go
 // EnvoyTextLogFormat), and Envoy writes the route's name as it is: a VirtualService HTTP route's
@@ -503,7 +586,7 @@ describe('envoy-text: a user-supplied format string', () => {
           mesh: 'consul',
           protocol: 'http',
           source: { principal: 'spiffe://7d4e1f2a-0b1c-4d2e-9f30-a1b2c3d4e5f6.consul/ns/default/dc/dc1/svc/web', namespace: 'default', service: 'web' },
-          request: { method: 'GET', path: '/v2/widgets' },
+          request: { method: 'GET', path: '/v2/widgets', recordedHeaders: [], jwtUnknown: true },
           response: { status: 200, details: 'via_upstream' },
           observed: 'allowed',
           count: 1,
@@ -528,7 +611,7 @@ describe('envoy-text: a user-supplied format string', () => {
     const reader = createReader('envoy-json', { envoyFormat: '{"m":"%REQ(:METHOD)%","code":"%RESPONSE_CODE%","flags":"%RESPONSE_FLAGS_LONG%"}' });
     assert.deepEqual(
       reader.read('{"m":"GET","code":503,"flags":"NoHealthyUpstream"}'),
-      record({ mesh: 'istio', protocol: 'http', request: { method: 'GET' }, response: { status: 503, flags: 'UH' }, observed: 'unknown', count: 1 }, 'unknown', {
+      record({ mesh: 'istio', protocol: 'http', request: { method: 'GET', recordedHeaders: [], jwtUnknown: true }, response: { status: 503, flags: 'UH' }, observed: 'unknown', count: 1 }, 'unknown', {
         identityGap: GAP_NO_IDENTITY_FIELD,
       }),
     );
@@ -538,7 +621,7 @@ describe('envoy-text: a user-supplied format string', () => {
     const reader = createReader('envoy-text', { envoyFormat: '100%% %REQ(:METHOD)% %REQ(:PATH):10% %RESPONSE_CODE%' });
     assert.deepEqual(
       reader.read('100% GET /a/b/c 200'),
-      record({ mesh: 'istio', protocol: 'http', request: { method: 'GET', path: '/a/b/c' }, response: { status: 200 }, observed: 'unknown', count: 1 }, 'unknown', {
+      record({ mesh: 'istio', protocol: 'http', request: { method: 'GET', path: '/a/b/c', recordedHeaders: [], jwtUnknown: true }, response: { status: 200 }, observed: 'unknown', count: 1 }, 'unknown', {
         identityGap: GAP_NO_IDENTITY_FIELD,
       }),
     );
@@ -549,7 +632,7 @@ describe('envoy-text: a user-supplied format string', () => {
 // Envoy JSON
 // ---------------------------------------------------------------------------------------------
 
-const ENVOY_JSON: Case[] = [
+const ENVOY_JSON: Case[] = logged('envoy-json', [
   {
     name: 'server-side RBAC denial, numbers as numbers and nulls for empty',
     line: '{"authority":"httpbin.foo:8000","bytes_received":0,"bytes_sent":19,"connection_termination_details":null,"downstream_local_address":"10.244.2.23:8080","downstream_remote_address":"10.244.2.21:40330","duration":0,"method":"GET","path":"/get","protocol":"HTTP/1.1","request_id":"c41e93d2-77aa-4f2e-8d05-1b6e2f9a0c33","requested_server_name":"outbound_.8000_._.httpbin.foo.svc.cluster.local","response_code":403,"response_code_details":"rbac_access_denied_matched_policy[ns[foo]-policy[deny-method-get]-rule[0]]","response_flags":"-","route_name":null,"start_time":"2025-03-14T09:27:31.870Z","upstream_cluster":null,"upstream_host":null,"upstream_local_address":null,"upstream_service_time":null,"upstream_transport_failure_reason":null,"user_agent":"curl/8.5.0","x_forwarded_for":null}',
@@ -711,7 +794,7 @@ const ENVOY_JSON: Case[] = [
   { name: 'a JSON array', line: '[1, 2]', expect: skip('not a JSON object') },
   { name: 'an object with one Envoy-like key only', line: '{"method":"GET","level":"info"}', expect: skip('no access log fields') },
   { name: 'trailing garbage after the object', line: '{"method":"GET","path":"/"} x', expect: skip('not JSON') },
-];
+]);
 
 describe('envoy-json', () => {
   runTable('envoy-json', ENVOY_JSON);
@@ -728,7 +811,7 @@ describe('envoy-json', () => {
           mesh: 'istio',
           protocol: 'http',
           source: { principal: 'cluster.local/ns/web/sa/frontend', namespace: 'web', serviceAccount: 'frontend' },
-          request: { method: 'GET', path: '/a?b=1', headers: { 'x-tenant': 'acme' } },
+          request: { method: 'GET', path: '/a?b=1', headers: { 'x-tenant': 'acme' }, recordedHeaders: ['x-tenant'], jwtUnknown: true },
           response: { status: 403, details: 'rbac_access_denied_matched_policy[none]', deniedBy: 'none' },
           observed: 'denied',
           count: 1,
@@ -745,7 +828,7 @@ describe('envoy-json', () => {
 
 const CONSUL_SNI = 'api.default.dc1.internal.7d4e1f2a-0b1c-4d2e-9f30-a1b2c3d4e5f6.consul';
 
-const CONSUL: Case[] = [
+const CONSUL: Case[] = logged('consul-envoy-json', [
   {
     name: 'inbound HTTP denied under default deny ([none])',
     line: '{"authority":"api.virtual.consul","bytes_received":0,"bytes_sent":19,"connection_termination_details":null,"downstream_local_address":"10.5.0.21:20000","downstream_remote_address":"10.5.0.30:41234","duration":0,"method":"POST","path":"/v1/reconcile-data","protocol":"HTTP/1.1","request_id":"7c1e2d3f-4a5b-4c6d-8e7f-90a1b2c3d4e5","requested_server_name":"api.default.dc1.internal.7d4e1f2a-0b1c-4d2e-9f30-a1b2c3d4e5f6.consul","response_code":403,"response_code_details":"rbac_access_denied_matched_policy[none]","response_flags":"-","route_name":null,"start_time":"2025-03-14T14:00:00.010Z","upstream_cluster":null,"upstream_host":null,"upstream_local_address":null,"upstream_service_time":null,"upstream_transport_failure_reason":null,"user_agent":"curl/8.5.0","x_forwarded_for":null}',
@@ -849,7 +932,7 @@ const CONSUL: Case[] = [
     ),
   },
   { name: 'not JSON', line: 'api sidecar started', expect: skip('not JSON') },
-];
+]);
 
 describe('consul-envoy-json', () => {
   runTable('consul-envoy-json', CONSUL);
@@ -922,7 +1005,7 @@ const LINKERD_PROXY_EVENTS: Case[] = [
   },
 ];
 
-const LINKERD_APACHE: Case[] = [
+const LINKERD_APACHE: Case[] = logged('linkerd-apache', [
   {
     name: 'allowed, meshed client (absolute URI → path and host)',
     line: '10.42.3.12:46010 webapp.booksapp.serviceaccount.identity.linkerd.cluster.local - [2025-03-14T13:00:01.118273645Z] "DELETE http://authors:7001/authors/17.json HTTP/2.0" 204',
@@ -1015,9 +1098,9 @@ const LINKERD_APACHE: Case[] = [
   ...LINKERD_PROXY_EVENTS,
   { name: 'a status that is not a number', line: '10.42.0.1:52210 - - [2025-03-14T13:00:03Z] "GET /ping HTTP/1.1" OK', expect: skip('not a Linkerd access log line') },
   { name: 'garbage', line: 'hello world', expect: skip('not a Linkerd access log line') },
-];
+]);
 
-const LINKERD_JSON: Case[] = [
+const LINKERD_JSON: Case[] = logged('linkerd-json', [
   {
     name: '403 denial, User-Agent kept',
     line: '{"client.addr":"10.42.3.11:38844","client.id":"books.booksapp.serviceaccount.identity.linkerd.cluster.local","host":"authors:7001","method":"DELETE","processing_ns":"18322","request_bytes":"","response_bytes":"0","status":403,"timestamp":"2025-03-14T13:00:02.509918212Z","total_ns":"201447","trace_id":"","uri":"http://authors:7001/authors/18.json","user_agent":"Go-http-client/2.0","version":"HTTP/2.0"}',
@@ -1095,7 +1178,7 @@ const LINKERD_JSON: Case[] = [
   ...LINKERD_PROXY_EVENTS,
   { name: 'truncated', line: '{"client.addr":"10.42.3.11:38844","client.id":"books', expect: skip('not JSON') },
   { name: 'not Linkerd', line: '{"msg":"hello"}', expect: skip('no access log fields') },
-];
+]);
 
 describe('line keys (the fast path of ingestion)', () => {
   const TEXT = '[2025-03-14T09:26:53.412Z] "GET /status/200 HTTP/1.1" 200 - via_upstream - "-" 0 0 3 2 "-" "curl/8.5.0" "5f0c2a9e-1b7d-4c36-9a0e-2d41c7e0b3aa" "httpbin.foo:8000" "10.244.2.23:8080" inbound|8080|| 127.0.0.6:51022 10.244.2.23:8080 10.244.2.21:40318 outbound_.8000_._.httpbin.foo.svc.cluster.local default';
@@ -2031,7 +2114,7 @@ describe('reader helpers', () => {
     const reader = createReader('envoy-text', { envoyFormat: '%START_TIME(%Y/%m/%dT%H:%M:%S%z %s)% %REQ(:METHOD)% %RESPONSE_CODE%' });
     assert.deepEqual(
       reader.read('2026/01/05T12:00:00+0000 1767614400 GET 200'),
-      record({ mesh: 'istio', protocol: 'http', request: { method: 'GET' }, response: { status: 200 }, observed: 'unknown', count: 1 }, 'unknown', {
+      record({ mesh: 'istio', protocol: 'http', request: { method: 'GET', recordedHeaders: [], jwtUnknown: true }, response: { status: 200 }, observed: 'unknown', count: 1 }, 'unknown', {
         identityGap: GAP_NO_IDENTITY_FIELD,
       }),
     );
@@ -2077,8 +2160,9 @@ describe('upstream-defined lines (fixture)', () => {
     .map((l) => JSON.parse(l) as FixtureCase);
   for (const c of cases) {
     it(`${c.format}: ${c.name}`, () => {
-      assert.deepEqual(createReader(c.format, c.options).read(c.line), c.expect);
-      assertPeekAgrees(createReader(c.format, c.options), c.line, c.expect);
+      const expect = asLogged(c.format, c.line, c.expect, c.options);
+      assert.deepEqual(createReader(c.format, c.options).read(c.line), expect);
+      assertPeekAgrees(createReader(c.format, c.options), c.line, expect);
       // a file of this one line is read in its format with no setting (a custom format needs one)
       if (c.options === undefined && c.expect.kind === 'record') assert.equal(detectFormat([c.line], 'access.log'), c.format);
     });

@@ -499,7 +499,7 @@ const TOKEN_HEADINGS: [CallTokenCheck['check'] | 'maybe', string][] = [
   ['invalid', 'Invalid token: rejected with 401 before authorization'],
   ['absent', 'Without a token: let through with no request identity'],
   ['valid', 'Valid token'],
-  ['unknown', 'Token not logged fully: whether it validates is not known'],
+  ['unknown', 'Token not logged (or not fully): whether there is one and whether it validates is not known'],
   ['maybe', 'It may apply (the workload\'s labels are not known)'],
 ];
 
@@ -510,7 +510,7 @@ function requestLens(ra: CompiledRequestAuthentication, reached: readonly Reache
   if (!checked.length) title = 'checks the token of no observed HTTP call';
   else {
     title = `${plural(calls(checked), 'HTTP call')} to ${plural(workloads(checked), 'workload')}: ${count(of('valid'))} with a valid token · ${count(of('invalid'))} with an invalid one (401) · ${count(of('absent'))} without a token (let through)`;
-    if (of('unknown')) title += ` · ${count(of('unknown'))} with a token not logged fully`;
+    if (of('unknown')) title += ` · ${count(of('unknown'))} whose token is not logged`;
   }
   const mayCheck = of('maybe') ? `may check ${plural(of('maybe'), 'more call')} (labels not known)` : '';
   if (mayCheck) title += ` · ${mayCheck}`;

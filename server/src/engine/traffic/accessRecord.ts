@@ -48,7 +48,20 @@ export interface AccessRecord {
     path?: string;
     host?: string;
     headers?: Record<string, string>;
-    /** Absent when no token was sent. */
+    /**
+     * The names (lower case) of the headers the log records, when it records only some: readers
+     * of native logs set it. A header named here but not in `headers` was not sent; a header not
+     * named here may have been: a policy that tests it decides `unknown`. Absent: `headers` lists
+     * every header sent (a written record).
+     */
+    recordedHeaders?: readonly string[];
+    /**
+     * The log does not record the token (readers of native logs set it, unless the line says the
+     * token was rejected): whether one was sent, and what it holds, is not known. Policies that
+     * read the token decide `unknown`. Absent: no `jwt` means no token was sent.
+     */
+    jwtUnknown?: boolean;
+    /** Absent when no token was sent (and `jwtUnknown` is not set). */
     jwt?: {
       valid?: boolean;
       issuer?: string;

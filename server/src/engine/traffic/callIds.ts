@@ -27,17 +27,20 @@ export const CALL_ID = {
   port: 6,
   path: 7,
   host: 8,
-  /** Every request header, names and values, in the record's order. */
+  /** Every request header, names and values, in the record's order, and the names the log records (`request.recordedHeaders`). */
   headers: 9,
   sourceIp: 10,
   remoteIp: 11,
   destinationIp: 12,
   sni: 13,
-  /** The token's facts as JSON. */
+  /** The token's facts as JSON, or that the log does not record it (`request.jwtUnknown`). */
   jwt: 14,
 } as const;
 
 export const CALL_ID_WIDTH = 15;
+
+/** The value of the token column for a record whose log does not record the token (`request.jwtUnknown`). */
+const JWT_NOT_RECORDED = 'not recorded';
 
 /** Ids every space gives alike: absent, null and the empty string. */
 export const UNDEFINED_ID = 0;
@@ -100,13 +103,15 @@ export class ValueIds {
     out[at + CALL_ID.path] = this.id(this.paths, request?.path);
     out[at + CALL_ID.host] = this.id(this.hosts, request?.host);
     const headers = request?.headers;
-    out[at + CALL_ID.headers] = headers === undefined ? UNDEFINED_ID : this.headersId(headers);
+    const recorded = request?.recordedHeaders;
+    out[at + CALL_ID.headers] = headers === undefined && recorded === undefined ? UNDEFINED_ID : this.headersId(headers, recorded);
     out[at + CALL_ID.sourceIp] = this.id(this.addresses, source?.ip);
     out[at + CALL_ID.remoteIp] = this.id(this.addresses, source?.remoteIp);
     out[at + CALL_ID.destinationIp] = this.id(this.addresses, destination?.ip);
     out[at + CALL_ID.sni] = this.id(this.snis, record.sni);
     const jwt = request?.jwt;
-    out[at + CALL_ID.jwt] = jwt === undefined ? UNDEFINED_ID : this.id(this.tokens, JSON.stringify(jwt));
+    // (a token's facts are JSON, an object: no other text of the space)
+    out[at + CALL_ID.jwt] = jwt !== undefined ? this.id(this.tokens, JSON.stringify(jwt)) : request?.jwtUnknown === true ? this.id(this.tokens, JWT_NOT_RECORDED) : UNDEFINED_ID;
     return out;
   }
 
@@ -118,9 +123,10 @@ export class ValueIds {
     return this.end(step(node, destination.service));
   }
 
-  private headersId(headers: Record<string, string>): number {
-    let node = this.headerSets;
-    for (const name in headers) node = step(step(node, name), headers[name]);
+  /** Equal ids for the same headers and the same recorded names. */
+  private headersId(headers: Record<string, string> | undefined, recorded: readonly string[] | undefined): number {
+    let node = step(this.headerSets, recorded === undefined ? null : recorded.join('\u0000'));
+    if (headers) for (const name in headers) node = step(step(node, name), headers[name]);
     return this.end(node);
   }
 

@@ -285,7 +285,7 @@ export class ConsulPolicies implements CompiledPolicies {
   private readonly earlyRequest: boolean;
   /** The request of the call being decided (reused from call to call; decisions keep nothing of it). */
   private readonly req: ReqState = { call: undefined as unknown as AccessRecord, view: undefined, reject: undefined, pathNote: undefined, prepared: false, norm: 0 };
-  private readonly view: RequestView = { method: undefined, fullPath: undefined, path: undefined, host: undefined, headers: undefined, dropUnderscore: false, lower: undefined, missing: [] };
+  private readonly view: RequestView = { method: undefined, fullPath: undefined, path: undefined, host: undefined, headers: undefined, recorded: undefined, dropUnderscore: false, lower: undefined, missing: [] };
   /** The path of the request being prepared (reused). */
   private readonly normalized: NormalizedPath = { fullPath: undefined, path: undefined, reject: undefined, note: undefined };
   private readonly found: SourceMatches = { rb: undefined as unknown as DestRbac, a: undefined, b: undefined, c: undefined };
@@ -856,6 +856,7 @@ export class ConsulPolicies implements CompiledPolicies {
     view.path = normalized.path;
     view.host = r?.host;
     view.headers = r?.headers;
+    view.recorded = r?.recordedHeaders;
     view.dropUnderscore = normalization.settings.headersWithUnderscoresAction === 'DROP_HEADER';
     view.lower = undefined;
     view.missing.length = 0;
@@ -1006,7 +1007,7 @@ export class ConsulPolicies implements CompiledPolicies {
     const matching = cands.length > 1 ? cands.filter((x, i) => !cands.some((o, j) => j < i && o.wild < x.wild)) : cands;
     // Since Consul 1.16.1 jwt_authn lets every request through (allow_missing_or_failed) and only
     // stores a valid token's payload: a missing or invalid token fails RBAC's JWT condition, never a 401.
-    const jwt = req.call.request?.jwt;
+    const jwt = req.call.request?.jwt ?? (req.call.request?.jwtUnknown === true ? TOKEN_NOT_RECORDED : undefined);
     const results: IxnResult[] = [];
     for (const m of matching) {
       trace.push(m.cs.matched);
@@ -1112,6 +1113,10 @@ export class ConsulPolicies implements CompiledPolicies {
    * RBAC reads is the one the provider's jwt_authn verification stored, so the provider's
    * `Audiences`, when it lists any, must name one of the token's `aud` as well. */
   private jwtTri(cj: CJwt, jwt: JwtView | undefined, view: RequestView, trace: TraceStep[], full: boolean): Tri {
+    if (jwt === TOKEN_NOT_RECORDED) {
+      trace.push({ text: `JWT ${cj.text}: the log does not record the request's token`, outcome: 'unknown', at: cj.req.ref });
+      return missAttr(view, 'request.jwt');
+    }
     if (!jwt || jwt.valid === false) {
       trace.push({ text: `JWT ${cj.text}: ${!jwt ? 'no token' : 'the token is not valid'}, so no payload is available`, outcome: 'not-matched', at: cj.req.ref });
       return F;
@@ -1236,6 +1241,9 @@ export class ConsulPolicies implements CompiledPolicies {
 }
 
 type JwtView = NonNullable<NonNullable<AccessRecord['request']>['jwt']>;
+
+/** The token of a request whose log does not record it (`request.jwtUnknown`): any JWT condition on it is unknown. */
+const TOKEN_NOT_RECORDED: JwtView = {};
 
 /** Which listeners a call may reach: TCP, HTTP, or either when the record says neither. */
 function protocolsOf(call: AccessRecord): Alt<boolean>[] {

@@ -210,7 +210,7 @@ class RequestClasses {
   readonly hosts: AttributeClasses | undefined;
   /** Host class by host id, then header-set id. */
   readonly hostsByHeaders = new Map<number, Map<number, number>>();
-  private readonly view: RequestView = { method: undefined, fullPath: undefined, path: undefined, host: undefined, headers: undefined, dropUnderscore: false, lower: undefined, missing: [] };
+  private readonly view: RequestView = { method: undefined, fullPath: undefined, path: undefined, host: undefined, headers: undefined, recorded: undefined, dropUnderscore: false, lower: undefined, missing: [] };
   private readonly normalized: NormalizedPath = { fullPath: undefined, path: undefined, reject: undefined, note: undefined };
   private readonly dropUnderscore: boolean;
 
@@ -242,6 +242,7 @@ class RequestClasses {
     const view = this.clearedView();
     const headers = rec.request?.headers;
     view.headers = headers;
+    view.recorded = rec.request?.recordedHeaders;
     return `${results(this.reads.headers, view)}\u0000${underscoreRejection(headers, this.reads.normalization) ?? ''}`;
   }
 
@@ -259,6 +260,7 @@ class RequestClasses {
     view.path = undefined;
     view.host = undefined;
     view.headers = undefined;
+    view.recorded = undefined;
     view.dropUnderscore = this.dropUnderscore;
     view.lower = undefined;
     view.missing.length = 0;

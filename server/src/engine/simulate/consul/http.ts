@@ -56,6 +56,8 @@ export interface RequestView {
   path: string | undefined;
   host: string | undefined;
   headers: Record<string, string> | undefined;
+  /** The names of the headers the log records (`request.recordedHeaders`); undefined: all. */
+  recorded: readonly string[] | undefined;
   /** Headers dropped because of `HeadersWithUnderscoresAction = DROP_HEADER`. */
   dropUnderscore: boolean;
   lower: Map<string, string> | undefined;
@@ -252,7 +254,11 @@ function headerCriterion(h: HeaderRule, headerLabel: string): Criterion {
 }
 
 function notRecorded(r: RequestView, name: string): boolean {
-  return (name === ':method' && r.method === undefined) || (name === ':path' && r.fullPath === undefined) || ((name === 'host' || name === ':authority') && r.host === undefined && !hasHeader(r, 'host'));
+  if (name === ':method') return r.method === undefined;
+  if (name === ':path') return r.fullPath === undefined;
+  if (name === 'host' || name === ':authority') return r.host === undefined && !hasHeader(r, 'host');
+  // (a log records only some headers: any other may have been sent)
+  return r.recorded !== undefined && !r.recorded.includes(name);
 }
 
 function hasHeader(r: RequestView, lowerName: string): boolean {

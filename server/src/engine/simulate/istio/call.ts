@@ -147,13 +147,16 @@ export class Call {
     if (lowerName === ':method') return this.method();
     if (lowerName === ':path') return this.pathHeader();
     const headers = request?.headers;
-    if (!headers) return null;
-    const direct = headers[lowerName];
-    if (direct !== undefined) return direct;
-    for (const key in headers) {
-      if (key.length === lowerName.length && key.toLowerCase() === lowerName) return headers[key]!;
+    if (headers) {
+      const direct = headers[lowerName];
+      if (direct !== undefined) return direct;
+      for (const key in headers) {
+        if (key.length === lowerName.length && key.toLowerCase() === lowerName) return headers[key]!;
+      }
     }
-    return null;
+    // (a log records only some headers: any other may have been sent)
+    const recorded = request?.recordedHeaders;
+    return recorded === undefined || recorded.includes(lowerName) ? null : undefined;
   }
 
   /**

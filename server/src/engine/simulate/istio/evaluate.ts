@@ -627,7 +627,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
         if (!certain.length && !maybe.length) continue;
         c.reset(rec, true);
         const rejected = this.requestAuthentication(kind, d, c, null);
-        const check: CallTokenCheck['check'] = rejected ? 'invalid' : !req?.jwt ? 'absent' : c.jwtState === 1 ? 'valid' : 'unknown';
+        const check: CallTokenCheck['check'] = rejected ? 'invalid' : !req?.jwt && req?.jwtUnknown !== true ? 'absent' : c.jwtState === 1 ? 'valid' : 'unknown';
         tokens.push({ kind, certain, maybe, check, ...(rejected ? { reason: rejected.reason } : {}) });
         // (a 401 here: the call goes no further)
         if (rejected) break;
@@ -1536,7 +1536,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     c.jwtMissing = 'request.jwt';
     if (!c.http || kind === 'ztunnel') return undefined;
     const jwt = c.rec.request?.jwt;
-    if (!jwt) {
+    // (a native log records no token: whether there was one matters only where one is validated)
+    const unrecorded = jwt === undefined && c.rec.request?.jwtUnknown === true;
+    if (!jwt && !unrecorded) {
       if (t) t.add('no token in the request: no request identity (requestPrincipals and request.auth.* match nothing; their not-forms match)', 'applies');
       return undefined;
     }
@@ -1554,6 +1556,14 @@ export class IstioCompiledPolicies implements CompiledPolicies {
         c.jwtMissing = 'destination.labels';
         if (t) t.add('whether a RequestAuthentication applies depends on the destination labels, which are not recorded', 'unknown');
       } else if (t) t.add('no RequestAuthentication applies: the token is not validated and gives no request identity', 'applies');
+      return undefined;
+    }
+    if (!jwt) {
+      // An invalid token would have been logged as a 401 (the reader then gives jwt.valid false):
+      // the call had none or a valid one, and which is not recorded.
+      c.jwtState = 2;
+      c.jwtMissing = 'request.jwt (the log does not record the token)';
+      if (t) t.add(`${first!.label} validates tokens here, and the log does not record whether the request carried one: request identity unknown`, 'unknown', first!.ref);
       return undefined;
     }
     const reject = (why: string): Outcome => {

@@ -274,7 +274,7 @@ export class Field {
       }
       case Kind.Header: {
         const value = c.header(this.key);
-        if (value === undefined) return unknown(c, 'request.host');
+        if (value === undefined) return unknown(c, this.recordedAs());
         if (value === null) return negative ? T : F;
         m = this.matchesText(value);
         break;
@@ -344,7 +344,7 @@ export class Field {
       }
       case Kind.Header: {
         const value = c.header(this.key);
-        return value === undefined ? 'not recorded (request.host)' : value === null ? `no ${this.key} header` : `header ${this.key}: ${quote(value)}`;
+        return value === undefined ? `not recorded (${this.recordedAs()})` : value === null ? `no ${this.key} header` : `header ${this.key}: ${quote(value)}`;
       }
       case Kind.RequestPrincipal: {
         if (c.jwtState === 0) return 'no request identity (no validated token)';
@@ -406,6 +406,11 @@ export class Field {
   }
 
   /** Audiences, presenter or a claim as a list of strings; null = absent; undefined = not recorded. */
+  /** The attribute a header test reads, as an unknown verdict names it. */
+  private recordedAs(): string {
+    return this.key === 'host' || this.key === ':authority' ? 'request.host' : `request.headers[${this.key}]`;
+  }
+
   private jwtValues(c: Call): string[] | null | undefined {
     const jwt = c.rec.request!.jwt!;
     if (this.kind === Kind.Audiences) return jwt.audiences ?? (jwt.claims ? toStrings(jwt.claims['aud']) : null);

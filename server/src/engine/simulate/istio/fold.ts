@@ -228,12 +228,12 @@ export class IstioFold implements CallFold {
     return part;
   }
 
-  /** 0 when the header is absent, else 2 + which tests match its value; by header-set id. */
+  /** 0 when the header is absent, 1 when the log does not record it, else 2 + which tests match its value; by header-set id. */
   private headerPart(tests: Tests, name: string, headersId: number, rec: AccessRecord): number {
     let part = tests.memo.get(headersId);
     if (part !== undefined) return part;
     const value = this.callFor(rec).header(name);
-    part = value === null || value === undefined ? 0 : 2;
+    part = value === null ? 0 : value === undefined ? 1 : 2;
     if (part === 2) for (let i = 0; i < tests.fields.length; i++) if (tests.fields[i]!.matchesText(value!)) part += 1 << i;
     tests.memo.set(headersId, part);
     return part;

@@ -1,6 +1,6 @@
 import type { SourceRef, TraceStep } from '../types';
 import type { Authz } from './authz';
-import type { HostMatchDef, HttpMatchDef, RouteDef } from './model';
+import type { HeaderMatchDef, HostMatchDef, HttpMatchDef, RouteDef } from './model';
 
 /**
  * Route matching as the proxy does it (linkerd/linkerd2-proxy:linkerd/http/route/src/lib.rs
@@ -58,15 +58,19 @@ export interface RequestView {
   /** False when the record carries no request at all (then headers are not recorded either). */
   hasRequest: boolean;
   headers: Record<string, string> | undefined;
+  /** The names of the headers the log records (`request.recordedHeaders`); undefined: all. */
+  recorded: readonly string[] | undefined;
   queryPairs?: [string, string][] | undefined;
 }
 
-export function requestView(request: { method?: string; path?: string; host?: string; headers?: Record<string, string> } | undefined): RequestView {
+type RequestAttributes = { method?: string; path?: string; host?: string; headers?: Record<string, string>; recordedHeaders?: readonly string[] };
+
+export function requestView(request: RequestAttributes | undefined): RequestView {
   return fillRequestView({} as RequestView, request);
 }
 
 /** Writes the request attributes onto `target` (the evaluator's per-call object). */
-export function fillRequestView<T extends RequestView>(target: T, request: { method?: string; path?: string; host?: string; headers?: Record<string, string> } | undefined): T {
+export function fillRequestView<T extends RequestView>(target: T, request: RequestAttributes | undefined): T {
   let path: string | undefined;
   let query: string | undefined;
   const raw = request?.path;
@@ -89,6 +93,7 @@ export function fillRequestView<T extends RequestView>(target: T, request: { met
   target.hostRead = false;
   target.hasRequest = request !== undefined;
   target.headers = request?.headers;
+  target.recorded = request?.recordedHeaders;
   target.queryPairs = undefined;
   return target;
 }
@@ -100,6 +105,26 @@ export function requestHost(req: RequestView): string | undefined {
     req.host = req.authority !== undefined ? hostOnly(req.authority) : undefined;
   }
   return req.host;
+}
+
+/**
+ * Whether a match's header conditions can hold: false when one fails on a recorded header; true
+ * otherwise, with what the record does not carry noted in `lastMissing` (a maybe).
+ */
+function headersMatch(conditions: readonly HeaderMatchDef[], req: RequestView): boolean {
+  if (!req.hasRequest) {
+    (lastMissing ??= []).push('request.headers');
+    return true;
+  }
+  let unrecorded: string | undefined;
+  for (const h of conditions) {
+    const value = header(req, h.name);
+    // (a log records only some headers: any other may have been sent)
+    if (value === undefined && req.recorded !== undefined && !req.recorded.includes(h.name)) unrecorded ??= `request.headers[${h.name}]`;
+    else if (!headerMatches(h, value)) return false;
+  }
+  if (unrecorded !== undefined) (lastMissing ??= []).push(unrecorded);
+  return true;
 }
 
 /** A request header by lower-case name (header names are case-insensitive). */
@@ -240,10 +265,7 @@ export function matchHttp(m: HttpMatchDef, req: RequestView): number {
       pathLen = path.length;
     }
   }
-  if (m.headers.length) {
-    if (!req.hasRequest) (lastMissing ??= []).push('request.headers');
-    else for (const h of m.headers) if (!headerMatches(h, header(req, h.name))) return -1;
-  }
+  if (m.headers.length && !headersMatch(m.headers, req)) return -1;
   if (m.query.length) {
     if (req.path === undefined) {
       if (!lastMissing?.includes('request.path')) (lastMissing ??= []).push('request.path');
@@ -293,10 +315,7 @@ export function matchGrpc(m: HttpMatchDef, req: RequestView): number {
       method = g.method.length;
     }
   }
-  if (m.headers.length) {
-    if (!req.hasRequest) (lastMissing ??= []).push('request.headers');
-    else for (const h of m.headers) if (!headerMatches(h, header(req, h.name))) return -1;
-  }
+  if (m.headers.length && !headersMatch(m.headers, req)) return -1;
   return grpcSummary(service, method, m);
 }
 

@@ -125,6 +125,8 @@ const REQUEST_FIELDS = fields('request', {
   path: checkString,
   host: checkString,
   headers: checkStringMap,
+  recordedHeaders: (v, p) => (Array.isArray(v) && v.every(isString) ? undefined : `${p} must be an array of strings, not ${describe(v)}`),
+  jwtUnknown: (v, p) => (typeof v === 'boolean' ? undefined : `${p} must be true or false, not ${describe(v)}`),
   jwt: (v, p) => checkObject(v, p, JWT_FIELDS),
 });
 

@@ -654,6 +654,35 @@ export function envoyRecordFromKey(
   return buildEnvoyRecord(v, seen, meshOption, headerNames, time, true);
 }
 
+const NO_EXTRA_HEADERS: readonly string[] = [];
+/** Per format's extra header names, per mask of the header slots a line has: the one list of recorded names. */
+const recordedLists = new WeakMap<readonly string[], Map<number, readonly string[]>>();
+
+/**
+ * The request headers a line's format records (`request.recordedHeaders`): User-Agent,
+ * X-Forwarded-For and Content-Type when it has their slots, and the format's other `REQ(h)`
+ * headers. One list per combination, shared by every record that has it.
+ */
+function recordedHeaders(seen: ArrayLike<number>, headerNames: readonly string[] | undefined): readonly string[] {
+  const extra = headerNames ?? NO_EXTRA_HEADERS;
+  let mask = (seen[F.USER_AGENT] ? 1 : 0) | (seen[F.X_FORWARDED_FOR] ? 2 : 0) | (seen[F.CONTENT_TYPE] ? 4 : 0);
+  // (beyond 27 extra headers, the lists of lines with different ones left out share one key: rare, and the names are recomputed)
+  for (let i = 0; i < extra.length && i < 27; i++) if (seen[SLOT_COUNT + i]) mask |= 8 << i;
+  let byMask = recordedLists.get(extra);
+  if (!byMask) recordedLists.set(extra, (byMask = new Map()));
+  let list = extra.length > 27 ? undefined : byMask.get(mask);
+  if (!list) {
+    const names: string[] = [];
+    if (mask & 1) names.push('user-agent');
+    if (mask & 2) names.push('x-forwarded-for');
+    if (mask & 4) names.push('content-type');
+    for (let i = 0; i < extra.length; i++) if (seen[SLOT_COUNT + i]) names.push(extra[i]!);
+    list = names;
+    if (extra.length <= 27) byMask.set(mask, list);
+  }
+  return list;
+}
+
 /**
  * Turns one line's slot values into a ParsedLine (docs/access-records.md, "Envoy").
  * @param v slot values (undefined = empty)
@@ -825,8 +854,12 @@ export function buildEnvoyRecord(
       }
     }
     if (headers !== undefined) request.headers = headers;
-    // A JWT rejected for any reason but its absence was sent, and was not valid.
-    if (denial === DENIAL_JWT && details !== undefined && !details.includes('Jwt_is_missing')) request.jwt = { valid: false };
+    request.recordedHeaders = recordedHeaders(seen, headerNames);
+    // A JWT rejected for any reason but its absence was sent, and was not valid; one rejected for
+    // its absence was not sent. Otherwise no Envoy log records the token.
+    if (denial === DENIAL_JWT && details !== undefined) {
+      if (!details.includes('Jwt_is_missing')) request.jwt = { valid: false };
+    } else request.jwtUnknown = true;
     if (method !== undefined || path !== undefined || host !== undefined || headers !== undefined || request.jwt !== undefined) record.request = request;
   }
   if (sni !== undefined) record.sni = sni;

@@ -1,7 +1,7 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine } from '../readerTypes';
 import { SKIP, isBlank, newKeyPrefix, parseStatus, present } from './common';
 import { PendingHttpEvents, readLinkerdProxyLine } from './linkerdProxyEvents';
-import { buildLinkerdRecord, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
+import { buildLinkerdRecord, LINKERD_APACHE_HEADERS, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 
 /**
  * Linkerd's `apache` access log (`config.linkerd.io/access-log: apache`):
@@ -100,6 +100,7 @@ export class LinkerdApacheReader implements LineReader {
       host: undefined,
       userAgent: undefined,
       traceId: undefined,
+      recordedHeaders: LINKERD_APACHE_HEADERS,
     };
   }
 }

@@ -32,7 +32,13 @@ export interface LinkerdFields {
   host: string | undefined;
   userAgent: string | undefined;
   traceId: string | undefined;
+  /** The request headers the format records (`request.recordedHeaders`): a constant of the format. */
+  recordedHeaders: readonly string[];
 }
+
+/** What the JSON format records of the request headers; the apache format records none. */
+export const LINKERD_JSON_HEADERS: readonly string[] = ['user-agent'];
+export const LINKERD_APACHE_HEADERS: readonly string[] = [];
 
 /** The origin form (`/path?query`) of an absolute URI, and its authority. */
 function splitUri(uri: string): { path: string; authority?: string } {
@@ -108,6 +114,7 @@ export function buildLinkerdRecord(f: LinkerdFields): ParsedLine {
   const host = f.host ?? authority;
   if (host !== undefined) request.host = host;
   if (f.userAgent !== undefined) request.headers = { 'user-agent': f.userAgent };
+  request.recordedHeaders = f.recordedHeaders;
   record.request = request;
 
   const status = f.status;

@@ -2,7 +2,7 @@ import type { LinePeek, LineReader, LineResult, ParsedLine } from '../readerType
 import { SKIP, isBlank, newKeyPrefix, parseStatus } from './common';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
 import { PendingHttpEvents, readLinkerdProxyLine } from './linkerdProxyEvents';
-import { buildLinkerdRecord, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
+import { buildLinkerdRecord, LINKERD_JSON_HEADERS, LINKERD_KEY_PARTS, peekLinkerdRecord, type LinkerdFields } from './linkerdCommon';
 import { metadataFromKubernetes } from './shipper';
 
 /**
@@ -104,6 +104,7 @@ export class LinkerdJsonReader implements LineReader {
       host: v[K.host],
       userAgent: v[K.userAgent],
       traceId: v[K.traceId],
+      recordedHeaders: LINKERD_JSON_HEADERS,
     };
   }
 

@@ -99,6 +99,8 @@ export function shapeKey(r: AccessRecord, keyHeaders?: ReadonlySet<string>): str
         if (keyHeaders ? keyHeaders.has(lower) : !VOLATILE_HEADERS.has(lower)) k.push(SEP, 'h:', lower, '=', h[name]!);
       }
     }
+    if (q.recordedHeaders) k.push(SEP, 'rh:', q.recordedHeaders.join(','));
+    if (q.jwtUnknown) k.push(SEP, 'jwt?');
     const j = q.jwt;
     if (j) {
       k.push(SEP, 'jwt:', j.valid === undefined ? '' : j.valid ? '1' : '0', SEP, v(j.issuer), SEP, v(j.subject), SEP, v(j.presenter), SEP, j.audiences ? j.audiences.slice().sort().join(',') : '');
@@ -212,7 +214,16 @@ export function sameShape(a: AccessRecord, b: AccessRecord, keyHeaders?: Readonl
   const r = b.request;
   if (q === r) return true;
   if (!q || !r || q.jwt || r.jwt) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
-  return q.method === r.method && q.path === r.path && q.host === r.host && sameHeaders(q.headers, r.headers, keyHeaders);
+  return q.method === r.method && q.path === r.path && q.host === r.host && sameHeaders(q.headers, r.headers, keyHeaders)
+    && sameNames(q.recordedHeaders, r.recordedHeaders) && (q.jwtUnknown === true) === (r.jwtUnknown === true);
+}
+
+/** Two lists of recorded header names alike (readers share one list per combination). */
+function sameNames(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 type DryRun = NonNullable<AccessRecord['response']>['dryRun'];
