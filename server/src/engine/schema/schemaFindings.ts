@@ -44,7 +44,7 @@ export interface StoredValue {
 export function storedValue(resource: Resource, registry: SchemaRegistry, value: Record<string, unknown>): StoredValue {
   const unknown = registry.validate(resource.entry, value).filter((error) => error.keyword === 'additionalProperties');
   if (unknown.length === 0) return { value, dropped: [] };
-  /** Per instance path, the keys to drop there. */
+  /** Each unknown key, and the instance path of the object that holds it. */
   const drops: { path: string[]; key: string }[] = unknown.map((error) => ({
     path: error.instancePath.split('/').slice(1).map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~')),
     key: String((error.params as { additionalProperty?: unknown }).additionalProperty),
@@ -54,10 +54,13 @@ export function storedValue(resource: Resource, registry: SchemaRegistry, value:
   copied.set(value, root);
   for (const { path, key } of drops) {
     let original: unknown = value;
-    let copy: Record<string, unknown> | unknown[] = root;
+    let copy: Record<string, unknown> | unknown[] | undefined = root;
     for (const segment of path) {
       const child: unknown = Array.isArray(original) ? original[Number(segment)] : (original as Record<string, unknown>)[segment];
-      if (child === null || typeof child !== 'object') break;
+      if (child === null || typeof child !== 'object') {
+        copy = undefined;
+        break;
+      }
       let childCopy = copied.get(child);
       if (!childCopy) copied.set(child, (childCopy = Array.isArray(child) ? [...child] : { ...(child as Record<string, unknown>) }));
       if (Array.isArray(copy)) copy[Number(segment)] = childCopy;
@@ -65,7 +68,7 @@ export function storedValue(resource: Resource, registry: SchemaRegistry, value:
       original = child;
       copy = childCopy;
     }
-    if (!Array.isArray(copy)) delete copy[key];
+    if (copy !== undefined && !Array.isArray(copy)) delete copy[key];
   }
   const dropped = drops.map(({ path, key }) => [...path, key].reduce((text, segment) => (/^\d+$/.test(segment) ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment), ''));
   return { value: root, dropped };

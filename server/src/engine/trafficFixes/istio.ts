@@ -39,6 +39,15 @@ function actionOf(located: Located): string {
   return typeof action === 'string' ? action : 'ALLOW';
 }
 
+const refusedPolicies = new WeakMap<Located['resource'], boolean>();
+
+/** Whether Istio refuses to store the policy (once per resource: a list of fixes asks for every call). */
+function isRefused(located: Located): boolean {
+  let refused = refusedPolicies.get(located.resource);
+  if (refused === undefined) refusedPolicies.set(located.resource, (refused = admissionRefusals(located.file, located.resource).length > 0));
+  return refused;
+}
+
 function isDryRun(located: Located): boolean {
   return String(asRecord(valueAt(located.resource, ['metadata', 'annotations']))['istio.io/dry-run']).toLowerCase() === 'true';
 }
@@ -54,7 +63,7 @@ function applyingPolicies(context: FixContext, record: AccessRecord, action: str
     if (spec['targetRef'] || spec['targetRefs']) return false;
     const matchLabels = asRecord(asRecord(spec['selector'])['matchLabels']);
     // (an edit to a policy Istio refuses to store changes nothing, unless it mends what is refused)
-    return Object.entries(matchLabels).every(([k, v]) => labels[k] === v) && admissionRefusals(p.file, p.resource).length === 0;
+    return Object.entries(matchLabels).every(([k, v]) => labels[k] === v) && !isRefused(p);
   }).sort((a, b) => Object.keys(asRecord(valueAt(b.resource, ['spec', 'selector', 'matchLabels']))).length - Object.keys(asRecord(valueAt(a.resource, ['spec', 'selector', 'matchLabels']))).length);
 }
 
@@ -272,8 +281,7 @@ function shadowPolicy(context: FixContext, file: SourceFile, range: Range): Traf
   if (!located || located.resource.kind !== 'AuthorizationPolicy') return empty();
   const action = actionOf(located);
   if (action !== 'ALLOW' && action !== 'DENY') return notOffered(`istio.io/dry-run supports only ALLOW and DENY policies, not ${action}`);
-  const [refusal] = admissionRefusals(file, located.resource);
-  if (refusal !== undefined) return notOffered(`Istio refuses to store the policy (${refusal}), dry-run or not`);
+  if (isRefused(located)) return notOffered(`Istio refuses to store the policy (${admissionRefusals(file, located.resource)[0]}), dry-run or not`);
   const annotations = nodeAt(located.resource, ['metadata', 'annotations']);
   const metadata = nodeAt(located.resource, ['metadata']);
   let edit: TextEdit | undefined;
