@@ -29,6 +29,21 @@ async function exampleModel(): Promise<AuditModel> {
   return buildAuditModel({ stats: traffic.stats, result, workspace }, { displayPath: (p) => p.slice(REPO_ROOT.length + 1) });
 }
 
+/**
+ * Clicks an edge of the map halfway along its line, as a person would: the middle of its bounding
+ * box is off the line of a curved edge (one that bends back to a node of the same column).
+ */
+async function clickEdge(page: import('playwright-core').Page, index: number): Promise<void> {
+  const point = await page.locator(`g.edge[data-edge="${index}"] path.hit`).evaluate((element) => {
+    // (SVGPathElement's members; the tests are compiled without the DOM's types)
+    const path = element as unknown as { getTotalLength(): number; getPointAtLength(at: number): { x: number; y: number }; getScreenCTM(): { a: number; b: number; c: number; d: number; e: number; f: number } | null };
+    const middle = path.getPointAtLength(path.getTotalLength() / 2);
+    const screen = path.getScreenCTM()!;
+    return { x: screen.a * middle.x + screen.c * middle.y + screen.e, y: screen.b * middle.x + screen.d * middle.y + screen.f };
+  });
+  await page.mouse.click(point.x, point.y);
+}
+
 describe('audit HTML in headless Chromium', { skip }, () => {
   it('renders the report and the traffic map offline; clicking an edge lists its calls and deciding rules', async () => {
     const { chromium } = await import('playwright-core');
@@ -70,7 +85,7 @@ describe('audit HTML in headless Chromium', { skip }, () => {
       assert.ok(newlyDenied >= 0, 'the example has an edge the policies newly deny');
       const edge = model.map.edges[newlyDenied]!;
       assert.equal(await page.locator(`g.edge[data-edge="${newlyDenied}"] path.line`).getAttribute('stroke'), '#ef6c00');
-      await page.locator(`g.edge[data-edge="${newlyDenied}"] path.hit`).click({ force: true });
+      await clickEdge(page, newlyDenied);
       assert.equal(await page.locator('#details').getAttribute('data-selected'), String(newlyDenied));
       assert.equal(await page.locator('#details h3').first().textContent(), `${edge.source} → ${edge.destination}`);
       assert.equal(await page.locator('#details tr.call').count(), edge.rows.length);
@@ -87,7 +102,7 @@ describe('audit HTML in headless Chromium', { skip }, () => {
 
       // in the editor's webview: the edge's action buttons report the edge and the action to the host
       await page.setContent(renderTrafficMapHtml(model, { edgeActions: true }), { waitUntil: 'load' });
-      await page.locator(`g.edge[data-edge="${newlyDenied}"] path.hit`).click({ force: true });
+      await clickEdge(page, newlyDenied);
       const allow = page.locator('#details button[data-fix="allow"]');
       assert.equal(await allow.textContent(), 'Allow these calls');
       assert.equal(await allow.getAttribute('data-source'), edge.source);
