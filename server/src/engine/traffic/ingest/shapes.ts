@@ -512,7 +512,7 @@ export class ShapeTable {
   private checkedHour = '\u0000';
   private checkedHourMs = NaN;
 
-  /** Copies of label maps, by the map they copy (see detach). */
+  /** Copies of label maps and of lists of recorded headers, by the object they copy (see detach). */
   private readonly copies = new WeakMap<object, object>();
   private readonly internText = (value: string): string => this.intern(value);
   private readonly strings = new Map<string, string>();
@@ -729,7 +729,15 @@ export function detach<T>(value: T): T {
 function copyTree(value: unknown, text: (value: string) => string, at: string | undefined, labelCopies: WeakMap<object, object> | undefined): unknown {
   if (typeof value === 'string') return text(value);
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => copyTree(v, text, undefined, labelCopies));
+  if (Array.isArray(value)) {
+    // (a reader hands every record of a format the same list of recorded headers: one copy of it)
+    const shared = labelCopies !== undefined && at === 'recordedHeaders';
+    const done = shared ? labelCopies.get(value) : undefined;
+    if (done !== undefined) return done;
+    const out = value.map((v) => copyTree(v, text, undefined, labelCopies));
+    if (shared) labelCopies.set(value, out);
+    return out;
+  }
   const labels = labelCopies !== undefined && at === 'labels';
   if (labels) {
     const done = labelCopies.get(value);
