@@ -7,3 +7,11 @@
 export function copyString(value: string): string {
   return value.length < 13 ? value : (` ${value}`).slice(1);
 }
+
+/** Whether two lists of strings hold the same strings in the same order (both absent alike). */
+export function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -365,9 +365,9 @@ const withRa = (...list: string[]) => docs(RA, ...list);
 table('Istio RequestAuthentication and JWT', [
   { name: 'requestPrincipals iss/sub', policies: withRa(allowRule(from({ requestPrincipals: [`${ISS}/${ISS}`] }))), call: jwt(TOKEN), expect: 'allow' },
   // A native log does not record the token (request.jwtUnknown, spec §4.0).
-  { name: 'token not logged, a RequestAuthentication applies: request identity unknown', policies: withRa(allowRule(from({ requestPrincipals: ['*'] }))), call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'unknown', missing: ['request.jwt (the log does not record the token)'] },
-  { name: 'token not logged, notRequestPrincipals in DENY: unknown', policies: withRa(denyRule(from({ notRequestPrincipals: ['*'] }))), call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'unknown', missing: ['request.jwt (the log does not record the token)'] },
-  { name: 'token not logged, a claim condition: unknown', policies: withRa(allowRule(when('request.auth.claims[groups]', ['group1']))), call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'unknown', missing: ['request.jwt (the log does not record the token)'] },
+  { name: 'token not logged, a RequestAuthentication applies: request identity unknown', policies: withRa(allowRule(from({ requestPrincipals: ['*'] }))), call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'unknown', missing: ['request.jwt'] },
+  { name: 'token not logged, notRequestPrincipals in DENY: unknown', policies: withRa(denyRule(from({ notRequestPrincipals: ['*'] }))), call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'unknown', missing: ['request.jwt'] },
+  { name: 'token not logged, a claim condition: unknown', policies: withRa(allowRule(when('request.auth.claims[groups]', ['group1']))), call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'unknown', missing: ['request.jwt'] },
   { name: 'token not logged, no RequestAuthentication: no token gives an identity, so denied', policies: allowRule(from({ requestPrincipals: ['*'] })), call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'deny' },
   { name: 'token not logged, nothing reads it: the RequestAuthentication alone lets it through', policies: RA, call: req({ method: 'GET', path: '/ip', jwtUnknown: true }), expect: 'allow' },
   { name: 'no token: no request principal', policies: withRa(allowRule(from({ requestPrincipals: ['*'] }))), expect: 'deny', status: 403 },

@@ -1,3 +1,4 @@
+import { sameStrings } from '../strings';
 import type { WorkspaceView } from '../checks/check';
 import { applyRuleSettings } from '../checks/suppress';
 import type { RuleSetting } from '../config/projectConfig';
@@ -852,7 +853,7 @@ function impactsByFile(comparison: BaselineComparison | undefined): Map<string, 
 function sameFiling(before: ShapeOutcome, after: ShapeOutcome): boolean {
   const a = before.decision;
   const b = after.decision;
-  return sameTally(before, after) && (a === b || (a.mesh === b.mesh && a.reason === b.reason && sameList(a.missing, b.missing) && sameAlternatives(a.alternatives, b.alternatives) && sameShadows(a.shadow, b.shadow) && sameAuditMarks(a.auditedBy, b.auditedBy)));
+  return sameTally(before, after) && (a === b || (a.mesh === b.mesh && a.reason === b.reason && sameStrings(a.missing, b.missing) && sameAlternatives(a.alternatives, b.alternatives) && sameShadows(a.shadow, b.shadow) && sameAuditMarks(a.auditedBy, b.auditedBy)));
 }
 
 /** Whether two decisions' dry-run verdicts are filed alike: the same policies and matching rules, at the same places, with the same results. */
@@ -877,13 +878,6 @@ function sameAlternatives(a: Decision['alternatives'], b: Decision['alternatives
   if (a === b) return true;
   if (!a || !b || a.length !== b.length) return false;
   return a.every((x, i) => x.verdict === b[i]!.verdict && sameDeciders(x, b[i]!));
-}
-
-function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function decidingRefs(decision: Pick<Decision, 'policy' | 'rule'>): SourceRef[] {

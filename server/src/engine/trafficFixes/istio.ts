@@ -39,13 +39,13 @@ function actionOf(located: Located): string {
   return typeof action === 'string' ? action : 'ALLOW';
 }
 
-const refusedPolicies = new WeakMap<Located['resource'], boolean>();
+const refusals = new WeakMap<Located['resource'], string | null>();
 
-/** Whether Istio refuses to store the policy (once per resource: a list of fixes asks for every call). */
-function isRefused(located: Located): boolean {
-  let refused = refusedPolicies.get(located.resource);
-  if (refused === undefined) refusedPolicies.set(located.resource, (refused = admissionRefusals(located.file, located.resource).length > 0));
-  return refused;
+/** Why Istio refuses to store the policy, null when it does not (once per resource: a list of fixes asks for every call). */
+function refusalOf(located: Located): string | null {
+  let refusal = refusals.get(located.resource);
+  if (refusal === undefined) refusals.set(located.resource, (refusal = admissionRefusals(located.file, located.resource)[0] ?? null));
+  return refusal;
 }
 
 function isDryRun(located: Located): boolean {
@@ -63,7 +63,7 @@ function applyingPolicies(context: FixContext, record: AccessRecord, action: str
     if (spec['targetRef'] || spec['targetRefs']) return false;
     const matchLabels = asRecord(asRecord(spec['selector'])['matchLabels']);
     // (an edit to a policy Istio refuses to store changes nothing, unless it mends what is refused)
-    return Object.entries(matchLabels).every(([k, v]) => labels[k] === v) && !isRefused(p);
+    return Object.entries(matchLabels).every(([k, v]) => labels[k] === v) && refusalOf(p) === null;
   }).sort((a, b) => Object.keys(asRecord(valueAt(b.resource, ['spec', 'selector', 'matchLabels']))).length - Object.keys(asRecord(valueAt(a.resource, ['spec', 'selector', 'matchLabels']))).length);
 }
 
@@ -281,7 +281,8 @@ function shadowPolicy(context: FixContext, file: SourceFile, range: Range): Traf
   if (!located || located.resource.kind !== 'AuthorizationPolicy') return empty();
   const action = actionOf(located);
   if (action !== 'ALLOW' && action !== 'DENY') return notOffered(`istio.io/dry-run supports only ALLOW and DENY policies, not ${action}`);
-  if (isRefused(located)) return notOffered(`Istio refuses to store the policy (${admissionRefusals(file, located.resource)[0]}), dry-run or not`);
+  const refusal = refusalOf(located);
+  if (refusal !== null) return notOffered(`Istio refuses to store the policy (${refusal}), dry-run or not`);
   const annotations = nodeAt(located.resource, ['metadata', 'annotations']);
   const metadata = nodeAt(located.resource, ['metadata']);
   let edit: TextEdit | undefined;

@@ -1562,7 +1562,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       // An invalid token would have been logged as a 401 (the reader then gives jwt.valid false):
       // the call had none or a valid one, and which is not recorded.
       c.jwtState = 2;
-      c.jwtMissing = 'request.jwt (the log does not record the token)';
+      c.jwtMissing = 'request.jwt';
       if (t) t.add(`${first!.label} validates tokens here, and the log does not record whether the request carried one: request identity unknown`, 'unknown', first!.ref);
       return undefined;
     }

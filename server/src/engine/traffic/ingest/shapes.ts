@@ -1,7 +1,7 @@
 import type { AccessRecord } from '../accessRecord';
 import type { ResolutionMethod, SampleLocation, TrafficShape } from './types';
 import { mix } from '../hash';
-import { copyString } from '../../strings';
+import { copyString, sameStrings } from '../../strings';
 import { callIdRows, ValueIds } from '../callIds';
 
 /**
@@ -215,15 +215,7 @@ export function sameShape(a: AccessRecord, b: AccessRecord, keyHeaders?: Readonl
   if (q === r) return true;
   if (!q || !r || q.jwt || r.jwt) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
   return q.method === r.method && q.path === r.path && q.host === r.host && sameHeaders(q.headers, r.headers, keyHeaders)
-    && sameNames(q.recordedHeaders, r.recordedHeaders) && (q.jwtUnknown === true) === (r.jwtUnknown === true);
-}
-
-/** Two lists of recorded header names alike (readers share one list per combination). */
-function sameNames(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+    && sameStrings(q.recordedHeaders, r.recordedHeaders) && (q.jwtUnknown === true) === (r.jwtUnknown === true);
 }
 
 type DryRun = NonNullable<AccessRecord['response']>['dryRun'];
