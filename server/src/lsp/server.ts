@@ -45,6 +45,8 @@ import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { decideWrittenCall } from '../engine/traffic/writtenCall';
 import { Simulation } from '../engine/simulate';
 import { writtenCallMarkdown } from '../engine/insight/render';
+import { workspaceNavigation } from '../engine/navigate';
+import { definitionAnswer, documentSymbolsAnswer, referencesAnswer, workspaceSymbolsAnswer } from './navigation';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
 /** The content of a schema URI the client contributed to the Red Hat YAML extension (`schema/yamlExtension.ts`), or null. */
@@ -79,6 +81,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   let workspaceFolders: string[] = [];
   let canPullConfiguration = false;
   let canRefreshLenses = false;
+  let definitionLinks = false;
   let trusted = true;
   /** What was last published per URI: lint findings and findings from the traffic simulation. */
   const lintFindings = new Map<string, Finding[]>();
@@ -464,6 +467,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     canPullConfiguration = Boolean(params.capabilities.workspace?.configuration);
     canRefreshLenses = Boolean(params.capabilities.workspace?.codeLens?.refreshSupport);
+    definitionLinks = Boolean(params.capabilities.textDocument?.definition?.linkSupport);
     const initOptions = params.initializationOptions as { settings?: unknown; trusted?: unknown } | undefined;
     trusted = initOptions?.trusted !== false;
     applySettings(mergeSettings(initOptions?.settings));
@@ -477,6 +481,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         completionProvider: { triggerCharacters: [':', ' ', '-'], resolveProvider: false },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND, TRANSLATE_KIND] },
         codeLensProvider: { resolveProvider: false },
+        definitionProvider: true,
+        referencesProvider: true,
+        documentSymbolProvider: { label: 'Mesh policies' },
+        workspaceSymbolProvider: true,
       },
       serverInfo: { name: 'mesh-policy-server', version: VERSION },
     };
@@ -691,6 +699,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       if (document) lintDocument(document);
     },
   });
+  /** Navigation over the workspace's state; selectors lead to workloads only in a trusted workspace, as the listings do. */
+  const navigationFor = (uri: string) => workspaceNavigation(workspace, workspaceScanned ? authzFor(uri) : undefined);
+  connection.onDefinition((params, token) => answer(token, (signal) => withResult(params.textDocument.uri, Promise.resolve(null), (result) => definitionAnswer(navigationFor(params.textDocument.uri), result, params.position, definitionLinks, signal))));
+  connection.onReferences((params, token) => answer(token, (signal) => withResult(params.textDocument.uri, Promise.resolve([]), (result) => referencesAnswer(navigationFor(params.textDocument.uri), result, params.position, params.context.includeDeclaration, signal))));
+  connection.onDocumentSymbol((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => documentSymbolsAnswer(navigationFor(params.textDocument.uri), result))));
+  connection.onWorkspaceSymbol((params, token) => answer(token, () => workspaceSymbolsAnswer(workspaceNavigation(workspace), params.query)));
   connection.onCompletion((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues()))));
   connection.onCodeAction((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => [
     ...codeActions(params),

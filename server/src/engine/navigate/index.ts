@@ -1,0 +1,258 @@
+import type { WorkspaceAuthz } from '../authz';
+import type { WorkspaceView } from '../checks/check';
+import type { Range } from '../findings';
+import type { Declared, Inventory } from '../inventory/inventory';
+import { InventoryIndex } from '../inventory/inventoryIndex';
+import type { Mesh } from '../meshes';
+import type { Pace } from '../pace';
+import { RULE_OUTLINERS } from '../policyRules';
+import type { Resource } from '../resource';
+import { resourceAt } from '../resourceAt';
+import { resourceValue } from '../resourceValue';
+import type { SourceFile } from '../source/sourceFile';
+import { locate, type NodePath, type Span } from '../source/tree';
+import { consulReferences } from './consul';
+import { istioReferences } from './istio';
+import { linkerdReferences } from './linkerd';
+import { declaredDefinition, definitionKey, resolveTarget, resourceDefinition } from './resolve';
+import type { Definition, Place, Reference, ReferenceContext } from './types';
+
+export type { Definition, Place, Reference, Target } from './types';
+
+const REFERENCES: Record<Mesh, (resource: Resource, context: ReferenceContext) => Reference[]> = {
+  istio: istioReferences, linkerd: linkerdReferences, consul: consulReferences,
+};
+
+/** A resource or rule in a file's outline; rules nest under their resource (a Consul permission under its source). */
+export interface OutlineSymbol {
+  name: string;
+  detail: string;
+  kind: 'resource' | 'rule';
+  /** The whole resource or rule. */
+  range: Range;
+  /** Its name (a resource) or its first line (a rule). */
+  selectionRange: Range;
+  children: OutlineSymbol[];
+}
+
+/** A policy of the workspace, for a search by name. */
+export interface WorkspaceSymbol {
+  name: string;
+  mesh: Mesh;
+  kind: string;
+  place: Place;
+}
+
+/**
+ * Go to definition, find references, the outline and workspace symbols over one state of the
+ * workspace (its resources and inventory). The references of every resource, inverted, are
+ * built on the first "find references" and kept while that state lasts.
+ */
+export class WorkspaceNavigation {
+  private inverted: Map<string, Place[]> | undefined;
+
+  /** `authz`: which workloads a selector attaches to (absent: selectors lead nowhere, as in an untrusted workspace). */
+  constructor(private readonly workspace: WorkspaceView, private readonly authz?: WorkspaceAuthz) {}
+
+  /** What the value at `offset` names, where it is defined; undefined when the offset is on no reference. */
+  async definitions(file: SourceFile, offset: number, pace?: Pace): Promise<Definition[] | undefined> {
+    const found = this.referenceAt(file, offset);
+    if (!found) return undefined;
+    const { resource, reference } = found;
+    if (reference.target.type !== 'attachment') return resolveTarget(this.workspace, reference.target);
+    const names = await this.authz?.appliesTo(file, resource, offset, pace);
+    if (!names) return [];
+    const index = InventoryIndex.of(this.workspace.inventory);
+    return names.flatMap((target) => {
+      const slash = target.indexOf('/');
+      const workload = index.workload(target.slice(0, slash), target.slice(slash + 1));
+      return (workload && declaredDefinition(this.workspace, workload, `${workload.kind} ${target}`)) ?? [];
+    });
+  }
+
+  /** The reference at `offset` (what the editor underlines on the way to its definition). */
+  referenceSpan(file: SourceFile, offset: number): Span | undefined {
+    return this.referenceAt(file, offset)?.reference.span;
+  }
+
+  /**
+   * Every place that refers to what is at `offset`: a reference's target, a policy's name, or an
+   * inventory object of the file (a workload: the policies that apply to it, from its listing).
+   * With `includeDeclaration`, the definitions come first.
+   */
+  async references(file: SourceFile, offset: number, includeDeclaration: boolean, pace?: Pace): Promise<Place[]> {
+    const definitions = await this.definitionsFor(file, offset, pace);
+    const places: Place[] = includeDeclaration ? [...definitions] : [];
+    const inverted = await this.invertedReferences(pace);
+    for (const definition of definitions) places.push(...(inverted.get(definition.key) ?? []));
+    for (const workload of this.workloadsAmong(definitions)) {
+      const { listings } = this.authz?.list({ namespace: workload.namespace, name: workload.name }) ?? { listings: [] };
+      for (const row of listings.flatMap((l) => l.sections.flatMap((s) => [...s.rows, ...(s.authentication?.rows ?? [])]))) {
+        if (row.at) places.push({ file: row.at.file, range: row.at.range, label: row.resource });
+      }
+    }
+    return distinct(places);
+  }
+
+  /** The policies of a file and their rules, in file order. */
+  outline(file: SourceFile, resources: readonly Resource[]): OutlineSymbol[] {
+    return resources.map((resource) => {
+      const definition = resourceDefinition(file, resource);
+      const range = file.lines.range(resource.node.span);
+      const rules = RULE_OUTLINERS[resource.mesh](resource, resourceValue(resource)).flatMap(({ path, label }) => {
+        const node = locate(resource.node, path).node;
+        if (!node) return [];
+        const rule = file.lines.range(node.span);
+        return [{ path, symbol: { name: label, detail: '', kind: 'rule' as const, range: rule, selectionRange: { start: rule.start, end: rule.start }, children: [] as OutlineSymbol[] } }];
+      });
+      return { name: definition.label, detail: resource.mesh, kind: 'resource', range, selectionRange: definition.range, children: nest(rules) };
+    });
+  }
+
+  /** The workspace's policies whose label contains the query's characters in order (any case). */
+  symbols(query: string, limit = 500): WorkspaceSymbol[] {
+    const wanted = query.toLowerCase().replace(/\s+/g, '');
+    const found: WorkspaceSymbol[] = [];
+    for (const { file, resource } of this.workspace.resources) {
+      const definition = resourceDefinition(file, resource);
+      if (!inOrder(wanted, definition.label.toLowerCase())) continue;
+      found.push({ name: definition.label, mesh: resource.mesh, kind: resource.kind, place: { file: definition.file, range: definition.range, label: definition.label } });
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  private referencesOf(resource: Resource): Reference[] {
+    return REFERENCES[resource.mesh](resource, { config: this.workspace.config });
+  }
+
+  /** The innermost reference at `offset`, in the resource there. */
+  private referenceAt(file: SourceFile, offset: number): { resource: Resource; reference: Reference } | undefined {
+    const resource = this.resourceAt(file, offset);
+    if (!resource) return undefined;
+    let best: Reference | undefined;
+    for (const reference of this.referencesOf(resource)) {
+      const { start, end } = reference.span;
+      if (offset < start || offset > end) continue;
+      if (!best || end - start < best.span.end - best.span.start) best = reference;
+    }
+    return best && { resource, reference: best };
+  }
+
+  private resourceAt(file: SourceFile, offset: number): Resource | undefined {
+    const resources = this.workspace.resources.filter((r) => r.file.path === file.path).map((r) => r.resource);
+    return resourceAt(file, resources, offset);
+  }
+
+  /** What the cursor stands on as something others refer to. */
+  private async definitionsFor(file: SourceFile, offset: number, pace?: Pace): Promise<Definition[]> {
+    const found = this.referenceAt(file, offset);
+    if (found) return found.reference.target.type === 'attachment' ? [] : resolveTarget(this.workspace, found.reference.target);
+    await pace?.turn();
+    // A policy or an inventory object when the cursor is on its name, as on a declaration.
+    const resource = this.resourceAt(file, offset);
+    const definition = resource ? resourceDefinition(file, resource) : this.declaredAt(file, offset)?.definition;
+    return definition && onName(file, definition, offset) ? [definition] : [];
+  }
+
+  /** The smallest inventory object of the file around `offset`. */
+  private declaredAt(file: SourceFile, offset: number): { object: Declared; definition: Definition } | undefined {
+    let best: { object: Declared; label: string } | undefined;
+    for (const { object, label } of declaredObjects(this.workspace.inventory)) {
+      if (object.file !== file.path || offset < object.span.start || offset > object.span.end) continue;
+      if (!best || object.span.end - object.span.start < best.object.span.end - best.object.span.start) best = { object, label };
+    }
+    const definition = best && declaredDefinition(this.workspace, best.object, best.label);
+    return best && definition && { object: best.object, definition };
+  }
+
+  /** The top-level workloads among `definitions` (a Deployment, not its pods). */
+  private workloadsAmong(definitions: readonly Definition[]): { namespace: string; name: string }[] {
+    const keys = new Set(definitions.map((d) => d.key));
+    return this.workspace.inventory.workloads.filter((w) => !w.owner && keys.has(definitionKey(w.file, w.span)));
+  }
+
+  private async invertedReferences(pace?: Pace): Promise<Map<string, Place[]>> {
+    if (this.inverted) return this.inverted;
+    const inverted = new Map<string, Place[]>();
+    for (const { file, resource } of this.workspace.resources) {
+      await pace?.turn();
+      for (const reference of this.referencesOf(resource)) {
+        if (reference.target.type === 'attachment') continue;
+        const place: Place = { file: file.path, range: file.lines.range(reference.span), label: resourceDefinition(file, resource).label };
+        for (const definition of resolveTarget(this.workspace, reference.target)) {
+          const list = inverted.get(definition.key);
+          if (list) list.push(place);
+          else inverted.set(definition.key, [place]);
+        }
+      }
+    }
+    this.inverted = inverted;
+    return inverted;
+  }
+}
+
+function declaredObjects(inventory: Inventory): { object: Declared; label: string }[] {
+  return [
+    ...[...inventory.namespaces.values()].map((n) => ({ object: n, label: `Namespace ${n.name}` })),
+    ...inventory.serviceAccounts.map((a) => ({ object: a, label: `ServiceAccount ${a.namespace}/${a.name}` })),
+    ...inventory.workloads.filter((w) => !w.owner).map((w) => ({ object: w, label: `${w.kind} ${w.namespace}/${w.name}` })),
+    ...inventory.services.map((s) => ({ object: s, label: `Service ${s.namespace}/${s.name}` })),
+    ...(inventory.gateways ?? []).map((g) => ({ object: g, label: `Gateway ${g.namespace}/${g.name}` })),
+    ...(inventory.serviceEntries ?? []).map((e) => ({ object: e, label: `ServiceEntry ${e.namespace}/${e.name}` })),
+  ];
+}
+
+/** Rules whose path extends another's become its children. */
+function nest(rules: { path: NodePath; symbol: OutlineSymbol }[]): OutlineSymbol[] {
+  const top: OutlineSymbol[] = [];
+  const placed: { path: NodePath; symbol: OutlineSymbol }[] = [];
+  for (const rule of rules) {
+    const parent = [...placed].reverse().find((p) => p.path.length < rule.path.length && p.path.every((segment, i) => rule.path[i] === segment));
+    if (parent && rule.symbol.name.startsWith(`${parent.symbol.name} `)) rule.symbol.name = rule.symbol.name.slice(parent.symbol.name.length + 1);
+    (parent ? parent.symbol.children : top).push(rule.symbol);
+    placed.push(rule);
+  }
+  return top;
+}
+
+/** Whether `offset` is within the name's line, from its key to the end of its value (`name: cart`). */
+function onName(file: SourceFile, definition: Definition, offset: number): boolean {
+  const start = file.lines.offset(definition.range.start);
+  const end = file.lines.offset(definition.range.end);
+  const lineStart = file.lines.offset({ line: definition.range.start.line, character: 0 });
+  const before = file.text.slice(lineStart, start);
+  const keyAt = Math.max(before.lastIndexOf('name'), before.lastIndexOf('Name'));
+  return offset <= end && offset >= (keyAt >= 0 ? lineStart + keyAt : start);
+}
+
+function inOrder(wanted: string, label: string): boolean {
+  let at = 0;
+  for (const char of wanted) {
+    at = label.indexOf(char, at);
+    if (at < 0) return false;
+    at++;
+  }
+  return true;
+}
+
+function distinct(places: Place[]): Place[] {
+  const seen = new Set<string>();
+  return places.filter((p) => {
+    const key = `${p.file}\u0000${p.range.start.line}:${p.range.start.character}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+const cache = new WeakMap<object, { inventory: Inventory; authz: WorkspaceAuthz | undefined; navigation: WorkspaceNavigation }>();
+
+/** The navigation of the workspace's current state: the same object while its resources, inventory and listings stay. */
+export function workspaceNavigation(workspace: WorkspaceView, authz?: WorkspaceAuthz): WorkspaceNavigation {
+  const cached = cache.get(workspace.resources);
+  if (cached && cached.inventory === workspace.inventory && cached.authz === authz) return cached.navigation;
+  const navigation = new WorkspaceNavigation(workspace, authz);
+  cache.set(workspace.resources, { inventory: workspace.inventory, authz, navigation });
+  return navigation;
+}

@@ -1,0 +1,46 @@
+import { SymbolKind, type DocumentSymbol, type Location, type LocationLink, type Position, type SymbolInformation } from 'vscode-languageserver';
+import type { LintResult } from '../engine/engine';
+import { Pace } from '../engine/pace';
+import type { OutlineSymbol, Place, WorkspaceNavigation } from '../engine/navigate';
+import { uriOf } from './convert';
+
+/**
+ * Go to definition, find references, the outline and workspace symbols: thin adapters over
+ * `engine/navigate` (docs/navigation.md). Positions are the engine's (0-based, UTF-16), as LSP's.
+ */
+
+/** Where what is under the cursor is defined: links that underline the whole reference, or plain locations. */
+export async function definitionAnswer(navigation: WorkspaceNavigation, result: LintResult, position: Position, links: boolean, signal: AbortSignal): Promise<LocationLink[] | Location[] | null> {
+  if (position.line >= result.file.lines.lineCount) return null;
+  const offset = result.file.lines.offset(position);
+  const definitions = await navigation.definitions(result.file, offset, new Pace(signal));
+  if (!definitions?.length) return null;
+  if (!links) return definitions.map(location);
+  const origin = navigation.referenceSpan(result.file, offset);
+  const originSelectionRange = origin && result.file.lines.range(origin);
+  return definitions.map((d) => ({ ...(originSelectionRange ? { originSelectionRange } : {}), targetUri: uriOf(d.file), targetRange: d.range, targetSelectionRange: d.range }));
+}
+
+export async function referencesAnswer(navigation: WorkspaceNavigation, result: LintResult, position: Position, includeDeclaration: boolean, signal: AbortSignal): Promise<Location[]> {
+  if (position.line >= result.file.lines.lineCount) return [];
+  return (await navigation.references(result.file, result.file.lines.offset(position), includeDeclaration, new Pace(signal))).map(location);
+}
+
+export function documentSymbolsAnswer(navigation: WorkspaceNavigation, result: LintResult): DocumentSymbol[] {
+  return navigation.outline(result.file, result.resources).map(documentSymbol);
+}
+
+export function workspaceSymbolsAnswer(navigation: WorkspaceNavigation, query: string): SymbolInformation[] {
+  return navigation.symbols(query).map((s) => ({ name: s.name, kind: SymbolKind.Class, location: location(s.place), containerName: s.mesh }));
+}
+
+function documentSymbol(symbol: OutlineSymbol): DocumentSymbol {
+  return {
+    name: symbol.name, detail: symbol.detail, kind: symbol.kind === 'resource' ? SymbolKind.Class : SymbolKind.Method,
+    range: symbol.range, selectionRange: symbol.selectionRange, children: symbol.children.map(documentSymbol),
+  };
+}
+
+function location(place: Place): Location {
+  return { uri: uriOf(place.file), range: place.range };
+}

@@ -1,0 +1,305 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { workspaceAuthz } from '../../../server/src/engine/authz';
+import { workspaceNavigation } from '../../../server/src/engine/navigate';
+import type { WorkspaceModel } from '../../../server/src/engine/workspace';
+import { workspaceOf } from '../authz/workspace';
+
+// Navigation follows the references each mesh resolves (/work/shared/spec/mesh-semantics.md):
+// Istio §1.2 (selector and targetRefs in the policy's namespace) and §1.4 (principals
+// `<td>/ns/<ns>/sa/<sa>`, namespaces); Linkerd §2.3–§2.5 (targetRef, requiredAuthenticationRefs,
+// parentRefs, identityRefs: namespace-local unless the ref names a namespace; identities
+// `<sa>.<ns>.serviceaccount.identity.<...>`); Consul §3 (an intention names services; JWT
+// providers by name). A cursor is written `‸` in the text; the expected answers are the labels
+// of what is defined there, `file:line` (1-based) of each place.
+
+const CURSOR = '‸';
+
+const MANIFESTS = `apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: cart, namespace: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec: {serviceAccountName: cart, containers: [{name: c, image: c, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {serviceAccountName: web, containers: [{name: c, image: c, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec: {selector: {app: cart}, ports: [{port: 80, targetPort: 8080}]}
+`;
+
+interface Case {
+  name: string;
+  /** Files by name; one of them holds the cursor. */
+  files: Record<string, string>;
+  /** What go to definition answers: `label @ file:line`. */
+  definitions: string[] | undefined;
+}
+
+function at(files: Record<string, string>): { clean: Record<string, string>; file: string; offset: number } {
+  const clean: Record<string, string> = {};
+  let found: { file: string; offset: number } | undefined;
+  for (const [name, text] of Object.entries(files)) {
+    const offset = text.indexOf(CURSOR);
+    if (offset >= 0) found = { file: name, offset };
+    clean[name] = text.replace(CURSOR, '');
+  }
+  if (!found) throw new Error('no cursor in the case');
+  return { clean, ...found };
+}
+
+function open(files: Record<string, string>): { workspace: WorkspaceModel; file: string; offset: number } {
+  const { clean, file, offset } = at(files);
+  return { workspace: workspaceOf(clean), file: `/ws/${file}`, offset };
+}
+
+const placeText = (p: { label: string; file: string; range: { start: { line: number } } }) => `${p.label} @ ${p.file.replace('/ws/', '')}:${p.range.start.line + 1}`;
+
+const istio = (body: string) => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: cart-policy, namespace: shop}
+spec:
+${body}`;
+
+const linkerd = (kind: string, name: string, spec: string, apiVersion = 'policy.linkerd.io/v1alpha1') => `apiVersion: ${apiVersion}
+kind: ${kind}
+metadata: {name: ${name}, namespace: shop}
+spec:
+${spec}`;
+
+const SERVER = linkerd('Server', 'cart-http', '  podSelector: {matchLabels: {app: cart}}\n  port: http\n', 'policy.linkerd.io/v1beta3');
+const MTLS = linkerd('MeshTLSAuthentication', 'web-only', '  identities: ["web.shop.serviceaccount.identity.linkerd.cluster.local"]\n');
+
+const CASES: Case[] = [
+  {
+    name: 'Istio: a principal names its ServiceAccount',
+    files: { 'm.yaml': MANIFESTS, 'p.yaml': istio('  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/shop/sa/ca‸rt"]}\n') },
+    definitions: ['ServiceAccount shop/cart @ m.yaml:7'],
+  },
+  {
+    name: 'Istio: a principal with spiffe:// and a wildcard trust domain',
+    files: { 'm.yaml': MANIFESTS, 'p.yaml': istio('  rules:\n  - from:\n    - source: {notPrincipals: ["spiffe://*/ns/shop/sa/cart‸"]}\n') },
+    definitions: ['ServiceAccount shop/cart @ m.yaml:7'],
+  },
+  {
+    name: 'Istio: a principal whose account has no manifest leads to the workloads that run as it',
+    files: { 'm.yaml': MANIFESTS, 'p.yaml': istio('  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/shop/sa/‸web"]}\n') },
+    definitions: ['Deployment shop/web (service account web) @ m.yaml:20'],
+  },
+  {
+    name: 'Istio: a wildcard account names no one thing',
+    files: { 'm.yaml': MANIFESTS, 'p.yaml': istio('  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/shop/sa/*‸"]}\n') },
+    definitions: undefined,
+  },
+  {
+    name: 'Istio: a namespace in a source and in a when condition',
+    files: { 'm.yaml': MANIFESTS, 'p.yaml': istio('  rules:\n  - when:\n    - key: source.namespace\n      values: ["sh‸op"]\n') },
+    definitions: ['Namespace shop @ m.yaml:3'],
+  },
+  {
+    name: 'Istio: a targetRef to a Service of the policy\'s namespace',
+    files: { 'm.yaml': MANIFESTS, 'p.yaml': istio('  targetRefs:\n  - {kind: Service, group: "", name: c‸art}\n  rules: [{}]\n') },
+    definitions: ['Service shop/cart @ m.yaml:29'],
+  },
+  {
+    name: 'Istio: a selector leads to the workloads the policy applies to',
+    files: { 'm.yaml': MANIFESTS, 'p.yaml': istio('  selector:\n    matchLabels: {app: ca‸rt}\n  rules: [{}]\n') },
+    definitions: ['Deployment shop/cart @ m.yaml:11'],
+  },
+  {
+    name: 'Istio: a rule\'s path names nothing',
+    files: { 'm.yaml': MANIFESTS, 'p.yaml': istio('  rules:\n  - to:\n    - operation: {paths: ["/ca‸rt"]}\n') },
+    definitions: undefined,
+  },
+  {
+    name: 'Linkerd: an AuthorizationPolicy targets a Server of its namespace',
+    files: { 'm.yaml': MANIFESTS, 's.yaml': SERVER, 'a.yaml': linkerd('AuthorizationPolicy', 'cart-authz', '  targetRef: {group: policy.linkerd.io, kind: Server, name: cart-h‸ttp}\n  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: web-only}]\n') },
+    definitions: ['Server shop/cart-http @ s.yaml:3'],
+  },
+  {
+    name: 'Linkerd: a required authentication',
+    files: { 'm.yaml': MANIFESTS, 'mtls.yaml': MTLS, 'a.yaml': linkerd('AuthorizationPolicy', 'cart-authz', '  targetRef: {group: policy.linkerd.io, kind: Server, name: cart-http}\n  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: web-o‸nly}]\n') },
+    definitions: ['MeshTLSAuthentication shop/web-only @ mtls.yaml:3'],
+  },
+  {
+    name: 'Linkerd: a ref in another namespace is looked up there',
+    files: { 'm.yaml': MANIFESTS, 'mtls.yaml': MTLS, 'a.yaml': linkerd('AuthorizationPolicy', 'cart-authz', '  targetRef: {group: policy.linkerd.io, kind: Server, name: cart-http}\n  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: web-o‸nly, namespace: other}]\n') },
+    definitions: [],
+  },
+  {
+    name: 'Linkerd: a kind compared in any letter case, a group that must match',
+    files: { 'm.yaml': MANIFESTS, 's.yaml': SERVER, 'a.yaml': linkerd('AuthorizationPolicy', 'cart-authz', '  targetRef: {group: gateway.networking.k8s.io, kind: server, name: cart-h‸ttp}\n  requiredAuthenticationRefs: []\n') },
+    definitions: [],
+  },
+  {
+    name: 'Linkerd: a Namespace target',
+    files: { 'm.yaml': MANIFESTS, 'a.yaml': linkerd('AuthorizationPolicy', 'shop-authz', '  targetRef: {kind: Namespace, name: sh‸op}\n  requiredAuthenticationRefs: []\n') },
+    definitions: ['Namespace shop @ m.yaml:3'],
+  },
+  {
+    name: 'Linkerd: a MeshTLSAuthentication identity names a ServiceAccount',
+    files: { 'm.yaml': MANIFESTS, 'mtls.yaml': linkerd('MeshTLSAuthentication', 'cart-only', '  identities: ["cart.shop.serviceaccount.identity.linkerd.cluster.l‸ocal"]\n') },
+    definitions: ['ServiceAccount shop/cart @ m.yaml:7'],
+  },
+  {
+    name: 'Linkerd: identityRefs default to the authentication\'s namespace',
+    files: { 'm.yaml': MANIFESTS, 'mtls.yaml': linkerd('MeshTLSAuthentication', 'cart-only', '  identityRefs: [{kind: ServiceAccount, name: c‸art}]\n') },
+    definitions: ['ServiceAccount shop/cart @ m.yaml:7'],
+  },
+  {
+    name: 'Linkerd: an HTTPRoute\'s parent Server',
+    files: { 'm.yaml': MANIFESTS, 's.yaml': SERVER, 'r.yaml': linkerd('HTTPRoute', 'cart-route', '  parentRefs: [{group: policy.linkerd.io, kind: Server, name: cart-ht‸tp}]\n  rules: [{matches: [{path: {type: PathPrefix, value: /}}]}]\n', 'policy.linkerd.io/v1beta3') },
+    definitions: ['Server shop/cart-http @ s.yaml:3'],
+  },
+  {
+    name: 'Linkerd: a Server\'s podSelector leads to the pods it selects',
+    files: { 'm.yaml': MANIFESTS, 's.yaml': linkerd('Server', 'cart-http', '  podSelector: {matchLabels: {app: c‸art}}\n  port: http\n', 'policy.linkerd.io/v1beta3') },
+    definitions: ['Deployment shop/cart @ m.yaml:11'],
+  },
+  {
+    name: 'Consul: an intention\'s source names a service',
+    files: { 'm.yaml': MANIFESTS, 'i.yaml': 'apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata: {name: cart, namespace: shop}\nspec:\n  destination: {name: cart}\n  sources: [{name: ca‸rt, action: allow}]\n' },
+    definitions: ['Service shop/cart @ m.yaml:29'],
+  },
+  {
+    name: 'Consul: a config entry\'s destination, in HCL',
+    files: { 'm.yaml': MANIFESTS, 'i.hcl': 'Kind = "service-intentions"\nName = "ca‸rt"\nSources = [\n  { Name = "web", Action = "allow" }\n]\n' },
+    definitions: ['Service shop/cart @ m.yaml:29'],
+  },
+  {
+    name: 'Consul: a JWT provider',
+    files: {
+      'jwt.hcl': 'Kind = "jwt-provider"\nName = "okta"\nIssuer = "https://okta.example.com"\nJSONWebKeySet = { Remote = { URI = "https://okta.example.com/keys" } }\n',
+      'i.hcl': 'Kind = "service-intentions"\nName = "cart"\nJWT = { Providers = [ { Name = "ok‸ta" } ] }\nSources = [\n  { Name = "*", Action = "allow" }\n]\n',
+    },
+    definitions: ['jwt-provider okta @ jwt.hcl:2'],
+  },
+  {
+    name: 'Consul: `*` names no one service',
+    files: { 'i.hcl': 'Kind = "service-intentions"\nName = "cart"\nSources = [\n  { Name = "‸*", Action = "deny" }\n]\n' },
+    definitions: undefined,
+  },
+];
+
+describe('go to definition', () => {
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const { workspace, file, offset } = open(c.files);
+      const navigation = workspaceNavigation(workspace, workspaceAuthz(workspace));
+      const found = await navigation.definitions(workspace.sourceFile(file)!, offset);
+      assert.deepEqual(found?.map(placeText), c.definitions);
+    });
+  }
+});
+
+describe('find references', () => {
+  const files = {
+    'm.yaml': MANIFESTS,
+    's.yaml': SERVER,
+    'mtls.yaml': MTLS,
+    'a.yaml': linkerd('AuthorizationPolicy', 'cart-authz', '  targetRef: {group: policy.linkerd.io, kind: Server, name: cart-http}\n  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: web-only}]\n'),
+    'r.yaml': linkerd('HTTPRoute', 'cart-route', '  parentRefs: [{group: policy.linkerd.io, kind: Server, name: cart-http}]\n  rules: [{matches: [{path: {type: PathPrefix, value: /}}]}]\n', 'policy.linkerd.io/v1beta3'),
+    'p.yaml': istio('  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/shop/sa/cart"]}\n'),
+  };
+  const references = async (cursorFile: string, marker: string, includeDeclaration: boolean) => {
+    const withCursor = { ...files, [cursorFile]: files[cursorFile as keyof typeof files].replace(marker, `${marker.slice(0, 2)}${CURSOR}${marker.slice(2)}`) };
+    const { workspace, file, offset } = open(withCursor);
+    const navigation = workspaceNavigation(workspace, workspaceAuthz(workspace));
+    return (await navigation.references(workspace.sourceFile(file)!, offset, includeDeclaration)).map(placeText);
+  };
+
+  it('from a Server\'s name: the policies and routes that name it', async () => {
+    assert.deepEqual(await references('s.yaml', 'cart-http', false), [
+      'AuthorizationPolicy shop/cart-authz @ a.yaml:5',
+      'HTTPRoute shop/cart-route @ r.yaml:5',
+    ]);
+  });
+
+  it('from a reference: the declaration first when asked, then every reference to the same thing', async () => {
+    assert.deepEqual(await references('r.yaml', 'cart-http}]', true), [
+      'Server shop/cart-http @ s.yaml:3',
+      'AuthorizationPolicy shop/cart-authz @ a.yaml:5',
+      'HTTPRoute shop/cart-route @ r.yaml:5',
+    ]);
+  });
+
+  it('from a ServiceAccount manifest: principals and identities across meshes', async () => {
+    assert.deepEqual(await references('m.yaml', 'name: cart, namespace: shop}\n---\napiVersion: apps/v1', false), [
+      'AuthorizationPolicy shop/cart-policy @ p.yaml:7',
+    ]);
+  });
+
+  it('from a workload manifest: the policies that apply to it, from its listing', async () => {
+    // A namespace-wide Istio policy applies to every workload of its namespace (§1.2).
+    assert.deepEqual(await references('m.yaml', 'name: cart, namespace: shop}\nspec:\n  selector', false), ['AuthorizationPolicy shop/cart-policy @ p.yaml:3']);
+    // A meshed Linkerd pod: the Server that selects its port, the authorization that targets the Server (§2.3, §2.4).
+    const meshed = {
+      'lk.yaml': `apiVersion: v1
+kind: Namespace
+metadata: {name: lk, annotations: {linkerd.io/inject: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: a‸pi, namespace: lk}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: c, image: c, ports: [{name: http, containerPort: 8080}]}]}
+`,
+      's.yaml': SERVER.replaceAll('shop', 'lk').replaceAll('cart', 'api'),
+      'a.yaml': linkerd('AuthorizationPolicy', 'api-authz', '  targetRef: {group: policy.linkerd.io, kind: Server, name: api-http}\n  requiredAuthenticationRefs: []\n').replace('shop', 'lk'),
+    };
+    const { workspace, file, offset } = open(meshed);
+    const navigation = workspaceNavigation(workspace, workspaceAuthz(workspace));
+    assert.deepEqual((await navigation.references(workspace.sourceFile(file)!, offset, false)).map(placeText), ['Server lk/api-http @ s.yaml:1', 'AuthorizationPolicy lk/api-authz @ a.yaml:1']);
+  });
+
+  it('nothing from a place that names nothing', async () => {
+    assert.deepEqual(await references('m.yaml', 'containerPort', true), []);
+    assert.deepEqual(await references('s.yaml', 'port: http', true), []);
+  });
+});
+
+describe('outline and workspace symbols', () => {
+  it('lists a file\'s policies with their rules, Consul permissions under their source', () => {
+    const workspace = workspaceOf({
+      'i.yaml': 'apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata: {name: api, namespace: shop}\nspec:\n  destination: {name: api}\n  sources:\n  - name: web\n    permissions:\n    - action: allow\n      http: {pathPrefix: /}\n  - name: "*"\n    action: deny\n',
+      'p.yaml': istio('  rules:\n  - to: [{operation: {methods: [GET]}}]\n  - to: [{operation: {methods: [POST]}}]\n'),
+    });
+    const navigation = workspaceNavigation(workspace);
+    const outline = (path: string) => {
+      const file = workspace.sourceFile(`/ws/${path}`)!;
+      const resources = workspace.resources.filter((r) => r.file === file).map((r) => r.resource);
+      const show = (s: { name: string; selectionRange: { start: { line: number } }; children: unknown[] }): unknown => ({ name: s.name, line: s.selectionRange.start.line + 1, ...(s.children.length ? { children: (s.children as typeof s[]).map(show) } : {}) });
+      return navigation.outline(file, resources).map(show);
+    };
+    assert.deepEqual(outline('i.yaml'), [{
+      name: 'ServiceIntentions shop/api', line: 3,
+      children: [{ name: 'sources[0] web', line: 7, children: [{ name: 'permissions[0]', line: 9 }] }, { name: 'sources[1] *', line: 11 }],
+    }]);
+    assert.deepEqual(outline('p.yaml'), [{ name: 'AuthorizationPolicy shop/cart-policy', line: 3, children: [{ name: 'rules[0]', line: 6 }, { name: 'rules[1]', line: 7 }] }]);
+    assert.deepEqual(navigation.symbols('intentionscart').map((s) => s.name), []);
+    assert.deepEqual(navigation.symbols('authzcart').map((s) => s.name), ['AuthorizationPolicy shop/cart-policy']);
+    assert.deepEqual(navigation.symbols('').map((s) => s.name).sort(), ['AuthorizationPolicy shop/cart-policy', 'ServiceIntentions shop/api']);
+  });
+});
