@@ -40,10 +40,11 @@ export class LspTestClient {
     this.connection.listen();
   }
 
-  async initialize(rootUri: string | null = null, workspaceFolders: { uri: string; name: string }[] | null = null, initializationOptions?: unknown): Promise<unknown> {
+  /** `textDocument`: more client capabilities of that section (e.g. `definition: {linkSupport: true}`). */
+  async initialize(rootUri: string | null = null, workspaceFolders: { uri: string; name: string }[] | null = null, initializationOptions?: unknown, textDocument: Record<string, unknown> = {}): Promise<unknown> {
     const result = await this.connection.sendRequest('initialize', {
       processId: process.pid, rootUri, workspaceFolders, ...(initializationOptions !== undefined ? { initializationOptions } : {}),
-      capabilities: { textDocument: { publishDiagnostics: { relatedInformation: true }, hover: { contentFormat: ['markdown'] } }, workspace: { configuration: true } },
+      capabilities: { textDocument: { publishDiagnostics: { relatedInformation: true }, hover: { contentFormat: ['markdown'] }, ...textDocument }, workspace: { configuration: true } },
     });
     await this.connection.sendNotification('initialized', {});
     return result;

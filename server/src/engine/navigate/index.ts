@@ -109,17 +109,19 @@ export class WorkspaceNavigation {
     });
   }
 
-  /** The workspace's policies whose label contains the query's characters in order (any case). */
+  /** The workspace's policies whose label contains the query's characters in order (any case):
+   * those that contain it as written first, then by label. */
   symbols(query: string, limit = 500): WorkspaceSymbol[] {
     const wanted = query.toLowerCase().replace(/\s+/g, '');
-    const found: WorkspaceSymbol[] = [];
+    const found: (WorkspaceSymbol & { whole: boolean })[] = [];
     for (const { file, resource } of this.workspace.resources) {
       const definition = resourceDefinition(file, resource);
-      if (!inOrder(wanted, definition.label.toLowerCase())) continue;
-      found.push({ name: definition.label, mesh: resource.mesh, kind: resource.kind, place: { file: definition.file, range: definition.range, label: definition.label } });
-      if (found.length >= limit) break;
+      const label = definition.label.toLowerCase();
+      if (!inOrder(wanted, label)) continue;
+      found.push({ name: definition.label, mesh: resource.mesh, kind: resource.kind, place: { file: definition.file, range: definition.range, label: definition.label }, whole: label.includes(wanted) });
     }
-    return found;
+    found.sort((a, b) => Number(b.whole) - Number(a.whole) || a.name.localeCompare(b.name));
+    return found.slice(0, limit).map(({ whole: _whole, ...symbol }) => symbol);
   }
 
   private referencesOf(resource: Resource): Reference[] {
