@@ -14,7 +14,7 @@ import { locate, type NodePath, type Span } from '../source/tree';
 import { consulReferences } from './consul';
 import { istioReferences } from './istio';
 import { linkerdReferences } from './linkerd';
-import { declaredDefinition, definitionKey, resolveTarget, resourceDefinition } from './resolve';
+import { declaredDefinition, definitionKey, Resolver, resourceDefinition } from './resolve';
 import type { Definition, Place, Reference, ReferenceContext } from './types';
 
 export type { Definition, Place, Reference, Target } from './types';
@@ -50,16 +50,19 @@ export interface WorkspaceSymbol {
  */
 export class WorkspaceNavigation {
   private inverted: Map<string, Place[]> | undefined;
+  private readonly resolver: Resolver;
 
   /** `authz`: which workloads a selector attaches to (absent: selectors lead nowhere, as in an untrusted workspace). */
-  constructor(private readonly workspace: WorkspaceView, private readonly authz?: WorkspaceAuthz) {}
+  constructor(private readonly workspace: WorkspaceView, private readonly authz?: WorkspaceAuthz) {
+    this.resolver = new Resolver(workspace);
+  }
 
   /** What the value at `offset` names, where it is defined; undefined when the offset is on no reference. */
   async definitions(file: SourceFile, offset: number, pace?: Pace): Promise<Definition[] | undefined> {
     const found = this.referenceAt(file, offset);
     if (!found) return undefined;
     const { resource, reference } = found;
-    if (reference.target.type !== 'attachment') return resolveTarget(this.workspace, reference.target);
+    if (reference.target.type !== 'attachment') return this.resolver.resolve(reference.target);
     const names = await this.authz?.appliesTo(file, resource, offset, pace);
     if (!names) return [];
     const index = InventoryIndex.of(this.workspace.inventory);
@@ -149,7 +152,7 @@ export class WorkspaceNavigation {
   /** What the cursor stands on as something others refer to. */
   private async definitionsFor(file: SourceFile, offset: number, pace?: Pace): Promise<Definition[]> {
     const found = this.referenceAt(file, offset);
-    if (found) return found.reference.target.type === 'attachment' ? [] : resolveTarget(this.workspace, found.reference.target);
+    if (found) return found.reference.target.type === 'attachment' ? [] : this.resolver.resolve(found.reference.target);
     await pace?.turn();
     // A policy or an inventory object when the cursor is on its name, as on a declaration.
     const resource = this.resourceAt(file, offset);
@@ -182,7 +185,7 @@ export class WorkspaceNavigation {
       for (const reference of this.referencesOf(resource)) {
         if (reference.target.type === 'attachment') continue;
         const place: Place = { file: file.path, range: file.lines.range(reference.span), label: resourceDefinition(file, resource).label };
-        for (const definition of resolveTarget(this.workspace, reference.target)) {
+        for (const definition of this.resolver.resolve(reference.target)) {
           const list = inverted.get(definition.key);
           if (list) list.push(place);
           else inverted.set(definition.key, [place]);
