@@ -80,6 +80,26 @@ describe('go to definition, references and symbols (LSP)', () => {
     assert.match(target, new RegExp(`name: ${name}\\b`));
   });
 
+  it('follows edits: the changed name, then the changed group, lead to the other route', async () => {
+    await open('policy/authorization-policies.yaml');
+    const uri = uriOf('policy/authorization-policies.yaml');
+    const original = readFileSync(join(workspace, 'policy/authorization-policies.yaml'), 'utf8');
+    const lines = original.split('\n');
+    lines[12] = lines[12]!.replace('name: web-app', 'name: web-probes');
+    await client.change(uri, lines.join('\n'), 2);
+    const links = await client.request<LocationLink[]>('textDocument/definition', at('policy/authorization-policies.yaml', 17, 'web-clients'));
+    assert.deepEqual(links.map((l) => where(l.targetUri, l.targetSelectionRange)), ['policy/authentications.yaml:8:8']);
+    // web-probes is a gateway.networking.k8s.io HTTPRoute: a policy.linkerd.io ref names no such route
+    assert.equal(await client.request('textDocument/definition', { textDocument: { uri }, position: { line: 12, character: 14 } }), null);
+    lines[10] = lines[10]!.replace('group: policy.linkerd.io', 'group: gateway.networking.k8s.io');
+    await client.change(uri, lines.join('\n'), 3);
+    const moved = await client.request<LocationLink[]>('textDocument/definition', { textDocument: { uri }, position: { line: 12, character: 14 } });
+    assert.deepEqual(moved.map((l) => where(l.targetUri, l.targetSelectionRange)), ['policy/web-routes.yaml:35:8']);
+    await client.change(uri, original, 4);
+    const back = await client.request<LocationLink[]>('textDocument/definition', { textDocument: { uri }, position: { line: 12, character: 12 } });
+    assert.deepEqual(back.map((l) => where(l.targetUri, l.targetSelectionRange)), ['policy/web-routes.yaml:9:8']);
+  });
+
   it('answers null where the cursor names nothing', async () => {
     await open('policy/authorization-policies.yaml');
     assert.equal(await client.request('textDocument/definition', at('policy/authorization-policies.yaml', 11, 'policy.linkerd.io')), null);
