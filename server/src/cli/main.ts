@@ -19,6 +19,7 @@ import { runExplainCli, runSimulateCli } from './simulate';
 import { runGenerateCli, runReportCli, writeFileAtomic } from './audit';
 import { runTranslateCli } from './translate';
 import { runAuthzCli } from './authz';
+import { runTestCli } from './test';
 
 const USAGE = `Usage: mesh-policy <command> [options]
 
@@ -33,6 +34,9 @@ Commands:
                                and compare with what was observed (mesh-policy simulate --help).
   explain --policies <paths> --call '<access record JSON>'
                                Walk through the decision for one call.
+  test <test files...> [--policies <paths>]
+                               Check the verdicts that policy test files expect for the calls
+                               they write (mesh-policy test --help; docs/policy-tests.md).
   report --traffic <paths> [--policies <paths>] [--format html|md|json]
                                The audit of the observed traffic (mesh-policy report --help).
   generate --mesh istio|linkerd|consul --traffic <paths>
@@ -316,6 +320,10 @@ export function main(): void {
   }
   if (process.argv[2] === 'authz') {
     process.exitCode = runAuthzCli(process.argv.slice(3), io);
+    return;
+  }
+  if (process.argv[2] === 'test') {
+    process.exitCode = runTestCli(process.argv.slice(3), io);
     return;
   }
   if (process.argv[2] === 'explain') {

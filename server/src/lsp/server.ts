@@ -46,6 +46,7 @@ import { decideWrittenCall } from '../engine/traffic/writtenCall';
 import { Simulation } from '../engine/simulate';
 import { writtenCallMarkdown } from '../engine/insight/render';
 import { workspaceNavigation } from '../engine/navigate';
+import { LivePolicyTests } from '../engine/policyTests/live';
 import { definitionAnswer, documentSymbolsAnswer, referencesAnswer, workspaceSymbolsAnswer } from './navigation';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
@@ -97,6 +98,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   /** The line count of each open document when it was last linted. */
   const lintLineCounts = new Map<string, number>();
   let trafficFindings = new Map<string, Finding[]>();
+  /** The policy tests' findings (MPA0005, MPA0006) per test file, decided again after every change (`engine/policyTests`). */
+  let policyTests = new LivePolicyTests();
+  let testFindings = new Map<string, Finding[]>();
   let trafficReloadTimer: NodeJS.Timeout | undefined;
   let lastInsight: TrafficInsight | undefined;
   const redaction = new EditorRedaction();
@@ -111,7 +115,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   }, options.workerEntry);
 
   function send(uri: string): void {
-    publish(connection, uri, [...(lintFindings.get(uri) ?? []), ...(trafficFindings.get(uri) ?? [])], lintVersions.get(uri));
+    publish(connection, uri, [...(lintFindings.get(uri) ?? []), ...(trafficFindings.get(uri) ?? []), ...(testFindings.get(uri) ?? [])], lintVersions.get(uri));
   }
 
   function currentInsight() {
@@ -133,6 +137,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     let simulated = false;
     try {
       simulated = simulateAndCompare(alsoSend);
+      runPolicyTests(alsoSend);
     } finally {
       for (const uri of alsoSend) send(uri);
     }
@@ -168,6 +173,22 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const simulated = insight !== undefined && insight !== lastInsight;
     lastInsight = insight;
     return simulated;
+  }
+
+  /** Decides the policy tests again and publishes the test files whose findings changed. */
+  function runPolicyTests(alsoSend: readonly string[]): void {
+    const previous = testFindings;
+    const next = new Map<string, Finding[]>();
+    if (trusted) {
+      try {
+        for (const [path, findings] of policyTests.findings(workspace)) if (findings.length) next.set(pathToFileURL(path).href, findings.map((finding) => redaction.finding(finding)));
+      } catch (error) {
+        connection.console.error(`mesh-policy: policy tests failed to run: ${describe(error)}`);
+        policyTests = new LivePolicyTests();
+      }
+    }
+    testFindings = next;
+    for (const uri of new Set([...previous.keys(), ...next.keys()])) if (!alsoSend.includes(uri) && !sameFindings(previous.get(uri), next.get(uri))) send(uri);
   }
 
   function isTrafficFile(path: string): boolean {
@@ -443,6 +464,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const root = workspaceFolders[0] ?? process.cwd();
     const configured = settings.configFile ? (isAbsolute(settings.configFile) ? settings.configFile : join(root, settings.configFile)) : undefined;
     workspace.config = configured ? loadConfig(configured) : findConfig(root);
+    // (a simulation kept across a configuration change would decide with the old settings)
+    policyTests = new LivePolicyTests();
     for (const problem of workspace.config.problems) connection.console.warn(`mesh-policy: ${problem.message}`);
     redaction.configure(workspace.config);
     generation++;

@@ -1,0 +1,166 @@
+import { resolve } from 'node:path';
+import { readPolicyTests, runPolicyTests, type PolicyTestProblem, type PolicyTestResult } from '../engine/policyTests';
+import type { SourceRef } from '../engine/simulate/types';
+import type { SourceFile } from '../engine/source/sourceFile';
+import { redactorFor } from '../engine/traffic/redact';
+import { collectPolicyFiles } from '../engine/workspaceFiles';
+import { ArgCursor } from './args';
+import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
+import type { CliIo } from './main';
+import { loadWorkspace } from './simulate';
+import { displayPath } from './traffic';
+
+export const TEST_USAGE = `Usage: mesh-policy test <test files or folders...> [--policies <paths>] [options]
+
+test decides the calls written in policy test files (kind: MeshPolicyTest) with the policies, as
+each mesh would, and checks each verdict (and, when a test names them, the deciding policy and
+rule) against what the test expects (docs/policy-tests.md). No traffic and no cluster needed.
+
+Options:
+  --policies <paths>           Policy files or folders (default: the current folder).
+  --inventory <paths>          Kubernetes manifests or kubectl dumps (default: the policy paths).
+  --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
+  --format text|json|junit     One line per test and the failures' reasons (default), the results
+                               as JSON, or a JUnit XML report for CI test dashboards.
+
+Exit codes: 0 every test passed, 1 a test failed, 2 usage error, unreadable input, a test file
+with a problem (a call that cannot be read, a verdict that is not allow, deny, external or unknown).`;
+
+interface TestArgs {
+  tests: string[];
+  policies: string[];
+  inventory: string[];
+  config?: string;
+  format: 'text' | 'json' | 'junit';
+}
+
+function parse(args: string[]): TestArgs {
+  const parsed: TestArgs = { tests: [], policies: [], inventory: [], format: 'text' };
+  for (const cli = new ArgCursor(args); cli.next();) {
+    switch (cli.flag) {
+      case '--help': case '-h': throw new HelpRequested();
+      case '--policies': parsed.policies.push(...cli.list()); break;
+      case '--inventory': parsed.inventory.push(...cli.list()); break;
+      case '--config': parsed.config = cli.value(); break;
+      case '--format': {
+        const v = cli.value();
+        if (v !== 'text' && v !== 'json' && v !== 'junit') throw new UsageError(`--format must be text, json or junit (got "${v}")`);
+        parsed.format = v;
+        break;
+      }
+      default:
+        if (cli.isOption) throw cli.unexpected();
+        parsed.tests.push(cli.arg);
+    }
+  }
+  if (!parsed.tests.length) throw new UsageError('test needs test files or folders (files with kind: MeshPolicyTest)');
+  if (!parsed.policies.length) parsed.policies.push('.');
+  return parsed;
+}
+
+export function runTestCli(args: string[], io: CliIo): number {
+  try {
+    const parsed = parse(args);
+    const testPaths = parsed.tests.map((p) => resolve(io.cwd, p));
+    if (reportMissing(testPaths, io)) return 2;
+    const loaded = loadWorkspace(parsed, io, { quietWithoutPolicies: true });
+    if (typeof loaded === 'number') return loaded;
+    const rel = (p: string) => displayPath(io.cwd, p);
+    const files: SourceFile[] = [];
+    const problems: PolicyTestProblem[] = [];
+    const walk = collectPolicyFiles(testPaths);
+    for (const path of walk.files) {
+      const file = loaded.engine.readFile(path);
+      const tests = readPolicyTests(file);
+      if (!tests) continue;
+      files.push(file);
+      problems.push(...tests.problems);
+    }
+    const named = testPaths.filter((p) => walk.files.includes(p));
+    for (const path of named) if (!files.some((f) => f.path === path)) problems.push({ file: path, message: 'is not a policy test file: no document says kind: MeshPolicyTest', span: { start: 0, end: 0 } });
+    const fileOf = (path: string) => files.find((f) => f.path === path);
+    for (const p of problems) {
+      const at = fileOf(p.file)?.lines.position(p.span.start);
+      io.stderr(`mesh-policy: ${rel(p.file)}${at ? `:${at.line + 1}:${at.character + 1}` : ''}: ${p.message}`);
+    }
+    if (problems.length) return 2;
+    const cases = files.flatMap((f) => readPolicyTests(f)!.cases);
+    if (!cases.length) {
+      io.stderr('mesh-policy: no policy test found (files with kind: MeshPolicyTest and a list of tests)');
+      return 2;
+    }
+    const redactor = redactorFor(loaded.workspace.config);
+    const results = runPolicyTests(cases, loaded.simulation, loaded.workspace.config).map((r) => ({ ...r, decision: redactor.deep(r.decision, redactor.secretsOf(r.record)), failures: r.failures.map((f) => redactor.deep(f, redactor.secretsOf(r.record))) }));
+    const lineOf = (r: PolicyTestResult) => (fileOf(r.test.file)?.lines.position(r.test.span.start).line ?? 0) + 1;
+    switch (parsed.format) {
+      case 'json': io.stdout(JSON.stringify(jsonResults(results, rel, lineOf), null, 2)); break;
+      case 'junit': io.stdout(junitReport(results, rel, lineOf)); break;
+      default: io.stdout(textReport(results, rel, lineOf));
+    }
+    return results.some((r) => r.failures.length) ? 1 : 0;
+  } catch (error) {
+    return commandFailure(error, io, TEST_USAGE);
+  }
+}
+
+const where = (ref: SourceRef | undefined, rel: (p: string) => string) => (ref ? `${rel(ref.file)}:${ref.range.start.line + 1}` : '');
+
+function decidedBy(r: PolicyTestResult, rel: (p: string) => string): string {
+  const { policy, rule } = r.decision;
+  if (!policy) return 'decided by the default';
+  return `decided by ${policy.label}${rule ? ` ${rule.label}` : ''} (${where(rule ?? policy, rel)})`;
+}
+
+function textReport(results: readonly PolicyTestResult[], rel: (p: string) => string, lineOf: (r: PolicyTestResult) => number): string {
+  const out: string[] = [];
+  for (const r of results) {
+    out.push(`${r.failures.length ? 'FAIL' : 'PASS'}  ${rel(r.test.file)}:${lineOf(r)}  ${r.test.name}`);
+    for (const failure of r.failures) out.push(`        ${failure}`);
+    if (r.failures.length) out.push(`        ${decidedBy(r, rel)}`);
+  }
+  const failed = results.filter((r) => r.failures.length).length;
+  out.push('', `${results.length} ${results.length === 1 ? 'test' : 'tests'}: ${results.length - failed} passed, ${failed} failed`);
+  return out.join('\n');
+}
+
+function jsonResults(results: readonly PolicyTestResult[], rel: (p: string) => string, lineOf: (r: PolicyTestResult) => number): unknown {
+  return {
+    passed: results.filter((r) => !r.failures.length).length,
+    failed: results.filter((r) => r.failures.length).length,
+    tests: results.map((r) => ({
+      name: r.test.name, file: rel(r.test.file), line: lineOf(r), passed: r.failures.length === 0, failures: r.failures,
+      expect: r.test.expect, ...(r.test.policy ? { expectPolicy: r.test.policy } : {}), ...(r.test.rule ? { expectRule: r.test.rule } : {}),
+      verdict: r.decision.verdict, mesh: r.decision.mesh, reason: r.decision.reason,
+      ...(r.decision.policy ? { policy: r.decision.policy.label, policyAt: where(r.decision.policy, rel) } : {}),
+      ...(r.decision.rule ? { rule: r.decision.rule.label, ruleAt: where(r.decision.rule, rel) } : {}),
+      ...(r.decision.missing?.length ? { missing: r.decision.missing } : {}),
+    })),
+  };
+}
+
+/** JUnit XML as CI dashboards read it (Jenkins, GitLab, GitHub test reporters): a suite per test file. */
+function junitReport(results: readonly PolicyTestResult[], rel: (p: string) => string, lineOf: (r: PolicyTestResult) => number): string {
+  const byFile = new Map<string, PolicyTestResult[]>();
+  for (const r of results) byFile.set(r.test.file, [...(byFile.get(r.test.file) ?? []), r]);
+  const failed = results.filter((r) => r.failures.length).length;
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="mesh-policy test" tests="${results.length}" failures="${failed}" errors="0">`];
+  for (const [file, list] of byFile) {
+    out.push(`  <testsuite name="${xml(rel(file))}" tests="${list.length}" failures="${list.filter((r) => r.failures.length).length}" errors="0" skipped="0">`);
+    for (const r of list) {
+      const attributes = `name="${xml(r.test.name)}" classname="${xml(rel(file))}" file="${xml(rel(file))}" line="${lineOf(r)}"`;
+      if (!r.failures.length) {
+        out.push(`    <testcase ${attributes}/>`);
+        continue;
+      }
+      out.push(`    <testcase ${attributes}>`, `      <failure message="${xml(r.failures[0]!)}" type="${xml(`expected ${r.test.expect}`)}">${xml([...r.failures, decidedBy(r, rel)].join('\n'))}</failure>`, '    </testcase>');
+    }
+    out.push('  </testsuite>');
+  }
+  out.push('</testsuites>');
+  return out.join('\n');
+}
+
+function xml(text: string): string {
+  // (characters XML 1.0 does not allow at all are dropped: a report must parse)
+  return text.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}

@@ -1,0 +1,157 @@
+import type { ProjectConfig } from '../config/projectConfig';
+import type { Simulation } from '../simulate';
+import type { Decision, Verdict } from '../simulate/types';
+import type { SourceFile } from '../source/sourceFile';
+import { toValue, type ObjectNode, type SourceNode, type Span } from '../source/tree';
+import type { AccessRecord } from '../traffic/accessRecord';
+import { decideWrittenCall, parseWrittenCall, writtenCallFromValue, type WrittenCall } from '../traffic/writtenCall';
+
+/**
+ * Policy tests (`docs/policy-tests.md`): calls written by hand with the verdict the policies must
+ * give them, kept next to the policies and run by `mesh-policy test` in CI and by the editor on
+ * every edit. A test file is YAML or JSON whose documents say `kind: MeshPolicyTest`:
+ *
+ *     kind: MeshPolicyTest
+ *     tests:
+ *       - name: the frontend reads carts
+ *         call: shop/frontend -> shop/cart:8080 GET /v1/carts/1
+ *         expect: allow
+ *         policy: shop/cart-from-frontend      # optional: which policy decides
+ *         rule: rules[0]                       # optional: and which rule
+ *
+ * `call` is the short form of `explain --call`, or an access record (a mapping).
+ */
+export const POLICY_TEST_KIND = 'MeshPolicyTest';
+
+const VERDICTS: readonly Verdict[] = ['allow', 'deny', 'external', 'unknown'];
+const CASE_KEYS = new Set(['name', 'call', 'expect', 'policy', 'rule']);
+
+export interface PolicyTestCase {
+  file: string;
+  /** Its name, or its call as written. */
+  name: string;
+  call: WrittenCall;
+  expect: Verdict;
+  /** The deciding policy: `Kind namespace/name`, `namespace/name` or `name`. */
+  policy?: string;
+  /** The deciding rule's label (`rules[0]`, `sources[1] web`, ...). */
+  rule?: string;
+  /** The whole test, and its `expect` value (where a failure is shown). */
+  span: Span;
+  expectSpan: Span;
+}
+
+export interface PolicyTestProblem {
+  file: string;
+  message: string;
+  span: Span;
+}
+
+export interface PolicyTestFile {
+  cases: PolicyTestCase[];
+  problems: PolicyTestProblem[];
+}
+
+/** The tests of a file, or undefined when no document of it is a test document. */
+export function readPolicyTests(file: SourceFile): PolicyTestFile | undefined {
+  const roots = file.documents.map((d) => d.root).filter((root): root is ObjectNode => root?.type === 'object' && isTestDocument(root));
+  if (!roots.length) return undefined;
+  const result: PolicyTestFile = { cases: [], problems: [] };
+  const problem = (message: string, span: Span) => result.problems.push({ file: file.path, message, span });
+  for (const root of roots) {
+    for (const entry of root.entries) {
+      if (entry.key !== 'kind' && entry.key !== 'tests') problem(`unknown key "${entry.key}": a test document has kind and tests`, entry.keySpan);
+    }
+    const tests = root.entries.find((e) => e.key === 'tests');
+    if (!tests) {
+      problem('a MeshPolicyTest document needs tests: a list of calls, each with the verdict it must get', root.span);
+      continue;
+    }
+    if (tests.value.type !== 'array') {
+      problem('tests must be a list', tests.value.span);
+      continue;
+    }
+    for (const item of tests.value.items) {
+      const read = readCase(file, item);
+      if ('message' in read) problem(read.message, read.span);
+      else result.cases.push(read);
+    }
+  }
+  return result;
+}
+
+function isTestDocument(root: ObjectNode): boolean {
+  const kind = root.entries.find((e) => e.key === 'kind')?.value;
+  return kind?.type === 'scalar' && kind.value === POLICY_TEST_KIND;
+}
+
+function readCase(file: SourceFile, node: SourceNode): PolicyTestCase | { message: string; span: Span } {
+  if (node.type !== 'object') return { message: 'a test must be a mapping with call and expect', span: node.span };
+  const field = (key: string) => node.entries.find((e) => e.key === key);
+  for (const entry of node.entries) {
+    if (!CASE_KEYS.has(entry.key)) return { message: `unknown key "${entry.key}" in a test: name, call, expect, policy, rule`, span: entry.keySpan };
+  }
+  const text = (key: string): string | undefined | { message: string; span: Span } => {
+    const entry = field(key);
+    if (!entry) return undefined;
+    const value = entry.value;
+    return value.type === 'scalar' && typeof value.value === 'string' && value.value !== '' ? value.value : { message: `${key} must be a non-empty string`, span: value.span };
+  };
+  const name = text('name');
+  const policy = text('policy');
+  const rule = text('rule');
+  for (const value of [name, policy, rule]) if (typeof value === 'object') return value;
+  const call = field('call');
+  if (!call) return { message: 'a test needs call: the short form (shop/frontend -> shop/cart:8080 GET /items) or an access record', span: node.span };
+  const written = call.value.type === 'scalar' && typeof call.value.value === 'string' ? parseWrittenCall(call.value.value) : writtenCallFromValue(toValue(call.value));
+  if ('problem' in written) return { message: `the call ${written.problem}`, span: call.value.span };
+  const expect = field('expect');
+  if (!expect) return { message: `a test needs expect: ${VERDICTS.join(', ')}`, span: node.span };
+  const verdict = expect.value.type === 'scalar' ? String(expect.value.value) : '';
+  if (!(VERDICTS as readonly string[]).includes(verdict)) return { message: `expect must be one of ${VERDICTS.join(', ')}`, span: expect.value.span };
+  const callText = call.value.type === 'scalar' ? String(call.value.value) : JSON.stringify(toValue(call.value));
+  return {
+    file: file.path, name: (name as string | undefined) ?? callText, call: written.call, expect: verdict as Verdict,
+    ...(policy !== undefined ? { policy: policy as string } : {}), ...(rule !== undefined ? { rule: rule as string } : {}),
+    span: node.span, expectSpan: expect.value.span,
+  };
+}
+
+export interface PolicyTestResult {
+  test: PolicyTestCase;
+  record: AccessRecord;
+  decision: Decision;
+  /** Why the test failed, one line each; empty when it passed. */
+  failures: string[];
+}
+
+/** Decides each test's call with the workspace's simulation, as `explain` does. */
+export function runPolicyTests(cases: readonly PolicyTestCase[], simulation: Pick<Simulation, 'meshOf' | 'decide' | 'identityNamespace'>, config: Pick<ProjectConfig, 'istio' | 'consul'>): PolicyTestResult[] {
+  return cases.map((test) => {
+    const { record, decision } = decideWrittenCall(simulation, test.call, config);
+    return { test, record, decision, failures: failuresOf(test, decision) };
+  });
+}
+
+function failuresOf(test: PolicyTestCase, decision: Decision): string[] {
+  const failures: string[] = [];
+  if (decision.verdict !== test.expect) failures.push(`expected ${test.expect}, got ${decision.verdict}: ${decision.reason}`);
+  if (test.policy !== undefined && !namesPolicy(test.policy, decision.policy?.label)) {
+    // the last step of the walkthrough about the policy expected says why it did not decide
+    const wanted = test.policy;
+    const step = [...decision.trace].reverse().find((s) => namesPolicy(wanted, s.at?.label) || s.text.includes(` ${wanted}`) || s.text.includes(`/${wanted}`));
+    failures.push(`expected ${wanted} to decide, but ${decision.policy ? `${decision.policy.label} did` : 'no policy did (a default decided)'}${step ? ` (${step.text})` : ''}`);
+  }
+  if (test.rule !== undefined && decision.rule?.label !== test.rule) {
+    failures.push(`expected rule ${test.rule} to decide, but ${decision.rule ? `${decision.rule.label} did` : 'no rule did'}`);
+  }
+  return failures;
+}
+
+/** `Kind namespace/name`, `namespace/name` or `name` against a label such as `AuthorizationPolicy shop/cart`. */
+function namesPolicy(wanted: string, label: string | undefined): boolean {
+  if (!label) return false;
+  if (label === wanted) return true;
+  const name = label.slice(label.lastIndexOf(' ') + 1);
+  return name === wanted || name.slice(name.lastIndexOf('/') + 1) === wanted;
+}

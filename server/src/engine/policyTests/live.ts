@@ -1,0 +1,67 @@
+import { Codes } from '../codes';
+import type { Finding } from '../findings';
+import { Simulation } from '../simulate';
+import type { SourceFile } from '../source/sourceFile';
+import type { WorkspaceModel } from '../workspace';
+import { readPolicyTests, runPolicyTests, type PolicyTestFile } from './index';
+
+const testsOf = new WeakMap<SourceFile, PolicyTestFile | null>();
+
+function cachedTests(file: SourceFile): PolicyTestFile | undefined {
+  let tests = testsOf.get(file);
+  if (tests === undefined) testsOf.set(file, (tests = readPolicyTests(file) ?? null));
+  return tests ?? undefined;
+}
+
+/**
+ * The editor's policy tests: after each change to the workspace, every test file's tests decided
+ * again with a simulation brought up to date by difference (`Simulation.update`), as findings on
+ * the test files: MPA0005 on the `expect:` of a failing test, MPA0006 where a test cannot run.
+ * Nothing is compiled while the workspace has no test file.
+ */
+export class LivePolicyTests {
+  private simulation: Simulation | undefined;
+  private seen = new Map<string, SourceFile>();
+
+  /** Findings per test file path; every test file of the workspace has an entry, empty when its tests pass. */
+  findings(workspace: WorkspaceModel): Map<string, Finding[]> {
+    const found = new Map<string, Finding[]>();
+    const files = workspace.sourceFiles.flatMap((file) => {
+      const tests = cachedTests(file);
+      return tests ? [{ file, tests }] : [];
+    });
+    if (!files.length) {
+      this.simulation = undefined;
+      return found;
+    }
+    const simulation = this.upToDate(workspace);
+    for (const { file, tests } of files) {
+      const list: Finding[] = tests.problems.map((problem) => ({ file: file.path, range: file.lines.range(problem.span), severity: 'error', code: Codes.policyTestProblem, message: problem.message }));
+      for (const result of runPolicyTests(tests.cases, simulation, workspace.config)) {
+        if (!result.failures.length) continue;
+        const { policy, rule } = result.decision;
+        const decided = policy ? { file: (rule ?? policy).file, range: (rule ?? policy).range, message: `decided by ${policy.label}${rule ? ` ${rule.label}` : ''}` } : undefined;
+        list.push({
+          file: file.path, range: file.lines.range(result.test.expectSpan), severity: 'error', code: Codes.policyTestFails,
+          message: `Policy test "${result.test.name}" fails: ${result.failures.join('; ')}`,
+          ...(decided ? { related: [decided] } : {}),
+        });
+      }
+      found.set(file.path, list);
+    }
+    return found;
+  }
+
+  private upToDate(workspace: WorkspaceModel): Simulation {
+    const current = new Map(workspace.sourceFiles.map((file) => [file.path, file]));
+    if (!this.simulation) {
+      this.simulation = new Simulation(workspace);
+    } else {
+      const changed = [...current].filter(([path, file]) => this.seen.get(path) !== file).map(([path]) => path);
+      for (const path of this.seen.keys()) if (!current.has(path)) changed.push(path);
+      if (changed.length) this.simulation.update(workspace, changed);
+    }
+    this.seen = current;
+    return this.simulation;
+  }
+}

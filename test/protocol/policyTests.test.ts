@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { LspTestClient, waitForLast } from '../helpers/lspClient';
+import { REPO_ROOT } from '../helpers/paths';
+
+/**
+ * Policy tests in the editor over a real LSP connection, on a copy of examples/istio
+ * (docs/policy-tests.md): its tests/shop-access.yaml expects the frontend to read carts, which
+ * fails while cart-from-frontend misspells `principals` (the API server drops the field and istiod
+ * refuses the policy left, examples/README.md mistake 2). Fixing the policy in the editor makes
+ * the test pass, without saving; breaking the call makes the test unrunnable (MPA0006).
+ */
+describe('policy tests in the editor (LSP)', () => {
+  let workspace: string;
+  let client: LspTestClient;
+  const uriOf = (path: string) => pathToFileURL(join(workspace, path)).href;
+
+  before(async () => {
+    workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-tests-'));
+    cpSync(join(REPO_ROOT, 'examples', 'istio'), workspace, { recursive: true });
+    client = new LspTestClient();
+    const statuses: { state: string }[] = [];
+    client.connection.onNotification('meshPolicy/trafficStatus', (s: { state: string }) => { statuses.push(s); });
+    client.connection.onRequest('workspace/codeLens/refresh', () => null);
+    const uri = pathToFileURL(workspace).href;
+    await client.initialize(uri, [{ uri, name: 'istio' }], { trusted: true });
+    await waitForLast(statuses, (s) => s.state === 'ready' || s.state === 'empty', 60_000);
+  });
+
+  after(async () => {
+    await client?.shutdown();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('shows the failing test on its expect, with the policy that decided', async () => {
+    const diagnostics = await client.diagnosticsFor(uriOf('tests/shop-access.yaml'), { ready: (d) => d.length > 0, timeoutMs: 30_000 });
+    assert.deepEqual(diagnostics.map((d) => `${d.code} ${d.range.start.line + 1}:${d.range.start.character + 1}`), ['MPA0005 30:13']);
+    assert.match(String(diagnostics[0]!.message), /^Policy test "the frontend reads carts" fails: expected allow, got deny: .*; expected cart-from-frontend to decide, but AuthorizationPolicy shop\/allow-nothing did/);
+    assert.equal(diagnostics[0]!.severity, 1);
+    assert.match(diagnostics[0]!.relatedInformation?.[0]?.message ?? '', /decided by AuthorizationPolicy shop\/allow-nothing/);
+  });
+
+  it('passes once the policy is fixed in the editor, and fails again when it is broken again', async () => {
+    const policies = uriOf('security/authorization-policies.yaml');
+    const text = readFileSync(join(workspace, 'security/authorization-policies.yaml'), 'utf8');
+    await client.open(policies, text);
+    await client.change(policies, text.replace('            principal:\n', '            principals:\n'), 2);
+    await client.diagnosticsFor(uriOf('tests/shop-access.yaml'), { ready: (d) => d.length === 0, timeoutMs: 30_000 });
+    await client.change(policies, text, 3);
+    const again = await client.diagnosticsFor(uriOf('tests/shop-access.yaml'), { ready: (d) => d.length === 1, timeoutMs: 30_000 });
+    assert.equal(again[0]!.code, 'MPA0005');
+  });
+
+  it('names a test that cannot run, at its call', async () => {
+    const tests = uriOf('tests/shop-access.yaml');
+    const text = readFileSync(join(workspace, 'tests/shop-access.yaml'), 'utf8');
+    await client.open(tests, text.replace('shop/frontend -> shop/payments:9090 POST /v1/charges', 'shop/frontend => shop/payments'));
+    const diagnostics = await client.diagnosticsFor(tests, { ready: (d) => d.some((x) => x.code === 'MPA0006'), timeoutMs: 30_000 });
+    const problem = diagnostics.find((d) => d.code === 'MPA0006')!;
+    assert.equal(problem.range.start.line + 1, 7);
+    assert.match(String(problem.message), /the call cannot be read: no "->" between the caller and the destination/);
+  });
+});

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runTestCli } from '../../server/src/cli/test';
+import { readPolicyTests, runPolicyTests } from '../../server/src/engine/policyTests';
+import { Simulation } from '../../server/src/engine/simulate';
+import { REPO_ROOT } from '../helpers/paths';
+import { workspaceOf } from './authz/workspace';
+
+// Policy tests (docs/policy-tests.md). The verdicts expected here follow Istio's evaluation
+// (/work/shared/spec/mesh-semantics.md §1.3: CUSTOM, then DENY, then ALLOW; with an ALLOW policy
+// on the workload, a call no ALLOW rule matches is denied; with none, it is allowed).
+
+const MANIFESTS = `apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec: {serviceAccountName: cart, containers: [{name: c, image: c, ports: [{containerPort: 8080}]}]}
+`;
+
+const POLICY = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: cart-readers, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  rules:
+  - from: [{source: {principals: ["cluster.local/ns/shop/sa/web"]}}]
+    to: [{operation: {methods: [GET]}}]
+`;
+
+const testFile = (tests: string) => `kind: MeshPolicyTest\ntests:\n${tests}`;
+
+function run(tests: string) {
+  const workspace = workspaceOf({ 'm.yaml': MANIFESTS, 'p.yaml': POLICY, 't.yaml': testFile(tests) });
+  const file = workspace.sourceFile('/ws/t.yaml')!;
+  const read = readPolicyTests(file)!;
+  const position = (offset: number) => { const p = file.lines.position(offset); return `${p.line + 1}:${p.character + 1}`; };
+  return {
+    problems: read.problems.map((p) => `${position(p.span.start)} ${p.message}`),
+    results: runPolicyTests(read.cases, new Simulation(workspace), workspace.config).map((r) => ({ name: r.test.name, failures: r.failures })),
+  };
+}
+
+interface Case {
+  name: string;
+  tests: string;
+  /** Per test: its failures, none when it passes. */
+  failures: string[][];
+}
+
+const CASES: Case[] = [
+  { name: 'a rule allows the call', tests: '- {call: "shop/web -> shop/cart:8080 GET /items", expect: allow}\n', failures: [[]] },
+  { name: 'no ALLOW rule matches: denied', tests: '- {call: "shop/web -> shop/cart:8080 POST /items", expect: deny}\n', failures: [[]] },
+  {
+    name: 'a wrong verdict fails with the reason',
+    tests: '- {call: "shop/other -> shop/cart:8080 GET /items", expect: allow}\n',
+    failures: [['expected allow, got deny: denied: no ALLOW policy matches the call (ALLOW policy shop/cart-readers applies to the workload, so anything it does not allow is denied)']],
+  },
+  {
+    name: 'the deciding policy, named three ways, and the rule',
+    tests: [
+      '- {call: "shop/web -> shop/cart:8080 GET /", expect: allow, policy: AuthorizationPolicy shop/cart-readers, rule: "rules[0]"}',
+      '- {call: "shop/web -> shop/cart:8080 GET /", expect: allow, policy: shop/cart-readers}',
+      '- {call: "shop/web -> shop/cart:8080 GET /", expect: allow, policy: cart-readers}',
+      '- {call: "shop/web -> shop/cart:8080 GET /", expect: allow, policy: other, rule: "rules[1]"}',
+      '',
+    ].join('\n'),
+    failures: [[], [], [], ['expected other to decide, but AuthorizationPolicy shop/cart-readers did', 'expected rule rules[1] to decide, but rules[0] did']],
+  },
+  {
+    name: 'a call as an access record',
+    tests: '- call: {source: {principal: cluster.local/ns/shop/sa/web}, destination: {namespace: shop, workload: cart, port: 8080}, protocol: http, request: {method: GET, path: /}}\n  expect: allow\n',
+    failures: [[]],
+  },
+  {
+    name: 'a call without a principal is plaintext (the access record\'s rule), and no principal matches it',
+    tests: '- call: {destination: {namespace: shop, workload: cart, port: 8080}, protocol: http, request: {method: GET, path: /}}\n  expect: deny\n',
+    failures: [[]],
+  },
+];
+
+describe('policy tests: verdicts, policies and rules', () => {
+  for (const c of CASES) {
+    it(c.name, () => {
+      const { problems, results } = run(c.tests);
+      assert.deepEqual(problems, []);
+      assert.deepEqual(results.map((r) => r.failures), c.failures);
+    });
+  }
+});
+
+describe('policy test files that cannot run', () => {
+  const PROBLEMS: [string, string, string][] = [
+    ['a call that cannot be read', '- {call: "shop/web => shop/cart", expect: allow}\n', '3:10 the call cannot be read: no "->" between the caller and the destination (the short form: [<mesh>:] <ns>/<caller> -> <ns>/<workload>[:<port>] [METHOD] [/path])'],
+    ['a verdict that is none', '- {call: "shop/web -> shop/cart", expect: allowed}\n', '3:43 expect must be one of allow, deny, external, unknown'],
+    ['no expect', '- {call: "shop/web -> shop/cart"}\n', '3:3 a test needs expect: allow, deny, external, unknown'],
+    ['a misspelt key', '- {call: "shop/web -> shop/cart", expect: allow, polcy: x}\n', '3:50 unknown key "polcy" in a test: name, call, expect, policy, rule'],
+    ['an access record with a wrong value', '- {call: {destination: {port: "x"}}, expect: allow}\n', '3:10 the call is not an access record (docs/access-records.md): destination.port must be an integer from 1 to 65535, not string "x"'],
+  ];
+  for (const [name, tests, problem] of PROBLEMS) {
+    it(name, () => {
+      const { problems, results } = run(tests);
+      assert.deepEqual(problems, [problem]);
+      assert.deepEqual(results, []);
+    });
+  }
+
+  it('a file without a MeshPolicyTest document is not a test file', () => {
+    const workspace = workspaceOf({ 'x.yaml': 'tests: []\n' });
+    assert.equal(readPolicyTests(workspace.sourceFile('/ws/x.yaml')!), undefined);
+  });
+});
+
+describe('mesh-policy test', () => {
+  const cli = (args: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = runTestCli(args, { stdout: (t) => { stdout += `${t}\n`; }, stderr: (t) => { stderr += `${t}\n`; }, cwd: REPO_ROOT });
+    return { code, stdout, stderr };
+  };
+
+  it('examples/istio: four pass, and the test of mistake 2 fails with why (exit 1)', () => {
+    const { code, stdout } = cli(['examples/istio/tests', '--policies', 'examples/istio']);
+    assert.equal(code, 1);
+    assert.deepEqual(stdout.split('\n').filter((l) => /^(PASS|FAIL)/.test(l)), [
+      'PASS  examples/istio/tests/shop-access.yaml:6  the frontend creates charges',
+      'PASS  examples/istio/tests/shop-access.yaml:12  the frontend may not refund',
+      'PASS  examples/istio/tests/shop-access.yaml:16  the back office refunds',
+      'PASS  examples/istio/tests/shop-access.yaml:21  nobody reaches the frontend\'s internal pages',
+      'FAIL  examples/istio/tests/shop-access.yaml:28  the frontend reads carts',
+    ]);
+    assert.match(stdout, /expected cart-from-frontend to decide, but AuthorizationPolicy shop\/allow-nothing did \(AuthorizationPolicy shop\/cart-from-frontend is not in effect: Istio refuses to store it/);
+    assert.match(stdout, /\n5 tests: 4 passed, 1 failed\n$/);
+  });
+
+  it('JSON and JUnit', () => {
+    const json = JSON.parse(cli(['examples/istio/tests', '--policies', 'examples/istio', '--format', 'json']).stdout) as { passed: number; failed: number; tests: { name: string; verdict: string; policy?: string; passed: boolean }[] };
+    assert.equal(json.passed, 4);
+    assert.equal(json.failed, 1);
+    assert.deepEqual(json.tests[0], { ...json.tests[0], name: 'the frontend creates charges', verdict: 'allow', policy: 'AuthorizationPolicy shop/payments-callers', passed: true });
+    const junit = cli(['examples/istio/tests', '--policies', 'examples/istio', '--format', 'junit']).stdout;
+    assert.match(junit, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="mesh-policy test" tests="5" failures="1" errors="0">/);
+    assert.equal((junit.match(/<testcase /g) ?? []).length, 5);
+    assert.match(junit, /<testcase name="nobody reaches the frontend&#39;s internal pages"|<testcase name="nobody reaches the frontend's internal pages"/);
+    assert.match(junit, /<failure message="expected allow, got deny: [^"]*" type="expected allow">/);
+  });
+
+  it('exit 2 for a file that is not a test file, or a test that cannot run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-test-'));
+    try {
+      writeFileSync(join(dir, 'plain.yaml'), 'tests: []\n');
+      writeFileSync(join(dir, 'bad.yaml'), 'kind: MeshPolicyTest\ntests:\n  - {call: "x", expect: allow}\n');
+      const plain = cli([join(dir, 'plain.yaml'), '--policies', 'examples/istio']);
+      assert.equal(plain.code, 2);
+      assert.match(plain.stderr, /plain\.yaml: is not a policy test file: no document says kind: MeshPolicyTest/);
+      const bad = cli([join(dir, 'bad.yaml'), '--policies', 'examples/istio']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /bad\.yaml:3:12: the call cannot be read: no "->"/);
+      assert.equal(cli([]).code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
