@@ -13,6 +13,7 @@ import { Simulation } from '../../server/src/engine/simulate';
 import { headersTestedBy } from '../../server/src/engine/simulate/testedHeaders';
 import { ingestTraffic } from '../../server/src/engine/traffic/ingest/ingest';
 import { WorkspaceModel } from '../../server/src/engine/workspace';
+import { LivePolicyTests } from '../../server/src/engine/policyTests/live';
 import { REPO_ROOT } from '../helpers/paths';
 
 /**
@@ -105,7 +106,12 @@ function lintExample(engine: Engine, code: string, part: string, fence: Fence): 
   assert.ok(ext, `${code}.md: the ${part} example is fenced as "${fence.lang}"; use yaml, hcl or json`);
   // MPA0004's examples are project configurations, which are recognized by their name
   const name = code === Codes.config ? `${code.toLowerCase()}-${part.toLowerCase()}/${CONFIG_FILE_NAME}` : `${code.toLowerCase()}-${part.toLowerCase()}.${ext}`;
-  return engine.lintText(name, fence.body).findings;
+  const findings = engine.lintText(name, fence.body).findings;
+  // A policy test file's examples hold the policies they test: decided as `lint` decides them
+  if (code !== Codes.policyTestFails && code !== Codes.policyTestProblem) return findings;
+  const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+  workspace.update(engine.prepare(engine.read(name, fence.body)));
+  return [...findings, ...(new LivePolicyTests().findings(workspace, {}).get(name) ?? [])];
 }
 
 /** The first code block of a section of the Wrong/Right part, else of the page, if any. */

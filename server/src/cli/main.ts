@@ -20,6 +20,7 @@ import { runGenerateCli, runReportCli, writeFileAtomic } from './audit';
 import { runTranslateCli } from './translate';
 import { runAuthzCli } from './authz';
 import { runTestCli } from './test';
+import { LivePolicyTests } from '../engine/policyTests/live';
 
 const USAGE = `Usage: mesh-policy <command> [options]
 
@@ -189,6 +190,8 @@ function lint(args: string[], io: CliIo): number {
     resources += result.resources.length;
     findings.push(...result.findings);
   }
+  // The policy tests among the linted files, as the editor shows them (docs/policy-tests.md)
+  for (const [path, tested] of new LivePolicyTests().findings(workspace, { ...config.rules, ...rules })) if (linted.has(path)) findings.push(...tested);
   const shown = (quiet ? findings.filter((f) => f.severity === 'error') : findings).sort(compareFindings);
   const output = format === 'json' ? formatJson(shown, io.cwd) : format === 'sarif' ? formatSarif(shown, io.cwd, VERSION) : format === 'github' ? formatGithub(shown, io.cwd) : formatText(shown, io.cwd);
   if (output) io.stdout(output);

@@ -181,7 +181,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const next = new Map<string, Finding[]>();
     if (trusted) {
       try {
-        for (const [path, findings] of policyTests.findings(workspace)) if (findings.length) next.set(pathToFileURL(path).href, findings.map((finding) => redaction.finding(finding)));
+        for (const [path, findings] of policyTests.findings(workspace, { ...workspace.config.rules, ...settings.rules })) if (findings.length) next.set(pathToFileURL(path).href, findings.map((finding) => redaction.finding(finding)));
       } catch (error) {
         connection.console.error(`mesh-policy: policy tests failed to run: ${describe(error)}`);
         policyTests = new LivePolicyTests();

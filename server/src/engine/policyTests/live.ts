@@ -1,4 +1,6 @@
+import { applyRuleSettings } from '../checks/suppress';
 import { Codes } from '../codes';
+import type { RuleSetting } from '../config/projectConfig';
 import type { Finding } from '../findings';
 import { Simulation } from '../simulate';
 import type { SourceFile } from '../source/sourceFile';
@@ -17,14 +19,15 @@ function cachedTests(file: SourceFile): PolicyTestFile | undefined {
  * The editor's policy tests: after each change to the workspace, every test file's tests decided
  * again with a simulation brought up to date by difference (`Simulation.update`), as findings on
  * the test files: MPA0005 on the `expect:` of a failing test, MPA0006 where a test cannot run.
- * Nothing is compiled while the workspace has no test file.
+ * Nothing is compiled while the workspace has no test file. `mesh-policy lint` reports the same.
  */
 export class LivePolicyTests {
   private simulation: Simulation | undefined;
   private seen = new Map<string, SourceFile>();
 
-  /** Findings per test file path; every test file of the workspace has an entry, empty when its tests pass. */
-  findings(workspace: WorkspaceModel): Map<string, Finding[]> {
+  /** Findings per test file path, with the configured severities and inline suppressions; every
+   * test file of the workspace has an entry, empty when its tests pass. */
+  findings(workspace: WorkspaceModel, rules: Record<string, RuleSetting>): Map<string, Finding[]> {
     const found = new Map<string, Finding[]>();
     const files = workspace.sourceFiles.flatMap((file) => {
       const tests = cachedTests(file);
@@ -47,7 +50,7 @@ export class LivePolicyTests {
           ...(decided ? { related: [decided] } : {}),
         });
       }
-      found.set(file.path, list);
+      found.set(file.path, applyRuleSettings(list, file, rules));
     }
     return found;
   }
