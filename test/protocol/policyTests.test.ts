@@ -42,6 +42,10 @@ describe('policy tests in the editor (LSP)', () => {
     assert.match(String(diagnostics[0]!.message), /^Policy test "the frontend reads carts" fails: expected allow, got deny: .*; expected cart-from-frontend to decide, but AuthorizationPolicy shop\/allow-nothing did/);
     assert.equal(diagnostics[0]!.severity, 1);
     assert.match(diagnostics[0]!.relatedInformation?.[0]?.message ?? '', /decided by AuthorizationPolicy shop\/allow-nothing/);
+    // and, at the policy the test names, why it did not decide
+    const why = diagnostics[0]!.relatedInformation?.[1];
+    assert.match(why?.message ?? '', /^AuthorizationPolicy shop\/cart-from-frontend is not in effect: Istio refuses to store it/);
+    assert.equal(why?.location.range.start.line + 1, 39);
   });
 
   it('passes once the policy is fixed in the editor, and fails again when it is broken again', async () => {

@@ -113,7 +113,7 @@ describe('mesh-policy lint', () => {
     const printed = run(['lint', '.'], EXAMPLES).stdout.trim().split('\n').sort();
     assert.deepEqual(table, printed);
     const codes = findings.map((f) => f.code).sort();
-    assert.deepEqual(codes, ['MPA0101', 'MPA0101', 'MPA0102', 'MPA0103', 'MPA0104', 'MPA0104', 'MPA0104', 'MPA0105', 'MPA0107', 'MPA0107']);
+    assert.deepEqual(codes, ['MPA0005', 'MPA0101', 'MPA0101', 'MPA0102', 'MPA0103', 'MPA0104', 'MPA0104', 'MPA0104', 'MPA0105', 'MPA0107', 'MPA0107']);
     assert.ok(!findings.some((f) => /values\.yaml|app\//.test(f.file)), 'a non-policy file was flagged');
   });
 

@@ -114,6 +114,12 @@ describe('policy test files that cannot run', () => {
     });
   }
 
+  it('a test document that does not parse is not run', () => {
+    const { problems, results } = run('- {call: istio: shop/web -> shop/cart, expect: allow}\n');
+    assert.equal(problems.length > 0 && problems.every((p) => p.includes(' the test document does not parse: ')), true, problems.join('\n'));
+    assert.deepEqual(results, []);
+  });
+
   it('a file without a MeshPolicyTest document is not a test file', () => {
     const workspace = workspaceOf({ 'x.yaml': 'tests: []\n' });
     assert.equal(readPolicyTests(workspace.sourceFile('/ws/x.yaml')!), undefined);
@@ -138,7 +144,7 @@ describe('mesh-policy test', () => {
       'PASS  examples/istio/tests/shop-access.yaml:21  nobody reaches the frontend\'s internal pages',
       'FAIL  examples/istio/tests/shop-access.yaml:28  the frontend reads carts',
     ]);
-    assert.match(stdout, /expected cart-from-frontend to decide, but AuthorizationPolicy shop\/allow-nothing did \(AuthorizationPolicy shop\/cart-from-frontend is not in effect: Istio refuses to store it/);
+    assert.match(stdout, /\n {8}expected cart-from-frontend to decide, but AuthorizationPolicy shop\/allow-nothing did\n {8}AuthorizationPolicy shop\/cart-from-frontend is not in effect: Istio refuses to store it .* \(examples\/istio\/security\/authorization-policies.yaml:39\)\n/);
     assert.match(stdout, /\n5 tests: 4 passed, 1 failed\n$/);
   });
 

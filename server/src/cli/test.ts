@@ -90,7 +90,10 @@ export function runTestCli(args: string[], io: CliIo): number {
       return 2;
     }
     const redactor = redactorFor(loaded.workspace.config);
-    const results = runPolicyTests(cases, loaded.simulation, loaded.workspace.config).map((r) => ({ ...r, decision: redactor.deep(r.decision, redactor.secretsOf(r.record)), failures: r.failures.map((f) => redactor.deep(f, redactor.secretsOf(r.record))) }));
+    const results = runPolicyTests(cases, loaded.simulation, loaded.workspace.config).map((r) => {
+      const secrets = redactor.secretsOf(r.record);
+      return { ...r, decision: redactor.deep(r.decision, secrets), failures: redactor.deep(r.failures, secrets), notes: redactor.deep(r.notes, secrets) };
+    });
     const lineOf = (r: PolicyTestResult) => (fileOf(r.test.file)?.lines.position(r.test.span.start).line ?? 0) + 1;
     switch (parsed.format) {
       case 'json': io.stdout(JSON.stringify(jsonResults(results, rel, lineOf), null, 2)); break;
@@ -116,6 +119,7 @@ function textReport(results: readonly PolicyTestResult[], rel: (p: string) => st
   for (const r of results) {
     out.push(`${r.failures.length ? 'FAIL' : 'PASS'}  ${rel(r.test.file)}:${lineOf(r)}  ${r.test.name}`);
     for (const failure of r.failures) out.push(`        ${failure}`);
+    for (const note of r.notes) out.push(`        ${note.message}${note.at ? ` (${where(note.at, rel)})` : ''}`);
     if (r.failures.length) out.push(`        ${decidedBy(r, rel)}`);
   }
   const failed = results.filter((r) => r.failures.length).length;
@@ -129,6 +133,7 @@ function jsonResults(results: readonly PolicyTestResult[], rel: (p: string) => s
     failed: results.filter((r) => r.failures.length).length,
     tests: results.map((r) => ({
       name: r.test.name, file: rel(r.test.file), line: lineOf(r), passed: r.failures.length === 0, failures: r.failures,
+      ...(r.notes.length ? { notes: r.notes.map((n) => ({ message: n.message, ...(n.at ? { at: where(n.at, rel) } : {}) })) } : {}),
       expect: r.test.expect, ...(r.test.policy ? { expectPolicy: r.test.policy } : {}), ...(r.test.rule ? { expectRule: r.test.rule } : {}),
       verdict: r.decision.verdict, mesh: r.decision.mesh, reason: r.decision.reason,
       ...(r.decision.policy ? { policy: r.decision.policy.label, policyAt: where(r.decision.policy, rel) } : {}),
@@ -152,7 +157,8 @@ function junitReport(results: readonly PolicyTestResult[], rel: (p: string) => s
         out.push(`    <testcase ${attributes}/>`);
         continue;
       }
-      out.push(`    <testcase ${attributes}>`, `      <failure message="${xml(r.failures[0]!)}" type="${xml(`expected ${r.test.expect}`)}">${xml([...r.failures, decidedBy(r, rel)].join('\n'))}</failure>`, '    </testcase>');
+      const details = [...r.failures, ...r.notes.map((n) => n.message), decidedBy(r, rel)];
+      out.push(`    <testcase ${attributes}>`, `      <failure message="${xml(r.failures[0]!)}" type="${xml(`expected ${r.test.expect}`)}">${xml(details.join('\n'))}</failure>`, '    </testcase>');
     }
     out.push('  </testsuite>');
   }

@@ -1,6 +1,6 @@
 import type { ProjectConfig } from '../config/projectConfig';
 import type { Simulation } from '../simulate';
-import type { Decision, Verdict } from '../simulate/types';
+import type { Decision, SourceRef, Verdict } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
 import { toValue, type ObjectNode, type SourceNode, type Span } from '../source/tree';
 import type { AccessRecord } from '../traffic/accessRecord';
@@ -54,11 +54,16 @@ export interface PolicyTestFile {
 
 /** The tests of a file, or undefined when no document of it is a test document. */
 export function readPolicyTests(file: SourceFile): PolicyTestFile | undefined {
-  const roots = file.documents.map((d) => d.root).filter((root): root is ObjectNode => root?.type === 'object' && isTestDocument(root));
-  if (!roots.length) return undefined;
+  const documents = file.documents.filter((d) => d.root?.type === 'object' && isTestDocument(d.root));
+  if (!documents.length) return undefined;
   const result: PolicyTestFile = { cases: [], problems: [] };
   const problem = (message: string, span: Span) => result.problems.push({ file: file.path, message, span });
-  for (const root of roots) {
+  for (const document of documents) {
+    const root = document.root as ObjectNode;
+    // (a document the parser could not read whole is not run: its tests would be half read)
+    const syntax = document.problems.filter((p) => p.severity === 'error');
+    for (const p of syntax) problem(`the test document does not parse: ${p.message}`, p.span);
+    if (syntax.length) continue;
     for (const entry of root.entries) {
       if (entry.key !== 'kind' && entry.key !== 'tests') problem(`unknown key "${entry.key}": a test document has kind and tests`, entry.keySpan);
     }
@@ -123,29 +128,33 @@ export interface PolicyTestResult {
   decision: Decision;
   /** Why the test failed, one line each; empty when it passed. */
   failures: string[];
+  /** For a failure: what the walkthrough says about the policy the test expected to decide, and where it is. */
+  notes: { message: string; at?: SourceRef }[];
 }
 
 /** Decides each test's call with the workspace's simulation, as `explain` does. */
 export function runPolicyTests(cases: readonly PolicyTestCase[], simulation: Pick<Simulation, 'meshOf' | 'decide' | 'identityNamespace'>, config: Pick<ProjectConfig, 'istio' | 'consul'>): PolicyTestResult[] {
   return cases.map((test) => {
     const { record, decision } = decideWrittenCall(simulation, test.call, config);
-    return { test, record, decision, failures: failuresOf(test, decision) };
+    return { test, record, decision, ...verdictOf(test, decision) };
   });
 }
 
-function failuresOf(test: PolicyTestCase, decision: Decision): string[] {
+function verdictOf(test: PolicyTestCase, decision: Decision): Pick<PolicyTestResult, 'failures' | 'notes'> {
   const failures: string[] = [];
+  const notes: PolicyTestResult['notes'] = [];
   if (decision.verdict !== test.expect) failures.push(`expected ${test.expect}, got ${decision.verdict}: ${decision.reason}`);
   if (test.policy !== undefined && !namesPolicy(test.policy, decision.policy?.label)) {
-    // the last step of the walkthrough about the policy expected says why it did not decide
     const wanted = test.policy;
+    failures.push(`expected ${wanted} to decide, but ${decision.policy ? `${decision.policy.label} did` : 'no policy did (a default decided)'}`);
+    // the last step of the walkthrough about the policy expected says why it did not decide
     const step = [...decision.trace].reverse().find((s) => namesPolicy(wanted, s.at?.label) || s.text.includes(` ${wanted}`) || s.text.includes(`/${wanted}`));
-    failures.push(`expected ${wanted} to decide, but ${decision.policy ? `${decision.policy.label} did` : 'no policy did (a default decided)'}${step ? ` (${step.text})` : ''}`);
+    if (step) notes.push({ message: step.text, ...(step.at ? { at: step.at } : {}) });
   }
   if (test.rule !== undefined && decision.rule?.label !== test.rule) {
     failures.push(`expected rule ${test.rule} to decide, but ${decision.rule ? `${decision.rule.label} did` : 'no rule did'}`);
   }
-  return failures;
+  return { failures, notes: failures.length ? notes : [] };
 }
 
 /** `Kind namespace/name`, `namespace/name` or `name` against a label such as `AuthorizationPolicy shop/cart`. */

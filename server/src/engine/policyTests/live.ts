@@ -43,11 +43,14 @@ export class LivePolicyTests {
       for (const result of runPolicyTests(tests.cases, simulation, workspace.config)) {
         if (!result.failures.length) continue;
         const { policy, rule } = result.decision;
-        const decided = policy ? { file: (rule ?? policy).file, range: (rule ?? policy).range, message: `decided by ${policy.label}${rule ? ` ${rule.label}` : ''}` } : undefined;
+        const related = [
+          ...(policy ? [{ file: (rule ?? policy).file, range: (rule ?? policy).range, message: `decided by ${policy.label}${rule ? ` ${rule.label}` : ''}` }] : []),
+          ...result.notes.flatMap((note) => (note.at ? [{ file: note.at.file, range: note.at.range, message: note.message }] : [])),
+        ];
         list.push({
           file: file.path, range: file.lines.range(result.test.expectSpan), severity: 'error', code: Codes.policyTestFails,
           message: `Policy test "${result.test.name}" fails: ${result.failures.join('; ')}`,
-          ...(decided ? { related: [decided] } : {}),
+          ...(related.length ? { related } : {}),
         });
       }
       found.set(file.path, applyRuleSettings(list, file, rules));
