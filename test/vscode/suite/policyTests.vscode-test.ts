@@ -1,0 +1,29 @@
+// Runs inside the VS Code extension host with examples/istio copied to shop/ (see ../runTest.ts):
+// policy tests (docs/policy-tests.md) reach the user as diagnostics on the test file, open or not.
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { workspaceRoot } from './workspace';
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+suite('Mesh Policy Auditor: policy tests in VS Code', () => {
+  test('the test that mistake 2 breaks is an error on its expect, the others pass', async () => {
+    const uri = vscode.Uri.joinPath(workspaceRoot(), 'shop', 'tests', 'shop-access.yaml');
+    const failing = await until('the MPA0005 diagnostic', () => {
+      const found = vscode.languages.getDiagnostics(uri).filter((d) => String(typeof d.code === 'object' ? d.code.value : d.code) === 'MPA0005');
+      return found.length ? found : undefined;
+    });
+    assert.equal(failing.length, 1);
+    assert.equal(failing[0]!.range.start.line + 1, 30);
+    assert.equal(failing[0]!.severity, vscode.DiagnosticSeverity.Error);
+    assert.match(failing[0]!.message, /^Policy test "the frontend reads carts" fails: expected allow, got deny/);
+  });
+});
