@@ -1,6 +1,6 @@
 // npm start: the main job on the demo workspace: lint every policy in examples/, then simulate
-// each example app's policies against its access logs. Findings and changed calls are the point
-// of the demo, so exit code 1 (errors found / calls newly denied) counts as success here; 2 (a
+// each example app's policies against its access logs, and run the shop's policy tests. Findings and changed calls are the point
+// of the demo, so exit code 1 (errors found / calls newly denied / a test fails) counts as success here; 2 (a
 // usage or read error) does not.
 import { spawnSync } from 'node:child_process';
 
@@ -14,4 +14,5 @@ const codes = [run('Lint', ['lint', 'examples'])];
 for (const mesh of ['istio', 'linkerd', 'consul', 'istio-ambient', 'istio-dry-run']) {
   codes.push(run(`Simulate ${mesh}`, ['simulate', '--policies', `examples/${mesh}`, '--traffic', `examples/${mesh}/traffic`]));
 }
+codes.push(run('Policy tests of istio', ['test', 'examples/istio/tests', '--policies', 'examples/istio']));
 process.exit(codes.some((code) => code > 1) ? 2 : 0);
