@@ -215,6 +215,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const markdown = await request<string>('meshPolicy/explain', { key });
       if (markdown) await showMarkdown(markdown, `explain-${key}`);
     }),
+    // A policy test's lens: the walkthrough of its call (docs/policy-tests.md)
+    vscode.commands.registerCommand('meshPolicy.explainWrittenCall', async (call?: unknown) => {
+      if (typeof call !== 'string' || !call.trim()) return explainWrittenCall();
+      const markdown = await request<string>('meshPolicy/explain', { call });
+      if (markdown) await showMarkdown(markdown, 'explain-written-call');
+    }),
     vscode.commands.registerCommand('meshPolicy.generatePolicies', async (target?: { mesh: string; namespace?: string; workload?: string }) => {
       if (!target) {
         const mesh = await vscode.window.showQuickPick(['istio', 'linkerd', 'consul'], { placeHolder: 'Generate least-privilege policies for which mesh, from the observed allowed calls?' });

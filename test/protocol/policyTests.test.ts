@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import type { CodeLens } from 'vscode-languageserver-protocol';
 import { LspTestClient, waitForLast } from '../helpers/lspClient';
 import { REPO_ROOT } from '../helpers/paths';
 
@@ -59,10 +60,28 @@ describe('policy tests in the editor (LSP)', () => {
     assert.equal(again[0]!.code, 'MPA0005');
   });
 
+  it('puts a lens above each test: passes or fails, and what decided; it runs the walkthrough of the call', async () => {
+    const tests = uriOf('tests/shop-access.yaml');
+    await client.open(tests, readFileSync(join(workspace, 'tests/shop-access.yaml'), 'utf8'));
+    const lenses = await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: tests } });
+    assert.deepEqual(lenses.map((l) => `${l.range.start.line + 1} ${l.command?.title}`), [
+      '6 ✓ passes: allow by shop/payments-callers rules[0]',
+      '12 ✓ passes: deny by shop/allow-nothing',
+      '16 ✓ passes: allow by shop/payments-callers rules[1]',
+      '21 ✓ passes: deny by shop/frontend-deny-internal rules[0]',
+      '28 ✗ fails: deny by shop/allow-nothing, expected allow',
+    ]);
+    assert.equal(lenses[0]!.command?.command, 'meshPolicy.explainWrittenCall');
+    const call = lenses[0]!.command!.arguments![0] as string;
+    assert.equal(call, 'istio: shop/frontend -> shop/payments:9090 POST /v1/charges');
+    const walkthrough = await client.request<string>('meshPolicy/explain', { call });
+    assert.match(walkthrough, /allowed by ALLOW policy shop\/payments-callers rules\[0\]/);
+  });
+
   it('names a test that cannot run, at its call', async () => {
     const tests = uriOf('tests/shop-access.yaml');
     const text = readFileSync(join(workspace, 'tests/shop-access.yaml'), 'utf8');
-    await client.open(tests, text.replace('shop/frontend -> shop/payments:9090 POST /v1/charges', 'shop/frontend => shop/payments'));
+    await client.change(tests, text.replace('shop/frontend -> shop/payments:9090 POST /v1/charges', 'shop/frontend => shop/payments'), 2);
     const diagnostics = await client.diagnosticsFor(tests, { ready: (d) => d.some((x) => x.code === 'MPA0006'), timeoutMs: 30_000 });
     const problem = diagnostics.find((d) => d.code === 'MPA0006')!;
     assert.equal(problem.range.start.line + 1, 7);

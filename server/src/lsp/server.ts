@@ -22,7 +22,7 @@ import { uriOf } from './convert';
 import { compileGlob } from '../engine/traffic/ingest';
 import { yamlSchemaContent } from '../engine/schema/yamlExtension';
 import { codeActions, FIX_ALL_KIND, fixAllActions, trafficCodeActions, TRANSLATE_KIND, translateActions } from './codeActions';
-import { codeLenses } from './codeLens';
+import { codeLenses, policyTestLenses } from './codeLens';
 import { completion } from './completion';
 import { hover } from './hover';
 import { DEFAULT_SETTINGS, mergeSettings, readLimits, type ServerSettings } from './settings';
@@ -618,7 +618,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const [lenses, workloads] = withResult(uri, [[], undefined], (result) => {
       // (after the lint, which takes the document's text into the workspace)
       const authz = workspaceScanned ? authzFor(uri) : undefined;
-      return [redaction.deep(codeLenses(result, currentInsight())), authz && workloadLenses(result, authz, signal)];
+      const tests = trusted ? policyTestLenses(result, policyTests.results(result.file)) : [];
+      return [redaction.deep([...tests, ...codeLenses(result, currentInsight())]), authz && workloadLenses(result, authz, signal)];
     });
     // (the workloads' lenses give the event loop turns: an edit that comes in meanwhile is linted first)
     const more = await workloads?.catch((error: unknown) => {

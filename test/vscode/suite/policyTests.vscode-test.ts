@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { workspaceRoot } from './workspace';
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 90_000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -25,5 +25,21 @@ suite('Mesh Policy Auditor: policy tests in VS Code', () => {
     assert.equal(failing[0]!.range.start.line + 1, 30);
     assert.equal(failing[0]!.severity, vscode.DiagnosticSeverity.Error);
     assert.match(failing[0]!.message, /^Policy test "the frontend reads carts" fails: expected allow, got deny/);
+  });
+
+  test('a lens above each test says whether it passes; clicking it opens the walkthrough of its call', async () => {
+    const uri = vscode.Uri.joinPath(workspaceRoot(), 'shop', 'tests', 'shop-access.yaml');
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+    let titles: string[] = [];
+    const lenses = await until('the test lenses', async () => {
+      const found = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+      titles = found.map((l) => l.command?.title ?? '');
+      return found.length === 5 ? found : undefined;
+    }).catch(() => assert.fail(`lenses: ${JSON.stringify(titles)}`));
+    assert.equal(lenses[0]!.command!.title, '✓ passes: allow by shop/payments-callers rules[0]');
+    assert.equal(lenses[4]!.command!.title, '✗ fails: deny by shop/allow-nothing, expected allow');
+    await vscode.commands.executeCommand(lenses[0]!.command!.command, ...(lenses[0]!.command!.arguments ?? []));
+    const view = await until('the walkthrough', async () => vscode.workspace.textDocuments.find((d) => d.languageId === 'markdown' && /payments-callers rules\[0\]/.test(d.getText())));
+    assert.match(view.getText(), /allowed by ALLOW policy shop\/payments-callers rules\[0\]/);
   });
 });

@@ -31,6 +31,8 @@ export interface PolicyTestCase {
   /** Its name, or its call as written. */
   name: string;
   call: WrittenCall;
+  /** The call as written: the short form, or the access record as JSON. */
+  callText: string;
   expect: Verdict;
   /** The deciding policy: `Kind namespace/name`, `namespace/name` or `name`. */
   policy?: string;
@@ -116,7 +118,7 @@ function readCase(file: SourceFile, node: SourceNode): PolicyTestCase | { messag
   if (!(VERDICTS as readonly string[]).includes(verdict)) return { message: `expect must be one of ${VERDICTS.join(', ')}`, span: expect.value.span };
   const callText = call.value.type === 'scalar' ? String(call.value.value) : JSON.stringify(toValue(call.value));
   return {
-    file: file.path, name: (name as string | undefined) ?? callText, call: written.call, expect: verdict as Verdict,
+    file: file.path, name: (name as string | undefined) ?? callText, call: written.call, callText, expect: verdict as Verdict,
     ...(policy !== undefined ? { policy: policy as string } : {}), ...(rule !== undefined ? { rule: rule as string } : {}),
     span: node.span, expectSpan: expect.value.span,
   };

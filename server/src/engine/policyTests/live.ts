@@ -5,7 +5,7 @@ import type { Finding } from '../findings';
 import { Simulation } from '../simulate';
 import type { SourceFile } from '../source/sourceFile';
 import type { WorkspaceModel } from '../workspace';
-import { readPolicyTests, runPolicyTests, type PolicyTestFile } from './index';
+import { readPolicyTests, runPolicyTests, type PolicyTestFile, type PolicyTestResult } from './index';
 
 const testsOf = new WeakMap<SourceFile, PolicyTestFile | null>();
 
@@ -24,11 +24,20 @@ function cachedTests(file: SourceFile): PolicyTestFile | undefined {
 export class LivePolicyTests {
   private simulation: Simulation | undefined;
   private seen = new Map<string, SourceFile>();
+  private lastResults = new Map<string, { file: SourceFile; results: PolicyTestResult[] }>();
+
+  /** The results of a test file as last decided by `findings`: none before, or for another text
+   * (their places would be off; the next run, after the edit, decides them). */
+  results(file: SourceFile): readonly PolicyTestResult[] {
+    const last = this.lastResults.get(file.path);
+    return last && (last.file === file || last.file.text === file.text) ? last.results : [];
+  }
 
   /** Findings per test file path, with the configured severities and inline suppressions; every
    * test file of the workspace has an entry, empty when its tests pass. */
   findings(workspace: WorkspaceModel, rules: Record<string, RuleSetting>): Map<string, Finding[]> {
     const found = new Map<string, Finding[]>();
+    this.lastResults = new Map();
     const files = workspace.sourceFiles.flatMap((file) => {
       const tests = cachedTests(file);
       return tests ? [{ file, tests }] : [];
@@ -40,7 +49,9 @@ export class LivePolicyTests {
     const simulation = this.upToDate(workspace);
     for (const { file, tests } of files) {
       const list: Finding[] = tests.problems.map((problem) => ({ file: file.path, range: file.lines.range(problem.span), severity: 'error', code: Codes.policyTestProblem, message: problem.message }));
-      for (const result of runPolicyTests(tests.cases, simulation, workspace.config)) {
+      const results = runPolicyTests(tests.cases, simulation, workspace.config);
+      this.lastResults.set(file.path, { file, results });
+      for (const result of results) {
         if (!result.failures.length) continue;
         const { policy, rule } = result.decision;
         const related = [
