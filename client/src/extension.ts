@@ -9,6 +9,7 @@ import serverNodeFlags from '../../server/node-flags.json';
 import { AuditViews } from './auditViews';
 import { YAML_CONTRIBUTOR, yamlSchemaContributor, type YamlExtensionSetting } from './yamlContributor';
 import { registerFixEdge } from './edgeFixes';
+import { registerPolicyTests } from './policyTests';
 
 /** The VS Code side: start the language server, register commands, show status. No policy
  * logic lives here; everything else is in server/. */
@@ -276,6 +277,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
 
   client.onNotification('meshPolicy/simulated', () => auditViews.refreshSoon());
+  const policyTests = registerPolicyTests(context, request);
+  client.onNotification('meshPolicy/policyTestsChanged', () => void policyTests.refresh());
   client.onNotification('meshPolicy/trafficStatus', (s: TrafficStatus) => {
     const shown = statusText(s);
     status.text = shown.text;

@@ -47,6 +47,7 @@ import { Simulation } from '../engine/simulate';
 import { writtenCallMarkdown } from '../engine/insight/render';
 import { workspaceNavigation } from '../engine/navigate';
 import { LivePolicyTests } from '../engine/policyTests/live';
+import { policyTestDigest, PolicyTestRequests, registerPolicyTestRequests } from './policyTests';
 import { definitionAnswer, documentSymbolsAnswer, referencesAnswer, workspaceSymbolsAnswer } from './navigation';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
@@ -101,6 +102,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   /** The policy tests' findings (MPA0005, MPA0006) per test file, decided again after every change (`engine/policyTests`). */
   let policyTests = new LivePolicyTests();
   let testFindings = new Map<string, Finding[]>();
+  let lastTestDigest = '';
   let trafficReloadTimer: NodeJS.Timeout | undefined;
   let lastInsight: TrafficInsight | undefined;
   const redaction = new EditorRedaction();
@@ -189,6 +191,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
     testFindings = next;
     for (const uri of new Set([...previous.keys(), ...next.keys()])) if (!alsoSend.includes(uri) && !sameFindings(previous.get(uri), next.get(uri))) send(uri);
+    // The client's Test Explorer lists the tests again when they, or their outcomes, changed
+    const digest = trusted ? policyTestDigest(policyTests) : '';
+    if (digest !== lastTestDigest) {
+      lastTestDigest = digest;
+      void connection.sendNotification(PolicyTestRequests.changed, {});
+    }
   }
 
   function isTrafficFile(path: string): boolean {
@@ -628,6 +636,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     });
     return more ? [...lenses, ...more] : lenses;
   }));
+  registerPolicyTestRequests(connection, () => {
+    if (!trusted) return [];
+    // edits typed and not yet linted are taken in first: the tests are decided with the text as shown
+    for (const document of documents.all()) if (inWorkspace(document.uri)) prepareDocument(document);
+    runPolicyTests([]);
+    return policyTests.allResults();
+  }, (listed) => redaction.deep(listed));
   registerAuthzRequests(connection, {
     authz: () => (trusted ? workspaceAuthz(workspace) : 'This workspace is not trusted: Mesh Policy Auditor only lints policy files there. Trust the workspace to list the policies that apply to its workloads.'),
     displayPath: (p) => {

@@ -26,6 +26,11 @@ export class LivePolicyTests {
   private seen = new Map<string, SourceFile>();
   private lastResults = new Map<string, { file: SourceFile; results: PolicyTestResult[] }>();
 
+  /** Every test file's results as last decided by `findings`, in workspace order. */
+  allResults(): { file: SourceFile; results: readonly PolicyTestResult[] }[] {
+    return [...this.lastResults.values()];
+  }
+
   /** The results of a test file as last decided by `findings`: none before, or for another text
    * (their places would be off; the next run, after the edit, decides them). */
   results(file: SourceFile): readonly PolicyTestResult[] {

@@ -1,0 +1,78 @@
+import * as vscode from 'vscode';
+
+/** What the server answers to `meshPolicy/policyTests` (server/src/lsp/policyTests.ts). */
+interface PolicyTestAnswer {
+  files: {
+    uri: string;
+    tests: { name: string; range: RangeJson; expectRange: RangeJson; passed: boolean; messages: string[]; verdict: string; call: string }[];
+  }[];
+}
+
+interface RangeJson {
+  start: { line: number; character: number };
+  end: { line: number; character: number };
+}
+
+type Request = <T>(method: string, params?: unknown, token?: vscode.CancellationToken) => Promise<T | undefined>;
+
+const toRange = (r: RangeJson) => new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
+
+/**
+ * Policy tests (docs/policy-tests.md) in VS Code's Test Explorer: a test item per test of each
+ * test file, listed again when the server says they changed; running them asks the server, which
+ * decides them with the workspace as edited. No policy logic here.
+ */
+export function registerPolicyTests(context: vscode.ExtensionContext, request: Request): { refresh(): Promise<void> } {
+  const controller = vscode.tests.createTestController('meshPolicy.policyTests', 'Mesh Policy tests');
+  context.subscriptions.push(controller);
+  const outcomes = new Map<string, PolicyTestAnswer['files'][number]['tests'][number]>();
+
+  const list = async (token?: vscode.CancellationToken): Promise<void> => {
+    const answer = await request<PolicyTestAnswer>('meshPolicy/policyTests', {}, token).catch(() => undefined);
+    if (!answer) return;
+    outcomes.clear();
+    const files: vscode.TestItem[] = [];
+    for (const file of answer.files) {
+      const uri = vscode.Uri.parse(file.uri);
+      const fileItem = controller.createTestItem(file.uri, vscode.workspace.asRelativePath(uri), uri);
+      fileItem.children.replace(file.tests.map((test, i) => {
+        const id = `${file.uri}#${i}`;
+        const item = controller.createTestItem(id, test.name, uri);
+        item.range = toRange(test.range);
+        item.description = test.call;
+        outcomes.set(id, test);
+        return item;
+      }));
+      files.push(fileItem);
+    }
+    controller.items.replace(files);
+  };
+
+  controller.refreshHandler = (token) => list(token);
+  controller.createRunProfile('Run', vscode.TestRunProfileKind.Run, async (run, token) => {
+    await list(token);
+    const testRun = controller.createTestRun(run);
+    const chosen: vscode.TestItem[] = [];
+    const add = (item: vscode.TestItem) => (item.children.size ? item.children.forEach(add) : chosen.push(item));
+    if (run.include) run.include.forEach(add);
+    else controller.items.forEach(add);
+    const excluded = new Set((run.exclude ?? []).map((item) => item.id));
+    for (const item of chosen) {
+      if (excluded.has(item.id) || excluded.has(item.parent?.id ?? '')) continue;
+      const outcome = outcomes.get(item.id);
+      if (!outcome) {
+        testRun.skipped(item);
+        continue;
+      }
+      if (outcome.passed) {
+        testRun.passed(item);
+      } else {
+        const message = new vscode.TestMessage(outcome.messages.join('\n'));
+        if (item.uri) message.location = new vscode.Location(item.uri, toRange(outcome.expectRange));
+        testRun.failed(item, message);
+      }
+    }
+    testRun.end();
+  }, true);
+  return { refresh: () => list() };
+}

@@ -1,0 +1,51 @@
+import type { Connection } from 'vscode-languageserver';
+import type { Range } from '../engine/findings';
+import type { PolicyTestResult } from '../engine/policyTests';
+import type { LivePolicyTests } from '../engine/policyTests/live';
+import type { SourceFile } from '../engine/source/sourceFile';
+import { answer } from './cancellation';
+import { uriOf } from './convert';
+
+/** The requests behind the client's Test Explorer (docs/policy-tests.md). */
+export const PolicyTestRequests = {
+  /** → `PolicyTestAnswer`: every test file's tests, decided now with the workspace as edited. */
+  list: 'meshPolicy/policyTests',
+  /** (notification) the tests, or their outcomes, changed: list them again. */
+  changed: 'meshPolicy/policyTestsChanged',
+} as const;
+
+export interface PolicyTestAnswer {
+  files: {
+    uri: string;
+    tests: {
+      name: string;
+      /** The whole test, and its `expect:` value. */
+      range: Range;
+      expectRange: Range;
+      passed: boolean;
+      /** The failures, then what the walkthrough says of the policy expected, then what decided. */
+      messages: string[];
+      verdict: string;
+      call: string;
+    }[];
+  }[];
+}
+
+/** `redact`: what leaves the server about calls, as for every other answer (`redaction.ts`). */
+export function registerPolicyTestRequests(connection: Connection, run: () => readonly { file: SourceFile; results: readonly PolicyTestResult[] }[], redact: (answer: PolicyTestAnswer) => PolicyTestAnswer): void {
+  connection.onRequest(PolicyTestRequests.list, (_params: unknown, token) => answer(token, (): PolicyTestAnswer => redact({
+    files: run().map(({ file, results }) => ({
+      uri: uriOf(file.path),
+      tests: results.map(({ test, decision, failures, notes }) => ({
+        name: test.name, range: file.lines.range(test.span), expectRange: file.lines.range(test.expectSpan), passed: failures.length === 0,
+        messages: failures.length ? [...failures, ...notes.map((n) => n.message), decision.policy ? `decided by ${decision.policy.label}${decision.rule ? ` ${decision.rule.label}` : ''}` : 'decided by the default'] : [],
+        verdict: decision.verdict, call: test.callText,
+      })),
+    })),
+  })));
+}
+
+/** What the Test Explorer shows of the tests: their files, places, names and outcomes. */
+export function policyTestDigest(tests: LivePolicyTests): string {
+  return tests.allResults().map(({ file, results }) => `${file.path}\u0000${results.map((r) => `${r.test.span.start}:${r.test.name}:${r.failures.length ? 'fail' : 'pass'}`).join('\u0001')}`).join('\u0002');
+}
