@@ -35,7 +35,7 @@ async function auditExample(mesh: Mesh | 'istio-dry-run', edit?: (path: string, 
   const result = simulateShapes(simulation, traffic.shapes);
   const authentication = authenticationSummaries(simulation.compiledFor('istio'), result.outcomes);
   // top large enough that the capped lists hold every row, so their sums can be checked
-  return { model: buildAuditModel({ stats: traffic.stats, result, workspace, authentication }, { top: 10_000, maxEdges: 10_000 }), result, stats: traffic.stats };
+  return { model: buildAuditModel({ stats: traffic.stats, result, workspace, authentication, refused: simulation.notInEffect() }, { top: 10_000, maxEdges: 10_000 }), result, stats: traffic.stats };
 }
 
 async function cli(run: typeof runReportCli, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -122,8 +122,17 @@ describe('audit report numbers are the engine\'s own counts', () => {
     assert.ok(unused.includes('AuthorizationPolicy shop/payments-callers rules[1]'));
     assert.ok(!unused.includes('AuthorizationPolicy shop/payments-callers rules[0]'));
     assert.ok(!unused.includes('AuthorizationPolicy shop/payments-callers rules[2]'));
-    // a policy Istio refuses to store decides nothing: cart-from-frontend, whose one source field is misspelt (stored without it, the source is empty)
-    assert.ok(unused.includes('AuthorizationPolicy shop/cart-from-frontend rules[0]'));
+    // A policy Istio refuses to store decides nothing (examples/README.md mistakes 1, 2 and 4):
+    // listed as not in effect, with why, and its rules are not "unused" (they are not there at all)
+    assert.deepEqual(model.notInEffect.map((r) => `${r.label} ${r.file.slice(r.file.indexOf('examples/'))}:${r.line}`), [
+      'AuthorizationPolicy shop/frontend-from-gateway examples/istio/security/authorization-policies.yaml:18',
+      'AuthorizationPolicy shop/cart-from-frontend examples/istio/security/authorization-policies.yaml:39',
+      'AuthorizationPolicy shop/payments-audit-refunds examples/istio/security/authz-payments-refunds.yaml:7',
+    ]);
+    assert.match(model.notInEffect[1]!.reason, /`from.source` must not be empty/);
+    for (const refused of ['frontend-from-gateway', 'cart-from-frontend', 'payments-audit-refunds']) assert.ok(!unused.some((u) => u.includes(`shop/${refused} `)), refused);
+    assert.match(renderReportMarkdown(model), /\*\*Not in effect:\*\* 3 resources the mesh refuses to store/);
+    assert.match(renderReportHtml(model), /<section id="not-in-effect"><h2>Not in effect<\/h2>/);
     // port-level PERMISSIVE mTLS on the payments metrics port
     assert.ok(model.risks.rows.some((r) => r.kind === 'plaintext' && r.at?.label === 'PeerAuthentication shop/payments-metrics'), JSON.stringify(model.risks.rows));
     // the gateway rule without "from" admits any caller

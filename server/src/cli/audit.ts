@@ -182,7 +182,7 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
     });
     if (typeof traffic === 'number') return traffic;
     const result = simulateShapes(loaded.simulation, traffic.shapes);
-    const model = buildAuditModel({ stats: traffic.stats, result, workspace: loaded.workspace, authentication: authenticationSummaries(loaded.simulation.compiledFor('istio'), result.outcomes) }, {
+    const model = buildAuditModel({ stats: traffic.stats, result, workspace: loaded.workspace, authentication: authenticationSummaries(loaded.simulation.compiledFor('istio'), result.outcomes), refused: loaded.simulation.notInEffect() }, {
       displayPath: (p) => relative(io.cwd, p) || p,
       window: { ...(parsed.since ? { since: parsed.since } : {}), ...(parsed.until ? { until: parsed.until } : {}) },
     });

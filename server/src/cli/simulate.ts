@@ -5,7 +5,7 @@ import { Engine } from '../engine/engine';
 import { meshConfigNotes } from '../engine/istio/meshConfig';
 import { describeFsError } from '../engine/fsErrors';
 import { authenticationSummaries, isAuthenticationLabel, refusedText, type AuthenticationSummary } from '../engine/insight/authnLens';
-import { auditTallies, observedDifference, Simulation, simulateShapes, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
+import { auditTallies, observedDifference, Simulation, simulateShapes, type RefusedResource, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import { compareFindings, type Finding } from '../engine/findings';
 import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
@@ -24,7 +24,6 @@ import { ArgCursor } from './args';
 import { formatSarif } from './output';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { CliIo } from './main';
-import { MESHES, type Mesh } from '../engine/meshes';
 
 export const SIMULATE_USAGE = `Usage: mesh-policy simulate --policies <paths> --traffic <paths> [options]
        mesh-policy explain  --policies <paths> --call '<call>' [options]
@@ -227,10 +226,10 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     const printable = (o: ShapeOutcome): ShapeOutcome => redactedOutcome(o, redactor);
     const printableImpact = ({ outcome, baseline }: CallImpact): CallImpact => ({ outcome: printable(outcome), baseline: redactor.deep(baseline, redactor.secretsOf(outcome.shape.record)) });
     switch (parsed.format) {
-      case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), notInEffect(loaded.simulation)) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
+      case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), loaded.simulation.notInEffect()) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
       case 'jsonl': for (const line of jsonlLines(decided, rel, model.stats.files.map((f) => f.path), redactor)) io.stdout(line); break;
       case 'sarif': io.stdout(trafficSarif(loaded, decided, comparison, io.cwd, redactor)); break;
-      default: io.stdout(textSummary(decided, model, rel, printable, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), notInEffect(loaded.simulation)) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
+      default: io.stdout(textSummary(decided, model, rel, printable, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), loaded.simulation.notInEffect()) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
     }
     if (model.stats.files.some((f) => f.error)) return 2;
     const newlyDenied = comparison ? comparison.becomeDenied : decided.totals.newlyDenied;
@@ -321,17 +320,6 @@ function tallyText(t: Tally): string {
 }
 
 
-/** A resource its mesh refuses to store, which decides nothing (`CompiledPolicies.notInEffect`). */
-interface RefusedResource {
-  mesh: Mesh;
-  ref: SourceRef;
-  reason: string;
-}
-
-/** The resources each mesh refuses to store (`CompiledPolicies.notInEffect`), in mesh order. */
-function notInEffect(simulation: Simulation): RefusedResource[] {
-  return MESHES.flatMap((mesh) => (simulation.compiledFor(mesh)?.notInEffect?.() ?? []).map(({ ref, reason }) => ({ mesh, ref, reason })));
-}
 
 /**
  * `shown`: the outcome as it may be printed (redacted), asked only for the outcomes printed.

@@ -692,7 +692,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const root = workspaceFolders[0];
       // The map's rule links must name files VS Code can open: absolute paths there.
       const relativePaths = view === 'report' && root ? { displayPath: (p: string) => (p.startsWith(root) ? p.slice(root.length + 1) : p) } : {};
-      const model = buildAuditModel({ stats, result: insight.result, workspace, authentication: insight.authenticationSummaries() }, { generatedAt: new Date().toISOString(), redactHeaders: workspace.config.redact.headers, ...relativePaths });
+      const model = buildAuditModel({ stats, result: insight.result, workspace, authentication: insight.authenticationSummaries(), refused: insight.notInEffect() }, { generatedAt: new Date().toISOString(), redactHeaders: workspace.config.redact.headers, ...relativePaths });
       await pace.turn();
       const options = { ...(nonce ? { nonce } : {}), title: view === 'map' ? 'Mesh Policy: traffic map' : 'Mesh Policy: access report', edgeActions: view === 'map' };
       return view === 'map' ? renderTrafficMapHtml(model, options) : renderReportHtml(model, options);

@@ -1,7 +1,7 @@
 import type { WorkspaceView } from '../checks/check';
 import type { Range } from '../findings';
 import type { Mesh } from '../meshes';
-import type { ShapeOutcome, SimulationResult } from '../simulate';
+import type { RefusedResource, ShapeOutcome, SimulationResult } from '../simulate';
 import type { SourceRef, Verdict } from '../simulate/types';
 import type { AccessRecord } from '../traffic/accessRecord';
 import type { IngestStats } from '../traffic/ingest/types';
@@ -48,6 +48,14 @@ export interface AuditInput {
   workspace: WorkspaceView;
   /** What the Istio PeerAuthentications and RequestAuthentications did to the calls (`AuthenticationIndex.summaries`, `authenticationSummaries`). */
   authentication?: readonly AuthenticationSummary[];
+  /** The resources the meshes refuse to store (`Simulation.notInEffect`): listed apart, their rules never among the unused ones. */
+  refused?: readonly RefusedResource[];
+}
+
+/** A resource its mesh refuses to store: it decides nothing, whatever its rules say. */
+export interface NotInEffectRow extends AuditRef {
+  mesh: Mesh;
+  reason: string;
 }
 
 /** A place in a policy file, 1-based line for people and links. */
@@ -225,6 +233,8 @@ export interface AuditModel {
   topCallers: Capped<Ranked>;
   uncovered: Capped<UncoveredWorkload>;
   unusedRules: { rows: UnusedRule[]; more: number; total: number; of: number };
+  /** Resources the meshes refuse to store (their rules are not unused: they are not there at all). */
+  notInEffect: NotInEffectRow[];
   /** Rules that would be unused but decide calls in an alternative of an `unknown` verdict: not dead, and not listed as unused. */
   ambiguousRules: { rows: AmbiguousRule[]; more: number; total: number };
   risks: { rows: Risk[]; more: number; byKind: Record<RiskKind, number> };
@@ -414,10 +424,18 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
   // unused rules
   const candidates: RuleCandidate[] = [];
   const risks: Risk[] = [];
+  const refused = input.refused ?? [];
   for (const { file, resource } of input.workspace.resources) {
     const module = AUDIT_MESHES[resource.mesh];
+    // (a resource the mesh refuses to store has no rules in the cluster: listed under `notInEffect` instead)
+    const { start, end } = resource.node.span;
+    const notStored = refused.some(({ ref }) => {
+      if (ref.file !== file.path) return false;
+      const at = file.lines.offset(ref.range.start);
+      return at >= start && at <= end;
+    });
     // (authentication resources allow nothing: they are listed under `authentication`, never as rules)
-    candidates.push(...module.rules(file, resource).filter((c) => !isAuthenticationLabel(c.label)));
+    if (!notStored) candidates.push(...module.rules(file, resource).filter((c) => !isAuthenticationLabel(c.label)));
     for (const risk of module.risks(file, resource)) risks.push({ kind: risk.kind, mesh: risk.mesh, message: `${risk.label}: ${risk.message}`, at: { file: show(risk.file), line: risk.range.start.line + 1, label: risk.label } });
   }
   const inside = (p: Range['start'], r: Range): boolean => (p.line > r.start.line || (p.line === r.start.line && p.character >= r.start.character)) && (p.line < r.end.line || (p.line === r.end.line && p.character <= r.end.character));
@@ -476,6 +494,7 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     topServices: cap(ranked(services), top),
     topCallers: cap(ranked(callers), top),
     uncovered: cap([...uncovered.values()].map(({ callerSet, ...u }) => ({ ...u, callers: callerSet.size })), top),
+    notInEffect: refused.map(({ mesh, ref, reason }) => ({ mesh, reason, file: show(ref.file), line: ref.range.start.line + 1, label: ref.label })),
     unusedRules: { rows: unused.slice(0, top * 2), more: Math.max(0, unused.length - top * 2), total: unused.length, of: candidates.length },
     ambiguousRules: { rows: ambiguous.slice(0, top * 2), more: Math.max(0, ambiguous.length - top * 2), total: ambiguous.length },
     risks: { rows: risks.slice(0, top * 2), more: Math.max(0, risks.length - top * 2), byKind },

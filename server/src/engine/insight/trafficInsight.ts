@@ -5,7 +5,7 @@ import type { RuleSetting } from '../config/projectConfig';
 import { rangeMovedBy, type Finding, type Range, type RelatedLocation } from '../findings';
 import { MESH_DISPLAY_NAMES, type Mesh } from '../meshes';
 import type { Resource } from '../resource';
-import { observedDifference, sameTally, type MovedLines, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
+import { observedDifference, sameTally, type MovedLines, type RefusedResource as ResourceNotInEffect, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
 import { sameDeciders, sameRef } from '../simulate/sourceRefs';
 import { dryRunCountsIn, dryRunEngineDifference, dryRunSummary, type DryRunCounts } from '../simulate/dryRun';
 import type { Decision, SourceRef } from '../simulate/types';
@@ -310,6 +310,11 @@ export class TrafficInsight {
   }
 
   /** What every PeerAuthentication and RequestAuthentication did to the calls (the audit's authentication section). */
+  /** The resources the meshes refuse to store, as the simulation of this insight compiled them. */
+  notInEffect(): ResourceNotInEffect[] {
+    return this.simulation.notInEffect();
+  }
+
   authenticationSummaries(): AuthenticationSummary[] {
     return this.authentication().summaries(this.result.outcomes);
   }

@@ -24,6 +24,13 @@ export function observedDifference(decision: Decision, call: AccessRecord): stri
 }
 
 /** Policies compiled once per mesh (a mesh without policies decides by its defaults). */
+/** A resource its mesh refuses to store, which decides nothing, and why. */
+export interface RefusedResource {
+  mesh: Mesh;
+  ref: SourceRef;
+  reason: string;
+}
+
 export class Simulation {
   private readonly compiled = new Map<Mesh, CompiledPolicies>();
   meshes: Mesh[];
@@ -53,6 +60,11 @@ export class Simulation {
   /** The compiled policies of a mesh, as `decide` reads them now (a new object after each compile of the mesh). */
   compiledFor(mesh: Mesh): CompiledPolicies | undefined {
     return this.compiled.get(mesh);
+  }
+
+  /** The resources each mesh refuses to store (`CompiledPolicies.notInEffect`): they decide nothing. In mesh order. */
+  notInEffect(): RefusedResource[] {
+    return MESHES.flatMap((mesh) => (this.compiledFor(mesh)?.notInEffect?.() ?? []).map(({ ref, reason }) => ({ mesh, ref, reason })));
   }
 
   /** How many single resources the last compile of `mesh` compiled and took over from the one before. */

@@ -48,6 +48,10 @@ export function renderReportMarkdown(model: AuditModel): string {
     const rows = model.uncovered.rows.slice(0, ROWS).map((u) => `| ${cell(u.destination, 56)} | ${u.mesh} | ${num(u.calls)} | ${num(u.callers)} |`);
     out.push(`**Workloads receiving traffic with no policy** (mesh default decides)\n\n| workload | mesh | calls | callers |\n|---|---|--:|--:|\n${rows.join('\n')}${more(model.uncovered.more + Math.max(0, model.uncovered.rows.length - ROWS), 'workloads')}`);
   }
+  if (model.notInEffect.length) {
+    const rows = model.notInEffect.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${r.mesh} | ${cell(r.reason, 200)} | ${cell(r.file, 60)}:${r.line} |`);
+    out.push(`**Not in effect:** ${num(model.notInEffect.length)} ${model.notInEffect.length === 1 ? 'resource' : 'resources'} the mesh refuses to store, so ${model.notInEffect.length === 1 ? 'it decides' : 'they decide'} nothing (the cluster keeps what it had before).\n\n| resource | mesh | why | where |\n|---|---|---|---|\n${rows.join('\n')}${more(model.notInEffect.length - Math.min(ROWS, model.notInEffect.length), 'resources')}`);
+  }
   const u = model.unusedRules;
   if (u.total) {
     const rows = u.rows.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${cell(r.file, 60)}:${r.line} |`);
