@@ -36,7 +36,7 @@ export function workspaceSymbolsAnswer(navigation: WorkspaceNavigation, query: s
 
 function documentSymbol(symbol: OutlineSymbol): DocumentSymbol {
   return {
-    name: symbol.name, detail: symbol.detail, kind: symbol.kind === 'resource' ? SymbolKind.Class : SymbolKind.Method,
+    name: symbol.name, detail: symbol.detail, kind: symbol.kind === 'resource' ? SymbolKind.Class : symbol.kind === 'test' ? SymbolKind.Function : SymbolKind.Method,
     range: symbol.range, selectionRange: symbol.selectionRange, children: symbol.children.map(documentSymbol),
   };
 }

@@ -3,6 +3,8 @@ import type { Range } from '../engine/findings';
 import type { PolicyTestResult } from '../engine/policyTests';
 import type { LivePolicyTests } from '../engine/policyTests/live';
 import type { SourceFile } from '../engine/source/sourceFile';
+import { writtenCallMarkdown } from '../engine/insight/render';
+import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { answer } from './cancellation';
 import { uriOf } from './convert';
 
@@ -48,4 +50,15 @@ export function registerPolicyTestRequests(connection: Connection, run: () => re
 /** What the Test Explorer shows of the tests: their files, places, names and outcomes. */
 export function policyTestDigest(tests: LivePolicyTests): string {
   return tests.allResults().map(({ file, results }) => `${file.path}\u0000${results.map((r) => `${r.test.span.start}:${r.test.name}:${r.failures.length ? 'fail' : 'pass'}`).join('\u0001')}`).join('\u0002');
+}
+
+/** The hover over a test: whether it passes and the walkthrough of its call (as *Explain Call…* shows it). */
+export function policyTestHover(results: readonly PolicyTestResult[], offset: number): { record: AccessRecord; markdown: string } | undefined {
+  const found = results.find((r) => offset >= r.test.span.start && offset <= r.test.span.end);
+  if (!found) return undefined;
+  const { test, record, decision, failures, notes } = found;
+  const head = failures.length
+    ? [`**✗ Policy test fails:** ${test.name}`, '', ...failures.map((f) => `- ${f}`), ...notes.map((n) => `- ${n.message}`)]
+    : [`**✓ Policy test passes:** ${test.name} (expects ${test.expect})`];
+  return { record, markdown: [...head, '', writtenCallMarkdown(record, decision)].join('\n') };
 }

@@ -47,7 +47,7 @@ import { Simulation } from '../engine/simulate';
 import { writtenCallMarkdown } from '../engine/insight/render';
 import { workspaceNavigation } from '../engine/navigate';
 import { LivePolicyTests } from '../engine/policyTests/live';
-import { policyTestDigest, PolicyTestRequests, registerPolicyTestRequests } from './policyTests';
+import { policyTestDigest, policyTestHover, PolicyTestRequests, registerPolicyTestRequests } from './policyTests';
 import { definitionAnswer, documentSymbolsAnswer, referencesAnswer, workspaceSymbolsAnswer } from './navigation';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
@@ -619,7 +619,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     });
     signal.throwIfAborted();
     // (an edit that came in meanwhile may have moved what is under the cursor: the listing is then left out)
-    return withResult(uri, null, (result) => hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text), appliesTo === undefined || result.file.text !== listedOn ? undefined : appliesTo));
+    return withResult(uri, null, (result) => {
+      const listing = appliesTo === undefined || result.file.text !== listedOn ? undefined : appliesTo;
+      // over a policy test: whether it passes, and the walkthrough of its call
+      const tested = trusted && params.position.line < result.file.lines.lineCount ? policyTestHover(policyTests.results(result.file), result.file.lines.offset(params.position)) : undefined;
+      const testText = tested && relativePlaces(redaction.aboutCall(tested.markdown, tested.record), workspaceFolders);
+      return hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text), listing ?? testText);
+    });
   }));
   connection.onCodeLens((params, token) => answer(token, async (signal) => {
     const { uri } = params.textDocument;

@@ -5,6 +5,7 @@ import type { Declared, Inventory } from '../inventory/inventory';
 import { InventoryIndex } from '../inventory/inventoryIndex';
 import type { Mesh } from '../meshes';
 import type { Pace } from '../pace';
+import { readPolicyTests } from '../policyTests';
 import { RULE_OUTLINERS } from '../policyRules';
 import type { Resource } from '../resource';
 import { resourceAt } from '../resourceAt';
@@ -27,7 +28,7 @@ const REFERENCES: Record<Mesh, (resource: Resource, context: ReferenceContext) =
 export interface OutlineSymbol {
   name: string;
   detail: string;
-  kind: 'resource' | 'rule';
+  kind: 'resource' | 'rule' | 'test';
   /** The whole resource or rule. */
   range: Range;
   /** Its name (a resource) or its first line (a rule). */
@@ -97,8 +98,15 @@ export class WorkspaceNavigation {
     return distinct(places);
   }
 
-  /** The policies of a file and their rules, in file order. */
+  /** The policies of a file and their rules, in file order; or the tests of a policy test file. */
   outline(file: SourceFile, resources: readonly Resource[]): OutlineSymbol[] {
+    const tests = readPolicyTests(file);
+    if (tests) {
+      return tests.cases.map((test) => {
+        const range = file.lines.range(test.span);
+        return { name: test.name, detail: `expect ${test.expect}`, kind: 'test', range, selectionRange: { start: range.start, end: range.start }, children: [] };
+      });
+    }
     return resources.map((resource) => {
       const definition = resourceDefinition(file, resource);
       const range = file.lines.range(resource.node.span);
