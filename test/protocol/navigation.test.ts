@@ -113,6 +113,17 @@ describe('go to definition, references and symbols (LSP)', () => {
     assert.ok(places.includes('policy/authorization-policies.yaml:45:10'), places.join(', '));
   });
 
+  it('renames a Server with F2: its name and the routes whose parent it is; a ServiceAccount is refused with why', async () => {
+    await open('policy/servers.yaml');
+    const prepared = await client.request<{ range: unknown; placeholder: string }>('textDocument/prepareRename', at('policy/servers.yaml', 6, 'web-http'));
+    assert.deepEqual(prepared, { range: { start: { line: 5, character: 8 }, end: { line: 5, character: 16 } }, placeholder: 'web-http' });
+    const edit = await client.request<{ changes: Record<string, { range: { start: { line: number; character: number } }; newText: string }[]> }>('textDocument/rename', { ...at('policy/servers.yaml', 6, 'web-http'), newName: 'web-app-http' });
+    const places = Object.entries(edit.changes).flatMap(([uri, edits]) => edits.map((e) => `${where(uri, e.range)} ${e.newText}`)).sort();
+    assert.deepEqual(places, ['policy/servers.yaml:6:8 web-app-http', 'policy/web-routes.yaml:15:12 web-app-http', 'policy/web-routes.yaml:41:12 web-app-http']);
+    await open('policy/authentications.yaml');
+    await assert.rejects(client.request('textDocument/prepareRename', at('policy/authentications.yaml', 24, 'web')), /Cannot rename: ServiceAccount emojivoto\/web is not a policy resource/);
+  });
+
   it('outlines a file\'s policies with their rules', async () => {
     await open('policy/web-routes.yaml');
     const symbols = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri: uriOf('policy/web-routes.yaml') } });

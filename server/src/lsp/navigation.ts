@@ -1,4 +1,4 @@
-import { SymbolKind, type DocumentSymbol, type Location, type LocationLink, type Position, type SymbolInformation } from 'vscode-languageserver';
+import { LSPErrorCodes, ResponseError, SymbolKind, type DocumentSymbol, type Location, type LocationLink, type Position, type PrepareRenameResult, type SymbolInformation, type WorkspaceEdit } from 'vscode-languageserver';
 import type { LintResult } from '../engine/engine';
 import { Pace } from '../engine/pace';
 import type { OutlineSymbol, Place, WorkspaceNavigation } from '../engine/navigate';
@@ -43,4 +43,19 @@ function documentSymbol(symbol: OutlineSymbol): DocumentSymbol {
 
 function location(place: Place): Location {
   return { uri: uriOf(place.file), range: place.range };
+}
+
+/** What F2 would rename, with its current name; an error that says why when it cannot. */
+export async function prepareRenameAnswer(navigation: WorkspaceNavigation, result: LintResult, position: Position, signal: AbortSignal): Promise<PrepareRenameResult | null> {
+  if (position.line >= result.file.lines.lineCount) return null;
+  const target = await navigation.renameTarget(result.file, result.file.lines.offset(position), new Pace(signal));
+  if (!target) return null;
+  if ('refused' in target) throw new ResponseError(LSPErrorCodes.RequestFailed, `Cannot rename: ${target.refused}`);
+  return { range: target.range, placeholder: target.name };
+}
+
+export async function renameAnswer(navigation: WorkspaceNavigation, result: LintResult, position: Position, newName: string, signal: AbortSignal): Promise<WorkspaceEdit> {
+  const edits = await navigation.rename(result.file, result.file.lines.offset(position), newName, new Pace(signal));
+  if ('refused' in edits) throw new ResponseError(LSPErrorCodes.RequestFailed, `Cannot rename: ${edits.refused}`);
+  return { changes: Object.fromEntries(edits.map((e) => [uriOf(e.file), e.edits])) };
 }

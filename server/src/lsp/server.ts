@@ -2,7 +2,7 @@ import { isAbsolute, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CodeActionKind, createConnection, DidChangeConfigurationNotification, FileChangeType, ProposedFeatures, TextDocuments,
-  TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult,
+  TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult, type WorkspaceEdit,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { consoleToClient, stdioTransport } from './transport';
@@ -48,7 +48,7 @@ import { writtenCallMarkdown } from '../engine/insight/render';
 import { workspaceNavigation } from '../engine/navigate';
 import { LivePolicyTests } from '../engine/policyTests/live';
 import { policyTestDigest, policyTestHover, PolicyTestRequests, registerPolicyTestRequests } from './policyTests';
-import { definitionAnswer, documentSymbolsAnswer, referencesAnswer, workspaceSymbolsAnswer } from './navigation';
+import { definitionAnswer, documentSymbolsAnswer, prepareRenameAnswer, referencesAnswer, renameAnswer, workspaceSymbolsAnswer } from './navigation';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
 /** The content of a schema URI the client contributed to the Red Hat YAML extension (`schema/yamlExtension.ts`), or null. */
@@ -516,6 +516,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         referencesProvider: true,
         documentSymbolProvider: { label: 'Mesh policies' },
         workspaceSymbolProvider: true,
+        renameProvider: { prepareProvider: true },
       },
       serverInfo: { name: 'mesh-policy-server', version: VERSION },
     };
@@ -749,6 +750,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onDefinition((params, token) => answer(token, (signal) => withResult(params.textDocument.uri, Promise.resolve(null), (result) => definitionAnswer(navigationFor(params.textDocument.uri), result, params.position, definitionLinks, signal))));
   connection.onReferences((params, token) => answer(token, (signal) => withResult(params.textDocument.uri, Promise.resolve([]), (result) => referencesAnswer(navigationFor(params.textDocument.uri), result, params.position, params.context.includeDeclaration, signal))));
   connection.onDocumentSymbol((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => documentSymbolsAnswer(navigationFor(params.textDocument.uri), result))));
+  connection.onPrepareRename((params, token) => answer(token, (signal) => withResult(params.textDocument.uri, Promise.resolve(null), (result) => prepareRenameAnswer(navigationFor(params.textDocument.uri), result, params.position, signal))));
+  connection.onRenameRequest((params, token) => answer(token, (signal) => withResult(params.textDocument.uri, Promise.resolve<WorkspaceEdit | null>(null), (result) => renameAnswer(navigationFor(params.textDocument.uri), result, params.position, params.newName, signal))));
   connection.onWorkspaceSymbol((params, token) => answer(token, () => workspaceSymbolsAnswer(workspaceNavigation(workspace), params.query)));
   connection.onCompletion((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues()))));
   connection.onCodeAction((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => [

@@ -303,3 +303,38 @@ describe('outline and workspace symbols', () => {
     assert.deepEqual(navigation.symbols('').map((s) => s.name).sort(), ['AuthorizationPolicy shop/cart-policy', 'ServiceIntentions shop/api']);
   });
 });
+
+describe('rename', () => {
+  const files = {
+    'm.yaml': MANIFESTS,
+    's.yaml': SERVER,
+    'a.yaml': linkerd('AuthorizationPolicy', 'cart-authz', '  targetRef: {group: policy.linkerd.io, kind: Server, name: cart-http}\n  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: web-only}]\n'),
+    'r.yaml': linkerd('HTTPRoute', 'cart-route', '  parentRefs:\n  - {group: policy.linkerd.io, kind: Server, name: "cart-http"}\n  rules: [{matches: [{path: {type: PathPrefix, value: /}}]}]\n', 'policy.linkerd.io/v1beta3'),
+    'mtls.yaml': MTLS,
+  };
+  const renameAt = async (cursorFile: keyof typeof files, marker: string, newName: string) => {
+    const withCursor = { ...files, [cursorFile]: files[cursorFile].replace(marker, `${marker.slice(0, 2)}${CURSOR}${marker.slice(2)}`) };
+    const { workspace, file, offset } = open(withCursor);
+    const navigation = workspaceNavigation(workspace, workspaceAuthz(workspace));
+    const edits = await navigation.rename(workspace.sourceFile(file)!, offset, newName);
+    if ('refused' in edits) return edits.refused;
+    return edits.flatMap((e) => e.edits.map((edit) => `${e.file.replace('/ws/', '')}:${edit.range.start.line + 1}:${edit.range.start.character + 1} ${edit.newText}`)).sort();
+  };
+
+  it('a Server from its name: the name, the AuthorizationPolicy\'s targetRef and the route\'s parentRef (its quotes kept)', async () => {
+    assert.deepEqual(await renameAt('s.yaml', 'cart-http', 'cart-web'), ['a.yaml:5:61 cart-web', 'r.yaml:6:52 "cart-web"', 's.yaml:3:18 cart-web']);
+  });
+
+  it('the same from a reference to it', async () => {
+    assert.deepEqual(await renameAt('r.yaml', 'cart-http"', 'cart-web'), ['a.yaml:5:61 cart-web', 'r.yaml:6:52 "cart-web"', 's.yaml:3:18 cart-web']);
+  });
+
+  it('refuses manifests, names that are not Kubernetes names, and references to nothing', async () => {
+    assert.match(String(await renameAt('mtls.yaml', 'web.shop', 'x')), /^Deployment shop\/web \(service account web\) is not a policy resource/);
+    assert.match(String(await renameAt('s.yaml', 'cart-http', 'Cart_Web')), /^"Cart_Web" is not a Kubernetes name/);
+    const dangling = { ...files, 'a.yaml': files['a.yaml'].replace('name: cart-http', 'name: c‸art-gone') };
+    const { workspace, file, offset } = open(dangling);
+    const found = await workspaceNavigation(workspace, workspaceAuthz(workspace)).rename(workspace.sourceFile(file)!, offset, 'x');
+    assert.deepEqual(found, { refused: 'it names nothing in the workspace' });
+  });
+});

@@ -11,7 +11,10 @@ import type { Resource } from '../resource';
 import { resourceAt } from '../resourceAt';
 import { resourceValue } from '../resourceValue';
 import type { SourceFile } from '../source/sourceFile';
-import { locate, type NodePath, type Span } from '../source/tree';
+import { locate, type NodePath, type SourceNode, type Span } from '../source/tree';
+import { replaceScalar } from '../edits';
+import type { TextEdit } from '../findings';
+import { child } from './nodes';
 import { consulReferences } from './consul';
 import { istioReferences } from './istio';
 import { linkerdReferences } from './linkerd';
@@ -19,6 +22,9 @@ import { declaredDefinition, definitionKey, Resolver, resourceDefinition } from 
 import type { Definition, Place, Reference, ReferenceContext } from './types';
 
 export type { Definition, Place, Reference, Target } from './types';
+
+/** A Kubernetes object name (RFC 1123 subdomain). */
+const KUBERNETES_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const REFERENCES: Record<Mesh, (resource: Resource, context: ReferenceContext) => Reference[]> = {
   istio: istioReferences, linkerd: linkerdReferences, consul: consulReferences,
@@ -96,6 +102,51 @@ export class WorkspaceNavigation {
       }
     }
     return distinct(places);
+  }
+
+  /**
+   * What a rename at `offset` would rename: a policy resource, by its name or by a reference to
+   * it (a Linkerd `targetRef`, `parentRefs`, `requiredAuthenticationRefs`, a ServerAuthorization's
+   * `server.name`). Manifests (ServiceAccounts, Services, Namespaces) are not renamed from here:
+   * their names live on in pods, principals and identities the workspace does not all hold.
+   */
+  async renameTarget(file: SourceFile, offset: number, pace?: Pace): Promise<{ range: Range; name: string } | { refused: string } | undefined> {
+    const found = this.referenceAt(file, offset);
+    const definitions = await this.definitionsFor(file, offset, pace);
+    if (!definitions.length) return found ? { refused: 'it names nothing in the workspace' } : undefined;
+    if (!definitions.every((d) => this.resourceOf(d))) return { refused: `${definitions[0]!.label} is not a policy resource: rename it in its manifest, and the places that name it` };
+    const range = found ? file.lines.range(found.reference.span) : definitions.find((d) => d.file === file.path)?.range;
+    const name = this.resourceOf(definitions[0]!)!.resource.name ?? '';
+    return range ? { range, name } : undefined;
+  }
+
+  /** The edits of renaming what `renameTarget` names to `newName`: its name, and every reference to it. */
+  async rename(file: SourceFile, offset: number, newName: string, pace?: Pace): Promise<{ file: string; edits: TextEdit[] }[] | { refused: string }> {
+    const target = await this.renameTarget(file, offset, pace);
+    if (!target) return { refused: 'nothing to rename here' };
+    if ('refused' in target) return target;
+    if (!KUBERNETES_NAME.test(newName) || newName.length > 253) return { refused: `"${newName}" is not a Kubernetes name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit` };
+    const definitions = await this.definitionsFor(file, offset, pace);
+    const keys = new Set(definitions.map((d) => d.key));
+    const edits = new Map<string, TextEdit[]>();
+    const add = (at: SourceFile, node: SourceNode) => edits.set(at.path, [...(edits.get(at.path) ?? []), replaceScalar(at, node, newName)]);
+    for (const definition of definitions) {
+      const { file: at, resource } = this.resourceOf(definition)!;
+      const name = child(child(resource.node, 'metadata'), 'name');
+      if (name) add(at, name);
+    }
+    for (const { file: at, resource } of this.workspace.resources) {
+      for (const reference of this.referencesOf(resource)) {
+        if (!reference.node || reference.target.type !== 'resource') continue;
+        if (this.resolver.resolve(reference.target).some((d) => keys.has(d.key))) add(at, reference.node);
+      }
+    }
+    return [...edits].map(([path, list]) => ({ file: path, edits: list }));
+  }
+
+  /** The policy resource a definition is, if it is one. */
+  private resourceOf(definition: Definition): { file: SourceFile; resource: Resource } | undefined {
+    return this.workspace.resources.find(({ file, resource }) => definitionKey(file.path, resource.node.span) === definition.key);
   }
 
   /** The policies of a file and their rules, in file order; or the tests of a policy test file. */

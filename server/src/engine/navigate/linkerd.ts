@@ -20,7 +20,7 @@ export function linkerdReferences(resource: Resource, _context: ReferenceContext
   const spec = child(resource.node, 'spec');
   const namespace = resource.namespace ?? 'default';
   const add = (node: SourceNode | undefined, target: Target | undefined): void => {
-    if (node && target) found.push({ span: node.span, target });
+    if (node && target) found.push({ span: node.span, target, ...(node.type === 'scalar' && target.type === 'resource' ? { node } : {}) });
   };
   const addRef = (ref: SourceNode | undefined): void => {
     const name = text(ref, 'name');

@@ -1,7 +1,7 @@
 import type { Range } from '../findings';
 import type { ProjectConfig } from '../config/projectConfig';
 import type { Mesh } from '../meshes';
-import type { Span } from '../source/tree';
+import type { SourceNode, Span } from '../source/tree';
 
 /**
  * Go to definition, find references and the outline (`docs/navigation.md`). A policy names other
@@ -30,6 +30,8 @@ export interface Reference {
   /** The value (or, for a selector, the whole selector). */
   span: Span;
   target: Target;
+  /** The value's node, when the whole value is the name it refers by (what a rename rewrites). */
+  node?: SourceNode;
 }
 
 /** Where something is defined or referred to. */
