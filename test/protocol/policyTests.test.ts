@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { CodeLens, DocumentSymbol, Hover, MarkupContent } from 'vscode-languageserver-protocol';
+import type { CodeLens, CompletionItem, DocumentSymbol, Hover, MarkupContent } from 'vscode-languageserver-protocol';
 import { LspTestClient, waitForLast } from '../helpers/lspClient';
 import { REPO_ROOT } from '../helpers/paths';
 
@@ -78,7 +78,7 @@ describe('policy tests in the editor (LSP)', () => {
     assert.match(walkthrough, /allowed by ALLOW policy shop\/payments-callers rules\[0\]/);
   });
 
-  it('hovers a test with its outcome and walkthrough, and outlines the tests by name', async () => {
+  it('hovers a test with its outcome and walkthrough, completes expect:, and outlines the tests by name', async () => {
     const tests = uriOf('tests/shop-access.yaml');
     const hover = await client.request<Hover>('textDocument/hover', { textDocument: { uri: tests }, position: { line: 28, character: 6 } });
     const text = (hover.contents as MarkupContent).value;
@@ -87,6 +87,8 @@ describe('policy tests in the editor (LSP)', () => {
     assert.match(text, /security\/authorization-policies\.yaml/, 'places relative to the workspace folder');
     const passing = await client.request<Hover>('textDocument/hover', { textDocument: { uri: tests }, position: { line: 6, character: 6 } });
     assert.match((passing.contents as MarkupContent).value, /^\*\*✓ Policy test passes:\*\* the frontend creates charges \(expects allow\)/);
+    const completions = await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri: tests }, position: { line: 7, character: 14 } });
+    assert.deepEqual(completions.map((c) => c.label), ['allow', 'deny', 'external', 'unknown']);
     const symbols = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri: tests } });
     assert.deepEqual(symbols.map((s) => `${s.name} (${s.detail})`), [
       'the frontend creates charges (expect allow)', 'the frontend may not refund (expect deny)', 'the back office refunds (expect allow)',

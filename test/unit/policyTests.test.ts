@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runTestCli } from '../../server/src/cli/test';
 import { readPolicyTests, runPolicyTests } from '../../server/src/engine/policyTests';
+import { completeTestAt } from '../../server/src/engine/policyTests/complete';
 import { Simulation } from '../../server/src/engine/simulate';
 import { REPO_ROOT } from '../helpers/paths';
 import { workspaceOf } from './authz/workspace';
@@ -175,5 +176,29 @@ describe('mesh-policy test', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('completion in a policy test file', () => {
+  const complete = (text: string) => {
+    const offset = text.indexOf('‸');
+    const workspace = workspaceOf({ 'm.yaml': MANIFESTS, 'p.yaml': POLICY, 't.yaml': text.replace('‸', '') });
+    return completeTestAt(workspace.sourceFile('/ws/t.yaml')!, offset, workspace)?.map((s) => `${s.kind} ${s.insertText}`);
+  };
+
+  it('the verdicts after expect:, replacing what is typed', () => {
+    assert.deepEqual(complete('kind: MeshPolicyTest\ntests:\n  - call: "shop/web -> shop/cart"\n    expect: al‸\n'), ['value allow', 'value deny', 'value external', 'value unknown']);
+  });
+
+  it('the workspace\'s policies after policy:', () => {
+    assert.deepEqual(complete('kind: MeshPolicyTest\ntests:\n  - call: "shop/web -> shop/cart"\n    policy: ‸\n'), ['value shop/cart-readers']);
+  });
+
+  it('the keys of a test where a key starts, also while the YAML does not parse', () => {
+    assert.deepEqual(complete('kind: MeshPolicyTest\ntests:\n  - call: "shop/web -> shop/cart\n    ex‸\n'), ['field name: ', 'field call: ', 'field expect: ', 'field policy: ', 'field rule: ']);
+  });
+
+  it('nothing in a file that is not a test file', () => {
+    assert.equal(complete('tests:\n  - expect: ‸\n'), undefined);
   });
 });

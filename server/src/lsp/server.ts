@@ -753,7 +753,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onPrepareRename((params, token) => answer(token, (signal) => withResult(params.textDocument.uri, Promise.resolve(null), (result) => prepareRenameAnswer(navigationFor(params.textDocument.uri), result, params.position, signal))));
   connection.onRenameRequest((params, token) => answer(token, (signal) => withResult(params.textDocument.uri, Promise.resolve<WorkspaceEdit | null>(null), (result) => renameAnswer(navigationFor(params.textDocument.uri), result, params.position, params.newName, signal))));
   connection.onWorkspaceSymbol((params, token) => answer(token, () => workspaceSymbolsAnswer(workspaceNavigation(workspace), params.query)));
-  connection.onCompletion((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues()))));
+  connection.onCompletion((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues(), workspace))));
   connection.onCodeAction((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => [
     ...codeActions(params),
     ...(token.isCancellationRequested ? [] : trafficCodeActions(params, currentInsight(), workspace, engine).map((action) => ({ ...action, title: redaction.text(action.title) }))),

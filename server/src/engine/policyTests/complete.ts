@@ -1,0 +1,53 @@
+import type { WorkspaceView } from '../checks/check';
+import type { Suggestion } from '../complete';
+import type { SourceFile } from '../source/sourceFile';
+import { POLICY_TEST_KIND } from './index';
+
+const VERDICTS: readonly [string, string][] = [
+  ['allow', 'the policies let the call through'],
+  ['deny', 'the policies refuse it (Istio 403, Linkerd 403 or PERMISSION_DENIED, Consul RBAC)'],
+  ['external', 'an Istio CUSTOM provider decides it'],
+  ['unknown', 'the call lacks an attribute the policies test'],
+];
+const KEYS: readonly [string, string][] = [
+  ['name', 'what the test is about'],
+  ['call', 'the call: `[<mesh>:] <ns>/<caller> -> <ns>/<workload>[:<port>] [METHOD] [/path]`, or an access record'],
+  ['expect', 'the verdict the call must get: allow, deny, external or unknown'],
+  ['policy', 'the policy that must decide: `Kind namespace/name`, `namespace/name` or `name`'],
+  ['rule', 'the rule that must decide, as the walkthrough names it: `rules[0]`, `sources[1] web`'],
+];
+
+/**
+ * Completion in a policy test file (docs/policy-tests.md), line by line so that it works while
+ * the YAML does not parse: the keys of a test, the verdicts of `expect:` and the workspace's
+ * policies for `policy:`. Undefined when the file is not a test file.
+ */
+export function completeTestAt(file: SourceFile, offset: number, workspace: WorkspaceView): Suggestion[] | undefined {
+  if (file.format !== 'yaml' || !new RegExp(`^kind:\\s*${POLICY_TEST_KIND}\\s*$`, 'm').test(file.text)) return undefined;
+  const position = file.lines.position(offset);
+  const lineStart = file.lines.offset({ line: position.line, character: 0 });
+  const before = file.text.slice(lineStart, offset);
+  const value = /^(\s*(?:-\s+)?)(expect|policy):\s*(\S*)$/.exec(before);
+  if (value) {
+    const replace = { start: offset - value[3]!.length, end: offset };
+    const options = value[2] === 'expect' ? VERDICTS : policies(workspace);
+    return options.map(([label, detail]) => ({ label, kind: 'value', insertText: label, replace, detail }));
+  }
+  const key = /^(\s*(?:-\s+)?)([A-Za-z]*)$/.exec(before);
+  if (key && (key[1]!.length > 0)) {
+    const replace = { start: offset - key[2]!.length, end: offset };
+    return KEYS.map(([label, documentation]) => ({ label, kind: 'field', insertText: `${label}: `, replace, documentation, ...(label === 'call' || label === 'expect' ? { required: true, detail: 'policy test' } : { detail: 'policy test' }) }));
+  }
+  return [];
+}
+
+/** `namespace/name` of each policy, with its kind. */
+function policies(workspace: WorkspaceView): [string, string][] {
+  const seen = new Map<string, string>();
+  for (const { resource } of workspace.resources) {
+    if (!resource.name) continue;
+    const label = resource.namespace ? `${resource.namespace}/${resource.name}` : resource.name;
+    if (!seen.has(label)) seen.set(label, `${resource.kind} (${resource.mesh})`);
+  }
+  return [...seen].sort((a, b) => a[0].localeCompare(b[0]));
+}
