@@ -3,17 +3,7 @@
 // (docs/navigation.md).
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { workspaceRoot } from './workspace';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import { until, workspaceRoot } from './workspace';
 
 /** `folder/file:line` (1-based) of a location or link, relative to shop/. */
 function where(found: vscode.Location | vscode.LocationLink): string {

@@ -2,17 +2,7 @@
 // policy tests (docs/policy-tests.md) reach the user as diagnostics on the test file, open or not.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { workspaceRoot } from './workspace';
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import { until, workspaceRoot } from './workspace';
 
 suite('Mesh Policy Auditor: policy tests in VS Code', () => {
   test('the test that mistake 2 breaks is an error on its expect, the others pass', async () => {

@@ -3,18 +3,8 @@
 // commands, through the vscode API.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { workspaceRoot } from './workspace';
+import { until, workspaceRoot } from './workspace';
 
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 suite('Mesh Policy Auditor: observed traffic in VS Code', () => {
   let uri: vscode.Uri;
