@@ -332,6 +332,7 @@ describe('rename', () => {
   it('refuses manifests, names that are not Kubernetes names, and references to nothing', async () => {
     assert.match(String(await renameAt('mtls.yaml', 'web.shop', 'x')), /^Deployment shop\/web \(service account web\) is not a policy resource/);
     assert.match(String(await renameAt('s.yaml', 'cart-http', 'Cart_Web')), /^"Cart_Web" is not a Kubernetes name/);
+    assert.equal(await renameAt('s.yaml', 'app: cart', 'x'), 'a selector picks workloads by their labels, not by a name');
     const dangling = { ...files, 'a.yaml': files['a.yaml'].replace('name: cart-http', 'name: c‸art-gone') };
     const { workspace, file, offset } = open(dangling);
     const found = await workspaceNavigation(workspace, workspaceAuthz(workspace)).rename(workspace.sourceFile(file)!, offset, 'x');

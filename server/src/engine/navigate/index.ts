@@ -112,6 +112,7 @@ export class WorkspaceNavigation {
    */
   async renameTarget(file: SourceFile, offset: number, pace?: Pace): Promise<{ range: Range; name: string } | { refused: string } | undefined> {
     const found = this.referenceAt(file, offset);
+    if (found?.reference.target.type === 'attachment') return { refused: 'a selector picks workloads by their labels, not by a name' };
     const definitions = await this.definitionsFor(file, offset, pace);
     if (!definitions.length) return found ? { refused: 'it names nothing in the workspace' } : undefined;
     if (!definitions.every((d) => this.resourceOf(d))) return { refused: `${definitions[0]!.label} is not a policy resource: rename it in its manifest, and the places that name it` };
