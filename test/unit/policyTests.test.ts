@@ -6,6 +6,8 @@ import { describe, it } from 'node:test';
 import { runTestCli } from '../../server/src/cli/test';
 import { readPolicyTests, runPolicyTests } from '../../server/src/engine/policyTests';
 import { completeTestAt } from '../../server/src/engine/policyTests/complete';
+import { LivePolicyTests } from '../../server/src/engine/policyTests/live';
+import { Engine } from '../../server/src/engine/engine';
 import { Simulation } from '../../server/src/engine/simulate';
 import { REPO_ROOT } from '../helpers/paths';
 import { workspaceOf } from './authz/workspace';
@@ -200,5 +202,36 @@ describe('completion in a policy test file', () => {
 
   it('nothing in a file that is not a test file', () => {
     assert.equal(complete('tests:\n  - expect: ‸\n'), undefined);
+  });
+});
+
+describe('policy tests in the editor, decided again by difference', () => {
+  // LivePolicyTests keeps each call's decision while an edit cannot reach it (SimulationUpdate.affects)
+  // and no policy its decision names moved: after every edit its findings must equal a fresh run's.
+  const files = { 'm.yaml': MANIFESTS, 'p.yaml': POLICY, 'other.yaml': POLICY.replace('cart-readers', 'cart-writers').replace('[GET]', '[PUT]'), 't.yaml': testFile([
+    '- {call: "shop/web -> shop/cart:8080 GET /items", expect: allow, policy: cart-readers, rule: "rules[0]"}',
+    '- {call: "shop/web -> shop/cart:8080 PUT /items", expect: allow, policy: cart-writers}',
+    '- {call: "shop/web -> shop/cart:8080 POST /items", expect: deny}',
+    '',
+  ].join('\n')) };
+  const EDITS: [string, keyof typeof files, (text: string) => string][] = [
+    ['a rule stops allowing GET', 'p.yaml', (t) => t.replace('[GET]', '[HEAD]')],
+    ['it allows GET again', 'p.yaml', (t) => t],
+    ['lines added above the policy: its places move', 'p.yaml', (t) => `# a comment\n# another\n${t}`],
+    ['the other policy allows POST too', 'other.yaml', (t) => t.replace('[PUT]', '[PUT, POST]')],
+    ['the test file changes an expectation', 't.yaml', (t) => t.replace('expect: deny', 'expect: allow')],
+    ['the workload loses its label', 'm.yaml', (t) => t.replace('labels: {app: cart}', 'labels: {app: kart}')],
+  ];
+  it('equals a fresh run after each edit', () => {
+    const workspace = workspaceOf(files);
+    const live = new LivePolicyTests();
+    const shown = (found: Map<string, { range: { start: { line: number } }; message: string; related?: { range: { start: { line: number } } }[] }[]>) =>
+      [...found].map(([path, list]) => `${path}: ${list.map((f) => `${f.range.start.line + 1} ${f.message} @${(f.related ?? []).map((r) => r.range.start.line + 1).join(',')}`).join(' | ')}`);
+    live.findings(workspace, {});
+    const engine = new Engine();
+    for (const [what, path, edit] of EDITS) {
+      workspace.update(engine.prepare(engine.read(`/ws/${path}`, edit(files[path]))));
+      assert.deepEqual(shown(live.findings(workspace, {})), shown(new LivePolicyTests().findings(workspace, {})), what);
+    }
   });
 });

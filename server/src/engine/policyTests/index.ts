@@ -134,11 +134,22 @@ export interface PolicyTestResult {
   notes: { message: string; at?: SourceRef }[];
 }
 
-/** Decides each test's call with the workspace's simulation, as `explain` does. */
-export function runPolicyTests(cases: readonly PolicyTestCase[], simulation: Pick<Simulation, 'meshOf' | 'decide' | 'identityNamespace'>, config: Pick<ProjectConfig, 'istio' | 'consul'>): PolicyTestResult[] {
+/** A call as written, decided: what `runPolicyTests` may keep between runs, by the call's text. */
+export type DecidedCalls = Map<string, { record: AccessRecord; decision: Decision }>;
+
+/**
+ * Decides each test's call with the workspace's simulation, as `explain` does. `decided`: calls
+ * decided before with the same simulation, by their text, which the caller keeps only while they
+ * would decide the same (`LivePolicyTests`); calls decided now are added to it.
+ */
+export function runPolicyTests(cases: readonly PolicyTestCase[], simulation: Pick<Simulation, 'meshOf' | 'decide' | 'identityNamespace'>, config: Pick<ProjectConfig, 'istio' | 'consul'>, decided?: DecidedCalls): PolicyTestResult[] {
   return cases.map((test) => {
-    const { record, decision } = decideWrittenCall(simulation, test.call, config);
-    return { test, record, decision, ...verdictOf(test, decision) };
+    let call = decided?.get(test.callText);
+    if (!call) {
+      call = decideWrittenCall(simulation, test.call, config);
+      decided?.set(test.callText, call);
+    }
+    return { test, record: call.record, decision: call.decision, ...verdictOf(test, call.decision) };
   });
 }
 

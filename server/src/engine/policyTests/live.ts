@@ -5,7 +5,8 @@ import type { Finding } from '../findings';
 import { Simulation } from '../simulate';
 import type { SourceFile } from '../source/sourceFile';
 import type { WorkspaceModel } from '../workspace';
-import { readPolicyTests, runPolicyTests, type PolicyTestFile, type PolicyTestResult } from './index';
+import type { Decision } from '../simulate/types';
+import { readPolicyTests, runPolicyTests, type DecidedCalls, type PolicyTestFile, type PolicyTestResult } from './index';
 
 const testsOf = new WeakMap<SourceFile, PolicyTestFile | null>();
 
@@ -24,6 +25,8 @@ function cachedTests(file: SourceFile): PolicyTestFile | undefined {
 export class LivePolicyTests {
   private simulation: Simulation | undefined;
   private seen = new Map<string, SourceFile>();
+  /** The calls decided with the simulation as it is, kept across runs while an update cannot change them. */
+  private decided: DecidedCalls = new Map();
   private lastResults = new Map<string, { file: SourceFile; results: PolicyTestResult[] }>();
 
   /** Every test file's results as last decided by `findings`, in workspace order. */
@@ -49,12 +52,15 @@ export class LivePolicyTests {
     });
     if (!files.length) {
       this.simulation = undefined;
+      this.decided.clear();
       return found;
     }
     const simulation = this.upToDate(workspace);
+    const asked = new Set(files.flatMap(({ tests }) => tests.cases.map((c) => c.callText)));
+    for (const text of this.decided.keys()) if (!asked.has(text)) this.decided.delete(text);
     for (const { file, tests } of files) {
       const list: Finding[] = tests.problems.map((problem) => ({ file: file.path, range: file.lines.range(problem.span), severity: 'error', code: Codes.policyTestProblem, message: problem.message }));
-      const results = runPolicyTests(tests.cases, simulation, workspace.config);
+      const results = runPolicyTests(tests.cases, simulation, workspace.config, this.decided);
       this.lastResults.set(file.path, { file, results });
       for (const result of results) {
         if (!result.failures.length) continue;
@@ -78,12 +84,27 @@ export class LivePolicyTests {
     const current = new Map(workspace.sourceFiles.map((file) => [file.path, file]));
     if (!this.simulation) {
       this.simulation = new Simulation(workspace);
+      this.decided.clear();
     } else {
       const changed = [...current].filter(([path, file]) => this.seen.get(path) !== file).map(([path]) => path);
       for (const path of this.seen.keys()) if (!current.has(path)) changed.push(path);
-      if (changed.length) this.simulation.update(workspace, changed);
+      if (changed.length) {
+        const update = this.simulation.update(workspace, changed);
+        // A call is decided again when the change may reach it, or when a policy its decision
+        // names moved (its places would be off)
+        const moved = new Set(update.moved.map((m) => m.file));
+        for (const [text, { record, decision }] of this.decided) {
+          if (update.affects(record) || (moved.size && namesFileIn(decision, moved))) this.decided.delete(text);
+        }
+      }
     }
     this.seen = current;
     return this.simulation;
   }
+}
+
+/** Whether a decision names a place in one of `files` (its policy, rule or a step of its walkthrough). */
+function namesFileIn(decision: Decision, files: ReadonlySet<string>): boolean {
+  const refs = [decision.policy, decision.rule, decision.passed?.policy, decision.passed?.rule, ...decision.trace.map((step) => step.at), ...(decision.shadow ?? []).flatMap((s) => [s.policy, s.rule]), ...(decision.auditedBy ?? []).flatMap((a) => [a.policy, a.rule])];
+  return refs.some((ref) => ref !== undefined && files.has(ref.file));
 }
