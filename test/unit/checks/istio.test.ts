@@ -631,6 +631,21 @@ const BACKEND = docs(deployment('backend', 'bookinfo', { app: 'backend' }, { por
 // Istio docs "503 errors after setting destination rule", PeerAuthentication reference (STRICT:
 // mTLS with a client certificate required; portLevelMtls per container port), DestinationRule
 // reference (ClientTLSSettings modes; a short host name is read in the rule's namespace).
+const MESH_CONFIG = (mesh: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |\n${mesh.split('\n').map((l) => `    ${l}`).join('\n')}\n`;
+
+// spec §1.5.2: the mesh's trust domain, its aliases and cluster.local are rewritten to the mesh's; `*` is a wildcard; any other is kept as written.
+TABLES['MPA1037'] = {
+  trigger: [
+    { name: 'another trust domain in a source', text: ap('  rules:\n  - from:\n    - source:\n        principals: ["partner.example/ns/shop/sa/web"]\n'), at: 'principals:', message: 'trust domain partner.example of principal "partner.example/ns/shop/sa/web" is not the mesh\'s (cluster.local, and no trustDomainAliases are set): Istio keeps it as written, so it matches only callers from another mesh with that trust domain' },
+    { name: 'in a when condition, with spiffe://', text: ap('  rules:\n  - when:\n    - key: source.principal\n      notValues: ["spiffe://old.example/ns/shop/sa/web"]\n'), at: 'notValues', message: 'trust domain old.example of principal' },
+    { name: 'neither the mesh config\'s trust domain nor its aliases', text: docs(MESH_CONFIG('trustDomain: acme.org\ntrustDomainAliases: [old.acme.org]'), ap('  rules:\n  - from:\n    - source:\n        notPrincipals: ["acme.com/ns/shop/sa/web"]\n')), at: 'notPrincipals', message: 'is not the mesh\'s (acme.org) nor one of its trustDomainAliases (old.acme.org)' },
+  ],
+  clean: [
+    { name: 'cluster.local, a wildcard trust domain, other forms', text: ap('  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/shop/sa/web", "*/ns/shop/sa/web", "*.example/ns/shop/sa/web", "*", "cluster.local/ns/shop/*"]\n') },
+    { name: 'the mesh\'s trust domain and its aliases', text: docs(MESH_CONFIG('trustDomain: acme.org\ntrustDomainAliases: [old.acme.org]'), ap('  rules:\n  - from:\n    - source:\n        principals: ["acme.org/ns/shop/sa/web", "old.acme.org/ns/shop/sa/web", "cluster.local/ns/shop/sa/web"]\n')) },
+  ],
+};
+
 TABLES['MPA1036'] = {
   trigger: [
     { name: 'DISABLE vs namespace-wide STRICT', text: DR_FULL, at: 'mode: STRICT', message: `DestinationRule bookinfo/reviews (policy.yaml:${lineOf(DR_FULL, 'mode: DISABLE') + 1}) sets tls.mode DISABLE for host reviews.bookinfo.svc.cluster.local (traffic policy), so client sidecars send plain text, but PeerAuthentication bookinfo/default makes mTLS STRICT for workloads bookinfo/reviews-v1, bookinfo/reviews-v2:` },

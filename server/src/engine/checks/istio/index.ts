@@ -25,6 +25,7 @@ import { noMatchingWorkloadsCheck } from './MPA1016-no-matching-workloads';
 import { namespaceNotFoundCheck } from './MPA1017-namespace-not-found';
 import { httpMethodCheck } from './MPA1018-http-method';
 import { principalServiceAccountCheck } from './MPA1019-principal-service-account';
+import { unknownTrustDomainCheck } from './MPA1037-unknown-trust-domain';
 import { principalFormatCheck } from './MPA1020-principal-format';
 import { identityWithoutMtlsCheck } from './MPA1021-identity-without-mtls';
 import { peerAuthenticationConflictCheck } from './MPA1022-peer-authentication-conflict';
@@ -76,4 +77,5 @@ export const ISTIO_CHECKS: Check[] = [
   customProviderNotDeclaredCheck,
   jwtWithoutRequestAuthenticationCheck,
   destinationRuleTlsConflictCheck,
+  unknownTrustDomainCheck,
 ];
