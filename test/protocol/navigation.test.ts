@@ -100,6 +100,12 @@ describe('go to definition, references and symbols (LSP)', () => {
     assert.deepEqual(back.map((l) => where(l.targetUri, l.targetSelectionRange)), ['policy/web-routes.yaml:9:8']);
   });
 
+  it('hovers a reference with what it names and where', async () => {
+    await open('policy/authorization-policies.yaml');
+    const hover = await client.request<{ contents: { value: string } }>('textDocument/hover', at('policy/authorization-policies.yaml', 13, 'web-app'));
+    assert.match(hover.contents.value, /Refers to `HTTPRoute emojivoto\/web-app` \(policy\/web-routes\.yaml:9\)/);
+  });
+
   it('answers null where the cursor names nothing', async () => {
     await open('policy/authorization-policies.yaml');
     assert.equal(await client.request('textDocument/definition', at('policy/authorization-policies.yaml', 11, 'policy.linkerd.io')), null);

@@ -599,6 +599,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onRequest(YAML_SCHEMA_CONTENT_REQUEST, (params: { uri?: unknown }) => (typeof params?.uri === 'string' ? yamlSchemaContent(engine.registry.catalog, params.uri) ?? null : null));
   refuseAfterShutdown(connection);
 
+  /** A path as the user reads it: relative to the workspace folder. */
+  const displayPath = (p: string): string => {
+    const root = workspaceFolders[0];
+    return root && p.startsWith(root + sep) ? p.slice(root.length + 1) : p;
+  };
+
   /** Which policies apply to the workspace's workloads (`engine/authz`), for the files of the workspace, in a trusted one. */
   const authzFor = (uri: string): WorkspaceAuthz | undefined => (trusted && inWorkspace(uri) ? workspaceAuthz(workspace) : undefined);
 
@@ -625,7 +631,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       // over a policy test: whether it passes, and the walkthrough of its call
       const tested = trusted && params.position.line < result.file.lines.lineCount ? policyTestHover(policyTests.results(result.file), result.file.lines.offset(params.position)) : undefined;
       const testText = tested && relativePlaces(redaction.aboutCall(tested.markdown, tested.record), workspaceFolders);
-      return hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text), listing ?? testText);
+      // over a reference: what it names, and where
+      const refers = params.position.line < result.file.lines.lineCount ? navigationFor(uri).referenceText(result.file, result.file.lines.offset(params.position), (p) => `${displayPath(p.file)}:${p.range.start.line + 1}`) : undefined;
+      const more = [listing ?? testText, refers].filter((part): part is string => part !== undefined).join('\n\n');
+      return hover(engine, result, params.position, currentInsight(), () => token.isCancellationRequested, (text) => redaction.text(text), more || undefined);
     });
   }));
   connection.onCodeLens((params, token) => answer(token, async (signal) => {
@@ -652,10 +661,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   }, (listed) => redaction.deep(listed));
   registerAuthzRequests(connection, {
     authz: () => (trusted ? workspaceAuthz(workspace) : 'This workspace is not trusted: Mesh Policy Auditor only lints policy files there. Trust the workspace to list the policies that apply to its workloads.'),
-    displayPath: (p) => {
-      const root = workspaceFolders[0];
-      return root && p.startsWith(root + sep) ? p.slice(root.length + 1) : p;
-    },
+    displayPath,
   });
   registerTrafficRequests(connection, {
     redact: (response) => redaction.deep(response),

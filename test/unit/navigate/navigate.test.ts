@@ -211,6 +211,19 @@ describe('go to definition', () => {
   }
 });
 
+describe('what a hover says of a reference', () => {
+  it('what it names and where, or that the workspace has no such thing', () => {
+    const text = (files: Record<string, string>) => {
+      const { workspace, file, offset } = open(files);
+      return workspaceNavigation(workspace).referenceText(workspace.sourceFile(file)!, offset, (p) => `${p.file.replace('/ws/', '')}:${p.range.start.line + 1}`);
+    };
+    const policy = (name: string) => linkerd('AuthorizationPolicy', 'cart-authz', `  targetRef: {group: policy.linkerd.io, kind: Server, name: ${name}}\n  requiredAuthenticationRefs: []\n`);
+    assert.equal(text({ 's.yaml': SERVER, 'a.yaml': policy('cart-h‸ttp') }), 'Refers to `Server shop/cart-http` (s.yaml:3)');
+    assert.equal(text({ 's.yaml': SERVER, 'a.yaml': policy('cart-g‸one') }), 'Refers to Server shop/cart-gone, which the workspace does not define');
+    assert.equal(text({ 's.yaml': SERVER.replace('podSelector: {matchLabels: {app: cart}}', 'podSelector: {matchLabels: {app: c‸art}}') }), undefined);
+  });
+});
+
 describe('find references', () => {
   const files = {
     'm.yaml': MANIFESTS,

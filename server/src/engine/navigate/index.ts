@@ -19,7 +19,7 @@ import { consulReferences } from './consul';
 import { istioReferences } from './istio';
 import { linkerdReferences } from './linkerd';
 import { declaredDefinition, definitionKey, Resolver, resourceDefinition } from './resolve';
-import type { Definition, Place, Reference, ReferenceContext } from './types';
+import type { Definition, Place, Reference, ReferenceContext, Target } from './types';
 
 export type { Definition, Place, Reference, Target } from './types';
 
@@ -78,6 +78,16 @@ export class WorkspaceNavigation {
       const workload = index.workload(target.slice(0, slash), target.slice(slash + 1));
       return (workload && declaredDefinition(this.workspace, workload, `${workload.kind} ${target}`)) ?? [];
     });
+  }
+
+  /** For a hover over a reference: what it names and where that is, or that the workspace has none
+   * (selectors are left to the hover's "Applies to"). `where` writes a place as the user reads it. */
+  referenceText(file: SourceFile, offset: number, where: (place: Place) => string): string | undefined {
+    const found = this.referenceAt(file, offset);
+    if (!found || found.reference.target.type === 'attachment') return undefined;
+    const definitions = this.resolver.resolve(found.reference.target);
+    if (!definitions.length) return `Refers to ${targetText(found.reference.target)}, which the workspace does not define`;
+    return `Refers to ${definitions.map((d) => `\`${d.label}\` (${where(d)})`).join(', ')}`;
   }
 
   /** The reference at `offset` (what the editor underlines on the way to its definition). */
@@ -289,6 +299,20 @@ function onName(file: SourceFile, definition: Definition, offset: number): boole
   const before = file.text.slice(lineStart, start);
   const keyAt = Math.max(before.lastIndexOf('name'), before.lastIndexOf('Name'));
   return offset <= end && offset >= (keyAt >= 0 ? lineStart + keyAt : start);
+}
+
+/** A target as the user names it: `Server emojivoto/web-http`, `ServiceAccount shop/cart`. */
+function targetText(target: Target): string {
+  switch (target.type) {
+    case 'resource': return `${target.kind} ${target.namespace}/${target.name}`;
+    case 'serviceAccount': return `ServiceAccount ${target.namespace}/${target.name}`;
+    case 'namespace': return `Namespace ${target.name}`;
+    case 'service': return `Service ${target.namespace ? `${target.namespace}/` : ''}${target.name}`;
+    case 'gateway': return `Gateway ${target.namespace}/${target.name}`;
+    case 'serviceEntry': return `ServiceEntry ${target.namespace}/${target.name}`;
+    case 'jwtProvider': return `jwt-provider ${target.name}`;
+    case 'attachment': return 'the workloads it selects';
+  }
 }
 
 function inOrder(wanted: string, label: string): boolean {

@@ -67,12 +67,13 @@ export function linkerdReferences(resource: Resource, _context: ReferenceContext
 }
 
 function refTarget(ref: SourceNode | undefined, namespace: string, name: string): Target | undefined {
-  const kind = (textValue(ref, 'kind') ?? '').toLowerCase();
+  const written = textValue(ref, 'kind') ?? '';
+  const kind = written.toLowerCase();
   const group = (textValue(ref, 'group') ?? '').toLowerCase();
   const core = group === '' || group === 'core';
   if (core && kind === 'serviceaccount') return { type: 'serviceAccount', namespace, name };
   if (core && kind === 'namespace') return { type: 'namespace', name };
   if (core && kind === 'service') return { type: 'service', namespace, name };
-  if (!core && POLICY_KINDS.has(kind)) return { type: 'resource', mesh: 'linkerd', kind, group, namespace, name };
+  if (!core && POLICY_KINDS.has(kind)) return { type: 'resource', mesh: 'linkerd', kind: written, group, namespace, name };
   return undefined;
 }
