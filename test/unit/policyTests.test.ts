@@ -163,6 +163,19 @@ describe('mesh-policy test', () => {
     assert.match(junit, /<failure message="expected allow, got deny: [^"]*" type="expected allow">/);
   });
 
+  it('a Consul rule named as the walkthrough ends it (sources[0] dashboard), on examples/consul', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-test-'));
+    try {
+      writeFileSync(join(dir, 'consul.yaml'), 'kind: MeshPolicyTest\ntests:\n  - {call: "consul: default/dashboard -> default/api GET /", expect: allow, policy: counting-demo/api, rule: "sources[0] dashboard"}\n  - {call: "consul: default/dashboard -> default/api GET /", expect: allow, rule: "sources[1] web"}\n');
+      const { code, stdout } = cli([join(dir, 'consul.yaml'), '--policies', 'examples/consul']);
+      assert.equal(code, 1);
+      assert.match(stdout, /PASS .*consul\.yaml:3 /);
+      assert.match(stdout, /FAIL .*consul\.yaml:4 [^\n]*\n {8}expected rule sources\[1\] web to decide, but ServiceIntentions counting-demo\/api sources\[0\] dashboard did\n/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exit 2 for a file that is not a test file, or a test that cannot run', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-test-'));
     try {
