@@ -293,7 +293,8 @@ function redactedOutcome(o: ShapeOutcome, redactor: Redactor): ShapeOutcome {
 
 const n = (value: number): string => value.toLocaleString('en-US');
 
-function where(ref: SourceRef | undefined, rel: (p: string) => string): string {
+/** `file:line` of a place, the file as `rel` writes it ('' for none). */
+export function where(ref: SourceRef | undefined, rel: (p: string) => string): string {
   return ref ? `${rel(ref.file)}:${ref.range.start.line + 1}` : '';
 }
 

@@ -1,13 +1,12 @@
 import { resolve } from 'node:path';
-import { readPolicyTests, runPolicyTests, type PolicyTestProblem, type PolicyTestResult } from '../engine/policyTests';
-import type { SourceRef } from '../engine/simulate/types';
+import { decidedByText, readPolicyTests, runPolicyTests, type PolicyTestProblem, type PolicyTestResult } from '../engine/policyTests';
 import type { SourceFile } from '../engine/source/sourceFile';
 import { redactorFor } from '../engine/traffic/redact';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { ArgCursor } from './args';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import type { CliIo } from './main';
-import { loadWorkspace } from './simulate';
+import { loadWorkspace, where } from './simulate';
 import { displayPath } from './traffic';
 
 export const TEST_USAGE = `Usage: mesh-policy test <test files or folders...> [--policies <paths>] [options]
@@ -106,12 +105,9 @@ export function runTestCli(args: string[], io: CliIo): number {
   }
 }
 
-const where = (ref: SourceRef | undefined, rel: (p: string) => string) => (ref ? `${rel(ref.file)}:${ref.range.start.line + 1}` : '');
-
 function decidedBy(r: PolicyTestResult, rel: (p: string) => string): string {
   const { policy, rule } = r.decision;
-  if (!policy) return 'decided by the default';
-  return `decided by ${policy.label}${rule ? ` ${rule.label}` : ''} (${where(rule ?? policy, rel)})`;
+  return policy ? `${decidedByText(r.decision)} (${where(rule ?? policy, rel)})` : decidedByText(r.decision);
 }
 
 function textReport(results: readonly PolicyTestResult[], rel: (p: string) => string, lineOf: (r: PolicyTestResult) => number): string {

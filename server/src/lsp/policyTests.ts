@@ -1,6 +1,6 @@
 import type { Connection } from 'vscode-languageserver';
 import type { Range } from '../engine/findings';
-import type { PolicyTestResult } from '../engine/policyTests';
+import { decidedByText, type PolicyTestResult } from '../engine/policyTests';
 import type { LivePolicyTests } from '../engine/policyTests/live';
 import type { SourceFile } from '../engine/source/sourceFile';
 import { writtenCallMarkdown } from '../engine/insight/render';
@@ -40,7 +40,7 @@ export function registerPolicyTestRequests(connection: Connection, run: () => re
       uri: uriOf(file.path),
       tests: results.map(({ test, decision, failures, notes }) => ({
         name: test.name, range: file.lines.range(test.span), expectRange: file.lines.range(test.expectSpan), passed: failures.length === 0,
-        messages: failures.length ? [...failures, ...notes.map((n) => n.message), decision.policy ? `decided by ${decision.policy.label}${decision.rule ? ` ${decision.rule.label}` : ''}` : 'decided by the default'] : [],
+        messages: failures.length ? [...failures, ...notes.map((n) => n.message), decidedByText(decision)] : [],
         verdict: decision.verdict, call: test.callText,
       })),
     })),

@@ -1,5 +1,6 @@
 import type { Resource } from '../resource';
 import type { SourceNode } from '../source/tree';
+import { parsePrincipal } from '../traffic/ingest/identity';
 import { child, items, text, textValue } from './nodes';
 import type { Reference, ReferenceContext, Target } from './types';
 
@@ -53,11 +54,11 @@ function addEach(found: Reference[], list: SourceNode | undefined, read: (value:
 }
 
 /** `[spiffe://]<trust domain>/ns/<namespace>/sa/<service account>`, namespace and account without wildcards. */
-export function principalTarget(principal: string): Target | undefined {
-  const parts = principal.replace(/^spiffe:\/\//, '').split('/');
-  if (parts.length !== 5 || parts[1] !== 'ns' || parts[3] !== 'sa') return undefined;
-  const [, , namespace, , name] = parts as [string, string, string, string, string];
-  return namespace && name && !namespace.includes('*') && !name.includes('*') ? { type: 'serviceAccount', namespace, name } : undefined;
+function principalTarget(principal: string): Target | undefined {
+  const parts = parsePrincipal(principal);
+  if (parts?.mesh !== 'istio' || parts.serviceAccount === undefined) return undefined;
+  const { namespace, serviceAccount: name } = parts;
+  return !namespace.includes('*') && !name.includes('*') ? { type: 'serviceAccount', namespace, name } : undefined;
 }
 
 function namespaceTarget(name: string): Target | undefined {

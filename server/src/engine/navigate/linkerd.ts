@@ -1,10 +1,10 @@
+import { POLICY_GROUP } from '../checks/linkerd/lib/common';
 import { parseServiceAccountIdentity } from '../checks/linkerd/lib/identity';
 import type { Resource } from '../resource';
 import type { SourceNode } from '../source/tree';
 import { child, items, text, textValue } from './nodes';
 import type { Reference, ReferenceContext, Target } from './types';
 
-const POLICY_GROUP = 'policy.linkerd.io';
 /** The kinds a Linkerd reference may name among the workspace's policies, by group ('' = core). */
 const POLICY_KINDS = new Set(['server', 'httproute', 'grpcroute', 'meshtlsauthentication', 'networkauthentication']);
 

@@ -1,14 +1,9 @@
 import type { WorkspaceView } from '../checks/check';
 import type { Suggestion } from '../complete';
 import type { SourceFile } from '../source/sourceFile';
-import { POLICY_TEST_KIND } from './index';
+import { POLICY_TEST_KIND, VERDICT_MEANINGS } from './index';
 
-const VERDICTS: readonly [string, string][] = [
-  ['allow', 'the policies let the call through'],
-  ['deny', 'the policies refuse it (Istio 403, Linkerd 403 or PERMISSION_DENIED, Consul RBAC)'],
-  ['external', 'an Istio CUSTOM provider decides it'],
-  ['unknown', 'the call lacks an attribute the policies test'],
-];
+const VERDICTS = Object.entries(VERDICT_MEANINGS);
 const KEYS: readonly [string, string][] = [
   ['name', 'what the test is about'],
   ['call', 'the call: `[<mesh>:] <ns>/<caller> -> <ns>/<workload>[:<port>] [METHOD] [/path]`, or an access record'],

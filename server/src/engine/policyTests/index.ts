@@ -23,7 +23,14 @@ import { decideWrittenCall, parseWrittenCall, writtenCallFromValue, type Written
  */
 export const POLICY_TEST_KIND = 'MeshPolicyTest';
 
-const VERDICTS: readonly Verdict[] = ['allow', 'deny', 'external', 'unknown'];
+/** The verdicts a test may expect, each with what it means. */
+export const VERDICT_MEANINGS: Readonly<Record<Verdict, string>> = {
+  allow: 'the policies let the call through',
+  deny: 'the policies refuse it (Istio 403, Linkerd 403 or PERMISSION_DENIED, Consul RBAC)',
+  external: 'an Istio CUSTOM provider decides it',
+  unknown: 'the call lacks an attribute the policies test',
+};
+const VERDICTS = Object.keys(VERDICT_MEANINGS) as Verdict[];
 const CASE_KEYS = new Set(['name', 'call', 'expect', 'policy', 'rule']);
 
 export interface PolicyTestCase {
@@ -169,6 +176,12 @@ function verdictOf(test: PolicyTestCase, decision: Decision): Pick<PolicyTestRes
     failures.push(`expected rule ${test.rule} to decide, but ${decision.rule ? `${decision.rule.label} did` : 'no rule did'}`);
   }
   return { failures, notes: failures.length ? notes : [] };
+}
+
+/** What decided a test's call, in words: `decided by AuthorizationPolicy shop/cart rules[0]`. */
+export function decidedByText(decision: Decision): string {
+  const { policy, rule } = decision;
+  return policy ? `decided by ${policy.label}${rule ? ` ${rule.label}` : ''}` : 'decided by the default';
 }
 
 /** `Kind namespace/name`, `namespace/name` or `name` against a label such as `AuthorizationPolicy shop/cart`. */

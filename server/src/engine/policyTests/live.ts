@@ -6,7 +6,7 @@ import { Simulation } from '../simulate';
 import type { SourceFile } from '../source/sourceFile';
 import type { WorkspaceModel } from '../workspace';
 import type { Decision } from '../simulate/types';
-import { readPolicyTests, runPolicyTests, type DecidedCalls, type PolicyTestFile, type PolicyTestResult } from './index';
+import { decidedByText, readPolicyTests, runPolicyTests, type DecidedCalls, type PolicyTestFile, type PolicyTestResult } from './index';
 
 const testsOf = new WeakMap<SourceFile, PolicyTestFile | null>();
 
@@ -66,7 +66,7 @@ export class LivePolicyTests {
         if (!result.failures.length) continue;
         const { policy, rule } = result.decision;
         const related = [
-          ...(policy ? [{ file: (rule ?? policy).file, range: (rule ?? policy).range, message: `decided by ${policy.label}${rule ? ` ${rule.label}` : ''}` }] : []),
+          ...(policy ? [{ file: (rule ?? policy).file, range: (rule ?? policy).range, message: decidedByText(result.decision) }] : []),
           ...result.notes.flatMap((note) => (note.at ? [{ file: note.at.file, range: note.at.range, message: note.message }] : [])),
         ];
         list.push({

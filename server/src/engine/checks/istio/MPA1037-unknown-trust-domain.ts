@@ -1,9 +1,7 @@
 import { replaceScalar } from '../../edits';
 import type { Check } from '../check';
+import { parsePrincipal } from '../../traffic/ingest/identity';
 import { AP, principalValuesOf } from './util';
-
-/** `[spiffe://]<trust domain>/ns/<namespace>/sa/<account>`: the trust domain, when the value has that form. */
-const TRUST_DOMAIN = /^(?:spiffe:\/\/)?([^/]+)\/ns\/[^/]+\/sa\/[^/]+$/;
 
 /**
  * Kiali KIA0108; spec §1.5.2. Istio rewrites a principal whose trust domain is the mesh's, one of
@@ -22,7 +20,8 @@ export const unknownTrustDomainCheck: Check = {
     const { trustDomain, trustDomainAliases } = ctx.workspace.config.istio;
     const known = new Set([trustDomain, ...trustDomainAliases, 'cluster.local']);
     for (const { path, value } of principalValuesOf(ctx)) {
-      const domain = TRUST_DOMAIN.exec(value)?.[1];
+      const parts = parsePrincipal(value);
+      const domain = parts?.mesh === 'istio' ? parts.trustDomain : undefined;
       // (a wildcard in the trust domain is a pattern over whatever domains exist: not one to know)
       if (domain === undefined || domain.includes('*') || known.has(domain)) continue;
       const node = ctx.locate(path).node;
