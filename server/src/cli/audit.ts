@@ -10,6 +10,8 @@ import { parsedCleanly } from '../engine/source/sourceFile';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { describeFsError } from '../engine/fsErrors';
 import { simulateShapes } from '../engine/simulate';
+import { DEFAULT_MAX_TESTS, EXPECT_FROM, policyTestsFromTraffic, type ExpectFrom } from '../engine/policyTests/fromTraffic';
+import { redactorFor } from '../engine/traffic/redact';
 import type { TimeWindow } from '../engine/traffic/ingest';
 import { commandFailure, HelpRequested, UsageError } from './errors';
 import { ArgCursor } from './args';
@@ -19,14 +21,17 @@ import { EXIT_INTERRUPTED, isAbort } from './traffic';
 
 export const AUDIT_USAGE = `Usage: mesh-policy report   --traffic <paths> [--policies <paths>] [options]
        mesh-policy generate --mesh istio|linkerd|consul --traffic <paths> [--inventory <paths>] [options]
+       mesh-policy generate --tests --traffic <paths> [--policies <paths>] [--expect observed|policies] [options]
 
 report decides every observed call with the policies and writes the audit: traffic matrix,
 trends, violations, top services and callers, workloads with no policy, unused rules, risky
 patterns (docs/audit.md). generate writes least-privilege policies that allow exactly the
 observed allowed calls of identified callers, with comments stating the evidence.
+generate --tests writes policy tests (docs/policy-tests.md): the observed calls, one per caller,
+destination, port, method and path, each expecting what the mesh did with it.
 
 Options:
-  --policies <paths>           Policy files or folders (report; default: the current folder).
+  --policies <paths>           Policy files or folders (report, generate --tests; default: the current folder).
   --traffic <paths>            Access logs (files or folders).
   --inventory <paths>          Kubernetes manifests or kubectl dumps (default: the policy paths).
   --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
@@ -40,11 +45,18 @@ Options:
                                mode is PERMISSIVE or DISABLE by their addresses (ip, the default), by
                                port and request alone, admitting any plaintext client there (any),
                                or not at all (none).
+  --tests                      generate: policy tests from the observed calls instead of policies
+                               (--mesh then only picks the calls of one mesh).
+  --expect observed|policies   generate --tests: expect what the logs observed (default), or what
+                               the policies decide now (a snapshot).
+  --max-tests <N>              generate --tests: at most N tests (default 200); the busiest call
+                               of each caller and destination first.
   --output <file>              Write there (atomically) instead of standard output.
 
 Exit codes: report: 0, or 1 when observed-allowed calls would be denied by the policies;
 generate: 0, or 1 when no policy could be generated or when the generated policies would deny
 calls the logs show allowed (a self-check simulates them; stderr says which and why);
+generate --tests: 0, or 1 when no test could be written or when tests fail with the policies now;
 2 usage error or unreadable input.`;
 
 
@@ -60,10 +72,14 @@ interface AuditArgs {
   includeUnknown: boolean;
   plaintextCallers: PlaintextCallers;
   output?: string;
+  /** generate: write policy tests, not policies. */
+  tests: boolean;
+  expect?: ExpectFrom;
+  maxTests?: number;
 }
 
 function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
-  const parsed: AuditArgs = { policies: [], traffic: [], inventory: [], format: 'html', includeUnknown: false, plaintextCallers: 'ip' };
+  const parsed: AuditArgs = { policies: [], traffic: [], inventory: [], format: 'html', includeUnknown: false, plaintextCallers: 'ip', tests: false };
   for (const cli = new ArgCursor(args); cli.next();) {
     const flag = cli.flag;
     const value = (): string => cli.value();
@@ -71,7 +87,22 @@ function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
     const only = (which: 'report' | 'generate') => cli.only(command, which);
     switch (flag) {
       case '--help': case '-h': throw new HelpRequested();
-      case '--policies': only('report'); parsed.policies.push(...list()); break;
+      case '--policies': parsed.policies.push(...list()); break;
+      case '--tests': only('generate'); parsed.tests = cli.switchOn(); break;
+      case '--expect': {
+        only('generate');
+        const v = value();
+        if (!(EXPECT_FROM as readonly string[]).includes(v)) throw new UsageError(`--expect must be observed or policies (got "${v}")`);
+        parsed.expect = v as ExpectFrom;
+        break;
+      }
+      case '--max-tests': {
+        only('generate');
+        const v = value();
+        if (!/^[1-9]\d{0,6}$/.test(v)) throw new UsageError(`--max-tests must be a whole number from 1 (got "${v}")`);
+        parsed.maxTests = Number(v);
+        break;
+      }
       case '--traffic': parsed.traffic.push(...list()); break;
       case '--inventory': parsed.inventory.push(...list()); break;
       case '--config': parsed.config = value(); break;
@@ -105,7 +136,15 @@ function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
     }
   }
   if (parsed.traffic.length === 0) throw new UsageError(`${command} needs --traffic`);
-  if (command === 'generate' && !parsed.mesh) throw new UsageError('generate needs --mesh istio|linkerd|consul');
+  if (command === 'generate' && !parsed.mesh && !parsed.tests) throw new UsageError('generate needs --mesh istio|linkerd|consul (or --tests)');
+  if (!parsed.tests) {
+    if (parsed.policies.length && command === 'generate') throw new UsageError('--policies is an option of report and of generate --tests');
+    if (parsed.expect) throw new UsageError('--expect is an option of generate --tests');
+    if (parsed.maxTests !== undefined) throw new UsageError('--max-tests is an option of generate --tests');
+  } else {
+    if (parsed.includeUnknown) throw new UsageError('--include-unknown is an option of generate without --tests: tests are written only for calls whose outcome the log says');
+    if (args.some((a) => a === '--plaintext-callers' || a.startsWith('--plaintext-callers='))) throw new UsageError('--plaintext-callers is an option of generate without --tests');
+  }
   if (parsed.since && parsed.until && Date.parse(parsed.since) >= Date.parse(parsed.until)) throw new UsageError('--since must be before --until');
   return parsed;
 }
@@ -221,6 +260,7 @@ function peerAuthenticationsIn(paths: string[], io: CliIo): NonNullable<Generate
 export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }, run: AuditRun = {}): Promise<number> {
   try {
     const parsed = parse(args, 'generate');
+    if (parsed.tests) return await generateTestsCli(parsed, io, workerEntry, run);
     // only the inventory (and the configuration) are read: existing policies play no part
     const loaded = loadWorkspace({ policies: [], inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io, { quietWithoutPolicies: true });
     if (typeof loaded === 'number') return loaded;
@@ -245,3 +285,25 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
   }
 }
 
+
+/** `generate --tests`: policy tests from the observed calls, decided with the policies of the paths. */
+async function generateTestsCli(parsed: AuditArgs, io: CliIo, workerEntry: { file: string; argv: string[] } | undefined, run: AuditRun): Promise<number> {
+  const loaded = loadWorkspace({ policies: parsed.policies.length ? parsed.policies : ['.'], inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io);
+  if (typeof loaded === 'number') return loaded;
+  const traffic = await readTraffic(parsed.traffic, loaded.workspace, io, { ...(workerEntry ? { workerEntry } : {}), ...(run.signal ? { signal: run.signal } : {}) });
+  if (typeof traffic === 'number') return traffic;
+  const result = simulateShapes(loaded.simulation, traffic.shapes);
+  const generated = policyTestsFromTraffic(result.outcomes, loaded.simulation, loaded.workspace.config, {
+    expect: parsed.expect ?? 'observed', maxTests: parsed.maxTests ?? DEFAULT_MAX_TESTS, redactor: redactorFor(loaded.workspace.config),
+    displayPath: (p) => relative(io.cwd, p) || p, ...(parsed.mesh ? { mesh: parsed.mesh } : {}),
+  });
+  if (run.signal?.aborted) return interrupted(io);
+  const written = emit(generated.yaml, parsed.output, io);
+  if (written !== 0) return written;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const skipped = generated.skipped.reduce((sum, s) => sum + s.calls, 0);
+  io.stderr(`mesh-policy: ${n(generated.tests)} tests from ${n(generated.candidates)} distinct calls (${n(generated.calls)} calls); ${n(skipped)} calls not written${generated.failing ? `; ${n(generated.failing)} ${generated.failing === 1 ? 'test fails' : 'tests fail'} with the policies now` : ''} (see the comments at the top)`);
+  if (generated.tests === 0) for (const s of generated.skipped.slice(0, 5)) io.stderr(`  ${n(s.calls)} calls: ${s.reason}`);
+  if (traffic.stats.files.some((f) => f.error)) return 2;
+  return generated.tests > 0 && generated.failing === 0 ? 0 : 1;
+}
