@@ -240,6 +240,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         void vscode.window.showWarningMessage(`Mesh Policy Auditor: these policies would deny ${generated.wouldDeny.toLocaleString('en-US')} calls the logs show allowed; the comment at the top says which and why.`);
       }
     }),
+    vscode.commands.registerCommand('meshPolicy.generatePolicyTests', async (target?: { expect?: 'observed' | 'policies' }) => {
+      let expect = target?.expect;
+      if (!expect) {
+        const picked = await vscode.window.showQuickPick([
+          { label: 'What the mesh did', description: 'allow for calls observed allowed, deny for calls observed denied', expect: 'observed' as const },
+          { label: 'What the policies decide now', description: 'a snapshot: every test passes until a policy changes', expect: 'policies' as const },
+        ], { placeHolder: 'Policy tests from the observed calls: what should each test expect?' });
+        if (!picked) return;
+        expect = picked.expect;
+      }
+      const generated = await request<{ yaml: string; tests: number; failing: number } | null>('meshPolicy/generateTests', { expect });
+      if (!generated) return void vscode.window.showInformationMessage('Mesh Policy Auditor: no observed traffic is loaded to write policy tests from.');
+      const document = await vscode.workspace.openTextDocument({ language: 'yaml', content: generated.yaml });
+      await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Two });
+      if (generated.tests === 0) {
+        void vscode.window.showWarningMessage('Mesh Policy Auditor: no observed call could be written as a test; the comment at the top says why.');
+      } else if (generated.failing > 0) {
+        void vscode.window.showWarningMessage(`Mesh Policy Auditor: ${generated.failing.toLocaleString('en-US')} of the ${generated.tests.toLocaleString('en-US')} tests fail with the policies now: the policies decide those calls otherwise than the mesh did. Save the file in the workspace to run them.`);
+      }
+    }),
     vscode.commands.registerCommand('meshPolicy.translatePolicies', async (target?: { to?: string; uri?: string }) => {
       let to = target?.to;
       // From the palette: the active editor's file, else every policy of the workspace.

@@ -41,5 +41,15 @@ test('VS Code (code-server) runs the policy tests of examples/istio from the Tes
     // the summary above the tree: four of five pass
     await p.locator('.test-explorer-header, .result-summary', { hasText: '4/5' }).first().waitFor({ timeout: 30_000 });
     await p.screenshot({ path: path.join(cs.shots, 'policy-tests-explorer.png') });
+
+    // 3. tests written from the observed calls: pick what they expect, the file opens beside
+    await runCommand(p, 'Mesh Policy: Generate Policy Tests from Traffic...');
+    await p.locator('.quick-input-list .monaco-list-row', { hasText: 'What the policies decide now' }).first().waitFor({ timeout: 30_000 });
+    await p.locator('.quick-input-widget input').fill('policies decide now');
+    await p.keyboard.press('Enter');
+    const generated = p.locator('.monaco-editor .view-lines', { hasText: 'Policy tests generated from observed traffic' }).first();
+    await generated.waitFor({ timeout: 30_000 });
+    assert.match(await generated.innerText(), /kind:\sMeshPolicyTest/); // Monaco renders spaces as U+00A0
+    await p.screenshot({ path: path.join(cs.shots, 'policy-tests-generated.png') });
   });
 });

@@ -174,6 +174,23 @@ describe('traffic in the editor (LSP)', () => {
     assert.equal(await client.request('meshPolicy/generate', { mesh: 'istio', namespace: 'nowhere', workload: 'none' }), null);
   });
 
+  it('writes policy tests from the observed calls (meshPolicy/generateTests), which the server then runs as it says', async () => {
+    const snapshot = await client.request<{ yaml: string; tests: number; failing: number } | null>('meshPolicy/generateTests', { expect: 'policies' });
+    assert.ok(snapshot && snapshot.tests > 0);
+    assert.equal(snapshot.failing, 0, 'a snapshot of what the policies decide passes');
+    const observed = await client.request<{ yaml: string; tests: number; failing: number } | null>('meshPolicy/generateTests', { expect: 'observed' });
+    // the charges the frontend makes are allowed, observed and decided alike (examples/README.md)
+    assert.match(observed!.yaml, /- call: "shop\/frontend -> shop\/payments:9090 POST \/v1\/charges"\n {4}expect: allow\n/);
+    // mistake 1 (allow-nothing) denies calls the mesh allowed: those tests fail, each as MPA0005 once the file is in the workspace
+    assert.ok(observed!.failing > 0);
+    const uri = pathToFileURL(join(workspace, 'tests', 'observed.yaml')).href;
+    await client.open(uri, observed!.yaml);
+    const failures = await client.diagnosticsFor(uri, { ready: (d) => d.length > 0, timeoutMs: 30_000 });
+    assert.deepEqual([...new Set(failures.map((d) => d.code))], ['MPA0005']);
+    assert.equal(failures.length, observed!.failing);
+    await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri } });
+  });
+
   it('self-checks generated policies as the CLI does, without touching the workspace', async () => {
     const cart = await client.request<{ wouldDeny: number; wouldAllow: number } | null>('meshPolicy/generate', { mesh: 'istio', namespace: 'shop', workload: 'cart' });
     assert.deepEqual(cart && [cart.wouldDeny, cart.wouldAllow], [0, 0]);

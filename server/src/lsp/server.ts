@@ -16,6 +16,8 @@ import { VERSION } from '../version';
 import { LOG_CONFIGURATION } from '../engine/traffic/logConfiguration';
 import type { Finding } from '../engine/findings';
 import { buildAuditModel, generateChecked, renderReportHtml, renderTrafficMapHtml } from '../engine/audit';
+import { DEFAULT_MAX_TESTS, policyTestsFromTraffic } from '../engine/policyTests/fromTraffic';
+import { redactorFor } from '../engine/traffic/redact';
 import { translatePolicies } from '../engine/translate';
 import { edgeFixes } from '../engine/trafficFixes';
 import { uriOf } from './convert';
@@ -693,6 +695,16 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         peerAuthentications: workspace.resources.filter((r) => r.resource.mesh === 'istio' && r.resource.kind === 'PeerAuthentication'),
       });
       return { yaml: generated.yaml, resources: generated.resources, wouldDeny: check.denied, wouldAllow: check.allowed };
+    },
+    generateTests: (expect) => {
+      const insight = currentInsight();
+      if (!insight) return null;
+      const root = workspaceFolders[0];
+      const generated = policyTestsFromTraffic(insight.result.outcomes, new Simulation(workspace), workspace.config, {
+        expect, maxTests: DEFAULT_MAX_TESTS, redactor: redactorFor(workspace.config),
+        ...(root ? { displayPath: (p: string) => (p.startsWith(`${root}/`) ? p.slice(root.length + 1) : p) } : {}),
+      });
+      return { yaml: generated.yaml, tests: generated.tests, failing: generated.failing };
     },
     auditHtml: async (view, nonce, signal) => {
       // a turn before the model and one before rendering it: a cancel that came in meanwhile stops

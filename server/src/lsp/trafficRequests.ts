@@ -4,6 +4,7 @@ import type { EdgeAction, EdgeRef, TrafficFixKind } from '../engine/trafficFixes
 import type { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { TrafficStatus } from './traffic';
 import type { Mesh } from '../engine/meshes';
+import type { ExpectFrom } from '../engine/policyTests/fromTraffic';
 import { parseWrittenCall, writtenCallFromValue, type WrittenCall } from '../engine/traffic/writtenCall';
 import { answer } from './cancellation';
 
@@ -27,6 +28,8 @@ export const TrafficRequests = {
   status: 'meshPolicy/trafficStatus',
   /** `{mesh, namespace?, workload?}` → `{yaml, resources}`: least-privilege policies from the observed allowed calls (of one workload when given). */
   generate: 'meshPolicy/generate',
+  /** `{expect?: 'observed' | 'policies'}` → `{yaml, tests, failing}`: policy tests from the observed calls (docs/policy-tests.md); null without traffic. */
+  generateTests: 'meshPolicy/generateTests',
   /** `{to, uri?}` → `{yaml, resources, notes, differing}`: the policies of that file (else of the
    * workspace) translated into mesh `to`, checked on probe calls and the observed ones; null when
    * there is nothing to translate. */
@@ -73,6 +76,8 @@ interface Hooks {
    * deny, observed denied calls it would allow). Stops once `signal` is aborted.
    */
   generate(mesh: Mesh, destination: { namespace?: string; workload?: string }, signal: AbortSignal): Promise<{ yaml: string; resources: number; wouldDeny: number; wouldAllow: number } | null>;
+  /** Policy tests from the observed calls, expecting what the logs observed or what the policies decide now. */
+  generateTests(expect: ExpectFrom): { yaml: string; tests: number; failing: number } | null;
   /** The policies of the file at `uri` (else every policy of the workspace) translated into `to`; stops once `signal` is aborted. */
   translate(to: Mesh, uri: string | undefined, signal: AbortSignal): Promise<TranslatedPolicies | null>;
   /** The audit report or the traffic map of the current simulation, as HTML; stops once `signal` is aborted. */
@@ -114,6 +119,7 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
     if (!params.mesh || !MESHES.includes(params.mesh)) return null;
     return hooks.generate(params.mesh as Mesh, { ...(params.namespace ? { namespace: params.namespace } : {}), ...(params.workload ? { workload: params.workload } : {}) }, signal);
   });
+  on(TrafficRequests.generateTests, (params: { expect?: string }) => hooks.generateTests(params.expect === 'policies' ? 'policies' : 'observed'));
   on(TrafficRequests.translate, (params: { to?: string; uri?: string }, _token, signal) => {
     if (!params.to || !MESHES.includes(params.to)) return null;
     if (params.uri) hooks.prepare(params.uri);

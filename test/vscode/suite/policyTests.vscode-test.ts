@@ -32,4 +32,11 @@ suite('Mesh Policy Auditor: policy tests in VS Code', () => {
     const view = await until('the walkthrough', async () => vscode.workspace.textDocuments.find((d) => d.languageId === 'markdown' && /payments-callers rules\[0\]/.test(d.getText())));
     assert.match(view.getText(), /allowed by ALLOW policy shop\/payments-callers rules\[0\]/);
   });
+
+  test('Generate Policy Tests from Traffic opens the observed calls as a test file', async () => {
+    await vscode.commands.executeCommand('meshPolicy.generatePolicyTests', { expect: 'policies' });
+    const generated = await until('the generated tests', async () => vscode.workspace.textDocuments.find((d) => d.isUntitled && /^kind: MeshPolicyTest$/m.test(d.getText())));
+    assert.equal(generated.languageId, 'yaml');
+    assert.match(generated.getText(), /- call: "shop\/frontend -> shop\/payments:9090 POST \/v1\/charges"\n {4}expect: allow\n/);
+  });
 });
