@@ -12,6 +12,7 @@ import { describeFsError } from '../engine/fsErrors';
 import { simulateShapes } from '../engine/simulate';
 import { DEFAULT_MAX_TESTS, EXPECT_FROM, policyTestsFromTraffic, type ExpectFrom } from '../engine/policyTests/fromTraffic';
 import { redactorFor } from '../engine/traffic/redact';
+import { renderAccessCsv } from '../engine/audit/render/csv';
 import type { TimeWindow } from '../engine/traffic/ingest';
 import { commandFailure, HelpRequested, UsageError } from './errors';
 import { ArgCursor } from './args';
@@ -35,7 +36,9 @@ Options:
   --traffic <paths>            Access logs (files or folders).
   --inventory <paths>          Kubernetes manifests or kubectl dumps (default: the policy paths).
   --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
-  --format html|md|json        report: the HTML file (default), Markdown for a PR comment, or the model.
+  --format html|md|json|csv    report: the HTML file (default), Markdown for a PR comment, the model, or
+                               one CSV row per distinct access (caller, destination, port, method,
+                               path), none left out, for a spreadsheet or a SIEM.
   --since <ISO time>           report: only log lines at or after this time.
   --until <ISO time>           report: only log lines before this time.
   --mesh istio|linkerd|consul  generate: the mesh to write policies for.
@@ -65,7 +68,7 @@ interface AuditArgs {
   traffic: string[];
   inventory: string[];
   config?: string;
-  format: 'html' | 'md' | 'json';
+  format: 'html' | 'md' | 'json' | 'csv';
   since?: string;
   until?: string;
   mesh?: Mesh;
@@ -110,7 +113,7 @@ function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
       case '--format': {
         only('report');
         const v = value();
-        if (v !== 'html' && v !== 'md' && v !== 'json') throw new UsageError(`--format must be html, md or json (got "${v}")`);
+        if (v !== 'html' && v !== 'md' && v !== 'json' && v !== 'csv') throw new UsageError(`--format must be html, md, json or csv (got "${v}")`);
         parsed.format = v;
         break;
       }
@@ -221,6 +224,14 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
     });
     if (typeof traffic === 'number') return traffic;
     const result = simulateShapes(loaded.simulation, traffic.shapes);
+    if (parsed.format === 'csv') {
+      const csv = renderAccessCsv(result.outcomes, { redactor: redactorFor(loaded.workspace.config), displayPath: (p) => relative(io.cwd, p) || p });
+      if (run.signal?.aborted) return interrupted(io);
+      const written = emit(csv, parsed.output, io);
+      if (written !== 0) return written;
+      if (traffic.stats.files.some((f) => f.error)) return 2;
+      return result.totals.newlyDenied > 0 ? 1 : 0;
+    }
     const model = buildAuditModel({ stats: traffic.stats, result, workspace: loaded.workspace, authentication: authenticationSummaries(loaded.simulation.compiledFor('istio'), result.outcomes), refused: loaded.simulation.notInEffect() }, {
       displayPath: (p) => relative(io.cwd, p) || p,
       window: { ...(parsed.since ? { since: parsed.since } : {}), ...(parsed.until ? { until: parsed.until } : {}) },
