@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { runTestCli } from '../../server/src/cli/test';
 import { readPolicyTests, runPolicyTests } from '../../server/src/engine/policyTests';
 import { completeTestAt } from '../../server/src/engine/policyTests/complete';
-import { LivePolicyTests } from '../../server/src/engine/policyTests/live';
+import { LivePolicyTests, NO_POLICY_READ } from '../../server/src/engine/policyTests/live';
+import { runCli } from '../../server/src/cli/main';
 import { Engine } from '../../server/src/engine/engine';
 import { Simulation } from '../../server/src/engine/simulate';
 import { REPO_ROOT } from '../helpers/paths';
@@ -149,6 +150,22 @@ describe('mesh-policy test', () => {
     ]);
     assert.match(stdout, /\n {8}expected cart-from-frontend to decide, but AuthorizationPolicy shop\/allow-nothing did\n {8}AuthorizationPolicy shop\/cart-from-frontend is not in effect: Istio refuses to store it .* \(examples\/istio\/security\/authorization-policies.yaml:39\)\n/);
     assert.match(stdout, /\n5 tests: 4 passed, 1 failed\n$/);
+  });
+
+  it('tests decided without any policy (their folder alone): said by test on stderr and by lint in each failure', () => {
+    const { code, stderr } = cli(['examples/istio/tests', '--policies', 'examples/istio/tests']);
+    assert.equal(code, 1);
+    assert.match(stderr, /^mesh-policy: no Istio, Linkerd or Consul policy found in --policies examples\/istio\/tests: the tests are decided as the meshes decide without any$/m);
+    let out = '';
+    const linted = runCli(['lint', 'examples/istio/tests'], { stdout: (t) => { out += `${t}\n`; }, stderr: () => {}, cwd: REPO_ROOT });
+    assert.equal(linted, 1);
+    const failures = out.split('\n').filter((l) => l.includes('MPA0005'));
+    assert.equal(failures.length, 5);
+    for (const line of failures) assert.ok(line.endsWith(`(${NO_POLICY_READ})`), line);
+    // with the policies, no such words
+    out = '';
+    runCli(['lint', 'examples/istio'], { stdout: (t) => { out += `${t}\n`; }, stderr: () => {}, cwd: REPO_ROOT });
+    assert.ok(out.includes('MPA0005') && !out.includes(NO_POLICY_READ));
   });
 
   it('JSON and JUnit', () => {

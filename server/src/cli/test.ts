@@ -64,6 +64,8 @@ export function runTestCli(args: string[], io: CliIo): number {
     if (reportMissing(testPaths, io)) return 2;
     const loaded = loadWorkspace(parsed, io, { quietWithoutPolicies: true });
     if (typeof loaded === 'number') return loaded;
+    // (tests of what the meshes do with no policy are legitimate: said, not refused)
+    if (loaded.workspace.resources.length === 0) io.stderr(`mesh-policy: no Istio, Linkerd or Consul policy found in --policies ${parsed.policies.join(' ')}: the tests are decided as the meshes decide without any`);
     const rel = (p: string) => displayPath(io.cwd, p);
     const files: SourceFile[] = [];
     const problems: PolicyTestProblem[] = [];

@@ -8,6 +8,9 @@ import type { WorkspaceModel } from '../workspace';
 import type { Decision } from '../simulate/types';
 import { decidedByText, readPolicyTests, runPolicyTests, type DecidedCalls, type PolicyTestFile, type PolicyTestResult } from './index';
 
+/** Said with each failure when no policy was read at all, as when `lint` is given the tests folder alone. */
+export const NO_POLICY_READ = 'no Istio, Linkerd or Consul policy was read with the tests: lint the folder that holds the policies too, or run mesh-policy test --policies <folder>';
+
 const testsOf = new WeakMap<SourceFile, PolicyTestFile | null>();
 
 function cachedTests(file: SourceFile): PolicyTestFile | undefined {
@@ -58,6 +61,8 @@ export class LivePolicyTests {
     const simulation = this.upToDate(workspace);
     const asked = new Set(files.flatMap(({ tests }) => tests.cases.map((c) => c.callText)));
     for (const text of this.decided.keys()) if (!asked.has(text)) this.decided.delete(text);
+    // (a tests folder linted alone: every test fails, and the reason is not in any one test)
+    const alone = workspace.resources.length === 0 ? ` (${NO_POLICY_READ})` : '';
     for (const { file, tests } of files) {
       const list: Finding[] = tests.problems.map((problem) => ({ file: file.path, range: file.lines.range(problem.span), severity: 'error', code: Codes.policyTestProblem, message: problem.message }));
       const results = runPolicyTests(tests.cases, simulation, workspace.config, this.decided);
@@ -71,7 +76,7 @@ export class LivePolicyTests {
         ];
         list.push({
           file: file.path, range: file.lines.range(result.test.expectSpan), severity: 'error', code: Codes.policyTestFails,
-          message: `Policy test "${result.test.name}" fails: ${result.failures.join('; ')}`,
+          message: `Policy test "${result.test.name}" fails: ${result.failures.join('; ')}${alone}`,
           ...(related.length ? { related } : {}),
         });
       }
