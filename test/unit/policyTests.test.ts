@@ -226,6 +226,20 @@ describe('completion in a policy test file', () => {
     assert.deepEqual(complete('kind: MeshPolicyTest\ntests:\n  - call: "shop/web -> shop/cart"\n    policy: ‸\n'), ['value shop/cart-readers']);
   });
 
+  it('the rules of the test\'s policy after rule:, whether policy: comes before or after it', () => {
+    const twoRules = POLICY.replace('    to: [{operation: {methods: [GET]}}]\n', '    to: [{operation: {methods: [GET]}}]\n  - to: [{operation: {paths: ["/health"]}}]\n');
+    const completeWith = (text: string) => {
+      const offset = text.indexOf('‸');
+      const workspace = workspaceOf({ 'm.yaml': MANIFESTS, 'p.yaml': twoRules, 't.yaml': text.replace('‸', '') });
+      return completeTestAt(workspace.sourceFile('/ws/t.yaml')!, offset, workspace)?.map((s) => `${s.insertText} (${s.detail})`);
+    };
+    const rules = ['rules[0] (AuthorizationPolicy shop/cart-readers)', 'rules[1] (AuthorizationPolicy shop/cart-readers)'];
+    assert.deepEqual(completeWith('kind: MeshPolicyTest\ntests:\n  - call: "shop/web -> shop/cart"\n    policy: shop/cart-readers\n    rule: ‸\n'), rules);
+    assert.deepEqual(completeWith('kind: MeshPolicyTest\ntests:\n  - call: "shop/web -> shop/cart"\n    rule: r‸\n    policy: cart-readers\n  - call: "shop/a -> shop/b"\n'), rules);
+    // the policy: of another test is not this test's
+    assert.deepEqual(completeWith('kind: MeshPolicyTest\ntests:\n  - call: "shop/web -> shop/cart"\n    policy: cart-readers\n  - call: "shop/a -> shop/b"\n    rule: ‸\n'), []);
+  });
+
   it('the keys of a test where a key starts, also while the YAML does not parse', () => {
     assert.deepEqual(complete('kind: MeshPolicyTest\ntests:\n  - call: "shop/web -> shop/cart\n    ex‸\n'), ['field name: ', 'field call: ', 'field expect: ', 'field policy: ', 'field rule: ']);
   });

@@ -1,7 +1,9 @@
 import type { WorkspaceView } from '../checks/check';
 import type { Suggestion } from '../complete';
 import type { SourceFile } from '../source/sourceFile';
-import { POLICY_TEST_KIND, VERDICT_MEANINGS } from './index';
+import { RULE_OUTLINERS } from '../policyRules';
+import { resourceValue } from '../resourceValue';
+import { namesPolicy, POLICY_TEST_KIND, VERDICT_MEANINGS } from './index';
 
 const VERDICTS = Object.entries(VERDICT_MEANINGS);
 const KEYS: readonly [string, string][] = [
@@ -14,18 +16,18 @@ const KEYS: readonly [string, string][] = [
 
 /**
  * Completion in a policy test file (docs/policy-tests.md), line by line so that it works while
- * the YAML does not parse: the keys of a test, the verdicts of `expect:` and the workspace's
- * policies for `policy:`. Undefined when the file is not a test file.
+ * the YAML does not parse: the keys of a test, the verdicts of `expect:`, the workspace's
+ * policies for `policy:` and the rules of the test's policy for `rule:`. Undefined when the file is not a test file.
  */
 export function completeTestAt(file: SourceFile, offset: number, workspace: WorkspaceView): Suggestion[] | undefined {
   if (file.format !== 'yaml' || !new RegExp(`^kind:\\s*${POLICY_TEST_KIND}\\s*$`, 'm').test(file.text)) return undefined;
   const position = file.lines.position(offset);
   const lineStart = file.lines.offset({ line: position.line, character: 0 });
   const before = file.text.slice(lineStart, offset);
-  const value = /^(\s*(?:-\s+)?)(expect|policy):\s*(\S*)$/.exec(before);
+  const value = /^(\s*(?:-\s+)?)(expect|policy|rule):\s*(\S*)$/.exec(before);
   if (value) {
     const replace = { start: offset - value[3]!.length, end: offset };
-    const options = value[2] === 'expect' ? VERDICTS : policies(workspace);
+    const options = value[2] === 'expect' ? VERDICTS : value[2] === 'policy' ? policies(workspace) : rulesOf(policyOfTest(file.text, position.line), workspace);
     return options.map(([label, detail]) => ({ label, kind: 'value', insertText: label, replace, detail }));
   }
   const key = /^(\s*(?:-\s+)?)([A-Za-z]*)$/.exec(before);
@@ -34,6 +36,35 @@ export function completeTestAt(file: SourceFile, offset: number, workspace: Work
     return KEYS.map(([label, documentation]) => ({ label, kind: 'field', insertText: `${label}: `, replace, documentation, ...(label === 'call' || label === 'expect' ? { required: true, detail: 'policy test' } : { detail: 'policy test' }) }));
   }
   return [];
+}
+
+/**
+ * The `policy:` written in the test around `line` (the list item the line is in), or undefined.
+ * Line-based, as the rest of this completion: the file may not parse while it is typed.
+ */
+function policyOfTest(text: string, line: number): string | undefined {
+  const lines = text.split(/\r?\n/);
+  let start = line;
+  while (start > 0 && !/^\s*-\s/.test(lines[start]!)) start--;
+  const indent = /^(\s*)/.exec(lines[start]!)![1]!.length;
+  for (let i = start; i < lines.length; i++) {
+    const current = lines[i]!;
+    if (i > start && current.trim() !== '' && /^(\s*)/.exec(current)![1]!.length <= indent) break;
+    const policy = /^\s*(?:-\s+)?policy:\s*["']?([^"'#\s]+)/.exec(current);
+    if (policy) return policy[1];
+  }
+  return undefined;
+}
+
+/** The rules of the policy a test names, as the walkthrough names them (the labels of the lenses and the outline). */
+function rulesOf(policy: string | undefined, workspace: WorkspaceView): [string, string][] {
+  if (!policy) return [];
+  const out: [string, string][] = [];
+  for (const { resource } of workspace.resources) {
+    if (!resource.name || !namesPolicy(policy, `${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ''}${resource.name}`)) continue;
+    for (const rule of RULE_OUTLINERS[resource.mesh](resource, resourceValue(resource))) out.push([rule.label, `${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ''}${resource.name}`]);
+  }
+  return out;
 }
 
 /** `namespace/name` of each policy, with its kind. */

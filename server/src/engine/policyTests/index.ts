@@ -185,7 +185,7 @@ export function decidedByText(decision: Decision): string {
 }
 
 /** `Kind namespace/name`, `namespace/name` or `name` against a label such as `AuthorizationPolicy shop/cart`. */
-function namesPolicy(wanted: string, label: string | undefined): boolean {
+export function namesPolicy(wanted: string, label: string | undefined): boolean {
   if (!label) return false;
   if (label === wanted) return true;
   const name = label.slice(label.lastIndexOf(' ') + 1);
