@@ -10,6 +10,8 @@ export const YAML_CONTRIBUTOR = 'meshpolicy';
 /** Every apiVersion a file's documents name. The server recognizes the kinds; this only says which
  * files to claim (the YAML extension asks synchronously, for every YAML file). */
 const API_VERSION = /^[\s-]*["']?apiVersion["']?\s*:\s*["']?([^\s"'#]+)/gm;
+const POLICY_TEST_DOCUMENT = /^["']?kind["']?\s*:\s*["']?MeshPolicyTest["']?\s*(#.*)?$/m;
+const API_VERSION_ANYWHERE = /^[\s-]*["']?apiVersion["']?\s*:/m;
 const MESH_GROUP = /^(security\.istio\.io|policy\.linkerd\.io|consul\.hashicorp\.com)\//;
 
 /** A file of mesh policies only: a file that also holds a Deployment (a Helm or kustomize output)
@@ -34,7 +36,10 @@ export function yamlSchemaContributor(setting: () => YamlExtensionSetting, textO
       const mode = setting();
       if (mode === 'off') return undefined;
       const text = textOf(resource);
-      if (text === undefined || !onlyMeshPolicies(text)) return undefined;
+      if (text === undefined) return undefined;
+      // policy tests (docs/policy-tests.md), as policy files: quiet, or their own schema
+      if (POLICY_TEST_DOCUMENT.test(text) && !API_VERSION_ANYWHERE.test(text)) return `${YAML_CONTRIBUTOR}://schemas/${mode === 'quiet' ? 'quiet.json' : 'policy-test.schema.json'}`;
+      if (!onlyMeshPolicies(text)) return undefined;
       return `${YAML_CONTRIBUTOR}://schemas/${mode === 'quiet' ? 'quiet' : 'policies'}.json`;
     },
     async requestSchemaContent(uri) {

@@ -20,7 +20,9 @@ import { scratchDir } from '../helpers/scratch';
 const policy = (apiVersion: string, action: string) => `apiVersion: ${apiVersion}\nkind: AuthorizationPolicy\nmetadata:\n  name: p\n  namespace: shop\nspec:\n  action: ${action}\n`;
 const DEPLOYMENT = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n';
 /** The files opened below (yaml-language-server 1.25 matches absolute paths, not `*.yaml`, against file URIs). */
-const FILES = ['p-off.yaml', 'p-quiet.yaml', 'p-schemas.yaml', 'p-beta.yaml', 'd-quiet.yaml', 'd-mixed.yaml'];
+const FILES = ['p-off.yaml', 'p-quiet.yaml', 'p-schemas.yaml', 'p-beta.yaml', 'd-quiet.yaml', 'd-mixed.yaml', 't-quiet.yaml', 't-schemas.yaml'];
+/** A policy test file (docs/policy-tests.md): a misspelt verdict, a key a test does not have, and a call given as an access record with a field of the wrong type. */
+const POLICY_TESTS = 'kind: MeshPolicyTest\ntests:\n  - call: "shop/web -> shop/cart:8080 GET /"\n    expect: allowed\n  - call: "shop/web -> shop/cart:8080 GET /"\n    expect: deny\n    verdict: deny\n  - call: {destination: {namespace: shop, workload: cart, port: "http"}}\n    expect: allow\n  - call: "shop/web -> shop/cart:8080 GET /"\n    expect: allow\n';
 
 describe('the Red Hat YAML extension with our schema contributor (real yaml-language-server)', () => {
   const folder = scratchDir('mesh-policy-yaml-ext-');
@@ -106,5 +108,19 @@ describe('the Red Hat YAML extension with our schema contributor (real yaml-lang
   it('so is a file that also holds another kind (a Helm output): its Deployment keeps its schema', async () => {
     const found = await diagnostics('d-mixed.yaml', `${DEPLOYMENT}---\n${policy('security.istio.io/v1', 'ALLOW')}`, 'quiet');
     assert.ok(found.some((m) => /jobs/.test(m)), JSON.stringify(found));
+  });
+
+  it('quiet: a policy test file gets our empty schema too', async () => {
+    assert.deepEqual(await diagnostics('t-quiet.yaml', POLICY_TESTS, 'quiet'), []);
+  });
+
+  it('schemas: a policy test file gets the policy-test schema, its calls the access record\'s, through our URIs', async () => {
+    const found = await diagnostics('t-schemas.yaml', POLICY_TESTS, 'schemas');
+    assert.ok(!found.some((m) => /jobs/.test(m)), JSON.stringify(found));
+    assert.ok(found.some((m) => /allow, deny, external, unknown|Value is not accepted/.test(m)), JSON.stringify(found));
+    assert.ok(found.some((m) => /verdict/.test(m) && /not allowed/.test(m)), JSON.stringify(found));
+    assert.ok(found.some((m) => /Incorrect type|integer/.test(m)), JSON.stringify(found));
+    assert.equal(found.length, 3, JSON.stringify(found));
+    assert.ok(contentAsked.includes('meshpolicy://schemas/policy-test.schema.json') && contentAsked.includes('meshpolicy://schemas/access-record.schema.json'), JSON.stringify(contentAsked));
   });
 });

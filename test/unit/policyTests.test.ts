@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { parse as parseYaml } from 'yaml';
 import { runTestCli } from '../../server/src/cli/test';
 import { readPolicyTests, runPolicyTests } from '../../server/src/engine/policyTests';
 import { completeTestAt } from '../../server/src/engine/policyTests/complete';
@@ -279,3 +282,32 @@ describe('policy tests in the editor, decided again by difference', () => {
     }
   });
 });
+
+describe('schemas/policy-test.schema.json agrees with the reader', () => {
+  const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
+  addFormats(ajv);
+  ajv.addSchema(JSON.parse(readFileSync(join(REPO_ROOT, 'schemas', 'access-record.schema.json'), 'utf8')) as object);
+  const validate = ajv.compile(JSON.parse(readFileSync(join(REPO_ROOT, 'schemas', 'policy-test.schema.json'), 'utf8')) as object);
+  const cases: [name: string, text: string, valid: boolean][] = [
+    ['the example file', readFileSync(join(REPO_ROOT, 'examples', 'istio', 'tests', 'shop-access.yaml'), 'utf8'), true],
+    ['a call as an access record', testFile('  - {call: {source: {principal: null}, destination: {namespace: shop, workload: cart, port: 8080}, protocol: tcp}, expect: deny}\n'), true],
+    ['every key', testFile('  - {name: n, call: "shop/web -> shop/cart", expect: external, policy: p, rule: "rules[0]"}\n'), true],
+    ['no expect', testFile('  - {call: "shop/web -> shop/cart"}\n'), false],
+    ['a verdict that is none', testFile('  - {call: "shop/web -> shop/cart", expect: allowed}\n'), false],
+    ['an unknown key in a test', testFile('  - {call: "shop/web -> shop/cart", expect: allow, verdict: allow}\n'), false],
+    ['an unknown key in the document', 'kind: MeshPolicyTest\ntests: []\nmore: 1\n', false],
+    ['an empty name', testFile('  - {name: "", call: "shop/web -> shop/cart", expect: allow}\n'), false],
+    ['a record field of the wrong type', testFile('  - {call: {destination: {port: http}}, expect: allow}\n'), false],
+    ['a misspelt record field', testFile('  - {call: {destinaton: {port: 80}}, expect: allow}\n'), false],
+    ['tests not a list', 'kind: MeshPolicyTest\ntests: {a: 1}\n', false],
+  ];
+  for (const [name, text, valid] of cases) {
+    it(`${name}: ${valid ? 'valid' : 'invalid'}, for the schema and for the reader`, () => {
+      assert.equal(validate(parseYaml(text)), valid, JSON.stringify(validate.errors));
+      const workspace = workspaceOf({ 't.yaml': text });
+      const read = readPolicyTests(workspace.sourceFile('/ws/t.yaml')!)!;
+      assert.equal(read.problems.length === 0, valid, JSON.stringify(read.problems.map((p) => p.message)));
+    });
+  }
+});
+

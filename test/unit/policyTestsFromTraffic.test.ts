@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { runGenerateCli } from '../../server/src/cli/audit';
 import { runTestCli } from '../../server/src/cli/test';
 import { pathTemplate } from '../../server/src/engine/policyTests/fromTraffic';
+import { REPO_ROOT } from '../helpers/paths';
 
 // `mesh-policy generate --tests` (docs/policy-tests.md): observed calls written as policy tests.
 // The verdicts follow Istio's evaluation (mesh-semantics §1.3): with an ALLOW policy on the
@@ -153,6 +154,28 @@ describe('generate --tests: observed calls as policy tests', () => {
     assert.equal(code, 2);
     assert.match(stderr, /--expect is an option of generate --tests/);
   });
+});
+
+describe('generate --tests on every example: the tests decide as the generator said', () => {
+  // The generator's promises, checked by running what it wrote: with --expect policies every
+  // test passes; with --expect observed exactly the tests it counts as failing fail.
+  for (const example of ['istio', 'istio-ambient', 'linkerd', 'consul']) {
+    for (const expect of ['observed', 'policies']) {
+      it(`examples/${example}, --expect ${expect}`, async () => {
+        const out = join(dir, `${example}-${expect}.yaml`);
+        let said = '';
+        const generated = await runGenerateCli(['--tests', '--expect', expect, '--traffic', `examples/${example}`, '--policies', `examples/${example}`, '--output', out], { stdout: () => {}, stderr: (t) => { said += `${t}\n`; }, cwd: REPO_ROOT });
+        const failing = Number(/; (\d+) tests? fails? with the policies now/.exec(said)?.[1] ?? 0);
+        const tests = Number(/: (\d+) tests from/.exec(said)?.[1]);
+        assert.ok(tests > 0, said);
+        assert.equal(generated, failing ? 1 : 0, said);
+        if (expect === 'policies') assert.equal(failing, 0, said);
+        let ran = '';
+        runTestCli([out, '--policies', `examples/${example}`], { stdout: (t) => { ran += `${t}\n`; }, stderr: (t) => { ran += `${t}\n`; }, cwd: REPO_ROOT });
+        assert.match(ran, new RegExp(`\\n${tests} tests: ${tests - failing} passed, ${failing} failed\\n`));
+      });
+    }
+  }
 });
 
 describe('pathTemplate: paths that differ only in ids are one call', () => {

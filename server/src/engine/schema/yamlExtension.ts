@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { apiVersionOf, SCHEMA_ID_BASE, type SchemaCatalog } from './catalog';
 
 /**
@@ -15,6 +17,8 @@ import { apiVersionOf, SCHEMA_ID_BASE, type SchemaCatalog } from './catalog';
  */
 export const YAML_CONTRIBUTOR = 'meshpolicy';
 const BASE = `${YAML_CONTRIBUTOR}://schemas/`;
+/** Schemas of our own formats, beside the meshes' folders: `policy-test.schema.json` (docs/policy-tests.md) refers to `access-record.schema.json`. */
+export const TOP_LEVEL_SCHEMAS: readonly string[] = ['policy-test.schema.json', 'access-record.schema.json'];
 
 /** The content of one of our URIs (`quiet.json`, `policies.json`, which the client's
  * `yamlContributor.ts` hands out, or a kind's schema they refer to), or undefined. */
@@ -29,6 +33,8 @@ export function yamlSchemaContent(catalog: SchemaCatalog, uri: string): string |
     });
   }
   if (name === 'policies.json') return JSON.stringify(routingSchema(catalog, uri));
+  // the schemas at the top of the folder: policy tests, and the access record their calls may be
+  if (TOP_LEVEL_SCHEMAS.includes(name)) return JSON.stringify(withOwnUris(JSON.parse(readFileSync(join(catalog.dir, name), 'utf8')) as object, name));
   const schema = catalog.schemas.get(`${SCHEMA_ID_BASE}${name}`);
   return schema ? JSON.stringify(withOwnUris(schema, name)) : undefined;
 }

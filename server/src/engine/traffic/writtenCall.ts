@@ -3,7 +3,7 @@ import { MESHES, type Mesh } from '../meshes';
 import type { Simulation } from '../simulate';
 import type { Decision } from '../simulate/types';
 import type { AccessRecord } from './accessRecord';
-import { checkAccessRecord } from './formats/accessRecordJsonl';
+import { checkAccessRecord, unknownRecordField } from './formats/accessRecordJsonl';
 import { consulPrincipalFor, parsePrincipal, principalFor } from './ingest/identity';
 
 /**
@@ -68,6 +68,9 @@ export function writtenCallFromValue(value: unknown): WrittenCallResult {
   // a typo or a wrong type is named, not decided
   const problem = checkAccessRecord(value);
   if (problem !== undefined) return { problem: `is not an access record (docs/access-records.md): ${problem}` };
+  // (a line of a log file may carry keys of its own, dropped; a call written by hand is all meant)
+  const unknown = unknownRecordField(value as Record<string, unknown>);
+  if (unknown !== undefined) return { problem: `is not an access record (docs/access-records.md): it has an unknown field "${unknown}"` };
   return { call: { record: value as AccessRecord } };
 }
 

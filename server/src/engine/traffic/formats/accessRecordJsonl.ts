@@ -180,6 +180,11 @@ export function checkAccessRecord(value: unknown): string | undefined {
   return checkObject(value, '', RECORD_FIELDS);
 }
 
+/** A top-level key an access record does not have (a line of a file drops it; a call written by hand names it as a typo). */
+export function unknownRecordField(value: Record<string, unknown>): string | undefined {
+  return Object.keys(value).find((key) => RECORD_FIELDS[key] === undefined);
+}
+
 export class AccessRecordReader implements LineReader {
   readonly format = 'access-record' as const;
 
