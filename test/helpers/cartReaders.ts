@@ -1,3 +1,14 @@
+/** The `cart` Deployment of namespace `shop`: service account cart, pods labelled app=cart, port 8080. */
+const CART_DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec: {serviceAccountName: cart, containers: [{name: cart, image: cart, ports: [{containerPort: 8080}]}]}
+`;
+
 /**
  * A small Istio workspace in one file: a namespace-wide allow-nothing in `shop`, an ALLOW for GET
  * from the `shop/frontend` service account to the pods labelled app=cart, and the `cart`
@@ -22,12 +33,22 @@ spec:
     - operation:
         methods: ["GET"]
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cart, namespace: shop}
+${CART_DEPLOYMENT}`;
+
+/** The `shop` namespace (sidecar injection on) and the `cart` Deployment (service account cart, port 8080), for tables that bring their own policies. */
+export const SHOP_CART_MANIFESTS = `apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+${CART_DEPLOYMENT}`;
+
+/** An ALLOW for GET from the `shop/web` service account to the pods labelled app=cart. */
+export const CART_READERS_FROM_WEB = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: cart-readers, namespace: shop}
 spec:
   selector: {matchLabels: {app: cart}}
-  template:
-    metadata: {labels: {app: cart}}
-    spec: {serviceAccountName: cart, containers: [{name: cart, image: cart, ports: [{containerPort: 8080}]}]}
+  rules:
+  - from: [{source: {principals: ["cluster.local/ns/shop/sa/web"]}}]
+    to: [{operation: {methods: [GET]}}]
 `;

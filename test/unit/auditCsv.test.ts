@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runReportCli } from '../../server/src/cli/audit';
 import { ACCESS_CSV_COLUMNS, csvCell } from '../../server/src/engine/audit/render/csv';
+import { CART_READERS_FROM_WEB, SHOP_CART_MANIFESTS } from '../helpers/cartReaders';
 
 // `mesh-policy report --format csv` (docs/audit.md): one row per distinct access, none left out.
 // Decisions follow Istio's evaluation (mesh-semantics §1.3): an ALLOW policy on the workload
@@ -12,24 +13,7 @@ import { ACCESS_CSV_COLUMNS, csvCell } from '../../server/src/engine/audit/rende
 
 const dir = mkdtempSync(join(tmpdir(), 'mpa-csv-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-writeFileSync(join(dir, 'policy.yaml'), `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: cart-readers, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  rules:
-  - from: [{source: {principals: ["cluster.local/ns/shop/sa/web"]}}]
-    to: [{operation: {methods: [GET]}}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cart, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  template:
-    metadata: {labels: {app: cart}}
-    spec: {serviceAccountName: cart, containers: [{name: c, image: c}]}
-`);
+writeFileSync(join(dir, 'policy.yaml'), `${CART_READERS_FROM_WEB}---\n${SHOP_CART_MANIFESTS}`);
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
 const record = (sa: string | null, method: string, path: string, observed: string, count: number, time: string) => JSON.stringify({
   time, mesh: 'istio', protocol: 'http', source: { principal: sa === null ? null : `cluster.local/ns/shop/sa/${sa}`, namespace: 'shop', ...(sa ? { serviceAccount: sa } : { ip: '10.1.2.3' }) },

@@ -13,6 +13,7 @@ import { LivePolicyTests, NO_POLICY_READ } from '../../server/src/engine/policyT
 import { runCli } from '../../server/src/cli/main';
 import { Engine } from '../../server/src/engine/engine';
 import { Simulation } from '../../server/src/engine/simulate';
+import { CART_READERS_FROM_WEB, SHOP_CART_MANIFESTS } from '../helpers/cartReaders';
 import { REPO_ROOT } from '../helpers/paths';
 import { workspaceOf } from './authz/workspace';
 
@@ -20,29 +21,8 @@ import { workspaceOf } from './authz/workspace';
 // (/work/shared/spec/mesh-semantics.md §1.3: CUSTOM, then DENY, then ALLOW; with an ALLOW policy
 // on the workload, a call no ALLOW rule matches is denied; with none, it is allowed).
 
-const MANIFESTS = `apiVersion: v1
-kind: Namespace
-metadata: {name: shop, labels: {istio-injection: enabled}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cart, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  template:
-    metadata: {labels: {app: cart}}
-    spec: {serviceAccountName: cart, containers: [{name: c, image: c, ports: [{containerPort: 8080}]}]}
-`;
-
-const POLICY = `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: cart-readers, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  rules:
-  - from: [{source: {principals: ["cluster.local/ns/shop/sa/web"]}}]
-    to: [{operation: {methods: [GET]}}]
-`;
+const MANIFESTS = SHOP_CART_MANIFESTS;
+const POLICY = CART_READERS_FROM_WEB;
 
 const testFile = (tests: string) => `kind: MeshPolicyTest\ntests:\n${tests}`;
 

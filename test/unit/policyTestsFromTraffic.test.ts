@@ -7,35 +7,16 @@ import { parse } from 'yaml';
 import { runGenerateCli } from '../../server/src/cli/audit';
 import { runTestCli } from '../../server/src/cli/test';
 import { pathTemplate } from '../../server/src/engine/policyTests/fromTraffic';
+import { CART_READERS_FROM_WEB, SHOP_CART_MANIFESTS } from '../helpers/cartReaders';
 import { REPO_ROOT } from '../helpers/paths';
 
 // `mesh-policy generate --tests` (docs/policy-tests.md): observed calls written as policy tests.
 // The verdicts follow Istio's evaluation (mesh-semantics §1.3): with an ALLOW policy on the
 // workload, a call no ALLOW rule matches is denied; a rule with `hosts` needs the request's host.
 
-const MANIFESTS = `apiVersion: v1
-kind: Namespace
-metadata: {name: shop, labels: {istio-injection: enabled}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cart, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  template:
-    metadata: {labels: {app: cart}}
-    spec: {serviceAccountName: cart, containers: [{name: c, image: c, ports: [{containerPort: 8080}]}]}
-`;
+const MANIFESTS = SHOP_CART_MANIFESTS;
 
-const POLICY = `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: cart-readers, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  rules:
-  - from: [{source: {principals: ["cluster.local/ns/shop/sa/web"]}}]
-    to: [{operation: {methods: [GET], paths: ["/v1/carts/*"]}}]
-  - from: [{source: {principals: ["cluster.local/ns/shop/sa/admin"]}}]
+const POLICY = `${CART_READERS_FROM_WEB.replace('methods: [GET]', 'methods: [GET], paths: ["/v1/carts/*"]')}  - from: [{source: {principals: ["cluster.local/ns/shop/sa/admin"]}}]
     to: [{operation: {hosts: ["cart.internal"]}}]
 `;
 

@@ -388,6 +388,16 @@ table('MPA3014', [
 ]);
 
 // ---------------------------------------------------------------------------------------------
+// consul-k8s writes Synced on ServiceIntentions: False with Consul's error when the config entry could not be written.
+const SYNCED = (status: string, extra = '') => `status:\n  conditions:\n    - type: Synced\n      status: "${status}"\n${extra}`;
+table('MPA3015', [
+  { name: 'Synced False, with Consul\'s error', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      action: allow\n') + SYNCED('False', '      reason: ConsulAgentError\n      message: "writing config entry to consul: Unexpected response code: 500 (service \\"api\\" has protocol \\"tcp\\")"\n') }, at: '/ws/i.yaml:14', message: 'consul-k8s reported Synced False (ConsulAgentError): writing config entry to consul: Unexpected response code: 500 (service "api" has protocol "tcp"); by this status, saved with the resource, the cluster had not taken it as written when it was saved' },
+], [
+  { name: 'Synced True', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      action: allow\n') + SYNCED('True') } },
+  { name: 'a config entry (no status there)', files: { '/ws/i.hcl': hcl('Sources = [\n  { Name = "web", Action = "allow" },\n]\n') } },
+]);
+
+// ---------------------------------------------------------------------------------------------
 describe('Consul checks: registry and repository data', () => {
   it('each check has a consul code, a docs page and runs on both forms where it says so', () => {
     const codes = CONSUL_CHECKS.map((c) => c.code);

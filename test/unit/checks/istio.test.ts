@@ -646,6 +646,19 @@ TABLES['MPA1037'] = {
   ],
 };
 
+// istioctl analyze IST0171 NegativeConditionStatus; the ambient conditions istiod writes.
+const ZTUNNEL_REFUSED = 'status:\n  conditions:\n  - type: ZtunnelAccepted\n    status: "False"\n    reason: UnsupportedValue\n    message: "ztunnel does not support HTTP attributes (found: methods). In ambient mode you must use a waypoint proxy to enforce HTTP rules."\n';
+TABLES['MPA1038'] = {
+  trigger: [
+    { name: 'ztunnel did not take the HTTP attributes', text: ap('  rules:\n  - to:\n    - operation:\n        ports: ["8080"]\n') + ZTUNNEL_REFUSED, at: 'status: "False"', message: 'istiod reported ZtunnelAccepted False (UnsupportedValue): ztunnel does not support HTTP attributes (found: methods). In ambient mode you must use a waypoint proxy to enforce HTTP rules; by this status, saved with the resource, the cluster had not taken it as written when it was saved' },
+    { name: 'a waypoint that does not take it, on a PeerAuthentication-free condition without reason', text: ap('  targetRefs:\n  - kind: Service\n    group: ""\n    name: cart\n  rules:\n  - {}\n') + 'status:\n  conditions:\n  - type: WaypointAccepted\n    status: "False"\n', at: 'status: "False"', message: 'istiod reported WaypointAccepted False; by this status' },
+  ],
+  clean: [
+    { name: 'accepted, or not decided yet', text: ap('  rules:\n  - {}\n') + 'status:\n  conditions:\n  - type: ZtunnelAccepted\n    status: "True"\n  - type: WaypointAccepted\n    status: "Unknown"\n' },
+    { name: 'a status without conditions', text: ap('  rules:\n  - {}\n') + 'status:\n  validationMessages: []\n' },
+  ],
+};
+
 TABLES['MPA1036'] = {
   trigger: [
     { name: 'DISABLE vs namespace-wide STRICT', text: DR_FULL, at: 'mode: STRICT', message: `DestinationRule bookinfo/reviews (policy.yaml:${lineOf(DR_FULL, 'mode: DISABLE') + 1}) sets tls.mode DISABLE for host reviews.bookinfo.svc.cluster.local (traffic policy), so client sidecars send plain text, but PeerAuthentication bookinfo/default makes mTLS STRICT for workloads bookinfo/reviews-v1, bookinfo/reviews-v2:` },

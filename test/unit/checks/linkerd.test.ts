@@ -336,6 +336,17 @@ const tables: Record<string, { trigger: Case[]; clean: Clean[] }> = {
       { name: 'the Linkerd docs examples with their apps', files: { 'a.yaml': readFixture('emojivoto', 'app.yaml'), 'e.yaml': readFixture('emojivoto', 'policy.yaml'), 'b.yaml': readFixture('booksapp', 'app.yaml'), 'p.yaml': readFixture('booksapp', 'policy.yaml') }, codes: ['MPA2013'] },
     ],
   },
+  // Gateway API route status: Accepted and ResolvedRefs per parent, as Linkerd's policy controller writes them.
+  MPA2014: {
+    trigger: [
+      { name: 'a route its Server did not accept', files: join3(webServer, `${route('web-api', serverParent())}status:\n  parents:\n    - parentRef: {group: policy.linkerd.io, kind: Server, name: web-http}\n      controllerName: linkerd.io/policy-controller\n      conditions:\n        - {type: Accepted, status: "False", reason: NoMatchingParent, message: ""}\n`), code: 'MPA2014', line: 28, message: 'Linkerd\'s policy controller reported Accepted False for parent Server web-http (NoMatchingParent); by this status, saved with the resource, the cluster had not taken it as written when it was saved' },
+      { name: 'a condition of the resource itself, with its message', files: `${server('web-http', '  podSelector: {}\n  port: http\n')}status:\n  conditions:\n    - type: Ready\n      status: "False"\n      message: "port http is not declared."\n`, code: 'MPA2014', line: 12, message: 'reported Ready False: port http is not declared; by this status' },
+    ],
+    clean: [
+      { name: 'accepted, resolved, or not decided yet', files: join3(webServer, `${route('web-api', serverParent())}status:\n  parents:\n    - parentRef: {name: web-http}\n      conditions:\n        - {type: Accepted, status: "True"}\n        - {type: ResolvedRefs, status: "Unknown"}\n`), codes: ['MPA2014'] },
+      { name: 'no status (a manifest written by hand)', files: join3(webServer, route('web-api', serverParent())), codes: ['MPA2014'] },
+    ],
+  },
 };
 
 function readFixture(folder: string, name: string): string {

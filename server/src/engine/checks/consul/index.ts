@@ -13,6 +13,7 @@ import { unknownJwtProvider } from './MPA3011-unknown-jwt-provider';
 import { denyOnlyPermissions } from './MPA3012-deny-only-permissions';
 import { precedenceDisagreement } from './MPA3013-precedence-disagreement';
 import { allowOnlyPermissions } from './MPA3014-allow-only-permissions';
+import { consulNegativeCondition } from './MPA3015-negative-condition';
 
 /** Consul checks, MPA3xxx. */
 export const CONSUL_CHECKS: Check[] = [
@@ -30,4 +31,5 @@ export const CONSUL_CHECKS: Check[] = [
   denyOnlyPermissions,
   precedenceDisagreement,
   allowOnlyPermissions,
+  consulNegativeCondition,
 ];

@@ -12,6 +12,7 @@ import { targetNotFound } from './MPA2010-target-not-found';
 import { serverSelectsNothing } from './MPA2011-server-selects-nothing';
 import { identityMatchesNothing } from './MPA2012-identity-matches-nothing';
 import { probesOrScrapesDenied } from './MPA2013-probes-or-scrapes-denied';
+import { linkerdNegativeCondition } from './MPA2014-negative-condition';
 
 /** Linkerd checks, MPA2xxx. */
 export const LINKERD_CHECKS: Check[] = [
@@ -28,4 +29,5 @@ export const LINKERD_CHECKS: Check[] = [
   serverSelectsNothing,
   identityMatchesNothing,
   probesOrScrapesDenied,
+  linkerdNegativeCondition,
 ];
