@@ -119,15 +119,24 @@ describe('go to definition, references and symbols (LSP)', () => {
     assert.ok(places.includes('policy/authorization-policies.yaml:45:10'), places.join(', '));
   });
 
-  it('renames a Server with F2: its name and the routes whose parent it is; a ServiceAccount is refused with why', async () => {
+  it('renames a Server with F2: its name and the routes whose parent it is', async () => {
     await open('policy/servers.yaml');
     const prepared = await client.request<{ range: unknown; placeholder: string }>('textDocument/prepareRename', at('policy/servers.yaml', 6, 'web-http'));
     assert.deepEqual(prepared, { range: { start: { line: 5, character: 8 }, end: { line: 5, character: 16 } }, placeholder: 'web-http' });
     const edit = await client.request<{ changes: Record<string, { range: { start: { line: number; character: number } }; newText: string }[]> }>('textDocument/rename', { ...at('policy/servers.yaml', 6, 'web-http'), newName: 'web-app-http' });
     const places = Object.entries(edit.changes).flatMap(([uri, edits]) => edits.map((e) => `${where(uri, e.range)} ${e.newText}`)).sort();
     assert.deepEqual(places, ['policy/servers.yaml:6:8 web-app-http', 'policy/web-routes.yaml:15:12 web-app-http', 'policy/web-routes.yaml:41:12 web-app-http']);
+  });
+
+  it('renames a ServiceAccount with F2: its manifest, the pods that run as it, and the refs that name it; an account no manifest declares is refused with why', async () => {
     await open('policy/authentications.yaml');
-    await assert.rejects(client.request('textDocument/prepareRename', at('policy/authentications.yaml', 24, 'web')), /Cannot rename: ServiceAccount emojivoto\/web is not a policy resource/);
+    const prepared = await client.request<{ range: unknown; placeholder: string }>('textDocument/prepareRename', at('policy/authentications.yaml', 24, 'web'));
+    assert.deepEqual(prepared, { range: { start: { line: 23, character: 12 }, end: { line: 23, character: 15 } }, placeholder: 'web' });
+    const edit = await client.request<{ changes: Record<string, { range: { start: { line: number; character: number } }; newText: string }[]> }>('textDocument/rename', { ...at('policy/authentications.yaml', 24, 'web'), newName: 'web-frontend' });
+    const places = Object.entries(edit.changes).flatMap(([uri, edits]) => edits.map((e) => `${where(uri, e.range)} ${e.newText}`)).sort();
+    assert.deepEqual(places, ['app/emojivoto.yaml:18:8 web-frontend', 'app/emojivoto.yaml:50:26 web-frontend', 'policy/authentications.yaml:24:12 web-frontend', 'policy/authorization-policies.yaml:61:12 web-frontend']);
+    // an account that only the identities name (ingress-nginx's, installed elsewhere)
+    await assert.rejects(client.request('textDocument/prepareRename', at('policy/authentications.yaml', 12, 'ingress-nginx')), /no manifest of the workspace declares ServiceAccount ingress-nginx\/ingress-nginx/);
   });
 
   it('outlines a file\'s policies with their rules', async () => {

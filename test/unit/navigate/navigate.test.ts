@@ -343,7 +343,7 @@ describe('rename', () => {
   });
 
   it('refuses manifests, names that are not Kubernetes names, and references to nothing', async () => {
-    assert.match(String(await renameAt('mtls.yaml', 'web.shop', 'x')), /^Deployment shop\/web \(service account web\) is not a policy resource/);
+    assert.match(String(await renameAt('mtls.yaml', 'web.shop', 'x')), /^no manifest of the workspace declares ServiceAccount shop\/web: renaming only the places that name it/);
     assert.match(String(await renameAt('s.yaml', 'cart-http', 'Cart_Web')), /^"Cart_Web" is not a Kubernetes name/);
     assert.equal(await renameAt('s.yaml', 'app: cart', 'x'), 'a selector picks workloads by their labels, not by a name');
     const dangling = { ...files, 'a.yaml': files['a.yaml'].replace('name: cart-http', 'name: c‸art-gone') };
@@ -352,3 +352,66 @@ describe('rename', () => {
     assert.deepEqual(found, { refused: 'it names nothing in the workspace' });
   });
 });
+
+describe('rename a ServiceAccount', () => {
+  // The name lives in its manifest, in the pods that run as it, and inside the values that name
+  // it: Istio principals `<td>/ns/<ns>/sa/<sa>`, `serviceAccounts` entries `<ns>/<sa>` or `<sa>`
+  // (the policy's namespace) and the `when` keys of both (spec §1.4); Linkerd identities
+  // `<sa>.<ns>.serviceaccount.identity...`, identityRefs and ServerAuthorization accounts (§2.4).
+  const files = {
+    'm.yaml': MANIFESTS,
+    'p.yaml': istio('  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/shop/sa/cart", "cluster.local/ns/other/sa/cart"]}\n  - from:\n    - source: {serviceAccounts: ["shop/cart", cart, web]}\n  - when:\n    - {key: source.principal, values: ["spiffe://cluster.local/ns/shop/sa/cart"]}\n'),
+    'mtls.yaml': linkerd('MeshTLSAuthentication', 'cart-only', '  identities: ["cart.shop.serviceaccount.identity.linkerd.cluster.local"]\n  identityRefs: [{kind: ServiceAccount, name: cart}]\n'),
+  };
+  const renameAt = async (cursorFile: keyof typeof files, marker: string, newName: string) => {
+    // (`marker` is the text around the cursor, the cursor written in it)
+    const withCursor = { ...files, [cursorFile]: files[cursorFile].replace(marker.replace(CURSOR, ''), marker) };
+    const { workspace, file, offset } = open(withCursor);
+    const navigation = workspaceNavigation(workspace, workspaceAuthz(workspace));
+    const target = await navigation.renameTarget(workspace.sourceFile(file)!, offset);
+    const edits = await navigation.rename(workspace.sourceFile(file)!, offset, newName);
+    const shown = (range: { start: { line: number; character: number }; end: { character: number } }) => `${range.start.line + 1}:${range.start.character + 1}-${range.end.character + 1}`;
+    return {
+      target: target && ('refused' in target ? target.refused : `${target.name} ${shown(target.range)}`),
+      edits: 'refused' in edits ? edits.refused : edits.flatMap((e) => e.edits.map((edit) => `${e.file.replace('/ws/', '')}:${edit.range.start.line + 1}:${edit.range.start.character + 1} ${edit.newText}`)).sort(),
+    };
+  };
+  const EVERY_PLACE = [
+    'm.yaml:16:32 cart-svc', // the Deployment's serviceAccountName
+    'm.yaml:7:18 cart-svc', // the ServiceAccount's name
+    'mtls.yaml:5:16 "cart-svc.shop.serviceaccount.identity.linkerd.cluster.local"',
+    'mtls.yaml:6:47 cart-svc', // identityRefs
+    'p.yaml:11:40 "spiffe://cluster.local/ns/shop/sa/cart-svc"', // when source.principal
+    'p.yaml:7:29 "cluster.local/ns/shop/sa/cart-svc"', // not ns/other's cart
+    'p.yaml:9:34 "shop/cart-svc"',
+    'p.yaml:9:47 cart-svc', // `cart`: the policy's namespace
+  ];
+
+  it('from its manifest: the manifest, the pods, principals, serviceAccounts entries, identities and refs', async () => {
+    const { target, edits } = await renameAt('m.yaml', 'ServiceAccount\nmetadata: {name: ca‸rt', 'cart-svc');
+    assert.equal(target, 'cart 7:18-22');
+    assert.deepEqual(edits, EVERY_PLACE);
+  });
+
+  it('from a principal: the name part of the value is what the editor offers to rename', async () => {
+    const { target, edits } = await renameAt('p.yaml', 'ns/shop/sa/ca‸rt"', 'cart-svc');
+    assert.equal(target, 'cart 7:55-59');
+    assert.deepEqual(edits, EVERY_PLACE);
+  });
+
+  it('from a Linkerd identity: the account leads it', async () => {
+    const { target, edits } = await renameAt('mtls.yaml', 'ca‸rt.shop', 'cart-svc');
+    assert.equal(target, 'cart 5:17-21');
+    assert.deepEqual(edits, EVERY_PLACE);
+  });
+
+  it('refuses the default account, an account no manifest declares, and a name that is none', async () => {
+    const withDefault = { ...files, 'p.yaml': files['p.yaml'].replace('ns/other/sa/cart', 'ns/shop/sa/default') };
+    const { workspace, file, offset } = open({ ...withDefault, 'p.yaml': withDefault['p.yaml'].replace('sa/default', 'sa/def‸ault') });
+    const refused = await workspaceNavigation(workspace, workspaceAuthz(workspace)).renameTarget(workspace.sourceFile(file)!, offset);
+    assert.deepEqual(refused, { refused: 'ServiceAccount shop/default is the one Kubernetes makes in every namespace: it cannot be renamed' });
+    assert.match(String((await renameAt('p.yaml', 'cart, we‸b]', 'x')).target), /^no manifest of the workspace declares ServiceAccount shop\/web/);
+    assert.match(String((await renameAt('p.yaml', 'ns/shop/sa/ca‸rt"', 'Cart')).edits), /is not a Kubernetes name/);
+  });
+});
+

@@ -45,13 +45,16 @@ suite('Mesh Policy Auditor: navigation in VS Code', () => {
     assert.ok(ours.some((s) => s.name === 'AuthorizationPolicy shop/payments-callers' && s.children.some((c) => c.name === 'rules[0]')), JSON.stringify(symbols.map((s) => s.name)));
   });
 
-  test('F2 on a policy\'s name renames it; on a principal it says why it cannot', async () => {
+  test('F2 on a policy\'s name renames it; on a principal it renames the ServiceAccount everywhere', async () => {
     const document = await vscode.workspace.openTextDocument(policies());
     const name = document.positionAt(document.getText().indexOf('name: payments-callers') + 8);
     const edit = await vscode.commands.executeCommand<vscode.WorkspaceEdit>('vscode.executeDocumentRenameProvider', document.uri, name, 'payments-clients');
     const entries = edit.entries().flatMap(([uri, edits]) => edits.map((e) => `${where(new vscode.Location(uri, e.range))} ${e.newText}`));
     assert.deepEqual(entries, ['security/authorization-policies.yaml:61 payments-clients']);
     const principal = document.positionAt(document.getText().indexOf('principals: ["cluster.local/ns/shop/sa/frontend"]') + 30);
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('vscode.executeDocumentRenameProvider', document.uri, principal, 'web')), /not a policy resource/);
+    const account = await vscode.commands.executeCommand<vscode.WorkspaceEdit>('vscode.executeDocumentRenameProvider', document.uri, principal, 'web');
+    const renamed = account.entries().flatMap(([uri, edits]) => edits.map((e) => `${where(new vscode.Location(uri, e.range))} ${e.newText}`)).sort();
+    // its manifest, the Deployment that runs as it, and the principal (the test calls are left alone)
+    assert.deepEqual(renamed, ['app/frontend.yaml:28 web', 'app/frontend.yaml:6 web', 'security/authorization-policies.yaml:71 "cluster.local/ns/shop/sa/web"']);
   });
 });

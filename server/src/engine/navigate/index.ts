@@ -14,7 +14,8 @@ import type { SourceFile } from '../source/sourceFile';
 import { locate, type NodePath, type SourceNode, type Span } from '../source/tree';
 import { replaceScalar } from '../edits';
 import type { TextEdit } from '../findings';
-import { child } from './nodes';
+import { objectAtSpan } from '../checks/linkerd/lib/common';
+import { child, text } from './nodes';
 import { consulReferences } from './consul';
 import { istioReferences } from './istio';
 import { linkerdReferences } from './linkerd';
@@ -117,15 +118,18 @@ export class WorkspaceNavigation {
   /**
    * What a rename at `offset` would rename: a policy resource, by its name or by a reference to
    * it (a Linkerd `targetRef`, `parentRefs`, `requiredAuthenticationRefs`, a ServerAuthorization's
-   * `server.name`). Manifests (ServiceAccounts, Services, Namespaces) are not renamed from here:
-   * their names live on in pods, principals and identities the workspace does not all hold.
+   * `server.name`), or a ServiceAccount of the workspace's manifests, by its name or by a value
+   * that names it (a principal, a Linkerd identity, a `serviceAccounts` entry or ref). Other
+   * manifests (Services, Namespaces, workloads) are not renamed from here.
    */
   async renameTarget(file: SourceFile, offset: number, pace?: Pace): Promise<{ range: Range; name: string } | { refused: string } | undefined> {
     const found = this.referenceAt(file, offset);
     if (found?.reference.target.type === 'attachment') return { refused: 'a selector picks workloads by their labels, not by a name' };
+    const account = this.serviceAccountAt(file, offset, found?.reference);
+    if (account) return this.accountRenameTarget(file, account, found?.reference);
     const definitions = await this.definitionsFor(file, offset, pace);
     if (!definitions.length) return found ? { refused: 'it names nothing in the workspace' } : undefined;
-    if (!definitions.every((d) => this.resourceOf(d))) return { refused: `${definitions[0]!.label} is not a policy resource: rename it in its manifest, and the places that name it` };
+    if (!definitions.every((d) => this.resourceOf(d))) return { refused: `${definitions[0]!.label} is not a policy resource or a ServiceAccount: rename it in its manifest, and the places that name it` };
     const range = found ? file.lines.range(found.reference.span) : definitions.find((d) => d.file === file.path)?.range;
     const name = this.resourceOf(definitions[0]!)!.resource.name ?? '';
     return range ? { range, name } : undefined;
@@ -137,10 +141,23 @@ export class WorkspaceNavigation {
     if (!target) return { refused: 'nothing to rename here' };
     if ('refused' in target) return target;
     if (!KUBERNETES_NAME.test(newName) || newName.length > 253) return { refused: `"${newName}" is not a Kubernetes name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit` };
+    const edits = new Map<string, TextEdit[]>();
+    const add = (at: SourceFile, node: SourceNode, value = newName) => edits.set(at.path, [...(edits.get(at.path) ?? []), replaceScalar(at, node, value)]);
+    const account = this.serviceAccountAt(file, offset, this.referenceAt(file, offset)?.reference);
+    if (account) {
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(newName) || newName.length > 253) return { refused: `"${newName}" is not a ServiceAccount name` };
+      for (const { file: at, node } of this.accountNames(account)) add(at, node);
+      for (const { file: at, resource } of this.workspace.resources) {
+        for (const reference of this.referencesOf(resource)) {
+          const t = reference.target;
+          if (!reference.node || t.type !== 'serviceAccount' || t.namespace !== account.namespace || t.name !== account.name) continue;
+          add(at, reference.node, reference.partial ? reference.partial.renamed(newName) : newName);
+        }
+      }
+      return [...edits].map(([path, list]) => ({ file: path, edits: list }));
+    }
     const definitions = await this.definitionsFor(file, offset, pace);
     const keys = new Set(definitions.map((d) => d.key));
-    const edits = new Map<string, TextEdit[]>();
-    const add = (at: SourceFile, node: SourceNode) => edits.set(at.path, [...(edits.get(at.path) ?? []), replaceScalar(at, node, newName)]);
     for (const definition of definitions) {
       const { file: at, resource } = this.resourceOf(definition)!;
       const name = child(child(resource.node, 'metadata'), 'name');
@@ -153,6 +170,51 @@ export class WorkspaceNavigation {
       }
     }
     return [...edits].map(([path, list]) => ({ file: path, edits: list }));
+  }
+
+  /** The ServiceAccount at `offset`: one a reference there names, or the manifest whose name the cursor is on. */
+  private serviceAccountAt(file: SourceFile, offset: number, reference: Reference | undefined): { namespace: string; name: string } | undefined {
+    if (reference) return reference.target.type === 'serviceAccount' ? { namespace: reference.target.namespace, name: reference.target.name } : undefined;
+    if (this.resourceAt(file, offset)) return undefined;
+    const declared = this.declaredAt(file, offset);
+    if (!declared || !onName(file, declared.definition, offset)) return undefined;
+    return this.workspace.inventory.serviceAccounts.find((a) => a === declared.object);
+  }
+
+  /** Whether a ServiceAccount can be renamed, and the part of the text under the cursor that is its name. */
+  private accountRenameTarget(file: SourceFile, account: { namespace: string; name: string }, reference: Reference | undefined): { range: Range; name: string } | { refused: string } {
+    const label = `ServiceAccount ${account.namespace}/${account.name}`;
+    if (account.name === 'default') return { refused: `${label} is the one Kubernetes makes in every namespace: it cannot be renamed` };
+    const manifests = this.workspace.inventory.serviceAccounts.filter((a) => a.namespace === account.namespace && a.name === account.name);
+    if (!manifests.length) return { refused: `no manifest of the workspace declares ${label}: renaming only the places that name it would leave them naming an account that still exists` };
+    const span = reference?.node ? nameWithin(file, reference.node.span, reference.partial?.at ?? 0, account.name.length) : this.accountNames(account).find((n) => n.file === file)?.node.span;
+    return span ? { range: file.lines.range(span), name: account.name } : { refused: `${label} cannot be renamed from here` };
+  }
+
+  /** The name nodes of a ServiceAccount: its manifests' `metadata.name`, and the `serviceAccountName` (or old `serviceAccount`) of the pods that run as it. */
+  private accountNames(account: { namespace: string; name: string }): { file: SourceFile; node: SourceNode }[] {
+    const found: { file: SourceFile; node: SourceNode }[] = [];
+    const at = (declared: Declared): { file: SourceFile; object: SourceNode } | undefined => {
+      const file = this.workspace.sourceFile(declared.file);
+      const object = file && objectAtSpan(file, declared.span);
+      return file && object ? { file, object } : undefined;
+    };
+    for (const manifest of this.workspace.inventory.serviceAccounts) {
+      if (manifest.namespace !== account.namespace || manifest.name !== account.name) continue;
+      const place = at(manifest);
+      const name = place && text(child(place.object, 'metadata'), 'name');
+      if (place && name) found.push({ file: place.file, node: name });
+    }
+    for (const workload of this.workspace.inventory.workloads) {
+      if (workload.owner || workload.namespace !== account.namespace || workload.serviceAccount !== account.name) continue;
+      const place = at(workload);
+      const podSpec = place && podSpecOf(place.object);
+      for (const key of ['serviceAccountName', 'serviceAccount']) {
+        const value = text(podSpec, key);
+        if (place && value?.value === account.name) found.push({ file: place.file, node: value });
+      }
+    }
+    return found;
   }
 
   /** The policy resource a definition is, if it is one. */
@@ -265,6 +327,22 @@ export class WorkspaceNavigation {
     this.inverted = inverted;
     return inverted;
   }
+}
+
+/** The pod spec of a workload manifest: a Pod's `spec`, a CronJob's job template's, any other's template's. */
+function podSpecOf(object: SourceNode): SourceNode | undefined {
+  const kind = child(object, 'kind');
+  const spec = child(object, 'spec');
+  if (kind?.type === 'scalar' && kind.value === 'Pod') return spec;
+  if (kind?.type === 'scalar' && kind.value === 'CronJob') return child(child(child(child(spec, 'jobTemplate'), 'spec'), 'template'), 'spec');
+  return child(child(spec, 'template'), 'spec');
+}
+
+/** Where `length` characters from position `at` of a scalar's value are in the file: after its opening quote, if it has one. */
+function nameWithin(file: SourceFile, value: Span, at: number, length: number): Span {
+  const quoted = file.text[value.start] === '"' || file.text[value.start] === "'" ? 1 : 0;
+  const start = value.start + quoted + at;
+  return { start, end: start + length };
 }
 
 function declaredObjects(inventory: Inventory): { object: Declared; label: string }[] {

@@ -27,10 +27,11 @@ export function istioReferences(resource: Resource, _context: ReferenceContext):
       const source = child(from, 'source');
       for (const key of ['principals', 'notPrincipals']) addEach(found, child(source, key), principalTarget);
       for (const key of ['namespaces', 'notNamespaces']) addEach(found, child(source, key), namespaceTarget);
+      for (const key of ['serviceAccounts', 'notServiceAccounts']) addEach(found, child(source, key), (value) => serviceAccountTarget(value, namespace));
     }
     for (const condition of items(child(rule, 'when'))) {
       const key = textValue(condition, 'key');
-      const read = key === 'source.principal' ? principalTarget : key === 'source.namespace' ? namespaceTarget : undefined;
+      const read = key === 'source.principal' ? principalTarget : key === 'source.namespace' ? namespaceTarget : key === 'source.serviceAccount' ? (value: string) => serviceAccountTarget(value, namespace) : undefined;
       if (!read) continue;
       for (const list of ['values', 'notValues']) addEach(found, child(condition, list), read);
     }
@@ -45,22 +46,36 @@ function targetRefTarget(kind: string | undefined, namespace: string, name: stri
   return undefined;
 }
 
-function addEach(found: Reference[], list: SourceNode | undefined, read: (value: string) => Target | undefined): void {
+type Read = (value: string) => { target: Target; partial?: Reference['partial'] } | undefined;
+
+function addEach(found: Reference[], list: SourceNode | undefined, read: Read): void {
   for (const item of items(list)) {
     const value = text(item);
-    const target = value && read(value.value);
-    if (value && target) found.push({ span: value.span, target });
+    const got = value && read(value.value);
+    // (a service account is renamed in the value that names it; a namespace is not renamed here)
+    if (value && got) found.push({ span: value.span, target: got.target, ...(got.target.type === 'serviceAccount' ? { node: item, ...(got.partial ? { partial: got.partial } : {}) } : {}) });
   }
 }
 
 /** `[spiffe://]<trust domain>/ns/<namespace>/sa/<service account>`, namespace and account without wildcards. */
-function principalTarget(principal: string): Target | undefined {
+function principalTarget(principal: string): ReturnType<Read> {
   const parts = parsePrincipal(principal);
   if (parts?.mesh !== 'istio' || parts.serviceAccount === undefined) return undefined;
   const { namespace, serviceAccount: name } = parts;
-  return !namespace.includes('*') && !name.includes('*') ? { type: 'serviceAccount', namespace, name } : undefined;
+  if (namespace.includes('*') || name.includes('*')) return undefined;
+  const at = principal.length - name.length;
+  return { target: { type: 'serviceAccount', namespace, name }, partial: { at, renamed: (newName) => `${principal.slice(0, at)}${newName}` } };
 }
 
-function namespaceTarget(name: string): Target | undefined {
-  return name.includes('*') ? undefined : { type: 'namespace', name };
+/** `serviceAccounts` and `source.serviceAccount`: `<namespace>/<name>`, or `<name>` in the policy's namespace (spec §1.4). */
+function serviceAccountTarget(value: string, policyNamespace: string): ReturnType<Read> {
+  const parts = value.split('/');
+  if (parts.length > 2 || parts.some((p) => p === '' || p.includes('*'))) return undefined;
+  const [namespace, name] = parts.length === 2 ? [parts[0]!, parts[1]!] : [policyNamespace, parts[0]!];
+  const at = value.length - name.length;
+  return { target: { type: 'serviceAccount', namespace, name }, ...(parts.length === 2 ? { partial: { at, renamed: (newName: string) => `${namespace}/${newName}` } } : {}) };
+}
+
+function namespaceTarget(name: string): ReturnType<Read> {
+  return name.includes('*') ? undefined : { target: { type: 'namespace', name } };
 }

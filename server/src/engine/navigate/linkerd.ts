@@ -19,8 +19,8 @@ export function linkerdReferences(resource: Resource, _context: ReferenceContext
   const found: Reference[] = [];
   const spec = child(resource.node, 'spec');
   const namespace = resource.namespace ?? 'default';
-  const add = (node: SourceNode | undefined, target: Target | undefined): void => {
-    if (node && target) found.push({ span: node.span, target, ...(node.type === 'scalar' && target.type === 'resource' ? { node } : {}) });
+  const add = (node: SourceNode | undefined, target: Target | undefined, partial?: Reference['partial']): void => {
+    if (node && target) found.push({ span: node.span, target, ...(node.type === 'scalar' && (target.type === 'resource' || target.type === 'serviceAccount') ? { node, ...(partial ? { partial } : {}) } : {}) });
   };
   const addRef = (ref: SourceNode | undefined): void => {
     const name = text(ref, 'name');
@@ -30,7 +30,10 @@ export function linkerdReferences(resource: Resource, _context: ReferenceContext
     for (const item of items(list)) {
       const value = text(item);
       const identity = value && parseServiceAccountIdentity(value.value);
-      if (identity && identity.serviceAccount !== '*') add(value, { type: 'serviceAccount', namespace: identity.namespace, name: identity.serviceAccount });
+      if (!identity || identity.serviceAccount === '*') continue;
+      // `<account>.<namespace>.serviceaccount.identity.<control plane ns>.<trust domain>`: the account leads
+      const rest = value.value.slice(identity.serviceAccount.length);
+      add(value, { type: 'serviceAccount', namespace: identity.namespace, name: identity.serviceAccount }, value.value.startsWith(identity.serviceAccount) ? { at: 0, renamed: (newName) => `${newName}${rest}` } : undefined);
     }
   };
   switch (resource.kind) {

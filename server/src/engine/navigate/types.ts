@@ -30,8 +30,11 @@ export interface Reference {
   /** The value (or, for a selector, the whole selector). */
   span: Span;
   target: Target;
-  /** The value's node, when the whole value is the name it refers by (what a rename rewrites). */
+  /** The value's node, when a rename rewrites it: the whole value is the name, or holds it (`renamed`). */
   node?: SourceNode;
+  /** For a value that holds the name among other parts (a principal, a Linkerd identity): the
+   * value with the name replaced, and where the name sits in it. Absent: the value is the name. */
+  partial?: { renamed: (newName: string) => string; at: number };
 }
 
 /** Where something is defined or referred to. */
