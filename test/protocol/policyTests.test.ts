@@ -49,6 +49,20 @@ describe('policy tests in the editor (LSP)', () => {
     assert.equal(why?.location.range.start.line, 38); // (0-based: the name, line 39)
   });
 
+  it('offers to update the failing test to what the policies decide now, never as the preferred fix', async () => {
+    const uri = uriOf('tests/shop-access.yaml');
+    await client.open(uri, readFileSync(join(workspace, 'tests/shop-access.yaml'), 'utf8'));
+    const diagnostics = await client.diagnosticsFor(uri, { ready: (d) => d.length > 0, timeoutMs: 30_000 });
+    const actions = await client.request<{ title: string; isPreferred?: boolean; edit?: { changes: Record<string, { range: { start: { line: number } }; newText: string }[]> } }[]>('textDocument/codeAction', {
+      textDocument: { uri }, range: diagnostics[0]!.range, context: { diagnostics, only: ['quickfix'] },
+    });
+    const update = actions.find((a) => a.title.startsWith('Update the test'));
+    assert.equal(update?.title, 'Update the test to what the policies decide now: expect deny, policy allow-nothing');
+    assert.ok(!update?.isPreferred);
+    // (the test names its policy by name alone, so the update does too)
+    assert.deepEqual(update?.edit?.changes[uri]?.map((e) => `${e.range.start.line + 1} ${e.newText}`), ['30 deny', '31 allow-nothing']);
+  });
+
   it('passes once the policy is fixed in the editor, and fails again when it is broken again', async () => {
     const policies = uriOf('security/authorization-policies.yaml');
     const text = readFileSync(join(workspace, 'security/authorization-policies.yaml'), 'utf8');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -7,7 +7,8 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
 import { runTestCli } from '../../server/src/cli/test';
-import { readPolicyTests, runPolicyTests } from '../../server/src/engine/policyTests';
+import { expectationEdits, readPolicyTests, runPolicyTests } from '../../server/src/engine/policyTests';
+import { applyEdits } from '../../server/src/engine/fixAll';
 import { completeTestAt } from '../../server/src/engine/policyTests/complete';
 import { LivePolicyTests, NO_POLICY_READ } from '../../server/src/engine/policyTests/live';
 import { runCli } from '../../server/src/cli/main';
@@ -188,6 +189,55 @@ describe('mesh-policy test', () => {
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /bad\.yaml:3:12: the call cannot be read: no "->"/);
       assert.equal(cli([]).code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('updating a failing test to what the policies decide now', () => {
+  // cart-readers allows GET from shop/web (§1.3: other calls to cart are then denied, by no rule)
+  const update = (tests: string) => {
+    const workspace = workspaceOf({ 'm.yaml': MANIFESTS, 'p.yaml': POLICY, 't.yaml': testFile(tests) });
+    const file = workspace.sourceFile('/ws/t.yaml')!;
+    const [result] = runPolicyTests(readPolicyTests(file)!.cases, new Simulation(workspace), workspace.config);
+    const found = expectationEdits(file, result!);
+    return found && { title: found.title, text: applyEdits(file, found.edits).split('\n').slice(2).join('\n') };
+  };
+  const call = 'call: "shop/web -> shop/cart:8080 GET /items"';
+
+  it('the verdict, in place', () => {
+    assert.deepEqual(update(`  - ${call}\n    expect: deny  # was deny before the release\n`), { title: 'Update the test to what the policies decide now: expect allow', text: `  - ${call}\n    expect: allow  # was deny before the release\n` });
+  });
+
+  it('the policy in the form the test wrote it, and the rule', () => {
+    for (const [written, now] of [['other', 'cart-readers'], ['shop/other', 'shop/cart-readers'], ['AuthorizationPolicy shop/other', 'AuthorizationPolicy shop/cart-readers']]) {
+      assert.equal(update(`  - {${call}, expect: allow, policy: "${written}", rule: "rules[1]"}\n`)?.text, `  - {${call}, expect: allow, policy: "${now}", rule: "rules[0]"}\n`);
+    }
+  });
+
+  it('nothing for a passing test, nor for one that names a policy where no rule or policy decided', () => {
+    assert.equal(update(`  - {${call}, expect: allow}\n`), undefined);
+    // POST is denied by the ALLOW policy's absence of a match: a policy decided, no rule did
+    assert.equal(update('  - {call: "shop/web -> shop/cart:8080 POST /items", expect: allow, rule: "rules[0]"}\n'), undefined);
+  });
+});
+
+describe('mesh-policy test --update', () => {
+  it('rewrites the failing test of examples/istio in a copy, comments kept; then every test passes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-update-'));
+    try {
+      cpSync(join(REPO_ROOT, 'examples', 'istio'), dir, { recursive: true });
+      const io = () => { let out = ''; return { io: { stdout: (t: string) => { out += `${t}\n`; }, stderr: (t: string) => { out += `${t}\n`; }, cwd: dir }, out: () => out }; };
+      const first = io();
+      assert.equal(runTestCli(['tests', '--policies', '.', '--update'], first.io), 0);
+      assert.match(first.out(), /^UPDATED {2}tests\/shop-access\.yaml:28 {2}the frontend reads carts\n {8}now: expect deny, policy allow-nothing$/m);
+      assert.match(first.out(), /\n5 tests: 4 passed, 1 updated, 0 failed\n$/);
+      const text = readFileSync(join(dir, 'tests', 'shop-access.yaml'), 'utf8');
+      assert.match(text, /# the API server drops the field, and istiod refuses the policy that is left\.\n {2}- name: the frontend reads carts\n.*\n {4}expect: deny\n {4}policy: allow-nothing\n$/);
+      const again = io();
+      assert.equal(runTestCli(['tests', '--policies', '.'], again.io), 0);
+      assert.equal(runTestCli(['tests', '--update', '--format', 'json'], io().io), 2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

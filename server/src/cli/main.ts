@@ -248,7 +248,7 @@ function fixAll(engine: Engine, workspace: WorkspaceModel, prepared: PreparedFil
  * Writes a fixed text over the file, in the file's encoding (UTF-16 stays UTF-16) and mode,
  * atomically; refuses when the file changed on disk since it was read. A problem is returned as words.
  */
-function writeFixed(path: string, readText: string, text: string): string | undefined {
+export function writeFixed(path: string, readText: string, text: string): string | undefined {
   try {
     const bytes = readFileSync(path);
     if (decodeText(bytes) !== readText) return 'it changed on disk while it was being linted';

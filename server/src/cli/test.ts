@@ -1,11 +1,13 @@
 import { resolve } from 'node:path';
-import { decidedByText, readPolicyTests, runPolicyTests, type PolicyTestProblem, type PolicyTestResult } from '../engine/policyTests';
+import { applyEditsKeepingLineEnds } from '../engine/fixAll';
+import type { TextEdit } from '../engine/findings';
+import { decidedByText, expectationEdits, readPolicyTests, runPolicyTests, type PolicyTestProblem, type PolicyTestResult } from '../engine/policyTests';
 import type { SourceFile } from '../engine/source/sourceFile';
 import { redactorFor } from '../engine/traffic/redact';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { ArgCursor } from './args';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
-import type { CliIo } from './main';
+import { writeFixed, type CliIo } from './main';
 import { loadWorkspace, where } from './simulate';
 import { displayPath } from './traffic';
 
@@ -21,8 +23,11 @@ Options:
   --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
   --format text|json|junit     One line per test and the failures' reasons (default), the results
                                as JSON, or a JUnit XML report for CI test dashboards.
+  --update                     Rewrite each failing test to expect what the policies decide now
+                               (its expect, and its policy and rule where it names them), keeping
+                               the file's comments and layout: after a policy change that was meant.
 
-Exit codes: 0 every test passed, 1 a test failed, 2 usage error, unreadable input, a test file
+Exit codes: 0 every test passed (or was updated), 1 a test failed, 2 usage error, unreadable input, a test file
 with a problem (a call that cannot be read, a verdict that is not allow, deny, external or unknown).`;
 
 interface TestArgs {
@@ -31,16 +36,18 @@ interface TestArgs {
   inventory: string[];
   config?: string;
   format: 'text' | 'json' | 'junit';
+  update: boolean;
 }
 
 function parse(args: string[]): TestArgs {
-  const parsed: TestArgs = { tests: [], policies: [], inventory: [], format: 'text' };
+  const parsed: TestArgs = { tests: [], policies: [], inventory: [], format: 'text', update: false };
   for (const cli = new ArgCursor(args); cli.next();) {
     switch (cli.flag) {
       case '--help': case '-h': throw new HelpRequested();
       case '--policies': parsed.policies.push(...cli.list()); break;
       case '--inventory': parsed.inventory.push(...cli.list()); break;
       case '--config': parsed.config = cli.value(); break;
+      case '--update': parsed.update = cli.switchOn(); break;
       case '--format': {
         const v = cli.value();
         if (v !== 'text' && v !== 'json' && v !== 'junit') throw new UsageError(`--format must be text, json or junit (got "${v}")`);
@@ -54,6 +61,7 @@ function parse(args: string[]): TestArgs {
   }
   if (!parsed.tests.length) throw new UsageError('test needs test files or folders (files with kind: MeshPolicyTest)');
   if (!parsed.policies.length) parsed.policies.push('.');
+  if (parsed.update && parsed.format !== 'text') throw new UsageError('--update reports in text only: leave out --format');
   return parsed;
 }
 
@@ -96,6 +104,7 @@ export function runTestCli(args: string[], io: CliIo): number {
       return { ...r, decision: redactor.deep(r.decision, secrets), failures: redactor.deep(r.failures, secrets), notes: redactor.deep(r.notes, secrets) };
     });
     const lineOf = (r: PolicyTestResult) => (fileOf(r.test.file)?.lines.position(r.test.span.start).line ?? 0) + 1;
+    if (parsed.update) return updateTests(results, fileOf, rel, lineOf, io);
     switch (parsed.format) {
       case 'json': io.stdout(JSON.stringify(jsonResults(results, rel, lineOf), null, 2)); break;
       case 'junit': io.stdout(junitReport(results, rel, lineOf)); break;
@@ -105,6 +114,42 @@ export function runTestCli(args: string[], io: CliIo): number {
   } catch (error) {
     return commandFailure(error, io, TEST_USAGE);
   }
+}
+
+/**
+ * `--update`: each failing test rewritten to expect what the policies decide now, every file
+ * written whole (its encoding, line ends and mode kept) or not at all. A test that names a
+ * policy or rule where a default decided cannot say so, and stays failing.
+ */
+function updateTests(results: readonly PolicyTestResult[], fileOf: (path: string) => SourceFile | undefined, rel: (p: string) => string, lineOf: (r: PolicyTestResult) => number, io: CliIo): number {
+  const out: string[] = [];
+  const byFile = new Map<SourceFile, TextEdit[]>();
+  let updated = 0;
+  let failed = 0;
+  for (const r of results) {
+    const file = fileOf(r.test.file)!;
+    const update = expectationEdits(file, r);
+    const place = `${rel(r.test.file)}:${lineOf(r)}  ${r.test.name}`;
+    if (!r.failures.length) { out.push(`PASS     ${place}`); continue; }
+    if (!update) {
+      failed++;
+      out.push(`FAIL     ${place}`, ...r.failures.map((f) => `        ${f}`), `        ${decidedBy(r, rel)}: a test cannot name the default, so it is left as it is`);
+      continue;
+    }
+    updated++;
+    byFile.set(file, [...(byFile.get(file) ?? []), ...update.edits]);
+    out.push(`UPDATED  ${place}`, `        ${update.title.replace(/^Update the test to what the policies decide now: /, 'now: ')}`);
+  }
+  for (const [file, edits] of byFile) {
+    const problem = writeFixed(file.path, file.text, applyEditsKeepingLineEnds(file, edits));
+    if (problem) {
+      io.stderr(`mesh-policy: cannot update ${rel(file.path)}: ${problem}`);
+      return 2;
+    }
+  }
+  out.push('', `${results.length} ${results.length === 1 ? 'test' : 'tests'}: ${results.length - updated - failed} passed, ${updated} updated, ${failed} failed`);
+  io.stdout(out.join('\n'));
+  return failed ? 1 : 0;
 }
 
 function decidedBy(r: PolicyTestResult, rel: (p: string) => string): string {

@@ -2,6 +2,8 @@ import type { ProjectConfig } from '../config/projectConfig';
 import type { Simulation } from '../simulate';
 import type { Decision, SourceRef, Verdict } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
+import { replaceScalar } from '../edits';
+import type { TextEdit } from '../findings';
 import { toValue, type ObjectNode, type SourceNode, type Span } from '../source/tree';
 import type { AccessRecord } from '../traffic/accessRecord';
 import { decideWrittenCall, parseWrittenCall, writtenCallFromValue, type WrittenCall } from '../traffic/writtenCall';
@@ -48,6 +50,8 @@ export interface PolicyTestCase {
   /** The whole test, and its `expect` value (where a failure is shown). */
   span: Span;
   expectSpan: Span;
+  /** The values an update to what the policies decide rewrites. */
+  nodes: { expect: SourceNode; policy?: SourceNode; rule?: SourceNode };
 }
 
 export interface PolicyTestProblem {
@@ -128,6 +132,7 @@ function readCase(file: SourceFile, node: SourceNode): PolicyTestCase | { messag
     file: file.path, name: (name as string | undefined) ?? callText, call: written.call, callText, expect: verdict as Verdict,
     ...(policy !== undefined ? { policy: policy as string } : {}), ...(rule !== undefined ? { rule: rule as string } : {}),
     span: node.span, expectSpan: expect.value.span,
+    nodes: { expect: expect.value, ...(field('policy') ? { policy: field('policy')!.value } : {}), ...(field('rule') ? { rule: field('rule')!.value } : {}) },
   };
 }
 
@@ -176,6 +181,37 @@ function verdictOf(test: PolicyTestCase, decision: Decision): Pick<PolicyTestRes
     failures.push(`expected rule ${test.rule} to decide, but ${decision.rule ? `${decision.rule.label} did` : 'no rule did'}`);
   }
   return { failures, notes: failures.length ? notes : [] };
+}
+
+/**
+ * The edits that make a failing test expect what the policies decide now (a snapshot updated on
+ * purpose, after a policy change that was meant): `expect`, and `policy:` and `rule:` where the
+ * test names them, each written in the form the test wrote it. Undefined when the test passes, or
+ * when it names a policy or rule and none decided (a default cannot be named there).
+ */
+export function expectationEdits(file: SourceFile, result: PolicyTestResult): { title: string; edits: TextEdit[] } | undefined {
+  if (!result.failures.length) return undefined;
+  const { test, decision } = result;
+  const edits: TextEdit[] = [];
+  const changed: string[] = [];
+  if (decision.verdict !== test.expect) {
+    edits.push(replaceScalar(file, test.nodes.expect, decision.verdict));
+    changed.push(`expect ${decision.verdict}`);
+  }
+  if (test.policy !== undefined && test.nodes.policy && !namesPolicy(test.policy, decision.policy?.label)) {
+    if (!decision.policy) return undefined;
+    const label = decision.policy.label;
+    const qualified = label.slice(label.lastIndexOf(' ') + 1);
+    const written = test.policy.includes(' ') ? label : test.policy.includes('/') ? qualified : qualified.slice(qualified.lastIndexOf('/') + 1);
+    edits.push(replaceScalar(file, test.nodes.policy, written));
+    changed.push(`policy ${written}`);
+  }
+  if (test.rule !== undefined && test.nodes.rule && !(decision.rule && (decision.rule.label === test.rule || decision.rule.label.endsWith(` ${test.rule}`)))) {
+    if (!decision.rule) return undefined;
+    edits.push(replaceScalar(file, test.nodes.rule, decision.rule.label));
+    changed.push(`rule ${decision.rule.label}`);
+  }
+  return edits.length ? { title: `Update the test to what the policies decide now: ${changed.join(', ')}`, edits } : undefined;
 }
 
 /** What decided a test's call, in words: `decided by AuthorizationPolicy shop/cart rules[0]`. */

@@ -6,7 +6,7 @@ import { Simulation } from '../simulate';
 import type { SourceFile } from '../source/sourceFile';
 import type { WorkspaceModel } from '../workspace';
 import type { Decision } from '../simulate/types';
-import { decidedByText, readPolicyTests, runPolicyTests, type DecidedCalls, type PolicyTestFile, type PolicyTestResult } from './index';
+import { decidedByText, expectationEdits, readPolicyTests, runPolicyTests, type DecidedCalls, type PolicyTestFile, type PolicyTestResult } from './index';
 
 /** Said with each failure when no policy was read at all, as when `lint` is given the tests folder alone. */
 export const NO_POLICY_READ = 'no Istio, Linkerd or Consul policy was read with the tests: lint the folder that holds the policies too, or run mesh-policy test --policies <folder>';
@@ -74,10 +74,13 @@ export class LivePolicyTests {
           ...(policy ? [{ file: (rule ?? policy).file, range: (rule ?? policy).range, message: decidedByText(result.decision) }] : []),
           ...result.notes.flatMap((note) => (note.at ? [{ file: note.at.file, range: note.at.range, message: note.message }] : [])),
         ];
+        // (never preferred: whether the test or the policy is wrong is the author's call)
+        const update = expectationEdits(file, result);
         list.push({
           file: file.path, range: file.lines.range(result.test.expectSpan), severity: 'error', code: Codes.policyTestFails,
           message: `Policy test "${result.test.name}" fails: ${result.failures.join('; ')}${alone}`,
           ...(related.length ? { related } : {}),
+          ...(update ? { fixes: [update] } : {}),
         });
       }
       found.set(file.path, applyRuleSettings(list, file, rules));
