@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { runTestCli } from '../../server/src/cli/test';
 import { expectationEdits, readPolicyTests, runPolicyTests } from '../../server/src/engine/policyTests';
 import { applyEdits } from '../../server/src/engine/fixAll';
+import { policyTestCoverage } from '../../server/src/engine/policyTests/coverage';
 import { completeTestAt } from '../../server/src/engine/policyTests/complete';
 import { LivePolicyTests, NO_POLICY_READ } from '../../server/src/engine/policyTests/live';
 import { runCli } from '../../server/src/cli/main';
@@ -152,6 +153,14 @@ describe('mesh-policy test', () => {
     assert.ok(out.includes('MPA0005') && !out.includes(NO_POLICY_READ));
   });
 
+  it('--coverage: what the tests of examples/istio reach, in text and JSON', () => {
+    const { stdout } = cli(['examples/istio/tests', '--policies', 'examples/istio', '--coverage']);
+    // cart-from-frontend is refused by istiod (not in effect); the gateway's and the CUSTOM policy no test calls
+    assert.match(stdout, /\nCoverage: 3 of 5 \(60%\) policies and 3 of 7 \(43%\) rules decide at least one test\n {2}policies no test reaches:\n {4}AuthorizationPolicy shop\/frontend-fraud-check \(examples\/istio\/security\/authz-ext-authz\.yaml:8\)\n/);
+    const json = JSON.parse(cli(['examples/istio/tests', '--policies', 'examples/istio', '--coverage', '--format', 'json']).stdout) as { coverage: { policies: { covered: number; total: number; uncovered: { file: string }[] } } };
+    assert.deepEqual([json.coverage.policies.covered, json.coverage.policies.total, json.coverage.policies.uncovered[0]?.file], [3, 5, 'examples/istio/security/authz-ext-authz.yaml']);
+  });
+
   it('JSON and JUnit', () => {
     const json = JSON.parse(cli(['examples/istio/tests', '--policies', 'examples/istio', '--format', 'json']).stdout) as { passed: number; failed: number; tests: { name: string; verdict: string; policy?: string; passed: boolean }[] };
     assert.equal(json.passed, 4);
@@ -220,6 +229,41 @@ describe('updating a failing test to what the policies decide now', () => {
     assert.equal(update(`  - {${call}, expect: allow}\n`), undefined);
     // POST is denied by the ALLOW policy's absence of a match: a policy decided, no rule did
     assert.equal(update('  - {call: "shop/web -> shop/cart:8080 POST /items", expect: allow, rule: "rules[0]"}\n'), undefined);
+  });
+});
+
+describe('coverage: the policies and rules that decide at least one test', () => {
+  // §1.3: a DENY match decides before ALLOW; an ALLOW rule that matches decides allow; with an
+  // ALLOW policy on the workload, a call none matches is denied by the policy, by no rule.
+  // Dry-run and AUDIT policies never decide; a policy istiod refuses (DENY without rules) is not in effect.
+  const policy = (name: string, spec: string, annotations = '') => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ${name}, namespace: shop${annotations}}\nspec:\n  selector: {matchLabels: {app: cart}}\n${spec}`;
+  const POLICIES = [
+    policy('cart-access', '  rules:\n  - from: [{source: {principals: ["cluster.local/ns/shop/sa/web"]}}]\n    to: [{operation: {methods: [GET]}}]\n  - from: [{source: {principals: ["cluster.local/ns/shop/sa/admin"]}}]\n'),
+    policy('no-delete', '  action: DENY\n  rules:\n  - to: [{operation: {methods: [DELETE]}}]\n'),
+    policy('try-deny-all', '  action: DENY\n  rules:\n  - {}\n', ', annotations: {istio.io/dry-run: "true"}'),
+    policy('audit-posts', '  action: AUDIT\n  rules:\n  - to: [{operation: {methods: [POST]}}]\n'),
+    policy('refused', '  action: DENY\n'),
+  ].join('---\n');
+  const coverageOf = (tests: string) => {
+    const workspace = workspaceOf({ 'm.yaml': MANIFESTS, 'p.yaml': POLICIES, 't.yaml': testFile(tests) });
+    const simulation = new Simulation(workspace);
+    const results = runPolicyTests(readPolicyTests(workspace.sourceFile('/ws/t.yaml')!)!.cases, simulation, workspace.config);
+    const c = policyTestCoverage(results, workspace, simulation);
+    return { policies: `${c.policies.covered}/${c.policies.total}`, rules: `${c.rules.covered}/${c.rules.total}`, uncovered: [...c.policies.uncovered, ...c.rules.uncovered].map((i) => `${i.label} :${i.line}`) };
+  };
+
+  it('counts only what can decide, and lists what no test reaches', () => {
+    assert.deepEqual(coverageOf('  - {call: "shop/web -> shop/cart:8080 GET /", expect: allow}\n'), {
+      policies: '1/2', rules: '1/3',
+      uncovered: ['AuthorizationPolicy shop/no-delete :13', 'AuthorizationPolicy shop/cart-access rules[1] :9', 'AuthorizationPolicy shop/no-delete rules[0] :18'],
+    });
+  });
+
+  it('a call denied by no rule covers the policy, not a rule; a DENY match covers both', () => {
+    assert.deepEqual(coverageOf('  - {call: "shop/web -> shop/cart:8080 POST /", expect: deny}\n  - {call: "shop/admin -> shop/cart:8080 DELETE /", expect: deny}\n'), {
+      policies: '2/2', rules: '1/3',
+      uncovered: ['AuthorizationPolicy shop/cart-access rules[0] :7', 'AuthorizationPolicy shop/cart-access rules[1] :9'],
+    });
   });
 });
 

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { applyEditsKeepingLineEnds } from '../engine/fixAll';
+import { policyTestCoverage, type CoverageItem, type PolicyTestCoverage } from '../engine/policyTests/coverage';
 import type { TextEdit } from '../engine/findings';
 import { decidedByText, expectationEdits, readPolicyTests, runPolicyTests, type PolicyTestProblem, type PolicyTestResult } from '../engine/policyTests';
 import type { SourceFile } from '../engine/source/sourceFile';
@@ -23,6 +24,8 @@ Options:
   --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
   --format text|json|junit     One line per test and the failures' reasons (default), the results
                                as JSON, or a JUnit XML report for CI test dashboards.
+  --coverage                   Also say which policies and rules decide at least one test, and
+                               list those that decide none.
   --update                     Rewrite each failing test to expect what the policies decide now
                                (its expect, and its policy and rule where it names them), keeping
                                the file's comments and layout: after a policy change that was meant.
@@ -37,10 +40,11 @@ interface TestArgs {
   config?: string;
   format: 'text' | 'json' | 'junit';
   update: boolean;
+  coverage: boolean;
 }
 
 function parse(args: string[]): TestArgs {
-  const parsed: TestArgs = { tests: [], policies: [], inventory: [], format: 'text', update: false };
+  const parsed: TestArgs = { tests: [], policies: [], inventory: [], format: 'text', update: false, coverage: false };
   for (const cli = new ArgCursor(args); cli.next();) {
     switch (cli.flag) {
       case '--help': case '-h': throw new HelpRequested();
@@ -48,6 +52,7 @@ function parse(args: string[]): TestArgs {
       case '--inventory': parsed.inventory.push(...cli.list()); break;
       case '--config': parsed.config = cli.value(); break;
       case '--update': parsed.update = cli.switchOn(); break;
+      case '--coverage': parsed.coverage = cli.switchOn(); break;
       case '--format': {
         const v = cli.value();
         if (v !== 'text' && v !== 'json' && v !== 'junit') throw new UsageError(`--format must be text, json or junit (got "${v}")`);
@@ -105,10 +110,11 @@ export function runTestCli(args: string[], io: CliIo): number {
     });
     const lineOf = (r: PolicyTestResult) => (fileOf(r.test.file)?.lines.position(r.test.span.start).line ?? 0) + 1;
     if (parsed.update) return updateTests(results, fileOf, rel, lineOf, io);
+    const coverage = parsed.coverage ? policyTestCoverage(results, loaded.workspace, loaded.simulation) : undefined;
     switch (parsed.format) {
-      case 'json': io.stdout(JSON.stringify(jsonResults(results, rel, lineOf), null, 2)); break;
+      case 'json': io.stdout(JSON.stringify({ ...(jsonResults(results, rel, lineOf) as object), ...(coverage ? { coverage: relativeCoverage(coverage, rel) } : {}) }, null, 2)); break;
       case 'junit': io.stdout(junitReport(results, rel, lineOf)); break;
-      default: io.stdout(textReport(results, rel, lineOf));
+      default: io.stdout(textReport(results, rel, lineOf) + (coverage ? `\n${coverageText(coverage, rel)}` : ''));
     }
     return results.some((r) => r.failures.length) ? 1 : 0;
   } catch (error) {
@@ -150,6 +156,24 @@ function updateTests(results: readonly PolicyTestResult[], fileOf: (path: string
   out.push('', `${results.length} ${results.length === 1 ? 'test' : 'tests'}: ${results.length - updated - failed} passed, ${updated} updated, ${failed} failed`);
   io.stdout(out.join('\n'));
   return failed ? 1 : 0;
+}
+
+function coverageText(coverage: PolicyTestCoverage, rel: (p: string) => string): string {
+  const share = (t: PolicyTestCoverage['policies']) => `${t.covered} of ${t.total}${t.total ? ` (${Math.round((100 * t.covered) / t.total)}%)` : ''}`;
+  const out = [`Coverage: ${share(coverage.policies)} policies and ${share(coverage.rules)} rules decide at least one test`];
+  const list = (title: string, items: readonly CoverageItem[]) => {
+    if (!items.length) return;
+    out.push(`  ${title}:`);
+    for (const item of items) out.push(`    ${item.label} (${rel(item.file)}:${item.line})`);
+  };
+  list('policies no test reaches', coverage.policies.uncovered);
+  list('rules that decide no test', coverage.rules.uncovered);
+  return out.join('\n');
+}
+
+function relativeCoverage(coverage: PolicyTestCoverage, rel: (p: string) => string): PolicyTestCoverage {
+  const items = (list: readonly CoverageItem[]) => list.map((i) => ({ ...i, file: rel(i.file) }));
+  return { policies: { ...coverage.policies, uncovered: items(coverage.policies.uncovered) }, rules: { ...coverage.rules, uncovered: items(coverage.rules.uncovered) } };
 }
 
 function decidedBy(r: PolicyTestResult, rel: (p: string) => string): string {
