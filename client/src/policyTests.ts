@@ -6,6 +6,7 @@ interface PolicyTestAnswer {
     uri: string;
     tests: { name: string; range: RangeJson; expectRange: RangeJson; passed: boolean; messages: string[]; verdict: string; call: string }[];
   }[];
+  coverage?: { uri: string; places: { kind: 'policy' | 'rule'; label: string; range: RangeJson; tests: number }[] }[];
 }
 
 interface RangeJson {
@@ -49,7 +50,7 @@ export function registerPolicyTests(context: vscode.ExtensionContext, request: R
   };
 
   controller.refreshHandler = (token) => list(token);
-  controller.createRunProfile('Run', vscode.TestRunProfileKind.Run, async (run, token) => {
+  const runTests = async (run: vscode.TestRunRequest, token: vscode.CancellationToken): Promise<vscode.TestRun> => {
     await list(token);
     const testRun = controller.createTestRun(run);
     const chosen: vscode.TestItem[] = [];
@@ -72,7 +73,24 @@ export function registerPolicyTests(context: vscode.ExtensionContext, request: R
         testRun.failed(item, message);
       }
     }
+    return testRun;
+  };
+  controller.createRunProfile('Run', vscode.TestRunProfileKind.Run, async (run, token) => (await runTests(run, token)).end(), true);
+
+  // Coverage (`mesh-policy test --coverage`): each policy and rule a "statement", executed as many
+  // times as it decides a test.
+  const detailed = new WeakMap<vscode.FileCoverage, vscode.StatementCoverage[]>();
+  const coverageProfile = controller.createRunProfile('Run with Coverage', vscode.TestRunProfileKind.Coverage, async (run, token) => {
+    const testRun = await runTests(run, token);
+    const answer = await request<PolicyTestAnswer>('meshPolicy/policyTests', {}, token).catch(() => undefined);
+    for (const file of answer?.coverage ?? []) {
+      const statements = file.places.map((p) => new vscode.StatementCoverage(p.tests, toRange(p.range)));
+      const coverage = new vscode.FileCoverage(vscode.Uri.parse(file.uri), new vscode.TestCoverageCount(file.places.filter((p) => p.tests > 0).length, file.places.length));
+      detailed.set(coverage, statements);
+      testRun.addCoverage(coverage);
+    }
     testRun.end();
   }, true);
+  coverageProfile.loadDetailedCoverage = async (_run, coverage) => detailed.get(coverage) ?? [];
   return { refresh: () => list() };
 }

@@ -42,7 +42,18 @@ test('VS Code (code-server) runs the policy tests of examples/istio from the Tes
     await p.locator('.test-explorer-header, .result-summary', { hasText: '4/5' }).first().waitFor({ timeout: 30_000 });
     await p.screenshot({ path: path.join(cs.shots, 'policy-tests-explorer.png') });
 
-    // 3. tests written from the observed calls: pick what they expect, the file opens beside
+    // 3. coverage: the policy files with the share of their policies and rules that decide a test
+    await runCommand(p, 'Test: Run All Tests with Coverage');
+    const coverageRow = p.locator('.monaco-list-row', { hasText: 'authorization-policies.yaml' }).filter({ hasText: '%' }).first();
+    await coverageRow.waitFor({ timeout: 60_000 });
+    const rowText = (await coverageRow.innerText()).replace(/\s+/g, ' ');
+    t.diagnostic(`coverage row: ${rowText}`);
+    // 6 of its 7 policies and rules in effect decide a test: payments-callers rules[2] (the
+    // scrapes) decides none; cart-from-frontend is not in effect and not counted
+    assert.match(rowText, /85\.71%/);
+    await p.screenshot({ path: path.join(cs.shots, 'policy-tests-coverage.png') });
+
+    // 4. tests written from the observed calls: pick what they expect, the file opens beside
     await runCommand(p, 'Mesh Policy: Generate Policy Tests from Traffic...');
     await p.locator('.quick-input-list .monaco-list-row', { hasText: 'What the policies decide now' }).first().waitFor({ timeout: 30_000 });
     await p.locator('.quick-input-widget input').fill('policies decide now');

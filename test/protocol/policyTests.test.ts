@@ -49,6 +49,18 @@ describe('policy tests in the editor (LSP)', () => {
     assert.equal(why?.location.range.start.line, 38); // (0-based: the name, line 39)
   });
 
+  it('answers the Test Explorer with the coverage of each policy file: every policy and rule, and how many tests it decides', async () => {
+    const listed = await client.request<{ coverage: { uri: string; places: { kind: string; label: string; range: { start: { line: number } }; tests: number }[] }[] }>('meshPolicy/policyTests', {});
+    const policies = listed.coverage.find((c) => c.uri === uriOf('security/authorization-policies.yaml'));
+    const shown = policies?.places.map((p) => `${p.kind} ${p.label} :${p.range.start.line + 1} ${p.tests}`);
+    // the five tests: payments-callers rules[0] (charges) and rules[1] (refunds), allow-nothing (the
+    // refund the frontend may not make, and the carts), frontend-deny-internal rules[0]
+    assert.ok(shown?.includes('rule AuthorizationPolicy shop/payments-callers rules[0] :69 1'), JSON.stringify(shown));
+    assert.ok(shown?.includes('policy AuthorizationPolicy shop/allow-nothing :10 2'), JSON.stringify(shown));
+    assert.ok(shown?.includes('rule AuthorizationPolicy shop/payments-callers rules[2] :85 0'), JSON.stringify(shown));
+    assert.ok(!shown?.some((p) => p.includes('cart-from-frontend')), 'not in effect: not counted');
+  });
+
   it('offers to update the failing test to what the policies decide now, never as the preferred fix', async () => {
     const uri = uriOf('tests/shop-access.yaml');
     await client.open(uri, readFileSync(join(workspace, 'tests/shop-access.yaml'), 'utf8'));

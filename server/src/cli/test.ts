@@ -173,7 +173,7 @@ function coverageText(coverage: PolicyTestCoverage, rel: (p: string) => string):
 
 function relativeCoverage(coverage: PolicyTestCoverage, rel: (p: string) => string): PolicyTestCoverage {
   const items = (list: readonly CoverageItem[]) => list.map((i) => ({ ...i, file: rel(i.file) }));
-  return { policies: { ...coverage.policies, uncovered: items(coverage.policies.uncovered) }, rules: { ...coverage.rules, uncovered: items(coverage.rules.uncovered) } };
+  return { policies: { ...coverage.policies, uncovered: items(coverage.policies.uncovered) }, rules: { ...coverage.rules, uncovered: items(coverage.rules.uncovered) }, places: coverage.places.map((place) => ({ ...place, file: rel(place.file) })) };
 }
 
 function decidedBy(r: PolicyTestResult, rel: (p: string) => string): string {

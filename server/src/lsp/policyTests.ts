@@ -1,6 +1,7 @@
 import type { Connection } from 'vscode-languageserver';
 import type { Range } from '../engine/findings';
 import { decidedByText, type PolicyTestResult } from '../engine/policyTests';
+import type { PolicyTestCoverage } from '../engine/policyTests/coverage';
 import type { LivePolicyTests } from '../engine/policyTests/live';
 import type { SourceFile } from '../engine/source/sourceFile';
 import { writtenCallMarkdown } from '../engine/insight/render';
@@ -31,20 +32,30 @@ export interface PolicyTestAnswer {
       call: string;
     }[];
   }[];
+  /** Per policy file, each policy and rule the tests can reach, and how many tests it decides (`test --coverage`). */
+  coverage: { uri: string; places: { kind: 'policy' | 'rule'; label: string; range: Range; tests: number }[] }[];
 }
 
 /** `redact`: what leaves the server about calls, as for every other answer (`redaction.ts`). */
-export function registerPolicyTestRequests(connection: Connection, run: () => readonly { file: SourceFile; results: readonly PolicyTestResult[] }[], redact: (answer: PolicyTestAnswer) => PolicyTestAnswer): void {
-  connection.onRequest(PolicyTestRequests.list, (_params: unknown, token) => answer(token, (): PolicyTestAnswer => redact({
-    files: run().map(({ file, results }) => ({
+export function registerPolicyTestRequests(connection: Connection, run: () => readonly { file: SourceFile; results: readonly PolicyTestResult[] }[], coverage: () => PolicyTestCoverage | undefined, redact: (answer: PolicyTestAnswer) => PolicyTestAnswer): void {
+  connection.onRequest(PolicyTestRequests.list, (_params: unknown, token) => answer(token, (): PolicyTestAnswer => {
+    const files = run().map(({ file, results }) => ({
       uri: uriOf(file.path),
       tests: results.map(({ test, decision, failures, notes }) => ({
         name: test.name, range: file.lines.range(test.span), expectRange: file.lines.range(test.expectSpan), passed: failures.length === 0,
         messages: failures.length ? [...failures, ...notes.map((n) => n.message), decidedByText(decision)] : [],
         verdict: decision.verdict, call: test.callText,
       })),
-    })),
-  })));
+    }));
+    // (after the run: the coverage of the tests just decided)
+    return redact({ files, coverage: coverageByFile(coverage()) });
+  }));
+}
+
+function coverageByFile(coverage: PolicyTestCoverage | undefined): PolicyTestAnswer['coverage'] {
+  const byFile = new Map<string, PolicyTestAnswer['coverage'][number]['places']>();
+  for (const { file, kind, label, range, tests } of coverage?.places ?? []) byFile.set(file, [...(byFile.get(file) ?? []), { kind, label, range, tests }]);
+  return [...byFile].map(([file, places]) => ({ uri: uriOf(file), places }));
 }
 
 /** What the Test Explorer shows of the tests: their files, places, names and outcomes. */

@@ -660,7 +660,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     for (const document of documents.all()) if (inWorkspace(document.uri)) prepareDocument(document);
     runPolicyTests([]);
     return policyTests.allResults();
-  }, (listed) => redaction.deep(listed));
+  }, () => (trusted ? policyTests.coverage(workspace) : undefined), (listed) => redaction.deep(listed));
   registerAuthzRequests(connection, {
     authz: () => (trusted ? workspaceAuthz(workspace) : 'This workspace is not trusted: Mesh Policy Auditor only lints policy files there. Trust the workspace to list the policies that apply to its workloads.'),
     displayPath,

@@ -6,6 +6,7 @@ import { Simulation } from '../simulate';
 import type { SourceFile } from '../source/sourceFile';
 import type { WorkspaceModel } from '../workspace';
 import type { Decision } from '../simulate/types';
+import { policyTestCoverage, type PolicyTestCoverage } from './coverage';
 import { decidedByText, expectationEdits, readPolicyTests, runPolicyTests, type DecidedCalls, type PolicyTestFile, type PolicyTestResult } from './index';
 
 /** Said with each failure when no policy was read at all, as when `lint` is given the tests folder alone. */
@@ -35,6 +36,12 @@ export class LivePolicyTests {
   /** Every test file's results as last decided by `findings`, in workspace order. */
   allResults(): { file: SourceFile; results: readonly PolicyTestResult[] }[] {
     return [...this.lastResults.values()];
+  }
+
+  /** Which policies and rules the last run's tests reach (`coverage.ts`); undefined before a run or without test files. */
+  coverage(workspace: Pick<WorkspaceModel, 'resources'>): PolicyTestCoverage | undefined {
+    if (!this.simulation || !this.lastResults.size) return undefined;
+    return policyTestCoverage([...this.lastResults.values()].flatMap((r) => r.results), workspace, this.simulation);
   }
 
   /** The results of a test file as last decided by `findings`: none before, or for another text
