@@ -98,8 +98,7 @@ export function policyTestsFromTraffic(outcomes: readonly ShapeOutcome[], simula
     }
     found.calls += shape.count;
     if (shape.count > found.busiest.shape.count) found.busiest = outcome;
-    if (shape.firstTime && (!found.firstTime || shape.firstTime < found.firstTime)) found.firstTime = shape.firstTime;
-    if (shape.lastTime && (!found.lastTime || shape.lastTime > found.lastTime)) found.lastTime = shape.lastTime;
+    widen(found, shape);
   }
 
   const written: WrittenTest[] = [];
@@ -118,9 +117,10 @@ export function policyTestsFromTraffic(outcomes: readonly ShapeOutcome[], simula
 }
 
 /**
- * The tests, less those whose call is written alike but observed both allowed and denied: what
- * told them apart (a token, a header the log does not print) is not in the log, and a pair of
- * tests of which one must fail pins nothing.
+ * The tests, each call written once: those written alike and observed both allowed and denied
+ * are left out (what told them apart, a token or a header the log does not print, is not in the
+ * log, and a pair of tests of which one must fail pins nothing); those written alike with one
+ * verdict are one test.
  */
 function withoutContradictions(tests: WrittenTest[], skip: (reason: string, calls: number) => void): WrittenTest[] {
   const byCall = new Map<string, WrittenTest[]>();
@@ -132,8 +132,17 @@ function withoutContradictions(tests: WrittenTest[], skip: (reason: string, call
   }
   const kept: WrittenTest[] = [];
   for (const list of byCall.values()) {
-    if (new Set(list.map((t) => t.candidate.expect)).size === 1) { kept.push(...list); continue; }
-    for (const t of list) skip('observed both allowed and denied, and what told them apart is not in the log (a token, an unlogged header)', t.candidate.calls);
+    if (new Set(list.map((t) => t.candidate.expect)).size > 1) {
+      for (const t of list) skip('observed both allowed and denied, and what told them apart is not in the log (a token, an unlogged header)', t.candidate.calls);
+      continue;
+    }
+    // calls written alike (their addresses, say, dropped as the decision does not need them) are one test
+    const [first, ...same] = list as [WrittenTest, ...WrittenTest[]];
+    for (const { candidate } of same) {
+      first.candidate.calls += candidate.calls;
+      widen(first.candidate, candidate);
+    }
+    kept.push(first);
   }
   return kept;
 }
@@ -155,6 +164,12 @@ export function pathTemplate(path: string | undefined): string {
   if (path === undefined) return '';
   const query = path.indexOf('?');
   return (query < 0 ? path : path.slice(0, query)).split('/').map((segment) => (/\d/.test(segment) && !/^v\d+(\.\d+)*$/i.test(segment) ? '{}' : segment)).join('/');
+}
+
+/** The candidate's time span, widened to take in another's. */
+function widen(candidate: Candidate, other: { firstTime?: string; lastTime?: string }): void {
+  if (other.firstTime && (!candidate.firstTime || other.firstTime < candidate.firstTime)) candidate.firstTime = other.firstTime;
+  if (other.lastTime && (!candidate.lastTime || other.lastTime > candidate.lastTime)) candidate.lastTime = other.lastTime;
 }
 
 function times(shape: ShapeOutcome['shape']): Pick<Candidate, 'firstTime' | 'lastTime'> {
