@@ -164,6 +164,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     auditViews,
     vscode.commands.registerCommand('meshPolicy.showReport', () => auditViews.show('report')),
     vscode.commands.registerCommand('meshPolicy.showTrafficMap', () => auditViews.show('map')),
+    // `target`: where to write without asking (a test, a keybinding's argument)
+    vscode.commands.registerCommand('meshPolicy.exportAccessCsv', async (target?: vscode.Uri) => {
+      const inventory = await request<{ csv: string; rows: number } | null>('meshPolicy/accessCsv');
+      if (inventory === undefined) return;
+      if (!inventory) return void vscode.window.showInformationMessage('Mesh Policy Auditor: no observed traffic is loaded to export.');
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const uri = target ?? await vscode.window.showSaveDialog({
+        ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, 'access-inventory.csv') } : {}),
+        filters: { CSV: ['csv'] }, title: 'Export the access inventory (one row per distinct access)',
+      });
+      if (!uri) return;
+      await vscode.workspace.fs.writeFile(uri, Buffer.from(inventory.csv, 'utf8'));
+      void vscode.window.showInformationMessage(`Mesh Policy Auditor: wrote ${inventory.rows.toLocaleString('en-US')} accesses to ${vscode.workspace.asRelativePath(uri)}.`);
+    }),
     registerFixEdge(request, auditViews),
     vscode.commands.registerCommand('meshPolicy.showOutput', () => output.show(true)),
     vscode.commands.registerCommand('meshPolicy.insertAccessLogConfiguration', async () => {

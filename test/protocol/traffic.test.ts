@@ -191,6 +191,15 @@ describe('traffic in the editor (LSP)', () => {
     await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri } });
   });
 
+  it('exports the access inventory as CSV (meshPolicy/accessCsv), as report --format csv writes it', async () => {
+    const inventory = await client.request<{ csv: string; rows: number } | null>('meshPolicy/accessCsv', {});
+    const lines = inventory!.csv.split('\r\n');
+    assert.match(lines[0]!, /^mesh,caller,caller_principal,caller_address,destination,port,protocol,method,path,calls,/);
+    assert.equal(inventory!.rows, lines.length - 2);
+    // the frontend's charges: observed allowed, allowed by payments-callers rules[0], placed relative to the workspace
+    assert.ok(lines.some((l) => /^istio,shop\/frontend,cluster\.local\/ns\/shop\/sa\/frontend,[^,]*,shop\/payments,9090,http,POST,\/v1\/charges,\d+,\d+,0,0,allow,AuthorizationPolicy shop\/payments-callers,rules\[0\],security\/authorization-policies\.yaml,/.test(l)), lines.slice(0, 10).join('\n'));
+  });
+
   it('self-checks generated policies as the CLI does, without touching the workspace', async () => {
     const cart = await client.request<{ wouldDeny: number; wouldAllow: number } | null>('meshPolicy/generate', { mesh: 'istio', namespace: 'shop', workload: 'cart' });
     assert.deepEqual(cart && [cart.wouldDeny, cart.wouldAllow], [0, 0]);

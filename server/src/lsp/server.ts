@@ -18,6 +18,7 @@ import type { Finding } from '../engine/findings';
 import { buildAuditModel, generateChecked, renderReportHtml, renderTrafficMapHtml } from '../engine/audit';
 import { DEFAULT_MAX_TESTS, policyTestsFromTraffic } from '../engine/policyTests/fromTraffic';
 import { redactorFor } from '../engine/traffic/redact';
+import { renderAccessCsv } from '../engine/audit/render/csv';
 import { translatePolicies } from '../engine/translate';
 import { edgeFixes } from '../engine/trafficFixes';
 import { uriOf } from './convert';
@@ -695,6 +696,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         peerAuthentications: workspace.resources.filter((r) => r.resource.mesh === 'istio' && r.resource.kind === 'PeerAuthentication'),
       });
       return { yaml: generated.yaml, resources: generated.resources, wouldDeny: check.denied, wouldAllow: check.allowed };
+    },
+    accessCsv: () => {
+      const insight = currentInsight();
+      if (!insight) return null;
+      const root = workspaceFolders[0];
+      const csv = renderAccessCsv(insight.result.outcomes, { redactor: redactorFor(workspace.config), ...(root ? { displayPath: (p: string) => (p.startsWith(`${root}/`) ? p.slice(root.length + 1) : p) } : {}) });
+      return { csv, rows: csv.split('\r\n').length - 2 };
     },
     generateTests: (expect) => {
       const insight = currentInsight();

@@ -36,6 +36,8 @@ export const TrafficRequests = {
   translate: 'meshPolicy/translate',
   /** `{view: 'report' | 'map', nonce?}` → one self-contained HTML page (docs/audit.md), or null without traffic. */
   auditHtml: 'meshPolicy/auditHtml',
+  /** → `{csv, rows}`: every distinct access of the current simulation as CSV (`report --format csv`), or null without traffic. */
+  accessCsv: 'meshPolicy/accessCsv',
   /** `{source, destination, action: 'allow' | 'deny'}` (an edge of the map, named as the map names it) →
    * `EdgeFixList`: the verified fixes that allow the edge's denied calls or deny its allowed ones
    * (docs/quick-fixes.md, "From the traffic map"); null without traffic. */
@@ -80,6 +82,8 @@ interface Hooks {
   generateTests(expect: ExpectFrom): { yaml: string; tests: number; failing: number } | null;
   /** The policies of the file at `uri` (else every policy of the workspace) translated into `to`; stops once `signal` is aborted. */
   translate(to: Mesh, uri: string | undefined, signal: AbortSignal): Promise<TranslatedPolicies | null>;
+  /** The access inventory of the current simulation as CSV (docs/audit.md); null without traffic. */
+  accessCsv(): { csv: string; rows: number } | null;
   /** The audit report or the traffic map of the current simulation, as HTML; stops once `signal` is aborted. */
   auditHtml(view: 'report' | 'map', nonce: string | undefined, signal: AbortSignal): Promise<string | null>;
   /** The fixes for the traffic map's edge action, from the current simulation; null without traffic. */
@@ -119,6 +123,8 @@ export function registerTrafficRequests(connection: Connection, hooks: Hooks): v
     if (!params.mesh || !MESHES.includes(params.mesh)) return null;
     return hooks.generate(params.mesh as Mesh, { ...(params.namespace ? { namespace: params.namespace } : {}), ...(params.workload ? { workload: params.workload } : {}) }, signal);
   });
+  // (the CSV redacts what it writes itself: its cells must reach the file as built)
+  on(TrafficRequests.accessCsv, () => hooks.accessCsv(), false);
   on(TrafficRequests.generateTests, (params: { expect?: string }) => hooks.generateTests(params.expect === 'policies' ? 'policies' : 'observed'));
   on(TrafficRequests.translate, (params: { to?: string; uri?: string }, _token, signal) => {
     if (!params.to || !MESHES.includes(params.to)) return null;

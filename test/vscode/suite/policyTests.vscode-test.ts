@@ -39,4 +39,12 @@ suite('Mesh Policy Auditor: policy tests in VS Code', () => {
     assert.equal(generated.languageId, 'yaml');
     assert.match(generated.getText(), /- call: "shop\/frontend -> shop\/payments:9090 POST \/v1\/charges"\n {4}expect: allow\n/);
   });
+
+  test('Export Access Inventory (CSV) writes one row per distinct access', async () => {
+    const target = vscode.Uri.joinPath(workspaceRoot(), 'access-inventory.csv');
+    await vscode.commands.executeCommand('meshPolicy.exportAccessCsv', target);
+    const text = Buffer.from(await vscode.workspace.fs.readFile(target)).toString('utf8');
+    assert.match(text, /^mesh,caller,caller_principal,caller_address,destination,port,/);
+    assert.match(text, /\r\nistio,shop\/frontend,cluster\.local\/ns\/shop\/sa\/frontend,[^,]*,shop\/payments,9090,http,POST,\/v1\/charges,/);
+  });
 });
