@@ -362,6 +362,8 @@ describe('rename a ServiceAccount', () => {
     'm.yaml': MANIFESTS,
     'p.yaml': istio('  rules:\n  - from:\n    - source: {principals: ["cluster.local/ns/shop/sa/cart", "cluster.local/ns/other/sa/cart"]}\n  - from:\n    - source: {serviceAccounts: ["shop/cart", cart, web]}\n  - when:\n    - {key: source.principal, values: ["spiffe://cluster.local/ns/shop/sa/cart"]}\n'),
     'mtls.yaml': linkerd('MeshTLSAuthentication', 'cart-only', '  identities: ["cart.shop.serviceaccount.identity.linkerd.cluster.local"]\n  identityRefs: [{kind: ServiceAccount, name: cart}]\n'),
+    // policy test calls with the account as caller: renamed where the deciding mesh names callers by account
+    't.yaml': 'kind: MeshPolicyTest\ntests:\n  - {call: "istio: shop/cart -> shop/web:8080 GET /", expect: allow}\n  - {call: "shop/cart -> shop/web:8080", expect: allow}\n  - {call: "consul: shop/cart -> shop/web", expect: allow}\n',
   };
   const renameAt = async (cursorFile: keyof typeof files, marker: string, newName: string) => {
     // (`marker` is the text around the cursor, the cursor written in it)
@@ -385,6 +387,7 @@ describe('rename a ServiceAccount', () => {
     'p.yaml:7:29 "cluster.local/ns/shop/sa/cart-svc"', // not ns/other's cart
     'p.yaml:9:34 "shop/cart-svc"',
     'p.yaml:9:47 cart-svc', // `cart`: the policy's namespace
+    't.yaml:3:12 "istio: shop/cart-svc -> shop/web:8080 GET /"', // not the others: two meshes here, and Consul's callers are services
   ];
 
   it('from its manifest: the manifest, the pods, principals, serviceAccounts entries, identities and refs', async () => {

@@ -54,7 +54,10 @@ suite('Mesh Policy Auditor: navigation in VS Code', () => {
     const principal = document.positionAt(document.getText().indexOf('principals: ["cluster.local/ns/shop/sa/frontend"]') + 30);
     const account = await vscode.commands.executeCommand<vscode.WorkspaceEdit>('vscode.executeDocumentRenameProvider', document.uri, principal, 'web');
     const renamed = account.entries().flatMap(([uri, edits]) => edits.map((e) => `${where(new vscode.Location(uri, e.range))} ${e.newText}`)).sort();
-    // its manifest, the Deployment that runs as it, and the principal (the test calls are left alone)
-    assert.deepEqual(renamed, ['app/frontend.yaml:28 web', 'app/frontend.yaml:6 web', 'security/authorization-policies.yaml:71 "cluster.local/ns/shop/sa/web"']);
+    // its manifest, the Deployment that runs as it, the principal, and the policy tests' calls it makes
+    assert.deepEqual(renamed, [
+      'app/frontend.yaml:28 web', 'app/frontend.yaml:6 web', 'security/authorization-policies.yaml:71 "cluster.local/ns/shop/sa/web"',
+      'tests/shop-access.yaml:13 "istio: shop/web -> shop/payments:9090 POST /v1/refunds"', 'tests/shop-access.yaml:29 "istio: shop/web -> shop/cart:7070 GET /v1/carts/42"', 'tests/shop-access.yaml:7 "istio: shop/web -> shop/payments:9090 POST /v1/charges"',
+    ]);
   });
 });

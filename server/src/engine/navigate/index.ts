@@ -154,6 +154,7 @@ export class WorkspaceNavigation {
           add(at, reference.node, reference.partial ? reference.partial.renamed(newName) : newName);
         }
       }
+      for (const { file: at, node, text } of this.testCallsBy(account)) add(at, node, text(newName));
       return [...edits].map(([path, list]) => ({ file: path, edits: list }));
     }
     const definitions = await this.definitionsFor(file, offset, pace);
@@ -189,6 +190,27 @@ export class WorkspaceNavigation {
     if (!manifests.length) return { refused: `no manifest of the workspace declares ${label}: renaming only the places that name it would leave them naming an account that still exists` };
     const span = reference?.node ? nameWithin(file, reference.node.span, reference.partial?.at ?? 0, account.name.length) : this.accountNames(account).find((n) => n.file === file)?.node.span;
     return span ? { range: file.lines.range(span), name: account.name } : { refused: `${label} cannot be renamed from here` };
+  }
+
+  /**
+   * The policy test calls written in the short form with the account as caller (`shop/cart ->
+   * ...`), where the mesh that decides them names callers by service account: Istio and Linkerd,
+   * by the call's `istio:`/`linkerd:` or as the workspace's only mesh (a Consul caller is a service).
+   */
+  private testCallsBy(account: { namespace: string; name: string }): { file: SourceFile; node: SourceNode; text: (newName: string) => string }[] {
+    const meshes = new Set(this.workspace.resources.map((r) => r.resource.mesh));
+    const only = meshes.size === 1 ? [...meshes][0] : undefined;
+    const found: { file: SourceFile; node: SourceNode; text: (newName: string) => string }[] = [];
+    for (const file of this.workspace.sourceFiles) {
+      for (const test of readPolicyTests(file)?.cases ?? []) {
+        const caller = test.call.caller;
+        const mesh = test.call.record.mesh ?? only;
+        if (!caller || caller.namespace !== account.namespace || caller.name !== account.name || (mesh !== 'istio' && mesh !== 'linkerd')) continue;
+        const written = /^(\s*(?:[a-z]+\s*:(?!\/\/)\s*)?)(\S+)(\s*->[\s\S]*)$/.exec(test.callText);
+        if (written?.[2] === `${account.namespace}/${account.name}`) found.push({ file, node: test.nodes.call, text: (newName) => `${written[1]}${account.namespace}/${newName}${written[3]}` });
+      }
+    }
+    return found;
   }
 
   /** The name nodes of a ServiceAccount: its manifests' `metadata.name`, and the `serviceAccountName` (or old `serviceAccount`) of the pods that run as it. */

@@ -51,7 +51,7 @@ export interface PolicyTestCase {
   span: Span;
   expectSpan: Span;
   /** The values an update to what the policies decide rewrites. */
-  nodes: { expect: SourceNode; policy?: SourceNode; rule?: SourceNode };
+  nodes: { call: SourceNode; expect: SourceNode; policy?: SourceNode; rule?: SourceNode };
 }
 
 export interface PolicyTestProblem {
@@ -132,7 +132,7 @@ function readCase(file: SourceFile, node: SourceNode): PolicyTestCase | { messag
     file: file.path, name: (name as string | undefined) ?? callText, call: written.call, callText, expect: verdict as Verdict,
     ...(policy !== undefined ? { policy: policy as string } : {}), ...(rule !== undefined ? { rule: rule as string } : {}),
     span: node.span, expectSpan: expect.value.span,
-    nodes: { expect: expect.value, ...(field('policy') ? { policy: field('policy')!.value } : {}), ...(field('rule') ? { rule: field('rule')!.value } : {}) },
+    nodes: { call: call.value, expect: expect.value, ...(field('policy') ? { policy: field('policy')!.value } : {}), ...(field('rule') ? { rule: field('rule')!.value } : {}) },
   };
 }
 
