@@ -145,7 +145,6 @@ export class WorkspaceNavigation {
     const add = (at: SourceFile, node: SourceNode, value = newName) => edits.set(at.path, [...(edits.get(at.path) ?? []), replaceScalar(at, node, value)]);
     const account = this.serviceAccountAt(file, offset, this.referenceAt(file, offset)?.reference);
     if (account) {
-      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(newName) || newName.length > 253) return { refused: `"${newName}" is not a ServiceAccount name` };
       for (const { file: at, node } of this.accountNames(account)) add(at, node);
       for (const { file: at, resource } of this.workspace.resources) {
         for (const reference of this.referencesOf(resource)) {
@@ -186,8 +185,7 @@ export class WorkspaceNavigation {
   private accountRenameTarget(file: SourceFile, account: { namespace: string; name: string }, reference: Reference | undefined): { range: Range; name: string } | { refused: string } {
     const label = `ServiceAccount ${account.namespace}/${account.name}`;
     if (account.name === 'default') return { refused: `${label} is the one Kubernetes makes in every namespace: it cannot be renamed` };
-    const manifests = this.workspace.inventory.serviceAccounts.filter((a) => a.namespace === account.namespace && a.name === account.name);
-    if (!manifests.length) return { refused: `no manifest of the workspace declares ${label}: renaming only the places that name it would leave them naming an account that still exists` };
+    if (!this.workspace.inventory.serviceAccounts.some((a) => a.namespace === account.namespace && a.name === account.name)) return { refused: `no manifest of the workspace declares ${label}: renaming only the places that name it would leave them naming an account that still exists` };
     const span = reference?.node ? nameWithin(file, reference.node.span, reference.partial?.at ?? 0, account.name.length) : this.accountNames(account).find((n) => n.file === file)?.node.span;
     return span ? { range: file.lines.range(span), name: account.name } : { refused: `${label} cannot be renamed from here` };
   }
