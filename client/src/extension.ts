@@ -159,6 +159,50 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }
   };
 
+  /**
+   * *Add Policy Test for Call...*: the call (typed, or given), pinned in a test file the user picks
+   * (or a new `tests/policy-tests.yaml`) with the verdict, policy and rule that decide it now.
+   */
+  const addPolicyTest = async (given?: { call?: string; uri?: string }): Promise<void> => {
+    const call = given?.call ?? await vscode.window.showInputBox({
+      title: 'Mesh Policy: pin a call as a policy test',
+      prompt: '[mesh:] namespace/caller -> namespace/workload[:port] [METHOD] [/path], or an access record in JSON: the test expects what the policies decide now',
+      placeHolder: 'shop/frontend -> shop/cart:8080 GET /items',
+      value: context.workspaceState.get<string>('meshPolicy.lastWrittenCall', ''),
+      ignoreFocusOut: true,
+      validateInput: async (value) => {
+        if (!value.trim() || !client || client.state !== State.Running) return undefined;
+        return (await client.sendRequest<string | null>('meshPolicy/checkCall', { text: value }).catch(() => null)) ?? undefined;
+      },
+    });
+    if (!call?.trim()) return;
+    let uri = given?.uri;
+    if (!uri) {
+      const listed = await request<{ files: { uri: string }[] }>('meshPolicy/policyTests', {});
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const fresh = folder ? vscode.Uri.joinPath(folder, 'tests', 'policy-tests.yaml').toString() : undefined;
+      const choices = [
+        ...(listed?.files ?? []).map((f) => ({ label: vscode.workspace.asRelativePath(vscode.Uri.parse(f.uri)), uri: f.uri })),
+        ...(fresh && !(listed?.files ?? []).some((f) => f.uri === fresh) ? [{ label: 'tests/policy-tests.yaml', description: 'a new test file', uri: fresh }] : []),
+      ];
+      const picked = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { placeHolder: 'Add the test to which file?' });
+      if (!picked) return;
+      uri = picked.uri;
+    }
+    const added = await request<{ uri: string; create: boolean; range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string; line: number; expect: string } | { problem: string }>('meshPolicy/addPolicyTest', { call, uri });
+    if (!added) return;
+    if ('problem' in added) return void vscode.window.showErrorMessage(`Mesh Policy Auditor: ${added.problem}`);
+    const target = vscode.Uri.parse(added.uri);
+    const applied = new vscode.WorkspaceEdit();
+    if (added.create) applied.createFile(target, { ignoreIfExists: true });
+    applied.replace(target, new vscode.Range(added.range.start.line, added.range.start.character, added.range.end.line, added.range.end.character), added.newText);
+    if (!await vscode.workspace.applyEdit(applied)) return void vscode.window.showErrorMessage('Mesh Policy Auditor: the test could not be added (the file changed meanwhile?).');
+    const editor = await vscode.window.showTextDocument(target);
+    editor.revealRange(new vscode.Range(added.line, 0, added.line, 0));
+    editor.selection = new vscode.Selection(added.line, 0, added.line, 0);
+    void vscode.window.showInformationMessage(`Mesh Policy Auditor: the test expects ${added.expect}, as the policies decide now; save the file to keep it.`);
+  };
+
   const auditViews = new AuditViews((view, nonce) => request<string | null>('meshPolicy/auditHtml', { view, nonce }));
   context.subscriptions.push(
     auditViews,
@@ -236,6 +280,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const markdown = await request<string>('meshPolicy/explain', { call });
       if (markdown) await showMarkdown(markdown, 'explain-written-call');
     }),
+    vscode.commands.registerCommand('meshPolicy.addPolicyTest', (given?: { call?: string; uri?: string }) => addPolicyTest(given)),
     vscode.commands.registerCommand('meshPolicy.generatePolicies', async (target?: { mesh: string; namespace?: string; workload?: string }) => {
       if (!target) {
         const mesh = await vscode.window.showQuickPick(['istio', 'linkerd', 'consul'], { placeHolder: 'Generate least-privilege policies for which mesh, from the observed allowed calls?' });

@@ -61,6 +61,22 @@ describe('policy tests in the editor (LSP)', () => {
     assert.ok(!shown?.some((p) => p.includes('cart-from-frontend')), 'not in effect: not counted');
   });
 
+  it('pins a call as a test (meshPolicy/addPolicyTest): the edit after the last test, a new file, a call that does not read', async () => {
+    const uri = uriOf('tests/shop-access.yaml');
+    const text = readFileSync(join(workspace, 'tests/shop-access.yaml'), 'utf8');
+    const added = await client.request<{ uri: string; create: boolean; range: { start: { line: number; character: number } }; newText: string; line: number; expect: string }>('meshPolicy/addPolicyTest', { call: 'istio: shop/frontend -> shop/payments:9090 GET /v1/charges', uri });
+    // payments-callers allows the frontend POST only (rules[0]): a GET matches no ALLOW rule, and the
+    // walkthrough names the namespace's allow-nothing as what denied it, by no rule
+    assert.deepEqual({ ...added, range: added.range.start }, {
+      uri, create: false, range: { line: text.split('\n').length - 1, character: 0 }, line: text.split('\n').length - 1, expect: 'deny',
+      newText: '  - call: "istio: shop/frontend -> shop/payments:9090 GET /v1/charges"\n    expect: deny\n    policy: shop/allow-nothing\n',
+    });
+    const fresh = uriOf('tests/new-tests.yaml');
+    const created = await client.request<{ create: boolean; newText: string }>('meshPolicy/addPolicyTest', { call: 'istio: shop/frontend -> shop/payments:9090 POST /v1/charges', uri: fresh });
+    assert.deepEqual(created, { ...created, create: true, newText: 'kind: MeshPolicyTest\ntests:\n  - call: "istio: shop/frontend -> shop/payments:9090 POST /v1/charges"\n    expect: allow\n    policy: shop/payments-callers\n    rule: "rules[0]"\n' });
+    assert.deepEqual(await client.request('meshPolicy/addPolicyTest', { call: 'nothing', uri }), { problem: 'the call cannot be read: no "->" between the caller and the destination (the short form: [<mesh>:] <ns>/<caller> -> <ns>/<workload>[:<port>] [METHOD] [/path])' });
+  });
+
   it('offers to update the failing test to what the policies decide now, never as the preferred fix', async () => {
     const uri = uriOf('tests/shop-access.yaml');
     await client.open(uri, readFileSync(join(workspace, 'tests/shop-access.yaml'), 'utf8'));

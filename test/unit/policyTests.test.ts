@@ -10,6 +10,8 @@ import { runTestCli } from '../../server/src/cli/test';
 import { expectationEdits, readPolicyTests, runPolicyTests } from '../../server/src/engine/policyTests';
 import { applyEdits } from '../../server/src/engine/fixAll';
 import { policyTestCoverage } from '../../server/src/engine/policyTests/coverage';
+import { addTestEdit, pinnedTest } from '../../server/src/engine/policyTests/add';
+import { decideWrittenCall, parseWrittenCall } from '../../server/src/engine/traffic/writtenCall';
 import { completeTestAt } from '../../server/src/engine/policyTests/complete';
 import { LivePolicyTests, NO_POLICY_READ } from '../../server/src/engine/policyTests/live';
 import { runCli } from '../../server/src/cli/main';
@@ -264,6 +266,59 @@ describe('coverage: the policies and rules that decide at least one test', () =>
       policies: '2/2', rules: '1/3',
       uncovered: ['AuthorizationPolicy shop/cart-access rules[0] :7', 'AuthorizationPolicy shop/cart-access rules[1] :9'],
     });
+  });
+});
+
+describe('pinning a call as a test (Add Policy Test for Call...)', () => {
+  // cart-readers allows GET from shop/web by rules[0] (§1.3); the test expects what decides now
+  const added = (existing: string | undefined, call = 'shop/web -> shop/cart:8080 GET /items') => {
+    const workspace = workspaceOf({ 'm.yaml': MANIFESTS, 'p.yaml': POLICY, ...(existing !== undefined ? { 't.yaml': existing } : {}) });
+    const written = parseWrittenCall(call);
+    assert.ok(!('problem' in written));
+    const decision = decideWrittenCall(new Simulation(workspace), written.call, workspace.config).decision;
+    const file = existing !== undefined ? workspace.sourceFile('/ws/t.yaml') : undefined;
+    const { edit, line } = addTestEdit(file, pinnedTest(call, decision));
+    const text = file ? applyEdits(file, [edit]) : edit.newText;
+    const after = workspaceOf({ 'm.yaml': MANIFESTS, 'p.yaml': POLICY, 't.yaml': text });
+    const read = readPolicyTests(after.sourceFile('/ws/t.yaml')!)!;
+    const results = runPolicyTests(read.cases, new Simulation(after), after.config);
+    return { text, callLine: text.split(/\r?\n/)[line], problems: read.problems.length, passing: results.filter((r) => !r.failures.length).length, tests: results.length };
+  };
+  const PINNED = ['  - call: "shop/web -> shop/cart:8080 GET /items"', '    expect: allow', '    policy: shop/cart-readers', '    rule: "rules[0]"'].join('\n');
+
+  it('a new file: one document with the test', () => {
+    const result = added(undefined);
+    assert.equal(result.text, `kind: MeshPolicyTest\ntests:\n${PINNED}\n`);
+    assert.deepEqual([result.tests, result.passing, result.problems], [1, 1, 0]);
+    assert.equal(result.callLine, '  - call: "shop/web -> shop/cart:8080 GET /items"');
+  });
+
+  it('after the last test of a block list, at its indent, comments and the rest kept', () => {
+    const existing = '# access tests\nkind: MeshPolicyTest\ntests:\n    - name: old\n      call: "shop/web -> shop/cart:8080 PUT /x"  # writes\n      expect: deny\n# end\n';
+    const result = added(existing);
+    assert.equal(result.text, existing.replace('# end\n', `${PINNED.replace(/^ {2}/gm, '    ')}\n# end\n`));
+    assert.deepEqual([result.tests, result.passing, result.problems], [2, 2, 0]);
+    assert.equal(result.callLine, '    - call: "shop/web -> shop/cart:8080 GET /items"');
+  });
+
+  it('flow items, no newline at the end, CRLF', () => {
+    const flow = added('kind: MeshPolicyTest\ntests:\n  - {call: "shop/web -> shop/cart:8080 PUT /x", expect: deny}');
+    assert.equal(flow.text, `kind: MeshPolicyTest\ntests:\n  - {call: "shop/web -> shop/cart:8080 PUT /x", expect: deny}\n${PINNED}\n`);
+    const crlf = added('kind: MeshPolicyTest\r\ntests:\r\n  - {call: "shop/web -> shop/cart:8080 PUT /x", expect: deny}\r\n');
+    assert.equal(crlf.text, `kind: MeshPolicyTest\r\ntests:\r\n  - {call: "shop/web -> shop/cart:8080 PUT /x", expect: deny}\r\n${PINNED.replace(/\n/g, '\r\n')}\r\n`);
+    assert.deepEqual([crlf.tests, crlf.passing], [2, 2]);
+  });
+
+  it('a flow list or a file of other documents gets a new document', () => {
+    const flowList = added('kind: MeshPolicyTest\ntests: []\n');
+    assert.equal(flowList.text, `kind: MeshPolicyTest\ntests: []\n---\nkind: MeshPolicyTest\ntests:\n${PINNED}\n`);
+    assert.deepEqual([flowList.tests, flowList.passing, flowList.problems], [1, 1, 0]);
+    assert.equal(flowList.callLine, '  - call: "shop/web -> shop/cart:8080 GET /items"');
+  });
+
+  it('a call denied by no rule names the policy only', () => {
+    const denied = added(undefined, 'shop/web -> shop/cart:8080 POST /items');
+    assert.match(denied.text, /expect: deny\n {4}policy: shop\/cart-readers\n$/);
   });
 });
 

@@ -2,6 +2,8 @@ import type { Connection } from 'vscode-languageserver';
 import type { Range } from '../engine/findings';
 import { decidedByText, type PolicyTestResult } from '../engine/policyTests';
 import type { PolicyTestCoverage } from '../engine/policyTests/coverage';
+import { addTestEdit, pinnedTest } from '../engine/policyTests/add';
+import type { Decision } from '../engine/simulate/types';
 import type { LivePolicyTests } from '../engine/policyTests/live';
 import type { SourceFile } from '../engine/source/sourceFile';
 import { writtenCallMarkdown } from '../engine/insight/render';
@@ -15,7 +17,25 @@ export const PolicyTestRequests = {
   list: 'meshPolicy/policyTests',
   /** (notification) the tests, or their outcomes, changed: list them again. */
   changed: 'meshPolicy/policyTestsChanged',
+  /** `{call, uri}` → `AddedTest`: the edit that pins the call, as the policies decide it now, as a test in the file at `uri` (made when missing). */
+  add: 'meshPolicy/addPolicyTest',
 } as const;
+
+/** The edit that adds a test (the client applies it, creating the file first when `create`), or why it cannot. */
+export type AddedTest = { uri: string; create: boolean; range: Range; newText: string; line: number; expect: string } | { problem: string };
+
+/** `decide`: the written call decided with the workspace as edited, or why it cannot be (an untrusted workspace, a call that does not read). */
+export function registerAddPolicyTest(connection: Connection, decide: (call: string) => Decision | string, fileAt: (uri: string) => SourceFile | undefined): void {
+  connection.onRequest(PolicyTestRequests.add, (params: { call?: unknown; uri?: unknown } | null, token) => answer(token, (): AddedTest => {
+    if (typeof params?.call !== 'string' || typeof params.uri !== 'string') return { problem: 'a call and a test file are needed' };
+    const decision = decide(params.call);
+    if (typeof decision === 'string') return { problem: decision };
+    const test = pinnedTest(params.call, decision);
+    const file = fileAt(params.uri);
+    const { edit, line } = addTestEdit(file, test);
+    return { uri: params.uri, create: !file, range: edit.range, newText: edit.newText, line, expect: test.expect };
+  }));
+}
 
 export interface PolicyTestAnswer {
   files: {

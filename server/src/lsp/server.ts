@@ -1,4 +1,5 @@
 import { isAbsolute, join, sep } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CodeActionKind, createConnection, DidChangeConfigurationNotification, FileChangeType, ProposedFeatures, TextDocuments,
@@ -45,12 +46,12 @@ import { refuseAfterShutdown, shutdownGate } from './shutdown';
 import { answer, cancelQueued } from './cancellation';
 import { Pace } from '../engine/pace';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
-import { decideWrittenCall } from '../engine/traffic/writtenCall';
+import { decideWrittenCall, parseWrittenCall } from '../engine/traffic/writtenCall';
 import { Simulation } from '../engine/simulate';
 import { writtenCallMarkdown } from '../engine/insight/render';
 import { workspaceNavigation } from '../engine/navigate';
 import { LivePolicyTests } from '../engine/policyTests/live';
-import { policyTestDigest, policyTestHover, PolicyTestRequests, registerPolicyTestRequests } from './policyTests';
+import { policyTestDigest, policyTestHover, PolicyTestRequests, registerAddPolicyTest, registerPolicyTestRequests } from './policyTests';
 import { definitionAnswer, documentSymbolsAnswer, prepareRenameAnswer, referencesAnswer, renameAnswer, workspaceSymbolsAnswer } from './navigation';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
@@ -662,6 +663,19 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     runPolicyTests([]);
     return policyTests.allResults();
   }, () => (trusted ? policyTests.coverage(workspace) : undefined), (listed) => redaction.deep(listed));
+  registerAddPolicyTest(connection, (text) => {
+    if (!trusted) return 'this workspace is not trusted: calls are decided only in a trusted workspace';
+    const written = parseWrittenCall(text);
+    if ('problem' in written) return `the call ${written.problem}`;
+    for (const document of documents.all()) if (inWorkspace(document.uri)) prepareDocument(document);
+    return decideWrittenCall(new Simulation(workspace), written.call, workspace.config).decision;
+  }, (uri) => {
+    // the text as the editor has it, else as on disk; undefined when there is no such file yet
+    const path = uri.startsWith('file:') ? fileURLToPath(uri) : uri;
+    const open = documents.get(uri);
+    if (open) return engine.read(path, open.getText());
+    return existsSync(path) ? engine.readFile(path) : undefined;
+  });
   registerAuthzRequests(connection, {
     authz: () => (trusted ? workspaceAuthz(workspace) : 'This workspace is not trusted: Mesh Policy Auditor only lints policy files there. Trust the workspace to list the policies that apply to its workloads.'),
     displayPath,

@@ -47,4 +47,13 @@ suite('Mesh Policy Auditor: policy tests in VS Code', () => {
     assert.match(text, /^mesh,caller,caller_principal,caller_address,destination,port,/);
     assert.match(text, /\r\nistio,shop\/frontend,cluster\.local\/ns\/shop\/sa\/frontend,[^,]*,shop\/payments,9090,http,POST,\/v1\/charges,/);
   });
+
+  test('Add Policy Test for Call pins the call, as decided now, after the file\'s last test', async () => {
+    const uri = vscode.Uri.joinPath(workspaceRoot(), 'shop', 'tests', 'shop-access.yaml');
+    await vscode.commands.executeCommand('meshPolicy.addPolicyTest', { call: 'istio: shop/frontend -> shop/payments:9090 POST /v1/charges', uri: uri.toString() });
+    const document = await vscode.workspace.openTextDocument(uri);
+    assert.match(document.getText(), /\n {2}- call: "istio: shop\/frontend -> shop\/payments:9090 POST \/v1\/charges"\n {4}expect: allow\n {4}policy: shop\/payments-callers\n {4}rule: "rules\[0\]"\n$/);
+    // (left unsaved: the other tests read the file as on disk)
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
 });
