@@ -57,7 +57,7 @@ function record(value: unknown): Record<string, unknown> | undefined {
 function reportNegativeConditions(context: CheckContext, controller: string): void {
   for (const c of negativeConditions(context.value)) {
     const said = `${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message.trim().replace(/\.$/, '')}` : ''}`;
-    context.report({ path: c.path }, `${controller} reported ${c.type} False${c.parent ? ` for parent ${c.parent}` : ''}${said}; by this status, saved with the resource, the cluster had not taken it as written when it was saved`);
+    context.report({ path: c.path }, `${controller} reported ${c.type} False${c.parent ? ` for parent ${c.parent}` : ''}${said}; the cluster had not taken the resource as written when this status was saved with it`);
   }
 }
 
