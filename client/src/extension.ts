@@ -135,11 +135,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   };
 
   /** "Enter a call…": a call written by hand, checked by the server as it is typed, decided with the workspace's policies. */
-  const explainWrittenCall = async (): Promise<void> => {
+  /** A call typed by hand, checked by the server as it is typed; the last one is offered again. */
+  const askForCall = async (title: string, prompt: string): Promise<string | undefined> => {
     const lastCall = 'meshPolicy.lastWrittenCall';
     const text = await vscode.window.showInputBox({
-      title: 'Mesh Policy: would this call be allowed?',
-      prompt: '[mesh:] namespace/caller -> namespace/workload[:port] [METHOD] [/path] (caller: a service account, a Consul service, a principal, or - for plaintext), or an access record in JSON',
+      title, prompt,
       placeHolder: 'shop/frontend -> shop/cart:8080 GET /items',
       value: context.workspaceState.get<string>(lastCall, ''),
       ignoreFocusOut: true,
@@ -149,8 +149,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         return (await client.sendRequest<string | null>('meshPolicy/checkCall', { text: value }).catch(() => null)) ?? undefined;
       },
     });
-    if (!text?.trim()) return;
+    if (!text?.trim()) return undefined;
     await context.workspaceState.update(lastCall, text);
+    return text;
+  };
+
+  const explainWrittenCall = async (): Promise<void> => {
+    const text = await askForCall('Mesh Policy: would this call be allowed?', '[mesh:] namespace/caller -> namespace/workload[:port] [METHOD] [/path] (caller: a service account, a Consul service, a principal, or - for plaintext), or an access record in JSON');
+    if (!text) return;
     try {
       const markdown = await request<string>('meshPolicy/explain', { call: text });
       if (markdown) await showMarkdown(markdown, 'explain-written-call');
@@ -164,17 +170,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
    * (or a new `tests/policy-tests.yaml`) with the verdict, policy and rule that decide it now.
    */
   const addPolicyTest = async (given?: { call?: string; uri?: string }): Promise<void> => {
-    const call = given?.call ?? await vscode.window.showInputBox({
-      title: 'Mesh Policy: pin a call as a policy test',
-      prompt: '[mesh:] namespace/caller -> namespace/workload[:port] [METHOD] [/path], or an access record in JSON: the test expects what the policies decide now',
-      placeHolder: 'shop/frontend -> shop/cart:8080 GET /items',
-      value: context.workspaceState.get<string>('meshPolicy.lastWrittenCall', ''),
-      ignoreFocusOut: true,
-      validateInput: async (value) => {
-        if (!value.trim() || !client || client.state !== State.Running) return undefined;
-        return (await client.sendRequest<string | null>('meshPolicy/checkCall', { text: value }).catch(() => null)) ?? undefined;
-      },
-    });
+    const call = given?.call ?? await askForCall('Mesh Policy: pin a call as a policy test', '[mesh:] namespace/caller -> namespace/workload[:port] [METHOD] [/path], or an access record in JSON: the test expects what the policies decide now');
     if (!call?.trim()) return;
     let uri = given?.uri;
     if (!uri) {

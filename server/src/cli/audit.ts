@@ -227,7 +227,7 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
     if (parsed.format === 'csv') {
       const csv = renderAccessCsv(result.outcomes, { redactor: redactorFor(loaded.workspace.config), displayPath: (p) => relative(io.cwd, p) || p });
       if (run.signal?.aborted) return interrupted(io);
-      const written = emit(csv, parsed.output, io);
+      const written = emit(csv.text, parsed.output, io);
       if (written !== 0) return written;
       if (traffic.stats.files.some((f) => f.error)) return 2;
       return result.totals.newlyDenied > 0 ? 1 : 0;

@@ -18,6 +18,11 @@ export interface Resource {
   namespace?: string;
 }
 
+/** How the walkthrough and decisions name a resource: `AuthorizationPolicy shop/cart`, `service-intentions api`. */
+export function resourceLabel(resource: Pick<Resource, 'kind' | 'namespace' | 'name'>): string {
+  return `${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ''}${resource.name ?? ''}`;
+}
+
 /** A document that names a mesh kind in a version the mesh does not serve. */
 export interface UnservedVersion {
   documentIndex: number;

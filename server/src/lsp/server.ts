@@ -714,17 +714,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     accessCsv: () => {
       const insight = currentInsight();
       if (!insight) return null;
-      const root = workspaceFolders[0];
-      const csv = renderAccessCsv(insight.result.outcomes, { redactor: redactorFor(workspace.config), ...(root ? { displayPath: (p: string) => (p.startsWith(`${root}/`) ? p.slice(root.length + 1) : p) } : {}) });
-      return { csv, rows: csv.split('\r\n').length - 2 };
+      const { text, rows } = renderAccessCsv(insight.result.outcomes, { redactor: redactorFor(workspace.config), displayPath });
+      return { csv: text, rows };
     },
     generateTests: (expect) => {
       const insight = currentInsight();
       if (!insight) return null;
-      const root = workspaceFolders[0];
       const generated = policyTestsFromTraffic(insight.result.outcomes, new Simulation(workspace), workspace.config, {
-        expect, maxTests: DEFAULT_MAX_TESTS, redactor: redactorFor(workspace.config),
-        ...(root ? { displayPath: (p: string) => (p.startsWith(`${root}/`) ? p.slice(root.length + 1) : p) } : {}),
+        expect, maxTests: DEFAULT_MAX_TESTS, redactor: redactorFor(workspace.config), displayPath,
       });
       return { yaml: generated.yaml, tests: generated.tests, failing: generated.failing };
     },

@@ -3,7 +3,7 @@ import type { Decision } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
 import type { ObjectNode } from '../source/tree';
 import { str } from '../audit/generate/yaml';
-import { POLICY_TEST_KIND } from './index';
+import { POLICY_TEST_KIND, qualifiedName } from './index';
 
 /**
  * A call pinned as a policy test (*Mesh Policy: Add Policy Test for Call...*): the test that
@@ -25,7 +25,7 @@ export function pinnedTest(callText: string, decision: Decision): PinnedTest {
   const label = decision.policy?.label;
   return {
     call: callText.trim(), expect: decision.verdict,
-    ...(label ? { policy: label.slice(label.lastIndexOf(' ') + 1) } : {}),
+    ...(label ? { policy: qualifiedName(label) } : {}),
     ...(label && decision.rule ? { rule: decision.rule.label } : {}),
   };
 }

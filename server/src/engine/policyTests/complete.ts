@@ -2,6 +2,7 @@ import type { WorkspaceView } from '../checks/check';
 import type { Suggestion } from '../complete';
 import type { SourceFile } from '../source/sourceFile';
 import { RULE_OUTLINERS } from '../policyRules';
+import { resourceLabel } from '../resource';
 import { resourceValue } from '../resourceValue';
 import { namesPolicy, POLICY_TEST_KIND, VERDICT_MEANINGS } from './index';
 
@@ -61,8 +62,9 @@ function rulesOf(policy: string | undefined, workspace: WorkspaceView): [string,
   if (!policy) return [];
   const out: [string, string][] = [];
   for (const { resource } of workspace.resources) {
-    if (!resource.name || !namesPolicy(policy, `${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ''}${resource.name}`)) continue;
-    for (const rule of RULE_OUTLINERS[resource.mesh](resource, resourceValue(resource))) out.push([rule.label, `${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ''}${resource.name}`]);
+    const label = resourceLabel(resource);
+    if (!resource.name || !namesPolicy(policy, label)) continue;
+    for (const rule of RULE_OUTLINERS[resource.mesh](resource, resourceValue(resource))) out.push([rule.label, label]);
   }
   return out;
 }

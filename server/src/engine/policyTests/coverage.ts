@@ -1,7 +1,7 @@
 import type { WorkspaceView } from '../checks/check';
 import type { Range } from '../findings';
 import { RULE_OUTLINERS } from '../policyRules';
-import type { Resource } from '../resource';
+import { resourceLabel, type Resource } from '../resource';
 import { resourceValue } from '../resourceValue';
 import type { Simulation } from '../simulate';
 import type { SourceRef } from '../simulate/types';
@@ -51,7 +51,7 @@ export function policyTestCoverage(results: readonly PolicyTestResult[], workspa
   const coverage: PolicyTestCoverage = { policies: { covered: 0, total: 0, uncovered: [] }, rules: { covered: 0, total: 0, uncovered: [] }, places: [] };
   for (const { file, resource } of workspace.resources) {
     if (!DECIDING_KINDS[resource.mesh].has(resource.kind) || neverDecides(resource)) continue;
-    const label = `${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ''}${resource.name ?? ''}`;
+    const label = resourceLabel(resource);
     const key = `${file.path}\u0000${label}`;
     if (refused.has(key)) continue;
     const line = (offset: number) => file.lines.position(offset).line + 1;

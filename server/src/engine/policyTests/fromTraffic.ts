@@ -7,6 +7,7 @@ import type { AccessRecord } from '../traffic/accessRecord';
 import { parsePrincipal } from '../traffic/ingest/identity';
 import type { Redactor } from '../traffic/redact';
 import { describeCall } from '../traffic/describeCall';
+import { widenTimeSpan } from '../traffic/timeSpan';
 import { decideWrittenCall, parseWrittenCall, writtenCallFromValue } from '../traffic/writtenCall';
 import { YamlWriter, str } from '../audit/generate/yaml';
 import { decidedByText, POLICY_TEST_KIND } from './index';
@@ -98,7 +99,7 @@ export function policyTestsFromTraffic(outcomes: readonly ShapeOutcome[], simula
     }
     found.calls += shape.count;
     if (shape.count > found.busiest.shape.count) found.busiest = outcome;
-    widen(found, shape);
+    widenTimeSpan(found, shape);
   }
 
   const written: WrittenTest[] = [];
@@ -140,7 +141,7 @@ function withoutContradictions(tests: WrittenTest[], skip: (reason: string, call
     const [first, ...same] = list as [WrittenTest, ...WrittenTest[]];
     for (const { candidate } of same) {
       first.candidate.calls += candidate.calls;
-      widen(first.candidate, candidate);
+      widenTimeSpan(first.candidate, candidate);
     }
     kept.push(first);
   }
@@ -164,12 +165,6 @@ export function pathTemplate(path: string | undefined): string {
   if (path === undefined) return '';
   const query = path.indexOf('?');
   return (query < 0 ? path : path.slice(0, query)).split('/').map((segment) => (/\d/.test(segment) && !/^v\d+(\.\d+)*$/i.test(segment) ? '{}' : segment)).join('/');
-}
-
-/** The candidate's time span, widened to take in another's. */
-function widen(candidate: Candidate, other: { firstTime?: string; lastTime?: string }): void {
-  if (other.firstTime && (!candidate.firstTime || other.firstTime < candidate.firstTime)) candidate.firstTime = other.firstTime;
-  if (other.lastTime && (!candidate.lastTime || other.lastTime > candidate.lastTime)) candidate.lastTime = other.lastTime;
 }
 
 function times(shape: ShapeOutcome['shape']): Pick<Candidate, 'firstTime' | 'lastTime'> {
@@ -233,10 +228,7 @@ function writeCall(candidate: Candidate, simulation: Simulator, config: Pick<Pro
   };
   const asRecord = recordToWrite(redacted, candidate.mesh);
   const decided = decidesSame(asRecord);
-  if (decided) {
-    const minimal = withoutIdleParts(asRecord, decidesSame);
-    return { candidate, call: minimal, decision: decidesSame(minimal) ?? decided };
-  }
+  if (decided) return { candidate, ...withoutIdleParts({ call: asRecord, decision: decided }, decidesSame) };
   return redactor.secretsOf(record).length
     ? 'the call decides as observed only with a credential, which is never written'
     : 'the call as written decides otherwise than observed (the log line carries more than an access record keeps)';
@@ -245,10 +237,11 @@ function writeCall(candidate: Candidate, simulation: Simulator, config: Pick<Pro
 /**
  * The record without the parts its decision does not need, for a test that reads: each part
  * (an address, the labels the inventory gives anyway, a header no policy tests) is dropped when
- * the call still decides the same without it.
+ * the call still decides the same without it. The decision of what is left comes with it.
  */
-function withoutIdleParts(record: AccessRecord, decidesSame: (record: AccessRecord) => Decision | undefined): AccessRecord {
-  let current = record;
+function withoutIdleParts(decided: { call: AccessRecord; decision: Decision }, decidesSame: (record: AccessRecord) => Decision | undefined): { call: AccessRecord; decision: Decision } {
+  let current = decided;
+  const record = decided.call;
   const headers = Object.keys(record.request?.headers ?? {});
   const parts: [section: 'source' | 'destination' | 'request' | undefined, key: string, header?: string][] = [
     [undefined, 'protocol'], ['source', 'namespace'], ['source', 'labels'], ['source', 'workload'], ['source', 'service'], ['source', 'serviceAccount'], ['source', 'remoteIp'], ['source', 'ip'],
@@ -257,8 +250,9 @@ function withoutIdleParts(record: AccessRecord, decidesSame: (record: AccessReco
     ['request', 'recordedHeaders'], ['request', 'jwtUnknown'], ['request', 'host'], [undefined, 'sni'], [undefined, 'mesh'],
   ];
   for (const [section, key, header] of parts) {
-    const next = without(current, section, key, header);
-    if (next !== current && decidesSame(next)) current = next;
+    const next = without(current.call, section, key, header);
+    const decision = next !== current.call ? decidesSame(next) : undefined;
+    if (decision) current = { call: next, decision };
   }
   return current;
 }

@@ -176,8 +176,7 @@ function verdictOf(test: PolicyTestCase, decision: Decision): Pick<PolicyTestRes
     const step = [...decision.trace].reverse().find((s) => namesPolicy(wanted, s.at?.label) || s.text.includes(` ${wanted}`) || s.text.includes(`/${wanted}`));
     if (step) notes.push({ message: step.text, ...(step.at ? { at: step.at } : {}) });
   }
-  // (a Consul rule's label leads with its entry's: `ServiceIntentions ns/api sources[0] web`)
-  if (test.rule !== undefined && !(decision.rule && (decision.rule.label === test.rule || decision.rule.label.endsWith(` ${test.rule}`)))) {
+  if (test.rule !== undefined && !namesRule(test.rule, decision.rule?.label)) {
     failures.push(`expected rule ${test.rule} to decide, but ${decision.rule ? `${decision.rule.label} did` : 'no rule did'}`);
   }
   return { failures, notes: failures.length ? notes : [] };
@@ -201,12 +200,12 @@ export function expectationEdits(file: SourceFile, result: PolicyTestResult): { 
   if (test.policy !== undefined && test.nodes.policy && !namesPolicy(test.policy, decision.policy?.label)) {
     if (!decision.policy) return undefined;
     const label = decision.policy.label;
-    const qualified = label.slice(label.lastIndexOf(' ') + 1);
+    const qualified = qualifiedName(label);
     const written = test.policy.includes(' ') ? label : test.policy.includes('/') ? qualified : qualified.slice(qualified.lastIndexOf('/') + 1);
     edits.push(replaceScalar(file, test.nodes.policy, written));
     changed.push(`policy ${written}`);
   }
-  if (test.rule !== undefined && test.nodes.rule && !(decision.rule && (decision.rule.label === test.rule || decision.rule.label.endsWith(` ${test.rule}`)))) {
+  if (test.rule !== undefined && test.nodes.rule && !namesRule(test.rule, decision.rule?.label)) {
     if (!decision.rule) return undefined;
     edits.push(replaceScalar(file, test.nodes.rule, decision.rule.label));
     changed.push(`rule ${decision.rule.label}`);
@@ -224,6 +223,17 @@ export function decidedByText(decision: Decision): string {
 export function namesPolicy(wanted: string, label: string | undefined): boolean {
   if (!label) return false;
   if (label === wanted) return true;
-  const name = label.slice(label.lastIndexOf(' ') + 1);
+  const name = qualifiedName(label);
   return name === wanted || name.slice(name.lastIndexOf('/') + 1) === wanted;
+}
+
+/** `namespace/name` of a policy label such as `AuthorizationPolicy shop/cart`. */
+export function qualifiedName(label: string): string {
+  return label.slice(label.lastIndexOf(' ') + 1);
+}
+
+/** A rule as a test names it against the walkthrough's label: the whole label, or its end
+ * (a Consul rule's label leads with its entry's: `ServiceIntentions ns/api sources[0] web`). */
+function namesRule(wanted: string, label: string | undefined): boolean {
+  return label !== undefined && (label === wanted || label.endsWith(` ${wanted}`));
 }

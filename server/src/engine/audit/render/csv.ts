@@ -1,6 +1,7 @@
 import type { ShapeOutcome } from '../../simulate';
 import type { Decision } from '../../simulate/types';
 import type { Redactor } from '../../traffic/redact';
+import { widenTimeSpan } from '../../traffic/timeSpan';
 import { callerName, destinationName } from '../model';
 
 /**
@@ -33,8 +34,8 @@ interface AccessRow {
   verdicts: Set<string>;
   newlyDenied: number;
   newlyAllowed: number;
-  firstSeen?: string;
-  lastSeen?: string;
+  firstTime?: string;
+  lastTime?: string;
   busiest: number;
   sample?: string;
 }
@@ -44,7 +45,8 @@ export interface AccessCsvOptions {
   displayPath?: (path: string) => string;
 }
 
-export function renderAccessCsv(outcomes: readonly ShapeOutcome[], options: AccessCsvOptions): string {
+/** The CSV, and its rows (accesses) under the header. */
+export function renderAccessCsv(outcomes: readonly ShapeOutcome[], options: AccessCsvOptions): { text: string; rows: number } {
   const show = options.displayPath ?? ((p: string) => p);
   const rows = new Map<string, AccessRow>();
   for (const outcome of outcomes) {
@@ -70,8 +72,7 @@ export function renderAccessCsv(outcomes: readonly ShapeOutcome[], options: Acce
     row.verdicts.add(`${decision.verdict}\u0000${decision.policy?.label ?? ''}\u0000${decision.rule?.label ?? ''}`);
     if (outcome.change === 'newly-denied') row.newlyDenied += shape.count;
     if (outcome.change === 'newly-allowed') row.newlyAllowed += shape.count;
-    if (shape.firstTime && (!row.firstSeen || shape.firstTime < row.firstSeen)) row.firstSeen = shape.firstTime;
-    if (shape.lastTime && (!row.lastSeen || shape.lastTime > row.lastSeen)) row.lastSeen = shape.lastTime;
+    widenTimeSpan(row, shape);
     if (shape.count > row.busiest) {
       row.busiest = shape.count;
       row.decision = decision;
@@ -89,11 +90,11 @@ export function renderAccessCsv(outcomes: readonly ShapeOutcome[], options: Acce
       row.calls, row.observed.allowed, row.observed.denied, row.observed.unknown,
       mixed ? `${d.verdict} (mixed)` : d.verdict, d.policy?.label ?? (d.verdict === 'unknown' ? '' : 'default'), d.rule?.label ?? '',
       d.policy ? show(d.policy.file) : '', d.policy ? d.policy.range.start.line + 1 : '', row.newlyDenied, row.newlyAllowed,
-      row.firstSeen ?? '', row.lastSeen ?? '', row.sample ?? '',
+      row.firstTime ?? '', row.lastTime ?? '', row.sample ?? '',
     ];
     lines.push(cells.map(csvCell).join(','));
   }
-  return `${lines.join('\r\n')}\r\n`;
+  return { text: `${lines.join('\r\n')}\r\n`, rows: lines.length - 1 };
 }
 
 function compare(a: AccessRow, b: AccessRow): number {
