@@ -93,7 +93,8 @@ describe('headers tested by the policies (LSP)', () => {
     await client.diagnosticsFor(uri, { version: 1 });
     const loadsBefore = loads();
     await client.change(uri, policies('other', TENANT_A_ONLY), 2);
-    const ready = await waitForStatus((s) => s.state === 'ready' && s.shapes === 2);
+    // (the status of the reload can come before the one of its simulation under load: wait for the settled one)
+    const ready = await waitForStatus((s) => s.state === 'ready' && s.shapes === 2 && s.newlyDenied === 3);
     assert.equal(loads(), loadsBefore + 1, 'one reload');
     assert.equal(ready.calls, 8);
     assert.equal(ready.newlyDenied, 3, 'the tenant-b calls no longer match the ALLOW rule');
