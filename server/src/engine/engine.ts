@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { configFindings, isConfigFile } from './config/configFindings';
 import type { WorkspaceView } from './checks/check';
-import { runChecksTracked, stillValid, type TrackedCheck } from './checks/runChecks';
+import { deferringFindings, runChecksTracked, stillValid, type TrackedCheck } from './checks/runChecks';
 import { applyRuleSettings } from './checks/suppress';
 import { Codes } from './codes';
 import { defaultConfig, type RuleSetting } from './config/projectConfig';
@@ -262,12 +262,16 @@ function movedFinding(finding: Finding, path: string, from: number, to: number, 
 function settleDocumentLint(lint: DocumentLint): void {
   lint.findings = [];
   for (const kept of lint.resources) {
+    const deferring: Finding[] = [];
     lint.findings.push(...kept.schema);
     kept.dependent = [];
     kept.checks.forEach((tracked, c) => {
-      lint.findings.push(...tracked.findings);
+      for (const finding of tracked.findings) (deferringFindings.has(finding) ? deferring : lint.findings).push(finding);
       if (tracked.readsWorkspace) kept.dependent.push(c);
     });
+    if (deferring.length === 0) continue;
+    const marked = new Set(lint.findings.filter((finding) => finding.severity === 'error').map((finding) => `${finding.range.start.line}:${finding.range.start.character}`));
+    lint.findings.push(...deferring.filter((finding) => !marked.has(`${finding.range.start.line}:${finding.range.start.character}`)));
   }
 }
 

@@ -10,6 +10,7 @@ import type { Finding } from '../../../server/src/engine/findings';
 import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { applyEdits } from '../../helpers/edits';
 import { FIXTURES, REPO_ROOT } from '../../helpers/paths';
+import { crdYaml } from '../../helpers/crds';
 
 /**
  * Consul semantic checks (MPA3xxx). One table per check: cases that must produce the code (file,
@@ -395,6 +396,17 @@ table('MPA3015', [
 ], [
   { name: 'Synced True', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      action: allow\n') + SYNCED('True') } },
   { name: 'a config entry (no status there)', files: { '/ws/i.hcl': hcl('Sources = [\n  { Name = "web", Action = "allow" },\n]\n') } },
+]);
+
+// ---------------------------------------------------------------------------------------------
+// The API server against the workspace's CRD: a consul-k8s release whose ServiceIntentions has no jwt.
+const INTENTIONS_CRD_WITHOUT_JWT = crdYaml('consul.hashicorp.com', 'ServiceIntentions', 'serviceintentions', [{ name: 'v1alpha1', statusSubresource: true, schema: { type: 'object', properties: { spec: { type: 'object', properties: { destination: { type: 'object', properties: { name: { type: 'string' }, namespace: { type: 'string' } } }, sources: { type: 'array', maxItems: 2, items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } } } } }]);
+table('MPA3016', [
+  { name: 'a field the CRD does not declare', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  jwt:\n    providers:\n      - name: okta\n  sources:\n    - name: web\n      action: allow\n'), '/ws/crds.yaml': INTENTIONS_CRD_WITHOUT_JWT }, at: '/ws/i.yaml:8', message: 'unknown field "spec.jwt": the CustomResourceDefinition serviceintentions.consul.hashicorp.com (crds.yaml) does not declare it in v1alpha1' },
+  { name: 'more items than the CRD allows', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      action: allow\n    - name: db\n      action: deny\n    - name: ops\n      action: allow\n'), '/ws/crds.yaml': INTENTIONS_CRD_WITHOUT_JWT }, at: '/ws/i.yaml:8', message: 'spec.sources: Too many: 3: must have at most 2 items' },
+], [
+  { name: 'what the CRD declares', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      action: allow\n'), '/ws/crds.yaml': INTENTIONS_CRD_WITHOUT_JWT } },
+  { name: 'a config entry, which is not a custom resource', files: { '/ws/i.hcl': hcl('JWT {\n  Providers = [\n    { Name = "okta" },\n  ]\n}\nSources = [\n  { Name = "web", Action = "allow" },\n]\n'), '/ws/crds.yaml': INTENTIONS_CRD_WITHOUT_JWT } },
 ]);
 
 // ---------------------------------------------------------------------------------------------

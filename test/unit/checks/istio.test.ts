@@ -11,6 +11,7 @@ import type { Finding } from '../../../server/src/engine/findings';
 import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { applyEdits } from '../../helpers/edits';
 import { REPO_ROOT } from '../../helpers/paths';
+import { crdYaml, OLD_AUTHORIZATION_POLICY, OLD_ISTIO_AP_CRD } from '../../helpers/crds';
 
 const engine = new Engine();
 
@@ -656,6 +657,29 @@ TABLES['MPA1038'] = {
   clean: [
     { name: 'accepted, or not decided yet', text: ap('  rules:\n  - {}\n') + 'status:\n  conditions:\n  - type: ZtunnelAccepted\n    status: "True"\n  - type: WaypointAccepted\n    status: "Unknown"\n' },
     { name: 'a status without conditions', text: ap('  rules:\n  - {}\n') + 'status:\n  validationMessages: []\n' },
+  ],
+};
+
+// The API server against the workspace's CRD (an older release's: v1beta1 only, no targetRefs).
+const AP_V1BETA1 = (spec: string, m: Meta = {}) => ap(spec, m).replace('security.istio.io/v1\n', 'security.istio.io/v1beta1\n');
+TABLES['MPA1039'] = {
+  trigger: [
+    { name: 'a version the CRD does not serve', text: docs(OLD_ISTIO_AP_CRD, ap(SELECT('cart'))), at: 'apiVersion: security.istio.io/v1', message: 'the CustomResourceDefinition authorizationpolicies.security.istio.io (policy.yaml) does not serve security.istio.io/v1 (it serves security.istio.io/v1beta1): the API server refuses the resource (no matches for kind "AuthorizationPolicy" in version "security.istio.io/v1")' },
+    { name: 'a version the CRD lists but does not serve', text: docs(crdYaml('security.istio.io', 'AuthorizationPolicy', 'authorizationpolicies', [{ name: 'v1beta1', served: false }, { name: 'v1', schema: OLD_AUTHORIZATION_POLICY }]), AP_V1BETA1(SELECT('cart'))), at: 'apiVersion: security.istio.io/v1beta1', message: 'does not serve security.istio.io/v1beta1 (it serves security.istio.io/v1)' },
+    { name: 'a field of a later release (targetRefs)', text: docs(OLD_ISTIO_AP_CRD, AP_V1BETA1('  targetRefs:\n  - kind: Service\n    group: ""\n    name: cart\n')), at: 'targetRefs:', message: 'unknown field "spec.targetRefs": the CustomResourceDefinition authorizationpolicies.security.istio.io (policy.yaml) does not declare it in v1beta1; kubectl apply refuses the resource' },
+    { name: 'a nested field of a later release (serviceAccounts), beside another error at the same key', text: docs(OLD_ISTIO_AP_CRD, AP_V1BETA1('  rules:\n  - from:\n    - source:\n        serviceAccounts: ["shop/frontend"]\n')), at: 'serviceAccounts:', message: 'unknown field "spec.rules[0].from[0].source.serviceAccounts"' },
+    { name: 'a value the CRD\'s enum refuses (ours knows it)', text: docs(crdYaml('security.istio.io', 'AuthorizationPolicy', 'authorizationpolicies', [{ name: 'v1', schema: { type: 'object', properties: { spec: { type: 'object', properties: { action: { type: 'string', enum: ['ALLOW', 'DENY'] } } } } } }]), ap('  action: AUDIT\n  rules:\n  - {}\n')), at: 'action: AUDIT', message: 'spec.action: Unsupported value: "AUDIT": supported values: "ALLOW", "DENY": the CustomResourceDefinition authorizationpolicies.security.istio.io (policy.yaml) refuses the resource' },
+    { name: 'the CRD in a List, as `kubectl get crd -o yaml` writes several', text: docs(`apiVersion: v1\nkind: List\nitems:\n- ${indent(OLD_ISTIO_AP_CRD, 2).trimStart()}`, ap(SELECT('cart'))), at: 'apiVersion: security.istio.io/v1', message: 'does not serve security.istio.io/v1' },
+    { name: 'a field the CRD requires and ours does not', text: docs(ap('  action: DENY\n  rules:\n  - {}\n'), crdYaml('security.istio.io', 'AuthorizationPolicy', 'authorizationpolicies', [{ name: 'v1', schema: { type: 'object', properties: { spec: { type: 'object', required: ['selector'], 'x-kubernetes-preserve-unknown-fields': true } } } }])), at: 'spec:', message: 'spec.selector: Required value' },
+  ],
+  clean: [
+    { name: 'no CRD in the workspace', text: ap('  targetRefs:\n  - kind: Service\n    group: ""\n    name: cart\n') },
+    { name: 'what the CRD serves and declares', text: docs(OLD_ISTIO_AP_CRD, AP_V1BETA1(SELECT('cart') + '  action: DENY\n  rules:\n  - from:\n    - source:\n        principals: ["cluster.local/ns/shop/sa/frontend"]\n    to:\n    - operation:\n        ports: ["8080"]\n')) },
+    { name: 'the CRD of another kind', text: docs(OLD_ISTIO_AP_CRD, pa('  mtls:\n    mode: STRICT\n')) },
+    { name: 'a value our check already refuses at the same place (MPA1008 says it)', text: docs(OLD_ISTIO_AP_CRD, AP_V1BETA1('  rules:\n  - to:\n    - operation:\n        ports: ["80x"]\n')) },
+    { name: 'a missing field our schema already reports (MPA0102)', text: docs(OLD_ISTIO_AP_CRD, AP_V1BETA1('  rules:\n  - when:\n    - values: ["x"]\n')) },
+    { name: 'a field our schema already reports (MPA0101)', text: docs(OLD_ISTIO_AP_CRD, AP_V1BETA1('  rules:\n  - from:\n    - source:\n        principal: ["cluster.local/ns/shop/sa/frontend"]\n')) },
+    { name: 'status, which the status subresource ignores', text: docs(crdYaml('security.istio.io', 'AuthorizationPolicy', 'authorizationpolicies', [{ name: 'v1', statusSubresource: true, schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } }]), ap(SELECT('cart')) + 'status:\n  conditions: []\n') },
   ],
 };
 

@@ -12,6 +12,7 @@ import { parseLinkerdDuration } from '../../../server/src/engine/checks/linkerd/
 import { LINKERD_CHECKS } from '../../../server/src/engine/checks/linkerd';
 import { applyEdits } from '../../helpers/edits';
 import { FIXTURES } from '../../helpers/paths';
+import { crdYaml } from '../../helpers/crds';
 
 /**
  * The Linkerd semantic checks (MPA2xxx): per check, cases that must trigger (line and message)
@@ -54,6 +55,8 @@ const outboundRoute = (annotations: string, grpc = false) =>
     '  parentRefs:\n    - group: core\n      kind: Service\n      name: web-svc\n      port: 80\n    - group: policy.linkerd.io\n      kind: Server\n      name: web-http\n',
     'emojivoto', `  annotations:\n${annotations.trimEnd().replace(/^/gm, '  ')}\n`);
 
+const SERVER_V1BETA2_SCHEMA = { type: 'object', properties: { spec: { type: 'object', required: ['port'], properties: { podSelector: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, port: { 'x-kubernetes-int-or-string': true, maximum: 65535, minimum: 1 } } } } };
+const SERVER_CRD_UP_TO_V1BETA2 = crdYaml('policy.linkerd.io', 'Server', 'servers', [{ name: 'v1beta1', schema: SERVER_V1BETA2_SCHEMA }, { name: 'v1beta2', schema: SERVER_V1BETA2_SCHEMA }]);
 const webServer = server('web-http', '  podSelector:\n    matchLabels:\n      app: web-svc\n  port: http\n  proxyProtocol: HTTP/1\n');
 const serverParent = (name = 'web-http') => `  parentRefs:\n    - group: policy.linkerd.io\n      kind: Server\n      name: ${name}\n`;
 const webClients = meshtls('web-clients', '  identities:\n    - web.emojivoto.serviceaccount.identity.linkerd.cluster.local\n');
@@ -345,6 +348,19 @@ const tables: Record<string, { trigger: Case[]; clean: Clean[] }> = {
     clean: [
       { name: 'accepted, resolved, or not decided yet', files: join3(webServer, `${route('web-api', serverParent())}status:\n  parents:\n    - parentRef: {name: web-http}\n      conditions:\n        - {type: Accepted, status: "True"}\n        - {type: ResolvedRefs, status: "Unknown"}\n`), codes: ['MPA2014'] },
       { name: 'no status (a manifest written by hand)', files: join3(webServer, route('web-api', serverParent())), codes: ['MPA2014'] },
+    ],
+  },
+  // The API server against the workspace's CRDs: a release whose Server serves v1beta1 and v1beta2 only.
+  MPA2015: {
+    trigger: [
+      { name: 'a Server version the CRD does not serve', files: { 'p.yaml': webServer, 'crds.yaml': SERVER_CRD_UP_TO_V1BETA2 }, code: 'MPA2015', line: 1, message: 'the CustomResourceDefinition servers.policy.linkerd.io (crds.yaml) does not serve policy.linkerd.io/v1beta3 (it serves policy.linkerd.io/v1beta1, policy.linkerd.io/v1beta2): the API server refuses the resource' },
+      { name: 'a field the CRD does not declare', files: { 'p.yaml': webServer.replace('v1beta3', 'v1beta2'), 'crds.yaml': SERVER_CRD_UP_TO_V1BETA2 }, code: 'MPA2015', line: 11, message: 'unknown field "spec.proxyProtocol": the CustomResourceDefinition servers.policy.linkerd.io (crds.yaml) does not declare it in v1beta2' },
+      { name: 'a value the CRD\'s pattern refuses', files: { 'p.yaml': server('web-http', '  podSelector: {}\n  port: 8080\n').replace('v1beta3', 'v1beta2'), 'crds.yaml': crdYaml('policy.linkerd.io', 'Server', 'servers', [{ name: 'v1beta2', schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { port: { type: 'string', pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$' } } } } } }]) }, code: 'MPA2015', line: 8, message: 'spec.port: Invalid value: "integer": spec.port in body must be of type string: "integer": the CustomResourceDefinition servers.policy.linkerd.io (crds.yaml) refuses the resource' },
+      { name: 'a name the CRD\'s pattern refuses', files: { 'p.yaml': server('web-http', '  podSelector: {}\n  port: Http\n').replace('v1beta3', 'v1beta2'), 'crds.yaml': crdYaml('policy.linkerd.io', 'Server', 'servers', [{ name: 'v1beta2', schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { port: { type: 'string', pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$' } } } } } }]) }, code: 'MPA2015', line: 8, message: 'spec.port: Invalid value: "Http": spec.port in body should match \'^[a-z]([-a-z0-9]*[a-z0-9])?$\'' },
+    ],
+    clean: [
+      { name: 'what the CRD serves and declares', files: { 'p.yaml': server('web-http', '  podSelector:\n    matchLabels:\n      app: web-svc\n  port: http\n').replace('v1beta3', 'v1beta2'), 'crds.yaml': SERVER_CRD_UP_TO_V1BETA2 }, codes: ['MPA2015'] },
+      { name: 'no CRD for the kind', files: webServer, codes: ['MPA2015'] },
     ],
   },
 };

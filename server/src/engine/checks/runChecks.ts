@@ -74,6 +74,9 @@ export function stillValid(tracked: TrackedCheck, workspace: WorkspaceView): boo
     && tracked.facts.every(([fact, value]) => factValue(workspace, fact) === value);
 }
 
+/** The findings reported with `defer` (`CheckContext.report`): the lint leaves each out where another error of its resource starts at the same position. */
+export const deferringFindings = new WeakSet<Finding>();
+
 function runCheck(check: Check, file: SourceFile, resource: Resource, value: Record<string, unknown>, workspace: WorkspaceView, findings: Finding[]): void {
   if (check.mesh !== resource.mesh || !check.kinds.includes(resource.kind)) return;
   if (check.needsInventory && !workspace.inventory.present) return;
@@ -92,10 +95,12 @@ function runCheck(check: Check, file: SourceFile, resource: Resource, value: Rec
         span = where.part === 'key' && found.keySpan ? found.keySpan : node.type === 'scalar' || !found.keySpan ? node.span : found.keySpan;
         if (node.type !== 'scalar' && !found.keySpan) span = { start: node.span.start, end: Math.min(node.span.end, file.lines.lineEnd(file.lines.position(node.span.start).line)) };
       }
-      findings.push({
+      const finding: Finding = {
         file: file.path, range: file.lines.range(span), severity: options?.severity ?? check.defaultSeverity, code: check.code, message,
         documentIndex: resource.documentIndex, ...(options?.fixes?.length ? { fixes: options.fixes } : {}),
-      });
+      };
+      if (options?.defer) deferringFindings.add(finding);
+      findings.push(finding);
     },
   };
   try {

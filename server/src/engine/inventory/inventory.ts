@@ -4,6 +4,7 @@ import { documentOrigin } from '../source/yamlReader';
 import { getEntry, toValue, type NodePath, type ObjectNode, type Span } from '../source/tree';
 import { meshConfigOf, type MeshConfigInfo } from '../istio/meshConfig';
 import { isRecord } from '../plainValues';
+import { installedCrdOf, type InstalledCrd } from '../crds/installed';
 
 /** Where an inventory object was declared, for messages and go-to. */
 export interface Declared {
@@ -121,19 +122,21 @@ export interface Inventory {
   destinationRules?: DestinationRuleInfo[];
   /** Istio mesh configs (the `istio` ConfigMap, IstioOperator `spec.meshConfig`), in the order read; not workloads either. */
   meshConfigs?: MeshConfigInfo[];
+  /** CustomResourceDefinitions (vendored, or the cluster's from a dump): what the API server accepts of each mesh kind. */
+  crds?: InstalledCrd[];
   /** True when any Kubernetes object was found; checks that need an inventory stay quiet otherwise. */
   present: boolean;
 }
 
 export function emptyInventory(): Inventory {
-  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], gateways: [], serviceEntries: [], destinationRules: [], meshConfigs: [], present: false };
+  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], gateways: [], serviceEntries: [], destinationRules: [], meshConfigs: [], crds: [], present: false };
 }
 
 const POD_TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController']);
 /** The kinds the inventory reads a workload (a pod spec) from. */
 export const WORKLOAD_KINDS: ReadonlySet<string> = new Set(['Pod', ...POD_TEMPLATE_KINDS, 'CronJob']);
 /** Every kind the inventory reads something from. */
-export const INVENTORY_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, 'Namespace', 'ServiceAccount', 'Service', 'Gateway', 'ServiceEntry', 'DestinationRule', 'ConfigMap', 'IstioOperator']);
+export const INVENTORY_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, 'Namespace', 'ServiceAccount', 'Service', 'Gateway', 'ServiceEntry', 'DestinationRule', 'ConfigMap', 'IstioOperator', 'CustomResourceDefinition']);
 const DEFAULT_NAMESPACE = 'default';
 
 /** Adds every Kubernetes workload object of the file to the inventory. */
@@ -193,6 +196,7 @@ export function mergeInventory(inventory: Inventory, part: Inventory): void {
   if (part.serviceEntries?.length) (inventory.serviceEntries ??= []).push(...part.serviceEntries);
   if (part.destinationRules?.length) (inventory.destinationRules ??= []).push(...part.destinationRules);
   if (part.meshConfigs?.length) (inventory.meshConfigs ??= []).push(...part.meshConfigs);
+  if (part.crds?.length) (inventory.crds ??= []).push(...part.crds);
   inventory.present ||= part.present;
 }
 
@@ -217,9 +221,9 @@ export function rememberContribution(file: SourceFile, contribution: Inventory, 
   contributionKeys.set(file, key);
 }
 
-/** Whether an inventory holds anything: Kubernetes objects, or the gateways, ServiceEntries, DestinationRules and mesh configs that do not make it `present`. */
+/** Whether an inventory holds anything: Kubernetes objects, or the gateways, ServiceEntries, DestinationRules, mesh configs and CRDs that do not make it `present`. */
 function contributes(inventory: Inventory): boolean {
-  return inventory.present || Boolean(inventory.gateways?.length) || Boolean(inventory.serviceEntries?.length) || Boolean(inventory.destinationRules?.length) || Boolean(inventory.meshConfigs?.length);
+  return inventory.present || Boolean(inventory.gateways?.length) || Boolean(inventory.serviceEntries?.length) || Boolean(inventory.destinationRules?.length) || Boolean(inventory.meshConfigs?.length) || Boolean(inventory.crds?.length);
 }
 
 export function buildInventory(files: SourceFile[]): Inventory {
@@ -288,6 +292,11 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
         ...optionalPolicy(destinationRulePolicy(file, object(subset, 'trafficPolicy'))),
       })),
     });
+    return;
+  }
+  if (kind === 'CustomResourceDefinition') {
+    const crd = installedCrdOf(toValue(node) as Record<string, unknown>, { file: file.path, span: node.span });
+    if (crd) (inventory.crds ??= []).push(crd);
     return;
   }
   if (kind === 'ConfigMap' || kind === 'IstioOperator') {

@@ -14,6 +14,7 @@ import { denyOnlyPermissions } from './MPA3012-deny-only-permissions';
 import { precedenceDisagreement } from './MPA3013-precedence-disagreement';
 import { allowOnlyPermissions } from './MPA3014-allow-only-permissions';
 import { consulNegativeCondition } from './MPA3015-negative-condition';
+import { consulInstalledCrd } from './MPA3016-installed-crd';
 
 /** Consul checks, MPA3xxx. */
 export const CONSUL_CHECKS: Check[] = [
@@ -32,4 +33,5 @@ export const CONSUL_CHECKS: Check[] = [
   precedenceDisagreement,
   allowOnlyPermissions,
   consulNegativeCondition,
+  consulInstalledCrd,
 ];

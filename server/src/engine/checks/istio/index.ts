@@ -37,6 +37,7 @@ import { emptyAllowRulesCheck } from './MPA1027-empty-allow-rules';
 import { literalWildcardCheck } from './MPA1028-literal-wildcard';
 import { servicePortCheck } from './MPA1029-service-port';
 import { istioNegativeCondition } from './MPA1038-negative-condition';
+import { istioInstalledCrd } from './MPA1039-installed-crd';
 
 /** Istio checks, MPA1xxx. MPA1001–MPA1013: what istiod's validating webhook rejects;
  * MPA1014–MPA1015: its warnings; MPA1016–MPA1017: istioctl analyze; the rest: Kiali-style
@@ -80,4 +81,5 @@ export const ISTIO_CHECKS: Check[] = [
   destinationRuleTlsConflictCheck,
   unknownTrustDomainCheck,
   istioNegativeCondition,
+  istioInstalledCrd,
 ];

@@ -13,6 +13,7 @@ import { serverSelectsNothing } from './MPA2011-server-selects-nothing';
 import { identityMatchesNothing } from './MPA2012-identity-matches-nothing';
 import { probesOrScrapesDenied } from './MPA2013-probes-or-scrapes-denied';
 import { linkerdNegativeCondition } from './MPA2014-negative-condition';
+import { linkerdInstalledCrd } from './MPA2015-installed-crd';
 
 /** Linkerd checks, MPA2xxx. */
 export const LINKERD_CHECKS: Check[] = [
@@ -30,4 +31,5 @@ export const LINKERD_CHECKS: Check[] = [
   identityMatchesNothing,
   probesOrScrapesDenied,
   linkerdNegativeCondition,
+  linkerdInstalledCrd,
 ];
