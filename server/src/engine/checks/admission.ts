@@ -7,6 +7,7 @@ import { runChecks } from './runChecks';
 import { resourceValue } from '../resourceValue';
 import { sharedRegistry } from '../schema/registry';
 import { schemaRefusals, storedValue } from '../schema/schemaFindings';
+import { installedCrdRefusals } from '../crds/stored';
 
 /**
  * The checks whose errors are admission refusals (`Check.admissionRefusal`), read once on first
@@ -54,8 +55,10 @@ export function admissionRefusals(file: SourceFile, resource: Resource, known: r
     const why = `that is the object as stored, after the API server drops the unknown field${stored.dropped.length > 1 ? 's' : ''} ${stored.dropped.map((path) => `\`${path}\``).join(', ')}`;
     for (let i = 0; i < refusals.length; i++) if (!asWritten.has(refusals[i]!)) refusals[i] = `${refusals[i]}; ${why}`;
   }
-  if (known.length === 0 && refusals.length === 0 && kubernetes) refusals.push(...schemaRefusals(file, resource, sharedRegistry(), stored.value));
-  return refusals;
+  // The workspace's CRD refused it (`crds/stored.ts`): the API server's refusal comes first.
+  const byCrd = installedCrdRefusals(resource);
+  if (known.length === 0 && refusals.length === 0 && byCrd.length === 0 && kubernetes) refusals.push(...schemaRefusals(file, resource, sharedRegistry(), stored.value));
+  return byCrd.length ? [...byCrd, ...refusals] : refusals;
 }
 
 function errorsOf(findings: readonly Finding[]): string[] {

@@ -1,5 +1,6 @@
 import type { Resource } from '../resource';
 import { sameText } from '../resourceValue';
+import { installedCrdVariant } from '../crds/stored';
 import type { SourceFile } from '../source/sourceFile';
 import type { SourceRef } from './types';
 
@@ -15,7 +16,7 @@ export interface MovedForm {
  * The compiled forms of single resources, kept from one compile of a mesh to the next, so that
  * after an edit only the resources whose text or place changed are compiled again. A form is
  * found by the resource's file, start (line and character) and exact text (or the resource of
- * the cached parse it was placed from), plus whatever else the mesh's compile of one resource reads (`variant`, e.g. the trust domains): a compiled form
+ * the cached parse it was placed from), plus whatever else the mesh's compile of one resource reads (`variant`, e.g. the trust domains, and what the installed CRDs dropped or refused of it): a compiled form
  * holds positions (line/character ranges) measured from the resource's start, so the same text
  * starting at the same place compiles to the same form. Forms must not depend on other
  * resources, and may be shared by several compiles (their lazily built parts included).
@@ -41,7 +42,8 @@ export class CompiledForms {
    * that text there) takes over its form, moved by the lines it moved: decisions made with the
    * form name the new place without being made again (`movingRefs`).
    */
-  get<T>(file: SourceFile, resource: Resource, variant: string, compile: () => T, move?: (form: T, lines: number) => void): T {
+  get<T>(file: SourceFile, resource: Resource, meshVariant: string, compile: () => T, move?: (form: T, lines: number) => void): T {
+    const variant = meshVariant + installedCrdVariant(resource);
     const { line, character } = file.lines.position(resource.node.span.start);
     const text = textOf(file, resource);
     const entries = this.forms.get(text);
@@ -69,7 +71,8 @@ export class CompiledForms {
    * it would move it (0: kept at its place); nothing is taken over. For a compile that must look
    * at the forms before it knows whether one that moved may be taken over.
    */
-  peek<T>(file: SourceFile, resource: Resource, variant: string): { form: T; lines: number } | undefined {
+  peek<T>(file: SourceFile, resource: Resource, meshVariant: string): { form: T; lines: number } | undefined {
+    const variant = meshVariant + installedCrdVariant(resource);
     const { line, character } = file.lines.position(resource.node.span.start);
     const entries = this.forms.get(textOf(file, resource));
     const found = entries && this.find(entries, file.path, line, character, variant, true);

@@ -7,6 +7,7 @@ import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
 import { attachmentOf, inAnyScope, type AttachmentScope } from './attachment';
 import { CompiledForms } from './compiledForms';
+import { storedByInstalledCrds } from '../crds/stored';
 import { sameText } from '../resourceValue';
 import { childMap } from './fold';
 import { consulSimulator } from './consul';
@@ -124,6 +125,11 @@ export class Simulation {
     const scopes = new Map<Mesh, AttachmentScope[]>();
     for (const resource of changedResources) {
       if (wholeMesh.has(resource.mesh)) continue;
+      // A field the installed CRD drops (targetRefs) can widen where the resource attaches beyond what its text says.
+      if (storedByInstalledCrds({ resource }, workspace.inventory.crds).resource !== resource) {
+        wholeMesh.add(resource.mesh);
+        continue;
+      }
       const list = scopes.get(resource.mesh) ?? [];
       list.push(...attachmentOf(resource, rootNamespace, linkerdResources));
       scopes.set(resource.mesh, list);
@@ -206,7 +212,8 @@ export class Simulation {
 /** What a mesh's simulator compiles from a workspace: its resources, the inventory, the files, the configuration. */
 export function policySetOf(workspace: WorkspaceView, mesh: Mesh, forms?: CompiledForms, options: SimulationOptions = {}): PolicySet {
   return {
-    resources: workspace.resources.filter((r) => r.resource.mesh === mesh),
+    // As the cluster stores them: the workspace's CRDs may drop fields or refuse a resource.
+    resources: workspace.resources.filter((r) => r.resource.mesh === mesh).map((r) => storedByInstalledCrds(r, workspace.inventory.crds)),
     inventory: workspace.inventory,
     sourceFiles: workspace.sourceFiles,
     config: workspace.config,

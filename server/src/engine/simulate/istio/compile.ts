@@ -9,6 +9,7 @@ import { ENVOY_REFUSES, compileOperation, compileSource, compileWhen, type Compi
 import { isRecord } from '../../plainValues';
 import { admissionRefusals } from '../../checks/admission';
 import { readAttachable, type Attachable } from './attachable';
+import { installedCrdDrops } from '../../crds/stored';
 
 export type { Attachable, TargetRef } from './attachable';
 
@@ -127,7 +128,7 @@ const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 export function compileAuthorizationPolicy(file: SourceFile, resource: Resource, order: number, trustDomains: readonly string[]): CompiledPolicy {
   const b = readAttachable(file, resource, order);
   const { spec, metadata, problems, ...attach } = b;
-  const notes: string[] = [];
+  const notes: string[] = [...installedCrdDrops(resource)];
   const rawAction = spec['action'] ?? 'ALLOW';
   let action: Action = 'ALLOW';
   if (typeof rawAction === 'string' && ACTIONS.has(rawAction as Action)) action = rawAction as Action;

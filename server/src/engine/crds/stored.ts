@@ -1,0 +1,90 @@
+import type { Resource } from '../resource';
+import { resourceValue } from '../resourceValue';
+import type { NodePath, ObjectNode, SourceNode } from '../source/tree';
+import { installedCrdsFor, versionOf, type InstalledCrd } from './installed';
+import { structuralProblems } from './structural';
+
+/**
+ * A mesh resource as the cluster stores it, by the CustomResourceDefinitions of the workspace:
+ * what the simulators compile. A resource the installed CRD refuses (a version it does not serve,
+ * a value its schema refuses) is never stored, so it decides nothing (`admissionRefusals` reads
+ * the reasons recorded here). A field the CRD does not declare is dropped, as the API server
+ * prunes it for a client that does not ask for strict field validation (Helm, Argo CD, Flux;
+ * `kubectl apply` refuses the resource instead, and the lint says so): the mesh then enforces the
+ * policy without it. Without a CRD for the kind, the resource is its own stored form.
+ */
+const refusals = new WeakMap<Resource, string[]>();
+const drops = new WeakMap<Resource, string[]>();
+const variants = new WeakMap<Resource, string>();
+
+export function storedByInstalledCrds<T extends { resource: Resource }>(entry: T, crds: readonly InstalledCrd[] | undefined): T {
+  const { resource } = entry;
+  if (!crds?.length || resource.entry.kind === undefined || !resource.apiVersion) return entry;
+  const matching = installedCrdsFor(crds, resource.apiVersion, resource.kind);
+  if (matching.length === 0) return entry;
+  const value = resourceValue(resource);
+  const refused: string[] = [];
+  const dropped = new Map<string, NodePath>();
+  const droppedNotes = new Set<string>();
+  for (const crd of matching) {
+    const version = crd.versions.find((v) => v.name === versionOf(resource.apiVersion!) && v.served);
+    if (!version) {
+      refused.push(`the CustomResourceDefinition ${crd.name} does not serve ${resource.apiVersion}`);
+      continue;
+    }
+    if (!version.schema) continue;
+    for (const problem of structuralProblems(value, version.schema, { skipStatus: version.statusSubresource })) {
+      if (problem.kind === 'unknown') {
+        dropped.set(JSON.stringify(problem.path), problem.path);
+        droppedNotes.add(`the API server drops ${problem.field}, which the CustomResourceDefinition ${crd.name} does not declare in ${version.name} (as a client without strict field validation stores it)`);
+      }
+      else refused.push(`the CustomResourceDefinition ${crd.name} refuses it: ${problem.message}`);
+    }
+  }
+  if (refused.length === 0 && dropped.size === 0) return entry;
+  const stored: Resource = { ...resource, node: withoutPaths(resource.node, [...dropped.values()]) };
+  refusals.set(stored, refused);
+  drops.set(stored, [...droppedNotes]);
+  variants.set(stored, JSON.stringify([refused, [...dropped.keys()]]));
+  return { ...entry, resource: stored };
+}
+
+/** Why the installed CRD refuses to store `resource` (a resource from `storedByInstalledCrds`), if it does. */
+export function installedCrdRefusals(resource: Resource): readonly string[] {
+  return refusals.get(resource) ?? [];
+}
+
+/** The fields the installed CRD drops from `resource` (a resource from `storedByInstalledCrds`), in words, for the walkthrough. */
+export function installedCrdDrops(resource: Resource): readonly string[] {
+  return drops.get(resource) ?? [];
+}
+
+/** What the installed CRDs changed of `resource` (`''`: nothing), for the compiled forms' variant: the same text compiles differently once a CRD drops or refuses part of it. */
+export function installedCrdVariant(resource: Resource): string {
+  return variants.get(resource) ?? '';
+}
+
+/** `node` without the entries at `paths` (object keys and list indexes below it); untouched parts are shared, spans kept. */
+function withoutPaths(node: ObjectNode, paths: readonly NodePath[]): ObjectNode {
+  const copy = (current: SourceNode, remaining: readonly NodePath[]): SourceNode => {
+    if (remaining.length === 0) return current;
+    if (current.type === 'object') {
+      const here = new Set(remaining.filter((p) => p.length === 1).map((p) => String(p[0])));
+      return {
+        ...current,
+        entries: current.entries.filter((e) => !here.has(e.key)).map((e) => {
+          const below = remaining.filter((p) => p.length > 1 && String(p[0]) === e.key).map((p) => p.slice(1));
+          return below.length ? { ...e, value: copy(e.value, below) } : e;
+        }),
+      };
+    }
+    if (current.type === 'array') {
+      return { ...current, items: current.items.map((item, i) => {
+        const below = remaining.filter((p) => p.length > 1 && p[0] === i).map((p) => p.slice(1));
+        return below.length ? copy(item, below) : item;
+      }) };
+    }
+    return current;
+  };
+  return copy(node, paths) as ObjectNode;
+}

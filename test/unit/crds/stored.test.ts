@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { Engine } from '../../../server/src/engine/engine';
+import { defaultConfig } from '../../../server/src/engine/config/projectConfig';
+import { resimulate, Simulation, simulateShapes, type SimulationResult } from '../../../server/src/engine/simulate';
+import { parseWrittenCall } from '../../../server/src/engine/traffic/writtenCall';
+import { WorkspaceModel } from '../../../server/src/engine/workspace';
+import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
+import { crdYaml, OLD_AUTHORIZATION_POLICY, OLD_ISTIO_AP_CRD } from '../../helpers/crds';
+import { loadExampleTraffic, type ExampleTraffic } from '../../helpers/exampleTraffic';
+import { EXAMPLES } from '../../helpers/paths';
+
+/**
+ * The simulators decide with the policies as the cluster stores them under the workspace's CRDs
+ * (`crds/stored.ts`): a field the CRD does not declare is dropped (what Helm, Argo CD and Flux
+ * get), a resource the CRD refuses is not in effect.
+ */
+const engine = new Engine();
+
+const APP = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec: {serviceAccountName: cart, containers: [{name: c, image: x, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: orders, namespace: shop}
+spec:
+  selector: {matchLabels: {app: orders}}
+  template:
+    metadata: {labels: {app: orders}}
+    spec: {serviceAccountName: orders, containers: [{name: c, image: x, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec: {selector: {app: cart}, ports: [{port: 80, targetPort: 8080}]}
+`;
+
+const policy = (apiVersion: string) => `apiVersion: security.istio.io/${apiVersion}
+kind: AuthorizationPolicy
+metadata:
+  name: cart-readers
+  namespace: shop
+spec:
+  targetRefs:
+    - kind: Service
+      group: ""
+      name: cart
+  rules:
+    - from:
+        - source:
+            principals: ["cluster.local/ns/shop/sa/frontend"]
+`;
+
+const CALL_TO_ORDERS = '{"source":{"principal":"cluster.local/ns/shop/sa/web"},"destination":{"namespace":"shop","workload":"orders","port":8080},"protocol":"http","request":{"method":"GET","path":"/"}}';
+
+function simulationOf(files: Record<string, string>): Simulation {
+  const workspace = new WorkspaceModel(defaultConfig('/ws'));
+  for (const [path, text] of Object.entries(files)) workspace.update(engine.prepare(engine.read(path, text)));
+  return new Simulation(workspace);
+}
+
+function decide(simulation: Simulation): { verdict: string; trace: string } {
+  const call = parseWrittenCall(CALL_TO_ORDERS);
+  assert.ok('call' in call, JSON.stringify(call));
+  const decision = simulation.decide(call.call.record, true);
+  return { verdict: decision.verdict, trace: decision.trace.map((step) => step.text).join('\n') };
+}
+
+describe('simulation under the installed CRDs', () => {
+  it('without a CRD, a targetRefs policy is not enforced by sidecars: the call to orders is allowed', () => {
+    assert.equal(decide(simulationOf({ '/ws/app.yaml': APP, '/ws/p.yaml': policy('v1beta1') })).verdict, 'allow');
+  });
+
+  it('a CRD without targetRefs drops it: the policy applies to the whole namespace and denies the call', () => {
+    const { verdict, trace } = decide(simulationOf({ '/ws/app.yaml': APP, '/ws/p.yaml': policy('v1beta1'), '/ws/crds.yaml': OLD_ISTIO_AP_CRD }));
+    assert.equal(verdict, 'deny');
+    assert.match(trace, /no selector: applies to every workload in namespace shop/);
+    assert.match(trace, /the API server drops spec\.targetRefs, which the CustomResourceDefinition authorizationpolicies\.security\.istio\.io does not declare in v1beta1/);
+  });
+
+  it('a version the CRD does not serve: the policy is never stored, and says why', () => {
+    const simulation = simulationOf({ '/ws/app.yaml': APP, '/ws/p.yaml': policy('v1'), '/ws/crds.yaml': OLD_ISTIO_AP_CRD });
+    assert.equal(decide(simulation).verdict, 'allow');
+    assert.deepEqual(simulation.notInEffect().map((r) => [r.mesh, r.ref.label, r.reason]), [['istio', 'AuthorizationPolicy shop/cart-readers', 'Istio refuses to store it (the CustomResourceDefinition authorizationpolicies.security.istio.io does not serve security.istio.io/v1)']]);
+  });
+
+  it('a value the CRD refuses: not in effect', () => {
+    const strict = crdYaml('security.istio.io', 'AuthorizationPolicy', 'authorizationpolicies', [{ name: 'v1', schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { rules: { type: 'array', maxItems: 0 } } } } } }]);
+    const simulation = simulationOf({ '/ws/app.yaml': APP, '/ws/p.yaml': policy('v1'), '/ws/crds.yaml': strict });
+    assert.match(simulation.notInEffect()[0]?.reason ?? '', /refuses it: spec\.rules: Too many: 1: must have at most 0 items/);
+  });
+});
+
+describe('incremental simulation with CRDs: equal to a fresh one', () => {
+  let example: ExampleTraffic;
+  before(async () => { example = await loadExampleTraffic(engine, 'istio'); });
+
+  function assertSame(incremental: SimulationResult, full: SimulationResult, what: string): void {
+    for (let i = 0; i < full.outcomes.length; i++) {
+      assert.deepEqual(incremental.outcomes[i]!.decision, full.outcomes[i]!.decision, `${what}: shape ${shapeKey(full.outcomes[i]!.shape.record)}`);
+    }
+    assert.deepEqual(incremental.totals, full.totals, `${what}: totals`);
+  }
+
+  it('adding, editing under and removing a CRD', () => {
+    const crdPath = join(EXAMPLES, 'istio', 'cluster-crds.yaml');
+    const both = crdYaml('security.istio.io', 'AuthorizationPolicy', 'authorizationpolicies', [{ name: 'v1beta1', schema: OLD_AUTHORIZATION_POLICY }, { name: 'v1', schema: OLD_AUTHORIZATION_POLICY }]);
+    const simulation = new Simulation(example.workspace);
+    let result = simulateShapes(simulation, example.shapes);
+    const fresh = simulateShapes(new Simulation(example.workspace), example.shapes);
+    let changed = false;
+    const steps: Array<[string, string, string | undefined]> = [
+      ['a CRD that serves both versions, without some fields', crdPath, both],
+      ['the CRD serving v1beta1 only', crdPath, OLD_ISTIO_AP_CRD],
+      ['the CRD removed', crdPath, undefined],
+    ];
+    for (const [what, path, text] of steps) {
+      if (text === undefined) example.workspace.remove(path);
+      else example.workspace.update(engine.prepare(engine.read(path, text)));
+      const update = simulation.update(example.workspace, [path]);
+      result = resimulate(result, simulation, update.affects);
+      const full = simulateShapes(new Simulation(example.workspace), example.shapes);
+      assertSame(result, full, what);
+      changed ||= JSON.stringify(full.totals) !== JSON.stringify(fresh.totals);
+    }
+    assert.ok(changed, 'the CRDs change some decisions of the example');
+    assert.deepEqual(result.totals, fresh.totals, 'without the CRD, as before');
+  });
+});
