@@ -1,13 +1,18 @@
-/** The `cart` Deployment of namespace `shop`: service account cart, pods labelled app=cart, port 8080. */
-const CART_DEPLOYMENT = `apiVersion: apps/v1
+/** A Deployment of namespace `shop`: service account `name`, pods labelled app=`name`, port 8080. */
+export function shopDeployment(name: string): string {
+  return `apiVersion: apps/v1
 kind: Deployment
-metadata: {name: cart, namespace: shop}
+metadata: {name: ${name}, namespace: shop}
 spec:
-  selector: {matchLabels: {app: cart}}
+  selector: {matchLabels: {app: ${name}}}
   template:
-    metadata: {labels: {app: cart}}
-    spec: {serviceAccountName: cart, containers: [{name: cart, image: cart, ports: [{containerPort: 8080}]}]}
+    metadata: {labels: {app: ${name}}}
+    spec: {serviceAccountName: ${name}, containers: [{name: ${name}, image: ${name}, ports: [{containerPort: 8080}]}]}
 `;
+}
+
+/** The `cart` Deployment of namespace `shop`. */
+const CART_DEPLOYMENT = shopDeployment('cart');
 
 /**
  * A small Istio workspace in one file: a namespace-wide allow-nothing in `shop`, an ALLOW for GET

@@ -272,6 +272,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const linted: string[] = [];
     const lintChanged: string[] = [];
     let changedWorkspace = false;
+    /** The workspace generation each document was linted against. */
+    const lintedAt = new Map<string, number>();
     for (const uri of uris) {
       const document = documents.get(uri);
       if (!document || !hasDiagnostics(uri)) continue;
@@ -287,6 +289,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         lintVersions.set(uri, document.version);
         lintLineCounts.set(uri, document.lineCount);
         linted.push(uri);
+        lintedAt.set(uri, generation);
         changedWorkspace ||= generation !== before;
       } catch (error) {
         connection.console.error(`mesh-policy: could not check ${uri}: ${describe(error)}`);
@@ -294,7 +297,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
     // Checks across files (a selector matching no workload, duplicate intentions) may read
     // what just changed: refresh the other open files a little later.
-    if (changedWorkspace) for (const other of documents.all()) if (!uris.includes(other.uri)) validateLater(other.uri);
+    // So may a document of this batch linted before a later one changed the workspace (a CRD opened
+    // with a policy).
+    if (changedWorkspace) for (const other of documents.all()) if (!uris.includes(other.uri) || (lintedAt.get(other.uri) ?? generation) !== generation) validateLater(other.uri);
     for (const uri of linted) {
       if (lintChanged.includes(uri)) send(uri);
       else awaitingSimulation.add(uri);

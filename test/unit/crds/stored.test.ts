@@ -10,6 +10,7 @@ import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
 import { crdYaml, OLD_AUTHORIZATION_POLICY, OLD_ISTIO_AP_CRD } from '../../helpers/crds';
 import { loadExampleTraffic, type ExampleTraffic } from '../../helpers/exampleTraffic';
 import { EXAMPLES } from '../../helpers/paths';
+import { shopDeployment } from '../../helpers/cartReaders';
 
 /**
  * The simulators decide with the policies as the cluster stores them under the workspace's CRDs
@@ -18,24 +19,8 @@ import { EXAMPLES } from '../../helpers/paths';
  */
 const engine = new Engine();
 
-const APP = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cart, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  template:
-    metadata: {labels: {app: cart}}
-    spec: {serviceAccountName: cart, containers: [{name: c, image: x, ports: [{containerPort: 8080}]}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: orders, namespace: shop}
-spec:
-  selector: {matchLabels: {app: orders}}
-  template:
-    metadata: {labels: {app: orders}}
-    spec: {serviceAccountName: orders, containers: [{name: c, image: x, ports: [{containerPort: 8080}]}]}
----
+const APP = `${shopDeployment('cart')}---
+${shopDeployment('orders')}---
 apiVersion: v1
 kind: Service
 metadata: {name: cart, namespace: shop}
