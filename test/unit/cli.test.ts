@@ -7,6 +7,7 @@ import { runCli } from '../../server/src/cli/main';
 import { formatGithub } from '../../server/src/cli/output';
 import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
 import { scratchDir } from '../helpers/scratch';
+import { OLD_ISTIO_AP_CRD } from '../helpers/crds';
 
 function run(args: string[], cwd = REPO_ROOT): { code: number; stdout: string; stderr: string } {
   let stdout = '';
@@ -308,5 +309,33 @@ describe('mesh-policy lint --fix', () => {
     assert.equal(result.code, 1);
     assert.match(result.stdout, /MPA0102 missing required field "requiredAuthenticationRefs"/);
     assert.match(result.stderr, /\(0 problems fixed\)/);
+  });
+});
+
+describe('mesh-policy lint --inventory: the cluster the checks read, not linted itself', () => {
+  const folder = scratchDir('mesh-policy-lint-inventory-');
+  mkdirSync(join(folder, 'policies'));
+  mkdirSync(join(folder, 'cluster'));
+  writeFileSync(join(folder, 'policies', 'p.yaml'), 'apiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\nmetadata: {name: cart-readers, namespace: shop}\nspec:\n  targetRefs:\n  - {kind: Service, group: "", name: cart}\n');
+  writeFileSync(join(folder, 'cluster', 'crds.yaml'), OLD_ISTIO_AP_CRD);
+  // a policy under --inventory only: its objects are read, it is neither linted nor reported
+  writeFileSync(join(folder, 'cluster', 'stray.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: s, namespace: shop}\nspec:\n  action: allow\n');
+
+  it('without it, the CRD is not known: no finding', () => {
+    const result = run(['lint', 'policies'], folder);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(result.stdout, '');
+  });
+
+  it('with it, the policy is checked against the cluster\'s CRD, and the inventory\'s own policy is left alone', () => {
+    const result = run(['lint', 'policies', '--inventory', 'cluster'], folder);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, 'policies/p.yaml:5:3 error MPA1039 unknown field "spec.targetRefs": the CustomResourceDefinition authorizationpolicies.security.istio.io (crds.yaml) does not declare it in v1beta1; kubectl apply refuses the resource (strict field validation), and a client that does not ask for it (Helm, Argo CD, Flux) has the API server drop the field, so the mesh never sees it\n');
+  });
+
+  it('a missing --inventory path is unreadable input (exit 2)', () => {
+    const result = run(['lint', 'policies', '--inventory', 'nothere'], folder);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /cannot read "nothere": no such file or folder/);
   });
 });

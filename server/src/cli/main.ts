@@ -59,6 +59,8 @@ Options for lint:
   --max-depth <N>              Deepest nesting read in a document (default: ${DEFAULT_READ_LIMITS.maxDepth}).
   --max-nodes <N>              Nodes a YAML document may expand to, aliases included (default: ${DEFAULT_READ_LIMITS.maxNodes}).
   --config <file>              .meshpolicy.yaml to use (default: the nearest one above the current folder).
+  --inventory <paths>          More Kubernetes manifests, kubectl dumps or CRDs for the checks that read
+                               the cluster (default: none beyond the linted files); not linted themselves.
   --quiet                      Report errors only.
   --max-warnings <N>           Exit 1 also when more than N warnings are found (0: any warning).
   --rule <CODE>=<severity>     Report rule CODE as error, warning, info or hint, or not at all (off),
@@ -104,10 +106,12 @@ function lint(args: string[], io: CliIo): number {
   let configFile: string | undefined;
   const limits: ReadLimits = { ...DEFAULT_READ_LIMITS };
   const paths: string[] = [];
+  const inventoryPaths: string[] = [];
   for (const cli = new ArgCursor(args); cli.next();) {
     const flag = cli.flag;
     const value = (): string => cli.value();
     switch (flag) {
+      case '--inventory': inventoryPaths.push(...cli.list()); break;
       case '--format': {
         const v = value();
         if (v !== 'text' && v !== 'json' && v !== 'sarif' && v !== 'github') throw new UsageError(`--format must be text, json, sarif or github (got "${v}")`);
@@ -137,7 +141,8 @@ function lint(args: string[], io: CliIo): number {
   if (paths.length === 0) throw new UsageError('lint needs at least one file or folder');
   const walk = collectPolicyFiles(paths.map((p) => resolve(io.cwd, p)));
   const { files, missing } = walk;
-  if (reportMissing(missing, io) || (configFile && reportMissing([configFile], io, 'config'))) return 2;
+  const inventoryWalk = collectPolicyFiles(inventoryPaths.map((p) => resolve(io.cwd, p)));
+  if (reportMissing([...missing, ...inventoryWalk.missing], io) || (configFile && reportMissing([configFile], io, 'config'))) return 2;
   const config = configFile ? loadConfig(resolve(io.cwd, configFile)) : findConfig(io.cwd);
   // A configuration file among the linted ones reports its problems as MPA0004 findings instead.
   const linted = new Set(files);
@@ -149,7 +154,9 @@ function lint(args: string[], io: CliIo): number {
   const prepared: PreparedFile[] = [];
   const notes = walkNotes(walk, io.cwd);
   for (const note of [...notes.loops, ...notes.unreadable]) io.stderr(`mesh-policy: ${note}`);
-  let unreadable = walk.unreadable.length;
+  const inventoryNotes = walkNotes(inventoryWalk, io.cwd);
+  for (const note of [...inventoryNotes.loops, ...inventoryNotes.unreadable]) io.stderr(`mesh-policy: ${note}`);
+  let unreadable = walk.unreadable.length + inventoryWalk.unreadable.length;
   for (const path of files) {
     let file: SourceFile;
     try {
@@ -162,6 +169,16 @@ function lint(args: string[], io: CliIo): number {
     const ready = engine.prepare(file);
     workspace.update(ready);
     prepared.push(ready);
+  }
+  // A file only under --inventory gives the checks its Kubernetes objects, not its policies or findings.
+  for (const path of inventoryWalk.files) {
+    if (linted.has(path)) continue;
+    try {
+      workspace.update({ file: engine.readFile(path), recognition: { resources: [], unserved: [] } });
+    } catch (error) {
+      io.stderr(`mesh-policy: cannot read "${relative(io.cwd, path) || path}": ${describeFsError(error)}`);
+      unreadable++;
+    }
   }
   let fixed = 0;
   if (fix) {
