@@ -72,6 +72,19 @@ const CASES: Array<{ name: string; schema: Record<string, unknown>; value: Recor
     { path: ['spec', 'a'], kind: 'invalid', message: 'spec.a: Invalid value: "object": spec.a in body must match at least one schema in anyOf' },
     { path: ['spec', 'b'], kind: 'invalid', message: 'spec.b: Too long: may not be more than 2 bytes' },
   ] },
+  // CEL rules (x-kubernetes-validations), as the API server evaluates them on create
+  { name: 'CEL: a rule that fails, with its message (Istio\'s one-of-selector-or-targetRefs rule)', schema: spec({ selector: { type: 'object' }, targetRefs: { type: 'array', items: { type: 'object' } } }, { 'x-kubernetes-validations': [{ rule: '(has(self.selector) ? 1 : 0) + (has(self.targetRef) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1', message: 'only one of targetRefs or selector can be set' }] }), value: { spec: { selector: {}, targetRefs: [{}] } }, expect: [
+    { path: ['spec'], kind: 'invalid', message: 'spec: Invalid value: "object": only one of targetRefs or selector can be set' },
+  ] },
+  { name: 'CEL: without a message, the rule itself', schema: spec({ ports: { type: 'array', items: { type: 'string' }, 'x-kubernetes-validations': [{ rule: 'self.all(p, int(p) <= 65535)' }] } }), value: { spec: { ports: ['80', '70000'] } }, expect: [
+    { path: ['spec', 'ports'], kind: 'invalid', message: 'spec.ports: Invalid value: "array": failed rule: self.all(p, int(p) <= 65535)' },
+  ] },
+  { name: 'CEL: map keys, strings extension, integers as int and numbers as double', schema: spec({ m: { type: 'object', additionalProperties: { type: 'integer' }, 'x-kubernetes-validations': [{ rule: 'self.all(k, !k.contains("*") && self[k] > 0)' }] }, d: { type: 'number', 'x-kubernetes-validations': [{ rule: 'self == 2.0' }] }, s: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self.lowerAscii() == "abc"' }] } }), value: { spec: { m: { a: 1, b: 2 }, d: 2, s: 'ABC' } }, expect: [] },
+  { name: 'CEL: Kubernetes\' url library (Istio\'s jwksUri rule)', schema: spec({ uri: { type: 'string', 'x-kubernetes-validations': [{ rule: 'url(self).getScheme() in ["http", "https"]', message: 'url must have scheme http:// or https://' }] } }), value: { spec: { uri: 'ftp://keys.example/jwks' } }, expect: [
+    { path: ['spec', 'uri'], kind: 'invalid', message: 'spec.uri: Invalid value: "string": url must have scheme http:// or https://' },
+  ] },
+  { name: 'CEL: not evaluated: transition rules (oldSelf), unknown functions, errors', schema: spec({ a: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self == oldSelf' }, { rule: 'quantity(self).isInteger()' }, { rule: 'int(self) > 0' }] } }), value: { spec: { a: 'x' } }, expect: [] },
+  { name: 'CEL: a rule that passes', schema: spec({ a: { type: 'integer', 'x-kubernetes-validations': [{ rule: 'self >= 1 && self <= 10' }] } }), value: { spec: { a: 5 } }, expect: [] },
   { name: 'status is skipped when it is a subresource', schema: spec({}), value: { spec: {}, status: { conditions: [] } }, expect: [] },
   { name: 'null values are dropped, not refused', schema: spec({ a: { type: 'array', items: { type: 'string' } } }), value: { spec: { a: ['x', null] } }, expect: [] },
   { name: 'a pattern RE2 cannot compile is not checked', schema: spec({ p: { type: 'string', pattern: '(?=lookahead)' } }), value: { spec: { p: 'x' } }, expect: [] },

@@ -1,6 +1,7 @@
 import { RE2JS } from 're2js';
 import type { NodePath } from '../source/tree';
 import { isRecord } from '../plainValues';
+import { celRulesOf, evaluateCelRule } from './cel';
 
 /**
  * What the API server does with a custom resource under the structural schema of its CRD
@@ -10,9 +11,10 @@ import { isRecord } from '../plainValues';
  *   the field is dropped (pruned) before the object is stored;
  * - a value the schema's value validations refuse (type, enum, pattern, bounds, required, list
  *   types, the junctors allOf/anyOf/oneOf/not) refuses the request.
- * `format` is not checked, nor the CEL rules (`x-kubernetes-validations`): the mesh checks model
- * the current CRDs' rules themselves. Patterns are Go regular expressions, matched with RE2 as
- * the API server does (unanchored).
+ * - a CEL rule (`x-kubernetes-validations`) that fails refuses the request (`cel.ts`: what is
+ *   evaluated, and what is not).
+ * `format` is not checked. Patterns are Go regular expressions, matched with RE2 as the API
+ * server does (unanchored).
  */
 export interface StructuralProblem {
   /** The field, relative to the object (a missing one's path where it would be). */
@@ -51,6 +53,7 @@ function walk(value: unknown, schema: Schema, path: NodePath, field: string, pro
     return;
   }
   valueChecks(value, schema, path, field, problems);
+  if (structural) celChecks(value, schema, path, field, problems);
   if (Array.isArray(value)) {
     const items = schema['items'];
     if (isRecord(items)) value.forEach((item, i) => walk(item, items, [...path, i], `${field}[${i}]`, problems, structural));
@@ -96,6 +99,14 @@ function valueChecks(value: unknown, schema: Schema, path: NodePath, field: stri
     const count = Object.keys(value).length;
     if (typeof schema['maxProperties'] === 'number' && count > schema['maxProperties']) problems.push({ path, kind: 'invalid', field, message: `${field}: Too many: ${count}: must have at most ${schema['maxProperties']} items` });
     if (typeof schema['minProperties'] === 'number' && count < schema['minProperties']) problems.push(invalid(path, field, count, `${field} in body should have at least ${schema['minProperties']} properties`));
+  }
+}
+
+/** The CEL rules at this node (`x-kubernetes-validations`), in the API server's words: the rule's message, else the rule. */
+function celChecks(value: unknown, schema: Schema, path: NodePath, field: string, problems: StructuralProblem[]): void {
+  for (const { rule, message } of celRulesOf(schema)) {
+    if (evaluateCelRule(rule, value, schema) !== 'failed') continue;
+    problems.push(invalid(path, field, kindOf(value), message ?? `failed rule: ${rule}`));
   }
 }
 

@@ -1,0 +1,110 @@
+import { celEnv, celFunc, celMethod, CelScalar, isCelError, parse, plan, type CelEnv } from '@bufbuild/cel';
+import { strings } from '@bufbuild/cel/ext';
+import { isRecord } from '../plainValues';
+
+/**
+ * The CEL rules of a CRD schema (`x-kubernetes-validations`), as the API server evaluates them on
+ * create: `self` is the value at the rule's place, typed by its schema (an `integer` is a CEL
+ * int, a `number` a double, an object a map). Standard CEL with the strings extension, and of
+ * Kubernetes' own libraries the URL functions (`url`, `isURL` and the `get...` accessors; the URL
+ * read as WHATWG's parser reads it, not Go's net/url). A rule that names anything else, or that
+ * compares with `oldSelf` (a transition rule, evaluated on update only), is not evaluated.
+ */
+export type RuleOutcome = 'passed' | 'failed' | 'not evaluated';
+
+type Evaluate = (self: unknown) => RuleOutcome;
+
+const k8sUrl = [
+  celFunc('url', [CelScalar.STRING], CelScalar.STRING, (text) => (parseUrl(text), text)),
+  celFunc('isURL', [CelScalar.STRING], CelScalar.BOOL, (text) => {
+    try {
+      parseUrl(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }),
+  celMethod('getScheme', CelScalar.STRING, [], CelScalar.STRING, function () { return parseUrl(this).scheme; }),
+  celMethod('getHost', CelScalar.STRING, [], CelScalar.STRING, function () { return parseUrl(this).host; }),
+  celMethod('getHostname', CelScalar.STRING, [], CelScalar.STRING, function () { return parseUrl(this).hostname; }),
+  celMethod('getPort', CelScalar.STRING, [], CelScalar.STRING, function () { return parseUrl(this).port; }),
+  celMethod('getEscapedPath', CelScalar.STRING, [], CelScalar.STRING, function () { return parseUrl(this).path; }),
+];
+
+/** Kubernetes' `url()`: an absolute URI or an absolute path. */
+function parseUrl(text: string): { scheme: string; host: string; hostname: string; port: string; path: string } {
+  if (text.startsWith('/')) {
+    const path = new URL(text, 'http://placeholder.invalid').pathname;
+    return { scheme: '', host: '', hostname: '', port: '', path };
+  }
+  const url = new URL(text);
+  return { scheme: url.protocol.replace(/:$/, ''), host: url.host, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname };
+}
+
+let environment: CelEnv | undefined;
+const compiled = new Map<string, Evaluate>();
+
+/** The rule compiled once (by its text), ready for values. */
+function compile(rule: string): Evaluate {
+  let evaluate = compiled.get(rule);
+  if (evaluate) return evaluate;
+  if (/\boldSelf\b/.test(rule)) evaluate = () => 'not evaluated';
+  else {
+    try {
+      environment ??= celEnv({ funcs: [...strings, ...k8sUrl] });
+      const run = plan(environment, parse(rule));
+      evaluate = (self) => {
+        const result = run({ self: self as never });
+        if (isCelError(result) || typeof result !== 'boolean') return 'not evaluated';
+        return result ? 'passed' : 'failed';
+      };
+    } catch {
+      evaluate = () => 'not evaluated';
+    }
+  }
+  if (compiled.size > 1_000) compiled.clear();
+  compiled.set(rule, evaluate);
+  return evaluate;
+}
+
+export interface CelRule {
+  rule: string;
+  message?: string;
+}
+
+/** The rules at a schema node. */
+export function celRulesOf(schema: Record<string, unknown>): CelRule[] {
+  const rules = schema['x-kubernetes-validations'];
+  if (!Array.isArray(rules)) return [];
+  return rules.filter(isRecord).filter((r): r is Record<string, unknown> & { rule: string } => typeof r['rule'] === 'string').map((r) => ({
+    rule: r.rule,
+    ...(typeof r['message'] === 'string' && r['message'] !== '' ? { message: r['message'] } : {}),
+  }));
+}
+
+/** Whether `value` (plain data) passes `rule` at a node of `schema`. */
+export function evaluateCelRule(rule: string, value: unknown, schema: Record<string, unknown>): RuleOutcome {
+  return compile(rule)(celValue(value, schema));
+}
+
+/** A plain value as CEL sees it under its schema. */
+function celValue(value: unknown, schema: Record<string, unknown> | undefined): unknown {
+  if (Array.isArray(value)) {
+    const items = schema && isRecord(schema['items']) ? schema['items'] : undefined;
+    return value.map((item) => celValue(item, items));
+  }
+  if (isRecord(value)) {
+    const properties = schema && isRecord(schema['properties']) ? schema['properties'] : undefined;
+    const additional = schema && isRecord(schema['additionalProperties']) ? schema['additionalProperties'] : undefined;
+    return new Map(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => {
+      const child = properties?.[k];
+      return [k, celValue(v, isRecord(child) ? child : additional)];
+    }));
+  }
+  if (typeof value === 'number') {
+    const type = schema?.['type'];
+    if (type === 'number') return value;
+    return Number.isInteger(value) ? BigInt(value) : value;
+  }
+  return value;
+}
