@@ -1,6 +1,19 @@
-import { celEnv, celFunc, celMethod, CelScalar, isCelError, parse, plan, type CelEnv } from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
+import type { CelEnv } from '@bufbuild/cel';
 import { isRecord } from '../plainValues';
+
+type Cel = typeof import('@bufbuild/cel');
+type CelExt = typeof import('@bufbuild/cel/ext');
+
+/** The CEL library, loaded on the first rule: it takes about 0.1 s to load, which a run without CRDs does not pay. */
+let library: { cel: Cel; env: CelEnv } | undefined;
+function celLibrary(): { cel: Cel; env: CelEnv } {
+  if (!library) {
+    const cel = require('@bufbuild/cel') as Cel;
+    const { strings } = require('@bufbuild/cel/ext') as CelExt;
+    library = { cel, env: cel.celEnv({ funcs: [...strings, ...kubernetesUrlFunctions(cel)] }) };
+  }
+  return library;
+}
 
 /**
  * The CEL rules of a CRD schema (`x-kubernetes-validations`), as the API server evaluates them on
@@ -14,7 +27,8 @@ export type RuleOutcome = 'passed' | 'failed' | 'not evaluated';
 
 type Evaluate = (self: unknown) => RuleOutcome;
 
-const k8sUrl = [
+function kubernetesUrlFunctions({ celFunc, celMethod, CelScalar }: Cel): ReturnType<Cel['celFunc']>[] {
+  return [
   celFunc('url', [CelScalar.STRING], CelScalar.STRING, (text) => (parseUrl(text), text)),
   celFunc('isURL', [CelScalar.STRING], CelScalar.BOOL, (text) => {
     try {
@@ -29,7 +43,8 @@ const k8sUrl = [
   celMethod('getHostname', CelScalar.STRING, [], CelScalar.STRING, function () { return parseUrl(this).hostname; }),
   celMethod('getPort', CelScalar.STRING, [], CelScalar.STRING, function () { return parseUrl(this).port; }),
   celMethod('getEscapedPath', CelScalar.STRING, [], CelScalar.STRING, function () { return parseUrl(this).path; }),
-];
+  ];
+}
 
 /** Kubernetes' `url()`: an absolute URI or an absolute path. */
 function parseUrl(text: string): { scheme: string; host: string; hostname: string; port: string; path: string } {
@@ -41,7 +56,6 @@ function parseUrl(text: string): { scheme: string; host: string; hostname: strin
   return { scheme: url.protocol.replace(/:$/, ''), host: url.host, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname };
 }
 
-let environment: CelEnv | undefined;
 const compiled = new Map<string, Evaluate>();
 
 /** The rule compiled once (by its text), ready for values. */
@@ -51,11 +65,11 @@ function compile(rule: string): Evaluate {
   if (/\boldSelf\b/.test(rule)) evaluate = () => 'not evaluated';
   else {
     try {
-      environment ??= celEnv({ funcs: [...strings, ...k8sUrl] });
-      const run = plan(environment, parse(rule));
+      const { cel, env } = celLibrary();
+      const run = cel.plan(env, cel.parse(rule));
       evaluate = (self) => {
         const result = run({ self: self as never });
-        if (isCelError(result) || typeof result !== 'boolean') return 'not evaluated';
+        if (cel.isCelError(result) || typeof result !== 'boolean') return 'not evaluated';
         return result ? 'passed' : 'failed';
       };
     } catch {
