@@ -96,9 +96,26 @@ export function celRulesOf(schema: Record<string, unknown>): CelRule[] {
   }));
 }
 
+/**
+ * The most work one rule may take, in the units of its estimate: the elements of `self` raised to
+ * the number of comprehensions (`all`, `exists`, `map` ...) the rule nests, each of which may walk
+ * them all. Like the API server's cost budget, it keeps a rule from running for minutes; a rule
+ * over it is not evaluated.
+ */
+const COST_BUDGET = 5_000_000;
+
 /** Whether `value` (plain data) passes `rule` at a node of `schema`. */
 export function evaluateCelRule(rule: string, value: unknown, schema: Record<string, unknown>): RuleOutcome {
+  const comprehensions = rule.match(/\.\s*(all|exists|exists_one|map|filter)\s*\(/g)?.length ?? 0;
+  if (comprehensions > 0 && Math.pow(elementsOf(value), comprehensions) > COST_BUDGET) return 'not evaluated';
   return compile(rule)(celValue(value, schema));
+}
+
+/** How many values `value` holds, itself included. */
+function elementsOf(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + elementsOf(item), 1);
+  if (isRecord(value)) return Object.values(value).reduce((sum: number, item) => sum + elementsOf(item), 1);
+  return 1;
 }
 
 /** A plain value as CEL sees it under its schema. */
