@@ -13,6 +13,7 @@ import {
   unique, valueAt, verified, type FixContext, type Located, type MeshTrafficFixes, type TrafficFix, type TrafficFixResult,
 } from './common';
 import { appendDocuments, insertField, insertItems, replaceItem } from './layout';
+import { servedApiVersion } from '../crds/adapt';
 
 /**
  * Istio AuthorizationPolicy fixes. Which values a rule needs follows mesh-semantics §1.4–1.6:
@@ -146,9 +147,10 @@ function addRule(located: Located, rule: Record<string, unknown>): TextEdit | un
   return undefined;
 }
 
-function newPolicyDocument(record: AccessRecord, name: string, action: 'ALLOW' | 'DENY', rule: Record<string, unknown>, selector: Record<string, string>): Record<string, unknown> {
+function newPolicyDocument(context: FixContext, record: AccessRecord, name: string, action: 'ALLOW' | 'DENY', rule: Record<string, unknown>, selector: Record<string, string>): Record<string, unknown> {
   return {
-    apiVersion: ISTIO_API, kind: 'AuthorizationPolicy',
+    // a version the cluster's CRDs serve, when the workspace holds them
+    apiVersion: servedApiVersion(ISTIO_API, 'AuthorizationPolicy', context.workspace.inventory.crds), kind: 'AuthorizationPolicy',
     metadata: { name, namespace: record.destination!.namespace },
     spec: { selector: { matchLabels: selector }, action, rules: [rule] },
   };
@@ -203,7 +205,7 @@ function allowCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult
     if (selector && home && home.file.format === 'yaml') {
       const created = newResource(context, { mesh: 'istio', kind: 'AuthorizationPolicy', namespace: record.destination.namespace }, `allow-${record.source?.serviceAccount ?? 'observed'}-to-${Object.values(selector)[0]}`);
       const name = created.name;
-      const fix: TrafficFix = { kind: 'allow', file: home.file.path, title: `Allow ${call}: new ALLOW policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'ALLOW', rule, selector)])], preferred: result.fixes.length === 0, creates: [created] };
+      const fix: TrafficFix = { kind: 'allow', file: home.file.path, title: `Allow ${call}: new ALLOW policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(context, record, name, 'ALLOW', rule, selector)])], preferred: result.fixes.length === 0, creates: [created] };
       const ok = verified(context, home.file, fix, [record], allowed);
       if (ok) result.fixes.push(ok);
     }
@@ -232,7 +234,7 @@ function denyCall(context: FixContext, outcome: ShapeOutcome): TrafficFixResult 
   if (!home || home.file.format !== 'yaml') return notOffered('no YAML policy file to add a DENY policy to');
   const created = newResource(context, { mesh: 'istio', kind: 'AuthorizationPolicy', namespace: record.destination.namespace }, `deny-${record.source?.serviceAccount ?? 'observed'}-${record.request?.method ?? 'tcp'}-${Object.values(selector)[0]}`);
   const name = created.name;
-  const fix: TrafficFix = { kind: 'deny', file: home.file.path, title: `Deny ${call}: new DENY policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(record, name, 'DENY', rule, selector)])], preferred: true, creates: [created] };
+  const fix: TrafficFix = { kind: 'deny', file: home.file.path, title: `Deny ${call}: new DENY policy ${record.destination.namespace}/${name}`, edits: [appendDocuments(home.file, [newPolicyDocument(context, record, name, 'DENY', rule, selector)])], preferred: true, creates: [created] };
   const ok = verified(context, home.file, fix, [record], denied);
   return ok ? { fixes: [ok], notOffered: [] } : notOffered('a DENY policy for this call would not deny it (see the explanation of the call)');
 }

@@ -9,6 +9,7 @@ import { consulTranslator } from './consul';
 import { istioTranslator } from './istio';
 import { linkerdTranslator } from './linkerd';
 import type { AccessModel, MeshResources, MeshTranslator, TranslationContext, TranslationNote, WrittenPolicies } from './model';
+import { inServedVersions } from '../crds/adapt';
 
 export const TRANSLATORS: Record<Mesh, MeshTranslator> = { istio: istioTranslator, linkerd: linkerdTranslator, consul: consulTranslator };
 
@@ -60,7 +61,10 @@ export async function translatePolicies(resources: MeshResources, to: Mesh, cont
     const referenced = options.workspace ? TRANSLATORS[from].references?.(own, options.workspace) ?? [] : [];
     const readWith = [...own, ...referenced];
     const model = onlySelected(TRANSLATORS[from].read(readWith, context), own, referenced);
-    const written = TRANSLATORS[to].write(model, context);
+    const draft = TRANSLATORS[to].write(model, context);
+    // In versions the cluster's CRDs serve, and what they would not take said at the top.
+    const served = inServedVersions(draft.yaml, context.inventory.crds);
+    const written = { ...draft, yaml: served.notes.map((note) => `# Cluster CRDs: ${note}\n`).join('') + served.yaml };
     // read back as YAML whatever the output's name (an --output ending in .json held the YAML)
     const file = engine.read(options.path, written.yaml, 'yaml');
     const targetResources = engine.prepare(file).recognition.resources.map((resource) => ({ file, resource }));

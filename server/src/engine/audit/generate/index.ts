@@ -4,7 +4,8 @@ import { consulGenerator } from './consul';
 import type { GenerateOptions } from './evidence';
 import { istioGenerator } from './istio';
 import { linkerdGenerator } from './linkerd';
-import { checkGenerated, withSelfCheck, type SelfCheck } from './selfCheck';
+import { checkGenerated, withHeaderLines, withSelfCheck, type SelfCheck } from './selfCheck';
+import { inServedVersions } from '../../crds/adapt';
 import type { GeneratedPolicies, PolicyGenerator } from './types';
 import type { WorkspaceModel } from '../../workspace';
 
@@ -22,7 +23,10 @@ export function generatePolicies(mesh: Mesh, shapes: readonly TrafficShape[], op
  * event loop turns and stops once `options.signal` is aborted (`Pace`).
  */
 export async function generateChecked(mesh: Mesh, shapes: readonly TrafficShape[], workspace: WorkspaceModel, options: GenerateOptions & { path: string; signal?: AbortSignal }): Promise<{ generated: GeneratedPolicies; check: SelfCheck }> {
-  const draft = generatePolicies(mesh, shapes, options);
+  const written = generatePolicies(mesh, shapes, options);
+  // In versions the cluster's CRDs serve (the self-check then decides them as the cluster stores them).
+  const served = inServedVersions(written.yaml, workspace.inventory.crds);
+  const draft = withHeaderLines({ ...written, yaml: served.yaml }, served.notes.map((note) => `Cluster CRDs: ${note}`));
   const check = await checkGenerated(draft, shapes, workspace, options);
   return { generated: withSelfCheck(draft, check), check };
 }

@@ -109,7 +109,11 @@ export function selfCheckLines(check: SelfCheck): string[] {
 
 /** The generated YAML with the check's lines at the end of its header comment. */
 export function withSelfCheck(generated: GeneratedPolicies, check: SelfCheck): GeneratedPolicies {
-  const lines = selfCheckLines(check);
+  return withHeaderLines(generated, selfCheckLines(check));
+}
+
+/** `lines` added at the end of the header comment (before the first document). */
+export function withHeaderLines(generated: GeneratedPolicies, lines: readonly string[]): GeneratedPolicies {
   if (!lines.length) return generated;
   const comment = lines.map((l) => `# ${l}`.trimEnd()).join('\n');
   const at = generated.yaml.search(/^---$/m);
