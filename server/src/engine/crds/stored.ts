@@ -1,5 +1,5 @@
 import type { Resource } from '../resource';
-import { resourceValue } from '../resourceValue';
+import { resourceValue, sameText } from '../resourceValue';
 import type { NodePath, ObjectNode, SourceNode } from '../source/tree';
 import { installedCrdsFor, versionOf, type InstalledCrd } from './installed';
 import { structuralProblems } from './structural';
@@ -17,15 +17,47 @@ const refusals = new WeakMap<Resource, string[]>();
 const drops = new WeakMap<Resource, string[]>();
 const variants = new WeakMap<Resource, string>();
 
+/** What the CRDs make of one resource text. */
+interface CrdVerdict {
+  refused: string[];
+  dropped: NodePath[];
+  notes: string[];
+  variant: string;
+}
+
+/**
+ * Verdicts by the resource of the cached parse its text was placed from (`sameText`), for one
+ * list of CRDs (the inventory's, a new list whenever it changes), and the stored copy by the
+ * resource itself: every compile asks for every resource, and most are unchanged since the last.
+ */
+const verdicts = new WeakMap<Resource, { crds: readonly InstalledCrd[]; verdict: CrdVerdict | undefined }>();
+const copies = new WeakMap<Resource, { crds: readonly InstalledCrd[]; stored: Resource }>();
+
 export function storedByInstalledCrds<T extends { resource: Resource }>(entry: T, crds: readonly InstalledCrd[] | undefined): T {
   const { resource } = entry;
   if (!crds?.length || resource.entry.kind === undefined || !resource.apiVersion) return entry;
+  const copy = copies.get(resource);
+  if (copy?.crds === crds) return { ...entry, resource: copy.stored };
+  const text = sameText(resource);
+  let known = verdicts.get(text);
+  if (known?.crds !== crds) verdicts.set(text, (known = { crds, verdict: verdictOf(resource, crds) }));
+  const { verdict } = known;
+  if (!verdict) return entry;
+  const stored: Resource = { ...resource, node: withoutPaths(resource.node, verdict.dropped) };
+  refusals.set(stored, verdict.refused);
+  drops.set(stored, verdict.notes);
+  variants.set(stored, verdict.variant);
+  copies.set(resource, { crds, stored });
+  return { ...entry, resource: stored };
+}
+
+function verdictOf(resource: Resource, crds: readonly InstalledCrd[]): CrdVerdict | undefined {
   const matching = installedCrdsFor(crds, resource.apiVersion, resource.kind);
-  if (matching.length === 0) return entry;
+  if (matching.length === 0) return undefined;
   const value = resourceValue(resource);
   const refused: string[] = [];
   const dropped = new Map<string, NodePath>();
-  const droppedNotes = new Set<string>();
+  const notes = new Set<string>();
   for (const crd of matching) {
     const version = crd.versions.find((v) => v.name === versionOf(resource.apiVersion!) && v.served);
     if (!version) {
@@ -36,17 +68,12 @@ export function storedByInstalledCrds<T extends { resource: Resource }>(entry: T
     for (const problem of structuralProblems(value, version.schema, { skipStatus: version.statusSubresource })) {
       if (problem.kind === 'unknown') {
         dropped.set(JSON.stringify(problem.path), problem.path);
-        droppedNotes.add(`the API server drops ${problem.field}, which the CustomResourceDefinition ${crd.name} does not declare in ${version.name} (as a client without strict field validation stores it)`);
-      }
-      else refused.push(`the CustomResourceDefinition ${crd.name} refuses it: ${problem.message}`);
+        notes.add(`the API server drops ${problem.field}, which the CustomResourceDefinition ${crd.name} does not declare in ${version.name} (as a client without strict field validation stores it)`);
+      } else refused.push(`the CustomResourceDefinition ${crd.name} refuses it: ${problem.message}`);
     }
   }
-  if (refused.length === 0 && dropped.size === 0) return entry;
-  const stored: Resource = { ...resource, node: withoutPaths(resource.node, [...dropped.values()]) };
-  refusals.set(stored, refused);
-  drops.set(stored, [...droppedNotes]);
-  variants.set(stored, JSON.stringify([refused, [...dropped.keys()]]));
-  return { ...entry, resource: stored };
+  if (refused.length === 0 && dropped.size === 0) return undefined;
+  return { refused, dropped: [...dropped.values()], notes: [...notes], variant: JSON.stringify([refused, [...dropped.keys()]]) };
 }
 
 /** Why the installed CRD refuses to store `resource` (a resource from `storedByInstalledCrds`), if it does. */
