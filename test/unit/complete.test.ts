@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { completeAt } from '../../server/src/engine/complete';
 import { Engine } from '../../server/src/engine/engine';
-import { emptyInventory } from '../../server/src/engine/inventory/inventory';
+import { buildInventory, emptyInventory } from '../../server/src/engine/inventory/inventory';
+import { readSource } from '../../server/src/engine/source/read';
+import { crdYaml, OLD_ISTIO_AP_CRD } from '../helpers/crds';
 import { trafficCompletionValues } from '../../server/src/engine/observedValues';
 import type { AccessRecord } from '../../server/src/engine/traffic/accessRecord';
 import type { TrafficShape } from '../../server/src/engine/traffic/ingest/types';
@@ -156,5 +158,35 @@ describe('completion from reality: values seen in the traffic and the inventory'
     assert.deepEqual(observedLabels('e.hcl', 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name = "|"\n  }\n]\n'), ['*', 'api', 'dashboard'], 'the schema\'s wildcard, then the observed services, inside the quotes typed');
     assert.deepEqual(observedLabels('e.json', '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [{"Name": "web", "Permissions": [{"Action": "allow", "HTTP": {"PathPrefix": "|"}}]}]\n}'), ['"/v1/"', '"/v1/carts/"', '"/api/"']);
     assert.deepEqual(observedLabels('e.json', '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [{"Name": "web", "Action": "|"}]\n}'), ['"allow"', '"deny"'], 'fields with no observed kind keep the schema values only');
+  });
+});
+
+describe('completion against the cluster\'s CRDs', () => {
+  const crds = (text: string) => buildInventory([readSource('crds.yaml', text)]).crds;
+  const suggest = (textWithCursor: string, installed: string) => {
+    const offset = textWithCursor.indexOf('|');
+    const result = engine.lintText('p.yaml', textWithCursor.replace('|', ''));
+    return completeAt(result.file, result.resources, engine.registry, offset, undefined, crds(installed));
+  };
+  const V1BETA1_SPEC = ISTIO_SPEC.replace('security.istio.io/v1\n', 'security.istio.io/v1beta1\n');
+
+  it('a field the cluster\'s CRD does not declare is marked, after the fields it does', () => {
+    const found = suggest(`${V1BETA1_SPEC}  |`, OLD_ISTIO_AP_CRD);
+    const labels = found.map((s) => s.label);
+    const targetRefs = found.find((s) => s.label === 'targetRefs')!;
+    assert.match(targetRefs.detail ?? '', /not in the cluster's CRD authorizationpolicies\.security\.istio\.io \(crds\.yaml\)/);
+    assert.ok(labels.indexOf('selector') < labels.indexOf('targetRefs'), labels.join(' '));
+    assert.ok(!(found.find((s) => s.label === 'selector')!.detail ?? '').includes('cluster'));
+  });
+
+  it('a value outside the cluster\'s CRD enum is marked', () => {
+    const installed = crdYaml('security.istio.io', 'AuthorizationPolicy', 'authorizationpolicies', [{ name: 'v1', schema: { type: 'object', properties: { spec: { type: 'object', properties: { action: { type: 'string', enum: ['ALLOW', 'DENY'] } } } } } }]);
+    const found = suggest(`${ISTIO_SPEC}  action: |`, installed);
+    assert.deepEqual(found.map((s) => [s.label, /not allowed by the cluster's CRD/.test(s.detail ?? '')]), [['ALLOW', false], ['DENY', false], ['AUDIT', true], ['CUSTOM', true]]);
+  });
+
+  it('without CRDs, as before', () => {
+    const result = engine.lintText('p.yaml', `${V1BETA1_SPEC}  `);
+    assert.deepEqual(completeAt(result.file, result.resources, engine.registry, result.file.text.length, undefined, []).map((s) => s.label), completeAt(result.file, result.resources, engine.registry, result.file.text.length).map((s) => s.label));
   });
 });

@@ -9,6 +9,8 @@ import { getLocation } from 'jsonc-parser';
 import { inHclComment } from './source/hclReader';
 import { foldKey } from './consul';
 import { observedDetail, observedFor, observedInsertText, type ObservedValues } from './observedValues';
+import { notInInstalledCrd } from './crds/declared';
+import type { InstalledCrd } from './crds/installed';
 
 export interface Suggestion {
   label: string;
@@ -106,7 +108,7 @@ function pathFromIndentation(lines: string[], lineNo: number, column: number, st
  * (trafficCompletionValues), also the values seen in the traffic and the inventory that fit the
  * field (principals, identities, namespaces, paths, methods, ports, hosts, labels, services).
  */
-export function completeAt(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number, observed?: ObservedValues): Suggestion[] {
+export function completeAt(file: SourceFile, resources: Resource[], registry: SchemaRegistry, offset: number, observed?: ObservedValues, crds?: readonly InstalledCrd[]): Suggestion[] {
   if (file.format === 'json') return completeJson(file, resources, registry, offset, observed);
   if (file.format === 'hcl') return completeHcl(file, resources, registry, offset, observed);
   const resource = resourceAt(file, resources, offset);
@@ -127,7 +129,7 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
     if (!valueMatch[4] && /^[[{]/.test(typed)) return [];
     const { path } = pathFromIndentation(lines, position.line, keyColumn, valueMatch[2]!.length > 0);
     const valuePath = relative(base, [...path, key]);
-    return scalarValues(schemasAt(registry, root, valuePath), resource, file, valuePath, offset, typed, valueMatch[4]!, observed);
+    return markedByInstalledCrd(scalarValues(schemasAt(registry, root, valuePath), resource, file, valuePath, offset, typed, valueMatch[4]!, observed), resource, crds, valuePath);
   }
 
   const itemMatch = /^(\s*)((?:-\s+)*)-\s+(["']?)([^"':#{[]*)$/.exec(before);
@@ -137,10 +139,9 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
     const typed = itemMatch[4]!;
     const itemPath = relative(base, [...path, 0]);
     const itemSchemas = schemasAt(registry, root, itemPath);
-    const values = scalarValues(itemSchemas, resource, file, itemPath, offset, typed, itemMatch[3]!, observed);
+    const values = markedByInstalledCrd(scalarValues(itemSchemas, resource, file, itemPath, offset, typed, itemMatch[3]!, observed), resource, crds, itemPath);
     if (values.length || itemMatch[3]) return values;
-    const keyed = keySuggestions(itemSchemas, new Set(), { start: offset - typed.length, end: offset }, dashColumn + 2);
-    return keyed;
+    return markedByInstalledCrd(keySuggestions(itemSchemas, new Set(), { start: offset - typed.length, end: offset }, dashColumn + 2), resource, crds, itemPath);
   }
 
   const keyMatch = /^(\s*)((?:-\s+)*)([A-Za-z0-9_.\-/]*)$/.exec(before);
@@ -149,11 +150,24 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
     const { path, siblings } = pathFromIndentation(lines, position.line, column, keyMatch[2]!.length > 0);
     const typed = keyMatch[3]!;
     const end = offset + restOfKey(file.text, offset);
-    const keys = keySuggestions(schemasAt(registry, root, relative(base, path)), siblings, { start: offset - typed.length, end }, column);
+    const keys = markedByInstalledCrd(keySuggestions(schemasAt(registry, root, relative(base, path)), siblings, { start: offset - typed.length, end }, column), resource, crds, relative(base, path));
     // Within a key that has its colon, only the name changes.
     return /^[ \t]*:/.test(file.text.slice(end, end + 100)) ? keys.map((s) => ({ ...s, insertText: s.label })) : keys;
   }
   return [];
+}
+
+/** Suggestions the cluster's CRDs (`crds`) would not take at `path` say so, after the others (YAML; `crds/declared.ts`). */
+function markedByInstalledCrd(suggestions: Suggestion[], resource: Resource, crds: readonly InstalledCrd[] | undefined, path: NodePath): Suggestion[] {
+  if (!crds?.length) return suggestions;
+  const taken: Suggestion[] = [];
+  const refused: Suggestion[] = [];
+  for (const suggestion of suggestions) {
+    const note = notInInstalledCrd(resource, crds, path, suggestion);
+    if (note) refused.push({ ...suggestion, detail: suggestion.detail ? `${suggestion.detail} · ${note}` : note });
+    else taken.push(suggestion);
+  }
+  return [...taken, ...refused];
 }
 
 /**

@@ -11,7 +11,7 @@ export function completion(engine: Engine, result: LintResult, position: Positio
   const file = result.file;
   const offset = file.lines.offset(position);
   // (a policy test file has its own keys and values: docs/policy-tests.md)
-  const suggestions = (workspace && completeTestAt(file, offset, workspace)) ?? completeAt(file, result.resources, engine.registry, offset, observed);
+  const suggestions = (workspace && completeTestAt(file, offset, workspace)) ?? completeAt(file, result.resources, engine.registry, offset, observed, workspace?.inventory.crds);
   return suggestions.map((s, index) => ({
     label: s.label,
     kind: s.kind === 'field' ? CompletionItemKind.Property : CompletionItemKind.EnumMember,
