@@ -10,23 +10,9 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { CodeServerRun, openFile, prerequisitesOrSkip, runCommand, withCodeServer } from './codeServer';
 import { ensureVsix } from './helpers';
-import { OLD_ISTIO_AP_CRD } from '../helpers/crds';
+import { cartReadersByTargetRefs, OLD_ISTIO_AP_CRD } from '../helpers/crds';
 
-const POLICY = `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata:
-  name: cart-readers
-  namespace: shop
-spec:
-  targetRefs:
-    - kind: Service
-      group: ""
-      name: cart
-  rules:
-    - from:
-        - source:
-            principals: ["cluster.local/ns/shop/sa/frontend"]
-`;
+const POLICY = cartReadersByTargetRefs('v1');
 
 test('VS Code (code-server) checks a policy against the cluster\'s CRD in the workspace', { timeout: 300_000 }, async (t) => {
   if (!prerequisitesOrSkip(t)) return;

@@ -62,3 +62,20 @@ export const OLD_AUTHORIZATION_POLICY = {
 };
 
 export const OLD_ISTIO_AP_CRD = crdYaml('security.istio.io', 'AuthorizationPolicy', 'authorizationpolicies', [{ name: 'v1beta1', schema: OLD_AUTHORIZATION_POLICY, statusSubresource: true }]);
+
+/** An ALLOW for the frontend that names the `cart` Service with targetRefs (a field older releases lack), in `security.istio.io/<version>`. */
+export const cartReadersByTargetRefs = (version: string) => `apiVersion: security.istio.io/${version}
+kind: AuthorizationPolicy
+metadata:
+  name: cart-readers
+  namespace: shop
+spec:
+  targetRefs:
+    - kind: Service
+      group: ""
+      name: cart
+  rules:
+    - from:
+        - source:
+            principals: ["cluster.local/ns/shop/sa/frontend"]
+`;

@@ -7,7 +7,7 @@ import { resimulate, Simulation, simulateShapes, type SimulationResult } from '.
 import { parseWrittenCall } from '../../../server/src/engine/traffic/writtenCall';
 import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
-import { crdYaml, OLD_AUTHORIZATION_POLICY, OLD_ISTIO_AP_CRD } from '../../helpers/crds';
+import { cartReadersByTargetRefs, crdYaml, OLD_AUTHORIZATION_POLICY, OLD_ISTIO_AP_CRD } from '../../helpers/crds';
 import { loadExampleTraffic, type ExampleTraffic } from '../../helpers/exampleTraffic';
 import { EXAMPLES } from '../../helpers/paths';
 import { shopDeployment } from '../../helpers/cartReaders';
@@ -27,21 +27,7 @@ metadata: {name: cart, namespace: shop}
 spec: {selector: {app: cart}, ports: [{port: 80, targetPort: 8080}]}
 `;
 
-const policy = (apiVersion: string) => `apiVersion: security.istio.io/${apiVersion}
-kind: AuthorizationPolicy
-metadata:
-  name: cart-readers
-  namespace: shop
-spec:
-  targetRefs:
-    - kind: Service
-      group: ""
-      name: cart
-  rules:
-    - from:
-        - source:
-            principals: ["cluster.local/ns/shop/sa/frontend"]
-`;
+const policy = cartReadersByTargetRefs;
 
 const CALL_TO_ORDERS = '{"source":{"principal":"cluster.local/ns/shop/sa/web"},"destination":{"namespace":"shop","workload":"orders","port":8080},"protocol":"http","request":{"method":"GET","path":"/"}}';
 

@@ -1,4 +1,4 @@
-import { installedCrdsFor, versionOf, type InstalledCrd } from '../crds/installed';
+import { crdLabel, installedCrdsFor, servedVersion, versionOf, type InstalledCrd } from '../crds/installed';
 import { structuralProblems, type StructuralProblem } from '../crds/structural';
 import { replaceScalar } from '../edits';
 import type { Fix } from '../findings';
@@ -31,8 +31,8 @@ function reportInstalledCrdProblems(context: CheckContext): void {
   const ours = pathsOurSchemaReports(context);
   for (const crd of crds) {
     const versionName = versionOf(resource.apiVersion);
-    const version = crd.versions.find((v) => v.name === versionName && v.served);
-    const named = `the CustomResourceDefinition ${crd.name} (${fileName(crd.file)})`;
+    const version = servedVersion(crd, resource.apiVersion);
+    const named = `the CustomResourceDefinition ${crdLabel(crd)}`;
     if (!version) {
       const served = crd.versions.filter((v) => v.served).map((v) => `${crd.group}/${v.name}`);
       const message = `${named} does not serve ${resource.apiVersion}${served.length ? ` (it serves ${served.join(', ')})` : ' (it serves no version)'}: the API server refuses the resource (no matches for kind "${resource.kind}" in version "${resource.apiVersion}")`;
@@ -94,10 +94,6 @@ function versionFixes(context: CheckContext, crd: InstalledCrd): Fix[] | undefin
     .filter((target): target is string => target !== undefined)
     .map((target) => ({ title: `Change to ${target}`, edits: [replaceScalar(context.file, node, target)] }));
   return fixes.length > 0 ? fixes : undefined;
-}
-
-function fileName(path: string): string {
-  return path.split(/[\\/]/).pop() ?? path;
 }
 
 /** The check of one mesh: its code and kinds, the rest shared. */

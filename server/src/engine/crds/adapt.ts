@@ -2,7 +2,7 @@ import { parse } from 'yaml';
 import { isRecord } from '../plainValues';
 import { apiVersionOf } from '../schema/catalog';
 import { sharedRegistry } from '../schema/registry';
-import { installedCrdsFor, versionOf, type InstalledCrd } from './installed';
+import { installedCrdsFor, servedVersion, versionOf, type InstalledCrd } from './installed';
 import { structuralProblems } from './structural';
 
 /**
@@ -48,7 +48,7 @@ export function inServedVersions(yaml: string, crds: readonly InstalledCrd[] | u
     }
     const stored = { ...value, apiVersion: written };
     for (const crd of matching) {
-      const version = crd.versions.find((v) => v.name === versionOf(written));
+      const version = servedVersion(crd, written);
       if (!version?.schema) continue;
       for (const problem of structuralProblems(stored, version.schema, { skipStatus: version.statusSubresource })) {
         notes.push(`${kind} ${name}: ${problem.kind === 'unknown' ? `the cluster's CustomResourceDefinition does not declare ${problem.field}: the API server would drop it (or kubectl refuse the resource)` : `the cluster's CustomResourceDefinition refuses it: ${problem.message}`}`);

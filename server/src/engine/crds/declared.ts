@@ -1,7 +1,7 @@
 import type { Resource } from '../resource';
 import type { NodePath } from '../source/tree';
 import { isRecord } from '../plainValues';
-import { installedCrdsFor, versionOf, type InstalledCrd } from './installed';
+import { crdLabel, installedCrdsFor, servedVersion, type InstalledCrd } from './installed';
 
 /**
  * For completion: whether the cluster's CRDs take a field or a value we would suggest at a path of
@@ -11,16 +11,16 @@ import { installedCrdsFor, versionOf, type InstalledCrd } from './installed';
 export function notInInstalledCrd(resource: Resource, crds: readonly InstalledCrd[] | undefined, path: NodePath, suggestion: { kind: 'field' | 'value'; label: string }): string | undefined {
   if (!crds?.length || !resource.apiVersion) return undefined;
   for (const crd of installedCrdsFor(crds, resource.apiVersion, resource.kind)) {
-    const schema = crd.versions.find((v) => v.name === versionOf(resource.apiVersion!) && v.served)?.schema;
+    const schema = servedVersion(crd, resource.apiVersion)?.schema;
     if (!schema) continue;
     const node = schemaAt(schema, path);
     if (!node) continue;
     if (suggestion.kind === 'field') {
       const open = node['x-kubernetes-preserve-unknown-fields'] === true || node['additionalProperties'] !== undefined && node['additionalProperties'] !== false;
       const properties = isRecord(node['properties']) ? node['properties'] : {};
-      if (!open && !(suggestion.label in properties)) return `not in the cluster's CRD ${crd.name} (${fileName(crd.file)})`;
+      if (!open && !(suggestion.label in properties)) return `not in the cluster's CRD ${crdLabel(crd)}`;
     } else if (Array.isArray(node['enum']) && !node['enum'].some((v) => String(v) === suggestion.label)) {
-      return `not allowed by the cluster's CRD ${crd.name} (${fileName(crd.file)})`;
+      return `not allowed by the cluster's CRD ${crdLabel(crd)}`;
     }
   }
   return undefined;
@@ -40,8 +40,4 @@ function schemaAt(schema: Record<string, unknown>, path: NodePath): Record<strin
     node = isRecord(child) ? child : undefined;
   }
   return node;
-}
-
-function fileName(path: string): string {
-  return path.split(/[\\/]/).pop() ?? path;
 }

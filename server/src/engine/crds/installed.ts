@@ -58,3 +58,14 @@ export function installedCrdsFor(crds: readonly InstalledCrd[] | undefined, apiV
 export function versionOf(apiVersion: string): string {
   return apiVersion.slice(apiVersion.indexOf('/') + 1);
 }
+
+/** The version of `crd` that serves `apiVersion` (`group/version`), if it serves it. */
+export function servedVersion(crd: InstalledCrd, apiVersion: string): InstalledCrdVersion | undefined {
+  const name = versionOf(apiVersion);
+  return crd.versions.find((v) => v.name === name && v.served);
+}
+
+/** How messages name a CRD: `authorizationpolicies.security.istio.io (crds.yaml)`. */
+export function crdLabel(crd: InstalledCrd): string {
+  return `${crd.name} (${crd.file.split(/[\\/]/).pop() ?? crd.file})`;
+}

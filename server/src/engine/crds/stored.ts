@@ -1,7 +1,7 @@
 import type { Resource } from '../resource';
 import { resourceValue, sameText } from '../resourceValue';
 import type { NodePath, ObjectNode, SourceNode } from '../source/tree';
-import { installedCrdsFor, versionOf, type InstalledCrd } from './installed';
+import { installedCrdsFor, servedVersion, type InstalledCrd } from './installed';
 import { structuralProblems } from './structural';
 
 /**
@@ -59,7 +59,7 @@ function verdictOf(resource: Resource, crds: readonly InstalledCrd[]): CrdVerdic
   const dropped = new Map<string, NodePath>();
   const notes = new Set<string>();
   for (const crd of matching) {
-    const version = crd.versions.find((v) => v.name === versionOf(resource.apiVersion!) && v.served);
+    const version = servedVersion(crd, resource.apiVersion!);
     if (!version) {
       refused.push(`the CustomResourceDefinition ${crd.name} does not serve ${resource.apiVersion}`);
       continue;
