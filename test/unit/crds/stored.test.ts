@@ -105,3 +105,31 @@ describe('incremental simulation with CRDs: equal to a fresh one', () => {
     assert.deepEqual(result.totals, fresh.totals, 'without the CRD, as before');
   });
 });
+
+describe('the walkthrough names what the cluster\'s CRD dropped, in every mesh', () => {
+  const walkthrough = (files: Record<string, string>, call: string) => {
+    const parsed = parseWrittenCall(call);
+    assert.ok('call' in parsed, JSON.stringify(parsed));
+    const decision = simulationOf(files).decide(parsed.call.record, true);
+    return { verdict: decision.verdict, trace: decision.trace.map((step) => step.text).join('\n') };
+  };
+
+  it('Linkerd: a Server\'s accessPolicy the CRD lacks: the Server denies what nothing authorizes', () => {
+    const web = `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: emojivoto}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {serviceAccountName: web, containers: [{name: web, image: web, ports: [{name: http, containerPort: 8080}]}]}\n`;
+    const server = 'apiVersion: policy.linkerd.io/v1beta3\nkind: Server\nmetadata: {name: web-http, namespace: emojivoto}\nspec:\n  podSelector:\n    matchLabels: {app: web}\n  port: http\n  accessPolicy: all-unauthenticated\n';
+    const crd = crdYaml('policy.linkerd.io', 'Server', 'servers', [{ name: 'v1beta3', schema: { type: 'object', properties: { spec: { type: 'object', properties: { podSelector: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, port: { 'x-kubernetes-int-or-string': true }, proxyProtocol: { type: 'string' } } } } } }]);
+    const call = '{"mesh":"linkerd","source":{"principal":"vote-bot.emojivoto.serviceaccount.identity.linkerd.cluster.local"},"destination":{"namespace":"emojivoto","workload":"web","port":8080},"protocol":"http","request":{"method":"GET","path":"/"}}';
+    assert.equal(walkthrough({ '/ws/app.yaml': web, '/ws/server.yaml': server }, call).verdict, 'allow');
+    const dropped = walkthrough({ '/ws/app.yaml': web, '/ws/server.yaml': server, '/ws/crds.yaml': crd }, call);
+    assert.equal(dropped.verdict, 'deny');
+    assert.match(dropped.trace, /Server emojivoto\/web-http: the API server drops spec\.accessPolicy, which the CustomResourceDefinition servers\.policy\.linkerd\.io does not declare in v1beta3/);
+  });
+
+  it('Consul: an intention\'s jwt the CRD lacks is not required', () => {
+    const intentions = 'apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata: {name: api}\nspec:\n  destination: {name: api}\n  jwt:\n    providers:\n      - name: okta\n  sources:\n    - name: web\n      action: allow\n';
+    const crd = crdYaml('consul.hashicorp.com', 'ServiceIntentions', 'serviceintentions', [{ name: 'v1alpha1', schema: { type: 'object', properties: { spec: { type: 'object', properties: { destination: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, sources: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } } } } }]);
+    const call = '{"mesh":"consul","source":{"principal":"spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/web"},"destination":{"service":"api","port":8080},"protocol":"tcp"}';
+    const { trace } = walkthrough({ '/ws/i.yaml': intentions, '/ws/crds.yaml': crd }, call);
+    assert.match(trace, /ServiceIntentions api: the API server drops spec\.jwt, which the CustomResourceDefinition serviceintentions\.consul\.hashicorp\.com does not declare in v1alpha1/);
+  });
+});

@@ -7,6 +7,7 @@ import { resolveOptions, type ConsulSimulatorOptions, type ResolvedOptions } fro
 import { describeJwtProvider, jwtProviderDigest, jwtProvidersIn, type JwtProviderDefinition } from '../../consul/jwtProviders';
 import { describeMeshEntry, meshEntriesIn, meshEntryDigest, type MeshEntryDefinition } from '../../consul/meshEntries';
 import type { SourceFile } from '../../source/sourceFile';
+import { installedCrdDrops } from '../../crds/stored';
 
 /**
  * Consul intentions compiled for the simulator (spec §3). The decision reproduces the Envoy RBAC
@@ -529,7 +530,11 @@ export class ConsulPolicies implements CompiledPolicies {
     const groups = [...new Set(sources.map((s) => s.src.samenessGroup).filter((g) => g && !this.options.samenessGroups[g]))].sort();
     const steps: TraceStep[] = [...refusedSteps, ...(entries.length === 0
       ? [{ text: `no intentions apply to ${label}`, outcome: 'skipped' as const }]
-      : entries.map((e) => ({ text: `${e.label} applies to ${label} (${e.name === '*' ? e.namespace === '*' ? 'every destination' : `every destination in namespace ${e.namespace}` : 'exact destination'}, ${e.sources.length} source${e.sources.length === 1 ? '' : 's'})`, outcome: 'applies' as const, at: e.ref })))];
+      : entries.flatMap((e) => [
+        { text: `${e.label} applies to ${label} (${e.name === '*' ? e.namespace === '*' ? 'every destination' : `every destination in namespace ${e.namespace}` : 'exact destination'}, ${e.sources.length} source${e.sources.length === 1 ? '' : 's'})`, outcome: 'applies' as const, at: e.ref },
+        // what the cluster's CRD dropped from it (crds/stored.ts)
+        ...installedCrdDrops(e.resource).map((note) => ({ text: `${e.label}: ${note}`, outcome: 'applies' as const, at: e.ref })),
+      ]))];
     const dc: DestCand = {
       partition, namespace, name, label, entries, sorted: sources, byLoc: new Map(),
       rejected: errors.length ? `Envoy rejects the RBAC configuration for this destination (${errors[0]}) and keeps the one it had before, which the workspace does not show` : undefined,

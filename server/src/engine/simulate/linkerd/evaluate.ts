@@ -238,15 +238,20 @@ export class LinkerdPolicies {
     const cached = this.serverBases.get(s);
     if (cached) return cached;
     const notes: TraceStep[] = [];
+    // what the cluster's CRDs dropped from the resources that make up the Server's policy
+    const droppedFrom = (def: { at: SourceRef; dropped?: readonly string[] }) => { for (const note of def.dropped ?? []) notes.push({ text: `${def.at.label}: ${note}`, outcome: 'applies', at: def.at }); };
+    droppedFrom(s);
     const authzs: Authz[] = [];
     for (const sa of this.idx.serverAuthorizations.get(s.namespace) ?? []) {
       const selects = 'name' in sa.server ? sa.server.name === s.name : matchSelector(sa.server.selector, s.labels) === 1;
       if (!selects) continue;
+      droppedFrom(sa);
       if (sa.rejected) notes.push({ text: `${sa.at.label} selects ${s.at.label} but would be rejected at admission: ${sa.rejected}`, outcome: 'skipped', at: sa.at });
       else if (sa.ignored) notes.push({ text: `${sa.at.label} selects ${s.at.label} but is ignored: ${sa.ignored}`, outcome: 'skipped', at: sa.at });
       else authzs.push(this.authzOfServerAuthorization(sa));
     }
     for (const p of this.targets().serverPolicies(s)) {
+      droppedFrom(p);
       const t = p.target!;
       const a = this.authzOfPolicy(p);
       if (typeof a === 'string') notes.push({ text: `${p.at.label} targets ${t.type === 'namespace' ? `namespace ${s.namespace}` : s.at.label} but ${a}`, outcome: 'skipped', at: p.at });
@@ -259,6 +264,7 @@ export class LinkerdPolicies {
     const attached = this.targets().routesOf(s);
     const usable: RouteDef[] = [];
     for (const r of attached) {
+      droppedFrom(r);
       if (r.ignored) notes.push({ text: `${r.at.label} names ${s.at.label} as parent but is ignored by the policy controller: ${r.ignored}`, outcome: 'skipped', at: r.at });
       else usable.push(r);
     }

@@ -7,6 +7,7 @@ import { AnchoredRegex } from './regex';
 import { resourceValue } from '../../resourceValue';
 import { admissionRefusals } from '../../checks/admission';
 import { movingRefs, type CompiledForms } from '../compiledForms';
+import { installedCrdDrops } from '../../crds/stored';
 
 /**
  * The Linkerd policy resources of a workspace, read once into the shapes the policy controller
@@ -206,6 +207,8 @@ interface Base {
   /** The object exists but the policy controller ignores it. */
   ignored?: string;
   timestamp?: string;
+  /** What the cluster's CRD dropped from it, in words (`crds/stored.ts`). */
+  dropped?: readonly string[];
 }
 
 export type ProxyProtocol = 'detect' | 'http1' | 'http2' | 'grpc' | 'opaque' | 'tls';
@@ -774,7 +777,8 @@ function readDef(file: SourceFile, resource: Resource, cluster: ClusterIdentity)
   const refs = new Refs(file, resource.node);
   const label = `${resource.kind} ${namespace}/${name}`;
   const ts = timestampOf(value);
-  const base: Base = { namespace, name, at: refs.at([], label), ...(ts ? { timestamp: ts } : {}) };
+  const dropped = installedCrdDrops(resource);
+  const base: Base = { namespace, name, at: refs.at([], label), ...(ts ? { timestamp: ts } : {}), ...(dropped.length ? { dropped } : {}) };
   const read = readKind(resource, base, refs, value, cluster);
   if (read && read.def.rejected === undefined) {
     // Refused for its CRD schema alone (a wrong type, a list too long ...): the first reason.
