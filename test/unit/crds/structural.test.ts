@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { structuralProblems } from '../../../server/src/engine/crds/structural';
-import { installedCrdOf, installedCrdsFor } from '../../../server/src/engine/crds/installed';
+import { installedCrdOf, installedCrdsFor, MESH_CRD_KINDS } from '../../../server/src/engine/crds/installed';
+import { sharedRegistry } from '../../../server/src/engine/schema/registry';
 import { buildInventory } from '../../../server/src/engine/inventory/inventory';
 import { bulkDocuments, bulkInventoryValues } from '../../../server/src/engine/inventory/bulkObjects';
 import { readSource } from '../../../server/src/engine/source/read';
@@ -141,6 +142,14 @@ describe('CRDs in the inventory', () => {
     const values = bulkInventoryValues(list, 'yaml') ?? [];
     const bulk = buildInventory([{ ...readSource('big.yaml', ''), documents: bulkDocuments(values, 0) }]);
     assert.equal(bulk.crds?.[0]?.kind, 'AuthorizationPolicy');
+  });
+
+  it('keeps the CRDs of the kinds the catalog recognizes, and no other', () => {
+    const recognized = new Set(sharedRegistry().catalog.entries.filter((e) => e.group).map((e) => `${e.group}/${e.kind}`));
+    const kept = new Set(Object.entries(MESH_CRD_KINDS).flatMap(([group, kinds]) => kinds.map((kind) => `${group}/${kind}`)));
+    assert.deepEqual([...kept].sort(), [...recognized].sort());
+    const certificates = crdYaml('cert-manager.io', 'Certificate', 'certificates', [{ name: 'v1', schema: { type: 'object' } }]);
+    assert.deepEqual(buildInventory([readSource('crds.yaml', certificates)]).crds, []);
   });
 
   it('leaves out a CRD of another API version or without versions', () => {

@@ -23,7 +23,19 @@ export interface InstalledCrdVersion {
   statusSubresource: boolean;
 }
 
-/** The CRD of an object (`apiextensions.k8s.io/v1` CustomResourceDefinition), or undefined. */
+/**
+ * The kinds whose CRDs are kept, by API group: the kinds our catalog recognizes (a table test keeps
+ * the two in step). A cluster's `kubectl get crd -o yaml` holds every operator's CRDs; their
+ * schemas are not ours to keep.
+ */
+export const MESH_CRD_KINDS: Readonly<Record<string, readonly string[]>> = {
+  'security.istio.io': ['AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication'],
+  'policy.linkerd.io': ['Server', 'ServerAuthorization', 'AuthorizationPolicy', 'MeshTLSAuthentication', 'NetworkAuthentication', 'HTTPRoute'],
+  'gateway.networking.k8s.io': ['HTTPRoute', 'GRPCRoute'],
+  'consul.hashicorp.com': ['ServiceIntentions'],
+};
+
+/** The CRD of an object (`apiextensions.k8s.io/v1` CustomResourceDefinition) of a kind we read, or undefined. */
 export function installedCrdOf(value: Record<string, unknown>, declared: Declared): InstalledCrd | undefined {
   if (value['kind'] !== 'CustomResourceDefinition' || value['apiVersion'] !== 'apiextensions.k8s.io/v1') return undefined;
   const metadata = isRecord(value['metadata']) ? value['metadata'] : {};
@@ -32,6 +44,7 @@ export function installedCrdOf(value: Record<string, unknown>, declared: Declare
   const group = spec['group'];
   const kind = names['kind'];
   if (typeof group !== 'string' || typeof kind !== 'string' || !Array.isArray(spec['versions'])) return undefined;
+  if (!MESH_CRD_KINDS[group]?.includes(kind)) return undefined;
   const versions: InstalledCrdVersion[] = [];
   for (const entry of spec['versions']) {
     if (!isRecord(entry) || typeof entry['name'] !== 'string') continue;
