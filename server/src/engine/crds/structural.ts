@@ -31,6 +31,17 @@ type Schema = Record<string, unknown>;
 
 /** The problems of `value` (an object without null fields, as stored) under `schema`; `metadata`, `apiVersion` and `kind` are the API server's own. */
 export function structuralProblems(value: Record<string, unknown>, schema: Schema, options: { skipStatus: boolean }): StructuralProblem[] {
+  try {
+    return problemsOf(value, schema, options);
+  } catch (error) {
+    // A schema nested past the stack (junctors thousands deep, in a file read without depth
+    // limits) is not one the API server would have taken: nothing is said rather than everything stopping.
+    if (error instanceof RangeError) return [];
+    throw error;
+  }
+}
+
+function problemsOf(value: Record<string, unknown>, schema: Schema, options: { skipStatus: boolean }): StructuralProblem[] {
   const problems: StructuralProblem[] = [];
   const properties = isRecord(schema['properties']) ? schema['properties'] : {};
   for (const [key, child] of Object.entries(value)) {
