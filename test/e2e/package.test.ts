@@ -39,7 +39,9 @@ test('the vsix holds only the bundles, schemas, rule pages, HCL language files, 
     /^extension\/languages\/hcl\.(tmLanguage|language-configuration)\.json$/,
   ];
   assert.deepEqual(names.filter((n) => !allowed.some((re) => re.test(n))), [], 'unexpected files in the vsix');
-  assert.ok(size < 2 * 1024 * 1024, `vsix is ${size} bytes, limit 2 MiB`);
+  // (2.5 MiB: the CEL evaluator for the CRDs' validation rules, @bufbuild/cel with its protobuf
+  // runtime and RE2, is about 0.87 MB in each of the server and CLI bundles)
+  assert.ok(size < 2.5 * 1024 * 1024, `vsix is ${size} bytes, limit 2.5 MiB`);
 });
 
 test('the extension carries no telemetry: no SDK, no telemetry API use, no setting that enables it', () => {
