@@ -1,9 +1,11 @@
-import { crdLabel, installedCrdsFor, servedVersion, versionOf, type InstalledCrd } from '../crds/installed';
-import { structuralProblems, type StructuralProblem } from '../crds/structural';
+import { servedCatalogEntries } from '../crds/adapt';
+import { crdLabel, type InstalledCrd } from '../crds/installed';
+import { installedCrdProblems, type StructuralProblem } from '../crds/structural';
 import { replaceScalar } from '../edits';
 import type { Fix } from '../findings';
 import { apiVersionOf } from '../schema/catalog';
 import { sharedRegistry } from '../schema/registry';
+import { decodePath } from '../schema/schemaFindings';
 import type { NodePath } from '../source/tree';
 import type { Check, CheckContext } from './check';
 
@@ -20,8 +22,6 @@ import type { Check, CheckContext } from './check';
 function reportInstalledCrdProblems(context: CheckContext): void {
   const { resource, workspace, value } = context;
   if (resource.entry.kind === undefined || !resource.apiVersion) return;
-  const crds = installedCrdsFor(workspace.inventory.crds, resource.apiVersion, resource.kind);
-  if (crds.length === 0) return;
   const reported = new Set<string>();
   const report = (where: Parameters<CheckContext['report']>[0], message: string, options: { fixes?: Fix[]; defer?: true }): void => {
     if (reported.has(message)) return;
@@ -29,23 +29,19 @@ function reportInstalledCrdProblems(context: CheckContext): void {
     context.report(where, message, options);
   };
   const ours = pathsOurSchemaReports(context);
-  for (const crd of crds) {
-    const versionName = versionOf(resource.apiVersion);
-    const version = servedVersion(crd, resource.apiVersion);
-    const named = `the CustomResourceDefinition ${crdLabel(crd)}`;
-    if (!version) {
-      const served = crd.versions.filter((v) => v.served).map((v) => `${crd.group}/${v.name}`);
+  for (const said of installedCrdProblems(workspace.inventory.crds, resource.apiVersion, resource.kind, value)) {
+    const named = `the CustomResourceDefinition ${crdLabel(said.crd)}`;
+    if ('unserved' in said) {
+      const served = said.crd.versions.filter((v) => v.served).map((v) => `${said.crd.group}/${v.name}`);
       const message = `${named} does not serve ${resource.apiVersion}${served.length ? ` (it serves ${served.join(', ')})` : ' (it serves no version)'}: the API server refuses the resource (no matches for kind "${resource.kind}" in version "${resource.apiVersion}")`;
-      const fixes = versionFixes(context, crd);
+      const fixes = versionFixes(context, said.crd);
       report({ path: ['apiVersion'] }, message, fixes ? { fixes } : {});
       continue;
     }
-    if (!version.schema) continue;
-    for (const problem of structuralProblems(value, version.schema, { skipStatus: version.statusSubresource })) {
-      if (ours.has(pathKey(problem.path))) continue;
-      // A value the CRD refuses is often one the mesh's webhook refuses too, which its check says better.
-      report(placeOf(context, problem), `${problem.message}: ${consequence(problem, named, versionName)}`, problem.kind === 'invalid' ? { defer: true } : {});
-    }
+    const { problem } = said;
+    if (ours.has(pathKey(problem.path))) continue;
+    // A value the CRD refuses is often one the mesh's webhook refuses too, which its check says better.
+    report(placeOf(context, problem), `${problem.message}: ${consequence(problem, named, said.version.name)}`, problem.kind === 'invalid' ? { defer: true } : {});
   }
 }
 
@@ -70,7 +66,7 @@ function placeOf(context: CheckContext, problem: StructuralProblem): { path: Nod
 function pathsOurSchemaReports(context: CheckContext): Set<string> {
   const paths = new Set<string>();
   for (const error of sharedRegistry().validate(context.resource.entry, context.value)) {
-    const path = error.instancePath.split('/').slice(1).map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const path = decodePath(error.instancePath);
     const params = error.params as { additionalProperty?: unknown; missingProperty?: unknown };
     if (error.keyword === 'additionalProperties') path.push(String(params.additionalProperty));
     else if (error.keyword === 'required') path.push(String(params.missingProperty));
@@ -86,12 +82,9 @@ function pathKey(path: NodePath): string {
 /** Change the apiVersion to each version the CRD serves that we know the kind in (never preferred: updating the CRD may be what is meant). */
 function versionFixes(context: CheckContext, crd: InstalledCrd): Fix[] | undefined {
   const node = context.locate(['apiVersion']).node;
-  if (!node) return undefined;
-  const served = new Set(crd.versions.filter((v) => v.served).map((v) => v.name));
-  const fixes = sharedRegistry().catalog.entries
-    .filter((entry) => entry.kind === context.resource.kind && entry.group === crd.group && entry.version !== undefined && served.has(entry.version))
-    .map((entry) => apiVersionOf(entry))
-    .filter((target): target is string => target !== undefined)
+  if (!node || !context.resource.apiVersion) return undefined;
+  const fixes = servedCatalogEntries(context.resource.apiVersion, context.resource.kind, [crd])
+    .map((entry) => apiVersionOf(entry)!)
     .map((target) => ({ title: `Change to ${target}`, edits: [replaceScalar(context.file, node, target)] }));
   return fixes.length > 0 ? fixes : undefined;
 }

@@ -1,9 +1,10 @@
 import { parse } from 'yaml';
 import { isRecord } from '../plainValues';
-import { apiVersionOf } from '../schema/catalog';
+import { resourceLabel } from '../resource';
+import { apiVersionOf, type CatalogEntry } from '../schema/catalog';
 import { sharedRegistry } from '../schema/registry';
-import { installedCrdsFor, servedVersion, versionOf, type InstalledCrd } from './installed';
-import { structuralProblems } from './structural';
+import { installedCrdsFor, versionOf, type InstalledCrd } from './installed';
+import { installedCrdProblems } from './structural';
 
 /**
  * Resources we write (generated least-privilege policies, translations) in versions the
@@ -31,28 +32,22 @@ export function inServedVersions(yaml: string, crds: readonly InstalledCrd[] | u
       return text;
     }
     if (!isRecord(value)) return text;
-    const name = isRecord(value['metadata']) ? `${value['metadata']['namespace'] ? `${String(value['metadata']['namespace'])}/` : ''}${String(value['metadata']['name'] ?? '')}` : '';
-    const servedByAll = (version: string) => servesAll(matching, version);
+    const metadata = isRecord(value['metadata']) ? value['metadata'] : {};
+    const label = resourceLabel({ kind, ...(typeof metadata['namespace'] === 'string' ? { namespace: metadata['namespace'] } : {}), ...(typeof metadata['name'] === 'string' ? { name: metadata['name'] } : {}) });
     let written = apiVersion;
-    if (!servedByAll(versionOf(apiVersion))) {
-      const group = apiVersion.slice(0, apiVersion.indexOf('/'));
-      const target = sharedRegistry().catalog.entries.find((entry) => entry.kind === kind && entry.group === group && entry.version !== undefined && servedByAll(entry.version)
-        && sharedRegistry().validate(entry, { ...value, apiVersion: apiVersionOf(entry) }).length === 0);
+    if (!servesAll(matching, versionOf(apiVersion))) {
+      const target = servedCatalogEntries(apiVersion, kind, matching).find((entry) => sharedRegistry().validate(entry, { ...value, apiVersion: apiVersionOf(entry) }).length === 0);
       if (!target) {
-        notes.push(`${kind} ${name}: the cluster's CustomResourceDefinition does not serve ${apiVersion}, and no version it serves takes the resource as written; the API server would refuse it`);
+        notes.push(`${label}: the cluster's CustomResourceDefinition does not serve ${apiVersion}, and no version it serves takes the resource as written; the API server would refuse it`);
         return text;
       }
       written = apiVersionOf(target)!;
       text = text.replace(/^apiVersion: *\S+ *$/m, `apiVersion: ${written}`);
-      notes.push(`${kind} ${name}: written as ${written}, which the cluster's CustomResourceDefinition serves (not ${apiVersion})`);
+      notes.push(`${label}: written as ${written}, which the cluster's CustomResourceDefinition serves (not ${apiVersion})`);
     }
-    const stored = { ...value, apiVersion: written };
-    for (const crd of matching) {
-      const version = servedVersion(crd, written);
-      if (!version?.schema) continue;
-      for (const problem of structuralProblems(stored, version.schema, { skipStatus: version.statusSubresource })) {
-        notes.push(`${kind} ${name}: ${problem.kind === 'unknown' ? `the cluster's CustomResourceDefinition does not declare ${problem.field}: the API server would drop it (or kubectl refuse the resource)` : `the cluster's CustomResourceDefinition refuses it: ${problem.message}`}`);
-      }
+    for (const said of installedCrdProblems(matching, written, kind, { ...value, apiVersion: written })) {
+      if ('unserved' in said) continue;
+      notes.push(`${label}: ${said.problem.kind === 'unknown' ? `the cluster's CustomResourceDefinition does not declare ${said.problem.field}: the API server would drop it (or kubectl refuse the resource)` : `the cluster's CustomResourceDefinition refuses it: ${said.problem.message}`}`);
     }
     return text;
   });
@@ -62,11 +57,15 @@ export function inServedVersions(yaml: string, crds: readonly InstalledCrd[] | u
 /** `apiVersion` for a new resource of `kind`, or, when a CRD of the workspace does not serve it, the first version of our catalog that every such CRD serves. */
 export function servedApiVersion(apiVersion: string, kind: string, crds: readonly InstalledCrd[] | undefined): string {
   const matching = installedCrdsFor(crds, apiVersion, kind);
-  const servedByAll = (version: string) => servesAll(matching, version);
-  if (servedByAll(versionOf(apiVersion))) return apiVersion;
-  const group = apiVersion.slice(0, apiVersion.indexOf('/'));
-  const target = sharedRegistry().catalog.entries.find((entry) => entry.kind === kind && entry.group === group && entry.version !== undefined && servedByAll(entry.version));
+  if (servesAll(matching, versionOf(apiVersion))) return apiVersion;
+  const target = servedCatalogEntries(apiVersion, kind, matching)[0];
   return (target && apiVersionOf(target)) ?? apiVersion;
+}
+
+/** Our catalog's entries of `kind`, in the group of `apiVersion`, in a version every CRD of `crds` serves; in the catalog's order. */
+export function servedCatalogEntries(apiVersion: string, kind: string, crds: readonly InstalledCrd[]): CatalogEntry[] {
+  const group = apiVersion.slice(0, apiVersion.indexOf('/'));
+  return sharedRegistry().catalog.entries.filter((entry) => entry.kind === kind && entry.group === group && entry.version !== undefined && servesAll(crds, entry.version));
 }
 
 function servesAll(crds: readonly InstalledCrd[], version: string): boolean {

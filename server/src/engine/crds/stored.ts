@@ -1,8 +1,8 @@
 import type { Resource } from '../resource';
 import { resourceValue, sameText } from '../resourceValue';
 import type { NodePath, ObjectNode, SourceNode } from '../source/tree';
-import { installedCrdsFor, servedVersion, type InstalledCrd } from './installed';
-import { structuralProblems } from './structural';
+import type { InstalledCrd } from './installed';
+import { installedCrdProblems } from './structural';
 
 /**
  * A mesh resource as the cluster stores it, by the CustomResourceDefinitions of the workspace:
@@ -52,25 +52,15 @@ export function storedByInstalledCrds<T extends { resource: Resource }>(entry: T
 }
 
 function verdictOf(resource: Resource, crds: readonly InstalledCrd[]): CrdVerdict | undefined {
-  const matching = installedCrdsFor(crds, resource.apiVersion, resource.kind);
-  if (matching.length === 0) return undefined;
-  const value = resourceValue(resource);
   const refused: string[] = [];
   const dropped = new Map<string, NodePath>();
   const notes = new Set<string>();
-  for (const crd of matching) {
-    const version = servedVersion(crd, resource.apiVersion!);
-    if (!version) {
-      refused.push(`the CustomResourceDefinition ${crd.name} does not serve ${resource.apiVersion}`);
-      continue;
-    }
-    if (!version.schema) continue;
-    for (const problem of structuralProblems(value, version.schema, { skipStatus: version.statusSubresource })) {
-      if (problem.kind === 'unknown') {
-        dropped.set(JSON.stringify(problem.path), problem.path);
-        notes.add(`the API server drops ${problem.field}, which the CustomResourceDefinition ${crd.name} does not declare in ${version.name} (as a client without strict field validation stores it)`);
-      } else refused.push(`the CustomResourceDefinition ${crd.name} refuses it: ${problem.message}`);
-    }
+  for (const said of installedCrdProblems(crds, resource.apiVersion!, resource.kind, resourceValue(resource))) {
+    if ('unserved' in said) refused.push(`the CustomResourceDefinition ${said.crd.name} does not serve ${resource.apiVersion}`);
+    else if (said.problem.kind === 'unknown') {
+      dropped.set(JSON.stringify(said.problem.path), said.problem.path);
+      notes.add(`the API server drops ${said.problem.field}, which the CustomResourceDefinition ${said.crd.name} does not declare in ${said.version.name} (as a client without strict field validation stores it)`);
+    } else refused.push(`the CustomResourceDefinition ${said.crd.name} refuses it: ${said.problem.message}`);
   }
   if (refused.length === 0 && dropped.size === 0) return undefined;
   return { refused, dropped: [...dropped.values()], notes: [...notes], variant: JSON.stringify([refused, [...dropped.keys()]]) };

@@ -2,6 +2,7 @@ import { RE2JS } from 're2js';
 import type { NodePath } from '../source/tree';
 import { isRecord } from '../plainValues';
 import { celRulesOf, evaluateCelRule } from './cel';
+import { installedCrdsFor, servedVersion, type InstalledCrd, type InstalledCrdVersion } from './installed';
 
 /**
  * What the API server does with a custom resource under the structural schema of its CRD
@@ -218,4 +219,17 @@ function patternMatches(pattern: string, value: string): boolean {
     patterns.set(pattern, compiled);
   }
   return compiled === null || compiled.matcher(value).find();
+}
+
+/** One CRD's say on a value: it does not serve the value's version, or a problem under the version's schema. */
+export type InstalledCrdProblem = { crd: InstalledCrd; unserved: true } | { crd: InstalledCrd; version: InstalledCrdVersion; problem: StructuralProblem };
+
+/** What the CRDs of `kind` among `crds` say of `value` written as `apiVersion`, CRD by CRD (the lint, the simulators and our writers read the same). */
+export function installedCrdProblems(crds: readonly InstalledCrd[] | undefined, apiVersion: string, kind: string, value: Record<string, unknown>): InstalledCrdProblem[] {
+  return installedCrdsFor(crds, apiVersion, kind).flatMap((crd): InstalledCrdProblem[] => {
+    const version = servedVersion(crd, apiVersion);
+    if (!version) return [{ crd, unserved: true }];
+    if (!version.schema) return [];
+    return structuralProblems(value, version.schema, { skipStatus: version.statusSubresource }).map((problem) => ({ crd, version, problem }));
+  });
 }

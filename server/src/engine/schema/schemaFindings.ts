@@ -148,7 +148,8 @@ function rank(errors: ErrorObject[]): number {
   return errors.reduce((sum, e) => sum + (e.keyword === 'type' && e.instancePath === errors[0]!.instancePath ? 10 : 1), 0);
 }
 
-function decodePath(pointer: string): NodePath {
+/** A JSON pointer (Ajv's `instancePath`) as a node path; digit-only segments as indexes. */
+export function decodePath(pointer: string): NodePath {
   if (!pointer) return [];
   return pointer.slice(1).split('/').map((raw) => {
     const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
