@@ -28,7 +28,8 @@ function reportInstalledCrdProblems(context: CheckContext): void {
     reported.add(message);
     context.report(where, message, options);
   };
-  const ours = pathsOurSchemaReports(context);
+  // Our schema is validated again only where the CRD says something (most resources meet no CRD).
+  let ours: Set<string> | undefined;
   for (const said of installedCrdProblems(workspace.inventory.crds, resource.apiVersion, resource.kind, value)) {
     const named = `the CustomResourceDefinition ${crdLabel(said.crd)}`;
     if ('unserved' in said) {
@@ -39,6 +40,7 @@ function reportInstalledCrdProblems(context: CheckContext): void {
       continue;
     }
     const { problem } = said;
+    ours ??= pathsOurSchemaReports(context);
     if (ours.has(pathKey(problem.path))) continue;
     // A value the CRD refuses is often one the mesh's webhook refuses too, which its check says better.
     report(placeOf(context, problem), `${problem.message}: ${consequence(problem, named, said.version.name)}`, problem.kind === 'invalid' ? { defer: true } : {});
