@@ -14,7 +14,8 @@ import type { InstalledCrd } from './crds/installed';
 
 export interface Suggestion {
   label: string;
-  kind: 'field' | 'value';
+  /** A template's `insertText` is a snippet (`newPolicy/snippet.ts`). */
+  kind: 'field' | 'value' | 'template';
   /** Text that replaces `replace`. */
   insertText: string;
   replace: Span;

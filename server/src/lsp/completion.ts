@@ -5,18 +5,23 @@ import { completeTestAt } from '../engine/policyTests/complete';
 import type { Engine, LintResult } from '../engine/engine';
 import type { Position } from '../engine/findings';
 import type { ObservedValues } from '../engine/observedValues';
+import { newPolicySuggestions, templateFacts } from '../engine/newPolicy';
+
+const ITEM_KINDS = { field: CompletionItemKind.Property, value: CompletionItemKind.EnumMember, template: CompletionItemKind.Snippet } as const;
 
 /** Schema-driven fields and values, plus values seen in the traffic and the inventory; in a policy test file, its keys and values. */
 export function completion(engine: Engine, result: LintResult, position: Position, observed?: ObservedValues, workspace?: WorkspaceView): CompletionItem[] {
   const file = result.file;
   const offset = file.lines.offset(position);
   // (a policy test file has its own keys and values: docs/policy-tests.md)
-  const suggestions = (workspace && completeTestAt(file, offset, workspace)) ?? completeAt(file, result.resources, engine.registry, offset, observed, workspace?.inventory.crds);
+  const completed = (workspace && completeTestAt(file, offset, workspace)) ?? completeAt(file, result.resources, engine.registry, offset, observed, workspace?.inventory.crds);
+  // (where no policy is recognized yet: the templates of a new one, or its apiVersion and kind)
+  const suggestions = completed.length > 0 ? completed : newPolicySuggestions(file, result.resources, engine.registry, offset, templateFacts(workspace));
   return suggestions.map((s, index) => ({
     label: s.label,
-    kind: s.kind === 'field' ? CompletionItemKind.Property : CompletionItemKind.EnumMember,
+    kind: ITEM_KINDS[s.kind],
     textEdit: { range: file.lines.range(s.replace), newText: s.insertText },
-    insertTextFormat: InsertTextFormat.PlainText,
+    insertTextFormat: s.kind === 'template' ? InsertTextFormat.Snippet : InsertTextFormat.PlainText,
     sortText: String(index).padStart(4, '0'),
     ...(s.detail ? { detail: s.required ? `${s.detail} (required)` : s.detail } : {}),
     ...(s.documentation ? { documentation: { kind: MarkupKind.Markdown, value: s.documentation } } : {}),

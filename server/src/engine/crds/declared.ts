@@ -8,7 +8,7 @@ import { crdLabel, installedCrdsFor, servedVersion, type InstalledCrd } from './
  * a resource. Our schemas follow the latest releases; a suggestion the installed CRD would drop or
  * refuse is marked, so that nobody writes a field their cluster does not have without knowing.
  */
-export function notInInstalledCrd(resource: Resource, crds: readonly InstalledCrd[] | undefined, path: NodePath, suggestion: { kind: 'field' | 'value'; label: string }): string | undefined {
+export function notInInstalledCrd(resource: Resource, crds: readonly InstalledCrd[] | undefined, path: NodePath, suggestion: { kind: 'field' | 'value' | 'template'; label: string }): string | undefined {
   if (!crds?.length || !resource.apiVersion) return undefined;
   for (const crd of installedCrdsFor(crds, resource.apiVersion, resource.kind)) {
     const schema = servedVersion(crd, resource.apiVersion)?.schema;
