@@ -6,11 +6,13 @@ import type { Engine, LintResult } from '../engine/engine';
 import type { Position } from '../engine/findings';
 import type { ObservedValues } from '../engine/observedValues';
 import { newPolicySuggestions, templateFacts } from '../engine/newPolicy';
+import { snippetDefaults } from '../engine/newPolicy/snippet';
 
 const ITEM_KINDS = { field: CompletionItemKind.Property, value: CompletionItemKind.EnumMember, template: CompletionItemKind.Snippet } as const;
 
 /** Schema-driven fields and values, plus values seen in the traffic and the inventory; in a policy test file, its keys and values. */
-export function completion(engine: Engine, result: LintResult, position: Position, observed?: ObservedValues, workspace?: WorkspaceView): CompletionItem[] {
+export function completion(engine: Engine, result: LintResult, position: Position, context: { observed?: ObservedValues; workspace?: WorkspaceView; snippets?: boolean } = {}): CompletionItem[] {
+  const { observed, workspace } = context;
   const file = result.file;
   const offset = file.lines.offset(position);
   // (a policy test file has its own keys and values: docs/policy-tests.md)
@@ -20,8 +22,9 @@ export function completion(engine: Engine, result: LintResult, position: Positio
   return suggestions.map((s, index) => ({
     label: s.label,
     kind: ITEM_KINDS[s.kind],
-    textEdit: { range: file.lines.range(s.replace), newText: s.insertText },
-    insertTextFormat: s.kind === 'template' ? InsertTextFormat.Snippet : InsertTextFormat.PlainText,
+    // A client without snippets gets a template as the text its defaults make.
+    textEdit: { range: file.lines.range(s.replace), newText: s.kind === 'template' && !context.snippets ? snippetDefaults(s.insertText) : s.insertText },
+    insertTextFormat: s.kind === 'template' && context.snippets ? InsertTextFormat.Snippet : InsertTextFormat.PlainText,
     sortText: String(index).padStart(4, '0'),
     ...(s.detail ? { detail: s.required ? `${s.detail} (required)` : s.detail } : {}),
     ...(s.documentation ? { documentation: { kind: MarkupKind.Markdown, value: s.documentation } } : {}),

@@ -88,6 +88,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   let canPullConfiguration = false;
   let canRefreshLenses = false;
   let definitionLinks = false;
+  let snippets = false;
   let trusted = true;
   /** What was last published per URI: lint findings and findings from the traffic simulation. */
   const lintFindings = new Map<string, Finding[]>();
@@ -508,6 +509,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     canPullConfiguration = Boolean(params.capabilities.workspace?.configuration);
     canRefreshLenses = Boolean(params.capabilities.workspace?.codeLens?.refreshSupport);
     definitionLinks = Boolean(params.capabilities.textDocument?.definition?.linkSupport);
+    snippets = Boolean(params.capabilities.textDocument?.completion?.completionItem?.snippetSupport);
     const initOptions = params.initializationOptions as { settings?: unknown; trusted?: unknown } | undefined;
     trusted = initOptions?.trusted !== false;
     applySettings(mergeSettings(initOptions?.settings));
@@ -795,7 +797,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onPrepareRename((params, token) => answer(token, (signal) => withResult(params.textDocument.uri, Promise.resolve(null), (result) => prepareRenameAnswer(navigationFor(params.textDocument.uri), result, params.position, signal))));
   connection.onRenameRequest((params, token) => answer(token, (signal) => withResult(params.textDocument.uri, Promise.resolve<WorkspaceEdit | null>(null), (result) => renameAnswer(navigationFor(params.textDocument.uri), result, params.position, params.newName, signal))));
   connection.onWorkspaceSymbol((params, token) => answer(token, () => workspaceSymbolsAnswer(workspaceNavigation(workspace), params.query)));
-  connection.onCompletion((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, traffic.observedValues(), workspace))));
+  connection.onCompletion((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, { observed: traffic.observedValues(), workspace, snippets }))));
   connection.onCodeAction((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => [
     ...codeActions(params),
     ...(token.isCancellationRequested ? [] : trafficCodeActions(params, currentInsight(), workspace, engine).map((action) => ({ ...action, title: redaction.text(action.title) }))),
