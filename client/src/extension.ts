@@ -220,6 +220,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     registerFixEdge(request, auditViews),
     vscode.commands.registerCommand('meshPolicy.showOutput', () => output.show(true)),
+    vscode.commands.registerCommand('meshPolicy.newPolicy', async (id?: string) => {
+      const templates = await request<{ id: string; mesh: string; language: string; label: string; description: string; snippet: string }[]>('meshPolicy/policyTemplates');
+      if (!templates) return;
+      const template = id ? templates.find((t) => t.id === id) : (await vscode.window.showQuickPick(templates.map((t) => ({ label: t.label, detail: t.description, template: t })), {
+        placeHolder: 'Which policy? Its fields offer the workspace\'s namespaces, workloads and service accounts (Tab moves to the next).', matchOnDetail: true,
+      }))?.template;
+      if (!template) return;
+      const document = await vscode.workspace.openTextDocument({ language: template.language, content: '' });
+      const editor = await vscode.window.showTextDocument(document);
+      await editor.insertSnippet(new vscode.SnippetString(template.snippet));
+    }),
     vscode.commands.registerCommand('meshPolicy.insertAccessLogConfiguration', async () => {
       const snippets = await request<{ mesh: string; title: string; language: string; text: string }[]>('meshPolicy/accessLogConfiguration');
       if (!snippets) return;

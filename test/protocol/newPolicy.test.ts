@@ -49,6 +49,14 @@ describe('a new policy from a template (LSP)', () => {
     assert.match(text, /app: cart\n/);
   });
 
+  it('meshPolicy/policyTemplates: every template, as a snippet filled in from the workspace', async () => {
+    const templates = await client.request<{ id: string; mesh: string; language: string; label: string; snippet: string }[]>('meshPolicy/policyTemplates', {});
+    assert.deepEqual(templates.map((t) => `${t.mesh} ${t.language}`).filter((v, i, all) => all.indexOf(v) === i), ['istio yaml', 'linkerd yaml', 'consul yaml', 'consul hcl']);
+    const strict = templates.find((t) => t.id === 'istio-strict-mtls')!;
+    // shop has its PeerAuthentication already; the root namespace is offered for the whole mesh.
+    assert.match(strict.snippet, /namespace: \$\{1\|shop,istio-system\|\}/);
+  });
+
   it('completes apiVersion and kind in a document being started', async () => {
     const uri = pathToFileURL(join(workspace, 'security', 'started.yaml')).href;
     await client.open(uri, 'kind: PeerAuthentication\napiVersion: \n');

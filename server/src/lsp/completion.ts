@@ -5,7 +5,7 @@ import { completeTestAt } from '../engine/policyTests/complete';
 import type { Engine, LintResult } from '../engine/engine';
 import type { Position } from '../engine/findings';
 import type { ObservedValues } from '../engine/observedValues';
-import { newPolicySuggestions, templateFacts } from '../engine/newPolicy';
+import { newPolicySuggestions, POLICY_TEMPLATES, templateFacts, templateSnippet } from '../engine/newPolicy';
 import { snippetDefaults } from '../engine/newPolicy/snippet';
 
 const ITEM_KINDS = { field: CompletionItemKind.Property, value: CompletionItemKind.EnumMember, template: CompletionItemKind.Snippet } as const;
@@ -29,4 +29,20 @@ export function completion(engine: Engine, result: LintResult, position: Positio
     ...(s.detail ? { detail: s.required ? `${s.detail} (required)` : s.detail } : {}),
     ...(s.documentation ? { documentation: { kind: MarkupKind.Markdown, value: s.documentation } } : {}),
   }));
+}
+
+/** A template of a new policy for the client's *New Policy...* command. */
+export interface PolicyTemplateItem {
+  id: string;
+  mesh: string;
+  /** The VS Code language of the document it starts: `yaml` or `hcl`. */
+  language: string;
+  label: string;
+  description: string;
+  snippet: string;
+}
+
+export function policyTemplateItems(workspace: WorkspaceView | undefined): PolicyTemplateItem[] {
+  const facts = templateFacts(workspace);
+  return POLICY_TEMPLATES.map((t) => ({ id: t.id, mesh: t.mesh, language: t.format, label: t.label, description: t.description, snippet: templateSnippet(t, facts) }));
 }

@@ -27,7 +27,7 @@ import { compileGlob } from '../engine/traffic/ingest';
 import { yamlSchemaContent } from '../engine/schema/yamlExtension';
 import { codeActions, FIX_ALL_KIND, fixAllActions, trafficCodeActions, TRANSLATE_KIND, translateActions } from './codeActions';
 import { codeLenses, policyTestLenses } from './codeLens';
-import { completion } from './completion';
+import { completion, policyTemplateItems } from './completion';
 import { hover } from './hover';
 import { DEFAULT_SETTINGS, mergeSettings, readLimits, type ServerSettings } from './settings';
 import { TrafficService } from './traffic';
@@ -55,6 +55,8 @@ import { policyTestDigest, policyTestHover, PolicyTestRequests, registerAddPolic
 import { definitionAnswer, documentSymbolsAnswer, prepareRenameAnswer, referencesAnswer, renameAnswer, workspaceSymbolsAnswer } from './navigation';
 
 export const ACCESS_LOG_CONFIGURATION_REQUEST = 'meshPolicy/accessLogConfiguration';
+/** → `PolicyTemplateItem[]`: the templates of a new policy, as snippets filled in from the workspace (docs/new-policy.md). */
+export const POLICY_TEMPLATES_REQUEST = 'meshPolicy/policyTemplates';
 /** The content of a schema URI the client contributed to the Red Hat YAML extension (`schema/yamlExtension.ts`), or null. */
 export const YAML_SCHEMA_CONTENT_REQUEST = 'meshPolicy/yamlSchemaContent';
 /** Sent after each new simulation, so that open reports and maps refresh. */
@@ -607,6 +609,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   // Custom request for the client's "Insert access log configuration" command: the snippets are
   // engine data, so the client stays free of mesh knowledge.
   connection.onRequest(ACCESS_LOG_CONFIGURATION_REQUEST, () => LOG_CONFIGURATION);
+  connection.onRequest(POLICY_TEMPLATES_REQUEST, () => policyTemplateItems(workspace));
   connection.onRequest(YAML_SCHEMA_CONTENT_REQUEST, (params: { uri?: unknown }) => (typeof params?.uri === 'string' ? yamlSchemaContent(engine.registry.catalog, params.uri) ?? null : null));
   refuseAfterShutdown(connection);
 

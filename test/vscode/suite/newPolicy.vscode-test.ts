@@ -40,4 +40,21 @@ suite('Mesh Policy Auditor: a new policy from a template in VS Code', () => {
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }
   });
+
+  test('New Policy from Template... opens the template picked in a new document, ready to Tab through', async () => {
+    assert.ok((await vscode.commands.getCommands(true)).includes('meshPolicy.newPolicy'));
+    await vscode.commands.executeCommand('meshPolicy.newPolicy', 'linkerd-allow-identities');
+    const editor = await until('the new document', () => {
+      const active = vscode.window.activeTextEditor;
+      return active?.document.isUntitled && active.document.getText().includes('kind: MeshTLSAuthentication') ? active : undefined;
+    });
+    try {
+      assert.equal(editor.document.languageId, 'yaml');
+      assert.match(editor.document.getText(), /^apiVersion: policy\.linkerd\.io\/v1alpha1\nkind: AuthorizationPolicy\n/);
+      // The example workspace is Istio's: no Linkerd Server to pick, the placeholder names one.
+      assert.match(editor.document.getText(), /kind: Server\n {4}name: cart-http\n/);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+  });
 });
