@@ -17,14 +17,15 @@ import { EXAMPLES } from '../helpers/paths';
 
 const engine = new Engine();
 
-function exampleWorkspace(mesh: Mesh): WorkspaceModel {
-  const dir = join(EXAMPLES, mesh);
+function exampleWorkspace(example: string): WorkspaceModel {
+  const dir = join(EXAMPLES, example);
   const workspace = new WorkspaceModel(defaultConfig(dir));
   for (const path of collectPolicyFiles([dir]).files) workspace.update(engine.prepare(engine.read(path, readFileSync(path, 'utf8'))));
   return workspace;
 }
 
-const WORKSPACES = new Map((['istio', 'linkerd', 'consul'] as const).map((mesh) => [mesh, exampleWorkspace(mesh)]));
+const EXAMPLE_DIRS: Record<Mesh, string[]> = { istio: ['istio', 'istio-ambient', 'istio-dry-run'], linkerd: ['linkerd'], consul: ['consul'] };
+const WORKSPACES = new Map(Object.values(EXAMPLE_DIRS).flat().map((example) => [example, exampleWorkspace(example)]));
 const NO_FACTS = templateFacts(undefined);
 
 /** The suggestions at `|` in `text` (the bar removed), in a file at `path`. */
@@ -38,24 +39,24 @@ function suggestAt(textWithBar: string, options: { path?: string; facts?: Templa
 /** What a template's defaults may meet in the example workspaces, because the example already
  * has it everywhere: then any default repeats something and the user picks. */
 const TAKEN_EVERYWHERE: Record<string, string> = {
-  'istio-strict-mtls': 'MPA1022', // the example's one namespace has its PeerAuthentication
-  'linkerd-server': 'MPA2009', // every named port of the example has its Server
+  'istio-strict-mtls in istio': 'MPA1022', // the example's one namespace has its PeerAuthentication
+  'linkerd-server in linkerd': 'MPA2009', // every named port of the example has its Server
 };
 
 describe('new policy templates', () => {
-  for (const template of POLICY_TEMPLATES) {
-    it(`${template.id}: pressing Tab through it gives a policy that the example workspace lints clean`, () => {
-      const workspace = WORKSPACES.get(template.mesh)!;
+  for (const template of POLICY_TEMPLATES) for (const example of EXAMPLE_DIRS[template.mesh]) {
+    it(`${template.id}: pressing Tab through it gives a policy that examples/${example} lints clean`, () => {
+      const workspace = WORKSPACES.get(example)!;
       const facts = templateFacts(workspace);
       const text = snippetDefaults(templateSnippet(template, facts));
-      const path = join(EXAMPLES, template.mesh, `new-policy.${template.format}`);
+      const path = join(EXAMPLES, example, `new-policy.${template.format}`);
       const prepared = engine.prepare(engine.read(path, text));
       workspace.update(prepared);
       try {
         const resources = prepared.recognition.resources;
         assert.ok(resources.length > 0, `nothing recognized in:\n${text}`);
         assert.ok(resources.every((r) => r.mesh === template.mesh), 'every document is of the template\'s mesh');
-        const findings = engine.lint(prepared, workspace).findings.filter((f) => (f.severity === 'error' || f.severity === 'warning') && f.code !== TAKEN_EVERYWHERE[template.id]);
+        const findings = engine.lint(prepared, workspace).findings.filter((f) => (f.severity === 'error' || f.severity === 'warning') && f.code !== TAKEN_EVERYWHERE[`${template.id} in ${example}`]);
         assert.deepEqual(findings.map((f) => `${f.range.start.line + 1}: ${f.code} ${f.message}`), [], text);
       } finally {
         workspace.remove(path);
@@ -67,11 +68,11 @@ describe('new policy templates', () => {
     const facts = templateFacts(WORKSPACES.get('istio'));
     const snippet = templateSnippet(POLICY_TEMPLATES.find((t) => t.id === 'istio-allow-callers')!, facts);
     // Tab walks the namespace first (one in the example: a placeholder), then the workload (the
-    // name mirrors it), then the caller.
+    // name mirrors it), then the caller: by default another workload than the one called.
     assert.match(snippet, /namespace: \$\{1:shop\}\n/);
     assert.match(snippet, /name: \$\{2\|cart,frontend,payments\|\}-allow\n/);
     assert.match(snippet, /app: \$\{2\}\n/);
-    assert.match(snippet, /- cluster\.local\/ns\/\$\{3:shop\}\/sa\/\$\{4\|cart,frontend,payments\|\}\n/);
+    assert.match(snippet, /- cluster\.local\/ns\/\$\{3:shop\}\/sa\/\$\{4\|frontend,cart,payments\|\}\n/);
   });
 
   it('puts first a namespace without a PeerAuthentication, and a port without a Linkerd Server', () => {
@@ -96,6 +97,15 @@ describe('new policy templates', () => {
         workspace.remove(path);
       }
     }
+  });
+
+  it('attaches by targetRefs to the Service where the workload is ambient and behind a waypoint', () => {
+    const facts = templateFacts(WORKSPACES.get('istio-ambient'));
+    const snippet = templateSnippet(POLICY_TEMPLATES.find((t) => t.id === 'istio-allow-callers')!, facts);
+    assert.match(snippet, /spec:\n {2}targetRefs:\n {4}- kind: Service\n {6}group: ""\n {6}name: \$\{2/);
+    assert.doesNotMatch(snippet, /selector:/);
+    // and by selector where the workload has a sidecar
+    assert.match(templateSnippet(POLICY_TEMPLATES.find((t) => t.id === 'istio-allow-callers')!, templateFacts(WORKSPACES.get('istio'))), /spec:\n {2}selector:\n {4}matchLabels:\n {6}app: /);
   });
 
   it('writes the trust domain the configuration names', () => {

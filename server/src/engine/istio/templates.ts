@@ -1,19 +1,47 @@
-import type { TemplateFacts } from '../newPolicy/facts';
+import type { TemplateFacts, TemplateWorkload } from '../newPolicy/facts';
+import { chooseWaypoint, isAmbient } from './ambient';
 import { SnippetWriter } from '../newPolicy/snippet';
 import { header, stops, type PolicyTemplate } from '../newPolicy/template';
 
 const AP = 'AuthorizationPolicy';
 
-/** The head of a policy on one workload: its kind, name, namespace and selector. */
-function onWorkload(facts: TemplateFacts, kind: string, name: string, namespace: string, app: string): string {
+/**
+ * The head of a policy on the first workload: its kind, name, namespace and what it attaches by.
+ * That is the workload's selector, or, when it runs in ambient mode behind a waypoint, `targetRefs`
+ * to its Service: ztunnel, which enforces a selector policy there, sees no HTTP attribute, and the
+ * waypoint sees the real caller. Decided for the first workload, which Tab alone keeps.
+ */
+function onWorkload(facts: TemplateFacts, w: SnippetWriter, kind: string, suffix: string): string {
+  const namespace = stops.namespace(facts, w);
+  const target = facts.workloads[0];
+  if (target?.service && behindWaypoint(facts, target)) {
+    const services = (facts.inventory?.services ?? []).filter((s) => s.namespace === target.namespace).map((s) => s.name);
+    const service = w.stop('service', [target.service.name, ...services], target.service.name);
+    return `${header('security.istio.io/v1', kind, facts)}
+metadata:
+  name: ${service}${suffix}
+  namespace: ${namespace}
+spec:
+  targetRefs:
+    - kind: Service
+      group: ""
+      name: ${service}`;
+  }
+  const app = stops.app(facts, w);
   return `${header('security.istio.io/v1', kind, facts)}
 metadata:
-  name: ${name}
+  name: ${app}${suffix}
   namespace: ${namespace}
 spec:
   selector:
     matchLabels:
       ${facts.appLabel}: ${app}`;
+}
+
+function behindWaypoint(facts: TemplateFacts, target: TemplateWorkload): boolean {
+  const inventory = facts.inventory;
+  const namespaceLabels = inventory?.namespaces.get(target.namespace)?.labels;
+  return inventory !== undefined && isAmbient(target.workload.labels, namespaceLabels) && chooseWaypoint(inventory, target.namespace, target.service?.labels, namespaceLabels, true).kind === 'named';
 }
 
 export const ISTIO_TEMPLATES: readonly PolicyTemplate[] = [
@@ -24,9 +52,9 @@ export const ISTIO_TEMPLATES: readonly PolicyTemplate[] = [
     label: `Istio ${AP}: allow one caller to a workload`,
     description: 'An ALLOW policy on the workload: the service account named may call the methods and paths given. Once an ALLOW policy applies to a workload, every call to it that no ALLOW rule matches is denied. Identities need mutual TLS (see *Istio PeerAuthentication: require mutual TLS*).',
     body: (facts, w) => {
-      const [namespace, app] = [stops.namespace(facts, w), stops.app(facts, w)];
+      const head = onWorkload(facts, w, AP, '-allow');
       const caller = `${SnippetWriter.text(facts.istioTrustDomain)}/ns/${stops.callerNamespace(facts, w)}/sa/${stops.callerServiceAccount(facts, w)}`;
-      return `${onWorkload(facts, AP, `${app}-allow`, namespace, app)}
+      return `${head}
   action: ALLOW
   rules:
     - from:
@@ -47,8 +75,9 @@ export const ISTIO_TEMPLATES: readonly PolicyTemplate[] = [
     label: `Istio ${AP}: deny paths to callers from other namespaces`,
     description: 'A DENY policy on the workload: calls to its HTTP port under the path prefix given, from outside the workload\'s namespace, are denied, whatever the ALLOW policies say (DENY is evaluated before ALLOW). A plaintext caller has no namespace, so it is denied too. The port keeps the rule off the workload\'s TCP ports, where Istio would drop the paths and deny every connection from other namespaces.',
     body: (facts, w) => {
-      const [namespace, app, port, prefix] = [stops.namespace(facts, w), stops.app(facts, w), w.stop('port', facts.ports, '8080'), stops.text(w, 'prefix', 'admin')];
-      return `${onWorkload(facts, AP, `${app}-deny-${prefix}`, namespace, app)}
+      const head = onWorkload(facts, w, AP, `-deny-${SnippetWriter.ref('prefix')}`);
+      const [namespace, port, prefix] = [stops.namespace(facts, w), w.stop('port', facts.ports, '8080'), stops.text(w, 'prefix', 'admin')];
+      return `${head}
   action: DENY
   rules:
     - from:
@@ -96,14 +125,14 @@ spec:
     label: 'Istio RequestAuthentication: require a JWT from an issuer',
     description: 'A RequestAuthentication that checks the tokens of the issuer, and an ALLOW policy that lets in only requests that carry a valid one: a RequestAuthentication alone lets a request without a token through.',
     body: (facts, w) => {
-      const [namespace, app] = [stops.namespace(facts, w), stops.app(facts, w)];
+      const head = onWorkload(facts, w, 'RequestAuthentication', '-jwt');
       const issuer = stops.text(w, 'issuer', 'https://issuer.example.com');
-      return `${onWorkload(facts, 'RequestAuthentication', `${app}-jwt`, namespace, app)}
+      return `${head}
   jwtRules:
     - issuer: "${issuer}"
       jwksUri: "${stops.text(w, 'jwks', 'https://issuer.example.com/.well-known/jwks.json')}"
 ---
-${onWorkload(facts, AP, `${app}-require-jwt`, namespace, app)}
+${onWorkload(facts, w, AP, '-require-jwt')}
   action: ALLOW
   rules:
     - from:

@@ -23,11 +23,18 @@ export class SnippetWriter {
     return `\u0000${key}\u0000`;
   }
 
+  /** A place of the stop `key`, declared by `stop` before or after (for text that comes before
+   * the stop in the snippet but after it in the order Tab walks). */
+  static ref(key: string): string {
+    return `\u0000${key}\u0000`;
+  }
+
   /** The snippet: each stop's first place gets its definition, the later ones mirror it. */
   finish(text: string): string {
     const placed = new Set<string>();
     return text.replace(/\u0000([^\u0000]*)\u0000/g, (_, key: string) => {
-      const stop = this.stops.get(key)!;
+      const stop = this.stops.get(key);
+      if (!stop) throw new Error(`snippet stop "${key}" is placed but never declared`);
       if (placed.has(key)) return `\${${stop.index}}`;
       placed.add(key);
       return stop.definition;

@@ -27,8 +27,8 @@ export function header(apiVersion: string, kind: string, facts: TemplateFacts): 
 export const stops = {
   namespace: (facts: TemplateFacts, w: SnippetWriter) => w.stop('namespace', facts.namespaces, 'default'),
   app: (facts: TemplateFacts, w: SnippetWriter) => w.stop('app', facts.apps, 'my-app'),
-  callerNamespace: (facts: TemplateFacts, w: SnippetWriter) => w.stop('callerNamespace', facts.namespaces, 'default'),
-  callerServiceAccount: (facts: TemplateFacts, w: SnippetWriter) => w.stop('callerServiceAccount', facts.serviceAccounts, 'my-client'),
+  callerNamespace: (facts: TemplateFacts, w: SnippetWriter) => w.stop('callerNamespace', facts.callerNamespaces, 'default'),
+  callerServiceAccount: (facts: TemplateFacts, w: SnippetWriter) => w.stop('callerServiceAccount', facts.callerServiceAccounts, 'my-client'),
   text: (w: SnippetWriter, key: string, fallback: string) => w.stop(key, [], fallback),
   choice: (w: SnippetWriter, key: string, values: readonly string[]) => w.stop(key, values, values[0] ?? ''),
 };
