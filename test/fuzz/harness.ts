@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { completeAt } from '../../server/src/engine/complete';
+import { newPolicySuggestions, templateFacts } from '../../server/src/engine/newPolicy';
 import { defaultConfig } from '../../server/src/engine/config/projectConfig';
 import { describeAt } from '../../server/src/engine/describe';
 import { Engine } from '../../server/src/engine/engine';
@@ -83,6 +84,9 @@ export function kindOf(index: number, mix: { cliEvery: number; lspEvery: number 
   const r = caseSeed(index, 7) % 100;
   return r < 40 ? 'lint' : r < 70 ? 'reader' : r < 85 ? 'decide' : 'ingest';
 }
+
+/** Templates filled in from no workspace: their placeholders. */
+const NO_TEMPLATE_FACTS = templateFacts(undefined);
 
 const EXT: Record<PolicyFormat, string> = { yaml: 'yaml', json: 'json', hcl: 'hcl' };
 
@@ -193,6 +197,10 @@ function runLint(c: FuzzCase): void {
   for (const offset of c.meta['offsets'] as number[]) {
     timed('hover', () => describeAt(file, resources, e.registry, Math.min(offset, text.length)));
     timed('completion', () => completeAt(file, resources, e.registry, Math.min(offset, text.length)));
+    // Where no policy is recognized: a new policy's templates, apiVersion and kind; each replaces text inside the file.
+    for (const s of timed('new-policy completion', () => newPolicySuggestions(file, resources, e.registry, Math.min(offset, text.length), NO_TEMPLATE_FACTS))) {
+      check(s.replace.start >= 0 && s.replace.start <= s.replace.end && s.replace.end <= text.length, `new-policy completion "${s.label}" replaces ${s.replace.start}..${s.replace.end} of ${text.length} characters`);
+    }
   }
   // Each fix applied alone keeps the rest of the file and adds no syntax error.
   const syntaxErrors = findings.filter((f) => f.code === 'MPA0001').length;
