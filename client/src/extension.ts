@@ -360,6 +360,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await client?.restart();
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void client?.restart()),
+    // (the server reads the folders, their configuration and traffic at start: a folder added or removed starts it again)
+    vscode.workspace.onDidChangeWorkspaceFolders(() => {
+      output.info('the workspace folders changed; restarting the language server to read them');
+      void client?.restart();
+    }),
   );
 
   client.onNotification('meshPolicy/simulated', () => auditViews.refreshSoon());

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -32,6 +32,9 @@ describe('language server over stdio', () => {
     // A policy on disk that is never opened: the workspace scan must still report it.
     writeFileSync(join(workspace, 'on-disk.yaml'), POLICY.replace('action: allow', 'action: deny'));
     writeFileSync(join(workspace, 'values.yaml'), 'image: {tag: latest\n');
+    // A configuration in a subfolder, which the workspace (read from its root) does not use.
+    mkdirSync(join(workspace, 'team-a'));
+    writeFileSync(join(workspace, 'team-a', '.meshpolicy.yaml'), 'istio:\n  rootNamespace: team-a-root\n');
     client = new LspTestClient();
     const result = await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: 'ws' }]) as InitializeResult;
     assert.equal(result.serverInfo?.name, 'mesh-policy-server');
@@ -74,6 +77,13 @@ describe('language server over stdio', () => {
     assert.deepEqual(diagnostics.map((d) => [d.code, d.message, d.range.start.line, d.range.start.character, d.severity]), [['MPA0004', 'unknown key "istio.rootNamspace"', 1, 2, 2]]);
     await client.change(configUri, 'istio:\n  rootNamespace: mesh-root\n', 2);
     assert.deepEqual(await client.diagnosticsFor(configUri, { version: 2 }), []);
+  });
+
+  it('says that a .meshpolicy.yaml in a subfolder is not used, when it is opened', async () => {
+    const teamConfig = pathToFileURL(join(workspace, 'team-a', '.meshpolicy.yaml')).href;
+    await client.open(teamConfig, 'istio:\n  rootNamespace: team-a-root\n');
+    const diagnostics = await client.diagnosticsFor(teamConfig, { version: 1 });
+    assert.deepEqual(diagnostics.map((d) => [d.code, d.severity, d.range.start.line, String(d.message).split('.')[0]]), [['MPA0004', 2, 0, 'this configuration is not used: no configuration file is in use (the defaults apply)']]);
   });
 
   it('reports policy files in the workspace that are not open, and nothing for other YAML', async () => {

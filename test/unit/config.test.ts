@@ -249,3 +249,32 @@ describe('.meshpolicy.yaml problems as findings (MPA0004), at their key', () => 
   });
 });
 
+
+describe('a .meshpolicy.yaml the workspace does not read (MPA0004)', () => {
+  const engine = new Engine();
+  const text = 'istio:\n  rootNamespace: mesh-root\n';
+  const lintIn = (path: string, inUse: ReturnType<typeof defaultConfig>) => {
+    const workspace = new WorkspaceModel(inUse);
+    const prepared = engine.prepare(engine.read(path, text));
+    workspace.update(prepared);
+    return engine.lint(prepared, workspace).findings.map((f) => `${f.range.start.line + 1}:${f.range.start.character + 1} ${f.severity} ${f.code} ${f.message}`);
+  };
+  const inUse = (file: string | undefined, root = '/ws') => ({ ...defaultConfig(root), ...(file ? { file } : {}) });
+  const CASES: Array<[string, string, ReturnType<typeof defaultConfig>, string | undefined]> = [
+    ['the configuration in use', '/ws/.meshpolicy.yaml', inUse('/ws/.meshpolicy.yaml'), undefined],
+    ['one in a subfolder', '/ws/team-a/.meshpolicy.yaml', inUse('/ws/.meshpolicy.yaml'), 'the configuration in use is ../.meshpolicy.yaml'],
+    ['another folder of a multi-root workspace, the defaults in use', '/other/.meshpolicy.yaml', inUse(undefined), 'no configuration file is in use (the defaults apply)'],
+    ['a new one at the root, read once saved', '/ws/.meshpolicy.yaml', inUse(undefined), undefined],
+    ['the root\'s, while meshPolicy.configFile names another', '/ws/.meshpolicy.yaml', inUse('/ws/config/mesh.yaml'), 'the configuration in use is config/mesh.yaml'],
+  ];
+  for (const [name, path, config, used] of CASES) {
+    it(`${name}: ${used ? 'says it is not used' : 'nothing'}`, () => {
+      const findings = lintIn(path, config);
+      assert.deepEqual(findings, used ? [`1:1 warning MPA0004 this configuration is not used: ${used}. The editor reads the .meshpolicy.yaml of the first workspace folder (or the file meshPolicy.configFile names) for every folder; the command line reads the one in or above its working directory, or --config`] : []);
+    });
+  }
+
+  it('a file linted on its own is its own configuration', () => {
+    assert.deepEqual(engine.lintText('/ws/team-a/.meshpolicy.yaml', text).findings, []);
+  });
+});

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { configFindings, isConfigFile } from './config/configFindings';
+import { configFindings, isConfigFile, unusedConfigFindings } from './config/configFindings';
 import type { WorkspaceView } from './checks/check';
 import { deferringFindings, runChecksTracked, stillValid, type TrackedCheck } from './checks/runChecks';
 import { applyRuleSettings } from './checks/suppress';
@@ -123,13 +123,14 @@ export class Engine {
     const prepared = 'recognition' in input ? input : this.prepare(input);
     const { file } = prepared;
     const { resources, unserved } = prepared.recognition;
+    const alone = !workspace;
     if (!workspace) {
       const single = new WorkspaceModel(defaultConfig(dirname(file.path)));
       single.update(prepared);
       workspace = single;
     }
     const findings = this.syntaxFindings(prepared);
-    if (isConfigFile(file.path)) findings.push(...configFindings(file));
+    if (isConfigFile(file.path)) findings.push(...configFindings(file), ...(alone ? [] : unusedConfigFindings(file, workspace.config)));
     for (const item of unserved) {
       const entry = getEntry(item.node, 'apiVersion')!;
       const preferred = this.registry.catalog.entries.find((e) => e.kind === item.kind && item.servedVersions[0] === e.version && item.apiVersion.startsWith(`${e.group}/`));

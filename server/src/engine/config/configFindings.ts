@@ -1,9 +1,9 @@
-import { basename, dirname } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import { Codes } from '../codes';
 import type { Finding } from '../findings';
 import type { SourceFile } from '../source/sourceFile';
 import { locate, type Span } from '../source/tree';
-import { CONFIG_FILE_NAME, defaultConfig, parseConfig } from './projectConfig';
+import { CONFIG_FILE_NAME, defaultConfig, parseConfig, type ProjectConfig } from './projectConfig';
 
 /** Whether the file is a project configuration (`.meshpolicy.yaml`), by name. */
 export function isConfigFile(path: string): boolean {
@@ -29,6 +29,21 @@ export function configFindings(file: SourceFile): Finding[] {
     findings.push({ file: file.path, range: file.lines.range(span), severity: config.unusable ? 'error' : 'warning', code: Codes.config, message: problem.message.slice(prefix.length) });
   }
   return findings;
+}
+
+/**
+ * A `.meshpolicy.yaml` that the workspace being checked does not read (`inUse` is its
+ * configuration): one in a subfolder, or in another folder of a multi-root workspace. Its
+ * settings have no effect, which nothing else would tell the user who edits it.
+ */
+export function unusedConfigFindings(file: SourceFile, inUse: ProjectConfig): Finding[] {
+  // (the defaults are in use and this file is where they would be read from: it is new, and read once saved)
+  if (inUse.file === file.path || (inUse.file === undefined && dirname(file.path) === inUse.root)) return [];
+  const used = inUse.file ? `the configuration in use is ${relative(dirname(file.path), inUse.file)}` : 'no configuration file is in use (the defaults apply)';
+  return [{
+    file: file.path, range: file.lines.range(firstLineSpan(file)), severity: 'warning', code: Codes.config,
+    message: `this configuration is not used: ${used}. The editor reads the ${CONFIG_FILE_NAME} of the first workspace folder (or the file meshPolicy.configFile names) for every folder; the command line reads the one in or above its working directory, or --config`,
+  }];
 }
 
 function firstLineSpan(file: SourceFile): Span {
