@@ -18,6 +18,7 @@ import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
 import { runGenerateCli, runReportCli, writeFileAtomic } from './audit';
 import { runTranslateCli } from './translate';
+import { runAccessCli } from './access';
 import { runAuthzCli } from './authz';
 import { runTestCli } from './test';
 import { LivePolicyTests } from '../engine/policyTests/live';
@@ -45,6 +46,8 @@ Commands:
   authz <namespace>/<workload> --policies <paths>
                                The policies that apply to one workload (a Consul service), in the
                                order its mesh evaluates them (mesh-policy authz --help).
+  access --policies <paths>    Who may call whom by the policies alone, before any traffic, and
+                               what a change opened since a git ref (mesh-policy access --help).
   translate --to istio|linkerd|consul <policy files or folders...>
                                Another mesh's policies for the same access, checked by
                                simulating both (mesh-policy translate --help).
@@ -336,6 +339,10 @@ export function main(): void {
     const entry = process.argv[1];
     const run = process.argv[2] === 'report' ? runReportCli : process.argv[2] === 'generate' ? runGenerateCli : runTranslateCli;
     void run(process.argv.slice(3), io, entry ? { file: entry, argv: ['traffic', '--ingest-worker'] } : undefined, { signal: interruptSignal() }).then(finishProcess);
+    return;
+  }
+  if (process.argv[2] === 'access') {
+    void runAccessCli(process.argv.slice(3), io).then(finishProcess);
     return;
   }
   if (process.argv[2] === 'authz') {

@@ -1,4 +1,6 @@
 import type { WorkspaceView } from '../checks/check';
+import { InventoryIndex } from '../inventory/inventoryIndex';
+import { consulServiceName } from '../traffic/ingest/identity';
 import type { Resource } from '../resource';
 import { getEntry, getScalarString, type NodePath } from '../source/tree';
 import { closestMatches, plural } from '../schema/messages';
@@ -81,6 +83,29 @@ function section(list: DestinationIntentions, defaultText: string): AuthzSection
   if (list.rejected) summary.unshift(list.rejected);
   const title = `intentions for ${list.label}${list.alternative ? ` (${list.alternative})` : ''}, first matching source decides`;
   return { title, rows, summary, notes: [] };
+}
+
+/**
+ * The services Consul's mesh holds by the workspace: those intentions name (not wildcards) and
+ * the inventory's workloads with `consul.hashicorp.com/connect-inject: "true"`, each once, as
+ * `namespace/name` when Enterprise namespaces are in use, else by name (in namespace `default`).
+ */
+export function consulMeshServices(workspace: WorkspaceView, compiled: ConsulPolicies = new ConsulPolicies(policySetOf(workspace, 'consul'))): Array<{ key: string; namespace: string; name: string }> {
+  const namespaces = compiled.usesNamespaces;
+  const out = new Map<string, { key: string; namespace: string; name: string }>();
+  const add = (namespace: string, name: string): void => {
+    if (name === '*' || name === '') return;
+    const ns = namespaces ? namespace : 'default';
+    const key = namespaces ? `${ns}/${name}` : name;
+    if (!out.has(key)) out.set(key, { key, namespace: ns, name });
+  };
+  for (const entry of compiled.entries) {
+    add(entry.namespace, entry.name);
+    for (const s of entry.sources) add(s.namespace, s.name);
+  }
+  const index = InventoryIndex.of(workspace.inventory);
+  for (const w of workspace.inventory.workloads) if (!w.owner && w.annotations['consul.hashicorp.com/connect-inject'] === 'true') add(w.namespace, consulServiceName(index, w));
+  return [...out.values()].sort((a, b) => a.key.localeCompare(b.key));
 }
 
 /** The services intentions name, as destinations or sources. */

@@ -15,7 +15,8 @@ export type PortProtocol = 'http' | 'tcp' | 'unknown';
 const HTTP = new Set(['http', 'http2', 'grpc', 'grpc-web', 'h2c', 'kubernetes.io/h2c']);
 const TCP = new Set(['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis']);
 
-function declared(port: ServicePort): PortProtocol {
+/** The protocol a Service port declares by its `appProtocol` or name (`unknown`: left to sniffing). */
+export function declaredPortProtocol(port: ServicePort): PortProtocol {
   const name = port.appProtocol?.toLowerCase() ?? port.name?.toLowerCase().split('-')[0] ?? '';
   const full = port.appProtocol?.toLowerCase() ?? port.name?.toLowerCase() ?? '';
   if (HTTP.has(name) || full.startsWith('grpc-web')) return 'http';
@@ -38,7 +39,7 @@ export function targetProtocol(context: TranslationContext, target: Workloads, p
         if (port.protocol.toUpperCase() === 'UDP') continue;
         for (const resolved of index.targetPort(service, port.port)) {
           const set = byPort.get(resolved.containerPort) ?? new Set();
-          set.add(declared(port));
+          set.add(declaredPortProtocol(port));
           byPort.set(resolved.containerPort, set);
         }
       }

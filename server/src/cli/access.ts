@@ -1,0 +1,138 @@
+import { resolve } from 'node:path';
+import { accessMap, accessMarkdown, accessText, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap } from '../engine/access';
+import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/baseline';
+import { MESHES, type Mesh } from '../engine/meshes';
+import { Simulation } from '../engine/simulate';
+import type { SourceRef } from '../engine/simulate/types';
+import { collectPolicyFiles } from '../engine/workspaceFiles';
+import { ArgCursor } from './args';
+import { commandFailure, HelpRequested, UsageError } from './errors';
+import type { CliIo } from './main';
+import { loadWorkspace } from './simulate';
+import { displayPath } from './traffic';
+
+export const ACCESS_USAGE = `Usage: mesh-policy access --policies <paths> [options]
+
+access maps who may call whom by the policies alone, before any traffic (docs/access-map.md):
+every caller identity of the inventory (Istio and Linkerd service accounts of the workloads in
+the mesh, Consul services) and a caller with none (-, plaintext), against every destination port,
+each decided by the mesh's simulator as a call that carries nothing yet known of a request. A
+verdict that turns on the request (method, path, headers, token) says "depends" and names what.
+With --baseline it compares with the policies at a git ref: the access each change opens or closes.
+
+Options:
+  --policies <paths>           Policy files or folders (several after the option, repeated, or
+                               separated with commas).
+  --inventory <paths>          Kubernetes manifests or kubectl dumps (default: the policy paths).
+  --from <ns | ns/name | ->    Only these callers: a namespace, one identity, or - (no identity).
+  --to <ns | ns/name>          Only these destinations: a namespace or one workload (Consul: service).
+  --mesh istio|linkerd|consul  Only this mesh (default: every mesh with policies).
+  --baseline <git ref>         Also map the policies as they were at the ref (the inventory as it is
+                               now) and list the calls each change opened or closed.
+  --fail-on-new-access         With --baseline: exit 1 when a change opens access (deny → allow,
+                               deny → depends, depends → allow), as a gate in CI.
+  --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
+  --format text|json|md        Per destination the callers by verdict (default); the whole map as
+                               JSON; Markdown tables, for a pull request comment.
+
+Exit codes: 0 mapped, 1 --fail-on-new-access and access opened, 2 usage error, unreadable input,
+or a --baseline that is not a git ref of the repository holding the policies.`;
+
+interface AccessArgs {
+  policies: string[];
+  inventory: string[];
+  config?: string;
+  baseline?: string;
+  failOnNewAccess: boolean;
+  filter: AccessFilter;
+  format: 'text' | 'json' | 'md';
+}
+
+function parse(args: string[]): AccessArgs {
+  const parsed: AccessArgs = { policies: [], inventory: [], failOnNewAccess: false, filter: {}, format: 'text' };
+  for (const cli = new ArgCursor(args); cli.next();) {
+    switch (cli.flag) {
+      case '--help': case '-h': throw new HelpRequested();
+      case '--policies': parsed.policies.push(...cli.list()); break;
+      case '--inventory': parsed.inventory.push(...cli.list()); break;
+      case '--config': parsed.config = cli.value(); break;
+      case '--baseline': parsed.baseline = cli.value(); break;
+      case '--fail-on-new-access': parsed.failOnNewAccess = true; break;
+      case '--from': parsed.filter.from = name('--from', cli.value(), true); break;
+      case '--to': parsed.filter.to = name('--to', cli.value(), false); break;
+      case '--mesh': {
+        const v = cli.value();
+        if (!(MESHES as readonly string[]).includes(v)) throw new UsageError(`--mesh must be istio, linkerd or consul (got "${v}")`);
+        parsed.filter.meshes = [...(parsed.filter.meshes ?? []), v as Mesh];
+        break;
+      }
+      case '--format': {
+        const v = cli.value();
+        if (v !== 'text' && v !== 'json' && v !== 'md') throw new UsageError(`--format must be text, json or md (got "${v}")`);
+        parsed.format = v;
+        break;
+      }
+      default:
+        throw cli.unexpected();
+    }
+  }
+  if (parsed.policies.length === 0) throw new UsageError('access needs --policies');
+  if (parsed.failOnNewAccess && parsed.baseline === undefined) throw new UsageError('--fail-on-new-access needs --baseline: the ref to compare with');
+  return parsed;
+}
+
+function name(flag: string, value: string, dash: boolean): string {
+  if (dash && value === '-') return value;
+  if (!/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?(\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/.test(value)) throw new UsageError(`${flag} must be a namespace or <namespace>/<name>${dash ? ', or -' : ''} (got "${value}")`);
+  return value;
+}
+
+export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
+  try {
+    const parsed = parse(args);
+    const loaded = loadWorkspace(parsed, io);
+    if (typeof loaded === 'number') return loaded;
+    const map = accessMap(loaded.workspace, loaded.simulation, parsed.filter);
+    let changes: AccessChange[] | undefined;
+    if (parsed.baseline !== undefined) {
+      const paths = parsed.policies.map((p) => resolve(io.cwd, p));
+      try {
+        const files = await readFilesAtRef(paths, parsed.baseline, collectPolicyFiles(paths).files);
+        const then = baselineWorkspace(loaded.engine, files, loaded.workspace.config);
+        // Files the ref does not have (added since, or read only for the inventory) give their
+        // workloads as they are now, and no policy: the map compares policies, not deployments.
+        for (const file of loaded.workspace.sourceFiles) {
+          if (!files.texts.has(file.path)) then.update({ file, recognition: { resources: [], unserved: [] } });
+        }
+        changes = compareAccess(accessMap(then, new Simulation(then), parsed.filter), map);
+      } catch (error) {
+        if (!(error instanceof BaselineError)) throw error;
+        io.stderr(`mesh-policy: --baseline: ${error.message}`);
+        return 2;
+      }
+    }
+    const rel = (p: string) => displayPath(io.cwd, p);
+    switch (parsed.format) {
+      case 'json': io.stdout(JSON.stringify({ ...relativeMap(map, rel), ...(changes ? { baseline: parsed.baseline, changes: changes.map((c) => relativeChange(c, rel)) } : {}) }, null, 2)); break;
+      case 'md': io.stdout(accessMarkdown(map, rel) + (changes ? `\n\n${changesMarkdown(changes, parsed.baseline!)}` : '')); break;
+      default: io.stdout(accessText(map, rel) + (changes ? `\n\n${changesText(changes, parsed.baseline!, rel)}` : ''));
+    }
+    return parsed.failOnNewAccess && changes?.some((c) => c.direction === 'opened') ? 1 : 0;
+  } catch (error) {
+    return commandFailure(error, io, ACCESS_USAGE);
+  }
+}
+
+const relativeRef = (at: SourceRef | undefined, rel: (p: string) => string) => (at ? { ...at, file: rel(at.file) } : undefined);
+
+function relativeCell<T extends { policy?: SourceRef; rule?: SourceRef }>(cell: T, rel: (p: string) => string): T {
+  return { ...cell, ...(cell.policy ? { policy: relativeRef(cell.policy, rel) } : {}), ...(cell.rule ? { rule: relativeRef(cell.rule, rel) } : {}) };
+}
+
+function relativeMap(map: AccessMap, rel: (p: string) => string): AccessMap {
+  return { ...map, meshes: map.meshes.map((m) => ({ ...m, rows: m.rows.map((r) => ({ ...r, cells: r.cells.map((c) => relativeCell(c, rel)) })) })) };
+}
+
+function relativeChange(change: AccessChange, rel: (p: string) => string): AccessChange {
+  return { ...change, before: change.before && relativeCell(change.before, rel), after: change.after && relativeCell(change.after, rel) };
+}

@@ -1,0 +1,26 @@
+import { consulMeshServices } from '../authz/consul';
+import type { WorkspaceView } from '../checks/check';
+import { destinationProtocols, isHttpLike } from '../checks/consul/workspaceIndex';
+import type { Simulation } from '../simulate';
+import { cellCall } from './call';
+import type { AccessCaller, AccessDestination, MeshAccessSpace } from './types';
+
+/**
+ * Consul: intentions apply to services, not ports, and every caller in the mesh has an identity.
+ * Callers and destinations are the services the intentions name and the connect-injected
+ * workloads; a destination's protocol is what its service-defaults (or the global
+ * proxy-defaults) set, and with none the simulator decides both ways.
+ */
+export function consulAccessSpace(workspace: WorkspaceView, simulation: Pick<Simulation, 'identityNamespace'>): MeshAccessSpace {
+  const services = consulMeshServices(workspace);
+  return {
+    mesh: 'consul',
+    callers: () => services.map((s): AccessCaller => ({ key: s.key, identity: { namespace: s.namespace, name: s.name }, workloads: [] })),
+    destinations: () => services.map((s): AccessDestination => {
+      const protocols = new Set(destinationProtocols(workspace, s).declarations.map((d) => (isHttpLike(d.protocol) ? 'http' : 'tcp')));
+      const [only] = protocols;
+      return { key: s.key, namespace: s.namespace, name: s.name, ...(protocols.size === 1 && only ? { protocol: only } : {}) };
+    }),
+    call: (caller, destination) => cellCall('consul', caller, destination, workspace.config, simulation),
+  };
+}

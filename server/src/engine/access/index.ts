@@ -1,0 +1,127 @@
+import { authzReaders } from '../authz';
+import { isUnknown } from '../authz/types';
+import type { WorkspaceView } from '../checks/check';
+import type { WorkloadInfo } from '../inventory/inventory';
+import type { Mesh } from '../meshes';
+import type { Simulation } from '../simulate';
+import type { Verdict } from '../simulate/types';
+import { consulAccessSpace } from './consul';
+import { istioAccessSpace } from './istio';
+import { linkerdAccessSpace } from './linkerd';
+import type { AccessCell, AccessFilter, AccessMap, MeshAccess, MeshAccessSpace } from './types';
+
+export * from './types';
+export { accessMarkdown, accessText, changesMarkdown, changesText } from './render';
+
+/**
+ * The access map of the workspace: per mesh with policies in it, every caller against every
+ * destination port, decided by `simulation` (built from the same workspace). The workloads of
+ * the inventory that no mesh with policies here enrolls (no proxy injected, not ambient, not
+ * connect-injected) are listed in the notes: nothing checks the calls they receive.
+ */
+export function accessMap(workspace: WorkspaceView, simulation: Simulation, filter: AccessFilter = {}): AccessMap {
+  const notes: string[] = [];
+  const readers = authzReaders(workspace);
+  const enrolled = new Map<Mesh, WorkloadInfo[]>();
+  const outside: string[] = [];
+  const topLevel = workspace.inventory.workloads.filter((w) => !w.owner).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  const seen = new Set<string>();
+  for (const w of topLevel) {
+    const key = `${w.namespace}/${w.name}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const listings = readers.map((r) => r.list({ namespace: w.namespace, name: w.name })).filter((l) => !isUnknown(l));
+    const meshes = listings.flatMap((l) => (!isUnknown(l) && l.enrolled ? [l.mesh] : []));
+    for (const mesh of meshes) if (mesh !== 'consul') enrolled.set(mesh, [...(enrolled.get(mesh) ?? []), w]);
+    if (!meshes.length && readers.some((r) => r.mesh !== 'consul')) outside.push(key);
+  }
+  if (outside.length) notes.push(`not in a mesh (no proxy injected, not ambient): nothing checks the calls to ${outside.join(', ')}`);
+
+  const spaces: MeshAccessSpace[] = [];
+  for (const reader of readers) {
+    if (filter.meshes && !filter.meshes.includes(reader.mesh)) continue;
+    if (reader.mesh === 'istio') spaces.push(istioAccessSpace(workspace, simulation, enrolled.get('istio') ?? []));
+    if (reader.mesh === 'linkerd') spaces.push(linkerdAccessSpace(workspace, simulation, enrolled.get('linkerd') ?? []));
+    if (reader.mesh === 'consul') spaces.push(consulAccessSpace(workspace, simulation));
+  }
+  const meshes: MeshAccess[] = [];
+  for (const space of spaces) {
+    const callers = space.callers().filter((c) => matchesFilter(filter.from, c.key, c.identity));
+    const destinations = space.destinations().filter((d) => matchesFilter(filter.to, d.key, d));
+    if (!callers.length || !destinations.length) {
+      const none = !callers.length ? (filter.from ? `no caller matches --from ${filter.from}` : 'no caller identity in the inventory') : filter.to ? `no destination matches --to ${filter.to}` : 'no workload of the inventory is in the mesh';
+      notes.push(`${space.mesh}: ${none}`);
+      continue;
+    }
+    const rows = destinations.map((destination) => ({
+      destination,
+      cells: callers.map((caller): AccessCell => {
+        const decision = simulation.decide(space.call(caller, destination));
+        return {
+          caller: caller.key, verdict: decision.verdict, reason: decision.reason,
+          ...(decision.verdict === 'unknown' && decision.missing?.length ? { needs: [...decision.missing] } : {}),
+          ...(decision.policy ? { policy: decision.policy } : {}),
+          ...(decision.rule ? { rule: decision.rule } : {}),
+        };
+      }),
+    }));
+    meshes.push({ mesh: space.mesh, callers, rows });
+  }
+  return { meshes, notes };
+}
+
+/** `namespace` matches a namespace (or a Consul service named so without namespaces), `namespace/name` one workload or service, `-` the caller without identity. */
+function matchesFilter(filter: string | undefined, key: string, named: { namespace: string; name: string } | undefined): boolean {
+  if (filter === undefined) return true;
+  if (filter === '-') return key === '-';
+  if (!named) return false;
+  if (filter.includes('/')) return filter === `${named.namespace}/${named.name}` || filter === key;
+  return filter === named.namespace || (!key.includes('/') && filter === key);
+}
+
+/** How a change of one cell moves access: `opened` (more calls may pass), `closed` (fewer), `changed` (as open, decided otherwise). */
+export type AccessDirection = 'opened' | 'closed' | 'changed';
+
+export interface AccessChange {
+  mesh: Mesh;
+  caller: string;
+  destination: string;
+  before: AccessCell | undefined;
+  after: AccessCell | undefined;
+  direction: AccessDirection;
+}
+
+// deny passes nothing, allow everything; a verdict that depends on the request or on a provider lies between
+const OPENNESS: Record<Verdict, number> = { deny: 0, unknown: 1, external: 1, allow: 2 };
+
+/**
+ * The cells whose verdict differs between two maps of the same inventory (`before`: the policies
+ * at a git ref), opened first. A cell on one side only (a destination or caller that exists at
+ * one side) counts as denied on the other.
+ */
+export function compareAccess(before: AccessMap, after: AccessMap): AccessChange[] {
+  const cells = (map: AccessMap) => {
+    const out = new Map<string, { mesh: Mesh; caller: string; destination: string; cell: AccessCell }>();
+    for (const m of map.meshes) for (const row of m.rows) for (const cell of row.cells) out.set(`${m.mesh}\u0000${cell.caller}\u0000${row.destination.key}`, { mesh: m.mesh, caller: cell.caller, destination: row.destination.key, cell });
+    return out;
+  };
+  const was = cells(before);
+  const now = cells(after);
+  const changes: AccessChange[] = [];
+  for (const key of new Set([...was.keys(), ...now.keys()])) {
+    const a = was.get(key);
+    const b = now.get(key);
+    const from = a?.cell.verdict ?? 'deny';
+    const to = b?.cell.verdict ?? 'deny';
+    if (from === to && sameNeeds(a?.cell, b?.cell)) continue;
+    const where = (b ?? a)!;
+    const direction: AccessDirection = OPENNESS[to] > OPENNESS[from] ? 'opened' : OPENNESS[to] < OPENNESS[from] ? 'closed' : 'changed';
+    changes.push({ mesh: where.mesh, caller: where.caller, destination: where.destination, before: a?.cell, after: b?.cell, direction });
+  }
+  const order: Record<AccessDirection, number> = { opened: 0, changed: 1, closed: 2 };
+  return changes.sort((x, y) => order[x.direction] - order[y.direction] || x.mesh.localeCompare(y.mesh) || x.destination.localeCompare(y.destination) || x.caller.localeCompare(y.caller));
+}
+
+function sameNeeds(a: AccessCell | undefined, b: AccessCell | undefined): boolean {
+  return (a?.needs ?? []).join() === (b?.needs ?? []).join();
+}

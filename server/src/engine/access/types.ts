@@ -1,0 +1,82 @@
+import type { Mesh } from '../meshes';
+import type { SourceRef, Verdict } from '../simulate/types';
+import type { AccessRecord } from '../traffic/accessRecord';
+
+/**
+ * The access map (`mesh-policy access`, docs/access-map.md): who may call whom by the policies
+ * alone, before any traffic. Every caller identity the inventory holds, and a caller without one,
+ * against every destination port, each cell decided by the mesh's own simulator from a call that
+ * says only what is known before a request is made: the caller, the destination and port, and the
+ * protocol where the inventory declares it. What a request carries (method, path, headers, token)
+ * is left unknown, so a cell whose verdict depends on it says `unknown` and names what it depends on.
+ */
+
+/** A caller: a workload identity (`namespace/name`: an Istio or Linkerd service account, a Consul service), or none. */
+export interface AccessCaller {
+  /** `namespace/name`, or `-` for a caller with no mesh identity (plaintext: a workload outside the mesh). */
+  key: string;
+  identity?: { namespace: string; name: string };
+  /** The inventory's workloads that call with this identity (`namespace/name`). */
+  workloads: string[];
+}
+
+/** A destination: a workload (Consul: a service) and one port it receives calls on. */
+export interface AccessDestination {
+  /** `namespace/name:port`, `namespace/name` when no port is known (Consul: the service). */
+  key: string;
+  namespace: string;
+  name: string;
+  port?: number;
+  /** The port's name, from the container or Service that declares it. */
+  portName?: string;
+  /** The protocol the inventory declares for the port; absent: not declared (the mesh detects it). */
+  protocol?: 'http' | 'tcp';
+  /** Istio: the Service the calls are addressed to (a waypoint serves the calls through it). */
+  service?: string;
+  /** How the mesh tells the protocol, where the inventory does not declare it (`protocol detected`). */
+  protocolNote?: string;
+}
+
+/** What a mesh decides for calls from one caller to one destination. */
+export interface AccessCell {
+  caller: string;
+  /** `unknown`: it depends on what the request carries, or on something else the inventory does not say (`needs`). */
+  verdict: Verdict;
+  /** For `unknown`: the attributes the verdict depends on, as the simulator names them (`request.path`, `protocol`, `source.ip`). */
+  needs?: string[];
+  policy?: SourceRef;
+  rule?: SourceRef;
+  reason: string;
+}
+
+export interface AccessRow {
+  destination: AccessDestination;
+  cells: AccessCell[];
+}
+
+export interface MeshAccess {
+  mesh: Mesh;
+  callers: AccessCaller[];
+  rows: AccessRow[];
+}
+
+export interface AccessMap {
+  meshes: MeshAccess[];
+  /** What was left out and why (a workload in no mesh, a filter that matched nothing). */
+  notes: string[];
+}
+
+/** What one mesh enumerates for the map: its callers and destinations, and the call that asks about a pair. */
+export interface MeshAccessSpace {
+  mesh: Mesh;
+  callers(): AccessCaller[];
+  destinations(): AccessDestination[];
+  call(caller: AccessCaller, destination: AccessDestination): AccessRecord;
+}
+
+/** Which callers and destinations to map: `namespace` or `namespace/name`, matched against the keys. */
+export interface AccessFilter {
+  from?: string;
+  to?: string;
+  meshes?: readonly Mesh[];
+}
