@@ -9,6 +9,8 @@ interface CellGroup {
   verdict: Verdict;
   callers: string[];
   why: string;
+  /** The deciding policy and rule, where one decides. */
+  label?: string;
   at?: SourceRef;
 }
 
@@ -42,7 +44,7 @@ function groups(cells: readonly AccessCell[]): CellGroup[] {
     const why = cellWhy(cell);
     const key = `${cell.verdict}\u0000${why}`;
     let group = byKey.get(key);
-    if (!group) byKey.set(key, (group = { verdict: cell.verdict, callers: [], why, ...(cell.rule ?? cell.policy ? { at: (cell.rule ?? cell.policy)! } : {}) }));
+    if (!group) byKey.set(key, (group = { verdict: cell.verdict, callers: [], why, ...(cell.policy ? { label: decidingLabel(cell), at: cell.rule ?? cell.policy } : {}) }));
     group.callers.push(cell.caller);
   }
   return [...byKey.values()].sort((a, b) => VERDICT_ORDER[a.verdict] - VERDICT_ORDER[b.verdict]);
@@ -90,7 +92,12 @@ export function accessMarkdown(map: AccessMap, rel: (path: string) => string): s
     out.push('', `## ${meshHeading(m)}`, '', '| Destination | Allowed | Depends on the request | Denied |', '|---|---|---|---|');
     for (const row of m.rows) {
       const column = (verdicts: Verdict[]) => groups(row.cells).filter((g) => verdicts.includes(g.verdict))
-        .map((g) => `${g.callers.map((c) => `\`${c}\``).join(', ')}${g.verdict === 'allow' || g.verdict === 'deny' ? '' : ` — ${cellMd(g.why)}`}${g.at ? ` ([${g.at.label.split(' ').slice(-1)[0]}](${rel(g.at.file)}#L${g.at.range.start.line + 1}))` : ''}`)
+        .map((g) => {
+          const callers = g.callers.map((c) => `\`${c}\``).join(', ');
+          const link = g.at ? `[${cellMd(g.label ?? g.at.label)}](${rel(g.at.file)}#L${g.at.range.start.line + 1})` : undefined;
+          if (g.verdict === 'unknown' || g.verdict === 'external') return `${callers} — ${cellMd(g.verdict === 'unknown' ? g.why.replace(/ \(.*\)$/, '') : g.why)}${link ? ` (${link})` : ''}`;
+          return `${callers}${link ? ` (by ${link})` : ` (${cellMd(g.why)})`}`;
+        })
         .join('<br>') || '—';
       out.push(`| \`${cellMd(destinationTitle(row.destination))}\` | ${column(['allow'])} | ${column(['unknown', 'external'])} | ${column(['deny'])} |`);
     }
