@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runAccessCli } from '../../server/src/cli/access';
+import { REPO_ROOT } from '../helpers/paths';
+
+async function run(args: string[], cwd = REPO_ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runAccessCli(args, { stdout: (t) => { stdout += `${t}\n`; }, stderr: (t) => { stderr += `${t}\n`; }, cwd });
+  return { code, stdout, stderr };
+}
+
+describe('mesh-policy access on the examples', () => {
+  it('examples/istio: payments:9090 admits the frontend depending on method and path, refuses plaintext under STRICT mTLS; the metrics port is open to all', async () => {
+    const { code, stdout, stderr } = await run(['--policies', 'examples/istio', '--to', 'shop/payments']);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^Istio: 4 callers × 2 destination ports$/m);
+    const block = stdout.split('\n\n').find((b) => b.includes('shop/payments:9090'))!;
+    assert.match(block, /depends +shop\/frontend\n +depends on request\.method, request\.path \(AuthorizationPolicy shop\/payments-callers\) +\[examples\/istio\/security\/authorization-policies\.yaml:61\]/);
+    assert.match(block, /deny +- \(no identity\)\n +denied before authorization: PeerAuthentication shop\/payments-metrics requires mutual TLS \(STRICT\)/);
+    const metrics = stdout.split('\n\n').find((b) => b.includes('shop/payments:9102'))!;
+    assert.match(metrics, /allow +shop\/cart, shop\/frontend, shop\/payments, - \(no identity\)\n +allowed by ALLOW policy shop\/payments-callers rules\[2\]/);
+  });
+
+  it('--format json holds every cell; md a table per mesh', async () => {
+    const json = await run(['--policies', 'examples/consul', '--format', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    const map = JSON.parse(json.stdout) as { meshes: Array<{ mesh: string; callers: unknown[]; rows: Array<{ cells: unknown[] }> }> };
+    assert.deepEqual(map.meshes.map((m) => m.mesh), ['consul']);
+    for (const m of map.meshes) for (const row of m.rows) assert.equal(row.cells.length, m.callers.length);
+    const md = await run(['--policies', 'examples/linkerd', '--format', 'md']);
+    assert.match(md.stdout, /^\| Destination \| Allowed \| Depends on the request \| Denied \|$/m);
+  });
+
+  it('usage errors exit 2', async () => {
+    assert.equal((await run([])).code, 2);
+    assert.equal((await run(['--policies', 'examples/istio', '--fail-on-new-access'])).code, 2);
+    assert.equal((await run(['--policies', 'examples/istio', '--to', 'a/b/c'])).code, 2);
+    assert.equal((await run(['--policies', 'examples/istio', '--mesh', 'cilium'])).code, 2);
+  });
+});
+
+describe('mesh-policy access --baseline', () => {
+  const repo = mkdtempSync(join(tmpdir(), 'mpa-access-'));
+  after(() => rmSync(repo, { recursive: true, force: true }));
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+  const inventory = ['web', 'cart'].map((name) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: shop}
+spec:
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}, annotations: {sidecar.istio.io/inject: "true"}}
+    spec: {serviceAccountName: ${name}, containers: [{name: ${name}, image: ${name}, ports: [{containerPort: 8080}]}]}
+`).join('---\n');
+  const allowFrom = (principals: string) => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: cart-callers, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  action: ALLOW
+  rules: [{from: [{source: {principals: [${principals}]}}]}]
+`;
+
+  it('lists what a change opened and closed, and --fail-on-new-access exits 1 only when access opened', async () => {
+    mkdirSync(join(repo, 'k8s'));
+    writeFileSync(join(repo, 'k8s', 'apps.yaml'), inventory);
+    writeFileSync(join(repo, 'k8s', 'policy.yaml'), allowFrom('cluster.local/ns/shop/sa/cart'));
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-qm', 'start');
+    writeFileSync(join(repo, 'k8s', 'policy.yaml'), allowFrom('cluster.local/ns/shop/sa/web'));
+    const opened = await run(['--policies', 'k8s', '--baseline', 'HEAD', '--fail-on-new-access'], repo);
+    assert.equal(opened.code, 1, opened.stderr);
+    assert.match(opened.stdout, /^Access changed since HEAD: 1 opened, 1 closed, 0 decided otherwise$/m);
+    assert.match(opened.stdout, /^ {2}opened +Istio {2}shop\/web → shop\/cart:8080 {2}deny → allow$/m);
+    assert.match(opened.stdout, /^ {2}closed +Istio {2}shop\/cart → shop\/cart:8080 {2}allow → deny$/m);
+    git('commit', '-qam', 'web calls cart');
+    writeFileSync(join(repo, 'k8s', 'policy.yaml'), allowFrom('cluster.local/ns/shop/sa/nobody'));
+    const closed = await run(['--policies', 'k8s', '--baseline', 'HEAD', '--fail-on-new-access', '--format', 'json'], repo);
+    assert.equal(closed.code, 0, closed.stderr);
+    const result = JSON.parse(closed.stdout) as { baseline: string; changes: Array<{ direction: string; caller: string }> };
+    assert.deepEqual(result.changes.map((c) => `${c.direction} ${c.caller}`), ['closed shop/web']);
+    const bad = await run(['--policies', 'k8s', '--baseline', 'no-such-ref'], repo);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--baseline/);
+  });
+});
