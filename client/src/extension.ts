@@ -265,6 +265,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const markdown = await request<string>('meshPolicy/policiesForWorkload', { target });
       if (markdown) await showMarkdown(markdown, `policies-${target}`);
     }),
+    vscode.commands.registerCommand('meshPolicy.showAccessMap', async (filter?: { from?: string; to?: string }) => {
+      const markdown = await request<string>('meshPolicy/accessMap', filter ?? {});
+      if (markdown) await showMarkdown(markdown, 'access-map');
+    }),
     vscode.commands.registerCommand('meshPolicy.explainCall', async (key?: string) => {
       if (!key) {
         const calls = await request<{ key: string; label: string; detail: string }[]>('meshPolicy/calls');

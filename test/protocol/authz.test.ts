@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import type { CodeLens, Hover, MarkupContent } from 'vscode-languageserver-protocol';
 import { loadWorkspace } from '../../server/src/cli/simulate';
+import { accessMap, accessMarkdown } from '../../server/src/engine/access';
 import { listingMarkdown, workspaceAuthz } from '../../server/src/engine/authz';
 import { LspTestClient, waitForLast } from '../helpers/lspClient';
 import { REPO_ROOT } from '../helpers/paths';
@@ -105,6 +106,26 @@ describe('policies that apply to a workload, in the editor (LSP)', () => {
     ]);
   });
 
+  it('answers Show Access Map with the map of the workspace as edited, unsaved edits included', async () => {
+    const markdown = await client.request<string>('meshPolicy/accessMap', {});
+    const loaded = loadWorkspace({ policies: [workspace], inventory: [] }, { cwd: workspace, stdout: () => undefined, stderr: () => undefined, env: {} } as never) as Exclude<ReturnType<typeof loadWorkspace>, number>;
+    assert.equal(markdown, accessMarkdown(accessMap(loaded.workspace, loaded.simulation), (p) => relative(workspace, p), { links: false }));
+    assert.match(markdown, /^\| `shop\/payments:9090 \(port http, HTTP, via Service payments\)` \| — \| `shop\/frontend` — depends on request\.method, request\.path \(AuthorizationPolicy shop\/payments-callers, security\/authorization-policies\.yaml:61\) \|/m);
+    assert.doesNotMatch(markdown, /\]\(/);
+    // The payments policy edited, not saved: the cart's identity takes the frontend's place.
+    const path = join(workspace, 'security', 'authorization-policies.yaml');
+    const uri = pathToFileURL(path).href;
+    // (the first test opened the file: it changes, with versions of its own)
+    await client.change(uri, readFileSync(path, 'utf8').replace('principals: ["cluster.local/ns/shop/sa/frontend"]', 'principals: ["cluster.local/ns/shop/sa/cart"]'), 100);
+    try {
+      const edited = await client.request<string>('meshPolicy/accessMap', { to: 'shop/payments' });
+      assert.match(edited, /^\| `shop\/payments:9090 [^|]*\| — \| `shop\/cart` — depends on request\.method, request\.path/m);
+      assert.doesNotMatch(edited, /shop\/cart:7070/);
+    } finally {
+      await client.change(uri, readFileSync(path, 'utf8'), 101);
+    }
+  });
+
   it('names the workloads a policy selector reaches in its hover', async () => {
     const path = join(workspace, 'security', 'authorization-policies.yaml');
     const uri = pathToFileURL(path).href;
@@ -162,6 +183,7 @@ describe('policies that apply to a workload, in the editor (LSP)', () => {
       try {
         assert.deepEqual(await lensesOf(untrusted, join(untrustedCopy, 'app', 'payments.yaml')), []);
         assert.match(await untrusted.request<string>('meshPolicy/policiesForWorkload', { target: 'shop/payments' }), /not trusted/);
+        assert.match(await untrusted.request<string>('meshPolicy/accessMap', {}), /not trusted/);
       } finally {
         await untrusted.shutdown();
       }

@@ -1,5 +1,6 @@
 import type { CodeLens, Connection } from 'vscode-languageserver';
 import { fewNames, listingHeading, listingMarkdown, unknownText, type WorkspaceAuthz } from '../engine/authz';
+import { accessMarkdown, type AccessFilter, type AccessMap } from '../engine/access';
 import type { LintResult } from '../engine/engine';
 import { Pace } from '../engine/pace';
 import { resourceAt } from '../engine/resourceAt';
@@ -13,6 +14,8 @@ export const AuthzRequests = {
   policiesFor: 'meshPolicy/policiesForWorkload',
   /** → `{target, kind, file}[]`: the inventory's workloads, for the command's picker. */
   workloads: 'meshPolicy/workloads',
+  /** `{from?, to?}` → the markdown access map of the workspace (docs/access-map.md). */
+  accessMap: 'meshPolicy/accessMap',
 } as const;
 
 /** A lens per mesh above each workload object of the file: which policies apply there. */
@@ -42,9 +45,18 @@ interface Hooks {
   authz(): WorkspaceAuthz | string;
   /** A path as the user reads it (relative to the workspace folder). */
   displayPath(path: string): string;
+  /** The access map of the workspace as edited, or a reason there is none (an untrusted workspace). */
+  accessMap(filter: AccessFilter): AccessMap | string;
 }
 
 export function registerAuthzRequests(connection: Connection, hooks: Hooks): void {
+  connection.onRequest(AuthzRequests.accessMap, (params: { from?: unknown; to?: unknown } | null, token) => answer(token, () => {
+    const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+    const from = text(params?.from);
+    const to = text(params?.to);
+    const map = hooks.accessMap({ ...(from ? { from } : {}), ...(to ? { to } : {}) });
+    return typeof map === 'string' ? map : accessMarkdown(map, hooks.displayPath, { links: false });
+  }));
   connection.onRequest(AuthzRequests.policiesFor, (params: { target?: unknown } | null, token) => answer(token, () => {
     const authz = hooks.authz();
     if (typeof authz === 'string') return authz;

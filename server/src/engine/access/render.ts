@@ -86,7 +86,8 @@ export function accessText(map: AccessMap, rel: (path: string) => string): strin
 const cellMd = (text: string) => text.replace(/\|/g, '\\|');
 
 /** The map as Markdown: one table per mesh, a row per destination, the callers of each verdict in a column. */
-export function accessMarkdown(map: AccessMap, rel: (path: string) => string): string {
+export function accessMarkdown(map: AccessMap, rel: (path: string) => string, options: { links?: boolean } = {}): string {
+  const links = options.links ?? true;
   const out: string[] = ['# Access map', '', 'Who may call whom by the policies alone (no traffic): every caller identity of the inventory, and a caller with none (`-`), against every destination. *Depends* means the verdict turns on what the request carries.'];
   for (const m of map.meshes) {
     out.push('', `## ${meshHeading(m)}`, '', '| Destination | Allowed | Depends on the request | Denied |', '|---|---|---|---|');
@@ -94,7 +95,8 @@ export function accessMarkdown(map: AccessMap, rel: (path: string) => string): s
       const column = (verdicts: Verdict[]) => groups(row.cells).filter((g) => verdicts.includes(g.verdict))
         .map((g) => {
           const callers = g.callers.map((c) => `\`${c}\``).join(', ');
-          const link = g.at ? `[${cellMd(g.label ?? g.at.label)}](${rel(g.at.file)}#L${g.at.range.start.line + 1})` : undefined;
+          const place = g.at && `${rel(g.at.file)}:${g.at.range.start.line + 1}`;
+          const link = g.at ? (links ? `[${cellMd(g.label ?? g.at.label)}](${rel(g.at.file)}#L${g.at.range.start.line + 1})` : `${cellMd(g.label ?? g.at.label)}, ${place}`) : undefined;
           if (g.verdict === 'unknown' || g.verdict === 'external') return `${callers} — ${cellMd(g.verdict === 'unknown' ? g.why.replace(/ \(.*\)$/, '') : g.why)}${link ? ` (${link})` : ''}`;
           return `${callers}${link ? ` (by ${link})` : ` (${cellMd(g.why)})`}`;
         })
