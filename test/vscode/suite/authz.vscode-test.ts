@@ -30,4 +30,13 @@ suite('Mesh Policy Auditor: policies that apply to a workload in VS Code', () =>
     assert.equal(view.languageId, 'markdown');
     assert.match(view.getText(), /AuthorizationPolicy shop\/payments-callers \| selector app=payments/);
   });
+
+  test('Show Access Map opens the map of the workspace: who may call whom by the policies alone (docs/access-map.md)', async () => {
+    assert.ok((await vscode.commands.getCommands(true)).includes('meshPolicy.showAccessMap'));
+    await vscode.commands.executeCommand('meshPolicy.showAccessMap', { to: 'shop/payments' });
+    const view = await until('the access map view', async () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'mesh-policy' && d.getText().startsWith('# Access map')));
+    assert.equal(view.languageId, 'markdown');
+    // examples/istio: payments-callers admits the frontend on 9090 for POST /v1/charges only (Istio: rules with paths and methods)
+    assert.match(view.getText(), /`shop\/payments:9090 [^|]*\| — \| `shop\/frontend` — depends on request\.method, request\.path/);
+  });
 });
