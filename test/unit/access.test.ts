@@ -12,22 +12,25 @@ import { workspaceOf } from './authz/workspace';
  * verdict `unknown`, naming it, where a policy reads it.
  */
 
-/** Namespace shop (sidecar injection): web (sa web), cart (sa cart, port 7070 behind Service port http), db (sa db, port 5432 behind Service port tcp-db), jobs (sa jobs, port 9000 no Service). */
-const ISTIO = `apiVersion: v1
-kind: Namespace
-metadata: {name: shop, labels: {istio-injection: enabled}}
----
-${['web', 'cart', 'db', 'jobs'].map((name) => `apiVersion: apps/v1
+/** A Deployment whose pods run as the service account of its name, with one container port. */
+const deployment = (name: string, namespace: string, port: string) => `apiVersion: apps/v1
 kind: Deployment
-metadata: {name: ${name}, namespace: shop}
+metadata: {name: ${name}, namespace: ${namespace}}
 spec:
   selector: {matchLabels: {app: ${name}}}
   template:
     metadata: {labels: {app: ${name}}}
     spec:
       serviceAccountName: ${name}
-      containers: [{name: ${name}, image: ${name}, ports: [{containerPort: ${{ web: 8080, cart: 7070, db: 5432, jobs: 9000 }[name]}}]}]
-`).join('---\n')}---
+      containers: [{name: ${name}, image: ${name}, ports: [${port}]}]
+`;
+
+/** Namespace shop (sidecar injection): web (sa web), cart (sa cart, port 7070 behind Service port http), db (sa db, port 5432 behind Service port tcp-db), jobs (sa jobs, port 9000 no Service). */
+const ISTIO = `apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+${['web', 'cart', 'db', 'jobs'].map((name) => deployment(name, 'shop', `{containerPort: ${{ web: 8080, cart: 7070, db: 5432, jobs: 9000 }[name]}}`)).join('---\n')}---
 apiVersion: v1
 kind: Service
 metadata: {name: cart, namespace: shop}
@@ -127,17 +130,7 @@ const LINKERD = `apiVersion: v1
 kind: Namespace
 metadata: {name: emoji, annotations: {linkerd.io/inject: enabled}}
 ---
-${['web', 'api'].map((name) => `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}, namespace: emoji}
-spec:
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      serviceAccountName: ${name}
-      containers: [{name: ${name}, image: ${name}, ports: [{name: http, containerPort: 8080}]}]
-`).join('---\n')}`;
+${['web', 'api'].map((name) => deployment(name, 'emoji', '{name: http, containerPort: 8080}')).join('---\n')}`;
 
 describe('access map, Linkerd (spec §2: Server selection, authorizations, default policy)', () => {
   it('a Server with one MeshTLSAuthentication admits that identity only; a port without Server falls to the default policy', () => {
