@@ -23,7 +23,8 @@ suite('Mesh Policy Auditor: a new policy from a template in VS Code', () => {
       const text = document.getText();
       assert.match(text, /^apiVersion: security\.istio\.io\/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: cart-allow\n  namespace: shop\n/);
       assert.match(text, /app: cart\n/);
-      assert.match(text, /- cluster\.local\/ns\/shop\/sa\/cart\n/);
+      // (the caller: a workload other than the one called, docs/new-policy.md)
+      assert.match(text, /- cluster\.local\/ns\/shop\/sa\/frontend\n/);
       assert.match(text, /methods: \["GET"\]\n\s+paths: \["\/api\/\*"\]\n/);
       // The server has linted the inserted policy: its outline lists it, and no error or warning of ours is on it.
       await until('the policy in the outline', async () => {
