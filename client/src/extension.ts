@@ -265,8 +265,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const markdown = await request<string>('meshPolicy/policiesForWorkload', { target });
       if (markdown) await showMarkdown(markdown, `policies-${target}`);
     }),
-    vscode.commands.registerCommand('meshPolicy.showAccessMap', async (filter?: { from?: string; to?: string }) => {
-      const markdown = await request<string>('meshPolicy/accessMap', filter ?? {});
+    vscode.commands.registerCommand('meshPolicy.showAccessMap', async (filter?: { from?: string; to?: string; request?: string }) => {
+      if (!filter) {
+        const asked = await vscode.window.showInputBox({
+          title: 'Access map: who may call whom by the policies alone',
+          prompt: 'Leave empty for any request (a verdict that turns on it says what it depends on), or give one to decide: [METHOD] [/path]',
+          placeHolder: 'e.g. DELETE /admin',
+          validateInput: (value) => (value.trim() === '' || /^\s*([A-Z]+)?\s*(\/\S*)?\s*$/.test(value) ? undefined : 'Write [METHOD] [/path]: an upper-case method, a path starting with /, or both'),
+        });
+        if (asked === undefined) return;
+        filter = asked.trim() ? { request: asked.trim() } : {};
+      }
+      const markdown = await request<string>('meshPolicy/accessMap', filter);
       if (markdown) await showMarkdown(markdown, 'access-map');
     }),
     vscode.commands.registerCommand('meshPolicy.explainCall', async (key?: string) => {

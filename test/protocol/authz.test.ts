@@ -112,6 +112,10 @@ describe('policies that apply to a workload, in the editor (LSP)', () => {
     assert.equal(markdown, accessMarkdown(accessMap(loaded.workspace, loaded.simulation), (p) => relative(workspace, p), { links: false }));
     assert.match(markdown, /^\| `shop\/payments:9090 \(port http, HTTP, via Service payments\)` \| — \| `shop\/frontend` — depends on request\.method, request\.path \(AuthorizationPolicy shop\/payments-callers, security\/authorization-policies\.yaml:61\) \|/m);
     assert.doesNotMatch(markdown, /\]\(/);
+    // One request decided in every cell: the frontend may POST /v1/charges to payments.
+    const charges = await client.request<string>('meshPolicy/accessMap', { to: 'shop/payments', request: 'POST /v1/charges' });
+    assert.match(charges, /^\| `shop\/payments:9090 [^|]*\| `shop\/frontend` \(by AuthorizationPolicy shop\/payments-callers rules\[0\], security\/authorization-policies\.yaml:69\) \|/m);
+    assert.match(await client.request<string>('meshPolicy/accessMap', { request: 'post /x' }), /^The request must be \[METHOD\] \[\/path\]/);
     // The payments policy edited, not saved: the cart's identity takes the frontend's place.
     const path = join(workspace, 'security', 'authorization-policies.yaml');
     const uri = pathToFileURL(path).href;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { accessMap, compareAccess, type AccessMap } from '../../server/src/engine/access';
+import { accessMap, accessText, compareAccess, type AccessMap } from '../../server/src/engine/access';
 import type { Mesh } from '../../server/src/engine/meshes';
 import { Simulation } from '../../server/src/engine/simulate';
 import { workspaceOf } from './authz/workspace';
@@ -187,5 +187,23 @@ describe('comparing two maps (--baseline)', () => {
       'closed shop/web → shop/cart:7070 allow→deny',
     ]);
     assert.deepEqual(compareAccess(after, after), []);
+  });
+});
+
+describe('access map for one request (--request)', () => {
+  it('decides each cell for that request: the caller the path rule names is allowed, a declared TCP port decides the connection', () => {
+    const workspace = workspaceOf({ 'inventory.yaml': ISTIO, 'policies.yaml': policy('cart-from-web', 'selector: {matchLabels: {app: cart}}\naction: ALLOW\nrules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/web]}}], to: [{operation: {paths: [/v1/*]}}]}]') });
+    const cellsFor = (path: string) => cells(accessMap(workspace, new Simulation(workspace), { request: { method: 'GET', path } }), 'istio', ASKED);
+    assert.deepEqual(cellsFor('/v1/items'), { 'shop/web → shop/cart:7070': 'allow', 'shop/db → shop/cart:7070': 'deny', '- → shop/cart:7070': 'deny', 'shop/web → shop/db:5432': 'allow', 'shop/web → shop/jobs:9000': 'allow' });
+    assert.deepEqual(cellsFor('/admin')['shop/web → shop/cart:7070'], 'deny');
+  });
+
+  it('the summary names the destinations every caller reaches, and those every mesh identity reaches', () => {
+    const workspace = workspaceOf({ 'inventory.yaml': ISTIO, 'policies.yaml': STRICT + '---\n' + policy('cart-from-web', 'selector: {matchLabels: {app: cart}}\naction: ALLOW\nrules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/web]}}]}]') });
+    // 5 callers × 4 ports: the cart admits only web (1 of 5); the 3 other ports admit the 4 identities, STRICT refuses plaintext
+    const text = accessText(accessMap(workspace, new Simulation(workspace)), (p) => p);
+    assert.match(text, /^ {2}cells: 13 allowed, 0 depending, 7 denied$/m);
+    assert.match(text, /^ {2}open to every caller with a mesh identity: shop\/db:5432, shop\/jobs:9000, shop\/web:8080$/m);
+    assert.doesNotMatch(text, /open to every caller, plaintext included/);
   });
 });

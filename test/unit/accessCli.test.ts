@@ -19,10 +19,11 @@ describe('mesh-policy access on the examples', () => {
     const { code, stdout, stderr } = await run(['--policies', 'examples/istio', '--to', 'shop/payments']);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^Istio: 4 callers × 2 destination ports$/m);
-    const block = stdout.split('\n\n').find((b) => b.includes('shop/payments:9090'))!;
+    assert.match(stdout, /^ {2}open to every caller, plaintext included: shop\/payments:9102$/m);
+    const block = stdout.split('\n\n').find((b) => b.startsWith('  shop/payments:9090'))!;
     assert.match(block, /depends +shop\/frontend\n +depends on request\.method, request\.path \(AuthorizationPolicy shop\/payments-callers\) +\[examples\/istio\/security\/authorization-policies\.yaml:61\]/);
     assert.match(block, /deny +- \(no identity\)\n +denied before authorization: PeerAuthentication shop\/payments-metrics requires mutual TLS \(STRICT\)/);
-    const metrics = stdout.split('\n\n').find((b) => b.includes('shop/payments:9102'))!;
+    const metrics = stdout.split('\n\n').find((b) => b.startsWith('  shop/payments:9102'))!;
     assert.match(metrics, /allow +shop\/cart, shop\/frontend, shop\/payments, - \(no identity\)\n +allowed by ALLOW policy shop\/payments-callers rules\[2\]/);
   });
 
@@ -34,6 +35,15 @@ describe('mesh-policy access on the examples', () => {
     for (const m of map.meshes) for (const row of m.rows) assert.equal(row.cells.length, m.callers.length);
     const md = await run(['--policies', 'examples/linkerd', '--format', 'md']);
     assert.match(md.stdout, /^\| Destination \| Allowed \| Depends on the request \| Denied \|$/m);
+  });
+
+  it('--request decides every cell for one request: the frontend may POST /v1/charges to payments, nobody else', async () => {
+    const { code, stdout, stderr } = await run(['--policies', 'examples/istio', '--to', 'shop/payments', '--request', 'POST /v1/charges']);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^Every cell is decided for the request POST \/v1\/charges/);
+    const block = stdout.split('\n\n').find((b) => b.startsWith('  shop/payments:9090'))!;
+    assert.match(block, /allow +shop\/frontend\n +allowed by ALLOW policy shop\/payments-callers rules\[0\]/);
+    assert.equal((await run(['--policies', 'examples/istio', '--request', 'get /x'])).code, 2);
   });
 
   it('usage errors exit 2', async () => {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { accessMap, accessMarkdown, accessText, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap } from '../engine/access';
+import { accessMap, accessMarkdown, accessText, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap, parseAccessRequest } from '../engine/access';
 import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/baseline';
 import { MESHES, type Mesh } from '../engine/meshes';
 import { Simulation } from '../engine/simulate';
@@ -27,6 +27,8 @@ Options:
   --from <ns | ns/name | ->    Only these callers: a namespace, one identity, or - (no identity).
   --to <ns | ns/name>          Only these destinations: a namespace or one workload (Consul: service).
   --mesh istio|linkerd|consul  Only this mesh (default: every mesh with policies).
+  --request '[METHOD] [/path]' Decide every cell for this request (e.g. 'DELETE /admin'): who may send
+                               it where. Headers and token stay unknown.
   --baseline <git ref>         Also map the policies as they were at the ref (the inventory as it is
                                now) and list the calls each change opened or closed.
   --fail-on-new-access         With --baseline: exit 1 when a change opens access (deny → allow,
@@ -60,6 +62,12 @@ function parse(args: string[]): AccessArgs {
       case '--fail-on-new-access': parsed.failOnNewAccess = true; break;
       case '--from': parsed.filter.from = name('--from', cli.value(), true); break;
       case '--to': parsed.filter.to = name('--to', cli.value(), false); break;
+      case '--request': {
+        const request = parseAccessRequest(cli.value());
+        if (typeof request === 'string') throw new UsageError(`--request ${request}`);
+        parsed.filter.request = request;
+        break;
+      }
       case '--mesh': {
         const v = cli.value();
         if (!(MESHES as readonly string[]).includes(v)) throw new UsageError(`--mesh must be istio, linkerd or consul (got "${v}")`);

@@ -1,6 +1,6 @@
 import type { CodeLens, Connection } from 'vscode-languageserver';
 import { fewNames, listingHeading, listingMarkdown, unknownText, type WorkspaceAuthz } from '../engine/authz';
-import { accessMarkdown, type AccessFilter, type AccessMap } from '../engine/access';
+import { accessMarkdown, parseAccessRequest, type AccessFilter, type AccessMap } from '../engine/access';
 import type { LintResult } from '../engine/engine';
 import { Pace } from '../engine/pace';
 import { resourceAt } from '../engine/resourceAt';
@@ -14,7 +14,7 @@ export const AuthzRequests = {
   policiesFor: 'meshPolicy/policiesForWorkload',
   /** → `{target, kind, file}[]`: the inventory's workloads, for the command's picker. */
   workloads: 'meshPolicy/workloads',
-  /** `{from?, to?}` → the markdown access map of the workspace (docs/access-map.md). */
+  /** `{from?, to?, request?}` (request: `[METHOD] [/path]`) → the markdown access map of the workspace (docs/access-map.md). */
   accessMap: 'meshPolicy/accessMap',
 } as const;
 
@@ -50,11 +50,14 @@ interface Hooks {
 }
 
 export function registerAuthzRequests(connection: Connection, hooks: Hooks): void {
-  connection.onRequest(AuthzRequests.accessMap, (params: { from?: unknown; to?: unknown } | null, token) => answer(token, () => {
+  connection.onRequest(AuthzRequests.accessMap, (params: { from?: unknown; to?: unknown; request?: unknown } | null, token) => answer(token, () => {
     const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
     const from = text(params?.from);
     const to = text(params?.to);
-    const map = hooks.accessMap({ ...(from ? { from } : {}), ...(to ? { to } : {}) });
+    const asked = text(params?.request);
+    const request = asked === undefined ? undefined : parseAccessRequest(asked);
+    if (typeof request === 'string') return `The request ${request}.`;
+    const map = hooks.accessMap({ ...(from ? { from } : {}), ...(to ? { to } : {}), ...(request ? { request } : {}) });
     return typeof map === 'string' ? map : accessMarkdown(map, hooks.displayPath, { links: false });
   }));
   connection.onRequest(AuthzRequests.policiesFor, (params: { target?: unknown } | null, token) => answer(token, () => {

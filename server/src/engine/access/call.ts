@@ -3,7 +3,7 @@ import type { Mesh } from '../meshes';
 import type { Simulation } from '../simulate';
 import type { AccessRecord } from '../traffic/accessRecord';
 import { recordFor } from '../traffic/writtenCall';
-import type { AccessCaller, AccessDestination } from './types';
+import type { AccessCaller, AccessDestination, AccessRequest } from './types';
 
 /**
  * The call that asks a mesh about one cell of the map: the caller's identity (none: plaintext),
@@ -11,12 +11,15 @@ import type { AccessCaller, AccessDestination } from './types';
  * that may be HTTP says that its headers and token are not known (`recordedHeaders: []`,
  * `jwtUnknown`), and carries no method or path: a policy that reads any of them decides `unknown`.
  */
-export function cellCall(mesh: Mesh, caller: AccessCaller, destination: AccessDestination, config: Pick<ProjectConfig, 'istio' | 'consul'>, simulation: Pick<Simulation, 'identityNamespace'>): AccessRecord {
+export function cellCall(mesh: Mesh, caller: AccessCaller, destination: AccessDestination, config: Pick<ProjectConfig, 'istio' | 'consul'>, simulation: Pick<Simulation, 'identityNamespace'>, asked?: AccessRequest): AccessRecord {
+  // (a request asked about is HTTP, unless the port is declared TCP: then only the connection is decided)
+  const request = destination.protocol !== 'tcp' && asked && (asked.method !== undefined || asked.path !== undefined) ? asked : undefined;
+  const protocol = destination.protocol ?? (request ? 'http' : undefined);
   const record: AccessRecord = {
     observed: 'unknown',
-    ...(destination.protocol ? { protocol: destination.protocol } : {}),
+    ...(protocol ? { protocol } : {}),
     ...(destination.port !== undefined || destination.service ? { destination: { ...(destination.port !== undefined ? { port: destination.port } : {}), ...(destination.service ? { service: destination.service } : {}) } } : {}),
-    ...(destination.protocol !== 'tcp' ? { request: { recordedHeaders: [], jwtUnknown: true } } : {}),
+    ...(destination.protocol !== 'tcp' ? { request: { ...(request?.method !== undefined ? { method: request.method } : {}), ...(request?.path !== undefined ? { path: request.path } : {}), recordedHeaders: [], jwtUnknown: true } } : {}),
     ...(caller.identity ? {} : { source: { principal: null } }),
   };
   return recordFor(

@@ -21,6 +21,6 @@ export function consulAccessSpace(workspace: WorkspaceView, simulation: Pick<Sim
       const [only] = protocols;
       return { key: s.key, namespace: s.namespace, name: s.name, ...(protocols.size === 1 && only ? { protocol: only } : {}) };
     }),
-    call: (caller, destination) => cellCall('consul', caller, destination, workspace.config, simulation),
+    call: (caller, destination, request) => cellCall('consul', caller, destination, workspace.config, simulation, request),
   };
 }

@@ -8,7 +8,7 @@ import type { Verdict } from '../simulate/types';
 import { consulAccessSpace } from './consul';
 import { istioAccessSpace } from './istio';
 import { linkerdAccessSpace } from './linkerd';
-import type { AccessCell, AccessFilter, AccessMap, MeshAccess, MeshAccessSpace } from './types';
+import type { AccessCell, AccessFilter, AccessMap, AccessRequest, MeshAccess, MeshAccessSpace } from './types';
 
 export * from './types';
 export { accessMarkdown, accessText, changesMarkdown, changesText } from './render';
@@ -56,7 +56,7 @@ export function accessMap(workspace: WorkspaceView, simulation: Simulation, filt
     const rows = destinations.map((destination) => ({
       destination,
       cells: callers.map((caller): AccessCell => {
-        const decision = simulation.decide(space.call(caller, destination));
+        const decision = simulation.decide(space.call(caller, destination, filter.request));
         return {
           caller: caller.key, verdict: decision.verdict, reason: decision.reason,
           ...(decision.verdict === 'unknown' && decision.missing?.length ? { needs: [...decision.missing] } : {}),
@@ -67,7 +67,19 @@ export function accessMap(workspace: WorkspaceView, simulation: Simulation, filt
     }));
     meshes.push({ mesh: space.mesh, callers, rows });
   }
-  return { meshes, notes };
+  return { meshes, notes, ...(filter.request ? { request: filter.request } : {}) };
+}
+
+/** `GET /admin`, `/admin` or `DELETE`: the method in upper case, the path from its /; or what is wrong, as a phrase. */
+export function parseAccessRequest(text: string): AccessRequest | string {
+  const request: AccessRequest = {};
+  for (const token of text.trim().split(/\s+/).filter((t) => t !== '')) {
+    if (token.startsWith('/') && request.path === undefined) request.path = token;
+    else if (/^[A-Z]+$/.test(token) && request.method === undefined && request.path === undefined) request.method = token;
+    else return `must be [METHOD] [/path], e.g. "GET /admin" (got "${text}")`;
+  }
+  if (request.method === undefined && request.path === undefined) return 'needs a method, a path or both, e.g. "GET /admin"';
+  return request;
 }
 
 /** `namespace` matches a namespace (or a Consul service named so without namespaces), `namespace/name` one workload or service, `-` the caller without identity. */

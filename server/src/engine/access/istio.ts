@@ -18,7 +18,7 @@ export function istioAccessSpace(workspace: WorkspaceView, simulation: Pick<Simu
     mesh: 'istio',
     callers: () => identityCallers(enrolled.map((w) => ({ namespace: w.namespace, name: w.name, identity: w.serviceAccount || 'default' })), true),
     destinations: () => enrolled.flatMap((w) => workloadPorts(index, w)),
-    call: (caller, destination) => cellCall('istio', caller, destination, workspace.config, simulation),
+    call: (caller, destination, request) => cellCall('istio', caller, destination, workspace.config, simulation, request),
   };
 }
 

@@ -26,6 +26,6 @@ export function linkerdAccessSpace(workspace: WorkspaceView, simulation: Pick<Si
         return { key: `${w.namespace}/${w.name}:${port}`, ...base, port, ...(name ? { portName: name } : {}) };
       });
     }),
-    call: (caller, destination) => cellCall('linkerd', caller, destination, workspace.config, simulation),
+    call: (caller, destination, request) => cellCall('linkerd', caller, destination, workspace.config, simulation, request),
   };
 }

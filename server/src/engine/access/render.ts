@@ -64,12 +64,45 @@ function meshHeading(m: MeshAccess): string {
   return `${MESH_NAME[m.mesh]}: ${plural(m.callers.length, 'caller')} × ${plural(m.rows.length, m.mesh === 'consul' ? 'destination service' : 'destination port')}`;
 }
 
+/** The cells of a mesh by verdict, and the destinations every caller reaches whatever the request: what an audit looks at first. */
+export function meshSummary(m: MeshAccess): { counts: Record<Verdict, number>; openToAll: string[]; openToIdentities: string[] } {
+  const counts: Record<Verdict, number> = { allow: 0, deny: 0, unknown: 0, external: 0 };
+  const openToAll: string[] = [];
+  const openToIdentities: string[] = [];
+  for (const row of m.rows) {
+    for (const cell of row.cells) counts[cell.verdict]++;
+    const identities = row.cells.filter((c) => c.caller !== '-');
+    const plaintext = row.cells.find((c) => c.caller === '-');
+    if (!identities.length || !identities.every((c) => c.verdict === 'allow')) continue;
+    if (plaintext && plaintext.verdict !== 'allow') openToIdentities.push(row.destination.key);
+    else openToAll.push(row.destination.key);
+  }
+  return { counts, openToAll, openToIdentities };
+}
+
+function summaryLines(m: MeshAccess): string[] {
+  const { counts, openToAll, openToIdentities } = meshSummary(m);
+  const lines = [`cells: ${counts.allow} allowed, ${counts.unknown} depending${counts.external ? `, ${counts.external} decided by an external provider` : ''}, ${counts.deny} denied`];
+  const plaintextMapped = m.callers.some((c) => c.key === '-');
+  if (openToAll.length) lines.push(`open to every caller${plaintextMapped ? ', plaintext included' : ''}: ${openToAll.join(', ')}`);
+  if (openToIdentities.length) lines.push(`open to every caller with a mesh identity: ${openToIdentities.join(', ')}`);
+  return lines;
+}
+
+function requestText(map: AccessMap): string | undefined {
+  if (!map.request) return undefined;
+  const asked = [map.request.method, map.request.path].filter((t) => t !== undefined).join(' ');
+  return `Every cell is decided for the request ${asked} (HTTP, except on ports declared TCP, where the connection is decided).`;
+}
+
 /** The map as text: per mesh, per destination, the callers grouped by how they are decided. */
 export function accessText(map: AccessMap, rel: (path: string) => string): string {
   const out: string[] = [];
+  const asked = requestText(map);
+  if (asked) out.push(asked, '');
   for (const m of map.meshes) {
-    if (out.length) out.push('');
-    out.push(meshHeading(m));
+    if (out.length && out[out.length - 1] !== '') out.push('');
+    out.push(meshHeading(m), ...summaryLines(m).map((l) => `  ${l}`));
     for (const row of m.rows) {
       out.push('', `  ${destinationTitle(row.destination)}`);
       for (const g of groups(row.cells)) {
@@ -89,8 +122,10 @@ const cellMd = (text: string) => text.replace(/\|/g, '\\|');
 export function accessMarkdown(map: AccessMap, rel: (path: string) => string, options: { links?: boolean } = {}): string {
   const links = options.links ?? true;
   const out: string[] = ['# Access map', '', 'Who may call whom by the policies alone (no traffic): every caller identity of the inventory, and a caller with none (`-`), against every destination. *Depends* means the verdict turns on what the request carries.'];
+  const asked = requestText(map);
+  if (asked) out.push('', asked);
   for (const m of map.meshes) {
-    out.push('', `## ${meshHeading(m)}`, '', '| Destination | Allowed | Depends on the request | Denied |', '|---|---|---|---|');
+    out.push('', `## ${meshHeading(m)}`, '', ...summaryLines(m).map((l) => `- ${cellMd(l)}`), '', '| Destination | Allowed | Depends on the request | Denied |', '|---|---|---|---|');
     for (const row of m.rows) {
       const column = (verdicts: Verdict[]) => groups(row.cells).filter((g) => verdicts.includes(g.verdict))
         .map((g) => {

@@ -62,6 +62,8 @@ export interface MeshAccess {
 
 export interface AccessMap {
   meshes: MeshAccess[];
+  /** The request every cell was decided for, when one was given (else the request is unknown). */
+  request?: AccessRequest;
   /** What was left out and why (a workload in no mesh, a filter that matched nothing). */
   notes: string[];
 }
@@ -71,7 +73,7 @@ export interface MeshAccessSpace {
   mesh: Mesh;
   callers(): AccessCaller[];
   destinations(): AccessDestination[];
-  call(caller: AccessCaller, destination: AccessDestination): AccessRecord;
+  call(caller: AccessCaller, destination: AccessDestination, request?: AccessRequest): AccessRecord;
 }
 
 /** Which callers and destinations to map: `namespace` or `namespace/name`, matched against the keys. */
@@ -79,4 +81,11 @@ export interface AccessFilter {
   from?: string;
   to?: string;
   meshes?: readonly Mesh[];
+  /** Decide every cell for this request (`--request 'GET /admin'`) instead of leaving the request unknown; the call is then HTTP wherever the inventory does not declare the port TCP. */
+  request?: AccessRequest;
+}
+
+export interface AccessRequest {
+  method?: string;
+  path?: string;
 }
