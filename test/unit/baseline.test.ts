@@ -154,3 +154,21 @@ describe('mesh-policy simulate --baseline', () => {
     assert.match(bad.stderr, /--fail-on-newly-denied must be a whole number/);
   });
 });
+
+describe('baseline workspace with the workspace as it is now', () => {
+  it('takes the workloads of files the ref does not have, and none of their policies', () => {
+    const deployment = (name: string) => `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ${name}, namespace: shop}\nspec:\n  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n    spec: {containers: [{name: c, image: c}]}\n`;
+    const policy = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: new-policy, namespace: shop}\nspec: {action: ALLOW}\n';
+    const now = new WorkspaceModel(defaultConfig('/ws'));
+    now.update(engine.prepare(engine.read('/ws/k8s/cart.yaml', deployment('cart'))));
+    // added since the ref: a workload and a policy in one file, and an inventory file outside the compared paths
+    now.update(engine.prepare(engine.read('/ws/k8s/added.yaml', `${deployment('web')}---\n${policy}`)));
+    now.update(engine.prepare(engine.read('/inventory/db.yaml', deployment('db'))));
+    const files = { ref: 'HEAD', commit: '0'.repeat(40), root: '/ws', texts: new Map([['/ws/k8s/cart.yaml', deployment('cart')]]), added: ['/ws/k8s/added.yaml'], deleted: [] };
+    const then = baselineWorkspace(engine, files, now.config, now);
+    assert.deepEqual(then.inventory.workloads.map((w) => w.name).sort(), ['cart', 'db', 'web']);
+    assert.deepEqual(then.resources.map((r) => r.resource.name), []);
+    // without the workspace of now: only what the ref holds
+    assert.deepEqual(baselineWorkspace(engine, files, now.config).inventory.workloads.map((w) => w.name), ['cart']);
+  });
+});

@@ -106,12 +106,7 @@ export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
       const paths = parsed.policies.map((p) => resolve(io.cwd, p));
       try {
         const files = await readFilesAtRef(paths, parsed.baseline, collectPolicyFiles(paths).files);
-        const then = baselineWorkspace(loaded.engine, files, loaded.workspace.config);
-        // Files the ref does not have (added since, or read only for the inventory) give their
-        // workloads as they are now, and no policy: the map compares policies, not deployments.
-        for (const file of loaded.workspace.sourceFiles) {
-          if (!files.texts.has(file.path)) then.update({ file, recognition: { resources: [], unserved: [] } });
-        }
+        const then = baselineWorkspace(loaded.engine, files, loaded.workspace.config, loaded.workspace);
         changes = compareAccess(accessMap(then, new Simulation(then), parsed.filter), map);
       } catch (error) {
         if (!(error instanceof BaselineError)) throw error;

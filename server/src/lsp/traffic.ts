@@ -191,7 +191,7 @@ export class TrafficService {
     try {
       const current = [...new Set(this.workspace.resources.map((r) => r.file.path))];
       const files = await readFilesAtRef(this.roots(), this.baselineRef, current);
-      const workspace = baselineWorkspace(new Engine(), files, this.workspace.config);
+      const workspace = baselineWorkspace(new Engine(), files, this.workspace.config, this.workspace);
       // The baseline never changes between edits: the tracker keeps each call's decision.
       this.baseline = { files, decider: new Simulation(workspace) };
       this.connection.console.info(`mesh-policy: comparing with the policies at ${this.baselineRef} (${files.commit.slice(0, 12)}, ${files.texts.size} files)`);

@@ -96,10 +96,18 @@ export async function readFilesAtRef(paths: string[], ref: string, current: stri
   };
 }
 
-/** A workspace of the files at the ref, read with the same engine and configuration. */
-export function baselineWorkspace(engine: Engine, files: BaselineFiles, config: WorkspaceView['config']): WorkspaceModel {
+/**
+ * A workspace of the files at the ref, read with the same engine and configuration. With `now`
+ * (the workspace as it is), the files the ref does not have (added since, or read from outside
+ * the compared paths, as `--inventory`) give their workloads and no policy: the comparison is of
+ * policies, so a Deployment added since the ref is known on both sides.
+ */
+export function baselineWorkspace(engine: Engine, files: BaselineFiles, config: WorkspaceView['config'], now?: Pick<WorkspaceView, 'sourceFiles'>): WorkspaceModel {
   const workspace = new WorkspaceModel(config);
   for (const [path, text] of files.texts) workspace.update(engine.prepare(engine.read(path, text)));
+  for (const file of now?.sourceFiles ?? []) {
+    if (!files.texts.has(file.path)) workspace.update({ file, recognition: { resources: [], unserved: [] } });
+  }
   return workspace;
 }
 
@@ -195,6 +203,6 @@ export function impactOfBaselinePolicy(comparison: BaselineComparison, file: str
 /** Reads the ref, builds the baseline and compares in one call. */
 export async function compareWithGit(input: { engine: Engine; workspace: WorkspaceView; paths: string[]; currentFiles: string[]; ref: string; outcomes: readonly ShapeOutcome[] }): Promise<BaselineComparison> {
   const files = await readFilesAtRef(input.paths, input.ref, input.currentFiles);
-  const baseline = new Simulation(baselineWorkspace(input.engine, files, input.workspace.config));
+  const baseline = new Simulation(baselineWorkspace(input.engine, files, input.workspace.config, input.workspace));
   return compareWithBaseline(input.outcomes, baseline, files);
 }
