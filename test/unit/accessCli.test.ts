@@ -89,6 +89,14 @@ spec:
     assert.match(opened.stdout, /^Access changed since HEAD: 1 opened, 1 closed, 0 decided otherwise$/m);
     assert.match(opened.stdout, /^ {2}opened +Istio {2}shop\/web → shop\/cart:8080 {2}deny → allow$/m);
     assert.match(opened.stdout, /^ {2}closed +Istio {2}shop\/cart → shop\/cart:8080 {2}allow → deny$/m);
+    // GitHub annotations on the policy line that decides each changed cell now
+    const annotated = await run(['--policies', 'k8s', '--baseline', 'HEAD', '--fail-on-new-access', '--format', 'github'], repo);
+    assert.equal(annotated.code, 1);
+    assert.deepEqual(annotated.stdout.trim().split('\n'), [
+      '::error file=k8s/policy.yaml,line=7,endLine=7,title=Access opened%3A shop/web → shop/cart%3A8080::Istio: deny at HEAD, allow now: allowed by ALLOW policy shop/cart-callers rules[0]',
+      '::notice file=k8s/policy.yaml,line=3,endLine=3,title=Access closed%3A shop/cart → shop/cart%3A8080::Istio: allow at HEAD, deny now: denied: no ALLOW policy matches the call (ALLOW policy shop/cart-callers applies to the workload, so anything it does not allow is denied)',
+    ]);
+    assert.equal((await run(['--policies', 'k8s', '--format', 'github'], repo)).code, 2);
     git('commit', '-qam', 'web calls cart');
     writeFileSync(join(repo, 'k8s', 'policy.yaml'), allowFrom('cluster.local/ns/shop/sa/nobody'));
     const closed = await run(['--policies', 'k8s', '--baseline', 'HEAD', '--fail-on-new-access', '--format', 'json'], repo);

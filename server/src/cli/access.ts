@@ -1,11 +1,13 @@
-import { resolve } from 'node:path';
-import { accessMap, accessMarkdown, accessText, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap, parseAccessRequest } from '../engine/access';
+import { relative, resolve, sep } from 'node:path';
+import { accessMap, accessMarkdown, accessText, cellWhy, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap, parseAccessRequest } from '../engine/access';
 import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/baseline';
 import { MESHES, type Mesh } from '../engine/meshes';
 import { Simulation } from '../engine/simulate';
 import type { SourceRef } from '../engine/simulate/types';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
+import { MESH_NAME } from '../engine/authz';
 import { ArgCursor } from './args';
+import { escapeGithubData, escapeGithubProperty } from './output';
 import { commandFailure, HelpRequested, UsageError } from './errors';
 import type { CliIo } from './main';
 import { loadWorkspace } from './simulate';
@@ -34,8 +36,11 @@ Options:
   --fail-on-new-access         With --baseline: exit 1 when a change opens access (deny → allow,
                                deny → depends, depends → allow), as a gate in CI.
   --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
-  --format text|json|md        Per destination the callers by verdict (default); the whole map as
-                               JSON; Markdown tables, for a pull request comment.
+  --format text|json|md|github Per destination the callers by verdict (default); the whole map as
+                               JSON; Markdown tables, for a pull request comment; github (with
+                               --baseline): one GitHub Actions annotation per change, on the policy
+                               that decides it now (opened: a warning, an error with
+                               --fail-on-new-access; closed or changed: a notice).
 
 Exit codes: 0 mapped, 1 --fail-on-new-access and access opened, 2 usage error, unreadable input,
 or a --baseline that is not a git ref of the repository holding the policies.`;
@@ -47,7 +52,7 @@ interface AccessArgs {
   baseline?: string;
   failOnNewAccess: boolean;
   filter: AccessFilter;
-  format: 'text' | 'json' | 'md';
+  format: 'text' | 'json' | 'md' | 'github';
 }
 
 function parse(args: string[]): AccessArgs {
@@ -76,7 +81,7 @@ function parse(args: string[]): AccessArgs {
       }
       case '--format': {
         const v = cli.value();
-        if (v !== 'text' && v !== 'json' && v !== 'md') throw new UsageError(`--format must be text, json or md (got "${v}")`);
+        if (v !== 'text' && v !== 'json' && v !== 'md' && v !== 'github') throw new UsageError(`--format must be text, json, md or github (got "${v}")`);
         parsed.format = v;
         break;
       }
@@ -86,6 +91,7 @@ function parse(args: string[]): AccessArgs {
   }
   if (parsed.policies.length === 0) throw new UsageError('access needs --policies');
   if (parsed.failOnNewAccess && parsed.baseline === undefined) throw new UsageError('--fail-on-new-access needs --baseline: the ref to compare with');
+  if (parsed.format === 'github' && parsed.baseline === undefined) throw new UsageError('--format github annotates the changes since --baseline: give the ref to compare with');
   return parsed;
 }
 
@@ -117,6 +123,7 @@ export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
     const rel = (p: string) => displayPath(io.cwd, p);
     switch (parsed.format) {
       case 'json': io.stdout(JSON.stringify({ ...relativeMap(map, rel), ...(changes ? { baseline: parsed.baseline, changes: changes.map((c) => relativeChange(c, rel)) } : {}) }, null, 2)); break;
+      case 'github': if (changes?.length) io.stdout(changesGithub(changes, parsed.baseline!, io.cwd, parsed.failOnNewAccess)); break;
       case 'md': io.stdout(accessMarkdown(map, rel) + (changes ? `\n\n${changesMarkdown(changes, parsed.baseline!)}` : '')); break;
       default: io.stdout(accessText(map, rel) + (changes ? `\n\n${changesText(changes, parsed.baseline!, rel)}` : ''));
     }
@@ -124,6 +131,21 @@ export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
   } catch (error) {
     return commandFailure(error, io, ACCESS_USAGE);
   }
+}
+
+/** One GitHub Actions workflow command per changed cell, on the rule or policy that decides it now (else the one that decided it at the ref). */
+function changesGithub(changes: readonly AccessChange[], ref: string, cwd: string, failOnNew: boolean): string {
+  return changes.map((c) => {
+    const cell = c.after ?? c.before!;
+    const at = cell.rule ?? cell.policy;
+    const level = c.direction === 'opened' ? (failOnNew ? 'error' : 'warning') : 'notice';
+    const properties: [string, string | number][] = [
+      ...(at ? [['file', (relative(cwd, at.file) || at.file).split(sep).join('/')], ['line', at.range.start.line + 1], ['endLine', at.range.end.line + 1]] as [string, number | string][] : []),
+      ['title', `Access ${c.direction === 'changed' ? 'decided otherwise' : c.direction}: ${c.caller === '-' ? '- (no identity)' : c.caller} → ${c.destination}`],
+    ];
+    const message = `${MESH_NAME[c.mesh]}: ${c.before?.verdict ?? 'deny'} at ${ref}, ${c.after?.verdict ?? 'deny'} now: ${c.after ? cellWhy(c.after) : 'no longer in the map'}`;
+    return `::${level} ${properties.map(([k, v]) => `${k}=${escapeGithubProperty(String(v))}`).join(',')}::${escapeGithubData(message)}`;
+  }).join('\n');
 }
 
 const relativeRef = (at: SourceRef | undefined, rel: (p: string) => string) => (at ? { ...at, file: rel(at.file) } : undefined);

@@ -11,7 +11,7 @@ import { linkerdAccessSpace } from './linkerd';
 import type { AccessCell, AccessFilter, AccessMap, AccessRequest, MeshAccess, MeshAccessSpace } from './types';
 
 export * from './types';
-export { accessMarkdown, accessText, changesMarkdown, changesText } from './render';
+export { accessMarkdown, accessText, cellWhy, changesMarkdown, changesText } from './render';
 
 /**
  * The access map of the workspace: per mesh with policies in it, every caller against every
