@@ -32,7 +32,12 @@ export function accessMap(workspace: WorkspaceView, simulation: Simulation, filt
     seen.add(key);
     const listings = readers.map((r) => r.list({ namespace: w.namespace, name: w.name })).filter((l) => !isUnknown(l));
     const meshes = listings.flatMap((l) => (!isUnknown(l) && l.enrolled ? [l.mesh] : []));
-    for (const mesh of meshes) if (mesh !== 'consul') enrolled.set(mesh, [...(enrolled.get(mesh) ?? []), w]);
+    for (const mesh of meshes) {
+      if (mesh === 'consul') continue;
+      let list = enrolled.get(mesh);
+      if (!list) enrolled.set(mesh, (list = []));
+      list.push(w);
+    }
     if (!meshes.length && readers.some((r) => r.mesh !== 'consul')) outside.push(key);
   }
   if (outside.length) notes.push(`not in a mesh (no proxy injected, not ambient): nothing checks the calls to ${outside.join(', ')}`);
