@@ -84,6 +84,14 @@ describe('policies that apply to a workload, in the editor (LSP)', () => {
     assert.equal(policies.filter((l) => l.command?.command === 'meshPolicy.showPoliciesForWorkload').length, 0);
   });
 
+  it('puts an access lens on each workload manifest: per port, how many callers are allowed, depending on the request, denied', async () => {
+    // examples/istio, shop/payments (docs/access-map.md): on 9090 payments-callers admits the
+    // frontend for some requests only, allow-nothing refuses the cart and payments, STRICT mTLS the
+    // plaintext caller; on 9102 its port-only rule admits all four.
+    const lenses = (await lensesOf(client, join(workspace, 'app', 'payments.yaml'))).filter((l) => l.command?.command === 'meshPolicy.showAccessMap');
+    assert.deepEqual(lenses.map((l) => [l.command!.title, l.command!.arguments]), [['Access (Istio, 4 callers): :9090 1 depending · 3 denied; :9102 4 allowed', [{ to: 'shop/payments' }]]]);
+  });
+
   it('answers the command with the markdown listing the engine renders', async () => {
     const markdown = await client.request<string>('meshPolicy/policiesForWorkload', { target: 'shop/payments' });
     const loaded = loadWorkspace({ policies: [workspace], inventory: [] }, { cwd: workspace, stdout: () => undefined, stderr: () => undefined, env: {} } as never) as Exclude<ReturnType<typeof loadWorkspace>, number>;

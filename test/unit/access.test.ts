@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { accessMap, accessText, compareAccess, type AccessMap } from '../../server/src/engine/access';
 import type { Mesh } from '../../server/src/engine/meshes';
 import { Simulation } from '../../server/src/engine/simulate';
+import { workspaceAccess } from '../../server/src/engine/access/workspaceAccess';
 import { workspaceOf } from './authz/workspace';
 
 /**
@@ -205,5 +206,19 @@ describe('access map for one request (--request)', () => {
     assert.match(text, /^ {2}cells: 13 allowed, 0 depending, 7 denied$/m);
     assert.match(text, /^ {2}open to every caller with a mesh identity: shop\/db:5432, shop\/jobs:9000, shop\/web:8080$/m);
     assert.doesNotMatch(text, /open to every caller, plaintext included/);
+  });
+});
+
+describe('the editor\'s access lenses (WorkspaceAccess)', () => {
+  it('one line per mesh with the counts per port; nothing decided over the cap', () => {
+    const workspace = workspaceOf({ 'inventory.yaml': ISTIO, 'policies.yaml': STRICT + '---\n' + policy('cart-from-web', 'selector: {matchLabels: {app: cart}}\naction: ALLOW\nrules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/web]}}], to: [{operation: {paths: [/v1/*]}}]}]') });
+    const access = workspaceAccess(workspace);
+    assert.equal(workspaceAccess(workspace), access, 'kept while the workspace state lasts');
+    assert.deepEqual(access.headlines('shop', 'cart'), ['Access (Istio, 5 callers): :7070 1 depending · 4 denied']);
+    assert.deepEqual(access.headlines('shop', 'nowhere'), []);
+    const capped = accessMap(workspace, new Simulation(workspace), { maxCells: 19 });
+    assert.equal(capped.tooLarge, true);
+    assert.deepEqual(capped.meshes, []);
+    assert.match(capped.notes.at(-1)!, /^20 cells \(callers × destination ports\) is more than 19/);
   });
 });

@@ -1,6 +1,7 @@
 import type { CodeLens, Connection } from 'vscode-languageserver';
 import { fewNames, listingHeading, listingMarkdown, unknownText, type WorkspaceAuthz } from '../engine/authz';
 import { accessMarkdown, parseAccessRequest, type AccessFilter, type AccessMap } from '../engine/access';
+import type { WorkspaceAccess } from '../engine/access/workspaceAccess';
 import type { LintResult } from '../engine/engine';
 import { Pace } from '../engine/pace';
 import { resourceAt } from '../engine/resourceAt';
@@ -18,13 +19,23 @@ export const AuthzRequests = {
   accessMap: 'meshPolicy/accessMap',
 } as const;
 
-/** A lens per mesh above each workload object of the file: which policies apply there. */
-export async function workloadLenses(result: LintResult, authz: WorkspaceAuthz, signal: AbortSignal): Promise<CodeLens[]> {
-  return (await authz.headlines(result.file.path, new Pace(signal))).flatMap(({ workload, target, headlines }) => {
+/** The client command an access lens runs: its argument is `{to: 'namespace/name'}`. */
+export const SHOW_ACCESS_MAP_COMMAND = 'meshPolicy.showAccessMap';
+
+/**
+ * Lenses per mesh above each workload object of the file: which policies apply there, and, with
+ * `access`, who may call it by port (docs/access-map.md).
+ */
+export async function workloadLenses(result: LintResult, authz: WorkspaceAuthz, signal: AbortSignal, access?: WorkspaceAccess): Promise<CodeLens[]> {
+  const lenses: CodeLens[] = [];
+  for (const { workload, target, headlines } of await authz.headlines(result.file.path, new Pace(signal))) {
     const at = result.file.lines.position(workload.span.start);
     const range = { start: at, end: at };
-    return headlines.map((title) => ({ range, command: { title, command: SHOW_POLICIES_COMMAND, arguments: [target] } }));
-  });
+    for (const title of headlines) lenses.push({ range, command: { title, command: SHOW_POLICIES_COMMAND, arguments: [target] } });
+    signal.throwIfAborted();
+    for (const title of access?.headlines(workload.namespace, workload.name) ?? []) lenses.push({ range, command: { title, command: SHOW_ACCESS_MAP_COMMAND, arguments: [{ to: target }] } });
+  }
+  return lenses;
 }
 
 /**

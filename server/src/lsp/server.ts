@@ -49,6 +49,7 @@ import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { decideWrittenCall, parseWrittenCall } from '../engine/traffic/writtenCall';
 import { Simulation } from '../engine/simulate';
 import { accessMap } from '../engine/access';
+import { workspaceAccess } from '../engine/access/workspaceAccess';
 import { writtenCallMarkdown } from '../engine/insight/render';
 import { workspaceNavigation } from '../engine/navigate';
 import { LivePolicyTests } from '../engine/policyTests/live';
@@ -658,7 +659,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       // (after the lint, which takes the document's text into the workspace)
       const authz = workspaceScanned ? authzFor(uri) : undefined;
       const tests = trusted ? policyTestLenses(result, policyTests.results(result.file)) : [];
-      return [redaction.deep([...tests, ...codeLenses(result, currentInsight())]), authz && workloadLenses(result, authz, signal)];
+      return [redaction.deep([...tests, ...codeLenses(result, currentInsight())]), authz && workloadLenses(result, authz, signal, workspaceAccess(workspace))];
     });
     // (the workloads' lenses give the event loop turns: an edit that comes in meanwhile is linted first)
     const more = await workloads?.catch((error: unknown) => {

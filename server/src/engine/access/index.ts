@@ -50,9 +50,16 @@ export function accessMap(workspace: WorkspaceView, simulation: Simulation, filt
     if (reader.mesh === 'consul') spaces.push(consulAccessSpace(workspace, simulation));
   }
   const meshes: MeshAccess[] = [];
-  for (const space of spaces) {
-    const callers = space.callers().filter((c) => matchesFilter(filter.from, c.key, c.identity));
-    const destinations = space.destinations().filter((d) => matchesFilter(filter.to, d.key, d));
+  const chosen = spaces.map((space) => ({
+    space,
+    callers: space.callers().filter((c) => matchesFilter(filter.from, c.key, c.identity)),
+    destinations: space.destinations().filter((d) => matchesFilter(filter.to, d.key, d)),
+  }));
+  const cells = chosen.reduce((sum, c) => sum + c.callers.length * c.destinations.length, 0);
+  if (filter.maxCells !== undefined && cells > filter.maxCells) {
+    return { meshes, notes: [...notes, `${cells} cells (callers × destination ports) is more than ${filter.maxCells}: narrow the map to some callers or destinations`], tooLarge: true };
+  }
+  for (const { space, callers, destinations } of chosen) {
     if (!callers.length || !destinations.length) {
       const none = !callers.length ? (filter.from ? `no caller matches --from ${filter.from}` : 'no caller identity in the inventory') : filter.to ? `no destination matches --to ${filter.to}` : 'no workload of the inventory is in the mesh';
       notes.push(`${space.mesh}: ${none}`);

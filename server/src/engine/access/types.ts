@@ -66,6 +66,8 @@ export interface AccessMap {
   request?: AccessRequest;
   /** What was left out and why (a workload in no mesh, a filter that matched nothing). */
   notes: string[];
+  /** Over `maxCells`: nothing was decided. */
+  tooLarge?: boolean;
 }
 
 /** What one mesh enumerates for the map: its callers and destinations, and the call that asks about a pair. */
@@ -81,6 +83,8 @@ export interface AccessFilter {
   from?: string;
   to?: string;
   meshes?: readonly Mesh[];
+  /** Decide nothing when the map would have more cells than this (the editor's lenses): the map then has no mesh and says why. */
+  maxCells?: number;
   /** Decide every cell for this request (`--request 'GET /admin'`) instead of leaving the request unknown; the call is then HTTP wherever the inventory does not declare the port TCP. */
   request?: AccessRequest;
 }

@@ -1,4 +1,5 @@
 import type { WorkspaceView } from '../checks/check';
+import { perWorkspaceState } from '../workspaceState';
 import type { Inventory, WorkloadInfo } from '../inventory/inventory';
 import type { Pace } from '../pace';
 import type { Resource } from '../resource';
@@ -135,20 +136,5 @@ function workloadsByFile(inventory: Inventory): Map<string, WorkloadInfo[]> {
   return byFile;
 }
 
-const cache = new WeakMap<object, { inventory: object; config: object; authz: WorkspaceAuthz }>();
-
-/**
- * The `WorkspaceAuthz` of the workspace's current state: the same object while its resources,
- * inventory and configuration are the same objects (the workspace model keeps them until a file
- * changes), a new one after.
- */
-export function workspaceAuthz(workspace: WorkspaceView): WorkspaceAuthz {
-  const resources = workspace.resources;
-  const inventory = workspace.inventory;
-  const config = workspace.config;
-  const cached = cache.get(resources);
-  if (cached && cached.inventory === inventory && cached.config === config) return cached.authz;
-  const authz = new WorkspaceAuthz(workspace);
-  cache.set(resources, { inventory, config, authz });
-  return authz;
-}
+/** The `WorkspaceAuthz` of the workspace's current state (`perWorkspaceState`). */
+export const workspaceAuthz: (workspace: WorkspaceView) => WorkspaceAuthz = perWorkspaceState((workspace) => new WorkspaceAuthz(workspace));
