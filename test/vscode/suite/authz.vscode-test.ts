@@ -31,6 +31,19 @@ suite('Mesh Policy Auditor: policies that apply to a workload in VS Code', () =>
     assert.match(view.getText(), /AuthorizationPolicy shop\/payments-callers \| selector app=payments/);
   });
 
+  test('a workload manifest has an access lens: per port, who may call it', async () => {
+    const uri = vscode.Uri.joinPath(workspaceRoot(), 'shop', 'app', 'payments.yaml');
+    // docs/access-map.md: 9090 admits the frontend for some requests only; 9102 every caller
+    const expected = 'Access (Istio, 4 callers): :9090 1 depending · 3 denied; :9102 4 allowed';
+    const lens = await until('the access lens', async () => {
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+      return lenses.find((l) => l.command?.command === 'meshPolicy.showAccessMap');
+    });
+    assert.equal(lens.command!.title, expected);
+    assert.deepEqual(lens.command!.arguments, [{ to: 'shop/payments' }]);
+  });
+
   test('Show Access Map opens the map of the workspace: who may call whom by the policies alone (docs/access-map.md)', async () => {
     assert.ok((await vscode.commands.getCommands(true)).includes('meshPolicy.showAccessMap'));
     await vscode.commands.executeCommand('meshPolicy.showAccessMap', { to: 'shop/payments' });
