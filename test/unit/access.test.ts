@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { accessMap, accessText, compareAccess, type AccessMap } from '../../server/src/engine/access';
+import { accessMap, accessMapPaced, accessText, compareAccess, type AccessMap } from '../../server/src/engine/access';
+import { Pace } from '../../server/src/engine/pace';
 import type { Mesh } from '../../server/src/engine/meshes';
 import { Simulation } from '../../server/src/engine/simulate';
 import { workspaceAccess } from '../../server/src/engine/access/workspaceAccess';
@@ -210,15 +211,26 @@ describe('access map for one request (--request)', () => {
 });
 
 describe('the editor\'s access lenses (WorkspaceAccess)', () => {
-  it('one line per mesh with the counts per port; nothing decided over the cap', () => {
+  it('one line per mesh with the counts per port; nothing decided over the cap', async () => {
     const workspace = workspaceOf({ 'inventory.yaml': ISTIO, 'policies.yaml': STRICT + '---\n' + policy('cart-from-web', 'selector: {matchLabels: {app: cart}}\naction: ALLOW\nrules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/web]}}], to: [{operation: {paths: [/v1/*]}}]}]') });
     const access = workspaceAccess(workspace);
     assert.equal(workspaceAccess(workspace), access, 'kept while the workspace state lasts');
-    assert.deepEqual(access.headlines('shop', 'cart'), ['Access (Istio, 5 callers): :7070 1 depending · 4 denied']);
-    assert.deepEqual(access.headlines('shop', 'nowhere'), []);
+    assert.deepEqual(await access.headlines('shop', 'cart'), ['Access (Istio, 5 callers): :7070 1 depending · 4 denied']);
+    assert.deepEqual(await access.headlines('shop', 'nowhere'), []);
     const capped = accessMap(workspace, new Simulation(workspace), { maxCells: 19 });
     assert.equal(capped.tooLarge, true);
     assert.deepEqual(capped.meshes, []);
     assert.match(capped.notes.at(-1)!, /^20 cells \(callers × destination ports\) is more than 19/);
+  });
+});
+
+describe('the map built in slices (the language server)', () => {
+  it('gives the same map as built at once, and stops once its signal is aborted', async () => {
+    const workspace = workspaceOf({ 'inventory.yaml': ISTIO, 'policies.yaml': STRICT });
+    const simulation = new Simulation(workspace);
+    assert.deepEqual(await accessMapPaced(workspace, simulation, {}, new Pace(undefined, 0)), accessMap(workspace, simulation));
+    const controller = new AbortController();
+    controller.abort(new Error('cancelled'));
+    await assert.rejects(accessMapPaced(workspace, simulation, {}, new Pace(controller.signal)), /cancelled/);
   });
 });

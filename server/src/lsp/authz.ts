@@ -28,12 +28,13 @@ export const SHOW_ACCESS_MAP_COMMAND = 'meshPolicy.showAccessMap';
  */
 export async function workloadLenses(result: LintResult, authz: WorkspaceAuthz, signal: AbortSignal, access?: WorkspaceAccess): Promise<CodeLens[]> {
   const lenses: CodeLens[] = [];
-  for (const { workload, target, headlines } of await authz.headlines(result.file.path, new Pace(signal))) {
+  const pace = new Pace(signal);
+  for (const { workload, target, headlines } of await authz.headlines(result.file.path, pace)) {
     const at = result.file.lines.position(workload.span.start);
     const range = { start: at, end: at };
     for (const title of headlines) lenses.push({ range, command: { title, command: SHOW_POLICIES_COMMAND, arguments: [target] } });
     signal.throwIfAborted();
-    for (const title of access?.headlines(workload.namespace, workload.name) ?? []) lenses.push({ range, command: { title, command: SHOW_ACCESS_MAP_COMMAND, arguments: [{ to: target }] } });
+    for (const title of await access?.headlines(workload.namespace, workload.name, pace) ?? []) lenses.push({ range, command: { title, command: SHOW_ACCESS_MAP_COMMAND, arguments: [{ to: target }] } });
   }
   return lenses;
 }
@@ -56,19 +57,19 @@ interface Hooks {
   authz(): WorkspaceAuthz | string;
   /** A path as the user reads it (relative to the workspace folder). */
   displayPath(path: string): string;
-  /** The access map of the workspace as edited, or a reason there is none (an untrusted workspace). */
-  accessMap(filter: AccessFilter): AccessMap | string;
+  /** The access map of the workspace as edited, or a reason there is none (an untrusted workspace); built in slices that stop once `pace`'s signal is aborted. */
+  accessMap(filter: AccessFilter, pace: Pace): Promise<AccessMap | string>;
 }
 
 export function registerAuthzRequests(connection: Connection, hooks: Hooks): void {
-  connection.onRequest(AuthzRequests.accessMap, (params: { from?: unknown; to?: unknown; request?: unknown } | null, token) => answer(token, () => {
+  connection.onRequest(AuthzRequests.accessMap, (params: { from?: unknown; to?: unknown; request?: unknown } | null, token) => answer(token, async (signal) => {
     const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
     const from = text(params?.from);
     const to = text(params?.to);
     const asked = text(params?.request);
     const request = asked === undefined ? undefined : parseAccessRequest(asked);
     if (typeof request === 'string') return `The request ${request}.`;
-    const map = hooks.accessMap({ ...(from ? { from } : {}), ...(to ? { to } : {}), ...(request ? { request } : {}) });
+    const map = await hooks.accessMap({ ...(from ? { from } : {}), ...(to ? { to } : {}), ...(request ? { request } : {}) }, new Pace(signal));
     return typeof map === 'string' ? map : accessMarkdown(map, hooks.displayPath, { links: false });
   }));
   connection.onRequest(AuthzRequests.policiesFor, (params: { target?: unknown } | null, token) => answer(token, () => {

@@ -48,7 +48,7 @@ import { Pace } from '../engine/pace';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { decideWrittenCall, parseWrittenCall } from '../engine/traffic/writtenCall';
 import { Simulation } from '../engine/simulate';
-import { accessMap } from '../engine/access';
+import { accessMapPaced } from '../engine/access';
 import { workspaceAccess } from '../engine/access/workspaceAccess';
 import { writtenCallMarkdown } from '../engine/insight/render';
 import { workspaceNavigation } from '../engine/navigate';
@@ -691,11 +691,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   registerAuthzRequests(connection, {
     authz: () => (trusted ? workspaceAuthz(workspace) : 'This workspace is not trusted: Mesh Policy Auditor only lints policy files there. Trust the workspace to list the policies that apply to its workloads.'),
     displayPath,
-    accessMap: (filter) => {
+    accessMap: async (filter, pace) => {
       if (!trusted) return 'This workspace is not trusted: Mesh Policy Auditor only lints policy files there. Trust the workspace to map who may call whom.';
       // edits typed and not yet linted are taken in first: the map is of the text as shown
       for (const document of documents.all()) if (inWorkspace(document.uri)) prepareDocument(document);
-      return accessMap(workspace, new Simulation(workspace), filter);
+      return accessMapPaced(workspace, new Simulation(workspace), filter, pace);
     },
   });
   registerTrafficRequests(connection, {

@@ -8,7 +8,8 @@ import type { Verdict } from '../simulate/types';
 import { consulAccessSpace } from './consul';
 import { istioAccessSpace } from './istio';
 import { linkerdAccessSpace } from './linkerd';
-import type { AccessCell, AccessFilter, AccessMap, AccessRequest, MeshAccess, MeshAccessSpace } from './types';
+import type { Pace } from '../pace';
+import type { AccessCell, AccessFilter, AccessMap, AccessRequest, AccessRow, MeshAccess, MeshAccessSpace } from './types';
 
 export * from './types';
 export { accessMarkdown, accessText, cellWhy, changesMarkdown, changesText } from './render';
@@ -20,6 +21,25 @@ export { accessMarkdown, accessText, cellWhy, changesMarkdown, changesText } fro
  * connect-injected) are listed in the notes: nothing checks the calls they receive.
  */
 export function accessMap(workspace: WorkspaceView, simulation: Simulation, filter: AccessFilter = {}): AccessMap {
+  const steps = mapSteps(workspace, simulation, filter);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** `accessMap` for the language server: the event loop gets turns between workloads and rows, and a cancelled `pace` stops it. */
+export async function accessMapPaced(workspace: WorkspaceView, simulation: Simulation, filter: AccessFilter, pace: Pace): Promise<AccessMap> {
+  const steps = mapSteps(workspace, simulation, filter);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pace.turn();
+  }
+}
+
+/** The map, built in steps: it yields after each workload listed and each row decided. */
+function* mapSteps(workspace: WorkspaceView, simulation: Simulation, filter: AccessFilter): Generator<void, AccessMap> {
   const notes: string[] = [];
   const readers = authzReaders(workspace);
   const enrolled = new Map<Mesh, WorkloadInfo[]>();
@@ -39,6 +59,7 @@ export function accessMap(workspace: WorkspaceView, simulation: Simulation, filt
       list.push(w);
     }
     if (!meshes.length && readers.some((r) => r.mesh !== 'consul')) outside.push(key);
+    yield;
   }
   if (outside.length) notes.push(`not in a mesh (no proxy injected, not ambient): nothing checks the calls to ${outside.join(', ')}`);
 
@@ -65,9 +86,9 @@ export function accessMap(workspace: WorkspaceView, simulation: Simulation, filt
       notes.push(`${space.mesh}: ${none}`);
       continue;
     }
-    const rows = destinations.map((destination) => ({
-      destination,
-      cells: callers.map((caller): AccessCell => {
+    const rows: AccessRow[] = [];
+    for (const destination of destinations) {
+      rows.push({ destination, cells: callers.map((caller): AccessCell => {
         const decision = simulation.decide(space.call(caller, destination, filter.request));
         return {
           caller: caller.key, verdict: decision.verdict, reason: decision.reason,
@@ -75,8 +96,9 @@ export function accessMap(workspace: WorkspaceView, simulation: Simulation, filt
           ...(decision.policy ? { policy: decision.policy } : {}),
           ...(decision.rule ? { rule: decision.rule } : {}),
         };
-      }),
-    }));
+      }) });
+      yield;
+    }
     meshes.push({ mesh: space.mesh, callers, rows });
   }
   return { meshes, notes, ...(filter.request ? { request: filter.request } : {}) };

@@ -3,7 +3,8 @@ import { MESH_NAME } from '../authz/render';
 import { Simulation } from '../simulate';
 import { perWorkspaceState } from '../workspaceState';
 import type { Verdict } from '../simulate/types';
-import { accessMap } from './index';
+import { Pace } from '../pace';
+import { accessMapPaced } from './index';
 import type { AccessMap } from './types';
 
 /** The most cells the editor decides for its lenses on its own; a larger map is left to the command. */
@@ -19,8 +20,9 @@ export class WorkspaceAccess {
 
   constructor(private readonly workspace: WorkspaceView) {}
 
-  private map(): AccessMap {
-    this.built ??= accessMap(this.workspace, new Simulation(this.workspace), { maxCells: LENS_MAX_CELLS });
+  private async map(pace: Pace): Promise<AccessMap> {
+    // (a build cancelled half way keeps nothing: the next lens starts again)
+    this.built ??= await accessMapPaced(this.workspace, new Simulation(this.workspace), { maxCells: LENS_MAX_CELLS }, pace);
     return this.built;
   }
 
@@ -29,9 +31,9 @@ export class WorkspaceAccess {
    * depending · 3 denied; :9102 4 allowed`. None when the workload is in no mapped mesh, or the map
    * is too large for a lens.
    */
-  headlines(namespace: string, name: string): string[] {
+  async headlines(namespace: string, name: string, pace = new Pace()): Promise<string[]> {
     const out: string[] = [];
-    for (const mesh of this.map().meshes) {
+    for (const mesh of (await this.map(pace)).meshes) {
       const rows = mesh.rows.filter((r) => r.destination.namespace === namespace && r.destination.name === name);
       if (!rows.length) continue;
       const parts = rows.map((row) => {
