@@ -1,4 +1,4 @@
-import { authzReaders } from '../authz';
+import { authzReaders, MESH_NAME } from '../authz';
 import { isUnknown } from '../authz/types';
 import type { WorkspaceView } from '../checks/check';
 import type { WorkloadInfo } from '../inventory/inventory';
@@ -83,7 +83,7 @@ function* mapSteps(workspace: WorkspaceView, simulation: Simulation, filter: Acc
   for (const { space, callers, destinations } of chosen) {
     if (!callers.length || !destinations.length) {
       const none = !callers.length ? (filter.from ? `no caller matches --from ${filter.from}` : 'no caller identity in the inventory') : filter.to ? `no destination matches --to ${filter.to}` : 'no workload of the inventory is in the mesh';
-      notes.push(`${space.mesh}: ${none}`);
+      notes.push(`${MESH_NAME[space.mesh]}: ${none}`);
       continue;
     }
     const rows: AccessRow[] = [];
