@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { accessMap, accessMapPaced, accessText, compareAccess, type AccessMap } from '../../server/src/engine/access';
+import { accessMap, accessMapPaced, accessText, compareAccess, observedCallers, withObserved, type AccessMap } from '../../server/src/engine/access';
+import type { TrafficShape } from '../../server/src/engine/traffic/ingest/types';
 import { Pace } from '../../server/src/engine/pace';
 import type { Mesh } from '../../server/src/engine/meshes';
 import { Simulation } from '../../server/src/engine/simulate';
@@ -232,5 +233,42 @@ describe('the map built in slices (the language server)', () => {
     const controller = new AbortController();
     controller.abort(new Error('cancelled'));
     await assert.rejects(accessMapPaced(workspace, simulation, {}, new Pace(controller.signal)), /cancelled/);
+  });
+});
+
+describe('the map against the logs (access --traffic)', () => {
+  const shape = (record: Record<string, unknown>, count: number) => ({ record: { mesh: 'istio', protocol: 'http', ...record }, count, samples: [], sourceBy: {}, destinationBy: {}, joined: 0 }) as unknown as TrafficShape;
+  const workspace = workspaceOf({ 'inventory.yaml': ISTIO, 'policies.yaml': policy('cart-from-web', 'selector: {matchLabels: {app: cart}}\naction: ALLOW\nrules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/web, cluster.local/ns/other/sa/bot]}}]}]') });
+  const simulation = new Simulation(workspace);
+  const shapes = [
+    shape({ source: { principal: 'cluster.local/ns/shop/sa/web' }, destination: { namespace: 'shop', workload: 'cart', port: 7070 }, observed: 'allowed' }, 40),
+    shape({ source: { principal: 'cluster.local/ns/shop/sa/db' }, destination: { namespace: 'shop', workload: 'cart', port: 7070 }, observed: 'denied' }, 3),
+    // a caller the inventory does not hold: mapped from the logs
+    shape({ source: { principal: 'cluster.local/ns/other/sa/bot' }, destination: { namespace: 'shop', workload: 'cart', port: 7070 }, observed: 'allowed' }, 5),
+    shape({ source: { principal: null }, destination: { namespace: 'shop', workload: 'web', port: 8080 }, observed: 'allowed' }, 2),
+    shape({ source: { principalUnknown: true, ip: '10.0.0.9' }, destination: { namespace: 'shop', workload: 'cart', port: 7070 }, observed: 'allowed' }, 7),
+    shape({ source: { principal: 'cluster.local/ns/shop/sa/web' }, destination: { namespace: 'shop', workload: 'ghost', port: 1 }, observed: 'allowed' }, 1),
+  ];
+
+  it('counts each call in its caller × destination port cell, maps the callers only the logs show, and counts apart what fits no cell', () => {
+    const moreCallers = observedCallers(shapes, (r) => simulation.meshOf(r));
+    assert.deepEqual(moreCallers, { istio: [{ namespace: 'shop', name: 'web' }, { namespace: 'shop', name: 'db' }, { namespace: 'other', name: 'bot' }] });
+    const { map, unmapped } = withObserved(accessMap(workspace, simulation, { moreCallers }), shapes, (r) => simulation.meshOf(r));
+    const cart = map.meshes[0]!.rows.find((r) => r.destination.key === 'shop/cart:7070')!;
+    assert.deepEqual(cart.cells.map((c) => [c.caller, c.verdict, c.observed]), [
+      ['other/bot', 'allow', { calls: 5, allowed: 5, denied: 0 }],
+      ['shop/cart', 'deny', { calls: 0, allowed: 0, denied: 0 }],
+      ['shop/db', 'deny', { calls: 3, allowed: 0, denied: 3 }],
+      ['shop/jobs', 'deny', { calls: 0, allowed: 0, denied: 0 }],
+      ['shop/web', 'allow', { calls: 40, allowed: 40, denied: 0 }],
+      ['-', 'deny', { calls: 0, allowed: 0, denied: 0 }],
+    ]);
+    assert.deepEqual(map.meshes[0]!.rows.find((r) => r.destination.key === 'shop/web:8080')!.cells.find((c) => c.caller === '-')!.observed, { calls: 2, allowed: 2, denied: 0 });
+    assert.deepEqual(unmapped, { calls: 8, reasons: { 'the log does not identify the caller': 7, 'the destination is not in the map': 1 } });
+    // 6 callers × 4 ports; allowed: bot and web on the cart, all 6 on the 3 ports no policy covers
+    // (20); called among them: bot → cart, web → cart, - → web (3)
+    const text = accessText(map, (p) => p);
+    assert.match(text, /^ {2}in the logs: 4 of 24 cells called; 17 of 20 allowed cells never called: /m);
+    assert.match(text, /^ {4}allow {4}other\/bot \(5 calls\), shop\/web \(40 calls\)$/m);
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runAccessCli } from '../../server/src/cli/access';
+import { runTrafficCli } from '../../server/src/cli/traffic';
 import { REPO_ROOT } from '../helpers/paths';
 
 async function run(args: string[], cwd = REPO_ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -44,6 +45,23 @@ describe('mesh-policy access on the examples', () => {
     const block = stdout.split('\n\n').find((b) => b.startsWith('  shop/payments:9090'))!;
     assert.match(block, /allow +shop\/frontend\n +allowed by ALLOW policy shop\/payments-callers rules\[0\]/);
     assert.equal((await run(['--policies', 'examples/istio', '--request', 'get /x'])).code, 2);
+  });
+
+  it('--traffic sets the map against the logs: the callers they show are mapped, each cell says its calls, and what fits no cell is counted with why', async () => {
+    const { code, stdout, stderr } = await run(['--policies', 'examples/linkerd', '--traffic', 'examples/linkerd/traffic', '--format', 'json']);
+    assert.equal(code, 0, stderr);
+    const map = JSON.parse(stdout) as { meshes: Array<{ callers: Array<{ key: string; workloads: string[] }>; rows: Array<{ cells: Array<{ caller: string; observed?: { calls: number; allowed: number; denied: number } }> }> }>; notes: string[] };
+    const linkerd = map.meshes[0]!;
+    // the logs' callers outside the inventory (Prometheus, the ingress) are mapped, with no workload
+    assert.ok(linkerd.callers.some((c) => c.key === 'linkerd-viz/prometheus' && c.workloads.length === 0), JSON.stringify(linkerd.callers.map((c) => c.key)));
+    for (const row of linkerd.rows) for (const cell of row.cells) assert.ok(cell.observed && cell.observed.calls >= cell.observed.allowed + cell.observed.denied);
+    const cellCalls = linkerd.rows.reduce((n, r) => n + r.cells.reduce((m, c) => m + c.observed!.calls, 0), 0);
+    let jsonl = '';
+    assert.equal(await runTrafficCli(['examples/linkerd/traffic', '--inventory', 'examples/linkerd', '--format', 'jsonl'], { stdout: (t) => { jsonl += `${t}\n`; }, stderr: () => undefined, cwd: REPO_ROOT }), 0);
+    const traffic = jsonl.trim().split('\n').reduce((n, line) => n + ((JSON.parse(line) as { count?: number }).count ?? 1), 0);
+    const apart = /^(\d+) calls in the logs are in no cell: /.exec(map.notes.find((n) => n.includes('in no cell')) ?? '0 calls in the logs are in no cell: ');
+    // every call the logs hold is in a cell or counted apart
+    assert.equal(cellCalls + Number(apart?.[1] ?? 0), traffic);
   });
 
   it('usage errors exit 2', async () => {

@@ -1,5 +1,5 @@
 import { relative, resolve, sep } from 'node:path';
-import { accessMap, accessMarkdown, accessText, cellWhy, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap, parseAccessRequest } from '../engine/access';
+import { accessMap, accessMarkdown, accessText, cellWhy, observedCallers, withObserved, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap, parseAccessRequest } from '../engine/access';
 import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/baseline';
 import { MESHES, type Mesh } from '../engine/meshes';
 import { Simulation } from '../engine/simulate';
@@ -8,10 +8,12 @@ import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { MESH_NAME } from '../engine/authz';
 import { ArgCursor } from './args';
 import { escapeGithubData, escapeGithubProperty } from './output';
-import { commandFailure, HelpRequested, UsageError } from './errors';
+import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import type { CliIo } from './main';
 import { loadWorkspace } from './simulate';
-import { displayPath } from './traffic';
+import { displayPath, readProblems, readSource } from './traffic';
+import { FileTrafficSource } from '../engine/traffic/sources';
+import type { TrafficModel } from '../engine/traffic/ingest/types';
 
 export const ACCESS_USAGE = `Usage: mesh-policy access --policies <paths> [options]
 
@@ -26,6 +28,8 @@ Options:
   --policies <paths>           Policy files or folders (several after the option, repeated, or
                                separated with commas).
   --inventory <paths>          Kubernetes manifests or kubectl dumps (default: the policy paths).
+  --traffic <paths>            Access logs: each cell also says how many calls the logs show, and the
+                               summary lists the allowed cells no call used (least-privilege candidates).
   --from <ns | ns/name | ->    Only these callers: a namespace, one identity, or - (no identity).
   --to <ns | ns/name>          Only these destinations: a namespace or one workload (Consul: service).
   --mesh istio|linkerd|consul  Only this mesh (default: every mesh with policies).
@@ -48,6 +52,7 @@ or a --baseline that is not a git ref of the repository holding the policies.`;
 interface AccessArgs {
   policies: string[];
   inventory: string[];
+  traffic: string[];
   config?: string;
   baseline?: string;
   failOnNewAccess: boolean;
@@ -56,12 +61,13 @@ interface AccessArgs {
 }
 
 function parse(args: string[]): AccessArgs {
-  const parsed: AccessArgs = { policies: [], inventory: [], failOnNewAccess: false, filter: {}, format: 'text' };
+  const parsed: AccessArgs = { policies: [], inventory: [], traffic: [], failOnNewAccess: false, filter: {}, format: 'text' };
   for (const cli = new ArgCursor(args); cli.next();) {
     switch (cli.flag) {
       case '--help': case '-h': throw new HelpRequested();
       case '--policies': parsed.policies.push(...cli.list()); break;
       case '--inventory': parsed.inventory.push(...cli.list()); break;
+      case '--traffic': parsed.traffic.push(...cli.list()); break;
       case '--config': parsed.config = cli.value(); break;
       case '--baseline': parsed.baseline = cli.value(); break;
       case '--fail-on-new-access': parsed.failOnNewAccess = true; break;
@@ -106,7 +112,25 @@ export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
     const parsed = parse(args);
     const loaded = loadWorkspace(parsed, io);
     if (typeof loaded === 'number') return loaded;
-    const map = accessMap(loaded.workspace, loaded.simulation, parsed.filter);
+    let model: TrafficModel | undefined;
+    if (parsed.traffic.length) {
+      const trafficPaths = parsed.traffic.map((p) => resolve(io.cwd, p));
+      if (reportMissing(trafficPaths, io)) return 2;
+      model = await readSource(new FileTrafficSource(trafficPaths, {}), { inventory: loaded.workspace.inventory, config: loaded.workspace.config }, io);
+      if (model === undefined) return 2;
+      for (const problem of readProblems(model, trafficPaths, loaded.workspace.config, io.cwd)) io.stderr(`mesh-policy: ${problem}`);
+      // the callers the logs show are mapped too, whether or not the workspace holds their manifests
+      parsed.filter.moreCallers = observedCallers(model.shapes, (record) => loaded.simulation.meshOf(record));
+    }
+    let map = accessMap(loaded.workspace, loaded.simulation, parsed.filter);
+    if (model) {
+      const observed = withObserved(map, model.shapes, (record) => loaded.simulation.meshOf(record));
+      map = observed.map;
+      if (observed.unmapped.calls) {
+        const reasons = Object.entries(observed.unmapped.reasons).sort(([, a], [, b]) => b - a).map(([why, n]) => `${n} ${why}`).join(', ');
+        map.notes.push(`${observed.unmapped.calls} calls in the logs are in no cell: ${reasons}`);
+      }
+    }
     let changes: AccessChange[] | undefined;
     if (parsed.baseline !== undefined) {
       const paths = parsed.policies.map((p) => resolve(io.cwd, p));

@@ -9,10 +9,11 @@ import { consulAccessSpace } from './consul';
 import { istioAccessSpace } from './istio';
 import { linkerdAccessSpace } from './linkerd';
 import type { Pace } from '../pace';
-import type { AccessCell, AccessFilter, AccessMap, AccessRequest, AccessRow, MeshAccess, MeshAccessSpace } from './types';
+import type { AccessCaller, AccessCell, AccessFilter, AccessMap, AccessRequest, AccessRow, MeshAccess, MeshAccessSpace } from './types';
 
 export * from './types';
 export { accessMarkdown, accessText, cellWhy, changesMarkdown, changesText } from './render';
+export { observedCallers, withObserved, type UnmappedCalls } from './observed';
 
 /**
  * The access map of the workspace: per mesh with policies in it, every caller against every
@@ -73,7 +74,7 @@ function* mapSteps(workspace: WorkspaceView, simulation: Simulation, filter: Acc
   const meshes: MeshAccess[] = [];
   const chosen = spaces.map((space) => ({
     space,
-    callers: space.callers().filter((c) => matchesFilter(filter.from, c.key, c.identity)),
+    callers: withMoreCallers(space.callers(), space.mesh, filter.moreCallers?.[space.mesh]).filter((c) => matchesFilter(filter.from, c.key, c.identity)),
     destinations: space.destinations().filter((d) => matchesFilter(filter.to, d.key, d)),
   }));
   const cells = chosen.reduce((sum, c) => sum + c.callers.length * c.destinations.length, 0);
@@ -102,6 +103,17 @@ function* mapSteps(workspace: WorkspaceView, simulation: Simulation, filter: Acc
     meshes.push({ mesh: space.mesh, callers, rows });
   }
   return { meshes, notes, ...(filter.request ? { request: filter.request } : {}) };
+}
+
+/** The space's callers and the identities given besides (each once; Consul keys a service by its name), sorted, `-` last. */
+function withMoreCallers(callers: AccessCaller[], mesh: Mesh, more: ReadonlyArray<{ namespace: string; name: string }> | undefined): AccessCaller[] {
+  if (!more?.length) return callers;
+  const byKey = new Map(callers.map((c) => [c.key, c]));
+  for (const identity of more) {
+    const key = mesh === 'consul' ? identity.name : `${identity.namespace}/${identity.name}`;
+    if (!byKey.has(key)) byKey.set(key, { key, identity: { namespace: identity.namespace, name: identity.name }, workloads: [] });
+  }
+  return [...byKey.values()].sort((a, b) => (a.key === '-' ? 1 : b.key === '-' ? -1 : a.key.localeCompare(b.key)));
 }
 
 /** `GET /admin`, `/admin` or `DELETE`: the method in upper case, the path from its /; or what is wrong, as a phrase. */

@@ -18,6 +18,12 @@ const VERDICT_WORD: Record<Verdict, string> = { allow: 'allow', deny: 'deny', un
 const VERDICT_ORDER: Record<Verdict, number> = { allow: 0, unknown: 1, external: 2, deny: 3 };
 const SHOWN_CALLERS = 8;
 
+/** A caller as listed in a row, with its calls in the logs when they were read: `shop/web (1,204 calls)`. */
+function observedSuffix(caller: string, cells: readonly AccessCell[]): string {
+  const observed = cells.find((c) => c.caller === caller)?.observed;
+  return observed ? `${callerName(caller)} (${observed.calls ? `${observed.calls.toLocaleString('en-US')} ${observed.calls === 1 ? 'call' : 'calls'}` : 'no call'})` : caller;
+}
+
 export function callerName(key: string): string {
   return key === '-' ? '- (no identity)' : key;
 }
@@ -80,12 +86,32 @@ export function meshSummary(m: MeshAccess): { counts: Record<Verdict, number>; o
   return { counts, openToAll, openToIdentities };
 }
 
+/** With traffic: the allowed cells no call in the logs used (least-privilege candidates), and how many allowed cells there are. */
+export function unusedAccess(m: MeshAccess): { unused: string[]; allowed: number } | undefined {
+  if (!m.rows.some((r) => r.cells.some((c) => c.observed))) return undefined;
+  const unused: string[] = [];
+  let allowed = 0;
+  for (const row of m.rows) {
+    for (const cell of row.cells) {
+      if (cell.verdict !== 'allow') continue;
+      allowed++;
+      if (!cell.observed?.calls) unused.push(`${callerName(cell.caller)} → ${row.destination.key}`);
+    }
+  }
+  return { unused, allowed };
+}
+
 function summaryLines(m: MeshAccess): string[] {
   const { counts, openToAll, openToIdentities } = meshSummary(m);
   const lines = [`cells: ${counts.allow} allowed, ${counts.unknown} depending${counts.external ? `, ${counts.external} decided by an external provider` : ''}, ${counts.deny} denied`];
   const plaintextMapped = m.callers.some((c) => c.key === '-');
   if (openToAll.length) lines.push(`open to every caller${plaintextMapped ? ', plaintext included' : ''}: ${openToAll.join(', ')}`);
   if (openToIdentities.length) lines.push(`open to every caller with a mesh identity: ${openToIdentities.join(', ')}`);
+  const usage = unusedAccess(m);
+  if (usage) {
+    const used = m.rows.reduce((n, r) => n + r.cells.filter((c) => c.observed?.calls).length, 0);
+    lines.push(`in the logs: ${used} of ${m.rows.length * m.callers.length} cells called; ${usage.unused.length} of ${usage.allowed} allowed cells never called${usage.unused.length ? `: ${fewCallers(usage.unused, 12)}` : ''}`);
+  }
   return lines;
 }
 
@@ -106,7 +132,7 @@ export function accessText(map: AccessMap, rel: (path: string) => string): strin
     for (const row of m.rows) {
       out.push('', `  ${destinationTitle(row.destination)}`);
       for (const g of groups(row.cells)) {
-        out.push(`    ${VERDICT_WORD[g.verdict].padEnd(8)} ${fewCallers(g.callers)}`);
+        out.push(`    ${VERDICT_WORD[g.verdict].padEnd(8)} ${fewCallers(g.callers.map((c) => observedSuffix(c, row.cells)))}`);
         out.push(`             ${g.why}${g.at ? `  [${rel(g.at.file)}:${g.at.range.start.line + 1}]` : ''}`);
       }
     }

@@ -16,7 +16,7 @@ export interface AccessCaller {
   /** `namespace/name`, or `-` for a caller with no mesh identity (plaintext: a workload outside the mesh). */
   key: string;
   identity?: { namespace: string; name: string };
-  /** The inventory's workloads that call with this identity (`namespace/name`). */
+  /** The inventory's workloads that call with this identity (`namespace/name`); none for a caller only the logs show. */
   workloads: string[];
 }
 
@@ -47,6 +47,15 @@ export interface AccessCell {
   policy?: SourceRef;
   rule?: SourceRef;
   reason: string;
+  /** With traffic: the calls the logs show in this cell. */
+  observed?: ObservedAccess;
+}
+
+/** What the logs show of one cell: calls from that caller to that destination port, by outcome (`access --traffic`). */
+export interface ObservedAccess {
+  calls: number;
+  allowed: number;
+  denied: number;
 }
 
 export interface AccessRow {
@@ -83,6 +92,9 @@ export interface AccessFilter {
   from?: string;
   to?: string;
   meshes?: readonly Mesh[];
+  /** Callers to map besides the inventory's, per mesh (the identities the logs show: a caller
+   * whose manifests the workspace does not hold). */
+  moreCallers?: Partial<Record<Mesh, ReadonlyArray<{ namespace: string; name: string }>>>;
   /** Decide nothing when the map would have more cells than this (the editor's lenses): the map then has no mesh and says why. */
   maxCells?: number;
   /** Decide every cell for this request (`--request 'GET /admin'`) instead of leaving the request unknown; the call is then HTTP wherever the inventory does not declare the port TCP. */
