@@ -7,7 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import type { CodeLens, Hover, MarkupContent } from 'vscode-languageserver-protocol';
 import { loadWorkspace } from '../../server/src/cli/simulate';
-import { accessMap, accessMarkdown } from '../../server/src/engine/access';
+import { accessMap, accessMarkdown, observedCallers, unmappedNote, withObserved } from '../../server/src/engine/access';
+import type { AccessRecord } from '../../server/src/engine/traffic/accessRecord';
+import { ingestTraffic } from '../../server/src/engine/traffic/ingest';
 import { listingMarkdown, workspaceAuthz } from '../../server/src/engine/authz';
 import { LspTestClient, waitForLast } from '../helpers/lspClient';
 import { REPO_ROOT } from '../helpers/paths';
@@ -117,12 +119,20 @@ describe('policies that apply to a workload, in the editor (LSP)', () => {
   it('answers Show Access Map with the map of the workspace as edited, unsaved edits included', async () => {
     const markdown = await client.request<string>('meshPolicy/accessMap', {});
     const loaded = loadWorkspace({ policies: [workspace], inventory: [] }, { cwd: workspace, stdout: () => undefined, stderr: () => undefined, env: {} } as never) as Exclude<ReturnType<typeof loadWorkspace>, number>;
-    assert.equal(markdown, accessMarkdown(accessMap(loaded.workspace, loaded.simulation), (p) => relative(workspace, p), { links: false }));
-    assert.match(markdown, /^\| `shop\/payments:9090 \(port http, HTTP, via Service payments\)` \| — \| `shop\/frontend` — depends on request\.method, request\.path \(AuthorizationPolicy shop\/payments-callers, security\/authorization-policies\.yaml:61\) \|/m);
+    // The example's logs are loaded: the map is set against them, as `access --traffic` does.
+    const { shapes } = await ingestTraffic([join(workspace, 'traffic')], { inventory: loaded.workspace.inventory, config: loaded.workspace.config, workers: 1 });
+    const meshOf = (record: AccessRecord) => loaded.simulation.meshOf(record);
+    const expected = withObserved(accessMap(loaded.workspace, loaded.simulation, { moreCallers: observedCallers(shapes, meshOf) }), shapes, meshOf);
+    expected.map.notes.push(unmappedNote(expected.unmapped));
+    assert.equal(markdown, accessMarkdown(expected.map, (p) => relative(workspace, p), { links: false }));
+    const frontendCalls = shapes.filter((s) => s.record.source?.principal === 'cluster.local/ns/shop/sa/frontend' && s.record.destination?.workload === 'payments' && s.record.destination.port === 9090).reduce((n, s) => n + s.count, 0);
+    assert.ok(frontendCalls > 0);
+    assert.match(markdown, new RegExp(`^\\| \`shop/payments:9090 \\(port http, HTTP, via Service payments\\)\` \\| — \\| \`shop/frontend\` \\(${frontendCalls.toLocaleString('en-US')} calls\\) — depends on request\\.method, request\\.path \\(AuthorizationPolicy shop/payments-callers, security/authorization-policies\\.yaml:61\\) \\|`, 'm'));
+    assert.match(markdown, /^- in the logs: \d+ of \d+ cells called; /m);
     assert.doesNotMatch(markdown, /\]\(/);
     // One request decided in every cell: the frontend may POST /v1/charges to payments.
     const charges = await client.request<string>('meshPolicy/accessMap', { to: 'shop/payments', request: 'POST /v1/charges' });
-    assert.match(charges, /^\| `shop\/payments:9090 [^|]*\| `shop\/frontend` \(by AuthorizationPolicy shop\/payments-callers rules\[0\], security\/authorization-policies\.yaml:69\) \|/m);
+    assert.match(charges, /^\| `shop\/payments:9090 [^|]*\| `shop\/frontend` \([\d,]+ calls\) \(by AuthorizationPolicy shop\/payments-callers rules\[0\], security\/authorization-policies\.yaml:69\) \|/m);
     assert.match(await client.request<string>('meshPolicy/accessMap', { request: 'post /x' }), /^The request must be \[METHOD\] \[\/path\]/);
     // The payments policy edited, not saved: the cart's identity takes the frontend's place.
     const path = join(workspace, 'security', 'authorization-policies.yaml');
@@ -131,7 +141,7 @@ describe('policies that apply to a workload, in the editor (LSP)', () => {
     await client.change(uri, readFileSync(path, 'utf8').replace('principals: ["cluster.local/ns/shop/sa/frontend"]', 'principals: ["cluster.local/ns/shop/sa/cart"]'), 100);
     try {
       const edited = await client.request<string>('meshPolicy/accessMap', { to: 'shop/payments' });
-      assert.match(edited, /^\| `shop\/payments:9090 [^|]*\| — \| `shop\/cart` — depends on request\.method, request\.path/m);
+      assert.match(edited, /^\| `shop\/payments:9090 [^|]*\| — \| `shop\/cart` \(no call\) — depends on request\.method, request\.path/m);
       assert.doesNotMatch(edited, /shop\/cart:7070/);
     } finally {
       await client.change(uri, readFileSync(path, 'utf8'), 101);

@@ -1,5 +1,5 @@
 import { relative, resolve, sep } from 'node:path';
-import { accessMap, accessMarkdown, accessText, cellWhy, observedCallers, withObserved, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap, parseAccessRequest } from '../engine/access';
+import { accessMap, accessMarkdown, accessText, cellWhy, observedCallers, unmappedNote, withObserved, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap, parseAccessRequest } from '../engine/access';
 import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/baseline';
 import { MESHES, type Mesh } from '../engine/meshes';
 import { Simulation } from '../engine/simulate';
@@ -126,10 +126,7 @@ export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
     if (model) {
       const observed = withObserved(map, model.shapes, (record) => loaded.simulation.meshOf(record));
       map = observed.map;
-      if (observed.unmapped.calls) {
-        const reasons = Object.entries(observed.unmapped.reasons).sort(([, a], [, b]) => b - a).map(([why, n]) => `${n} ${why}`).join(', ');
-        map.notes.push(`${observed.unmapped.calls} calls in the logs are in no cell: ${reasons}`);
-      }
+      if (observed.unmapped.calls) map.notes.push(unmappedNote(observed.unmapped));
     }
     let changes: AccessChange[] | undefined;
     if (parsed.baseline !== undefined) {

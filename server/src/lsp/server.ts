@@ -48,7 +48,7 @@ import { Pace } from '../engine/pace';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { decideWrittenCall, parseWrittenCall } from '../engine/traffic/writtenCall';
 import { Simulation } from '../engine/simulate';
-import { accessMapPaced } from '../engine/access';
+import { accessMapPaced, observedCallers, unmappedNote, withObserved } from '../engine/access';
 import { workspaceAccess } from '../engine/access/workspaceAccess';
 import { writtenCallMarkdown } from '../engine/insight/render';
 import { workspaceNavigation } from '../engine/navigate';
@@ -695,7 +695,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       if (!trusted) return 'This workspace is not trusted: Mesh Policy Auditor only lints policy files there. Trust the workspace to map who may call whom.';
       // edits typed and not yet linted are taken in first: the map is of the text as shown
       for (const document of documents.all()) if (inWorkspace(document.uri)) prepareDocument(document);
-      return accessMapPaced(workspace, new Simulation(workspace), filter, pace);
+      const simulation = new Simulation(workspace);
+      // with traffic loaded, who may is set against who did (docs/access-map.md, --traffic)
+      const shapes = currentInsight()?.result.outcomes.map((o) => o.shape);
+      if (!shapes?.length) return accessMapPaced(workspace, simulation, filter, pace);
+      const meshOf = (record: AccessRecord) => simulation.meshOf(record);
+      const map = await accessMapPaced(workspace, simulation, { ...filter, moreCallers: observedCallers(shapes, meshOf) }, pace);
+      const observed = withObserved(map, shapes, meshOf);
+      if (observed.unmapped.calls) observed.map.notes.push(unmappedNote(observed.unmapped));
+      return redaction.deep(observed.map);
     },
   });
   registerTrafficRequests(connection, {

@@ -13,7 +13,7 @@ import type { AccessCaller, AccessCell, AccessFilter, AccessMap, AccessRequest, 
 
 export * from './types';
 export { accessMarkdown, accessText, cellWhy, changesMarkdown, changesText } from './render';
-export { observedCallers, withObserved, type UnmappedCalls } from './observed';
+export { observedCallers, unmappedNote, withObserved, type UnmappedCalls } from './observed';
 
 /**
  * The access map of the workspace: per mesh with policies in it, every caller against every

@@ -94,3 +94,9 @@ export function observedCallers(shapes: readonly TrafficShape[], meshOf: (record
   }
   return Object.fromEntries(Object.entries(out).map(([mesh, identities]) => [mesh, [...identities.values()]]));
 }
+
+/** One line on the calls of the logs that are in no cell, by reason, most first. */
+export function unmappedNote(unmapped: UnmappedCalls): string {
+  const reasons = Object.entries(unmapped.reasons).sort(([, a], [, b]) => b - a).map(([why, n]) => `${n} ${why}`).join(', ');
+  return `${unmapped.calls} calls in the logs are in no cell: ${reasons}`;
+}

@@ -18,10 +18,16 @@ const VERDICT_WORD: Record<Verdict, string> = { allow: 'allow', deny: 'deny', un
 const VERDICT_ORDER: Record<Verdict, number> = { allow: 0, unknown: 1, external: 2, deny: 3 };
 const SHOWN_CALLERS = 8;
 
+/** ` (40 calls)` after a caller of a row, when the logs were read. */
+function callsOf(caller: string, cells: readonly AccessCell[]): string {
+  const observed = cells.find((c) => c.caller === caller)?.observed;
+  return observed ? ` (${observed.calls ? `${observed.calls.toLocaleString('en-US')} ${observed.calls === 1 ? 'call' : 'calls'}` : 'no call'})` : '';
+}
+
 /** A caller as listed in a row, with its calls in the logs when they were read: `shop/web (1,204 calls)`. */
 function observedSuffix(caller: string, cells: readonly AccessCell[]): string {
-  const observed = cells.find((c) => c.caller === caller)?.observed;
-  return observed ? `${callerName(caller)} (${observed.calls ? `${observed.calls.toLocaleString('en-US')} ${observed.calls === 1 ? 'call' : 'calls'}` : 'no call'})` : caller;
+  const calls = callsOf(caller, cells);
+  return calls ? `${callerName(caller)}${calls}` : caller;
 }
 
 export function callerName(key: string): string {
@@ -155,7 +161,7 @@ export function accessMarkdown(map: AccessMap, rel: (path: string) => string, op
     for (const row of m.rows) {
       const column = (verdicts: Verdict[]) => groups(row.cells).filter((g) => verdicts.includes(g.verdict))
         .map((g) => {
-          const callers = g.callers.map((c) => `\`${c}\``).join(', ');
+          const callers = g.callers.map((c) => `\`${c}\`${callsOf(c, row.cells)}`).join(', ');
           const place = g.at && `${rel(g.at.file)}:${g.at.range.start.line + 1}`;
           const link = g.at ? (links ? `[${cellMd(g.label ?? g.at.label)}](${rel(g.at.file)}#L${g.at.range.start.line + 1})` : `${cellMd(g.label ?? g.at.label)}, ${place}`) : undefined;
           if (g.verdict === 'unknown' || g.verdict === 'external') return `${callers} — ${cellMd(g.verdict === 'unknown' ? g.why.replace(/ \(.*\)$/, '') : g.why)}${link ? ` (${link})` : ''}`;
