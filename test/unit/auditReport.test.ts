@@ -485,3 +485,23 @@ describe('ingest options the audit uses', () => {
     assert.deepEqual(perBucket(two), perBucket(one));
   });
 });
+
+describe('access granted and never used (the report with the access map, docs/access-map.md)', () => {
+  it('examples/istio via the CLI: the metrics port every caller may reach, which no identified caller called, is listed; the used pairs are not', async () => {
+    const { code, stdout, stderr } = await cli(runReportCli, ['--traffic', 'examples/istio/traffic', '--policies', 'examples/istio', '--format', 'json']);
+    assert.ok(code === 0 || code === 1, stderr);
+    const model = JSON.parse(stdout) as AuditModel;
+    const unused = model.unusedAccess!;
+    assert.ok(unused, 'the report builds the access map');
+    const pairs = unused.rows.map((r) => `${r.caller} → ${r.destination}`);
+    // payments-callers rules[2] allows port 9102 to every caller; only unidentified scrapers called it
+    for (const caller of ['shop/cart', 'shop/frontend', '-']) assert.ok(pairs.includes(`${caller} → shop/payments:9102`), pairs.join('; '));
+    assert.equal(unused.rows.find((r) => r.destination === 'shop/payments:9102')!.at?.line, 85);
+    assert.ok(unused.total <= unused.allowed);
+    const html = (await cli(runReportCli, ['--traffic', 'examples/istio/traffic', '--policies', 'examples/istio'])).stdout;
+    assert.match(html, /<section[^>]*id="unused-access"/);
+    const table = html.match(/<table data-table="unused-access">[\s\S]*?<\/table>/)![0];
+    assert.equal((table.match(/<tr><td>/g) ?? []).length, unused.rows.length + (unused.more ? 1 : 0));
+    assert.match(table, /<td>shop\/cart<\/td><td>shop\/payments:9102<\/td>/);
+  });
+});

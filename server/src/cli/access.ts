@@ -1,5 +1,5 @@
 import { relative, resolve, sep } from 'node:path';
-import { accessMap, accessMarkdown, accessText, cellWhy, observedCallers, unmappedNote, withObserved, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap, parseAccessRequest } from '../engine/access';
+import { accessAgainstTraffic, accessMap, accessMarkdown, accessText, cellWhy, observedCallers, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap, parseAccessRequest } from '../engine/access';
 import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/baseline';
 import { MESHES, type Mesh } from '../engine/meshes';
 import { Simulation } from '../engine/simulate';
@@ -119,15 +119,10 @@ export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
       model = await readSource(new FileTrafficSource(trafficPaths, {}), { inventory: loaded.workspace.inventory, config: loaded.workspace.config }, io);
       if (model === undefined) return 2;
       for (const problem of readProblems(model, trafficPaths, loaded.workspace.config, io.cwd)) io.stderr(`mesh-policy: ${problem}`);
-      // the callers the logs show are mapped too, whether or not the workspace holds their manifests
+      // the callers the logs show are mapped at the baseline too
       parsed.filter.moreCallers = observedCallers(model.shapes, (record) => loaded.simulation.meshOf(record));
     }
-    let map = accessMap(loaded.workspace, loaded.simulation, parsed.filter);
-    if (model) {
-      const observed = withObserved(map, model.shapes, (record) => loaded.simulation.meshOf(record));
-      map = observed.map;
-      if (observed.unmapped.calls) map.notes.push(unmappedNote(observed.unmapped));
-    }
+    const map = model ? await accessAgainstTraffic(loaded.workspace, loaded.simulation, model.shapes, parsed.filter) : accessMap(loaded.workspace, loaded.simulation, parsed.filter);
     let changes: AccessChange[] | undefined;
     if (parsed.baseline !== undefined) {
       const paths = parsed.policies.map((p) => resolve(io.cwd, p));

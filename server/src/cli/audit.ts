@@ -1,3 +1,4 @@
+import { accessAgainstTraffic, REPORT_MAX_ACCESS_CELLS } from '../engine/access';
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { authenticationSummaries } from '../engine/insight/authnLens';
@@ -232,7 +233,8 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
       if (traffic.stats.files.some((f) => f.error)) return 2;
       return result.totals.newlyDenied > 0 ? 1 : 0;
     }
-    const model = buildAuditModel({ stats: traffic.stats, result, workspace: loaded.workspace, authentication: authenticationSummaries(loaded.simulation.compiledFor('istio'), result.outcomes), refused: loaded.simulation.notInEffect() }, {
+    const access = await accessAgainstTraffic(loaded.workspace, loaded.simulation, traffic.shapes, { maxCells: REPORT_MAX_ACCESS_CELLS });
+    const model = buildAuditModel({ stats: traffic.stats, result, workspace: loaded.workspace, authentication: authenticationSummaries(loaded.simulation.compiledFor('istio'), result.outcomes), refused: loaded.simulation.notInEffect(), access }, {
       displayPath: (p) => relative(io.cwd, p) || p,
       window: { ...(parsed.since ? { since: parsed.since } : {}), ...(parsed.until ? { until: parsed.until } : {}) },
     });

@@ -48,7 +48,7 @@ import { Pace } from '../engine/pace';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { decideWrittenCall, parseWrittenCall } from '../engine/traffic/writtenCall';
 import { Simulation } from '../engine/simulate';
-import { accessMapPaced, observedCallers, unmappedNote, withObserved } from '../engine/access';
+import { accessAgainstTraffic, accessMapPaced, REPORT_MAX_ACCESS_CELLS } from '../engine/access';
 import { workspaceAccess } from '../engine/access/workspaceAccess';
 import { writtenCallMarkdown } from '../engine/insight/render';
 import { workspaceNavigation } from '../engine/navigate';
@@ -699,11 +699,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       // with traffic loaded, who may is set against who did (docs/access-map.md, --traffic)
       const shapes = currentInsight()?.result.outcomes.map((o) => o.shape);
       if (!shapes?.length) return accessMapPaced(workspace, simulation, filter, pace);
-      const meshOf = (record: AccessRecord) => simulation.meshOf(record);
-      const map = await accessMapPaced(workspace, simulation, { ...filter, moreCallers: observedCallers(shapes, meshOf) }, pace);
-      const observed = withObserved(map, shapes, meshOf);
-      if (observed.unmapped.calls) observed.map.notes.push(unmappedNote(observed.unmapped));
-      return redaction.deep(observed.map);
+      return redaction.deep(await accessAgainstTraffic(workspace, simulation, shapes, filter, pace));
     },
   });
   registerTrafficRequests(connection, {
@@ -762,7 +758,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const root = workspaceFolders[0];
       // The map's rule links must name files VS Code can open: absolute paths there.
       const relativePaths = view === 'report' && root ? { displayPath: (p: string) => (p.startsWith(root) ? p.slice(root.length + 1) : p) } : {};
-      const model = buildAuditModel({ stats, result: insight.result, workspace, authentication: insight.authenticationSummaries(), refused: insight.notInEffect() }, { generatedAt: new Date().toISOString(), redactHeaders: workspace.config.redact.headers, ...relativePaths });
+      const access = view === 'report' ? await accessAgainstTraffic(workspace, new Simulation(workspace), insight.result.outcomes.map((o) => o.shape), { maxCells: REPORT_MAX_ACCESS_CELLS }, pace) : undefined;
+      const model = buildAuditModel({ stats, result: insight.result, workspace, authentication: insight.authenticationSummaries(), refused: insight.notInEffect(), ...(access ? { access } : {}) }, { generatedAt: new Date().toISOString(), redactHeaders: workspace.config.redact.headers, ...relativePaths });
       await pace.turn();
       const options = { ...(nonce ? { nonce } : {}), title: view === 'map' ? 'Mesh Policy: traffic map' : 'Mesh Policy: access report', edgeActions: view === 'map' };
       return view === 'map' ? renderTrafficMapHtml(model, options) : renderReportHtml(model, options);

@@ -9,11 +9,14 @@ import { consulAccessSpace } from './consul';
 import { istioAccessSpace } from './istio';
 import { linkerdAccessSpace } from './linkerd';
 import type { Pace } from '../pace';
+import type { AccessRecord } from '../traffic/accessRecord';
 import type { AccessCaller, AccessCell, AccessFilter, AccessMap, AccessRequest, AccessRow, MeshAccess, MeshAccessSpace } from './types';
 
 export * from './types';
 export { accessMarkdown, accessText, cellWhy, changesMarkdown, changesText } from './render';
 export { observedCallers, unmappedNote, withObserved, type UnmappedCalls } from './observed';
+import { observedCallers, unmappedNote, withObserved } from './observed';
+import type { TrafficShape } from '../traffic/ingest/types';
 
 /**
  * The access map of the workspace: per mesh with policies in it, every caller against every
@@ -37,6 +40,24 @@ export async function accessMapPaced(workspace: WorkspaceView, simulation: Simul
     if (step.done) return step.value;
     await pace.turn();
   }
+}
+
+/** The largest access map the audit report builds for its "granted and never used" section (a few seconds). */
+export const REPORT_MAX_ACCESS_CELLS = 250_000;
+
+/**
+ * The map set against observed traffic (`access --traffic`, the editor with traffic loaded, the
+ * audit report): the callers the calls show are mapped besides the inventory's, each cell counts
+ * its calls, and the calls in no cell are named in a note. With `pace`, built in slices.
+ */
+export async function accessAgainstTraffic(workspace: WorkspaceView, simulation: Simulation, shapes: readonly TrafficShape[], filter: AccessFilter = {}, pace?: Pace): Promise<AccessMap> {
+  const meshOf = (record: AccessRecord) => simulation.meshOf(record);
+  const withCallers = { ...filter, moreCallers: observedCallers(shapes, meshOf) };
+  const map = pace ? await accessMapPaced(workspace, simulation, withCallers, pace) : accessMap(workspace, simulation, withCallers);
+  if (map.tooLarge) return map;
+  const observed = withObserved(map, shapes, meshOf);
+  if (observed.unmapped.calls) observed.map.notes.push(unmappedNote(observed.unmapped));
+  return observed.map;
 }
 
 /** The map, built in steps: it yields after each workload listed and each row decided. */

@@ -1,3 +1,4 @@
+import type { AccessMap } from '../access/types';
 import type { WorkspaceView } from '../checks/check';
 import type { Range } from '../findings';
 import type { Mesh } from '../meshes';
@@ -50,6 +51,8 @@ export interface AuditInput {
   authentication?: readonly AuthenticationSummary[];
   /** The resources the meshes refuse to store (`Simulation.notInEffect`): listed apart, their rules never among the unused ones. */
   refused?: readonly RefusedResource[];
+  /** The access map set against the same calls (`accessAgainstTraffic`): the access granted and never used. */
+  access?: AccessMap;
 }
 
 /** A resource its mesh refuses to store: it decides nothing, whatever its rules say. */
@@ -154,6 +157,16 @@ export interface UnusedRule extends AuditRef {
   mesh: Mesh;
 }
 
+/** Access the policies grant (a caller allowed on a destination port whatever the request) that no observed call used. */
+export interface UnusedAccessRow {
+  mesh: Mesh;
+  caller: string;
+  destination: string;
+  /** What allows it: the deciding policy and rule, or the mesh's default. */
+  why: string;
+  at?: AuditRef;
+}
+
 /**
  * A PeerAuthentication or RequestAuthentication: it allows nothing and decides by no rule, so it
  * is never an unused rule; it refuses calls (plaintext under STRICT: the connection fails; an
@@ -233,6 +246,8 @@ export interface AuditModel {
   topCallers: Capped<Ranked>;
   uncovered: Capped<UncoveredWorkload>;
   unusedRules: { rows: UnusedRule[]; more: number; total: number; of: number };
+  /** With the access map: the allowed cells no call used, of `allowed` allowed cells (absent: no map, or too large to build). */
+  unusedAccess?: { rows: UnusedAccessRow[]; more: number; total: number; allowed: number };
   /** Resources the meshes refuse to store (their rules are not unused: they are not there at all). */
   notInEffect: NotInEffectRow[];
   /** Rules that would be unused but decide calls in an alternative of an `unknown` verdict: not dead, and not listed as unused. */
@@ -243,6 +258,23 @@ export interface AuditModel {
   /** Dry-run policies (Istio `istio.io/dry-run`): what each would do with the observed calls (they decide none). */
   dryRun: DryRunRow[];
   map: { nodes: MapNode[]; edges: MapEdge[]; moreEdges: number; callsNotShown: number };
+}
+
+function unusedAccessOf(map: AccessMap, limit: number, ref: (r: SourceRef | undefined) => AuditRef | undefined): NonNullable<AuditModel['unusedAccess']> {
+  const rows: UnusedAccessRow[] = [];
+  let allowed = 0;
+  for (const mesh of map.meshes) {
+    for (const row of mesh.rows) {
+      for (const cell of row.cells) {
+        if (cell.verdict !== 'allow') continue;
+        allowed++;
+        if (cell.observed?.calls) continue;
+        const at = ref(cell.rule ?? cell.policy);
+        rows.push({ mesh: mesh.mesh, caller: cell.caller, destination: row.destination.key, why: cell.reason, ...(at ? { at } : {}) });
+      }
+    }
+  }
+  return { rows: rows.slice(0, limit), more: Math.max(0, rows.length - limit), total: rows.length, allowed };
 }
 
 const UNIDENTIFIED_CALLER = '(unidentified callers)';
@@ -496,6 +528,7 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     uncovered: cap([...uncovered.values()].map(({ callerSet, ...u }) => ({ ...u, callers: callerSet.size })), top),
     notInEffect: refused.map(({ mesh, ref, reason }) => ({ mesh, reason, file: show(ref.file), line: ref.range.start.line + 1, label: ref.label })),
     unusedRules: { rows: unused.slice(0, top * 2), more: Math.max(0, unused.length - top * 2), total: unused.length, of: candidates.length },
+    ...(input.access && !input.access.tooLarge ? { unusedAccess: unusedAccessOf(input.access, top * 2, ref) } : {}),
     ambiguousRules: { rows: ambiguous.slice(0, top * 2), more: Math.max(0, ambiguous.length - top * 2), total: ambiguous.length },
     risks: { rows: risks.slice(0, top * 2), more: Math.max(0, risks.length - top * 2), byKind },
     authentication: (input.authentication ?? []).map((a) => ({ file: show(a.ref.file), line: a.ref.range.start.line + 1, label: a.label, kind: a.kind, governs: a.governs, refused: a.refused, text: a.text })),

@@ -37,6 +37,7 @@ export function renderReportHtml(model: AuditModel, options: HtmlOptions = {}): 
   parts.push(section('uncovered', 'Workloads receiving traffic with no policy', uncoveredTable(model)));
   if (model.notInEffect.length) parts.push(section('not-in-effect', 'Not in effect', notInEffectTable(model)));
   parts.push(section('unused', 'Unused rules', unusedTable(model)));
+  if (model.unusedAccess) parts.push(section('unused-access', 'Access granted and never used', unusedAccessTable(model.unusedAccess)));
   if (model.authentication.length) parts.push(section('authentication', 'Authentication', authenticationTable(model)));
   if (model.dryRun.length) parts.push(section('dry-run', 'Dry-run policies', dryRunTable(model)));
   parts.push(section('risks', 'Risky patterns', risksTable(model)));
@@ -174,6 +175,12 @@ function unusedTable(model: AuditModel): string {
   if (u.total === 0) return `<p class="muted" data-empty="unused">All ${num(u.of)} rules decided some observed call.</p>`;
   const rows = u.rows.map((r) => `<tr><td><code>${esc(clip(r.label, 110))}</code></td><td>${esc(r.mesh)}</td><td><code>${esc(clip(r.file, 90))}:${r.line}</code></td></tr>`);
   return `<p class="muted">${num(u.total)} of ${num(u.of)} rules decided no observed call (in the time window). They may be dead, or cover traffic the logs do not show.</p><table data-table="unused"><thead><tr><th>rule</th><th>mesh</th><th>where</th></tr></thead><tbody>${rows.join('')}${more(u.more, 'rules', 3)}</tbody></table>${ambiguousTable(model)}`;
+}
+
+function unusedAccessTable(u: NonNullable<AuditModel['unusedAccess']>): string {
+  if (u.total === 0) return `<p class="muted" data-empty="unused-access">Every one of the ${num(u.allowed)} caller → port pairs the policies allow was used by some observed call.</p>`;
+  const rows = u.rows.map((r) => `<tr><td>${esc(r.caller === '-' ? '- (no identity)' : r.caller)}</td><td>${esc(clip(r.destination, 70))}</td><td>${esc(r.mesh)}</td><td class="muted">${esc(clip(r.why, 160))}</td><td>${r.at ? `<code>${esc(clip(r.at.file, 90))}:${r.at.line}</code>` : ''}</td></tr>`);
+  return `<p class="muted">${num(u.total)} of the ${num(u.allowed)} caller → port pairs the policies allow, whatever the request, saw no call in the logs (docs/access-map.md). They are the first candidates for least privilege, unless the logs miss a period or a caller.</p><table data-table="unused-access"><thead><tr><th>caller</th><th>destination</th><th>mesh</th><th>allowed by</th><th>where</th></tr></thead><tbody>${rows.join('')}${more(u.more, 'pairs', 5)}</tbody></table>`;
 }
 
 function ambiguousTable(model: AuditModel): string {

@@ -57,6 +57,11 @@ export function renderReportMarkdown(model: AuditModel): string {
     const rows = u.rows.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${cell(r.file, 60)}:${r.line} |`);
     out.push(`**Unused rules:** ${num(u.total)} of ${num(u.of)} decided no observed call.\n\n| rule | where |\n|---|---|\n${rows.join('\n')}${more(u.total - Math.min(ROWS, u.rows.length), 'rules')}`);
   }
+  const ua = model.unusedAccess;
+  if (ua?.total) {
+    const rows = ua.rows.slice(0, ROWS).map((r) => `| ${cell(r.caller, 50)} | ${cell(r.destination, 56)} | ${r.mesh} | ${r.at ? `${cell(r.at.file, 60)}:${r.at.line}` : cell(r.why, 80)} |`);
+    out.push(`**Access granted and never used:** ${num(ua.total)} of ${num(ua.allowed)} caller → port pairs the policies allow saw no call.\n\n| caller | destination | mesh | allowed by |\n|---|---|---|---|\n${rows.join('\n')}${more(ua.total - Math.min(ROWS, ua.rows.length), 'pairs')}`);
+  }
   const a = model.ambiguousRules;
   if (a.total) {
     const rows = a.rows.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${num(r.calls)} | ${cell(r.file, 60)}:${r.line} |`);
