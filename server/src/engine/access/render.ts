@@ -7,7 +7,7 @@ import type { AccessCell, AccessDestination, AccessMap, MeshAccess } from './typ
 /** One group of a row: callers the mesh decides alike (verdict, what it depends on, policy and rule). */
 interface CellGroup {
   verdict: Verdict;
-  callers: string[];
+  cells: AccessCell[];
   why: string;
   /** The deciding policy and rule, where one decides. */
   label?: string;
@@ -18,16 +18,16 @@ const VERDICT_WORD: Record<Verdict, string> = { allow: 'allow', deny: 'deny', un
 const VERDICT_ORDER: Record<Verdict, number> = { allow: 0, unknown: 1, external: 2, deny: 3 };
 const SHOWN_CALLERS = 8;
 
-/** ` (40 calls)` after a caller of a row, when the logs were read. */
-function callsOf(caller: string, cells: readonly AccessCell[]): string {
-  const observed = cells.find((c) => c.caller === caller)?.observed;
+/** ` (40 calls)` after a cell's caller, when the logs were read. */
+function callsOf(cell: AccessCell): string {
+  const observed = cell.observed;
   return observed ? ` (${observed.calls ? `${observed.calls.toLocaleString('en-US')} ${observed.calls === 1 ? 'call' : 'calls'}` : 'no call'})` : '';
 }
 
-/** A caller as listed in a row, with its calls in the logs when they were read: `shop/web (1,204 calls)`. */
-function observedSuffix(caller: string, cells: readonly AccessCell[]): string {
-  const calls = callsOf(caller, cells);
-  return calls ? `${callerName(caller)}${calls}` : caller;
+/** A cell's caller as a row lists it, with its calls in the logs when they were read: `shop/web (1,204 calls)`. */
+function callerWithCalls(cell: AccessCell): string {
+  const calls = callsOf(cell);
+  return calls ? `${callerName(cell.caller)}${calls}` : cell.caller;
 }
 
 export function callerName(key: string): string {
@@ -36,11 +36,14 @@ export function callerName(key: string): string {
 
 /** Why a cell is decided so, in a few words: what it depends on, or the simulator's reason. */
 export function cellWhy(cell: AccessCell): string {
-  if (cell.verdict === 'unknown') {
-    const on = cell.needs?.length ? `depends on ${cell.needs.join(', ')}` : cell.reason;
-    return cell.policy ? `${on} (${decidingLabel(cell)})` : on;
-  }
-  return cell.reason;
+  if (cell.verdict !== 'unknown') return cell.reason;
+  const on = dependsOn(cell);
+  return cell.policy ? `${on} (${decidingLabel(cell)})` : on;
+}
+
+/** What an `unknown` cell depends on, as the simulator names it, else its reason. */
+function dependsOn(cell: AccessCell): string {
+  return cell.needs?.length ? `depends on ${cell.needs.join(', ')}` : cell.reason;
 }
 
 /** The deciding policy and rule, `AuthorizationPolicy shop/x rules[1]` (a rule label that already names its policy alone). */
@@ -56,8 +59,8 @@ function groups(cells: readonly AccessCell[]): CellGroup[] {
     const why = cellWhy(cell);
     const key = `${cell.verdict}\u0000${why}`;
     let group = byKey.get(key);
-    if (!group) byKey.set(key, (group = { verdict: cell.verdict, callers: [], why, ...(cell.policy ? { label: decidingLabel(cell), at: cell.rule ?? cell.policy } : {}) }));
-    group.callers.push(cell.caller);
+    if (!group) byKey.set(key, (group = { verdict: cell.verdict, cells: [], why, ...(cell.policy ? { label: decidingLabel(cell), at: cell.rule ?? cell.policy } : {}) }));
+    group.cells.push(cell);
   }
   return [...byKey.values()].sort((a, b) => VERDICT_ORDER[a.verdict] - VERDICT_ORDER[b.verdict]);
 }
@@ -138,7 +141,7 @@ export function accessText(map: AccessMap, rel: (path: string) => string): strin
     for (const row of m.rows) {
       out.push('', `  ${destinationTitle(row.destination)}`);
       for (const g of groups(row.cells)) {
-        out.push(`    ${VERDICT_WORD[g.verdict].padEnd(8)} ${fewCallers(g.callers.map((c) => observedSuffix(c, row.cells)))}`);
+        out.push(`    ${VERDICT_WORD[g.verdict].padEnd(8)} ${fewCallers(g.cells.map(callerWithCalls))}`);
         out.push(`             ${g.why}${g.at ? `  [${rel(g.at.file)}:${g.at.range.start.line + 1}]` : ''}`);
       }
     }
@@ -161,10 +164,10 @@ export function accessMarkdown(map: AccessMap, rel: (path: string) => string, op
     for (const row of m.rows) {
       const column = (verdicts: Verdict[]) => groups(row.cells).filter((g) => verdicts.includes(g.verdict))
         .map((g) => {
-          const callers = g.callers.map((c) => `\`${c}\`${callsOf(c, row.cells)}`).join(', ');
+          const callers = g.cells.map((c) => `\`${c.caller}\`${callsOf(c)}`).join(', ');
           const place = g.at && `${rel(g.at.file)}:${g.at.range.start.line + 1}`;
           const link = g.at ? (links ? `[${cellMd(g.label ?? g.at.label)}](${rel(g.at.file)}#L${g.at.range.start.line + 1})` : `${cellMd(g.label ?? g.at.label)}, ${place}`) : undefined;
-          if (g.verdict === 'unknown' || g.verdict === 'external') return `${callers} — ${cellMd(g.verdict === 'unknown' ? g.why.replace(/ \(.*\)$/, '') : g.why)}${link ? ` (${link})` : ''}`;
+          if (g.verdict === 'unknown' || g.verdict === 'external') return `${callers} — ${cellMd(g.verdict === 'unknown' ? dependsOn(g.cells[0]!) : g.why)}${link ? ` (${link})` : ''}`;
           return `${callers}${link ? ` (by ${link})` : ` (${cellMd(g.why)})`}`;
         })
         .join('<br>') || '—';
