@@ -6,26 +6,47 @@ import { recordFor } from '../traffic/writtenCall';
 import type { AccessCaller, AccessDestination, AccessRequest } from './types';
 
 /**
- * The call that asks a mesh about one cell of the map: the caller's identity (none: plaintext),
+ * The calls that ask a mesh about the cells of the map: the caller's identity (none: plaintext),
  * the destination and port, and the protocol only where the inventory declares it. A request
  * that may be HTTP says that its headers and token are not known (`recordedHeaders: []`,
- * `jwtUnknown`), and carries no method or path: a policy that reads any of them decides `unknown`.
+ * `jwtUnknown`), and carries no method or path unless one is asked about: a policy that reads
+ * any of them decides `unknown`. A caller's source and a destination's fields are built once and
+ * shared by the records of their cells (the simulators only read records).
  */
-export function cellCall(mesh: Mesh, caller: AccessCaller, destination: AccessDestination, config: Pick<ProjectConfig, 'istio' | 'consul'>, simulation: Pick<Simulation, 'identityNamespace'>, asked?: AccessRequest): AccessRecord {
-  // (a request asked about is HTTP, unless the port is declared TCP: then only the connection is decided)
-  const request = destination.protocol !== 'tcp' && asked && (asked.method !== undefined || asked.path !== undefined) ? asked : undefined;
-  const protocol = destination.protocol ?? (request ? 'http' : undefined);
-  const record: AccessRecord = {
-    observed: 'unknown',
-    ...(protocol ? { protocol } : {}),
-    ...(destination.port !== undefined || destination.service ? { destination: { ...(destination.port !== undefined ? { port: destination.port } : {}), ...(destination.service ? { service: destination.service } : {}) } } : {}),
-    ...(destination.protocol !== 'tcp' ? { request: { ...(request?.method !== undefined ? { method: request.method } : {}), ...(request?.path !== undefined ? { path: request.path } : {}), recordedHeaders: [], jwtUnknown: true } } : {}),
-    ...(caller.identity ? {} : { source: { principal: null } }),
-  };
-  return recordFor(
-    { record, ...(caller.identity ? { caller: caller.identity } : {}), destination: { namespace: destination.namespace, name: destination.name } },
-    mesh, config, (m, namespace) => simulation.identityNamespace(m, namespace),
-  );
+export class CellCalls {
+  private readonly sources = new Map<AccessCaller, AccessRecord['source']>();
+  private readonly targets = new Map<AccessDestination, { asked: AccessRequest | undefined; part: Pick<AccessRecord, 'protocol' | 'destination' | 'request'> }>();
+
+  constructor(private readonly mesh: Mesh, private readonly config: Pick<ProjectConfig, 'istio' | 'consul'>, private readonly simulation: Pick<Simulation, 'identityNamespace'>) {}
+
+  record(caller: AccessCaller, destination: AccessDestination, asked?: AccessRequest): AccessRecord {
+    let source = this.sources.get(caller);
+    if (!this.sources.has(caller)) {
+      source = caller.identity ? this.written({ observed: 'unknown' }, caller.identity, undefined).source : { principal: null };
+      this.sources.set(caller, source);
+    }
+    let target = this.targets.get(destination);
+    if (!target || target.asked !== asked) this.targets.set(destination, (target = { asked, part: this.destinationPart(destination, asked) }));
+    return { observed: 'unknown', mesh: this.mesh, ...target.part, ...(source ? { source } : {}) };
+  }
+
+  private destinationPart(destination: AccessDestination, asked: AccessRequest | undefined): Pick<AccessRecord, 'protocol' | 'destination' | 'request'> {
+    // (a request asked about is HTTP, unless the port is declared TCP: then only the connection is decided)
+    const request = destination.protocol !== 'tcp' && asked && (asked.method !== undefined || asked.path !== undefined) ? asked : undefined;
+    const protocol = destination.protocol ?? (request ? 'http' : undefined);
+    const where = { ...(destination.port !== undefined ? { port: destination.port } : {}), ...(destination.service ? { service: destination.service } : {}) };
+    const named = this.written({ observed: 'unknown', destination: where }, undefined, { namespace: destination.namespace, name: destination.name });
+    return {
+      ...(protocol ? { protocol } : {}),
+      ...(named.destination ? { destination: named.destination } : {}),
+      ...(destination.protocol !== 'tcp' ? { request: { ...(request?.method !== undefined ? { method: request.method } : {}), ...(request?.path !== undefined ? { path: request.path } : {}), recordedHeaders: [], jwtUnknown: true } } : {}),
+    };
+  }
+
+  /** The mesh's fields of a caller or destination written as `namespace/name` (`recordFor`, as for a call written by hand). */
+  private written(record: AccessRecord, caller: { namespace: string; name: string } | undefined, destination: { namespace: string; name: string } | undefined): AccessRecord {
+    return recordFor({ record, ...(caller ? { caller } : {}), ...(destination ? { destination } : {}) }, this.mesh, this.config, (m, namespace) => this.simulation.identityNamespace(m, namespace));
+  }
 }
 
 /** The callers of a mesh from its workloads' identities, each once, sorted, and the caller without identity last. */

@@ -2,7 +2,7 @@ import { consulMeshServices } from '../authz/consul';
 import type { WorkspaceView } from '../checks/check';
 import { destinationProtocols, isHttpLike } from '../checks/consul/workspaceIndex';
 import type { Simulation } from '../simulate';
-import { cellCall } from './call';
+import { CellCalls } from './call';
 import type { AccessCaller, AccessDestination, MeshAccessSpace } from './types';
 
 /**
@@ -13,6 +13,7 @@ import type { AccessCaller, AccessDestination, MeshAccessSpace } from './types';
  */
 export function consulAccessSpace(workspace: WorkspaceView, simulation: Pick<Simulation, 'identityNamespace'>): MeshAccessSpace {
   const services = consulMeshServices(workspace);
+  const calls = new CellCalls('consul', workspace.config, simulation);
   return {
     mesh: 'consul',
     callers: () => services.map((s): AccessCaller => ({ key: s.key, identity: { namespace: s.namespace, name: s.name }, workloads: [] })),
@@ -21,6 +22,6 @@ export function consulAccessSpace(workspace: WorkspaceView, simulation: Pick<Sim
       const [only] = protocols;
       return { key: s.key, namespace: s.namespace, name: s.name, ...(protocols.size === 1 && only ? { protocol: only } : {}) };
     }),
-    call: (caller, destination, request) => cellCall('consul', caller, destination, workspace.config, simulation, request),
+    call: (caller, destination, request) => calls.record(caller, destination, request),
   };
 }

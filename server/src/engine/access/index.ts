@@ -102,6 +102,9 @@ function* mapSteps(workspace: WorkspaceView, simulation: Simulation, filter: Acc
   if (filter.maxCells !== undefined && cells > filter.maxCells) {
     return { meshes, notes: [...notes, `${cells} cells (callers × destination ports) is more than ${filter.maxCells}: narrow the map to some callers or destinations`], tooLarge: true };
   }
+  // Calls the policies cannot tell apart (the same destination view, the same values of what its
+  // policies read: often every caller of a port no policy names) are decided once (`Simulation.folded`).
+  const decide = simulation.folded();
   for (const { space, callers, destinations } of chosen) {
     if (!callers.length || !destinations.length) {
       const none = !callers.length ? (filter.from ? `no caller matches --from ${filter.from}` : 'no caller identity in the inventory') : filter.to ? `no destination matches --to ${filter.to}` : 'no workload of the inventory is in the mesh';
@@ -111,7 +114,7 @@ function* mapSteps(workspace: WorkspaceView, simulation: Simulation, filter: Acc
     const rows: AccessRow[] = [];
     for (const destination of destinations) {
       rows.push({ destination, cells: callers.map((caller): AccessCell => {
-        const decision = simulation.decide(space.call(caller, destination, filter.request));
+        const decision = decide(space.call(caller, destination, filter.request));
         return {
           caller: caller.key, verdict: decision.verdict, reason: decision.reason,
           ...(decision.verdict === 'unknown' && decision.missing?.length ? { needs: [...decision.missing] } : {}),

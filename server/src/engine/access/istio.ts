@@ -3,7 +3,7 @@ import type { WorkloadInfo } from '../inventory/inventory';
 import { InventoryIndex } from '../inventory/inventoryIndex';
 import type { Simulation } from '../simulate';
 import { declaredPortProtocol, type PortProtocol } from '../translate/istio/ports';
-import { cellCall, identityCallers } from './call';
+import { CellCalls, identityCallers } from './call';
 import type { AccessDestination, MeshAccessSpace } from './types';
 
 /**
@@ -14,11 +14,12 @@ import type { AccessDestination, MeshAccessSpace } from './types';
  */
 export function istioAccessSpace(workspace: WorkspaceView, simulation: Pick<Simulation, 'identityNamespace'>, enrolled: readonly WorkloadInfo[]): MeshAccessSpace {
   const index = InventoryIndex.of(workspace.inventory);
+  const calls = new CellCalls('istio', workspace.config, simulation);
   return {
     mesh: 'istio',
     callers: () => identityCallers(enrolled.map((w) => ({ namespace: w.namespace, name: w.name, identity: w.serviceAccount || 'default' })), true),
     destinations: () => enrolled.flatMap((w) => workloadPorts(index, w)),
-    call: (caller, destination, request) => cellCall('istio', caller, destination, workspace.config, simulation, request),
+    call: (caller, destination, request) => calls.record(caller, destination, request),
   };
 }
 

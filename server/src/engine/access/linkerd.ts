@@ -2,7 +2,7 @@ import type { WorkspaceView } from '../checks/check';
 import type { WorkloadInfo } from '../inventory/inventory';
 import { policySetOf, type Simulation } from '../simulate';
 import { LinkerdPolicies } from '../simulate/linkerd/evaluate';
-import { cellCall, identityCallers } from './call';
+import { CellCalls, identityCallers } from './call';
 import type { AccessDestination, MeshAccessSpace } from './types';
 
 /**
@@ -14,6 +14,7 @@ import type { AccessDestination, MeshAccessSpace } from './types';
  */
 export function linkerdAccessSpace(workspace: WorkspaceView, simulation: Pick<Simulation, 'identityNamespace'>, enrolled: readonly WorkloadInfo[]): MeshAccessSpace {
   const compiled = new LinkerdPolicies(policySetOf(workspace, 'linkerd'));
+  const calls = new CellCalls('linkerd', workspace.config, simulation);
   return {
     mesh: 'linkerd',
     callers: () => identityCallers(enrolled.map((w) => ({ namespace: w.namespace, name: w.name, identity: w.serviceAccount || 'default' })), true),
@@ -26,6 +27,6 @@ export function linkerdAccessSpace(workspace: WorkspaceView, simulation: Pick<Si
         return { key: `${w.namespace}/${w.name}:${port}`, ...base, port, ...(name ? { portName: name } : {}) };
       });
     }),
-    call: (caller, destination, request) => cellCall('linkerd', caller, destination, workspace.config, simulation, request),
+    call: (caller, destination, request) => calls.record(caller, destination, request),
   };
 }
