@@ -271,7 +271,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
           title: 'Access map: who may call whom by the policies alone',
           prompt: 'Leave empty for any request (a verdict that turns on it says what it depends on), or give one to decide: [METHOD] [/path]',
           placeHolder: 'e.g. DELETE /admin',
-          validateInput: (value) => (value.trim() === '' || /^\s*([A-Z]+)?\s*(\/\S*)?\s*$/.test(value) ? undefined : 'Write [METHOD] [/path]: an upper-case method, a path starting with /, or both'),
+          // (the server reads the request, as it will for the map)
+          validateInput: async (value) => {
+            if (!value.trim() || !client || client.state !== State.Running) return undefined;
+            return (await client.sendRequest<string | null>('meshPolicy/checkAccessRequest', { text: value }).catch(() => null)) ?? undefined;
+          },
         });
         if (asked === undefined) return;
         filter = asked.trim() ? { request: asked.trim() } : {};

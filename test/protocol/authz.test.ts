@@ -134,6 +134,9 @@ describe('policies that apply to a workload, in the editor (LSP)', () => {
     const charges = await client.request<string>('meshPolicy/accessMap', { to: 'shop/payments', request: 'POST /v1/charges' });
     assert.match(charges, /^\| `shop\/payments:9090 [^|]*\| `shop\/frontend` \([\d,]+ calls\) \(by AuthorizationPolicy shop\/payments-callers rules\[0\], security\/authorization-policies\.yaml:69\) \|/m);
     assert.match(await client.request<string>('meshPolicy/accessMap', { request: 'post /x' }), /^The request must be \[METHOD\] \[\/path\]/);
+    // the command's input box asks the server whether a request reads
+    assert.equal(await client.request<string | null>('meshPolicy/checkAccessRequest', { text: 'DELETE /admin' }), null);
+    assert.match(await client.request<string>('meshPolicy/checkAccessRequest', { text: 'delete /admin' }), /^The request must be \[METHOD\] \[\/path\]/);
     // The payments policy edited, not saved: the cart's identity takes the frontend's place.
     const path = join(workspace, 'security', 'authorization-policies.yaml');
     const uri = pathToFileURL(path).href;

@@ -272,3 +272,20 @@ describe('the map against the logs (access --traffic)', () => {
     assert.match(text, /^ {4}allow {4}other\/bot \(5 calls\), shop\/web \(40 calls\)$/m);
   });
 });
+
+describe('the map against the logs, Consul with Enterprise namespaces', () => {
+  it('keys a caller the logs show as the mesh keys its callers (namespace/service), and counts its calls there', () => {
+    const workspace = workspaceOf({ 'api.hcl': 'Kind = "service-intentions"\nName = "api"\nNamespace = "shop"\nSources = [{ Name = "web", Namespace = "shop", Action = "allow" }]\n' });
+    const simulation = new Simulation(workspace);
+    const call = (service: string, count: number) => ({ record: { mesh: 'consul', protocol: 'tcp', source: { principal: `spiffe://consul/ns/${service.split('/')[0]}/dc/dc1/svc/${service.split('/')[1]}` }, destination: { namespace: 'shop', service: 'api' }, observed: 'allowed' }, count, samples: [], sourceBy: {}, destinationBy: {}, joined: 0 }) as unknown as TrafficShape;
+    const shapes = [call('shop/web', 4), call('ops/console', 2)];
+    const moreCallers = observedCallers(shapes, (r) => simulation.meshOf(r));
+    const { map, unmapped } = withObserved(accessMap(workspace, simulation, { moreCallers }), shapes, (r) => simulation.meshOf(r));
+    const consul = map.meshes[0]!;
+    assert.deepEqual(consul.callers.map((c) => c.key), ['ops/console', 'shop/api', 'shop/web']);
+    const api = consul.rows.find((r) => r.destination.key === 'shop/api')!;
+    // spec §3: the exact source allows web; console matches no source and gets the default (allow without ACLs)
+    assert.deepEqual(api.cells.map((c) => [c.caller, c.verdict, c.observed?.calls]), [['ops/console', 'allow', 2], ['shop/api', 'allow', 0], ['shop/web', 'allow', 4]]);
+    assert.deepEqual(unmapped, { calls: 0, reasons: {} });
+  });
+});

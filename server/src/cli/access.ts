@@ -6,8 +6,9 @@ import { Simulation } from '../engine/simulate';
 import type { SourceRef } from '../engine/simulate/types';
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { MESH_NAME } from '../engine/authz';
+import { isObjectName } from '../engine/traffic/writtenCall';
 import { ArgCursor } from './args';
-import { escapeGithubData, escapeGithubProperty } from './output';
+import { githubCommand } from './output';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import type { CliIo } from './main';
 import { loadWorkspace } from './simulate';
@@ -103,7 +104,8 @@ function parse(args: string[]): AccessArgs {
 
 function name(flag: string, value: string, dash: boolean): string {
   if (dash && value === '-') return value;
-  if (!/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?(\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/.test(value)) throw new UsageError(`${flag} must be a namespace or <namespace>/<name>${dash ? ', or -' : ''} (got "${value}")`);
+  const parts = value.split('/');
+  if (parts.length > 2 || !parts.every(isObjectName)) throw new UsageError(`${flag} must be a namespace or <namespace>/<name>${dash ? ', or -' : ''} (got "${value}")`);
   return value;
 }
 
@@ -160,7 +162,7 @@ function changesGithub(changes: readonly AccessChange[], ref: string, cwd: strin
       ['title', `Access ${c.direction === 'changed' ? 'decided otherwise' : c.direction}: ${c.caller === '-' ? '- (no identity)' : c.caller} → ${c.destination}`],
     ];
     const message = `${MESH_NAME[c.mesh]}: ${c.before?.verdict ?? 'deny'} at ${ref}, ${c.after?.verdict ?? 'deny'} now: ${c.after ? cellWhy(c.after) : 'no longer in the map'}`;
-    return `::${level} ${properties.map(([k, v]) => `${k}=${escapeGithubProperty(String(v))}`).join(',')}::${escapeGithubData(message)}`;
+    return githubCommand(level, properties, message);
   }).join('\n');
 }
 

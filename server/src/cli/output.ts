@@ -83,8 +83,13 @@ export function formatGithub(findings: Finding[], cwd: string): string {
       ['endLine', f.range.end.line + 1], ['endColumn', f.range.end.character + 1],
       ['title', title ? `${f.code} ${title}` : f.code],
     ];
-    return `::${GITHUB_COMMAND[f.severity]} ${properties.map(([k, v]) => `${k}=${escapeGithubProperty(String(v))}`).join(',')}::${escapeGithubData(f.message)}`;
+    return githubCommand(GITHUB_COMMAND[f.severity], properties, f.message);
   }).join('\n');
+}
+
+/** One GitHub Actions workflow command (`::warning file=…,line=…::message`), its properties and message escaped. */
+export function githubCommand(level: string, properties: ReadonlyArray<readonly [string, string | number]>, message: string): string {
+  return `::${level} ${properties.map(([k, v]) => `${k}=${escapeGithubProperty(String(v))}`).join(',')}::${escapeGithubData(message)}`;
 }
 
 /** A workflow command's message: `%`, CR and LF would end or garble the command. */

@@ -17,6 +17,8 @@ export const AuthzRequests = {
   workloads: 'meshPolicy/workloads',
   /** `{from?, to?, request?}` (request: `[METHOD] [/path]`) → the markdown access map of the workspace (docs/access-map.md). */
   accessMap: 'meshPolicy/accessMap',
+  /** `{text}` → what is wrong with it as the map's request (`[METHOD] [/path]`), or null: the command's input validation. */
+  checkAccessRequest: 'meshPolicy/checkAccessRequest',
 } as const;
 
 /** The client command an access lens runs: its argument is `{to: 'namespace/name'}`. */
@@ -62,6 +64,11 @@ interface Hooks {
 }
 
 export function registerAuthzRequests(connection: Connection, hooks: Hooks): void {
+  connection.onRequest(AuthzRequests.checkAccessRequest, (params: { text?: unknown } | null) => {
+    const text = typeof params?.text === 'string' ? params.text.trim() : '';
+    const request = text === '' ? undefined : parseAccessRequest(text);
+    return typeof request === 'string' ? `The request ${request}` : null;
+  });
   connection.onRequest(AuthzRequests.accessMap, (params: { from?: unknown; to?: unknown; request?: unknown } | null, token) => answer(token, async (signal) => {
     const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
     const from = text(params?.from);

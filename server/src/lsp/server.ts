@@ -752,13 +752,19 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       // the request there (the model reads the insight and the workspace in the same turn)
       const pace = new Pace(signal);
       await pace.turn();
+      // The report's access map is built in slices first; if an edit came in meanwhile, it is
+      // built again in the turn that reads the insight and the workspace for the model.
+      const accessOf = (insight: TrafficInsight, paced?: Pace) => accessAgainstTraffic(workspace, new Simulation(workspace), insight.result.outcomes.map((o) => o.shape), { maxCells: REPORT_MAX_ACCESS_CELLS }, paced);
+      const started = generation;
+      const first = view === 'report' ? currentInsight() : undefined;
+      let access = first ? await accessOf(first, pace) : undefined;
       const insight = currentInsight();
       const stats = traffic.stats;
       if (!insight || !stats) return null;
+      if (access && generation !== started) access = await accessOf(insight);
       const root = workspaceFolders[0];
       // The map's rule links must name files VS Code can open: absolute paths there.
       const relativePaths = view === 'report' && root ? { displayPath: (p: string) => (p.startsWith(root) ? p.slice(root.length + 1) : p) } : {};
-      const access = view === 'report' ? await accessAgainstTraffic(workspace, new Simulation(workspace), insight.result.outcomes.map((o) => o.shape), { maxCells: REPORT_MAX_ACCESS_CELLS }, pace) : undefined;
       const model = buildAuditModel({ stats, result: insight.result, workspace, authentication: insight.authenticationSummaries(), refused: insight.notInEffect(), ...(access ? { access } : {}) }, { generatedAt: new Date().toISOString(), redactHeaders: workspace.config.redact.headers, ...relativePaths });
       await pace.turn();
       const options = { ...(nonce ? { nonce } : {}), title: view === 'map' ? 'Mesh Policy: traffic map' : 'Mesh Policy: access report', edgeActions: view === 'map' };

@@ -53,12 +53,22 @@ export class CellCalls {
 export function identityCallers(workloads: ReadonlyArray<{ namespace: string; name: string; identity: string }>, plaintext: boolean): AccessCaller[] {
   const byKey = new Map<string, AccessCaller>();
   for (const w of workloads) {
-    const key = `${w.namespace}/${w.identity}`;
-    let caller = byKey.get(key);
-    if (!caller) byKey.set(key, (caller = { key, identity: { namespace: w.namespace, name: w.identity }, workloads: [] }));
+    const identity = { namespace: w.namespace, name: w.identity };
+    let caller = byKey.get(identityKey(identity));
+    if (!caller) byKey.set(identityKey(identity), (caller = identityCaller(identity)));
     caller.workloads.push(`${w.namespace}/${w.name}`);
   }
   const callers = [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key));
   if (plaintext) callers.push({ key: '-', workloads: [] });
   return callers;
+}
+
+/** Istio and Linkerd key a caller by its service account, `namespace/name`. */
+export function identityKey(identity: { namespace: string; name: string }): string {
+  return `${identity.namespace}/${identity.name}`;
+}
+
+/** The caller of a service account, with no workload of the inventory yet. */
+export function identityCaller(identity: { namespace: string; name: string }): AccessCaller {
+  return { key: identityKey(identity), identity: { namespace: identity.namespace, name: identity.name }, workloads: [] };
 }

@@ -1,5 +1,4 @@
-import { authzReaders, MESH_NAME } from '../authz';
-import { isUnknown } from '../authz/types';
+import { MESH_NAME, workspaceAuthz } from '../authz';
 import type { WorkspaceView } from '../checks/check';
 import type { WorkloadInfo } from '../inventory/inventory';
 import type { Mesh } from '../meshes';
@@ -32,7 +31,7 @@ export function accessMap(workspace: WorkspaceView, simulation: Simulation, filt
   }
 }
 
-/** `accessMap` for the language server: the event loop gets turns between workloads and rows, and a cancelled `pace` stops it. */
+/** `accessMap` for the language server: the event loop gets turns between rows, and a cancelled `pace` stops it. */
 export async function accessMapPaced(workspace: WorkspaceView, simulation: Simulation, filter: AccessFilter, pace: Pace): Promise<AccessMap> {
   const steps = mapSteps(workspace, simulation, filter);
   for (;;) {
@@ -47,12 +46,12 @@ export const REPORT_MAX_ACCESS_CELLS = 250_000;
 
 /**
  * The map set against observed traffic (`access --traffic`, the editor with traffic loaded, the
- * audit report): the callers the calls show are mapped besides the inventory's, each cell counts
+ * audit report): the callers the calls show (`filter.moreCallers`, else read from `shapes`) are mapped besides the inventory's, each cell counts
  * its calls, and the calls in no cell are named in a note. With `pace`, built in slices.
  */
 export async function accessAgainstTraffic(workspace: WorkspaceView, simulation: Simulation, shapes: readonly TrafficShape[], filter: AccessFilter = {}, pace?: Pace): Promise<AccessMap> {
   const meshOf = (record: AccessRecord) => simulation.meshOf(record);
-  const withCallers = { ...filter, moreCallers: observedCallers(shapes, meshOf) };
+  const withCallers = { ...filter, moreCallers: filter.moreCallers ?? observedCallers(shapes, meshOf) };
   const map = pace ? await accessMapPaced(workspace, simulation, withCallers, pace) : accessMap(workspace, simulation, withCallers);
   if (map.tooLarge) return map;
   const observed = withObserved(map, shapes, meshOf);
@@ -60,42 +59,46 @@ export async function accessAgainstTraffic(workspace: WorkspaceView, simulation:
   return observed.map;
 }
 
-/** The map, built in steps: it yields after each workload listed and each row decided. */
+/**
+ * The map, built in steps: everything it reads of the workspace (enrollment, callers,
+ * destinations) is read before the first step, so a map built in slices is of one workspace
+ * state; it yields after each row decided (by `simulation`, compiled before).
+ */
 function* mapSteps(workspace: WorkspaceView, simulation: Simulation, filter: AccessFilter): Generator<void, AccessMap> {
   const notes: string[] = [];
-  const readers = authzReaders(workspace);
+  // Which mesh enrolls a workload is what its `authz` listings say (kept per workspace state, as
+  // the editor's policy lenses read them).
+  const authz = workspaceAuthz(workspace);
+  const meshesWithPolicies = authz.meshes;
   const enrolled = new Map<Mesh, WorkloadInfo[]>();
   const outside: string[] = [];
-  const topLevel = workspace.inventory.workloads.filter((w) => !w.owner).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   const seen = new Set<string>();
-  for (const w of topLevel) {
+  for (const w of authz.workloads()) {
     const key = `${w.namespace}/${w.name}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const listings = readers.map((r) => r.list({ namespace: w.namespace, name: w.name })).filter((l) => !isUnknown(l));
-    const meshes = listings.flatMap((l) => (!isUnknown(l) && l.enrolled ? [l.mesh] : []));
+    const meshes = authz.list({ namespace: w.namespace, name: w.name }).listings.filter((l) => l.enrolled).map((l) => l.mesh);
     for (const mesh of meshes) {
       if (mesh === 'consul') continue;
       let list = enrolled.get(mesh);
       if (!list) enrolled.set(mesh, (list = []));
       list.push(w);
     }
-    if (!meshes.length && readers.some((r) => r.mesh !== 'consul')) outside.push(key);
-    yield;
+    if (!meshes.length && meshesWithPolicies.some((m) => m !== 'consul')) outside.push(key);
   }
   if (outside.length) notes.push(`not in a mesh (no proxy injected, not ambient): nothing checks the calls to ${outside.join(', ')}`);
 
   const spaces: MeshAccessSpace[] = [];
-  for (const reader of readers) {
-    if (filter.meshes && !filter.meshes.includes(reader.mesh)) continue;
-    if (reader.mesh === 'istio') spaces.push(istioAccessSpace(workspace, simulation, enrolled.get('istio') ?? []));
-    if (reader.mesh === 'linkerd') spaces.push(linkerdAccessSpace(workspace, simulation, enrolled.get('linkerd') ?? []));
-    if (reader.mesh === 'consul') spaces.push(consulAccessSpace(workspace, simulation));
+  for (const mesh of meshesWithPolicies) {
+    if (filter.meshes && !filter.meshes.includes(mesh)) continue;
+    if (mesh === 'istio') spaces.push(istioAccessSpace(workspace, simulation, enrolled.get('istio') ?? []));
+    if (mesh === 'linkerd') spaces.push(linkerdAccessSpace(workspace, simulation, enrolled.get('linkerd') ?? []));
+    if (mesh === 'consul') spaces.push(consulAccessSpace(workspace, simulation));
   }
   const meshes: MeshAccess[] = [];
   const chosen = spaces.map((space) => ({
     space,
-    callers: withMoreCallers(space.callers(), space.mesh, filter.moreCallers?.[space.mesh]).filter((c) => matchesFilter(filter.from, c.key, c.identity)),
+    callers: withMoreCallers(space, filter.moreCallers?.[space.mesh]).filter((c) => matchesFilter(filter.from, c.key, c.identity)),
     destinations: space.destinations().filter((d) => matchesFilter(filter.to, d.key, d)),
   }));
   const cells = chosen.reduce((sum, c) => sum + c.callers.length * c.destinations.length, 0);
@@ -129,13 +132,14 @@ function* mapSteps(workspace: WorkspaceView, simulation: Simulation, filter: Acc
   return { meshes, notes, ...(filter.request ? { request: filter.request } : {}) };
 }
 
-/** The space's callers and the identities given besides (each once; Consul keys a service by its name), sorted, `-` last. */
-function withMoreCallers(callers: AccessCaller[], mesh: Mesh, more: ReadonlyArray<{ namespace: string; name: string }> | undefined): AccessCaller[] {
+/** The space's callers and the identities given besides, each once, sorted, `-` last. */
+function withMoreCallers(space: MeshAccessSpace, more: ReadonlyArray<{ namespace: string; name: string }> | undefined): AccessCaller[] {
+  const callers = space.callers();
   if (!more?.length) return callers;
   const byKey = new Map(callers.map((c) => [c.key, c]));
   for (const identity of more) {
-    const key = mesh === 'consul' ? identity.name : `${identity.namespace}/${identity.name}`;
-    if (!byKey.has(key)) byKey.set(key, { key, identity: { namespace: identity.namespace, name: identity.name }, workloads: [] });
+    const caller = space.caller(identity);
+    if (!byKey.has(caller.key)) byKey.set(caller.key, caller);
   }
   return [...byKey.values()].sort((a, b) => (a.key === '-' ? 1 : b.key === '-' ? -1 : a.key.localeCompare(b.key)));
 }

@@ -2,8 +2,8 @@ import type { WorkspaceView } from '../checks/check';
 import type { WorkloadInfo } from '../inventory/inventory';
 import { InventoryIndex } from '../inventory/inventoryIndex';
 import type { Simulation } from '../simulate';
-import { declaredPortProtocol, type PortProtocol } from '../translate/istio/ports';
-import { CellCalls, identityCallers } from './call';
+import { servicePorts } from '../translate/istio/ports';
+import { CellCalls, identityCaller, identityCallers } from './call';
 import type { AccessDestination, MeshAccessSpace } from './types';
 
 /**
@@ -18,33 +18,20 @@ export function istioAccessSpace(workspace: WorkspaceView, simulation: Pick<Simu
   return {
     mesh: 'istio',
     callers: () => identityCallers(enrolled.map((w) => ({ namespace: w.namespace, name: w.name, identity: w.serviceAccount || 'default' })), true),
+    caller: identityCaller,
     destinations: () => enrolled.flatMap((w) => workloadPorts(index, w)),
     call: (caller, destination, request) => calls.record(caller, destination, request),
   };
 }
 
 function workloadPorts(index: InventoryIndex, w: WorkloadInfo): AccessDestination[] {
-  const ports = new Map<number, { name?: string; service?: string; protocols: Set<PortProtocol> }>();
-  const entry = (port: number) => {
-    let found = ports.get(port);
-    if (!found) ports.set(port, (found = { protocols: new Set() }));
-    return found;
-  };
+  // the ports Services forward to, with what they declare, then the other container ports
+  const ports = servicePorts(index, w);
   for (const p of w.ports) {
     if (p.protocol.toUpperCase() === 'UDP') continue;
-    const found = entry(p.containerPort);
-    if (p.name) found.name ??= p.name;
-  }
-  for (const service of index.servicesFor(w)) {
-    for (const sp of service.ports) {
-      if (sp.protocol.toUpperCase() === 'UDP') continue;
-      for (const resolved of index.targetPort(service, sp.port)) {
-        const found = entry(resolved.containerPort);
-        found.protocols.add(declaredPortProtocol(sp));
-        if (sp.name) found.name ??= sp.name;
-        found.service ??= service.name;
-      }
-    }
+    const found = ports.get(p.containerPort);
+    if (!found) ports.set(p.containerPort, { protocols: new Set(), ...(p.name ? { name: p.name } : {}) });
+    else if (p.name) found.name = p.name;
   }
   const base = { namespace: w.namespace, name: w.name };
   if (!ports.size) {

@@ -2,7 +2,7 @@ import type { WorkspaceView } from '../checks/check';
 import type { WorkloadInfo } from '../inventory/inventory';
 import { policySetOf, type Simulation } from '../simulate';
 import { LinkerdPolicies } from '../simulate/linkerd/evaluate';
-import { CellCalls, identityCallers } from './call';
+import { CellCalls, identityCaller, identityCallers } from './call';
 import type { AccessDestination, MeshAccessSpace } from './types';
 
 /**
@@ -18,6 +18,7 @@ export function linkerdAccessSpace(workspace: WorkspaceView, simulation: Pick<Si
   return {
     mesh: 'linkerd',
     callers: () => identityCallers(enrolled.map((w) => ({ namespace: w.namespace, name: w.name, identity: w.serviceAccount || 'default' })), true),
+    caller: identityCaller,
     destinations: () => enrolled.flatMap((w): AccessDestination[] => {
       const base = { namespace: w.namespace, name: w.name };
       const ports = compiled.inboundPorts({ namespace: w.namespace, workload: w.name })?.ports.map((p) => p.port) ?? [];

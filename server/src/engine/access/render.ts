@@ -2,6 +2,7 @@ import { MESH_NAME } from '../authz/render';
 import { plural } from '../schema/messages';
 import type { SourceRef, Verdict } from '../simulate/types';
 import type { AccessChange } from './index';
+import { accessUsage } from './observed';
 import type { AccessCell, AccessDestination, AccessMap, MeshAccess } from './types';
 
 /** One group of a row: callers the mesh decides alike (verdict, what it depends on, policy and rule). */
@@ -95,31 +96,16 @@ export function meshSummary(m: MeshAccess): { counts: Record<Verdict, number>; o
   return { counts, openToAll, openToIdentities };
 }
 
-/** With traffic: the allowed cells no call in the logs used (least-privilege candidates), and how many allowed cells there are. */
-export function unusedAccess(m: MeshAccess): { unused: string[]; allowed: number } | undefined {
-  if (!m.rows.some((r) => r.cells.some((c) => c.observed))) return undefined;
-  const unused: string[] = [];
-  let allowed = 0;
-  for (const row of m.rows) {
-    for (const cell of row.cells) {
-      if (cell.verdict !== 'allow') continue;
-      allowed++;
-      if (!cell.observed?.calls) unused.push(`${callerName(cell.caller)} → ${row.destination.key}`);
-    }
-  }
-  return { unused, allowed };
-}
-
 function summaryLines(m: MeshAccess): string[] {
   const { counts, openToAll, openToIdentities } = meshSummary(m);
   const lines = [`cells: ${counts.allow} allowed, ${counts.unknown} depending${counts.external ? `, ${counts.external} decided by an external provider` : ''}, ${counts.deny} denied`];
   const plaintextMapped = m.callers.some((c) => c.key === '-');
   if (openToAll.length) lines.push(`open to every caller${plaintextMapped ? ', plaintext included' : ''}: ${openToAll.join(', ')}`);
   if (openToIdentities.length) lines.push(`open to every caller with a mesh identity: ${openToIdentities.join(', ')}`);
-  const usage = unusedAccess(m);
+  const usage = accessUsage(m);
   if (usage) {
-    const used = m.rows.reduce((n, r) => n + r.cells.filter((c) => c.observed?.calls).length, 0);
-    lines.push(`in the logs: ${used} of ${m.rows.length * m.callers.length} cells called; ${usage.unused.length} of ${usage.allowed} allowed cells never called${usage.unused.length ? `: ${fewCallers(usage.unused, 12)}` : ''}`);
+    const unused = usage.unused.map(({ destination, cell }) => `${callerName(cell.caller)} → ${destination.key}`);
+    lines.push(`in the logs: ${usage.called} of ${m.rows.length * m.callers.length} cells called; ${unused.length} of ${usage.allowed} allowed cells never called${unused.length ? `: ${fewCallers(unused, 12)}` : ''}`);
   }
   return lines;
 }

@@ -83,6 +83,8 @@ export interface AccessMap {
 export interface MeshAccessSpace {
   mesh: Mesh;
   callers(): AccessCaller[];
+  /** The caller of an identity (`namespace/name`, in the mesh's identity namespace), keyed as `callers` key theirs: for one the inventory does not hold (seen in the logs). */
+  caller(identity: { namespace: string; name: string }): AccessCaller;
   destinations(): AccessDestination[];
   call(caller: AccessCaller, destination: AccessDestination, request?: AccessRequest): AccessRecord;
 }

@@ -1,3 +1,4 @@
+import { accessUsage } from '../access/observed';
 import type { AccessMap } from '../access/types';
 import type { WorkspaceView } from '../checks/check';
 import type { Range } from '../findings';
@@ -264,14 +265,12 @@ function unusedAccessOf(map: AccessMap, limit: number, ref: (r: SourceRef | unde
   const rows: UnusedAccessRow[] = [];
   let allowed = 0;
   for (const mesh of map.meshes) {
-    for (const row of mesh.rows) {
-      for (const cell of row.cells) {
-        if (cell.verdict !== 'allow') continue;
-        allowed++;
-        if (cell.observed?.calls) continue;
-        const at = ref(cell.rule ?? cell.policy);
-        rows.push({ mesh: mesh.mesh, caller: cell.caller, destination: row.destination.key, why: cell.reason, ...(at ? { at } : {}) });
-      }
+    const usage = accessUsage(mesh);
+    if (!usage) continue;
+    allowed += usage.allowed;
+    for (const { destination, cell } of usage.unused) {
+      const at = ref(cell.rule ?? cell.policy);
+      rows.push({ mesh: mesh.mesh, caller: cell.caller, destination: destination.key, why: cell.reason, ...(at ? { at } : {}) });
     }
   }
   return { rows: rows.slice(0, limit), more: Math.max(0, rows.length - limit), total: rows.length, allowed };

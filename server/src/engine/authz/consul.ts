@@ -90,7 +90,7 @@ function section(list: DestinationIntentions, defaultText: string): AuthzSection
  * the inventory's workloads with `consul.hashicorp.com/connect-inject: "true"`, each once, as
  * `namespace/name` when Enterprise namespaces are in use, else by name (in namespace `default`).
  */
-export function consulMeshServices(workspace: WorkspaceView, compiled: ConsulPolicies = new ConsulPolicies(policySetOf(workspace, 'consul'))): Array<{ key: string; namespace: string; name: string }> {
+export function consulMeshServices(workspace: WorkspaceView, compiled: ConsulPolicies): Array<{ key: string; namespace: string; name: string }> {
   const namespaces = compiled.usesNamespaces;
   const out = new Map<string, { key: string; namespace: string; name: string }>();
   const add = (namespace: string, name: string): void => {

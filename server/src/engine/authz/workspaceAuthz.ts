@@ -1,6 +1,7 @@
 import type { WorkspaceView } from '../checks/check';
 import { perWorkspaceState } from '../workspaceState';
 import type { Inventory, WorkloadInfo } from '../inventory/inventory';
+import type { Mesh } from '../meshes';
 import type { Pace } from '../pace';
 import type { Resource } from '../resource';
 import type { SourceRef } from '../simulate/types';
@@ -36,6 +37,11 @@ export class WorkspaceAuthz {
   private get readers(): MeshAuthz[] {
     this.readersCache ??= authzReaders(this.workspace);
     return this.readersCache;
+  }
+
+  /** The meshes with policies in the workspace, each with its reader. */
+  get meshes(): Mesh[] {
+    return this.readers.map((r) => r.mesh);
   }
 
   /** Whether any mesh has policies in the workspace (else nothing applies and nothing is shown). */

@@ -41,6 +41,11 @@ export type WrittenCallResult = { call: WrittenCall } | { problem: string };
 export const SHORT_CALL_FORM = '[<mesh>:] <ns>/<caller> -> <ns>/<workload>[:<port>] [METHOD] [/path]';
 
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** Whether `text` reads as a Kubernetes namespace or object name (a service account, a workload, a Consul service). */
+export function isObjectName(text: string): boolean {
+  return NAME.test(text);
+}
 const METHOD = /^[A-Z]+$/;
 /** `istio:` and the like, with or without a space after it; not the `spiffe:` of a principal. */
 const MESH_PREFIX = /^\s*([a-z]+)\s*:(?!\/\/)\s*/;

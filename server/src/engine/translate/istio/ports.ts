@@ -16,7 +16,7 @@ const HTTP = new Set(['http', 'http2', 'grpc', 'grpc-web', 'h2c', 'kubernetes.io
 const TCP = new Set(['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis']);
 
 /** The protocol a Service port declares by its `appProtocol` or name (`unknown`: left to sniffing). */
-export function declaredPortProtocol(port: ServicePort): PortProtocol {
+function declaredPortProtocol(port: ServicePort): PortProtocol {
   const name = port.appProtocol?.toLowerCase() ?? port.name?.toLowerCase().split('-')[0] ?? '';
   const full = port.appProtocol?.toLowerCase() ?? port.name?.toLowerCase() ?? '';
   if (HTTP.has(name) || full.startsWith('grpc-web')) return 'http';
@@ -34,15 +34,10 @@ export function targetProtocol(context: TranslationContext, target: Workloads, p
   const index = InventoryIndex.of(inventory);
   const byPort = new Map<number, Set<PortProtocol>>();
   for (const w of workloadsOf(context, target)) {
-    for (const service of index.servicesFor(w)) {
-      for (const port of service.ports) {
-        if (port.protocol.toUpperCase() === 'UDP') continue;
-        for (const resolved of index.targetPort(service, port.port)) {
-          const set = byPort.get(resolved.containerPort) ?? new Set();
-          set.add(declaredPortProtocol(port));
-          byPort.set(resolved.containerPort, set);
-        }
-      }
+    for (const [port, declared] of servicePorts(index, w)) {
+      const set = byPort.get(port) ?? new Set();
+      for (const protocol of declared.protocols) set.add(protocol);
+      byPort.set(port, set);
     }
   }
   const relevant = ports ?? [...byPort.keys()];
@@ -54,6 +49,30 @@ export function targetProtocol(context: TranslationContext, target: Workloads, p
     if (!protocols || protocols.size !== 1 || !protocols.has('http')) all = false;
   }
   return all ? 'http' : 'unknown';
+}
+
+/** A container port that Services forward to: the protocols they declare for it, the first Service port's name, and that Service. */
+export interface ServiceForwardedPort {
+  protocols: Set<PortProtocol>;
+  name?: string;
+  service?: string;
+}
+
+/** The workload's container ports that the inventory's Services forward TCP ports to (UDP left out), by container port. */
+export function servicePorts(index: InventoryIndex, w: WorkloadInfo): Map<number, ServiceForwardedPort> {
+  const ports = new Map<number, ServiceForwardedPort>();
+  for (const service of index.servicesFor(w)) {
+    for (const port of service.ports) {
+      if (port.protocol.toUpperCase() === 'UDP') continue;
+      for (const resolved of index.targetPort(service, port.port)) {
+        let found = ports.get(resolved.containerPort);
+        if (!found) ports.set(resolved.containerPort, (found = { protocols: new Set(), service: service.name, ...(port.name ? { name: port.name } : {}) }));
+        found.protocols.add(declaredPortProtocol(port));
+        if (port.name) found.name ??= port.name;
+      }
+    }
+  }
+  return ports;
 }
 
 /** Whether the inventory puts some of the target's workloads in ambient mode (ztunnel enforces their policies at L4). */
