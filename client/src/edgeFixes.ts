@@ -7,6 +7,8 @@ export interface FixEdgeArgs {
   destination: string;
   action: 'allow' | 'deny';
   fix?: string | number;
+  /** The workspace folder (its URI) whose server's map shows the edge; else the active editor's. */
+  folder?: string;
 }
 
 /** What `meshPolicy.fixEdge` applied: the fix's title and the files it edited. */
@@ -22,11 +24,11 @@ interface EdgeFixList {
   notOffered: string[];
 }
 
-type Request = <T>(method: string, params?: unknown) => Promise<T | undefined>;
+type TalkTo = (folder?: string) => Promise<{ request: <T>(method: string, params?: unknown) => Promise<T | undefined> } | undefined>;
 
 function isFixEdgeArgs(value: unknown): value is FixEdgeArgs {
   const v = value as Partial<FixEdgeArgs> | undefined;
-  return typeof v?.source === 'string' && typeof v.destination === 'string' && (v.action === 'allow' || v.action === 'deny') && (v.fix === undefined || typeof v.fix === 'string' || typeof v.fix === 'number');
+  return typeof v?.source === 'string' && typeof v.destination === 'string' && (v.action === 'allow' || v.action === 'deny') && (v.fix === undefined || typeof v.fix === 'string' || typeof v.fix === 'number') && (v.folder === undefined || typeof v.folder === 'string');
 }
 
 /**
@@ -35,14 +37,16 @@ function isFixEdgeArgs(value: unknown): value is FixEdgeArgs {
  * it as a WorkspaceEdit and shows the edited policy; the map re-renders after the new simulation.
  * Returns what it applied (tests run it with `fix` set), else undefined.
  */
-export function registerFixEdge(request: Request, views: AuditViews): vscode.Disposable {
+export function registerFixEdge(talkTo: TalkTo, views: AuditViews): vscode.Disposable {
   return vscode.commands.registerCommand('meshPolicy.fixEdge', async (args?: unknown): Promise<FixEdgeResult | undefined> => {
     if (!isFixEdgeArgs(args)) {
       void vscode.window.showInformationMessage('Mesh Policy Auditor: open the traffic map (Mesh Policy: Show Traffic Map), select an edge and use its Allow or Deny button.');
       return undefined;
     }
     const edge = `${args.source} → ${args.destination}`;
-    const found = await request<EdgeFixList | null>('meshPolicy/edgeFixes', { source: args.source, destination: args.destination, action: args.action });
+    const talk = await talkTo(args.folder);
+    if (!talk) return undefined;
+    const found = await talk.request<EdgeFixList | null>('meshPolicy/edgeFixes', { source: args.source, destination: args.destination, action: args.action });
     if (found === undefined) return undefined;
     if (found === null) return void vscode.window.showInformationMessage('Mesh Policy Auditor: no observed traffic is loaded.');
     if (!found.fixes.length) {
@@ -72,7 +76,7 @@ export function registerFixEdge(request: Request, views: AuditViews): vscode.Dis
       }
     }
     if (!(await vscode.workspace.applyEdit(edit))) return void vscode.window.showWarningMessage(`Mesh Policy Auditor: the edit "${chosen.title}" could not be applied (the file changed meanwhile?).`);
-    views.updating(chosen.title);
+    views.updating(chosen.title, args.folder);
     if (first) await vscode.window.showTextDocument(first.uri, { viewColumn: vscode.ViewColumn.One, preserveFocus: true, selection: new vscode.Range(first.range.start, first.range.start) });
     return { title: chosen.title, uris: Object.keys(chosen.edit.changes ?? {}) };
   });

@@ -10,11 +10,20 @@ import { AuditViews } from './auditViews';
 import { YAML_CONTRIBUTOR, yamlSchemaContributor, type YamlExtensionSetting } from './yamlContributor';
 import { registerFixEdge } from './edgeFixes';
 import { registerPolicyTests } from './policyTests';
+import { documentSelector, FolderServers, type FolderServer, type ServerPlacement } from './servers';
 
 /** The VS Code side: start the language server, register commands, show status. No policy
  * logic lives here; everything else is in server/. */
 
-let client: LanguageClient | undefined;
+let servers: FolderServers | undefined;
+
+type Request = <T>(method: string, params?: unknown, token?: vscode.CancellationToken) => Promise<T | undefined>;
+
+/** A command's conversation with one folder's server. */
+interface Talk {
+  server: FolderServer;
+  request: Request;
+}
 
 /** Commands the server's hovers may link to (hover markdown is trusted for these only). */
 const HOVER_COMMANDS = ['meshPolicy.explainCall', 'meshPolicy.showTrafficForPolicy'];
@@ -84,59 +93,88 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     run: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: [...serverNodeFlags] } },
     debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: [...serverNodeFlags, '--nolazy', '--inspect=6011'] } },
   };
-  let restarts: number[] = [];
-  // Restart a server that died and say so; give up (with a message) after 5 deaths in 3 minutes.
-  const errorHandler: ErrorHandler = {
-    error: () => ({ action: ErrorAction.Continue }),
-    closed: () => {
-      const now = Date.now();
-      restarts = [...restarts.filter((t) => now - t < 180_000), now];
-      if (restarts.length > 5) {
-        const message = 'Mesh Policy Auditor: the language server stopped 5 times in 3 minutes and was not restarted. See the output channel; run "Mesh Policy: Restart Language Server" to try again.';
-        output.error(message);
-        return { action: CloseAction.DoNotRestart, message };
-      }
-      output.warn('the language server stopped unexpectedly; restarting it and reading the traffic again');
-      void vscode.window.showWarningMessage('Mesh Policy Auditor: the language server stopped unexpectedly. It was restarted and is reading the traffic again.');
-      return { action: CloseAction.Restart, handled: true };
-    },
-  };
-  const clientOptions: LanguageClientOptions = {
-    documentSelector: [
-      { scheme: 'file', language: 'yaml' },
-      { scheme: 'untitled', language: 'yaml' },
-      { scheme: 'file', language: 'json' },
-      // .hcl files by our language id (package.json), and by name where another extension gave them its own id.
-      { scheme: 'file', language: 'hcl' },
-      { scheme: 'untitled', language: 'hcl' },
-      { scheme: 'file', pattern: '**/*.hcl' },
-    ],
-    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{yaml,yml,json,hcl,log,jsonl,gz}') },
-    outputChannel: output,
-    errorHandler,
-    initializationOptions: { settings: vscode.workspace.getConfiguration('meshPolicy'), trusted: vscode.workspace.isTrusted },
-    middleware: {
-      provideHover: async (document, position, token, next) => {
-        const hover = await next(document, position, token);
-        for (const content of hover?.contents ?? []) {
-          if (content instanceof vscode.MarkdownString) content.isTrusted = { enabledCommands: HOVER_COMMANDS };
-        }
-        return hover;
-      },
-    },
-  };
-  client = new LanguageClient('meshPolicy', 'Mesh Policy Auditor', serverOptions, clientOptions);
-  const request = async <T>(method: string, params?: unknown, token?: vscode.CancellationToken): Promise<T | undefined> => {
-    if (!client || client.state !== State.Running) {
-      void vscode.window.showWarningMessage('Mesh Policy Auditor: the language server is not running.');
-      return undefined;
+  // In a multi-root window each folder's server logs to its own channel, named after the folder.
+  const folderOutputs = new Map<string, vscode.LogOutputChannel>();
+  const outputOf = (placement: ServerPlacement): vscode.LogOutputChannel => {
+    if (placement.everyFile || !placement.folder) return output;
+    const name = `Mesh Policy Auditor (${placement.folder.name})`;
+    let channel = folderOutputs.get(name);
+    if (!channel) {
+      channel = vscode.window.createOutputChannel(name, { log: true });
+      folderOutputs.set(name, channel);
+      context.subscriptions.push(channel);
     }
-    return token ? client.sendRequest<T>(method, params, token) : client.sendRequest<T>(method, params);
+    return channel;
+  };
+  const restartsOf = new Map<string, number[]>();
+  const startServer = (placement: ServerPlacement): LanguageClient => {
+    const channel = outputOf(placement);
+    const key = placement.folder?.uri.toString() ?? '';
+    const named = placement.everyFile || !placement.folder ? 'Mesh Policy Auditor' : `Mesh Policy Auditor (${placement.folder.name})`;
+    // Restart a server that died and say so; give up (with a message) after 5 deaths in 3 minutes.
+    const errorHandler: ErrorHandler = {
+      error: () => ({ action: ErrorAction.Continue }),
+      closed: () => {
+        const now = Date.now();
+        const restarts = [...(restartsOf.get(key) ?? []).filter((t) => now - t < 180_000), now];
+        restartsOf.set(key, restarts);
+        if (restarts.length > 5) {
+          const message = `${named}: the language server stopped 5 times in 3 minutes and was not restarted. See the output channel; run "Mesh Policy: Restart Language Server" to try again.`;
+          channel.error(message);
+          return { action: CloseAction.DoNotRestart, message };
+        }
+        channel.warn('the language server stopped unexpectedly; restarting it and reading the traffic again');
+        void vscode.window.showWarningMessage(`${named}: the language server stopped unexpectedly. It was restarted and is reading the traffic again.`);
+        return { action: CloseAction.Restart, handled: true };
+      },
+    };
+    const watched = '**/*.{yaml,yml,json,hcl,log,jsonl,gz}';
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: documentSelector(placement),
+      // (the server reads its folder only: initialize names it alone, and its settings are the folder's)
+      ...(placement.folder ? { workspaceFolder: placement.folder } : {}),
+      synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher(placement.folder ? new vscode.RelativePattern(placement.folder, watched) : watched) },
+      outputChannel: channel,
+      errorHandler,
+      initializationOptions: { settings: vscode.workspace.getConfiguration('meshPolicy', placement.folder?.uri), trusted: vscode.workspace.isTrusted },
+      middleware: {
+        provideHover: async (document, position, token, next) => {
+          const hover = await next(document, position, token);
+          for (const content of hover?.contents ?? []) {
+            if (content instanceof vscode.MarkdownString) content.isTrusted = { enabledCommands: HOVER_COMMANDS };
+          }
+          return hover;
+        },
+      },
+    };
+    return new LanguageClient('meshPolicy', named, serverOptions, clientOptions);
   };
 
-  /** "Enter a call…": a call written by hand, checked by the server as it is typed, decided with the workspace's policies. */
+  const send = async <T>(server: FolderServer, method: string, params?: unknown, token?: vscode.CancellationToken): Promise<T | undefined> => {
+    if (server.client.state !== State.Running) {
+      void vscode.window.showWarningMessage(`${serverName(server)}: the language server is not running.`);
+      return undefined;
+    }
+    return token ? server.client.sendRequest<T>(method, params, token) : server.client.sendRequest<T>(method, params);
+  };
+  /**
+   * The server a command talks to: the one of `hint` (a file, or a folder's key) when given, else
+   * the active editor's, else the folder the user picks in a multi-root window.
+   */
+  const talkTo = async (hint?: vscode.Uri | string): Promise<Talk | undefined> => {
+    const hinted = typeof hint === 'string' ? folderServers.byFolderKey(hint) : hint ? folderServers.forUri(hint) : undefined;
+    const server = hinted ?? await folderServers.choose();
+    if (!server) return undefined;
+    return { server, request: (method, params, token) => send(server, method, params, token) };
+  };
+  /** Every running server's answer (the Test Explorer lists the tests of every folder). */
+  const requestAll = async <T>(method: string, params?: unknown, token?: vscode.CancellationToken): Promise<T[]> => {
+    const answers = await Promise.all(folderServers.running().map((s) => send<T>(s, method, params, token).catch(() => undefined)));
+    return answers.filter((a): a is Awaited<T> => a !== undefined && a !== null) as T[];
+  };
+
   /** A call typed by hand, checked by the server as it is typed; the last one is offered again. */
-  const askForCall = async (title: string, prompt: string): Promise<string | undefined> => {
+  const askForCall = async (talk: Talk, title: string, prompt: string): Promise<string | undefined> => {
     const lastCall = 'meshPolicy.lastWrittenCall';
     const text = await vscode.window.showInputBox({
       title, prompt,
@@ -145,7 +183,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       ignoreFocusOut: true,
       // (straight to the client: a stopped server is said once, when the call is sent, not at every key)
       validateInput: async (value) => {
-        if (!value.trim() || !client || client.state !== State.Running) return undefined;
+        const client = talk.server.client;
+        if (!value.trim() || client.state !== State.Running) return undefined;
         return (await client.sendRequest<string | null>('meshPolicy/checkCall', { text: value }).catch(() => null)) ?? undefined;
       },
     });
@@ -154,11 +193,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     return text;
   };
 
-  const explainWrittenCall = async (): Promise<void> => {
-    const text = await askForCall('Mesh Policy: would this call be allowed?', '[mesh:] namespace/caller -> namespace/workload[:port] [METHOD] [/path] (caller: a service account, a Consul service, a principal, or - for plaintext), or an access record in JSON');
+  const explainWrittenCall = async (talk: Talk): Promise<void> => {
+    const text = await askForCall(talk, 'Mesh Policy: would this call be allowed?', '[mesh:] namespace/caller -> namespace/workload[:port] [METHOD] [/path] (caller: a service account, a Consul service, a principal, or - for plaintext), or an access record in JSON');
     if (!text) return;
     try {
-      const markdown = await request<string>('meshPolicy/explain', { call: text });
+      const markdown = await talk.request<string>('meshPolicy/explain', { call: text });
       if (markdown) await showMarkdown(markdown, 'explain-written-call');
     } catch (error) {
       void vscode.window.showErrorMessage(`Mesh Policy Auditor: ${error instanceof Error ? error.message : String(error)}`);
@@ -170,22 +209,24 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
    * (or a new `tests/policy-tests.yaml`) with the verdict, policy and rule that decide it now.
    */
   const addPolicyTest = async (given?: { call?: string; uri?: string }): Promise<void> => {
-    const call = given?.call ?? await askForCall('Mesh Policy: pin a call as a policy test', '[mesh:] namespace/caller -> namespace/workload[:port] [METHOD] [/path], or an access record in JSON: the test expects what the policies decide now');
+    const talk = await talkTo(given?.uri ? vscode.Uri.parse(given.uri) : undefined);
+    if (!talk) return;
+    const call = given?.call ?? await askForCall(talk, 'Mesh Policy: pin a call as a policy test', '[mesh:] namespace/caller -> namespace/workload[:port] [METHOD] [/path], or an access record in JSON: the test expects what the policies decide now');
     if (!call?.trim()) return;
     let uri = given?.uri;
     if (!uri) {
-      const listed = await request<{ files: { uri: string }[] }>('meshPolicy/policyTests', {});
-      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const listed = await talk.request<{ files: { uri: string }[] }>('meshPolicy/policyTests', {});
+      const folder = talk.server.folder?.uri;
       const fresh = folder ? vscode.Uri.joinPath(folder, 'tests', 'policy-tests.yaml').toString() : undefined;
       const choices = [
         ...(listed?.files ?? []).map((f) => ({ label: vscode.workspace.asRelativePath(vscode.Uri.parse(f.uri)), uri: f.uri })),
-        ...(fresh && !(listed?.files ?? []).some((f) => f.uri === fresh) ? [{ label: 'tests/policy-tests.yaml', description: 'a new test file', uri: fresh }] : []),
+        ...(fresh && !(listed?.files ?? []).some((f) => f.uri === fresh) ? [{ label: vscode.workspace.asRelativePath(vscode.Uri.parse(fresh)), description: 'a new test file', uri: fresh }] : []),
       ];
       const picked = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { placeHolder: 'Add the test to which file?' });
       if (!picked) return;
       uri = picked.uri;
     }
-    const added = await request<{ uri: string; create: boolean; range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string; line: number; expect: string } | { problem: string }>('meshPolicy/addPolicyTest', { call, uri });
+    const added = await talk.request<{ uri: string; create: boolean; range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string; line: number; expect: string } | { problem: string }>('meshPolicy/addPolicyTest', { call, uri });
     if (!added) return;
     if ('problem' in added) return void vscode.window.showErrorMessage(`Mesh Policy Auditor: ${added.problem}`);
     const target = vscode.Uri.parse(added.uri);
@@ -199,17 +240,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     void vscode.window.showInformationMessage(`Mesh Policy Auditor: the test expects ${added.expect}, as the policies decide now; save the file to keep it.`);
   };
 
-  const auditViews = new AuditViews((view, nonce) => request<string | null>('meshPolicy/auditHtml', { view, nonce }));
+  const auditViews = new AuditViews(async (view, nonce, key) => {
+    const server = folderServers.byFolderKey(key); // (none once its folder left the window)
+    return server ? send<string | null>(server, 'meshPolicy/auditHtml', { view, nonce }) : undefined;
+  });
+  const showAuditView = async (view: 'report' | 'map'): Promise<void> => {
+    const talk = await talkTo();
+    if (talk) await auditViews.show(view, { key: talk.server.key, label: folderServers.multiRoot ? talk.server.folder?.name : undefined });
+  };
   context.subscriptions.push(
     auditViews,
-    vscode.commands.registerCommand('meshPolicy.showReport', () => auditViews.show('report')),
-    vscode.commands.registerCommand('meshPolicy.showTrafficMap', () => auditViews.show('map')),
+    vscode.commands.registerCommand('meshPolicy.showReport', () => showAuditView('report')),
+    vscode.commands.registerCommand('meshPolicy.showTrafficMap', () => showAuditView('map')),
     // `target`: where to write without asking (a test, a keybinding's argument)
     vscode.commands.registerCommand('meshPolicy.exportAccessCsv', async (target?: vscode.Uri) => {
-      const inventory = await request<{ csv: string; rows: number } | null>('meshPolicy/accessCsv');
-      if (inventory === undefined) return;
+      const talk = await talkTo();
+      const inventory = await talk?.request<{ csv: string; rows: number } | null>('meshPolicy/accessCsv');
+      if (!talk || inventory === undefined) return;
       if (!inventory) return void vscode.window.showInformationMessage('Mesh Policy Auditor: no observed traffic is loaded to export.');
-      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const folder = talk.server.folder?.uri;
       const uri = target ?? await vscode.window.showSaveDialog({
         ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, 'access-inventory.csv') } : {}),
         filters: { CSV: ['csv'] }, title: 'Export the access inventory (one row per distinct access)',
@@ -218,10 +267,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await vscode.workspace.fs.writeFile(uri, Buffer.from(inventory.csv, 'utf8'));
       void vscode.window.showInformationMessage(`Mesh Policy Auditor: wrote ${inventory.rows.toLocaleString('en-US')} accesses to ${vscode.workspace.asRelativePath(uri)}.`);
     }),
-    registerFixEdge(request, auditViews),
-    vscode.commands.registerCommand('meshPolicy.showOutput', () => output.show(true)),
+    registerFixEdge(talkTo, auditViews),
+    vscode.commands.registerCommand('meshPolicy.showOutput', () => {
+      const shown = folderServers.active();
+      (shown && !folderServers.multiRoot ? output : shown?.client.outputChannel ?? output).show(true);
+    }),
     vscode.commands.registerCommand('meshPolicy.newPolicy', async (id?: string) => {
-      const templates = await request<{ id: string; mesh: string; language: string; label: string; description: string; snippet: string }[]>('meshPolicy/policyTemplates');
+      const templates = await (await talkTo())?.request<{ id: string; mesh: string; language: string; label: string; description: string; snippet: string }[]>('meshPolicy/policyTemplates');
       if (!templates) return;
       const template = id ? templates.find((t) => t.id === id) : (await vscode.window.showQuickPick(templates.map((t) => ({ label: t.label, detail: t.description, template: t })), {
         placeHolder: 'Which policy? Its fields offer the workspace\'s namespaces, workloads and service accounts (Tab moves to the next).', matchOnDetail: true,
@@ -232,7 +284,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await editor.insertSnippet(new vscode.SnippetString(template.snippet));
     }),
     vscode.commands.registerCommand('meshPolicy.insertAccessLogConfiguration', async () => {
-      const snippets = await request<{ mesh: string; title: string; language: string; text: string }[]>('meshPolicy/accessLogConfiguration');
+      const snippets = await (await talkTo())?.request<{ mesh: string; title: string; language: string; text: string }[]>('meshPolicy/accessLogConfiguration');
       if (!snippets) return;
       const picked = await vscode.window.showQuickPick(snippets.map((s) => ({ label: s.title, description: s.mesh, snippet: s })), {
         placeHolder: 'Which mesh? The configuration makes access logs carry the caller identity the simulator needs.',
@@ -248,24 +300,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         if (!editor) return void vscode.window.showInformationMessage('Mesh Policy Auditor: open a policy file and put the cursor in a policy or rule.');
         params = { uri: editor.document.uri.toString(), position: editor.selection.active };
       }
-      const markdown = await request<string | null>('meshPolicy/callsFor', params);
+      const markdown = await (await talkTo(at ? vscode.Uri.file(at.file) : vscode.window.activeTextEditor?.document.uri))?.request<string | null>('meshPolicy/callsFor', params);
       // Tab title: what the listing is of ("calls-AuthorizationPolicy-shop-allow-nothing"), not just "calls".
       const decidedBy = markdown && /^# Observed calls decided by (.+)$/m.exec(markdown)?.[1];
       if (markdown) await showMarkdown(markdown, decidedBy ? `calls ${decidedBy}` : 'calls');
     }),
     vscode.commands.registerCommand('meshPolicy.showPoliciesForWorkload', async (target?: string) => {
+      const talk = await talkTo();
+      if (!talk) return;
       if (!target) {
-        const workloads = await request<{ target: string; kind: string; file: string }[]>('meshPolicy/workloads');
+        const workloads = await talk.request<{ target: string; kind: string; file: string }[]>('meshPolicy/workloads');
         if (!workloads) return;
         if (!workloads.length) return void vscode.window.showInformationMessage('Mesh Policy Auditor: the workspace has no workload manifests (Deployment, StatefulSet, Pod ...) in a trusted workspace.');
         const picked = await vscode.window.showQuickPick(workloads.map((w) => ({ label: w.target, description: w.kind, detail: w.file })), { placeHolder: 'Which workload? Lists the policies that apply to it, in evaluation order.', matchOnDescription: true });
         if (!picked) return;
         target = picked.label;
       }
-      const markdown = await request<string>('meshPolicy/policiesForWorkload', { target });
+      const markdown = await talk.request<string>('meshPolicy/policiesForWorkload', { target });
       if (markdown) await showMarkdown(markdown, `policies-${target}`);
     }),
     vscode.commands.registerCommand('meshPolicy.showAccessMap', async (filter?: { from?: string; to?: string; request?: string }) => {
+      const talk = await talkTo();
+      if (!talk) return;
       if (!filter) {
         const asked = await vscode.window.showInputBox({
           title: 'Access map: who may call whom by the policies alone',
@@ -273,19 +329,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
           placeHolder: 'e.g. DELETE /admin',
           // (the server reads the request, as it will for the map)
           validateInput: async (value) => {
-            if (!value.trim() || !client || client.state !== State.Running) return undefined;
+            const client = talk.server.client;
+            if (!value.trim() || client.state !== State.Running) return undefined;
             return (await client.sendRequest<string | null>('meshPolicy/checkAccessRequest', { text: value }).catch(() => null)) ?? undefined;
           },
         });
         if (asked === undefined) return;
         filter = asked.trim() ? { request: asked.trim() } : {};
       }
-      const markdown = await request<string>('meshPolicy/accessMap', filter);
+      const markdown = await talk.request<string>('meshPolicy/accessMap', filter);
       if (markdown) await showMarkdown(markdown, 'access-map');
     }),
     vscode.commands.registerCommand('meshPolicy.explainCall', async (key?: string) => {
+      const talk = await talkTo();
+      if (!talk) return;
       if (!key) {
-        const calls = await request<{ key: string; label: string; detail: string }[]>('meshPolicy/calls');
+        const calls = await talk.request<{ key: string; label: string; detail: string }[]>('meshPolicy/calls');
         if (!calls) return;
         const enterCall = { label: '$(edit) Enter a call…', detail: 'Would this call be allowed? Write one: namespace/caller -> namespace/workload:port GET /path, or an access record in JSON', key: undefined, alwaysShow: true };
         const picked = await vscode.window.showQuickPick([enterCall, ...calls.map((c) => ({ label: c.label, detail: c.detail, key: c.key }))], {
@@ -293,20 +352,24 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
           matchOnDetail: true,
         });
         if (!picked) return;
-        if (picked.key === undefined) return explainWrittenCall();
+        if (picked.key === undefined) return explainWrittenCall(talk);
         key = picked.key;
       }
-      const markdown = await request<string>('meshPolicy/explain', { key });
+      const markdown = await talk.request<string>('meshPolicy/explain', { key });
       if (markdown) await showMarkdown(markdown, `explain-${key}`);
     }),
     // A policy test's lens: the walkthrough of its call (docs/policy-tests.md)
     vscode.commands.registerCommand('meshPolicy.explainWrittenCall', async (call?: unknown) => {
-      if (typeof call !== 'string' || !call.trim()) return explainWrittenCall();
-      const markdown = await request<string>('meshPolicy/explain', { call });
+      const talk = await talkTo();
+      if (!talk) return;
+      if (typeof call !== 'string' || !call.trim()) return explainWrittenCall(talk);
+      const markdown = await talk.request<string>('meshPolicy/explain', { call });
       if (markdown) await showMarkdown(markdown, 'explain-written-call');
     }),
     vscode.commands.registerCommand('meshPolicy.addPolicyTest', (given?: { call?: string; uri?: string }) => addPolicyTest(given)),
     vscode.commands.registerCommand('meshPolicy.generatePolicies', async (target?: { mesh: string; namespace?: string; workload?: string }) => {
+      const talk = await talkTo();
+      if (!talk) return;
       if (!target) {
         const mesh = await vscode.window.showQuickPick(['istio', 'linkerd', 'consul'], { placeHolder: 'Generate least-privilege policies for which mesh, from the observed allowed calls?' });
         if (!mesh) return;
@@ -314,7 +377,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
       // Cancel in the notification sends $/cancelRequest: the server stops generating.
       const generated = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Mesh Policy: generating policies', cancellable: true }, (_progress, token) =>
-        request<{ yaml: string; resources: number; wouldDeny: number; wouldAllow: number } | null>('meshPolicy/generate', target, token)
+        talk.request<{ yaml: string; resources: number; wouldDeny: number; wouldAllow: number } | null>('meshPolicy/generate', target, token)
           .catch((error: unknown) => { if (token.isCancellationRequested) return undefined; throw error; }));
       if (generated === undefined) return;
       if (!generated) return void vscode.window.showInformationMessage('Mesh Policy Auditor: no observed calls to generate policies from.');
@@ -325,6 +388,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.commands.registerCommand('meshPolicy.generatePolicyTests', async (target?: { expect?: 'observed' | 'policies' }) => {
+      const talk = await talkTo();
+      if (!talk) return;
       let expect = target?.expect;
       if (!expect) {
         const picked = await vscode.window.showQuickPick([
@@ -334,7 +399,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         if (!picked) return;
         expect = picked.expect;
       }
-      const generated = await request<{ yaml: string; tests: number; failing: number } | null>('meshPolicy/generateTests', { expect });
+      const generated = await talk.request<{ yaml: string; tests: number; failing: number } | null>('meshPolicy/generateTests', { expect });
       if (!generated) return void vscode.window.showInformationMessage('Mesh Policy Auditor: no observed traffic is loaded to write policy tests from.');
       const document = await vscode.workspace.openTextDocument({ language: 'yaml', content: generated.yaml });
       await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Two });
@@ -346,15 +411,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand('meshPolicy.translatePolicies', async (target?: { to?: string; uri?: string }) => {
       let to = target?.to;
-      // From the palette: the active editor's file, else every policy of the workspace.
+      // From the palette: the active editor's file, else every policy of the workspace (folder).
       const active = vscode.window.activeTextEditor?.document;
       const uri = target?.uri ?? (active && active.uri.scheme === 'file' && /\.(ya?ml|json|hcl)$/i.test(active.fileName) ? active.uri.toString() : undefined);
+      const talk = await talkTo(uri ? vscode.Uri.parse(uri) : undefined);
+      if (!talk) return;
       if (!to) {
         to = await vscode.window.showQuickPick(['istio', 'linkerd', 'consul'], { placeHolder: `Translate ${uri ? 'this file\'s' : 'the workspace\'s'} policies to which mesh?` });
         if (!to) return;
       }
       const translated = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Mesh Policy: translating policies to ${to}`, cancellable: true }, (_progress, token) =>
-        request<{ yaml: string; resources: number; notes: number; differing: number } | null>('meshPolicy/translate', { to, ...(uri ? { uri } : {}) }, token)
+        talk.request<{ yaml: string; resources: number; notes: number; differing: number } | null>('meshPolicy/translate', { to, ...(uri ? { uri } : {}) }, token)
           .catch((error: unknown) => { if (token.isCancellationRequested) return undefined; throw error; }));
       if (translated === undefined) return;
       if (!translated) return void vscode.window.showInformationMessage(`Mesh Policy Auditor: no policies of another mesh than ${to} to translate.`);
@@ -369,39 +436,77 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.commands.registerCommand('meshPolicy.reloadTraffic', async () => {
-      const result = await request<TrafficStatus>('meshPolicy/reloadTraffic');
-      if (result) void vscode.window.showInformationMessage(`Mesh Policy Auditor: ${plainText(statusText(result).tooltip).replace(/^Mesh Policy Auditor: /, '').split('\n')[0]}`);
+      const talk = await talkTo();
+      const result = await talk?.request<TrafficStatus>('meshPolicy/reloadTraffic');
+      if (talk && result) void vscode.window.showInformationMessage(`${serverName(talk.server)}: ${plainText(statusText(result).tooltip).replace(/^Mesh Policy Auditor: /, '').split('\n')[0]}`);
     }),
     vscode.commands.registerCommand('meshPolicy.restartServer', async () => {
-      restarts = [];
+      restartsOf.clear();
       status.tooltip = 'Mesh Policy Auditor: restarting';
-      await client?.restart();
+      await folderServers.restartAll();
     }),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => void client?.restart()),
-    // (the server reads the folders, their configuration and traffic at start: a folder added or removed starts it again)
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void folderServers.restartAll()),
+    // Each folder has its own server: a folder added or removed starts or stops its server.
     vscode.workspace.onDidChangeWorkspaceFolders(() => {
-      output.info('the workspace folders changed; restarting the language server to read them');
-      void client?.restart();
+      output.info('the workspace folders changed; starting or stopping their language servers');
+      void folderServers.sync();
     }),
+    vscode.window.onDidChangeActiveTextEditor(() => showStatus()),
   );
 
-  client.onNotification('meshPolicy/simulated', () => auditViews.refreshSoon());
-  const policyTests = registerPolicyTests(context, request);
-  client.onNotification('meshPolicy/policyTestsChanged', () => void policyTests.refresh());
-  client.onNotification('meshPolicy/trafficStatus', (s: TrafficStatus) => {
-    const shown = statusText(s);
-    status.text = shown.text;
-    status.tooltip = shown.tooltip;
-  });
-  try {
-    await client.start();
-    if (status.tooltip === 'Mesh Policy Auditor: starting') status.tooltip = 'Mesh Policy Auditor: running — click for the log';
-    await contributeToYamlExtension(output);
-  } catch (error) {
-    status.text = '$(error) Mesh Policy';
-    status.tooltip = `Mesh Policy Auditor could not start: ${error instanceof Error ? error.message : String(error)}`;
-    output.appendLine(status.tooltip);
-  }
+  const policyTests = registerPolicyTests(context, requestAll);
+
+  /** The status bar: the traffic of the active editor's folder (the first folder's when none is active). */
+  const showStatus = (): void => {
+    const shown = folderServers.active() ?? folderServers.all()[0];
+    if (!shown) return;
+    const folderName = folderServers.multiRoot ? shown.folder?.name : undefined;
+    if (shown.problem) {
+      status.text = '$(error) Mesh Policy';
+      status.tooltip = `${serverName(shown)} could not start: ${shown.problem}`;
+      return;
+    }
+    if (!shown.status) {
+      status.text = folderName ? `$(shield) Mesh Policy: ${folderName}` : '$(shield) Mesh Policy';
+      status.tooltip = shown.client.state === State.Running ? `${serverName(shown)}: running — click for the log` : `${serverName(shown)}: starting`;
+      return;
+    }
+    const text = statusText(shown.status);
+    status.text = folderName ? text.text.replace(/^(\$\([\w~-]+\) )/, `$1${folderName}: `) : text.text;
+    status.tooltip = folderName ? folderTooltip(text.tooltip, folderName) : text.tooltip;
+  };
+
+  const onStarted = async (server: FolderServer): Promise<void> => {
+    const { client } = server;
+    client.onNotification('meshPolicy/simulated', () => auditViews.refreshSoon(server.key));
+    client.onNotification('meshPolicy/policyTestsChanged', () => void policyTests.refresh());
+    client.onNotification('meshPolicy/trafficStatus', (s: TrafficStatus) => {
+      server.status = s;
+      showStatus();
+    });
+    try {
+      await client.start();
+    } catch (error) {
+      server.problem = error instanceof Error ? error.message : String(error);
+      outputOf({ folder: server.folder, everyFile: !folderServers.multiRoot, untitled: false }).appendLine(`${serverName(server)} could not start: ${server.problem}`);
+    }
+    showStatus();
+  };
+  const folderServers = new FolderServers(startServer, onStarted);
+  servers = folderServers;
+  context.subscriptions.push(folderServers.onDidChange(() => showStatus()));
+  await folderServers.sync();
+  await contributeToYamlExtension(output);
+}
+
+/** "Mesh Policy Auditor", or in a multi-root window "Mesh Policy Auditor (folder)". */
+function serverName(server: FolderServer): string {
+  return servers?.multiRoot && server.folder ? `Mesh Policy Auditor (${server.folder.name})` : 'Mesh Policy Auditor';
+}
+
+function folderTooltip(tooltip: string | vscode.MarkdownString, folderName: string): string | vscode.MarkdownString {
+  const named = (text: string) => text.replace(/^Mesh Policy Auditor: /, `Mesh Policy Auditor (${folderName}): `);
+  return typeof tooltip === 'string' ? named(tooltip) : new vscode.MarkdownString(named(tooltip.value));
 }
 
 /** The Red Hat YAML extension's API for schemas from other extensions (vscode-yaml src/schema-extension-api.ts). */
@@ -421,7 +526,11 @@ async function contributeToYamlExtension(output: vscode.LogOutputChannel): Promi
     const contributor = yamlSchemaContributor(
       () => vscode.workspace.getConfiguration('meshPolicy').get<YamlExtensionSetting>('yamlExtension', 'quiet'),
       (resource) => vscode.workspace.textDocuments.find((d) => d.uri.toString() === vscode.Uri.parse(resource).toString())?.getText(),
-      async (uri) => (client ? client.sendRequest<string | null>('meshPolicy/yamlSchemaContent', { uri }) : null),
+      async (uri) => {
+        // (the schemas are the same in every folder's server)
+        const server = servers?.running()[0];
+        return server ? server.client.sendRequest<string | null>('meshPolicy/yamlSchemaContent', { uri }) : null;
+      },
     );
     api.registerContributor(YAML_CONTRIBUTOR, (resource) => contributor.requestSchema(resource), (uri) => contributor.requestSchemaContent(uri), 'Mesh Policy Auditor');
   } catch (error) {
@@ -430,6 +539,6 @@ async function contributeToYamlExtension(output: vscode.LogOutputChannel): Promi
 }
 
 export async function deactivate(): Promise<void> {
-  await client?.stop();
-  client = undefined;
+  await servers?.dispose();
+  servers = undefined;
 }

@@ -14,7 +14,8 @@ interface RangeJson {
   end: { line: number; character: number };
 }
 
-type Request = <T>(method: string, params?: unknown, token?: vscode.CancellationToken) => Promise<T | undefined>;
+/** Every folder's server's answer (each folder has its own server and tests). */
+type RequestAll = <T>(method: string, params?: unknown, token?: vscode.CancellationToken) => Promise<T[]>;
 
 const toRange = (r: RangeJson) => new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
 
@@ -23,13 +24,19 @@ const toRange = (r: RangeJson) => new vscode.Range(r.start.line, r.start.charact
  * test file, listed again when the server says they changed; running them asks the server, which
  * decides them with the workspace as edited. No policy logic here.
  */
-export function registerPolicyTests(context: vscode.ExtensionContext, request: Request): { refresh(): Promise<void> } {
+export function registerPolicyTests(context: vscode.ExtensionContext, requestAll: RequestAll): { refresh(): Promise<void> } {
   const controller = vscode.tests.createTestController('meshPolicy.policyTests', 'Mesh Policy tests');
   context.subscriptions.push(controller);
   const outcomes = new Map<string, PolicyTestAnswer['files'][number]['tests'][number]>();
 
+  const ask = async (token?: vscode.CancellationToken): Promise<PolicyTestAnswer | undefined> => {
+    const answers = await requestAll<PolicyTestAnswer>('meshPolicy/policyTests', {}, token).catch(() => []);
+    if (!answers.length) return undefined;
+    return { files: answers.flatMap((a) => a.files), coverage: answers.flatMap((a) => a.coverage ?? []) };
+  };
+
   const list = async (token?: vscode.CancellationToken): Promise<void> => {
-    const answer = await request<PolicyTestAnswer>('meshPolicy/policyTests', {}, token).catch(() => undefined);
+    const answer = await ask(token);
     if (!answer) return;
     outcomes.clear();
     const files: vscode.TestItem[] = [];
@@ -82,7 +89,7 @@ export function registerPolicyTests(context: vscode.ExtensionContext, request: R
   const detailed = new WeakMap<vscode.FileCoverage, vscode.StatementCoverage[]>();
   const coverageProfile = controller.createRunProfile('Run with Coverage', vscode.TestRunProfileKind.Coverage, async (run, token) => {
     const testRun = await runTests(run, token);
-    const answer = await request<PolicyTestAnswer>('meshPolicy/policyTests', {}, token).catch(() => undefined);
+    const answer = await ask(token);
     for (const file of answer?.coverage ?? []) {
       const statements = file.places.map((p) => new vscode.StatementCoverage(p.tests, toRange(p.range)));
       const coverage = new vscode.FileCoverage(vscode.Uri.parse(file.uri), new vscode.TestCoverageCount(file.places.filter((p) => p.tests > 0).length, file.places.length));

@@ -144,8 +144,11 @@ export class CodeServerRun {
     }
   }
 
-  /** Launches headless Chromium (no DNS except 127.0.0.1) and loads the workbench at `query`. */
-  async open(query = ''): Promise<Page> {
+  /**
+   * Launches headless Chromium (no DNS except 127.0.0.1) and loads the workbench at `query`, on the
+   * workspace folder, or on a `.code-workspace` file (a multi-root workspace) when given.
+   */
+  async open(query = '', workspaceFile?: string): Promise<Page> {
     const { chromium } = await import('playwright-core');
     this.browser = await chromium.launch({
       executablePath: chromiumPath!,
@@ -156,7 +159,8 @@ export class CodeServerRun {
     });
     const context = await this.browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = this.page = await context.newPage();
-    await page.goto(`${this.url}/?folder=${encodeURIComponent(this.workspace)}${query}`, { timeout: 90_000 }); // a loaded machine is slow to serve the workbench
+    const opened = workspaceFile ? `workspace=${encodeURIComponent(workspaceFile)}` : `folder=${encodeURIComponent(this.workspace)}`;
+    await page.goto(`${this.url}/?${opened}${query}`, { timeout: 90_000 }); // a loaded machine is slow to serve the workbench
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     return page;
   }

@@ -89,6 +89,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const crossFileTimers = new Map<string, NodeJS.Timeout>();
   let settings: ServerSettings = DEFAULT_SETTINGS;
   let workspaceFolders: string[] = [];
+  /** The first workspace folder's URI as the client sent it: the scope of the settings pulled (a folder's own settings apply to its server). */
+  let settingsScope: string | undefined;
   let canPullConfiguration = false;
   let canRefreshLenses = false;
   let definitionLinks = false;
@@ -503,7 +505,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   async function refreshSettings(): Promise<void> {
     if (!canPullConfiguration) return;
     try {
-      applySettings(mergeSettings(await connection.workspace.getConfiguration('meshPolicy')));
+      applySettings(mergeSettings(await connection.workspace.getConfiguration({ ...(settingsScope ? { scopeUri: settingsScope } : {}), section: 'meshPolicy' })));
     } catch {
       applySettings(DEFAULT_SETTINGS);
     }
@@ -518,6 +520,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     trusted = initOptions?.trusted !== false;
     applySettings(mergeSettings(initOptions?.settings));
     workspaceFolders = (params.workspaceFolders ?? []).map((f) => pathOf(f.uri));
+    settingsScope = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     if (workspaceFolders.length === 0 && params.rootUri) workspaceFolders = [pathOf(params.rootUri)];
     loadProjectConfig();
     return {
