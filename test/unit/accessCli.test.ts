@@ -115,6 +115,23 @@ spec:
       '::notice file=k8s/policy.yaml,line=3,endLine=3,title=Access closed%3A shop/cart → shop/cart%3A8080::Istio: allow at HEAD, deny now: denied: no ALLOW policy matches the call (ALLOW policy shop/cart-callers applies to the workload, so anything it does not allow is denied)',
     ]);
     assert.equal((await run(['--policies', 'k8s', '--format', 'github'], repo)).code, 2);
+    // the same changes as SARIF results for code scanning, at the same places
+    const scanned = await run(['--policies', 'k8s', '--baseline', 'HEAD', '--fail-on-new-access', '--format', 'sarif'], repo);
+    assert.equal(scanned.code, 1);
+    const sarif = JSON.parse(scanned.stdout) as { version: string; runs: { tool: { driver: { rules: { id: string }[] } }; results: { ruleId: string; ruleIndex: number; level: string; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[]; properties: Record<string, string> }[] }[] };
+    assert.equal(sarif.version, '2.1.0');
+    const [sarifRun] = sarif.runs;
+    assert.deepEqual(sarifRun!.tool.driver.rules.map((r) => r.id), ['access/closed', 'access/opened']);
+    assert.deepEqual(sarifRun!.results.map((r) => [r.ruleId, sarifRun!.tool.driver.rules[r.ruleIndex]!.id, r.level, r.locations[0]!.physicalLocation.artifactLocation.uri, r.locations[0]!.physicalLocation.region.startLine, r.properties['caller'], r.properties['before'], r.properties['after']]), [
+      ['access/opened', 'access/opened', 'error', 'k8s/policy.yaml', 7, 'shop/web', 'deny', 'allow'],
+      ['access/closed', 'access/closed', 'note', 'k8s/policy.yaml', 3, 'shop/cart', 'allow', 'deny'],
+    ]);
+    assert.match(sarifRun!.results[0]!.message.text, /^Access opened: shop\/web → shop\/cart:8080\. Istio: deny at HEAD, allow now: allowed by ALLOW policy shop\/cart-callers rules\[0\]$/);
+    // without --fail-on-new-access an opened cell is a warning, and the exit code 0
+    const warned = await run(['--policies', 'k8s', '--baseline', 'HEAD', '--format', 'sarif'], repo);
+    assert.equal(warned.code, 0);
+    assert.equal((JSON.parse(warned.stdout) as typeof sarif).runs[0]!.results[0]!.level, 'warning');
+    assert.equal((await run(['--policies', 'k8s', '--format', 'sarif'], repo)).code, 2);
     git('commit', '-qam', 'web calls cart');
     writeFileSync(join(repo, 'k8s', 'policy.yaml'), allowFrom('cluster.local/ns/shop/sa/nobody'));
     const closed = await run(['--policies', 'k8s', '--baseline', 'HEAD', '--fail-on-new-access', '--format', 'json'], repo);

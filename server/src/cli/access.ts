@@ -8,7 +8,8 @@ import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { MESH_NAME } from '../engine/authz';
 import { isObjectName } from '../engine/traffic/writtenCall';
 import { ArgCursor } from './args';
-import { githubCommand } from './output';
+import { githubCommand, physicalLocation, sarifLog, type SarifRule } from './output';
+import { VERSION } from '../version';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import type { CliIo } from './main';
 import { loadWorkspace } from './simulate';
@@ -41,11 +42,14 @@ Options:
   --fail-on-new-access         With --baseline: exit 1 when a change opens access (deny → allow,
                                deny → depends, depends → allow), as a gate in CI.
   --config <file>              .meshpolicy.yaml (default: the nearest one above the current folder).
-  --format text|json|md|github Per destination the callers by verdict (default); the whole map as
+  --format text|json|md|github|sarif
+                               Per destination the callers by verdict (default); the whole map as
                                JSON; Markdown tables, for a pull request comment; github (with
                                --baseline): one GitHub Actions annotation per change, on the policy
                                that decides it now (opened: a warning, an error with
-                               --fail-on-new-access; closed or changed: a notice).
+                               --fail-on-new-access; closed or changed: a notice); sarif (with
+                               --baseline): the same changes as SARIF 2.1.0 results, for code
+                               scanning (rules access/opened, access/closed, access/changed).
 
 Exit codes: 0 mapped, 1 --fail-on-new-access and access opened, 2 usage error, unreadable input,
 or a --baseline that is not a git ref of the repository holding the policies.`;
@@ -58,8 +62,11 @@ interface AccessArgs {
   baseline?: string;
   failOnNewAccess: boolean;
   filter: AccessFilter;
-  format: 'text' | 'json' | 'md' | 'github';
+  format: AccessFormat;
 }
+
+const FORMATS = ['text', 'json', 'md', 'github', 'sarif'] as const;
+type AccessFormat = typeof FORMATS[number];
 
 function parse(args: string[]): AccessArgs {
   const parsed: AccessArgs = { policies: [], inventory: [], traffic: [], failOnNewAccess: false, filter: {}, format: 'text' };
@@ -88,8 +95,8 @@ function parse(args: string[]): AccessArgs {
       }
       case '--format': {
         const v = cli.value();
-        if (v !== 'text' && v !== 'json' && v !== 'md' && v !== 'github') throw new UsageError(`--format must be text, json, md or github (got "${v}")`);
-        parsed.format = v;
+        if (!(FORMATS as readonly string[]).includes(v)) throw new UsageError(`--format must be text, json, md, github or sarif (got "${v}")`);
+        parsed.format = v as AccessFormat;
         break;
       }
       default:
@@ -98,7 +105,7 @@ function parse(args: string[]): AccessArgs {
   }
   if (parsed.policies.length === 0) throw new UsageError('access needs --policies');
   if (parsed.failOnNewAccess && parsed.baseline === undefined) throw new UsageError('--fail-on-new-access needs --baseline: the ref to compare with');
-  if (parsed.format === 'github' && parsed.baseline === undefined) throw new UsageError('--format github annotates the changes since --baseline: give the ref to compare with');
+  if ((parsed.format === 'github' || parsed.format === 'sarif') && parsed.baseline === undefined) throw new UsageError(`--format ${parsed.format} reports the changes since --baseline: give the ref to compare with`);
   return parsed;
 }
 
@@ -142,6 +149,7 @@ export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
     switch (parsed.format) {
       case 'json': io.stdout(JSON.stringify({ ...relativeMap(map, rel), ...(changes ? { baseline: parsed.baseline, changes: changes.map((c) => relativeChange(c, rel)) } : {}) }, null, 2)); break;
       case 'github': if (changes?.length) io.stdout(changesGithub(changes, parsed.baseline!, io.cwd, parsed.failOnNewAccess)); break;
+      case 'sarif': io.stdout(changesSarif(changes ?? [], parsed.baseline!, io.cwd, parsed.failOnNewAccess)); break;
       case 'md': io.stdout(accessMarkdown(map, rel) + (changes ? `\n\n${changesMarkdown(changes, parsed.baseline!)}` : '')); break;
       default: io.stdout(accessText(map, rel) + (changes ? `\n\n${changesText(changes, parsed.baseline!, rel)}` : ''));
     }
@@ -151,19 +159,68 @@ export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-/** One GitHub Actions workflow command per changed cell, on the rule or policy that decides it now (else the one that decided it at the ref). */
+/** Where a change is reported: the rule or policy that decides the cell now, else the one that decided it at the ref. */
+function changeSite(change: AccessChange): SourceRef | undefined {
+  const cell = change.after ?? change.before!;
+  return cell.rule ?? cell.policy;
+}
+
+const changeLevel = (change: AccessChange, failOnNew: boolean) => (change.direction === 'opened' ? (failOnNew ? 'error' : 'warning') : 'notice');
+const changeTitle = (change: AccessChange) => `Access ${change.direction === 'changed' ? 'decided otherwise' : change.direction}: ${change.caller === '-' ? '- (no identity)' : change.caller} → ${change.destination}`;
+const changeMessage = (change: AccessChange, ref: string) => `${MESH_NAME[change.mesh]}: ${change.before?.verdict ?? 'deny'} at ${ref}, ${change.after?.verdict ?? 'deny'} now: ${change.after ? cellWhy(change.after) : 'no longer in the map'}`;
+
+/** One GitHub Actions workflow command per changed cell, on its site (`changeSite`). */
 function changesGithub(changes: readonly AccessChange[], ref: string, cwd: string, failOnNew: boolean): string {
   return changes.map((c) => {
-    const cell = c.after ?? c.before!;
-    const at = cell.rule ?? cell.policy;
-    const level = c.direction === 'opened' ? (failOnNew ? 'error' : 'warning') : 'notice';
+    const at = changeSite(c);
     const properties: [string, string | number][] = [
       ...(at ? [['file', (relative(cwd, at.file) || at.file).split(sep).join('/')], ['line', at.range.start.line + 1], ['endLine', at.range.end.line + 1]] as [string, number | string][] : []),
-      ['title', `Access ${c.direction === 'changed' ? 'decided otherwise' : c.direction}: ${c.caller === '-' ? '- (no identity)' : c.caller} → ${c.destination}`],
+      ['title', changeTitle(c)],
     ];
-    const message = `${MESH_NAME[c.mesh]}: ${c.before?.verdict ?? 'deny'} at ${ref}, ${c.after?.verdict ?? 'deny'} now: ${c.after ? cellWhy(c.after) : 'no longer in the map'}`;
-    return githubCommand(level, properties, message);
+    return githubCommand(changeLevel(c, failOnNew), properties, changeMessage(c, ref));
   }).join('\n');
+}
+
+const ACCESS_RULE_HELP = 'The access map (docs/access-map.md) decides every caller identity against every destination port with the policies alone, at the baseline ref and now, against the same inventory.';
+
+const ACCESS_RULES: Record<AccessChange['direction'], SarifRule> = {
+  opened: {
+    id: 'access/opened', name: 'AccessOpened',
+    shortDescription: { text: 'Access opened since the baseline' },
+    fullDescription: { text: 'A policy change lets a caller reach a destination port that the policies at the baseline ref denied, or left to the request (deny → allow, deny → depends, depends → allow).' },
+    help: { text: `${ACCESS_RULE_HELP} Check that the caller should reach the destination; mesh-policy access --fail-on-new-access fails the build on such a change.` },
+  },
+  closed: {
+    id: 'access/closed', name: 'AccessClosed',
+    shortDescription: { text: 'Access closed since the baseline' },
+    fullDescription: { text: 'A policy change denies, or leaves to the request, a caller\'s access to a destination port that the policies at the baseline ref allowed (allow → deny, allow → depends, depends → deny).' },
+    help: { text: `${ACCESS_RULE_HELP} Check that no caller still needs it: mesh-policy access --traffic shows whether the logs have such calls.` },
+  },
+  changed: {
+    id: 'access/changed', name: 'AccessDecidedOtherwise',
+    shortDescription: { text: 'Access decided otherwise since the baseline' },
+    fullDescription: { text: 'The cell is as open as at the baseline ref, but decided on other grounds: it depends on other request attributes, or another provider decides it.' },
+    help: { text: ACCESS_RULE_HELP },
+  },
+};
+const SARIF_LEVELS: Record<string, string> = { error: 'error', warning: 'warning', notice: 'note' };
+
+/** The changes as SARIF 2.1.0 results on their sites (`changeSite`), for code scanning; a change with no site has no location. */
+function changesSarif(changes: readonly AccessChange[], ref: string, cwd: string, failOnNew: boolean): string {
+  const directions = [...new Set(changes.map((c) => c.direction))].sort();
+  return sarifLog(VERSION, directions.map((d) => ACCESS_RULES[d]), changes.map((c) => {
+    const at = changeSite(c);
+    return {
+      ruleId: ACCESS_RULES[c.direction].id,
+      ruleIndex: directions.indexOf(c.direction),
+      level: SARIF_LEVELS[changeLevel(c, failOnNew)],
+      message: { text: `${changeTitle(c)}. ${changeMessage(c, ref)}` },
+      ...(at ? { locations: [{ physicalLocation: physicalLocation(at.file, at.range, cwd) }] } : {}),
+      // (the cell, so that code scanning tells two changes at one policy apart)
+      partialFingerprints: { accessCell: `${c.mesh}/${c.caller}/${c.destination}` },
+      properties: { mesh: c.mesh, caller: c.caller, destination: c.destination, before: c.before?.verdict ?? 'deny', after: c.after?.verdict ?? 'deny', baseline: ref },
+    };
+  }));
 }
 
 const relativeRef = (at: SourceRef | undefined, rel: (p: string) => string) => (at ? { ...at, file: rel(at.file) } : undefined);

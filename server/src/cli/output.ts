@@ -16,9 +16,31 @@ export function formatJson(findings: Finding[], cwd: string): string {
 
 const SARIF_LEVEL: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'note', hint: 'note' };
 
+/** A SARIF reporting descriptor: one kind of result, with its help. */
+export interface SarifRule {
+  id: string;
+  name: string;
+  shortDescription: { text: string };
+  fullDescription: { text: string };
+  help: { text: string; markdown?: string };
+}
+
+/** A SARIF 2.1.0 log of one run of mesh-policy: the rules its results name, and the results. */
+export function sarifLog(version: string, rules: readonly SarifRule[], results: readonly unknown[]): string {
+  return JSON.stringify({
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{
+      tool: { driver: { name: 'mesh-policy', semanticVersion: version, version, rules } },
+      columnKind: 'utf16CodeUnits',
+      results,
+    }],
+  }, null, 2);
+}
+
 export function formatSarif(findings: Finding[], cwd: string, version: string): string {
   const ruleIds = [...new Set(findings.map((f) => f.code))].sort();
-  const rules = ruleIds.map((id) => {
+  const rules = ruleIds.map((id): SarifRule => {
     const title = ALL_RULES.find((r) => r.code === id)?.title;
     const description = CODE_INFO.find((c) => c.code === id)?.description ?? title ?? id;
     return {
@@ -31,24 +53,15 @@ export function formatSarif(findings: Finding[], cwd: string, version: string): 
       help: help(id, description),
     };
   });
-  const sarif = {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [{
-      tool: { driver: { name: 'mesh-policy', semanticVersion: version, version, rules } },
-      columnKind: 'utf16CodeUnits',
-      results: findings.map((f) => ({
-        ruleId: f.code,
-        ruleIndex: ruleIds.indexOf(f.code),
-        level: SARIF_LEVEL[f.severity],
-        message: { text: f.message },
-        locations: [{ physicalLocation: physicalLocation(f.file, f.range, cwd) }],
-        // (a traffic finding's busiest calls: the log lines they were read from)
-        ...(f.related?.length ? { relatedLocations: f.related.map((r, id) => ({ id, physicalLocation: physicalLocation(r.file, r.range, cwd), message: { text: r.message } })) } : {}),
-      })),
-    }],
-  };
-  return JSON.stringify(sarif, null, 2);
+  return sarifLog(version, rules, findings.map((f) => ({
+    ruleId: f.code,
+    ruleIndex: ruleIds.indexOf(f.code),
+    level: SARIF_LEVEL[f.severity],
+    message: { text: f.message },
+    locations: [{ physicalLocation: physicalLocation(f.file, f.range, cwd) }],
+    // (a traffic finding's busiest calls: the log lines they were read from)
+    ...(f.related?.length ? { relatedLocations: f.related.map((r, id) => ({ id, physicalLocation: physicalLocation(r.file, r.range, cwd), message: { text: r.message } })) } : {}),
+  })));
 }
 
 function help(id: string, description: string): { text: string; markdown?: string } {
@@ -56,7 +69,7 @@ function help(id: string, description: string): { text: string; markdown?: strin
   return page ? { text: page, markdown: page } : { text: `${description} See docs/rules/${id}.md.` };
 }
 
-function physicalLocation(file: string, range: Range, cwd: string): unknown {
+export function physicalLocation(file: string, range: Range, cwd: string): unknown {
   return {
     artifactLocation: { uri: toUri(relative(cwd, file) || file), uriBaseId: '%SRCROOT%' },
     region: { startLine: range.start.line + 1, startColumn: range.start.character + 1, endLine: range.end.line + 1, endColumn: range.end.character + 1 },
