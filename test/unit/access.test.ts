@@ -156,11 +156,26 @@ spec:
 `;
     const map = mapOf({ 'inventory.yaml': LINKERD, 'policies.yaml': policies });
     // The default inbound policy all-unauthenticated admits any caller, the plaintext one included.
-    // On the Server, a caller without identity is refused unless it calls from 127.0.0.1 or ::1
-    // (the proxy's localhost authorization), so its verdict depends on its address.
+    // On the Server, a caller without identity is refused: the proxy admits plaintext only from
+    // 127.0.0.1 and ::1 (its localhost authorization), and `-` is a client on another pod or host.
     assert.deepEqual(cells(map, 'linkerd', ['emoji/web → emoji/api:8080', 'emoji/api → emoji/api:8080', '- → emoji/api:8080', 'emoji/api → emoji/web:8080', '- → emoji/web:8080']), {
-      'emoji/web → emoji/api:8080': 'allow', 'emoji/api → emoji/api:8080': 'deny', '- → emoji/api:8080': 'unknown: source.ip', 'emoji/api → emoji/web:8080': 'allow', '- → emoji/web:8080': 'allow',
+      'emoji/web → emoji/api:8080': 'allow', 'emoji/api → emoji/api:8080': 'deny', '- → emoji/api:8080': 'deny', 'emoji/api → emoji/web:8080': 'allow', '- → emoji/web:8080': 'allow',
     });
+    // A NetworkAuthentication admits plaintext by address: there the map cannot tell.
+    const byNetwork = policies + `---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: NetworkAuthentication
+metadata: {name: pods, namespace: emoji}
+spec: {networks: [{cidr: 10.0.0.0/8}]}
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: api-from-pods, namespace: emoji}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: Server, name: api-http}
+  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: NetworkAuthentication, name: pods}]
+`;
+    assert.deepEqual(cells(mapOf({ 'inventory.yaml': LINKERD, 'policies.yaml': byNetwork }), 'linkerd', ['- → emoji/api:8080']), { '- → emoji/api:8080': 'unknown: source.ip' });
   });
 });
 

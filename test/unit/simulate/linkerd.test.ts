@@ -62,6 +62,8 @@ interface CallSpec {
   /** Client: "sa.ns" (meshed), or null for plaintext. */
   from?: string | null;
   ip?: string | null;
+  /** `source.notLoopback`: with no address recorded, the client is not on the pod's loopback. */
+  notLoopback?: boolean;
   ns?: string;
   to?: string;
   port?: number;
@@ -82,7 +84,7 @@ function call(c: CallSpec): AccessRecord {
   const record: AccessRecord = {
     mesh: 'linkerd',
     ...('protocol' in c ? (c.protocol ? { protocol: c.protocol } : {}) : { protocol: 'http' as const }),
-    source: { principal, ...(c.ip === null ? {} : { ip: c.ip ?? '10.42.0.10' }) },
+    source: { principal, ...(c.ip === null ? {} : { ip: c.ip ?? '10.42.0.10' }), ...(c.notLoopback ? { notLoopback: true } : {}) },
     destination: { ...('ns' in c ? (c.ns ? { namespace: c.ns } : {}) : { namespace: 'default' }), ...(c.to ? { workload: c.to } : {}), ...(c.port !== undefined ? { port: c.port } : {}), ...(c.labels ? { labels: c.labels } : {}) },
   };
   if (!c.noRequest && c.protocol !== 'tcp') {
@@ -507,6 +509,10 @@ describe('§2.3 Server selection per pod and port', () => {
     { name: 'accessPolicy all-authenticated does not admit plaintext', docs: [server('s', 'podSelector: {}\nport: 8080\naccessPolicy: all-authenticated')], call: { from: null }, verdict: 'deny' },
     { name: 'the proxy always authorizes localhost', docs: [SERVER_HTTP], call: { from: null, ip: '127.0.0.1' }, verdict: 'allow', reason: /localhost/ },
     { name: 'the proxy always authorizes localhost (IPv6)', docs: [SERVER_HTTP], call: { from: null, ip: '::1' }, verdict: 'allow' },
+    { name: 'a plaintext client whose address is not recorded may be on localhost: it depends on source.ip', docs: [SERVER_HTTP], call: { from: null, ip: null }, verdict: 'unknown', missing: ['source.ip'] },
+    { name: 'a plaintext client not on localhost (source.notLoopback), address not recorded: the localhost authorization does not apply', docs: [SERVER_HTTP], call: { from: null, ip: null, notLoopback: true }, verdict: 'deny', status: 403 },
+    { name: 'notLoopback with a NetworkAuthentication: still depends on source.ip', docs: [SERVER_HTTP, policy('p', TO_SERVER, '[{group: policy.linkerd.io, kind: NetworkAuthentication, name: n}]'), network('n', '[{cidr: 10.0.0.0/8}]')], call: { from: null, ip: null, notLoopback: true }, verdict: 'unknown', missing: ['source.ip'] },
+    { name: 'notLoopback does not override a recorded loopback address', docs: [SERVER_HTTP], call: { from: null, ip: '127.0.0.1', notLoopback: true }, verdict: 'allow', reason: /localhost/ },
     { name: 'a Namespace-targeted AuthorizationPolicy authorizes every Server of the namespace', docs: [SERVER_HTTP, policy('ns-wide', '{kind: Namespace, name: app}', '[{kind: ServiceAccount, name: web}]')], call: { from: WEB }, verdict: 'allow' },
     { name: 'a Namespace-targeted AuthorizationPolicy does not reach ports without a Server', docs: [policy('ns-wide', '{kind: Namespace, name: app}', '[{kind: ServiceAccount, name: web}]')], call: { from: 'other.app' }, verdict: 'deny', linkerd: { defaultInboundPolicy: 'deny' } },
     { name: 'a Namespace target naming another namespace is rejected at admission', docs: [SERVER_HTTP, policy('ns-wide', '{kind: Namespace, name: other}', '[]')], call: { from: WEB }, verdict: 'deny' },

@@ -78,6 +78,23 @@ describe('rows of value ids', () => {
     assert.notEqual(up.space, down.space);
   });
 
+  it('a source address not recorded but known not to be loopback (source.notLoopback) is a value of its own, in rows and shapes', () => {
+    const ids = new ValueIds();
+    const unrecorded = base();
+    delete unrecorded.source!.ip;
+    const elsewhere = base();
+    delete elsewhere.source!.ip;
+    elsewhere.source!.notLoopback = true;
+    const rows = [unrecorded, elsewhere].map((r) => [...ids.rowInto(r, new Int32Array(15))]);
+    for (const [name, at] of Object.entries(CALL_ID)) {
+      if (name === 'sourceIp') assert.notEqual(rows[1]![at], rows[0]![at]);
+      else assert.equal(rows[1]![at], rows[0]![at], name);
+    }
+    const table = new ShapeTable();
+    [unrecorded, elsewhere].forEach((record, line) => table.add({ record, t: 0, file: 0, line, sourceMethod: 'line', destinationMethod: 'line' }));
+    assert.equal(table.finish(['f']).length, 2);
+  });
+
   it('rows lie in one buffer, one per record in order', () => {
     const records = [base(), { ...base(), sni: 'x' }, base()];
     const rows = callIdRows(records, new ValueIds());

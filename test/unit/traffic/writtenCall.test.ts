@@ -48,12 +48,12 @@ describe('the short form of a written call', () => {
     }],
     ['linkerd:- -> shop/cart', undefined, {
       observed: 'unknown', mesh: 'linkerd', protocol: 'tcp',
-      source: { principal: null },
+      source: { principal: null, notLoopback: true },
       destination: { namespace: 'shop', workload: 'cart' },
     }],
     ['- -> shop/cart /healthz', 'istio', {
       observed: 'unknown', mesh: 'istio', protocol: 'http',
-      source: { principal: null },
+      source: { principal: null, notLoopback: true },
       destination: { namespace: 'shop', workload: 'cart' },
       request: { path: '/healthz' },
     }],

@@ -22,7 +22,8 @@ export class CellCalls {
   record(caller: AccessCaller, destination: AccessDestination, asked?: AccessRequest): AccessRecord {
     let source = this.sources.get(caller);
     if (!this.sources.has(caller)) {
-      source = caller.identity ? this.written({ observed: 'unknown' }, caller.identity, undefined).source : { principal: null };
+      // (a caller is another workload or host, never the destination pod's own loopback)
+      source = caller.identity ? this.written({ observed: 'unknown' }, caller.identity, undefined).source : { principal: null, notLoopback: true };
       this.sources.set(caller, source);
     }
     let target = this.targets.get(destination);

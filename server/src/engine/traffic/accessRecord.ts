@@ -32,6 +32,13 @@ export interface AccessRecord {
      * presented it: Istio's auto mTLS sends plaintext to a workload whose mTLS mode is DISABLE.
      */
     principalInferred?: boolean;
+    /**
+     * The call does not come over the destination pod's own loopback (it comes from another pod
+     * or host), though `ip` is absent. Linkerd's proxy admits every plaintext connection from
+     * loopback (its localhost authorization); with this set, that authorization does not apply.
+     * The access map's callers set it.
+     */
+    notLoopback?: boolean;
   };
   destination?: {
     namespace?: string;

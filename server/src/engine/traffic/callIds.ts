@@ -41,6 +41,8 @@ export const CALL_ID_WIDTH = 15;
 
 /** The value of the token column for a record whose log does not record the token (`request.jwtUnknown`). */
 const JWT_NOT_RECORDED = 'not recorded';
+/** The source address of a record whose `ip` is absent and `notLoopback` set (no address is written so). */
+const NOT_LOOPBACK = 'not loopback';
 
 /** Ids every space gives alike: absent, null and the empty string. */
 export const UNDEFINED_ID = 0;
@@ -105,7 +107,8 @@ export class ValueIds {
     const headers = request?.headers;
     const recorded = request?.recordedHeaders;
     out[at + CALL_ID.headers] = headers === undefined && recorded === undefined ? UNDEFINED_ID : this.headersId(headers, recorded);
-    out[at + CALL_ID.sourceIp] = this.id(this.addresses, source?.ip);
+    // (an address not recorded but known not to be loopback is a value of its own)
+    out[at + CALL_ID.sourceIp] = this.id(this.addresses, source?.ip ?? (source?.notLoopback === true ? NOT_LOOPBACK : undefined));
     out[at + CALL_ID.remoteIp] = this.id(this.addresses, source?.remoteIp);
     out[at + CALL_ID.destinationIp] = this.id(this.addresses, destination?.ip);
     out[at + CALL_ID.sni] = this.id(this.snis, record.sni);

@@ -18,7 +18,8 @@ import { consulPrincipalFor, parsePrincipal, principalFor } from './ingest/ident
  * - `<caller>`: `<namespace>/<name>` (a service account for Istio and Linkerd, a service for
  *   Consul), one mesh's principal (`cluster.local/ns/N/sa/S`, `spiffe://…/ns/N/sa/S`,
  *   `S.N.serviceaccount.identity.linkerd.cluster.local`, `spiffe://TD/ns/N/dc/DC/svc/S`), which
- *   also says the mesh, or `-` for a caller without identity (plaintext).
+ *   also says the mesh, or `-` for a caller without identity (plaintext) on another pod or host
+ *   (`source.notLoopback`: not the destination pod's own loopback, which Linkerd always admits).
  * - `<destination>`: the workload (Istio, Linkerd) or the service (Consul); its labels come from
  *   the inventory, as for an observed call.
  * - `<port>`: 1–65535, the port the destination receives the call on.
@@ -101,7 +102,7 @@ function parseShortCall(text: string): WrittenCallResult {
   const record: AccessRecord = { observed: 'unknown' };
   const call: WrittenCall = { record };
   if (callerText === '-') {
-    record.source = { principal: null };
+    record.source = { principal: null, notLoopback: true };
   } else if (callerText.includes('.serviceaccount.identity.') || callerText.includes('://') || callerText.split('/').length > 2) {
     const parts = parsePrincipal(callerText);
     if (!parts) return bad(`the caller "${callerText}" is neither <namespace>/<name> nor a principal of Istio (<trust domain>/ns/N/sa/S), Linkerd (S.N.serviceaccount.identity.linkerd.<trust domain>) or Consul (spiffe://<trust domain>/ns/N/dc/DC/svc/S)`);

@@ -71,6 +71,8 @@ export interface ClientAddress {
   ipText: string | undefined;
   ip: Ip | undefined;
   ipParsed: boolean;
+  /** With the IP not recorded: the client is known not to be on the pod's loopback (`source.notLoopback`). */
+  notLoopback: boolean;
 }
 
 export function clientIp(c: ClientAddress): Ip | undefined {
@@ -87,8 +89,9 @@ export function checkAuthz(a: Authz, client: ClientAddress, principal: string | 
     const ip = clientIp(client);
     if (ip === undefined) {
       // A client with a mesh identity reaches the pod from its own proxy over the pod network,
-      // never from the pod's loopback: the localhost authorization cannot apply to it.
-      if (a.kind === 'localhost' && principal !== undefined) return Check.Network;
+      // never from the pod's loopback: the localhost authorization cannot apply to it (nor to a
+      // client the record says is elsewhere).
+      if (a.kind === 'localhost' && (principal !== undefined || client.notLoopback)) return Check.Network;
       return checkAuthn(a, principal) === Check.Match ? Check.IpUnknown : checkAuthn(a, principal);
     }
     if (!matchesNetworks(a.networks, ip)) return Check.Network;
@@ -117,7 +120,10 @@ export function stepFor(a: Authz, c: Check): TraceStep {
 export function verboseStep(a: Authz, c: Check, ip: string | undefined, principal: string | undefined): TraceStep {
   const base = stepFor(a, c);
   let detail = '';
-  if (c === Check.Network) detail = ` (client IP ${ip})`;
+  if (c === Check.Network) {
+    // (an address not recorded fails only the localhost authorization, for a client known to be elsewhere)
+    detail = ip !== undefined ? ` (client IP ${ip})` : principal !== undefined ? ' (a client with a mesh identity connects from its own proxy, never over loopback)' : ' (the client is on another pod or host: source.notLoopback)';
+  }
   else if (c === Check.Identity) detail = ` (client identity ${principal})`;
   else if (c === Check.Match) detail = ` (client ${principal ?? 'without mesh identity'}${ip ? ` from ${ip}` : ''})`;
   return { ...base, text: base.text + detail };

@@ -831,7 +831,7 @@ function joinAuthzs(routeLevel: Authz[], server: Authz[]): Authz[] {
 
 function newCallView(): CallView {
   const cv = {
-    call: undefined, verbose: false, ip: undefined, ipParsed: false, ipText: undefined, principal: undefined, proto: undefined,
+    call: undefined, verbose: false, ip: undefined, ipParsed: false, ipText: undefined, notLoopback: false, principal: undefined, proto: undefined,
     method: undefined, path: undefined, query: undefined, authority: undefined, host: undefined, hostRead: false, hasRequest: false, headers: undefined, queryPairs: undefined,
   } as unknown as CallView;
   cv.req = cv;
@@ -873,6 +873,7 @@ function fillCallView(cv: CallView, call: AccessRecord, verbose: boolean): CallV
   cv.ip = undefined;
   cv.ipParsed = false;
   cv.ipText = src?.ip;
+  cv.notLoopback = src?.notLoopback === true;
   cv.principal = principal;
   cv.proto = proto;
   return fillRequestView(cv, call.request);

@@ -166,7 +166,7 @@ export class LinkerdFold implements CallFold {
     const ipId = row[CALL_ID.sourceIp]!;
     let cls = list.networks.get(ipId);
     if (cls === undefined) {
-      cls = networkClass(list.authzs, { ipText: rec.source?.ip, ip: undefined, ipParsed: false });
+      cls = networkClass(list.authzs, { ipText: rec.source?.ip, ip: undefined, ipParsed: false, notLoopback: rec.source?.notLoopback === true });
       // Too many networks to count: the address itself, apart from every class (below 2^30).
       if (cls === NO_CLASS) cls = 2 ** 32 + ipId;
       list.networks.set(ipId, cls);

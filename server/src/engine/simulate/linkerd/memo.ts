@@ -28,16 +28,19 @@ const PLAINTEXT = '\u0000plaintext';
 /** Network classes are bit sets: at most this many networks-limited authorizations. */
 const MAX_CLASS_BITS = 30;
 export const NO_CLASS = -2;
+/** The class of an IP not recorded, of a client known not to be on the pod's loopback. */
+const NOT_LOOPBACK_CLASS = -3;
 
 export function newDecisionMemo(): DecisionMemo {
   return { byIdentity: new Map(), byIdentityAndNetworks: undefined };
 }
 
 /** Which of the authorizations' limited networks contain the client IP, as bits; -1 when the IP
- * is not recorded (or unreadable); NO_CLASS when there are too many to count. */
+ * is not recorded (or unreadable), -3 when not recorded of a client not on loopback; NO_CLASS
+ * when there are too many to count. */
 export function networkClass(authzs: readonly Authz[], client: ClientAddress): number {
   const ip = clientIp(client);
-  if (ip === undefined) return -1;
+  if (ip === undefined) return client.notLoopback ? NOT_LOOPBACK_CLASS : -1;
   let cls = 0;
   let bit = 0;
   for (const a of authzs) {

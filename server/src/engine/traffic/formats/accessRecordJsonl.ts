@@ -99,6 +99,7 @@ const SOURCE_FIELDS = fields('source', {
   labels: checkStringMap,
   principalUnknown: (v, p) => (typeof v === 'boolean' ? undefined : `${p} must be true or false, not ${describe(v)}`),
   principalInferred: (v, p) => (typeof v === 'boolean' ? undefined : `${p} must be true or false, not ${describe(v)}`),
+  notLoopback: (v, p) => (typeof v === 'boolean' ? undefined : `${p} must be true or false, not ${describe(v)}`),
 });
 
 const DESTINATION_FIELDS = fields('destination', {

@@ -78,6 +78,7 @@ export function shapeKey(r: AccessRecord, keyHeaders?: ReadonlySet<string>): str
     k.push(v(s.principal), SEP, v(s.namespace), SEP, v(s.serviceAccount), SEP, v(s.workload), SEP, v(s.service), SEP, v(s.ip), SEP, v(s.remoteIp));
     if (s.principalUnknown) k.push(SEP, '?');
     if (s.principalInferred) k.push(SEP, '~');
+    if (s.notLoopback) k.push(SEP, '!lo');
     pushLabels(k, s.labels);
   }
   k.push('\u0002');
@@ -195,7 +196,7 @@ export function sameShape(a: AccessRecord, b: AccessRecord, keyHeaders?: Readonl
     if (!s || !t) return shapeKey(a, keyHeaders) === shapeKey(b, keyHeaders);
     if (s.principal !== t.principal || s.namespace !== t.namespace || s.serviceAccount !== t.serviceAccount || s.workload !== t.workload
       || s.service !== t.service || s.ip !== t.ip || s.remoteIp !== t.remoteIp || !sameLabels(s.labels, t.labels)
-      || (s.principalUnknown === true) !== (t.principalUnknown === true) || (s.principalInferred === true) !== (t.principalInferred === true)) return false;
+      || (s.principalUnknown === true) !== (t.principalUnknown === true) || (s.principalInferred === true) !== (t.principalInferred === true) || (s.notLoopback === true) !== (t.notLoopback === true)) return false;
   }
   const d = a.destination;
   const e = b.destination;
