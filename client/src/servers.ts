@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { State, type DocumentSelector, type LanguageClient } from 'vscode-languageclient/node';
 // Types only (erased from the bundle): the status the server sends.
 import type { TrafficStatus } from '../../server/src/lsp/traffic';
+import { isUnder, outermostFolders } from './folders';
 
 /**
  * One language server per workspace folder, as in Microsoft's lsp-multi-server-sample: each
@@ -9,7 +10,8 @@ import type { TrafficStatus } from '../../server/src/lsp/traffic';
  * policies of one folder never decide the calls of another. A window with no folder or one
  * folder has one server, which also takes untitled documents and files opened from outside; in a
  * multi-root window each server takes the files under its folder, and the first folder's also
- * takes untitled documents.
+ * takes untitled documents. A folder inside another folder of the window is part of the outer
+ * folder's project: it gets no server of its own.
  */
 export interface FolderServer {
   /** The folder's URI, or '' for a window without folders. */
@@ -61,8 +63,7 @@ export class FolderServers implements vscode.Disposable {
   forUri(uri: vscode.Uri): FolderServer | undefined {
     if (this.everyFileMode) return this.all()[0];
     if (uri.scheme === 'untitled') return this.byKey.get(this.firstKey);
-    const folder = vscode.workspace.getWorkspaceFolder(uri);
-    return folder ? this.byKey.get(keyOf(folder)) : undefined;
+    return this.all().find((s) => s.folder && isUnder(uri, s.folder));
   }
 
   byFolderKey(key: string): FolderServer | undefined {
@@ -81,12 +82,12 @@ export class FolderServers implements vscode.Disposable {
     const active = this.active();
     if (active) return active;
     const folder = await vscode.window.showWorkspaceFolderPick({ placeHolder, ignoreFocusOut: true });
-    return folder ? this.byKey.get(keyOf(folder)) : undefined;
+    return folder ? this.forUri(folder.uri) : undefined;
   }
 
   /** Starts and stops servers to match the window's folders. */
   async sync(): Promise<void> {
-    const folders = vscode.workspace.workspaceFolders ?? [];
+    const folders = outermostFolders(vscode.workspace.workspaceFolders ?? []);
     const everyFile = folders.length <= 1;
     const first = keyOf(folders[0]);
     // A server's documents are fixed when it starts: one that must take others is started again.
