@@ -26,6 +26,11 @@ describe('MPA1030 L7 rule enforced by ztunnel', () => {
     { name: 'sidecar namespace', text: ns('istio-injection: enabled') + policy('  rules:\n  - to:\n    - operation: {methods: [GET]}\n'), expect: null },
     { name: 'workload opted out of ambient', text: ns('istio.io/dataplane-mode: ambient') + deploy('app: cart, istio.io/dataplane-mode: none') + policy('  selector: {matchLabels: {app: cart}}\n  rules:\n  - to:\n    - operation: {methods: [GET]}\n'), expect: null },
     { name: 'no inventory: quiet', text: policy('  rules:\n  - to:\n    - operation: {methods: [GET]}\n'), expect: null },
+    // Gateways and sidecars are Envoy proxies: they enforce L7 rules in an ambient namespace too (istio/istio#58316)
+    { name: 'a classic ingress gateway in an ambient namespace enforces the L7 rule itself', text: ns('istio.io/dataplane-mode: ambient') + deploy('app: cart, istio: ingressgateway') + policy('  selector: {matchLabels: {istio: ingressgateway}}\n  action: DENY\n  rules:\n  - to:\n    - operation: {paths: [/admin*]}\n'), expect: null },
+    { name: 'a Gateway API gateway\'s pod in an ambient namespace', text: ns('istio.io/dataplane-mode: ambient') + deploy('app: cart, gateway.networking.k8s.io/gateway-name: public') + policy('  selector: {matchLabels: {app: cart}}\n  rules:\n  - to:\n    - operation: {methods: [GET]}\n'), expect: null },
+    { name: 'a pod with an injected sidecar in an ambient namespace', text: ns('istio.io/dataplane-mode: ambient') + deploy('app: cart, sidecar.istio.io/inject: "true"') + policy('  selector: {matchLabels: {app: cart}}\n  rules:\n  - to:\n    - operation: {methods: [GET]}\n'), expect: null },
+    { name: 'a namespace-wide policy over a gateway and an ambient workload: named for the ambient one', text: ns('istio.io/dataplane-mode: ambient') + deploy() + deploy('app: gw, istio: ingressgateway').replace(/name: cart/, 'name: gw').replace('{app: cart}}\n  template', '{app: gw}}\n  template') + policy('  action: DENY\n  rules:\n  - to:\n    - operation: {paths: [/admin]}\n'), expect: /enforced by ztunnel \(L4 only\) for shop\/cart \(shop\/gw, with an Envoy proxy of its own, enforces them\); ztunnel drops those attributes/ },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -43,6 +43,31 @@ export function isWaypointPeer(principal: string | null | undefined, waypoint: {
   return peer.endsWith(suffix) && trustDomains.includes(peer.slice(0, -suffix.length));
 }
 
+/** The Gateway API gateway a pod is deployed for, by the labels Istio gives its pods. */
+export function gatewayNameOf(labels: Record<string, string> | undefined): string | undefined {
+  return labels?.['gateway.networking.k8s.io/gateway-name'] ?? labels?.['istio.io/gateway-name'];
+}
+
+/** The classic ingress or egress gateway (the `istio` label the gateway charts give their pods). */
+export function isClassicGateway(labels: Record<string, string> | undefined): boolean {
+  return labels?.['istio'] === 'ingressgateway' || labels?.['istio'] === 'egressgateway';
+}
+
+/** Whether a sidecar is injected: the pod's `sidecar.istio.io/inject` (label or annotation), else its namespace's `istio-injection: enabled` or `istio.io/rev`. */
+export function sidecarInjected(labels: Record<string, string> | undefined, annotations: Record<string, string> | undefined, nsLabels: Record<string, string> | undefined): boolean {
+  const inject = labels?.['sidecar.istio.io/inject'] ?? annotations?.['sidecar.istio.io/inject'];
+  return inject === 'true' || (inject !== 'false' && (nsLabels?.['istio-injection'] === 'enabled' || nsLabels?.['istio.io/rev'] !== undefined));
+}
+
+/**
+ * Whether ztunnel, L4 only, enforces a workload's inbound policies: an ambient pod that is not a
+ * gateway (Gateway API, or the classic ingress/egress gateway) and has no sidecar. Gateways and
+ * sidecars are Envoy proxies and enforce L7 rules in any namespace.
+ */
+export function enforcedByZtunnel(labels: Record<string, string> | undefined, annotations: Record<string, string> | undefined, nsLabels: Record<string, string> | undefined): boolean {
+  return gatewayNameOf(labels) === undefined && !isClassicGateway(labels) && !sidecarInjected(labels, annotations, nsLabels) && isAmbient(labels, nsLabels);
+}
+
 /** Whether ztunnel carries a workload's traffic: its own `istio.io/dataplane-mode`, else its namespace's, unless it opts out (`none`). */
 export function isAmbient(labels: Record<string, string> | undefined, nsLabels: Record<string, string> | undefined): boolean {
   const own = labels?.['istio.io/dataplane-mode'];

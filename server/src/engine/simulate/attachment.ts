@@ -56,10 +56,7 @@ export interface IstioAttachment {
   targetRefs: ReadonlyArray<{ group: string; kind: string; name: string; namespace?: string }> | null;
 }
 
-/** The Gateway API gateway a pod is deployed for, by the labels Istio gives its pods. */
-export function gatewayNameOf(labels: Record<string, string> | undefined): string | undefined {
-  return labels?.['gateway.networking.k8s.io/gateway-name'] ?? labels?.['istio.io/gateway-name'];
-}
+export { gatewayNameOf } from '../istio/ambient';
 
 /**
  * Whether an Istio resource of the workload's namespace or of the root namespace attaches to a

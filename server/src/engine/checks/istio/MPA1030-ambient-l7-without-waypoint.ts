@@ -28,10 +28,13 @@ export const ambientL7WithoutWaypointCheck: Check = {
     if (hasTargetRefs(spec)) return;
     const action = actionOf(spec) ?? 'ALLOW';
     if (action !== 'ALLOW' && action !== 'DENY') return;
-    const { ns, ambient, namespaceLabels, workloads } = ambientScope(ctx, spec);
+    const { ns, ambient, namespaceLabels, workloads, ztunnelWorkloads } = ambientScope(ctx, spec);
     if (!ambient) return;
+    // (a gateway or a pod with a sidecar is an Envoy proxy: it enforces the L7 rules itself)
+    const envoyWorkloads = workloads.filter((w) => !ztunnelWorkloads.includes(w));
+    const forWhom = envoyWorkloads.length ? ` for ${ztunnelWorkloads.map((w) => `${w.namespace}/${w.name}`).join(', ')} (${envoyWorkloads.map((w) => `${w.namespace}/${w.name}`).join(', ')}, with an Envoy proxy of its own, enforce${envoyWorkloads.length === 1 ? 's' : ''} them)` : '';
     // the waypoint the selected workloads' Services (or the namespace) already use, if any
-    const serviceWaypoint = workloads.map((w) => serviceWaypointOf(ctx, w, namespaceLabels)).find((w) => w !== undefined);
+    const serviceWaypoint = ztunnelWorkloads.map((w) => serviceWaypointOf(ctx, w, namespaceLabels)).find((w) => w !== undefined);
     const namespaceChoice = chooseWaypoint(ctx.workspace.inventory, ns, undefined, namespaceLabels, true);
     const used = serviceWaypoint ?? (namespaceChoice.kind === 'named' ? namespaceChoice : undefined);
     const waypoint = used?.name;
@@ -66,7 +69,7 @@ export const ambientL7WithoutWaypointCheck: Check = {
       const effect = action === 'ALLOW'
         ? 'ztunnel drops this ALLOW rule, so it allows nothing'
         : hasL4 ? 'ztunnel drops those attributes and enforces the rule on its L4 fields alone, which denies more than written' : 'ztunnel drops those attributes, and a DENY rule left with no constraint never matches: it has no effect';
-      ctx.report({ path: http[0]!.path, part: 'key' }, `rules[${rule.index}] uses ${names}, which ztunnel cannot see: in ambient mode a policy without targetRefs is enforced by ztunnel (L4 only); ${effect}. To enforce L7 rules, ${remedy}`);
+      ctx.report({ path: http[0]!.path, part: 'key' }, `rules[${rule.index}] uses ${names}, which ztunnel cannot see: in ambient mode a policy without targetRefs is enforced by ztunnel (L4 only)${forWhom}; ${effect}. To enforce L7 rules, ${remedy}`);
     }
   },
 };

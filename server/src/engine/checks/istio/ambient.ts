@@ -1,6 +1,6 @@
 import { matchesLabels, type WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
-import { chooseWaypoint, isAmbient } from '../../istio/ambient';
+import { chooseWaypoint, enforcedByZtunnel } from '../../istio/ambient';
 import type { CheckContext } from '../check';
 import { matchLabelsOf, namespaceOf, type Obj } from './util';
 import { inventoryIndex } from './workspaceIndex';
@@ -9,8 +9,10 @@ import { inventoryIndex } from './workspaceIndex';
 export interface AmbientScope {
   ns: string;
   workloads: WorkloadInfo[];
-  /** Every selected workload is ambient (or, with none in the inventory, the namespace is). */
+  /** ztunnel enforces the policy for some selected workload: an ambient pod that is no gateway and has no sidecar (or, with none in the inventory, the namespace is ambient). */
   ambient: boolean;
+  /** The selected workloads ztunnel enforces it for. */
+  ztunnelWorkloads: WorkloadInfo[];
   namespaceLabels: Record<string, string> | undefined;
 }
 
@@ -20,8 +22,9 @@ export function ambientScope(ctx: CheckContext, spec: Obj | undefined): AmbientS
   const namespaceLabels = inventory.namespaces.get(ns)?.labels;
   const selector = matchLabelsOf(spec);
   const workloads = (inventoryIndex(inventory).workloadsByNamespace.get(ns) ?? []).filter((w) => !selector || matchesLabels(selector, w.labels));
-  const ambient = workloads.length ? workloads.every((w) => isAmbient(w.labels, namespaceLabels)) : namespaceLabels?.['istio.io/dataplane-mode'] === 'ambient';
-  return { ns, workloads, ambient, namespaceLabels };
+  const ztunnelWorkloads = workloads.filter((w) => enforcedByZtunnel(w.labels, w.annotations, namespaceLabels));
+  const ambient = workloads.length ? ztunnelWorkloads.length > 0 : namespaceLabels?.['istio.io/dataplane-mode'] === 'ambient';
+  return { ns, workloads, ambient, ztunnelWorkloads, namespaceLabels };
 }
 
 /** A waypoint, by namespace and name (its identity is its name as service account). */

@@ -1,6 +1,6 @@
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
-import { chooseWaypoint, isAmbient, isWaypointGateway, isWaypointPeer, waypointPrincipal } from '../../istio/ambient';
+import { chooseWaypoint, isAmbient, isClassicGateway, isWaypointGateway, isWaypointPeer, sidecarInjected, waypointPrincipal } from '../../istio/ambient';
 import { withoutSpiffe } from '../../istio/match';
 import { httpOnlyProvider, unusableProvider } from '../../istio/meshConfig';
 import type { IstioSettings } from '../../config/projectConfig';
@@ -406,7 +406,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
     this.inventory = set.inventory;
     for (const e of set.inventory.serviceEntries ?? []) if (!this.serviceEntryHosts.has(`${e.namespace}/${e.name}`)) this.serviceEntryHosts.set(`${e.namespace}/${e.name}`, e.hosts);
     this.inventoryIndex = InventoryIndex.of(set.inventory);
-    this.customVerdicts = set.customProviderVerdicts ?? {};
+    this.customVerdicts = set.customProviderVerdicts ?? set.config.istio.customProviderVerdicts ?? {};
     this.call.normalization = this.options.normalization;
     let order = 0;
     for (const { file, resource } of set.resources) {
@@ -843,15 +843,12 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       d.kindWhy = waypoint ? `the waypoint ${d.ns}/${gateway}` : `the Gateway API gateway ${d.ns}/${gateway}`;
       return d;
     }
-    const annotations = info?.annotations;
-    const inject = labels?.['sidecar.istio.io/inject'] ?? annotations?.['sidecar.istio.io/inject'];
-    const classic = labels?.['istio'] === 'ingressgateway' || labels?.['istio'] === 'egressgateway';
-    if (classic) {
+    if (isClassicGateway(labels)) {
       d.classic = true;
       d.kind = 'sidecar';
       d.kindWhy = `the ${labels!['istio']} (selected by its labels)`;
     } else {
-      const sidecar = inject === 'true' || (inject !== 'false' && (nsLabels?.['istio-injection'] === 'enabled' || nsLabels?.['istio.io/rev'] !== undefined));
+      const sidecar = sidecarInjected(labels, info?.annotations, nsLabels);
       d.sidecarKnown = sidecar;
       if (!sidecar && isAmbient(labels, nsLabels)) {
         d.kind = 'ztunnel';
