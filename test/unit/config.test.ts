@@ -17,8 +17,8 @@ describe('.meshpolicy.yaml', () => {
     const config = parseConfig([
       'traffic: ["logs/**/*.log"]',
       'inventory: ["k8s/**/*.yaml"]',
-      'istio: {rootNamespace: mesh-root, trustDomain: example.org, trustDomainAliases: [old.example.org, cluster.local]}',
-      'linkerd: {defaultInboundPolicy: deny, clusterNetworks: [10.0.0.0/8]}',
+      'istio: {rootNamespace: mesh-root, trustDomain: example.org, trustDomainAliases: [old.example.org, cluster.local], customProviderVerdicts: {opa: deny, ext-authz: allow}}',
+      'linkerd: {defaultInboundPolicy: deny, clusterNetworks: [10.0.0.0/8], trustDomain: prod.example, controlPlaneNamespace: linkerd-system}',
       'consul: {defaultIntentionPolicy: deny}',
       'rules: {MPA0104: warning, MPA0101: "off"}',
       'readers: {format: envoy-json}',
@@ -26,8 +26,8 @@ describe('.meshpolicy.yaml', () => {
     assert.deepEqual(config.problems.map((p) => p.message), []);
     assert.deepEqual(config.traffic, ['logs/**/*.log']);
     assert.deepEqual(config.inventory, ['k8s/**/*.yaml']);
-    assert.deepEqual(config.istio, { rootNamespace: 'mesh-root', trustDomain: 'example.org', trustDomainAliases: ['old.example.org', 'cluster.local'] });
-    assert.deepEqual(config.linkerd, { defaultInboundPolicy: 'deny', clusterNetworks: ['10.0.0.0/8'] });
+    assert.deepEqual(config.istio, { rootNamespace: 'mesh-root', trustDomain: 'example.org', trustDomainAliases: ['old.example.org', 'cluster.local'], customProviderVerdicts: { opa: 'deny', 'ext-authz': 'allow' } });
+    assert.deepEqual(config.linkerd, { defaultInboundPolicy: 'deny', clusterNetworks: ['10.0.0.0/8'], trustDomain: 'prod.example', controlPlaneNamespace: 'linkerd-system' });
     assert.equal(config.consul.defaultIntentionPolicy, 'deny');
     assert.deepEqual(config.rules, { MPA0104: 'warning', MPA0101: 'off' });
     assert.deepEqual(config.readers, { format: 'envoy-json' });
@@ -81,6 +81,8 @@ describe('.meshpolicy.yaml', () => {
       ['linkerd: {defaultInboundPolicy: 5}', ['linkerd.defaultInboundPolicy must be one of all-unauthenticated, all-authenticated, cluster-unauthenticated, cluster-authenticated, deny, audit']],
       ['linkerd: {clusterNetworks: [10.0.0.0/8, {a: 1}]}', ['linkerd.clusterNetworks must be a list of networks (CIDRs); the defaults apply']],
       ['linkerd: {clusterNetworks: 10.0.0.0/8}', ['linkerd.clusterNetworks must be a list of networks (CIDRs); the defaults apply']],
+      ['linkerd: {trustDomain: "Prod Example", controlPlaneNamespace: linkerd.system}', ['linkerd.trustDomain must be a DNS name (got "Prod Example"); "cluster.local" applies', 'linkerd.controlPlaneNamespace must be a namespace name (got "linkerd.system"); "linkerd" applies']],
+      ['istio: {customProviderVerdicts: [opa]}', ['istio.customProviderVerdicts must be a mapping of provider names to allow or deny']],
       ['rules: {MPA9999: error, MPA0104: warning}', ['rules.MPA9999 is not a rule code (docs/rules/README.md lists them)']],
     ];
     for (const [text, problems] of cases) {
@@ -149,6 +151,52 @@ describe('.meshpolicy.yaml', () => {
     assert.match(explain(), /^UNKNOWN/);
     writeFileSync(join(root, '.meshpolicy.yaml'), 'consul:\n  peers: {other-cluster: {trustDomain: 99999999-2222-3333-4444-555555555555.consul}}\n');
     assert.match(explain(), /^DENY/);
+  });
+
+  it('a stub verdict per CUSTOM provider (istio.customProviderVerdicts) decides what was an external decision (issue 4, §1.3)', () => {
+    const root = scratchDir('mesh-policy-config-custom-');
+    writeFileSync(join(root, 'mesh.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |\n    extensionProviders:\n    - name: ext\n      envoyExtAuthzHttp: {service: ext.auth.svc.cluster.local, port: 8000}\n');
+    writeFileSync(join(root, 'custom.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ext, namespace: shop}\nspec:\n  action: CUSTOM\n  provider: {name: ext}\n  rules: [{to: [{operation: {paths: [/admin]}}]}]\n');
+    const call = JSON.stringify({ mesh: 'istio', protocol: 'http', source: { principal: 'cluster.local/ns/shop/sa/web' }, destination: { namespace: 'shop', workload: 'cart', port: 8080 }, request: { method: 'GET', path: '/admin' } });
+    const explain = () => {
+      let out = '';
+      runExplainCli(['--policies', '.', '--call', call], { stdout: (t) => { out += t; }, stderr: () => undefined, cwd: root });
+      return out.split('\n')[0]!;
+    };
+    assert.match(explain(), /^EXTERNAL/);
+    writeFileSync(join(root, '.meshpolicy.yaml'), 'istio:\n  customProviderVerdicts: {ext: deny}\n');
+    assert.match(explain(), /^DENY/);
+    // allow: the CUSTOM provider lets it through to the DENY and ALLOW policies, and there are none
+    writeFileSync(join(root, '.meshpolicy.yaml'), 'istio:\n  customProviderVerdicts: {ext: allow}\n');
+    assert.match(explain(), /^ALLOW/);
+    const bad = parseConfig('istio: {customProviderVerdicts: {ext: maybe, opa: deny}}\n', defaultConfig('/ws'));
+    assert.deepEqual(bad.problems.map((p) => p.message), ['.meshpolicy.yaml: istio.customProviderVerdicts.ext must be allow or deny; the provider\'s calls stay external decisions']);
+    assert.deepEqual(bad.istio.customProviderVerdicts, { opa: 'deny' });
+  });
+
+  it('Linkerd identities in another trust domain and control-plane namespace (linkerd.trustDomain, controlPlaneNamespace)', () => {
+    const root = scratchDir('mesh-policy-config-linkerd-');
+    writeFileSync(join(root, 'app.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: emoji, annotations: {linkerd.io/inject: enabled}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: emoji}\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec: {serviceAccountName: api, containers: [{name: api, image: api, ports: [{name: http, containerPort: 8080}]}]}\n');
+    writeFileSync(join(root, 'policy.yaml'), [
+      'apiVersion: policy.linkerd.io/v1beta3\nkind: Server\nmetadata: {name: api-http, namespace: emoji}\nspec: {podSelector: {matchLabels: {app: api}}, port: http, proxyProtocol: HTTP/1}',
+      'apiVersion: policy.linkerd.io/v1alpha1\nkind: MeshTLSAuthentication\nmetadata: {name: web-only, namespace: emoji}\nspec: {identityRefs: [{kind: ServiceAccount, name: web}]}',
+      'apiVersion: policy.linkerd.io/v1alpha1\nkind: AuthorizationPolicy\nmetadata: {name: api-from-web, namespace: emoji}\nspec:\n  targetRef: {group: policy.linkerd.io, kind: Server, name: api-http}\n  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: web-only}]',
+    ].join('\n---\n') + '\n');
+    const explain = (call: string) => {
+      let out = '';
+      runExplainCli(['--policies', '.', '--call', call], { stdout: (t) => { out += t; }, stderr: () => undefined, cwd: root });
+      return out.split('\n')[0]!;
+    };
+    const inProd = 'web.emoji.serviceaccount.identity.linkerd-system.prod.example';
+    const record = JSON.stringify({ mesh: 'linkerd', protocol: 'http', source: { principal: inProd, ip: '10.0.0.9' }, destination: { namespace: 'emoji', workload: 'api', port: 8080 }, request: { method: 'GET', path: '/' } });
+    // identityRefs name web's identity in the cluster's trust domain: cluster.local unless configured
+    assert.match(explain(record), /^DENY/);
+    assert.match(explain('linkerd:emoji/web -> emoji/api:8080 GET /'), /^ALLOW/);
+    writeFileSync(join(root, '.meshpolicy.yaml'), 'linkerd: {trustDomain: prod.example, controlPlaneNamespace: linkerd-system}\n');
+    assert.match(explain(record), /^ALLOW/);
+    // a caller written as namespace/name presents the identity of the configured names
+    assert.match(explain('linkerd:emoji/web -> emoji/api:8080 GET /'), /^ALLOW/);
+    assert.match(explain(record.replace(inProd, 'web.emoji.serviceaccount.identity.linkerd.cluster.local')), /^DENY/);
   });
 
   it('is found in the nearest folder above', () => {

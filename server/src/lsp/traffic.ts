@@ -203,7 +203,7 @@ export class TrafficService {
   /** Values seen in the traffic and the inventory, for completion. */
   observedValues(): ObservedValues | undefined {
     if (!this.model) return undefined;
-    this.observed ??= trafficCompletionValues(this.model.shapes, this.workspace.inventory, { istioTrustDomain: this.workspace.config.istio.trustDomain });
+    this.observed ??= trafficCompletionValues(this.model.shapes, this.workspace.inventory, { istioTrustDomain: this.workspace.config.istio.trustDomain, linkerdIdentitySuffix: `${this.workspace.config.linkerd.controlPlaneNamespace}.${this.workspace.config.linkerd.trustDomain}` });
     return this.observed;
   }
 

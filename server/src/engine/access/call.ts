@@ -17,7 +17,7 @@ export class CellCalls {
   private readonly sources = new Map<AccessCaller, AccessRecord['source']>();
   private readonly targets = new Map<AccessDestination, { asked: AccessRequest | undefined; part: Pick<AccessRecord, 'protocol' | 'destination' | 'request'> }>();
 
-  constructor(private readonly mesh: Mesh, private readonly config: Pick<ProjectConfig, 'istio' | 'consul'>, private readonly simulation: Pick<Simulation, 'identityNamespace'>) {}
+  constructor(private readonly mesh: Mesh, private readonly config: Pick<ProjectConfig, 'istio' | 'linkerd' | 'consul'>, private readonly simulation: Pick<Simulation, 'identityNamespace'>) {}
 
   record(caller: AccessCaller, destination: AccessDestination, asked?: AccessRequest): AccessRecord {
     let source = this.sources.get(caller);

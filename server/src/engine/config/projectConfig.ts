@@ -40,6 +40,21 @@ export interface IstioSettings {
   meshConfig?: string;
   /** What was noticed choosing among the workspace's mesh configs (several that disagree, one that cannot be read). */
   meshConfigNotes?: string[];
+  /**
+   * A stub verdict per CUSTOM (ext_authz) provider name: a CUSTOM policy of that provider that
+   * matches a call decides it so, instead of leaving it an external decision.
+   */
+  customProviderVerdicts?: Record<string, 'allow' | 'deny'>;
+}
+
+/** The Linkerd settings of `.meshpolicy.yaml`'s `linkerd:`. */
+export interface LinkerdSettings {
+  defaultInboundPolicy: string;
+  clusterNetworks: string[];
+  /** The identity trust domain (`identityTrustDomain` of the install), default `cluster.local`. */
+  trustDomain: string;
+  /** The control plane's namespace, which identities name (`<sa>.<ns>.serviceaccount.identity.<it>.<trust domain>`), default `linkerd`. */
+  controlPlaneNamespace: string;
 }
 
 export type IstioKey = 'rootNamespace' | 'trustDomain' | 'trustDomainAliases' | 'extensionProviders' | 'pathNormalization';
@@ -56,7 +71,7 @@ export interface ProjectConfig {
   istio: IstioSettings;
   /** The `istio:` keys the file sets: they win over the workspace's mesh config. */
   istioSet?: IstioKey[];
-  linkerd: { defaultInboundPolicy: string; clusterNetworks: string[] };
+  linkerd: LinkerdSettings;
   /** The Consul simulator's settings (`ConsulSimulatorOptions`), the default intention policy always set. */
   consul: ConsulSettings;
   /** Severity per finding code, or off. */
@@ -92,7 +107,7 @@ export function defaultConfig(root: string): ProjectConfig {
     traffic: [...DEFAULT_TRAFFIC_GLOBS],
     inventory: ['**/*.yaml', '**/*.yml', '**/*.json'],
     istio: { rootNamespace: 'istio-system', trustDomain: 'cluster.local', trustDomainAliases: [] },
-    linkerd: { defaultInboundPolicy: 'all-unauthenticated', clusterNetworks: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'] },
+    linkerd: { defaultInboundPolicy: 'all-unauthenticated', clusterNetworks: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'], trustDomain: 'cluster.local', controlPlaneNamespace: 'linkerd' },
     consul: { defaultIntentionPolicy: 'allow' },
     rules: {},
     readers: {},
@@ -181,6 +196,15 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   const normalization = istio['pathNormalization'];
   if (typeof normalization === 'string' && Object.hasOwn(PATH_NORMALIZATIONS, normalization)) config.istio.pathNormalization = PATH_NORMALIZATIONS[normalization];
   else if (normalization !== undefined && normalization !== null) report(`istio.pathNormalization must be one of ${Object.keys(PATH_NORMALIZATIONS).join(', ')}; the mesh config's, else BASE, applies`, ['istio', 'pathNormalization']);
+  const verdicts = istio['customProviderVerdicts'];
+  if (isRecord(verdicts)) {
+    const read: Record<string, 'allow' | 'deny'> = {};
+    for (const [provider, verdict] of Object.entries(verdicts)) {
+      if (verdict === 'allow' || verdict === 'deny') read[provider] = verdict;
+      else report(`istio.customProviderVerdicts.${provider} must be allow or deny; the provider's calls stay external decisions`, ['istio', 'customProviderVerdicts', provider]);
+    }
+    config.istio.customProviderVerdicts = read;
+  } else if (verdicts !== undefined && verdicts !== null) report('istio.customProviderVerdicts must be a mapping of provider names to allow or deny', ['istio', 'customProviderVerdicts']);
   const set = ISTIO_KEYS.filter((key) => key === 'extensionProviders' ? config.istio.extensionProviders !== undefined : key === 'trustDomainAliases' ? Array.isArray(aliases) && aliases.every((a) => typeof a === 'string') : key === 'pathNormalization' ? config.istio.pathNormalization !== undefined : typeof istio[key] === 'string' && istio[key] !== '');
   if (set.length) config.istioSet = set;
   const linkerd = section('linkerd');
@@ -191,8 +215,14 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   // (each network's own grammar is the Linkerd simulator's to check)
   if (Array.isArray(networks) && networks.every((n) => typeof n === 'string')) config.linkerd.clusterNetworks = networks as string[];
   else if (networks !== undefined && networks !== null) report('linkerd.clusterNetworks must be a list of networks (CIDRs); the defaults apply', ['linkerd', 'clusterNetworks']);
+  for (const key of ['trustDomain', 'controlPlaneNamespace'] as const) {
+    const v = linkerd[key];
+    // (a DNS name: identities are `<sa>.<ns>.serviceaccount.identity.<control plane namespace>.<trust domain>`)
+    if (typeof v === 'string' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v) && (key === 'trustDomain' || !v.includes('.'))) config.linkerd[key] = v;
+    else if (v !== undefined && v !== null) report(`linkerd.${key} must be a ${key === 'trustDomain' ? 'DNS name' : 'namespace name'} (got ${typeName(v)}); "${config.linkerd[key]}" applies`, ['linkerd', key]);
+  }
   // (a misspelt key would otherwise leave its default in force without a word)
-  for (const [mesh, keys] of [['istio', ISTIO_KEYS], ['linkerd', ['defaultInboundPolicy', 'clusterNetworks']]] as const) {
+  for (const [mesh, keys] of [['istio', [...ISTIO_KEYS, 'customProviderVerdicts']], ['linkerd', ['defaultInboundPolicy', 'clusterNetworks', 'trustDomain', 'controlPlaneNamespace']]] as const) {
     for (const key of Object.keys(section(mesh))) if (!(keys as readonly string[]).includes(key)) report(`unknown key "${mesh}.${key}"`, [mesh, key]);
   }
   readConsulSettings(section('consul'), config.consul, ['consul'], report);

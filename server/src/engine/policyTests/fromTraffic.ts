@@ -73,7 +73,7 @@ interface WrittenTest {
   decision: Decision;
 }
 
-export function policyTestsFromTraffic(outcomes: readonly ShapeOutcome[], simulation: Simulator, config: Pick<ProjectConfig, 'istio' | 'consul'>, options: TestsFromTrafficOptions): TestsFromTraffic {
+export function policyTestsFromTraffic(outcomes: readonly ShapeOutcome[], simulation: Simulator, config: Pick<ProjectConfig, 'istio' | 'linkerd' | 'consul'>, options: TestsFromTrafficOptions): TestsFromTraffic {
   const skipped = new Map<string, number>();
   const skip = (reason: string, calls: number) => skipped.set(reason, (skipped.get(reason) ?? 0) + calls);
   const byCall = new Map<string, Candidate>();
@@ -204,7 +204,7 @@ function sortKey(t: WrittenTest): string {
  * The call written so that it decides as observed: the short form with `<ns>/<name>` as caller,
  * then with the principal, then the access record; a reason when none does.
  */
-function writeCall(candidate: Candidate, simulation: Simulator, config: Pick<ProjectConfig, 'istio' | 'consul'>, redactor: Redactor): WrittenTest | string {
+function writeCall(candidate: Candidate, simulation: Simulator, config: Pick<ProjectConfig, 'istio' | 'linkerd' | 'consul'>, redactor: Redactor): WrittenTest | string {
   const { busiest } = candidate;
   const record = busiest.shape.record;
   const wanted = busiest.decision;

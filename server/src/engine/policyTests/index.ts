@@ -154,7 +154,7 @@ export type DecidedCalls = Map<string, { record: AccessRecord; decision: Decisio
  * decided before with the same simulation, by their text, which the caller keeps only while they
  * would decide the same (`LivePolicyTests`); calls decided now are added to it.
  */
-export function runPolicyTests(cases: readonly PolicyTestCase[], simulation: Pick<Simulation, 'meshOf' | 'decide' | 'identityNamespace'>, config: Pick<ProjectConfig, 'istio' | 'consul'>, decided?: DecidedCalls): PolicyTestResult[] {
+export function runPolicyTests(cases: readonly PolicyTestCase[], simulation: Pick<Simulation, 'meshOf' | 'decide' | 'identityNamespace'>, config: Pick<ProjectConfig, 'istio' | 'linkerd' | 'consul'>, decided?: DecidedCalls): PolicyTestResult[] {
   return cases.map((test) => {
     let call = decided?.get(test.callText);
     if (!call) {

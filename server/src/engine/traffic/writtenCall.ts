@@ -169,7 +169,7 @@ function namespacedName(text: string): { namespace: string; name: string } | str
  * Consul without Enterprise namespaces puts every service in `default`); the record's
  * `source.namespace` stays the one written.
  */
-export function recordFor(call: WrittenCall, mesh: Mesh | undefined, config: Pick<ProjectConfig, 'istio' | 'consul'>,
+export function recordFor(call: WrittenCall, mesh: Mesh | undefined, config: Pick<ProjectConfig, 'istio' | 'linkerd' | 'consul'>,
   identityNamespace: (mesh: Mesh, namespace: string) => string = (_mesh, namespace) => namespace): AccessRecord {
   if (!mesh || (!call.caller && !call.destination)) return call.record;
   const record: AccessRecord = { ...call.record, mesh };
@@ -177,7 +177,7 @@ export function recordFor(call: WrittenCall, mesh: Mesh | undefined, config: Pic
     const { namespace, name } = call.caller;
     record.source = mesh === 'consul'
       ? { principal: consulPrincipalFor(identityNamespace(mesh, namespace), name, config.consul.trustDomain), namespace, service: name }
-      : { principal: principalFor(mesh, identityNamespace(mesh, namespace), name, config.istio.trustDomain)!, namespace, serviceAccount: name };
+      : { principal: principalFor(mesh, identityNamespace(mesh, namespace), name, config.istio.trustDomain, config.linkerd)!, namespace, serviceAccount: name };
   }
   if (call.destination) {
     const { namespace, name } = call.destination;
@@ -187,7 +187,7 @@ export function recordFor(call: WrittenCall, mesh: Mesh | undefined, config: Pic
 }
 
 /** The written call as decided (full trace) by the workspace's simulation, with the record decided. */
-export function decideWrittenCall(simulation: Pick<Simulation, 'meshOf' | 'decide' | 'identityNamespace'>, call: WrittenCall, config: Pick<ProjectConfig, 'istio' | 'consul'>): { record: AccessRecord; decision: Decision } {
+export function decideWrittenCall(simulation: Pick<Simulation, 'meshOf' | 'decide' | 'identityNamespace'>, call: WrittenCall, config: Pick<ProjectConfig, 'istio' | 'linkerd' | 'consul'>): { record: AccessRecord; decision: Decision } {
   const record = recordFor(call, simulation.meshOf(call.record), config, (mesh, namespace) => simulation.identityNamespace(mesh, namespace));
   return { record, decision: simulation.decide(record, true) };
 }

@@ -120,7 +120,7 @@ function checkIdentity(context: CheckContext, path: (string | number)[], id: str
   }
   if (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[a-z0-9]([-a-z0-9]*[a-z0-9])?\.svc(\.|$)/.test(id)) {
     const [service, namespace] = id.split('.');
-    context.report({ path }, `${quote(id)} is the DNS name of Service ${namespace}/${service}, not a mesh identity: clients present the identity of their ServiceAccount (<serviceaccount>.${namespace}.serviceaccount.identity.linkerd.cluster.local), so this matches no client`);
+    context.report({ path }, `${quote(id)} is the DNS name of Service ${namespace}/${service}, not a mesh identity: clients present the identity of their ServiceAccount (<serviceaccount>.${namespace}.serviceaccount.identity.${context.workspace.config.linkerd.controlPlaneNamespace}.${context.workspace.config.linkerd.trustDomain}), so this matches no client`);
     return;
   }
   const parsed = parseServiceAccountIdentity(id);

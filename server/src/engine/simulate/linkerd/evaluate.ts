@@ -111,7 +111,7 @@ export class LinkerdPolicies {
 
   constructor(policies: PolicySet, options: LinkerdClusterOptions = {}) {
     const config: ProjectConfig = policies.config;
-    this.cluster = { trustDomain: options.trustDomain ?? 'cluster.local', controlPlaneNamespace: options.controlPlaneNamespace ?? 'linkerd' };
+    this.cluster = { trustDomain: options.trustDomain ?? config.linkerd.trustDomain, controlPlaneNamespace: options.controlPlaneNamespace ?? config.linkerd.controlPlaneNamespace };
     this.idx = readResources(policies.resources, this.cluster, policies.forms);
     this.clusterNetworks = this.nets(config.linkerd.clusterNetworks, 'linkerd.clusterNetworks');
     this.probeNetworks = options.probeNetworks ? this.nets(options.probeNetworks, 'probeNetworks') : [...ALL_NETWORKS];

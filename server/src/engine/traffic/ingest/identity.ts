@@ -29,12 +29,21 @@ export function parsePrincipal(principal: string): PrincipalParts | undefined {
   return undefined;
 }
 
-/** The principal a meshed workload presents, in the mesh's own form; undefined for Consul, whose
- * SPIFFE IDs carry a trust domain and datacenter that the inventory does not know. */
-export function principalFor(mesh: Mesh, namespace: string, serviceAccount: string, trustDomain: string): string | undefined {
+/** Linkerd's identity names: `<sa>.<ns>.serviceaccount.identity.<controlPlaneNamespace>.<trustDomain>`. */
+export interface LinkerdIdentityNames {
+  trustDomain: string;
+  controlPlaneNamespace: string;
+}
+
+const LINKERD_DEFAULT_NAMES: LinkerdIdentityNames = { trustDomain: 'cluster.local', controlPlaneNamespace: 'linkerd' };
+
+/** The principal a meshed workload presents, in the mesh's own form (Istio's trust domain,
+ * Linkerd's identity names); undefined for Consul, whose SPIFFE IDs carry a trust domain and
+ * datacenter that the inventory does not know. */
+export function principalFor(mesh: Mesh, namespace: string, serviceAccount: string, trustDomain: string, linkerd: LinkerdIdentityNames = LINKERD_DEFAULT_NAMES): string | undefined {
   switch (mesh) {
     case 'istio': return `${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
-    case 'linkerd': return `${serviceAccount}.${namespace}.serviceaccount.identity.linkerd.cluster.local`;
+    case 'linkerd': return `${serviceAccount}.${namespace}.serviceaccount.identity.${linkerd.controlPlaneNamespace}.${linkerd.trustDomain}`;
     default: return undefined;
   }
 }

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { defaultConfig } from '../../config/projectConfig';
 import { emptyInventory } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
+import type { LinkerdIdentityNames } from './identity';
 import type { LineReader, LogFormatId } from '../readerTypes';
 import { LOOP_NOTE } from '../../workspaceFiles';
 import { collectTrafficFiles } from './files';
@@ -62,6 +63,7 @@ export interface RunContext {
   maxSamples: number;
   keyHeaders?: string[];
   trustDomain: string;
+  linkerd: LinkerdIdentityNames;
   onBatch: (bytes: number, lines: number) => void;
   maxLines?: number;
 }
@@ -146,12 +148,13 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
   };
   const context: RunContext = {
     options,
-    resolver: new Resolver({ index, trustDomain: config.istio.trustDomain, defaultMesh: 'istio' }),
+    resolver: new Resolver({ index, trustDomain: config.istio.trustDomain, linkerd: config.linkerd, defaultMesh: 'istio' }),
     joinWindowMs: options.joinWindowMs ?? DEFAULT_JOIN_WINDOW_MS,
     maxPending: options.maxPendingJoins ?? DEFAULT_MAX_PENDING,
     maxSamples: options.maxSamples ?? DEFAULT_MAX_SAMPLES,
     ...(options.keyHeaders ? { keyHeaders: options.keyHeaders } : {}),
     trustDomain: config.istio.trustDomain,
+    linkerd: { trustDomain: config.linkerd.trustDomain, controlPlaneNamespace: config.linkerd.controlPlaneNamespace },
     onBatch: (bytes, lines) => {
       progress.bytesRead += bytes;
       progress.lines += lines;

@@ -60,6 +60,7 @@ export async function runParallel(plans: FilePlan[], workers: number, context: R
       }),
       inventory: context.resolver.index.inventory,
       trustDomain: context.trustDomain,
+      linkerd: context.linkerd,
       joinWindowMs: context.joinWindowMs,
       maxPending: context.maxPending,
       maxSamples: context.maxSamples,

@@ -3,7 +3,7 @@ import { InventoryIndex, portOf, stripPort, type WorkloadMatch } from '../../inv
 import type { ServiceInfo, WorkloadInfo } from '../../inventory/inventory';
 import type { AccessRecord } from '../accessRecord';
 import type { ParsedLine } from '../readerTypes';
-import { consulServiceName, isMeshed, parsePrincipal, principalFor, workloadNameFromPod, type PrincipalParts } from './identity';
+import { consulServiceName, isMeshed, parsePrincipal, principalFor, workloadNameFromPod, type LinkerdIdentityNames, type PrincipalParts } from './identity';
 import { copyString } from '../../strings';
 import { detach } from './shapes';
 import type { ResolutionMethod } from './types';
@@ -25,6 +25,8 @@ export interface ResolverOptions {
   index: InventoryIndex;
   /** Istio trust domain for principals built from service accounts. */
   trustDomain: string;
+  /** Linkerd's identity names for those principals (default: `linkerd`, `cluster.local`). */
+  linkerd?: LinkerdIdentityNames;
   /** Mesh of records that do not say. */
   defaultMesh: Mesh;
 }
@@ -357,7 +359,7 @@ export class Resolver {
     if (Object.keys(match.labels).length) out.labels = match.labels;
     const withProxy = meshed || isMeshed(index, { namespace: match.namespace, labels: match.labels, annotations: (match.pod ?? match.workload).annotations }, mesh) === true;
     if (withProxy) {
-      const principal = principalFor(mesh, match.namespace, match.serviceAccount, this.options.trustDomain);
+      const principal = principalFor(mesh, match.namespace, match.serviceAccount, this.options.trustDomain, this.options.linkerd);
       if (principal) {
         out.principal = copyString(principal); // flat: shared by every call of the workload
         out.principalInferred = true;

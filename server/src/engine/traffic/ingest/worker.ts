@@ -1,4 +1,5 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { LinkerdIdentityNames } from './identity';
 import type { Inventory } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
 import type { LineReader, LogFormatId, ReaderOptions } from '../readerTypes';
@@ -15,6 +16,7 @@ export interface WorkerInput {
   tasks: (ReadTask & { format?: LogFormatId; options?: ReaderOptions; problem?: string })[];
   inventory: Inventory;
   trustDomain: string;
+  linkerd: LinkerdIdentityNames;
   joinWindowMs: number;
   maxPending: number;
   maxSamples: number;
@@ -42,7 +44,7 @@ export async function runIngestWorker(): Promise<void> {
   const input = workerData as WorkerInput;
   const port = parentPort!;
   try {
-    const resolver = new Resolver({ index: new InventoryIndex(input.inventory), trustDomain: input.trustDomain, defaultMesh: 'istio' });
+    const resolver = new Resolver({ index: new InventoryIndex(input.inventory), trustDomain: input.trustDomain, linkerd: input.linkerd, defaultMesh: 'istio' });
     const window = input.joinWindowMs;
     const lower = input.lowerBound;
     const upper = input.upperBound;

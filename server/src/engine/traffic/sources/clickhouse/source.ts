@@ -37,7 +37,7 @@ export class ClickHouseTrafficSource implements TrafficSource {
     signal?.throwIfAborted();
     const settings = this.settings;
     const config = options.config ?? defaultConfig(process.cwd());
-    const resolver = new Resolver({ index: new InventoryIndex(options.inventory ?? emptyInventory()), trustDomain: config.istio.trustDomain, defaultMesh: settings.mesh ?? 'istio' });
+    const resolver = new Resolver({ index: new InventoryIndex(options.inventory ?? emptyInventory()), trustDomain: config.istio.trustDomain, linkerd: config.linkerd, defaultMesh: settings.mesh ?? 'istio' });
     const plan = planQueries(settings);
     const mapped = Object.keys(settings.columns) as ClickHouseField[];
     const folder = new RowFolder(plan.fields, mapped, resolver, settings.mesh, this.describe(), options.maxSamples ?? DEFAULT_MAX_SAMPLES, options.keyHeaders);
