@@ -410,6 +410,21 @@ table('MPA3016', [
 ]);
 
 // ---------------------------------------------------------------------------------------------
+const injected = (name: string, extra = '') => `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ${name}, namespace: apps}\nspec:\n  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}, annotations: {consul.hashicorp.com/connect-inject: "true"${extra}}}\n    spec: {serviceAccountName: ${name}, containers: [{name: ${name}, image: ${name}}]}\n`;
+const inventory = `${injected('dashboard')}---\n${injected('api')}---\n${injected('counting')}`;
+table('MPA3017', [
+  { name: 'HCL: a source one letter off a connect-injected workload', files: { '/ws/k8s.yaml': inventory, '/ws/i.hcl': hcl('Sources = [\n  { Name = "dashbord", Action = "allow" },\n]\n', 'counting') }, at: '/ws/i.hcl:4', message: 'service "dashbord" is not in the workspace, but "dashboard" is' },
+  { name: 'JSON: a destination in another letter case', files: { '/ws/k8s.yaml': inventory, '/ws/i.json': json({ Name: 'API', Sources: [{ Name: 'dashboard', Action: 'allow' }] }) }, at: '/ws/i.json:3', message: 'so these intentions govern no service' },
+  { name: 'CRD: a source close to the name a connect-service annotation gives', files: { '/ws/k8s.yaml': injected('web-v2', ', consul.hashicorp.com/connect-service: frontend'), '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: frontnd\n      action: deny\n') }, at: '/ws/i.yaml:9', message: 'but "frontend" is' },
+], [
+  { name: 'every name is a workload', files: { '/ws/k8s.yaml': inventory, '/ws/i.hcl': hcl('Sources = [\n  { Name = "dashboard", Action = "allow" },\n  { Name = "*", Action = "deny" },\n]\n', 'counting') } },
+  { name: 'a name close to no service is taken for one kept elsewhere', files: { '/ws/k8s.yaml': inventory, '/ws/i.hcl': hcl('Sources = [\n  { Name = "ops-console", Action = "allow" },\n]\n', 'payments') } },
+  { name: 'no connect-injected workload: the inventory does not hold the mesh', files: { '/ws/i.hcl': hcl('Sources = [\n  { Name = "dashbord", Action = "allow" },\n]\n', 'counting'), '/ws/d.hcl': 'Kind = "service-defaults"\nName = "dashboard"\nProtocol = "http"\n' } },
+  { name: 'a source from a peer', files: { '/ws/k8s.yaml': inventory, '/ws/i.hcl': hcl('Sources = [\n  { Name = "dashbord", Peer = "east", Action = "allow" },\n]\n', 'counting') } },
+  { name: 'a source named by service-defaults only (a VM service)', files: { '/ws/k8s.yaml': inventory, '/ws/d.hcl': 'Kind = "service-defaults"\nName = "dashbord"\nProtocol = "http"\n', '/ws/i.hcl': hcl('Sources = [\n  { Name = "dashbord", Action = "allow" },\n]\n', 'counting') } },
+]);
+
+// ---------------------------------------------------------------------------------------------
 describe('Consul checks: registry and repository data', () => {
   it('each check has a consul code, a docs page and runs on both forms where it says so', () => {
     const codes = CONSUL_CHECKS.map((c) => c.code);

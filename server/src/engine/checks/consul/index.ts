@@ -15,6 +15,7 @@ import { precedenceDisagreement } from './MPA3013-precedence-disagreement';
 import { allowOnlyPermissions } from './MPA3014-allow-only-permissions';
 import { consulNegativeCondition } from './MPA3015-negative-condition';
 import { consulInstalledCrd } from './MPA3016-installed-crd';
+import { unknownService } from './MPA3017-unknown-service';
 
 /** Consul checks, MPA3xxx. */
 export const CONSUL_CHECKS: Check[] = [
@@ -34,4 +35,5 @@ export const CONSUL_CHECKS: Check[] = [
   allowOnlyPermissions,
   consulNegativeCondition,
   consulInstalledCrd,
+  unknownService,
 ];

@@ -9,6 +9,8 @@ import type { WorkspaceFact, WorkspaceView } from '../check';
 import { readFact, textId } from '../facts';
 import { resourceValue } from '../../resourceValue';
 import { isIntentions, modelOf, type IntentionsModel } from './model';
+import { InventoryIndex } from '../../inventory/inventoryIndex';
+import { consulServiceName } from '../../traffic/ingest/identity';
 
 /**
  * What the Consul checks need to know about the whole workspace, built once per workspace state
@@ -124,6 +126,46 @@ const JWT_PROVIDERS: WorkspaceFact<string> = {
   },
   key: (value) => value,
 };
+
+/** The Consul services the workspace shows, by name (MPA3017). */
+export interface ConsulServiceNames {
+  /** Of the inventory's workloads and Services, and of service-defaults. */
+  names: Set<string>;
+  /** The destinations of the workspace's intentions (a service kept outside Kubernetes has its intentions too). */
+  destinations: Set<string>;
+  /** Some workload of the inventory is connect-injected: the inventory holds the mesh's services. */
+  injected: boolean;
+}
+
+const SERVICE_NAMES: WorkspaceFact<ConsulServiceNames> = {
+  compute: (w) => {
+    const inventory = w.inventory;
+    const index = InventoryIndex.of(inventory);
+    const names = new Set<string>();
+    let injected = false;
+    // consul-k8s registers a pod under its Service's name (or its connect-service annotation);
+    // with connect injection on by default no pod carries the annotation, so every workload's
+    // and Service's name counts
+    for (const workload of inventory.workloads) {
+      if (workload.annotations['consul.hashicorp.com/connect-inject'] === 'true') injected = true;
+      names.add(workload.name);
+      names.add(consulServiceName(index, workload));
+      for (const name of (workload.annotations['consul.hashicorp.com/connect-service'] ?? '').split(',')) if (name.trim()) names.add(name.trim());
+    }
+    for (const service of inventory.services) names.add(service.name);
+    const entries = workspaceIndex(w);
+    for (const declaration of entries.serviceProtocols) if (declaration.name) names.add(declaration.name);
+    const destinations = new Set<string>();
+    for (const { model } of entries.intentions) if (model.name) destinations.add(model.name);
+    return { names, destinations, injected };
+  },
+  key: (value) => JSON.stringify([value.injected, [...value.names].sort(), [...value.destinations].sort()]),
+};
+
+/** The Consul services the workspace shows: connect-injected workloads and their Services, service-defaults, intentions' destinations (MPA3017). */
+export function consulServiceNames(workspace: WorkspaceView): ConsulServiceNames {
+  return readFact(workspace, SERVICE_NAMES);
+}
 
 /** The names of the workspace's jwt-provider entries, and how many entries there are (MPA3011). */
 export function jwtProviderNames(workspace: WorkspaceView): Pick<WorkspaceIndex, 'jwtProviders' | 'jwtProviderCount'> {

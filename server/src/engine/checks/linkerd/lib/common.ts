@@ -1,8 +1,9 @@
-import { addField, replaceScalar, spanEdit } from '../../../edits';
+import { addField, spanEdit } from '../../../edits';
 import type { Fix } from '../../../findings';
 import type { Resource } from '../../../resource';
 import type { SourceFile } from '../../../source/sourceFile';
-import { getEntry, type NodePath, type ObjectNode, type SourceNode } from '../../../source/tree';
+import { getEntry, type NodePath, type ObjectNode } from '../../../source/tree';
+import { nodeAt } from '../../nearNames';
 import type { CheckContext, WorkspaceView } from '../../check';
 
 /** Small shared helpers for the Linkerd checks: plain-data access, group/kind comparison the
@@ -74,59 +75,8 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return n === 1 ? one : many;
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** The one candidate that is a plausible typo of `name` (case, or at most two edits for names
- * of five letters or more), or undefined when there is none or more than one. */
-export function closest(name: string, candidates: Iterable<string>): string | undefined {
-  const unique = [...new Set(candidates)].filter((c) => c !== name);
-  const sameCase = unique.filter((c) => c.toLowerCase() === name.toLowerCase());
-  if (sameCase.length === 1) return sameCase[0];
-  if (sameCase.length > 1) return undefined;
-  const limit = name.length >= 5 ? 2 : name.length >= 3 ? 1 : 0;
-  if (limit === 0) return undefined;
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  let tie = false;
-  const lower = name.toLowerCase();
-  for (const candidate of unique) {
-    // The distance is at least the difference in length: most candidates need no table.
-    if (Math.abs(candidate.length - name.length) > limit) continue;
-    const d = editDistance(lower, candidate.toLowerCase());
-    if (d > limit) continue;
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-      tie = false;
-    } else if (d === bestDistance) {
-      tie = true;
-    }
-  }
-  return tie ? undefined : best;
-}
-
-export function nodeAt(context: CheckContext, path: NodePath): SourceNode | undefined {
-  return context.locate(path).node;
-}
-
-/** A fix that replaces the scalar at `path` (keeping its quoting). */
-export function replaceFix(context: CheckContext, path: NodePath, value: unknown, title: string, preferred = true): Fix[] {
-  const node = nodeAt(context, path);
-  if (node?.type !== 'scalar') return [];
-  return [{ title, edits: [replaceScalar(context.file, node, value)], ...(preferred ? { preferred: true } : {}) }];
-}
+// (shared with the other meshes' checks)
+export { closest, nodeAt, replaceFix } from '../../nearNames';
 
 /** A fix that adds `key: value` to the object at `path`. */
 export function addFieldFix(context: CheckContext, path: NodePath, key: string, value: unknown, title: string, preferred = true): Fix[] {
