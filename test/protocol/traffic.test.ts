@@ -109,6 +109,11 @@ describe('traffic in the editor (LSP)', () => {
     const value = (hover.contents as MarkupContent).value;
     assert.match(value, /\*\*Observed traffic\*\* · AuthorizationPolicy shop\/payments-callers rules\[0\]/);
     assert.match(value, /58 allowed · 0 denied · 0 changed/);
+    // how many callers, as the rows name them (the source before " → ")
+    const callerLine = /^From (\d+) distinct callers?: (.+)\.$/m.exec(value);
+    assert.ok(callerLine, value);
+    const shownCallers = new Set(value.split('\n').filter((l) => /^\| [\d,]+ \|/.test(l)).map((r) => r.split(' | ')[2]!.split(' → ')[0]!.replace(/`/g, '')));
+    assert.equal(Number(callerLine[1]), shownCallers.size, value);
     assert.match(value, /command:meshPolicy\.explainCall\?/);
     const rows = value.split('\n').filter((l) => /^\| [\d,]+ \|/.test(l));
     assert.ok(rows.length > 0 && rows.length <= 10);
