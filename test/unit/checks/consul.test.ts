@@ -381,7 +381,10 @@ table('MPA3014', [
   { name: 'HCL: allow-only source next to "*" deny, default allow (hashicorp/consul#10699)', files: { '/ws/i.hcl': hcl('Sources = [\n  { Name = "web", Permissions = [{ Action = "allow", HTTP { PathExact = "/api" } }] },\n  { Name = "*", Action = "deny" },\n]\n') }, at: '/ws/i.hcl:4', message: 'get the default intention policy (not the "*" deny source of this entry), which is allow here (consul.defaultIntentionPolicy): every request from "web" is allowed' },
   { name: 'JSON: two allow permissions', files: { '/ws/i.json': json({ Name: 'api', Sources: [{ Name: 'web', Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/v1' } }, { Action: 'allow', HTTP: { Methods: ['GET'] } }] }] }) }, at: '/ws/i.json:7', message: 'every permission of source "web" is allow' },
   { name: 'CRD', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      permissions:\n        - action: allow\n          http:\n            pathPrefix: /v1\n') }, at: '/ws/i.yaml:10', message: 'these permissions restrict nothing' },
+  { name: 'HCL: an allow after the last deny, default allow: only the deny restricts', files: { '/ws/i.hcl': l7(p('deny', 'PathPrefix = "/admin"') + p('allow', 'PathPrefix = "/api"')) }, at: '/ws/i.hcl:11', message: 'source "web"\'s allow permission Permissions[1], after its last deny, restricts nothing' },
+  { name: 'CRD: two allows after a deny', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      permissions:\n        - action: deny\n          http:\n            pathPrefix: /admin\n        - action: allow\n          http:\n            pathPrefix: /v1\n        - action: allow\n          http:\n            methods: [GET]\n') }, at: '/ws/i.yaml:14', message: 'allow permissions permissions[1], permissions[2], after its last deny, restrict nothing' },
 ], [
+  { name: 'an allow before a deny is an exception to it (first match wins)', files: { '/ws/i.hcl': l7(p('allow', 'PathExact = "/admin/health"') + p('deny', 'PathPrefix = "/admin"')) } },
   { name: 'default deny from .meshpolicy.yaml: the allowlist it looks like', config: { defaultIntentionPolicy: 'deny' }, files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/v1"')) } },
   { name: 'a final deny of the rest', files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/v1"') + p('deny', 'PathPrefix = "/"')) } },
   { name: 'deny only (MPA3012)', files: { '/ws/i.hcl': l7(p('deny', 'PathPrefix = "/admin"')) } },
@@ -473,7 +476,7 @@ describe('Consul checks: registry and repository data', () => {
   });
 
   it('a large entry is checked quickly (the checks alone, not reading and schema validation)', () => {
-    const sources = Array.from({ length: 400 }, (_, i) => `  {\n    Name = "svc-${i}"\n    Permissions = [\n${Array.from({ length: 10 }, (_, j) => `      { Action = "${j % 2 ? 'allow' : 'deny'}", HTTP { PathPrefix = "/p${j}/", Methods = ["GET"] } },\n`).join('')}    ]\n  },\n`).join('');
+    const sources = Array.from({ length: 400 }, (_, i) => `  {\n    Name = "svc-${i}"\n    Permissions = [\n${Array.from({ length: 10 }, (_, j) => `      { Action = "${j % 2 ? 'deny' : 'allow'}", HTTP { PathPrefix = "/p${j}/", Methods = ["GET"] } },\n`).join('')}    ]\n  },\n`).join('');
     const prepared = engine.prepare(engine.read('/ws/big.hcl', hcl(`Sources = [\n${sources}]\n`)));
     const workspace = new WorkspaceModel(defaultConfig('/ws'));
     workspace.update(prepared);

@@ -1,5 +1,5 @@
 import type { Check } from '../check';
-import { describeSource, modelOf } from './model';
+import { describeSource, key, modelOf, type PermissionModel } from './model';
 
 /**
  * A source whose permissions are all `allow` while the default intention policy is allow. Per
@@ -9,11 +9,13 @@ import { describeSource, modelOf } from './model';
  * permissions restrict nothing (hashicorp/consul#10699). With a default of deny they are the
  * allowlist they look like, and nothing is reported. The default is taken from `.meshpolicy.yaml`
  * (`consul.defaultIntentionPolicy`, allow unless set), as for MPA3012.
+ * The same holds for the allow permissions after a source's last deny permission (the first
+ * match wins, so an allow before a deny is an exception to it and does decide something).
  */
 export const allowOnlyPermissions: Check = {
   code: 'MPA3014',
   mesh: 'consul',
-  title: 'Only allow permissions under a default allow: they restrict nothing',
+  title: 'Allow permissions under a default allow: they restrict nothing',
   defaultSeverity: 'warning',
   upstream: 'Consul L7 intentions: a request that matches no permission gets the default intention policy (hashicorp/consul#10699)',
   kinds: ['ServiceIntentions', 'service-intentions'],
@@ -22,11 +24,30 @@ export const allowOnlyPermissions: Check = {
     const model = modelOf(context.resource);
     for (const source of model.sources) {
       const permissions = source.permissions ?? [];
-      if (!permissions.length || !permissions.every((p) => p.action === 'allow')) continue;
+      if (!permissions.length) continue;
+      const lastDeny = permissions.map((p) => p.action).lastIndexOf('deny');
+      const trailing = permissions.slice(lastDeny + 1).filter((p) => p.action === 'allow');
+      // (a trailing allow of every request says in so many words that the rest is allowed)
+      if (!trailing.length || trailing.some(allowsEverything)) continue;
       const who = JSON.stringify(describeSource(model, source));
       const wildcard = model.sources.some((s) => s !== source && s.name === '*' && s.action === 'deny' && !s.permissions?.length) ? ' (not the "*" deny source of this entry)' : '';
-      context.report({ path: source.permissionsPath, part: 'key' },
-        `every permission of source ${who} is allow, and requests that match none of them get the default intention policy${wildcard}, which is allow here (consul.defaultIntentionPolicy): every request from ${who} is allowed and these permissions restrict nothing; end them with a permission that denies the rest (Action "deny", PathPrefix "/")`);
+      if (lastDeny < 0) {
+        context.report({ path: source.permissionsPath, part: 'key' },
+          `every permission of source ${who} is allow, and requests that match none of them get the default intention policy${wildcard}, which is allow here (consul.defaultIntentionPolicy): every request from ${who} is allowed and these permissions restrict nothing; end them with a permission that denies the rest (Action "deny", PathPrefix "/")`);
+        continue;
+      }
+      const list = key(model.form, 'Permissions');
+      const which = trailing.map((p) => `${list}[${p.index}]`).join(', ');
+      context.report({ path: trailing[0]!.path },
+        `source ${who}'s allow ${trailing.length === 1 ? 'permission' : 'permissions'} ${which}, after its last deny, restrict${trailing.length === 1 ? 's' : ''} nothing: requests that match no permission get the default intention policy${wildcard}, which is allow here (consul.defaultIntentionPolicy), so only the deny permissions restrict; end the list with a permission that denies the rest (Action "deny", PathPrefix "/") to allow only what the allow permissions name`);
     }
   },
 };
+
+/** A permission that matches every request: no method, header or token condition, and no path but `PathPrefix "/"`. */
+function allowsEverything(permission: PermissionModel): boolean {
+  const http = permission.http;
+  if (permission.hasJwt) return false;
+  if (!http) return true;
+  return http.pathExact === undefined && http.pathRegex === undefined && (http.pathPrefix === undefined || http.pathPrefix === '/') && !http.methods?.length && !http.headers.length;
+}
