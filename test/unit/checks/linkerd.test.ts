@@ -431,6 +431,25 @@ describe('Linkerd checks (MPA2xxx)', () => {
     }
   });
 
+  it('MPA2013: the probe route fix adds what Linkerd would authorize without routes, and the probes pass again (spec §2.3)', () => {
+    for (const [name, text] of [
+      ['a workload probe', join3(webDeployment('          readinessProbe:\n            httpGet:\n              path: /healthz?full=1\n              port: http\n'), webServer, route('web-app', `${serverParent()}  rules:\n    - matches:\n        - path:\n            value: /api\n`))],
+      ['the proxy\'s own probes', join3(server('proxy-admin', '  podSelector: {}\n  port: linkerd-admin\n  proxyProtocol: HTTP/1\n'), route('proxy-metrics', `${serverParent('proxy-admin')}  rules:\n    - matches:\n        - path:\n            value: /metrics\n`))],
+    ] as const) {
+      const findings = lintWorkspace({ 'w.yaml': text }).filter((f) => f.code === 'MPA2013' && /gets? 404/.test(f.message) && !/Prometheus/.test(f.message));
+      assert.equal(findings.length, 1, `${name}: ${show(findings)}`);
+      const fix = findings[0]!.fixes?.[0];
+      assert.ok(fix && !fix.preferred, `${name}: offered, not preferred`);
+      assert.match(fix.title, /^Add HTTPRoute (web-http|proxy-admin)-probes for the probe paths? /);
+      const after = applyEdits(text, fix.edits);
+      assert.ok(after.startsWith(text), 'appended, the file as it was above');
+      const again = lintWorkspace({ 'w.yaml': after });
+      assert.deepEqual(again.filter((f) => f.code === 'MPA2013' && !/Prometheus/.test(f.message)).map((f) => f.message), [], `${name}: ${show(again)}`);
+      assert.deepEqual(again.filter((f) => f.severity === 'error').map((f) => `${f.code} ${f.message}`), [], `${name}: the new documents are valid`);
+      if (name === 'a workload probe') assert.match(after, /value: \/healthz\n\s+method: GET/);
+    }
+  });
+
   it('a fix keeps comments and layout elsewhere', () => {
     const text = `# owned by team web\n${policy('p', '  # the web Server\n  targetRef:\n    kind: Server   # by name\n    name: web-http\n  requiredAuthenticationRefs: []\n')}`;
     const finding = lintWorkspace({ 'p.yaml': text }).find((f) => f.code === 'MPA2001')!;

@@ -1,4 +1,6 @@
-import type { Check } from '../check';
+import type { Check, CheckContext } from '../check';
+import type { Fix } from '../../findings';
+import { appendDocuments } from '../../trafficFixes/layout';
 import { isRec, listText, quote, someText, str } from './lib/common';
 import { linkerdModel, policyAdmitsUnauthenticated, routePolicies, routesOf, selectedWorkloads, serverAuthorizations, spec, type LinkerdItem, type LinkerdModel } from './lib/model';
 import { PROXY_ADMIN_PORT, PROXY_PROBE_PATHS, describeWorkload, injectionDisabled, selectedPorts, workloadPorts, workloadProbes } from './lib/probes';
@@ -30,6 +32,8 @@ import { routeTakesGet } from './lib/routeMatch';
 
 interface Failure {
   what: string;
+  /** The probe's path without its query (a route's Exact match takes any query). */
+  path: string;
   kind: 'unrouted' | 'unauthorized' | 'refused';
   routes: string[];
 }
@@ -77,7 +81,8 @@ export const probesOrScrapesDenied: Check = {
         const unauthorized = outcomes.filter((o) => !o.outcome.ok && o.outcome.kind === 'unauthorized').map((o) => o.path);
         const intro = `HTTPRoutes are attached to this Server (${names(routes)}), so Linkerd no longer adds its default probe route`;
         if (unrouted.length) {
-          context.report(where, `${intro}, and no route takes GET ${listText(unrouted)} on the proxy's admin port (${PROXY_ADMIN_PORT}): the proxy's own ${plural(unrouted)} get 404, so the pods never become ready (route those paths and authorize them without identity, from the node network)`);
+          context.report(where, `${intro}, and no route takes GET ${listText(unrouted)} on the proxy's admin port (${PROXY_ADMIN_PORT}): the proxy's own ${plural(unrouted)} get 404, so the pods never become ready (route those paths and authorize them without identity, from the node network)`,
+            probeRouteFix(context, model, server, routes, unrouted));
         } else if (unauthorized.length) {
           context.report(where, `${intro}; GET ${listText(unauthorized)} on the proxy's admin port (${PROXY_ADMIN_PORT}) reach a route, but nothing there authorizes clients without mesh identity, as the kubelet is: the proxy's own ${plural(unauthorized)} get 403, so the pods never become ready`);
         }
@@ -103,12 +108,13 @@ export const probesOrScrapesDenied: Check = {
       for (const probe of workloadProbes(context.workspace, workload)) {
         if (!ports.includes(probe.port)) continue;
         const what = `GET ${probe.path} (${probe.type} probe of ${describeWorkload(workload)}, port ${probe.port})`;
+        const path = probe.path.split('?')[0]!;
         if (connectionLevel) {
-          failures.push({ what, kind: 'refused', routes: [] });
+          failures.push({ what, path, kind: 'refused', routes: [] });
           continue;
         }
         const outcome = probeOutcome(model, routes, authz.admitsUnauthenticated, probe.path);
-        if (!outcome.ok) failures.push({ what, kind: outcome.kind, routes: outcome.kind === 'unauthorized' ? outcome.routes : [] });
+        if (!outcome.ok) failures.push({ what, path, kind: outcome.kind, routes: outcome.kind === 'unauthorized' ? outcome.routes : [] });
       }
     }
     const unique = (list: Failure[]) => [...new Set(list.map((f) => f.what))];
@@ -117,9 +123,11 @@ export const probesOrScrapesDenied: Check = {
       context.report(where, `this Server makes the port ${protocol === 'TLS' ? 'TLS' : 'opaque'}, so Linkerd's default probe route does not apply, and nothing on it authorizes clients without mesh identity, as the kubelet is: ${listText(refused)} ${refused.length === 1 ? 'is' : 'are'} refused (add an AuthorizationPolicy for this Server with a NetworkAuthentication for the node network)`);
     }
     const intro = `HTTPRoutes are attached to this Server (${names(routes)}), so Linkerd no longer authorizes probes by default`;
-    const unrouted = unique(failures.filter((f) => f.kind === 'unrouted'));
+    const unroutedFailures = failures.filter((f) => f.kind === 'unrouted');
+    const unrouted = unique(unroutedFailures);
     if (unrouted.length) {
-      context.report(where, `${intro}, and no route takes the kubelet's ${listText(unrouted)}: ${unrouted.length === 1 ? 'the probe gets' : 'the probes get'} 404 (add a route for the probe ${unrouted.length === 1 ? 'path' : 'paths'} and authorize it without identity, from the node network)`);
+      context.report(where, `${intro}, and no route takes the kubelet's ${listText(unrouted)}: ${unrouted.length === 1 ? 'the probe gets' : 'the probes get'} 404 (add a route for the probe ${unrouted.length === 1 ? 'path' : 'paths'} and authorize it without identity, from the node network)`,
+        probeRouteFix(context, model, server, routes, [...new Set(unroutedFailures.map((f) => f.path))]));
     }
     const unauthorized = failures.filter((f) => f.kind === 'unauthorized');
     if (unauthorized.length) {
@@ -132,4 +140,46 @@ export const probesOrScrapesDenied: Check = {
 
 function plural(paths: string[]): string {
   return paths.length === 1 ? (paths[0] === '/live' ? 'liveness probe' : 'readiness probe') : 'liveness and readiness probes';
+}
+
+/**
+ * The route Linkerd would have added itself had no HTTPRoute been attached: GET on the probe
+ * paths (Exact, so any query), authorized without identity from everywhere (Linkerd's default
+ * `probeNetworks`), as three new documents at the end of the Server's file. Offered, not
+ * preferred: it admits clients without identity to those paths, and the networks are best
+ * narrowed to the nodes'.
+ */
+function probeRouteFix(context: CheckContext, model: LinkerdModel, server: LinkerdItem, routes: LinkerdItem[], paths: string[]): { fixes: Fix[] } | undefined {
+  if (context.file.format !== 'yaml' || !paths.length) return undefined;
+  const namespace = server.namespace;
+  const free = (kind: string, wanted: string) => {
+    let name = wanted;
+    for (let i = 2; model.find(namespace, kind, name); i++) name = `${wanted}-${i}`;
+    return name;
+  };
+  const routeName = free('HTTPRoute', `${server.name}-probes`);
+  const authnName = free('NetworkAuthentication', `${server.name}-probes`);
+  const policyName = free('AuthorizationPolicy', `${server.name}-probes`);
+  const meta = (name: string) => ({ name, namespace });
+  const apiVersion = str(routes[0]?.value['apiVersion']) ?? 'policy.linkerd.io/v1beta3';
+  const routeGroup = apiVersion.split('/')[0]!;
+  const documents = [
+    {
+      apiVersion, kind: 'HTTPRoute', metadata: meta(routeName),
+      spec: {
+        parentRefs: [{ group: 'policy.linkerd.io', kind: 'Server', name: server.name }],
+        rules: [{ matches: paths.map((path) => ({ path: { type: 'Exact', value: path }, method: 'GET' })) }],
+      },
+    },
+    { apiVersion: 'policy.linkerd.io/v1alpha1', kind: 'NetworkAuthentication', metadata: meta(authnName), spec: { networks: [{ cidr: '0.0.0.0/0' }, { cidr: '::/0' }] } },
+    {
+      apiVersion: 'policy.linkerd.io/v1alpha1', kind: 'AuthorizationPolicy', metadata: meta(policyName),
+      spec: {
+        targetRef: { group: routeGroup, kind: 'HTTPRoute', name: routeName },
+        requiredAuthenticationRefs: [{ group: 'policy.linkerd.io', kind: 'NetworkAuthentication', name: authnName }],
+      },
+    },
+  ];
+  const edit = appendDocuments(context.file, documents, 'kubelet probes: GET on the probe paths without identity, as Linkerd authorizes them when no route is attached (narrow the networks to your nodes\' where you can)');
+  return { fixes: [{ title: `Add HTTPRoute ${routeName} for the probe ${paths.length === 1 ? 'path' : 'paths'} ${listText(paths)}, authorized without identity`, edits: [edit] }] };
 }
