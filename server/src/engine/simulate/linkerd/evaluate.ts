@@ -638,7 +638,7 @@ export class LinkerdPolicies {
         steps.push(cv.verbose ? verboseStep(a, c, cv.ipText, cv.principal) : a.steps.matched);
         let cached = ib.connAllow.get(a);
         if (!cached) {
-          const reason = `allowed${a.audit ? ' (audit)' : ''}: ${a.label} authorizes the connection to ${ib.label}`;
+          const reason = `allowed${a.audit ? ' (audit)' : ''}: ${a.label} authorizes the connection to ${ib.server ? ib.label : 'the port (no Server selects it)'}`;
           cached = { reason, step: { text: reason, outcome: 'verdict', ...(a.at ? { at: a.at } : {}) } };
           ib.connAllow.set(a, cached);
         }
