@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
@@ -197,6 +197,13 @@ describe('.meshpolicy.yaml', () => {
     // a caller written as namespace/name presents the identity of the configured names
     assert.match(explain('linkerd:emoji/web -> emoji/api:8080 GET /'), /^ALLOW/);
     assert.match(explain(record.replace(inProd, 'web.emoji.serviceaccount.identity.linkerd.cluster.local')), /^DENY/);
+    // without the keys, the install's linkerd-config ConfigMap (kubectl get cm -n linkerd-system linkerd-config -o yaml) says the same
+    rmSync(join(root, '.meshpolicy.yaml'));
+    writeFileSync(join(root, 'linkerd-config.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: linkerd-config, namespace: linkerd-system}\ndata:\n  values: |\n    identityTrustDomain: prod.example\n    controllerReplicas: 1\n');
+    assert.match(explain(record), /^ALLOW/);
+    // and the file's keys win over it
+    writeFileSync(join(root, '.meshpolicy.yaml'), 'linkerd: {trustDomain: cluster.local, controlPlaneNamespace: linkerd}\n');
+    assert.match(explain(record), /^DENY/);
   });
 
   it('is found in the nearest folder above', () => {

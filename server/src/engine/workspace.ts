@@ -1,6 +1,7 @@
 import type { WorkspaceView } from './checks/check';
 import { defaultConfig, type ProjectConfig } from './config/projectConfig';
 import { withMeshConfig } from './istio/meshConfig';
+import { withLinkerdInstall } from './linkerd/install';
 import { emptyInventory, inventoryContribution, inventoryContributionKey, mergeInventory, type Inventory } from './inventory/inventory';
 import type { Recognition } from './recognize';
 import type { Resource } from './resource';
@@ -29,11 +30,12 @@ export class WorkspaceModel implements WorkspaceView {
     this.baseConfig = config;
   }
 
-  /** The configuration with the workspace's Istio mesh config filled in where `.meshpolicy.yaml`
-   * is silent (`istio/meshConfig.ts`); the same object while that stays equal. Set it to the
-   * configuration as read. */
+  /** The configuration with the workspace's Istio mesh config and Linkerd install filled in where
+   * `.meshpolicy.yaml` is silent (`istio/meshConfig.ts`, `linkerd/install.ts`); the same object
+   * while those stay equal. Set it to the configuration as read. */
   get config(): ProjectConfig {
-    return withMeshConfig(this.baseConfig, this.inventory);
+    const inventory = this.inventory;
+    return withLinkerdInstall(withMeshConfig(this.baseConfig, inventory), inventory);
   }
 
   set config(config: ProjectConfig) {

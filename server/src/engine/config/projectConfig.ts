@@ -55,6 +55,8 @@ export interface LinkerdSettings {
   trustDomain: string;
   /** The control plane's namespace, which identities name (`<sa>.<ns>.serviceaccount.identity.<it>.<trust domain>`), default `linkerd`. */
   controlPlaneNamespace: string;
+  /** Where the two came from when the workspace's `linkerd-config` gave them (`linkerd/install.ts`). */
+  install?: string;
 }
 
 export type IstioKey = 'rootNamespace' | 'trustDomain' | 'trustDomainAliases' | 'extensionProviders' | 'pathNormalization';
@@ -71,6 +73,8 @@ export interface ProjectConfig {
   istio: IstioSettings;
   /** The `istio:` keys the file sets: they win over the workspace's mesh config. */
   istioSet?: IstioKey[];
+  /** The `linkerd:` identity keys the file sets: they win over the workspace's `linkerd-config`. */
+  linkerdSet?: ('trustDomain' | 'controlPlaneNamespace')[];
   linkerd: LinkerdSettings;
   /** The Consul simulator's settings (`ConsulSimulatorOptions`), the default intention policy always set. */
   consul: ConsulSettings;
@@ -218,7 +222,10 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   for (const key of ['trustDomain', 'controlPlaneNamespace'] as const) {
     const v = linkerd[key];
     // (a DNS name: identities are `<sa>.<ns>.serviceaccount.identity.<control plane namespace>.<trust domain>`)
-    if (typeof v === 'string' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v) && (key === 'trustDomain' || !v.includes('.'))) config.linkerd[key] = v;
+    if (typeof v === 'string' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v) && (key === 'trustDomain' || !v.includes('.'))) {
+      config.linkerd[key] = v;
+      (config.linkerdSet ??= []).push(key);
+    }
     else if (v !== undefined && v !== null) report(`linkerd.${key} must be a ${key === 'trustDomain' ? 'DNS name' : 'namespace name'} (got ${typeName(v)}); "${config.linkerd[key]}" applies`, ['linkerd', key]);
   }
   // (a misspelt key would otherwise leave its default in force without a word)

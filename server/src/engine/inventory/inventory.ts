@@ -5,6 +5,7 @@ import { getEntry, toValue, type NodePath, type ObjectNode, type Span } from '..
 import { meshConfigOf, type MeshConfigInfo } from '../istio/meshConfig';
 import { isRecord } from '../plainValues';
 import { installedCrdOf, type InstalledCrd } from '../crds/installed';
+import { linkerdInstallOf, type LinkerdInstallInfo } from '../linkerd/install';
 
 /** Where an inventory object was declared, for messages and go-to. */
 export interface Declared {
@@ -124,12 +125,14 @@ export interface Inventory {
   meshConfigs?: MeshConfigInfo[];
   /** CustomResourceDefinitions (vendored, or the cluster's from a dump): what the API server accepts of each mesh kind. */
   crds?: InstalledCrd[];
+  /** Linkerd installs (their `linkerd-config` ConfigMaps): the identities' trust domain and control-plane namespace. */
+  linkerdInstalls?: LinkerdInstallInfo[];
   /** True when any Kubernetes object was found; checks that need an inventory stay quiet otherwise. */
   present: boolean;
 }
 
 export function emptyInventory(): Inventory {
-  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], gateways: [], serviceEntries: [], destinationRules: [], meshConfigs: [], crds: [], present: false };
+  return { namespaces: new Map(), serviceAccounts: [], workloads: [], services: [], gateways: [], serviceEntries: [], destinationRules: [], meshConfigs: [], crds: [], linkerdInstalls: [], present: false };
 }
 
 const POD_TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController']);
@@ -197,6 +200,7 @@ export function mergeInventory(inventory: Inventory, part: Inventory): void {
   if (part.destinationRules?.length) (inventory.destinationRules ??= []).push(...part.destinationRules);
   if (part.meshConfigs?.length) (inventory.meshConfigs ??= []).push(...part.meshConfigs);
   if (part.crds?.length) (inventory.crds ??= []).push(...part.crds);
+  if (part.linkerdInstalls?.length) (inventory.linkerdInstalls ??= []).push(...part.linkerdInstalls);
   inventory.present ||= part.present;
 }
 
@@ -223,7 +227,7 @@ export function rememberContribution(file: SourceFile, contribution: Inventory, 
 
 /** Whether an inventory holds anything: Kubernetes objects, or the gateways, ServiceEntries, DestinationRules, mesh configs and CRDs that do not make it `present`. */
 function contributes(inventory: Inventory): boolean {
-  return inventory.present || Boolean(inventory.gateways?.length) || Boolean(inventory.serviceEntries?.length) || Boolean(inventory.destinationRules?.length) || Boolean(inventory.meshConfigs?.length) || Boolean(inventory.crds?.length);
+  return inventory.present || Boolean(inventory.gateways?.length) || Boolean(inventory.serviceEntries?.length) || Boolean(inventory.destinationRules?.length) || Boolean(inventory.meshConfigs?.length) || Boolean(inventory.crds?.length) || Boolean(inventory.linkerdInstalls?.length);
 }
 
 export function buildInventory(files: SourceFile[]): Inventory {
@@ -297,6 +301,11 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
   if (kind === 'CustomResourceDefinition') {
     const crd = installedCrdOf(toValue(node) as Record<string, unknown>, { file: file.path, span: node.span });
     if (crd) (inventory.crds ??= []).push(crd);
+    return;
+  }
+  if (kind === 'ConfigMap' && scalar(metadata, 'name') === 'linkerd-config') {
+    const install = linkerdInstallOf(toValue(node) as Record<string, unknown>, file.path);
+    if (install) (inventory.linkerdInstalls ??= []).push(install);
     return;
   }
   if (kind === 'ConfigMap' || kind === 'IstioOperator') {
