@@ -165,7 +165,8 @@ function changeSite(change: AccessChange): SourceRef | undefined {
   return cell.rule ?? cell.policy;
 }
 
-const changeLevel = (change: AccessChange, failOnNew: boolean) => (change.direction === 'opened' ? (failOnNew ? 'error' : 'warning') : 'notice');
+/** As a GitHub workflow command names it. */
+const changeLevel = (change: AccessChange, failOnNew: boolean): 'error' | 'warning' | 'notice' => (change.direction === 'opened' ? (failOnNew ? 'error' : 'warning') : 'notice');
 const changeTitle = (change: AccessChange) => `Access ${change.direction === 'changed' ? 'decided otherwise' : change.direction}: ${change.caller === '-' ? '- (no identity)' : change.caller} → ${change.destination}`;
 const changeMessage = (change: AccessChange, ref: string) => `${MESH_NAME[change.mesh]}: ${change.before?.verdict ?? 'deny'} at ${ref}, ${change.after?.verdict ?? 'deny'} now: ${change.after ? cellWhy(change.after) : 'no longer in the map'}`;
 
@@ -203,7 +204,7 @@ const ACCESS_RULES: Record<AccessChange['direction'], SarifRule> = {
     help: { text: ACCESS_RULE_HELP },
   },
 };
-const SARIF_LEVELS: Record<string, string> = { error: 'error', warning: 'warning', notice: 'note' };
+const SARIF_LEVELS = { error: 'error', warning: 'warning', notice: 'note' } as const;
 
 /** The changes as SARIF 2.1.0 results on their sites (`changeSite`), for code scanning; a change with no site has no location. */
 function changesSarif(changes: readonly AccessChange[], ref: string, cwd: string, failOnNew: boolean): string {

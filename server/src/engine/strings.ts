@@ -15,3 +15,10 @@ export function sameStrings(a: readonly string[] | undefined, b: readonly string
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+const DNS_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+/** Whether `text` is a DNS name in lower case (dot-separated labels): a trust domain, and without dots a namespace. */
+export function isDnsName(text: string): boolean {
+  return DNS_NAME.test(text);
+}

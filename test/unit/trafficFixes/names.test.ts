@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { edgeFixes, trafficFixesAt, type TrafficFix } from '../../../server/src/engine/trafficFixes';
-import { availableName, freshName } from '../../../server/src/engine/trafficFixes/common';
+import { availableName } from '../../../server/src/engine/audit/generate/yaml';
+import { freshName } from '../../../server/src/engine/trafficFixes/common';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { apply, loadExample, loadInline, rangeAt } from './harness';
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Severity } from '../findings';
 import { readYaml } from '../source/yamlReader';
+import { isDnsName } from '../strings';
 import { toValue } from '../source/tree';
 import { describeFsError } from '../fsErrors';
 import { isRecord } from '../plainValues';
@@ -55,8 +56,6 @@ export interface LinkerdSettings {
   trustDomain: string;
   /** The control plane's namespace, which identities name (`<sa>.<ns>.serviceaccount.identity.<it>.<trust domain>`), default `linkerd`. */
   controlPlaneNamespace: string;
-  /** Where the two came from when the workspace's `linkerd-config` gave them (`linkerd/install.ts`). */
-  install?: string;
 }
 
 export type IstioKey = 'rootNamespace' | 'trustDomain' | 'trustDomainAliases' | 'extensionProviders' | 'pathNormalization';
@@ -222,7 +221,7 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
   for (const key of ['trustDomain', 'controlPlaneNamespace'] as const) {
     const v = linkerd[key];
     // (a DNS name: identities are `<sa>.<ns>.serviceaccount.identity.<control plane namespace>.<trust domain>`)
-    if (typeof v === 'string' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v) && (key === 'trustDomain' || !v.includes('.'))) {
+    if (typeof v === 'string' && isDnsName(v) && (key === 'trustDomain' || !v.includes('.'))) {
       config.linkerd[key] = v;
       (config.linkerdSet ??= []).push(key);
     }

@@ -60,6 +60,17 @@ export function displayedCalls(outcomes: readonly ShapeOutcome[], text: (outcome
   ).sort((a, b) => b.calls - a.calls);
 }
 
+/** How many distinct callers the rows' calls come from (`callerOf`: the identity, else the workload or address), and the busiest. */
+export function callersLine(rows: readonly DisplayedCall[]): string {
+  const callers = new Map<string, number>();
+  for (const row of rows) {
+    const caller = callerOf(row.outcome.shape.record);
+    callers.set(caller, (callers.get(caller) ?? 0) + row.calls);
+  }
+  const busiest = [...callers].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([caller]) => `\`${caller}\``);
+  return `From ${plural(callers.size, 'distinct caller')}${callers.size > 3 ? `, busiest ${busiest.join(', ')}` : `: ${busiest.join(', ')}`}.`;
+}
+
 /** A row's call as one line (`describeCall`, with `?… (N query strings)` for a row of several). */
 export function rowCall(row: DisplayedCall): string {
   return describeRowCall(row.outcome.shape.record, row.queries);

@@ -17,7 +17,7 @@ import { TrafficCodes, TRAFFIC_RULES } from './codes';
 import { outlineWithKeys, type FileOutline, type OutlineItem } from './outline';
 import { impactAt, impactLens, impactSentence, type BaselineComparison, type PolicyImpact } from '../baseline';
 import { keyLinesBetween, lowerBound, MovedKeys, PositionIndex, positionKey } from './decidedIndex';
-import { callsTable, count, displayedCalls, explainMarkdown, plural, rowCall, type DisplayedCall } from './render';
+import { callersLine, callsTable, count, displayedCalls, explainMarkdown, plural, rowCall, type DisplayedCall } from './render';
 import { valueFilter } from './valueFilter';
 import { AuthenticationIndex, isAuthnItem, type AuthenticationSummary, type AuthnLens } from './authnLens';
 
@@ -738,7 +738,7 @@ export class TrafficInsight {
     const dryRun = matched.length ? [] : this.dryRunHover(path, item);
     if (dryRun.length) lines.push(...dryRun);
     else if (matched.length || !authn) lines.push(matched.length ? lensTitle(counts) : 'It decides no observed call.', '');
-    if (matched.length && !dryRun.length) lines.push(callersLine(matched), '');
+    if (rows.length && !dryRun.length) lines.push(callersLine(rows), '');
     if (rows.length) lines.push(callsTable(rows.slice(0, HOVER_ROWS), { explainId: (o) => callId(indexOf.get(o)!) }), '');
     if (rows.length > HOVER_ROWS) lines.push(`…and ${plural(rows.length - HOVER_ROWS, 'more kind')} of call.`, '');
     const differing = attributedOtherwise(matched, 5);
@@ -789,7 +789,7 @@ export class TrafficInsight {
     const title = item.kind === 'rule' ? `${item.policyLabel} ${item.label}` : item.label;
     const rows = displayedCalls(matched);
     const out = [`# Observed calls decided by ${title}`, '', `${item.file}:${item.head.start.line + 1}`, '', matched.length ? `${lensTitle(tally(matched))}.` : 'It decides no observed call.', ''];
-    if (matched.length) out.push(callersLine(matched), '');
+    if (rows.length) out.push(callersLine(rows), '');
     if (rows.length) out.push(callsTable(rows.slice(0, limit), { samples: true, decidedBy: true }), '');
     if (rows.length > limit) out.push(`…and ${plural(rows.length - limit, 'more kind')} of call.`);
     const differing = attributedOtherwise(matched, limit);
@@ -1011,15 +1011,4 @@ function refusalCovers(refused: RefusedResource, item: OutlineItem, from: number
     return true;
   }
   return false;
-}
-
-/** How many distinct callers the calls come from (a caller as the call's description names it: identity, else workload or address). */
-function callersLine(outcomes: readonly ShapeOutcome[]): string {
-  const callers = new Map<string, number>();
-  for (const o of outcomes) {
-    const caller = describeCall(o.shape.record).split(' → ')[0]!;
-    callers.set(caller, (callers.get(caller) ?? 0) + o.shape.count);
-  }
-  const busiest = [...callers].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([caller]) => `\`${caller}\``);
-  return `From ${plural(callers.size, 'distinct caller')}${callers.size > 3 ? `, busiest ${busiest.join(', ')}` : `: ${busiest.join(', ')}`}.`;
 }

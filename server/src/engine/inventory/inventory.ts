@@ -304,7 +304,7 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
     return;
   }
   if (kind === 'ConfigMap' && scalar(metadata, 'name') === 'linkerd-config') {
-    const install = linkerdInstallOf(toValue(node) as Record<string, unknown>, file.path);
+    const install = linkerdInstallOf(toValue(node) as Record<string, unknown>);
     if (install) (inventory.linkerdInstalls ??= []).push(install);
     return;
   }

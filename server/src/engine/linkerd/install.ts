@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import type { ProjectConfig } from '../config/projectConfig';
 import type { Inventory } from '../inventory/inventory';
 import { isRecord } from '../plainValues';
+import { isDnsName } from '../strings';
 
 /**
  * What a Linkerd install says of its identities, from its `linkerd-config` ConfigMap (in the
@@ -12,14 +13,10 @@ export interface LinkerdInstallInfo {
   controlPlaneNamespace: string;
   /** Absent when `data.values` does not say (or is not YAML). */
   trustDomain?: string;
-  /** `ConfigMap linkerd/linkerd-config in <file>`. */
-  label: string;
 }
 
-const DNS_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
-
 /** The install a ConfigMap describes, when it is Linkerd's `linkerd-config`. */
-export function linkerdInstallOf(value: Record<string, unknown>, file: string): LinkerdInstallInfo | undefined {
+export function linkerdInstallOf(value: Record<string, unknown>): LinkerdInstallInfo | undefined {
   const metadata = isRecord(value['metadata']) ? value['metadata'] : {};
   if (metadata['name'] !== 'linkerd-config') return undefined;
   const namespace = typeof metadata['namespace'] === 'string' && metadata['namespace'] !== '' ? metadata['namespace'] : 'default';
@@ -30,12 +27,12 @@ export function linkerdInstallOf(value: Record<string, unknown>, file: string): 
       // (the chart's values: small, and its own document; a broken one says nothing)
       const values: unknown = parse(data['values'], { maxAliasCount: 10 });
       const domain = isRecord(values) ? values['identityTrustDomain'] : undefined;
-      if (typeof domain === 'string' && DNS_NAME.test(domain)) trustDomain = domain;
+      if (typeof domain === 'string' && isDnsName(domain)) trustDomain = domain;
     } catch {
       trustDomain = undefined;
     }
   }
-  return { controlPlaneNamespace: namespace, ...(trustDomain ? { trustDomain } : {}), label: `ConfigMap ${namespace}/linkerd-config in ${file}` };
+  return { controlPlaneNamespace: namespace, ...(trustDomain ? { trustDomain } : {}) };
 }
 
 const effective = new WeakMap<ProjectConfig, { inventory: Inventory; config: ProjectConfig }>();
@@ -59,7 +56,7 @@ export function withLinkerdInstall(base: ProjectConfig, inventory: Inventory): P
     ...(!set.has('trustDomain') && install.trustDomain ? { trustDomain: install.trustDomain } : {}),
   };
   const same = linkerd.controlPlaneNamespace === base.linkerd.controlPlaneNamespace && linkerd.trustDomain === base.linkerd.trustDomain;
-  const config = same ? base : { ...base, linkerd: { ...linkerd, install: install.label } };
+  const config = same ? base : { ...base, linkerd };
   effective.set(base, { inventory, config });
   return config;
 }

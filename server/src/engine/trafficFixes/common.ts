@@ -1,4 +1,4 @@
-import { dnsName } from '../audit/generate/yaml';
+import { kubernetesName, numberedName } from '../audit/generate/yaml';
 import type { WorkspaceView } from '../checks/check';
 import type { Engine } from '../engine';
 import type { Fix, Range } from '../findings';
@@ -169,21 +169,7 @@ export function newResource(context: Pick<FixContext, 'workspace' | 'offered'>, 
   const taken = new Set(context.workspace.resources.filter((r) => same(r.resource)).map((r) => r.resource.name));
   for (const offered of context.offered ?? []) if (same(offered)) taken.add(offered.name);
   const unnumbered = kubernetesName(wanted);
-  return { ...resource, name: numbered(unnumbered, taken), unnumbered };
-}
-
-/** `wanted` as a Kubernetes name, numbered from 2 until it is not in `taken`. */
-export function availableName(wanted: string, taken: ReadonlySet<string | undefined>): string {
-  return numbered(kubernetesName(wanted), taken);
-}
-
-function kubernetesName(wanted: string): string {
-  return dnsName(wanted).slice(0, 50).replace(/-+$/, '');
-}
-
-function numbered(base: string, taken: ReadonlySet<string | undefined>): string {
-  if (!taken.has(base)) return base;
-  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+  return { ...resource, name: numberedName(unnumbered, taken), unnumbered };
 }
 
 /**

@@ -56,3 +56,19 @@ export function dnsName(...parts: (string | number)[]): string {
   const name = parts.join('-').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
   return (name.length > 63 ? name.slice(0, 63).replace(/-$/, '') : name) || 'generated';
 }
+
+/** `wanted` as a Kubernetes name, short enough to number (`-2`, `-3`…). */
+export function kubernetesName(wanted: string): string {
+  return dnsName(wanted).slice(0, 50).replace(/-+$/, '');
+}
+
+/** `base`, numbered from 2 until it is not in `taken`. */
+export function numberedName(base: string, taken: ReadonlySet<string | undefined>): string {
+  if (!taken.has(base)) return base;
+  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+}
+
+/** `wanted` as a Kubernetes name, numbered from 2 until it is not in `taken`. */
+export function availableName(wanted: string, taken: ReadonlySet<string | undefined>): string {
+  return numberedName(kubernetesName(wanted), taken);
+}

@@ -1,5 +1,5 @@
 import type { Check } from '../check';
-import { describeSource, key, modelOf, type PermissionModel } from './model';
+import { describeSource, key, matchesEverything, modelOf } from './model';
 
 /**
  * A source whose permissions are all `allow` while the default intention policy is allow. Per
@@ -28,7 +28,7 @@ export const allowOnlyPermissions: Check = {
       const lastDeny = permissions.map((p) => p.action).lastIndexOf('deny');
       const trailing = permissions.slice(lastDeny + 1).filter((p) => p.action === 'allow');
       // (a trailing allow of every request says in so many words that the rest is allowed)
-      if (!trailing.length || trailing.some(allowsEverything)) continue;
+      if (!trailing.length || trailing.some((p) => !p.hasJwt && (!p.http || matchesEverything(p.http)))) continue;
       const who = JSON.stringify(describeSource(model, source));
       const wildcard = model.sources.some((s) => s !== source && s.name === '*' && s.action === 'deny' && !s.permissions?.length) ? ' (not the "*" deny source of this entry)' : '';
       if (lastDeny < 0) {
@@ -43,11 +43,3 @@ export const allowOnlyPermissions: Check = {
     }
   },
 };
-
-/** A permission that matches every request: no method, header or token condition, and no path but `PathPrefix "/"`. */
-function allowsEverything(permission: PermissionModel): boolean {
-  const http = permission.http;
-  if (permission.hasJwt) return false;
-  if (!http) return true;
-  return http.pathExact === undefined && http.pathRegex === undefined && (http.pathPrefix === undefined || http.pathPrefix === '/') && !http.methods?.length && !http.headers.length;
-}

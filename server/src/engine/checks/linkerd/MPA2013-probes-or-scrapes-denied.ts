@@ -1,6 +1,7 @@
 import type { Check, CheckContext } from '../check';
 import type { Fix } from '../../findings';
 import { appendDocuments } from '../../trafficFixes/layout';
+import { availableName } from '../../audit/generate/yaml';
 import { isRec, listText, quote, someText, str } from './lib/common';
 import { linkerdModel, policyAdmitsUnauthenticated, routePolicies, routesOf, selectedWorkloads, serverAuthorizations, spec, type LinkerdItem, type LinkerdModel } from './lib/model';
 import { PROXY_ADMIN_PORT, PROXY_PROBE_PATHS, describeWorkload, injectionDisabled, selectedPorts, workloadPorts, workloadProbes } from './lib/probes';
@@ -152,11 +153,7 @@ function plural(paths: string[]): string {
 function probeRouteFix(context: CheckContext, model: LinkerdModel, server: LinkerdItem, routes: LinkerdItem[], paths: string[]): { fixes: Fix[] } | undefined {
   if (context.file.format !== 'yaml' || !paths.length) return undefined;
   const namespace = server.namespace;
-  const free = (kind: string, wanted: string) => {
-    let name = wanted;
-    for (let i = 2; model.find(namespace, kind, name); i++) name = `${wanted}-${i}`;
-    return name;
-  };
+  const free = (kind: string, wanted: string) => availableName(wanted, new Set(model.named(namespace, kind).map((item) => item.name)));
   const routeName = free('HTTPRoute', `${server.name}-probes`);
   const authnName = free('NetworkAuthentication', `${server.name}-probes`);
   const policyName = free('AuthorizationPolicy', `${server.name}-probes`);

@@ -8,6 +8,7 @@ import { resourceValue } from '../../resourceValue';
 import { admissionRefusals } from '../../checks/admission';
 import { movingRefs, type CompiledForms } from '../compiledForms';
 import { installedCrdDrops } from '../../crds/stored';
+import { linkerdServiceAccountIdentity, type LinkerdIdentityNames } from '../../traffic/ingest/identity';
 
 /**
  * The Linkerd policy resources of a workspace, read once into the shapes the policy controller
@@ -163,14 +164,9 @@ export function newIdentitySet(): IdentitySet {
   return { exact: new Set(), suffixes: [], text: [] };
 }
 
-export interface ClusterIdentity {
-  controlPlaneNamespace: string;
-  trustDomain: string;
-}
+export type ClusterIdentity = LinkerdIdentityNames;
 
-export function serviceAccountIdentity(c: ClusterIdentity, namespace: string, name: string): string {
-  return `${name}.${namespace}.serviceaccount.identity.${c.controlPlaneNamespace}.${c.trustDomain}`;
-}
+export const serviceAccountIdentity = linkerdServiceAccountIdentity;
 
 export function namespaceIdentity(c: ClusterIdentity, namespace: string): string {
   return `*.${namespace}.serviceaccount.identity.${c.controlPlaneNamespace}.${c.trustDomain}`;

@@ -37,13 +37,18 @@ export interface LinkerdIdentityNames {
 
 const LINKERD_DEFAULT_NAMES: LinkerdIdentityNames = { trustDomain: 'cluster.local', controlPlaneNamespace: 'linkerd' };
 
+/** The Linkerd identity of a service account. */
+export function linkerdServiceAccountIdentity(names: LinkerdIdentityNames, namespace: string, serviceAccount: string): string {
+  return `${serviceAccount}.${namespace}.serviceaccount.identity.${names.controlPlaneNamespace}.${names.trustDomain}`;
+}
+
 /** The principal a meshed workload presents, in the mesh's own form (Istio's trust domain,
  * Linkerd's identity names); undefined for Consul, whose SPIFFE IDs carry a trust domain and
  * datacenter that the inventory does not know. */
 export function principalFor(mesh: Mesh, namespace: string, serviceAccount: string, trustDomain: string, linkerd: LinkerdIdentityNames = LINKERD_DEFAULT_NAMES): string | undefined {
   switch (mesh) {
     case 'istio': return `${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
-    case 'linkerd': return `${serviceAccount}.${namespace}.serviceaccount.identity.${linkerd.controlPlaneNamespace}.${linkerd.trustDomain}`;
+    case 'linkerd': return linkerdServiceAccountIdentity(linkerd, namespace, serviceAccount);
     default: return undefined;
   }
 }
