@@ -191,6 +191,29 @@ describe('incremental lint', () => {
     assert.ok(after.some((f) => f.code === 'MPA1016') && !before.some((f) => f.code === 'MPA1016' && f.message.includes('app=cart')), 'the relabelled pods change the findings');
   });
 
+  it('istio: a DENY policy edited in another file reaches the ALLOW rules it overrides (MPA1040)', () => {
+    const dir = join(EXAMPLES, 'istio');
+    const policies = join(dir, 'security', 'authorization-policies.yaml');
+    const lockdown = join(dir, 'security', 'lockdown.yaml');
+    const others = new Map<string, string>();
+    for (const path of collectPolicyFiles([dir]).files) if (path !== policies && !path.includes('helm')) others.set(path, readFileSync(path, 'utf8'));
+    const text = readFileSync(policies, 'utf8');
+    const editor = new Editor(dir, others);
+    const overridden = (findings: Finding[]) => findings.filter((f) => f.code === 'MPA1040');
+    assert.deepEqual(overridden(editor.lint(policies, text)), []);
+    const denyAll = (action: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: lockdown\n  namespace: shop\nspec:\n  action: ${action}\n  rules:\n  - {}\n`;
+    for (const [action, expectFindings] of [['DENY', true], ['AUDIT', false], ['DENY', true]] as const) {
+      const lockdownText = denyAll(action);
+      editor.workspace.update(editor.engine.prepare(editor.engine.read(lockdown, lockdownText)));
+      others.set(lockdown, lockdownText);
+      const after = editor.lint(policies, text);
+      assert.deepEqual(after, freshLint(dir, others, policies, text), action);
+      const found = overridden(after);
+      assert.equal(found.length > 0, expectFindings, `${action}: ${found.map((f) => f.message).join('\n')}`);
+      for (const f of found) assert.equal(f.related?.[0]?.file, lockdown);
+    }
+  });
+
   it('linkerd: a probe edited in a manifest (which the inventory does not keep) reaches the Server that covers it', () => {
     const dir = join(EXAMPLES, 'linkerd');
     const servers = join(dir, 'policy', 'servers.yaml');

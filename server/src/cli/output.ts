@@ -11,7 +11,10 @@ export function formatText(findings: Finding[], cwd: string): string {
 }
 
 export function formatJson(findings: Finding[], cwd: string): string {
-  return JSON.stringify(findings.map((f) => ({ file: relative(cwd, f.file) || f.file, range: f.range, severity: f.severity, code: f.code, message: f.message })), null, 2);
+  return JSON.stringify(findings.map((f) => ({
+    file: relative(cwd, f.file) || f.file, range: f.range, severity: f.severity, code: f.code, message: f.message,
+    ...(f.related?.length ? { related: f.related.map((r) => ({ file: relative(cwd, r.file) || r.file, range: r.range, message: r.message })) } : {}),
+  })), null, 2);
 }
 
 const SARIF_LEVEL: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'note', hint: 'note' };

@@ -1,4 +1,4 @@
-import { ALL_CHECKS } from './checks/registry';
+import { allChecks } from './checks/registry';
 import { CODE_INFO } from './codes';
 import type { Severity } from './findings';
 import { TRAFFIC_RULES } from './insight/codes';
@@ -14,7 +14,7 @@ export interface RuleInfo {
 
 export const ALL_RULES: readonly RuleInfo[] = [
   ...CODE_INFO.map((info) => ({ code: info.code, title: info.title, mesh: 'all' as const, defaultSeverity: 'error' as const })),
-  ...ALL_CHECKS.map((check) => ({ code: check.code, title: check.title, mesh: check.mesh, defaultSeverity: check.defaultSeverity, ...(check.upstream ? { upstream: check.upstream } : {}) })),
+  ...allChecks().map((check) => ({ code: check.code, title: check.title, mesh: check.mesh, defaultSeverity: check.defaultSeverity, ...(check.upstream ? { upstream: check.upstream } : {}) })),
   ...TRAFFIC_RULES.map((rule) => ({ code: rule.code, title: rule.title, mesh: 'all' as const, defaultSeverity: rule.defaultSeverity })),
 ];
 

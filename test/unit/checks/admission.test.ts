@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { admissionRefusalCodes, admissionRefusals } from '../../../server/src/engine/checks/admission';
 import { runChecks, runChecksTracked } from '../../../server/src/engine/checks/runChecks';
-import { ALL_CHECKS } from '../../../server/src/engine/checks/registry';
+import { allChecks } from '../../../server/src/engine/checks/registry';
 import { Engine } from '../../../server/src/engine/engine';
 import { WorkspaceModel } from '../../../server/src/engine/workspace';
 
@@ -37,7 +37,7 @@ describe('admission refusals: the lint checks the webhook refuses for', () => {
     const workspace = new WorkspaceModel();
     workspace.update(engine.prepare(file));
     const codes = new Set(admissionRefusalCodes());
-    const lint = runChecks(file, resource!, workspace, ALL_CHECKS).filter((f) => codes.has(f.code));
+    const lint = runChecks(file, resource!, workspace, allChecks()).filter((f) => codes.has(f.code));
     assert.ok(lint.some((f) => f.severity === 'warning'), 'from: [] is a warning (the webhook cannot tell it from no from)');
     const refusals = admissionRefusals(file, resource!);
     assert.deepEqual(refusals, lint.filter((f) => f.severity === 'error').map((f) => f.message));
@@ -49,7 +49,7 @@ describe('admission refusals: the lint checks the webhook refuses for', () => {
     const [resource] = engine.prepare(file).recognition.resources;
     const workspace = new WorkspaceModel();
     workspace.update(engine.prepare(file));
-    const marked = ALL_CHECKS.filter((c) => c.admissionRefusal);
+    const marked = allChecks().filter((c) => c.admissionRefusal);
     for (const tracked of runChecksTracked(file, resource!, workspace, undefined, marked)) {
       assert.equal(tracked.readsWorkspace, false, `${tracked.check.code} reads the workspace`);
     }

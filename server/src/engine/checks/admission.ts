@@ -2,7 +2,7 @@ import type { Finding } from '../findings';
 import type { Resource } from '../resource';
 import type { SourceFile } from '../source/sourceFile';
 import type { Check, WorkspaceView } from './check';
-import { ALL_CHECKS } from './registry';
+import { allChecks } from './registry';
 import { runChecks } from './runChecks';
 import { resourceValue } from '../resourceValue';
 import { sharedRegistry } from '../schema/registry';
@@ -16,7 +16,7 @@ import { installedCrdRefusals } from '../crds/stored';
 let refusalChecks: readonly Check[] | undefined;
 
 function admissionChecks(): readonly Check[] {
-  return (refusalChecks ??= ALL_CHECKS.filter((check) => check.admissionRefusal === true));
+  return (refusalChecks ??= allChecks().filter((check) => check.admissionRefusal === true));
 }
 
 const refuse = (): never => {
@@ -41,13 +41,15 @@ const NO_WORKSPACE: WorkspaceView = {
  * whose decoder this does not model), the errors of its schema
  * that the API server enforces (`schemaRefusals`: the CRD's structure and CEL rules, unknown
  * fields aside), which would otherwise repeat the same problems in other words. The one list of
- * what the mesh refuses, which the lint reports and the simulators leave out.
+ * what the mesh refuses, which the lint reports and the simulators leave out. `schema: false`
+ * leaves the schema out (the object is checked as written, unknown fields included), for a check
+ * that must not validate resources again on each edit (the lint reports the schema's errors anyway).
  */
-export function admissionRefusals(file: SourceFile, resource: Resource, known: readonly string[] = []): string[] {
+export function admissionRefusals(file: SourceFile, resource: Resource, known: readonly string[] = [], options: { schema?: false } = {}): string[] {
   const written = resourceValue(resource);
   const kubernetes = resource.entry.kind !== undefined;
   // The webhooks see the object as stored: a Kubernetes resource without its unknown fields.
-  const stored = kubernetes ? storedValue(resource, sharedRegistry(), written) : { value: written, dropped: [] };
+  const stored = kubernetes && options.schema !== false ? storedValue(resource, sharedRegistry(), written) : { value: written, dropped: [] };
   const refusals = errorsOf(runChecks(file, resource, NO_WORKSPACE, admissionChecks(), stored.value));
   if (stored.dropped.length > 0) {
     // A refusal that only the dropping causes (a `source` whose one field is misspelt is empty) says so.
@@ -57,7 +59,7 @@ export function admissionRefusals(file: SourceFile, resource: Resource, known: r
   }
   // The workspace's CRD refused it (`crds/stored.ts`): the API server's refusal comes first.
   const byCrd = installedCrdRefusals(resource);
-  if (known.length === 0 && refusals.length === 0 && byCrd.length === 0 && kubernetes) refusals.push(...schemaRefusals(file, resource, sharedRegistry(), stored.value));
+  if (options.schema !== false && known.length === 0 && refusals.length === 0 && byCrd.length === 0 && kubernetes) refusals.push(...schemaRefusals(file, resource, sharedRegistry(), stored.value));
   return byCrd.length ? [...byCrd, ...refusals] : refusals;
 }
 

@@ -1,5 +1,5 @@
 import type { ProjectConfig } from '../config/projectConfig';
-import type { Fix, Severity } from '../findings';
+import type { Fix, RelatedLocation, Severity } from '../findings';
 import type { Inventory } from '../inventory/inventory';
 import type { Mesh } from '../meshes';
 import type { Resource } from '../resource';
@@ -51,7 +51,7 @@ export interface CheckContext {
   /** `defer`: the finding says again, in other words, what another error may already say at the
    * same place (an installed CRD refusing a value the mesh's webhook refuses too); the lint leaves
    * it out where another error of the resource starts at the same position. */
-  report(where: Where, message: string, options?: { fixes?: Fix[]; severity?: Severity; defer?: true }): void;
+  report(where: Where, message: string, options?: { fixes?: Fix[]; severity?: Severity; defer?: true; related?: RelatedLocation[] }): void;
 }
 
 /** One semantic check: a module with a stable code, docs at docs/rules/<code>.md, and a table test. */

@@ -4,11 +4,11 @@ import type { SourceFile } from '../source/sourceFile';
 import { locate } from '../source/tree';
 import type { Check, CheckContext, WorkspaceFact, WorkspaceView } from './check';
 import { factValue } from './facts';
-import { ALL_CHECKS } from './registry';
+import { allChecks } from './registry';
 import { resourceValue } from '../resourceValue';
 
 /** Runs every applicable check on one resource. A check that throws is reported, not fatal. */
-export function runChecks(file: SourceFile, resource: Resource, workspace: WorkspaceView, checks: readonly Check[] = ALL_CHECKS, value = resourceValue(resource)): Finding[] {
+export function runChecks(file: SourceFile, resource: Resource, workspace: WorkspaceView, checks: readonly Check[] = allChecks(), value = resourceValue(resource)): Finding[] {
   const findings: Finding[] = [];
   for (const check of checks) runCheck(check, file, resource, value, workspace, findings);
   return findings;
@@ -33,7 +33,7 @@ export interface TrackedCheck {
 
 /** `runChecks`, telling for each applicable check (in the same order) whether it looked at the
  * workspace, so that a caller keeping results per resource text re-runs only those. */
-export function runChecksTracked(file: SourceFile, resource: Resource, workspace: WorkspaceView, value = resourceValue(resource), checks: readonly Check[] = ALL_CHECKS): TrackedCheck[] {
+export function runChecksTracked(file: SourceFile, resource: Resource, workspace: WorkspaceView, value = resourceValue(resource), checks: readonly Check[] = allChecks()): TrackedCheck[] {
   const result: TrackedCheck[] = [];
   let files = false;
   let inventory: WorkspaceView['inventory'] | undefined;
@@ -97,7 +97,7 @@ function runCheck(check: Check, file: SourceFile, resource: Resource, value: Rec
       }
       const finding: Finding = {
         file: file.path, range: file.lines.range(span), severity: options?.severity ?? check.defaultSeverity, code: check.code, message,
-        documentIndex: resource.documentIndex, ...(options?.fixes?.length ? { fixes: options.fixes } : {}),
+        documentIndex: resource.documentIndex, ...(options?.fixes?.length ? { fixes: options.fixes } : {}), ...(options?.related?.length ? { related: options.related } : {}),
       };
       if (options?.defer) deferringFindings.add(finding);
       findings.push(finding);

@@ -32,6 +32,7 @@ import { peerAuthenticationConflictCheck } from './MPA1022-peer-authentication-c
 import { splitRuleCheck } from './MPA1023-split-rule';
 import { mixedHttpTcpCheck } from './MPA1024-mixed-http-tcp';
 import { redundantRuleCheck } from './MPA1025-redundant-rule';
+import { allowOverriddenByDenyCheck } from './MPA1040-allow-overridden-by-deny';
 import { gatewaySelectorCheck } from './MPA1026-gateway-selector';
 import { emptyAllowRulesCheck } from './MPA1027-empty-allow-rules';
 import { literalWildcardCheck } from './MPA1028-literal-wildcard';
@@ -82,4 +83,5 @@ export const ISTIO_CHECKS: Check[] = [
   unknownTrustDomainCheck,
   istioNegativeCondition,
   istioInstalledCrd,
+  allowOverriddenByDenyCheck,
 ];

@@ -1,6 +1,6 @@
 import type { Inventory, WorkloadInfo } from '../../inventory/inventory';
 import { mtlsModeOf } from '../../istio/peerAuthentication';
-import { isWaypointGateway } from '../../istio/ambient';
+import { isAmbient, isWaypointGateway } from '../../istio/ambient';
 import type { Resource } from '../../resource';
 import type { SourceFile } from '../../source/sourceFile';
 import type { WorkspaceView } from '../check';
@@ -132,3 +132,19 @@ export function labelsText(labels: Record<string, string>): string {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
 }
 
+
+/** Namespaces where ztunnel may enforce selector policies: ambient namespaces, and those with an ambient pod. */
+const ambientNamespaces = memo((inventory: Inventory): Set<string> => {
+  const namespaces = new Set<string>();
+  for (const [name, ns] of inventory.namespaces) if (isAmbient(undefined, ns.labels)) namespaces.add(name);
+  for (const w of inventory.workloads) if (isAmbient(w.labels, inventory.namespaces.get(w.namespace)?.labels)) namespaces.add(w.namespace);
+  return namespaces;
+});
+
+/** Whether ztunnel, L4 only, may enforce a selector (or namespace-wide) policy of the namespace:
+ * the inventory shows ambient workloads there, or anywhere for the root namespace. */
+export function mayRunAtZtunnel(inventory: Inventory, namespace: string, rootNamespace: string): boolean {
+  if (!inventory.present) return false;
+  const ambient = ambientNamespaces(inventory);
+  return namespace === rootNamespace ? ambient.size > 0 : ambient.has(namespace);
+}

@@ -88,3 +88,13 @@ export function readAttachable(file: SourceFile, resource: Resource, order: numb
   return { name, namespace, selector, targetRefs, ref: policyRef(file, resource, label), label, order, created, spec, metadata, problems };
 }
 
+
+/** Go's `strconv.ParseBool` true values, as istiod reads `istio.io/dry-run`. */
+const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+
+/** Whether the metadata's `istio.io/dry-run` annotation says true (it applies to ALLOW and DENY only). */
+export function dryRunAnnotated(metadata: Record<string, unknown>): boolean {
+  const annotations = isRecord(metadata['annotations']) ? metadata['annotations'] : {};
+  const value = annotations['istio.io/dry-run'];
+  return value !== undefined && value !== null && TRUE.has(String(value));
+}

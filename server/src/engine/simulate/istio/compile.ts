@@ -8,7 +8,7 @@ import { firstLineRange as firstLine } from '../sourceRefs';
 import { ENVOY_REFUSES, compileOperation, compileSource, compileWhen, type CompileContext, type Field } from './fields';
 import { isRecord } from '../../plainValues';
 import { admissionRefusals } from '../../checks/admission';
-import { readAttachable, type Attachable } from './attachable';
+import { dryRunAnnotated, readAttachable, type Attachable } from './attachable';
 import { installedCrdDrops } from '../../crds/stored';
 
 export type { Attachable, TargetRef } from './attachable';
@@ -122,8 +122,6 @@ function serviceAccountsWithPrincipals(spec: Record<string, unknown>): string[] 
 }
 
 const ACTIONS = new Set<Action>(['ALLOW', 'DENY', 'AUDIT', 'CUSTOM']);
-const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
-
 /** Compiles an AuthorizationPolicy into per-chain rule matchers (spec §1.3, §1.4, §1.7). */
 export function compileAuthorizationPolicy(file: SourceFile, resource: Resource, order: number, trustDomains: readonly string[]): CompiledPolicy {
   const b = readAttachable(file, resource, order);
@@ -137,9 +135,7 @@ export function compileAuthorizationPolicy(file: SourceFile, resource: Resource,
   // What the lint's admission checks report (the dry-run annotation on AUDIT or CUSTOM, a DENY
   // without rules, CUSTOM without provider, bad values ...: spec §1.9.2).
   problems.push(...admissionRefusals(file, resource, problems));
-  const annotations = isRecord(metadata['annotations']) ? metadata['annotations'] : {};
-  const dryRunValue = annotations['istio.io/dry-run'];
-  const dryRun = (action === 'ALLOW' || action === 'DENY') && dryRunValue !== undefined && dryRunValue !== null && TRUE.has(String(dryRunValue));
+  const dryRun = (action === 'ALLOW' || action === 'DENY') && dryRunAnnotated(metadata);
   let provider: string | undefined;
   if (action === 'CUSTOM') {
     const p = spec['provider'];
