@@ -84,6 +84,10 @@ describe('.meshpolicy.yaml', () => {
       ['linkerd: {trustDomain: "Prod Example", controlPlaneNamespace: linkerd.system}', ['linkerd.trustDomain must be a DNS name (got "Prod Example"); "cluster.local" applies', 'linkerd.controlPlaneNamespace must be a namespace name (got "linkerd.system"); "linkerd" applies']],
       ['istio: {customProviderVerdicts: [opa]}', ['istio.customProviderVerdicts must be a mapping of provider names to allow or deny']],
       ['rules: {MPA9999: error, MPA0104: warning}', ['rules.MPA9999 is not a rule code (docs/rules/README.md lists them)']],
+      ['readers: {maxLine: 5, workers: 2}', ['unknown key "readers.maxLine"; it is not read (known: format, envoyFormat, mesh, maxLines, workers, files, overrides)']],
+      ['readers: {mesh: kuma, maxLines: -1}', ['readers.mesh must be one of istio, linkerd, consul (got "kuma"); the format decides the mesh', 'readers.maxLines must be a positive whole number of lines (got -1); no line limit is applied']],
+      ['readers: {files: {"gw/*.log": {format: envoy-txt, workers: 2}}}', ['unknown key "readers.files["gw/*.log"].workers"; it is not read (known: format, envoyFormat, mesh)', 'readers.files["gw/*.log"].format must be one of envoy-text, envoy-json, linkerd-apache, linkerd-json, consul-envoy-json, ztunnel, access-record, loki-api, otlp-json (got "envoy-txt")']],
+      ['readers: {overrides: [{files: "*.log", fromat: envoy-json}]}', ['unknown key "readers.overrides[0].fromat"; it is not read (known: files, format, envoyFormat, mesh)']],
     ];
     for (const [text, problems] of cases) {
       const config = parseConfig(`${text}\n`, defaultConfig('/ws'));
@@ -282,6 +286,8 @@ describe('.meshpolicy.yaml problems as findings (MPA0004), at their key', () => 
     ['globs that are not a list', 'traffic: logs/*.log\n', ['1:1 warning MPA0004 traffic must be a list of globs']],
     ['a rule code that does not exist', 'rules:\n  MPA0104: warning\n  MPA1201: warning\n', ['3:3 warning MPA0004 rules.MPA1201 is not a rule code (docs/rules/README.md lists them)']],
     ['an unknown Consul key', 'consul:\n  defaultIntentionPolcy: deny\n', ['2:3 warning MPA0004 unknown key "consul.defaultIntentionPolcy"']],
+    ['a misspelt reader key', 'readers:\n  workrs: 2\n', ['2:3 warning MPA0004 unknown key "readers.workrs"; it is not read (known: format, envoyFormat, mesh, maxLines, workers, files, overrides)']],
+    ['a reader value the readers refuse', 'readers:\n  files:\n    "gw/*.log":\n      envoyFormat: "%BAD"\n', ['4:7 warning MPA0004 readers.files["gw/*.log"].envoyFormat: unterminated command operator at column 1 of the Envoy format string; the files it applies to in that format are not read (every line skipped with this reason)']],
     ['a ClickHouse password in the file', 'clickhouse:\n  url: http://127.0.0.1:8123\n  table: logs\n  password: s3cret\n', ['4:3 warning MPA0004 clickhouse.password is not read from the file: put the password in an environment variable and name it in passwordEnv']],
     ['a list at the top level', '- traffic\n', ['1:1 warning MPA0004 expected a mapping at the top level']],
     // keys under a name the file chooses, and fields of a column map: the deepest key named

@@ -34,12 +34,12 @@ Commands:
   simulate --policies <paths> --traffic <paths>
                                Decide every observed call with the policies, as each mesh would,
                                and compare with what was observed (mesh-policy simulate --help).
-  explain --policies <paths> --call '<access record JSON>'
+  explain --policies <paths> --call '<access record JSON or short form>'
                                Walk through the decision for one call.
   test <test files...> [--policies <paths>]
                                Check the verdicts that policy test files expect for the calls
                                they write (mesh-policy test --help; docs/policy-tests.md).
-  report --traffic <paths> [--policies <paths>] [--format html|md|json]
+  report --traffic <paths> [--policies <paths>] [--format html|md|json|csv]
                                The audit of the observed traffic (mesh-policy report --help).
   generate --mesh istio|linkerd|consul --traffic <paths>
                                Least-privilege policies from the observed allowed calls.

@@ -8,7 +8,7 @@ import { authenticationSummaries, isAuthenticationLabel, refusedText, type Authe
 import { auditTallies, observedDifference, Simulation, simulateShapes, type RefusedResource, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import { compareFindings, type Finding } from '../engine/findings';
-import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
+import { ingestTraffic, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
 import { FileTrafficSource } from '../engine/traffic/sources';
 import { decideWrittenCall, parseWrittenCall, SHORT_CALL_FORM } from '../engine/traffic/writtenCall';
 import { redactorFor, type Redactor } from '../engine/traffic/redact';
@@ -185,7 +185,6 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     if (typeof loaded === 'number') return loaded;
     const trafficPaths = parsed.traffic.map((p) => resolve(io.cwd, p));
     if (reportMissing(trafficPaths, io)) return 2;
-    for (const problem of readerSettingProblems(loaded.workspace.config)) io.stderr(`mesh-policy: ${problem}`);
     const source = parsed.source === 'clickhouse' ? clickhouseSource(loaded.workspace.config) : new FileTrafficSource(trafficPaths, {
       ...(parsed.format === 'jsonl' ? { workers: 1 } : {}),
       ...(workerEntry ? { workerEntry } : {}),
@@ -252,7 +251,6 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
 export async function readTraffic(paths: string[], workspace: WorkspaceModel, io: CliIo, options: IngestOptions = {}): Promise<TrafficModel | number> {
   const trafficPaths = paths.map((p) => resolve(io.cwd, p));
   if (reportMissing(trafficPaths, io)) return 2;
-  for (const problem of readerSettingProblems(workspace.config)) io.stderr(`mesh-policy: ${problem}`);
   const model = await ingestTraffic(trafficPaths, { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), ...options });
   for (const problem of readProblems(model, trafficPaths, workspace.config, io.cwd)) io.stderr(`mesh-policy: ${problem}`);
   return model;
@@ -299,7 +297,9 @@ export function where(ref: SourceRef | undefined, rel: (p: string) => string): s
 }
 
 export function explainText(decision: Decision, rel: (p: string) => string, difference?: string, dryRunDifference?: string): string {
-  const out = [`${decision.verdict.toUpperCase()} (${decision.mesh}): ${decision.reason}`];
+  const meshUnknown = decision.missing?.includes('mesh') === true;
+  const out = [`${decision.verdict.toUpperCase()}${meshUnknown ? '' : ` (${decision.mesh})`}: ${decision.reason}`];
+  if (meshUnknown) out.push('say which mesh: start the short form with istio:, linkerd: or consul:, or give "mesh" in the access record');
   if (difference) out.push(`the log disagrees: ${difference}`);
   if (dryRunDifference) out.push(`the log's dry-run results disagree: ${dryRunDifference}`);
   if (decision.status) out.push(`status ${decision.status}`);

@@ -5,7 +5,7 @@ import { DEFAULT_TRAFFIC_GLOBS, findConfig, loadConfig, type ProjectConfig } fro
 import { emptyInventory } from '../engine/inventory/inventory';
 import { loadInventory } from '../engine/inventory/loadInventory';
 import type { AccessRecord } from '../engine/traffic/accessRecord';
-import { readerSettingProblems, runIngestWorker, type IngestProgress, type IngestStats, type ResolutionMethod, type TrafficModel, type TrafficShape } from '../engine/traffic/ingest';
+import { runIngestWorker, type IngestProgress, type IngestStats, type ResolutionMethod, type TrafficModel, type TrafficShape } from '../engine/traffic/ingest';
 import { ClickHouseTrafficSource, FileTrafficSource, TrafficSourceError, type TrafficSource } from '../engine/traffic/sources';
 import { redactorFor } from '../engine/traffic/redact';
 import { commandFailure, reportMissing, UsageError } from './errors';
@@ -177,7 +177,7 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   if (configFile) configFile = resolve(io.cwd, configFile);
   if (reportMissing(paths, io) || (configFile && reportMissing([configFile], io, 'config'))) return 2;
   const config = configFile ? loadConfig(configFile) : findConfig(io.cwd);
-  for (const problem of [...config.problems.map((p) => p.message), ...readerSettingProblems(config)]) io.stderr(`mesh-policy: ${problem}`);
+  for (const problem of config.problems) io.stderr(`mesh-policy: ${problem.message}`);
   if (config.unusable) return 2;
 
   let inventoryNote: string;

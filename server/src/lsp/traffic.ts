@@ -3,7 +3,7 @@ import type { Connection } from 'vscode-languageserver';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
 import { Simulation } from '../engine/simulate';
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
-import { ingestTraffic, readerSettingProblems, type IngestProgress, type TrafficModel } from '../engine/traffic/ingest';
+import { ingestTraffic, type IngestProgress, type TrafficModel } from '../engine/traffic/ingest';
 import { ClickHouseTrafficSource } from '../engine/traffic/sources';
 import type { WorkspaceModel } from '../engine/workspace';
 import { CONFIG_FILE_NAME, DEFAULT_TRAFFIC_GLOBS, type ProjectConfig, type RuleSetting } from '../engine/config/projectConfig';
@@ -166,7 +166,7 @@ export class TrafficService {
       this.connection.console.info(`mesh-policy: read ${n(s.lines)} log lines from ${n(s.files.length)} files in ${Math.round(s.durationMs)} ms: ${n(s.parsed)} parsed, ${n(s.skipped)} skipped; ${n(s.calls)} calls in ${n(s.shapes)} shapes`);
       for (const [reason, count] of Object.entries(s.skippedByReason)) this.connection.console.info(`mesh-policy:   skipped ${n(count)}: ${reason}`);
       for (const [reason, count] of Object.entries(s.unresolvedSourceByReason)) this.connection.console.info(`mesh-policy:   caller unresolved for ${n(count)} calls: ${reason}`);
-      for (const problem of [...(clickhouse ? [] : readerSettingProblems(this.workspace.config)), ...s.problems]) this.connection.console.warn(`mesh-policy: ${problem}`);
+      for (const problem of s.problems) this.connection.console.warn(`mesh-policy: ${problem}`);
       const empty = !model.stats.files.length;
       this.setStatus({ ...this.status, state: empty ? 'empty' : 'ready', files: s.files.length, lines: s.lines, skipped: s.skipped, calls: s.calls, shapes: s.shapes, message: '', advice: empty ? emptyTrafficAdvice(this.workspace.config, this.roots()) : '' });
     } catch (error) {

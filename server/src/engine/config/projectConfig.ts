@@ -9,6 +9,7 @@ import { isRecord } from '../plainValues';
 import { ALL_RULES } from '../rules';
 import { parseClickHouseSettings, type ClickHouseSettings } from './clickhouseConfig';
 import { readConsulSettings, type ConsulSettings } from './consulConfig';
+import { readerSectionProblems } from './readerSettings';
 import { PATH_NORMALIZATIONS } from '../istio/meshConfig';
 
 export type RuleSetting = Severity | 'off';
@@ -239,6 +240,7 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     else config.rules[code] = setting as RuleSetting;
   }
   config.readers = section('readers');
+  for (const problem of readerSectionProblems(config.readers)) report(problem.message, problem.key);
   const clickhouse = parseClickHouseSettings(value['clickhouse'], report);
   if (clickhouse) config.clickhouse = clickhouse;
   for (const key of Object.keys(section('redact'))) if (key !== 'headers') report(`unknown key "redact.${key}"`, ['redact', key]);

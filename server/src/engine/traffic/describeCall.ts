@@ -1,12 +1,13 @@
 import type { AccessRecord } from './accessRecord';
 import { redactPathCredentials } from './redact';
 
-/** Who called: the identity, else the workload, else the address. */
+/** Who called: the identity, else the workload, else the address; else whether the log gave no
+ * caller at all or a caller without an identity (no principal is plaintext, docs/access-records.md). */
 export function callerOf(record: AccessRecord): string {
   const source = record.source;
   if (source?.principal) return source.principal;
   if (source?.workload) return `${source.namespace ?? '?'}/${source.workload}`;
-  return source?.ip ?? '(unknown caller)';
+  return source?.ip ?? (source?.principalUnknown ? '(unknown caller)' : '(plaintext caller)');
 }
 
 /** What was called: namespace/workload (or service, or address) and port. */

@@ -15,6 +15,8 @@ export type LogFormatId =
   | 'ztunnel'           // Istio ambient ztunnel access events (L4)
   | 'access-record';    // our canonical JSON Lines
 
+export const FORMAT_IDS: readonly LogFormatId[] = ['envoy-text', 'envoy-json', 'linkerd-apache', 'linkerd-json', 'consul-envoy-json', 'ztunnel', 'access-record'];
+
 /** What the shipper (Fluent Bit, Fluentd, Vector, Loki, kubectl logs --prefix) said about the writer. */
 export interface ShipperMetadata {
   /** `table`: the pod columns of a log store's table (traffic/sources/clickhouse). */

@@ -1,11 +1,10 @@
 import { basename, relative, sep } from 'node:path';
 import type { ProjectConfig } from '../../config/projectConfig';
-import type { LineReader, LogFormatId, ReaderOptions } from '../readerTypes';
+import { FORMAT_IDS, type LineReader, type LogFormatId, type ReaderOptions } from '../readerTypes';
+import { readerSectionProblems } from '../../config/readerSettings';
 import { createReader, detectFormat } from '../detect';
 import { compileGlob } from './files';
-import { compileJsonFormat } from '../formats/envoyJson';
-import { checkEnvoyFormat } from '../formats/envoyText';
-import { DOCUMENT_FORMATS, asDocumentFormat, type DocumentFormat } from './documents';
+import { asDocumentFormat, type DocumentFormat } from './documents';
 
 /**
  * Which reader reads a file: a format forced by `.meshpolicy.yaml` (`readers`), else the format
@@ -27,7 +26,7 @@ import { DOCUMENT_FORMATS, asDocumentFormat, type DocumentFormat } from './docum
  * `overrides: [{ files: <glob>, format, envoyFormat, mesh }]` is read too.
  */
 
-export const FORMAT_IDS: readonly LogFormatId[] = ['envoy-text', 'envoy-json', 'linkerd-apache', 'linkerd-json', 'consul-envoy-json', 'ztunnel', 'access-record'];
+export { FORMAT_IDS };
 
 export interface ReaderSetting {
   format?: LogFormatId;
@@ -74,60 +73,11 @@ export function readerSetting(file: string, config: ProjectConfig | undefined): 
   return { ...(format ? { format } : {}), ...(document ? { document } : {}), options };
 }
 
-/** Problems in the `readers` section (unknown formats), for the CLI to report. */
+/** Problems in the `readers` section, as words (the configuration reports them with the file and key). */
 export function readerSettingProblems(config: ProjectConfig | undefined): string[] {
-  const problems: string[] = [];
-  const check = (where: string, value: unknown): void => {
-    if (value !== undefined && !asDocumentFormat(value) && !asFormat(value)) problems.push(`${where} must be one of ${[...FORMAT_IDS, ...DOCUMENT_FORMATS].join(', ')} (got ${JSON.stringify(value)})`);
-  };
-  const checkFormatString = (where: string, raw: Record<string, unknown>): void => {
-    const format = raw['envoyFormat'];
-    if (format === undefined) return;
-    const problem = typeof format !== 'string' ? 'must be a string' : envoyFormatProblem(format);
-    if (problem) problems.push(`${where}.envoyFormat: ${problem}; the files it applies to in that format are not read (every line skipped with this reason)`);
-  };
-  const readers = config?.readers ?? {};
-  check('readers.format', readers['format']);
-  checkFormatString('readers', readers);
-  if (readers['maxLines'] !== undefined && positiveInteger(readers['maxLines']) === undefined) problems.push(`readers.maxLines must be a positive whole number of lines (got ${JSON.stringify(readers['maxLines'])}); no line limit is applied`);
-  if (readers['workers'] !== undefined && positiveInteger(readers['workers']) === undefined) problems.push(`readers.workers must be a positive whole number of threads (got ${JSON.stringify(readers['workers'])}); logs are read on one thread`);
-  const files = readers['files'];
-  if (files !== undefined && files !== null && !isObject(files)) problems.push('readers.files must map globs to reader settings; it applies to no file');
-  if (isObject(files)) {
-    for (const [glob, raw] of Object.entries(files)) {
-      if (!isObject(raw)) {
-        problems.push(`readers.files["${glob}"] must be a mapping of reader settings; it applies to no file`);
-        continue;
-      }
-      check(`readers.files["${glob}"].format`, raw['format']);
-      checkFormatString(`readers.files["${glob}"]`, raw);
-    }
-  }
-  const overrides = readers['overrides'];
-  if (overrides !== undefined && overrides !== null && !Array.isArray(overrides)) problems.push('readers.overrides must be a list of reader settings with their files; it applies to no file');
-  if (Array.isArray(overrides)) {
-    overrides.forEach((raw, i) => {
-      if (!isObject(raw) || typeof raw['files'] !== 'string') {
-        problems.push(`readers.overrides[${i}] must be a mapping with files (a glob); it applies to no file`);
-        return;
-      }
-      check(`readers.overrides[${i}].format`, raw['format']);
-      checkFormatString(`readers.overrides[${i}]`, raw);
-    });
-  }
-  return problems;
+  return readerSectionProblems(config?.readers ?? {}).map((p) => p.message);
 }
 
-/** Why an `envoyFormat` cannot be read (text, or JSON when it is an object), or undefined. */
-function envoyFormatProblem(format: string): string | undefined {
-  if (!format.trim().startsWith('{')) return checkEnvoyFormat(format);
-  try {
-    compileJsonFormat(format);
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
 
 /** `readers.maxLines` of the configuration, when it is a positive integer (else no limit). */
 export function configuredMaxLines(config: Pick<ProjectConfig, 'readers'>): number | undefined {
