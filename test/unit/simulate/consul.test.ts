@@ -769,6 +769,46 @@ describe('consul jwt-provider entries in the workspace (jwt-provider reference; 
   });
 });
 
+describe('consul agent configuration in the workspace: the default intention policy (agent default_intention_policy, else acl.default_policy; allow with ACLs disabled)', () => {
+  // api has an intention for web only: any other caller falls to the default.
+  const intentions = hcl(entry('api', '{ Name = "web", Action = "allow" }'));
+  const other: CallSpec = { src: 'billing', dst: 'api' };
+  const cases: Array<[string, Record<string, string>, 'allow' | 'deny', RegExp]> = [
+    ['no agent configuration: allow', {}, 'allow', /default intention policy \(allow, from consul\.defaultIntentionPolicy\)/],
+    ['ACLs enabled, default_policy deny (HCL block)', { '/ws/agent/acl.hcl': 'acl {\n  enabled = true\n  default_policy = "deny"\n  enable_token_persistence = true\n}\n' }, 'deny', /acl\.default_policy = "deny" in the agent configuration \/ws\/agent\/acl\.hcl:1-5/],
+    ['ACLs enabled, default_policy deny (HCL attribute form)', { '/ws/agent/consul.hcl': 'datacenter = "dc1"\nacl = {\n  enabled = true\n  default_policy = "deny"\n}\n' }, 'deny', /acl\.default_policy = "deny"/],
+    ['ACLs enabled without default_policy: allow', { '/ws/agent/consul.hcl': 'connect {\n  enabled = true\n}\nacl {\n  enabled = true\n}\n' }, 'allow', /ACLs enabled without acl\.default_policy \(allow\)/],
+    ['default_policy deny but ACLs not enabled: allow', { '/ws/agent/acl.hcl': 'acl {\n  default_policy = "deny"\n}\n' }, 'allow', /ACLs not enabled \(no acl\.enabled\)/],
+    ['default_intention_policy wins over the ACL default', { '/ws/agent/a.hcl': 'default_intention_policy = "allow"\n', '/ws/agent/b.hcl': 'acl {\n  enabled = true\n  default_policy = "deny"\n}\n' }, 'allow', /default_intention_policy = "allow"/],
+    ['the JSON form, settings merged across files', { '/ws/agent/acl.json': '{"acl": {"enabled": true}, "connect": {"enabled": true}}', '/ws/agent/policy.json': '{"acl": {"default_policy": "deny", "down_policy": "extend-cache"}}' }, 'deny', /acl\.default_policy = "deny" in the agent configuration \/ws\/agent\/policy\.json/],
+    ['consul-k8s Helm values with manageSystemACLs', { '/ws/helm/values.yaml': 'global:\n  name: consul\n  acls:\n    manageSystemACLs: true\nconnectInject:\n  enabled: true\n' }, 'deny', /global\.acls\.manageSystemACLs in the Helm values/],
+    ['Helm values without managed ACLs: allow', { '/ws/helm/values.yaml': 'global:\n  acls:\n    manageSystemACLs: false\n' }, 'allow', /ACLs disabled in the Helm values/],
+    ['a Nomad agent\'s acl block is not Consul\'s', { '/ws/nomad/agent.hcl': 'datacenter = "dc1"\nacl {\n  enabled = true\n}\n' }, 'allow', /consul\.defaultIntentionPolicy/],
+  ];
+  for (const [name, files, verdict, source] of cases) {
+    it(name, () => {
+      const d = expectVerdict(compileWorkspace({ ...intentions, ...files }, 'allow'), other, verdict);
+      assert.ok(d.trace.some((st) => source.test(st.text)), d.trace.map((st) => st.text).join('\n'));
+      expectVerdict(compileWorkspace({ ...intentions, ...files }, 'allow'), { src: 'web', dst: 'api' }, 'allow', 'the intention still decides its caller');
+    });
+  }
+
+  it('consul.defaultIntentionPolicy set in .meshpolicy.yaml wins over the agents', () => {
+    const set = policySet({ ...intentions, '/ws/agent/acl.hcl': 'acl {\n  enabled = true\n  default_policy = "deny"\n}\n' });
+    set.sourceFiles = Object.entries({ ...intentions, '/ws/agent/acl.hcl': 'acl {\n  enabled = true\n  default_policy = "deny"\n}\n' }).map(([path, text]) => engine.read(path, text));
+    set.config.consulSet = ['defaultIntentionPolicy'];
+    expectVerdict(createConsulSimulator().compile(set), other, 'allow');
+  });
+
+  it('fileInputs and globals change with the agent settings', () => {
+    const inputs = (t: string) => consulSimulator.fileInputs(engine.read('/ws/agent/acl.hcl', t));
+    const deny = 'acl {\n  enabled = true\n  default_policy = "deny"\n}\n';
+    assert.notEqual(inputs(deny), '');
+    assert.notEqual(inputs(deny), inputs(deny.replace('deny', 'allow')));
+    assert.notEqual(compileWorkspace({ ...intentions, '/ws/agent/acl.hcl': deny }).globals(), compileWorkspace({ ...intentions, '/ws/agent/acl.hcl': deny.replace('deny', 'allow') }).globals());
+  });
+});
+
 describe('consul mesh entries in the workspace: request normalization (case-l7-intentions-request-normalization)', () => {
   const intentions = hcl(entry('api', '{ Name = "web", Permissions = [ { Action = "deny", HTTP { PathExact = "/a/b" } } ] }'));
   const meshHcl = (body: string) => ({ '/ws/mesh.hcl': `kind = "mesh"\nhttp {\n  incoming {\n    request_normalization {\n${body}\n    }\n  }\n}\n` });

@@ -75,6 +75,8 @@ export interface ProjectConfig {
   istioSet?: IstioKey[];
   /** The `linkerd:` identity keys the file sets: they win over the workspace's `linkerd-config`. */
   linkerdSet?: ('trustDomain' | 'controlPlaneNamespace')[];
+  /** The Consul keys the file sets, which the workspace's agent configuration does not override. */
+  consulSet?: 'defaultIntentionPolicy'[];
   linkerd: LinkerdSettings;
   /** The Consul simulator's settings (`ConsulSimulatorOptions`), the default intention policy always set. */
   consul: ConsulSettings;
@@ -233,6 +235,8 @@ export function parseConfig(text: string, config: ProjectConfig): ProjectConfig 
     for (const key of Object.keys(section(mesh))) if (!(keys as readonly string[]).includes(key)) report(`unknown key "${mesh}.${key}"`, [mesh, key]);
   }
   readConsulSettings(section('consul'), config.consul, ['consul'], report);
+  const intentionPolicy = section('consul')['defaultIntentionPolicy'];
+  if (intentionPolicy === 'allow' || intentionPolicy === 'deny') config.consulSet = ['defaultIntentionPolicy'];
   for (const [code, setting] of Object.entries(section('rules'))) {
     // a misspelt code (mpa1021, MPA1201) would otherwise change nothing without a word
     const problem = ruleSettingProblem(code, setting);

@@ -6,6 +6,7 @@ import { key, readEntries, type IntentionEntry, type JwtRequirement, type Permis
 import { resolveOptions, type ConsulSimulatorOptions, type ResolvedOptions } from './options';
 import { describeJwtProvider, jwtProviderDigest, jwtProvidersIn, type JwtProviderDefinition } from '../../consul/jwtProviders';
 import { describeMeshEntry, meshEntriesIn, meshEntryDigest, type MeshEntryDefinition } from '../../consul/meshEntries';
+import { agentConfigsIn, agentDefaultPolicy } from '../../consul/agentConfig';
 import type { SourceFile } from '../../source/sourceFile';
 import { installedCrdDrops } from '../../crds/stored';
 
@@ -303,11 +304,11 @@ export class ConsulPolicies implements CompiledPolicies {
   private readonly scratch: Scenario = { dc: undefined as unknown as DestCand, loc: '', mask: 0, ns: '', http: false, norm: 0, labels: NO_LABELS, missing: NO_LABELS };
 
   constructor(policies: PolicySet, options: ConsulSimulatorOptions = {}) {
-    this.options = resolveOptions(policies.config, options);
+    const files = policies.sourceFiles ?? policies.resources.map((r) => r.file);
+    this.options = resolveOptions(policies.config, options, agentDefaultPolicy([...new Set(files)].flatMap((f) => agentConfigsIn(f))));
     this.defaultAction = this.options.defaultPolicy;
     this.defaultText = `the default intention policy (${this.defaultAction}, from ${this.options.defaultSource})`;
     this.entries = readEntries(policies.resources, this.options.partition ?? 'default', policies.forms);
-    const files = policies.sourceFiles ?? policies.resources.map((r) => r.file);
     [this.jwtProviders, this.jwtProviderDigest] = readJwtProviders(files, this.options.jwtProviders);
     [this.norms, this.meshEntryDigest] = readMeshEntries(files, this.options.normalization);
     this.earlyRequest = this.norms.some(({ value: { settings: n } }) => n.pathWithEscapedSlashesAction === 'REJECT_REQUEST' || n.headersWithUnderscoresAction === 'REJECT_REQUEST');
@@ -681,7 +682,7 @@ export class ConsulPolicies implements CompiledPolicies {
    * requests. */
   globals(): string {
     const namespaces = [...new Set([...this.byKey.keys()].map((k) => k.slice(0, k.lastIndexOf('/'))))].sort();
-    return JSON.stringify([this.enterprise, this.unconfiguredPeers, this.entryPartitions, this.partitionAlts.map((a) => a.value), namespaces, this.jwtProviderDigest, this.meshEntryDigest]);
+    return JSON.stringify([this.enterprise, this.unconfiguredPeers, this.entryPartitions, this.partitionAlts.map((a) => a.value), namespaces, this.jwtProviderDigest, this.meshEntryDigest, this.defaultText]);
   }
 
   private run(call: AccessRecord, full: boolean): Decision {

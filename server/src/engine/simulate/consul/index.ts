@@ -1,5 +1,6 @@
 import { jwtProviderDigest } from '../../consul/jwtProviders';
 import { meshEntryDigest } from '../../consul/meshEntries';
+import { agentConfigDigest } from '../../consul/agentConfig';
 import type { SourceFile } from '../../source/sourceFile';
 import type { MeshSimulator, PolicySet } from '../types';
 import { ConsulPolicies } from './compile';
@@ -28,7 +29,7 @@ export function createConsulSimulator(options: ConsulSimulatorOptions = {}): Con
     compile(policies: PolicySet): ConsulPolicies {
       return new ConsulPolicies(policies, options);
     },
-    fileInputs: (file) => [jwtProviderDigest(file), meshEntryDigest(file)].filter((d) => d !== '').join('\n'),
+    fileInputs: (file) => [jwtProviderDigest(file), meshEntryDigest(file), agentConfigDigest(file)].filter((d) => d !== '').join('\n'),
   };
 }
 

@@ -60,14 +60,22 @@ export interface ResolvedOptions {
   normalization: RequestNormalization;
 }
 
-export function resolveOptions(config: ProjectConfig | undefined, options: ConsulSimulatorOptions): ResolvedOptions {
+/**
+ * The simulator's settings: its options, else `.meshpolicy.yaml`'s `consul:` section. The default
+ * intention policy: the option, else the file's key when it is set, else what the workspace's
+ * agent configuration or Helm values say (`agent`, `consul/agentConfig.ts`), else allow.
+ */
+export function resolveOptions(config: ProjectConfig | undefined, options: ConsulSimulatorOptions, agent?: { policy: 'allow' | 'deny'; source: string }): ResolvedOptions {
   const fromConfig: Partial<ConsulSimulatorOptions> = config?.consul ?? {};
   const pick = <K extends keyof ConsulSimulatorOptions>(key: K): ConsulSimulatorOptions[K] => (options[key] !== undefined ? options[key] : (fromConfig[key] as ConsulSimulatorOptions[K]));
-  const configured = fromConfig.defaultIntentionPolicy === 'deny' || fromConfig.defaultIntentionPolicy === 'allow' ? fromConfig.defaultIntentionPolicy : undefined;
-  const defaultPolicy = options.defaultIntentionPolicy ?? configured ?? 'allow';
+  const written = fromConfig.defaultIntentionPolicy === 'deny' || fromConfig.defaultIntentionPolicy === 'allow' ? fromConfig.defaultIntentionPolicy : undefined;
+  // (the configuration's default, allow, gives way to what the agents say; a value the file sets does not)
+  const explicit = written !== undefined && (config?.consulSet?.includes('defaultIntentionPolicy') === true || written !== 'allow');
+  const configured = explicit || !agent ? written : undefined;
+  const defaultPolicy = options.defaultIntentionPolicy ?? configured ?? agent?.policy ?? 'allow';
   const defaultSource = options.defaultIntentionPolicy
     ? 'simulator option defaultIntentionPolicy'
-    : configured && config?.file ? `consul.defaultIntentionPolicy in ${config.file}` : configured ? 'consul.defaultIntentionPolicy' : 'Consul with ACLs disabled';
+    : configured && config?.file ? `consul.defaultIntentionPolicy in ${config.file}` : configured ? 'consul.defaultIntentionPolicy' : agent ? agent.source : 'Consul with ACLs disabled';
   return {
     defaultPolicy,
     defaultSource,
