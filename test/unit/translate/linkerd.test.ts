@@ -521,6 +521,23 @@ describe('Linkerd writer', () => {
     });
   }
 
+  it('writes and reads identities of the install the configuration names (linkerd.trustDomain, linkerd.controlPlaneNamespace)', () => {
+    const prod = contextOf('', (config) => { config.linkerd.trustDomain = 'prod.example'; config.linkerd.controlPlaneNamespace = 'linkerd-prod'; });
+    const written = write([allow('web', [rule('AuthorizationPolicy shop/a', { from: [{ identities: [sa('shop', 'frontend'), sa('batch', '*')] }] })])], prod);
+    assert.match(written.yaml, /- frontend\.shop\.serviceaccount\.identity\.linkerd-prod\.prod\.example\n/);
+    assert.match(written.yaml, /- "?\*\.batch\.serviceaccount\.identity\.linkerd-prod\.prod\.example"?\n/);
+    assert.doesNotMatch(written.yaml, /cluster\.local/);
+    const caller = (principal: string): AccessRecord => ({ protocol: 'http', source: { principal }, destination: { namespace: 'shop', workload: 'web', port: 8080, labels: { app: 'web' } }, request: { method: 'GET', path: '/' } });
+    const [own, other] = decideUnder('linkerd', written.yaml, prod, [caller('frontend.shop.serviceaccount.identity.linkerd-prod.prod.example'), caller('frontend.shop.serviceaccount.identity.linkerd.cluster.local')]);
+    assert.equal(own!.verdict, 'allow');
+    assert.equal(other!.verdict, 'deny');
+    // read back under the same install: the identities are service accounts again; under the default install they are foreign
+    const back = linkerdTranslator.read(resourcesOf(written.yaml), prod);
+    assert.deepEqual(back.protections.flatMap((p) => p.rules.flatMap((r) => r.from.flatMap((c) => c.identities ?? []))), [sa('shop', 'frontend'), sa('batch', '*')]);
+    const foreign = linkerdTranslator.read(resourcesOf(written.yaml), contextOf());
+    assert.ok(foreign.notes.some((n) => n.text.includes('not a service account\'s or namespace\'s identity of this cluster (….serviceaccount.identity.linkerd.cluster.local)')), JSON.stringify(foreign.notes));
+  });
+
   it('names each resource\'s source in a comment above it, and gives stable names', () => {
     const written = write([allow('web', [rule('AuthorizationPolicy shop/a', { from: [{ identities: [sa('shop', 'frontend')] }], to: [{ paths: [{ kind: 'exact', value: '/x' }] }] })])], contextOf());
     const docs = written.yaml.split(/^---\n/m).filter((d) => d.trim());

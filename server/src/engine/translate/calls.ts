@@ -37,7 +37,7 @@ export function recordFor(mesh: Mesh, call: NeutralCall, context: TranslationCon
     source.namespace = caller.namespace;
     source.serviceAccount = caller.serviceAccount;
     if (mesh === 'istio') source.principal = istioPrincipal(context, caller);
-    else if (mesh === 'linkerd') source.principal = linkerdIdentity(caller);
+    else if (mesh === 'linkerd') source.principal = linkerdIdentity(context, caller);
     else {
       const service = consulServicesOf(context, caller).services[0]!;
       source.service = service;
@@ -68,7 +68,7 @@ export function neutralOf(mesh: Mesh, record: AccessRecord, context: Translation
     if (mesh === 'consul' && record.source?.service) caller = identitiesOfConsulService(context, record.source.service, record.source.namespace).identities[0]!;
     else return { why: 'the caller identity is not recorded' };
   } else if (mesh === 'istio') caller = parseIstioPrincipal(context, principal) ?? null;
-  else if (mesh === 'linkerd') caller = parseLinkerdIdentity(principal) ?? null;
+  else if (mesh === 'linkerd') caller = parseLinkerdIdentity(context, principal) ?? null;
   else {
     const consul = parseConsulPrincipal(principal);
     caller = consul ? identitiesOfConsulService(context, consul.service, record.source?.namespace).identities[0]! : null;

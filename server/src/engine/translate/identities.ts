@@ -12,10 +12,17 @@ import type { Identity, TranslationContext } from './model';
  * where it says nothing the service account's name is taken as the service's.
  */
 
-/** The Linkerd control plane's namespace in identities (the default install's). */
-export const LINKERD_CONTROL_PLANE_NAMESPACE = 'linkerd';
-/** Linkerd's identity trust domain (`identityTrustDomain`, default the cluster domain). */
-export const LINKERD_TRUST_DOMAIN = 'cluster.local';
+/** The Linkerd install whose identities are written and read: `.meshpolicy.yaml`'s `linkerd.trustDomain`
+ * and `linkerd.controlPlaneNamespace`, else the workspace's `linkerd-config`, else `cluster.local` and `linkerd`. */
+export function linkerdCluster(context: TranslationContext): { controlPlaneNamespace: string; trustDomain: string } {
+  const { controlPlaneNamespace, trustDomain } = context.config.linkerd;
+  return { controlPlaneNamespace, trustDomain };
+}
+
+/** `.serviceaccount.identity.<control plane namespace>.<trust domain>`: how every identity of the install ends. */
+export function linkerdIdentitySuffix(cluster: { controlPlaneNamespace: string; trustDomain: string }): string {
+  return `.serviceaccount.identity.${cluster.controlPlaneNamespace}.${cluster.trustDomain}`;
+}
 
 /** Istio's principal for a service account: `<trust domain>/ns/<ns>/sa/<sa>`. */
 export function istioPrincipal(context: TranslationContext, identity: Identity): string {
@@ -23,8 +30,8 @@ export function istioPrincipal(context: TranslationContext, identity: Identity):
 }
 
 /** Linkerd's DNS-like identity of a service account. */
-export function linkerdIdentity(identity: Identity): string {
-  return serviceAccountIdentity({ controlPlaneNamespace: LINKERD_CONTROL_PLANE_NAMESPACE, trustDomain: LINKERD_TRUST_DOMAIN }, identity.namespace, identity.serviceAccount);
+export function linkerdIdentity(context: TranslationContext, identity: Identity): string {
+  return serviceAccountIdentity(linkerdCluster(context), identity.namespace, identity.serviceAccount);
 }
 
 /** The identity in Istio's principal form (`spiffe://` optional), when it is one of the mesh's
@@ -35,10 +42,11 @@ export function parseIstioPrincipal(context: TranslationContext, principal: stri
   return { namespace: parts.namespace, serviceAccount: parts.serviceAccount! };
 }
 
-/** The identity in Linkerd's form (`<sa>.<ns>.serviceaccount.identity.linkerd.cluster.local`), when it is one. */
-export function parseLinkerdIdentity(identity: string): Identity | undefined {
+/** The identity in Linkerd's form (`<sa>.<ns>.serviceaccount.identity.linkerd.cluster.local`), when it is one of the install's. */
+export function parseLinkerdIdentity(context: TranslationContext, identity: string): Identity | undefined {
   const parts = parsePrincipal(identity);
-  if (parts?.mesh !== 'linkerd' || parts.trustDomain !== LINKERD_TRUST_DOMAIN || !identity.includes(`.serviceaccount.identity.${LINKERD_CONTROL_PLANE_NAMESPACE}.`)) return undefined;
+  const cluster = linkerdCluster(context);
+  if (parts?.mesh !== 'linkerd' || parts.trustDomain !== cluster.trustDomain || !identity.endsWith(linkerdIdentitySuffix(cluster))) return undefined;
   return { namespace: parts.namespace, serviceAccount: parts.serviceAccount! };
 }
 

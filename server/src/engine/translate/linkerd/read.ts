@@ -7,7 +7,7 @@ import { coversEverything, parseNet, type NetMatch } from '../../simulate/linker
 import { ANNOTATION, FileLookup } from '../../simulate/linkerd/pod';
 import { resourceRef } from '../../simulate/sourceRefs';
 import type { SourceRef } from '../../simulate/types';
-import { LINKERD_CONTROL_PLANE_NAMESPACE, LINKERD_TRUST_DOMAIN } from '../identities';
+import { linkerdCluster, linkerdIdentitySuffix } from '../identities';
 import { contains, intersect, makeAtom, mergeHeaders, type Atom } from './requests';
 import { ANY_IDENTITY, type AccessModel, type AccessRule, type Callers, type HeaderCondition, type Identity, type MeshResources, type Network, type PathMatch, type Protection, type Requests, type TranslationContext, type TranslationNote } from '../model';
 
@@ -21,8 +21,6 @@ import { ANY_IDENTITY, type AccessModel, type AccessRule, type Callers, type Hea
 /** How a note says that a policy's target is in no file read (the CLI then suggests --workspace). */
 export const MISSING_TARGET = 'is defined in none of the files read';
 
-export const CLUSTER = { controlPlaneNamespace: LINKERD_CONTROL_PLANE_NAMESPACE, trustDomain: LINKERD_TRUST_DOMAIN };
-const IDENTITY_SUFFIX = `.serviceaccount.identity.${LINKERD_CONTROL_PLANE_NAMESPACE}.${LINKERD_TRUST_DOMAIN}`;
 
 /** One request form a route admits, with the header conditions it needs. */
 interface Alternative {
@@ -37,10 +35,10 @@ interface Authorization {
 }
 
 /** A model identity from a Linkerd identity string, or undefined when it is no service account's or namespace's of this cluster. */
-export function identityOf(text: string): Identity | undefined {
+export function identityOf(text: string, suffix: string): Identity | undefined {
   if (text === '*') return ANY_IDENTITY;
-  if (!text.endsWith(IDENTITY_SUFFIX)) return undefined;
-  const parts = text.slice(0, -IDENTITY_SUFFIX.length).split('.');
+  if (!text.endsWith(suffix)) return undefined;
+  const parts = text.slice(0, -suffix.length).split('.');
   if (parts.length !== 2 || parts[1] === '*' || parts[1] === '') return undefined;
   if (parts[0] === '*') return { namespace: parts[1]!, serviceAccount: '*' };
   return parts[0] && !parts[0].includes('*') ? { namespace: parts[1]!, serviceAccount: parts[0] } : undefined;
@@ -74,10 +72,12 @@ class Reader {
   private readonly files;
   private readonly policyCache = new Map<PolicyDef, Authorization | undefined>();
   private readonly clusterNetworks: NetMatch[];
+  private readonly cluster: { controlPlaneNamespace: string; trustDomain: string };
 
   constructor(resources: MeshResources, private readonly context: TranslationContext) {
     this.own = resources.filter((r) => r.resource.mesh === 'linkerd');
-    this.idx = readResources(this.own, CLUSTER);
+    this.cluster = linkerdCluster(context);
+    this.idx = readResources(this.own, this.cluster);
     this.targets = new TargetIndex(this.idx);
     this.files = new FileLookup(this.own.map((r) => r.file));
     this.clusterNetworks = context.config.linkerd.clusterNetworks.flatMap((text) => {
@@ -311,9 +311,10 @@ class Reader {
   private identities(ids: IdentitySet, at: SourceRef): Identity[] {
     const out: Identity[] = [];
     for (const text of ids.text) {
-      const id = identityOf(text);
+      const suffix = linkerdIdentitySuffix(this.cluster);
+      const id = identityOf(text, suffix);
       if (id) out.push(id);
-      else this.note(at, 'narrower', `identity "${text}" is not a service account's or namespace's identity of this cluster (…${IDENTITY_SUFFIX}) nor "*": left out`);
+      else this.note(at, 'narrower', `identity "${text}" is not a service account's or namespace's identity of this cluster (…${suffix}) nor "*": left out`);
     }
     return out;
   }

@@ -1,6 +1,5 @@
 import { matchSelector, readResources, type PolicyDef, type ResourceIndex, type RouteDef, type ServerAuthorizationDef, type ServerDef } from '../../simulate/linkerd/model';
 import type { MeshResources } from '../model';
-import { CLUSTER } from './read';
 
 type Item = MeshResources[number];
 
@@ -20,7 +19,9 @@ interface Read {
  */
 export function linkerdReferences(selected: MeshResources, workspace: MeshResources): MeshResources {
   const chosen = new Set(selected.map((s) => s.resource));
-  const reads = (list: MeshResources): Read[] => list.filter((i) => i.resource.mesh === 'linkerd').map((item) => ({ item, index: readResources([item], CLUSTER) }));
+  // (references are found by names; which install's identities the authentications name does not matter)
+  const anyInstall = { controlPlaneNamespace: 'linkerd', trustDomain: 'cluster.local' };
+  const reads = (list: MeshResources): Read[] => list.filter((i) => i.resource.mesh === 'linkerd').map((item) => ({ item, index: readResources([item], anyInstall) }));
   const own = reads(selected);
   const others = reads(workspace.filter((i) => !chosen.has(i.resource)));
 

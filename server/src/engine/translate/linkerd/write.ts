@@ -5,7 +5,7 @@ import { fileProbes, workloadKey } from '../../inventory/probes';
 import { FileLookup } from '../../simulate/linkerd/pod';
 import { AnchoredRegex } from '../../simulate/linkerd/regex';
 import type { SourceRef } from '../../simulate/types';
-import { linkerdIdentity, LINKERD_CONTROL_PLANE_NAMESPACE, LINKERD_TRUST_DOMAIN } from '../identities';
+import { linkerdCluster, linkerdIdentity, linkerdIdentitySuffix } from '../identities';
 import { identityInvalid } from '../../simulate/linkerd/model';
 import { netCovers, parseNet } from '../../simulate/linkerd/net';
 import type { AccessModel, AccessRule, Callers, Identity, Network, PathMatch, Protection, TranslationContext, TranslationNote, WrittenPolicies } from '../model';
@@ -310,7 +310,7 @@ class Writer {
           this.note(rule.origin, 'narrower', `identity of service account ${id.serviceAccount} in any namespace: Linkerd matches identities exactly or by a suffix, so it is left out`);
           return false;
         }
-        if (identityInvalid(identityText(id))) {
+        if (identityInvalid(identityText(this.context, id))) {
           this.note(rule.origin, 'narrower', `identity ${id.namespace}/${id.serviceAccount} does not make a DNS-like Linkerd identity (lower-case letters, digits, dashes): left out`);
           return false;
         }
@@ -380,7 +380,7 @@ class Writer {
       body.key(0, 'apiVersion', 'policy.linkerd.io/v1alpha1').key(0, 'kind', 'MeshTLSAuthentication');
       this.metadata(dnsName(g.name, `a${a.n}`), g.namespace);
       body.key(0, 'spec');
-      body.list(2, 'identities', [...new Set(c.identities.map(identityText))].map((value) => ({ value })));
+      body.list(2, 'identities', [...new Set(c.identities.map((id) => identityText(this.context, id)))].map((value) => ({ value })));
       this.resources++;
     }
     if (c?.networks) {
@@ -503,10 +503,10 @@ function networkProblem(n: Network): string | undefined {
   return undefined;
 }
 
-function identityText(id: Identity): string {
+function identityText(context: TranslationContext, id: Identity): string {
   if (id.namespace === '*' && id.serviceAccount === '*') return '*';
-  if (id.serviceAccount === '*') return `*.${id.namespace}.serviceaccount.identity.${LINKERD_CONTROL_PLANE_NAMESPACE}.${LINKERD_TRUST_DOMAIN}`;
-  return linkerdIdentity(id);
+  if (id.serviceAccount === '*') return `*.${id.namespace}${linkerdIdentitySuffix(linkerdCluster(context))}`;
+  return linkerdIdentity(context, id);
 }
 
 function where(ref: SourceRef): string {
