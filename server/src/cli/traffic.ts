@@ -8,6 +8,7 @@ import type { AccessRecord } from '../engine/traffic/accessRecord';
 import { runIngestWorker, type IngestProgress, type IngestStats, type ResolutionMethod, type TrafficModel, type TrafficShape } from '../engine/traffic/ingest';
 import { ClickHouseTrafficSource, FileTrafficSource, TrafficSourceError, type TrafficSource } from '../engine/traffic/sources';
 import { redactorFor } from '../engine/traffic/redact';
+import { visibleText } from '../engine/strings';
 import { commandFailure, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
 import type { CliIo } from './main';
@@ -429,7 +430,7 @@ function shapeRow(shape: TrafficShape, rel: (p: string) => string): string[] {
     describeOutcome(r),
     `[${how}]`,
     `${sample ? `${rel(sample.file)}:${sample.line}` : ''}${unresolved ? `  (${unresolved})` : ''}`,
-  ];
+  ].map(visibleText);
 }
 
 function describeSource(r: AccessRecord): string {

@@ -22,3 +22,11 @@ const DNS_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?
 export function isDnsName(text: string): boolean {
   return DNS_NAME.test(text);
 }
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** The text with its control characters written as `\xHH`: what a log line says is shown, never
+ * acted on by a terminal (an escape sequence in a path) or split over lines. */
+export function visibleText(text: string): string {
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

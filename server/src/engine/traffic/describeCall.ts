@@ -1,26 +1,27 @@
 import type { AccessRecord } from './accessRecord';
 import { redactPathCredentials } from './redact';
+import { visibleText } from '../strings';
 
 /** Who called: the identity, else the workload, else the address; else whether the log gave no
  * caller at all or a caller without an identity (no principal is plaintext, docs/access-records.md). */
 export function callerOf(record: AccessRecord): string {
   const source = record.source;
-  if (source?.principal) return source.principal;
-  if (source?.workload) return `${source.namespace ?? '?'}/${source.workload}`;
-  return source?.ip ?? (source?.principalUnknown ? '(unknown caller)' : '(plaintext caller)');
+  if (source?.principal) return visibleText(source.principal);
+  if (source?.workload) return visibleText(`${source.namespace ?? '?'}/${source.workload}`);
+  return source?.ip ? visibleText(source.ip) : source?.principalUnknown ? '(unknown caller)' : '(plaintext caller)';
 }
 
 /** What was called: namespace/workload (or service, or address) and port. */
 export function calleeOf(record: AccessRecord): string {
   const destination = record.destination;
   const name = destination?.workload ? `${destination.namespace ?? '?'}/${destination.workload}` : destination?.service ?? destination?.ip ?? '(unknown destination)';
-  return destination?.port ? `${name}:${destination.port}` : name;
+  return visibleText(destination?.port ? `${name}:${destination.port}` : name);
 }
 
 /** The request part: method and path (credentials in it masked), or the protocol for TCP. Never headers (they may carry secrets). */
 export function requestOf(record: AccessRecord): string {
   const request = record.request;
-  if (request?.method || request?.path) return `${request?.method ?? ''} ${request?.path !== undefined ? redactPathCredentials(request.path) : ''}`.trim();
+  if (request?.method || request?.path) return visibleText(`${request?.method ?? ''} ${request?.path !== undefined ? redactPathCredentials(request.path) : ''}`.trim());
   return record.protocol ?? '';
 }
 
