@@ -4,7 +4,7 @@
 // binary, unless MESH_POLICY_CLICKHOUSE=required.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { clickhouseSkipReason, envoyRowsFromLog, freePort, loadEnvoyTable, startClickHouse, tableSettings, type ClickHouseServer } from '../../helpers/clickhouse';
 import { createAccessRecordReader } from '../../../server/src/engine/traffic/formats/accessRecordJsonl';
 import { EXAMPLES, REPO_ROOT } from '../../helpers/paths';
+import { assertAccounting } from '../../helpers/trafficModel';
 import { shapeKey } from '../../../server/src/engine/traffic/ingest/shapes';
 import { scratchDir } from '../../helpers/scratch';
 
@@ -278,6 +279,178 @@ describe('ClickHouse source: servers that are down or slow', () => {
     } finally {
       stalling.closeAllConnections();
       await new Promise((r) => stalling.close(r));
+    }
+  });
+});
+
+/**
+ * A fake ClickHouse HTTP interface on 127.0.0.1: `answer` gets each query (the request body) and
+ * writes the response. close() ends every connection, dripping ones included.
+ */
+async function fakeClickHouse(answer: (query: string, response: ServerResponse) => void): Promise<{ url: string; queries: string[]; close(): Promise<void> }> {
+  const queries: string[] = [];
+  const server = createHttpServer((request, response) => {
+    let body = '';
+    request.on('data', (d: Buffer) => { body += d.toString(); });
+    request.on('end', () => {
+      queries.push(body);
+      answer(body, response);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    queries,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/** Answers with HTTP 200 and then one byte every 100 ms, never ending the line. */
+function drip(response: ServerResponse): void {
+  response.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  const timer = setInterval(() => { if (!response.destroyed) response.write(' '); }, 100);
+  response.on('close', () => clearInterval(timer));
+}
+
+const isCountQuery = (query: string): boolean => query.startsWith('SELECT count() AS n FROM');
+
+describe('ClickHouse source: timeoutSeconds is the time a whole read may take', () => {
+  it('a server that answers 200 and then drips a byte at a time: a timeout error after timeoutSeconds', async () => {
+    const fake = await fakeClickHouse((_query, response) => drip(response));
+    try {
+      const started = Date.now();
+      await assert.rejects(new ClickHouseTrafficSource(tableSettings(fake.url, 't', { timeoutSeconds: 1 })).read(),
+        (e: unknown) => e instanceof TrafficSourceError && e.reason === 'timeout' && /did not send its whole answer within 1 s \(clickhouse\.timeoutSeconds, the time a read may take\)/.test(e.message));
+      const took = Date.now() - started;
+      assert.ok(took >= 900 && took < 3000, `gave up after ${took} ms`);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('the deadline covers every query of the read: a prompt count and a dripping result still end after timeoutSeconds', async () => {
+    const fake = await fakeClickHouse((query, response) => {
+      if (!isCountQuery(query)) return drip(response);
+      response.writeHead(200);
+      response.end('{"n":"0"}\n');
+    });
+    try {
+      const started = Date.now();
+      await assert.rejects(new ClickHouseTrafficSource(tableSettings(fake.url, 't', { timeoutSeconds: 1 })).read(), (e: unknown) => e instanceof TrafficSourceError && e.reason === 'timeout');
+      assert.ok(Date.now() - started < 3000, `gave up after ${Date.now() - started} ms`);
+      assert.equal(fake.queries.length, 2);
+      assert.match(fake.queries[1]!, /GROUP BY/);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('the caller\'s signal stops a dripping answer at once', async () => {
+    const fake = await fakeClickHouse((_query, response) => drip(response));
+    try {
+      const started = Date.now();
+      const read = new ClickHouseTrafficSource(tableSettings(fake.url, 't', { timeoutSeconds: 60 })).read({ signal: AbortSignal.timeout(300) });
+      await assert.rejects(read, (e: unknown) => e instanceof Error && e.name === 'TimeoutError');
+      assert.ok(Date.now() - started < 2000, `stopped after ${Date.now() - started} ms`);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('CLI: traffic --source clickhouse with timeoutSeconds: 1 against a dripping server exits with the reason', async () => {
+    const fake = await fakeClickHouse((_query, response) => drip(response));
+    const dir = scratchDir('mesh-policy-ch-drip-');
+    const config = join(dir, '.meshpolicy.yaml');
+    writeFileSync(config, `clickhouse:\n  url: ${fake.url}\n  table: t\n  timeoutSeconds: 1\n`);
+    let stderr = '';
+    try {
+      const started = Date.now();
+      const code = await runTrafficCli(['--source', 'clickhouse', '--config', config, '--no-inventory'], { stdout: () => undefined, stderr: (t) => { stderr += `${t}\n`; }, cwd: dir });
+      assert.equal(code, 2);
+      assert.match(stderr, /did not send its whole answer within 1 s/);
+      assert.ok(Date.now() - started < 3000, `exited after ${Date.now() - started} ms`);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('ClickHouse source: rows the reader cannot take are skipped with a reason, the others read', () => {
+  const fields = planQueries(tableSettings('http://127.0.0.1:1', 't')).fields;
+  const column = (field: string): string => `f${fields.indexOf(field as (typeof fields)[number])}`;
+  /** A server-side row of orders, `n` lines; `more` overrides columns. */
+  const row = (n: unknown, more: Record<string, unknown> = {}): string => JSON.stringify({
+    [column('method')]: 'GET', [column('path')]: '/api/orders', [column('protocol')]: 'HTTP/1.1', [column('response_code')]: 200,
+    [column('authority')]: 'orders.shop:8080', [column('upstream_cluster')]: 'inbound|8080||', [column('upstream_host')]: '10.4.0.5:8080',
+    [column('downstream_local_address')]: '10.4.0.5:8080', [column('downstream_remote_address')]: '10.4.1.9',
+    fpod: 'orders-7c9d-x', fpod_namespace: 'shop', fpod_labels: null, has_request_id: 0, client_found: 0,
+    n, first_time: '2025-03-14T09:00:00.000Z', last_time: '2025-03-14T09:00:00.000Z', sample_request_id: '', ...more,
+  });
+
+  it('non-text values, null rows, bad counts and lines that are not JSON: counted as skipped, by reason', async () => {
+    const rows = [
+      row('3'),
+      row('2', { [column('method')]: ['GET'] }),
+      row('4', { [column('path')]: { p: '/' } }),
+      row('5', { fpod: ['x'] }),
+      'null',
+      row('abc'), row('-3'), row('1e400'), row(1e20), row('9007199254740992'),
+      'not json',
+      row(1, { [column('path')]: '/api/other' }),
+    ];
+    const fake = await fakeClickHouse((query, response) => {
+      response.writeHead(200);
+      response.end(isCountQuery(query) ? '{"n":"0"}\n' : `${rows.join('\n')}\n`);
+    });
+    try {
+      const model = await new ClickHouseTrafficSource(tableSettings(fake.url, 't', { timeoutSeconds: 5 })).read();
+      assert.deepEqual(model.shapes.map((s) => [s.record.request?.path, s.count]), [['/api/orders', 3], ['/api/other', 1]]);
+      const s = model.stats;
+      assert.deepEqual({ lines: s.lines, parsed: s.parsed, skipped: s.skipped, calls: s.calls }, { lines: 22, parsed: 4, skipped: 18, calls: 4 });
+      const count = (kind: string) => `a row's count (column n) must be an integer from 1 to 9007199254740991, not ${kind}`;
+      assert.deepEqual(s.skippedByReason, {
+        [`method (column ${column('method')}) must be text or a number, not an array`]: 2,
+        [`path (column ${column('path')}) must be text or a number, not an object`]: 4,
+        'pod_name (column fpod) must be text or a number, not an array': 5,
+        'a row must be a JSON object, not null': 1,
+        [count('text')]: 2,
+        [count('a whole number out of range')]: 3,
+        'a row that is not valid JSON': 1,
+      });
+      assert.deepEqual(s.files[0]!.skippedByReason, s.skippedByReason);
+      assertAccounting(model);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('a server error written into the result fails the read with its message', async () => {
+    const fake = await fakeClickHouse((query, response) => {
+      response.writeHead(200);
+      response.end(isCountQuery(query) ? '{"n":"0"}\n' : `${row('1')}\nCode: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded\n`);
+    });
+    try {
+      await assert.rejects(new ClickHouseTrafficSource(tableSettings(fake.url, 't', { timeoutSeconds: 5 })).read(),
+        (e: unknown) => e instanceof TrafficSourceError && e.reason === 'query' && /failed: DB::Exception: Memory limit \(for query\) exceeded/.test(e.message));
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('a count of client-side lines that is not a count is a clear error', async () => {
+    const fake = await fakeClickHouse((_query, response) => {
+      response.writeHead(200);
+      response.end('{"n":["1"]}\n');
+    });
+    try {
+      await assert.rejects(new ClickHouseTrafficSource(tableSettings(fake.url, 't', { timeoutSeconds: 5 })).read(),
+        (e: unknown) => e instanceof TrafficSourceError && e.reason === 'query' && /answered the count of client-side lines with \{"n":\["1"\]\}/.test(e.message));
+    } finally {
+      await fake.close();
     }
   });
 });

@@ -92,3 +92,75 @@ describe('ClickHouse source: folding grouped rows', () => {
     assert.equal(Object.keys(shapes[0]!).includes('ids'), false, 'the row is not part of the shape\'s data');
   });
 });
+
+describe('ClickHouse source: rows the reader cannot take', () => {
+  const skippedBy = (f: RowFolder) => ({ lines: f.counts.lines, skipped: f.counts.skipped, calls: f.counts.calls, reasons: f.counts.skippedByReason });
+  const methodColumn = `f${plan.fields.indexOf('method')}`;
+
+  it('a row with a value that is not text or a number is skipped for its n lines, with the field named; the other rows are read', () => {
+    const f = folder();
+    f.addServerRow(row(2, '2025-03-14T09:00:00.000Z', '2025-03-14T09:00:00.000Z', 'a'));
+    f.addServerRow({ ...row(3, '2025-03-14T09:00:01.000Z', '2025-03-14T09:00:01.000Z', 'b'), [methodColumn]: ['GET'] } as unknown);
+    f.addServerRow({ ...row(4, '2025-03-14T09:00:02.000Z', '2025-03-14T09:00:02.000Z', 'c'), [methodColumn]: { m: 'GET' } } as unknown);
+    f.addServerRow({ ...row(5, '2025-03-14T09:00:03.000Z', '2025-03-14T09:00:03.000Z', 'd'), fpod: ['x'] } as unknown);
+    f.addClientRow({ ...row(6, '2025-03-14T09:00:04.000Z', '2025-03-14T09:00:04.000Z', 'e'), first_time: true } as unknown);
+    const shapes = f.finish();
+    assert.deepEqual(shapes.map((s) => s.count), [2]);
+    assert.deepEqual(skippedBy(f), {
+      lines: 20, skipped: 18, calls: 2,
+      reasons: {
+        [`method (column ${methodColumn}) must be text or a number, not an array`]: 3,
+        [`method (column ${methodColumn}) must be text or a number, not an object`]: 4,
+        'pod_name (column fpod) must be text or a number, not an array': 5,
+        'column first_time must be text or a number, not a boolean': 6,
+      },
+    });
+  });
+
+  it('a row that is not an object, or whose count n is not an integer from 1 to 2^53 - 1, is one skipped line', () => {
+    const f = folder();
+    const withCount = (n: unknown): unknown => ({ ...row(1, '2025-03-14T09:00:00.000Z', '2025-03-14T09:00:00.000Z', 'a'), n });
+    for (const bad of [null, ['n', 1], 'text', 7]) f.addServerRow(bad);
+    for (const n of ['abc', '-3', '0', '1e400', '2.5', '9007199254740992', 1e20, -3, 2.5, null, undefined]) f.addServerRow(withCount(n));
+    f.addServerRow(withCount('2'));
+    f.addUnreadableRow();
+    assert.deepEqual(f.finish().map((s) => s.count), [2]);
+    const count = (kind: string) => `a row's count (column n) must be an integer from 1 to 9007199254740991, not ${kind}`;
+    assert.deepEqual(f.counts.skippedByReason, {
+      'a row must be a JSON object, not null': 1,
+      'a row must be a JSON object, not an array': 1,
+      'a row must be a JSON object, not text': 1,
+      'a row must be a JSON object, not a number': 1,
+      [count('text')]: 3,
+      [count('a whole number out of range')]: 5,
+      [count('a number that is not whole')]: 1,
+      [count('null')]: 1,
+      [count('missing')]: 1,
+      'a row that is not valid JSON': 1,
+    });
+    assert.equal(f.counts.skipped, 16);
+    assert.equal(f.counts.lines, 18);
+
+    const largest = folder();
+    largest.addServerRow(withCount('9007199254740991'));
+    assert.deepEqual(largest.finish().map((s) => s.count), [Number.MAX_SAFE_INTEGER]);
+    assert.equal(largest.counts.skipped, 0);
+  });
+
+  it('a shape that would count more than 2^53 - 1 calls continues in a second shape of the same call', () => {
+    const f = folder();
+    f.addServerRow(row(Number.MAX_SAFE_INTEGER - 1, '2025-03-14T09:00:00.000Z', '2025-03-14T09:00:00.000Z', 'a'));
+    f.addServerRow(row(1, '2025-03-14T09:00:01.000Z', '2025-03-14T09:00:01.000Z', 'b'));
+    f.addServerRow(row(1, '2025-03-14T09:00:02.000Z', '2025-03-14T09:00:02.000Z', 'c'));
+    f.addServerRow(row(1, '2025-03-14T09:00:03.000Z', '2025-03-14T09:00:03.000Z', 'd'));
+    const shapes = f.finish();
+    assert.deepEqual(shapes.map((s) => [s.count, s.record.count, s.firstTime, s.lastTime]), [
+      [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, '2025-03-14T09:00:00.000Z', '2025-03-14T09:00:01.000Z'],
+      [2, 2, '2025-03-14T09:00:02.000Z', '2025-03-14T09:00:03.000Z'],
+    ]);
+    assert.equal(shapeKey(shapes[0]!.record), shapeKey(shapes[1]!.record), 'the same call');
+    for (const s of shapes) assert.equal(Object.values(s.sourceBy).reduce((a, b) => a + (b ?? 0), 0), s.count);
+    assert.equal(f.counts.lines, Number.MAX_SAFE_INTEGER, 'the count of lines stops at 2^53 - 1');
+    assert.equal(f.capped, true, 'and says so');
+  });
+});

@@ -17,7 +17,7 @@ import { foldTasks } from '../../../server/src/engine/traffic/ingest/pipeline';
 import { InventoryIndex } from '../../../server/src/engine/inventory/inventoryIndex';
 import { Resolver, serviceFromSni } from '../../../server/src/engine/traffic/ingest/resolve';
 import { mix } from '../../../server/src/engine/traffic/hash';
-import { sameShape, shapeKey, sortShapes } from '../../../server/src/engine/traffic/ingest/shapes';
+import { ShapeTable, sameShape, shapeKey, sortShapes } from '../../../server/src/engine/traffic/ingest/shapes';
 import { TimeParser } from '../../../server/src/engine/traffic/ingest/time';
 import type { LineReader, ParsedLine, ShipperMetadata } from '../../../server/src/engine/traffic/readerTypes';
 import { createReader, detectFormat } from '../../../server/src/engine/traffic/detect';
@@ -541,6 +541,25 @@ describe('ingest helpers', () => {
     assert.deepEqual(sortShapes(three, three.map((s) => wide(s.key)), keyOf).map((s) => s.key), wide('a') < wide('b') ? ['a', 'b', 'b'] : ['b', 'b', 'a']);
   });
 
+  it('a shape counts at most 2^53 - 1 calls: the calls beyond go to another shape of the same call, also when tables merge', () => {
+    const MAX = Number.MAX_SAFE_INTEGER;
+    const record = (count: number): AccessRecord => ({ mesh: 'istio', protocol: 'http', request: { method: 'GET', path: '/a' }, observed: 'allowed', count });
+    const call = (count: number, line: number) => ({ record: record(count), t: line * 1000, file: 0, line, sourceMethod: 'line' as const, destinationMethod: 'line' as const });
+    const table = new ShapeTable();
+    const first = table.add(call(MAX - 1, 1));
+    assert.equal(table.add(call(1, 2)), first, 'room for one more');
+    const second = table.add(call(1, 3));
+    assert.notEqual(second, first);
+    assert.equal(table.count(first, call(1, 4), undefined, 1), second, 'a full shape hands its calls to the one that took its place');
+    const other = new ShapeTable();
+    other.add(call(MAX, 5));
+    other.add(call(4, 6));
+    table.merge(other.shapes);
+    const shapes = table.finish(['f']);
+    assert.deepEqual(shapes.map((s) => [s.count, s.record.count, s.sourceBy]), [[MAX, MAX, { line: MAX }], [MAX, MAX, { line: MAX }], [4, 4, { line: 4 }], [2, 2, { line: 2 }]]);
+    assert.equal(new Set(shapes.map((s) => shapeKey(s.record))).size, 1, 'one call');
+  });
+
   it('parses and builds principals of the three meshes', () => {
     assert.deepEqual(parsePrincipal('cluster.local/ns/shop/sa/frontend'), { mesh: 'istio', trustDomain: 'cluster.local', namespace: 'shop', serviceAccount: 'frontend' });
     assert.deepEqual(parsePrincipal('spiffe://td/ns/a/sa/b'), { mesh: 'istio', trustDomain: 'td', namespace: 'a', serviceAccount: 'b' });
@@ -1051,6 +1070,27 @@ describe('mesh-policy traffic', () => {
     assert.equal(again.shapes.length, records.length);
     assert.equal(again.stats.calls, records.reduce((n, r) => n + (r.count ?? 1), 0), 'a record with a count stands for that many calls');
     assertAccounting(again);
+  });
+
+  it('JSON Lines: counts past 2^53 - 1 are written as more records of the same call, which read back; the totals stop there and say so', async () => {
+    const MAX = Number.MAX_SAFE_INTEGER;
+    const record = (count: number) => JSON.stringify({ mesh: 'istio', protocol: 'http', request: { method: 'GET', path: '/x' }, observed: 'allowed', count });
+    const first = await cli([file([record(MAX), record(MAX), record(5)], 'huge-counts.jsonl'), '--no-inventory', '--format', 'jsonl']);
+    assert.equal(first.code, 0, first.stderr);
+    const counts = (stdout: string) => stdout.trim().split('\n').map((l) => (JSON.parse(l) as AccessRecord).count);
+    assert.deepEqual(counts(first.stdout), [MAX, MAX, 5]);
+    assert.match(first.stderr, /the calls add up to more than 9007199254740991 \(2\^53 - 1, the largest count kept exactly\): the totals of calls .* stop at 9007199254740991; each shape's count is exact/);
+    const again = await cli([file([first.stdout.trim()], 'huge-counts-again.jsonl'), '--no-inventory', '--format', 'jsonl']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /must be an integer/);
+    assert.deepEqual(counts(again.stdout), [MAX, MAX, 5]);
+    const model = await withReaders([file([record(MAX), record(MAX)], 'huge-counts-model.jsonl')], { workers: 1 });
+    assert.equal(model.stats.skipped, 0);
+    assert.deepEqual(model.shapes.map((s) => s.count), [MAX, MAX]);
+    assert.equal(model.stats.calls, MAX);
+    assert.deepEqual(model.stats.observed, { allowed: MAX });
+    assert.equal(model.stats.extraCalls, MAX);
+    assert.equal(model.stats.problems.length, 1);
   });
 
   it('JSON Lines: a part no line named is left out, not printed as {} (an access record prints back as itself)', async () => {

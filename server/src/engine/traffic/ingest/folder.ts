@@ -395,7 +395,7 @@ export class Folder {
         call.sourceReason = known.sourceReason;
         call.destinationMethod = known.destinationMethod;
         call.destinationReason = known.destinationReason;
-        this.table.count(known.shape, call, base.q!.time, 1);
+        known.shape = this.table.count(known.shape, call, base.q!.time, 1);
         return known.caller;
       }
     }

@@ -15,8 +15,8 @@ import { runParallel } from './parallel';
 import { describeError, emptyTaskStats, foldTasks, type TaskStats } from './pipeline';
 import { chooseReader, configuredMaxLines, configuredWorkers, FORMAT_NOT_RECOGNIZED, readerSetting, skippingReader, type ReaderSetting } from './readers';
 import { Resolver } from './resolve';
-import { addCounts, type ShapeTable } from './shapes';
-import type { FileStats, IngestOptions, IngestProgress, IngestStats, ResolutionMethod, TrafficModel } from './types';
+import { addCounts, addShapeTotals, type ShapeTable } from './shapes';
+import type { FileStats, IngestOptions, IngestProgress, IngestStats, TrafficModel } from './types';
 
 export const DEFAULT_JOIN_WINDOW_MS = 60_000;
 export const DEFAULT_MAX_PENDING = 100_000;
@@ -218,15 +218,7 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
     stats.skipped += f.skipped;
     addCounts(stats.skippedByReason, f.skippedByReason);
   }
-  for (const shape of shapes) {
-    stats.calls += shape.count;
-    addCounts<ResolutionMethod>(stats.sourceBy, shape.sourceBy);
-    addCounts<ResolutionMethod>(stats.destinationBy, shape.destinationBy);
-    if (shape.unresolvedSource) addCounts(stats.unresolvedSourceByReason, shape.unresolvedSource);
-    if (shape.unresolvedDestination) addCounts(stats.unresolvedDestinationByReason, shape.unresolvedDestination);
-    const observed = shape.record.observed ?? 'unknown';
-    stats.observed[observed] = (stats.observed[observed] ?? 0) + shape.count;
-  }
+  addShapeTotals(stats, shapes);
   forgetLastMatch();
   return { shapes, stats };
 }

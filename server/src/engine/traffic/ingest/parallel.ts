@@ -7,7 +7,7 @@ import { Folder, JOIN_COUNTS, type Item, type JoinStats } from './folder';
 import { folderOptions, type FilePlan, type RunContext, type RunResult } from './ingest';
 import { MAX_LINE_BYTES, splitOffsets } from './lineSource';
 import { emptyTaskStats, type TaskStats } from './pipeline';
-import { ShapeTable, addCounts } from './shapes';
+import { ShapeTable, addCapped, addCounts } from './shapes';
 import { TimeParser } from './time';
 import type { WorkerInput, WorkerMessage } from './worker';
 
@@ -91,7 +91,7 @@ export async function runParallel(plans: FilePlan[], workers: number, context: R
   let extraCalls = 0;
   for (let j = 0; j < slices; j++) {
     const r = results[j]!;
-    extraCalls += r.extraCalls;
+    extraCalls = addCapped(extraCalls, r.extraCalls);
     table.merge(r.shapes, remap);
     for (const k of JOIN_COUNTS) join[k] += r.join[k];
     r.stats.forEach((s, k) => {
@@ -117,7 +117,7 @@ export async function runParallel(plans: FilePlan[], workers: number, context: R
     for (const item of edge) folder.add(item);
     folder.flush();
     table.merge(folder.table.shapes);
-    extraCalls += folder.table.extraCalls;
+    extraCalls = addCapped(extraCalls, folder.table.extraCalls);
     for (const k of JOIN_COUNTS) join[k] += folder.join[k];
   }
   return { table, extraCalls, join, stats, workers: slices };

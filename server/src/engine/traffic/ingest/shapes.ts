@@ -1,5 +1,5 @@
 import type { AccessRecord } from '../accessRecord';
-import type { ResolutionMethod, SampleLocation, TrafficShape } from './types';
+import type { IngestStats, ResolutionMethod, SampleLocation, TrafficShape } from './types';
 import { mix } from '../hash';
 import { copyString, sameStrings } from '../../strings';
 import { callIdRows, ValueIds } from '../callIds';
@@ -348,6 +348,32 @@ export interface FoldedCall {
   identityGap?: string | undefined;
 }
 
+/**
+ * The most calls one shape counts: 2^53 - 1, the largest count a double holds exactly and the
+ * largest `count` an access record may give. Calls of a shape beyond it are counted on another
+ * shape of the same call (a second record when written out), so no call is dropped and every
+ * written record reads back.
+ */
+export const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+
+/** `a + b`, at most MAX_COUNT. */
+export function addCapped(a: number, b: number): number {
+  const sum = a + b;
+  return sum > MAX_COUNT ? MAX_COUNT : sum;
+}
+
+/** A shape of no calls yet (`count` sets its times from the first call). */
+function emptyShape(record: AccessRecord, hash: number, t: number, identityGap: string | undefined): ShapeAcc {
+  // (a literal with a spread of an optional field would be built by V8's slow generic path, for
+  // every new shape; every field present from the start: one object shape, which adding the
+  // times and the other optional fields later would change, shape after shape)
+  return {
+    record, hash, count: 0, firstMs: t, firstTime: undefined, firstSub: undefined, lastMs: t, lastTime: undefined, lastSub: undefined,
+    samples: [], sourceBy: undefined, destinationBy: undefined, unresolvedSource: undefined, unresolvedDestination: undefined, joined: 0,
+    identityGap, callsByTime: undefined,
+  };
+}
+
 export class ShapeTable {
   /** Every shape, in order of appearance. */
   readonly shapes: ShapeAcc[] = [];
@@ -380,25 +406,28 @@ export class ShapeTable {
     let shape = this.find(call.record, hash);
     const time = call.record.time;
     if (!shape) {
-      const record = this.detach(call.record);
-      // (count sets the first and last time from the call; a literal with a spread of the
-      // optional field would be built by V8's slow generic path, for every new shape)
-      // (every field present from the start: one object shape, which adding the times and the
-      // other optional fields later would change, shape after shape)
-      shape = {
-        record, hash, count: 0, firstMs: call.t, firstTime: undefined, firstSub: undefined, lastMs: call.t, lastTime: undefined, lastSub: undefined,
-        samples: [], sourceBy: undefined, destinationBy: undefined, unresolvedSource: undefined, unresolvedDestination: undefined, joined: 0,
-        identityGap: call.identityGap || undefined, callsByTime: undefined,
-      };
+      shape = emptyShape(this.detach(call.record), hash, call.t, call.identityGap || undefined);
       this.insert(shape, hash);
     }
     const raw = call.record.count;
-    this.count(shape, call, time, typeof raw === 'number' && raw > 1 && Number.isFinite(raw) ? Math.floor(raw) : 1);
-    return shape;
+    return this.count(shape, call, time, typeof raw === 'number' && raw > 1 && Number.isFinite(raw) ? Math.floor(raw) : 1);
   }
 
-  /** Counts `n` more calls of a shape: `call` gives their time, lines and resolution (its record is not read). */
-  count(shape: ShapeAcc, call: FoldedCall, time: string | undefined, n: number): void {
+  /**
+   * Counts `n` more calls of a shape: `call` gives their time, lines and resolution (its record is
+   * not read). Returns the shape counted on: when the shape has no room for `n` more calls (see
+   * MAX_COUNT), the shape of the same call that took its place, or a new one that does.
+   */
+  count(shape: ShapeAcc, call: FoldedCall, time: string | undefined, n: number): ShapeAcc {
+    if (shape.count + n > MAX_COUNT) {
+      const current = this.find(shape.record, shape.hash) ?? shape;
+      if (current.count + n <= MAX_COUNT) shape = current;
+      else {
+        shape = emptyShape(this.detach(current.record), current.hash, call.t, current.identityGap);
+        this.shapes.push(shape);
+        this.replace(current, shape);
+      }
+    }
     if (time !== undefined) {
       // Times in toISOString()'s own form are rebuilt from the milliseconds at the end, and so are
       // those with more digits after the milliseconds (Linkerd's nanoseconds: the digits are kept
@@ -415,7 +444,7 @@ export class ShapeTable {
         if (shape.lastTime === SUB_MS) shape.lastSub = this.sub;
       }
     }
-    this.extraCalls += n - 1;
+    this.extraCalls = addCapped(this.extraCalls, n - 1);
     shape.count += n;
     if (shape.samples.length === 0 && this.maxSamples > 0) {
       // (a literal of exactly the first call's lines: most shapes have that one call, and an
@@ -435,6 +464,15 @@ export class ShapeTable {
       const byTime = (shape.callsByTime ??= {});
       byTime[bucket] = (byTime[bucket] ?? 0) + n;
     }
+    return shape;
+  }
+
+  /** `next` takes the place of `full` in its bucket (`full` stays among the shapes). */
+  private replace(full: ShapeAcc, next: ShapeAcc): void {
+    const bucket = this.buckets.get(full.hash);
+    if (bucket === full) this.buckets.set(full.hash, next);
+    else if (Array.isArray(bucket) && bucket.includes(full)) bucket[bucket.indexOf(full)] = next;
+    else this.insert(next, next.hash);
   }
 
   /**
@@ -530,8 +568,12 @@ export class ShapeTable {
       const samples: number[] = [];
       for (let i = 0; i < o.samples.length; i += 2) samples.push(...remap(o.samples[i]!, o.samples[i + 1]!));
       const shape = this.find(o.record, o.hash);
-      if (!shape) {
-        this.insert({ ...o, samples: samples.slice(0, this.maxSamples * 2) }, o.hash);
+      if (!shape || shape.count + o.count > MAX_COUNT) {
+        const added: ShapeAcc = { ...o, samples: samples.slice(0, this.maxSamples * 2) };
+        if (shape) {
+          this.shapes.push(added);
+          this.replace(shape, added);
+        } else this.insert(added, o.hash);
         continue;
       }
       shape.sourceBy = mergeTallies(shape.sourceBy, shape.count, o.sourceBy, o.count);
@@ -752,6 +794,35 @@ function copyTree(value: unknown, text: (value: string) => string, at: string | 
 function setField(out: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   else out[key] = value;
+}
+
+/**
+ * The call totals of `stats` (calls, resolutions, reasons, observed) from the shapes. A total
+ * past MAX_COUNT stays at MAX_COUNT, and a problem says which: the shapes' own counts stay exact.
+ */
+export function addShapeTotals(stats: IngestStats, shapes: readonly TrafficShape[]): void {
+  let capped = false;
+  const add = (a: number | undefined, b: number | undefined): number => {
+    const sum = (a ?? 0) + (b ?? 0);
+    if (sum <= MAX_COUNT) return sum;
+    capped = true;
+    return MAX_COUNT;
+  };
+  const addAll = <K extends string>(into: Partial<Record<K, number>>, from: Partial<Record<K, number>>): void => {
+    for (const key of Object.keys(from) as K[]) into[key] = add(into[key], from[key]);
+  };
+  for (const shape of shapes) {
+    stats.calls = add(stats.calls, shape.count);
+    addAll<ResolutionMethod>(stats.sourceBy, shape.sourceBy);
+    addAll<ResolutionMethod>(stats.destinationBy, shape.destinationBy);
+    if (shape.unresolvedSource) addAll(stats.unresolvedSourceByReason, shape.unresolvedSource);
+    if (shape.unresolvedDestination) addAll(stats.unresolvedDestinationByReason, shape.unresolvedDestination);
+    const observed = shape.record.observed ?? 'unknown';
+    stats.observed[observed] = add(stats.observed[observed], shape.count);
+  }
+  if (capped) {
+    stats.problems.push(`the calls add up to more than ${MAX_COUNT} (2^53 - 1, the largest count kept exactly): the totals of calls (and of how they were resolved and observed) stop at ${MAX_COUNT}; each shape's count is exact`);
+  }
 }
 
 export function addCounts<K extends string>(into: Partial<Record<K, number>>, from: Partial<Record<K, number>>): void {

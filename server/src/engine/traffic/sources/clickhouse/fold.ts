@@ -4,7 +4,7 @@ import { DEFAULT_JSON_KEYS, F, SLOT_COUNT, buildEnvoyRecord } from '../../format
 import { normalizeTime } from '../../formats/common';
 import type { Resolution, Resolver } from '../../ingest/resolve';
 import type { AccessRecord } from '../../accessRecord';
-import { sameShape, shapeHash, shapeKey, sortShapes, withCallIds } from '../../ingest/shapes';
+import { MAX_COUNT, addCapped, sameShape, shapeHash, shapeKey, sortShapes, withCallIds } from '../../ingest/shapes';
 import { copyString } from '../../../strings';
 import { TimeParser } from '../../ingest/time';
 import type { SampleLocation, TrafficShape } from '../../ingest/types';
@@ -18,11 +18,15 @@ import type { ParsedLine } from '../../readerTypes';
  * drops (pods of one workload, headers no policy tests) meet again in one shape here.
  */
 
-/** One row of either query, as JSONEachRow gives it (64-bit integers quoted). */
+/** One row of either query, as JSONEachRow gives it (64-bit integers quoted), once checked (RowFolder.admit). */
 export type GroupRow = Record<string, string | number | null>;
 
 export interface FoldCounts {
+  /** Lines read: those the folded rows stand for, and the skipped ones. */
   lines: number;
+  /** Lines of rows not folded, by reason: `n` for a row with a readable count, else 1. */
+  skipped: number;
+  skippedByReason: Record<string, number>;
   calls: number;
   joinedPairs: number;
   gatewayLegs: number;
@@ -37,7 +41,9 @@ export interface FoldCounts {
 const SLOT_OF = new Map<string, number>(DEFAULT_JSON_KEYS);
 
 export class RowFolder {
-  readonly counts: FoldCounts = { lines: 0, calls: 0, joinedPairs: 0, gatewayLegs: 0, reused: 0, unmatched: 0, unmatchedServer: 0, sideMismatches: 0 };
+  readonly counts: FoldCounts = { lines: 0, skipped: 0, skippedByReason: {}, calls: 0, joinedPairs: 0, gatewayLegs: 0, reused: 0, unmatched: 0, unmatchedServer: 0, sideMismatches: 0 };
+  /** Whether a count went past MAX_COUNT (and stopped there). */
+  capped = false;
   /** The shapes as they will be returned (completed in place by finish), by shapeHash of their
    * record (checked with sameShape: no key string is built for a row of a known shape); their
    * first and last times in epoch ms, by position. */
@@ -50,6 +56,8 @@ export class RowFolder {
   private readonly slots: number[];
   /** The result columns of the fields, per prefix: `f<i>`, `c<i>`. */
   private readonly columns: Record<'f' | 'c', string[]>;
+  /** What each result column holds, for the reasons rows are skipped. */
+  private readonly columnNames = new Map<string, string>();
   private readonly seen: Uint8Array;
   private readonly labels = new Map<string, Record<string, string> | undefined>();
   private readonly kept = new KeptValues();
@@ -73,6 +81,13 @@ export class RowFolder {
   ) {
     this.slots = fields.map((f) => SLOT_OF.get(f) ?? -1);
     this.columns = { f: fields.map((_, i) => `f${i}`), c: fields.map((_, i) => `c${i}`) };
+    fields.forEach((field, i) => {
+      this.columnNames.set(`f${i}`, `${field} (column f${i})`);
+      this.columnNames.set(`c${i}`, `the joined client line's ${field} (column c${i})`);
+    });
+    for (const [prefix, whose] of [['f', ''], ['c', "the joined client line's "]] as const) {
+      for (const field of ['pod', 'pod_namespace', 'pod_labels']) this.columnNames.set(`${prefix}${field}`, `${whose}${field === 'pod' ? 'pod_name' : field} (column ${prefix}${field})`);
+    }
     this.seen = new Uint8Array(SLOT_COUNT);
     for (const f of mapped) {
       const slot = SLOT_OF.get(f);
@@ -82,44 +97,86 @@ export class RowFolder {
   }
 
   /** A row of the server-side query: lines that are not client-side, with their client line. */
-  addServerRow(row: GroupRow): void {
-    const n = count(row);
-    this.counts.lines += n;
+  addServerRow(value: unknown): void {
+    const n = this.admit(value);
+    if (n === 0) return;
+    const row = value as GroupRow;
     const base = this.line(row, 'f');
     const found = Number(row['client_found']) === 1;
-    if (base.side === 'outbound') this.counts.sideMismatches += n;
+    if (base.side === 'outbound') this.tally('sideMismatches', n);
     if (found && base.side === 'inbound') {
       const client = this.line(row, 'c');
-      if (client.side !== 'outbound') this.counts.sideMismatches += n;
+      if (client.side !== 'outbound') this.tally('sideMismatches', n);
       this.emit(base, row, n, client);
       return;
     }
-    if (found) this.counts.sideMismatches += n;
+    if (found) this.tally('sideMismatches', n);
     if (base.requestId !== undefined && base.side === 'inbound') {
-      this.counts.unmatched += n;
-      this.counts.unmatchedServer += n;
+      this.tally('unmatched', n);
+      this.tally('unmatchedServer', n);
     }
     this.emit(base, row, n);
   }
 
   /** A row of the client-side query; `consumed` lines are the other half of a joined call. */
-  addClientRow(row: GroupRow): void {
-    const n = count(row);
-    this.counts.lines += n;
+  addClientRow(value: unknown): void {
+    const n = this.admit(value);
+    if (n === 0) return;
+    const row = value as GroupRow;
     const line = this.line(row, 'f');
-    if (line.side !== 'outbound') this.counts.sideMismatches += n;
+    if (line.side !== 'outbound') this.tally('sideMismatches', n);
     // as ingest/folder.ts: a gateway's client-side line is also the call the gateway received
     const leg = this.resolver.gatewayLeg(line);
     if (leg) {
-      this.counts.gatewayLegs += n;
+      this.tally('gatewayLegs', n);
       this.emit(leg, row, n);
     }
     if (Number(row['consumed']) === 1) {
-      this.counts.joinedPairs += n;
+      this.tally('joinedPairs', n);
       return;
     }
-    if (line.requestId !== undefined) this.counts.unmatched += n;
+    if (line.requestId !== undefined) this.tally('unmatched', n);
     this.emit(line, row, n);
+  }
+
+  /** A row that is not valid JSON (the client could not parse its text): one line skipped. */
+  addUnreadableRow(): void {
+    this.skip(1, 'a row that is not valid JSON');
+  }
+
+  /**
+   * The number of lines a row stands for (its count `n`, added to `lines`), or 0 when the row is
+   * skipped: it is not an object, its count is not an integer from 1 to MAX_COUNT (one line
+   * skipped: how many it stands for is unknown), or a value is neither text, a number nor null
+   * (its `n` lines skipped).
+   */
+  private admit(value: unknown): number {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return this.skip(1, `a row must be a JSON object, not ${kind(value)}`);
+    const row = value as Record<string, unknown>;
+    const n = rowCount(row['n']);
+    if (n === undefined) return this.skip(1, `a row's count (column n) must be an integer from 1 to ${MAX_COUNT}, not ${countKind(row['n'])}`);
+    for (const column in row) {
+      const v = row[column];
+      if (v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) continue;
+      return this.skip(n, `${this.columnNames.get(column) ?? `column ${column.slice(0, 40)}`} must be text or a number, not ${kind(v)}`);
+    }
+    this.tally('lines', n);
+    return n;
+  }
+
+  /** Counts `n` lines skipped for `reason`; returns 0, for admit. */
+  private skip(n: number, reason: string): 0 {
+    this.tally('lines', n);
+    this.tally('skipped', n);
+    this.counts.skippedByReason[reason] = addCapped(this.counts.skippedByReason[reason] ?? 0, n);
+    return 0;
+  }
+
+  /** Adds `n` to a count, which stops at MAX_COUNT (`capped` then says so). */
+  private tally(count: Exclude<keyof FoldCounts, 'skippedByReason'>, n: number): void {
+    const sum = this.counts[count] + n;
+    if (sum > MAX_COUNT) this.capped = true;
+    this.counts[count] = Math.min(sum, MAX_COUNT);
   }
 
   /** The joined server lines beyond one per client line are retries that reused its caller. */
@@ -127,7 +184,7 @@ export class RowFolder {
     let joinedCalls = 0;
     const out: TrafficShape[] = [];
     for (const s of this.shapes) {
-      joinedCalls += s.joined;
+      joinedCalls = addCapped(joinedCalls, s.joined);
       s.samples.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
       s.record.count = s.count;
       if (s.firstTime !== undefined) s.record.time = s.firstTime;
@@ -182,13 +239,16 @@ export class RowFolder {
   private emit(line: ParsedLine, row: GroupRow, n: number, client?: ParsedLine): void {
     const resolution = this.resolver.resolve(line, client, undefined, this.resolution);
     const record = line.record;
-    this.counts.calls += n;
+    this.tally('calls', n);
     const hash = shapeHash(record, this.keyHeaders);
     const firstTime = record.time;
     const lastTime = normalizeTime(present(row['last_time'])) ?? firstTime;
     const firstMs = this.times.parse(firstTime);
     const lastMs = this.times.parse(lastTime);
     let at = this.find(record, hash);
+    // a shape with no room for n more calls (MAX_COUNT) stays as it is: a new one takes its place
+    const full = at !== undefined && this.shapes[at]!.count + n > MAX_COUNT ? at : undefined;
+    if (full !== undefined) at = undefined;
     let shape: TrafficShape;
     if (at === undefined) {
       at = this.shapes.length;
@@ -201,8 +261,9 @@ export class RowFolder {
         ...(line.identityGap ? { identityGap: line.identityGap } : {}),
       };
       const bucket = this.positions.get(hash);
-      if (bucket === undefined) this.positions.set(hash, at);
+      if (bucket === undefined || bucket === full) this.positions.set(hash, at);
       else if (typeof bucket === 'number') this.positions.set(hash, [bucket, at]);
+      else if (full !== undefined && bucket.includes(full)) bucket[bucket.indexOf(full)] = at;
       else bucket.push(at);
       this.shapes.push(shape);
       this.hashes.push(hash);
@@ -319,9 +380,26 @@ class KeptValues {
   }
 }
 
-function count(row: GroupRow): number {
-  const n = Number(row['n']);
-  return Number.isFinite(n) && n > 0 ? n : 0;
+/** A row's count: an integer from 1 to MAX_COUNT, as a number or (64-bit integers are quoted) as decimal digits. */
+function rowCount(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^[1-9][0-9]{0,15}$/.test(value) ? Number(value) : undefined;
+  return n !== undefined && Number.isInteger(n) && n >= 1 && n <= MAX_COUNT ? n : undefined;
+}
+
+/** What a value is, for a reason: a kind, not the value (the reasons stay few). */
+function kind(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return 'text';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** What a count that rowCount refused is. */
+function countKind(value: unknown): string {
+  if (typeof value === 'string' && /^-?[0-9]+$/.test(value)) return 'a whole number out of range';
+  if (typeof value !== 'number') return kind(value);
+  return !Number.isFinite(value) ? 'a number too large' : Number.isInteger(value) ? 'a whole number out of range' : 'a number that is not whole';
 }
 
 /** Envoy's empty values (`-`, `""`, null) are no value. */

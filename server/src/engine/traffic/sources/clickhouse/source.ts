@@ -6,10 +6,10 @@ import { emptyInventory } from '../../../inventory/inventory';
 import { InventoryIndex } from '../../../inventory/inventoryIndex';
 import { DEFAULT_MAX_SAMPLES } from '../../ingest/ingest';
 import { Resolver } from '../../ingest/resolve';
-import { addCounts } from '../../ingest/shapes';
-import type { FileStats, IngestProgress, IngestStats, ResolutionMethod, TrafficModel } from '../../ingest/types';
+import { MAX_COUNT, addShapeTotals } from '../../ingest/shapes';
+import type { FileStats, IngestProgress, IngestStats, TrafficModel } from '../../ingest/types';
 import { TrafficSourceError, type SourceReadOptions, type TrafficSource } from '../types';
-import { RowFolder, type GroupRow } from './fold';
+import { RowFolder } from './fold';
 import { planQueries } from './query';
 
 /**
@@ -52,19 +52,22 @@ export class ClickHouseTrafficSource implements TrafficSource {
       options.onProgress({ ...progress });
     };
     report(true);
+    const deadline = new Deadline(settings.timeoutSeconds * 1000, signal);
     try {
-      const fold = (add: (row: GroupRow) => void) => (row: GroupRow, bytes: number): void => {
-        add(row);
+      const fold = (add: (row: unknown) => void) => (row: unknown, bytes: number): void => {
+        if (row === UNREADABLE) folder.addUnreadableRow();
+        else add(row);
         progress.bytesRead += bytes;
         progress.lines = folder.counts.lines;
         report(false);
       };
       // without client-side lines in the window there is nothing to join (logs of the server side only)
       let clientLines = 0;
-      await this.stream(client, plan.clientCountQuery, signal, (row) => { clientLines = Number(row['n']); });
-      await this.stream(client, clientLines > 0 ? plan.serverQuery : plan.serverOnlyQuery, signal, fold((row) => folder.addServerRow(row)));
-      if (clientLines > 0) await this.stream(client, plan.clientQuery, signal, fold((row) => folder.addClientRow(row)));
+      await this.stream(client, plan.clientCountQuery, deadline, (row) => { clientLines = this.clientLineCount(row); });
+      await this.stream(client, clientLines > 0 ? plan.serverQuery : plan.serverOnlyQuery, deadline, fold((row) => folder.addServerRow(row)));
+      if (clientLines > 0) await this.stream(client, plan.clientQuery, deadline, fold((row) => folder.addClientRow(row)));
     } finally {
+      deadline.dispose();
       await client.close().catch(() => undefined);
     }
     progress.filesDone = 1;
@@ -72,25 +75,19 @@ export class ClickHouseTrafficSource implements TrafficSource {
 
     const shapes = folder.finish();
     const c = folder.counts;
-    const file: FileStats = { path: this.describe(), format: 'envoy-json', gzip: false, bytes: progress.bytesRead, lines: c.lines, parsed: c.lines, skipped: 0, skippedByReason: {} };
+    const parsed = c.lines - c.skipped;
+    const file: FileStats = { path: this.describe(), format: 'envoy-json', gzip: false, bytes: progress.bytesRead, lines: c.lines, parsed, skipped: c.skipped, skippedByReason: { ...c.skippedByReason } };
     const problems: string[] = [];
+    if (folder.capped) problems.push(`${this.describe()}: the rows' counts of lines add up to more than ${MAX_COUNT} (2^53 - 1, the largest count kept exactly): the counts of lines and calls read stop at ${MAX_COUNT}`);
     if (c.sideMismatches) problems.push(`${this.describe()}: ${c.sideMismatches} lines whose side (client or server) the query decided differently from the Envoy reader; their join may differ from reading the same lines from files`);
     const stats: IngestStats = {
-      files: [file], bytes: file.bytes, lines: c.lines, parsed: c.lines, skipped: 0, skippedByReason: {},
+      files: [file], bytes: file.bytes, lines: c.lines, parsed, skipped: c.skipped, skippedByReason: { ...c.skippedByReason },
       calls: 0, shapes: shapes.length, joinedPairs: c.joinedPairs, extraCalls: 0, tcpPairs: 0, gatewayLegs: c.gatewayLegs,
       sourceBy: {}, destinationBy: {}, unresolvedSourceByReason: {}, unresolvedDestinationByReason: {}, observed: {},
       join: { unmatched: c.unmatched, unmatchedServer: c.unmatchedServer, evictedBySize: 0, reused: c.reused },
       durationMs: Math.round(performance.now() - started), workers: 1, problems,
     };
-    for (const shape of shapes) {
-      stats.calls += shape.count;
-      addCounts<ResolutionMethod>(stats.sourceBy, shape.sourceBy);
-      addCounts<ResolutionMethod>(stats.destinationBy, shape.destinationBy);
-      if (shape.unresolvedSource) addCounts(stats.unresolvedSourceByReason, shape.unresolvedSource);
-      if (shape.unresolvedDestination) addCounts(stats.unresolvedDestinationByReason, shape.unresolvedDestination);
-      const observed = shape.record.observed ?? 'unknown';
-      stats.observed[observed] = (stats.observed[observed] ?? 0) + shape.count;
-    }
+    addShapeTotals(stats, shapes);
     return { shapes, stats };
   }
 
@@ -106,29 +103,60 @@ export class ClickHouseTrafficSource implements TrafficSource {
       ...(username !== undefined ? { username } : {}),
       ...(password !== undefined ? { password } : {}),
       database: s.database,
-      request_timeout: Math.round(s.timeoutSeconds * 1000),
+      request_timeout: Math.min(Math.round(s.timeoutSeconds * 1000), MAX_TIMER_MS),
       compression: { request: false, response: false },
       keep_alive: { enabled: false },
       log: { level: ClickHouseLogLevel.OFF },
-      clickhouse_settings: { max_execution_time: Math.max(1, Math.ceil(s.timeoutSeconds)) },
     });
   }
 
-  /** Runs one query and hands each result row to `onRow`, as it arrives. */
-  private async stream(client: ClickHouseClient, query: string, signal: AbortSignal | undefined, onRow: (row: GroupRow, bytes: number) => void): Promise<void> {
+  /**
+   * Runs one query and hands each result row to `onRow`, as it arrives: its JSON value, or
+   * UNREADABLE for a line that is not JSON. Stops at the read's deadline or its caller's signal,
+   * also in the middle of the result.
+   */
+  private async stream(client: ClickHouseClient, query: string, deadline: Deadline, onRow: (row: unknown, bytes: number) => void): Promise<void> {
     const started = performance.now();
+    let answered = false;
+    let close: (() => void) | undefined;
+    const stop = (): void => close?.();
+    deadline.signal.addEventListener('abort', stop);
     try {
-      const result = await client.query({ query, format: 'JSONEachRow', ...(signal ? { abort_signal: signal } : {}) });
-      for await (const rows of result.stream<GroupRow>()) {
-        signal?.throwIfAborted();
-        for (const row of rows) onRow(row.json(), row.text.length + 1);
+      deadline.signal.throwIfAborted();
+      const result = await client.query({
+        query, format: 'JSONEachRow', abort_signal: deadline.signal,
+        // the server stops the query when the read's time is up, too
+        clickhouse_settings: { max_execution_time: Math.max(1, Math.ceil(deadline.remainingMs() / 1000)) },
+      });
+      answered = true;
+      close = () => result.close();
+      deadline.signal.throwIfAborted();
+      for await (const rows of result.stream()) {
+        deadline.signal.throwIfAborted();
+        for (const row of rows) onRow(parseRow(row.text), row.text.length + 1);
       }
     } catch (error) {
-      if (signal?.aborted) signal.throwIfAborted();
+      if (deadline.caller?.aborted) deadline.caller.throwIfAborted();
+      if (error instanceof TrafficSourceError) throw error;
+      if (deadline.expired) {
+        const what = answered ? 'did not send its whole answer' : 'did not answer';
+        throw new TrafficSourceError(`ClickHouse at ${this.settings.url} ${what} within ${this.settings.timeoutSeconds} s (clickhouse.timeoutSeconds, the time a read may take)`, 'timeout');
+      }
       // the client ends a connection that stays silent for the timeout (also mid-result) with a reset
       const silent = performance.now() - started >= this.settings.timeoutSeconds * 1000 * 0.9;
       throw this.explain(error, silent);
+    } finally {
+      deadline.signal.removeEventListener('abort', stop);
+      if (deadline.signal.aborted) close?.();
     }
+  }
+
+  /** The count of client-side lines: the one row of clientCountQuery. */
+  private clientLineCount(row: unknown): number {
+    const n = row !== null && typeof row === 'object' && !Array.isArray(row) ? (row as Record<string, unknown>)['n'] : undefined;
+    const count = typeof n === 'number' ? n : typeof n === 'string' && /^[0-9]{1,16}$/.test(n) ? Number(n) : NaN;
+    if (Number.isSafeInteger(count) && count >= 0) return count;
+    throw new TrafficSourceError(`ClickHouse at ${this.settings.url} answered the count of client-side lines with ${row === UNREADABLE ? 'a line that is not JSON' : JSON.stringify(row)?.slice(0, 100)}, not a row {"n": <count>}`, 'query');
   }
 
   /** A clear message for what went wrong talking to the server. */
@@ -155,6 +183,51 @@ export class ClickHouseTrafficSource implements TrafficSource {
     if (serverCode === 159) return new TrafficSourceError(`ClickHouse stopped the query on ${where} after ${this.settings.timeoutSeconds} s (clickhouse.timeoutSeconds): ${text}`, 'timeout');
     if (serverCode !== undefined) return new TrafficSourceError(`ClickHouse query on ${where} failed: ${text}`, 'query');
     return new TrafficSourceError(`ClickHouse at ${this.settings.url}: ${firstLine(message)}`, 'unreachable');
+  }
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A result line that is not JSON. */
+const UNREADABLE = Symbol('unreadable row');
+
+/** A result line's JSON value; a server's error written into the result (`Code: N. …`) is thrown. */
+function parseRow(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    if (/^Code: \d+/.test(text)) throw new Error(text);
+    return UNREADABLE;
+  }
+}
+
+/**
+ * The time a read may take (clickhouse.timeoutSeconds), for all its queries together, with the
+ * caller's signal: `signal` aborts at the first of the two.
+ */
+class Deadline {
+  readonly signal: AbortSignal;
+  private readonly timer: NodeJS.Timeout;
+  private readonly own = new AbortController();
+  private readonly endsAt: number;
+
+  constructor(ms: number, readonly caller: AbortSignal | undefined) {
+    this.endsAt = performance.now() + ms;
+    // (setTimeout fires at once for a delay past 2^31 - 1 ms, some 24 days)
+    this.timer = setTimeout(() => this.own.abort(), Math.min(ms, MAX_TIMER_MS));
+    this.signal = caller ? AbortSignal.any([caller, this.own.signal]) : this.own.signal;
+  }
+
+  get expired(): boolean {
+    return this.own.signal.aborted;
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.endsAt - performance.now());
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
   }
 }
 
