@@ -6,7 +6,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { AccessRecord } from '../../../server/src/engine/traffic/accessRecord';
 import { classifyLine, createReader, detectFormat } from '../../../server/src/engine/traffic/detect';
-import { checkAccessRecord } from '../../../server/src/engine/traffic/formats/accessRecordJsonl';
+import { MAX_CLAIMS_DEPTH, checkAccessRecord } from '../../../server/src/engine/traffic/formats/accessRecordJsonl';
 import { hashKeyParts, normalizeTime } from '../../../server/src/engine/traffic/formats/common';
 import { istioDeniedBy, parseDenyReason } from '../../../server/src/engine/traffic/formats/denial';
 import { GAP_CLIENT_SIDE, GAP_NO_IDENTITY_FIELD, operatorTarget } from '../../../server/src/engine/traffic/formats/envoyFields';
@@ -1694,6 +1694,45 @@ const DRY_RUN_RECORDS: [string, unknown, string | undefined][] = [
   ['not an object', { dryRun: 'denied' }, 'response.dryRun must be an object, not string "denied"'],
 ];
 
+/**
+ * Times of records: RFC 3339 section 5.6 (month 01-12, a day of that month, hour 00-23, minute
+ * 00-59, an offset of hours 00-23 and minutes 00-59) and 5.7 (second 60 only as a leap second, at
+ * the end of a UTC month), with the time the record keeps: a leap second becomes the next
+ * month's first second, as Date.UTC counts it. Undefined: the record is refused.
+ * `schemaLooser`: ajv-formats' date-time takes a leap second at the end of any UTC day.
+ */
+const RECORD_TIMES: { time: string; kept: string | undefined; schemaLooser?: true }[] = [
+  { time: '2025-03-14T09:26:53.412Z', kept: '2025-03-14T09:26:53.412Z' },
+  { time: '2024-02-29T09:00:00Z', kept: '2024-02-29T09:00:00Z' },
+  { time: '2000-02-29T09:00:00+01:00', kept: '2000-02-29T09:00:00+01:00' },
+  { time: '2025-03-14T09:00:00-23:59', kept: '2025-03-14T09:00:00-23:59' },
+  { time: '2016-12-31T23:59:60.5Z', kept: '2017-01-01T00:00:00.500Z' },
+  { time: '2015-07-01T01:59:60+02:00', kept: '2015-07-01T00:00:00.000Z' },
+  { time: '2025-02-30T09:00:00Z', kept: undefined },
+  { time: '2025-02-29T09:00:00Z', kept: undefined },
+  { time: '2100-02-29T09:00:00Z', kept: undefined },
+  { time: '2025-04-31T09:00:00Z', kept: undefined },
+  { time: '2025-00-14T09:00:00Z', kept: undefined },
+  { time: '2025-13-14T09:00:00Z', kept: undefined },
+  { time: '2025-03-00T09:00:00Z', kept: undefined },
+  { time: '2025-03-14T24:00:00Z', kept: undefined },
+  { time: '2025-03-14T25:00:00Z', kept: undefined },
+  { time: '2025-03-14T09:60:00Z', kept: undefined },
+  { time: '2025-03-14T09:99:99Z', kept: undefined },
+  { time: '2025-03-14T09:00:60Z', kept: undefined },
+  { time: '2015-06-29T23:59:60Z', kept: undefined, schemaLooser: true },
+  { time: '2025-03-14T09:00:00+25:00', kept: undefined },
+  { time: '2025-03-14T09:00:00+05:60', kept: undefined },
+  { time: '2025-03-14 09:00:00', kept: undefined },
+];
+
+/** Claims nesting objects and arrays `depth` deep (at least 2), the claims object counted: `{"a": [[…]]}`. */
+function claimsOfDepth(depth: number): Record<string, unknown> {
+  let value: unknown[] = [];
+  for (let level = depth; level > 2; level--) value = [value];
+  return { a: value };
+}
+
 const RECORDS: Case[] = [
   { name: 'a full record passes through; the request id comes from the header', line: JSON.stringify(FULL_RECORD), expect: record(FULL_RECORD, 'unknown', { requestId: 'c41e93d2-77aa-4f2e-8d05-1b6e2f9a0c33' }) },
   {
@@ -1737,6 +1776,19 @@ const RECORDS: Case[] = [
   { name: 'null where only principal may be null', line: '{"destination":{"service":null}}', expect: skip('access record: destination.service must be a string, not null') },
   { name: 'not JSON', line: 'time=now', expect: skip('not JSON') },
   { name: 'an array', line: '[]', expect: skip('not a JSON object') },
+  ...RECORD_TIMES.map(({ time, kept }): Case => ({
+    name: `time ${time}`,
+    line: JSON.stringify({ time, observed: 'allowed' }),
+    expect: kept === undefined ? skip(`access record: time must be an RFC 3339 date-time, not string ${JSON.stringify(time)}`) : record({ time: kept, observed: 'allowed', count: 1 }, 'unknown'),
+  })),
+  // (written out: JSON.stringify itself runs out of stack on the deepest)
+  ...[MAX_CLAIMS_DEPTH, MAX_CLAIMS_DEPTH + 1, 5000].map((depth): Case => ({
+    name: `claims nested ${depth} deep`,
+    line: `{"mesh":"istio","request":{"jwt":{"claims":{"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}}}}`,
+    expect: depth <= MAX_CLAIMS_DEPTH
+      ? record({ mesh: 'istio', request: { jwt: { claims: claimsOfDepth(depth) } }, count: 1, observed: 'unknown' }, 'unknown')
+      : skip(`access record: request.jwt.claims nests objects and arrays more than ${MAX_CLAIMS_DEPTH} deep`),
+  })),
   ...DRY_RUN_RECORDS.map(([name, response, problem]): Case => {
     const rec = { mesh: 'istio', protocol: 'http', request: { method: 'GET', path: '/get' }, response, observed: 'allowed' } as AccessRecord;
     return { name: `dryRun: ${name}`, line: JSON.stringify(rec), expect: problem === undefined ? record({ ...rec, count: 1 }, 'unknown') : skip(`access record: ${problem}`) };
@@ -1756,6 +1808,17 @@ describe('access-record (canonical JSON Lines)', () => {
     assert.equal(schema.$id, 'https://mesh-policy.invalid/schemas/access-record.schema.json');
     assert.ok(schema.examples.length > 0);
     for (const example of schema.examples) assert.equal(checkAccessRecord(example), undefined);
+  });
+
+  it('agrees with the JSON schema file on times', () => {
+    const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'schemas', 'access-record.schema.json'), 'utf8')) as object;
+    const ajv = new Ajv({ strict: true });
+    addFormats(ajv);
+    const validate = ajv.compile(schema);
+    for (const { time, kept, schemaLooser } of RECORD_TIMES) {
+      assert.equal(validate({ time }), kept !== undefined || schemaLooser === true, `${time}: ${JSON.stringify(validate.errors)}`);
+      assert.equal(checkAccessRecord({ time }) === undefined, kept !== undefined, time);
+    }
   });
 
   it('agrees with the JSON schema file on dry-run results', () => {
@@ -1886,6 +1949,19 @@ describe('shipper-wrapped lines', () => {
       withShipper(linkerdDenied.expect, { shipper: 'kubectl', pod: 'authors-74f5c8d7b-x2x9q', container: 'linkerd-proxy', time: '2025-03-14T13:00:02.510002100Z' }),
     );
     assert.deepEqual(reader.read('[pod/httpbin-5c8f7d6b9-fghij/istio-proxy] 2025-03-14T09:29:50.000000Z\tinfo\tEnvoy proxy is ready'), skip('not an Envoy access log line'));
+  });
+
+  it('a prefix time that names no moment (kubectl --timestamps, CRI, CRI inside a shipper record): the prefix is taken off, the line read, no shipper time', () => {
+    const reader = createReader('envoy-text');
+    assert.deepEqual(
+      reader.read(`[pod/authors-74f5c8d7b-x2x9q/linkerd-proxy] 2025-02-30T13:00:02.510002100Z ${linkerdDenied.line}`),
+      withShipper(linkerdDenied.expect, { shipper: 'kubectl', pod: 'authors-74f5c8d7b-x2x9q', container: 'linkerd-proxy' }),
+    );
+    assert.deepEqual(reader.read(`2025-03-14T25:27:31.870551234Z stdout F ${istioDenied.line}`), withShipper(istioDenied.expect, { shipper: 'kubectl' }));
+    assert.deepEqual(
+      reader.read(JSON.stringify({ log: `2025-03-14T09:27:31.870551234+25:00 stdout F ${istioDenied.line}` })),
+      withShipper(istioDenied.expect, { shipper: 'fluent-bit' }),
+    );
   });
 
   it('CRI log lines: a P fragment is joined with the F line that ends it', () => {
@@ -2110,6 +2186,25 @@ describe('reader helpers', () => {
     assert.equal(normalizeTime('2026-01-05T12:00:00 CET'), undefined);
   });
 
+  it('gives no time for a date and time that name no moment, in every form it reads; a leap second as its instant', () => {
+    const cases: [string, string | undefined][] = [
+      ['2025-02-30T09:26:53.412Z', undefined],
+      ['2025-03-14T25:00:00.000+01:00', undefined],
+      ['2025-03-14T09:26:53.4x2Z', undefined],
+      ['2025-02-30 09:26:53', undefined],
+      ['2025-03-14T09:26:53+2500', undefined],
+      ['2025-03-14T09:26:53.250-0560', undefined],
+      ['30/Feb/2025:12:00:00 +0200', undefined],
+      ['14/Mar/2025:24:00:00 +0200', undefined],
+      ['2025-02-30T12:00:00 UTC', undefined],
+      ['2025-03-14T09:00:60Z', undefined],
+      ['2024-02-29 12:00:00', '2024-02-29T12:00:00Z'],
+      ['2016-12-31 23:59:60', '2017-01-01T00:00:00.000Z'],
+      ['30/Jun/2015:23:59:60 +0000', '2015-07-01T00:00:00.000Z'],
+    ];
+    for (const [time, kept] of cases) assert.equal(normalizeTime(time), kept, time);
+  });
+
   it("reads a line whose START_TIME has no time shape (Envoy's own example `%Y/%m/%dT%H:%M:%S%z %s`), without a time", () => {
     const reader = createReader('envoy-text', { envoyFormat: '%START_TIME(%Y/%m/%dT%H:%M:%S%z %s)% %REQ(:METHOD)% %RESPONSE_CODE%' });
     assert.deepEqual(
@@ -2152,6 +2247,37 @@ describe('reader helpers', () => {
 // ---------------------------------------------------------------------------------------------
 
 type FixtureCase = Case & { format: LogFormatId; options?: ReaderOptions };
+
+describe('a time that names no moment leaves the line read without a time, as a time of no known shape does', () => {
+  const lines: [LogFormatId, Case][] = [
+    ['envoy-text', ISTIO_TEXT[0]!],
+    ['envoy-json', ENVOY_JSON[0]!],
+    ['consul-envoy-json', CONSUL[0]!],
+    ['linkerd-apache', LINKERD_APACHE[0]!],
+    ['linkerd-json', LINKERD_JSON[0]!],
+    ['ztunnel', ZTUNNEL[0]!],
+  ];
+  const spoilers: [string, (time: string) => string][] = [
+    ['30 February', (t) => `${t.slice(0, 5)}02-30${t.slice(10)}`],
+    ['hour 25', (t) => `${t.slice(0, 11)}25${t.slice(13)}`],
+    ['minute and second 99', (t) => `${t.slice(0, 14)}99:99${t.slice(19)}`],
+    ['offset +25:00', (t) => t.replace(/(?:Z|[+-]\d\d:\d\d)$/, '+25:00')],
+  ];
+  for (const [format, c] of lines) {
+    for (const [what, spoil] of spoilers) {
+      it(`${format}: ${what}`, () => {
+        const expected = c.expect as ParsedLine;
+        const time = expected.record.time!;
+        assert.ok(c.line.includes(time), `${c.name}: the line writes the time as the record has it`);
+        const { time: _time, ...untimed } = expected.record;
+        const line = c.line.replace(time, spoil(time));
+        const result = createReader(format).read(line);
+        assert.deepEqual(result, { ...expected, record: untimed });
+        assertPeekAgrees(createReader(format), line, result);
+      });
+    }
+  }
+});
 
 describe('upstream-defined lines (fixture)', () => {
   const cases = readFileSync(join(FIXTURES, 'traffic', 'upstream-lines.jsonl'), 'utf8')

@@ -12,6 +12,7 @@ import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficM
 import { collectTrafficFiles, compileGlob } from '../../../server/src/engine/traffic/ingest/files';
 import { parsePrincipal, principalFor, workloadNameFromPod } from '../../../server/src/engine/traffic/ingest/identity';
 import { CUT_OFF, MAX_LINE_BYTES, readLineBatches } from '../../../server/src/engine/traffic/ingest/lineSource';
+import { MAX_CLAIMS_DEPTH } from '../../../server/src/engine/traffic/formats/accessRecordJsonl';
 import { Folder } from '../../../server/src/engine/traffic/ingest/folder';
 import { foldTasks } from '../../../server/src/engine/traffic/ingest/pipeline';
 import { InventoryIndex } from '../../../server/src/engine/inventory/inventoryIndex';
@@ -449,6 +450,38 @@ describe('ingest: files, streams, progress, cancellation', () => {
     });
   }
 
+  it('counts the line a gzip file is damaged in before its first newline, as cut off, with the file read by its format or by a reader given', async () => {
+    // incompressible text: the first line is far longer than the 300 bytes kept decompress to
+    let seed = 7;
+    const noise = (n: number): string => Array.from({ length: n }, () => ((seed = (seed * 48271) % 2147483647) % 36).toString(36)).join('');
+    const lines = Array.from({ length: 3 }, (_, i) => JSON.stringify({ time: at(i), mesh: 'istio', destination: { namespace: 'shop', workload: 'cart', port: 7070 }, request: { method: 'GET', path: `/${noise(4000)}` } }));
+    const cut = gzipSync(`${lines.join('\n')}\n`).subarray(0, 300);
+    assert.deepEqual(linesBeforeTheDamage(cut), { whole: 0, cut: 1 });
+    const path = join(dir, 'broken-first-line.log.gz');
+    writeFileSync(path, cut);
+    for (const options of [{ readerFor: undefined }, { readerFor: () => fakeReader }]) {
+      const model = await ingestTraffic([path], { config: defaultConfig(dir), workers: 1, ...options });
+      const f = model.stats.files[0]!;
+      assert.match(f.error ?? '', /^gzip data is corrupt or truncated/);
+      assert.deepEqual([f.lines, f.parsed, f.skipped, f.skippedByReason], [1, 0, 1, { [CUT_OFF]: 1 }]);
+      assert.deepEqual(model.stats.problems, [`${path}: ${f.error}`]);
+      assertAccounting(model);
+    }
+  });
+
+  it('skips an access record whose JWT claims nest too deep for the walks over records (a depth no stack holds), and reads the others', async () => {
+    const call = { mesh: 'istio', destination: { namespace: 'shop', workload: 'cart', port: 7070 }, request: { method: 'GET', path: '/' } };
+    const deep = `{"mesh":"istio","destination":{"namespace":"shop","workload":"cart","port":7070},"request":{"method":"GET","path":"/","jwt":{"claims":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}}}`;
+    const path = file([deep, call], 'deep-claims.jsonl');
+    const model = await ingestTraffic([path], { config: defaultConfig(dir), workers: 1 });
+    const f = model.stats.files[0]!;
+    assert.equal(f.format, 'access-record');
+    assert.deepEqual([f.lines, f.parsed, f.skippedByReason], [2, 1, { [`access record: request.jwt.claims nests objects and arrays more than ${MAX_CLAIMS_DEPTH} deep`]: 1 }]);
+    assert.equal(f.error, undefined);
+    assert.deepEqual(model.shapes.map((shape) => [shape.count, shape.record.request?.path]), [[1, '/']]);
+    assertAccounting(model);
+  });
+
   it('reports progress in bytes and lines, ending at the totals', async () => {
     const lines = Array.from({ length: 30_000 }, (_, i) => inbound(i, { ip: '10.244.0.10', path: `/p${i % 7}` }));
     const path = file(lines);
@@ -584,6 +617,8 @@ describe('ingest helpers', () => {
       assert.equal(parser.parse(t), Date.parse(t), t);
     }
     assert.ok(Number.isNaN(parser.parse('yesterday')));
+    // out of range: refused as Date.parse refuses them, not rolled into the next minute or hour
+    for (const t of ['2025-03-14T09:99:53.412Z', '2025-03-14T09:26:99Z', '2025-03-14T09:26:60Z']) assert.ok(Number.isNaN(parser.parse(t)), t);
   });
 
   it('leaves volatile values out of the shape key', () => {

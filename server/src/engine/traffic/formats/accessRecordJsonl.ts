@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { AccessRecord } from '../accessRecord';
 import type { LineReader, LineResult, ParsedLine, ReaderOptions } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { SKIP, isBlank, skipWith } from './common';
+import { SKIP, checkedTime, isBlank, skipWith } from './common';
 
 /**
  * Our canonical format (docs/access-records.md, schemas/access-record.schema.json): JSON Lines,
@@ -62,6 +62,32 @@ function checkEnum(value: unknown, path: string, allowed: Set<string>): Problem 
   return typeof value === 'string' && allowed.has(value) ? undefined : `${path} must be one of ${[...allowed].join(', ')}, not ${describe(value)}`;
 }
 
+/**
+ * How deep `request.jwt.claims` may nest objects and arrays, itself the first: far more than a
+ * token holds (Keycloak's `resource_access.<client>.roles` is 3 deep), and few enough that the
+ * walks over a record that recurse (shape keys, copies, JSON.stringify) stay far from the stack's
+ * end. Only the claims can nest: every other field has a fixed depth.
+ */
+export const MAX_CLAIMS_DEPTH = 64;
+
+/** Whether `claims` nests deeper than MAX_CLAIMS_DEPTH; a walk without recursion, as the value may nest as deep as a line is long. */
+function nestsTooDeep(claims: Record<string, unknown>): boolean {
+  const open: unknown[] = [claims];
+  const depths: number[] = [1];
+  while (open.length > 0) {
+    const value = open.pop() as object;
+    const depth = depths.pop()!;
+    if (depth > MAX_CLAIMS_DEPTH) return true;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (child !== null && typeof child === 'object') {
+        open.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
 type FieldCheck = (value: unknown, path: string) => Problem;
 /** A field's check and its full path, built once (paths appear only in problems). */
 type Fields = Record<string, readonly [FieldCheck, string]>;
@@ -118,7 +144,7 @@ const JWT_FIELDS = fields('request.jwt', {
   subject: checkString,
   audiences: (v, p) => (Array.isArray(v) && v.every(isString) ? undefined : `${p} must be an array of strings, not ${describe(v)}`),
   presenter: checkString,
-  claims: (v, p) => (isObject(v) ? undefined : `${p} must be an object, not ${describe(v)}`),
+  claims: (v, p) => (!isObject(v) ? `${p} must be an object, not ${describe(v)}` : nestsTooDeep(v) ? `${p} nests objects and arrays more than ${MAX_CLAIMS_DEPTH} deep` : undefined),
 });
 
 const REQUEST_FIELDS = fields('request', {
@@ -159,7 +185,7 @@ const RESPONSE_FIELDS = fields('response', {
 });
 
 const RECORD_FIELDS = fields('', {
-  time: (v, p) => (typeof v === 'string' && RFC3339.test(v) ? undefined : `${p} must be an RFC 3339 date-time, not ${describe(v)}`),
+  time: (v, p) => (typeof v === 'string' && RFC3339.test(v) && checkedTime(v) !== undefined ? undefined : `${p} must be an RFC 3339 date-time, not ${describe(v)}`),
   mesh: (v, p) => checkEnum(v, p, MESHES),
   protocol: (v, p) => checkEnum(v, p, PROTOCOLS),
   source: (v, p) => checkObject(v, p, SOURCE_FIELDS),
@@ -206,6 +232,8 @@ export class AccessRecordReader implements LineReader {
     if (record.count === undefined) record.count = 1;
     if (record.observed === undefined) record.observed = 'unknown';
     if (record.mesh === undefined && this.mesh !== undefined) record.mesh = this.mesh;
+    // a leap second, as the instant it stands for (checkedTime)
+    if (record.time !== undefined && record.time.charCodeAt(17) === 54 /* 6 */) record.time = checkedTime(record.time)!;
     const parsed: ParsedLine = { kind: 'record', record, side: 'unknown' };
     const requestId = record.request?.headers?.['x-request-id'];
     if (requestId !== undefined) parsed.requestId = requestId;

@@ -163,22 +163,56 @@ function digits(s: string, from: number, to: number): boolean {
   return true;
 }
 
-/** `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, checked without a regular expression (it runs per line). */
-export function isRfc3339(s: string): boolean {
+/** The two digits at `at` as a number; 99 (out of every field's range) when they are not digits. */
+function field(s: string, at: number): number {
+  const a = s.charCodeAt(at) - 48;
+  const b = s.charCodeAt(at + 1) - 48;
+  return a < 0 || a > 9 || b < 0 || b > 9 ? 99 : a * 10 + b;
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return MONTH_DAYS[month - 1]!;
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.frac](Z|z|±HH:MM)`, given its separators, as the time to keep: itself when
+ * its fields name a moment (RFC 3339 section 5.6: month 01-12, a day of that month, hour 00-23,
+ * minute 00-59, second 00-59, offset hours 00-23 and minutes 00-59), else undefined: Date.parse
+ * would roll a 30 February into March, and a sum of the fields a minute 99 into the next hour.
+ * A leap second, second 60 in the last minute of a UTC month (section 5.7), which Date.parse
+ * refuses, becomes the next month's first second in UTC: the instant POSIX time and Date.UTC give
+ * it (`2016-12-31T23:59:60.5Z` is `2017-01-01T00:00:00.500Z`); a second 60 elsewhere is no moment.
+ */
+export function checkedTime(t: string): string | undefined {
+  const n = t.length;
+  if (!digits(t, 0, 4)) return undefined;
+  const month = field(t, 5);
+  if (month < 1 || month > 12) return undefined;
+  const day = field(t, 8);
+  if (day < 1 || day > daysInMonth(field(t, 0) * 100 + field(t, 2), month)) return undefined;
+  const second = field(t, 17);
+  if (field(t, 11) > 23 || field(t, 14) > 59 || second > 60) return undefined;
+  const z = t.charCodeAt(n - 1);
+  const zoneAt = z === 90 /* Z */ || z === 122 /* z */ ? n - 1 : n - 6;
+  if (zoneAt === n - 6 && (field(t, n - 5) > 23 || field(t, n - 2) > 59)) return undefined;
+  if (zoneAt > 19 && (t.charCodeAt(19) !== 46 /* . */ || zoneAt === 20 || !digits(t, 20, zoneAt))) return undefined;
+  if (second < 60) return t;
+  const ms = Date.parse(`${t.slice(0, 17)}59${t.slice(19)}`);
+  const iso = Number.isNaN(ms) ? '' : new Date(ms + 1000).toISOString();
+  // (past 9999-12-31T23:59:60Z Date writes a six-digit year, which RFC 3339 has not)
+  return iso.length === 24 && iso.startsWith('01T00:00:00', 8) ? iso : undefined;
+}
+
+/** Separators where RFC 3339 has them, `YYYY-MM-DDTHH:MM:SS…` ending in `Z` or `±HH:MM`, checked without a regular expression (it runs per line). */
+function rfc3339Separators(s: string): boolean {
   const n = s.length;
   if (n < 20 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return false;
-  if (!digits(s, 0, 4) || !digits(s, 5, 7) || !digits(s, 8, 10) || !digits(s, 11, 13) || !digits(s, 14, 16) || !digits(s, 17, 19)) return false;
-  let i = 19;
-  if (s.charCodeAt(i) === 46 /* . */) {
-    i++;
-    const start = i;
-    while (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-    if (i === start) return false;
-  }
-  const z = s.charCodeAt(i);
-  if (z === 90 /* Z */) return i + 1 === n;
-  if (z === 43 || z === 45) return i + 6 === n && digits(s, i + 1, i + 3) && s.charCodeAt(i + 3) === 58 && digits(s, i + 4, i + 6);
-  return false;
+  if (s.charCodeAt(n - 1) === 90 /* Z */) return true;
+  const sign = s.charCodeAt(n - 6);
+  return n >= 25 && (sign === 43 || sign === 45) && s.charCodeAt(n - 3) === 58;
 }
 
 const RFC3339_SHAPE = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:?\d\d)?$/;
@@ -192,36 +226,22 @@ const UTC_NAME = /^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?) ?(?:UTC|GMT)$/;
 const MONTHS: Readonly<Record<string, string>> = { Jan: '01', Feb: '02', Mar: '03', Apr: '04', May: '05', Jun: '06', Jul: '07', Aug: '08', Sep: '09', Oct: '10', Nov: '11', Dec: '12' };
 
 /**
- * A timestamp as RFC 3339. Envoy's and Linkerd's defaults already are, and pass unchanged (a
- * cheap shape check); a space separator becomes `T`, a missing zone means UTC and strftime's
+ * A timestamp as RFC 3339. Envoy's and Linkerd's defaults already are, and pass unchanged (checked
+ * in place); a space separator becomes `T`, a missing zone means UTC and strftime's
  * `%z` zone (`+0200`) gets its colon, a `%Z` zone of UTC or GMT becomes `Z`;
  * `%d/%b/%Y:%H:%M:%S %z` keeps its zone; epoch seconds,
  * milliseconds, microseconds or nanoseconds (a custom `%START_TIME(%s)%`, Fluent Bit's `date`)
- * become an ISO string. Anything else gives undefined: the record then has no time.
+ * become an ISO string. A date and time that name no moment (`checkedTime`: a 30 February, an
+ * hour 25, an offset +25:00) give undefined, as does anything else: the record then has no time.
  */
 export function normalizeTime(s: string | undefined): string | undefined {
   if (s === undefined) return undefined;
-  // Envoy's and Linkerd's own timestamps (`2025-03-14T09:26:53.412Z`): separators and zone only,
-  // which is all a machine-written time can get wrong; everything else gets the full check.
-  const n = s.length;
-  if (
-    n >= 20 &&
-    s.charCodeAt(n - 1) === 90 /* Z */ &&
-    s.charCodeAt(4) === 45 &&
-    s.charCodeAt(7) === 45 &&
-    s.charCodeAt(10) === 84 &&
-    s.charCodeAt(13) === 58 &&
-    s.charCodeAt(16) === 58 &&
-    (n === 20 || s.charCodeAt(19) === 46)
-  ) {
-    return s;
-  }
-  if (isRfc3339(s)) return s;
+  if (rfc3339Separators(s)) return checkedTime(s);
   if (RFC3339_SHAPE.test(s)) {
     let t = s.charCodeAt(10) === 32 ? `${s.slice(0, 10)}T${s.slice(11)}` : s;
     if (!HAS_ZONE.test(t)) t += 'Z';
     else t = t.replace(COLONLESS_ZONE, '$1:$2');
-    return t;
+    return checkedTime(t);
   }
   const named = UTC_NAME.exec(s);
   // strftime's `%Z` names the zone: UTC and GMT are exact; an abbreviation like CET or EST is
@@ -230,7 +250,7 @@ export function normalizeTime(s: string | undefined): string | undefined {
   const clf = CLF_TIME.exec(s);
   if (clf) {
     const month = MONTHS[clf[2]!];
-    return month === undefined ? undefined : `${clf[3]}-${month}-${clf[1]}T${clf[4]}${clf[5]}:${clf[6]}`;
+    return month === undefined ? undefined : checkedTime(`${clf[3]}-${month}-${clf[1]}T${clf[4]}${clf[5]}:${clf[6]}`);
   }
   if (EPOCH.test(s)) {
     const dot = s.indexOf('.');

@@ -1,5 +1,5 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine, LogFormatId, ShipperMetadata } from '../readerTypes';
-import { SKIP, normalizeTime } from './common';
+import { SKIP, checkedTime, normalizeTime } from './common';
 import { FlatJsonScanner, SCAN_OK } from './jsonScan';
 import { copyString } from '../../strings';
 
@@ -262,7 +262,8 @@ export class EnvelopeParser {
         inner = inner.slice(ts[0].length + cri[0].length);
         if (inner.length === 0) return EMPTY_ENVELOPE;
         unwrapped.inner = inner;
-        unwrapped.meta.time ??= ts[1]!;
+        const time = unwrapped.meta.time ?? checkedTime(ts[1]!);
+        if (time !== undefined) unwrapped.meta.time = time;
         unwrapped.stream = cri[1] as CriStream;
         if (cri[2] === 'P') unwrapped.partial = true;
       }
@@ -315,7 +316,8 @@ export function unwrapPrefix(line: string): Unwrapped | undefined {
     const ts = TIMESTAMP_PREFIX.exec(rest);
     if (ts !== null) {
       meta ??= { shipper: 'kubectl' };
-      meta.time = ts[1]!;
+      const time = checkedTime(ts[1]!);
+      if (time !== undefined) meta.time = time;
       rest = rest.slice(ts[0].length);
       const cri = CRI_STREAM.exec(rest);
       if (cri !== null) {

@@ -28,6 +28,12 @@ export interface LineSourceOptions {
   chunkBytes?: number;
 }
 
+/** Whether a read failed on damaged gzip data (corrupt, or cut short), not on the file itself. */
+export function isGzipDamage(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR';
+}
+
 /** Whether a file is gzip: its name ends in .gz or it starts with the gzip magic bytes. */
 export async function isGzip(path: string): Promise<boolean> {
   if (path.toLowerCase().endsWith('.gz')) return true;
@@ -154,9 +160,9 @@ export async function sampleLines(path: string, gzip: boolean, maxLines = SAMPLE
       if (bytes >= maxBytes && out.length >= minLines) break;
     }
   } catch (error) {
-    // Damage after some lines (a truncated .gz): the lines before it still choose the reader;
-    // the full read meets the same error, reports it and counts the lines it kept.
-    if (out.length === 0) throw error;
+    // Damage (a truncated .gz): the lines before it, if any, still choose the reader; the full
+    // read meets the same error, reports it and counts the lines it kept, and the line it cut.
+    if (out.length === 0 && !isGzipDamage(error)) throw error;
   }
   return out;
 }

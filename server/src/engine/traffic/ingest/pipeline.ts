@@ -2,7 +2,7 @@ import type { LineReader, ParsedLine } from '../readerTypes';
 import { describeFsError } from '../../fsErrors';
 import { newItem, peekJoinKey, type Folder, type Item } from './folder';
 import type { LineKeys } from './lineKeys';
-import { readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
+import { isGzipDamage, readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
 import type { DocumentFormat } from './documents';
 import { readDocument } from './documentScanners';
 import { TimeParser } from './time';
@@ -238,6 +238,6 @@ export async function foldTasks(tasks: { task: ReadTask; reader: LineReader }[],
 
 export function describeError(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
-  if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR') return `gzip data is corrupt or truncated (${e.message})`;
+  if (isGzipDamage(error)) return `gzip data is corrupt or truncated (${e.message})`;
   return describeFsError(error);
 }

@@ -23,7 +23,8 @@ export class TimeParser {
       }
       const minutes = digits2(time, 14);
       const seconds = digits2(time, 17);
-      if (minutes < 0 || seconds < 0) return Date.parse(time);
+      // (Date.parse refuses a minute or second out of range, where the sum would roll over)
+      if (minutes < 0 || seconds < 0 || minutes > 59 || seconds > 59) return Date.parse(time);
       let ms = 0;
       if (time.charCodeAt(19) === 46 /* . */) {
         let scale = 100;
