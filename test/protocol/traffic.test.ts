@@ -310,3 +310,42 @@ describe('traffic in the editor (LSP)', () => {
     for (const p of publishes) assert.equal(allowNothingAt(p.diagnostics), 10, `a publish of version 23 has the denial at line ${allowNothingAt(p.diagnostics)}`);
   });
 });
+
+/** A named pipe at `path`; false where mkfifo is not available (the test that needs one skips). */
+function mkfifo(path: string): boolean {
+  try {
+    execFileSync('mkfifo', [path], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('named pipes among the policies and the logs (LSP)', () => {
+  it('are skipped with a note, never opened: the other files are linted and the logs simulated', { timeout: 90_000 }, async (t) => {
+    const workspace = mkdtempSync(join(tmpdir(), 'mesh-policy-pipes-'));
+    cpSync(join(REPO_ROOT, 'examples', 'istio'), workspace, { recursive: true });
+    // named to come first, so that a walk which opened them would stop before the rest
+    if (!mkfifo(join(workspace, 'security', '0-pipe.yaml')) || !mkfifo(join(workspace, 'traffic', '0-pipe.log'))) {
+      rmSync(workspace, { recursive: true, force: true });
+      return t.skip('mkfifo is not available');
+    }
+    const statuses: Status[] = [];
+    const client = new LspTestClient();
+    client.connection.onNotification('meshPolicy/trafficStatus', (s: Status) => { statuses.push(s); });
+    client.connection.onRequest('workspace/codeLens/refresh', () => null);
+    try {
+      await client.initialize(pathToFileURL(workspace).href, [{ uri: pathToFileURL(workspace).href, name: 'istio' }]);
+      const status = await waitForLast(statuses, (s) => s.state === 'ready' && s.policies > 0, 60_000);
+      assert.equal(status.calls, 3549, 'every call of the example logs, as without the pipes');
+      const policyUri = pathToFileURL(join(workspace, 'security', 'authorization-policies.yaml')).href;
+      const diagnostics = await client.diagnosticsFor(policyUri, { ready: (d) => d.some((x) => x.code === 'MPA4001'), timeoutMs: 30_000 });
+      assert.ok(diagnostics.some((d) => !String(d.code).startsWith('MPA4')), 'the lint findings beside the traffic ones');
+      assert.ok(client.logs.some((l) => l.includes('note: skipped "security/0-pipe.yaml": is a named pipe, not a regular file')), client.logs.join('\n'));
+      assert.ok(client.logs.some((l) => l.includes('0-pipe.log: skipped, is a named pipe, not a regular file')), client.logs.join('\n'));
+    } finally {
+      await client.shutdown();
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { runAccessCli } from '../../server/src/cli/access';
+import { runSimulateCli } from '../../server/src/cli/simulate';
 import { runTrafficCli } from '../../server/src/cli/traffic';
 import { REPO_ROOT } from '../helpers/paths';
+import { scratchDir } from '../helpers/scratch';
 
 async function run(args: string[], cwd = REPO_ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -14,6 +17,32 @@ async function run(args: string[], cwd = REPO_ROOT): Promise<{ code: number; std
   const code = await runAccessCli(args, { stdout: (t) => { stdout += `${t}\n`; }, stderr: (t) => { stderr += `${t}\n`; }, cwd });
   return { code, stdout, stderr };
 }
+
+/** A workload whose container ports Kubernetes would refuse, all but 8080, and an ALLOW policy selecting it. */
+const BAD_PORTS = `apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec:
+      containers:
+      - name: cart
+        ports: [{containerPort: http}, {containerPort: {}}, {containerPort: -1}, {containerPort: 99999}, {containerPort: 1.5}, {containerPort: null}, {containerPort: []}, {name: web, containerPort: 8080}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  action: ALLOW
+  rules: [{from: [{source: {principals: ["cluster.local/ns/shop/sa/web"]}}]}]
+`;
 
 describe('mesh-policy access on the examples', () => {
   it('examples/istio: payments:9090 admits the frontend depending on method and path, refuses plaintext under STRICT mTLS; the metrics port is open to all', async () => {
@@ -62,6 +91,32 @@ describe('mesh-policy access on the examples', () => {
     const apart = /^(\d+) calls in the logs are in no cell: /.exec(map.notes.find((n) => n.includes('in no cell')) ?? '0 calls in the logs are in no cell: ');
     // every call the logs hold is in a cell or counted apart
     assert.equal(cellCalls + Number(apart?.[1] ?? 0), traffic);
+  });
+
+  it('a --traffic file that cannot be read: named, the map of the rest printed, exit 2 as simulate gives', { timeout: 60_000 }, async () => {
+    const dir = scratchDir('mesh-policy-access-unreadable-');
+    const gzip = gzipSync(readFileSync(join(REPO_ROOT, 'examples', 'istio', 'traffic', 'cart.log')));
+    writeFileSync(join(dir, 'truncated.log.gz'), gzip.subarray(0, gzip.length >> 1));
+    const cases: [string, RegExp][] = [
+      [join(dir, 'truncated.log.gz'), /truncated\.log\.gz: gzip data is corrupt or truncated/],
+      ['/dev/zero', /dev\/zero: is a device, not a regular file/],
+    ];
+    for (const [traffic, said] of cases) {
+      const access = await run(['--policies', 'examples/istio', '--traffic', traffic]);
+      assert.equal(access.code, 2, traffic);
+      assert.match(access.stderr, said);
+      assert.match(access.stdout, /^Istio: \d+ callers × \d+ destination ports$/m);
+      const simulate = await runSimulateCli(['--policies', 'examples/istio', '--traffic', traffic], { stdout: () => undefined, stderr: () => undefined, cwd: REPO_ROOT });
+      assert.equal(simulate, access.code, `simulate and access agree on ${traffic}`);
+    }
+  });
+
+  it('maps only the container ports Kubernetes admits: never NaN, 0 or out of range', async () => {
+    const dir = scratchDir('mesh-policy-access-ports-');
+    writeFileSync(join(dir, 'cart.yaml'), BAD_PORTS);
+    const { code, stdout, stderr } = await run(['--policies', 'cart.yaml'], dir);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(stdout.split('\n').filter((l) => l.startsWith('  shop/')), ['  shop/cart:8080 (port web, protocol detected)']);
   });
 
   it('usage errors exit 2', async () => {

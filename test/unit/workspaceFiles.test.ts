@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -7,6 +8,7 @@ import { defaultConfig } from '../../server/src/engine/config/projectConfig';
 import { describeFsError } from '../../server/src/engine/fsErrors';
 import { collectTrafficFiles } from '../../server/src/engine/traffic/ingest/files';
 import { collectPolicyFiles, type WalkFs } from '../../server/src/engine/workspaceFiles';
+import { FIXTURES, REPO_ROOT } from '../helpers/paths';
 import { scratchDir } from '../helpers/scratch';
 
 const dir = scratchDir('mesh-policy-walk-');
@@ -61,7 +63,7 @@ describe('file discovery', () => {
     fs.mkdirSync(join(dir, 'perm2', 'subdir'), { recursive: true });
     fs.writeFileSync(join(dir, 'perm2', 'subdir', 'p.yaml'), POLICY);
     const inside = collectPolicyFiles([join(dir, 'perm2')], undefined, refusing([join(dir, 'perm2', 'subdir')]));
-    assert.deepEqual(inside, { files: [], missing: [], loops: [], unreadable: [{ path: join(dir, 'perm2', 'subdir'), reason: 'permission denied' }] });
+    assert.deepEqual(inside, { files: [], missing: [], loops: [], skipped: [], unreadable: [{ path: join(dir, 'perm2', 'subdir'), reason: 'permission denied' }] });
     const given = collectPolicyFiles([join(dir, 'perm2', 'subdir')], undefined, refusing([join(dir, 'perm2', 'subdir')]));
     assert.deepEqual(given.unreadable, [{ path: join(dir, 'perm2', 'subdir'), reason: 'permission denied' }]);
     assert.deepEqual(given.missing, []);
@@ -99,4 +101,63 @@ describe('file discovery', () => {
     ];
     for (const [code, words] of cases) assert.equal(describeFsError(Object.assign(new Error(code), { code })), words);
   });
+});
+
+/** A named pipe at `path`; false where mkfifo is not available (the tests that need one skip). */
+function mkfifo(path: string): boolean {
+  try {
+    execFileSync('mkfifo', [path], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('what is not a regular file: named pipes and devices', () => {
+  // special/x.yaml, special/p.yaml (a named pipe), special/zero.yaml -> /dev/zero;
+  // special/tf/one.log, special/tf/pipe.log (a named pipe)
+  const special = join(dir, 'special');
+  fs.mkdirSync(join(special, 'tf'), { recursive: true });
+  fs.writeFileSync(join(special, 'x.yaml'), POLICY);
+  fs.symlinkSync('/dev/zero', join(special, 'zero.yaml'));
+  fs.writeFileSync(join(special, 'tf', 'one.log'), `${fs.readFileSync(join(FIXTURES, 'traffic', 'formats', 'istio-text.log'), 'utf8').split('\n')[0]}\n`);
+  const pipes = mkfifo(join(special, 'p.yaml')) && mkfifo(join(special, 'tf', 'pipe.log'));
+  const PIPE = 'is a named pipe, not a regular file';
+  const DEVICE = 'is a device, not a regular file';
+
+  // (a walk that opened a pipe would block for good: each test has a timeout to fail instead)
+  it('a folder walk skips them, with why; named, they are listed for the reader to refuse', { timeout: 10_000 }, (t) => {
+    if (!pipes) return t.skip('mkfifo is not available');
+    const walk = collectPolicyFiles([special]);
+    assert.deepEqual(walk.files, [join(special, 'x.yaml')]);
+    // the logs under special/tf are not policy files: no note for them
+    assert.deepEqual(walk.skipped, [{ path: join(special, 'p.yaml'), reason: PIPE }, { path: join(special, 'zero.yaml'), reason: DEVICE }]);
+    const traffic = collectTrafficFiles([join(special, 'tf')], defaultConfig(dir));
+    assert.deepEqual([traffic.files, traffic.skipped], [[join(special, 'tf', 'one.log')], [{ path: join(special, 'tf', 'pipe.log'), reason: PIPE }]]);
+    const named = collectPolicyFiles([join(special, 'p.yaml'), '/dev/zero']);
+    assert.deepEqual([named.files, named.skipped], [[join(special, 'p.yaml'), '/dev/zero'], []]);
+  });
+
+  // [what, arguments, exit code, what stderr says]: a real process each, stopped if it hangs
+  const CASES: [string, string[], number, RegExp[]][] = [
+    ['lint of a folder: a note each, the rest linted', ['lint', 'special'], 1, [new RegExp(`note: skipped "special/p.yaml": ${PIPE}`), new RegExp(`note: skipped "special/zero.yaml": ${DEVICE}`), /in 1 policy from 1 file/]],
+    ['lint of a named pipe', ['lint', 'special/p.yaml'], 2, [new RegExp(`cannot read "special/p.yaml": ${PIPE}`)]],
+    ['lint of /dev/zero', ['lint', '/dev/zero'], 2, [new RegExp(`dev/zero": ${DEVICE}`)]],
+    ['lint --inventory a named pipe', ['lint', 'special/x.yaml', '--inventory', 'special/p.yaml'], 2, [new RegExp(`cannot read "special/p.yaml": ${PIPE}`)]],
+    ['lint --config a named pipe', ['lint', 'special/x.yaml', '--config', 'special/p.yaml'], 2, [new RegExp(`p.yaml: ${PIPE}`)]],
+    ['traffic of a folder with a named pipe', ['traffic', '--no-inventory', 'special/tf'], 0, [new RegExp(`special/tf/pipe.log: skipped, ${PIPE}`)]],
+    ['traffic of a named pipe', ['traffic', '--no-inventory', 'special/tf/pipe.log'], 2, [new RegExp(`cannot read "special/tf/pipe.log": ${PIPE}`)]],
+    ['traffic --inventory a folder with a named pipe', ['traffic', 'special/tf/one.log', '--inventory', 'special'], 0, [new RegExp(`inventory: .*special/p.yaml: skipped, ${PIPE}`)]],
+    ['simulate --policies /dev/zero', ['simulate', '--policies', '/dev/zero', '--traffic', 'special/tf/one.log'], 2, [new RegExp(`dev/zero": ${DEVICE}`)]],
+    ['simulate --traffic a named pipe', ['simulate', '--policies', 'special/x.yaml', '--traffic', 'special/tf/pipe.log'], 2, [new RegExp(`special/tf/pipe.log: ${PIPE}`)]],
+  ];
+  for (const [name, args, code, said] of CASES) {
+    it(`${name}: exits ${code}`, { timeout: 30_000 }, (t) => {
+      if (!pipes) return t.skip('mkfifo is not available');
+      const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'mesh-policy.js'), ...args], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
+      assert.equal(result.signal, null, `stopped after 20 s: it hung (stderr: ${result.stderr.slice(0, 500)})`);
+      assert.equal(result.status, code, result.stderr.slice(0, 1000));
+      for (const words of said) assert.match(result.stderr, words);
+    });
+  }
 });

@@ -153,6 +153,7 @@ export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
       case 'md': io.stdout(accessMarkdown(map, rel) + (changes ? `\n\n${changesMarkdown(changes, parsed.baseline!)}` : '')); break;
       default: io.stdout(accessText(map, rel) + (changes ? `\n\n${changesText(changes, parsed.baseline!, rel)}` : ''));
     }
+    if (model?.stats.files.some((f) => f.error)) return 2;
     return parsed.failOnNewAccess && changes?.some((c) => c.direction === 'opened') ? 1 : 0;
   } catch (error) {
     return commandFailure(error, io, ACCESS_USAGE);

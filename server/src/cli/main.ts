@@ -156,9 +156,9 @@ function lint(args: string[], io: CliIo): number {
   const workspace = new WorkspaceModel(config);
   const prepared: PreparedFile[] = [];
   const notes = walkNotes(walk, io.cwd);
-  for (const note of [...notes.loops, ...notes.unreadable]) io.stderr(`mesh-policy: ${note}`);
+  for (const note of [...notes.skipped, ...notes.unreadable]) io.stderr(`mesh-policy: ${note}`);
   const inventoryNotes = walkNotes(inventoryWalk, io.cwd);
-  for (const note of [...inventoryNotes.loops, ...inventoryNotes.unreadable]) io.stderr(`mesh-policy: ${note}`);
+  for (const note of [...inventoryNotes.skipped, ...inventoryNotes.unreadable]) io.stderr(`mesh-policy: ${note}`);
   let unreadable = walk.unreadable.length + inventoryWalk.unreadable.length;
   for (const path of files) {
     let file: SourceFile;

@@ -145,7 +145,7 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   const workspace = new WorkspaceModel(config);
   const walk = collectPolicyFiles(all);
   const notes = walkNotes(walk, io.cwd);
-  for (const note of [...notes.loops, ...notes.unreadable]) io.stderr(`mesh-policy: ${note}`);
+  for (const note of [...notes.skipped, ...notes.unreadable]) io.stderr(`mesh-policy: ${note}`);
   if (walk.unreadable.length) return 2;
   // A file found only under --inventory gives its manifests, never its policies: only --policies
   // decide. (No --inventory: every file walked is under --policies.)

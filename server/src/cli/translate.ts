@@ -97,10 +97,12 @@ export async function runTranslateCli(args: string[], io: CliIo, workerEntry?: {
       return 1;
     }
     let observed;
+    let unreadableTraffic = false;
     if (parsed.traffic.length) {
       const traffic = await readTraffic(parsed.traffic, workspace, io, { ...(workerEntry ? { workerEntry } : {}), ...(run.signal ? { signal: run.signal } : {}) });
       if (typeof traffic === 'number') return traffic;
       observed = traffic.shapes;
+      unreadableTraffic = traffic.stats.files.some((f) => f.error);
     }
     const displayPath = (file: string) => relative(io.cwd, file) || file;
     const translations = await translatePolicies(sources, to, { inventory: workspace.inventory, config: workspace.config }, {
@@ -117,6 +119,7 @@ export async function runTranslateCli(args: string[], io: CliIo, workerEntry?: {
       io.stderr('mesh-policy: some policies target resources of files not given: name the files or folders that define them with --workspace (read, not translated)');
     }
     // a check that compared nothing (every probe left undecided by a simulator) is no evidence
+    if (unreadableTraffic) return 2;
     const differing = translations.some((t) => t.check.probes.differing > 0 || (t.check.observed?.differing ?? 0) > 0 || (t.check.probes.decided === 0 && t.check.probes.undecided > 0));
     return differing || translations.every((t) => t.written.resources === 0) ? 1 : 0;
   } catch (error) {

@@ -1,13 +1,13 @@
 import * as nodeFs from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { describeFsError } from './fsErrors';
+import { describeFsError, notRegularFile, type FileKindStats } from './fsErrors';
 import { formatFromPath } from './source/sourceFile';
 
 const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git', 'out', 'dist', '.vscode-test', '.vscode-e2e']);
 
 /** What the walk asks of the file system (tests give one that refuses some paths). */
 export interface WalkFs {
-  statSync(path: string): { isDirectory(): boolean; dev: number; ino: number };
+  statSync(path: string): FileKindStats & { dev: number; ino: number };
   readdirSync(path: string): string[];
 }
 
@@ -19,16 +19,19 @@ export interface WalkResult {
   unreadable: { path: string; reason: string }[];
   /** Folders not walked again: a symbolic link back to a folder the walk is in. */
   loops: string[];
+  /** Found in folders and never opened: named pipes, devices, sockets, with why in words. */
+  skipped: { path: string; reason: string }[];
 }
 
 /**
  * Walks the given paths in a stable order, skipping tooling and hidden folders. Files named
  * explicitly are always taken; files found in folders when `accept(path, base)` says so, `base`
  * being the path given that led to them. Each real file is listed once and each real folder
- * walked once, whatever symbolic links lead to them again.
+ * walked once, whatever symbolic links lead to them again. In folders, anything but a regular
+ * file is skipped; named explicitly, it is listed, for its reader to refuse (`statRegularFile`).
  */
 export function walkFiles(paths: string[], accept: (path: string, base: string) => boolean, maxFiles = 100_000, fs: WalkFs = nodeFs): WalkResult {
-  const result: WalkResult = { files: [], missing: [], unreadable: [], loops: [] };
+  const result: WalkResult = { files: [], missing: [], unreadable: [], loops: [], skipped: [] };
   const seenFiles = new Set<string>();
   const walkedFolders = new Set<string>();
   const visit = (path: string, base: string, explicit: boolean, ancestors: string[]): void => {
@@ -68,7 +71,9 @@ export function walkFiles(paths: string[], accept: (path: string, base: string) 
       }
     } else if ((explicit || accept(path, base)) && !seenFiles.has(key)) {
       seenFiles.add(key);
-      result.files.push(path);
+      const notRegular = explicit ? undefined : notRegularFile(stats);
+      if (notRegular) result.skipped.push({ path, reason: notRegular });
+      else result.files.push(path);
     }
   };
   for (const path of paths) visit(path, path, true, []);
@@ -82,11 +87,14 @@ export function collectPolicyFiles(paths: string[], maxFiles = 100_000, fs?: Wal
 
 export const LOOP_NOTE = 'a symbolic link back to a folder already being read (a loop)';
 
-/** The walk's notes for a terminal or a log: each loop, then each unreadable path. */
-export function walkNotes(walk: Pick<WalkResult, 'loops' | 'unreadable'>, cwd: string): { loops: string[]; unreadable: string[] } {
+/** The walk's notes for a terminal or a log: each loop or other path skipped, then each unreadable path. */
+export function walkNotes(walk: Pick<WalkResult, 'loops' | 'skipped' | 'unreadable'>, cwd: string): { skipped: string[]; unreadable: string[] } {
   const shown = (path: string): string => `"${relative(cwd, path) || path}"`;
   return {
-    loops: walk.loops.map((path) => `note: skipped ${shown(path)}: ${LOOP_NOTE}`),
+    skipped: [
+      ...walk.loops.map((path) => `note: skipped ${shown(path)}: ${LOOP_NOTE}`),
+      ...walk.skipped.map((s) => `note: skipped ${shown(s.path)}: ${s.reason}`),
+    ],
     unreadable: walk.unreadable.map((u) => `cannot read ${shown(u.path)}: ${u.reason}`),
   };
 }

@@ -429,7 +429,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const walk = collectPolicyFiles(workspaceFolders, 20_000);
     const { files } = walk;
     const notes = walkNotes(walk, workspaceFolders[0] ?? '/');
-    for (const note of [...notes.loops, ...notes.unreadable]) connection.console.warn(`mesh-policy: ${note}`);
+    for (const note of [...notes.skipped, ...notes.unreadable]) connection.console.warn(`mesh-policy: ${note}`);
     const prepared: PreparedFile[] = [];
     // Cancellable: the files read so far are checked, the rest only once opened.
     const progress = files.length ? await connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;

@@ -292,6 +292,40 @@ describe('inventory', () => {
     assert.ok(ms < 5_000, `${Math.round(ms)} ms`);
   });
 
+  it('takes only the ports Kubernetes admits (whole numbers 1 to 65535; a targetPort may be a name): nothing downstream sees NaN, 0 or out of range', () => {
+    // [a value as written in YAML, kept as a containerPort or Service port]
+    const cases: [string, number | undefined][] = [
+      ['8080', 8080], ['1', 1], ['65535', 65535],
+      ['http', undefined], ['"8080"', undefined], ['{}', undefined], ['[]', undefined], ['null', undefined],
+      ['0', undefined], ['-1', undefined], ['65536', undefined], ['99999', undefined], ['1.5', undefined], ['.nan', undefined], ['true', undefined],
+    ];
+    for (const [value, kept] of cases) {
+      const inv = buildInventory([readSource('app.yaml', `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec: {template: {spec: {containers: [{name: cart, ports: [{name: web, containerPort: ${value}}, {containerPort: 9090}]}]}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec: {ports: [{name: web, port: ${value}}, {port: 82, targetPort: 9090}]}
+`)]);
+      const ports = kept === undefined ? [] : [kept];
+      assert.deepEqual(inv.workloads[0]!.ports.map((p) => p.containerPort), [...ports, 9090], `containerPort: ${value}`);
+      assert.deepEqual(inv.services[0]!.ports.map((p) => p.port), [...ports, 82], `port: ${value}`);
+    }
+    // [targetPort as written, as kept; null: the Service port is left out whole, as Kubernetes
+    // refuses it]. 0, "" and null are the port (Kubernetes defaults them); a string is a port name.
+    const targets: [string, number | string | undefined | null][] = [
+      ['8080', 8080], ['0', undefined], ['""', undefined], ['null', undefined], ['web', 'web'], ['"8080"', '8080'],
+      ['"99999"', null], ['-1', null], ['99999', null], ['1.5', null], ['{}', null], ['[]', null],
+    ];
+    for (const [value, target] of targets) {
+      const inv = buildInventory([readSource('svc.yaml', `apiVersion: v1\nkind: Service\nmetadata: {name: cart, namespace: shop}\nspec: {ports: [{port: 80, targetPort: ${value}}]}\n`)]);
+      assert.deepEqual(inv.services[0]!.ports.map((p) => p.targetPort), target === null ? [] : [target], `targetPort: ${value}`);
+    }
+  });
+
   it('keeps an empty inventory empty', () => {
     const idx = new InventoryIndex(emptyInventory());
     assert.equal(idx.present, false);

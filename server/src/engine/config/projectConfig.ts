@@ -4,7 +4,7 @@ import type { Severity } from '../findings';
 import { readYaml } from '../source/yamlReader';
 import { isDnsName } from '../strings';
 import { toValue } from '../source/tree';
-import { describeFsError } from '../fsErrors';
+import { describeFsError, statRegularFile } from '../fsErrors';
 import { isRecord } from '../plainValues';
 import { ALL_RULES } from '../rules';
 import { parseClickHouseSettings, type ClickHouseSettings } from './clickhouseConfig';
@@ -131,6 +131,7 @@ export function loadConfig(file: string): ProjectConfig {
   config.file = resolve(file);
   let text: string;
   try {
+    statRegularFile(file);
     text = readFileSync(file, 'utf8');
   } catch (error) {
     config.problems.push({ message: `cannot read ${file}: ${describeFsError(error)}`, key: [] });

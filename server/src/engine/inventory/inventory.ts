@@ -269,7 +269,7 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
       file: file.path, span: node.span,
       name: scalar(metadata, 'name') ?? '', namespace: scalar(metadata, 'namespace') ?? DEFAULT_NAMESPACE,
       className: scalar(spec, 'gatewayClassName') ?? '',
-      ports: Array.isArray(listeners) ? listeners.filter(isRecord).map((l) => Number(l['port'])).filter((n) => Number.isInteger(n)) : [],
+      ports: Array.isArray(listeners) ? listeners.filter(isRecord).map((l) => portNumber(l['port'])).filter((n) => n !== undefined) : [],
       ...(waypointFor !== undefined ? { waypointFor } : {}),
     });
     return;
@@ -335,13 +335,7 @@ function addObject(inventory: Inventory, file: SourceFile, node: ObjectNode): vo
     inventory.services.push({
       file: file.path, span: node.span, name, namespace,
       selector: selectorNode ? stringMap(selectorNode) : undefined,
-      ports: Array.isArray(ports) ? ports.filter(isRecord).map((p) => ({
-        ...(typeof p['name'] === 'string' ? { name: p['name'] } : {}),
-        port: Number(p['port']),
-        ...(p['targetPort'] !== undefined ? { targetPort: p['targetPort'] as number | string } : {}),
-        protocol: typeof p['protocol'] === 'string' ? p['protocol'] : 'TCP',
-        ...(typeof p['appProtocol'] === 'string' ? { appProtocol: p['appProtocol'] } : {}),
-      })) : [],
+      ports: Array.isArray(ports) ? ports.filter(isRecord).flatMap((p) => servicePort(p) ?? []) : [],
       clusterIPs: (Array.isArray(clusterIPs) ? clusterIPs.map(String) : clusterIP ? [clusterIP] : []).filter((ip) => ip !== 'None' && ip !== ''),
       ...(type ? { type } : {}),
       ...(Object.keys(labels).length !== 0 ? { labels } : {}),
@@ -379,9 +373,9 @@ function destinationRulePolicy(file: SourceFile, policy: ObjectNode | undefined)
   const levels = getEntry(policy, 'portLevelSettings')?.value;
   for (const level of levels?.type === 'array' ? levels.items : []) {
     if (level.type !== 'object') continue;
-    const port = Number(scalar(object(level, 'port'), 'number'));
+    const port = portNumber(Number(scalar(object(level, 'port'), 'number')));
     const own = tlsOf(level);
-    if (Number.isInteger(port)) ports.push({ port, ...(own ? { tls: own } : {}) });
+    if (port !== undefined) ports.push({ port, ...(own ? { tls: own } : {}) });
   }
   return tls || ports.length ? { ...(tls ? { tls } : {}), ports } : undefined;
 }
@@ -407,7 +401,8 @@ function workload(declared: Declared, kind: string, name: string, namespace: str
       const list = container['ports'];
       if (!Array.isArray(list)) continue;
       for (const port of list.filter(isRecord)) {
-        ports.push({ ...(typeof port['name'] === 'string' ? { name: port['name'] } : {}), containerPort: Number(port['containerPort']), protocol: typeof port['protocol'] === 'string' ? port['protocol'] : 'TCP' });
+        const found = containerPort(port);
+        if (found) ports.push(found);
       }
     }
   }
@@ -425,4 +420,42 @@ export function matchesLabels(selector: Record<string, string>, labels: Record<s
 
 export function namespaceKnown(inventory: Inventory, namespace: string): boolean {
   return inventory.namespaces.has(namespace) || inventory.workloads.some((w) => w.namespace === namespace) || inventory.serviceAccounts.some((s) => s.namespace === namespace) || inventory.services.some((s) => s.namespace === namespace);
+}
+
+/**
+ * A port number as Kubernetes admits one (a container port, a Service port or targetPort, a
+ * listener's port): a whole number from 1 to 65535. Undefined for anything else (`http`, `{}`,
+ * -1, 1.5, 99999), which the API server refuses: the object never runs with it.
+ */
+export function portNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535 ? value : undefined;
+}
+
+/** A container's `ports` entry; undefined without a valid `containerPort` (`portNumber`). */
+export function containerPort(entry: Record<string, unknown>): ContainerPort | undefined {
+  const number = portNumber(entry['containerPort']);
+  if (number === undefined) return undefined;
+  return { ...(typeof entry['name'] === 'string' ? { name: entry['name'] } : {}), containerPort: number, protocol: typeof entry['protocol'] === 'string' ? entry['protocol'] : 'TCP' };
+}
+
+/**
+ * A Service's `ports` entry; undefined without a valid `port`, or with a `targetPort` that is
+ * neither a valid number nor a port name. A `targetPort` of 0 or "" is no targetPort: Kubernetes
+ * defaults both to the port.
+ */
+function servicePort(entry: Record<string, unknown>): ServicePort | undefined {
+  const port = portNumber(entry['port']);
+  if (port === undefined) return undefined;
+  const raw = entry['targetPort'];
+  const unset = raw === undefined || raw === null || raw === 0 || raw === '';
+  // (a string of digits is read as its number where it is used)
+  const targetPort = unset ? undefined : typeof raw === 'string' ? (/^\d+$/.test(raw) && portNumber(Number(raw)) === undefined ? undefined : raw) : portNumber(raw);
+  if (!unset && targetPort === undefined) return undefined;
+  return {
+    ...(typeof entry['name'] === 'string' ? { name: entry['name'] } : {}),
+    port,
+    ...(targetPort !== undefined ? { targetPort } : {}),
+    protocol: typeof entry['protocol'] === 'string' ? entry['protocol'] : 'TCP',
+    ...(typeof entry['appProtocol'] === 'string' ? { appProtocol: entry['appProtocol'] } : {}),
+  };
 }

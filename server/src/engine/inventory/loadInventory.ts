@@ -1,7 +1,6 @@
-import { statSync } from 'node:fs';
 import type { ProjectConfig } from '../config/projectConfig';
 import { readSource, readSourceFromDisk, withInventoryObjects, type BulkReader } from '../source/read';
-import { describeFsError } from '../fsErrors';
+import { describeFsError, statRegularFile } from '../fsErrors';
 import { DEFAULT_READ_LIMITS, formatFromPath, type SourceFile } from '../source/sourceFile';
 import { bulkInventoryDocuments } from './bulkObjects';
 import { collectByGlobs } from '../traffic/ingest/files';
@@ -27,18 +26,18 @@ export interface LoadedInventory {
  * without Kubernetes objects (policies, Helm values, JSON schemas) simply add nothing.
  */
 export function loadInventory(paths: string[] | undefined, config: ProjectConfig, maxFiles = 20_000): LoadedInventory {
-  const { files: candidates, missing } = paths && paths.length
+  const { files: candidates, missing, skipped } = paths && paths.length
     ? collectByGlobs(paths, ['**/*.yaml', '**/*.yml', '**/*.json'], undefined, maxFiles)
     : collectByGlobs([config.root], config.inventory, config.root, maxFiles);
   const inventory = emptyInventory();
   const files: string[] = [];
-  const problems: string[] = [];
+  const problems = skipped.map((s) => `${s.path}: skipped, ${s.reason}`);
   for (const path of candidates) {
     const format = formatFromPath(path);
     if (format !== 'yaml' && format !== 'json') continue;
     let file: SourceFile;
     try {
-      const size = statSync(path).size;
+      const size = statRegularFile(path).size;
       if (size > BULK.maxBytes) { problems.push(`${path}: too large for the inventory (${mib(size)} MiB; files up to ${mib(BULK.maxBytes)} MiB are read)`); continue; }
       file = readSourceFromDisk(path, DEFAULT_READ_LIMITS, format, (text) => withInventoryObjects(readSource(path, text, DEFAULT_READ_LIMITS, format), BULK));
     } catch (error) {

@@ -2,7 +2,7 @@ import type { SourceDocument, SourceFile } from '../source/sourceFile';
 import { documentObjects } from '../source/topLevelObjects';
 import { admittedValue, getScalarString, type ObjectNode } from '../source/tree';
 import { documentOrigin } from '../source/yamlReader';
-import { WORKLOAD_KINDS, type ContainerPort } from './inventory';
+import { containerPort, WORKLOAD_KINDS, type ContainerPort } from './inventory';
 
 /**
  * HTTP probes of workloads, the way the Linkerd policy controller collects them
@@ -101,7 +101,8 @@ function readInitPorts(podSpec: Rec): ContainerPort[] {
   for (const container of arr(podSpec['initContainers'])) {
     if (!isRec(container)) continue;
     for (const p of arr(container['ports'])) {
-      if (isRec(p)) ports.push({ ...(typeof p['name'] === 'string' ? { name: p['name'] } : {}), containerPort: Number(p['containerPort']), protocol: str(p['protocol']) ?? 'TCP' });
+      const found = isRec(p) ? containerPort(p) : undefined;
+      if (found) ports.push(found);
     }
   }
   return ports;

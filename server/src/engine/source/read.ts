@@ -1,5 +1,6 @@
-import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { statRegularFile, statRegularFileAsync } from '../fsErrors';
 import { readHcl } from './hclReader';
 import { LineIndex } from './lineIndex';
 import { PolicyMarks, textNamesPolicies } from './policyMarks';
@@ -28,10 +29,11 @@ export interface BulkReader {
  * A file from disk, as `readText` reads its text, when within `limits.maxInventoryFileBytes`
  * (`readText` applies the size limit; over it the file keeps no text, only whether it names
  * policies). A larger file is never held as one string: it is only scanned in chunks for whether
- * it names policies, and comes back unparsed with the limit as its problem.
+ * it names policies, and comes back unparsed with the limit as its problem. Anything but a regular
+ * file is refused before it is opened (`statRegularFile`).
  */
 export function readSourceFromDisk(path: string, limits: ReadLimits, format: SourceFormat | undefined, readText: (text: string) => SourceFile): SourceFile {
-  const size = statSync(path).size;
+  const size = statRegularFile(path).size;
   if (size <= wholeBytes(limits)) return keptWithin(readText(decodeText(readFileSync(path))), limits);
   const marks = new PolicyMarks();
   const fd = openSync(path, 'r');
@@ -51,7 +53,7 @@ export function readSourceFromDisk(path: string, limits: ReadLimits, format: Sou
  * same file; undefined when it cannot).
  */
 export async function readSourceFromDiskAsync(path: string, limits: ReadLimits, format: SourceFormat | undefined, readText: (text: string) => SourceFile, inWorker?: (path: string, format: SourceFormat) => Promise<SourceFile | undefined>): Promise<SourceFile> {
-  const size = (await stat(path)).size;
+  const size = (await statRegularFileAsync(path)).size;
   if (size <= wholeBytes(limits)) {
     const elsewhere = size > limits.maxFileBytes && inWorker ? await inWorker(path, format ?? formatFromPath(path) ?? 'yaml') : undefined;
     return elsewhere ?? keptWithin(readText(decodeText(await readFile(path))), limits);

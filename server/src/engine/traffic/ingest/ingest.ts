@@ -1,10 +1,10 @@
-import { promises as fsp } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { defaultConfig } from '../../config/projectConfig';
 import { emptyInventory } from '../../inventory/inventory';
 import { InventoryIndex } from '../../inventory/inventoryIndex';
 import type { LinkerdIdentityNames } from './identity';
 import type { LineReader, LogFormatId } from '../readerTypes';
+import { statRegularFileAsync } from '../../fsErrors';
 import { LOOP_NOTE } from '../../workspaceFiles';
 import { collectTrafficFiles } from './files';
 import { Folder, type JoinStats } from './folder';
@@ -80,11 +80,12 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
   signal?.throwIfAborted();
   const config = options.config ?? defaultConfig(process.cwd());
   const index = new InventoryIndex(options.inventory ?? emptyInventory());
-  const { files, missing, unreadable, loops } = collectTrafficFiles(paths, config);
+  const { files, missing, unreadable, loops, skipped } = collectTrafficFiles(paths, config);
   const problems = [
     ...missing.map((m) => `${m}: no such file or folder`),
     ...unreadable.map((u) => `${u.path}: ${u.reason}`),
     ...loops.map((l) => `${l}: skipped, ${LOOP_NOTE}`),
+    ...skipped.map((s) => `${s.path}: skipped, ${s.reason}`),
   ];
   const plans: FilePlan[] = [];
   const fileStats: FileStats[] = [];
@@ -97,9 +98,7 @@ export async function ingestTraffic(paths: string[], options: IngestOptions = {}
     let sample: string[];
     let document: DocumentFormat | undefined;
     try {
-      const st = await fsp.stat(path);
-      if (st.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
-      size = st.size;
+      size = (await statRegularFileAsync(path)).size;
       gzip = await isGzip(path);
       stats.gzip = gzip;
       const forced = readerSetting(path, config).document;
