@@ -359,7 +359,7 @@ describe('mesh-policy report and generate', () => {
     assert.equal(failed.code, 2);
     assert.match(failed.stderr, /cannot write ".*report\.html": no such file or folder\n/);
     assert.ok(!existsSync(join(dir, 'missing-folder')));
-    for (const args of [['--traffic', 'x', '--format', 'pdf'], ['--traffic', 'examples/istio/traffic', '--since', 'yesterday'], ['--traffic', 'examples/istio/traffic', '--since', '2025-03-14T10:00:00Z', '--until', '2025-03-14T09:00:00Z'], ['--format', 'md'], ['--traffic', 'does-not-exist']]) {
+    for (const args of [['--traffic', 'x', '--format', 'pdf'], ['--traffic', 'examples/istio/traffic', '--since', 'yesterday'], ['--traffic', 'examples/istio/traffic', '--since', '2025-02-30'], ['--traffic', 'examples/istio/traffic', '--until', '2025-04-31T09:00:00Z'], ['--traffic', 'examples/istio/traffic', '--since', '2025-03-14T10:00:00Z', '--until', '2025-03-14T09:00:00Z'], ['--format', 'md'], ['--traffic', 'does-not-exist']]) {
       const r = await cli(runReportCli, args);
       assert.equal(r.code, 2, args.join(' '));
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');

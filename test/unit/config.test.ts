@@ -292,6 +292,7 @@ describe('.meshpolicy.yaml problems as findings (MPA0004), at their key', () => 
     ['a list at the top level', '- traffic\n', ['1:1 warning MPA0004 expected a mapping at the top level']],
     // keys under a name the file chooses, and fields of a column map: the deepest key named
     ['a misspelt key of a Consul peer', 'consul:\n  peers:\n    east:\n      trustDomian: x.consul\n', ['3:5 warning MPA0004 consul.peers.east.trustDomain is required', '4:7 warning MPA0004 consul.peers.east: unknown key "trustDomian"']],
+    ['a ClickHouse window time that names no day (Date.parse would take 2 March)', 'clickhouse:\n  url: http://127.0.0.1:8123\n  table: logs\n  window:\n    since: "2025-02-30T00:00:00Z"\n', ['5:5 warning MPA0004 clickhouse.window.since must be an RFC 3339 time']],
     ['a ClickHouse window key of the wrong form', 'clickhouse:\n  url: http://127.0.0.1:8123\n  table: logs\n  window:\n    last: yesterday\n', ['5:5 warning MPA0004 clickhouse.window.last must be a duration such as 90m, 24h or 7d']],
     ['an unknown ClickHouse column field', 'clickhouse:\n  url: http://127.0.0.1:8123\n  table: logs\n  columns:\n    pth: path\n', [`5:5 warning MPA0004 clickhouse.columns: unknown field "pth" (known: ${CLICKHOUSE_FIELDS.join(', ')})`]],
     ['a required ClickHouse key left out: at the block', 'traffic: [a.log]\nclickhouse:\n  url: http://127.0.0.1:8123\n', ['2:1 warning MPA0004 clickhouse.table is required']],

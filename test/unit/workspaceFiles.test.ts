@@ -51,6 +51,20 @@ describe('file discovery', () => {
     assert.deepEqual(collectTrafficFiles([join(dir, 'tloop')], defaultConfig(dir)).files, [join(dir, 'tloop', 'f.log')]);
   });
 
+  it('a symbolic link that leads back to itself: a note in a folder, unreadable (exit 2) when named', () => {
+    fs.mkdirSync(join(dir, 'cycle'));
+    fs.writeFileSync(join(dir, 'cycle', 'x.yaml'), POLICY);
+    fs.symlinkSync('self.yaml', join(dir, 'cycle', 'self.yaml'));
+    const walk = collectPolicyFiles([join(dir, 'cycle')]);
+    assert.deepEqual(walk.files, [join(dir, 'cycle', 'x.yaml')]);
+    assert.deepEqual(walk.skipped, [{ path: join(dir, 'cycle', 'self.yaml'), reason: 'a symbolic link that leads back to itself (a loop), to no file' }]);
+    const folder = run(['lint', 'cycle']);
+    assert.match(folder.stderr, /note: skipped "cycle\/self\.yaml": a symbolic link that leads back to itself \(a loop\), to no file/);
+    const named = run(['lint', join('cycle', 'self.yaml')]);
+    assert.equal(named.code, 2);
+    assert.match(named.stderr, /cannot read "cycle\/self\.yaml": too many symbolic links \(a loop\)/);
+  });
+
   it('lint through a loop: one finding, a note on stderr, not an error', () => {
     const result = run(['lint', 'loop']);
     assert.equal(result.code, 1, 'the policy\'s own error');

@@ -20,6 +20,7 @@ import { ArgCursor } from './args';
 import type { CliIo } from './main';
 import { loadWorkspace, readTraffic } from './simulate';
 import { EXIT_INTERRUPTED, isAbort } from './traffic';
+import { isCalendarDate } from '../engine/traffic/formats/common';
 
 export const AUDIT_USAGE = `Usage: mesh-policy report   --traffic <paths> [--policies <paths>] [options]
        mesh-policy generate --mesh istio|linkerd|consul --traffic <paths> [--inventory <paths>] [options]
@@ -155,7 +156,7 @@ function parse(args: string[], command: 'report' | 'generate'): AuditArgs {
 
 function isoTime(flag: string, raw: string): string {
   // a date, or a date and time with an explicit zone (a time without one would depend on the machine)
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(raw) || Number.isNaN(Date.parse(raw))) {
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(raw) || !isCalendarDate(raw) || Number.isNaN(Date.parse(raw))) {
     throw new UsageError(`${flag} must be an ISO 8601 date or date-time with a zone, e.g. 2025-03-14 or 2025-03-14T09:00:00Z (got "${raw}")`);
   }
   return new Date(Date.parse(raw)).toISOString();

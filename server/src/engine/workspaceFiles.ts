@@ -44,7 +44,7 @@ export function walkFiles(paths: string[], accept: (path: string, base: string) 
       // A dangling link in a folder is nobody's input.
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         if (explicit) result.missing.push(path);
-      } else if (code === 'ELOOP') result.loops.push(path);
+      } else if (code === 'ELOOP' && !explicit) result.skipped.push({ path, reason: SYMLINK_CYCLE });
       else result.unreadable.push({ path, reason: describeFsError(error) });
       return;
     }
@@ -86,6 +86,8 @@ export function collectPolicyFiles(paths: string[], maxFiles = 100_000, fs?: Wal
 }
 
 export const LOOP_NOTE = 'a symbolic link back to a folder already being read (a loop)';
+/** A link whose chain of links comes back to itself: it leads to no file at all. */
+const SYMLINK_CYCLE = 'a symbolic link that leads back to itself (a loop), to no file';
 
 /** The walk's notes for a terminal or a log: each loop or other path skipped, then each unreadable path. */
 export function walkNotes(walk: Pick<WalkResult, 'loops' | 'skipped' | 'unreadable'>, cwd: string): { skipped: string[]; unreadable: string[] } {

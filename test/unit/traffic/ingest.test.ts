@@ -779,6 +779,12 @@ describe('ingest with the format readers', () => {
     assert.equal((claims as { role?: unknown }).role, undefined);
   });
 
+  it('claims that differ only under a nested key named __proto__ are two shapes, not one', async () => {
+    const line = (role: string) => `{"time":"2025-03-14T09:00:00Z","mesh":"istio","protocol":"http","destination":{"port":8080},"request":{"method":"GET","path":"/a","jwt":{"valid":true,"issuer":"https://issuer.example","claims":{"org":{"__proto__":{"role":"${role}"}}}}}}`;
+    const model = await withReaders([file([line('admin'), line('guest'), line('admin')], 'records-nested-proto.jsonl')], { workers: 1 });
+    assert.deepEqual(model.shapes.map((s) => s.count), [2, 1]);
+  });
+
   it("keeps each shape's first and last time exactly as its lines wrote them, sub-millisecond digits included", async () => {
     const line = (time: string, path = '/api/v1/x') => `10.40.163.11:34765 search-8.platform.serviceaccount.identity.linkerd.cluster.local - [${time}] "GET http://fraud-8.identity.svc.cluster.local:8080${path} HTTP/1.1" 200`;
     // per shape, its lines' times in log order: nanoseconds across an hour, microseconds, a

@@ -4,6 +4,7 @@
  * environment variables that hold them. Problems are reported; they never stop the rest.
  */
 import type { ReportConfigProblem } from './projectConfig';
+import { isCalendarDate } from '../traffic/formats/common';
 
 /** Log fields a ClickHouse column can map to: Envoy/Istio JSON access-log keys, plus the
  * Kubernetes metadata a log shipper adds (the pod that wrote the line). */
@@ -148,7 +149,7 @@ export function parseClickHouseSettings(raw: unknown, report: ReportConfigProble
           else problem(`${where}.window.last must be a duration such as 90m, 24h or 7d`, 'window', key);
         } else if (key === 'since' || key === 'until') {
           const s = value instanceof Date ? value.toISOString() : value;
-          if (typeof s === 'string' && !Number.isNaN(Date.parse(s))) settings.window[key] = new Date(Date.parse(s)).toISOString();
+          if (typeof s === 'string' && isCalendarDate(s) && !Number.isNaN(Date.parse(s))) settings.window[key] = new Date(Date.parse(s)).toISOString();
           else problem(`${where}.window.${key} must be an RFC 3339 time`, 'window', key);
         } else problem(`${where}.window: unknown key "${key}"`, 'window', key);
       }

@@ -177,6 +177,14 @@ function daysInMonth(year: number, month: number): number {
   return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
 }
 
+/** Whether text starting `YYYY-MM-DD` names a day of the calendar: Date.parse takes a 30 February as 2 March. */
+export function isCalendarDate(text: string): boolean {
+  if (!digits(text, 0, 4) || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return false;
+  const month = field(text, 5);
+  const day = field(text, 8);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(field(text, 0) * 100 + field(text, 2), month);
+}
+
 /**
  * `YYYY-MM-DDTHH:MM:SS[.frac](Z|z|±HH:MM)`, given its separators, as the time to keep: itself when
  * its fields name a moment (RFC 3339 section 5.6: month 01-12, a day of that month, hour 00-23,

@@ -235,7 +235,8 @@ function stableClaims(claims: Record<string, unknown>): string {
 function sortDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortDeep);
   if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
+    // (a null prototype: a claim named __proto__ is a key like any other, not the object's prototype)
+    const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const key of Object.keys(value).sort()) out[key] = sortDeep((value as Record<string, unknown>)[key]);
     return out;
   }
