@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { CodeLens, Diagnostic, Hover, MarkupContent } from 'vscode-languageserver-protocol';
 import { LspTestClient, waitForLast } from '../helpers/lspClient';
 import { REPO_ROOT } from '../helpers/paths';
+import { mkfifo } from '../helpers/unreadable';
 
 /**
  * The simulation in the editor, over a real LSP connection, on a copy of examples/istio (its
@@ -311,15 +312,6 @@ describe('traffic in the editor (LSP)', () => {
   });
 });
 
-/** A named pipe at `path`; false where mkfifo is not available (the test that needs one skips). */
-function mkfifo(path: string): boolean {
-  try {
-    execFileSync('mkfifo', [path], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('named pipes among the policies and the logs (LSP)', () => {
   it('are skipped with a note, never opened: the other files are linted and the logs simulated', { timeout: 90_000 }, async (t) => {

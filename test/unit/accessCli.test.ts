@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
 import { runAccessCli } from '../../server/src/cli/access';
 import { runSimulateCli } from '../../server/src/cli/simulate';
 import { runTrafficCli } from '../../server/src/cli/traffic';
-import { REPO_ROOT } from '../helpers/paths';
+import { FIXTURES, REPO_ROOT } from '../helpers/paths';
+import { unreadableTrafficFiles } from '../helpers/unreadable';
 import { scratchDir } from '../helpers/scratch';
 
 async function run(args: string[], cwd = REPO_ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -18,31 +18,6 @@ async function run(args: string[], cwd = REPO_ROOT): Promise<{ code: number; std
   return { code, stdout, stderr };
 }
 
-/** A workload whose container ports Kubernetes would refuse, all but 8080, and an ALLOW policy selecting it. */
-const BAD_PORTS = `apiVersion: v1
-kind: Namespace
-metadata: {name: shop, labels: {istio-injection: enabled}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cart, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  template:
-    metadata: {labels: {app: cart}}
-    spec:
-      containers:
-      - name: cart
-        ports: [{containerPort: http}, {containerPort: {}}, {containerPort: -1}, {containerPort: 99999}, {containerPort: 1.5}, {containerPort: null}, {containerPort: []}, {name: web, containerPort: 8080}]
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: cart, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  action: ALLOW
-  rules: [{from: [{source: {principals: ["cluster.local/ns/shop/sa/web"]}}]}]
-`;
 
 describe('mesh-policy access on the examples', () => {
   it('examples/istio: payments:9090 admits the frontend depending on method and path, refuses plaintext under STRICT mTLS; the metrics port is open to all', async () => {
@@ -95,12 +70,7 @@ describe('mesh-policy access on the examples', () => {
 
   it('a --traffic file that cannot be read: named, the map of the rest printed, exit 2 as simulate gives', { timeout: 60_000 }, async () => {
     const dir = scratchDir('mesh-policy-access-unreadable-');
-    const gzip = gzipSync(readFileSync(join(REPO_ROOT, 'examples', 'istio', 'traffic', 'cart.log')));
-    writeFileSync(join(dir, 'truncated.log.gz'), gzip.subarray(0, gzip.length >> 1));
-    const cases: [string, RegExp][] = [
-      [join(dir, 'truncated.log.gz'), /truncated\.log\.gz: gzip data is corrupt or truncated/],
-      ['/dev/zero', /dev\/zero: is a device, not a regular file/],
-    ];
+    const cases = unreadableTrafficFiles(dir);
     for (const [traffic, said] of cases) {
       const access = await run(['--policies', 'examples/istio', '--traffic', traffic]);
       assert.equal(access.code, 2, traffic);
@@ -113,7 +83,7 @@ describe('mesh-policy access on the examples', () => {
 
   it('maps only the container ports Kubernetes admits: never NaN, 0 or out of range', async () => {
     const dir = scratchDir('mesh-policy-access-ports-');
-    writeFileSync(join(dir, 'cart.yaml'), BAD_PORTS);
+    copyFileSync(join(FIXTURES, 'inventory', 'bad-ports.yaml'), join(dir, 'cart.yaml'));
     const { code, stdout, stderr } = await run(['--policies', 'cart.yaml'], dir);
     assert.equal(code, 0, stderr);
     assert.deepEqual(stdout.split('\n').filter((l) => l.startsWith('  shop/')), ['  shop/cart:8080 (port web, protocol detected)']);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { collectTrafficFiles } from '../../server/src/engine/traffic/ingest/file
 import { collectPolicyFiles, type WalkFs } from '../../server/src/engine/workspaceFiles';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths';
 import { scratchDir } from '../helpers/scratch';
+import { mkfifo } from '../helpers/unreadable';
 
 const dir = scratchDir('mesh-policy-walk-');
 const POLICY = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec:\n  action: allow\n';
@@ -117,15 +118,6 @@ describe('file discovery', () => {
   });
 });
 
-/** A named pipe at `path`; false where mkfifo is not available (the tests that need one skip). */
-function mkfifo(path: string): boolean {
-  try {
-    execFileSync('mkfifo', [path], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('what is not a regular file: named pipes and devices', () => {
   // special/x.yaml, special/p.yaml (a named pipe), special/zero.yaml -> /dev/zero;

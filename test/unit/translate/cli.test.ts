@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
 import { runTranslateCli } from '../../../server/src/cli/translate';
 import { Engine } from '../../../server/src/engine/engine';
-import { REPO_ROOT } from '../../helpers/paths';
+import { FIXTURES, REPO_ROOT } from '../../helpers/paths';
+import { unreadableTrafficFiles } from '../../helpers/unreadable';
 import { scratchDir } from '../../helpers/scratch';
 
 // `mesh-policy translate` on the examples, as the README and docs/translate.md show it.
@@ -33,31 +33,6 @@ function acceptedConsulExamples(): string {
   return dir;
 }
 
-/** A workload whose container ports Kubernetes would refuse, all but 8080, and an ALLOW policy selecting it. */
-const BAD_PORTS = `apiVersion: v1
-kind: Namespace
-metadata: {name: shop, labels: {istio-injection: enabled}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cart, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  template:
-    metadata: {labels: {app: cart}}
-    spec:
-      containers:
-      - name: cart
-        ports: [{containerPort: http}, {containerPort: {}}, {containerPort: -1}, {containerPort: 99999}, {containerPort: 1.5}, {containerPort: null}, {containerPort: []}, {name: web, containerPort: 8080}]
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: cart, namespace: shop}
-spec:
-  selector: {matchLabels: {app: cart}}
-  action: ALLOW
-  rules: [{from: [{source: {principals: ["cluster.local/ns/shop/sa/web"]}}]}]
-`;
 
 describe('mesh-policy translate', () => {
   it('examples/istio → Linkerd: valid Linkerd resources, headed by the notes and both checks', async () => {
@@ -121,12 +96,7 @@ describe('mesh-policy translate', () => {
 
   it('a --traffic file that cannot be read: named, the translation still written, exit 2', { timeout: 60_000 }, async () => {
     const dir = scratchDir('mesh-policy-translate-unreadable-');
-    const gzip = gzipSync(readFileSync(join(REPO_ROOT, 'examples', 'istio', 'traffic', 'cart.log')));
-    writeFileSync(join(dir, 'truncated.log.gz'), gzip.subarray(0, gzip.length >> 1));
-    const cases: [string, RegExp][] = [
-      [join(dir, 'truncated.log.gz'), /truncated\.log\.gz: gzip data is corrupt or truncated/],
-      ['/dev/zero', /dev\/zero: is a device, not a regular file/],
-    ];
+    const cases = unreadableTrafficFiles(dir);
     for (const [traffic, said] of cases) {
       const { code, stdout, stderr } = await run(['--to', 'linkerd', 'examples/istio/security', '--inventory', 'examples/istio/app', '--traffic', traffic]);
       assert.equal(code, 2, traffic);
@@ -137,7 +107,7 @@ describe('mesh-policy translate', () => {
 
   it('writes only the container ports Kubernetes admits: never NaN, 0 or out of range', async () => {
     const dir = scratchDir('mesh-policy-translate-ports-');
-    writeFileSync(join(dir, 'cart.yaml'), BAD_PORTS);
+    copyFileSync(join(FIXTURES, 'inventory', 'bad-ports.yaml'), join(dir, 'cart.yaml'));
     const { stdout } = await run(['--to', 'linkerd', 'cart.yaml'], dir);
     const ports = [...stdout.matchAll(/^ +port: (.*)$/gm)].map((m) => m[1]);
     assert.deepEqual(ports, ['8080'], stdout);
