@@ -20,8 +20,9 @@ const SETTING_KEYS = ['format', 'envoyFormat', 'mesh'];
 const TOP_KEYS = [...SETTING_KEYS, 'maxLines', 'workers', 'files', 'overrides'];
 const MESHES = ['istio', 'linkerd', 'consul'];
 
-function positiveInteger(value: unknown): boolean {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+/** A `maxLines` or `workers` value: a whole number above 0, else undefined. */
+export function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 /** Why an `envoyFormat` cannot be read (text, or JSON when it is an object), or undefined. */
@@ -55,8 +56,8 @@ export function readerSectionProblems(readers: Record<string, unknown>): ReaderS
     }
   };
   checkSetting('readers', ['readers'], readers, TOP_KEYS);
-  if (readers['maxLines'] !== undefined && !positiveInteger(readers['maxLines'])) add(`readers.maxLines must be a positive whole number of lines (got ${JSON.stringify(readers['maxLines'])}); no line limit is applied`, ['readers', 'maxLines']);
-  if (readers['workers'] !== undefined && !positiveInteger(readers['workers'])) add(`readers.workers must be a positive whole number of threads (got ${JSON.stringify(readers['workers'])}); logs are read on one thread`, ['readers', 'workers']);
+  if (readers['maxLines'] !== undefined && positiveInteger(readers['maxLines']) === undefined) add(`readers.maxLines must be a positive whole number of lines (got ${JSON.stringify(readers['maxLines'])}); no line limit is applied`, ['readers', 'maxLines']);
+  if (readers['workers'] !== undefined && positiveInteger(readers['workers']) === undefined) add(`readers.workers must be a positive whole number of threads (got ${JSON.stringify(readers['workers'])}); logs are read on one thread`, ['readers', 'workers']);
   const files = readers['files'];
   if (files !== undefined && files !== null && !isRecord(files)) add('readers.files must map globs to reader settings; it applies to no file', ['readers', 'files']);
   if (isRecord(files)) {

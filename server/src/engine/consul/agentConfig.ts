@@ -1,6 +1,6 @@
 import type { SourceFile } from '../source/sourceFile';
-import { getEntry, getScalarString, type ObjectNode, type SourceNode, type Span } from '../source/tree';
-import { entryExtent, entryReader, placeOf } from './configEntries';
+import { getEntry, getScalarString, type ObjectNode, type Span } from '../source/tree';
+import { blockAt, entryExtent, entryReader, placeOf } from './configEntries';
 
 /**
  * What a workspace says of the Consul agents' default intention policy (mesh-semantics: the
@@ -60,13 +60,13 @@ const CONSUL_ONLY_KEYS = ['connect', 'ui_config', 'bootstrap_expect', 'node_name
 function read(file: SourceFile, node: ObjectNode, out: AgentConfigDefinition[]): void {
   // (Kubernetes objects and config entries are something else)
   if (getEntry(node, 'apiVersion') || getEntry(node, 'kind') || getEntry(node, 'Kind')) return;
-  const acls = objectAt(objectAt(node, 'global'), 'acls');
+  const acls = blockAt(blockAt(node, 'global'), 'acls');
   const manage = scalarAt(acls, 'manageSystemACLs');
   if (typeof manage === 'boolean') {
     out.push({ kind: 'Helm values', file, span: entryExtent(file, node), aclEnabled: manage });
     return;
   }
-  const acl = objectAt(node, 'acl');
+  const acl = blockAt(node, 'acl');
   const intention = policyAt(node, 'default_intention_policy');
   const isConsulAcl = acl !== undefined && (CONSUL_ONLY_ACL_KEYS.some((key) => getEntry(acl, key) !== undefined) || CONSUL_ONLY_KEYS.some((key) => getEntry(node, key) !== undefined));
   if (intention === undefined && !isConsulAcl) return;
@@ -80,14 +80,6 @@ function read(file: SourceFile, node: ObjectNode, out: AgentConfigDefinition[]):
   });
 }
 
-/** The object under `key`; an HCL block written more than once is a list, and the last one counts. */
-function objectAt(node: SourceNode | undefined, key: string): ObjectNode | undefined {
-  if (node?.type !== 'object') return undefined;
-  const value = getEntry(node, key)?.value;
-  if (value?.type === 'object') return value;
-  const last = value?.type === 'array' ? value.items[value.items.length - 1] : undefined;
-  return last?.type === 'object' ? last : undefined;
-}
 
 function scalarAt(node: ObjectNode | undefined, key: string): unknown {
   const value = getEntry(node, key)?.value;

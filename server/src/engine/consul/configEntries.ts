@@ -1,6 +1,6 @@
 import type { SourceFile } from '../source/sourceFile';
 import { topLevelObjects } from '../source/topLevelObjects';
-import type { ObjectNode, SourceNode, Span } from '../source/tree';
+import { getEntry, type ObjectEntry, type ObjectNode, type SourceNode, type Span } from '../source/tree';
 
 /** A key of a config entry as Consul matches it: in any letter case, with or without the underscores of its snake_case alias. */
 function fold(key: string): string {
@@ -44,4 +44,13 @@ export function entryReader<T>(read: (file: SourceFile, node: ObjectNode, out: T
     }
     return found;
   };
+}
+
+/** The object under `key` (found by `at`, by default the exact key); an HCL block written more
+ * than once is a list, and the last one counts. */
+export function blockAt(node: SourceNode | undefined, key: string, at: (node: SourceNode | undefined, key: string) => ObjectEntry | undefined = getEntry): ObjectNode | undefined {
+  const value = at(node, key)?.value;
+  if (value?.type === 'object') return value;
+  const last = value?.type === 'array' ? value.items[value.items.length - 1] : undefined;
+  return last?.type === 'object' ? last : undefined;
 }

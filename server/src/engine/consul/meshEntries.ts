@@ -1,6 +1,6 @@
 import { HEADERS_WITH_UNDERSCORES_ACTIONS, PATH_ESCAPED_SLASHES_ACTIONS, type RequestNormalization } from '../simulate/consul/http';
 import type { SourceFile } from '../source/sourceFile';
-import { entryCI, entryExtent, entryReader, placeOf } from './configEntries';
+import { blockAt, entryCI, entryExtent, entryReader, placeOf } from './configEntries';
 import { getEntry, getScalarString, type ObjectEntry, type ObjectNode, type SourceNode, type Span } from '../source/tree';
 
 /**
@@ -57,7 +57,7 @@ function read(file: SourceFile, node: ObjectNode, out: MeshEntryDefinition[]): v
 }
 
 function normalizationOf(root: SourceNode | undefined, at: Lookup): RequestNormalization {
-  const rn = objectAt(objectAt(objectAt(root, 'HTTP', at), 'Incoming', at), 'RequestNormalization', at);
+  const rn = blockAt(blockAt(blockAt(root, 'HTTP', at), 'Incoming', at), 'RequestNormalization', at);
   const out: RequestNormalization = {};
   const disable = booleanAt(rn, 'InsecureDisablePathNormalization', at);
   if (disable !== undefined) out.insecureDisablePathNormalization = disable;
@@ -70,13 +70,6 @@ function normalizationOf(root: SourceNode | undefined, at: Lookup): RequestNorma
   return out;
 }
 
-/** The object under `key`; an HCL block written more than once is a list, and the last one counts. */
-function objectAt(node: SourceNode | undefined, key: string, at: Lookup): ObjectNode | undefined {
-  const value = at(node, key)?.value;
-  if (value?.type === 'object') return value;
-  const last = value?.type === 'array' ? value.items[value.items.length - 1] : undefined;
-  return last?.type === 'object' ? last : undefined;
-}
 
 function booleanAt(node: SourceNode | undefined, key: string, at: Lookup): boolean | undefined {
   const value = at(node, key)?.value;

@@ -2,7 +2,7 @@ import type { SourceDocument, SourceFile } from '../source/sourceFile';
 import { documentObjects } from '../source/topLevelObjects';
 import { admittedValue, getScalarString, type ObjectNode } from '../source/tree';
 import { documentOrigin } from '../source/yamlReader';
-import { containerPort, WORKLOAD_KINDS, type ContainerPort } from './inventory';
+import { containerPort, portNumber, WORKLOAD_KINDS, type ContainerPort } from './inventory';
 
 /**
  * HTTP probes of workloads, the way the Linkerd policy controller collects them
@@ -126,8 +126,9 @@ function readProbes(podSpec: Rec): HttpProbe[] {
           if (protocol.toUpperCase() === 'TCP' && p['name'].toLowerCase() === rawPort.toLowerCase()) { port = Number(p['containerPort']); break; }
         }
       }
-      if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) continue;
-      probes.push({ container: str(container['name']) ?? '', type, port, path: str(httpGet['path']) ?? '/' });
+      const valid = portNumber(port);
+      if (valid === undefined) continue;
+      probes.push({ container: str(container['name']) ?? '', type, port: valid, path: str(httpGet['path']) ?? '/' });
     }
   }
   return probes;

@@ -1,4 +1,4 @@
-import type { Declared } from '../../inventory/inventory';
+import { portNumber, type Declared } from '../../inventory/inventory';
 import type { SourceFile } from '../../source/sourceFile';
 import { documentObjects } from '../../source/topLevelObjects';
 import { admittedValue, getScalarString } from '../../source/tree';
@@ -84,9 +84,9 @@ function readExternalWorkload(value: Rec, file: string, span: Declared['span']):
   const ports: number[] = [];
   for (const raw of arr(spec['ports'])) {
     if (!isRec(raw)) continue;
-    const port = raw['port'];
+    const port = portNumber(raw['port']);
     const protocol = str(raw['protocol']) ?? 'TCP';
-    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535 || protocol.toUpperCase() !== 'TCP') continue;
+    if (port === undefined || protocol.toUpperCase() !== 'TCP') continue;
     ports.push(port);
     const portName = str(raw['name']);
     if (portName) namedPorts.set(portName, [...(namedPorts.get(portName) ?? []), port]);

@@ -196,11 +196,7 @@ export function isCalendarDate(text: string): boolean {
  */
 export function checkedTime(t: string): string | undefined {
   const n = t.length;
-  if (!digits(t, 0, 4)) return undefined;
-  const month = field(t, 5);
-  if (month < 1 || month > 12) return undefined;
-  const day = field(t, 8);
-  if (day < 1 || day > daysInMonth(field(t, 0) * 100 + field(t, 2), month)) return undefined;
+  if (!isCalendarDate(t)) return undefined;
   const second = field(t, 17);
   if (field(t, 11) > 23 || field(t, 14) > 59 || second > 60) return undefined;
   const z = t.charCodeAt(n - 1);

@@ -1,7 +1,7 @@
 import { basename, relative, sep } from 'node:path';
 import type { ProjectConfig } from '../../config/projectConfig';
 import { FORMAT_IDS, type LineReader, type LogFormatId, type ReaderOptions } from '../readerTypes';
-import { readerSectionProblems } from '../../config/readerSettings';
+import { positiveInteger, readerSectionProblems } from '../../config/readerSettings';
 import { createReader, detectFormat } from '../detect';
 import { compileGlob } from './files';
 import { asDocumentFormat, type DocumentFormat } from './documents';
@@ -89,9 +89,6 @@ export function configuredWorkers(config: Pick<ProjectConfig, 'readers'>): numbe
   return positiveInteger(config.readers['workers']);
 }
 
-function positiveInteger(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
-}
 
 export interface ReaderChoice {
   reader?: LineReader;
