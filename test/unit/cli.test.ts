@@ -30,11 +30,22 @@ describe('mesh-policy lint', () => {
     assert.match(result.stderr, /1 error, 0 warnings in 1 policy from 1 file/);
   });
 
-  // YAML 1.2.2 §5.2 (Character Encodings): a processor reads UTF-8 and UTF-16, told apart by the
-  // byte-order mark; PowerShell's `>` writes UTF-16LE with one.
+  // YAML 1.2.2 §5.2 (Character Encodings): a processor reads UTF-8, UTF-16 and UTF-32, told apart
+  // by the byte-order mark, else by the NULs around the first (ASCII) character; PowerShell's `>`
+  // writes UTF-16LE with a mark.
+  const utf32 = (t: string, littleEndian: boolean) => {
+    const points = [...t].map((c) => c.codePointAt(0) ?? 0);
+    const out = Buffer.alloc(points.length * 4);
+    points.forEach((p, i) => (littleEndian ? out.writeUInt32LE(p, i * 4) : out.writeUInt32BE(p, i * 4)));
+    return out;
+  };
   for (const [name, encode] of [
     ['UTF-16LE', (t: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t, 'utf16le')])],
     ['UTF-16BE', (t: string) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(t, 'utf16le').swap16()])],
+    ['UTF-16LE-no-mark', (t: string) => Buffer.from(t, 'utf16le')],
+    ['UTF-16BE-no-mark', (t: string) => Buffer.from(t, 'utf16le').swap16()],
+    ['UTF-32LE', (t: string) => Buffer.concat([Buffer.from([0xff, 0xfe, 0, 0]), utf32(t, true)])],
+    ['UTF-32BE-no-mark', (t: string) => utf32(t, false)],
   ] as const) {
     it(`reads a policy file written in ${name} as its UTF-8 twin (was: 0 policies, exit 0)`, () => {
       const file = join(dir, `bad-${name}.yaml`);

@@ -413,12 +413,17 @@ describe('ingest: files, streams, progress, cancellation', () => {
     assert.equal(model.stats.skipped, startup.length);
   });
 
-  it('names UTF-16 text (PowerShell\'s > writes it) as the reason its lines are skipped, instead of "format not recognized"', async () => {
+  // with the byte-order mark (PowerShell's >), and without it, in either byte order
+  for (const [name, encode] of [
+    ['UTF-16LE with its mark', (t: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t, 'utf16le')])],
+    ['UTF-16LE without a mark', (t: string) => Buffer.from(t, 'utf16le')],
+    ['UTF-16BE without a mark', (t: string) => Buffer.from(t, 'utf16le').swap16()],
+  ] as const) it(`names ${name} as the reason its lines are skipped, instead of "format not recognized"`, async () => {
     const text = readFileSync(join(FIXTURES, 'traffic', 'formats', 'istio-text.log'), 'utf8');
     const utf8 = join(dir, 'as-utf8.log');
-    const utf16 = join(dir, 'as-utf16.log');
+    const utf16 = join(dir, `as-${name.replace(/ /g, '-')}.log`);
     writeFileSync(utf8, text);
-    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    writeFileSync(utf16, encode(text));
     const plain = await ingestTraffic([utf8], { config: defaultConfig(dir), workers: 1 });
     assert.ok(plain.stats.parsed > 0, 'the same lines in UTF-8 are read');
     const model = await ingestTraffic([utf16], { config: defaultConfig(dir), workers: 1 });

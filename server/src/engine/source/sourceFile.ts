@@ -87,13 +87,43 @@ export function unreadFile(path: string, format: SourceFormat, size: number, lim
 }
 
 /**
- * A file's text: UTF-8, or UTF-16 with its byte-order mark (YAML 1.2 readers take both, editors
- * open both, and PowerShell's `>` writes UTF-16LE): read as UTF-8, UTF-16 would be NULs and
- * replacement characters, and the policies in it silently unseen.
+ * A file's text, its encoding deduced as YAML 1.2.2 §5.2 and JSON (RFC 4627 §3) deduce it: by the
+ * byte-order mark, else by where the NUL bytes fall in the first character, which in a policy,
+ * manifest or JSON file is ASCII. Read as UTF-8, UTF-16 or UTF-32 would be NULs and replacement
+ * characters, and the policies in it silently unseen (PowerShell's `>` writes UTF-16LE; some
+ * Windows tools write it without the mark).
  */
 export function decodeText(bytes: Buffer): string {
-  const le = bytes[0] === 0xff && bytes[1] === 0xfe;
-  if (!le && !(bytes[0] === 0xfe && bytes[1] === 0xff)) return bytes.toString('utf8');
-  const units = Buffer.from(bytes.subarray(2, bytes.length - (bytes.length % 2)));
-  return (le ? units : units.swap16()).toString('utf16le');
+  const [b0, b1, b2, b3] = [bytes[0], bytes[1], bytes[2], bytes[3]];
+  if (bytes.length >= 4 && b0 === 0 && b1 === 0 && (b2 === 0xfe && b3 === 0xff || b2 === 0 && b3 !== 0)) {
+    return utf32(bytes.subarray(b2 === 0xfe ? 4 : 0), false);
+  }
+  if (bytes.length >= 4 && b2 === 0 && b3 === 0 && (b0 === 0xff && b1 === 0xfe || b0 !== 0 && b1 === 0)) {
+    return utf32(bytes.subarray(b0 === 0xff && b1 === 0xfe ? 4 : 0), true);
+  }
+  if (b0 === 0xff && b1 === 0xfe) return utf16(bytes.subarray(2), true);
+  if (b0 === 0xfe && b1 === 0xff) return utf16(bytes.subarray(2), false);
+  if (bytes.length >= 2 && b0 !== 0 && b1 === 0) return utf16(bytes, true);
+  if (bytes.length >= 2 && b0 === 0 && b1 !== 0) return utf16(bytes, false);
+  return bytes.toString('utf8');
+}
+
+function utf16(bytes: Buffer, littleEndian: boolean): string {
+  const units = Buffer.from(bytes.subarray(0, bytes.length - (bytes.length % 2)));
+  return (littleEndian ? units : units.swap16()).toString('utf16le');
+}
+
+function utf32(bytes: Buffer, littleEndian: boolean): string {
+  const parts: string[] = [];
+  let chunk: number[] = [];
+  for (let at = 0; at + 4 <= bytes.length; at += 4) {
+    const point = littleEndian ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at);
+    chunk.push(point <= 0x10ffff && (point < 0xd800 || point > 0xdfff) ? point : 0xfffd);
+    if (chunk.length === 4096) {
+      parts.push(String.fromCodePoint(...chunk));
+      chunk = [];
+    }
+  }
+  parts.push(String.fromCodePoint(...chunk));
+  return parts.join('');
 }

@@ -166,10 +166,19 @@ export const FORMAT_NOT_RECOGNIZED = 'format not recognized';
 
 /**
  * Why no format fits a file. UTF-16 (what PowerShell's `>` writes) is named, being easy to fix:
- * read as UTF-8, its byte-order mark is two replacement characters, and its ASCII has NULs.
+ * read as UTF-8, its byte-order mark is two replacement characters, and its ASCII has a NUL
+ * beside every character (without the mark, that alone tells it).
  */
 function notRecognized(firstLine: string): string {
-  return firstLine.startsWith('\uFFFD\uFFFD') && firstLine.includes('\u0000') ? 'UTF-16 text, not UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)' : FORMAT_NOT_RECOGNIZED;
+  const marked = firstLine.startsWith('\uFFFD\uFFFD') && firstLine.includes('\u0000');
+  return marked || looksUtf16(firstLine) ? 'UTF-16 text, not UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)' : FORMAT_NOT_RECOGNIZED;
+}
+
+function looksUtf16(line: string): boolean {
+  if (line.length < 4 || (line[0] === '\u0000') === (line[1] === '\u0000')) return false;
+  let nuls = 0;
+  for (let at = 0; at < line.length; at++) if (line.charCodeAt(at) === 0) nuls++;
+  return nuls * 3 >= line.length;
 }
 
 /** The reader for a format (throws when `options.envoyFormat` cannot be compiled). */
