@@ -111,6 +111,13 @@ describe('policy test files that cannot run', () => {
     assert.deepEqual(results, []);
   });
 
+  it('a test document nested past the reader\'s depth limit is a test file with that problem, not an ignored file', () => {
+    const { problems, results } = run(`- {call: ${'['.repeat(100)}${']'.repeat(100)}, expect: allow}\n`);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', / the test document does not parse: document is nested more than 64 levels deep/);
+    assert.deepEqual(results, []);
+  });
+
   it('a file without a MeshPolicyTest document is not a test file', () => {
     const workspace = workspaceOf({ 'x.yaml': 'tests: []\n' });
     assert.equal(readPolicyTests(workspace.sourceFile('/ws/x.yaml')!), undefined);

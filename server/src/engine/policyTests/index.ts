@@ -1,7 +1,7 @@
 import type { ProjectConfig } from '../config/projectConfig';
 import type { Simulation } from '../simulate';
 import type { Decision, SourceRef, Verdict } from '../simulate/types';
-import type { SourceFile } from '../source/sourceFile';
+import type { SourceDocument, SourceFile } from '../source/sourceFile';
 import { replaceScalar } from '../edits';
 import type { TextEdit } from '../findings';
 import { toValue, type ObjectNode, type SourceNode, type Span } from '../source/tree';
@@ -67,16 +67,16 @@ export interface PolicyTestFile {
 
 /** The tests of a file, or undefined when no document of it is a test document. */
 export function readPolicyTests(file: SourceFile): PolicyTestFile | undefined {
-  const documents = file.documents.filter((d) => d.root?.type === 'object' && isTestDocument(d.root));
+  const documents = file.documents.filter((d) => d.root?.type === 'object' ? isTestDocument(d.root) : unreadTestDocument(file, d));
   if (!documents.length) return undefined;
   const result: PolicyTestFile = { cases: [], problems: [] };
   const problem = (message: string, span: Span) => result.problems.push({ file: file.path, message, span });
   for (const document of documents) {
-    const root = document.root as ObjectNode;
     // (a document the parser could not read whole is not run: its tests would be half read)
     const syntax = document.problems.filter((p) => p.severity === 'error');
     for (const p of syntax) problem(`the test document does not parse: ${p.message}`, p.span);
-    if (syntax.length) continue;
+    if (syntax.length || document.root?.type !== 'object') continue;
+    const root = document.root;
     for (const entry of root.entries) {
       if (entry.key !== 'kind' && entry.key !== 'tests') problem(`unknown key "${entry.key}": a test document has kind and tests`, entry.keySpan);
     }
@@ -96,6 +96,12 @@ export function readPolicyTests(file: SourceFile): PolicyTestFile | undefined {
     }
   }
   return result;
+}
+
+/** A document past a reader limit (nesting, size) has no tree, but its text may still say it is a test document. */
+function unreadTestDocument(file: SourceFile, document: SourceDocument): boolean {
+  if (document.root || !document.problems.some((p) => p.limit)) return false;
+  return new RegExp(`^kind:[ \\t]*["']?${POLICY_TEST_KIND}["']?[ \\t]*(#.*)?$`, 'm').test(file.text.slice(document.span.start, document.span.end));
 }
 
 function isTestDocument(root: ObjectNode): boolean {
