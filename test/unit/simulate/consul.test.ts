@@ -769,6 +769,17 @@ describe('consul jwt-provider entries in the workspace (jwt-provider reference; 
   });
 });
 
+const SERVER_CONFIG_MAP = (more: string) => `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: consul-server-config
+  namespace: consul
+data:
+  server.json: '{"bind_addr": "0.0.0.0", "bootstrap_expect": 1}'
+  acl-config.json: |
+    {"acl": {"enabled": true, "default_policy": "deny", "down_policy": "extend-cache", "enable_token_persistence": true}}
+${more}`;
+
 describe('consul agent configuration in the workspace: the default intention policy (agent default_intention_policy, else acl.default_policy; allow with ACLs disabled)', () => {
   // api has an intention for web only: any other caller falls to the default.
   const intentions = hcl(entry('api', '{ Name = "web", Action = "allow" }'));
@@ -784,6 +795,16 @@ describe('consul agent configuration in the workspace: the default intention pol
     ['consul-k8s Helm values with manageSystemACLs', { '/ws/helm/values.yaml': 'global:\n  name: consul\n  acls:\n    manageSystemACLs: true\nconnectInject:\n  enabled: true\n' }, 'deny', /global\.acls\.manageSystemACLs in the Helm values/],
     ['Helm values without managed ACLs: allow', { '/ws/helm/values.yaml': 'global:\n  acls:\n    manageSystemACLs: false\n' }, 'allow', /ACLs disabled in the Helm values/],
     ['a Nomad agent\'s acl block is not Consul\'s', { '/ws/nomad/agent.hcl': 'datacenter = "dc1"\nacl {\n  enabled = true\n}\n' }, 'allow', /consul\.defaultIntentionPolicy/],
+    // Consul merges an agent's files in lexical order, a later file's setting over an earlier one's
+    ['a later file wins where two set the same key', { '/ws/agent/10-deny.hcl': 'default_intention_policy = "deny"\n', '/ws/agent/20-allow.hcl': 'default_intention_policy = "allow"\n' }, 'allow', /default_intention_policy = "allow" in the agent configuration \/ws\/agent\/20-allow\.hcl/],
+    ['a later file\'s acl.default_policy wins', { '/ws/agent/a.json': '{"acl": {"enabled": true, "default_policy": "allow"}}', '/ws/agent/b.json': '{"acl": {"default_policy": "deny"}}' }, 'deny', /acl\.default_policy = "deny" in the agent configuration \/ws\/agent\/b\.json/],
+    // consul-k8s's server ConfigMap (charts/consul/templates/server-config-configmap.yaml), as a kubectl dump has it
+    ['a ConfigMap\'s agent configuration files (consul-k8s acl-config.json)', { '/ws/k8s/server-config.yaml': SERVER_CONFIG_MAP('') }, 'deny', /acl\.default_policy = "deny" in the agent configuration \/ws\/k8s\/server-config\.yaml:8/],
+    ['a ConfigMap\'s files read in the order of their names (extra-from-values.json after acl-config.json)', { '/ws/k8s/server-config.yaml': SERVER_CONFIG_MAP('  extra-from-values.json: |\n    {"acl": {"default_policy": "allow"}}\n') }, 'allow', /acl\.default_policy = "allow" in the agent configuration \/ws\/k8s\/server-config\.yaml:10/],
+    ['a ConfigMap key that names no .json or .hcl file is not read', { '/ws/k8s/app.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata:\n  acl.txt: \'{"acl": {"enabled": true, "default_policy": "deny"}}\'\n' }, 'allow', /consul\.defaultIntentionPolicy/],
+    ['an acl block in a ConfigMap\'s file is Consul\'s only by a key Nomad\'s lacks, as in a file', { '/ws/k8s/nomad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nomad}\ndata:\n  agent.hcl: |\n    acl {\n      enabled = true\n    }\n' }, 'allow', /consul\.defaultIntentionPolicy/],
+    ['Helm server.extraConfig comes after the chart\'s ACL settings', { '/ws/helm/values.yaml': 'global:\n  acls:\n    manageSystemACLs: true\nserver:\n  extraConfig: |\n    {"acl": {"default_policy": "allow"}}\n' }, 'allow', /acl\.default_policy = "allow" in the agent configuration \/ws\/helm\/values\.yaml:5/],
+    ['Helm server.extraConfig with default_intention_policy', { '/ws/helm/values.yaml': 'global:\n  acls:\n    manageSystemACLs: false\nserver:\n  extraConfig: \'{"default_intention_policy": "deny"}\'\n' }, 'deny', /default_intention_policy = "deny" in the agent configuration \/ws\/helm\/values\.yaml:5/],
   ];
   for (const [name, files, verdict, source] of cases) {
     it(name, () => {
