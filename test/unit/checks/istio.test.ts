@@ -121,6 +121,8 @@ interface Table { trigger: Trigger[]; clean: Clean[] }
 const RULE_GET = '  rules:\n  - to:\n    - operation:\n        methods: ["GET"]\n';
 const TARGET_ENTRY = (name: string) => `  targetRefs:\n  - group: networking.istio.io\n    kind: ServiceEntry\n    name: ${name}\n`;
 const SELECT = (app: string) => `  selector:\n    matchLabels:\n      app: ${app}\n`;
+/** The Istio docs' deny-method-get in namespace foo, attached by `attach` (YAML under `spec:`). */
+const DENY_GET = (attach: string) => ap(attach + '  action: DENY\n  rules:\n  - to:\n    - operation:\n        methods: ["GET"]\n', { namespace: 'foo' });
 
 const TABLES: Record<string, Table> = {
   MPA1001: {
@@ -331,6 +333,8 @@ const TABLES: Record<string, Table> = {
       { name: 'DENY requestPrincipals only', text: ap('  action: DENY\n  rules:\n  - from:\n    - source:\n        notRequestPrincipals: ["*"]\n'), at: '  - from:', message: 'its sources set no TCP attribute' },
       { name: 'TCP source but HTTP-only operation', text: ap('  action: DENY\n  rules:\n  - from:\n    - source:\n        namespaces: ["dev"]\n    to:\n    - operation:\n        paths: ["/admin"]\n'), at: '    to:', message: 'all TCP traffic from the sources of this rule' },
       { name: 'a when port does not count, as in istiod', text: ap('  action: DENY\n  rules:\n  - to:\n    - operation:\n        paths: ["/admin"]\n    when:\n    - key: destination.port\n      values: ["8080"]\n'), at: '  - to:', message: 'recommended to explicitly specify the port' },
+      { name: 'ambient namespace, a selected pod keeps its sidecar (Envoy enforces it there)', text: docs(namespace('foo', { 'istio.io/dataplane-mode': 'ambient' }), deployment('httpbin', 'foo', { app: 'httpbin' }), deployment('legacy', 'foo', { app: 'httpbin', 'sidecar.istio.io/inject': 'true' }), DENY_GET(SELECT('httpbin'))), at: '  - to:', message: 'deny all traffic to TCP ports under its scope' },
+      { name: 'ambient namespace, targetRefs: a waypoint (Envoy) enforces it', text: docs(namespace('foo', { 'istio.io/dataplane-mode': 'ambient' }), deployment('httpbin', 'foo', { app: 'httpbin' }), DENY_GET('  targetRefs:\n  - kind: Service\n    group: ""\n    name: httpbin\n')), at: '  - to:', message: 'deny all traffic to TCP ports under its scope' },
     ],
     clean: [
       { name: 'with a port', text: ap('  action: DENY\n  rules:\n  - to:\n    - operation:\n        methods: ["GET"]\n        ports: ["8080"]\n') },
@@ -338,6 +342,11 @@ const TABLES: Record<string, Table> = {
       { name: 'ALLOW is fine', text: ap(RULE_GET) },
       { name: 'deny all', text: ap('  action: DENY\n  rules:\n  - {}\n') },
       { name: 'when only', text: ap('  action: DENY\n  rules:\n  - when:\n    - key: request.headers[x-bad]\n      values: ["*"]\n') },
+      // Istio docs (ambient L4 policy): ztunnel drops the HTTP attributes of a DENY rule and an
+      // empty match never matches, so the rule denies nothing there (MPA1030 reports it).
+      { name: 'ambient workload without sidecar: ztunnel enforces it, and the rule never matches', text: docs(namespace('foo', { 'istio.io/dataplane-mode': 'ambient' }), deployment('httpbin', 'foo', { app: 'httpbin' }), DENY_GET(SELECT('httpbin'))) },
+      { name: 'ambient namespace with no workload in the inventory', text: docs(namespace('foo', { 'istio.io/dataplane-mode': 'ambient' }), DENY_GET('')) },
+      { name: 'ambient, sources with TCP fields: ztunnel enforces the sources alone (MPA1030\'s)', text: docs(namespace('foo', { 'istio.io/dataplane-mode': 'ambient' }), deployment('httpbin', 'foo', { app: 'httpbin' }), ap(SELECT('httpbin') + '  action: DENY\n  rules:\n  - from:\n    - source:\n        namespaces: ["dev"]\n    to:\n    - operation:\n        methods: ["DELETE"]\n', { namespace: 'foo' })) },
     ],
   },
   MPA1016: {

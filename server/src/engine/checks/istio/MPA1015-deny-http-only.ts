@@ -1,5 +1,6 @@
 import type { Check } from '../check';
-import { AP, TCP_SOURCE_FIELDS, actionOf, has, isObj, list, rulesOf, specOf } from './util';
+import { ambientScope } from './ambient';
+import { AP, TCP_SOURCE_FIELDS, actionOf, has, hasTargetRefs, isObj, list, rulesOf, specOf } from './util';
 
 /** istiod's DENY warning (§1.7, §1.9.2 WN2), with the webhook's exact condition. */
 export const denyHttpOnlyCheck: Check = {
@@ -12,6 +13,12 @@ export const denyHttpOnlyCheck: Check = {
   run(ctx) {
     const spec = specOf(ctx);
     if (actionOf(spec) !== 'DENY') return;
+    if (!hasTargetRefs(spec)) {
+      // ztunnel, not Envoy, enforces it for every selected workload: there an HTTP-only DENY rule
+      // never matches (mesh-semantics §1.7, ambient), the opposite of this warning; MPA1030 says so.
+      const scope = ambientScope(ctx, spec);
+      if (scope.ambient && scope.ztunnelWorkloads.length === scope.workloads.length) return;
+    }
     for (const rule of rulesOf(spec)) {
       const sources = list(rule.rule['from']).filter(isObj).map((f) => f['source']).filter(isObj);
       const operations = list(rule.rule['to']).filter(isObj).map((t) => t['operation']).filter(isObj);
