@@ -166,6 +166,67 @@ spec: {podSelector: {matchLabels: {app: web}}, port: 8080, proxyProtocol: HTTP/1
     assert.equal(detail.get('HTTPRoute app/catch-all'), '1 rule, most specific: every request');
   });
 
+  describe('the probe route Linkerd adds for the kubelet (§2.5: GET on each httpGet probe path, query dropped, unauthenticated from probeNetworks, only while no route is attached)', () => {
+    const PROBED = `apiVersion: v1
+kind: Namespace
+metadata: {name: app, annotations: {config.linkerd.io/default-inbound-policy: deny}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: app}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - name: api
+        image: api
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {httpGet: {path: "/health?ready=1", port: http}}
+        livenessProbe: {httpGet: {path: /live, port: 8080}}
+`;
+    const apiServer = (accessPolicy: string) => `apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: api-http, namespace: app}
+spec: {podSelector: {matchLabels: {app: api}}, port: http, proxyProtocol: HTTP/1, accessPolicy: ${accessPolicy}}
+`;
+    const route = `apiVersion: policy.linkerd.io/v1beta3
+kind: HTTPRoute
+metadata: {name: api-routes, namespace: app}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: Server, name: api-http}]
+  rules: [{matches: [{path: {type: PathPrefix, value: /api}}]}]
+`;
+    // (the order of the probe paths is not the point: the proxy matches each one exactly)
+    const probeLine = /^the probe route \(no HTTPRoute attached\): (GET \/live, GET \/health|GET \/health, GET \/live), the pod's HTTP probes on this port, admits any client \(unauthenticated\) from any network$/;
+    const cases: Array<{ name: string; policies: string; summary: Array<string | RegExp> }> = [
+      {
+        name: 'no Server, default policy deny: the probes still pass',
+        policies: apiServer('deny').replace('api-http', 'elsewhere').replace('port: http', 'port: 9999'),
+        summary: ['the default policy deny: nothing is authorized (but localhost and the probe route): every other call is denied', probeLine],
+      },
+      {
+        name: 'a Server without routes and accessPolicy deny: the probes still pass',
+        policies: apiServer('deny'),
+        summary: ['nothing authorizes calls to this Server (but localhost and the probe route): every other call is denied', probeLine],
+      },
+      {
+        name: 'a route attached: no probe route',
+        policies: [apiServer('deny'), route].join('---\n'),
+        summary: ['nothing authorizes calls to this Server (but localhost): every call is denied', 'a request no HTTPRoute matches is refused (HTTP 404)'],
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        const listing = listed(listFor('linkerd', workspaceOf({ 'inventory.yaml': PROBED, 'policies.yaml': c.policies }), { namespace: 'app', name: 'api', port: 8080 }));
+        const summary = listing.sections[0]!.summary;
+        assert.equal(summary.length, c.summary.length, summary.join('\n'));
+        c.summary.forEach((want, i) => (typeof want === 'string' ? assert.equal(summary[i], want) : assert.match(summary[i]!, want)));
+      });
+    }
+  });
+
   it('without --port, every port the pod declares or a Server names', () => {
     const listing = listed(listFor('linkerd', workspace, { namespace: 'app', name: 'web' }));
     assert.deepEqual(listing.sections.map((s) => s.title.split(':')[0]), ['port 8080', 'port 9990']);

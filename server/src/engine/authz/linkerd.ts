@@ -145,9 +145,14 @@ function authzRow(a: Authz, compiled: LinkerdPolicies, owner: string): AuthzRow 
 function defaults(ib: Inbound): string[] {
   const out: string[] = [];
   const admitting = ib.authzs.filter((a) => a.kind !== 'localhost');
-  if (!ib.server) out.push(`${ib.label}: ${admitting.length ? admitting.map((a) => `admits ${a.requires}`).join('; ') : 'nothing is authorized (but localhost): every call is denied'}`);
-  else if (!admitting.length && !routesOf(ib).some((r) => r.routeLevel > 0)) out.push('nothing authorizes calls to this Server (but localhost): every call is denied');
+  // Linkerd's own route for the kubelet's probes, there while no route is attached (spec §2.5).
+  const probe = routesOf(ib).find((r) => r.kind === 'probe');
+  const but = probe ? 'but localhost and the probe route' : 'but localhost';
+  const denied = probe ? 'every other call is denied' : 'every call is denied';
+  if (!ib.server) out.push(`${ib.label}: ${admitting.length ? admitting.map((a) => `admits ${a.requires}`).join('; ') : `nothing is authorized (${but}): ${denied}`}`);
+  else if (!admitting.length && !routesOf(ib).some((r) => r.def && r.routeLevel > 0)) out.push(`nothing authorizes calls to this Server (${but}): ${denied}`);
   else out.push('a call is allowed only when an authorization admits it');
+  if (probe) out.push(probeLine(probe, ib));
   const routes = routesOf(ib).filter((r) => r.def);
   const grpc = ib.protocol === 'grpc';
   // The routes are listed by their most specific match (routesByPrecedence), ties in the order the
@@ -156,4 +161,12 @@ function defaults(ib: Inbound): string[] {
   if (routes.length > 1) out.push(`a request takes the route whose match is most specific (${grpc ? 'hostname, then service, method, headers' : 'hostname, then path length with Exact first, method, headers, query parameters'}); on a tie, the one listed first (the older, then the first by name); routes are listed by their most specific match`);
   if (routes.length) out.push(`a request no ${grpc ? 'GRPCRoute' : 'HTTPRoute'} matches is refused (${grpc ? 'gRPC NOT_FOUND' : 'HTTP 404'})`);
   return out;
+}
+
+/** `the probe route (no HTTPRoute attached): GET /live, /ready, the pod's HTTP probes on this port, admits any client ... from any network`. */
+function probeLine(probe: RouteC, ib: Inbound): string {
+  const paths = probe.rules.flatMap((r) => r.matches).map((m) => m.text).join(', ');
+  const authz = probe.authzs[0];
+  const from = !authz ? '' : authz.allNetworks ? ' from any network' : ` from ${authz.networks.length === 1 ? 'one network' : `${authz.networks.length} networks`} (probeNetworks)`;
+  return `the probe route (no ${ib.protocol === 'grpc' ? 'GRPCRoute' : 'HTTPRoute'} attached): ${paths}, the pod's HTTP probes on this port${authz ? `, admits ${authz.requires}${from}` : ''}`;
 }
