@@ -51,7 +51,8 @@ Options:
                                or in the short form
                                  ${SHORT_CALL_FORM}
                                e.g. 'shop/frontend -> shop/cart:8080 GET /items'; the caller is a
-                               service account (Consul: a service), a principal, or - (plaintext).
+                               service account (Consul: a service, alone after consul: for
+                               default/<service>), a principal, or - (plaintext).
   --baseline <git ref>         simulate: also decide the calls with the policies as they were at the
                                ref (e.g. HEAD, main, a commit) and report the calls whose verdict
                                changes: "compared with HEAD, N allowed calls become denied ...".

@@ -40,6 +40,12 @@ describe('the short form of a written call', () => {
       source: { principal: 'spiffe://consul/ns/web/dc/dc1/svc/frontend', namespace: 'web', service: 'frontend' },
       destination: { port: 5432, namespace: 'db', service: 'postgres' },
     }],
+    // Consul CE: every service is in namespace default, so after consul: the name alone will do
+    ['consul: frontend -> postgres:5432', undefined, {
+      observed: 'unknown', mesh: 'consul', protocol: 'tcp',
+      source: { principal: 'spiffe://consul/ns/default/dc/dc1/svc/frontend', namespace: 'default', service: 'frontend' },
+      destination: { port: 5432, namespace: 'default', service: 'postgres' },
+    }],
     ['istio: shop/frontend -> shop/cart POST', undefined, {
       observed: 'unknown', mesh: 'istio', protocol: 'http',
       source: { principal: 'cluster.local/ns/shop/sa/frontend', namespace: 'shop', serviceAccount: 'frontend' },
@@ -110,6 +116,9 @@ describe('the short form of a written call', () => {
     ['Istio:shop/frontend -> shop/cart', /the caller "Istio:shop\/frontend" has no valid namespace/],
     ['linkerd: cluster.local/ns/shop/sa/frontend -> shop/cart', /is an identity of istio, not of linkerd/],
     ['cluster.local/shop/frontend -> shop/cart', /neither <namespace>\/<name> nor a principal/],
+    // a name alone only for Consul, where namespaces are optional
+    ['frontend -> shop/cart', /the caller "frontend" is not <namespace>\/<name> \(a Consul service may be written alone after "consul:"\)/],
+    ['istio: shop/frontend -> cart', /the destination "cart" is not <namespace>\/<name> \(the short form/],
   ];
   for (const [text, message] of invalid) {
     it(`refuses ${JSON.stringify(text)} saying what is wrong`, () => {
@@ -163,6 +172,10 @@ describe('a Consul caller written as <namespace>/<service>, decided by the works
       { principal: 'spiffe://consul/ns/default/dc/dc1/svc/reporting', namespace: 'shop', service: 'reporting' }],
     ['Enterprise: the namespace written is the Consul namespace', ENTERPRISE, 'shop/dashboard -> shop/api:8080', 'deny',
       { principal: 'spiffe://consul/ns/shop/dc/dc1/svc/dashboard', namespace: 'shop', service: 'dashboard' }],
+    ['CE: the service alone after consul:', CE, 'consul: dashboard -> api:8080 GET /v1/count', 'deny',
+      { principal: 'spiffe://consul/ns/default/dc/dc1/svc/dashboard', namespace: 'default', service: 'dashboard' }],
+    ['Enterprise: the service alone after consul: is in namespace default, not shop', ENTERPRISE, 'consul: dashboard -> shop/api:8080', 'allow',
+      { principal: 'spiffe://consul/ns/default/dc/dc1/svc/dashboard', namespace: 'default', service: 'dashboard' }],
     ['Enterprise: the same service in another namespace is another caller', ENTERPRISE, 'web/dashboard -> shop/api:8080', 'allow',
       { principal: 'spiffe://consul/ns/web/dc/dc1/svc/dashboard', namespace: 'web', service: 'dashboard' }],
   ];

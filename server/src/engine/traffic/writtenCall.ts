@@ -16,12 +16,12 @@ import { consulPrincipalFor, parsePrincipal, principalFor } from './ingest/ident
  * - `<mesh>`: `istio`, `linkerd` or `consul`; needed only when the workspace has policies of
  *   several meshes and the caller is not written in one mesh's identity form.
  * - `<caller>`: `<namespace>/<name>` (a service account for Istio and Linkerd, a service for
- *   Consul), one mesh's principal (`cluster.local/ns/N/sa/S`, `spiffe://…/ns/N/sa/S`,
+ *   Consul; after `consul:` a bare `<service>` is `default/<service>`), one mesh's principal (`cluster.local/ns/N/sa/S`, `spiffe://…/ns/N/sa/S`,
  *   `S.N.serviceaccount.identity.linkerd.cluster.local`, `spiffe://TD/ns/N/dc/DC/svc/S`), which
  *   also says the mesh, or `-` for a caller without identity (plaintext) on another pod or host
  *   (`source.notLoopback`: not the destination pod's own loopback, which Linkerd always admits).
- * - `<destination>`: the workload (Istio, Linkerd) or the service (Consul); its labels come from
- *   the inventory, as for an observed call.
+ * - `<destination>`: the workload (Istio, Linkerd) or the service (Consul, bare after `consul:`
+ *   as for the caller); its labels come from the inventory, as for an observed call.
  * - `<port>`: 1–65535, the port the destination receives the call on.
  * - `<METHOD>`: upper-case letters (`GET`, `POST`, …); `<path>` starts with `/` and has no spaces.
  *   Either makes the call HTTP; with neither it is a TCP connection.
@@ -114,13 +114,13 @@ function parseShortCall(text: string): WrittenCallResult {
       ...(parts.service !== undefined ? { service: parts.service } : {}),
     };
   } else {
-    const caller = namespacedName(callerText);
+    const caller = namespacedName(callerText, mesh);
     if (typeof caller === 'string') return bad(`the caller ${caller}`);
     call.caller = caller;
   }
 
   const portAt = destinationText.lastIndexOf(':');
-  const destination = namespacedName(portAt < 0 ? destinationText : destinationText.slice(0, portAt));
+  const destination = namespacedName(portAt < 0 ? destinationText : destinationText.slice(0, portAt), mesh);
   if (typeof destination === 'string') return bad(`the destination ${destination}`);
   call.destination = destination;
   let port: number | undefined;
@@ -151,9 +151,12 @@ function parseShortCall(text: string): WrittenCallResult {
 }
 
 /** `<namespace>/<name>`, or what is wrong with it (a phrase to follow "the caller"/"the destination"). */
-function namespacedName(text: string): { namespace: string; name: string } | string {
+function namespacedName(text: string, mesh: Mesh | undefined): { namespace: string; name: string } | string {
+  // Consul CE services have no namespace of their own: every one is in "default" (recordFor
+  // maps a Kubernetes namespace written there to it too).
+  if (mesh === 'consul' && !text.includes('/') && NAME.test(text)) return { namespace: 'default', name: text };
   const parts = text.split('/');
-  if (parts.length !== 2) return `"${text}" is not <namespace>/<name>`;
+  if (parts.length !== 2) return `"${text}" is not <namespace>/<name>${mesh === undefined && parts.length === 1 && NAME.test(text) ? ' (a Consul service may be written alone after "consul:")' : ''}`;
   const [namespace, name] = parts as [string, string];
   if (!NAME.test(namespace)) return `"${text}" has no valid namespace before the /`;
   if (!NAME.test(name)) return `"${text}" has no valid name after the /`;
