@@ -993,6 +993,33 @@ const LINKERD_PROXY_EVENTS: Case[] = [
     line: `[  4200.2s]  INFO ThreadId(02) inbound:server{port=7001}: linkerd_app_inbound::policy::http: Request allowed server.group=policy.linkerd.io server.kind=server server.name=authors-server route.group= route.kind=default route.name=default client.tls=${ESTABLISHED} client.ip=10.42.3.11 authz.group= authz.kind=default authz.name=audit`,
     expect: skip(LINKERD_HTTP_EVENT),
   },
+  // The admin server (linkerd2-proxy linkerd/app/admin) enforces policy but writes no access log
+  // (the access-log layer is on the inbound HTTP server only): its events are calls of their own.
+  // The line is the one linkerd/linkerd2#10691 shows for a Prometheus scrape under a deny default.
+  {
+    name: 'plain Request denied on the admin server (a scrape of :4191): a denied HTTP call on the listen port',
+    line: '[ 72037.811391s]  INFO ThreadId(02) daemon:admin{listen.addr=0.0.0.0:4191}: linkerd_app_inbound::policy::http: Request denied server.group= server.kind=default server.name=deny route.group= route.kind=default route.name=default client.tls=None(NoClientHello) client.ip=10.203.1.120',
+    expect: record(
+      { mesh: 'linkerd', protocol: 'http', source: { principal: null, ip: '10.203.1.120' }, destination: { port: 4191 }, response: { details: 'linkerd_admin_request_denied', deniedBy: 'default:deny' }, observed: 'denied', count: 1 },
+      'inbound',
+    ),
+  },
+  {
+    name: 'JSON Request denied on the admin server, with a rescue span after it and a meshed client',
+    line: `{"timestamp":"[ 72037.811391s]","level":"INFO","fields":{"message":"Request denied","server.group":"","server.kind":"default","server.name":"all-authenticated","route.group":"","route.kind":"default","route.name":"default","client.tls":"${ESTABLISHED}","client.ip":"10.42.3.11"},"target":"linkerd_app_inbound::policy::http","spans":[{"name":"daemon"},{"listen.addr":"[::]:4191","name":"admin"}],"threadId":"ThreadId(2)"}`,
+    expect: record(
+      { mesh: 'linkerd', protocol: 'http', source: { principal: BOOKS_ID, serviceAccount: 'books', namespace: 'booksapp', ip: '10.42.3.11' }, destination: { port: 4191 }, response: { details: 'linkerd_admin_request_denied', deniedBy: 'default:all-authenticated' }, observed: 'denied', count: 1 },
+      'inbound',
+    ),
+  },
+  {
+    name: 'audit Request allowed on the admin server: an allowed HTTP call, marked as audit',
+    line: `[  4200.3s]  INFO ThreadId(02) daemon:admin{listen.addr=0.0.0.0:4191}:rescue{client.addr=10.42.3.11:40000}: linkerd_app_inbound::policy::http: Request allowed server.group= server.kind=default server.name=audit route.group= route.kind=default route.name=default client.tls=${ESTABLISHED} client.ip=10.42.3.11 authz.group= authz.kind=default authz.name=audit`,
+    expect: record(
+      { mesh: 'linkerd', protocol: 'http', source: { principal: BOOKS_ID, serviceAccount: 'books', namespace: 'booksapp', ip: '10.42.3.11' }, destination: { port: 4191 }, response: { details: 'linkerd_audit_allowed' }, observed: 'allowed', count: 1 },
+      'inbound',
+    ),
+  },
   {
     name: 'a connection closed after a policy change is not a new call',
     line: '[  4300.0s]  INFO ThreadId(02) inbound:server{port=5432}: linkerd_app_inbound::policy::tcp: Connection terminated due to policy change server.group=policy.linkerd.io server.kind=server server.name=db-tcp tls=None(NoClientHello) client=10.42.0.7:51000',
@@ -1251,6 +1278,7 @@ describe('Linkerd HTTP policy events mark the next access log line of their clie
   // in the trailers: docs/access-records.md).
   const denied = (ip: string) => `[  4021.1s]  INFO ThreadId(02) inbound:server{port=7001}:rescue{client.addr=${ip}:38844}: linkerd_app_inbound::policy::http: Request denied server.group=policy.linkerd.io server.kind=server server.name=authors-server route.group=policy.linkerd.io route.kind=HTTPRoute route.name=authors-modify client.tls=${ESTABLISHED} client.ip=${ip}`;
   const audit = (ip: string) => `[  4021.2s]  INFO ThreadId(02) inbound:server{port=7001}: linkerd_app_inbound::policy::http: Request allowed server.group=policy.linkerd.io server.kind=server server.name=authors-server route.group= route.kind=default route.name=default client.tls=${ESTABLISHED} client.ip=${ip} authz.group= authz.kind=default authz.name=audit`;
+  const adminDenied = (ip: string) => `[  4021.3s]  INFO ThreadId(02) daemon:admin{listen.addr=0.0.0.0:4191}: linkerd_app_inbound::policy::http: Request denied server.group= server.kind=default server.name=deny route.group= route.kind=default route.name=default client.tls=None(NoClientHello) client.ip=${ip}`;
   const apache = (ip: string, status: number, path = '/authors/18.json') => `${ip}:46010 ${BOOKS_ID} - [2025-03-14T13:00:02.5Z] "DELETE http://authors:7001${path} HTTP/2.0" ${status}`;
   const json = (ip: string, status: number) => `{"client.addr":"${ip}:38844","client.id":"${BOOKS_ID}","host":"authors:7001","method":"POST","status":${status},"timestamp":"2025-03-14T13:00:02.5Z","trace_id":"","uri":"http://authors:7001/authors.v1.Authors/Delete","user_agent":"grpc-go/1.62.0","version":"HTTP/2.0"}`;
   type Seen = [observed: string | undefined, protocol: string | undefined, details: string | null];
@@ -1263,6 +1291,7 @@ describe('Linkerd HTTP policy events mark the next access log line of their clie
     { name: 'another client\'s line is not marked; the client\'s next line is', format: 'linkerd-apache', lines: [denied('10.1.0.5'), apache('10.1.0.6', 200), apache('10.1.0.5', 200)], expect: ['skip', ['allowed', 'http2', null], ['denied', 'grpc', 'linkerd_grpc_permission_denied']] },
     { name: 'a denial does not take a line that cannot be its request (404); the next 403 is', format: 'linkerd-apache', lines: [denied('10.1.0.5'), apache('10.1.0.5', 404), apache('10.1.0.5', 403)], expect: ['skip', ['unknown', 'http2', null], ['denied', 'http2', 'linkerd_policy_403']] },
     { name: 'an HTTP/1 200 is not a refused gRPC request (gRPC runs over HTTP/2): the HTTP/2 200 after it is', format: 'linkerd-apache', lines: [denied('10.1.0.5'), apache('10.1.0.5', 200).replace('HTTP/2.0', 'HTTP/1.1'), apache('10.1.0.5', 200)], expect: ['skip', ['allowed', 'http', null], ['denied', 'grpc', 'linkerd_grpc_permission_denied']] },
+    { name: 'an admin-server denial (a scrape of :4191, no access log) is a call of its own and marks no later line of the client', format: 'linkerd-apache', lines: [adminDenied('10.1.0.5'), apache('10.1.0.5', 200), apache('10.1.0.5', 403)], expect: [['denied', 'http', 'linkerd_admin_request_denied'], ['allowed', 'http2', null], ['denied', 'http2', 'linkerd_policy_403']] },
     { name: 'two waiting events of one client take its next two lines in order', format: 'linkerd-apache', lines: [denied('10.1.0.5'), audit('10.1.0.5'), apache('10.1.0.5', 200), apache('10.1.0.5', 200)], expect: ['skip', 'skip', ['denied', 'grpc', 'linkerd_grpc_permission_denied'], ['allowed', 'http2', 'linkerd_audit_allowed']] },
   ];
   for (const c of cases) {

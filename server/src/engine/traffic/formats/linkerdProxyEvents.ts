@@ -25,6 +25,10 @@ import { fillLinkerdParts } from './identity';
  *   get the server the event names as `response.deniedBy` (`server:<name>`, `default:<policy>`);
  *   after an audit `Request allowed`, the request was let through only by audit (detail
  *   `linkerd_audit_allowed`, `observed: allowed`).
+ * - The same HTTP events from the proxy's admin server (`daemon:admin{listen.addr=0.0.0.0:4191}`
+ *   span: Prometheus scrapes, the proxy's own probes), which has no access log: a record of their
+ *   own (`protocol: http`, the listen port, detail `linkerd_admin_request_denied` or
+ *   `linkerd_audit_allowed`; no method or path), marking no other line.
  *
  * Two layouts: plain (`[  4021.118340s]  INFO ThreadId(02) <spans>: <target>: <message> k=v ...`,
  * Debug values such as `tls=Some(Established { .. })` hold spaces inside brackets) and JSON
@@ -40,6 +44,8 @@ export const LINKERD_CONNECTION_DENIED = 'linkerd_connection_denied';
 export const LINKERD_AUDIT_ALLOWED = 'linkerd_audit_allowed';
 /** Detail of a gRPC request the policy refused (a `Request denied` event, then a 200 access log line). */
 export const LINKERD_GRPC_DENIED = 'linkerd_grpc_permission_denied';
+/** Detail of a request to the proxy's admin server (`/metrics`, `/live`, `/ready` on 4191) that the policy refused. */
+export const LINKERD_ADMIN_DENIED = 'linkerd_admin_request_denied';
 
 const HTTP_EVENT = skipWith('Linkerd HTTP policy event (Request denied or audit Request allowed): it marks the request\'s access log line, which is the call (config.linkerd.io/access-log)');
 const POLICY_CHANGE = skipWith('Linkerd policy event: an open connection closed after a policy change (not a new call)');
@@ -53,8 +59,10 @@ export interface LinkerdProxyEvent {
   message: string;
   target: string;
   fields: Record<string, string>;
-  /** The port of the inbound `server` span, when the line shows it. */
+  /** The port of the inbound `server` span, or of the admin server's `listen.addr`, when the line shows it. */
   port?: number;
+  /** Written by the proxy's admin server (`admin{listen.addr=…}` span), which has no access log. */
+  admin?: true;
 }
 
 /** Whether a line has the plain proxy log layout (uptime and level). */
@@ -73,8 +81,9 @@ export function parsePlainProxyEvent(line: string): LinkerdProxyEvent | undefine
   const spans = rest.slice(0, target.start);
   const body = rest.slice(target.end + 2);
   const { message, fields } = splitMessage(body);
-  const port = serverSpanPort(spans);
-  return { message, target: rest.slice(target.start, target.end), fields, ...(port !== undefined ? { port } : {}) };
+  const admin = adminSpan(spans);
+  const port = admin ? admin.port : serverSpanPort(spans);
+  return { message, target: rest.slice(target.start, target.end), fields, ...(port !== undefined ? { port } : {}), ...(admin ? { admin: true as const } : {}) };
 }
 
 /**
@@ -119,6 +128,29 @@ function serverSpanPort(spans: string): number | undefined {
   }
 }
 
+/** The `admin{listen.addr=…}` span of a plain line (`daemon:admin{…}`), with the port it listens on; undefined without one. */
+function adminSpan(spans: string): { port: number | undefined } | undefined {
+  let from = 0;
+  for (;;) {
+    const at = spans.indexOf('admin{', from);
+    if (at < 0) return undefined;
+    const close = spans.indexOf('}', at);
+    if (close < 0) return undefined;
+    const before = at === 0 ? 32 : spans.charCodeAt(at - 1);
+    if (before === 58 /* : */ || before === 32 || before === 9) {
+      const addr = /(?:^|[\s,])listen\.addr=(\S+?)(?:$|[\s,])/.exec(spans.slice(at + 6, close));
+      return { port: addr === null ? undefined : listenPort(addr[1]!) };
+    }
+    from = close + 1;
+  }
+}
+
+/** The port of an `ip:port` or `[ipv6]:port` listen address. */
+function listenPort(address: string): number | undefined {
+  const n = Number(/:(\d+)$/.exec(address)?.[1]);
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
+}
+
 function isPathChar(c: number): boolean {
   return c === 58 /* : */ || c === 95 /* _ */ || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
@@ -134,7 +166,14 @@ export function jsonProxyEvent(value: unknown): LinkerdProxyEvent | undefined {
   const spans = value['spans'];
   if (Array.isArray(spans)) {
     for (const span of spans) {
-      if (!isRecord(span) || span['name'] !== 'server') continue;
+      if (!isRecord(span)) continue;
+      if (span['name'] === 'admin') {
+        event.admin = true;
+        const port = typeof span['listen.addr'] === 'string' ? listenPort(span['listen.addr']) : undefined;
+        if (port !== undefined) event.port = port;
+        continue;
+      }
+      if (span['name'] !== 'server') continue;
       const port = Number(span['port']);
       if (Number.isInteger(port) && port > 0 && port < 65536) event.port = port;
     }
@@ -163,11 +202,18 @@ export function readLinkerdProxyLine(line: string, pending?: PendingHttpEvents):
 export function eventResult(event: LinkerdProxyEvent, pending?: PendingHttpEvents, line = ''): LineResult {
   const f = event.fields;
   const isHttp = f['route.name'] !== undefined || f['route.kind'] !== undefined || event.target.endsWith('::http');
+  // The admin server's requests (Prometheus scrapes, the proxy's own probes) get no access log
+  // line to mark: the event is the whole call, and must not mark the client's next request.
+  if (event.admin && (event.message === 'Request denied' || event.message === 'Request allowed')) {
+    return event.message === 'Request denied'
+      ? callRecord(event, 'http', f['client.tls'], f['client.ip'], 'denied', LINKERD_ADMIN_DENIED)
+      : callRecord(event, 'http', f['client.tls'], f['client.ip'], 'allowed', LINKERD_AUDIT_ALLOWED);
+  }
   switch (event.message) {
     case 'Connection denied':
-      return tcpRecord(event, f['tls'], f['client'], 'denied', LINKERD_CONNECTION_DENIED);
+      return callRecord(event, 'tcp', f['tls'], f['client'], 'denied', LINKERD_CONNECTION_DENIED);
     case 'Request allowed':
-      if (!isHttp) return tcpRecord(event, f['client.tls'], f['client.ip'], 'allowed', LINKERD_AUDIT_ALLOWED);
+      if (!isHttp) return callRecord(event, 'tcp', f['client.tls'], f['client.ip'], 'allowed', LINKERD_AUDIT_ALLOWED);
       pending?.remember(f['client.ip'], 'audit', line, undefined);
       return HTTP_EVENT;
     case 'Request denied':
@@ -191,7 +237,7 @@ function loggedServer(fields: Record<string, string>): string | undefined {
   return kind && name ? `${kind}:${name}` : undefined;
 }
 
-function tcpRecord(event: LinkerdProxyEvent, tls: string | undefined, client: string | undefined, observed: 'allowed' | 'denied', details: string): ParsedLine {
+function callRecord(event: LinkerdProxyEvent, protocol: 'tcp' | 'http', tls: string | undefined, client: string | undefined, observed: 'allowed' | 'denied', details: string): ParsedLine {
   const source: NonNullable<AccessRecord['source']> = {};
   const identity = tlsIdentity(tls);
   if (identity === undefined) source.principalUnknown = true;
@@ -202,7 +248,7 @@ function tcpRecord(event: LinkerdProxyEvent, tls: string | undefined, client: st
   }
   const ip = client === undefined ? undefined : addressIp(client);
   if (ip !== undefined) source.ip = ip;
-  const record: AccessRecord = { mesh: 'linkerd', protocol: 'tcp', source };
+  const record: AccessRecord = { mesh: 'linkerd', protocol, source };
   if (event.port !== undefined) record.destination = { port: event.port };
   record.response = { details };
   const server = loggedServer(event.fields);
