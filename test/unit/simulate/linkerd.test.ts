@@ -322,6 +322,16 @@ describe('Linkerd docs: default-deny namespace annotation and audit mode (featur
     expectVerdict(c.decide(call({ from: 'web.shop', ns: 'shop', to: 'api', port: 8080, protocol: 'tcp' })), 'deny', { reason: /connection refused/ });
   });
 
+  it('a request without method and path on a port with two probe paths: unknown, each possibility said once', () => {
+    const twoProbes = [namespace('shop', { 'config.linkerd.io/default-inbound-policy': 'deny' }),
+      deployment('api', 'shop', { app: 'api' }, [{ name: 'http', port: 8080 }], { probes: [{ path: '/ready', port: 8080 }, { path: '/live', port: 8080 }] })];
+    const d = compile({ yaml: [twoProbes.join('---\n')] }).decide(call({ from: null, ns: 'shop', to: 'api', port: 8080, method: undefined, path: undefined }));
+    expectVerdict(d, 'unknown', { missing: ['request.method', 'request.path'] });
+    const texts = d.trace.map((s) => s.text);
+    assert.deepEqual(texts.filter((t) => /^if the probe route/.test(t)).length, 1, texts.join('\n'));
+    assert.equal(new Set(texts).size, texts.length, texts.join('\n'));
+  });
+
   it('the pod annotation wins over the namespace annotation', () => {
     const c = compile({ yaml: [app({ 'config.linkerd.io/default-inbound-policy': 'deny' }, { 'config.linkerd.io/default-inbound-policy': 'all-authenticated' }).join('---\n')] });
     expectVerdict(c.decide(get), 'allow', { reason: /all-authenticated/ });

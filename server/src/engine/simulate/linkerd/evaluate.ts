@@ -900,13 +900,19 @@ function combine(outcomes: { o: Outcome; world: string }[], worldMissing: string
     const o: Outcome = { ...first, trace: [...first.trace] };
     if (!statusSame) delete o.status;
     if (outcomes.some((x) => x.o.audited)) o.audited = true;
-    o.trace.splice(o.trace.length - 1, 0, { text: `${worldMissing.join(', ')} not recorded, but every possibility (${outcomes.map((x) => x.world || 'as recorded').join('; ')}) gives ${first.verdict}`, outcome: 'applies' });
+    o.trace.splice(o.trace.length - 1, 0, { text: `${worldMissing.join(', ')} not recorded, but every possibility (${[...new Set(outcomes.map((x) => x.world || 'as recorded'))].join('; ')}) gives ${first.verdict}`, outcome: 'applies' });
     return o;
   }
   let missing: string[] = [...worldMissing];
   for (const x of outcomes) if (x.o.missing) missing = union(missing, x.o.missing);
   const steps: TraceStep[] = [];
-  for (const x of outcomes) steps.push({ text: `if ${x.world || 'as recorded'}: ${x.o.reason}`, outcome: 'unknown', ...(x.o.policy ? { at: x.o.policy } : {}) });
+  // (two worlds can read alike, e.g. the probe route reached by either of its paths: one line each)
+  const written = new Set<string>();
+  for (const x of outcomes) {
+    const text = `if ${x.world || 'as recorded'}: ${x.o.reason}`;
+    if (!written.has(text)) steps.push({ text, outcome: 'unknown', ...(x.o.policy ? { at: x.o.policy } : {}) });
+    written.add(text);
+  }
   const known = [...new Set(outcomes.map((x) => x.o.verdict).filter((v) => v !== 'unknown'))];
   const reason = `unknown: the verdict depends on ${missing.join(', ')}, which the record lacks${known.length > 1 ? ` (${known.join(' or ')})` : ''}`;
   steps.push({ text: reason, outcome: 'verdict' });
