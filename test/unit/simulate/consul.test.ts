@@ -621,11 +621,40 @@ describe('consul JWT requirements (§3.5)', () => {
   it('entry-level JWT: issuer and claims decide; a failure gives the default', () => {
     const p = compile(entryLevel, 'deny', { jwtProviders: okta });
     expectVerdict(p, r(token({ aud: 'reports-api' })), 'allow');
-    expectVerdict(p, r(token({ aud: ['other', 'reports-api'] })), 'allow', 'a list claim contains the value');
-    expectVerdict(p, r(token({}, { audiences: ['reports-api'] })), 'allow', 'aud falls back to the audiences field');
+    // rbac.go segmentToPrincipal: VerifyClaims is a metadata `string_match` exact, and Envoy's
+    // StringMatcherImpl::match(const ProtobufWkt::Value&) is false for any value that is not a
+    // string (matchers.cc): a list claim never holds, even one that contains the value.
+    expectVerdict(p, r(token({ aud: ['other', 'reports-api'] })), 'deny', 'a list claim is not a string: no match');
+    expectVerdict(p, r(token({ aud: ['reports-api'] })), 'deny', 'a one-element list is not a string either');
+    // The audiences field does not say whether the token's aud was a string or a list.
+    const one = expectVerdict(p, r(token({}, { audiences: ['reports-api'] })), 'unknown', 'aud falls back to the audiences field: string or list');
+    assert.deepEqual(one.missing, ['request.jwt.claims.aud']);
+    expectVerdict(p, r(token({}, { audiences: ['other', 'reports-api'] })), 'deny', 'two audiences are a list');
+    expectVerdict(p, r(token({}, { audiences: ['other'] })), 'deny', 'one other audience');
     const d = expectVerdict(p, r(token({ aud: 'other' })), 'deny');
     assert.match(d.reason, /JWT requirement is not met/);
     expectVerdict(p, r(token({ aud: 'reports-api' }, { issuer: 'https://evil.example' })), 'deny', 'the provider issuer must match');
+  });
+
+  // rbac.go jwtClaimToPrincipal/segmentToPrincipal: the claim path is a metadata path into the
+  // jwt_authn payload and the value a `string_match` exact; Envoy's MetadataMatcher walks struct
+  // keys only, and StringMatcherImpl matches only a string value (matchers.cc).
+  it('VerifyClaims holds only against a string claim at a path of object keys', () => {
+    const nested = hcl(entry('reports', '{ Name = "dashboard", Action = "allow" }', 'JWT { Providers = [{ Name = "okta", VerifyClaims = [{ Path = ["perms", "role"], Value = "admin" }] }] }'));
+    const p = compile(nested, 'deny', { jwtProviders: okta });
+    const cases: [string, Record<string, unknown>, 'allow' | 'deny'][] = [
+      ['a string equal to the value', { perms: { role: 'admin' } }, 'allow'],
+      ['a string that differs in case', { perms: { role: 'Admin' } }, 'deny'],
+      ['a list containing the value', { perms: { role: ['admin'] } }, 'deny'],
+      ['a list of several values', { perms: { role: ['user', 'admin'] } }, 'deny'],
+      ['a path through a list', { perms: [{ role: 'admin' }] }, 'deny'],
+      ['an object at the path', { perms: { role: { name: 'admin' } } }, 'deny'],
+      ['the claim absent', { perms: {} }, 'deny'],
+    ];
+    for (const [name, claims, verdict] of cases) expectVerdict(p, r(token(claims)), verdict, name);
+    const flag = compile(hcl(entry('reports', '{ Name = "dashboard", Action = "allow" }', 'JWT { Providers = [{ Name = "okta", VerifyClaims = [{ Path = ["admin"], Value = "true" }] }] }')), 'deny', { jwtProviders: okta });
+    expectVerdict(flag, r(token({ admin: true })), 'deny', 'a boolean is not the string "true"');
+    expectVerdict(flag, r(token({ admin: 'true' })), 'allow', 'the string "true"');
   });
 
   it('entry-level JWT does not apply on TCP', () => {

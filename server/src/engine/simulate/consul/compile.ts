@@ -1134,12 +1134,10 @@ export class ConsulPolicies implements CompiledPolicies {
       const iss = this.providerTri(p.name, cj.req.providers.length, jwt, view, trace, full, notes);
       let claims: Tri = T;
       for (const c of p.claims) {
-        const ok = claimHolds(jwt, c.path, c.value);
-        if (full) notes.push(`${p.name}: claim ${c.path.join('.')} ${ok ? 'holds' : 'does not hold'} ${JSON.stringify(c.value)}`);
-        if (!ok) {
-          claims = F;
-          break;
-        }
+        const ok = claimTri(jwt, c.path, c.value, view);
+        if (full) notes.push(`${p.name}: claim ${c.path.join('.')} ${ok === T ? 'holds' : ok === F ? 'does not hold' : 'may or may not hold'} ${JSON.stringify(c.value)}${ok === U ? ' (the record gives the audiences, not whether the token\'s aud is a string or a list)' : ''}`);
+        claims = and3(claims, ok);
+        if (claims === F) break;
       }
       any = or3(any, and3(iss, claims));
       if (any === T) break;
@@ -1285,9 +1283,17 @@ function compileJwt(req: JwtRequirement): CJwt {
   return { req, text: `from ${text}` };
 }
 
-/** Whether the token's claim at `path` is `value` (a list claim: contains it). `iss`, `sub`,
- * `aud`, `azp` fall back to the record's issuer, subject, audiences and presenter. */
-export function claimHolds(jwt: JwtView, path: string[], value: string): boolean {
+/**
+ * Whether the token's claim at `path` is the string `value`, as the RBAC principal Consul builds
+ * for a VerifyClaims entry reads it (agent/xds/rbac.go `segmentToPrincipal`: a metadata matcher
+ * on the jwt_authn payload with a plain `string_match` exact). Envoy's string matcher matches only
+ * a string value (envoy source/common/common/matchers.cc `StringMatcherImpl::match(const
+ * ProtobufWkt::Value&)`): a list claim (`aud: ["a", "b"]`, `groups`), a number, a boolean or an
+ * object never holds, even when it contains the value. `iss`, `sub`, `azp` fall back to the
+ * record's issuer, subject and presenter; `aud` to its audiences, which do not say whether the
+ * token's `aud` was a string or a list: one audience equal to the value is undecided.
+ */
+export function claimTri(jwt: JwtView, path: readonly string[], value: string, view?: RequestView): Tri {
   let cur: unknown = jwt.claims;
   for (let i = 0; i < path.length; i++) {
     const seg = path[i]!;
@@ -1295,15 +1301,17 @@ export function claimHolds(jwt: JwtView, path: string[], value: string): boolean
     if (next === undefined && i === 0 && path.length === 1) {
       if (seg === 'iss') next = jwt.issuer;
       else if (seg === 'sub') next = jwt.subject;
-      else if (seg === 'aud') next = jwt.audiences;
       else if (seg === 'azp') next = jwt.presenter;
+      else if (seg === 'aud' && jwt.audiences !== undefined) {
+        // A one-element list or the string itself: the record cannot tell.
+        if (jwt.audiences.length !== 1 || jwt.audiences[0] !== value) return F;
+        return view ? missAttr(view, 'request.jwt.claims.aud') : U;
+      }
     }
     cur = next;
-    if (cur === undefined) return false;
+    if (cur === undefined) return F;
   }
-  if (typeof cur === 'string') return cur === value;
-  if (Array.isArray(cur)) return cur.some((x) => x === value);
-  return false;
+  return typeof cur === 'string' && cur === value ? T : F;
 }
 
 /** The jwt-provider definitions of `files` by name (identical copies once), and a digest of
