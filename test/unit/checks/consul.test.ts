@@ -306,12 +306,15 @@ table('MPA3009', [
     files: { '/ws/i.json': json({ Name: 'api', Sources: [{ Name: 'web', Permissions: [{ Action: 'allow', HTTP: { Header: [{ Name: 'X-Team', Exact: 'ops' }] } }, { Action: 'deny', HTTP: { PathPrefix: '/x', Header: [{ Name: 'x-team', Exact: 'ops' }, { Name: 'x-b', Present: true }] } }] }] }) },
     at: '/ws/i.json:19', message: 'Permissions[1] is never reached: Permissions[0] (line 8)',
   },
+  // rbac.go removePermissionPrecedence AND-NOTs each earlier permission's `Perm` (convertPermission:
+  // HTTP criteria only; Flatten adds the JWT to the permission's own rule), so an earlier
+  // permission with a JWT requirement still hides every later one its criteria cover.
+  { name: 'HCL: an earlier permission with a JWT requirement still hides the later one', files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/"', '        JWT { Providers = [{ Name = "okta" }] }\n') + p('deny', 'PathPrefix = "/admin"')) }, at: '/ws/i.hcl:12', message: 'Permissions[1] is never reached: Permissions[0] (line 7) matches every request, and the first matching permission decides (its JWT requirement does not change that' },
   { name: 'CRD: methods only, then a subset', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      permissions:\n        - action: deny\n          http:\n            methods: [DELETE, POST]\n        - action: allow\n          http:\n            pathPrefix: /a\n            methods: [POST]\n') }, at: '/ws/i.yaml:14', message: 'permissions[1] is never reached: permissions[0] (line 11)' },
 ], [
   { name: 'HCL: narrow first, broad last', files: { '/ws/i.hcl': l7(p('deny', 'PathPrefix = "/admin"') + p('allow', 'PathPrefix = "/"')) } },
   { name: 'HCL: prefix does not cover a regex', files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/v1"') + p('deny', 'PathRegex = "/v1/.*"')) } },
   { name: 'HCL: later has fewer methods restrictions', files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/v1", Methods = ["GET"]') + p('deny', 'PathPrefix = "/v1/x"')) } },
-  { name: 'HCL: earlier permission needs a JWT (conservative)', files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/"', '        JWT { Providers = [{ Name = "okta" }] }\n') + p('deny', 'PathPrefix = "/admin"')) } },
   { name: 'HCL: an earlier header condition the later lacks', files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/", Header = [{ Name = "x", Exact = "1" }]') + p('deny', 'PathPrefix = "/admin"')) } },
   { name: 'CRD: different sources are not compared', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: "*"\n      action: allow\n    - name: web\n      permissions:\n        - action: deny\n          http:\n            pathPrefix: /admin\n') } },
 ]);

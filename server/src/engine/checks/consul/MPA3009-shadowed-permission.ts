@@ -15,7 +15,11 @@ import { lineOf } from './util';
  *   string prefix, as Consul compares it); `PathExact`/`PathRegex` cover only the same value;
  * - methods: none covers all; otherwise the later list must be a subset;
  * - headers: each header condition of the earlier permission appears, identical, in the later one;
- * - an earlier permission with a JWT requirement is never taken as covering (conservative).
+ * - an earlier permission's JWT requirement does not matter: each later permission is AND-NOT-ed
+ *   with the earlier ones' HTTP criteria only (rbac.go `removePermissionPrecedence` appends
+ *   `perms[i].Perm`, built by `convertPermission` without the JWT, which `Flatten` adds to the
+ *   permission's own rule), so a request the earlier criteria match whose token fails gets the
+ *   default, never a later permission.
  *
  * Sources are not compared: Consul picks the most precise source (precedence), so an exact source
  * is never hidden by a wildcard, and two sources with the same identity are MPA3001.
@@ -41,8 +45,9 @@ export const shadowedPermission: Check = {
         const all = matchesEverything(earlier.http!);
         const what = all ? 'matches every request' : 'matches every request this one matches';
         const effect = earlier.action === later.action || !later.action ? 'it is redundant' : `its "${later.action}" never applies`;
+        const jwt = earlier.hasJwt ? ` (its JWT requirement does not change that: a request it matches whose token fails it gets the default, not ${k}[${later.index}])` : '';
         context.report({ path: later.path },
-          `${k}[${later.index}] is never reached: ${k}[${earlier.index}]${line ? ` (line ${line})` : ''} ${what}, and the first matching permission decides; ${effect}`);
+          `${k}[${later.index}] is never reached: ${k}[${earlier.index}]${line ? ` (line ${line})` : ''} ${what}, and the first matching permission decides${jwt}; ${effect}`);
       }
     }
   },
@@ -51,7 +56,7 @@ export const shadowedPermission: Check = {
 function covers(earlier: PermissionModel, later: PermissionModel): boolean {
   const a = earlier.http;
   const b = later.http!;
-  if (!a || earlier.hasJwt) return false;
+  if (!a) return false;
   // An HTTP block with no criterion is invalid (MPA0107/MPA3006), not a catch-all.
   if (a.pathExact === undefined && a.pathPrefix === undefined && a.pathRegex === undefined && !a.methods?.length && a.headers.length === 0) return false;
   if (b.pathExact === undefined && b.pathPrefix === undefined && b.pathRegex === undefined && !b.methods?.length && b.headers.length === 0) return false;
