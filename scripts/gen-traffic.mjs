@@ -467,14 +467,16 @@ function consul(rnd) {
     }
     line('counting', to, {
       start: t + rnd.int(0, 2), code: 0, bytesIn: outcome.denied ? 0 : rnd.int(20, 60), bytesOut: outcome.denied ? 0 : rnd.int(30, 90), duration: outcome.denied ? 0 : d,
-      termination: outcome.denied ? 'rbac_access_denied_matched_policy[none]' : undefined,
+      termination: outcome.denied ? 'rbac_access_denied_matched_policy[consul-intentions-layer4]' : undefined,
       upstreamHost: outcome.denied ? undefined : '127.0.0.1:9001', cluster: outcome.denied ? undefined : 'local_app',
       upstreamLocal: outcome.denied ? undefined : `127.0.0.1:${rnd.port()}`, downstreamLocal: `${to.ip}:20000`, downstreamRemote: `${from.ip}:${rnd.port()}`, sni: sni('counting'),
     }, spiffe(from.svc));
   }
 
   const ALLOW = (code = 200) => ({ code });
-  const DENY_NONE = { code: 403, denied: true, details: 'rbac_access_denied_matched_policy[none]' };
+  // The default intention policy is allow (no agent configuration), so Consul builds a deny-list
+  // (agent/xds/rbac.go): the wildcard deny source is its L4 policy, the L7 source's deny its L7 one.
+  const DENY_L4 = { code: 403, denied: true, details: 'rbac_access_denied_matched_policy[consul-intentions-layer4]' };
   const DENY_L7 = { code: 403, denied: true, details: 'rbac_access_denied_matched_policy[consul-intentions-layer7-0]' };
   const dashboardFrom = { ip: dashboard.ip, svc: 'dashboard' };
   const start = Date.UTC(2025, 2, 14, 14, 0, 0);
@@ -515,7 +517,7 @@ function consul(rnd) {
   }
   for (let t = start + 200_000; t < end; t += Math.round(rnd.gap(120_000))) {
     const who = rnd.pick(strangers);
-    if (rnd.chance(0.5)) http(t, who, undefined, 'api', rnd.pick(api), { method: 'GET', path: '/v1/count', userAgent: 'python-requests/2.31.0', requestId: rnd.uuid() }, DENY_NONE);
+    if (rnd.chance(0.5)) http(t, who, undefined, 'api', rnd.pick(api), { method: 'GET', path: '/v1/count', userAgent: 'python-requests/2.31.0', requestId: rnd.uuid() }, DENY_L4);
     else tcp(t, who, undefined, rnd.pick(counting), { denied: true });
   }
   // what else consul-dataplane writes, and damage

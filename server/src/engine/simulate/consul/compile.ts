@@ -7,6 +7,7 @@ import { resolveOptions, type ConsulSimulatorOptions, type ResolvedOptions } fro
 import { describeJwtProvider, jwtProviderDigest, jwtProvidersIn, type JwtProviderDefinition } from '../../consul/jwtProviders';
 import { describeMeshEntry, meshEntriesIn, meshEntryDigest, type MeshEntryDefinition } from '../../consul/meshEntries';
 import { agentConfigsIn, agentDefaultPolicy } from '../../consul/agentConfig';
+import { consulDenier } from './observed';
 import type { SourceFile } from '../../source/sourceFile';
 import { installedCrdDrops } from '../../crds/stored';
 
@@ -344,7 +345,7 @@ export class ConsulPolicies implements CompiledPolicies {
   }
 
   decide(call: AccessRecord): Decision {
-    return this.run(call, false);
+    return this.namingDenier(call, this.run(call, false));
   }
 
   fold(): CallFold {
@@ -355,7 +356,14 @@ export class ConsulPolicies implements CompiledPolicies {
    * precedence order and why it does or does not match, the RBAC construction, each permission's
    * criteria, and what `consul intention check` would answer. Slower; for one call at a time. */
   explain(call: AccessRecord): Decision {
-    return this.run(call, true);
+    return this.namingDenier(call, this.run(call, true));
+  }
+
+  /** An RBAC denial (not a 400 or a token's 401, not a plaintext caller's failed handshake) with
+   * what the proxy would log for it; decisions are shared, and this is the same for every caller. */
+  private namingDenier(call: AccessRecord, d: Decision): Decision {
+    if (d.verdict === 'deny' && d.deniedBy === undefined && d.status !== 400 && d.status !== 401 && this.callerOf(call).kind !== 'plaintext') d.deniedBy = consulDenier(this.defaultAction);
+    return d;
   }
 
   /**

@@ -4,6 +4,7 @@ import { agentConfigDigest } from '../../consul/agentConfig';
 import type { SourceFile } from '../../source/sourceFile';
 import type { MeshSimulator, PolicySet } from '../types';
 import { ConsulPolicies } from './compile';
+import { consulObservedDifference } from './observed';
 import type { ConsulSimulatorOptions } from './options';
 
 export { ConsulPolicies, type DestinationIntentions } from './compile';
@@ -26,6 +27,7 @@ export interface ConsulSimulator extends MeshSimulator {
 export function createConsulSimulator(options: ConsulSimulatorOptions = {}): ConsulSimulator {
   return {
     mesh: 'consul',
+    observedDifference: consulObservedDifference,
     compile(policies: PolicySet): ConsulPolicies {
       return new ConsulPolicies(policies, options);
     },
