@@ -1087,6 +1087,96 @@ describe('Istio principals and namespaces that are not valid RE2', () => {
   }
 });
 
+// --- map keys istiod's webhook accepts, read the way its generator reads them ------------------
+
+// istiod's webhook asks a `request.headers`, `request.auth.claims` or `experimental.envoy.filters`
+// key only for the shape `name[x]` (pkg/config/security/security.go `validateMapKey`: a `[` after
+// the first character, a final `]`, something between). Its generator then reads the name
+// between the brackets after the attribute (pilot/pkg/security/authz/model/util.go
+// `extractNameInBrackets`, `extractNameInNestedBrackets`): `request.headers[a][b]` names the header
+// `a][b`, which no request carries; a claim key that is not a sequence of `[name]` is one bracketed
+// name. When it cannot read the key at all (`request.headersx[b]`), the ALLOW rule is skipped and a
+// DENY rule is generated without the condition (model/model.go `checkError`). None of these is a
+// policy Istio refuses to store.
+table('Istio map keys the webhook accepts (validateMapKey) as the generator reads them', [
+  { name: 'request.headers[x-a][b] names the header "x-a][b": notValues always hold (DENY)', policies: denyRule(when('request.headers[x-a][b]', undefined, ['v'])), call: headers({ 'x-a': 'v', b: 'v' }), expect: 'deny', status: 403 },
+  { name: 'request.headers[x-a][b] values ["*"] never match (ALLOW)', policies: allowRule(when('request.headers[x-a][b]', ['*'])), call: headers({ 'x-a': 'v', 'x-a][b': 'v' }), expect: 'deny' },
+  { name: 'request.headers[x-a][b] is decided from a log that records only some headers', policies: denyRule(when('request.headers[x-a][b]', ['v'])), call: req({ headers: {}, recordedHeaders: ['user-agent'] }), expect: 'allow' },
+  { name: 'request.headersx[b]: the DENY rule is generated without the condition', policies: denyRule(when('request.headersx[b]', ['y'])), expect: 'deny', status: 403 },
+  { name: 'request.headersx[b]: the DENY rule keeps its other constraints', policies: denyRule({ ...to({ paths: ['/admin'] }), ...when('request.headersx[b]', ['y']) }), expect: 'allow' },
+  { name: 'request.headersx[b]: the DENY rule keeps its other constraints (matching call)', policies: denyRule({ ...to({ paths: ['/admin'] }), ...when('request.headersx[b]', ['y']) }), call: req({ path: '/admin' }), expect: 'deny', status: 403 },
+  { name: 'request.headersx[b]: the ALLOW rule is skipped', policies: allowRule(when('request.headersx[b]', ['y'])), call: headers({ 'x[b': 'y', x: 'y' }), expect: 'deny' },
+  { name: 'request.experimental.inline.headersx[b]: the DENY rule is generated without the condition', policies: denyRule(when('request.experimental.inline.headersx[b]', ['y'])), expect: 'deny', status: 403 },
+  { name: 'request.auth.claims[a[b]] is the one claim "a[b]"', policies: withRa(allowRule(when('request.auth.claims[a[b]]', ['v']))), call: jwt({ ...TOKEN, claims: { 'a[b]': 'v' } }), expect: 'allow' },
+  { name: 'request.auth.claims[a]x[b] is the one claim "a]x[b"', policies: withRa(allowRule(when('request.auth.claims[a]x[b]', ['v']))), call: jwt({ ...TOKEN, claims: { 'a]x[b': 'v', a: 'v' } }), expect: 'allow' },
+  { name: 'request.auth.claimsx[a]: the DENY rule is generated without the condition', policies: withRa(denyRule(when('request.auth.claimsx[a]', ['v']))), call: jwt(TOKEN), expect: 'deny', status: 403 },
+  { name: 'experimental.envoy.filters.a[b[c] reads dynamic metadata: unknown, not refused', policies: denyRule(when('experimental.envoy.filters.a[b[c]', ['v'])), expect: 'unknown', missing: ['experimental.envoy.filters.a[b[c]'] },
+]);
+
+describe('Istio map keys the webhook accepts are in effect', () => {
+  for (const key of ['request.headers[x-a][b]', 'request.headersx[b]', 'request.experimental.inline.headersx[b]', 'request.auth.claims[a[b]]', 'request.auth.claimsx[a]', 'experimental.envoy.filters.a[b[c]']) {
+    it(key, () => assert.deepEqual(compile(denyRule(when(key, ['v']))).notInEffect!(), []));
+  }
+  it('the trace says istiod skips the ALLOW rule, and that the policy is accepted', () => {
+    const sim = compile(allowRule(when('request.headersx[b]', ['y'])));
+    const skipped = sim.explain(rec()).trace.find((s) => s.outcome === 'skipped' && /rules\[0\]/.test(s.text));
+    assert.ok(skipped, 'a skipped rule');
+    assert.match(skipped.text, /istiod cannot generate the condition request\.headersx\[b\]/);
+    assert.match(skipped.text, /validation accepts the policy/);
+  });
+  it('the trace says the DENY rule is generated without the condition', () => {
+    const steps = compile(denyRule(when('request.headersx[b]', ['y']))).explain(rec()).trace.map((s) => s.text).join('\n');
+    assert.match(steps, /generates the rule without it/);
+  });
+  it('at ztunnel the DENY rule has no effect (a condition that is not L4)', () => {
+    const ambient = `apiVersion: v1
+kind: Namespace
+metadata: {name: foo, labels: {istio.io/dataplane-mode: ambient}}
+`;
+    const sim = compile(denyRule(when('request.headersx[b]', ['y'])), { inventory: ambient });
+    assert.equal(sim.decide(rec({ protocol: 'tcp', request: null })).verdict, 'allow');
+  });
+});
+
+// Path templates: istiod's webhook checks the path without its leading and trailing slashes
+// (security.go `CheckValidPathTemplate`, `strings.Trim(path, "/")`), so `//{*}/x`, `{*}/x` and
+// `/{*}//` are stored; Envoy's template parser (envoy source/extensions/path/uri_template_lib/
+// uri_template_internal.cc `parsePathPatternSyntax`) wants a leading `/` and no empty segment but a
+// single trailing `/`, so it refuses them: the rule is left out, as for a regular expression
+// Envoy refuses, and the policy is in effect.
+describe('Istio path templates istiod accepts and Envoy refuses', () => {
+  for (const path of ['//{*}/x', '{*}/x', '/{*}//', '//{**}']) {
+    it(`${path}: the rule is left out with Envoy's refusal; the policy is stored`, () => {
+      const sim = compile(allowRule(to({ paths: [path] })));
+      assert.deepEqual(sim.notInEffect!(), []);
+      assert.equal(sim.decide(rec({ request: { path: '//a/x' } })).verdict, 'deny');
+      const skipped = sim.explain(rec()).trace.find((s) => s.outcome === 'skipped' && /rules\[0\]/.test(s.text));
+      assert.ok(skipped, 'a skipped rule');
+      assert.match(skipped.text, /Envoy refuses the path template/);
+    });
+  }
+  const accepted: [string, string, boolean][] = [
+    ['/{*}/', '/a/', true],
+    ['/{*}/', '/a', false],
+    ['/v1/{**}', '/v1/', true],
+    ['/v1/{**}/edit', '/v1//edit', true],
+  ];
+  for (const [template, path, matches] of accepted) {
+    it(`${template} ${matches ? 'matches' : 'does not match'} ${path}`, () => {
+      const r = compileTemplate(template);
+      assert.ok(r instanceof RegExp, String(r));
+      assert.equal(r.test(path), matches);
+    });
+  }
+  for (const refused of ['/a//{*}', '/{**}/{*}', '/a*/{*}']) {
+    it(`${refused}: istiod refuses it`, () => {
+      const r = compileTemplate(refused);
+      assert.equal(typeof r, 'string');
+      assert.doesNotMatch(String(r), /Envoy refuses/);
+    });
+  }
+});
+
 // --- §1.9 resources Istio refuses to store ----------------------------------------------------
 
 // istiod's validating webhook (spec §1.9.2 for AuthorizationPolicy, §1.9.4 for PeerAuthentication

@@ -146,6 +146,8 @@ export class Call {
     if (lowerName === 'host' || lowerName === ':authority') return request?.host;
     if (lowerName === ':method') return this.method();
     if (lowerName === ':path') return this.pathHeader();
+    // A name no request can carry (a policy's `request.headers[a][b]` names the header `a][b`).
+    if (!isHeaderName(lowerName)) return null;
     const headers = request?.headers;
     if (headers) {
       const direct = headers[lowerName];
@@ -212,6 +214,21 @@ export class Call {
     if (value === undefined || value === null) return null;
     return [];
   }
+}
+
+const headerNames = new Map<string, boolean>();
+
+/**
+ * Whether a request can carry a header of this (lower-case) name: an RFC 9110 token, or `:` and a
+ * token for a pseudo-header. HTTP/1 and HTTP/2 codecs refuse any other name before authorization.
+ */
+export function isHeaderName(lowerName: string): boolean {
+  let valid = headerNames.get(lowerName);
+  if (valid === undefined) {
+    valid = /^:?[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(lowerName);
+    if (headerNames.size < 1024) headerNames.set(lowerName, valid);
+  }
+  return valid;
 }
 
 /** Whether a header name has whitespace (the proxy answers 400 before authorization). */

@@ -5,7 +5,7 @@ import { locate } from '../../source/tree';
 import { movingRefs, type CompiledForms } from '../compiledForms';
 import type { SourceRef } from '../types';
 import { firstLineRange as firstLine } from '../sourceRefs';
-import { ENVOY_REFUSES, compileOperation, compileSource, compileWhen, type CompileContext, type Field } from './fields';
+import { ENVOY_REFUSES, ISTIOD_SKIPS, compileOperation, compileSource, compileWhen, type CompileContext, type Field } from './fields';
 import { isRecord } from '../../plainValues';
 import { admissionRefusals } from '../../checks/admission';
 import { dryRunAnnotated, readAttachable, type Attachable } from './attachable';
@@ -149,11 +149,11 @@ export function compileAuthorizationPolicy(file: SourceFile, resource: Resource,
   rawRules.forEach((raw, index) => {
     const node = rulesNode?.type === 'array' ? rulesNode.items[index] : undefined;
     const ref: SourceRef = node ? { file: file.path, range: firstLine(file, node), label: `rules[${index}]` } : { ...attach.ref, label: `rules[${index}]` };
-    rules.push(compileRule(raw, index, ref, action, ctx, who));
+    rules.push(compileRule(raw, index, ref, action, ctx, who, notes));
   });
   // A rule the simulator cannot read for a reason istiod's validation gives (a null rule or
   // condition, which the schema reports) makes the policy refused too, when nothing above did.
-  if (problems.length === 0) problems.push(...rules.flatMap((rule) => (rule.error !== undefined && !rule.error.includes(ENVOY_REFUSES) ? [`rules[${rule.index}]: ${rule.error}`] : [])));
+  if (problems.length === 0) problems.push(...rules.flatMap((rule) => (rule.error !== undefined && !rule.error.includes(ENVOY_REFUSES) && !rule.error.includes(ISTIOD_SKIPS) ? [`rules[${rule.index}]: ${rule.error}`] : [])));
   const rejected = refusalReason(problems);
   return {
     kind: 'AuthorizationPolicy',
@@ -164,7 +164,7 @@ export function compileAuthorizationPolicy(file: SourceFile, resource: Resource,
   };
 }
 
-function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action, ctx: CompileContext, who: string): CompiledRule {
+function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action, ctx: CompileContext, who: string, notes: string[]): CompiledRule {
   const reasons = {
     allowReason: `allowed by ${who} rules[${index}]`,
     denyReason: `denied by ${who} rules[${index}]`,
@@ -214,6 +214,12 @@ function compileRule(raw: unknown, index: number, ref: SourceRef, action: Action
       const notValues = listOf(condition['notValues']);
       const fields = compileWhen(i, key, values, notValues, ctx);
       if (typeof fields === 'string') return fail(`when[${i}]: ${fields}`);
+      // A condition istiod cannot generate: the ALLOW rule is skipped, any other keeps the rest (model.go `checkError`).
+      const skipped = fields.map((f) => f.skipped()).find((why) => why !== undefined);
+      if (skipped !== undefined) {
+        if (action === 'ALLOW') return fail(`when[${i}]: ${skipped}`);
+        notes.push(`rules[${index}] when[${i}]: ${skipped}, and generates the rule without it`);
+      }
       when.push(...fields);
     }
   }

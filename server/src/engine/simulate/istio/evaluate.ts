@@ -13,7 +13,7 @@ import {
   type Attachable, type CompiledPeerAuthentication, type CompiledPolicy, type CompiledRequestAuthentication,
   type CompiledRule, type JwtRule, type MtlsMode, type RuleMatcher,
 } from './compile';
-import { ENVOY_REFUSES, type Field } from './fields';
+import { ENVOY_REFUSES, ISTIOD_SKIPS, type Field } from './fields';
 import { IstioFold } from './fold';
 import type { PathNormalization } from './path';
 
@@ -1683,7 +1683,9 @@ export class IstioCompiledPolicies implements CompiledPolicies {
       const at = rule.ref;
       const label = `${p.label} rules[${rule.index}]`;
       if (rule.error) {
-        const effect = rule.error.includes(ENVOY_REFUSES) ? 'the proxy rejects the configuration and keeps the one it had, which the workspace does not show; the simulator leaves the rule out' : "istiod's validation rejects this; if the policy is applied anyway, istiod skips the rule";
+        const effect = rule.error.includes(ENVOY_REFUSES) ? 'the proxy rejects the configuration and keeps the one it had, which the workspace does not show; the simulator leaves the rule out'
+          : rule.error.includes(ISTIOD_SKIPS) ? "istiod's validation accepts the policy, and istiod skips the ALLOW rule when it builds the proxy's configuration"
+          : "istiod's validation rejects this; if the policy is applied anyway, istiod skips the rule";
         t.add(`${label} skipped: ${rule.error} (${effect})`, 'skipped', at);
         continue;
       }

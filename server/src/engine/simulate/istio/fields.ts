@@ -2,7 +2,9 @@ import { RE2JS } from 're2js';
 import { re2 } from '../re2';
 import { F, T, U, type Call, type Tri } from './call';
 import { cidrContains, parseCidr, type Cidr } from './ip';
-import { compileTemplate, isTemplate } from './path';
+import { ENVOY_REFUSES, compileTemplate, isTemplate } from './path';
+
+export { ENVOY_REFUSES };
 
 /** A compiled list of string patterns: exact, `prefix*`, `*suffix`, `*` (presence). */
 export class StrList {
@@ -81,6 +83,8 @@ const enum Kind {
   Sni,
   /** experimental.envoy.filters.*: dynamic metadata, never in a record. */
   Metadata,
+  /** A condition istiod leaves out of a DENY/AUDIT/CUSTOM rule (`omitted`): always holds. */
+  Omitted,
 }
 
 /** What a field reads of a call (`Field.reads`): the peer identity covers principals, namespaces,
@@ -158,6 +162,11 @@ export class Field {
   requiredPeers(): string[] | null {
     if (this.kind !== Kind.Principal || this.negative || this.patterns.length !== 0) return null;
     return this.list!.exactValues();
+  }
+
+  /** For a condition istiod cannot generate (`omitted`): why, else undefined. */
+  skipped(): string | undefined {
+    return this.kind === Kind.Omitted ? this.key : undefined;
   }
 
   /** Which attribute of a call the test reads (the fold, `fold.ts`, keeps only those). */
@@ -306,6 +315,8 @@ export class Field {
         m = this.list!.test(sni);
         break;
       }
+      case Kind.Omitted:
+        return T;
       default:
         return unknown(c, this.key);
     }
@@ -363,6 +374,8 @@ export class Field {
       }
       case Kind.Sni:
         return rec.sni ? `SNI ${quote(rec.sni)}` : 'no SNI';
+      case Kind.Omitted:
+        return `${this.key}, and leaves it out of the rule`;
       default:
         return `not recorded (${this.key}: dynamic metadata is not in access records)`;
     }
@@ -503,8 +516,6 @@ function envoyRegex(pattern: string, name: string, value: string): { test(value:
   return { test: (s: string) => re.testExact(s) };
 }
 
-/** How a rule error that Envoy (not istiod's validation) causes begins. */
-export const ENVOY_REFUSES = 'Envoy refuses';
 
 /** A SPIFFE identity without `spiffe://` as ztunnel reads it (`<td>/ns/<ns>/sa/<sa>`): [namespace, service account], or null. */
 function spiffeParts(peer: string): [string, string] | null {
@@ -659,12 +670,51 @@ function requestPrincipals(path: string, name: string, values: string[], negativ
 
 // --- when -----------------------------------------------------------------------------------
 
-/** Reads `[a][b]…`: the bracketed parts, or undefined when malformed. */
-function brackets(rest: string): string[] | undefined {
-  if (!rest.startsWith('[') || !rest.endsWith(']')) return undefined;
-  const parts = rest.slice(1, -1).split('][');
-  if (parts.some((p) => p === '' || p.includes('[') || p.includes(']'))) return undefined;
-  return parts;
+/** istiod's reading of `[name]` after a map key's attribute (model/util.go `extractNameInBrackets`): the name, or undefined. */
+function bracketName(rest: string): string | undefined {
+  return rest.length >= 2 && rest.startsWith('[') && rest.endsWith(']') ? rest.slice(1, -1) : undefined;
+}
+
+/**
+ * istiod's reading of `[a][b]…` after `request.auth.claims` (model/util.go
+ * `extractNameInNestedBrackets`): each `[…]` without an inner `[` is one name; when the rest is not
+ * such a sequence, the whole of it is one bracketed name (`[a[b]]` is the claim `a[b]`). Undefined
+ * when istiod cannot read it (it then fails to generate the condition).
+ */
+function claimNames(rest: string): string[] | undefined {
+  const names: string[] = [];
+  let begin = 0;
+  while (begin < rest.length) {
+    let end = -1;
+    if (rest[begin] === '[') {
+      for (let i = begin + 1; i < rest.length; i++) {
+        if (rest[i] === '[') break;
+        if (rest[i] === ']') { end = i; break; }
+      }
+    }
+    if (end < 0) {
+      const whole = bracketName(rest);
+      return whole === undefined ? undefined : [whole];
+    }
+    names.push(rest.slice(begin + 1, end));
+    begin = end + 1;
+  }
+  return names.length ? names : undefined;
+}
+
+/** How the reason begins when istiod accepts a policy but cannot generate one of its rules. */
+export const ISTIOD_SKIPS = 'istiod cannot generate';
+
+/**
+ * A condition whose key istiod's webhook accepts (`validateMapKey` only asks for `name[x]`) but its
+ * generator cannot read (`request.headersX[y]`: not `[…]` after the attribute). An ALLOW rule with
+ * it is skipped; a DENY, AUDIT or CUSTOM rule is generated without it (model.go `checkError`), so
+ * it always holds. HTTP-only like the attribute it names, and no L4 attribute for ztunnel.
+ */
+function omitted(path: string, key: string, values: string[], negative: boolean): Field {
+  const f = new Field(path, key, negative, Kind.Omitted, HTTP, shownList(values));
+  f.key = `${ISTIOD_SKIPS} the condition ${key} (${negative ? 'notValues' : 'values'}): it cannot read a name in brackets after the attribute`;
+  return f;
 }
 
 /** Compiles one `when` condition. Returns an error for keys or values istiod rejects. */
@@ -673,16 +723,16 @@ export function compileWhen(index: number, key: string, values: string[], notVal
   if (values.length === 0 && notValues.length === 0) return `at least one of values or notValues must be set for key ${key}`;
   if ([...values, ...notValues].some((v) => v === '')) return `invalid value for key ${key}: empty value not allowed`;
   let make: ((vals: string[], negative: boolean) => Field | string) | undefined;
+  // istiod's webhook asks a map key only for `name[x]` (validateMapKey; the admission checks
+  // report the rest); its generator then takes what is between the brackets after the attribute
+  // as the header's name, brackets included (`request.headers[a][b]` names the header `a][b`,
+  // which no request can carry: Call.header).
   if (key.startsWith('request.headers')) {
-    const parts = brackets(key.slice('request.headers'.length));
-    if (!parts || parts.length !== 1) return `bad key (${key}): should have format request.headers[name]`;
-    const lower = parts[0]!.toLowerCase();
-    make = (vals, negative) => { const f = stringField(path, key, vals, negative, Kind.Header, HTTP); f.key = lower; return f; };
+    const name = bracketName(key.slice('request.headers'.length));
+    make = name === undefined ? (vals, negative) => omitted(path, key, vals, negative) : (vals, negative) => { const f = stringField(path, key, vals, negative, Kind.Header, HTTP); f.key = name.toLowerCase(); return f; };
   } else if (key.startsWith('request.experimental.inline.headers')) {
-    const parts = brackets(key.slice('request.experimental.inline.headers'.length));
-    if (!parts || parts.length !== 1) return `bad key (${key}): should have format request.experimental.inline.headers[name]`;
-    const lower = parts[0]!.toLowerCase();
-    make = (vals, negative) => { const f = stringField(path, key, vals, negative, Kind.Header, HTTP); f.key = lower; f.inline = true; return f; };
+    const name = bracketName(key.slice('request.experimental.inline.headers'.length));
+    make = name === undefined ? (vals, negative) => omitted(path, key, vals, negative) : (vals, negative) => { const f = stringField(path, key, vals, negative, Kind.Header, HTTP); f.key = name.toLowerCase(); f.inline = true; return f; };
   } else if (key === 'source.ip') make = (vals, negative) => ipBlocks(path, key, vals, negative, Kind.SourceIp, true);
   else if (key === 'remote.ip') make = (vals, negative) => ipBlocks(path, key, vals, negative, Kind.RemoteIp, false);
   else if (key === 'destination.ip') make = (vals, negative) => ipBlocks(path, key, vals, negative, Kind.DestinationIp, true);
@@ -695,13 +745,11 @@ export function compileWhen(index: number, key: string, values: string[], notVal
   else if (key === 'request.auth.audiences') make = (vals, negative) => stringField(path, key, vals, negative, Kind.Audiences, HTTP);
   else if (key === 'request.auth.presenter') make = (vals, negative) => stringField(path, key, vals, negative, Kind.Presenter, HTTP);
   else if (key.startsWith('request.auth.claims')) {
-    const claimPath = brackets(key.slice('request.auth.claims'.length));
-    if (!claimPath) return `bad key (${key}): should have format request.auth.claims[name] (nested: [a][b])`;
-    make = (vals, negative) => { const f = stringField(path, key, vals, negative, Kind.Claim, HTTP); f.claimPath = claimPath; return f; };
+    const claimPath = claimNames(key.slice('request.auth.claims'.length));
+    make = claimPath === undefined ? (vals, negative) => omitted(path, key, vals, negative) : (vals, negative) => { const f = stringField(path, key, vals, negative, Kind.Claim, HTTP); f.claimPath = claimPath; return f; };
   } else if (key === 'connection.sni') make = (vals, negative) => stringField(path, key, vals, negative, Kind.Sni, { http: false, l4: false });
   else if (key.startsWith('experimental.envoy.filters.')) {
-    const open = key.indexOf('[');
-    if (open <= 0 || !brackets(key.slice(open))) return `bad key (${key}): should have format experimental.envoy.filters.<filter>[<key>]`;
+    // Read from the request's dynamic metadata, which no record carries: any `name[x]` key will do.
     make = (vals, negative) => { const f = new Field(path, key, negative, Kind.Metadata, { http: false, l4: false }, shownList(vals)); f.key = key; return f; };
   } else if (key === 'destination.namespace' || key.startsWith('destination.labels') || key === 'destination.name' || key === 'destination.user') {
     return `unsupported attribute ${key} (${key === 'destination.namespace' ? 'replaced by the policy namespace' : key.startsWith('destination.labels') ? 'replaced by the workload selector' : 'only supported in v1alpha1'})`;

@@ -120,29 +120,43 @@ export function isTemplate(value: string): boolean {
   return value.includes('{*}') || value.includes('{**}');
 }
 
+/** How the reason begins when Envoy (not istiod's validation) refuses what istiod generates. */
+export const ENVOY_REFUSES = 'Envoy refuses';
+
 /**
  * Compiles a path template to a full-match regular expression, the way Envoy's `uri_template`
  * does: split on `/`; `{*}` = one or more segment characters (never `/`); `{**}` = zero or more
  * characters including `/`; literal segments match themselves; `/` between segments is literal.
  * The expression has at most one unbounded class that can contain `/`, so it runs in linear time.
- * Returns an error message for a template istiod rejects (spec §1.9.2 O5–O7).
+ * Returns an error message for a template istiod rejects (spec §1.9.2 O5–O7: checked on the path
+ * without its leading and trailing slashes, as istiod's `CheckValidPathTemplate` does), or one
+ * beginning with `ENVOY_REFUSES` for a template istiod accepts and hands on but Envoy's template
+ * parser does not: one that does not begin with `/`, or has an empty segment (`//`) other than a
+ * single trailing `/` (envoy `uri_template_internal.cc` `parsePathPatternSyntax`).
  */
 export function compileTemplate(template: string): RegExp | string {
-  const segments = template.split('/');
+  // istiod's validation, on the path without leading and trailing slashes.
+  const trimmed = template.replace(/^\/+|\/+$/g, '');
   let sawDoubleStar = false;
-  const parts: string[] = [];
-  for (let index = 0; index < segments.length; index++) {
-    const segment = segments[index]!;
+  for (const segment of trimmed.split('/')) {
     if (segment === '{*}' || segment === '{**}') {
       if (sawDoubleStar) return `invalid path template ${template}: {**} is not the last operator`;
       if (segment === '{**}') sawDoubleStar = true;
-      parts.push(segment === '{*}' ? `${SEGMENT}+` : `(?:${SEGMENT}|/)*`);
       continue;
     }
     if (segment.includes('{') || segment.includes('}')) return `invalid or unsupported path ${template}: contains '{' or '}' beyond a supported path template`;
-    const innerEmpty = segment === '' && index > 0 && index < segments.length - 1;
-    if ((segment !== '' || innerEmpty) && !LITERAL.test(segment)) return `invalid path template ${template}: segment "${segment}" has an invalid literal`;
-    parts.push(segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    if (!LITERAL.test(segment)) return `invalid path template ${template}: segment "${segment}" has an invalid literal`;
   }
-  return new RegExp(`^${parts.join('/')}$`);
+  // Envoy's parser: a leading `/`, then non-empty segments, and at most one trailing `/`.
+  if (!template.startsWith('/')) return `${ENVOY_REFUSES} the path template ${template} that istiod generates: it does not begin with "/"`;
+  const segments = template.slice(1).split('/');
+  const parts: string[] = [];
+  for (let index = 0; index < segments.length; index++) {
+    const segment = segments[index]!;
+    if (segment === '' && !(index > 0 && index === segments.length - 1)) return `${ENVOY_REFUSES} the path template ${template} that istiod generates: it has an empty segment ("//")`;
+    if (segment === '{*}') parts.push(`${SEGMENT}+`);
+    else if (segment === '{**}') parts.push(`(?:${SEGMENT}|/)*`);
+    else parts.push(segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  }
+  return new RegExp(`^/${parts.join('/')}$`);
 }
