@@ -731,6 +731,23 @@ table('Istio ambient (ztunnel, L4)', [
   { name: 'remoteIpBlocks is not L4 at ztunnel', policies: allowRule(from({ remoteIpBlocks: ['10.0.0.5'] })), options: { inventory: AMBIENT }, expect: 'deny' },
 ]);
 
+// istiod's ambient conversion hands ztunnel the principals as written (serviceregistry/ambient/
+// authorization.go `handleRule`: `stringToMatch(op.Principals)`, and `source.principal` values the
+// same way); only the Envoy generator rewrites their trust domain (model.go `MigrateTrustDomain`,
+// trustdomain/bundle.go). ztunnel compares them with the peer's SPIFFE identity without
+// `spiffe://` (ztunnel src/rbac.rs `matches_principal`). A sidecar decides the same calls with the
+// rewritten values (spec §1.5.2).
+const ambientTd = (istio: Record<string, unknown>): Options => ({ inventory: AMBIENT, istio });
+const tcpFrom = (principal: string): Patch => ({ protocol: 'tcp', request: null, source: { principal } });
+table('Istio ztunnel compares principals as written (no trust-domain rewriting)', [
+  { name: 'trustDomain acme.org: cluster.local/... does not match acme.org/... at ztunnel', policies: allowRule(from({ principals: ['cluster.local/ns/foo/sa/sleep'] })), options: ambientTd({ trustDomain: 'acme.org' }), call: tcpFrom('acme.org/ns/foo/sa/sleep'), expect: 'deny' },
+  { name: 'trustDomain acme.org: cluster.local/... matches the identity as written at ztunnel', policies: allowRule(from({ principals: ['cluster.local/ns/foo/sa/sleep'] })), options: ambientTd({ trustDomain: 'acme.org' }), call: tcpFrom('cluster.local/ns/foo/sa/sleep'), expect: 'allow' },
+  { name: 'alias old-td: old-td/... does not match new-td/... at ztunnel', policies: allowRule(from({ principals: ['old-td/ns/foo/sa/sleep'] })), options: ambientTd({ trustDomain: 'new-td', trustDomainAliases: ['old-td'] }), call: tcpFrom('new-td/ns/foo/sa/sleep'), expect: 'deny' },
+  { name: 'alias old-td: a source.principal condition is not rewritten either', policies: allowRule(when('source.principal', ['old-td/ns/foo/sa/sleep'])), options: ambientTd({ trustDomain: 'new-td', trustDomainAliases: ['old-td'] }), call: tcpFrom('new-td/ns/foo/sa/sleep'), expect: 'deny' },
+  { name: 'alias old-td: notPrincipals in DENY is not rewritten (new-td/... is not excluded)', policies: denyRule(from({ notPrincipals: ['old-td/ns/foo/sa/sleep'] })), options: ambientTd({ trustDomain: 'new-td', trustDomainAliases: ['old-td'] }), call: tcpFrom('new-td/ns/foo/sa/sleep'), expect: 'deny' },
+  { name: 'sidecar, same policy: the rewritten value matches (spec §1.5.2)', policies: allowRule(from({ principals: ['old-td/ns/foo/sa/sleep'] })), options: { istio: { trustDomain: 'new-td', trustDomainAliases: ['old-td'] } }, call: tcpFrom('new-td/ns/foo/sa/sleep'), expect: 'allow' },
+]);
+
 describe('Istio waypoint in front of a Service (ambient)', () => {
   const inventory = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}\n';
   const policies = docs(

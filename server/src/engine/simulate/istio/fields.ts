@@ -484,7 +484,8 @@ export function expandPrincipal(value: string, bundle: readonly string[]): strin
  * principals and source.principal. Envoy compares `spiffe://` + value (matcher/string.go
  * `StringMatcherWithPrefix`): exact, prefix and `*` as string matches, but a leading `*` becomes the
  * regular expression `spiffe://.*<rest>` with the rest inserted as written (its `.` matches any
- * character, a trailing `*` repeats the character before it). ztunnel gets plain suffix matches.
+ * character, a trailing `*` repeats the character before it). ztunnel gets plain suffix matches of
+ * the values as written, without the trust-domain rewriting.
  */
 function principals(path: string, name: string, values: string[], negative: boolean, ctx: CompileContext): Field | string {
   const expanded = values.flatMap((v) => expandPrincipal(v, ctx.trustDomains));
@@ -500,9 +501,12 @@ function principals(path: string, name: string, values: string[], negative: bool
     f.patterns.push(re);
   }
   f.list = new StrList(strings);
-  if (f.patterns.length !== 0) {
-    f.ztunnel = new Field(path, name, negative, Kind.Principal, IDENTITY, shown);
-    f.ztunnel.list = new StrList(expanded);
+  // ztunnel gets the values as written, as plain string matches: istiod's ambient conversion
+  // (serviceregistry/ambient/authorization.go `handleRule`) does not rewrite trust domains, which
+  // only the Envoy generator does (model.go `MigrateTrustDomain`).
+  if (f.patterns.length !== 0 || !same) {
+    f.ztunnel = new Field(path, name, negative, Kind.Principal, IDENTITY, shownList(values));
+    f.ztunnel.list = new StrList(values);
   }
   return f;
 }
