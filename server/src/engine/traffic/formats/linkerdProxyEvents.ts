@@ -110,39 +110,39 @@ function findTarget(rest: string): { start: number; end: number } | undefined {
   }
 }
 
-/** The port of the `server{port=N}` span in a plain line's span context (linear: each span is looked at once). */
-function serverSpanPort(spans: string): number | undefined {
+/** The bodies of a plain line's `<name>{…}` spans in its span context, each at the start or after `:`, a space or a tab (linear: each span is looked at once). */
+function* spanBodies(spans: string, name: string): Generator<string> {
+  const open = `${name}{`;
   let from = 0;
   for (;;) {
-    const at = spans.indexOf('server{', from);
-    if (at < 0) return undefined;
+    const at = spans.indexOf(open, from);
+    if (at < 0) return;
     const close = spans.indexOf('}', at);
-    if (close < 0) return undefined;
+    if (close < 0) return;
     const before = at === 0 ? 32 : spans.charCodeAt(at - 1);
-    const port = /(?:^|[\s,])port=(\d+)(?:$|[\s,])/.exec(spans.slice(at + 7, close));
-    if ((before === 58 /* : */ || before === 32 || before === 9) && port !== null) {
-      const n = Number(port[1]);
-      return n > 0 && n < 65536 ? n : undefined;
-    }
+    if (before === 58 /* : */ || before === 32 || before === 9) yield spans.slice(at + open.length, close);
     from = close + 1;
   }
 }
 
+/** The port of the `server{port=N}` span in a plain line's span context. */
+function serverSpanPort(spans: string): number | undefined {
+  for (const body of spanBodies(spans, 'server')) {
+    const port = /(?:^|[\s,])port=(\d+)(?:$|[\s,])/.exec(body);
+    if (port === null) continue;
+    const n = Number(port[1]);
+    return n > 0 && n < 65536 ? n : undefined;
+  }
+  return undefined;
+}
+
 /** The `admin{listen.addr=…}` span of a plain line (`daemon:admin{…}`), with the port it listens on; undefined without one. */
 function adminSpan(spans: string): { port: number | undefined } | undefined {
-  let from = 0;
-  for (;;) {
-    const at = spans.indexOf('admin{', from);
-    if (at < 0) return undefined;
-    const close = spans.indexOf('}', at);
-    if (close < 0) return undefined;
-    const before = at === 0 ? 32 : spans.charCodeAt(at - 1);
-    if (before === 58 /* : */ || before === 32 || before === 9) {
-      const addr = /(?:^|[\s,])listen\.addr=(\S+?)(?:$|[\s,])/.exec(spans.slice(at + 6, close));
-      return { port: addr === null ? undefined : listenPort(addr[1]!) };
-    }
-    from = close + 1;
+  for (const body of spanBodies(spans, 'admin')) {
+    const addr = /(?:^|[\s,])listen\.addr=(\S+?)(?:$|[\s,])/.exec(body);
+    return { port: addr === null ? undefined : listenPort(addr[1]!) };
   }
+  return undefined;
 }
 
 /** The port of an `ip:port` or `[ipv6]:port` listen address. */
