@@ -351,10 +351,15 @@ table('MPA3011', [
 ]);
 
 // ---------------------------------------------------------------------------------------------
+// Consul's agent configuration: ACLs on with a default policy of deny (the simulator reads it too)
+const AGENT_DENY = 'acl {\n  enabled = true\n  default_policy = "deny"\n}\n';
 table('MPA3012', [
   { name: 'HCL: deny-only source next to "*" deny, default allow', files: { '/ws/i.hcl': hcl('Sources = [\n  { Name = "web", Permissions = [{ Action = "deny", HTTP { PathPrefix = "/admin" } }] },\n  { Name = "*", Action = "deny" },\n]\n') }, at: '/ws/i.hcl:4', message: 'not by the "*" source of this entry, so they are allowed' },
   { name: 'JSON: default deny from .meshpolicy.yaml', config: { defaultIntentionPolicy: 'deny' }, files: { '/ws/i.json': json({ Name: 'api', Sources: [{ Name: 'web', Permissions: [{ Action: 'deny', HTTP: { Methods: ['DELETE'] } }] }] }) }, at: '/ws/i.json:7', message: 'which is deny here (consul.defaultIntentionPolicy): every request from "web" is denied' },
   { name: 'CRD', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      permissions:\n        - action: deny\n          http:\n            pathPrefix: /a\n        - action: deny\n          http:\n            pathPrefix: /b\n') }, at: '/ws/i.yaml:10', message: 'every permission of source "web" is deny' },
+  // (a permission whose JWT requirement fails leaves the request to the default: rbac.go Flatten)
+  { name: 'HCL: a final deny-everything permission with a JWT requirement leaves failing tokens to the default', files: { '/ws/i.hcl': l7(p('deny', 'PathPrefix = "/admin"') + p('deny', 'PathPrefix = "/"', '        JWT { Providers = [{ Name = "okta" }] }\n')) }, at: '/ws/i.hcl:6', message: 'every permission of source "web" is deny' },
+  { name: 'default deny from the workspace\'s agent configuration, which the message names', files: { '/ws/i.json': json({ Name: 'api', Sources: [{ Name: 'web', Permissions: [{ Action: 'deny', HTTP: { Methods: ['DELETE'] } }] }] }), '/ws/agent/acl.hcl': AGENT_DENY }, at: '/ws/i.json:7', message: 'which is deny here (agent configuration acl.hcl:1): every request from "web" is denied' },
 ], [
   { name: 'HCL: a final allow', files: { '/ws/i.hcl': l7(p('deny', 'PathPrefix = "/admin"') + p('allow', 'PathPrefix = "/"')) } },
   { name: 'HCL: allow only', files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/v1"')) } },
@@ -368,6 +373,7 @@ const outbound = (action: string, name = 'web') => json({ Name: '*', Sources: [{
 table('MPA3013', [
   { name: 'HCL "*" allow (default) against JSON web -> * deny', files: { '/ws/api.hcl': star('allow'), '/ws/web.json': outbound('deny') }, at: '/ws/api.hcl:4', message: '"web" -> "api": consul intention check answers allowed (this "*" source outranks "web" -> "*" deny, web.json:1), but the proxy has it denied' },
   { name: 'default deny: "*" deny against web -> * allow', config: { defaultIntentionPolicy: 'deny' }, files: { '/ws/api.hcl': star('deny'), '/ws/web.json': outbound('allow') }, at: '/ws/api.hcl:4', message: 'answers denied' },
+  { name: 'default deny from the agent configuration', files: { '/ws/api.hcl': star('deny'), '/ws/web.json': outbound('allow'), '/ws/agent/acl.hcl': AGENT_DENY }, at: '/ws/api.hcl:4', message: 'this deny is the default (agent configuration acl.hcl:1)' },
   { name: 'CRD form, both in one file', files: { '/ws/i.yaml': `${simple('api', 'api', '"*"')}---\n${crd('  destination:\n    name: "*"\n  sources:\n    - name: web\n      action: deny\n', 'out')}` }, at: '/ws/i.yaml:9', message: 'but the proxy has it denied' },
 ], [
   { name: 'the "*" action is not the default: both evaluators agree', files: { '/ws/api.hcl': star('deny'), '/ws/web.json': outbound('allow') } },
@@ -389,6 +395,8 @@ table('MPA3014', [
 ], [
   { name: 'an allow before a deny is an exception to it (first match wins)', files: { '/ws/i.hcl': l7(p('allow', 'PathExact = "/admin/health"') + p('deny', 'PathPrefix = "/admin"')) } },
   { name: 'default deny from .meshpolicy.yaml: the allowlist it looks like', config: { defaultIntentionPolicy: 'deny' }, files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/v1"')) } },
+  { name: 'default deny from the workspace\'s agent configuration', files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/v1"')), '/ws/agent/acl.hcl': AGENT_DENY } },
+  { name: 'default deny from consul-k8s Helm values (manageSystemACLs)', files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/v1"')), '/ws/helm/values.yaml': 'global:\n  acls:\n    manageSystemACLs: true\n' } },
   { name: 'a final deny of the rest', files: { '/ws/i.hcl': l7(p('allow', 'PathPrefix = "/v1"') + p('deny', 'PathPrefix = "/"')) } },
   { name: 'deny only (MPA3012)', files: { '/ws/i.hcl': l7(p('deny', 'PathPrefix = "/admin"')) } },
   { name: 'L4 allow', files: { '/ws/i.yaml': crd('  destination:\n    name: api\n  sources:\n    - name: web\n      action: allow\n') } },

@@ -43,24 +43,24 @@ export function agentConfigDigest(file: SourceFile): string {
 }
 
 /** The default intention policy the definitions give, and why; undefined when none says. */
-export function agentDefaultPolicy(definitions: readonly AgentConfigDefinition[]): { policy: 'allow' | 'deny'; source: string } | undefined {
+export function agentDefaultPolicy(definitions: readonly AgentConfigDefinition[]): { policy: 'allow' | 'deny'; source: string; decidedBy: AgentConfigDefinition } | undefined {
   if (definitions.length === 0) return undefined;
   const inOrder = definitions.map((d, i) => [d, i] as const)
     .sort(([a, i], [b, j]) => (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : i - j)).map(([d]) => d);
   const last = <K extends 'defaultIntentionPolicy' | 'aclEnabled' | 'aclDefaultPolicy'>(key: K) => inOrder.filter((d) => d[key] !== undefined).pop();
   const place = (d: AgentConfigDefinition) => `${d.kind} ${placeOf(d.file, d.span)}`;
   const intention = last('defaultIntentionPolicy');
-  if (intention) return { policy: intention.defaultIntentionPolicy!, source: `default_intention_policy = "${intention.defaultIntentionPolicy}" in the ${place(intention)}` };
+  if (intention) return { policy: intention.defaultIntentionPolicy!, source: `default_intention_policy = "${intention.defaultIntentionPolicy}" in the ${place(intention)}`, decidedBy: intention };
   const enabled = last('aclEnabled');
   if (!enabled?.aclEnabled) {
     const where = enabled ?? inOrder[0]!;
-    return { policy: 'allow', source: `ACLs ${enabled ? 'disabled' : 'not enabled (no acl.enabled)'} in the ${place(where)}` };
+    return { policy: 'allow', source: `ACLs ${enabled ? 'disabled' : 'not enabled (no acl.enabled)'} in the ${place(where)}`, decidedBy: where };
   }
   const policy = last('aclDefaultPolicy');
-  if (policy?.kind === 'Helm values') return { policy: 'deny', source: `global.acls.manageSystemACLs in the ${place(policy)} (the chart sets acl.default_policy = "deny")` };
+  if (policy?.kind === 'Helm values') return { policy: 'deny', source: `global.acls.manageSystemACLs in the ${place(policy)} (the chart sets acl.default_policy = "deny")`, decidedBy: policy };
   return policy
-    ? { policy: policy.aclDefaultPolicy!, source: `acl.default_policy = "${policy.aclDefaultPolicy}" in the ${place(policy)}` }
-    : { policy: 'allow', source: `ACLs enabled without acl.default_policy (allow) in the ${place(enabled)}` };
+    ? { policy: policy.aclDefaultPolicy!, source: `acl.default_policy = "${policy.aclDefaultPolicy}" in the ${place(policy)}`, decidedBy: policy }
+    : { policy: 'allow', source: `ACLs enabled without acl.default_policy (allow) in the ${place(enabled)}`, decidedBy: enabled };
 }
 
 const CONSUL_ONLY_ACL_KEYS = ['default_policy', 'down_policy', 'tokens', 'enable_token_persistence'];

@@ -1,6 +1,6 @@
 import type { Check } from '../check';
 import { key, modelOf, normalizedSource, type IntentionsModel, type SourceModel } from './model';
-import { location, wildcardDestinations } from './workspaceIndex';
+import { defaultIntentionPolicy, location, wildcardDestinations } from './workspaceIndex';
 
 /**
  * The precedence corner case of spec §3.5 (open question 6). For a caller `web` and a destination
@@ -15,7 +15,7 @@ import { location, wildcardDestinations } from './workspaceIndex';
  * Flagged only in that shape: an L4 `*` source (exact namespace) in an entry with an exact
  * destination, an L4 exact source of the same namespace and partition with the other action in a
  * `*` destination entry anywhere in the workspace, no exact source for that caller in the first
- * entry, and the `*` source's action equal to the default (`consul.defaultIntentionPolicy`).
+ * entry, and the `*` source's action equal to the default (the simulator's: `consul.defaultIntentionPolicy`, else the agent configuration).
  * Peers and sameness groups are left out. Read from the code, not observed on a cluster: a
  * warning that explains both outcomes.
  */
@@ -29,7 +29,7 @@ export const precedenceDisagreement: Check = {
   run(context) {
     const model = modelOf(context.resource);
     if (!model.name || model.name === '*' || model.namespace === '*') return;
-    const policy = context.workspace.config.consul.defaultIntentionPolicy;
+    const { policy, from } = defaultIntentionPolicy(context.workspace);
     const destinationNs = model.namespace || 'default';
     const destinationPartition = model.partition || 'default';
     const wildcardEntries = wildcardDestinations(context.workspace).filter((r) =>
@@ -48,7 +48,7 @@ export const precedenceDisagreement: Check = {
           const caller = JSON.stringify(narrow.name);
           const verdict = (action: string | undefined) => (action === 'allow' ? 'allowed' : 'denied');
           context.report({ path: [...broad.path, key(model.form, 'Name')] },
-            `${caller} -> ${JSON.stringify(model.name)}: consul intention check answers ${verdict(broad.action)} (this "*" source outranks ${caller} -> "*" ${narrow.action}, ${location(record.file, record.resource.node.span, context.file)}), but the proxy has it ${verdict(narrow.action)}: Consul's Envoy rules do not subtract a broader source from a narrower one, and this ${broad.action} is the default (consul.defaultIntentionPolicy), so it is left out; add ${caller} to this entry to make both agree`);
+            `${caller} -> ${JSON.stringify(model.name)}: consul intention check answers ${verdict(broad.action)} (this "*" source outranks ${caller} -> "*" ${narrow.action}, ${location(record.file, record.resource.node.span, context.file)}), but the proxy has it ${verdict(narrow.action)}: Consul's Envoy rules do not subtract a broader source from a narrower one, and this ${broad.action} is the default (${from}), so it is left out; add ${caller} to this entry to make both agree`);
         }
       }
     }

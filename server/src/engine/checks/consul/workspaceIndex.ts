@@ -4,6 +4,8 @@ import type { SourceFile } from '../../source/sourceFile';
 import { getEntry, getScalarString, type ObjectNode, type SourceNode, type Span } from '../../source/tree';
 import { entryCI } from '../../consul/configEntries';
 import { jwtProvidersIn } from '../../consul/jwtProviders';
+import { agentConfigsIn, agentDefaultPolicy } from '../../consul/agentConfig';
+import { resolveDefaultPolicy } from '../../simulate/consul/options';
 import { topLevelObjects } from '../../source/topLevelObjects';
 import type { WorkspaceFact, WorkspaceView } from '../check';
 import { readFact, textId } from '../facts';
@@ -171,6 +173,28 @@ export function consulServiceNames(workspace: WorkspaceView): ConsulServiceNames
 export function jwtProviderNames(workspace: WorkspaceView): Pick<WorkspaceIndex, 'jwtProviders' | 'jwtProviderCount'> {
   readFact(workspace, JWT_PROVIDERS);
   return workspaceIndex(workspace);
+}
+
+/** The default intention policy in force, and where the checks' messages say it comes from. */
+export interface DefaultIntentionPolicy {
+  policy: 'allow' | 'deny';
+  /** `consul.defaultIntentionPolicy`, or the agent file that decides (`agent configuration acl.hcl:1`). */
+  from: string;
+}
+
+const DEFAULT_POLICY: WorkspaceFact<DefaultIntentionPolicy> = {
+  compute: (w) => {
+    const agent = agentDefaultPolicy(workspaceFiles(w).flatMap((file) => agentConfigsIn(file)));
+    const resolved = resolveDefaultPolicy(w.config, {}, agent);
+    const from = resolved.fromAgents && agent ? `${agent.decidedBy.kind} ${location(agent.decidedBy.file, agent.decidedBy.span)}` : 'consul.defaultIntentionPolicy';
+    return { policy: resolved.defaultPolicy, from };
+  },
+  key: (value) => `${value.policy}\u0000${value.from}`,
+};
+
+/** The default intention policy the simulator takes (`.meshpolicy.yaml`, else the workspace's agent configuration, else allow): MPA3012-MPA3014. */
+export function defaultIntentionPolicy(workspace: WorkspaceView): DefaultIntentionPolicy {
+  return readFact(workspace, DEFAULT_POLICY);
 }
 
 /** Every file the workspace read, policies or not. */

@@ -66,16 +66,9 @@ export interface ResolvedOptions {
  * agent configuration or Helm values say (`agent`, `consul/agentConfig.ts`), else allow.
  */
 export function resolveOptions(config: ProjectConfig | undefined, options: ConsulSimulatorOptions, agent?: { policy: 'allow' | 'deny'; source: string }): ResolvedOptions {
+  const { defaultPolicy, defaultSource } = resolveDefaultPolicy(config, options, agent);
   const fromConfig: Partial<ConsulSimulatorOptions> = config?.consul ?? {};
   const pick = <K extends keyof ConsulSimulatorOptions>(key: K): ConsulSimulatorOptions[K] => (options[key] !== undefined ? options[key] : (fromConfig[key] as ConsulSimulatorOptions[K]));
-  const written = fromConfig.defaultIntentionPolicy === 'deny' || fromConfig.defaultIntentionPolicy === 'allow' ? fromConfig.defaultIntentionPolicy : undefined;
-  // (the configuration's default, allow, gives way to what the agents say; a value the file sets does not)
-  const explicit = written !== undefined && (config?.consulSet?.includes('defaultIntentionPolicy') === true || written !== 'allow');
-  const configured = explicit || !agent ? written : undefined;
-  const defaultPolicy = options.defaultIntentionPolicy ?? configured ?? agent?.policy ?? 'allow';
-  const defaultSource = options.defaultIntentionPolicy
-    ? 'simulator option defaultIntentionPolicy'
-    : configured && config?.file ? `consul.defaultIntentionPolicy in ${config.file}` : configured ? 'consul.defaultIntentionPolicy' : agent ? agent.source : 'Consul with ACLs disabled';
   return {
     defaultPolicy,
     defaultSource,
@@ -88,4 +81,23 @@ export function resolveOptions(config: ProjectConfig | undefined, options: Consu
     permissiveMtls: pick('permissiveMtls') ?? false,
     normalization: pick('requestNormalization') ?? {},
   };
+}
+
+/**
+ * The default intention policy and where it comes from: the simulator option, else
+ * `consul.defaultIntentionPolicy` when the configuration sets it, else what the workspace's agent
+ * configuration says (`consul/agentConfig.ts`), else allow (Consul with ACLs disabled). `agent` is
+ * true when the agents' files decided. The simulator and the checks (MPA3012-MPA3014) share it.
+ */
+export function resolveDefaultPolicy(config: ProjectConfig | undefined, options: Pick<ConsulSimulatorOptions, 'defaultIntentionPolicy'>, agent?: { policy: 'allow' | 'deny'; source: string }): { defaultPolicy: 'allow' | 'deny'; defaultSource: string; fromAgents: boolean } {
+  const fromConfig: Partial<ConsulSimulatorOptions> = config?.consul ?? {};
+  const written = fromConfig.defaultIntentionPolicy === 'deny' || fromConfig.defaultIntentionPolicy === 'allow' ? fromConfig.defaultIntentionPolicy : undefined;
+  // (the configuration's default, allow, gives way to what the agents say; a value the file sets does not)
+  const explicit = written !== undefined && (config?.consulSet?.includes('defaultIntentionPolicy') === true || written !== 'allow');
+  const configured = explicit || !agent ? written : undefined;
+  const defaultPolicy = options.defaultIntentionPolicy ?? configured ?? agent?.policy ?? 'allow';
+  const defaultSource = options.defaultIntentionPolicy
+    ? 'simulator option defaultIntentionPolicy'
+    : configured && config?.file ? `consul.defaultIntentionPolicy in ${config.file}` : configured ? 'consul.defaultIntentionPolicy' : agent ? agent.source : 'Consul with ACLs disabled';
+  return { defaultPolicy, defaultSource, fromAgents: !options.defaultIntentionPolicy && !configured && agent !== undefined };
 }
