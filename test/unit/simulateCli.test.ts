@@ -243,6 +243,17 @@ describe('the denier a log names (Istio response.deniedBy), against the simulati
     assert.equal(json.calls.filter((c) => c.observedDifference?.startsWith('observed: denied by shop/cart-no-batch')).length, 1);
   });
 
+  it('simulate: the policies the logs name that the workspace does not have, in text and json (a policy it has is not listed)', async () => {
+    writeFileSync(join(dir, 'absent.jsonl'), [denied('shop/cart-no-batch'), denied('shop/cart-no-batch'), denied('shop/allow-nothing'), denied('none')].join('\n') + '\n');
+    const text = (await run(['--policies', 'policies.yaml', '--traffic', 'absent.jsonl'], dir)).stdout;
+    const section = /Denials the logs attribute to resources the workspace does not have[^\n]*\n((?:  .*\n?)*)/.exec(text)?.[1] ?? '';
+    assert.deepEqual(section.trim().split('\n').map((l) => l.trim()), ['2×  AuthorizationPolicy shop/cart-no-batch (istio)  [absent.jsonl:1]'], text);
+    const json = JSON.parse((await run(['--policies', 'policies.yaml', '--traffic', 'absent.jsonl', '--format', 'json'], dir)).stdout) as { absentDeniers: unknown[] };
+    assert.deepEqual(json.absentDeniers, [{ mesh: 'istio', kind: 'AuthorizationPolicy', namespace: 'shop', name: 'cart-no-batch', calls: 2, samples: [{ file: 'absent.jsonl', line: 1 }, { file: 'absent.jsonl', line: 2 }] }]);
+    const none = (await run(['--policies', 'policies.yaml', '--traffic', 'calls.jsonl'], dir)).stdout;
+    assert.doesNotMatch(none, /resources the workspace does not have/);
+  });
+
   it('explain: text and json say so', async () => {
     const text = await run(['--policies', 'policies.yaml', '--call', denied('shop/cart-no-batch')], dir, 'explain');
     assert.match(text.stdout, /^DENY \(istio\): .*\nthe log disagrees: observed: denied by shop\/cart-no-batch; simulated: /);

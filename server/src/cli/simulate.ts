@@ -6,6 +6,7 @@ import { meshConfigNotes } from '../engine/istio/meshConfig';
 import { describeFsError } from '../engine/fsErrors';
 import { authenticationSummaries, isAuthenticationLabel, refusedText, type AuthenticationSummary } from '../engine/insight/authnLens';
 import { auditTallies, observedDifference, Simulation, simulateShapes, type RefusedResource, type ShapeOutcome, type SimulationResult, type Tally } from '../engine/simulate';
+import { absentDeniers, type AbsentDenier } from '../engine/simulate/absentDeniers';
 import type { Decision, SourceRef } from '../engine/simulate/types';
 import { compareFindings, type Finding } from '../engine/findings';
 import { ingestTraffic, type IngestOptions, type TrafficModel } from '../engine/traffic/ingest';
@@ -226,10 +227,10 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
     const printable = (o: ShapeOutcome): ShapeOutcome => redactedOutcome(o, redactor);
     const printableImpact = ({ outcome, baseline }: CallImpact): CallImpact => ({ outcome: printable(outcome), baseline: redactor.deep(baseline, redactor.secretsOf(outcome.shape.record)) });
     switch (parsed.format) {
-      case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), loaded.simulation.notInEffect()) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
+      case 'json': io.stdout(JSON.stringify({ ...(jsonResult(redacted(decided, redactor), model, rel, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), loaded.simulation.notInEffect(), absentDeniers(decided.outcomes, loaded.workspace.resources)) as object), ...(comparison ? { baseline: baselineJson(comparison, rel, printableImpact) } : {}) }, null, 2)); break;
       case 'jsonl': for (const line of jsonlLines(decided, rel, model.stats.files.map((f) => f.path), redactor)) io.stdout(line); break;
       case 'sarif': io.stdout(trafficSarif(loaded, decided, comparison, io.cwd, redactor)); break;
-      default: io.stdout(textSummary(decided, model, rel, printable, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), loaded.simulation.notInEffect()) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
+      default: io.stdout(textSummary(decided, model, rel, printable, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), loaded.simulation.notInEffect(), absentDeniers(decided.outcomes, loaded.workspace.resources)) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
     }
     if (model.stats.files.some((f) => f.error)) return 2;
     const newlyDenied = comparison ? comparison.becomeDenied : decided.totals.newlyDenied;
@@ -329,7 +330,7 @@ function tallyText(t: Tally): string {
  * (`authenticationSummaries`), listed apart from the policies that allow and deny.
  * `refused`: the resources the meshes refuse to store.
  */
-export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o, authentication: readonly AuthenticationSummary[] = [], refused: readonly Pick<RefusedResource, 'ref' | 'reason'>[] = []): string {
+export function textSummary(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, shown: (o: ShapeOutcome) => ShapeOutcome = (o) => o, authentication: readonly AuthenticationSummary[] = [], refused: readonly Pick<RefusedResource, 'ref' | 'reason'>[] = [], absent: readonly AbsentDenier[] = []): string {
   const t = result.totals;
   /** `  N×  call  — text  [sample]`, the call and text as it may be printed (redacted). */
   const callRow = ({ outcome, calls, queries }: DisplayedCall, text: (o: ShapeOutcome) => string): string => {
@@ -387,6 +388,13 @@ export function textSummary(result: SimulationResult, model: TrafficModel, rel: 
     out.push('', 'Calls the logs attribute otherwise (a denier, or audit mode; top 20 by calls):');
     for (const row of differing.slice(0, 20)) out.push(callRow(row, (o) => observedDifference(o.decision, o.shape.record)!));
   }
+  if (absent.length) {
+    out.push('', 'Denials the logs attribute to resources the workspace does not have (the cluster had them; top 20 by calls):');
+    for (const denier of absent.slice(0, 20)) {
+      const sample = denier.busiest.shape.samples[0];
+      out.push(`  ${n(denier.calls).padStart(6)}×  ${denier.kind} ${denier.namespace}/${denier.name} (${denier.mesh})${sample ? `  [${rel(sample.file)}:${sample.line}]` : ''}`);
+    }
+  }
   const unknown = result.outcomes.filter((o) => o.decision.verdict === 'unknown');
   if (unknown.length) {
     const byMissing = new Map<string, number>();
@@ -426,13 +434,14 @@ function authenticationText(result: SimulationResult, authentication: readonly A
  * `notInEffect` the resources the meshes refuse to store, which decide nothing, as the text's
  * *Not in effect*.
  */
-function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, authentication: readonly AuthenticationSummary[], refused: readonly RefusedResource[]): unknown {
+function jsonResult(result: SimulationResult, model: TrafficModel, rel: (p: string) => string, authentication: readonly AuthenticationSummary[], refused: readonly RefusedResource[], absent: readonly AbsentDenier[]): unknown {
   return {
     totals: result.totals,
     stats: { lines: model.stats.lines, parsed: model.stats.parsed, skipped: model.stats.skipped, skippedByReason: model.stats.skippedByReason, calls: model.stats.calls, shapes: model.stats.shapes },
     policies: result.policies.filter((p) => !isAuthenticationLabel(p.ref.label)).map((p) => ({ ...p, ref: { ...p.ref, file: rel(p.ref.file) }, rules: [...p.rules.values()].map((r) => ({ ...r, ref: { ...r.ref, file: rel(r.ref.file) } })) })),
     authentication: authenticationJson(result, authentication, rel),
     notInEffect: refused.map(({ mesh, ref, reason }) => ({ mesh, ref: { ...ref, file: rel(ref.file) }, reason })),
+    absentDeniers: absent.map((d) => ({ mesh: d.mesh, kind: d.kind, namespace: d.namespace, name: d.name, calls: d.calls, samples: d.busiest.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })) })),
     dryRun: dryRunTallies(result.outcomes).map((p) => ({ ...p, ref: { ...p.ref, file: rel(p.ref.file) }, rules: [...p.rules.values()].map((r) => ({ ...r, ref: { ...r.ref, file: rel(r.ref.file) } })) })),
     calls: result.outcomes.map((o) => ({ record: o.shape.record, count: o.shape.count, samples: o.shape.samples.map((s) => ({ file: rel(s.file), line: s.line })), decision: o.decision.verdict, change: o.change, mesh: o.decision.mesh, reason: o.decision.reason, policy: o.decision.policy?.label, rule: o.decision.rule?.label, missing: o.decision.missing, observedDifference: observedDifference(o.decision, o.shape.record), ...shadowField(o, rel), trace: o.decision.trace.map((s) => s.text) })),
   };
