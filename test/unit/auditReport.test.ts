@@ -115,6 +115,16 @@ describe('audit report numbers are the engine\'s own counts', () => {
     assert.match(renderReportHtml(model), /data-table="ambiguous"/);
   });
 
+  it('istio: a DENY policy the logs name that the workspace does not have is listed (renamed here: the cluster has the old name)', async () => {
+    const { model } = await auditExample('istio', (_, text) => text.replace('name: frontend-deny-internal', 'name: frontend-deny-internal-v2'));
+    assert.deepEqual(model.absentDeniers.rows.map((d) => `${d.mesh} ${d.kind} ${d.namespace}/${d.name} ${d.calls} ${d.sample?.file.slice(d.sample.file.indexOf('examples/'))}`), ['istio AuthorizationPolicy shop/frontend-deny-internal 9 examples/istio/traffic/frontend.log']);
+    assert.match(renderReportMarkdown(model), /\*\*Denials by resources the workspace does not have:\*\* the logs name these as what denied 9 calls;[^\n]*\n\n\| resource[^\n]*\n[^\n]*\n\| `AuthorizationPolicy shop\/frontend-deny-internal` \| istio \| 9 \|/);
+    assert.match(renderReportHtml(model), /<section id="absent-deniers"><h2>Denials by resources the workspace does not have<\/h2>.*<code>AuthorizationPolicy shop\/frontend-deny-internal<\/code>/);
+    const unchanged = (await auditExample('istio')).model;
+    assert.deepEqual(unchanged.absentDeniers.rows, [], 'the example has the policy its logs name');
+    assert.doesNotMatch(renderReportHtml(unchanged), /absent-deniers/);
+  });
+
   it('istio: the unused rules and risky patterns of the example', async () => {
     const { model } = await auditExample('istio');
     const unused = model.unusedRules.rows.map((r) => r.label);

@@ -1,3 +1,4 @@
+import { absentDeniers } from '../simulate/absentDeniers';
 import { accessUsage } from '../access/observed';
 import type { AccessMap } from '../access/types';
 import type { WorkspaceView } from '../checks/check';
@@ -60,6 +61,17 @@ export interface AuditInput {
 export interface NotInEffectRow extends AuditRef {
   mesh: Mesh;
   reason: string;
+}
+
+/** An Istio AuthorizationPolicy or Linkerd Server the logs name as what denied calls, which the workspace does not have (`simulate/absentDeniers.ts`). */
+export interface AbsentDenierRow {
+  mesh: Mesh;
+  kind: string;
+  namespace: string;
+  name: string;
+  calls: number;
+  /** A log line of the busiest such call. */
+  sample?: { file: string; line: number };
 }
 
 /** A place in a policy file, 1-based line for people and links. */
@@ -251,6 +263,8 @@ export interface AuditModel {
   unusedAccess?: { rows: UnusedAccessRow[]; more: number; total: number; allowed: number };
   /** Resources the meshes refuse to store (their rules are not unused: they are not there at all). */
   notInEffect: NotInEffectRow[];
+  /** Deniers the logs name that the workspace does not have (the cluster has a policy the repository lacks), busiest first. */
+  absentDeniers: Capped<AbsentDenierRow>;
   /** Rules that would be unused but decide calls in an alternative of an `unknown` verdict: not dead, and not listed as unused. */
   ambiguousRules: { rows: AmbiguousRule[]; more: number; total: number };
   risks: { rows: Risk[]; more: number; byKind: Record<RiskKind, number> };
@@ -526,6 +540,10 @@ export function buildAuditModel(input: AuditInput, options: AuditOptions = {}): 
     topCallers: cap(ranked(callers), top),
     uncovered: cap([...uncovered.values()].map(({ callerSet, ...u }) => ({ ...u, callers: callerSet.size })), top),
     notInEffect: refused.map(({ mesh, ref, reason }) => ({ mesh, reason, file: show(ref.file), line: ref.range.start.line + 1, label: ref.label })),
+    absentDeniers: cap(absentDeniers(result.outcomes, input.workspace.resources).map((d) => {
+      const sample = d.busiest.shape.samples[0];
+      return { mesh: d.mesh, kind: d.kind, namespace: d.namespace, name: d.name, calls: d.calls, ...(sample ? { sample: { file: show(sample.file), line: sample.line } } : {}) };
+    }), top),
     unusedRules: { rows: unused.slice(0, top * 2), more: Math.max(0, unused.length - top * 2), total: unused.length, of: candidates.length },
     ...(input.access && !input.access.tooLarge ? { unusedAccess: unusedAccessOf(input.access, top * 2, ref) } : {}),
     ambiguousRules: { rows: ambiguous.slice(0, top * 2), more: Math.max(0, ambiguous.length - top * 2), total: ambiguous.length },

@@ -11,7 +11,7 @@ export function renderReportHtml(model: AuditModel, options: HtmlOptions = {}): 
   const parts: string[] = [];
   parts.push(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title><style${nonceAttr(options)}>${BASE_CSS}${REPORT_CSS}</style></head><body>`);
   parts.push(`<h1>${esc(title)}</h1><p class="muted">${esc(windowText(model))}${model.meshes.length ? ` · ${esc(model.meshes.join(', '))}` : ''}${model.generatedAt ? ` · generated ${esc(model.generatedAt)}` : ''}</p>`);
-  parts.push(`<nav class="toc">${SECTIONS.filter(([id]) => (id !== 'dry-run' || model.dryRun.length) && (id !== 'authentication' || model.authentication.length) && (id !== 'not-in-effect' || model.notInEffect.length)).map(([id, name]) => `<a href="#${id}">${esc(name)}</a>`).join(' · ')}</nav>`);
+  parts.push(`<nav class="toc">${SECTIONS.filter(([id]) => (id !== 'dry-run' || model.dryRun.length) && (id !== 'authentication' || model.authentication.length) && (id !== 'not-in-effect' || model.notInEffect.length) && (id !== 'absent-deniers' || model.absentDeniers.rows.length)).map(([id, name]) => `<a href="#${id}">${esc(name)}</a>`).join(' · ')}</nav>`);
   parts.push('<div class="cards" id="totals">');
   const card = (label: string, value: number, extra = '', id = ''): string => `<div class="card"${id ? ` data-total="${id}"` : ''}><b>${num(value)}</b>${esc(label)}${extra ? ` <span class="muted">${esc(extra)}</span>` : ''}</div>`;
   parts.push(card('calls', t.calls, `${num(t.shapes)} kinds`, 'calls'));
@@ -36,6 +36,7 @@ export function renderReportHtml(model: AuditModel, options: HtmlOptions = {}): 
     `<div class="two"><div><h3>Services</h3>${rankedBlock(model.topServices, 'callers', 'top-services')}</div><div><h3>Callers</h3>${rankedBlock(model.topCallers, 'services', 'top-callers')}</div></div>`));
   parts.push(section('uncovered', 'Workloads receiving traffic with no policy', uncoveredTable(model)));
   if (model.notInEffect.length) parts.push(section('not-in-effect', 'Not in effect', notInEffectTable(model)));
+  if (model.absentDeniers.rows.length) parts.push(section('absent-deniers', 'Denials by resources the workspace does not have', absentDeniersTable(model)));
   parts.push(section('unused', 'Unused rules', unusedTable(model)));
   if (model.unusedAccess) parts.push(section('unused-access', 'Access granted and never used', unusedAccessTable(model.unusedAccess)));
   if (model.authentication.length) parts.push(section('authentication', 'Authentication', authenticationTable(model)));
@@ -46,7 +47,7 @@ export function renderReportHtml(model: AuditModel, options: HtmlOptions = {}): 
   return parts.join('\n');
 }
 
-const SECTIONS: [string, string][] = [['trends', 'Trends'], ['matrix', 'Matrix'], ['violations', 'Violations'], ['top', 'Top services and callers'], ['uncovered', 'No policy'], ['not-in-effect', 'Not in effect'], ['unused', 'Unused rules'], ['authentication', 'Authentication'], ['dry-run', 'Dry-run policies'], ['risks', 'Risky patterns']];
+const SECTIONS: [string, string][] = [['trends', 'Trends'], ['matrix', 'Matrix'], ['violations', 'Violations'], ['top', 'Top services and callers'], ['uncovered', 'No policy'], ['not-in-effect', 'Not in effect'], ['absent-deniers', 'Not in the workspace'], ['unused', 'Unused rules'], ['authentication', 'Authentication'], ['dry-run', 'Dry-run policies'], ['risks', 'Risky patterns']];
 
 const REPORT_CSS = `
 .toc{margin:8px 0;font-size:13px}.toc a{color:var(--accent);text-decoration:none}
@@ -161,6 +162,12 @@ function uncoveredTable(model: AuditModel): string {
   if (u.rows.length === 0) return '<p class="muted" data-empty="uncovered">Every call was decided by a policy.</p>';
   const rows = u.rows.map((r) => `<tr><td>${esc(clip(r.destination, 70))}</td><td>${esc(r.mesh)}</td><td class="n">${num(r.calls)}</td><td class="n">${num(r.callers)}</td><td class="n">${num(r.allowedNow)}</td><td class="n">${num(r.deniedNow)}</td><td class="muted">${esc(clip(r.reason, 160))}</td></tr>`);
   return `<p class="muted">Calls decided by the mesh's default, not by any policy: ${num(u.calls)}. <code>mesh-policy generate</code> writes least-privilege policies for them.</p><table data-table="uncovered"><thead><tr><th>workload</th><th>mesh</th><th class="n">calls</th><th class="n">callers</th><th class="n">allowed</th><th class="n">denied</th><th>default</th></tr></thead><tbody>${rows.join('')}${more(u.more, 'workloads', 7)}</tbody></table>`;
+}
+
+function absentDeniersTable(model: AuditModel): string {
+  const a = model.absentDeniers;
+  const rows = a.rows.map((d) => `<tr><td><code>${esc(clip(`${d.kind} ${d.namespace}/${d.name}`, 110))}</code></td><td>${esc(d.mesh)}</td><td class="n">${num(d.calls)}</td><td>${d.sample ? `<code>${esc(clip(d.sample.file, 90))}:${d.sample.line}</code>` : ''}</td></tr>`);
+  return `<p class="muted">The logs name these as what denied ${num(a.calls)} ${a.calls === 1 ? 'call' : 'calls'}, and the workspace has no such resource: the cluster enforces (or enforced) a policy the repository lacks, so the simulation of those calls may not be what the mesh does.</p><table data-table="absent-deniers"><thead><tr><th>resource</th><th>mesh</th><th>denied calls</th><th>log line</th></tr></thead><tbody>${rows.join('')}${more(a.more, 'resources', 4)}</tbody></table>`;
 }
 
 function notInEffectTable(model: AuditModel): string {

@@ -52,6 +52,11 @@ export function renderReportMarkdown(model: AuditModel): string {
     const rows = model.notInEffect.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${r.mesh} | ${cell(r.reason, 200)} | ${cell(r.file, 60)}:${r.line} |`);
     out.push(`**Not in effect:** ${num(model.notInEffect.length)} ${model.notInEffect.length === 1 ? 'resource' : 'resources'} the mesh refuses to store, so ${model.notInEffect.length === 1 ? 'it decides' : 'they decide'} nothing (the cluster keeps what it had before).\n\n| resource | mesh | why | where |\n|---|---|---|---|\n${rows.join('\n')}${more(model.notInEffect.length - Math.min(ROWS, model.notInEffect.length), 'resources')}`);
   }
+  const absent = model.absentDeniers;
+  if (absent.rows.length) {
+    const rows = absent.rows.slice(0, ROWS).map((d) => `| \`${cell(`${d.kind} ${d.namespace}/${d.name}`, 80)}\` | ${d.mesh} | ${num(d.calls)} | ${d.sample ? `${cell(d.sample.file, 60)}:${d.sample.line}` : ''} |`);
+    out.push(`**Denials by resources the workspace does not have:** the logs name these as what denied ${num(absent.calls)} ${absent.calls === 1 ? 'call' : 'calls'}; the cluster enforces (or enforced) a policy the repository lacks.\n\n| resource | mesh | denied calls | log line |\n|---|---|--:|---|\n${rows.join('\n')}${more(absent.more + Math.max(0, absent.rows.length - ROWS), 'resources')}`);
+  }
   const u = model.unusedRules;
   if (u.total) {
     const rows = u.rows.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${cell(r.file, 60)}:${r.line} |`);
