@@ -150,7 +150,7 @@ describe('mesh-policy lint in CI: --format github, --max-warnings, --rule', () =
     const warning = run(['lint', '--format', 'github', warned], folder);
     assert.equal(warning.code, 0);
     assert.equal(warning.stdout,
-      '::warning file=methods%2Cv1%3A50%25.yaml,line=9,col=19,endLine=9,endColumn=26,title=MPA1018 Not an HTTP method::"FETCH" is not an HTTP method, so this value never matches a request; did you mean PATCH?\n');
+      '::warning file=methods%2Cv1%3A50%25.yaml,line=9,col=19,endLine=9,endColumn=26,title=MPA1018 Not an HTTP method::"FETCH" is not a registered HTTP method, so only a client sending this extension method matches it; did you mean PATCH?\n');
     const error = run(['lint', '--format=github', bad], dir);
     assert.equal(error.code, 1);
     // (a comma in the message is data, not a property: it stays as it is)

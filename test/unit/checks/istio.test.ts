@@ -381,6 +381,9 @@ const TABLES: Record<string, Table> = {
       { name: 'lower case', text: ap('  rules:\n  - to:\n    - operation:\n        methods: ["get"]\n'), at: 'methods:', message: 'HTTP method "get" is not upper case' },
       { name: 'lower-case prefix pattern', text: ap('  rules:\n  - to:\n    - operation:\n        notMethods: ["po*"]\n'), at: 'notMethods', message: 'use PO*' },
       { name: 'typo', text: ap('  rules:\n  - to:\n    - operation:\n        methods: ["PSOT"]\n'), at: 'methods:', message: 'did you mean POST?' },
+      // (RFC 9110 §9.1: a method is any token; an unregistered one is rare, not impossible)
+      { name: 'an unregistered upper-case token: an extension method', text: ap('  rules:\n  - to:\n    - operation:\n        methods: ["CUSTOMVERB"]\n'), at: 'methods:', message: '"CUSTOMVERB" is not a registered HTTP method, so only a client sending this extension method matches it' },
+      { name: 'not a token at all: never matches', text: ap('  rules:\n  - to:\n    - operation:\n        methods: ["GET /x"]\n'), at: 'methods:', message: '"GET /x" is not an HTTP method, so this value never matches a request' },
       { name: 'gRPC method', text: ap('  rules:\n  - to:\n    - operation:\n        methods: ["/grpc.health.v1.Health/Check"]\n'), at: 'methods:', message: 'gRPC calls always use the HTTP method POST' },
     ],
     clean: [

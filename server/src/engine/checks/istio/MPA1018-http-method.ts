@@ -54,7 +54,9 @@ export const httpMethodCheck: Check = {
             } else {
               const near = closest(upper, KNOWN, 2);
               if (near && node) fixes.push({ title: `Change to ${rebuild(near)}`, edits: [replaceScalar(ctx.file, node, rebuild(near))], preferred: true });
-              message = `${JSON.stringify(value)} is not an HTTP method, ${effect}${near ? `; did you mean ${rebuild(near)}?` : ''}`;
+              // (an upper-case token is an extension method HTTP allows, which a client may send: rare, not impossible)
+              const extension = /^[!#$%&'*+\-.^_`|~0-9A-Z]+$/.test(text) ? (field === 'methods' ? 'so only a client sending this extension method matches it' : 'so it excludes only requests with this extension method') : undefined;
+              message = `${JSON.stringify(value)} is not ${extension ? 'a registered' : 'an'} HTTP method, ${extension ?? effect}${near ? `; did you mean ${rebuild(near)}?` : ''}`;
             }
             ctx.report({ path }, message, { fixes });
           }
