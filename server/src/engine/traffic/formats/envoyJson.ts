@@ -97,15 +97,16 @@ function compositeReader(value: unknown, headerSlot: (header: string) => number)
     }
     // (every header slot is taken now, at compile time: the composites' raw slots come after them)
     const targets = Array.from({ length: text.slotCount }, (_, slot) => (slot < SLOT_COUNT ? slot : headerSlot(text.headerNames[slot - SLOT_COUNT]!)));
-    const scratch = new Array<string | undefined>(text.slotCount).fill(undefined);
+    const scratch = new Array<string | undefined>(text.valueCount).fill(undefined);
     const read = (value: unknown, values: (string | undefined)[], seen: Uint8Array): boolean => {
       if (typeof value !== 'string') return false;
       scratch.fill(undefined);
       if (!text.match(value, scratch)) return false;
-      for (let slot = 0; slot < scratch.length; slot++) {
+      for (let slot = 0; slot < targets.length; slot++) {
         if (text.seen[slot] !== 1) continue;
         const target = targets[slot]!;
-        values[target] = scratch[slot];
+        // (another key may fill the same field: an empty value leaves what that one gave)
+        if (scratch[slot] !== undefined) values[target] = scratch[slot];
         seen[target] = 1;
       }
       return true;
@@ -133,7 +134,8 @@ function compositeReader(value: unknown, headerSlot: (header: string) => number)
       }
       const slot = field.slot!;
       seen[slot] = 1;
-      values[slot] = slotText(inner);
+      const text = slotText(inner);
+      if (text !== undefined) values[slot] = text;
     }
     return true;
   };

@@ -51,6 +51,10 @@ export class CompiledEnvoyFormat {
   readonly slots: number[] = [];
   /** Per operator: the spaces its value always holds (a `%START_TIME(...)%` whose strftime format has some). */
   readonly spaces: number[] = [];
+  /** Pairs (own slot, field slot) of the operators that fill a field an earlier operator fills too. */
+  private readonly shared: number[] = [];
+  /** Slots a line's values take: the format's, then the own slots of `shared`. */
+  readonly valueCount: number;
   /** Names of the request headers kept beyond the fixed slots, in slot order. */
   readonly headerNames: string[] = [];
   /** 1 per slot the format fills. */
@@ -124,11 +128,24 @@ export class CompiledEnvoyFormat {
     if (ops.length === 0) throw new EnvoyFormatError('the Envoy format string has no command operators');
     if (!this.slots.some((s) => s >= 0)) throw new EnvoyFormatError('no operator of the Envoy format string maps to an access record field');
     this.seen = new Uint8Array(SLOT_COUNT + this.headerNames.length);
+    // An operator whose field an earlier one fills too (`%RESP(GRPC-STATUS)%` and
+    // `%TRAILER(GRPC-STATUS)%`: a status sent in the headers or in the trailers) is read into a
+    // slot of its own, past the format's, and fills the field only where the earlier ones left it
+    // empty: a `-` after a value does not erase it.
+    const fieldSlots = this.slots.slice();
+    let extra = this.slotCount;
+    for (let k = 0; k < fieldSlots.length; k++) {
+      const slot = fieldSlots[k]!;
+      if (slot < 0 || fieldSlots.indexOf(slot) === k) continue;
+      this.slots[k] = extra;
+      this.shared.push(extra++, slot);
+    }
+    this.valueCount = extra;
     for (let k = 0; k < ops.length; k++) {
       const before = this.literals[k]!;
       const after = this.literals[k + 1]!;
       const quoted = (before.endsWith('"') && after.startsWith('"')) || (before.endsWith('[') && after.startsWith(']')) || (before.endsWith("'") && after.startsWith("'"));
-      const slot = this.slots[k]!;
+      const slot = fieldSlots[k]!;
       // A last operator with nothing after it ends where the line ends, so its value may hold
       // spaces (Istio's `%ROUTE_NAME%`: a VirtualService route name is free text). Only when the
       // record does not keep it: a kept value with a space there more likely means a line of
@@ -137,7 +154,7 @@ export class CompiledEnvoyFormat {
       // One token too many among the unquoted values before it would shift each of them into the
       // next one's place, and the caller's address would become the SNI: a host name has no `:`
       // (RFC 6066 §3: no address literals).
-      if (restOfLine) this.hostNameOperator = this.slots.indexOf(F.REQUESTED_SERVER_NAME);
+      if (restOfLine) this.hostNameOperator = fieldSlots.indexOf(F.REQUESTED_SERVER_NAME);
       if (slot >= 0) this.seen[slot] = 1;
       const free = slot < 0 || slot >= SLOT_COUNT || FREE_TEXT_SLOTS.has(slot);
       this.freeText.push(quoted && after.length > 0 && (free || BRACKETED_SLOTS.has(slot)));
@@ -173,10 +190,21 @@ export class CompiledEnvoyFormat {
     if (n > 0 && line.charCodeAt(n - 1) === 13) n--;
     const first = this.literals[0]!;
     if (first.length > 0 && !line.startsWith(first)) return false;
-    if (this.matchFirst(line, n, first.length, out)) return true;
+    if (this.matchFirst(line, n, first.length, out)) return this.shared.length === 0 || this.fillShared(out);
     if (!this.mayBacktrack) return false;
     out.fill(undefined);
-    return this.matchAnyWay(line, n, 0, first.length, out, { steps: BACKTRACK_STEPS });
+    return this.matchAnyWay(line, n, 0, first.length, out, { steps: BACKTRACK_STEPS }) && (this.shared.length === 0 || this.fillShared(out));
+  }
+
+  private fillShared(out: (string | undefined)[]): true {
+    const shared = this.shared;
+    for (let i = 0; i < shared.length; i += 2) {
+      const own = shared[i]!;
+      const field = shared[i + 1]!;
+      if (out[field] === undefined) out[field] = out[own];
+      out[own] = undefined;
+    }
+    return true;
   }
 
   /** Each value ends at the first occurrence of the literal after it: how Envoy's lines are read. */
@@ -373,7 +401,7 @@ export class EnvoyTextReader implements LineReader {
     private readonly mesh: Mesh | undefined,
   ) {
     this.otherFormat = formats === defaultFormats ? SKIP_NOT_DEFAULT_FORMAT : SKIP_NOT_GIVEN_FORMAT;
-    this.values = new Array<string | undefined>(Math.max(...formats.map((f) => f.slotCount))).fill(undefined);
+    this.values = new Array<string | undefined>(Math.max(...formats.map((f) => f.valueCount))).fill(undefined);
     this.keyPrefixes = formats.map(() => newKeyPrefix());
     this.keyParts = formats.map((f) => new Array<string>(f.slotCount).fill(''));
     this.partValues = new Array<string | undefined>(this.values.length).fill(undefined);

@@ -164,7 +164,9 @@ export class FlatJsonScanner {
             seen[slot] = 1;
             matched++;
           }
-          values[slot] = value;
+          // (two keys of a format may fill one field, RESP(grpc-status) and TRAILER(grpc-status):
+          // an empty value leaves what the other gave)
+          if (value !== undefined) values[slot] = value;
         }
         i = end + 1;
       } else if (c === 110 /* n */) {
@@ -174,7 +176,6 @@ export class FlatJsonScanner {
             seen[slot] = 1;
             matched++;
           }
-          values[slot] = undefined;
         }
         i += 4;
       } else if ((c >= 48 && c <= 57) || c === 45 /* - */) {
