@@ -98,7 +98,8 @@ function formatHeaders(operators: string[]): string[] {
   const names = operators.flatMap((op) => {
     const m = /^REQ\(([^)]*)\)/.exec(op);
     const alternatives = m ? m[1]!.toLowerCase().split('?') : [];
-    const name = alternatives[0] ?? '';
+    // (`REQ(a?b)` with another header as b: the value may be either header's, so neither is recorded)
+    const name = alternatives.length === 1 ? alternatives[0]! : '';
     return name && !alternatives.includes(':path') && !name.startsWith(':') && name !== 'x-request-id' ? [name] : [];
   });
   return [...SLOTTED_HEADERS.filter((h) => names.includes(h)), ...names.filter((h) => !SLOTTED_HEADERS.includes(h))];

@@ -90,3 +90,41 @@ describe('envoy-json: two keys of one field (RESP and TRAILER grpc-status)', () 
     },
   ]);
 });
+
+// `%REQ(X?Y)%`: the value of header X, or of Y when X is absent (Envoy's access log docs,
+// command operators). A value is then neither header's for sure, so the record keeps neither.
+const ALTERNATIVE_FORMAT = '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% "%REQ(X-USER?X-ALT-USER)%" "%REQ(USER-AGENT?X-CLIENT)%" "%REQ(:AUTHORITY?HOST)%" "%REQ(X-TENANT)%"';
+
+function alternativeCall(time: string, path: string, tenant: string | undefined): AccessRecord {
+  return {
+    time,
+    mesh: 'istio',
+    protocol: 'http',
+    request: {
+      method: 'GET',
+      path,
+      host: 'httpbin.foo:8000',
+      ...(tenant === undefined ? {} : { headers: { 'x-tenant': tenant } }),
+      recordedHeaders: ['x-tenant'],
+      jwtUnknown: true,
+    },
+    response: { status: 200 },
+    observed: 'unknown',
+    count: 1,
+  };
+}
+
+describe('envoy-text: %REQ(X?Y)% with another header as Y', () => {
+  runTable('envoy-text', { envoyFormat: ALTERNATIVE_FORMAT }, [
+    {
+      name: 'a value may be either header\'s: neither is recorded',
+      line: '[2025-03-14T09:26:53.412Z] "GET /a?b=1 HTTP/1.1" 200 "alice" "curl/8.5.0" "httpbin.foo:8000" "acme"',
+      expect: record(alternativeCall('2025-03-14T09:26:53.412Z', '/a?b=1', 'acme'), 'unknown', { identityGap: GAP_NO_IDENTITY_FIELD }),
+    },
+    {
+      name: '`-`: the same (the record names no header it cannot tell)',
+      line: '[2025-03-14T09:26:54.412Z] "GET /b HTTP/1.1" 200 "-" "-" "httpbin.foo:8000" "-"',
+      expect: record(alternativeCall('2025-03-14T09:26:54.412Z', '/b', undefined), 'unknown', { identityGap: GAP_NO_IDENTITY_FIELD }),
+    },
+  ]);
+});

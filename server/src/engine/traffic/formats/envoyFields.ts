@@ -137,9 +137,10 @@ const DRY_RUN_METADATA: Readonly<Record<string, number>> = {
 /**
  * Maps one command operator (the text between the `%`s, e.g. `REQ(X-ENVOY-ORIGINAL-PATH?:PATH):64`)
  * to its slot, by name:
- * - `REQ(h)` / `REQ(a?b)`: `:method`, `:path` (also as the fallback of `?`), `:authority`/`host`,
- *   `x-request-id`, `user-agent`, `x-forwarded-for`, `content-type` have slots; any other header
- *   is kept under its (first) name in `request.headers`. `REQ_WITHOUT_QUERY(:path)` fills the
+ * - `REQ(h)`: `:method`, `:path`, `:authority`/`host`, `x-request-id`, `user-agent`,
+ *   `x-forwarded-for`, `content-type` have slots; any other header is kept under its name in
+ *   `request.headers`. `REQ(a?b)` maps only when `:path` is one of them (the path), both name
+ *   one field (`:authority?host`) or `a` is `x-request-id`. `REQ_WITHOUT_QUERY(:path)` fills the
  *   path too (without its query: that is what the line holds).
  * - `RESP(grpc-status)`, `TRAILER(grpc-status)`, `GRPC_STATUS[_NUMBER]`: the gRPC status.
  * - `FILTER_STATE(downstream_peer[_obj]:FIELD:workload|namespace)` and the upstream_peer twin,
@@ -169,6 +170,10 @@ export function operatorTarget(operator: string): OperatorTarget {
       if (names.includes(':path')) return { slot: F.PATH };
       if (name === 'REQ_WITHOUT_QUERY') return undefined;
       const slot = REQUEST_HEADER_SLOTS[names[0]!];
+      // `REQ(a?b)` logs b's value when a is absent: a value is not known to be a's (nor b's),
+      // unless both name one field (`:authority?host`), or it is the request id, which only
+      // pairs the two sides' lines.
+      if (names.length > 1 && slot !== F.REQUEST_ID && !names.every((n) => REQUEST_HEADER_SLOTS[n] === slot && slot !== undefined)) return undefined;
       if (slot !== undefined) return { slot };
       const header = names[0]!;
       return header.length === 0 || header.startsWith(':') ? undefined : { header };
