@@ -128,3 +128,50 @@ describe('envoy-text: %REQ(X?Y)% with another header as Y', () => {
     },
   ]);
 });
+
+// `%REQ(X):N%`: Envoy cuts the value to N characters (Envoy's access log docs, command
+// operators). A value of N characters may be the head of a longer one: that field is not logged
+// (a policy on it decides `unknown`); a shorter value is whole.
+const LIMITED_TEXT_FORMAT = '%REQ(:METHOD)% "%REQ(:PATH):12%" %RESPONSE_CODE% "%REQ(:AUTHORITY):24%" "%REQ(X-TENANT):4%"';
+const LIMITED_JSON_FORMAT = '{"method":"%REQ(:METHOD)%","path":"%REQ(:PATH):12%","code":"%RESPONSE_CODE%","host":"%REQ(:AUTHORITY):24%","tenant":"%REQ(X-TENANT):4%"}';
+
+function limitedCall(request: NonNullable<AccessRecord['request']>): ParsedLine {
+  return record({ mesh: 'istio', protocol: 'http', request: { method: 'GET', ...request, jwtUnknown: true }, response: { status: 200 }, observed: 'unknown', count: 1 }, 'unknown', {
+    identityGap: GAP_NO_IDENTITY_FIELD,
+  });
+}
+
+describe('envoy-text: values at their operator\'s :N length limit', () => {
+  runTable('envoy-text', { envoyFormat: LIMITED_TEXT_FORMAT }, [
+    {
+      name: 'shorter than the limits: whole',
+      line: 'GET "/a?b=1" 200 "httpbin.foo:8000" "acm"',
+      expect: limitedCall({ path: '/a?b=1', host: 'httpbin.foo:8000', headers: { 'x-tenant': 'acm' }, recordedHeaders: ['x-tenant'] }),
+    },
+    {
+      name: 'as long as the limits: maybe cut, not logged',
+      line: 'GET "/status/200" 200 "httpbin.foo:8000" "acme"',
+      expect: limitedCall({ path: '/status/200', host: 'httpbin.foo:8000', recordedHeaders: [] }),
+    },
+    {
+      name: 'the path at its limit',
+      line: 'GET "/admin/users" 200 "a.foo:80" "-"',
+      expect: limitedCall({ host: 'a.foo:80', recordedHeaders: ['x-tenant'] }),
+    },
+  ]);
+});
+
+describe('envoy-json: values at their key\'s :N length limit', () => {
+  runTable('envoy-json', { envoyFormat: LIMITED_JSON_FORMAT }, [
+    {
+      name: 'shorter than the limits: whole',
+      line: '{"method":"GET","path":"/a?b=1","code":200,"host":"httpbin.foo:8000","tenant":"acm"}',
+      expect: limitedCall({ path: '/a?b=1', host: 'httpbin.foo:8000', headers: { 'x-tenant': 'acm' }, recordedHeaders: ['x-tenant'] }),
+    },
+    {
+      name: 'the path and the header at their limits: maybe cut, not logged',
+      line: '{"method":"GET","path":"/admin/users","code":200,"host":"a.foo:80","tenant":"acme"}',
+      expect: limitedCall({ host: 'a.foo:80', recordedHeaders: [] }),
+    },
+  ]);
+});

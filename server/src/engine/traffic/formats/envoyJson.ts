@@ -2,7 +2,7 @@ import type { LinePeek, LineReader, LineResult, LogFormatId, ParsedLine, ReaderO
 import type { Mesh } from '../../meshes';
 import { SKIP, isBlank, newKeyPrefix, skipWith } from './common';
 import { DEFAULT_JSON_KEYS, ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, mergeFields, operatorTarget, peekEnvoyRecord, slotText } from './envoyFields';
-import { CompiledEnvoyFormat, EnvoyFormatError, operatorEnd } from './envoyText';
+import { CUT_VALUE, CompiledEnvoyFormat, EnvoyFormatError, operatorEnd } from './envoyText';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
 import { metadataFromKubernetes } from './shipper';
 
@@ -33,7 +33,8 @@ type Composite = { key: string; slot: number; read: CompositeReader; misfit: Ski
  */
 type CompositeReader = { object: boolean; read: (value: unknown, values: (string | undefined)[], seen: Uint8Array) => boolean };
 
-export type CompiledJsonFormat = { table: Map<string, number>; headerNames: string[]; composites: Composite[] };
+/** `limited`: pairs (slot, N) of the keys whose operator has a `:N` length limit (see CompiledEnvoyFormat.limited). */
+export type CompiledJsonFormat = { table: Map<string, number>; headerNames: string[]; composites: Composite[]; limited: number[] };
 
 /** The key table of a custom JSON format (`{"src": "%DOWNSTREAM_PEER_URI_SAN%", ...}`). */
 export function compileJsonFormat(format: string): CompiledJsonFormat {
@@ -53,10 +54,13 @@ export function compileJsonFormat(format: string): CompiledJsonFormat {
     return SLOT_COUNT + headerNames.length - 1;
   };
   const composites: { key: string; read: CompositeReader }[] = [];
+  const limited: number[] = [];
   for (const [key, value] of Object.entries(spec)) {
     const single = typeof value === 'string' ? singleOperatorSlot(value, headerSlot) : undefined;
     if (single !== undefined) {
       table.set(key, single);
+      const limit = LIMIT_AT_END.exec((value as string).trim());
+      if (limit !== null && single !== F.REQUEST_ID) limited.push(single, Number(limit[1]));
       continue;
     }
     const read = compositeReader(value, headerSlot);
@@ -70,8 +74,11 @@ export function compileJsonFormat(format: string): CompiledJsonFormat {
   });
   if (table.size === 0) throw new EnvoyFormatError('no key of the JSON Envoy format maps to an access record field');
   table.set('kubernetes', F.KUBERNETES);
-  return { table, headerNames, composites: placed };
+  return { table, headerNames, composites: placed, limited };
 }
+
+/** A single operator's `:N` length limit, `%REQ(:PATH):64%`. */
+const LIMIT_AT_END = /\)?:(\d+)%$/;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -105,8 +112,11 @@ function compositeReader(value: unknown, headerSlot: (header: string) => number)
       for (let slot = 0; slot < targets.length; slot++) {
         if (text.seen[slot] !== 1) continue;
         const target = targets[slot]!;
-        // (another key may fill the same field: an empty value leaves what that one gave)
-        if (scratch[slot] !== undefined) values[target] = scratch[slot];
+        const value = scratch[slot];
+        // (a value its `:N` limit may have cut is not logged; another key may fill the same field:
+        // an empty value leaves what that one gave)
+        if (value === CUT_VALUE) continue;
+        if (value !== undefined) values[target] = value;
         seen[target] = 1;
       }
       return true;
@@ -166,6 +176,8 @@ export class EnvoyJsonReader implements LineReader {
   private readonly partSeen: Uint8Array;
   /** A custom format's nested objects and strings of text and operators, read after the scan. */
   private readonly composites: Composite[] = [];
+  /** Pairs (slot, N) of a custom format's keys with a `:N` length limit. */
+  private readonly limited: number[] = [];
   /** The format has a request key (method, path, protocol or authority): see `omittedRequest`. */
   private readonly requestKeys: boolean;
   readonly hopParts = ENVOY_HOP_PARTS;
@@ -179,6 +191,7 @@ export class EnvoyJsonReader implements LineReader {
       const compiled = compileJsonFormat(jsonFormat);
       this.scanner = new FlatJsonScanner(compiled.table, SLOT_COUNT + compiled.headerNames.length + compiled.composites.length);
       this.composites = compiled.composites;
+      this.limited = compiled.limited;
       this.headerNames = compiled.headerNames.length > 0 ? compiled.headerNames : undefined;
       this.minimumKeys = 1;
       let requestKeys = false;
@@ -207,6 +220,7 @@ export class EnvoyJsonReader implements LineReader {
     const scanner = this.scanner;
     if (scanner.scan(line) !== SCAN_OK || scanner.seen[F.KUBERNETES] === 1 || scanner.matched < this.minimumKeys) return undefined;
     if (this.composites.length > 0 && this.readComposites() !== undefined) return undefined;
+    if (this.limited.length > 0) this.dropCut();
     this.omittedRequest();
     return peekEnvoyRecord(scanner.values, scanner.seen, this.mesh, this.keyParts, this.keyPrefix);
   }
@@ -230,6 +244,20 @@ export class EnvoyJsonReader implements LineReader {
       seen[composite.slot] = 0;
     }
     return misfit;
+  }
+
+  /** Envoy cuts a value longer than its key's `:N` limit to N characters: one of N is not known to be whole, and is left unlogged. */
+  private dropCut(): void {
+    const { values, seen } = this.scanner;
+    const limited = this.limited;
+    for (let i = 0; i < limited.length; i += 2) {
+      const slot = limited[i]!;
+      const value = values[slot];
+      if (value !== undefined && value.length >= limited[i + 1]!) {
+        values[slot] = undefined;
+        seen[slot] = 0;
+      }
+    }
   }
 
   /**
@@ -266,6 +294,7 @@ export class EnvoyJsonReader implements LineReader {
       const misfit = this.readComposites();
       if (misfit !== undefined) return misfit;
     }
+    if (this.limited.length > 0) this.dropCut();
     if (fields !== undefined) mergeFields(scanner.values, seen, fields);
     this.omittedRequest();
     const parsed = buildEnvoyRecord(scanner.values, seen, this.mesh, this.headerNames);

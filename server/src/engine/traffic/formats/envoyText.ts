@@ -51,6 +51,13 @@ export class CompiledEnvoyFormat {
   readonly slots: number[] = [];
   /** Per operator: the spaces its value always holds (a `%START_TIME(...)%` whose strftime format has some). */
   readonly spaces: number[] = [];
+  /**
+   * Triples (slot, field slot, N) of the mapped operators with a `:N` length limit (but the
+   * request id, which only pairs lines). Envoy cuts a longer value to N characters, so a value of
+   * N characters is not known to be the whole: `match` writes CUT_VALUE for it, and `dropCut`
+   * leaves the field unlogged.
+   */
+  readonly limited: number[] = [];
   /** Pairs (own slot, field slot) of the operators that fill a field an earlier operator fills too. */
   private readonly shared: number[] = [];
   /** Slots a line's values take: the format's, then the own slots of `shared`. */
@@ -160,6 +167,7 @@ export class CompiledEnvoyFormat {
       this.freeText.push(quoted && after.length > 0 && (free || BRACKETED_SLOTS.has(slot)));
       const limit = LENGTH_LIMIT.exec(ops[k]!);
       this.maxLength.push(limit === null ? -1 : Number(limit[1]));
+      if (limit !== null && slot >= 0 && slot !== F.REQUEST_ID) this.limited.push(this.slots[k]!, slot, Number(limit[1]));
       this.guards.push((!quoted && !restOfLine ? NO_SPACE : 0) | (!quoted && !free ? NO_LEADING_QUOTE : 0) | (limit === null ? 0 : MAX_LENGTH));
     }
     if (this.hostNameOperator >= 0) this.guards[this.hostNameOperator]! |= NO_COLON;
@@ -190,10 +198,41 @@ export class CompiledEnvoyFormat {
     if (n > 0 && line.charCodeAt(n - 1) === 13) n--;
     const first = this.literals[0]!;
     if (first.length > 0 && !line.startsWith(first)) return false;
-    if (this.matchFirst(line, n, first.length, out)) return this.shared.length === 0 || this.fillShared(out);
+    if (this.matchFirst(line, n, first.length, out)) return this.limited.length === 0 && this.shared.length === 0 ? true : this.finish(out);
     if (!this.mayBacktrack) return false;
     out.fill(undefined);
-    return this.matchAnyWay(line, n, 0, first.length, out, { steps: BACKTRACK_STEPS }) && (this.shared.length === 0 || this.fillShared(out));
+    return this.matchAnyWay(line, n, 0, first.length, out, { steps: BACKTRACK_STEPS }) && (this.limited.length === 0 && this.shared.length === 0 ? true : this.finish(out));
+  }
+
+  private finish(out: (string | undefined)[]): true {
+    const limited = this.limited;
+    for (let i = 0; i < limited.length; i += 3) {
+      const value = out[limited[i]!];
+      if (value !== undefined && value.length >= limited[i + 2]!) out[limited[i]!] = CUT_VALUE;
+    }
+    return this.shared.length === 0 || this.fillShared(out);
+  }
+
+  /**
+   * The presence flags of the line just matched into `values`: the format's own, or, when a
+   * value may have been cut (CUT_VALUE), a copy in `scratch` without that field, whose value is
+   * then cleared.
+   */
+  dropCut(values: (string | undefined)[], scratch: Uint8Array): Uint8Array {
+    const limited = this.limited;
+    let seen = this.seen;
+    for (let i = 0; i < limited.length; i += 3) {
+      const field = limited[i + 1]!;
+      if (values[field] !== CUT_VALUE) continue;
+      if (seen === this.seen) {
+        scratch.fill(0);
+        scratch.set(this.seen);
+        seen = scratch;
+      }
+      values[field] = undefined;
+      seen[field] = 0;
+    }
+    return seen;
   }
 
   private fillShared(out: (string | undefined)[]): true {
@@ -285,6 +324,9 @@ export class CompiledEnvoyFormat {
     out[slot] = len === 0 || (len === 1 && line.charCodeAt(pos) === 45) /* - */ ? undefined : line.slice(pos, end);
   }
 }
+
+/** The value of a field whose `:N` limit may have cut it (never a line's text: it holds a NUL). */
+export const CUT_VALUE = '\u0000cut';
 
 /** Nothing may follow the last literal but trailing whitespace. */
 function onlyWhitespaceFrom(line: string, pos: number, n: number): boolean {
@@ -392,6 +434,10 @@ export class EnvoyTextReader implements LineReader {
   private readonly partSeen: Uint8Array;
   /** Scratch presence flags for readMerged. */
   private readonly mergedSeen: Uint8Array;
+  /** Scratch presence flags of a line with a value its format's `:N` limit may have cut. */
+  private readonly cutSeen: Uint8Array;
+  /** The presence flags of the line last matched. */
+  private lineSeen: Uint8Array;
   /** The skip of a line that starts as an Envoy line of these formats but does not fit them. */
   private readonly otherFormat: SkippedLine;
   readonly hopParts = ENVOY_HOP_PARTS;
@@ -407,6 +453,8 @@ export class EnvoyTextReader implements LineReader {
     this.partValues = new Array<string | undefined>(this.values.length).fill(undefined);
     this.partSeen = new Uint8Array(this.values.length);
     this.mergedSeen = new Uint8Array(Math.max(this.values.length, SLOT_COUNT));
+    this.cutSeen = new Uint8Array(this.values.length);
+    this.lineSeen = formats[0]!.seen;
   }
 
   readParts(key: string | readonly string[], time: string | undefined, requestId: string | undefined): ParsedLine {
@@ -424,7 +472,7 @@ export class EnvoyTextReader implements LineReader {
     const index = this.matching(line);
     if (index < 0) return undefined;
     this.peeked = index;
-    return peekEnvoyRecord(this.values, this.formats[index]!.seen, this.mesh, this.keyParts[index]!, this.keyPrefixes[index]!);
+    return peekEnvoyRecord(this.values, this.lineSeen, this.mesh, this.keyParts[index]!, this.keyPrefixes[index]!);
   }
 
   /** Index of the format the line matches (its values then in `values`), or -1. */
@@ -433,8 +481,10 @@ export class EnvoyTextReader implements LineReader {
     for (let attempt = 0; attempt < formats.length; attempt++) {
       const index = (this.last + attempt) % formats.length;
       this.values.fill(undefined);
-      if (formats[index]!.match(line, this.values)) {
+      const format = formats[index]!;
+      if (format.match(line, this.values)) {
         this.last = index;
+        this.lineSeen = format.limited.length === 0 ? format.seen : format.dropCut(this.values, this.cutSeen);
         return index;
       }
     }
@@ -447,7 +497,7 @@ export class EnvoyTextReader implements LineReader {
 
   private build(index: number): ParsedLine {
     const format = this.formats[index]!;
-    return buildEnvoyRecord(this.values, format.seen, this.mesh, format.headerNames.length > 0 ? format.headerNames : undefined);
+    return buildEnvoyRecord(this.values, this.lineSeen, this.mesh, format.headerNames.length > 0 ? format.headerNames : undefined);
   }
 
   read(line: string): LineResult {
@@ -464,7 +514,7 @@ export class EnvoyTextReader implements LineReader {
     // (the format's own presence flags are shared by its lines: the merge writes a copy)
     const seen = this.mergedSeen;
     seen.fill(0);
-    seen.set(format.seen);
+    seen.set(this.lineSeen);
     mergeFields(this.values, seen, fields);
     return buildEnvoyRecord(this.values, seen, this.mesh, format.headerNames.length > 0 ? format.headerNames : undefined);
   }
