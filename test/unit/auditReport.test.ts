@@ -335,6 +335,25 @@ describe('audit output stays bounded and self-contained', () => {
     assert.equal(map.match(/<script/g)?.length, 2, 'only the data block and the map script');
   });
 
+  it('escapes what the logs say in Markdown: a hostile caller or path adds no tag, link or emphasis to a PR comment', async () => {
+    const { model } = await auditExample('linkerd');
+    const hostile = structuredClone(model);
+    const row = hostile.violations.observedDenied.rows[0]!;
+    row.source = 'evil<img src=x onerror=alert(1)>/**b**';
+    row.destination = 'shop/[l](https://x.example/)_c_';
+    row.request = 'GET /a|b`c';
+    hostile.topCallers.rows[0]!.name = '<script>alert(1)</script>&amp;';
+    const md = renderReportMarkdown(hostile);
+    // CommonMark: a backslash before ASCII punctuation makes it a literal character, so no raw
+    // HTML, link, emphasis or entity can start; GFM tables: `\|` is a pipe inside the cell, also
+    // inside a code span, where backslashes are otherwise literal and a backtick ends the span.
+    const line = md.split('\n').find((l) => l.includes('evil'))!;
+    assert.ok(line.startsWith('| evil\\<img src=x onerror=alert(1)\\>/\\*\\*b\\*\\* | shop/\\[l\\](https://x.example/)\\_c\\_'), line);
+    assert.ok(line.includes(" | `GET /a\\|b'c` | "), line);
+    assert.equal(line.split(/(?<!\\)\|/).length - 2, 5, 'five cells: no pipe from the logs starts another');
+    assert.ok(md.includes('| \\<script\\>alert(1)\\</script\\>\\&amp; |'));
+  });
+
   it('redacts credential query parameters', () => {
     assert.equal(redactPath('/a?token=abc&page=2&api_key=k'), '/a?token=[redacted]&page=2&api_key=[redacted]');
     assert.equal(redactPath('/plain'), '/plain');

@@ -6,8 +6,21 @@ import { AUTHENTICATION_NOTE, windowText } from './html';
 export const MARKDOWN_LIMIT = 60_000;
 const ROWS = 10;
 
+/**
+ * Text in a table cell, read as text: a caller, path or reason from the logs cannot add a link,
+ * an image, an HTML tag or emphasis to a pull-request comment. Every ASCII punctuation character
+ * may be backslash-escaped in Markdown; these are the ones that start markup.
+ */
 function cell(text: string, max = 60): string {
-  return clip(text, max).replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/`/g, "'");
+  return clip(text, max).replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]<>|&!~$]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Text inside a code span of a table cell: a backslash is literal there, so only the pipe (which
+ * the table reads first) is escaped, and a backtick, which would close the span, replaced.
+ */
+function code(text: string, max = 60): string {
+  return clip(text, max).replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|').replace(/`/g, "'");
 }
 
 function more(n: number, what: string): string {
@@ -16,7 +29,7 @@ function more(n: number, what: string): string {
 
 function callRows(title: string, capped: Capped<CallRow>, empty: string): string {
   if (capped.rows.length === 0) return `**${title}:** ${empty}\n`;
-  const rows = capped.rows.slice(0, ROWS).map((r) => `| ${cell(r.source, 48)} | ${cell(r.destination, 40)}${r.port !== undefined ? `:${r.port}` : ''} | \`${cell(r.request, 50)}\` | ${num(r.calls)} | ${r.rule ? `\`${cell(r.rule.label, 80)}\` (${cell(r.rule.file, 80)}:${r.rule.line})` : 'mesh default'} |`);
+  const rows = capped.rows.slice(0, ROWS).map((r) => `| ${cell(r.source, 48)} | ${cell(r.destination, 40)}${r.port !== undefined ? `:${r.port}` : ''} | \`${code(r.request, 50)}\` | ${num(r.calls)} | ${r.rule ? `\`${code(r.rule.label, 80)}\` (${cell(r.rule.file, 80)}:${r.rule.line})` : 'mesh default'} |`);
   return `**${title}** (${num(capped.calls)} calls)\n\n| caller | destination | request | calls | deciding rule |\n|---|---|---|--:|---|\n${rows.join('\n')}${more(capped.more + Math.max(0, capped.rows.length - ROWS), 'kinds of call')}`;
 }
 
@@ -49,7 +62,7 @@ export function renderReportMarkdown(model: AuditModel): string {
     out.push(`**Workloads receiving traffic with no policy** (mesh default decides)\n\n| workload | mesh | calls | callers |\n|---|---|--:|--:|\n${rows.join('\n')}${more(model.uncovered.more + Math.max(0, model.uncovered.rows.length - ROWS), 'workloads')}`);
   }
   if (model.notInEffect.length) {
-    const rows = model.notInEffect.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${r.mesh} | ${cell(r.reason, 200)} | ${cell(r.file, 60)}:${r.line} |`);
+    const rows = model.notInEffect.slice(0, ROWS).map((r) => `| \`${code(r.label, 80)}\` | ${r.mesh} | ${cell(r.reason, 200)} | ${cell(r.file, 60)}:${r.line} |`);
     out.push(`**Not in effect:** ${num(model.notInEffect.length)} ${model.notInEffect.length === 1 ? 'resource' : 'resources'} the mesh refuses to store, so ${model.notInEffect.length === 1 ? 'it decides' : 'they decide'} nothing (the cluster keeps what it had before).\n\n| resource | mesh | why | where |\n|---|---|---|---|\n${rows.join('\n')}${more(model.notInEffect.length - Math.min(ROWS, model.notInEffect.length), 'resources')}`);
   }
   const absent = model.absentDeniers;
@@ -59,7 +72,7 @@ export function renderReportMarkdown(model: AuditModel): string {
   }
   const u = model.unusedRules;
   if (u.total) {
-    const rows = u.rows.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${cell(r.file, 60)}:${r.line} |`);
+    const rows = u.rows.slice(0, ROWS).map((r) => `| \`${code(r.label, 80)}\` | ${cell(r.file, 60)}:${r.line} |`);
     out.push(`**Unused rules:** ${num(u.total)} of ${num(u.of)} decided no observed call.\n\n| rule | where |\n|---|---|\n${rows.join('\n')}${more(u.total - Math.min(ROWS, u.rows.length), 'rules')}`);
   }
   const ua = model.unusedAccess;
@@ -69,15 +82,15 @@ export function renderReportMarkdown(model: AuditModel): string {
   }
   const a = model.ambiguousRules;
   if (a.total) {
-    const rows = a.rows.slice(0, ROWS).map((r) => `| \`${cell(r.label, 80)}\` | ${num(r.calls)} | ${cell(r.file, 60)}:${r.line} |`);
+    const rows = a.rows.slice(0, ROWS).map((r) => `| \`${code(r.label, 80)}\` | ${num(r.calls)} | ${cell(r.file, 60)}:${r.line} |`);
     out.push(`**Rules that decide only calls whose verdict is ambiguous:** ${num(a.total)} (not unused: they decide those calls in at least one alternative, e.g. one of two differing definitions).\n\n| rule | calls | where |\n|---|--:|---|\n${rows.join('\n')}${more(a.total - Math.min(ROWS, a.rows.length), 'rules')}`);
   }
   if (model.authentication.length) {
-    const rows = model.authentication.slice(0, ROWS).map((a) => `| \`${cell(a.label, 80)}\` | ${num(a.governs)} | ${num(a.refused)} | ${cell(a.text, 200)} | ${cell(a.file, 60)}:${a.line} |`);
+    const rows = model.authentication.slice(0, ROWS).map((a) => `| \`${code(a.label, 80)}\` | ${num(a.governs)} | ${num(a.refused)} | ${cell(a.text, 200)} | ${cell(a.file, 60)}:${a.line} |`);
     out.push(`**Authentication:** ${AUTHENTICATION_NOTE}\n\n| resource | governs | refused | what it did | where |\n|---|--:|--:|---|---|\n${rows.join('\n')}${more(model.authentication.length - Math.min(ROWS, model.authentication.length), 'resources')}`);
   }
   if (model.dryRun.length) {
-    const rows = model.dryRun.slice(0, ROWS).map((d) => `| \`${cell(d.label, 80)}\` | ${d.engine.toUpperCase()} | ${num(d.calls)} | ${num(d.wouldDeny)} | ${num(d.wouldNewlyDeny)} | ${num(d.loggedOtherwise)} | ${cell(d.file, 60)}:${d.line} |`);
+    const rows = model.dryRun.slice(0, ROWS).map((d) => `| \`${code(d.label, 80)}\` | ${d.engine.toUpperCase()} | ${num(d.calls)} | ${num(d.wouldDeny)} | ${num(d.wouldNewlyDeny)} | ${num(d.loggedOtherwise)} | ${cell(d.file, 60)}:${d.line} |`);
     out.push(`**Dry-run policies** (not enforced): what each would deny. A dry-run ALLOW policy: what the dry-run ALLOW policies alone would deny.\n\n| policy | action | calls | would deny | of them now allowed | logged otherwise | where |\n|---|---|--:|--:|--:|--:|---|\n${rows.join('\n')}${more(model.dryRun.length - Math.min(ROWS, model.dryRun.length), 'policies')}`);
   }
   const r = model.risks;
