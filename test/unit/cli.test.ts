@@ -4,6 +4,7 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, w
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
+import { runSimulateCli } from '../../server/src/cli/simulate';
 import { formatGithub } from '../../server/src/cli/output';
 import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
 import { scratchDir } from '../helpers/scratch';
@@ -112,6 +113,24 @@ describe('mesh-policy lint', () => {
     const missing = run(['lint', join(dir, 'nope.yaml')]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read .*nope\.yaml.*no such file/);
+  });
+
+  it('a misspelt option or command names the nearest one the usage lists', () => {
+    const option = run(['lint', '--fromat', 'json', bad]);
+    assert.equal(option.code, 2);
+    assert.match(option.stderr, /^mesh-policy: unknown option "--fromat"; did you mean "--format"\?\n\nUsage:/);
+    assert.match(run(['lint', '--max-warning=0', bad]).stderr, /^mesh-policy: unknown option "--max-warning"; did you mean "--max-warnings"\?\n/);
+    // nothing near: no guess
+    assert.match(run(['lint', '--zzzzzz', bad]).stderr, /^mesh-policy: unknown option "--zzzzzz"\n\nUsage:/);
+    assert.match(run(['lnt', bad]).stderr, /^mesh-policy: unknown command "lnt"; did you mean "lint"\?\n/);
+    assert.match(run(['simulat']).stderr, /^mesh-policy: unknown command "simulat"; did you mean "simulate"\?\n/);
+  });
+
+  it('each command suggests from its own options', async () => {
+    let stderr = '';
+    const code = await runSimulateCli(['--polices', 'p', '--traffic', 't'], { stdout: () => undefined, stderr: (t) => { stderr += `${t}\n`; }, cwd: dir });
+    assert.equal(code, 2);
+    assert.match(stderr, /^mesh-policy: unknown option "--polices"; did you mean "--policies"\?\n\nUsage: mesh-policy simulate/);
   });
 
   it('finds every deliberate mistake in examples/ and nothing else', () => {

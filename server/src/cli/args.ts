@@ -65,6 +65,9 @@ export class ArgCursor {
 
   /** The error for an argument the command does not take. */
   unexpected(): UsageError {
-    return new UsageError(this.isOption ? `unknown option "${this.flag}"` : `unexpected argument "${this.arg}"`);
+    if (!this.isOption) return new UsageError(`unexpected argument "${this.arg}"`);
+    const error = new UsageError(`unknown option "${this.flag}"`);
+    error.unknown = { option: this.flag };
+    return error;
   }
 }

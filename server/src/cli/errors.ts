@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import type { CliIo } from './main';
+import { closestMatches } from '../engine/schema/messages';
 
 /** A command line the command cannot run: the message, then the usage, exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** An option the command does not take, or a command that does not exist, as written. */
+  unknown?: { option: string } | { command: string; commands: readonly string[] };
+}
 
 /** `--help`: the usage on standard output, exit code 0. */
 export class HelpRequested extends Error {}
@@ -15,7 +19,7 @@ export function commandFailure(error: unknown, io: CliIo, usage: string): number
     return 0;
   }
   if (error instanceof UsageError) {
-    io.stderr(`mesh-policy: ${error.message}\n\n${usage}`);
+    io.stderr(`mesh-policy: ${error.message}${suggestion(error, usage)}\n\n${usage}`);
     return 2;
   }
   io.stderr(`mesh-policy: internal error: ${error instanceof Error ? error.message : String(error)}`);
@@ -32,4 +36,13 @@ export function reportMissing(paths: readonly string[], io: CliIo, what?: 'inven
   const names = missing.map((m) => `"${relative(io.cwd, resolve(io.cwd, m)) || m}"`).join(', ');
   io.stderr(`mesh-policy: cannot read ${what ? `${what} ` : ''}${names}: no such ${what === 'config' ? 'file' : 'file or folder'}`);
   return true;
+}
+
+/** For a misspelt option or command: the nearest the usage names, as `; did you mean "--format"?`. */
+function suggestion(error: UsageError, usage: string): string {
+  const unknown = error.unknown;
+  if (!unknown) return '';
+  const [input, candidates] = 'option' in unknown ? [unknown.option, [...new Set(usage.match(/--[a-z][a-z-]*[a-z]/g) ?? [])]] : [unknown.command, [...unknown.commands]];
+  const near = closestMatches(input, candidates.filter((c) => c !== input)).slice(0, 3);
+  return near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : '';
 }

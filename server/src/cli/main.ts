@@ -75,6 +75,9 @@ Options for lint:
 Exit codes: 0 no errors, 1 errors found (or more warnings than --max-warnings), 2 usage error or unreadable input, 130 interrupted (Ctrl-C).`;
 
 
+/** The commands `main` runs, for the suggestion after a misspelt one. */
+const COMMANDS = ['lint', 'traffic', 'simulate', 'explain', 'test', 'report', 'generate', 'authz', 'access', 'translate', 'help'] as const;
+
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
@@ -93,7 +96,11 @@ export function runCli(argv: string[], io: CliIo): number {
       io.stdout(VERSION);
       return 0;
     }
-    if (command !== 'lint') throw new UsageError(`unknown command "${command}"`);
+    if (command !== 'lint') {
+      const error = new UsageError(`unknown command "${command}"`);
+      error.unknown = { command, commands: COMMANDS };
+      throw error;
+    }
     return lint(rest, io);
   } catch (error) {
     return commandFailure(error, io, USAGE);
