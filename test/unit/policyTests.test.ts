@@ -182,6 +182,29 @@ describe('mesh-policy test', () => {
     assert.match(junit, /<failure message="expected allow, got deny: [^"]*" type="expected allow">/);
   });
 
+  it('JUnit: a test name keeps its markup characters, line breaks and tabs through an XML parser', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-test-'));
+    try {
+      writeFileSync(join(dir, 't.yaml'), 'kind: MeshPolicyTest\ntests:\n  - name: "a <b> & \\"c\\"\\nd\\te\\x01"\n    call: "istio: shop/frontend -> shop/payments:9090 POST /v1/refunds"\n    expect: deny\n');
+      const { code, stdout } = cli([join(dir, 't.yaml'), '--policies', 'examples/istio', '--format', 'junit']);
+      assert.equal(code, 0);
+      // XML 1.0: `<`, `&` and the delimiting quote escaped; a literal LF or tab in an attribute value
+      // reads as a space (3.3.3), so as character references; U+0001 is no XML 1.0 character at all.
+      assert.match(stdout, /<testcase name="a &lt;b&gt; &amp; &quot;c&quot;&#10;d&#9;e" classname=/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--coverage with a format that cannot carry it, or with --update, is a usage error, not ignored', () => {
+    for (const extra of [['--format', 'junit'], ['--update']]) {
+      const { code, stdout, stderr } = cli(['examples/istio/tests', '--policies', 'examples/istio', '--coverage', ...extra]);
+      assert.equal(code, 2, extra.join(' '));
+      assert.equal(stdout, '');
+      assert.match(stderr, /^mesh-policy: --coverage is /);
+    }
+  });
+
   it('a Consul rule named as the walkthrough ends it (sources[0] dashboard), on examples/consul', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-test-'));
     try {

@@ -25,7 +25,7 @@ Options:
   --format text|json|junit     One line per test and the failures' reasons (default), the results
                                as JSON, or a JUnit XML report for CI test dashboards.
   --coverage                   Also say which policies and rules decide at least one test, and
-                               list those that decide none.
+                               list those that decide none (text and json only).
   --update                     Rewrite each failing test to expect what the policies decide now
                                (its expect, and its policy and rule where it names them), keeping
                                the file's comments and layout: after a policy change that was meant.
@@ -67,6 +67,8 @@ function parse(args: string[]): TestArgs {
   if (!parsed.tests.length) throw new UsageError('test needs test files or folders (files with kind: MeshPolicyTest)');
   if (!parsed.policies.length) parsed.policies.push('.');
   if (parsed.update && parsed.format !== 'text') throw new UsageError('--update reports in text only: leave out --format');
+  if (parsed.coverage && parsed.update) throw new UsageError('--coverage is not reported with --update: run the tests again after the update');
+  if (parsed.coverage && parsed.format === 'junit') throw new UsageError('--coverage is reported in text and json: JUnit XML has no place for it');
   return parsed;
 }
 
@@ -217,20 +219,28 @@ function junitReport(results: readonly PolicyTestResult[], rel: (p: string) => s
   const failed = results.filter((r) => r.failures.length).length;
   const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="mesh-policy test" tests="${results.length}" failures="${failed}" errors="0">`];
   for (const [file, list] of byFile) {
-    out.push(`  <testsuite name="${xml(rel(file))}" tests="${list.length}" failures="${list.filter((r) => r.failures.length).length}" errors="0" skipped="0">`);
+    out.push(`  <testsuite name="${xmlAttribute(rel(file))}" tests="${list.length}" failures="${list.filter((r) => r.failures.length).length}" errors="0" skipped="0">`);
     for (const r of list) {
-      const attributes = `name="${xml(r.test.name)}" classname="${xml(rel(file))}" file="${xml(rel(file))}" line="${lineOf(r)}"`;
+      const attributes = `name="${xmlAttribute(r.test.name)}" classname="${xmlAttribute(rel(file))}" file="${xmlAttribute(rel(file))}" line="${lineOf(r)}"`;
       if (!r.failures.length) {
         out.push(`    <testcase ${attributes}/>`);
         continue;
       }
       const details = [...r.failures, ...r.notes.map((n) => n.message), decidedBy(r, rel)];
-      out.push(`    <testcase ${attributes}>`, `      <failure message="${xml(r.failures[0]!)}" type="${xml(`expected ${r.test.expect}`)}">${xml(details.join('\n'))}</failure>`, '    </testcase>');
+      out.push(`    <testcase ${attributes}>`, `      <failure message="${xmlAttribute(r.failures[0]!)}" type="${xmlAttribute(`expected ${r.test.expect}`)}">${xml(details.join('\n'))}</failure>`, '    </testcase>');
     }
     out.push('  </testsuite>');
   }
   out.push('</testsuites>');
   return out.join('\n');
+}
+
+/**
+ * An attribute value: a parser normalizes a literal tab, CR or LF there to a space (XML 1.0,
+ * section 3.3.3), so they are written as character references to reach the reader as written.
+ */
+function xmlAttribute(text: string): string {
+  return xml(text).replace(/\t/g, '&#9;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;');
 }
 
 function xml(text: string): string {
