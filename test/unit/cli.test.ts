@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
 import { runSimulateCli } from '../../server/src/cli/simulate';
@@ -79,6 +80,15 @@ describe('mesh-policy lint', () => {
       ruleId: 'MPA0104', ruleIndex: 0, level: 'error', message: { text: 'action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "allow")' },
       locations: [{ physicalLocation: { artifactLocation: { uri: 'bad.yaml', uriBaseId: '%SRCROOT%' }, region: { startLine: 6, startColumn: 11, endLine: 6, endColumn: 16 } } }],
     });
+  });
+
+  it('SARIF: a file outside the working folder is named by its absolute file URI, with no uriBaseId', () => {
+    // SARIF 2.1.0, 3.4.4: a uri with a uriBaseId is a relative reference resolved against that base;
+    // `../x` would resolve outside %SRCROOT%, so such a file gets a file URI of its own (3.10.2)
+    const inner = join(dir, 'inner');
+    mkdirSync(inner, { recursive: true });
+    const sarif = JSON.parse(run(['lint', '--format', 'sarif', bad], inner).stdout);
+    assert.deepEqual(sarif.runs[0].results[0].locations[0].physicalLocation.artifactLocation, { uri: pathToFileURL(bad).href });
   });
 
   it('SARIF names each rule by its title, semantic checks included (docs/rules/README.md lists the titles)', () => {

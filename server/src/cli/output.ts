@@ -1,4 +1,5 @@
-import { relative, sep } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CODE_INFO } from '../engine/codes';
 import { ALL_RULES } from '../engine/rules';
 import { rulePageMarkdown } from '../engine/ruleDocs';
@@ -73,8 +74,12 @@ function help(id: string, description: string): { text: string; markdown?: strin
 }
 
 export function physicalLocation(file: string, range: Range, cwd: string): unknown {
+  const path = relative(cwd, file);
+  // A uri with a uriBaseId is resolved against that base (SARIF 2.1.0, 3.4.4): a file outside the
+  // working folder, or on another drive, has no such uri, so it gets its absolute file URI alone.
+  const outside = path === '' || /^\.\.(?:[\\/]|$)/.test(path) || isAbsolute(path);
   return {
-    artifactLocation: { uri: toUri(relative(cwd, file) || file), uriBaseId: '%SRCROOT%' },
+    artifactLocation: outside ? { uri: pathToFileURL(file).href } : { uri: toUri(path), uriBaseId: '%SRCROOT%' },
     region: { startLine: range.start.line + 1, startColumn: range.start.character + 1, endLine: range.end.line + 1, endColumn: range.end.character + 1 },
   };
 }
