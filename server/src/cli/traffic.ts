@@ -254,9 +254,13 @@ export function displayPath(cwd: string, path: string): string {
   return path.includes('://') ? path : relative(cwd, path) || path;
 }
 
+/** A whole number (seconds of --join-window may have a fraction), 0 or more when `zeroOk`, else 1 or more, written in decimal digits. */
 function count(flag: string, raw: string, zeroOk: boolean): number {
+  const seconds = flag === '--join-window';
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < (zeroOk ? 0 : 1) || (flag !== '--join-window' && !Number.isInteger(n))) throw new UsageError(`${flag} must be a ${zeroOk ? 'non-negative' : 'positive'} number (got "${raw}")`);
+  if (!(seconds ? /^\d+(?:\.\d+)?$/ : /^\d+$/).test(raw) || !Number.isFinite(n) || n < (zeroOk ? 0 : 1)) {
+    throw new UsageError(`${flag} must be ${seconds ? 'a number of seconds, 1 or more' : zeroOk ? 'a whole number, 0 or more' : 'a whole number from 1'} (got "${raw}")`);
+  }
   return n;
 }
 

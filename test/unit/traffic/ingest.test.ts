@@ -1102,6 +1102,23 @@ describe('mesh-policy traffic', () => {
     assert.match(result.stdout, /not an Envoy access log line/);
   });
 
+  it('a number option out of its range, a fraction or no number at all is a usage error that says what it takes', async () => {
+    const cases: [string, string, RegExp][] = [
+      ['--top', '', /--top must be a whole number, 0 or more \(got ""\)/],
+      ['--top', '-1', /--top must be a whole number, 0 or more/],
+      ['--max-lines', '1.5', /--max-lines must be a whole number from 1 \(got "1\.5"\)/],
+      ['--workers', '0x2', /--workers must be a whole number from 1/],
+      ['--workers', '0', /--workers must be a whole number from 1/],
+      ['--join-window', '0.5', /--join-window must be a number of seconds, 1 or more/],
+    ];
+    for (const [flag, value, message] of cases) {
+      const result = await cli(['examples/istio/traffic', `${flag}=${value}`]);
+      assert.equal(result.code, 2, `${flag}=${value}`);
+      assert.match(result.stderr, message);
+    }
+    assert.equal((await cli(['examples/istio/traffic', '--no-inventory', '--join-window', '1.5', '--top', '0'])).code, 0);
+  });
+
   it('prints one access record per shape as JSON Lines, which reads back as the same calls', async () => {
     const result = await cli(['examples/linkerd/traffic', '--inventory', 'examples/linkerd', '--format', 'jsonl']);
     assert.equal(result.code, 0, result.stderr);
