@@ -111,6 +111,17 @@ describe('mesh-policy simulate', () => {
     assert.match(bad.stderr, /--fail-on-newly-allowed must be a whole number of calls \(got "some"\)/);
   });
 
+  it('a bad --format or --max-lines says what the command takes', async () => {
+    const args = ['--policies', 'examples/istio', '--traffic', 'examples/istio/traffic'];
+    assert.match((await run([...args, '--format', 'xml'])).stderr, /^mesh-policy: --format must be text, json, jsonl or sarif \(got "xml"\)/);
+    assert.match((await run(['--policies', 'examples/istio', '--call', 'shop/a -> shop/b', '--format', 'sarif'], REPO_ROOT, 'explain')).stderr, /^mesh-policy: --format must be text or json \(got "sarif"\)/);
+    for (const value of ['', '0x10', '1.5', '0']) {
+      const result = await run([...args, `--max-lines=${value}`]);
+      assert.equal(result.code, 2, value);
+      assert.match(result.stderr, new RegExp(`^mesh-policy: --max-lines must be a whole number from 1 \\(got "${value.replace('.', '\\.')}"\\)`));
+    }
+  });
+
   it('sarif: the artifact URI is percent-encoded, as lint writes it (RFC 3986: a space, "#")', async () => {
     mkdirSync(join(dir, 'my policies'), { recursive: true });
     writeFileSync(join(dir, 'my policies', 'cart #2.yaml'), readFileSync(join(dir, 'policies.yaml'), 'utf8'));

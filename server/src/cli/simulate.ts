@@ -108,9 +108,8 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
       case '--max-lines': {
         only('simulate');
         const raw = value();
-        const n = Number(raw);
-        if (!Number.isInteger(n) || n < 1) throw new UsageError(`--max-lines must be a positive whole number (got "${raw}")`);
-        parsed.maxLines = n;
+        if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`--max-lines must be a whole number from 1 (got "${raw}")`);
+        parsed.maxLines = Number(raw);
         break;
       }
       case '--progress': only('simulate'); parsed.progress = cli.switchOn(); break;
@@ -119,7 +118,7 @@ function parse(args: string[], command: 'simulate' | 'explain'): Parsed {
     }
   }
   const formats = command === 'simulate' ? ['text', 'json', 'jsonl', 'sarif'] : ['text', 'json'];
-  if (!formats.includes(parsed.format)) throw new UsageError(`--format must be ${formats.join(', ')} (got "${parsed.format}")`);
+  if (!formats.includes(parsed.format)) throw new UsageError(`--format must be ${formats.slice(0, -1).join(', ')} or ${formats.at(-1)!} (got "${parsed.format}")`);
   if (parsed.policies.length === 0) throw new UsageError(`${command} needs --policies`);
   if (command === 'simulate' && parsed.source === 'files' && parsed.traffic.length === 0) throw new UsageError('simulate needs --traffic (or --source clickhouse)');
   if (parsed.source === 'clickhouse' && parsed.traffic.length) throw new UsageError('--source clickhouse reads the configured table: give no --traffic');
