@@ -95,6 +95,18 @@ describe('mesh-policy access on the examples', () => {
     assert.equal((await run(['--policies', 'examples/istio', '--to', 'a/b/c'])).code, 2);
     assert.equal((await run(['--policies', 'examples/istio', '--mesh', 'cilium'])).code, 2);
   });
+
+  it('a switch given a value, or --from/--to given twice, is a usage error rather than read another way', async () => {
+    // "--fail-on-new-access=false" read as on, and a second --from replacing the first, both unsaid
+    const valued = await run(['--policies', 'examples/istio', '--baseline', 'HEAD', '--fail-on-new-access=false']);
+    assert.equal(valued.code, 2);
+    assert.match(valued.stderr, /^mesh-policy: --fail-on-new-access takes no value \(got "--fail-on-new-access=false"\)/);
+    for (const flag of ['--from', '--to']) {
+      const twice = await run(['--policies', 'examples/istio', flag, 'shop', flag, 'web']);
+      assert.equal(twice.code, 2, flag);
+      assert.match(twice.stderr, new RegExp(`^mesh-policy: ${flag} takes one namespace or name: give it once`));
+    }
+  });
 });
 
 describe('mesh-policy access --baseline', () => {

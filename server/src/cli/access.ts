@@ -34,6 +34,7 @@ Options:
                                summary lists the allowed cells no call used (least-privilege candidates).
   --from <ns | ns/name | ->    Only these callers: a namespace, one identity, or - (no identity).
   --to <ns | ns/name>          Only these destinations: a namespace or one workload (Consul: service).
+                               --from and --to are given once each; --mesh may be repeated.
   --mesh istio|linkerd|consul  Only this mesh (default: every mesh with policies).
   --request '[METHOD] [/path]' Decide every cell for this request (e.g. 'DELETE /admin'): who may send
                                it where. Headers and token stay unknown.
@@ -68,6 +69,12 @@ interface AccessArgs {
 const FORMATS = ['text', 'json', 'md', 'github', 'sarif'] as const;
 type AccessFormat = typeof FORMATS[number];
 
+/** `--from` and `--to` name one namespace or identity: a second would otherwise replace the first unsaid. */
+function once<T>(flag: string, before: T | undefined, value: T): T {
+  if (before !== undefined) throw new UsageError(`${flag} takes one namespace or name: give it once`);
+  return value;
+}
+
 function parse(args: string[]): AccessArgs {
   const parsed: AccessArgs = { policies: [], inventory: [], traffic: [], failOnNewAccess: false, filter: {}, format: 'text' };
   for (const cli = new ArgCursor(args); cli.next();) {
@@ -78,9 +85,9 @@ function parse(args: string[]): AccessArgs {
       case '--traffic': parsed.traffic.push(...cli.list()); break;
       case '--config': parsed.config = cli.value(); break;
       case '--baseline': parsed.baseline = cli.value(); break;
-      case '--fail-on-new-access': parsed.failOnNewAccess = true; break;
-      case '--from': parsed.filter.from = name('--from', cli.value(), true); break;
-      case '--to': parsed.filter.to = name('--to', cli.value(), false); break;
+      case '--fail-on-new-access': parsed.failOnNewAccess = cli.switchOn(); break;
+      case '--from': parsed.filter.from = once('--from', parsed.filter.from, name('--from', cli.value(), true)); break;
+      case '--to': parsed.filter.to = once('--to', parsed.filter.to, name('--to', cli.value(), false)); break;
       case '--request': {
         const request = parseAccessRequest(cli.value());
         if (typeof request === 'string') throw new UsageError(`--request ${request}`);
