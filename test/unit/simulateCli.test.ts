@@ -208,6 +208,15 @@ spec:
     }
   });
 
+  it('explain --format json names files relative to the working folder, as simulate --format json does', async () => {
+    const json = await run(['--policies', 'examples/istio', '--call', 'shop/frontend -> shop/cart:7070 GET /x', '--format', 'json'], REPO_ROOT, 'explain');
+    assert.equal(json.code, 0, json.stderr);
+    const files: string[] = [];
+    JSON.parse(json.stdout, (key, value: unknown) => { if (key === 'file' && typeof value === 'string') files.push(value); return value; });
+    assert.ok(files.includes('examples/istio/security/authorization-policies.yaml'), files.join(', '));
+    assert.ok(!json.stdout.includes(REPO_ROOT), 'no absolute path of the checkout');
+  });
+
   it('explain takes a bare record, the principal with or without spiffe://', () => {
     for (const principal of ['cluster.local/ns/shop/sa/frontend', 'spiffe://cluster.local/ns/shop/sa/frontend']) {
       let stdout = '';

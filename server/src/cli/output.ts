@@ -122,3 +122,12 @@ export function escapeGithubData(text: string): string {
 export function escapeGithubProperty(text: string): string {
   return escapeGithubData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
+
+/**
+ * JSON output of a result: every `file` that is an absolute path made relative to the working
+ * folder, as the text output and the other commands' JSON name files, so that the same run gives
+ * the same JSON on every checkout.
+ */
+export function jsonWithRelativeFiles(value: unknown, rel: (path: string) => string): string {
+  return JSON.stringify(value, (key, item: unknown) => (key === 'file' && typeof item === 'string' && isAbsolute(item) ? rel(item) : item), 2);
+}

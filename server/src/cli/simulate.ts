@@ -22,7 +22,7 @@ import { dryRunDifference, dryRunSummary, dryRunTallies } from '../engine/simula
 import { VERSION } from '../version';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
-import { formatSarif } from './output';
+import { formatSarif, jsonWithRelativeFiles } from './output';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
 import type { CliIo } from './main';
 
@@ -271,7 +271,7 @@ export function runExplainCli(args: string[], io: CliIo): number {
     const difference = observedDifference(decision, call);
     const dryRun = dryRunDifference(decision, call);
     const json = { ...decision, ...(difference ? { observedDifference: difference } : {}), ...(dryRun ? { observedDryRunDifference: dryRun } : {}) };
-    io.stdout(parsed.format === 'json' ? JSON.stringify(json, null, 2) : explainText(decision, rel, difference, dryRun));
+    io.stdout(parsed.format === 'json' ? jsonWithRelativeFiles(json, rel) : explainText(decision, rel, difference, dryRun));
     return 0;
   } catch (error) {
     return commandFailure(error, io, SIMULATE_USAGE);

@@ -4,6 +4,7 @@ import { MISSING_TARGET, translatePolicies, translationLines, type Translation }
 import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { ArgCursor } from './args';
 import { emit, interrupted } from './audit';
+import { jsonWithRelativeFiles } from './output';
 import { commandFailure, HelpRequested, UsageError } from './errors';
 import type { CliIo } from './main';
 import { loadWorkspace, readTraffic } from './simulate';
@@ -111,7 +112,7 @@ export async function runTranslateCli(args: string[], io: CliIo, workerEntry?: {
       ...(observed ? { observed } : {}), ...(run.signal ? { signal: run.signal } : {}),
     });
     if (run.signal?.aborted) return interrupted(io);
-    const text = parsed.format === 'json' ? `${JSON.stringify(translations.map(jsonOf), null, 2)}\n` : translations.map((t) => t.yaml).join('---\n');
+    const text = parsed.format === 'json' ? `${jsonWithRelativeFiles(translations.map(jsonOf), displayPath)}\n` : translations.map((t) => t.yaml).join('---\n');
     const written = emit(text, parsed.output, io);
     if (written !== 0) return written;
     for (const t of translations) for (const line of translationLines(t, displayPath)) io.stderr(`mesh-policy: ${line}`);

@@ -65,6 +65,15 @@ describe('mesh-policy translate', () => {
     assert.equal(translation!.yaml, yaml.replace(/\n# .*\(observed calls\)[\s\S]*?(?=\n[^#])/, ''), 'the same YAML, without the observed calls\' check');
   });
 
+  it('JSON names files relative to the working folder, as the text and the other commands\' JSON do', async () => {
+    const json = await run(['--to', 'linkerd', 'examples/istio/security', '--format', 'json']);
+    const files: string[] = [];
+    JSON.parse(json.stdout, (key, value: unknown) => { if (key === 'file' && typeof value === 'string') files.push(value); return value; });
+    assert.ok(files.length > 0);
+    assert.deepEqual(files.filter((f) => !f.startsWith('examples/istio/security/')), []);
+    assert.ok(!json.stdout.includes(REPO_ROOT), 'no absolute path of the checkout');
+  });
+
   it('examples/consul/config/api.hcl → Istio: deny permissions after allows decide every observed call as Consul does, whatever the --output is named', async () => {
     const dir = scratchDir('mesh-policy-translate-api-');
     const examples = acceptedConsulExamples();
