@@ -431,3 +431,29 @@ describe('generate: a destination every observed call to was denied gets a polic
     });
   }
 });
+
+describe('generate istio: a caller with HTTP requests and TCP connections to one workload', () => {
+  // Istio drops an ALLOW rule with an HTTP attribute (methods, paths) as a whole on a TCP filter
+  // chain, even when another operation of the same rule names only ports.
+  const SLEEP = 'cluster.local/ns/foo/sa/sleep';
+  const shape = (port: number, request?: { method: string; path: string }, observed: 'allowed' | 'denied' = 'allowed'): TrafficShape => ({
+    count: 1, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+    record: { mesh: 'istio', protocol: request ? 'http' : 'tcp', source: { principal: SLEEP, ip: '10.0.0.5' }, destination: { namespace: 'foo', workload: 'httpbin', port, labels: { app: 'httpbin' } }, ...(request ? { request } : {}), observed },
+  });
+  const observed = [shape(8080, { method: 'GET', path: '/users' }), shape(5432), shape(8080, { method: 'POST', path: '/admin' }, 'denied')];
+  const cases: { call: TrafficShape['record']; verdict: 'allow' | 'deny' }[] = [
+    { call: shape(5432).record, verdict: 'allow' },
+    { call: shape(8080, { method: 'GET', path: '/users' }).record, verdict: 'allow' },
+    { call: shape(8080, { method: 'POST', path: '/admin' }).record, verdict: 'deny' },
+    { call: shape(8080, { method: 'GET', path: '/other' }).record, verdict: 'deny' },
+    { call: shape(6379).record, verdict: 'deny' },
+  ];
+  it('the connections get a rule without HTTP attributes, so they stay allowed', async () => {
+    const generated = generatePolicies('istio', observed, {});
+    const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+    const check = await checkGenerated(generated, observed, workspace, { path: join(out, 'istio-http-and-tcp.yaml') });
+    assert.equal(check.denied, 0, JSON.stringify(check.destinations));
+    const simulation = new Simulation(workspace);
+    for (const c of cases) assert.equal(simulation.decide(c.call).verdict, c.verdict, `${c.call.destination?.port} ${c.call.request?.method ?? 'TCP'} ${c.call.request?.path ?? ''}`);
+  });
+});

@@ -3,7 +3,7 @@ import { chooseWaypoint, isAmbient, isWaypointPeer, waypointPrincipal } from '..
 import { kubernetesServiceName } from '../../simulate/istio/evaluate';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { TrafficShape } from '../../traffic/ingest/types';
-import { collectEvidence, plural, selectorFor, selectorOrSkip, sourceNetwork, workloadKeyer, type AddressCaller, type CallerGroup, type DestinationEvidence, type DestinationKeyer, type GenerateOptions, type Operation, type PlaintextCallers } from './evidence';
+import { collectEvidence, plural, type Caller, selectorFor, selectorOrSkip, sourceNetwork, workloadKeyer, type AddressCaller, type CallerGroup, type DestinationEvidence, type DestinationKeyer, type GenerateOptions, type Operation, type PlaintextCallers } from './evidence';
 import { defaultConfig } from '../../config/projectConfig';
 import { emptyInventory } from '../../inventory/inventory';
 import { IstioCompiledPolicies, type PeerModeAnswer } from '../../simulate/istio';
@@ -196,13 +196,30 @@ function writeRule(body: YamlWriter, group: CallerGroup, form: 'full' | 'l4' | '
   const identities = group.callers.filter((c) => !c.network);
   const addresses = group.callers.filter((c) => c.network);
   body.comment(4, `${plural(group.calls, 'call')} from ${group.callers.map((c) => (c.network ? `${c.network} (plaintext)` : c.principal)).join(', ')}`);
-  let ops = [...group.operations.map((o) => ({ op: o as Operation | undefined, port: o.port, calls: o.calls })), ...group.tcp.map((t) => ({ op: undefined as Operation | undefined, port: t.port, calls: t.calls }))];
+  let ops: RuleOperation[] = [...group.operations.map((o) => ({ op: o as Operation | undefined, port: o.port, calls: o.calls })), ...group.tcp.map((t) => ({ op: undefined as Operation | undefined, port: t.port, calls: t.calls }))];
   if (form === 'l4') {
     const byPort = new Map<number | undefined, number>();
     for (const o of ops) byPort.set(o.port, (byPort.get(o.port) ?? 0) + o.calls);
     ops = [...byPort].map(([port, calls]) => ({ op: undefined, port, calls }));
   }
   if (form === 'no-ports') ops = ops.filter((o) => o.op !== undefined).map((o) => ({ ...o, port: undefined }));
+  // On a TCP chain Istio drops a whole ALLOW rule that has an HTTP attribute in any of its
+  // operations, so the connections get a rule of their own.
+  const httpOnly = (o: RuleOperation): boolean => o.op !== undefined && (o.op.methods.length > 0 || (o.op.paths.length > 0 && o.op.paths.every((p) => p.value !== '')));
+  const http = ops.filter(httpOnly);
+  const tcp = ops.filter((o) => !httpOnly(o));
+  if (http.length && tcp.length) {
+    writeRuleOf(body, identities, addresses, http, form, plaintext);
+    body.comment(4, `${plural(tcp.reduce((sum, o) => sum + o.calls, 0), 'TCP connection')} from the same callers: a rule without HTTP attributes, which Istio keeps on TCP`);
+    writeRuleOf(body, identities, addresses, tcp, form, plaintext);
+    return;
+  }
+  writeRuleOf(body, identities, addresses, ops, form, plaintext);
+}
+
+type RuleOperation = { op: Operation | undefined; port: number | undefined; calls: number };
+
+function writeRuleOf(body: YamlWriter, identities: Caller[], addresses: Caller[], ops: RuleOperation[], form: 'full' | 'l4' | 'no-ports', plaintext: PlaintextCallers): void {
   const anyPort = ops.every((o) => o.port === undefined && !o.op); // TCP on an unknown port: any port
   const admitAny = addresses.length > 0 && plaintext === 'any';
   if (admitAny) {
