@@ -457,3 +457,29 @@ describe('generate istio: a caller with HTTP requests and TCP connections to one
     for (const c of cases) assert.equal(simulation.decide(c.call).verdict, c.verdict, `${c.call.destination?.port} ${c.call.request?.method ?? 'TCP'} ${c.call.request?.path ?? ''}`);
   });
 });
+
+describe('generate consul: a calling service in another Consul namespace or partition', () => {
+  // A source without namespace or partition is the destination entry's own (spec: Consul
+  // intention sources; the SPIFFE ID spiffe://<td>[/ap/<partition>]/ns/<ns>/dc/<dc>/svc/<name>).
+  const principal = (svc: string, ns: string, ap?: string) => `spiffe://abc.consul${ap ? `/ap/${ap}` : ''}/ns/${ns}/dc/dc1/svc/${svc}`;
+  const shape = (p: string, observed: 'allowed' | 'denied'): TrafficShape => ({
+    count: 1, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+    record: { mesh: 'consul', protocol: 'tcp', source: { principal: p, service: 'web' }, destination: { service: 'db', namespace: 'default', port: 20000 }, observed },
+  });
+  const observed = [shape(principal('web', 'team2'), 'allowed'), shape(principal('web', 'ops', 'east'), 'allowed'), shape(principal('web', 'default'), 'denied')];
+  const cases: { principal: string; verdict: 'allow' | 'deny' }[] = [
+    { principal: principal('web', 'team2'), verdict: 'allow' },
+    { principal: principal('web', 'ops', 'east'), verdict: 'allow' },
+    { principal: principal('web', 'default'), verdict: 'deny' },
+  ];
+  it('names the source\'s namespace and partition, so that the same name elsewhere is not allowed', async () => {
+    const generated = generatePolicies('consul', observed, {});
+    assert.match(generated.yaml, /- name: "web" {2}# 1 call\n {6}namespace: ops\n {6}partition: east\n {6}action: allow/);
+    assert.match(generated.yaml, /- name: "web" {2}# 1 call\n {6}namespace: team2\n {6}action: allow/);
+    const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+    const check = await checkGenerated(generated, observed, workspace, { path: join(out, 'consul-namespaces.yaml') });
+    assert.deepEqual([check.denied, check.allowed], [0, 0], JSON.stringify([check.destinations, check.allowedDestinations]));
+    const simulation = new Simulation(workspace);
+    for (const c of cases) assert.equal(simulation.decide(shape(c.principal, 'allowed').record).verdict, c.verdict, c.principal);
+  });
+});

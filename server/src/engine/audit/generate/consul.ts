@@ -4,10 +4,15 @@ import { GenerationDraft } from './summary';
 import type { GeneratedPolicies, PolicyGenerator } from './types';
 import { dnsName } from './yaml';
 
-/** The service name in a Consul SPIFFE ID: spiffe://<trust domain>/ns/<ns>/dc/<dc>/svc/<name>. */
-function serviceOf(caller: Caller): string | undefined {
-  if (caller.service) return caller.service;
-  return /\/svc\/([^/]+)$/.exec(caller.principal)?.[1];
+/**
+ * The calling service, and its namespace and partition where its SPIFFE ID
+ * (spiffe://<trust domain>[/ap/<partition>]/ns/<ns>/dc/<dc>/svc/<name>) gives them.
+ */
+function sourceOf(caller: Caller): { name: string; namespace: string; partition: string } | undefined {
+  const spiffe = /^spiffe:\/\/[^/]+(?:\/ap\/([^/]+))?\/ns\/([^/]+)\/dc\/[^/]+\/svc\/([^/]+)$/.exec(caller.principal);
+  if (spiffe) return { name: caller.service ?? spiffe[3]!, namespace: spiffe[2]!, partition: spiffe[1] ?? 'default' };
+  const name = caller.service ?? /\/svc\/([^/]+)$/.exec(caller.principal)?.[1];
+  return name === undefined ? undefined : { name, namespace: 'default', partition: 'default' };
 }
 
 /**
@@ -30,19 +35,22 @@ export const consulGenerator: PolicyGenerator = {
     const { body, destinations, skipped } = draft;
     for (const dest of evidence.destinations) {
       // per calling service: its operations (from every group it belongs to) and whether it used TCP
-      const sources = new Map<string, { calls: number; operations: Operation[]; tcp: number }>();
+      // keyed by partition, namespace and name: a source without them is the destination's own
+      // namespace and partition (the entry written here names neither: default)
+      const sources = new Map<string, { name: string; namespace: string; partition: string; calls: number; operations: Operation[]; tcp: number }>();
       for (const group of dest.groups) {
         for (const caller of group.callers) {
-          const name = serviceOf(caller);
-          if (!name) {
+          const source = sourceOf(caller);
+          if (!source) {
             skipped.push({ reason: 'caller identity names no Consul service', calls: caller.calls, examples: [caller.principal] });
             continue;
           }
-          const s = sources.get(name) ?? { calls: 0, operations: [], tcp: 0 };
+          const key = `${source.partition}/${source.namespace}/${source.name}`;
+          const s = sources.get(key) ?? { ...source, calls: 0, operations: [], tcp: 0 };
           s.calls += caller.calls;
           s.operations.push(...group.operations);
           s.tcp += group.tcp.reduce((sum, t) => sum + t.calls, 0);
-          sources.set(name, s);
+          sources.set(key, s);
         }
       }
       if (sources.size === 0 && dest.groups.length > 0) continue;
@@ -56,8 +64,10 @@ export const consulGenerator: PolicyGenerator = {
       body.key(0, 'spec');
       body.key(2, 'destination').key(4, 'name', dest.key);
       body.key(2, 'sources');
-      for (const [name, s] of [...sources].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-        body.line(4, `- name: ${JSON.stringify(name)}`, plural(s.calls, 'call'));
+      for (const [, s] of [...sources].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+        body.line(4, `- name: ${JSON.stringify(s.name)}`, plural(s.calls, 'call'));
+        if (s.namespace !== 'default') body.key(6, 'namespace', s.namespace);
+        if (s.partition !== 'default') body.key(6, 'partition', s.partition);
         if (!http || s.operations.length === 0) {
           body.key(6, 'action', 'allow');
           continue;
