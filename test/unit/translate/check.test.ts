@@ -177,6 +177,49 @@ describe('translation checked by both meshes\' simulators', () => {
     }
   });
 
+  // A part of a rule the model cannot carry (mesh-semantics: Istio notPaths, notNamespaces, an
+  // uncarried `when` key) is left out with a note; the check must still probe the callers and
+  // requests that rule names, or it reports "all alike" for calls the translation decides otherwise.
+  const LOSSY: { name: string; policy: string; to: Mesh; call: RegExp; verdicts: [string, string] }[] = [
+    {
+      name: 'ALLOW with notPaths → Linkerd: the rule is left out, so its caller\'s requests are denied',
+      policy: `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: cart-api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  action: ALLOW
+  rules:
+  - from: [{source: {principals: ["cluster.local/ns/shop/sa/frontend"]}}]
+    to: [{operation: {methods: ["GET"], paths: ["/api/*"], notPaths: ["/api/secret"], ports: ["8080"]}}]
+`,
+      to: 'linkerd', call: /^shop\/frontend .*→ shop\/cart:8080 GET \/api\//, verdicts: ['allow', 'deny'],
+    },
+    {
+      name: 'DENY with notPaths → Consul: the rule is left out, so its caller\'s requests are allowed',
+      policy: `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: cart-guard, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  action: DENY
+  rules:
+  - from: [{source: {principals: ["cluster.local/ns/shop/sa/frontend"]}}]
+    to: [{operation: {paths: ["/api/*"], notPaths: ["/api/public"]}}]
+`,
+      to: 'consul', call: /^shop\/frontend .*→ shop\/cart:\d+ \w+ \/api\/(?!public)/, verdicts: ['deny', 'allow'],
+    },
+  ];
+  for (const c of LOSSY) {
+    it(`a rule left out is still probed: ${c.name}`, async () => {
+      const t = await translated(c.policy, c.to);
+      assert.ok(t.notes.some((n) => n.effect === (c.verdicts[0] === 'allow' ? 'narrower' : 'wider')), JSON.stringify(t.notes, null, 2));
+      const named = t.check.probes.differ.filter((d) => c.call.test(d.call));
+      assert.ok(named.length > 0, JSON.stringify(t.check.probes, null, 2));
+      for (const d of named) assert.deepEqual([d.source.verdict, d.target.verdict], c.verdicts);
+    });
+  }
+
   it('observed calls are compared too, and what the logs hold in secret never reaches the report', async () => {
     const context = contextOf(INVENTORY);
     const record = {

@@ -18,7 +18,7 @@ import { contextOf, decideUnder, resourcesOf } from './harness';
 const engine = new Engine();
 
 type Shape = Omit<Protection, 'origin' | 'rules'> & { rules: Omit<AccessRule, 'origin'>[] };
-const shape = (m: AccessModel): Shape[] => m.protections.map(({ origin: _o, rules, ...p }) => ({ ...p, rules: rules.map(({ origin: _r, ...r }) => r) }));
+const shape = (m: AccessModel): Shape[] => m.protections.map(({ origin: _o, rules, probes: _probes, ...p }) => ({ ...p, rules: rules.map(({ origin: _r, ...r }) => r) }));
 const noteShape = (notes: readonly TranslationNote[]) => notes.map((n) => `${n.effect} ${n.at.label}`);
 
 const AP = (name: string, namespace: string, spec: string, extra = '') => `apiVersion: security.istio.io/v1

@@ -9,7 +9,7 @@ import type { WorkloadInfo } from '../inventory/inventory';
 import { recordFor, neutralOf, type NeutralCall, type NeutralOrWhy } from './calls';
 import { re2 } from '../simulate/re2';
 import { parseIpPrefix, prefixContains, type IpPrefix } from '../net/ip';
-import type { AccessModel, Identity, MeshResources, Network, Protection, Requests, TranslationContext } from './model';
+import type { AccessModel, AccessRule, Identity, MeshResources, Network, Protection, Requests, TranslationContext } from './model';
 
 /**
  * Whether a translation decides as its source does: the same calls decided by the source mesh's
@@ -117,7 +117,7 @@ function governs(p: Protection, call: NeutralCall): boolean {
 function testedHeaders(model: AccessModel): Set<string> {
   const names = new Set<string>();
   for (const p of model.protections) {
-    for (const rule of p.rules) for (const h of [...rule.headers, ...(rule.unless ?? []).flatMap((e) => e.headers)]) names.add(h.name);
+    for (const rule of probedRules(p)) for (const h of [...rule.headers, ...(rule.unless ?? []).flatMap((e) => e.headers)]) names.add(h.name);
   }
   return names;
 }
@@ -250,9 +250,14 @@ function destinationsOf(protection: Protection, index: InventoryIndex, context: 
   });
 }
 
+/** The rules whose callers and requests are probed: the model's, and what the source's lossy rules name. */
+function probedRules(protection: Protection): AccessRule[] {
+  return protection.probes ? [...protection.rules, ...protection.probes] : protection.rules;
+}
+
 function portsOf(protection: Protection, workload: WorkloadInfo | undefined): number[] {
   const ports = new Set<number>(protection.ports ?? []);
-  for (const rule of protection.rules) for (const r of rule.to) for (const p of r.ports ?? []) ports.add(p);
+  for (const rule of probedRules(protection)) for (const r of rule.to) for (const p of r.ports ?? []) ports.add(p);
   for (const p of workload?.ports ?? []) ports.add(p.containerPort);
   if (ports.size === 0) ports.add(8080);
   return [...ports].slice(0, 4);
@@ -268,7 +273,7 @@ function callerSamples(protection: Protection, neighbours: readonly Protection[]
   const identities = new Map<string, Identity>();
   const ips = new Set<string>([DEFAULT_CALLER_IP]);
   for (const p of [protection, ...neighbours]) {
-    for (const rule of p.rules) {
+    for (const rule of probedRules(p)) {
       for (const callers of rule.from) {
         for (const id of callers.identities ?? []) {
           const c = concrete(id);
@@ -316,7 +321,7 @@ function requestSamples(protection: Protection, neighbours: readonly Protection[
   const paths = new Set<string>();
   const headers: Record<string, string>[] = [{}];
   for (const p of [protection, ...neighbours]) {
-    for (const rule of p.rules) {
+    for (const rule of probedRules(p)) {
       for (const r of rule.to) addRequestSamples(r, methods, paths);
       if (rule.headers.length) {
         const required: Record<string, string> = {};

@@ -47,6 +47,9 @@ export interface Protection {
   ports?: number[];
   /** OR. For `allow`, an empty list allows nothing. */
   rules: AccessRule[];
+  /** Rules of the source that lost a part the model cannot carry, as far as it can: the callers
+   * and requests they name, for the check's probes only (writers do not write them). */
+  probes?: AccessRule[];
 }
 
 export interface AccessRule {

@@ -134,6 +134,7 @@ class PolicyReader {
       this.note(origin, 'unknown', 'Read as a sidecar enforces it, but the inventory puts its workloads in ambient mode: there ztunnel drops ALLOW rules with HTTP attributes and ignores those attributes in DENY rules, unless the calls pass a waypoint.');
     }
     const rules: AccessRule[] = [];
+    const probes: AccessRule[] = [];
     rawRules.forEach((raw, index) => {
       const path: NodePath = ['spec', 'rules', index];
       const node = locate(this.resource.node, path).node;
@@ -143,13 +144,53 @@ class PolicyReader {
         this.note(ruleRef, 'same', `rules[${index}] not translated: istiod skips it (${error}).`);
         return;
       }
+      const before = this.notes.length;
       const rule = this.rule(raw as Record<string, unknown>, path, ruleRef, action);
+      if (this.notes.slice(before).some((n) => n.effect === 'narrower' || n.effect === 'wider')) {
+        const probe = this.probeRule(raw as Record<string, unknown>, path, ruleRef, action);
+        if (probe) probes.push(probe);
+      }
       if (rule) {
         rules.push(rule);
         this.tcpDifference(rule, raw as Record<string, unknown>, target, action, ruleRef);
       }
     });
-    return { origin, name: this.name, action: action === 'ALLOW' ? 'allow' : 'deny', target, rules };
+    return { origin, name: this.name, action: action === 'ALLOW' ? 'allow' : 'deny', target, rules, ...(probes.length ? { probes } : {}) };
+  }
+
+  /**
+   * A rule that lost a part, read again with only what the model carries and each negative list's
+   * values as positive ones: the callers and requests the check must try, since the translation
+   * decides them without that part. Its notes are the rule's own, already made.
+   */
+  private probeRule(raw: Record<string, unknown>, path: NodePath, ref: SourceRef, action: 'ALLOW' | 'DENY'): AccessRule | undefined {
+    const merged = (entry: unknown, keep: Record<string, string>): Record<string, unknown> => {
+      const out: Record<string, unknown> = {};
+      if (!isRecord(entry)) return out;
+      for (const [key, positive] of Object.entries(keep)) {
+        const values = [...stringList(entry[positive]), ...(key !== positive ? stringList(entry[key]) : [])];
+        if (values.length) out[positive] = [...new Set([...stringList(out[positive]), ...values])];
+      }
+      return out;
+    };
+    const SOURCE = { principals: 'principals', notPrincipals: 'principals', namespaces: 'namespaces', notNamespaces: 'namespaces', serviceAccounts: 'serviceAccounts', notServiceAccounts: 'serviceAccounts', ipBlocks: 'ipBlocks', notIpBlocks: 'notIpBlocks' };
+    const OPERATION = { ports: 'ports', notPorts: 'ports', methods: 'methods', notMethods: 'methods', paths: 'paths', notPaths: 'paths' };
+    const relaxed: Record<string, unknown> = {};
+    if (Array.isArray(raw['from'])) relaxed['from'] = raw['from'].map((f) => ({ source: merged(isRecord(f) ? f['source'] : undefined, SOURCE) }));
+    if (Array.isArray(raw['to'])) {
+      relaxed['to'] = raw['to'].map((t) => {
+        const operation = merged(isRecord(t) ? t['operation'] : undefined, OPERATION);
+        if (stringList(operation['methods']).some((m) => m.startsWith('*') || m.endsWith('*'))) delete operation['methods'];
+        return { operation };
+      });
+    }
+    if (Array.isArray(raw['when'])) relaxed['when'] = raw['when'].filter((w) => isRecord(w) && typeof w['key'] === 'string' && w['key'].startsWith('request.headers[') && stringList(w['values']).length > 0 && w['notValues'] === undefined);
+    const before = this.notes.length;
+    try {
+      return this.rule(relaxed, path, ref, action);
+    } finally {
+      this.notes.length = before;
+    }
   }
 
   private rule(raw: Record<string, unknown>, path: NodePath, ref: SourceRef, action: 'ALLOW' | 'DENY'): AccessRule | undefined {
