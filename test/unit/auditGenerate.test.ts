@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkGenerated, generatePolicies, withSelfCheck, type PlaintextCallers } from '../../server/src/engine/audit';
-import { templateMatches, templateRegex } from '../../server/src/engine/audit/generate/evidence';
+import { istioExactPath, istioTemplate, templateMatches, templateRegex } from '../../server/src/engine/audit/generate/evidence';
 import { str } from '../../server/src/engine/audit/generate/yaml';
 import { defaultConfig } from '../../server/src/engine/config/projectConfig';
 import { emptyInventory } from '../../server/src/engine/inventory/inventory';
@@ -481,5 +481,34 @@ describe('generate consul: a calling service in another Consul namespace or part
     assert.deepEqual([check.denied, check.allowed], [0, 0], JSON.stringify([check.destinations, check.allowedDestinations]));
     const simulation = new Simulation(workspace);
     for (const c of cases) assert.equal(simulation.decide(shape(c.principal, 'allowed').record).verdict, c.verdict, c.principal);
+  });
+});
+
+describe('generate istio: paths Istio cannot name exactly', () => {
+  // Istio reads a `*` at either end of a path as a prefix, suffix or presence match, and istiod
+  // rejects a path with `{` or `}` beyond `{*}`/`{**}`, or a template literal segment that is
+  // empty or holds other characters than a URI template literal may (e.g. `*`).
+  const exact: [string, boolean][] = [['/files/a', true], ['/a*b/c', true], ['/files/*', false], ['/a/b*', false], ['*', false], ['/q/{id}', false], ['/q/}', false]];
+  for (const [path, expected] of exact) it(`istioExactPath(${JSON.stringify(path)}) is ${expected}`, () => assert.equal(istioExactPath(path), expected));
+  const templates: [string, boolean][] = [['/v1/carts/{*}', true], ['/v1/{*}/items', true], ['/v1/carts/{*}/', true], ['/a*b/{*}', false], ['/a//{*}', false], ['/a b/{*}', false]];
+  for (const [template, expected] of templates) it(`istioTemplate(${JSON.stringify(template)}) is ${expected}`, () => assert.equal(istioTemplate(template), expected));
+
+  const SLEEP = 'cluster.local/ns/foo/sa/sleep';
+  const shape = (path: string, observed: 'allowed' | 'denied' = 'allowed'): TrafficShape => ({
+    count: 1, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+    record: { mesh: 'istio', protocol: 'http', source: { principal: SLEEP, ip: '10.0.0.5' }, destination: { namespace: 'foo', workload: 'httpbin', port: 8080, labels: { app: 'httpbin' } }, request: { method: 'GET', path }, observed },
+  });
+  it('a literal `*` path is skipped, not written as a prefix, and a template istiod would reject is not made', async () => {
+    const observed = [shape('/files/*'), shape('/files/a'), shape('/files/b', 'denied'), shape('/q/{id}'), shape('/a*b/1'), shape('/a*b/2'), shape('/a*b/3')];
+    const generated = generatePolicies('istio', observed, {});
+    assert.deepEqual(generated.summary.skipped.map((s) => s.calls), [2]);
+    assert.doesNotMatch(generated.yaml.slice(generated.yaml.indexOf('\n---')), /\/files\/\*|\{id\}|a\*b\/\{\*\}/);
+    const prepared = engine.prepare(engine.read(join(out, 'istio-odd-paths.yaml'), generated.yaml));
+    const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+    workspace.update(prepared);
+    assert.deepEqual(engine.lint(prepared, workspace).findings.filter((f) => f.severity === 'error').map((f) => f.message), []);
+    const simulation = new Simulation(workspace);
+    const cases: [string, 'allow' | 'deny'][] = [['/files/a', 'allow'], ['/files/b', 'deny'], ['/files/c', 'deny'], ['/a*b/2', 'allow'], ['/a*b/4', 'deny']];
+    for (const [path, verdict] of cases) assert.equal(simulation.decide(shape(path).record).verdict, verdict, path);
   });
 });

@@ -273,6 +273,7 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
     const tcp = r.protocol === 'tcp' || (!q?.method && !q?.path);
     const path = !tcp && q?.path !== undefined ? pathOnly(q.path) : undefined;
     if (observed === 'allowed' && path !== undefined && redactor.text(path, redactor.secretsOf(r)) !== path) { skip('the path carries a credential (a policy would have to write it out)', shape); notDenied(keyed, shape.count); continue; }
+    if (mesh === 'istio' && observed === 'allowed' && path !== undefined && !istioExactPath(path)) { skip('the path has a character Istio reads as a pattern (`*` at either end, `{` or `}`): no Istio path matches it alone', shape); notDenied(keyed, shape.count); continue; }
     let dest = byDestination.get(keyed.key);
     if (!dest) byDestination.set(keyed.key, (dest = { info: keyed, calls: [] }));
     if (!dest.labels && r.destination?.labels) dest.labels = r.destination.labels;
@@ -357,7 +358,7 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
     for (const [setKey, g] of byCallerSet) {
       const others = allHttpPaths.filter((x) => x.setKey !== setKey).flatMap((x) => x.paths);
       // every generated rule requires one of the group's identities: only their denials can fall under it
-      const operations = buildOperations(g.requests.filter((r) => !r.sample.tcp), deniedCalls.filter((c) => !c.tcp && g.callers.has(c.caller.principal)), others, minDistinct);
+      const operations = buildOperations(g.requests.filter((r) => !r.sample.tcp), deniedCalls.filter((c) => !c.tcp && g.callers.has(c.caller.principal)), others, minDistinct, mesh === 'istio' ? istioTemplate : () => true);
       const tcpPorts = new Map<number | undefined, number>();
       for (const r of g.requests.filter((x) => x.sample.tcp)) tcpPorts.set(r.sample.port, (tcpPorts.get(r.sample.port) ?? 0) + r.calls);
       const callers = [...g.callers.values()].sort((a, b) => (a.principal < b.principal ? -1 : 1));
@@ -401,7 +402,19 @@ export function templateRegex(template: string): string {
   return template.split(TEMPLATE_SEGMENT).map(escapeRegex).join('[^/]+');
 }
 
-function buildOperations(requests: { sample: Call; calls: number }[], denied: Call[], otherPaths: { port?: number | undefined; path: string }[], minDistinct: number): Operation[] {
+/** Whether Istio matches the path exactly as written: a `*` at either end makes it a prefix,
+ * suffix or presence match, and a `{` or `}` outside `{*}`/`{**}` makes istiod reject the policy. */
+export function istioExactPath(path: string): boolean {
+  return !path.startsWith('*') && !path.endsWith('*') && !/[{}]/.test(path);
+}
+
+/** Whether istiod takes the template: each literal segment of a path template is non-empty and of
+ * the characters a URI template literal may hold. */
+export function istioTemplate(template: string): boolean {
+  return template.replace(/^\/+|\/+$/g, '').split('/').every((segment) => segment === TEMPLATE_SEGMENT || /^[a-zA-Z0-9\-._~%!$&'()+,;:@=]+$/.test(segment));
+}
+
+function buildOperations(requests: { sample: Call; calls: number }[], denied: Call[], otherPaths: { port?: number | undefined; path: string }[], minDistinct: number, templateOk: (template: string) => boolean): Operation[] {
   // per port: path → methods and calls
   const byPort = new Map<number | undefined, Map<string, { methods: Set<string>; calls: number }>>();
   for (const r of requests) {
@@ -431,7 +444,7 @@ function buildOperations(requests: { sample: Call; calls: number }[], denied: Ca
     const covered = new Set<string>();
     for (const [template, all] of [...byTemplate].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))) {
       const list = all.filter((p) => !covered.has(p));
-      if (list.length < minDistinct) continue;
+      if (list.length < minDistinct || !templateOk(template)) continue;
       const methods = new Set<string>();
       for (const path of list) for (const m of paths.get(path)!.methods) methods.add(m);
       const deniedHit = denied.some((d) => d.port === port && templateMatches(template, d.path ?? '') && (methods.size === 0 || !d.method || methods.has(d.method)));
