@@ -196,6 +196,18 @@ describe('mesh-policy test', () => {
     }
   });
 
+  it('JUnit for a test file that cannot run: its problems as errored test cases (exit 2), not an empty report', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-policy-test-'));
+    try {
+      writeFileSync(join(dir, 't.yaml'), 'kind: MeshPolicyTest\ntests:\n  - {call: "istio: shop/frontend -> shop/payments:9090 POST /v1/refunds", expect: maybe}\n');
+      const { code, stdout } = cli([join(dir, 't.yaml'), '--policies', 'examples/istio', '--format', 'junit']);
+      assert.equal(code, 2);
+      assert.match(stdout, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="mesh-policy test" tests="1" failures="0" errors="1">\n {2}<testsuite name="[^"]*t\.yaml" tests="1" failures="0" errors="1" skipped="0">\n {4}<testcase name="[^"]*t\.yaml:3" [^>]*line="3">\n {6}<error message="expect must be one of allow, deny, external, unknown" type="the test file cannot run">/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--coverage with a format that cannot carry it, or with --update, is a usage error, not ignored', () => {
     for (const extra of [['--format', 'junit'], ['--update']]) {
       const { code, stdout, stderr } = cli(['examples/istio/tests', '--policies', 'examples/istio', '--coverage', ...extra]);

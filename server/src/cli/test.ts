@@ -99,7 +99,11 @@ export function runTestCli(args: string[], io: CliIo): number {
       const at = fileOf(p.file)?.lines.position(p.span.start);
       io.stderr(`mesh-policy: ${rel(p.file)}${at ? `:${at.line + 1}:${at.character + 1}` : ''}: ${p.message}`);
     }
-    if (problems.length) return 2;
+    if (problems.length) {
+      // (a CI test reporter given an empty file says nothing useful: the problems are its errors)
+      if (parsed.format === 'junit') io.stdout(junitProblems(problems, rel, (problem) => (fileOf(problem.file)?.lines.position(problem.span.start).line ?? 0) + 1));
+      return 2;
+    }
     const cases = files.flatMap((f) => readPolicyTests(f)!.cases);
     if (!cases.length) {
       io.stderr('mesh-policy: no policy test found (files with kind: MeshPolicyTest and a list of tests)');
@@ -228,6 +232,24 @@ function junitReport(results: readonly PolicyTestResult[], rel: (p: string) => s
       }
       const details = [...r.failures, ...r.notes.map((n) => n.message), decidedBy(r, rel)];
       out.push(`    <testcase ${attributes}>`, `      <failure message="${xmlAttribute(r.failures[0]!)}" type="${xmlAttribute(`expected ${r.test.expect}`)}">${xml(details.join('\n'))}</failure>`, '    </testcase>');
+    }
+    out.push('  </testsuite>');
+  }
+  out.push('</testsuites>');
+  return out.join('\n');
+}
+
+/** JUnit XML for test files that cannot run: each problem an errored test case of its file's suite. */
+function junitProblems(problems: readonly PolicyTestProblem[], rel: (p: string) => string, lineOf: (p: PolicyTestProblem) => number): string {
+  const byFile = new Map<string, PolicyTestProblem[]>();
+  for (const p of problems) byFile.set(p.file, [...(byFile.get(p.file) ?? []), p]);
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="mesh-policy test" tests="${problems.length}" failures="0" errors="${problems.length}">`];
+  for (const [file, list] of byFile) {
+    out.push(`  <testsuite name="${xmlAttribute(rel(file))}" tests="${list.length}" failures="0" errors="${list.length}" skipped="0">`);
+    for (const p of list) {
+      const line = lineOf(p);
+      out.push(`    <testcase name="${xmlAttribute(`${rel(file)}:${line}`)}" classname="${xmlAttribute(rel(file))}" file="${xmlAttribute(rel(file))}" line="${line}">`,
+        `      <error message="${xmlAttribute(p.message)}" type="the test file cannot run">${xml(p.message)}</error>`, '    </testcase>');
     }
     out.push('  </testsuite>');
   }
