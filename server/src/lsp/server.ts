@@ -401,6 +401,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const uri = pathToFileURL(path).href;
     if (documents.get(uri) || !inWorkspace(uri)) return;
     const prepared = await readDisk(path);
+    // Opened while it was read (a close and an open at once): the editor's text is the file's now.
+    if (documents.get(uri)) return;
     if (!prepared) {
       forget(path);
       refreshTraffic();
@@ -448,7 +450,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       }
       if (documents.get(pathToFileURL(path).href)) continue;
       const file = await readDisk(path);
-      if (file) {
+      if (file && !documents.get(pathToFileURL(path).href)) {
         workspace.update(file);
         traffic.noteChanged(path);
         prepared.push(file);
