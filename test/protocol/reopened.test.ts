@@ -69,4 +69,22 @@ describe('a document reopened with unsaved text (LSP)', () => {
     const symbols = await client.request<SymbolInformation[]>('workspace/symbol', { query: 'allow-no' });
     assert.deepEqual(symbols.filter((s) => s.location.uri === policyUri).map((s) => [s.name, s.location.range.start.line]), [['AuthorizationPolicy shop/allow-none', 11]]);
   });
+
+  it('publishes no traffic finding of the file on disk under the version of a document opened with other text', async () => {
+    const path = join(workspace, 'security', 'authz-payments-refunds.yaml');
+    const uri = pathToFileURL(path).href;
+    const text = readFileSync(path, 'utf8');
+    await settled();
+    const onDisk = client.published.filter((p) => p.uri === uri).at(-1)?.diagnostics.filter((d) => String(d.code).startsWith('MPA4')) ?? [];
+    assert.ok(onDisk.length > 0, 'the file on disk has traffic findings');
+    const from = client.published.length;
+    // an unsaved buffer restored by the editor: two lines more above everything
+    await client.open(uri, `# draft\n# not saved\n${text}`, 'yaml', 1);
+    await client.diagnosticsFor(uri, { version: 1 });
+    await settled();
+    const publishes = client.published.slice(from).filter((p) => p.uri === uri && p.version === 1);
+    assert.ok(publishes.length > 0);
+    const expected = onDisk.map((d) => `${d.code} ${d.range.start.line + 2}:${d.range.start.character}`).sort();
+    for (const p of publishes) assert.deepEqual(p.diagnostics.filter((d) => String(d.code).startsWith('MPA4')).map((d) => `${d.code} ${d.range.start.line}:${d.range.start.character}`).sort(), expected);
+  });
 });

@@ -286,11 +286,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       if (!document || !hasDiagnostics(uri)) continue;
       try {
         const before = generation;
-        const findings = lintDocument(document).findings;
-        // An edit that adds or removes lines moves the traffic findings below it: published now, the
-        // lint findings would go out with those at their old lines. They wait for the simulation.
         const linesBefore = lintLineCounts.get(uri);
-        const movesTrafficFindings = linesBefore !== undefined && linesBefore !== document.lineCount && !!trafficFindings.get(uri)?.length;
+        // A document just opened has the traffic findings of the file as the workspace had it (on disk).
+        const simulatedText = linesBefore === undefined && trafficFindings.get(uri)?.length ? workspace.sourceFile(pathOf(uri))?.text : undefined;
+        const findings = lintDocument(document).findings;
+        // An edit that adds or removes lines moves the traffic findings below it, and a document opened
+        // with text other than the file's may have them anywhere: published now, the lint findings would
+        // go out with those at their old places. They wait for the simulation.
+        const movesTrafficFindings = !!trafficFindings.get(uri)?.length && (linesBefore !== undefined ? linesBefore !== document.lineCount : simulatedText !== undefined && simulatedText !== document.getText());
         if (!movesTrafficFindings && (!lintFindings.has(uri) || !sameFindings(lintFindings.get(uri), findings))) lintChanged.push(uri);
         lintFindings.set(uri, findings);
         lintVersions.set(uri, document.version);
