@@ -55,6 +55,14 @@ describe('completion', () => {
     assert.deepEqual(labels('e.json', '{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [\n    {\n      "Name": "web",\n      "Action": "|"\n    }\n  ]\n}'), ['allow', 'deny']);
   });
 
+  it('JSON: a string with no closing quote yet is replaced up to the cursor, keeping what follows it on the line', () => {
+    const entry = (line: string) => `{\n  "Kind": "service-intentions",\n  "Name": "api",\n  "Sources": [\n    {\n${line}\n      "Name": "web"\n    }\n  ]\n}`;
+    assert.equal(accepted('e.json', entry('      "Action": "al|,'), 'allow'), entry('      "Action": "allow",'));
+    assert.equal(accepted('e.json', entry('      "Act|,'), 'Action'), entry('      "Action": ,'));
+    // a closed string is replaced whole, as before
+    assert.equal(accepted('e.json', entry('      "Action": "al|low",'), 'deny'), entry('      "Action": "deny",'));
+  });
+
   it('HCL config entry: keys in list items and in repeated blocks, and values', () => {
     const inList = labels('e.hcl', 'Kind = "service-intentions"\nName = "api"\nSources = [\n  {\n    Name = "web"\n    Perm|\n  }\n]\n');
     assert.ok(inList.includes('Permissions') && !inList.includes('Name'), inList.join(','));

@@ -5,7 +5,7 @@ import type { SchemaRegistry } from './schema/registry';
 import { resourceAt } from './resourceAt';
 import type { SourceFile } from './source/sourceFile';
 import type { NodePath, Span } from './source/tree';
-import { getLocation } from 'jsonc-parser';
+import { createScanner, getLocation, ScanError, SyntaxKind } from 'jsonc-parser';
 import { inHclComment } from './source/hclReader';
 import { foldKey } from './consul';
 import { observedDetail, observedFor, observedInsertText, type ObservedValues } from './observedValues';
@@ -274,7 +274,9 @@ function completeJson(file: SourceFile, resources: Resource[], registry: SchemaR
   const root = registry.rootSchema(resource.entry);
   const location = getLocation(file.text, offset);
   const typedNode = location.previousNode;
-  const typedSpan = typedNode && offset >= typedNode.offset && offset <= typedNode.offset + typedNode.length ? { start: typedNode.offset, end: typedNode.offset + typedNode.length } : { start: offset, end: offset };
+  const typedSpan = typedNode && offset >= typedNode.offset && offset <= typedNode.offset + typedNode.length
+    ? { start: typedNode.offset, end: unclosedString(file.text, typedNode.offset) ? offset : typedNode.offset + typedNode.length }
+    : { start: offset, end: offset };
   if (location.isAtPropertyKey) {
     const parentPath = canonicalPath(registry, root, location.path.slice(0, -1));
     const present = new Set(presentKeys(file.text, offset));
@@ -283,6 +285,13 @@ function completeJson(file: SourceFile, resources: Resource[], registry: SchemaR
   const valuePath = canonicalPath(registry, root, location.path);
   const values = valueSuggestions(schemasAt(registry, root, valuePath), typedSpan).map((s) => ({ ...s, insertText: /^(true|false)$/.test(s.label) ? s.label : JSON.stringify(s.label) }));
   return withObserved(values, resource, file, valuePath, typedSpan, observed);
+}
+
+/** Whether the JSON string token at `offset` has no closing quote: the parser then runs it to the end of the line, over text the user did not mean as part of it. */
+function unclosedString(text: string, offset: number): boolean {
+  const scanner = createScanner(text, false);
+  scanner.setPosition(offset);
+  return scanner.scan() === SyntaxKind.StringLiteral && scanner.getTokenError() === ScanError.UnexpectedEndOfString;
 }
 
 /** Keys already written in the JSON object around the offset (same nesting level). */
