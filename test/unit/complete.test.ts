@@ -91,6 +91,12 @@ describe('completion', () => {
     assert.equal(accepted('e.hcl', `${INTENTIONS}    Name = "web"\n    Act|ion = "allow"\n  }\n]\n`, 'Action'), `${INTENTIONS}    Name = "web"\n    Action = "allow"\n  }\n]\n`);
   });
 
+  it('within the first key of a list item that has its colon, only the name changes too', () => {
+    const rules = (from: string, source: string) => `${ISTIO_SPEC}  action: DENY\n  rules:\n  - ${from}:\n    - ${source}:\n        principals: [a]\n`;
+    assert.equal(accepted('p.yaml', rules('f|rom', 'source'), 'to'), rules('to', 'source'));
+    assert.equal(accepted('p.yaml', rules('from', 's|ource'), 'source'), rules('from', 'source'));
+  });
+
   it('nothing in YAML flow lists, nor in HCL comments', () => {
     assert.deepEqual(labels('p.yaml', `${ISTIO_SPEC}  action: DENY\n  rules:\n  - from:\n    - source:\n        principals: [|]\n`), []);
     assert.deepEqual(labels('p.yaml', `${ISTIO_SPEC}  action: [|]\n`), []);

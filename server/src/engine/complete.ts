@@ -142,7 +142,8 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
     const itemSchemas = schemasAt(registry, root, itemPath);
     const values = markedByInstalledCrd(scalarValues(itemSchemas, resource, file, itemPath, offset, typed, itemMatch[3]!, observed), resource, crds, itemPath);
     if (values.length || itemMatch[3]) return values;
-    return markedByInstalledCrd(keySuggestions(itemSchemas, new Set(), { start: offset - typed.length, end: offset }, dashColumn + 2), resource, crds, itemPath);
+    const end = offset + restOfKey(file.text, offset);
+    return namesOnlyBeforeColon(file.text, end, markedByInstalledCrd(keySuggestions(itemSchemas, new Set(), { start: offset - typed.length, end }, dashColumn + 2), resource, crds, itemPath));
   }
 
   const keyMatch = /^(\s*)((?:-\s+)*)([A-Za-z0-9_.\-/]*)$/.exec(before);
@@ -151,11 +152,14 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
     const { path, siblings } = pathFromIndentation(lines, position.line, column, keyMatch[2]!.length > 0);
     const typed = keyMatch[3]!;
     const end = offset + restOfKey(file.text, offset);
-    const keys = markedByInstalledCrd(keySuggestions(schemasAt(registry, root, relative(base, path)), siblings, { start: offset - typed.length, end }, column), resource, crds, relative(base, path));
-    // Within a key that has its colon, only the name changes.
-    return /^[ \t]*:/.test(file.text.slice(end, end + 100)) ? keys.map((s) => ({ ...s, insertText: s.label })) : keys;
+    return namesOnlyBeforeColon(file.text, end, markedByInstalledCrd(keySuggestions(schemasAt(registry, root, relative(base, path)), siblings, { start: offset - typed.length, end }, column), resource, crds, relative(base, path)));
   }
   return [];
+}
+
+/** Within a key that has its colon (the key's name ends at `end`), only the name changes. */
+function namesOnlyBeforeColon(text: string, end: number, keys: Suggestion[]): Suggestion[] {
+  return /^[ \t]*:/.test(text.slice(end, end + 100)) ? keys.map((s) => ({ ...s, insertText: s.label })) : keys;
 }
 
 /** Suggestions the cluster's CRDs (`crds`) would not take at `path` say so, after the others (YAML; `crds/declared.ts`). */
