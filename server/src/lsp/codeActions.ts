@@ -9,7 +9,8 @@ import { preferredFixes } from '../engine/fixAll';
 import type { WorkspaceModel } from '../engine/workspace';
 import { MESHES, type Mesh } from '../engine/meshes';
 import { uriOf } from './convert';
-import { DIAGNOSTIC_SOURCE, type DiagnosticData } from './convert';
+import { DIAGNOSTIC_SOURCE } from './convert';
+import type { Finding } from '../engine/findings';
 
 export const FIX_ALL_KIND = `${CodeActionKind.SourceFixAll}.meshPolicy`;
 /** Source actions that translate a file's policies into another mesh's (docs/translate.md). */
@@ -31,16 +32,20 @@ export function kindRequested(only: readonly string[] | undefined, kind: string)
  * most severe, then the narrowest. One fix is `isPreferred` (what the editor's auto fix applies):
  * the preferred fix of the first diagnostic in that order that has one; the other fixes follow, unpreferred.
  */
-export function codeActions(params: CodeActionParams): CodeAction[] {
+export function codeActions(params: CodeActionParams, current: readonly Finding[]): CodeAction[] {
   const uri = params.textDocument.uri;
   const only = params.context.only;
   const actions: CodeAction[] = [];
   if (kindRequested(only, CodeActionKind.QuickFix)) {
     let preferredTaken = false;
     for (const diagnostic of diagnosticsByNearness(params.context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE), params.range)) {
-      const command = (diagnostic.data as Partial<DiagnosticData> | undefined)?.command;
+      // A diagnostic's fixes were built for the text it was published for; asked after an edit
+      // (the editor moves its range), they are taken from the same finding of the current text, if any.
+      const finding = current.find((f) => f.code === diagnostic.code && f.message === diagnostic.message && sameRange(f.range, diagnostic.range));
+      if (!finding) continue;
+      const command = finding.command;
       if (command) actions.push({ title: command.title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command });
-      const fixes = fixesOf(diagnostic);
+      const fixes = finding.fixes ?? [];
       const preferred: boolean = !preferredTaken && fixes.some((fix) => fix.preferred);
       for (const fix of [...fixes.filter((f) => f.preferred), ...fixes.filter((f) => !f.preferred)]) {
         actions.push({
@@ -103,9 +108,8 @@ export function translateActions(params: CodeActionParams, result: LintResult | 
   return actions;
 }
 
-function fixesOf(diagnostic: Diagnostic): DiagnosticData['fixes'] {
-  const data = diagnostic.data as Partial<DiagnosticData> | undefined;
-  return Array.isArray(data?.fixes) ? data.fixes : [];
+function sameRange(a: Range, b: Range): boolean {
+  return a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
 }
 
 /**
