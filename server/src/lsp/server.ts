@@ -829,10 +829,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onWorkspaceSymbol((params, token) => answer(token, () => workspaceSymbolsAnswer(workspaceNavigation(workspace), params.query)));
   connection.onCompletion((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, { observed: traffic.observedValues(), workspace, snippets }))));
   connection.onCodeAction((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => [
-    // the findings of the document's current text (traffic and test findings once published for its version)
-    ...codeActions(params, lintVersions.get(params.textDocument.uri) === documents.get(params.textDocument.uri)?.version
-      ? [...result.findings, ...(trafficFindings.get(params.textDocument.uri) ?? []), ...(testFindings.get(params.textDocument.uri) ?? [])]
-      : result.findings),
+    // the findings of the document's current text, and its traffic and test findings as last published
+    ...codeActions(params, [...result.findings, ...(trafficFindings.get(params.textDocument.uri) ?? []), ...(testFindings.get(params.textDocument.uri) ?? [])]),
     ...(token.isCancellationRequested ? [] : trafficCodeActions(params, currentInsight(), workspace, engine).map((action) => ({ ...action, title: redaction.text(action.title) }))),
     ...fixAllActions(params, result),
     ...translateActions(params, result),
