@@ -7,6 +7,7 @@ import type { Position } from '../engine/findings';
 import type { ObservedValues } from '../engine/observedValues';
 import { newPolicySuggestions, POLICY_TEMPLATES, templateFacts, templateSnippet } from '../engine/newPolicy';
 import { snippetDefaults } from '../engine/newPolicy/snippet';
+import { inLineEndingsOf } from './convert';
 
 const ITEM_KINDS = { field: CompletionItemKind.Property, value: CompletionItemKind.EnumMember, template: CompletionItemKind.Snippet } as const;
 
@@ -23,7 +24,7 @@ export function completion(engine: Engine, result: LintResult, position: Positio
     label: s.label,
     kind: ITEM_KINDS[s.kind],
     // A client without snippets gets a template as the text its defaults make.
-    textEdit: { range: file.lines.range(s.replace), newText: s.kind === 'template' && !context.snippets ? snippetDefaults(s.insertText) : s.insertText },
+    textEdit: { range: file.lines.range(s.replace), newText: inLineEndingsOf(file.text, s.kind === 'template' && !context.snippets ? snippetDefaults(s.insertText) : s.insertText) },
     insertTextFormat: s.kind === 'template' && context.snippets ? InsertTextFormat.Snippet : InsertTextFormat.PlainText,
     sortText: String(index).padStart(4, '0'),
     ...(s.detail ? { detail: s.required ? `${s.detail} (required)` : s.detail } : {}),

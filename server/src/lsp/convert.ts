@@ -43,6 +43,29 @@ function codeDescription(code: string): Pick<Diagnostic, 'codeDescription'> {
   return description;
 }
 
+/**
+ * Text to insert in a document, in the document's line endings: the engine writes `\n`, and an
+ * editor inserts what it is given (VS Code converts it; the LSP leaves it to the server), so a
+ * CRLF file would get LF lines among its CRLF ones.
+ */
+export function inLineEndingsOf(documentText: string | undefined, newText: string): string {
+  if (documentText === undefined || !newText.includes('\n')) return newText;
+  const lf = documentText.indexOf('\n');
+  return lf > 0 && documentText[lf - 1] === '\r' ? newText.replace(/\r?\n/g, '\r\n') : newText;
+}
+
+/** A code action's edits, each in the line endings of the document it changes (`textOf`: a document's text by URI, when known). */
+export function actionInLineEndings<T extends { edit?: { changes?: { [uri: string]: { newText: string }[] } } }>(action: T, textOf: (uri: string) => string | undefined): T {
+  const changes = action.edit?.changes;
+  if (!changes) return action;
+  const converted: { [uri: string]: { newText: string }[] } = {};
+  for (const [uri, edits] of Object.entries(changes)) {
+    const text = textOf(uri);
+    converted[uri] = edits.map((e) => ({ ...e, newText: inLineEndingsOf(text, e.newText) }));
+  }
+  return { ...action, edit: { ...action.edit, changes: converted } };
+}
+
 export function uriOf(path: string): string {
   return isAbsolute(path) ? pathToFileURL(path).href : path;
 }

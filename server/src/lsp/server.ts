@@ -22,7 +22,7 @@ import { redactorFor } from '../engine/traffic/redact';
 import { renderAccessCsv } from '../engine/audit/render/csv';
 import { translatePolicies } from '../engine/translate';
 import { edgeFixes } from '../engine/trafficFixes';
-import { uriOf } from './convert';
+import { actionInLineEndings, uriOf } from './convert';
 import { compileGlob } from '../engine/traffic/ingest';
 import { yamlSchemaContent } from '../engine/schema/yamlExtension';
 import { codeActions, FIX_ALL_KIND, fixAllActions, trafficCodeActions, TRANSLATE_KIND, translateActions } from './codeActions';
@@ -834,7 +834,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     ...(token.isCancellationRequested ? [] : trafficCodeActions(params, currentInsight(), workspace, engine).map((action) => ({ ...action, title: redaction.text(action.title) }))),
     ...fixAllActions(params, result),
     ...translateActions(params, result),
-  ])));
+  ].map((action) => actionInLineEndings(action, (uri) => documents.get(uri)?.getText() ?? workspace.sourceFile(pathOf(uri))?.text)))));
 
   documents.listen(connection);
   connection.listen();
