@@ -62,6 +62,8 @@ export class CompiledEnvoyFormat {
   private readonly shared: number[] = [];
   /** Slots a line's values take: the format's, then the own slots of `shared`. */
   readonly valueCount: number;
+  /** No `limited` and no `shared` operator: a matched line needs no `finish`. */
+  private readonly plain: boolean;
   /** Names of the request headers kept beyond the fixed slots, in slot order. */
   readonly headerNames: string[] = [];
   /** 1 per slot the format fills. */
@@ -172,6 +174,7 @@ export class CompiledEnvoyFormat {
     }
     if (this.hostNameOperator >= 0) this.guards[this.hostNameOperator]! |= NO_COLON;
     this.mayBacktrack = this.freeText.includes(true);
+    this.plain = this.limited.length === 0 && this.shared.length === 0;
   }
 
   get slotCount(): number {
@@ -198,10 +201,10 @@ export class CompiledEnvoyFormat {
     if (n > 0 && line.charCodeAt(n - 1) === 13) n--;
     const first = this.literals[0]!;
     if (first.length > 0 && !line.startsWith(first)) return false;
-    if (this.matchFirst(line, n, first.length, out)) return this.limited.length === 0 && this.shared.length === 0 ? true : this.finish(out);
+    if (this.matchFirst(line, n, first.length, out)) return (this.plain || this.finish(out));
     if (!this.mayBacktrack) return false;
     out.fill(undefined);
-    return this.matchAnyWay(line, n, 0, first.length, out, { steps: BACKTRACK_STEPS }) && (this.limited.length === 0 && this.shared.length === 0 ? true : this.finish(out));
+    return this.matchAnyWay(line, n, 0, first.length, out, { steps: BACKTRACK_STEPS }) && ((this.plain || this.finish(out)));
   }
 
   private finish(out: (string | undefined)[]): true {
