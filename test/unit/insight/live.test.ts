@@ -289,3 +289,40 @@ describe('editor insight by difference: the dry-run results the logs report othe
     assert.match(again.findings(path)[0]!.message, /^AuthorizationPolicy bank\/ledger-deny-deletes is in dry run; for 8 observed calls/);
   });
 });
+
+describe('editor insight by difference: denials the logs attribute to a policy the workspace does not have', () => {
+  // The cluster enforced shop/deny-admin when the logs were written; the workspace has no such
+  // policy, so the call comes out allowed by the mesh default (MPA4004 on the workload). The
+  // finding says which denier the workspace lacks, and stops saying it once a policy of that name
+  // exists, even one that decides nothing here: then the call's decision stays the same, and only
+  // the set of the workspace's policies changed.
+  const dir = mkdtempSync(join(tmpdir(), 'mpa-live-absent-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('MPA4004 names the absent denier until a policy of that name exists', async () => {
+    const workspace = new WorkspaceModel(defaultConfig(dir));
+    const app = join(dir, 'frontend.yaml');
+    const policy = join(dir, 'policy.yaml');
+    workspace.update(engine.prepare(engine.read(app, 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: frontend, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: frontend}}\n    spec: {containers: [{name: frontend}]}\n')));
+    const denyElsewhere = (name: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ${name}, namespace: shop}\nspec:\n  selector: {matchLabels: {app: cart}}\n  action: DENY\n  rules:\n    - to: [{operation: {paths: ["/admin"]}}]\n`;
+    workspace.update(engine.prepare(engine.read(policy, denyElsewhere('other'))));
+    const logs = join(dir, 'calls.jsonl');
+    writeFileSync(logs, '{"time":"2026-11-20T10:00:00Z","mesh":"istio","protocol":"http","source":{"principal":"cluster.local/ns/shop/sa/web","namespace":"shop"},"destination":{"namespace":"shop","workload":"frontend","port":8080},"request":{"method":"GET","path":"/admin"},"response":{"status":403,"details":"rbac_access_denied_matched_policy[ns[shop]-policy[deny-admin]-rule[0]]","deniedBy":"shop/deny-admin"},"observed":"denied","count":7}\n');
+    const model = await ingestTraffic([logs], { inventory: workspace.inventory, config: workspace.config, keyHeaders: headersTestedBy(workspace), workers: 1 });
+    const live = new LiveInsight(workspace, model.shapes);
+    const published = new Published();
+    published.take(live.next([]));
+    const uncovered = () => (published.findings.get(app) ?? []).filter((f) => f.code === 'MPA4004').map((f) => f.message);
+    assert.equal(uncovered().length, 1);
+    assert.match(uncovered()[0]!, /The logs say AuthorizationPolicy shop\/deny-admin denied 7 of these calls; the workspace has no such resource/);
+
+    workspace.update(engine.prepare(engine.read(policy, denyElsewhere('deny-admin'))));
+    const insight = live.next([policy]);
+    assert.notEqual(insight.dirtyFiles, undefined, 'taken in by difference');
+    published.take(insight);
+    assert.equal(insight.result.outcomes[0]!.decision.verdict, 'allow', 'the renamed policy selects another workload: the call is still allowed by the default');
+    assert.equal(uncovered().length, 1);
+    assert.doesNotMatch(uncovered()[0]!, /does not have|no such resource/);
+    assert.deepEqual(published.findings.get(app), new LiveInsight(workspace, model.shapes).next([]).findings(app));
+  });
+});

@@ -7,6 +7,7 @@ import { MESH_DISPLAY_NAMES, type Mesh } from '../meshes';
 import type { Resource } from '../resource';
 import { observedDifference, sameTally, type MovedLines, type RefusedResource as ResourceNotInEffect, type Simulation, type ShapeOutcome, type SimulationResult } from '../simulate';
 import { sameDeciders, sameRef } from '../simulate/sourceRefs';
+import { absentDeniers, absentDeniersSentence, PresentDeniers } from '../simulate/absentDeniers';
 import { dryRunCountsIn, dryRunEngineDifference, dryRunSummary, type DryRunCounts } from '../simulate/dryRun';
 import type { Decision, SourceRef } from '../simulate/types';
 import type { SourceFile } from '../source/sourceFile';
@@ -104,6 +105,8 @@ interface InsightState {
   workloads?: { inventory: object; byName: Map<string, Uncovered['workload']> };
   /** What PeerAuthentications and RequestAuthentications do to the calls, for the Istio policies as compiled (`authnLens.ts`). */
   authn?: AuthenticationIndex;
+  /** The workspace's AuthorizationPolicies and Linkerd Servers, which MPA4002, MPA4004 and MPA4007 compare the deniers the logs name with. */
+  presentDeniers: PresentDeniers;
 }
 
 /** What changed since the previous insight, for an insight built by difference. */
@@ -174,7 +177,7 @@ export class TrafficInsight {
       byCount: [...outcomes.keys()].sort((a, b) => outcomes[b]!.shape.count - outcomes[a]!.shape.count || a - b),
       refs: new Map(), alternativeRefs: new Map(), shadowRefs: new Map(), loggedShadowRefs: new Map(), dryRunFindings: new Map(), auditRefs: new Map(), groups: new Map(), groupFindings: new Map(), meshes: new Map(), uncovered: new Map(),
       outlines: new Map(), outlineForms: new CompiledForms(), findings: new Map(), impacts: impactsByFile(this.baseline),
-      unusedKept: new Map(), impactFindings: new WeakMap(), lensCounts: new Map(),
+      unusedKept: new Map(), impactFindings: new WeakMap(), lensCounts: new Map(), presentDeniers: new PresentDeniers(this.workspace.resources),
     };
     this.state = state;
     this.refreshOutlines(new Set());
@@ -211,6 +214,14 @@ export class TrafficInsight {
     state.impacts = impacts;
     // Unused-rule hints are given only for meshes with traffic.
     if ([...state.meshes.keys()].join() !== meshesBefore) for (const path of state.outlines.keys()) dirty.add(path);
+    // A denier the logs name that a policy now added or renamed is (or no longer is): the messages naming absent ones change.
+    const presentDeniers = new PresentDeniers(this.workspace.resources);
+    if (presentDeniers.signature !== state.presentDeniers.signature) {
+      state.presentDeniers = presentDeniers;
+      state.groupFindings.clear();
+      for (const path of state.outlines.keys()) dirty.add(path);
+      for (const { workload } of state.uncovered.values()) dirty.add(workload.file);
+    }
     for (const path of dirty) state.findings.delete(path);
     return dirty;
   }
@@ -558,12 +569,12 @@ export class TrafficInsight {
     }
     if (allowed.length) {
       const rows = displayedCalls(allowed);
-      out.push(this.finding(TrafficCodes.newlyAllowed, path, ref.focus ?? ref.range, `${label} would allow ${plural(sum(allowed), 'observed call')} that were denied: ${topCalls(rows)}`, sampleLinks(rows)));
+      out.push(this.finding(TrafficCodes.newlyAllowed, path, ref.focus ?? ref.range, `${label} would allow ${plural(sum(allowed), 'observed call')} that were denied: ${topCalls(rows)}${this.absentDeniersNote(allowed)}`, sampleLinks(rows)));
     }
     if (otherwise.length) {
       const rows = displayedCalls(otherwise);
       const busiest = rows[0]!.outcome;
-      out.push(this.finding(TrafficCodes.deniedOtherwise, path, ref.focus ?? ref.range, `${label} denies ${plural(sum(otherwise), 'observed call')} that the logs show denied by another policy (${observedDifference(busiest.decision, busiest.shape.record)}): ${topCalls(rows)}`, sampleLinks(rows)));
+      out.push(this.finding(TrafficCodes.deniedOtherwise, path, ref.focus ?? ref.range, `${label} denies ${plural(sum(otherwise), 'observed call')} that the logs show denied by another policy (${observedDifference(busiest.decision, busiest.shape.record)}): ${topCalls(rows)}${this.absentDeniersNote(otherwise)}`, sampleLinks(rows)));
     }
     if (unknown.length) {
       const missing = [...new Set(unknown.flatMap((o) => o.decision.missing ?? []))];
@@ -697,11 +708,17 @@ export class TrafficInsight {
       const mesh = outcomes[0]!.decision.mesh;
       const callers = new Set(outcomes.map((o) => describeCall(o.shape.record).split(' → ')[0]));
       out.push({
-        ...this.finding(TrafficCodes.uncoveredWorkload, path, range, `${workload.kind} ${workload.namespace}/${workload.name} receives ${plural(sum(outcomes), 'observed call')} from ${plural(callers.size, 'caller')}, but no ${MESH_DISPLAY_NAMES[mesh]} policy covers it: ${outcomes[0]!.decision.reason}`, sampleLinks(displayedCalls(outcomes))),
+        ...this.finding(TrafficCodes.uncoveredWorkload, path, range, `${workload.kind} ${workload.namespace}/${workload.name} receives ${plural(sum(outcomes), 'observed call')} from ${plural(callers.size, 'caller')}, but no ${MESH_DISPLAY_NAMES[mesh]} policy covers it: ${outcomes[0]!.decision.reason}${this.absentDeniersNote(outcomes)}`, sampleLinks(displayedCalls(outcomes))),
         command: { title: `Generate a least-privilege ${MESH_DISPLAY_NAMES[mesh]} policy for ${workload.namespace}/${workload.name} from the observed calls`, command: GENERATE_COMMAND, arguments: [{ mesh, namespace: workload.namespace, workload: workload.name }] },
       });
     }
     return out;
+  }
+
+  /** ` ` and a sentence naming the deniers the logs give for these calls that the workspace lacks, or nothing. */
+  private absentDeniersNote(outcomes: readonly ShapeOutcome[]): string {
+    const absent = absentDeniers(outcomes, this.state.presentDeniers);
+    return absent.length ? ` ${absentDeniersSentence(absent)}` : '';
   }
 
   /** The innermost rule (else policy) whose text contains the offset. */
