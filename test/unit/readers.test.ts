@@ -45,6 +45,39 @@ describe('YAML reader', () => {
     assert.match(file.documents[0]!.problems[0]!.message, /unique|duplicate/i);
   });
 
+  it('applies merge keys (<<) as Kubernetes decodes them (go-yaml v2: in order, an earlier map of a list wins)', () => {
+    const cases: { text: string; value: unknown }[] = [
+      { text: 'base: &b {action: DENY}\nspec:\n  <<: *b\n  rules: []\n', value: { action: 'DENY', rules: [] } },
+      { text: 'base: &b {action: DENY}\nspec:\n  <<: *b\n  action: ALLOW\n', value: { action: 'ALLOW' } },
+      { text: 'base: &b {action: DENY}\nspec:\n  action: ALLOW\n  <<: *b\n', value: { action: 'DENY' } },
+      { text: 'a: &a {x: 1}\nb: &b {x: 2, y: 3}\nspec:\n  <<: [*a, *b]\n', value: { x: 1, y: 3 } },
+      { text: 'spec:\n  <<: {x: 1}\n  y: 2\n', value: { x: 1, y: 2 } },
+      { text: 'spec:\n  !!merge <<: {x: 1}\n', value: { x: 1 } },
+      { text: 'spec:\n  "<<": {x: 1}\n', value: { '<<': { x: 1 } } },
+    ];
+    for (const c of cases) {
+      const document = readYaml('f.yaml', c.text).documents[0]!;
+      assert.deepEqual(document.problems, [], c.text);
+      assert.deepEqual(toValue(getEntry(document.root, 'spec')!.value), c.value, c.text);
+    }
+  });
+
+  it('refuses an alias without an anchor before it in its document, and a merge of no map (kubectl apply fails on both)', () => {
+    const cases: { text: string; at: string }[] = [
+      { text: 'x: &base {action: DENY}\n---\nspec:\n  action: *base\n', at: '*base' },
+      { text: 'spec:\n  action: *later\nx: &later DENY\n', at: '*later' },
+      { text: 'spec:\n  <<: *nowhere\n', at: '*nowhere' },
+      { text: 'spec:\n  <<: [x]\n', at: 'x' },
+      { text: 'v: &v DENY\nspec:\n  <<: *v\n', at: '*v' },
+    ];
+    for (const c of cases) {
+      const file = readYaml('f.yaml', c.text);
+      const errors = file.documents.flatMap((d) => d.problems).filter((p) => p.severity === 'error');
+      assert.equal(errors.length, 1, `${c.text}: ${JSON.stringify(errors)}`);
+      assert.equal(c.text.slice(errors[0]!.span.start, errors[0]!.span.end), c.at, c.text);
+    }
+  });
+
   it('starts an unclosed quote or bracket at its opening, not where the parser gave up', () => {
     const head = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n';
     const cases: { text: string; at: { line: number; character: number }[] }[] = [

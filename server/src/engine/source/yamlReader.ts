@@ -293,7 +293,7 @@ function convertDocument(doc: Document.Parsed, index: number, limits: ReadLimits
   for (const warning of doc.warnings) docProblems.push({ span: { start: warning.pos[0], end: warning.pos[1] }, severity: 'warning', message: cleanMessage(warning.message) });
   let root: SourceNode | undefined;
   try {
-    const budget = { nodes: 0 };
+    const budget: ConvertBudget = { nodes: 0, problems: docProblems };
     root = doc.contents ? convertNode(doc.contents, doc, 0, budget, limits) : undefined;
   } catch (error) {
     if (!(error instanceof LimitExceeded)) throw error;
@@ -305,7 +305,14 @@ function convertDocument(doc: Document.Parsed, index: number, limits: ReadLimits
   return { index, span, root, problems: docProblems };
 }
 
-function convertNode(node: YamlNode, doc: Document.Parsed, depth: number, budget: { nodes: number }, limits: ReadLimits, aliasSpan?: Span): SourceNode {
+/** The nodes made so far (aliases expanded) and where a conversion reports what Kubernetes' YAML
+ * decoder refuses although the YAML parses (an alias of no anchor, a merge of no map). */
+interface ConvertBudget {
+  nodes: number;
+  problems: SyntaxProblem[];
+}
+
+function convertNode(node: YamlNode, doc: Document.Parsed, depth: number, budget: ConvertBudget, limits: ReadLimits, aliasSpan?: Span): SourceNode {
   const span = aliasSpan ?? spanOf(node);
   if (++budget.nodes > limits.maxNodes) {
     throw new LimitExceeded(`document expands to more than ${limits.maxNodes} nodes (aliases included); it was not checked (limit set by maxNodes)`, span);
@@ -315,11 +322,17 @@ function convertNode(node: YamlNode, doc: Document.Parsed, depth: number, budget
   }
   if (isAlias(node)) {
     const target = resolveAlias(node, doc);
-    if (!target) return { type: 'scalar', span, value: null, style: 'plain' };
+    if (!target) {
+      // Anchors belong to their document: an alias of one defined in another document, later,
+      // or nowhere makes `kubectl apply` fail, so the document must not read as if it were null.
+      budget.problems.push({ span, severity: 'error', message: `alias *${node.source} refers to no anchor before it in this document (anchors do not carry over between documents)` });
+      return { type: 'scalar', span, value: null, style: 'plain' };
+    }
     return convertNode(target, doc, depth + 1, budget, limits, span);
   }
   if (isMap(node)) {
     const entries: ObjectEntry[] = [];
+    const merged = new MergedEntries(entries);
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
       const keyNode = pair.key as YamlNode | null;
@@ -329,7 +342,9 @@ function convertNode(node: YamlNode, doc: Document.Parsed, depth: number, budget
       const value: SourceNode = valueNode
         ? convertNode(valueNode, doc, depth + 1, budget, limits)
         : { type: 'scalar', span: { start: keySpan.end + 1, end: keySpan.end + 1 }, value: null, style: 'plain' };
-      entries.push({ key, keySpan, value });
+      if (keyNode && isMergeKey(keyNode)) mergeInto(merged, value, budget);
+      else if (merged.active) merged.set({ key, keySpan, value });
+      else entries.push({ key, keySpan, value });
     }
     return { type: 'object', span, entries, flow: Boolean(node.flow) };
   }
@@ -341,6 +356,60 @@ function convertNode(node: YamlNode, doc: Document.Parsed, depth: number, budget
   }
   if (isScalar(node)) return { type: 'scalar', span, value: scalarValue(node), style: scalarStyle(node) };
   return { type: 'scalar', span, value: null, style: 'plain' };
+}
+
+/**
+ * A `<<` merge key, as Kubernetes reads YAML (sigs.k8s.io/yaml decodes with go-yaml v2): a plain
+ * `<<` key, or one tagged `!!merge`. A quoted `"<<"` is an ordinary key.
+ */
+function isMergeKey(node: YamlNode): boolean {
+  if (!isScalar(node)) return false;
+  if (node.tag === 'tag:yaml.org,2002:merge') return true;
+  return node.value === '<<' && node.type === 'PLAIN' && !node.tag;
+}
+
+/** A map's entries once a merge key was met: each key kept once, a later setting replacing an
+ * earlier one in its place (go-yaml v2 sets map keys in order, merged ones too). */
+class MergedEntries {
+  private positions: Map<string, number> | undefined;
+
+  constructor(private readonly entries: ObjectEntry[]) {}
+
+  get active(): boolean {
+    return this.positions !== undefined;
+  }
+
+  begin(): void {
+    this.positions ??= new Map(this.entries.map((entry, i) => [entry.key, i]));
+  }
+
+  set(entry: ObjectEntry): void {
+    this.begin();
+    const at = this.positions!.get(entry.key);
+    if (at === undefined) {
+      this.positions!.set(entry.key, this.entries.length);
+      this.entries.push(entry);
+    } else {
+      this.entries[at] = entry;
+    }
+  }
+}
+
+/**
+ * Applies a merge key's value: a map's entries, or each map of a list, the later ones first so
+ * that an earlier map wins (go-yaml v2 `decoder.merge`). Anything else is refused by the decoder.
+ */
+function mergeInto(merged: MergedEntries, value: SourceNode, budget: ConvertBudget): void {
+  const maps = value.type === 'object' ? [value] : value.type === 'array' ? [...value.items].reverse() : [value];
+  const refused = maps.find((m) => m.type !== 'object');
+  // an alias of no anchor was reported where it was met
+  const reported = (span: Span) => budget.problems.some((p) => p.span.start === span.start && p.span.end === span.end);
+  if (refused) {
+    if (!reported(refused.span)) budget.problems.push({ span: refused.span, severity: 'error', message: 'a merge key (<<) needs a map or a list of maps as its value' });
+    return;
+  }
+  merged.begin();
+  for (const map of maps) if (map.type === 'object') for (const entry of map.entries) merged.set(entry);
 }
 
 const anchorIndex = new WeakMap<Document.Parsed, Map<string, YamlNode[]>>();
