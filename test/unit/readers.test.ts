@@ -54,6 +54,7 @@ describe('YAML reader', () => {
       { text: 'spec:\n  <<: {x: 1}\n  y: 2\n', value: { x: 1, y: 2 } },
       { text: 'spec:\n  !!merge <<: {x: 1}\n', value: { x: 1 } },
       { text: 'spec:\n  "<<": {x: 1}\n', value: { '<<': { x: 1 } } },
+      { text: 'a: &a {x: 1}\nb: &b {x: 2, y: 3}\nspec:\n  <<: *a\n  <<: *b\n', value: { x: 2, y: 3 } },
     ];
     for (const c of cases) {
       const document = readYaml('f.yaml', c.text).documents[0]!;

@@ -214,7 +214,7 @@ export function splitAfterEdit(last: { text: string; chunks: Chunk[] }, text: st
 function parseChunk(text: string, limits: ReadLimits): ParsedChunk {
   let parsed: Document.Parsed[];
   try {
-    const stream = parseAllDocuments(loneCarriageReturnsAsLineFeeds(text), { prettyErrors: false, uniqueKeys: true, strict: true });
+    const stream = parseAllDocuments(loneCarriageReturnsAsLineFeeds(text), { prettyErrors: false, uniqueKeys: sameKeyUnlessMerge, strict: true });
     parsed = Array.isArray(stream) ? stream : [];
   } catch (error) {
     // The parser recurses on nesting; a pathological file can exhaust the stack.
@@ -366,6 +366,13 @@ function isMergeKey(node: YamlNode): boolean {
   if (!isScalar(node)) return false;
   if (node.tag === 'tag:yaml.org,2002:merge') return true;
   return node.value === '<<' && node.type === 'PLAIN' && !node.tag;
+}
+
+/** Duplicate keys are errors, but a map may hold several merge keys (go-yaml v2 skips them in its
+ * strict duplicate check too). */
+function sameKeyUnlessMerge(a: YamlNode, b: YamlNode): boolean {
+  if (isMergeKey(a) && isMergeKey(b)) return false;
+  return a === b || (isScalar(a) && isScalar(b) && a.value === b.value);
 }
 
 /** A map's entries once a merge key was met: each key kept once, a later setting replacing an
