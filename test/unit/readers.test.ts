@@ -63,6 +63,15 @@ describe('YAML reader', () => {
     }
   });
 
+  it('reads tagged values as Kubernetes decodes them (go-yaml v2): !!binary as its decoded text, !!omap and !!pairs as lists of one-key maps', () => {
+    const text = 'a: !!binary aGVsbG8=\nb: !!omap [ {x: 1}, {y: 2} ]\nc: !!pairs\n  - z: 3\n';
+    const document = readYaml('f.yaml', text).documents[0]!;
+    assert.deepEqual(document.problems, []);
+    assert.deepEqual(toValue(document.root), { a: 'hello', b: [{ x: 1 }, { y: 2 }], c: [{ z: 3 }] });
+    const item = locate(document.root, ['b', 1]).node!;
+    assert.equal(text.slice(item.span.start, item.span.end), 'y: 2');
+  });
+
   it('refuses an alias without an anchor before it in its document, and a merge of no map (kubectl apply fails on both)', () => {
     const cases: { text: string; at: string }[] = [
       { text: 'x: &base {action: DENY}\n---\nspec:\n  action: *base\n', at: '*base' },

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit, type Alias, type Document, type Node as YamlNode, Scalar } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit, type Alias, type Document, type Node as YamlNode, type Pair, Scalar } from 'yaml';
 import { LineIndex, lineBreaksIn } from './lineIndex';
 import { DEFAULT_READ_LIMITS, LimitExceeded, tooLargeFile, type ReadLimits, type SourceDocument, type SourceFile, type SyntaxProblem } from './sourceFile';
 import type { ObjectEntry, ObjectNode, SourceNode, Span } from './tree';
@@ -335,27 +335,39 @@ function convertNode(node: YamlNode, doc: Document.Parsed, depth: number, budget
     const merged = new MergedEntries(entries);
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
+      const entry = pairEntry(pair, span, doc, depth, budget, limits);
       const keyNode = pair.key as YamlNode | null;
-      const keySpan = keyNode ? spanOf(keyNode) : { start: span.start, end: span.start };
-      const key = keyNode && isScalar(keyNode) ? String(keyNode.value) : keyNode ? String(keyNode) : '';
-      const valueNode = pair.value as YamlNode | null;
-      const value: SourceNode = valueNode
-        ? convertNode(valueNode, doc, depth + 1, budget, limits)
-        : { type: 'scalar', span: { start: keySpan.end + 1, end: keySpan.end + 1 }, value: null, style: 'plain' };
-      if (keyNode && isMergeKey(keyNode)) mergeInto(merged, value, budget);
-      else if (merged.active) merged.set({ key, keySpan, value });
-      else entries.push({ key, keySpan, value });
+      if (keyNode && isMergeKey(keyNode)) mergeInto(merged, entry.value, budget);
+      else if (merged.active) merged.set(entry);
+      else entries.push(entry);
     }
     return { type: 'object', span, entries, flow: Boolean(node.flow) };
   }
   if (isSeq(node)) {
-    const items = node.items.map((item) => item
-      ? convertNode(item as YamlNode, doc, depth + 1, budget, limits)
-      : { type: 'scalar' as const, span, value: null, style: 'plain' as const });
+    const items = node.items.map((item): SourceNode => {
+      if (!item) return { type: 'scalar', span, value: null, style: 'plain' };
+      // `!!omap` and `!!pairs` lists hold pairs; go-yaml v2 reads each as the one-key map it is written as
+      if (isPair(item)) {
+        const entry = pairEntry(item, span, doc, depth + 1, budget, limits);
+        return { type: 'object', span: { start: entry.keySpan.start, end: entry.value.span.end }, entries: [entry], flow: Boolean(node.flow) };
+      }
+      return convertNode(item as YamlNode, doc, depth + 1, budget, limits);
+    });
     return { type: 'array', span, items, flow: Boolean(node.flow) };
   }
   if (isScalar(node)) return { type: 'scalar', span, value: scalarValue(node), style: scalarStyle(node) };
   return { type: 'scalar', span, value: null, style: 'plain' };
+}
+
+function pairEntry(pair: Pair, span: Span, doc: Document.Parsed, depth: number, budget: ConvertBudget, limits: ReadLimits): ObjectEntry {
+  const keyNode = pair.key as YamlNode | null;
+  const keySpan = keyNode ? spanOf(keyNode) : { start: span.start, end: span.start };
+  const key = keyNode && isScalar(keyNode) ? String(keyNode.value) : keyNode ? String(keyNode) : '';
+  const valueNode = pair.value as YamlNode | null;
+  const value: SourceNode = valueNode
+    ? convertNode(valueNode, doc, depth + 1, budget, limits)
+    : { type: 'scalar', span: { start: keySpan.end + 1, end: keySpan.end + 1 }, value: null, style: 'plain' };
+  return { key, keySpan, value };
 }
 
 /**
@@ -452,6 +464,8 @@ function scalarValue(node: Scalar): string | number | boolean | null {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint') return Number(value);
+  // go-yaml v2 decodes `!!binary` base64 into the string of its bytes
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
   return String(value);
 }
 
