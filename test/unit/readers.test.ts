@@ -206,6 +206,23 @@ describe('HCL reader', () => {
     assert.deepEqual(toValue(file.documents[0]!.root), { A: 'line one\nline two\n', B: 'tab\there "q"', C: 42, D: -1.5, E: true });
   });
 
+  it('reads every escape HCL 1 takes in a quoted string (hcl/scanner scanEscape, hcl/strconv unquoteChar)', () => {
+    const cases: [string, string][] = [
+      ['\\a\\b\\f\\v', '\x07\b\f\v'],
+      ['\\x41\\101', 'AA'],
+      ['caf\\u00e9 \\U0001F600', 'café 😀'],
+      ['\\xff \\ud800', '\ufffd \ufffd'],
+    ];
+    for (const [written, value] of cases) {
+      const document = readHcl('e.hcl', `Name = "${written}"\n`).documents[0]!;
+      assert.deepEqual(document.problems, [], written);
+      assert.deepEqual(toValue(document.root), { Name: value }, written);
+    }
+    for (const refused of ['\\q', '\\x4', '\\18', '\\U00110000', '\\u12']) {
+      assert.match(readHcl('e.hcl', `Name = "${refused}"\n`).documents[0]!.problems[0]!.message, /invalid escape/, refused);
+    }
+  });
+
   it('reports a syntax error at its position and keeps what came before', () => {
     const text = 'Kind = "service-intentions"\nName = api\n';
     const file = readHcl('e.hcl', text);

@@ -241,15 +241,15 @@ class HclParser {
       }
       if (ch === '\\') {
         const escape = text[this.pos + 1];
-        const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '"': '"', '\\': '\\' };
-        if (escape !== undefined && escape in simple) {
-          value += simple[escape];
+        if (escape !== undefined && escape in SIMPLE_ESCAPES) {
+          value += SIMPLE_ESCAPES[escape];
           this.pos += 2;
           continue;
         }
-        if (escape === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(this.pos + 2, this.pos + 6))) {
-          value += String.fromCharCode(parseInt(text.slice(this.pos + 2, this.pos + 6), 16));
-          this.pos += 6;
+        const coded = codedEscape(text, this.pos);
+        if (coded) {
+          value += coded.text;
+          this.pos += coded.length;
           continue;
         }
         throw new HclSyntaxError(`invalid escape "\\${escape ?? ''}" in string`, { start: this.pos, end: this.pos + 2 });
@@ -328,4 +328,33 @@ export function inHclComment(text: string, offset: number): boolean {
     else if (c === '#' || (c === '/' && text[i + 1] === '/')) return true;
   }
   return false;
+}
+
+/** HCL 1's one-character escapes (hashicorp/hcl `hcl/scanner` `scanEscape`, decoded by `hcl/strconv` `unquoteChar`). */
+const SIMPLE_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '"': '"', '\\': '\\' };
+
+const CODED_ESCAPES: { pattern: RegExp; radix: number; byte: boolean }[] = [
+  { pattern: /^\\x([0-9a-fA-F]{2})/, radix: 16, byte: true },
+  { pattern: /^\\([0-7]{3})/, radix: 8, byte: true },
+  { pattern: /^\\u([0-9a-fA-F]{4})/, radix: 16, byte: false },
+  { pattern: /^\\U([0-9a-fA-F]{8})/, radix: 16, byte: false },
+];
+
+/**
+ * A `\xNN`, `\NNN` (octal), `\uNNNN` or `\UNNNNNNNN` escape at `at`: the text it stands for and its
+ * length, or nothing when it is not one (or, as HCL 1 refuses it, past U+10FFFF or an octal byte
+ * over 255). A byte of 0x80 or more alone, or a surrogate, is no UTF-8 text: it reaches Consul as
+ * U+FFFD, as Go writes it into JSON.
+ */
+function codedEscape(text: string, at: number): { text: string; length: number } | undefined {
+  const head = text.slice(at, at + 10);
+  for (const { pattern, radix, byte } of CODED_ESCAPES) {
+    const match = pattern.exec(head);
+    if (!match) continue;
+    const code = parseInt(match[1]!, radix);
+    if (code > (byte ? 0xff : 0x10ffff)) return undefined;
+    const unencodable = (byte && code >= 0x80) || (code >= 0xd800 && code <= 0xdfff);
+    return { text: unencodable ? '\ufffd' : String.fromCodePoint(code), length: match[0].length };
+  }
+  return undefined;
 }
