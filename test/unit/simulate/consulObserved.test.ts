@@ -12,12 +12,16 @@ import type { ParsedLine } from '../../../server/src/engine/traffic/readerTypes'
 // What a Consul proxy's RBAC denial says of the filter Consul built (hashicorp/consul
 // agent/xds/rbac.go): with the default intention policy deny, an allow-list, whose denials log
 // rbac_access_denied_matched_policy[none]; with allow, a deny-list whose denials name
-// consul-intentions-layer4 (the L4 deny sources) or consul-intentions-layer7-<i> (an L7 source).
+// consul-intentions-layer4 (the L4 deny sources) or consul-intentions-layer7-<i> (an L7 source),
+// <i> its position in the destination's RBAC list: sources in precedence order (ties by source
+// name), without those rbac.go drops because they would only repeat the default (an L4 source
+// with the default's action, an L7 source whose permissions all have it). Under allow, for api:
+// admin (dropped), beta (dropped), ops (0), web (1, layer4), zeta (2).
 
 const engine = new Engine();
 
 function compile(defaultIntentionPolicy: 'allow' | 'deny') {
-  const file = engine.read('/ws/api.hcl', 'Kind = "service-intentions"\nName = "api"\nSources = [\n  { Name = "web", Action = "deny" },\n  { Name = "admin", Action = "allow" },\n  { Name = "ops", Permissions = [ { Action = "deny", HTTP { PathPrefix = "/admin" } } ] }\n]\n');
+  const file = engine.read('/ws/api.hcl', 'Kind = "service-intentions"\nName = "api"\nSources = [\n  { Name = "web", Action = "deny" },\n  { Name = "admin", Action = "allow" },\n  { Name = "ops", Permissions = [ { Action = "deny", HTTP { PathPrefix = "/admin" } } ] },\n  { Name = "beta", Permissions = [ { Action = "allow", HTTP { PathPrefix = "/" } } ] },\n  { Name = "zeta", Permissions = [ { Action = "deny", HTTP { PathPrefix = "/logs" } } ] }\n]\n');
   const resources = engine.prepare(file).recognition.resources.map((resource) => ({ file, resource }));
   const config = defaultConfig('/ws');
   config.consul = { ...config.consul, defaultIntentionPolicy };
@@ -38,6 +42,8 @@ function call(caller: string | null, details: string | undefined, path = '/x'): 
 const NONE = 'rbac_access_denied_matched_policy[none]';
 const LAYER4 = 'rbac_access_denied_matched_policy[consul-intentions-layer4]';
 const LAYER7 = 'rbac_access_denied_matched_policy[consul-intentions-layer7-0]';
+const LAYER7_1 = 'rbac_access_denied_matched_policy[consul-intentions-layer7-1]';
+const LAYER7_2 = 'rbac_access_denied_matched_policy[consul-intentions-layer7-2]';
 
 const CASES: Array<[string, 'allow' | 'deny', AccessRecord, RegExp | undefined]> = [
   ['default deny, no intention for the caller: the log\'s allow-list agrees', 'deny', call('billing', NONE), undefined],
@@ -49,6 +55,13 @@ const CASES: Array<[string, 'allow' | 'deny', AccessRecord, RegExp | undefined]>
   ['the workspace denies by a deny intention under allow; the log shows an allow-list: the deployed default is deny',
     'allow', call('web', NONE), /^observed: denied by the proxy's RBAC allow-list \(\[none\]: no allow intention matched\), which Consul builds when the default intention policy is deny; simulated: denied by service-intentions api Sources\[0\] web/],
   ['the log shows a denial the simulation allows', 'allow', call('billing', NONE), /^observed: denied by the proxy's RBAC allow-list .*; simulated: allowed by the default intention policy \(allow/],
+  ['default allow, the third retained source (the dropped L4 allow and L7 all-allow sources not counted): the log names layer7-2', 'allow', call('zeta', LAYER7_2, '/logs/x'), undefined],
+  ['the log names another L7 policy than the simulated source\'s: the cluster\'s intentions differ',
+    'allow', call('zeta', LAYER7_1, '/logs/x'), /^observed: denied by consul-intentions-layer7-1 of the proxy's RBAC deny-list; simulated: .*zeta.*, which Consul puts in consul-intentions-layer7-2 \(the index counts/],
+  ['the log names an L7 policy where the workspace denies by an L4 deny intention',
+    'allow', call('web', LAYER7, '/x'), /^observed: denied by consul-intentions-layer7-0 of the proxy's RBAC deny-list; simulated: denied by service-intentions api Sources\[0\] web.*, which Consul puts in consul-intentions-layer4$/],
+  ['the log names the L4 policy where the workspace denies by an L7 permission',
+    'allow', call('ops', LAYER4, '/admin/x'), /^observed: denied by consul-intentions-layer4 of the proxy's RBAC deny-list; simulated: .*, which Consul puts in consul-intentions-layer7-0$/],
   ['a denial whose log names no RBAC policy compares nothing', 'deny', call('admin', 'jwt_authn_access_denied{Jwt_is_missing}'), undefined],
   ['a log without details compares nothing', 'allow', call('web', undefined), undefined],
 ];
@@ -67,7 +80,11 @@ describe('Consul: the RBAC filter a denial\'s log shows, against the simulation 
     const rejected = compile('deny').decide({ ...call('billing', undefined), request: { method: 'GET', path: '/a%2Fb' } });
     if (rejected.status === 400) assert.equal(rejected.deniedBy, undefined);
     assert.deepEqual(compile('deny').decide(call('billing', undefined)).deniedBy, { kind: 'no-allow' });
-    assert.deepEqual(compile('allow').decide(call('web', undefined)).deniedBy, { kind: 'policy', policyId: 'consul-intentions' });
+    assert.deepEqual(compile('allow').decide(call('web', undefined)).deniedBy, { kind: 'policy', policyId: 'consul-intentions-layer4' });
+    assert.deepEqual(compile('allow').decide(call('ops', undefined, '/admin/x')).deniedBy, { kind: 'policy', policyId: 'consul-intentions-layer7-0' });
+    assert.deepEqual(compile('allow').decide(call('zeta', undefined, '/logs/x')).deniedBy, { kind: 'policy', policyId: 'consul-intentions-layer7-2' });
+    const overTcp = compile('allow').decide({ ...call('zeta', undefined), protocol: 'tcp', request: undefined });
+    if (overTcp.verdict === 'deny') assert.deepEqual(overTcp.deniedBy, { kind: 'policy', policyId: 'consul-intentions-layer4' });
   });
 
   it('from log line to comparison: a TCP connection the deployed deny-list closed, under a workspace default of deny', () => {

@@ -7,7 +7,7 @@ import { resolveOptions, type ConsulSimulatorOptions, type ResolvedOptions } fro
 import { describeJwtProvider, jwtProviderDigest, jwtProvidersIn, type JwtProviderDefinition } from '../../consul/jwtProviders';
 import { describeMeshEntry, meshEntriesIn, meshEntryDigest, type MeshEntryDefinition } from '../../consul/meshEntries';
 import { agentConfigsIn, agentDefaultPolicy } from '../../consul/agentConfig';
-import { consulDenier } from './observed';
+import { consulDenier, LAYER4_DENIAL, LAYER4_POLICY } from './observed';
 import type { SourceFile } from '../../source/sourceFile';
 import { installedCrdDrops } from '../../crds/stored';
 
@@ -144,6 +144,9 @@ interface DestCand {
   noMatch?: Map<CallerInfo, [Decision | undefined, Decision | undefined]>;
   /** What the fold keeps of an HTTP call here (`foldPlan`), made on first use. */
   httpPlan?: ConsulFoldPlan;
+  /** Each L7 source's `<i>` in the `consul-intentions-layer7-<i>` policy its HTTP listener gets
+   * (`layer7Indexes`), made on first use; null when the workspace cannot fix it. */
+  layer7Index?: Map<CSource, number> | null;
 }
 
 interface Alt<V> {
@@ -992,12 +995,13 @@ export class ConsulPolicies implements CompiledPolicies {
         // An L4 intention: the whole walkthrough is fixed; copy it.
         const d: Decision = { verdict: cs.action, mesh: 'consul', reason: cs.verdict.text, trace: (m.trace ??= [...dc.entrySteps, cs.matched, cs.verdict]).slice(), policy: cs.entry.ref, rule: cs.src.ref };
         if (s.http && cs.action === 'deny') d.status = 403;
+        if (cs.action === 'deny' && this.defaultAction === 'allow') d.deniedBy = LAYER4_DENIAL;
         return d;
       }
       const trace = dc.entrySteps.slice();
       trace.push(cs.matched);
       const r = this.evalIntention(cs, s.http, view, undefined, trace, false);
-      return this.verdictOf(trace, [m], [r], view, s.http, false, m);
+      return this.verdictOf(dc, trace, [m], [r], view, s.http, false, m);
     }
     const trace: TraceStep[] = dc.entrySteps.slice();
     if (early) for (const st of early) trace.push(st);
@@ -1030,12 +1034,12 @@ export class ConsulPolicies implements CompiledPolicies {
     if (matching.length > 1) {
       trace.push({ text: `Envoy RBAC: ${matching.map((m) => m.cs.src.label).join(' and ')} all match the caller: a higher-precedence source is subtracted from a lower one only when it is narrower (rbac.go ixnSourceMatches), so each principal stands on its own`, outcome: 'applies' });
     }
-    return this.verdictOf(trace, matching, results, view, s.http, full, cands[0]);
+    return this.verdictOf(dc, trace, matching, results, view, s.http, full, cands[0]);
   }
 
   /** Combines the outcomes of the intentions whose principals match, as the RBAC engine does:
    * default deny → allowed iff one of them allows; default allow → denied iff one denies. */
-  private verdictOf(trace: TraceStep[], matching: Ixn[], results: IxnResult[], view: RequestView | undefined, http: boolean, full: boolean, first: Ixn | undefined): Decision {
+  private verdictOf(dc: DestCand, trace: TraceStep[], matching: Ixn[], results: IxnResult[], view: RequestView | undefined, http: boolean, full: boolean, first: Ixn | undefined): Decision {
     let allowPossible = this.defaultAction !== 'deny';
     let denyPossible = this.defaultAction === 'deny';
     for (let i = 0; i < results.length; i++) {
@@ -1078,6 +1082,55 @@ export class ConsulPolicies implements CompiledPolicies {
     if (full || matching.length > 1) this.explainCheck(trace, first, verdict);
     const out: Decision = { verdict, mesh: 'consul', reason, trace, policy: m.cs.entry.ref, rule: perm && kind !== 'no-perm' ? perm.rule.ref : m.cs.src.ref };
     if (verdict === 'deny' && http) out.status = 403;
+    // Envoy logs the first matching policy by name; with several principals matching, which one
+    // that is depends on every one's outcome, so only a sole match names its policy.
+    if (verdict === 'deny' && this.defaultAction === 'allow' && matching.length === 1) {
+      const policyId = this.denyListPolicy(dc, m.cs, http);
+      if (policyId !== undefined) out.deniedBy = { kind: 'policy', policyId };
+    }
+    return out;
+  }
+
+  /**
+   * The name of the deny-list policy (default allow) that an intention of this destination
+   * becomes (hashicorp/consul agent/xds/rbac.go `makeRBACRules`): every L4 source (and, on a TCP
+   * listener, every L7 one) joins `consul-intentions-layer4`; on an HTTP listener an L7 source
+   * gets `consul-intentions-layer7-<i>`. Undefined when `<i>` cannot be known.
+   */
+  private denyListPolicy(dc: DestCand, cs: CSource, http: boolean): string | undefined {
+    if (!cs.l7 || !http) return LAYER4_POLICY;
+    const index = (dc.layer7Index === undefined ? (dc.layer7Index = this.layer7Indexes(dc)) : dc.layer7Index)?.get(cs);
+    return index === undefined ? undefined : `consul-intentions-layer7-${index}`;
+  }
+
+  /**
+   * `<i>` counts the sources of the destination's RBAC list, L4 and L7 alike, in precedence order,
+   * after rbac.go drops a lower-precedence source equal to a higher one (`removeSameSourceIntentions`),
+   * an L4 source whose action is the default (`removeSourcePrecedence`) and an L7 source whose
+   * permissions all have the default's action (`removeIntentionPrecedence`). Null when the order
+   * is not fixed by what Consul sorts on (`IntentionPrecedenceSorter`: precedence, then source
+   * and destination names, so sources differing only by partition or peer tie), or when a
+   * sameness group expands into sources the workspace does not list.
+   */
+  private layer7Indexes(dc: DestCand): Map<CSource, number> | null {
+    const out = new Map<CSource, number>();
+    const seen = new Set<string>();
+    let index = 0;
+    let previous: SourceIntention | undefined;
+    for (const cs of dc.sorted) {
+      const s = cs.src;
+      if (s.samenessGroup) return null;
+      if (previous !== undefined && previous.precedence === s.precedence && previous.namespace === s.namespace && previous.name === s.name
+        && previous.entry.namespace === s.entry.namespace && previous.entry.name === s.entry.name) return null;
+      previous = s;
+      const key = `${s.peer ?? ''}\u0000${s.partition}\u0000${s.namespace}/${s.name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const retained = cs.l7 ? cs.perms.some((p) => p.rule.action !== this.defaultAction) : cs.action !== this.defaultAction;
+      if (!retained) continue;
+      if (cs.l7) out.set(cs, index);
+      index++;
+    }
     return out;
   }
 
