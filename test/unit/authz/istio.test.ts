@@ -46,6 +46,9 @@ const POLICIES = [
   policy({ name: 'api-svc', namespace: 'amb' }, { targetRefs: [{ kind: 'Service', group: '', name: 'api' }], action: 'ALLOW', rules: [rule] }),
   policy({ name: 'api-l4', namespace: 'amb' }, { selector: { matchLabels: { app: 'api' } }, action: 'ALLOW', rules: [{ from: [{ source: { namespaces: ['amb'] } }] }] }),
   policy({ name: 'api-audit', namespace: 'amb' }, { selector: { matchLabels: { app: 'api' } }, action: 'AUDIT', rules: [rule] }),
+  // A dry-run policy at ztunnel: istiod sends it none unless AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY
+  // (istio/istio pilot/pkg/features/ambient.go; the 1.29 upgrade notes: older ztunnels enforce them).
+  policy({ name: 'api-dry', namespace: 'amb', dryRun: true }, { selector: { matchLabels: { app: 'api' } }, action: 'DENY', rules: [{ from: [{ source: { namespaces: ['other'] } }] }] }),
 ].join('---\n');
 
 const workspace = workspaceOf({ 'inventory.yaml': INVENTORY, 'policies.yaml': POLICIES });
@@ -90,10 +93,11 @@ describe('mesh-policy authz: Istio', () => {
     assert.equal(listing.sections[0]!.rows[0]!.attachment, 'targetRefs Service api');
     assert.match(listing.sections[1]!.title, /^ztunnel/);
     // The root namespace's policy attaches at ztunnel too, but its only rule tests a path (§1.7).
-    assert.deepEqual(rowsOf(listing, 1), ['ALLOW AuthorizationPolicy istio-system/mesh-allow-health', 'ALLOW AuthorizationPolicy amb/api-l4', 'AUDIT AuthorizationPolicy amb/api-audit']);
-    assert.deepEqual(listing.sections[1]!.rows[0]!.notes, ['ztunnel drops 1 rule (attributes beyond L4)']);
-    assert.deepEqual(listing.sections[1]!.rows[1]!.notes, []);
-    assert.ok(listing.sections[1]!.rows[2]!.notes.includes('ztunnel ignores AUDIT policies'));
+    assert.deepEqual(rowsOf(listing, 1), ['DENY AuthorizationPolicy amb/api-dry', 'ALLOW AuthorizationPolicy istio-system/mesh-allow-health', 'ALLOW AuthorizationPolicy amb/api-l4', 'AUDIT AuthorizationPolicy amb/api-audit']);
+    assert.ok(listing.sections[1]!.rows[0]!.notes.includes('istiod sends ztunnel no dry-run policies (unless AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY=true: then ztunnel 1.29+ only logs them, an older ztunnel enforces them)'), listing.sections[1]!.rows[0]!.notes.join('; '));
+    assert.deepEqual(listing.sections[1]!.rows[1]!.notes, ['ztunnel drops 1 rule (attributes beyond L4)']);
+    assert.deepEqual(listing.sections[1]!.rows[2]!.notes, []);
+    assert.ok(listing.sections[1]!.rows[3]!.notes.includes('ztunnel ignores AUDIT policies'));
   });
 
   const defaults: [string, string, string[]][] = [

@@ -559,7 +559,7 @@ export class IstioCompiledPolicies implements CompiledPolicies {
         for (const p of b.all) {
           const a = this.attach(p, kind, d);
           if (a === F) continue;
-          const ignored = kind === 'ztunnel' && (p.action === 'AUDIT' || p.action === 'CUSTOM' || p.dryRun) ? `ztunnel ignores ${p.dryRun ? 'dry-run' : p.action} policies` : undefined;
+          const ignored = kind === 'ztunnel' ? ztunnelIgnores(p) : undefined;
           policies.push({ policy: p, certain: a === T, how: this.attachText(p, kind, d, a), ...(ignored ? { ignored } : {}) });
         }
       }
@@ -1649,7 +1649,8 @@ export class IstioCompiledPolicies implements CompiledPolicies {
         seen.add(p);
         const v = this.attach(p, kind, d);
         const extra = p.dryRun ? ', dry-run' : '';
-        const skipAction = kind === 'ztunnel' && (p.action === 'AUDIT' || p.action === 'CUSTOM' || p.dryRun) ? `; ztunnel ignores ${p.dryRun ? 'dry-run' : p.action} policies` : '';
+        const ignored = kind === 'ztunnel' ? ztunnelIgnores(p) : undefined;
+        const skipAction = ignored ? `; ${ignored}` : '';
         const text = v === T ? `${p.label} (${p.action}${extra}) applies: ${this.attachText(p, kind, d, v)}${skipAction}`
           : v === U ? `${p.label} (${p.action}${extra}) may apply: ${this.attachText(p, kind, d, v)}`
           : `${p.label} (${p.action}${extra}) does not apply: ${this.attachText(p, kind, d, v)}`;
@@ -1886,3 +1887,15 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 function inferredUnderDisable(modes: number, rec: AccessRecord): boolean {
   return modes === MODE_BIT.DISABLE && rec.source?.principalInferred === true;
 }
+
+/**
+ * Why ztunnel enforces nothing of a policy that attaches to it: it takes ALLOW and DENY only, and
+ * istiod sends it a dry-run policy only under AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY (off by
+ * default; istio/istio pilot/pkg/features/ambient.go `EnableWdsDryRunAuthzPol`), which a
+ * ztunnel older than 1.29 then enforces instead of only logging.
+ */
+function ztunnelIgnores(p: CompiledPolicy): string | undefined {
+  if (p.dryRun) return ZTUNNEL_DRY_RUN;
+  return p.action === 'AUDIT' || p.action === 'CUSTOM' ? `ztunnel ignores ${p.action} policies` : undefined;
+}
+const ZTUNNEL_DRY_RUN = 'istiod sends ztunnel no dry-run policies (unless AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY=true: then ztunnel 1.29+ only logs them, an older ztunnel enforces them)';
