@@ -1129,6 +1129,10 @@ describe('netip (Go net/netip semantics)', () => {
     assert.equal(ipBlockError('10.0.0.0/8'), undefined);
     assert.match(ipBlockError('10.0.0.0/40') ?? '', /^bad CIDR range \(10\.0\.0\.0\/40\): prefix length out of range$/);
     assert.match(ipBlockError('10.0.0') ?? '', /^bad IP address \(10\.0\.0\)/);
+    // istiod's netip: a zone on an address is admitted, in a prefix (either side of the '/') refused.
+    assert.equal(ipBlockError('fe80::1%eth0'), undefined);
+    assert.match(ipBlockError('fe80::/10%eth0') ?? '', /^bad CIDR range \(fe80::\/10%eth0\): bad bits after slash/);
+    assert.match(ipBlockError('fe80::%eth0/10') ?? '', /^bad CIDR range \(fe80::%eth0\/10\): IPv6 zones cannot be present in a prefix$/);
   });
 });
 

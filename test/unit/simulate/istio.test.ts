@@ -245,6 +245,11 @@ table('Istio source: ipBlocks and remoteIpBlocks', [
   { name: 'ipBlocks IPv6', policies: allowRule(from({ ipBlocks: ['2001:db8::/32'] })), call: { source: { ip: '2001:db8::1' } }, expect: 'allow' },
   { name: 'ipBlocks IPv6 prefix vs IPv4 address', policies: allowRule(from({ ipBlocks: ['::/0'] })), expect: 'deny' },
   { name: 'ipBlocks with host bits', policies: allowRule(from({ ipBlocks: ['10.0.0.77/24'] })), expect: 'allow' },
+  // istiod admits a zoned address (netip.ParseAddr) and builds it with netip.PrefixFrom, which drops
+  // the zone (pilot/pkg/networking/util AddrStrToPrefix): the rule matches the address on any interface.
+  { name: 'ipBlocks zoned IPv6 address: the zone is dropped', policies: allowRule(from({ ipBlocks: ['fe80::1%eth0'] })), call: { source: { ip: 'fe80::1' } }, expect: 'allow' },
+  { name: 'remoteIpBlocks zoned IPv6 address: the zone is dropped', policies: allowRule(from({ remoteIpBlocks: ['fe80::1%eth0'] })), call: { source: { ip: 'fe80::1' } }, expect: 'allow' },
+  { name: 'ipBlocks zoned IPv6 address, another address', policies: allowRule(from({ ipBlocks: ['fe80::1%eth0'] })), call: { source: { ip: 'fe80::2' } }, expect: 'deny' },
   { name: 'ipBlocks need no mTLS', policies: allowRule(from({ ipBlocks: ['10.0.0.0/8'] })), call: { source: { principal: null } }, expect: 'allow' },
   { name: 'notIpBlocks', policies: allowRule(from({ notIpBlocks: ['10.0.0.0/8'] })), expect: 'deny' },
   { name: 'remoteIpBlocks uses the remote address', policies: allowRule(from({ remoteIpBlocks: ['198.51.100.0/24'] })), call: { source: { remoteIp: '198.51.100.7' } }, expect: 'allow' },
@@ -1069,6 +1074,11 @@ describe('Istio IP and CIDR parsing', () => {
     assert.ok(typeof all !== 'string' && cidrContains(all, parseIpInto('8.8.8.8', words), words));
     assert.equal(typeof parseCidr('10.0.0.0/x'), 'string');
     assert.equal(typeof parseCidr('::/129'), 'string');
+    // netip.ParsePrefix refuses a zone wherever it is written; a zoned address is read without it.
+    assert.equal(typeof parseCidr('fe80::/10%eth0'), 'string');
+    assert.equal(typeof parseCidr('fe80::%eth0/10'), 'string');
+    const zoned = parseCidr('fe80::1%eth0');
+    assert.ok(typeof zoned !== 'string' && zoned.bits === 128 && cidrContains(zoned, parseIpInto('fe80::1', words), words));
   });
 });
 

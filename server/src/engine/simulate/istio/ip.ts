@@ -16,11 +16,14 @@ export { parseIpInto };
 export type Cidr = IpPrefix;
 
 /**
- * Parses a policy value as istiod does: with a `/` it must be a prefix (`netip.ParsePrefix`),
- * else a single address (`/32` or `/128`, no zone). Returns an error message for a bad value.
+ * Parses a policy value as istiod does: with a `/` it must be a prefix (`netip.ParsePrefix`, which
+ * refuses a zone), else a single address (`netip.ParseAddr`, which accepts one). An address becomes
+ * `/32` or `/128` through `netip.PrefixFrom`, which drops the zone (istio/istio
+ * pilot/pkg/networking/util `AddrStrToPrefix`): `fe80::1%eth0` matches `fe80::1` on any interface.
+ * Returns an error message for a bad value.
  */
 export function parseCidr(text: string): Cidr | string {
-  const parsed = parseIpPrefix(text, { length: 'go', bare: true });
+  const parsed = parseIpPrefix(text, { length: 'go', bare: true, zones: true });
   if ('error' in parsed) return text.includes('/') ? `bad CIDR range (${text})` : `bad IP address (${text})`;
   return parsed;
 }

@@ -486,6 +486,8 @@ function namespacePatterns(values: string[], at: NodePath): Identity[] | typeof 
 /** Address blocks less the ones in `except` (Istio's ipBlocks AND NOT notIpBlocks). */
 function networksOf(blocks: string[], except: string[]): Network[] {
   const parsed = (text: string): IpPrefix | undefined => {
+    // A zone (which Istio drops) is no part of the other meshes' network syntax.
+    if (text.includes('%')) return undefined;
     const p = parseCidr(text);
     return typeof p === 'string' ? undefined : p;
   };
