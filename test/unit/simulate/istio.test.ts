@@ -329,6 +329,15 @@ table('Istio when keys', [
   { name: 'request.headers values and notValues', policies: allowRule(when('request.headers[x-env]', ['p*'], ['prod'])), call: headers({ 'x-env': 'preprod' }), expect: 'allow' },
   { name: 'request.headers presence', policies: allowRule(when('request.headers[x-env]', ['*'])), call: headers({ 'x-env': 'a' }), expect: 'allow' },
   { name: 'request.headers[host] reads the authority', policies: allowRule(when('request.headers[host]', ['httpbin.foo:8000'])), expect: 'allow' },
+  // Envoy's request header map keeps HTTP/1.1 Host as :authority, reachable by either name
+  // (envoyproxy/envoy#4751, #10039), and always sets :scheme, which no log field carries
+  // (envoy docs configuration/http/http_conn_man/headers.rst, ":scheme").
+  { name: 'request.headers[:authority] reads the authority', policies: allowRule(when('request.headers[:authority]', ['httpbin.foo:8000'])), expect: 'allow' },
+  { name: 'request.headers[:method] reads the method', policies: allowRule(when('request.headers[:method]', ['GET'])), expect: 'allow' },
+  { name: 'request.headers[:path] reads the path as sent', policies: allowRule(when('request.headers[:path]', ['/ip'])), expect: 'allow' },
+  { name: 'request.headers[:scheme] is always set, and not recorded: unknown', policies: allowRule(when('request.headers[:scheme]', ['https'])), expect: 'unknown', missing: ['request.headers[:scheme]'] },
+  { name: 'request.headers[:scheme] notValues, not recorded: unknown, never absent', policies: allowRule(when('request.headers[:scheme]', undefined, ['http'])), expect: 'unknown', missing: ['request.headers[:scheme]'] },
+  { name: 'request.headers[:scheme] in a record that carries it', policies: allowRule(when('request.headers[:scheme]', ['https'])), call: headers({ ':scheme': 'https' }), expect: 'allow' },
   { name: 'source.ip', policies: allowRule(when('source.ip', ['10.0.0.0/24'])), expect: 'allow' },
   { name: 'source.ip notValues', policies: allowRule(when('source.ip', undefined, ['10.0.0.5'])), expect: 'deny' },
   { name: 'remote.ip', policies: allowRule(when('remote.ip', ['203.0.113.9'])), call: { source: { remoteIp: '203.0.113.9' } }, expect: 'allow' },

@@ -139,13 +139,17 @@ export class Call {
     return this.dstFamily;
   }
 
-  /** A request header by name, case-insensitively; `host`/`:authority` read the request's host.
+  /** A request header by name, case-insensitively; `host`/`:authority` read the request's host,
+   * `:method` and `:path` the method and path, `:scheme` only a recorded `:scheme` header.
    * Returns null when the header was not sent, undefined when not recorded. */
   header(lowerName: string): string | null | undefined {
     const request = this.rec.request;
     if (lowerName === 'host' || lowerName === ':authority') return request?.host;
     if (lowerName === ':method') return this.method();
     if (lowerName === ':path') return this.pathHeader();
+    // Envoy sets :scheme on every request (HTTP/1.1: from an absolute URL or x-forwarded-proto,
+    // else the downstream connection's TLS); no log field carries it, so it is never "not sent".
+    if (lowerName === ':scheme') return request?.headers?.[':scheme'] ?? undefined;
     // A name no request can carry (a policy's `request.headers[a][b]` names the header `a][b`).
     if (!isHeaderName(lowerName)) return null;
     const headers = request?.headers;
