@@ -1888,6 +1888,7 @@ function withShipper(expected: LineResult, shipper: ShipperMetadata): LineResult
 describe('shipper-wrapped lines', () => {
   const istioDenied = ISTIO_TEXT[2]!;
   const linkerdDenied = LINKERD_APACHE[1]!;
+  const heldFragment = (stream: string): LineResult => ({ kind: 'skip', reason: 'partial line (joined with the next)', held: stream });
 
   const fluentBitMeta: ShipperMetadata = {
     shipper: 'fluent-bit',
@@ -1997,7 +1998,7 @@ describe('shipper-wrapped lines', () => {
   it('CRI log lines: a P fragment is joined with the F line that ends it', () => {
     const reader = createReader('envoy-text');
     const half = Math.floor(istioDenied.line.length / 2);
-    assert.deepEqual(reader.read(`2025-03-14T09:27:31.870551234Z stdout P ${istioDenied.line.slice(0, half)}`), skip('partial line (joined with the next)'));
+    assert.deepEqual(reader.read(`2025-03-14T09:27:31.870551234Z stdout P ${istioDenied.line.slice(0, half)}`), heldFragment('stdout'));
     assert.deepEqual(
       reader.read(`2025-03-14T09:27:31.870551234Z stdout F ${istioDenied.line.slice(half)}`),
       withShipper(istioDenied.expect, { shipper: 'kubectl', time: '2025-03-14T09:27:31.870551234Z' }),
@@ -2007,7 +2008,7 @@ describe('shipper-wrapped lines', () => {
   it('CRI log lines: fragments are joined per stream (stdout and stderr interleave in one file)', () => {
     const reader = createReader('linkerd-apache');
     const half = Math.floor(linkerdDenied.line.length / 2);
-    assert.deepEqual(reader.read(`2025-03-14T13:00:02.510002100Z stderr P ${linkerdDenied.line.slice(0, half)}`), skip('partial line (joined with the next)'));
+    assert.deepEqual(reader.read(`2025-03-14T13:00:02.510002100Z stderr P ${linkerdDenied.line.slice(0, half)}`), heldFragment('stderr'));
     assert.deepEqual(
       reader.read(`2025-03-14T09:27:31.870551234Z stdout F ${istioDenied.line}`),
       withShipper(istioDenied.expect, { shipper: 'kubectl', time: '2025-03-14T09:27:31.870551234Z' }),
@@ -2018,11 +2019,24 @@ describe('shipper-wrapped lines', () => {
     );
   });
 
+  it('CRI log lines: fragments the input ends with, no F line after them, are read joined at the end, or skipped as unended', () => {
+    const reader = createReader('envoy-text');
+    const half = Math.floor(istioDenied.line.length / 2);
+    assert.deepEqual(reader.read(`2025-03-14T09:27:31.870551234Z stdout P ${istioDenied.line.slice(0, half)}`), heldFragment('stdout'));
+    assert.deepEqual(reader.read(`2025-03-14T09:27:31.870551299Z stdout P ${istioDenied.line.slice(half)}`), heldFragment('stdout'));
+    assert.deepEqual(reader.read(`2025-03-14T13:00:02.510002100Z stderr P ${linkerdDenied.line.slice(0, 20)}`), heldFragment('stderr'));
+    assert.deepEqual(reader.finish!(), [
+      { held: 'stdout', result: withShipper(istioDenied.expect, { shipper: 'kubectl', time: '2025-03-14T09:27:31.870551299Z' }) },
+      { held: 'stderr', result: skip('partial line at the end of the input (no F line ends it)') },
+    ]);
+    assert.deepEqual(reader.finish!(), [], 'finishing empties the reader');
+  });
+
   it('a JSON shipper record whose line still has its CRI prefix: P fragments are joined with the F line, per stream', () => {
     const reader = createReader('envoy-text');
     const half = Math.floor(istioDenied.line.length / 2);
     const k8s = { pod_name: 'httpbin-5c8f7d6b9-fghij', namespace_name: 'foo', container_name: 'istio-proxy', docker_id: '3b4c5d6e7f80' };
-    assert.deepEqual(reader.read(JSON.stringify({ log: `2025-03-14T09:27:31.870551234Z stdout P ${istioDenied.line.slice(0, half)}`, kubernetes: k8s })), skip('partial line (joined with the next)'));
+    assert.deepEqual(reader.read(JSON.stringify({ log: `2025-03-14T09:27:31.870551234Z stdout P ${istioDenied.line.slice(0, half)}`, kubernetes: k8s })), heldFragment('stdout'));
     assert.deepEqual(
       reader.read(JSON.stringify({ log: `2025-03-14T09:27:31.870551299Z stdout F ${istioDenied.line.slice(half)}\n`, kubernetes: k8s })),
       withShipper(istioDenied.expect, { shipper: 'fluent-bit', pod: 'httpbin-5c8f7d6b9-fghij', namespace: 'foo', container: 'istio-proxy', time: '2025-03-14T09:27:31.870551299Z' }),

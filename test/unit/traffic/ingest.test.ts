@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
@@ -11,7 +11,7 @@ import type { AccessRecord } from '../../../server/src/engine/traffic/accessReco
 import { ingestTraffic, readerSettingProblems, type IngestOptions, type TrafficModel } from '../../../server/src/engine/traffic/ingest';
 import { collectTrafficFiles, compileGlob } from '../../../server/src/engine/traffic/ingest/files';
 import { parsePrincipal, principalFor, workloadNameFromPod } from '../../../server/src/engine/traffic/ingest/identity';
-import { CUT_OFF, MAX_LINE_BYTES, readLineBatches } from '../../../server/src/engine/traffic/ingest/lineSource';
+import { CUT_OFF, MAX_LINE_BYTES, readLineBatches, splitOffsets } from '../../../server/src/engine/traffic/ingest/lineSource';
 import { MAX_CLAIMS_DEPTH } from '../../../server/src/engine/traffic/formats/accessRecordJsonl';
 import { Folder } from '../../../server/src/engine/traffic/ingest/folder';
 import { foldTasks } from '../../../server/src/engine/traffic/ingest/pipeline';
@@ -715,6 +715,18 @@ describe('ingest with the format readers', () => {
     assertAccounting(model);
   });
 
+  it('CRI files ending in P fragments: the joined text of each stream is read at the end, or skipped as unended; every line accounted', async () => {
+    const [whole, start, end] = readFileSync(join(FIXTURES, 'traffic', 'formats', 'cri.log'), 'utf8').split('\n');
+    const fragment = (line: string) => line.replace(' stdout F ', ' stdout P ');
+    const lines = [whole!, start!, fragment(end!), '2025-03-14T13:00:02.510002100Z stderr P 10.42.3.11:38844 books'];
+    const model = await withReaders([file(lines, 'cri-cut.log')], { workers: 1 });
+    assert.deepEqual([model.stats.lines, model.stats.parsed, model.stats.skippedByReason], [
+      4, 2, { 'partial line (joined with the next)': 1, 'partial line at the end of the input (no F line ends it)': 1 },
+    ]);
+    assert.deepEqual(model.shapes.map((s) => [s.record.observed, s.samples.map((x) => x.line)]).sort(), [['allowed', [1]], ['denied', [3]]]);
+    assertAccounting(model);
+  });
+
   it('ztunnel: one call per inbound connection, folded by caller and destination; the outbound side and open events are skipped', async () => {
     const event = (time: string, level: string, message: string, srcPort: number, direction: string, error?: string) =>
       `${time}\t${level}\taccess\t${message}\tsrc.addr=10.244.1.12:${srcPort} src.workload="curl-6d8f9b7c5-k2x9z" src.namespace="default" src.identity="spiffe://cluster.local/ns/default/sa/curl" dst.addr=10.244.1.10:15008 dst.hbone_addr=10.244.1.10:9080 dst.service="productpage.default.svc.cluster.local" dst.workload="productpage-v1-7c9d8f6b5-q4w2e" dst.namespace="default" direction="${direction}"${error ? ` error="${error}"` : ''}`;
@@ -829,6 +841,36 @@ describe('ingest with the format readers', () => {
         assert.ok(text[sample.line - 1]!.includes(`"path":"${shape.record.request!.path}"`), `${sample.file}:${sample.line} is a line of the shape`);
       }
     }
+  });
+
+  it('reads a CRI file with worker threads without cutting it between a P fragment and the F line that ends it', async () => {
+    const [whole] = readFileSync(join(FIXTURES, 'traffic', 'formats', 'cri.log'), 'utf8').split('\n');
+    const body = whole!.slice(whole!.indexOf(' stdout F ') + ' stdout F '.length);
+    const half = Math.floor(body.length / 2);
+    const criFile = (pairs: number): string[] => Array.from({ length: pairs }, (_, i) => {
+      const time = `2025-03-14T09:26:53.${String(i).padStart(9, '0')}Z`;
+      return [`${time} stdout P ${body.slice(0, half)}`, `${time} stdout F ${body.slice(half)}`];
+    }).flat();
+    // a file whose middle falls in a P line, so that the first line start after it follows a fragment
+    let lines: string[] = [];
+    for (let pairs = 20; pairs < 40 && lines.length === 0; pairs++) {
+      const candidate = criFile(pairs);
+      const text = candidate.join('\n') + '\n';
+      const middle = Math.floor(Buffer.byteLength(text) / 2);
+      const nextStart = text.indexOf('\n', middle) + 1;
+      if (text.slice(text.lastIndexOf('\n', nextStart - 2) + 1, nextStart).includes(' stdout P ')) lines = candidate;
+    }
+    assert.ok(lines.length > 0);
+    const path = file(lines, 'cri-parallel.log');
+    const offsets = await splitOffsets(path, statSync(path).size, 2);
+    const text = readFileSync(path, 'latin1');
+    for (const cut of offsets.slice(1, -1)) assert.match(text.slice(cut, cut + 60), / stdout P /, `the range at ${cut} starts with a fragment`);
+    const one = await withReaders([path], { workers: 1 });
+    const two = await withReaders([path], { workers: 2, parallelThreshold: 0 });
+    assert.equal(two.stats.workers, 2);
+    assert.deepEqual(summary(two), summary(one));
+    assert.deepEqual([two.stats.parsed, two.stats.skippedByReason], [lines.length / 2, { 'partial line (joined with the next)': lines.length / 2 }]);
+    assertAccounting(two);
   });
 
   it('folds lines on their keys exactly as reading every line in full would', async () => {

@@ -56,6 +56,11 @@ export interface SkippedLine {
   kind: 'skip';
   /** A short, stable reason, e.g. "not JSON", "no request fields", "blank line". Counted per reason. */
   reason: string;
+  /**
+   * The reader holds the line's text under this name (a CRI `P` fragment, by its stream) until a
+   * later line ends it or {@link LineReader.finish} gives the held text's result.
+   */
+  held?: string;
 }
 
 export type LineResult = ParsedLine | SkippedLine;
@@ -102,7 +107,24 @@ export interface LineReader {
    * fields are not read. Optional.
    */
   readMerged?(line: string, fields: Readonly<Record<string, unknown>>): LineResult;
+  /**
+   * At the end of the input (a file, or a worker's byte range of it): the lines the reader still
+   * holds, CRI `P` fragments that no `F` line ended. Each result is the joined text held under one
+   * name (SkippedLine.held), read, or skipped with {@link UNENDED_PARTIAL_LINE}; it takes the place
+   * in the counts of the last line skipped as held under that name. Optional; empties the reader.
+   */
+  finish?(): HeldLineResult[];
 }
+
+export interface HeldLineResult {
+  held: string;
+  result: LineResult;
+}
+
+/** The skip reason of a CRI `P` fragment, held until the line that ends it. */
+export const PARTIAL_LINE = 'partial line (joined with the next)';
+/** The skip reason of CRI `P` fragments that the input ends with, whose joined text no reader reads. */
+export const UNENDED_PARTIAL_LINE = 'partial line at the end of the input (no F line ends it)';
 
 /** What a reader's `peek` tells about a line (see LineReader.peek). */
 export interface LinePeek {

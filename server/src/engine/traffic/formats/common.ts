@@ -1,4 +1,4 @@
-import type { SkippedLine } from '../readerTypes';
+import { PARTIAL_LINE, UNENDED_PARTIAL_LINE, type SkippedLine } from '../readerTypes';
 import { mixLongTail } from '../hash';
 
 /**
@@ -19,7 +19,9 @@ export const SKIP = {
   notEnvoyText: skipped('not an Envoy access log line'),
   notLinkerd: skipped('not a Linkerd access log line'),
   linkerdProxyLog: skipped('Linkerd proxy log line, not an access log line'),
-  partial: skipped('partial line (joined with the next)'),
+  partialStdout: Object.freeze({ kind: 'skip', reason: PARTIAL_LINE, held: 'stdout' }) as SkippedLine,
+  partialStderr: Object.freeze({ kind: 'skip', reason: PARTIAL_LINE, held: 'stderr' }) as SkippedLine,
+  unendedPartial: skipped(UNENDED_PARTIAL_LINE),
   emptyEnvelope: skipped('shipper record without a log line'),
 } as const;
 

@@ -1,4 +1,4 @@
-import type { LinePeek, LineReader, LineResult, ParsedLine, LogFormatId, ShipperMetadata } from '../readerTypes';
+import type { HeldLineResult, LinePeek, LineReader, LineResult, ParsedLine, LogFormatId, ShipperMetadata } from '../readerTypes';
 import { SKIP, checkedTime, normalizeTime } from './common';
 import { FlatJsonScanner, SCAN_OK } from './jsonScan';
 import { copyString } from '../../strings';
@@ -360,7 +360,7 @@ export class ShipperAwareReader implements LineReader {
   private current: LineReader;
   private wrapped = false;
   /** CRI P fragments waiting for their F line, by stream: the kubelet interleaves both streams in one file. */
-  private readonly fragments: Partial<Record<CriStream, string>> = {};
+  private readonly fragments: Partial<Record<CriStream, { text: string; meta: ShipperMetadata }>> = {};
   private readonly envelopes = new EnvelopeParser();
   /** The readers that read an unwrapped line so far (the base reader first). */
   private readonly used: LineReader[];
@@ -437,12 +437,28 @@ export class ShipperAwareReader implements LineReader {
     if (stream === undefined) return this.readInner(unwrapped.inner, unwrapped.meta, unwrapped.fields);
     const fragment = this.fragments[stream];
     if (unwrapped.partial) {
-      this.fragments[stream] = (fragment ?? '') + unwrapped.inner;
-      return SKIP.partial;
+      this.fragments[stream] = { text: (fragment?.text ?? '') + unwrapped.inner, meta: unwrapped.meta };
+      return stream === 'stdout' ? SKIP.partialStdout : SKIP.partialStderr;
     }
     if (fragment === undefined) return this.readInner(unwrapped.inner, unwrapped.meta);
     delete this.fragments[stream];
-    return this.readInner(fragment + unwrapped.inner, unwrapped.meta);
+    return this.readInner(fragment.text + unwrapped.inner, unwrapped.meta);
+  }
+
+  /**
+   * The fragments no F line ended (a file cut while the runtime was writing a long line, or
+   * rotated between its fragments): each stream's joined text, read when a reader reads it.
+   */
+  finish(): HeldLineResult[] {
+    const results: HeldLineResult[] = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const fragment = this.fragments[stream];
+      if (fragment === undefined) continue;
+      delete this.fragments[stream];
+      const result = this.readInner(fragment.text, fragment.meta);
+      results.push({ held: stream, result: result.kind === 'record' ? result : SKIP.unendedPartial });
+    }
+    return results;
   }
 
   private readInner(text: string, meta: ShipperMetadata, fields?: Readonly<Record<string, unknown>>): LineResult {

@@ -1,6 +1,7 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
 
 /** Lines longer than this are not handed to a reader; they count as skipped ("line too long"). */
 export const MAX_LINE_BYTES = 4 * 1024 * 1024;
@@ -181,7 +182,12 @@ export async function splitOffsets(path: string, size: number, parts: number): P
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
         if (bytesRead <= 0) break;
         const nl = buffer.subarray(0, bytesRead).indexOf(10);
-        if (nl >= 0) { found = position + nl + 1; break; }
+        if (nl >= 0) {
+          found = position + nl + 1;
+          // (a CRI P fragment stays in the range of the line that ends it)
+          if (found < size && (await endsCriFragment(handle, found))) { position = found; found = -1; continue; }
+          break;
+        }
         position += bytesRead;
       }
       if (found < 0 || found >= size) break;
@@ -192,4 +198,17 @@ export async function splitOffsets(path: string, size: number, parts: number): P
   }
   offsets.push(size);
   return offsets;
+}
+
+const CRI_FRAGMENT_PREFIX = /^\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d) (?:stdout|stderr) P /;
+
+/** Whether the line that ends right before `lineStart` is a CRI `P` fragment (looked for within 64 KiB). */
+async function endsCriFragment(handle: FileHandle, lineStart: number): Promise<boolean> {
+  const from = Math.max(0, lineStart - 1 - 64 * 1024);
+  const buffer = Buffer.alloc(lineStart - 1 - from);
+  const { bytesRead } = await handle.read(buffer, 0, buffer.length, from);
+  const before = buffer.subarray(0, bytesRead);
+  const nl = before.lastIndexOf(10);
+  if (nl < 0 && from > 0) return false;
+  return CRI_FRAGMENT_PREFIX.test(before.subarray(nl + 1, nl + 1 + 64).toString('latin1'));
 }

@@ -1,4 +1,4 @@
-import type { LineReader, ParsedLine } from '../readerTypes';
+import { PARTIAL_LINE, type HeldLineResult, type LineReader, type ParsedLine } from '../readerTypes';
 import { describeFsError } from '../../fsErrors';
 import { newItem, peekJoinKey, type Folder, type Item } from './folder';
 import type { LineKeys } from './lineKeys';
@@ -59,6 +59,8 @@ class Cursor {
   private readonly times = new TimeParser();
   private lineNo = 0;
   private lastT = NaN;
+  /** The line of the last line the reader holds, by the name it holds it under (a record it gives at the end is placed there). */
+  private readonly heldLines = new Map<string, number>();
 
   constructor(readonly task: ReadTask, private readonly reader: LineReader, private readonly hooks: PipelineHooks, private readonly keys: LineKeys) {
     const options = {
@@ -89,10 +91,12 @@ class Cursor {
         if (this.hooks.signal?.aborted) throw error;
         this.stats.error = describeError(error);
         this.done = true;
+        this.finishReader();
         break;
       }
       if (next.done) {
         this.done = true;
+        this.finishReader();
         break;
       }
       this.parse(next.value);
@@ -100,7 +104,7 @@ class Cursor {
       this.hooks.onBatch?.(next.value.bytes, next.value.lines.length);
       if (this.items.length) return true;
     }
-    return false;
+    return this.items.length > 0;
   }
 
   async close(): Promise<void> {
@@ -110,6 +114,31 @@ class Cursor {
   private skip(reason: string): void {
     this.stats.skipped++;
     this.stats.skippedByReason[reason] = (this.stats.skippedByReason[reason] ?? 0) + 1;
+  }
+
+  /** What the reader still holds at the end of the task, each result in the place of one partial line. */
+  private finishReader(): void {
+    let held: HeldLineResult[];
+    try {
+      held = this.reader.finish?.() ?? [];
+    } catch {
+      held = [];
+    }
+    const byReason = this.stats.skippedByReason;
+    for (const { held: name, result } of held) {
+      if (!byReason[PARTIAL_LINE]) break;
+      this.stats.skipped--;
+      if (--byReason[PARTIAL_LINE] === 0) delete byReason[PARTIAL_LINE];
+      if (result.kind !== 'record') { this.skip(result.reason); continue; }
+      const record = result.record;
+      if (record.time === undefined && result.shipper?.time) record.time = result.shipper.time;
+      let t = this.times.parse(record.time);
+      if (Number.isNaN(t)) t = this.lastT;
+      const tw = this.hooks.timeWindow;
+      if (tw && (t < (tw.since ?? -Infinity) || t >= (tw.until ?? Infinity))) { this.skip('outside the time window'); continue; }
+      this.stats.parsed++;
+      this.items.push(newItem(result, undefined, undefined, undefined, undefined, undefined, t, this.task.id, this.heldLines.get(name) ?? this.lineNo));
+    }
   }
 
   private parse(batch: LineBatch): void {
@@ -152,7 +181,11 @@ class Cursor {
           this.skip('reader error');
           continue;
         }
-        if (read.kind !== 'record') { this.skip(read.reason || 'unreadable line'); continue; }
+        if (read.kind !== 'record') {
+          if (read.held !== undefined) this.heldLines.set(read.held, lineNo);
+          this.skip(read.reason || 'unreadable line');
+          continue;
+        }
         result = read;
         const record = result.record;
         if (record.time === undefined && result.shipper?.time) record.time = result.shipper.time;
