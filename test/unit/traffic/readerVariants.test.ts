@@ -129,9 +129,10 @@ describe('envoy-text: %REQ(X?Y)% with another header as Y', () => {
   ]);
 });
 
-// `%REQ(X):N%`: Envoy cuts the value to N characters (Envoy's access log docs, command
-// operators). A value of N characters may be the head of a longer one: that field is not logged
-// (a policy on it decides `unknown`); a shorter value is whole.
+// `%REQ(X):N%`: Envoy cuts the value to N bytes (Envoy's access log docs, command operators;
+// SubstitutionFormatUtils::truncate resizes the std::string). A value of N bytes of UTF-8 may be
+// the head of a longer one: that field is not logged (a policy on it decides `unknown`); a
+// shorter value is whole. A character split by the cut reads back as U+FFFD.
 const LIMITED_TEXT_FORMAT = '%REQ(:METHOD)% "%REQ(:PATH):12%" %RESPONSE_CODE% "%REQ(:AUTHORITY):24%" "%REQ(X-TENANT):4%"';
 const LIMITED_JSON_FORMAT = '{"method":"%REQ(:METHOD)%","path":"%REQ(:PATH):12%","code":"%RESPONSE_CODE%","host":"%REQ(:AUTHORITY):24%","tenant":"%REQ(X-TENANT):4%"}';
 
@@ -158,6 +159,21 @@ describe('envoy-text: values at their operator\'s :N length limit', () => {
       line: 'GET "/admin/users" 200 "a.foo:80" "-"',
       expect: limitedCall({ host: 'a.foo:80', recordedHeaders: ['x-tenant'] }),
     },
+    {
+      name: 'non-ASCII values at their limits in bytes, fewer characters: maybe cut, not logged',
+      line: 'GET "/cafés/menu" 200 "a.foo:80" "açm"',
+      expect: limitedCall({ host: 'a.foo:80', recordedHeaders: [] }),
+    },
+    {
+      name: 'a character split by the cut (U+FFFD): cut, not logged',
+      line: 'GET "/ééééé\uFFFD" 200 "a.foo:80" "ñ\uFFFD"',
+      expect: limitedCall({ host: 'a.foo:80', recordedHeaders: [] }),
+    },
+    {
+      name: 'a non-ASCII value shorter than its limit in bytes: whole',
+      line: 'GET "/a" 200 "a.foo:80" "ñu"',
+      expect: limitedCall({ path: '/a', host: 'a.foo:80', headers: { 'x-tenant': 'ñu' }, recordedHeaders: ['x-tenant'] }),
+    },
   ]);
 });
 
@@ -171,6 +187,11 @@ describe('envoy-json: values at their key\'s :N length limit', () => {
     {
       name: 'the path and the header at their limits: maybe cut, not logged',
       line: '{"method":"GET","path":"/admin/users","code":200,"host":"a.foo:80","tenant":"acme"}',
+      expect: limitedCall({ host: 'a.foo:80', recordedHeaders: [] }),
+    },
+    {
+      name: 'non-ASCII values at their limits in bytes, fewer characters: maybe cut, not logged',
+      line: '{"method":"GET","path":"/cafés/menu","code":200,"host":"a.foo:80","tenant":"a\\u00e7m"}',
       expect: limitedCall({ host: 'a.foo:80', recordedHeaders: [] }),
     },
   ]);

@@ -30,6 +30,27 @@ export function skipWith(reason: string): SkippedLine {
 }
 
 /**
+ * Whether a value an Envoy operator's `:N` limit applies to may have been cut: Envoy cuts the
+ * value's bytes (UTF-8) to N, so a value of N bytes or more is not known to be whole. A character
+ * the cut split reads back as U+FFFD, three bytes: such a value counts as reaching its limit.
+ */
+export function reachesByteLimit(value: string, limit: number): boolean {
+  if (value.length >= limit) return true;
+  let bytes = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < value.length && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+    if (bytes >= limit) return true;
+  }
+  return false;
+}
+
+/**
  * Whether a value from a line is one character below U+0004. Line keys use those characters as
  * separators and as a reader's own one-character parts (an absent value, no IP), so a reader
  * sends a line with such a value the full way; longer values with one are caught by

@@ -1,6 +1,6 @@
 import type { LinePeek, LineReader, LineResult, LogFormatId, ParsedLine, ReaderOptions, SkippedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { SKIP, isBlank, newKeyPrefix, skipWith } from './common';
+import { SKIP, isBlank, newKeyPrefix, reachesByteLimit, skipWith } from './common';
 import { DEFAULT_JSON_KEYS, ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, mergeFields, operatorTarget, peekEnvoyRecord, slotText } from './envoyFields';
 import { CUT_VALUE, CompiledEnvoyFormat, EnvoyFormatError, operatorEnd } from './envoyText';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
@@ -246,14 +246,14 @@ export class EnvoyJsonReader implements LineReader {
     return misfit;
   }
 
-  /** Envoy cuts a value longer than its key's `:N` limit to N characters: one of N is not known to be whole, and is left unlogged. */
+  /** Envoy cuts a value longer than its key's `:N` limit to N bytes: one of N is not known to be whole, and is left unlogged. */
   private dropCut(): void {
     const { values, seen } = this.scanner;
     const limited = this.limited;
     for (let i = 0; i < limited.length; i += 2) {
       const slot = limited[i]!;
       const value = values[slot];
-      if (value !== undefined && value.length >= limited[i + 1]!) {
+      if (value !== undefined && reachesByteLimit(value, limited[i + 1]!)) {
         values[slot] = undefined;
         seen[slot] = 0;
       }

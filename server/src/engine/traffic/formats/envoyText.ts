@@ -1,6 +1,6 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions, SkippedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
-import { SKIP, isBlank, newKeyPrefix, normalizeTime, skipWith } from './common';
+import { SKIP, isBlank, newKeyPrefix, normalizeTime, reachesByteLimit, skipWith } from './common';
 import { ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, mergeFields, operatorTarget, peekEnvoyRecord } from './envoyFields';
 
 /**
@@ -53,8 +53,8 @@ export class CompiledEnvoyFormat {
   readonly spaces: number[] = [];
   /**
    * Triples (slot, field slot, N) of the mapped operators with a `:N` length limit (but the
-   * request id, which only pairs lines). Envoy cuts a longer value to N characters, so a value of
-   * N characters is not known to be the whole: `match` writes CUT_VALUE for it, and `dropCut`
+   * request id, which only pairs lines). Envoy cuts a longer value to N bytes, so a value of
+   * N bytes is not known to be the whole: `match` writes CUT_VALUE for it, and `dropCut`
    * leaves the field unlogged.
    */
   readonly limited: number[] = [];
@@ -211,7 +211,7 @@ export class CompiledEnvoyFormat {
     const limited = this.limited;
     for (let i = 0; i < limited.length; i += 3) {
       const value = out[limited[i]!];
-      if (value !== undefined && value.length >= limited[i + 2]!) out[limited[i]!] = CUT_VALUE;
+      if (value !== undefined && reachesByteLimit(value, limited[i + 2]!)) out[limited[i]!] = CUT_VALUE;
     }
     return this.shared.length === 0 || this.fillShared(out);
   }
@@ -368,7 +368,7 @@ const NO_SPACE = 1;
 const NO_COLON = 2;
 const NO_LEADING_QUOTE = 4;
 const MAX_LENGTH = 8;
-/** An operator's `:N` length limit: Envoy cuts its value to N characters. */
+/** An operator's `:N` length limit: Envoy cuts its value to N bytes (UTF-8). */
 const LENGTH_LIMIT = /:(\d+)$/;
 
 function countSpaces(text: string): number {
