@@ -2215,6 +2215,8 @@ describe('reader helpers', () => {
     assert.equal(normalizeTime('1741944413'), '2025-03-14T09:26:53.000Z');
     assert.equal(normalizeTime('1741944413412'), '2025-03-14T09:26:53.412Z');
     assert.equal(normalizeTime('1741944413.412'), '2025-03-14T09:26:53.412Z');
+    assert.equal(normalizeTime('1741944413.412345'), '2025-03-14T09:26:53.412345Z', '%s.%6f: the digits kept');
+    assert.equal(normalizeTime('1741944413.412345678'), '2025-03-14T09:26:53.412345678Z', '%s.%9f');
     assert.equal(normalizeTime('yesterday'), undefined);
     // strftime's %z has no colon; RFC 3339 (docs/access-records.md) wants ±hh:mm
     assert.equal(normalizeTime('2026-01-05T12:00:00+0200'), '2026-01-05T12:00:00+02:00');
@@ -2249,14 +2251,34 @@ describe('reader helpers', () => {
     for (const [time, kept] of cases) assert.equal(normalizeTime(time), kept, time);
   });
 
-  it("reads a line whose START_TIME has no time shape (Envoy's own example `%Y/%m/%dT%H:%M:%S%z %s`), without a time", () => {
-    const reader = createReader('envoy-text', { envoyFormat: '%START_TIME(%Y/%m/%dT%H:%M:%S%z %s)% %REQ(:METHOD)% %RESPONSE_CODE%' });
-    assert.deepEqual(
-      reader.read('2026/01/05T12:00:00+0000 1767614400 GET 200'),
-      record({ mesh: 'istio', protocol: 'http', request: { method: 'GET', recordedHeaders: [], jwtUnknown: true }, response: { status: 200 }, observed: 'unknown', count: 1 }, 'unknown', {
-        identityGap: GAP_NO_IDENTITY_FIELD,
-      }),
-    );
+  it('reads a START_TIME by its format: strftime, absl %E forms and Envoy\'s %s, %f and %1f..%9f, the fraction\'s digits kept', () => {
+    const call = (time: string | undefined): LineResult => record({
+      ...(time !== undefined ? { time } : {}), mesh: 'istio', protocol: 'http', request: { method: 'GET', recordedHeaders: [], jwtUnknown: true }, response: { status: 200 }, observed: 'unknown', count: 1,
+    }, 'unknown', { identityGap: GAP_NO_IDENTITY_FIELD });
+    const cases: [format: string, value: string, time: string | undefined][] = [
+      // Envoy's own example (access log docs, START_TIME): a date with its zone, then epoch seconds
+      ['%Y/%m/%dT%H:%M:%S%z %s', '2026/01/05T12:00:00+0000 1767614400', '2026-01-05T12:00:00+00:00'],
+      ['%s.%3f', '1741944413.412', '2025-03-14T09:26:53.412Z'],
+      ['%s.%6f', '1741944413.412345', '2025-03-14T09:26:53.412345Z'],
+      ['%s.%9f', '1741944413.412345678', '2025-03-14T09:26:53.412345678Z'],
+      ['%s%3f', '1741944413412', '2025-03-14T09:26:53.412Z'],
+      ['%Y-%m-%dT%H:%M:%S.%f', '2025-03-14T09:26:53.412345678', '2025-03-14T09:26:53.412345678Z'],
+      ['%Y-%m-%dT%H:%M:%S.%9f%z', '2025-03-14T09:26:53.412345678+0100', '2025-03-14T09:26:53.412345678+01:00'],
+      // %e pads the day with a space: the value holds one more space before the 10th
+      ['%Y-%m-%e %H:%M:%S', '2025-03- 4 09:26:53', '2025-03-04T09:26:53Z'],
+      ['%Y-%m-%e %H:%M:%S', '2025-03-14 09:26:53', '2025-03-14T09:26:53Z'],
+      ['%FT%T.%E3fZ', '2025-03-14T09:26:53.412Z', '2025-03-14T09:26:53.412Z'],
+      ['%Y-%m-%dT%H:%M:%E6S%Ez', '2025-03-14T09:26:53.412345+02:00', '2025-03-14T09:26:53.412345+02:00'],
+      ['%Y-%m-%dT%H:%M:%E*S%Ez', '2025-03-14T09:26:53.5-05:30', '2025-03-14T09:26:53.5-05:30'],
+      ['%d/%b/%Y:%H:%M:%S %z', '14/Mar/2025:09:26:53 +0000', '2025-03-14T09:26:53+00:00'],
+      ['%a %e %b %Y %H:%M:%S %Z', 'Tue  4 Mar 2025 09:26:53 UTC', '2025-03-04T09:26:53Z'],
+      ['%Y-%m-%d %H:%M:%S %Z', '2025-03-14 09:26:53 CET', undefined],
+      ['%Y-%m-%e %H:%M:%S', '2025-02-30 09:26:53', undefined],
+    ];
+    for (const [format, value, time] of cases) {
+      const reader = createReader('envoy-text', { envoyFormat: `%START_TIME(${format})% %REQ(:METHOD)% %RESPONSE_CODE%` });
+      assert.deepEqual(reader.read(`${value} GET 200`), call(time), `${format}: ${value}`);
+    }
   });
 
   it('reads START_TIME with a strftime argument in custom formats, text and JSON, as RFC 3339 times', () => {

@@ -282,6 +282,12 @@ export function normalizeTime(s: string | undefined): string | undefined {
   if (EPOCH.test(s)) {
     const dot = s.indexOf('.');
     const whole = dot < 0 ? s : s.slice(0, dot);
+    // seconds with a fraction (`%s.%6f`): the fraction's digits kept (milliseconds at least, as
+    // the other epoch forms give), as an RFC 3339 time keeps them
+    if (dot >= 0 && whole.length <= 11 && s.length - dot - 1 <= 9) {
+      const iso = new Date(Number(whole) * 1000).toISOString();
+      return iso.length === 24 ? `${iso.slice(0, 19)}${s.slice(dot).padEnd(4, '0')}Z` : undefined;
+    }
     let ms: number;
     if (whole.length <= 11) ms = Number(s) * 1000;
     else if (whole.length <= 14) ms = Number(s);

@@ -1,6 +1,7 @@
 import type { LinePeek, LineReader, LineResult, ParsedLine, ReaderOptions, SkippedLine } from '../readerTypes';
 import type { Mesh } from '../../meshes';
 import { SKIP, isBlank, newKeyPrefix, normalizeTime, reachesByteLimit, skipWith } from './common';
+import { compileStartTime, type StartTimeFormat } from './envoyStartTime';
 import { ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, mergeFields, operatorTarget, peekEnvoyRecord } from './envoyFields';
 
 /**
@@ -51,6 +52,8 @@ export class CompiledEnvoyFormat {
   readonly slots: number[] = [];
   /** Per operator: the spaces its value always holds (a `%START_TIME(...)%` whose strftime format has some). */
   readonly spaces: number[] = [];
+  /** Per `%START_TIME(<format>)%` operator: its format compiled, which finds the value's end (a `%e` day may hold a space) and reads its time. */
+  private readonly startTimes: (StartTimeFormat | undefined)[] = [];
   /**
    * Triples (slot, field slot, N) of the mapped operators with a `:N` length limit (but the
    * request id, which only pairs lines). Envoy cuts a longer value to N bytes, so a value of
@@ -119,6 +122,7 @@ export class CompiledEnvoyFormat {
       literal = '';
       ops.push(op);
       this.spaces.push(op.startsWith('START_TIME(') ? countSpaces(op) : 0);
+      this.startTimes.push(op.startsWith('START_TIME(') && op.endsWith(')') ? compileStartTime(op.slice('START_TIME('.length, -1)) : undefined);
       const target = operatorTarget(op);
       if (target === undefined) this.slots.push(-1);
       else if ('slot' in target) this.slots.push(target.slot);
@@ -256,7 +260,7 @@ export class CompiledEnvoyFormat {
     const last = this.slots.length - 1;
     for (let k = 0; k <= last; k++) {
       const lit = literals[k + 1]!;
-      const from = this.spaces[k] === 0 ? pos : this.afterOwnSpaces(line, k, pos);
+      const from = this.spaces[k] === 0 && this.startTimes[k] === undefined ? pos : this.afterOwnSpaces(line, k, pos);
       if (from < 0) return false;
       let end: number;
       if (lit.length === 0) {
@@ -295,6 +299,11 @@ export class CompiledEnvoyFormat {
 
   /** Where operator k's value starts to be searched for its end: past the spaces it always holds (the next literal may start with one); -1 when the line has too few. */
   private afterOwnSpaces(line: string, k: number, pos: number): number {
+    const time = this.startTimes[k];
+    if (time !== undefined) {
+      time.pattern.lastIndex = pos;
+      if (time.pattern.test(line)) return time.pattern.lastIndex;
+    }
     let from = pos;
     for (let s = this.spaces[k]!; s > 0; s--) {
       const space = line.indexOf(' ', from);
@@ -324,7 +333,9 @@ export class CompiledEnvoyFormat {
     const slot = this.slots[k]!;
     if (slot < 0) return;
     const len = end - pos;
-    out[slot] = len === 0 || (len === 1 && line.charCodeAt(pos) === 45) /* - */ ? undefined : line.slice(pos, end);
+    const value = len === 0 || (len === 1 && line.charCodeAt(pos) === 45) /* - */ ? undefined : line.slice(pos, end);
+    const time = this.startTimes[k];
+    out[slot] = value === undefined || time === undefined ? value : time.read(value) ?? value;
   }
 }
 
