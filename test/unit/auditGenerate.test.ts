@@ -405,7 +405,8 @@ describe('generate: a destination every observed call to was denied gets a polic
   const RESOURCES: Record<Mesh, RegExp> = {
     istio: /kind: AuthorizationPolicy\n[^]*action: ALLOW\n(?![^]*rules:)/,
     linkerd: /kind: Server\n[^]*port: 8080\n(?![^]*kind: (AuthorizationPolicy|HTTPRoute))/,
-    consul: /kind: ServiceIntentions\n[^]*sources:\n {4}- name: "\*"  # every other service\n {6}action: deny\n$/,
+    // the record's destination is in Consul namespace shop (Enterprise): the entry names it, and its wildcard deny every namespace
+    consul: /kind: ServiceIntentions\n[^]*destination:\n {4}name: ledger\n {4}namespace: shop\n {2}sources:\n {4}- name: "\*" {2}# every other service, in every namespace\n {6}namespace: "\*"\n {6}action: deny\n$/,
   };
   for (const mesh of ['istio', 'linkerd', 'consul'] as const) {
     it(`${mesh}: allow-nothing, and the self-check finds every denied call still denied`, async () => {
@@ -481,6 +482,42 @@ describe('generate consul: a calling service in another Consul namespace or part
     assert.deepEqual([check.denied, check.allowed], [0, 0], JSON.stringify([check.destinations, check.allowedDestinations]));
     const simulation = new Simulation(workspace);
     for (const c of cases) assert.equal(simulation.decide(shape(c.principal, 'allowed').record).verdict, c.verdict, c.principal);
+  });
+
+  // consul-k8s writes spec.destination.namespace as the entry's namespace (ToConsul; when unset,
+  // DefaultNamespaceFields takes the namespace the resource is applied to); Consul gives a source
+  // without a namespace the entry's own, and a `*` source name covers one namespace unless the
+  // namespace is `*` too (precedence table: source `*`/`*` is 7, `ns`/`*` is 8).
+  const call = (p: string, namespace: string, observed: 'allowed' | 'denied'): TrafficShape => ({
+    count: 1, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+    record: { mesh: 'consul', protocol: 'tcp', source: { principal: p }, destination: { service: 'api', namespace, port: 20000 }, observed },
+  });
+  const teamA = [
+    call(principal('web', 'default'), 'team-a', 'allowed'),
+    call(principal('batch', 'team-a'), 'team-a', 'allowed'),
+    call(principal('evil', 'team-b'), 'team-a', 'denied'),
+    call(principal('evil2', 'team-a'), 'team-a', 'denied'),
+    call(principal('web', 'default'), 'default', 'allowed'),
+  ];
+  const teamACases: [TrafficShape, 'allow' | 'deny'][] = [
+    [call(principal('web', 'default'), 'team-a', 'allowed'), 'allow'],
+    [call(principal('batch', 'team-a'), 'team-a', 'allowed'), 'allow'],
+    [call(principal('evil', 'team-b'), 'team-a', 'allowed'), 'deny'],
+    [call(principal('evil2', 'team-a'), 'team-a', 'allowed'), 'deny'],
+    [call(principal('other', 'team-c'), 'team-a', 'allowed'), 'deny'],
+    [call(principal('web', 'default'), 'default', 'allowed'), 'allow'],
+    [call(principal('batch', 'team-a'), 'default', 'allowed'), 'deny'],
+  ];
+  it('a destination in another Consul namespace: the entry names it, and the wildcard deny covers every namespace', async () => {
+    const generated = generatePolicies('consul', teamA, {});
+    assert.match(generated.yaml, /destination:\n {4}name: api\n {4}namespace: team-a\n/);
+    assert.match(generated.yaml, /- name: "web" {2}# 1 call\n {6}namespace: default\n {6}action: allow/);
+    assert.match(generated.yaml, /- name: "\*" {2}# every other service, in every namespace\n {6}namespace: "\*"\n {6}action: deny/);
+    const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+    const check = await checkGenerated(generated, teamA, workspace, { path: join(out, 'consul-destination-namespace.yaml') });
+    assert.deepEqual([check.denied, check.allowed], [0, 0], JSON.stringify([check.destinations, check.allowedDestinations]));
+    const simulation = new Simulation(workspace);
+    for (const [c, verdict] of teamACases) assert.equal(simulation.decide(c.record).verdict, verdict, `${c.record.source?.principal} → ${c.record.destination?.namespace}/api`);
   });
 });
 

@@ -22,6 +22,12 @@ function sourceOf(caller: Caller): { name: string; namespace: string; partition:
  * deny of every other path, so that the default intention policy never decides its requests.
  * A wildcard source denies every service not listed; a service no call was observed allowed to
  * gets that wildcard deny alone.
+ *
+ * Enterprise namespaces (a destination or a caller outside `default`): the entry names its
+ * destination's namespace (consul-k8s would otherwise put it in the namespace the resource is
+ * applied to), a source names its namespace unless it is the destination's (an empty source
+ * namespace is the entry's own), and the wildcard deny covers every namespace (`*`/`*`): a
+ * `*` source with no namespace is only the destination's namespace.
  */
 export const consulGenerator: PolicyGenerator = {
   mesh: 'consul',
@@ -29,8 +35,11 @@ export const consulGenerator: PolicyGenerator = {
     const evidence = collectEvidence('consul', shapes, (r) => {
       const name = r.destination?.service ?? r.destination?.workload;
       if (!name) return 'destination service not resolved';
-      return { key: name, namespace: r.destination?.namespace ?? 'default', service: name };
+      const namespace = r.destination?.namespace ?? 'default';
+      return { key: namespace === 'default' ? name : `${namespace}/${name}`, namespace, service: name };
     }, options);
+    const enterprise = evidence.destinations.some((d) => d.namespace !== 'default'
+      || d.groups.some((g) => g.callers.some((c) => (sourceOf(c)?.namespace ?? 'default') !== 'default')));
     const draft = new GenerationDraft();
     const { body, destinations, skipped } = draft;
     for (const dest of evidence.destinations) {
@@ -62,11 +71,12 @@ export const consulGenerator: PolicyGenerator = {
       body.key(0, 'apiVersion', 'consul.hashicorp.com/v1alpha1').key(0, 'kind', 'ServiceIntentions');
       body.key(0, 'metadata').key(2, 'name', dnsName(dest.key));
       body.key(0, 'spec');
-      body.key(2, 'destination').key(4, 'name', dest.key);
+      body.key(2, 'destination').key(4, 'name', dest.service ?? dest.key);
+      if (dest.namespace !== 'default') body.key(4, 'namespace', dest.namespace);
       body.key(2, 'sources');
       for (const [, s] of [...sources].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
         body.line(4, `- name: ${JSON.stringify(s.name)}`, plural(s.calls, 'call'));
-        if (s.namespace !== 'default') body.key(6, 'namespace', s.namespace);
+        if (s.namespace !== dest.namespace) body.key(6, 'namespace', s.namespace);
         if (s.partition !== 'default') body.key(6, 'partition', s.partition);
         if (!http || s.operations.length === 0) {
           body.key(6, 'action', 'allow');
@@ -86,7 +96,8 @@ export const consulGenerator: PolicyGenerator = {
         body.line(8, '- action: deny', 'every other request from this source');
         body.key(10, 'http').key(12, 'pathPrefix', '/');
       }
-      body.line(4, '- name: "*"', 'every other service');
+      body.line(4, '- name: "*"', enterprise ? 'every other service, in every namespace' : 'every other service');
+      if (enterprise) body.key(6, 'namespace', '*');
       body.key(6, 'action', 'deny');
       destinations.push({ name: dest.key, calls: dest.calls, callers: sources.size, resources: [`ServiceIntentions ${dest.key}`] });
     }
