@@ -511,6 +511,7 @@ describe('generate consul: a calling service in another Consul namespace or part
   it('a destination in another Consul namespace: the entry names it, and the wildcard deny covers every namespace', async () => {
     const generated = generatePolicies('consul', teamA, {});
     assert.match(generated.yaml, /destination:\n {4}name: api\n {4}namespace: team-a\n/);
+    assert.match(generated.yaml, /destination:\n {4}name: api\n {4}namespace: default\n/);
     assert.match(generated.yaml, /- name: "web" {2}# 1 call\n {6}namespace: default\n {6}action: allow/);
     assert.match(generated.yaml, /- name: "\*" {2}# every other service, in every namespace\n {6}namespace: "\*"\n {6}action: deny/);
     const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));

@@ -24,8 +24,8 @@ function sourceOf(caller: Caller): { name: string; namespace: string; partition:
  * gets that wildcard deny alone.
  *
  * Enterprise namespaces (a destination or a caller outside `default`): the entry names its
- * destination's namespace (consul-k8s would otherwise put it in the namespace the resource is
- * applied to), a source names its namespace unless it is the destination's (an empty source
+ * destination's namespace, `default` too (consul-k8s would otherwise put it in the Consul
+ * namespace of the Kubernetes namespace the resource is applied to), a source names its namespace unless it is the destination's (an empty source
  * namespace is the entry's own), and the wildcard deny covers every namespace (`*`/`*`): a
  * `*` source with no namespace is only the destination's namespace.
  */
@@ -72,7 +72,7 @@ export const consulGenerator: PolicyGenerator = {
       body.key(0, 'metadata').key(2, 'name', dnsName(dest.key));
       body.key(0, 'spec');
       body.key(2, 'destination').key(4, 'name', dest.service ?? dest.key);
-      if (dest.namespace !== 'default') body.key(4, 'namespace', dest.namespace);
+      if (enterprise) body.key(4, 'namespace', dest.namespace);
       body.key(2, 'sources');
       for (const [, s] of [...sources].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
         body.line(4, `- name: ${JSON.stringify(s.name)}`, plural(s.calls, 'call'));
