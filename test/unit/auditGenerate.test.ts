@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkGenerated, generatePolicies, withSelfCheck, type PlaintextCallers } from '../../server/src/engine/audit';
-import { istioExactPath, istioTemplate, templateMatches, templateRegex } from '../../server/src/engine/audit/generate/evidence';
+import { deniedByTokenCheck, istioExactPath, istioTemplate, templateMatches, templateRegex, TOKEN_CHECK_DENIAL } from '../../server/src/engine/audit/generate/evidence';
 import { str } from '../../server/src/engine/audit/generate/yaml';
 import { defaultConfig } from '../../server/src/engine/config/projectConfig';
 import { emptyInventory } from '../../server/src/engine/inventory/inventory';
@@ -91,7 +91,7 @@ for (const { mesh, includeUnknownOutcome, example = mesh } of RUNS) {
           counted += shape.count;
           if (decision.verdict !== 'allow') notAllowed.push(`${requestOf(shape)}: ${decision.verdict} (${decision.reason})`);
         }
-        if (r.observed === 'denied' && covered.has(keyOf(shape))) {
+        if (r.observed === 'denied' && !deniedByTokenCheck(r) && covered.has(keyOf(shape))) {
           deniedChecked += shape.count;
           // a request identical to an observed allowed one cannot be denied by any policy
           if (decision.verdict === 'allow' && !allowedRequests.has(requestOf(shape))) wronglyAllowed.push(`${requestOf(shape)}: ${decision.reason}`);
@@ -103,9 +103,9 @@ for (const { mesh, includeUnknownOutcome, example = mesh } of RUNS) {
       assert.ok(deniedChecked > 0, 'the example has denied calls to the covered destinations');
       assert.equal(deniedChecked, generated.summary.denied);
 
-      // every call is accounted for: allowed and counted, skipped with a reason, or denied
+      // every call is accounted for: allowed and counted, skipped with a reason (a token check's 401 too), or denied
       const skipped = generated.summary.skipped.reduce((sum, s) => sum + s.calls, 0);
-      const denied = traffic.shapes.filter((s) => s.record.observed === 'denied').reduce((sum, s) => sum + s.count, 0);
+      const denied = traffic.shapes.filter((s) => s.record.observed === 'denied' && !deniedByTokenCheck(s.record)).reduce((sum, s) => sum + s.count, 0);
       assert.equal(counted + skipped + denied, traffic.stats.calls);
       if (mesh === 'linkerd') {
         // the kubelet's probes of web, from the node addresses, keep working once web has a Server with routes
@@ -177,6 +177,8 @@ describe('generate: why calls without a caller identity are skipped', () => {
     assert.deepEqual(byReason, {
       'caller workload known, but not its identity (its service account): give --inventory': callsOf(allowed.filter((s) => s.record.source?.workload !== undefined)),
       [`caller not resolved: ${NO_POD_IPS}`]: callsOf(allowed.filter((s) => s.record.source?.workload === undefined)),
+      // the gateway's 401s: RequestAuthentication shop/shopper-jwt refused their tokens
+      [TOKEN_CHECK_DENIAL]: 13,
     });
     assert.ok(byReason['caller workload known, but not its identity (its service account): give --inventory']! > 0);
   });
@@ -276,7 +278,9 @@ describe('generate: the self-check decides the observed calls again with the gen
         if (check.allowed === 0) assert.equal(withSelfCheck(generated, check).yaml, generated.yaml);
         return;
       }
-      assert.deepEqual(check.allowedDestinations.map((d) => [d.destination, d.calls]), [['shop/shop-gateway-istio', 84], ['shop/frontend', 10]]);
+      // the gateway's 84 observed denials, less the 13 that RequestAuthentication shop/shopper-jwt
+      // refused (401: invalid token), which it still refuses whatever the authorization policies
+      assert.deepEqual(check.allowedDestinations.map((d) => [d.destination, d.calls]), [['shop/shop-gateway-istio', 71], ['shop/frontend', 10]]);
       // Prometheus scrapes payments' metrics port (PERMISSIVE: no PeerAuthentication here, Istio's
       // default) in plaintext: allowed by its address. Left: the back office's refunds, which
       // came over mutual TLS (SNI outbound_…) from an identity the log does not give.
@@ -519,6 +523,33 @@ describe('generate consul: a calling service in another Consul namespace or part
     assert.deepEqual([check.denied, check.allowed], [0, 0], JSON.stringify([check.destinations, check.allowedDestinations]));
     const simulation = new Simulation(workspace);
     for (const [c, verdict] of teamACases) assert.equal(simulation.decide(c.record).verdict, verdict, `${c.record.source?.principal} → ${c.record.destination?.namespace}/api`);
+  });
+});
+
+describe('generate: calls the token check refused (JWT, 401) are no evidence against a rule', () => {
+  // Envoy's jwt_authn filter answers an invalid token with 401 before the RBAC filter runs (Istio
+  // RequestAuthentication, Consul intention JWT), whatever the AuthorizationPolicies say: the
+  // same request with a valid token was allowed, so it is no conflict, and the token check, not
+  // the generated rule, keeps refusing it.
+  const SLEEP = 'cluster.local/ns/foo/sa/sleep';
+  const shape = (observed: 'allowed' | 'denied', count: number): TrafficShape => ({
+    count, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
+    record: {
+      mesh: 'istio', protocol: 'http', source: { principal: SLEEP }, destination: { namespace: 'foo', workload: 'httpbin', port: 8080, labels: { app: 'httpbin' } },
+      request: { method: 'GET', path: '/a', jwt: { valid: observed === 'allowed' } },
+      response: observed === 'allowed' ? { status: 200 } : { status: 401, details: 'jwt_authn_access_denied{Jwt_verification_fails}' }, observed,
+    },
+  });
+  it('lists no conflict, counts the 401s apart, and the self-check does not say the policies would allow them', async () => {
+    const observed = [shape('allowed', 10), shape('denied', 3)];
+    const generated = generatePolicies('istio', observed, {});
+    assert.deepEqual(generated.summary.conflicts, []);
+    assert.equal(generated.summary.counted, 10);
+    assert.equal(generated.summary.denied, 0);
+    assert.deepEqual(generated.summary.skipped.map((s) => [s.calls, /token check/.test(s.reason)]), [[3, true]]);
+    const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
+    const check = await checkGenerated(generated, observed, workspace, { path: join(out, 'istio-jwt-401.yaml') });
+    assert.deepEqual([check.denied, check.allowed], [0, 0], JSON.stringify(check.allowedDestinations));
   });
 });
 

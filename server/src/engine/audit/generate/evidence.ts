@@ -5,6 +5,7 @@ import { parseIp } from '../../net/ip';
 import type { Mesh } from '../../meshes';
 import type { PolicySet } from '../../simulate/types';
 import type { AccessRecord } from '../../traffic/accessRecord';
+import { DENIAL_JWT, denialOf } from '../../traffic/formats/denial';
 import type { TrafficShape } from '../../traffic/ingest/types';
 import { redactorFor } from '../../traffic/redact';
 import { escapeRegex } from './yaml';
@@ -208,6 +209,18 @@ export function observedOutcome(r: AccessRecord, options: GenerateOptions): 'all
   return options.includeUnknownOutcome && (r.response?.status === undefined || r.response.status < 400) ? 'allowed' : undefined;
 }
 
+/**
+ * A call the token check refused (Envoy's jwt_authn filter: 401, before any authorization): an
+ * Istio RequestAuthentication or a Consul intention's JWT requirement decided it, not the
+ * authorization rules generate writes, and that check stays in place. So it is no evidence
+ * against a rule, and the generated rules are not what decides it.
+ */
+export function deniedByTokenCheck(r: AccessRecord): boolean {
+  return r.observed === 'denied' && (denialOf(r.response?.details, undefined, undefined) === DENIAL_JWT || (r.response?.status === 401 && r.request?.jwt?.valid === false));
+}
+
+export const TOKEN_CHECK_DENIAL = 'denied before authorization by the token check (JWT, 401: a RequestAuthentication or an intention\'s JWT requirement), which stays in place: no evidence against a rule';
+
 /** Whether the record gives the caller the generated policies can name: its identity, or (Linkerd) its address. */
 export function hasCallerEvidence(mesh: Mesh, r: AccessRecord): boolean {
   return Boolean(r.source?.principal) || networkClient(mesh, r) !== undefined;
@@ -249,6 +262,7 @@ export function collectEvidence(mesh: Mesh, shapes: readonly TrafficShape[], key
       notDenied(keyer(r), shape.count);
       continue;
     }
+    if (deniedByTokenCheck(r)) { skip(TOKEN_CHECK_DENIAL, shape); continue; }
     const keyed = keyer(r);
     const address = r.source?.principal ? undefined : byAddress(r);
     const network = address && 'network' in address ? address.network : undefined;

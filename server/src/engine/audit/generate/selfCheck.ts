@@ -5,7 +5,7 @@ import { Simulation } from '../../simulate';
 import type { AccessRecord } from '../../traffic/accessRecord';
 import type { TrafficShape } from '../../traffic/ingest/types';
 import type { WorkspaceModel } from '../../workspace';
-import { hasCallerEvidence, observedOutcome, plural, withoutIdentity, type GenerateOptions } from './evidence';
+import { deniedByTokenCheck, hasCallerEvidence, observedOutcome, plural, withoutIdentity, type GenerateOptions } from './evidence';
 import type { GeneratedPolicies } from './types';
 
 /** Shapes decided between two looks at the clock (`Pace`). */
@@ -74,7 +74,7 @@ export async function checkGenerated(generated: GeneratedPolicies, shapes: reado
     const r = shape.record;
     if (r.mesh && r.mesh !== mesh) continue;
     const observed = observedOutcome(r, options);
-    if (!observed) continue;
+    if (!observed || deniedByTokenCheck(r)) continue;
     const decision = simulation.decide(r);
     if (observed === 'allowed' && decision.verdict === 'deny') {
       wronglyDenied.add(destinationOf(mesh, r), hasCallerEvidence(mesh, r)
