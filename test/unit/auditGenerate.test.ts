@@ -526,11 +526,11 @@ describe('generate consul: a calling service in another Consul namespace or part
   });
 });
 
-describe('generate: calls the token check refused (JWT, 401) are no evidence against a rule', () => {
-  // Envoy's jwt_authn filter answers an invalid token with 401 before the RBAC filter runs (Istio
-  // RequestAuthentication, Consul intention JWT), whatever the AuthorizationPolicies say: the
-  // same request with a valid token was allowed, so it is no conflict, and the token check, not
-  // the generated rule, keeps refusing it.
+describe('generate istio: calls a RequestAuthentication refused (JWT, 401) are no evidence against a rule', () => {
+  // Envoy's jwt_authn filter, which an Istio RequestAuthentication configures, answers an invalid
+  // token with 401 before the RBAC filter runs, whatever the AuthorizationPolicies say: the same
+  // request with a valid token was allowed, so it is no conflict, and the RequestAuthentication,
+  // not the generated rule, keeps refusing it.
   const SLEEP = 'cluster.local/ns/foo/sa/sleep';
   const shape = (observed: 'allowed' | 'denied', count: number): TrafficShape => ({
     count, samples: [], sourceBy: {}, destinationBy: {}, joined: 0,
@@ -546,10 +546,15 @@ describe('generate: calls the token check refused (JWT, 401) are no evidence aga
     assert.deepEqual(generated.summary.conflicts, []);
     assert.equal(generated.summary.counted, 10);
     assert.equal(generated.summary.denied, 0);
-    assert.deepEqual(generated.summary.skipped.map((s) => [s.calls, /token check/.test(s.reason)]), [[3, true]]);
+    assert.deepEqual(generated.summary.skipped.map((s) => [s.calls, s.reason]), [[3, TOKEN_CHECK_DENIAL]]);
     const workspace = new WorkspaceModel(defaultConfig(REPO_ROOT));
     const check = await checkGenerated(generated, observed, workspace, { path: join(out, 'istio-jwt-401.yaml') });
     assert.deepEqual([check.denied, check.allowed], [0, 0], JSON.stringify(check.allowedDestinations));
+  });
+  it('consul: the JWT requirement is part of the intentions generate replaces, so a 401 stays a conflict', () => {
+    const consul = (s: TrafficShape): TrafficShape => ({ ...s, record: { ...s.record, mesh: 'consul', source: { principal: 'spiffe://abc.consul/ns/default/dc/dc1/svc/sleep' }, destination: { service: 'httpbin', namespace: 'default', port: 20000 } } });
+    const generated = generatePolicies('consul', [consul(shape('allowed', 10)), consul(shape('denied', 3))], {});
+    assert.deepEqual(generated.summary.conflicts.map((c) => [c.allowed, c.denied]), [[10, 3]]);
   });
 });
 

@@ -210,16 +210,16 @@ export function observedOutcome(r: AccessRecord, options: GenerateOptions): 'all
 }
 
 /**
- * A call the token check refused (Envoy's jwt_authn filter: 401, before any authorization): an
- * Istio RequestAuthentication or a Consul intention's JWT requirement decided it, not the
- * authorization rules generate writes, and that check stays in place. So it is no evidence
- * against a rule, and the generated rules are not what decides it.
+ * An Istio call the token check refused (Envoy's jwt_authn filter: 401, before any authorization):
+ * a RequestAuthentication decided it, not the AuthorizationPolicies generate writes, and that
+ * resource stays in place. So it is no evidence against a rule, and the generated rules are not
+ * what decides it. (A Consul JWT requirement is part of the intentions, which generate replaces.)
  */
 export function deniedByTokenCheck(r: AccessRecord): boolean {
-  return r.observed === 'denied' && (denialOf(r.response?.details, undefined, undefined) === DENIAL_JWT || (r.response?.status === 401 && r.request?.jwt?.valid === false));
+  return r.mesh === 'istio' && r.observed === 'denied' && (denialOf(r.response?.details, undefined, undefined) === DENIAL_JWT || (r.response?.status === 401 && r.request?.jwt?.valid === false));
 }
 
-export const TOKEN_CHECK_DENIAL = 'denied before authorization by the token check (JWT, 401: a RequestAuthentication or an intention\'s JWT requirement), which stays in place: no evidence against a rule';
+export const TOKEN_CHECK_DENIAL = 'denied before authorization by a RequestAuthentication (invalid token, 401), which stays in place: no evidence against a rule';
 
 /** Whether the record gives the caller the generated policies can name: its identity, or (Linkerd) its address. */
 export function hasCallerEvidence(mesh: Mesh, r: AccessRecord): boolean {
