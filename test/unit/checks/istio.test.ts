@@ -77,6 +77,27 @@ function indent(text: string, by: number): string {
 const GRPC_PROVIDER = (name: string) => `extensionProviders:\n- name: ${name}\n  envoyExtAuthzGrpc:\n    service: ${name}.authz.svc.cluster.local\n    port: 9191\n`;
 const CUSTOM_AP = (provider: string) => ap(`  selector:\n    matchLabels:\n      app: admin\n  action: CUSTOM\n  provider:\n    name: ${provider}\n  rules:\n  - to:\n    - operation:\n        paths: ["/admin/*"]\n`);
 
+/** The ingress gateway as istioctl installs it (manifests/charts/gateways/istio-ingress). */
+const CLASSIC_INGRESS_GATEWAY = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: istio-ingressgateway
+  namespace: istio-system
+spec:
+  selector:
+    matchLabels: {app: istio-ingressgateway, istio: ingressgateway}
+  template:
+    metadata:
+      labels: {app: istio-ingressgateway, istio: ingressgateway, sidecar.istio.io/inject: "false", istio.io/dataplane-mode: none}
+      annotations: {sidecar.istio.io/inject: "false"}
+    spec:
+      serviceAccountName: istio-ingressgateway-service-account
+      containers:
+      - name: istio-proxy
+        image: docker.io/istio/proxyv2:1.24.0
+        ports: [{containerPort: 8080}, {containerPort: 8443}]
+`;
+
 function docs(...parts: string[]): string {
   return parts.join('---\n');
 }
@@ -361,6 +382,9 @@ const TABLES: Record<string, Table> = {
       { name: 'namespace the inventory does not describe', text: docs(deployment('a', 'shop', { app: 'a' }), ap(SELECT('x') + RULE_GET, { namespace: 'elsewhere' })) },
       { name: 'targetRefs policies are not about pods', text: docs(deployment('a', 'shop', { app: 'a' }), ap('  targetRefs:\n  - kind: Service\n    name: a\n' + RULE_GET)) },
       { name: 'root-namespace selector matching in another namespace', text: docs(deployment('gw', 'ingress', { istio: 'ingressgateway' }), ap('  selector:\n    matchLabels:\n      istio: ingressgateway\n' + RULE_GET, { namespace: 'istio-system' })) },
+      // istioctl's ingress gateway opts out of injection because its own container is the proxy;
+      // istioctl analyze counts a pod with an istio-proxy container as in the mesh (analyzers/util inMesh).
+      { name: 'classic ingress gateway: inject "false" but runs istio-proxy', text: docs(CLASSIC_INGRESS_GATEWAY, ap('  selector:\n    matchLabels:\n      istio: ingressgateway\n' + RULE_GET, { namespace: 'istio-system' })) },
       { name: 'no inventory', text: ap(SELECT('x') + RULE_GET) },
     ],
   },

@@ -339,6 +339,30 @@ describe('ingest: who called whom', () => {
     assert.equal(shape.record.destination!.service, 'cart.shop.svc.cluster.local');
   });
 
+  it('4. the classic ingress gateway presents its identity, though it opts out of injection', async () => {
+    // istioctl's gateway pods carry sidecar.istio.io/inject "false" because their own container is
+    // the proxy (manifests/charts/gateways/istio-ingress); istioctl analyze counts a pod with an
+    // istio-proxy container as in the mesh before it reads any injection label (analyzers/util inMesh).
+    const gatewayPod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: istio-ingressgateway-5d9c8b7f6-ccccc
+  namespace: istio-system
+  labels: {app: istio-ingressgateway, istio: ingressgateway, sidecar.istio.io/inject: "false"}
+  annotations: {sidecar.istio.io/inject: "false"}
+spec:
+  serviceAccountName: istio-ingressgateway-service-account
+  containers: [{name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0}]
+status: {podIP: 10.244.0.30}
+`;
+    const withGateway = buildInventory([readSource('shop.yaml', MANIFESTS), readSource('gateway.yaml', gatewayPod)]);
+    const model = await ingest([file([inbound(1, { ip: '10.244.0.30' })])], { inventory: withGateway });
+    const source = model.shapes[0]!.record.source!;
+    assert.equal(source.workload, 'istio-ingressgateway-5d9c8b7f6-ccccc');
+    assert.equal(source.principal, 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account');
+    assert.equal(source.principalInferred, true);
+  });
+
   it('keeps unresolved calls, with the reason', async () => {
     const noIp = inbound(3) as { rec: AccessRecord };
     const model = await ingest([file([inbound(1, { ip: '10.9.9.9' }), inbound(2, { ip: '10.9.9.9' }), noIp, inbound(4, { ip: '10.96.0.20' })])]);

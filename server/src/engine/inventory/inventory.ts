@@ -43,6 +43,9 @@ export interface WorkloadInfo extends Declared {
   ips: string[];
   /** The controller that owns the object (`metadata.ownerReferences`), when a cluster dump says so. */
   owner?: { kind: string; name: string };
+  /** The pod template already runs Istio's proxy: a container named `istio-proxy` with an image (the
+   * classic ingress and egress gateways, which opt out of injection because they are the proxy). */
+  istioProxy?: true;
 }
 
 export interface ServicePort {
@@ -393,9 +396,16 @@ function controllerOf(references: unknown): { kind: string; name: string } | und
   return chosen ? { kind: chosen['kind'] as string, name: chosen['name'] as string } : undefined;
 }
 
+function isIstioProxyContainer(container: Record<string, unknown>): boolean {
+  return container['name'] === 'istio-proxy' && typeof container['image'] === 'string' && container['image'] !== '';
+}
+
 function workload(declared: Declared, kind: string, name: string, namespace: string, labels: Record<string, string>, annotations: Record<string, string>, podSpec: ObjectNode | undefined, ips: string[]): WorkloadInfo {
   const containers = toValue(getEntry(podSpec, 'containers')?.value);
   const ports: ContainerPort[] = [];
+  const initContainers = toValue(getEntry(podSpec, 'initContainers')?.value);
+  // A pod from a cluster dump with native sidecars runs the proxy as an init container.
+  const istioProxy = [containers, initContainers].some((list) => Array.isArray(list) && list.filter(isRecord).some(isIstioProxyContainer));
   if (Array.isArray(containers)) {
     for (const container of containers.filter(isRecord)) {
       const list = container['ports'];
@@ -409,6 +419,7 @@ function workload(declared: Declared, kind: string, name: string, namespace: str
   return {
     ...declared, kind, name, namespace, labels, annotations, ips, ports,
     serviceAccount: scalar(podSpec, 'serviceAccountName') ?? scalar(podSpec, 'serviceAccount') ?? 'default',
+    ...(istioProxy ? { istioProxy: true as const } : {}),
   };
 }
 

@@ -49,8 +49,11 @@ export const inventoryIndex = memo((inventory: Inventory): InventoryIndex => {
 });
 
 /** A workload is out of the mesh when it (or its namespace) explicitly opts out of injection
- * and the namespace is not ambient. Everything else counts as in the mesh: manifests rarely say. */
+ * and the namespace is not ambient. Everything else counts as in the mesh: manifests rarely say.
+ * A pod template that runs the `istio-proxy` container is in the mesh whatever its labels say
+ * (istioctl analyze's `inMesh` asks this first): the classic gateways opt out of injection. */
 export function inMesh(workload: WorkloadInfo, inventory: Inventory): boolean {
+  if (workload.istioProxy) return true;
   const optOut = workload.labels['sidecar.istio.io/inject'] === 'false' || workload.annotations['sidecar.istio.io/inject'] === 'false';
   const ns = inventory.namespaces.get(workload.namespace);
   const ambient = ns?.labels['istio.io/dataplane-mode'] === 'ambient' || workload.labels['istio.io/dataplane-mode'] === 'ambient';

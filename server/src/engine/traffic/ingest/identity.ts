@@ -61,12 +61,14 @@ export function consulPrincipalFor(namespace: string, service: string, trustDoma
 
 /** Whether the inventory says the workload's pods run the mesh proxy: true, false, or undefined
  * when it does not say (no Namespace object, no injection label or annotation). */
-export function isMeshed(index: InventoryIndex, w: { namespace: string; labels: Record<string, string>; annotations?: Record<string, string> }, mesh: Mesh): boolean | undefined {
+export function isMeshed(index: InventoryIndex, w: { namespace: string; labels: Record<string, string>; annotations?: Record<string, string>; istioProxy?: boolean }, mesh: Mesh): boolean | undefined {
   const nsLabels = index.namespaceLabels(w.namespace);
   const nsAnnotations = index.namespaceAnnotations(w.namespace);
   const annotations = w.annotations ?? {};
   switch (mesh) {
     case 'istio': {
+      // The classic gateways run the proxy as their own container and opt out of injection.
+      if (w.istioProxy) return true;
       const pod = w.labels['sidecar.istio.io/inject'] ?? annotations['sidecar.istio.io/inject'];
       if (pod === 'false') return false;
       if (pod === 'true') return true;

@@ -357,7 +357,8 @@ export class Resolver {
     // Consul policies name Consul namespaces, not Kubernetes ones: only the line can say those.
     const out: Source = mesh === 'consul' ? { workload: match.name, serviceAccount: match.serviceAccount } : { namespace: match.namespace, workload: match.name, serviceAccount: match.serviceAccount };
     if (Object.keys(match.labels).length) out.labels = match.labels;
-    const withProxy = meshed || isMeshed(index, { namespace: match.namespace, labels: match.labels, annotations: (match.pod ?? match.workload).annotations }, mesh) === true;
+    const pod = match.pod ?? match.workload;
+    const withProxy = meshed || isMeshed(index, { namespace: match.namespace, labels: match.labels, annotations: pod.annotations, istioProxy: pod.istioProxy === true }, mesh) === true;
     if (withProxy) {
       const principal = principalFor(mesh, match.namespace, match.serviceAccount, this.options.trustDomain, this.options.linkerd);
       if (principal) {
