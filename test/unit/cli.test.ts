@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { runCli } from '../../server/src/cli/main';
 import { runSimulateCli } from '../../server/src/cli/simulate';
-import { formatGithub } from '../../server/src/cli/output';
+import { formatGithub, githubRoot } from '../../server/src/cli/output';
 import { EXAMPLES, REPO_ROOT } from '../helpers/paths';
 import { scratchDir } from '../helpers/scratch';
 import { OLD_ISTIO_AP_CRD } from '../helpers/crds';
@@ -125,6 +125,28 @@ describe('mesh-policy lint', () => {
     assert.match(missing.stderr, /cannot read .*nope\.yaml.*no such file/);
   });
 
+  it('a folder with no YAML, JSON or HCL file is named and exits 2, as ESLint does for a pattern that matches nothing', () => {
+    mkdirSync(join(dir, 'no-policies', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'no-policies', 'notes.txt'), 'not a policy\n');
+    const empty = run(['lint', 'no-policies'], dir);
+    assert.equal(empty.code, 2);
+    assert.equal(empty.stdout, '');
+    assert.match(empty.stderr, /^mesh-policy: "no-policies": no YAML, JSON or HCL file in this folder$/m);
+    // (each folder given is named, even beside one with policies; a folder given twice is read once and not named)
+    const beside = run(['lint', bad, 'no-policies/sub'], dir);
+    assert.equal(beside.code, 2);
+    assert.match(beside.stderr, /"no-policies\/sub": no YAML, JSON or HCL file in this folder/);
+    assert.doesNotMatch(run(['lint', '.', '.'], dir).stderr, /no YAML, JSON or HCL file/);
+    assert.match(run(['lint', bad, '--inventory', 'no-policies'], dir).stderr, /inventory "no-policies": no YAML, JSON or HCL file/);
+  });
+
+  it('-- ends the options: a file whose name begins with a dash is linted', () => {
+    writeFileSync(join(dir, '-dash.yaml'), readFileSync(bad));
+    const result = run(['lint', '--format', 'json', '--', '-dash.yaml'], dir);
+    assert.equal(result.code, 1);
+    assert.equal(JSON.parse(result.stdout)[0].file, '-dash.yaml');
+  });
+
   it('a misspelt option or command names the nearest one the usage lists', () => {
     const option = run(['lint', '--fromat', 'json', bad]);
     assert.equal(option.code, 2);
@@ -192,10 +214,22 @@ describe('mesh-policy lint in CI: --format github, --max-warnings, --rule', () =
       { file: join(dir, 'sub', 'a:b,c.yaml'), range, severity: 'info', code: 'MPA1027', message: '100% sure\r\nsecond line' },
       { file: join(dir, 'h.yaml'), range, severity: 'hint', code: 'MPA1027', message: 'a: b, c' },
     ], dir).split('\n');
+    // (columns only within one line: actions/toolkit packages/core AnnotationProperties, "Cannot be
+    // sent when startLine and endLine are different values")
     assert.deepEqual(lines, [
-      '::notice file=sub/a%3Ab%2Cc.yaml,line=1,col=1,endLine=2,endColumn=3,title=MPA1027 ALLOW policy with empty rules::100%25 sure%0D%0Asecond line',
-      '::notice file=h.yaml,line=1,col=1,endLine=2,endColumn=3,title=MPA1027 ALLOW policy with empty rules::a: b, c',
+      '::notice file=sub/a%3Ab%2Cc.yaml,line=1,endLine=2,title=MPA1027 ALLOW policy with empty rules::100%25 sure%0D%0Asecond line',
+      '::notice file=h.yaml,line=1,endLine=2,title=MPA1027 ALLOW policy with empty rules::a: b, c',
     ]);
+  });
+
+  it('--format github: files relative to GITHUB_WORKSPACE (the checkout), where GitHub places annotations', () => {
+    const range = { start: { line: 2, character: 4 }, end: { line: 2, character: 9 } };
+    const finding = { file: join(dir, 'sub', 'p.yaml'), range, severity: 'error' as const, code: 'MPA0104', message: 'm' };
+    const root = (cwd: string, env: NodeJS.ProcessEnv) => formatGithub([finding], githubRoot(cwd, env));
+    // run from a subfolder of the checkout, the file in a sibling folder: not "../sub/p.yaml"
+    assert.match(root(join(dir, 'other'), { GITHUB_WORKSPACE: dir }), /^::error file=sub\/p\.yaml,line=3,col=5,endLine=3,endColumn=10,/);
+    assert.match(root(join(dir, 'other'), { GITHUB_WORKSPACE: '..' }), /^::error file=sub\/p\.yaml,/, 'relative to the working folder');
+    assert.match(root(dir, {}), /^::error file=sub\/p\.yaml,/, 'outside Actions: the working folder');
   });
 
   it('--max-warnings N exits 1 when more than N warnings are found, as ESLint does', () => {

@@ -34,6 +34,11 @@ const cases: Array<{ name: string; args: string[]; expected: Array<[string, stri
   { name: 'a switch given a value', args: ['--quiet=no'], expected: /--quiet takes no value \(got "--quiet=no"\)/ },
   { name: 'unknown option', args: ['--nope'], expected: /unknown option "--nope"/ },
   { name: 'unknown inline option names the option only', args: ['--nope=1'], expected: /unknown option "--nope"$/ },
+  // POSIX Utility Syntax Guideline 10: "--" ends the options; what follows is an operand even when it begins with "-"
+  { name: 'after --, arguments are paths', args: ['--quiet', '--', '-weird.yaml', '--format', 'x=1'], expected: [['--quiet', 'true'], ['path', '-weird.yaml'], ['path', '--format'], ['path', 'x=1']] },
+  { name: 'a second -- is a path', args: ['--', '--'], expected: [['path', '--']] },
+  { name: 'a path list stops at --', args: ['--traffic', 'a.log', '--', '-b.log'], expected: [['--traffic', ['a.log']], ['path', '-b.log']] },
+  { name: 'an option needing a value is not given --', args: ['--format', '--', 'json'], expected: /--format needs a value/ },
 ];
 
 for (const c of cases) {

@@ -411,6 +411,21 @@ describe('mesh-policy explain', () => {
   }
 });
 
+describe('a --policies folder with no YAML, JSON or HCL file', () => {
+  mkdirSync(join(dir, 'no-policies'), { recursive: true });
+  writeFileSync(join(dir, 'no-policies', 'README.txt'), 'policies go here\n');
+
+  it('is named and exits 2, as lint does, instead of deciding by the meshes\' defaults unannounced', async () => {
+    for (const command of ['simulate', 'explain'] as const) {
+      const args = command === 'simulate' ? ['--traffic', 'calls.jsonl'] : ['--call', call('GET', 'cluster.local/ns/shop/sa/frontend', 'allowed')];
+      const result = await run(['--policies', 'no-policies', ...args], dir, command);
+      assert.equal(result.code, 2, command);
+      assert.equal(result.stdout, '', command);
+      assert.match(result.stderr, /^mesh-policy: "no-policies": no YAML, JSON or HCL file in this folder$/m, command);
+    }
+  });
+});
+
 describe('a folder of logs none of whose files the traffic globs take', () => {
   // logs named *.txt: the default globs (DEFAULT_TRAFFIC_GLOBS) take *.log, *.jsonl, ... only
   mkdirSync(join(dir, 'txt-logs'), { recursive: true });

@@ -78,7 +78,7 @@ describe('file discovery', () => {
     fs.mkdirSync(join(dir, 'perm2', 'subdir'), { recursive: true });
     fs.writeFileSync(join(dir, 'perm2', 'subdir', 'p.yaml'), POLICY);
     const inside = collectPolicyFiles([join(dir, 'perm2')], undefined, refusing([join(dir, 'perm2', 'subdir')]));
-    assert.deepEqual(inside, { files: [], missing: [], loops: [], skipped: [], unreadable: [{ path: join(dir, 'perm2', 'subdir'), reason: 'permission denied' }] });
+    assert.deepEqual(inside, { files: [], missing: [], loops: [], skipped: [], empty: [], unreadable: [{ path: join(dir, 'perm2', 'subdir'), reason: 'permission denied' }] });
     const given = collectPolicyFiles([join(dir, 'perm2', 'subdir')], undefined, refusing([join(dir, 'perm2', 'subdir')]));
     assert.deepEqual(given.unreadable, [{ path: join(dir, 'perm2', 'subdir'), reason: 'permission denied' }]);
     assert.deepEqual(given.missing, []);

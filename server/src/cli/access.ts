@@ -1,4 +1,4 @@
-import { relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { accessAgainstTraffic, accessMap, accessMarkdown, accessText, cellWhy, observedCallers, changesMarkdown, changesText, compareAccess, type AccessChange, type AccessFilter, type AccessMap, parseAccessRequest } from '../engine/access';
 import { BaselineError, baselineWorkspace, readFilesAtRef } from '../engine/baseline';
 import { MESHES, type Mesh } from '../engine/meshes';
@@ -8,7 +8,7 @@ import { collectPolicyFiles } from '../engine/workspaceFiles';
 import { MESH_NAME } from '../engine/authz';
 import { isObjectName } from '../engine/traffic/writtenCall';
 import { ArgCursor } from './args';
-import { githubCommand, physicalLocation, sarifLog, type SarifRule } from './output';
+import { githubCommand, githubLocation, githubRoot, physicalLocation, sarifLog, type SarifRule } from './output';
 import { VERSION } from '../version';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import type { CliIo } from './main';
@@ -155,7 +155,7 @@ export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
     const rel = (p: string) => displayPath(io.cwd, p);
     switch (parsed.format) {
       case 'json': io.stdout(JSON.stringify({ ...relativeMap(map, rel), ...(changes ? { baseline: parsed.baseline, changes: changes.map((c) => relativeChange(c, rel)) } : {}) }, null, 2)); break;
-      case 'github': if (changes?.length) io.stdout(changesGithub(changes, parsed.baseline!, io.cwd, parsed.failOnNewAccess)); break;
+      case 'github': if (changes?.length) io.stdout(changesGithub(changes, parsed.baseline!, githubRoot(io.cwd), parsed.failOnNewAccess)); break;
       case 'sarif': io.stdout(changesSarif(changes ?? [], parsed.baseline!, io.cwd, parsed.failOnNewAccess)); break;
       case 'md': io.stdout(accessMarkdown(map, rel) + (changes ? `\n\n${changesMarkdown(changes, parsed.baseline!)}` : '')); break;
       default: io.stdout(accessText(map, rel) + (changes ? `\n\n${changesText(changes, parsed.baseline!, rel)}` : ''));
@@ -179,11 +179,11 @@ const changeTitle = (change: AccessChange) => `Access ${change.direction === 'ch
 const changeMessage = (change: AccessChange, ref: string) => `${MESH_NAME[change.mesh]}: ${change.before?.verdict ?? 'deny'} at ${ref}, ${change.after?.verdict ?? 'deny'} now: ${change.after ? cellWhy(change.after) : 'no longer in the map'}`;
 
 /** One GitHub Actions workflow command per changed cell, on its site (`changeSite`). */
-function changesGithub(changes: readonly AccessChange[], ref: string, cwd: string, failOnNew: boolean): string {
+function changesGithub(changes: readonly AccessChange[], ref: string, root: string, failOnNew: boolean): string {
   return changes.map((c) => {
     const at = changeSite(c);
     const properties: [string, string | number][] = [
-      ...(at ? [['file', (relative(cwd, at.file) || at.file).split(sep).join('/')], ['line', at.range.start.line + 1], ['endLine', at.range.end.line + 1]] as [string, number | string][] : []),
+      ...(at ? githubLocation(at.file, at.range, root, false) : []),
       ['title', changeTitle(c)],
     ];
     return githubCommand(changeLevel(c, failOnNew), properties, changeMessage(c, ref));

@@ -4,15 +4,17 @@ import { UsageError } from './errors';
  * Walks a command line one option at a time, for every subcommand: `--flag value`,
  * `--flag=value`, and path lists. A path list takes the value and then every following argument
  * up to the next option, so `--traffic a.jsonl b.jsonl` (a shell glob) works as well as
- * repeating the option or separating paths with commas.
+ * repeating the option or separating paths with commas. After `--`, every argument is plain (a
+ * path named `-x.yaml`), as POSIX utilities read the end of options.
  */
 export class ArgCursor {
-  /** The option as written, without an inline `=value`; or the plain argument. */
+  /** The option as written, without an inline `=value`; or the plain argument (empty after `--`). */
   flag = '';
   /** The whole argument, as written. */
   arg = '';
   private index = -1;
   private inline: string | undefined;
+  private optionsEnded = false;
 
   constructor(private readonly args: readonly string[]) {}
 
@@ -20,6 +22,16 @@ export class ArgCursor {
   next(): boolean {
     if (++this.index >= this.args.length) return false;
     this.arg = this.args[this.index]!;
+    if (this.arg === '--' && !this.optionsEnded) {
+      this.optionsEnded = true;
+      return this.next();
+    }
+    if (this.optionsEnded) {
+      // (no flag: `-- --format` is a file named "--format", never the option)
+      this.flag = '';
+      this.inline = undefined;
+      return true;
+    }
     const eq = this.arg.startsWith('--') ? this.arg.indexOf('=') : -1;
     this.flag = eq >= 0 ? this.arg.slice(0, eq) : this.arg;
     this.inline = eq >= 0 ? this.arg.slice(eq + 1) : undefined;

@@ -212,7 +212,7 @@ export interface AuditRun {
 export async function runReportCli(args: string[], io: CliIo, workerEntry?: { file: string; argv: string[] }, run: AuditRun = {}): Promise<number> {
   try {
     const parsed = parse(args, 'report');
-    const loaded = loadWorkspace({ policies: parsed.policies.length ? parsed.policies : ['.'], inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io);
+    const loaded = loadWorkspace({ policies: parsed.policies.length ? parsed.policies : ['.'], inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io, { policiesByDefault: !parsed.policies.length });
     if (typeof loaded === 'number') return loaded;
     const window: TimeWindow = {
       ...(parsed.since ? { since: Date.parse(parsed.since) } : {}),
@@ -302,7 +302,7 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
 
 /** `generate --tests`: policy tests from the observed calls, decided with the policies of the paths. */
 async function generateTestsCli(parsed: AuditArgs, io: CliIo, workerEntry: { file: string; argv: string[] } | undefined, run: AuditRun): Promise<number> {
-  const loaded = loadWorkspace({ policies: parsed.policies.length ? parsed.policies : ['.'], inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io);
+  const loaded = loadWorkspace({ policies: parsed.policies.length ? parsed.policies : ['.'], inventory: parsed.inventory, ...(parsed.config ? { config: parsed.config } : {}) }, io, { policiesByDefault: !parsed.policies.length });
   if (typeof loaded === 'number') return loaded;
   const traffic = await readTraffic(parsed.traffic, loaded.workspace, io, { ...(workerEntry ? { workerEntry } : {}), ...(run.signal ? { signal: run.signal } : {}) });
   if (typeof traffic === 'number') return traffic;

@@ -38,6 +38,16 @@ export function reportMissing(paths: readonly string[], io: CliIo, what?: 'inven
   return true;
 }
 
+/**
+ * Names each folder given in which no YAML, JSON or HCL file was found (`WalkResult.empty`), as
+ * ESLint names a pattern that matches no file; true when any: the command then exits 2, instead of
+ * reporting nothing found as if the folder had been checked.
+ */
+export function reportEmptyFolders(folders: readonly string[], io: CliIo, what?: 'inventory'): boolean {
+  for (const folder of folders) io.stderr(`mesh-policy: ${what ? `${what} ` : ''}"${relative(io.cwd, resolve(io.cwd, folder)) || '.'}": no YAML, JSON or HCL file in this folder`);
+  return folders.length > 0;
+}
+
 /** For a misspelt option or command: the nearest the usage names, as `; did you mean "--format"?`. */
 function suggestion(error: UsageError, usage: string): string {
   const unknown = error.unknown;

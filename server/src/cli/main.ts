@@ -9,10 +9,10 @@ import { compareFindings } from '../engine/findings';
 import { decodeText, DEFAULT_READ_LIMITS, type ReadLimits, type SourceFile } from '../engine/source/sourceFile';
 import { applyEditsKeepingLineEnds, preferredFixes } from '../engine/fixAll';
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
-import { formatGithub, formatJson, formatSarif, formatText, type OutputFormat } from './output';
+import { formatGithub, formatJson, githubRoot, formatSarif, formatText, type OutputFormat } from './output';
 import { VERSION } from '../version';
 import { Codes } from '../engine/codes';
-import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
+import { commandFailure, HelpRequested, reportEmptyFolders, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
 import { finishProcess, interruptSignal, runTrafficMain } from './traffic';
 import { runExplainCli, runSimulateCli } from './simulate';
@@ -56,7 +56,8 @@ Commands:
 Options for lint:
   --format text|json|sarif|github
                                Output format (default: text); github: one GitHub Actions
-                               annotation (::error/::warning/::notice) per finding.
+                               annotation (::error/::warning/::notice) per finding, its file
+                               relative to $GITHUB_WORKSPACE (else the current folder).
   --max-file-size <MiB>        Skip files larger than this, with a finding (default: ${DEFAULT_READ_LIMITS.maxFileBytes / 1024 / 1024}).
   --max-documents <N>          Documents read per file (default: ${DEFAULT_READ_LIMITS.maxDocuments}).
   --max-depth <N>              Deepest nesting read in a document (default: ${DEFAULT_READ_LIMITS.maxDepth}).
@@ -72,7 +73,11 @@ Options for lint:
                                comments, layout and line ends kept), then report what is left.
   --fix-dry-run                The same, without writing: say what would be fixed.
 
-Exit codes: 0 no errors, 1 errors found (or more warnings than --max-warnings), 2 usage error or unreadable input, 130 interrupted (Ctrl-C).`;
+  --                           End of options: the arguments after it are files (-odd-name.yaml).
+
+Exit codes: 0 no errors, 1 errors found (or more warnings than --max-warnings), 2 usage error or
+unreadable input (a path that does not exist, or a folder with no YAML, JSON or HCL file),
+130 interrupted (Ctrl-C).`;
 
 
 /** The commands `main` runs, for the suggestion after a misspelt one. */
@@ -153,6 +158,7 @@ function lint(args: string[], io: CliIo): number {
   const { files, missing } = walk;
   const inventoryWalk = collectPolicyFiles(inventoryPaths.map((p) => resolve(io.cwd, p)));
   if (reportMissing([...missing, ...inventoryWalk.missing], io) || (configFile && reportMissing([configFile], io, 'config'))) return 2;
+  if (reportEmptyFolders(walk.empty, io) || reportEmptyFolders(inventoryWalk.empty, io, 'inventory')) return 2;
   const config = configFile ? loadConfig(resolve(io.cwd, configFile)) : findConfig(io.cwd);
   // A configuration file among the linted ones reports its problems as MPA0004 findings instead.
   const linted = new Set(files);
@@ -220,7 +226,7 @@ function lint(args: string[], io: CliIo): number {
   // The policy tests among the linted files, as the editor shows them (docs/policy-tests.md)
   for (const [path, tested] of new LivePolicyTests().findings(workspace, { ...config.rules, ...rules })) if (linted.has(path)) findings.push(...tested);
   const shown = (quiet ? findings.filter((f) => f.severity === 'error') : findings).sort(compareFindings);
-  const output = format === 'json' ? formatJson(shown, io.cwd) : format === 'sarif' ? formatSarif(shown, io.cwd, VERSION) : format === 'github' ? formatGithub(shown, io.cwd) : formatText(shown, io.cwd);
+  const output = format === 'json' ? formatJson(shown, io.cwd) : format === 'sarif' ? formatSarif(shown, io.cwd, VERSION) : format === 'github' ? formatGithub(shown, githubRoot(io.cwd)) : formatText(shown, io.cwd);
   if (output) io.stdout(output);
   const errors = findings.filter((f) => f.severity === 'error').length;
   // (counted whether shown or not: --quiet changes what is printed, not what fails the run)

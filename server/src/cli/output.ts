@@ -1,4 +1,4 @@
-import { isAbsolute, relative, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CODE_INFO } from '../engine/codes';
 import { ALL_RULES } from '../engine/rules';
@@ -92,18 +92,35 @@ export function toUri(path: string): string {
 const GITHUB_COMMAND: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'notice', hint: 'notice' };
 
 /**
- * One GitHub Actions workflow command per finding (`::error file=…,line=…::message`), which the
- * runner turns into an annotation on the file and line; positions are 1-based.
+ * The folder a GitHub annotation's `file` is relative to: the checkout (`GITHUB_WORKSPACE`, set on
+ * every Actions runner), since GitHub places an annotation only at a path in the repository; outside
+ * Actions, the working folder.
  */
-export function formatGithub(findings: Finding[], cwd: string): string {
+export function githubRoot(cwd: string, env: NodeJS.ProcessEnv = process.env): string {
+  const workspace = env['GITHUB_WORKSPACE'];
+  return workspace ? resolve(cwd, workspace) : cwd;
+}
+
+/**
+ * The location properties of a GitHub annotation: the file relative to `root` with `/`, and the
+ * lines; the columns only on one line, as GitHub takes `col`/`endColumn` only when `line` and
+ * `endLine` are the same (actions/toolkit, packages/core `AnnotationProperties`).
+ */
+export function githubLocation(file: string, range: Range, root: string, columns = true): Array<[string, string | number]> {
+  const lines: Array<[string, string | number]> = [['file', (relative(root, file) || file).split(sep).join('/')], ['line', range.start.line + 1], ['endLine', range.end.line + 1]];
+  if (!columns || range.start.line !== range.end.line) return lines;
+  return [lines[0]!, lines[1]!, ['col', range.start.character + 1], lines[2]!, ['endColumn', range.end.character + 1]];
+}
+
+/**
+ * One GitHub Actions workflow command per finding (`::error file=…,line=…::message`), which the
+ * runner turns into an annotation on the file and line; positions are 1-based, files relative to
+ * `root` (`githubRoot`).
+ */
+export function formatGithub(findings: Finding[], root: string): string {
   return findings.map((f) => {
     const title = ALL_RULES.find((r) => r.code === f.code)?.title;
-    const properties: [string, string | number][] = [
-      ['file', (relative(cwd, f.file) || f.file).split(sep).join('/')],
-      ['line', f.range.start.line + 1], ['col', f.range.start.character + 1],
-      ['endLine', f.range.end.line + 1], ['endColumn', f.range.end.character + 1],
-      ['title', title ? `${f.code} ${title}` : f.code],
-    ];
+    const properties: [string, string | number][] = [...githubLocation(f.file, f.range, root), ['title', title ? `${f.code} ${title}` : f.code]];
     return githubCommand(GITHUB_COMMAND[f.severity], properties, f.message);
   }).join('\n');
 }

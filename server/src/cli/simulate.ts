@@ -20,7 +20,7 @@ import { displayedCalls, rowCall, type DisplayedCall } from '../engine/insight/r
 import { headersTestedBy } from '../engine/simulate/testedHeaders';
 import { dryRunDifference, dryRunSummary, dryRunTallies } from '../engine/simulate/dryRun';
 import { VERSION } from '../version';
-import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
+import { commandFailure, HelpRequested, reportEmptyFolders, reportMissing, UsageError } from './errors';
 import { ArgCursor } from './args';
 import { formatSarif, jsonWithRelativeFiles } from './output';
 import { TrafficInsight } from '../engine/insight/trafficInsight';
@@ -136,7 +136,7 @@ function callCount(flag: string, raw: string): number {
 export type LoadRequest = Pick<Parsed, 'policies' | 'inventory' | 'config'>;
 
 /** Reads the policies and the inventory into one workspace and compiles the simulators. */
-export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWithoutPolicies?: boolean } = {}): { workspace: WorkspaceModel; simulation: Simulation; engine: Engine } | number {
+export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWithoutPolicies?: boolean; policiesByDefault?: boolean } = {}): { workspace: WorkspaceModel; simulation: Simulation; engine: Engine } | number {
   const all = [...parsed.policies, ...parsed.inventory].map((p) => resolve(io.cwd, p));
   if (reportMissing(all, io) || (parsed.config && reportMissing([parsed.config], io, 'config'))) return 2;
   const config = parsed.config ? loadConfig(resolve(io.cwd, parsed.config)) : findConfig(io.cwd);
@@ -148,6 +148,8 @@ export function loadWorkspace(parsed: LoadRequest, io: CliIo, options: { quietWi
   const notes = walkNotes(walk, io.cwd);
   for (const note of [...notes.skipped, ...notes.unreadable]) io.stderr(`mesh-policy: ${note}`);
   if (walk.unreadable.length) return 2;
+  // (the current folder, when no --policies named one, may well hold no policy)
+  if (reportEmptyFolders(options.policiesByDefault ? walk.empty.filter((p) => !parsed.policies.some((given) => resolve(io.cwd, given) === p)) : walk.empty, io)) return 2;
   // A file found only under --inventory gives its manifests, never its policies: only --policies
   // decide. (No --inventory: every file walked is under --policies.)
   const policyFiles = parsed.inventory.length ? new Set(collectPolicyFiles(parsed.policies.map((p) => resolve(io.cwd, p))).files) : undefined;

@@ -21,6 +21,8 @@ export interface WalkResult {
   loops: string[];
   /** Found in folders and never opened: named pipes, devices, sockets, with why in words. */
   skipped: { path: string; reason: string }[];
+  /** Folders given in which the walk took no file (none the command reads): named, never read as "nothing to report". */
+  empty: string[];
 }
 
 /**
@@ -31,7 +33,8 @@ export interface WalkResult {
  * file is skipped; named explicitly, it is listed, for its reader to refuse (`statRegularFile`).
  */
 export function walkFiles(paths: string[], accept: (path: string, base: string) => boolean, maxFiles = 100_000, fs: WalkFs = nodeFs): WalkResult {
-  const result: WalkResult = { files: [], missing: [], unreadable: [], loops: [], skipped: [] };
+  const result: WalkResult = { files: [], missing: [], unreadable: [], loops: [], skipped: [], empty: [] };
+  let taken = 0;
   const seenFiles = new Set<string>();
   const walkedFolders = new Set<string>();
   const visit = (path: string, base: string, explicit: boolean, ancestors: string[]): void => {
@@ -69,14 +72,21 @@ export function walkFiles(paths: string[], accept: (path: string, base: string) 
         if (SKIPPED_DIRECTORIES.has(name) || name.startsWith('.')) continue;
         visit(join(path, name), base, false, inside);
       }
-    } else if ((explicit || accept(path, base)) && !seenFiles.has(key)) {
+    } else if (explicit || accept(path, base)) {
+      taken++;
+      if (seenFiles.has(key)) return;
       seenFiles.add(key);
       const notRegular = explicit ? undefined : notRegularFile(stats);
       if (notRegular) result.skipped.push({ path, reason: notRegular });
       else result.files.push(path);
     }
   };
-  for (const path of paths) visit(path, path, true, []);
+  for (const path of paths) {
+    const [takenBefore, foldersBefore, unreadableBefore] = [taken, walkedFolders.size, result.unreadable.length];
+    visit(path, path, true, []);
+    // (a folder walked before, under another path given, is not empty)
+    if (walkedFolders.size > foldersBefore && taken === takenBefore && result.unreadable.length === unreadableBefore) result.empty.push(path);
+  }
   return result;
 }
 
