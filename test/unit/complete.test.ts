@@ -39,6 +39,23 @@ describe('completion', () => {
     assert.ok(!found.includes('principals'));
   });
 
+  it('keys already in the mapping are not offered again, below the cursor and around strings holding brackets', () => {
+    // as the VS Code YAML and JSON language services, which leave out the properties an object has
+    const rules = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec:\n  rules:\n';
+    const entry = (body: string) => `{"Kind": "service-intentions", "Name": "api", ${body}}`;
+    const cases: Array<[string, string, string[]]> = [
+      ['YAML: a new list item above its own keys', `${rules}  - |\n    to:\n    - operation: {methods: [GET]}\n`, ['from', 'when']],
+      ['YAML: the first key of a list item, its other keys below', `${rules}  - fr|\n    to:\n    - operation: {methods: [GET]}\n    when: []\n`, ['from']],
+      ['YAML: the next item\'s keys are not this one\'s', `${rules}  - |\n  - to: []\n`, ['from', 'to', 'when']],
+    ];
+    for (const [name, text, expected] of cases) assert.deepEqual(labels('p.yaml', text), expected, name);
+    // JSON: a value holding a bracket or a brace is a string, not the end or start of an object
+    const source = labels('e.json', entry('"Sources": [{"Name": "a]b", "Action": "allow", |}]'));
+    assert.ok(!source.includes('Name') && !source.includes('Action') && source.includes('Permissions'), source.join(','));
+    const top = labels('e.json', entry('"Description": "a {", "Sources": [], "|"'));
+    assert.ok(!top.includes('Kind') && !top.includes('Sources') && !top.includes('Description') && top.includes('Meta'), top.join(','));
+  });
+
   it('YAML: the same keys when the lines end in a lone \\r or \\r\\n (YAML 1.2.2 §5.4 line breaks)', () => {
     const text = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: p\nspec:\n  action: DENY\n  rules:\n  - from:\n    - source:\n        principals: [a]\n        |\n  - to: []\n';
     const expected = labels('p.yaml', text);

@@ -93,15 +93,24 @@ function pathFromIndentation(lines: string[], lineNo: number, column: number, st
       inItem = false;
     }
   }
-  // Keys below the cursor at the same column are siblings too.
+  for (const key of keysBelow(lines, lineNo, column)) siblings.add(key);
+  return { path, siblings };
+}
+
+/**
+ * The keys below the cursor line at its column, up to the next list item: the same mapping's,
+ * also when the cursor line begins a list item (`- |` above `  to:`).
+ */
+function keysBelow(lines: string[], lineNo: number, column: number): string[] {
+  const keys: string[] = [];
   for (let l = lineNo + 1; l < lines.length; l++) {
     const shape = shapeOf(lines[l]!);
     if (shape.blank) continue;
     if (shape.keyColumn < column || /^(---|\.\.\.)\s*$/.test(lines[l]!)) break;
-    if (shape.keyColumn === column && shape.dashes.length === 0 && shape.key !== undefined && !startsItem) siblings.add(shape.key);
+    if (shape.keyColumn === column && shape.dashes.length === 0 && shape.key !== undefined) keys.push(shape.key);
     if (shape.keyColumn === column && shape.dashes.length > 0) break;
   }
-  return { path, siblings };
+  return keys;
 }
 
 /**
@@ -143,7 +152,8 @@ export function completeAt(file: SourceFile, resources: Resource[], registry: Sc
     const values = markedByInstalledCrd(scalarValues(itemSchemas, resource, file, itemPath, offset, typed, itemMatch[3]!, observed), resource, crds, itemPath);
     if (values.length || itemMatch[3]) return values;
     const end = offset + restOfKey(file.text, offset);
-    return namesOnlyBeforeColon(file.text, end, markedByInstalledCrd(keySuggestions(itemSchemas, new Set(), { start: offset - typed.length, end }, dashColumn + 2), resource, crds, itemPath));
+    const present = new Set(keysBelow(lines, position.line, before.length - typed.length));
+    return namesOnlyBeforeColon(file.text, end, markedByInstalledCrd(keySuggestions(itemSchemas, present, { start: offset - typed.length, end }, dashColumn + 2), resource, crds, itemPath));
   }
 
   const keyMatch = /^(\s*)((?:-\s+)*)([A-Za-z0-9_.\-/]*)$/.exec(before);
@@ -298,32 +308,30 @@ function unclosedString(text: string, offset: number): boolean {
   return scanner.scan() === SyntaxKind.StringLiteral && scanner.getTokenError() === ScanError.UnexpectedEndOfString;
 }
 
-/** Keys already written in the JSON object around the offset (same nesting level). */
+/**
+ * Keys already written in the JSON object around the offset, read with the JSON scanner so that a
+ * string holding a quote, brace or bracket (`"Description": "a {"`) is one value, not structure.
+ */
 function presentKeys(text: string, offset: number): string[] {
-  let depth = 0;
-  let start = offset;
-  for (let i = offset - 1; i >= 0; i--) {
-    const ch = text[i];
-    if (ch === '}' || ch === ']') depth++;
-    else if (ch === '{' || ch === '[') {
-      if (depth === 0) { start = i; break; }
-      depth--;
+  const scanner = createScanner(text, true);
+  const open: Array<string[] | undefined> = [];
+  let around: string[] | undefined;
+  let reachedCursor = false;
+  let lastString: string | undefined;
+  for (let kind = scanner.scan(); kind !== SyntaxKind.EOF; kind = scanner.scan()) {
+    if (!reachedCursor && scanner.getTokenOffset() + scanner.getTokenLength() > offset) {
+      reachedCursor = true;
+      around = open[open.length - 1];
     }
+    if (kind === SyntaxKind.OpenBraceToken) open.push([]);
+    else if (kind === SyntaxKind.OpenBracketToken) open.push(undefined);
+    else if (kind === SyntaxKind.CloseBraceToken || kind === SyntaxKind.CloseBracketToken) {
+      const closed = open.pop();
+      if (reachedCursor && closed === around) break;
+    } else if (kind === SyntaxKind.ColonToken && lastString !== undefined) open[open.length - 1]?.push(lastString);
+    lastString = kind === SyntaxKind.StringLiteral ? scanner.getTokenValue() : undefined;
   }
-  const keys: string[] = [];
-  depth = 0;
-  for (let i = start + 1; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '{' || ch === '[') depth++;
-    else if (ch === '}' || ch === ']') { if (depth === 0) break; depth--; }
-    else if (ch === '"' && depth === 0) {
-      const m = /^"((?:[^"\\]|\\.)*)"\s*:/.exec(text.slice(i, i + 300));
-      if (m) keys.push(m[1]!);
-      const end = text.indexOf('"', i + 1);
-      i = end < 0 ? text.length : end;
-    }
-  }
-  return keys;
+  return (reachedCursor ? around : open[open.length - 1]) ?? [];
 }
 
 /**
