@@ -113,6 +113,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   /** The policy tests' findings (MPA0005, MPA0006) per test file, decided again after every change (`engine/policyTests`). */
   let policyTests = new LivePolicyTests();
   let testFindings = new Map<string, Finding[]>();
+  /**
+   * Each file's text when its traffic and test findings were last decided: their fixes edit that
+   * text, so a code action asked for after an edit that has not been simulated yet leaves them out,
+   * even where the diagnostic kept its range.
+   */
+  const decidedTexts = new Map<string, string | undefined>();
   let lastTestDigest = '';
   let trafficReloadTimer: NodeJS.Timeout | undefined;
   let lastInsight: TrafficInsight | undefined;
@@ -151,6 +157,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     try {
       simulated = simulateAndCompare(alsoSend);
       runPolicyTests(alsoSend);
+      decidedTexts.clear();
+      for (const uri of new Set([...trafficFindings.keys(), ...testFindings.keys()])) decidedTexts.set(uri, workspace.sourceFile(pathOf(uri))?.text);
     } finally {
       for (const uri of alsoSend) send(uri);
     }
@@ -829,8 +837,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onWorkspaceSymbol((params, token) => answer(token, () => workspaceSymbolsAnswer(workspaceNavigation(workspace), params.query)));
   connection.onCompletion((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => completion(engine, result, params.position, { observed: traffic.observedValues(), workspace, snippets }))));
   connection.onCodeAction((params, token) => answer(token, () => withResult(params.textDocument.uri, [], (result) => [
-    // the findings of the document's current text, and its traffic and test findings as last published
-    ...codeActions(params, [...result.findings, ...(trafficFindings.get(params.textDocument.uri) ?? []), ...(testFindings.get(params.textDocument.uri) ?? [])]),
+    // the findings of the document's current text, and its traffic and test findings as last
+    // published while they were decided for this text
+    ...codeActions(params, [...result.findings, ...(decidedTexts.get(params.textDocument.uri) === result.file.text ? [...(trafficFindings.get(params.textDocument.uri) ?? []), ...(testFindings.get(params.textDocument.uri) ?? [])] : [])]),
     ...(token.isCancellationRequested ? [] : trafficCodeActions(params, currentInsight(), workspace, engine).map((action) => ({ ...action, title: redaction.text(action.title) }))),
     ...fixAllActions(params, result),
     ...translateActions(params, result),
