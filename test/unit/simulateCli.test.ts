@@ -432,13 +432,14 @@ describe('a folder of logs none of whose files the traffic globs take', () => {
   writeFileSync(join(dir, 'txt-logs', 'calls.txt'), readFileSync(join(dir, 'calls.jsonl')));
   const note = /^mesh-policy: txt-logs: no file in this folder matches the traffic globs \(\*\*\/\*\.log, [^)]*\); name the files, or set traffic: in \.meshpolicy\.yaml$/m;
 
-  it('simulate and traffic name the folder instead of reading it as no traffic', async () => {
+  it('simulate and traffic name the folder instead of reading it as no traffic, and exit 2 as for any input not read', async () => {
     const simulated = await run(['--policies', 'policies.yaml', '--traffic', 'txt-logs', 'calls.jsonl'], dir);
     assert.match(simulated.stderr, note);
     assert.match(simulated.stdout, /Simulated 4 calls/, 'the other paths are still read');
+    assert.equal(simulated.code, 2);
     let stderr = '';
     const code = await runTrafficCli(['txt-logs', '--no-inventory', '--workers', '1'], { stdout: () => undefined, stderr: (t) => { stderr += `${t}\n`; }, cwd: dir });
-    assert.equal(code, 0);
+    assert.equal(code, 2);
     assert.match(stderr, note);
   });
 

@@ -13,7 +13,7 @@ import { VERSION } from '../version';
 import { commandFailure, HelpRequested, reportMissing, UsageError } from './errors';
 import type { CliIo } from './main';
 import { loadWorkspace } from './simulate';
-import { displayPath, readProblems, readSource } from './traffic';
+import { displayPath, readProblems, readSource, trafficUnread } from './traffic';
 import { FileTrafficSource } from '../engine/traffic/sources';
 import type { TrafficModel } from '../engine/traffic/ingest/types';
 
@@ -160,7 +160,7 @@ export async function runAccessCli(args: string[], io: CliIo): Promise<number> {
       case 'md': io.stdout(accessMarkdown(map, rel) + (changes ? `\n\n${changesMarkdown(changes, parsed.baseline!)}` : '')); break;
       default: io.stdout(accessText(map, rel) + (changes ? `\n\n${changesText(changes, parsed.baseline!, rel)}` : ''));
     }
-    if (model?.stats.files.some((f) => f.error)) return 2;
+    if (model && trafficUnread(model)) return 2;
     return parsed.failOnNewAccess && changes?.some((c) => c.direction === 'opened') ? 1 : 0;
   } catch (error) {
     return commandFailure(error, io, ACCESS_USAGE);

@@ -19,7 +19,7 @@ import { commandFailure, HelpRequested, UsageError } from './errors';
 import { ArgCursor } from './args';
 import type { CliIo } from './main';
 import { loadWorkspace, readTraffic } from './simulate';
-import { EXIT_INTERRUPTED, isAbort } from './traffic';
+import { EXIT_INTERRUPTED, isAbort, trafficUnread } from './traffic';
 import { isCalendarDate } from '../engine/traffic/formats/common';
 
 export const AUDIT_USAGE = `Usage: mesh-policy report   --traffic <paths> [--policies <paths>] [options]
@@ -231,7 +231,7 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
       if (run.signal?.aborted) return interrupted(io);
       const written = emit(csv.text, parsed.output, io);
       if (written !== 0) return written;
-      if (traffic.stats.files.some((f) => f.error)) return 2;
+      if (trafficUnread(traffic)) return 2;
       return result.totals.newlyDenied > 0 ? 1 : 0;
     }
     const access = await accessAgainstTraffic(loaded.workspace, loaded.simulation, traffic.shapes, { maxCells: REPORT_MAX_ACCESS_CELLS });
@@ -243,7 +243,7 @@ export async function runReportCli(args: string[], io: CliIo, workerEntry?: { fi
     if (run.signal?.aborted) return interrupted(io);
     const written = emit(text, parsed.output, io);
     if (written !== 0) return written;
-    if (traffic.stats.files.some((f) => f.error)) return 2;
+    if (trafficUnread(traffic)) return 2;
     return result.totals.newlyDenied > 0 ? 1 : 0;
   } catch (error) {
     return isAbort(error, run.signal) ? interrupted(io) : commandFailure(error, io, AUDIT_USAGE);
@@ -292,7 +292,7 @@ export async function runGenerateCli(args: string[], io: CliIo, workerEntry?: { 
     // with --output the comments are in the file: say why nothing came out here too
     if (generated.resources === 0) for (const x of s.skipped.slice(0, 5)) io.stderr(`  ${x.calls} calls: ${x.reason}`);
     for (const line of selfCheckLines(check)) io.stderr(`mesh-policy: ${line}`);
-    if (traffic.stats.files.some((f) => f.error)) return 2;
+    if (trafficUnread(traffic)) return 2;
     return generated.resources > 0 && check.denied === 0 ? 0 : 1;
   } catch (error) {
     return isAbort(error, run.signal) ? interrupted(io) : commandFailure(error, io, AUDIT_USAGE);
@@ -318,6 +318,6 @@ async function generateTestsCli(parsed: AuditArgs, io: CliIo, workerEntry: { fil
   const skipped = generated.skipped.reduce((sum, s) => sum + s.calls, 0);
   io.stderr(`mesh-policy: ${n(generated.tests)} tests from ${n(generated.candidates)} distinct calls (${n(generated.calls)} calls); ${n(skipped)} calls not written${generated.failing ? `; ${n(generated.failing)} ${generated.failing === 1 ? 'test fails' : 'tests fail'} with the policies now` : ''} (see the comments at the top)`);
   if (generated.tests === 0) for (const s of generated.skipped.slice(0, 5)) io.stderr(`  ${n(s.calls)} calls: ${s.reason}`);
-  if (traffic.stats.files.some((f) => f.error)) return 2;
+  if (trafficUnread(traffic)) return 2;
   return generated.tests > 0 && generated.failing === 0 ? 0 : 1;
 }

@@ -13,7 +13,7 @@ import { ingestTraffic, type IngestOptions, type TrafficModel } from '../engine/
 import { FileTrafficSource } from '../engine/traffic/sources';
 import { decideWrittenCall, parseWrittenCall, SHORT_CALL_FORM } from '../engine/traffic/writtenCall';
 import { redactorFor, type Redactor } from '../engine/traffic/redact';
-import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readProblems, readSource, sourceOption } from './traffic';
+import { clickhouseSource, displayPath, EXIT_INTERRUPTED, isAbort, progressPrinter, readProblems, readSource, sourceOption, trafficUnread } from './traffic';
 import { collectPolicyFiles, walkNotes } from '../engine/workspaceFiles';
 import { WorkspaceModel } from '../engine/workspace';
 import { displayedCalls, rowCall, type DisplayedCall } from '../engine/insight/render';
@@ -233,7 +233,7 @@ export async function runSimulateCli(args: string[], io: CliIo, workerEntry?: { 
       case 'sarif': io.stdout(trafficSarif(loaded, decided, comparison, io.cwd, redactor)); break;
       default: io.stdout(textSummary(decided, model, rel, printable, authenticationSummaries(loaded.simulation.compiledFor('istio'), decided.outcomes), loaded.simulation.notInEffect(), absentDeniers(decided.outcomes, loaded.workspace.resources)) + (comparison ? `\n\n${baselineText(comparison, rel, printableImpact)}` : ''));
     }
-    if (model.stats.files.some((f) => f.error)) return 2;
+    if (trafficUnread(model)) return 2;
     const newlyDenied = comparison ? comparison.becomeDenied : decided.totals.newlyDenied;
     const newlyAllowed = comparison ? comparison.becomeAllowed : decided.totals.newlyAllowed;
     const failed = newlyDenied > parsed.failOnNewlyDenied || (parsed.failOnNewlyAllowed !== undefined && newlyAllowed > parsed.failOnNewlyAllowed);

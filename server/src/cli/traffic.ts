@@ -213,7 +213,8 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   const unreadable = model.stats.files.filter((f) => f.error);
   for (const f of unreadable) io.stderr(`mesh-policy: cannot read "${relative(io.cwd, f.path) || f.path}": ${f.error}`);
   for (const problem of model.stats.problems) if (!unreadable.some((f) => problem.startsWith(`${f.path}:`))) io.stderr(`mesh-policy: ${shorten(problem, io.cwd)}`);
-  for (const note of emptyFolderNotes(paths, model, config, io.cwd)) io.stderr(`mesh-policy: ${note}`);
+  const unmatchedFolders = emptyFolderNotes(paths, model, config, io.cwd);
+  for (const note of unmatchedFolders) io.stderr(`mesh-policy: ${note}`);
   // Secrets in the logs (credentials in headers, tokens in paths) never reach the output.
   const redactor = redactorFor(config);
   model.shapes = model.shapes.map((shape) => ({ ...shape, record: redactor.record(shape.record) }));
@@ -223,7 +224,7 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   } else {
     io.stdout(formatSummary(model, io.cwd, inventoryNote, top, config));
   }
-  return unreadable.length ? 2 : 0;
+  return unreadable.length || unmatchedFolders.length ? 2 : 0;
 }
 
 /** The value of `--source`; `usage` builds the command's usage error. */
@@ -266,7 +267,20 @@ function count(flag: string, raw: string, zeroOk: boolean): number {
 
 /** What reading the logs found wrong, each file named relative to the working folder. */
 export function readProblems(model: TrafficModel, paths: readonly string[], config: ProjectConfig, cwd: string): string[] {
-  return [...model.stats.problems.map((p) => shorten(p, cwd)), ...emptyFolderNotes(paths, model, config, cwd)];
+  const empty = emptyFolderNotes(paths, model, config, cwd);
+  if (empty.length) withUnmatchedFolders.add(model);
+  return [...model.stats.problems.map((p) => shorten(p, cwd)), ...empty];
+}
+
+/** The models read from a folder given for logs in which no file matched the traffic globs (`readProblems`). */
+const withUnmatchedFolders = new WeakSet<TrafficModel>();
+
+/**
+ * Whether some input given for logs was not read: a file that could not be, or a folder none of
+ * whose files the traffic globs take (as a folder with no policy file: exit code 2).
+ */
+export function trafficUnread(model: TrafficModel): boolean {
+  return model.stats.files.some((f) => f.error) || withUnmatchedFolders.has(model);
 }
 
 /**

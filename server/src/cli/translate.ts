@@ -8,7 +8,7 @@ import { jsonWithRelativeFiles } from './output';
 import { commandFailure, HelpRequested, UsageError } from './errors';
 import type { CliIo } from './main';
 import { loadWorkspace, readTraffic } from './simulate';
-import { isAbort } from './traffic';
+import { isAbort, trafficUnread } from './traffic';
 
 export const TRANSLATE_USAGE = `Usage: mesh-policy translate --to istio|linkerd|consul <policy files or folders...> [options]
 
@@ -103,7 +103,7 @@ export async function runTranslateCli(args: string[], io: CliIo, workerEntry?: {
       const traffic = await readTraffic(parsed.traffic, workspace, io, { ...(workerEntry ? { workerEntry } : {}), ...(run.signal ? { signal: run.signal } : {}) });
       if (typeof traffic === 'number') return traffic;
       observed = traffic.shapes;
-      unreadableTraffic = traffic.stats.files.some((f) => f.error);
+      unreadableTraffic = trafficUnread(traffic);
     }
     const displayPath = (file: string) => relative(io.cwd, file) || file;
     const translations = await translatePolicies(sources, to, { inventory: workspace.inventory, config: workspace.config }, {
