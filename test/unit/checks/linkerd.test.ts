@@ -7,7 +7,7 @@ import { Engine } from '../../../server/src/engine/engine';
 import type { Finding } from '../../../server/src/engine/findings';
 import { WorkspaceModel } from '../../../server/src/engine/workspace';
 import { cidrContains, parseCidr } from '../../../server/src/engine/checks/linkerd/lib/cidr';
-import { parseDuration } from '../../../server/src/engine/checks/linkerd/lib/duration';
+import { parseDuration } from '../../../server/src/engine/checks/goDuration';
 import { parseLinkerdDuration } from '../../../server/src/engine/checks/linkerd/lib/routeAnnotations';
 import { LINKERD_CHECKS } from '../../../server/src/engine/checks/linkerd';
 import { applyEdits } from '../../helpers/edits';

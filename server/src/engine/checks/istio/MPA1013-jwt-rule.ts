@@ -2,15 +2,29 @@ import { replaceScalar } from '../../edits';
 import type { Fix } from '../../findings';
 import type { NodePath } from '../../source/tree';
 import type { Check, CheckContext } from '../check';
+import { parseDuration } from '../goDuration';
 import { RA, isObj, list, specOf, type Obj } from './util';
+
+/** The first `%` in `text` not followed by two hex digits, as Go's url.Parse reports it. */
+function badEscape(text: string, host: boolean): string | undefined {
+  for (let i = text.indexOf('%'); i >= 0; i = text.indexOf('%', i + 1)) {
+    const escape = text.slice(i, i + 3);
+    if (!/^%[0-9A-Fa-f]{2}$/.test(escape)) return `invalid URL escape ${JSON.stringify(escape)}`;
+    // In a host name only non-ASCII bytes may be %-encoded (and %25, for IPv6 zones).
+    if (host && parseInt(escape.slice(1), 16) < 0x80 && escape !== '%25') return `invalid URL escape ${JSON.stringify(escape)}`;
+  }
+  return undefined;
+}
 
 /** What Go's url.Parse rejects in a jwksUri beyond the scheme (which the schema checks). */
 export function jwksUriError(uri: string): string | undefined {
   if (/[\x00-\x1f\x7f]/.test(uri)) return 'net/url: invalid control character in URL';
-  const match = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(uri);
+  const hash = uri.indexOf('#');
+  const fragment = hash >= 0 ? uri.slice(hash + 1) : '';
+  const withoutFragment = hash >= 0 ? uri.slice(0, hash) : uri;
+  const match = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?]*)([^?]*)/.exec(withoutFragment);
   if (!match) return undefined;
   const authority = match[1]!.slice(match[1]!.lastIndexOf('@') + 1);
-  let port = '';
   let host = authority;
   if (authority.startsWith('[')) {
     const close = authority.indexOf(']');
@@ -21,14 +35,24 @@ export function jwksUriError(uri: string): string | undefined {
   } else {
     const colon = authority.lastIndexOf(':');
     if (colon >= 0) {
-      port = authority.slice(colon + 1);
+      const port = authority.slice(colon + 1);
       host = authority.slice(0, colon);
       if (!/^[0-9]*$/.test(port)) return `invalid port ${JSON.stringify(`:${port}`)} after host`;
     }
+    const escape = badEscape(host, true);
+    if (escape) return escape;
   }
-  const bad = /[ <>"`{}|\\^]/.exec(host);
+  // Go allows the sub-delimiters and < > " in a host name; these ASCII characters it refuses.
+  const bad = /[ `{}|\\^]/.exec(host);
   if (bad) return `invalid character ${JSON.stringify(bad[0])} in host name`;
-  return undefined;
+  return badEscape(match[2]!, false) ?? badEscape(fragment, false);
+}
+
+/** Why istiod refuses a JWT rule's `timeout` (agent.ValidateDuration), or undefined; the CRD schema reports durations under 1ms. */
+export function jwtTimeoutError(timeout: string): string | undefined {
+  const nanoseconds = parseDuration(timeout);
+  if (nanoseconds === undefined || nanoseconds < 1_000_000n) return undefined;
+  return nanoseconds % 1_000_000n === 0n ? undefined : `timeout ${timeout} is not a whole number of milliseconds: istiod rejects it ("only durations to ms precision are supported")`;
 }
 
 const KEY_MEMBERS: Record<string, string[]> = { RSA: ['n', 'e'], EC: ['crv', 'x', 'y'], OKP: ['crv', 'x'], oct: ['k'] };
@@ -71,6 +95,11 @@ function checkRule(ctx: CheckContext, rule: Obj, path: NodePath): void {
     const error = jwksUriError(uri);
     if (error) ctx.report({ path: [...path, uriField] }, `jwksUri ${JSON.stringify(uri)} does not parse as a URL: ${error}`);
   }
+  const timeout = rule['timeout'];
+  if (typeof timeout === 'string') {
+    const error = jwtTimeoutError(timeout);
+    if (error) ctx.report({ path: [...path, 'timeout'] }, error);
+  }
   const jwks = rule['jwks'];
   if (typeof jwks === 'string' && jwks !== '') {
     const { error, privateKeys } = jwksProblems(jwks);
@@ -99,7 +128,7 @@ export const jwtRuleCheck: Check = {
   title: 'Invalid JWT rule',
   defaultSeverity: 'error',
   admissionRefusal: true,
-  upstream: 'istiod webhook (validateJwtRule): "issuer or jwksUri must be non-empty string", "jwks parse error", "header name NAME is not a valid header name"; private key warning',
+  upstream: 'istiod webhook (validateJwtRule): "issuer or jwksUri must be non-empty string", "jwks parse error", "header name NAME is not a valid header name", "only durations to ms precision are supported"; private key warning',
   kinds: [RA],
   run(ctx) {
     list(specOf(ctx)?.['jwtRules']).forEach((rule, i) => {

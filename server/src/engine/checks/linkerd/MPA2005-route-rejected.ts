@@ -1,7 +1,7 @@
 import { RE2JS } from 're2js';
 import type { Check, CheckContext } from '../check';
 import { GATEWAY_GROUP, POLICY_GROUP, arr, isRec, quote, replaceFix, str, targetsKind, type Rec } from './lib/common';
-import { parseDuration } from './lib/duration';
+import { parseDuration } from '../goDuration';
 import { routeAnnotationProblems } from './lib/routeAnnotations';
 
 /** HTTPRoute and GRPCRoute rules of Linkerd's admission webhook beyond the schemas

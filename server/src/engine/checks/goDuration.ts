@@ -1,7 +1,7 @@
 /**
- * Go-style durations as Linkerd's HTTPRoute `timeouts` take them (`10s`, `1m30s`, `2500ms`,
- * `-1s`, `0`). Returns nanoseconds as a bigint (exact, no floating point), or undefined when
- * the text is not a duration.
+ * Go-style durations (time.ParseDuration) as Linkerd's HTTPRoute `timeouts` and Istio's
+ * protobuf durations take them (`10s`, `1m30s`, `2500ms`, `-1s`, `0`). Returns
+ * nanoseconds as a bigint (exact, no floating point), or undefined when the text is not a duration.
  */
 const UNITS: Record<string, bigint> = {
   ns: 1n,
