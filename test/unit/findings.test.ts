@@ -31,6 +31,11 @@ const ap = (spec: string) => `apiVersion: security.istio.io/v1\nkind: Authorizat
 
 const cases: Case[] = [
   {
+    name: 'an empty map of port-level mTLS settings says it needs a port',
+    text: 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: p\n  namespace: ns\nspec:\n  selector:\n    matchLabels:\n      app: a\n  portLevelMtls: {}\n',
+    code: 'MPA0106', message: 'portLevelMtls, when present, must list at least one port (istiod: "port level mTLS, if defined, must have at least one element"); remove it to use the workload\'s mode on every port', covers: 'portLevelMtls',
+  },
+  {
     name: 'enum in the wrong case',
     text: ap('  action: allow\n'),
     code: 'MPA0104', message: 'action must be one of ALLOW, DENY, AUDIT, CUSTOM (got "allow")', covers: 'allow',

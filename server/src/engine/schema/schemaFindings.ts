@@ -308,7 +308,7 @@ function describeError(file: SourceFile, resource: Resource, reported: Reported,
     case 'minProperties':
     case 'maxProperties': {
       const limit = Number(params['limit']);
-      const message = error.keyword === 'minProperties'
+      const message = parentSchema?.errorMessage ? withName(name, parentSchema.errorMessage) : error.keyword === 'minProperties'
         ? `${objectName(parentSchema, path, resource)} must set at least ${plural(limit, 'field')}`
         : `${objectName(parentSchema, path, resource)} may set at most ${plural(limit, 'field')}`;
       described = { code: Codes.outOfBounds, message, span: keyOrValueSpan, fixes: [] };
