@@ -617,6 +617,7 @@ describe('§2.5 routes', () => {
     { name: 'RegularExpression is anchored at the start', docs: withRoute('rules: [{matches: [{path: {type: RegularExpression, value: "/foo/[0-9]+"}}]}]'), call: { from: WEB, path: '/x/foo/42' }, verdict: 'deny', status: 404 },
     { name: 'RegularExpression: the leftmost-first match must span the path', docs: withRoute('rules: [{matches: [{path: {type: RegularExpression, value: "/foo|/foo/bar"}}]}]'), call: { from: WEB, path: '/foo/bar' }, verdict: 'deny', status: 404 },
     { name: 'an invalid RegularExpression makes the route ignored (default route again)', docs: withRoute('rules: [{matches: [{path: {type: RegularExpression, value: "/foo/(["}}]}]'), call: { from: WEB, path: '/zzz' }, verdict: 'allow' },
+    { name: 'a RegularExpression with a literal brace (refused by Rust regex) makes the route ignored', docs: withRoute('rules: [{matches: [{path: {type: RegularExpression, value: "/users/{id}"}}]}]'), call: { from: WEB, path: '/zzz' }, verdict: 'allow' },
     { name: 'method must match', docs: withRoute('rules: [{matches: [{method: POST}]}]'), call: { from: WEB, method: 'GET', path: '/' }, verdict: 'deny', status: 404 },
     { name: 'method matches', docs: withRoute('rules: [{matches: [{method: POST}]}]'), call: { from: WEB, method: 'POST', path: '/' }, verdict: 'allow' },
     { name: 'header Exact: names are case-insensitive', docs: withRoute('rules: [{matches: [{headers: [{name: X-Env, value: canary}]}]}]'), call: { from: WEB, headers: { 'x-env': 'canary' } }, verdict: 'allow' },

@@ -1,8 +1,8 @@
-import { RE2JS } from 're2js';
 import type { Check, CheckContext } from '../check';
 import { GATEWAY_GROUP, POLICY_GROUP, arr, isRec, quote, replaceFix, str, targetsKind, type Rec } from './lib/common';
 import { parseDuration } from '../goDuration';
 import { routeAnnotationProblems } from './lib/routeAnnotations';
+import { AnchoredRegex } from '../../simulate/linkerd/regex';
 
 /** HTTPRoute and GRPCRoute rules of Linkerd's admission webhook beyond the schemas
  * (linkerd/linkerd2:policy-controller/runtime/src/admission.rs `Validate<HttpRouteSpec>`,
@@ -13,15 +13,11 @@ import { routeAnnotationProblems } from './lib/routeAnnotations';
 
 type Path = (string | number)[];
 
-/** Compiles a user's regular expression with RE2 (what Linkerd's Rust `regex` also is: no
- * backreferences, no lookaround). JavaScript's engine never sees it. */
+/** Compiles a user's regular expression as Linkerd does (Rust `regex`: RE2 syntax, no
+ * backreferences, no lookaround, and a brace that is not a repetition refused), the simulator's way. */
 function regexError(pattern: string): string | undefined {
-  try {
-    RE2JS.compile(pattern);
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
+  const compiled = AnchoredRegex.compile(pattern);
+  return 'error' in compiled ? compiled.error : undefined;
 }
 
 /** `http::HeaderValue` refuses control characters other than tab. */
