@@ -210,7 +210,9 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
     ...(shown ? { onProgress: shown.onProgress } : {}),
   }, io).finally(() => shown?.done());
   if (model === undefined) return 2;
-  const unreadable = model.stats.files.filter((f) => f.error);
+  const failed = model.stats.files.filter((f) => f.error);
+  // (a file with an error whose lines were read, up to damage or all of them, is named with the other problems)
+  const unreadable = failed.filter((f) => f.lines === 0);
   for (const f of unreadable) io.stderr(`mesh-policy: cannot read "${relative(io.cwd, f.path) || f.path}": ${f.error}`);
   for (const problem of model.stats.problems) if (!unreadable.some((f) => problem.startsWith(`${f.path}:`))) io.stderr(`mesh-policy: ${shorten(problem, io.cwd)}`);
   const unmatchedFolders = emptyFolderNotes(paths, model, config, io.cwd);
@@ -224,7 +226,7 @@ async function traffic(args: string[], io: CliIo, cli: TrafficCliOptions): Promi
   } else {
     io.stdout(formatSummary(model, io.cwd, inventoryNote, top, config));
   }
-  return unreadable.length || unmatchedFolders.length ? 2 : 0;
+  return failed.length || unmatchedFolders.length ? 2 : 0;
 }
 
 /** The value of `--source`; `usage` builds the command's usage error. */

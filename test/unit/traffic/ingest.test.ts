@@ -479,6 +479,52 @@ describe('ingest: files, streams, progress, cancellation', () => {
     });
   }
 
+  // What follows a gzip file's compressed data: every member's lines are read (as GNU gzip
+  // decompresses them: "decompression OK, trailing garbage ignored"), zero padding is fine, other
+  // bytes are named with the file; a member cut short is damage, as above.
+  {
+    const lines = Array.from({ length: 2000 }, (_, i) => JSON.stringify(inbound(i, { ip: '10.244.0.10', path: `/p${i}` })));
+    const text = `${lines.join('\n')}\n`;
+    // (the second member starts inside a line, and ends without a newline)
+    const middle = text.indexOf('\n', text.length >> 1) - 10;
+    const twoMembers = Buffer.concat([gzipSync(text.slice(0, middle)), gzipSync(text.slice(middle, -1))]);
+    const secondCut = Buffer.concat([gzipSync(text.slice(0, middle)), gzipSync(text.slice(middle)).subarray(0, 2000)]);
+    const ignored = (n: string): string => `${n} bytes after the end of the compressed data were ignored (not gzip)`;
+    for (const [name, content, error] of [
+      ['text', Buffer.concat([gzipSync(text), Buffer.from('garbage')]), ignored('7')],
+      ['bytes starting as a gzip member does', Buffer.concat([gzipSync(text), Buffer.from([0x1f, 0x8b, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00])]), ignored('8')],
+      ['zero padding', Buffer.concat([gzipSync(text), Buffer.alloc(1000)]), undefined],
+      ['zeros, then text', Buffer.concat([gzipSync(text), Buffer.alloc(1000), Buffer.from('x')]), ignored('1,001')],
+      ['two members, then text', Buffer.concat([twoMembers, Buffer.from('garbage\n')]), ignored('8')],
+      ['two members', twoMembers, undefined],
+    ] as const) {
+      it(`reads every line of a gzip file followed by ${name}, and names what it ignored`, async () => {
+        const path = join(dir, `after-the-members-${name.replace(/\W+/g, '-')}.log.gz`);
+        writeFileSync(path, content);
+        const model = await ingest([path]);
+        const f = model.stats.files[0]!;
+        assert.deepEqual([f.lines, f.parsed, f.skipped], [2000, 2000, 0]);
+        assert.equal(f.error, error);
+        assert.deepEqual(model.stats.problems, error === undefined ? [] : [`${path}: ${error}`]);
+        assertAccounting(model);
+      });
+    }
+
+    it('reads a gzip file whose second member is cut short as a truncated one: the lines before the damage, the line it cuts', async () => {
+      assert.deepEqual(linesBeforeTheDamage(secondCut).cut, 1);
+      const path = join(dir, 'second-member-cut.log.gz');
+      writeFileSync(path, secondCut);
+      const model = await ingest([path]);
+      const f = model.stats.files[0]!;
+      const { whole, cut } = linesBeforeTheDamage(secondCut);
+      assert.deepEqual([f.lines, f.parsed, f.skippedByReason], [whole + cut, whole, { [CUT_OFF]: cut }]);
+      assert.ok(whole > 1000 && whole < 2000, `${whole}`);
+      assert.equal(f.error, 'gzip data is corrupt or truncated (unexpected end of file)');
+      assert.deepEqual(model.stats.problems, [`${path}: ${f.error}`]);
+      assertAccounting(model);
+    });
+  }
+
   it('counts the line a gzip file is damaged in before its first newline, as cut off, with the file read by its format or by a reader given', async () => {
     // incompressible text: the first line is far longer than the 300 bytes kept decompress to
     let seed = 7;
@@ -1286,5 +1332,18 @@ describe('mesh-policy traffic', () => {
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage: mesh-policy traffic/);
+  });
+
+  it('names a gzip file followed by bytes that are not gzip with how many it ignored, not as a file it cannot read, and exits 2', async () => {
+    const text = readFileSync(join(root, 'examples', 'istio', 'traffic', 'cart.log'));
+    const path = join(dir, 'cart-then-garbage.log.gz');
+    writeFileSync(path, Buffer.concat([gzipSync(text), Buffer.from('garbage')]));
+    const result = await cli([path, '--no-inventory']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^mesh-policy: .*cart-then-garbage\.log\.gz: 7 bytes after the end of the compressed data were ignored \(not gzip\)$/m);
+    assert.doesNotMatch(result.stderr, /cannot read/);
+    const plain = await cli(['examples/istio/traffic/cart.log', '--no-inventory']);
+    const lines = (stdout: string): string | undefined => /^Read 1 file, ([\d,]+) lines/m.exec(stdout)?.[1];
+    assert.equal(lines(result.stdout), lines(plain.stdout));
   });
 });

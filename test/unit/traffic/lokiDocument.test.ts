@@ -355,6 +355,16 @@ describe('Loki API documents through ingest and `mesh-policy traffic`', () => {
     }
   });
 
+  it('a gzipped document followed by bytes that are not gzip: every entry read, the bytes named', async () => {
+    const path = join(dir, 'query-then-garbage.json.gz');
+    writeFileSync(path, Buffer.concat([gzipSync(JSON.stringify(query, null, 2)), Buffer.from('garbage')]));
+    const model = await ingestTraffic([path], { inventory: emptyInventory(), config: defaultConfig(dir) });
+    assertAccounting(model);
+    const file = model.stats.files[0]!;
+    assert.deepEqual([file.document, file.lines, file.parsed], ['loki-api', entries, entries]);
+    assert.deepEqual(model.stats.problems, [`${path}: 7 bytes after the end of the compressed data were ignored (not gzip)`]);
+  });
+
   it('`mesh-policy traffic` names the file as a Loki API document, and a metric result\'s reason', async () => {
     writeFileSync(join(dir, 'matrix.json'), JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [{ metric: { level: 'info' }, values: [[1588889221, '137.95']] }] } }));
     const result = await cli(['query-pretty.json', 'matrix.json']);

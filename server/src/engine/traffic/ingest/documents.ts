@@ -1,8 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
-import type { LineBatch, LineSourceOptions } from './lineSource';
+import { IgnoredTrailingBytes } from './gunzip';
+import { openFileBytes, type LineBatch, type LineSourceOptions } from './lineSource';
 
 /**
  * Files read as JSON documents that each hold many log lines, not as one line per file line:
@@ -82,15 +80,12 @@ export function nanosToRfc3339(ns: string): string | undefined {
   return `${lastSecondsText}.${padded.slice(-9)}Z`;
 }
 
-/** The text of a file, decompressed, chunk by chunk. */
+/**
+ * The text of a file, decompressed, chunk by chunk; bytes after a gzip file's compressed data that
+ * are not gzip are thrown (IgnoredTrailingBytes) after the last chunk.
+ */
 export async function* textChunks(path: string, options: LineSourceOptions): AsyncGenerator<{ text: string; bytes: number }> {
-  const raw = createReadStream(path, { highWaterMark: options.chunkBytes ?? 120 * 1024 });
-  let stream: Readable = raw;
-  if (options.gzip) {
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-    raw.on('error', (error) => gunzip.destroy(error));
-    stream = raw.pipe(gunzip);
-  }
+  const { raw, data: stream, leftOut } = openFileBytes(path, { ...(options.gzip ? { gzip: true } : {}), ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}) });
   const decoder = new StringDecoder('utf8');
   let reported = 0;
   let first = true;
@@ -108,6 +103,8 @@ export async function* textChunks(path: string, options: LineSourceOptions): Asy
     }
     const rest = decoder.end();
     yield { text: rest, bytes: raw.bytesRead - reported };
+    const problem = leftOut();
+    if (problem) throw problem;
   } finally {
     stream.destroy();
     raw.destroy();
@@ -146,12 +143,20 @@ export async function* readDocumentFile(scanner: ScannerFactory, path: string, o
     }
     for (let from = 0; from < entries.length; from += MAX_BATCH_LINES) yield batch(entries, from, Math.min(from + MAX_BATCH_LINES, entries.length), from === 0 ? bytes : 0);
   }
-  for await (const chunk of textChunks(path, options)) {
-    scan.push(chunk.text);
-    yield* batches(chunk.bytes);
+  let leftOut: IgnoredTrailingBytes | undefined;
+  try {
+    for await (const chunk of textChunks(path, options)) {
+      scan.push(chunk.text);
+      yield* batches(chunk.bytes);
+    }
+  } catch (error) {
+    // (the whole text was read: its last document is ended as any other, then the bytes reported)
+    if (!(error instanceof IgnoredTrailingBytes)) throw error;
+    leftOut = error;
   }
   scan.end();
   if (out.length) yield* batches(0);
+  if (leftOut) throw leftOut;
 }
 
 /** The most lines of a batch of a document's lines. */

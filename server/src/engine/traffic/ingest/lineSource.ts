@@ -1,7 +1,7 @@
-import { createReadStream, promises as fsp } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { createReadStream, promises as fsp, type ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { FileHandle } from 'node:fs/promises';
+import { GunzipMembers, IgnoredTrailingBytes } from './gunzip';
 
 /** Lines longer than this are not handed to a reader; they count as skipped ("line too long"). */
 export const MAX_LINE_BYTES = 4 * 1024 * 1024;
@@ -29,10 +29,33 @@ export interface LineSourceOptions {
   chunkBytes?: number;
 }
 
-/** Whether a read failed on damaged gzip data (corrupt, or cut short), not on the file itself. */
+/** Whether a read failed on damaged gzip data (corrupt, cut short, or followed by bytes that are not gzip), not on the file itself. */
 export function isGzipDamage(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR';
+  return code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || error instanceof IgnoredTrailingBytes;
+}
+
+/** A file's bytes: as read from disk (`raw`, which counts them), and as its text is in them (`data`, decompressed when gzip). */
+export interface FileBytes {
+  raw: ReadStream;
+  data: Readable;
+  /**
+   * Once `data` has ended: the bytes that were read and left out (after the end of a gzip file's
+   * compressed data), as the error to report after the text, which they take nothing from.
+   */
+  leftOut(): Error | undefined;
+}
+
+export function openFileBytes(path: string, options: LineSourceOptions): FileBytes {
+  const raw = createReadStream(path, {
+    highWaterMark: options.chunkBytes ?? 120 * 1024,
+    ...(options.start !== undefined ? { start: options.start } : {}),
+    ...(options.end !== undefined ? { end: options.end - 1 } : {}),
+  });
+  if (!options.gzip) return { raw, data: raw, leftOut: () => undefined };
+  const gunzip = new GunzipMembers(256 * 1024);
+  raw.on('error', (error) => gunzip.destroy(error));
+  return { raw, data: raw.pipe(gunzip), leftOut: () => (gunzip.ignoredBytes > 0 ? new IgnoredTrailingBytes(gunzip.ignoredBytes) : undefined) };
 }
 
 /** Whether a file is gzip: its name ends in .gz or it starts with the gzip magic bytes. */
@@ -54,18 +77,7 @@ export async function isGzip(path: string): Promise<boolean> {
  * on the "\n" byte, so a multi-byte UTF-8 character is never cut.
  */
 export async function* readLineBatches(path: string, options: LineSourceOptions = {}): AsyncGenerator<LineBatch> {
-  const chunkBytes = options.chunkBytes ?? 120 * 1024;
-  const raw = createReadStream(path, {
-    highWaterMark: chunkBytes,
-    ...(options.start !== undefined ? { start: options.start } : {}),
-    ...(options.end !== undefined ? { end: options.end - 1 } : {}),
-  });
-  let stream: Readable = raw;
-  if (options.gzip) {
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-    raw.on('error', (error) => gunzip.destroy(error));
-    stream = raw.pipe(gunzip);
-  }
+  const { raw, data: stream, leftOut } = openFileBytes(path, options);
   let reported = 0;
   const consumed = (): number => {
     const now = raw.bytesRead;
@@ -127,6 +139,11 @@ export async function* readLineBatches(path: string, options: LineSourceOptions 
       const bytes = consumed();
       if (bytes) yield { lines: [], bytes };
     }
+    // (the last line was whole)
+    rest = undefined;
+    dropping = false;
+    const problem = leftOut();
+    if (problem) throw problem;
   } catch (error) {
     // damage (a truncated .gz) in the middle of a line: that line is counted, as skipped
     if (!options.signal?.aborted && (dropping || rest?.length)) yield { lines: [''], skips: [CUT_OFF], bytes: consumed() };

@@ -4,6 +4,7 @@ import { newItem, peekJoinKey, type Folder, type Item } from './folder';
 import type { LineKeys } from './lineKeys';
 import { isGzipDamage, readLineBatches, TOO_LONG, type LineBatch } from './lineSource';
 import type { DocumentFormat } from './documents';
+import { IgnoredTrailingBytes } from './gunzip';
 import { readDocument } from './documentScanners';
 import { TimeParser } from './time';
 import type { TimeWindow } from './types';
@@ -271,6 +272,7 @@ export async function foldTasks(tasks: { task: ReadTask; reader: LineReader }[],
 
 export function describeError(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
+  if (error instanceof IgnoredTrailingBytes) return error.message;
   if (isGzipDamage(error)) return `gzip data is corrupt or truncated (${e.message})`;
   return describeFsError(error);
 }
