@@ -47,6 +47,7 @@ const netauth = (name: string, spec: string, namespace = 'emojivoto') => doc('po
 const serverAuthz = (name: string, spec: string, namespace = 'emojivoto') => doc('policy.linkerd.io/v1beta1', 'ServerAuthorization', name, spec, namespace);
 const route = (name: string, spec: string, namespace = 'emojivoto') => doc('policy.linkerd.io/v1beta3', 'HTTPRoute', name, spec, namespace);
 const gatewayRoute = (name: string, spec: string, namespace = 'emojivoto') => doc('gateway.networking.k8s.io/v1', 'HTTPRoute', name, spec, namespace);
+const grpcRoute = (name: string, spec: string, namespace = 'emojivoto') => doc('gateway.networking.k8s.io/v1', 'GRPCRoute', name, spec, namespace);
 const join3 = (...docs: string[]) => docs.join('---\n');
 /** A route with a Service parent (outbound, so the webhook parses its annotations) and a Server
  * parent (so that a Gateway API route is linted as a Linkerd route at all). */
@@ -58,6 +59,7 @@ const outboundRoute = (annotations: string, grpc = false) =>
 const SERVER_V1BETA2_SCHEMA = { type: 'object', properties: { spec: { type: 'object', required: ['port'], properties: { podSelector: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, port: { 'x-kubernetes-int-or-string': true, maximum: 65535, minimum: 1 } } } } };
 const SERVER_CRD_UP_TO_V1BETA2 = crdYaml('policy.linkerd.io', 'Server', 'servers', [{ name: 'v1beta1', schema: SERVER_V1BETA2_SCHEMA }, { name: 'v1beta2', schema: SERVER_V1BETA2_SCHEMA }]);
 const webServer = server('web-http', '  podSelector:\n    matchLabels:\n      app: web-svc\n  port: http\n  proxyProtocol: HTTP/1\n');
+const grpcServer = server('emoji-grpc', '  podSelector:\n    matchLabels:\n      app: emoji-svc\n  port: grpc\n  proxyProtocol: gRPC\n');
 const serverParent = (name = 'web-http') => `  parentRefs:\n    - group: policy.linkerd.io\n      kind: Server\n      name: ${name}\n`;
 const webClients = meshtls('web-clients', '  identities:\n    - web.emojivoto.serviceaccount.identity.linkerd.cluster.local\n');
 
@@ -230,9 +232,17 @@ const tables: Record<string, { trigger: Case[]; clean: Clean[] }> = {
       { name: 'parentRef with a sectionName', files: gatewayRoute('r', '  parentRefs:\n    - group: policy.linkerd.io\n      kind: Server\n      name: web-http\n      sectionName: http\n'), code: 'MPA2007', line: 11, message: 'by section name' },
       { name: 'Server in another namespace', files: route('r', '  parentRefs:\n    - group: policy.linkerd.io\n      kind: Server\n      name: web-http\n      namespace: other\n'), code: 'MPA2007', line: 11, message: 'a Server in its own namespace (emojivoto), not "other"' },
       { name: 'parentRef without kind naming a Server', files: join3(webServer, route('r', '  parentRefs:\n    - name: web-http\n')), code: 'MPA2007', line: 20, message: 'this parentRef has no kind, so it means a Gateway named "web-http"', fixed: '    - name: web-http\n      kind: Server\n' },
+      // policy-controller/grpc/src/inbound.rs `to_server`: a gRPC Server's port gets only GRPCRoutes,
+      // an unknown/HTTP/1/HTTP/2 one only HTTPRoutes, an opaque or TLS one no routes.
+      { name: 'HTTPRoute at a gRPC Server', files: join3(grpcServer, route('r', serverParent('emoji-grpc'))), code: 'MPA2007', line: 22, message: 'Server "emoji-grpc" has proxyProtocol gRPC: Linkerd sends that port only its GRPCRoutes, so this HTTPRoute is not used there' },
+      { name: 'Gateway API HTTPRoute at a gRPC Server', files: join3(grpcServer, gatewayRoute('r', serverParent('emoji-grpc'))), code: 'MPA2007', line: 22, message: 'only its GRPCRoutes, so this HTTPRoute is not used there' },
+      { name: 'GRPCRoute at an HTTP/1 Server', files: join3(webServer, grpcRoute('r', serverParent())), code: 'MPA2007', line: 22, message: 'Server "web-http" has proxyProtocol HTTP/1: Linkerd sends that port only its HTTPRoutes, so this GRPCRoute is not used there' },
+      { name: 'GRPCRoute at a Server without proxyProtocol', files: join3(server('web-http', '  podSelector:\n    matchLabels:\n      app: web-svc\n  port: http\n'), grpcRoute('r', serverParent())), code: 'MPA2007', line: 21, message: 'has proxyProtocol unknown: Linkerd sends that port only its HTTPRoutes' },
+      { name: 'HTTPRoute at an opaque Server', files: join3(server('web-http', '  podSelector:\n    matchLabels:\n      app: web-svc\n  port: http\n  proxyProtocol: opaque\n'), route('r', serverParent())), code: 'MPA2007', line: 22, message: 'has proxyProtocol opaque: Linkerd sends that port no routes, so this HTTPRoute is not used there' },
     ],
     clean: [
       { name: 'same namespace written out, and a real Gateway parent', files: join3(webServer, route('r', '  parentRefs:\n    - group: policy.linkerd.io\n      kind: Server\n      name: web-http\n      namespace: emojivoto\n    - name: public-gw\n')), codes: ['MPA2007'] },
+      { name: 'GRPCRoute at a gRPC Server, HTTPRoute at an HTTP/2 one', files: join3(grpcServer, grpcRoute('g', serverParent('emoji-grpc')), server('web-h2', '  podSelector:\n    matchLabels:\n      app: web-svc\n  port: 8080\n  proxyProtocol: HTTP/2\n'), route('r', serverParent('web-h2'))), codes: ['MPA2007'] },
     ],
   },
   MPA2008: {
