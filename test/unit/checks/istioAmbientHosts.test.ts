@@ -86,6 +86,9 @@ describe('MPA1031 host not found', () => {
     { name: 'ServiceEntry hosts and wildcards', text: svc + se + ap('"api.example.com", "docs.wiki.example.org", "*.example.com", "*"'), expect: null },
     { name: 'Gateway API listener hostnames and route hostnames', text: svc + 'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: bookinfo}\nspec:\n  gatewayClassName: istio\n  listeners: [{name: http, port: 80, protocol: HTTP, hostname: shop.example.com}]\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: bookinfo}\nspec:\n  hostnames: [api.shop.example.com]\n---\n' + ap('"shop.example.com", "shop.example.com:*", "api.shop.example.com:443"'), expect: null },
     { name: 'no Services in the workspace: quiet', text: ap('"anything.example"'), expect: null },
+    // The Host of a request sent to an address is that address, which `hosts` compares as sent.
+    { name: 'IP literal hosts, with and without port', text: svc + ap('"10.0.1.7", "10.0.1.7:9080", "[::1]:8080", "[fd00::7]", "::1"'), expect: null },
+    { name: 'a host that only looks like an address', text: svc + ap('"10.0.1.700:9080"'), expect: /host "10\.0\.1\.700:9080"/ },
   ];
   for (const c of cases) {
     it(c.name, () => {

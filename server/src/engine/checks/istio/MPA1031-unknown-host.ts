@@ -1,3 +1,4 @@
+import { parseIpInto } from '../../net/ip';
 import { getEntry, toValue } from '../../source/tree';
 import type { SourceDocument } from '../../source/sourceFile';
 import { documentOrigin } from '../../source/yamlReader';
@@ -67,6 +68,8 @@ function documentHosts(document: SourceDocument): { exact: string[]; wildcards: 
   return hosts;
 }
 
+const ADDRESS = new Uint32Array(4);
+
 function stripPort(host: string): string {
   const match = /^(.*):(\d+|\*)$/.exec(host);
   return match && !host.startsWith('[') ? match[1]! : host;
@@ -93,6 +96,9 @@ export const unknownHostCheck: Check = {
         for (const { value, index } of strings(operation.operation['hosts'])) {
           const host = stripPort(value).toLowerCase();
           if (!host || host === '*') continue;
+          // A request sent to an address carries it as its Host (`10.0.1.7:8000`, `[::1]:8080`),
+          // which no registry lists and the rule still matches.
+          if (parseIpInto(value, ADDRESS, true) !== 0) continue;
           if (host.startsWith('*')) {
             const suffix = host.slice(1);
             if ([...registry.exact].some((h) => h.endsWith(suffix)) || registry.wildcards.some((w) => w.endsWith(suffix) || suffix.endsWith(w))) continue;
