@@ -2293,6 +2293,14 @@ describe('reader helpers', () => {
       ['JSON %s', 'envoy-json', '{"ts":"%START_TIME(%s)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"1767607200","m":"GET","p":"/a","code":200}', '2026-01-05T10:00:00.000Z'],
       ['JSON %s.%3f', 'envoy-json', '{"ts":"%START_TIME(%s.%3f)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"1767607200.250","m":"GET","p":"/a","code":200}', '2026-01-05T10:00:00.250Z'],
       ['JSON %z', 'envoy-json', '{"ts":"%START_TIME(%Y-%m-%dT%H:%M:%S%z)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"2026-01-05T12:00:00+0200","m":"GET","p":"/a","code":200}', '2026-01-05T12:00:00+02:00'],
+      // a JSON value is read by its key's format too: %e pads the day with a space, %d.%m.%Y puts the day first
+      ['JSON %e', 'envoy-json', '{"start_time":"%START_TIME(%e %b %Y %H:%M:%S)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"start_time":" 5 Jan 2026 12:00:00","m":"GET","p":"/a","code":200}', '2026-01-05T12:00:00Z'],
+      ['JSON %e, two-digit day', 'envoy-json', '{"start_time":"%START_TIME(%e %b %Y %H:%M:%S)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"start_time":"15 Jan 2026 12:00:00","m":"GET","p":"/a","code":200}', '2026-01-15T12:00:00Z'],
+      ['JSON %d.%m.%Y', 'envoy-json', '{"ts":"%START_TIME(%d.%m.%Y %H:%M:%S)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"05.01.2026 12:00:00","m":"GET","p":"/a","code":200}', '2026-01-05T12:00:00Z'],
+      ['JSON %a %e %b %Y %Z', 'envoy-json', '{"ts":"%START_TIME(%a %e %b %Y %H:%M:%S %Z)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"ts":"Mon  5 Jan 2026 12:00:00 UTC","m":"GET","p":"/a","code":200}', '2026-01-05T12:00:00Z'],
+      ['JSON nested object %e', 'envoy-json', '{"when":{"start":"%START_TIME(%e %b %Y %H:%M:%S)%"},"m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"when":{"start":" 5 Jan 2026 12:00:00"},"m":"GET","p":"/a","code":200}', '2026-01-05T12:00:00Z'],
+      ['JSON text and operators %e', 'envoy-json', '{"at":"on %START_TIME(%e %b %Y %H:%M:%S)% UTC","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"at":"on  5 Jan 2026 12:00:00 UTC","m":"GET","p":"/a","code":200}', '2026-01-05T12:00:00Z'],
+      ['Consul JSON %e', 'consul-envoy-json', '{"start_time":"%START_TIME(%e %b %Y %H:%M:%S)%","m":"%REQ(:METHOD)%","p":"%REQ(:PATH)%","code":"%RESPONSE_CODE%"}', '{"start_time":" 5 Jan 2026 12:00:00","m":"GET","p":"/a","code":200}', '2026-01-05T12:00:00Z'],
     ];
     for (const [name, format, envoyFormat, line, time] of cases) {
       const result = createReader(format, { envoyFormat }).read(line);

@@ -2,6 +2,7 @@ import type { LinePeek, LineReader, LineResult, LogFormatId, ParsedLine, ReaderO
 import type { Mesh } from '../../meshes';
 import { SKIP, isBlank, newKeyPrefix, reachesByteLimit, skipWith } from './common';
 import { DEFAULT_JSON_KEYS, ENVOY_HOP_PARTS, F, SLOT_COUNT, buildEnvoyRecord, envoyRecordFromKey, mergeFields, operatorTarget, peekEnvoyRecord, slotText } from './envoyFields';
+import { compileStartTime } from './envoyStartTime';
 import { CUT_VALUE, CompiledEnvoyFormat, EnvoyFormatError, operatorEnd } from './envoyText';
 import { FlatJsonScanner, SCAN_NOT_OBJECT, SCAN_OK } from './jsonScan';
 import { metadataFromKubernetes } from './shipper';
@@ -19,7 +20,8 @@ import { metadataFromKubernetes } from './shipper';
  * `json_format` also takes nested objects (`{"request": {"method": "%REQ(:METHOD)%"}}`) and
  * strings that mix text and operators (`"peer=%DOWNSTREAM_REMOTE_ADDRESS%"`,
  * `"%REQ(:METHOD)% %REQ(:PATH)%"`): such a key's value is kept whole by the scanner and read after
- * it, the object with JSON.parse, the string as an Envoy text format of its own.
+ * it, the object with JSON.parse, the string as an Envoy text format of its own. A key whose value
+ * is `%START_TIME(<format>)%` is read the same way, its time by its format (formats/envoyStartTime.ts).
  */
 
 export const NO_JSON_FORMAT_PROBLEM = 'a JSON Envoy format must be an object of key → "%OPERATOR%" strings';
@@ -56,6 +58,11 @@ export function compileJsonFormat(format: string): CompiledJsonFormat {
   const composites: { key: string; read: CompositeReader }[] = [];
   const limited: number[] = [];
   for (const [key, value] of Object.entries(spec)) {
+    const time = typeof value === 'string' ? startTimeReader(value) : undefined;
+    if (time !== undefined) {
+      composites.push({ key, read: time });
+      continue;
+    }
     const single = typeof value === 'string' ? singleOperatorSlot(value, headerSlot) : undefined;
     if (single !== undefined) {
       table.set(key, single);
@@ -93,6 +100,26 @@ function singleOperatorSlot(value: string, headerSlot: (header: string) => numbe
   return 'slot' in target ? target.slot : headerSlot(target.header);
 }
 
+/**
+ * The reader of a value that is one `%START_TIME(<format>)%` whose format we read: its time by that
+ * format (a `%e` day, `%d.%m.%Y`, which no shape tells apart); a value that does not fit it is kept
+ * for normalizeTime to read by shape, as the text reader does. Undefined for any other value.
+ */
+function startTimeReader(value: string): CompositeReader | undefined {
+  const operator = value.trim();
+  const prefix = '%START_TIME(';
+  if (!operator.startsWith(prefix) || !operator.endsWith(')%') || operatorEnd(operator, 1) !== operator.length - 1) return undefined;
+  const format = compileStartTime(operator.slice(prefix.length, -2));
+  if (format === undefined) return undefined;
+  const read = (value: unknown, values: (string | undefined)[], seen: Uint8Array): boolean => {
+    const text = slotText(value);
+    seen[F.START_TIME] = 1;
+    if (text !== undefined) values[F.START_TIME] = format.read(text) ?? text;
+    return true;
+  };
+  return { object: false, read };
+}
+
 /** How to read a nested object or a string of text and operators into slots; undefined when it maps nothing. */
 function compositeReader(value: unknown, headerSlot: (header: string) => number): CompositeReader | undefined {
   if (typeof value === 'string') {
@@ -126,8 +153,9 @@ function compositeReader(value: unknown, headerSlot: (header: string) => number)
   if (!isPlainObject(value)) return undefined;
   const fields: { key: string; slot: number | undefined; nested: CompositeReader | undefined }[] = [];
   for (const [key, inner] of Object.entries(value)) {
-    const slot = typeof inner === 'string' ? singleOperatorSlot(inner, headerSlot) : undefined;
-    const nested = slot === undefined ? compositeReader(inner, headerSlot) : undefined;
+    const time = typeof inner === 'string' ? startTimeReader(inner) : undefined;
+    const slot = typeof inner === 'string' && time === undefined ? singleOperatorSlot(inner, headerSlot) : undefined;
+    const nested = time ?? (slot === undefined ? compositeReader(inner, headerSlot) : undefined);
     if (slot !== undefined || nested !== undefined) fields.push({ key, slot, nested });
   }
   if (fields.length === 0) return undefined;
