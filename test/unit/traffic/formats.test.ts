@@ -1928,6 +1928,20 @@ describe('shipper-wrapped lines', () => {
     );
   });
 
+  it("Fluentd: label keys de-dotted by the kubernetes_metadata filter's default de_dot get the dots of their prefix back", () => {
+    // de_dot (default true, de_dot_separator "_") replaces every dot of a key: a key's prefix is a
+    // DNS subdomain (no "_"), so each "_" before the "/" was a dot; after it, or without a prefix, it may not have been
+    const labels = { app: 'reviews', 'app_kubernetes_io/name': 'reviews', 'security_istio_io/tlsMode': 'istio', 'service_istio_io/canonical-name': 'reviews', 'example_com/part_of': 'shop', pod_template_hash: '6f9d5c7b8' };
+    const line = JSON.stringify({
+      log: `${linkerdDenied.line}\n`,
+      docker: { container_id: 'c0ffee123456' },
+      kubernetes: { container_name: 'linkerd-proxy', namespace_name: 'booksapp', pod_name: 'authors-74f5c8d7b-x2x9q', namespace_id: 'e5d1a0c2', labels },
+    });
+    assert.deepEqual((createReader('envoy-json').read(line) as ParsedLine).shipper?.labels, {
+      app: 'reviews', 'app.kubernetes.io/name': 'reviews', 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': 'reviews', 'example.com/part_of': 'shop', pod_template_hash: '6f9d5c7b8',
+    });
+  });
+
   it('Vector: message + kubernetes (pod_namespace, pod_labels), an escaped JSON line inside', () => {
     const inner = ENVOY_JSON[1]!;
     const line = JSON.stringify({

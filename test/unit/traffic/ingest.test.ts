@@ -256,6 +256,19 @@ describe('ingest: who called whom', () => {
     assert.equal(shape.record.destination!.port, 7070, 'from the host port through the Service');
   });
 
+  it('2. a Fluentd server-side line: its writer\'s labels, de-dotted by the kubernetes_metadata filter, reach the destination with their dots (selectors read them)', async () => {
+    const envoy = { start_time: '2025-03-14T09:00:01.000Z', method: 'GET', path: '/reviews/1', protocol: 'HTTP/1.1', response_code: 200, response_code_details: 'via_upstream', authority: 'reviews:9080', upstream_cluster: 'inbound|9080||', downstream_local_address: '10.244.1.5:9080', downstream_remote_address: '10.244.1.9:40000' };
+    const line = JSON.stringify({
+      log: `${JSON.stringify(envoy)}\n`, stream: 'stdout', docker: { container_id: 'c0ffee123456' },
+      kubernetes: { container_name: 'istio-proxy', namespace_name: 'bookinfo', pod_name: 'reviews-v1-6f9d5c7b8-abcde', namespace_id: 'e5d1a0c2', master_url: 'https://10.96.0.1:443/api', labels: { app: 'reviews', 'app_kubernetes_io/name': 'reviews', 'sidecar_istio_io/inject': 'true' } },
+    });
+    const model = await ingestTraffic([file([line])], { inventory: emptyInventory(), config: defaultConfig(dir), workers: 1 });
+    const shape = model.shapes[0]!;
+    assert.deepEqual(shape.destinationBy, { shipper: 1 });
+    assert.equal(shape.record.destination!.workload, 'reviews-v1');
+    assert.deepEqual(shape.record.destination!.labels, { app: 'reviews', 'app.kubernetes.io/name': 'reviews', 'sidecar.istio.io/inject': 'true' });
+  });
+
   it('2. but the shipper of an ambient waypoint\'s line is the waypoint: the destination is the pod it forwarded to', async () => {
     // The waypoint's Envoy line of a call to Service cart (cluster inbound-vip|80|http|<host>, the
     // pod behind connect_originate), as `kubectl logs --prefix` of the waypoint pod prints it.

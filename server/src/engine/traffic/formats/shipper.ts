@@ -106,8 +106,31 @@ function kubernetesCore(raw: string): KubernetesCore | undefined {
   const container = str(k['container_name']);
   if (container !== undefined) core.container = container;
   const labels = stringMap(k['labels'] ?? k['pod_labels']);
-  if (labels !== undefined) core.labels = labels;
+  if (labels !== undefined) core.labels = withDottedPrefixes(labels);
   return core;
+}
+
+/**
+ * Label keys with the dots of their prefix back. Fluentd's kubernetes_metadata filter (`de_dot`,
+ * on by default through 2.x, `de_dot_separator` `_`) and the dedot filter that replaced it in 3.x
+ * write `app.kubernetes.io/name` as `app_kubernetes_io/name`. A key's prefix (before the `/`) is a
+ * DNS subdomain, which has no `_`: each one there was a dot. The name after the `/` may hold `_`
+ * of its own, and is kept as written; so is a key without a prefix.
+ */
+function withDottedPrefixes(labels: Record<string, string>): Record<string, string> {
+  const dotted = (key: string): string => {
+    const slash = key.indexOf('/');
+    return slash > 0 && key.lastIndexOf('_', slash) >= 0 ? `${key.slice(0, slash).replaceAll('_', '.')}${key.slice(slash)}` : key;
+  };
+  const keys = Object.keys(labels);
+  if (keys.every((key) => dotted(key) === key)) return labels;
+  const out: Record<string, string> = {};
+  for (const key of keys) {
+    const restored = dotted(key);
+    // (a key written with its dots wins over one that would become it)
+    if (restored === key || !(restored in labels)) out[restored] = labels[key]!;
+  }
+  return out;
 }
 
 /** Loki stream labels that describe the log stream, not the pod. */
