@@ -2,6 +2,7 @@ import { createReadStream, promises as fsp, type ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { FileHandle } from 'node:fs/promises';
 import { GunzipMembers, IgnoredTrailingBytes } from './gunzip';
+import { unwrapPrefix } from '../formats/shipper';
 
 /** Lines longer than this are not handed to a reader; they count as skipped ("line too long"). */
 export const MAX_LINE_BYTES = 4 * 1024 * 1024;
@@ -217,9 +218,7 @@ export async function splitOffsets(path: string, size: number, parts: number): P
   return offsets;
 }
 
-const CRI_FRAGMENT_PREFIX = /^\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d) (?:stdout|stderr) P /;
-
-/** Whether the line that ends right before `lineStart` is a CRI `P` fragment (looked for within 64 KiB). */
+/** Whether the line that ends right before `lineStart` is a CRI `P` fragment, as the shipper reader reads its prefix (looked for within 64 KiB). */
 async function endsCriFragment(handle: FileHandle, lineStart: number): Promise<boolean> {
   const from = Math.max(0, lineStart - 1 - 64 * 1024);
   const buffer = Buffer.alloc(lineStart - 1 - from);
@@ -227,5 +226,5 @@ async function endsCriFragment(handle: FileHandle, lineStart: number): Promise<b
   const before = buffer.subarray(0, bytesRead);
   const nl = before.lastIndexOf(10);
   if (nl < 0 && from > 0) return false;
-  return CRI_FRAGMENT_PREFIX.test(before.subarray(nl + 1, nl + 1 + 64).toString('latin1'));
+  return unwrapPrefix(before.subarray(nl + 1).toString('utf8'))?.partial === true;
 }
